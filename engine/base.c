@@ -1,0 +1,64 @@
+/* Diagnostics, aligned allocation and CPU feature detection (engine/base.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/base.h"
+
+int dnnq_diag_set(struct dnnq_diag *d, int status, const char *fmt, ...)
+{
+	if (d) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+		va_end(ap);
+	}
+	return status;
+}
+
+void *dnnq_aligned_alloc(size_t n)
+{
+	size_t sz = dnnq_aligned_size(n);
+	if (n == 0 || sz == SIZE_MAX)
+		return NULL;
+	return aligned_alloc(DNNQ_ALIGN, sz);
+}
+
+bool dnnq_isa_supported(enum dnnq_isa isa)
+{
+	switch (isa) {
+	case DNNQ_ISA_SCALAR:
+		return true;
+	case DNNQ_ISA_AVX2:
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	}
+	return false;
+}
+
+enum dnnq_isa dnnq_isa_best(void)
+{
+	const char *force = getenv("DNNQ_ISA");
+	if (force && strcmp(force, "scalar") == 0)
+		return DNNQ_ISA_SCALAR;
+	return dnnq_isa_supported(DNNQ_ISA_AVX2) ? DNNQ_ISA_AVX2 : DNNQ_ISA_SCALAR;
+}
+
+const char *dnnq_isa_name(enum dnnq_isa isa)
+{
+	return isa == DNNQ_ISA_AVX2 ? "avx2" : "scalar";
+}
+
+const char *dnnq_dtype_name(enum dnnq_dtype dt)
+{
+	switch (dt) {
+	case DNNQ_DTYPE_U8:     return "u8";
+	case DNNQ_DTYPE_S8:     return "s8";
+	case DNNQ_DTYPE_S32:    return "s32";
+	case DNNQ_DTYPE_F32:    return "f32";
+	case DNNQ_DTYPE_PACKED: return "packed";
+	case DNNQ_DTYPE_INVALID: break;
+	}
+	return "invalid";
+}

@@ -1,0 +1,83 @@
+/*
+ * engine/base.h — what every engine file needs: status codes, diagnostics,
+ * aligned memory, instruction-set dispatch.
+ *
+ * Diagnostics: functions that judge outside input take an optional
+ * `struct dnnq_diag *`; on failure they write one line naming the field and
+ * the rule it broke, so a tool can print "model.dnnq: tensors[3].dims[1] ..."
+ * without the engine doing any I/O of its own.
+ *
+ * Dispatch: the engine keeps no global state. A caller asks dnnq_isa_best()
+ * once (operators do it at create time) and passes the ISA on; kernels have a
+ * portable scalar version, which is the reference, and SIMD versions that must
+ * produce bit-identical results.
+ */
+#ifndef DNNQ_ENGINE_BASE_H
+#define DNNQ_ENGINE_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/dnnq_error.h"
+
+#define DNNQ_ALIGN 64u
+
+struct dnnq_diag {
+	char msg[256];
+};
+
+/* Formats into d->msg when d is non-NULL; returns `status` for tail calls. */
+int dnnq_diag_set(struct dnnq_diag *d, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* n rounded up to a multiple of DNNQ_ALIGN (0 stays 0); SIZE_MAX on overflow. */
+static inline size_t dnnq_aligned_size(size_t n)
+{
+	if (n > SIZE_MAX - (DNNQ_ALIGN - 1))
+		return SIZE_MAX;
+	return (n + DNNQ_ALIGN - 1) & ~(size_t)(DNNQ_ALIGN - 1);
+}
+
+static inline bool dnnq_is_aligned(const void *p)
+{
+	return ((uintptr_t)p & (DNNQ_ALIGN - 1)) == 0;
+}
+
+/* DNNQ_ALIGN-aligned allocation of dnnq_aligned_size(n) bytes (n > 0);
+ * NULL on failure. Free with free(). */
+void *dnnq_aligned_alloc(size_t n);
+
+/* a * b into *out; false on size_t overflow. */
+static inline bool dnnq_mul_size(size_t a, size_t b, size_t *out)
+{
+	return !__builtin_mul_overflow(a, b, out);
+}
+
+/* Element types. PACKED stores `precision` (1-7) bits an element, packed
+ * little-endian into a bit stream (two's complement when signed). */
+enum dnnq_dtype {
+	DNNQ_DTYPE_INVALID = 0,
+	DNNQ_DTYPE_U8      = 1,
+	DNNQ_DTYPE_S8      = 2,
+	DNNQ_DTYPE_S32     = 3,
+	DNNQ_DTYPE_F32     = 4,
+	DNNQ_DTYPE_PACKED  = 5,
+};
+#define DNNQ_DTYPE_COUNT 6
+
+const char *dnnq_dtype_name(enum dnnq_dtype dt);
+
+enum dnnq_isa {
+	DNNQ_ISA_SCALAR = 0,
+	DNNQ_ISA_AVX2   = 1, /* AVX2 + FMA */
+};
+
+/* The best ISA this CPU runs; DNNQ_ISA=scalar in the environment forces the
+ * reference path (for debugging and comparison). */
+enum dnnq_isa dnnq_isa_best(void);
+/* Whether this CPU can run `isa`. */
+bool dnnq_isa_supported(enum dnnq_isa isa);
+const char *dnnq_isa_name(enum dnnq_isa isa);
+
+#endif

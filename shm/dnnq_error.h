@@ -1,0 +1,32 @@
+/*
+ * dnnq error codes: one vocabulary for every layer.
+ *
+ * The codes travel between processes (a request slot's status word in shared
+ * memory, control-message replies), so they are part of the shared ABI and
+ * live here in shm/. Values are stable: new codes are appended, never
+ * renumbered. Every public dnnq function returns 0 (or a non-negative count)
+ * on success and one of these negative codes on failure.
+ */
+#ifndef DNNQ_ERROR_H
+#define DNNQ_ERROR_H
+
+enum dnnq_status {
+	DNNQ_OK             = 0,
+	DNNQ_E_INVAL        = -1,  /* an argument breaks the function's contract */
+	DNNQ_E_NOMEM        = -2,  /* allocation failed or a size limit refused it */
+	DNNQ_E_RANGE        = -3,  /* a value is outside what its field allows */
+	DNNQ_E_FORMAT       = -4,  /* malformed serialized data */
+	DNNQ_E_VERSION      = -5,  /* serialized data of an unsupported version */
+	DNNQ_E_CHECKSUM     = -6,  /* CRC32C mismatch */
+	DNNQ_E_TRUNCATED    = -7,  /* data ends before what it declares */
+	DNNQ_E_SHAPE        = -8,  /* shapes or dimensions do not agree */
+	DNNQ_E_DTYPE        = -9,  /* wrong or unsupported data type */
+	DNNQ_E_UNSUPPORTED  = -10, /* valid, but not implemented by this build/CPU */
+	DNNQ_E_NOSPACE      = -11, /* an output buffer is too small */
+	DNNQ_E_IO           = -12, /* a read, write or system call failed */
+};
+
+/* Static English text for a status code; never NULL. */
+const char *dnnq_strerror(int status);
+
+#endif

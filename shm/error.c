@@ -1,0 +1,22 @@
+/* dnnq_strerror: the text for each status code of dnnq_error.h. */
+#include "shm/dnnq_error.h"
+
+const char *dnnq_strerror(int status)
+{
+	switch (status) {
+	case DNNQ_OK:            return "success";
+	case DNNQ_E_INVAL:       return "invalid argument";
+	case DNNQ_E_NOMEM:       return "out of memory or over a size limit";
+	case DNNQ_E_RANGE:       return "value out of range";
+	case DNNQ_E_FORMAT:      return "malformed data";
+	case DNNQ_E_VERSION:     return "unsupported format version";
+	case DNNQ_E_CHECKSUM:    return "checksum mismatch";
+	case DNNQ_E_TRUNCATED:   return "data truncated";
+	case DNNQ_E_SHAPE:       return "shape mismatch";
+	case DNNQ_E_DTYPE:       return "unsupported or mismatched data type";
+	case DNNQ_E_UNSUPPORTED: return "not supported";
+	case DNNQ_E_NOSPACE:     return "output buffer too small";
+	case DNNQ_E_IO:          return "I/O error";
+	}
+	return "unknown error";
+}

@@ -1,0 +1,14 @@
+/* The unit suites, one per tests/test_*.c file. */
+#ifndef DNNQ_TESTS_SUITES_H
+#define DNNQ_TESTS_SUITES_H
+
+#include <check.h>
+
+#define DNNQ_SUITES \
+	DNNQ_SUITE(quant)
+
+#define DNNQ_SUITE(name) Suite *suite_##name(void);
+DNNQ_SUITES
+#undef DNNQ_SUITE
+
+#endif

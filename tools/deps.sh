@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages dnnq needs, and only the missing ones.
+#   tools/deps.sh          build + test packages
+#   tools/deps.sh --bench  also the benchmark peers (oneDNN, OpenBLAS)
+# Not root: prints the apt-get command to run instead and fails.
+set -eu
+pkgs="gcc make pkg-config liburing-dev libyaml-dev libsystemd-dev check"
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev libopenblas-dev"
+missing=""
+for p in $pkgs; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in *" installed") ;; *) missing="$missing $p" ;; esac
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "dnnq: missing Debian packages:$missing" >&2
+	echo "dnnq: run as root:  apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "dnnq: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q $missing || { apt-get update -q && apt-get install -y -q $missing; }
