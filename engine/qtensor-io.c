@@ -37,6 +37,8 @@ int dnnq_qtensor_serialize(const struct dnnq_qtensor *t, void *buf, size_t cap,
                            size_t *written)
 {
 	size_t need = dnnq_qtensor_serialized_size(t), nbytes = dnnq_qtensor_nbytes(t);
+	if (nbytes > t->capacity)
+		return DNNQ_E_INVAL;   /* a fresh tensor has a shape but no storage */
 	if (!buf || cap < need)
 		return DNNQ_E_NOSPACE;
 	uint8_t *p = buf;

@@ -194,6 +194,9 @@ int dnnq_qtensor_set_qparams(struct dnnq_qtensor *t, const struct dnnq_qparams *
 	int rc = dnnq_dtype_check(t->dtype, qp->precision, qp->is_signed, NULL);
 	if (rc)
 		return rc;
+	/* a packed tensor's precision is its storage layout: set_type changes it */
+	if (t->dtype == DNNQ_DTYPE_PACKED && qp->precision != t->precision)
+		return DNNQ_E_DTYPE;
 	uint8_t p = t->precision;
 	bool s = t->is_signed;
 	t->precision = qp->precision;
@@ -313,11 +316,13 @@ static int convert(enum dnnq_isa isa, const struct dnnq_qtensor *t, void *tdata,
 	if (t->nqparams == 0)
 		return DNNQ_E_INVAL;
 	size_t numel = dnnq_qtensor_numel(t), outer = 1, nch = 1, inner = numel;
+	if (numel == 0)
+		return DNNQ_OK;
 	if (t->qaxis >= 0) {
 		nch = (size_t)t->dims[t->qaxis];
 		for (int32_t i = 0; i < t->qaxis; i++)
 			outer *= (size_t)t->dims[i];
-		inner = nch ? numel / outer / nch : 0;
+		inner = numel / outer / nch;
 	}
 	bool packed = t->dtype == DNNQ_DTYPE_PACKED;
 	enum dnnq_dtype dt = !packed ? t->dtype : t->is_signed ? DNNQ_DTYPE_S8 : DNNQ_DTYPE_U8;

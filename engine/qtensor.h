@@ -36,7 +36,8 @@ struct dnnq_qtensor {
 	size_t capacity;       /* bytes allocated at data */
 };
 
-/* An empty F32 scalar. Every tensor starts here and ends with _free. */
+/* An F32 scalar without storage: give it a type or a shape before using its
+ * data (serializing it fails). Every tensor starts here and ends with _free. */
 void dnnq_qtensor_init(struct dnnq_qtensor *t);
 void dnnq_qtensor_free(struct dnnq_qtensor *t);
 
@@ -53,7 +54,8 @@ int dnnq_qtensor_qparam_check(const struct dnnq_qtensor *t, float scale, int32_t
                               size_t i, struct dnnq_diag *diag);
 
 /* Sets the element type; drops quantization parameters. Precision 0 means
- * the type's full width (8, 8, 32, 32; PACKED has none and needs 1..7). */
+ * the type's full width (U8/S8 8, S32 32 signed or 31 unsigned, F32 32; PACKED
+ * has none and needs 1..7). A PACKED tensor's precision changes only here. */
 int dnnq_qtensor_set_type(struct dnnq_qtensor *t, enum dnnq_dtype dt,
                           unsigned precision, bool is_signed);
 
@@ -93,7 +95,7 @@ size_t dnnq_qtensor_serialized_size(const struct dnnq_qtensor *t);
 int dnnq_qtensor_serialize(const struct dnnq_qtensor *t, void *buf, size_t cap,
                            size_t *written);
 /* Reads one record from buf[0..len) into t (initialized; replaced on success,
- * left empty on failure); *consumed gets the record's length. */
+ * unchanged on failure); *consumed gets the record's length. */
 int dnnq_qtensor_deserialize(const void *buf, size_t len, struct dnnq_qtensor *t,
                              size_t *consumed, struct dnnq_diag *diag);
 

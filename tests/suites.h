@@ -5,7 +5,8 @@
 #include <check.h>
 
 #define DNNQ_SUITES \
-	DNNQ_SUITE(quant)
+	DNNQ_SUITE(quant) \
+	DNNQ_SUITE(qtensor)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES
