@@ -75,7 +75,7 @@ $(BUILD)/bin/dnnq-quant-demo: $(call obj,tools/quant-demo.c) $(ENGINE_LIB) $(SHM
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
 
 $(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS)
-$(TEST_BIN): $(call obj,$(TEST_SRC)) $(ENGINE_LIB) $(SHM_LIB)
+$(TEST_BIN): $(call obj,$(TEST_SRC) daemon/pool.c) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) -lm -lpthread
 

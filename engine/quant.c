@@ -199,7 +199,7 @@ int dnnq_fixedpoint_from_real(double real, struct dnnq_fixedpoint *out)
 	return DNNQ_OK;
 }
 
-static int requant_check(enum dnnq_dtype dt, size_t cols, const struct dnnq_requant *rq)
+int dnnq_requant_check(enum dnnq_dtype dt, size_t cols, const struct dnnq_requant *rq)
 {
 	if (!rq || (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_S8))
 		return rq ? DNNQ_E_DTYPE : DNNQ_E_INVAL;
@@ -232,7 +232,7 @@ int dnnq_requantize(enum dnnq_isa isa, const int32_t *acc, void *out,
                     const struct dnnq_requant *rq)
 {
 	size_t n;
-	int rc = requant_check(dt, cols, rq);
+	int rc = dnnq_requant_check(dt, cols, rq);
 	if (!rc && !dnnq_mul_size(rows, cols, &n))
 		rc = DNNQ_E_RANGE;
 	if (!rc && n && (!acc || !out))

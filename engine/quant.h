@@ -110,6 +110,9 @@ struct dnnq_requant {
 	int32_t qmin, qmax;                 /* output clamp (ReLU raises qmin) */
 };
 
+/* Whether rq is usable for `cols` columns of 8-bit output dt. */
+int dnnq_requant_check(enum dnnq_dtype dt, size_t cols, const struct dnnq_requant *rq);
+
 /* out (U8 or S8, row-major rows x cols) = requantize(acc). */
 int dnnq_requantize(enum dnnq_isa isa, const int32_t *acc, void *out,
                     enum dnnq_dtype dt, size_t rows, size_t cols,

@@ -6,7 +6,9 @@
 
 #define DNNQ_SUITES \
 	DNNQ_SUITE(quant) \
-	DNNQ_SUITE(qtensor)
+	DNNQ_SUITE(qtensor) \
+	DNNQ_SUITE(gemm) \
+	DNNQ_SUITE(fc)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

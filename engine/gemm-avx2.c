@@ -1,0 +1,286 @@
+/*
+ * AVX2 GEMM: packing, the 4 x 16 micro-kernel and the fused output stage.
+ *
+ * Weight panel layout: 16 columns (the last panel of a matrix may be
+ * narrower); for each group of 4 k, 4 bytes per column: W[j][4g..4g+3].
+ * A micro-tile step broadcasts 4 activation bytes of a row and multiplies
+ * them with two 32-byte panel rows: vpmaddubsw (u8 x s8, pairs summed to
+ * 16 bits), vpmaddwd with ones (to 32 bits, 4 k summed), vpaddd.
+ * 4 rows x 16 columns = 8 accumulators, two weight registers, one broadcast.
+ *
+ * Saturation (see gemm.h): rows that hold a byte above 127, against weights
+ * whose pairs are not all safe, run the kernel twice on a & 0x7f and a & 0x80;
+ * both halves are exact, and their sum is the exact product.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "engine/gemm-kernels.h"
+#include "engine/quant-avx2.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst)
+{
+	size_t kg = (k + 3) / 4;
+	for (size_t j0 = 0; j0 < n; j0 += DNNQ_GEMM_NR) {
+		size_t width = n - j0 < DNNQ_GEMM_NR ? n - j0 : DNNQ_GEMM_NR;
+		int8_t *panel = dst + dnnq_gemm_panel_bytes(j0, k);
+		for (size_t g = 0; g < kg; g++) {
+			for (size_t c = 0; c < width; c++) {
+				const int8_t *src = w + (j0 + c) * ldw + 4 * g;
+				int8_t *d = panel + (g * width + c) * 4;
+				for (size_t t = 0; t < 4; t++)
+					d[t] = 4 * g + t < k ? src[t] : 0;
+			}
+		}
+	}
+	return DNNQ_OK;
+}
+
+/* Lanes [0, cnt) set, for masked loads and stores of a partial vector. */
+INLINE __m256i lane_mask(size_t cnt)
+{
+	const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cnt), idx);
+}
+
+INLINE __m256i load_i32(const int32_t *p, size_t cnt)
+{
+	return cnt == 8 ? _mm256_loadu_si256((const __m256i *)p)
+	                : _mm256_maskload_epi32((const int *)p, lane_mask(cnt));
+}
+
+INLINE __m256 load_f32(const float *p, size_t cnt)
+{
+	return cnt == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lane_mask(cnt));
+}
+
+/* The per-channel (or broadcast) parameter vector for columns j..j+cnt. */
+INLINE __m256i chan_i32(const int32_t *p, size_t nchan, size_t j, size_t cnt)
+{
+	return nchan == 1 ? _mm256_set1_epi32(p[0]) : load_i32(p + j, cnt);
+}
+
+INLINE __m256 chan_f32(const float *p, size_t nchan, size_t j, size_t cnt)
+{
+	return nchan == 1 ? _mm256_set1_ps(p[0]) : load_f32(p + j, cnt);
+}
+
+/* n (1..4) bytes at p as the low bytes of an int32; n is a constant 4 in
+ * the main loop, so that case compiles to one load. */
+INLINE int32_t load4(const uint8_t *p, size_t n)
+{
+	int32_t v = 0;
+	if (n == 4)
+		memcpy(&v, p, 4);
+	else
+		memcpy(&v, p, n & 3);
+	return v;
+}
+
+/* One group of 4 k for mr rows: acc[r][h] += A[r][4g..4g+3] . panel row. */
+INLINE void step(const int mr, const bool partial, const bool masked,
+                 const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
+                 const int8_t *b, __m256i m0, __m256i m1, __m256i amask,
+                 __m256i acc[DNNQ_GEMM_MR][2])
+{
+	const __m256i ones = _mm256_set1_epi16(1);
+	__m256i b0, b1;
+	if (partial) {
+		b0 = _mm256_maskload_epi32((const int *)b, m0);
+		b1 = _mm256_maskload_epi32((const int *)(b + 32), m1);
+	} else {
+		b0 = _mm256_loadu_si256((const __m256i *)b);
+		b1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+	}
+	for (int r = 0; r < mr; r++) {
+		__m256i av = _mm256_set1_epi32(load4(ar[r] + koff, nb));
+		if (masked)
+			av = _mm256_and_si256(av, amask);
+		acc[r][0] = _mm256_add_epi32(acc[r][0],
+			_mm256_madd_epi16(_mm256_maddubs_epi16(av, b0), ones));
+		acc[r][1] = _mm256_add_epi32(acc[r][1],
+			_mm256_madd_epi16(_mm256_maddubs_epi16(av, b1), ones));
+	}
+}
+
+/*
+ * acc[r][h] += sum over k of A[r][k] * W[j0 + 8h + lane][k] for mr rows.
+ * partial: the panel has `width` < 16 columns (masked weight loads);
+ * amask: ANDed into every activation broadcast (the split path).
+ */
+INLINE void kernel(const int mr, const bool partial, const bool masked,
+                   const uint8_t *a, size_t lda, const int8_t *b, size_t width, size_t k,
+                   __m256i amask, __m256i acc[DNNQ_GEMM_MR][2])
+{
+	const __m256i m0 = lane_mask(width < 8 ? width : 8);
+	const __m256i m1 = lane_mask(width > 8 ? width - 8 : 0);
+	const size_t gstride = 4 * width, kfull = k / 4;
+	const uint8_t *ar[DNNQ_GEMM_MR];
+	for (int r = 0; r < mr; r++)
+		ar[r] = a + r * lda;
+	for (size_t g = 0; g < kfull; g++, b += gstride)
+		step(mr, partial, masked, ar, 4 * g, 4, b, m0, m1, amask, acc);
+	if (k % 4)
+		step(mr, partial, masked, ar, 4 * kfull, k % 4, b, m0, m1, amask, acc);
+}
+
+/* One micro-tile's raw sums, choosing the split path when needed. */
+#define KERNEL_CASE(MR, PART)                                                          \
+	case MR:                                                                       \
+		if (split) {                                                           \
+			kernel(MR, PART, true, a, lda, b, width, k, lo7, acc);         \
+			kernel(MR, PART, true, a, lda, b, width, k, hi1, acc);         \
+		} else {                                                               \
+			kernel(MR, PART, false, a, lda, b, width, k, lo7, acc);        \
+		}                                                                      \
+		break;
+
+static void tile_full(int mr, bool split, const uint8_t *a, size_t lda, const int8_t *b,
+                      size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
+{
+	const __m256i lo7 = _mm256_set1_epi8(0x7f), hi1 = _mm256_set1_epi8((char)0x80);
+	switch (mr) {
+	KERNEL_CASE(1, false)
+	KERNEL_CASE(2, false)
+	KERNEL_CASE(3, false)
+	KERNEL_CASE(4, false)
+	}
+}
+
+static void tile_partial(int mr, bool split, const uint8_t *a, size_t lda, const int8_t *b,
+                         size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
+{
+	const __m256i lo7 = _mm256_set1_epi8(0x7f), hi1 = _mm256_set1_epi8((char)0x80);
+	switch (mr) {
+	KERNEL_CASE(1, true)
+	KERNEL_CASE(2, true)
+	KERNEL_CASE(3, true)
+	KERNEL_CASE(4, true)
+	}
+}
+
+/* Corrections, bias and the output conversion of 8 columns j..j+cnt of row
+ * i: dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
+static void store8(__m256i v, size_t i, size_t j, size_t cnt, int32_t rowsum,
+                   const struct dnnq_gemm_job *job)
+{
+	const struct dnnq_gemm_output *o = job->out;
+	const struct dnnq_gemm_weights *w = job->w;
+	__m256i za = _mm256_set1_epi32(o->a_zero_point);
+	v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, load_i32(w->row_sums + j, cnt)));
+	if (o->nwzp) {
+		__m256i zw = chan_i32(o->w_zero_points, o->nwzp, j, cnt);
+		uint32_t t = (uint32_t)w->k * (uint32_t)o->a_zero_point - (uint32_t)rowsum;
+		v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_set1_epi32((int32_t)t)));
+	}
+	if (o->bias)
+		v = _mm256_add_epi32(v, load_i32(o->bias + j, cnt));
+	size_t at = i * job->ldc + j;
+	if (o->dtype == DNNQ_DTYPE_S32) {
+		int32_t *dst = (int32_t *)job->c + at;
+		if (cnt == 8)
+			_mm256_storeu_si256((__m256i *)dst, v);
+		else
+			_mm256_maskstore_epi32((int *)dst, lane_mask(cnt), v);
+	} else if (o->dtype == DNNQ_DTYPE_F32) {
+		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), chan_f32(o->scale, o->nscale, j, cnt));
+		if (o->fbias)
+			y = _mm256_add_ps(y, load_f32(o->fbias + j, cnt));
+		if (o->relu)
+			y = _mm256_max_ps(y, _mm256_setzero_ps());
+		float *dst = (float *)job->c + at;
+		if (cnt == 8)
+			_mm256_storeu_ps(dst, y);
+		else
+			_mm256_maskstore_ps(dst, lane_mask(cnt), y);
+	} else {
+		const struct dnnq_requant *rq = &o->rq;
+		__m256i q;
+		if (rq->kind == DNNQ_REQUANT_FLOAT) {
+			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), chan_f32(rq->fmult, rq->nchan, j, cnt));
+			q = dnnq_avx2_saturate_rne(f, _mm256_set1_ps((float)rq->zero_point),
+			                           _mm256_set1_ps((float)rq->qmin),
+			                           _mm256_set1_ps((float)rq->qmax));
+		} else {
+			q = dnnq_avx2_requant_fixed(v, chan_i32(rq->qmult, rq->nchan, j, cnt),
+			                            chan_i32(rq->qshift, rq->nchan, j, cnt),
+			                            _mm256_set1_epi32(rq->zero_point),
+			                            _mm256_set1_epi32(rq->qmin - rq->zero_point),
+			                            _mm256_set1_epi32(rq->qmax - rq->zero_point));
+		}
+		uint8_t *dst = (uint8_t *)job->c + at;
+		if (cnt == 8) {
+			dnnq_avx2_store8(dst, DNNQ_DTYPE_U8, q);
+		} else {
+			uint8_t tmp[8];
+			dnnq_avx2_store8(tmp, DNNQ_DTYPE_U8, q);
+			memcpy(dst, tmp, cnt);
+		}
+	}
+}
+
+/* Per row: whether a byte exceeds 127, and the row's sum (for asymmetric
+ * weights), in one pass. */
+static void scan_rows(const uint8_t *a, size_t lda, size_t rows, size_t k,
+                      uint8_t *big, int32_t *sum)
+{
+	for (size_t r = 0; r < rows; r++) {
+		const uint8_t *p = a + r * lda;
+		__m256i orv = _mm256_setzero_si256(), s = _mm256_setzero_si256();
+		size_t t = 0;
+		for (; t + 32 <= k; t += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(p + t));
+			orv = _mm256_or_si256(orv, v);
+			s = _mm256_add_epi64(s, _mm256_sad_epu8(v, _mm256_setzero_si256()));
+		}
+		int64_t total = _mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1) +
+		                _mm256_extract_epi64(s, 2) + _mm256_extract_epi64(s, 3);
+		int any = _mm256_movemask_epi8(orv);
+		for (; t < k; t++) {
+			total += p[t];
+			any |= p[t] & 0x80;
+		}
+		big[r] = any != 0;
+		sum[r] = (int32_t)total;
+	}
+}
+
+void dnnq_gemm_task_avx2(void *jobp, size_t task, unsigned tid)
+{
+	const struct dnnq_gemm_job *job = jobp;
+	const struct dnnq_gemm_weights *w = job->w;
+	(void)tid;
+	size_t i0 = task % job->mblocks * job->mc, j0 = task / job->mblocks * job->nc;
+	size_t i1 = i0 + job->mc < job->m ? i0 + job->mc : job->m;
+	size_t j1 = j0 + job->nc < w->n ? j0 + job->nc : w->n;
+	uint8_t big[DNNQ_GEMM_MC] = { 0 };
+	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
+	if (!w->pair_safe || job->out->nwzp)
+		scan_rows(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big, rowsum);
+	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
+		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
+		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
+		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
+			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
+			bool split = false;
+			for (int r = 0; r < mr; r++)
+				split |= !w->pair_safe && big[i - i0 + r];
+			__m256i acc[DNNQ_GEMM_MR][2];
+			for (int r = 0; r < DNNQ_GEMM_MR; r++)
+				acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+			const uint8_t *a = job->a + i * job->lda;
+			if (width == DNNQ_GEMM_NR)
+				tile_full(mr, split, a, job->lda, b, width, w->k, acc);
+			else
+				tile_partial(mr, split, a, job->lda, b, width, w->k, acc);
+			for (int r = 0; r < mr; r++) {
+				for (size_t h = 0; h * 8 < width; h++) {
+					size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
+					store8(acc[r][h], i + r, jp + 8 * h, cnt, rowsum[i - i0 + r], job);
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,91 @@
+/*
+ * engine/gemm-kernels.h — what gemm.c shares with the per-ISA GEMM files:
+ * the job a parallel_for task works on, the blocking, and the scalar output
+ * step every kernel reproduces.
+ */
+#ifndef DNNQ_ENGINE_GEMM_KERNELS_H
+#define DNNQ_ENGINE_GEMM_KERNELS_H
+
+#include "engine/gemm.h"
+#include "engine/quant-scalar.h"
+
+#define DNNQ_GEMM_MR 4        /* rows of the AVX2 micro-tile */
+#define DNNQ_GEMM_NR 16       /* columns of an AVX2 weight panel */
+#define DNNQ_GEMM_MC 64       /* rows of A one task covers (A block in L2) */
+#define DNNQ_GEMM_NC_BYTES (256u << 10)  /* weight bytes one task covers */
+#define DNNQ_GEMM_MAX_K 32768 /* keeps every int32 intermediate exact */
+
+/* One call's work, split into tasks = (column chunk, row block) pairs;
+ * consecutive tasks share a column chunk, so its weights stay in cache. */
+struct dnnq_gemm_job {
+	const struct dnnq_gemm_weights *w;
+	size_t m;
+	const uint8_t *a;
+	size_t lda;
+	void *c;
+	size_t ldc;
+	const struct dnnq_gemm_output *out;
+	size_t mc, nc;              /* rows per block, columns per chunk */
+	size_t mblocks, nchunks;
+};
+
+void dnnq_gemm_task_scalar(void *job, size_t task, unsigned tid);
+void dnnq_gemm_task_avx2(void *job, size_t task, unsigned tid);
+int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst);
+
+/* Bytes of an AVX2 weight panel of `cols` columns: 4 bytes per column per
+ * group of 4 k (k padded with zeros to a multiple of 4). */
+static inline size_t dnnq_gemm_panel_bytes(size_t cols, size_t k)
+{
+	return cols * ((k + 3) & ~(size_t)3);
+}
+
+/* Zero-point corrections and bias: sum (a - za)(w - zw) + bias from the raw
+ * sum of products. Wrapping arithmetic, as in the SIMD version; with
+ * k <= DNNQ_GEMM_MAX_K the true value fits, so nothing actually wraps. */
+static inline int32_t dnnq_gemm_correct(int32_t acc, size_t j, int32_t rowsum,
+                                        const struct dnnq_gemm_weights *w,
+                                        const struct dnnq_gemm_output *o)
+{
+	uint32_t v = (uint32_t)acc - (uint32_t)o->a_zero_point * (uint32_t)w->row_sums[j];
+	if (o->nwzp) {
+		uint32_t zw = (uint32_t)o->w_zero_points[o->nwzp == 1 ? 0 : j];
+		v += zw * ((uint32_t)w->k * (uint32_t)o->a_zero_point - (uint32_t)rowsum);
+	}
+	if (o->bias)
+		v += (uint32_t)o->bias[j];
+	return (int32_t)v;
+}
+
+/* Stores the output of element (i, j) from its corrected sum v. */
+static inline void dnnq_gemm_store_1(int32_t v, size_t i, size_t j, void *c, size_t ldc,
+                                     const struct dnnq_gemm_output *o)
+{
+	size_t at = i * ldc + j;
+	switch (o->dtype) {
+	case DNNQ_DTYPE_U8: {
+		const struct dnnq_requant *rq = &o->rq;
+		size_t ch = rq->nchan == 1 ? 0 : j;
+		((uint8_t *)c)[at] = (uint8_t)(rq->kind == DNNQ_REQUANT_FLOAT
+			? dnnq_requant_float_1(v, rq->fmult[ch], (float)rq->zero_point,
+			                       (float)rq->qmin, (float)rq->qmax)
+			: dnnq_requant_fixed_1(v, rq->qmult[ch], rq->qshift[ch], rq->zero_point,
+			                       rq->qmin, rq->qmax));
+		break;
+	}
+	case DNNQ_DTYPE_F32: {
+		float y = (float)v * o->scale[o->nscale == 1 ? 0 : j];
+		if (o->fbias)
+			y = y + o->fbias[j];
+		if (o->relu)
+			y = y > 0.0f ? y : 0.0f;
+		((float *)c)[at] = y;
+		break;
+	}
+	default:
+		((int32_t *)c)[at] = v;
+		break;
+	}
+}
+
+#endif

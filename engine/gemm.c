@@ -1,0 +1,153 @@
+/*
+ * GEMM driver (gemm.h): weight packing, argument checks, the split of a call
+ * into tasks for the executor, and the scalar reference kernel.
+ *
+ * Tasks: the output is cut into row blocks of DNNQ_GEMM_MC rows and column
+ * chunks of about DNNQ_GEMM_NC_BYTES of weights; one task computes one
+ * (chunk, block) rectangle over the whole of K. Every output element is
+ * computed by exactly one task in the same order whatever the thread count,
+ * so results never depend on it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/gemm-kernels.h"
+
+static bool pairs_safe(const int8_t *row, size_t k)
+{
+	/* vpmaddubsw pairs k = 2t, 2t + 1; |w0| + |w1| <= 128 keeps
+	 * 255 * (|w0| + |w1|) within int16 */
+	for (size_t t = 0; t + 1 < k; t += 2)
+		if (abs(row[t]) + abs(row[t + 1]) > 128)
+			return false;
+	return true;
+}
+
+int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
+                   struct dnnq_gemm_weights *out, struct dnnq_diag *diag)
+{
+	if (!out || (n && k && !w))
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "gemm pack: NULL argument");
+	memset(out, 0, sizeof *out);
+	if (n == 0 || k == 0 || ldw < k)
+		return dnnq_diag_set(diag, DNNQ_E_SHAPE, "gemm pack: n = %zu, k = %zu, ldw = %zu: "
+		                     "need n, k > 0 and ldw >= k", n, k, ldw);
+	if (k > DNNQ_GEMM_MAX_K || n > (SIZE_MAX >> 8) / ((k + 3) & ~(size_t)3))
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "gemm pack: k = %zu: at most %d", k,
+		                     DNNQ_GEMM_MAX_K);
+	if (!dnnq_isa_supported(isa))
+		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "gemm pack: %s not supported here",
+		                     dnnq_isa_name(isa));
+	size_t bytes = isa == DNNQ_ISA_AVX2 ? dnnq_gemm_panel_bytes(n, k) : n * k;
+	out->data = dnnq_aligned_alloc(bytes);
+	out->row_sums = malloc(n * sizeof *out->row_sums);
+	if (!out->data || !out->row_sums) {
+		dnnq_gemm_weights_free(out);
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "gemm pack: %zu bytes", bytes);
+	}
+	out->isa = isa;
+	out->n = n;
+	out->k = k;
+	out->data_bytes = bytes;
+	out->pair_safe = true;
+	for (size_t j = 0; j < n; j++) {
+		const int8_t *row = w + j * ldw;
+		int32_t s = 0;
+		for (size_t t = 0; t < k; t++)
+			s += row[t];
+		out->row_sums[j] = s;
+		out->pair_safe = out->pair_safe && pairs_safe(row, k);
+		if (isa == DNNQ_ISA_SCALAR)
+			memcpy(out->data + j * k, row, k);
+	}
+	if (isa == DNNQ_ISA_AVX2)
+		dnnq_gemm_pack_avx2(w, n, k, ldw, out->data);
+	return DNNQ_OK;
+}
+
+void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
+{
+	if (!w)
+		return;
+	free(w->data);
+	free(w->row_sums);
+	memset(w, 0, sizeof *w);
+}
+
+static int output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o)
+{
+	if (o->a_zero_point < 0 || o->a_zero_point > 255)
+		return DNNQ_E_RANGE;
+	if (o->nwzp != 0 && o->nwzp != 1 && o->nwzp != w->n)
+		return DNNQ_E_SHAPE;
+	if (o->nwzp && !o->w_zero_points)
+		return DNNQ_E_INVAL;
+	for (size_t j = 0; j < o->nwzp; j++)
+		if (o->w_zero_points[j] < -128 || o->w_zero_points[j] > 127)
+			return DNNQ_E_RANGE;
+	switch (o->dtype) {
+	case DNNQ_DTYPE_S32:
+		return DNNQ_OK;
+	case DNNQ_DTYPE_U8:
+		return dnnq_requant_check(DNNQ_DTYPE_U8, w->n, &o->rq);
+	case DNNQ_DTYPE_F32:
+		if (o->nscale != 1 && o->nscale != w->n)
+			return DNNQ_E_SHAPE;
+		return o->scale ? DNNQ_OK : DNNQ_E_INVAL;
+	default:
+		return DNNQ_E_DTYPE;
+	}
+}
+
+int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, size_t lda,
+              void *c, size_t ldc, const struct dnnq_gemm_output *out,
+              const struct dnnq_executor *ex)
+{
+	if (!w || !w->data || !out)
+		return DNNQ_E_INVAL;
+	if (m && (!a || !c || lda < w->k || ldc < w->n))
+		return a && c ? DNNQ_E_SHAPE : DNNQ_E_INVAL;
+	int rc = output_check(w, out);
+	if (rc || m == 0)
+		return rc;
+	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, 0, 0, 0, 0 };
+	size_t kpad = (w->k + 3) & ~(size_t)3;
+	size_t panels = DNNQ_GEMM_NC_BYTES / (DNNQ_GEMM_NR * kpad);
+	job.nc = (panels ? panels : 1) * DNNQ_GEMM_NR;
+	job.mc = DNNQ_GEMM_MC;
+	/* Enough tasks to keep every thread busy: split columns finer when
+	 * there are few rows (the weight-streaming small-M case). */
+	unsigned nt = dnnq_executor_threads(ex);
+	job.mblocks = (m + job.mc - 1) / job.mc;
+	while (nt > 1 && job.nc > DNNQ_GEMM_NR && job.mblocks * ((w->n + job.nc - 1) / job.nc) < 4 * nt)
+		job.nc -= DNNQ_GEMM_NR;
+	job.nchunks = (w->n + job.nc - 1) / job.nc;
+	dnnq_task_fn task = w->isa == DNNQ_ISA_AVX2 ? dnnq_gemm_task_avx2 : dnnq_gemm_task_scalar;
+	dnnq_parallel_for(ex, job.mblocks * job.nchunks, task, &job);
+	return DNNQ_OK;
+}
+
+/* The reference: one dot product per output, then the scalar output step. */
+void dnnq_gemm_task_scalar(void *jobp, size_t task, unsigned tid)
+{
+	const struct dnnq_gemm_job *job = jobp;
+	const struct dnnq_gemm_weights *w = job->w;
+	(void)tid;
+	size_t i0 = task % job->mblocks * job->mc, j0 = task / job->mblocks * job->nc;
+	size_t i1 = i0 + job->mc < job->m ? i0 + job->mc : job->m;
+	size_t j1 = j0 + job->nc < w->n ? j0 + job->nc : w->n;
+	for (size_t i = i0; i < i1; i++) {
+		const uint8_t *arow = job->a + i * job->lda;
+		int32_t rowsum = 0;
+		for (size_t t = 0; t < w->k; t++)
+			rowsum += arow[t];
+		for (size_t j = j0; j < j1; j++) {
+			const int8_t *wrow = w->data + j * w->k;
+			int32_t acc = 0;
+			for (size_t t = 0; t < w->k; t++)
+				acc += arow[t] * wrow[t];
+			dnnq_gemm_store_1(dnnq_gemm_correct(acc, j, rowsum, w, job->out), i, j,
+			                  job->c, job->ldc, job->out);
+		}
+	}
+}
