@@ -94,6 +94,7 @@ INLINE void step(const int mr, const bool partial, const bool masked,
 		b0 = _mm256_loadu_si256((const __m256i *)b);
 		b1 = _mm256_loadu_si256((const __m256i *)(b + 32));
 	}
+#pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		__m256i av = _mm256_set1_epi32(load4(ar[r] + koff, nb));
 		if (masked)
@@ -118,12 +119,25 @@ INLINE void kernel(const int mr, const bool partial, const bool masked,
 	const __m256i m1 = lane_mask(width > 8 ? width - 8 : 0);
 	const size_t gstride = 4 * width, kfull = k / 4;
 	const uint8_t *ar[DNNQ_GEMM_MR];
-	for (int r = 0; r < mr; r++)
+	/* a private copy: `acc` lives in memory that the byte pointers a and b
+	 * may alias as far as the compiler knows, so it would be stored back
+	 * every step; this one never has its address taken: registers */
+	__m256i c[DNNQ_GEMM_MR][2];
+#pragma GCC unroll 4
+	for (int r = 0; r < mr; r++) {
 		ar[r] = a + r * lda;
+		c[r][0] = acc[r][0];
+		c[r][1] = acc[r][1];
+	}
 	for (size_t g = 0; g < kfull; g++, b += gstride)
-		step(mr, partial, masked, ar, 4 * g, 4, b, m0, m1, amask, acc);
+		step(mr, partial, masked, ar, 4 * g, 4, b, m0, m1, amask, c);
 	if (k % 4)
-		step(mr, partial, masked, ar, 4 * kfull, k % 4, b, m0, m1, amask, acc);
+		step(mr, partial, masked, ar, 4 * kfull, k % 4, b, m0, m1, amask, c);
+#pragma GCC unroll 4
+	for (int r = 0; r < mr; r++) {
+		acc[r][0] = c[r][0];
+		acc[r][1] = c[r][1];
+	}
 }
 
 /* One micro-tile's raw sums, choosing the split path when needed. */

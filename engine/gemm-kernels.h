@@ -12,7 +12,7 @@
 #define DNNQ_GEMM_MR 4        /* rows of the AVX2 micro-tile */
 #define DNNQ_GEMM_NR 16       /* columns of an AVX2 weight panel */
 #define DNNQ_GEMM_MC 64       /* rows of A one task covers (A block in L2) */
-#define DNNQ_GEMM_NC_BYTES (256u << 10)  /* weight bytes one task covers */
+#define DNNQ_GEMM_NC_BYTES (512u << 10)  /* weight bytes one task covers (in L2) */
 #define DNNQ_GEMM_MAX_K 32768 /* keeps every int32 intermediate exact */
 
 /* One call's work, split into tasks = (column chunk, row block) pairs;
