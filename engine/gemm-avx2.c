@@ -261,14 +261,10 @@ static void scan_rows(const uint8_t *a, size_t lda, size_t rows, size_t k,
 	}
 }
 
-void dnnq_gemm_task_avx2(void *jobp, size_t task, unsigned tid)
+void dnnq_gemm_block_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                          size_t j0, size_t j1)
 {
-	const struct dnnq_gemm_job *job = jobp;
 	const struct dnnq_gemm_weights *w = job->w;
-	(void)tid;
-	size_t i0 = task % job->mblocks * job->mc, j0 = task / job->mblocks * job->nc;
-	size_t i1 = i0 + job->mc < job->m ? i0 + job->mc : job->m;
-	size_t j1 = j0 + job->nc < w->n ? j0 + job->nc : w->n;
 	uint8_t big[DNNQ_GEMM_MC] = { 0 };
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
 	if (!w->pair_safe || job->out->nwzp)

@@ -31,6 +31,31 @@ struct dnnq_gemm_job {
 
 void dnnq_gemm_task_scalar(void *job, size_t task, unsigned tid);
 void dnnq_gemm_task_avx2(void *job, size_t task, unsigned tid);
+
+/* Rows [i0, i1) x columns [j0, j1) of the job's output on the calling thread
+ * (i1 - i0 <= DNNQ_GEMM_MC). Operators that build their own A blocks
+ * (convolution's im2col) call this through dnnq_gemm_rows. */
+void dnnq_gemm_block_scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                            size_t j0, size_t j1);
+void dnnq_gemm_block_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                          size_t j0, size_t j1);
+
+/* m <= DNNQ_GEMM_MC rows of A times all of W through `out`, on the calling
+ * thread, with arguments already validated (by the operator's create). */
+static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,
+                                  const uint8_t *a, size_t lda, void *c, size_t ldc,
+                                  const struct dnnq_gemm_output *out)
+{
+	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, DNNQ_GEMM_MC, w->n, 1, 1 };
+	if (w->isa == DNNQ_ISA_AVX2)
+		dnnq_gemm_block_avx2(&job, 0, m, 0, w->n);
+	else
+		dnnq_gemm_block_scalar(&job, 0, m, 0, w->n);
+}
+
+/* Checks an output pipeline against packed weights (dnnq_gemm does it on
+ * every call; operators do it once at create). */
+int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o);
 int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst);
 
 /* Bytes of an AVX2 weight panel of `cols` columns: 4 bytes per column per

@@ -74,7 +74,7 @@ void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
 	memset(w, 0, sizeof *w);
 }
 
-static int output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o)
+int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o)
 {
 	if (o->a_zero_point < 0 || o->a_zero_point > 255)
 		return DNNQ_E_RANGE;
@@ -107,7 +107,7 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 		return DNNQ_E_INVAL;
 	if (m && (!a || !c || lda < w->k || ldc < w->n))
 		return a && c ? DNNQ_E_SHAPE : DNNQ_E_INVAL;
-	int rc = output_check(w, out);
+	int rc = dnnq_gemm_output_check(w, out);
 	if (rc || m == 0)
 		return rc;
 	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, 0, 0, 0, 0 };
@@ -127,15 +127,36 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 	return DNNQ_OK;
 }
 
-/* The reference: one dot product per output, then the scalar output step. */
-void dnnq_gemm_task_scalar(void *jobp, size_t task, unsigned tid)
+/* The rectangle task number `task` covers. */
+static void task_rect(const struct dnnq_gemm_job *job, size_t task, size_t r[4])
 {
-	const struct dnnq_gemm_job *job = jobp;
-	const struct dnnq_gemm_weights *w = job->w;
+	r[0] = task % job->mblocks * job->mc;
+	r[2] = task / job->mblocks * job->nc;
+	r[1] = r[0] + job->mc < job->m ? r[0] + job->mc : job->m;
+	r[3] = r[2] + job->nc < job->w->n ? r[2] + job->nc : job->w->n;
+}
+
+void dnnq_gemm_task_scalar(void *job, size_t task, unsigned tid)
+{
+	size_t r[4];
 	(void)tid;
-	size_t i0 = task % job->mblocks * job->mc, j0 = task / job->mblocks * job->nc;
-	size_t i1 = i0 + job->mc < job->m ? i0 + job->mc : job->m;
-	size_t j1 = j0 + job->nc < w->n ? j0 + job->nc : w->n;
+	task_rect(job, task, r);
+	dnnq_gemm_block_scalar(job, r[0], r[1], r[2], r[3]);
+}
+
+void dnnq_gemm_task_avx2(void *job, size_t task, unsigned tid)
+{
+	size_t r[4];
+	(void)tid;
+	task_rect(job, task, r);
+	dnnq_gemm_block_avx2(job, r[0], r[1], r[2], r[3]);
+}
+
+/* The reference: one dot product per output, then the scalar output step. */
+void dnnq_gemm_block_scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                            size_t j0, size_t j1)
+{
+	const struct dnnq_gemm_weights *w = job->w;
 	for (size_t i = i0; i < i1; i++) {
 		const uint8_t *arow = job->a + i * job->lda;
 		int32_t rowsum = 0;

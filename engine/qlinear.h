@@ -1,0 +1,50 @@
+/*
+ * engine/qlinear.h — the output side of a quantized linear operator (FC,
+ * convolution): weight scales and zero points, bias, and the requantization
+ * constants, turned into a struct dnnq_gemm_output. The constants depend on
+ * the activation scale: static operators bind once at create, dynamic ones
+ * on every run.
+ */
+#ifndef DNNQ_ENGINE_QLINEAR_H
+#define DNNQ_ENGINE_QLINEAR_H
+
+#include "engine/gemm.h"
+
+struct dnnq_qlinear_desc {
+	const char *op;              /* operator name for messages ("fc", "conv") */
+	size_t n;                    /* output channels */
+	size_t nwq;                  /* 1 (per tensor) or n (per output channel) */
+	const float *w_scale;        /* nwq entries */
+	const int32_t *w_zero_point; /* nwq entries, or NULL for symmetric */
+	const float *bias;           /* optional, n real values ... */
+	const int32_t *bias_i32;     /* ... or int32 at in_scale * w_scale */
+	enum dnnq_dtype out_dtype;   /* U8, S32 or F32 */
+	struct dnnq_qparams out_qp;  /* U8 output */
+	enum dnnq_requant_kind requant;
+	bool relu;                   /* clamp the output at real 0 */
+};
+
+struct dnnq_qlinear {
+	struct dnnq_qlinear_desc d;  /* pointer fields point at the copies below */
+	float *w_scale;
+	int32_t *w_zp;
+	float *bias;
+	int32_t *bias_i32;
+	int32_t *ibias;              /* the bias in the accumulator domain */
+	float *fmult, *oscale;
+	int32_t *qmult, *qshift;
+	struct dnnq_gemm_output out;
+};
+
+/* Checks d (messages name the field, prefixed with d->op) and copies it. */
+int dnnq_qlinear_init(struct dnnq_qlinear *q, const struct dnnq_qlinear_desc *d,
+                      struct dnnq_diag *diag);
+/* Computes the constants for activations with parameters in_qp. */
+int dnnq_qlinear_bind(struct dnnq_qlinear *q, const struct dnnq_qparams *in_qp,
+                      struct dnnq_diag *diag);
+/* The output pipeline of channels [j0, j0 + count) (a convolution group). */
+struct dnnq_gemm_output dnnq_qlinear_slice(const struct dnnq_qlinear *q, size_t j0,
+                                           size_t count);
+void dnnq_qlinear_free(struct dnnq_qlinear *q);
+
+#endif
