@@ -177,7 +177,7 @@ static void tile_partial(int mr, bool split, const uint8_t *a, size_t lda, const
 
 /* Corrections, bias and the output conversion of 8 columns j..j+cnt of row
  * i: dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
-static void store8(__m256i v, size_t i, size_t j, size_t cnt, int32_t rowsum,
+static void store8(__m256i v, size_t i, size_t j, size_t cnt, __m256i xsum,
                    const struct dnnq_gemm_job *job)
 {
 	const struct dnnq_gemm_output *o = job->out;
@@ -186,8 +186,8 @@ static void store8(__m256i v, size_t i, size_t j, size_t cnt, int32_t rowsum,
 	v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, load_i32(w->row_sums + j, cnt)));
 	if (o->nwzp) {
 		__m256i zw = chan_i32(o->w_zero_points, o->nwzp, j, cnt);
-		uint32_t t = (uint32_t)w->k * (uint32_t)o->a_zero_point - (uint32_t)rowsum;
-		v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_set1_epi32((int32_t)t)));
+		__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)w->k * (uint32_t)o->a_zero_point));
+		v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_sub_epi32(kz, xsum)));
 	}
 	if (o->bias)
 		v = _mm256_add_epi32(v, load_i32(o->bias + j, cnt));
@@ -288,9 +288,20 @@ void dnnq_gemm_block_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
 			for (int r = 0; r < mr; r++) {
 				for (size_t h = 0; h * 8 < width; h++) {
 					size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
-					store8(acc[r][h], i + r, jp + 8 * h, cnt, rowsum[i - i0 + r], job);
+					store8(acc[r][h], i + r, jp + 8 * h, cnt,
+					       _mm256_set1_epi32(rowsum[i - i0 + r]), job);
 				}
 			}
 		}
+	}
+}
+
+void dnnq_gemm_store_row_avx2(const struct dnnq_gemm_job *job, size_t i, size_t j0,
+                              size_t j1, const int32_t *acc, const int32_t *xsum)
+{
+	for (size_t j = j0; j < j1; j += 8) {
+		size_t cnt = j1 - j < 8 ? j1 - j : 8;
+		__m256i xs = xsum ? load_i32(xsum + (j - j0), cnt) : _mm256_setzero_si256();
+		store8(load_i32(acc + (j - j0), cnt), i, j, cnt, xs, job);
 	}
 }

@@ -40,6 +40,15 @@ void dnnq_gemm_block_scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i
 void dnnq_gemm_block_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
                           size_t j0, size_t j1);
 
+/* The output stage of row i, columns [j0, j1), from raw sums acc[j - j0] and
+ * per-column activation sums xsum[j - j0] (needed only with weight zero
+ * points; NULL otherwise): for operators whose activation sum differs per
+ * column (depthwise convolution). job->w provides the weight sums and k. */
+void dnnq_gemm_store_row_scalar(const struct dnnq_gemm_job *job, size_t i, size_t j0,
+                                size_t j1, const int32_t *acc, const int32_t *xsum);
+void dnnq_gemm_store_row_avx2(const struct dnnq_gemm_job *job, size_t i, size_t j0,
+                              size_t j1, const int32_t *acc, const int32_t *xsum);
+
 /* m <= DNNQ_GEMM_MC rows of A times all of W through `out`, on the calling
  * thread, with arguments already validated (by the operator's create). */
 static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,

@@ -172,3 +172,12 @@ void dnnq_gemm_block_scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i
 		}
 	}
 }
+
+void dnnq_gemm_store_row_scalar(const struct dnnq_gemm_job *job, size_t i, size_t j0,
+                                size_t j1, const int32_t *acc, const int32_t *xsum)
+{
+	for (size_t j = j0; j < j1; j++)
+		dnnq_gemm_store_1(dnnq_gemm_correct(acc[j - j0], j, xsum ? xsum[j - j0] : 0,
+		                                    job->w, job->out),
+		                  i, j, job->c, job->ldc, job->out);
+}

@@ -8,7 +8,8 @@
 	DNNQ_SUITE(quant) \
 	DNNQ_SUITE(qtensor) \
 	DNNQ_SUITE(gemm) \
-	DNNQ_SUITE(fc)
+	DNNQ_SUITE(fc) \
+	DNNQ_SUITE(conv)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

@@ -1,0 +1,61 @@
+/*
+ * engine/conv.h — 2-D convolution on u8 NHWC activations with s8 weights.
+ *
+ * Weights are OHWI: cout x kh x kw x (cin / groups) (the ONNX importer
+ * reorders OIHW once). Any kernel size, stride, dilation, explicit pads
+ * (top, left, bottom, right), groups (depthwise: groups == cin == cout),
+ * bias, fused ReLU, per-tensor or per-output-channel weights, u8 / s32 / f32
+ * output through the same fused pipeline as FC (qlinear.h).
+ *
+ * Paths, chosen at create:
+ *   - 1x1, stride 1, no padding, one group: a GEMM straight on the NHWC
+ *     input (every pixel is a row of A already; nothing is copied);
+ *   - depthwise: a direct kernel over channels (AVX2: 16 channels a step);
+ *   - otherwise: im2col of DNNQ_GEMM_MC output pixels at a time into
+ *     per-thread scratch (padding filled with the input zero point, i.e. a
+ *     real 0), then the GEMM micro-kernels, group by group.
+ */
+#ifndef DNNQ_ENGINE_CONV_H
+#define DNNQ_ENGINE_CONV_H
+
+#include "engine/gemm.h"
+
+struct dnnq_conv_desc {
+	enum dnnq_isa isa;
+	size_t cin, cout, groups;
+	size_t kh, kw;
+	size_t stride_h, stride_w;
+	size_t dil_h, dil_w;
+	size_t pad_t, pad_l, pad_b, pad_r;
+	const int8_t *w;             /* OHWI */
+	size_t nwq;                  /* 1 or cout */
+	const float *w_scale;
+	const int32_t *w_zero_point; /* or NULL */
+	const float *bias;           /* optional: cout real values ... */
+	const int32_t *bias_i32;     /* ... or int32 at in_scale * w_scale */
+	struct dnnq_qparams in_qp;   /* u8 input */
+	enum dnnq_dtype out_dtype;   /* U8, S32 or F32 */
+	struct dnnq_qparams out_qp;
+	enum dnnq_requant_kind requant;
+	bool relu;
+};
+
+struct dnnq_conv;
+
+int dnnq_conv_create(const struct dnnq_conv_desc *desc, struct dnnq_conv **out,
+                     struct dnnq_diag *diag);
+/* Output height and width for an h x w input; DNNQ_E_SHAPE when the kernel
+ * does not fit the padded input. */
+int dnnq_conv_output_size(const struct dnnq_conv *conv, size_t h, size_t w,
+                          size_t *oh, size_t *ow);
+/* Binds an n x h x w x cin input and the n x oh x ow x cout output; nthreads
+ * is the executor's thread count (per-thread scratch is sized here). */
+int dnnq_conv_setup(struct dnnq_conv *conv, size_t n, size_t h, size_t w,
+                    const uint8_t *in, void *out, unsigned nthreads);
+int dnnq_conv_run(struct dnnq_conv *conv, const struct dnnq_executor *ex);
+void dnnq_conv_destroy(struct dnnq_conv *conv);
+
+/* Which path create chose: "gemm-1x1", "depthwise" or "im2col". */
+const char *dnnq_conv_path(const struct dnnq_conv *conv);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * Convolution (engine/conv.h): random geometries (kernel, stride, dilation,
+ * asymmetric pads, groups, depthwise, 1x1) against a double-precision
+ * reference within 1 LSB; AVX2 bit-identical to scalar on every path;
+ * results independent of the thread count; edge shapes and bad descriptions.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/pool.h"
+#include "engine/conv.h"
+#include "tests/rng.h"
+#include "tests/suites.h"
+
+struct cproblem {
+	struct dnnq_conv_desc d;
+	size_t n, h, w;
+	uint8_t *x;
+	int8_t *wt;
+	float *w_scale, *bias;
+	int32_t *w_zp;
+};
+
+static void free_problem(struct cproblem *p)
+{
+	free(p->x);
+	free(p->wt);
+	free(p->w_scale);
+	free(p->bias);
+	free(p->w_zp);
+}
+
+/* kind: 0 random, 1 depthwise, 2 pointwise (1x1 stride 1) */
+static void make_problem(struct rng *r, struct cproblem *p, int kind)
+{
+	static const size_t chans[] = { 1, 3, 8, 17, 32, 33 };
+	memset(p, 0, sizeof *p);
+	struct dnnq_conv_desc *d = &p->d;
+	d->isa = DNNQ_ISA_SCALAR;
+	d->groups = kind == 0 && rng_int(r, 0, 3) == 0 ? 2 : 1;
+	d->cin = chans[rng_int(r, 0, 5)] * d->groups;
+	d->cout = chans[rng_int(r, 0, 5)] * d->groups;
+	if (kind == 1)
+		d->groups = d->cout = d->cin;
+	d->kh = kind == 2 ? 1 : (size_t)rng_int(r, 1, 5);
+	d->kw = kind == 2 ? 1 : (size_t)rng_int(r, 1, 5);
+	d->stride_h = kind == 2 ? 1 : (size_t)rng_int(r, 1, 3);
+	d->stride_w = kind == 2 ? 1 : (size_t)rng_int(r, 1, 3);
+	d->dil_h = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
+	d->dil_w = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
+	if (kind != 2) {
+		d->pad_t = (size_t)rng_int(r, 0, 2);
+		d->pad_l = (size_t)rng_int(r, 0, 2);
+		d->pad_b = (size_t)rng_int(r, 0, 2);
+		d->pad_r = (size_t)rng_int(r, 0, 2);
+	}
+	p->n = (size_t)rng_int(r, 1, 2);
+	p->h = (d->kh - 1) * d->dil_h + 1 + (size_t)rng_int(r, 0, 6);
+	p->w = (d->kw - 1) * d->dil_w + 1 + (size_t)rng_int(r, 0, 6);
+	size_t k = d->kh * d->kw * d->cin / d->groups, nx = p->n * p->h * p->w * d->cin;
+	p->x = malloc(nx);
+	p->wt = malloc(d->cout * k);
+	for (size_t i = 0; i < nx; i++)
+		p->x[i] = (uint8_t)rng_int(r, 0, 255);
+	for (size_t i = 0; i < d->cout * k; i++)
+		p->wt[i] = (int8_t)rng_int(r, -127, 127);
+	d->w = p->wt;
+	d->nwq = rng_int(r, 0, 1) ? d->cout : 1;
+	p->w_scale = malloc(d->nwq * sizeof(float));
+	p->w_zp = calloc(d->nwq, sizeof(int32_t));
+	p->bias = malloc(d->cout * sizeof(float));
+	bool asym = rng_int(r, 0, 2) == 0;
+	for (size_t j = 0; j < d->nwq; j++) {
+		p->w_scale[j] = (float)rng_uniform(r, 0.001, 0.01);
+		p->w_zp[j] = asym ? (int32_t)rng_int(r, -10, 10) : 0;
+	}
+	for (size_t j = 0; j < d->cout; j++)
+		p->bias[j] = (float)rng_uniform(r, -1, 1);
+	d->w_scale = p->w_scale;
+	d->w_zero_point = asym ? p->w_zp : NULL;
+	d->bias = rng_int(r, 0, 1) ? p->bias : NULL;
+	d->in_qp = (struct dnnq_qparams){ 0.02f, (int32_t)rng_int(r, 0, 255), 8, false };
+	d->out_dtype = DNNQ_DTYPE_U8;
+	/* an output scale of about the expected spread of the sums */
+	float os = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
+	d->out_qp = (struct dnnq_qparams){ os, (int32_t)rng_int(r, 60, 200), 8, false };
+	d->requant = rng_int(r, 0, 1) ? DNNQ_REQUANT_FIXED : DNNQ_REQUANT_FLOAT;
+	d->relu = rng_int(r, 0, 2) == 0;
+}
+
+static size_t out_elems(const struct cproblem *p, size_t *oh, size_t *ow)
+{
+	const struct dnnq_conv_desc *d = &p->d;
+	*oh = (p->h + d->pad_t + d->pad_b - d->dil_h * (d->kh - 1) - 1) / d->stride_h + 1;
+	*ow = (p->w + d->pad_l + d->pad_r - d->dil_w * (d->kw - 1) - 1) / d->stride_w + 1;
+	return p->n * *oh * *ow * d->cout;
+}
+
+static uint8_t *run(const struct cproblem *p, enum dnnq_isa isa, unsigned threads)
+{
+	struct dnnq_conv_desc d = p->d;
+	d.isa = isa;
+	struct dnnq_conv *c;
+	struct dnnq_diag diag;
+	ck_assert_msg(dnnq_conv_create(&d, &c, &diag) == 0, "%s", diag.msg);
+	size_t oh, ow, n = out_elems(p, &oh, &ow);
+	uint8_t *y = malloc(n + 1);
+	y[n] = 0xEE;
+	struct dnnq_pool *pool = threads > 1 ? dnnq_pool_create(threads, NULL) : NULL;
+	struct dnnq_executor ex = pool ? dnnq_pool_executor(pool) : (struct dnnq_executor){ 0 };
+	ck_assert_int_eq(dnnq_conv_setup(c, p->n, p->h, p->w, p->x, y, threads), 0);
+	ck_assert_int_eq(dnnq_conv_run(c, pool ? &ex : NULL), 0);
+	ck_assert_int_eq(y[n], 0xEE);
+	dnnq_pool_destroy(pool);
+	dnnq_conv_destroy(c);
+	return y;
+}
+
+static void check_reference(const struct cproblem *p, const uint8_t *y)
+{
+	const struct dnnq_conv_desc *d = &p->d;
+	size_t oh, ow;
+	out_elems(p, &oh, &ow);
+	size_t cing = d->cin / d->groups, coutg = d->cout / d->groups;
+	for (size_t img = 0; img < p->n; img++)
+	for (size_t oy = 0; oy < oh; oy++)
+	for (size_t ox = 0; ox < ow; ox++)
+	for (size_t o = 0; o < d->cout; o++) {
+		size_t g = o / coutg, ch = d->nwq == 1 ? 0 : o;
+		double s = d->bias ? d->bias[o] : 0;
+		for (size_t ky = 0; ky < d->kh; ky++)
+		for (size_t kx = 0; kx < d->kw; kx++) {
+			long iy = (long)(oy * d->stride_h + ky * d->dil_h) - (long)d->pad_t;
+			long ix = (long)(ox * d->stride_w + kx * d->dil_w) - (long)d->pad_l;
+			if (iy < 0 || ix < 0 || iy >= (long)p->h || ix >= (long)p->w)
+				continue;
+			for (size_t c = 0; c < cing; c++) {
+				double xv = d->in_qp.scale * (p->x[((img * p->h + (size_t)iy) * p->w +
+				            (size_t)ix) * d->cin + g * cing + c] - d->in_qp.zero_point);
+				int zw = d->w_zero_point ? d->w_zero_point[ch] : 0;
+				double wv = d->w_scale[ch] * (p->wt[((o * d->kh + ky) * d->kw + kx) * cing + c] - zw);
+				s += xv * wv;
+			}
+		}
+		double q = nearbyint(s / d->out_qp.scale) + d->out_qp.zero_point;
+		double lo = d->relu ? d->out_qp.zero_point : 0;
+		q = q < lo ? lo : q > 255 ? 255 : q;
+		size_t at = ((img * oh + oy) * ow + ox) * d->cout + o;
+		ck_assert_msg(fabs(y[at] - q) <= 1, "y[%zu] = %u, reference %g (k %zux%zu s %zu g %zu)",
+		              at, y[at], q, d->kh, d->kw, d->stride_h, d->groups);
+	}
+}
+
+START_TEST(random_against_reference)
+{
+	struct rng r = { 1000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, _i % 3);
+	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
+	check_reference(&p, ys);
+	if (dnnq_isa_supported(DNNQ_ISA_AVX2)) {
+		size_t oh, ow, n = out_elems(&p, &oh, &ow);
+		uint8_t *yv = run(&p, DNNQ_ISA_AVX2, 1);
+		ck_assert_msg(!memcmp(ys, yv, n), "AVX2 != scalar (kind %d)", _i % 3);
+		uint8_t *y2 = run(&p, DNNQ_ISA_AVX2, 2);
+		ck_assert_msg(!memcmp(ys, y2, n), "2 threads != 1 thread");
+		free(yv);
+		free(y2);
+	}
+	free(ys);
+	free_problem(&p);
+}
+END_TEST
+
+START_TEST(paths_and_edges)
+{
+	struct rng r = { 3 };
+	struct cproblem p;
+	struct dnnq_conv *c;
+	make_problem(&r, &p, 2);
+	ck_assert_int_eq(dnnq_conv_create(&p.d, &c, NULL), 0);
+	ck_assert_str_eq(dnnq_conv_path(c), "gemm-1x1");
+	dnnq_conv_destroy(c);
+	free_problem(&p);
+	make_problem(&r, &p, 1);
+	ck_assert_int_eq(dnnq_conv_create(&p.d, &c, NULL), 0);
+	ck_assert_str_eq(dnnq_conv_path(c), "depthwise");
+	size_t oh, ow;
+	dnnq_conv_destroy(c);
+	free_problem(&p);
+	/* a 3x3 kernel on a 1x1 image with pads 1: one output pixel */
+	make_problem(&r, &p, 0);
+	p.d.kh = p.d.kw = 3;
+	p.d.stride_h = p.d.stride_w = p.d.dil_h = p.d.dil_w = 1;
+	p.d.pad_t = p.d.pad_l = p.d.pad_b = p.d.pad_r = 1;
+	free(p.wt);
+	p.wt = calloc(p.d.cout * 9 * p.d.cin / p.d.groups, 1);
+	p.d.w = p.wt;
+	ck_assert_int_eq(dnnq_conv_create(&p.d, &c, NULL), 0);
+	ck_assert_int_eq(dnnq_conv_output_size(c, 1, 1, &oh, &ow), 0);
+	ck_assert(oh == 1 && ow == 1);
+	ck_assert_int_eq(dnnq_conv_output_size(c, 0, 1, &oh, &ow), DNNQ_E_SHAPE);
+	dnnq_conv_destroy(c);
+	/* a kernel larger than the padded input has no output */
+	p.d.pad_t = p.d.pad_b = 0;
+	ck_assert_int_eq(dnnq_conv_create(&p.d, &c, NULL), 0);
+	ck_assert_int_eq(dnnq_conv_output_size(c, 2, 5, &oh, &ow), DNNQ_E_SHAPE);
+	ck_assert_int_eq(dnnq_conv_setup(c, 1, 2, 5, p.x, p.x, 1), DNNQ_E_SHAPE);
+	dnnq_conv_destroy(c);
+	free_problem(&p);
+}
+END_TEST
+
+START_TEST(bad_descriptions)
+{
+	struct rng r = { 4 };
+	struct cproblem p;
+	struct dnnq_conv *c;
+	struct dnnq_diag d;
+	static const char *want[] = { "groups = 0", "cin = 5", "stride 0x1", "dilation 1x0",
+	                              "input qparams", "w_scale[0]", "kernel 0x3" };
+	for (int i = 0; i < 7; i++) {
+		make_problem(&r, &p, 0);
+		switch (i) {
+		case 0: p.d.groups = 0; break;
+		case 1: p.d.groups = 2; p.d.cin = 5; p.d.cout = 4; break;
+		case 2: p.d.stride_h = 0; p.d.stride_w = 1; break;
+		case 3: p.d.dil_h = 1; p.d.dil_w = 0; break;
+		case 4: p.d.in_qp.scale = -1; break;
+		case 5: p.w_scale[0] = 0; break;
+		case 6: p.d.kh = 0; p.d.kw = 3; break;
+		}
+		d.msg[0] = 0;
+		ck_assert_int_lt(dnnq_conv_create(&p.d, &c, &d), 0);
+		ck_assert_ptr_null(c);
+		ck_assert_msg(strstr(d.msg, want[i]), "'%s' lacks '%s'", d.msg, want[i]);
+		free_problem(&p);
+	}
+}
+END_TEST
+
+Suite *suite_conv(void)
+{
+	Suite *s = suite_create("conv");
+	TCase *tc = tcase_create("conv");
+	tcase_add_loop_test(tc, random_against_reference, 0, 120);
+	tcase_add_test(tc, paths_and_edges);
+	tcase_add_test(tc, bad_descriptions);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	return s;
+}
