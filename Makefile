@@ -25,7 +25,8 @@ endif
 # everything else stays portable and dispatches at run time.
 ISA_FLAGS_avx2  = -mavx2 -mfma
 ISA_FLAGS_sse42 = -msse4.2
-isa_flags = $(foreach i,avx2 sse42,$(if $(findstring -$(i).c,$(1)),$(ISA_FLAGS_$(i))))
+ISA_FLAGS_avx512vnni = -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+isa_flags = $(foreach i,avx2 sse42 avx512vnni,$(if $(findstring -$(i).c,$(1)),$(ISA_FLAGS_$(i))))
 
 # Build dependencies: probed once; when the probe fails every build target
 # first runs `make deps` (which installs them as root, or says what to run).
@@ -68,7 +69,7 @@ $(ENGINE_LIB): $(call obj,$(ENGINE_SRC))
 $(SHM_LIB): $(call obj,$(SHM_SRC))
 $(ENGINE_LIB) $(SHM_LIB):
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	rm -f $@.tmp && $(AR) rcs $@.tmp $^ && mv $@.tmp $@
 
 $(BUILD)/bin/dnnq-quant-demo: $(call obj,tools/quant-demo.c) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
@@ -80,10 +81,14 @@ $(TEST_BIN): $(call obj,$(TEST_SRC) daemon/pool.c) $(ENGINE_LIB) $(SHM_LIB)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) -lm -lpthread
 
 # CK_DEFAULT_TIMEOUT: a hung test fails instead of hanging CI; sanitizers are slow.
+# The operator suites run a second time with the AVX2 GEMM kernel forced
+# (CPUs with AVX-512 VNNI run another kernel by default).
+CHECK_ENV = CK_DEFAULT_TIMEOUT=$(if $(SANITIZE),600,120)
 check: $(DEPS_FIRST) all $(TEST_BIN)
-	CK_DEFAULT_TIMEOUT=$(if $(SANITIZE),600,120) $(TEST_BIN)
+	$(CHECK_ENV) $(TEST_BIN)
+	for s in fc conv graph; do DNNQ_GEMM=avx2 $(CHECK_ENV) $(TEST_BIN) $$s || exit 1; done
 
-$(BENCH_BIN): $(call obj,$(BENCH_SRC)) $(ENGINE_LIB) $(SHM_LIB)
+$(BENCH_BIN): $(call obj,$(BENCH_SRC)) $(call obj,daemon/pool.c) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl -lopenblas -lm -lpthread
 

@@ -47,7 +47,11 @@ enum dnnq_isa dnnq_isa_best(void)
 
 const char *dnnq_isa_name(enum dnnq_isa isa)
 {
-	return isa == DNNQ_ISA_AVX2 ? "avx2" : "scalar";
+	switch (isa) {
+	case DNNQ_ISA_SCALAR: return "scalar";
+	case DNNQ_ISA_AVX2:   return "avx2";
+	}
+	return "unknown";
 }
 
 const char *dnnq_dtype_name(enum dnnq_dtype dt)

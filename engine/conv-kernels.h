@@ -33,6 +33,7 @@ struct dnnq_conv {
 	const uint8_t *in;
 	void *out;
 	size_t out_es;                    /* output element size */
+	size_t nsplit;                    /* im2col: column chunks per pixel block */
 	uint8_t **scratch;                /* per thread */
 	unsigned nscratch;
 	size_t scratch_bytes;

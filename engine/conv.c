@@ -77,16 +77,43 @@ static int pack_groups(struct dnnq_conv *c, struct dnnq_diag *diag)
 {
 	size_t g = c->d.groups;
 	c->gw = calloc(g, sizeof *c->gw);
-	c->gout = calloc(g, sizeof *c->gout);
-	if (!c->gw || !c->gout)
+	if (!c->gw)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
 	for (size_t i = 0; i < g; i++) {
 		int rc = dnnq_gemm_pack(c->d.isa, c->d.w + i * c->coutg * c->k, c->coutg, c->k, c->k,
 		                        &c->gw[i], diag);
 		if (rc)
 			return rc;
-		c->gout[i] = dnnq_qlinear_slice(&c->q, i * c->coutg, c->coutg);
 	}
+	return DNNQ_OK;
+}
+
+/* The output pipeline: constants for the static input scale, with the
+ * weights' sums folded in, then one slice per group. */
+static int bind_output(struct dnnq_conv *c, struct dnnq_diag *diag)
+{
+	size_t groups = c->path == DNNQ_CONV_DEPTHWISE ? 1 : c->d.groups;
+	size_t per = c->d.cout / groups;
+	int32_t *wsum = malloc(c->d.cout * sizeof *wsum);
+	c->gout = calloc(groups, sizeof *c->gout);
+	if (!wsum || !c->gout) {
+		free(wsum);
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
+	}
+	for (size_t g = 0; g < groups; g++) {
+		const int32_t *src = c->path == DNNQ_CONV_DEPTHWISE ? c->dw_sums.row_sums
+		                                                    : c->gw[g].row_sums;
+		memcpy(wsum + g * per, src, per * sizeof *wsum);
+	}
+	size_t k = c->path == DNNQ_CONV_DEPTHWISE ? c->dw_sums.k : c->k;
+	int rc = dnnq_qlinear_set_weight_sums(&c->q, wsum, k);
+	free(wsum);
+	if (rc)
+		return dnnq_diag_set(diag, rc, "conv: out of memory");
+	if ((rc = dnnq_qlinear_bind(&c->q, &c->d.in_qp, diag)))
+		return rc;
+	for (size_t g = 0; g < groups; g++)
+		c->gout[g] = dnnq_qlinear_slice(&c->q, g * per, per);
 	return DNNQ_OK;
 }
 
@@ -99,6 +126,9 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	int rc = check_geometry(d, diag);
 	if (rc)
 		return rc;
+	if (!dnnq_isa_supported(d->isa))
+		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "conv: %s not supported here",
+		                     dnnq_isa_name(d->isa));
 	struct dnnq_conv *c = calloc(1, sizeof *c);
 	if (!c)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
@@ -111,24 +141,15 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 		"conv", d->cout, d->nwq, d->w_scale, d->w_zero_point, d->bias, d->bias_i32,
 		d->out_dtype, d->out_qp, d->requant, d->relu,
 	};
-	if ((rc = dnnq_qlinear_init(&c->q, &qd, diag)) ||
-	    (rc = dnnq_qlinear_bind(&c->q, &d->in_qp, diag)))
+	if ((rc = dnnq_qlinear_init(&c->q, &qd, diag)))
 		goto error;
-	if (!dnnq_isa_supported(d->isa)) {
-		rc = dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "conv: %s not supported here",
-		                   dnnq_isa_name(d->isa));
+	if (c->path == DNNQ_CONV_DEPTHWISE && (rc = pack_depthwise(c))) {
+		rc = dnnq_diag_set(diag, rc, "conv: out of memory");
 		goto error;
 	}
-	if (c->path == DNNQ_CONV_DEPTHWISE) {
-		c->gout = malloc(sizeof *c->gout);
-		if (!c->gout || (rc = pack_depthwise(c))) {
-			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
-			goto error;
-		}
-		c->gout[0] = c->q.out;
-	} else if ((rc = pack_groups(c, diag))) {
+	if ((c->path != DNNQ_CONV_DEPTHWISE && (rc = pack_groups(c, diag))) ||
+	    (rc = bind_output(c, diag)))
 		goto error;
-	}
 	c->d.w = NULL;
 	c->d.w_scale = NULL;
 	c->d.w_zero_point = NULL;
@@ -195,6 +216,7 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
 	c->ow = ow;
 	c->in = in;
 	c->out = out;
+	c->nsplit = 1;
 	return size_scratch(c, nthreads ? nthreads : 1);
 }
 
@@ -217,18 +239,38 @@ static void im2col_row(const struct dnnq_conv *c, size_t p, size_t g, uint8_t *r
 	}
 }
 
+/* Task = (pixel block, column chunk): a block of DNNQ_GEMM_MC output pixels
+ * is turned into im2col rows in this thread's scratch and multiplied with
+ * one chunk of the output channels (all of them unless the layer has too
+ * few pixels to keep every thread busy: then the columns are split and the
+ * block's im2col is redone per chunk). */
 static void im2col_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	size_t npix = c->n * c->oh * c->ow, p0 = task * DNNQ_GEMM_MC;
+	size_t npix = c->n * c->oh * c->ow, p0 = task / c->nsplit * DNNQ_GEMM_MC;
 	size_t rows = npix - p0 < DNNQ_GEMM_MC ? npix - p0 : DNNQ_GEMM_MC;
+	size_t chunk = (c->coutg + c->nsplit - 1) / c->nsplit;
+	chunk = (chunk + DNNQ_GEMM_NR - 1) & ~(size_t)(DNNQ_GEMM_NR - 1);
+	size_t j0 = task % c->nsplit * chunk, j1 = j0 + chunk < c->coutg ? j0 + chunk : c->coutg;
 	uint8_t *a = c->scratch[tid];
-	for (size_t g = 0; g < c->d.groups; g++) {
+	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
 		for (size_t r = 0; r < rows; r++)
 			im2col_row(c, p0 + r, g, a + r * c->k);
 		char *y = (char *)c->out + (p0 * c->d.cout + g * c->coutg) * c->out_es;
-		dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g]);
+		dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);
 	}
+}
+
+/* Splits columns only when the pixel blocks alone leave threads idle (the
+ * 7x7 layers of ResNet have one block). The split never changes a result. */
+static void run_im2col(struct dnnq_conv *c, size_t npix, const struct dnnq_executor *ex)
+{
+	size_t blocks = (npix + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC;
+	size_t want = 4 * (size_t)dnnq_executor_threads(ex);
+	size_t panels = (c->coutg + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
+	size_t split = blocks >= want || c->d.groups > 1 ? 1 : (want + blocks - 1) / blocks;
+	c->nsplit = split < panels ? split : panels;
+	dnnq_parallel_for(ex, blocks * c->nsplit, im2col_task, c);
 }
 
 static void depthwise_task(void *arg, size_t task, unsigned tid)
@@ -284,10 +326,55 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		dnnq_parallel_for(ex, c->n * c->oh, depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
-		dnnq_parallel_for(ex, (npix + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC, im2col_task, c);
+		run_im2col(c, npix, ex);
 		return DNNQ_OK;
 	}
 	return DNNQ_E_INVAL;
+}
+
+/* The raw weight of output channel o, tap t (ky * kw + kx), channel ci of
+ * its group, from whichever layout create packed. */
+static int8_t conv_weight(const struct dnnq_conv *c, size_t o, size_t t, size_t ci)
+{
+	if (c->path == DNNQ_CONV_DEPTHWISE)
+		return (int8_t)c->dw_w[t * c->cpad + o];
+	return dnnq_gemm_weight(&c->gw[o / c->coutg], o % c->coutg, t * c->cing + ci);
+}
+
+static float conv_ref_1(const struct dnnq_conv *c, const float *image, size_t oy, size_t ox,
+                        size_t o)
+{
+	size_t g = o / c->coutg, taps = c->d.kh * c->d.kw;
+	double s = dnnq_qlinear_bias(&c->q, o, c->d.in_qp.scale);
+	for (size_t t = 0; t < taps; t++) {
+		ptrdiff_t iy = dnnq_conv_iy(c, oy, t / c->d.kw), ix = dnnq_conv_ix(c, ox, t % c->d.kw);
+		if (iy < 0 || ix < 0)
+			continue;
+		const float *px = image + ((size_t)iy * c->w + (size_t)ix) * c->d.cin + g * c->cing;
+		for (size_t ci = 0; ci < c->cing; ci++)
+			s += (double)px[ci] * dnnq_qlinear_weight(&c->q, o, conv_weight(c, o, t, ci));
+	}
+	return c->d.relu && s < 0 ? 0.0f : (float)s;
+}
+
+int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w,
+                        const float *x, float *y)
+{
+	struct dnnq_conv c = *cc;   /* the geometry helpers read h and w */
+	size_t oh, ow;
+	int rc = dnnq_conv_output_size(&c, h, w, &oh, &ow);
+	if (rc || !x || !y)
+		return rc ? rc : DNNQ_E_INVAL;
+	c.h = h;
+	c.w = w;
+	for (size_t img = 0; img < n; img++) {
+		const float *image = x + img * h * w * c.d.cin;
+		for (size_t oy = 0; oy < oh; oy++)
+			for (size_t ox = 0; ox < ow; ox++)
+				for (size_t o = 0; o < c.d.cout; o++)
+					*y++ = conv_ref_1(&c, image, oy, ox, o);
+	}
+	return DNNQ_OK;
 }
 
 const char *dnnq_conv_path(const struct dnnq_conv *c)

@@ -55,6 +55,12 @@ int dnnq_conv_setup(struct dnnq_conv *conv, size_t n, size_t h, size_t w,
 int dnnq_conv_run(struct dnnq_conv *conv, const struct dnnq_executor *ex);
 void dnnq_conv_destroy(struct dnnq_conv *conv);
 
+/* The fp32 reference: real-valued NHWC input x (n x h x w x cin) to the
+ * real-valued output y (bias and ReLU applied, not quantized), with the
+ * dequantized weights, in double precision. For the graph's shadow run. */
+int dnnq_conv_reference(const struct dnnq_conv *conv, size_t n, size_t h, size_t w,
+                        const float *x, float *y);
+
 /* Which path create chose: "gemm-1x1", "depthwise" or "im2col". */
 const char *dnnq_conv_path(const struct dnnq_conv *conv);
 

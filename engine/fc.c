@@ -60,6 +60,10 @@ int dnnq_fc_create(const struct dnnq_fc_desc *d, struct dnnq_fc **out, struct dn
 	if ((rc = dnnq_qlinear_init(&fc->q, &qd, diag)) ||
 	    (rc = dnnq_gemm_pack(d->isa, d->w, d->n, d->k, d->k, &fc->w, diag)))
 		goto error;
+	if ((rc = dnnq_qlinear_set_weight_sums(&fc->q, fc->w.row_sums, d->k))) {
+		dnnq_diag_set(diag, rc, "fc: out of memory");
+		goto error;
+	}
 	if (!d->dynamic) {
 		fc->in_qp = d->in_qp;
 		if ((rc = dnnq_qlinear_bind(&fc->q, &fc->in_qp, diag)))
@@ -126,6 +130,23 @@ struct dnnq_qparams dnnq_fc_input_qparams(const struct dnnq_fc *fc)
 const struct dnnq_gemm_weights *dnnq_fc_weights(const struct dnnq_fc *fc)
 {
 	return &fc->w;
+}
+
+int dnnq_fc_reference(const struct dnnq_fc *fc, size_t batch, const float *x, float *y)
+{
+	if (!fc || (batch && (!x || !y)))
+		return DNNQ_E_INVAL;
+	const struct dnnq_fc_desc *d = &fc->d;
+	for (size_t i = 0; i < batch; i++) {
+		for (size_t j = 0; j < d->n; j++) {
+			double s = dnnq_qlinear_bias(&fc->q, j, fc->in_qp.scale);
+			for (size_t t = 0; t < d->k; t++)
+				s += (double)x[i * d->k + t] *
+				     dnnq_qlinear_weight(&fc->q, j, dnnq_gemm_weight(&fc->w, j, t));
+			y[i * d->n + j] = d->relu && s < 0 ? 0.0f : (float)s;
+		}
+	}
+	return DNNQ_OK;
 }
 
 void dnnq_fc_destroy(struct dnnq_fc *fc)

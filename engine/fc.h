@@ -49,6 +49,9 @@ int dnnq_fc_run(struct dnnq_fc *fc, const struct dnnq_executor *ex);
  * choice; static mode returns in_qp). */
 struct dnnq_qparams dnnq_fc_input_qparams(const struct dnnq_fc *fc);
 const struct dnnq_gemm_weights *dnnq_fc_weights(const struct dnnq_fc *fc);
+/* The fp32 reference: real-valued x (batch x k) to real-valued y (batch x n),
+ * dequantized weights, bias and ReLU, in double precision. */
+int dnnq_fc_reference(const struct dnnq_fc *fc, size_t batch, const float *x, float *y);
 void dnnq_fc_destroy(struct dnnq_fc *fc);
 
 #endif

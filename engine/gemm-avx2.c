@@ -67,18 +67,6 @@ INLINE __m256 chan_f32(const float *p, size_t nchan, size_t j, size_t cnt)
 	return nchan == 1 ? _mm256_set1_ps(p[0]) : load_f32(p + j, cnt);
 }
 
-/* n (1..4) bytes at p as the low bytes of an int32; n is a constant 4 in
- * the main loop, so that case compiles to one load. */
-INLINE int32_t load4(const uint8_t *p, size_t n)
-{
-	int32_t v = 0;
-	if (n == 4)
-		memcpy(&v, p, 4);
-	else
-		memcpy(&v, p, n & 3);
-	return v;
-}
-
 /* One group of 4 k for mr rows: acc[r][h] += A[r][4g..4g+3] . panel row. */
 INLINE void step(const int mr, const bool partial, const bool masked,
                  const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
@@ -96,7 +84,7 @@ INLINE void step(const int mr, const bool partial, const bool masked,
 	}
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
-		__m256i av = _mm256_set1_epi32(load4(ar[r] + koff, nb));
+		__m256i av = _mm256_set1_epi32(dnnq_load4(ar[r] + koff, nb));
 		if (masked)
 			av = _mm256_and_si256(av, amask);
 		acc[r][0] = _mm256_add_epi32(acc[r][0],
@@ -177,20 +165,29 @@ static void tile_partial(int mr, bool split, const uint8_t *a, size_t lda, const
 
 /* Corrections, bias and the output conversion of 8 columns j..j+cnt of row
  * i: dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
-static void store8(__m256i v, size_t i, size_t j, size_t cnt, __m256i xsum,
-                   const struct dnnq_gemm_job *job)
+static inline __attribute__((always_inline))
+void store8(__m256i v, size_t i, size_t j, size_t cnt, __m256i xsum,
+            const struct dnnq_gemm_job *job)
 {
 	const struct dnnq_gemm_output *o = job->out;
 	const struct dnnq_gemm_weights *w = job->w;
-	__m256i za = _mm256_set1_epi32(o->a_zero_point);
-	v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, load_i32(w->row_sums + j, cnt)));
-	if (o->nwzp) {
-		__m256i zw = chan_i32(o->w_zero_points, o->nwzp, j, cnt);
-		__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)w->k * (uint32_t)o->a_zero_point));
-		v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_sub_epi32(kz, xsum)));
+	if (o->colterm) {
+		v = _mm256_add_epi32(v, load_i32(o->colterm + j, cnt));
+		if (o->nwzp)
+			v = _mm256_sub_epi32(v, _mm256_mullo_epi32(
+				chan_i32(o->w_zero_points, o->nwzp, j, cnt), xsum));
+	} else {
+		__m256i za = _mm256_set1_epi32(o->a_zero_point);
+		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, load_i32(w->row_sums + j, cnt)));
+		if (o->nwzp) {
+			__m256i zw = chan_i32(o->w_zero_points, o->nwzp, j, cnt);
+			__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)w->k *
+			                                         (uint32_t)o->a_zero_point));
+			v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_sub_epi32(kz, xsum)));
+		}
+		if (o->bias)
+			v = _mm256_add_epi32(v, load_i32(o->bias + j, cnt));
 	}
-	if (o->bias)
-		v = _mm256_add_epi32(v, load_i32(o->bias + j, cnt));
 	size_t at = i * job->ldc + j;
 	if (o->dtype == DNNQ_DTYPE_S32) {
 		int32_t *dst = (int32_t *)job->c + at;
@@ -236,9 +233,9 @@ static void store8(__m256i v, size_t i, size_t j, size_t cnt, __m256i xsum,
 }
 
 /* Per row: whether a byte exceeds 127, and the row's sum (for asymmetric
- * weights), in one pass. */
-static void scan_rows(const uint8_t *a, size_t lda, size_t rows, size_t k,
-                      uint8_t *big, int32_t *sum)
+ * weights), in one pass (gemm-kernels.h). */
+void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
+                         uint8_t *big, int32_t *sum)
 {
 	for (size_t r = 0; r < rows; r++) {
 		const uint8_t *p = a + r * lda;
@@ -268,7 +265,7 @@ void dnnq_gemm_block_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
 	uint8_t big[DNNQ_GEMM_MC] = { 0 };
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
 	if (!w->pair_safe || job->out->nwzp)
-		scan_rows(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big, rowsum);
+		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big, rowsum);
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
 		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
 		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
@@ -304,4 +301,16 @@ void dnnq_gemm_store_row_avx2(const struct dnnq_gemm_job *job, size_t i, size_t 
 		__m256i xs = xsum ? load_i32(xsum + (j - j0), cnt) : _mm256_setzero_si256();
 		store8(load_i32(acc + (j - j0), cnt), i, j, cnt, xs, job);
 	}
+}
+
+void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t mr,
+                               size_t j0, size_t width, const int32_t *tile, size_t ldt,
+                               const int32_t *rowsum)
+{
+	for (size_t r = 0; r < mr; r++)
+		for (size_t h = 0; h * 8 < width; h++) {
+			size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
+			store8(load_i32(tile + r * ldt + 8 * h, cnt), i0 + r, j0 + 8 * h, cnt,
+			       _mm256_set1_epi32(rowsum[r]), job);
+		}
 }

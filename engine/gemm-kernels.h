@@ -6,6 +6,8 @@
 #ifndef DNNQ_ENGINE_GEMM_KERNELS_H
 #define DNNQ_ENGINE_GEMM_KERNELS_H
 
+#include <string.h>
+
 #include "engine/gemm.h"
 #include "engine/quant-scalar.h"
 
@@ -31,6 +33,7 @@ struct dnnq_gemm_job {
 
 void dnnq_gemm_task_scalar(void *job, size_t task, unsigned tid);
 void dnnq_gemm_task_avx2(void *job, size_t task, unsigned tid);
+void dnnq_gemm_task_vnni(void *job, size_t task, unsigned tid);
 
 /* Rows [i0, i1) x columns [j0, j1) of the job's output on the calling thread
  * (i1 - i0 <= DNNQ_GEMM_MC). Operators that build their own A blocks
@@ -49,23 +52,51 @@ void dnnq_gemm_store_row_scalar(const struct dnnq_gemm_job *job, size_t i, size_
 void dnnq_gemm_store_row_avx2(const struct dnnq_gemm_job *job, size_t i, size_t j0,
                               size_t j1, const int32_t *acc, const int32_t *xsum);
 
-/* m <= DNNQ_GEMM_MC rows of A times all of W through `out`, on the calling
- * thread, with arguments already validated (by the operator's create). */
+/* AVX-512 VNNI (vpdpbusd: u8 x s8 summed into int32, no 16-bit step, so
+ * no saturation) on the AVX2 panel layout; chosen at pack time when the CPU
+ * has it (w->vnni). The output stage is the AVX2 one, through a tile. */
+void dnnq_gemm_block_vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                          size_t j0, size_t j1);
+void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
+                         uint8_t *big, int32_t *sum);
+/* The output stage of an mr x width tile of raw sums (row stride ldt) at
+ * (i0, j0), with each row's activation sum. */
+void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t mr,
+                               size_t j0, size_t width, const int32_t *tile, size_t ldt,
+                               const int32_t *rowsum);
+
+/* m <= DNNQ_GEMM_MC rows of A times columns [j0, j1) of W through `out`, on
+ * the calling thread, with arguments already validated (by the operator's
+ * create). j0 is a multiple of DNNQ_GEMM_NR. */
 static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,
                                   const uint8_t *a, size_t lda, void *c, size_t ldc,
-                                  const struct dnnq_gemm_output *out)
+                                  const struct dnnq_gemm_output *out, size_t j0, size_t j1)
 {
 	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, DNNQ_GEMM_MC, w->n, 1, 1 };
-	if (w->isa == DNNQ_ISA_AVX2)
-		dnnq_gemm_block_avx2(&job, 0, m, 0, w->n);
+	if (w->vnni)
+		dnnq_gemm_block_vnni(&job, 0, m, j0, j1);
+	else if (w->isa == DNNQ_ISA_AVX2)
+		dnnq_gemm_block_avx2(&job, 0, m, j0, j1);
 	else
-		dnnq_gemm_block_scalar(&job, 0, m, 0, w->n);
+		dnnq_gemm_block_scalar(&job, 0, m, j0, j1);
 }
 
 /* Checks an output pipeline against packed weights (dnnq_gemm does it on
  * every call; operators do it once at create). */
 int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o);
 int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst);
+
+/* n (1..4) bytes at p as the low bytes of an int32 (the activation
+ * broadcast of the micro-kernels); with n a constant 4 it is one load. */
+static inline __attribute__((always_inline)) int32_t dnnq_load4(const uint8_t *p, size_t n)
+{
+	int32_t v = 0;
+	if (n == 4)
+		memcpy(&v, p, 4);
+	else
+		memcpy(&v, p, n & 3);
+	return v;
+}
 
 /* Bytes of an AVX2 weight panel of `cols` columns: 4 bytes per column per
  * group of 4 k (k padded with zeros to a multiple of 4). */
@@ -75,17 +106,18 @@ static inline size_t dnnq_gemm_panel_bytes(size_t cols, size_t k)
 }
 
 /* Zero-point corrections and bias: sum (a - za)(w - zw) + bias from the raw
- * sum of products. Wrapping arithmetic, as in the SIMD version; with
+ * sum of products (with colterm: the same value, its column part added at
+ * once). Wrapping arithmetic, as in the SIMD version; with
  * k <= DNNQ_GEMM_MAX_K the true value fits, so nothing actually wraps. */
 static inline int32_t dnnq_gemm_correct(int32_t acc, size_t j, int32_t rowsum,
                                         const struct dnnq_gemm_weights *w,
                                         const struct dnnq_gemm_output *o)
 {
+	uint32_t zw = o->nwzp ? (uint32_t)o->w_zero_points[o->nwzp == 1 ? 0 : j] : 0;
+	if (o->colterm)
+		return (int32_t)((uint32_t)acc + (uint32_t)o->colterm[j] - zw * (uint32_t)rowsum);
 	uint32_t v = (uint32_t)acc - (uint32_t)o->a_zero_point * (uint32_t)w->row_sums[j];
-	if (o->nwzp) {
-		uint32_t zw = (uint32_t)o->w_zero_points[o->nwzp == 1 ? 0 : j];
-		v += zw * ((uint32_t)w->k * (uint32_t)o->a_zero_point - (uint32_t)rowsum);
-	}
+	v += zw * ((uint32_t)w->k * (uint32_t)o->a_zero_point - (uint32_t)rowsum);
 	if (o->bias)
 		v += (uint32_t)o->bias[j];
 	return (int32_t)v;

@@ -23,6 +23,16 @@ static bool pairs_safe(const int8_t *row, size_t k)
 	return true;
 }
 
+static bool vnni_wanted(void)
+{
+	const char *force = getenv("DNNQ_GEMM");
+	if (force && !strcmp(force, "avx2"))
+		return false;
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
                    struct dnnq_gemm_weights *out, struct dnnq_diag *diag)
 {
@@ -60,9 +70,21 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 		if (isa == DNNQ_ISA_SCALAR)
 			memcpy(out->data + j * k, row, k);
 	}
-	if (isa == DNNQ_ISA_AVX2)
+	if (isa == DNNQ_ISA_AVX2) {
 		dnnq_gemm_pack_avx2(w, n, k, ldw, out->data);
+		out->vnni = vnni_wanted();
+	}
 	return DNNQ_OK;
+}
+
+int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)
+{
+	if (w->isa == DNNQ_ISA_SCALAR)
+		return w->data[j * w->k + k];
+	size_t j0 = j / DNNQ_GEMM_NR * DNNQ_GEMM_NR;
+	size_t width = w->n - j0 < DNNQ_GEMM_NR ? w->n - j0 : DNNQ_GEMM_NR;
+	const int8_t *panel = w->data + dnnq_gemm_panel_bytes(j0, w->k);
+	return panel[(k / 4 * width + (j - j0)) * 4 + k % 4];
 }
 
 void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
@@ -122,7 +144,8 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 	while (nt > 1 && job.nc > DNNQ_GEMM_NR && job.mblocks * ((w->n + job.nc - 1) / job.nc) < 4 * nt)
 		job.nc -= DNNQ_GEMM_NR;
 	job.nchunks = (w->n + job.nc - 1) / job.nc;
-	dnnq_task_fn task = w->isa == DNNQ_ISA_AVX2 ? dnnq_gemm_task_avx2 : dnnq_gemm_task_scalar;
+	dnnq_task_fn task = w->vnni ? dnnq_gemm_task_vnni
+	                  : w->isa == DNNQ_ISA_AVX2 ? dnnq_gemm_task_avx2 : dnnq_gemm_task_scalar;
 	dnnq_parallel_for(ex, job.mblocks * job.nchunks, task, &job);
 	return DNNQ_OK;
 }
@@ -150,6 +173,14 @@ void dnnq_gemm_task_avx2(void *job, size_t task, unsigned tid)
 	(void)tid;
 	task_rect(job, task, r);
 	dnnq_gemm_block_avx2(job, r[0], r[1], r[2], r[3]);
+}
+
+void dnnq_gemm_task_vnni(void *job, size_t task, unsigned tid)
+{
+	size_t r[4];
+	(void)tid;
+	task_rect(job, task, r);
+	dnnq_gemm_block_vnni(job, r[0], r[1], r[2], r[3]);
 }
 
 /* The reference: one dot product per output, then the scalar output step. */

@@ -17,8 +17,11 @@
  * rows that have a byte above 127, runs the kernel twice on the split
  * activations (a & 0x7f, then a & 0x80), which cannot saturate. So results
  * are exact for every input, fast when activations are 7-bit (the
- * quantizer's reduce_range) or weights are 7-bit. docs/gemm.md has the
- * details and the numbers.
+ * quantizer's reduce_range) or weights are 7-bit. On CPUs with AVX-512
+ * VNNI the same packed weights run through vpdpbusd instead, which sums
+ * u8 x s8 products straight into int32 and cannot saturate; set
+ * DNNQ_GEMM=avx2 in the environment to keep the AVX2 kernel. The results
+ * are identical either way. docs/gemm.md has the details and the numbers.
  */
 #ifndef DNNQ_ENGINE_GEMM_H
 #define DNNQ_ENGINE_GEMM_H
@@ -33,12 +36,15 @@ struct dnnq_gemm_weights {
 	size_t data_bytes;
 	int32_t *row_sums;     /* sum_k W[j][k], n entries */
 	bool pair_safe;        /* no u8 activation can saturate a pair sum */
+	bool vnni;             /* AVX2 layout run by the AVX-512 VNNI kernel */
 };
 
 /* Packs W (n x k, row stride ldw) for `isa`. */
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
                    struct dnnq_gemm_weights *out, struct dnnq_diag *diag);
 void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w);
+/* W[j][k] read back from either packed layout (for references and tools). */
+int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k);
 
 /* The fused output pipeline, applied as each tile is stored. */
 struct dnnq_gemm_output {
@@ -46,6 +52,11 @@ struct dnnq_gemm_output {
 	size_t nwzp;                /* 0 (symmetric weights), 1 or n */
 	const int32_t *w_zero_points;
 	const int32_t *bias;        /* optional, n entries, int32 at a_scale * w_scale */
+	/* Optional, n entries: bias[j] - za * sum_k W[j][k] + K * za * zw[j],
+	 * precomputed by an operator that knows za at create; when set it
+	 * replaces those three terms (bias and a_zero_point are then ignored)
+	 * and saves the output stage two multiplies per element. */
+	const int32_t *colterm;
 	enum dnnq_dtype dtype;      /* S32, U8 (requantized) or F32 (dequantized) */
 	struct dnnq_requant rq;     /* U8: multipliers, zero point, clamp (ReLU) */
 	size_t nscale;              /* F32: 1 or n scales (a_scale * w_scale[j]) ... */

@@ -119,6 +119,19 @@ static int bind_channel(struct dnnq_qlinear *q, size_t j, double s, struct dnnq_
 	return DNNQ_OK;
 }
 
+/* colterm[j] = bias[j] - za * wsum[j] + k * za * zw[j], in the wrapping
+ * arithmetic of dnnq_gemm_correct (which it must reproduce exactly). */
+static void fold_columns(struct dnnq_qlinear *q)
+{
+	uint32_t za = (uint32_t)q->out.a_zero_point;
+	for (size_t j = 0; j < q->d.n; j++) {
+		uint32_t zw = q->w_zp ? (uint32_t)q->w_zp[q->d.nwq == 1 ? 0 : j] : 0;
+		uint32_t v = (q->out.bias ? (uint32_t)q->out.bias[j] : 0) - za * (uint32_t)q->wsum[j];
+		q->colterm[j] = (int32_t)(v + zw * (uint32_t)q->k * za);
+	}
+	q->out.colterm = q->colterm;
+}
+
 int dnnq_qlinear_bind(struct dnnq_qlinear *q, const struct dnnq_qparams *in_qp,
                       struct dnnq_diag *diag)
 {
@@ -144,6 +157,19 @@ int dnnq_qlinear_bind(struct dnnq_qlinear *q, const struct dnnq_qparams *in_qp,
 	q->out.bias = int_bias ? q->ibias : NULL;
 	q->out.fbias = !int_bias && q->bias ? q->bias : NULL;
 	q->out.a_zero_point = in_qp->zero_point;
+	if (q->wsum)
+		fold_columns(q);
+	return DNNQ_OK;
+}
+
+int dnnq_qlinear_set_weight_sums(struct dnnq_qlinear *q, const int32_t *wsum, size_t k)
+{
+	if (!q->wsum && !(q->wsum = malloc(q->d.n * sizeof *q->wsum)))
+		return DNNQ_E_NOMEM;
+	if (!q->colterm && !(q->colterm = malloc(q->d.n * sizeof *q->colterm)))
+		return DNNQ_E_NOMEM;
+	memcpy(q->wsum, wsum, q->d.n * sizeof *wsum);
+	q->k = k;
 	return DNNQ_OK;
 }
 
@@ -154,6 +180,8 @@ struct dnnq_gemm_output dnnq_qlinear_slice(const struct dnnq_qlinear *q, size_t 
 	bool per_ch = q->d.nwq != 1;
 	if (o.bias)
 		o.bias += j0;
+	if (o.colterm)
+		o.colterm += j0;
 	if (o.fbias)
 		o.fbias += j0;
 	if (per_ch) {
@@ -170,6 +198,21 @@ struct dnnq_gemm_output dnnq_qlinear_slice(const struct dnnq_qlinear *q, size_t 
 	return o;
 }
 
+float dnnq_qlinear_weight(const struct dnnq_qlinear *q, size_t j, int8_t v)
+{
+	size_t c = q->d.nwq == 1 ? 0 : j;
+	return q->w_scale[c] * (float)(v - (q->w_zp ? q->w_zp[c] : 0));
+}
+
+float dnnq_qlinear_bias(const struct dnnq_qlinear *q, size_t j, float in_scale)
+{
+	if (q->bias)
+		return q->bias[j];
+	if (q->bias_i32)
+		return (float)((double)q->bias_i32[j] * in_scale * q->w_scale[q->d.nwq == 1 ? 0 : j]);
+	return 0;
+}
+
 void dnnq_qlinear_free(struct dnnq_qlinear *q)
 {
 	free(q->w_scale);
@@ -181,5 +224,7 @@ void dnnq_qlinear_free(struct dnnq_qlinear *q)
 	free(q->oscale);
 	free(q->qmult);
 	free(q->qshift);
+	free(q->wsum);
+	free(q->colterm);
 	memset(q, 0, sizeof *q);
 }

@@ -33,18 +33,28 @@ struct dnnq_qlinear {
 	int32_t *ibias;              /* the bias in the accumulator domain */
 	float *fmult, *oscale;
 	int32_t *qmult, *qshift;
+	int32_t *wsum;               /* per channel weight sums, once set */
+	size_t k;                    /* the weights' reduction length */
+	int32_t *colterm;            /* out.colterm, computed by bind */
 	struct dnnq_gemm_output out;
 };
 
 /* Checks d (messages name the field, prefixed with d->op) and copies it. */
 int dnnq_qlinear_init(struct dnnq_qlinear *q, const struct dnnq_qlinear_desc *d,
                       struct dnnq_diag *diag);
+/* The packed weights' per-channel sums and K (n entries, copied): with them
+ * bind also folds bias and zero-point terms into out.colterm. */
+int dnnq_qlinear_set_weight_sums(struct dnnq_qlinear *q, const int32_t *wsum, size_t k);
 /* Computes the constants for activations with parameters in_qp. */
 int dnnq_qlinear_bind(struct dnnq_qlinear *q, const struct dnnq_qparams *in_qp,
                       struct dnnq_diag *diag);
 /* The output pipeline of channels [j0, j0 + count) (a convolution group). */
 struct dnnq_gemm_output dnnq_qlinear_slice(const struct dnnq_qlinear *q, size_t j0,
                                            size_t count);
+/* Real-valued weight W[j][.] = w_scale * (q - zw) and bias of channel j, for
+ * fp32 references; in_scale converts an int32 bias. */
+float dnnq_qlinear_weight(const struct dnnq_qlinear *q, size_t j, int8_t v);
+float dnnq_qlinear_bias(const struct dnnq_qlinear *q, size_t j, float in_scale);
 void dnnq_qlinear_free(struct dnnq_qlinear *q);
 
 #endif

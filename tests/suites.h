@@ -9,7 +9,10 @@
 	DNNQ_SUITE(qtensor) \
 	DNNQ_SUITE(gemm) \
 	DNNQ_SUITE(fc) \
-	DNNQ_SUITE(conv)
+	DNNQ_SUITE(eltwise) \
+	DNNQ_SUITE(pooling) \
+	DNNQ_SUITE(conv) \
+	DNNQ_SUITE(graph)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

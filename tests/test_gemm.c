@@ -19,6 +19,17 @@ static bool have_avx2(void)
 	return dnnq_isa_supported(DNNQ_ISA_AVX2);
 }
 
+/* Packs for AVX2 with the AVX2 kernel even on a CPU with AVX-512 VNNI (the
+ * default there runs the VNNI kernel on the same layout). */
+static int pack_avx2_kernel(const int8_t *w, size_t n, size_t k, struct dnnq_gemm_weights *out)
+{
+	setenv("DNNQ_GEMM", "avx2", 1);
+	int rc = dnnq_gemm_pack(DNNQ_ISA_AVX2, w, n, k, k, out, NULL);
+	unsetenv("DNNQ_GEMM");
+	ck_assert(!out->vnni);
+	return rc;
+}
+
 /* A random output pipeline for n columns (arrays owned by the struct). */
 struct pipeline {
 	struct dnnq_gemm_output o;
@@ -98,15 +109,21 @@ static void compare_shape(struct rng *r, size_t m, size_t n, size_t k, int amax,
 	uint8_t *cs = malloc(bytes), *cv = malloc(bytes);
 	memset(cs, 0x3c, bytes);
 	memset(cv, 0x3c, bytes);
-	struct dnnq_gemm_weights ws, wv;
+	struct dnnq_gemm_weights ws, wv, wa;
 	ck_assert_int_eq(dnnq_gemm_pack(DNNQ_ISA_SCALAR, w, n, k, k, &ws, NULL), 0);
 	ck_assert_int_eq(dnnq_gemm_pack(DNNQ_ISA_AVX2, w, n, k, k, &wv, NULL), 0);
+	ck_assert_int_eq(pack_avx2_kernel(w, n, k, &wa), 0);
 	ck_assert_int_eq(dnnq_gemm(&ws, m, a, lda, cs, ldc, &p->o, NULL), 0);
 	ck_assert_int_eq(dnnq_gemm(&wv, m, a, lda, cv, ldc, &p->o, ex), 0);
+	ck_assert_msg(!memcmp(cs, cv, bytes), "M %zu N %zu K %zu dtype %s: %s != scalar",
+	              m, n, k, dnnq_dtype_name(p->o.dtype), wv.vnni ? "VNNI" : "AVX2");
+	memset(cv, 0x3c, bytes);
+	ck_assert_int_eq(dnnq_gemm(&wa, m, a, lda, cv, ldc, &p->o, ex), 0);
 	ck_assert_msg(!memcmp(cs, cv, bytes), "M %zu N %zu K %zu dtype %s: AVX2 != scalar",
 	              m, n, k, dnnq_dtype_name(p->o.dtype));
 	dnnq_gemm_weights_free(&ws);
 	dnnq_gemm_weights_free(&wv);
+	dnnq_gemm_weights_free(&wa);
 	free(a);
 	free(w);
 	free(p);
@@ -148,7 +165,7 @@ END_TEST
 START_TEST(no_saturation_at_extremes)
 {
 	static const int8_t wv[] = { -128, 127 };
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+	for (int kind = 0; kind <= (have_avx2() ? 2 : 0); kind++) {
 		for (size_t wi = 0; wi < 2; wi++) {
 			size_t m = 5, n = 37, k = 1027;
 			uint8_t *a = malloc(m * k);
@@ -157,7 +174,8 @@ START_TEST(no_saturation_at_extremes)
 			memset(a, 255, m * k);
 			memset(w, (uint8_t)wv[wi], n * k);
 			struct dnnq_gemm_weights pw;
-			ck_assert_int_eq(dnnq_gemm_pack(isa, w, n, k, k, &pw, NULL), 0);
+			ck_assert_int_eq(kind == 2 ? pack_avx2_kernel(w, n, k, &pw)
+			                           : dnnq_gemm_pack(kind, w, n, k, k, &pw, NULL), 0);
 			ck_assert(!pw.pair_safe);
 			struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
 			ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
@@ -195,9 +213,10 @@ START_TEST(split_path_is_exact)
 			a[i * k + t] = (uint8_t)(i % 3 ? rng_int(&r, 0, 127) : rng_int(&r, 200, 255));
 	for (size_t i = 0; i < n * k; i++)
 		w[i] = (int8_t)(rng_int(&r, 0, 1) ? -128 : rng_int(&r, 100, 127));
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+	for (int kind = 0; kind <= (have_avx2() ? 2 : 0); kind++) {
 		struct dnnq_gemm_weights pw;
-		ck_assert_int_eq(dnnq_gemm_pack(isa, w, n, k, k, &pw, NULL), 0);
+		ck_assert_int_eq(kind == 2 ? pack_avx2_kernel(w, n, k, &pw)
+		                           : dnnq_gemm_pack(kind, w, n, k, k, &pw, NULL), 0);
 		struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
 		ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
 		for (size_t i = 0; i < m; i++) {

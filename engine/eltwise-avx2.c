@@ -1,0 +1,173 @@
+/*
+ * AVX2 kernels of the elementwise operators (eltwise.h): the scalar kernels
+ * of eltwise.c, eight lanes at a time (32 bytes for the table lookup), with
+ * the same float operations in the same order; ragged ends go to the scalar
+ * kernels themselves, so no result depends on where an element falls.
+ */
+#include "engine/eltwise.h"
+#include "engine/quant-avx2.h"
+
+/* (float)(x[0..8) - z), exact */
+static inline __m256 load8_minus(const uint8_t *x, __m256i z)
+{
+	__m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)x));
+	return _mm256_cvtepi32_ps(_mm256_sub_epi32(v, z));
+}
+
+/* Elements [i, i + 8), j = i % period, j + 8 <= period. */
+static inline __m256 ew_block(const struct dnnq_ew_kernel *k, const __m256 *m,
+                              const __m256i *z, size_t i, size_t j)
+{
+	__m256 t = load8_minus(k->x[0] + i, z[0]);
+	if (!k->mul)
+		t = _mm256_mul_ps(m[0], t);
+	for (size_t in = 1; in < k->ninputs; in++) {
+		__m256 u;
+		if (!k->x[in])
+			u = _mm256_loadu_ps(k->pre[in] + j);
+		else if (k->mul)
+			u = load8_minus(k->x[in] + i, z[in]);
+		else
+			u = _mm256_mul_ps(m[in], load8_minus(k->x[in] + i, z[in]));
+		t = k->mul ? _mm256_mul_ps(t, u) : _mm256_add_ps(t, u);
+	}
+	return t;
+}
+
+void dnnq_ew_avx2(const struct dnnq_ew_kernel *k, size_t i0, size_t i1)
+{
+	__m256 m[DNNQ_ELTWISE_MAX_INPUTS];
+	__m256i z[DNNQ_ELTWISE_MAX_INPUTS];
+	for (size_t in = 0; in < k->ninputs; in++) {
+		m[in] = _mm256_set1_ps(k->m[in]);
+		z[in] = _mm256_set1_epi32(k->z[in]);
+	}
+	const __m256 mout = _mm256_set1_ps(k->mout), zy = _mm256_set1_ps(k->zy);
+	const __m256 qmin = _mm256_set1_ps(k->qmin), qmax = _mm256_set1_ps(k->qmax);
+	const bool add2 = !k->mul && k->ninputs == 2 && k->x[1];
+	size_t i = i0, j = i0 % k->period;
+	while (i < i1) {
+		/* up to the end of the period (or of the range) */
+		size_t len = k->period - j < i1 - i ? k->period - j : i1 - i;
+		size_t end = i + len, vend = i + (len & ~(size_t)7);
+		if (add2)   /* the common residual Add, unrolled by the compiler */
+			for (; i < vend; i += 8, j += 8) {
+				__m256 t = _mm256_add_ps(_mm256_mul_ps(m[0], load8_minus(k->x[0] + i, z[0])),
+				                         _mm256_mul_ps(m[1], load8_minus(k->x[1] + i, z[1])));
+				dnnq_avx2_store8(k->y + i, DNNQ_DTYPE_U8,
+				                 dnnq_avx2_saturate_rne(t, zy, qmin, qmax));
+			}
+		for (; i < vend; i += 8, j += 8) {
+			__m256 t = ew_block(k, m, z, i, j);
+			if (k->mul)
+				t = _mm256_mul_ps(mout, t);
+			dnnq_avx2_store8(k->y + i, DNNQ_DTYPE_U8, dnnq_avx2_saturate_rne(t, zy, qmin, qmax));
+		}
+		if (i < end)
+			dnnq_ew_scalar(k, i, end);
+		i = end;
+		j = 0;
+	}
+}
+
+void dnnq_ewlin_avx2(const struct dnnq_ewlin_kernel *k, size_t i0, size_t i1)
+{
+	const __m256i zx = _mm256_set1_epi32(k->zx);
+	const __m256 zy = _mm256_set1_ps(k->zy);
+	const __m256 qmin = _mm256_set1_ps(k->qmin), qmax = _mm256_set1_ps(k->qmax);
+	size_t i = i0, j = i0 % k->period;
+	while (i < i1) {
+		size_t len = k->period - j < i1 - i ? k->period - j : i1 - i;
+		size_t end = i + len, vend = i + (len & ~(size_t)7);
+		for (; i < vend; i += 8, j += 8) {
+			__m256 t = _mm256_mul_ps(_mm256_loadu_ps(k->mult + j), load8_minus(k->x + i, zx));
+			t = _mm256_add_ps(t, _mm256_loadu_ps(k->add + j));
+			dnnq_avx2_store8(k->y + i, DNNQ_DTYPE_U8, dnnq_avx2_saturate_rne(t, zy, qmin, qmax));
+		}
+		if (i < end)
+			dnnq_ewlin_scalar(k, i, end);
+		i = end;
+		j = 0;
+	}
+}
+
+/*
+ * 256-entry lookup with vpshufb, which indexes 16 bytes and yields 0 for an
+ * index with bit 7 set. For x < 128: step h = 0..7 looks up x - 16h; the
+ * index is negative (bit 7 set) exactly when h > x >> 4, so XOR-ing the
+ * steps with tables D_0 = T_0, D_h = T_(h-1) ^ T_h telescopes to
+ * T_(x>>4)[x & 15]. x >= 128 does the same on x ^ 0x80 with T_8..T_15, and
+ * a blend on bit 7 of x picks the half.
+ */
+void dnnq_lut_avx2(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n)
+{
+	__m256i t[16], prev = _mm256_setzero_si256();
+	for (int h = 0; h < 16; h++) {
+		__m256i cur = _mm256_broadcastsi128_si256(
+			_mm_loadu_si128((const __m128i *)(table + 16 * h)));
+		t[h] = h % 8 ? _mm256_xor_si256(prev, cur) : cur;
+		prev = cur;
+	}
+	const __m256i step = _mm256_set1_epi8(16), hibit = _mm256_set1_epi8((char)0x80);
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(x + i));
+		__m256i a = v, b = _mm256_xor_si256(v, hibit);
+		__m256i ya = _mm256_shuffle_epi8(t[0], a), yb = _mm256_shuffle_epi8(t[8], b);
+		for (int h = 1; h < 8; h++) {
+			a = _mm256_sub_epi8(a, step);
+			b = _mm256_sub_epi8(b, step);
+			ya = _mm256_xor_si256(ya, _mm256_shuffle_epi8(t[h], a));
+			yb = _mm256_xor_si256(yb, _mm256_shuffle_epi8(t[8 + h], b));
+		}
+		_mm256_storeu_si256((__m256i *)(y + i), _mm256_blendv_epi8(ya, yb, v));
+	}
+	dnnq_lut_scalar(table, x + i, y + i, n - i);
+}
+
+static uint8_t max_u8(const uint8_t *x, size_t n)
+{
+	__m256i vm = _mm256_setzero_si256();
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32)
+		vm = _mm256_max_epu8(vm, _mm256_loadu_si256((const __m256i *)(x + i)));
+	__m128i m = _mm_max_epu8(_mm256_castsi256_si128(vm), _mm256_extracti128_si256(vm, 1));
+	m = _mm_max_epu8(m, _mm_srli_si128(m, 8));
+	m = _mm_max_epu8(m, _mm_srli_si128(m, 4));
+	m = _mm_max_epu8(m, _mm_srli_si128(m, 2));
+	m = _mm_max_epu8(m, _mm_srli_si128(m, 1));
+	uint8_t r = (uint8_t)_mm_cvtsi128_si32(m);
+	for (; i < n; i++)
+		r = x[i] > r ? x[i] : r;
+	return r;
+}
+
+/* dnnq_softmax_row_scalar: lane l of the two double accumulators is the
+ * scalar's s[l] (elements i % 8 == l, in order), the tail continues there. */
+void dnnq_softmax_row_avx2(const float texp[256], const uint8_t *x, float *y, size_t n)
+{
+	uint8_t m = max_u8(x, n);
+	const __m256i vm = _mm256_set1_epi32(m);
+	__m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(x + i)));
+		__m256 e = _mm256_i32gather_ps(texp, _mm256_sub_epi32(vm, q), 4);
+		_mm256_storeu_ps(y + i, e);
+		s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+		s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+	}
+	double s[8];
+	_mm256_storeu_pd(s, s0);
+	_mm256_storeu_pd(s + 4, s1);
+	for (; i < n; i++) {
+		y[i] = texp[m - x[i]];
+		s[i % 8] += y[i];
+	}
+	float inv = (float)(1.0 / dnnq_softmax_sum8(s));
+	const __m256 vinv = _mm256_set1_ps(inv);
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), vinv));
+	for (; i < n; i++)
+		y[i] = y[i] * inv;
+}

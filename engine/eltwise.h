@@ -1,0 +1,271 @@
+/*
+ * engine/eltwise.h — the elementwise, activation and data-movement operators
+ * of the DNNLOWP set, for u8 activations in NHWC layout (the channel is the
+ * last dimension, so "per channel" means "index modulo C"):
+ *
+ *   eltwise      Add, Mul, Sum (2..16 inputs), SumRelu; each input and the
+ *                output with their own qparams; inputs 1.. may be full-size,
+ *                a scalar or a per-channel vector
+ *   activation   Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid,
+ *                HardSwish: a 256-entry table built at create
+ *   convert      Quantize (f32 -> u8), Dequantize (u8 -> f32)
+ *   softmax      u8 -> f32 along the last axis
+ *   elementwise_linear  y = a[c] * x + b[c] (an unfolded BatchNorm)
+ *   concat       along any axis, up to 16 inputs
+ *
+ * Every operator follows create -> setup -> run -> destroy (engine/fc.h):
+ * create validates the description and precomputes what it can, setup binds
+ * the sizes and the buffers, run only computes. run takes an optional
+ * executor and splits the work into fixed chunks, so results never depend on
+ * the thread count. Failures in create and setup write one line naming the
+ * field to the optional diag; a failed setup unbinds the previous one (run
+ * then does nothing). One operator object serves one run at a time.
+ *
+ * Arithmetic: the quantized operators compute in float in a fixed order,
+ * then round with dnnq_saturate_rne (quant-scalar.h); the AVX2 kernels do the
+ * same operations in the same order, so `isa` never changes a result. The
+ * fp32 reference functions (*_ref) define what each operator approximates;
+ * the output is within 1 LSB of quantize(ref(dequantize(inputs))) (the
+ * tables of the activations and of Concat's requantization make it exact).
+ * Add and Sum lose that bound only when an input/output scale ratio exceeds
+ * ~2^15 and terms cancel: then float rounding of the terms shows.
+ */
+#ifndef DNNQ_ENGINE_ELTWISE_H
+#define DNNQ_ENGINE_ELTWISE_H
+
+#include "engine/executor.h"
+#include "engine/quant.h"
+
+#define DNNQ_ELTWISE_MAX_INPUTS 16
+#define DNNQ_CONCAT_MAX_INPUTS 16
+#define DNNQ_CONCAT_MAX_DIMS 8
+
+/* ---- Add, Mul, Sum, SumRelu ------------------------------------------- */
+
+enum dnnq_eltwise_op {
+	DNNQ_ELTWISE_ADD = 0,      /* 2 inputs: ma*(a-za) + mb*(b-zb), m = s/sy */
+	DNNQ_ELTWISE_MUL = 1,      /* 2 inputs: (sa*sb/sy) * ((a-za)*(b-zb)) */
+	DNNQ_ELTWISE_SUM = 2,      /* 2..16 inputs: the terms of Add, summed in input order */
+	DNNQ_ELTWISE_SUM_RELU = 3, /* Sum, clamped below at the output zero point */
+};
+
+enum dnnq_broadcast {
+	DNNQ_BCAST_NONE = 0,       /* full size: n elements */
+	DNNQ_BCAST_SCALAR = 1,     /* 1 element */
+	DNNQ_BCAST_CHANNEL = 2,    /* `channels` elements; element i uses i % channels */
+};
+
+struct dnnq_eltwise_desc {
+	enum dnnq_isa isa;
+	enum dnnq_eltwise_op op;
+	size_t ninputs;            /* 2 for Add and Mul, 2..16 for Sum and SumRelu */
+	size_t channels;           /* C, needed when an input is per-channel */
+	struct dnnq_qparams in_qp[DNNQ_ELTWISE_MAX_INPUTS];   /* u8 */
+	enum dnnq_broadcast bcast[DNNQ_ELTWISE_MAX_INPUTS];   /* input 0: NONE */
+	struct dnnq_qparams out_qp;                           /* u8 */
+};
+
+struct dnnq_eltwise;
+
+int dnnq_eltwise_create(const struct dnnq_eltwise_desc *desc, struct dnnq_eltwise **out,
+                        struct dnnq_diag *diag);
+/* n output elements (a multiple of channels when an input is per-channel);
+ * in[k] holds n, 1 or channels elements as bcast[k] says. out may be the
+ * very buffer of a full-size input (in place), not a partial overlap. */
+int dnnq_eltwise_setup(struct dnnq_eltwise *op, size_t n, const uint8_t *const in[],
+                       uint8_t *out, struct dnnq_diag *diag);
+int dnnq_eltwise_run(struct dnnq_eltwise *op, const struct dnnq_executor *ex);
+void dnnq_eltwise_destroy(struct dnnq_eltwise *op);
+
+/* fp32 reference: y[i] = op(in[0][i], in[1][j1], ...), j = i, 0 or i % channels. */
+void dnnq_eltwise_ref(enum dnnq_eltwise_op op, size_t ninputs, const float *const in[],
+                      const enum dnnq_broadcast bcast[], size_t channels, size_t n,
+                      float *y);
+
+/* ---- table activations ------------------------------------------------- */
+
+enum dnnq_activation_kind {
+	DNNQ_ACT_RELU = 0,         /* max(x, 0) */
+	DNNQ_ACT_CLIP = 1,         /* min(max(x, min), max) */
+	DNNQ_ACT_LEAKY_RELU = 2,   /* x >= 0 ? x : alpha * x */
+	DNNQ_ACT_SIGMOID = 3,      /* 1 / (1 + exp(-x)) */
+	DNNQ_ACT_TANH = 4,
+	DNNQ_ACT_HARD_SIGMOID = 5, /* max(0, min(1, alpha * x + beta)) (ONNX) */
+	DNNQ_ACT_HARD_SWISH = 6,   /* x * max(0, min(1, x / 6 + 0.5)) */
+};
+
+struct dnnq_act_params {
+	float alpha, beta;         /* LeakyRelu: alpha; HardSigmoid: alpha, beta */
+	float min, max;            /* Clip */
+};
+
+struct dnnq_activation_desc {
+	enum dnnq_isa isa;
+	enum dnnq_activation_kind kind;
+	struct dnnq_act_params p;
+	struct dnnq_qparams in_qp, out_qp;   /* u8 */
+};
+
+struct dnnq_activation;
+
+int dnnq_activation_create(const struct dnnq_activation_desc *desc,
+                           struct dnnq_activation **out, struct dnnq_diag *diag);
+int dnnq_activation_setup(struct dnnq_activation *op, size_t n, const uint8_t *in,
+                          uint8_t *out, struct dnnq_diag *diag);
+int dnnq_activation_run(struct dnnq_activation *op, const struct dnnq_executor *ex);
+/* table[q] = quantize_out(f(dequantize_in(q))), 256 entries. */
+const uint8_t *dnnq_activation_table(const struct dnnq_activation *op);
+void dnnq_activation_destroy(struct dnnq_activation *op);
+
+/* fp32 reference: the function the table samples. */
+float dnnq_activation_fn(enum dnnq_activation_kind kind, const struct dnnq_act_params *p,
+                         float x);
+void dnnq_activation_ref(enum dnnq_activation_kind kind, const struct dnnq_act_params *p,
+                         const float *x, float *y, size_t n);
+
+/* ---- Quantize, Dequantize ---------------------------------------------- */
+
+enum dnnq_convert_kind {
+	DNNQ_CONVERT_QUANTIZE = 0,    /* f32 -> u8 */
+	DNNQ_CONVERT_DEQUANTIZE = 1,  /* u8 -> f32 */
+};
+
+struct dnnq_convert_desc {
+	enum dnnq_isa isa;
+	enum dnnq_convert_kind kind;
+	struct dnnq_qparams qp;       /* of the u8 side */
+};
+
+struct dnnq_convert;
+
+int dnnq_convert_create(const struct dnnq_convert_desc *desc, struct dnnq_convert **out,
+                        struct dnnq_diag *diag);
+int dnnq_convert_setup(struct dnnq_convert *op, size_t n, const void *in, void *out,
+                       struct dnnq_diag *diag);
+int dnnq_convert_run(struct dnnq_convert *op, const struct dnnq_executor *ex);
+void dnnq_convert_destroy(struct dnnq_convert *op);
+
+/* ---- Softmax ------------------------------------------------------------ */
+
+struct dnnq_softmax_desc {
+	enum dnnq_isa isa;
+	size_t channels;              /* the last dimension, >= 1 */
+	struct dnnq_qparams in_qp;    /* u8 */
+};
+
+struct dnnq_softmax;
+
+int dnnq_softmax_create(const struct dnnq_softmax_desc *desc, struct dnnq_softmax **out,
+                        struct dnnq_diag *diag);
+/* rows x channels u8 in, rows x channels f32 out. */
+int dnnq_softmax_setup(struct dnnq_softmax *op, size_t rows, const uint8_t *in, float *out,
+                       struct dnnq_diag *diag);
+int dnnq_softmax_run(struct dnnq_softmax *op, const struct dnnq_executor *ex);
+void dnnq_softmax_destroy(struct dnnq_softmax *op);
+
+/* fp32 reference (accumulated in double): y = exp(x - max) / sum, per row. */
+void dnnq_softmax_ref(const float *x, float *y, size_t rows, size_t channels);
+
+/* ---- ElementwiseLinear -------------------------------------------------- */
+
+struct dnnq_elementwise_linear_desc {
+	enum dnnq_isa isa;
+	size_t channels;              /* C >= 1 */
+	const float *a;               /* C multipliers (copied) */
+	const float *b;               /* C offsets, or NULL for 0 (copied) */
+	struct dnnq_qparams in_qp, out_qp;   /* u8 */
+};
+
+struct dnnq_elementwise_linear;
+
+int dnnq_elementwise_linear_create(const struct dnnq_elementwise_linear_desc *desc,
+                                   struct dnnq_elementwise_linear **out,
+                                   struct dnnq_diag *diag);
+/* n elements, a multiple of channels; out may equal in. */
+int dnnq_elementwise_linear_setup(struct dnnq_elementwise_linear *op, size_t n,
+                                  const uint8_t *in, uint8_t *out, struct dnnq_diag *diag);
+int dnnq_elementwise_linear_run(struct dnnq_elementwise_linear *op,
+                                const struct dnnq_executor *ex);
+void dnnq_elementwise_linear_destroy(struct dnnq_elementwise_linear *op);
+
+/* fp32 reference: y[i] = a[c] * x[i] + b[c], c = i % channels (b may be NULL). */
+void dnnq_elementwise_linear_ref(const float *x, const float *a, const float *b, float *y,
+                                 size_t n, size_t channels);
+
+/* ---- Concat ------------------------------------------------------------- */
+
+struct dnnq_concat_desc {
+	enum dnnq_isa isa;
+	size_t ninputs;               /* 1..16 */
+	size_t ndims;                 /* 1..8 */
+	size_t axis;                  /* < ndims; ndims - 1 is the channel axis */
+	struct dnnq_qparams in_qp[DNNQ_CONCAT_MAX_INPUTS];    /* u8 */
+	struct dnnq_qparams out_qp;                           /* u8 */
+};
+
+struct dnnq_concat;
+
+int dnnq_concat_create(const struct dnnq_concat_desc *desc, struct dnnq_concat **out,
+                       struct dnnq_diag *diag);
+/* dims[k]: input k's ndims dimensions; they agree except along axis. */
+int dnnq_concat_setup(struct dnnq_concat *op, const size_t *const dims[],
+                      const uint8_t *const in[], uint8_t *out, struct dnnq_diag *diag);
+int dnnq_concat_run(struct dnnq_concat *op, const struct dnnq_executor *ex);
+/* The output dimensions of the last setup (ndims entries). */
+void dnnq_concat_output_dims(const struct dnnq_concat *op, size_t *dims);
+/* Whether input k is copied as is (its qparams equal the output's). */
+bool dnnq_concat_input_copied(const struct dnnq_concat *op, size_t k);
+void dnnq_concat_destroy(struct dnnq_concat *op);
+
+/* fp32 reference: the same concatenation of float tensors. */
+void dnnq_concat_ref(size_t ninputs, const size_t *const dims[], size_t ndims, size_t axis,
+                     const float *const in[], float *out);
+
+/* ---- kernels: internal, shared by eltwise.c and eltwise-avx2.c ---------- */
+
+/* Add/Mul/Sum over elements [i0, i1). Input k is full-size (x[k]) or
+ * broadcast, its term precomputed per period index (pre[k]; element i uses
+ * pre[k][i % period]). Add/Sum: t = term0 + term1 + ..., term = m*(x - z).
+ * Mul: t = mout * (term0 * term1), term = (float)(x - z). */
+struct dnnq_ew_kernel {
+	size_t ninputs;
+	bool mul;
+	const uint8_t *x[DNNQ_ELTWISE_MAX_INPUTS];
+	const float *pre[DNNQ_ELTWISE_MAX_INPUTS];
+	float m[DNNQ_ELTWISE_MAX_INPUTS];
+	int32_t z[DNNQ_ELTWISE_MAX_INPUTS];
+	float mout, zy, qmin, qmax;
+	size_t period;
+	uint8_t *y;
+};
+
+/* ElementwiseLinear over [i0, i1): t = mult[j] * (float)(x - zx) + add[j],
+ * j = i % period. */
+struct dnnq_ewlin_kernel {
+	const uint8_t *x;
+	uint8_t *y;
+	const float *mult, *add;
+	size_t period;
+	int32_t zx;
+	float zy, qmin, qmax;
+};
+
+void dnnq_ew_scalar(const struct dnnq_ew_kernel *k, size_t i0, size_t i1);
+void dnnq_ew_avx2(const struct dnnq_ew_kernel *k, size_t i0, size_t i1);
+void dnnq_ewlin_scalar(const struct dnnq_ewlin_kernel *k, size_t i0, size_t i1);
+void dnnq_ewlin_avx2(const struct dnnq_ewlin_kernel *k, size_t i0, size_t i1);
+/* y[i] = table[x[i]] */
+void dnnq_lut_scalar(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
+void dnnq_lut_avx2(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
+/* One softmax row: texp[d] = exp(-scale * d), e[i] = texp[max - x[i]], summed
+ * in double into lane i % 8 (the AVX2 lanes), the lanes then reduced by
+ * dnnq_softmax_sum8; y = e * (float)(1 / sum). */
+static inline double dnnq_softmax_sum8(const double s[8])
+{
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+void dnnq_softmax_row_scalar(const float texp[256], const uint8_t *x, float *y, size_t n);
+void dnnq_softmax_row_avx2(const float texp[256], const uint8_t *x, float *y, size_t n);
+
+#endif

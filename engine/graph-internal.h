@@ -1,0 +1,82 @@
+/*
+ * engine/graph-internal.h — the graph's tensors and nodes, shared by
+ * graph.c (building, validation, planning, running) and graph-nodes.c (one
+ * adapter per operator kind).
+ */
+#ifndef DNNQ_ENGINE_GRAPH_INTERNAL_H
+#define DNNQ_ENGINE_GRAPH_INTERNAL_H
+
+#include "engine/graph.h"
+
+struct gtensor {
+	char name[DNNQ_GRAPH_NAME_MAX];
+	enum dnnq_dtype dtype;
+	struct dnnq_qparams qp;
+	uint32_t ndim;
+	int64_t dims[DNNQ_MAX_DIMS];  /* dims[0] = batch once planned (constants: fixed) */
+	int producer;                 /* node index; -1: graph input or constant */
+	int last_use;                 /* last node reading it (or a view of it); -1 */
+	int input_idx, output_idx;    /* -1 when not a graph input / output */
+	int view_of;                  /* reshape: the tensor whose buffer this is */
+	int out_alias;                /* an output index whose buffer this tensor uses */
+	uint8_t *const_data;          /* constants */
+	size_t bytes, offset;         /* size at the planned batch; arena offset */
+	void *buf;                    /* resolved for the current run */
+};
+
+struct gnode;
+
+struct node_ops {
+	/* Creates the operator from n->desc and the input tensors; sets the
+	 * output tensor's dtype, qparams and rank (dims other than the batch
+	 * where they are known). */
+	int (*create)(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+	              struct dnnq_diag *diag);
+	/* The output's dims from the inputs' at the planned batch. */
+	int (*infer)(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+	             struct dnnq_diag *diag);
+	/* Binds the tensors' current buffers (every run: I/O buffers move). */
+	int (*setup)(struct dnnq_graph *g, struct gnode *n, unsigned nthreads);
+	int (*run)(struct gnode *n, const struct dnnq_executor *ex);
+	void (*destroy)(struct gnode *n);
+};
+
+struct gnode {
+	const struct node_ops *ops;
+	struct dnnq_node_desc desc;   /* pointer fields cleared after create */
+	char name[DNNQ_GRAPH_NAME_MAX];
+	int out;
+	void *op;
+};
+
+struct dnnq_graph {
+	struct gtensor *t;
+	size_t nt, capt;
+	struct gnode *n;
+	size_t nn, capn;
+	int *inputs, *outputs;
+	size_t ninputs, noutputs;
+	bool finalized;
+	size_t batch;
+	unsigned nthreads;
+	bool planned;
+	uint8_t *arena;
+	size_t arena_bytes;
+};
+
+static inline struct gtensor *gin(struct dnnq_graph *g, const struct gnode *n, size_t k)
+{
+	return &g->t[n->desc.inputs[k]];
+}
+
+static inline size_t gnumel(const struct gtensor *t)
+{
+	size_t n = 1;
+	for (uint32_t i = 0; i < t->ndim; i++)
+		n *= (size_t)t->dims[i];
+	return n;
+}
+
+extern const struct node_ops *const dnnq_node_ops[DNNQ_NODE_KIND_COUNT];
+
+#endif

@@ -1,0 +1,615 @@
+/*
+ * One adapter per operator kind (struct node_ops): what the graph needs to
+ * know of an operator — how it checks and creates itself from its input
+ * tensors, the shape it produces, and how it binds and runs. The operators
+ * themselves know nothing of the graph.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/graph-internal.h"
+
+#define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
+
+/* Creates an operator of struct `type` into n->op (through a typed pointer:
+ * n->op is a void *) and names the node in a failure's message. */
+#define CREATE(type, fn, desc) ({                                   \
+	struct type *op_ = NULL;                                    \
+	int rc_ = fn(desc, &op_, diag);                             \
+	n->op = op_;                                                \
+	wrap(rc_, n, diag);                                         \
+})
+
+/* The input must be u8 of the given rank (0: any). */
+static int want_u8(struct dnnq_graph *g, struct gnode *n, size_t k, uint32_t rank,
+                   struct dnnq_diag *diag)
+{
+	struct gtensor *t = gin(g, n, k);
+	if (t->dtype != DNNQ_DTYPE_U8)
+		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need u8", n->name, t->name,
+		            dnnq_dtype_name(t->dtype));
+	if (rank && t->ndim != rank)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has rank %u: need %u", n->name,
+		            t->name, t->ndim, rank);
+	return DNNQ_OK;
+}
+
+static void same_shape(struct gtensor *out, const struct gtensor *in)
+{
+	out->ndim = in->ndim;
+	memcpy(out->dims, in->dims, sizeof out->dims);
+}
+
+static int wrap(int rc, const struct gnode *n, struct dnnq_diag *diag)
+{
+	if (rc && diag) {
+		char msg[sizeof diag->msg];
+		snprintf(msg, sizeof msg, "%s", diag->msg);
+		dnnq_diag_set(diag, rc, "node '%s': %s", n->name, msg);
+	}
+	return rc;
+}
+
+static int infer_same(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                      struct dnnq_diag *diag)
+{
+	(void)diag;
+	same_shape(out, gin(g, n, 0));
+	return DNNQ_OK;
+}
+
+static int no_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	(void)g;
+	(void)n;
+	(void)nthreads;
+	return DNNQ_OK;
+}
+
+/* ---- Conv ---- */
+
+static int conv_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                       struct dnnq_diag *diag)
+{
+	struct dnnq_conv_desc *d = &n->desc.op.conv;
+	struct gtensor *x = gin(g, n, 0);
+	int rc = want_u8(g, n, 0, 4, diag);
+	if (rc)
+		return rc;
+	if ((size_t)x->dims[3] != d->cin)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has %lld channels, cin = %zu",
+		            n->name, x->name, (long long)x->dims[3], d->cin);
+	if (d->out_dtype != DNNQ_DTYPE_U8 && d->out_dtype != DNNQ_DTYPE_F32)
+		return FAIL(DNNQ_E_DTYPE, "node '%s': output dtype must be u8 or f32", n->name);
+	d->in_qp = x->qp;
+	if ((rc = CREATE(dnnq_conv, dnnq_conv_create, d)))
+		return rc;
+	out->dtype = d->out_dtype;
+	out->qp = d->out_qp;
+	out->ndim = 4;
+	out->dims[3] = (int64_t)d->cout;
+	return DNNQ_OK;
+}
+
+static int conv_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                      struct dnnq_diag *diag)
+{
+	struct gtensor *x = gin(g, n, 0);
+	size_t oh, ow;
+	if (dnnq_conv_output_size(n->op, (size_t)x->dims[1], (size_t)x->dims[2], &oh, &ow))
+		return FAIL(DNNQ_E_SHAPE, "node '%s': a %lldx%lld input is smaller than the kernel",
+		            n->name, (long long)x->dims[1], (long long)x->dims[2]);
+	out->dims[0] = x->dims[0];
+	out->dims[1] = (int64_t)oh;
+	out->dims[2] = (int64_t)ow;
+	return DNNQ_OK;
+}
+
+static int conv_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	struct gtensor *x = gin(g, n, 0);
+	return dnnq_conv_setup(n->op, (size_t)x->dims[0], (size_t)x->dims[1], (size_t)x->dims[2],
+	                       x->buf, g->t[n->out].buf, nthreads);
+}
+
+static int conv_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_conv_run(n->op, ex);
+}
+
+static void conv_destroy(struct gnode *n)
+{
+	dnnq_conv_destroy(n->op);
+}
+
+static const struct node_ops conv_ops = { conv_create, conv_infer, conv_setup, conv_run,
+                                          conv_destroy };
+
+/* ---- FC ---- */
+
+static int fc_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                     struct dnnq_diag *diag)
+{
+	struct dnnq_fc_desc *d = &n->desc.op.fc;
+	struct gtensor *x = gin(g, n, 0);
+	if (x->ndim != 2 || (size_t)x->dims[1] != d->k)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be [batch, %zu]", n->name,
+		            x->name, d->k);
+	if (d->out_dtype != DNNQ_DTYPE_U8 && d->out_dtype != DNNQ_DTYPE_F32)
+		return FAIL(DNNQ_E_DTYPE, "node '%s': output dtype must be u8 or f32", n->name);
+	d->in_dtype = x->dtype;
+	if (x->dtype == DNNQ_DTYPE_U8) {
+		d->in_qp = x->qp;
+		d->dynamic = false;
+	}
+	int rc = CREATE(dnnq_fc, dnnq_fc_create, d);
+	if (rc)
+		return rc;
+	out->dtype = d->out_dtype;
+	out->qp = d->out_qp;
+	out->ndim = 2;
+	out->dims[1] = (int64_t)d->n;
+	return DNNQ_OK;
+}
+
+static int fc_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                    struct dnnq_diag *diag)
+{
+	(void)diag;
+	out->dims[0] = gin(g, n, 0)->dims[0];
+	return DNNQ_OK;
+}
+
+static int fc_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	struct gtensor *x = gin(g, n, 0);
+	(void)nthreads;
+	return dnnq_fc_setup(n->op, (size_t)x->dims[0], x->buf, g->t[n->out].buf);
+}
+
+static int fc_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_fc_run(n->op, ex);
+}
+
+static void fc_destroy(struct gnode *n)
+{
+	dnnq_fc_destroy(n->op);
+}
+
+static const struct node_ops fc_ops = { fc_create, fc_infer, fc_setup, fc_run, fc_destroy };
+
+/* ---- pooling ---- */
+
+static int pool_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                       struct dnnq_diag *diag)
+{
+	int rc = want_u8(g, n, 0, 4, diag);
+	if (rc)
+		return rc;
+	struct gtensor *x = gin(g, n, 0);
+	same_shape(out, x);
+	out->dtype = DNNQ_DTYPE_U8;
+	switch (n->desc.kind) {
+	case DNNQ_NODE_MAXPOOL:
+		n->desc.op.maxpool.qp = x->qp;
+		out->qp = x->qp;
+		rc = CREATE(dnnq_maxpool, dnnq_maxpool_create, &n->desc.op.maxpool);
+		break;
+	case DNNQ_NODE_AVGPOOL:
+		n->desc.op.avgpool.in_qp = x->qp;
+		out->qp = n->desc.op.avgpool.out_qp;
+		rc = CREATE(dnnq_avgpool, dnnq_avgpool_create, &n->desc.op.avgpool);
+		break;
+	default:
+		n->desc.op.gavgpool.in_qp = x->qp;
+		out->qp = n->desc.op.gavgpool.out_qp;
+		rc = CREATE(dnnq_gavgpool, dnnq_gavgpool_create, &n->desc.op.gavgpool);
+		break;
+	}
+	return rc;
+}
+
+static int pool_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                      struct dnnq_diag *diag)
+{
+	struct gtensor *x = gin(g, n, 0);
+	same_shape(out, x);
+	if (n->desc.kind == DNNQ_NODE_GAVGPOOL) {
+		out->dims[1] = out->dims[2] = 1;
+		return DNNQ_OK;
+	}
+	const struct dnnq_pooling_geom *geom = n->desc.kind == DNNQ_NODE_MAXPOOL
+		? &n->desc.op.maxpool.geom : &n->desc.op.avgpool.geom;
+	size_t oh, ow;
+	int rc = dnnq_pooling_output_size(geom, (size_t)x->dims[1], (size_t)x->dims[2], &oh, &ow, diag);
+	out->dims[1] = (int64_t)oh;
+	out->dims[2] = (int64_t)ow;
+	return wrap(rc, n, diag);
+}
+
+static int pool_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	struct gtensor *x = gin(g, n, 0);
+	size_t d[4] = { (size_t)x->dims[0], (size_t)x->dims[1], (size_t)x->dims[2], (size_t)x->dims[3] };
+	uint8_t *y = g->t[n->out].buf;
+	(void)nthreads;
+	switch (n->desc.kind) {
+	case DNNQ_NODE_MAXPOOL: return dnnq_maxpool_setup(n->op, d[0], d[1], d[2], d[3], x->buf, y);
+	case DNNQ_NODE_AVGPOOL: return dnnq_avgpool_setup(n->op, d[0], d[1], d[2], d[3], x->buf, y);
+	default:                return dnnq_gavgpool_setup(n->op, d[0], d[1], d[2], d[3], x->buf, y);
+	}
+}
+
+static int pool_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	switch (n->desc.kind) {
+	case DNNQ_NODE_MAXPOOL: return dnnq_maxpool_run(n->op, ex);
+	case DNNQ_NODE_AVGPOOL: return dnnq_avgpool_run(n->op, ex);
+	default:                return dnnq_gavgpool_run(n->op, ex);
+	}
+}
+
+static void pool_destroy(struct gnode *n)
+{
+	switch (n->desc.kind) {
+	case DNNQ_NODE_MAXPOOL: dnnq_maxpool_destroy(n->op); break;
+	case DNNQ_NODE_AVGPOOL: dnnq_avgpool_destroy(n->op); break;
+	default:                dnnq_gavgpool_destroy(n->op); break;
+	}
+}
+
+static const struct node_ops pool_ops = { pool_create, pool_infer, pool_setup, pool_run,
+                                          pool_destroy };
+
+/* ---- Add, Mul, Sum ---- */
+
+static int eltwise_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                          struct dnnq_diag *diag)
+{
+	struct dnnq_eltwise_desc *d = &n->desc.op.eltwise;
+	struct gtensor *x0 = gin(g, n, 0);
+	size_t c = (size_t)x0->dims[x0->ndim - 1];
+	if (x0->const_data)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input 0 must not be a constant", n->name);
+	d->ninputs = n->desc.ninputs;
+	d->channels = c;
+	for (size_t k = 0; k < d->ninputs; k++) {
+		int rc = want_u8(g, n, k, 0, diag);
+		if (rc)
+			return rc;
+		struct gtensor *t = gin(g, n, k);
+		d->in_qp[k] = t->qp;
+		if (!t->const_data) {
+			if (t->ndim != x0->ndim || memcmp(t->dims + 1, x0->dims + 1,
+			                                  (t->ndim - 1) * sizeof *t->dims))
+				return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has another shape than '%s'",
+				            n->name, t->name, x0->name);
+			d->bcast[k] = DNNQ_BCAST_NONE;
+		} else if (gnumel(t) == 1) {
+			d->bcast[k] = DNNQ_BCAST_SCALAR;
+		} else if (gnumel(t) == c && t->dims[t->ndim - 1] == (int64_t)c) {
+			d->bcast[k] = DNNQ_BCAST_CHANNEL;
+		} else {
+			return FAIL(DNNQ_E_SHAPE, "node '%s': constant '%s' must have 1 or %zu (channel) "
+			            "elements", n->name, t->name, c);
+		}
+	}
+	same_shape(out, x0);
+	out->dtype = DNNQ_DTYPE_U8;
+	out->qp = d->out_qp;
+	return CREATE(dnnq_eltwise, dnnq_eltwise_create, d);
+}
+
+static int eltwise_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	const uint8_t *in[DNNQ_ELTWISE_MAX_INPUTS];
+	(void)nthreads;
+	for (size_t k = 0; k < n->desc.ninputs; k++)
+		in[k] = gin(g, n, k)->buf;
+	return dnnq_eltwise_setup(n->op, gnumel(gin(g, n, 0)), in, g->t[n->out].buf, NULL);
+}
+
+static int eltwise_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_eltwise_run(n->op, ex);
+}
+
+static void eltwise_destroy(struct gnode *n)
+{
+	dnnq_eltwise_destroy(n->op);
+}
+
+static const struct node_ops eltwise_ops = { eltwise_create, infer_same, eltwise_setup,
+                                             eltwise_run, eltwise_destroy };
+
+/* ---- table activations ---- */
+
+static int act_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                      struct dnnq_diag *diag)
+{
+	int rc = want_u8(g, n, 0, 0, diag);
+	if (rc)
+		return rc;
+	n->desc.op.activation.in_qp = gin(g, n, 0)->qp;
+	same_shape(out, gin(g, n, 0));
+	out->dtype = DNNQ_DTYPE_U8;
+	out->qp = n->desc.op.activation.out_qp;
+	return CREATE(dnnq_activation, dnnq_activation_create, &n->desc.op.activation);
+}
+
+static int act_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	(void)nthreads;
+	return dnnq_activation_setup(n->op, gnumel(gin(g, n, 0)), gin(g, n, 0)->buf,
+	                             g->t[n->out].buf, NULL);
+}
+
+static int act_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_activation_run(n->op, ex);
+}
+
+static void act_destroy(struct gnode *n)
+{
+	dnnq_activation_destroy(n->op);
+}
+
+static const struct node_ops act_ops = { act_create, infer_same, act_setup, act_run, act_destroy };
+
+/* ---- Quantize, Dequantize ---- */
+
+static int convert_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                          struct dnnq_diag *diag)
+{
+	struct dnnq_convert_desc *d = &n->desc.op.convert;
+	struct gtensor *x = gin(g, n, 0);
+	bool q = d->kind == DNNQ_CONVERT_QUANTIZE;
+	if (x->dtype != (q ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_U8))
+		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need %s", n->name, x->name,
+		            dnnq_dtype_name(x->dtype), q ? "f32" : "u8");
+	if (!q)
+		d->qp = x->qp;
+	same_shape(out, x);
+	out->dtype = q ? DNNQ_DTYPE_U8 : DNNQ_DTYPE_F32;
+	out->qp = q ? d->qp : (struct dnnq_qparams){ 0 };
+	return CREATE(dnnq_convert, dnnq_convert_create, d);
+}
+
+static int convert_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	(void)nthreads;
+	return dnnq_convert_setup(n->op, gnumel(gin(g, n, 0)), gin(g, n, 0)->buf,
+	                          g->t[n->out].buf, NULL);
+}
+
+static int convert_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_convert_run(n->op, ex);
+}
+
+static void convert_destroy(struct gnode *n)
+{
+	dnnq_convert_destroy(n->op);
+}
+
+static const struct node_ops convert_ops = { convert_create, infer_same, convert_setup,
+                                             convert_run, convert_destroy };
+
+/* ---- Softmax ---- */
+
+static int softmax_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                          struct dnnq_diag *diag)
+{
+	int rc = want_u8(g, n, 0, 0, diag);
+	if (rc)
+		return rc;
+	struct gtensor *x = gin(g, n, 0);
+	n->desc.op.softmax.in_qp = x->qp;
+	n->desc.op.softmax.channels = (size_t)x->dims[x->ndim - 1];
+	same_shape(out, x);
+	out->dtype = DNNQ_DTYPE_F32;
+	return CREATE(dnnq_softmax, dnnq_softmax_create, &n->desc.op.softmax);
+}
+
+static int softmax_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	struct gtensor *x = gin(g, n, 0);
+	(void)nthreads;
+	return dnnq_softmax_setup(n->op, gnumel(x) / (size_t)x->dims[x->ndim - 1], x->buf,
+	                          g->t[n->out].buf, NULL);
+}
+
+static int softmax_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_softmax_run(n->op, ex);
+}
+
+static void softmax_destroy(struct gnode *n)
+{
+	dnnq_softmax_destroy(n->op);
+}
+
+static const struct node_ops softmax_ops = { softmax_create, infer_same, softmax_setup,
+                                             softmax_run, softmax_destroy };
+
+/* ---- ElementwiseLinear ---- */
+
+static int ewlin_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                        struct dnnq_diag *diag)
+{
+	int rc = want_u8(g, n, 0, 0, diag);
+	if (rc)
+		return rc;
+	struct gtensor *x = gin(g, n, 0);
+	struct dnnq_elementwise_linear_desc *d = &n->desc.op.ewlin;
+	if (d->channels != (size_t)x->dims[x->ndim - 1])
+		return FAIL(DNNQ_E_SHAPE, "node '%s': %zu channels, input '%s' has %lld", n->name,
+		            d->channels, x->name, (long long)x->dims[x->ndim - 1]);
+	d->in_qp = x->qp;
+	same_shape(out, x);
+	out->dtype = DNNQ_DTYPE_U8;
+	out->qp = d->out_qp;
+	return CREATE(dnnq_elementwise_linear, dnnq_elementwise_linear_create, d);
+}
+
+static int ewlin_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	(void)nthreads;
+	return dnnq_elementwise_linear_setup(n->op, gnumel(gin(g, n, 0)), gin(g, n, 0)->buf,
+	                                     g->t[n->out].buf, NULL);
+}
+
+static int ewlin_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_elementwise_linear_run(n->op, ex);
+}
+
+static void ewlin_destroy(struct gnode *n)
+{
+	dnnq_elementwise_linear_destroy(n->op);
+}
+
+static const struct node_ops ewlin_ops = { ewlin_create, infer_same, ewlin_setup, ewlin_run,
+                                           ewlin_destroy };
+
+/* ---- Concat ---- */
+
+static int concat_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                         struct dnnq_diag *diag)
+{
+	struct dnnq_concat_desc *d = &n->desc.op.concat;
+	struct gtensor *x0 = gin(g, n, 0);
+	d->ninputs = n->desc.ninputs;
+	d->ndims = x0->ndim;
+	for (size_t k = 0; k < d->ninputs; k++) {
+		int rc = want_u8(g, n, k, x0->ndim, diag);
+		if (rc)
+			return rc;
+		if (gin(g, n, k)->const_data)
+			return FAIL(DNNQ_E_SHAPE, "node '%s': constant inputs are not supported", n->name);
+		d->in_qp[k] = gin(g, n, k)->qp;
+	}
+	if (d->axis == 0 || d->axis >= d->ndims)
+		return FAIL(DNNQ_E_RANGE, "node '%s': axis %zu: must be 1..%zu (not the batch)",
+		            n->name, d->axis, d->ndims - 1);
+	same_shape(out, x0);
+	out->dtype = DNNQ_DTYPE_U8;
+	out->qp = d->out_qp;
+	return CREATE(dnnq_concat, dnnq_concat_create, d);
+}
+
+static int concat_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                        struct dnnq_diag *diag)
+{
+	size_t axis = n->desc.op.concat.axis;
+	struct gtensor *x0 = gin(g, n, 0);
+	same_shape(out, x0);
+	out->dims[axis] = 0;
+	for (size_t k = 0; k < n->desc.ninputs; k++) {
+		struct gtensor *t = gin(g, n, k);
+		for (uint32_t i = 0; i < t->ndim; i++)
+			if (i != axis && t->dims[i] != x0->dims[i])
+				return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' dims[%u] = %lld, '%s' has %lld",
+				            n->name, t->name, i, (long long)t->dims[i], x0->name,
+				            (long long)x0->dims[i]);
+		out->dims[axis] += t->dims[axis];
+	}
+	return DNNQ_OK;
+}
+
+static int concat_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	size_t dims[DNNQ_CONCAT_MAX_INPUTS][DNNQ_MAX_DIMS];
+	const size_t *dp[DNNQ_CONCAT_MAX_INPUTS];
+	const uint8_t *in[DNNQ_CONCAT_MAX_INPUTS];
+	(void)nthreads;
+	for (size_t k = 0; k < n->desc.ninputs; k++) {
+		struct gtensor *t = gin(g, n, k);
+		for (uint32_t i = 0; i < t->ndim; i++)
+			dims[k][i] = (size_t)t->dims[i];
+		dp[k] = dims[k];
+		in[k] = t->buf;
+	}
+	return dnnq_concat_setup(n->op, dp, in, g->t[n->out].buf, NULL);
+}
+
+static int concat_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_concat_run(n->op, ex);
+}
+
+static void concat_destroy(struct gnode *n)
+{
+	dnnq_concat_destroy(n->op);
+}
+
+static const struct node_ops concat_ops = { concat_create, concat_infer, concat_setup,
+                                            concat_run, concat_destroy };
+
+/* ---- Reshape: a view of its input's buffer ---- */
+
+static int reshape_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                          struct dnnq_diag *diag)
+{
+	struct gtensor *x = gin(g, n, 0);
+	uint32_t nd = n->desc.op.reshape.ndim;
+	if (nd < 1 || nd > DNNQ_MAX_DIMS || n->desc.ninputs != 1 || x->const_data)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': a reshape takes one non-constant input and a "
+		            "rank of 1..%d", n->name, DNNQ_MAX_DIMS);
+	int64_t per = 1, want = 1;
+	for (uint32_t i = 1; i < nd; i++)
+		per *= n->desc.op.reshape.dims[i];
+	for (uint32_t i = 1; i < x->ndim; i++)
+		want *= x->dims[i];
+	if (per != want)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': %lld elements per batch item, input '%s' has %lld",
+		            n->name, (long long)per, x->name, (long long)want);
+	out->dtype = x->dtype;
+	out->qp = x->qp;
+	out->ndim = nd;
+	memcpy(out->dims, n->desc.op.reshape.dims, sizeof out->dims);
+	out->view_of = n->desc.inputs[0];
+	n->op = NULL;
+	return DNNQ_OK;
+}
+
+static int reshape_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                         struct dnnq_diag *diag)
+{
+	(void)diag;
+	out->dims[0] = gin(g, n, 0)->dims[0];
+	return DNNQ_OK;
+}
+
+static void reshape_destroy(struct gnode *n)
+{
+	(void)n;
+}
+
+static const struct node_ops reshape_ops = { reshape_create, reshape_infer, no_setup, NULL,
+                                             reshape_destroy };
+
+const struct node_ops *const dnnq_node_ops[DNNQ_NODE_KIND_COUNT] = {
+	[DNNQ_NODE_CONV] = &conv_ops,
+	[DNNQ_NODE_FC] = &fc_ops,
+	[DNNQ_NODE_MAXPOOL] = &pool_ops,
+	[DNNQ_NODE_AVGPOOL] = &pool_ops,
+	[DNNQ_NODE_GAVGPOOL] = &pool_ops,
+	[DNNQ_NODE_ELTWISE] = &eltwise_ops,
+	[DNNQ_NODE_ACTIVATION] = &act_ops,
+	[DNNQ_NODE_CONVERT] = &convert_ops,
+	[DNNQ_NODE_SOFTMAX] = &softmax_ops,
+	[DNNQ_NODE_ELTWISE_LINEAR] = &ewlin_ops,
+	[DNNQ_NODE_CONCAT] = &concat_ops,
+	[DNNQ_NODE_RESHAPE] = &reshape_ops,
+};
+
+const char *dnnq_node_kind_name(enum dnnq_node_kind kind)
+{
+	static const char *names[DNNQ_NODE_KIND_COUNT] = {
+		"conv", "fc", "maxpool", "avgpool", "gavgpool", "eltwise", "activation", "convert",
+		"softmax", "elementwise_linear", "concat", "reshape",
+	};
+	return (unsigned)kind < DNNQ_NODE_KIND_COUNT ? names[kind] : "unknown";
+}

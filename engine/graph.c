@@ -1,0 +1,414 @@
+/*
+ * The graph (graph.h): building and validating, planning (shapes and the
+ * liveness-based arena), running. What each operator kind needs is in
+ * graph-nodes.c behind struct node_ops.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/graph-internal.h"
+
+int dnnq_graph_create(struct dnnq_graph **out)
+{
+	if (!out)
+		return DNNQ_E_INVAL;
+	*out = calloc(1, sizeof **out);
+	return *out ? DNNQ_OK : DNNQ_E_NOMEM;
+}
+
+void dnnq_graph_destroy(struct dnnq_graph *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nn; i++)
+		if (g->n[i].op)
+			g->n[i].ops->destroy(&g->n[i]);
+	for (size_t i = 0; i < g->nt; i++)
+		free(g->t[i].const_data);
+	free(g->t);
+	free(g->n);
+	free(g->inputs);
+	free(g->outputs);
+	free(g->arena);
+	free(g);
+}
+
+static bool name_taken(const struct dnnq_graph *g, const char *name)
+{
+	for (size_t i = 0; i < g->nt; i++)
+		if (!strcmp(g->t[i].name, name))
+			return true;
+	return false;
+}
+
+/* Room for one more element in an array of `used` of *cap; doubles. */
+static int grow(void **arr, size_t *cap, size_t used, size_t elem)
+{
+	if (used < *cap)
+		return DNNQ_OK;
+	size_t ncap = *cap ? 2 * *cap : 16;
+	void *p = realloc(*arr, ncap * elem);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	*arr = p;
+	*cap = ncap;
+	return DNNQ_OK;
+}
+
+/* A new tensor named `name` (or "<node>:out"); its id, or a negative status. */
+static int new_tensor(struct dnnq_graph *g, const char *name, struct dnnq_diag *diag)
+{
+	if (!name || !name[0] || strlen(name) >= DNNQ_GRAPH_NAME_MAX)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: tensor name '%s': must have 1..%d "
+		                     "characters", name ? name : "(null)", DNNQ_GRAPH_NAME_MAX - 1);
+	if (name_taken(g, name))
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: tensor name '%s' used twice", name);
+	if (g->finalized)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: already finalized");
+	if (grow((void **)&g->t, &g->capt, g->nt, sizeof *g->t))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
+	struct gtensor *t = &g->t[g->nt];
+	memset(t, 0, sizeof *t);
+	strcpy(t->name, name);
+	t->producer = t->last_use = t->input_idx = t->output_idx = t->view_of = t->out_alias = -1;
+	return (int)g->nt++;
+}
+
+static int push_id(int **arr, size_t *n, int id)
+{
+	int *a = realloc(*arr, (*n + 1) * sizeof *a);
+	if (!a)
+		return DNNQ_E_NOMEM;
+	a[(*n)++] = id;
+	*arr = a;
+	return DNNQ_OK;
+}
+
+static int check_shape(uint32_t ndim, const int64_t *dims, bool batched, const char *name,
+                       struct dnnq_diag *diag)
+{
+	if (ndim < 1 || ndim > DNNQ_MAX_DIMS || !dims)
+		return dnnq_diag_set(diag, DNNQ_E_SHAPE, "graph: '%s': rank %u: must be 1..%d",
+		                     name, ndim, DNNQ_MAX_DIMS);
+	for (uint32_t i = batched ? 1 : 0; i < ndim; i++)
+		if (dims[i] < 1 || dims[i] > (1 << 24))
+			return dnnq_diag_set(diag, DNNQ_E_SHAPE, "graph: '%s': dims[%u] = %lld: must be "
+			                     "1..2^24", name, i, (long long)dims[i]);
+	return DNNQ_OK;
+}
+
+int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype dt,
+                         uint32_t ndim, const int64_t *dims, const struct dnnq_qparams *qp,
+                         struct dnnq_diag *diag)
+{
+	if (!g)
+		return DNNQ_E_INVAL;
+	int rc = check_shape(ndim, dims, true, name ? name : "", diag);
+	if (rc)
+		return rc;
+	if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_F32)
+		return dnnq_diag_set(diag, DNNQ_E_DTYPE, "graph: input '%s': dtype %s: need u8 or f32",
+		                     name, dnnq_dtype_name(dt));
+	struct dnnq_diag qd;
+	if (dt == DNNQ_DTYPE_U8 && (!qp || dnnq_qparams_check(qp, DNNQ_DTYPE_U8, &qd)))
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: input '%s': qparams: %s", name,
+		                     qp ? qd.msg : "missing");
+	int id = new_tensor(g, name, diag);
+	if (id < 0)
+		return id;
+	if (push_id(&g->inputs, &g->ninputs, id)) {
+		g->nt--;
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
+	}
+	struct gtensor *t = &g->t[id];
+	t->dtype = dt;
+	t->qp = dt == DNNQ_DTYPE_U8 ? *qp : (struct dnnq_qparams){ 0 };
+	t->ndim = ndim;
+	memcpy(t->dims, dims, ndim * sizeof *dims);
+	t->dims[0] = 0;
+	t->input_idx = (int)g->ninputs - 1;
+	return id;
+}
+
+int dnnq_graph_add_constant(struct dnnq_graph *g, const char *name, uint32_t ndim,
+                            const int64_t *dims, const struct dnnq_qparams *qp,
+                            const uint8_t *data, struct dnnq_diag *diag)
+{
+	if (!g || !data || !qp)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: constant: NULL argument");
+	int rc = check_shape(ndim, dims, false, name ? name : "", diag);
+	struct dnnq_diag qd;
+	if (!rc && dnnq_qparams_check(qp, DNNQ_DTYPE_U8, &qd))
+		rc = dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: constant '%s': qparams: %s", name, qd.msg);
+	if (rc)
+		return rc;
+	int id = new_tensor(g, name, diag);
+	if (id < 0)
+		return id;
+	struct gtensor *t = &g->t[id];
+	t->dtype = DNNQ_DTYPE_U8;
+	t->qp = *qp;
+	t->ndim = ndim;
+	memcpy(t->dims, dims, ndim * sizeof *dims);
+	size_t n = gnumel(t);
+	if (!(t->const_data = malloc(n))) {
+		g->nt--;
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
+	}
+	memcpy(t->const_data, data, n);
+	t->bytes = n;
+	return id;
+}
+
+int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
+                        struct dnnq_diag *diag)
+{
+	if (!g || !d)
+		return DNNQ_E_INVAL;
+	const char *name = d->name ? d->name : "";
+	if ((unsigned)d->kind >= DNNQ_NODE_KIND_COUNT)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: node '%s': kind %d: unknown",
+		                     name, (int)d->kind);
+	if (d->ninputs < 1 || d->ninputs > DNNQ_GRAPH_MAX_NODE_INPUTS)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: node '%s': %zu inputs", name, d->ninputs);
+	for (size_t k = 0; k < d->ninputs; k++)
+		if (d->inputs[k] < 0 || (size_t)d->inputs[k] >= g->nt)
+			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: node '%s': inputs[%zu] = %d: "
+			                     "no such tensor", name, k, d->inputs[k]);
+	if (grow((void **)&g->n, &g->capn, g->nn, sizeof *g->n))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
+	int out = new_tensor(g, name, diag);
+	if (out < 0)
+		return out;
+	struct gnode *n = &g->n[g->nn];
+	memset(n, 0, sizeof *n);
+	n->desc = *d;
+	n->desc.name = NULL;
+	snprintf(n->name, sizeof n->name, "%s", name);
+	n->ops = dnnq_node_ops[d->kind];
+	n->out = out;
+	g->t[out].producer = (int)g->nn;
+	/* shapes are known but for the batch: infer them now, so the next node
+	 * is checked against them */
+	int rc = n->ops->create(g, n, &g->t[out], diag);
+	if (!rc && (rc = n->ops->infer(g, n, &g->t[out], diag)))
+		n->ops->destroy(n);
+	if (rc) {
+		g->nt--;
+		return rc;
+	}
+	for (size_t k = 0; k < d->ninputs; k++) {
+		struct gtensor *t = gin(g, n, k);
+		t->last_use = (int)g->nn;
+	}
+	g->nn++;
+	return out;
+}
+
+int dnnq_graph_add_output(struct dnnq_graph *g, int tensor, struct dnnq_diag *diag)
+{
+	if (!g || tensor < 0 || (size_t)tensor >= g->nt)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: output: tensor %d: no such tensor", tensor);
+	struct gtensor *t = &g->t[tensor];
+	if (t->output_idx >= 0 || t->producer < 0)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: output '%s': %s", t->name,
+		                     t->output_idx >= 0 ? "already an output"
+		                                        : "graph inputs and constants cannot be outputs");
+	if (push_id(&g->outputs, &g->noutputs, tensor))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
+	t->output_idx = (int)g->noutputs - 1;
+	return DNNQ_OK;
+}
+
+/* The tensor whose buffer t uses (following reshape views). */
+static struct gtensor *base_of(struct dnnq_graph *g, struct gtensor *t)
+{
+	while (t->view_of >= 0)
+		t = &g->t[t->view_of];
+	return t;
+}
+
+int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
+{
+	if (!g || g->finalized)
+		return DNNQ_E_INVAL;
+	if (g->noutputs == 0)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: no outputs");
+	for (size_t i = 0; i < g->nt; i++) {
+		struct gtensor *t = &g->t[i];
+		if (t->last_use < 0 && t->output_idx < 0)
+			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: %s '%s' is never used",
+			                     t->producer >= 0 ? "tensor of node" : "input", t->name);
+	}
+	/* views keep their base alive; an output that is a view writes through
+	 * its base, which must then be computed by a node */
+	for (size_t i = 0; i < g->nt; i++) {
+		struct gtensor *t = &g->t[i], *b = base_of(g, t);
+		if (b == t)
+			continue;
+		if (t->last_use > b->last_use)
+			b->last_use = t->last_use;
+		if (t->output_idx >= 0) {
+			if (b->producer < 0 || b->output_idx >= 0 || b->out_alias >= 0)
+				return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "graph: output '%s' is a "
+				                     "view of '%s', which is already bound", t->name, b->name);
+			b->out_alias = t->output_idx;
+		}
+	}
+	g->finalized = true;
+	return DNNQ_OK;
+}
+
+static size_t align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+/* First fit: the lowest offset where t does not overlap any arena tensor
+ * alive during [t's producer, t's last use]. */
+static size_t place(struct dnnq_graph *g, size_t ti)
+{
+	struct gtensor *t = &g->t[ti];
+	size_t off = 0;
+	for (bool moved = true; moved;) {
+		moved = false;
+		for (size_t j = 0; j < ti; j++) {
+			struct gtensor *u = &g->t[j];
+			if (u->offset == SIZE_MAX || u->last_use < t->producer || u->producer > t->last_use)
+				continue;
+			if (off < u->offset + u->bytes && u->offset < off + t->bytes) {
+				off = align64(u->offset + u->bytes);
+				moved = true;
+			}
+		}
+	}
+	return off;
+}
+
+static bool in_arena(const struct gtensor *t)
+{
+	return t->producer >= 0 && t->view_of < 0 && t->output_idx < 0 && t->out_alias < 0;
+}
+
+int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
+                    struct dnnq_diag *diag)
+{
+	if (!g || !g->finalized)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: plan before finalize");
+	if (batch < 1 || batch > (1u << 16))
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: batch %zu: must be 1..65536", batch);
+	g->planned = false;
+	for (size_t i = 0; i < g->ninputs; i++)
+		g->t[g->inputs[i]].dims[0] = (int64_t)batch;
+	for (size_t i = 0; i < g->nn; i++) {
+		struct gnode *n = &g->n[i];
+		int rc = n->ops->infer(g, n, &g->t[n->out], diag);
+		if (rc)
+			return rc;
+	}
+	size_t total = 0;
+	for (size_t i = 0; i < g->nt; i++) {
+		struct gtensor *t = &g->t[i];
+		if (!t->const_data)
+			t->bytes = gnumel(t) * (t->dtype == DNNQ_DTYPE_F32 ? 4 : 1);
+		t->offset = SIZE_MAX;
+	}
+	for (size_t i = 0; i < g->nt; i++) {
+		struct gtensor *t = &g->t[i];
+		if (!in_arena(t))
+			continue;
+		t->offset = place(g, i);
+		if (align64(t->offset + t->bytes) > total)
+			total = align64(t->offset + t->bytes);
+	}
+	if (total > g->arena_bytes) {
+		uint8_t *a = dnnq_aligned_alloc(total);
+		if (!a)
+			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: arena of %zu bytes", total);
+		free(g->arena);
+		g->arena = a;
+		g->arena_bytes = total;
+	}
+	g->batch = batch;
+	g->nthreads = nthreads ? nthreads : 1;
+	g->planned = true;
+	return DNNQ_OK;
+}
+
+int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
+                   const struct dnnq_executor *ex)
+{
+	if (!g || !g->planned || (g->ninputs && !inputs) || !outputs)
+		return DNNQ_E_INVAL;
+	if (dnnq_executor_threads(ex) > g->nthreads)
+		return DNNQ_E_INVAL;
+	for (size_t i = 0; i < g->nt; i++) {
+		struct gtensor *t = &g->t[i];
+		t->buf = t->const_data                  ? t->const_data
+		       : t->input_idx >= 0              ? (void *)inputs[t->input_idx]
+		       : t->output_idx >= 0 && t->view_of < 0 ? outputs[t->output_idx]
+		       : t->out_alias >= 0              ? outputs[t->out_alias]
+		       : t->view_of < 0                 ? g->arena + t->offset
+		       : NULL;
+		if (!t->buf && t->view_of < 0)
+			return DNNQ_E_INVAL;
+	}
+	for (size_t i = 0; i < g->nt; i++)
+		if (g->t[i].view_of >= 0)
+			g->t[i].buf = base_of(g, &g->t[i])->buf;
+	for (size_t i = 0; i < g->nn; i++) {
+		struct gnode *n = &g->n[i];
+		int rc = n->ops->setup(g, n, g->nthreads);
+		if (!rc && n->ops->run)
+			rc = n->ops->run(n, ex);
+		if (rc)
+			return rc;
+	}
+	return DNNQ_OK;
+}
+
+size_t dnnq_graph_num_inputs(const struct dnnq_graph *g)
+{
+	return g->ninputs;
+}
+
+size_t dnnq_graph_num_outputs(const struct dnnq_graph *g)
+{
+	return g->noutputs;
+}
+
+size_t dnnq_graph_num_nodes(const struct dnnq_graph *g)
+{
+	return g->nn;
+}
+
+size_t dnnq_graph_arena_bytes(const struct dnnq_graph *g)
+{
+	return g->arena_bytes;
+}
+
+static int info(const struct dnnq_graph *g, const int *ids, size_t n, size_t i,
+                struct dnnq_tensor_info *out)
+{
+	if (i >= n || !out)
+		return DNNQ_E_RANGE;
+	const struct gtensor *t = &g->t[ids[i]];
+	out->name = t->name;
+	out->dtype = t->dtype;
+	out->qp = t->qp;
+	out->ndim = t->ndim;
+	memcpy(out->dims, t->dims, sizeof out->dims);
+	out->bytes = g->planned ? t->bytes : 0;
+	return DNNQ_OK;
+}
+
+int dnnq_graph_input_info(const struct dnnq_graph *g, size_t i, struct dnnq_tensor_info *out)
+{
+	return info(g, g->inputs, g->ninputs, i, out);
+}
+
+int dnnq_graph_output_info(const struct dnnq_graph *g, size_t i, struct dnnq_tensor_info *out)
+{
+	return info(g, g->outputs, g->noutputs, i, out);
+}

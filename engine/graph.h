@@ -1,0 +1,123 @@
+/*
+ * engine/graph.h — a model as a graph of operators, run with zero-copy I/O.
+ *
+ * Build: add the graph inputs, then nodes (each node reads existing tensors
+ * and produces one new tensor, so the order of addition is a topological
+ * order), then mark outputs, then finalize (validation: every tensor is
+ * consumed or an output, every name unique). Every node's operator is
+ * created when it is added: weights are packed once, at model load.
+ *
+ * Shapes: tensors are NHWC (4-D) for images, [N, features] (2-D) for FC, or
+ * any rank up to 8; dims[0] is the batch, symbolic until dnnq_graph_plan
+ * fixes it (the value given at build time is ignored).
+ *
+ * Plan: for a batch size, infers every shape, lays the intermediate tensors
+ * out in one arena by liveness (a buffer is reused once its last reader has
+ * run; reshapes are views, no copy), and sizes per-thread scratch.
+ * Run: the graph inputs are read from, and the outputs written to, the
+ * caller's buffers (shared memory in the daemon) without a copy.
+ */
+#ifndef DNNQ_ENGINE_GRAPH_H
+#define DNNQ_ENGINE_GRAPH_H
+
+#include "engine/conv.h"
+#include "engine/eltwise.h"
+#include "engine/fc.h"
+#include "engine/pooling.h"
+#include "engine/qtensor.h"
+
+#define DNNQ_GRAPH_MAX_NODE_INPUTS 16
+#define DNNQ_GRAPH_NAME_MAX 64
+
+enum dnnq_node_kind {
+	DNNQ_NODE_CONV,
+	DNNQ_NODE_FC,
+	DNNQ_NODE_MAXPOOL,
+	DNNQ_NODE_AVGPOOL,
+	DNNQ_NODE_GAVGPOOL,
+	DNNQ_NODE_ELTWISE,       /* Add, Mul, Sum, SumRelu */
+	DNNQ_NODE_ACTIVATION,    /* Relu, Clip, ... through a table */
+	DNNQ_NODE_CONVERT,       /* Quantize, Dequantize */
+	DNNQ_NODE_SOFTMAX,
+	DNNQ_NODE_ELTWISE_LINEAR,
+	DNNQ_NODE_CONCAT,
+	DNNQ_NODE_RESHAPE,       /* a view: Flatten, Reshape, Squeeze */
+	DNNQ_NODE_KIND_COUNT,
+};
+
+struct dnnq_node_desc {
+	enum dnnq_node_kind kind;
+	const char *name;
+	size_t ninputs;
+	int inputs[DNNQ_GRAPH_MAX_NODE_INPUTS];    /* tensor ids */
+	/* The operator's description. The graph fills in what the input tensors
+	 * determine: input qparams (conv, fc, pooling, eltwise, activation,
+	 * softmax, elementwise-linear, concat), channel counts, broadcasting,
+	 * concat's rank; the caller gives the rest (weights, geometry, output
+	 * qparams). */
+	union {
+		struct dnnq_conv_desc conv;
+		struct dnnq_fc_desc fc;
+		struct dnnq_maxpool_desc maxpool;
+		struct dnnq_avgpool_desc avgpool;
+		struct dnnq_gavgpool_desc gavgpool;
+		struct dnnq_eltwise_desc eltwise;
+		struct dnnq_activation_desc activation;
+		struct dnnq_convert_desc convert;
+		struct dnnq_softmax_desc softmax;
+		struct dnnq_elementwise_linear_desc ewlin;
+		struct dnnq_concat_desc concat;
+		struct {
+			uint32_t ndim;
+			int64_t dims[DNNQ_MAX_DIMS];   /* dims[0] ignored: the batch */
+		} reshape;
+	} op;
+};
+
+struct dnnq_tensor_info {
+	const char *name;
+	enum dnnq_dtype dtype;         /* U8 or F32 */
+	struct dnnq_qparams qp;        /* U8 */
+	uint32_t ndim;
+	int64_t dims[DNNQ_MAX_DIMS];   /* dims[0]: the planned batch (0 before) */
+	size_t bytes;                  /* at the planned batch */
+};
+
+struct dnnq_graph;
+
+int dnnq_graph_create(struct dnnq_graph **out);
+void dnnq_graph_destroy(struct dnnq_graph *g);
+
+/* Returns the new tensor's id (>= 0) or a negative status. */
+int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype dt,
+                         uint32_t ndim, const int64_t *dims, const struct dnnq_qparams *qp,
+                         struct dnnq_diag *diag);
+/* A constant u8 tensor (a per-channel or scalar operand of Add/Mul, say):
+ * no batch dimension; data (numel bytes) is copied. */
+int dnnq_graph_add_constant(struct dnnq_graph *g, const char *name, uint32_t ndim,
+                            const int64_t *dims, const struct dnnq_qparams *qp,
+                            const uint8_t *data, struct dnnq_diag *diag);
+/* Returns the id of the tensor the node produces, or a negative status with a
+ * message naming the node. */
+int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
+                        struct dnnq_diag *diag);
+int dnnq_graph_add_output(struct dnnq_graph *g, int tensor, struct dnnq_diag *diag);
+int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag);
+
+int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
+                    struct dnnq_diag *diag);
+/* inputs[i] / outputs[i]: buffers of graph input / output i at the planned
+ * batch. */
+int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
+                   const struct dnnq_executor *ex);
+
+size_t dnnq_graph_num_inputs(const struct dnnq_graph *g);
+size_t dnnq_graph_num_outputs(const struct dnnq_graph *g);
+int dnnq_graph_input_info(const struct dnnq_graph *g, size_t i, struct dnnq_tensor_info *out);
+int dnnq_graph_output_info(const struct dnnq_graph *g, size_t i, struct dnnq_tensor_info *out);
+size_t dnnq_graph_num_nodes(const struct dnnq_graph *g);
+/* Bytes of the activation arena at the planned batch. */
+size_t dnnq_graph_arena_bytes(const struct dnnq_graph *g);
+const char *dnnq_node_kind_name(enum dnnq_node_kind kind);
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * The graph executor (engine/graph.h): a small residual network run through
+ * the graph equals the same operators run one by one, bit for bit, at two
+ * batch sizes and thread counts; the arena reuses buffers; views cost
+ * nothing; malformed graphs are refused with the node named.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/pool.h"
+#include "engine/graph.h"
+#include "tests/rng.h"
+#include "tests/suites.h"
+
+enum { H = 9, W = 7, C = 8, C2 = 16, NCLS = 10 };
+
+struct weights {
+	int8_t w1[C2 * 9 * C], w2[C2 * 9 * C2], wf[NCLS * C2];
+	float s1[C2], s2[C2], sf[1], b1[C2], b2[C2], bf[NCLS];
+};
+
+static void make_weights(struct rng *r, struct weights *w)
+{
+	for (size_t i = 0; i < sizeof w->w1; i++)
+		w->w1[i] = (int8_t)rng_int(r, -127, 127);
+	for (size_t i = 0; i < sizeof w->w2; i++)
+		w->w2[i] = (int8_t)rng_int(r, -127, 127);
+	for (size_t i = 0; i < sizeof w->wf; i++)
+		w->wf[i] = (int8_t)rng_int(r, -127, 127);
+	for (int i = 0; i < C2; i++) {
+		w->s1[i] = (float)rng_uniform(r, 0.002, 0.006);
+		w->s2[i] = (float)rng_uniform(r, 0.002, 0.006);
+		w->b1[i] = (float)rng_uniform(r, -0.5, 0.5);
+		w->b2[i] = (float)rng_uniform(r, -0.5, 0.5);
+	}
+	w->sf[0] = 0.01f;
+	for (int i = 0; i < NCLS; i++)
+		w->bf[i] = (float)rng_uniform(r, -0.5, 0.5);
+}
+
+static const struct dnnq_qparams qin = { 0.02f, 128, 8, false };
+static const struct dnnq_qparams qa = { 0.05f, 0, 8, false };     /* after ReLU */
+static const struct dnnq_qparams qb = { 0.08f, 100, 8, false };
+
+static struct dnnq_conv_desc conv3x3(const int8_t *w, const float *s, const float *b,
+                                     size_t cin, size_t cout, bool relu,
+                                     struct dnnq_qparams out)
+{
+	return (struct dnnq_conv_desc){
+		.isa = dnnq_isa_best(), .cin = cin, .cout = cout, .groups = 1, .kh = 3, .kw = 3,
+		.stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
+		.pad_t = 1, .pad_l = 1, .pad_b = 1, .pad_r = 1, .w = w, .nwq = cout, .w_scale = s,
+		.bias = b, .out_dtype = DNNQ_DTYPE_U8, .out_qp = out, .relu = relu,
+	};
+}
+
+/*
+ * x -> conv1 (relu) -> conv2 -> add(conv1, conv2) -> gap -> flatten -> fc
+ *   -> softmax
+ */
+static struct dnnq_graph *build(const struct weights *w, struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[4] = { 0, H, W, C };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	ck_assert_int_ge(x, 0);
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "conv1", .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = conv3x3(w->w1, w->s1, w->b1, C, C2, true, qa);
+	int c1 = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c1 >= 0, "%s", d->msg);
+	n.name = "conv2";
+	n.inputs[0] = c1;
+	n.op.conv = conv3x3(w->w2, w->s2, w->b2, C2, C2, false, qb);
+	int c2 = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c2 >= 0, "%s", d->msg);
+	struct dnnq_node_desc add = { .kind = DNNQ_NODE_ELTWISE, .name = "add", .ninputs = 2,
+	                              .inputs = { c1, c2 } };
+	add.op.eltwise = (struct dnnq_eltwise_desc){ .isa = dnnq_isa_best(),
+	                                             .op = DNNQ_ELTWISE_SUM_RELU, .out_qp = qa };
+	int s = dnnq_graph_add_node(g, &add, d);
+	ck_assert_msg(s >= 0, "%s", d->msg);
+	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "gap", .ninputs = 1,
+	                              .inputs = { s } };
+	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = dnnq_isa_best(), .out_qp = qa };
+	int p = dnnq_graph_add_node(g, &gap, d);
+	ck_assert_msg(p >= 0, "%s", d->msg);
+	struct dnnq_node_desc fl = { .kind = DNNQ_NODE_RESHAPE, .name = "flatten", .ninputs = 1,
+	                             .inputs = { p } };
+	fl.op.reshape.ndim = 2;
+	fl.op.reshape.dims[1] = C2;
+	int f = dnnq_graph_add_node(g, &fl, d);
+	ck_assert_msg(f >= 0, "%s", d->msg);
+	struct dnnq_node_desc fc = { .kind = DNNQ_NODE_FC, .name = "fc", .ninputs = 1,
+	                             .inputs = { f } };
+	fc.op.fc = (struct dnnq_fc_desc){ .isa = dnnq_isa_best(), .n = NCLS, .k = C2, .w = w->wf,
+	                                  .nwq = 1, .w_scale = w->sf, .bias = w->bf,
+	                                  .out_dtype = DNNQ_DTYPE_U8, .out_qp = qb };
+	int y = dnnq_graph_add_node(g, &fc, d);
+	ck_assert_msg(y >= 0, "%s", d->msg);
+	struct dnnq_node_desc sm = { .kind = DNNQ_NODE_SOFTMAX, .name = "prob", .ninputs = 1,
+	                             .inputs = { y } };
+	sm.op.softmax.isa = dnnq_isa_best();
+	int prob = dnnq_graph_add_node(g, &sm, d);
+	ck_assert_msg(prob >= 0, "%s", d->msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
+	ck_assert_int_eq(dnnq_graph_add_output(g, prob, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* The same network, operator by operator, for one image. */
+static void by_hand(const struct weights *w, const uint8_t *x, uint8_t *logits)
+{
+	uint8_t a1[H * W * C2], a2[H * W * C2], s[H * W * C2], p[C2];
+	struct dnnq_conv_desc d1 = conv3x3(w->w1, w->s1, w->b1, C, C2, true, qa);
+	d1.in_qp = qin;
+	struct dnnq_conv_desc d2 = conv3x3(w->w2, w->s2, w->b2, C2, C2, false, qb);
+	d2.in_qp = qa;
+	struct dnnq_conv *k1, *k2;
+	ck_assert_int_eq(dnnq_conv_create(&d1, &k1, NULL), 0);
+	ck_assert_int_eq(dnnq_conv_create(&d2, &k2, NULL), 0);
+	ck_assert_int_eq(dnnq_conv_setup(k1, 1, H, W, x, a1, 1), 0);
+	ck_assert_int_eq(dnnq_conv_run(k1, NULL), 0);
+	ck_assert_int_eq(dnnq_conv_setup(k2, 1, H, W, a1, a2, 1), 0);
+	ck_assert_int_eq(dnnq_conv_run(k2, NULL), 0);
+	struct dnnq_eltwise_desc ed = { .isa = dnnq_isa_best(), .op = DNNQ_ELTWISE_SUM_RELU,
+	                                .ninputs = 2, .channels = C2, .in_qp = { qa, qb },
+	                                .out_qp = qa };
+	struct dnnq_eltwise *e;
+	ck_assert_int_eq(dnnq_eltwise_create(&ed, &e, NULL), 0);
+	const uint8_t *in[2] = { a1, a2 };
+	ck_assert_int_eq(dnnq_eltwise_setup(e, H * W * C2, in, s, NULL), 0);
+	ck_assert_int_eq(dnnq_eltwise_run(e, NULL), 0);
+	struct dnnq_gavgpool_desc gd = { .isa = dnnq_isa_best(), .in_qp = qa, .out_qp = qa };
+	struct dnnq_gavgpool *gp;
+	ck_assert_int_eq(dnnq_gavgpool_create(&gd, &gp, NULL), 0);
+	ck_assert_int_eq(dnnq_gavgpool_setup(gp, 1, H, W, C2, s, p), 0);
+	ck_assert_int_eq(dnnq_gavgpool_run(gp, NULL), 0);
+	struct dnnq_fc_desc fd = { .isa = dnnq_isa_best(), .n = NCLS, .k = C2, .w = w->wf,
+	                           .nwq = 1, .w_scale = w->sf, .bias = w->bf,
+	                           .in_dtype = DNNQ_DTYPE_U8, .in_qp = qa,
+	                           .out_dtype = DNNQ_DTYPE_U8, .out_qp = qb };
+	struct dnnq_fc *fc;
+	ck_assert_int_eq(dnnq_fc_create(&fd, &fc, NULL), 0);
+	ck_assert_int_eq(dnnq_fc_setup(fc, 1, p, logits), 0);
+	ck_assert_int_eq(dnnq_fc_run(fc, NULL), 0);
+	dnnq_conv_destroy(k1);
+	dnnq_conv_destroy(k2);
+	dnnq_eltwise_destroy(e);
+	dnnq_gavgpool_destroy(gp);
+	dnnq_fc_destroy(fc);
+}
+
+START_TEST(graph_equals_operators)
+{
+	struct rng r = { 17 };
+	struct weights *w = malloc(sizeof *w);
+	make_weights(&r, w);
+	struct dnnq_diag d;
+	struct dnnq_graph *g = build(w, &d);
+	ck_assert_uint_eq(dnnq_graph_num_nodes(g), 7);
+	enum { B = 3 };
+	uint8_t x[B * H * W * C], logits[B * NCLS], want[NCLS];
+	float prob[B * NCLS];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	for (size_t batch = 1; batch <= B; batch += B - 1) {
+		ck_assert_msg(dnnq_graph_plan(g, batch, 2, &d) == 0, "%s", d.msg);
+		struct dnnq_tensor_info ti;
+		ck_assert_int_eq(dnnq_graph_output_info(g, 0, &ti), 0);
+		ck_assert_int_eq(ti.dims[0], (int64_t)batch);
+		ck_assert_int_eq(ti.dims[1], NCLS);
+		ck_assert_uint_eq(ti.bytes, batch * NCLS);
+		/* conv1, conv2 and the sum live at once; nothing else adds */
+		ck_assert_uint_le(dnnq_graph_arena_bytes(g), 3 * batch * H * W * C2 + 3 * 64 + 256);
+		for (int threads = 1; threads <= 2; threads++) {
+			const void *in[1] = { x };
+			void *out[2] = { logits, prob };
+			memset(logits, 0, sizeof logits);
+			ck_assert_int_eq(dnnq_graph_run(g, in, out, threads == 2 ? &ex : NULL), 0);
+			for (size_t b = 0; b < batch; b++) {
+				by_hand(w, x + b * H * W * C, want);
+				ck_assert_mem_eq(logits + b * NCLS, want, NCLS);
+				float sum = 0;
+				for (int i = 0; i < NCLS; i++)
+					sum += prob[b * NCLS + i];
+				ck_assert_float_eq_tol(sum, 1.0f, 1e-5);
+			}
+		}
+	}
+	dnnq_pool_destroy(pool);
+	dnnq_graph_destroy(g);
+	free(w);
+}
+END_TEST
+
+START_TEST(graph_refuses_malformed)
+{
+	struct rng r = { 2 };
+	struct weights *w = malloc(sizeof *w);
+	make_weights(&r, w);
+	struct dnnq_diag d;
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[4] = { 0, H, W, C };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, &d);
+	ck_assert_int_lt(dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, &d), 0);
+	ck_assert_ptr_nonnull(strstr(d.msg, "used twice"));
+	/* wrong channel count: the node is named */
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "bad", .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = conv3x3(w->w2, w->s2, w->b2, C2, C2, false, qb);
+	ck_assert_int_lt(dnnq_graph_add_node(g, &n, &d), 0);
+	ck_assert_ptr_nonnull(strstr(d.msg, "node 'bad'"));
+	/* a tensor that does not exist */
+	n.inputs[0] = 42;
+	ck_assert_int_lt(dnnq_graph_add_node(g, &n, &d), 0);
+	ck_assert_ptr_nonnull(strstr(d.msg, "no such tensor"));
+	/* a node nobody reads */
+	n.inputs[0] = x;
+	n.name = "c1";
+	n.op.conv = conv3x3(w->w1, w->s1, w->b1, C, C2, true, qa);
+	int c1 = dnnq_graph_add_node(g, &n, &d);
+	n.name = "c2";
+	ck_assert_int_ge(dnnq_graph_add_node(g, &n, &d), 0);
+	ck_assert_int_eq(dnnq_graph_add_output(g, c1, &d), 0);
+	ck_assert_int_lt(dnnq_graph_finalize(g, &d), 0);
+	ck_assert_ptr_nonnull(strstr(d.msg, "'c2' is never used"));
+	/* inputs cannot be outputs */
+	ck_assert_int_lt(dnnq_graph_add_output(g, x, &d), 0);
+	ck_assert_int_lt(dnnq_graph_plan(g, 1, 1, &d), 0);
+	dnnq_graph_destroy(g);
+	free(w);
+}
+END_TEST
+
+Suite *suite_graph(void)
+{
+	Suite *s = suite_create("graph");
+	TCase *tc = tcase_create("graph");
+	tcase_add_test(tc, graph_equals_operators);
+	tcase_add_test(tc, graph_refuses_malformed);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	return s;
+}
