@@ -139,7 +139,7 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	c->path = choose_path(d);
 	const struct dnnq_qlinear_desc qd = {
 		"conv", d->cout, d->nwq, d->w_scale, d->w_zero_point, d->bias, d->bias_i32,
-		d->out_dtype, d->out_qp, d->requant, d->relu,
+		d->out_dtype, d->out_qp, d->requant, d->relu, d->clip, d->clip_min, d->clip_max,
 	};
 	if ((rc = dnnq_qlinear_init(&c->q, &qd, diag)))
 		goto error;
@@ -354,7 +354,7 @@ static float conv_ref_1(const struct dnnq_conv *c, const float *image, size_t oy
 		for (size_t ci = 0; ci < c->cing; ci++)
 			s += (double)px[ci] * dnnq_qlinear_weight(&c->q, o, conv_weight(c, o, t, ci));
 	}
-	return c->d.relu && s < 0 ? 0.0f : (float)s;
+	return dnnq_qlinear_activate(&c->q.d, s);
 }
 
 int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w,

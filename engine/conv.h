@@ -38,6 +38,8 @@ struct dnnq_conv_desc {
 	struct dnnq_qparams out_qp;
 	enum dnnq_requant_kind requant;
 	bool relu;
+	bool clip;                   /* fused Clip (ReLU6: 0, 6), u8 output only */
+	float clip_min, clip_max;
 };
 
 struct dnnq_conv;

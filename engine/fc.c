@@ -55,7 +55,7 @@ int dnnq_fc_create(const struct dnnq_fc_desc *d, struct dnnq_fc **out, struct dn
 	fc->d = *d;
 	const struct dnnq_qlinear_desc qd = {
 		"fc", d->n, d->nwq, d->w_scale, d->w_zero_point, d->bias, d->bias_i32,
-		d->out_dtype, d->out_qp, d->requant, d->relu,
+		d->out_dtype, d->out_qp, d->requant, d->relu, d->clip, d->clip_min, d->clip_max,
 	};
 	if ((rc = dnnq_qlinear_init(&fc->q, &qd, diag)) ||
 	    (rc = dnnq_gemm_pack(d->isa, d->w, d->n, d->k, d->k, &fc->w, diag)))
@@ -143,7 +143,7 @@ int dnnq_fc_reference(const struct dnnq_fc *fc, size_t batch, const float *x, fl
 			for (size_t t = 0; t < d->k; t++)
 				s += (double)x[i * d->k + t] *
 				     dnnq_qlinear_weight(&fc->q, j, dnnq_gemm_weight(&fc->w, j, t));
-			y[i * d->n + j] = d->relu && s < 0 ? 0.0f : (float)s;
+			y[i * d->n + j] = dnnq_qlinear_activate(&fc->q.d, s);
 		}
 	}
 	return DNNQ_OK;

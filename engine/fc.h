@@ -36,6 +36,8 @@ struct dnnq_fc_desc {
 	struct dnnq_qparams out_qp;  /* U8 output */
 	enum dnnq_requant_kind requant;
 	bool relu;
+	bool clip;                   /* fused Clip (ReLU6: 0, 6), u8 output only */
+	float clip_min, clip_max;
 };
 
 struct dnnq_fc;

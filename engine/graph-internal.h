@@ -39,6 +39,10 @@ struct node_ops {
 	int (*setup)(struct dnnq_graph *g, struct gnode *n, unsigned nthreads);
 	int (*run)(struct gnode *n, const struct dnnq_executor *ex);
 	void (*destroy)(struct gnode *n);
+	/* The node's fp32 reference on real-valued inputs (at the planned
+	 * shapes), for the shadow run. */
+	int (*reference)(struct dnnq_graph *g, struct gnode *n, const float *const *in,
+	                 float *out);
 };
 
 struct gnode {
@@ -47,6 +51,8 @@ struct gnode {
 	char name[DNNQ_GRAPH_NAME_MAX];
 	int out;
 	void *op;
+	float *aux;                   /* what a reference needs that the operator keeps
+	                                 private (elementwise-linear's a and b) */
 };
 
 struct dnnq_graph {

@@ -5,6 +5,7 @@
  * themselves know nothing of the graph.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/graph-internal.h"
@@ -122,8 +123,15 @@ static void conv_destroy(struct gnode *n)
 	dnnq_conv_destroy(n->op);
 }
 
+static int conv_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
+{
+	struct gtensor *x = gin(g, n, 0);
+	return dnnq_conv_reference(n->op, (size_t)x->dims[0], (size_t)x->dims[1],
+	                           (size_t)x->dims[2], in[0], out);
+}
+
 static const struct node_ops conv_ops = { conv_create, conv_infer, conv_setup, conv_run,
-                                          conv_destroy };
+                                          conv_destroy, conv_ref };
 
 /* ---- FC ---- */
 
@@ -177,7 +185,13 @@ static void fc_destroy(struct gnode *n)
 	dnnq_fc_destroy(n->op);
 }
 
-static const struct node_ops fc_ops = { fc_create, fc_infer, fc_setup, fc_run, fc_destroy };
+static int fc_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
+{
+	return dnnq_fc_reference(n->op, (size_t)gin(g, n, 0)->dims[0], in[0], out);
+}
+
+static const struct node_ops fc_ops = { fc_create, fc_infer, fc_setup, fc_run, fc_destroy,
+                                        fc_ref };
 
 /* ---- pooling ---- */
 
@@ -259,8 +273,19 @@ static void pool_destroy(struct gnode *n)
 	}
 }
 
+static int pool_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
+{
+	struct gtensor *x = gin(g, n, 0);
+	size_t d[4] = { (size_t)x->dims[0], (size_t)x->dims[1], (size_t)x->dims[2], (size_t)x->dims[3] };
+	switch (n->desc.kind) {
+	case DNNQ_NODE_MAXPOOL: return dnnq_maxpool_reference(n->op, d[0], d[1], d[2], d[3], in[0], out);
+	case DNNQ_NODE_AVGPOOL: return dnnq_avgpool_reference(n->op, d[0], d[1], d[2], d[3], in[0], out);
+	default:                return dnnq_gavgpool_reference(n->op, d[0], d[1], d[2], d[3], in[0], out);
+	}
+}
+
 static const struct node_ops pool_ops = { pool_create, pool_infer, pool_setup, pool_run,
-                                          pool_destroy };
+                                          pool_destroy, pool_ref };
 
 /* ---- Add, Mul, Sum ---- */
 
@@ -320,8 +345,16 @@ static void eltwise_destroy(struct gnode *n)
 	dnnq_eltwise_destroy(n->op);
 }
 
+static int eltwise_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
+                       float *out)
+{
+	const struct dnnq_eltwise_desc *d = &n->desc.op.eltwise;
+	dnnq_eltwise_ref(d->op, d->ninputs, in, d->bcast, d->channels, gnumel(gin(g, n, 0)), out);
+	return DNNQ_OK;
+}
+
 static const struct node_ops eltwise_ops = { eltwise_create, infer_same, eltwise_setup,
-                                             eltwise_run, eltwise_destroy };
+                                             eltwise_run, eltwise_destroy, eltwise_ref };
 
 /* ---- table activations ---- */
 
@@ -355,7 +388,15 @@ static void act_destroy(struct gnode *n)
 	dnnq_activation_destroy(n->op);
 }
 
-static const struct node_ops act_ops = { act_create, infer_same, act_setup, act_run, act_destroy };
+static int act_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
+{
+	const struct dnnq_activation_desc *d = &n->desc.op.activation;
+	dnnq_activation_ref(d->kind, &d->p, in[0], out, gnumel(gin(g, n, 0)));
+	return DNNQ_OK;
+}
+
+static const struct node_ops act_ops = { act_create, infer_same, act_setup, act_run, act_destroy,
+                                         act_ref };
 
 /* ---- Quantize, Dequantize ---- */
 
@@ -393,8 +434,16 @@ static void convert_destroy(struct gnode *n)
 	dnnq_convert_destroy(n->op);
 }
 
+/* Quantize, Dequantize and Reshape change no real value. */
+static int identity_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
+                        float *out)
+{
+	memcpy(out, in[0], gnumel(gin(g, n, 0)) * sizeof *out);
+	return DNNQ_OK;
+}
+
 static const struct node_ops convert_ops = { convert_create, infer_same, convert_setup,
-                                             convert_run, convert_destroy };
+                                             convert_run, convert_destroy, identity_ref };
 
 /* ---- Softmax ---- */
 
@@ -430,8 +479,17 @@ static void softmax_destroy(struct gnode *n)
 	dnnq_softmax_destroy(n->op);
 }
 
+static int softmax_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
+                       float *out)
+{
+	struct gtensor *x = gin(g, n, 0);
+	size_t c = (size_t)x->dims[x->ndim - 1];
+	dnnq_softmax_ref(in[0], out, gnumel(x) / c, c);
+	return DNNQ_OK;
+}
+
 static const struct node_ops softmax_ops = { softmax_create, infer_same, softmax_setup,
-                                             softmax_run, softmax_destroy };
+                                             softmax_run, softmax_destroy, softmax_ref };
 
 /* ---- ElementwiseLinear ---- */
 
@@ -450,7 +508,19 @@ static int ewlin_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	same_shape(out, x);
 	out->dtype = DNNQ_DTYPE_U8;
 	out->qp = d->out_qp;
-	return CREATE(dnnq_elementwise_linear, dnnq_elementwise_linear_create, d);
+	rc = CREATE(dnnq_elementwise_linear, dnnq_elementwise_linear_create, d);
+	if (rc)
+		return rc;
+	/* the reference needs a and b; the operator keeps its own copies */
+	if (!(n->aux = calloc(2 * d->channels, sizeof *n->aux))) {
+		dnnq_elementwise_linear_destroy(n->op);
+		n->op = NULL;
+		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
+	}
+	memcpy(n->aux, d->a, d->channels * sizeof *n->aux);
+	if (d->b)
+		memcpy(n->aux + d->channels, d->b, d->channels * sizeof *n->aux);
+	return DNNQ_OK;
 }
 
 static int ewlin_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
@@ -470,8 +540,15 @@ static void ewlin_destroy(struct gnode *n)
 	dnnq_elementwise_linear_destroy(n->op);
 }
 
+static int ewlin_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
+{
+	size_t c = n->desc.op.ewlin.channels;
+	dnnq_elementwise_linear_ref(in[0], n->aux, n->aux + c, out, gnumel(gin(g, n, 0)), c);
+	return DNNQ_OK;
+}
+
 static const struct node_ops ewlin_ops = { ewlin_create, infer_same, ewlin_setup, ewlin_run,
-                                           ewlin_destroy };
+                                           ewlin_destroy, ewlin_ref };
 
 /* ---- Concat ---- */
 
@@ -544,8 +621,23 @@ static void concat_destroy(struct gnode *n)
 	dnnq_concat_destroy(n->op);
 }
 
+static int concat_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
+                      float *out)
+{
+	size_t dims[DNNQ_CONCAT_MAX_INPUTS][DNNQ_MAX_DIMS];
+	const size_t *dp[DNNQ_CONCAT_MAX_INPUTS];
+	for (size_t k = 0; k < n->desc.ninputs; k++) {
+		struct gtensor *t = gin(g, n, k);
+		for (uint32_t i = 0; i < t->ndim; i++)
+			dims[k][i] = (size_t)t->dims[i];
+		dp[k] = dims[k];
+	}
+	dnnq_concat_ref(n->desc.ninputs, dp, gin(g, n, 0)->ndim, n->desc.op.concat.axis, in, out);
+	return DNNQ_OK;
+}
+
 static const struct node_ops concat_ops = { concat_create, concat_infer, concat_setup,
-                                            concat_run, concat_destroy };
+                                            concat_run, concat_destroy, concat_ref };
 
 /* ---- Reshape: a view of its input's buffer ---- */
 
@@ -588,7 +680,7 @@ static void reshape_destroy(struct gnode *n)
 }
 
 static const struct node_ops reshape_ops = { reshape_create, reshape_infer, no_setup, NULL,
-                                             reshape_destroy };
+                                             reshape_destroy, identity_ref };
 
 const struct node_ops *const dnnq_node_ops[DNNQ_NODE_KIND_COUNT] = {
 	[DNNQ_NODE_CONV] = &conv_ops,

@@ -21,9 +21,11 @@ void dnnq_graph_destroy(struct dnnq_graph *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->nn; i++)
+	for (size_t i = 0; i < g->nn; i++) {
 		if (g->n[i].op)
 			g->n[i].ops->destroy(&g->n[i]);
+		free(g->n[i].aux);
+	}
 	for (size_t i = 0; i < g->nt; i++)
 		free(g->t[i].const_data);
 	free(g->t);
@@ -195,6 +197,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	if (!rc && (rc = n->ops->infer(g, n, &g->t[out], diag)))
 		n->ops->destroy(n);
 	if (rc) {
+		free(n->aux);
 		g->nt--;
 		return rc;
 	}
@@ -336,7 +339,8 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 	return DNNQ_OK;
 }
 
-int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
+/* Every tensor's buffer for this run: caller's, constant, arena or view. */
+static int resolve(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                    const struct dnnq_executor *ex)
 {
 	if (!g || !g->planned || (g->ninputs && !inputs) || !outputs)
@@ -357,15 +361,94 @@ int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const 
 	for (size_t i = 0; i < g->nt; i++)
 		if (g->t[i].view_of >= 0)
 			g->t[i].buf = base_of(g, &g->t[i])->buf;
-	for (size_t i = 0; i < g->nn; i++) {
-		struct gnode *n = &g->n[i];
-		int rc = n->ops->setup(g, n, g->nthreads);
-		if (!rc && n->ops->run)
-			rc = n->ops->run(n, ex);
-		if (rc)
-			return rc;
-	}
 	return DNNQ_OK;
+}
+
+static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_executor *ex)
+{
+	int rc = n->ops->setup(g, n, g->nthreads);
+	if (!rc && n->ops->run)
+		rc = n->ops->run(n, ex);
+	return rc;
+}
+
+int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
+                   const struct dnnq_executor *ex)
+{
+	int rc = resolve(g, inputs, outputs, ex);
+	for (size_t i = 0; !rc && i < g->nn; i++)
+		rc = run_node(g, &g->n[i], ex);
+	return rc;
+}
+
+/* t's current contents as real values (a new array). */
+static float *real_values(const struct gtensor *t)
+{
+	size_t n = gnumel(t);
+	float *x = malloc((n ? n : 1) * sizeof *x);
+	if (!x)
+		return NULL;
+	if (t->dtype == DNNQ_DTYPE_F32)
+		memcpy(x, t->buf, n * sizeof *x);
+	else
+		dnnq_dequantize(DNNQ_ISA_SCALAR, t->buf, DNNQ_DTYPE_U8, x, n, &t->qp);
+	return x;
+}
+
+/* Node n of the shadow run: its fp32 reference on the fp32 chain (into
+ * shadow[out]) and on its own quantized inputs, against its output. */
+static int shadow_node(struct dnnq_graph *g, struct gnode *n, float **shadow,
+                       struct dnnq_node_report *r)
+{
+	const float *sin[DNNQ_GRAPH_MAX_NODE_INPUTS];
+	float *qin[DNNQ_GRAPH_MAX_NODE_INPUTS] = { NULL };
+	struct gtensor *t = &g->t[n->out];
+	size_t nk = n->desc.ninputs, ne = gnumel(t);
+	float *local = malloc((ne ? ne : 1) * sizeof *local), *q = real_values(t);
+	shadow[n->out] = malloc((ne ? ne : 1) * sizeof(float));
+	int rc = local && q && shadow[n->out] ? DNNQ_OK : DNNQ_E_NOMEM;
+	for (size_t k = 0; k < nk && !rc; k++) {
+		sin[k] = shadow[n->desc.inputs[k]];
+		if (!(qin[k] = real_values(gin(g, n, k))))
+			rc = DNNQ_E_NOMEM;
+	}
+	if (!rc)
+		rc = n->ops->reference(g, n, sin, shadow[n->out]);
+	if (!rc)
+		rc = n->ops->reference(g, n, (const float *const *)qin, local);
+	if (!rc) {
+		*r = (struct dnnq_node_report){ n->name, n->desc.kind,
+		                                dnnq_sqnr_db(shadow[n->out], q, ne),
+		                                dnnq_sqnr_db(local, q, ne) };
+	}
+	for (size_t k = 0; k < nk; k++)
+		free(qin[k]);
+	free(local);
+	free(q);
+	return rc;
+}
+
+int dnnq_graph_shadow(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
+                      const struct dnnq_executor *ex, struct dnnq_node_report *report)
+{
+	int rc = resolve(g, inputs, outputs, ex);
+	if (rc || !report)
+		return rc ? rc : DNNQ_E_INVAL;
+	float **shadow = calloc(g->nt, sizeof *shadow);
+	if (!shadow)
+		return DNNQ_E_NOMEM;
+	for (size_t i = 0; i < g->nt && !rc; i++)
+		if (g->t[i].producer < 0 && !(shadow[i] = real_values(&g->t[i])))
+			rc = DNNQ_E_NOMEM;
+	for (size_t i = 0; i < g->nn && !rc; i++) {
+		rc = run_node(g, &g->n[i], ex);
+		if (!rc)
+			rc = shadow_node(g, &g->n[i], shadow, &report[i]);
+	}
+	for (size_t i = 0; i < g->nt; i++)
+		free(shadow[i]);
+	free(shadow);
+	return rc;
 }
 
 size_t dnnq_graph_num_inputs(const struct dnnq_graph *g)

@@ -111,6 +111,22 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                    const struct dnnq_executor *ex);
 
+/* The shadow run (DNNLOWP's measure_quantization_error, for the whole
+ * graph): dnnq_graph_run, and beside it every node's fp32 reference. Per
+ * node, `sqnr_db` compares the node's quantized output (dequantized) with an
+ * fp32 chain started from the dequantized graph inputs (the error the model
+ * has accumulated there), `local_sqnr_db` with the node's fp32 reference fed
+ * the node's own quantized inputs (the error this node adds). report has
+ * dnnq_graph_num_nodes entries; name points into the graph. */
+struct dnnq_node_report {
+	const char *name;
+	enum dnnq_node_kind kind;
+	double sqnr_db, local_sqnr_db;
+};
+
+int dnnq_graph_shadow(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
+                      const struct dnnq_executor *ex, struct dnnq_node_report *report);
+
 size_t dnnq_graph_num_inputs(const struct dnnq_graph *g);
 size_t dnnq_graph_num_outputs(const struct dnnq_graph *g);
 int dnnq_graph_input_info(const struct dnnq_graph *g, size_t i, struct dnnq_tensor_info *out);

@@ -13,6 +13,7 @@
  * sizes, so no product can overflow.
  */
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +279,63 @@ static int run(struct pooler *p, const struct dnnq_executor *ex)
 	size_t tasks = (rows + p->rows_per_task - 1) / p->rows_per_task;
 	dnnq_parallel_for(ex, tasks * ((p->c + CBLOCK - 1) / CBLOCK), task, p);
 	return DNNQ_OK;
+}
+
+/* The fp32 reference over the same windows and counts as the kernels: max
+ * or mean of the real-valued taps inside the image (an empty window, which
+ * only dilation makes, gives 0). global: one window per image. */
+static int reference(const struct pooler *op, bool global, size_t n, size_t h, size_t w,
+                     size_t c, const float *x, float *y)
+{
+	struct pooler p = *op;
+	if (global) {
+		p.ax[0] = (struct axis){ (int64_t)h, 1, 0, 0, 1 };
+		p.ax[1] = (struct axis){ (int64_t)w, 1, 0, 0, 1 };
+		p.ceil_mode = false;
+	}
+	int64_t oh = axis_out(&p.ax[0], (int64_t)h, p.ceil_mode);
+	int64_t ow = axis_out(&p.ax[1], (int64_t)w, p.ceil_mode);
+	if (!oh || !ow || !x || !y)
+		return oh && ow ? DNNQ_E_INVAL : DNNQ_E_SHAPE;
+	for (size_t img = 0; img < n; img++)
+	for (int64_t oy = 0; oy < oh; oy++) {
+		struct span hs = window(&p.ax[0], oy, (int64_t)h);
+		for (int64_t ox = 0; ox < ow; ox++) {
+			struct span ws = window(&p.ax[1], ox, (int64_t)w);
+			int64_t count = p.include_pad ? hs.count * ws.count : hs.n * ws.n;
+			for (size_t ch = 0; ch < c; ch++) {
+				double v = p.avg ? 0 : -INFINITY;
+				for (int64_t i = 0; i < hs.n; i++)
+					for (int64_t j = 0; j < ws.n; j++) {
+						size_t iy = (size_t)(hs.first + i * p.ax[0].d);
+						size_t ix = (size_t)(ws.first + j * p.ax[1].d);
+						double t = x[((img * h + iy) * w + ix) * c + ch];
+						v = p.avg ? v + t : t > v ? t : v;
+					}
+				*y++ = (float)(p.avg ? (count ? v / (double)count : 0)
+				                     : hs.n && ws.n ? v : 0);
+			}
+		}
+	}
+	return DNNQ_OK;
+}
+
+int dnnq_maxpool_reference(const struct dnnq_maxpool *op, size_t n, size_t h, size_t w,
+                           size_t c, const float *x, float *y)
+{
+	return op ? reference(&op->p, false, n, h, w, c, x, y) : DNNQ_E_INVAL;
+}
+
+int dnnq_avgpool_reference(const struct dnnq_avgpool *op, size_t n, size_t h, size_t w,
+                           size_t c, const float *x, float *y)
+{
+	return op ? reference(&op->p, false, n, h, w, c, x, y) : DNNQ_E_INVAL;
+}
+
+int dnnq_gavgpool_reference(const struct dnnq_gavgpool *op, size_t n, size_t h, size_t w,
+                            size_t c, const float *x, float *y)
+{
+	return op ? reference(&op->p, true, n, h, w, c, x, y) : DNNQ_E_INVAL;
 }
 
 /* ---- MaxPool ---- */

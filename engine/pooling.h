@@ -103,6 +103,18 @@ void dnnq_avgpool_destroy(struct dnnq_avgpool *op);
 
 #define DNNQ_AVGPOOL_MAX_TAPS (INT32_MAX / 255)
 
+struct dnnq_gavgpool;
+
+/* fp32 references (the graph's shadow run): real-valued NHWC x to y over the
+ * operator's windows and counts; max of the taps, or their mean. An empty
+ * window (only dilation makes one) gives 0. */
+int dnnq_maxpool_reference(const struct dnnq_maxpool *op, size_t n, size_t h, size_t w,
+                           size_t c, const float *x, float *y);
+int dnnq_avgpool_reference(const struct dnnq_avgpool *op, size_t n, size_t h, size_t w,
+                           size_t c, const float *x, float *y);
+int dnnq_gavgpool_reference(const struct dnnq_gavgpool *op, size_t n, size_t h, size_t w,
+                            size_t c, const float *x, float *y);
+
 /* GlobalAveragePool: n x h x w x c -> n x 1 x 1 x c. */
 struct dnnq_gavgpool_desc {
 	enum dnnq_isa isa;

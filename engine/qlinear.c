@@ -38,6 +38,9 @@ static int check(const struct dnnq_qlinear_desc *d, struct dnnq_diag *diag)
 	if (d->requant != DNNQ_REQUANT_FLOAT && d->requant != DNNQ_REQUANT_FIXED)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: requantization kind %d: unknown",
 		                     op, (int)d->requant);
+	if (d->clip && (!(d->clip_min <= d->clip_max) || d->out_dtype != DNNQ_DTYPE_U8))
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: clip [%g, %g]: needs min <= max and a "
+		                     "u8 output", op, d->clip_min, d->clip_max);
 	struct dnnq_diag qd;
 	switch (d->out_dtype) {
 	case DNNQ_DTYPE_U8:
@@ -99,6 +102,15 @@ int dnnq_qlinear_init(struct dnnq_qlinear *q, const struct dnnq_qlinear_desc *d,
 	};
 	if (d->relu && o->rq.qmin < d->out_qp.zero_point)
 		o->rq.qmin = d->out_qp.zero_point;
+	if (d->clip) {
+		/* the clip bounds as output levels (they saturate like any value) */
+		struct dnnq_qparams qp = d->out_qp;
+		uint8_t lo, hi;
+		dnnq_quantize(DNNQ_ISA_SCALAR, &d->clip_min, &lo, DNNQ_DTYPE_U8, 1, &qp);
+		dnnq_quantize(DNNQ_ISA_SCALAR, &d->clip_max, &hi, DNNQ_DTYPE_U8, 1, &qp);
+		o->rq.qmin = lo > o->rq.qmin ? lo : o->rq.qmin;
+		o->rq.qmax = hi < o->rq.qmax ? hi : o->rq.qmax;
+	}
 	return DNNQ_OK;
 }
 
@@ -196,6 +208,15 @@ struct dnnq_gemm_output dnnq_qlinear_slice(const struct dnnq_qlinear *q, size_t 
 		o.rq.qshift += j0;
 	}
 	return o;
+}
+
+float dnnq_qlinear_activate(const struct dnnq_qlinear_desc *d, double v)
+{
+	if (d->relu && v < 0)
+		v = 0;
+	if (d->clip)
+		v = v < d->clip_min ? d->clip_min : v > d->clip_max ? d->clip_max : v;
+	return (float)v;
 }
 
 float dnnq_qlinear_weight(const struct dnnq_qlinear *q, size_t j, int8_t v)

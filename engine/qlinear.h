@@ -22,6 +22,8 @@ struct dnnq_qlinear_desc {
 	struct dnnq_qparams out_qp;  /* U8 output */
 	enum dnnq_requant_kind requant;
 	bool relu;                   /* clamp the output at real 0 */
+	bool clip;                   /* clamp the output to [clip_min, clip_max] (u8 out) */
+	float clip_min, clip_max;
 };
 
 struct dnnq_qlinear {
@@ -51,6 +53,8 @@ int dnnq_qlinear_bind(struct dnnq_qlinear *q, const struct dnnq_qparams *in_qp,
 /* The output pipeline of channels [j0, j0 + count) (a convolution group). */
 struct dnnq_gemm_output dnnq_qlinear_slice(const struct dnnq_qlinear *q, size_t j0,
                                            size_t count);
+/* The fused activation on a real value: ReLU and / or clip. */
+float dnnq_qlinear_activate(const struct dnnq_qlinear_desc *d, double v);
 /* Real-valued weight W[j][.] = w_scale * (q - zw) and bias of channel j, for
  * fp32 references; in_scale converts an int32 bias. */
 float dnnq_qlinear_weight(const struct dnnq_qlinear *q, size_t j, int8_t v);

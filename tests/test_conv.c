@@ -88,6 +88,9 @@ static void make_problem(struct rng *r, struct cproblem *p, int kind)
 	d->out_qp = (struct dnnq_qparams){ os, (int32_t)rng_int(r, 60, 200), 8, false };
 	d->requant = rng_int(r, 0, 1) ? DNNQ_REQUANT_FIXED : DNNQ_REQUANT_FLOAT;
 	d->relu = rng_int(r, 0, 2) == 0;
+	d->clip = rng_int(r, 0, 3) == 0;       /* a fused Clip, inside the output range */
+	d->clip_min = -0.25f * os * 128;
+	d->clip_max = 0.25f * os * 128;
 }
 
 static size_t out_elems(const struct cproblem *p, size_t *oh, size_t *ow)
@@ -164,6 +167,8 @@ static void check_reference(const struct cproblem *p, const uint8_t *y)
 		}
 		if (d->relu && s < 0)
 			s = 0;
+		if (d->clip)
+			s = s < d->clip_min ? d->clip_min : s > d->clip_max ? d->clip_max : s;
 		size_t at0 = ((img * oh + oy) * ow + ox) * d->cout + o;
 		ck_assert_msg(fabs(yref[at0] - s) <= 1e-4 * fabs(s) + 1e-4,
 		              "dnnq_conv_reference %g, test reference %g", yref[at0], s);

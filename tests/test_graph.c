@@ -5,6 +5,7 @@
  * nothing; malformed graphs are refused with the node named.
  */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +60,7 @@ static struct dnnq_conv_desc conv3x3(const int8_t *w, const float *s, const floa
  * x -> conv1 (relu) -> conv2 -> add(conv1, conv2) -> gap -> flatten -> fc
  *   -> softmax
  */
-static struct dnnq_graph *build(const struct weights *w, struct dnnq_diag *d)
+static struct dnnq_graph *build(const struct weights *w, struct dnnq_diag *d, float conv2_scale)
 {
 	struct dnnq_graph *g;
 	ck_assert_int_eq(dnnq_graph_create(&g), 0);
@@ -73,7 +74,9 @@ static struct dnnq_graph *build(const struct weights *w, struct dnnq_diag *d)
 	ck_assert_msg(c1 >= 0, "%s", d->msg);
 	n.name = "conv2";
 	n.inputs[0] = c1;
-	n.op.conv = conv3x3(w->w2, w->s2, w->b2, C2, C2, false, qb);
+	struct dnnq_qparams q2 = qb;
+	q2.scale = conv2_scale;
+	n.op.conv = conv3x3(w->w2, w->s2, w->b2, C2, C2, false, q2);
 	int c2 = dnnq_graph_add_node(g, &n, d);
 	ck_assert_msg(c2 >= 0, "%s", d->msg);
 	struct dnnq_node_desc add = { .kind = DNNQ_NODE_ELTWISE, .name = "add", .ninputs = 2,
@@ -160,7 +163,7 @@ START_TEST(graph_equals_operators)
 	struct weights *w = malloc(sizeof *w);
 	make_weights(&r, w);
 	struct dnnq_diag d;
-	struct dnnq_graph *g = build(w, &d);
+	struct dnnq_graph *g = build(w, &d, qb.scale);
 	ck_assert_uint_eq(dnnq_graph_num_nodes(g), 7);
 	enum { B = 3 };
 	uint8_t x[B * H * W * C], logits[B * NCLS], want[NCLS];
@@ -195,6 +198,55 @@ START_TEST(graph_equals_operators)
 	}
 	dnnq_pool_destroy(pool);
 	dnnq_graph_destroy(g);
+	free(w);
+}
+END_TEST
+
+/* The shadow run: same outputs as a plain run, every node reports a finite
+ * SQNR, and a node whose output range is far too narrow stands out. */
+START_TEST(shadow_reports_each_node)
+{
+	struct rng r = { 23 };
+	struct weights *w = malloc(sizeof *w);
+	make_weights(&r, w);
+	struct dnnq_diag d;
+	enum { B = 2 };
+	uint8_t x[B * H * W * C], l1[B * NCLS], l2[B * NCLS];
+	float p1[B * NCLS], p2[B * NCLS];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	const void *in[1] = { x };
+	struct dnnq_node_report rep[8];
+	double good_conv2 = 0;
+	for (int broken = 0; broken <= 1; broken++) {
+		struct dnnq_graph *g = build(w, &d, broken ? 0.0005f : qb.scale);
+		ck_assert_int_eq(dnnq_graph_plan(g, B, 1, &d), 0);
+		void *o1[2] = { l1, p1 }, *o2[2] = { l2, p2 };
+		ck_assert_int_eq(dnnq_graph_run(g, in, o1, NULL), 0);
+		ck_assert_int_eq(dnnq_graph_shadow(g, in, o2, NULL, rep), 0);
+		ck_assert_mem_eq(l1, l2, sizeof l1);
+		ck_assert_str_eq(rep[0].name, "conv1");
+		ck_assert_int_eq(rep[1].kind, DNNQ_NODE_CONV);
+		for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
+			ck_assert_msg(isfinite(rep[i].local_sqnr_db) || rep[i].local_sqnr_db > 0,
+			              "%s: %g", rep[i].name, rep[i].local_sqnr_db);
+			if (!broken)
+				ck_assert_msg(rep[i].local_sqnr_db > 5, "%s: local SQNR %.1f dB",
+				              rep[i].name, rep[i].local_sqnr_db);
+			/* the error accumulates: never better than fp32 end to end
+			 * by much more than the local error allows */
+			ck_assert(!isnan(rep[i].sqnr_db));
+		}
+		/* conv2's output saturates when its scale is 160x too small */
+		if (!broken)
+			good_conv2 = rep[1].local_sqnr_db;
+		else
+			ck_assert_msg(rep[1].local_sqnr_db < good_conv2 - 5, "conv2 %.1f dB, was %.1f",
+			              rep[1].local_sqnr_db, good_conv2);
+		/* the reshape adds no error of its own */
+		ck_assert(isinf(rep[4].local_sqnr_db));
+		dnnq_graph_destroy(g);
+	}
 	free(w);
 }
 END_TEST
@@ -244,6 +296,7 @@ Suite *suite_graph(void)
 	Suite *s = suite_create("graph");
 	TCase *tc = tcase_create("graph");
 	tcase_add_test(tc, graph_equals_operators);
+	tcase_add_test(tc, shadow_reports_each_node);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
