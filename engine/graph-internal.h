@@ -43,6 +43,8 @@ struct node_ops {
 	 * shapes), for the shadow run. */
 	int (*reference)(struct dnnq_graph *g, struct gnode *n, const float *const *in,
 	                 float *out);
+	/* The operator may write its output over input 0 (same size and type). */
+	bool inplace;
 };
 
 struct gnode {

@@ -131,7 +131,7 @@ static int conv_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 }
 
 static const struct node_ops conv_ops = { conv_create, conv_infer, conv_setup, conv_run,
-                                          conv_destroy, conv_ref };
+                                          conv_destroy, conv_ref, false };
 
 /* ---- FC ---- */
 
@@ -191,7 +191,7 @@ static int fc_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
 }
 
 static const struct node_ops fc_ops = { fc_create, fc_infer, fc_setup, fc_run, fc_destroy,
-                                        fc_ref };
+                                        fc_ref, false };
 
 /* ---- pooling ---- */
 
@@ -285,7 +285,7 @@ static int pool_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 }
 
 static const struct node_ops pool_ops = { pool_create, pool_infer, pool_setup, pool_run,
-                                          pool_destroy, pool_ref };
+                                          pool_destroy, pool_ref, false };
 
 /* ---- Add, Mul, Sum ---- */
 
@@ -354,7 +354,7 @@ static int eltwise_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 }
 
 static const struct node_ops eltwise_ops = { eltwise_create, infer_same, eltwise_setup,
-                                             eltwise_run, eltwise_destroy, eltwise_ref };
+                                             eltwise_run, eltwise_destroy, eltwise_ref, true };
 
 /* ---- table activations ---- */
 
@@ -396,7 +396,7 @@ static int act_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in
 }
 
 static const struct node_ops act_ops = { act_create, infer_same, act_setup, act_run, act_destroy,
-                                         act_ref };
+                                         act_ref, false };
 
 /* ---- Quantize, Dequantize ---- */
 
@@ -443,7 +443,7 @@ static int identity_ref(struct dnnq_graph *g, struct gnode *n, const float *cons
 }
 
 static const struct node_ops convert_ops = { convert_create, infer_same, convert_setup,
-                                             convert_run, convert_destroy, identity_ref };
+                                             convert_run, convert_destroy, identity_ref, false };
 
 /* ---- Softmax ---- */
 
@@ -489,7 +489,7 @@ static int softmax_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 }
 
 static const struct node_ops softmax_ops = { softmax_create, infer_same, softmax_setup,
-                                             softmax_run, softmax_destroy, softmax_ref };
+                                             softmax_run, softmax_destroy, softmax_ref, false };
 
 /* ---- ElementwiseLinear ---- */
 
@@ -548,7 +548,7 @@ static int ewlin_ref(struct dnnq_graph *g, struct gnode *n, const float *const *
 }
 
 static const struct node_ops ewlin_ops = { ewlin_create, infer_same, ewlin_setup, ewlin_run,
-                                           ewlin_destroy, ewlin_ref };
+                                           ewlin_destroy, ewlin_ref, true };
 
 /* ---- Concat ---- */
 
@@ -637,7 +637,7 @@ static int concat_ref(struct dnnq_graph *g, struct gnode *n, const float *const 
 }
 
 static const struct node_ops concat_ops = { concat_create, concat_infer, concat_setup,
-                                            concat_run, concat_destroy, concat_ref };
+                                            concat_run, concat_destroy, concat_ref, false };
 
 /* ---- Reshape: a view of its input's buffer ---- */
 
@@ -680,7 +680,7 @@ static void reshape_destroy(struct gnode *n)
 }
 
 static const struct node_ops reshape_ops = { reshape_create, reshape_infer, no_setup, NULL,
-                                             reshape_destroy, identity_ref };
+                                             reshape_destroy, identity_ref, false };
 
 const struct node_ops *const dnnq_node_ops[DNNQ_NODE_KIND_COUNT] = {
 	[DNNQ_NODE_CONV] = &conv_ops,

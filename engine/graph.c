@@ -294,6 +294,20 @@ static bool in_arena(const struct gtensor *t)
 	return t->producer >= 0 && t->view_of < 0 && t->output_idx < 0 && t->out_alias < 0;
 }
 
+/* The input whose buffer t may take (in place): input 0 of an operator that
+ * allows it, in the arena, as big, and read by nothing after t's node. */
+static struct gtensor *inplace_input(struct dnnq_graph *g, const struct gtensor *t)
+{
+	const struct gnode *n = &g->n[t->producer];
+	if (!n->ops->inplace)
+		return NULL;
+	struct gtensor *u = gin(g, n, 0);
+	if (!in_arena(u) || u->last_use != t->producer || u->bytes != t->bytes ||
+	    u->dtype != t->dtype || u->offset == SIZE_MAX)
+		return NULL;
+	return u;
+}
+
 int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
                     struct dnnq_diag *diag)
 {
@@ -321,7 +335,8 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 		struct gtensor *t = &g->t[i];
 		if (!in_arena(t))
 			continue;
-		t->offset = place(g, i);
+		struct gtensor *u = inplace_input(g, t);
+		t->offset = u ? u->offset : place(g, i);
 		if (align64(t->offset + t->bytes) > total)
 			total = align64(t->offset + t->bytes);
 	}
