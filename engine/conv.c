@@ -43,7 +43,7 @@ static int check_geometry(const struct dnnq_conv_desc *d, struct dnnq_diag *diag
 
 static enum dnnq_conv_path choose_path(const struct dnnq_conv_desc *d)
 {
-	if (d->groups == 1 && d->kh == 1 && d->kw == 1 && d->stride_h == 1 && d->stride_w == 1 &&
+	if (d->groups == 1 && d->kh == 1 && d->kw == 1 &&
 	    !d->pad_t && !d->pad_l && !d->pad_b && !d->pad_r)
 		return DNNQ_CONV_GEMM_1X1;
 	if (d->groups > 1 && d->groups == d->cin && d->cout == d->cin)
@@ -222,21 +222,81 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
 
 /* Row r of the im2col block: output pixel p's receptive field in group g,
  * tap-major (ky, kx, channel) like the OHWI weights. */
+/* memcpy for the short runs of im2col (3 channels x 7 taps = 21 bytes on a
+ * first layer): fixed-size moves the compiler inlines, overlapping at the
+ * end, instead of a library call per run. */
+static inline void copy_run(uint8_t *d, const uint8_t *s, size_t n)
+{
+	uint64_t a, b, c, e;
+	if (n > 32) {
+		memcpy(d, s, n);
+	} else if (n >= 16) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + 8, 8);
+		memcpy(&c, s + n - 16, 8);
+		memcpy(&e, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + 8, &b, 8);
+		memcpy(d + n - 16, &c, 8);
+		memcpy(d + n - 8, &e, 8);
+	} else if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else {
+		while (n--)
+			*d++ = *s++;
+	}
+}
+
 static void im2col_row(const struct dnnq_conv *c, size_t p, size_t g, uint8_t *row)
 {
 	size_t img = p / (c->oh * c->ow), oy = p / c->ow % c->oh, ox = p % c->ow;
 	const uint8_t zx = (uint8_t)c->d.in_qp.zero_point;
 	const uint8_t *base = c->in + img * c->h * c->w * c->d.cin + g * c->cing;
+	/* one group, no dilation across: a kernel row's taps are one run of
+	 * the input, copied at once; only its ends can fall in the padding */
+	bool runs = c->d.groups == 1 && c->d.dil_w == 1;
+	size_t kw = c->d.kw, cin = c->d.cin;
+	ptrdiff_t ix0 = (ptrdiff_t)(ox * c->d.stride_w) - (ptrdiff_t)c->d.pad_l;
+	/* taps [lo, hi) of a kernel row are inside the image */
+	ptrdiff_t l = -ix0, h = (ptrdiff_t)c->w - ix0;
+	size_t lo = l < 0 ? 0 : (size_t)l < kw ? (size_t)l : kw;
+	size_t hi = h < 0 ? 0 : (size_t)h < kw ? (size_t)h : kw;
 	for (size_t ky = 0; ky < c->d.kh; ky++) {
 		ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
-		for (size_t kx = 0; kx < c->d.kw; kx++, row += c->cing) {
+		if (runs) {
+			if (iy < 0 || lo >= hi) {
+				memset(row, zx, kw * cin);
+			} else {
+				if (lo)
+					memset(row, zx, lo * cin);
+				copy_run(row + lo * cin, base + ((size_t)iy * c->w + (size_t)ix0 + lo) * cin,
+				         (hi - lo) * cin);
+				if (hi < kw)
+					memset(row + hi * cin, zx, (kw - hi) * cin);
+			}
+			row += kw * cin;
+			continue;
+		}
+		for (size_t kx = 0; kx < kw; kx++, row += c->cing) {
 			ptrdiff_t ix = dnnq_conv_ix(c, ox, kx);
 			if (iy < 0 || ix < 0)
 				memset(row, zx, c->cing);
 			else
-				memcpy(row, base + ((size_t)iy * c->w + (size_t)ix) * c->d.cin, c->cing);
+				copy_run(row, base + ((size_t)iy * c->w + (size_t)ix) * cin, c->cing);
 		}
 	}
+}
+
+/* Column chunk `task % nsplit` of a group's output channels: [*j0, *j1). */
+static void column_chunk(const struct dnnq_conv *c, size_t task, size_t *j0, size_t *j1)
+{
+	size_t chunk = (c->coutg + c->nsplit - 1) / c->nsplit;
+	chunk = (chunk + DNNQ_GEMM_NR - 1) & ~(size_t)(DNNQ_GEMM_NR - 1);
+	*j0 = task % c->nsplit * chunk;
+	*j1 = *j0 + chunk < c->coutg ? *j0 + chunk : c->coutg;
 }
 
 /* Task = (pixel block, column chunk): a block of DNNQ_GEMM_MC output pixels
@@ -247,11 +307,9 @@ static void im2col_row(const struct dnnq_conv *c, size_t p, size_t g, uint8_t *r
 static void im2col_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	size_t npix = c->n * c->oh * c->ow, p0 = task / c->nsplit * DNNQ_GEMM_MC;
+	size_t npix = c->n * c->oh * c->ow, p0 = task / c->nsplit * DNNQ_GEMM_MC, j0, j1;
 	size_t rows = npix - p0 < DNNQ_GEMM_MC ? npix - p0 : DNNQ_GEMM_MC;
-	size_t chunk = (c->coutg + c->nsplit - 1) / c->nsplit;
-	chunk = (chunk + DNNQ_GEMM_NR - 1) & ~(size_t)(DNNQ_GEMM_NR - 1);
-	size_t j0 = task % c->nsplit * chunk, j1 = j0 + chunk < c->coutg ? j0 + chunk : c->coutg;
+	column_chunk(c, task, &j0, &j1);
 	uint8_t *a = c->scratch[tid];
 	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
 		for (size_t r = 0; r < rows; r++)
@@ -261,16 +319,35 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 	}
 }
 
-/* Splits columns only when the pixel blocks alone leave threads idle (the
- * 7x7 layers of ResNet have one block). The split never changes a result. */
-static void run_im2col(struct dnnq_conv *c, size_t npix, const struct dnnq_executor *ex)
+/* A strided 1x1 convolution needs no copy either: the pixels of one output
+ * row are every stride_w-th input pixel of one input row, a matrix with
+ * row stride stride_w * cin. Task = (output row, block of its pixels,
+ * column chunk). */
+static void strided_1x1_task(void *arg, size_t task, unsigned tid)
 {
-	size_t blocks = (npix + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC;
+	const struct dnnq_conv *c = arg;
+	size_t per_row = (c->ow + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC, t = task / c->nsplit, j0, j1;
+	size_t row = t / per_row, ox0 = t % per_row * DNNQ_GEMM_MC;
+	size_t img = row / c->oh, iy = row % c->oh * c->d.stride_h, cin = c->d.cin;
+	size_t rows = c->ow - ox0 < DNNQ_GEMM_MC ? c->ow - ox0 : DNNQ_GEMM_MC;
+	(void)tid;
+	column_chunk(c, task, &j0, &j1);
+	const uint8_t *a = c->in + ((img * c->h + iy) * c->w + ox0 * c->d.stride_w) * cin;
+	char *y = (char *)c->out + (row * c->ow + ox0) * c->d.cout * c->out_es;
+	dnnq_gemm_rows(&c->gw[0], rows, a, c->d.stride_w * cin, y, c->d.cout, &c->gout[0], j0, j1);
+}
+
+/* Runs `blocks` pixel blocks, each in nsplit column chunks: columns are split
+ * only when the blocks alone leave threads idle (the 7x7 layers of ResNet
+ * have one block). The split never changes a result. */
+static void run_blocks(struct dnnq_conv *c, size_t blocks, dnnq_task_fn fn,
+                       const struct dnnq_executor *ex)
+{
 	size_t want = 4 * (size_t)dnnq_executor_threads(ex);
 	size_t panels = (c->coutg + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
 	size_t split = blocks >= want || c->d.groups > 1 ? 1 : (want + blocks - 1) / blocks;
 	c->nsplit = split < panels ? split : panels;
-	dnnq_parallel_for(ex, blocks * c->nsplit, im2col_task, c);
+	dnnq_parallel_for(ex, blocks * c->nsplit, fn, c);
 }
 
 static void depthwise_task(void *arg, size_t task, unsigned tid)
@@ -321,12 +398,17 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 	size_t npix = c->n * c->oh * c->ow;
 	switch (c->path) {
 	case DNNQ_CONV_GEMM_1X1:
-		return dnnq_gemm(&c->gw[0], npix, c->in, c->d.cin, c->out, c->d.cout, &c->gout[0], ex);
+		if (c->d.stride_h == 1 && c->d.stride_w == 1)
+			return dnnq_gemm(&c->gw[0], npix, c->in, c->d.cin, c->out, c->d.cout,
+			                 &c->gout[0], ex);
+		run_blocks(c, c->n * c->oh * ((c->ow + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC),
+		           strided_1x1_task, ex);
+		return DNNQ_OK;
 	case DNNQ_CONV_DEPTHWISE:
 		dnnq_parallel_for(ex, c->n * c->oh, depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
-		run_im2col(c, npix, ex);
+		run_blocks(c, (npix + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC, im2col_task, ex);
 		return DNNQ_OK;
 	}
 	return DNNQ_E_INVAL;

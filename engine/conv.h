@@ -8,8 +8,9 @@
  * output through the same fused pipeline as FC (qlinear.h).
  *
  * Paths, chosen at create:
- *   - 1x1, stride 1, no padding, one group: a GEMM straight on the NHWC
- *     input (every pixel is a row of A already; nothing is copied);
+ *   - 1x1, no padding, one group: a GEMM straight on the NHWC input (every
+ *     pixel is a row of A already; with a stride, every stride-th pixel of
+ *     an input row is: nothing is copied either way);
  *   - depthwise: a direct kernel over channels (AVX2: 16 channels a step);
  *   - otherwise: im2col of DNNQ_GEMM_MC output pixels at a time into
  *     per-thread scratch (padding filled with the input zero point, i.e. a

@@ -32,7 +32,7 @@ static void free_problem(struct cproblem *p)
 	free(p->w_zp);
 }
 
-/* kind: 0 random, 1 depthwise, 2 pointwise (1x1 stride 1) */
+/* kind: 0 random, 1 depthwise, 2 pointwise (1x1, no padding) */
 static void make_problem(struct rng *r, struct cproblem *p, int kind)
 {
 	static const size_t chans[] = { 1, 3, 8, 17, 32, 33 };
@@ -46,8 +46,8 @@ static void make_problem(struct rng *r, struct cproblem *p, int kind)
 		d->groups = d->cout = d->cin;
 	d->kh = kind == 2 ? 1 : (size_t)rng_int(r, 1, 5);
 	d->kw = kind == 2 ? 1 : (size_t)rng_int(r, 1, 5);
-	d->stride_h = kind == 2 ? 1 : (size_t)rng_int(r, 1, 3);
-	d->stride_w = kind == 2 ? 1 : (size_t)rng_int(r, 1, 3);
+	d->stride_h = (size_t)rng_int(r, 1, 3);   /* pointwise too: the strided 1x1 path */
+	d->stride_w = (size_t)rng_int(r, 1, 3);
 	d->dil_h = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
 	d->dil_w = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
 	if (kind != 2) {
