@@ -1,0 +1,285 @@
+/*
+ * bench/main.c — dnnq-bench's command line: the subcommands (peak, quant,
+ * gemm, scaling, conv, model, all), their options and help. Every run starts with the
+ * machine it measured on; `all` is what `make bench` runs.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/bench.h"
+
+enum {
+	OPT_TSV = 1 << 0,
+	OPT_QUICK = 1 << 1,
+	OPT_THREADS = 1 << 2,
+	OPT_SHAPES = 1 << 3,
+	OPT_MIN_M = 1 << 4,
+	OPT_SECONDS = 1 << 5,
+	OPT_ONEDNN_ISA = 1 << 6,
+	OPT_DNNQ_KERNEL = 1 << 7,
+};
+
+struct cmd {
+	const char *name;
+	int (*run)(const struct bench_opts *o);
+	unsigned opts;      /* OPT_* it accepts */
+	const char *help;
+};
+
+static int cmd_all(const struct bench_opts *o);
+
+#define COMMON \
+	"  --tsv         a header line and one tab-separated row per measurement on\n" \
+	"                stdout; the machine description and notes go to stderr\n" \
+	"  --quick       smoke test: >= 0.02 s and >= 3 reps per candidate and row\n" \
+	"                instead of 0.2 s and 5 (also DNNQ_BENCH_QUICK=1)\n"
+
+#define ONEDNN_ISA \
+	"  --onednn-isa ISA  cap oneDNN's JIT ISA (avx2, avx2_vnni, avx512_core,\n" \
+	"                avx512_core_vnni, ...), e.g. to compare on dnnq's ISA\n"
+
+#define DNNQ_KERNEL \
+	"  --dnnq-kernel K  dnnq's GEMM kernel: avx2 (sets DNNQ_GEMM=avx2 before any\n" \
+	"                weights are packed; compare with --onednn-isa avx2), vnni\n" \
+	"                (AVX-512 VNNI vpdpbusd; dies without it) or auto (default:\n" \
+	"                vnni where the CPU has it, unless DNNQ_GEMM=avx2 is set)\n"
+
+#define SHAPES \
+	"  --shapes LIST MxNxK[,MxNxK...] instead of the defaults: M in {1, 4, 16, 64,\n" \
+	"                256, 1024} x (N,K) in {(1024,1024), (4096,1024), (1024,4096)},\n" \
+	"                and the ResNet-50 GEMMs 3136x64x576, 196x256x2304, 49x512x4608\n" \
+	"  --min-m M     skip shapes with fewer than M rows\n"
+
+static const struct cmd cmds[] = {
+	{ "peak", bench_cmd_peak, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_SECONDS,
+	  "usage: dnnq-bench peak [--threads N] [--seconds S] [--tsv] [--quick]\n"
+	  "The u8 x s8 multiply-add peak of one core in GOPS (one multiply-add = 2 ops),\n"
+	  "and of N threads at once (default: every online CPU), from register-only\n"
+	  "loops with 8 accumulators: avx2 (vpmaddubsw + vpmaddwd + vpaddd, the ceiling\n"
+	  "of an AVX2 kernel) and, on CPUs with AVX-512 VNNI, avx512-vnni (vpdpbusd on\n"
+	  "zmm, the ceiling of dnnq's VNNI GEMM kernel). An estimate of the clock turns\n"
+	  "them into multiply-adds per cycle.\n"
+	  "  --seconds S   measuring time per figure (default 1, --quick 0.1)\n" COMMON },
+	{ "quant", bench_cmd_quant, OPT_TSV | OPT_QUICK,
+	  "usage: dnnq-bench quant [--tsv] [--quick]\n"
+	  "Throughput of the quantization core on 1M elements, AVX2 against the scalar\n"
+	  "reference, interleaved: quantize f32->u8, dequantize, requantize s32->u8\n"
+	  "(float and fixed-point, per tensor and per channel), in Gelem/s.\n" COMMON },
+	{ "gemm", bench_cmd_gemm,
+	  OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_SHAPES | OPT_MIN_M | OPT_ONEDNN_ISA |
+	  OPT_DNNQ_KERNEL,
+	  "usage: dnnq-bench gemm [--threads N] [--shapes LIST] [--min-m M]\n"
+	  "                       [--onednn-isa ISA] [--dnnq-kernel K] [--tsv] [--quick]\n"
+	  "u8 x s8 -> s32 GEMM: dnnq_gemm (pre-packed weights) against oneDNN's\n"
+	  "dnnl_gemm_u8s8s32 and OpenBLAS's cblas_sgemm (fp32), interleaved, in GOPS,\n"
+	  "as ratios and as a share of the measured int8 peaks: the AVX2 one always,\n"
+	  "the AVX-512 VNNI one when dnnq runs its VNNI kernel. Each shape is first\n"
+	  "checked: dnnq's int32 result must equal oneDNN's exactly.\n"
+	  "  --threads N   threads for all three (dnnq: a dnnq_pool; default 1)\n" SHAPES
+	  ONEDNN_ISA DNNQ_KERNEL COMMON },
+	{ "scaling", bench_cmd_scaling,
+	  OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_SHAPES | OPT_MIN_M | OPT_DNNQ_KERNEL,
+	  "usage: dnnq-bench scaling [--threads N] [--shapes LIST] [--min-m M]\n"
+	  "                          [--dnnq-kernel K] [--tsv] [--quick]\n"
+	  "dnnq GEMM on N threads (a dnnq_pool, default 2) against one thread,\n"
+	  "interleaved: throughput ratio and efficiency. Without --shapes or --min-m,\n"
+	  "the default shapes with M >= 64.\n" SHAPES DNNQ_KERNEL COMMON },
+	{ "conv", bench_cmd_conv,
+	  OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_DNNQ_KERNEL,
+	  "usage: dnnq-bench conv [--threads N] [--onednn-isa ISA] [--dnnq-kernel K]\n"
+	  "                       [--tsv] [--quick]\n"
+	  "Every distinct ResNet-18 convolution (batch 1, u8 NHWC in and out, s8\n"
+	  "weights, per-channel scales): dnnq's convolution against oneDNN's int8\n"
+	  "convolution primitive (weights in the format oneDNN chooses, reordered\n"
+	  "before timing), interleaved, in ms, as a ratio and in GOPS, with the path\n"
+	  "dnnq took. Each layer is first checked against dnnq_conv_reference.\n"
+	  "  --threads N   threads for both (dnnq: a dnnq_pool; default 1)\n"
+	  ONEDNN_ISA DNNQ_KERNEL COMMON },
+	{ "model", bench_cmd_model, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_DNNQ_KERNEL,
+	  "usage: dnnq-bench model [--threads N] [--dnnq-kernel K] [--tsv] [--quick]\n"
+	  "ResNet-18 and MobileNetV2 end to end (dnnq_graph_run, batch 1, 224x224x3)\n"
+	  "on 1 thread and on a dnnq_pool of N, interleaved: median ms of >= 20 runs\n"
+	  "(--quick: 5) and the speedup; published ONNX Runtime numbers and the\n"
+	  "targets as a footnote.\n"
+	  "  --threads N   the multi-threaded configuration (default 2; 1: only 1)\n"
+	  DNNQ_KERNEL COMMON },
+	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_DNNQ_KERNEL,
+	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--dnnq-kernel K]\n"
+	  "                      [--tsv] [--quick]\n"
+	  "peak; quant; gemm on 1 thread; gemm and scaling on N threads for the\n"
+	  "shapes with M >= 64; conv on 1 thread; model on 1 and N threads. About\n"
+	  "2 minutes on 2 cores; --quick: about 30 s.\n"
+	  "Under --tsv the tables are separated by blank lines.\n"
+	  "  --threads N   the multi-threaded part's thread count (default 2; 1 skips it)\n"
+	  ONEDNN_ISA DNNQ_KERNEL COMMON },
+};
+
+#define NCMDS (sizeof cmds / sizeof *cmds)
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dnnq-bench COMMAND [OPTIONS]\n"
+	        "Measures dnnq's int8 kernels against oneDNN and OpenBLAS on this machine.\n"
+	        "Candidates are timed in alternation and compared by medians.\n\ncommands:\n"
+	        "  peak      int8 multiply-add peaks of this core (AVX2, AVX-512 VNNI)\n"
+	        "  quant     quantization core, AVX2 against scalar\n"
+	        "  gemm      u8 x s8 GEMM against oneDNN and OpenBLAS\n"
+	        "  scaling   dnnq GEMM on N threads against one\n"
+	        "  conv      ResNet-18 convolutions against oneDNN's int8 convolution\n"
+	        "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
+	        "  all       all of the above (make bench)\n\n"
+	        "dnnq-bench COMMAND --help describes each.\n");
+}
+
+static int cmd_all(const struct bench_opts *o)
+{
+	struct bench_opts g = *o;
+	unsigned n = o->threads ? o->threads : 2;
+	double t0 = bench_now();
+	g.threads = n;
+	bench_cmd_peak(&g);
+	bench_cmd_quant(o);
+	g.threads = 1;
+	bench_cmd_gemm(&g);
+	g.threads = n;
+	g.min_m = 64;
+	if (n > 1) {
+		bench_cmd_gemm(&g);
+		bench_cmd_scaling(&g);
+	}
+	g.threads = 1;
+	g.min_m = 0;
+	bench_cmd_conv(&g);
+	g.threads = n;
+	bench_cmd_model(&g);
+	fprintf(bench_text(o->tsv), "\nall: %.0f s\n", bench_now() - t0);
+	return 0;
+}
+
+static unsigned long parse_num(const char *s, const char *opt, unsigned long max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || v < 1 || v > max)
+		bench_die("dnnq-bench: %s %s: expected an integer in 1..%lu", opt, s, max);
+	return v;
+}
+
+static double parse_seconds(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (!*s || *end || !(v > 0 && v <= 600))
+		bench_die("dnnq-bench: --seconds %s: expected a number in (0, 600]", s);
+	return v;
+}
+
+static const struct option longopts[] = {
+	{ "tsv", no_argument, NULL, OPT_TSV },
+	{ "quick", no_argument, NULL, OPT_QUICK },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "shapes", required_argument, NULL, OPT_SHAPES },
+	{ "min-m", required_argument, NULL, OPT_MIN_M },
+	{ "seconds", required_argument, NULL, OPT_SECONDS },
+	{ "onednn-isa", required_argument, NULL, OPT_ONEDNN_ISA },
+	{ "dnnq-kernel", required_argument, NULL, OPT_DNNQ_KERNEL },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *opt_name(int c)
+{
+	for (const struct option *l = longopts; l->name; l++)
+		if (l->val == c)
+			return l->name;
+	return "?";
+}
+
+static void set_opt(struct bench_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_TSV: o->tsv = true; break;
+	case OPT_QUICK: o->quick = true; break;
+	case OPT_THREADS: o->threads = parse_num(arg, "--threads", 256); break;
+	case OPT_SHAPES: o->shapes = arg; break;
+	case OPT_MIN_M: o->min_m = parse_num(arg, "--min-m", 1u << 20); break;
+	case OPT_SECONDS: o->seconds = parse_seconds(arg); break;
+	case OPT_ONEDNN_ISA: o->onednn_isa = arg; break;
+	case OPT_DNNQ_KERNEL: o->dnnq_kernel = arg; break;
+	}
+}
+
+/* Parses argv[1..] of the subcommand; exits on --help or a bad option. */
+static void parse(const struct cmd *cmd, int argc, char **argv, struct bench_opts *o)
+{
+	int c;
+	*o = (struct bench_opts){ 0 };
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(cmd->help, stdout);
+			exit(0);
+		}
+		if (c == '?' || !(cmd->opts & (unsigned)c)) {
+			if (c != '?')
+				fprintf(stderr, "dnnq-bench %s: --%s does not apply\n", cmd->name,
+				        opt_name(c));
+			fputs(cmd->help, stderr);
+			exit(2);
+		}
+		set_opt(o, c, optarg);
+	}
+	if (optind < argc)
+		bench_die("dnnq-bench %s: unexpected argument '%s'", cmd->name, argv[optind]);
+}
+
+/*
+ * Idle worker threads spin before they sleep: OpenMP (oneDNN) 300000 pauses
+ * by default, OpenBLAS 2^28 TSC cycles (0.1 s), dnnq's pool 20000 pauses.
+ * Interleaving runs a candidate right after another's call, while that one's
+ * threads still spin on the same CPUs: measured here, that slowed OpenBLAS
+ * and a dnnq pool up to 2x on 2 threads. So the peers' spin is bounded like
+ * dnnq's pool (both libraries read these variables once, when loaded, hence
+ * the re-exec) and multi-threaded reps start after a settling sleep
+ * (timing.c). A value the user set is kept.
+ */
+static void bound_spinning(char **argv)
+{
+	if (getenv("DNNQ_BENCH_EXECED") ||
+	    (getenv("GOMP_SPINCOUNT") && getenv("OPENBLAS_THREAD_TIMEOUT")))
+		return;
+	setenv("DNNQ_BENCH_EXECED", "1", 1);
+	setenv("GOMP_SPINCOUNT", "20000", 0);          /* daemon/pool.c: SPIN_ITERS */
+	setenv("OPENBLAS_THREAD_TIMEOUT", "20", 0);    /* 2^20 cycles, ~0.4 ms */
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "dnnq-bench: warning: cannot re-exec to bound the peers' spinning; "
+	        "multi-threaded rows may be skewed\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_opts o;
+	bound_spinning(argv);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		parse(&cmds[i], argc - 1, argv + 1, &o);
+		bench_set_quick(o.quick);
+		if (o.onednn_isa)
+			bench_onednn_max_isa(o.onednn_isa);
+		if (o.dnnq_kernel)
+			bench_dnnq_kernel_select(o.dnnq_kernel);
+		bench_machine_print(bench_text(o.tsv));
+		return cmds[i].run(&o);
+	}
+	fprintf(stderr, "dnnq-bench: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
