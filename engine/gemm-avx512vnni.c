@@ -16,41 +16,66 @@
 #define INLINE static inline __attribute__((always_inline))
 #define VMR 12
 
-/* acc[r][p] += A rows . panel p for groups of 4 k; np panels of gstride
- * bytes a group (the second, if any, always full). */
+/* The raw sums of mr rows x np panels (np 1, 2 or 4; the panels after the
+ * first always full, pstride bytes apart; the first gstride bytes a group,
+ * masked by m0) into tile (row stride TILE_LD). Few rows get more panels, so
+ * the independent accumulators still hide vpdpbusd's latency. */
+#define TILE_LD 64
+
 INLINE void kernel(const int mr, const int np, const uint8_t *a, size_t lda,
-                   const int8_t *b0, const int8_t *b1, size_t gstride, __mmask16 m0,
+                   const int8_t *b0, size_t pstride, size_t gstride, __mmask16 m0,
                    size_t k, int32_t *tile)
 {
 	const uint8_t *ar[VMR];
-	__m512i c[VMR][2];
+	__m512i c[VMR][4];
 #pragma GCC unroll 12
 	for (int r = 0; r < mr; r++) {
 		ar[r] = a + r * lda;
-		c[r][0] = c[r][1] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+		for (int p = 0; p < np; p++)
+			c[r][p] = _mm512_setzero_si512();
 	}
 	size_t kfull = k / 4;
-	for (size_t g = 0; g <= kfull; g++, b0 += gstride, b1 += 64) {
+	for (size_t g = 0; g <= kfull; g++) {
 		size_t nb = g < kfull ? 4 : k % 4;
 		if (!nb)
 			break;
-		__m512i w0 = _mm512_maskz_loadu_epi32(m0, b0), w1 = _mm512_setzero_si512();
-		if (np == 2)
-			w1 = _mm512_loadu_si512(b1);
+		__m512i wv[4];
+		wv[0] = _mm512_maskz_loadu_epi32(m0, b0 + g * gstride);
+#pragma GCC unroll 4
+		for (int p = 1; p < np; p++)
+			wv[p] = _mm512_loadu_si512(b0 + p * pstride + g * 64);
 #pragma GCC unroll 12
 		for (int r = 0; r < mr; r++) {
 			__m512i av = _mm512_set1_epi32(nb == 4 ? dnnq_load4(ar[r] + 4 * g, 4)
 			                                       : dnnq_load4(ar[r] + 4 * g, nb));
-			c[r][0] = _mm512_dpbusd_epi32(c[r][0], av, w0);
-			if (np == 2)
-				c[r][1] = _mm512_dpbusd_epi32(c[r][1], av, w1);
+#pragma GCC unroll 4
+			for (int p = 0; p < np; p++)
+				c[r][p] = _mm512_dpbusd_epi32(c[r][p], av, wv[p]);
 		}
 	}
 #pragma GCC unroll 12
-	for (int r = 0; r < mr; r++) {
-		_mm512_storeu_si512(tile + r * 32, c[r][0]);
-		if (np == 2)
-			_mm512_storeu_si512(tile + r * 32 + 16, c[r][1]);
+	for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+		for (int p = 0; p < np; p++)
+			_mm512_storeu_si512(tile + r * TILE_LD + 16 * p, c[r][p]);
+}
+
+#define CASE(MR)                                                                         \
+	case MR:                                                                         \
+		if (np == 4 && MR <= 3)                                                  \
+			kernel(MR, 4, a, lda, b0, pstride, 64, 0xffff, k, tile);         \
+		else if (np >= 2)                                                        \
+			kernel(MR, 2, a, lda, b0, pstride, 64, 0xffff, k, tile);         \
+		else                                                                     \
+			kernel(MR, 1, a, lda, b0, pstride, gstride, m0, k, tile);        \
+		break;
+
+static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t *b0,
+                      size_t pstride, size_t gstride, __mmask16 m0, size_t k, int32_t *tile)
+{
+	switch (mr) {
+	CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
 	}
 }
 
@@ -111,29 +136,13 @@ static void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, si
 {
 	const struct dnnq_gemm_output *o = job->out;
 	if (o->dtype == DNNQ_DTYPE_U8 && o->rq.kind == DNNQ_REQUANT_FIXED) {
-		dnnq_gemm_store_tile_avx2(job, i0, mr, j0, width, tile, 32, rowsum);
+		dnnq_gemm_store_tile_avx2(job, i0, mr, j0, width, tile, TILE_LD, rowsum);
 		return;
 	}
 	for (size_t r = 0; r < mr; r++)
 		for (size_t h = 0; h * 16 < width; h++)
-			store16(job, _mm512_loadu_si512(tile + r * 32 + 16 * h), i0 + r, j0 + 16 * h,
+			store16(job, _mm512_loadu_si512(tile + r * TILE_LD + 16 * h), i0 + r, j0 + 16 * h,
 			        width - 16 * h, rowsum[r]);
-}
-
-#define CASE(MR)                                                                         \
-	case MR:                                                                         \
-		if (np == 2)                                                             \
-			kernel(MR, 2, a, lda, b0, b1, 64, 0xffff, k, tile);              \
-		else                                                                     \
-			kernel(MR, 1, a, lda, b0, b1, gstride, m0, k, tile);             \
-		break;
-
-static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t *b0,
-                      const int8_t *b1, size_t gstride, __mmask16 m0, size_t k, int32_t *tile)
-{
-	switch (mr) {
-	CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
-	}
 }
 
 void dnnq_gemm_block_vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
@@ -142,23 +151,24 @@ void dnnq_gemm_block_vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
 	const struct dnnq_gemm_weights *w = job->w;
 	uint8_t big[DNNQ_GEMM_MC];
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
-	int32_t tile[VMR * 32] __attribute__((aligned(64)));
+	int32_t tile[VMR * TILE_LD] __attribute__((aligned(64)));
 	size_t kpad = (w->k + 3) & ~(size_t)3;
 	if (job->out->nwzp)
 		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big, rowsum);
 	for (size_t jp = j0; jp < j1;) {
 		size_t rem = j1 - jp;
-		int np = rem >= 32 ? 2 : 1;
-		size_t width = np == 2 ? 32 : rem < 16 ? rem : 16;
+		/* four panels a step for up to 3 rows (weight streaming), else two */
+		int np = rem >= 64 && i1 - i0 <= 3 ? 4 : rem >= 32 ? 2 : 1;
+		size_t width = np > 1 ? 16 * (size_t)np : rem < 16 ? rem : 16;
 		const int8_t *b0 = w->data + dnnq_gemm_panel_bytes(jp, w->k);
-		const int8_t *b1 = b0 + 16 * kpad;
 		size_t pw = w->n - jp < 16 ? w->n - jp : 16;   /* the first panel's width */
 		__mmask16 m0 = (__mmask16)((1u << pw) - 1);
 		for (size_t i = i0; i < i1; i += VMR) {
 			int mr = i1 - i < VMR ? (int)(i1 - i) : VMR;
-			tile_sums(mr, np, job->a + i * job->lda, job->lda, b0, b1, 4 * pw, m0, w->k, tile);
+			tile_sums(mr, np, job->a + i * job->lda, job->lda, b0, 16 * kpad, 4 * pw, m0,
+			          w->k, tile);
 			store_tile(job, i, (size_t)mr, jp, width, tile, rowsum + (i - i0));
 		}
-		jp += np == 2 ? 32 : 16;
+		jp += width;
 	}
 }
