@@ -14,7 +14,7 @@
 #include "engine/gemm-kernels.h"
 
 #define INLINE static inline __attribute__((always_inline))
-#define VMR 12
+#define VMR 6
 
 /* The raw sums of mr rows x np panels (np 1, 2 or 4; the panels after the
  * first always full, pstride bytes apart; the first gstride bytes a group,
@@ -63,7 +63,7 @@ INLINE void kernel(const int mr, const int np, const uint8_t *a, size_t lda,
 
 #define CASE(MR)                                                                         \
 	case MR:                                                                         \
-		if (np == 4 && MR <= 3)                                                  \
+		if (np == 4 && MR <= 6)                                                  \
 			kernel(MR, 4, a, lda, b0, pstride, 64, 0xffff, k, tile);         \
 		else if (np >= 2)                                                        \
 			kernel(MR, 2, a, lda, b0, pstride, 64, 0xffff, k, tile);         \
@@ -75,7 +75,7 @@ static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t
                       size_t pstride, size_t gstride, __mmask16 m0, size_t k, int32_t *tile)
 {
 	switch (mr) {
-	CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
+	CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
 	}
 }
 
@@ -158,7 +158,7 @@ void dnnq_gemm_block_vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
 	for (size_t jp = j0; jp < j1;) {
 		size_t rem = j1 - jp;
 		/* four panels a step for up to 3 rows (weight streaming), else two */
-		int np = rem >= 64 && i1 - i0 <= 3 ? 4 : rem >= 32 ? 2 : 1;
+		int np = rem >= 64 ? 4 : rem >= 32 ? 2 : 1;
 		size_t width = np > 1 ? 16 * (size_t)np : rem < 16 ? rem : 16;
 		const int8_t *b0 = w->data + dnnq_gemm_panel_bytes(jp, w->k);
 		size_t pw = w->n - jp < 16 ? w->n - jp : 16;   /* the first panel's width */
