@@ -38,6 +38,7 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
+CALIB_SRC  := $(sort $(wildcard calibration/*.c))
 SHM_SRC    := $(sort $(wildcard shm/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*.c))
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
@@ -45,15 +46,16 @@ BENCH_SRC  := $(sort $(wildcard bench/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 ENGINE_LIB := $(BUILD)/libdnnq-engine.a
+CALIB_LIB  := $(BUILD)/libdnnq-calib.a
 SHM_LIB    := $(BUILD)/libdnnq-shm.a
-TOOLS      := $(BUILD)/bin/dnnq-quant-demo
+TOOLS      := $(BUILD)/bin/dnnq-quant-demo $(BUILD)/bin/dnnq-calibrate
 TEST_BIN   := $(BUILD)/tests/dnnq-check
 BENCH_BIN  := $(BUILD)/bin/dnnq-bench
 
 .PHONY: all check bench demo install clean deps deps-bench
 .DEFAULT_GOAL := all
 
-all: $(DEPS_FIRST) $(ENGINE_LIB) $(SHM_LIB) $(TOOLS)
+all: $(DEPS_FIRST) $(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(TOOLS)
 
 deps:
 	@tools/deps.sh
@@ -66,8 +68,9 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_FIRST)
 	$(CC) $(DNNQ_CFLAGS) $(call isa_flags,$<) -c $< -o $@
 
 $(ENGINE_LIB): $(call obj,$(ENGINE_SRC))
+$(CALIB_LIB): $(call obj,$(CALIB_SRC))
 $(SHM_LIB): $(call obj,$(SHM_SRC))
-$(ENGINE_LIB) $(SHM_LIB):
+$(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB):
 	@mkdir -p $(dir $@)
 	rm -f $@.tmp && $(AR) rcs $@.tmp $^ && mv $@.tmp $@
 
@@ -75,8 +78,12 @@ $(BUILD)/bin/dnnq-quant-demo: $(call obj,tools/quant-demo.c) $(ENGINE_LIB) $(SHM
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
 
+$(BUILD)/bin/dnnq-calibrate: $(call obj,tools/calibrate.c) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
+
 $(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS)
-$(TEST_BIN): $(call obj,$(TEST_SRC) daemon/pool.c) $(ENGINE_LIB) $(SHM_LIB)
+$(TEST_BIN): $(call obj,$(TEST_SRC) daemon/pool.c) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) -lm -lpthread
 

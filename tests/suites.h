@@ -12,6 +12,7 @@
 	DNNQ_SUITE(eltwise) \
 	DNNQ_SUITE(pooling) \
 	DNNQ_SUITE(conv) \
+	DNNQ_SUITE(calib) \
 	DNNQ_SUITE(graph)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);

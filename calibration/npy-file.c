@@ -1,0 +1,103 @@
+/*
+ * Thin file wrappers around the .npy buffer functions (calibration/npy.h):
+ * the only file I/O in calibration/. Reading takes the whole file into one
+ * buffer, growing it as data arrives and refusing to go past the caller's
+ * limit (the size a stat reports is only a first guess: pipes and /proc
+ * files have none), then hands the buffer to dnnq_npy_parse().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "calibration/npy.h"
+
+static int grow(uint8_t **buf, size_t *cap, size_t limit)
+{
+	size_t n = *cap < 65536 ? 65536 : *cap > SIZE_MAX / 2 ? SIZE_MAX : *cap * 2;
+	if (n > limit + 1 && limit < SIZE_MAX)
+		n = limit + 1;
+	uint8_t *p = realloc(*buf, n);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	*buf = p;
+	*cap = n;
+	return DNNQ_OK;
+}
+
+/* The whole stream into *buf (at most limit bytes). */
+static int slurp(FILE *f, const char *path, size_t limit, uint8_t **buf, size_t *len,
+                 struct dnnq_diag *diag)
+{
+	size_t cap = 0, n = 0;
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size <= limit)
+		cap = (size_t)st.st_size + 1;          /* one more, to see the end */
+	*buf = cap ? malloc(cap) : NULL;
+	if (cap && !*buf)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
+	for (;;) {
+		if (n == cap && (n > limit || grow(buf, &cap, limit)))
+			break;
+		size_t got = fread(*buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: read failed: %s", path, strerror(errno));
+	if (n > limit)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: larger than the %zu-byte limit",
+		                     path, limit);
+	if (n == cap && !feof(f))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
+	*len = n;
+	return DNNQ_OK;
+}
+
+int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_npy *out,
+                       struct dnnq_diag *diag)
+{
+	if (!path || !buf || !out)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "npy_read_file: NULL argument");
+	*buf = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = slurp(f, path, limit, &data, &len, diag);
+	fclose(f);
+	struct dnnq_diag pd;
+	if (!rc && (rc = dnnq_npy_parse(data, len, out, &pd)) != 0)
+		dnnq_diag_set(diag, rc, "%s: %s", path, pd.msg);
+	if (rc) {
+		free(data);
+		return rc;
+	}
+	*buf = data;
+	return DNNQ_OK;
+}
+
+int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shape,
+                        unsigned ndim, const void *data, struct dnnq_diag *diag)
+{
+	size_t size;
+	int rc = dnnq_npy_encoded_size(dt, shape, ndim, &size, diag);
+	if (rc)
+		return rc;
+	uint8_t *buf = malloc(size);
+	if (!buf)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: %zu bytes: out of memory", path, size);
+	rc = dnnq_npy_encode(buf, size, dt, shape, ndim, data, NULL, diag);
+	FILE *f = rc ? NULL : fopen(path, "wb");
+	if (!rc && !f)
+		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	if (f && (fwrite(buf, 1, size, f) != size || fflush(f)))
+		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: write failed: %s", path, strerror(errno));
+	if (f && fclose(f) && !rc)
+		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: close failed: %s", path, strerror(errno));
+	free(buf);
+	return rc;
+}

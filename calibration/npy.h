@@ -1,0 +1,68 @@
+/*
+ * calibration/npy.h — NumPy .npy arrays: float32, uint8, int8 and int32, C
+ * order, little-endian; format versions 1.0, 2.0 and 3.0 read, 1.0 written
+ * (2.0 when the header needs more than 65535 bytes).
+ *
+ * The reader works on a memory buffer and trusts nothing in it: magic,
+ * version, header length and every key of the header dictionary are
+ * checked, the shape's element and byte counts are overflow-checked, and the
+ * data that follows the header must be exactly count * itemsize bytes long.
+ * It never allocates: `data` points into the caller's buffer (little-endian
+ * bytes, possibly unaligned; dnnq_npy_to_f32() converts). The file wrappers
+ * read a whole file, up to a size limit, and write one.
+ *
+ * Errors carry one line naming the field: "npy: header: 'fortran_order' is
+ * True: only C order is supported".
+ */
+#ifndef DNNQ_CALIBRATION_NPY_H
+#define DNNQ_CALIBRATION_NPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/base.h"
+
+#define DNNQ_NPY_MAX_DIMS 32
+
+struct dnnq_npy {
+	enum dnnq_dtype dtype;            /* F32, U8, S8 or S32 */
+	unsigned version;                 /* major: 1, 2 or 3 */
+	unsigned ndim;
+	size_t shape[DNNQ_NPY_MAX_DIMS];
+	size_t count;                     /* product of shape (1 when ndim == 0) */
+	size_t nbytes;                    /* count * itemsize */
+	size_t data_offset;               /* where the data starts in the buffer */
+	const uint8_t *data;              /* little-endian, maybe unaligned */
+};
+
+/* Bytes an element of dt takes (F32, U8, S8, S32); 0 for any other. */
+size_t dnnq_npy_itemsize(enum dnnq_dtype dt);
+
+/* Parses and validates a whole .npy file held in buf[0..len). */
+int dnnq_npy_parse(const void *buf, size_t len, struct dnnq_npy *out,
+                   struct dnnq_diag *diag);
+
+/* out[0..a->count) = the elements as floats (int32 rounds above 2^24). */
+void dnnq_npy_to_f32(const struct dnnq_npy *a, float *out);
+
+/* Size of the .npy encoding of an array; DNNQ_E_RANGE on overflow. */
+int dnnq_npy_encoded_size(enum dnnq_dtype dt, const size_t *shape, unsigned ndim,
+                          size_t *size, struct dnnq_diag *diag);
+
+/* Encodes an array (host-order elements of dt, C order) into buf[0..cap);
+ * DNNQ_E_NOSPACE when cap is short. *written gets the size. */
+int dnnq_npy_encode(void *buf, size_t cap, enum dnnq_dtype dt, const size_t *shape,
+                    unsigned ndim, const void *data, size_t *written,
+                    struct dnnq_diag *diag);
+
+/* Reads a whole file of at most `limit` bytes into *buf (free() it) and
+ * parses it into *out, whose data points into *buf. DNNQ_E_IO when the file
+ * cannot be read, DNNQ_E_NOMEM when it is larger than limit. */
+int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_npy *out,
+                       struct dnnq_diag *diag);
+
+/* Writes an array as a .npy file (replacing it). */
+int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shape,
+                        unsigned ndim, const void *data, struct dnnq_diag *diag);
+
+#endif
