@@ -48,7 +48,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 ENGINE_LIB := $(BUILD)/libdnnq-engine.a
 CALIB_LIB  := $(BUILD)/libdnnq-calib.a
 SHM_LIB    := $(BUILD)/libdnnq-shm.a
-TOOLS      := $(BUILD)/bin/dnnq-quant-demo $(BUILD)/bin/dnnq-calibrate
+TOOLS      := $(BUILD)/bin/dnnq-quant-demo $(BUILD)/bin/dnnq-calibrate \
+              $(BUILD)/bin/dnnq-inspect
 TEST_BIN   := $(BUILD)/tests/dnnq-check
 BENCH_BIN  := $(BUILD)/bin/dnnq-bench
 
@@ -79,6 +80,10 @@ $(BUILD)/bin/dnnq-quant-demo: $(call obj,tools/quant-demo.c) $(ENGINE_LIB) $(SHM
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
 
 $(BUILD)/bin/dnnq-calibrate: $(call obj,tools/calibrate.c) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
+
+$(BUILD)/bin/dnnq-inspect: $(call obj,tools/inspect.c) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
 

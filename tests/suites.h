@@ -13,6 +13,7 @@
 	DNNQ_SUITE(pooling) \
 	DNNQ_SUITE(conv) \
 	DNNQ_SUITE(calib) \
+	DNNQ_SUITE(model) \
 	DNNQ_SUITE(graph)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);

@@ -1,0 +1,125 @@
+/*
+ * engine/model.h — the `.dnnq` model file: an in-memory model description,
+ * its byte form (docs/model-format.md, "Model file") and the graph built
+ * from it.
+ *
+ * Values: the graph's tensors are numbered as the builder numbers them:
+ * input i is value i, constant c is value ninputs + c, node j produces
+ * value ninputs + nconstants + j. Node inputs and outputs name values; a
+ * node's weight and bias, and a constant, name entries of `tensors`
+ * (QTensors: s8 or PACKED weights, f32 or s32 biases, u8 constants with
+ * per-tensor qparams).
+ *
+ * dnnq_model_read checks every count, size, offset, id and string against
+ * the bytes that are there before it allocates; a failure is one diag line
+ * naming the section and the field.
+ */
+#ifndef DNNQ_ENGINE_MODEL_H
+#define DNNQ_ENGINE_MODEL_H
+
+#include "engine/graph.h"
+
+#define DNNQ_MODEL_MAGIC "DNNQMODL"
+#define DNNQ_MODEL_VERSION_MAJOR 1
+#define DNNQ_MODEL_VERSION_MINOR 0
+#define DNNQ_MODEL_NAME_MAX 64         /* strings: at most 63 bytes */
+#define DNNQ_MODEL_MAX_SECTIONS 64
+
+enum dnnq_model_section {
+	DNNQ_SECTION_META = 1,
+	DNNQ_SECTION_SIGNATURE = 2,
+	DNNQ_SECTION_TENSORS = 3,
+	DNNQ_SECTION_GRAPH = 4,
+	DNNQ_SECTION_STATS = 5,
+};
+
+struct dnnq_model_io {
+	char name[DNNQ_MODEL_NAME_MAX];
+	enum dnnq_dtype dtype;         /* U8 or F32 */
+	uint32_t ndim;
+	int64_t dims[DNNQ_MAX_DIMS];   /* dims[0]: the symbolic batch */
+	struct dnnq_qparams qp;
+	int32_t value;                 /* outputs: the value marked output */
+};
+
+struct dnnq_model_tensor {
+	char name[DNNQ_MODEL_NAME_MAX];
+	struct dnnq_qtensor t;
+};
+
+/* Attributes: every field is written as an attribute; a kind uses those
+ * it needs (engine/graph.h's descriptors). Ids are -1 when absent. */
+struct dnnq_model_node {
+	enum dnnq_node_kind kind;
+	char name[DNNQ_MODEL_NAME_MAX];
+	uint32_t ninputs;
+	int32_t inputs[DNNQ_GRAPH_MAX_NODE_INPUTS];
+	int32_t weight, bias;                   /* tensor ids */
+	uint32_t cin, cout, groups;             /* conv */
+	uint32_t kernel[2], strides[2], dilations[2], pads[4];  /* t l b r */
+	uint32_t n, k, dynamic;                 /* fc */
+	uint32_t relu, clip;
+	float clip_min, clip_max;
+	uint32_t requant, out_dtype;
+	float out_scale;                        /* out qparams */
+	int32_t out_zero_point;
+	uint32_t out_precision, out_signed;
+	int32_t pool[10];                       /* pooling geometry, as struct dnnq_pooling_geom */
+	uint32_t ceil_mode, count_include_pad;
+	uint32_t op;                            /* eltwise op, activation / convert kind */
+	float params[4];                        /* activation parameters */
+	uint32_t axis;                          /* concat */
+	uint32_t ndim;                          /* reshape */
+	int64_t dims[DNNQ_MAX_DIMS];
+};
+
+struct dnnq_model_stat {
+	int32_t value;
+	float min, max;
+};
+
+struct dnnq_model {
+	char name[DNNQ_MODEL_NAME_MAX], producer[DNNQ_MODEL_NAME_MAX];
+	char calibration[DNNQ_MODEL_NAME_MAX];
+	int64_t created;                        /* unix seconds */
+	size_t ninputs, noutputs, ntensors, nconstants, nnodes, nstats;
+	int32_t *constants;                     /* tensor ids of u8 constants */
+	struct dnnq_model_io *inputs, *outputs;
+	struct dnnq_model_tensor *tensors;
+	struct dnnq_model_node *nodes;
+	struct dnnq_model_stat *stats;
+	/* filled by dnnq_model_read, for tools */
+	uint16_t version_major, version_minor;
+	size_t nsections;
+	struct dnnq_model_section_info {
+		uint32_t type, flags;
+		uint64_t offset, size;
+		uint32_t crc;
+	} sections[DNNQ_MODEL_MAX_SECTIONS];
+};
+
+static inline size_t dnnq_model_num_values(const struct dnnq_model *m)
+{
+	return m->ninputs + m->nconstants + m->nnodes;
+}
+
+/* The value node j produces. */
+static inline size_t dnnq_model_node_value(const struct dnnq_model *m, size_t j)
+{
+	return m->ninputs + m->nconstants + j;
+}
+
+/* A node with every id -1 and every count 0: set what the kind needs. */
+void dnnq_model_node_init(struct dnnq_model_node *n, enum dnnq_node_kind kind, const char *name);
+
+int dnnq_model_write(const struct dnnq_model *m, void **buf, size_t *len, struct dnnq_diag *diag);
+/* out is overwritten (not freed first); on failure it holds nothing to free. */
+int dnnq_model_read(const void *buf, size_t len, struct dnnq_model *out, struct dnnq_diag *diag);
+void dnnq_model_free(struct dnnq_model *m);
+
+int dnnq_model_build(const struct dnnq_model *m, enum dnnq_isa isa, struct dnnq_graph **out,
+                     struct dnnq_diag *diag);
+
+const char *dnnq_model_section_name(uint32_t type);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * dnnq-inspect: what a `.dnnq` model file holds.
+ *
+ *   dnnq-inspect FILE [--json]
+ *
+ * Reads the file (at most 4 GiB), checks it with dnnq_model_read and prints
+ * the metadata, the I/O signature, every tensor and node, the sections with
+ * their checksums and the calibration statistics; --json prints one object
+ * (keys in docs/model-format.md). Exit status: 0; 1 when the file cannot be
+ * read or is not a valid model (one line naming the section and field);
+ * 2 for a usage error.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/model.h"
+
+#define FILE_LIMIT ((uint64_t)4 << 30)
+#define QP_SHOWN 4
+
+static int read_file(const char *path, void **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "dnnq-inspect: %s: cannot open\n", path);
+		return 1;
+	}
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *p = malloc(cap);
+	while (p) {
+		n += fread(p + n, 1, cap - n, f);
+		if (n < cap || cap > FILE_LIMIT)
+			break;
+		size_t grow = cap * 2 > FILE_LIMIT ? (size_t)FILE_LIMIT + 1 : cap * 2;
+		uint8_t *q = realloc(p, grow);
+		if (!q) {
+			free(p);
+			p = NULL;
+			break;
+		}
+		p = q;
+		cap = grow;
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (!p || err || n > FILE_LIMIT) {
+		fprintf(stderr, "dnnq-inspect: %s: %s\n", path,
+		        !p ? "out of memory" : err ? "read error" : "larger than 4 GiB");
+		free(p);
+		return 1;
+	}
+	*buf = p;
+	*len = n;
+	return 0;
+}
+
+/* s as a JSON string (also safe for the text output) */
+static void put_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void put_dims(uint32_t ndim, const int64_t *dims)
+{
+	putchar('[');
+	for (uint32_t i = 0; i < ndim; i++)
+		printf("%s%" PRId64, i ? ", " : "", dims[i]);
+	putchar(']');
+}
+
+static void put_tensor_qparams(const struct dnnq_qtensor *t)
+{
+	printf("{\"axis\": %d, \"count\": %u, \"scales\": [", t->qaxis, t->nqparams);
+	for (uint32_t i = 0; i < t->nqparams && i < QP_SHOWN; i++)
+		printf("%s%.9g", i ? ", " : "", t->scales[i]);
+	printf("], \"zero_points\": [");
+	for (uint32_t i = 0; i < t->nqparams && i < QP_SHOWN; i++)
+		printf("%s%d", i ? ", " : "", t->zero_points[i]);
+	printf("]}");
+}
+
+static void put_node_attrs(const struct dnnq_model_node *n)
+{
+	switch (n->kind) {
+	case DNNQ_NODE_CONV:
+		printf("\"cin\": %u, \"cout\": %u, \"groups\": %u, \"kernel\": [%u, %u], "
+		       "\"strides\": [%u, %u], \"dilations\": [%u, %u], \"pads\": [%u, %u, %u, %u], ",
+		       n->cin, n->cout, n->groups, n->kernel[0], n->kernel[1], n->strides[0],
+		       n->strides[1], n->dilations[0], n->dilations[1], n->pads[0], n->pads[1],
+		       n->pads[2], n->pads[3]);
+		break;
+	case DNNQ_NODE_FC:
+		printf("\"n\": %u, \"k\": %u, \"dynamic\": %u, ", n->n, n->k, n->dynamic);
+		break;
+	case DNNQ_NODE_MAXPOOL:
+	case DNNQ_NODE_AVGPOOL:
+		printf("\"kernel\": [%d, %d], \"strides\": [%d, %d], ", n->pool[0], n->pool[1],
+		       n->pool[2], n->pool[3]);
+		break;
+	case DNNQ_NODE_RESHAPE:
+		printf("\"dims\": ");
+		put_dims(n->ndim, n->dims);
+		printf(", ");
+		break;
+	case DNNQ_NODE_ELTWISE:
+	case DNNQ_NODE_ACTIVATION:
+	case DNNQ_NODE_CONVERT:
+		printf("\"op\": %u, ", n->op);
+		break;
+	case DNNQ_NODE_CONCAT:
+		printf("\"axis\": %u, ", n->axis);
+		break;
+	default:
+		break;
+	}
+	printf("\"weight\": %d, \"bias\": %d, \"relu\": %u", n->weight, n->bias, n->relu);
+	if (n->out_dtype || n->out_scale)
+		printf(", \"out_dtype\": \"%s\", \"out_qparams\": {\"scale\": %.9g, "
+		       "\"zero_point\": %d}", dnnq_dtype_name(n->out_dtype), n->out_scale,
+		       n->out_zero_point);
+}
+
+static void put_io(const struct dnnq_model_io *io, bool output)
+{
+	printf("{\"name\": ");
+	put_str(io->name);
+	printf(", \"dtype\": \"%s\", \"dims\": ", dnnq_dtype_name(io->dtype));
+	put_dims(io->ndim, io->dims);
+	printf(", \"scale\": %.9g, \"zero_point\": %d", io->qp.scale, io->qp.zero_point);
+	if (output)
+		printf(", \"value\": %d", io->value);
+	putchar('}');
+}
+
+#define LIST(n, i, body) do { for (size_t i = 0; i < (n); i++) { \
+	printf("%s\n    ", i ? "," : ""); body; } } while (0)
+
+static void print_json(const struct dnnq_model *m, size_t len)
+{
+	printf("{\n  \"version\": \"%u.%u\", \"file_size\": %zu,\n  \"name\": ", m->version_major,
+	       m->version_minor, len);
+	put_str(m->name);
+	printf(", \"producer\": ");
+	put_str(m->producer);
+	printf(", \"created\": %" PRId64 ", \"calibration\": ", m->created);
+	put_str(m->calibration);
+	printf(",\n  \"inputs\": [");
+	LIST(m->ninputs, i, put_io(&m->inputs[i], false));
+	printf("],\n  \"outputs\": [");
+	LIST(m->noutputs, i, put_io(&m->outputs[i], true));
+	printf("],\n  \"tensors\": [");
+	LIST(m->ntensors, i, {
+		const struct dnnq_qtensor *t = &m->tensors[i].t;
+		printf("{\"id\": %zu, \"name\": ", i);
+		put_str(m->tensors[i].name);
+		printf(", \"dtype\": \"%s\", \"precision\": %u, \"signed\": %s, \"dims\": ",
+		       dnnq_dtype_name(t->dtype), t->precision, t->is_signed ? "true" : "false");
+		put_dims(t->ndim, t->dims);
+		printf(", \"qparams\": ");
+		put_tensor_qparams(t);
+		printf(", \"bytes\": %zu}", dnnq_qtensor_nbytes(t));
+	});
+	printf("],\n  \"constants\": [");
+	LIST(m->nconstants, i, printf("{\"value\": %zu, \"tensor\": %d}", m->ninputs + i,
+	                              m->constants[i]));
+	printf("],\n  \"nodes\": [");
+	LIST(m->nnodes, j, {
+		const struct dnnq_model_node *n = &m->nodes[j];
+		printf("{\"kind\": \"%s\", \"name\": ", dnnq_node_kind_name(n->kind));
+		put_str(n->name);
+		printf(", \"inputs\": [");
+		for (uint32_t i = 0; i < n->ninputs; i++)
+			printf("%s%d", i ? ", " : "", n->inputs[i]);
+		printf("], \"output\": %zu, ", dnnq_model_node_value(m, j));
+		put_node_attrs(n);
+		putchar('}');
+	});
+	printf("],\n  \"sections\": [");
+	LIST(m->nsections, i, {
+		const struct dnnq_model_section_info *s = &m->sections[i];
+		printf("{\"type\": %u, \"name\": \"%s\", \"flags\": %u, \"offset\": %" PRIu64
+		       ", \"size\": %" PRIu64 ", \"crc32c\": \"0x%08x\"}", s->type,
+		       dnnq_model_section_name(s->type), s->flags, s->offset, s->size, s->crc);
+	});
+	printf("],\n  \"stats\": [");
+	LIST(m->nstats, i, printf("{\"value\": %d, \"min\": %.9g, \"max\": %.9g}",
+	                          m->stats[i].value, m->stats[i].min, m->stats[i].max));
+	printf("]\n}\n");
+}
+
+static void print_text(const struct dnnq_model *m, size_t len)
+{
+	printf("model ");
+	put_str(m->name);
+	printf(" (format %u.%u, %zu bytes)\n  producer ", m->version_major, m->version_minor, len);
+	put_str(m->producer);
+	printf(", created %" PRId64 ", calibration ", m->created);
+	put_str(m->calibration);
+	printf("\ninputs:\n");
+	for (size_t i = 0; i < m->ninputs; i++) {
+		printf("  %zu ", i);
+		put_io(&m->inputs[i], false);
+		putchar('\n');
+	}
+	printf("outputs:\n");
+	for (size_t i = 0; i < m->noutputs; i++) {
+		printf("  %zu ", i);
+		put_io(&m->outputs[i], true);
+		putchar('\n');
+	}
+	printf("tensors:\n");
+	for (size_t i = 0; i < m->ntensors; i++) {
+		const struct dnnq_qtensor *t = &m->tensors[i].t;
+		printf("  %zu ", i);
+		put_str(m->tensors[i].name);
+		printf(" %s/%u%s ", dnnq_dtype_name(t->dtype), t->precision, t->is_signed ? "s" : "u");
+		put_dims(t->ndim, t->dims);
+		printf(" qparams ");
+		put_tensor_qparams(t);
+		printf(" %zu bytes\n", dnnq_qtensor_nbytes(t));
+	}
+	printf("constants:\n");
+	for (size_t i = 0; i < m->nconstants; i++)
+		printf("  value %zu: tensor %d\n", m->ninputs + i, m->constants[i]);
+	printf("nodes:\n");
+	for (size_t j = 0; j < m->nnodes; j++) {
+		const struct dnnq_model_node *n = &m->nodes[j];
+		printf("  %zu %s ", j, dnnq_node_kind_name(n->kind));
+		put_str(n->name);
+		printf(" in [");
+		for (uint32_t i = 0; i < n->ninputs; i++)
+			printf("%s%d", i ? ", " : "", n->inputs[i]);
+		printf("] out %zu: ", dnnq_model_node_value(m, j));
+		put_node_attrs(n);
+		putchar('\n');
+	}
+	printf("sections:\n");
+	for (size_t i = 0; i < m->nsections; i++)
+		printf("  %-9s type %u flags %u offset %" PRIu64 " size %" PRIu64 " crc32c 0x%08x\n",
+		       dnnq_model_section_name(m->sections[i].type), m->sections[i].type,
+		       m->sections[i].flags, m->sections[i].offset, m->sections[i].size,
+		       m->sections[i].crc);
+	printf("stats:\n");
+	for (size_t i = 0; i < m->nstats; i++)
+		printf("  value %d: min %.9g max %.9g\n", m->stats[i].value, m->stats[i].min,
+		       m->stats[i].max);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dnnq-inspect FILE [--json]\n"
+	           "  prints what a .dnnq model file holds; --json as one JSON object\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (argv[i][0] == '-' || path) {
+			usage(stderr);
+			return 2;
+		} else {
+			path = argv[i];
+		}
+	}
+	if (!path) {
+		usage(stderr);
+		return 2;
+	}
+	void *buf;
+	size_t len;
+	if (read_file(path, &buf, &len))
+		return 1;
+	struct dnnq_model m;
+	struct dnnq_diag d;
+	if (dnnq_model_read(buf, len, &m, &d)) {
+		fprintf(stderr, "%s: %s\n", path, d.msg);
+		free(buf);
+		return 1;
+	}
+	free(buf);
+	if (json)
+		print_json(&m, len);
+	else
+		print_text(&m, len);
+	dnnq_model_free(&m);
+	return 0;
+}
