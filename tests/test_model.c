@@ -614,6 +614,96 @@ START_TEST(model_packed_halves_weights)
 }
 END_TEST
 
+/* An f32 tensor of n values v0 + i * dv (elementwise-linear's a and b). */
+static void make_f32(struct dnnq_model_tensor *mt, const char *name, int64_t n, float v0, float dv)
+{
+	set_name(mt->name, name);
+	dnnq_qtensor_init(&mt->t);
+	ck_assert_int_eq(dnnq_qtensor_resize(&mt->t, 1, &n), 0);
+	for (int64_t i = 0; i < n; i++)
+		((float *)mt->t.data)[i] = v0 + (float)i * dv;
+}
+
+/*
+ * The node kinds the first model leaves out, through the file and into a
+ * graph: x -> avgpool(1) -> sigmoid(2) -> concat(1, 2)(3) -> elementwise
+ * linear(4) -> dequantize(5), the f32 output. The graph built from the
+ * file's model runs bit for bit like the one built from the description.
+ */
+START_TEST(model_other_kinds)
+{
+	enum { HH = 6, WW = 5, CC = 8 };
+	static const struct dnnq_qparams q = { 0.05f, 20, 8, false };
+	struct dnnq_model m;
+	memset(&m, 0, sizeof m);
+	set_name(m.name, "kinds");
+	m.ninputs = m.noutputs = 1;
+	m.inputs = calloc(1, sizeof *m.inputs);
+	m.outputs = calloc(1, sizeof *m.outputs);
+	m.inputs[0] = (struct dnnq_model_io){ .name = "x", .dtype = DNNQ_DTYPE_U8, .ndim = 4,
+	                                      .dims = { 1, HH, WW, CC }, .qp = q };
+	m.outputs[0] = (struct dnnq_model_io){ .name = "y", .dtype = DNNQ_DTYPE_F32, .ndim = 4,
+	                                       .dims = { 1, HH, WW, 2 * CC }, .value = 5 };
+	m.ntensors = 2;
+	m.tensors = calloc(2, sizeof *m.tensors);
+	make_f32(&m.tensors[0], "lin.a", 2 * CC, 0.5f, 0.1f);
+	make_f32(&m.tensors[1], "lin.b", 2 * CC, -1.0f, 0.125f);
+	m.nnodes = 5;
+	m.nodes = calloc(5, sizeof *m.nodes);
+	struct dnnq_model_node *n = m.nodes;
+	int32_t geom[10] = { 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 };
+	memcpy(unary(&n[0], DNNQ_NODE_AVGPOOL, "avg", 0)->pool, geom, sizeof geom);
+	set_out(&n[0], q);
+	unary(&n[1], DNNQ_NODE_ACTIVATION, "sig", 1)->op = DNNQ_ACT_SIGMOID;
+	set_out(&n[1], (struct dnnq_qparams){ 1.0f / 255, 0, 8, false });
+	dnnq_model_node_init(&n[2], DNNQ_NODE_CONCAT, "cat");
+	n[2].ninputs = 2;
+	n[2].inputs[0] = 1;
+	n[2].inputs[1] = 2;
+	n[2].axis = 3;
+	set_out(&n[2], q);
+	unary(&n[3], DNNQ_NODE_ELTWISE_LINEAR, "lin", 3)->weight = 0;
+	n[3].bias = 1;
+	set_out(&n[3], (struct dnnq_qparams){ 0.1f, 128, 8, false });
+	unary(&n[4], DNNQ_NODE_CONVERT, "deq", 4)->op = DNNQ_CONVERT_DEQUANTIZE;
+
+	uint8_t *buf;
+	size_t len;
+	struct dnnq_model back;
+	struct dnnq_diag d;
+	write_model(&m, &buf, &len);
+	ck_assert_msg(dnnq_model_read(buf, len, &back, &d) == 0, "%s", d.msg);
+	uint8_t x[HH * WW * CC];
+	struct rng r = { 4 };
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	float y[2][HH * WW * 2 * CC];
+	const struct dnnq_model *mm[2] = { &m, &back };
+	for (int k = 0; k < 2; k++) {
+		struct dnnq_graph *g;
+		ck_assert_msg(dnnq_model_build(mm[k], dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
+		ck_assert_uint_eq(dnnq_graph_num_nodes(g), 5);
+		ck_assert_int_eq(dnnq_graph_plan(g, 1, 1, &d), 0);
+		const void *in[1] = { x };
+		void *out[1] = { y[k] };
+		ck_assert_int_eq(dnnq_graph_run(g, in, out, NULL), 0);
+		dnnq_graph_destroy(g);
+	}
+	ck_assert_mem_eq(y[0], y[1], sizeof y[0]);
+	/* the sigmoid half: a * sigmoid + b stays inside [b, a + b] for every channel */
+	for (size_t p = 0; p < HH * WW; p++) {
+		for (size_t c = CC; c < 2 * CC; c++) {
+			float a = 0.5f + 0.1f * (float)c, b = -1.0f + 0.125f * (float)c;
+			float v = y[0][p * 2 * CC + c];
+			ck_assert_msg(v >= b - 0.1f && v <= a + b + 0.1f, "y[%zu][%zu] = %g", p, c, v);
+		}
+	}
+	free(buf);
+	dnnq_model_free(&back);
+	dnnq_model_free(&m);
+}
+END_TEST
+
 Suite *suite_model(void)
 {
 	Suite *s = suite_create("model");
@@ -626,6 +716,7 @@ Suite *suite_model(void)
 	tcase_add_test(tc, model_forged_counts_refused);
 	tcase_add_test(tc, model_packed_halves_weights);
 	tcase_add_test(tc, model_mutations_survive);
+	tcase_add_test(tc, model_other_kinds);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;
