@@ -31,9 +31,6 @@ struct dnnq_gemm_job {
 	size_t mblocks, nchunks;
 };
 
-void dnnq_gemm_task_scalar(void *job, size_t task, unsigned tid);
-void dnnq_gemm_task_avx2(void *job, size_t task, unsigned tid);
-void dnnq_gemm_task_vnni(void *job, size_t task, unsigned tid);
 
 /* Rows [i0, i1) x columns [j0, j1) of the job's output on the calling thread
  * (i1 - i0 <= DNNQ_GEMM_MC). Operators that build their own A blocks
@@ -65,6 +62,16 @@ void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_
                                size_t j0, size_t width, const int32_t *tile, size_t ldt,
                                const int32_t *rowsum);
 
+/* The block function of the kernel the weights were packed for. */
+typedef void (*dnnq_gemm_block_fn)(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                                   size_t j0, size_t j1);
+
+static inline dnnq_gemm_block_fn dnnq_gemm_block_for(const struct dnnq_gemm_weights *w)
+{
+	return w->vnni ? dnnq_gemm_block_vnni
+	     : w->isa == DNNQ_ISA_AVX2 ? dnnq_gemm_block_avx2 : dnnq_gemm_block_scalar;
+}
+
 /* m <= DNNQ_GEMM_MC rows of A times columns [j0, j1) of W through `out`, on
  * the calling thread, with arguments already validated (by the operator's
  * create). j0 is a multiple of DNNQ_GEMM_NR. */
@@ -73,12 +80,7 @@ static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,
                                   const struct dnnq_gemm_output *out, size_t j0, size_t j1)
 {
 	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, DNNQ_GEMM_MC, w->n, 1, 1 };
-	if (w->vnni)
-		dnnq_gemm_block_vnni(&job, 0, m, j0, j1);
-	else if (w->isa == DNNQ_ISA_AVX2)
-		dnnq_gemm_block_avx2(&job, 0, m, j0, j1);
-	else
-		dnnq_gemm_block_scalar(&job, 0, m, j0, j1);
+	dnnq_gemm_block_for(w)(&job, 0, m, j0, j1);
 }
 
 /* Checks an output pipeline against packed weights (dnnq_gemm does it on

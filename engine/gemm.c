@@ -121,6 +121,8 @@ int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_
 	}
 }
 
+static void gemm_task(void *arg, size_t task, unsigned tid);
+
 int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, size_t lda,
               void *c, size_t ldc, const struct dnnq_gemm_output *out,
               const struct dnnq_executor *ex)
@@ -144,9 +146,7 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 	while (nt > 1 && job.nc > DNNQ_GEMM_NR && job.mblocks * ((w->n + job.nc - 1) / job.nc) < 4 * nt)
 		job.nc -= DNNQ_GEMM_NR;
 	job.nchunks = (w->n + job.nc - 1) / job.nc;
-	dnnq_task_fn task = w->vnni ? dnnq_gemm_task_vnni
-	                  : w->isa == DNNQ_ISA_AVX2 ? dnnq_gemm_task_avx2 : dnnq_gemm_task_scalar;
-	dnnq_parallel_for(ex, job.mblocks * job.nchunks, task, &job);
+	dnnq_parallel_for(ex, job.mblocks * job.nchunks, gemm_task, &job);
 	return DNNQ_OK;
 }
 
@@ -159,28 +159,14 @@ static void task_rect(const struct dnnq_gemm_job *job, size_t task, size_t r[4])
 	r[3] = r[2] + job->nc < job->w->n ? r[2] + job->nc : job->w->n;
 }
 
-void dnnq_gemm_task_scalar(void *job, size_t task, unsigned tid)
+/* One task: its rectangle, by the kernel the weights were packed for. */
+static void gemm_task(void *arg, size_t task, unsigned tid)
 {
+	const struct dnnq_gemm_job *job = arg;
 	size_t r[4];
 	(void)tid;
 	task_rect(job, task, r);
-	dnnq_gemm_block_scalar(job, r[0], r[1], r[2], r[3]);
-}
-
-void dnnq_gemm_task_avx2(void *job, size_t task, unsigned tid)
-{
-	size_t r[4];
-	(void)tid;
-	task_rect(job, task, r);
-	dnnq_gemm_block_avx2(job, r[0], r[1], r[2], r[3]);
-}
-
-void dnnq_gemm_task_vnni(void *job, size_t task, unsigned tid)
-{
-	size_t r[4];
-	(void)tid;
-	task_rect(job, task, r);
-	dnnq_gemm_block_vnni(job, r[0], r[1], r[2], r[3]);
+	dnnq_gemm_block_for(job->w)(job, r[0], r[1], r[2], r[3]);
 }
 
 /* The reference: one dot product per output, then the scalar output step. */
