@@ -1,21 +1,9 @@
 /* Diagnostics, aligned allocation and CPU feature detection (engine/base.h). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/base.h"
-
-int dnnq_diag_set(struct dnnq_diag *d, int status, const char *fmt, ...)
-{
-	if (d) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(d->msg, sizeof d->msg, fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
 
 void *dnnq_aligned_alloc(size_t n)
 {

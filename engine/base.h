@@ -23,14 +23,6 @@
 
 #define DNNQ_ALIGN 64u
 
-struct dnnq_diag {
-	char msg[256];
-};
-
-/* Formats into d->msg when d is non-NULL; returns `status` for tail calls. */
-int dnnq_diag_set(struct dnnq_diag *d, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* n rounded up to a multiple of DNNQ_ALIGN (0 stays 0); SIZE_MAX on overflow. */
 static inline size_t dnnq_aligned_size(size_t n)
 {

@@ -24,9 +24,22 @@ enum dnnq_status {
 	DNNQ_E_UNSUPPORTED  = -10, /* valid, but not implemented by this build/CPU */
 	DNNQ_E_NOSPACE      = -11, /* an output buffer is too small */
 	DNNQ_E_IO           = -12, /* a read, write or system call failed */
+	DNNQ_E_TIMEDOUT     = -13, /* a wait ran out of time */
+	DNNQ_E_AGAIN        = -14, /* try again: a ring is full or empty */
 };
 
 /* Static English text for a status code; never NULL. */
 const char *dnnq_strerror(int status);
+
+/* One line that says what is wrong with outside input, naming the field
+ * and the rule ("qtensor: dims[1] = ...: element count overflows"): filled
+ * by the functions that judge such input, printed by whoever called them. */
+struct dnnq_diag {
+	char msg[256];
+};
+
+/* Formats into d->msg when d is non-NULL; returns `status` for tail calls. */
+int dnnq_diag_set(struct dnnq_diag *d, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,4 +1,7 @@
-/* dnnq_strerror: the text for each status code of dnnq_error.h. */
+/* dnnq_strerror: the text for each status code of dnnq_error.h; diagnostics. */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "shm/dnnq_error.h"
 
 const char *dnnq_strerror(int status)
@@ -17,6 +20,19 @@ const char *dnnq_strerror(int status)
 	case DNNQ_E_UNSUPPORTED: return "not supported";
 	case DNNQ_E_NOSPACE:     return "output buffer too small";
 	case DNNQ_E_IO:          return "I/O error";
+	case DNNQ_E_TIMEDOUT:    return "timed out";
+	case DNNQ_E_AGAIN:       return "resource temporarily unavailable";
 	}
 	return "unknown error";
+}
+
+int dnnq_diag_set(struct dnnq_diag *d, int status, const char *fmt, ...)
+{
+	if (d) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+		va_end(ap);
+	}
+	return status;
 }

@@ -14,6 +14,7 @@
 	DNNQ_SUITE(conv) \
 	DNNQ_SUITE(calib) \
 	DNNQ_SUITE(model) \
+	DNNQ_SUITE(shm) \
 	DNNQ_SUITE(graph)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
