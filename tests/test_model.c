@@ -15,6 +15,7 @@
 #include "engine/crc32c.h"
 #include "engine/le.h"
 #include "engine/model.h"
+#include "tests/qtensor-eq.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -218,21 +219,8 @@ static void assert_io_eq(const struct dnnq_model_io *a, const struct dnnq_model_
 
 static void assert_tensor_eq(const struct dnnq_model_tensor *x, const struct dnnq_model_tensor *y)
 {
-	const struct dnnq_qtensor *a = &x->t, *b = &y->t;
 	ck_assert_str_eq(x->name, y->name);
-	ck_assert_int_eq(a->dtype, b->dtype);
-	ck_assert_uint_eq(a->precision, b->precision);
-	ck_assert_int_eq(a->is_signed, b->is_signed);
-	ck_assert_uint_eq(a->ndim, b->ndim);
-	ck_assert_mem_eq(a->dims, b->dims, sizeof a->dims);
-	ck_assert_int_eq(a->qaxis, b->qaxis);
-	ck_assert_uint_eq(a->nqparams, b->nqparams);
-	if (a->nqparams) {
-		ck_assert_mem_eq(a->scales, b->scales, a->nqparams * sizeof *a->scales);
-		ck_assert_mem_eq(a->zero_points, b->zero_points, a->nqparams * sizeof(int32_t));
-	}
-	ck_assert_uint_eq(dnnq_qtensor_nbytes(a), dnnq_qtensor_nbytes(b));
-	ck_assert_mem_eq(a->data, b->data, dnnq_qtensor_nbytes(a));
+	assert_qtensor_eq(&x->t, &y->t);
 }
 
 static void assert_model_eq(const struct dnnq_model *a, const struct dnnq_model *b)

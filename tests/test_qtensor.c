@@ -17,6 +17,7 @@
 #include "engine/crc32c.h"
 #include "engine/le.h"
 #include "engine/qtensor.h"
+#include "tests/qtensor-eq.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -158,31 +159,6 @@ static void make_tensor(struct dnnq_qtensor *t, int dt, unsigned p, bool s,
 	fill_random(t, r);
 }
 
-static void assert_tensor_eq(const struct dnnq_qtensor *a, const struct dnnq_qtensor *b)
-{
-	ck_assert_int_eq(a->dtype, b->dtype);
-	ck_assert_uint_eq(a->precision, b->precision);
-	ck_assert_int_eq(a->is_signed, b->is_signed);
-	ck_assert_uint_eq(a->ndim, b->ndim);
-	ck_assert_mem_eq(a->dims, b->dims, sizeof a->dims);
-	ck_assert_int_eq(a->qaxis, b->qaxis);
-	ck_assert_uint_eq(a->nqparams, b->nqparams);
-	if (a->nqparams) {
-		ck_assert_mem_eq(a->scales, b->scales, a->nqparams * sizeof *a->scales);
-		ck_assert_mem_eq(a->zero_points, b->zero_points,
-		                 a->nqparams * sizeof *a->zero_points);
-	} else {
-		ck_assert_ptr_null(b->scales);
-		ck_assert_ptr_null(b->zero_points);
-	}
-	size_t nbytes = dnnq_qtensor_nbytes(a);
-	ck_assert_uint_eq(dnnq_qtensor_nbytes(b), nbytes);
-	ck_assert_uint_ge(b->capacity, nbytes);
-	if (nbytes) {
-		ck_assert(dnnq_is_aligned(b->data));
-		ck_assert_mem_eq(a->data, b->data, nbytes);
-	}
-}
 
 /* A malloc'ed record of t; checks the size against the layout. */
 static uint8_t *serialize(const struct dnnq_qtensor *t, size_t *len)
@@ -1158,7 +1134,7 @@ START_TEST(serialize_round_trip_every_combination)
 						              "%s/%u/%d shape %zu q %d: %d (%s)",
 						              dnnq_dtype_name(dt), p, s, sh, q, rc, d.msg);
 						ck_assert_uint_eq(consumed, len);
-						assert_tensor_eq(&t, &u);
+						assert_qtensor_eq(&t, &u);
 						/* and the copy writes the very same bytes */
 						size_t len2;
 						uint8_t *buf2 = serialize(&u, &len2);
@@ -1199,12 +1175,12 @@ START_TEST(serialize_back_to_back)
 	size_t off = 0, consumed = 0;
 	ck_assert_int_eq(dnnq_qtensor_deserialize(buf, total, &u, &consumed, NULL), DNNQ_OK);
 	ck_assert_uint_eq(consumed, na);
-	assert_tensor_eq(&a, &u);
+	assert_qtensor_eq(&a, &u);
 	off += consumed;
 	ck_assert_int_eq(dnnq_qtensor_deserialize(buf + off, total - off, &u, &consumed, NULL),
 	                 DNNQ_OK);
 	ck_assert_uint_eq(consumed, nb);
-	assert_tensor_eq(&b, &u);
+	assert_qtensor_eq(&b, &u);
 	off += consumed;
 	ck_assert_uint_eq(total - off, 5);
 	ck_assert_int_eq(dnnq_qtensor_deserialize(buf + off, total - off, &u, &consumed, NULL),
@@ -1487,7 +1463,7 @@ START_TEST(newer_minor_version_reads)
 	dnnq_qtensor_init(&u);
 	ck_assert_int_eq(dnnq_qtensor_deserialize(rec, len, &u, &consumed, NULL), DNNQ_OK);
 	ck_assert_uint_eq(consumed, len);
-	assert_tensor_eq(&src, &u);
+	assert_qtensor_eq(&src, &u);
 	free(rec);
 	dnnq_qtensor_free(&src);
 	dnnq_qtensor_free(&u);
@@ -1581,9 +1557,9 @@ START_TEST(deserialize_replaces_contents)
 	uint8_t *ra = serialize(&a, &la), *rb = serialize(&b, &lb);
 	for (int round = 0; round < 3; round++) {
 		ck_assert_int_eq(dnnq_qtensor_deserialize(ra, la, &t, &consumed, NULL), DNNQ_OK);
-		assert_tensor_eq(&a, &t);
+		assert_qtensor_eq(&a, &t);
 		ck_assert_int_eq(dnnq_qtensor_deserialize(rb, lb, &t, &consumed, NULL), DNNQ_OK);
-		assert_tensor_eq(&b, &t);
+		assert_qtensor_eq(&b, &t);
 	}
 	ck_assert_int_eq(dnnq_qtensor_deserialize(ra, la, &t, &consumed, NULL), DNNQ_OK);
 	free(ra);
