@@ -91,6 +91,13 @@ static void put_tensor_qparams(const struct dnnq_qtensor *t)
 	printf("]}");
 }
 
+/* A node's input values, comma separated. */
+static void put_inputs(const struct dnnq_model_node *n)
+{
+	for (uint32_t i = 0; i < n->ninputs; i++)
+		printf("%s%d", i ? ", " : "", n->inputs[i]);
+}
+
 static void put_node_attrs(const struct dnnq_model_node *n)
 {
 	switch (n->kind) {
@@ -181,8 +188,7 @@ static void print_json(const struct dnnq_model *m, size_t len)
 		printf("{\"kind\": \"%s\", \"name\": ", dnnq_node_kind_name(n->kind));
 		put_str(n->name);
 		printf(", \"inputs\": [");
-		for (uint32_t i = 0; i < n->ninputs; i++)
-			printf("%s%d", i ? ", " : "", n->inputs[i]);
+		put_inputs(n);
 		printf("], \"output\": %zu, ", dnnq_model_node_value(m, j));
 		put_node_attrs(n);
 		putchar('}');
@@ -240,8 +246,7 @@ static void print_text(const struct dnnq_model *m, size_t len)
 		printf("  %zu %s ", j, dnnq_node_kind_name(n->kind));
 		put_str(n->name);
 		printf(" in [");
-		for (uint32_t i = 0; i < n->ninputs; i++)
-			printf("%s%d", i ? ", " : "", n->inputs[i]);
+		put_inputs(n);
 		printf("] out %zu: ", dnnq_model_node_value(m, j));
 		put_node_attrs(n);
 		putchar('\n');
