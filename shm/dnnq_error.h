@@ -26,6 +26,12 @@ enum dnnq_status {
 	DNNQ_E_IO           = -12, /* a read, write or system call failed */
 	DNNQ_E_TIMEDOUT     = -13, /* a wait ran out of time */
 	DNNQ_E_AGAIN        = -14, /* try again: a ring is full or empty */
+	DNNQ_E_DISCONNECTED = -15, /* the daemon went away (or the session was closed) */
+	DNNQ_E_PERM         = -16, /* the peer is not allowed */
+	DNNQ_E_NOTFOUND     = -17, /* no model (or other named thing) by that name */
+	DNNQ_E_BUSY         = -18, /* a limit on sessions or requests in flight is reached */
+	DNNQ_E_MODEL_CHANGED = -19, /* the model was replaced with another signature */
+	DNNQ_E_PROTO        = -20, /* a control message broke the protocol */
 };
 
 /* Static English text for a status code; never NULL. */

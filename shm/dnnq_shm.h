@@ -24,6 +24,7 @@
 #define DNNQ_SHM_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,8 +75,8 @@ struct dnnq_shm_header {
 	uint8_t  pad0[48];
 	/* Second cache line: the words that change at run time. */
 	uint64_t heartbeat;	/* bumped by the daemon while it lives */
-	uint32_t doorbell;	/* futex: bumped by a client to wake workers */
-	uint32_t workers_sleeping;	/* count of workers that may sleep */
+	uint32_t workers_sleeping;	/* workers that may sleep: ring the doorbell */
+	uint32_t event_armed;	/* client: signal the completion eventfd */
 	uint8_t  pad1[48];
 };
 
@@ -93,8 +94,8 @@ _Static_assert(offsetof(struct dnnq_shm_header, arena_off) == 56, "arena_off");
 _Static_assert(offsetof(struct dnnq_shm_header, arena_size) == 64, "arena_size");
 _Static_assert(offsetof(struct dnnq_shm_header, ring_capacity) == 72, "ring_capacity");
 _Static_assert(offsetof(struct dnnq_shm_header, heartbeat) == 128, "heartbeat");
-_Static_assert(offsetof(struct dnnq_shm_header, doorbell) == 136, "doorbell");
-_Static_assert(offsetof(struct dnnq_shm_header, workers_sleeping) == 140, "sleeping");
+_Static_assert(offsetof(struct dnnq_shm_header, workers_sleeping) == 136, "sleeping");
+_Static_assert(offsetof(struct dnnq_shm_header, event_armed) == 140, "event_armed");
 
 /* Ring control: producers' and consumers' positions on separate lines. */
 struct dnnq_shm_ring_ctl {
@@ -157,7 +158,8 @@ _Static_assert(offsetof(struct dnnq_shm_request, t) == 24, "tensors");
 struct dnnq_shm_slot {
 	uint32_t state;		/* enum dnnq_shm_slot_state; futex word */
 	int32_t  status;	/* DNNQ_E_* once DONE or FAILED */
-	uint32_t reserved[2];
+	uint32_t waiters;	/* clients in FUTEX_WAIT on state: wake them */
+	uint32_t reserved;
 	struct dnnq_shm_request req;
 	uint8_t  pad[24];
 };
@@ -166,6 +168,7 @@ _Static_assert(sizeof(struct dnnq_shm_slot) == 1472, "slot size");
 _Static_assert(sizeof(struct dnnq_shm_slot) % DNNQ_SHM_ALIGN == 0, "slot align");
 _Static_assert(offsetof(struct dnnq_shm_slot, state) == 0, "slot state");
 _Static_assert(offsetof(struct dnnq_shm_slot, status) == 4, "slot status");
+_Static_assert(offsetof(struct dnnq_shm_slot, waiters) == 8, "slot waiters");
 _Static_assert(offsetof(struct dnnq_shm_slot, req) == 16, "slot req");
 
 /* Where everything goes; computed by dnnq_shm_layout. */
@@ -210,12 +213,26 @@ size_t dnnq_shm_dtype_size(uint32_t dtype);
 int dnnq_shm_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
 int dnnq_shm_futex_wake(uint32_t *word, int n);
 
-/* Client: wake the workers if they may be sleeping (after a push). */
-void dnnq_shm_doorbell_ring(const struct dnnq_shm *view);
-/* Daemon: sleep until rung or timeout unless the ring holds work. */
-int dnnq_shm_doorbell_wait(const struct dnnq_shm *view, int64_t timeout_ns);
+/*
+ * The doorbell is an eventfd the daemon creates per session and passes with
+ * the region (a futex word cannot be waited on for many sessions at once;
+ * an epoll set of eventfds can). The sleeping count in the header keeps it
+ * free while workers spin: a client writes the eventfd only when a worker
+ * may sleep, and a worker announces that before its last look at the ring.
+ */
+/* Client, after a push: write the doorbell eventfd if a worker may sleep. */
+void dnnq_shm_doorbell_ring(const struct dnnq_shm *view, int doorbell_fd);
+/* Daemon, before sleeping on the doorbells: announce it, then look once
+ * more. Returns true when the ring holds work (do not sleep). Always pair
+ * with dnnq_shm_sleep_end once awake (or not gone to sleep). */
+bool dnnq_shm_sleep_begin(const struct dnnq_shm *view);
+void dnnq_shm_sleep_end(const struct dnnq_shm *view);
+/* Whether the ring holds a submission (a peek; pop decides). */
+bool dnnq_shm_ring_nonempty(const struct dnnq_shm *view);
 
-/* Slot waiting: sleep while the state is `while_state`. */
+/* Client: sleep while the slot's state is `while_state` (or until the
+ * timeout); announces itself in the slot's waiters word so the worker
+ * issues FUTEX_WAKE only for sleeping clients. */
 int dnnq_shm_slot_wait(const struct dnnq_shm *view, uint32_t slot, uint32_t while_state,
                        int64_t timeout_ns);
 int dnnq_shm_slot_wake(const struct dnnq_shm *view, uint32_t slot);
@@ -289,7 +306,9 @@ static inline uint32_t dnnq_shm_slot_state(const struct dnnq_shm *v, uint32_t sl
 	return dnnq_shm_load_acquire32(&v->slots[slot].state);
 }
 
-/* Daemon: publish a result (RUNNING -> DONE/FAILED) and wake the waiter. */
+/* Daemon: publish a result (RUNNING -> DONE/FAILED) and wake the waiter
+ * if one sleeps (the fence pairs with the one in dnnq_shm_slot_wait: a
+ * client either sees the new state or is seen in `waiters`). */
 static inline int dnnq_shm_slot_complete(const struct dnnq_shm *v, uint32_t slot, int status)
 {
 	if (slot >= v->slot_count)
@@ -297,9 +316,19 @@ static inline int dnnq_shm_slot_complete(const struct dnnq_shm *v, uint32_t slot
 	dnnq_shm_store_relaxed_s32(&v->slots[slot].status, status);
 	int rc = dnnq_shm_slot_transition(v, slot, DNNQ_SLOT_RUNNING,
 	                                  status ? DNNQ_SLOT_FAILED : DNNQ_SLOT_DONE);
-	if (rc == 0)
-		dnnq_shm_slot_wake(v, slot);
+	if (rc == 0) {
+		dnnq_shm_fence_seqcst();
+		if (dnnq_shm_load_relaxed32(&v->slots[slot].waiters))
+			dnnq_shm_slot_wake(v, slot);
+	}
 	return rc;
+}
+
+/* Daemon, after completions: whether the client asked for the completion
+ * eventfd to be signalled (dnnq_event_fd). */
+static inline bool dnnq_shm_event_armed(const struct dnnq_shm *v)
+{
+	return dnnq_shm_load_relaxed32(&v->hdr->event_armed) != 0;
 }
 
 static inline void dnnq_shm_heartbeat(const struct dnnq_shm *v)

@@ -22,6 +22,12 @@ const char *dnnq_strerror(int status)
 	case DNNQ_E_IO:          return "I/O error";
 	case DNNQ_E_TIMEDOUT:    return "timed out";
 	case DNNQ_E_AGAIN:       return "resource temporarily unavailable";
+	case DNNQ_E_DISCONNECTED: return "disconnected from the daemon";
+	case DNNQ_E_PERM:        return "permission denied";
+	case DNNQ_E_NOTFOUND:    return "not found";
+	case DNNQ_E_BUSY:        return "limit reached (sessions or requests in flight)";
+	case DNNQ_E_MODEL_CHANGED: return "the model changed: open it again";
+	case DNNQ_E_PROTO:       return "protocol error";
 	}
 	return "unknown error";
 }

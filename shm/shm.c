@@ -302,30 +302,34 @@ int dnnq_shm_futex_wake(uint32_t *word, int n)
 	return r < 0 ? DNNQ_E_IO : (int)r;
 }
 
-void dnnq_shm_doorbell_ring(const struct dnnq_shm *v)
+void dnnq_shm_doorbell_ring(const struct dnnq_shm *v, int doorbell_fd)
 {
-	dnnq_shm_fence_seqcst();	/* pairs with the one in doorbell_wait */
+	dnnq_shm_fence_seqcst();	/* pairs with the one in sleep_begin */
 	if (dnnq_shm_load_relaxed32(&v->hdr->workers_sleeping)) {
-		dnnq_shm_fetch_add_release32(&v->hdr->doorbell, 1);
-		dnnq_shm_futex_wake(&v->hdr->doorbell, INT_MAX);
+		uint64_t one = 1;
+		/* EAGAIN (counter saturated) still leaves it readable. */
+		if (write(doorbell_fd, &one, sizeof one) < 0)
+			return;
 	}
 }
 
-static int ring_nonempty(const struct dnnq_shm *v)
+bool dnnq_shm_ring_nonempty(const struct dnnq_shm *v)
 {
 	uint64_t pos = dnnq_shm_load_relaxed64(&v->ring->head);
 	const struct dnnq_shm_ring_cell *c = &v->cells[pos & v->ring_mask];
 	return dnnq_shm_load_acquire64(&c->seq) == pos + 1;
 }
 
-int dnnq_shm_doorbell_wait(const struct dnnq_shm *v, int64_t timeout_ns)
+bool dnnq_shm_sleep_begin(const struct dnnq_shm *v)
 {
-	uint32_t bell = dnnq_shm_load_acquire32(&v->hdr->doorbell);
 	dnnq_shm_fetch_add_release32(&v->hdr->workers_sleeping, 1);
 	dnnq_shm_fence_seqcst();	/* flag store before the ring re-check */
-	int rc = ring_nonempty(v) ? 0 : dnnq_shm_futex_wait(&v->hdr->doorbell, bell, timeout_ns);
+	return dnnq_shm_ring_nonempty(v);
+}
+
+void dnnq_shm_sleep_end(const struct dnnq_shm *v)
+{
 	dnnq_shm_fetch_add_release32(&v->hdr->workers_sleeping, UINT32_MAX);	/* -1 */
-	return rc;
 }
 
 int dnnq_shm_slot_wait(const struct dnnq_shm *v, uint32_t slot, uint32_t while_state,
@@ -333,7 +337,12 @@ int dnnq_shm_slot_wait(const struct dnnq_shm *v, uint32_t slot, uint32_t while_s
 {
 	if (slot >= v->slot_count)
 		return DNNQ_E_RANGE;
-	return dnnq_shm_futex_wait(&v->slots[slot].state, while_state, timeout_ns);
+	uint32_t *w = &v->slots[slot].waiters;
+	dnnq_shm_fetch_add_release32(w, 1);
+	dnnq_shm_fence_seqcst();	/* pairs with the one in slot_complete */
+	int rc = dnnq_shm_futex_wait(&v->slots[slot].state, while_state, timeout_ns);
+	dnnq_shm_fetch_add_release32(w, UINT32_MAX);	/* -1 */
+	return rc;
 }
 
 int dnnq_shm_slot_wake(const struct dnnq_shm *v, uint32_t slot)

@@ -8,11 +8,13 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -325,12 +327,6 @@ static void *slot_waiter(void *arg)
 	return NULL;
 }
 
-static void *bell_waiter(void *arg)
-{
-	struct waiter *w = arg;
-	w->rc = dnnq_shm_doorbell_wait(w->v, 30LL * 1000 * 1000 * 1000);
-	return NULL;
-}
 
 START_TEST(waiter_woken_by_other_thread)
 {
@@ -346,19 +342,34 @@ START_TEST(waiter_woken_by_other_thread)
 	ck_assert_int_eq(w.rc, 0);
 	ck_assert_uint_eq(dnnq_shm_slot_state(&r.v, 2), DNNQ_SLOT_DONE);
 
-	w.rc = 99;
-	ck_assert_int_eq(pthread_create(&t, NULL, bell_waiter, &w), 0);
-	usleep(10000);
+	ck_assert_uint_eq(r.v.slots[2].waiters, 0);
+
+	/* The doorbell: silent while no worker sleeps, written once one may. */
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ck_assert_int_ge(efd, 0);
+	uint64_t n;
 	ck_assert_int_eq(dnnq_shm_ring_push(&r.v, 2), 0);
-	dnnq_shm_doorbell_ring(&r.v);
-	pthread_join(t, NULL);
-	ck_assert_int_eq(w.rc, 0);
-	ck_assert_uint_eq(r.v.hdr->workers_sleeping, 0);
+	dnnq_shm_doorbell_ring(&r.v, efd);
+	ck_assert_int_eq(read(efd, &n, sizeof n), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	/* A worker about to sleep finds the ring non-empty. */
+	ck_assert(dnnq_shm_sleep_begin(&r.v));
+	dnnq_shm_sleep_end(&r.v);
 	uint32_t x;
 	ck_assert_int_eq(dnnq_shm_ring_pop(&r.v, &x), 0);
 	ck_assert_uint_eq(x, 2);
-	/* An empty ring and nobody ringing: the worker's nap times out. */
-	ck_assert_int_eq(dnnq_shm_doorbell_wait(&r.v, 1000 * 1000), DNNQ_E_TIMEDOUT);
+	ck_assert(!dnnq_shm_sleep_begin(&r.v));
+	ck_assert_uint_eq(r.v.hdr->workers_sleeping, 1);
+	ck_assert_int_eq(dnnq_shm_ring_push(&r.v, 3), 0);
+	dnnq_shm_doorbell_ring(&r.v, efd);
+	ck_assert_int_eq(read(efd, &n, sizeof n), (ssize_t)sizeof n);
+	ck_assert_uint_eq(n, 1);
+	dnnq_shm_sleep_end(&r.v);
+	ck_assert_uint_eq(r.v.hdr->workers_sleeping, 0);
+	ck_assert(dnnq_shm_ring_nonempty(&r.v));
+	ck_assert_int_eq(dnnq_shm_ring_pop(&r.v, &x), 0);
+	ck_assert(!dnnq_shm_ring_nonempty(&r.v));
+	close(efd);
 	region_free(&r);
 }
 END_TEST

@@ -1,0 +1,170 @@
+/*
+ * The control protocol between dnnqd and libdnnq-client: fixed-layout
+ * messages over a Unix SOCK_SEQPACKET socket (one message per packet, so a
+ * short or long packet is simply malformed). The data path never uses the
+ * socket: it only opens the session, describes models and reports stats.
+ *
+ * Every request starts with struct dnnq_msg_hdr; the reply echoes type and
+ * seq and carries the outcome in hdr.status (0 or a DNNQ_E_* code). A reply
+ * with a non-zero status may be only a header (except HELLO and STATS,
+ * which always send their full struct so an error can carry `message`).
+ *
+ *   HELLO  -> HELLO reply + SCM_RIGHTS [region memfd, doorbell eventfd,
+ *             completion eventfd]. Must be the first message of a
+ *             connection and is accepted once.
+ *   OPEN   (name)  -> MODEL reply: the model's id, generation, signature
+ *   INFO   (index) -> MODEL reply for the index-th model (for listings);
+ *             DNNQ_E_NOTFOUND past the end
+ *   CLOSE  (model_id) -> header reply
+ *   STATS  -> STATS reply
+ *
+ * The daemon validates every field of every message (size first, then magic,
+ * version, type, each field) and answers a bad one with DNNQ_E_PROTO, or
+ * closes the connection when the message cannot even be answered. Strings
+ * are NUL-terminated within their arrays; the receiver checks that too.
+ *
+ * Like the region structs, everything here is fixed-width with explicit
+ * padding and _Static_asserts on sizes and offsets (docs/shm.md).
+ */
+#ifndef DNNQ_PROTO_H
+#define DNNQ_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/dnnq_shm.h"
+
+#define DNNQ_PROTO_MAGIC    0x50514e44u	/* "DNQP" little-endian */
+#define DNNQ_PROTO_VERSION  1u
+#define DNNQ_PROTO_NAME_MAX 64u		/* names: at most 63 bytes + NUL */
+#define DNNQ_PROTO_MAX_MSG  8192u	/* no message is longer */
+#define DNNQ_PROTO_NFDS     3u		/* fds passed with the HELLO reply */
+
+enum dnnq_msg_type {
+	DNNQ_MSG_HELLO = 1,
+	DNNQ_MSG_OPEN  = 2,
+	DNNQ_MSG_INFO  = 3,
+	DNNQ_MSG_CLOSE = 4,
+	DNNQ_MSG_STATS = 5,
+	DNNQ_MSG_MODEL = 6,	/* the reply to OPEN and INFO */
+};
+
+struct dnnq_msg_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;		/* enum dnnq_msg_type */
+	uint32_t seq;		/* chosen by the client, echoed */
+	int32_t  status;	/* replies: 0 or DNNQ_E_*; requests: 0 */
+};
+
+_Static_assert(sizeof(struct dnnq_msg_hdr) == 16, "msg hdr size");
+_Static_assert(offsetof(struct dnnq_msg_hdr, type) == 6, "hdr type");
+_Static_assert(offsetof(struct dnnq_msg_hdr, seq) == 8, "hdr seq");
+_Static_assert(offsetof(struct dnnq_msg_hdr, status) == 12, "hdr status");
+
+/* Client -> daemon: open a session with a region of this shape (0: the
+ * daemon's default). The daemon may refuse a size above its limits
+ * (DNNQ_E_NOMEM) but never silently shrinks it. */
+struct dnnq_msg_hello {
+	struct dnnq_msg_hdr hdr;
+	uint32_t abi_major, abi_minor;	/* DNNQ_SHM_ABI_* the client speaks */
+	uint32_t slots;
+	uint32_t reserved;
+	uint64_t arena_bytes;
+};
+
+_Static_assert(sizeof(struct dnnq_msg_hello) == 40, "hello size");
+_Static_assert(offsetof(struct dnnq_msg_hello, slots) == 24, "hello slots");
+_Static_assert(offsetof(struct dnnq_msg_hello, arena_bytes) == 32, "hello arena");
+
+struct dnnq_msg_hello_reply {
+	struct dnnq_msg_hdr hdr;
+	uint32_t abi_major, abi_minor;	/* the daemon's */
+	uint64_t session_id;
+	uint64_t region_size;		/* bytes of the memfd to map */
+	uint32_t workers;
+	uint32_t spin_us;		/* the workers' spin before they sleep */
+	uint32_t heartbeat_ms;		/* how often the heartbeat word moves */
+	uint32_t reserved;
+	char     message[256];		/* why, when status != 0 */
+};
+
+_Static_assert(sizeof(struct dnnq_msg_hello_reply) == 56 + 256, "hello reply size");
+_Static_assert(offsetof(struct dnnq_msg_hello_reply, session_id) == 24, "hr session");
+_Static_assert(offsetof(struct dnnq_msg_hello_reply, region_size) == 32, "hr size");
+_Static_assert(offsetof(struct dnnq_msg_hello_reply, message) == 56, "hr message");
+
+/* OPEN names the model; INFO gives an index (name ignored). */
+struct dnnq_msg_open {
+	struct dnnq_msg_hdr hdr;
+	char     name[DNNQ_PROTO_NAME_MAX];
+	uint32_t index;
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct dnnq_msg_open) == 88, "open size");
+_Static_assert(offsetof(struct dnnq_msg_open, index) == 80, "open index");
+
+/* One graph input or output. dims[0] is the batch: the reply gives 1, a
+ * request may use 1..max_batch. dtype is enum dnnq_shm_dtype (U8 or F32
+ * in a signature); a U8 tensor's real value is scale * (q - zero_point). */
+struct dnnq_wire_tensor {
+	char     name[DNNQ_PROTO_NAME_MAX];
+	uint32_t dtype;
+	uint32_t rank;
+	int64_t  dims[DNNQ_SHM_MAX_RANK];
+	float    scale;
+	int32_t  zero_point;
+};
+
+_Static_assert(sizeof(struct dnnq_wire_tensor) == 144, "wire tensor size");
+_Static_assert(offsetof(struct dnnq_wire_tensor, dtype) == 64, "wt dtype");
+_Static_assert(offsetof(struct dnnq_wire_tensor, dims) == 72, "wt dims");
+_Static_assert(offsetof(struct dnnq_wire_tensor, scale) == 136, "wt scale");
+
+/* Requests carry (model_id, generation) from this reply; inputs are
+ * t[0, n_inputs), outputs t[n_inputs, n_inputs + n_outputs). */
+struct dnnq_msg_model {
+	struct dnnq_msg_hdr hdr;
+	uint32_t model_id;
+	uint32_t generation;
+	uint32_t n_inputs, n_outputs;
+	uint32_t max_batch;
+	uint32_t n_models;		/* how many models the daemon serves */
+	char     name[DNNQ_PROTO_NAME_MAX];
+	struct dnnq_wire_tensor t[DNNQ_SHM_MAX_TENSORS];
+};
+
+_Static_assert(sizeof(struct dnnq_msg_model) == 104 + 16 * 144, "model size");
+_Static_assert(offsetof(struct dnnq_msg_model, name) == 40, "model name");
+_Static_assert(offsetof(struct dnnq_msg_model, t) == 104, "model tensors");
+_Static_assert(sizeof(struct dnnq_msg_model) <= DNNQ_PROTO_MAX_MSG, "model fits");
+
+struct dnnq_msg_close {
+	struct dnnq_msg_hdr hdr;
+	uint32_t model_id;
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct dnnq_msg_close) == 24, "close size");
+
+/* Daemon-wide counters, then this session's. */
+struct dnnq_msg_stats {
+	struct dnnq_msg_hdr hdr;
+	uint64_t uptime_ns;
+	uint64_t requests;		/* completed, all sessions, since start */
+	uint64_t failures;		/* of those, completed with an error */
+	uint64_t bytes_copied;		/* tensor bytes copied on the data path */
+	uint64_t session_requests, session_failures;
+	uint32_t sessions;		/* open now */
+	uint32_t models;
+	uint32_t workers;
+	uint32_t pid;
+	char     message[256];		/* the daemon's state in one line */
+};
+
+_Static_assert(sizeof(struct dnnq_msg_stats) == 80 + 256, "stats size");
+_Static_assert(offsetof(struct dnnq_msg_stats, sessions) == 64, "stats sessions");
+_Static_assert(offsetof(struct dnnq_msg_stats, message) == 80, "stats message");
+
+#endif
