@@ -40,6 +40,12 @@ CHECK_LIBS   = $(shell pkg-config --libs check)
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
 CALIB_SRC  := $(sort $(wildcard calibration/*.c))
 SHM_SRC    := $(sort $(wildcard shm/*.c))
+# daemon/main.c is dnnqd's main(); the rest is a library the tests link too.
+DAEMON_SRC := $(filter-out daemon/main.c,$(sort $(wildcard daemon/*.c)))
+# client/dnnqctl*.c is the dnnqctl tool; the rest is libdnnq-client.
+CLIENT_SRC := $(filter-out client/dnnqctl%.c,$(sort $(wildcard client/*.c)))
+CTL_SRC    := $(sort $(wildcard client/dnnqctl*.c))
+NPY_SRC    := calibration/npy.c calibration/npy-file.c engine/base.c
 TEST_SRC   := $(sort $(wildcard tests/*.c))
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 
@@ -48,15 +54,25 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 ENGINE_LIB := $(BUILD)/libdnnq-engine.a
 CALIB_LIB  := $(BUILD)/libdnnq-calib.a
 SHM_LIB    := $(BUILD)/libdnnq-shm.a
+DAEMON_LIB := $(BUILD)/libdnnq-daemon.a
+# The client library: shared (what applications link) and static (the
+# tests and the benchmarks, which also link the engine).
+CLIENT_SO    := $(BUILD)/lib/libdnnq-client.so.1
+CLIENT_A     := $(BUILD)/libdnnq-client.a
+CLIENT_PC    := $(BUILD)/lib/pkgconfig/dnnq-client.pc
+CLIENT_HDR   := $(BUILD)/include/dnnq.h
+DNNQD        := $(BUILD)/bin/dnnqd
+DNNQCTL      := $(BUILD)/bin/dnnqctl
 TOOLS      := $(BUILD)/bin/dnnq-quant-demo $(BUILD)/bin/dnnq-calibrate \
-              $(BUILD)/bin/dnnq-inspect
+              $(BUILD)/bin/dnnq-inspect $(DNNQCTL)
 TEST_BIN   := $(BUILD)/tests/dnnq-check
 BENCH_BIN  := $(BUILD)/bin/dnnq-bench
 
 .PHONY: all check bench demo install clean deps deps-bench
 .DEFAULT_GOAL := all
 
-all: $(DEPS_FIRST) $(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(TOOLS)
+all: $(DEPS_FIRST) $(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(TOOLS) $(DNNQD) \
+     $(CLIENT_SO) $(CLIENT_PC) $(CLIENT_HDR)
 
 deps:
 	@tools/deps.sh
@@ -71,7 +87,9 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_FIRST)
 $(ENGINE_LIB): $(call obj,$(ENGINE_SRC))
 $(CALIB_LIB): $(call obj,$(CALIB_SRC))
 $(SHM_LIB): $(call obj,$(SHM_SRC))
-$(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB):
+$(DAEMON_LIB): $(call obj,$(DAEMON_SRC))
+$(CLIENT_A): $(call obj,$(CLIENT_SRC) $(SHM_SRC))
+$(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(DAEMON_LIB) $(CLIENT_A):
 	@mkdir -p $(dir $@)
 	rm -f $@.tmp && $(AR) rcs $@.tmp $^ && mv $@.tmp $@
 
@@ -87,20 +105,50 @@ $(BUILD)/bin/dnnq-inspect: $(call obj,tools/inspect.c) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
 
+$(DNNQD): $(call obj,daemon/main.c) $(DAEMON_LIB) $(ENGINE_LIB) $(SHM_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm -lpthread
+
+# Only the public API leaves the shared object (client/libdnnq-client.map).
+$(CLIENT_SO): $(call obj,$(CLIENT_SRC) $(SHM_SRC)) client/libdnnq-client.map
+	@mkdir -p $(dir $@)
+	$(CC) $(DNNQ_CFLAGS) -shared -Wl,-soname,libdnnq-client.so.1 \
+	  -Wl,--version-script=client/libdnnq-client.map -Wl,--no-undefined \
+	  -o $@ $(filter %.o,$^) $(DNNQ_LDFLAGS) -lpthread
+	ln -sf libdnnq-client.so.1 $(dir $@)libdnnq-client.so
+
+# The installed header is self-contained: the error codes are inlined.
+$(CLIENT_HDR): client/dnnq.h shm/dnnq_error.h
+	@mkdir -p $(dir $@)
+	awk '/^#include "shm\/dnnq_error.h"/ { while ((getline l < "shm/dnnq_error.h") > 0) print l; next } { print }' client/dnnq.h > $@.tmp && mv $@.tmp $@
+
+$(CLIENT_PC): client/dnnq-client.pc.in
+	@mkdir -p $(dir $@)
+	sed 's|@PREFIX@|$(PREFIX)|g' $< > $@
+
+# dnnqctl links the shared library (found next to it, or installed beside
+# it) and reads .npy files with calibration/'s reader.
+$(DNNQCTL): $(call obj,$(CTL_SRC) $(NPY_SRC) shm/error.c) $(CLIENT_SO)
+	@mkdir -p $(dir $@)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/lib -l:libdnnq-client.so.1 \
+	  -Wl,-rpath,'$$ORIGIN/../lib' $(DNNQ_LDFLAGS) -lm -lpthread
+
 $(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS)
-$(TEST_BIN): $(call obj,$(TEST_SRC) daemon/pool.c) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
+$(TEST_BIN): $(call obj,$(TEST_SRC)) $(DAEMON_LIB) $(CLIENT_A) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) -lm -lpthread
 
 # CK_DEFAULT_TIMEOUT: a hung test fails instead of hanging CI; sanitizers are slow.
 # The operator suites run a second time with the AVX2 GEMM kernel forced
 # (CPUs with AVX-512 VNNI run another kernel by default).
-CHECK_ENV = CK_DEFAULT_TIMEOUT=$(if $(SANITIZE),600,120)
-check: $(DEPS_FIRST) all $(TEST_BIN)
+# DNNQ_DNNQD / DNNQ_DNNQCTL: the binaries the integration suites start.
+CHECK_ENV = CK_DEFAULT_TIMEOUT=$(if $(SANITIZE),600,120) \
+            DNNQ_DNNQD=$(DNNQD) DNNQ_DNNQCTL=$(DNNQCTL)
+check: $(DEPS_FIRST) all $(TEST_BIN) $(DNNQD) $(DNNQCTL)
 	$(CHECK_ENV) $(TEST_BIN)
 	for s in fc conv graph; do DNNQ_GEMM=avx2 $(CHECK_ENV) $(TEST_BIN) $$s || exit 1; done
 
-$(BENCH_BIN): $(call obj,$(BENCH_SRC)) $(call obj,daemon/pool.c) $(ENGINE_LIB) $(SHM_LIB)
+$(BENCH_BIN): $(call obj,$(BENCH_SRC)) $(DAEMON_LIB) $(CLIENT_A) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl -lopenblas -lm -lpthread
 
@@ -112,8 +160,13 @@ demo: all
 	$(BUILD)/bin/dnnq-quant-demo
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(TOOLS) $(DNNQD) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libdnnq-client.so.1 $(DESTDIR)$(PREFIX)/lib/libdnnq-client.so
+	install -m 644 $(CLIENT_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 $(CLIENT_HDR) $(DESTDIR)$(PREFIX)/include/
 
 clean:
 	rm -rf build build-*

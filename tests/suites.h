@@ -15,7 +15,9 @@
 	DNNQ_SUITE(calib) \
 	DNNQ_SUITE(model) \
 	DNNQ_SUITE(shm) \
-	DNNQ_SUITE(graph)
+	DNNQ_SUITE(graph) \
+	DNNQ_SUITE(daemon) \
+	DNNQ_SUITE(client)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

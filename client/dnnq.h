@@ -1,0 +1,215 @@
+/*
+ * dnnq.h — libdnnq-client: run int8 models served by dnnqd, through shared
+ * memory, with no copy on the data path.
+ *
+ *   struct dnnq_client *c;
+ *   struct dnnq_model *m;
+ *   dnnq_connect(NULL, NULL, &c);            // $DNNQ_SOCKET or the default
+ *   dnnq_model_open(c, "digits", &m);
+ *   struct dnnq_tensor in, out;
+ *   dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 1, &in);   // batch 1, model dtype
+ *   dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 1, &out);
+ *   memcpy(in.data, pixels, in.bytes);
+ *   const struct dnnq_tensor *ins[] = { &in };
+ *   struct dnnq_tensor *outs[] = { &out };
+ *   int rc = dnnq_infer(m, ins, outs, 1000);   // out.data holds the result
+ *   ...
+ *   dnnq_tensor_free(c, &in); dnnq_tensor_free(c, &out);
+ *   dnnq_model_close(m); dnnq_close(c);
+ *
+ * Connection. dnnq_connect opens a Unix SOCK_SEQPACKET socket to dnnqd,
+ * which checks the caller's credentials and hands over a sealed shared
+ * memory region: a submission ring, request slots and a tensor arena.
+ * Tensors live in the arena; dnnqd reads inputs and writes outputs there.
+ *
+ * Types. A model's signature gives each input and output a dtype (U8 with a
+ * scale and zero point, or F32) and a shape whose dims[0] is the batch.
+ * Tensors passed to dnnq_infer / dnnq_submit have the signature's rank and
+ * dims (dims[0] = the batch, 1..max_batch, the same for all), and either the
+ * signature's dtype (zero copy) or F32 where the signature says U8: the
+ * daemon then quantizes the input / dequantizes the output with the
+ * signature's scale and zero point (a copy, counted in bytes_copied).
+ *
+ * Threads. Every function may be called from any thread; one client serves
+ * many threads (each request uses its own slot). A model handle and tensors
+ * belong to their client and must not outlive it.
+ *
+ * Failure. Functions return 0 (or a count) on success and a negative
+ * DNNQ_E_* code otherwise; dnnq_strerror() gives its text. When dnnqd dies
+ * or restarts, every waiting call returns DNNQ_E_DISCONNECTED within 100 ms
+ * and so does every later call on that client: dnnq_close it and
+ * dnnq_connect again once the daemon is back.
+ *
+ * Link with `pkg-config --libs dnnq-client` (libc and pthread only).
+ */
+#ifndef DNNQ_H
+#define DNNQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/dnnq_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DNNQ_CLIENT_VERSION "0.1.0"
+#define DNNQ_MAX_RANK 8
+#define DNNQ_MAX_IO 16            /* inputs + outputs of a model */
+#define DNNQ_DEFAULT_SOCKET "/run/dnnq/dnnqd.sock"
+
+/* Element types (the values the daemon uses on the wire). */
+enum dnnq_type {
+	DNNQ_TYPE_U8  = 1,
+	DNNQ_TYPE_S8  = 2,
+	DNNQ_TYPE_S32 = 3,
+	DNNQ_TYPE_F32 = 4,
+};
+
+struct dnnq_client;
+struct dnnq_model;
+
+/* ---- connection ---------------------------------------------------------- */
+
+/* Zero-initialise and set what you need; NULL means all defaults. */
+struct dnnq_connect_opts {
+	uint32_t slots;          /* requests in flight at most; 0: 64 */
+	uint64_t arena_bytes;    /* tensor arena; 0: 64 MiB */
+	int32_t  spin_us;        /* spin on a result before sleeping; <0: never
+	                            spin, 0: 50 µs */
+	int32_t  timeout_ms;     /* connect + control replies; 0: 5000; < 0 is
+	                            DNNQ_E_INVAL (nothing waits forever) */
+};
+
+/* path NULL: $DNNQ_SOCKET, else $XDG_RUNTIME_DIR/dnnq/dnnqd.sock for a
+ * non-root user when that exists, else DNNQ_DEFAULT_SOCKET. DNNQ_E_INVAL
+ * for a path longer than a Unix socket address holds, DNNQ_E_IO when
+ * nothing listens, DNNQ_E_PERM when dnnqd refuses the caller, DNNQ_E_NOMEM
+ * when the region asked for is over the daemon's limit, DNNQ_E_TIMEDOUT
+ * when it does not answer within timeout_ms, DNNQ_E_VERSION / _PROTO when
+ * it speaks another protocol or its answer is malformed. */
+int dnnq_connect(const char *path, const struct dnnq_connect_opts *opts,
+                 struct dnnq_client **out);
+/* Frees the client, its models and arena; requests still in flight are
+ * abandoned (dnnqd finishes them into the closed region). NULL is a no-op. */
+void dnnq_close(struct dnnq_client *c);
+
+/* An fd that becomes readable when a request of this client completes; read
+ * 8 bytes from it to clear it, then dnnq_poll the requests in flight. The
+ * first call arms it (from then on each completion costs the daemon one
+ * write); the fd belongs to the client. A daemon that dies never makes it
+ * readable: wait on it with a timeout and dnnq_poll, which then reports
+ * DNNQ_E_DISCONNECTED. */
+int dnnq_event_fd(struct dnnq_client *c);
+
+/* ---- models -------------------------------------------------------------- */
+
+/* DNNQ_E_NOTFOUND when dnnqd serves no model of that name. */
+int dnnq_model_open(struct dnnq_client *c, const char *name, struct dnnq_model **out);
+void dnnq_model_close(struct dnnq_model *m);
+
+/* The name of the daemon's index-th model into buf (at most len bytes, NUL
+ * included; DNNQ_E_NOSPACE when it does not fit, buf NULL with len 0 to
+ * count only); returns how many models it serves, or DNNQ_E_NOTFOUND past
+ * the end. */
+int dnnq_model_name(struct dnnq_client *c, uint32_t index, char *buf, size_t len);
+
+enum dnnq_io_kind { DNNQ_INPUT = 0, DNNQ_OUTPUT = 1 };
+
+struct dnnq_io_info {
+	const char *name;        /* valid while the model handle is */
+	enum dnnq_type dtype;    /* U8 or F32 */
+	uint32_t rank;
+	int64_t dims[DNNQ_MAX_RANK];   /* dims[0] = 1: the batch */
+	float scale;             /* U8: real = scale * (q - zero_point) */
+	int32_t zero_point;
+};
+
+const char *dnnq_model_name_of(const struct dnnq_model *m);
+uint32_t dnnq_model_num_inputs(const struct dnnq_model *m);
+uint32_t dnnq_model_num_outputs(const struct dnnq_model *m);
+uint32_t dnnq_model_max_batch(const struct dnnq_model *m);
+uint32_t dnnq_model_generation(const struct dnnq_model *m);
+/* DNNQ_E_RANGE for an index past the count. */
+int dnnq_model_io(const struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
+                  struct dnnq_io_info *out);
+
+/* ---- tensors in the shared arena ----------------------------------------- */
+
+/* A tensor in the arena. data is 64-byte aligned; write inputs and read
+ * outputs through it. Filled by dnnq_tensor_alloc*, fields read-only. */
+struct dnnq_tensor {
+	void *data;
+	size_t bytes;
+	enum dnnq_type dtype;
+	uint32_t rank;
+	int64_t dims[DNNQ_MAX_RANK];
+	uint64_t offset;         /* in the arena (private to the library) */
+};
+
+/* rank 1..DNNQ_MAX_RANK, every dim >= 1. DNNQ_E_DTYPE / _SHAPE for a bad
+ * dtype / shape, DNNQ_E_RANGE when the size overflows, DNNQ_E_NOSPACE when
+ * the arena has no block that large. */
+int dnnq_tensor_alloc(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank,
+                      const int64_t *dims, struct dnnq_tensor *out);
+/* The model's i-th input or output at `batch`, in its signature dtype. */
+int dnnq_tensor_alloc_io(struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
+                         uint32_t batch, struct dnnq_tensor *out);
+/* Frees a tensor alloc'd from c (its fields are cleared). */
+void dnnq_tensor_free(struct dnnq_client *c, struct dnnq_tensor *t);
+
+/* ---- inference ----------------------------------------------------------- */
+
+/* Synchronous: inputs[dnnq_model_num_inputs(m)], outputs[num_outputs].
+ * timeout_ms < 0 waits forever. On DNNQ_E_TIMEDOUT the request is abandoned:
+ * its slot is reused only once dnnqd has finished with it, and the outputs
+ * may still be written. */
+int dnnq_infer(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
+               struct dnnq_tensor *const *outputs, int timeout_ms);
+
+/* Asynchronous: many in flight (up to the session's slots). The struct is
+ * the caller's; its fields are private. */
+struct dnnq_request {
+	struct dnnq_client *client;
+	uint32_t slot;
+	uint32_t ticket;
+};
+
+/* DNNQ_E_BUSY when every slot is in flight. Checked before submitting (and
+ * again by dnnqd): DNNQ_E_INVAL for a NULL or a tensor not allocated from
+ * this client, DNNQ_E_DTYPE, DNNQ_E_SHAPE (rank, dims or a batch that
+ * differs between tensors), DNNQ_E_RANGE for a batch outside
+ * 1..max_batch. A failed request reports dnnqd's status, e.g.
+ * DNNQ_E_MODEL_CHANGED. */
+int dnnq_submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
+                struct dnnq_tensor *const *outputs, struct dnnq_request *req);
+/* DNNQ_E_AGAIN while the request runs; then its status (0 or DNNQ_E_*),
+ * once: the request is then finished and a further call gives
+ * DNNQ_E_INVAL. */
+int dnnq_poll(struct dnnq_request *req);
+/* Like dnnq_poll, sleeping up to timeout_ms (< 0: forever) for the end;
+ * DNNQ_E_TIMEDOUT leaves the request in flight. */
+int dnnq_wait(struct dnnq_request *req, int timeout_ms);
+
+/* ---- statistics ---------------------------------------------------------- */
+
+struct dnnq_stats {
+	uint64_t uptime_ns;
+	uint64_t requests, failures;         /* the daemon's, all sessions */
+	uint64_t bytes_copied;               /* 0 when every request is zero-copy */
+	uint64_t session_requests, session_failures;
+	uint32_t sessions, models, workers, pid;
+	char status[256];                    /* the daemon's state in one line */
+};
+
+int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out);
+
+/* dnnq_strerror(int) is declared with the codes (shm/dnnq_error.h; the
+ * installed dnnq.h holds them inline). */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

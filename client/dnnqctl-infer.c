@@ -1,0 +1,380 @@
+/*
+ * dnnqctl infer MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--json]
+ *
+ * Reads every input file first (so a bad file fails before the daemon is
+ * bothered), opens the model, matches each of its inputs to a file by name
+ * and checks the file against the signature: the dtype (the signature's,
+ * or f32 for a u8 input, which the daemon then quantizes) and the shape
+ * (the batch is the first dim, the rest must match; a file without the
+ * batch dim is batch 1). The tensors are allocated in the shared arena,
+ * the files copied in, and one synchronous dnnq_infer runs. Each output is
+ * written as DIR/NAME.npy in its signature dtype; the summary gives each
+ * output's shape and, for an [N, C] output, the top-1 class and value of
+ * every row, and the latency of the request alone.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "calibration/npy.h"
+#include "client/dnnqctl.h"
+
+/* The .npy data is little-endian and is copied into the arena as is. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian host");
+_Static_assert((int)DNNQ_DTYPE_U8 == (int)DNNQ_TYPE_U8 &&
+               (int)DNNQ_DTYPE_F32 == (int)DNNQ_TYPE_F32, "npy and wire dtypes");
+
+#define NPY_LIMIT ((size_t)1 << 32)	/* bytes of one input file */
+
+static const char infer_help[] =
+	"usage: dnnqctl infer MODEL --input NAME=FILE.npy ... [OPTIONS]\n"
+	"Runs MODEL once on the inputs and writes each output as DIR/NAME.npy.\n"
+	"\n"
+	"  -i, --input NAME=FILE  the model input NAME from FILE (a model with one\n"
+	"                         input also takes just FILE); the first dim is\n"
+	"                         the batch (a file without it is batch 1); f32\n"
+	"                         files are accepted for u8 inputs\n"
+	"  -o, --output-dir DIR   where the outputs go (default: .)\n"
+	"      --timeout MS       how long the request may take (default: 10000)\n"
+	"      --json             the summary as one JSON object\n"
+	"  -h, --help             this text\n";
+
+struct infer_args {
+	const char *model, *outdir;
+	bool json;
+	unsigned timeout_ms;
+	unsigned n_files;
+	struct {
+		const char *name;	/* NULL: FILE alone */
+		const char *path;
+		void *buf;
+		struct dnnq_npy npy;
+	} file[DNNQ_MAX_IO];
+};
+
+struct infer_run {
+	uint32_t batch;
+	struct dnnq_tensor in[DNNQ_MAX_IO], out[DNNQ_MAX_IO];
+	char path[DNNQ_MAX_IO][4096];
+	double latency_us;
+};
+
+static int add_input(struct infer_args *a, char *arg)
+{
+	if (a->n_files == DNNQ_MAX_IO)
+		return ctl_usage_error("infer ", "more than %u inputs", DNNQ_MAX_IO);
+	char *eq = strchr(arg, '=');
+	a->file[a->n_files].name = eq ? arg : NULL;
+	a->file[a->n_files].path = eq ? eq + 1 : arg;
+	if (eq)
+		*eq = 0;
+	if (!*a->file[a->n_files].path || (eq && !*arg))
+		return ctl_usage_error("infer ", "--input wants NAME=FILE");
+	a->n_files++;
+	return 0;
+}
+
+/* 0, CTL_EXIT_USAGE, or -1 after --help. */
+static int parse_args(int argc, char **argv, struct infer_args *a)
+{
+	static const struct option opts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "output-dir", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int ch, rc;
+	*a = (struct infer_args){ .outdir = ".", .timeout_ms = 10000 };
+	while ((ch = getopt_long(argc, argv, "i:o:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i': if ((rc = add_input(a, optarg))) return rc; break;
+		case 'o': a->outdir = optarg; break;
+		case 'j': a->json = true; break;
+		case 't':
+			if (!ctl_parse_u32(optarg, 0, 86400000, &a->timeout_ms))
+				return ctl_usage_error("infer ", "--timeout %s: not a number of ms", optarg);
+			break;
+		case 'h': fputs(infer_help, stdout); return -1;
+		default:  return ctl_usage_error("infer ", "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return ctl_usage_error("infer ", optind < argc ? "one MODEL only" : "no MODEL");
+	if (!a->n_files)
+		return ctl_usage_error("infer ", "no --input");
+	a->model = argv[optind];
+	return 0;
+}
+
+/* The npy file wrappers' lines already start with the path. */
+static int fail_file(const char *path, int rc, const struct dnnq_diag *d)
+{
+	return d->msg[0] ? ctl_failf("%s", d->msg) : ctl_failf("%s: %s", path, dnnq_strerror(rc));
+}
+
+static int load_files(struct infer_args *a)
+{
+	for (unsigned i = 0; i < a->n_files; i++) {
+		struct dnnq_diag d = { "" };
+		int rc = dnnq_npy_read_file(a->file[i].path, NPY_LIMIT, &a->file[i].buf,
+		                            &a->file[i].npy, &d);
+		if (rc)
+			return fail_file(a->file[i].path, rc, &d);
+	}
+	return 0;
+}
+
+static void free_files(struct infer_args *a)
+{
+	for (unsigned i = 0; i < a->n_files; i++)
+		free(a->file[i].buf);
+}
+
+/* The file for the model's input io: by name, or the only one. */
+static int find_file(const struct infer_args *a, const struct dnnq_model *m,
+                     const struct dnnq_io_info *io, unsigned *f)
+{
+	for (unsigned i = 0; i < a->n_files; i++) {
+		if (a->file[i].name ? !strcmp(a->file[i].name, io->name)
+		                    : dnnq_model_num_inputs(m) == 1 && a->n_files == 1) {
+			*f = i;
+			return 0;
+		}
+	}
+	return ctl_failf("infer: model '%s' input '%s': no --input %s=FILE", a->model, io->name,
+	                 io->name);
+}
+
+/* Every --input NAME must be an input of the model. */
+static int check_names(const struct infer_args *a, const struct dnnq_model *m)
+{
+	for (unsigned i = 0; i < a->n_files; i++) {
+		uint32_t k = 0;
+		struct dnnq_io_info io;
+		while (a->file[i].name && dnnq_model_io(m, DNNQ_INPUT, k, &io) == 0 &&
+		       strcmp(io.name, a->file[i].name))
+			k++;
+		if (a->file[i].name && k == dnnq_model_num_inputs(m))
+			return ctl_failf("infer: model '%s' has no input '%s'", a->model, a->file[i].name);
+	}
+	return 0;
+}
+
+/* The file's batch after checking its dtype and shape against io. */
+static int check_file(const char *path, const struct dnnq_npy *npy,
+                      const struct dnnq_io_info *io, uint32_t max_batch, uint32_t *batch)
+{
+	if ((int)npy->dtype != (int)io->dtype &&
+	    !(io->dtype == DNNQ_TYPE_U8 && (int)npy->dtype == (int)DNNQ_TYPE_F32))
+		return ctl_failf("%s: dtype %s: input '%s' takes %s%s", path,
+		                 ctl_dtype_name((enum dnnq_type)npy->dtype), io->name,
+		                 ctl_dtype_name(io->dtype), io->dtype == DNNQ_TYPE_U8 ? " or f32" : "");
+	unsigned skip = npy->ndim + 1 == io->rank ? 1 : 0;	/* no batch dim */
+	bool ok = npy->ndim + skip == io->rank;
+	for (unsigned k = 1; ok && k < io->rank; k++)
+		ok = npy->shape[k - skip] == (size_t)io->dims[k];
+	size_t b = skip ? 1 : ok ? npy->shape[0] : 0;
+	if (!ok || b < 1 || b > max_batch) {
+		fprintf(stderr, "dnnqctl: %s: shape ", path);
+		for (unsigned k = 0; k < npy->ndim; k++)
+			fprintf(stderr, "%s%zu", k ? "x" : "", npy->shape[k]);
+		fprintf(stderr, ": input '%s' wants ", io->name);
+		ctl_print_shape(stderr, io->rank, io->dims, true, false);
+		fprintf(stderr, " with N in [1, %u]\n", max_batch);
+		return CTL_EXIT_FAIL;
+	}
+	*batch = (uint32_t)b;
+	return 0;
+}
+
+/* Checks every input file against m and sets r->batch; with a client,
+ * also allocates the input tensors and copies the files in. */
+static int setup_inputs(const struct infer_args *a, struct dnnq_client *c,
+                        struct dnnq_model *m, struct infer_run *r)
+{
+	for (uint32_t i = 0; i < dnnq_model_num_inputs(m); i++) {
+		struct dnnq_io_info io;
+		unsigned f = 0;
+		uint32_t b = 0;
+		dnnq_model_io(m, DNNQ_INPUT, i, &io);
+		int rc = find_file(a, m, &io, &f);
+		if (rc || (rc = check_file(a->file[f].path, &a->file[f].npy, &io,
+		                           dnnq_model_max_batch(m), &b)))
+			return rc;
+		if (i && b != r->batch)
+			return ctl_failf("%s: batch %u: the other inputs have %u", a->file[f].path, b,
+			                 r->batch);
+		r->batch = b;
+		if (!c)
+			continue;
+		io.dims[0] = b;
+		rc = dnnq_tensor_alloc(c, (enum dnnq_type)a->file[f].npy.dtype, io.rank, io.dims,
+		                       &r->in[i]);
+		if (rc)
+			return ctl_failf("input '%s': %s", io.name, dnnq_strerror(rc));
+		memcpy(r->in[i].data, a->file[f].npy.data, r->in[i].bytes);
+	}
+	return 0;
+}
+
+static int run_model(const struct infer_args *a, struct dnnq_model *m, struct infer_run *r)
+{
+	const struct dnnq_tensor *ins[DNNQ_MAX_IO];
+	struct dnnq_tensor *outs[DNNQ_MAX_IO];
+	for (uint32_t i = 0; i < dnnq_model_num_inputs(m); i++)
+		ins[i] = &r->in[i];
+	for (uint32_t i = 0; i < dnnq_model_num_outputs(m); i++) {
+		int rc = dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, i, r->batch, &r->out[i]);
+		if (rc)
+			return ctl_fail("output", rc);
+		outs[i] = &r->out[i];
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = dnnq_infer(m, ins, outs, (int)a->timeout_ms);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->latency_us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+	return rc ? ctl_fail("infer", rc) : 0;
+}
+
+/* DIR/NAME.npy with anything but [A-Za-z0-9._-] in NAME (and a leading
+ * dot) made '_', so a name from the daemon cannot leave DIR. */
+static void output_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	char safe[64];	/* names are shorter (dnnq_proto.h) */
+	size_t n = 0;
+	for (; name[n] && n < sizeof safe - 1; n++) {
+		char ch = name[n];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		          (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || (ch == '.' && n);
+		safe[n] = ok ? ch : '_';
+	}
+	safe[n] = 0;
+	snprintf(out, cap, "%s/%s.npy", dir, safe);
+}
+
+static int write_outputs(const struct infer_args *a, struct dnnq_model *m, struct infer_run *r)
+{
+	for (uint32_t i = 0; i < dnnq_model_num_outputs(m); i++) {
+		struct dnnq_io_info io;
+		struct dnnq_diag d = { "" };
+		size_t shape[DNNQ_MAX_RANK];
+		dnnq_model_io(m, DNNQ_OUTPUT, i, &io);
+		for (uint32_t k = 0; k < r->out[i].rank; k++)
+			shape[k] = (size_t)r->out[i].dims[k];
+		output_path(r->path[i], sizeof r->path[i], a->outdir, io.name);
+		int rc = dnnq_npy_write_file(r->path[i], (enum dnnq_dtype)io.dtype, shape,
+		                             r->out[i].rank, r->out[i].data, &d);
+		if (rc)
+			return fail_file(r->path[i], rc, &d);
+	}
+	return 0;
+}
+
+/* Row n's top-1 (class and real value) of an [N, C] output. */
+static void top1(const struct dnnq_tensor *t, const struct dnnq_io_info *io, int64_t n,
+                 int64_t *cls, double *val)
+{
+	int64_t c = t->dims[1];
+	*cls = 0;
+	*val = -INFINITY;
+	for (int64_t j = 0; j < c; j++) {
+		double v;
+		if (t->dtype == DNNQ_TYPE_U8)
+			v = io->scale * ((double)((const uint8_t *)t->data)[n * c + j] - io->zero_point);
+		else
+			v = ((const float *)t->data)[n * c + j];
+		if (v > *val) {
+			*cls = j;
+			*val = v;
+		}
+	}
+}
+
+static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info *io,
+                         const char *path, bool json)
+{
+	if (json) {
+		printf("{\"name\":");
+		ctl_json_str(stdout, io->name);
+		printf(",\"dtype\":\"%s\",\"shape\":", ctl_dtype_name(t->dtype));
+		ctl_print_shape(stdout, t->rank, t->dims, false, true);
+		printf(",\"file\":");
+		ctl_json_str(stdout, path);
+	} else {
+		printf("output %s  %s ", io->name, ctl_dtype_name(t->dtype));
+		ctl_print_shape(stdout, t->rank, t->dims, false, false);
+		printf("  -> %s\n", path);
+	}
+	if (t->rank == 2) {
+		printf(json ? ",\"top1\":[" : "");
+		for (int64_t n = 0; n < t->dims[0]; n++) {
+			int64_t cls;
+			double val;
+			top1(t, io, n, &cls, &val);
+			if (json)
+				printf("%s{\"class\":%lld,\"value\":%.9g}", n ? "," : "", (long long)cls, val);
+			else if (t->dims[0] == 1)
+				printf("  predicted class %lld (%.6g)\n", (long long)cls, val);
+			else
+				printf("  row %lld: predicted class %lld (%.6g)\n", (long long)n,
+				       (long long)cls, val);
+		}
+		printf(json ? "]" : "");
+	}
+	printf(json ? "}" : "");
+}
+
+static void print_summary(const struct infer_args *a, struct dnnq_model *m,
+                          const struct infer_run *r)
+{
+	if (a->json) {
+		printf("{\"model\":");
+		ctl_json_str(stdout, a->model);
+		printf(",\"batch\":%u,\"latency_us\":%.3f,\"outputs\":[", r->batch, r->latency_us);
+	} else {
+		printf("model %s, batch %u: %.1f us\n", a->model, r->batch, r->latency_us);
+	}
+	for (uint32_t i = 0; i < dnnq_model_num_outputs(m); i++) {
+		struct dnnq_io_info io;
+		dnnq_model_io(m, DNNQ_OUTPUT, i, &io);
+		printf(a->json && i ? "," : "");
+		print_output(&r->out[i], &io, r->path[i], a->json);
+	}
+	printf(a->json ? "]}\n" : "");
+}
+
+int ctl_cmd_infer(const struct ctl_global *g, int argc, char **argv)
+{
+	struct infer_args a;
+	struct dnnq_client *c = NULL;
+	struct dnnq_model *m;
+	static struct infer_run r;	/* the paths make it large */
+	int rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = load_files(&a)))
+		goto out;
+	/* A first small session reads the signature, so that the files can be
+	 * checked and the real session's arena sized for them. */
+	if ((rc = ctl_open(g, a.model, CTL_PROBE_ARENA, 1, &c, &m)) ||
+	    (rc = check_names(&a, m)) || (rc = setup_inputs(&a, NULL, m, &r)))
+		goto out;
+	uint64_t need = ctl_io_bytes(m, r.batch, true);
+	dnnq_close(c);
+	if ((rc = ctl_open(g, a.model, need, 1, &c, &m)))
+		goto out;
+	if ((rc = setup_inputs(&a, c, m, &r)) || (rc = run_model(&a, m, &r)) ||
+	    (rc = write_outputs(&a, m, &r)))
+		goto out;
+	print_summary(&a, m, &r);
+out:
+	dnnq_close(c);
+	free_files(&a);
+	return rc;
+}

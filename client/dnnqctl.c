@@ -1,0 +1,394 @@
+/*
+ * dnnqctl: talk to a running dnnqd through libdnnq-client.
+ *
+ *   dnnqctl [--socket PATH] status | models | infer ... | bench ...
+ *
+ * main parses the global options up to the command name and hands the rest
+ * to the command, which parses its own options (each has --help). This
+ * file also holds the status and models commands and what the commands
+ * share: error lines ("dnnqctl: <what>: <why>", exit 1; usage errors exit
+ * 2), number parsing, and the text and JSON output helpers. JSON output is
+ * one object on stdout, meant for scripts; text output is for people.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/dnnqctl.h"
+
+static const char global_help[] =
+	"usage: dnnqctl [--socket PATH] COMMAND [OPTIONS]\n"
+	"\n"
+	"Commands:\n"
+	"  status    the daemon's state and counters\n"
+	"  models    the models served, with their inputs and outputs\n"
+	"  infer     run a model on .npy inputs, write .npy outputs\n"
+	"  bench     measure requests/s and latency on zero inputs\n"
+	"\n"
+	"Options:\n"
+	"  --socket PATH  the daemon's socket (default: $DNNQ_SOCKET, else\n"
+	"                 $XDG_RUNTIME_DIR/dnnq/dnnqd.sock if it exists, else\n"
+	"                 " DNNQ_DEFAULT_SOCKET ")\n"
+	"  --help         this text; COMMAND --help for a command's\n"
+	"  --version      the version\n";
+
+static const char status_help[] =
+	"usage: dnnqctl status [--json]\n"
+	"The daemon's pid, uptime, workers, sessions, models, request and\n"
+	"failure counts, bytes copied on the data path and its status line.\n";
+
+static const char models_help[] =
+	"usage: dnnqctl models [--json]\n"
+	"Each model's name, generation, max batch, and its inputs and outputs\n"
+	"(name, dtype, shape with the batch as N, scale and zero point).\n";
+
+/* ---- shared helpers --------------------------------------------------- */
+
+int ctl_fail(const char *what, int rc)
+{
+	fprintf(stderr, "dnnqctl: %s: %s\n", what, dnnq_strerror(rc));
+	return CTL_EXIT_FAIL;
+}
+
+int ctl_failf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("dnnqctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return CTL_EXIT_FAIL;
+}
+
+int ctl_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("dnnqctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (try 'dnnqctl %s--help')\n", cmd ? cmd : "");
+	va_end(ap);
+	return CTL_EXIT_USAGE;
+}
+
+bool ctl_parse_u32(const char *s, unsigned long min, unsigned long max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < min || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+bool ctl_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 86400)
+		return false;
+	*out = v;
+	return true;
+}
+
+int ctl_connect(const struct ctl_global *g, uint64_t arena_bytes, uint32_t slots,
+                struct dnnq_client **c)
+{
+	struct dnnq_connect_opts o = { .slots = slots, .arena_bytes = arena_bytes };
+	int rc = dnnq_connect(g->socket, &o, c);
+	if (rc)
+		return ctl_failf("connect to %s: %s", g->socket ? g->socket : "dnnqd (default socket)",
+		                 dnnq_strerror(rc));
+	return 0;
+}
+
+int ctl_open(const struct ctl_global *g, const char *model, uint64_t arena_bytes,
+             uint32_t slots, struct dnnq_client **c, struct dnnq_model **m)
+{
+	int rc = ctl_connect(g, arena_bytes, slots, c);
+	if (rc)
+		return rc;
+	rc = dnnq_model_open(*c, model, m);
+	if (rc) {
+		dnnq_close(*c);
+		*c = NULL;
+		return ctl_failf("model '%s': %s", model, dnnq_strerror(rc));
+	}
+	return 0;
+}
+
+uint64_t ctl_io_bytes(const struct dnnq_model *m, uint32_t batch, bool as_f32)
+{
+	uint64_t total = 0;
+	for (int kind = DNNQ_INPUT; kind <= DNNQ_OUTPUT; kind++) {
+		uint32_t n = kind == DNNQ_INPUT ? dnnq_model_num_inputs(m) : dnnq_model_num_outputs(m);
+		for (uint32_t i = 0; i < n; i++) {
+			struct dnnq_io_info io;
+			dnnq_model_io(m, (enum dnnq_io_kind)kind, i, &io);
+			uint64_t b = (uint64_t)batch * (io.dtype == DNNQ_TYPE_U8 && !as_f32 ? 1 : 4);
+			for (uint32_t k = 1; k < io.rank; k++)
+				b *= (uint64_t)io.dims[k];
+			total += (b + 63) & ~(uint64_t)63;
+		}
+	}
+	return total;
+}
+
+const char *ctl_dtype_name(enum dnnq_type t)
+{
+	switch (t) {
+	case DNNQ_TYPE_U8:  return "u8";
+	case DNNQ_TYPE_S8:  return "s8";
+	case DNNQ_TYPE_S32: return "s32";
+	case DNNQ_TYPE_F32: return "f32";
+	}
+	return "?";
+}
+
+void ctl_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+void ctl_print_shape(FILE *f, uint32_t rank, const int64_t *dims, bool batch_n, bool json)
+{
+	fputc('[', f);
+	for (uint32_t k = 0; k < rank; k++) {
+		fputs(k ? (json ? "," : ", ") : "", f);
+		if (k == 0 && batch_n)
+			fputs(json ? "\"N\"" : "N", f);
+		else
+			fprintf(f, "%lld", (long long)dims[k]);
+	}
+	fputc(']', f);
+}
+
+/* --json or --help: the only options status and models take. */
+static int parse_json_flag(const char *cmd, const char *help, int argc, char **argv,
+                           bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int ch;
+	*json = false;
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (ch == 'j')
+			*json = true;
+		else if (ch == 'h')
+			return fputs(help, stdout), -1;
+		else
+			return ctl_usage_error(cmd, "bad option");
+	}
+	if (optind < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static void print_status_json(const struct dnnq_stats *s)
+{
+	printf("{\"pid\":%u,\"uptime_ns\":%llu,\"workers\":%u,\"sessions\":%u,\"models\":%u,"
+	       "\"requests\":%llu,\"failures\":%llu,\"bytes_copied\":%llu,"
+	       "\"session_requests\":%llu,\"session_failures\":%llu,\"status\":",
+	       s->pid, (unsigned long long)s->uptime_ns, s->workers, s->sessions, s->models,
+	       (unsigned long long)s->requests, (unsigned long long)s->failures,
+	       (unsigned long long)s->bytes_copied, (unsigned long long)s->session_requests,
+	       (unsigned long long)s->session_failures);
+	ctl_json_str(stdout, s->status);
+	printf("}\n");
+}
+
+static void print_status_text(const struct dnnq_stats *s)
+{
+	unsigned long long up = s->uptime_ns / 1000000000;
+	printf("dnnqd pid %u, up ", s->pid);
+	if (up >= 86400)
+		printf("%llud ", up / 86400);
+	printf("%02llu:%02llu:%02llu\n", up / 3600 % 24, up / 60 % 60, up % 60);
+	printf("  workers       %u\n  sessions      %u\n  models        %u\n", s->workers,
+	       s->sessions, s->models);
+	printf("  requests      %llu (%llu failed)\n", (unsigned long long)s->requests,
+	       (unsigned long long)s->failures);
+	printf("  bytes copied  %llu\n", (unsigned long long)s->bytes_copied);
+	printf("  status        %s\n", s->status);
+}
+
+static int show_status(struct dnnq_client *c, bool json)
+{
+	struct dnnq_stats s;
+	int rc = dnnq_stats(c, &s);
+	if (rc)
+		return ctl_fail("stats", rc);
+	if (json)
+		print_status_json(&s);
+	else
+		print_status_text(&s);
+	return 0;
+}
+
+/* ---- models ------------------------------------------------------------- */
+
+static void print_io(const struct dnnq_io_info *io, const char *kind, bool json)
+{
+	if (json) {
+		printf("{\"name\":");
+		ctl_json_str(stdout, io->name);
+		printf(",\"dtype\":\"%s\",\"shape\":", ctl_dtype_name(io->dtype));
+		ctl_print_shape(stdout, io->rank, io->dims, true, true);
+		if (io->dtype == DNNQ_TYPE_U8)
+			printf(",\"scale\":%.9g,\"zero_point\":%d", io->scale, io->zero_point);
+		printf("}");
+		return;
+	}
+	printf("  %-7s %-16s %-4s ", kind, io->name, ctl_dtype_name(io->dtype));
+	ctl_print_shape(stdout, io->rank, io->dims, true, false);
+	if (io->dtype == DNNQ_TYPE_U8)
+		printf("  scale %.9g zero point %d", io->scale, io->zero_point);
+	printf("\n");
+}
+
+static void print_model(const struct dnnq_model *m, bool json)
+{
+	if (json) {
+		printf("{\"name\":");
+		ctl_json_str(stdout, dnnq_model_name_of(m));
+		printf(",\"generation\":%u,\"max_batch\":%u", dnnq_model_generation(m),
+		       dnnq_model_max_batch(m));
+	} else {
+		printf("%s  (generation %u, max batch %u)\n", dnnq_model_name_of(m),
+		       dnnq_model_generation(m), dnnq_model_max_batch(m));
+	}
+	for (int kind = DNNQ_INPUT; kind <= DNNQ_OUTPUT; kind++) {
+		uint32_t n = kind == DNNQ_INPUT ? dnnq_model_num_inputs(m) : dnnq_model_num_outputs(m);
+		if (json)
+			printf(",\"%s\":[", kind == DNNQ_INPUT ? "inputs" : "outputs");
+		for (uint32_t i = 0; i < n; i++) {
+			struct dnnq_io_info io;
+			dnnq_model_io(m, (enum dnnq_io_kind)kind, i, &io);
+			if (json && i)
+				printf(",");
+			print_io(&io, kind == DNNQ_INPUT ? "input" : "output", json);
+		}
+		if (json)
+			printf("]");
+	}
+	if (json)
+		printf("}");
+}
+
+/* Lists by index, then opens each by name for its signature. */
+static int list_models(struct dnnq_client *c, bool json)
+{
+	char name[64];
+	int n = 1;
+	if (json)
+		printf("{\"models\":[");
+	for (int i = 0; i < n; i++) {
+		struct dnnq_model *m;
+		n = dnnq_model_name(c, (uint32_t)i, name, sizeof name);
+		if (n == DNNQ_E_NOTFOUND && i == 0)
+			break;	/* serving nothing */
+		if (n < 0)
+			return ctl_fail("models", n);
+		int rc = dnnq_model_open(c, name, &m);
+		if (rc)
+			return ctl_failf("model '%s': %s", name, dnnq_strerror(rc));
+		if (json && i)
+			printf(",");
+		print_model(m, json);
+		dnnq_model_close(m);
+	}
+	if (json)
+		printf("]}\n");
+	return 0;
+}
+
+/* status and models: --json, a small session, one question. */
+static int run_query(const struct ctl_global *g, int argc, char **argv, const char *cmd,
+                     const char *help, int (*query)(struct dnnq_client *c, bool json))
+{
+	bool json;
+	struct dnnq_client *c;
+	int rc = parse_json_flag(cmd, help, argc, argv, &json);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = ctl_connect(g, CTL_PROBE_ARENA, 1, &c)))
+		return rc;
+	rc = query(c, json);
+	dnnq_close(c);
+	return rc;
+}
+
+static int cmd_status(const struct ctl_global *g, int argc, char **argv)
+{
+	return run_query(g, argc, argv, "status ", status_help, show_status);
+}
+
+static int cmd_models(const struct ctl_global *g, int argc, char **argv)
+{
+	return run_query(g, argc, argv, "models ", models_help, list_models);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int (*run)(const struct ctl_global *g, int argc, char **argv);
+} commands[] = {
+	{ "status", cmd_status },
+	{ "models", cmd_models },
+	{ "infer", ctl_cmd_infer },
+	{ "bench", ctl_cmd_bench },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct ctl_global g = { 0 };
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': g.socket = optarg; break;
+		case 'h': fputs(global_help, stdout); return 0;
+		case 'V': printf("dnnqctl %s\n", DNNQ_CLIENT_VERSION); return 0;
+		default:  return ctl_usage_error(NULL, "bad option");
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_error(NULL, "no command");
+	const char *cmd = argv[optind];
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(cmd, commands[i].name))
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0;	/* getopt starts afresh on the command's argv */
+		return commands[i].run(&g, argc, argv);
+	}
+	return ctl_usage_error(NULL, "unknown command '%s'", cmd);
+}

@@ -1,0 +1,63 @@
+/*
+ * What the files of dnnqctl share: the global options, error reporting
+ * (one line on stderr, exit 1; usage errors exit 2), output helpers for the
+ * text and JSON forms, and opening a session on a model. dnnqctl.c holds
+ * main and the status and models commands; dnnqctl-infer.c and
+ * dnnqctl-bench.c one command each.
+ */
+#ifndef DNNQ_DNNQCTL_H
+#define DNNQ_DNNQCTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "client/dnnq.h"
+
+#define CTL_EXIT_FAIL  1
+#define CTL_EXIT_USAGE 2
+
+struct ctl_global {
+	const char *socket;	/* --socket, NULL: the library's default */
+};
+
+/* "dnnqctl: <what>: <dnnq_strerror(rc)>"; returns CTL_EXIT_FAIL. */
+int ctl_fail(const char *what, int rc);
+/* "dnnqctl: <formatted>"; returns CTL_EXIT_FAIL. */
+int ctl_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "dnnqctl: <formatted>" and a hint at CMD --help; returns CTL_EXIT_USAGE. */
+int ctl_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A whole decimal number in [min, max]; seconds: a positive decimal up to a
+ * day, fractions allowed. false when the text is not one. */
+bool ctl_parse_u32(const char *s, unsigned long min, unsigned long max, unsigned *out);
+bool ctl_parse_seconds(const char *s, double *out);
+
+/* The arena of a session that only asks questions or reads a signature. */
+#define CTL_PROBE_ARENA ((uint64_t)64 << 10)
+
+/* Connects with arena_bytes and slots (0: the library's defaults); on
+ * failure prints "dnnqctl: connect to SOCKET: <why>" and returns
+ * CTL_EXIT_FAIL. */
+int ctl_connect(const struct ctl_global *g, uint64_t arena_bytes, uint32_t slots,
+                struct dnnq_client **c);
+/* ctl_connect, then opens `model`; on failure prints the error, leaves *c
+ * NULL and returns CTL_EXIT_FAIL. */
+int ctl_open(const struct ctl_global *g, const char *model, uint64_t arena_bytes,
+             uint32_t slots, struct dnnq_client **c, struct dnnq_model **m);
+
+/* Bytes one set of the model's inputs and outputs takes in the arena at
+ * `batch` (each rounded to the arena's 64-byte blocks); as_f32: with every
+ * U8 tensor sent as F32. */
+uint64_t ctl_io_bytes(const struct dnnq_model *m, uint32_t batch, bool as_f32);
+
+const char *ctl_dtype_name(enum dnnq_type t);
+/* Writes s as a JSON string (quoted, escaped). */
+void ctl_json_str(FILE *f, const char *s);
+/* "[N, 1, 28, 28]" (batch_n: dims[0] shown as N) or "[2, 10]". */
+void ctl_print_shape(FILE *f, uint32_t rank, const int64_t *dims, bool batch_n, bool json);
+
+int ctl_cmd_infer(const struct ctl_global *g, int argc, char **argv);
+int ctl_cmd_bench(const struct ctl_global *g, int argc, char **argv);
+
+#endif

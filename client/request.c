@@ -1,0 +1,388 @@
+/*
+ * The data path: submit a request to a slot, wait for or poll its end.
+ *
+ * Free slots. A Treiber stack in private memory: free_head packs an ABA
+ * tag (bumped by every change) above the top slot's index + 1, and each
+ * slot's `next` links to the one below. Taking and returning a slot is one
+ * CAS each, so threads sharing a client never take a lock to submit.
+ *
+ * Tickets. Each slot hands out a fresh ticket per request (its private
+ * counter) and records the ticket in flight; a struct dnnq_request carries
+ * (slot, ticket). Ending a request is a CAS of the slot's ticket to 0, so
+ * it happens once: a repeated or stale dnnq_poll/dnnq_wait finds another
+ * ticket and gets DNNQ_E_INVAL without touching the reused slot.
+ *
+ * Waiting. First spin on the slot's state word for spin_us (a daemon whose
+ * worker spins answers within microseconds: no system call on either
+ * side), then sleep on the futex in slices of at most 10 ms. Between slices
+ * the client checks that the daemon lives: the socket must not have hung
+ * up, and the heartbeat word must have moved within stale_ns. A dead daemon
+ * marks the client dead (all later calls fail with DNNQ_E_DISCONNECTED)
+ * and is noticed by every waiter within one slice.
+ *
+ * Abandoned slots. A dnnq_infer that times out or fails while waiting
+ * cannot free its slot: the daemon may still write it. The slot is marked
+ * abandoned and kept off the free list; when the list runs empty, submit
+ * looks for abandoned slots that have since ended and reclaims them.
+ */
+#define _GNU_SOURCE	/* POLLRDHUP */
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "client/client-internal.h"
+
+#define WAIT_SLICE_NS    10000000	/* 10 ms: the bound on noticing a death */
+#define LIVE_POLL_NS     10000000	/* dnnq_poll looks at the socket this often */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static bool slot_ended(uint32_t state)
+{
+	return state == DNNQ_SLOT_DONE || state == DNNQ_SLOT_FAILED;
+}
+
+/* ---- the free list ---------------------------------------------------- */
+
+static bool free_pop(struct dnnq_client *c, uint32_t *idx)
+{
+	uint64_t head = __atomic_load_n(&c->free_head, __ATOMIC_ACQUIRE);
+	for (;;) {
+		uint32_t top = (uint32_t)head;
+		if (!top)
+			return false;
+		uint32_t next = __atomic_load_n(&c->slots[top - 1].next, __ATOMIC_RELAXED);
+		uint64_t want = (((head >> 32) + 1) << 32) | next;
+		if (__atomic_compare_exchange_n(&c->free_head, &head, want, true,
+		                                __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+			*idx = top - 1;
+			return true;
+		}
+	}
+}
+
+static void free_push(struct dnnq_client *c, uint32_t idx)
+{
+	uint64_t head = __atomic_load_n(&c->free_head, __ATOMIC_RELAXED), want;
+	do {
+		__atomic_store_n(&c->slots[idx].next, (uint32_t)head, __ATOMIC_RELAXED);
+		want = (((head >> 32) + 1) << 32) | (idx + 1);
+	} while (!__atomic_compare_exchange_n(&c->free_head, &head, want, true,
+	                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+void request_slots_init(struct dnnq_client *c)
+{
+	for (uint32_t i = c->view.slot_count; i-- > 0;)
+		free_push(c, i);	/* slot 0 on top */
+}
+
+static void slot_abandon(struct dnnq_client *c, uint32_t idx)
+{
+	__atomic_store_n(&c->slots[idx].abandoned, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&c->n_abandoned, 1, __ATOMIC_RELEASE);
+}
+
+/* An ended slot back to FREE and onto the free list; one whose state
+ * changed under us (a daemon scribbling) stays abandoned instead. */
+static void slot_release(struct dnnq_client *c, uint32_t idx, uint32_t state)
+{
+	if (dnnq_shm_slot_transition(&c->view, idx, state, DNNQ_SLOT_FREE) == 0)
+		free_push(c, idx);
+	else
+		slot_abandon(c, idx);
+}
+
+static void reclaim(struct dnnq_client *c)
+{
+	for (uint32_t i = 0; i < c->view.slot_count; i++) {
+		uint32_t one = 1, st = dnnq_shm_slot_state(&c->view, i);
+		if (!slot_ended(st) || !__atomic_compare_exchange_n(&c->slots[i].abandoned, &one, 0,
+		                                                     false, __ATOMIC_ACQ_REL,
+		                                                     __ATOMIC_RELAXED))
+			continue;
+		__atomic_fetch_sub(&c->n_abandoned, 1, __ATOMIC_RELEASE);
+		slot_release(c, i, st);
+	}
+}
+
+static bool slot_take(struct dnnq_client *c, uint32_t *idx)
+{
+	if (free_pop(c, idx))
+		return true;
+	if (!__atomic_load_n(&c->n_abandoned, __ATOMIC_ACQUIRE))
+		return false;
+	reclaim(c);
+	return free_pop(c, idx);
+}
+
+/* ---- checks and the descriptor ----------------------------------------- */
+
+static int check_tensor(const struct dnnq_client *c, const struct dnnq_io_info *io,
+                        const struct dnnq_tensor *t, int64_t batch)
+{
+	uint64_t bytes;
+	if (!t || !tensor_in_arena(c, t))
+		return DNNQ_E_INVAL;
+	if (t->dtype != io->dtype && !(io->dtype == DNNQ_TYPE_U8 && t->dtype == DNNQ_TYPE_F32))
+		return DNNQ_E_DTYPE;
+	if (t->rank != io->rank || t->dims[0] != batch)
+		return DNNQ_E_SHAPE;
+	for (uint32_t k = 1; k < t->rank; k++)
+		if (t->dims[k] != io->dims[k])
+			return DNNQ_E_SHAPE;
+	if (tensor_bytes(t->dtype, t->rank, t->dims, &bytes) || bytes != t->bytes)
+		return DNNQ_E_INVAL;	/* the struct was changed after dnnq_tensor_alloc */
+	return 0;
+}
+
+/* The batch of inputs[0], then every tensor against the signature. */
+static int check_args(const struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
+                      const struct dnnq_tensor *const *outputs, uint32_t *batch)
+{
+	if (!inputs || !outputs || !inputs[0])
+		return DNNQ_E_INVAL;
+	int64_t b = inputs[0]->dims[0];
+	if (b < 1 || b > m->max_batch)
+		return DNNQ_E_RANGE;
+	for (uint32_t i = 0; i < m->n_inputs + m->n_outputs; i++) {
+		const struct dnnq_tensor *t = i < m->n_inputs ? inputs[i] : outputs[i - m->n_inputs];
+		int rc = check_tensor(m->client, &m->io[i].info, t, b);
+		if (rc)
+			return rc;
+	}
+	*batch = (uint32_t)b;
+	return 0;
+}
+
+/* Writes only the fields the request uses; the daemon reads the rest of
+ * the slot but validates only these. */
+static void write_desc(struct dnnq_shm_request *d, const struct dnnq_model *m, uint32_t batch,
+                       const struct dnnq_tensor *const *inputs,
+                       const struct dnnq_tensor *const *outputs)
+{
+	d->model_id = m->id;
+	d->model_gen = m->generation;
+	d->batch = batch;
+	d->n_inputs = m->n_inputs;
+	d->n_outputs = m->n_outputs;
+	d->reserved = 0;
+	for (uint32_t i = 0; i < m->n_inputs + m->n_outputs; i++) {
+		const struct dnnq_tensor *t = i < m->n_inputs ? inputs[i] : outputs[i - m->n_inputs];
+		struct dnnq_shm_tensor *w = &d->t[i];
+		w->offset = t->offset;
+		w->bytes = t->bytes;
+		w->dtype = t->dtype;
+		w->rank = t->rank;
+		memcpy(w->dims, t->dims, sizeof w->dims);
+	}
+}
+
+static int submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
+                  const struct dnnq_tensor *const *outputs, struct dnnq_request *req)
+{
+	uint32_t batch, idx;
+	if (!m || !req)
+		return DNNQ_E_INVAL;
+	struct dnnq_client *c = m->client;
+	if (client_is_dead(c))
+		return DNNQ_E_DISCONNECTED;
+	int rc = check_args(m, inputs, outputs, &batch);
+	if (rc)
+		return rc;
+	if (!slot_take(c, &idx))
+		return DNNQ_E_BUSY;
+	write_desc(&c->view.slots[idx].req, m, batch, inputs, outputs);
+	struct client_slot *s = &c->slots[idx];
+	uint32_t ticket = s->issued + 1 ? s->issued + 1 : 1;	/* 0 means none */
+	s->issued = ticket;
+	__atomic_store_n(&s->ticket, ticket, __ATOMIC_RELEASE);
+	/* The CAS publishes the descriptor (release) to the worker that takes it. */
+	if (dnnq_shm_slot_transition(&c->view, idx, DNNQ_SLOT_FREE, DNNQ_SLOT_SUBMITTED)) {
+		__atomic_store_n(&s->ticket, 0, __ATOMIC_RELAXED);
+		slot_abandon(c, idx);	/* the daemon wrote a slot it does not own */
+		return DNNQ_E_PROTO;
+	}
+	if (dnnq_shm_ring_push(&c->view, idx)) {
+		/* Only a scribbled ring is full: the slot is on no ring, so no
+		 * worker can take it and it goes straight back. */
+		__atomic_store_n(&s->ticket, 0, __ATOMIC_RELAXED);
+		slot_release(c, idx, DNNQ_SLOT_SUBMITTED);
+		return DNNQ_E_BUSY;
+	}
+	dnnq_shm_doorbell_ring(&c->view, c->doorbell_fd);
+	*req = (struct dnnq_request){ .client = c, .slot = idx, .ticket = ticket };
+	return 0;
+}
+
+/* ---- the end of a request ---------------------------------------------- */
+
+static int result_of(uint32_t state, int32_t status)
+{
+	if (state == DNNQ_SLOT_DONE)
+		return status == 0 ? 0 : DNNQ_E_PROTO;
+	return status < 0 ? status : DNNQ_E_PROTO;
+}
+
+/* Ends request (idx, ticket), seen in the ended state `state`: once only. */
+static int finish(struct dnnq_client *c, uint32_t idx, uint32_t ticket, uint32_t state)
+{
+	uint32_t t = ticket;
+	if (!__atomic_compare_exchange_n(&c->slots[idx].ticket, &t, 0, false, __ATOMIC_ACQ_REL,
+	                                 __ATOMIC_RELAXED))
+		return DNNQ_E_INVAL;	/* another call ended it first */
+	/* Ordered after the acquire load that saw `state`, which the worker
+	 * stored (release) after the status. */
+	int32_t status = dnnq_shm_load_relaxed_s32(&c->view.slots[idx].status);
+	slot_release(c, idx, state);
+	return result_of(state, status);
+}
+
+/* The client of a request that is still in flight, else NULL. */
+static struct dnnq_client *request_client(const struct dnnq_request *req)
+{
+	if (!req || !req->client || req->ticket == 0)
+		return NULL;
+	struct dnnq_client *c = req->client;
+	if (req->slot >= c->view.slot_count ||
+	    __atomic_load_n(&c->slots[req->slot].ticket, __ATOMIC_ACQUIRE) != req->ticket)
+		return NULL;
+	return c;
+}
+
+/* ---- liveness and waiting --------------------------------------------- */
+
+static bool heartbeat_stale(struct dnnq_client *c)
+{
+	int64_t now = client_now_ns();
+	uint64_t hb = dnnq_shm_load_acquire64(&c->view.hdr->heartbeat);
+	pthread_mutex_lock(&c->live_lock);
+	if (hb != c->hb_value) {
+		c->hb_value = hb;
+		c->hb_moved_ns = now;
+	}
+	bool stale = now - c->hb_moved_ns > c->stale_ns;
+	pthread_mutex_unlock(&c->live_lock);
+	return stale;
+}
+
+static bool socket_hung_up(const struct dnnq_client *c)
+{
+	struct pollfd p = { .fd = c->sock, .events = POLLRDHUP };
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL));
+}
+
+static bool still_alive(struct dnnq_client *c)
+{
+	if (client_is_dead(c))
+		return false;
+	if (!socket_hung_up(c) && !heartbeat_stale(c))
+		return true;
+	client_mark_dead(c);
+	return false;
+}
+
+/* Spins until the slot ends (true, *state its state) or until `until`. */
+static bool spin(const struct dnnq_client *c, uint32_t idx, int64_t until, uint32_t *state)
+{
+	for (unsigned i = 1;; i++) {
+		*state = dnnq_shm_slot_state(&c->view, idx);
+		if (slot_ended(*state))
+			return true;
+		if (i % 16 == 0 && client_now_ns() >= until)
+			return false;
+		cpu_relax();
+	}
+}
+
+/* Until slot idx ends (0, *state its state), the deadline passes or the
+ * daemon is found dead. */
+static int wait_end(struct dnnq_client *c, uint32_t idx, int timeout_ms, uint32_t *state)
+{
+	int64_t now = client_now_ns();
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : now + (int64_t)timeout_ms * 1000000;
+	if (c->spin_ns >= 0 &&
+	    spin(c, idx, deadline - now < c->spin_ns ? deadline : now + c->spin_ns, state))
+		return 0;
+	for (;;) {
+		*state = dnnq_shm_slot_state(&c->view, idx);
+		if (slot_ended(*state))
+			return 0;
+		if (!still_alive(c))
+			return DNNQ_E_DISCONNECTED;
+		now = client_now_ns();
+		if (now >= deadline)
+			return DNNQ_E_TIMEDOUT;
+		int64_t slice = deadline - now < WAIT_SLICE_NS ? deadline - now : WAIT_SLICE_NS;
+		if (dnnq_shm_slot_wait(&c->view, idx, *state, slice) == DNNQ_E_IO)
+			return DNNQ_E_IO;
+	}
+}
+
+/* dnnq_poll's look at the socket, at most once per LIVE_POLL_NS per client. */
+static bool poll_finds_dead(struct dnnq_client *c)
+{
+	int64_t now = client_now_ns();
+	int64_t last = __atomic_load_n(&c->live_checked_ns, __ATOMIC_RELAXED);
+	if (now - last < LIVE_POLL_NS ||
+	    !__atomic_compare_exchange_n(&c->live_checked_ns, &last, now, false,
+	                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return false;
+	return !still_alive(c);
+}
+
+/* ---- the API ------------------------------------------------------------ */
+
+int dnnq_submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
+                struct dnnq_tensor *const *outputs, struct dnnq_request *req)
+{
+	return submit(m, inputs, (const struct dnnq_tensor *const *)outputs, req);
+}
+
+int dnnq_poll(struct dnnq_request *req)
+{
+	struct dnnq_client *c = request_client(req);
+	if (!c)
+		return DNNQ_E_INVAL;
+	if (client_is_dead(c))
+		return DNNQ_E_DISCONNECTED;
+	uint32_t st = dnnq_shm_slot_state(&c->view, req->slot);
+	if (slot_ended(st))
+		return finish(c, req->slot, req->ticket, st);
+	return poll_finds_dead(c) ? DNNQ_E_DISCONNECTED : DNNQ_E_AGAIN;
+}
+
+int dnnq_wait(struct dnnq_request *req, int timeout_ms)
+{
+	uint32_t st;
+	struct dnnq_client *c = request_client(req);
+	if (!c)
+		return DNNQ_E_INVAL;
+	if (client_is_dead(c))
+		return DNNQ_E_DISCONNECTED;
+	int rc = wait_end(c, req->slot, timeout_ms, &st);
+	return rc ? rc : finish(c, req->slot, req->ticket, st);
+}
+
+int dnnq_infer(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
+               struct dnnq_tensor *const *outputs, int timeout_ms)
+{
+	struct dnnq_request r;
+	uint32_t st;
+	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, &r);
+	if (rc)
+		return rc;
+	rc = wait_end(r.client, r.slot, timeout_ms, &st);
+	if (rc) {
+		/* Nobody else holds this ticket: leave the slot to the daemon. */
+		__atomic_store_n(&r.client->slots[r.slot].ticket, 0, __ATOMIC_RELAXED);
+		slot_abandon(r.client, r.slot);
+		return rc;
+	}
+	return finish(r.client, r.slot, r.ticket, st);
+}

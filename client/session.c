@@ -1,0 +1,220 @@
+/*
+ * A session: dnnq_connect opens the control socket, says HELLO, receives
+ * the region memfd and the two eventfds, maps the region and builds the
+ * private state the data path needs (the validated view, the arena
+ * allocator, the slot table and its free list). dnnq_close undoes it all.
+ *
+ * The region is hostile input like any reply: the memfd must be a regular
+ * file sealed against shrinking (or a daemon could make our loads fault),
+ * at least as large as the size the reply announces; dnnq_shm_attach then
+ * validates the header and from there on only the view's private copies
+ * are used. A region smaller than asked for is refused: the daemon may say
+ * no, never silently give less.
+ *
+ * Every failure after the socket exists goes through client_free, which
+ * copes with a half-built client, so an error path leaks no fd, mapping or
+ * allocation.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client/client-internal.h"
+
+/* opts with the defaults filled in; DNNQ_E_INVAL / _NOMEM for values no
+ * daemon accepts. */
+static int resolve_opts(const struct dnnq_connect_opts *opts, struct dnnq_connect_opts *o)
+{
+	*o = opts ? *opts : (struct dnnq_connect_opts){ 0 };
+	if (o->timeout_ms < 0 || o->slots > DNNQ_SHM_MAX_SLOTS)
+		return DNNQ_E_INVAL;
+	if (o->arena_bytes > DNNQ_SHM_MAX_ARENA)
+		return DNNQ_E_NOMEM;
+	if (!o->slots)
+		o->slots = CLIENT_DEFAULT_SLOTS;
+	if (!o->arena_bytes)
+		o->arena_bytes = CLIENT_DEFAULT_ARENA;
+	if (!o->spin_us)
+		o->spin_us = CLIENT_DEFAULT_SPIN_US;
+	if (!o->timeout_ms)
+		o->timeout_ms = CLIENT_DEFAULT_TIMEOUT;
+	return 0;
+}
+
+static struct dnnq_client *client_new(const struct dnnq_connect_opts *o)
+{
+	size_t size = (sizeof(struct dnnq_client) + 63) & ~(size_t)63;
+	struct dnnq_client *c = aligned_alloc(64, size);
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof *c);
+	c->sock = c->doorbell_fd = c->event_fd = -1;
+	c->timeout_ms = o->timeout_ms;
+	c->spin_ns = o->spin_us < 0 ? -1 : (int64_t)o->spin_us * 1000;
+	pthread_mutex_init(&c->ctl_lock, NULL);
+	pthread_mutex_init(&c->live_lock, NULL);
+	return c;
+}
+
+static void client_free(struct dnnq_client *c)
+{
+	model_free_all(c);
+	if (c->view.base)
+		munmap(c->view.base, c->map_size);
+	dnnq_shm_arena_destroy(&c->arena);
+	free(c->slots);
+	int fds[] = { c->sock, c->doorbell_fd, c->event_fd };
+	for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	pthread_mutex_destroy(&c->ctl_lock);
+	pthread_mutex_destroy(&c->live_lock);
+	free(c);
+}
+
+/* Maps `size` bytes of the region memfd and attaches the view. */
+static int map_region(struct dnnq_client *c, int memfd, uint64_t size)
+{
+	struct stat st;
+	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode))
+		return DNNQ_E_PROTO;
+	if (size < sizeof(struct dnnq_shm_header) || size > (uint64_t)st.st_size)
+		return DNNQ_E_PROTO;
+	int seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return DNNQ_E_PROTO;
+	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (base == MAP_FAILED)
+		return errno == ENOMEM ? DNNQ_E_NOMEM : DNNQ_E_IO;
+	int rc = dnnq_shm_attach(base, size, &c->view, NULL);
+	if (rc) {
+		munmap(base, size);
+		memset(&c->view, 0, sizeof c->view);
+		return rc;
+	}
+	c->map_size = size;
+	return 0;
+}
+
+/* HELLO: the region and the eventfds; keeps the heartbeat period. */
+static int hello(struct dnnq_client *c, const struct dnnq_connect_opts *o, uint32_t *hb_ms)
+{
+	static const struct ctl_spec spec = {
+		DNNQ_MSG_HELLO, DNNQ_MSG_HELLO, sizeof(struct dnnq_msg_hello_reply), true, true,
+	};
+	struct dnnq_msg_hello req = {
+		.abi_major = DNNQ_SHM_ABI_MAJOR, .abi_minor = DNNQ_SHM_ABI_MINOR,
+		.slots = o->slots, .arena_bytes = o->arena_bytes,
+	};
+	struct dnnq_msg_hello_reply rep;
+	int fds[DNNQ_PROTO_NFDS];
+	int rc = ctl_call(c, &spec, &req, sizeof req, &rep, fds);
+	if (rc == 0 && !ctl_str_ok(rep.message, sizeof rep.message))
+		rc = DNNQ_E_PROTO;
+	else if (rc == 0 && rep.abi_major != DNNQ_SHM_ABI_MAJOR)
+		rc = DNNQ_E_VERSION;
+	else if (rc == 0)
+		rc = map_region(c, fds[0], rep.region_size);
+	if (fds[0] >= 0)
+		close(fds[0]);	/* the mapping keeps the region */
+	c->doorbell_fd = fds[1];
+	c->event_fd = fds[2];
+	*hb_ms = rc ? 0 : rep.heartbeat_ms;
+	return rc;
+}
+
+/* Everything private the data path needs, once the region is mapped. */
+static int session_init(struct dnnq_client *c, const struct dnnq_connect_opts *o, uint32_t hb_ms)
+{
+	if (c->view.slot_count < o->slots || c->view.arena_size < o->arena_bytes)
+		return DNNQ_E_PROTO;
+	int rc = dnnq_shm_arena_init(&c->arena, c->view.arena_size);
+	if (rc)
+		return rc;
+	c->slots = aligned_alloc(64, (size_t)c->view.slot_count * sizeof *c->slots);
+	if (!c->slots)
+		return DNNQ_E_NOMEM;
+	memset(c->slots, 0, (size_t)c->view.slot_count * sizeof *c->slots);
+	request_slots_init(c);
+	/* A daemon that beats slowly must not look dead between two beats. */
+	c->stale_ns = CLIENT_STALE_NS;
+	if ((int64_t)hb_ms * 4000000 > c->stale_ns)
+		c->stale_ns = (int64_t)hb_ms * 4000000;
+	c->hb_value = dnnq_shm_load_acquire64(&c->view.hdr->heartbeat);
+	c->hb_moved_ns = c->live_checked_ns = client_now_ns();
+	return 0;
+}
+
+int dnnq_connect(const char *path, const struct dnnq_connect_opts *opts,
+                 struct dnnq_client **out)
+{
+	struct dnnq_connect_opts o;
+	if (!out)
+		return DNNQ_E_INVAL;
+	*out = NULL;
+	int rc = resolve_opts(opts, &o);
+	if (rc)
+		return rc;
+	struct dnnq_client *c = client_new(&o);
+	if (!c)
+		return DNNQ_E_NOMEM;
+	uint32_t hb_ms = 0;
+	int64_t deadline = client_now_ns() + (int64_t)o.timeout_ms * 1000000;
+	rc = ctl_connect(path, deadline, &c->sock);
+	if (rc == 0)
+		rc = hello(c, &o, &hb_ms);
+	if (rc == 0)
+		rc = session_init(c, &o, hb_ms);
+	if (rc)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	client_free(c);
+	return rc;
+}
+
+void dnnq_close(struct dnnq_client *c)
+{
+	if (c)
+		client_free(c);
+}
+
+int dnnq_event_fd(struct dnnq_client *c)
+{
+	if (!c)
+		return DNNQ_E_INVAL;
+	if (client_is_dead(c))
+		return DNNQ_E_DISCONNECTED;
+	dnnq_shm_store_release32(&c->view.hdr->event_armed, 1);
+	return c->event_fd;
+}
+
+int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out)
+{
+	static const struct ctl_spec spec = {
+		DNNQ_MSG_STATS, DNNQ_MSG_STATS, sizeof(struct dnnq_msg_stats), true, false,
+	};
+	if (!c || !out)
+		return DNNQ_E_INVAL;
+	struct dnnq_msg_hdr req;
+	struct dnnq_msg_stats rep;
+	int rc = ctl_call(c, &spec, &req, sizeof req, &rep, NULL);
+	if (rc == 0 && !ctl_str_ok(rep.message, sizeof rep.message))
+		rc = DNNQ_E_PROTO;
+	if (rc)
+		return rc;
+	*out = (struct dnnq_stats){
+		.uptime_ns = rep.uptime_ns, .requests = rep.requests, .failures = rep.failures,
+		.bytes_copied = rep.bytes_copied, .session_requests = rep.session_requests,
+		.session_failures = rep.session_failures, .sessions = rep.sessions,
+		.models = rep.models, .workers = rep.workers, .pid = rep.pid,
+	};
+	memcpy(out->status, rep.message, sizeof out->status);
+	return 0;
+}

@@ -1,0 +1,86 @@
+/*
+ * Tensors in the session's shared arena. The arena allocator
+ * (shm/arena.c) hands out 64-byte aligned blocks by offset from private
+ * bookkeeping; a struct dnnq_tensor records the block (offset, bytes) beside
+ * its pointer, dtype and shape, which is all a request descriptor needs.
+ * Sizes are overflow-checked, and a tensor is recognised as this client's
+ * by its pointer and offset agreeing with this client's mapping.
+ */
+#include <string.h>
+
+#include "client/client-internal.h"
+
+int tensor_bytes(uint32_t dtype, uint32_t rank, const int64_t *dims, uint64_t *bytes)
+{
+	uint64_t n = dnnq_shm_dtype_size(dtype);
+	if (!n)
+		return DNNQ_E_DTYPE;
+	if (rank < 1 || rank > DNNQ_SHM_MAX_RANK)
+		return DNNQ_E_SHAPE;
+	for (uint32_t k = 0; k < rank; k++) {
+		if (dims[k] < 1)
+			return DNNQ_E_SHAPE;
+		if (__builtin_mul_overflow(n, (uint64_t)dims[k], &n))
+			return DNNQ_E_RANGE;
+	}
+	*bytes = n;
+	return 0;
+}
+
+bool tensor_in_arena(const struct dnnq_client *c, const struct dnnq_tensor *t)
+{
+	uint64_t size = c->view.arena_size;
+	return t->offset % DNNQ_SHM_ALIGN == 0 && t->offset < size && t->bytes > 0 &&
+	       t->bytes <= size - t->offset && t->data == c->view.arena + t->offset;
+}
+
+int dnnq_tensor_alloc(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank,
+                      const int64_t *dims, struct dnnq_tensor *out)
+{
+	uint64_t bytes, off;
+	if (!out)
+		return DNNQ_E_INVAL;
+	memset(out, 0, sizeof *out);
+	if (!c || !dims)
+		return DNNQ_E_INVAL;
+	if (client_is_dead(c))
+		return DNNQ_E_DISCONNECTED;
+	int rc = tensor_bytes(dtype, rank, dims, &bytes);
+	if (rc)
+		return rc;
+	rc = dnnq_shm_arena_alloc(&c->arena, bytes, &off);
+	if (rc)
+		return rc;
+	out->data = c->view.arena + off;
+	out->bytes = (size_t)bytes;
+	out->dtype = dtype;
+	out->rank = rank;
+	memcpy(out->dims, dims, rank * sizeof *dims);
+	out->offset = off;
+	return 0;
+}
+
+int dnnq_tensor_alloc_io(struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
+                         uint32_t batch, struct dnnq_tensor *out)
+{
+	struct dnnq_io_info io;
+	if (!out)
+		return DNNQ_E_INVAL;
+	memset(out, 0, sizeof *out);
+	int rc = dnnq_model_io(m, kind, i, &io);
+	if (rc)
+		return rc;
+	if (batch < 1 || batch > m->max_batch)
+		return DNNQ_E_RANGE;
+	io.dims[0] = batch;
+	return dnnq_tensor_alloc(m->client, io.dtype, io.rank, io.dims, out);
+}
+
+void dnnq_tensor_free(struct dnnq_client *c, struct dnnq_tensor *t)
+{
+	if (!c || !t || !t->data)
+		return;
+	if (tensor_in_arena(c, t))
+		dnnq_shm_arena_free(&c->arena, t->offset, t->bytes);
+	memset(t, 0, sizeof *t);
+}

@@ -1,0 +1,353 @@
+/*
+ * The control protocol, daemon side (control.h, shm/dnnq_proto.h).
+ *
+ * Admission happens at accept time, from SO_PEERCRED, before a byte is
+ * read: a peer the ACL does not allow, or one over --max-clients, is kept
+ * only long enough to answer its first message with DNNQ_E_PERM or
+ * DNNQ_E_BUSY and a message saying why.
+ *
+ * Every message is hostile until checked, in this order: at least a header
+ * (else the connection is closed: there is nothing to answer), magic,
+ * version, a zero status, a known type, the exact size of that type, the
+ * connection's state (HELLO first and once), then each field. A message
+ * that fails answers DNNQ_E_PROTO; the connection stays open. Replies echo
+ * seq and the type, except that OPEN and INFO are answered with type MODEL;
+ * HELLO and STATS replies always carry their whole struct, so an error has
+ * its message, the others are a bare header on error. Sends never block: a
+ * peer that does not read its replies is closed. recv() passes no control
+ * buffer, so any fds a peer sends are discarded by the kernel (MSG_CTRUNC)
+ * instead of piling up in the daemon.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/control.h"
+#include "daemon/log.h"
+#include "daemon/session.h"
+
+#define MSGS_PER_WAKE 16    /* then the loop serves the others */
+
+struct reply {
+	union {
+		struct dnnq_msg_hdr hdr;
+		struct dnnq_msg_hello_reply hello;
+		struct dnnq_msg_model model;
+		struct dnnq_msg_stats stats;
+	} u;
+	size_t len;
+	int fds[DNNQ_PROTO_NFDS];
+	unsigned nfds;
+};
+
+static const struct msg_kind {
+	const char *name;
+	size_t size;
+} kinds[] = {
+	[DNNQ_MSG_HELLO] = { "HELLO", sizeof(struct dnnq_msg_hello) },
+	[DNNQ_MSG_OPEN]  = { "OPEN", sizeof(struct dnnq_msg_open) },
+	[DNNQ_MSG_INFO]  = { "INFO", sizeof(struct dnnq_msg_open) },
+	[DNNQ_MSG_CLOSE] = { "CLOSE", sizeof(struct dnnq_msg_close) },
+	[DNNQ_MSG_STATS] = { "STATS", sizeof(struct dnnq_msg_hdr) },
+};
+
+static bool listed(const uint32_t *ids, unsigned n, uint32_t id)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* The peer's supplementary groups (SO_PEERGROUPS) against the ACL. */
+static bool groups_allowed(int fd, const struct dnnqd_acl *acl)
+{
+	socklen_t len = 0;
+	bool ok = false;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) && errno != ERANGE)
+		return false;
+	gid_t *g = malloc(len ? len : 1);
+	if (g && !getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len))
+		for (size_t i = 0; i < len / sizeof *g && !ok; i++)
+			ok = listed(acl->gids, acl->ngids, g[i]);
+	free(g);
+	return ok;
+}
+
+void dnnqd_conn_admit(struct dnnqd_conn *c, int fd, const struct dnnqd_acl *acl, bool full,
+                      uint64_t now_ns)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	memset(c, 0, sizeof *c);
+	c->fd = fd;
+	c->deadline_ns = now_ns + DNNQD_HELLO_TIMEOUT_NS;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		c->refusal = DNNQ_E_PERM;
+		return;
+	}
+	c->pid = (uint32_t)cred.pid;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	bool allowed = listed(acl->uids, acl->nuids, cred.uid) ||
+	               listed(acl->gids, acl->ngids, cred.gid) ||
+	               (acl->ngids && groups_allowed(fd, acl));
+	c->refusal = !allowed ? DNNQ_E_PERM : full ? DNNQ_E_BUSY : 0;
+}
+
+/* The reply skeleton for request h: its seq, its type (MODEL for OPEN and
+ * INFO), and the size of a success or of an error reply. */
+static void reply_start(struct reply *r, const struct dnnq_msg_hdr *h)
+{
+	memset(r, 0, sizeof *r);
+	r->u.hdr.magic = DNNQ_PROTO_MAGIC;
+	r->u.hdr.version = DNNQ_PROTO_VERSION;
+	r->u.hdr.seq = h->seq;
+	r->u.hdr.type = h->type == DNNQ_MSG_OPEN || h->type == DNNQ_MSG_INFO ? DNNQ_MSG_MODEL : h->type;
+	r->len = sizeof r->u.hdr;
+	if (h->type == DNNQ_MSG_HELLO) {
+		r->len = sizeof r->u.hello;
+		r->u.hello.abi_major = DNNQ_SHM_ABI_MAJOR;
+		r->u.hello.abi_minor = DNNQ_SHM_ABI_MINOR;
+	} else if (h->type == DNNQ_MSG_STATS) {
+		r->len = sizeof r->u.stats;
+	}
+}
+
+static void reply_fail(struct reply *r, int status, const char *why)
+{
+	r->u.hdr.status = status;
+	r->nfds = 0;
+	if (r->u.hdr.type == DNNQ_MSG_HELLO)
+		snprintf(r->u.hello.message, sizeof r->u.hello.message, "%s", why);
+	else if (r->u.hdr.type == DNNQ_MSG_STATS)
+		snprintf(r->u.stats.message, sizeof r->u.stats.message, "%s", why);
+}
+
+static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, struct reply *r,
+                    struct dnnq_diag *why)
+{
+	struct dnnq_msg_hello m;
+	struct dnnqd_session *s;
+	memcpy(&m, msg, sizeof m);
+	if (m.reserved)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "HELLO: reserved %u: must be 0", m.reserved);
+	if (m.abi_major != DNNQ_SHM_ABI_MAJOR)
+		return dnnq_diag_set(why, DNNQ_E_VERSION, "HELLO: abi_major %u: this daemon speaks"
+		                     " %u.%u", m.abi_major, DNNQ_SHM_ABI_MAJOR, DNNQ_SHM_ABI_MINOR);
+	int rc = dnnqd_session_create(d, m.slots, m.arena_bytes, &s, why);
+	if (rc)
+		return rc;
+	/* published before the reply: a failed send closes the connection,
+	 * which retires it like any other */
+	if ((rc = dnnqd_session_publish(d, s))) {
+		dnnqd_session_free(s);
+		return dnnq_diag_set(why, rc, "HELLO: no room for another session");
+	}
+	c->session = s;
+	struct dnnq_msg_hello_reply *hr = &r->u.hello;
+	hr->session_id = s->id;
+	hr->region_size = s->map_size;
+	hr->workers = d->nworkers;
+	hr->spin_us = d->cfg.spin_us;
+	hr->heartbeat_ms = DNNQD_HEARTBEAT_MS;
+	r->fds[0] = s->memfd;
+	r->fds[1] = s->doorbell;
+	r->fds[2] = s->completion;
+	r->nfds = DNNQ_PROTO_NFDS;
+	dnnqd_log(DNNQD_LOG_INFO, "session %llu: pid %u uid %u: %u slots, %llu arena bytes",
+	          (unsigned long long)s->id, c->pid, c->uid, s->view.slot_count,
+	          (unsigned long long)s->view.arena_size);
+	return 0;
+}
+
+static int check_name(const char *name, size_t size, struct dnnq_diag *why)
+{
+	return memchr(name, 0, size) ? 0
+	       : dnnq_diag_set(why, DNNQ_E_PROTO, "OPEN: name: no NUL within %zu bytes", size);
+}
+
+static int on_open_info(struct dnnqd *d, const struct dnnq_msg_hdr *h, const void *msg,
+                        struct reply *r, struct dnnq_diag *why)
+{
+	struct dnnq_msg_open m;
+	memcpy(&m, msg, sizeof m);
+	if (m.reserved)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "%s: reserved %u: must be 0",
+		                     kinds[h->type].name, m.reserved);
+	int id = (int)m.index;
+	if (h->type == DNNQ_MSG_OPEN) {
+		int rc = check_name(m.name, sizeof m.name, why);
+		if (rc)
+			return rc;
+		if ((id = dnnqd_models_find(d->models, m.name)) < 0)
+			return dnnq_diag_set(why, DNNQ_E_NOTFOUND, "OPEN: no model '%s'", m.name);
+	} else if (m.index >= d->models->n) {
+		return dnnq_diag_set(why, DNNQ_E_NOTFOUND, "INFO: index %u: %u models", m.index,
+		                     d->models->n);
+	}
+	dnnqd_model_describe(d->models, (uint32_t)id, &r->u.model);
+	r->len = sizeof r->u.model;
+	return 0;
+}
+
+static int on_close(struct dnnqd *d, const void *msg, struct dnnq_diag *why)
+{
+	struct dnnq_msg_close m;
+	memcpy(&m, msg, sizeof m);
+	if (m.reserved)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "CLOSE: reserved %u: must be 0", m.reserved);
+	if (m.model_id >= d->models->n)
+		return dnnq_diag_set(why, DNNQ_E_RANGE, "CLOSE: model_id %u: %u models", m.model_id,
+		                     d->models->n);
+	return 0;
+}
+
+static void on_stats(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *r)
+{
+	struct dnnq_msg_stats *st = &r->u.stats;
+	struct dnnqd_totals all, mine;
+	dnnqd_counters_sum(d->counts, d->nworkers, &all);
+	dnnqd_counters_sum(c->session->counts, d->nworkers, &mine);
+	st->uptime_ns = dnnqd_now_ns() - d->start_ns;
+	st->requests = all.requests;
+	st->failures = all.failures;
+	st->bytes_copied = all.bytes_copied;
+	st->session_requests = mine.requests;
+	st->session_failures = mine.failures;
+	st->sessions = d->nsessions;
+	st->models = d->models->n;
+	st->workers = d->nworkers;
+	st->pid = (uint32_t)getpid();
+	snprintf(st->message, sizeof st->message, "serving %u model%s, %u session%s",
+	         d->models->n, d->models->n == 1 ? "" : "s", d->nsessions,
+	         d->nsessions == 1 ? "" : "s");
+}
+
+
+/* Everything but the fields: the header, the size for the type, the
+ * connection's state. */
+static int check_envelope(const struct dnnqd_conn *c, const struct dnnq_msg_hdr *h, size_t len,
+                          struct dnnq_diag *why)
+{
+	if (h->magic != DNNQ_PROTO_MAGIC)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "magic 0x%08x: not a dnnq message", h->magic);
+	if (h->version != DNNQ_PROTO_VERSION)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "version %u: this daemon speaks %u",
+		                     h->version, DNNQ_PROTO_VERSION);
+	if (h->status)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "status %d: must be 0 in a request", h->status);
+	if (h->type >= sizeof kinds / sizeof kinds[0] || !kinds[h->type].name)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "type %u: not a request", h->type);
+	const struct msg_kind *k = &kinds[h->type];
+	if (len != k->size)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "%s: %zu bytes: want %zu", k->name, len,
+		                     k->size);
+	if (h->type == DNNQ_MSG_HELLO && c->session)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "HELLO: sent twice");
+	if (h->type != DNNQ_MSG_HELLO && !c->session)
+		return dnnq_diag_set(why, DNNQ_E_PROTO, "%s: before HELLO", k->name);
+	return 0;
+}
+
+static void dispatch(struct dnnqd *d, struct dnnqd_conn *c, const struct dnnq_msg_hdr *h,
+                     const void *msg, size_t len, struct reply *r)
+{
+	struct dnnq_diag why = { "" };
+	int rc = check_envelope(c, h, len, &why);
+	if (!rc) {
+		switch (h->type) {
+		case DNNQ_MSG_HELLO: rc = on_hello(d, c, msg, r, &why); break;
+		case DNNQ_MSG_OPEN:
+		case DNNQ_MSG_INFO:  rc = on_open_info(d, h, msg, r, &why); break;
+		case DNNQ_MSG_CLOSE: rc = on_close(d, msg, &why); break;
+		default:             on_stats(d, c, r); break;
+		}
+	}
+	if (rc) {
+		reply_fail(r, rc, why.msg);
+		dnnqd_log(DNNQD_LOG_DEBUG, "pid %u uid %u: %s (%s)", c->pid, c->uid, why.msg,
+		          dnnq_strerror(rc));
+	}
+}
+
+static void refuse(const struct dnnqd_conn *c, struct reply *r)
+{
+	char why[160];
+	if (c->refusal == DNNQ_E_PERM)
+		snprintf(why, sizeof why, "uid %u gid %u: not allowed (--allow-uid, --allow-gid)",
+		         c->uid, c->gid);
+	else
+		snprintf(why, sizeof why, "the daemon has as many clients as it takes"
+		         " (--max-clients)");
+	reply_fail(r, c->refusal, why);
+	dnnqd_log(DNNQD_LOG_INFO, "refused pid %u: %s", c->pid, why);
+}
+
+static bool send_reply(int fd, const struct reply *r)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * DNNQ_PROTO_NFDS)];
+	} ctl;
+	struct iovec iov = { (void *)&r->u, r->len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (r->nfds) {
+		memset(&ctl, 0, sizeof ctl);
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * r->nfds);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * r->nfds);
+		memcpy(CMSG_DATA(cm), r->fds, sizeof(int) * r->nfds);
+	}
+	return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)r->len;
+}
+
+/* One message of len bytes (buf holds the first min(len, size) of them). */
+static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len)
+{
+	struct dnnq_msg_hdr h;
+	struct reply r;
+	if (len < sizeof h)
+		return false;
+	memcpy(&h, buf, sizeof h);
+	reply_start(&r, &h);
+	if (c->refusal)
+		refuse(c, &r);
+	else
+		dispatch(d, c, &h, buf, len, &r);
+	return send_reply(c->fd, &r) && !c->refusal;
+}
+
+bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c)
+{
+	for (int i = 0; i < MSGS_PER_WAKE; i++) {
+		_Alignas(8) uint8_t buf[DNNQ_PROTO_MAX_MSG];
+		/* MSG_TRUNC: the packet's real length, so an oversized one is seen */
+		ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+		/* 0: a hang-up, or an empty packet, which cannot be answered */
+		if (n == 0 || !handle(d, c, buf, (size_t)n))
+			return false;
+	}
+	return true;
+}
+
+void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c)
+{
+	if (c->session) {
+		dnnqd_log(DNNQD_LOG_INFO, "session %llu: closed", (unsigned long long)c->session->id);
+		dnnqd_session_retire(d, c->session);
+		c->session = NULL;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}

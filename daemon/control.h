@@ -1,0 +1,40 @@
+/*
+ * daemon/control.h — one client connection on the control socket: who the
+ * peer is, whether it may have a session, and the answers to its messages
+ * (shm/dnnq_proto.h). The event loop (server.c) only says when a
+ * connection is readable; everything a message means is decided here, so
+ * the loop can change (io_uring) without touching the protocol, and the
+ * tests can drive a connection over a socketpair.
+ */
+#ifndef DNNQ_DAEMON_CONTROL_H
+#define DNNQ_DAEMON_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/dnnqd.h"
+#include "daemon/options.h"
+
+#define DNNQD_HELLO_TIMEOUT_NS 1000000000ull   /* a silent new peer is closed */
+
+struct dnnqd_conn {
+	int fd;                         /* non-blocking SOCK_SEQPACKET */
+	uint32_t pid, uid, gid;         /* SO_PEERCRED */
+	int refusal;                    /* 0, or DNNQ_E_PERM / DNNQ_E_BUSY: the answer
+	                                   to its first message, then it is closed */
+	uint64_t deadline_ns;           /* closed then if it has no session yet */
+	struct dnnqd_session *session;  /* after a HELLO */
+};
+
+/* Reads the peer's credentials before anything else and decides whether it
+ * may have a session: allowed by the ACL and `full` false. */
+void dnnqd_conn_admit(struct dnnqd_conn *c, int fd, const struct dnnqd_acl *acl, bool full,
+                      uint64_t now_ns);
+/* Receives and answers what the peer has sent (non-blocking); false when
+ * the connection must be closed (a hang-up, an unanswerable message, a
+ * reply that cannot be sent, a refusal given). */
+bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c);
+/* Closes the socket and retires the session, if any. */
+void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c);
+
+#endif

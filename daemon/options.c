@@ -1,0 +1,440 @@
+/*
+ * dnnqd's command line (options.h). A table maps each option to a setter
+ * that validates its value; "--opt value" and "--opt=value" both work, a
+ * repeated scalar option keeps the last value and the list options
+ * (--model, --allow-uid, --allow-gid) add up. The defaults that depend on
+ * the environment (the socket path, the CPUs, the daemon's own uid) are
+ * filled in once the whole line is read, and the checks that involve more
+ * than one argument run last.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/options.h"
+
+#define DEFAULT_SPIN_US 50
+#define DEFAULT_MAX_CLIENTS 256
+#define DEFAULT_MAX_SESSION_BYTES ((uint64_t)1 << 30)
+#define DEFAULT_MAX_BATCH 64
+/* The session table has max-clients entries and a worker's epoll data
+ * packs a table index in 16 bits. */
+#define MAX_CLIENTS_LIMIT 4096
+#define MAX_SPIN_US 1000000
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+/* "OPT: 'VALUE': rule"; vlen < 0 prints all of val. */
+__attribute__((format(printf, 5, 6)))
+static int bad(struct dnnq_diag *d, const char *opt, const char *val, int vlen,
+               const char *fmt, ...)
+{
+	char rule[192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rule, sizeof rule, fmt, ap);
+	va_end(ap);
+	return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: '%.*s': %s", opt, vlen, val, rule);
+}
+
+/* A decimal number in [s, s + len): digits only, no sign, no overflow. */
+static bool parse_u64(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' || __builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* Calls fn on every comma-separated entry of list, empty ones included. */
+static int each_entry(const char *list, void *ctx,
+                      int (*fn)(void *ctx, const char *s, size_t len))
+{
+	for (const char *p = list;; p++) {
+		size_t len = strcspn(p, ",");
+		int rc = fn(ctx, p, len);
+		if (rc || !p[len])
+			return rc;
+		p += len;
+	}
+}
+
+/* "0-1,4": the set as a CPU list, cut short when buf is. */
+static void format_cpus(const cpu_set_t *s, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (int c = 0; c < CPU_SETSIZE && n < len; c++) {
+		if (!CPU_ISSET(c, s))
+			continue;
+		int e = c;
+		while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, s))
+			e++;
+		n += (size_t)snprintf(buf + n, len - n, "%s%d", n ? "," : "", c);
+		if (e > c && n < len)
+			n += (size_t)snprintf(buf + n, len - n, "-%d", e);
+		c = e;
+	}
+}
+
+struct cpu_parse {
+	const char *opt;
+	const cpu_set_t *online;
+	cpu_set_t seen;
+	int *cpus;
+	unsigned n;
+	struct dnnq_diag *diag;
+};
+
+static int add_cpu(struct cpu_parse *p, uint64_t c)
+{
+	char num[24];
+	snprintf(num, sizeof num, "%llu", (unsigned long long)c);
+	if (c >= CPU_SETSIZE || !CPU_ISSET(c, p->online)) {
+		char on[128];
+		format_cpus(p->online, on, sizeof on);
+		return bad(p->diag, p->opt, num, -1, "no such CPU (online: %s)", on);
+	}
+	if (CPU_ISSET(c, &p->seen))
+		return bad(p->diag, p->opt, num, -1, "listed twice");
+	CPU_SET(c, &p->seen);
+	p->cpus[p->n++] = (int)c;
+	return 0;
+}
+
+/* One entry of a CPU list: "N" or "A-B". */
+static int cpu_entry(void *ctx, const char *s, size_t len)
+{
+	struct cpu_parse *p = ctx;
+	uint64_t lo, hi;
+	const char *dash = memchr(s, '-', len);
+	bool ok = dash ? parse_u64(s, (size_t)(dash - s), &lo) &&
+	                 parse_u64(dash + 1, len - (size_t)(dash - s) - 1, &hi)
+	               : parse_u64(s, len, &lo);
+	if (!ok)
+		return bad(p->diag, p->opt, s, (int)len, "not a CPU number or range");
+	if (!dash)
+		hi = lo;
+	if (lo > hi)
+		return bad(p->diag, p->opt, s, (int)len, "range runs backwards");
+	/* every CPU past the online ones fails, so the loop is short */
+	for (uint64_t c = lo; c <= hi; c++) {
+		int rc = add_cpu(p, c);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int dnnqd_parse_cpus(const char *opt, const char *list, const cpu_set_t *online, int **cpus,
+                     unsigned *n, struct dnnq_diag *diag)
+{
+	struct cpu_parse p = { .opt = opt, .online = online, .diag = diag };
+	CPU_ZERO(&p.seen);
+	/* each listed CPU is online and distinct: at most CPU_COUNT of them */
+	p.cpus = malloc(((size_t)CPU_COUNT(online) + 1) * sizeof *p.cpus);
+	if (!p.cpus)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", opt);
+	int rc = each_entry(list, &p, cpu_entry);
+	if (rc) {
+		free(p.cpus);
+		return rc;
+	}
+	*cpus = p.cpus;
+	*n = p.n;
+	return 0;
+}
+
+/* Appends id unless present. */
+static int push_id(uint32_t **ids, unsigned *n, uint32_t id)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if ((*ids)[i] == id)
+			return 0;
+	uint32_t *a = realloc(*ids, (*n + 1) * sizeof *a);
+	if (!a)
+		return DNNQ_E_NOMEM;
+	a[(*n)++] = id;
+	*ids = a;
+	return 0;
+}
+
+struct id_parse {
+	const char *opt;
+	uint32_t **ids;
+	unsigned *n;
+	struct dnnq_diag *diag;
+};
+
+static int id_entry(void *ctx, const char *s, size_t len)
+{
+	struct id_parse *p = ctx;
+	uint64_t v;
+	/* (uid_t)-1 means "no id" to the kernel */
+	if (!parse_u64(s, len, &v) || v >= UINT32_MAX)
+		return bad(p->diag, p->opt, s, (int)len, "not a numeric id (0..%u)", UINT32_MAX - 1);
+	if (push_id(p->ids, p->n, (uint32_t)v))
+		return dnnq_diag_set(p->diag, DNNQ_E_NOMEM, "%s: out of memory", p->opt);
+	return 0;
+}
+
+struct option_def;
+typedef int (*option_set_fn)(struct dnnqd_options *o, const struct option_def *def,
+                             const char *val, struct dnnq_diag *d);
+
+struct option_def {
+	const char *name;
+	option_set_fn set;       /* NULL: a flag without a value (a bool at field) */
+	size_t field;            /* numbers and flags: offsetof the field ... */
+	size_t size;             /* ... its size (4 or 8) ... */
+	uint64_t min, max;       /* ... and its range */
+};
+
+static int set_number(struct dnnqd_options *o, const struct option_def *def, const char *val,
+                      struct dnnq_diag *d)
+{
+	uint64_t v;
+	if (!parse_u64(val, strlen(val), &v))
+		return bad(d, def->name, val, -1, "not a number");
+	if (v < def->min || v > def->max)
+		return bad(d, def->name, val, -1, "must be %llu..%llu", (unsigned long long)def->min,
+		           (unsigned long long)def->max);
+	char *f = (char *)o + def->field;
+	if (def->size == sizeof(uint32_t))
+		*(uint32_t *)f = (uint32_t)v;
+	else
+		*(uint64_t *)f = v;
+	return 0;
+}
+
+static int set_socket(struct dnnqd_options *o, const struct option_def *def, const char *val,
+                      struct dnnq_diag *d)
+{
+	if (!val[0])
+		return bad(d, def->name, val, -1, "empty path");
+	if (strlen(val) >= sizeof o->socket)
+		return bad(d, def->name, val, -1, "longer than %zu bytes", sizeof o->socket - 1);
+	strcpy(o->socket, val);
+	return 0;
+}
+
+static int set_model(struct dnnqd_options *o, const struct option_def *def, const char *val,
+                     struct dnnq_diag *d)
+{
+	const char *eq = strchr(val, '=');
+	if (!eq || eq == val || !eq[1])
+		return bad(d, def->name, val, -1, "want NAME=FILE");
+	size_t len = (size_t)(eq - val);
+	if (len >= DNNQ_PROTO_NAME_MAX)
+		return bad(d, def->name, val, (int)len, "NAME longer than %u bytes",
+		           DNNQ_PROTO_NAME_MAX - 1);
+	if (strspn(val, NAME_CHARS) < len)
+		return bad(d, def->name, val, (int)len, "NAME may hold only letters, digits, '.', '_'"
+		           " and '-'");
+	for (unsigned i = 0; i < o->nmodels; i++)
+		if (strlen(o->models[i].name) == len && !memcmp(o->models[i].name, val, len))
+			return bad(d, def->name, val, (int)len, "NAME used twice");
+	struct dnnqd_model_arg *m = realloc(o->models, (o->nmodels + 1) * sizeof *m);
+	if (!m)
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", def->name);
+	o->models = m;
+	m = &o->models[o->nmodels++];
+	memcpy(m->name, val, len);
+	m->name[len] = 0;
+	m->path = eq + 1;
+	return 0;
+}
+
+static int set_cpus(struct dnnqd_options *o, const struct option_def *def, const char *val,
+                    struct dnnq_diag *d)
+{
+	cpu_set_t online;
+	if (sched_getaffinity(0, sizeof online, &online))
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: sched_getaffinity failed", def->name);
+	int *cpus;
+	unsigned n;
+	int rc = dnnqd_parse_cpus(def->name, val, &online, &cpus, &n, d);
+	if (rc)
+		return rc;
+	free(o->cpus);
+	o->cpus = cpus;
+	o->ncpus = n;
+	return 0;
+}
+
+static int add_ids(const char *opt, const char *list, uint32_t **ids, unsigned *n,
+                   struct dnnq_diag *d)
+{
+	struct id_parse p = { opt, ids, n, d };
+	return each_entry(list, &p, id_entry);
+}
+
+static int set_uids(struct dnnqd_options *o, const struct option_def *def, const char *val,
+                    struct dnnq_diag *d)
+{
+	return add_ids(def->name, val, &o->acl.uids, &o->acl.nuids, d);
+}
+
+static int set_gids(struct dnnqd_options *o, const struct option_def *def, const char *val,
+                    struct dnnq_diag *d)
+{
+	return add_ids(def->name, val, &o->acl.gids, &o->acl.ngids, d);
+}
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+static int set_log_level(struct dnnqd_options *o, const struct option_def *def, const char *val,
+                         struct dnnq_diag *d)
+{
+	for (unsigned i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+		if (!strcmp(val, level_names[i])) {
+			o->log_level = (enum dnnqd_log_level)i;
+			return 0;
+		}
+	}
+	return bad(d, def->name, val, -1, "want error, warn, info or debug");
+}
+
+#define NUMBER(name, field, lo, hi) \
+	{ name, set_number, offsetof(struct dnnqd_options, field), \
+	  sizeof(((struct dnnqd_options *)0)->field), lo, hi }
+
+static const struct option_def options[] = {
+	{ "--socket", set_socket, 0, 0, 0, 0 },
+	{ "--model", set_model, 0, 0, 0, 0 },
+	{ "--cpus", set_cpus, 0, 0, 0, 0 },
+	NUMBER("--spin-us", spin_us, 0, MAX_SPIN_US),
+	{ "--allow-uid", set_uids, 0, 0, 0, 0 },
+	{ "--allow-gid", set_gids, 0, 0, 0, 0 },
+	NUMBER("--max-clients", max_clients, 1, MAX_CLIENTS_LIMIT),
+	NUMBER("--max-session-bytes", max_session_bytes, 4096, (uint64_t)1 << 40),
+	NUMBER("--max-batch", max_batch, 1, DNNQ_SHM_MAX_BATCH),
+	{ "--log-level", set_log_level, 0, 0, 0, 0 },
+	{ "--help", NULL, offsetof(struct dnnqd_options, help), 0, 0, 0 },
+	{ "--version", NULL, offsetof(struct dnnqd_options, version), 0, 0, 0 },
+};
+
+static const struct option_def *find_option(const char *arg, size_t len)
+{
+	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+		if (strlen(options[i].name) == len && !memcmp(options[i].name, arg, len))
+			return &options[i];
+	return NULL;
+}
+
+/* Argument i (and its value, which may be argv[i + 1]); returns how many
+ * arguments it took, or a negative status. */
+static int parse_one(struct dnnqd_options *o, int argc, char *const *argv, int i,
+                     struct dnnq_diag *d)
+{
+	const char *arg = argv[i];
+	size_t len = strcspn(arg, "=");
+	const struct option_def *def = find_option(arg, len);
+	if (!def)
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "'%s': unknown option (try --help)", arg);
+	if (!def->set) {
+		if (arg[len])
+			return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: takes no value", def->name);
+		*(bool *)((char *)o + def->field) = true;
+		return 1;
+	}
+	if (!arg[len] && i + 1 >= argc)
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: needs a value", def->name);
+	int rc = def->set(o, def, arg[len] ? arg + len + 1 : argv[i + 1], d);
+	return rc ? rc : arg[len] ? 1 : 2;
+}
+
+static int default_socket(struct dnnqd_options *o, struct dnnq_diag *d)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n = xdg && xdg[0] ? snprintf(o->socket, sizeof o->socket, "%s/dnnq/dnnqd.sock", xdg)
+	                      : snprintf(o->socket, sizeof o->socket, "/run/dnnq/dnnqd.sock");
+	if (n < 0 || (size_t)n >= sizeof o->socket)
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "XDG_RUNTIME_DIR: '%s': too long for a socket"
+		                     " path (use --socket)", xdg);
+	return 0;
+}
+
+/* The CPUs the daemon may run on, in order. */
+static int default_cpus(struct dnnqd_options *o, struct dnnq_diag *d)
+{
+	cpu_set_t online;
+	if (sched_getaffinity(0, sizeof online, &online))
+		return dnnq_diag_set(d, DNNQ_E_IO, "--cpus: sched_getaffinity failed");
+	if (!(o->cpus = malloc((size_t)CPU_COUNT(&online) * sizeof *o->cpus)))
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--cpus: out of memory");
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &online))
+			o->cpus[o->ncpus++] = c;
+	return 0;
+}
+
+static int finish(struct dnnqd_options *o, struct dnnq_diag *d)
+{
+	int rc = 0;
+	if (!o->nmodels)
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "--model: at least one NAME=FILE is required");
+	if (!o->socket[0] && (rc = default_socket(o, d)))
+		return rc;
+	if (!o->cpus && (rc = default_cpus(o, d)))
+		return rc;
+	/* the daemon's own user and root are always allowed */
+	if (push_id(&o->acl.uids, &o->acl.nuids, (uint32_t)getuid()) ||
+	    push_id(&o->acl.uids, &o->acl.nuids, 0))
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--allow-uid: out of memory");
+	return 0;
+}
+
+int dnnqd_options_parse(struct dnnqd_options *o, int argc, char *const *argv,
+                        struct dnnq_diag *diag)
+{
+	memset(o, 0, sizeof *o);
+	o->spin_us = DEFAULT_SPIN_US;
+	o->max_clients = DEFAULT_MAX_CLIENTS;
+	o->max_session_bytes = DEFAULT_MAX_SESSION_BYTES;
+	o->max_batch = DEFAULT_MAX_BATCH;
+	o->log_level = DNNQD_LOG_INFO;
+	for (int i = 1; i < argc;) {
+		int n = parse_one(o, argc, argv, i, diag);
+		if (n < 0)
+			return n;
+		i += n;
+	}
+	return o->help || o->version ? 0 : finish(o, diag);
+}
+
+void dnnqd_options_free(struct dnnqd_options *o)
+{
+	free(o->models);
+	free(o->cpus);
+	free(o->acl.uids);
+	free(o->acl.gids);
+	memset(o, 0, sizeof *o);
+}
+
+void dnnqd_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: dnnqd --model NAME=FILE.dnnq [--model ...] [options]\n"
+	        "Serves int8 models to local clients through shared memory.\n\n"
+	        "  --socket PATH            listen here (default $XDG_RUNTIME_DIR/dnnq/dnnqd.sock,\n"
+	        "                           else /run/dnnq/dnnqd.sock)\n"
+	        "  --model NAME=FILE        serve FILE under NAME (repeatable)\n"
+	        "  --cpus LIST              one pinned worker per CPU, e.g. 0,2-3 (default: all)\n"
+	        "  --spin-us N              a worker spins N µs without work before it sleeps (50)\n"
+	        "  --allow-uid LIST         more uids that may connect (own uid and root always)\n"
+	        "  --allow-gid LIST         gids whose members may connect\n"
+	        "  --max-clients N          sessions at once (256)\n"
+	        "  --max-session-bytes N    largest shared region of a session (1 GiB)\n"
+	        "  --max-batch N            largest batch of a request (64)\n"
+	        "  --log-level LEVEL        error, warn, info (default) or debug\n"
+	        "  --help, --version\n");
+}

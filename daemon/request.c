@@ -1,0 +1,209 @@
+/*
+ * Matching a request against its model, and running it (request.h).
+ *
+ * The descriptor is the worker's private copy, so every check here is
+ * final: a client rewriting its slot meanwhile changes nothing. What it can
+ * still change is tensor data in the arena while the graph reads or writes
+ * it, and that only changes its own results: every byte is a valid U8
+ * value for every operator, and F32 values enter through dnnq_quantize,
+ * whose saturation maps NaN to qmin and +-Inf to the ends of the range
+ * before the float-to-int conversion (quant-scalar.h dnnq_saturate_rne,
+ * maxps/minps in the AVX2 kernel), so no value a client writes makes that
+ * conversion undefined. Outputs never overlap inputs or each other, so a
+ * graph never reads a buffer it is writing through another name.
+ *
+ * Cost on the serving path: a few comparisons per tensor (the overlap test
+ * pairs each output with the tensors before it: at most 120 pairs of 16
+ * tensors), a re-plan only when the batch changes, no allocation unless a
+ * conversion buffer must grow, and no copy when the dtypes match.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/request.h"
+
+static int check_tensor(const struct dnnqd_model *m, const struct dnnq_shm_request *r,
+                        unsigned i, struct dnnq_diag *d)
+{
+	const struct dnnq_shm_tensor *t = &r->t[i];
+	const struct dnnqd_io *s = &m->io[i];
+	if (t->rank != s->rank)
+		return dnnq_diag_set(d, DNNQ_E_SHAPE, "tensor[%u].rank %u: '%s' has rank %u", i,
+		                     t->rank, s->name, s->rank);
+	if (t->dims[0] != (int64_t)r->batch)
+		return dnnq_diag_set(d, DNNQ_E_SHAPE, "tensor[%u].dims[0] %lld: the batch is %u", i,
+		                     (long long)t->dims[0], r->batch);
+	for (uint32_t k = 1; k < t->rank; k++)
+		if (t->dims[k] != s->dims[k])
+			return dnnq_diag_set(d, DNNQ_E_SHAPE, "tensor[%u].dims[%u] %lld: '%s' has %lld",
+			                     i, k, (long long)t->dims[k], s->name, (long long)s->dims[k]);
+	if (t->dtype != (uint32_t)s->dtype &&
+	    !(s->dtype == DNNQ_DTYPE_U8 && t->dtype == DNNQ_SHM_DTYPE_F32))
+		return dnnq_diag_set(d, DNNQ_E_DTYPE, "tensor[%u].dtype %u: '%s' takes %s%s", i,
+		                     t->dtype, s->name, dnnq_dtype_name(s->dtype),
+		                     s->dtype == DNNQ_DTYPE_U8 ? " or f32" : "");
+	return 0;
+}
+
+/* The arena extents are inside the arena (checked), so the sums cannot
+ * overflow. */
+static bool overlap(const struct dnnq_shm_tensor *a, const struct dnnq_shm_tensor *b)
+{
+	return a->offset < b->offset + b->bytes && b->offset < a->offset + a->bytes;
+}
+
+static int check_overlaps(const struct dnnq_shm_request *r, struct dnnq_diag *d)
+{
+	for (unsigned o = r->n_inputs; o < r->n_inputs + r->n_outputs; o++)
+		for (unsigned j = 0; j < o; j++)
+			if (overlap(&r->t[o], &r->t[j]))
+				return dnnq_diag_set(d, DNNQ_E_INVAL, "tensor[%u]: an output overlapping"
+				                     " tensor[%u]", o, j);
+	return 0;
+}
+
+int dnnqd_request_check(const struct dnnqd_models *ms, const struct dnnq_shm_request *r,
+                        struct dnnq_diag *d)
+{
+	if (r->model_id >= ms->n)
+		return dnnq_diag_set(d, DNNQ_E_RANGE, "model_id %u: the daemon serves %u models",
+		                     r->model_id, ms->n);
+	const struct dnnqd_model *m = &ms->m[r->model_id];
+	if (r->model_gen != m->generation)
+		return dnnq_diag_set(d, DNNQ_E_MODEL_CHANGED, "model_gen %u: '%s' is at generation %u",
+		                     r->model_gen, m->name, m->generation);
+	if (r->n_inputs != m->n_inputs || r->n_outputs != m->n_outputs)
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "n_inputs %u, n_outputs %u: '%s' has %u and %u",
+		                     r->n_inputs, r->n_outputs, m->name, m->n_inputs, m->n_outputs);
+	if (r->batch < 1 || r->batch > m->max_batch)
+		return dnnq_diag_set(d, DNNQ_E_RANGE, "batch %u: outside [1, %u]", r->batch,
+		                     m->max_batch);
+	for (unsigned i = 0; i < r->n_inputs + r->n_outputs; i++) {
+		int rc = check_tensor(m, r, i, d);
+		if (rc)
+			return rc;
+	}
+	return check_overlaps(r, d);
+}
+
+static int grow(struct dnnqd_runner_buf *b, size_t bytes)
+{
+	if (bytes <= b->cap)
+		return 0;
+	void *p = dnnq_aligned_alloc(bytes);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	free(b->p);
+	b->p = p;
+	b->cap = bytes;
+	return 0;
+}
+
+static size_t io_bytes(const struct dnnqd_io *io, uint32_t batch)
+{
+	return (size_t)batch * io->numel * (io->dtype == DNNQ_DTYPE_F32 ? sizeof(float) : 1);
+}
+
+/* Model id's graph, planned for batch 1 and run once on zeros. */
+static int warm_up(struct dnnqd_runner *r, uint32_t id, struct dnnq_diag *d)
+{
+	const struct dnnqd_model *m = &r->models->m[id];
+	struct dnnqd_runner_graph *rg = &r->graphs[id];
+	void *bufs[DNNQ_SHM_MAX_TENSORS];
+	int rc = dnnq_model_build(&m->parsed, r->isa, &rg->g, d);
+	if (!rc)
+		rc = dnnq_graph_plan(rg->g, 1, 1, d);
+	for (uint32_t i = 0; !rc && i < m->n_inputs + m->n_outputs; i++) {
+		size_t bytes = io_bytes(&m->io[i], 1);
+		if ((rc = grow(&r->conv[i], bytes)))
+			return dnnq_diag_set(d, rc, "model '%s': out of memory", m->name);
+		memset(r->conv[i].p, 0, bytes);
+		bufs[i] = r->conv[i].p;
+	}
+	if (!rc && (rc = dnnq_graph_run(rg->g, (const void *const *)bufs, bufs + m->n_inputs, NULL)))
+		return dnnq_diag_set(d, rc, "model '%s': warm-up run: %s", m->name, dnnq_strerror(rc));
+	rg->batch = rc ? 0 : 1;
+	return rc;
+}
+
+int dnnqd_runner_init(struct dnnqd_runner *r, const struct dnnqd_models *ms,
+                      struct dnnq_diag *diag)
+{
+	memset(r, 0, sizeof *r);
+	r->isa = dnnq_isa_best();
+	r->models = ms;
+	if (!(r->graphs = calloc(ms->n ? ms->n : 1, sizeof *r->graphs)))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "worker: out of memory");
+	for (uint32_t id = 0; id < ms->n; id++) {
+		int rc = warm_up(r, id, diag);
+		if (rc) {
+			dnnqd_runner_destroy(r);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void dnnqd_runner_destroy(struct dnnqd_runner *r)
+{
+	for (uint32_t id = 0; r->graphs && id < r->models->n; id++)
+		dnnq_graph_destroy(r->graphs[id].g);
+	free(r->graphs);
+	for (unsigned i = 0; i < DNNQ_SHM_MAX_TENSORS; i++)
+		free(r->conv[i].p);
+	memset(r, 0, sizeof *r);
+}
+
+/* Where the graph reads or writes tensor i: the arena itself, or tensor
+ * i's conversion buffer when the request has F32 where the model has U8. */
+static int bind(struct dnnqd_runner *r, const struct dnnqd_io *io,
+                const struct dnnq_shm_tensor *t, unsigned i, uint8_t *arena, void **buf)
+{
+	*buf = arena + t->offset;
+	if (t->dtype == (uint32_t)io->dtype)
+		return 0;
+	int rc = grow(&r->conv[i], t->bytes / sizeof(float));
+	*buf = r->conv[i].p;
+	return rc;
+}
+
+/* An F32 input quantized into its buffer, or an output dequantized out of
+ * it; nothing when the dtypes match. */
+static int convert(struct dnnqd_runner *r, const struct dnnqd_io *io,
+                   const struct dnnq_shm_tensor *t, uint8_t *arena, void *buf, bool input,
+                   uint64_t *copied)
+{
+	if (t->dtype == (uint32_t)io->dtype)
+		return 0;
+	float *x = (float *)(void *)(arena + t->offset);
+	size_t n = t->bytes / sizeof(float);
+	*copied += t->bytes;
+	return input ? dnnq_quantize(r->isa, x, buf, DNNQ_DTYPE_U8, n, &io->qp)
+	             : dnnq_dequantize(r->isa, buf, DNNQ_DTYPE_U8, x, n, &io->qp);
+}
+
+int dnnqd_runner_run(struct dnnqd_runner *r, uint8_t *arena, const struct dnnq_shm_request *req,
+                     uint64_t *copied)
+{
+	const struct dnnqd_model *m = &r->models->m[req->model_id];
+	struct dnnqd_runner_graph *rg = &r->graphs[req->model_id];
+	unsigned ni = req->n_inputs, nt = ni + req->n_outputs;
+	void *bufs[DNNQ_SHM_MAX_TENSORS];
+	int rc = 0;
+	if (rg->batch != req->batch) {
+		rg->batch = 0;	/* a failed plan leaves none */
+		if ((rc = dnnq_graph_plan(rg->g, req->batch, 1, NULL)))
+			return rc;
+		rg->batch = req->batch;
+	}
+	for (unsigned i = 0; i < nt && !rc; i++)
+		rc = bind(r, &m->io[i], &req->t[i], i, arena, &bufs[i]);
+	for (unsigned i = 0; i < ni && !rc; i++)
+		rc = convert(r, &m->io[i], &req->t[i], arena, bufs[i], true, copied);
+	if (!rc)
+		rc = dnnq_graph_run(rg->g, (const void *const *)bufs, bufs + ni, NULL);
+	for (unsigned i = ni; i < nt && !rc; i++)
+		rc = convert(r, &m->io[i], &req->t[i], arena, bufs[i], false, copied);
+	return rc;
+}

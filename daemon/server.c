@@ -1,0 +1,249 @@
+/*
+ * The control loop (server.h), after redis's ae.c: the loop only waits for
+ * events and hands them to their handlers; what a message means is
+ * control.c's, what a session is is session.c's. It is poll()-based today;
+ * because the handlers know nothing of poll, the same loop can move to
+ * io_uring (accept, recvmsg, signalfd, timers as submissions) without them
+ * changing.
+ *
+ * One iteration: poll the signalfd, the listening socket and every
+ * connection with a timeout that ends at the next 10 ms tick; serve the
+ * readable connections (closing the ones that hung up or must go), accept
+ * new ones, then, on the tick, bump every session's heartbeat, close
+ * connections that sent no HELLO within a second, and free the retired
+ * sessions whose grace period is over.
+ *
+ * The connection array has room for max-clients admitted peers and a few
+ * more, which only get their refusal (DNNQ_E_BUSY or DNNQ_E_PERM); a peer
+ * beyond even that is closed at once. When accept runs out of descriptors
+ * the listening socket is left alone until the next tick, instead of
+ * spinning on it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/control.h"
+#include "daemon/log.h"
+#include "daemon/server.h"
+#include "daemon/session.h"
+
+#define REFUSAL_ROOM 16
+#define ACCEPTS_PER_WAKE 32
+#define TICK_NS ((uint64_t)DNNQD_HEARTBEAT_MS * 1000000)
+#define BACKLOG 128
+
+static void set_addr(struct sockaddr_un *a, const char *path)
+{
+	memset(a, 0, sizeof *a);
+	a->sun_family = AF_UNIX;
+	snprintf(a->sun_path, sizeof a->sun_path, "%s", path);
+}
+
+static int make_dir(const char *path, struct dnnq_diag *d)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot create: %s", dir, strerror(errno));
+	return 0;
+}
+
+/* A socket file nothing answers on is left by a daemon that died: remove
+ * it. One something answers on is another daemon's. */
+static int clear_stale(const char *path, struct dnnq_diag *d)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : dnnq_diag_set(d, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: exists and is not a socket", path);
+	struct sockaddr_un a;
+	set_addr(&a, path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return dnnq_diag_set(d, DNNQ_E_IO, "socket: %s", strerror(errno));
+	int rc = connect(fd, (struct sockaddr *)&a, sizeof a) ? errno : 0;
+	close(fd);
+	if (rc == ECONNREFUSED) {
+		dnnqd_log(DNNQD_LOG_INFO, "%s: removing a stale socket", path);
+		return unlink(path) ? dnnq_diag_set(d, DNNQ_E_IO, "%s: unlink: %s", path,
+		                                    strerror(errno)) : 0;
+	}
+	/* connected, or a full backlog (EAGAIN), or a stream socket
+	 * (EPROTOTYPE): somebody is there */
+	return dnnq_diag_set(d, DNNQ_E_BUSY, "%s: %s", path, rc == 0 || rc == EAGAIN
+	                     ? "another dnnqd is listening there" : strerror(rc));
+}
+
+int dnnqd_listen(const char *path, int *out, struct dnnq_diag *d)
+{
+	struct sockaddr_un a;
+	int rc = make_dir(path, d);
+	if (!rc)
+		rc = clear_stale(path, d);
+	if (rc)
+		return rc;
+	set_addr(&a, path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	const char *what = fd < 0 ? "socket"
+	                 : bind(fd, (struct sockaddr *)&a, sizeof a) ? "bind"
+	                 /* who may connect is SO_PEERCRED's to decide */
+	                 : chmod(path, 0666) ? "chmod"
+	                 : listen(fd, BACKLOG) ? "listen" : NULL;
+	if (what) {
+		rc = dnnq_diag_set(d, DNNQ_E_IO, "%s: %s: %s", path, what, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+struct server {
+	struct dnnqd *d;
+	const struct dnnqd_acl *acl;
+	int listen_fd, sig_fd;
+	bool accept_paused;             /* out of fds: until the next tick */
+	struct dnnqd_conn *conns;
+	uint32_t nconns, cap;
+	uint32_t admitted;              /* connections not refused */
+	struct pollfd *pfds;            /* signalfd, listening socket, conns */
+};
+
+/* Idempotent: a connection closed earlier in the iteration is skipped. */
+static void close_conn(struct server *sv, struct dnnqd_conn *c)
+{
+	if (c->fd < 0)
+		return;
+	if (!c->refusal)
+		sv->admitted--;
+	dnnqd_conn_close(sv->d, c);
+}
+
+static void accept_some(struct server *sv, uint64_t now)
+{
+	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+		int fd = accept4(sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				dnnqd_log(DNNQD_LOG_DEBUG, "accept: %s", strerror(errno));
+				sv->accept_paused = true;
+			}
+			return;
+		}
+		if (sv->nconns == sv->cap) {
+			close(fd);
+			continue;
+		}
+		struct dnnqd_conn *c = &sv->conns[sv->nconns++];
+		dnnqd_conn_admit(c, fd, sv->acl, sv->admitted >= sv->d->cfg.max_clients, now);
+		if (!c->refusal)
+			sv->admitted++;
+	}
+}
+
+static void tick(struct server *sv, uint64_t now)
+{
+	for (uint32_t i = 0; i < sv->nconns; i++) {
+		struct dnnqd_conn *c = &sv->conns[i];
+		if (c->session)
+			dnnq_shm_heartbeat(&c->session->view);
+		else if (now >= c->deadline_ns)
+			close_conn(sv, c);
+	}
+	dnnqd_session_reap(sv->d);
+	sv->accept_paused = false;
+}
+
+/* Drops the closed connections (fd -1) from the array. */
+static void compact(struct server *sv)
+{
+	uint32_t j = 0;
+	for (uint32_t i = 0; i < sv->nconns; i++)
+		if (sv->conns[i].fd >= 0)
+			sv->conns[j++] = sv->conns[i];
+	sv->nconns = j;
+}
+
+static int wait_events(struct server *sv, uint64_t next_tick)
+{
+	sv->pfds[0] = (struct pollfd){ .fd = sv->sig_fd, .events = POLLIN };
+	sv->pfds[1] = (struct pollfd){ .fd = sv->accept_paused ? -1 : sv->listen_fd,
+	                               .events = POLLIN };
+	for (uint32_t i = 0; i < sv->nconns; i++)
+		sv->pfds[2 + i] = (struct pollfd){ .fd = sv->conns[i].fd,
+		                                   .events = POLLIN | POLLRDHUP };
+	uint64_t now = dnnqd_now_ns();
+	int ms = now >= next_tick ? 0 : (int)((next_tick - now + 999999) / 1000000);
+	int n = poll(sv->pfds, 2 + sv->nconns, ms);
+	return n < 0 && errno != EINTR ? DNNQ_E_IO : 0;
+}
+
+static void serve_conns(struct server *sv)
+{
+	for (uint32_t i = 0; i < sv->nconns; i++) {
+		struct dnnqd_conn *c = &sv->conns[i];
+		short ev = sv->pfds[2 + i].revents;
+		bool alive = !(ev & POLLIN) || dnnqd_conn_readable(sv->d, c);
+		if (!alive || (ev & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)))
+			close_conn(sv, c);
+	}
+}
+
+/* Until a signal; 0, or DNNQ_E_IO when poll fails. */
+static int loop(struct server *sv, struct dnnq_diag *diag)
+{
+	uint64_t next_tick = dnnqd_now_ns() + TICK_NS;
+	for (;;) {
+		if (wait_events(sv, next_tick))
+			return dnnq_diag_set(diag, DNNQ_E_IO, "poll: %s", strerror(errno));
+		if (sv->pfds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sv->sig_fd, &si, sizeof si) == sizeof si) {
+				dnnqd_log(DNNQD_LOG_INFO, "SIG%s: stopping",
+				          sigabbrev_np((int)si.ssi_signo));
+				return 0;
+			}
+		}
+		serve_conns(sv);
+		uint64_t now = dnnqd_now_ns();
+		if (sv->pfds[1].revents & POLLIN)
+			accept_some(sv, now);
+		if (now >= next_tick) {
+			tick(sv, now);
+			next_tick = now + TICK_NS;
+		}
+		compact(sv);
+	}
+}
+
+int dnnqd_serve(struct dnnqd *d, const struct dnnqd_acl *acl, int listen_fd, int sig_fd,
+                struct dnnq_diag *diag)
+{
+	struct server sv = { .d = d, .acl = acl, .listen_fd = listen_fd, .sig_fd = sig_fd };
+	sv.cap = d->cfg.max_clients + REFUSAL_ROOM;
+	sv.conns = calloc(sv.cap, sizeof *sv.conns);
+	sv.pfds = calloc(sv.cap + 2, sizeof *sv.pfds);
+	int rc = sv.conns && sv.pfds ? loop(&sv, diag)
+	                             : dnnq_diag_set(diag, DNNQ_E_NOMEM, "control loop: out of memory");
+	/* requests that are running finish into their regions first */
+	dnnqd_stop(d);
+	for (uint32_t i = 0; i < sv.nconns; i++)
+		close_conn(&sv, &sv.conns[i]);
+	free(sv.conns);
+	free(sv.pfds);
+	return rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * daemon/server.h — the control loop: the listening socket, the client
+ * connections, the signalfd and the heartbeat timer, on one thread.
+ */
+#ifndef DNNQ_DAEMON_SERVER_H
+#define DNNQ_DAEMON_SERVER_H
+
+#include "daemon/dnnqd.h"
+#include "daemon/options.h"
+
+/* Binds and listens on path (SOCK_SEQPACKET, non-blocking): creates its
+ * directory (0755) when missing, removes a stale socket file nobody answers
+ * on, and refuses when another daemon listens there. */
+int dnnqd_listen(const char *path, int *fd, struct dnnq_diag *diag);
+
+/* Serves until sig_fd (a signalfd) reports a signal; then stops the
+ * workers (running requests finish) and closes every connection. The
+ * listening socket stays the caller's. */
+int dnnqd_serve(struct dnnqd *d, const struct dnnqd_acl *acl, int listen_fd, int sig_fd,
+                struct dnnq_diag *diag);
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * Sessions (session.h): the region, the table, the grace period.
+ *
+ * The region is a memfd sealed against shrinking and growing before the
+ * client ever sees it (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), so no
+ * client can truncate memory the daemon has mapped and make a worker fault;
+ * the daemon attaches its own view right after initialising it and never
+ * reads a size or offset from the header again.
+ *
+ * Publishing stores the session into a free table entry (after its
+ * doorbell is in every worker's epoll set, and raising the scan bound
+ * first), then wakes the workers: a sleeping worker has not announced
+ * itself in the new region, so the client would not ring, and the worker
+ * must look at it before it sleeps again. Retiring is the reverse plus the
+ * epoch snapshot of daemon/qsbr.h; EPOLL_CTL_DEL must precede the close of
+ * the doorbell because the client holds the same open file, which would
+ * keep it in the epoll sets.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "daemon/session.h"
+#include "daemon/worker.h"
+
+static int make_region(struct dnnqd_session *s, const struct dnnq_shm_layout *l,
+                       struct dnnq_diag *d)
+{
+	const char *what = "memfd_create";
+	s->memfd = memfd_create("dnnq-session", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (s->memfd < 0)
+		goto fail;
+	what = "ftruncate";
+	if (ftruncate(s->memfd, (off_t)l->total_size))
+		goto fail;
+	what = "F_ADD_SEALS";
+	if (fcntl(s->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		goto fail;
+	what = "mmap";
+	s->map = mmap(NULL, l->total_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd, 0);
+	if (s->map == MAP_FAILED) {
+		s->map = NULL;
+		goto fail;
+	}
+	s->map_size = l->total_size;
+	what = "eventfd";
+	if ((s->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    (s->completion = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		goto fail;
+	int rc = dnnq_shm_init(s->map, s->map_size, l);
+	return rc ? rc : dnnq_shm_attach(s->map, s->map_size, &s->view, d);
+fail:
+	return dnnq_diag_set(d, DNNQ_E_IO, "session region: %s: %s", what, strerror(errno));
+}
+
+/* The region's shape, or why the HELLO cannot have it. */
+static int session_layout(const struct dnnqd *d, uint32_t slots, uint64_t arena,
+                          struct dnnq_shm_layout *l, struct dnnq_diag *diag)
+{
+	if (slots > DNNQ_SHM_MAX_SLOTS)
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "slots %u: at most %u", slots,
+		                     DNNQ_SHM_MAX_SLOTS);
+	if (arena > DNNQ_SHM_MAX_ARENA)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "arena_bytes %llu: at most %llu",
+		                     (unsigned long long)arena, (unsigned long long)DNNQ_SHM_MAX_ARENA);
+	int rc = dnnq_shm_layout(slots ? slots : DNNQD_DEFAULT_SLOTS,
+	                         arena ? arena : DNNQD_DEFAULT_ARENA, l);
+	if (rc)
+		return dnnq_diag_set(diag, rc, "slots %u, arena_bytes %llu: no layout", slots,
+		                     (unsigned long long)arena);
+	if (l->total_size > d->cfg.max_session_bytes)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "a region of %llu bytes (%u slots, arena"
+		                     " %llu bytes) is over the daemon's limit of %llu bytes"
+		                     " (--max-session-bytes)", (unsigned long long)l->total_size,
+		                     l->slot_count, (unsigned long long)l->arena_size,
+		                     (unsigned long long)d->cfg.max_session_bytes);
+	return 0;
+}
+
+int dnnqd_session_create(struct dnnqd *d, uint32_t slots, uint64_t arena_bytes,
+                         struct dnnqd_session **out, struct dnnq_diag *diag)
+{
+	struct dnnq_shm_layout l;
+	int rc = session_layout(d, slots, arena_bytes, &l, diag);
+	if (rc)
+		return rc;
+	struct dnnqd_session *s = calloc(1, sizeof *s);
+	if (!s)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "session: out of memory");
+	s->memfd = s->doorbell = s->completion = -1;
+	s->grace = calloc(d->nworkers, sizeof *s->grace);
+	s->counts = dnnqd_counters_alloc(d->nworkers);
+	if (!s->grace || !s->counts) {
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "session: out of memory");
+		goto fail;
+	}
+	if ((rc = make_region(s, &l, diag)))
+		goto fail;
+	s->id = ++d->next_session_id;
+	*out = s;
+	return 0;
+fail:
+	dnnqd_session_free(s);
+	return rc;
+}
+
+void dnnqd_session_free(struct dnnqd_session *s)
+{
+	if (!s)
+		return;
+	if (s->map)
+		munmap(s->map, s->map_size);
+	int fds[] = { s->memfd, s->doorbell, s->completion };
+	for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(s->grace);
+	free(s->counts);
+	free(s);
+}
+
+static void unwatch_all(struct dnnqd *d, const struct dnnqd_session *s, unsigned n)
+{
+	for (unsigned w = 0; w < n; w++)
+		dnnqd_worker_unwatch(&d->workers[w], s);
+}
+
+int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s)
+{
+	uint32_t i = 0;
+	while (i < d->cfg.max_clients && atomic_load(&d->table[i]))
+		i++;
+	if (i == d->cfg.max_clients)
+		return DNNQ_E_BUSY;
+	s->index = i;
+	for (unsigned w = 0; w < d->nworkers; w++) {
+		if (dnnqd_worker_watch(&d->workers[w], s)) {
+			unwatch_all(d, s, w);
+			return DNNQ_E_IO;
+		}
+	}
+	if (i >= atomic_load(&d->hwm))
+		atomic_store(&d->hwm, i + 1);
+	atomic_store(&d->table[i], s);
+	d->nsessions++;
+	for (unsigned w = 0; w < d->nworkers; w++)
+		dnnqd_worker_wake(&d->workers[w]);
+	return 0;
+}
+
+void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s)
+{
+	atomic_store(&d->table[s->index], NULL);
+	uint32_t h = atomic_load(&d->hwm);
+	while (h > 0 && !atomic_load(&d->table[h - 1]))
+		h--;
+	atomic_store(&d->hwm, h);
+	unwatch_all(d, s, d->nworkers);
+	/* after the NULL store above: the order qsbr.h's argument needs */
+	for (unsigned w = 0; w < d->nworkers; w++)
+		s->grace[w] = dnnqd_qsbr_snapshot(&d->workers[w].qs);
+	s->next = d->retired;
+	d->retired = s;
+	d->nsessions--;
+}
+
+static bool grace_over(const struct dnnqd *d, const struct dnnqd_session *s)
+{
+	for (unsigned w = 0; w < d->nworkers; w++)
+		if (!dnnqd_qsbr_passed(&d->workers[w].qs, s->grace[w]))
+			return false;
+	return true;
+}
+
+void dnnqd_session_reap(struct dnnqd *d)
+{
+	for (struct dnnqd_session **p = &d->retired; *p;) {
+		struct dnnqd_session *s = *p;
+		if (grace_over(d, s)) {
+			*p = s->next;
+			dnnqd_session_free(s);
+		} else {
+			p = &s->next;
+		}
+	}
+}

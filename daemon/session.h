@@ -1,0 +1,46 @@
+/*
+ * daemon/session.h — one client session: its sealed memfd region, the
+ * daemon's validated view of it, its doorbell and completion eventfds, and
+ * its place in the session table.
+ *
+ * Life: created by a HELLO (dnnqd_session_create), published into the
+ * table and every worker's epoll set once the reply with the fds is sent
+ * (dnnqd_session_publish), taken out again when the client hangs up
+ * (dnnqd_session_retire), and freed by dnnqd_session_reap once the QSBR
+ * grace period says no worker can still be using it. Until then the region
+ * stays mapped, so a request that was running finishes into it.
+ */
+#ifndef DNNQ_DAEMON_SESSION_H
+#define DNNQ_DAEMON_SESSION_H
+
+#include "daemon/dnnqd.h"
+#include "shm/dnnq_shm.h"
+
+struct dnnqd_session {
+	uint64_t id;                    /* unique for the daemon's life, from 1 */
+	struct dnnq_shm view;           /* the daemon's own, validated view */
+	void *map;
+	size_t map_size;
+	int memfd, doorbell, completion;
+	uint32_t index;                 /* table entry while published */
+	struct dnnqd_session *next;     /* the retired list */
+	uint64_t *grace;                /* every worker's epoch when retired */
+	struct dnnqd_counters *counts;  /* this session's, one per worker */
+};
+
+/* A region of `slots` slots (0: 64) and `arena_bytes` of arena (0: 64 MiB):
+ * DNNQ_E_RANGE for too many slots, DNNQ_E_NOMEM over the daemon's limit
+ * (the message names it), DNNQ_E_IO when a system call fails. */
+int dnnqd_session_create(struct dnnqd *d, uint32_t slots, uint64_t arena_bytes,
+                         struct dnnqd_session **out, struct dnnq_diag *diag);
+/* Only for a session that is not published (or whose grace period is over). */
+void dnnqd_session_free(struct dnnqd_session *s);
+
+/* Into the table and the workers' epoll sets; DNNQ_E_BUSY when the table
+ * is full, DNNQ_E_IO when epoll refuses (nothing changed then). */
+int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s);
+void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s);
+/* Frees the retired sessions whose grace period is over. */
+void dnnqd_session_reap(struct dnnqd *d);
+
+#endif

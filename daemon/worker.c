@@ -1,0 +1,282 @@
+/*
+ * The workers (worker.h).
+ *
+ * A pass visits every session of the table once, from a start index that
+ * rotates, and serves at most one request per session: a client with a
+ * deep queue cannot starve the others. A pass ends with the worker's QSBR
+ * quiescent point (daemon/qsbr.h): between passes it holds no session.
+ *
+ * Serving one request (serve_one): pop a slot index, CAS it SUBMITTED ->
+ * RUNNING (a failed CAS is a duplicate or hostile push: dropped), copy and
+ * validate the descriptor (shm/), check it against the model and run it
+ * (request.c), count it, then complete the slot: FUTEX_WAKE only if the
+ * client sleeps on it, the completion eventfd only if the client armed it.
+ * A request whose dtypes match costs no allocation, lock or system call.
+ * Counters are bumped before the completion, so a client that sees its
+ * result and then asks for STATS finds it counted.
+ *
+ * Sleeping (worker_sleep), after spin_us without work: announce the sleep
+ * in every session (dnnq_shm_sleep_begin, which re-checks the ring after a
+ * fence: docs/shm.md), and if none has work, go QSBR-offline and
+ * epoll_wait (100 ms at most) on the doorbells and the wake eventfd. Once
+ * online again, the announcements are taken back (sleep_end) and the
+ * readable eventfds drained, each only if its session is still the one in
+ * the table: while offline the control loop may have freed it, and an fd
+ * number from epoll may even belong to something else by then. A session
+ * is named by a tag (its id and table index), never by a pointer kept
+ * across the sleep.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "daemon/session.h"
+#include "daemon/worker.h"
+
+#define WAKE_TAG UINT64_MAX
+#define SLEEP_MS 100
+#define MAX_EVENTS 64
+#define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
+
+static uint64_t session_tag(const struct dnnqd_session *s)
+{
+	return s->id << INDEX_BITS | s->index;
+}
+
+/* The session a tag names, if it is still in the table. Online only. */
+static struct dnnqd_session *lookup(struct dnnqd *d, uint64_t tag)
+{
+	struct dnnqd_session *s = atomic_load(&d->table[tag & ((1u << INDEX_BITS) - 1)]);
+	return s && session_tag(s) == tag ? s : NULL;
+}
+
+static void notify(int fd)
+{
+	uint64_t one = 1;
+	/* EAGAIN: the counter is saturated, so the fd is readable anyway */
+	if (write(fd, &one, sizeof one) < 0)
+		return;
+}
+
+static int run_request(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t slot,
+                       uint64_t *copied, struct dnnq_diag *diag)
+{
+	struct dnnq_shm_request req;
+	int rc = dnnq_shm_desc_copy_validate(&s->view, slot, &req, diag);
+	if (!rc)
+		rc = dnnqd_request_check(w->d->models, &req, diag);
+	if (!rc)
+		rc = dnnqd_runner_run(&w->runner, s->view.arena, &req, copied);
+	if (rc && dnnqd_log_enabled(DNNQD_LOG_DEBUG))
+		dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: slot %u: %s (%s)", (unsigned long long)s->id,
+		          slot, dnnq_strerror(rc), diag->msg);
+	return rc;
+}
+
+static void count(struct dnnqd_counters *c, int status, uint64_t copied)
+{
+	dnnqd_count(&c->requests, 1);
+	dnnqd_count(&c->failures, status != 0);
+	dnnqd_count(&c->bytes_copied, copied);
+}
+
+/* One request of session s, if its ring has one; true when a ring cell
+ * was consumed. */
+static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
+{
+	uint32_t slot;
+	int rc = dnnq_shm_ring_pop(&s->view, &slot);
+	if (rc == DNNQ_E_AGAIN)
+		return false;
+	/* not a slot, or not SUBMITTED: a hostile or duplicate push, dropped */
+	if (rc || dnnq_shm_slot_transition(&s->view, slot, DNNQ_SLOT_SUBMITTED, DNNQ_SLOT_RUNNING))
+		return true;
+	uint64_t copied = 0;
+	struct dnnq_diag diag;
+	diag.msg[0] = 0;	/* not zeroed whole: this is the serving path */
+	int status = run_request(w, s, slot, &copied, &diag);
+	count(&w->d->counts[w->index], status, copied);
+	count(&s->counts[w->index], status, copied);
+	dnnq_shm_slot_complete(&s->view, slot, status);
+	if (dnnq_shm_event_armed(&s->view))
+		notify(s->completion);
+	return true;
+}
+
+static bool worker_pass(struct dnnqd_worker *w)
+{
+	struct dnnqd *d = w->d;
+	uint32_t n = atomic_load(&d->hwm);
+	bool busy = false;
+	if (!n)
+		return false;
+	uint32_t i = w->rr++ % n;
+	/* on stop, the request running is the last one: no new ones */
+	for (uint32_t k = 0; k < n && !atomic_load_explicit(&d->stop, memory_order_relaxed);
+	     k++, i = i + 1 == n ? 0 : i + 1) {
+		struct dnnqd_session *s = atomic_load(&d->table[i]);
+		if (s && serve_one(w, s))
+			busy = true;
+	}
+	return busy;
+}
+
+static void drain_fd(int fd)
+{
+	uint64_t v;
+	/* EAGAIN: another worker drained it first */
+	if (read(fd, &v, sizeof v) < 0)
+		return;
+}
+
+static void drain(struct dnnqd_worker *w, const struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct dnnqd_session *s = NULL;
+		if (ev[i].data.u64 == WAKE_TAG)
+			drain_fd(w->wakefd);
+		else if ((s = lookup(w->d, ev[i].data.u64)))
+			drain_fd(s->doorbell);
+	}
+}
+
+static void worker_sleep(struct dnnqd_worker *w)
+{
+	struct dnnqd *d = w->d;
+	uint32_t n = 0, hwm = atomic_load(&d->hwm);
+	bool work = false;
+	for (uint32_t i = 0; i < hwm && !work; i++) {
+		struct dnnqd_session *s = atomic_load(&d->table[i]);
+		if (!s)
+			continue;
+		w->sleep_tags[n++] = session_tag(s);
+		work = dnnq_shm_sleep_begin(&s->view);
+	}
+	if (!work) {
+		struct epoll_event ev[MAX_EVENTS];
+		dnnqd_qsbr_offline(&w->qs);
+		int k = epoll_wait(w->epfd, ev, MAX_EVENTS, SLEEP_MS);
+		dnnqd_qsbr_online(&w->qs);
+		drain(w, ev, k);
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		struct dnnqd_session *s = lookup(d, w->sleep_tags[j]);
+		if (s)
+			dnnq_shm_sleep_end(&s->view);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct dnnqd_worker *w = arg;
+	struct dnnqd *d = w->d;
+	const uint64_t spin_ns = (uint64_t)d->cfg.spin_us * 1000;
+	uint64_t idle_since = 0;
+	dnnqd_qsbr_online(&w->qs);
+	while (!atomic_load(&d->stop)) {
+		bool busy = worker_pass(w);
+		dnnqd_qsbr_quiescent(&w->qs);
+		if (busy) {
+			idle_since = 0;
+			continue;
+		}
+		uint64_t now = dnnqd_now_ns();
+		if (!idle_since) {
+			idle_since = now;
+		} else if (now - idle_since >= spin_ns) {
+			worker_sleep(w);
+			idle_since = 0;
+		} else {
+			__builtin_ia32_pause();
+		}
+	}
+	dnnqd_qsbr_offline(&w->qs);
+	return NULL;
+}
+
+int dnnqd_worker_init(struct dnnqd_worker *w, struct dnnqd *d, unsigned index, int cpu,
+                      struct dnnq_diag *diag)
+{
+	memset(w, 0, sizeof *w);
+	dnnqd_qsbr_init(&w->qs);
+	w->d = d;
+	w->index = index;
+	w->cpu = cpu;
+	w->epfd = w->wakefd = -1;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TAG };
+	if (!(w->sleep_tags = calloc(d->cfg.max_clients, sizeof *w->sleep_tags)))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "worker %u: out of memory", index);
+	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "worker %u: epoll set: %s", index,
+		                     strerror(errno));
+	struct dnnq_diag why = { "" };
+	int rc = dnnqd_runner_init(&w->runner, d->models, &why);
+	return rc ? dnnq_diag_set(diag, rc, "worker %u (CPU %d): %s", index, cpu, why.msg) : 0;
+}
+
+int dnnqd_worker_start(struct dnnqd_worker *w, struct dnnq_diag *diag)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	int rc = pthread_attr_init(&attr);
+	/* pinned from its first instruction, so its memory is first touched there */
+	if (!rc)
+		rc = pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+	if (!rc)
+		rc = pthread_create(&w->thread, &attr, worker_main, w);
+	pthread_attr_destroy(&attr);
+	if (rc)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "worker %u: CPU %d: cannot start a pinned"
+		                     " thread: %s", w->index, w->cpu, strerror(rc));
+	char name[16];
+	snprintf(name, sizeof name, "dnnqd-w%u", w->index);
+	pthread_setname_np(w->thread, name);
+	w->started = true;
+	return 0;
+}
+
+void dnnqd_worker_wake(struct dnnqd_worker *w)
+{
+	notify(w->wakefd);
+}
+
+void dnnqd_worker_join(struct dnnqd_worker *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void dnnqd_worker_destroy(struct dnnqd_worker *w)
+{
+	dnnqd_runner_destroy(&w->runner);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->wakefd >= 0)
+		close(w->wakefd);
+	free(w->sleep_tags);
+	w->epfd = w->wakefd = -1;
+	w->sleep_tags = NULL;
+}
+
+int dnnqd_worker_watch(struct dnnqd_worker *w, const struct dnnqd_session *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = session_tag(s) };
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->doorbell, &ev) ? DNNQ_E_IO : 0;
+}
+
+void dnnqd_worker_unwatch(struct dnnqd_worker *w, const struct dnnqd_session *s)
+{
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->doorbell, NULL);
+}

@@ -1,0 +1,45 @@
+/*
+ * daemon/worker.h — one pinned serving thread per CPU of --cpus. A worker
+ * scans the session table, pops requests off the rings, validates and runs
+ * them on its own graphs (daemon/request.h) and completes their slots; it
+ * spins for --spin-us without work, then sleeps in epoll_wait on every
+ * session's doorbell and its own wake eventfd.
+ */
+#ifndef DNNQ_DAEMON_WORKER_H
+#define DNNQ_DAEMON_WORKER_H
+
+#include <pthread.h>
+
+#include "daemon/dnnqd.h"
+#include "daemon/qsbr.h"
+#include "daemon/request.h"
+
+struct dnnqd_worker {
+	struct dnnqd_qsbr qs;           /* read by the control loop */
+	struct dnnqd *d;
+	unsigned index;
+	int cpu;
+	int epfd;                       /* doorbells + wakefd */
+	int wakefd;                     /* the control loop's: a new session, or stop */
+	bool started;
+	pthread_t thread;
+	uint32_t rr;                    /* where the next pass starts */
+	uint64_t *sleep_tags;           /* sessions announced asleep in (max_clients) */
+	struct dnnqd_runner runner;
+};
+
+/* Everything but the thread: epoll set, wake eventfd, every model's graph
+ * (warmed up). On failure, dnnqd_worker_destroy cleans up. */
+int dnnqd_worker_init(struct dnnqd_worker *w, struct dnnqd *d, unsigned index, int cpu,
+                      struct dnnq_diag *diag);
+int dnnqd_worker_start(struct dnnqd_worker *w, struct dnnq_diag *diag);
+void dnnqd_worker_wake(struct dnnqd_worker *w);
+/* After d->stop is set and the worker woken. */
+void dnnqd_worker_join(struct dnnqd_worker *w);
+void dnnqd_worker_destroy(struct dnnqd_worker *w);
+
+/* The control loop: a session's doorbell into / out of the epoll set. */
+int dnnqd_worker_watch(struct dnnqd_worker *w, const struct dnnqd_session *s);
+void dnnqd_worker_unwatch(struct dnnqd_worker *w, const struct dnnqd_session *s);
+
+#endif

@@ -1,0 +1,872 @@
+/*
+ * libdnnq-client against the fake daemon of tests/fakedaemon.h (no real
+ * dnnqd: tests/test_serve.c does that): connecting and every malformed
+ * HELLO reply (each an error, with no fd or mapping left behind), model
+ * signatures and their malformed replies, tensors and the checks of a
+ * request, synchronous and asynchronous requests, ticket misuse, abandoned
+ * slots, the event fd and the doorbell, threads sharing a client, and the
+ * daemon dying or hanging (socket hang-up, stale heartbeat, late control
+ * replies). Time is asserted only as loose upper bounds on detection.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "calibration/npy.h"
+#include "client/dnnq.h"
+#include "shm/dnnq_proto.h"
+#include "tests/fakedaemon.h"
+#include "tests/suites.h"
+
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define LOAD(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
+
+static struct fake_daemon fake;
+
+static void fake_up(void)
+{
+	ck_assert_int_eq(fake_daemon_start(&fake), 0);
+}
+
+static void fake_down(void)
+{
+	fake_daemon_stop(&fake);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int connect_path(const char *path, uint32_t slots, int timeout_ms,
+                        struct dnnq_client **c)
+{
+	struct dnnq_connect_opts o = {
+		.slots = slots, .arena_bytes = 1 << 20, .timeout_ms = timeout_ms,
+	};
+	return dnnq_connect(path, &o, c);
+}
+
+static int connect_opts(uint32_t slots, int timeout_ms, struct dnnq_client **c)
+{
+	return connect_path(fake.path, slots, timeout_ms, c);
+}
+
+static struct dnnq_client *connect_fake(uint32_t slots)
+{
+	struct dnnq_client *c = NULL;
+	ck_assert_int_eq(connect_opts(slots, 2000, &c), 0);
+	return c;
+}
+
+static struct dnnq_model *open_model(struct dnnq_client *c, const char *name)
+{
+	struct dnnq_model *m = NULL;
+	ck_assert_int_eq(dnnq_model_open(c, name, &m), 0);
+	return m;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* the directory's own fd */
+}
+
+static int fake_mapped(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	ck_assert_ptr_nonnull(f);
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, "dnnq-fake") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Tensors for "double" at batch b, x filled with 0, 1, 2, ... */
+struct io {
+	struct dnnq_tensor in, out;
+};
+
+static void io_alloc(struct dnnq_model *m, uint32_t b, struct io *io)
+{
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, b, &io->in), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, b, &io->out), 0);
+	float *x = io->in.data;
+	for (size_t i = 0; i < io->in.bytes / 4; i++)
+		x[i] = (float)i;
+	memset(io->out.data, 0, io->out.bytes);
+}
+
+static void io_check(const struct io *io, float add)
+{
+	const float *y = io->out.data;
+	for (size_t i = 0; i < io->out.bytes / 4; i++)
+		ck_assert_float_eq(y[i], 2 * ((float)i + add));
+}
+
+static int io_infer(struct dnnq_model *m, struct io *io, int timeout_ms)
+{
+	const struct dnnq_tensor *ins[] = { &io->in };
+	struct dnnq_tensor *outs[] = { &io->out };
+	return dnnq_infer(m, ins, outs, timeout_ms);
+}
+
+static int io_submit(struct dnnq_model *m, struct io *io, struct dnnq_request *r)
+{
+	const struct dnnq_tensor *ins[] = { &io->in };
+	struct dnnq_tensor *outs[] = { &io->out };
+	return dnnq_submit(m, ins, outs, r);
+}
+
+/* A client of the fake daemon with a model open and one set of tensors. */
+struct env {
+	struct dnnq_client *c;
+	struct dnnq_model *m;
+	struct io io;
+};
+
+static void env_up(struct env *e, uint32_t slots, const char *model, uint32_t batch)
+{
+	fake_up();
+	e->c = connect_fake(slots);
+	e->m = open_model(e->c, model);
+	io_alloc(e->m, batch, &e->io);
+}
+
+static void env_down(struct env *e)
+{
+	dnnq_close(e->c);
+	fake_down();
+}
+
+static struct dnnq_shm_request last_request(void)
+{
+	pthread_mutex_lock(&fake.lock);
+	struct dnnq_shm_request r = fake.last;
+	pthread_mutex_unlock(&fake.lock);
+	return r;
+}
+
+/* ---- connecting ---------------------------------------------------------- */
+
+START_TEST(connect_infer_stats)
+{
+	fake_up();
+	struct dnnq_client *c = connect_fake(4);
+	ck_assert_uint_eq(fake.hello_slots, 4);
+	ck_assert_uint_eq(fake.hello_arena, 1 << 20);
+	struct dnnq_model *m = open_model(c, "double");
+	ck_assert_str_eq(dnnq_model_name_of(m), "double");
+	ck_assert_uint_eq(dnnq_model_num_inputs(m), 1);
+	ck_assert_uint_eq(dnnq_model_num_outputs(m), 1);
+	ck_assert_uint_eq(dnnq_model_max_batch(m), 8);
+	ck_assert_uint_eq(dnnq_model_generation(m), 3);
+	struct dnnq_io_info info;
+	ck_assert_int_eq(dnnq_model_io(m, DNNQ_OUTPUT, 0, &info), 0);
+	ck_assert_str_eq(info.name, "y");
+	ck_assert_int_eq(info.dtype, DNNQ_TYPE_F32);
+	ck_assert_uint_eq(info.rank, 2);
+	ck_assert_int_eq(info.dims[0], 1);
+	ck_assert_int_eq(info.dims[1], 4);
+	ck_assert_int_eq(dnnq_model_io(m, DNNQ_INPUT, 1, &info), DNNQ_E_RANGE);
+
+	struct io io;
+	io_alloc(m, 3, &io);
+	ck_assert_uint_eq(io.in.bytes, 3 * 4 * 4);
+	ck_assert_uint_eq((uintptr_t)io.in.data % 64, 0);
+	ck_assert_int_eq(io_infer(m, &io, 2000), 0);
+	io_check(&io, 0);
+	struct dnnq_shm_request r = last_request();
+	ck_assert_uint_eq(r.model_id, 7);
+	ck_assert_uint_eq(r.model_gen, 3);
+	ck_assert_uint_eq(r.batch, 3);
+	ck_assert_uint_eq(r.n_inputs, 1);
+	ck_assert_uint_eq(r.n_outputs, 1);
+	ck_assert_uint_eq(r.t[0].offset, io.in.offset);
+	ck_assert_uint_eq(r.t[1].bytes, io.out.bytes);
+	ck_assert_int_eq(r.t[1].dims[0], 3);
+	ck_assert_int_eq(r.t[1].dims[1], 4);
+
+	struct dnnq_stats st;
+	ck_assert_int_eq(dnnq_stats(c, &st), 0);
+	ck_assert_uint_eq(st.uptime_ns, 1234567890);
+	ck_assert_uint_eq(st.requests, 1);
+	ck_assert_uint_eq(st.pid, (uint32_t)getpid());
+	ck_assert_str_eq(st.status, "serving 3 models");
+	dnnq_tensor_free(c, &io.in);
+	dnnq_tensor_free(c, &io.out);
+	ck_assert_ptr_null(io.in.data);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+START_TEST(connect_arguments_and_paths)
+{
+	struct dnnq_client *c = (void *)1;
+	struct dnnq_connect_opts o = { .timeout_ms = -1 };
+	ck_assert_int_eq(dnnq_connect("/nonexistent/dnnq.sock", NULL, &c), DNNQ_E_IO);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(dnnq_connect("/tmp/x", &o, &c), DNNQ_E_INVAL);
+	o = (struct dnnq_connect_opts){ .slots = DNNQ_SHM_MAX_SLOTS + 1 };
+	ck_assert_int_eq(dnnq_connect("/tmp/x", &o, &c), DNNQ_E_INVAL);
+	o = (struct dnnq_connect_opts){ .arena_bytes = DNNQ_SHM_MAX_ARENA + 1 };
+	ck_assert_int_eq(dnnq_connect("/tmp/x", &o, &c), DNNQ_E_NOMEM);
+	ck_assert_int_eq(dnnq_connect("/tmp/x", NULL, NULL), DNNQ_E_INVAL);
+	char longpath[200];
+	memset(longpath, 'a', sizeof longpath - 1);
+	longpath[sizeof longpath - 1] = 0;
+	ck_assert_int_eq(dnnq_connect(longpath, NULL, &c), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_connect("", NULL, &c), DNNQ_E_INVAL);
+
+	/* NULL path: $DNNQ_SOCKET; the default socket when it is unset. */
+	fake_up();
+	setenv("DNNQ_SOCKET", fake.path, 1);
+	o = (struct dnnq_connect_opts){ .slots = 2, .arena_bytes = 4096 };
+	ck_assert_int_eq(dnnq_connect(NULL, &o, &c), 0);
+	dnnq_close(c);
+	unsetenv("DNNQ_SOCKET");
+	setenv("XDG_RUNTIME_DIR", "/nonexistent", 1);
+	int rc = dnnq_connect(NULL, &o, &c);
+	if (access(DNNQ_DEFAULT_SOCKET, F_OK) != 0)
+		ck_assert_int_eq(rc, DNNQ_E_IO);
+	else if (rc == 0)
+		dnnq_close(c);
+	dnnq_close(NULL);
+	fake_down();
+}
+END_TEST
+
+static const int hello_want[FAKE_HELLO_NFAULTS] = {
+	[FAKE_HELLO_OK]         = 0,
+	[FAKE_HELLO_SHORT]      = DNNQ_E_PROTO,
+	[FAKE_HELLO_LONG]       = DNNQ_E_PROTO,
+	[FAKE_HELLO_TYPE]       = DNNQ_E_PROTO,
+	[FAKE_HELLO_SEQ]        = DNNQ_E_PROTO,
+	[FAKE_HELLO_MAGIC]      = DNNQ_E_PROTO,
+	[FAKE_HELLO_VERSION]    = DNNQ_E_VERSION,
+	[FAKE_HELLO_NO_FDS]     = DNNQ_E_PROTO,
+	[FAKE_HELLO_TWO_FDS]    = DNNQ_E_PROTO,
+	[FAKE_HELLO_FOUR_FDS]   = DNNQ_E_PROTO,
+	[FAKE_HELLO_BIG_REGION] = DNNQ_E_PROTO,
+	[FAKE_HELLO_CORRUPT]    = DNNQ_E_FORMAT,
+	[FAKE_HELLO_UNSEALED]   = DNNQ_E_PROTO,
+	[FAKE_HELLO_MESSAGE]    = DNNQ_E_PROTO,
+	[FAKE_HELLO_ABI]        = DNNQ_E_VERSION,
+	[FAKE_HELLO_PERM]       = DNNQ_E_PERM,
+	[FAKE_HELLO_SMALL]      = DNNQ_E_PROTO,
+	[FAKE_HELLO_HDR_ONLY]   = DNNQ_E_PROTO,
+	[FAKE_HELLO_HANGUP]     = DNNQ_E_DISCONNECTED,
+	[FAKE_HELLO_SILENT]     = DNNQ_E_TIMEDOUT,
+};
+
+START_TEST(hello_faults_leave_nothing)
+{
+	fake_up();
+	int fds = count_fds();
+	for (int f = 0; f < FAKE_HELLO_NFAULTS; f++) {
+		struct dnnq_client *c = NULL;
+		STORE(&fake.hello_fault, f);
+		int64_t t0 = now_ms();
+		int rc = connect_opts(4, 300, &c);
+		ck_assert_msg(rc == hello_want[f], "fault %d: rc %d (%s), want %d", f, rc,
+		              dnnq_strerror(rc), hello_want[f]);
+		ck_assert_int_lt(now_ms() - t0, 2000);
+		if (rc == 0)
+			dnnq_close(c);
+		else
+			ck_assert_ptr_null(c);
+		ck_assert_int_eq(fake_daemon_wait_ended(&fake, (uint64_t)f + 1), 0);
+		ck_assert_msg(count_fds() == fds, "fault %d: %d fds open, %d before", f,
+		              count_fds(), fds);
+		ck_assert_msg(fake_mapped() == 0, "fault %d: the region is still mapped", f);
+	}
+	fake_down();
+}
+END_TEST
+
+/* ---- models ---------------------------------------------------------------- */
+
+START_TEST(model_listing_and_lookup)
+{
+	fake_up();
+	struct dnnq_client *c = connect_fake(2);
+	char name[64];
+	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), 3);
+	ck_assert_str_eq(name, "double");
+	ck_assert_int_eq(dnnq_model_name(c, 2, name, sizeof name), 3);
+	ck_assert_str_eq(name, "stale");
+	ck_assert_int_eq(dnnq_model_name(c, 1, NULL, 0), 3);
+	ck_assert_int_eq(dnnq_model_name(c, 1, name, 5), DNNQ_E_NOSPACE);
+	ck_assert_int_eq(dnnq_model_name(c, 3, name, sizeof name), DNNQ_E_NOTFOUND);
+	ck_assert_int_eq(dnnq_model_name(c, 0, NULL, 4), DNNQ_E_INVAL);
+
+	struct dnnq_model *m = (void *)1;
+	ck_assert_int_eq(dnnq_model_open(c, "resnet", &m), DNNQ_E_NOTFOUND);
+	ck_assert_ptr_null(m);
+	char longname[80];
+	memset(longname, 'm', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	ck_assert_int_eq(dnnq_model_open(c, longname, &m), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_model_open(c, "", &m), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_model_open(NULL, "double", &m), DNNQ_E_INVAL);
+
+	m = open_model(c, "quant");
+	struct dnnq_io_info info;
+	ck_assert_int_eq(dnnq_model_io(m, DNNQ_INPUT, 0, &info), 0);
+	ck_assert_str_eq(info.name, "img");
+	ck_assert_int_eq(info.dtype, DNNQ_TYPE_U8);
+	ck_assert_float_eq(info.scale, 0.5f);
+	ck_assert_int_eq(info.zero_point, 10);
+	ck_assert_uint_eq(info.rank, 3);
+	ck_assert_int_eq(dnnq_model_io(m, 5, 0, &info), DNNQ_E_INVAL);
+	/* Left open: dnnq_close frees it (ASan would see a leak). */
+	open_model(c, "double");
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+START_TEST(model_reply_faults)
+{
+	fake_up();
+	struct dnnq_client *c = connect_fake(2);
+	for (int f = 1; f < FAKE_MODEL_NFAULTS; f++) {
+		struct dnnq_model *m = (void *)1;
+		char name[64];
+		STORE(&fake.model_fault, f);
+		int rc = dnnq_model_open(c, "quant", &m);
+		ck_assert_msg(rc == DNNQ_E_PROTO, "fault %d: rc %d (%s)", f, rc, dnnq_strerror(rc));
+		ck_assert_ptr_null(m);
+		ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), DNNQ_E_PROTO);
+	}
+	STORE(&fake.model_fault, FAKE_MODEL_OK);
+	dnnq_model_close(open_model(c, "quant"));
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+/* ---- tensors and request checks ----------------------------------------- */
+
+START_TEST(tensor_alloc_checks)
+{
+	fake_up();
+	struct dnnq_client *c = connect_fake(2);
+	struct dnnq_tensor t;
+	int64_t dims[] = { 2, 3, 5 };
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_S32, 3, dims, &t), 0);
+	ck_assert_uint_eq(t.bytes, 2 * 3 * 5 * 4);
+	ck_assert_uint_eq(t.offset % 64, 0);
+	dnnq_tensor_free(c, &t);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, 0, 3, dims, &t), DNNQ_E_DTYPE);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, 7, 3, dims, &t), DNNQ_E_DTYPE);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 0, dims, &t), DNNQ_E_SHAPE);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 9, dims, &t), DNNQ_E_SHAPE);
+	int64_t zero[] = { 2, 0 }, neg[] = { -1, 4 }, huge[] = { INT64_MAX, INT64_MAX };
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, zero, &t), DNNQ_E_SHAPE);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, neg, &t), DNNQ_E_SHAPE);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, huge, &t), DNNQ_E_RANGE);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, NULL, &t), DNNQ_E_INVAL);
+	int64_t big[] = { 2 << 20 };
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 1, big, &t), DNNQ_E_NOSPACE);
+	/* The whole arena, twice: the first frees space for the second. */
+	int64_t all[] = { 1 << 20 };
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 1, all, &t), 0);
+	struct dnnq_tensor t2;
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 1, dims, &t2), DNNQ_E_NOSPACE);
+	dnnq_tensor_free(c, &t);
+	dnnq_tensor_free(c, &t);	/* cleared: a no-op */
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 1, all, &t), 0);
+	dnnq_tensor_free(c, &t);
+
+	struct dnnq_model *m = open_model(c, "double");
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 0, &t), DNNQ_E_RANGE);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 9, &t), DNNQ_E_RANGE);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 1, 1, &t), DNNQ_E_RANGE);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+/* Submits `in` and `out` for m: the status of the submission. */
+static int try_submit(struct dnnq_model *m, const struct dnnq_tensor *in,
+                      struct dnnq_tensor *out)
+{
+	struct dnnq_request r;
+	const struct dnnq_tensor *ins[] = { in };
+	struct dnnq_tensor *outs[] = { out };
+	int rc = dnnq_submit(m, ins, outs, &r);
+	if (rc == 0)
+		ck_assert_int_eq(dnnq_wait(&r, 2000), 0);
+	return rc;
+}
+
+START_TEST(request_checks)
+{
+	fake_up();
+	struct dnnq_client *c = connect_fake(2);
+	struct dnnq_model *m = open_model(c, "double");
+	struct io io, io2;
+	io_alloc(m, 2, &io);
+	io_alloc(m, 3, &io2);
+	struct dnnq_tensor t, tb9;
+	int64_t d_rank[] = { 2, 4, 1 }, d_dim[] = { 2, 5 }, d_b9[] = { 9, 4 };
+	ck_assert_int_eq(try_submit(m, &io.in, &io.out), 0);
+	ck_assert_int_eq(try_submit(m, &io.in, &io2.out), DNNQ_E_SHAPE);	/* batch 2 vs 3 */
+	ck_assert_int_eq(try_submit(m, NULL, &io.out), DNNQ_E_INVAL);
+	ck_assert_int_eq(try_submit(m, &io.in, NULL), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_S32, 2, (int64_t[]){ 2, 4 }, &t), 0);
+	ck_assert_int_eq(try_submit(m, &t, &io.out), DNNQ_E_DTYPE);
+	dnnq_tensor_free(c, &t);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, (int64_t[]){ 2, 4 }, &t), 0);
+	ck_assert_int_eq(try_submit(m, &t, &io.out), DNNQ_E_DTYPE);	/* U8 for F32: no */
+	dnnq_tensor_free(c, &t);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_F32, 3, d_rank, &t), 0);
+	ck_assert_int_eq(try_submit(m, &t, &io.out), DNNQ_E_SHAPE);
+	dnnq_tensor_free(c, &t);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_F32, 2, d_dim, &t), 0);
+	ck_assert_int_eq(try_submit(m, &io.in, &t), DNNQ_E_SHAPE);
+	dnnq_tensor_free(c, &t);
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_F32, 2, d_b9, &tb9), 0);
+	ck_assert_int_eq(try_submit(m, &tb9, &io.out), DNNQ_E_RANGE);
+	t = io.in;
+	t.bytes += 64;	/* a struct changed behind the library's back */
+	ck_assert_int_eq(try_submit(m, &t, &io.out), DNNQ_E_INVAL);
+	t = io.in;
+	t.data = (char *)t.data + 64;
+	ck_assert_int_eq(try_submit(m, &t, &io.out), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_submit(NULL, NULL, NULL, NULL), DNNQ_E_INVAL);
+
+	/* A tensor of another client (same offsets, other mapping). */
+	struct fake_daemon other;
+	struct dnnq_client *c2;
+	ck_assert_int_eq(fake_daemon_start(&other), 0);
+	ck_assert_int_eq(connect_path(other.path, 2, 2000, &c2), 0);
+	struct dnnq_model *m2 = open_model(c2, "double");
+	struct io theirs;
+	io_alloc(m2, 2, &theirs);
+	ck_assert_uint_eq(theirs.in.offset, io.in.offset);
+	ck_assert_int_eq(try_submit(m, &theirs.in, &io.out), DNNQ_E_INVAL);
+	ck_assert_int_eq(try_submit(m2, &theirs.in, &theirs.out), 0);
+	dnnq_close(c2);
+	fake_daemon_stop(&other);
+
+	/* F32 for a U8 input is passed through for the daemon to quantize. */
+	struct dnnq_model *q = open_model(c, "quant");
+	struct dnnq_tensor qin, qout;
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_F32, 3, (int64_t[]){ 2, 2, 2 }, &qin), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(q, DNNQ_OUTPUT, 0, 2, &qout), 0);
+	ck_assert_int_eq(try_submit(q, &qin, &qout), 0);
+	struct dnnq_shm_request r = last_request();
+	ck_assert_uint_eq(r.model_id, 9);
+	ck_assert_uint_eq(r.t[0].dtype, DNNQ_SHM_DTYPE_F32);
+	ck_assert_uint_eq(r.t[1].dtype, DNNQ_SHM_DTYPE_U8);
+	ck_assert_uint_eq(((uint8_t *)qout.data)[4], 200);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+/* ---- requests ------------------------------------------------------------- */
+
+START_TEST(async_poll_wait_tickets)
+{
+	fake_up();
+	struct dnnq_client *c = connect_fake(4);
+	struct dnnq_model *m = open_model(c, "double");
+	struct io io[5];
+	struct dnnq_request r[5];
+	STORE(&fake.paused, 1);
+	for (int i = 0; i < 5; i++)
+		io_alloc(m, 1, &io[i]);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(io_submit(m, &io[i], &r[i]), 0);
+	ck_assert_int_eq(io_submit(m, &io[4], &r[4]), DNNQ_E_BUSY);
+	ck_assert_int_eq(dnnq_poll(&r[0]), DNNQ_E_AGAIN);
+	ck_assert_int_eq(dnnq_wait(&r[1], 20), DNNQ_E_TIMEDOUT);
+	ck_assert_int_eq(dnnq_wait(&r[1], 0), DNNQ_E_TIMEDOUT);
+	STORE(&fake.paused, 0);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(dnnq_wait(&r[i], 2000), 0);
+		io_check(&io[i], 0);
+	}
+	/* Finished: every further look is refused. */
+	ck_assert_int_eq(dnnq_poll(&r[0]), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_wait(&r[0], 100), DNNQ_E_INVAL);
+	/* A stale request whose slot now runs another. */
+	STORE(&fake.paused, 1);
+	ck_assert_int_eq(io_submit(m, &io[4], &r[4]), 0);
+	int reused = 0;
+	for (int i = 0; i < 4; i++) {
+		if (r[i].slot != r[4].slot)
+			continue;
+		ck_assert_uint_ne(r[i].ticket, r[4].ticket);
+		ck_assert_int_eq(dnnq_poll(&r[i]), DNNQ_E_INVAL);
+		reused++;
+	}
+	ck_assert_int_eq(reused, 1);
+	struct dnnq_request forged = r[4];
+	forged.slot = 99;
+	ck_assert_int_eq(dnnq_poll(&forged), DNNQ_E_INVAL);
+	forged = r[4];
+	forged.ticket = 0;
+	ck_assert_int_eq(dnnq_wait(&forged, 0), DNNQ_E_INVAL);
+	forged.client = NULL;
+	ck_assert_int_eq(dnnq_poll(&forged), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_poll(NULL), DNNQ_E_INVAL);
+	STORE(&fake.paused, 0);
+	int rc;
+	while ((rc = dnnq_poll(&r[4])) == DNNQ_E_AGAIN)
+		usleep(100);
+	ck_assert_int_eq(rc, 0);
+	io_check(&io[4], 0);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+START_TEST(infer_timeout_abandons_slot)
+{
+	struct env e;
+	struct dnnq_request r;
+	env_up(&e, 1, "double", 2);
+	STORE(&fake.paused, 1);
+	ck_assert_int_eq(io_infer(e.m, &e.io, 20), DNNQ_E_TIMEDOUT);
+	ck_assert_int_eq(io_submit(e.m, &e.io, &r), DNNQ_E_BUSY);	/* still the daemon's */
+	STORE(&fake.paused, 0);
+	while (LOAD(&fake.served) < 1)
+		usleep(100);
+	/* Reclaimed once it ended; the late outputs were written. */
+	io_check(&e.io, 0);
+	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), 0);
+	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), 0);
+	env_down(&e);
+}
+END_TEST
+
+START_TEST(failed_request_status)
+{
+	struct env e;
+	env_up(&e, 2, "stale", 1);
+	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), DNNQ_E_MODEL_CHANGED);
+	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), DNNQ_E_MODEL_CHANGED);
+	dnnq_model_close(e.m);
+	env_down(&e);
+}
+END_TEST
+
+START_TEST(event_fd_and_doorbell)
+{
+	struct env e;
+	struct dnnq_request r;
+	env_up(&e, 2, "double", 1);
+	const struct dnnq_shm_header *h = fake.view.hdr;
+	ck_assert_uint_eq(LOAD(&h->event_armed), 0);
+	int efd = dnnq_event_fd(e.c);
+	ck_assert_int_ge(efd, 0);
+	ck_assert_uint_eq(LOAD(&h->event_armed), 1);
+	ck_assert_int_eq(io_submit(e.m, &e.io, &r), 0);
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	uint64_t n;
+	ck_assert_int_eq(read(efd, &n, sizeof n), sizeof n);
+	ck_assert_int_eq(dnnq_poll(&r), 0);
+	ck_assert_int_eq(dnnq_event_fd(NULL), DNNQ_E_INVAL);
+
+	/* The doorbell is written only while a worker says it may sleep. */
+	ck_assert_uint_eq(LOAD(&fake.doorbells), 0);
+	STORE(&fake.view.hdr->workers_sleeping, 1);
+	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), 0);
+	STORE(&fake.view.hdr->workers_sleeping, 0);
+	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), 0);
+	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), 0);
+	ck_assert_uint_eq(LOAD(&fake.doorbells), 1);
+	env_down(&e);
+}
+END_TEST
+
+struct shared {
+	struct dnnq_model *m;
+	int depth, n, failures;
+};
+
+static int io_wrong(const struct io *io)
+{
+	const float *y = io->out.data;
+	int wrong = 0;
+	for (size_t i = 0; i < io->out.bytes / 4; i++)
+		wrong += y[i] != 2.0f * (float)i;
+	memset(io->out.data, 0, io->out.bytes);
+	return wrong;
+}
+
+/* n requests of its own, `depth` of them in flight at a time. */
+static void *hammer(void *arg)
+{
+	struct shared *s = arg;
+	struct io io[4];
+	struct dnnq_request r[4];
+	for (int d = 0; d < s->depth; d++) {
+		io_alloc(s->m, 1 + (uint32_t)d, &io[d]);
+		s->failures += io_submit(s->m, &io[d], &r[d]) != 0;
+	}
+	for (int i = 0; i < s->n; i++) {
+		int d = i % s->depth;
+		s->failures += dnnq_wait(&r[d], 5000) != 0;
+		s->failures += io_wrong(&io[d]);
+		s->failures += io_submit(s->m, &io[d], &r[d]) != 0;
+	}
+	for (int d = 0; d < s->depth; d++) {
+		s->failures += dnnq_wait(&r[d], 5000) != 0;
+		s->failures += io_wrong(&io[d]);
+	}
+	return NULL;
+}
+
+START_TEST(threads_share_a_client)
+{
+	fake_up();
+	struct dnnq_client *c = connect_fake(16);
+	struct dnnq_model *m = open_model(c, "double");
+	pthread_t th[4];
+	struct shared s[4];
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct shared){ .m = m, .depth = 1 + i % 4, .n = 500 };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, hammer, &s[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(s[i].failures, 0);
+	}
+	ck_assert_uint_eq(LOAD(&fake.served), 4 * 500 + 1 + 2 + 3 + 4);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+/* ---- the daemon dying ----------------------------------------------------- */
+
+struct waiter {
+	struct dnnq_model *m;
+	int rc;
+	int64_t done_ms;
+};
+
+static void *wait_forever(void *arg)
+{
+	struct waiter *w = arg;
+	struct io io;
+	io_alloc(w->m, 1, &io);
+	w->rc = io_infer(w->m, &io, -1);
+	w->done_ms = now_ms();
+	return NULL;
+}
+
+START_TEST(daemon_death_ends_every_wait)
+{
+	fake_up();
+	struct dnnq_client *c = connect_fake(4);
+	struct dnnq_model *m = open_model(c, "double");
+	STORE(&fake.paused, 1);
+	pthread_t th[3];
+	struct waiter w[3];
+	for (int i = 0; i < 3; i++) {
+		w[i] = (struct waiter){ .m = m };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, wait_forever, &w[i]), 0);
+	}
+	usleep(50000);
+	int64_t killed = now_ms();
+	fake_daemon_kill(&fake);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(w[i].rc, DNNQ_E_DISCONNECTED);
+		ck_assert_int_lt(w[i].done_ms - killed, 250);
+	}
+	struct io io;
+	struct dnnq_request r;
+	struct dnnq_stats st;
+	struct dnnq_model *m2;
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 1, &io.in), DNNQ_E_DISCONNECTED);
+	ck_assert_int_eq(dnnq_stats(c, &st), DNNQ_E_DISCONNECTED);
+	ck_assert_int_eq(dnnq_model_open(c, "double", &m2), DNNQ_E_DISCONNECTED);
+	ck_assert_int_eq(dnnq_event_fd(c), DNNQ_E_DISCONNECTED);
+	ck_assert_int_eq(io_submit(m, &io, &r), DNNQ_E_DISCONNECTED);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+START_TEST(poll_notices_death)
+{
+	struct env e;
+	struct dnnq_request r;
+	env_up(&e, 2, "double", 1);
+	STORE(&fake.paused, 1);
+	ck_assert_int_eq(io_submit(e.m, &e.io, &r), 0);
+	ck_assert_int_eq(dnnq_poll(&r), DNNQ_E_AGAIN);
+	fake_daemon_kill(&fake);
+	int64_t t0 = now_ms();
+	int rc;
+	while ((rc = dnnq_poll(&r)) == DNNQ_E_AGAIN && now_ms() - t0 < 2000)
+		usleep(1000);
+	ck_assert_int_eq(rc, DNNQ_E_DISCONNECTED);
+	ck_assert_int_lt(now_ms() - t0, 250);
+	ck_assert_int_eq(dnnq_wait(&r, 100), DNNQ_E_DISCONNECTED);
+	env_down(&e);
+}
+END_TEST
+
+START_TEST(stale_heartbeat_is_death)
+{
+	struct env e;
+	env_up(&e, 2, "double", 1);
+	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), 0);
+	STORE(&fake.paused, 1);
+	STORE(&fake.beat, 0);
+	int64_t t0 = now_ms();
+	ck_assert_int_eq(io_infer(e.m, &e.io, 10000), DNNQ_E_DISCONNECTED);
+	int64_t took = now_ms() - t0;
+	ck_assert_int_ge(took, 1500);
+	ck_assert_int_lt(took, 5000);
+	env_down(&e);
+}
+END_TEST
+
+START_TEST(late_control_reply_is_skipped)
+{
+	fake_up();
+	struct dnnq_client *c;
+	ck_assert_int_eq(connect_opts(2, 100, &c), 0);
+	struct dnnq_stats st;
+	STORE(&fake.stats_delay_ms, 300);
+	int64_t t0 = now_ms();
+	ck_assert_int_eq(dnnq_stats(c, &st), DNNQ_E_TIMEDOUT);
+	ck_assert_int_lt(now_ms() - t0, 1000);
+	STORE(&fake.stats_delay_ms, 0);
+	usleep(400000);	/* the late reply is waiting in the socket now */
+	ck_assert_int_eq(dnnq_stats(c, &st), 0);
+	ck_assert_str_eq(st.status, "serving 3 models");
+	struct dnnq_model *m = open_model(c, "double");
+	dnnq_model_close(m);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+/* ---- dnnqctl ---------------------------------------------------------------- */
+
+/* Runs "$DNNQ_DNNQCTL --socket FAKE args", stdout and stderr into out;
+ * returns its exit status. */
+static int run_ctl(const char *ctl, const char *args, char *out, size_t cap)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s --socket %s %s 2>&1", ctl, fake.path, args);
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(out, 1, cap - 1, f);
+	out[n] = 0;
+	int st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define CTL_OK(args, want) do { \
+	ck_assert_msg(run_ctl(ctl, args, out, sizeof out) == 0, "%s: %s", args, out); \
+	ck_assert_msg(strstr(out, want), "%s: '%s' lacks '%s'", args, out, want); \
+} while (0)
+
+START_TEST(dnnqctl_against_fake)
+{
+	const char *ctl = getenv("DNNQ_DNNQCTL");
+	if (!ctl || access(ctl, X_OK)) {
+		fprintf(stderr, "dnnqctl_against_fake: skipped ($DNNQ_DNNQCTL not set)\n");
+		return;
+	}
+	char out[4096], args[512], x[256], y[256];
+	fake_up();
+	CTL_OK("status --json", "\"models\":3,");
+	CTL_OK("status", "serving 3 models");
+	CTL_OK("models", "[N, 2, 2]  scale 0.5 zero point 10");
+	CTL_OK("models --json", "\"shape\":[\"N\",4]");
+	snprintf(x, sizeof x, "%s/x.npy", fake.dir);
+	snprintf(y, sizeof y, "%s/y.npy", fake.dir);
+	const float xs[] = { 1, 2, 3, 4, 8, 7, 6, 5 };
+	ck_assert_int_eq(dnnq_npy_write_file(x, DNNQ_DTYPE_F32, (size_t[]){ 2, 4 }, 2, xs, NULL), 0);
+	snprintf(args, sizeof args, "infer double --input x=%s --output-dir %s --json", x, fake.dir);
+	CTL_OK(args, "\"top1\":[{\"class\":3,\"value\":8},{\"class\":0,\"value\":16}]");
+	void *buf;
+	struct dnnq_npy npy;
+	ck_assert_int_eq(dnnq_npy_read_file(y, 1 << 20, &buf, &npy, NULL), 0);
+	ck_assert_uint_eq(npy.count, 8);
+	float ys[8];
+	dnnq_npy_to_f32(&npy, ys);
+	for (int i = 0; i < 8; i++)
+		ck_assert_float_eq(ys[i], 2 * xs[i]);
+	free(buf);
+	snprintf(args, sizeof args, "infer quant --input img=%s", x);
+	ck_assert_int_eq(run_ctl(ctl, args, out, sizeof out), 1);
+	ck_assert_ptr_nonnull(strstr(out, "input 'img' wants [N, 2, 2]"));
+	CTL_OK("bench double --duration 0.2 --async 4 --json", "\"failures\":0,");
+	ck_assert_int_eq(run_ctl(ctl, "infer double", out, sizeof out), 2);
+	ck_assert_int_eq(run_ctl(ctl, "bench double --async 0", out, sizeof out), 2);
+	ck_assert_int_eq(run_ctl(ctl, "frob", out, sizeof out), 2);
+	ck_assert_int_eq(run_ctl(ctl, "infer nosuch --input x.npy", out, sizeof out), 1);
+	unlink(x);
+	unlink(y);
+	fake_down();
+}
+END_TEST
+
+Suite *suite_client(void)
+{
+	Suite *s = suite_create("client");
+	TCase *tc = tcase_create("connect");
+	tcase_add_test(tc, connect_infer_stats);
+	tcase_add_test(tc, connect_arguments_and_paths);
+	tcase_add_test(tc, hello_faults_leave_nothing);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("model");
+	tcase_add_test(tc, model_listing_and_lookup);
+	tcase_add_test(tc, model_reply_faults);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tensor");
+	tcase_add_test(tc, tensor_alloc_checks);
+	tcase_add_test(tc, request_checks);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("request");
+	tcase_add_test(tc, async_poll_wait_tickets);
+	tcase_add_test(tc, infer_timeout_abandons_slot);
+	tcase_add_test(tc, failed_request_status);
+	tcase_add_test(tc, event_fd_and_doorbell);
+	tcase_add_test(tc, threads_share_a_client);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("liveness");
+	tcase_add_test(tc, daemon_death_ends_every_wait);
+	tcase_add_test(tc, poll_notices_death);
+	tcase_add_test(tc, stale_heartbeat_is_death);
+	tcase_add_test(tc, late_control_reply_is_skipped);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("dnnqctl");
+	tcase_add_test(tc, dnnqctl_against_fake);
+	suite_add_tcase(s, tc);
+	return s;
+}
