@@ -4,10 +4,12 @@
  * short or long packet is simply malformed). The data path never uses the
  * socket: it only opens the session, describes models and reports stats.
  *
- * Every request starts with struct dnnq_msg_hdr; the reply echoes type and
- * seq and carries the outcome in hdr.status (0 or a DNNQ_E_* code). A reply
- * with a non-zero status may be only a header (except HELLO and STATS,
- * which always send their full struct so an error can carry `message`).
+ * Every request starts with struct dnnq_msg_hdr; the reply echoes seq and
+ * type (OPEN and INFO are answered with type MODEL, error or not) and
+ * carries the outcome in hdr.status (0 or a DNNQ_E_* code). A reply with a
+ * non-zero status may be only a header (except HELLO and STATS, which
+ * always send their full struct so an error can carry `message`). A STATS
+ * request is a bare header; reserved fields and a request's status are 0.
  *
  *   HELLO  -> HELLO reply + SCM_RIGHTS [region memfd, doorbell eventfd,
  *             completion eventfd]. Must be the first message of a

@@ -283,7 +283,15 @@ static inline int dnnq_shm_ring_pop(const struct dnnq_shm *v, uint32_t *idx)
 		} else if (diff < 0) {
 			return DNNQ_E_AGAIN;
 		} else {
-			pos = dnnq_shm_load_relaxed64(&v->ring->head);
+			/* Another consumer took pos, so head has moved past it (the
+			 * seq we acquired was stored after that consumer's CAS). A
+			 * head that has not moved means a scribbled cell: give up
+			 * now, not after DNNQ_SHM_RING_SPIN reloads, or one client's
+			 * corrupt ring slows every worker's pass over all sessions. */
+			uint64_t now = dnnq_shm_load_relaxed64(&v->ring->head);
+			if (now == pos)
+				return DNNQ_E_AGAIN;
+			pos = now;
 		}
 	}
 	return DNNQ_E_AGAIN;
