@@ -46,6 +46,8 @@ DAEMON_SRC := $(filter-out daemon/main.c,$(sort $(wildcard daemon/*.c)))
 CLIENT_SRC := $(filter-out client/dnnqctl%.c,$(sort $(wildcard client/*.c)))
 CTL_SRC    := $(sort $(wildcard client/dnnqctl*.c))
 NPY_SRC    := calibration/npy.c calibration/npy-file.c engine/base.c
+# Models and a dnnqd process for the integration tests and the benchmarks.
+FIXTURE_SRC := tools/serve-fixture.c
 TEST_SRC   := $(sort $(wildcard tests/*.c))
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 
@@ -134,7 +136,8 @@ $(DNNQCTL): $(call obj,$(CTL_SRC) $(NPY_SRC) shm/error.c) $(CLIENT_SO)
 	  -Wl,-rpath,'$$ORIGIN/../lib' $(DNNQ_LDFLAGS) -lm -lpthread
 
 $(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS)
-$(TEST_BIN): $(call obj,$(TEST_SRC)) $(DAEMON_LIB) $(CLIENT_A) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
+$(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CLIENT_A) \
+            $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) -lm -lpthread
 
@@ -148,13 +151,14 @@ check: $(DEPS_FIRST) all $(TEST_BIN) $(DNNQD) $(DNNQCTL)
 	$(CHECK_ENV) $(TEST_BIN)
 	for s in fc conv graph; do DNNQ_GEMM=avx2 $(CHECK_ENV) $(TEST_BIN) $$s || exit 1; done
 
-$(BENCH_BIN): $(call obj,$(BENCH_SRC)) $(DAEMON_LIB) $(CLIENT_A) $(ENGINE_LIB) $(SHM_LIB)
+$(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CLIENT_A) \
+             $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl -lopenblas -lm -lpthread
 
 bench: $(if $(BENCH_OK),,deps-bench)
-	$(MAKE) $(BENCH_BIN)
-	$(BENCH_BIN) all
+	$(MAKE) $(BENCH_BIN) $(DNNQD)
+	DNNQ_DNNQD=$(DNNQD) $(BENCH_BIN) all
 
 demo: all
 	$(BUILD)/bin/dnnq-quant-demo

@@ -1,7 +1,7 @@
 /*
  * bench/main.c — dnnq-bench's command line: the subcommands (peak, quant,
- * gemm, scaling, conv, model, all), their options and help. Every run starts with the
- * machine it measured on; `all` is what `make bench` runs.
+ * gemm, scaling, conv, model, ipc, all), their options and help. Every run
+ * starts with the machine it measured on; `all` is what `make bench` runs.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -105,12 +105,22 @@ static const struct cmd cmds[] = {
 	  "targets as a footnote.\n"
 	  "  --threads N   the multi-threaded configuration (default 2; 1: only 1)\n"
 	  DNNQ_KERNEL COMMON },
+	{ "ipc", bench_cmd_ipc, OPT_TSV | OPT_QUICK,
+	  "usage: dnnq-bench ipc [--tsv] [--quick]\n"
+	  "The serving path: dnnqd (from $DNNQ_DNNQD, else dnnqd beside dnnq-bench) started\n"
+	  "with one worker spinning on CPU 1, this thread on CPU 0. Round trip of a 64 B\n"
+	  "request (relu64, batch 1), p50/p99/p99.9 of 200k requests (--quick: 20k),\n"
+	  "against the same bytes over a Unix SOCK_SEQPACKET socketpair to a forked echo\n"
+	  "server on CPU 1, interleaved in blocks; FC 1x1024x1024 through dnnqd against\n"
+	  "the engine in-process (interleaved medians); pipelined throughput of 32\n"
+	  "requests in flight from one thread. Targets beside the results. Without a\n"
+	  "dnnqd binary only the socket row runs.\n" COMMON },
 	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_DNNQ_KERNEL,
 	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--dnnq-kernel K]\n"
 	  "                      [--tsv] [--quick]\n"
-	  "peak; quant; gemm on 1 thread; gemm and scaling on N threads for the\n"
-	  "shapes with M >= 64; conv on 1 thread; model on 1 and N threads. About\n"
-	  "2 minutes on 2 cores; --quick: about 30 s.\n"
+	  "peak; quant; model on 1 and N threads; ipc; gemm on 1 thread; gemm and\n"
+	  "scaling on N threads for the shapes with M >= 64; conv on 1 thread. About\n"
+	  "2.5 minutes on 2 cores; --quick: about 40 s.\n"
 	  "Under --tsv the tables are separated by blank lines.\n"
 	  "  --threads N   the multi-threaded part's thread count (default 2; 1 skips it)\n"
 	  ONEDNN_ISA DNNQ_KERNEL COMMON },
@@ -129,6 +139,7 @@ static void usage(FILE *f)
 	        "  scaling   dnnq GEMM on N threads against one\n"
 	        "  conv      ResNet-18 convolutions against oneDNN's int8 convolution\n"
 	        "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
+	        "  ipc       round trip and throughput through dnnqd, against a socket\n"
 	        "  all       all of the above (make bench)\n\n"
 	        "dnnq-bench COMMAND --help describes each.\n");
 }
@@ -146,6 +157,9 @@ static int cmd_all(const struct bench_opts *o)
 	 * short steps on the dnnq pool measured 1.1x instead of 1.85x after
 	 * them (the model table has no peer, so nothing is lost) */
 	bench_cmd_model(&g);
+	/* before the peers for the same reason: the latency percentiles would
+	 * see their idle threads */
+	bench_cmd_ipc(o);
 	g.threads = 1;
 	bench_cmd_gemm(&g);
 	g.threads = n;

@@ -17,7 +17,8 @@
 	DNNQ_SUITE(shm) \
 	DNNQ_SUITE(graph) \
 	DNNQ_SUITE(daemon) \
-	DNNQ_SUITE(client)
+	DNNQ_SUITE(client) \
+	DNNQ_SUITE(serve)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

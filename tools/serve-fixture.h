@@ -1,0 +1,138 @@
+/*
+ * tools/serve-fixture.h — what the serving tests (tests/test_serve.c) and
+ * the IPC benchmark (bench/ipc.c) stand on: three small models written as
+ * `.dnnq` files, the same models run in-process by the engine (the answer
+ * the daemon's results must equal bit for bit), and a dnnqd process with a
+ * socket in a temporary directory.
+ *
+ * The header speaks plain C types only (no engine or client structs), so a
+ * file that drives dnnqd through client/dnnq.h includes nothing else of the
+ * engine; dtype values are those of dnnq.h's enum dnnq_type (U8 1, F32 4).
+ * Failures return a DNNQ_E_* code and fill the optional diag with one line.
+ */
+#ifndef DNNQ_TOOLS_SERVE_FIXTURE_H
+#define DNNQ_TOOLS_SERVE_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shm/dnnq_error.h"
+
+/* ---- models -------------------------------------------------------------- */
+
+/*
+ *   relu64  x u8 [N, 64] -> Relu -> y u8 [N, 64]: the latency benchmark's
+ *           request, as small as a request gets
+ *   fc1024  x u8 [N, 1024] -> FC 1024 -> 1024 (per-channel s8 weights, s32
+ *           bias) -> y u8 [N, 1024]: enough work to keep a worker busy
+ *   multi   a, b u8 [N, 6, 6, 4] -> Add -> Conv 3x3 (ReLU) -> MaxPool 2x2
+ *           -> Flatten -> FC 10 -> logits u8 [N, 10] -> Softmax -> prob f32
+ *           [N, 10]: two inputs, two outputs, one of them F32
+ * Weights are random with a fixed seed: every run writes the same bytes.
+ */
+enum fixture_model {
+	FIXTURE_RELU64,
+	FIXTURE_FC1024,
+	FIXTURE_MULTI,
+	FIXTURE_NMODELS,
+};
+
+#define FIXTURE_ALL_MODELS ((1u << FIXTURE_NMODELS) - 1)
+
+const char *fixture_model_name(enum fixture_model m);
+/* Writes the model's .dnnq file to path (replacing it). */
+int fixture_model_write(enum fixture_model m, const char *path, struct dnnq_diag *diag);
+
+/* ---- the in-process reference -------------------------------------------- */
+
+#define FIXTURE_MAX_IO 16
+#define FIXTURE_MAX_RANK 8
+
+/* One input or output of a model's signature. */
+struct fixture_io {
+	char name[64];
+	uint32_t dtype;                 /* 1 U8, 4 F32 */
+	uint32_t rank;
+	int64_t dims[FIXTURE_MAX_RANK]; /* dims[0] = 1: the batch */
+	float scale;                    /* U8 */
+	int32_t zero_point;
+};
+
+/* The model built from the same description as the file (dnnq_model_build)
+ * and run with dnnq_graph_run on the calling thread. One run at a time. */
+struct fixture_ref;
+
+int fixture_ref_create(enum fixture_model m, struct fixture_ref **out, struct dnnq_diag *diag);
+void fixture_ref_destroy(struct fixture_ref *r);
+uint32_t fixture_ref_count(const struct fixture_ref *r, int output);
+/* output 0: input i, 1: output i; NULL past the count. */
+const struct fixture_io *fixture_ref_io(const struct fixture_ref *r, int output, uint32_t i);
+/* Bytes of a tensor of io's dtype and shape at `batch`. */
+size_t fixture_io_bytes(const struct fixture_io *io, uint32_t batch);
+/* inputs / outputs: buffers for every input / output at `batch` (re-plans
+ * when the batch changes). */
+int fixture_ref_run(struct fixture_ref *r, uint32_t batch, const void *const *inputs,
+                    void *const *outputs);
+
+/* The engine's own conversions with io's scale and zero point (what the
+ * daemon does for an F32 tensor where the signature says U8). */
+void fixture_quantize(const struct fixture_io *io, const float *x, uint8_t *q, size_t n);
+void fixture_dequantize(const struct fixture_io *io, const uint8_t *q, float *x, size_t n);
+
+/* ---- processes ----------------------------------------------------------- */
+
+/* The binary to start: $env_var when set (NULL when not executable), else
+ * `name` in bin/ beside the running executable's directory (build/tests/ ->
+ * build/bin/, so the same build tree). NULL when there is none. */
+const char *fixture_binary(const char *env_var, const char *name);
+
+/* fork(), with the child set to die when the calling thread does
+ * (PR_SET_PDEATHSIG): a test that fails or is killed leaves no process. */
+pid_t fixture_fork(void);
+
+/* Waits for pid up to timeout_ms; its wait status, or -1 (still running). */
+int fixture_wait(pid_t pid, int timeout_ms);
+
+/* A parent directory for every fixture directory made meanwhile, removed
+ * with everything below it by fixture_tmp_end: a test process that dies
+ * before its own clean-up leaves nothing behind (run them in the process
+ * that outlives the tests: Check's unchecked fixtures). */
+void fixture_tmp_begin(void);
+void fixture_tmp_end(void);
+
+/* ---- a dnnqd process ----------------------------------------------------- */
+
+#define FIXTURE_MAX_ARGS 32
+
+struct fixture_daemon {
+	char dir[256];       /* mkdtemp: the socket, the log, the model files */
+	char socket[320];    /* dir/dnnqd.sock */
+	char log[320];       /* dir/dnnqd.log: dnnqd's stdout and stderr */
+	pid_t pid;           /* 0 while not running */
+	int argc;
+	char *argv[FIXTURE_MAX_ARGS + 1];
+};
+
+/*
+ * Writes the models of `models` (bits 1 << enum fixture_model) to dir and
+ * starts `dnnqd --socket DIR/dnnqd.sock --model NAME=DIR/NAME.dnnq ...
+ * EXTRA...` (extra: NULL-terminated, may be NULL), then connects every 5 ms
+ * until dnnq_connect succeeds (up to 20 s). Fails with the exit status and
+ * the log's last line when dnnqd exits first.
+ */
+int fixture_daemon_start(struct fixture_daemon *d, const char *dnnqd, unsigned models,
+                         const char *const *extra, struct dnnq_diag *diag);
+/* Starts it again with the same arguments (after a stop or a kill). */
+int fixture_daemon_restart(struct fixture_daemon *d, struct dnnq_diag *diag);
+/* SIGTERM and wait: 0 when dnnqd exited with status 0 (a graceful shutdown,
+ * which under ASan includes an empty leak report); otherwise how it ended. */
+int fixture_daemon_stop(struct fixture_daemon *d, struct dnnq_diag *diag);
+/* SIGKILL and reap. */
+void fixture_daemon_kill(struct fixture_daemon *d);
+/* Kills it when still running and removes dir; d may be zeroed or stopped. */
+void fixture_daemon_destroy(struct fixture_daemon *d);
+/* The last up to len - 1 bytes of the log, NUL-terminated. */
+void fixture_daemon_log(const struct fixture_daemon *d, char *buf, size_t len);
+
+#endif
