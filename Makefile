@@ -30,7 +30,8 @@ isa_flags = $(foreach i,avx2 sse42 avx512vnni,$(if $(findstring -$(i).c,$(1)),$(
 
 # Build dependencies: probed once; when the probe fails every build target
 # first runs `make deps` (which installs them as root, or says what to run).
-DEPS_OK := $(shell pkg-config --exists liburing yaml-0.1 libsystemd check 2>/dev/null && echo y)
+DEPS_OK := $(shell pkg-config --exists liburing yaml-0.1 libsystemd check 2>/dev/null && \
+             command -v systemd-analyze >/dev/null && command -v groff >/dev/null && echo y)
 DEPS_FIRST := $(if $(DEPS_OK),,deps)
 BENCH_OK := $(shell test -f /usr/include/oneapi/dnnl/dnnl.h && pkg-config --exists openblas 2>/dev/null && echo y)
 
@@ -40,6 +41,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check)
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
 CALIB_SRC  := $(sort $(wildcard calibration/*.c))
 SHM_SRC    := $(sort $(wildcard shm/*.c))
+CONF_SRC   := $(sort $(wildcard conf/*.c))
 # daemon/main.c is dnnqd's main(); the rest is a library the tests link too.
 DAEMON_SRC := $(filter-out daemon/main.c,$(sort $(wildcard daemon/*.c)))
 # client/dnnqctl*.c is the dnnqctl tool; the rest is libdnnq-client.
@@ -57,6 +59,10 @@ ENGINE_LIB := $(BUILD)/libdnnq-engine.a
 CALIB_LIB  := $(BUILD)/libdnnq-calib.a
 SHM_LIB    := $(BUILD)/libdnnq-shm.a
 DAEMON_LIB := $(BUILD)/libdnnq-daemon.a
+CONF_LIB   := $(BUILD)/libdnnq-conf.a
+# What the daemon library needs besides the engine: libyaml (conf/),
+# liburing (the loader), libsystemd (sd-daemon).
+DAEMON_LIBS = $(shell pkg-config --libs yaml-0.1 liburing libsystemd 2>/dev/null) -lm -lpthread
 # The client library: shared (what applications link) and static (the
 # tests and the benchmarks, which also link the engine).
 CLIENT_SO    := $(BUILD)/lib/libdnnq-client.so.1
@@ -90,8 +96,9 @@ $(ENGINE_LIB): $(call obj,$(ENGINE_SRC))
 $(CALIB_LIB): $(call obj,$(CALIB_SRC))
 $(SHM_LIB): $(call obj,$(SHM_SRC))
 $(DAEMON_LIB): $(call obj,$(DAEMON_SRC))
+$(CONF_LIB): $(call obj,$(CONF_SRC))
 $(CLIENT_A): $(call obj,$(CLIENT_SRC) $(SHM_SRC))
-$(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(DAEMON_LIB) $(CLIENT_A):
+$(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A):
 	@mkdir -p $(dir $@)
 	rm -f $@.tmp && $(AR) rcs $@.tmp $^ && mv $@.tmp $@
 
@@ -107,9 +114,16 @@ $(BUILD)/bin/dnnq-inspect: $(call obj,tools/inspect.c) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
 
-$(DNNQD): $(call obj,daemon/main.c) $(DAEMON_LIB) $(ENGINE_LIB) $(SHM_LIB)
+# `make demo`'s model and input (a stand-in until the digits CNN exists).
+DEMO_MAKER := $(BUILD)/bin/dnnq-mkdemo
+$(DEMO_MAKER): $(call obj,tools/mkdemo.c $(FIXTURE_SRC)) $(CLIENT_A) $(CALIB_LIB) \
+              $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm -lpthread
+
+$(DNNQD): $(call obj,daemon/main.c) $(DAEMON_LIB) $(CONF_LIB) $(ENGINE_LIB) $(SHM_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(DAEMON_LIBS)
 
 # Only the public API leaves the shared object (client/libdnnq-client.map).
 $(CLIENT_SO): $(call obj,$(CLIENT_SRC) $(SHM_SRC)) client/libdnnq-client.map
@@ -136,10 +150,10 @@ $(DNNQCTL): $(call obj,$(CTL_SRC) $(NPY_SRC) shm/error.c) $(CLIENT_SO)
 	  -Wl,-rpath,'$$ORIGIN/../lib' $(DNNQ_LDFLAGS) -lm -lpthread
 
 $(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS)
-$(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CLIENT_A) \
+$(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) \
             $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) -lm -lpthread
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) $(DAEMON_LIBS)
 
 # CK_DEFAULT_TIMEOUT: a hung test fails instead of hanging CI; sanitizers are slow.
 # The operator suites run a second time with the AVX2 GEMM kernel forced
@@ -151,26 +165,46 @@ check: $(DEPS_FIRST) all $(TEST_BIN) $(DNNQD) $(DNNQCTL)
 	$(CHECK_ENV) $(TEST_BIN)
 	for s in fc conv graph; do DNNQ_GEMM=avx2 $(CHECK_ENV) $(TEST_BIN) $$s || exit 1; done
 
-$(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CLIENT_A) \
+$(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) \
              $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl -lopenblas -lm -lpthread
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl -lopenblas $(DAEMON_LIBS)
 
 bench: $(if $(BENCH_OK),,deps-bench)
 	$(MAKE) $(BENCH_BIN) $(DNNQD)
 	DNNQ_DNNQD=$(DNNQD) $(BENCH_BIN) all
 
-demo: all
-	$(BUILD)/bin/dnnq-quant-demo
+demo: all $(DEMO_MAKER)
+	tools/demo.sh $(BUILD)
 
+# The units name /usr/bin and /etc/dnnq: rewritten for PREFIX, whose
+# configuration lives in /etc for PREFIX=/usr, else in PREFIX/etc. The .pc
+# is written again for the PREFIX of this install. An existing config is
+# kept.
+SYSCONFDIR = $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNIT_PATHS = s|/usr/bin/|$(PREFIX)/bin/|g; s|/etc/dnnq/|$(SYSCONFDIR)/dnnq/|g
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/include
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/systemd/system \
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
+	  $(DESTDIR)$(SYSCONFDIR)/dnnq $(addprefix $(DESTDIR)$(PREFIX)/share/man/man,1 5 8)
 	install -m 755 $(TOOLS) $(DNNQD) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libdnnq-client.so.1 $(DESTDIR)$(PREFIX)/lib/libdnnq-client.so
-	install -m 644 $(CLIENT_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed 's|@PREFIX@|$(PREFIX)|g' client/dnnq-client.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dnnq-client.pc
 	install -m 644 $(CLIENT_HDR) $(DESTDIR)$(PREFIX)/include/
+	for u in dnnqd.service dnnqd.socket; do \
+	  sed '$(UNIT_PATHS)' systemd/$$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
+	  chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; \
+	done
+	install -m 644 systemd/dnnq.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/dnnq.conf
+	install -m 644 systemd/dnnq.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/dnnq.conf
+	if [ -f systemd/dnnqd.yaml ] && [ ! -e $(DESTDIR)$(SYSCONFDIR)/dnnq/dnnqd.yaml ]; then \
+	  install -m 644 systemd/dnnqd.yaml $(DESTDIR)$(SYSCONFDIR)/dnnq/; fi
+	for m in man/*.[158]; do \
+	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/ || exit 1; \
+	done
 
 clean:
 	rm -rf build build-*

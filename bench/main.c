@@ -1,7 +1,8 @@
 /*
  * bench/main.c — dnnq-bench's command line: the subcommands (peak, quant,
- * gemm, scaling, conv, model, ipc, all), their options and help. Every run
- * starts with the machine it measured on; `all` is what `make bench` runs.
+ * gemm, scaling, conv, model, ipc, loader, all), their options and help.
+ * Every run starts with the machine it measured on; `all` is what `make
+ * bench` runs.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -115,12 +116,20 @@ static const struct cmd cmds[] = {
 	  "the engine in-process (interleaved medians); pipelined throughput of 32\n"
 	  "requests in flight from one thread. Targets beside the results. Without a\n"
 	  "dnnqd binary only the socket row runs.\n" COMMON },
+	{ "loader", bench_cmd_loader, OPT_TSV | OPT_QUICK,
+	  "usage: dnnq-bench loader [--tsv] [--quick]\n"
+	  "Model loading (daemon/loader.c) on a 218 MB .dnnq file (13 FC 4096 x 4096\n"
+	  "layers; --quick: 50 MB) written to a temporary directory under /tmp: io_uring\n"
+	  "against read(2), interleaved, in MB/s, with the file in the page cache (warm)\n"
+	  "and dropped from it before each rep (cold, posix_fadvise + mincore); io_uring's\n"
+	  "queue depth x chunk size against read(2), with and without readahead; load +\n"
+	  "parse + pack with the loader dnnqd uses, split by stage. About 70 s.\n" COMMON },
 	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_DNNQ_KERNEL,
 	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--dnnq-kernel K]\n"
 	  "                      [--tsv] [--quick]\n"
 	  "peak; quant; model on 1 and N threads; ipc; gemm on 1 thread; gemm and\n"
-	  "scaling on N threads for the shapes with M >= 64; conv on 1 thread. About\n"
-	  "2.5 minutes on 2 cores; --quick: about 40 s.\n"
+	  "scaling on N threads for the shapes with M >= 64; conv on 1 thread; loader.\n"
+	  "About 3.5 minutes on 2 cores; --quick: about 55 s.\n"
 	  "Under --tsv the tables are separated by blank lines.\n"
 	  "  --threads N   the multi-threaded part's thread count (default 2; 1 skips it)\n"
 	  ONEDNN_ISA DNNQ_KERNEL COMMON },
@@ -140,6 +149,7 @@ static void usage(FILE *f)
 	        "  conv      ResNet-18 convolutions against oneDNN's int8 convolution\n"
 	        "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
 	        "  ipc       round trip and throughput through dnnqd, against a socket\n"
+	        "  loader    model file loading: io_uring against read(2), then parse + pack\n"
 	        "  all       all of the above (make bench)\n\n"
 	        "dnnq-bench COMMAND --help describes each.\n");
 }
@@ -171,6 +181,7 @@ static int cmd_all(const struct bench_opts *o)
 	g.threads = 1;
 	g.min_m = 0;
 	bench_cmd_conv(&g);
+	bench_cmd_loader(o);
 	fprintf(bench_text(o->tsv), "\nall: %.0f s\n", bench_now() - t0);
 	return 0;
 }

@@ -15,7 +15,9 @@
 	DNNQ_SUITE(calib) \
 	DNNQ_SUITE(model) \
 	DNNQ_SUITE(shm) \
+	DNNQ_SUITE(conf) \
 	DNNQ_SUITE(graph) \
+	DNNQ_SUITE(loader) \
 	DNNQ_SUITE(daemon) \
 	DNNQ_SUITE(client) \
 	DNNQ_SUITE(serve)

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages dnnq needs, and only the missing ones.
-#   tools/deps.sh          build + test packages
+#   tools/deps.sh          build + test packages (systemd: systemd-analyze and
+#                          systemd-socket-activate for the systemd suite;
+#                          groff-base: it renders the man pages)
 #   tools/deps.sh --bench  also the benchmark peers (oneDNN, OpenBLAS)
 # Not root: prints the apt-get command to run instead and fails.
 set -eu
-pkgs="gcc make pkg-config liburing-dev libyaml-dev libsystemd-dev check"
+pkgs="gcc make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev libopenblas-dev"
 missing=""
 for p in $pkgs; do

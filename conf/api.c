@@ -1,0 +1,154 @@
+/*
+ * The public face of conf/ (conf/config.h): the default config, parsing a
+ * buffer, loading a file, freeing, and the two helpers a reload diffs
+ * model lists with. dnnq_config_parse is the one entry point over outside
+ * input (the fuzz harness calls it): it builds the tree (tree.c), walks
+ * the schema over it (config.c) into a local config, and copies that out
+ * only when all of it is valid.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/internal.h"
+
+static void default_cpus(struct dnnq_config_workers *wk, const cpu_set_t *allowed)
+{
+	wk->ncpus = 0;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, allowed))
+			wk->cpus[wk->ncpus++] = c;
+	if (!wk->ncpus)
+		wk->cpus[wk->ncpus++] = 0;
+}
+
+void dnnq_config_default(struct dnnq_config *out)
+{
+	cpu_set_t allowed;
+	memset(out, 0, sizeof *out);
+	conf_default_socket(out->listen.path, sizeof out->listen.path);
+	out->listen.mode = 0660;
+	if (conf_affinity(&allowed))
+		CPU_ZERO(&allowed);
+	default_cpus(&out->workers, &allowed);
+	out->workers.spin_us = 50;
+	out->limits.max_clients = 256;
+	out->limits.max_session_bytes = (uint64_t)1 << 30;
+	out->limits.max_inflight = 64;
+	out->limits.max_batch = 64;
+	out->log_level = DNNQ_CONFIG_LOG_INFO;
+}
+
+void dnnq_config_free(struct dnnq_config *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < c->nmodels; i++)
+		free(c->models[i].path);
+	free(c->models);
+	free(c->access.uids);
+	free(c->access.gids);
+	memset(c, 0, sizeof *c);
+}
+
+int dnnq_config_parse(const char *buf, size_t len, const char *filename,
+                      struct dnnq_config *out, struct dnnq_diag *diag)
+{
+	struct dnnq_config c;
+	struct conf_walk w = { .file = filename ? filename : "<config>", .filename = filename,
+	                       .diag = diag, .c = &c };
+	struct conf_tree t = { 0 };
+	int rc, e;
+	dnnq_config_default(&c);
+	if (len > DNNQ_CONFIG_FILE_MAX)
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: larger than %u bytes", w.file,
+		                     DNNQ_CONFIG_FILE_MAX);
+	if ((e = conf_affinity(&w.allowed)))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: sched_getaffinity: %s", w.file, strerror(-e));
+	default_cpus(&c.workers, &w.allowed);
+	if ((rc = conf_tree_build(&t, buf ? buf : "", buf ? len : 0, w.file, diag)))
+		goto out;
+	rc = conf_walk_config(&w, t.root);
+out:
+	conf_tree_free(&t);
+	free(w.base);
+	if (rc)
+		dnnq_config_free(&c);
+	else
+		*out = c;
+	return rc;
+}
+
+/* The whole file into a malloc'd buffer of at most DNNQ_CONFIG_FILE_MAX. */
+static int read_file(const char *path, char **buf, size_t *len, struct dnnq_diag *diag)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	struct stat st;
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path,
+		                   fstat(fd, &st) ? strerror(errno) : "not a regular file");
+		goto out;
+	}
+	if (!(*buf = malloc(DNNQ_CONFIG_FILE_MAX + 1))) {
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	/* one byte past the limit tells a file that is too large */
+	while (*len <= DNNQ_CONFIG_FILE_MAX) {
+		ssize_t n = read(fd, *buf + *len, DNNQ_CONFIG_FILE_MAX + 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (!n)
+			break;
+		*len += (size_t)n;
+	}
+	if (*len > DNNQ_CONFIG_FILE_MAX)
+		rc = dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: larger than %u bytes", path,
+		                   DNNQ_CONFIG_FILE_MAX);
+out:
+	close(fd);
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc;
+}
+
+int dnnq_config_load(const char *path, struct dnnq_config *out, struct dnnq_diag *diag)
+{
+	char *buf;
+	size_t len;
+	int rc = read_file(path, &buf, &len, diag);
+	if (!rc)
+		rc = dnnq_config_parse(buf, len, path, out, diag);
+	free(buf);
+	return rc;
+}
+
+const struct dnnq_config_model *dnnq_config_model_find(const struct dnnq_config *c,
+                                                       const char *name)
+{
+	for (unsigned i = 0; i < c->nmodels; i++)
+		if (!strcmp(c->models[i].name, name))
+			return &c->models[i];
+	return NULL;
+}
+
+bool dnnq_config_model_equal(const struct dnnq_config_model *a,
+                             const struct dnnq_config_model *b)
+{
+	return !strcmp(a->name, b->name) && !strcmp(a->path, b->path) &&
+	       a->max_batch == b->max_batch && a->threads == b->threads && a->warmup == b->warmup;
+}

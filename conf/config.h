@@ -1,0 +1,132 @@
+/*
+ * conf/config.h — dnnqd's YAML config (docs/config.md), parsed with libyaml
+ * and validated into struct dnnq_config: every value resolved (user and
+ * group names to ids, relative model paths to absolute ones, CPU lists
+ * checked against the CPUs this process may run on) and every default
+ * filled in. It expresses everything dnnqd's command line does.
+ *
+ * Input is outside input: anything that is not exactly the schema (an
+ * unknown or repeated key, a wrong type, an out-of-range value, an anchor,
+ * alias or tag, a second document) is refused with one diag line
+ *     FILE:LINE:COLUMN: KEY.PATH: what is wrong
+ * e.g. "dnnqd.yaml:14:11: models[2].path: expected a string, got a
+ * sequence" (line and column 1-based). Status codes: DNNQ_E_FORMAT (YAML
+ * syntax), DNNQ_E_RANGE (a value out of its range), DNNQ_E_NOTFOUND (no
+ * such CPU, user or group), DNNQ_E_INVAL (any other schema error),
+ * DNNQ_E_IO (reading the file, sched_getaffinity, getcwd), DNNQ_E_NOMEM.
+ *
+ * This layer uses libc, libyaml and shm/dnnq_error.h only.
+ */
+#ifndef DNNQ_CONF_CONFIG_H
+#define DNNQ_CONF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/dnnq_error.h"
+
+#define DNNQ_CONFIG_SOCKET_MAX 108u     /* sizeof sun_path: at most 107 bytes + NUL */
+#define DNNQ_CONFIG_NAME_MAX   64u      /* model names: 1..63 bytes + NUL (= DNNQ_PROTO_NAME_MAX) */
+#define DNNQ_CONFIG_CPUS_MAX   1024u    /* = CPU_SETSIZE */
+#define DNNQ_CONFIG_FILE_MAX   (1u << 20) /* dnnq_config_load and _parse refuse larger input */
+
+/* The same values, in the same order, as daemon/log.h's dnnqd_log_level. */
+enum dnnq_config_log_level {
+	DNNQ_CONFIG_LOG_ERROR = 0,
+	DNNQ_CONFIG_LOG_WARN  = 1,
+	DNNQ_CONFIG_LOG_INFO  = 2,
+	DNNQ_CONFIG_LOG_DEBUG = 3,
+};
+
+struct dnnq_config_listen {
+	char path[DNNQ_CONFIG_SOCKET_MAX]; /* as written (not resolved); never empty */
+	uint32_t mode;               /* file mode of the socket, 0..0777; default 0660 */
+	bool has_group;              /* group given: chown the socket to gid */
+	uint32_t gid;
+};
+
+struct dnnq_config_workers {
+	int cpus[DNNQ_CONFIG_CPUS_MAX]; /* one pinned worker each, in the order written */
+	unsigned ncpus;              /* >= 1; default: every CPU of the affinity mask */
+	uint32_t spin_us;            /* 0..1000000, default 50 */
+};
+
+struct dnnq_config_limits {
+	uint32_t max_clients;        /* sessions at once, 1..4096, default 256 */
+	uint64_t max_session_bytes;  /* largest region, 1 MiB..64 GiB, default 1 GiB */
+	uint32_t max_inflight;       /* requests in flight per client, 1..4096, default 64 */
+	uint32_t max_batch;          /* largest batch, 1..65536, default 64 */
+};
+
+/* Peers allowed besides the daemon's own uid and root, which are always
+ * allowed and are NOT listed here. A peer is allowed when its uid is in
+ * uids, or its gid or one of its supplementary groups is in gids. Names
+ * (access.users, access.groups) are resolved at parse time and merged
+ * into these lists; no id appears twice. */
+struct dnnq_config_access {
+	uint32_t *uids, *gids;       /* malloc'd, NULL when empty */
+	unsigned nuids, ngids;
+};
+
+struct dnnq_config_model {
+	char name[DNNQ_CONFIG_NAME_MAX]; /* [A-Za-z0-9._-]{1,63}, unique in the list */
+	char *path;                  /* malloc'd; absolute when the file had it
+	                              * relative (resolved against the config
+	                              * file's directory); never opened here */
+	uint32_t max_batch;          /* 1..limits.max_batch, default limits.max_batch */
+	uint32_t threads;            /* 1..workers.ncpus, default 1 */
+	bool warmup;                 /* default true */
+};
+
+struct dnnq_config {
+	struct dnnq_config_listen listen;
+	struct dnnq_config_workers workers;
+	struct dnnq_config_limits limits;
+	struct dnnq_config_access access;
+	struct dnnq_config_model *models; /* malloc'd, NULL when nmodels is 0 */
+	unsigned nmodels;
+	enum dnnq_config_log_level log_level; /* log.level, default info */
+};
+
+/* The embedded default: socket $XDG_RUNTIME_DIR/dnnq/dnnqd.sock when that
+ * variable is set, non-empty and the result fits, else /run/dnnq/dnnqd.sock;
+ * mode 0660, no group; every CPU of the affinity mask (CPU 0 alone should
+ * sched_getaffinity fail); the limits' defaults; no extra peers; no models;
+ * log level info. Allocates nothing (dnnq_config_free on it is harmless). */
+void dnnq_config_default(struct dnnq_config *out);
+
+/* Parses and validates the YAML text buf[0..len) (need not be
+ * NUL-terminated; at most DNNQ_CONFIG_FILE_MAX bytes). `filename` names the
+ * input in diag lines (NULL: "<config>") and its directory is the base of
+ * relative model paths (NULL or no '/': the working directory). An empty
+ * input, or one of comments only, is the default config.
+ * 0: *out holds the config (overwritten, not freed first: free it with
+ * dnnq_config_free). Negative status: *out is not touched and diag (when
+ * non-NULL) holds the line. */
+int dnnq_config_parse(const char *buf, size_t len, const char *filename,
+                      struct dnnq_config *out, struct dnnq_diag *diag);
+
+/* Reads the file at `path` (at most DNNQ_CONFIG_FILE_MAX bytes) and parses
+ * it as dnnq_config_parse(..., path, ...) does. */
+int dnnq_config_load(const char *path, struct dnnq_config *out, struct dnnq_diag *diag);
+
+/* Frees what c holds and zeroes it; NULL and a zeroed config are fine. */
+void dnnq_config_free(struct dnnq_config *c);
+
+#ifdef CPU_SETSIZE	/* for includers of <sched.h> with _GNU_SOURCE */
+/* "0-3,8": a CPU set as a list (what error messages show), cut short
+ * when buf is. */
+void dnnq_config_format_cpus(const cpu_set_t *s, char *buf, size_t len);
+#endif
+
+/* For reload diffing: the model named `name` in c, or NULL. */
+const struct dnnq_config_model *dnnq_config_model_find(const struct dnnq_config *c,
+                                                       const char *name);
+
+/* Same name, path, max_batch, threads and warmup: a reload keeps the
+ * loaded model as it is. */
+bool dnnq_config_model_equal(const struct dnnq_config_model *a,
+                             const struct dnnq_config_model *b);
+
+#endif
