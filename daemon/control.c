@@ -174,41 +174,47 @@ static int check_name(const char *name, size_t size, struct dnnq_diag *why)
 static int on_open_info(struct dnnqd *d, const struct dnnq_msg_hdr *h, const void *msg,
                         struct reply *r, struct dnnq_diag *why)
 {
+	const struct dnnqd_models *ms = dnnqd_models_now(d);
 	struct dnnq_msg_open m;
 	memcpy(&m, msg, sizeof m);
 	if (m.reserved)
 		return dnnq_diag_set(why, DNNQ_E_PROTO, "%s: reserved %u: must be 0",
 		                     kinds[h->type].name, m.reserved);
-	int id = (int)m.index;
+	int id;
 	if (h->type == DNNQ_MSG_OPEN) {
 		int rc = check_name(m.name, sizeof m.name, why);
 		if (rc)
 			return rc;
-		if ((id = dnnqd_models_find(d->models, m.name)) < 0)
+		if ((id = dnnqd_models_find(ms, m.name)) < 0)
 			return dnnq_diag_set(why, DNNQ_E_NOTFOUND, "OPEN: no model '%s'", m.name);
-	} else if (m.index >= d->models->n) {
+	} else if (m.index >= ms->count) {
 		return dnnq_diag_set(why, DNNQ_E_NOTFOUND, "INFO: index %u: %u models", m.index,
-		                     d->models->n);
+		                     ms->count);
+	} else {
+		id = (int)ms->order[m.index];
 	}
-	dnnqd_model_describe(d->models, (uint32_t)id, &r->u.model);
+	dnnqd_model_describe(ms, (uint32_t)id, &r->u.model);
 	r->len = sizeof r->u.model;
 	return 0;
 }
 
+/* A handle of a model that a reload removed closes fine too. */
 static int on_close(struct dnnqd *d, const void *msg, struct dnnq_diag *why)
 {
+	const struct dnnqd_models *ms = dnnqd_models_now(d);
 	struct dnnq_msg_close m;
 	memcpy(&m, msg, sizeof m);
 	if (m.reserved)
 		return dnnq_diag_set(why, DNNQ_E_PROTO, "CLOSE: reserved %u: must be 0", m.reserved);
-	if (m.model_id >= d->models->n)
-		return dnnq_diag_set(why, DNNQ_E_RANGE, "CLOSE: model_id %u: %u models", m.model_id,
-		                     d->models->n);
+	if (m.model_id >= ms->n)
+		return dnnq_diag_set(why, DNNQ_E_RANGE, "CLOSE: model_id %u: %u ids given out",
+		                     m.model_id, ms->n);
 	return 0;
 }
 
 static void on_stats(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *r)
 {
+	const struct dnnqd_models *ms = dnnqd_models_now(d);
 	struct dnnq_msg_stats *st = &r->u.stats;
 	struct dnnqd_totals all, mine;
 	dnnqd_counters_sum(d->counts, d->nworkers, &all);
@@ -220,12 +226,10 @@ static void on_stats(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *
 	st->session_requests = mine.requests;
 	st->session_failures = mine.failures;
 	st->sessions = d->nsessions;
-	st->models = d->models->n;
+	st->models = ms->count;
 	st->workers = d->nworkers;
 	st->pid = (uint32_t)getpid();
-	snprintf(st->message, sizeof st->message, "serving %u model%s, %u session%s",
-	         d->models->n, d->models->n == 1 ? "" : "s", d->nsessions,
-	         d->nsessions == 1 ? "" : "s");
+	dnnqd_state_line(d, st->message, sizeof st->message);
 }
 
 
@@ -279,11 +283,12 @@ static void refuse(const struct dnnqd_conn *c, struct reply *r)
 {
 	char why[160];
 	if (c->refusal == DNNQ_E_PERM)
-		snprintf(why, sizeof why, "uid %u gid %u: not allowed (--allow-uid, --allow-gid)",
+		snprintf(why, sizeof why, "uid %u gid %u: not allowed (access: in the config,"
+		         " --allow-uid, --allow-gid)",
 		         c->uid, c->gid);
 	else
 		snprintf(why, sizeof why, "the daemon has as many clients as it takes"
-		         " (--max-clients)");
+		         " (limits.max_clients, --max-clients)");
 	reply_fail(r, c->refusal, why);
 	dnnqd_log(DNNQD_LOG_INFO, "refused pid %u: %s", c->pid, why);
 }

@@ -1,14 +1,17 @@
 /*
  * The daemon's shared state (dnnqd.h): starting and stopping the workers,
- * tearing everything down, summing counters.
+ * publishing and reclaiming model tables, grace periods, the workers'
+ * liveness, tearing everything down, summing counters.
  *
- * Start-up builds every worker's graphs first and starts the threads only
- * when all of them built, so a model that cannot be served stops the
- * daemon before any thread runs. The order of teardown matters: the workers
+ * The models are loaded and every worker's graph built before start-up
+ * (daemon/models.c), so a model that cannot be served stops the daemon
+ * before any thread runs. The order of teardown matters: the workers
  * are joined before any session is freed, and a joined worker is offline,
  * so every grace period is over by then.
  */
 #define _GNU_SOURCE
+#include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,16 +48,21 @@ static int alloc_state(struct dnnqd *d, struct dnnq_diag *diag)
 	return 0;
 }
 
-int dnnqd_start(struct dnnqd *d, const struct dnnqd_config *cfg, const struct dnnqd_models *ms,
+int dnnqd_start(struct dnnqd *d, const struct dnnqd_config *cfg, struct dnnqd_models *ms,
                 struct dnnq_diag *diag)
 {
 	memset(d, 0, sizeof *d);
 	d->cfg = *cfg;
-	d->models = ms;
+	atomic_init(&d->models, ms);
 	d->start_ns = dnnqd_now_ns();
+	int rc = 0;
 	if (!cfg->ncpus || !cfg->max_clients)
-		return dnnq_diag_set(diag, DNNQ_E_INVAL, "daemon: needs a CPU and a session");
-	int rc = alloc_state(d, diag);
+		rc = dnnq_diag_set(diag, DNNQ_E_INVAL, "daemon: needs a CPU and a session");
+	else if (!ms || ms->nworkers != cfg->ncpus)
+		rc = dnnq_diag_set(diag, DNNQ_E_INVAL, "daemon: the model table has graphs for"
+		                   " %u workers, not %u", ms ? ms->nworkers : 0, cfg->ncpus);
+	if (!rc)
+		rc = alloc_state(d, diag);
 	while (!rc && d->nworkers < cfg->ncpus) {
 		struct dnnqd_worker *w = &d->workers[d->nworkers];
 		/* counted first: destroy cleans up a half-initialised worker */
@@ -87,11 +95,90 @@ void dnnqd_destroy(struct dnnqd *d)
 			dnnqd_session_retire(d, s);
 	}
 	/* the workers are joined (offline): every grace period is over */
-	dnnqd_session_reap(d);
+	dnnqd_reap(d);
+	dnnqd_models_free(dnnqd_models_now(d));
 	for (unsigned i = 0; i < d->nworkers; i++)
 		dnnqd_worker_destroy(&d->workers[i]);
 	free(d->workers);
 	free(d->counts);
 	free(d->table);
 	memset(d, 0, sizeof *d);
+}
+
+void dnnqd_grace_begin(const struct dnnqd *d, uint64_t *snap)
+{
+	for (unsigned w = 0; w < d->nworkers; w++)
+		snap[w] = dnnqd_qsbr_snapshot(&d->workers[w].qs);
+}
+
+bool dnnqd_grace_over(const struct dnnqd *d, const uint64_t *snap)
+{
+	for (unsigned w = 0; w < d->nworkers; w++)
+		if (!dnnqd_qsbr_passed(&d->workers[w].qs, snap[w]))
+			return false;
+	return true;
+}
+
+int dnnqd_models_publish(struct dnnqd *d, struct dnnqd_models *ms)
+{
+	struct dnnqd_models *old = dnnqd_models_now(d);
+	if (!(old->grace = calloc(d->nworkers ? d->nworkers : 1, sizeof *old->grace)))
+		return DNNQ_E_NOMEM;
+	atomic_store(&d->models, ms);
+	/* after the store above: the order qsbr.h's argument needs */
+	dnnqd_grace_begin(d, old->grace);
+	old->next = d->retired_models;
+	d->retired_models = old;
+	return 0;
+}
+
+static void reap_models(struct dnnqd *d)
+{
+	bool freed = false;
+	for (struct dnnqd_models **p = &d->retired_models; *p;) {
+		struct dnnqd_models *ms = *p;
+		if (dnnqd_grace_over(d, ms->grace)) {
+			*p = ms->next;
+			dnnqd_models_free(ms);
+			freed = true;
+		} else {
+			p = &ms->next;
+		}
+	}
+	/* old versions are large and rare: give their pages back now */
+	if (freed)
+		malloc_trim(0);
+}
+
+void dnnqd_reap(struct dnnqd *d)
+{
+	dnnqd_session_reap(d);
+	reap_models(d);
+}
+
+bool dnnqd_workers_alive(struct dnnqd *d, uint64_t now, uint64_t window_ns)
+{
+	bool alive = true;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct dnnqd_worker *w = &d->workers[i];
+		uint64_t e = dnnqd_qsbr_snapshot(&w->qs);
+		if (e != w->seen_epoch || !w->seen_ns) {
+			w->seen_epoch = e;
+			w->seen_ns = now;
+		}
+		alive = alive && now - w->seen_ns < window_ns;
+	}
+	return alive;
+}
+
+void dnnqd_state_line(const struct dnnqd *d, char *buf, size_t len)
+{
+	uint32_t nm = atomic_load_explicit(&d->models, memory_order_relaxed)->count;
+	int n = snprintf(buf, len, "serving %u model%s, %u session%s", nm, nm == 1 ? "" : "s",
+	                 d->nsessions, d->nsessions == 1 ? "" : "s");
+	if (d->reloads && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %u reload%s", d->reloads,
+		              d->reloads == 1 ? "" : "s");
+	if (d->reload_error[0] && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "; last reload failed: %s", d->reload_error);
 }

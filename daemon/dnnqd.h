@@ -7,8 +7,14 @@
  * find there. The table is a fixed array of atomic pointers (max-clients
  * entries, never reallocated), so a worker can scan it without a lock; a
  * session taken out of it is freed only after a QSBR grace period
- * (daemon/qsbr.h), so a worker never touches freed memory. Models are
- * immutable while serving.
+ * (daemon/qsbr.h), so a worker never touches freed memory.
+ *
+ * Models: the table of versions (daemon/models.h) sits behind one atomic
+ * pointer. A worker loads it once per request and holds it until its next
+ * quiescent point; the control loop publishes a new table with one store
+ * (dnnqd_models_publish) and frees the old one after a grace period, the
+ * same rule and the same epochs as for sessions. That one load is all a
+ * reload costs the serving path.
  *
  * dnnqd_start / dnnqd_stop bracket the workers' lives; server.c runs the
  * control loop on top, and the tests drive the same state directly.
@@ -18,6 +24,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -29,6 +36,7 @@
 
 struct dnnqd_session;
 struct dnnqd_worker;
+struct dnnqd_reload;
 
 struct dnnqd_config {
 	const int *cpus;                /* one worker per entry, pinned there */
@@ -36,6 +44,7 @@ struct dnnqd_config {
 	uint32_t spin_us;
 	uint32_t max_clients;           /* session table entries */
 	uint64_t max_session_bytes;     /* largest region a HELLO may ask for */
+	uint32_t max_inflight;          /* most slots a HELLO may ask for; 0: no limit */
 };
 
 /* Counters with one writer each (a worker), read by the control loop:
@@ -63,7 +72,7 @@ void dnnqd_counters_sum(const struct dnnqd_counters *c, unsigned n, struct dnnqd
 
 struct dnnqd {
 	struct dnnqd_config cfg;
-	const struct dnnqd_models *models;
+	_Atomic(struct dnnqd_models *) models;   /* seq_cst loads: qsbr.h */
 	/* cfg.max_clients entries; NULL is free. Workers scan [0, hwm). */
 	_Atomic(struct dnnqd_session *) *table;
 	_Atomic uint32_t hwm;
@@ -76,6 +85,10 @@ struct dnnqd {
 	uint64_t next_session_id;
 	uint32_t nsessions;             /* published */
 	struct dnnqd_session *retired;  /* unpublished, waiting for a grace period */
+	struct dnnqd_models *retired_models;
+	struct dnnqd_reload *reload;    /* NULL: no hot reload (the tests' daemons) */
+	uint32_t reloads;               /* finished, good or not */
+	char reload_error[200];         /* the last reload's failure; "" after a good one */
 };
 
 static inline uint64_t dnnqd_now_ns(void)
@@ -85,15 +98,43 @@ static inline uint64_t dnnqd_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Builds every worker's graphs and starts the workers. On failure nothing
- * is left to stop. */
-int dnnqd_start(struct dnnqd *d, const struct dnnqd_config *cfg, const struct dnnqd_models *ms,
+/* Starts the workers serving table ms (whose versions have a graph per
+ * worker: dnnqd_models_new(cfg->ncpus)), which d owns from now on, also on
+ * failure. On failure nothing is left to stop. */
+int dnnqd_start(struct dnnqd *d, const struct dnnqd_config *cfg, struct dnnqd_models *ms,
                 struct dnnq_diag *diag);
 /* Stops the workers (each finishes the request it is running) and joins
  * them; sessions stay until dnnqd_destroy. */
 void dnnqd_stop(struct dnnqd *d);
-/* After dnnqd_stop: frees every session, published or retired, and the
- * workers. */
+/* After dnnqd_stop: frees every session, published or retired, every
+ * table and the workers. */
 void dnnqd_destroy(struct dnnqd *d);
+
+/* The control loop's view of the served table (it is the only writer). */
+static inline struct dnnqd_models *dnnqd_models_now(struct dnnqd *d)
+{
+	return atomic_load_explicit(&d->models, memory_order_relaxed);
+}
+
+/* The control loop: serve ms from now on (d owns it); the table it
+ * replaces is freed by dnnqd_reap after its grace period. DNNQ_E_NOMEM
+ * (nothing changed) when the grace record cannot be allocated. */
+int dnnqd_models_publish(struct dnnqd *d, struct dnnqd_models *ms);
+/* Frees the retired sessions and tables whose grace period is over. */
+void dnnqd_reap(struct dnnqd *d);
+
+/* QSBR over every worker (qsbr.h): snap gets nworkers epochs, taken after
+ * the pointer was unpublished; over once each worker has moved on. */
+void dnnqd_grace_begin(const struct dnnqd *d, uint64_t *snap);
+bool dnnqd_grace_over(const struct dnnqd *d, const uint64_t *snap);
+
+/* The daemon's state in one line (STATS' message, the STATUS= line):
+ * "serving 2 models, 1 session[, 3 reloads][; last reload failed: why]". */
+void dnnqd_state_line(const struct dnnqd *d, char *buf, size_t len);
+
+/* The watchdog's question: has every worker shown life (its epoch moved,
+ * once per pass and around each sleep of at most 100 ms) within the last
+ * window_ns? Call it from the control loop at least once per window. */
+bool dnnqd_workers_alive(struct dnnqd *d, uint64_t now_ns, uint64_t window_ns);
 
 #endif

@@ -1,8 +1,15 @@
 /*
- * daemon/log.h — dnnqd's log lines: one line on stderr per event, always
- * starting with "dnnqd: " (journald and the tests read stderr), filtered by
- * --log-level. Each line is formatted into a buffer and written with one
+ * daemon/log.h — dnnqd's log lines: one line on stderr per event, filtered
+ * by --log-level. Each line is formatted into a buffer and written with one
  * write(2), so lines from the control loop and the workers never interleave.
+ *
+ * Two formats. On a terminal, a file or a pipe (the tests read a log file)
+ * a line starts with "dnnqd: ". When stderr is the journal (systemd sets
+ * $JOURNAL_STREAM to stderr's "DEVICE:INODE", see systemd.exec(5)) a line
+ * starts with its syslog priority instead, "<3>" error, "<4>" warning,
+ * "<6>" info, "<7>" debug (sd-daemon.h's SD_ERR...): journald takes the
+ * prefix off and files the line at that priority, and names the daemon
+ * itself (SYSLOG_IDENTIFIER), so a "dnnqd: " would only repeat it.
  */
 #ifndef DNNQ_DAEMON_LOG_H
 #define DNNQ_DAEMON_LOG_H
@@ -26,5 +33,13 @@ static inline bool dnnqd_log_enabled(enum dnnqd_log_level level)
 
 void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Decides the format from $JOURNAL_STREAM and stderr. The first dnnqd_log
+ * does it by itself; call it again after stderr or the variable changed
+ * (the tests do), while no other thread logs. */
+void dnnqd_log_setup(void);
+
+/* Whether lines go out in the journal's format (for the tests). */
+bool dnnqd_log_to_journal(void);
 
 #endif

@@ -1,25 +1,31 @@
 /*
- * dnnqd's main(): parse the command line, load the models, bind the
- * socket, start the workers, run the control loop until SIGTERM or SIGINT,
- * then take everything down again, so that a clean exit frees every byte
- * (the ASan leak check is part of the tests).
+ * dnnqd's main(): parse the command line, settle the settings (the config
+ * file or the embedded default, the command line over it), load the
+ * models, bind the socket (or take systemd's), start the workers, say
+ * READY=1, run the control loop until SIGTERM or SIGINT, then take
+ * everything down again, so that a clean exit frees every byte (the ASan
+ * leak check is part of the tests).
  *
- * Exit status: 0 after a signal, 1 when start-up fails (a model file, the
- * socket, a worker), 2 for a bad command line. SIGTERM and SIGINT are
- * blocked before any thread exists (so no worker can take them) and read
+ * Exit status: 0 after a signal, 1 when start-up fails (the config, a
+ * model file, the socket, a worker) or --check-config finds an error, 2
+ * for a bad command line. SIGTERM, SIGINT and SIGHUP are blocked before
+ * any thread exists (so no worker or reload thread takes them) and read
  * from a signalfd by the control loop; SIGPIPE is ignored, a vanished
  * client is an error return, not a death.
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "daemon/dnnqd.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/options.h"
+#include "daemon/reload.h"
 #include "daemon/server.h"
 
 static int signals_fd(void)
@@ -28,6 +34,7 @@ static int signals_fd(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		return -1;
@@ -36,62 +43,127 @@ static int signals_fd(void)
 
 /* A session holds four descriptors (its socket, the memfd, two eventfds);
  * the usual soft limit of 1024 would cap the daemon near 250 clients, so
- * ask for what --max-clients needs, up to the hard limit. */
-static void raise_fd_limit(const struct dnnqd_options *o)
+ * ask for what max_clients needs, up to the hard limit. */
+static void raise_fd_limit(const struct dnnq_config *c)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)o->max_clients * 4 + 2 * (rlim_t)o->ncpus + 64;
+	rlim_t want = (rlim_t)c->limits.max_clients * 4 + 2 * (rlim_t)c->workers.ncpus + 64;
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
 		return;
 	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < want)
 		dnnqd_log(DNNQD_LOG_WARN, "RLIMIT_NOFILE %llu: %u clients need %llu descriptors",
-		          (unsigned long long)rl.rlim_cur, o->max_clients, (unsigned long long)want);
+		          (unsigned long long)rl.rlim_cur, c->limits.max_clients,
+		          (unsigned long long)want);
 }
 
-static int load_models(const struct dnnqd_options *o, struct dnnqd_models *ms,
+/* The first table: the same path as a reload, from an empty one. */
+static int load_models(const struct dnnq_config *c, struct dnnqd_models **out,
                        struct dnnq_diag *diag)
 {
-	for (unsigned i = 0; i < o->nmodels; i++) {
-		int rc = dnnqd_models_load(ms, o->models[i].name, o->models[i].path, o->max_batch, diag);
-		if (rc)
-			return rc;
+	struct dnnqd_models *none = dnnqd_models_new(c->workers.ncpus);
+	unsigned changed;
+	int rc = none ? dnnqd_models_next(none, c, NULL, out, &changed, diag)
+	              : dnnq_diag_set(diag, DNNQ_E_NOMEM, "model table: out of memory");
+	dnnqd_models_free(none);
+	return rc;
+}
+
+/* systemd's socket when it passed one (*activated), else our own. */
+static int open_socket(const struct dnnq_config *c, int *fd, bool *activated,
+                       struct dnnq_diag *diag)
+{
+	int rc = dnnqd_listen_fds(fd, diag);
+	*activated = rc == 1;
+	if (rc)
+		return rc < 0 ? rc : 0;
+	return dnnqd_listen_as(c->listen.path, c->listen.mode,
+	                       c->listen.has_group ? (int64_t)c->listen.gid : -1, fd, diag);
+}
+
+/* The loop from READY=1 to the end of the drain. */
+static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
+                 struct dnnqd_models *ms, int listen_fd, int sig_fd, struct dnnq_diag *diag)
+{
+	struct dnnqd d;
+	struct dnnqd_acl acl;
+	struct dnnqd_reload *rl = NULL;
+	struct dnnqd_config cfg = { c->workers.cpus, c->workers.ncpus, c->workers.spin_us,
+	                            c->limits.max_clients, c->limits.max_session_bytes,
+	                            c->limits.max_inflight };
+	int rc = dnnqd_acl_from(c, &acl) ? dnnq_diag_set(diag, DNNQ_E_NOMEM, "access: out of memory")
+	                                 : dnnqd_reload_create(&rl, o, c, diag);
+	if (rc) {
+		dnnqd_models_free(ms);
+		goto out;
 	}
-	return 0;
+	if ((rc = dnnqd_start(&d, &cfg, ms, diag)))
+		goto out;
+	d.reload = rl;
+	char status[256];
+	dnnqd_state_line(&d, status, sizeof status);
+	dnnqd_log(DNNQD_LOG_INFO, "ready: %s, %u worker%s, socket %s", status, d.nworkers,
+	          d.nworkers == 1 ? "" : "s", c->listen.path);
+	dnnqd_notify_ready(status);
+	rc = dnnqd_serve(&d, &acl, listen_fd, sig_fd, diag);
+	/* the reload thread reads the served table: it ends first */
+	dnnqd_reload_destroy(rl);
+	rl = NULL;
+	dnnqd_destroy(&d);
+out:
+	dnnqd_reload_destroy(rl);
+	dnnqd_acl_free(&acl);
+	return rc;
 }
 
 /* Everything after the command line; 0 or 1. */
 static int run(const struct dnnqd_options *o)
 {
-	struct dnnqd_models ms = { 0 };
-	struct dnnqd d;
+	struct dnnq_config c;
+	struct dnnqd_models *ms = NULL;
 	struct dnnq_diag diag = { "" };
-	struct dnnqd_config cfg = { o->cpus, o->ncpus, o->spin_us, o->max_clients,
-	                            o->max_session_bytes };
+	bool activated = false;
 	int listen_fd = -1, sig_fd = signals_fd(), rc = sig_fd < 0 ? DNNQ_E_IO : 0;
 	if (rc)
 		dnnq_diag_set(&diag, rc, "signalfd: cannot set up");
-	raise_fd_limit(o);
-	if (!rc)
-		rc = load_models(o, &ms, &diag);
-	if (!rc)
-		rc = dnnqd_listen(o->socket, &listen_fd, &diag);
-	if (!rc && !(rc = dnnqd_start(&d, &cfg, &ms, &diag))) {
-		dnnqd_log(DNNQD_LOG_INFO, "ready: %u model%s, %u worker%s, socket %s", ms.n,
-		          ms.n == 1 ? "" : "s", d.nworkers, d.nworkers == 1 ? "" : "s", o->socket);
-		rc = dnnqd_serve(&d, &o->acl, listen_fd, sig_fd, &diag);
-		dnnqd_destroy(&d);
+	int crc = dnnqd_settings_load(o, &c, &diag);
+	rc = rc ? rc : crc;
+	if (!rc) {
+		dnnqd_log_threshold = (enum dnnqd_log_level)c.log_level;
+		raise_fd_limit(&c);
+		rc = load_models(&c, &ms, &diag);
 	}
-	if (listen_fd >= 0) {
+	if (!rc)
+		rc = open_socket(&c, &listen_fd, &activated, &diag);
+	if (!rc)
+		rc = serve(o, &c, ms, listen_fd, sig_fd, &diag);
+	else
+		dnnqd_models_free(ms);
+	if (listen_fd >= 0)
 		close(listen_fd);
-		unlink(o->socket);
-	}
+	if (listen_fd >= 0 && !activated)
+		unlink(c.listen.path);
 	if (sig_fd >= 0)
 		close(sig_fd);
-	dnnqd_models_free(&ms);
+	dnnq_config_free(&c);
 	if (rc)
 		dnnqd_log(DNNQD_LOG_ERROR, "%s", diag.msg);
 	return rc ? 1 : 0;
+}
+
+/* --check-config FILE: "dnnqd: FILE: ok", or the config's own diag line. */
+static int check_config(const char *path)
+{
+	struct dnnq_config c;
+	struct dnnq_diag diag = { "" };
+	int rc = dnnq_config_load(path, &c, &diag);
+	if (rc) {
+		fprintf(stderr, "%s\n", diag.msg);
+		return 1;
+	}
+	dnnq_config_free(&c);
+	printf("dnnqd: %s: ok\n", path);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -106,8 +178,11 @@ int main(int argc, char **argv)
 		dnnqd_usage(stdout);
 	} else if (o.version) {
 		printf("dnnqd %s\n", DNNQD_VERSION);
+	} else if (o.check_config) {
+		status = check_config(o.check_config);
 	} else {
-		dnnqd_log_threshold = o.log_level;
+		if (o.given & DNNQD_GIVEN_LOG_LEVEL)
+			dnnqd_log_threshold = o.log_level;
 		status = run(&o);
 	}
 	dnnqd_options_free(&o);

@@ -1,27 +1,42 @@
 /*
- * The model registry (models.h). Loading is split so that the file I/O is
- * one function (dnnqd_models_load, plain read(2) into one buffer: the
- * io_uring loader replaces just that) and everything after it works on
- * bytes (dnnqd_models_add), which is also what the tests feed.
+ * Model versions and tables (models.h).
  *
- * A model is accepted only if the daemon can serve it: it parses, it
- * builds into a graph, its inputs plus outputs fit a request (16 tensors),
- * every tensor is U8 or F32 with a rank the wire carries, its declared
- * signature says what the graph computes, and a tensor of max_batch items
- * has a size that fits in memory arithmetic. A tensor's name is the one
- * the signature declares (an output's graph tensor is named after the node
- * that makes it); everything else comes from the graph, which is what runs.
+ * Making a version: the bytes (from the loader, or from a test) are parsed,
+ * then every worker's graph is built, planned for batch 1 and, when the
+ * entry says warmup, run once on zeros, so the first request pays no
+ * allocation and a model that cannot be served fails here, in the thread
+ * that loads it, never in a worker. The signature is read off graph 0.
+ *
+ * A version is accepted only if the daemon can serve it: it parses, it
+ * builds, its inputs plus outputs fit a request (16 tensors), every tensor
+ * is U8 or F32 with a rank the wire carries, its declared signature says
+ * what the graph computes, and a tensor of max_batch items has a size that
+ * fits in memory arithmetic. A tensor's name is the one the signature
+ * declares (an output's graph tensor is named after the node that makes
+ * it); everything else comes from the graph, which is what runs.
+ *
+ * The next table (dnnqd_models_next) decides per name: same config entry
+ * and same file identity (dev, inode, size, mtime, ctime, taken before and
+ * after the read so a file replaced while it was read is read again) keeps
+ * the version; anything else loads a new one. The whole table is built
+ * before anything is published, so one bad file fails the reload and
+ * leaves the served table as it was.
+ *
+ * Reference counts are atomic because the reload thread takes references
+ * on shared versions while the control loop may drop others'.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "daemon/loader.h"
 #include "daemon/models.h"
+
+#define MAX_MODEL_FILE ((uint64_t)1 << 36)
+#define READ_TRIES 3        /* a file replaced while read is read again */
 
 /* The declared signature and the graph must agree on what a client sends
  * and gets; dims[0] is the batch, symbolic in both. */
@@ -54,7 +69,7 @@ static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tens
 		return rc;
 	snprintf(io->name, sizeof io->name, "%s", decl->name);
 	io->dtype = ti->dtype;
-	io->qp = ti->qp;
+	io->qp = ti->dtype == DNNQ_DTYPE_U8 ? ti->qp : (struct dnnq_qparams){ 0 };
 	io->rank = ti->ndim;
 	io->dims[0] = 1;
 	size_t n = 1, bytes;
@@ -72,20 +87,15 @@ static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tens
 
 /* The graph's inputs and outputs are the model's, in the same order
  * (dnnq_model_build adds them so). */
-static int signature(struct dnnqd_model *m, struct dnnq_diag *d)
+static int signature(struct dnnqd_model *m, const struct dnnq_graph *g, struct dnnq_diag *d)
 {
-	struct dnnq_graph *g;
-	int rc = dnnq_model_build(&m->parsed, dnnq_isa_best(), &g, d);
-	if (rc)
-		return rc;
 	size_t ni = dnnq_graph_num_inputs(g), no = dnnq_graph_num_outputs(g);
-	if (ni + no > DNNQ_SHM_MAX_TENSORS) {
-		rc = dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "%zu inputs + %zu outputs: a request"
-		                   " carries at most %u tensors", ni, no, DNNQ_SHM_MAX_TENSORS);
-		goto out;
-	}
+	if (ni + no > DNNQ_SHM_MAX_TENSORS)
+		return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "%zu inputs + %zu outputs: a request"
+		                     " carries at most %u tensors", ni, no, DNNQ_SHM_MAX_TENSORS);
 	m->n_inputs = (uint32_t)ni;
 	m->n_outputs = (uint32_t)no;
+	int rc = 0;
 	for (size_t i = 0; i < ni + no && !rc; i++) {
 		struct dnnq_tensor_info ti;
 		const struct dnnq_model_io *decl = i < ni ? &m->parsed.inputs[i]
@@ -94,119 +104,360 @@ static int signature(struct dnnqd_model *m, struct dnnq_diag *d)
 		if (!rc)
 			rc = signature_io(decl, &ti, m->max_batch, &m->io[i], d);
 	}
-out:
-	dnnq_graph_destroy(g);
 	return rc;
+}
+
+static size_t io_bytes(const struct dnnqd_io *io, uint32_t batch)
+{
+	return (size_t)batch * io->numel * (io->dtype == DNNQ_DTYPE_F32 ? sizeof(float) : 1);
+}
+
+/* Every graph planned for batch 1 and, for warmup, run once on zeros. */
+static int warm_up(struct dnnqd_model *m, struct dnnq_diag *d)
+{
+	void *bufs[DNNQ_SHM_MAX_TENSORS] = { 0 };
+	unsigned nt = m->n_inputs + m->n_outputs;
+	int rc = 0;
+	for (unsigned i = 0; m->src.warmup && i < nt && !rc; i++)
+		if (!(bufs[i] = calloc(1, io_bytes(&m->io[i], 1) + 1)))
+			rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "warm-up: out of memory");
+	for (unsigned w = 0; w < m->ngraphs && !rc; w++) {
+		struct dnnqd_graph_slot *gs = &m->graphs[w];
+		if ((rc = dnnq_graph_plan(gs->g, 1, 1, d)))
+			break;
+		gs->batch = 1;
+		if (m->src.warmup && (rc = dnnq_graph_run(gs->g, (const void *const *)bufs,
+		                                          bufs + m->n_inputs, NULL)))
+			dnnq_diag_set(d, rc, "warm-up run: %s", dnnq_strerror(rc));
+	}
+	for (unsigned i = 0; i < nt; i++)
+		free(bufs[i]);
+	return rc;
+}
+
+static void version_free(struct dnnqd_model *m)
+{
+	if (!m)
+		return;
+	for (unsigned w = 0; m->graphs && w < m->ngraphs; w++)
+		dnnq_graph_destroy(m->graphs[w].g);
+	free(m->graphs);
+	dnnq_model_free(&m->parsed);
+	free(m->src.path);
+	free(m);
+}
+
+static void version_put(struct dnnqd_model *m)
+{
+	if (m && atomic_fetch_sub(&m->refs, 1) == 1)
+		version_free(m);
+}
+
+/* Parse, build every graph, read the signature, warm up. */
+static int version_fill(struct dnnqd_model *m, const void *buf, size_t len, struct dnnq_diag *d)
+{
+	int rc = dnnq_model_read(buf, len, &m->parsed, d);
+	if (rc)
+		return rc;
+	if (!(m->graphs = aligned_alloc(_Alignof(struct dnnqd_graph_slot),
+	                                m->ngraphs * sizeof *m->graphs)))
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
+	memset(m->graphs, 0, m->ngraphs * sizeof *m->graphs);
+	for (unsigned w = 0; w < m->ngraphs && !rc; w++)
+		rc = dnnq_model_build(&m->parsed, dnnq_isa_best(), &m->graphs[w].g, d);
+	if (!rc)
+		rc = signature(m, m->graphs[0].g, d);
+	return rc ? rc : warm_up(m, d);
+}
+
+/* A version of entry src from bytes, with one reference; NULL src path:
+ * made from memory. */
+static int version_make(const struct dnnq_config_model *src, const void *buf, size_t len,
+                        unsigned nworkers, struct dnnqd_model **out, struct dnnq_diag *d)
+{
+	if (!src->name[0] || strlen(src->name) >= DNNQ_PROTO_NAME_MAX)
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "model name '%s': must have 1..%u bytes",
+		                     src->name, DNNQ_PROTO_NAME_MAX - 1);
+	if (src->max_batch < 1 || src->max_batch > DNNQ_SHM_MAX_BATCH)
+		return dnnq_diag_set(d, DNNQ_E_RANGE, "max_batch %u: must be 1..%u", src->max_batch,
+		                     DNNQ_SHM_MAX_BATCH);
+	struct dnnqd_model *m = calloc(1, sizeof *m);
+	if (!m)
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "model '%s': out of memory", src->name);
+	atomic_init(&m->refs, 1);
+	strcpy(m->name, src->name);
+	m->src = *src;
+	m->max_batch = src->max_batch;
+	m->generation = m->sig_gen = 1;
+	m->ngraphs = nworkers ? nworkers : 1;
+	int rc = 0;
+	if (src->path && !(m->src.path = strdup(src->path)))
+		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "model '%s': out of memory", src->name);
+	if (!rc)
+		rc = version_fill(m, buf, len, d);
+	if (rc) {
+		version_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+static void file_id(const struct stat *st, struct dnnqd_file_id *id)
+{
+	*id = (struct dnnqd_file_id){
+		(uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+		(int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+		(int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+	};
+}
+
+static bool file_same(const struct dnnqd_file_id *a, const struct dnnqd_file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+static int stat_id(const char *path, struct dnnqd_file_id *id, struct dnnq_diag *d)
+{
+	struct stat st;
+	if (stat(path, &st))
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot stat: %s", path, strerror(errno));
+	file_id(&st, id);
+	return 0;
+}
+
+/* The file's bytes and the identity they belong to: the same identity
+ * before and after the read, or the read is repeated. */
+static int read_stable(const char *path, void **buf, size_t *len, struct dnnqd_file_id *id,
+                       struct dnnq_diag *d)
+{
+	for (int t = 0; t < READ_TRIES; t++) {
+		struct dnnqd_file_id after;
+		int rc = stat_id(path, id, d);
+		if (!rc)
+			rc = dnnqd_load_file(path, DNNQD_LOADER_AUTO, MAX_MODEL_FILE, buf, len, NULL, d);
+		if (!rc && !(rc = stat_id(path, &after, d)) && file_same(id, &after))
+			return 0;
+		if (!rc) {
+			free(*buf);
+			*buf = NULL;
+			rc = dnnq_diag_set(d, DNNQ_E_IO, "%s: changed while read", path);
+		}
+		if (rc != DNNQ_E_IO || t + 1 == READ_TRIES)
+			return rc;
+	}
+	return DNNQ_E_IO;
+}
+
+/* A version of entry src from its file; diag lines start with the path. */
+static int version_load(const struct dnnq_config_model *src, unsigned nworkers,
+                        struct dnnqd_model **out, struct dnnq_diag *diag)
+{
+	void *buf = NULL;
+	size_t len = 0;
+	struct dnnqd_file_id id;
+	int rc = read_stable(src->path, &buf, &len, &id, diag);
+	if (rc)
+		return rc;
+	struct dnnq_diag why = { "" };
+	rc = version_make(src, buf, len, nworkers, out, &why);
+	free(buf);
+	if (rc)
+		return dnnq_diag_set(diag, rc, "%s: %s", src->path, why.msg);
+	(*out)->file = id;
+	return 0;
+}
+
+/* ---- tables --------------------------------------------------------------- */
+
+struct dnnqd_models *dnnqd_models_new(unsigned nworkers)
+{
+	struct dnnqd_models *ms = calloc(1, sizeof *ms);
+	if (ms)
+		ms->nworkers = nworkers;
+	return ms;
+}
+
+void dnnqd_models_free(struct dnnqd_models *ms)
+{
+	if (!ms)
+		return;
+	for (uint32_t i = 0; i < ms->n; i++)
+		version_put(ms->m[i]);
+	free(ms->m);
+	free(ms->order);
+	free(ms->grace);
+	free(ms);
+}
+
+/* Room for ids up to n and for `count` served names. */
+static int table_reserve(struct dnnqd_models *ms, uint32_t n, uint32_t count)
+{
+	struct dnnqd_model **m = realloc(ms->m, (n ? n : 1) * sizeof *m);
+	if (!m)
+		return DNNQ_E_NOMEM;
+	ms->m = m;
+	for (uint32_t i = ms->n; i < n; i++)
+		m[i] = NULL;
+	uint32_t *o = realloc(ms->order, (count ? count : 1) * sizeof *o);
+	if (!o)
+		return DNNQ_E_NOMEM;
+	ms->order = o;
+	return 0;
+}
+
+/* v (one reference, handed over) as id v->id, served after the others. */
+static void table_put(struct dnnqd_models *ms, struct dnnqd_model *v)
+{
+	ms->m[v->id] = v;
+	if (v->id >= ms->n)
+		ms->n = v->id + 1;
+	ms->order[ms->count++] = v->id;
+}
+
+static int add_new(struct dnnqd_models *ms, const char *name, struct dnnqd_model *v,
+                   struct dnnq_diag *diag)
+{
+	int rc = dnnqd_models_find(ms, name) >= 0
+	         ? dnnq_diag_set(diag, DNNQ_E_INVAL, "model name '%s': used twice", name)
+	         : table_reserve(ms, ms->n + 1, ms->count + 1)
+	         ? dnnq_diag_set(diag, DNNQ_E_NOMEM, "model '%s': out of memory", name) : 0;
+	if (rc) {
+		version_put(v);
+		return rc;
+	}
+	v->id = ms->n;
+	table_put(ms, v);
+	return 0;
 }
 
 int dnnqd_models_add(struct dnnqd_models *ms, const char *name, const void *buf, size_t len,
                      uint32_t max_batch, struct dnnq_diag *diag)
 {
-	if (!name[0] || strlen(name) >= DNNQ_PROTO_NAME_MAX)
-		return dnnq_diag_set(diag, DNNQ_E_INVAL, "model name '%s': must have 1..%u bytes",
-		                     name, DNNQ_PROTO_NAME_MAX - 1);
-	if (dnnqd_models_find(ms, name) >= 0)
-		return dnnq_diag_set(diag, DNNQ_E_INVAL, "model name '%s': used twice", name);
-	if (max_batch < 1 || max_batch > DNNQ_SHM_MAX_BATCH)
-		return dnnq_diag_set(diag, DNNQ_E_RANGE, "max_batch %u: must be 1..%u", max_batch,
-		                     DNNQ_SHM_MAX_BATCH);
-	struct dnnqd_model *a = realloc(ms->m, (ms->n + 1) * sizeof *a);
-	if (!a)
-		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "model '%s': out of memory", name);
-	ms->m = a;
-	struct dnnqd_model *m = &a[ms->n];
-	memset(m, 0, sizeof *m);
-	strcpy(m->name, name);
-	m->generation = 1;
-	m->max_batch = max_batch;
-	int rc = dnnq_model_read(buf, len, &m->parsed, diag);
-	if (rc)
-		return rc;
-	if ((rc = signature(m, diag))) {
-		dnnq_model_free(&m->parsed);
-		return rc;
-	}
-	ms->n++;
-	return 0;
-}
-
-/* The whole file into a malloc'd buffer. */
-static int read_file(const char *path, void **buf, size_t *len, struct dnnq_diag *d)
-{
-	struct stat st;
-	uint8_t *b = NULL;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot open: %s", path, strerror(errno));
-	int rc = fstat(fd, &st) ? dnnq_diag_set(d, DNNQ_E_IO, "%s: fstat: %s", path, strerror(errno))
-	                        : 0;
-	if (!rc && !S_ISREG(st.st_mode))
-		rc = dnnq_diag_set(d, DNNQ_E_IO, "%s: not a regular file", path);
-	else if (!rc && !(b = malloc(st.st_size ? (size_t)st.st_size : 1)))
-		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: %lld bytes: out of memory", path,
-		                   (long long)st.st_size);
-	while (!rc && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rc = dnnq_diag_set(d, DNNQ_E_IO, "%s: read: %s", path,
-			                   n ? strerror(errno) : "file shrank while read");
-		else
-			got += (size_t)n;
-	}
-	close(fd);
-	if (rc) {
-		free(b);
-		return rc;
-	}
-	*buf = b;
-	*len = got;
-	return 0;
+	struct dnnq_config_model src = { .max_batch = max_batch, .threads = 1, .warmup = true };
+	snprintf(src.name, sizeof src.name, "%s", name);
+	if (strlen(name) >= sizeof src.name)
+		src.name[0] = 0;	/* refused as too long by version_make */
+	struct dnnqd_model *v;
+	int rc = version_make(&src, buf, len, ms->nworkers, &v, diag);
+	return rc ? rc : add_new(ms, name, v, diag);
 }
 
 int dnnqd_models_load(struct dnnqd_models *ms, const char *name, const char *path,
                       uint32_t max_batch, struct dnnq_diag *diag)
 {
-	void *buf = NULL;
-	size_t len = 0;
-	int rc = read_file(path, &buf, &len, diag);
-	if (rc)
-		return rc;
-	struct dnnq_diag why = { "" };
-	rc = dnnqd_models_add(ms, name, buf, len, max_batch, &why);
-	free(buf);
-	return rc ? dnnq_diag_set(diag, rc, "%s: %s", path, why.msg) : 0;
+	struct dnnq_config_model src = { .path = (char *)path, .max_batch = max_batch,
+	                                 .threads = 1, .warmup = true };
+	snprintf(src.name, sizeof src.name, "%s", name);
+	struct dnnqd_model *v;
+	int rc = version_load(&src, ms->nworkers, &v, diag);
+	return rc ? rc : add_new(ms, name, v, diag);
 }
 
-void dnnqd_models_free(struct dnnqd_models *ms)
+static bool io_same(const struct dnnqd_io *a, const struct dnnqd_io *b)
 {
-	for (uint32_t i = 0; i < ms->n; i++)
-		dnnq_model_free(&ms->m[i].parsed);
-	free(ms->m);
-	ms->m = NULL;
-	ms->n = 0;
+	if (strcmp(a->name, b->name) || a->dtype != b->dtype || a->rank != b->rank)
+		return false;
+	if (a->dtype == DNNQ_DTYPE_U8 &&
+	    (a->qp.scale != b->qp.scale || a->qp.zero_point != b->qp.zero_point))
+		return false;
+	return !memcmp(a->dims, b->dims, a->rank * sizeof a->dims[0]);
+}
+
+/* What a client's handle depends on: every tensor and the max batch. */
+static bool signature_same(const struct dnnqd_model *a, const struct dnnqd_model *b)
+{
+	if (a->n_inputs != b->n_inputs || a->n_outputs != b->n_outputs ||
+	    a->max_batch != b->max_batch)
+		return false;
+	for (uint32_t i = 0; i < a->n_inputs + a->n_outputs; i++)
+		if (!io_same(&a->io[i], &b->io[i]))
+			return false;
+	return true;
+}
+
+/* The served version of entry e after `old` (NULL: a new name): old itself
+ * with another reference when nothing changed, else a fresh load. */
+static int next_version(const struct dnnqd_model *old, const struct dnnq_config_model *e,
+                        unsigned nworkers, struct dnnqd_model **out, bool *loaded,
+                        struct dnnq_diag *diag)
+{
+	struct dnnqd_file_id now;
+	*loaded = false;
+	if (old && old->src.path && dnnq_config_model_equal(&old->src, e) &&
+	    !stat_id(e->path, &now, NULL) && file_same(&now, &old->file)) {
+		atomic_fetch_add(&((struct dnnqd_model *)old)->refs, 1);
+		*out = (struct dnnqd_model *)old;
+		return 0;
+	}
+	int rc = version_load(e, nworkers, out, diag);
+	if (rc || !old)
+		return rc;
+	struct dnnqd_model *v = *out;
+	*loaded = true;
+	v->id = old->id;
+	v->generation = old->generation + 1;
+	v->sig_gen = signature_same(old, v) ? old->sig_gen : v->generation;
+	return 0;
+}
+
+int dnnqd_models_next(const struct dnnqd_models *cur, const struct dnnq_config *c,
+                      const _Atomic bool *cancel, struct dnnqd_models **out,
+                      unsigned *changed, struct dnnq_diag *diag)
+{
+	struct dnnqd_models *ms = dnnqd_models_new(cur->nworkers);
+	int rc = !ms || table_reserve(ms, cur->n + c->nmodels, c->nmodels)
+	         ? dnnq_diag_set(diag, DNNQ_E_NOMEM, "model table: out of memory") : 0;
+	uint32_t next_id = cur->n;
+	*changed = 0;
+	for (unsigned i = 0; !rc && i < c->nmodels; i++) {
+		const struct dnnq_config_model *e = &c->models[i];
+		int id = dnnqd_models_find(cur, e->name);
+		struct dnnqd_model *v;
+		bool loaded;
+		if (cancel && atomic_load(cancel)) {
+			rc = dnnq_diag_set(diag, DNNQ_E_AGAIN, "cancelled");
+			break;
+		}
+		if ((rc = next_version(id >= 0 ? cur->m[id] : NULL, e, cur->nworkers, &v, &loaded,
+		                       diag)))
+			break;
+		if (id < 0)
+			v->id = next_id++;
+		*changed += loaded || id < 0;
+		table_put(ms, v);
+	}
+	if (rc) {
+		dnnqd_models_free(ms);
+		return rc;
+	}
+	/* ids handed out stay used even when their names are gone */
+	ms->n = next_id > ms->n ? next_id : ms->n;
+	for (uint32_t k = 0; k < cur->count; k++)
+		*changed += dnnqd_models_find(ms, cur->m[cur->order[k]]->name) < 0;
+	*out = ms;
+	return 0;
 }
 
 int dnnqd_models_find(const struct dnnqd_models *ms, const char *name)
 {
-	for (uint32_t i = 0; i < ms->n; i++)
-		if (!strcmp(ms->m[i].name, name))
-			return (int)i;
+	for (uint32_t k = 0; k < ms->count; k++)
+		if (!strcmp(ms->m[ms->order[k]]->name, name))
+			return (int)ms->order[k];
 	return -1;
 }
 
 void dnnqd_model_describe(const struct dnnqd_models *ms, uint32_t id, struct dnnq_msg_model *out)
 {
-	const struct dnnqd_model *m = &ms->m[id];
+	const struct dnnqd_model *m = ms->m[id];
 	memset((char *)out + sizeof out->hdr, 0, sizeof *out - sizeof out->hdr);
 	out->model_id = id;
 	out->generation = m->generation;
 	out->n_inputs = m->n_inputs;
 	out->n_outputs = m->n_outputs;
 	out->max_batch = m->max_batch;
-	out->n_models = ms->n;
+	out->n_models = ms->count;
 	strcpy(out->name, m->name);
 	for (uint32_t i = 0; i < m->n_inputs + m->n_outputs; i++) {
 		const struct dnnqd_io *io = &m->io[i];

@@ -1,15 +1,37 @@
 /*
- * daemon/models.h — the models dnnqd serves: each one's parsed description
- * (which every worker builds its own graph from) and its signature, the
- * inputs and outputs a request must match, in both the engine's terms and
- * the wire's. The table is fixed once serving starts; a model's id is its
- * index and its generation is 1 until hot reload exists.
+ * daemon/models.h — the models dnnqd serves, as immutable versions behind
+ * one table that hot reload replaces as a whole.
+ *
+ * A version (struct dnnqd_model) is one load of one model file: its parsed
+ * description, its signature (the inputs and outputs a request must match,
+ * in the engine's terms and the wire's), where it came from (the config
+ * entry and the file's identity), and one built, planned and warmed-up
+ * graph per worker: a graph is stateful (its plan, bound buffers and
+ * activation arena), so worker i only ever runs graphs[i]. Whoever loads a
+ * version builds all its graphs (start-up, or the reload thread), so a
+ * worker never builds anything. Nothing in a version changes after it is
+ * published except graphs[i].batch, which only worker i touches.
+ *
+ * A table (struct dnnqd_models) maps model ids to versions. Ids are stable
+ * per name: a reloaded name keeps its id, a removed name leaves its id
+ * NULL for good, a new name gets the next id. Tables are immutable too; a
+ * reload builds a new one (sharing the versions that did not change, which
+ * are reference-counted) and publishes it through the daemon's one atomic
+ * table pointer (dnnqd.h); the old table is freed after a QSBR grace
+ * period, and with it every version no other table holds.
+ *
+ * Generations: a version's generation is 1 when its name first appears
+ * and one more at every replacement. sig_gen is the oldest generation
+ * whose signature (and max batch) equals this one's: a request made for
+ * any generation in [sig_gen, generation] is served by this version.
  */
 #ifndef DNNQ_DAEMON_MODELS_H
 #define DNNQ_DAEMON_MODELS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
+#include "conf/config.h"
 #include "engine/model.h"
 #include "shm/dnnq_proto.h"
 
@@ -23,35 +45,72 @@ struct dnnqd_io {
 	size_t numel;                   /* elements of one batch item */
 };
 
+/* Worker i's graph of a version, alone on its cache line. */
+struct dnnqd_graph_slot {
+	_Alignas(64) struct dnnq_graph *g;
+	uint32_t batch;                 /* the current plan; 0: none */
+};
+
+/* What a reload compares to see whether a file changed under its name. */
+struct dnnqd_file_id {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
 struct dnnqd_model {
 	char name[DNNQ_PROTO_NAME_MAX];
-	uint32_t generation;
+	uint32_t id;
+	uint32_t generation, sig_gen;
 	uint32_t max_batch;
 	uint32_t n_inputs, n_outputs;
 	struct dnnqd_io io[DNNQ_SHM_MAX_TENSORS];   /* inputs, then outputs */
-	/* Kept for the workers' graphs (and the reloads to come): the
-	 * weights stay in memory once more beside every worker's packed copy. */
 	struct dnnq_model parsed;
+	struct dnnq_config_model src;   /* the entry it was loaded for (path malloc'd) */
+	struct dnnqd_file_id file;      /* all zero when made from bytes */
+	unsigned ngraphs;
+	struct dnnqd_graph_slot *graphs;
+	_Atomic uint32_t refs;          /* the tables holding it */
 };
 
 struct dnnqd_models {
-	struct dnnqd_model *m;
-	uint32_t n;
+	struct dnnqd_model **m;         /* by id; NULL: an id no longer served */
+	uint32_t n;                     /* ids handed out so far */
+	uint32_t *order;                /* the served ids, in config order (INFO) */
+	uint32_t count;
+	unsigned nworkers;              /* graphs per version */
+	/* control loop, once unpublished */
+	struct dnnqd_models *next;
+	uint64_t *grace;
 };
 
-/* Parses a .dnnq image, builds it once (so a model that cannot be served
- * fails here, not in a worker) and records its signature under `name`. */
-int dnnqd_models_add(struct dnnqd_models *ms, const char *name, const void *buf, size_t len,
-                     uint32_t max_batch, struct dnnq_diag *diag);
-/* The same from a file; every diag line starts with "path: ". This is the
- * one place that reads model files (plain read(2) today). */
-int dnnqd_models_load(struct dnnqd_models *ms, const char *name, const char *path,
-                      uint32_t max_batch, struct dnnq_diag *diag);
+/* An empty table whose versions get `nworkers` graphs; NULL: no memory. */
+struct dnnqd_models *dnnqd_models_new(unsigned nworkers);
+/* Drops the table's references and frees it; NULL is fine. */
 void dnnqd_models_free(struct dnnqd_models *ms);
 
-/* The model's index, or -1. */
+/* Adds a version made from a .dnnq image under a new id (generation 1):
+ * parsed, checked to be servable, every graph built, planned for batch 1
+ * and warmed up. What the tests feed. */
+int dnnqd_models_add(struct dnnqd_models *ms, const char *name, const void *buf, size_t len,
+                     uint32_t max_batch, struct dnnq_diag *diag);
+/* The same from a file, read by the loader (daemon/loader.h); every diag
+ * line starts with "path: ". */
+int dnnqd_models_load(struct dnnqd_models *ms, const char *name, const char *path,
+                      uint32_t max_batch, struct dnnq_diag *diag);
+
+/* The table for config c after table cur: versions whose entry and file
+ * are unchanged are shared, the others loaded anew (generation + 1, same
+ * id), new names get new ids, names not in c are dropped. *changed counts
+ * the names loaded or dropped. On failure nothing is left behind and the
+ * diag names the file. `cancel`, when set meanwhile, stops it
+ * (DNNQ_E_AGAIN). */
+int dnnqd_models_next(const struct dnnqd_models *cur, const struct dnnq_config *c,
+                      const _Atomic bool *cancel, struct dnnqd_models **out,
+                      unsigned *changed, struct dnnq_diag *diag);
+
+/* The served model's id, or -1. */
 int dnnqd_models_find(const struct dnnqd_models *ms, const char *name);
-/* Everything of a MODEL reply but the header. */
+/* Everything of a MODEL reply but the header; id is served. */
 void dnnqd_model_describe(const struct dnnqd_models *ms, uint32_t id, struct dnnq_msg_model *out);
 
 #endif

@@ -2,10 +2,10 @@
  * dnnqd's command line (options.h). A table maps each option to a setter
  * that validates its value; "--opt value" and "--opt=value" both work, a
  * repeated scalar option keeps the last value and the list options
- * (--model, --allow-uid, --allow-gid) add up. The defaults that depend on
- * the environment (the socket path, the CPUs, the daemon's own uid) are
- * filled in once the whole line is read, and the checks that involve more
- * than one argument run last.
+ * (--model, --allow-uid, --allow-gid) add up. Each option records that it
+ * was given; the defaults, including those that depend on the environment
+ * (the socket path, the CPUs), are the config's (dnnq_config_default), and
+ * dnnqd_options_apply puts the given options over the config.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -16,9 +16,10 @@
 
 #include "daemon/options.h"
 
-#define DEFAULT_SPIN_US 50
+#define DEFAULT_SPIN_US 50   /* = conf's defaults, for --help and the tests */
 #define DEFAULT_MAX_CLIENTS 256
 #define DEFAULT_MAX_SESSION_BYTES ((uint64_t)1 << 30)
+#define DEFAULT_MAX_INFLIGHT 64
 #define DEFAULT_MAX_BATCH 64
 /* The session table has max-clients entries and a worker's epoll data
  * packs a table index in 16 bits. */
@@ -67,24 +68,6 @@ static int each_entry(const char *list, void *ctx,
 	}
 }
 
-/* "0-1,4": the set as a CPU list, cut short when buf is. */
-static void format_cpus(const cpu_set_t *s, char *buf, size_t len)
-{
-	size_t n = 0;
-	buf[0] = 0;
-	for (int c = 0; c < CPU_SETSIZE && n < len; c++) {
-		if (!CPU_ISSET(c, s))
-			continue;
-		int e = c;
-		while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, s))
-			e++;
-		n += (size_t)snprintf(buf + n, len - n, "%s%d", n ? "," : "", c);
-		if (e > c && n < len)
-			n += (size_t)snprintf(buf + n, len - n, "-%d", e);
-		c = e;
-	}
-}
-
 struct cpu_parse {
 	const char *opt;
 	const cpu_set_t *online;
@@ -100,7 +83,7 @@ static int add_cpu(struct cpu_parse *p, uint64_t c)
 	snprintf(num, sizeof num, "%llu", (unsigned long long)c);
 	if (c >= CPU_SETSIZE || !CPU_ISSET(c, p->online)) {
 		char on[128];
-		format_cpus(p->online, on, sizeof on);
+		dnnq_config_format_cpus(p->online, on, sizeof on);
 		return bad(p->diag, p->opt, num, -1, "no such CPU (online: %s)", on);
 	}
 	if (CPU_ISSET(c, &p->seen))
@@ -193,6 +176,7 @@ typedef int (*option_set_fn)(struct dnnqd_options *o, const struct option_def *d
 struct option_def {
 	const char *name;
 	option_set_fn set;       /* NULL: a flag without a value (a bool at field) */
+	uint32_t given;          /* its enum dnnqd_given bit, or 0 */
 	size_t field;            /* numbers and flags: offsetof the field ... */
 	size_t size;             /* ... its size (4 or 8) ... */
 	uint64_t min, max;       /* ... and its range */
@@ -303,23 +287,38 @@ static int set_log_level(struct dnnqd_options *o, const struct option_def *def, 
 	return bad(d, def->name, val, -1, "want error, warn, info or debug");
 }
 
-#define NUMBER(name, field, lo, hi) \
-	{ name, set_number, offsetof(struct dnnqd_options, field), \
+static int set_path(struct dnnqd_options *o, const struct option_def *def, const char *val,
+                    struct dnnq_diag *d)
+{
+	if (!val[0])
+		return bad(d, def->name, val, -1, "empty path");
+	*(const char **)((char *)o + def->field) = val;
+	return 0;
+}
+
+#define NUMBER(name, bit, field, lo, hi) \
+	{ name, set_number, DNNQD_GIVEN_##bit, offsetof(struct dnnqd_options, field), \
 	  sizeof(((struct dnnqd_options *)0)->field), lo, hi }
+#define PATH(name, field) { name, set_path, 0, offsetof(struct dnnqd_options, field), 0, 0, 0 }
+#define FLAG(name, field) { name, NULL, 0, offsetof(struct dnnqd_options, field), 0, 0, 0 }
 
 static const struct option_def options[] = {
-	{ "--socket", set_socket, 0, 0, 0, 0 },
-	{ "--model", set_model, 0, 0, 0, 0 },
-	{ "--cpus", set_cpus, 0, 0, 0, 0 },
-	NUMBER("--spin-us", spin_us, 0, MAX_SPIN_US),
-	{ "--allow-uid", set_uids, 0, 0, 0, 0 },
-	{ "--allow-gid", set_gids, 0, 0, 0, 0 },
-	NUMBER("--max-clients", max_clients, 1, MAX_CLIENTS_LIMIT),
-	NUMBER("--max-session-bytes", max_session_bytes, 4096, (uint64_t)1 << 40),
-	NUMBER("--max-batch", max_batch, 1, DNNQ_SHM_MAX_BATCH),
-	{ "--log-level", set_log_level, 0, 0, 0, 0 },
-	{ "--help", NULL, offsetof(struct dnnqd_options, help), 0, 0, 0 },
-	{ "--version", NULL, offsetof(struct dnnqd_options, version), 0, 0, 0 },
+	PATH("--config", config),
+	PATH("--check-config", check_config),
+	{ "--socket", set_socket, DNNQD_GIVEN_SOCKET, 0, 0, 0, 0 },
+	{ "--model", set_model, 0, 0, 0, 0, 0 },
+	{ "--cpus", set_cpus, DNNQD_GIVEN_CPUS, 0, 0, 0, 0 },
+	NUMBER("--spin-us", SPIN_US, spin_us, 0, MAX_SPIN_US),
+	{ "--allow-uid", set_uids, 0, 0, 0, 0, 0 },
+	{ "--allow-gid", set_gids, 0, 0, 0, 0, 0 },
+	NUMBER("--max-clients", MAX_CLIENTS, max_clients, 1, MAX_CLIENTS_LIMIT),
+	NUMBER("--max-session-bytes", MAX_SESSION_BYTES, max_session_bytes, 4096,
+	       (uint64_t)1 << 40),
+	NUMBER("--max-inflight", MAX_INFLIGHT, max_inflight, 1, DNNQ_SHM_MAX_SLOTS),
+	NUMBER("--max-batch", MAX_BATCH, max_batch, 1, DNNQ_SHM_MAX_BATCH),
+	{ "--log-level", set_log_level, DNNQD_GIVEN_LOG_LEVEL, 0, 0, 0, 0 },
+	FLAG("--help", help),
+	FLAG("--version", version),
 };
 
 static const struct option_def *find_option(const char *arg, size_t len)
@@ -349,48 +348,8 @@ static int parse_one(struct dnnqd_options *o, int argc, char *const *argv, int i
 	if (!arg[len] && i + 1 >= argc)
 		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: needs a value", def->name);
 	int rc = def->set(o, def, arg[len] ? arg + len + 1 : argv[i + 1], d);
+	o->given |= rc ? 0 : def->given;
 	return rc ? rc : arg[len] ? 1 : 2;
-}
-
-static int default_socket(struct dnnqd_options *o, struct dnnq_diag *d)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	int n = xdg && xdg[0] ? snprintf(o->socket, sizeof o->socket, "%s/dnnq/dnnqd.sock", xdg)
-	                      : snprintf(o->socket, sizeof o->socket, "/run/dnnq/dnnqd.sock");
-	if (n < 0 || (size_t)n >= sizeof o->socket)
-		return dnnq_diag_set(d, DNNQ_E_INVAL, "XDG_RUNTIME_DIR: '%s': too long for a socket"
-		                     " path (use --socket)", xdg);
-	return 0;
-}
-
-/* The CPUs the daemon may run on, in order. */
-static int default_cpus(struct dnnqd_options *o, struct dnnq_diag *d)
-{
-	cpu_set_t online;
-	if (sched_getaffinity(0, sizeof online, &online))
-		return dnnq_diag_set(d, DNNQ_E_IO, "--cpus: sched_getaffinity failed");
-	if (!(o->cpus = malloc((size_t)CPU_COUNT(&online) * sizeof *o->cpus)))
-		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--cpus: out of memory");
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &online))
-			o->cpus[o->ncpus++] = c;
-	return 0;
-}
-
-static int finish(struct dnnqd_options *o, struct dnnq_diag *d)
-{
-	int rc = 0;
-	if (!o->nmodels)
-		return dnnq_diag_set(d, DNNQ_E_INVAL, "--model: at least one NAME=FILE is required");
-	if (!o->socket[0] && (rc = default_socket(o, d)))
-		return rc;
-	if (!o->cpus && (rc = default_cpus(o, d)))
-		return rc;
-	/* the daemon's own user and root are always allowed */
-	if (push_id(&o->acl.uids, &o->acl.nuids, (uint32_t)getuid()) ||
-	    push_id(&o->acl.uids, &o->acl.nuids, 0))
-		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--allow-uid: out of memory");
-	return 0;
 }
 
 int dnnqd_options_parse(struct dnnqd_options *o, int argc, char *const *argv,
@@ -400,6 +359,7 @@ int dnnqd_options_parse(struct dnnqd_options *o, int argc, char *const *argv,
 	o->spin_us = DEFAULT_SPIN_US;
 	o->max_clients = DEFAULT_MAX_CLIENTS;
 	o->max_session_bytes = DEFAULT_MAX_SESSION_BYTES;
+	o->max_inflight = DEFAULT_MAX_INFLIGHT;
 	o->max_batch = DEFAULT_MAX_BATCH;
 	o->log_level = DNNQD_LOG_INFO;
 	for (int i = 1; i < argc;) {
@@ -408,7 +368,7 @@ int dnnqd_options_parse(struct dnnqd_options *o, int argc, char *const *argv,
 			return n;
 		i += n;
 	}
-	return o->help || o->version ? 0 : finish(o, diag);
+	return 0;
 }
 
 void dnnqd_options_free(struct dnnqd_options *o)
@@ -423,18 +383,129 @@ void dnnqd_options_free(struct dnnqd_options *o)
 void dnnqd_usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: dnnqd --model NAME=FILE.dnnq [--model ...] [options]\n"
+	        "usage: dnnqd [--config FILE] [--model NAME=FILE.dnnq ...] [options]\n"
+	        "       dnnqd --check-config FILE\n"
 	        "Serves int8 models to local clients through shared memory.\n\n"
+	        "  --config FILE            the YAML config (docs/config.md); without it the\n"
+	        "                           defaults below and no models\n"
+	        "  --check-config FILE      validate FILE, print 'FILE: ok' or its error, exit 0/1\n"
 	        "  --socket PATH            listen here (default $XDG_RUNTIME_DIR/dnnq/dnnqd.sock,\n"
 	        "                           else /run/dnnq/dnnqd.sock)\n"
-	        "  --model NAME=FILE        serve FILE under NAME (repeatable)\n"
+	        "  --model NAME=FILE        serve FILE under NAME (repeatable; replaces the\n"
+	        "                           config's path for NAME)\n"
 	        "  --cpus LIST              one pinned worker per CPU, e.g. 0,2-3 (default: all)\n"
 	        "  --spin-us N              a worker spins N µs without work before it sleeps (50)\n"
 	        "  --allow-uid LIST         more uids that may connect (own uid and root always)\n"
 	        "  --allow-gid LIST         gids whose members may connect\n"
 	        "  --max-clients N          sessions at once (256)\n"
 	        "  --max-session-bytes N    largest shared region of a session (1 GiB)\n"
+	        "  --max-inflight N         most request slots a client may have (64)\n"
 	        "  --max-batch N            largest batch of a request (64)\n"
 	        "  --log-level LEVEL        error, warn, info (default) or debug\n"
-	        "  --help, --version\n");
+	        "  --help, --version\n\n"
+	        "Precedence: an option given here overrides the config file's value (the\n"
+	        "uid/gid lists add to the file's); the file overrides the defaults.\n"
+	        "SIGHUP, or a change to the config or a model file, reloads the models.\n");
+}
+
+static int add_ids_to(uint32_t **ids, unsigned *n, const uint32_t *add, unsigned nadd)
+{
+	for (unsigned i = 0; i < nadd; i++)
+		if (push_id(ids, n, add[i]))
+			return DNNQ_E_NOMEM;
+	return 0;
+}
+
+/* --model NAME=FILE over c's models: the path of NAME, or a new entry. */
+static int apply_model(const struct dnnqd_model_arg *a, struct dnnq_config *c)
+{
+	struct dnnq_config_model *e = (struct dnnq_config_model *)dnnq_config_model_find(c, a->name);
+	char *path = strdup(a->path);
+	if (!path)
+		return DNNQ_E_NOMEM;
+	if (!e) {
+		e = realloc(c->models, (c->nmodels + 1) * sizeof *e);
+		if (!e) {
+			free(path);
+			return DNNQ_E_NOMEM;
+		}
+		c->models = e;
+		e = &e[c->nmodels++];
+		*e = (struct dnnq_config_model){ .max_batch = c->limits.max_batch, .threads = 1,
+		                                 .warmup = true };
+		snprintf(e->name, sizeof e->name, "%s", a->name);
+	}
+	free(e->path);
+	e->path = path;
+	return 0;
+}
+
+static void apply_scalars(const struct dnnqd_options *o, struct dnnq_config *c)
+{
+	if (o->given & DNNQD_GIVEN_SOCKET)
+		snprintf(c->listen.path, sizeof c->listen.path, "%s", o->socket);
+	if (o->given & DNNQD_GIVEN_CPUS) {
+		memcpy(c->workers.cpus, o->cpus, o->ncpus * sizeof *o->cpus);
+		c->workers.ncpus = o->ncpus;
+	}
+	if (o->given & DNNQD_GIVEN_SPIN_US)
+		c->workers.spin_us = o->spin_us;
+	if (o->given & DNNQD_GIVEN_MAX_CLIENTS)
+		c->limits.max_clients = o->max_clients;
+	if (o->given & DNNQD_GIVEN_MAX_SESSION_BYTES)
+		c->limits.max_session_bytes = o->max_session_bytes;
+	if (o->given & DNNQD_GIVEN_MAX_INFLIGHT)
+		c->limits.max_inflight = o->max_inflight;
+	if (o->given & DNNQD_GIVEN_LOG_LEVEL)
+		c->log_level = (enum dnnq_config_log_level)o->log_level;
+	if (o->given & DNNQD_GIVEN_MAX_BATCH) {
+		c->limits.max_batch = o->max_batch;
+		for (unsigned i = 0; i < c->nmodels; i++)
+			if (c->models[i].max_batch > o->max_batch)
+				c->models[i].max_batch = o->max_batch;
+	}
+}
+
+int dnnqd_options_apply(const struct dnnqd_options *o, struct dnnq_config *c,
+                        struct dnnq_diag *diag)
+{
+	_Static_assert(sizeof c->listen.path == DNNQD_SOCKET_MAX, "socket path sizes");
+	_Static_assert(DNNQ_CONFIG_CPUS_MAX >= CPU_SETSIZE, "cpu list sizes");
+	apply_scalars(o, c);
+	int rc = add_ids_to(&c->access.uids, &c->access.nuids, o->acl.uids, o->acl.nuids);
+	if (!rc)
+		rc = add_ids_to(&c->access.gids, &c->access.ngids, o->acl.gids, o->acl.ngids);
+	for (unsigned i = 0; !rc && i < o->nmodels; i++)
+		rc = apply_model(&o->models[i], c);
+	return rc ? dnnq_diag_set(diag, rc, "command line: out of memory") : 0;
+}
+
+int dnnqd_settings_load(const struct dnnqd_options *o, struct dnnq_config *c,
+                        struct dnnq_diag *diag)
+{
+	memset(c, 0, sizeof *c);
+	if (!o->config)
+		dnnq_config_default(c);
+	int rc = o->config ? dnnq_config_load(o->config, c, diag) : 0;
+	return rc ? rc : dnnqd_options_apply(o, c, diag);
+}
+
+int dnnqd_acl_from(const struct dnnq_config *c, struct dnnqd_acl *acl)
+{
+	memset(acl, 0, sizeof *acl);
+	/* the daemon's own user and root are always allowed */
+	uint32_t always[2] = { (uint32_t)getuid(), 0 };
+	int rc = add_ids_to(&acl->uids, &acl->nuids, always, 2);
+	if (!rc)
+		rc = add_ids_to(&acl->uids, &acl->nuids, c->access.uids, c->access.nuids);
+	if (!rc)
+		rc = add_ids_to(&acl->gids, &acl->ngids, c->access.gids, c->access.ngids);
+	return rc;
+}
+
+void dnnqd_acl_free(struct dnnqd_acl *acl)
+{
+	free(acl->uids);
+	free(acl->gids);
+	memset(acl, 0, sizeof *acl);
 }

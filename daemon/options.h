@@ -3,6 +3,12 @@
  * struct dnnqd_options. Every bad argument is one diag line naming the
  * option, the value and the rule ("--cpus: '7': no such CPU (online: 0-1)");
  * main() prints it after "dnnqd: " and exits 2.
+ *
+ * The daemon's settings are a struct dnnq_config (conf/config.h): the
+ * --config file's, or the embedded default without one, and then every
+ * option given on the command line on top (dnnqd_settings_load): the
+ * command line wins. `given` records which scalar options were given, so
+ * an option left at its default does not override the file.
  * (Includers define _GNU_SOURCE first: cpu_set_t needs it.)
  */
 #ifndef DNNQ_DAEMON_OPTIONS_H
@@ -14,6 +20,7 @@
 #include <stdio.h>
 #include <sys/un.h>
 
+#include "conf/config.h"
 #include "daemon/log.h"
 #include "shm/dnnq_proto.h"
 
@@ -32,7 +39,21 @@ struct dnnqd_acl {
 	unsigned nuids, ngids;
 };
 
+enum dnnqd_given {
+	DNNQD_GIVEN_SOCKET = 1u << 0,
+	DNNQD_GIVEN_CPUS = 1u << 1,
+	DNNQD_GIVEN_SPIN_US = 1u << 2,
+	DNNQD_GIVEN_MAX_CLIENTS = 1u << 3,
+	DNNQD_GIVEN_MAX_SESSION_BYTES = 1u << 4,
+	DNNQD_GIVEN_MAX_BATCH = 1u << 5,
+	DNNQD_GIVEN_LOG_LEVEL = 1u << 6,
+	DNNQD_GIVEN_MAX_INFLIGHT = 1u << 7,
+};
+
 struct dnnqd_options {
+	const char *config;          /* --config FILE (points into argv), or NULL */
+	const char *check_config;    /* --check-config FILE: validate, print, exit */
+	uint32_t given;              /* enum dnnqd_given bits */
 	char socket[DNNQD_SOCKET_MAX];
 	struct dnnqd_model_arg *models;
 	unsigned nmodels;
@@ -42,10 +63,14 @@ struct dnnqd_options {
 	struct dnnqd_acl acl;
 	uint32_t max_clients;
 	uint64_t max_session_bytes;
+	uint32_t max_inflight;
 	uint32_t max_batch;
 	enum dnnqd_log_level log_level;
 	bool help, version;          /* print and exit 0; nothing else is checked */
 };
+
+/* The scalar values below are the defaults when not given (informative:
+ * only given ones are applied). */
 
 /* 0, or DNNQ_E_INVAL / DNNQ_E_NOMEM with the diag line. Free with
  * dnnqd_options_free whatever the result. */
@@ -53,6 +78,23 @@ int dnnqd_options_parse(struct dnnqd_options *o, int argc, char *const *argv,
                         struct dnnq_diag *diag);
 void dnnqd_options_free(struct dnnqd_options *o);
 void dnnqd_usage(FILE *f);
+
+/* Puts what the command line gave over c: --socket, --cpus, --spin-us,
+ * --max-clients, --max-session-bytes, --max-inflight, --max-batch (which also caps every
+ * model's max_batch), --log-level replace; --allow-uid/--allow-gid add to
+ * the access lists; --model NAME=FILE replaces the path of the model
+ * NAME or adds it (max_batch = limits.max_batch, threads 1, warmup). */
+int dnnqd_options_apply(const struct dnnqd_options *o, struct dnnq_config *c,
+                        struct dnnq_diag *diag);
+/* The settings: o->config loaded (or the default), then o applied. The
+ * diag line is the config's "FILE:LINE:COL: key: what". Free c with
+ * dnnq_config_free whatever the result. */
+int dnnqd_settings_load(const struct dnnqd_options *o, struct dnnq_config *c,
+                        struct dnnq_diag *diag);
+/* Who may connect: c's access lists plus the daemon's own uid and root.
+ * Free with dnnqd_acl_free. */
+int dnnqd_acl_from(const struct dnnq_config *c, struct dnnqd_acl *acl);
+void dnnqd_acl_free(struct dnnqd_acl *acl);
 
 /* A CPU list ("0,2-3") for option `opt`: every CPU online and listed once.
  * *cpus is malloc'd (free it) and keeps the order given. */

@@ -1,6 +1,11 @@
 /*
  * Matching a request against its model, and running it (request.h).
  *
+ * The worker loads the table once per request and passes it to both
+ * calls, so the check and the run see the same version even when a reload
+ * publishes another table meanwhile; that table stays allocated until the
+ * worker's next quiescent point (daemon/qsbr.h).
+ *
  * The descriptor is the worker's private copy, so every check here is
  * final: a client rewriting its slot meanwhile changes nothing. What it can
  * still change is tensor data in the arena while the graph reads or writes
@@ -63,16 +68,32 @@ static int check_overlaps(const struct dnnq_shm_request *r, struct dnnq_diag *d)
 	return 0;
 }
 
+/* The version serving the request's (id, generation), or why none does. */
+static int check_model(const struct dnnqd_models *ms, const struct dnnq_shm_request *r,
+                       const struct dnnqd_model **out, struct dnnq_diag *d)
+{
+	if (r->model_id >= ms->n)
+		return dnnq_diag_set(d, DNNQ_E_RANGE, "model_id %u: the daemon has given out %u ids",
+		                     r->model_id, ms->n);
+	const struct dnnqd_model *m = ms->m[r->model_id];
+	if (!m)
+		return dnnq_diag_set(d, DNNQ_E_NOTFOUND, "model_id %u: no longer served",
+		                     r->model_id);
+	if (r->model_gen < m->sig_gen || r->model_gen > m->generation)
+		return dnnq_diag_set(d, DNNQ_E_MODEL_CHANGED, "model_gen %u: '%s' is at generation"
+		                     " %u, with this signature since %u", r->model_gen, m->name,
+		                     m->generation, m->sig_gen);
+	*out = m;
+	return 0;
+}
+
 int dnnqd_request_check(const struct dnnqd_models *ms, const struct dnnq_shm_request *r,
                         struct dnnq_diag *d)
 {
-	if (r->model_id >= ms->n)
-		return dnnq_diag_set(d, DNNQ_E_RANGE, "model_id %u: the daemon serves %u models",
-		                     r->model_id, ms->n);
-	const struct dnnqd_model *m = &ms->m[r->model_id];
-	if (r->model_gen != m->generation)
-		return dnnq_diag_set(d, DNNQ_E_MODEL_CHANGED, "model_gen %u: '%s' is at generation %u",
-		                     r->model_gen, m->name, m->generation);
+	const struct dnnqd_model *m = NULL;
+	int rc = check_model(ms, r, &m, d);
+	if (rc)
+		return rc;
 	if (r->n_inputs != m->n_inputs || r->n_outputs != m->n_outputs)
 		return dnnq_diag_set(d, DNNQ_E_INVAL, "n_inputs %u, n_outputs %u: '%s' has %u and %u",
 		                     r->n_inputs, r->n_outputs, m->name, m->n_inputs, m->n_outputs);
@@ -80,8 +101,7 @@ int dnnqd_request_check(const struct dnnqd_models *ms, const struct dnnq_shm_req
 		return dnnq_diag_set(d, DNNQ_E_RANGE, "batch %u: outside [1, %u]", r->batch,
 		                     m->max_batch);
 	for (unsigned i = 0; i < r->n_inputs + r->n_outputs; i++) {
-		int rc = check_tensor(m, r, i, d);
-		if (rc)
+		if ((rc = check_tensor(m, r, i, d)))
 			return rc;
 	}
 	return check_overlaps(r, d);
@@ -100,56 +120,15 @@ static int grow(struct dnnqd_runner_buf *b, size_t bytes)
 	return 0;
 }
 
-static size_t io_bytes(const struct dnnqd_io *io, uint32_t batch)
-{
-	return (size_t)batch * io->numel * (io->dtype == DNNQ_DTYPE_F32 ? sizeof(float) : 1);
-}
-
-/* Model id's graph, planned for batch 1 and run once on zeros. */
-static int warm_up(struct dnnqd_runner *r, uint32_t id, struct dnnq_diag *d)
-{
-	const struct dnnqd_model *m = &r->models->m[id];
-	struct dnnqd_runner_graph *rg = &r->graphs[id];
-	void *bufs[DNNQ_SHM_MAX_TENSORS];
-	int rc = dnnq_model_build(&m->parsed, r->isa, &rg->g, d);
-	if (!rc)
-		rc = dnnq_graph_plan(rg->g, 1, 1, d);
-	for (uint32_t i = 0; !rc && i < m->n_inputs + m->n_outputs; i++) {
-		size_t bytes = io_bytes(&m->io[i], 1);
-		if ((rc = grow(&r->conv[i], bytes)))
-			return dnnq_diag_set(d, rc, "model '%s': out of memory", m->name);
-		memset(r->conv[i].p, 0, bytes);
-		bufs[i] = r->conv[i].p;
-	}
-	if (!rc && (rc = dnnq_graph_run(rg->g, (const void *const *)bufs, bufs + m->n_inputs, NULL)))
-		return dnnq_diag_set(d, rc, "model '%s': warm-up run: %s", m->name, dnnq_strerror(rc));
-	rg->batch = rc ? 0 : 1;
-	return rc;
-}
-
-int dnnqd_runner_init(struct dnnqd_runner *r, const struct dnnqd_models *ms,
-                      struct dnnq_diag *diag)
+void dnnqd_runner_init(struct dnnqd_runner *r, unsigned worker_index)
 {
 	memset(r, 0, sizeof *r);
 	r->isa = dnnq_isa_best();
-	r->models = ms;
-	if (!(r->graphs = calloc(ms->n ? ms->n : 1, sizeof *r->graphs)))
-		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "worker: out of memory");
-	for (uint32_t id = 0; id < ms->n; id++) {
-		int rc = warm_up(r, id, diag);
-		if (rc) {
-			dnnqd_runner_destroy(r);
-			return rc;
-		}
-	}
-	return 0;
+	r->index = worker_index;
 }
 
 void dnnqd_runner_destroy(struct dnnqd_runner *r)
 {
-	for (uint32_t id = 0; r->graphs && id < r->models->n; id++)
-		dnnq_graph_destroy(r->graphs[id].g);
-	free(r->graphs);
 	for (unsigned i = 0; i < DNNQ_SHM_MAX_TENSORS; i++)
 		free(r->conv[i].p);
 	memset(r, 0, sizeof *r);
@@ -183,26 +162,29 @@ static int convert(struct dnnqd_runner *r, const struct dnnqd_io *io,
 	             : dnnq_dequantize(r->isa, buf, DNNQ_DTYPE_U8, x, n, &io->qp);
 }
 
-int dnnqd_runner_run(struct dnnqd_runner *r, uint8_t *arena, const struct dnnq_shm_request *req,
-                     uint64_t *copied)
+int dnnqd_runner_run(struct dnnqd_runner *r, const struct dnnqd_models *ms, uint8_t *arena,
+                     const struct dnnq_shm_request *req, uint64_t *copied)
 {
-	const struct dnnqd_model *m = &r->models->m[req->model_id];
-	struct dnnqd_runner_graph *rg = &r->graphs[req->model_id];
+	const struct dnnqd_model *m = ms->m[req->model_id];
 	unsigned ni = req->n_inputs, nt = ni + req->n_outputs;
 	void *bufs[DNNQ_SHM_MAX_TENSORS];
 	int rc = 0;
-	if (rg->batch != req->batch) {
-		rg->batch = 0;	/* a failed plan leaves none */
-		if ((rc = dnnq_graph_plan(rg->g, req->batch, 1, NULL)))
+	if (r->index >= m->ngraphs)
+		return DNNQ_E_INVAL;
+	/* only this worker touches its slot of the (otherwise immutable) version */
+	struct dnnqd_graph_slot *gs = (struct dnnqd_graph_slot *)&m->graphs[r->index];
+	if (gs->batch != req->batch) {
+		gs->batch = 0;	/* a failed plan leaves none */
+		if ((rc = dnnq_graph_plan(gs->g, req->batch, 1, NULL)))
 			return rc;
-		rg->batch = req->batch;
+		gs->batch = req->batch;
 	}
 	for (unsigned i = 0; i < nt && !rc; i++)
 		rc = bind(r, &m->io[i], &req->t[i], i, arena, &bufs[i]);
 	for (unsigned i = 0; i < ni && !rc; i++)
 		rc = convert(r, &m->io[i], &req->t[i], arena, bufs[i], true, copied);
 	if (!rc)
-		rc = dnnq_graph_run(rg->g, (const void *const *)bufs, bufs + ni, NULL);
+		rc = dnnq_graph_run(gs->g, (const void *const *)bufs, bufs + ni, NULL);
 	for (unsigned i = ni; i < nt && !rc; i++)
 		rc = convert(r, &m->io[i], &req->t[i], arena, bufs[i], false, copied);
 	return rc;

@@ -6,12 +6,19 @@
  * io_uring (accept, recvmsg, signalfd, timers as submissions) without them
  * changing.
  *
- * One iteration: poll the signalfd, the listening socket and every
- * connection with a timeout that ends at the next 10 ms tick; serve the
- * readable connections (closing the ones that hung up or must go), accept
- * new ones, then, on the tick, bump every session's heartbeat, close
- * connections that sent no HELLO within a second, and free the retired
- * sessions whose grace period is over.
+ * One iteration: poll the signalfd, the listening socket, the reloader's
+ * inotify and done fds (daemon/reload.h) and every connection with a
+ * timeout that ends at the next 10 ms tick; serve the readable connections
+ * (closing the ones that hung up or must go), accept new ones, then, on
+ * the tick, bump every session's heartbeat, close connections that sent
+ * no HELLO within a second, free the retired sessions and model tables
+ * whose grace period is over, start a reload that is due, and ping the
+ * systemd watchdog (every WATCHDOG_USEC / 2, and only while every worker
+ * has shown life within WATCHDOG_USEC: a stuck worker stops the pings and
+ * lets systemd restart the daemon).
+ *
+ * Signals: SIGHUP asks for a reload; SIGTERM and SIGINT say STOPPING=1 to
+ * systemd and end the loop, after which the workers finish what they run.
  *
  * The connection array has room for max-clients admitted peers and a few
  * more, which only get their refusal (DNNQ_E_BUSY or DNNQ_E_PERM); a peer
@@ -22,6 +29,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -32,6 +40,8 @@
 
 #include "daemon/control.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
+#include "daemon/reload.h"
 #include "daemon/server.h"
 #include "daemon/session.h"
 
@@ -89,6 +99,11 @@ static int clear_stale(const char *path, struct dnnq_diag *d)
 
 int dnnqd_listen(const char *path, int *out, struct dnnq_diag *d)
 {
+	return dnnqd_listen_as(path, 0666, -1, out, d);
+}
+
+int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, struct dnnq_diag *d)
+{
 	struct sockaddr_un a;
 	int rc = make_dir(path, d);
 	if (!rc)
@@ -99,13 +114,17 @@ int dnnqd_listen(const char *path, int *out, struct dnnq_diag *d)
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	const char *what = fd < 0 ? "socket"
 	                 : bind(fd, (struct sockaddr *)&a, sizeof a) ? "bind"
-	                 /* who may connect is SO_PEERCRED's to decide */
-	                 : chmod(path, 0666) ? "chmod"
+	                 /* beyond the mode, who may connect is SO_PEERCRED's to decide */
+	                 : chmod(path, (mode_t)mode) ? "chmod"
+	                 : gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) ? "chown"
 	                 : listen(fd, BACKLOG) ? "listen" : NULL;
 	if (what) {
 		rc = dnnq_diag_set(d, DNNQ_E_IO, "%s: %s: %s", path, what, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		/* the file is ours once bound */
+		if (fd >= 0 && strcmp(what, "bind"))
+			unlink(path);
 		return rc;
 	}
 	*out = fd;
@@ -120,8 +139,12 @@ struct server {
 	struct dnnqd_conn *conns;
 	uint32_t nconns, cap;
 	uint32_t admitted;              /* connections not refused */
-	struct pollfd *pfds;            /* signalfd, listening socket, conns */
+	struct pollfd *pfds;            /* FIXED_FDS, then the conns */
+	uint64_t wd_window_ns;          /* WATCHDOG_USEC; 0: no watchdog */
+	uint64_t wd_next_ns;
 };
+
+enum { PFD_SIG, PFD_LISTEN, PFD_INOTIFY, PFD_RELOADED, FIXED_FDS };
 
 /* Idempotent: a connection closed earlier in the iteration is skipped. */
 static void close_conn(struct server *sv, struct dnnqd_conn *c)
@@ -164,8 +187,16 @@ static void tick(struct server *sv, uint64_t now)
 		else if (now >= c->deadline_ns)
 			close_conn(sv, c);
 	}
-	dnnqd_session_reap(sv->d);
+	dnnqd_reap(sv->d);
 	sv->accept_paused = false;
+	if (sv->d->reload)
+		dnnqd_reload_tick(sv->d, sv->d->reload, now);
+	/* every tick, so a worker's epoch is seen moving at 10 ms granularity */
+	bool alive = sv->wd_window_ns && dnnqd_workers_alive(sv->d, now, sv->wd_window_ns);
+	if (alive && now >= sv->wd_next_ns) {
+		dnnqd_notify_watchdog();
+		sv->wd_next_ns = now + sv->wd_window_ns / 2;
+	}
 }
 
 /* Drops the closed connections (fd -1) from the array. */
@@ -180,15 +211,20 @@ static void compact(struct server *sv)
 
 static int wait_events(struct server *sv, uint64_t next_tick)
 {
-	sv->pfds[0] = (struct pollfd){ .fd = sv->sig_fd, .events = POLLIN };
-	sv->pfds[1] = (struct pollfd){ .fd = sv->accept_paused ? -1 : sv->listen_fd,
-	                               .events = POLLIN };
+	const struct dnnqd_reload *rl = sv->d->reload;
+	sv->pfds[PFD_SIG] = (struct pollfd){ .fd = sv->sig_fd, .events = POLLIN };
+	sv->pfds[PFD_LISTEN] = (struct pollfd){ .fd = sv->accept_paused ? -1 : sv->listen_fd,
+	                                        .events = POLLIN };
+	sv->pfds[PFD_INOTIFY] = (struct pollfd){ .fd = rl ? dnnqd_reload_inotify_fd(rl) : -1,
+	                                         .events = POLLIN };
+	sv->pfds[PFD_RELOADED] = (struct pollfd){ .fd = rl ? dnnqd_reload_done_fd(rl) : -1,
+	                                          .events = POLLIN };
 	for (uint32_t i = 0; i < sv->nconns; i++)
-		sv->pfds[2 + i] = (struct pollfd){ .fd = sv->conns[i].fd,
-		                                   .events = POLLIN | POLLRDHUP };
+		sv->pfds[FIXED_FDS + i] = (struct pollfd){ .fd = sv->conns[i].fd,
+		                                           .events = POLLIN | POLLRDHUP };
 	uint64_t now = dnnqd_now_ns();
 	int ms = now >= next_tick ? 0 : (int)((next_tick - now + 999999) / 1000000);
-	int n = poll(sv->pfds, 2 + sv->nconns, ms);
+	int n = poll(sv->pfds, FIXED_FDS + sv->nconns, ms);
 	return n < 0 && errno != EINTR ? DNNQ_E_IO : 0;
 }
 
@@ -196,32 +232,46 @@ static void serve_conns(struct server *sv)
 {
 	for (uint32_t i = 0; i < sv->nconns; i++) {
 		struct dnnqd_conn *c = &sv->conns[i];
-		short ev = sv->pfds[2 + i].revents;
+		short ev = sv->pfds[FIXED_FDS + i].revents;
 		bool alive = !(ev & POLLIN) || dnnqd_conn_readable(sv->d, c);
 		if (!alive || (ev & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)))
 			close_conn(sv, c);
 	}
 }
 
-/* Until a signal; 0, or DNNQ_E_IO when poll fails. */
+/* true when the signal ends the loop. */
+static bool on_signal(struct server *sv)
+{
+	struct signalfd_siginfo si;
+	if (read(sv->sig_fd, &si, sizeof si) != sizeof si)
+		return false;
+	if (si.ssi_signo == SIGHUP) {
+		if (sv->d->reload)
+			dnnqd_reload_request(sv->d->reload);
+		return false;
+	}
+	dnnqd_log(DNNQD_LOG_INFO, "SIG%s: stopping", sigabbrev_np((int)si.ssi_signo));
+	dnnqd_notify_stopping();
+	return true;
+}
+
+/* Until SIGTERM or SIGINT; 0, or DNNQ_E_IO when poll fails. */
 static int loop(struct server *sv, struct dnnq_diag *diag)
 {
 	uint64_t next_tick = dnnqd_now_ns() + TICK_NS;
 	for (;;) {
 		if (wait_events(sv, next_tick))
 			return dnnq_diag_set(diag, DNNQ_E_IO, "poll: %s", strerror(errno));
-		if (sv->pfds[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sv->sig_fd, &si, sizeof si) == sizeof si) {
-				dnnqd_log(DNNQD_LOG_INFO, "SIG%s: stopping",
-				          sigabbrev_np((int)si.ssi_signo));
-				return 0;
-			}
-		}
+		if ((sv->pfds[PFD_SIG].revents & POLLIN) && on_signal(sv))
+			return 0;
 		serve_conns(sv);
 		uint64_t now = dnnqd_now_ns();
-		if (sv->pfds[1].revents & POLLIN)
+		if (sv->pfds[PFD_LISTEN].revents & POLLIN)
 			accept_some(sv, now);
+		if (sv->pfds[PFD_INOTIFY].revents & POLLIN)
+			dnnqd_reload_on_inotify(sv->d->reload, now);
+		if (sv->pfds[PFD_RELOADED].revents & POLLIN)
+			dnnqd_reload_done(sv->d, sv->d->reload);
 		if (now >= next_tick) {
 			tick(sv, now);
 			next_tick = now + TICK_NS;
@@ -236,7 +286,8 @@ int dnnqd_serve(struct dnnqd *d, const struct dnnqd_acl *acl, int listen_fd, int
 	struct server sv = { .d = d, .acl = acl, .listen_fd = listen_fd, .sig_fd = sig_fd };
 	sv.cap = d->cfg.max_clients + REFUSAL_ROOM;
 	sv.conns = calloc(sv.cap, sizeof *sv.conns);
-	sv.pfds = calloc(sv.cap + 2, sizeof *sv.pfds);
+	sv.pfds = calloc(sv.cap + FIXED_FDS, sizeof *sv.pfds);
+	sv.wd_window_ns = dnnqd_watchdog_usec() * 1000;
 	int rc = sv.conns && sv.pfds ? loop(&sv, diag)
 	                             : dnnq_diag_set(diag, DNNQ_E_NOMEM, "control loop: out of memory");
 	/* requests that are running finish into their regions first */

@@ -1,6 +1,7 @@
 /*
  * daemon/server.h — the control loop: the listening socket, the client
- * connections, the signalfd and the heartbeat timer, on one thread.
+ * connections, the signalfd, hot reload's fds and the heartbeat timer, on
+ * one thread.
  */
 #ifndef DNNQ_DAEMON_SERVER_H
 #define DNNQ_DAEMON_SERVER_H
@@ -12,10 +13,15 @@
  * directory (0755) when missing, removes a stale socket file nobody answers
  * on, and refuses when another daemon listens there. */
 int dnnqd_listen(const char *path, int *fd, struct dnnq_diag *diag);
+/* The same with the socket file's mode and, when gid >= 0, its group
+ * (listen.mode, listen.group); dnnqd_listen is mode 0666, no group. */
+int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *fd,
+                    struct dnnq_diag *diag);
 
-/* Serves until sig_fd (a signalfd) reports a signal; then stops the
- * workers (running requests finish) and closes every connection. The
- * listening socket stays the caller's. */
+/* Serves until sig_fd (a signalfd) reports SIGTERM or SIGINT (SIGHUP
+ * reloads, when d->reload is set); then stops the workers (running
+ * requests finish) and closes every connection. The listening socket stays
+ * the caller's. */
 int dnnqd_serve(struct dnnqd *d, const struct dnnqd_acl *acl, int listen_fd, int sig_fd,
                 struct dnnq_diag *diag);
 

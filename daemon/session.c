@@ -62,21 +62,27 @@ fail:
 static int session_layout(const struct dnnqd *d, uint32_t slots, uint64_t arena,
                           struct dnnq_shm_layout *l, struct dnnq_diag *diag)
 {
+	uint32_t cap = d->cfg.max_inflight;
 	if (slots > DNNQ_SHM_MAX_SLOTS)
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "slots %u: at most %u", slots,
 		                     DNNQ_SHM_MAX_SLOTS);
+	if (cap && slots > cap)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "slots %u: over the daemon's limit of %u"
+		                     " requests in flight per client (limits.max_inflight)",
+		                     slots, cap);
+	if (!slots)
+		slots = cap && cap < DNNQD_DEFAULT_SLOTS ? cap : DNNQD_DEFAULT_SLOTS;
 	if (arena > DNNQ_SHM_MAX_ARENA)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "arena_bytes %llu: at most %llu",
 		                     (unsigned long long)arena, (unsigned long long)DNNQ_SHM_MAX_ARENA);
-	int rc = dnnq_shm_layout(slots ? slots : DNNQD_DEFAULT_SLOTS,
-	                         arena ? arena : DNNQD_DEFAULT_ARENA, l);
+	int rc = dnnq_shm_layout(slots, arena ? arena : DNNQD_DEFAULT_ARENA, l);
 	if (rc)
 		return dnnq_diag_set(diag, rc, "slots %u, arena_bytes %llu: no layout", slots,
 		                     (unsigned long long)arena);
 	if (l->total_size > d->cfg.max_session_bytes)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "a region of %llu bytes (%u slots, arena"
 		                     " %llu bytes) is over the daemon's limit of %llu bytes"
-		                     " (--max-session-bytes)", (unsigned long long)l->total_size,
+		                     " (limits.max_session_bytes, --max-session-bytes)", (unsigned long long)l->total_size,
 		                     l->slot_count, (unsigned long long)l->arena_size,
 		                     (unsigned long long)d->cfg.max_session_bytes);
 	return 0;
@@ -162,26 +168,17 @@ void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s)
 	atomic_store(&d->hwm, h);
 	unwatch_all(d, s, d->nworkers);
 	/* after the NULL store above: the order qsbr.h's argument needs */
-	for (unsigned w = 0; w < d->nworkers; w++)
-		s->grace[w] = dnnqd_qsbr_snapshot(&d->workers[w].qs);
+	dnnqd_grace_begin(d, s->grace);
 	s->next = d->retired;
 	d->retired = s;
 	d->nsessions--;
-}
-
-static bool grace_over(const struct dnnqd *d, const struct dnnqd_session *s)
-{
-	for (unsigned w = 0; w < d->nworkers; w++)
-		if (!dnnqd_qsbr_passed(&d->workers[w].qs, s->grace[w]))
-			return false;
-	return true;
 }
 
 void dnnqd_session_reap(struct dnnqd *d)
 {
 	for (struct dnnqd_session **p = &d->retired; *p;) {
 		struct dnnqd_session *s = *p;
-		if (grace_over(d, s)) {
+		if (dnnqd_grace_over(d, s->grace)) {
 			*p = s->next;
 			dnnqd_session_free(s);
 		} else {

@@ -8,10 +8,13 @@
  *
  * Serving one request (serve_one): pop a slot index, CAS it SUBMITTED ->
  * RUNNING (a failed CAS is a duplicate or hostile push: dropped), copy and
- * validate the descriptor (shm/), check it against the model and run it
- * (request.c), count it, then complete the slot: FUTEX_WAKE only if the
+ * validate the descriptor (shm/), load the model table (one atomic load:
+ * the version it names serves the whole request even if a reload
+ * publishes another table meanwhile), check the request against it and
+ * run it (request.c), count it, then complete the slot: FUTEX_WAKE only if the
  * client sleeps on it, the completion eventfd only if the client armed it.
  * A request whose dtypes match costs no allocation, lock or system call.
+ * The pass's quiescent point releases the table with the sessions.
  * Counters are bumped before the completion, so a client that sees its
  * result and then asks for STATS finds it counted.
  *
@@ -70,10 +73,12 @@ static int run_request(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t
 {
 	struct dnnq_shm_request req;
 	int rc = dnnq_shm_desc_copy_validate(&s->view, slot, &req, diag);
+	/* seq_cst, like the session table's loads: qsbr.h's argument */
+	const struct dnnqd_models *ms = atomic_load(&w->d->models);
 	if (!rc)
-		rc = dnnqd_request_check(w->d->models, &req, diag);
+		rc = dnnqd_request_check(ms, &req, diag);
 	if (!rc)
-		rc = dnnqd_runner_run(&w->runner, s->view.arena, &req, copied);
+		rc = dnnqd_runner_run(&w->runner, ms, s->view.arena, &req, copied);
 	if (rc && dnnqd_log_enabled(DNNQD_LOG_DEBUG))
 		dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: slot %u: %s (%s)", (unsigned long long)s->id,
 		          slot, dnnq_strerror(rc), diag->msg);
@@ -218,9 +223,8 @@ int dnnqd_worker_init(struct dnnqd_worker *w, struct dnnqd *d, unsigned index, i
 	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev))
 		return dnnq_diag_set(diag, DNNQ_E_IO, "worker %u: epoll set: %s", index,
 		                     strerror(errno));
-	struct dnnq_diag why = { "" };
-	int rc = dnnqd_runner_init(&w->runner, d->models, &why);
-	return rc ? dnnq_diag_set(diag, rc, "worker %u (CPU %d): %s", index, cpu, why.msg) : 0;
+	dnnqd_runner_init(&w->runner, index);
+	return 0;
 }
 
 int dnnqd_worker_start(struct dnnqd_worker *w, struct dnnq_diag *diag)

@@ -1,7 +1,8 @@
 /*
  * daemon/worker.h — one pinned serving thread per CPU of --cpus. A worker
  * scans the session table, pops requests off the rings, validates and runs
- * them on its own graphs (daemon/request.h) and completes their slots; it
+ * them on its own graph of each model version (daemon/request.h) and
+ * completes their slots; it
  * spins for --spin-us without work, then sleeps in epoll_wait on every
  * session's doorbell and its own wake eventfd.
  */
@@ -26,10 +27,12 @@ struct dnnqd_worker {
 	uint32_t rr;                    /* where the next pass starts */
 	uint64_t *sleep_tags;           /* sessions announced asleep in (max_clients) */
 	struct dnnqd_runner runner;
+	/* control loop only: the watchdog's last look at qs (dnnqd_workers_alive) */
+	uint64_t seen_epoch, seen_ns;
 };
 
-/* Everything but the thread: epoll set, wake eventfd, every model's graph
- * (warmed up). On failure, dnnqd_worker_destroy cleans up. */
+/* Everything but the thread: epoll set, wake eventfd, conversion buffers.
+ * On failure, dnnqd_worker_destroy cleans up. */
 int dnnqd_worker_init(struct dnnqd_worker *w, struct dnnqd *d, unsigned index, int cpu,
                       struct dnnq_diag *diag);
 int dnnqd_worker_start(struct dnnqd_worker *w, struct dnnq_diag *diag);

@@ -20,7 +20,9 @@
 	DNNQ_SUITE(loader) \
 	DNNQ_SUITE(daemon) \
 	DNNQ_SUITE(client) \
-	DNNQ_SUITE(serve)
+	DNNQ_SUITE(serve) \
+	DNNQ_SUITE(reload) \
+	DNNQ_SUITE(systemd)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

@@ -132,12 +132,14 @@ static void add_model(struct dnnqd_models *ms, const char *name, void (*make)(st
 	free(buf);
 }
 
-/* "relu" (id 0) and "pair" (id 1) */
-static void models_make(struct dnnqd_models *ms)
+/* "relu" (id 0) and "pair" (id 1), with one worker's graphs */
+static struct dnnqd_models *models_make(void)
 {
-	memset(ms, 0, sizeof *ms);
+	struct dnnqd_models *ms = dnnqd_models_new(1);
+	ck_assert_ptr_nonnull(ms);
 	add_model(ms, "relu", make_relu);
 	add_model(ms, "pair", make_pair);
+	return ms;
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -154,7 +156,7 @@ static void set_bytes(struct dnnq_shm_tensor *t)
 static void request_for(const struct dnnqd_models *ms, uint32_t id, uint32_t batch,
                         struct dnnq_shm_request *r)
 {
-	const struct dnnqd_model *m = &ms->m[id];
+	const struct dnnqd_model *m = ms->m[id];
 	memset(r, 0, sizeof *r);
 	r->model_id = id;
 	r->model_gen = m->generation;
@@ -193,30 +195,30 @@ static void expect_check(const struct dnnqd_models *ms, const struct dnnq_shm_re
 
 START_TEST(request_accepted)
 {
-	struct dnnqd_models ms;
+	struct dnnqd_models *ms;
 	struct dnnq_shm_request r;
-	models_make(&ms);
+	ms = models_make();
 	for (uint32_t b = 1; b <= MAX_BATCH; b += MAX_BATCH - 1) {
-		request_for(&ms, PAIR, b, &r);
-		expect_check(&ms, &r, 0, NULL);
+		request_for(ms, PAIR, b, &r);
+		expect_check(ms, &r, 0, NULL);
 	}
 	/* inputs may share memory: only outputs are written */
 	r.t[1].offset = r.t[0].offset;
-	expect_check(&ms, &r, 0, NULL);
+	expect_check(ms, &r, 0, NULL);
 	/* F32 where the model has U8, inputs and outputs */
-	request_for(&ms, PAIR, 2, &r);
+	request_for(ms, PAIR, 2, &r);
 	as_f32(&r, 0, 8192);
 	as_f32(&r, 2, 16384);
-	expect_check(&ms, &r, 0, NULL);
-	dnnqd_models_free(&ms);
+	expect_check(ms, &r, 0, NULL);
+	dnnqd_models_free(ms);
 }
 END_TEST
 
 START_TEST(request_rules_rejected)
 {
-	struct dnnqd_models ms;
+	struct dnnqd_models *ms;
 	struct dnnq_shm_request r;
-	models_make(&ms);
+	ms = models_make();
 	static const struct {
 		size_t field;   /* offsetof in the request; its value becomes `value` */
 		uint32_t value;
@@ -237,36 +239,36 @@ START_TEST(request_rules_rejected)
 		  "tensor[3].dtype 1" },
 	};
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-		request_for(&ms, PAIR, 2, &r);
+		request_for(ms, PAIR, 2, &r);
 		memcpy((char *)&r + rules[i].field, &rules[i].value, sizeof rules[i].value);
-		expect_check(&ms, &r, rules[i].code, rules[i].part);
+		expect_check(ms, &r, rules[i].code, rules[i].part);
 	}
-	request_for(&ms, PAIR, 2, &r);
+	request_for(ms, PAIR, 2, &r);
 	r.t[2].dims[0] = 3;
-	expect_check(&ms, &r, DNNQ_E_SHAPE, "tensor[2].dims[0] 3");
-	request_for(&ms, PAIR, 2, &r);
+	expect_check(ms, &r, DNNQ_E_SHAPE, "tensor[2].dims[0] 3");
+	request_for(ms, PAIR, 2, &r);
 	r.t[1].dims[1] = 9;
-	expect_check(&ms, &r, DNNQ_E_SHAPE, "tensor[1].dims[1] 9");
-	dnnqd_models_free(&ms);
+	expect_check(ms, &r, DNNQ_E_SHAPE, "tensor[1].dims[1] 9");
+	dnnqd_models_free(ms);
 }
 END_TEST
 
 START_TEST(request_overlaps_rejected)
 {
-	struct dnnqd_models ms;
+	struct dnnqd_models *ms;
 	struct dnnq_shm_request r;
-	models_make(&ms);
-	request_for(&ms, PAIR, 1, &r);
+	ms = models_make();
+	request_for(ms, PAIR, 1, &r);
 	r.t[2].offset = r.t[1].offset;          /* output over an input */
-	expect_check(&ms, &r, DNNQ_E_INVAL, "tensor[2]: an output overlapping tensor[1]");
-	request_for(&ms, PAIR, 1, &r);
+	expect_check(ms, &r, DNNQ_E_INVAL, "tensor[2]: an output overlapping tensor[1]");
+	request_for(ms, PAIR, 1, &r);
 	r.t[3].offset = r.t[2].offset;          /* two outputs in one place */
-	expect_check(&ms, &r, DNNQ_E_INVAL, "tensor[3]: an output overlapping tensor[2]");
+	expect_check(ms, &r, DNNQ_E_INVAL, "tensor[3]: an output overlapping tensor[2]");
 	/* touching is not overlapping */
-	request_for(&ms, PAIR, 1, &r);
+	request_for(ms, PAIR, 1, &r);
 	r.t[3].offset = r.t[2].offset + r.t[2].bytes;
-	expect_check(&ms, &r, 0, NULL);
-	dnnqd_models_free(&ms);
+	expect_check(ms, &r, 0, NULL);
+	dnnqd_models_free(ms);
 }
 END_TEST
 
@@ -278,7 +280,7 @@ static void reference(const struct dnnqd_models *ms, uint32_t id, uint32_t batch
 {
 	struct dnnq_graph *g;
 	struct dnnq_diag d;
-	ck_assert_int_eq(dnnq_model_build(&ms->m[id].parsed, DNNQ_ISA_SCALAR, &g, &d), 0);
+	ck_assert_int_eq(dnnq_model_build(&ms->m[id]->parsed, DNNQ_ISA_SCALAR, &g, &d), 0);
 	ck_assert_int_eq(dnnq_graph_plan(g, batch, 1, &d), 0);
 	ck_assert_int_eq(dnnq_graph_run(g, in, out, NULL), 0);
 	dnnq_graph_destroy(g);
@@ -301,16 +303,15 @@ static void fill_u8(uint8_t *p, size_t n, uint64_t seed)
 
 /* A worker's runner over both models, and an arena. */
 struct run_fix {
-	struct dnnqd_models ms;
+	struct dnnqd_models *ms;
 	struct dnnqd_runner run;
 	uint8_t *arena;
 };
 
 static void runner_up(struct run_fix *f)
 {
-	struct dnnq_diag d = { "" };
-	models_make(&f->ms);
-	ck_assert_msg(dnnqd_runner_init(&f->run, &f->ms, &d) == 0, "%s", d.msg);
+	f->ms = models_make();
+	dnnqd_runner_init(&f->run, 0);
 	f->arena = arena_new();
 }
 
@@ -318,7 +319,7 @@ static void runner_down(struct run_fix *f)
 {
 	free(f->arena);
 	dnnqd_runner_destroy(&f->run);
-	dnnqd_models_free(&f->ms);
+	dnnqd_models_free(f->ms);
 }
 
 START_TEST(runner_zero_copy_matches_reference)
@@ -333,15 +334,15 @@ START_TEST(runner_zero_copy_matches_reference)
 	static const uint32_t batches[] = { 3, 1, MAX_BATCH };
 	for (unsigned k = 0; k < 3; k++) {
 		uint32_t batch = batches[k];
-		request_for(&f.ms, PAIR, batch, &r);
+		request_for(f.ms, PAIR, batch, &r);
 		fill_u8(arena + r.t[0].offset, r.t[0].bytes, batch);
 		fill_u8(arena + r.t[1].offset, r.t[1].bytes, batch + 100);
 		uint64_t copied = 0;
-		ck_assert_int_eq(dnnqd_runner_run(&f.run, arena, &r, &copied), 0);
+		ck_assert_int_eq(dnnqd_runner_run(&f.run, f.ms, arena, &r, &copied), 0);
 		ck_assert_uint_eq(copied, 0);
 		const void *in[] = { arena + r.t[0].offset, arena + r.t[1].offset };
 		void *out[] = { want_sum, want_prob };
-		reference(&f.ms, PAIR, batch, in, out);
+		reference(f.ms, PAIR, batch, in, out);
 		ck_assert_mem_eq(arena + r.t[2].offset, want_sum, r.t[2].bytes);
 		ck_assert_mem_eq(arena + r.t[3].offset, want_prob, r.t[3].bytes);
 	}
@@ -358,7 +359,7 @@ START_TEST(runner_converts_f32_and_counts)
 	runner_up(&f);
 	uint8_t *arena = f.arena;
 	enum { B = 2, N = B * 64 };
-	request_for(&f.ms, RELU, B, &r);
+	request_for(f.ms, RELU, B, &r);
 	as_f32(&r, 0, 65536);
 	as_f32(&r, 1, 131072);
 	float *x = (float *)(void *)(arena + r.t[0].offset);
@@ -371,14 +372,14 @@ START_TEST(runner_converts_f32_and_counts)
 	x[3] = 3e38f;
 	x[4] = -NAN;
 	uint64_t copied = 0;
-	ck_assert_int_eq(dnnqd_runner_run(&f.run, arena, &r, &copied), 0);
+	ck_assert_int_eq(dnnqd_runner_run(&f.run, f.ms, arena, &r, &copied), 0);
 	ck_assert_uint_eq(copied, r.t[0].bytes + r.t[1].bytes);
 	uint8_t q[N], yq[N];
 	float want[N];
 	ck_assert_int_eq(dnnq_quantize(DNNQ_ISA_SCALAR, x, q, DNNQ_DTYPE_U8, N, &qx), 0);
 	const void *in[] = { q };
 	void *out[] = { yq };
-	reference(&f.ms, RELU, B, in, out);
+	reference(f.ms, RELU, B, in, out);
 	ck_assert_int_eq(dnnq_dequantize(DNNQ_ISA_SCALAR, yq, DNNQ_DTYPE_U8, want, N, &qy), 0);
 	ck_assert_mem_eq(arena + r.t[1].offset, want, sizeof want);
 	runner_down(&f);
@@ -389,10 +390,10 @@ END_TEST
 
 START_TEST(models_describe_signature)
 {
-	struct dnnqd_models ms;
+	struct dnnqd_models *ms;
 	struct dnnq_msg_model w;
-	models_make(&ms);
-	dnnqd_model_describe(&ms, PAIR, &w);
+	ms = models_make();
+	dnnqd_model_describe(ms, PAIR, &w);
 	ck_assert_uint_eq(w.model_id, PAIR);
 	ck_assert_uint_eq(w.generation, 1);
 	ck_assert_uint_eq(w.n_inputs, 2);
@@ -411,40 +412,40 @@ START_TEST(models_describe_signature)
 	ck_assert_float_eq(w.t[2].scale, qsum.scale);
 	ck_assert_int_eq(w.t[2].zero_point, qsum.zero_point);
 	ck_assert_uint_eq(w.t[3].dtype, DNNQ_SHM_DTYPE_F32);
-	ck_assert_int_eq(dnnqd_models_find(&ms, "relu"), RELU);
-	ck_assert_int_eq(dnnqd_models_find(&ms, "nope"), -1);
-	dnnqd_models_free(&ms);
+	ck_assert_int_eq(dnnqd_models_find(ms, "relu"), RELU);
+	ck_assert_int_eq(dnnqd_models_find(ms, "nope"), -1);
+	dnnqd_models_free(ms);
 }
 END_TEST
 
 START_TEST(models_bad_input_named)
 {
-	struct dnnqd_models ms;
+	struct dnnqd_models *ms;
 	struct dnnq_diag d = { "" };
-	models_make(&ms);
+	ms = models_make();
 	void *buf;
 	size_t len;
 	write_model(make_relu, &buf, &len);
-	ck_assert_int_eq(dnnqd_models_add(&ms, "relu", buf, len, MAX_BATCH, &d), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnqd_models_add(ms, "relu", buf, len, MAX_BATCH, &d), DNNQ_E_INVAL);
 	expect_msg(d.msg, "'relu': used twice");
 	((uint8_t *)buf)[len / 2] ^= 0x40;
-	ck_assert_int_ne(dnnqd_models_add(&ms, "flipped", buf, len, MAX_BATCH, &d), 0);
+	ck_assert_int_ne(dnnqd_models_add(ms, "flipped", buf, len, MAX_BATCH, &d), 0);
 	char dir[] = "/tmp/dnnq-test-XXXXXX", path[64];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/m.dnnq", dir);
-	ck_assert_int_eq(dnnqd_models_load(&ms, "gone", path, MAX_BATCH, &d), DNNQ_E_IO);
-	expect_msg(d.msg, "m.dnnq: cannot open");
+	ck_assert_int_eq(dnnqd_models_load(ms, "gone", path, MAX_BATCH, &d), DNNQ_E_IO);
+	expect_msg(d.msg, "m.dnnq: cannot stat");
 	FILE *f = fopen(path, "wb");
 	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
 	fclose(f);
-	ck_assert_int_ne(dnnqd_models_load(&ms, "flipped", path, MAX_BATCH, &d), 0);
+	ck_assert_int_ne(dnnqd_models_load(ms, "flipped", path, MAX_BATCH, &d), 0);
 	ck_assert_msg(!strncmp(d.msg, path, strlen(path)) && d.msg[strlen(path)] == ':',
 	              "'%s' does not start with the path", d.msg);
-	ck_assert_uint_eq(ms.n, 2);
+	ck_assert_uint_eq(ms->n, 2);
 	unlink(path);
 	rmdir(dir);
 	free(buf);
-	dnnqd_models_free(&ms);
+	dnnqd_models_free(ms);
 }
 END_TEST
 
@@ -457,16 +458,16 @@ static void make_lying_relu(struct dnnq_model *m)
 
 START_TEST(models_signature_must_match_graph)
 {
-	struct dnnqd_models ms = { 0 };
+	struct dnnqd_models *ms = dnnqd_models_new(1);
 	struct dnnq_diag d = { "" };
 	void *buf;
 	size_t len;
 	write_model(make_lying_relu, &buf, &len);
-	ck_assert_int_eq(dnnqd_models_add(&ms, "liar", buf, len, MAX_BATCH, &d), DNNQ_E_FORMAT);
+	ck_assert_int_eq(dnnqd_models_add(ms, "liar", buf, len, MAX_BATCH, &d), DNNQ_E_FORMAT);
 	expect_msg(d.msg, "'y': the signature does not match");
-	ck_assert_uint_eq(ms.n, 0);
+	ck_assert_uint_eq(ms->n, 0);
 	free(buf);
-	dnnqd_models_free(&ms);
+	dnnqd_models_free(ms);
 }
 END_TEST
 
@@ -560,7 +561,7 @@ START_TEST(arguments_rejected)
 {
 	expect_args_error(ARGS("--bogus"), "'--bogus': unknown option (try --help)");
 	expect_args_error(ARGS("--model"), "--model: needs a value");
-	expect_args_error(ARGS("--socket", "/s"), "--model: at least one NAME=FILE is required");
+	expect_args_error(ARGS("--config", ""), "--config: '': empty path");
 	expect_args_error(ARGS("--model", "x"), "--model: 'x': want NAME=FILE");
 	expect_args_error(ARGS("--model", "=f"), "--model: '=f': want NAME=FILE");
 	expect_args_error(ARGS("--model", "a b=f"), "--model: 'a b': NAME may hold only letters,"
@@ -593,26 +594,43 @@ START_TEST(arguments_rejected)
 }
 END_TEST
 
+/* The settings: the default config with the command line over it. */
+static void settings(const struct dnnqd_options *o, struct dnnq_config *c)
+{
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnqd_settings_load(o, c, &d) == 0, "%s", d.msg);
+}
+
 START_TEST(arguments_defaults_and_values)
 {
 	struct dnnqd_options o;
+	struct dnnq_config c;
+	struct dnnqd_acl acl;
 	struct dnnq_diag d = { "" };
 	setenv("XDG_RUNTIME_DIR", "/run/user/1234", 1);
 	ck_assert_msg(parse(&o, &d, ARGS("--model", "m=/f.dnnq")) == 0, "%s", d.msg);
-	ck_assert_str_eq(o.socket, "/run/user/1234/dnnq/dnnqd.sock");
+	ck_assert_uint_eq(o.given, 0);
 	ck_assert_uint_eq(o.nmodels, 1);
-	ck_assert_str_eq(o.models[0].name, "m");
-	ck_assert_str_eq(o.models[0].path, "/f.dnnq");
-	ck_assert_uint_eq(o.spin_us, 50);
-	ck_assert_uint_eq(o.max_clients, 256);
-	ck_assert_uint_eq(o.max_session_bytes, (uint64_t)1 << 30);
-	ck_assert_uint_eq(o.max_batch, 64);
-	ck_assert_int_eq(o.log_level, DNNQD_LOG_INFO);
+	settings(&o, &c);
+	ck_assert_str_eq(c.listen.path, "/run/user/1234/dnnq/dnnqd.sock");
+	ck_assert_uint_eq(c.nmodels, 1);
+	ck_assert_str_eq(c.models[0].name, "m");
+	ck_assert_str_eq(c.models[0].path, "/f.dnnq");
+	ck_assert_uint_eq(c.models[0].max_batch, 64);
+	ck_assert(c.models[0].warmup);
+	ck_assert_uint_eq(c.workers.spin_us, 50);
+	ck_assert_uint_eq(c.limits.max_clients, 256);
+	ck_assert_uint_eq(c.limits.max_session_bytes, (uint64_t)1 << 30);
+	ck_assert_uint_eq(c.limits.max_batch, 64);
+	ck_assert_int_eq(c.log_level, DNNQ_CONFIG_LOG_INFO);
 	cpu_set_t online;
 	ck_assert_int_eq(sched_getaffinity(0, sizeof online, &online), 0);
-	ck_assert_uint_eq(o.ncpus, (unsigned)CPU_COUNT(&online));
-	ck_assert_uint_eq(o.acl.nuids, getuid() ? 2 : 1);
-	ck_assert_uint_eq(o.acl.ngids, 0);
+	ck_assert_uint_eq(c.workers.ncpus, (unsigned)CPU_COUNT(&online));
+	ck_assert_int_eq(dnnqd_acl_from(&c, &acl), 0);
+	ck_assert_uint_eq(acl.nuids, getuid() ? 2 : 1);
+	ck_assert_uint_eq(acl.ngids, 0);
+	dnnqd_acl_free(&acl);
+	dnnq_config_free(&c);
 	dnnqd_options_free(&o);
 	unsetenv("XDG_RUNTIME_DIR");
 	ck_assert_msg(parse(&o, &d, ARGS("--model", "a=1", "--model=b.2=2", "--cpus=0",
@@ -620,17 +638,25 @@ START_TEST(arguments_defaults_and_values)
 	                                 "--allow-gid=9", "--max-clients", "3",
 	                                 "--max-session-bytes", "65536", "--max-batch", "2",
 	                                 "--log-level", "debug")) == 0, "%s", d.msg);
-	ck_assert_str_eq(o.socket, "/run/dnnq/dnnqd.sock");
 	ck_assert_str_eq(o.models[1].name, "b.2");
 	ck_assert_uint_eq(o.ncpus, 1);
-	ck_assert_uint_eq(o.spin_us, 0);
 	ck_assert_uint_eq(o.acl.uids[0], 7);
 	ck_assert_uint_eq(o.acl.uids[1], 8);
 	ck_assert_uint_eq(o.acl.gids[0], 9);
-	ck_assert_uint_eq(o.max_clients, 3);
-	ck_assert_uint_eq(o.max_session_bytes, 65536);
-	ck_assert_uint_eq(o.max_batch, 2);
-	ck_assert_int_eq(o.log_level, DNNQD_LOG_DEBUG);
+	settings(&o, &c);
+	ck_assert_str_eq(c.listen.path, "/run/dnnq/dnnqd.sock");
+	ck_assert_str_eq(c.models[1].name, "b.2");
+	ck_assert_uint_eq(c.models[1].max_batch, 2);
+	ck_assert_uint_eq(c.workers.ncpus, 1);
+	ck_assert_int_eq(c.workers.cpus[0], 0);
+	ck_assert_uint_eq(c.workers.spin_us, 0);
+	ck_assert_uint_eq(c.access.nuids, 2);
+	ck_assert_uint_eq(c.access.gids[0], 9);
+	ck_assert_uint_eq(c.limits.max_clients, 3);
+	ck_assert_uint_eq(c.limits.max_session_bytes, 65536);
+	ck_assert_uint_eq(c.limits.max_batch, 2);
+	ck_assert_int_eq(c.log_level, DNNQ_CONFIG_LOG_DEBUG);
+	dnnq_config_free(&c);
 	dnnqd_options_free(&o);
 	ck_assert_int_eq(parse(&o, &d, ARGS("--help", "--bogus-after-help")), DNNQ_E_INVAL);
 	dnnqd_options_free(&o);
@@ -643,7 +669,7 @@ END_TEST
 /* ---- a daemon in this process, a client over a socketpair ------------------- */
 
 struct fix {
-	struct dnnqd_models ms;
+	struct dnnqd_models *ms;
 	struct dnnqd d;
 	int cpu;
 	uint32_t uid;
@@ -667,12 +693,12 @@ static void daemon_up(struct fix *f, uint32_t spin_us, uint64_t max_session_byte
 	struct dnnq_diag d = { "" };
 	memset(f, 0, sizeof *f);
 	dnnqd_log_threshold = DNNQD_LOG_ERROR;
-	models_make(&f->ms);
+	f->ms = models_make();
 	ck_assert_int_eq(sched_getaffinity(0, sizeof online, &online), 0);
 	while (!CPU_ISSET(f->cpu, &online))
 		f->cpu++;
-	struct dnnqd_config cfg = { &f->cpu, 1, spin_us, 4, max_session_bytes };
-	ck_assert_msg(dnnqd_start(&f->d, &cfg, &f->ms, &d) == 0, "%s", d.msg);
+	struct dnnqd_config cfg = { &f->cpu, 1, spin_us, 4, max_session_bytes, 0 };
+	ck_assert_msg(dnnqd_start(&f->d, &cfg, f->ms, &d) == 0, "%s", d.msg);
 	f->uid = (uint32_t)getuid();
 	f->acl = (struct dnnqd_acl){ .uids = &f->uid, .nuids = 1 };
 	conn_open(f, false);
@@ -683,8 +709,7 @@ static void daemon_down(struct fix *f)
 	dnnqd_conn_close(&f->d, &f->c);
 	close(f->peer);
 	dnnqd_stop(&f->d);
-	dnnqd_destroy(&f->d);
-	dnnqd_models_free(&f->ms);
+	dnnqd_destroy(&f->d);       /* frees the table too */
 }
 
 struct answer {
@@ -922,7 +947,18 @@ START_TEST(session_size_limit)
 	daemon_up(&f, 50, 1 << 20);
 	struct dnnq_msg_hello m = hello_msg(0, 0);
 	send_expect(&f, &m, sizeof m, DNNQ_E_NOMEM, sizeof a.u.hello, "limit of 1048576 bytes"
-	            " (--max-session-bytes)");
+	            " (limits.max_session_bytes, --max-session-bytes)");
+	/* limits.max_inflight: more slots are refused, the default shrinks to it */
+	f.d.cfg.max_inflight = 8;
+	m = hello_msg(9, 4096);
+	send_expect(&f, &m, sizeof m, DNNQ_E_NOMEM, sizeof a.u.hello, "slots 9: over the"
+	            " daemon's limit of 8 requests in flight per client (limits.max_inflight)");
+	hello(&f, 0, 4096, &a, &v);
+	ck_assert_uint_eq(v.slot_count, 8);
+	unhello(&a, &v);
+	dnnqd_conn_close(&f.d, &f.c);
+	close(f.peer);
+	conn_open(&f, false);
 	hello(&f, 4, 4096, &a, &v);
 	ck_assert_uint_eq(v.slot_count, 4);
 	unhello(&a, &v);
@@ -1092,7 +1128,7 @@ START_TEST(request_served_end_to_end)
 	daemon_up(&f, 10, (uint64_t)1 << 30);
 	hello(&f, 8, 1 << 20, &a, &v);
 	int doorbell = a.fds[1], completion = a.fds[2];
-	request_for(&f.ms, RELU, 2, &r);
+	request_for(f.ms, RELU, 2, &r);
 	fill_u8(v.arena + r.t[0].offset, r.t[0].bytes, 77);
 	/* the worker is asleep by now: the doorbell must wake it */
 	ck_assert(eventually(worker_asleep, &v));
@@ -1101,7 +1137,7 @@ START_TEST(request_served_end_to_end)
 	uint8_t want[2 * 64];
 	const void *in[] = { v.arena + r.t[0].offset };
 	void *out[] = { want };
-	reference(&f.ms, RELU, 2, in, out);
+	reference(f.ms, RELU, 2, in, out);
 	ck_assert_mem_eq(v.arena + r.t[1].offset, want, sizeof want);
 	/* a bad request fails its own slot only */
 	r.model_id = 5;
@@ -1275,7 +1311,6 @@ START_TEST(control_loop_serves_and_stops)
 	rmdir(l.dir);
 	close(l.f.peer);
 	dnnqd_destroy(&l.f.d);
-	dnnqd_models_free(&l.f.ms);
 }
 END_TEST
 

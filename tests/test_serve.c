@@ -640,7 +640,8 @@ START_TEST(serve_async_in_flight)
 	struct sess s;
 	struct req *q = calloc(ASYNC_SLOTS, sizeof *q);
 	struct dnnq_request *r = calloc(ASYNC_SLOTS + 1, sizeof *r);
-	start(&d, NULL);
+	/* above the default cap of limits.max_inflight (64) */
+	start(&d, (const char *const[]){ "--max-inflight", "256", NULL });
 	assert_sess_open(&s, &d, &(struct dnnq_connect_opts){ .slots = ASYNC_SLOTS });
 	int ev = dnnq_event_fd(s.c);
 	ck_assert_int_ge(ev, 0);

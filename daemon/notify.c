@@ -1,0 +1,116 @@
+/*
+ * dnnqd and its service manager (notify.h), on libsystemd's sd-daemon.
+ *
+ * Every message is one sd_notify datagram; sd_notify does nothing (returns
+ * 0) without $NOTIFY_SOCKET, so these functions are safe to call outside
+ * systemd and their failures are ignored: a lost STATUS line must not stop
+ * a daemon that serves. The environment is left in place (unset_environment
+ * 0) because the daemon notifies many times over its life.
+ *
+ * A STATUS= text is the caller's and may hold anything a log line holds; a
+ * newline in it would start a new assignment in the datagram (a "READY=1"
+ * smuggled in by a model name, say), so newlines become spaces first.
+ *
+ * RELOADING=1 carries MONOTONIC_USEC, as Type=notify-reload (systemd 253)
+ * wants it to match the reload to the request; older managers ignore it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "daemon/notify.h"
+#include "shm/dnnq_error.h"
+
+#define STATUS_MAX 512
+
+/* "STATUS=" + status with newlines turned into spaces, cut at STATUS_MAX. */
+static void status_line(char *buf, size_t len, const char *status)
+{
+	snprintf(buf, len, "STATUS=%s", status ? status : "");
+	for (char *p = buf; (p = strchr(p, '\n')); p++)
+		*p = ' ';
+}
+
+static void notify(const char *prefix, const char *status)
+{
+	char line[sizeof "STATUS=" + STATUS_MAX];
+	status_line(line, sizeof line, status);
+	sd_notifyf(0, "%s%s", prefix, line);
+}
+
+void dnnqd_notify_ready(const char *status)
+{
+	notify("READY=1\n", status);
+}
+
+void dnnqd_notify_status(const char *status)
+{
+	notify("", status);
+}
+
+void dnnqd_notify_reloading(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	unsigned long long us = (unsigned long long)ts.tv_sec * 1000000u +
+	                        (unsigned long long)ts.tv_nsec / 1000u;
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", us);
+}
+
+void dnnqd_notify_stopping(void)
+{
+	sd_notify(0, "STOPPING=1");
+}
+
+uint64_t dnnqd_watchdog_usec(void)
+{
+	uint64_t usec = 0;
+	return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
+}
+
+void dnnqd_notify_watchdog(void)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/* fd is the one passed socket: an AF_UNIX SOCK_SEQPACKET listener, made
+ * non-blocking (the control loop never blocks in accept) and close-on-exec. */
+static int check_passed(int fd, struct dnnq_diag *diag)
+{
+	int r = sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0);
+	if (r < 0)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "socket activation: fd %d: %s", fd,
+		                     strerror(-r));
+	if (r == 0)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "socket activation: fd %d is not a listening"
+		                     " AF_UNIX SOCK_SEQPACKET socket (ListenSequentialPacket=)", fd);
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) || fcntl(fd, F_SETFD, FD_CLOEXEC))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "socket activation: fd %d: fcntl: %s", fd,
+		                     strerror(errno));
+	return 0;
+}
+
+int dnnqd_listen_fds(int *fd, struct dnnq_diag *diag)
+{
+	/* unset LISTEN_*: nothing the daemon starts may take them for its own */
+	int n = sd_listen_fds(1);
+	if (n < 0)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "socket activation: LISTEN_FDS: %s",
+		                     strerror(-n));
+	if (n == 0)
+		return 0;
+	if (n != 1)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "socket activation: %d sockets passed, want"
+		                     " exactly one", n);
+	int rc = check_passed(SD_LISTEN_FDS_START, diag);
+	if (rc)
+		return rc;
+	*fd = SD_LISTEN_FDS_START;
+	return 1;
+}

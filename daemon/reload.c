@@ -1,0 +1,302 @@
+/*
+ * Hot reload (reload.h).
+ *
+ * Triggers. SIGHUP reloads at once. Files are watched through their
+ * parent directories (IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE, IN_DELETE),
+ * matched by name: a file written in place ends with IN_CLOSE_WRITE, one
+ * renamed over (the atomic replace) with IN_MOVED_TO on the directory,
+ * and a watch on the file itself would follow the old inode away. Every
+ * matching event restarts a quiet period of DNNQD_RELOAD_QUIET_MS; the
+ * reload starts when it ends, so a burst of writes is one reload. A
+ * queue overflow counts as a change. The watched set is the config file
+ * and every model path of the last config read plus the served table's
+ * (a model that failed to load is watched too, so fixing it reloads);
+ * it is recomputed after every reload.
+ *
+ * A reload runs on a thread of its own, so the control loop keeps serving
+ * its sockets: the thread re-reads the settings (the config file, or the
+ * default, with the command line over it: options.h) and builds the next
+ * table from the served one (dnnqd_models_next: unchanged versions shared,
+ * changed ones loaded, every worker's graph built and warmed up). The
+ * served table cannot change meanwhile, because only the control loop
+ * publishes and only after this thread ends. The control loop then
+ * publishes the new table when something changed, or keeps the served one
+ * and the error: a failed reload changes nothing that serves, and its
+ * message stays in the STATS line until a reload succeeds.
+ *
+ * Only the models follow a reload. The listening socket, the workers, the
+ * limits, the access lists and the log level are read at start.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "daemon/notify.h"
+#include "daemon/reload.h"
+
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ONLYDIR)
+#define QUIET_NS ((uint64_t)DNNQD_RELOAD_QUIET_MS * 1000000)
+
+struct watched {
+	int wd;                 /* its directory's watch */
+	char *base;             /* its name there */
+};
+
+struct dnnqd_reload {
+	const struct dnnqd_options *o;
+	int ifd, done_fd;
+	struct watched *files;
+	unsigned nfiles;
+	bool pending;           /* a trigger not yet acted on ... */
+	uint64_t due_ns;        /* ... due then */
+	/* the reload in progress: written by its thread until done_fd fires */
+	bool running;
+	pthread_t thread;
+	_Atomic bool cancel;
+	const struct dnnqd_models *cur;
+	int rc;
+	struct dnnq_diag diag;
+	struct dnnq_config c;
+	bool have_config;
+	struct dnnqd_models *next;
+	unsigned changed;
+};
+
+/* ---- the watched files ----------------------------------------------------- */
+
+static bool has_wd(const struct watched *f, unsigned n, int wd)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (f[i].wd == wd)
+			return true;
+	return false;
+}
+
+/* path's directory watched and its name remembered; a directory that
+ * cannot be watched (missing) is skipped: a SIGHUP still reloads. */
+static int watch_path(struct dnnqd_reload *r, const char *path, struct watched **files,
+                      unsigned *n)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	int wd = inotify_add_watch(r->ifd, dir, WATCH_MASK);
+	if (wd < 0) {
+		dnnqd_log(DNNQD_LOG_WARN, "%s: cannot watch: %s", dir, strerror(errno));
+		return 0;
+	}
+	struct watched *f = realloc(*files, (*n + 1) * sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	*files = f;
+	if (!(f[*n].base = strdup(slash ? slash + 1 : path)))
+		return DNNQ_E_NOMEM;
+	f[(*n)++].wd = wd;
+	return 0;
+}
+
+static void files_free(struct watched *f, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(f[i].base);
+	free(f);
+}
+
+/* The config file, c's model paths (c may be NULL) and ms's. */
+static void watch_all(struct dnnqd_reload *r, const struct dnnq_config *c,
+                      const struct dnnqd_models *ms)
+{
+	struct watched *f = NULL;
+	unsigned n = 0;
+	int rc = r->o->config ? watch_path(r, r->o->config, &f, &n) : 0;
+	for (unsigned i = 0; !rc && c && i < c->nmodels; i++)
+		rc = watch_path(r, c->models[i].path, &f, &n);
+	for (uint32_t k = 0; !rc && ms && k < ms->count; k++) {
+		const char *p = ms->m[ms->order[k]]->src.path;
+		rc = p ? watch_path(r, p, &f, &n) : 0;
+	}
+	if (rc) {
+		dnnqd_log(DNNQD_LOG_WARN, "reload: watching the files: out of memory");
+		files_free(f, n);
+		return;
+	}
+	/* the same directory has the same wd: only the ones gone are removed */
+	for (unsigned i = 0; i < r->nfiles; i++)
+		if (!has_wd(f, n, r->files[i].wd) && !has_wd(r->files, i, r->files[i].wd))
+			inotify_rm_watch(r->ifd, r->files[i].wd);
+	files_free(r->files, r->nfiles);
+	r->files = f;
+	r->nfiles = n;
+}
+
+static bool watched_name(const struct dnnqd_reload *r, int wd, const char *name)
+{
+	for (unsigned i = 0; i < r->nfiles; i++)
+		if (r->files[i].wd == wd && !strcmp(r->files[i].base, name))
+			return true;
+	return false;
+}
+
+void dnnqd_reload_on_inotify(struct dnnqd_reload *r, uint64_t now)
+{
+	_Alignas(struct inotify_event) char buf[4096];
+	ssize_t len;
+	while ((len = read(r->ifd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			p += sizeof *ev + ev->len;
+			if (!(ev->mask & IN_Q_OVERFLOW) &&
+			    !(ev->len && watched_name(r, ev->wd, ev->name)))
+				continue;
+			dnnqd_log(DNNQD_LOG_DEBUG, "reload: %s changed",
+			          ev->len ? ev->name : "(queue overflow)");
+			r->pending = true;
+			r->due_ns = now + QUIET_NS;
+		}
+	}
+}
+
+/* ---- the reload thread ------------------------------------------------------ */
+
+static void *reload_main(void *arg)
+{
+	struct dnnqd_reload *r = arg;
+	r->rc = dnnqd_settings_load(r->o, &r->c, &r->diag);
+	r->have_config = !r->rc;
+	if (!r->rc)
+		r->rc = dnnqd_models_next(r->cur, &r->c, &r->cancel, &r->next, &r->changed, &r->diag);
+	uint64_t one = 1;
+	if (write(r->done_fd, &one, sizeof one) < 0)
+		dnnqd_log(DNNQD_LOG_ERROR, "reload: cannot signal the control loop: %s",
+		          strerror(errno));
+	return NULL;
+}
+
+/* Publishes or keeps the served table, records, logs and notifies. */
+static void finish(struct dnnqd *d, struct dnnqd_reload *r)
+{
+	struct dnnqd_models *next = r->next;
+	int rc = r->rc;
+	r->next = NULL;
+	if (!rc && r->changed && (rc = dnnqd_models_publish(d, next)))
+		dnnq_diag_set(&r->diag, rc, "model table: out of memory");
+	else if (!rc && r->changed)
+		next = NULL;            /* d's now */
+	dnnqd_models_free(next);
+	d->reloads++;
+	if (rc) {
+		snprintf(d->reload_error, sizeof d->reload_error, "%s", r->diag.msg);
+		dnnqd_log(DNNQD_LOG_ERROR, "reload failed: %s", r->diag.msg);
+	} else {
+		d->reload_error[0] = 0;
+		dnnqd_log(DNNQD_LOG_INFO, "reload: %u model%s changed, %u served", r->changed,
+		          r->changed == 1 ? "" : "s", dnnqd_models_now(d)->count);
+	}
+	watch_all(r, r->have_config ? &r->c : NULL, dnnqd_models_now(d));
+	dnnq_config_free(&r->c);
+	r->have_config = false;
+	char status[256];
+	dnnqd_state_line(d, status, sizeof status);
+	dnnqd_notify_ready(status);
+	if (rc)
+		dnnqd_notify_status(status);
+}
+
+void dnnqd_reload_tick(struct dnnqd *d, struct dnnqd_reload *r, uint64_t now)
+{
+	if (!r->pending || r->running || now < r->due_ns)
+		return;
+	r->pending = false;
+	dnnqd_notify_reloading();
+	r->cur = dnnqd_models_now(d);
+	r->rc = 0;
+	r->diag.msg[0] = 0;
+	r->changed = 0;
+	atomic_store(&r->cancel, false);
+	int e = pthread_create(&r->thread, NULL, reload_main, r);
+	if (!e) {
+		r->running = true;
+		return;
+	}
+	r->rc = dnnq_diag_set(&r->diag, DNNQ_E_IO, "reload thread: %s", strerror(e));
+	finish(d, r);
+}
+
+void dnnqd_reload_done(struct dnnqd *d, struct dnnqd_reload *r)
+{
+	uint64_t v;
+	/* EAGAIN: read already */
+	if (read(r->done_fd, &v, sizeof v) < 0 || !r->running)
+		return;
+	pthread_join(r->thread, NULL);
+	r->running = false;
+	finish(d, r);
+}
+
+void dnnqd_reload_request(struct dnnqd_reload *r)
+{
+	dnnqd_log(DNNQD_LOG_INFO, "SIGHUP: reloading");
+	r->pending = true;
+	r->due_ns = 0;
+}
+
+/* ---- life ------------------------------------------------------------------- */
+
+int dnnqd_reload_create(struct dnnqd_reload **out, const struct dnnqd_options *o,
+                        const struct dnnq_config *c, struct dnnq_diag *diag)
+{
+	struct dnnqd_reload *r = calloc(1, sizeof *r);
+	if (!r)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "reload: out of memory");
+	r->o = o;
+	r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	r->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->ifd < 0 || r->done_fd < 0) {
+		int rc = dnnq_diag_set(diag, DNNQ_E_IO, "reload: %s: %s",
+		                       r->ifd < 0 ? "inotify_init1" : "eventfd", strerror(errno));
+		dnnqd_reload_destroy(r);
+		return rc;
+	}
+	watch_all(r, c, NULL);
+	*out = r;
+	return 0;
+}
+
+void dnnqd_reload_destroy(struct dnnqd_reload *r)
+{
+	if (!r)
+		return;
+	if (r->running) {
+		atomic_store(&r->cancel, true);
+		pthread_join(r->thread, NULL);
+		dnnqd_models_free(r->next);
+		dnnq_config_free(&r->c);
+	}
+	files_free(r->files, r->nfiles);
+	if (r->ifd >= 0)
+		close(r->ifd);
+	if (r->done_fd >= 0)
+		close(r->done_fd);
+	free(r);
+}
+
+int dnnqd_reload_inotify_fd(const struct dnnqd_reload *r)
+{
+	return r->ifd;
+}
+
+int dnnqd_reload_done_fd(const struct dnnqd_reload *r)
+{
+	return r->done_fd;
+}

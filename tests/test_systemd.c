@@ -1,0 +1,915 @@
+/*
+ * tests/test_systemd.c — dnnqd under systemd, without systemd as PID 1.
+ *
+ * In process: the sd_notify messages of daemon/notify.c received on a
+ * datagram socket named by $NOTIFY_SOCKET, the watchdog interval, socket
+ * activation's checks (the passed socket put at fd 3 as systemd does), and
+ * log.c's journal prefixes (stderr pointed at a file whose DEVICE:INODE is
+ * put in $JOURNAL_STREAM).
+ *
+ * dnnqd processes: the notification sequence of a real daemon (READY,
+ * watchdog pings, SIGHUP's RELOADING + READY, SIGTERM's STOPPING) and a
+ * daemon started by systemd-socket-activate serving a client on the socket
+ * it was passed.
+ *
+ * The shipped files: `systemd-analyze verify` on copies of the units that
+ * name this build's dnnqd and find the man pages here, the syscall filter
+ * the verified unit ends up with, sysusers/tmpfiles snippets applied to a
+ * temporary root (root only), the man pages rendered by groff without a
+ * warning, and `make install` into a temporary DESTDIR: its file list, the
+ * paths in the units for two prefixes, and a program built with
+ * `pkg-config dnnq-client` against the installed library.
+ *
+ * Environment changes stay in the test's own process (Check forks one per
+ * test); every directory is below the fixture's temporary parent.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/dnnq.h"
+#include "daemon/log.h"
+#include "daemon/notify.h"
+#include "tests/suites.h"
+#include "tools/serve-fixture.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* snprintf that must fit: a cut path would test the wrong file. */
+__attribute__((format(printf, 3, 4)))
+static void fmt(char *buf, size_t len, const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(buf, len, f, ap);
+	va_end(ap);
+	ck_assert_msg(n >= 0 && (size_t)n < len, "path or command too long: %s", buf);
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A fresh directory below the fixture's temporary parent. */
+static void make_tmpdir(char *buf, size_t len)
+{
+	const char *parent = getenv("DNNQ_FIXTURE_TMP");
+	fmt(buf, len, "%s/systemd-XXXXXX", parent && *parent ? parent : "/tmp");
+	ck_assert_msg(mkdtemp(buf), "mkdtemp: %s", strerror(errno));
+}
+
+/* The test binary's path (BUILD/tests/dnnq-check) less its last `up`
+ * components, into buf. */
+static void exe_dir(int up, char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	ck_assert(n > 0);
+	exe[n] = '\0';
+	for (int i = 0; i < up; i++)
+		*strrchr(exe, '/') = '\0';
+	fmt(buf, len, "%s", exe);
+}
+
+/* The source tree. */
+static const char *srcdir(void)
+{
+	static char dir[PATH_MAX];
+	exe_dir(3, dir, sizeof dir);
+	return dir;
+}
+
+/* The build tree's name (build, build-address-undefined). */
+static const char *build_name(void)
+{
+	static char dir[PATH_MAX];
+	exe_dir(2, dir, sizeof dir);
+	return strrchr(dir, '/') + 1;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+static void read_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	size_t n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_msg(f && fputs(text, f) >= 0 && fclose(f) == 0, "%s: %s", path, strerror(errno));
+	chmod(path, mode);
+}
+
+/* Starts argv (PATH searched) with stdout, and stderr unless discarded,
+ * into the file log; dies with the test. */
+static pid_t spawn(const char *const *argv, const char *log, bool with_stderr)
+{
+	pid_t pid = fixture_fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = with_stderr ? fd : open("/dev/null", O_WRONLY);
+		if (fd < 0 || err < 0 || dup2(fd, 1) < 0 || dup2(err, 2) < 0)
+			_exit(126);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(1, "cannot run %s: %s (tools/deps.sh installs what the tests need)\n",
+		        argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Runs argv as spawn does, output into out; its wait status, or -1 after
+ * timeout_ms (it is then killed). */
+static int run_to(const char *const *argv, bool with_stderr, int timeout_ms, char *out,
+                  size_t len)
+{
+	char dir[PATH_MAX], log[PATH_MAX + 8];
+	make_tmpdir(dir, sizeof dir);
+	fmt(log, sizeof log, "%s/out", dir);
+	pid_t pid = spawn(argv, log, with_stderr);
+	int status = fixture_wait(pid, timeout_ms);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	read_text(log, out, len);
+	return status;
+}
+
+/* The same with stderr too. */
+static int run(const char *const *argv, int timeout_ms, char *out, size_t len)
+{
+	return run_to(argv, true, timeout_ms, out, len);
+}
+
+static void assert_ran(int status, const char *what, const char *out)
+{
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "%s: wait status %#x: %s", what, (unsigned)status, out);
+}
+
+/* cp src dst, with every `from` replaced by `to`. */
+static void copy_replacing(const char *src, const char *dst, const char *from, const char *to)
+{
+	char text[16384], outbuf[20000];
+	read_text(src, text, sizeof text);
+	size_t n = 0, flen = strlen(from);
+	for (const char *p = text; *p && n < sizeof outbuf - PATH_MAX;) {
+		if (flen && !strncmp(p, from, flen)) {
+			n += (size_t)snprintf(outbuf + n, sizeof outbuf - n, "%s", to);
+			p += flen;
+		} else {
+			outbuf[n++] = *p++;
+		}
+	}
+	outbuf[n] = '\0';
+	write_text(dst, outbuf, 0644);
+}
+
+/* ---- the notification socket --------------------------------------------- */
+
+/* A datagram socket at DIR/notify.sock, named by $NOTIFY_SOCKET. */
+static int notify_listen(const char *dir)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	fmt(a.sun_path, sizeof a.sun_path, "%s/notify.sock", dir);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a), "notify socket: %s",
+	              strerror(errno));
+	setenv("NOTIFY_SOCKET", a.sun_path, 1);
+	return fd;
+}
+
+/* The next datagram, NUL-terminated, until the monotonic deadline. */
+static bool next_msg(int fd, uint64_t deadline_us, char *buf, size_t len)
+{
+	for (;;) {
+		uint64_t now = mono_us();
+		if (now >= deadline_us)
+			return false;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n = poll(&p, 1, (int)((deadline_us - now + 999) / 1000));
+		if (n <= 0)
+			continue;
+		ssize_t got = recv(fd, buf, len - 1, 0);
+		ck_assert_msg(got >= 0, "recv: %s", strerror(errno));
+		buf[got] = '\0';
+		return true;
+	}
+}
+
+/* The value of KEY= on a line of msg, or NULL. Copied into a static
+ * buffer, up to the end of its line. */
+static const char *field(const char *msg, const char *key)
+{
+	static char val[512];
+	size_t klen = strlen(key);
+	for (const char *p = msg; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, key, klen) && p[klen] == '=') {
+			size_t n = strcspn(p + klen + 1, "\n");
+			fmt(val, sizeof val, "%.*s", (int)n, p + klen + 1);
+			return val;
+		}
+	}
+	return NULL;
+}
+
+static void assert_field(const char *msg, const char *key, const char *want)
+{
+	const char *v = field(msg, key);
+	ck_assert_msg(v && !strcmp(v, want), "message '%s': want %s=%s", msg, key, want);
+}
+
+/* The next message that is more than a watchdog ping or a status line
+ * (the pings are counted), until the deadline. */
+static bool next_event(int fd, uint64_t deadline_us, unsigned *pings, char *buf, size_t len)
+{
+	while (next_msg(fd, deadline_us, buf, len)) {
+		if (field(buf, "WATCHDOG"))
+			++*pings;
+		if (field(buf, "READY") || field(buf, "RELOADING") || field(buf, "STOPPING"))
+			return true;
+	}
+	return false;
+}
+
+/* ---- in process ---------------------------------------------------------- */
+
+START_TEST(systemd_notify_messages)
+{
+	char dir[PATH_MAX], msg[1024];
+	make_tmpdir(dir, sizeof dir);
+	int fd = notify_listen(dir);
+	/* a newline in a status must not start an assignment of its own */
+	dnnqd_notify_ready("2 models\nREADY=1");
+	ck_assert(next_msg(fd, mono_us() + 2000000, msg, sizeof msg));
+	ck_assert_str_eq(msg, "READY=1\nSTATUS=2 models READY=1");
+	uint64_t t0 = mono_us();
+	dnnqd_notify_reloading();
+	uint64_t t1 = mono_us();
+	ck_assert(next_msg(fd, mono_us() + 2000000, msg, sizeof msg));
+	assert_field(msg, "RELOADING", "1");
+	const char *us = field(msg, "MONOTONIC_USEC");
+	ck_assert_msg(us && strtoull(us, NULL, 10) >= t0 && strtoull(us, NULL, 10) <= t1,
+	              "'%s': MONOTONIC_USEC not in [%llu, %llu]", msg, (unsigned long long)t0,
+	              (unsigned long long)t1);
+	dnnqd_notify_status("reload failed: m.dnnq: bad CRC");
+	dnnqd_notify_watchdog();
+	dnnqd_notify_stopping();
+	static const char *const want[] = { "STATUS=reload failed: m.dnnq: bad CRC", "WATCHDOG=1",
+	                                    "STOPPING=1" };
+	for (int i = 0; i < 3; i++) {
+		ck_assert(next_msg(fd, mono_us() + 2000000, msg, sizeof msg));
+		ck_assert_str_eq(msg, want[i]);
+	}
+	/* without $NOTIFY_SOCKET every call is a no-op */
+	unsetenv("NOTIFY_SOCKET");
+	dnnqd_notify_ready("x");
+	dnnqd_notify_stopping();
+	ck_assert(!next_msg(fd, mono_us() + 50000, msg, sizeof msg));
+	close(fd);
+}
+END_TEST
+
+START_TEST(systemd_watchdog_interval)
+{
+	char pid[32];
+	fmt(pid, sizeof pid, "%d", (int)getpid());
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	ck_assert_uint_eq(dnnqd_watchdog_usec(), 0);
+	setenv("WATCHDOG_USEC", "250000", 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	ck_assert_uint_eq(dnnqd_watchdog_usec(), 250000);
+	/* asked of another process (an inherited variable) */
+	fmt(pid, sizeof pid, "%d", (int)getpid() + 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	ck_assert_uint_eq(dnnqd_watchdog_usec(), 0);
+	unsetenv("WATCHDOG_PID");
+	setenv("WATCHDOG_USEC", "soon", 1);
+	ck_assert_uint_eq(dnnqd_watchdog_usec(), 0);
+}
+END_TEST
+
+/* A Unix socket of type, bound at DIR/NAME, listening when asked. */
+static int unix_socket(const char *dir, const char *name, int type, bool listening)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	fmt(a.sun_path, sizeof a.sun_path, "%s/%s", dir, name);
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	ck_assert(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a));
+	ck_assert(!listening || !listen(fd, 4));
+	return fd;
+}
+
+struct passed {
+	int rc, fd;
+	int fl, fdfl;            /* fd 3's status and descriptor flags after */
+	bool env_left;           /* LISTEN_FDS still set after the call */
+	struct dnnq_diag diag;
+};
+
+/* dnnqd_listen_fds with sock at fds 3 and 4 (as systemd passes them) and
+ * LISTEN_FDS=nfds for pid; the test's own fds 3 and 4 restored after. */
+static struct passed pass_socket(int sock, const char *nfds, pid_t pid)
+{
+	struct passed p = { .fd = -1, .diag = { "" } };
+	int saved[2];
+	char pidbuf[32];
+	for (int i = 0; i < 2; i++) {
+		saved[i] = fcntl(3 + i, F_DUPFD_CLOEXEC, 10);
+		ck_assert(dup2(sock, 3 + i) == 3 + i);
+	}
+	fmt(pidbuf, sizeof pidbuf, "%d", (int)pid);
+	setenv("LISTEN_FDS", nfds, 1);
+	setenv("LISTEN_PID", pidbuf, 1);
+	p.rc = dnnqd_listen_fds(&p.fd, &p.diag);
+	p.fl = fcntl(3, F_GETFL);
+	p.fdfl = fcntl(3, F_GETFD);
+	p.env_left = getenv("LISTEN_FDS") != NULL;
+	for (int i = 0; i < 2; i++) {
+		if (saved[i] >= 0) {
+			dup2(saved[i], 3 + i);
+			close(saved[i]);
+		} else {
+			close(3 + i);
+		}
+	}
+	return p;
+}
+
+START_TEST(systemd_listen_fds)
+{
+	char dir[PATH_MAX];
+	make_tmpdir(dir, sizeof dir);
+	int fd = -1;
+	struct dnnq_diag diag = { "" };
+	unsetenv("LISTEN_FDS");
+	ck_assert_int_eq(dnnqd_listen_fds(&fd, &diag), 0);
+	int good = unix_socket(dir, "seq", SOCK_SEQPACKET, true);
+	struct passed p = pass_socket(good, "1", getpid());
+	ck_assert_msg(p.rc == 1 && p.fd == 3, "rc %d fd %d: %s", p.rc, p.fd, p.diag.msg);
+	ck_assert(p.fl & O_NONBLOCK);
+	ck_assert(p.fdfl & FD_CLOEXEC);
+	ck_assert(!p.env_left);
+	/* passed to another process: not ours to take */
+	p = pass_socket(good, "1", getpid() + 1);
+	ck_assert_int_eq(p.rc, 0);
+	p = pass_socket(good, "2", getpid());
+	ck_assert_msg(p.rc < 0 && strstr(p.diag.msg, "2 sockets"), "rc %d: %s", p.rc, p.diag.msg);
+	int stream = unix_socket(dir, "stream", SOCK_STREAM, true);
+	int unlistened = unix_socket(dir, "idle", SOCK_SEQPACKET, false);
+	int dgram = unix_socket(dir, "dgram", SOCK_DGRAM, false);
+	for (int s = 0, socks[3] = { stream, unlistened, dgram }; s < 3; s++) {
+		p = pass_socket(socks[s], "1", getpid());
+		ck_assert_msg(p.rc < 0 && strstr(p.diag.msg, "SOCK_SEQPACKET"), "socket %d: rc %d: %s",
+		              s, p.rc, p.diag.msg);
+		close(socks[s]);
+	}
+	close(good);
+}
+END_TEST
+
+/* stderr into path until restore_stderr(the returned fd). */
+static int redirect_stderr(const char *path)
+{
+	int saved = dup(STDERR_FILENO);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	ck_assert(saved >= 0 && fd >= 0 && dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+	close(fd);
+	return saved;
+}
+
+static void restore_stderr(int saved)
+{
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+}
+
+/* $JOURNAL_STREAM as systemd would set it for path ("DEV:INO"), with
+ * ino_delta added to the inode and suffix appended. */
+static void set_journal_stream(const char *path, int ino_delta, const char *suffix)
+{
+	struct stat st;
+	char v[96];
+	ck_assert(!stat(path, &st));
+	fmt(v, sizeof v, "%llu:%llu%s", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino + (unsigned long long)ino_delta, suffix);
+	setenv("JOURNAL_STREAM", v, 1);
+	dnnqd_log_setup();
+}
+
+START_TEST(systemd_log_prefixes)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 8], text[4096], longer[2000];
+	make_tmpdir(dir, sizeof dir);
+	fmt(path, sizeof path, "%s/log", dir);
+	memset(longer, 'x', sizeof longer - 1);
+	longer[sizeof longer - 1] = '\0';
+	int saved = redirect_stderr(path);
+	dnnqd_log_threshold = DNNQD_LOG_DEBUG;
+	set_journal_stream(path, 0, "");
+	bool journal = dnnqd_log_to_journal();
+	dnnqd_log(DNNQD_LOG_ERROR, "error %d", 1);
+	dnnqd_log(DNNQD_LOG_WARN, "warn");
+	dnnqd_log(DNNQD_LOG_INFO, "info");
+	dnnqd_log(DNNQD_LOG_DEBUG, "debug");
+	dnnqd_log(DNNQD_LOG_INFO, "%s", longer);
+	/* a variable that names another file, a malformed one, none */
+	set_journal_stream(path, 1, "");
+	dnnqd_log(DNNQD_LOG_WARN, "other inode");
+	set_journal_stream(path, 0, ":7");
+	dnnqd_log(DNNQD_LOG_WARN, "trailing junk");
+	setenv("JOURNAL_STREAM", "journal", 1);
+	dnnqd_log_setup();
+	dnnqd_log(DNNQD_LOG_WARN, "not numbers");
+	unsetenv("JOURNAL_STREAM");
+	dnnqd_log_setup();
+	dnnqd_log(DNNQD_LOG_ERROR, "unset");
+	restore_stderr(saved);
+	ck_assert(journal);
+	read_text(path, text, sizeof text);
+	char want[4096];
+	fmt(want, sizeof want, "<3>error 1\n<4>warn\n<6>info\n<7>debug\n<6>%.1019s\n"
+	    "dnnqd: other inode\ndnnqd: trailing junk\ndnnqd: not numbers\ndnnqd: unset\n",
+	    longer);
+	ck_assert_str_eq(text, want);
+}
+END_TEST
+
+/* ---- dnnqd processes ----------------------------------------------------- */
+
+/* A script that execs dnnqd with WATCHDOG_USEC and WATCHDOG_PID (an exec
+ * keeps the pid, so "$$" is dnnqd's own, as systemd sets it). */
+static const char *watchdog_wrapper(const char *dir, const char *dnnqd, const char *usec,
+                                    const char *pid)
+{
+	static char path[PATH_MAX];
+	char text[PATH_MAX + 128];
+	fmt(path, sizeof path, "%s/dnnqd-watchdog", dir);
+	fmt(text, sizeof text, "#!/bin/sh\nWATCHDOG_USEC=%s WATCHDOG_PID=%s exec '%s' \"$@\"\n",
+	    usec, pid, dnnqd);
+	write_text(path, text, 0755);
+	return path;
+}
+
+/* A notification socket in a fresh dir, and dnnqd (serving relu64) told of
+ * it and of a watchdog of usec asked of pid; the socket. */
+static int start_watched(struct fixture_daemon *d, char *dir, size_t len, const char *usec,
+                         const char *pid)
+{
+	struct dnnq_diag diag = { "" };
+	const char *dnnqd = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(dnnqd, "no dnnqd binary (DNNQ_DNNQD)");
+	make_tmpdir(dir, len);
+	int fd = notify_listen(dir);
+	int rc = fixture_daemon_start(d, watchdog_wrapper(dir, dnnqd, usec, pid),
+	                              1u << FIXTURE_RELU64, NULL, &diag);
+	ck_assert_msg(rc == 0, "%s", diag.msg);
+	return fd;
+}
+
+/* Its exit status must be 0 (after the SIGTERM sent). */
+static void assert_exits_0(struct fixture_daemon *d)
+{
+	char log[600];
+	int status = fixture_wait(d->pid, 30000);
+	fixture_daemon_log(d, log, sizeof log);
+	if (status != -1)
+		d->pid = 0;
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "dnnqd after SIGTERM: wait status %#x; log: %s", (unsigned)status, log);
+}
+
+#define SECOND_US 1000000u
+
+START_TEST(systemd_daemon_notifies)
+{
+	char dir[PATH_MAX], msg[1024], log[600];
+	struct fixture_daemon d;
+	unsigned pings = 0;
+	int fd = start_watched(&d, dir, sizeof dir, "200000", "$$");
+	bool ready = next_event(fd, mono_us() + 10 * SECOND_US, &pings, msg, sizeof msg);
+	fixture_daemon_log(&d, log, sizeof log);
+	ck_assert_msg(ready && field(msg, "READY"), "no READY=1 (last '%s'); log: %s",
+	              ready ? msg : "", log);
+	assert_field(msg, "READY", "1");
+	ck_assert_msg(field(msg, "STATUS"), "READY=1 without STATUS=: '%s'", msg);
+	/* 200 ms asked: a ping every 100 ms, and nothing else meanwhile */
+	ck_assert(!next_event(fd, mono_us() + SECOND_US, &pings, msg, sizeof msg));
+	ck_assert_msg(pings >= 3, "%u WATCHDOG=1 in a second (WATCHDOG_USEC=200000)", pings);
+	uint64_t t0 = mono_us();
+	kill(d.pid, SIGHUP);
+	ck_assert_msg(next_event(fd, mono_us() + 10 * SECOND_US, &pings, msg, sizeof msg) &&
+	              field(msg, "RELOADING"), "after SIGHUP: no RELOADING=1 (last '%s')", msg);
+	const char *us = field(msg, "MONOTONIC_USEC");
+	ck_assert_msg(us && strtoull(us, NULL, 10) >= t0 && strtoull(us, NULL, 10) <= mono_us(),
+	              "RELOADING=1 without a current MONOTONIC_USEC: '%s'", msg);
+	ck_assert_msg(next_event(fd, mono_us() + 10 * SECOND_US, &pings, msg, sizeof msg) &&
+	              field(msg, "READY"), "after RELOADING=1: no READY=1 (last '%s')", msg);
+	kill(d.pid, SIGTERM);
+	ck_assert_msg(next_event(fd, mono_us() + 10 * SECOND_US, &pings, msg, sizeof msg) &&
+	              field(msg, "STOPPING"), "after SIGTERM: no STOPPING=1 (last '%s')", msg);
+	assert_exits_0(&d);
+	ck_assert(!next_event(fd, mono_us() + 100000, &pings, msg, sizeof msg));
+	fixture_daemon_destroy(&d);
+	close(fd);
+}
+END_TEST
+
+/* A watchdog asked of another pid (an inherited variable) is not dnnqd's. */
+START_TEST(systemd_daemon_watchdog_not_ours)
+{
+	char dir[PATH_MAX], msg[1024];
+	struct fixture_daemon d;
+	unsigned pings = 0;
+	int fd = start_watched(&d, dir, sizeof dir, "100000", "1");
+	ck_assert(next_event(fd, mono_us() + 10 * SECOND_US, &pings, msg, sizeof msg));
+	ck_assert(!next_event(fd, mono_us() + SECOND_US / 2, &pings, msg, sizeof msg));
+	ck_assert_uint_eq(pings, 0);
+	kill(d.pid, SIGTERM);
+	assert_exits_0(&d);
+	fixture_daemon_destroy(&d);
+	close(fd);
+}
+END_TEST
+
+/* One request on the relu64 model through the socket at path. */
+static void assert_served(const char *path)
+{
+	struct dnnq_connect_opts o = { .slots = 4, .arena_bytes = 1 << 20, .timeout_ms = 20000 };
+	struct dnnq_client *c = NULL;
+	struct dnnq_model *m = NULL;
+	struct dnnq_tensor in, out;
+	int rc = dnnq_connect(path, &o, &c);
+	ck_assert_msg(rc == 0, "dnnq_connect(%s): %s", path, dnnq_strerror(rc));
+	ck_assert_int_eq(dnnq_model_open(c, "relu64", &m), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 1, &in), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 1, &out), 0);
+	memset(in.data, 200, in.bytes);
+	ck_assert_int_eq(dnnq_infer(m, (const struct dnnq_tensor *[]){ &in },
+	                            (struct dnnq_tensor *[]){ &out }, 10000), 0);
+	dnnq_close(c);
+}
+
+START_TEST(systemd_socket_activation)
+{
+	char dir[PATH_MAX], sock[PATH_MAX + 16], model[PATH_MAX + 16], arg[PATH_MAX + 32];
+	char log[PATH_MAX + 16], text[2048];
+	struct dnnq_diag diag = { "" };
+	const char *dnnqd = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert(dnnqd);
+	make_tmpdir(dir, sizeof dir);
+	fmt(sock, sizeof sock, "%s/dnnqd.sock", dir);
+	fmt(model, sizeof model, "%s/relu64.dnnq", dir);
+	fmt(arg, sizeof arg, "relu64=%s", model);
+	fmt(log, sizeof log, "%s/log", dir);
+	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, model, &diag), 0);
+	/* --socket names the same path, as the config does under the socket
+	 * unit: a passed socket must win over binding it */
+	const char *argv[] = { "systemd-socket-activate", "-l", sock, "--seqpacket", dnnqd,
+	                       "--socket", sock, "--model", arg, NULL };
+	pid_t pid = spawn(argv, log, true);
+	for (int i = 0; i < 1000 && !exists(sock); i++)
+		usleep(5000);
+	assert_served(sock);   /* the first connection starts dnnqd */
+	assert_served(sock);
+	kill(pid, SIGTERM);
+	int status = fixture_wait(pid, 30000);
+	read_text(log, text, sizeof text);
+	if (status == -1)
+		kill(pid, SIGKILL);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "wait status %#x; log: %s", (unsigned)status, text);
+	ck_assert_msg(strstr(text, "Execing"), "dnnqd was not socket-activated: %s", text);
+	/* the socket file belongs to whoever passed the socket */
+	ck_assert_msg(exists(sock), "dnnqd removed the socket it was passed: %s", text);
+}
+END_TEST
+
+/* ---- the shipped files --------------------------------------------------- */
+
+static const char *const man_pages[] = {
+	"dnnqd.8", "dnnqctl.1", "dnnq-inspect.1", "dnnq-calibrate.1", "dnnqd.yaml.5",
+};
+#define NPAGES (sizeof man_pages / sizeof man_pages[0])
+
+/* DIR/units/ with the units naming dnnqd at `dnnqd`, and DIR/man/manN/ with
+ * this tree's man pages (for Documentation=). */
+static void stage_units(const char *dir, const char *dnnqd, char *units, size_t len)
+{
+	char path[PATH_MAX * 2], src[PATH_MAX * 2];
+	fmt(units, len, "%s/units", dir);
+	ck_assert(!mkdir(units, 0755));
+	static const char *const names[] = { "dnnqd.service", "dnnqd.socket" };
+	for (int i = 0; i < 2; i++) {
+		fmt(src, sizeof src, "%s/systemd/%s", srcdir(), names[i]);
+		fmt(path, sizeof path, "%s/%s", units, names[i]);
+		copy_replacing(src, path, "/usr/bin/dnnqd", dnnqd);
+	}
+	fmt(path, sizeof path, "%s/man", dir);
+	ck_assert(!mkdir(path, 0755));
+	for (size_t i = 0; i < NPAGES; i++) {
+		fmt(path, sizeof path, "%s/man/man%s", dir, strrchr(man_pages[i], '.') + 1);
+		ck_assert(!mkdir(path, 0755) || errno == EEXIST);
+		fmt(path + strlen(path), sizeof path - strlen(path), "/%s", man_pages[i]);
+		fmt(src, sizeof src, "%s/man/%s", srcdir(), man_pages[i]);
+		ck_assert(!symlink(src, path));
+	}
+}
+
+/* systemd-analyze verify on the staged units; its wait status. */
+static int verify(const char *dir, const char *units, const char *level, bool with_stderr,
+                  char *out, size_t len)
+{
+	char service[PATH_MAX + 32], socket_unit[PATH_MAX + 32], man[PATH_MAX + 8];
+	fmt(service, sizeof service, "%s/dnnqd.service", units);
+	fmt(socket_unit, sizeof socket_unit, "%s/dnnqd.socket", units);
+	fmt(man, sizeof man, "%s/man", dir);
+	setenv("MANPATH", man, 1);
+	setenv("SYSTEMD_LOG_LEVEL", level, 1);
+	const char *argv[] = { "systemd-analyze", "verify", service, socket_unit, NULL };
+	return run_to(argv, with_stderr, 60000, out, len);
+}
+
+START_TEST(systemd_units_verify)
+{
+	char dir[PATH_MAX], units[PATH_MAX + 8], out[8192];
+	const char *dnnqd = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert(dnnqd);
+	make_tmpdir(dir, sizeof dir);
+	char abs[PATH_MAX];
+	ck_assert(realpath(dnnqd, abs));
+	stage_units(dir, abs, units, sizeof units);
+	/* clean: exit 0 and not one warning */
+	int status = verify(dir, units, "warning", true, out, sizeof out);
+	assert_ran(status, "systemd-analyze verify", out);
+	ck_assert_msg(!out[0], "systemd-analyze verify warns: %s", out);
+	/* the check is live: a missing ExecStart binary fails it */
+	char other[PATH_MAX + 8];
+	fmt(other, sizeof other, "%s/other", dir);
+	ck_assert(!mkdir(other, 0755));
+	char no_binary[PATH_MAX + 16];
+	fmt(no_binary, sizeof no_binary, "%s/no-dnnqd", dir);
+	stage_units(other, no_binary, units, sizeof units);
+	status = verify(other, units, "warning", true, out, sizeof out);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0,
+	              "verify passed a unit without its binary: %s", out);
+}
+END_TEST
+
+/* The syscalls dnnqd makes that a filter could take away. */
+static const char *const needed_syscalls[] = {
+	"io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create", "fcntl",
+	"ftruncate", "mmap", "futex", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
+	"eventfd2", "signalfd4", "inotify_init1", "inotify_add_watch", "sched_setaffinity",
+	"sched_getaffinity", "accept4", "recvmsg", "sendmsg", "poll", "ppoll", "prlimit64",
+	"clone3", "rt_sigprocmask", "getsockopt", "unlink",
+};
+
+/* The resolved SystemCallFilter of dnnqd.service in verify's debug dump
+ * keeps every needed syscall. */
+START_TEST(systemd_units_syscall_filter)
+{
+	static char out[1 << 20];
+	char dir[PATH_MAX], units[PATH_MAX + 8], abs[PATH_MAX];
+	ck_assert(realpath(fixture_binary("DNNQ_DNNQD", "dnnqd"), abs));
+	make_tmpdir(dir, sizeof dir);
+	stage_units(dir, abs, units, sizeof units);
+	assert_ran(verify(dir, units, "debug", false, out, sizeof out), "systemd-analyze verify", out);
+	const char *unit = strstr(out, "-> Unit dnnqd.service:");
+	ck_assert(unit);
+	const char *line = strstr(unit, "\tSystemCallFilter: ");
+	ck_assert_msg(line, "no SystemCallFilter in the dump");
+	line += strlen("\tSystemCallFilter: ");
+	ck_assert_msg(*line != '~', "SystemCallFilter is a deny list only");
+	size_t n = strcspn(line, "\n");
+	for (size_t i = 0; i < sizeof needed_syscalls / sizeof needed_syscalls[0]; i++) {
+		const char *s = needed_syscalls[i];
+		size_t len = strlen(s);
+		bool found = false;
+		for (const char *p = line; p < line + n && !found; p += strcspn(p, " \n") + 1)
+			found = !strncmp(p, s, len) && (p[len] == ' ' || p[len] == '\n');
+		ck_assert_msg(found, "the unit's SystemCallFilter refuses %s", s);
+	}
+}
+END_TEST
+
+/* systemd-sysusers and systemd-tmpfiles apply the snippets to a temporary
+ * root: user and group dnnq, and their directories owned by them. */
+START_TEST(systemd_snippets_apply)
+{
+	char dir[PATH_MAX], etc[PATH_MAX + 8], root_arg[PATH_MAX + 16], out[4096];
+	char sysusers[PATH_MAX + 32], tmpfiles[PATH_MAX + 32], path[PATH_MAX + 32];
+	if (geteuid() != 0)
+		return;   /* the tmpfiles chown needs root: nothing to learn otherwise */
+	make_tmpdir(dir, sizeof dir);
+	fmt(etc, sizeof etc, "%s/etc", dir);
+	ck_assert(!mkdir(etc, 0755));
+	fmt(root_arg, sizeof root_arg, "--root=%s", dir);
+	fmt(sysusers, sizeof sysusers, "%s/systemd/dnnq.sysusers", srcdir());
+	fmt(tmpfiles, sizeof tmpfiles, "%s/systemd/dnnq.tmpfiles", srcdir());
+	const char *su[] = { "systemd-sysusers", root_arg, sysusers, NULL };
+	assert_ran(run(su, 30000, out, sizeof out), "systemd-sysusers", out);
+	fmt(path, sizeof path, "%s/passwd", etc);
+	read_text(path, out, sizeof out);
+	ck_assert_msg(strstr(out, "dnnq:x:") && strstr(out, ":/var/lib/dnnq:/usr/sbin/nologin"),
+	              "passwd: %s", out);
+	const char *tf[] = { "systemd-tmpfiles", "--create", root_arg, tmpfiles, NULL };
+	assert_ran(run(tf, 30000, out, sizeof out), "systemd-tmpfiles", out);
+	static const char *const dirs[] = { "run/dnnq", "var/lib/dnnq", "var/lib/dnnq/models" };
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		fmt(path, sizeof path, "%s/%s", dir, dirs[i]);
+		ck_assert_msg(!stat(path, &st) && S_ISDIR(st.st_mode) && st.st_uid != 0 &&
+		              st.st_gid != 0, "%s: missing or owned by root", dirs[i]);
+	}
+}
+END_TEST
+
+START_TEST(systemd_man_pages_render)
+{
+	char path[PATH_MAX + 32], out[4096];
+	for (size_t i = 0; i < NPAGES; i++) {
+		fmt(path, sizeof path, "%s/man/%s", srcdir(), man_pages[i]);
+		const char *argv[] = { "groff", "-man", "-Tutf8", "-ww", "-z", path, NULL };
+		int status = run(argv, 30000, out, sizeof out);
+		assert_ran(status, path, out);
+		ck_assert_msg(!out[0], "%s: groff warns: %s", man_pages[i], out);
+	}
+}
+END_TEST
+
+/* The SANITIZE= this build tree was made with: build-address-undefined
+ * is SANITIZE=address,undefined; build is none (""). */
+static const char *sanitizers(void)
+{
+	static char san[PATH_MAX];
+	const char *dash = strchr(build_name(), '-');
+	fmt(san, sizeof san, "%s", dash ? dash + 1 : "");
+	for (char *c = san; *c; c++)
+		*c = *c == '-' ? ',' : *c;
+	return san;
+}
+
+/* make install PREFIX=prefix DESTDIR=destdir, on this build tree. */
+static void make_install(const char *destdir, const char *prefix)
+{
+	char out[16384], p[PATH_MAX + 16], d[PATH_MAX + 16], b[PATH_MAX + 16], san[PATH_MAX + 16];
+	fmt(p, sizeof p, "PREFIX=%s", prefix);
+	fmt(d, sizeof d, "DESTDIR=%s", destdir);
+	fmt(b, sizeof b, "BUILD=%s", build_name());
+	fmt(san, sizeof san, "SANITIZE=%s", sanitizers());
+	unsetenv("MAKEFLAGS");
+	unsetenv("MAKELEVEL");
+	const char *argv[] = { "make", "-s", "-C", srcdir(), "install", p, d, b, san, NULL };
+	assert_ran(run(argv, 600000, out, sizeof out), "make install", out);
+}
+
+/* Every file below root, as "path" lines relative to it, sorted. */
+static void list_tree(const char *root, char *out, size_t len)
+{
+	char cmd[PATH_MAX * 2];
+	fmt(cmd, sizeof cmd, "cd '%s' && find . ! -type d | sort", root);
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+	assert_ran(run(argv, 30000, out, len), "find", out);
+}
+
+static const char *const installed[] = {
+	"./usr/bin/dnnq-calibrate", "./usr/bin/dnnq-inspect", "./usr/bin/dnnq-quant-demo",
+	"./usr/bin/dnnqctl", "./usr/bin/dnnqd",
+	"./usr/include/dnnq.h",
+	"./usr/lib/libdnnq-client.so", "./usr/lib/libdnnq-client.so.1",
+	"./usr/lib/pkgconfig/dnnq-client.pc",
+	"./usr/lib/systemd/system/dnnqd.service", "./usr/lib/systemd/system/dnnqd.socket",
+	"./usr/lib/sysusers.d/dnnq.conf", "./usr/lib/tmpfiles.d/dnnq.conf",
+	"./usr/share/man/man1/dnnq-calibrate.1", "./usr/share/man/man1/dnnq-inspect.1",
+	"./usr/share/man/man1/dnnqctl.1", "./usr/share/man/man5/dnnqd.yaml.5",
+	"./usr/share/man/man8/dnnqd.8",
+};
+
+static void assert_file_list(const char *destdir)
+{
+	char want[4096] = "", got[8192], yaml[PATH_MAX + 32];
+	fmt(yaml, sizeof yaml, "%s/systemd/dnnqd.yaml", srcdir());
+	size_t n = 0;
+	if (exists(yaml))   /* the example config, when there is one */
+		n += (size_t)snprintf(want, sizeof want, "./etc/dnnq/dnnqd.yaml\n");
+	for (size_t i = 0; i < sizeof installed / sizeof installed[0]; i++)
+		n += (size_t)snprintf(want + n, sizeof want - n, "%s\n", installed[i]);
+	list_tree(destdir, got, sizeof got);
+	ck_assert_str_eq(got, want);
+	char link[PATH_MAX + 64], target[64];
+	fmt(link, sizeof link, "%s/usr/lib/libdnnq-client.so", destdir);
+	ssize_t len = readlink(link, target, sizeof target - 1);
+	ck_assert(len > 0);
+	target[len] = '\0';
+	ck_assert_str_eq(target, "libdnnq-client.so.1");
+}
+
+static const char client_program[] =
+	"#include <dnnq.h>\n"
+	"#include <stdio.h>\n"
+	"int main(void)\n"
+	"{\n"
+	"\tstruct dnnq_client *c;\n"
+	"\tstruct dnnq_connect_opts o = { .timeout_ms = 100 };\n"
+	"\tint rc = dnnq_connect(\"/nonexistent/dnnqd.sock\", &o, &c);\n"
+	"\tprintf(\"%s\\n\", dnnq_strerror(rc));\n"
+	"\treturn rc < 0 ? 0 : 1;\n"
+	"}\n";
+
+/* A program built with pkg-config's flags for the installed library runs
+ * against it (a sanitized library wants a sanitized program). */
+static void assert_builds_against(const char *dir, const char *destdir)
+{
+	char src[PATH_MAX + 16], cmd[PATH_MAX * 4], out[4096], san[PATH_MAX + 16] = "";
+	if (sanitizers()[0])
+		fmt(san, sizeof san, "-fsanitize=%s", sanitizers());
+	fmt(src, sizeof src, "%s/prog.c", dir);
+	write_text(src, client_program, 0644);
+	fmt(cmd, sizeof cmd,
+	    "export PKG_CONFIG_PATH='%s/usr/lib/pkgconfig' PKG_CONFIG_SYSROOT_DIR='%s' && "
+	    "flags=$(pkg-config --cflags --libs dnnq-client) && echo \"$flags\" && "
+	    "cc -Wall -Werror %s -o '%s/prog' '%s' $flags && "
+	    "export LD_LIBRARY_PATH='%s/usr/lib' && '%s/prog' && ldd '%s/prog' | "
+	    "grep -F \"libdnnq-client.so.1 => $LD_LIBRARY_PATH/libdnnq-client.so.1\"",
+	    destdir, destdir, san, dir, src, destdir, dir, dir);
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+	assert_ran(run(argv, 60000, out, sizeof out), "pkg-config + cc + run", out);
+	ck_assert_msg(strstr(out, destdir) && strstr(out, "-ldnnq-client"), "flags: %s", out);
+}
+
+START_TEST(systemd_make_install)
+{
+	char dir[PATH_MAX], destdir[PATH_MAX + 8], unit[PATH_MAX * 2], text[8192];
+	make_tmpdir(dir, sizeof dir);
+	fmt(destdir, sizeof destdir, "%s/root", dir);
+	make_install(destdir, "/usr");
+	assert_file_list(destdir);
+	fmt(unit, sizeof unit, "%s/usr/lib/systemd/system/dnnqd.service", destdir);
+	read_text(unit, text, sizeof text);
+	ck_assert(strstr(text, "\nExecStart=/usr/bin/dnnqd --config /etc/dnnq/dnnqd.yaml\n"));
+	assert_builds_against(dir, destdir);
+	/* another prefix: its bin/ and etc/ in the units and the .pc */
+	fmt(destdir, sizeof destdir, "%s/opt", dir);
+	make_install(destdir, "/opt/dnnq");
+	fmt(unit, sizeof unit, "%s/opt/dnnq/lib/systemd/system/dnnqd.service", destdir);
+	read_text(unit, text, sizeof text);
+	ck_assert_msg(strstr(text, "\nExecStartPre=/opt/dnnq/bin/dnnqd --check-config "
+	                     "/opt/dnnq/etc/dnnq/dnnqd.yaml\n") &&
+	              strstr(text, "\nExecStart=/opt/dnnq/bin/dnnqd --config "
+	                     "/opt/dnnq/etc/dnnq/dnnqd.yaml\n"), "%s", text);
+	fmt(unit, sizeof unit, "%s/opt/dnnq/lib/pkgconfig/dnnq-client.pc", destdir);
+	read_text(unit, text, sizeof text);
+	ck_assert_msg(!strncmp(text, "prefix=/opt/dnnq\n", 17), "%s", text);
+}
+END_TEST
+
+Suite *suite_systemd(void)
+{
+	Suite *s = suite_create("systemd");
+	TCase *tc = tcase_create("systemd");
+	tcase_add_unchecked_fixture(tc, fixture_tmp_begin, fixture_tmp_end);
+	tcase_add_test(tc, systemd_notify_messages);
+	tcase_add_test(tc, systemd_watchdog_interval);
+	tcase_add_test(tc, systemd_listen_fds);
+	tcase_add_test(tc, systemd_log_prefixes);
+	tcase_add_test(tc, systemd_daemon_notifies);
+	tcase_add_test(tc, systemd_daemon_watchdog_not_ours);
+	tcase_add_test(tc, systemd_socket_activation);
+	tcase_add_test(tc, systemd_units_verify);
+	tcase_add_test(tc, systemd_units_syscall_filter);
+	tcase_add_test(tc, systemd_snippets_apply);
+	tcase_add_test(tc, systemd_man_pages_render);
+	tcase_add_test(tc, systemd_make_install);
+	suite_add_tcase(s, tc);
+	return s;
+}
