@@ -67,7 +67,6 @@ DAEMON_LIBS = $(shell pkg-config --libs yaml-0.1 liburing libsystemd 2>/dev/null
 # tests and the benchmarks, which also link the engine).
 CLIENT_SO    := $(BUILD)/lib/libdnnq-client.so.1
 CLIENT_A     := $(BUILD)/libdnnq-client.a
-CLIENT_PC    := $(BUILD)/lib/pkgconfig/dnnq-client.pc
 CLIENT_HDR   := $(BUILD)/include/dnnq.h
 DNNQD        := $(BUILD)/bin/dnnqd
 DNNQCTL      := $(BUILD)/bin/dnnqctl
@@ -80,7 +79,7 @@ BENCH_BIN  := $(BUILD)/bin/dnnq-bench
 .DEFAULT_GOAL := all
 
 all: $(DEPS_FIRST) $(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(TOOLS) $(DNNQD) \
-     $(CLIENT_SO) $(CLIENT_PC) $(CLIENT_HDR)
+     $(CLIENT_SO) $(CLIENT_HDR)
 
 deps:
 	@tools/deps.sh
@@ -137,10 +136,6 @@ $(CLIENT_SO): $(call obj,$(CLIENT_SRC) $(SHM_SRC)) client/libdnnq-client.map
 $(CLIENT_HDR): client/dnnq.h shm/dnnq_error.h
 	@mkdir -p $(dir $@)
 	awk '/^#include "shm\/dnnq_error.h"/ { while ((getline l < "shm/dnnq_error.h") > 0) print l; next } { print }' client/dnnq.h > $@.tmp && mv $@.tmp $@
-
-$(CLIENT_PC): client/dnnq-client.pc.in
-	@mkdir -p $(dir $@)
-	sed 's|@PREFIX@|$(PREFIX)|g' $< > $@
 
 # dnnqctl links the shared library (found next to it, or installed beside
 # it) and reads .npy files with calibration/'s reader.
