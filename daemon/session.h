@@ -26,6 +26,7 @@ struct dnnqd_session {
 	struct dnnqd_session *next;     /* the retired list */
 	uint64_t *grace;                /* every worker's epoch when retired */
 	struct dnnqd_counters *counts;  /* this session's, one per worker */
+	atomic_bool fds_blocking;       /* workers: the client made an eventfd block */
 };
 
 /* A region of `slots` slots (0: 64) and `arena_bytes` of arena (0: 64 MiB):

@@ -28,10 +28,23 @@
  * number from epoll may even belong to something else by then. A session
  * is named by a tag (its id and table index), never by a pointer kept
  * across the sleep.
+ *
+ * A session's doorbell and completion eventfds are open files shared with
+ * the client (SCM_RIGHTS passes the file, not a copy), O_NONBLOCK
+ * included: a client can clear it, and then a read of an empty doorbell
+ * or a write to a completion counter it saturated would block the worker
+ * for good, and with it every session. So each call on them is bounded by
+ * a per-worker timer signal (GUARD_NS, no SA_RESTART: the call fails with
+ * EINTR); a session whose fd blocked once is never read or written again
+ * (its doorbell leaves the epoll set: its requests are still served on
+ * passes and the 100 ms wake-ups). The two timer_settime calls are paid
+ * only where a system call already is: after a wake-up, and for a client
+ * that asked for completion events.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +60,8 @@
 #define SLEEP_MS 100
 #define MAX_EVENTS 64
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
+#define GUARD_SIGNAL (SIGRTMIN + 1)
+#define GUARD_NS 10000000L
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -66,6 +81,54 @@ static void notify(int fd)
 	/* EAGAIN: the counter is saturated, so the fd is readable anyway */
 	if (write(fd, &one, sizeof one) < 0)
 		return;
+}
+
+static void on_guard(int sig)
+{
+	(void)sig;
+}
+
+/* On the worker's own thread: the timer signals this thread only. */
+static void guard_init(struct dnnqd_worker *w)
+{
+	struct sigaction sa = { .sa_handler = on_guard };	/* no SA_RESTART */
+	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = GUARD_SIGNAL };
+	sigset_t set;
+	ev._sigev_un._tid = gettid();
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&set);
+	sigaddset(&set, GUARD_SIGNAL);
+	w->guarded = !sigaction(GUARD_SIGNAL, &sa, NULL) &&
+	             !pthread_sigmask(SIG_UNBLOCK, &set, NULL) &&
+	             !timer_create(CLOCK_MONOTONIC, &ev, &w->guard);
+	if (!w->guarded)
+		dnnqd_log(DNNQD_LOG_WARN, "worker %u: no guard timer (%s): a client that clears"
+		          " O_NONBLOCK on its eventfds can block this worker", w->index,
+		          strerror(errno));
+}
+
+/* Reads or writes 8 bytes of a session's eventfd; false when the call
+ * blocked (the guard interrupted it): the session is then marked. */
+static bool guarded_io(struct dnnqd_worker *w, struct dnnqd_session *s, int fd, bool wr)
+{
+	if (atomic_load_explicit(&s->fds_blocking, memory_order_relaxed))
+		return false;
+	uint64_t v = 1;
+	const struct itimerspec on = { .it_value = { 0, GUARD_NS } }, off = { { 0, 0 }, { 0, 0 } };
+	if (w->guarded)
+		timer_settime(w->guard, 0, &on, NULL);
+	ssize_t n = wr ? write(fd, &v, sizeof v) : read(fd, &v, sizeof v);
+	int err = errno;
+	if (w->guarded)
+		timer_settime(w->guard, 0, &off, NULL);
+	/* EAGAIN: saturated (readable anyway) or drained by another worker */
+	if (n >= 0 || err != EINTR)
+		return true;
+	if (!atomic_exchange(&s->fds_blocking, true))
+		dnnqd_log(DNNQD_LOG_WARN, "session %llu: its client made an eventfd block"
+		          " (O_NONBLOCK cleared): no more doorbell or completion events for it",
+		          (unsigned long long)s->id);
+	return false;
 }
 
 static int run_request(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t slot,
@@ -111,7 +174,7 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	count(&s->counts[w->index], status, copied);
 	dnnq_shm_slot_complete(&s->view, slot, status);
 	if (dnnq_shm_event_armed(&s->view))
-		notify(s->completion);
+		guarded_io(w, s, s->completion, true);
 	return true;
 }
 
@@ -147,8 +210,11 @@ static void drain(struct dnnqd_worker *w, const struct epoll_event *ev, int n)
 		struct dnnqd_session *s = NULL;
 		if (ev[i].data.u64 == WAKE_TAG)
 			drain_fd(w->wakefd);
-		else if ((s = lookup(w->d, ev[i].data.u64)))
-			drain_fd(s->doorbell);
+		else if ((s = lookup(w->d, ev[i].data.u64)) &&
+		         !guarded_io(w, s, s->doorbell, false))
+			/* undrained it stays readable: out of this worker's set
+			 * (the control loop's EPOLL_CTL_DEL then finds nothing) */
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->doorbell, NULL);
 	}
 }
 
@@ -184,6 +250,7 @@ static void *worker_main(void *arg)
 	struct dnnqd *d = w->d;
 	const uint64_t spin_ns = (uint64_t)d->cfg.spin_us * 1000;
 	uint64_t idle_since = 0;
+	guard_init(w);
 	dnnqd_qsbr_online(&w->qs);
 	while (!atomic_load(&d->stop)) {
 		bool busy = worker_pass(w);
@@ -265,6 +332,9 @@ void dnnqd_worker_join(struct dnnqd_worker *w)
 void dnnqd_worker_destroy(struct dnnqd_worker *w)
 {
 	dnnqd_runner_destroy(&w->runner);
+	if (w->guarded)
+		timer_delete(w->guard);
+	w->guarded = false;
 	if (w->epfd >= 0)
 		close(w->epfd);
 	if (w->wakefd >= 0)

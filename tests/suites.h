@@ -22,7 +22,8 @@
 	DNNQ_SUITE(client) \
 	DNNQ_SUITE(serve) \
 	DNNQ_SUITE(reload) \
-	DNNQ_SUITE(systemd)
+	DNNQ_SUITE(systemd) \
+	DNNQ_SUITE(hostile)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES
