@@ -330,6 +330,11 @@ static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_
 	return send_reply(c->fd, &r) && !c->refusal;
 }
 
+bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len)
+{
+	return handle(d, c, buf, len);
+}
+
 bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c)
 {
 	for (int i = 0; i < MSGS_PER_WAKE; i++) {

@@ -34,6 +34,11 @@ void dnnqd_conn_admit(struct dnnqd_conn *c, int fd, const struct dnnqd_acl *acl,
  * the connection must be closed (a hang-up, an unanswerable message, a
  * reply that cannot be sent, a refusal given). */
 bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c);
+/* What dnnqd_conn_readable does with one received message of len bytes,
+ * all of them at buf, without a recv(): the fuzzer's entry point
+ * (tests/fuzz/control.c). The reply goes to c->fd (a failed send, as to
+ * fd -1, returns false as there). */
+bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len);
 /* Closes the socket and retires the session, if any. */
 void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c);
 

@@ -23,6 +23,7 @@
 	DNNQ_SUITE(serve) \
 	DNNQ_SUITE(reload) \
 	DNNQ_SUITE(systemd) \
+	DNNQ_SUITE(faults) \
 	DNNQ_SUITE(hostile)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
