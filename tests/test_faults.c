@@ -49,20 +49,6 @@
 #define WAIT_MS 60000           /* a condition not met by then will not be */
 #define REQ_TIMEOUT_MS 60000
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- the daemon ------------------------------------------------------------ */
 
 static void start(struct fixture_daemon *d, unsigned models, const char *const *extra)
@@ -188,7 +174,7 @@ static void wait_sessions(struct dnnq_client *c, uint32_t want)
 		ck_assert_int_eq(dnnq_stats(c, &st), 0);
 		if (st.sessions == want)
 			return;
-		sleep_ms(5);
+		fixture_sleep_ms(5);
 	}
 	ck_abort_msg("%u sessions, not %u: '%s'", st.sessions, want, st.status);
 }
@@ -197,7 +183,7 @@ static void wait_fds(pid_t pid, int want)
 {
 	int n = 0;
 	for (int t = 0; t < WAIT_MS / 5 && (n = count_fds(pid)) > want; t++)
-		sleep_ms(5);
+		fixture_sleep_ms(5);
 	ck_assert_msg(n <= want, "dnnqd has %d fds, %d before", n, want);
 }
 
@@ -269,7 +255,7 @@ struct loader_thread {
 	size_t len;
 	_Atomic bool *halt;
 	_Atomic int *epoch;             /* restarts so far (the kill's number) */
-	_Atomic double *killed_at;      /* now_s() of the last kill */
+	_Atomic double *killed_at;      /* fixture_now_s() of the last kill */
 	_Atomic uint64_t ok, wrong, other;
 	_Atomic int ok_epoch;           /* the epoch of the last right answer */
 	double worst_s;                 /* kill -> DNNQ_E_DISCONNECTED */
@@ -287,7 +273,7 @@ static void *loader_main(void *arg)
 		struct call k;
 		int e = atomic_load(l->epoch);
 		if (dnnq_connect(l->socket, &o, &c)) {
-			sleep_ms(5);        /* the daemon is down: try again */
+			fixture_sleep_ms(5);        /* the daemon is down: try again */
 			continue;
 		}
 		int rc = call_open(c, "fc1024", 0, &k);
@@ -306,7 +292,7 @@ static void *loader_main(void *arg)
 			}
 		}
 		if (rc == DNNQ_E_DISCONNECTED) {
-			double t = now_s() - atomic_load(l->killed_at);
+			double t = fixture_now_s() - atomic_load(l->killed_at);
 			if (t > l->worst_s)
 				l->worst_s = t;
 			l->disconnects++;
@@ -327,7 +313,7 @@ static void wait_all_ok(struct loader_thread *l, int epoch)
 			all = all && atomic_load(&l[i].ok_epoch) >= epoch && atomic_load(&l[i].ok);
 		if (all)
 			return;
-		sleep_ms(5);
+		fixture_sleep_ms(5);
 	}
 	ck_abort_msg("not every client got a right answer after restart %d", epoch);
 }
@@ -340,7 +326,7 @@ START_TEST(daemon_killed_under_load)
 	start(&d, 1u << FIXTURE_FC1024, NULL);
 	_Atomic bool halt = false;
 	_Atomic int epoch = 0;
-	_Atomic double killed_at = now_s();
+	_Atomic double killed_at = fixture_now_s();
 	static struct loader_thread l[LOADERS];
 	memset(l, 0, sizeof l);
 	for (int i = 0; i < LOADERS; i++) {
@@ -352,9 +338,9 @@ START_TEST(daemon_killed_under_load)
 	wait_all_ok(l, 0);
 	struct dnnq_diag diag = { "" };
 	for (int r = 1; r <= RESTARTS; r++) {
-		atomic_store(&killed_at, now_s());
+		atomic_store(&killed_at, fixture_now_s());
 		fixture_daemon_kill(&d);
-		sleep_ms(50);
+		fixture_sleep_ms(50);
 		atomic_store(&epoch, r);
 		ck_assert_msg(fixture_daemon_restart(&d, &diag) == 0, "%s", diag.msg);
 		wait_all_ok(l, r);
@@ -409,7 +395,7 @@ static void wait_reload(struct dnnq_client *c, unsigned after, bool failed, char
 		status_of(c, status, len);
 		if (reloads_in(status) > after && !!strstr(status, "last reload failed") == failed)
 			return;
-		sleep_ms(5);
+		fixture_sleep_ms(5);
 	}
 	ck_abort_msg("no %s reload after %u: '%s'", failed ? "failed" : "good", after, status);
 }

@@ -58,20 +58,6 @@
 #define RAW_SLOTS    8
 #define RAW_ARENA    (1u << 20)
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- the daemon ---------------------------------------------------------- */
 
 static void dump_log(const struct fixture_daemon *d)
@@ -152,7 +138,7 @@ static struct level level_of(const struct fixture_daemon *d)
 {
 	int fds = count_fds(d->pid);
 	for (int same = 0, i = 0; same < 10 && i < 500; i++) {
-		sleep_ms(20);
+		fixture_sleep_ms(20);
 		int now = count_fds(d->pid);
 		same = now == fds ? same + 1 : 0;
 		fds = now;
@@ -166,7 +152,7 @@ static void assert_level(const struct fixture_daemon *d, struct level was, const
 {
 	int fds = count_fds(d->pid);
 	for (int i = 0; i < 1000 && fds != was.fds; i++) {
-		sleep_ms(10);
+		fixture_sleep_ms(10);
 		fds = count_fds(d->pid);
 	}
 	long rss = rss_kb(d->pid);
@@ -450,7 +436,7 @@ static int raw_submit_wait(struct raw *r, uint32_t slot, const struct dnnq_shm_r
 		st = dnnq_shm_slot_state(&r->v, slot);
 		if (st == DNNQ_SLOT_DONE || st == DNNQ_SLOT_FAILED)
 			return __atomic_load_n(&s->status, __ATOMIC_ACQUIRE);
-		sleep_ms(1);
+		fixture_sleep_ms(1);
 	}
 	return INT32_MIN;
 }
@@ -665,7 +651,7 @@ START_TEST(hostile_ring)
 		dnnq_shm_ring_push(&r.v, 1);
 		dnnq_shm_doorbell_ring(&r.v, r.fds[1]);
 		tries += 2;
-		sleep_ms(2);
+		fixture_sleep_ms(2);
 		if (round % 4 == 0)
 			assert_honest(&h);
 	}
@@ -707,7 +693,7 @@ START_TEST(hostile_ring)
 	/* the ring left corrupt: the workers still go to sleep (printed, not
 	 * asserted: a number of ticks is a speed) */
 	long ticks = cpu_ticks(d.pid);
-	sleep_ms(1000);
+	fixture_sleep_ms(1000);
 	ticks = cpu_ticks(d.pid) - ticks;
 	char outcome[200];
 	snprintf(outcome, sizeof outcome, "daemon unharmed, %ld of %ld CPU ticks used idle over 1 s"
@@ -793,7 +779,7 @@ START_TEST(hostile_input_rewrite)
 	pthread_t t;
 	ck_assert_int_eq(pthread_create(&t, NULL, scribble_main, &s), 0);
 	unsigned tries = 0, answered = 0;
-	double t0 = now_s();
+	double t0 = fixture_now_s();
 	for (int i = 0; i < 60; i++, tries++) {
 		struct dnnq_shm_request q = fc_req(&r, fc.model_id, fc.generation, batch);
 		answered += raw_submit_slot(&r, (uint32_t)i % RAW_SLOTS, &q) == 0;
@@ -806,7 +792,7 @@ START_TEST(hostile_input_rewrite)
 	char outcome[200];
 	snprintf(outcome, sizeof outcome, "%u completed (results the offender's own business),"
 	         " %lu arena rewrites in %.1f s; honest results equal the engine's", answered,
-	         s.passes, now_s() - t0);
+	         s.passes, fixture_now_s() - t0);
 	report("input rewritten while computed (fc1024)", tries, outcome);
 
 	/* then the slot table itself: descriptors, states, status and waiters
@@ -873,7 +859,7 @@ START_TEST(hostile_uncollected)
 		struct dnnq_tensor *to[1] = { &out[0] };
 		ck_assert_int_eq(dnnq_submit(m, ti, to, &rq[16]), DNNQ_E_BUSY);
 		assert_honest(&h);
-		sleep_ms(50);
+		fixture_sleep_ms(50);
 		assert_honest(&h);
 		/* gone without collecting anything */
 		dnnq_close(c);
@@ -1000,11 +986,11 @@ START_TEST(hostile_blocking_fds)
 	for (int i = 0; i < 50; i++, tries++) {
 		uint64_t one = 1;
 		ck_assert_int_eq(write(r.fds[1], &one, sizeof one), (ssize_t)sizeof one);
-		sleep_ms(2);
+		fixture_sleep_ms(2);
 		if (i % 10 == 0)
 			assert_honest(&h);
 	}
-	sleep_ms(300);
+	fixture_sleep_ms(300);
 	assert_honest(&h);
 	assert_alive(&d);
 	char log[4096];

@@ -42,13 +42,6 @@ enum { K = 1024, NVERSIONS = 11, STEPS = 20, NCLIENTS = 3 };
 #define WAIT_MS 60000           /* a condition not met by then will not be */
 #define REQ_TIMEOUT_MS 60000
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static void expect_in(const char *s, const char *part)
 {
 	ck_assert_msg(strstr(s, part), "'%s' does not say '%s'", s, part);
@@ -220,7 +213,7 @@ static void wait_generation(struct dnnq_client *c, const char *name, uint32_t wa
 {
 	uint32_t g = 0;
 	for (int t = 0; t < WAIT_MS / 5 && (g = generation(c, name)) != want; t++)
-		sleep_ms(5);
+		fixture_sleep_ms(5);
 	ck_assert_msg(g == want, "'%s' at generation %u, not %u", name, g, want);
 }
 
@@ -232,7 +225,7 @@ static void wait_reload(struct dnnq_client *c, unsigned after, bool failed, char
 		status_of(c, status, len);
 		if (reloads_in(status) > after && !!strstr(status, "last reload failed") == failed)
 			return;
-		sleep_ms(5);
+		fixture_sleep_ms(5);
 	}
 	ck_abort_msg("no %s reload after %u: '%s'", failed ? "failed" : "good", after, status);
 }
@@ -360,7 +353,7 @@ static void wait_seen(struct load *l, int v)
 			all = all && atomic_load(&l[i].seen[v]);
 		if (all)
 			return;
-		sleep_ms(5);
+		fixture_sleep_ms(5);
 	}
 	ck_abort_msg("version %d: not seen by every client", v);
 }
@@ -420,11 +413,11 @@ START_TEST(reload_under_load)
 		wait_generation(ctl, "fc", (uint32_t)v + 1);
 		wait_seen(l, v);
 		if (step == 2) {
-			sleep_ms(200);  /* the old table's grace period: a few ticks */
+			fixture_sleep_ms(200);  /* the old table's grace period: a few ticks */
 			rss_first = vm_rss_kib(d.pid);
 		}
 	}
-	sleep_ms(200);
+	fixture_sleep_ms(200);
 	long rss_last = vm_rss_kib(d.pid);
 	atomic_store(&halt, true);
 	for (int i = 0; i < NCLIENTS; i++) {

@@ -41,20 +41,6 @@
 #define F32_IN(i)  (1u << (i))  /* req_init: an F32 tensor where the signature says U8 */
 #define F32_OUT(i) (1u << (16 + (i)))
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* A DNNQ_E_* code: negative and named. */
 static bool is_error_code(int rc)
 {
@@ -625,9 +611,9 @@ static void assert_event(int fd)
 /* dnnq_poll until it stops saying DNNQ_E_AGAIN. */
 static int poll_until_done(struct dnnq_request *r)
 {
-	double t0 = now_s();
+	double t0 = fixture_now_s();
 	int rc;
-	while ((rc = dnnq_poll(r)) == DNNQ_E_AGAIN && now_s() - t0 < TIMEOUT_MS / 1000.0)
+	while ((rc = dnnq_poll(r)) == DNNQ_E_AGAIN && fixture_now_s() - t0 < TIMEOUT_MS / 1000.0)
 		sched_yield();
 	return rc;
 }
@@ -706,10 +692,10 @@ static void streaming_client(const char *socket, int ready)
 /* Polls the daemon's session count until it is `want` (or TIMEOUT_MS). */
 static uint32_t wait_sessions(struct dnnq_client *c, uint32_t want)
 {
-	double t0 = now_s();
+	double t0 = fixture_now_s();
 	uint32_t n;
-	while ((n = stats_of(c).sessions) != want && now_s() - t0 < TIMEOUT_MS / 1000.0)
-		sleep_ms(10);
+	while ((n = stats_of(c).sessions) != want && fixture_now_s() - t0 < TIMEOUT_MS / 1000.0)
+		fixture_sleep_ms(10);
 	return n;
 }
 
@@ -775,7 +761,7 @@ static void *waiter_main(void *arg)
 		w->bad += req_check(&w->q, why, sizeof why) != 0;
 		__atomic_add_fetch(&w->done, 1, __ATOMIC_RELEASE);
 	}
-	w->end = now_s();
+	w->end = fixture_now_s();
 	return NULL;
 }
 
@@ -819,12 +805,12 @@ static double kill_with_inflight(struct fixture_daemon *d, struct req *q, double
 		req_clear(&q[i]);
 		ck_assert_int_eq(dnnq_submit(q[i].m, q[i].ins, q[i].outs, &r[i]), 0);
 	}
-	*t_kill = now_s();
+	*t_kill = fixture_now_s();
 	fixture_daemon_kill(d);
-	*reaped = now_s() - *t_kill;
+	*reaped = fixture_now_s() - *t_kill;
 	for (unsigned i = 0; i < KILL_INFLIGHT; i++) {
 		int rc = dnnq_wait(&r[i], TIMEOUT_MS);
-		last = now_s() - *t_kill;
+		last = fixture_now_s() - *t_kill;
 		ck_assert_msg(rc == 0 || rc == DNNQ_E_DISCONNECTED, "request %u: %s", i,
 		              dnnq_strerror(rc));
 		if (rc == 0)
@@ -854,11 +840,11 @@ START_TEST(serve_daemon_killed)
 		sess_req(&s, &w[t].q, FIXTURE_FC1024, 1, 0, 600 + t);
 		ck_assert_int_eq(pthread_create(&w[t].t, NULL, waiter_main, &w[t]), 0);
 	}
-	double t0 = now_s();   /* until both loop in dnnq_infer (a failure ends the wait) */
+	double t0 = fixture_now_s();   /* until both loop in dnnq_infer (a failure ends the wait) */
 	for (int t = 0; t < WAITERS; t++)
 		while (__atomic_load_n(&w[t].done, __ATOMIC_ACQUIRE) == 0 &&
-		       now_s() - t0 < TIMEOUT_MS / 1000.0)
-			sleep_ms(1);
+		       fixture_now_s() - t0 < TIMEOUT_MS / 1000.0)
+			fixture_sleep_ms(1);
 	double async_s = kill_with_inflight(&d, q, &t_kill, &reaped);
 	double sync_s[WAITERS];
 	for (int t = 0; t < WAITERS; t++)

@@ -284,18 +284,27 @@ static int write_file(const char *path, const void *buf, size_t len, struct dnnq
 	                                    strerror(errno));
 }
 
-int fixture_model_write(enum fixture_model which, const char *path, struct dnnq_diag *diag)
+int fixture_model_bytes(enum fixture_model which, void **buf, size_t *len,
+                        struct dnnq_diag *diag)
 {
 	struct dnnq_model m;
-	void *buf = NULL;
-	size_t len;
+	*buf = NULL;
 	int rc = describe(which, &m, diag);
-	if (!rc)
-		rc = dnnq_model_write(&m, &buf, &len, diag);
+	if (!rc) {
+		rc = dnnq_model_write(&m, buf, len, diag);
+		dnnq_model_free(&m);
+	}
+	return rc;
+}
+
+int fixture_model_write(enum fixture_model which, const char *path, struct dnnq_diag *diag)
+{
+	void *buf;
+	size_t len;
+	int rc = fixture_model_bytes(which, &buf, &len, diag);
 	if (!rc)
 		rc = write_file(path, buf, len, diag);
 	free(buf);
-	dnnq_model_free(&m);
 	return rc;
 }
 
@@ -435,11 +444,18 @@ pid_t fixture_fork(void)
 	return pid;
 }
 
-static void sleep_ms(long ms)
+void fixture_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+double fixture_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int fixture_wait(pid_t pid, int timeout_ms)
@@ -453,7 +469,7 @@ int fixture_wait(pid_t pid, int timeout_ms)
 			return -1;
 		if (waited >= timeout_ms)
 			return -1;
-		sleep_ms(1);
+		fixture_sleep_ms(1);
 	}
 }
 
@@ -604,7 +620,7 @@ static int wait_ready(struct fixture_daemon *d, struct dnnq_diag *diag)
 			return dnnq_diag_set(diag, DNNQ_E_IO, "fixture: dnnqd %s before it served: %s",
 			                     how, line);
 		}
-		sleep_ms(5);
+		fixture_sleep_ms(5);
 	}
 	return dnnq_diag_set(diag, DNNQ_E_TIMEDOUT, "fixture: dnnq_connect(%s) failed for %d ms",
 	                     d->socket, START_TIMEOUT_MS);

@@ -42,6 +42,9 @@ enum fixture_model {
 
 const char *fixture_model_name(enum fixture_model m);
 /* Writes the model's .dnnq file to path (replacing it). */
+/* The model's .dnnq bytes in memory (*buf malloc'd: free it). */
+int fixture_model_bytes(enum fixture_model which, void **buf, size_t *len,
+                        struct dnnq_diag *diag);
 int fixture_model_write(enum fixture_model m, const char *path, struct dnnq_diag *diag);
 
 /* ---- the in-process reference -------------------------------------------- */
@@ -134,5 +137,9 @@ void fixture_daemon_kill(struct fixture_daemon *d);
 void fixture_daemon_destroy(struct fixture_daemon *d);
 /* The last up to len - 1 bytes of the log, NUL-terminated. */
 void fixture_daemon_log(const struct fixture_daemon *d, char *buf, size_t len);
+
+/* Sleeps ms milliseconds (through EINTR); CLOCK_MONOTONIC in seconds. */
+void fixture_sleep_ms(long ms);
+double fixture_now_s(void);
 
 #endif

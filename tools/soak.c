@@ -84,13 +84,6 @@ static void note(const char *fmt, ...)
 	va_end(ap);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- model versions -------------------------------------------------------- */
 
 /* The fixture's file of each model: version 0. */
@@ -256,7 +249,7 @@ static void latency(double t0)
 {
 	uint64_t i = atomic_fetch_add(&sh->nlat, 1);
 	if (i < MAX_LAT)
-		sh->lat_us[i] = (uint32_t)((now_s() - t0) * 1e6);
+		sh->lat_us[i] = (uint32_t)((fixture_now_s() - t0) * 1e6);
 }
 
 /* The status of a finished request: counted, and its outputs checked. */
@@ -309,11 +302,11 @@ static void one_round(struct thread_arg *a, struct refs *rf, struct rng *r, void
 		}
 	}
 	if (!async && n) {
-		q[0].t0 = now_s();
+		q[0].t0 = fixture_now_s();
 		finished(rf, m, &q[0], dnnq_infer(a->m[m], q[0].in, q[0].out, LOST_MS), scratch);
 	} else {
 		for (int i = 0; i < n; i++) {
-			q[i].t0 = now_s();
+			q[i].t0 = fixture_now_s();
 			rc[i] = dnnq_submit(a->m[m], q[i].in, q[i].out, &q[i].r);
 		}
 		for (int i = 0; i < n; i++) {
@@ -455,14 +448,14 @@ int main(int argc, char **argv)
 		if (kids[i] == 0)
 			_exit(client_main(d.socket, i, nthreads));
 	}
-	double t_end = now_s() + duration, next = now_s() + reload_every;
+	double t_end = fixture_now_s() + duration, next = fixture_now_s() + reload_every;
 	unsigned reloads = 0, reload_failed = 0;
 	struct dnnq_client *ctl = NULL;
 	rc = dnnq_connect(d.socket, NULL, &ctl);
-	while (!rc && now_s() < t_end) {
+	while (!rc && fixture_now_s() < t_end) {
 		struct timespec ts = { 0, 50 * 1000000L };
 		nanosleep(&ts, NULL);
-		if (now_s() < next)
+		if (fixture_now_s() < next)
 			continue;
 		next += reload_every;
 		enum fixture_model m = reloads % 2 ? FIXTURE_MULTI : FIXTURE_FC1024;

@@ -39,20 +39,14 @@ static void setup(void)
 {
 	struct dnnq_diag d = { "" };
 	struct dnnqd_models *ms;
-	char path[] = "/tmp/dnnq-fuzz-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0 || fixture_model_write(FIXTURE_RELU64, path, &d))
+	void *buf;
+	size_t n;
+	if (fixture_model_bytes(FIXTURE_RELU64, &buf, &n, &d))
 		die("fixture model", &d);
-	close(fd);
-	FILE *f = fopen(path, "rb");
-	static uint8_t buf[1 << 16];
-	size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-	if (f)
-		fclose(f);
-	unlink(path);
 	dnnqd_log_threshold = DNNQD_LOG_ERROR;
 	if (!(ms = dnnqd_models_new(1)) || dnnqd_models_add(ms, "relu64", buf, n, 8, &d))
 		die("model table", &d);
+	free(buf);
 	cpu_set_t online;
 	if (sched_getaffinity(0, sizeof online, &online) == 0)
 		while (cpu < CPU_SETSIZE - 1 && !CPU_ISSET(cpu, &online))

@@ -40,20 +40,14 @@ static void die(const char *what, const struct dnnq_diag *d)
 static void setup(void)
 {
 	struct dnnq_diag d = { "" };
-	char path[] = "/tmp/dnnq-fuzz-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0 || fixture_model_write(FIXTURE_RELU64, path, &d))
+	void *buf;
+	size_t n;
+	if (fixture_model_bytes(FIXTURE_RELU64, &buf, &n, &d))
 		die("fixture model", &d);
-	close(fd);
-	FILE *f = fopen(path, "rb");
-	static uint8_t buf[1 << 16];
-	size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-	if (f)
-		fclose(f);
-	unlink(path);
 	dnnqd_log_threshold = DNNQD_LOG_ERROR;
 	if (!(ms = dnnqd_models_new(1)) || dnnqd_models_add(ms, "relu64", buf, n, 8, &d))
 		die("model table", &d);
+	free(buf);
 	if (dnnq_shm_layout(SLOTS, ARENA, &layout))
 		die("layout", &d);
 	pristine = aligned_alloc(DNNQ_SHM_ALIGN, layout.total_size);
