@@ -237,8 +237,11 @@ static int read_stable(const char *path, void **buf, size_t *len, struct dnnqd_f
 		int rc = stat_id(path, id, d);
 		if (!rc)
 			rc = dnnqd_load_file(path, DNNQD_LOADER_AUTO, MAX_MODEL_FILE, buf, len, NULL, d);
-		if (!rc && !(rc = stat_id(path, &after, d)) && file_same(id, &after))
+		if (!rc && !(rc = stat_id(path, &after, d)) && file_same(id, &after)) {
+			if (d)
+				d->msg[0] = 0;	/* an earlier try's failure is no news */
 			return 0;
+		}
 		if (!rc) {
 			free(*buf);
 			*buf = NULL;
