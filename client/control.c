@@ -178,7 +178,14 @@ static int take_fds(struct msghdr *mh, int *fds, unsigned *n)
 }
 
 /* One packet into reply[0, size); *len is its true length (size + 1 means
- * longer). fds get what came along. 0, or TIMEDOUT / DISCONNECTED / IO. */
+ * longer). fds get what came along. 0, or TIMEDOUT / DISCONNECTED / IO.
+ *
+ * An end of file is believed only when a second recvmsg says it again: a
+ * non-blocking SEQPACKET recvmsg that finds the queue empty checks for the
+ * peer's shutdown afterwards, so when dnnqd sends its reply and closes in
+ * between (as it does after refusing a HELLO), the kernel reports EOF with
+ * the reply queued (net/unix/af_unix.c, unix_dgram_recvmsg). A closed peer
+ * sends nothing more, so the second call sees all there is. */
 static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsigned *nfds,
                    int64_t deadline_ns)
 {
@@ -188,6 +195,7 @@ static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsi
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov[2] = { { reply, size }, { &spare, 1 } };
+	unsigned eof = 0;
 	for (;;) {
 		struct msghdr mh = {
 			.msg_iov = iov, .msg_iovlen = 2,
@@ -198,8 +206,10 @@ static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsi
 			*len = (size_t)n;
 			return take_fds(&mh, fds, nfds);
 		}
-		if (n == 0)
+		if (n == 0 && eof++)
 			return DNNQ_E_DISCONNECTED;
+		if (n == 0)
+			continue;
 		int rc = retry_when_ready(fd, POLLIN, deadline_ns);
 		if (rc)
 			return rc;
