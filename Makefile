@@ -30,8 +30,12 @@ isa_flags = $(foreach i,avx2 sse42 avx512vnni,$(if $(findstring -$(i).c,$(1)),$(
 
 # Build dependencies: probed once; when the probe fails every build target
 # first runs `make deps` (which installs them as root, or says what to run).
-DEPS_OK := $(shell pkg-config --exists liburing yaml-0.1 libsystemd check 2>/dev/null && \
-             command -v systemd-analyze >/dev/null && command -v groff >/dev/null && echo y)
+# ONNX's schema, for onnx/: the one Debian's libonnx-dev installs in the
+# system include directory.
+ONNX_PROTO ?= $(firstword $(wildcard $(addsuffix /onnx/onnx.proto,/usr/local/include /usr/include)))
+DEPS_OK := $(shell pkg-config --exists liburing yaml-0.1 libsystemd check libprotobuf-c 2>/dev/null && \
+             command -v systemd-analyze >/dev/null && command -v groff >/dev/null && \
+             command -v protoc-c >/dev/null && test -n "$(ONNX_PROTO)" && echo y)
 DEPS_FIRST := $(if $(DEPS_OK),,deps)
 BENCH_OK := $(shell test -f /usr/include/oneapi/dnnl/dnnl.h && pkg-config --exists openblas 2>/dev/null && echo y)
 
@@ -50,6 +54,7 @@ CTL_SRC    := $(sort $(wildcard client/dnnqctl*.c))
 NPY_SRC    := calibration/npy.c calibration/npy-file.c engine/base.c
 # Models and a dnnqd process for the integration tests and the benchmarks.
 FIXTURE_SRC := tools/serve-fixture.c
+ONNX_SRC   := $(sort $(wildcard onnx/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*.c))
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 
@@ -60,6 +65,9 @@ CALIB_LIB  := $(BUILD)/libdnnq-calib.a
 SHM_LIB    := $(BUILD)/libdnnq-shm.a
 DAEMON_LIB := $(BUILD)/libdnnq-daemon.a
 CONF_LIB   := $(BUILD)/libdnnq-conf.a
+ONNX_LIB   := $(BUILD)/libdnnq-onnx.a
+ONNX_LIBS   = -lprotobuf-c
+ONNX_GEN   := $(BUILD)/gen/onnx/onnx.pb-c.c
 # What the daemon library needs besides the engine: libyaml (conf/),
 # liburing (the loader), libsystemd (sd-daemon).
 DAEMON_LIBS = $(shell pkg-config --libs yaml-0.1 liburing libsystemd 2>/dev/null) -lm -lpthread
@@ -70,15 +78,17 @@ CLIENT_A     := $(BUILD)/libdnnq-client.a
 CLIENT_HDR   := $(BUILD)/include/dnnq.h
 DNNQD        := $(BUILD)/bin/dnnqd
 DNNQCTL      := $(BUILD)/bin/dnnqctl
+# tools/dnnq-NAME.c is the tool dnnq-NAME (dnnq-convert, dnnq-run), on onnx/.
+ONNX_TOOLS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(sort $(wildcard tools/dnnq-*.c)))
 TOOLS      := $(BUILD)/bin/dnnq-quant-demo $(BUILD)/bin/dnnq-calibrate \
-              $(BUILD)/bin/dnnq-inspect $(DNNQCTL)
+              $(BUILD)/bin/dnnq-inspect $(DNNQCTL) $(ONNX_TOOLS)
 TEST_BIN   := $(BUILD)/tests/dnnq-check
 BENCH_BIN  := $(BUILD)/bin/dnnq-bench
 
 .PHONY: all check bench demo install clean deps deps-bench
 .DEFAULT_GOAL := all
 
-all: $(DEPS_FIRST) $(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(TOOLS) $(DNNQD) \
+all: $(DEPS_FIRST) $(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(ONNX_LIB) $(TOOLS) $(DNNQD) \
      $(CLIENT_SO) $(CLIENT_HDR)
 
 deps:
@@ -96,10 +106,27 @@ $(CALIB_LIB): $(call obj,$(CALIB_SRC))
 $(SHM_LIB): $(call obj,$(SHM_SRC))
 $(DAEMON_LIB): $(call obj,$(DAEMON_SRC))
 $(CONF_LIB): $(call obj,$(CONF_SRC))
+$(ONNX_LIB): $(call obj,$(ONNX_SRC) $(ONNX_GEN))
 $(CLIENT_A): $(call obj,$(CLIENT_SRC) $(SHM_SRC))
-$(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A):
+$(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) $(ONNX_LIB):
 	@mkdir -p $(dir $@)
 	rm -f $@.tmp && $(AR) rcs $@.tmp $^ && mv $@.tmp $@
+
+# ONNX import: protobuf-c code generated from ONNX's schema at build time
+# (the generated C is built like ours, warnings and all).
+$(ONNX_GEN): $(ONNX_PROTO) | $(DEPS_FIRST)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=$(patsubst %/onnx/,%,$(dir $(ONNX_PROTO))) --c_out=$(BUILD)/gen onnx/onnx.proto
+$(ONNX_GEN:.c=.h): $(ONNX_GEN)
+$(BUILD)/obj/$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(DNNQ_CFLAGS) -I$(BUILD)/gen -c $< -o $@
+$(call obj,$(ONNX_SRC)): DNNQ_CFLAGS += -I$(BUILD)/gen
+$(call obj,$(ONNX_SRC)): | $(ONNX_GEN:.c=.h)
+
+$(ONNX_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(ONNX_LIB) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ONNX_LIBS) -lm -lpthread
 
 $(BUILD)/bin/dnnq-quant-demo: $(call obj,tools/quant-demo.c) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
@@ -144,11 +171,12 @@ $(DNNQCTL): $(call obj,$(CTL_SRC) $(NPY_SRC) shm/error.c) $(CLIENT_SO)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/lib -l:libdnnq-client.so.1 \
 	  -Wl,-rpath,'$$ORIGIN/../lib' $(DNNQ_LDFLAGS) -lm -lpthread
 
-$(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS)
+$(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS) -I$(BUILD)/gen
+$(call obj,$(TEST_SRC)): | $(ONNX_GEN:.c=.h)
 $(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) \
-            $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
+            $(ONNX_LIB) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) $(DAEMON_LIBS)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) $(ONNX_LIBS) $(DAEMON_LIBS)
 
 # CK_DEFAULT_TIMEOUT: a hung test fails instead of hanging CI; sanitizers are slow.
 # The operator suites run a second time with the AVX2 GEMM kernel forced

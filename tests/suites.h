@@ -24,7 +24,10 @@
 	DNNQ_SUITE(reload) \
 	DNNQ_SUITE(systemd) \
 	DNNQ_SUITE(faults) \
-	DNNQ_SUITE(hostile)
+	DNNQ_SUITE(hostile) \
+	DNNQ_SUITE(onnx) \
+	DNNQ_SUITE(lower) \
+	DNNQ_SUITE(convert)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

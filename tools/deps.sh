@@ -3,11 +3,14 @@
 #   tools/deps.sh          build + test packages (systemd: systemd-analyze and
 #                          systemd-socket-activate for the systemd suite;
 #                          groff-base: it renders the man pages; clang and
-#                          libclang-rt-14-dev: libFuzzer for `make fuzz`)
+#                          libclang-rt-14-dev: libFuzzer for `make fuzz`;
+#                          libprotobuf-c-dev, protobuf-c-compiler and
+#                          libonnx-dev: the ONNX importer, generated from
+#                          onnx/onnx.proto at build time)
 #   tools/deps.sh --bench  also the benchmark peers (oneDNN, OpenBLAS)
 # Not root: prints the apt-get command to run instead and fails.
 set -eu
-pkgs="gcc make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev"
+pkgs="gcc make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev libopenblas-dev"
 missing=""
 for p in $pkgs; do

@@ -1,0 +1,58 @@
+/*
+ * onnx/ir.c — the IR's small helpers (onnx/ir.h).
+ */
+#include <stdlib.h>
+
+#include "onnx/ir.h"
+
+void dnnq_ir_free(struct dnnq_ir *ir)
+{
+	if (!ir)
+		return;
+	for (size_t i = 0; i < ir->nvalues; i++) {
+		free(ir->values[i].name);
+		free(ir->values[i].data);
+	}
+	for (size_t i = 0; i < ir->nnodes; i++) {
+		free(ir->nodes[i].name);
+		free(ir->nodes[i].op_type);
+	}
+	free(ir->values);
+	free(ir->nodes);
+	free(ir->inputs);
+	free(ir->outputs);
+	free(ir->name);
+	free(ir->producer);
+	*ir = (struct dnnq_ir){ 0 };
+}
+
+size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch)
+{
+	size_t n = 1;
+	for (uint32_t i = 0; i < v->ndim; i++)
+		n *= i == 0 && v->batched ? batch : (size_t)v->dims[i];
+	return n;
+}
+
+size_t dnnq_ir_dtype_size(enum dnnq_ir_dtype dt)
+{
+	static const size_t size[] = { 4, 1, 1, 4, 8 };
+	return (unsigned)dt < sizeof size / sizeof size[0] ? size[dt] : 0;
+}
+
+const char *dnnq_ir_op_name(enum dnnq_ir_op op)
+{
+	static const char *const name[DNNQ_IR_OP_COUNT] = {
+		"conv", "gemm", "batchnorm", "relu", "leakyrelu", "clip", "sigmoid", "tanh",
+		"hardsigmoid", "hardswish", "maxpool", "avgpool", "gavgpool", "add", "mul", "sum",
+		"concat", "reshape", "softmax", "quantize", "dequantize", "qlinearconv",
+		"qlinearmatmul", "convinteger", "matmulinteger", "dynquant",
+	};
+	return (unsigned)op < DNNQ_IR_OP_COUNT ? name[op] : "?";
+}
+
+const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt)
+{
+	static const char *const name[] = { "float32", "uint8", "int8", "int32", "int64" };
+	return (unsigned)dt < sizeof name / sizeof name[0] ? name[dt] : "?";
+}

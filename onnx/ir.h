@@ -1,0 +1,157 @@
+/*
+ * onnx/ir.h — an ONNX model as dnnq understands it: the importer's output
+ * (onnx/import.c), run in fp32 by the reference executor (onnx/ref.c, for
+ * calibration and `dnnq-run model.onnx`), lowered to a .dnnq model by
+ * onnx/lower.c.
+ *
+ * The IR keeps ONNX's semantics and layout (NCHW); what the importer has
+ * already settled is gone from it:
+ *   - Identity and Dropout are removed (their readers read the input);
+ *   - Constant nodes and initializers are constant values with their data;
+ *   - every attribute has its default filled in, auto_pad is resolved into
+ *     explicit pads, Clip's min/max inputs (opset 11+) are attributes,
+ *     Reshape/Flatten/Squeeze/Unsqueeze carry their resolved output shape;
+ *   - MatMul (2-D) is a GEMM with alpha 1, beta 0 (its B must be constant);
+ *   - every value has a static shape. dims[0] of a `batched` value is the
+ *     batch: symbolic in ONNX (a dim_param, or any value the user gives),
+ *     stored as 1 here; executors and the lowering scale it.
+ *
+ * Values are numbered in the order the importer creates them: the graph
+ * inputs first, then constants and node outputs interleaved; a node only
+ * reads values with smaller ids than its outputs (topological order).
+ */
+#ifndef DNNQ_ONNX_IR_H
+#define DNNQ_ONNX_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/base.h"
+
+#define DNNQ_IR_MAX_DIMS 8
+#define DNNQ_IR_MAX_INPUTS 16
+#define DNNQ_IR_MAX_OUTPUTS 3
+
+enum dnnq_ir_dtype {
+	DNNQ_IR_F32 = 0,
+	DNNQ_IR_U8,
+	DNNQ_IR_S8,
+	DNNQ_IR_S32,
+	DNNQ_IR_S64,        /* shapes, axes (constants only) */
+};
+
+enum dnnq_ir_op {
+	/* fp32 operators */
+	DNNQ_IR_CONV,            /* X, W, [B]                                    */
+	DNNQ_IR_GEMM,            /* A, B, [C]: Gemm, MatMul (2-D)                */
+	DNNQ_IR_BATCHNORM,       /* X, scale, B, mean, var (constants)           */
+	DNNQ_IR_RELU,
+	DNNQ_IR_LEAKYRELU,       /* alpha                                        */
+	DNNQ_IR_CLIP,            /* clip_min, clip_max (-inf / +inf when absent) */
+	DNNQ_IR_SIGMOID,
+	DNNQ_IR_TANH,
+	DNNQ_IR_HARDSIGMOID,     /* alpha, beta                                  */
+	DNNQ_IR_HARDSWISH,
+	DNNQ_IR_MAXPOOL,         /* kernel, strides, pads, dilations, ceil_mode  */
+	DNNQ_IR_AVGPOOL,         /* kernel, strides, pads, ceil_mode,
+	                            count_include_pad                            */
+	DNNQ_IR_GAVGPOOL,
+	DNNQ_IR_ADD,             /* 2 inputs, numpy broadcasting                 */
+	DNNQ_IR_MUL,             /* 2 inputs, numpy broadcasting                 */
+	DNNQ_IR_SUM,             /* 1..16 inputs of one shape                    */
+	DNNQ_IR_CONCAT,          /* axis (>= 0)                                  */
+	DNNQ_IR_RESHAPE,         /* Reshape, Flatten, Squeeze, Unsqueeze: the
+	                            output value's shape says it all; only the
+	                            data input is kept (ninputs 1)               */
+	DNNQ_IR_SOFTMAX,         /* axis (>= 0); opset < 13 coerces to 2-D       */
+	/* quantized operators (ONNX's definitions, round half to even) */
+	DNNQ_IR_QUANTIZE,        /* QuantizeLinear: x, scale, [zp]; axis         */
+	DNNQ_IR_DEQUANTIZE,      /* DequantizeLinear: x, scale, [zp]; axis       */
+	DNNQ_IR_QLINEARCONV,     /* x, xs, xz, w, ws, wz, ys, yz, [B]            */
+	DNNQ_IR_QLINEARMATMUL,   /* a, as, az, b, bs, bz, ys, yz                 */
+	DNNQ_IR_CONVINTEGER,     /* x, w, [xz], [wz] -> s32                      */
+	DNNQ_IR_MATMULINTEGER,   /* a, b, [az], [bz] -> s32                      */
+	DNNQ_IR_DYNQUANT,        /* DynamicQuantizeLinear: x -> y, ys, yz        */
+	DNNQ_IR_OP_COUNT,
+};
+
+struct dnnq_ir_value {
+	char *name;                     /* the ONNX name (owned) */
+	enum dnnq_ir_dtype dtype;
+	uint32_t ndim;                  /* 0: a scalar */
+	int64_t dims[DNNQ_IR_MAX_DIMS];
+	bool batched;                   /* dims[0] is the batch */
+	void *data;                     /* constants: numel elements (owned); else NULL */
+	int32_t producer;               /* node index; -1: graph input or constant */
+};
+
+struct dnnq_ir_node {
+	enum dnnq_ir_op op;
+	char *name;                     /* the ONNX name, or "OpType#index" (owned) */
+	char *op_type;                  /* the ONNX op_type, for messages (owned) */
+	uint32_t ninputs, noutputs;
+	int32_t inputs[DNNQ_IR_MAX_INPUTS];   /* value ids; -1: optional input absent */
+	int32_t outputs[DNNQ_IR_MAX_OUTPUTS];
+	/* attributes, defaults filled in; a kind reads those it needs */
+	int64_t kernel[2], strides[2], dilations[2];
+	int64_t pads[4];                /* top, left, bottom, right */
+	int64_t group;
+	bool ceil_mode, count_include_pad;
+	float alpha, beta;              /* Gemm, LeakyRelu, HardSigmoid */
+	bool trans_a, trans_b;          /* Gemm */
+	float clip_min, clip_max;       /* Clip */
+	float epsilon;                  /* BatchNormalization */
+	int64_t axis;                   /* Concat, Softmax, Quantize/DequantizeLinear
+	                                   (normalised to >= 0) */
+};
+
+struct dnnq_ir {
+	char *name;                     /* graph name (owned; may be "") */
+	char *producer;                 /* producer_name producer_version (owned) */
+	int64_t opset;                  /* the default domain's */
+	size_t nvalues, nnodes, ninputs, noutputs;
+	struct dnnq_ir_value *values;
+	struct dnnq_ir_node *nodes;
+	int32_t *inputs, *outputs;      /* value ids, in the ONNX graph's order */
+};
+
+void dnnq_ir_free(struct dnnq_ir *ir);
+/* Elements of a value with the batch as given (batched values), or as stored. */
+size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch);
+size_t dnnq_ir_dtype_size(enum dnnq_ir_dtype dt);
+const char *dnnq_ir_op_name(enum dnnq_ir_op op);
+const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt);
+
+/* ---- onnx/import.c -------------------------------------------------------- */
+
+/* Parses an ONNX ModelProto (bytes) into ir. Everything unsupported (an
+ * operator, an attribute value, a dynamic shape, a non-constant weight) is
+ * collected: the diag's message names the first ("node 'conv3' (Conv):
+ * auto_pad VALID with ..."), and, when list is non-NULL, *list gets every
+ * such line of the model, newline-separated (malloc'd; caller frees) and
+ * *count their number. DNNQ_E_FORMAT for bytes that are not an ONNX model,
+ * DNNQ_E_UNSUPPORTED for a model using what dnnq does not support. */
+int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **list,
+                     size_t *count, struct dnnq_diag *diag);
+/* The file's bytes, then dnnq_onnx_import; messages start with the path. */
+int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, size_t *count,
+                          struct dnnq_diag *diag);
+
+/* ---- onnx/ref.c: the fp32 reference executor ------------------------------ */
+
+/* Called for every value a node produces, once computed (data: numel
+ * elements of the value's dtype at this batch). Return non-zero to stop. */
+typedef int (*dnnq_ir_observer)(void *ctx, const struct dnnq_ir *ir, int32_t value,
+                                const void *data, size_t numel);
+
+/* Runs the IR on `batch` samples: inputs[i] holds graph input i (its dtype,
+ * ONNX layout), outputs[i] receives graph output i (malloc'd by the caller:
+ * dnnq_ir_numel(value, batch) elements). fp32 operators in float with double
+ * accumulation; quantized operators exactly as ONNX defines them. observe
+ * may be NULL. */
+int dnnq_ir_run(const struct dnnq_ir *ir, size_t batch, const void *const *inputs,
+                void *const *outputs, dnnq_ir_observer observe, void *ctx,
+                struct dnnq_diag *diag);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * onnx/lower.h — an IR (onnx/ir.h) to a .dnnq model (engine/model.h).
+ *
+ * fp32 operators become int8 ones with the quantization parameters the
+ * caller chose for each value (calibration, in dnnq-convert): a Conv or
+ * Gemm absorbs a following BatchNormalization and Relu/Clip; weights are
+ * quantized here (s8, per tensor or per output channel, symmetric or not),
+ * biases stay f32. Already-quantized operators (QLinearConv, QLinearMatMul,
+ * ConvInteger, MatMulInteger, QuantizeLinear/DequantizeLinear around
+ * supported operators) keep the parameters the model carries and compute
+ * exactly what ONNX defines.
+ *
+ * Layout: the engine is NHWC inside. The model's inputs and outputs keep the
+ * ONNX layout and names (f32 in, f32 out, NCHW for 4-D); the conversion is
+ * done at the edges. Flatten/Reshape of an NCHW tensor feeding a Gemm is
+ * absorbed by permuting the Gemm's weight columns.
+ */
+#ifndef DNNQ_ONNX_LOWER_H
+#define DNNQ_ONNX_LOWER_H
+
+#include "engine/model.h"
+#include "onnx/ir.h"
+
+struct dnnq_lower_opts {
+	bool per_channel;         /* per-output-channel weight scales */
+	bool symmetric_weights;   /* weight zero point 0 */
+	bool dynamic;             /* Gemm layers quantize their input per call */
+	const char *name;         /* the model's name (meta); NULL: the graph's */
+	const char *calibration;  /* what chose the ranges (meta), e.g. "kl" */
+};
+
+/* qp[v] (has_qp[v]) is the quantization of IR value v, for each value the
+ * caller calibrated (typically every f32 value the reference run produced,
+ * and the graph inputs). A value that must be quantized and has none is an
+ * error naming it. m is filled (free it with dnnq_model_free). Each lowered
+ * node is named after the IR node whose output it produces (the last of a
+ * fused chain). */
+int dnnq_onnx_lower(const struct dnnq_ir *ir, const struct dnnq_lower_opts *o,
+                    const struct dnnq_qparams *qp, const bool *has_qp,
+                    struct dnnq_model *m, struct dnnq_diag *diag);
+
+#endif
