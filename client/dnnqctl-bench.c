@@ -276,7 +276,7 @@ static void report(const struct bench_args *a, const uint32_t *lat, size_t n,
 	double rate = secs > 0 ? (double)n / secs : 0;
 	if (a->json) {
 		printf("{\"model\":");
-		ctl_json_str(stdout, a->model);
+		dnnq_json_string(stdout, a->model);
 		printf(",\"threads\":%u,\"sessions\":%u,\"depth\":%u,\"batch\":%u,"
 		       "\"duration_s\":%.3f,\"requests\":%zu,\"failures\":%llu,"
 		       "\"requests_per_s\":%.1f,\"latency_us\":{", a->threads, a->threads, a->depth,

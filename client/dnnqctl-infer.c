@@ -301,11 +301,11 @@ static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info 
 {
 	if (json) {
 		printf("{\"name\":");
-		ctl_json_str(stdout, io->name);
+		dnnq_json_string(stdout, io->name);
 		printf(",\"dtype\":\"%s\",\"shape\":", ctl_dtype_name(t->dtype));
 		ctl_print_shape(stdout, t->rank, t->dims, false, true);
 		printf(",\"file\":");
-		ctl_json_str(stdout, path);
+		dnnq_json_string(stdout, path);
 	} else {
 		printf("output %s  %s ", io->name, ctl_dtype_name(t->dtype));
 		ctl_print_shape(stdout, t->rank, t->dims, false, false);
@@ -335,7 +335,7 @@ static void print_summary(const struct infer_args *a, struct dnnq_model *m,
 {
 	if (a->json) {
 		printf("{\"model\":");
-		ctl_json_str(stdout, a->model);
+		dnnq_json_string(stdout, a->model);
 		printf(",\"batch\":%u,\"latency_us\":%.3f,\"outputs\":[", r->batch, r->latency_us);
 	} else {
 		printf("model %s, batch %u: %.1f us\n", a->model, r->batch, r->latency_us);

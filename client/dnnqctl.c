@@ -151,20 +151,6 @@ const char *ctl_dtype_name(enum dnnq_type t)
 	return "?";
 }
 
-void ctl_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
 
 void ctl_print_shape(FILE *f, uint32_t rank, const int64_t *dims, bool batch_n, bool json)
 {
@@ -214,7 +200,7 @@ static void print_status_json(const struct dnnq_stats *s)
 	       (unsigned long long)s->requests, (unsigned long long)s->failures,
 	       (unsigned long long)s->bytes_copied, (unsigned long long)s->session_requests,
 	       (unsigned long long)s->session_failures);
-	ctl_json_str(stdout, s->status);
+	dnnq_json_string(stdout, s->status);
 	printf("}\n");
 }
 
@@ -252,7 +238,7 @@ static void print_io(const struct dnnq_io_info *io, const char *kind, bool json)
 {
 	if (json) {
 		printf("{\"name\":");
-		ctl_json_str(stdout, io->name);
+		dnnq_json_string(stdout, io->name);
 		printf(",\"dtype\":\"%s\",\"shape\":", ctl_dtype_name(io->dtype));
 		ctl_print_shape(stdout, io->rank, io->dims, true, true);
 		if (io->dtype == DNNQ_TYPE_U8)
@@ -271,7 +257,7 @@ static void print_model(const struct dnnq_model *m, bool json)
 {
 	if (json) {
 		printf("{\"name\":");
-		ctl_json_str(stdout, dnnq_model_name_of(m));
+		dnnq_json_string(stdout, dnnq_model_name_of(m));
 		printf(",\"generation\":%u,\"max_batch\":%u", dnnq_model_generation(m),
 		       dnnq_model_max_batch(m));
 	} else {

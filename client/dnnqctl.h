@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "client/dnnq.h"
+#include "engine/base.h"
 
 #define CTL_EXIT_FAIL  1
 #define CTL_EXIT_USAGE 2
@@ -52,8 +53,6 @@ int ctl_open(const struct ctl_global *g, const char *model, uint64_t arena_bytes
 uint64_t ctl_io_bytes(const struct dnnq_model *m, uint32_t batch, bool as_f32);
 
 const char *ctl_dtype_name(enum dnnq_type t);
-/* Writes s as a JSON string (quoted, escaped). */
-void ctl_json_str(FILE *f, const char *s);
 /* "[N, 1, 28, 28]" (batch_n: dims[0] shown as N) or "[2, 10]". */
 void ctl_print_shape(FILE *f, uint32_t rank, const int64_t *dims, bool batch_n, bool json);
 

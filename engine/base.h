@@ -16,6 +16,7 @@
 #define DNNQ_ENGINE_BASE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,5 +72,9 @@ enum dnnq_isa dnnq_isa_best(void);
 /* Whether this CPU can run `isa`. */
 bool dnnq_isa_supported(enum dnnq_isa isa);
 const char *dnnq_isa_name(enum dnnq_isa isa);
+
+/* s as a JSON string literal (quotes, escapes) on f: for the tools' --json
+ * output. */
+void dnnq_json_string(FILE *f, const char *s);
 
 #endif

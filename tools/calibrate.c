@@ -179,21 +179,6 @@ static size_t keep_finite(float *x, size_t n)
 	return m;
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 /* JSON has no infinity: an exact reconstruction prints null. */
 static void json_sqnr(double s)
 {
@@ -223,7 +208,7 @@ static void print_stats_json(const char *path, const struct dnnq_npy *a,
                              const struct result *r)
 {
 	printf("{\"file\":");
-	json_string(path);
+	dnnq_json_string(stdout, path);
 	printf(",\"dtype\":\"%s\",\"shape\":[", dnnq_dtype_name(a->dtype));
 	for (unsigned i = 0; i < a->ndim; i++)
 		printf("%s%zu", i ? "," : "", a->shape[i]);
