@@ -1,0 +1,1377 @@
+#!/usr/bin/python3
+"""tools/mkonnx.py: the ONNX fixtures the onnx/ import tests read (tests/onnx/).
+
+Three sets, each regenerated whole:
+  digits/  two small models trained with torch on sklearn's digits (a CNN and
+           an MLP), exported with torch.onnx.export, with the test split, a
+           calibration slice and torch's logits on the test split.
+  ops/     one tiny model per supported operator and attribute combination,
+           built with onnx.helper, with its inputs and the expected output.
+  bad/     models the importer must refuse, each for one reason.
+
+Expected outputs of ops/ come from the NumPy executor below, which runs the
+very graph that is written (it reads the nodes and attributes back from the
+model), so a fixture cannot disagree with its own model. A second executor
+over the same graph, written with torch operators, cross-checks it: fp32
+outputs must agree to rounding, integer outputs exactly. Integer operators
+follow the formulas the C side implements (see tests/onnx/README.md); QDQ
+cases are computed with the QLinear formula, and the plain float reading of
+the same graph is only required to be within a quantum or two of it.
+
+Run with Debian's interpreter (torch, onnx, sklearn, numpy):
+    /usr/bin/python3 tools/mkonnx.py [--out tests/onnx]
+Deterministic: fixed seeds, one torch thread, deterministic algorithms.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+import zlib
+
+try:
+    import numpy as np
+except ImportError:  # --help still works; main() says which interpreter to use
+    np = None
+
+# Heavy modules are imported in main(), so --help works anywhere.
+onnx = None
+helper = None
+numpy_helper = None
+torch = None
+F = None
+
+OPSET = 13
+
+
+# ---------------------------------------------------------------- quantization
+# The integer formulas the C side implements, in NumPy. rint is
+# round-half-to-even; every float step is float32 unless noted.
+
+def qrange(dt):
+    return (0, 255) if np.dtype(dt) == np.uint8 else (-128, 127)
+
+
+def axis_shape(v, ndim, axis):
+    """A 1-D per-axis parameter reshaped to broadcast along `axis`."""
+    shape = [1] * ndim
+    shape[axis] = v.size
+    return v.reshape(shape)
+
+
+def quantize(x, scale, zp, axis=1):
+    x = np.asarray(x, np.float32)
+    scale = np.asarray(scale, np.float32)
+    zp = np.asarray(zp)
+    if scale.ndim == 1:
+        scale = axis_shape(scale, x.ndim, axis)
+        zpb = axis_shape(zp, x.ndim, axis)
+    else:
+        zpb = zp
+    q = np.rint(x / scale).astype(np.int64) + zpb.astype(np.int64)
+    lo, hi = qrange(zp.dtype)
+    return np.clip(q, lo, hi).astype(zp.dtype)
+
+
+def dequantize(x, scale, zp, axis=1):
+    scale = np.asarray(scale, np.float32)
+    zp = np.zeros((), np.int32) if zp is None else np.asarray(zp)
+    if scale.ndim == 1:
+        scale = axis_shape(scale, x.ndim, axis)
+        zp = axis_shape(zp, x.ndim, axis)
+    d = x.astype(np.int32) - zp.astype(np.int32)
+    return d.astype(np.float32) * scale
+
+
+def requant_mult(xs, ws, ys):
+    """float32(float64(xs) * float64(ws) / float64(ys)), per channel if ws is."""
+    ws = np.asarray(ws, np.float32).astype(np.float64)
+    return (np.float64(np.float32(xs)) * ws / np.float64(np.float32(ys))).astype(np.float32)
+
+
+def requant(acc, m, yz, ch_axis):
+    """y = clip(rint(float32(acc) * m) + yz), m per channel along ch_axis."""
+    assert acc.min() >= -2**31 and acc.max() < 2**31, "acc overflows int32"
+    m = np.asarray(m, np.float32)
+    if m.ndim == 1:
+        m = axis_shape(m, acc.ndim, ch_axis)
+    yz = np.asarray(yz)
+    lo, hi = qrange(yz.dtype)
+    r = np.rint(acc.astype(np.float32) * m).astype(np.int64) + int(yz)
+    return np.clip(r, lo, hi).astype(yz.dtype)
+
+
+def dynamic_quantize(x):
+    x = np.asarray(x, np.float32)
+    lo = np.minimum(np.float32(0), x.min())
+    hi = np.maximum(np.float32(0), x.max())
+    scale = np.float32((hi - lo) / np.float32(255))
+    zp = np.uint8(np.clip(np.rint(np.float32(0) - lo / scale), 0, 255))
+    return quantize(x, scale, zp), np.array(scale, np.float32), np.array(zp, np.uint8)
+
+
+def qparams_u8(lo, hi):
+    """Asymmetric u8 parameters covering [lo, hi] and 0."""
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    s = np.float32((hi - lo) / 255.0)
+    z = np.uint8(np.clip(np.rint(-lo / s), 0, 255))
+    return s, z
+
+
+def qweights_s8(w, axis=None):
+    """Symmetric s8 weights, per tensor or per `axis`; returns (q, scale)."""
+    if axis is None:
+        s = np.float32(np.abs(w).max() / 127.0)
+        return np.clip(np.rint(w / s), -127, 127).astype(np.int8), s
+    red = tuple(i for i in range(w.ndim) if i != axis)
+    s = (np.abs(w).max(axis=red) / 127.0).astype(np.float32)
+    q = np.clip(np.rint(w / axis_shape(s, w.ndim, axis)), -127, 127)
+    return q.astype(np.int8), s
+
+
+# ------------------------------------------------------------- NumPy executor
+
+def conv_pads(a, in_hw, k_hw):
+    """ONNX Conv/pool padding [top, left, bottom, right] after auto_pad."""
+    strides = list(a.get("strides", [1, 1]))
+    dil = list(a.get("dilations", [1, 1]))
+    ap = a.get("auto_pad", "NOTSET")
+    if ap == "NOTSET":
+        return list(a.get("pads", [0, 0, 0, 0]))
+    if ap == "VALID":
+        return [0, 0, 0, 0]
+    begin, end = [], []
+    for i in range(2):
+        out = -(-in_hw[i] // strides[i])
+        total = max((out - 1) * strides[i] + (k_hw[i] - 1) * dil[i] + 1 - in_hw[i], 0)
+        small = total // 2
+        b = small if ap == "SAME_UPPER" else total - small
+        begin.append(b)
+        end.append(total - b)
+    return begin + end
+
+
+def conv_core(x, w, strides, pads, dil, group):
+    """Grouped 2-D convolution of x [N,C,H,W] with w [M,C/g,KH,KW], zero
+    padding, in x's dtype (float64, or int64 for exact accumulators)."""
+    n, c, h, wd = x.shape
+    m, cg, kh, kw = w.shape
+    assert c == cg * group and m % group == 0
+    xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh = (h + pads[0] + pads[2] - (dil[0] * (kh - 1) + 1)) // strides[0] + 1
+    ow = (wd + pads[1] + pads[3] - (dil[1] * (kw - 1) + 1)) // strides[1] + 1
+    mg = m // group
+    xg = xp.reshape(n, group, cg, xp.shape[2], xp.shape[3])
+    wg = w.reshape(group, mg, cg, kh, kw)
+    out = np.zeros((n, group, mg, oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r0, c0 = i * dil[0], j * dil[1]
+            patch = xg[:, :, :, r0:r0 + strides[0] * (oh - 1) + 1:strides[0],
+                       c0:c0 + strides[1] * (ow - 1) + 1:strides[1]]
+            out += np.einsum("ngchw,gmc->ngmhw", patch, wg[:, :, :, i, j])
+    return out.reshape(n, m, oh, ow)
+
+
+def pool_core(x, kind, kernel, strides, pads, ceil_mode, cip):
+    """Max or average pooling of x [N,C,H,W] (float64). Windows that ceil_mode
+    adds past the padding see nothing there; a window starting in the end
+    padding is dropped (as torch and the current ONNX text do)."""
+    n, c, h, w = x.shape
+    outs, extra = [], []
+    for d, size in enumerate((h, w)):
+        pb, pe, k, s = pads[d], pads[d + 2], kernel[d], strides[d]
+        span = size + pb + pe - k
+        o = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (o - 1) * s >= size + pb:
+            o -= 1
+        outs.append(o)
+        extra.append(max(0, (o - 1) * s + k - (size + pb + pe)))
+    padw = ((0, 0), (0, 0), (pads[0], pads[2] + extra[0]), (pads[1], pads[3] + extra[1]))
+    xp = np.pad(x, padw)
+    valid = np.pad(np.ones((1, 1, h, w)), padw)
+    inpad = np.pad(np.ones((1, 1, h + pads[0] + pads[2], w + pads[1] + pads[3])),
+                   ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    oh, ow = outs
+    acc = np.full((n, c, oh, ow), -np.inf if kind == "max" else 0.0)
+    cnt = np.zeros((1, 1, oh, ow))
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            sl = (slice(None), slice(None),
+                  slice(i, i + strides[0] * (oh - 1) + 1, strides[0]),
+                  slice(j, j + strides[1] * (ow - 1) + 1, strides[1]))
+            p, v = xp[sl], valid[sl]
+            if kind == "max":
+                acc = np.where(v > 0, np.maximum(acc, p), acc)
+            else:
+                acc = acc + p
+                cnt = cnt + (inpad[sl] if cip else v)
+    return acc if kind == "max" else acc / cnt
+
+
+def f64(a):
+    return np.asarray(a, np.float64)
+
+
+def f32(a):
+    return np.asarray(a, np.float32)
+
+
+def np_softmax(x, axis, opset):
+    x = f64(x)
+    axis = axis % x.ndim
+    if opset < 13:
+        shp = x.shape
+        x2 = x.reshape(int(np.prod(shp[:axis])), -1)
+        e = np.exp(x2 - x2.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)).reshape(shp)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def np_reshape(x, shape):
+    shape = [int(s) for s in shape]
+    shape = [x.shape[i] if s == 0 else s for i, s in enumerate(shape)]
+    return x.reshape(shape)
+
+
+def np_clip(a, ins, opset):
+    x = f64(ins[0])
+    if opset < 11:
+        lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
+    else:
+        lo = float(ins[1]) if len(ins) > 1 and ins[1] is not None else -np.inf
+        hi = float(ins[2]) if len(ins) > 2 and ins[2] is not None else np.inf
+    return [f32(np.minimum(np.maximum(x, lo), hi))]
+
+
+def np_conv(a, ins, opset):
+    x, w = f64(ins[0]), f64(ins[1])
+    pads = conv_pads(a, x.shape[2:], w.shape[2:])
+    y = conv_core(x, w, a.get("strides", [1, 1]), pads, a.get("dilations", [1, 1]),
+                  a.get("group", 1))
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + f64(ins[2]).reshape(1, -1, 1, 1)
+    return [f32(y)]
+
+
+def np_gemm(a, ins, opset):
+    A, B = f64(ins[0]), f64(ins[1])
+    if a.get("transA", 0):
+        A = A.T
+    if a.get("transB", 0):
+        B = B.T
+    y = a.get("alpha", 1.0) * (A @ B)
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + a.get("beta", 1.0) * f64(ins[2])
+    return [f32(y)]
+
+
+def np_pool(kind):
+    def run(a, ins, opset):
+        x = f64(ins[0])
+        k = list(a["kernel_shape"])
+        assert list(a.get("dilations", [1, 1])) == [1, 1]
+        pads = conv_pads(a, x.shape[2:], k)
+        y = pool_core(x, kind, k, list(a.get("strides", [1, 1])), pads,
+                      a.get("ceil_mode", 0), a.get("count_include_pad", 0))
+        return [f32(y)]
+    return run
+
+
+def np_batchnorm(a, ins, opset):
+    x, sc, b, mean, var = (f64(t) for t in ins[:5])
+    sh = (1, -1) + (1,) * (x.ndim - 2)
+    y = (x - mean.reshape(sh)) / np.sqrt(var.reshape(sh) + a.get("epsilon", 1e-5))
+    return [f32(y * sc.reshape(sh) + b.reshape(sh))]
+
+
+def axes_of(a, ins, opset):
+    if opset >= 13:
+        return [int(v) for v in ins[1]] if len(ins) > 1 and ins[1] is not None else None
+    return a.get("axes")
+
+
+def np_squeeze(a, ins, opset):
+    axes = axes_of(a, ins, opset)
+    x = ins[0]
+    return [np.squeeze(x, axis=tuple(ax % x.ndim for ax in axes)) if axes else np.squeeze(x)]
+
+
+def np_unsqueeze(a, ins, opset):
+    x = ins[0]
+    axes = sorted(ax % (x.ndim + len(axes_of(a, ins, opset))) for ax in axes_of(a, ins, opset))
+    for ax in axes:
+        x = np.expand_dims(x, ax)
+    return [x]
+
+
+def np_qlinearconv(a, ins, opset):
+    x, xs, xz, w, ws, wz, ys, yz = ins[:8]
+    pads = conv_pads(a, x.shape[2:], w.shape[2:])
+    wz = np.asarray(wz).astype(np.int64)
+    wzb = wz.reshape(-1, 1, 1, 1) if wz.ndim == 1 else wz
+    acc = conv_core(x.astype(np.int64) - int(xz), w.astype(np.int64) - wzb,
+                    a.get("strides", [1, 1]), pads, a.get("dilations", [1, 1]),
+                    a.get("group", 1))
+    if len(ins) > 8 and ins[8] is not None:
+        acc = acc + ins[8].astype(np.int64).reshape(1, -1, 1, 1)
+    return [requant(acc, requant_mult(xs, ws, ys), yz, 1)]
+
+
+def np_qlinearmatmul(a, ins, opset):
+    A, As, Az, B, Bs, Bz, ys, yz = ins
+    acc = (A.astype(np.int64) - np.asarray(Az).astype(np.int64)) @ \
+          (B.astype(np.int64) - np.asarray(Bz).astype(np.int64))
+    return [requant(acc, requant_mult(As, Bs, ys), yz, acc.ndim - 1)]
+
+
+def np_convinteger(a, ins, opset):
+    x, w = ins[0], ins[1]
+    xz = ins[2] if len(ins) > 2 and ins[2] is not None else np.zeros((), x.dtype)
+    wz = ins[3] if len(ins) > 3 and ins[3] is not None else np.zeros((), w.dtype)
+    wz = np.asarray(wz).astype(np.int64)
+    wzb = wz.reshape(-1, 1, 1, 1) if wz.ndim == 1 else wz
+    pads = conv_pads(a, x.shape[2:], w.shape[2:])
+    acc = conv_core(x.astype(np.int64) - int(xz), w.astype(np.int64) - wzb,
+                    a.get("strides", [1, 1]), pads, a.get("dilations", [1, 1]),
+                    a.get("group", 1))
+    return [acc.astype(np.int32)]
+
+
+def np_matmulinteger(a, ins, opset):
+    A, B = ins[0], ins[1]
+    Az = ins[2] if len(ins) > 2 and ins[2] is not None else np.zeros((), A.dtype)
+    Bz = ins[3] if len(ins) > 3 and ins[3] is not None else np.zeros((), B.dtype)
+    acc = (A.astype(np.int64) - np.asarray(Az).astype(np.int64)) @ \
+          (B.astype(np.int64) - np.asarray(Bz).astype(np.int64))
+    return [acc.astype(np.int32)]
+
+
+NP_OPS = {
+    "Conv": np_conv,
+    "Gemm": np_gemm,
+    "MatMul": lambda a, i, o: [f32(f64(i[0]) @ f64(i[1]))],
+    "Relu": lambda a, i, o: [f32(np.maximum(f64(i[0]), 0))],
+    "LeakyRelu": lambda a, i, o: [f32(np.where(f64(i[0]) >= 0, f64(i[0]),
+                                               a.get("alpha", 0.01) * f64(i[0])))],
+    "Clip": np_clip,
+    "Sigmoid": lambda a, i, o: [f32(1 / (1 + np.exp(-f64(i[0]))))],
+    "Tanh": lambda a, i, o: [f32(np.tanh(f64(i[0])))],
+    "HardSigmoid": lambda a, i, o: [f32(np.clip(a.get("alpha", 0.2) * f64(i[0]) +
+                                                a.get("beta", 0.5), 0, 1))],
+    "HardSwish": lambda a, i, o: [f32(f64(i[0]) * np.clip(f64(i[0]) / 6 + 0.5, 0, 1))],
+    "MaxPool": np_pool("max"),
+    "AveragePool": np_pool("avg"),
+    "GlobalAveragePool": lambda a, i, o: [f32(f64(i[0]).mean(axis=(2, 3), keepdims=True))],
+    "Add": lambda a, i, o: [f32(f64(i[0]) + f64(i[1]))],
+    "Mul": lambda a, i, o: [f32(f64(i[0]) * f64(i[1]))],
+    "Sum": lambda a, i, o: [f32(sum(f64(t) for t in i))],
+    "Concat": lambda a, i, o: [np.concatenate(i, axis=a["axis"])],
+    "Flatten": lambda a, i, o: [i[0].reshape(int(np.prod(i[0].shape[:a.get("axis", 1)])), -1)],
+    "Reshape": lambda a, i, o: [np_reshape(i[0], i[1])],
+    "Squeeze": np_squeeze,
+    "Unsqueeze": np_unsqueeze,
+    "BatchNormalization": np_batchnorm,
+    "Softmax": lambda a, i, o: [f32(np_softmax(i[0], a.get("axis", 1 if o < 13 else -1), o))],
+    "Identity": lambda a, i, o: [i[0]],
+    "Dropout": lambda a, i, o: [i[0]],
+    "QuantizeLinear": lambda a, i, o: [quantize(i[0], i[1], i[2], a.get("axis", 1))],
+    "DequantizeLinear": lambda a, i, o: [dequantize(i[0], i[1], i[2] if len(i) > 2 else None,
+                                                    a.get("axis", 1))],
+    "QLinearConv": np_qlinearconv,
+    "QLinearMatMul": np_qlinearmatmul,
+    "ConvInteger": np_convinteger,
+    "MatMulInteger": np_matmulinteger,
+    "DynamicQuantizeLinear": lambda a, i, o: list(dynamic_quantize(i[0])),
+}
+
+
+def node_attrs(node):
+    out = {}
+    for at in node.attribute:
+        v = helper.get_attribute_value(at)
+        out[at.name] = v.decode() if isinstance(v, bytes) else v
+    return out
+
+
+def model_opset(model):
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            return imp.version
+    raise ValueError("no default-domain opset")
+
+
+def run_graph(model, feeds, table, to_native, from_native):
+    """Runs every node of model's graph with `table` (op -> fn(attrs, ins,
+    opset)); returns the graph outputs in order, as NumPy arrays."""
+    opset = model_opset(model)
+    env = {k: to_native(v) for k, v in feeds.items()}
+    for init in model.graph.initializer:
+        env[init.name] = to_native(numpy_helper.to_array(init))
+    for node in model.graph.node:
+        if node.op_type == "Constant":
+            env[node.output[0]] = to_native(numpy_helper.to_array(node_attrs(node)["value"]))
+            continue
+        ins = [env[i] if i else None for i in node.input]
+        outs = table[node.op_type](node_attrs(node), ins, opset)
+        for name, v in zip(node.output, outs):
+            if name:
+                env[name] = v
+    return [from_native(env[o.name]) for o in model.graph.output]
+
+
+def np_run(model, feeds):
+    return run_graph(model, feeds, NP_OPS, lambda v: v, lambda v: np.asarray(v))
+
+
+# ------------------------------------------------------------- torch executor
+# The same graph with torch's operators, as the cross-check. Integer operators
+# get their accumulators from torch's float64 convolution / matmul (exact at
+# these sizes) and their rounding from torch.round (half to even).
+
+def t_pads(a, x, w):
+    ap = a.get("auto_pad", "NOTSET")
+    if ap == "NOTSET":
+        return list(a.get("pads", [0, 0, 0, 0]))
+    if ap == "VALID":
+        return [0, 0, 0, 0]
+    st, dl = a.get("strides", [1, 1]), a.get("dilations", [1, 1])
+    tot = []
+    for i in range(2):
+        size, k = x.shape[2 + i], (w.shape[2 + i] - 1) * dl[i] + 1
+        o = (size + st[i] - 1) // st[i]
+        tot.append(max(0, (o - 1) * st[i] + k - size))
+    lo = [t // 2 if ap == "SAME_UPPER" else t - t // 2 for t in tot]
+    return lo + [t - l for t, l in zip(tot, lo)]
+
+
+def t_conv_raw(x, w, a):
+    p = t_pads(a, x, w)
+    x = F.pad(x, (p[1], p[3], p[0], p[2]))
+    return F.conv2d(x, w, None, tuple(a.get("strides", [1, 1])), 0,
+                    tuple(a.get("dilations", [1, 1])), a.get("group", 1))
+
+
+def t_conv(a, ins, opset):
+    y = t_conv_raw(ins[0].double(), ins[1].double(), a)
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + ins[2].double().view(1, -1, 1, 1)
+    return [y.float()]
+
+
+def t_gemm(a, ins, opset):
+    A, B = ins[0].double(), ins[1].double()
+    A = A.t() if a.get("transA", 0) else A
+    B = B.t() if a.get("transB", 0) else B
+    y = a.get("alpha", 1.0) * torch.matmul(A, B)
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + a.get("beta", 1.0) * ins[2].double()
+    return [y.float()]
+
+
+def t_pool(kind):
+    def run(a, ins, opset):
+        x = ins[0].double()
+        p = list(a.get("pads", [0, 0, 0, 0]))
+        assert p[0] == p[2] and p[1] == p[3], "torch pools pad symmetrically"
+        k, s = tuple(a["kernel_shape"]), tuple(a.get("strides", [1, 1]))
+        cm = bool(a.get("ceil_mode", 0))
+        if kind == "max":
+            y = F.max_pool2d(x, k, s, (p[0], p[1]), 1, cm)
+        else:
+            y = F.avg_pool2d(x, k, s, (p[0], p[1]), cm, bool(a.get("count_include_pad", 0)))
+        return [y.float()]
+    return run
+
+
+def t_clip(a, ins, opset):
+    if opset < 11:
+        lo, hi = a.get("min", None), a.get("max", None)
+    else:
+        lo = float(ins[1]) if len(ins) > 1 and ins[1] is not None else None
+        hi = float(ins[2]) if len(ins) > 2 and ins[2] is not None else None
+    return [torch.clamp(ins[0], lo, hi)]
+
+
+def t_softmax(a, ins, opset):
+    x = ins[0].double()
+    axis = a.get("axis", 1 if opset < 13 else -1) % x.dim()
+    if opset < 13:
+        shp = x.shape
+        return [torch.softmax(x.reshape(int(np.prod(shp[:axis])), -1), 1).reshape(shp).float()]
+    return [torch.softmax(x, axis).float()]
+
+
+def t_bn(a, ins, opset):
+    x, sc, b, m, v = (t.double() for t in ins[:5])
+    y = F.batch_norm(x, m, v, sc, b, False, 0.0, a.get("epsilon", 1e-5))
+    return [y.float()]
+
+
+def t_reshape(a, ins, opset):
+    shape = [int(s) for s in ins[1]]
+    shape = [ins[0].shape[i] if s == 0 else s for i, s in enumerate(shape)]
+    return [ins[0].reshape(shape)]
+
+
+def t_squeeze(a, ins, opset):
+    x = ins[0]
+    for ax in sorted((int(v) % x.dim() for v in ins[1]), reverse=True):
+        x = x.squeeze(ax)
+    return [x]
+
+
+def t_unsqueeze(a, ins, opset):
+    x = ins[0]
+    n = x.dim() + len(ins[1])
+    for ax in sorted(int(v) % n for v in ins[1]):
+        x = x.unsqueeze(ax)
+    return [x]
+
+
+def t_qparam(v, ndim, axis):
+    v = v.reshape(-1)
+    if v.numel() == 1:
+        return v.reshape(())
+    shape = [1] * ndim
+    shape[axis] = v.numel()
+    return v.reshape(shape)
+
+
+def t_range(zp):
+    return (0, 255) if zp.dtype == torch.uint8 else (-128, 127)
+
+
+def t_quantize(a, ins, opset):
+    x, s, z = ins[0].float(), ins[1].float(), ins[2]
+    ax = a.get("axis", 1)
+    q = torch.round(x / t_qparam(s, x.dim(), ax)) + t_qparam(z.long(), x.dim(), ax).float()
+    lo, hi = t_range(z)
+    return [torch.clamp(q, lo, hi).to(z.dtype)]
+
+
+def t_dequantize(a, ins, opset):
+    x, s = ins[0], ins[1].float()
+    z = ins[2] if len(ins) > 2 and ins[2] is not None else torch.zeros((), dtype=torch.int32)
+    ax = a.get("axis", 1)
+    d = x.int() - t_qparam(z.int(), x.dim(), ax)
+    return [d.float() * t_qparam(s, x.dim(), ax)]
+
+
+def t_requant(acc, xs, ws, ys, yz, axis):
+    m64 = float(xs) * ws.double().reshape(-1) / float(ys)
+    m = t_qparam(m64.float(), acc.dim(), axis)
+    assert acc.abs().max() < 2**31
+    y = torch.round(acc.float() * m) + float(int(yz))
+    lo, hi = t_range(yz)
+    return torch.clamp(y, lo, hi).to(yz.dtype)
+
+
+def t_centered_conv(x, xz, w, wz, a):
+    wz = wz.double().reshape(-1, 1, 1, 1) if wz.numel() > 1 else wz.double()
+    return t_conv_raw(x.double() - xz.double(), w.double() - wz, a).round().long()
+
+
+def t_qlinearconv(a, ins, opset):
+    x, xs, xz, w, ws, wz, ys, yz = ins[:8]
+    acc = t_centered_conv(x, xz, w, wz, a)
+    if len(ins) > 8 and ins[8] is not None:
+        acc = acc + ins[8].long().view(1, -1, 1, 1)
+    return [t_requant(acc, xs, ws, ys, yz, 1)]
+
+
+def t_qlinearmatmul(a, ins, opset):
+    A, As, Az, B, Bs, Bz, ys, yz = ins
+    acc = torch.matmul(A.double() - Az.double(), B.double() - Bz.double()).round().long()
+    return [t_requant(acc, As, Bs, ys, yz, acc.dim() - 1)]
+
+
+def t_convinteger(a, ins, opset):
+    zero = torch.zeros((), dtype=torch.int64)
+    xz = ins[2] if len(ins) > 2 and ins[2] is not None else zero
+    wz = ins[3] if len(ins) > 3 and ins[3] is not None else zero
+    return [t_centered_conv(ins[0], xz, ins[1], wz, a).int()]
+
+
+def t_matmulinteger(a, ins, opset):
+    zero = torch.zeros((), dtype=torch.int64)
+    Az = ins[2] if len(ins) > 2 and ins[2] is not None else zero
+    Bz = ins[3] if len(ins) > 3 and ins[3] is not None else zero
+    acc = torch.matmul(ins[0].double() - Az.double(), ins[1].double() - Bz.double())
+    return [acc.round().int()]
+
+
+def t_dynquant(a, ins, opset):
+    x = ins[0].float()
+    lo = torch.clamp(x.min(), max=0.0)
+    hi = torch.clamp(x.max(), min=0.0)
+    s = (hi - lo) / torch.tensor(255.0)
+    z = torch.clamp(torch.round(torch.tensor(0.0) - lo / s), 0, 255).to(torch.uint8)
+    y = torch.clamp(torch.round(x / s) + z.float(), 0, 255).to(torch.uint8)
+    return [y, s, z]
+
+
+T_OPS = {
+    "Conv": t_conv,
+    "Gemm": t_gemm,
+    "MatMul": lambda a, i, o: [torch.matmul(i[0].double(), i[1].double()).float()],
+    "Relu": lambda a, i, o: [torch.relu(i[0])],
+    "LeakyRelu": lambda a, i, o: [F.leaky_relu(i[0], a.get("alpha", 0.01))],
+    "Clip": t_clip,
+    "Sigmoid": lambda a, i, o: [torch.sigmoid(i[0].double()).float()],
+    "Tanh": lambda a, i, o: [torch.tanh(i[0].double()).float()],
+    "HardSigmoid": lambda a, i, o: [torch.clamp(a.get("alpha", 0.2) * i[0].double() +
+                                                a.get("beta", 0.5), 0, 1).float()],
+    "HardSwish": lambda a, i, o: [F.hardswish(i[0].double()).float()],
+    "MaxPool": t_pool("max"),
+    "AveragePool": t_pool("avg"),
+    "GlobalAveragePool": lambda a, i, o: [F.adaptive_avg_pool2d(i[0].double(), 1).float()],
+    "Add": lambda a, i, o: [(i[0].double() + i[1].double()).float()],
+    "Mul": lambda a, i, o: [(i[0].double() * i[1].double()).float()],
+    "Sum": lambda a, i, o: [torch.stack([t.double() for t in i]).sum(0).float()],
+    "Concat": lambda a, i, o: [torch.cat(i, a["axis"])],
+    "Flatten": lambda a, i, o: [torch.flatten(i[0], a.get("axis", 1))],
+    "Reshape": t_reshape,
+    "Squeeze": t_squeeze,
+    "Unsqueeze": t_unsqueeze,
+    "BatchNormalization": t_bn,
+    "Softmax": t_softmax,
+    "Identity": lambda a, i, o: [i[0].clone()],
+    "Dropout": lambda a, i, o: [F.dropout(i[0], 0.5, training=False)],
+    "QuantizeLinear": t_quantize,
+    "DequantizeLinear": t_dequantize,
+    "QLinearConv": t_qlinearconv,
+    "QLinearMatMul": t_qlinearmatmul,
+    "ConvInteger": t_convinteger,
+    "MatMulInteger": t_matmulinteger,
+    "DynamicQuantizeLinear": t_dynquant,
+}
+
+
+def torch_run(model, feeds):
+    return run_graph(model, feeds, T_OPS, lambda v: torch.from_numpy(np.array(v)),
+                     lambda v: v.numpy())
+
+
+# ------------------------------------------------------------------- writers
+
+class Writer:
+    """Writes files under the output root and remembers what it wrote."""
+
+    def __init__(self, root):
+        self.root = root
+        self.files = []
+
+    def path(self, rel):
+        p = os.path.join(self.root, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        self.files.append(rel)
+        return p
+
+    def npy(self, rel, arr):
+        np.save(self.path(rel), arr, allow_pickle=False)
+
+    def model(self, rel, model):
+        with open(self.path(rel), "wb") as f:
+            f.write(model.SerializeToString())
+
+    def bytes(self, rel, data):
+        with open(self.path(rel), "wb") as f:
+            f.write(data)
+
+
+def value_info(name, arr, batch):
+    """A graph input/output typed like arr; dim 0 symbolic ("N") if batch."""
+    shape = list(arr.shape)
+    if batch and len(shape) >= 1:
+        shape[0] = "N"
+    return helper.make_tensor_value_info(name, onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[arr.dtype],
+                                         shape)
+
+
+def build_model(nodes, inputs, inits, outputs, opset, batch=True, name="g"):
+    """inputs: [(name, array)]; outputs: [(name, array)] (for dtype/shape)."""
+    graph = helper.make_graph(
+        nodes, name,
+        [value_info(n, a, batch) for n, a in inputs],
+        [value_info(n, a, batch and a.ndim > 0) for n, a in outputs],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    model = helper.make_model(graph, producer_name="dnnq-mkonnx",
+                              opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 7
+    return model
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, name=f"{op.lower()}_{outs[0]}", **attrs)
+
+
+def assert_close(got, want, what, rtol=1e-4):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    tol = rtol * max(1.0, np.abs(want).max())
+    err = np.abs(got - want).max() if want.size else 0.0
+    if not err <= tol:
+        raise AssertionError(f"{what}: max |diff| {err:g} > {tol:g}")
+
+
+def assert_near_quant(got, want, scale, what, max_q=2, min_equal=0.9):
+    """QDQ float reading vs the integer formula: within max_q quanta, and
+    mostly identical."""
+    d = np.abs(f64(got) - f64(want)) / float(scale)
+    eq = np.mean(d < 1e-3)
+    if d.max() > max_q + 1e-3 or eq < min_equal:
+        raise AssertionError(f"{what}: {d.max():.2f} quanta max, {eq:.1%} equal")
+
+
+# ----------------------------------------------------------------- op cases
+
+class Cases:
+    """Collects one ops/ case at a time: builds the model, runs both
+    executors, checks, and writes NAME.onnx, NAME.inK.npy, NAME.out*.npy."""
+
+    def __init__(self, w):
+        self.w = w
+        self.manifest = []
+
+    @staticmethod
+    def rng(name):
+        return np.random.default_rng(zlib.crc32(name.encode()))
+
+    def add(self, name, kind, nodes, inputs, inits, outputs, opset=OPSET, exact=None,
+            float_scale=None):
+        """outputs: graph output names. exact(feeds) -> [arrays]: the integer
+        formula for QDQ graphs, the float reading being checked against it
+        (within a quantum or two of float_scale)."""
+        feeds = dict(inputs)
+        env_inits = {k: np.asarray(v) for k, v in inits.items()}
+        # First pass without output shapes to learn them from the executor.
+        probe = build_model(nodes, inputs, env_inits,
+                            [(o, np.zeros(0, np.float32)) for o in outputs], opset)
+        del probe.graph.output[:]
+        for o in outputs:
+            probe.graph.output.append(helper.make_empty_tensor_value_info(o))
+        want = np_run(probe, feeds)
+        model = build_model(nodes, inputs, env_inits, list(zip(outputs, want)), opset,
+                            name=name)
+        onnx.checker.check_model(model, full_check=True)
+        got_np = np_run(model, feeds)
+        got_t = torch_run(model, feeds)
+        for k, (a, b) in enumerate(zip(got_np, got_t)):
+            what = f"{name} output {k} numpy vs torch"
+            assert a.dtype == b.dtype and a.shape == b.shape, \
+                f"{what}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
+            if exact is not None:
+                assert_near_quant(b, a, float_scale, what)
+            elif a.dtype == np.float32 and kind == "fp32":
+                assert_close(b, a, what)
+            else:
+                assert np.array_equal(a, b), f"{what}: not identical"
+        if exact is not None:
+            ex = exact(feeds)
+            for k, (a, e) in enumerate(zip(got_np, ex)):
+                assert a.dtype == e.dtype and a.shape == e.shape
+                assert_near_quant(a, e, float_scale, f"{name} output {k} float vs QLinear formula")
+            want = ex
+        w = self.w
+        w.model(f"ops/{name}.onnx", model)
+        for k, (_, arr) in enumerate(inputs):
+            w.npy(f"ops/{name}.in{k}.npy", arr)
+        for k, arr in enumerate(want):
+            w.npy(f"ops/{name}.out{k if k else ''}.npy", np.asarray(arr))
+        self.manifest.append(f"{name} {kind} {len(inputs)}")
+
+
+def u(rng, shape, lo, hi):
+    return rng.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+def nrm(rng, shape, s=0.3):
+    return (rng.standard_normal(shape) * s).astype(np.float32)
+
+
+def fp32_cases(c):
+    X = [2, 3, 5, 5]
+
+    def conv(name, xshape=X, wshape=(4, 3, 3, 3), bias=True, relu_in=False, **attrs):
+        r = c.rng(name)
+        x = u(r, xshape, 0, 1)
+        inits = {"W": nrm(r, wshape)}
+        ins = ["x", "W"]
+        if bias:
+            inits["B"] = nrm(r, (wshape[0],), 0.1)
+            ins.append("B")
+        c.add(name, "fp32", [node("Conv", ins, ["y"], **attrs)], [("x", x)], inits, ["y"])
+
+    conv("conv_plain", kernel_shape=[3, 3])
+    conv("conv_nobias", bias=False, kernel_shape=[3, 3])
+    conv("conv_pads", pads=[1, 1, 1, 1])
+    conv("conv_pads_asym", pads=[1, 0, 2, 1])
+    conv("conv_stride2", xshape=[2, 3, 7, 7], strides=[2, 2], pads=[1, 1, 1, 1])
+    conv("conv_dilation2", xshape=[2, 3, 7, 7], dilations=[2, 2], pads=[2, 2, 2, 2])
+    conv("conv_depthwise", wshape=(3, 1, 3, 3), group=3, pads=[1, 1, 1, 1])
+    conv("conv_depthwise_x2", wshape=(6, 1, 3, 3), group=3, pads=[1, 1, 1, 1])
+    conv("conv_same_upper", xshape=[2, 3, 6, 6], strides=[2, 2], auto_pad="SAME_UPPER")
+    conv("conv_same_upper_s1", xshape=[2, 3, 5, 5], wshape=(4, 3, 2, 2), auto_pad="SAME_UPPER")
+    conv("conv_valid", xshape=[2, 3, 6, 6], strides=[2, 2], auto_pad="VALID")
+    conv("conv_1x1", wshape=(8, 3, 1, 1))
+
+    def gemm(name, transB=1, bias=True, alpha=None, beta=None, cshape=(8,)):
+        r = c.rng(name)
+        x = u(r, [2, 16], -1, 1)
+        B = nrm(r, (8, 16) if transB else (16, 8))
+        inits, ins = {"B": B}, ["x", "B"]
+        if bias:
+            inits["C"] = nrm(r, cshape, 0.1)
+            ins.append("C")
+        attrs = {"transB": transB}
+        if alpha is not None:
+            attrs.update(alpha=alpha, beta=beta)
+        c.add(name, "fp32", [node("Gemm", ins, ["y"], **attrs)], [("x", x)], inits, ["y"])
+
+    gemm("gemm_transb_bias")
+    gemm("gemm_transb0", transB=0)
+    gemm("gemm_alpha_beta", alpha=0.5, beta=2.0)
+    gemm("gemm_nobias", bias=False)
+    gemm("gemm_bias_1xn", cshape=(1, 8))
+
+    r = c.rng("matmul_const")
+    c.add("matmul_const", "fp32", [node("MatMul", ["x", "B"], ["y"])],
+          [("x", u(r, [2, 16], -1, 1))], {"B": nrm(r, (16, 8))}, ["y"])
+
+    def unary(name, op, lo, hi, opset=OPSET, extra_inits=None, extra_ins=(), **attrs):
+        r = c.rng(name)
+        x = u(r, [2, 3, 4, 4], lo, hi)
+        c.add(name, "fp32", [node(op, ["x", *extra_ins], ["y"], **attrs)], [("x", x)],
+              extra_inits or {}, ["y"], opset=opset)
+
+    unary("relu", "Relu", -2, 2)
+    unary("leakyrelu", "LeakyRelu", -2, 2, alpha=0.1)
+    unary("clip13", "Clip", -3, 3, extra_ins=("lo", "hi"),
+          extra_inits={"lo": np.float32(-1.0), "hi": np.float32(1.5)})
+    unary("clip13_min_only", "Clip", -3, 3, extra_ins=("lo",),
+          extra_inits={"lo": np.float32(0.0)})
+    unary("clip6_relu6", "Clip", -3, 9, opset=6, min=0.0, max=6.0)
+    unary("sigmoid", "Sigmoid", -6, 6)
+    unary("tanh", "Tanh", -4, 4)
+    unary("hardsigmoid", "HardSigmoid", -4, 4, alpha=0.2, beta=0.5)
+    unary("hardswish", "HardSwish", -5, 5, opset=14)
+    unary("identity", "Identity", -1, 1)
+
+    def pool(name, op, xshape, **attrs):
+        r = c.rng(name)
+        c.add(name, "fp32", [node(op, ["x"], ["y"], **attrs)], [("x", u(r, xshape, -1, 1))],
+              {}, ["y"])
+
+    pool("maxpool_2x2s2", "MaxPool", [2, 3, 6, 6], kernel_shape=[2, 2], strides=[2, 2])
+    pool("maxpool_3x3s2p1", "MaxPool", [2, 3, 7, 7], kernel_shape=[3, 3], strides=[2, 2],
+         pads=[1, 1, 1, 1])
+    pool("maxpool_ceil", "MaxPool", [2, 3, 6, 6], kernel_shape=[3, 3], strides=[2, 2],
+         ceil_mode=1)
+    pool("avgpool_pad_cip0", "AveragePool", [2, 3, 5, 5], kernel_shape=[3, 3],
+         pads=[1, 1, 1, 1], count_include_pad=0)
+    pool("avgpool_pad_cip1", "AveragePool", [2, 3, 5, 5], kernel_shape=[3, 3],
+         pads=[1, 1, 1, 1], count_include_pad=1)
+    pool("avgpool_ceil", "AveragePool", [2, 3, 6, 6], kernel_shape=[3, 3], strides=[2, 2],
+         ceil_mode=1)
+    pool("avgpool_2x2s2", "AveragePool", [2, 3, 6, 6], kernel_shape=[2, 2], strides=[2, 2])
+    pool("globalavgpool", "GlobalAveragePool", [2, 3, 5, 5])
+
+    def binary(name, op, x2shape=None, const=None, n=2):
+        r = c.rng(name)
+        ins = [("x", u(r, [2, 3, 4, 4], -1, 1))]
+        if x2shape is not None:
+            for k in range(1, n):
+                ins.append((f"x{k + 1}", u(r, x2shape, -1, 1)))
+            names = [nm for nm, _ in ins]
+            inits = {}
+        else:
+            names, inits = ["x", "C"], {"C": const(r)}
+        attrs = {"axis": 1} if op == "Concat" else {}
+        c.add(name, "fp32", [node(op, names, ["y"], **attrs)], ins, inits, ["y"])
+
+    binary("add_two", "Add", x2shape=[2, 3, 4, 4])
+    binary("add_perchannel", "Add", const=lambda r: nrm(r, (3, 1, 1), 0.5))
+    binary("add_scalar", "Add", const=lambda r: np.float32(0.75))
+    binary("mul_perchannel", "Mul", const=lambda r: u(r, (3, 1, 1), 0.5, 2))
+    binary("mul_two", "Mul", x2shape=[2, 3, 4, 4])
+    binary("mul_scalar", "Mul", const=lambda r: np.float32(-1.5))
+    binary("sum3", "Sum", x2shape=[2, 3, 4, 4], n=3)
+    binary("concat_axis1", "Concat", x2shape=[2, 2, 4, 4])
+
+    # Layout-sensitive chains: an NCHW flatten feeding a Gemm.
+    def head(name, mid_nodes, mid_inits, gemm_k, tail=None):
+        r = c.rng(name)
+        x = u(r, [2, 3, 4, 4], 0, 1)
+        inits = {"W": nrm(r, (4, 3, 3, 3)), "B": nrm(r, (4,), 0.1),
+                 "G": nrm(r, (10, gemm_k)), "GB": nrm(r, (10,), 0.1)}
+        inits.update(mid_inits)
+        nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+                 node("Relu", ["c"], ["r"])] + mid_nodes
+        out = "y" if tail is None else "g"
+        nodes.append(node("Gemm", ["f", "G", "GB"], [out], transB=1))
+        if tail is not None:
+            nodes += tail
+        c.add(name, "fp32", nodes, [("x", x)], inits, ["y"])
+
+    head("conv_flatten_gemm", [node("Flatten", ["r"], ["f"], axis=1)], {}, 64)
+    head("reshape_gemm", [node("Reshape", ["r", "shape"], ["f"])],
+         {"shape": np.array([0, -1], np.int64)}, 64)
+    head("gap_squeeze_gemm", [node("GlobalAveragePool", ["r"], ["p"]),
+                              node("Squeeze", ["p", "axes"], ["f"])],
+         {"axes": np.array([2, 3], np.int64)}, 4)
+    head("gap_squeeze_gemm_unsqueeze", [node("GlobalAveragePool", ["r"], ["p"]),
+                                        node("Squeeze", ["p", "axes"], ["f"])],
+         {"axes": np.array([2, 3], np.int64)}, 4,
+         tail=[node("Unsqueeze", ["g", "axes"], ["y"])])
+    head("gap_flatten_gemm", [node("GlobalAveragePool", ["r"], ["p"]),
+                              node("Flatten", ["p"], ["f"])], {}, 4)
+
+    def bn_params(r, ch):
+        return {"s": u(r, (ch,), 0.5, 1.5), "b": nrm(r, (ch,), 0.2),
+                "m": nrm(r, (ch,), 0.3), "v": u(r, (ch,), 0.2, 1.0)}
+
+    r = c.rng("batchnorm_conv")
+    inits = {"W": nrm(r, (4, 3, 3, 3)), "B": nrm(r, (4,), 0.1), **bn_params(r, 4)}
+    c.add("batchnorm_conv", "fp32",
+          [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+           node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"], epsilon=1e-3),
+           node("Relu", ["n"], ["y"])],
+          [("x", u(r, X, 0, 1))], inits, ["y"])
+    r = c.rng("batchnorm_alone")
+    c.add("batchnorm_alone", "fp32",
+          [node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"])],
+          [("x", u(r, [2, 3, 4, 4], -1, 1))], bn_params(r, 3), ["y"])
+
+    for name, opset, attrs in (("softmax11", 11, {}), ("softmax13", 13, {"axis": -1})):
+        r = c.rng(name)
+        c.add(name, "fp32", [node("Softmax", ["x"], ["y"], **attrs)],
+              [("x", u(r, [2, 10], -4, 4))], {}, ["y"], opset=opset)
+
+    r = c.rng("identity_dropout")
+    c.add("identity_dropout", "fp32",
+          [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+           node("Identity", ["c"], ["i"]),
+           node("Relu", ["i"], ["r"]),
+           node("Dropout", ["r", "ratio"], ["y"])],
+          [("x", u(r, X, 0, 1))],
+          {"W": nrm(r, (4, 3, 3, 3)), "B": nrm(r, (4,), 0.1), "ratio": np.float32(0.5)},
+          ["y"])
+
+
+def with_ties(r, shape, scale, zp, qmin, qmax):
+    """f32 inputs over the whole quantized range and beyond, a third of them
+    exactly halfway between two quanta (rint must break ties to even)."""
+    lo, hi = (qmin - zp - 8) * scale, (qmax - zp + 8) * scale
+    x = u(r, shape, lo, hi).reshape(-1)
+    k = r.integers(qmin - zp - 4, qmax - zp + 4, size=x.size)
+    tie = (k + 0.5) * np.float64(scale)
+    pick = r.random(x.size) < 1 / 3
+    x[pick] = tie[pick].astype(np.float32)
+    return x.reshape(shape)
+
+
+def int8_cases(c):
+    # QuantizeLinear: power-of-two scales so the ties are exact.
+    for name, zdt, scale, zp in (("quantize_u8", np.uint8, 1 / 32, 100),
+                                 ("quantize_s8", np.int8, 1 / 16, -5)):
+        r = c.rng(name)
+        qmin, qmax = qrange(zdt)
+        x = with_ties(r, [2, 3, 4, 4], scale, zp, qmin, qmax)
+        c.add(name, "int8", [node("QuantizeLinear", ["x", "s", "z"], ["y"])], [("x", x)],
+              {"s": np.float32(scale), "z": zdt(zp)}, ["y"])
+    r = c.rng("quantize_u8_scale01")
+    c.add("quantize_u8_scale01", "int8", [node("QuantizeLinear", ["x", "s", "z"], ["y"])],
+          [("x", u(r, [2, 3, 4, 4], -14, 14))], {"s": np.float32(0.1), "z": np.uint8(128)},
+          ["y"])
+    r = c.rng("quantize_s8_axis1")
+    c.add("quantize_s8_axis1", "int8",
+          [node("QuantizeLinear", ["x", "s", "z"], ["y"], axis=1)],
+          [("x", u(r, [2, 3, 4, 4], -3, 3))],
+          {"s": np.array([0.01, 0.02, 0.04], np.float32), "z": np.array([0, 3, -7], np.int8)},
+          ["y"])
+
+    # DequantizeLinear on an activation: per tensor, and per channel (axis 1).
+    for name, dt, zp in (("dequantize_u8", np.uint8, 128), ("dequantize_s8", np.int8, -3)):
+        r = c.rng(name)
+        lo, hi = qrange(dt)
+        x = r.integers(lo, hi + 1, size=[2, 3, 4, 4]).astype(dt)
+        c.add(name, "int8", [node("DequantizeLinear", ["x", "s", "z"], ["y"])], [("x", x)],
+              {"s": np.float32(0.037), "z": dt(zp)}, ["y"])
+    r = c.rng("dequantize_s8_axis1")
+    c.add("dequantize_s8_axis1", "int8",
+          [node("DequantizeLinear", ["x", "s", "z"], ["y"], axis=1)],
+          [("x", r.integers(-128, 128, size=[2, 3, 4, 4]).astype(np.int8))],
+          {"s": np.array([0.011, 0.023, 0.047], np.float32),
+           "z": np.array([0, 5, -9], np.int8)}, ["y"])
+
+    # QLinearConv. ys/yz are chosen from the accumulator range, slightly
+    # narrow, so that both ends saturate a little.
+    def qconv(name, wdt, per_channel, bias, wz=0, xz=7, xshape=(2, 3, 6, 6), m=4, group=1,
+              ties=False, **attrs):
+        r = c.rng(name)
+        cg = xshape[1] // group
+        wlo, whi = qrange(wdt)
+        if ties:  # small values, m = 1/4 exactly: a quarter of the results are ties
+            x = r.integers(xz - 3, xz + 4, size=xshape).astype(np.uint8)
+            w = r.integers(-4, 5, size=(m, cg, 3, 3)).astype(wdt)
+        else:
+            x = r.integers(0, 256, size=xshape).astype(np.uint8)
+            w = r.integers(wlo, whi + 1, size=(m, cg, 3, 3)).astype(wdt)
+        xs = np.float32(1 / 16 if ties else 0.02)
+        ws = (u(r, (m,), 0.002, 0.01) if per_channel else np.float32(1 / 64 if ties else 0.005))
+        wzv = (np.full((m,), wz, wdt) if per_channel else wdt(wz))
+        inits = {"xs": xs, "xz": np.uint8(xz), "w": w, "ws": ws, "wz": wzv}
+        ins = ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"]
+        wzb = np.asarray(wzv).astype(np.int64).reshape(-1, 1, 1, 1) if per_channel else wz
+        acc = conv_core(x.astype(np.int64) - xz, w.astype(np.int64) - wzb,
+                        attrs.get("strides", [1, 1]), attrs.get("pads", [0, 0, 0, 0]),
+                        [1, 1], group)
+        if bias:
+            inits["b"] = r.integers(-3000, 3000, size=(m,)).astype(np.int32)
+            acc = acc + inits["b"].reshape(1, -1, 1, 1)
+            ins.append("b")
+        real = acc * (np.float64(xs) * axis_shape(np.asarray(ws, np.float64).reshape(-1)
+                                                  if per_channel else np.array([ws]),
+                                                  4, 1))
+        lo, hi = np.percentile(real, 3), np.percentile(real, 97)
+        inits["ys"], inits["yz"] = qparams_u8(lo, hi)
+        if ties:
+            inits["ys"], inits["yz"] = np.float32(xs * ws * 4), np.uint8(128)
+            assert np.mean(acc % 4 == 2) > 0.1
+        c.add(name, "int8", [node("QLinearConv", ins, ["y"], group=group, **attrs)],
+              [("x", x)], inits, ["y"])
+
+    qconv("qlinearconv_u8s8", np.int8, False, False)
+    qconv("qlinearconv_s8_perchannel_bias", np.int8, True, True, pads=[1, 1, 1, 1])
+    qconv("qlinearconv_u8w_zp_bias_s2", np.uint8, False, True, wz=131, xz=9,
+          xshape=(2, 3, 7, 7), strides=[2, 2], pads=[1, 1, 1, 1])
+    qconv("qlinearconv_depthwise", np.int8, True, True, m=3, group=3, pads=[1, 1, 1, 1])
+    qconv("qlinearconv_ties", np.int8, False, False, xz=128, ties=True, pads=[1, 1, 1, 1])
+
+    # QLinearMatMul: u8 activation times an s8 constant.
+    for name, per_col in (("qlinearmatmul_u8s8", False), ("qlinearmatmul_percol", True)):
+        r = c.rng(name)
+        a = r.integers(0, 256, size=(2, 16)).astype(np.uint8)
+        b = r.integers(-127, 128, size=(16, 8)).astype(np.int8)
+        As, Az = np.float32(0.03), np.uint8(120)
+        Bs = u(r, (8,), 0.002, 0.01) if per_col else np.float32(0.006)
+        Bz = np.zeros((8,), np.int8) if per_col else np.int8(0)
+        acc = (a.astype(np.int64) - 120) @ b.astype(np.int64)
+        real = acc * np.float64(As) * np.asarray(Bs, np.float64)
+        ys, yz = qparams_u8(np.percentile(real, 3), np.percentile(real, 97))
+        c.add(name, "int8",
+              [node("QLinearMatMul", ["a", "As", "Az", "b", "Bs", "Bz", "ys", "yz"], ["y"])],
+              [("a", a)], {"As": As, "Az": Az, "b": b, "Bs": Bs, "Bz": Bz, "ys": ys, "yz": yz},
+              ["y"])
+
+    # ConvInteger / MatMulInteger: exact int32 accumulators.
+    for name, wdt, xz, wz in (("convinteger_u8u8", np.uint8, 5, 128),
+                              ("convinteger_u8s8", np.int8, 11, 0)):
+        r = c.rng(name)
+        lo, hi = qrange(wdt)
+        x = r.integers(0, 256, size=(2, 3, 5, 5)).astype(np.uint8)
+        c.add(name, "int8", [node("ConvInteger", ["x", "w", "xz", "wz"], ["y"],
+                                  pads=[1, 1, 1, 1])],
+              [("x", x)], {"w": r.integers(lo, hi + 1, size=(4, 3, 3, 3)).astype(wdt),
+                           "xz": np.uint8(xz), "wz": wdt(wz)}, ["y"])
+    r = c.rng("matmulinteger_u8s8")
+    c.add("matmulinteger_u8s8", "int8", [node("MatMulInteger", ["a", "b", "az", "bz"], ["y"])],
+          [("a", r.integers(0, 256, size=(2, 16)).astype(np.uint8))],
+          {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8),
+           "az": np.uint8(7), "bz": np.int8(0)}, ["y"])
+
+    r = c.rng("dynamicquantize")
+    c.add("dynamicquantize", "int8",
+          [node("DynamicQuantizeLinear", ["x"], ["y", "ys", "yz"])],
+          [("x", u(r, [2, 3, 4, 4], -1.3, 2.7))], {}, ["y", "ys", "yz"])
+    r = c.rng("dynamicquantize_nonneg")
+    c.add("dynamicquantize_nonneg", "int8",
+          [node("DynamicQuantizeLinear", ["x"], ["y", "ys", "yz"])],
+          [("x", u(r, [2, 16], 0.25, 3.0))], {}, ["y", "ys", "yz"])
+
+    qdq_conv(c)
+    qdq_chain(c)
+
+
+def qdq_conv(c):
+    """x -> Q -> DQ -> Conv(DQ(w s8 per channel), DQ(b s32)) -> Q -> DQ -> y."""
+    name = "qdq_conv"
+    r = c.rng(name)
+    x = u(r, [2, 3, 5, 5], -0.5, 1.0)
+    wf, bf = nrm(r, (4, 3, 3, 3)), nrm(r, (4,), 0.1)
+    xs, xz = qparams_u8(x.min(), x.max())
+    wq, ws = qweights_s8(wf, axis=0)
+    bs = (xs * ws).astype(np.float32)
+    bq = np.rint(bf / bs).astype(np.int32)
+    yf = NP_OPS["Conv"]({"pads": [1, 1, 1, 1]}, [dequantize(quantize(x, xs, xz), xs, xz),
+                                                 dequantize(wq, ws, None, 0),
+                                                 dequantize(bq, bs, None, 0)], OPSET)[0]
+    ys, yz = qparams_u8(yf.min(), yf.max())
+    inits = {"xs": xs, "xz": xz, "wq": wq, "ws": ws, "wz": np.zeros(4, np.int8),
+             "bq": bq, "bs": bs, "bz": np.zeros(4, np.int32), "ys": ys, "yz": yz}
+    nodes = [node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"], axis=0),
+             node("DequantizeLinear", ["bq", "bs", "bz"], ["bd"], axis=0),
+             node("Conv", ["xd", "wd", "bd"], ["c"], pads=[1, 1, 1, 1]),
+             node("QuantizeLinear", ["c", "ys", "yz"], ["cq"]),
+             node("DequantizeLinear", ["cq", "ys", "yz"], ["y"])]
+
+    def exact(feeds):
+        q = quantize(feeds["x"], xs, xz)
+        acc = conv_core(q.astype(np.int64) - int(xz), wq.astype(np.int64), [1, 1],
+                        [1, 1, 1, 1], [1, 1], 1) + bq.reshape(1, -1, 1, 1)
+        yq = requant(acc, requant_mult(xs, ws, ys), yz, 1)
+        return [dequantize(yq, ys, yz)]
+
+    c.add(name, "int8", nodes, [("x", x)], inits, ["y"], exact=exact, float_scale=ys)
+
+
+def qdq_chain(c):
+    """x -> Q/DQ -> Conv -> Relu -> Q/DQ -> MaxPool -> Q/DQ -> Flatten -> Gemm
+    -> Q/DQ -> y, the QDQ form a quantizer writes: the Relu is fused (one Q
+    after it, zero point 0), MaxPool keeps its input's parameters."""
+    name = "qdq_conv_relu_maxpool_gemm"
+    r = c.rng(name)
+    x = u(r, [2, 3, 6, 6], 0.0, 1.0)
+    wf, bf = nrm(r, (4, 3, 3, 3)), nrm(r, (4,), 0.1)
+    gf, gbf = nrm(r, (10, 36)), nrm(r, (10,), 0.1)
+    xs, xz = qparams_u8(x.min(), x.max())
+    wq, ws = qweights_s8(wf, axis=0)
+    bs = (xs * ws).astype(np.float32)
+    bq = np.rint(bf / bs).astype(np.int32)
+    xd = dequantize(quantize(x, xs, xz), xs, xz)
+    cf = NP_OPS["Conv"]({"pads": [1, 1, 1, 1]}, [xd, dequantize(wq, ws, None, 0),
+                                                 dequantize(bq, bs, None, 0)], OPSET)[0]
+    s1, z1 = qparams_u8(0.0, np.maximum(cf, 0).max())
+    gq, gs = qweights_s8(gf)
+    gbs = np.float32(s1 * gs)
+    gbq = np.rint(gbf / gbs).astype(np.int32)
+    pf = dequantize(quantize(pool_core(f64(np.maximum(cf, 0)), "max", [2, 2], [2, 2],
+                                       [0] * 4, 0, 0), s1, z1), s1, z1).reshape(2, -1)
+    yf = pf.astype(np.float64) @ dequantize(gq, gs, None).T.astype(np.float64) + gbq * gbs
+    s2, z2 = qparams_u8(yf.min(), yf.max())
+    inits = {"xs": xs, "xz": xz, "wq": wq, "ws": ws, "wz": np.zeros(4, np.int8),
+             "bq": bq, "bs": bs, "bz": np.zeros(4, np.int32), "s1": s1, "z1": z1,
+             "gq": gq, "gs": gs, "gz": np.int8(0), "gbq": gbq, "gbs": gbs, "gbz": np.int32(0),
+             "s2": s2, "z2": z2}
+    nodes = [node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"], axis=0),
+             node("DequantizeLinear", ["bq", "bs", "bz"], ["bd"], axis=0),
+             node("Conv", ["xd", "wd", "bd"], ["c"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c"], ["cr"]),
+             node("QuantizeLinear", ["cr", "s1", "z1"], ["cq"]),
+             node("DequantizeLinear", ["cq", "s1", "z1"], ["cd"]),
+             node("MaxPool", ["cd"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             node("QuantizeLinear", ["p", "s1", "z1"], ["pq"]),
+             node("DequantizeLinear", ["pq", "s1", "z1"], ["pd"]),
+             node("Flatten", ["pd"], ["f"], axis=1),
+             node("DequantizeLinear", ["gq", "gs", "gz"], ["gd"]),
+             node("DequantizeLinear", ["gbq", "gbs", "gbz"], ["gbd"]),
+             node("Gemm", ["f", "gd", "gbd"], ["g"], transB=1),
+             node("QuantizeLinear", ["g", "s2", "z2"], ["gq2"]),
+             node("DequantizeLinear", ["gq2", "s2", "z2"], ["y"])]
+
+    def exact(feeds):
+        q = quantize(feeds["x"], xs, xz)
+        acc = conv_core(q.astype(np.int64) - int(xz), wq.astype(np.int64), [1, 1],
+                        [1, 1, 1, 1], [1, 1], 1) + bq.reshape(1, -1, 1, 1)
+        cq = requant(acc, requant_mult(xs, ws, s1), z1, 1)
+        cq = np.maximum(cq, z1)  # the fused Relu: quantized 0 is z1
+        pq = pool_core(cq.astype(np.float64), "max", [2, 2], [2, 2], [0] * 4, 0, 0)
+        pq = pq.astype(np.uint8).reshape(2, -1)
+        acc2 = (pq.astype(np.int64) - int(z1)) @ gq.astype(np.int64).T + gbq
+        yq = requant(acc2, requant_mult(s1, gs, s2), z2, 1)
+        return [dequantize(yq, s2, z2)]
+
+    c.add(name, "int8", nodes, [("x", x)], inits, ["y"], exact=exact, float_scale=s2)
+
+
+def make_ops(w):
+    c = Cases(w)
+    fp32_cases(c)
+    int8_cases(c)
+    with open(w.path("ops/MANIFEST"), "w") as f:
+        f.write("\n".join(c.manifest) + "\n")
+    n8 = sum(1 for m in c.manifest if " int8 " in m)
+    print(f"ops: {len(c.manifest)} cases ({len(c.manifest) - n8} fp32, {n8} int8), "
+          "numpy and torch agree")
+
+
+# --------------------------------------------------------------------- bad/
+
+def make_bad(w):
+    r = np.random.default_rng(7)
+    x = np.zeros((1, 3, 4, 4), np.float32)
+    W, B = nrm(r, (4, 3, 3, 3)), nrm(r, (4,), 0.1)
+    y = np.zeros((1, 4, 1, 1), np.float32)
+
+    nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c"], ["r"]),
+             helper.make_node("Einsum", ["r"], ["e"], name="bad_einsum", equation="nchw->nchw"),
+             helper.make_node("Erf", ["e"], ["f"], name="bad_erf"),
+             node("GlobalAveragePool", ["f"], ["y"])]
+    m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", y)], OPSET, name="unsupported")
+    onnx.checker.check_model(m, full_check=True)
+    w.model("bad/unsupported.onnx", m)
+
+    nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c"], ["y"])]
+    m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", x)], OPSET, name="dynamic")
+    m.graph.input[0].CopyFrom(helper.make_tensor_value_info("x", 1, ["N", 3, "H", "W"]))
+    m.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", 1, ["N", 4, "H", "W"]))
+    onnx.checker.check_model(m, full_check=True)
+    w.model("bad/dynamic_shape.onnx", m)
+
+    m = build_model([node("Conv", ["x", "W", "B"], ["y"], pads=[1, 1, 1, 1])],
+                    [("x", x), ("W", W)], {"B": B}, [("y", np.zeros((1, 4, 4, 4), np.float32))],
+                    OPSET, name="weight_input")
+    m.graph.input[1].CopyFrom(helper.make_tensor_value_info("W", 1, [4, 3, 3, 3]))
+    onnx.checker.check_model(m, full_check=True)
+    w.model("bad/weight_input.onnx", m)
+
+    valid = build_model([node("Conv", ["x", "W", "B"], ["y"], pads=[1, 1, 1, 1])],
+                        [("x", x)], {"W": W, "B": B},
+                        [("y", np.zeros((1, 4, 4, 4), np.float32))], OPSET, name="truncated")
+    data = valid.SerializeToString()
+    assert len(data) > 200
+    w.bytes("bad/truncated.onnx", data[:100])
+    w.bytes("bad/not_onnx.onnx", b"This is not an ONNX model: dnnq must say so, not crash.\n")
+    print("bad: 5 models")
+
+
+# ------------------------------------------------------------------ digits/
+
+def train(model, xtr, ytr, epochs, lr, seed):
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(xtr), torch.from_numpy(ytr.astype(np.int64))
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(xt), generator=g)
+        for i in range(0, len(xt), 32):
+            idx = perm[i:i + 32]
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    model.eval()
+
+
+def make_digits(w):
+    import io
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    nn = torch.nn
+
+    d = load_digits()
+    X = (d.images / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
+    y = d.target.astype(np.int32)
+    xtr, xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
+    xtr, xte = np.ascontiguousarray(xtr), np.ascontiguousarray(xte)
+
+    torch.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(64, 10))
+    torch.manual_seed(1)
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    acc = {}
+    for name, model, floor, epochs in (("cnn", cnn, 0.95, 30), ("mlp", mlp, 0.93, 30)):
+        train(model, xtr, ytr, epochs, 1e-2, seed=2)
+        with torch.no_grad():
+            logits = model(torch.from_numpy(xte)).numpy()
+        acc[name] = float(np.mean(logits.argmax(1) == yte))
+        assert acc[name] >= floor, f"{name}: test accuracy {acc[name]:.4f} < {floor}"
+        buf = io.BytesIO()
+        torch.onnx.export(model, torch.from_numpy(xte[:1]), buf, opset_version=13,
+                          input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
+                          do_constant_folding=True)
+        m = onnx.load_from_string(buf.getvalue())
+        m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+        onnx.checker.check_model(m, full_check=True)
+        # The NumPy executor must reproduce torch on the exported graph.
+        ref = np_run(m, {"input": xte})[0]
+        assert_close(ref, logits, f"digits/{name}: numpy executor vs torch", rtol=1e-4)
+        assert np.array_equal(ref.argmax(1), logits.argmax(1))
+        w.model(f"digits/{name}.onnx", m)
+        w.npy(f"digits/{name}_logits.npy", logits.astype(np.float32))
+        ops = sorted({n.op_type for n in m.graph.node})
+        print(f"digits/{name}.onnx: fp32 test top-1 {acc[name]:.4f} "
+              f"({int(round(acc[name] * len(yte)))}/{len(yte)}), ops {' '.join(ops)}")
+    w.npy("digits/test_x.npy", xte)
+    w.npy("digits/test_y.npy", yte.astype(np.int32))
+    w.npy("digits/calib_x.npy", np.ascontiguousarray(xtr[:128]))
+    with open(w.path("digits/digits.json"), "w") as f:
+        json.dump({"cnn": acc["cnn"], "mlp": acc["mlp"], "ntest": int(len(yte))}, f, indent=1)
+        f.write("\n")
+
+
+# --------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Generate the ONNX import fixtures (digits/, ops/, bad/) under DIR. "
+                    "Run with /usr/bin/python3 (torch, onnx, sklearn, numpy).")
+    ap.add_argument("--out", default="tests/onnx", metavar="DIR",
+                    help="output directory (default: tests/onnx)")
+    ap.add_argument("--only", choices=["digits", "ops", "bad"], action="append",
+                    help="generate only this set (repeatable; default: all)")
+    ap.add_argument("--list", action="store_true", help="print every file written")
+    args = ap.parse_args()
+    try:
+        global np
+        import numpy as np
+        import onnx as _onnx
+        import torch as _torch
+        import sklearn  # noqa: F401 (digits/ needs it)
+    except ImportError as e:
+        sys.exit(f"mkonnx: {e}: run with /usr/bin/python3 (Debian's python3-torch, "
+                 "python3-onnx, python3-sklearn, python3-numpy)")
+
+    global onnx, helper, numpy_helper, torch, F
+    from onnx import helper as _helper, numpy_helper as _nh
+    import torch.nn.functional as _F
+    onnx, helper, numpy_helper, torch, F = _onnx, _helper, _nh, _torch, _F
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(0)
+
+    t0 = time.time()
+    w = Writer(args.out)
+    sets = args.only or ["digits", "ops", "bad"]
+    if "digits" in sets:
+        make_digits(w)
+    if "ops" in sets:
+        make_ops(w)
+    if "bad" in sets:
+        make_bad(w)
+    total = 0
+    for rel in w.files:
+        total += os.path.getsize(os.path.join(args.out, rel))
+        if args.list:
+            print(f"  {rel}")
+    written = {os.path.normpath(rel) for rel in w.files}
+    for sub in sets:
+        top = os.path.join(args.out, sub)
+        for fn in sorted(os.listdir(top)):
+            rel = os.path.normpath(os.path.join(sub, fn))
+            if rel not in written:
+                print(f"mkonnx: stale {os.path.join(args.out, rel)}: not written by this run; "
+                      "remove it", file=sys.stderr)
+    digest = hashlib.sha256()
+    for rel in sorted(w.files):
+        with open(os.path.join(args.out, rel), "rb") as f:
+            digest.update(rel.encode() + b"\0" + f.read())
+    print(f"wrote {len(w.files)} files, {total / 1024:.0f} KiB, under {args.out} "
+          f"in {time.time() - t0:.1f} s (sha256 of all: {digest.hexdigest()[:16]})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
