@@ -1,8 +1,9 @@
 /*
  * AVX2 kernels of the elementwise operators (eltwise.h): the scalar kernels
- * of eltwise.c, eight lanes at a time (32 bytes for the table lookup), with
- * the same float operations in the same order; ragged ends go to the scalar
- * kernels themselves, so no result depends on where an element falls.
+ * of eltwise.c, eight lanes at a time (32 bytes for the table lookup, 8 x 8
+ * blocks for the NCHW converts), with the same float operations in the same
+ * order; ragged ends go to the scalar kernels themselves, so no result
+ * depends on where an element falls.
  */
 #include "engine/eltwise.h"
 #include "engine/quant-avx2.h"
@@ -170,4 +171,113 @@ void dnnq_softmax_row_avx2(const float texp[256], const uint8_t *x, float *y, si
 		_mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), vinv));
 	for (; i < n; i++)
 		y[i] = y[i] * inv;
+}
+
+/*
+ * The NCHW converts: 8 channels x 8 positions at a time, the channels left
+ * over one by one, 8 positions at a time. The 8 x 8 byte transpose takes
+ * three rounds of unpacks: r[j] holds row j in its low 8 bytes; t[m] holds
+ * column 2m in its low and column 2m + 1 in its high half.
+ */
+static inline void transpose8x8_u8(const __m128i r[8], __m128i t[4])
+{
+	__m128i a0 = _mm_unpacklo_epi8(r[0], r[1]), a1 = _mm_unpacklo_epi8(r[2], r[3]);
+	__m128i a2 = _mm_unpacklo_epi8(r[4], r[5]), a3 = _mm_unpacklo_epi8(r[6], r[7]);
+	__m128i b0 = _mm_unpacklo_epi16(a0, a1), b1 = _mm_unpackhi_epi16(a0, a1);
+	__m128i b2 = _mm_unpacklo_epi16(a2, a3), b3 = _mm_unpackhi_epi16(a2, a3);
+	t[0] = _mm_unpacklo_epi32(b0, b2);
+	t[1] = _mm_unpackhi_epi32(b0, b2);
+	t[2] = _mm_unpacklo_epi32(b1, b3);
+	t[3] = _mm_unpackhi_epi32(b1, b3);
+}
+
+/* dnnq_quantize_1 on 8 floats (as dnnq_quantize_avx2), packed to 8 bytes. */
+static inline __m128i quantize8_u8(const float *x, __m256 scale, __m256 zp, __m256 qmin,
+                                   __m256 qmax)
+{
+	__m256i v = dnnq_avx2_saturate_rne(_mm256_div_ps(_mm256_loadu_ps(x), scale), zp, qmin, qmax);
+	__m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	return _mm_packus_epi16(w, w);
+}
+
+void dnnq_quantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                             size_t p1, size_t c0, size_t c1)
+{
+	const size_t nc = k->channels, ns = k->spatial;
+	const float *x = (const float *)k->x + img * nc * ns;
+	uint8_t *y = (uint8_t *)k->y + img * ns * nc;
+	const __m256 scale = _mm256_set1_ps(k->scale), zp = _mm256_set1_ps(k->zp);
+	const __m256 qmin = _mm256_setzero_ps(), qmax = _mm256_set1_ps(k->qmax);
+	const size_t cv = c0 + ((c1 - c0) & ~(size_t)7), pv = p0 + ((p1 - p0) & ~(size_t)7);
+	for (size_t c = c0; c < cv; c += 8) {
+		for (size_t p = p0; p < pv; p += 8) {
+			__m128i r[8], t[4];
+			for (size_t j = 0; j < 8; j++)
+				r[j] = quantize8_u8(x + (c + j) * ns + p, scale, zp, qmin, qmax);
+			transpose8x8_u8(r, t);
+			for (size_t m = 0; m < 4; m++) {
+				_mm_storel_epi64((__m128i *)(y + (p + 2 * m) * nc + c), t[m]);
+				_mm_storel_epi64((__m128i *)(y + (p + 2 * m + 1) * nc + c),
+				                 _mm_unpackhi_epi64(t[m], t[m]));
+			}
+		}
+		if (pv < p1)
+			dnnq_quantize_nchw_scalar(k, img, pv, p1, c, c + 8);
+	}
+	/* fewer than 8 channels left (an RGB input): still 8 positions at a
+	 * time, the bytes scattered one by one */
+	for (size_t c = cv; c < c1; c++) {
+		for (size_t p = p0; p < pv; p += 8) {
+			uint8_t b[8];
+			_mm_storel_epi64((__m128i *)b, quantize8_u8(x + c * ns + p, scale, zp, qmin, qmax));
+			for (size_t j = 0; j < 8; j++)
+				y[(p + j) * nc + c] = b[j];
+		}
+	}
+	if (cv < c1 && pv < p1)
+		dnnq_quantize_nchw_scalar(k, img, pv, p1, cv, c1);
+}
+
+/* dnnq_dequantize_1 on the low 8 bytes of b (as dnnq_dequantize_avx2). */
+static inline void dequantize8_store(float *y, __m128i b, __m256i zp, __m256 scale)
+{
+	__m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(b), zp);
+	_mm256_storeu_ps(y, _mm256_mul_ps(_mm256_cvtepi32_ps(v), scale));
+}
+
+void dnnq_dequantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                               size_t p1, size_t c0, size_t c1)
+{
+	const size_t nc = k->channels, ns = k->spatial;
+	const uint8_t *x = (const uint8_t *)k->x + img * ns * nc;
+	float *y = (float *)k->y + img * nc * ns;
+	const __m256i zp = _mm256_set1_epi32(k->izp);
+	const __m256 scale = _mm256_set1_ps(k->scale);
+	const size_t cv = c0 + ((c1 - c0) & ~(size_t)7), pv = p0 + ((p1 - p0) & ~(size_t)7);
+	for (size_t c = c0; c < cv; c += 8) {
+		for (size_t p = p0; p < pv; p += 8) {
+			__m128i r[8], t[4];
+			for (size_t j = 0; j < 8; j++)
+				r[j] = _mm_loadl_epi64((const __m128i *)(x + (p + j) * nc + c));
+			transpose8x8_u8(r, t);
+			for (size_t m = 0; m < 4; m++) {
+				dequantize8_store(y + (c + 2 * m) * ns + p, t[m], zp, scale);
+				dequantize8_store(y + (c + 2 * m + 1) * ns + p, _mm_srli_si128(t[m], 8), zp,
+				                  scale);
+			}
+		}
+		if (pv < p1)
+			dnnq_dequantize_nchw_scalar(k, img, pv, p1, c, c + 8);
+	}
+	for (size_t c = cv; c < c1; c++) {   /* the ragged channels, gathered */
+		for (size_t p = p0; p < pv; p += 8) {
+			const uint8_t *xp = x + p * nc + c;
+			__m256i v = _mm256_setr_epi32(xp[0], xp[nc], xp[2 * nc], xp[3 * nc], xp[4 * nc],
+			                              xp[5 * nc], xp[6 * nc], xp[7 * nc]);
+			v = _mm256_sub_epi32(v, zp);
+			_mm256_storeu_ps(y + c * ns + p, _mm256_mul_ps(_mm256_cvtepi32_ps(v), scale));
+		}
+	}
+	if (cv < c1 && pv < p1)
+		dnnq_dequantize_nchw_scalar(k, img, pv, p1, cv, c1);
 }

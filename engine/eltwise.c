@@ -497,16 +497,35 @@ void dnnq_activation_destroy(struct dnnq_activation *a)
 
 /* ---- Quantize, Dequantize ----------------------------------------------- */
 
+/*
+ * The NCHW kinds transpose while they convert. Their work is split over the
+ * flattened positions i = img * spatial + p, every channel of a position in
+ * the same task, about CHUNK / 4 elements a task and a multiple of 8
+ * positions, so the AVX2 kernels' 8 x 8 blocks are seldom cut. With one
+ * channel or one position the two layouts coincide: the plain path runs.
+ */
 struct dnnq_convert {
 	struct dnnq_convert_desc d;
-	const void *x;
-	void *y;
-	size_t n;
+	struct dnnq_nchw_kernel k;    /* x, y, channels, spatial bound at setup */
+	size_t n, chunk;              /* elements, or positions when transposing */
+	bool transpose;
 };
 
-static const char *convert_name(enum dnnq_convert_kind kind)
+static bool convert_nchw(enum dnnq_convert_kind kind)
 {
-	return kind == DNNQ_CONVERT_DEQUANTIZE ? "dequantize" : "quantize";
+	return kind == DNNQ_CONVERT_QUANTIZE_NCHW || kind == DNNQ_CONVERT_DEQUANTIZE_NCHW;
+}
+
+static bool convert_quantizes(enum dnnq_convert_kind kind)
+{
+	return kind == DNNQ_CONVERT_QUANTIZE || kind == DNNQ_CONVERT_QUANTIZE_NCHW;
+}
+
+const char *dnnq_convert_kind_name(enum dnnq_convert_kind kind)
+{
+	static const char *const names[] = { "quantize", "dequantize", "quantize_nchw",
+	                                     "dequantize_nchw" };
+	return (unsigned)kind <= DNNQ_CONVERT_DEQUANTIZE_NCHW ? names[kind] : NULL;
 }
 
 int dnnq_convert_create(const struct dnnq_convert_desc *d, struct dnnq_convert **out,
@@ -515,9 +534,9 @@ int dnnq_convert_create(const struct dnnq_convert_desc *d, struct dnnq_convert *
 	if (!d || !out)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "convert: NULL argument");
 	*out = NULL;
-	if (d->kind != DNNQ_CONVERT_QUANTIZE && d->kind != DNNQ_CONVERT_DEQUANTIZE)
+	const char *op = dnnq_convert_kind_name(d->kind);
+	if (!op)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "convert: kind %d: unknown", (int)d->kind);
-	const char *op = convert_name(d->kind);
 	int rc = check_isa(op, d->isa, diag);
 	if (rc || (rc = check_qp(op, "u8", &d->qp, diag)))
 		return rc;
@@ -525,6 +544,9 @@ int dnnq_convert_create(const struct dnnq_convert_desc *d, struct dnnq_convert *
 	if (!c)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", op);
 	c->d = *d;
+	c->k = (struct dnnq_nchw_kernel){ .scale = d->qp.scale, .zp = (float)d->qp.zero_point,
+	                                  .qmax = out_qmax(&d->qp), .izp = d->qp.zero_point };
+	c->chunk = CHUNK / 4;
 	*out = c;
 	return DNNQ_OK;
 }
@@ -532,40 +554,130 @@ int dnnq_convert_create(const struct dnnq_convert_desc *d, struct dnnq_convert *
 int dnnq_convert_setup(struct dnnq_convert *c, size_t n, const void *in, void *out,
                        struct dnnq_diag *diag)
 {
+	return dnnq_convert_setup_nchw(c, n, 1, 1, in, out, diag);
+}
+
+int dnnq_convert_setup_nchw(struct dnnq_convert *c, size_t batch, size_t channels,
+                            size_t spatial, const void *in, void *out, struct dnnq_diag *diag)
+{
 	if (!c)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "convert setup: NULL argument");
 	c->n = 0;
+	const char *op = dnnq_convert_kind_name(c->d.kind);
+	size_t pos, n, bytes;
+	if (!dnnq_mul_size(batch, spatial, &pos) || !dnnq_mul_size(pos, channels, &n) ||
+	    !dnnq_mul_size(n, sizeof(float), &bytes))
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: batch = %zu x channels = %zu x "
+		                     "spatial = %zu: too many elements", op, batch, channels, spatial);
 	if (n && (!in || !out))
-		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: %s: NULL", convert_name(c->d.kind),
-		                     in ? "output" : "input");
-	c->n = n;
-	c->x = in;
-	c->y = out;
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: %s: NULL", op, in ? "output" : "input");
+	c->k.x = in;
+	c->k.y = out;
+	c->k.channels = channels;
+	c->k.spatial = spatial;
+	c->transpose = convert_nchw(c->d.kind) && channels > 1 && spatial > 1;
+	if (c->transpose) {
+		size_t per = (CHUNK / 4 / channels) & ~(size_t)7;
+		c->chunk = per ? per : 8;
+		c->n = pos;
+	} else {
+		c->chunk = CHUNK / 4;
+		c->n = n;
+	}
 	return DNNQ_OK;
+}
+
+/* Positions [i0, i1), image by image. */
+static void convert_nchw_chunk(const struct dnnq_convert *c, size_t i0, size_t i1)
+{
+	const struct dnnq_nchw_kernel *k = &c->k;
+	const bool avx2 = c->d.isa == DNNQ_ISA_AVX2;
+	const bool q = c->d.kind == DNNQ_CONVERT_QUANTIZE_NCHW;
+	for (size_t i = i0; i < i1;) {
+		size_t img = i / k->spatial, p0 = i % k->spatial;
+		size_t p1 = k->spatial - p0 < i1 - i ? k->spatial : p0 + (i1 - i);
+		if (q && avx2)
+			dnnq_quantize_nchw_avx2(k, img, p0, p1, 0, k->channels);
+		else if (q)
+			dnnq_quantize_nchw_scalar(k, img, p0, p1, 0, k->channels);
+		else if (avx2)
+			dnnq_dequantize_nchw_avx2(k, img, p0, p1, 0, k->channels);
+		else
+			dnnq_dequantize_nchw_scalar(k, img, p0, p1, 0, k->channels);
+		i += p1 - p0;
+	}
 }
 
 static void convert_chunk(void *op, size_t i0, size_t i1)
 {
 	const struct dnnq_convert *c = op;
-	if (c->d.kind == DNNQ_CONVERT_QUANTIZE)
-		dnnq_quantize(c->d.isa, (const float *)c->x + i0, (uint8_t *)c->y + i0,
+	if (c->transpose)
+		convert_nchw_chunk(c, i0, i1);
+	else if (convert_quantizes(c->d.kind))
+		dnnq_quantize(c->d.isa, (const float *)c->k.x + i0, (uint8_t *)c->k.y + i0,
 		              DNNQ_DTYPE_U8, i1 - i0, &c->d.qp);
 	else
-		dnnq_dequantize(c->d.isa, (const uint8_t *)c->x + i0, DNNQ_DTYPE_U8,
-		                (float *)c->y + i0, i1 - i0, &c->d.qp);
+		dnnq_dequantize(c->d.isa, (const uint8_t *)c->k.x + i0, DNNQ_DTYPE_U8,
+		                (float *)c->k.y + i0, i1 - i0, &c->d.qp);
 }
 
 int dnnq_convert_run(struct dnnq_convert *c, const struct dnnq_executor *ex)
 {
 	if (!c)
 		return DNNQ_E_INVAL;
-	run_chunked(ex, c->n, CHUNK / 4, convert_chunk, c);
+	run_chunked(ex, c->n, c->chunk, convert_chunk, c);
 	return DNNQ_OK;
 }
 
 void dnnq_convert_destroy(struct dnnq_convert *c)
 {
 	free(c);
+}
+
+void dnnq_quantize_nchw_scalar(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                               size_t p1, size_t c0, size_t c1)
+{
+	const size_t nc = k->channels, ns = k->spatial;
+	const float *x = (const float *)k->x + img * nc * ns;
+	uint8_t *y = (uint8_t *)k->y + img * ns * nc;
+	for (size_t p = p0; p < p1; p++)
+		for (size_t c = c0; c < c1; c++)
+			y[p * nc + c] = (uint8_t)dnnq_quantize_1(x[c * ns + p], k->scale, k->zp, 0,
+			                                         k->qmax);
+}
+
+void dnnq_dequantize_nchw_scalar(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                                 size_t p1, size_t c0, size_t c1)
+{
+	const size_t nc = k->channels, ns = k->spatial;
+	const uint8_t *x = (const uint8_t *)k->x + img * ns * nc;
+	float *y = (float *)k->y + img * nc * ns;
+	for (size_t c = c0; c < c1; c++)
+		for (size_t p = p0; p < p1; p++)
+			y[c * ns + p] = dnnq_dequantize_1(x[p * nc + c], k->izp, k->scale);
+}
+
+void dnnq_convert_ref(enum dnnq_convert_kind kind, size_t batch, size_t channels,
+                      size_t spatial, const float *x, float *y)
+{
+	size_t per = channels * spatial;
+	if (!convert_nchw(kind)) {
+		if (batch && per)
+			memcpy(y, x, batch * per * sizeof *y);
+		return;
+	}
+	bool to_nhwc = kind == DNNQ_CONVERT_QUANTIZE_NCHW;
+	for (size_t b = 0; b < batch; b++) {
+		for (size_t c = 0; c < channels; c++) {
+			for (size_t p = 0; p < spatial; p++) {
+				size_t chw = b * per + c * spatial + p, hwc = b * per + p * channels + c;
+				if (to_nhwc)
+					y[hwc] = x[chw];
+				else
+					y[chw] = x[hwc];
+			}
+		}
+	}
 }
 
 /* ---- Softmax ------------------------------------------------------------ */

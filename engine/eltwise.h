@@ -8,7 +8,8 @@
  *                a scalar or a per-channel vector
  *   activation   Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid,
  *                HardSwish: a 256-entry table built at create
- *   convert      Quantize (f32 -> u8), Dequantize (u8 -> f32)
+ *   convert      Quantize (f32 -> u8), Dequantize (u8 -> f32), also with the
+ *                NCHW <-> NHWC transposition of a model's edges
  *   softmax      u8 -> f32 along the last axis
  *   elementwise_linear  y = a[c] * x + b[c] (an unfolded BatchNorm)
  *   concat       along any axis, up to 16 inputs
@@ -125,9 +126,14 @@ void dnnq_activation_ref(enum dnnq_activation_kind kind, const struct dnnq_act_p
 
 /* ---- Quantize, Dequantize ---------------------------------------------- */
 
+/* The NCHW kinds are the edges of a model imported from ONNX: its f32 side
+ * keeps ONNX's [N, C, H, W], the u8 side is the engine's [N, H, W, C]; each
+ * element is quantized (dequantized) exactly as the plain kinds do it. */
 enum dnnq_convert_kind {
-	DNNQ_CONVERT_QUANTIZE = 0,    /* f32 -> u8 */
-	DNNQ_CONVERT_DEQUANTIZE = 1,  /* u8 -> f32 */
+	DNNQ_CONVERT_QUANTIZE = 0,        /* f32 -> u8 */
+	DNNQ_CONVERT_DEQUANTIZE = 1,      /* u8 -> f32 */
+	DNNQ_CONVERT_QUANTIZE_NCHW = 2,   /* f32 [N, C, H, W] -> u8 [N, H, W, C] */
+	DNNQ_CONVERT_DEQUANTIZE_NCHW = 3, /* u8 [N, H, W, C] -> f32 [N, C, H, W] */
 };
 
 struct dnnq_convert_desc {
@@ -140,10 +146,25 @@ struct dnnq_convert;
 
 int dnnq_convert_create(const struct dnnq_convert_desc *desc, struct dnnq_convert **out,
                         struct dnnq_diag *diag);
+/* n elements; for the NCHW kinds the same as dnnq_convert_setup_nchw(op, n,
+ * 1, 1, ...), where both layouts coincide. */
 int dnnq_convert_setup(struct dnnq_convert *op, size_t n, const void *in, void *out,
                        struct dnnq_diag *diag);
+/* batch x channels x spatial elements (spatial = H * W): the NCHW kinds
+ * transpose between [batch, channels, spatial] (f32) and [batch, spatial,
+ * channels] (u8); for the plain kinds only the product counts. */
+int dnnq_convert_setup_nchw(struct dnnq_convert *op, size_t batch, size_t channels,
+                            size_t spatial, const void *in, void *out, struct dnnq_diag *diag);
 int dnnq_convert_run(struct dnnq_convert *op, const struct dnnq_executor *ex);
 void dnnq_convert_destroy(struct dnnq_convert *op);
+/* "quantize", "dequantize", "quantize_nchw", "dequantize_nchw"; NULL for
+ * another value. */
+const char *dnnq_convert_kind_name(enum dnnq_convert_kind kind);
+
+/* fp32 reference: the kind's layout change (the plain kinds copy), values
+ * unchanged; y must not overlap x. */
+void dnnq_convert_ref(enum dnnq_convert_kind kind, size_t batch, size_t channels,
+                      size_t spatial, const float *x, float *y);
 
 /* ---- Softmax ------------------------------------------------------------ */
 
@@ -264,6 +285,30 @@ static inline double dnnq_softmax_sum8(const double s[8])
 {
 	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
+
+/* Quantize / Dequantize with the NCHW transposition, on the rectangle of
+ * image `img`: positions [p0, p1) (of spatial) by channels [c0, c1).
+ * Quantize reads f32 x[(img * channels + c) * spatial + p] and writes u8
+ * y[(img * spatial + p) * channels + c]; Dequantize the reverse. Each element
+ * is dnnq_quantize_1 / dnnq_dequantize_1 of it; the AVX2 kernels transpose
+ * 8 x 8 blocks, take the channels left over 8 positions at a time and
+ * leave the last positions to the scalar kernels. */
+struct dnnq_nchw_kernel {
+	const void *x;
+	void *y;
+	size_t channels, spatial;
+	float scale, zp, qmax;        /* u8: qmin 0 */
+	int32_t izp;
+};
+
+void dnnq_quantize_nchw_scalar(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                               size_t p1, size_t c0, size_t c1);
+void dnnq_quantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                             size_t p1, size_t c0, size_t c1);
+void dnnq_dequantize_nchw_scalar(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                                 size_t p1, size_t c0, size_t c1);
+void dnnq_dequantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
+                               size_t p1, size_t c0, size_t c1);
 
 void dnnq_softmax_row_scalar(const float texp[256], const uint8_t *x, float *y, size_t n);
 void dnnq_softmax_row_avx2(const float texp[256], const uint8_t *x, float *y, size_t n);

@@ -400,12 +400,20 @@ static const struct node_ops act_ops = { act_create, infer_same, act_setup, act_
 
 /* ---- Quantize, Dequantize ---- */
 
+/* QUANTIZE_NCHW reads ONNX's f32 [N, C, H, W] and writes [N, H, W, C];
+ * DEQUANTIZE_NCHW the reverse. */
+static bool convert_is_nchw(const struct gnode *n)
+{
+	enum dnnq_convert_kind k = n->desc.op.convert.kind;
+	return k == DNNQ_CONVERT_QUANTIZE_NCHW || k == DNNQ_CONVERT_DEQUANTIZE_NCHW;
+}
+
 static int convert_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                           struct dnnq_diag *diag)
 {
 	struct dnnq_convert_desc *d = &n->desc.op.convert;
 	struct gtensor *x = gin(g, n, 0);
-	bool q = d->kind == DNNQ_CONVERT_QUANTIZE;
+	bool q = d->kind == DNNQ_CONVERT_QUANTIZE || d->kind == DNNQ_CONVERT_QUANTIZE_NCHW;
 	if (x->dtype != (q ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_U8))
 		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need %s", n->name, x->name,
 		            dnnq_dtype_name(x->dtype), q ? "f32" : "u8");
@@ -417,11 +425,45 @@ static int convert_create(struct dnnq_graph *g, struct gnode *n, struct gtensor 
 	return CREATE(dnnq_convert, dnnq_convert_create, d);
 }
 
+static int convert_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                         struct dnnq_diag *diag)
+{
+	struct gtensor *x = gin(g, n, 0);
+	if (!convert_is_nchw(n))
+		return infer_same(g, n, out, diag);
+	bool q = n->desc.op.convert.kind == DNNQ_CONVERT_QUANTIZE_NCHW;
+	if (x->ndim != 4)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has rank %u: need 4 (%s)", n->name,
+		            x->name, x->ndim, q ? "[N, C, H, W]" : "[N, H, W, C]");
+	static const int to_nhwc[4] = { 0, 2, 3, 1 }, to_nchw[4] = { 0, 3, 1, 2 };
+	const int *perm = q ? to_nhwc : to_nchw;
+	out->ndim = 4;
+	for (int i = 0; i < 4; i++)
+		out->dims[i] = x->dims[perm[i]];
+	return DNNQ_OK;
+}
+
+/* batch, channels and spatial size of the input of an NCHW convert. */
+static void convert_split(struct dnnq_graph *g, struct gnode *n, size_t *b, size_t *c,
+                          size_t *hw)
+{
+	struct gtensor *x = gin(g, n, 0);
+	bool q = n->desc.op.convert.kind == DNNQ_CONVERT_QUANTIZE_NCHW;
+	*b = (size_t)x->dims[0];
+	*c = (size_t)x->dims[q ? 1 : 3];
+	*hw = (size_t)x->dims[q ? 2 : 1] * (size_t)x->dims[q ? 3 : 2];
+}
+
 static int convert_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	(void)nthreads;
-	return dnnq_convert_setup(n->op, gnumel(gin(g, n, 0)), gin(g, n, 0)->buf,
-	                          g->t[n->out].buf, NULL);
+	if (!convert_is_nchw(n))
+		return dnnq_convert_setup(n->op, gnumel(gin(g, n, 0)), gin(g, n, 0)->buf,
+		                          g->t[n->out].buf, NULL);
+	size_t b, c, hw;
+	convert_split(g, n, &b, &c, &hw);
+	return dnnq_convert_setup_nchw(n->op, b, c, hw, gin(g, n, 0)->buf, g->t[n->out].buf,
+	                               NULL);
 }
 
 static int convert_run(struct gnode *n, const struct dnnq_executor *ex)
@@ -434,7 +476,7 @@ static void convert_destroy(struct gnode *n)
 	dnnq_convert_destroy(n->op);
 }
 
-/* Quantize, Dequantize and Reshape change no real value. */
+/* Reshape changes no real value. */
 static int identity_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
                         float *out)
 {
@@ -442,8 +484,20 @@ static int identity_ref(struct dnnq_graph *g, struct gnode *n, const float *cons
 	return DNNQ_OK;
 }
 
-static const struct node_ops convert_ops = { convert_create, infer_same, convert_setup,
-                                             convert_run, convert_destroy, identity_ref, false };
+/* Quantize and Dequantize change no real value, the NCHW kinds its place. */
+static int convert_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
+                       float *out)
+{
+	if (!convert_is_nchw(n))
+		return identity_ref(g, n, in, out);
+	size_t b, c, hw;
+	convert_split(g, n, &b, &c, &hw);
+	dnnq_convert_ref(n->desc.op.convert.kind, b, c, hw, in[0], out);
+	return DNNQ_OK;
+}
+
+static const struct node_ops convert_ops = { convert_create, convert_infer, convert_setup,
+                                             convert_run, convert_destroy, convert_ref, false };
 
 /* ---- Softmax ---- */
 

@@ -126,6 +126,9 @@ static int check_node(struct rd *r, size_t j, const struct dnnq_model_node *n, s
 		return NODE_ERR(DNNQ_E_FORMAT, "bias %d: no such tensor", n->bias);
 	if (n->ndim > DNNQ_MAX_DIMS)
 		return NODE_ERR(DNNQ_E_FORMAT, "ndim %u: at most %d", n->ndim, DNNQ_MAX_DIMS);
+	if (n->kind == DNNQ_NODE_CONVERT && !dnnq_convert_kind_name(n->op))
+		return NODE_ERR(DNNQ_E_FORMAT, "op %u: not a convert kind (0..%d)", n->op,
+		                DNNQ_CONVERT_DEQUANTIZE_NCHW);
 	if (n->out_dtype >= DNNQ_DTYPE_COUNT || n->out_precision > 32 || n->out_signed > 1)
 		return NODE_ERR(DNNQ_E_FORMAT, "out dtype %u precision %u signed %u: invalid",
 		                n->out_dtype, n->out_precision, n->out_signed);

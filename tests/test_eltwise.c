@@ -829,6 +829,210 @@ START_TEST(convert_errors)
 }
 END_TEST
 
+/* ---- Quantize, Dequantize with the NCHW transposition ------------------- */
+
+/* y[b][p][c] = x[b][c][p] (to_nhwc) or y[b][c][p] = x[b][p][c], of size-byte
+ * elements: the transposition written out independently of the engine. */
+static void transpose_bytes(const void *x, void *y, size_t es, size_t nb, size_t nc,
+                            size_t ns, bool to_nhwc)
+{
+	for (size_t b = 0; b < nb; b++)
+		for (size_t c = 0; c < nc; c++)
+			for (size_t p = 0; p < ns; p++) {
+				size_t chw = (b * nc + c) * ns + p, hwc = (b * ns + p) * nc + c;
+				memcpy((char *)y + es * (to_nhwc ? hwc : chw),
+				       (const char *)x + es * (to_nhwc ? chw : hwc), es);
+			}
+}
+
+static void convert_run_nchw(const struct dnnq_convert_desc *d, size_t nb, size_t nc,
+                             size_t ns, const void *x, void *y, const struct dnnq_executor *ex)
+{
+	struct dnnq_convert *op;
+	struct dnnq_diag diag;
+	ck_assert_int_eq(dnnq_convert_create(d, &op, NULL), 0);
+	ck_assert_msg(dnnq_convert_setup_nchw(op, nb, nc, ns, x, y, &diag) == 0, "%s", diag.msg);
+	ck_assert_int_eq(dnnq_convert_run(op, ex), 0);
+	dnnq_convert_destroy(op);
+}
+
+/*
+ * batch x channels x spatial: odd sizes around the 8 x 8 blocks, one channel
+ * or one position (the plain path), task chunks that cut images (3 x 50176
+ * and 2100 channels: 8 positions a task) and a spatial size below 8.
+ */
+static const size_t nchw_shapes[][3] = {
+	{ 1, 1, 1 }, { 2, 3, 5 }, { 1, 8, 8 }, { 3, 17, 33 }, { 2, 9, 15 }, { 1, 64, 49 },
+	{ 2, 1, 20 }, { 2, 20, 1 }, { 2, 3, 50176 }, { 2, 2100, 9 }, { 1, 16, 7 },
+};
+#define NNCHW (sizeof nchw_shapes / sizeof nchw_shapes[0])
+
+/* Both NCHW kinds against the plain quantization of the transposed tensor
+ * (so each element is dnnq_quantize_1 / dnnq_dequantize_1 of it), every
+ * ISA, pooled or not, with specials and saturation; AVX2 bit-identical to
+ * scalar, bytes past the output untouched. */
+START_TEST(convert_nchw_transposes)
+{
+	const size_t nb = nchw_shapes[_i][0], nc = nchw_shapes[_i][1], ns = nchw_shapes[_i][2];
+	const size_t n = nb * nc * ns;
+	struct rng r = { 31 + (uint64_t)_i };
+	static const float special[] = { NAN, INFINITY, -INFINITY, FLT_MAX, -FLT_MAX, 0.5f, 1.5f };
+	struct dnnq_qparams qp = random_qp(&r);
+	if (_i % 3 == 1) {
+		qp.precision = 5;
+		qp.zero_point %= 32;
+	}
+	float *x = malloc(n * sizeof *x), *xt = malloc(n * sizeof *x);
+	float *want_f = malloc(n * sizeof *x), *want_ft = malloc(n * sizeof *x);
+	float *back = malloc(n * sizeof *x + GUARD);
+	uint8_t *want = malloc(n), *q = new_output(n), *qs = new_output(n);
+	float *backs = malloc(n * sizeof *x + GUARD);
+	for (size_t i = 0; i < n; i++)
+		x[i] = i % 997 < 7 ? special[i % 997] : (float)(qp.scale * rng_uniform(&r, -300, 300));
+	/* the expectation: transpose, then the plain conversions */
+	transpose_bytes(x, xt, sizeof *x, nb, nc, ns, true);
+	ck_assert_int_eq(dnnq_quantize(DNNQ_ISA_SCALAR, xt, want, DNNQ_DTYPE_U8, n, &qp), 0);
+	ck_assert_int_eq(dnnq_dequantize(DNNQ_ISA_SCALAR, want, DNNQ_DTYPE_U8, want_ft, n, &qp), 0);
+	transpose_bytes(want_ft, want_f, sizeof *x, nb, nc, ns, false);
+	struct dnnq_pool *pool = dnnq_pool_create(3, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+		for (int pooled = 0; pooled < 2; pooled++) {
+			struct dnnq_convert_desc d = { (enum dnnq_isa)isa, DNNQ_CONVERT_QUANTIZE_NCHW, qp };
+			memset(q, 0xa5, n + GUARD);
+			convert_run_nchw(&d, nb, nc, ns, x, q, pooled ? &ex : NULL);
+			ck_assert_msg(memcmp(q, want, n) == 0, "quantize_nchw %zux%zux%zu isa %d pooled %d",
+			              nb, nc, ns, isa, pooled);
+			assert_guard(q, n);
+			d.kind = DNNQ_CONVERT_DEQUANTIZE_NCHW;
+			memset(back, 0xa5, n * sizeof *x + GUARD);
+			convert_run_nchw(&d, nb, nc, ns, q, back, pooled ? &ex : NULL);
+			ck_assert_msg(memcmp(back, want_f, n * sizeof *x) == 0,
+			              "dequantize_nchw %zux%zux%zu isa %d pooled %d", nb, nc, ns, isa, pooled);
+			assert_guard((const uint8_t *)back, n * sizeof *x);
+			if (isa == 0 && !pooled) {
+				memcpy(qs, q, n + GUARD);
+				memcpy(backs, back, n * sizeof *x + GUARD);
+			} else {
+				assert_same(qs, q, n, "quantize_nchw");
+				ck_assert(memcmp(backs, back, n * sizeof *x + GUARD) == 0);
+			}
+		}
+	}
+	/* the fp32 reference moves the values the same way, and back */
+	dnnq_convert_ref(DNNQ_CONVERT_QUANTIZE_NCHW, nb, nc, ns, x, want_ft);
+	ck_assert(memcmp(want_ft, xt, n * sizeof *x) == 0);
+	dnnq_convert_ref(DNNQ_CONVERT_DEQUANTIZE_NCHW, nb, nc, ns, xt, want_ft);
+	ck_assert(memcmp(want_ft, x, n * sizeof *x) == 0);
+	dnnq_pool_destroy(pool);
+	free(x);
+	free(xt);
+	free(want_f);
+	free(want_ft);
+	free(back);
+	free(backs);
+	free(want);
+	free(q);
+	free(qs);
+}
+END_TEST
+
+/* The AVX2 kernels on random rectangles (any p0, c0, ragged both ways)
+ * write exactly what the scalar kernels write, and nothing outside them. */
+START_TEST(convert_nchw_kernel_rectangles)
+{
+	if (!have_avx2())
+		return;
+	enum { NB = 2, NC = 27, NS = 45, N = NB * NC * NS };
+	struct rng r = { 77 };
+	float x[N], ys_f[N], ya_f[N];
+	uint8_t ys[N], ya[N], xq[N];
+	for (size_t i = 0; i < N; i++) {
+		x[i] = (float)rng_uniform(&r, -3, 3);
+		xq[i] = (uint8_t)rng_int(&r, 0, 255);
+	}
+	struct dnnq_nchw_kernel k = { .channels = NC, .spatial = NS, .scale = 0.0213f, .zp = 117,
+	                              .qmax = 255, .izp = 117 };
+	for (int it = 0; it < 200; it++) {
+		size_t img = (size_t)rng_int(&r, 0, NB - 1);
+		size_t p0 = (size_t)rng_int(&r, 0, NS), p1 = (size_t)rng_int(&r, (int64_t)p0, NS);
+		size_t c0 = (size_t)rng_int(&r, 0, NC), c1 = (size_t)rng_int(&r, (int64_t)c0, NC);
+		memset(ys, 0x5a, N);
+		memset(ya, 0x5a, N);
+		k.x = x;
+		k.y = ys;
+		dnnq_quantize_nchw_scalar(&k, img, p0, p1, c0, c1);
+		k.y = ya;
+		dnnq_quantize_nchw_avx2(&k, img, p0, p1, c0, c1);
+		ck_assert_msg(memcmp(ys, ya, N) == 0, "quantize [%zu, %zu) x [%zu, %zu)", p0, p1, c0, c1);
+		for (size_t i = 0; i < N; i++) {   /* outside the rectangle: untouched */
+			size_t b = i / (NS * NC), p = i / NC % NS, c = i % NC;
+			if (b != img || p < p0 || p >= p1 || c < c0 || c >= c1)
+				ck_assert_msg(ya[i] == 0x5a, "quantize wrote [%zu][%zu][%zu]", b, p, c);
+		}
+		memset(ys_f, 0, sizeof ys_f);
+		memset(ya_f, 0, sizeof ya_f);
+		k.x = xq;
+		k.y = ys_f;
+		dnnq_dequantize_nchw_scalar(&k, img, p0, p1, c0, c1);
+		k.y = ya_f;
+		dnnq_dequantize_nchw_avx2(&k, img, p0, p1, c0, c1);
+		ck_assert_msg(memcmp(ys_f, ya_f, sizeof ys_f) == 0, "dequantize [%zu, %zu) x [%zu, %zu)",
+		              p0, p1, c0, c1);
+		for (size_t i = 0; i < N; i++) {   /* [b][c][p] outside: still 0 */
+			size_t b = i / (NS * NC), c = i / NS % NC, p = i % NS;
+			if (b != img || p < p0 || p >= p1 || c < c0 || c >= c1)
+				ck_assert_msg(ya_f[i] == 0, "dequantize wrote [%zu][%zu][%zu]", b, c, p);
+		}
+		/* the scalar kernel wrote the rectangle: a spot check of one element */
+		if (p1 > p0 && c1 > c0) {
+			size_t p = p0 + (p1 - p0) / 2, c = c0 + (c1 - c0) / 2;
+			float v = dnnq_dequantize_1(xq[(img * NS + p) * NC + c], 117, 0.0213f);
+			ck_assert(ys_f[(img * NC + c) * NS + p] == v);
+		}
+	}
+}
+END_TEST
+
+START_TEST(convert_nchw_errors)
+{
+	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_QUANTIZE_NCHW), "quantize_nchw");
+	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_DEQUANTIZE_NCHW), "dequantize_nchw");
+	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_DEQUANTIZE), "dequantize");
+	ck_assert_ptr_null(dnnq_convert_kind_name((enum dnnq_convert_kind)4));
+	struct dnnq_convert_desc d = { DNNQ_ISA_SCALAR, (enum dnnq_convert_kind)4, qp8(1, 0) };
+	struct dnnq_convert *op;
+	struct dnnq_diag diag;
+	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_INVAL);
+	ck_assert_str_eq(diag.msg, "convert: kind 4: unknown");
+	d.kind = DNNQ_CONVERT_QUANTIZE_NCHW;
+	d.qp.zero_point = 300;
+	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_RANGE);
+	ck_assert_ptr_nonnull(strstr(diag.msg, "quantize_nchw: u8 qparams"));
+	d.qp.zero_point = 3;
+	ck_assert_int_eq(dnnq_convert_create(&d, &op, NULL), 0);
+	float x[6] = { 0, 1, 2, 3, 4, 5 };
+	uint8_t q[6];
+	ck_assert_int_eq(dnnq_convert_setup_nchw(op, SIZE_MAX / 2, 3, 5, x, q, &diag), DNNQ_E_RANGE);
+	ck_assert_str_eq(diag.msg, "quantize_nchw: batch = 9223372036854775807 x channels = 3 x "
+	                           "spatial = 5: too many elements");
+	ck_assert_int_eq(dnnq_convert_run(op, NULL), 0);   /* the failed setup left nothing */
+	ck_assert_int_eq(dnnq_convert_setup_nchw(op, 1, 2, 3, x, NULL, &diag), DNNQ_E_INVAL);
+	ck_assert_str_eq(diag.msg, "quantize_nchw: output: NULL");
+	/* [1, 2, 3] -> [1, 3, 2]: x[c * 3 + p] lands at q[p * 2 + c], plus the zero point */
+	ck_assert_int_eq(dnnq_convert_setup_nchw(op, 1, 2, 3, x, q, NULL), 0);
+	ck_assert_int_eq(dnnq_convert_run(op, NULL), 0);
+	static const uint8_t want[6] = { 3, 6, 4, 7, 5, 8 };
+	ck_assert_mem_eq(q, want, 6);
+	/* the plain setup: one channel, no transposition */
+	ck_assert_int_eq(dnnq_convert_setup(op, 6, x, q, NULL), 0);
+	ck_assert_int_eq(dnnq_convert_run(op, NULL), 0);
+	static const uint8_t flat[6] = { 3, 4, 5, 6, 7, 8 };
+	ck_assert_mem_eq(q, flat, 6);
+	dnnq_convert_destroy(op);
+}
+END_TEST
+
 /* ---- Softmax ------------------------------------------------------------ */
 
 static void softmax_run(struct dnnq_softmax_desc d, enum dnnq_isa isa, size_t rows,
@@ -1369,6 +1573,9 @@ Suite *suite_eltwise(void)
 	tcase_add_test(tc, activation_errors);
 	tcase_add_test(tc, convert_quantize_dequantize);
 	tcase_add_test(tc, convert_errors);
+	tcase_add_loop_test(tc, convert_nchw_transposes, 0, NNCHW);
+	tcase_add_test(tc, convert_nchw_kernel_rectangles);
+	tcase_add_test(tc, convert_nchw_errors);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("softmax");

@@ -292,6 +292,153 @@ START_TEST(graph_refuses_malformed)
 }
 END_TEST
 
+/*
+ * A model's f32 edges: x -> quantize -> conv1 (relu) -> conv2 -> dequantize,
+ * with x and the output NCHW (the NCHW converts) or NHWC (the plain ones).
+ */
+static struct dnnq_graph *build_edges(const struct weights *w, bool nchw, struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dc[4] = { 0, C, H, W }, dh[4] = { 0, H, W, C };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_F32, 4, nchw ? dc : dh, NULL, d);
+	ck_assert_msg(x >= 0, "%s", d->msg);
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONVERT, .name = "q", .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.convert = (struct dnnq_convert_desc){
+		.isa = dnnq_isa_best(),
+		.kind = nchw ? DNNQ_CONVERT_QUANTIZE_NCHW : DNNQ_CONVERT_QUANTIZE, .qp = qin };
+	int q = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(q >= 0, "%s", d->msg);
+	n = (struct dnnq_node_desc){ .kind = DNNQ_NODE_CONV, .name = "conv1", .ninputs = 1,
+	                             .inputs = { q } };
+	n.op.conv = conv3x3(w->w1, w->s1, w->b1, C, C2, true, qa);
+	int c1 = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c1 >= 0, "%s", d->msg);
+	n.name = "conv2";
+	n.inputs[0] = c1;
+	n.op.conv = conv3x3(w->w2, w->s2, w->b2, C2, C2, false, qb);
+	int c2 = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c2 >= 0, "%s", d->msg);
+	n = (struct dnnq_node_desc){ .kind = DNNQ_NODE_CONVERT, .name = "deq", .ninputs = 1,
+	                             .inputs = { c2 } };
+	n.op.convert = (struct dnnq_convert_desc){
+		.isa = dnnq_isa_best(),
+		.kind = nchw ? DNNQ_CONVERT_DEQUANTIZE_NCHW : DNNQ_CONVERT_DEQUANTIZE };
+	int y = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(y >= 0, "%s", d->msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* [nb][ns][nc] -> [nb][nc][ns] (to_nchw) or back */
+static void transpose(const float *x, float *y, size_t nb, size_t nc, size_t ns, bool to_nchw)
+{
+	for (size_t b = 0; b < nb; b++)
+		for (size_t c = 0; c < nc; c++)
+			for (size_t p = 0; p < ns; p++) {
+				size_t chw = (b * nc + c) * ns + p, hwc = (b * ns + p) * nc + c;
+				if (to_nchw)
+					y[chw] = x[hwc];
+				else
+					y[hwc] = x[chw];
+			}
+}
+
+/* The NCHW graph fed x equals the NHWC graph fed x transposed, its output
+ * transposed back, bit for bit, at two batches and thread counts; the
+ * shadow run sees the same errors in both (its references permute too). */
+START_TEST(graph_nchw_edges)
+{
+	enum { B = 3, NX = B * C * H * W, NY = B * C2 * H * W };
+	struct rng r = { 41 };
+	struct weights *w = malloc(sizeof *w);
+	make_weights(&r, w);
+	static float xc[NX], xh[NX], ya[NY], yb[NY], yt[NY];
+	for (size_t i = 0; i < NX; i++)
+		xc[i] = (float)rng_uniform(&r, -2.5, 2.5);
+	transpose(xc, xh, B, C, H * W, false);
+	struct dnnq_diag d;
+	struct dnnq_graph *ga = build_edges(w, true, &d), *gb = build_edges(w, false, &d);
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	for (size_t batch = 1; batch <= B; batch += B - 1) {
+		ck_assert_msg(dnnq_graph_plan(ga, batch, 2, &d) == 0, "%s", d.msg);
+		ck_assert_msg(dnnq_graph_plan(gb, batch, 2, &d) == 0, "%s", d.msg);
+		struct dnnq_tensor_info ti;
+		ck_assert_int_eq(dnnq_graph_output_info(ga, 0, &ti), 0);
+		int64_t want[4] = { (int64_t)batch, C2, H, W };
+		ck_assert_mem_eq(ti.dims, want, sizeof want);
+		ck_assert_uint_eq(ti.bytes, batch * C2 * H * W * sizeof(float));
+		for (int threads = 1; threads <= 2; threads++) {
+			const void *ia[1] = { xc }, *ib[1] = { xh };
+			void *oa[1] = { ya }, *ob[1] = { yb };
+			memset(ya, 0, sizeof ya);
+			ck_assert_int_eq(dnnq_graph_run(ga, ia, oa, threads == 2 ? &ex : NULL), 0);
+			ck_assert_int_eq(dnnq_graph_run(gb, ib, ob, threads == 2 ? &ex : NULL), 0);
+			transpose(yb, yt, batch, C2, H * W, true);
+			ck_assert_mem_eq(ya, yt, batch * C2 * H * W * sizeof(float));
+		}
+	}
+	/* not a constant output */
+	int distinct = 0;
+	for (size_t i = 1; i < NY; i++)
+		distinct += ya[i] != ya[0];
+	ck_assert_int_gt(distinct, NY / 2);
+	struct dnnq_node_report ra[4], rb[4];
+	const void *ia[1] = { xc }, *ib[1] = { xh };
+	void *oa[1] = { yt }, *ob[1] = { yb };
+	ck_assert_int_eq(dnnq_graph_shadow(ga, ia, oa, NULL, ra), 0);
+	ck_assert_int_eq(dnnq_graph_shadow(gb, ib, ob, NULL, rb), 0);
+	ck_assert_mem_eq(ya, yt, sizeof ya);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_msg(fabs(ra[i].sqnr_db - rb[i].sqnr_db) < 1e-3, "%s: %g dB, NHWC %g dB",
+		              ra[i].name, ra[i].sqnr_db, rb[i].sqnr_db);
+		ck_assert_msg(fabs(ra[i].local_sqnr_db - rb[i].local_sqnr_db) < 1e-3 ||
+		              (isinf(ra[i].local_sqnr_db) && isinf(rb[i].local_sqnr_db)),
+		              "%s: local %g dB, NHWC %g dB", ra[i].name, ra[i].local_sqnr_db,
+		              rb[i].local_sqnr_db);
+	}
+	/* 8-bit quantization of the input adds ~45 dB of noise; dequantizing none */
+	ck_assert_msg(ra[0].local_sqnr_db > 35, "quantize_nchw: %g dB", ra[0].local_sqnr_db);
+	ck_assert_msg(isinf(ra[3].local_sqnr_db), "dequantize_nchw: %g dB", ra[3].local_sqnr_db);
+	dnnq_pool_destroy(pool);
+	dnnq_graph_destroy(ga);
+	dnnq_graph_destroy(gb);
+	free(w);
+}
+END_TEST
+
+/* An NCHW convert wants a 4-D input; the error names the node. */
+START_TEST(graph_nchw_needs_rank_4)
+{
+	struct dnnq_graph *g;
+	struct dnnq_diag d;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[2] = { 0, 12 };
+	int v = dnnq_graph_add_input(g, "v", DNNQ_DTYPE_F32, 2, dims, NULL, &d);
+	int u = dnnq_graph_add_input(g, "u", DNNQ_DTYPE_U8, 2, dims, &qin, &d);
+	ck_assert_int_ge(v, 0);
+	ck_assert_int_ge(u, 0);
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONVERT, .name = "qn", .ninputs = 1,
+	                            .inputs = { v } };
+	n.op.convert = (struct dnnq_convert_desc){ dnnq_isa_best(), DNNQ_CONVERT_QUANTIZE_NCHW, qin };
+	ck_assert_int_eq(dnnq_graph_add_node(g, &n, &d), DNNQ_E_SHAPE);
+	ck_assert_str_eq(d.msg, "node 'qn': input 'v' has rank 2: need 4 ([N, C, H, W])");
+	n.name = "dn";
+	n.inputs[0] = u;
+	n.op.convert.kind = DNNQ_CONVERT_DEQUANTIZE_NCHW;
+	ck_assert_int_eq(dnnq_graph_add_node(g, &n, &d), DNNQ_E_SHAPE);
+	ck_assert_str_eq(d.msg, "node 'dn': input 'u' has rank 2: need 4 ([N, H, W, C])");
+	/* the plain kinds take any rank; the refused nodes left no trace */
+	n.op.convert.kind = DNNQ_CONVERT_DEQUANTIZE;
+	ck_assert_int_ge(dnnq_graph_add_node(g, &n, &d), 0);
+	ck_assert_uint_eq(dnnq_graph_num_nodes(g), 1);
+	dnnq_graph_destroy(g);
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
@@ -299,6 +446,8 @@ Suite *suite_graph(void)
 	tcase_add_test(tc, graph_equals_operators);
 	tcase_add_test(tc, shadow_reports_each_node);
 	tcase_add_test(tc, graph_refuses_malformed);
+	tcase_add_test(tc, graph_nchw_edges);
+	tcase_add_test(tc, graph_nchw_needs_rank_4);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;

@@ -123,9 +123,13 @@ static void put_node_attrs(const struct dnnq_model_node *n)
 		break;
 	case DNNQ_NODE_ELTWISE:
 	case DNNQ_NODE_ACTIVATION:
-	case DNNQ_NODE_CONVERT:
 		printf("\"op\": %u, ", n->op);
 		break;
+	case DNNQ_NODE_CONVERT: {   /* the reader accepts known kinds only */
+		const char *name = dnnq_convert_kind_name(n->op);
+		printf("\"op\": %u, \"op_name\": \"%s\", ", n->op, name ? name : "unknown");
+		break;
+	}
 	case DNNQ_NODE_CONCAT:
 		printf("\"axis\": %u, ", n->axis);
 		break;
