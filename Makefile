@@ -124,7 +124,8 @@ $(BUILD)/obj/$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 $(call obj,$(ONNX_SRC)): DNNQ_CFLAGS += -I$(BUILD)/gen
 $(call obj,$(ONNX_SRC)): | $(ONNX_GEN:.c=.h)
 
-$(ONNX_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(ONNX_LIB) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
+$(ONNX_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(ONNX_LIB) $(DAEMON_LIB) $(CALIB_LIB) \
+               $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ONNX_LIBS) -lm -lpthread
 
@@ -139,13 +140,6 @@ $(BUILD)/bin/dnnq-calibrate: $(call obj,tools/calibrate.c) $(CALIB_LIB) $(ENGINE
 $(BUILD)/bin/dnnq-inspect: $(call obj,tools/inspect.c) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
-
-# `make demo`'s model and input (a stand-in until the digits CNN exists).
-DEMO_MAKER := $(BUILD)/bin/dnnq-mkdemo
-$(DEMO_MAKER): $(call obj,tools/mkdemo.c $(FIXTURE_SRC)) $(CLIENT_A) $(CALIB_LIB) \
-              $(ENGINE_LIB) $(SHM_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm -lpthread
 
 $(DNNQD): $(call obj,daemon/main.c) $(DAEMON_LIB) $(CONF_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
@@ -182,9 +176,9 @@ $(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(
 # The operator suites run a second time with the AVX2 GEMM kernel forced
 # (CPUs with AVX-512 VNNI run another kernel by default).
 # DNNQ_DNNQD / DNNQ_DNNQCTL: the binaries the integration suites start.
-CHECK_ENV = CK_DEFAULT_TIMEOUT=$(if $(SANITIZE),600,120) \
+CHECK_ENV = CK_DEFAULT_TIMEOUT=$(if $(SANITIZE),600,120) DNNQ_BINDIR=$(BUILD)/bin \
             DNNQ_DNNQD=$(DNNQD) DNNQ_DNNQCTL=$(DNNQCTL)
-check: $(DEPS_FIRST) all $(TEST_BIN) $(DNNQD) $(DNNQCTL)
+check: $(DEPS_FIRST) all $(TEST_BIN) $(DNNQD) $(DNNQCTL) $(ONNX_TOOLS)
 	$(CHECK_ENV) $(TEST_BIN)
 	for s in fc conv graph; do DNNQ_GEMM=avx2 $(CHECK_ENV) $(TEST_BIN) $$s || exit 1; done
 
@@ -197,7 +191,7 @@ bench: $(if $(BENCH_OK),,deps-bench)
 	$(MAKE) $(BENCH_BIN) $(DNNQD)
 	DNNQ_DNNQD=$(DNNQD) $(BENCH_BIN) all
 
-demo: all $(DEMO_MAKER)
+demo: all
 	tools/demo.sh $(BUILD)
 
 # The units name /usr/bin and /etc/dnnq: rewritten for PREFIX, whose
@@ -265,12 +259,12 @@ soak: $(DEPS_FIRST) $(SOAK_BIN) $(DNNQD)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD   := build-fuzz
-FUZZ_NAMES   := model qtensor npy config control request
+FUZZ_NAMES   := model qtensor npy config control request onnx
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -fno-omit-frame-pointer \
                 -Wall -Wextra -Werror -ffp-contract=off -I. -MMD -MP
 FUZZ_LIB_SRC := $(ENGINE_SRC) $(CALIB_SRC) $(SHM_SRC) $(CONF_SRC) $(DAEMON_SRC) \
-                $(CLIENT_SRC) $(FIXTURE_SRC)
+                $(CLIENT_SRC) $(FIXTURE_SRC) $(ONNX_SRC) $(ONNX_GEN)
 FUZZ_LIB     := $(FUZZ_BUILD)/libdnnq-fuzz.a
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/bin/fuzz-%,$(FUZZ_NAMES))
 FUZZ_SEEDS   := $(BUILD)/bin/dnnq-fuzz-seeds
@@ -281,13 +275,15 @@ $(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(call isa_flags,$<) -c $< -o $@
 
+$(call fuzz_obj,$(ONNX_SRC) $(ONNX_GEN) tests/fuzz/onnx.c): FUZZ_CFLAGS += -I$(BUILD)/gen
+$(call fuzz_obj,$(ONNX_SRC) tests/fuzz/onnx.c): | $(ONNX_GEN:.c=.h)
 $(FUZZ_LIB): $(call fuzz_obj,$(FUZZ_LIB_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@.tmp && $(AR) rcs $@.tmp $^ && mv $@.tmp $@
 
 $(FUZZ_BINS): $(FUZZ_BUILD)/bin/fuzz-%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(DAEMON_LIBS) $(ONNX_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -6,12 +6,18 @@
  *
  * The IR keeps ONNX's semantics and layout (NCHW); what the importer has
  * already settled is gone from it:
- *   - Identity and Dropout are removed (their readers read the input);
+ *   - Identity and Dropout are removed (their readers read the input),
+ *     except one whose output is a graph output and whose input is a graph
+ *     input, a constant or another graph output: that one is a RESHAPE to
+ *     the same shape (a copy), so every graph output is its own value;
  *   - Constant nodes and initializers are constant values with their data;
  *   - every attribute has its default filled in, auto_pad is resolved into
  *     explicit pads, Clip's min/max inputs (opset 11+) are attributes,
  *     Reshape/Flatten/Squeeze/Unsqueeze carry their resolved output shape;
  *   - MatMul (2-D) is a GEMM with alpha 1, beta 0 (its B must be constant);
+ *   - a Conv's W and B, a Gemm's B and C are constants, or (QDQ models not
+ *     fused into QLINEARCONV / QLINEARMATMUL by onnx/qdq.c) the output of a
+ *     DEQUANTIZE whose input 0 is a constant;
  *   - every value has a static shape. dims[0] of a `batched` value is the
  *     batch: symbolic in ONNX (a dim_param, or any value the user gives),
  *     stored as 1 here; executors and the lowering scale it.
@@ -69,7 +75,10 @@ enum dnnq_ir_op {
 	DNNQ_IR_QUANTIZE,        /* QuantizeLinear: x, scale, [zp]; axis         */
 	DNNQ_IR_DEQUANTIZE,      /* DequantizeLinear: x, scale, [zp]; axis       */
 	DNNQ_IR_QLINEARCONV,     /* x, xs, xz, w, ws, wz, ys, yz, [B]            */
-	DNNQ_IR_QLINEARMATMUL,   /* a, as, az, b, bs, bz, ys, yz                 */
+	DNNQ_IR_QLINEARMATMUL,   /* a, as, az, b, bs, bz, ys, yz, [B]: B is a
+	                            dnnq extension (QDQ fusion of a Gemm with a
+	                            bias): N int32 values added to the
+	                            accumulator, like QLinearConv's B            */
 	DNNQ_IR_CONVINTEGER,     /* x, w, [xz], [wz] -> s32                      */
 	DNNQ_IR_MATMULINTEGER,   /* a, b, [az], [bz] -> s32                      */
 	DNNQ_IR_DYNQUANT,        /* DynamicQuantizeLinear: x -> y, ys, yz        */

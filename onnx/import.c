@@ -1,0 +1,694 @@
+/*
+ * onnx/import.c — an ONNX ModelProto to the IR (onnx/ir.h).
+ *
+ * protobuf-c parses the bytes (code generated from onnx.proto); this file
+ * walks the graph once, in node order, and infers every value's dtype and
+ * static shape as it goes (the batch, dim 0 of the graph inputs, stays
+ * symbolic: stored as 1 and flagged `batched`).
+ *
+ * Nothing in the model is trusted: every count, index, dimension and
+ * attribute type is checked, constants are size-checked against their dims
+ * before anything is allocated, and their total is capped. Problems do not
+ * stop the walk: each one becomes a line of the list the caller gets, the
+ * first one also the diag. A node that fails marks its outputs unknown, and
+ * the nodes reading unknown values are skipped without a message of their
+ * own (their operator is still checked), so one bad node costs one line.
+ *
+ * The operators themselves (attributes, shape rules) are in
+ * onnx/import-ops.c; the helpers both files share are in onnx/import-int.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/import-int.h"
+#include "onnx/qdq.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "onnx/import.c copies little-endian raw_data as is"
+#endif
+
+#define IMP_MAX_CONST_BYTES ((size_t)1 << 30)
+#define IMP_MAX_FILE ((size_t)2 << 30)
+
+/* ---- problems ----------------------------------------------------------- */
+
+void imp_problem(struct imp *m, int status, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (!m->status) {
+		m->status = status;
+		dnnq_diag_set(m->diag, status, "%s", line);
+	}
+	m->nproblems++;
+	size_t n = strlen(line);
+	if (m->list_len + n + 2 > m->list_cap) {
+		size_t cap = (m->list_cap ? m->list_cap * 2 : 1024) + n + 2;
+		char *p = realloc(m->list, cap);
+		if (!p) {
+			m->nomem = true;
+			return;
+		}
+		m->list = p;
+		m->list_cap = cap;
+	}
+	memcpy(m->list + m->list_len, line, n);
+	m->list_len += n;
+	m->list[m->list_len++] = '\n';
+	m->list[m->list_len] = '\0';
+}
+
+/* ---- names: one open-addressing table, name -> what it is ------------------ */
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+struct imp_name *imp_find(struct imp *m, const char *name)
+{
+	if (!m->ncap)
+		return NULL;
+	for (size_t i = name_hash(name) & (m->ncap - 1);; i = (i + 1) & (m->ncap - 1)) {
+		if (!m->names[i].name)
+			return NULL;
+		if (!strcmp(m->names[i].name, name))
+			return &m->names[i];
+	}
+}
+
+/* Adds name (not yet present; the string must outlive the import). */
+int imp_add_name(struct imp *m, const char *name, enum imp_kind kind, int32_t idx)
+{
+	if ((m->nused + 1) * 2 > m->ncap) {
+		size_t cap = m->ncap ? m->ncap * 2 : 256;
+		struct imp_name *t = calloc(cap, sizeof *t);
+		if (!t)
+			return DNNQ_E_NOMEM;
+		for (size_t i = 0; i < m->ncap; i++) {
+			if (!m->names[i].name)
+				continue;
+			size_t j = name_hash(m->names[i].name) & (cap - 1);
+			while (t[j].name)
+				j = (j + 1) & (cap - 1);
+			t[j] = m->names[i];
+		}
+		free(m->names);
+		m->names = t;
+		m->ncap = cap;
+	}
+	size_t j = name_hash(name) & (m->ncap - 1);
+	while (m->names[j].name)
+		j = (j + 1) & (m->ncap - 1);
+	m->names[j] = (struct imp_name){ name, kind, idx };
+	m->nused++;
+	return 0;
+}
+
+/* ---- values and nodes --------------------------------------------------- */
+
+/* Appends a value (a copy of *v, name duplicated); its id, or < 0. */
+int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
+{
+	struct dnnq_ir *ir = m->ir;
+	if (ir->nvalues >= INT32_MAX / 2)
+		return DNNQ_E_NOMEM;
+	if (ir->nvalues == m->vcap) {
+		size_t cap = m->vcap ? m->vcap * 2 : 64;
+		struct dnnq_ir_value *p = realloc(ir->values, cap * sizeof *p);
+		if (!p)
+			return DNNQ_E_NOMEM;
+		ir->values = p;
+		bool *k = realloc(m->known, cap * sizeof *k);
+		if (!k)
+			return DNNQ_E_NOMEM;
+		m->known = k;
+		m->vcap = cap;
+	}
+	char *name = strdup(v->name ? v->name : "");
+	if (!name)
+		return DNNQ_E_NOMEM;
+	ir->values[ir->nvalues] = *v;
+	ir->values[ir->nvalues].name = name;
+	m->known[ir->nvalues] = known;
+	return (int32_t)ir->nvalues++;
+}
+
+int imp_new_node(struct imp *m, const struct dnnq_ir_node *n)
+{
+	struct dnnq_ir *ir = m->ir;
+	if (ir->nnodes == m->ncap_nodes) {
+		size_t cap = m->ncap_nodes ? m->ncap_nodes * 2 : 64;
+		struct dnnq_ir_node *p = realloc(ir->nodes, cap * sizeof *p);
+		if (!p)
+			return DNNQ_E_NOMEM;
+		ir->nodes = p;
+		m->ncap_nodes = cap;
+	}
+	ir->nodes[ir->nnodes++] = *n;
+	return 0;
+}
+
+/* ---- tensors ------------------------------------------------------------ */
+
+int imp_dtype(int32_t onnx, enum dnnq_ir_dtype *dt)
+{
+	switch (onnx) {
+	case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: *dt = DNNQ_IR_F32; return 0;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: *dt = DNNQ_IR_U8; return 0;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:  *dt = DNNQ_IR_S8; return 0;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: *dt = DNNQ_IR_S32; return 0;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: *dt = DNNQ_IR_S64; return 0;
+	default: return DNNQ_E_DTYPE;
+	}
+}
+
+const char *imp_onnx_dtype_name(int32_t t)
+{
+	static const char *const n[] = { "undefined", "float", "uint8", "int8", "uint16",
+		"int16", "int32", "int64", "string", "bool", "float16", "double", "uint32",
+		"uint64", "complex64", "complex128", "bfloat16" };
+	return t >= 0 && (size_t)t < sizeof n / sizeof n[0] ? n[t] : "unknown";
+}
+
+static int copy_ints(const int32_t *src, size_t n, enum dnnq_ir_dtype dt, void *dst)
+{
+	for (size_t i = 0; i < n; i++) {
+		int32_t v = src[i];
+		if (dt == DNNQ_IR_U8) {
+			if (v < 0 || v > 255)
+				return -1;
+			((uint8_t *)dst)[i] = (uint8_t)v;
+		} else if (dt == DNNQ_IR_S8) {
+			if (v < -128 || v > 127)
+				return -1;
+			((int8_t *)dst)[i] = (int8_t)v;
+		} else {
+			((int32_t *)dst)[i] = v;
+		}
+	}
+	return 0;
+}
+
+/* The tensor's data into v->data (v's dtype and dims set); what: for messages. */
+static int tensor_data(struct imp *m, const Onnx__TensorProto *t, struct dnnq_ir_value *v,
+                       const char *what)
+{
+	size_t numel = dnnq_ir_numel(v, 1), es = dnnq_ir_dtype_size(v->dtype), bytes = numel * es;
+	if (bytes > IMP_MAX_CONST_BYTES - m->const_bytes)
+		return imp_problem(m, DNNQ_E_NOMEM, "%s: %zu bytes of constants exceed the %zu MiB limit",
+		                   what, bytes, IMP_MAX_CONST_BYTES >> 20), DNNQ_E_NOMEM;
+	size_t have;
+	const char *field;
+	if (t->has_raw_data) {
+		have = t->raw_data.len, field = "raw_data";
+		if (have != bytes)
+			goto size;
+	} else if (v->dtype == DNNQ_IR_F32) {
+		have = t->n_float_data, field = "float_data";
+	} else if (v->dtype == DNNQ_IR_S64) {
+		have = t->n_int64_data, field = "int64_data";
+	} else {
+		have = t->n_int32_data, field = "int32_data";
+	}
+	if (have != (t->has_raw_data ? bytes : numel))
+		goto size;
+	v->data = malloc(bytes ? bytes : 1);
+	if (!v->data)
+		return imp_problem(m, DNNQ_E_NOMEM, "%s: out of memory", what), DNNQ_E_NOMEM;
+	m->const_bytes += bytes;
+	if (t->has_raw_data) {
+		if (bytes)
+			memcpy(v->data, t->raw_data.data, bytes);
+	} else if (v->dtype == DNNQ_IR_F32) {
+		if (bytes)
+			memcpy(v->data, t->float_data, bytes);
+	} else if (v->dtype == DNNQ_IR_S64) {
+		if (bytes)
+			memcpy(v->data, t->int64_data, bytes);
+	} else if (copy_ints(t->int32_data, numel, v->dtype, v->data)) {
+		free(v->data);
+		v->data = NULL;
+		return imp_problem(m, DNNQ_E_FORMAT, "%s: int32_data holds a value out of %s's range",
+		                   what, dnnq_ir_dtype_name(v->dtype)), DNNQ_E_FORMAT;
+	}
+	return 0;
+size:
+	imp_problem(m, DNNQ_E_FORMAT, "%s: %s has %zu %s, dims [%s] need %zu", what, field, have,
+	            t->has_raw_data ? "bytes" : "elements", imp_dims_str(v), t->has_raw_data ? bytes : numel);
+	return DNNQ_E_FORMAT;
+}
+
+const char *imp_dims_str_r(const struct dnnq_ir_value *v, char *buf, size_t cap)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < v->ndim && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s%lld", i ? "," : "",
+		                      i == 0 && v->batched ? "N:" : "", (long long)v->dims[i]);
+	return buf;
+}
+
+/* One shared buffer for messages: only one is built at a time. */
+const char *imp_dims_str(const struct dnnq_ir_value *v)
+{
+	static __thread char buf[128];
+	return imp_dims_str_r(v, buf, sizeof buf);
+}
+
+/* A TensorProto (an initializer, a Constant's value) to a constant value named
+ * name; its id, or < 0 (the problem recorded). */
+int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *name,
+                         const char *what)
+{
+	struct dnnq_ir_value v = { .name = (char *)name, .producer = -1 };
+	int32_t dt = t->has_data_type ? t->data_type : 0;
+	if (imp_dtype(dt, &v.dtype)) {
+		imp_problem(m, DNNQ_E_DTYPE, "%s: data type %s (%d) is not supported", what,
+		            imp_onnx_dtype_name(dt), (int)dt);
+		return DNNQ_E_DTYPE;
+	}
+	if ((t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) ||
+	    t->n_external_data) {
+		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: external data is not supported (save the "
+		            "model with its weights inside)", what);
+		return DNNQ_E_UNSUPPORTED;
+	}
+	if (t->segment) {
+		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: segmented tensors are not supported", what);
+		return DNNQ_E_UNSUPPORTED;
+	}
+	if (t->n_dims > DNNQ_IR_MAX_DIMS) {
+		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: %zu dims (at most %d)", what, t->n_dims,
+		            DNNQ_IR_MAX_DIMS);
+		return DNNQ_E_UNSUPPORTED;
+	}
+	v.ndim = (uint32_t)t->n_dims;
+	size_t numel = 1;
+	for (size_t i = 0; i < t->n_dims; i++) {
+		v.dims[i] = t->dims[i];
+		if (t->dims[i] < 0 || t->dims[i] > IMP_MAX_DIM ||
+		    !dnnq_mul_size(numel, (size_t)t->dims[i], &numel) || numel > IMP_MAX_NUMEL) {
+			imp_problem(m, DNNQ_E_FORMAT, "%s: dims[%zu] = %lld: negative or too large", what,
+			            i, (long long)t->dims[i]);
+			return DNNQ_E_FORMAT;
+		}
+	}
+	int rc = tensor_data(m, t, &v, what);
+	if (rc)
+		return rc;
+	int32_t id = imp_new_value(m, &v, true);
+	if (id < 0) {
+		free(v.data);
+		imp_problem(m, DNNQ_E_NOMEM, "%s: out of memory", what);
+	}
+	return id;
+}
+
+/* ---- the graph's inputs, initializers and outputs ------------------------ */
+
+static const char *S(const char *s)
+{
+	return s ? s : "";
+}
+
+static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
+{
+	char what[160];
+	snprintf(what, sizeof what, "input '%.100s'", S(vi->name));
+	const Onnx__TypeProto *tp = vi->type;
+	if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
+		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: not a tensor (or no type)", what);
+		return DNNQ_E_UNSUPPORTED;
+	}
+	const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+	struct dnnq_ir_value v = { .name = (char *)S(vi->name), .producer = -1 };
+	int32_t et = tt->has_elem_type ? tt->elem_type : 0;
+	if (imp_dtype(et, &v.dtype) || v.dtype == DNNQ_IR_S64) {
+		imp_problem(m, DNNQ_E_DTYPE, "%s: element type %s is not supported", what,
+		            imp_onnx_dtype_name(et));
+		return DNNQ_E_DTYPE;
+	}
+	if (!tt->shape) {
+		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: no shape (dnnq needs static shapes)", what);
+		return DNNQ_E_UNSUPPORTED;
+	}
+	if (tt->shape->n_dim > DNNQ_IR_MAX_DIMS) {
+		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: %zu dims (at most %d)", what,
+		            tt->shape->n_dim, DNNQ_IR_MAX_DIMS);
+		return DNNQ_E_UNSUPPORTED;
+	}
+	v.ndim = (uint32_t)tt->shape->n_dim;
+	v.batched = v.ndim > 0;
+	size_t numel = 1;
+	for (uint32_t i = 0; i < v.ndim; i++) {
+		const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+		if (i == 0) {
+			v.dims[0] = 1;
+			continue;
+		}
+		bool val = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+		if (!val) {
+			bool param = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+			imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dims[%u] is %s%.60s%s: only dim 0 (the "
+			            "batch) may be symbolic", what, i, param ? "'" : "unknown",
+			            param ? S(d->dim_param) : "", param ? "'" : "");
+			return DNNQ_E_UNSUPPORTED;
+		}
+		if (d->dim_value <= 0 || d->dim_value > IMP_MAX_DIM ||
+		    !dnnq_mul_size(numel, (size_t)d->dim_value, &numel) || numel > IMP_MAX_NUMEL) {
+			imp_problem(m, DNNQ_E_SHAPE, "%s: dims[%u] = %lld: must be positive and the "
+			            "element count at most 2^31", what, i, (long long)d->dim_value);
+			return DNNQ_E_SHAPE;
+		}
+		v.dims[i] = d->dim_value;
+	}
+	int32_t id = imp_new_value(m, &v, true);
+	if (id < 0)
+		return id;
+	m->ir->inputs[k] = id;
+	return 0;
+}
+
+static int declare_inputs(struct imp *m, const Onnx__GraphProto *g)
+{
+	for (size_t i = 0; i < g->n_initializer; i++) {
+		const Onnx__TensorProto *t = g->initializer[i];
+		const char *name = t ? S(t->name) : "";
+		if (!*name) {
+			imp_problem(m, DNNQ_E_FORMAT, "initializer %zu has no name", i);
+			continue;
+		}
+		if (imp_find(m, name)) {
+			imp_problem(m, DNNQ_E_FORMAT, "initializer '%.100s' is defined twice", name);
+			continue;
+		}
+		if (imp_add_name(m, name, IMP_INIT, (int32_t)i))
+			return DNNQ_E_NOMEM;
+	}
+	m->ir->inputs = calloc(g->n_input ? g->n_input : 1, sizeof *m->ir->inputs);
+	if (!m->ir->inputs)
+		return DNNQ_E_NOMEM;
+	for (size_t i = 0; i < g->n_input; i++) {
+		const Onnx__ValueInfoProto *vi = g->input[i];
+		const char *name = vi ? S(vi->name) : "";
+		if (!*name) {
+			imp_problem(m, DNNQ_E_FORMAT, "graph input %zu has no name", i);
+			continue;
+		}
+		struct imp_name *e = imp_find(m, name);
+		if (e && e->kind == IMP_INIT)
+			continue;       /* an initializer: a constant, not an input */
+		if (e) {
+			imp_problem(m, DNNQ_E_FORMAT, "input '%.100s' is listed twice", name);
+			continue;
+		}
+		size_t k = m->ir->ninputs;
+		int rc = graph_input(m, vi, k);
+		if (rc == DNNQ_E_NOMEM)
+			return rc;
+		if (imp_add_name(m, name, rc ? IMP_UNKNOWN : IMP_VALUE, rc ? -1 : m->ir->inputs[k]))
+			return DNNQ_E_NOMEM;
+		if (!rc)
+			m->ir->ninputs++;
+	}
+	return 0;
+}
+
+/* A name a node reads: its value id; -1 for "" (an absent optional input);
+ * IMP_ID_UNKNOWN when it is unknown (a problem already said why); or a
+ * negative status, the problem recorded (who: "node 'x' (Op)"). */
+int32_t imp_lookup(struct imp *m, const char *name, const char *who)
+{
+	if (!*name)
+		return -1;
+	struct imp_name *e = imp_find(m, name);
+	if (!e) {
+		imp_problem(m, DNNQ_E_FORMAT, "%s: input '%.100s' is not a graph input, an initializer "
+		            "or the output of an earlier node", who, name);
+		return DNNQ_E_FORMAT;
+	}
+	switch (e->kind) {
+	case IMP_VALUE:
+		return e->idx;
+	case IMP_UNKNOWN:
+		return IMP_ID_UNKNOWN;
+	case IMP_UNUSED:
+	{
+		char nn[128];
+		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: reads '%.100s', an output of node '%s' "
+		            "that dnnq does not compute", who, name, imp_node_name(m, e->idx, nn));
+		return DNNQ_E_UNSUPPORTED;
+	}
+	case IMP_INIT: {
+		char what[160];
+		snprintf(what, sizeof what, "initializer '%.100s'", name);
+		int32_t id = imp_tensor_value(m, m->g->initializer[e->idx], name, what);
+		if (id == DNNQ_E_NOMEM)
+			return id;
+		e->kind = id < 0 ? IMP_UNKNOWN : IMP_VALUE;
+		e->idx = id;
+		return id < 0 ? IMP_ID_UNKNOWN : id;
+	}
+	}
+	return DNNQ_E_FORMAT;
+}
+
+static int declare_outputs(struct imp *m, const Onnx__GraphProto *g)
+{
+	m->ir->outputs = calloc(g->n_output ? g->n_output : 1, sizeof *m->ir->outputs);
+	if (!m->ir->outputs)
+		return DNNQ_E_NOMEM;
+	if (!g->n_output)
+		imp_problem(m, DNNQ_E_FORMAT, "the graph has no outputs");
+	for (size_t i = 0; i < g->n_output; i++) {
+		const char *name = g->output[i] ? S(g->output[i]->name) : "";
+		char who[160];
+		snprintf(who, sizeof who, "graph output %zu", i);
+		if (!*name) {
+			imp_problem(m, DNNQ_E_FORMAT, "%s has no name", who);
+			continue;
+		}
+		struct imp_name *e = imp_find(m, name);
+		if (!e) {
+			imp_problem(m, DNNQ_E_FORMAT, "graph output '%.100s' is not produced by any node",
+			            name);
+			continue;
+		}
+		int32_t id = imp_lookup(m, name, who);
+		if (id == DNNQ_E_NOMEM)
+			return id;
+		if (id < 0)
+			continue;
+		m->ir->outputs[m->ir->noutputs++] = id;
+	}
+	return 0;
+}
+
+/* A graph output that an Identity made another value's alias takes the
+ * output's name, so callers find it (unless that value is a graph input
+ * or already an output under its own name). */
+static int name_outputs(struct imp *m, const Onnx__GraphProto *g)
+{
+	struct dnnq_ir *ir = m->ir;
+	for (size_t i = 0; i < ir->noutputs; i++) {
+		struct dnnq_ir_value *v = &ir->values[ir->outputs[i]];
+		const char *want = S(g->output[i]->name);
+		if (!strcmp(v->name, want) || v->producer < 0)
+			continue;
+		bool taken = false;
+		for (size_t j = 0; j < ir->noutputs; j++)
+			taken |= j != i && ir->outputs[j] == ir->outputs[i];
+		if (taken)
+			continue;
+		char *s = strdup(want);
+		if (!s)
+			return DNNQ_E_NOMEM;
+		free(v->name);
+		v->name = s;
+	}
+	return 0;
+}
+
+/* ---- the model ------------------------------------------------------------ */
+
+static int model_header(struct imp *m, const Onnx__ModelProto *mp)
+{
+	struct dnnq_ir *ir = m->ir;
+	const Onnx__GraphProto *g = mp->graph;
+	ir->name = strdup(S(g->name));
+	size_t n = strlen(S(mp->producer_name)) + strlen(S(mp->producer_version)) + 2;
+	ir->producer = malloc(n);
+	if (!ir->name || !ir->producer)
+		return DNNQ_E_NOMEM;
+	snprintf(ir->producer, n, "%s%s%s", S(mp->producer_name),
+	         mp->producer_version && *mp->producer_version ? " " : "", S(mp->producer_version));
+	ir->opset = -1;
+	for (size_t i = 0; i < mp->n_opset_import; i++) {
+		const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+		if (o && (!*S(o->domain) || !strcmp(o->domain, "ai.onnx")) && o->has_version)
+			ir->opset = o->version;
+	}
+	if (ir->opset < 1 || ir->opset > 1000) {
+		imp_problem(m, DNNQ_E_FORMAT, ir->opset < 0 ? "opset_import: no version for the default "
+		            "domain" : "opset_import: default domain version %lld is invalid",
+		            (long long)ir->opset);
+		return DNNQ_E_FORMAT;
+	}
+	m->opset = ir->opset;
+	if (g->n_sparse_initializer)
+		imp_problem(m, DNNQ_E_UNSUPPORTED, "sparse initializers are not supported");
+	return 0;
+}
+
+static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
+{
+	const Onnx__GraphProto *g = mp->graph;
+	int rc = model_header(m, mp);
+	if (rc)
+		return rc;
+	m->g = g;
+	if ((rc = declare_inputs(m, g)))
+		return rc;
+	for (size_t i = 0; i < g->n_node; i++)
+		if ((rc = imp_node(m, g->node[i], i)))
+			return rc;
+	if ((rc = declare_outputs(m, g)))
+		return rc;
+	if (m->status)
+		return m->status;
+	return name_outputs(m, g);
+}
+
+int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **list,
+                     size_t *count, struct dnnq_diag *diag)
+{
+	if (list)
+		*list = NULL;
+	if (count)
+		*count = 0;
+	if (!ir || (!bytes && len))
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "onnx: no model");
+	*ir = (struct dnnq_ir){ 0 };
+	struct imp m = { .ir = ir, .diag = diag };
+	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);
+	int rc;
+	if (!mp) {
+		imp_problem(&m, DNNQ_E_FORMAT, "not an ONNX model: the protobuf does not parse "
+		            "(%zu bytes)", len);
+		rc = DNNQ_E_FORMAT;
+	} else if (!mp->graph) {
+		imp_problem(&m, DNNQ_E_FORMAT, "not an ONNX model: no graph");
+		rc = DNNQ_E_FORMAT;
+	} else {
+		rc = import_graph(&m, mp);
+	}
+	if (!rc && !m.status && !m.nomem)
+		rc = dnnq_ir_fuse_qdq(ir, diag);
+	if (m.nomem && !rc)
+		rc = DNNQ_E_NOMEM;
+	if (rc == DNNQ_E_NOMEM && !m.status)
+		imp_problem(&m, DNNQ_E_NOMEM, "onnx: out of memory");
+	if (!rc)
+		rc = m.status;
+	if (rc)
+		dnnq_ir_free(ir);
+	if (mp)
+		onnx__model_proto__free_unpacked(mp, NULL);
+	if (list && m.nproblems)
+		*list = m.list;
+	else
+		free(m.list);
+	if (count)
+		*count = m.nproblems;
+	free(m.names);
+	free(m.known);
+	return rc;
+}
+
+/* Every line of list gets the prefix too. */
+static int prefix_list(char **list, size_t count, const char *path)
+{
+	if (!list || !*list)
+		return 0;
+	size_t plen = strlen(path) + 2, n = strlen(*list);
+	char *out = malloc(n + count * plen + 1), *o = out;
+	if (!out)
+		return DNNQ_E_NOMEM;
+	for (const char *s = *list; *s;) {
+		const char *e = strchr(s, '\n');
+		size_t l = e ? (size_t)(e - s) + 1 : strlen(s);
+		o += sprintf(o, "%s: ", path);
+		memcpy(o, s, l);
+		o += l;
+		s += l;
+	}
+	*o = '\0';
+	free(*list);
+	*list = out;
+	return 0;
+}
+
+int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, size_t *count,
+                          struct dnnq_diag *diag)
+{
+	if (list)
+		*list = NULL;
+	if (count)
+		*count = 0;
+	if (ir)
+		*ir = (struct dnnq_ir){ 0 };
+	if (!path || !ir)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "onnx: no path");
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	void *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc = 0;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= IMP_MAX_FILE) {
+				rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: larger than %zu MiB", path,
+				                   IMP_MAX_FILE >> 20);
+				break;
+			}
+			cap = cap ? cap * 2 : 1 << 16;
+			void *p = realloc(buf, cap);
+			if (!p) {
+				rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
+				break;
+			}
+			buf = p;
+		}
+		size_t got = fread((char *)buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0) {
+			if (ferror(f))
+				rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: read error", path);
+			break;
+		}
+	}
+	fclose(f);
+	if (!rc) {
+		struct dnnq_diag d = { "" };
+		rc = dnnq_onnx_import(buf, len, ir, list, count, &d);
+		if (rc)
+			dnnq_diag_set(diag, rc, "%s: %s", path, d.msg);
+		if (rc && count && prefix_list(list, *count, path)) {
+			free(*list);
+			*list = NULL;
+		}
+	}
+	free(buf);
+	return rc;
+}

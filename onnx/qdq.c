@@ -1,0 +1,325 @@
+/*
+ * onnx/qdq.c — QDQ fusion and compaction (onnx/qdq.h).
+ *
+ * A QDQ model spells a quantized convolution as
+ *     DQ(x_q) -> Conv(., DQ(w_q const), [DQ(b_s32 const)]) -> Q -> y_q
+ * which is exactly QLinearConv(x_q, xs, xz, w_q, ws, wz, ys, yz, [b]) when
+ * the bias's scale is xs * ws (what quantizers write). The fused node takes
+ * the Q node's place (after all it reads); the Conv, and each DQ left with no
+ * reader, die, and compaction drops them and the fp32 values between.
+ * Gemm/MatMul the same, to QLinearMatMul (with the bias as input 8, and B
+ * stored [K,N] when the Gemm had transB).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/qdq.h"
+
+struct fuse {
+	struct dnnq_ir *ir;
+	int32_t *readers;           /* a value: node inputs + graph outputs reading it */
+	bool *dead;
+};
+
+static struct dnnq_ir_value *val(struct fuse *f, int32_t id)
+{
+	return id >= 0 ? &f->ir->values[id] : NULL;
+}
+
+/* The DequantizeLinear node producing value id, or NULL. */
+static struct dnnq_ir_node *dq_of(struct fuse *f, int32_t id)
+{
+	const struct dnnq_ir_value *v = val(f, id);
+	if (!v || v->producer < 0 || f->dead[v->producer])
+		return NULL;
+	struct dnnq_ir_node *n = &f->ir->nodes[v->producer];
+	return n->op == DNNQ_IR_DEQUANTIZE ? n : NULL;
+}
+
+static size_t numel(const struct dnnq_ir_value *v)
+{
+	return dnnq_ir_numel(v, 1);
+}
+
+/* Scale constant (1 or n values); zero point absent or constant alike. */
+static bool const_params(struct fuse *f, const struct dnnq_ir_node *q, size_t n)
+{
+	const struct dnnq_ir_value *s = val(f, q->inputs[1]), *z = val(f, (int32_t)(q->ninputs > 2 ? q->inputs[2] : -1));
+	if (!s || !s->data || (numel(s) != 1 && numel(s) != n))
+		return false;
+	for (size_t i = 0; i < numel(s); i++)
+		if (!(((const float *)s->data)[i] > 0) || !isfinite(((const float *)s->data)[i]))
+			return false;
+	return !z || (z->data && numel(z) == numel(s));
+}
+
+static int32_t zp_of(const struct dnnq_ir_node *q)
+{
+	return q->ninputs > 2 ? q->inputs[2] : -1;
+}
+
+/* A new constant value (data owned by it); its id or -1. */
+static int32_t new_const(struct fuse *f, const char *name, enum dnnq_ir_dtype dt, uint32_t ndim,
+                         const int64_t *dims, void *data)
+{
+	struct dnnq_ir *ir = f->ir;
+	struct dnnq_ir_value *p = realloc(ir->values, (ir->nvalues + 1) * sizeof *p);
+	if (!p)
+		return -1;
+	ir->values = p;
+	int32_t *r = realloc(f->readers, (ir->nvalues + 1) * sizeof *r);
+	if (!r)
+		return -1;
+	f->readers = r;
+	struct dnnq_ir_value v = { .name = strdup(name), .dtype = dt, .ndim = ndim, .data = data,
+	                           .producer = -1 };
+	if (!v.name)
+		return -1;
+	if (ndim)
+		memcpy(v.dims, dims, ndim * sizeof *dims);
+	r[ir->nvalues] = 0;
+	p[ir->nvalues] = v;
+	return (int32_t)ir->nvalues++;
+}
+
+/* The zero point of q (a DQ or Q node), made a constant 0 of dt if absent. */
+static int32_t zero_point(struct fuse *f, const struct dnnq_ir_node *q, enum dnnq_ir_dtype dt)
+{
+	if (zp_of(q) >= 0)
+		return zp_of(q);
+	void *z = calloc(1, 1);
+	if (!z)
+		return -1;
+	int32_t id = new_const(f, "zero_point", dt, 0, NULL, z);
+	if (id < 0)
+		free(z);
+	return id;
+}
+
+/* The bias DQ fits: constant s32 input of n values, zero point 0, scale
+ * xs * ws (per channel) to 1e-5 relative. */
+static bool bias_fits(struct fuse *f, const struct dnnq_ir_node *db, float xs,
+                      const struct dnnq_ir_value *ws, size_t n)
+{
+	const struct dnnq_ir_value *b = val(f, db->inputs[0]), *s = val(f, db->inputs[1]),
+	                           *z = val(f, zp_of(db));
+	if (!b->data || b->dtype != DNNQ_IR_S32 || numel(b) != n || !const_params(f, db, n))
+		return false;
+	for (size_t i = 0; z && i < numel(z); i++)
+		if (((const int32_t *)z->data)[i])
+			return false;
+	for (size_t i = 0; i < n; i++) {
+		float want = xs * ((const float *)ws->data)[numel(ws) == 1 ? 0 : i];
+		float got = ((const float *)s->data)[numel(s) == 1 ? 0 : i];
+		if (fabsf(got - want) > 1e-5f * fabsf(want))
+			return false;
+	}
+	return true;
+}
+
+static void unread(struct fuse *f, int32_t id)
+{
+	if (id < 0)
+		return;
+	f->readers[id]--;
+	struct dnnq_ir_node *d = dq_of(f, id);
+	if (d && f->readers[id] == 0) {
+		f->dead[f->ir->values[id].producer] = true;
+		for (uint32_t i = 0; i < d->ninputs; i++)
+			if (d->inputs[i] >= 0)
+				f->readers[d->inputs[i]]--;
+	}
+}
+
+/* B [N,K] to [K,N] (s8/u8). */
+static int32_t transposed(struct fuse *f, int32_t id)
+{
+	const struct dnnq_ir_value *b = val(f, id);
+	size_t N = (size_t)b->dims[0], K = (size_t)b->dims[1];
+	uint8_t *t = malloc(N * K + 1);
+	if (!t)
+		return -1;
+	for (size_t n = 0; n < N; n++)
+		for (size_t k = 0; k < K; k++)
+			t[k * N + n] = ((const uint8_t *)b->data)[n * K + k];
+	int64_t d[2] = { (int64_t)K, (int64_t)N };
+	char name[200];
+	snprintf(name, sizeof name, "%.180s:T", b->name);
+	int32_t r = new_const(f, name, b->dtype, 2, d, t);
+	if (r < 0)
+		free(t);
+	return r;
+}
+
+/* Q node qi: fuses what feeds it, when it fits. 1 fused, 0 not, < 0 NOMEM. */
+static int fuse_one(struct fuse *f, size_t qi)
+{
+	struct dnnq_ir *ir = f->ir;
+	struct dnnq_ir_node q = ir->nodes[qi];
+	int32_t y = q.inputs[0];
+	const struct dnnq_ir_value *yv = val(f, y);
+	if (!yv || yv->producer < 0 || f->readers[y] != 1 || f->dead[yv->producer])
+		return 0;
+	size_t ci = (size_t)yv->producer;
+	struct dnnq_ir_node c = ir->nodes[ci];
+	bool conv = c.op == DNNQ_IR_CONV;
+	if ((!conv && c.op != DNNQ_IR_GEMM) || !const_params(f, &q, 1))
+		return 0;
+	if (!conv && (c.trans_a || c.alpha != 1.0f || (c.ninputs > 2 && c.inputs[2] >= 0 && c.beta != 1.0f)))
+		return 0;
+	struct dnnq_ir_node *dx = dq_of(f, c.inputs[0]), *dw = dq_of(f, c.inputs[1]);
+	struct dnnq_ir_node *db = c.ninputs > 2 && c.inputs[2] >= 0 ? dq_of(f, c.inputs[2]) : NULL;
+	if (!dx || !dw || (c.ninputs > 2 && c.inputs[2] >= 0 && !db))
+		return 0;
+	const struct dnnq_ir_value *xq = val(f, dx->inputs[0]), *wq = val(f, dw->inputs[0]);
+	size_t nch = (size_t)(conv ? wq->dims[0] : wq->dims[c.trans_b ? 0 : 1]);
+	int64_t wax = conv || c.trans_b ? 0 : 1;
+	if ((xq->dtype != DNNQ_IR_U8 && xq->dtype != DNNQ_IR_S8) || !const_params(f, dx, 1) ||
+	    !wq->data || (wq->dtype != DNNQ_IR_U8 && wq->dtype != DNNQ_IR_S8) ||
+	    !const_params(f, dw, nch) || (numel(val(f, dw->inputs[1])) > 1 && dw->axis != wax))
+		return 0;
+	float xs = *(const float *)val(f, dx->inputs[1])->data;
+	if (db && !bias_fits(f, db, xs, val(f, dw->inputs[1]), nch))
+		return 0;
+	const struct dnnq_ir_value *yz = val(f, zp_of(&q));
+	enum dnnq_ir_dtype ydt = yz ? yz->dtype : DNNQ_IR_U8;
+	if (ydt != DNNQ_IR_U8 && ydt != DNNQ_IR_S8)
+		return 0;
+	enum dnnq_ir_dtype xdt = xq->dtype, wdt = wq->dtype;
+	int32_t xz = zero_point(f, dx, xdt), wz = zero_point(f, dw, wdt);
+	int32_t yzid = zero_point(f, &q, ydt);
+	int32_t w = conv || !c.trans_b ? dw->inputs[0] : transposed(f, dw->inputs[0]);
+	if (xz < 0 || wz < 0 || yzid < 0 || w < 0)
+		return DNNQ_E_NOMEM;
+	/* pointers into values may have moved: re-fetch by index from here on */
+	struct dnnq_ir_node n = c;
+	n.op = conv ? DNNQ_IR_QLINEARCONV : DNNQ_IR_QLINEARMATMUL;
+	n.trans_b = false;
+	int32_t in[9] = { dx->inputs[0], dx->inputs[1], xz, w, dw->inputs[1], wz, q.inputs[1], yzid,
+	                  db ? db->inputs[0] : -1 };
+	n.ninputs = db ? 9 : 8;
+	for (uint32_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
+		n.inputs[i] = i < n.ninputs ? in[i] : -1;
+	n.noutputs = 1;
+	memcpy(n.outputs, q.outputs, sizeof n.outputs);
+	n.op_type = strdup(conv ? "QLinearConv" : "QLinearMatMul");
+	if (!n.op_type)
+		return DNNQ_E_NOMEM;
+	for (uint32_t i = 0; i < n.ninputs; i++)
+		f->readers[in[i]]++;
+	/* the Conv/Gemm dies; it read x, w, b; the Q read y, its scale and zp */
+	f->dead[ci] = true;
+	for (uint32_t i = 0; i < c.ninputs; i++)
+		unread(f, c.inputs[i]);
+	for (uint32_t i = 0; i < q.ninputs; i++)
+		if (q.inputs[i] >= 0)
+			f->readers[q.inputs[i]]--;
+	free(q.name);
+	free(q.op_type);
+	free(ir->nodes[ci].op_type);
+	ir->nodes[ci].name = ir->nodes[ci].op_type = NULL;
+	ir->nodes[qi] = n;
+	return 1;
+}
+
+int dnnq_ir_fuse_qdq(struct dnnq_ir *ir, struct dnnq_diag *diag)
+{
+	struct fuse f = { .ir = ir };
+	f.readers = calloc(ir->nvalues + 1, sizeof *f.readers);
+	f.dead = calloc(ir->nnodes + 1, sizeof *f.dead);
+	int rc = 0;
+	if (!f.readers || !f.dead)
+		goto nomem;
+	for (size_t i = 0; i < ir->nnodes; i++)
+		for (uint32_t k = 0; k < ir->nodes[i].ninputs; k++)
+			if (ir->nodes[i].inputs[k] >= 0)
+				f.readers[ir->nodes[i].inputs[k]]++;
+	for (size_t i = 0; i < ir->noutputs; i++)
+		f.readers[ir->outputs[i]]++;
+	for (size_t i = 0; i < ir->nnodes; i++) {
+		if (f.dead[i] || ir->nodes[i].op != DNNQ_IR_QUANTIZE)
+			continue;
+		if ((rc = fuse_one(&f, i)) < 0)
+			goto nomem;
+	}
+	rc = dnnq_ir_compact(ir, f.dead, diag);
+	free(f.readers);
+	free(f.dead);
+	return rc;
+nomem:
+	free(f.readers);
+	free(f.dead);
+	return dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: QDQ fusion: out of memory");
+}
+
+/* ---- compaction ------------------------------------------------------------- */
+
+static void number(int32_t *newid, int32_t v, int32_t *next)
+{
+	if (v >= 0 && newid[v] < 0)
+		newid[v] = (*next)++;
+}
+
+int dnnq_ir_compact(struct dnnq_ir *ir, const bool *dead, struct dnnq_diag *diag)
+{
+	int32_t *newid = malloc((ir->nvalues + 1) * sizeof *newid), next = 0;
+	struct dnnq_ir_value *vals = NULL;
+	if (!newid)
+		goto nomem;
+	for (size_t i = 0; i < ir->nvalues; i++)
+		newid[i] = -1;
+	for (size_t i = 0; i < ir->ninputs; i++)
+		number(newid, ir->inputs[i], &next);
+	for (size_t i = 0; i < ir->nnodes; i++) {
+		if (dead && dead[i])
+			continue;
+		for (uint32_t k = 0; k < ir->nodes[i].ninputs; k++)
+			number(newid, ir->nodes[i].inputs[k], &next);
+		for (uint32_t k = 0; k < ir->nodes[i].noutputs; k++)
+			number(newid, ir->nodes[i].outputs[k], &next);
+	}
+	for (size_t i = 0; i < ir->noutputs; i++)
+		number(newid, ir->outputs[i], &next);
+	vals = calloc((size_t)next + 1, sizeof *vals);
+	if (!vals)
+		goto nomem;
+	for (size_t i = 0; i < ir->nvalues; i++) {
+		if (newid[i] >= 0) {
+			vals[newid[i]] = ir->values[i];
+			vals[newid[i]].producer = -1;
+		} else {
+			free(ir->values[i].name);
+			free(ir->values[i].data);
+		}
+	}
+	size_t nn = 0;
+	for (size_t i = 0; i < ir->nnodes; i++) {
+		struct dnnq_ir_node n = ir->nodes[i];
+		if (dead && dead[i]) {
+			free(n.name);
+			free(n.op_type);
+			continue;
+		}
+		for (uint32_t k = 0; k < n.ninputs; k++)
+			n.inputs[k] = n.inputs[k] >= 0 ? newid[n.inputs[k]] : -1;
+		for (uint32_t k = 0; k < n.noutputs; k++) {
+			n.outputs[k] = newid[n.outputs[k]];
+			vals[n.outputs[k]].producer = (int32_t)nn;
+		}
+		ir->nodes[nn++] = n;
+	}
+	for (size_t i = 0; i < ir->ninputs; i++)
+		ir->inputs[i] = newid[ir->inputs[i]];
+	for (size_t i = 0; i < ir->noutputs; i++)
+		ir->outputs[i] = newid[ir->outputs[i]];
+	free(ir->values);
+	ir->values = vals;
+	ir->nvalues = (size_t)next;
+	ir->nnodes = nn;
+	free(newid);
+	return 0;
+nomem:
+	free(newid);
+	return dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: compaction: out of memory");
+}

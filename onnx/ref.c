@@ -1,0 +1,595 @@
+/*
+ * onnx/ref.c — the reference executor (onnx/ir.h): the IR run node by node
+ * in NCHW, straight from ONNX's definitions. It is slow on purpose: the
+ * loops say what each operator computes, and the fp32 products accumulate
+ * in double so the reference is the better-rounded side of any comparison.
+ *
+ * Quantized operators are exact: integer accumulation, round half to even
+ * (rintf in the default rounding mode), saturation. Where ONNX leaves a
+ * corner open, this file chooses:
+ *   - QuantizeLinear of NaN gives the lowest code;
+ *   - DynamicQuantizeLinear of an all-zero tensor (range 0) uses scale 1 and
+ *     zero point 0, as onnxruntime does, instead of dividing by zero.
+ *
+ * Each node's outputs are malloc'd before it runs and freed after their last
+ * reader (graph outputs are copied out at the end).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/ir.h"
+
+struct run {
+	const struct dnnq_ir *ir;
+	size_t batch;
+	void **buf;
+};
+
+/* A value's dims at this batch. */
+static void adims(const struct run *r, int32_t id, int64_t *d)
+{
+	const struct dnnq_ir_value *v = &r->ir->values[id];
+	for (uint32_t i = 0; i < v->ndim; i++)
+		d[i] = i == 0 && v->batched ? (int64_t)r->batch : v->dims[i];
+}
+
+static size_t anumel(const struct run *r, int32_t id)
+{
+	return dnnq_ir_numel(&r->ir->values[id], r->batch);
+}
+
+#define IN(k) (r->buf[n->inputs[k]])
+#define HAS(k) (n->ninputs > (uint32_t)(k) && n->inputs[k] >= 0)
+#define OUT(k) (r->buf[n->outputs[k]])
+
+/* Element i of a u8/s8/s32 value as int32. */
+static int32_t geti(const struct dnnq_ir_value *v, const void *p, size_t i)
+{
+	switch (v->dtype) {
+	case DNNQ_IR_U8: return ((const uint8_t *)p)[i];
+	case DNNQ_IR_S8: return ((const int8_t *)p)[i];
+	case DNNQ_IR_S32: return ((const int32_t *)p)[i];
+	default: return 0;
+	}
+}
+
+/* Element i, or element 0 when p holds one (a per-tensor parameter). */
+static int32_t param_i(const struct run *r, const struct dnnq_ir_node *n, int k, size_t i)
+{
+	if (!HAS(k))
+		return 0;
+	const struct dnnq_ir_value *v = &r->ir->values[n->inputs[k]];
+	return geti(v, IN(k), dnnq_ir_numel(v, 1) == 1 ? 0 : i);
+}
+
+static float param_f(const struct run *r, const struct dnnq_ir_node *n, int k, size_t i)
+{
+	const struct dnnq_ir_value *v = &r->ir->values[n->inputs[k]];
+	return ((const float *)IN(k))[dnnq_ir_numel(v, 1) == 1 ? 0 : i];
+}
+
+static void put_q(enum dnnq_ir_dtype dt, void *p, size_t i, float v)
+{
+	float lo = dt == DNNQ_IR_U8 ? 0.0f : -128.0f, hi = dt == DNNQ_IR_U8 ? 255.0f : 127.0f;
+	if (!(v >= lo))
+		v = lo;
+	if (v > hi)
+		v = hi;
+	if (dt == DNNQ_IR_U8)
+		((uint8_t *)p)[i] = (uint8_t)v;
+	else
+		((int8_t *)p)[i] = (int8_t)v;
+}
+
+/* ---- convolution (fp32, QLinearConv, ConvInteger) ------------------------------ */
+
+struct cgeom {
+	int64_t N, C, H, W, M, Cg, KH, KW, OH, OW, G;
+};
+
+static struct cgeom cgeom(const struct run *r, const struct dnnq_ir_node *n, int xi, int wi)
+{
+	int64_t x[4], w[4], y[4];
+	adims(r, n->inputs[xi], x);
+	adims(r, n->inputs[wi], w);
+	adims(r, n->outputs[0], y);
+	return (struct cgeom){ x[0], x[1], x[2], x[3], w[0], w[1], w[2], w[3], y[2], y[3], n->group };
+}
+
+/* The (oh, ow) window's input offset for kernel tap (i, j); -1 if in the padding. */
+static inline int64_t tap(const struct dnnq_ir_node *n, const struct cgeom *g, int64_t oh,
+                          int64_t ow, int64_t i, int64_t j)
+{
+	int64_t ih = oh * n->strides[0] - n->pads[0] + i * n->dilations[0];
+	int64_t iw = ow * n->strides[1] - n->pads[1] + j * n->dilations[1];
+	return ih < 0 || ih >= g->H || iw < 0 || iw >= g->W ? -1 : ih * g->W + iw;
+}
+
+static void conv_f32(const struct run *r, const struct dnnq_ir_node *n)
+{
+	struct cgeom g = cgeom(r, n, 0, 1);
+	const float *x = IN(0), *w = IN(1), *b = HAS(2) ? IN(2) : NULL;
+	float *y = OUT(0);
+	int64_t Mg = g.M / g.G;
+	for (int64_t b0 = 0; b0 < g.N; b0++)
+	for (int64_t m = 0; m < g.M; m++)
+	for (int64_t oh = 0; oh < g.OH; oh++)
+	for (int64_t ow = 0; ow < g.OW; ow++) {
+		double acc = 0;
+		int64_t c0 = m / Mg * g.Cg;
+		for (int64_t c = 0; c < g.Cg; c++) {
+			const float *xp = x + (b0 * g.C + c0 + c) * g.H * g.W;
+			const float *wp = w + (m * g.Cg + c) * g.KH * g.KW;
+			for (int64_t i = 0; i < g.KH; i++)
+				for (int64_t j = 0; j < g.KW; j++) {
+					int64_t t = tap(n, &g, oh, ow, i, j);
+					if (t >= 0)
+						acc += (double)xp[t] * (double)wp[i * g.KW + j];
+				}
+		}
+		if (b)
+			acc += b[m];
+		y[((b0 * g.M + m) * g.OH + oh) * g.OW + ow] = (float)acc;
+	}
+}
+
+/* QLinearConv's and QLinearMatMul's multiplier of output channel m:
+ * x_scale * w_scale[m] / y_scale; 0 for ConvInteger and MatMulInteger. */
+static float qlinear_mult(const struct run *r, const struct dnnq_ir_node *n, bool qlinear,
+                          int64_t m)
+{
+	if (!qlinear)
+		return 0;
+	return (float)((double)param_f(r, n, 1, 0) * (double)param_f(r, n, 4, (size_t)m) /
+	               (double)param_f(r, n, 6, 0));
+}
+
+/* Output element yo of an integer product, channel m: the int32 acc itself
+ * (ConvInteger, MatMulInteger) or, for QLinear*, acc + bias (input 8)
+ * scaled by mult onto y's zero point. */
+static void put_acc(const struct run *r, const struct dnnq_ir_node *n, bool qlinear, int64_t m,
+                    float mult, int64_t acc, size_t yo)
+{
+	if (!qlinear) {
+		((int32_t *)OUT(0))[yo] = (int32_t)acc;
+		return;
+	}
+	if (HAS(8))
+		acc += ((const int32_t *)IN(8))[m];
+	float v = rintf((float)(int32_t)acc * mult) + (float)param_i(r, n, 7, 0);
+	put_q(r->ir->values[n->outputs[0]].dtype, OUT(0), yo, v);
+}
+
+/* QLinearConv (qlinear) and ConvInteger: x input 0, w input wi; zero points
+ * at xzi, wzi (absent: 0). */
+static void conv_int(const struct run *r, const struct dnnq_ir_node *n, bool qlinear)
+{
+	int wi = qlinear ? 3 : 1, xzi = qlinear ? 2 : 2, wzi = qlinear ? 5 : 3;
+	struct cgeom g = cgeom(r, n, 0, wi);
+	const struct dnnq_ir_value *xv = &r->ir->values[n->inputs[0]],
+	                           *wv = &r->ir->values[n->inputs[wi]];
+	const void *x = IN(0), *w = IN(wi);
+	int32_t xz = param_i(r, n, xzi, 0);
+	int64_t Mg = g.M / g.G;
+	for (int64_t m = 0; m < g.M; m++) {
+		int32_t wz = param_i(r, n, wzi, (size_t)m);
+		float mult = qlinear_mult(r, n, qlinear, m);
+		for (int64_t b0 = 0; b0 < g.N; b0++)
+		for (int64_t oh = 0; oh < g.OH; oh++)
+		for (int64_t ow = 0; ow < g.OW; ow++) {
+			int64_t acc = 0, c0 = m / Mg * g.Cg;
+			for (int64_t c = 0; c < g.Cg; c++) {
+				size_t xo = (size_t)((b0 * g.C + c0 + c) * g.H * g.W);
+				size_t wo = (size_t)((m * g.Cg + c) * g.KH * g.KW);
+				for (int64_t i = 0; i < g.KH; i++)
+					for (int64_t j = 0; j < g.KW; j++) {
+						int64_t t = tap(n, &g, oh, ow, i, j);
+						if (t >= 0)
+							acc += (int64_t)(geti(xv, x, xo + (size_t)t) - xz) *
+							       (geti(wv, w, wo + (size_t)(i * g.KW + j)) - wz);
+					}
+			}
+			put_acc(r, n, qlinear, m, mult, acc,
+			        (size_t)(((b0 * g.M + m) * g.OH + oh) * g.OW + ow));
+		}
+	}
+}
+
+/* ---- matrix products ---------------------------------------------------------- */
+
+static void gemm_f32(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t a[2], b[2], cd[2] = { 1, 1 };
+	adims(r, n->inputs[0], a);
+	adims(r, n->inputs[1], b);
+	int64_t M = a[n->trans_a], K = a[!n->trans_a], N = b[!n->trans_b];
+	const float *A = IN(0), *B = IN(1), *C = HAS(2) ? IN(2) : NULL;
+	if (C) {
+		const struct dnnq_ir_value *cv = &r->ir->values[n->inputs[2]];
+		if (cv->ndim == 2)
+			cd[0] = cv->dims[0], cd[1] = cv->dims[1];
+		else if (cv->ndim == 1)
+			cd[1] = cv->dims[0];
+	}
+	float *Y = OUT(0);
+	for (int64_t i = 0; i < M; i++)
+		for (int64_t j = 0; j < N; j++) {
+			double acc = 0;
+			for (int64_t k = 0; k < K; k++) {
+				double av = n->trans_a ? A[k * M + i] : A[i * K + k];
+				double bv = n->trans_b ? B[j * K + k] : B[k * N + j];
+				acc += av * bv;
+			}
+			double y = (double)n->alpha * acc;
+			if (C)
+				y += (double)n->beta * C[(cd[0] == 1 ? 0 : i) * cd[1] + (cd[1] == 1 ? 0 : j)];
+			Y[i * N + j] = (float)y;
+		}
+}
+
+/* QLinearMatMul (qlinear; bias input 8) and MatMulInteger. */
+static void matmul_int(const struct run *r, const struct dnnq_ir_node *n, bool qlinear)
+{
+	int bi = qlinear ? 3 : 1, azi = 2, bzi = qlinear ? 5 : 3;
+	int64_t a[2], b[2];
+	adims(r, n->inputs[0], a);
+	adims(r, n->inputs[bi], b);
+	int64_t M = a[0], K = a[1], N = b[1];
+	const struct dnnq_ir_value *av = &r->ir->values[n->inputs[0]],
+	                           *bv = &r->ir->values[n->inputs[bi]];
+	int32_t az = param_i(r, n, azi, 0);
+	for (int64_t j = 0; j < N; j++) {
+		int32_t bz = param_i(r, n, bzi, (size_t)j);
+		float mult = qlinear_mult(r, n, qlinear, j);
+		for (int64_t i = 0; i < M; i++) {
+			int64_t acc = 0;
+			for (int64_t k = 0; k < K; k++)
+				acc += (int64_t)(geti(av, IN(0), (size_t)(i * K + k)) - az) *
+				       (geti(bv, IN(bi), (size_t)(k * N + j)) - bz);
+			put_acc(r, n, qlinear, j, mult, acc, (size_t)(i * N + j));
+		}
+	}
+}
+
+/* ---- pooling ------------------------------------------------------------------ */
+
+static void pool(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t x[4], y[4];
+	adims(r, n->inputs[0], x);
+	adims(r, n->outputs[0], y);
+	const float *X = IN(0);
+	float *Y = OUT(0);
+	int64_t H = x[2], W = x[3];
+	bool gavg = n->op == DNNQ_IR_GAVGPOOL, max = n->op == DNNQ_IR_MAXPOOL;
+	int64_t kh = gavg ? H : n->kernel[0], kw = gavg ? W : n->kernel[1];
+	int64_t sh = gavg ? 1 : n->strides[0], sw = gavg ? 1 : n->strides[1];
+	int64_t dh = max ? n->dilations[0] : 1, dw = max ? n->dilations[1] : 1;
+	int64_t pt = gavg ? 0 : n->pads[0], pl = gavg ? 0 : n->pads[1];
+	int64_t pb = gavg ? 0 : n->pads[2], pr = gavg ? 0 : n->pads[3];
+	for (int64_t p = 0; p < x[0] * x[1]; p++)
+	for (int64_t oh = 0; oh < y[2]; oh++)
+	for (int64_t ow = 0; ow < y[3]; ow++) {
+		const float *xp = X + p * H * W;
+		int64_t hs = oh * sh - pt, ws = ow * sw - pl;
+		double acc = max ? -INFINITY : 0;
+		int64_t cnt = 0;
+		for (int64_t i = 0; i < kh; i++)
+			for (int64_t j = 0; j < kw; j++) {
+				int64_t ih = hs + i * dh, iw = ws + j * dw;
+				if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+					continue;
+				double v = xp[ih * W + iw];
+				acc = max ? (v > acc ? v : acc) : acc + v;
+				cnt++;
+			}
+		if (!max && n->count_include_pad && !gavg) {
+			/* the window clipped to the padded input, not beyond (ceil_mode) */
+			int64_t he = hs + kh < H + pb ? hs + kh : H + pb;
+			int64_t we = ws + kw < W + pr ? ws + kw : W + pr;
+			cnt = (he - hs) * (we - ws);
+		}
+		if (!max)
+			acc = cnt ? acc / (double)cnt : 0;
+		Y[(p * y[2] + oh) * y[3] + ow] = (float)acc;
+	}
+}
+
+/* ---- elementwise --------------------------------------------------------------- */
+
+static float unary(const struct dnnq_ir_node *n, float x)
+{
+	switch (n->op) {
+	case DNNQ_IR_RELU: return x > 0 ? x : 0.0f;
+	case DNNQ_IR_LEAKYRELU: return x >= 0 ? x : n->alpha * x;
+	case DNNQ_IR_CLIP: return x < n->clip_min ? n->clip_min : x > n->clip_max ? n->clip_max : x;
+	case DNNQ_IR_SIGMOID: return (float)(1.0 / (1.0 + exp(-(double)x)));
+	case DNNQ_IR_TANH: return (float)tanh((double)x);
+	case DNNQ_IR_HARDSIGMOID: {
+		float v = n->alpha * x + n->beta;
+		return v < 0 ? 0.0f : v > 1 ? 1.0f : v;
+	}
+	case DNNQ_IR_HARDSWISH: {
+		float v = x / 6.0f + 0.5f;
+		return x * (v < 0 ? 0.0f : v > 1 ? 1.0f : v);
+	}
+	default: return x;
+	}
+}
+
+/* Add, Mul: numpy broadcasting through strides (0 on broadcast axes). */
+static void binary(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t yd[DNNQ_IR_MAX_DIMS], d[2][DNNQ_IR_MAX_DIMS], st[2][DNNQ_IR_MAX_DIMS];
+	const struct dnnq_ir_value *yv = &r->ir->values[n->outputs[0]];
+	uint32_t R = yv->ndim;
+	adims(r, n->outputs[0], yd);
+	for (int k = 0; k < 2; k++) {
+		const struct dnnq_ir_value *v = &r->ir->values[n->inputs[k]];
+		int64_t vd[DNNQ_IR_MAX_DIMS];
+		adims(r, n->inputs[k], vd);
+		for (uint32_t i = 0; i < R; i++)
+			d[k][i] = i + v->ndim >= R ? vd[i + v->ndim - R] : 1;
+		int64_t s = 1;
+		for (uint32_t i = R; i-- > 0;) {
+			st[k][i] = d[k][i] == 1 ? 0 : s;
+			s *= d[k][i];
+		}
+	}
+	const float *a = IN(0), *b = IN(1);
+	float *y = OUT(0);
+	size_t total = anumel(r, n->outputs[0]);
+	int64_t idx[DNNQ_IR_MAX_DIMS] = { 0 }, oa = 0, ob = 0;
+	for (size_t e = 0; e < total; e++) {
+		y[e] = n->op == DNNQ_IR_ADD ? a[oa] + b[ob] : a[oa] * b[ob];
+		for (uint32_t i = R; i-- > 0;) {
+			oa += st[0][i], ob += st[1][i];
+			if (++idx[i] < yd[i])
+				break;
+			oa -= st[0][i] * yd[i], ob -= st[1][i] * yd[i];
+			idx[i] = 0;
+		}
+	}
+}
+
+/* prod(dims[0:axis]), dims[axis], prod(dims[axis+1:]) at this batch. */
+static void split(const struct run *r, int32_t id, int64_t axis, size_t *outer, size_t *mid,
+                  size_t *inner)
+{
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	const struct dnnq_ir_value *v = &r->ir->values[id];
+	adims(r, id, d);
+	*outer = *mid = *inner = 1;
+	for (uint32_t i = 0; i < v->ndim; i++)
+		*((int64_t)i < axis ? outer : (int64_t)i == axis ? mid : inner) *= (size_t)d[i];
+}
+
+static void softmax(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t O, A, I;
+	split(r, n->inputs[0], n->axis, &O, &A, &I);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	for (size_t o = 0; o < O; o++)
+		for (size_t i = 0; i < I; i++) {
+			const float *xp = x + o * A * I + i;
+			float *yp = y + o * A * I + i;
+			double mx = -INFINITY, sum = 0;
+			for (size_t a = 0; a < A; a++)
+				mx = xp[a * I] > mx ? xp[a * I] : mx;
+			for (size_t a = 0; a < A; a++)
+				sum += exp((double)xp[a * I] - mx);
+			for (size_t a = 0; a < A; a++)
+				yp[a * I] = (float)(exp((double)xp[a * I] - mx) / sum);
+		}
+}
+
+static void batchnorm(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t O, C, I;
+	split(r, n->inputs[0], 1, &O, &C, &I);
+	const float *x = IN(0), *s = IN(1), *b = IN(2), *mean = IN(3), *var = IN(4);
+	float *y = OUT(0);
+	for (size_t o = 0; o < O; o++)
+		for (size_t c = 0; c < C; c++) {
+			double k = (double)s[c] / sqrt((double)var[c] + (double)n->epsilon);
+			for (size_t i = 0; i < I; i++) {
+				size_t e = (o * C + c) * I + i;
+				y[e] = (float)(((double)x[e] - mean[c]) * k + b[c]);
+			}
+		}
+}
+
+static void concat(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t es = dnnq_ir_dtype_size(r->ir->values[n->outputs[0]].dtype), O, A, I, off = 0, YA;
+	split(r, n->outputs[0], n->axis, &O, &YA, &I);
+	for (uint32_t k = 0; k < n->ninputs; k++) {
+		split(r, n->inputs[k], n->axis, &O, &A, &I);
+		for (size_t o = 0; o < O; o++)
+			memcpy((char *)OUT(0) + ((o * YA + off) * I) * es,
+			       (const char *)IN(k) + o * A * I * es, A * I * es);
+		off += A;
+	}
+}
+
+/* ---- quantization -------------------------------------------------------------- */
+
+static void quantize(const struct run *r, const struct dnnq_ir_node *n, bool q)
+{
+	size_t O, A, I;
+	split(r, n->inputs[0], n->axis, &O, &A, &I);
+	const struct dnnq_ir_value *xv = &r->ir->values[n->inputs[0]],
+	                           *yv = &r->ir->values[n->outputs[0]];
+	for (size_t e = 0; e < O * A * I; e++) {
+		size_t ch = e / I % A;
+		float s = param_f(r, n, 1, ch);
+		int32_t z = param_i(r, n, 2, ch);
+		if (q)
+			put_q(yv->dtype, OUT(0), e, rintf(((const float *)IN(0))[e] / s) + (float)z);
+		else
+			((float *)OUT(0))[e] = (float)((int64_t)geti(xv, IN(0), e) - z) * s;
+	}
+}
+
+static void dynquant(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t total = anumel(r, n->inputs[0]);
+	const float *x = IN(0);
+	float mn = 0, mx = 0;
+	for (size_t e = 0; e < total; e++) {
+		mn = x[e] < mn ? x[e] : mn;
+		mx = x[e] > mx ? x[e] : mx;
+	}
+	float scale = (mx - mn) / 255.0f, zp = 0;
+	if (scale == 0 || !isfinite(scale))
+		scale = 1.0f;
+	else
+		zp = rintf(0.0f - mn / scale);
+	zp = zp < 0 ? 0 : zp > 255 ? 255 : zp;
+	for (size_t e = 0; e < total; e++)
+		put_q(DNNQ_IR_U8, OUT(0), e, rintf(x[e] / scale) + zp);
+	*(float *)OUT(1) = scale;
+	*(uint8_t *)OUT(2) = (uint8_t)zp;
+}
+
+/* ---- the run ----------------------------------------------------------------------- */
+
+static void exec(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t total;
+	switch (n->op) {
+	case DNNQ_IR_CONV: conv_f32(r, n); break;
+	case DNNQ_IR_QLINEARCONV: conv_int(r, n, true); break;
+	case DNNQ_IR_CONVINTEGER: conv_int(r, n, false); break;
+	case DNNQ_IR_GEMM: gemm_f32(r, n); break;
+	case DNNQ_IR_QLINEARMATMUL: matmul_int(r, n, true); break;
+	case DNNQ_IR_MATMULINTEGER: matmul_int(r, n, false); break;
+	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: pool(r, n); break;
+	case DNNQ_IR_ADD: case DNNQ_IR_MUL: binary(r, n); break;
+	case DNNQ_IR_SUM:
+		total = anumel(r, n->outputs[0]);
+		for (size_t e = 0; e < total; e++) {
+			float s = ((const float *)IN(0))[e];
+			for (uint32_t k = 1; k < n->ninputs; k++)
+				s += ((const float *)IN(k))[e];
+			((float *)OUT(0))[e] = s;
+		}
+		break;
+	case DNNQ_IR_CONCAT: concat(r, n); break;
+	case DNNQ_IR_RESHAPE:
+		memcpy(OUT(0), IN(0), anumel(r, n->outputs[0]) *
+		       dnnq_ir_dtype_size(r->ir->values[n->outputs[0]].dtype));
+		break;
+	case DNNQ_IR_SOFTMAX: softmax(r, n); break;
+	case DNNQ_IR_BATCHNORM: batchnorm(r, n); break;
+	case DNNQ_IR_QUANTIZE: quantize(r, n, true); break;
+	case DNNQ_IR_DEQUANTIZE: quantize(r, n, false); break;
+	case DNNQ_IR_DYNQUANT: dynquant(r, n); break;
+	default:
+		total = anumel(r, n->outputs[0]);
+		for (size_t e = 0; e < total; e++)
+			((float *)OUT(0))[e] = unary(n, ((const float *)IN(0))[e]);
+		break;
+	}
+}
+
+/* Which node reads each value last (-1: none); graph outputs live to the end. */
+static int32_t *last_uses(const struct dnnq_ir *ir)
+{
+	int32_t *last = malloc((ir->nvalues + 1) * sizeof *last);
+	if (!last)
+		return NULL;
+	for (size_t i = 0; i < ir->nvalues; i++)
+		last[i] = -1;
+	for (size_t i = 0; i < ir->nnodes; i++)
+		for (uint32_t k = 0; k < ir->nodes[i].ninputs; k++)
+			if (ir->nodes[i].inputs[k] >= 0)
+				last[ir->nodes[i].inputs[k]] = (int32_t)i;
+	for (size_t i = 0; i < ir->noutputs; i++)
+		last[ir->outputs[i]] = INT32_MAX;
+	return last;
+}
+
+static int alloc_outputs(struct run *r, const struct dnnq_ir_node *n, bool *owned,
+                         struct dnnq_diag *diag)
+{
+	for (uint32_t k = 0; k < n->noutputs; k++) {
+		const struct dnnq_ir_value *v = &r->ir->values[n->outputs[k]];
+		size_t bytes;
+		if (!dnnq_mul_size(anumel(r, n->outputs[k]), dnnq_ir_dtype_size(v->dtype), &bytes) ||
+		    !(r->buf[n->outputs[k]] = malloc(bytes ? bytes : 1)))
+			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: node '%s': output '%s' at batch "
+			                     "%zu: out of memory", n->name, v->name, r->batch);
+		owned[n->outputs[k]] = true;
+	}
+	return 0;
+}
+
+/* Whether the batch fits: every value's element count at this batch in size_t. */
+static bool batch_fits(const struct dnnq_ir *ir, size_t batch)
+{
+	for (size_t i = 0; i < ir->nvalues; i++) {
+		size_t n = 1;
+		const struct dnnq_ir_value *v = &ir->values[i];
+		for (uint32_t d = 0; d < v->ndim; d++)
+			if (!dnnq_mul_size(n, d == 0 && v->batched ? batch : (size_t)v->dims[d], &n))
+				return false;
+		if (!dnnq_mul_size(n, 8, &n))
+			return false;
+	}
+	return true;
+}
+
+int dnnq_ir_run(const struct dnnq_ir *ir, size_t batch, const void *const *inputs,
+                void *const *outputs, dnnq_ir_observer observe, void *ctx,
+                struct dnnq_diag *diag)
+{
+	if (!ir || !batch || (ir->ninputs && !inputs) || (ir->noutputs && !outputs))
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "onnx: run: no IR, batch 0 or no buffers");
+	if (!batch_fits(ir, batch))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: batch %zu overflows a size", batch);
+	struct run r = { .ir = ir, .batch = batch, .buf = calloc(ir->nvalues + 1, sizeof(void *)) };
+	bool *owned = calloc(ir->nvalues + 1, sizeof *owned);
+	int32_t *last = last_uses(ir);
+	int rc = 0;
+	if (!r.buf || !owned || !last) {
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "onnx: run: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < ir->nvalues; i++)
+		r.buf[i] = ir->values[i].data;
+	for (size_t i = 0; i < ir->ninputs; i++)
+		r.buf[ir->inputs[i]] = (void *)inputs[i];
+	for (size_t i = 0; i < ir->nnodes && !rc; i++) {
+		const struct dnnq_ir_node *n = &ir->nodes[i];
+		if ((rc = alloc_outputs(&r, n, owned, diag)))
+			break;
+		exec(&r, n);
+		for (uint32_t k = 0; k < n->noutputs && observe; k++)
+			if (observe(ctx, ir, n->outputs[k], r.buf[n->outputs[k]], anumel(&r, n->outputs[k])))
+				rc = dnnq_diag_set(diag, DNNQ_E_INVAL, "onnx: run: stopped by the observer "
+				                   "at node '%s'", n->name);
+		for (uint32_t k = 0; k < n->ninputs; k++) {
+			int32_t v = n->inputs[k];
+			if (v >= 0 && owned[v] && last[v] == (int32_t)i) {
+				free(r.buf[v]);
+				r.buf[v] = NULL;
+				owned[v] = false;
+			}
+		}
+	}
+	for (size_t i = 0; i < ir->noutputs && !rc; i++) {
+		int32_t v = ir->outputs[i];
+		memcpy(outputs[i], r.buf[v], anumel(&r, v) * dnnq_ir_dtype_size(ir->values[v].dtype));
+	}
+out:
+	for (size_t i = 0; r.buf && owned && i < ir->nvalues; i++)
+		if (owned[i])
+			free(r.buf[i]);
+	free(r.buf);
+	free(owned);
+	free(last);
+	return rc;
+}
