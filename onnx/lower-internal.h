@@ -1,0 +1,115 @@
+/*
+ * onnx/lower-internal.h — what onnx/lower.c (the driver: values, edges,
+ * Q/DQ parameters) and onnx/lower-ops.c (one function per IR operator)
+ * share. Not for callers.
+ *
+ * Model values are referenced while lowering by a tagged id (the model
+ * numbers constants before nodes, and the constant count is known only at
+ * the end): graph inputs as they are, constant c as REF_CONST + c, node j
+ * as REF_NODE + j; dnnq_onnx_lower renumbers them once everything exists.
+ */
+#ifndef DNNQ_ONNX_LOWER_INTERNAL_H
+#define DNNQ_ONNX_LOWER_INTERNAL_H
+
+#include "onnx/lower.h"
+
+#define REF_NODE 0x20000000
+#define REF_CONST 0x40000000
+
+/* How an IR value exists in the model being built. */
+struct lval {
+	int32_t u8;                /* ref of its u8 tensor, engine layout (NHWC), or -1 */
+	struct dnnq_qparams qp;    /* that tensor's parameters */
+	int32_t f32;               /* ref of an f32 tensor, or -1 */
+	bool f32_onnx;             /* ... in the ONNX layout (a graph input) */
+	/* a flattened NCHW tensor, stored in NHWC order: element (c, h, w) of
+	 * the ONNX flattening sits at (h * pw + w) * pc + c */
+	bool perm;
+	int64_t pc, ph, pw;
+};
+
+struct lower {
+	const struct dnnq_ir *ir;
+	const struct dnnq_lower_opts *o;
+	struct dnnq_qparams *qp;   /* nvalues: the caller's, then Q/DQ overrides */
+	bool *has_qp;
+	struct lval *v;            /* nvalues */
+	uint32_t *nreaders;        /* nvalues: node inputs reading it (+1 if an output) */
+	int32_t *reader;           /* nvalues: the first live node reading it, -1 */
+	bool *is_output;           /* nvalues */
+	bool *live, *done;         /* nnodes: needed; lowered (or fused into another) */
+	bool *used;                /* nvalues: scratch of the liveness pass */
+	struct dnnq_model *m;
+	size_t cap_nodes, cap_tensors, cap_consts;
+	struct dnnq_diag *diag;
+};
+
+/* One diag line naming the IR node: "node 'conv1' (Conv): ...". */
+int lower_err(struct lower *L, const struct dnnq_ir_node *n, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+const struct dnnq_ir_value *lval_ir(const struct lower *L, int32_t v);
+/* Checks a value id read by n (inputs[k]); -1 (absent) is allowed when optional. */
+int check_input(struct lower *L, const struct dnnq_ir_node *n, uint32_t k, bool optional);
+/* 4-D values whose NHWC and NCHW element orders agree (C == 1 or H == W == 1). */
+bool same_order(const struct dnnq_ir_value *v);
+/* The value's dims in the engine's layout. */
+void engine_dims(const struct dnnq_ir_value *v, int64_t *dims);
+/* The ONNX axis of a value in the engine's layout. */
+uint32_t engine_axis(const struct dnnq_ir_value *v, uint32_t axis);
+
+/* A new model node (init'ed), or NULL (diag set); *ref gets its value. */
+struct dnnq_model_node *add_node(struct lower *L, enum dnnq_node_kind kind, const char *name,
+                                 int32_t *ref);
+/* The same with one input, in. */
+struct dnnq_model_node *add_node1(struct lower *L, enum dnnq_node_kind kind, const char *name,
+                                  int32_t in, int32_t *ref);
+/* A new model tensor named name, initialised; its id, or a negative status. */
+int add_tensor(struct lower *L, const char *name, struct dnnq_qtensor **t);
+/* An f32 tensor [n] of data; its id, or a negative status. */
+int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n);
+/* A u8 constant [n] (scalar: n = 1) quantized with its own min/max; its ref. */
+int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
+                    int32_t *ref);
+/* Weights rows x cols (row-major, f32) quantized as the options say into a
+ * new s8 tensor of shape dims (ndim); its id or a negative status. */
+int add_weight_tensor(struct lower *L, const char *name, const float *w, size_t rows,
+                      size_t cols, uint32_t ndim, const int64_t *dims);
+
+/* The value's quantization parameters (an error naming it when it has none). */
+int value_qp(struct lower *L, const struct dnnq_ir_node *n, int32_t v, struct dnnq_qparams *qp);
+/* The u8 / f32 tensor of a value, converting as needed; ref or negative. */
+int need_u8(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *ref);
+int need_f32(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *ref);
+/* Sets the node's output quantization from qp. */
+void set_out_qp(struct dnnq_model_node *mn, const struct dnnq_qparams *qp);
+
+/* Whether a value is a constant (or DequantizeLinear of one). */
+bool is_const(const struct lower *L, int32_t v);
+/* Its elements as floats (malloc'd; dequantized for a DequantizeLinear of a
+ * constant); an error naming n when it is not a constant or has another
+ * element count than want (0: any). */
+int const_f32(struct lower *L, const struct dnnq_ir_node *n, int32_t v, size_t want,
+              float **out, size_t *numel);
+/* Integer constants (u8, s8, s32, s64) as int64 (malloc'd). */
+int const_int(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int64_t **out,
+              size_t *numel);
+
+/* Per-tensor parameters of an activation quantized by n: scale input si,
+ * zero point input zi (absent: 0), the integer dtype dt (int8 is stored as
+ * uint8 with the zero point + 128). */
+int act_qparams(struct lower *L, const struct dnnq_ir_node *n, uint32_t si, uint32_t zi,
+                enum dnnq_ir_dtype dt, struct dnnq_qparams *qp);
+static inline bool qp_eq(const struct dnnq_qparams *a, const struct dnnq_qparams *b)
+{
+	return a->scale == b->scale && a->zero_point == b->zero_point &&
+	       a->precision == b->precision && a->is_signed == b->is_signed;
+}
+
+/* The single live reader of v when v has exactly one and is no graph output, else -1. */
+int32_t sole_reader(const struct lower *L, int32_t v);
+
+/* lower-ops.c: lowers IR node j (and marks what it fuses done). */
+int lower_node(struct lower *L, size_t j);
+
+#endif

@@ -1,0 +1,1195 @@
+/*
+ * onnx/lower-ops.c — one lowering per IR operator (onnx/lower.c drives).
+ *
+ * Conv and Gemm absorb what follows them when they are its only input: a
+ * BatchNormalization (folded into weights and bias), then a Relu or Clip
+ * (the output stage's clamp). Weights are reordered for the engine (OIHW to
+ * OHWI, Gemm's B to N x K, columns permuted after a flattened NCHW tensor)
+ * and quantized here; QLinearConv / QLinearMatMul keep the model's integers
+ * (a uint8 weight w with zero point z is the int8 w - 128 with z - 128: the
+ * same products).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/lower-internal.h"
+
+#define NODE(j) (&L->ir->nodes[j])
+
+static int nomem(struct lower *L)
+{
+	return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+}
+
+static void tname(char *buf, const char *node, const char *what)
+{
+	size_t wl = strlen(what), nl = strlen(node);
+	if (nl + wl >= DNNQ_MODEL_NAME_MAX)
+		nl = DNNQ_MODEL_NAME_MAX - 1 - wl;
+	snprintf(buf, DNNQ_MODEL_NAME_MAX, "%.*s%s", (int)nl, node, what);
+}
+
+/* Checks n's inputs 0..count-1; those in the bit mask optional may be absent. */
+static int check_inputs(struct lower *L, const struct dnnq_ir_node *n, uint32_t count,
+                        uint32_t optional)
+{
+	int rc = DNNQ_OK;
+	for (uint32_t k = 0; k < count && !rc; k++)
+		rc = check_input(L, n, k, optional >> k & 1);
+	return rc;
+}
+
+/* The node's output becomes a u8 tensor with the output value's parameters. */
+static int u8_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+                  struct dnnq_model_node *mn, int32_t ref)
+{
+	struct dnnq_qparams qp;
+	int rc = value_qp(L, n, out, &qp);
+	if (rc)
+		return rc;
+	set_out_qp(mn, &qp);
+	mn->out_dtype = DNNQ_DTYPE_U8;
+	L->v[out].u8 = ref;
+	L->v[out].qp = qp;
+	return DNNQ_OK;
+}
+
+/* ---- BatchNormalization ---- */
+
+/* y = a * x + b per channel: a = scale / sqrt(var + eps), b = B - mean * a. */
+static int bn_coeffs(struct lower *L, const struct dnnq_ir_node *n, size_t c, float *a, float *b)
+{
+	float *p[4] = { 0 };
+	int rc = DNNQ_OK;
+	if (n->ninputs < 5)
+		return lower_err(L, n, DNNQ_E_FORMAT, "%u inputs: want 5", n->ninputs);
+	for (int i = 0; i < 4 && !rc; i++)
+		rc = const_f32(L, n, n->inputs[1 + i], c, &p[i], NULL);
+	for (size_t k = 0; k < c && !rc; k++) {
+		double v = (double)p[3][k] + n->epsilon;
+		if (!(v > 0))
+			rc = lower_err(L, n, DNNQ_E_RANGE, "channel %zu: var + epsilon = %g", k, v);
+		else {
+			a[k] = (float)(p[0][k] / sqrt(v));
+			b[k] = (float)(p[1][k] - (double)p[2][k] * a[k]);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		free(p[i]);
+	return rc;
+}
+
+/* ---- what Conv and Gemm absorb ---- */
+
+struct chain {
+	int32_t out;          /* the value the fused node produces */
+	const struct dnnq_ir_node *last;
+	bool bn, relu, clip;
+	float cmin, cmax;
+};
+
+/* w: rows x cols, b: rows (channel = row). */
+static int fuse(struct lower *L, size_t j, size_t rows, size_t cols, float *w, float *b,
+                bool allow_clip, struct chain *c)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	*c = (struct chain){ .out = n->outputs[0], .last = n };
+	int32_t r = sole_reader(L, c->out);
+	if (r >= 0 && NODE(r)->op == DNNQ_IR_BATCHNORM && NODE(r)->inputs[0] == c->out) {
+		const struct dnnq_ir_node *bn = NODE(r);
+		float *a = malloc(rows * sizeof *a), *bb = malloc(rows * sizeof *bb);
+		int rc = a && bb ? bn_coeffs(L, bn, rows, a, bb) : nomem(L);
+		for (size_t o = 0; o < rows && !rc; o++) {
+			for (size_t k = 0; k < cols; k++)
+				w[o * cols + k] *= a[o];
+			b[o] = b[o] * a[o] + bb[o];
+		}
+		free(a);
+		free(bb);
+		if (rc)
+			return rc;
+		L->done[r] = true;
+		c->out = bn->outputs[0];
+		c->last = bn;
+		c->bn = true;
+		r = sole_reader(L, c->out);
+	}
+	if (r >= 0 && NODE(r)->op == DNNQ_IR_RELU) {
+		c->relu = true;
+	} else if (r >= 0 && NODE(r)->op == DNNQ_IR_CLIP && allow_clip &&
+	           NODE(r)->clip_min <= NODE(r)->clip_max) {
+		c->clip = true;
+		c->cmin = NODE(r)->clip_min;
+		c->cmax = NODE(r)->clip_max;
+	} else {
+		return DNNQ_OK;
+	}
+	L->done[r] = true;
+	c->out = NODE(r)->outputs[0];
+	c->last = NODE(r);
+	return DNNQ_OK;
+}
+
+/* ---- weights the model quantized itself ---- */
+
+/* The model's weight quantization: w (u8 or s8) as s8, scales and zero
+ * points expanded to `rows` entries (or 1). */
+struct qweights {
+	int8_t *w;
+	float *s;
+	int32_t *z;
+	size_t nq;
+};
+
+static int qweights(struct lower *L, const struct dnnq_ir_node *n, uint32_t wi, size_t rows,
+                    struct qweights *q);
+static void qweights_free(struct qweights *q);
+static int qweight_tensor(struct lower *L, const char *node, const struct qweights *q,
+                          const int8_t *w, uint32_t ndim, const int64_t *dims);
+
+/* A weight that is a DequantizeLinear of an int8 / uint8 constant, per
+ * tensor or along the output-channel axis: its integers and parameters are
+ * kept (QDQ models the importer did not fuse). 1: another weight (quantize
+ * its floats), 0: q filled, < 0: an error. */
+static int model_weights(struct lower *L, int32_t w, size_t rows, int64_t axis,
+                         struct qweights *q)
+{
+	const struct dnnq_ir_value *wv = lval_ir(L, w);
+	memset(q, 0, sizeof *q);
+	if (wv->data || wv->producer < 0 || !is_const(L, w))
+		return 1;
+	const struct dnnq_ir_node *dq = NODE(wv->producer);
+	const struct dnnq_ir_value *x = lval_ir(L, dq->inputs[0]);
+	if ((x->dtype != DNNQ_IR_U8 && x->dtype != DNNQ_IR_S8) || !is_const(L, dq->inputs[1]))
+		return 1;
+	size_t ns = dnnq_ir_numel(lval_ir(L, dq->inputs[1]), 1);
+	if (ns != 1 && (ns != rows || dq->axis != axis))
+		return 1;
+	return qweights(L, dq, 0, rows, q);
+}
+
+/* ---- Conv ---- */
+
+/* The conv node's channels, groups and kernel (from weight input wi, which
+ * conv_shapes checked), strides, dilations and pads. */
+static int conv_geometry(struct lower *L, const struct dnnq_ir_node *n, uint32_t wi,
+                         struct dnnq_model_node *mn)
+{
+	const int64_t *wd = lval_ir(L, n->inputs[wi])->dims;
+	mn->cin = (uint32_t)(wd[1] * n->group);
+	mn->cout = (uint32_t)wd[0];
+	mn->groups = (uint32_t)n->group;
+	mn->kernel[0] = (uint32_t)wd[2];
+	mn->kernel[1] = (uint32_t)wd[3];
+	for (int i = 0; i < 2; i++)
+		if (n->strides[i] < 1 || n->dilations[i] < 1 || n->strides[i] > 65536 ||
+		    n->dilations[i] > 65536)
+			return lower_err(L, n, DNNQ_E_RANGE, "strides %lldx%lld dilations %lldx%lld: "
+			                 "want 1..65536", (long long)n->strides[0],
+			                 (long long)n->strides[1], (long long)n->dilations[0],
+			                 (long long)n->dilations[1]);
+	for (int i = 0; i < 4; i++)
+		if (n->pads[i] < 0 || n->pads[i] > 65536)
+			return lower_err(L, n, DNNQ_E_RANGE, "pads[%d] = %lld: want 0..65536", i,
+			                 (long long)n->pads[i]);
+	for (int i = 0; i < 2; i++) {
+		mn->strides[i] = (uint32_t)n->strides[i];
+		mn->dilations[i] = (uint32_t)n->dilations[i];
+	}
+	for (int i = 0; i < 4; i++)
+		mn->pads[i] = (uint32_t)n->pads[i];
+	return DNNQ_OK;
+}
+
+/* Checks X [N, cin, H, W] against W [cout, cin / group, kh, kw]. */
+static int conv_shapes(struct lower *L, const struct dnnq_ir_node *n, int32_t x, int32_t w,
+                       int64_t *cout, int64_t *cig, int64_t *kh, int64_t *kw)
+{
+	const struct dnnq_ir_value *xv = lval_ir(L, x), *wv = lval_ir(L, w);
+	if (xv->ndim != 4 || wv->ndim != 4)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input rank %u, weight rank %u: only 2-D "
+		                 "convolutions (rank 4)", xv->ndim, wv->ndim);
+	*cout = wv->dims[0];
+	*cig = wv->dims[1];
+	*kh = wv->dims[2];
+	*kw = wv->dims[3];
+	if (n->group < 1 || *cout < 1 || *cig < 1 || *kh < 1 || *kw < 1 ||
+	    xv->dims[1] != *cig * n->group || *cout % n->group)
+		return lower_err(L, n, DNNQ_E_SHAPE, "input has %lld channels, weight is [%lld, %lld,"
+		                 " %lld, %lld], group %lld: inconsistent", (long long)xv->dims[1],
+		                 (long long)*cout, (long long)*cig, (long long)*kh, (long long)*kw,
+		                 (long long)n->group);
+	return DNNQ_OK;
+}
+
+/* OIHW -> OHWI, elements of size es. */
+static void oihw_to_ohwi(const void *src, void *dst, size_t o, size_t i, size_t h, size_t w,
+                         size_t es)
+{
+	const char *s = src;
+	char *d = dst;
+	for (size_t a = 0; a < o; a++)
+		for (size_t b = 0; b < i; b++)
+			for (size_t y = 0; y < h; y++)
+				for (size_t x = 0; x < w; x++)
+					memcpy(d + (((a * h + y) * w + x) * i + b) * es,
+					       s + (((a * i + b) * h + y) * w + x) * es, es);
+}
+
+/* The model node of Conv and Gemm (kind) reading x: its weights of shape
+ * dims (ndim; rows = dims[0]), the model's integers w (int8) when q is
+ * given, else floats w to quantize; the f32 bias [rows]; what ch fused.
+ * NULL with *rc set on failure. */
+static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind kind,
+                                          const struct chain *ch, int32_t x,
+                                          const struct qweights *q, const void *w,
+                                          const float *bias, uint32_t ndim,
+                                          const int64_t *dims, int32_t *ref, int *rc)
+{
+	const char *name = ch->last->name;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	size_t rows = (size_t)dims[0], cols = 1;
+	for (uint32_t i = 1; i < ndim; i++)
+		cols *= (size_t)dims[i];
+	int wid;
+	if (q) {
+		wid = qweight_tensor(L, name, q, w, ndim, dims);
+	} else {
+		tname(nm, name, ":weight");
+		wid = add_weight_tensor(L, nm, w, rows, cols, ndim, dims);
+	}
+	tname(nm, name, ":bias");
+	int bid = wid < 0 ? wid : add_f32_tensor(L, nm, bias, rows);
+	if (bid < 0) {
+		*rc = bid;
+		return NULL;
+	}
+	struct dnnq_model_node *mn = add_node1(L, kind, name, x, ref);
+	if (!mn) {
+		*rc = DNNQ_E_NOMEM;
+		return NULL;
+	}
+	mn->weight = wid;
+	mn->bias = bid;
+	mn->relu = ch->relu;
+	mn->clip = ch->clip;
+	mn->clip_min = ch->cmin;
+	mn->clip_max = ch->cmax;
+	mn->requant = DNNQ_REQUANT_FLOAT;
+	*rc = DNNQ_OK;
+	return mn;
+}
+
+static int lower_conv(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 3, 1u << 2);
+	if (rc)
+		return rc;
+	int64_t cout, cig, kh, kw;
+	if ((rc = conv_shapes(L, n, n->inputs[0], n->inputs[1], &cout, &cig, &kh, &kw)))
+		return rc;
+	size_t cols = (size_t)(cig * kh * kw), rows = (size_t)cout;
+	float *w = NULL, *wt = NULL, *b = NULL;
+	struct chain ch;
+	struct qweights q = { 0 };
+	int32_t x, ref;
+	if ((rc = const_f32(L, n, n->inputs[1], rows * cols, &w, NULL)))
+		return rc;
+	if (n->ninputs > 2 && n->inputs[2] >= 0)
+		rc = const_f32(L, n, n->inputs[2], rows, &b, NULL);
+	else if (!(b = calloc(rows, sizeof *b)))
+		rc = nomem(L);
+	if (!rc && !(wt = malloc(rows * cols * sizeof *wt)))
+		rc = nomem(L);
+	if (rc || (rc = fuse(L, j, rows, cols, w, b, true, &ch)) ||
+	    (rc = need_u8(L, n, n->inputs[0], &x)))
+		goto out;
+	int64_t dims[4] = { cout, kh, kw, cig };
+	int mw = ch.bn ? 1 : model_weights(L, n->inputs[1], rows, 0, &q);
+	if (mw < 0) {
+		rc = mw;
+		goto out;
+	}
+	if (mw == 0)
+		oihw_to_ohwi(q.w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, 1);
+	else
+		oihw_to_ohwi(w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, sizeof *w);
+	struct dnnq_model_node *mn = fused_node(L, DNNQ_NODE_CONV, &ch, x, mw ? NULL : &q, wt, b,
+	                                        4, dims, &ref, &rc);
+	if (mn && !(rc = conv_geometry(L, n, 1, mn)))
+		rc = u8_out(L, ch.last, ch.out, mn, ref);
+out:
+	qweights_free(&q);
+	free(w);
+	free(wt);
+	free(b);
+	return rc;
+}
+
+/* ---- Gemm ---- */
+
+/* Columns of w (rows x k, elements of es bytes) from the ONNX flattening
+ * (c, h, w) to the engine's (h, w, c). */
+static int permute_cols(struct lower *L, const struct lval *lv, void *w, size_t rows, size_t k,
+                        size_t es)
+{
+	if (!lv->perm)
+		return DNNQ_OK;
+	size_t pc = (size_t)lv->pc, ph = (size_t)lv->ph, pw = (size_t)lv->pw;
+	char *tmp = malloc(k * es), *row = w;
+	if (!tmp)
+		return nomem(L);
+	for (size_t r = 0; r < rows; r++, row += k * es) {
+		for (size_t c = 0; c < pc; c++)
+			for (size_t y = 0; y < ph; y++)
+				for (size_t x = 0; x < pw; x++)
+					memcpy(tmp + ((y * pw + x) * pc + c) * es,
+					       row + ((c * ph + y) * pw + x) * es, es);
+		memcpy(row, tmp, k * es);
+	}
+	free(tmp);
+	return DNNQ_OK;
+}
+
+static int lower_gemm(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 3, 1u << 2);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[1]);
+	if (n->trans_a)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "transA = 1");
+	if (av->ndim != 2 || !av->batched || bv->ndim != 2)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "A of rank %u%s, B of rank %u: want a "
+		                 "batched [N, K] A and a 2-D B", av->ndim,
+		                 av->batched ? "" : " (no batch)", bv->ndim);
+	size_t k = (size_t)av->dims[1];
+	size_t nn = (size_t)(n->trans_b ? bv->dims[0] : bv->dims[1]);
+	if ((size_t)(n->trans_b ? bv->dims[1] : bv->dims[0]) != k || !k || !nn)
+		return lower_err(L, n, DNNQ_E_SHAPE, "A has %zu columns, B is [%lld, %lld] (transB %d)",
+		                 k, (long long)bv->dims[0], (long long)bv->dims[1], n->trans_b);
+	const struct lval *la = &L->v[n->inputs[0]];
+	if (la->perm && (size_t)(la->pc * la->ph * la->pw) != k)
+		return lower_err(L, n, DNNQ_E_SHAPE, "flattened input: %lld x %lld x %lld != %zu",
+		                 (long long)la->pc, (long long)la->ph, (long long)la->pw, k);
+	float *b = NULL, *w = NULL, *bias = NULL;
+	int8_t *wi = NULL;
+	size_t nc = 0;
+	struct qweights q = { 0 };
+	struct chain ch;
+	int32_t x, ref;
+	bool dyn = L->o->dynamic;
+	if ((rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
+		return rc;
+	if (!(w = malloc(nn * k * sizeof *w)) || !(bias = calloc(nn, sizeof *bias))) {
+		rc = nomem(L);
+		goto out;
+	}
+	for (size_t r = 0; r < nn; r++)
+		for (size_t c = 0; c < k; c++)
+			w[r * k + c] = n->alpha * (n->trans_b ? b[r * k + c] : b[c * nn + r]);
+	if (n->ninputs > 2 && n->inputs[2] >= 0) {
+		free(b);
+		b = NULL;
+		if ((rc = const_f32(L, n, n->inputs[2], 0, &b, &nc)))
+			goto out;
+		if (nc != nn && nc != 1) {
+			rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "C has %zu elements: only [%zu] or a "
+			               "scalar (no per-row bias)", nc, nn);
+			goto out;
+		}
+		for (size_t r = 0; r < nn; r++)
+			bias[r] = n->beta * b[nc == 1 ? 0 : r];
+	}
+	if ((rc = permute_cols(L, la, w, nn, k, sizeof *w)) ||
+	    (rc = fuse(L, j, nn, k, w, bias, !dyn, &ch)) ||
+	    (rc = dyn ? need_f32(L, n, n->inputs[0], &x) : need_u8(L, n, n->inputs[0], &x)))
+		goto out;
+	int64_t dims[2] = { (int64_t)nn, (int64_t)k };
+	int mw = ch.bn || n->alpha != 1 ? 1 : model_weights(L, n->inputs[1], nn,
+	                                                     n->trans_b ? 0 : 1, &q);
+	if (mw < 0) {
+		rc = mw;
+		goto out;
+	}
+	if (mw == 0) {
+		if (!(wi = malloc(nn * k))) {
+			rc = nomem(L);
+			goto out;
+		}
+		for (size_t r = 0; r < nn; r++)
+			for (size_t c = 0; c < k; c++)
+				wi[r * k + c] = n->trans_b ? q.w[r * k + c] : q.w[c * nn + r];
+		if ((rc = permute_cols(L, la, wi, nn, k, 1)))
+			goto out;
+	}
+	struct dnnq_model_node *mn = fused_node(L, DNNQ_NODE_FC, &ch, x, mw ? NULL : &q,
+	                                        mw ? (const void *)w : wi, bias, 2, dims, &ref, &rc);
+	if (!mn)
+		goto out;
+	mn->n = (uint32_t)nn;
+	mn->k = (uint32_t)k;
+	if (dyn) {
+		mn->dynamic = 1;
+		mn->out_dtype = DNNQ_DTYPE_F32;
+		L->v[ch.out].f32 = ref;
+		L->v[ch.out].f32_onnx = false;
+	} else {
+		rc = u8_out(L, ch.last, ch.out, mn, ref);
+	}
+out:
+	qweights_free(&q);
+	free(b);
+	free(w);
+	free(wi);
+	free(bias);
+	return rc;
+}
+
+/* ---- one-input u8 operators ---- */
+
+static struct dnnq_model_node *simple(struct lower *L, const struct dnnq_ir_node *n,
+                                      enum dnnq_node_kind kind, uint32_t rank, int32_t *ref,
+                                      int *rc)
+{
+	int32_t x;
+	if ((*rc = check_input(L, n, 0, false)))
+		return NULL;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	if (rank && xv->ndim != rank) {
+		*rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s' has rank %u: want %u",
+		                xv->name, xv->ndim, rank);
+		return NULL;
+	}
+	if ((*rc = need_u8(L, n, n->inputs[0], &x)))
+		return NULL;
+	struct dnnq_model_node *mn = add_node1(L, kind, n->name, x, ref);
+	if (!mn)
+		*rc = DNNQ_E_NOMEM;
+	return mn;
+}
+
+static int lower_bn(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	if (xv->ndim != 4 && xv->ndim != 2)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input of rank %u: want 2 or 4", xv->ndim);
+	size_t c = (size_t)xv->dims[1];
+	float *a = malloc((c + 1) * sizeof *a), *b = malloc((c + 1) * sizeof *b);
+	int32_t ref;
+	rc = a && b ? bn_coeffs(L, n, c, a, b) : nomem(L);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":a");
+	int aid = rc ? rc : add_f32_tensor(L, nm, a, c);
+	tname(nm, n->name, ":b");
+	int bid = aid < 0 ? aid : add_f32_tensor(L, nm, b, c);
+	free(a);
+	free(b);
+	if (bid < 0)
+		return bid;
+	struct dnnq_model_node *mn = simple(L, n, DNNQ_NODE_ELTWISE_LINEAR, 0, &ref, &rc);
+	if (!mn)
+		return rc;
+	mn->weight = aid;
+	mn->bias = bid;
+	return u8_out(L, n, n->outputs[0], mn, ref);
+}
+
+static int lower_activation(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int32_t ref;
+	int rc;
+	enum dnnq_activation_kind k;
+	float p[4] = { 0 };
+	switch (n->op) {
+	case DNNQ_IR_RELU:        k = DNNQ_ACT_RELU; break;
+	case DNNQ_IR_LEAKYRELU:   k = DNNQ_ACT_LEAKY_RELU; p[0] = n->alpha; break;
+	case DNNQ_IR_CLIP:        k = DNNQ_ACT_CLIP; p[2] = n->clip_min; p[3] = n->clip_max; break;
+	case DNNQ_IR_SIGMOID:     k = DNNQ_ACT_SIGMOID; break;
+	case DNNQ_IR_TANH:        k = DNNQ_ACT_TANH; break;
+	case DNNQ_IR_HARDSIGMOID: k = DNNQ_ACT_HARD_SIGMOID; p[0] = n->alpha; p[1] = n->beta; break;
+	default:                  k = DNNQ_ACT_HARD_SWISH; break;
+	}
+	struct dnnq_model_node *mn = simple(L, n, DNNQ_NODE_ACTIVATION, 0, &ref, &rc);
+	if (!mn)
+		return rc;
+	mn->op = k;
+	memcpy(mn->params, p, sizeof p);
+	return u8_out(L, n, n->outputs[0], mn, ref);
+}
+
+static int lower_pool(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	static const enum dnnq_node_kind kinds[] = {
+		[DNNQ_IR_MAXPOOL] = DNNQ_NODE_MAXPOOL, [DNNQ_IR_AVGPOOL] = DNNQ_NODE_AVGPOOL,
+		[DNNQ_IR_GAVGPOOL] = DNNQ_NODE_GAVGPOOL,
+	};
+	if (n->op != DNNQ_IR_GAVGPOOL) {
+		for (int i = 0; i < 2; i++)
+			if (n->kernel[i] < 1 || n->kernel[i] > 65536 || n->strides[i] < 1 ||
+			    n->strides[i] > 65536 || n->dilations[i] < 0 || n->dilations[i] > 65536)
+				return lower_err(L, n, DNNQ_E_RANGE, "kernel %lldx%lld strides %lldx%lld: want"
+				                 " 1..65536", (long long)n->kernel[0], (long long)n->kernel[1],
+				                 (long long)n->strides[0], (long long)n->strides[1]);
+		for (int i = 0; i < 4; i++)
+			if (n->pads[i] < 0 || n->pads[i] > 65536)
+				return lower_err(L, n, DNNQ_E_RANGE, "pads[%d] = %lld", i, (long long)n->pads[i]);
+	}
+	int32_t ref;
+	int rc;
+	struct dnnq_model_node *mn = simple(L, n, kinds[n->op], 4, &ref, &rc);
+	if (!mn)
+		return rc;
+	if (n->op != DNNQ_IR_GAVGPOOL) {
+		int32_t g[10] = {
+			(int32_t)n->kernel[0], (int32_t)n->kernel[1], (int32_t)n->strides[0],
+			(int32_t)n->strides[1], (int32_t)n->pads[0], (int32_t)n->pads[1],
+			(int32_t)n->pads[2], (int32_t)n->pads[3],
+			n->dilations[0] > 0 ? (int32_t)n->dilations[0] : 1,
+			n->dilations[1] > 0 ? (int32_t)n->dilations[1] : 1,
+		};
+		memcpy(mn->pool, g, sizeof g);
+		mn->ceil_mode = n->ceil_mode;
+		mn->count_include_pad = n->count_include_pad;
+	}
+	if (n->op == DNNQ_IR_MAXPOOL) {
+		/* the max is taken in the input's quantization */
+		L->v[n->outputs[0]].u8 = ref;
+		L->v[n->outputs[0]].qp = L->v[n->inputs[0]].qp;
+		return DNNQ_OK;
+	}
+	return u8_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* ---- Add, Mul, Sum ---- */
+
+static bool same_shape(const struct dnnq_ir_value *a, const struct dnnq_ir_value *b)
+{
+	return a->ndim == b->ndim && !memcmp(a->dims, b->dims, a->ndim * sizeof *a->dims);
+}
+
+/* Whether constant c broadcasts per channel against activation x. */
+static bool per_channel(const struct dnnq_ir_value *x, const struct dnnq_ir_value *c)
+{
+	if (x->ndim == 4) {
+		int64_t ch = x->dims[1];
+		return (c->ndim == 3 && c->dims[0] == ch && c->dims[1] == 1 && c->dims[2] == 1) ||
+		       (c->ndim == 4 && c->dims[0] == 1 && c->dims[1] == ch && c->dims[2] == 1 &&
+		        c->dims[3] == 1);
+	}
+	/* other ranks keep the ONNX layout: the channel is the last dimension */
+	if (x->ndim < 2 || c->ndim < 1 || c->ndim > x->ndim ||
+	    c->dims[c->ndim - 1] != x->dims[x->ndim - 1])
+		return false;
+	for (uint32_t i = 0; i + 1 < c->ndim; i++)
+		if (c->dims[i] != 1)
+			return false;
+	return true;
+}
+
+static int lower_addmul(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc;
+	if (n->ninputs != 2)
+		return lower_err(L, n, DNNQ_E_FORMAT, "%u inputs: want 2", n->ninputs);
+	if ((rc = check_input(L, n, 0, false)) || (rc = check_input(L, n, 1, false)))
+		return rc;
+	int32_t a = n->inputs[0], b = n->inputs[1], in[2], ref;
+	if (is_const(L, a)) {
+		int32_t t = a;
+		a = b;
+		b = t;
+	}
+	const struct dnnq_ir_value *av = lval_ir(L, a), *bv = lval_ir(L, b);
+	if (is_const(L, a))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "both inputs are constants");
+	if (!same_shape(av, lval_ir(L, n->outputs[0])))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "the output's shape is not input '%s''s:"
+		                 " only a scalar or per-channel constant broadcasts", av->name);
+	if ((rc = need_u8(L, n, a, &in[0])))
+		return rc;
+	if (!is_const(L, b)) {
+		if (!same_shape(av, bv))
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "inputs '%s' and '%s' have different "
+			                 "shapes: broadcasting between activations", av->name, bv->name);
+		if ((rc = need_u8(L, n, b, &in[1])))
+			return rc;
+	} else {
+		float *c;
+		size_t k;
+		if ((rc = const_f32(L, n, b, 0, &c, &k)))
+			return rc;
+		if (k != 1 && !per_channel(av, bv)) {
+			free(c);
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "constant '%s' (%zu elements) is "
+			                 "neither a scalar nor per channel of '%s'", bv->name, k, av->name);
+		}
+		char nm[DNNQ_MODEL_NAME_MAX];
+		tname(nm, n->name, ":const");
+		rc = add_u8_constant(L, nm, c, k, &in[1]);
+		free(c);
+		if (rc)
+			return rc;
+	}
+	struct dnnq_model_node *mn = add_node(L, DNNQ_NODE_ELTWISE, n->name, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = n->op == DNNQ_IR_ADD ? DNNQ_ELTWISE_ADD : DNNQ_ELTWISE_MUL;
+	mn->ninputs = 2;
+	mn->inputs[0] = in[0];
+	mn->inputs[1] = in[1];
+	return u8_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* Sum and Concat: 1..16 activations. */
+static int lower_multi(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int32_t in[DNNQ_IR_MAX_INPUTS], ref;
+	int rc;
+	if (n->ninputs < 1 || n->ninputs > DNNQ_GRAPH_MAX_NODE_INPUTS)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "%u inputs: want 1..16", n->ninputs);
+	const struct dnnq_ir_value *x0 = lval_ir(L, n->inputs[0] < 0 ? 0 : n->inputs[0]);
+	for (uint32_t k = 0; k < n->ninputs; k++) {
+		if ((rc = check_input(L, n, k, false)))
+			return rc;
+		const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[k]);
+		if (is_const(L, n->inputs[k]))
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "constant input '%s'", xv->name);
+		if (n->op == DNNQ_IR_SUM ? !same_shape(xv, x0) : xv->ndim != x0->ndim)
+			return lower_err(L, n, DNNQ_E_SHAPE, "input '%s': another %s than '%s'", xv->name,
+			                 n->op == DNNQ_IR_SUM ? "shape" : "rank", x0->name);
+		if ((rc = need_u8(L, n, n->inputs[k], &in[k])))
+			return rc;
+	}
+	if (n->op == DNNQ_IR_SUM && n->ninputs == 1) {
+		L->v[n->outputs[0]] = L->v[n->inputs[0]];
+		return DNNQ_OK;
+	}
+	uint32_t axis = 0;
+	if (n->op == DNNQ_IR_CONCAT) {
+		if (n->axis < 1 || n->axis >= (int64_t)x0->ndim)
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld: want 1..%u (not the batch)",
+			                 (long long)n->axis, x0->ndim - 1);
+		axis = engine_axis(x0, (uint32_t)n->axis);
+	}
+	struct dnnq_model_node *mn = add_node(L, n->op == DNNQ_IR_SUM ? DNNQ_NODE_ELTWISE
+	                                      : DNNQ_NODE_CONCAT, n->name, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_ELTWISE_SUM;
+	mn->axis = axis;
+	mn->ninputs = n->ninputs;
+	memcpy(mn->inputs, in, n->ninputs * sizeof *in);
+	return u8_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* ---- Reshape, Flatten, Squeeze, Unsqueeze ---- */
+
+/* Whether every reader of v reads it as the data input of a Gemm or QLinearMatMul. */
+static bool only_gemms(const struct lower *L, int32_t v)
+{
+	if (L->is_output[v])
+		return false;
+	for (size_t j = 0; j < L->ir->nnodes; j++) {
+		const struct dnnq_ir_node *n = NODE(j);
+		if (!L->live[j])
+			continue;
+		for (uint32_t k = 0; k < n->ninputs; k++)
+			if (n->inputs[k] == v && (k != 0 || (n->op != DNNQ_IR_GEMM &&
+			                                     n->op != DNNQ_IR_QLINEARMATMUL)))
+				return false;
+	}
+	return true;
+}
+
+static int lower_reshape(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	int32_t x = n->inputs[0], y = n->outputs[0], src, ref;
+	const struct dnnq_ir_value *xv = lval_ir(L, x), *yv = lval_ir(L, y);
+	struct lval *lx = &L->v[x];
+	int64_t px = 1, py = 1;
+	for (uint32_t i = 1; i < xv->ndim; i++)
+		px *= xv->dims[i];
+	for (uint32_t i = 1; i < yv->ndim; i++)
+		py *= yv->dims[i];
+	if (!xv->batched || !yv->batched || yv->ndim < 1 || yv->ndim > DNNQ_MAX_DIMS || px != py)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' to '%s': only reshapes that keep the "
+		                 "batch as dims[0] (rank 1..8)", xv->name, yv->name);
+	struct lval ly = { .u8 = -1, .f32 = -1 };
+	/* an f32 tensor in the ONNX order reshapes as in ONNX; prefer it to the
+	 * u8 one when the u8 one would need the permutation */
+	bool f32 = lx->f32 >= 0 && (xv->ndim != 4 || lx->f32_onnx) &&
+	           (lx->u8 < 0 || !same_order(xv) || !same_order(yv));
+	if (f32) {
+		/* f32 in the ONNX order: the reshape is one in the ONNX layout too */
+		src = lx->f32;
+		ly.f32_onnx = yv->ndim == 4;
+	} else {
+		if ((rc = need_u8(L, n, x, &src)))
+			return rc;
+		ly.qp = lx->qp;
+		if (lx->perm) {
+			if (yv->ndim != 2 || !only_gemms(L, y))
+				return lower_err(L, n, DNNQ_E_UNSUPPORTED, "reshape of a flattened NCHW "
+				                 "tensor read by other than Gemm");
+			ly.perm = true;
+			ly.pc = lx->pc;
+			ly.ph = lx->ph;
+			ly.pw = lx->pw;
+		} else if (!same_order(xv) || !same_order(yv)) {
+			if (xv->ndim != 4 || yv->ndim != 2 || !only_gemms(L, y))
+				return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' [%lld, %lld, %lld, %lld] "
+				                 "changes its element order in NHWC; only a flatten read by "
+				                 "Gemm is supported", xv->name, (long long)xv->dims[0],
+				                 (long long)xv->dims[1], (long long)xv->dims[2],
+				                 (long long)xv->dims[3]);
+			ly.perm = true;
+			ly.pc = xv->dims[1];
+			ly.ph = xv->dims[2];
+			ly.pw = xv->dims[3];
+		}
+	}
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, n->name, src, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = yv->ndim;
+	if (f32)
+		memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
+	else
+		engine_dims(yv, mn->dims);
+	if (f32)
+		ly.f32 = ref;
+	else
+		ly.u8 = ref;
+	L->v[y] = ly;
+	return DNNQ_OK;
+}
+
+/* ---- Softmax ---- */
+
+static int lower_softmax(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	int64_t ax = n->axis;
+	bool ok = xv->ndim >= 1 && ax == (int64_t)xv->ndim - 1;
+	if (xv->ndim == 4 && ax == 1)
+		ok = L->ir->opset >= 13 || xv->dims[2] * xv->dims[3] == 1;
+	else if (xv->ndim == 4)
+		ok = false;
+	if (!ok)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld of rank %u: only the last axis "
+		                 "(the channels of NCHW)", (long long)ax, xv->ndim);
+	int32_t ref;
+	if (!simple(L, n, DNNQ_NODE_SOFTMAX, 0, &ref, &rc))
+		return rc;
+	L->v[n->outputs[0]].f32 = ref;
+	L->v[n->outputs[0]].f32_onnx = false;
+	return DNNQ_OK;
+}
+
+/* ---- QuantizeLinear, DequantizeLinear ---- */
+
+static int lower_quantize(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	int32_t x = n->inputs[0], y = n->outputs[0], ref;
+	struct lval *lx = &L->v[x];
+	struct dnnq_qparams qp = L->qp[y];
+	const struct dnnq_ir_value *xv = lval_ir(L, x);
+	if (lx->u8 >= 0 && qp_eq(&lx->qp, &qp)) {
+		ref = lx->u8;
+	} else if (lx->u8 >= 0) {
+		/* another quantization of the same real values */
+		int64_t d[DNNQ_MAX_DIMS];
+		engine_dims(xv, d);
+		size_t c = xv->ndim ? (size_t)d[xv->ndim - 1] : 1;
+		float *a = malloc((c + 1) * sizeof *a);
+		if (!a)
+			return nomem(L);
+		for (size_t i = 0; i < c; i++)
+			a[i] = 1;
+		char nm[DNNQ_MODEL_NAME_MAX];
+		tname(nm, n->name, ":a");
+		int aid = add_f32_tensor(L, nm, a, c);
+		free(a);
+		if (aid < 0)
+			return aid;
+		struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_ELTWISE_LINEAR, n->name, lx->u8,
+		                                       &ref);
+		if (!mn)
+			return DNNQ_E_NOMEM;
+		mn->weight = aid;
+		set_out_qp(mn, &qp);
+	} else if (lx->f32 >= 0) {
+		struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, lx->f32, &ref);
+		if (!mn)
+			return DNNQ_E_NOMEM;
+		mn->op = xv->ndim == 4 && lx->f32_onnx ? DNNQ_CONVERT_QUANTIZE_NCHW
+		                                       : DNNQ_CONVERT_QUANTIZE;
+		set_out_qp(mn, &qp);
+		if (L->has_qp[x] && qp_eq(&L->qp[x], &qp)) {
+			lx->u8 = ref;
+			lx->qp = qp;
+		}
+	} else {
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s': %s", xv->name,
+		                 is_const(L, x) ? "quantizing a constant" : "not computed");
+	}
+	L->v[y].u8 = ref;
+	L->v[y].qp = qp;
+	return DNNQ_OK;
+}
+
+static int lower_dequantize(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	int32_t x = n->inputs[0], y = n->outputs[0], ref;
+	if (is_const(L, x))
+		return DNNQ_OK;  /* a weight: its readers dequantize it (const_f32) */
+	if ((rc = need_u8(L, n, x, &ref)))
+		return rc;
+	if (!qp_eq(&L->v[x].qp, &L->qp[y]))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "scale %g zero point %d: '%s' is quantized "
+		                 "with scale %g zero point %d", L->qp[y].scale, L->qp[y].zero_point,
+		                 lval_ir(L, x)->name, L->v[x].qp.scale, L->v[x].qp.zero_point);
+	L->v[y].u8 = ref;
+	L->v[y].qp = L->v[x].qp;
+	return DNNQ_OK;
+}
+
+/* ---- QLinearConv, QLinearMatMul ---- */
+
+/* Leaves q empty: qweights frees on failure, and Conv's and Gemm's exit path frees again. */
+static void qweights_free(struct qweights *q)
+{
+	free(q->w);
+	free(q->s);
+	free(q->z);
+	memset(q, 0, sizeof *q);
+}
+
+static int qweights(struct lower *L, const struct dnnq_ir_node *n, uint32_t wi, size_t rows,
+                    struct qweights *q)
+{
+	int32_t wv = n->inputs[wi], sv = n->inputs[wi + 1];
+	int32_t zv = wi + 2 < n->ninputs ? n->inputs[wi + 2] : -1;
+	const struct dnnq_ir_value *w = lval_ir(L, wv);
+	memset(q, 0, sizeof *q);
+	if (!w->data || (w->dtype != DNNQ_IR_U8 && w->dtype != DNNQ_IR_S8))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "weight '%s' must be a uint8 or int8 "
+		                 "constant", w->name);
+	int off = w->dtype == DNNQ_IR_U8 ? 128 : 0;
+	size_t nw = dnnq_ir_numel(w, 1), ns, nz = 0;
+	int64_t *z = NULL;
+	int rc = const_f32(L, n, sv, 0, &q->s, &ns);
+	if (!rc && zv >= 0)
+		rc = const_int(L, n, zv, &z, &nz);
+	if (!rc && ((ns != 1 && ns != rows) || (zv >= 0 && nz != 1 && nz != rows)))
+		rc = lower_err(L, n, DNNQ_E_SHAPE, "weight scale (%zu) / zero point (%zu): want 1 or "
+		               "%zu", ns, nz, rows);
+	q->nq = ns == rows || nz == rows ? rows : 1;
+	if (!rc && (!(q->w = malloc(nw + 1)) || !(q->z = calloc(q->nq, sizeof *q->z))))
+		rc = nomem(L);
+	if (!rc && ns != q->nq) {
+		float *s = realloc(q->s, q->nq * sizeof *s);
+		if (!s)
+			rc = nomem(L);
+		else
+			for (size_t i = (q->s = s, 1); i < q->nq; i++)
+				s[i] = s[0];
+	}
+	for (size_t i = 0; !rc && i < q->nq; i++) {
+		int64_t zp = z ? z[nz == 1 ? 0 : i] : 0;
+		q->z[i] = (int32_t)(zp - off);
+		if (!(q->s[i] > 0 && isfinite(q->s[i])))
+			rc = lower_err(L, n, DNNQ_E_RANGE, "weight scale %g: must be finite and positive",
+			               q->s[i]);
+	}
+	for (size_t i = 0; !rc && i < nw; i++)
+		q->w[i] = (int8_t)(off ? ((const uint8_t *)w->data)[i] - off
+		                       : ((const int8_t *)w->data)[i]);
+	free(z);
+	if (rc)
+		qweights_free(q);
+	return rc;
+}
+
+static int qweight_tensor(struct lower *L, const char *node, const struct qweights *q,
+                          const int8_t *w, uint32_t ndim, const int64_t *dims)
+{
+	char nm[DNNQ_MODEL_NAME_MAX];
+	struct dnnq_qtensor *t;
+	tname(nm, node, ":weight");
+	int id = add_tensor(L, nm, &t);
+	if (id < 0)
+		return id;
+	int rc = dnnq_qtensor_set_type(t, DNNQ_DTYPE_S8, 8, true);
+	if (!rc)
+		rc = dnnq_qtensor_resize(t, ndim, dims);
+	if (!rc)
+		rc = q->nq == 1 ? dnnq_qtensor_set_qparams(t, &(struct dnnq_qparams){ q->s[0], q->z[0],
+		                                                                       8, true })
+		                : dnnq_qtensor_set_qparams_axis(t, 0, q->nq, q->s, q->z);
+	if (rc)
+		return dnnq_diag_set(L->diag, rc, "lower: weights '%s': cannot store", nm);
+	memcpy(t->data, w, dnnq_qtensor_numel(t));
+	return id;
+}
+
+/* The u8 input x of a quantized operator, whose tensor must carry (s, z). */
+static int qlinear_input(struct lower *L, const struct dnnq_ir_node *n, int32_t *ref)
+{
+	struct dnnq_qparams want;
+	int rc = act_qparams(L, n, 1, 2, lval_ir(L, n->inputs[0])->dtype, &want);
+	if (rc || (rc = need_u8(L, n, n->inputs[0], ref)))
+		return rc;
+	const struct dnnq_qparams *has = &L->v[n->inputs[0]].qp;
+	if (!qp_eq(has, &want))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input scale %g zero point %d: '%s' is "
+		                 "quantized with scale %g zero point %d", want.scale, want.zero_point,
+		                 lval_ir(L, n->inputs[0])->name, has->scale, has->zero_point);
+	return DNNQ_OK;
+}
+
+static int q_out(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn,
+                 int32_t ref)
+{
+	struct dnnq_qparams qp;
+	int rc = act_qparams(L, n, 6, 7, lval_ir(L, n->outputs[0])->dtype, &qp);
+	if (rc)
+		return rc;
+	set_out_qp(mn, &qp);
+	mn->out_dtype = DNNQ_DTYPE_U8;
+	mn->requant = DNNQ_REQUANT_FLOAT;
+	L->v[n->outputs[0]].u8 = ref;
+	L->v[n->outputs[0]].qp = qp;
+	return DNNQ_OK;
+}
+
+/* QLinearConv's (and our QLinearMatMul's) int32 bias, n values; its tensor id. */
+static int s32_bias(struct lower *L, const struct dnnq_ir_node *n, const int64_t *bias, size_t rows)
+{
+	struct dnnq_qtensor *t;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":bias");
+	int id = add_tensor(L, nm, &t), rc;
+	if (id < 0)
+		return id;
+	int64_t d = (int64_t)rows;
+	if ((rc = dnnq_qtensor_set_type(t, DNNQ_DTYPE_S32, 32, true)) ||
+	    (rc = dnnq_qtensor_resize(t, 1, &d)))
+		return dnnq_diag_set(L->diag, rc, "lower: bias '%s': cannot store", nm);
+	for (size_t i = 0; i < rows; i++) {
+		if (bias[i] < INT32_MIN || bias[i] > INT32_MAX)
+			return lower_err(L, n, DNNQ_E_RANGE, "bias[%zu] = %lld: not an int32", i,
+			                 (long long)bias[i]);
+		((int32_t *)t->data)[i] = (int32_t)bias[i];
+	}
+	return id;
+}
+
+/* The optional int32 bias input bi of n (rows values): *bias NULL when absent. */
+static int q_bias(struct lower *L, const struct dnnq_ir_node *n, uint32_t bi, size_t rows,
+                  int64_t **bias)
+{
+	size_t nb = 0;
+	int rc;
+	*bias = NULL;
+	if (n->ninputs <= bi || n->inputs[bi] < 0)
+		return DNNQ_OK;
+	if (lval_ir(L, n->inputs[bi])->dtype != DNNQ_IR_S32)
+		return lower_err(L, n, DNNQ_E_DTYPE, "bias '%s': %s, want int32",
+		                 lval_ir(L, n->inputs[bi])->name,
+		                 dnnq_ir_dtype_name(lval_ir(L, n->inputs[bi])->dtype));
+	if ((rc = const_int(L, n, n->inputs[bi], bias, &nb)))
+		return rc;
+	if (nb != rows) {
+		free(*bias);
+		*bias = NULL;
+		return lower_err(L, n, DNNQ_E_SHAPE, "bias has %zu elements, want %zu", nb, rows);
+	}
+	return DNNQ_OK;
+}
+
+/* What QLinearConv and QLinearMatMul read: the weights (rows output
+ * channels), the optional int32 bias, a buffer w for rows x cols weights in
+ * the engine's order, the u8 input x. On failure nothing is left to free. */
+static int qlinear_operands(struct lower *L, const struct dnnq_ir_node *n, size_t rows,
+                            size_t cols, struct qweights *q, int64_t **bias, int8_t **w,
+                            int32_t *x)
+{
+	*bias = NULL;
+	*w = NULL;
+	int rc = qweights(L, n, 3, rows, q);
+	if (rc)
+		return rc;
+	if (!(rc = q_bias(L, n, 8, rows, bias)) && !(*w = malloc(rows * cols + 1)))
+		rc = nomem(L);
+	if (!rc)
+		rc = qlinear_input(L, n, x);
+	if (rc) {
+		qweights_free(q);
+		free(*bias);
+		free(*w);
+	}
+	return rc;
+}
+
+/* Their model node of kind reading x: the int8 weights w of shape dims
+ * (ndim; rows = dims[0]) with q's parameters, the bias [rows] (NULL: none).
+ * NULL with *rc set on failure. */
+static struct dnnq_model_node *qlinear_node(struct lower *L, const struct dnnq_ir_node *n,
+                                            enum dnnq_node_kind kind, int32_t x,
+                                            const struct qweights *q, const int8_t *w,
+                                            const int64_t *bias, uint32_t ndim,
+                                            const int64_t *dims, int32_t *ref, int *rc)
+{
+	int wid = qweight_tensor(L, n->name, q, w, ndim, dims), bid = -1;
+	if (wid < 0 || (bias && (bid = s32_bias(L, n, bias, (size_t)dims[0])) < 0)) {
+		*rc = wid < 0 ? wid : bid;
+		return NULL;
+	}
+	struct dnnq_model_node *mn = add_node1(L, kind, n->name, x, ref);
+	if (!mn) {
+		*rc = DNNQ_E_NOMEM;
+		return NULL;
+	}
+	mn->weight = wid;
+	mn->bias = bid;
+	*rc = DNNQ_OK;
+	return mn;
+}
+
+static int lower_qlinearconv(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	/* x, x_scale, [x_zero_point], w, w_scale, [w_zero_point], y_scale, [y_zero_point], [B] */
+	int rc = check_inputs(L, n, 9, 1u << 2 | 1u << 5 | 1u << 7 | 1u << 8);
+	if (rc)
+		return rc;
+	int64_t cout, cig, kh, kw;
+	if ((rc = conv_shapes(L, n, n->inputs[0], n->inputs[3], &cout, &cig, &kh, &kw)))
+		return rc;
+	struct qweights q;
+	int64_t *bias;
+	int8_t *wt;
+	int32_t x, ref;
+	size_t rows = (size_t)cout, cols = (size_t)(cig * kh * kw);
+	if ((rc = qlinear_operands(L, n, rows, cols, &q, &bias, &wt, &x)))
+		return rc;
+	oihw_to_ohwi(q.w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, 1);
+	int64_t dims[4] = { cout, kh, kw, cig };
+	struct dnnq_model_node *mn = qlinear_node(L, n, DNNQ_NODE_CONV, x, &q, wt, bias, 4, dims,
+	                                          &ref, &rc);
+	if (mn && !(rc = conv_geometry(L, n, 3, mn)))
+		rc = q_out(L, n, mn, ref);
+	qweights_free(&q);
+	free(bias);
+	free(wt);
+	return rc;
+}
+
+static int lower_qlinearmatmul(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	/* x, x_scale, [x_zero_point], w, w_scale, [w_zero_point], y_scale, [y_zero_point], [B] */
+	int rc = check_inputs(L, n, 9, 1u << 2 | 1u << 5 | 1u << 7 | 1u << 8);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[3]);
+	if (av->ndim != 2 || !av->batched || bv->ndim != 2 || bv->dims[0] != av->dims[1])
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "a of rank %u, b of rank %u: want a batched"
+		                 " [N, K] a and a [K, M] constant b", av->ndim, bv->ndim);
+	size_t k = (size_t)bv->dims[0], nn = (size_t)bv->dims[1];
+	const struct lval *la = &L->v[n->inputs[0]];
+	if (la->perm && (size_t)(la->pc * la->ph * la->pw) != k)
+		return lower_err(L, n, DNNQ_E_SHAPE, "flattened input: %zu elements", k);
+	struct qweights q;
+	int8_t *w;
+	int64_t *bias;
+	int32_t x, ref;
+	if ((rc = qlinear_operands(L, n, nn, k, &q, &bias, &w, &x)))
+		return rc;
+	for (size_t r = 0; r < nn; r++)
+		for (size_t c = 0; c < k; c++)
+			w[r * k + c] = q.w[c * nn + r];
+	if ((rc = permute_cols(L, la, w, nn, k, 1)))
+		goto out;
+	int64_t dims[2] = { (int64_t)nn, (int64_t)k };
+	struct dnnq_model_node *mn = qlinear_node(L, n, DNNQ_NODE_FC, x, &q, w, bias, 2, dims,
+	                                          &ref, &rc);
+	if (!mn)
+		goto out;
+	mn->n = (uint32_t)nn;
+	mn->k = (uint32_t)k;
+	rc = q_out(L, n, mn, ref);
+out:
+	qweights_free(&q);
+	free(w);
+	free(bias);
+	return rc;
+}
+
+int lower_node(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	switch (n->op) {
+	case DNNQ_IR_CONV:          return lower_conv(L, j);
+	case DNNQ_IR_GEMM:          return lower_gemm(L, j);
+	case DNNQ_IR_BATCHNORM:     return lower_bn(L, j);
+	case DNNQ_IR_RELU:
+	case DNNQ_IR_LEAKYRELU:
+	case DNNQ_IR_CLIP:
+	case DNNQ_IR_SIGMOID:
+	case DNNQ_IR_TANH:
+	case DNNQ_IR_HARDSIGMOID:
+	case DNNQ_IR_HARDSWISH:     return lower_activation(L, j);
+	case DNNQ_IR_MAXPOOL:
+	case DNNQ_IR_AVGPOOL:
+	case DNNQ_IR_GAVGPOOL:      return lower_pool(L, j);
+	case DNNQ_IR_ADD:
+	case DNNQ_IR_MUL:           return lower_addmul(L, j);
+	case DNNQ_IR_SUM:
+	case DNNQ_IR_CONCAT:        return lower_multi(L, j);
+	case DNNQ_IR_RESHAPE:       return lower_reshape(L, j);
+	case DNNQ_IR_SOFTMAX:       return lower_softmax(L, j);
+	case DNNQ_IR_QUANTIZE:      return lower_quantize(L, j);
+	case DNNQ_IR_DEQUANTIZE:    return lower_dequantize(L, j);
+	case DNNQ_IR_QLINEARCONV:   return lower_qlinearconv(L, j);
+	case DNNQ_IR_QLINEARMATMUL: return lower_qlinearmatmul(L, j);
+	case DNNQ_IR_CONVINTEGER:
+	case DNNQ_IR_MATMULINTEGER:
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "int32 output: the engine's graph carries"
+		                 " only u8 and f32 tensors between nodes");
+	case DNNQ_IR_DYNQUANT:
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "DynamicQuantizeLinear: per-call "
+		                 "quantization is only supported inside Gemm (--dynamic)");
+	default:
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "operator %d: unknown", (int)n->op);
+	}
+}

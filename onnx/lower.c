@@ -1,0 +1,990 @@
+/*
+ * onnx/lower.c — an IR to a .dnnq model (onnx/lower.h): the driver.
+ *
+ * Steps: liveness (nodes whose outputs nothing reads are dropped), the Q/DQ
+ * pass (QuantizeLinear and DequantizeLinear parameters override
+ * calibration: a Q's output and the value it quantizes take its
+ * parameters, a DQ's output is the very u8 tensor it reads), the graph
+ * inputs (f32 in the ONNX layout, quantized lazily), every node in order
+ * (lower-ops.c), the graph outputs (dequantized back to f32 and NCHW), the
+ * renumbering of the model values, and a self-check: the model is built and
+ * planned once, and its graph's inputs and outputs must be the signature
+ * (dtype and dims, what dnnqd checks at load).
+ *
+ * Each IR value has at most one u8 tensor (NHWC) and one f32 tensor in the
+ * model (struct lval); need_u8 / need_f32 insert a Quantize or Dequantize
+ * the first time a reader needs the other kind, and later readers share it.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/lower-internal.h"
+
+int lower_err(struct lower *L, const struct dnnq_ir_node *n, int rc, const char *fmt, ...)
+{
+	char what[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (n)
+		return dnnq_diag_set(L->diag, rc, "node '%s' (%s): %s", n->name ? n->name : "?",
+		                     n->op_type ? n->op_type : dnnq_ir_op_name(n->op), what);
+	return dnnq_diag_set(L->diag, rc, "%s", what);
+}
+
+const struct dnnq_ir_value *lval_ir(const struct lower *L, int32_t v)
+{
+	return &L->ir->values[v];
+}
+
+int check_input(struct lower *L, const struct dnnq_ir_node *n, uint32_t k, bool optional)
+{
+	if (k >= n->ninputs || n->inputs[k] < 0) {
+		if (optional)
+			return DNNQ_OK;
+		return lower_err(L, n, DNNQ_E_FORMAT, "input %u: missing", k);
+	}
+	if ((size_t)n->inputs[k] >= L->ir->nvalues)
+		return lower_err(L, n, DNNQ_E_FORMAT, "input %u: value %d: no such value", k,
+		                 n->inputs[k]);
+	return DNNQ_OK;
+}
+
+bool same_order(const struct dnnq_ir_value *v)
+{
+	return v->ndim != 4 || v->dims[1] == 1 || v->dims[2] * v->dims[3] == 1;
+}
+
+void engine_dims(const struct dnnq_ir_value *v, int64_t *dims)
+{
+	memset(dims, 0, DNNQ_MAX_DIMS * sizeof *dims);
+	if (v->ndim == 4) {
+		dims[0] = v->dims[0];
+		dims[1] = v->dims[2];
+		dims[2] = v->dims[3];
+		dims[3] = v->dims[1];
+		return;
+	}
+	for (uint32_t i = 0; i < v->ndim && i < DNNQ_MAX_DIMS; i++)
+		dims[i] = v->dims[i];
+}
+
+uint32_t engine_axis(const struct dnnq_ir_value *v, uint32_t axis)
+{
+	static const uint32_t nchw[4] = { 0, 3, 1, 2 };
+	return v->ndim == 4 && axis < 4 ? nchw[axis] : axis;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return DNNQ_OK;
+	size_t c = *cap ? *cap * 2 : 16;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(*p, c * size);
+	if (!q)
+		return DNNQ_E_NOMEM;
+	*p = q;
+	*cap = c;
+	return DNNQ_OK;
+}
+
+struct dnnq_model_node *add_node(struct lower *L, enum dnnq_node_kind kind, const char *name,
+                                 int32_t *ref)
+{
+	struct dnnq_model *m = L->m;
+	if (grow((void **)&m->nodes, &L->cap_nodes, m->nnodes + 1, sizeof *m->nodes)) {
+		dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+		return NULL;
+	}
+	struct dnnq_model_node *mn = &m->nodes[m->nnodes];
+	dnnq_model_node_init(mn, kind, name);
+	*ref = REF_NODE + (int32_t)m->nnodes++;
+	return mn;
+}
+
+struct dnnq_model_node *add_node1(struct lower *L, enum dnnq_node_kind kind, const char *name,
+                                  int32_t in, int32_t *ref)
+{
+	struct dnnq_model_node *mn = add_node(L, kind, name, ref);
+	if (mn) {
+		mn->ninputs = 1;
+		mn->inputs[0] = in;
+	}
+	return mn;
+}
+
+int add_tensor(struct lower *L, const char *name, struct dnnq_qtensor **t)
+{
+	struct dnnq_model *m = L->m;
+	if (grow((void **)&m->tensors, &L->cap_tensors, m->ntensors + 1, sizeof *m->tensors))
+		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+	struct dnnq_model_tensor *mt = &m->tensors[m->ntensors];
+	memset(mt, 0, sizeof *mt);
+	snprintf(mt->name, sizeof mt->name, "%s", name);
+	dnnq_qtensor_init(&mt->t);
+	*t = &mt->t;
+	return (int)m->ntensors++;
+}
+
+static int shaped(struct lower *L, struct dnnq_qtensor *t, enum dnnq_dtype dt, uint32_t ndim,
+                  const int64_t *dims, const char *name)
+{
+	int rc = dnnq_qtensor_set_type(t, dt, 0, dt != DNNQ_DTYPE_U8);
+	if (!rc)
+		rc = dnnq_qtensor_resize(t, ndim, dims);
+	if (rc)
+		return dnnq_diag_set(L->diag, rc, "lower: tensor '%s': cannot allocate", name);
+	return DNNQ_OK;
+}
+
+int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
+{
+	struct dnnq_qtensor *t;
+	int id = add_tensor(L, name, &t);
+	if (id < 0)
+		return id;
+	int64_t d = (int64_t)n;
+	int rc = shaped(L, t, DNNQ_DTYPE_F32, 1, &d, name);
+	if (rc)
+		return rc;
+	memcpy(t->data, data, n * sizeof *data);
+	return id;
+}
+
+static int add_constant_ref(struct lower *L, int id, int32_t *ref)
+{
+	struct dnnq_model *m = L->m;
+	if (grow((void **)&m->constants, &L->cap_consts, m->nconstants + 1, sizeof *m->constants))
+		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+	m->constants[m->nconstants] = id;
+	*ref = REF_CONST + (int32_t)m->nconstants++;
+	return DNNQ_OK;
+}
+
+int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
+                    int32_t *ref)
+{
+	float lo, hi;
+	dnnq_minmax(data, n, &lo, &hi);
+	struct dnnq_qspec spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false };
+	struct dnnq_qparams qp;
+	int rc = dnnq_choose_qparams(lo, hi, &spec, &qp, L->diag);
+	if (rc)
+		return rc;
+	struct dnnq_qtensor *t;
+	int id = add_tensor(L, name, &t);
+	if (id < 0)
+		return id;
+	int64_t d = (int64_t)n;
+	if ((rc = shaped(L, t, DNNQ_DTYPE_U8, 1, &d, name)) ||
+	    (rc = dnnq_qtensor_set_qparams(t, &qp)))
+		return rc < 0 ? rc : dnnq_diag_set(L->diag, rc, "lower: constant '%s': qparams", name);
+	dnnq_quantize(DNNQ_ISA_SCALAR, data, t->data, DNNQ_DTYPE_U8, n, &qp);
+	return add_constant_ref(L, id, ref);
+}
+
+int add_weight_tensor(struct lower *L, const char *name, const float *w, size_t rows,
+                      size_t cols, uint32_t ndim, const int64_t *dims)
+{
+	bool pc = L->o->per_channel;
+	size_t nq = pc ? rows : 1, span = pc ? cols : rows * cols;
+	struct dnnq_qspec spec = {
+		L->o->symmetric_weights ? DNNQ_QSCHEME_SYMMETRIC : DNNQ_QSCHEME_ASYMMETRIC, 8, true,
+		false,
+	};
+	float *scales = malloc(nq * sizeof *scales);
+	int32_t *zps = malloc(nq * sizeof *zps);
+	struct dnnq_qtensor *t;
+	int rc = scales && zps ? DNNQ_OK : dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+	int id = rc ? rc : add_tensor(L, name, &t);
+	if (id < 0) {
+		rc = id;
+		goto out;
+	}
+	if ((rc = shaped(L, t, DNNQ_DTYPE_S8, ndim, dims, name)))
+		goto out;
+	for (size_t q = 0; q < nq; q++) {
+		float lo, hi;
+		struct dnnq_qparams qp;
+		dnnq_minmax(w + q * span, span, &lo, &hi);
+		if (!isfinite(lo) || !isfinite(hi)) {
+			rc = dnnq_diag_set(L->diag, DNNQ_E_RANGE, "lower: weights '%s': not finite", name);
+			goto out;
+		}
+		if ((rc = dnnq_choose_qparams(lo, hi, &spec, &qp, L->diag)))
+			goto out;
+		scales[q] = qp.scale;
+		zps[q] = qp.zero_point;
+		dnnq_quantize(DNNQ_ISA_SCALAR, w + q * span, (int8_t *)t->data + q * span,
+		              DNNQ_DTYPE_S8, span, &qp);
+	}
+	if (pc)
+		rc = dnnq_qtensor_set_qparams_axis(t, 0, rows, scales, zps);
+	else
+		rc = dnnq_qtensor_set_qparams(t, &(struct dnnq_qparams){ scales[0], zps[0], 8, true });
+	if (rc)
+		rc = dnnq_diag_set(L->diag, rc, "lower: weights '%s': qparams", name);
+out:
+	free(scales);
+	free(zps);
+	return rc ? rc : id;
+}
+
+void set_out_qp(struct dnnq_model_node *mn, const struct dnnq_qparams *qp)
+{
+	mn->out_scale = qp->scale;
+	mn->out_zero_point = qp->zero_point;
+	mn->out_precision = qp->precision;
+	mn->out_signed = qp->is_signed;
+}
+
+int value_qp(struct lower *L, const struct dnnq_ir_node *n, int32_t v, struct dnnq_qparams *qp)
+{
+	if (!L->has_qp[v])
+		return lower_err(L, n, DNNQ_E_INVAL, "value '%s' must be quantized and has no "
+		                 "quantization parameters", lval_ir(L, v)->name);
+	*qp = L->qp[v];
+	if (qp->is_signed && qp->precision >= 1 && qp->precision <= 8) {
+		/* int8 levels q are the uint8 levels q + 2^(p-1) */
+		qp->zero_point += 1 << (qp->precision - 1);
+		qp->is_signed = false;
+	}
+	struct dnnq_diag d;
+	if (qp->is_signed || dnnq_qparams_check(qp, DNNQ_DTYPE_U8, &d))
+		return lower_err(L, n, DNNQ_E_RANGE, "value '%s': quantization parameters (scale %g,"
+		                 " zero point %d): not usable for u8", lval_ir(L, v)->name, qp->scale,
+		                 qp->zero_point);
+	return DNNQ_OK;
+}
+
+static void suffixed(char *buf, size_t cap, const char *name, const char *suffix)
+{
+	size_t sl = strlen(suffix), nl = strlen(name);
+	if (nl + sl >= cap)
+		nl = cap - 1 - sl;
+	snprintf(buf, cap, "%.*s%s", (int)nl, name, suffix);
+}
+
+/* A node of kind and op reading in, named after value vname with suffix
+ * ("x:quantize"); NULL when out of memory (diag set). */
+static struct dnnq_model_node *value_node(struct lower *L, enum dnnq_node_kind kind, uint32_t op,
+                                          const char *vname, const char *suffix, int32_t in,
+                                          int32_t *ref)
+{
+	char name[DNNQ_MODEL_NAME_MAX];
+	suffixed(name, sizeof name, vname, suffix);
+	struct dnnq_model_node *mn = add_node1(L, kind, name, in, ref);
+	if (mn)
+		mn->op = op;
+	return mn;
+}
+
+int need_u8(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *ref)
+{
+	struct lval *lv = &L->v[v];
+	const struct dnnq_ir_value *iv = lval_ir(L, v);
+	if (lv->u8 >= 0) {
+		*ref = lv->u8;
+		return DNNQ_OK;
+	}
+	if (lv->f32 < 0)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s': %s here", iv->name,
+		                 is_const(L, v) ? "a constant is not supported"
+		                                : "not computed (unsupported producer)");
+	struct dnnq_qparams qp;
+	int rc = value_qp(L, n, v, &qp);
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = value_node(L, DNNQ_NODE_CONVERT,
+	                                        iv->ndim == 4 && lv->f32_onnx
+	                                        ? DNNQ_CONVERT_QUANTIZE_NCHW : DNNQ_CONVERT_QUANTIZE,
+	                                        iv->name, ":quantize", lv->f32, ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	set_out_qp(mn, &qp);
+	lv->u8 = *ref;
+	lv->qp = qp;
+	return DNNQ_OK;
+}
+
+int need_f32(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *ref)
+{
+	struct lval *lv = &L->v[v];
+	if (lv->f32 >= 0 && (!lv->f32_onnx || same_order(lval_ir(L, v)))) {
+		*ref = lv->f32;
+		return DNNQ_OK;
+	}
+	int32_t u;
+	int rc = need_u8(L, n, v, &u);
+	if (rc)
+		return rc;
+	if (!value_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_DEQUANTIZE, lval_ir(L, v)->name,
+	                ":dequantize", u, ref))
+		return DNNQ_E_NOMEM;
+	lv->f32 = *ref;
+	lv->f32_onnx = false;
+	return DNNQ_OK;
+}
+
+/* ---- constants ---- */
+
+static const struct dnnq_ir_node *producer(const struct lower *L, int32_t v)
+{
+	int32_t p = lval_ir(L, v)->producer;
+	return p >= 0 && (size_t)p < L->ir->nnodes ? &L->ir->nodes[p] : NULL;
+}
+
+static bool plain_const(const struct lower *L, int32_t v)
+{
+	return v >= 0 && (size_t)v < L->ir->nvalues && lval_ir(L, v)->data != NULL;
+}
+
+bool is_const(const struct lower *L, int32_t v)
+{
+	if (plain_const(L, v))
+		return true;
+	const struct dnnq_ir_node *p = producer(L, v);
+	return p && p->op == DNNQ_IR_DEQUANTIZE && p->ninputs >= 2 && plain_const(L, p->inputs[0]);
+}
+
+static double elem(const struct dnnq_ir_value *v, size_t i)
+{
+	switch (v->dtype) {
+	case DNNQ_IR_F32: return ((const float *)v->data)[i];
+	case DNNQ_IR_U8:  return ((const uint8_t *)v->data)[i];
+	case DNNQ_IR_S8:  return ((const int8_t *)v->data)[i];
+	case DNNQ_IR_S32: return ((const int32_t *)v->data)[i];
+	case DNNQ_IR_S64: return (double)((const int64_t *)v->data)[i];
+	}
+	return 0;
+}
+
+static size_t numel(const struct dnnq_ir_value *v)
+{
+	return dnnq_ir_numel(v, 1);
+}
+
+int const_int(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int64_t **out,
+              size_t *count)
+{
+	if (!plain_const(L, v))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s' must be a constant",
+		                 v >= 0 ? lval_ir(L, v)->name : "(absent)");
+	const struct dnnq_ir_value *iv = lval_ir(L, v);
+	if (iv->dtype == DNNQ_IR_F32)
+		return lower_err(L, n, DNNQ_E_DTYPE, "input '%s': float, want integers", iv->name);
+	size_t k = numel(iv);
+	int64_t *p = malloc((k ? k : 1) * sizeof *p);
+	if (!p)
+		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+	for (size_t i = 0; i < k; i++)
+		p[i] = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[i] : (int64_t)elem(iv, i);
+	*out = p;
+	*count = k;
+	return DNNQ_OK;
+}
+
+/* Dequantizes constant x with scale s and zero point z per tensor or along axis. */
+static int dq_const(struct lower *L, const struct dnnq_ir_node *dq, float *out)
+{
+	const struct dnnq_ir_value *x = lval_ir(L, dq->inputs[0]);
+	int32_t sv = dq->inputs[1], zv = dq->ninputs > 2 ? dq->inputs[2] : -1;
+	if (!plain_const(L, sv) || (zv >= 0 && !plain_const(L, zv)))
+		return lower_err(L, dq, DNNQ_E_UNSUPPORTED, "scale and zero point must be constants");
+	const struct dnnq_ir_value *s = lval_ir(L, sv), *z = zv >= 0 ? lval_ir(L, zv) : NULL;
+	size_t ns = numel(s), n = numel(x);
+	if (s->dtype != DNNQ_IR_F32 || (z && numel(z) != ns) ||
+	    (ns != 1 && (dq->axis < 0 || (uint32_t)dq->axis >= x->ndim ||
+	                 (size_t)x->dims[dq->axis] != ns)))
+		return lower_err(L, dq, DNNQ_E_SHAPE, "scale/zero point: want 1 or one per axis-%lld"
+		                 " element", (long long)dq->axis);
+	size_t inner = 1;
+	if (ns != 1)
+		for (uint32_t d = (uint32_t)dq->axis + 1; d < x->ndim; d++)
+			inner *= (size_t)x->dims[d];
+	for (size_t i = 0; i < n; i++) {
+		size_t c = ns == 1 ? 0 : (i / inner) % ns;
+		double zp = z ? elem(z, c) : 0;
+		out[i] = (float)(elem(x, i) - zp) * ((const float *)s->data)[c];
+	}
+	return DNNQ_OK;
+}
+
+int const_f32(struct lower *L, const struct dnnq_ir_node *n, int32_t v, size_t want,
+              float **out, size_t *count)
+{
+	if (v < 0 || !is_const(L, v))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s' must be a constant",
+		                 v >= 0 ? lval_ir(L, v)->name : "(absent)");
+	const struct dnnq_ir_value *iv = lval_ir(L, v);
+	const struct dnnq_ir_node *p = plain_const(L, v) ? NULL : producer(L, v);
+	size_t k = numel(p ? lval_ir(L, p->inputs[0]) : iv);
+	if (want && k != want)
+		return lower_err(L, n, DNNQ_E_SHAPE, "constant '%s' has %zu elements, want %zu",
+		                 iv->name, k, want);
+	float *f = malloc((k ? k : 1) * sizeof *f);
+	if (!f)
+		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+	int rc = DNNQ_OK;
+	if (p)
+		rc = dq_const(L, p, f);
+	else if (iv->dtype == DNNQ_IR_S64)
+		rc = lower_err(L, n, DNNQ_E_DTYPE, "constant '%s': int64, want numbers", iv->name);
+	else
+		for (size_t i = 0; i < k; i++)
+			f[i] = (float)elem(iv, i);
+	if (rc) {
+		free(f);
+		return rc;
+	}
+	*out = f;
+	if (count)
+		*count = k;
+	return DNNQ_OK;
+}
+
+int32_t sole_reader(const struct lower *L, int32_t v)
+{
+	return L->nreaders[v] == 1 && !L->is_output[v] ? L->reader[v] : -1;
+}
+
+/* ---- the Q/DQ pass ---- */
+
+/* Per-tensor activation parameters of a Q/DQ-like node: scale input si,
+ * zero point input zi (optional), the integer tensor's dtype dt. */
+int act_qparams(struct lower *L, const struct dnnq_ir_node *n, uint32_t si, uint32_t zi,
+                enum dnnq_ir_dtype dt, struct dnnq_qparams *qp)
+{
+	float *s = NULL;
+	int64_t *z = NULL;
+	size_t nz = 0;
+	int rc = const_f32(L, n, n->inputs[si], 0, &s, &nz);
+	if (rc)
+		return rc;
+	if (nz != 1) {
+		free(s);
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "per-axis quantization of an activation");
+	}
+	int64_t zp = 0;
+	if (zi < n->ninputs && n->inputs[zi] >= 0) {
+		if ((rc = const_int(L, n, n->inputs[zi], &z, &nz))) {
+			free(s);
+			return rc;
+		}
+		if (nz != 1)
+			rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "per-axis zero point of an activation");
+		else
+			zp = z[0];
+		dt = lval_ir(L, n->inputs[zi])->dtype;
+	}
+	if (!rc && dt != DNNQ_IR_U8 && dt != DNNQ_IR_S8)
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "%s activations: only uint8 and int8",
+		               dnnq_ir_dtype_name(dt));
+	if (!rc && !(s[0] > 0 && isfinite(s[0])))
+		rc = lower_err(L, n, DNNQ_E_RANGE, "scale %g: must be finite and positive", s[0]);
+	if (!rc)
+		*qp = (struct dnnq_qparams){ s[0], (int32_t)zp + (dt == DNNQ_IR_S8 ? 128 : 0), 8,
+		                             false };
+	free(s);
+	free(z);
+	return rc;
+}
+
+static void set_qp(struct lower *L, int32_t v, const struct dnnq_qparams *qp, bool force)
+{
+	if (v < 0 || (!force && L->has_qp[v]))
+		return;
+	L->qp[v] = *qp;
+	L->has_qp[v] = true;
+}
+
+static int qdq_pass(struct lower *L)
+{
+	const struct dnnq_ir *ir = L->ir;
+	bool *set = calloc(ir->nvalues + 1, 1);   /* parameters from the model itself */
+	if (!set)
+		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+	int rc = DNNQ_OK;
+	for (size_t j = 0; j < ir->nnodes && !rc; j++) {
+		const struct dnnq_ir_node *n = &ir->nodes[j];
+		struct dnnq_qparams qp;
+		if (!L->live[j])
+			continue;
+		switch (n->op) {
+		case DNNQ_IR_QUANTIZE:
+		case DNNQ_IR_DEQUANTIZE: {
+			bool q = n->op == DNNQ_IR_QUANTIZE;
+			if (!q && is_const(L, n->inputs[0]))
+				break;
+			/* the integer side: Quantize's output, Dequantize's input */
+			int32_t iv = q ? n->outputs[0] : n->inputs[0];
+			if ((rc = act_qparams(L, n, 1, 2, lval_ir(L, iv)->dtype, &qp)))
+				break;
+			set_qp(L, n->outputs[0], &qp, true);
+			set_qp(L, n->inputs[0], &qp, !set[n->inputs[0]]);
+			set[n->outputs[0]] = set[n->inputs[0]] = true;
+			break;
+		}
+		case DNNQ_IR_CONVINTEGER:
+		case DNNQ_IR_MATMULINTEGER:
+			/* only so that a uint8 graph input lowers and the node's own
+			 * error (int32 outputs) is the one reported */
+			qp = (struct dnnq_qparams){ 1, 0, 8, false };
+			set_qp(L, n->inputs[0], &qp, false);
+			break;
+		case DNNQ_IR_QLINEARCONV:
+		case DNNQ_IR_QLINEARMATMUL:
+			if ((rc = act_qparams(L, n, 1, 2, lval_ir(L, n->inputs[0])->dtype, &qp)))
+				break;
+			set_qp(L, n->inputs[0], &qp, !set[n->inputs[0]]);
+			set[n->inputs[0]] = true;
+			if ((rc = act_qparams(L, n, 6, 7, lval_ir(L, n->outputs[0])->dtype, &qp)))
+				break;
+			set_qp(L, n->outputs[0], &qp, true);
+			set[n->outputs[0]] = true;
+			break;
+		default:
+			break;
+		}
+	}
+	free(set);
+	return rc;
+}
+
+/* ---- validation and liveness ---- */
+
+static int check_ir(struct lower *L)
+{
+	const struct dnnq_ir *ir = L->ir;
+	for (size_t i = 0; i < ir->ninputs + ir->noutputs; i++) {
+		int32_t v = i < ir->ninputs ? ir->inputs[i] : ir->outputs[i - ir->ninputs];
+		if (v < 0 || (size_t)v >= ir->nvalues)
+			return dnnq_diag_set(L->diag, DNNQ_E_FORMAT, "graph %s %zu: value %d: no such value",
+			                     i < ir->ninputs ? "input" : "output",
+			                     i < ir->ninputs ? i : i - ir->ninputs, v);
+	}
+	for (size_t v = 0; v < ir->nvalues; v++) {
+		const struct dnnq_ir_value *iv = &ir->values[v];
+		if (iv->ndim > DNNQ_IR_MAX_DIMS || !iv->name)
+			return dnnq_diag_set(L->diag, DNNQ_E_FORMAT, "value %zu: rank %u or name invalid",
+			                     v, iv->ndim);
+		for (uint32_t d = 0; d < iv->ndim; d++)
+			if (iv->dims[d] < 0 || iv->dims[d] > (1 << 24))
+				return dnnq_diag_set(L->diag, DNNQ_E_SHAPE, "value '%s': dims[%u] = %lld: out"
+				                     " of range", iv->name, d, (long long)iv->dims[d]);
+	}
+	for (size_t j = 0; j < ir->nnodes; j++) {
+		const struct dnnq_ir_node *n = &ir->nodes[j];
+		if (n->ninputs > DNNQ_IR_MAX_INPUTS || n->noutputs < 1 ||
+		    n->noutputs > DNNQ_IR_MAX_OUTPUTS || (unsigned)n->op >= DNNQ_IR_OP_COUNT)
+			return lower_err(L, n, DNNQ_E_FORMAT, "%u inputs, %u outputs: invalid",
+			                 n->ninputs, n->noutputs);
+		for (uint32_t k = 0; k < n->noutputs; k++) {
+			int32_t o = n->outputs[k];
+			if (o < 0 || (size_t)o >= ir->nvalues || ir->values[o].producer != (int32_t)j)
+				return lower_err(L, n, DNNQ_E_FORMAT, "output %u: value %d: invalid", k, o);
+		}
+		for (uint32_t k = 0; k < n->ninputs; k++) {
+			int32_t v = n->inputs[k];
+			if (v >= (int32_t)ir->nvalues || v < -1 || (v >= 0 && v >= n->outputs[0]))
+				return lower_err(L, n, DNNQ_E_FORMAT, "input %u: value %d: not an earlier value",
+				                 k, v);
+		}
+	}
+	return DNNQ_OK;
+}
+
+static void liveness(struct lower *L)
+{
+	const struct dnnq_ir *ir = L->ir;
+	bool *used = L->used;
+	for (size_t i = 0; i < ir->noutputs; i++)
+		L->is_output[ir->outputs[i]] = used[ir->outputs[i]] = true;
+	for (size_t j = ir->nnodes; j-- > 0;) {
+		const struct dnnq_ir_node *n = &ir->nodes[j];
+		for (uint32_t k = 0; k < n->noutputs; k++)
+			L->live[j] |= used[n->outputs[k]];
+		if (L->live[j])
+			for (uint32_t k = 0; k < n->ninputs; k++)
+				if (n->inputs[k] >= 0)
+					used[n->inputs[k]] = true;
+	}
+	for (size_t v = 0; v < ir->nvalues; v++) {
+		L->reader[v] = -1;
+		L->nreaders[v] = L->is_output[v];
+	}
+	for (size_t j = 0; j < ir->nnodes; j++) {
+		const struct dnnq_ir_node *n = &ir->nodes[j];
+		for (uint32_t k = 0; L->live[j] && k < n->ninputs; k++) {
+			int32_t v = n->inputs[k];
+			if (v < 0)
+				continue;
+			L->nreaders[v]++;
+			if (L->reader[v] < 0)
+				L->reader[v] = (int32_t)j;
+		}
+	}
+}
+
+/* ---- edges ---- */
+
+static int lower_inputs(struct lower *L)
+{
+	const struct dnnq_ir *ir = L->ir;
+	struct dnnq_model *m = L->m;
+	if (!(m->inputs = calloc(ir->ninputs + 1, sizeof *m->inputs)))
+		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+	m->ninputs = ir->ninputs;
+	for (size_t i = 0; i < ir->ninputs; i++) {
+		int32_t v = ir->inputs[i];
+		const struct dnnq_ir_value *iv = lval_ir(L, v);
+		struct dnnq_model_io *io = &m->inputs[i];
+		snprintf(io->name, sizeof io->name, "%s", iv->name);
+		if (iv->ndim < 1 || iv->ndim > DNNQ_MAX_DIMS || !iv->batched || iv->data)
+			return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s': rank %u%s:"
+			                     " want a batched tensor of rank 1..%d", iv->name, iv->ndim,
+			                     iv->batched ? "" : " without a batch", DNNQ_MAX_DIMS);
+		io->ndim = iv->ndim;
+		memcpy(io->dims, iv->dims, iv->ndim * sizeof *iv->dims);
+		if (iv->dtype == DNNQ_IR_F32) {
+			io->dtype = DNNQ_DTYPE_F32;
+			L->v[v].f32 = (int32_t)i;
+			L->v[v].f32_onnx = true;
+			continue;
+		}
+		if (iv->dtype != DNNQ_IR_U8)
+			return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s': %s: inputs "
+			                     "are float32 or uint8", iv->name, dnnq_ir_dtype_name(iv->dtype));
+		struct dnnq_qparams qp;
+		int rc = value_qp(L, NULL, v, &qp);
+		if (rc)
+			return rc;
+		io->dtype = DNNQ_DTYPE_U8;
+		io->qp = qp;
+		if (!same_order(iv)) {
+			/* NCHW u8 to NHWC: dequantized (NCHW f32), then need_u8's
+			 * Quantize to NHWC with the same parameters gives back the
+			 * very integers */
+			if (!value_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_DEQUANTIZE, iv->name,
+			                ":dequantize", (int32_t)i, &L->v[v].f32))
+				return DNNQ_E_NOMEM;
+			L->v[v].f32_onnx = true;
+			continue;
+		}
+		L->v[v].u8 = (int32_t)i;
+		L->v[v].qp = qp;
+		if (iv->ndim == 4) {
+			char name[DNNQ_MODEL_NAME_MAX];
+			suffixed(name, sizeof name, iv->name, ":reshape");
+			struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, name, (int32_t)i,
+			                                       &L->v[v].u8);
+			if (!mn)
+				return DNNQ_E_NOMEM;
+			mn->ndim = 4;
+			engine_dims(iv, mn->dims);
+		}
+	}
+	return DNNQ_OK;
+}
+
+static int out_node(struct lower *L, enum dnnq_node_kind kind, uint32_t op, const char *name,
+                    int32_t in, const struct dnnq_ir_value *iv, int32_t *ref)
+{
+	struct dnnq_model_node *mn = add_node1(L, kind, name, in, ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = op;
+	mn->ndim = iv->ndim;
+	memcpy(mn->dims, iv->dims, iv->ndim * sizeof *iv->dims);
+	return DNNQ_OK;
+}
+
+/* The tensor whose buffer ref uses (following reshape views). */
+static int32_t view_base(const struct lower *L, int32_t ref)
+{
+	while (ref >= REF_NODE && ref < REF_CONST &&
+	       L->m->nodes[ref - REF_NODE].kind == DNNQ_NODE_RESHAPE)
+		ref = L->m->nodes[ref - REF_NODE].inputs[0];
+	return ref;
+}
+
+/* Whether ref can be graph output i: computed by a node (not a view of a
+ * graph input) whose buffer no earlier output writes. */
+static bool can_output(const struct lower *L, size_t i, int32_t ref)
+{
+	int32_t b = view_base(L, ref);
+	if (b < REF_NODE || b >= REF_CONST)
+		return false;
+	for (size_t k = 0; k < i; k++)
+		if (view_base(L, L->m->outputs[k].value) == b)
+			return false;
+	return true;
+}
+
+static int lower_output(struct lower *L, size_t i)
+{
+	int32_t v = L->ir->outputs[i];
+	const struct dnnq_ir_value *iv = lval_ir(L, v);
+	struct lval *lv = &L->v[v];
+	struct dnnq_model_io *io = &L->m->outputs[i];
+	const struct dnnq_ir_node *p = producer(L, v);
+	char name[DNNQ_MODEL_NAME_MAX];
+	int32_t ref = -1, in;
+	int rc = DNNQ_OK;
+	snprintf(io->name, sizeof io->name, "%s", iv->name);
+	io->ndim = iv->ndim;
+	memcpy(io->dims, iv->dims, iv->ndim * sizeof *iv->dims);
+	if (!p || iv->ndim < 1 || iv->ndim > DNNQ_MAX_DIMS || !iv->batched)
+		return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph output '%s': %s", iv->name,
+		                     !p ? "a graph input or a constant" : "want a batched tensor of "
+		                     "rank 1..8");
+	if (iv->dtype == DNNQ_IR_U8) {
+		if ((rc = need_u8(L, p, v, &in)))
+			return rc;
+		io->dtype = DNNQ_DTYPE_U8;
+		io->qp = lv->qp;
+		ref = in;
+		if (!same_order(iv)) {
+			/* NHWC u8 to NCHW: dequantized to NCHW f32, quantized back with
+			 * the same parameters: the very integers */
+			int32_t f;
+			suffixed(name, sizeof name, iv->name, ":dequantize");
+			if ((rc = out_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_DEQUANTIZE_NCHW, name, in, iv,
+			                   &f)))
+				return rc;
+			suffixed(name, sizeof name, iv->name, ":quantize");
+			if ((rc = out_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_QUANTIZE, name, f, iv, &ref)))
+				return rc;
+			set_out_qp(&L->m->nodes[ref - REF_NODE], &lv->qp);
+		} else if (iv->ndim == 4) {
+			suffixed(name, sizeof name, iv->name, ":reshape");
+			rc = out_node(L, DNNQ_NODE_RESHAPE, 0, name, in, iv, &ref);
+		}
+	} else if (iv->dtype != DNNQ_IR_F32) {
+		return lower_err(L, p, DNNQ_E_UNSUPPORTED, "%s graph output '%s'",
+		                 dnnq_ir_dtype_name(iv->dtype), iv->name);
+	} else {
+		io->dtype = DNNQ_DTYPE_F32;
+		if (p->op == DNNQ_IR_DEQUANTIZE)
+			snprintf(name, sizeof name, "%s", p->name);
+		else
+			suffixed(name, sizeof name, iv->name, ":dequantize");
+		/* an f32 view of a graph input (an identity, a reshape) takes a
+		 * quantize and a dequantize: the engine has no f32 copy */
+		if (lv->f32 >= 0 && (iv->ndim != 4 || lv->f32_onnx) && can_output(L, i, lv->f32)) {
+			ref = lv->f32;
+		} else if (lv->f32 >= 0 && !lv->f32_onnx && same_order(iv) &&
+		           can_output(L, i, lv->f32)) {
+			suffixed(name, sizeof name, iv->name, ":reshape");
+			rc = out_node(L, DNNQ_NODE_RESHAPE, 0, name, lv->f32, iv, &ref);
+		} else if (!(rc = need_u8(L, p, v, &in))) {
+			rc = out_node(L, DNNQ_NODE_CONVERT, iv->ndim == 4 ? DNNQ_CONVERT_DEQUANTIZE_NCHW
+			              : DNNQ_CONVERT_DEQUANTIZE, name, in, iv, &ref);
+		}
+	}
+	if (rc)
+		return rc;
+	if (!can_output(L, i, ref))
+		return lower_err(L, p, DNNQ_E_UNSUPPORTED, "graph output '%s' is a graph input or "
+		                 "shares another output's tensor", iv->name);
+	io->value = ref;
+	return DNNQ_OK;
+}
+
+/* ---- the model ---- */
+
+static int32_t renumber(const struct dnnq_model *m, int32_t ref)
+{
+	if (ref >= REF_CONST)
+		return (int32_t)m->ninputs + (ref - REF_CONST);
+	if (ref >= REF_NODE)
+		return (int32_t)(m->ninputs + m->nconstants) + (ref - REF_NODE);
+	return ref;
+}
+
+static int finish(struct lower *L)
+{
+	struct dnnq_model *m = L->m;
+	const char *name = L->o->name ? L->o->name : L->ir->name ? L->ir->name : "";
+	snprintf(m->name, sizeof m->name, "%s", name);
+	snprintf(m->producer, sizeof m->producer, "dnnq-convert");
+	snprintf(m->calibration, sizeof m->calibration, "%s",
+	         L->o->calibration ? L->o->calibration : "");
+	m->created = 0;
+	bool *read = calloc(m->ninputs + 1, 1);
+	if (!read || !(m->stats = calloc(m->nnodes + 1, sizeof *m->stats))) {
+		free(read);
+		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+	}
+	for (size_t j = 0; j < m->nnodes; j++) {
+		struct dnnq_model_node *mn = &m->nodes[j];
+		for (uint32_t k = 0; k < mn->ninputs; k++) {
+			mn->inputs[k] = renumber(m, mn->inputs[k]);
+			if ((size_t)mn->inputs[k] < m->ninputs)
+				read[mn->inputs[k]] = true;
+		}
+		/* the range a u8 node output can represent */
+		bool u8 = mn->out_scale > 0 && !mn->out_signed && mn->out_precision &&
+		          mn->out_dtype == DNNQ_DTYPE_U8 && mn->kind != DNNQ_NODE_CONVERT;
+		if (mn->kind == DNNQ_NODE_CONVERT && mn->op != DNNQ_CONVERT_DEQUANTIZE &&
+		    mn->op != DNNQ_CONVERT_DEQUANTIZE_NCHW && mn->out_scale > 0)
+			u8 = true;
+		if (u8) {
+			struct dnnq_model_stat *s = &m->stats[m->nstats++];
+			s->value = (int32_t)dnnq_model_node_value(m, j);
+			s->min = mn->out_scale * (float)(0 - mn->out_zero_point);
+			s->max = mn->out_scale *
+			         (float)(dnnq_qmax(mn->out_precision, false) - mn->out_zero_point);
+		}
+	}
+	for (size_t i = 0; i < m->noutputs; i++)
+		m->outputs[i].value = renumber(m, m->outputs[i].value);
+	int rc = DNNQ_OK;
+	for (size_t i = 0; i < m->ninputs && !rc; i++)
+		if (!read[i])
+			rc = dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s' is not used",
+			                   m->inputs[i].name);
+	free(read);
+	return rc;
+}
+
+static void dims_str(char *buf, size_t cap, uint32_t ndim, const int64_t *dims)
+{
+	size_t o = (size_t)snprintf(buf, cap, "[");
+	for (uint32_t i = 0; i < ndim && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, i ? ", %lld" : "%lld", (long long)dims[i]);
+	if (o < cap)
+		snprintf(buf + o, cap - o, "]");
+}
+
+/* The model builds, and its graph's inputs and outputs are the signature's
+ * (what dnnqd checks at load): a mistake here, or an IR whose shapes do not
+ * follow from its operators, is caught at conversion. */
+static int self_check(struct lower *L)
+{
+	struct dnnq_model *m = L->m;
+	struct dnnq_graph *g;
+	struct dnnq_diag d;
+	int rc = dnnq_model_build(m, DNNQ_ISA_SCALAR, &g, &d);
+	if (rc)
+		return dnnq_diag_set(L->diag, rc, "lower: the model does not build: %s", d.msg);
+	if ((rc = dnnq_graph_plan(g, 1, 1, &d))) {
+		dnnq_graph_destroy(g);
+		return dnnq_diag_set(L->diag, rc, "lower: the model does not plan: %s", d.msg);
+	}
+	for (size_t i = 0; i < m->ninputs + m->noutputs && !rc; i++) {
+		bool in = i < m->ninputs;
+		const struct dnnq_model_io *io = in ? &m->inputs[i] : &m->outputs[i - m->ninputs];
+		struct dnnq_tensor_info ti;
+		if ((rc = in ? dnnq_graph_input_info(g, i, &ti)
+		             : dnnq_graph_output_info(g, i - m->ninputs, &ti)))
+			break;
+		bool same = ti.dtype == io->dtype && ti.ndim == io->ndim;
+		for (uint32_t k = 1; same && k < io->ndim; k++)
+			same = ti.dims[k] == io->dims[k];
+		if (!same) {
+			char a[96], b[96];
+			int64_t td[DNNQ_MAX_DIMS], od[DNNQ_MAX_DIMS];
+			memcpy(td, ti.dims, sizeof td);
+			memcpy(od, io->dims, sizeof od);
+			td[0] = od[0] = 1;
+			dims_str(a, sizeof a, ti.ndim, td);
+			dims_str(b, sizeof b, io->ndim, od);
+			rc = dnnq_diag_set(L->diag, DNNQ_E_SHAPE, "lower: graph %s '%s': the engine "
+			                   "computes %s %s, the model says %s %s", in ? "input" : "output",
+			                   io->name, dnnq_dtype_name(ti.dtype), a,
+			                   dnnq_dtype_name(io->dtype), b);
+		}
+	}
+	dnnq_graph_destroy(g);
+	return rc;
+}
+
+static int run(struct lower *L)
+{
+	const struct dnnq_ir *ir = L->ir;
+	int rc = check_ir(L);
+	if (rc)
+		return rc;
+	liveness(L);
+	if ((rc = qdq_pass(L)) || (rc = lower_inputs(L)))
+		return rc;
+	for (size_t j = 0; j < ir->nnodes; j++) {
+		const struct dnnq_ir_node *n = &ir->nodes[j];
+		for (uint32_t k = 1; L->live[j] && n->op != DNNQ_IR_DYNQUANT && k < n->noutputs; k++)
+			if (L->nreaders[n->outputs[k]])
+				return lower_err(L, n, DNNQ_E_UNSUPPORTED, "output %u ('%s') is used: only the"
+				                 " first output is supported", k,
+				                 ir->values[n->outputs[k]].name);
+	}
+	for (size_t j = 0; j < ir->nnodes; j++)
+		if (L->live[j] && !L->done[j]) {
+			if ((rc = lower_node(L, j)))
+				return rc;
+			L->done[j] = true;
+		}
+	if (!(L->m->outputs = calloc(ir->noutputs + 1, sizeof *L->m->outputs)))
+		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
+	L->m->noutputs = ir->noutputs;
+	for (size_t i = 0; i < ir->noutputs; i++)
+		if ((rc = lower_output(L, i)))
+			return rc;
+	if ((rc = finish(L)))
+		return rc;
+	return self_check(L);
+}
+
+int dnnq_onnx_lower(const struct dnnq_ir *ir, const struct dnnq_lower_opts *o,
+                    const struct dnnq_qparams *qp, const bool *has_qp,
+                    struct dnnq_model *m, struct dnnq_diag *diag)
+{
+	if (!ir || !o || !m || (ir->nvalues && (!ir->values)) || (ir->nnodes && !ir->nodes) ||
+	    (ir->ninputs && !ir->inputs) || (ir->noutputs && !ir->outputs))
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "lower: NULL argument");
+	memset(m, 0, sizeof *m);
+	if (!ir->noutputs)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "lower: the graph has no outputs");
+	struct lower L = { .ir = ir, .o = o, .m = m, .diag = diag };
+	size_t nv = ir->nvalues + 1, nn = ir->nnodes + 1;
+	L.qp = calloc(nv, sizeof *L.qp);
+	L.has_qp = calloc(nv, sizeof *L.has_qp);
+	L.v = calloc(nv, sizeof *L.v);
+	L.nreaders = calloc(nv, sizeof *L.nreaders);
+	L.reader = calloc(nv, sizeof *L.reader);
+	L.is_output = calloc(nv, sizeof *L.is_output);
+	L.live = calloc(nn, sizeof *L.live);
+	L.done = calloc(nn, sizeof *L.done);
+	L.used = calloc(nv, sizeof *L.used);
+	int rc;
+	if (!L.qp || !L.has_qp || !L.v || !L.nreaders || !L.reader || !L.is_output || !L.live ||
+	    !L.done || !L.used) {
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "lower: out of memory");
+		goto out;
+	}
+	for (size_t v = 0; v < ir->nvalues; v++) {
+		L.v[v] = (struct lval){ .u8 = -1, .f32 = -1 };
+		if (has_qp && qp && has_qp[v]) {
+			L.qp[v] = qp[v];
+			L.has_qp[v] = true;
+		}
+	}
+	rc = run(&L);
+out:
+	if (rc)
+		dnnq_model_free(m);
+	free(L.qp);
+	free(L.has_qp);
+	free(L.v);
+	free(L.nreaders);
+	free(L.reader);
+	free(L.is_output);
+	free(L.live);
+	free(L.done);
+	free(L.used);
+	return rc;
+}
