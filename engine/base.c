@@ -1,4 +1,5 @@
 /* Diagnostics, aligned allocation and CPU feature detection (engine/base.h). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,4 +69,12 @@ void dnnq_json_string(FILE *f, const char *s)
 			fputc(ch, f);
 	}
 	fputc('"', f);
+}
+
+void dnnq_json_number(FILE *f, double x, int decimals)
+{
+	if (isfinite(x))
+		fprintf(f, "%.*f", decimals, x);
+	else
+		fputs("null", f);
 }

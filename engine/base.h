@@ -76,5 +76,8 @@ const char *dnnq_isa_name(enum dnnq_isa isa);
 /* s as a JSON string literal (quotes, escapes) on f: for the tools' --json
  * output. */
 void dnnq_json_string(FILE *f, const char *s);
+/* x with `decimals` digits, or null when it is not finite (JSON has no
+ * infinity: an exact reconstruction's SQNR prints null). */
+void dnnq_json_number(FILE *f, double x, int decimals);
 
 #endif

@@ -803,14 +803,15 @@ static void list_tree(const char *root, char *out, size_t len)
 }
 
 static const char *const installed[] = {
-	"./usr/bin/dnnq-calibrate", "./usr/bin/dnnq-inspect", "./usr/bin/dnnq-quant-demo",
-	"./usr/bin/dnnqctl", "./usr/bin/dnnqd",
+	"./usr/bin/dnnq-calibrate", "./usr/bin/dnnq-convert", "./usr/bin/dnnq-inspect",
+	"./usr/bin/dnnq-quant-demo", "./usr/bin/dnnq-run", "./usr/bin/dnnqctl", "./usr/bin/dnnqd",
 	"./usr/include/dnnq.h",
 	"./usr/lib/libdnnq-client.so", "./usr/lib/libdnnq-client.so.1",
 	"./usr/lib/pkgconfig/dnnq-client.pc",
 	"./usr/lib/systemd/system/dnnqd.service", "./usr/lib/systemd/system/dnnqd.socket",
 	"./usr/lib/sysusers.d/dnnq.conf", "./usr/lib/tmpfiles.d/dnnq.conf",
-	"./usr/share/man/man1/dnnq-calibrate.1", "./usr/share/man/man1/dnnq-inspect.1",
+	"./usr/share/man/man1/dnnq-calibrate.1", "./usr/share/man/man1/dnnq-convert.1",
+	"./usr/share/man/man1/dnnq-inspect.1", "./usr/share/man/man1/dnnq-run.1",
 	"./usr/share/man/man1/dnnqctl.1", "./usr/share/man/man5/dnnqd.yaml.5",
 	"./usr/share/man/man8/dnnqd.8",
 };

@@ -179,15 +179,6 @@ static size_t keep_finite(float *x, size_t n)
 	return m;
 }
 
-/* JSON has no infinity: an exact reconstruction prints null. */
-static void json_sqnr(double s)
-{
-	if (isfinite(s))
-		printf("%.4f", s);
-	else
-		printf("null");
-}
-
 static void spec_text(const struct opts *o, char *s, size_t n)
 {
 	snprintf(s, n, "%u-bit, %s, %s, %u bins", o->c.spec.precision,
@@ -223,7 +214,7 @@ static void print_stats_json(const char *path, const struct dnnq_npy *a,
 	       o->c.spec.is_signed ? "true" : "false",
 	       o->c.spec.scheme == DNNQ_QSCHEME_SYMMETRIC ? "true" : "false", pct(o), h->nbins,
 	       r->min, r->max, r->qp.scale, r->qp.zero_point);
-	json_sqnr(r->sqnr);
+	dnnq_json_number(stdout, r->sqnr, 4);
 	printf("}\n");
 }
 
@@ -340,7 +331,7 @@ static void table_cell(const struct opts *o, int m, int d, int b, const struct r
 	       "\"range_max\":%.9g,\"scale\":%.9g,\"zero_point\":%d,\"sqnr_db\":",
 	       first ? "" : ",", dnnq_calib_method_name((enum dnnq_calib_method)m), dists[d],
 	       table_bits[b], r->min, r->max, r->qp.scale, r->qp.zero_point);
-	json_sqnr(r->sqnr);
+	dnnq_json_number(stdout, r->sqnr, 4);
 	printf("}");
 }
 

@@ -1,0 +1,86 @@
+/*
+ * onnx/calib.h — calibrating an imported model (onnx/ir.h) and turning it
+ * into a .dnnq model: what dnnq-convert does, as a library the tests use.
+ *
+ *   1. dnnq_onnx_calib_add: the fp32 reference (dnnq_ir_run) over the
+ *      calibration batches, every f32 value (graph inputs and every node's
+ *      output) into its histogram (calibration/hist.h);
+ *   2. dnnq_onnx_calib_qparams: one range method per value
+ *      (calibration/range.h) gives each value's quantization parameters;
+ *   3. dnnq_onnx_lower (onnx/lower.h) with them, then
+ *   4. dnnq_onnx_eval: the lowered model run through the engine on the
+ *      calibration data, its outputs' SQNR against the fp32 reference.
+ * dnnq_onnx_calib_auto picks the method per value (--method auto): a
+ * greedy pass over the values in order, each trying every method with the
+ * others held, keeping the one with the best output SQNR.
+ *
+ * The calibration data is a set of samples of the model's inputs, in the
+ * ONNX layout, as f32: the same number of samples for every input.
+ */
+#ifndef DNNQ_ONNX_CALIB_H
+#define DNNQ_ONNX_CALIB_H
+
+#include "calibration/hist.h"
+#include "calibration/range.h"
+#include "engine/executor.h"
+#include "onnx/lower.h"
+
+struct dnnq_onnx_calib {
+	const struct dnnq_ir *ir;
+	struct dnnq_hist *hist;         /* nvalues; counts NULL: not an observed value */
+	size_t samples;                 /* added so far */
+	/* the samples themselves (a copy), for evaluation */
+	float **x;                      /* per graph input */
+	size_t *x_numel;                /* per graph input: floats per sample */
+	float **ref;                    /* per graph output: the fp32 reference on x */
+	/* each value's parameters by each method, computed once for cache_opts
+	 * (the range searches dominate --method auto otherwise) */
+	struct dnnq_qparams *cache;     /* nvalues x DNNQ_CALIB_METHOD_COUNT */
+	uint8_t *cached;
+	struct dnnq_calib_opts cache_opts;
+};
+
+/* Fails with DNNQ_E_UNSUPPORTED for a model with a non-f32 input or
+ * output. nbins 0: the histograms' default. */
+int dnnq_onnx_calib_init(struct dnnq_onnx_calib *c, const struct dnnq_ir *ir, uint32_t nbins,
+                         struct dnnq_diag *diag);
+void dnnq_onnx_calib_free(struct dnnq_onnx_calib *c);
+/* n samples: x[i] holds n * c->x_numel[i] floats of graph input i. */
+int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const float *const *x, size_t n,
+                        struct dnnq_diag *diag);
+/* method[v] = m for every value but the graph outputs, which get min/max:
+ * clipping an output saturates the very values a caller compares (a
+ * classifier's logits; KL clips the CNN's enough to lose 2.5 points of
+ * top-1). --method auto may still choose another for them. */
+void dnnq_onnx_calib_methods(const struct dnnq_onnx_calib *c, enum dnnq_calib_method m,
+                             enum dnnq_calib_method *method);
+
+/* The parameters of every observed value, value v by method[v] (the same
+ * options otherwise). has[v] says which were set. c's cache is filled
+ * (and emptied when o differs from the last call's). */
+int dnnq_onnx_calib_qparams(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
+                            const enum dnnq_calib_method *method, struct dnnq_qparams *qp,
+                            bool *has, struct dnnq_diag *diag);
+
+/* Builds the model and runs it on the calibration samples (all of them, one
+ * batch); *sqnr_db gets the SQNR of all outputs together against the fp32
+ * reference. ex may be NULL. */
+int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
+                   const struct dnnq_executor *ex, double *sqnr_db, struct dnnq_diag *diag);
+
+/* Lowered with the methods in method[] (nvalues entries). */
+int dnnq_onnx_calib_lower(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
+                          const enum dnnq_calib_method *method,
+                          const struct dnnq_lower_opts *lo, struct dnnq_model *m,
+                          struct dnnq_diag *diag);
+
+/* --method auto: method[] (nvalues entries) is the start and gets the
+ * choice; *sqnr_db the final output SQNR. progress (may be NULL) is called
+ * after each trial with (done, total). */
+int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
+                         const struct dnnq_lower_opts *lo, const struct dnnq_executor *ex,
+                         enum dnnq_calib_method *method, double *sqnr_db,
+                         void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
+                         struct dnnq_diag *diag);
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * onnx/cli.c — what dnnq-convert and dnnq-run share (onnx/cli.h).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "onnx/cli.h"
+
+#define NPY_LIMIT ((size_t)1 << 30)
+#define BAR_WIDTH 40
+
+void dnnq_progress_start(struct dnnq_progress *p, const char *label, bool quiet)
+{
+	*p = (struct dnnq_progress){ !quiet && isatty(STDOUT_FILENO), label, -1 };
+}
+
+void dnnq_progress_update(struct dnnq_progress *p, size_t done, size_t total)
+{
+	if (!p->on || total == 0)
+		return;
+	int pct = (int)(done * 100 / total);
+	if (pct == p->last)
+		return;
+	p->last = pct;
+	int fill = pct * BAR_WIDTH / 100;
+	fprintf(stderr, "\r%s [%.*s%*s] %3d%%", p->label, fill,
+	        "########################################", BAR_WIDTH - fill, "", pct);
+	fflush(stderr);
+}
+
+void dnnq_progress_end(struct dnnq_progress *p)
+{
+	if (p->on && p->last >= 0)
+		fprintf(stderr, "\n");
+	p->last = -1;
+}
+
+int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, void **buf,
+                        struct dnnq_npy *a, struct dnnq_diag *diag)
+{
+	struct dnnq_diag why = { "" };
+	int rc = dnnq_npy_read_file(path, NPY_LIMIT, buf, a, &why);
+	if (rc)
+		return dnnq_diag_set(diag, rc, "%s: %s", path, why.msg);
+	bool ok = a->ndim == ndim && ndim >= 1 && a->shape[0] >= 1;
+	for (uint32_t k = 1; ok && k < ndim; k++)
+		ok = (int64_t)a->shape[k] == dims[k];
+	if (ok)
+		return DNNQ_OK;
+	char want[160] = "[n", got[160] = "[";
+	for (uint32_t k = 1; k < ndim; k++)
+		snprintf(want + strlen(want), sizeof want - strlen(want), ", %lld",
+		         (long long)dims[k]);
+	for (unsigned k = 0; k < a->ndim && k < 8; k++)
+		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", k ? ", " : "",
+		         a->shape[k]);
+	free(*buf);
+	*buf = NULL;
+	return dnnq_diag_set(diag, DNNQ_E_SHAPE, "%s: shape %s], want %s] (n >= 1 samples)", path,
+	                     got, want);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dnnq_npy_list(const char *path, char ***paths, size_t *n, struct dnnq_diag *diag)
+{
+	struct stat st;
+	*paths = NULL;
+	*n = 0;
+	if (stat(path, &st))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		char **one = malloc(sizeof *one);
+		if (!one || !(one[0] = strdup(path))) {
+			free(one);
+			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
+		}
+		*paths = one;
+		*n = 1;
+		return DNNQ_OK;
+	}
+	DIR *d = opendir(path);
+	if (!d)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	size_t cap = 0;
+	int rc = DNNQ_OK;
+	for (struct dirent *e; !rc && (e = readdir(d));) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".npy"))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			char **p = realloc(*paths, cap * sizeof *p);
+			if (!p) {
+				rc = DNNQ_E_NOMEM;
+				break;
+			}
+			*paths = p;
+		}
+		if (asprintf(&(*paths)[*n], "%s/%s", path, e->d_name) < 0)
+			rc = DNNQ_E_NOMEM;
+		else
+			++*n;
+	}
+	closedir(d);
+	if (!rc && *n == 0)
+		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: no .npy file in the directory", path);
+	else if (rc)
+		dnnq_diag_set(diag, rc, "%s: out of memory", path);
+	if (rc) {
+		for (size_t i = 0; i < *n; i++)
+			free((*paths)[i]);
+		free(*paths);
+		*paths = NULL;
+		*n = 0;
+		return rc;
+	}
+	qsort(*paths, *n, sizeof **paths, by_name);
+	return DNNQ_OK;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+void dnnq_latency_summary(double *t, size_t n, struct dnnq_latency *out)
+{
+	*out = (struct dnnq_latency){ .runs = n };
+	if (n == 0)
+		return;
+	qsort(t, n, sizeof *t, by_value);
+	double sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += t[i];
+	out->min_ms = t[0];
+	out->median_ms = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+	out->p99_ms = t[(n * 99 + 99) / 100 - 1];
+	out->mean_ms = sum / (double)n;
+}

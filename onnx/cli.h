@@ -1,0 +1,45 @@
+/*
+ * onnx/cli.h — what dnnq-convert and dnnq-run share: a progress bar on a
+ * terminal, .npy arrays checked against a tensor's shape, and latency
+ * statistics.
+ */
+#ifndef DNNQ_ONNX_CLI_H
+#define DNNQ_ONNX_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "calibration/npy.h"
+#include "onnx/ir.h"
+
+/* A bar on stderr, drawn only when stdout is a terminal. */
+struct dnnq_progress {
+	bool on;
+	const char *label;
+	int last;                       /* the last percentage drawn */
+};
+
+void dnnq_progress_start(struct dnnq_progress *p, const char *label, bool quiet);
+void dnnq_progress_update(struct dnnq_progress *p, size_t done, size_t total);
+void dnnq_progress_end(struct dnnq_progress *p);
+
+/* An array read from path (at most 1 GiB) for a tensor of `ndim` dims
+ * whose dims[1..] are fixed and dims[0] is the batch: the file's shape must
+ * be [n, dims[1..]] (n >= 1). *buf (free it) holds the file, a->data the
+ * elements. Messages name the file and what does not match. */
+int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, void **buf,
+                        struct dnnq_npy *a, struct dnnq_diag *diag);
+
+/* The .npy files of a directory in name order (or path itself, if it is a
+ * file): *paths (free each, then the array) and *n. */
+int dnnq_npy_list(const char *path, char ***paths, size_t *n, struct dnnq_diag *diag);
+
+struct dnnq_latency {
+	size_t runs;
+	double min_ms, median_ms, p99_ms, mean_ms;
+};
+
+/* Sorts t[0..n) (milliseconds) and summarises it. */
+void dnnq_latency_summary(double *t, size_t n, struct dnnq_latency *out);
+
+#endif

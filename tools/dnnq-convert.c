@@ -1,0 +1,413 @@
+/*
+ * dnnq-convert: an ONNX model (fp32, or already quantized) to a .dnnq model.
+ *
+ *   dnnq-convert IN.onnx -o OUT.dnnq [--calib PATH] [--method M] [options]
+ *
+ * Import (onnx/import.c: every unsupported node is listed at once), then,
+ * with --calib, the fp32 reference over the calibration samples into one
+ * histogram per value and a range per value (onnx/calib.h), then the
+ * lowering (onnx/lower.h) and the file, written to a temporary name and
+ * renamed. --report runs the lowered model on the calibration samples: each
+ * layer's SQNR (engine/graph.h's shadow run) and the outputs' SQNR against
+ * the fp32 ONNX model. Exit status: 0; 1 when the model cannot be
+ * converted; 2 for a usage error.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "onnx/calib.h"
+#include "onnx/cli.h"
+
+#define CALIB_CHUNK 32
+
+static const char *argv0 = "dnnq-convert";
+
+struct opts {
+	const char *in, *out, *calib, *name;
+	bool autom, report, json;
+	struct dnnq_calib_opts c;
+	struct dnnq_lower_opts lo;
+	unsigned bins;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s IN.onnx -o OUT.dnnq [--calib PATH] [--method M] [--per-channel]\n"
+		"                    [--symmetric-weights] [--dynamic] [--bits N] [--report]\n"
+		"                    [--json]\n"
+		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
+		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
+		"QLinearMatMul, ConvInteger, MatMulInteger) keeps its parameters.\n"
+		"  -o, --output FILE      the .dnnq model to write\n"
+		"  --calib PATH           a .npy of samples of the model's input ([n, ...], the\n"
+		"                         ONNX layout), or a directory of such files; for a\n"
+		"                         model with several inputs, a directory holding\n"
+		"                         INPUT.npy for each input\n"
+		"  --method M             minmax, percentile, l1, l2 (default), l2approx, kl, or\n"
+		"                         auto: per tensor, the method with the best output SQNR\n"
+		"  --percentile P         for --method percentile (default 99.99)\n"
+		"  --per-channel          one weight scale per output channel\n"
+		"  --symmetric-weights    weight zero points 0\n"
+		"  --dynamic              FC layers quantize their input at run time\n"
+		"  --bits N               activation precision, 2..8 (default 8)\n"
+		"  --bins N               histogram bins (default 2048)\n"
+		"  --name NAME            the model's name (default: the ONNX graph's)\n"
+		"  --report               per layer and output SQNR on the calibration samples\n"
+		"  --json                 one JSON object on stdout\n"
+		"  -h, --help             this text\n",
+		argv0);
+}
+
+static int bad_option(const char *name, const char *value, const char *rule)
+{
+	fprintf(stderr, "%s: --%s %s: %s (try --help)\n", argv0, name, value, rule);
+	return 2;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_DYN, O_BITS, O_BINS, O_NAME,
+	       O_REPORT, O_JSON };
+	static const struct option lopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "calib", required_argument, NULL, O_CALIB },
+		{ "method", required_argument, NULL, O_METHOD },
+		{ "percentile", required_argument, NULL, O_PCT },
+		{ "per-channel", no_argument, NULL, O_PERCH },
+		{ "symmetric-weights", no_argument, NULL, O_SYMW },
+		{ "dynamic", no_argument, NULL, O_DYN },
+		{ "bits", required_argument, NULL, O_BITS },
+		{ "bins", required_argument, NULL, O_BINS },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "report", no_argument, NULL, O_REPORT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	*o = (struct opts){ .c = { .method = DNNQ_CALIB_L2,
+	                           .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } } };
+	int ch;
+	char *end;
+	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o': o->out = optarg; break;
+		case O_CALIB: o->calib = optarg; break;
+		case O_METHOD:
+			o->autom = !strcmp(optarg, "auto");
+			if (!o->autom && dnnq_calib_method_parse(optarg, &o->c.method))
+				return bad_option("method", optarg, "minmax, percentile, l1, l2,"
+				                  " l2approx, kl or auto");
+			break;
+		case O_PCT:
+			o->c.percentile = strtod(optarg, &end);
+			if (!*optarg || *end || !(o->c.percentile >= 50 && o->c.percentile <= 100))
+				return bad_option("percentile", optarg, "a number in [50, 100]");
+			break;
+		case O_PERCH: o->lo.per_channel = true; break;
+		case O_SYMW: o->lo.symmetric_weights = true; break;
+		case O_DYN: o->lo.dynamic = true; break;
+		case O_BITS: {
+			long b = strtol(optarg, &end, 10);
+			if (!*optarg || *end || b < 2 || b > 8)
+				return bad_option("bits", optarg, "an integer in [2, 8]");
+			o->c.spec.precision = (uint8_t)b;
+			break;
+		}
+		case O_BINS: {
+			long b = strtol(optarg, &end, 10);
+			if (!*optarg || *end || b < DNNQ_HIST_MIN_BINS || b > 1 << 20)
+				return bad_option("bins", optarg, "an integer in [2, 1048576]");
+			o->bins = (unsigned)b;
+			break;
+		}
+		case O_NAME: o->name = optarg; break;
+		case O_REPORT: o->report = true; break;
+		case O_JSON: o->json = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc || !o->out) {
+		fprintf(stderr, "%s: %s (try --help)\n", argv0,
+		        optind >= argc ? "no input model" : optind + 1 < argc ? "one input model only"
+		                                                             : "no -o OUT.dnnq");
+		return 2;
+	}
+	o->in = argv[optind];
+	if ((o->autom || o->report) && !o->calib) {
+		fprintf(stderr, "%s: --%s needs --calib (try --help)\n", argv0,
+		        o->autom ? "method auto" : "report");
+		return 2;
+	}
+	o->lo.name = o->name;
+	return 0;
+}
+
+static int fail(const char *what, const struct dnnq_diag *d)
+{
+	fprintf(stderr, "%s: %s: %s\n", argv0, what, d->msg);
+	return 1;
+}
+
+/* One input's samples from path, as floats (*x: free it), n of them. */
+static int load_samples(const char *path, const struct dnnq_ir_value *in, float **x, size_t *n,
+                        struct dnnq_diag *d)
+{
+	void *buf = NULL;
+	struct dnnq_npy a;
+	int rc = dnnq_npy_load_batch(path, in->ndim, in->dims, &buf, &a, d);
+	*x = rc ? NULL : malloc(a.count * sizeof **x);
+	if (!rc && !*x)
+		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", path);
+	if (!rc) {
+		dnnq_npy_to_f32(&a, *x);
+		*n = a.shape[0];
+	}
+	free(buf);
+	return rc;
+}
+
+/* The samples of a model with one input: each file of the list in chunks. */
+static int calibrate_one(const struct opts *o, struct dnnq_onnx_calib *c, struct dnnq_diag *d)
+{
+	char **paths;
+	size_t npaths;
+	int rc = dnnq_npy_list(o->calib, &paths, &npaths, d);
+	if (rc)
+		return rc;
+	struct dnnq_progress bar;
+	dnnq_progress_start(&bar, "calibrating", o->json);
+	for (size_t f = 0; !rc && f < npaths; f++) {
+		float *x = NULL;
+		size_t n = 0;
+		rc = load_samples(paths[f], &c->ir->values[c->ir->inputs[0]], &x, &n, d);
+		for (size_t s = 0; !rc && s < n; s += CALIB_CHUNK) {
+			size_t k = n - s < CALIB_CHUNK ? n - s : CALIB_CHUNK;
+			const float *xs[1] = { x + s * c->x_numel[0] };
+			rc = dnnq_onnx_calib_add(c, xs, k, d);
+			dnnq_progress_update(&bar, f * 1000 + (s + k) * 1000 / n, npaths * 1000);
+		}
+		free(x);
+	}
+	dnnq_progress_end(&bar);
+	for (size_t f = 0; f < npaths; f++)
+		free(paths[f]);
+	free(paths);
+	return rc;
+}
+
+/* A model with several inputs: the directory holds NAME.npy for each. */
+static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struct dnnq_diag *d)
+{
+	const struct dnnq_ir *ir = c->ir;
+	float **x = calloc(ir->ninputs, sizeof *x);
+	size_t n = 0;
+	int rc = x ? 0 : dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < ir->ninputs; i++) {
+		const struct dnnq_ir_value *in = &ir->values[ir->inputs[i]];
+		char path[4096];
+		size_t k = 0;
+		snprintf(path, sizeof path, "%s/%s.npy", o->calib, in->name);
+		rc = load_samples(path, in, &x[i], &k, d);
+		if (!rc && i && k != n)
+			rc = dnnq_diag_set(d, DNNQ_E_SHAPE, "%s: %zu samples, the other inputs' %zu",
+			                   path, k, n);
+		n = k;
+	}
+	if (!rc)
+		rc = dnnq_onnx_calib_add(c, (const float *const *)x, n, d);
+	for (size_t i = 0; x && i < ir->ninputs; i++)
+		free(x[i]);
+	free(x);
+	return rc;
+}
+
+static void on_trial(void *ctx, size_t done, size_t total)
+{
+	dnnq_progress_update(ctx, done, total);
+}
+
+/* The file, whole, under a temporary name renamed over path. */
+static int write_model(const char *path, const struct dnnq_model *m, struct dnnq_diag *d)
+{
+	void *buf;
+	size_t len;
+	int rc = dnnq_model_write(m, &buf, &len, d);
+	if (rc)
+		return rc;
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	FILE *f = fopen(tmp, "wb");
+	bool ok = f && fwrite(buf, 1, len, f) == len;
+	ok = f && !fclose(f) && ok;
+	free(buf);
+	if (!ok || rename(tmp, path)) {
+		unlink(tmp);
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot write", path);
+	}
+	return DNNQ_OK;
+}
+
+/* The shadow run of the lowered model on the calibration samples. */
+static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
+                  const struct dnnq_model *m, double out_db, struct dnnq_diag *d)
+{
+	struct dnnq_graph *g = NULL;
+	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, d);
+	if (!rc)
+		rc = dnnq_graph_plan(g, c->samples, 1, d);
+	size_t nn = rc ? 0 : dnnq_graph_num_nodes(g), nout = rc ? 0 : dnnq_graph_num_outputs(g);
+	struct dnnq_node_report *r = calloc(nn ? nn : 1, sizeof *r);
+	void **y = calloc(nout ? nout : 1, sizeof *y);
+	if (!rc && (!r || !y))
+		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "report: out of memory");
+	for (size_t k = 0; !rc && k < nout; k++) {
+		struct dnnq_tensor_info ti;
+		dnnq_graph_output_info(g, k, &ti);
+		if (!(y[k] = malloc(ti.bytes)))
+			rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "report: out of memory");
+	}
+	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, NULL, r)))
+		dnnq_diag_set(d, rc, "report: the shadow run failed");
+	for (size_t i = 0; !rc && i < nn; i++) {
+		if (o->json) {
+			printf("%s{\"name\":", i ? "," : "");
+			dnnq_json_string(stdout, r[i].name);
+			printf(",\"kind\":\"%s\",\"sqnr_db\":", dnnq_node_kind_name(r[i].kind));
+			dnnq_json_number(stdout, r[i].sqnr_db, 3);
+			printf(",\"local_sqnr_db\":");
+			dnnq_json_number(stdout, r[i].local_sqnr_db, 3);
+			printf("}");
+		} else {
+			if (i == 0)
+				printf("%-32s %-12s %10s %10s\n", "layer", "kind", "SQNR dB", "local dB");
+			printf("%-32s %-12s %10.2f %10.2f\n", r[i].name, dnnq_node_kind_name(r[i].kind),
+			       r[i].sqnr_db, r[i].local_sqnr_db);
+		}
+	}
+	if (!rc && !o->json)
+		printf("outputs against the fp32 ONNX model: %.2f dB on %zu samples\n", out_db,
+		       c->samples);
+	for (size_t k = 0; y && k < nout; k++)
+		free(y[k]);
+	free(y);
+	free(r);
+	dnnq_graph_destroy(g);
+	return rc;
+}
+
+static int convert(const struct opts *o)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_ir ir;
+	char *list = NULL;
+	size_t count = 0;
+	int rc = dnnq_onnx_import_file(o->in, &ir, &list, &count, &d);
+	if (rc) {
+		if (count > 1 && list)
+			fprintf(stderr, "%s: %s: %zu problems:\n%s%s", argv0, o->in, count, list,
+			        list[0] && list[strlen(list) - 1] == '\n' ? "" : "\n");
+		else
+			fail(o->in, &d);
+		free(list);
+		return 1;
+	}
+	free(list);
+	struct dnnq_onnx_calib c = { 0 };
+	enum dnnq_calib_method *method = calloc(ir.nvalues ? ir.nvalues : 1, sizeof *method);
+	struct dnnq_model m;
+	bool have_model = false;
+	double out_db = NAN;
+	if (!method) {
+		rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "out of memory");
+		goto out;
+	}
+	struct dnnq_lower_opts lo = o->lo;
+	lo.calibration = o->calib ? (o->autom ? "auto" : dnnq_calib_method_name(o->c.method))
+	                          : "none";
+	if (o->calib) {
+		if ((rc = dnnq_onnx_calib_init(&c, &ir, o->bins, &d)) ||
+		    (rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
+			goto out;
+		dnnq_onnx_calib_methods(&c, o->autom ? DNNQ_CALIB_L2 : o->c.method, method);
+		if (o->autom) {
+			struct dnnq_progress bar;
+			dnnq_progress_start(&bar, "choosing methods", o->json);
+			rc = dnnq_onnx_calib_auto(&c, &o->c, &lo, NULL, method, &out_db, on_trial, &bar,
+			                          &d);
+			dnnq_progress_end(&bar);
+			if (rc)
+				goto out;
+		}
+		rc = dnnq_onnx_calib_lower(&c, &o->c, method, &lo, &m, &d);
+	} else {
+		rc = dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d);
+		if (rc == DNNQ_E_RANGE || rc == DNNQ_E_INVAL)
+			snprintf(d.msg + strlen(d.msg), sizeof d.msg - strlen(d.msg),
+			         " (a float model needs calibration samples: --calib)");
+	}
+	if (rc)
+		goto out;
+	have_model = true;
+	if (o->calib && !o->autom)
+		rc = dnnq_onnx_eval(&c, &m, NULL, &out_db, &d);
+	if (!rc)
+		rc = write_model(o->out, &m, &d);
+	if (rc)
+		goto out;
+	if (o->json) {
+		printf("{\"input\":");
+		dnnq_json_string(stdout, o->in);
+		printf(",\"output\":");
+		dnnq_json_string(stdout, o->out);
+		printf(",\"method\":\"%s\",\"samples\":%zu,\"nodes\":%zu,\"sqnr_db\":",
+		       lo.calibration, c.samples, m.nnodes);
+		dnnq_json_number(stdout, out_db, 3);
+		if (o->autom) {
+			printf(",\"methods\":{");
+			for (size_t v = 0, k = 0; v < ir.nvalues; v++) {
+				if (!c.hist[v].counts)
+					continue;
+				printf("%s", k++ ? "," : "");
+				dnnq_json_string(stdout, ir.values[v].name);
+				printf(":\"%s\"", dnnq_calib_method_name(method[v]));
+			}
+			printf("}");
+		}
+		if (o->report) {
+			printf(",\"layers\":[");
+			rc = report(o, &c, &m, out_db, &d);
+			printf("]");
+		}
+		printf("}\n");
+	} else {
+		printf("%s: %zu nodes, calibration %s", o->out, m.nnodes, lo.calibration);
+		if (c.samples)
+			printf(" on %zu samples, output SQNR %.2f dB", c.samples, out_db);
+		printf("\n");
+		if (o->report)
+			rc = report(o, &c, &m, out_db, &d);
+	}
+out:
+	if (rc)
+		fail(o->in, &d);
+	if (have_model)
+		dnnq_model_free(&m);
+	if (c.ir)
+		dnnq_onnx_calib_free(&c);
+	free(method);
+	dnnq_ir_free(&ir);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_args(argc, argv, &o);
+	return rc ? rc : convert(&o);
+}

@@ -1,0 +1,458 @@
+/*
+ * dnnq-run: runs a model in-process on .npy inputs and writes its outputs.
+ *
+ *   dnnq-run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]
+ *            [--repeat N] [--json]
+ *
+ * MODEL is a .dnnq model (the engine, int8 inside, as dnnqd runs it) or an
+ * .onnx model (the fp32 reference executor, onnx/ref.c), told apart by the
+ * .dnnq magic, so fp32 and int8 outputs of one model come from one tool.
+ * Each output is written as DIR/NAME.npy in its own dtype. --repeat N runs
+ * N more times and prints latency statistics. Exit status: 0; 1 when the
+ * model or an input cannot be read or run; 2 for a usage error.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "daemon/pool.h"
+#include "engine/model.h"
+#include "onnx/cli.h"
+
+#define MODEL_LIMIT ((size_t)4 << 30)
+#define MAX_IO 64
+
+static const char *argv0 = "dnnq-run";
+
+struct binding {
+	const char *name, *path;
+};
+
+struct opts {
+	const char *model, *outdir;
+	struct binding in[MAX_IO];
+	size_t nin;
+	unsigned threads;
+	long repeat;
+	bool json;
+};
+
+/* One model input or output, in either kind of model. */
+struct io {
+	char name[256];
+	enum dnnq_dtype dtype;
+	uint32_t ndim;
+	int64_t dims[DNNQ_MAX_DIMS];
+	void *buf;                      /* inputs: the .npy file; outputs: the data */
+	struct dnnq_npy a;              /* inputs */
+	size_t bytes;                   /* outputs */
+};
+
+struct run {
+	bool onnx;
+	struct dnnq_ir ir;
+	struct dnnq_graph *g;
+	struct dnnq_pool *pool;
+	struct dnnq_executor ex;
+	size_t nin, nout, batch;
+	struct io in[MAX_IO], out[MAX_IO];
+	const void *inp[MAX_IO];
+	void *outp[MAX_IO];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]\n"
+		"                [--repeat N] [--json]\n"
+		"Runs a .dnnq model (int8, through the engine) or an .onnx model (fp32, through\n"
+		"the reference executor) on .npy inputs and writes each output as NAME.npy.\n"
+		"  --input NAME=FILE  the array for input NAME ([n, ...]: n samples); once per\n"
+		"                     input (NAME may be left out when the model has one)\n"
+		"  --output-dir DIR   where the outputs go (default .)\n"
+		"  --threads N        engine threads, 1..256 (default 1)\n"
+		"  --repeat N         N timed runs after the first: latency statistics\n"
+		"  --json             one JSON object on stdout\n"
+		"  -h, --help         this text\n",
+		argv0);
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_INPUT = 256, O_OUTDIR, O_THREADS, O_REPEAT, O_JSON };
+	static const struct option lopts[] = {
+		{ "input", required_argument, NULL, O_INPUT },
+		{ "output-dir", required_argument, NULL, O_OUTDIR },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "repeat", required_argument, NULL, O_REPEAT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	*o = (struct opts){ .outdir = ".", .threads = 1 };
+	int ch;
+	char *end;
+	while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (ch) {
+		case O_INPUT: {
+			if (o->nin == MAX_IO) {
+				fprintf(stderr, "%s: more than %d --input\n", argv0, MAX_IO);
+				return 2;
+			}
+			char *eq = strchr(optarg, '=');
+			o->in[o->nin++] = eq ? (struct binding){ optarg, eq + 1 }
+			                     : (struct binding){ NULL, optarg };
+			if (eq)
+				*eq = 0;
+			break;
+		}
+		case O_OUTDIR: o->outdir = optarg; break;
+		case O_THREADS: {
+			long t = strtol(optarg, &end, 10);
+			if (!*optarg || *end || t < 1 || t > 256) {
+				fprintf(stderr, "%s: --threads %s: an integer in [1, 256]\n", argv0, optarg);
+				return 2;
+			}
+			o->threads = (unsigned)t;
+			break;
+		}
+		case O_REPEAT:
+			o->repeat = strtol(optarg, &end, 10);
+			if (!*optarg || *end || o->repeat < 0 || o->repeat > 100000000) {
+				fprintf(stderr, "%s: --repeat %s: an integer in [0, 1e8]\n", argv0, optarg);
+				return 2;
+			}
+			break;
+		case O_JSON: o->json = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "%s: %s (try --help)\n", argv0,
+		        optind >= argc ? "no model" : "one model only");
+		return 2;
+	}
+	o->model = argv[optind];
+	return 0;
+}
+
+static int read_file(const char *path, void **buf, size_t *len, struct dnnq_diag *d)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		if (f)
+			fclose(f);
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot read%s", path,
+		                     f ? " (not a regular file)" : "");
+	}
+	if ((size_t)st.st_size > MODEL_LIMIT) {
+		fclose(f);
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: larger than 4 GiB", path);
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	bool ok = *buf && fread(*buf, 1, *len, f) == *len;
+	fclose(f);
+	if (!ok) {
+		free(*buf);
+		*buf = NULL;
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot read", path);
+	}
+	return DNNQ_OK;
+}
+
+static enum dnnq_dtype engine_dtype(enum dnnq_ir_dtype t)
+{
+	switch (t) {
+	case DNNQ_IR_U8:  return DNNQ_DTYPE_U8;
+	case DNNQ_IR_S8:  return DNNQ_DTYPE_S8;
+	case DNNQ_IR_S32: return DNNQ_DTYPE_S32;
+	default:          return DNNQ_DTYPE_F32;
+	}
+}
+
+static void set_io(struct io *io, const char *name, enum dnnq_dtype dt, uint32_t ndim,
+                   const int64_t *dims)
+{
+	snprintf(io->name, sizeof io->name, "%s", name);
+	io->dtype = dt;
+	io->ndim = ndim;
+	memcpy(io->dims, dims, ndim * sizeof *dims);
+}
+
+/* The model and the description of its inputs and outputs. */
+static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
+{
+	void *buf = NULL;
+	size_t len = 0;
+	int rc = read_file(o->model, &buf, &len, d);
+	if (rc)
+		return rc;
+	r->onnx = len < 8 || memcmp(buf, DNNQ_MODEL_MAGIC, 8);
+	if (r->onnx) {
+		struct dnnq_diag why = { "" };
+		rc = dnnq_onnx_import(buf, len, &r->ir, NULL, NULL, &why);
+		free(buf);
+		if (rc)
+			return dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
+		r->nin = r->ir.ninputs;
+		r->nout = r->ir.noutputs;
+		if (r->nin > MAX_IO || r->nout > MAX_IO)
+			return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "%s: more than %d inputs or outputs",
+			                     o->model, MAX_IO);
+		for (size_t i = 0; i < r->nin; i++) {
+			const struct dnnq_ir_value *v = &r->ir.values[r->ir.inputs[i]];
+			set_io(&r->in[i], v->name, engine_dtype(v->dtype), v->ndim, v->dims);
+		}
+		for (size_t i = 0; i < r->nout; i++) {
+			const struct dnnq_ir_value *v = &r->ir.values[r->ir.outputs[i]];
+			set_io(&r->out[i], v->name, engine_dtype(v->dtype), v->ndim, v->dims);
+		}
+		return DNNQ_OK;
+	}
+	struct dnnq_model m;
+	struct dnnq_diag why = { "" };
+	rc = dnnq_model_read(buf, len, &m, &why);
+	free(buf);
+	if (rc)
+		return dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
+	rc = dnnq_model_build(&m, dnnq_isa_best(), &r->g, &why);
+	r->nin = m.ninputs;
+	r->nout = m.noutputs;
+	if (!rc && (r->nin > MAX_IO || r->nout > MAX_IO))
+		rc = dnnq_diag_set(&why, DNNQ_E_UNSUPPORTED, "more than %d inputs or outputs", MAX_IO);
+	/* the signature's names (the graph's tensors are named by their nodes) */
+	for (size_t i = 0; !rc && i < r->nin + r->nout; i++) {
+		bool in = i < r->nin;
+		const struct dnnq_model_io *io = in ? &m.inputs[i] : &m.outputs[i - r->nin];
+		set_io(in ? &r->in[i] : &r->out[i - r->nin], io->name, io->dtype, io->ndim, io->dims);
+	}
+	dnnq_model_free(&m);
+	return rc ? dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg) : DNNQ_OK;
+}
+
+/* Each --input bound to a model input, read, checked; the batch agreed. */
+static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
+{
+	if (o->nin != r->nin)
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s has %zu input%s, %zu --input given",
+		                     o->model, r->nin, r->nin == 1 ? "" : "s", o->nin);
+	for (size_t k = 0; k < o->nin; k++) {
+		const struct binding *b = &o->in[k];
+		size_t i = 0;
+		if (b->name || r->nin != 1)
+			for (i = 0; i < r->nin && (!b->name || strcmp(b->name, r->in[i].name)); i++)
+				;
+		if (i == r->nin)
+			return dnnq_diag_set(d, DNNQ_E_NOTFOUND, "--input %s: the model has no input"
+			                     " of that name", b->name ? b->name : b->path);
+		struct io *io = &r->in[i];
+		if (io->buf)
+			return dnnq_diag_set(d, DNNQ_E_INVAL, "--input %s given twice", io->name);
+		int rc = dnnq_npy_load_batch(b->path, io->ndim, io->dims, &io->buf, &io->a, d);
+		if (rc)
+			return rc;
+		if (io->a.dtype != io->dtype && io->dtype != DNNQ_DTYPE_F32)
+			return dnnq_diag_set(d, DNNQ_E_DTYPE, "%s: %s, input '%s' takes %s", b->path,
+			                     dnnq_dtype_name(io->a.dtype), io->name,
+			                     dnnq_dtype_name(io->dtype));
+		if (r->batch && r->batch != io->a.shape[0])
+			return dnnq_diag_set(d, DNNQ_E_SHAPE, "%s: %zu samples, another input has %zu",
+			                     b->path, io->a.shape[0], r->batch);
+		r->batch = io->a.shape[0];
+		if (io->a.dtype != io->dtype) {	/* to f32 */
+			float *x = malloc(io->a.count * sizeof *x);
+			if (!x)
+				return dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", b->path);
+			dnnq_npy_to_f32(&io->a, x);
+			free(io->buf);
+			io->buf = x;
+			r->inp[i] = x;
+		} else {
+			/* the data may be unaligned in the file: copy it out */
+			void *x = dnnq_aligned_alloc(io->a.nbytes);
+			if (!x)
+				return dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", b->path);
+			memcpy(x, io->a.data, io->a.nbytes);
+			free(io->buf);
+			io->buf = x;
+			r->inp[i] = x;
+		}
+	}
+	return DNNQ_OK;
+}
+
+static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
+{
+	if (!r->onnx) {
+		if (o->threads > 1) {
+			r->pool = dnnq_pool_create(o->threads, NULL);
+			if (!r->pool)
+				return dnnq_diag_set(d, DNNQ_E_NOMEM, "%u threads: cannot start them",
+				                     o->threads);
+			r->ex = dnnq_pool_executor(r->pool);
+		}
+		struct dnnq_diag why = { "" };
+		int rc = dnnq_graph_plan(r->g, r->batch, o->threads, &why);
+		if (rc)
+			return dnnq_diag_set(d, rc, "%s: batch %zu: %s", o->model, r->batch, why.msg);
+	}
+	for (size_t i = 0; i < r->nout; i++) {
+		struct io *io = &r->out[i];
+		if (r->onnx) {
+			const struct dnnq_ir_value *v = &r->ir.values[r->ir.outputs[i]];
+			io->bytes = dnnq_ir_numel(v, r->batch) * dnnq_ir_dtype_size(v->dtype);
+		} else {
+			struct dnnq_tensor_info ti;
+			dnnq_graph_output_info(r->g, i, &ti);
+			io->bytes = ti.bytes;
+		}
+		io->dims[0] = (int64_t)r->batch;
+		io->buf = dnnq_aligned_alloc(io->bytes ? io->bytes : 1);
+		if (!io->buf)
+			return dnnq_diag_set(d, DNNQ_E_NOMEM, "output '%s': out of memory", io->name);
+		r->outp[i] = io->buf;
+	}
+	return DNNQ_OK;
+}
+
+static int run_once(const struct opts *o, struct run *r, struct dnnq_diag *d)
+{
+	if (r->onnx)
+		return dnnq_ir_run(&r->ir, r->batch, r->inp, r->outp, NULL, NULL, d);
+	int rc = dnnq_graph_run(r->g, r->inp, r->outp, o->threads > 1 ? &r->ex : NULL);
+	return rc ? dnnq_diag_set(d, rc, "%s: the run failed: %s", o->model, dnnq_strerror(rc))
+	          : DNNQ_OK;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* NAME.npy with the characters a file name cannot hold replaced. */
+static void output_path(const struct opts *o, const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/", o->outdir);
+	for (const char *s = name; *s && n >= 0 && (size_t)n + 5 < len; s++)
+		buf[n++] = *s == '/' || (unsigned char)*s < 0x20 ? '_' : *s;
+	snprintf(buf + n, len - (size_t)n, ".npy");
+}
+
+static int write_outputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
+{
+	for (size_t i = 0; i < r->nout; i++) {
+		struct io *io = &r->out[i];
+		char path[4096];
+		size_t shape[DNNQ_MAX_DIMS];
+		for (uint32_t k = 0; k < io->ndim; k++)
+			shape[k] = (size_t)io->dims[k];
+		output_path(o, io->name, path, sizeof path);
+		int rc = dnnq_npy_write_file(path, io->dtype, shape, io->ndim, io->buf, d);
+		if (rc)
+			return rc;
+		if (o->json) {
+			printf("%s{\"name\":", i ? "," : "");
+			dnnq_json_string(stdout, io->name);
+			printf(",\"file\":");
+			dnnq_json_string(stdout, path);
+			printf(",\"dtype\":\"%s\",\"shape\":[", dnnq_dtype_name(io->dtype));
+			for (uint32_t k = 0; k < io->ndim; k++)
+				printf("%s%lld", k ? "," : "", (long long)io->dims[k]);
+			printf("]}");
+		} else {
+			printf("%s: %s [", path, dnnq_dtype_name(io->dtype));
+			for (uint32_t k = 0; k < io->ndim; k++)
+				printf("%s%lld", k ? ", " : "", (long long)io->dims[k]);
+			printf("]\n");
+		}
+	}
+	return DNNQ_OK;
+}
+
+static int timed(const struct opts *o, struct run *r, struct dnnq_latency *lat,
+                 struct dnnq_diag *d)
+{
+	double *t = malloc((size_t)o->repeat * sizeof *t);
+	if (!t)
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--repeat %ld: out of memory", o->repeat);
+	struct dnnq_progress bar;
+	dnnq_progress_start(&bar, "running", o->json);
+	int rc = DNNQ_OK;
+	for (long i = 0; !rc && i < o->repeat; i++) {
+		double t0 = now_ms();
+		rc = run_once(o, r, d);
+		t[i] = now_ms() - t0;
+		dnnq_progress_update(&bar, (size_t)i + 1, (size_t)o->repeat);
+	}
+	dnnq_progress_end(&bar);
+	if (!rc)
+		dnnq_latency_summary(t, (size_t)o->repeat, lat);
+	free(t);
+	return rc;
+}
+
+static void release(struct run *r)
+{
+	for (size_t i = 0; i < MAX_IO; i++) {
+		free(r->in[i].buf);
+		free(r->out[i].buf);
+	}
+	dnnq_graph_destroy(r->g);
+	if (r->pool)
+		dnnq_pool_destroy(r->pool);
+	if (r->onnx)
+		dnnq_ir_free(&r->ir);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc;
+	static struct run r;
+	struct dnnq_diag d = { "" };
+	struct dnnq_latency lat = { 0 };
+	rc = open_model(&o, &r, &d);
+	if (!rc)
+		rc = load_inputs(&o, &r, &d);
+	if (!rc)
+		rc = prepare(&o, &r, &d);
+	if (!rc)
+		rc = run_once(&o, &r, &d);
+	if (!rc && o.repeat)
+		rc = timed(&o, &r, &lat, &d);
+	if (!rc && o.json) {
+		printf("{\"model\":");
+		dnnq_json_string(stdout, o.model);
+		printf(",\"kind\":\"%s\",\"batch\":%zu,\"outputs\":[", r.onnx ? "onnx" : "dnnq",
+		       r.batch);
+	}
+	if (!rc)
+		rc = write_outputs(&o, &r, &d);
+	if (!rc && o.json) {
+		printf("]");
+		if (o.repeat)
+			printf(",\"latency_ms\":{\"runs\":%zu,\"min\":%.4f,\"median\":%.4f,"
+			       "\"p99\":%.4f,\"mean\":%.4f}", lat.runs, lat.min_ms, lat.median_ms,
+			       lat.p99_ms, lat.mean_ms);
+		printf("}\n");
+	} else if (!rc && o.repeat) {
+		printf("%zu runs of batch %zu: min %.3f ms, median %.3f ms, p99 %.3f ms,"
+		       " mean %.3f ms\n", lat.runs, r.batch, lat.min_ms, lat.median_ms, lat.p99_ms,
+		       lat.mean_ms);
+	}
+	if (rc)
+		fprintf(stderr, "%s: %s\n", argv0, d.msg);
+	release(&r);
+	return rc ? 1 : 0;
+}
