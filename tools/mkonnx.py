@@ -1281,12 +1281,13 @@ def make_digits(w):
                         nn.Flatten(), nn.Linear(64, 10))
     torch.manual_seed(1)
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-    acc = {}
+    acc, pred = {}, {}
     for name, model, floor, epochs in (("cnn", cnn, 0.95, 30), ("mlp", mlp, 0.93, 30)):
         train(model, xtr, ytr, epochs, 1e-2, seed=2)
         with torch.no_grad():
             logits = model(torch.from_numpy(xte)).numpy()
         acc[name] = float(np.mean(logits.argmax(1) == yte))
+        pred[name] = logits.argmax(1)
         assert acc[name] >= floor, f"{name}: test accuracy {acc[name]:.4f} < {floor}"
         buf = io.BytesIO()
         torch.onnx.export(model, torch.from_numpy(xte[:1]), buf, opset_version=13,
@@ -1308,8 +1309,12 @@ def make_digits(w):
     w.npy("digits/test_x.npy", xte)
     w.npy("digits/test_y.npy", yte.astype(np.int32))
     w.npy("digits/calib_x.npy", np.ascontiguousarray(xtr[:128]))
+    # make demo's image: the first test image both models get right
+    demo = int(np.flatnonzero((pred["cnn"] == yte) & (pred["mlp"] == yte))[0])
+    w.npy("digits/demo_x.npy", np.ascontiguousarray(xte[demo:demo + 1]))
     with open(w.path("digits/digits.json"), "w") as f:
-        json.dump({"cnn": acc["cnn"], "mlp": acc["mlp"], "ntest": int(len(yte))}, f, indent=1)
+        json.dump({"cnn": acc["cnn"], "mlp": acc["mlp"], "ntest": int(len(yte)),
+                   "demo_index": demo, "demo_label": int(yte[demo])}, f, indent=1)
         f.write("\n")
 
 
