@@ -445,6 +445,212 @@ static void gemm_notes(const struct bench_table *t, unsigned n, struct peaks pea
 	           "stop spinning) and one untimed call (this one's wake up): timing.c" : "");
 }
 
+/* ---- acc16 (dnnq_gemm_pack_acc16) against the acc32 AVX2 kernel ---- */
+
+/* Operands of an acc16 row: ReLU-like activations and per-channel
+ * quantized Gaussian weights, the distributions of a real layer. */
+struct acc16_data {
+	size_t m, n, k;
+	uint8_t *a;
+	int8_t *w;
+	struct dnnq_gemm_weights w32, w16;
+	int32_t *c32, *c16;
+};
+
+/* a: max(0, N(0,1)) quantized with the scale that puts 4 sigma at amax
+ * (255, or 127 as the quantizer's reduce_range; half the values 0); w:
+ * N(0,1) per output channel, scaled so that the channel's largest |w| is
+ * 127 (symmetric per-channel quantization). */
+static void acc16_fill(struct acc16_data *d, int amax, uint64_t seed)
+{
+	struct rng r = { seed };
+	float *row = bench_alloc(d->k * sizeof *row);
+	for (size_t i = 0; i < d->m * d->k; i++) {
+		double x = rng_gauss(&r) * amax / 4.0;
+		d->a[i] = (uint8_t)(x <= 0 ? 0 : x >= amax ? amax : lrint(x));
+	}
+	for (size_t j = 0; j < d->n; j++) {
+		double mx = 0;
+		for (size_t t = 0; t < d->k; t++) {
+			row[t] = (float)rng_gauss(&r);
+			mx = fabs(row[t]) > mx ? fabs(row[t]) : mx;
+		}
+		for (size_t t = 0; t < d->k; t++)
+			d->w[j * d->k + t] = (int8_t)lrint(row[t] / mx * 127.0);
+	}
+	free(row);
+}
+
+/* The acc32 baseline is the AVX2 kernel even on a CPU with VNNI. */
+static void acc16_data_init(struct acc16_data *d, struct shape s, int amax, unsigned nbits,
+                            unsigned spill)
+{
+	struct dnnq_diag diag = { "" };
+	struct dnnq_acc16_opts opt = { nbits, spill };
+	*d = (struct acc16_data){ .m = s.m, .n = s.n, .k = s.k };
+	d->a = bench_alloc(s.m * s.k);
+	d->w = bench_alloc(s.n * s.k);
+	d->c32 = bench_alloc(s.m * s.n * sizeof(int32_t));
+	d->c16 = bench_alloc(s.m * s.n * sizeof(int32_t));
+	acc16_fill(d, amax, 0x51ed270b27ull ^ (s.m * 1000003 + s.n * 1009 + s.k));
+	const char *env = getenv("DNNQ_GEMM");
+	char *saved = env ? strdup(env) : NULL;
+	setenv("DNNQ_GEMM", "avx2", 1);
+	int rc = dnnq_gemm_pack(dnnq_isa_best(), d->w, s.n, s.k, s.k, &d->w32, &diag);
+	if (saved) {
+		setenv("DNNQ_GEMM", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("DNNQ_GEMM");
+	}
+	if (!rc)
+		rc = dnnq_gemm_pack_acc16(dnnq_isa_best(), d->w, s.n, s.k, s.k, &opt, &d->w16, &diag);
+	if (rc)
+		bench_die("bench: acc16 pack %zux%zu failed: %s: %s", s.n, s.k, dnnq_strerror(rc),
+		          diag.msg);
+}
+
+static void acc16_data_free(struct acc16_data *d)
+{
+	dnnq_gemm_weights_free(&d->w32);
+	dnnq_gemm_weights_free(&d->w16);
+	free(d->a);
+	free(d->w);
+	free(d->c32);
+	free(d->c16);
+}
+
+struct acc16_cand {
+	const struct acc16_data *d;
+	const struct dnnq_gemm_weights *w;
+	const struct dnnq_executor *ex;
+	int32_t *c;
+};
+
+static void run_acc(void *arg)
+{
+	const struct acc16_cand *g = arg;
+	const struct dnnq_gemm_output out = { .dtype = DNNQ_DTYPE_S32 };
+	int rc = dnnq_gemm(g->w, g->d->m, g->d->a, g->d->k, g->c, g->d->n, &out, g->ex);
+	if (rc)
+		bench_die("bench: dnnq_gemm %zux%zux%zu failed: %s", g->d->m, g->d->n, g->d->k,
+		          dnnq_strerror(rc));
+}
+
+static const struct bench_col acc16_cols[] = {
+	{ "threads", "", 0, -1 },
+	{ "m", "M", 5, -1 },
+	{ "n", "N", 5, -1 },
+	{ "k", "K", 5, -1 },
+	{ "a_bits", "A bits", 6, -1 },
+	{ "nbits", "nbits", 5, -1 },
+	{ "spill", "spill", 5, -1 },
+	{ "outlier_pct", "outliers %", 10, 2 },
+	{ "acc32_passes", "acc32 passes", 12, -1 },
+	{ "acc32_gops", "acc32 GOPS", 10, 1 },
+	{ "acc16_gops", "acc16 GOPS", 10, 1 },
+	{ "acc16_vs_acc32", "acc16/acc32", 11, 2 },
+	{ "saturation_rate", "sat. rate", 9, -1 },
+	{ "differ_pct", "C differs %", 11, 4 },
+	{ "others_cpus", "others", 6, 2 },
+	{ "acc32_us", "", 0, 1 },
+	{ "acc16_us", "", 0, 1 },
+	{ "acc32_iqr", "", 0, 3 },
+	{ "acc16_iqr", "", 0, 3 },
+	{ "reps", "reps", 6, -1 },
+};
+
+static void acc16_row(struct bench_table *t, struct shape s, int amax, unsigned nbits,
+                      unsigned spill, const struct bench_threads *th, unsigned n)
+{
+	struct acc16_data d;
+	struct bench_result r[2];
+	uint64_t events, adds;
+	char rate[32];
+	acc16_data_init(&d, s, amax, nbits, spill);
+	struct acc16_cand g[2] = { { &d, &d.w32, th->ex, d.c32 }, { &d, &d.w16, th->ex, d.c16 } };
+	struct bench_cand c[2] = { { "acc32", run_acc, &g[0] }, { "acc16", run_acc, &g[1] } };
+	run_acc(&g[0]);
+	run_acc(&g[1]);
+	size_t differ = 0;
+	for (size_t i = 0; i < s.m * s.n; i++)
+		differ += d.c32[i] != d.c16[i];
+	if (dnnq_gemm_acc16_saturation(&d.w16, s.m, d.a, s.k, &events, &adds))
+		bench_die("bench: dnnq_gemm_acc16_saturation failed");
+	if (!events && differ)
+		bench_die("bench: acc16 %zux%zux%zu: %zu results differ from acc32 without a "
+		          "saturation", s.m, s.n, s.k, differ);
+	double others = bench_interleave_guarded(c, 2, bench_budget_threads(bench_budget(), n),
+	                                         n, r);
+	snprintf(rate, sizeof rate, "%.2g", (double)events / (double)adds);
+	bench_cell_int(t, n);
+	bench_cell_int(t, (long long)s.m);
+	bench_cell_int(t, (long long)s.n);
+	bench_cell_int(t, (long long)s.k);
+	bench_cell_int(t, amax > 127 ? 8 : 7);
+	bench_cell_int(t, d.w16.acc16_nbits);
+	bench_cell_int(t, d.w16.acc16_spill);
+	bench_cell_num(t, 100 * d.w16.outlier_density);
+	/* the 32-bit kernel's exact split path (gemm.h) */
+	bench_cell_int(t, amax > 127 && !d.w32.pair_safe ? 2 : 1);
+	bench_cell_num(t, gops(&(struct gemm_data){ .m = s.m, .n = s.n, .k = s.k }, r[0].median));
+	bench_cell_num(t, gops(&(struct gemm_data){ .m = s.m, .n = s.n, .k = s.k }, r[1].median));
+	bench_cell_num(t, r[0].median / r[1].median);
+	bench_cell_str(t, rate);
+	bench_cell_num(t, 100.0 * (double)differ / (double)(s.m * s.n));
+	bench_cell_num(t, others);
+	for (int i = 0; i < 2; i++)
+		bench_cell_num(t, r[i].median * 1e6);
+	for (int i = 0; i < 2; i++)
+		bench_cell_num(t, r[i].iqr);
+	bench_cell_int(t, r[0].reps);
+	bench_row_end(t);
+	acc16_data_free(&d);
+}
+
+static const struct shape acc16_shapes[] = { { 1024, 1024, 1024 }, { 3136, 64, 576 },
+                                             { 784, 128, 1152 }, { 196, 256, 2304 } };
+
+/* The acc16 tables: each shape at the defaults and without outliers
+ * (nbits 8), then the spill sweep that chose DNNQ_ACC16_DEFAULT_SPILL. */
+static void acc16_tables(const struct bench_opts *o, const struct bench_threads *th,
+                         unsigned n)
+{
+	struct bench_table t;
+	size_t ns = sizeof acc16_shapes / sizeof *acc16_shapes;
+	const struct shape *s = acc16_shapes;
+	struct shape *parsed = NULL;
+	if (o->shapes)
+		s = parsed = parse_shapes(o->shapes, &ns);
+	fprintf(bench_text(o->tsv), "\n== GEMM acc16 (16-bit accumulation + outliers) vs the "
+	        "acc32 AVX2 kernel, %u thread%s ==\n", n, n > 1 ? "s" : "");
+	bench_table_begin(&t, acc16_cols, sizeof acc16_cols / sizeof *acc16_cols, o->tsv);
+	for (size_t i = 0; i < ns; i++) {
+		acc16_row(&t, s[i], 255, 0, 0, th, n);
+		acc16_row(&t, s[i], 127, 0, 0, th, n);
+		acc16_row(&t, s[i], 127, 8, 0, th, n);
+	}
+	static const unsigned spills[] = { 1, 2, 4, 8, 16, 32, 64, 65535 };
+	struct shape sweep = { 784, 128, 1152 };
+	for (size_t i = 0; i < sizeof spills / sizeof *spills; i++)
+		acc16_row(&t, sweep, 255, 0, spills[i], th, n);
+	bench_note(&t, "C = A * W^T, int32 out. A: ReLU-like u8, max(0, N(0,1)) with 4 sigma at "
+	           "255 (A bits 8) or at 127 (A bits 7, the quantizer's reduce_range); half "
+	           "zeros. W: N(0,1) per output channel quantized symmetric per channel (largest "
+	           "|w| = 127). acc32: dnnq_gemm_pack, the AVX2 kernel (vpmaddubsw, vpmaddwd, "
+	           "vpaddd); passes 2: 8-bit activations against weight pairs that could "
+	           "saturate vpmaddubsw, so it runs its exact split path (a & 0x7f, a & 0x80). "
+	           "acc16: dnnq_gemm_pack_acc16 with nbits (7 = the default: W_main in -64..63, "
+	           "the rest outliers; 8: no outliers) and spill (steps of 4 K between int16 -> "
+	           "int32 spills; default %d), interleaved with acc32 in the same row.",
+	           DNNQ_ACC16_DEFAULT_SPILL);
+	bench_note(&t, "sat. rate: saturated 16-bit additions / all 16-bit additions "
+	           "(dnnq_gemm_acc16_saturation on this A). C differs: outputs != acc32 (0 "
+	           "without saturation: checked). The last %zu rows: the spill sweep on "
+	           "784x128x1152, 8-bit A.", sizeof spills / sizeof *spills);
+	free(parsed);
+}
+
 int bench_cmd_gemm(const struct bench_opts *o)
 {
 	struct bench_threads th;
@@ -466,6 +672,8 @@ int bench_cmd_gemm(const struct bench_opts *o)
 	for (size_t i = 0; i < ns; i++)
 		gemm_row(&t, s[i], &th, n, peak);
 	gemm_notes(&t, n, peak, kernel);
+	if (dnnq_isa_best() == DNNQ_ISA_AVX2)
+		acc16_tables(o, &th, n);
 	bench_threads_free(&th);
 	free(s);
 	return 0;

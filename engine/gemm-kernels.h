@@ -62,12 +62,26 @@ void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_
                                size_t j0, size_t width, const int32_t *tile, size_t ldt,
                                const int32_t *rowsum);
 
+/* acc16 weights (gemm-acc16.c, gemm-acc16-avx2.c): the same contract. */
+void dnnq_gemm_block_acc16_scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                                  size_t j0, size_t j1);
+void dnnq_gemm_block_acc16_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                                size_t j0, size_t j1);
+/* sum_k A[k] * W_outlier[j][k], exact (a: one row of A). */
+int32_t dnnq_gemm_acc16_outlier_dot(const struct dnnq_gemm_weights *w, size_t j,
+                                    const uint8_t *a);
+/* W_main[j][k] (all of W for 32-bit weights) from the layout of w->isa. */
+int8_t dnnq_gemm_main_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k);
+
 /* The block function of the kernel the weights were packed for. */
 typedef void (*dnnq_gemm_block_fn)(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
                                    size_t j0, size_t j1);
 
 static inline dnnq_gemm_block_fn dnnq_gemm_block_for(const struct dnnq_gemm_weights *w)
 {
+	if (w->acc16)
+		return w->isa == DNNQ_ISA_AVX2 ? dnnq_gemm_block_acc16_avx2
+		                               : dnnq_gemm_block_acc16_scalar;
 	return w->vnni ? dnnq_gemm_block_vnni
 	     : w->isa == DNNQ_ISA_AVX2 ? dnnq_gemm_block_avx2 : dnnq_gemm_block_scalar;
 }

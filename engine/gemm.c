@@ -77,7 +77,7 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 	return DNNQ_OK;
 }
 
-int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)
+int8_t dnnq_gemm_main_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)
 {
 	if (w->isa == DNNQ_ISA_SCALAR)
 		return w->data[j * w->k + k];
@@ -87,12 +87,28 @@ int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)
 	return panel[(k / 4 * width + (j - j0)) * 4 + k % 4];
 }
 
+int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)
+{
+	int v = dnnq_gemm_main_weight(w, j, k);
+	if (w->acc16)
+		for (uint32_t e = w->out_ptr[j]; e < w->out_ptr[j + 1]; e++) {
+			if ((w->out_idx[e] & 0xffff) == k)
+				v += (int16_t)(w->out_val[e] & 0xffff);
+			else if (w->out_idx[e] >> 16 == k)
+				v += w->out_val[e] >> 16;
+		}
+	return (int8_t)v;
+}
+
 void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
 {
 	if (!w)
 		return;
 	free(w->data);
 	free(w->row_sums);
+	free(w->out_ptr);
+	free(w->out_idx);
+	free(w->out_val);
 	memset(w, 0, sizeof *w);
 }
 

@@ -22,6 +22,17 @@
  * u8 x s8 products straight into int32 and cannot saturate; set
  * DNNQ_GEMM=avx2 in the environment to keep the AVX2 kernel. The results
  * are identical either way. docs/gemm.md has the details and the numbers.
+ *
+ * 16-bit accumulation (acc16, the DNNLOWP_ACC16 / FBGEMM idea): packed with
+ * dnnq_gemm_pack_acc16, W = W_main + W_outlier, W_main holding the weights
+ * that fit in nbits (W_main is 0 where W_outlier is not). X * W_main^T runs
+ * with int16 saturating accumulators (vpmaddubsw, vpaddsw: two
+ * instructions per 32 multiply-adds instead of three), added into int32
+ * every `spill` steps; X * W_outlier^T runs exact in int32 from a sparse
+ * form. Not exact: a 16-bit sum that leaves int16 saturates. The order of
+ * every 16-bit addition is fixed (docs/gemm.md, "16-bit accumulation"), and
+ * the scalar and AVX2 paths perform the same ones, so their results are
+ * identical, saturated or not.
  */
 #ifndef DNNQ_ENGINE_GEMM_H
 #define DNNQ_ENGINE_GEMM_H
@@ -37,13 +48,53 @@ struct dnnq_gemm_weights {
 	int32_t *row_sums;     /* sum_k W[j][k], n entries */
 	bool pair_safe;        /* no u8 activation can saturate a pair sum */
 	bool vnni;             /* AVX2 layout run by the AVX-512 VNNI kernel */
+	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of
+	 * `isa`; W_outlier is sparse by output channel: entries
+	 * [out_ptr[j], out_ptr[j + 1]) of channel j each hold two of its
+	 * outliers, in increasing k: out_idx[e] = k1 | k2 << 16, out_val[e] =
+	 * w1 | w2 << 16 (int16 each); an odd last one has w2 = 0, k2 = k1. */
+	bool acc16;
+	unsigned acc16_nbits, acc16_spill;
+	size_t outliers;        /* nonzero entries of W_outlier */
+	double outlier_density; /* outliers / (n * k) */
+	uint32_t *out_ptr;      /* n + 1 entries (NULL unless acc16) */
+	uint32_t *out_idx;
+	int32_t *out_val;
 };
 
 /* Packs W (n x k, row stride ldw) for `isa`. */
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
                    struct dnnq_gemm_weights *out, struct dnnq_diag *diag);
 void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w);
-/* W[j][k] read back from either packed layout (for references and tools). */
+
+#define DNNQ_ACC16_DEFAULT_NBITS 7
+/* Steps between spills when dnnq_acc16_opts.spill is 0 (docs/gemm.md has
+ * the measurement that chose it). */
+#define DNNQ_ACC16_DEFAULT_SPILL 8
+struct dnnq_acc16_opts {
+	unsigned nbits;   /* nbits_in_non_outlier, 2..8: W_main keeps the weights in
+	                     [-2^(nbits-1), 2^(nbits-1) - 1], W_outlier the rest; 0: 7 */
+	unsigned spill;   /* the 16-bit accumulators are added into 32-bit ones every
+	                     `spill` steps of the K loop; one step = one group of 4 K
+	                     values: one vpmaddubsw per accumulator, each int16 lane
+	                     adding one pair (2 K values). 1..65535; 0: the default,
+	                     DNNQ_ACC16_DEFAULT_SPILL */
+};
+/* Packs W (n x k, stride ldw) split as W_main (acc16 kernel layout) + W_outlier
+ * (sparse, 32-bit accumulation). out->acc16 is set; dnnq_gemm runs it. o may
+ * be NULL (the defaults). */
+int dnnq_gemm_pack_acc16(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
+                         const struct dnnq_acc16_opts *o, struct dnnq_gemm_weights *out,
+                         struct dnnq_diag *diag);
+/* Saturation events the acc16 main part meets on this input: *events counts
+ * 16-bit additions that saturated, *adds all 16-bit additions (scalar
+ * emulation of exactly what the kernel does: per output, step and int16
+ * lane, the vpmaddubsw pair sum and the vpaddsw accumulation, two
+ * additions). For calibration and tests. */
+int dnnq_gemm_acc16_saturation(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a,
+                               size_t lda, uint64_t *events, uint64_t *adds);
+/* W[j][k] read back from either packed layout (for references and tools);
+ * for acc16 weights W_main + W_outlier, the W that was packed. */
 int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k);
 
 /* The fused output pipeline, applied as each tile is stored. */

@@ -333,6 +333,272 @@ START_TEST(argument_errors)
 }
 END_TEST
 
+/* ---- 16-bit accumulation (dnnq_gemm_pack_acc16) ---- */
+
+/* Runs W through the 32-bit path (scalar) and acc16 (scalar and, with AVX2,
+ * the AVX2 kernel) on the same pipeline; *same32: acc16 == acc32 in every
+ * byte; the two acc16 results must always be identical. */
+static void acc16_run(struct rng *r, size_t m, size_t n, size_t k, const uint8_t *a,
+                      size_t lda, const int8_t *w, const struct dnnq_acc16_opts *opt,
+                      const struct dnnq_executor *ex, bool *same32, uint64_t *events)
+{
+	size_t ldc = n + (size_t)rng_int(r, 0, 2);
+	struct pipeline *p = malloc(sizeof *p);
+	random_pipeline(r, p, n, k);
+	size_t bytes = m * ldc * esize(p->o.dtype);
+	uint8_t *c32 = malloc(bytes), *c16 = malloc(bytes), *cv = malloc(bytes);
+	memset(c32, 0x3c, bytes);
+	memset(c16, 0x3c, bytes);
+	memset(cv, 0x3c, bytes);
+	struct dnnq_gemm_weights w32, ws, wv;
+	ck_assert_int_eq(dnnq_gemm_pack(DNNQ_ISA_SCALAR, w, n, k, k, &w32, NULL), 0);
+	ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_SCALAR, w, n, k, k, opt, &ws, NULL), 0);
+	ck_assert(ws.acc16);
+	ck_assert_int_eq(dnnq_gemm(&w32, m, a, lda, c32, ldc, &p->o, NULL), 0);
+	ck_assert_int_eq(dnnq_gemm(&ws, m, a, lda, c16, ldc, &p->o, NULL), 0);
+	uint64_t adds;
+	ck_assert_int_eq(dnnq_gemm_acc16_saturation(&ws, m, a, lda, events, &adds), 0);
+	ck_assert_uint_eq(adds, (uint64_t)m * n * ((k + 3) / 4) * 4);
+	*same32 = !memcmp(c32, c16, bytes);
+	if (have_avx2()) {
+		ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_AVX2, w, n, k, k, opt, &wv, NULL), 0);
+		ck_assert(wv.acc16 && !wv.vnni);
+		ck_assert_int_eq(dnnq_gemm(&wv, m, a, lda, cv, ldc, &p->o, ex), 0);
+		ck_assert_msg(!memcmp(c16, cv, bytes), "acc16 M %zu N %zu K %zu nbits %u spill %u "
+		              "dtype %s: AVX2 != scalar", m, n, k, wv.acc16_nbits, wv.acc16_spill,
+		              dnnq_dtype_name(p->o.dtype));
+		uint64_t ev2, adds2;
+		ck_assert_int_eq(dnnq_gemm_acc16_saturation(&wv, m, a, lda, &ev2, &adds2), 0);
+		ck_assert_uint_eq(ev2, *events);
+		ck_assert_uint_eq(adds2, adds);
+		dnnq_gemm_weights_free(&wv);
+	}
+	dnnq_gemm_weights_free(&w32);
+	dnnq_gemm_weights_free(&ws);
+	free(p);
+	free(c32);
+	free(c16);
+	free(cv);
+}
+
+/* Random A (0..amax) and W (wlo..whi) of one shape through acc16_run. */
+static void acc16_shape(struct rng *r, size_t m, size_t n, size_t k, int amax, int wlo,
+                        int whi, const struct dnnq_acc16_opts *opt, bool *same32,
+                        uint64_t *events)
+{
+	size_t lda = k + (size_t)rng_int(r, 0, 3);
+	uint8_t *a = malloc(m * lda);
+	int8_t *w = malloc(n * k);
+	for (size_t i = 0; i < m * lda; i++)
+		a[i] = (uint8_t)rng_int(r, 0, amax);
+	for (size_t i = 0; i < n * k; i++)
+		w[i] = (int8_t)rng_int(r, wlo, whi);
+	acc16_run(r, m, n, k, a, lda, w, opt, NULL, same32, events);
+	free(a);
+	free(w);
+}
+
+/* No outliers and no possible saturation: acc16 == acc32 bit for bit.
+ * spill 1 with 7-bit weights cannot saturate for any activations
+ * (2 * 255 * 64 < 32768); the default spill S cannot with
+ * 2 * S * amax * 64 < 32768. */
+START_TEST(acc16_equals_acc32_without_outliers)
+{
+	struct rng r = { 300 + (uint64_t)_i };
+	size_t v = (size_t)_i;
+	unsigned nbits = (unsigned)rng_int(&r, 2, 7);
+	int lo = -(1 << (nbits - 1)), hi = (1 << (nbits - 1)) - 1;
+	struct dnnq_acc16_opts spill1 = { nbits, 1 }, dflt = { nbits, 0 };
+	int amax = 32767 / (2 * DNNQ_ACC16_DEFAULT_SPILL * 64);
+	size_t shapes[3][3] = {
+		{ v, (size_t)rng_int(&r, 1, 67), (size_t)rng_int(&r, 1, 67) },
+		{ (size_t)rng_int(&r, 1, 67), v, (size_t)rng_int(&r, 1, 67) },
+		{ (size_t)rng_int(&r, 1, 67), (size_t)rng_int(&r, 1, 67), v * 17 },
+	};
+	for (int s = 0; s < 3; s++) {
+		bool same;
+		uint64_t ev;
+		acc16_shape(&r, shapes[s][0], shapes[s][1], shapes[s][2], 255, lo, hi, &spill1,
+		            &same, &ev);
+		ck_assert_msg(same && ev == 0, "spill 1, M %zu N %zu K %zu: acc16 != acc32",
+		              shapes[s][0], shapes[s][1], shapes[s][2]);
+		acc16_shape(&r, shapes[s][0], shapes[s][1], shapes[s][2], amax, lo, hi, &dflt,
+		            &same, &ev);
+		ck_assert_msg(same && ev == 0, "default spill, M %zu N %zu K %zu: acc16 != acc32",
+		              shapes[s][0], shapes[s][1], shapes[s][2]);
+	}
+}
+END_TEST
+
+/* Full-range weights (most are outliers at nbits 7): main + outlier ==
+ * acc32 exactly when nothing saturates; dnnq_gemm_weight reads W back; the
+ * outlier count is the number of weights outside the nbits range. */
+START_TEST(acc16_outliers_exact)
+{
+	struct rng r = { 41 };
+	static const size_t shapes[][3] = { { 1, 1, 1 }, { 7, 33, 131 }, { 64, 17, 577 },
+	                                    { 65, 64, 1152 }, { 3, 100, 2303 } };
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+		unsigned nbits = 2 + (unsigned)s % 6;
+		int lo = -(1 << (nbits - 1)), hi = (1 << (nbits - 1)) - 1;
+		uint8_t *a = malloc(m * k);
+		int8_t *w = malloc(n * k);
+		size_t want = 0;
+		for (size_t i = 0; i < m * k; i++)
+			a[i] = (uint8_t)rng_int(&r, 0, 255);
+		for (size_t i = 0; i < n * k; i++) {
+			/* mostly Gaussian-like small, some extremes */
+			int v = rng_int(&r, 0, 9) ? rng_int(&r, lo, hi) : rng_int(&r, -128, 127);
+			w[i] = (int8_t)v;
+			want += v < lo || v > hi;
+		}
+		struct dnnq_acc16_opts opt = { nbits, 1 };
+		bool same;
+		uint64_t ev;
+		acc16_run(&r, m, n, k, a, k, w, &opt, NULL, &same, &ev);
+		ck_assert_uint_eq(ev, 0);
+		ck_assert_msg(same, "M %zu N %zu K %zu nbits %u: main + outlier != acc32", m, n, k,
+		              nbits);
+		for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+			struct dnnq_gemm_weights pw;
+			ck_assert_int_eq(dnnq_gemm_pack_acc16(isa, w, n, k, k, &opt, &pw, NULL), 0);
+			ck_assert_uint_eq(pw.outliers, want);
+			ck_assert(pw.outlier_density == (double)want / ((double)n * (double)k));
+			ck_assert_uint_eq(pw.acc16_nbits, nbits);
+			for (size_t j = 0; j < n; j++)
+				for (size_t t = 0; t < k; t++)
+					ck_assert_int_eq(dnnq_gemm_weight(&pw, j, t), w[j * k + t]);
+			dnnq_gemm_weights_free(&pw);
+		}
+		free(a);
+		free(w);
+	}
+}
+END_TEST
+
+/* Constructed saturation: all activations 255, all weights 63 (no
+ * outliers at nbits 7), one spill for the whole K. Each pair sum is 32130,
+ * so each int16 lane holds 32130 after the first step and saturates at
+ * every later one: G - 1 events per lane, the raw sum 2 * 32767. */
+START_TEST(acc16_saturation_detected)
+{
+	size_t m = 5, n = 19, k = 64, g = k / 4;
+	uint8_t *a = malloc(m * k);
+	int8_t *w = malloc(n * k);
+	int32_t *c = malloc(m * n * sizeof *c);
+	memset(a, 255, m * k);
+	memset(w, 63, n * k);
+	struct dnnq_acc16_opts opt = { 7, 1000 };
+	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+		struct dnnq_gemm_weights pw;
+		ck_assert_int_eq(dnnq_gemm_pack_acc16(isa, w, n, k, k, &opt, &pw, NULL), 0);
+		ck_assert_uint_eq(pw.outliers, 0);
+		uint64_t ev, adds;
+		ck_assert_int_eq(dnnq_gemm_acc16_saturation(&pw, m, a, k, &ev, &adds), 0);
+		ck_assert_uint_eq(ev, (uint64_t)m * n * 2 * (g - 1));
+		ck_assert_uint_eq(adds, (uint64_t)m * n * g * 4);
+		struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
+		ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
+		for (size_t i = 0; i < m * n; i++)
+			ck_assert_int_eq(c[i], 2 * 32767);
+		/* spilling every step: exact, no events */
+		dnnq_gemm_weights_free(&pw);
+		struct dnnq_acc16_opts every = { 7, 1 };
+		ck_assert_int_eq(dnnq_gemm_pack_acc16(isa, w, n, k, k, &every, &pw, NULL), 0);
+		ck_assert_int_eq(dnnq_gemm_acc16_saturation(&pw, m, a, k, &ev, &adds), 0);
+		ck_assert_uint_eq(ev, 0);
+		ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
+		for (size_t i = 0; i < m * n; i++)
+			ck_assert_int_eq(c[i], 255 * 63 * (int32_t)k);
+		dnnq_gemm_weights_free(&pw);
+	}
+	/* nbits 8 keeps -128: a pair of them saturates vpmaddubsw itself */
+	memset(w, 0x80, n * k);
+	struct dnnq_acc16_opts eight = { 8, 1 };
+	struct dnnq_gemm_weights pw;
+	ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_SCALAR, w, n, k, k, &eight, &pw, NULL), 0);
+	uint64_t ev, adds;
+	ck_assert_int_eq(dnnq_gemm_acc16_saturation(&pw, m, a, k, &ev, &adds), 0);
+	ck_assert_uint_eq(ev, (uint64_t)m * n * 2 * g);
+	dnnq_gemm_weights_free(&pw);
+	free(a);
+	free(w);
+	free(c);
+}
+END_TEST
+
+/* AVX2 == scalar on random inputs, saturating ones included: full-range
+ * activations and weights, every nbits, spill 1..64, every pipeline. */
+START_TEST(acc16_avx2_matches_scalar)
+{
+	struct rng r = { 500 + (uint64_t)_i };
+	size_t m = (size_t)rng_int(&r, 1, 70), n = (size_t)rng_int(&r, 1, 70);
+	size_t k = (size_t)rng_int(&r, 1, 300) * (rng_int(&r, 0, 3) ? 1 : 9);
+	struct dnnq_acc16_opts opt = { (unsigned)rng_int(&r, 2, 8), (unsigned)rng_int(&r, 1, 64) };
+	if (_i % 4 == 0)
+		opt.spill = 0;
+	bool same;
+	uint64_t ev;
+	int amax = rng_int(&r, 0, 1) ? 255 : 127;
+	acc16_shape(&r, m, n, k, amax, -128, 127, &opt, &same, &ev);
+	/* the same with the thread pool splitting columns */
+	if (have_avx2() && _i % 8 == 1) {
+		struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+		ck_assert_ptr_nonnull(pool);
+		struct dnnq_executor ex = dnnq_pool_executor(pool);
+		uint8_t *a = malloc(m * k);
+		int8_t *w = malloc(n * k);
+		for (size_t i = 0; i < m * k; i++)
+			a[i] = (uint8_t)rng_int(&r, 0, 255);
+		for (size_t i = 0; i < n * k; i++)
+			w[i] = (int8_t)rng_int(&r, -128, 127);
+		acc16_run(&r, m, n, k, a, k, w, &opt, &ex, &same, &ev);
+		dnnq_pool_destroy(pool);
+		free(a);
+		free(w);
+	}
+}
+END_TEST
+
+START_TEST(acc16_pack_errors)
+{
+	int8_t w[8] = { 0 };
+	struct dnnq_gemm_weights pw;
+	struct dnnq_diag d;
+	struct dnnq_acc16_opts o = { 9, 0 };
+	ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_SCALAR, w, 2, 4, 4, &o, &pw, &d),
+	                 DNNQ_E_RANGE);
+	ck_assert_ptr_nonnull(strstr(d.msg, "nbits = 9"));
+	o.nbits = 1;
+	ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_SCALAR, w, 2, 4, 4, &o, &pw, &d),
+	                 DNNQ_E_RANGE);
+	ck_assert_ptr_nonnull(strstr(d.msg, "nbits = 1"));
+	o = (struct dnnq_acc16_opts){ 0, 70000 };
+	ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_SCALAR, w, 2, 4, 4, &o, &pw, &d),
+	                 DNNQ_E_RANGE);
+	ck_assert_ptr_nonnull(strstr(d.msg, "spill = 70000"));
+	ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_SCALAR, w, 2, 4, 3, NULL, &pw, &d),
+	                 DNNQ_E_SHAPE);
+	ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_SCALAR, w, 2, 40000, 40000, NULL, &pw, &d),
+	                 DNNQ_E_RANGE);
+	ck_assert_ptr_nonnull(strstr(d.msg, "k = 40000"));
+	/* defaults */
+	ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_SCALAR, w, 2, 4, 4, NULL, &pw, &d), 0);
+	ck_assert_uint_eq(pw.acc16_nbits, DNNQ_ACC16_DEFAULT_NBITS);
+	ck_assert_uint_eq(pw.acc16_spill, DNNQ_ACC16_DEFAULT_SPILL);
+	uint64_t ev, adds;
+	uint8_t a[8] = { 0 };
+	ck_assert_int_eq(dnnq_gemm_acc16_saturation(&pw, 2, a, 3, &ev, &adds), DNNQ_E_SHAPE);
+	ck_assert_int_eq(dnnq_gemm_acc16_saturation(&pw, 2, NULL, 4, &ev, &adds), DNNQ_E_INVAL);
+	dnnq_gemm_weights_free(&pw);
+	/* 32-bit weights have no saturation to count */
+	ck_assert_int_eq(dnnq_gemm_pack(DNNQ_ISA_SCALAR, w, 2, 4, 4, &pw, NULL), 0);
+	ck_assert_int_eq(dnnq_gemm_acc16_saturation(&pw, 2, a, 4, &ev, &adds), DNNQ_E_INVAL);
+	dnnq_gemm_weights_free(&pw);
+}
+END_TEST
+
 Suite *suite_gemm(void)
 {
 	Suite *s = suite_create("gemm");
@@ -347,6 +613,14 @@ Suite *suite_gemm(void)
 	tcase_add_test(tc, packing);
 	tcase_add_test(tc, thread_count_does_not_change_results);
 	tcase_add_test(tc, argument_errors);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("acc16");
+	tcase_add_loop_test(tc, acc16_equals_acc32_without_outliers, 1, 68);
+	tcase_add_test(tc, acc16_outliers_exact);
+	tcase_add_test(tc, acc16_saturation_detected);
+	tcase_add_loop_test(tc, acc16_avx2_matches_scalar, 0, 64);
+	tcase_add_test(tc, acc16_pack_errors);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;
