@@ -27,7 +27,15 @@ struct mb {
 	size_t h[MAX_T], w[MAX_T], c[MAX_T];
 	struct dnnq_qparams qp[MAX_T];
 	int nconv;
+	const struct model_opts *o;
 };
+
+/* Whether layer (0: conv1, ..., nconv: the FC) is acc16. */
+static bool acc16_here(const struct mb *m, int layer)
+{
+	return m->o && m->o->acc16 &&
+	       (!m->o->acc16_mask || (layer < MODEL_MAX_LAYERS && m->o->acc16_mask[layer]));
+}
 
 static struct dnnq_qparams range_qparams(const float *y, size_t n, enum act act)
 {
@@ -95,6 +103,9 @@ static int conv(struct mb *m, int x, size_t cout, size_t k, size_t stride, size_
 		d.clip = act == ACT_RELU6;
 		d.clip_min = 0;
 		d.clip_max = 6;
+		d.acc16 = acc16_here(m, m->nconv);
+		if (m->o)
+			d.acc16_opts = m->o->acc16_opts;
 		char name[32];
 		snprintf(name, sizeof name, "conv%d", ++m->nconv);
 		struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = name, .ninputs = 1,
@@ -194,7 +205,10 @@ static int head(struct mb *m, int x)
 	struct dnnq_node_desc fc = { .kind = DNNQ_NODE_FC, .name = "fc", .ninputs = 1,
 	                             .inputs = { fl } };
 	fc.op.fc = (struct dnnq_fc_desc){ .isa = m->isa, .n = n, .k = k, .w = w, .nwq = 1,
-	                                  .w_scale = &scale, .out_dtype = DNNQ_DTYPE_F32 };
+	                                  .w_scale = &scale, .out_dtype = DNNQ_DTYPE_F32,
+	                                  .acc16 = acc16_here(m, m->nconv),
+	                                  .acc16_opts = m->o ? m->o->acc16_opts
+	                                                     : (struct dnnq_acc16_opts){ 0, 0 } };
 	int y = dnnq_graph_add_node(m->g, &fc, m->diag);
 	free(w);
 	if (y < 0 || dnnq_graph_add_output(m->g, y, m->diag) || dnnq_graph_finalize(m->g, m->diag))
@@ -248,11 +262,18 @@ static void mobilenetv2(struct mb *m, int x)
 struct dnnq_graph *model_build(enum model_kind kind, enum dnnq_isa isa, uint64_t seed,
                                struct dnnq_diag *diag)
 {
+	return model_build_opts(kind, isa, seed, NULL, diag);
+}
+
+struct dnnq_graph *model_build_opts(enum model_kind kind, enum dnnq_isa isa, uint64_t seed,
+                                    const struct model_opts *o, struct dnnq_diag *diag)
+{
 	struct mb *m = calloc(1, sizeof *m);
 	if (!m || dnnq_graph_create(&m->g)) {
 		free(m);
 		return NULL;
 	}
+	m->o = o;
 	m->isa = isa;
 	m->r.s = seed * 0x9E3779B97F4A7C15ULL + 1;
 	m->diag = diag;
@@ -272,6 +293,8 @@ struct dnnq_graph *model_build(enum model_kind kind, enum dnnq_isa isa, uint64_t
 			mobilenetv2(m, x);
 	}
 	struct dnnq_graph *g = m->g;
+	if (o && o->nlayers)
+		*o->nlayers = m->nconv + 1;   /* the convolutions and the FC */
 	if (x < 0 || m->fail) {
 		dnnq_graph_destroy(g);
 		g = NULL;
@@ -301,3 +324,53 @@ const struct model_conv_shape model_resnet18_convs[] = {
 	{ "layer4 3x3", 7, 7, 512, 512, 3, 1, 1 },
 };
 const size_t model_resnet18_nconvs = sizeof model_resnet18_convs / sizeof model_resnet18_convs[0];
+
+/* ---- acc16 where it costs the logits little ---- */
+
+int model_run_logits(struct dnnq_graph *g, const uint8_t *image, float *logits,
+                     struct dnnq_diag *diag)
+{
+	int rc = dnnq_graph_plan(g, 1, 1, diag);
+	const void *in[1] = { image };
+	void *out[1] = { logits };
+	return rc ? rc : dnnq_graph_run(g, in, out, NULL);
+}
+
+int model_acc16_select(enum model_kind kind, enum dnnq_isa isa, uint64_t seed,
+                       const struct dnnq_acc16_opts *ao, double min_db, bool *keep,
+                       double *layer_db, int *nlayers, struct dnnq_diag *diag)
+{
+	enum { LOGITS = 1000 };
+	uint8_t *image = malloc(224 * 224 * 3);
+	float *ref = malloc(LOGITS * sizeof *ref), *y = malloc(LOGITS * sizeof *y);
+	struct rng r = { 0xbb67ae8584caa73bull + seed };
+	int rc = image && ref && y ? DNNQ_OK : DNNQ_E_NOMEM, n = 0;
+	for (size_t i = 0; !rc && i < 224 * 224 * 3; i++)
+		image[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct model_opts o32 = { .nlayers = &n };
+	struct dnnq_graph *g = rc ? NULL : model_build_opts(kind, isa, seed, &o32, diag);
+	if (!rc && !g)
+		rc = DNNQ_E_INVAL;
+	if (!rc)
+		rc = model_run_logits(g, image, ref, diag);
+	dnnq_graph_destroy(g);
+	for (int l = 0; !rc && l < n && l < MODEL_MAX_LAYERS; l++) {
+		bool only[MODEL_MAX_LAYERS] = { false };
+		only[l] = true;
+		struct model_opts o = { true, *ao, only, NULL };
+		struct dnnq_graph *gl = model_build_opts(kind, isa, seed, &o, diag);
+		if (!gl) {
+			rc = DNNQ_E_INVAL;
+			break;
+		}
+		rc = model_run_logits(gl, image, y, diag);
+		dnnq_graph_destroy(gl);
+		layer_db[l] = dnnq_sqnr_db(ref, y, LOGITS);
+		keep[l] = layer_db[l] >= min_db;
+	}
+	*nlayers = n;
+	free(image);
+	free(ref);
+	free(y);
+	return rc;
+}

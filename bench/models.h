@@ -18,7 +18,34 @@ enum model_kind {
 /* NULL on failure, with diag set. */
 struct dnnq_graph *model_build(enum model_kind kind, enum dnnq_isa isa, uint64_t seed,
                                struct dnnq_diag *diag);
+
+/* 16-bit accumulation (engine/gemm.h) in the layers acc16_mask marks
+ * (NULL: every conv and the FC; the depthwise ones ignore it), counted in
+ * build order from 0 (conv1 is 0, the FC last; MODEL_MAX_LAYERS entries);
+ * calibration (the qparams) stays acc32, so the graph differs from
+ * model_build's only in the accumulation. */
+#define MODEL_MAX_LAYERS 64
+struct model_opts {
+	bool acc16;
+	struct dnnq_acc16_opts acc16_opts;
+	const bool *acc16_mask;
+	int *nlayers;                 /* optional, out: conv + fc layers built */
+};
+struct dnnq_graph *model_build_opts(enum model_kind kind, enum dnnq_isa isa, uint64_t seed,
+                                    const struct model_opts *o, struct dnnq_diag *diag);
 const char *model_name(enum model_kind kind);
+
+/* "auto" for the synthetic models (no calibration set, no ONNX): each layer
+ * alone acc16 (opts ao), the logits on a random image (not the one the
+ * benchmark times) against the acc32 model's: keep[l] when layer_db[l], that
+ * SQNR, is >= min_db. With the acc32 model's own output SQNR S against fp32,
+ * min_db = S + 9.1 keeps the added noise under 0.5 dB of loss. */
+int model_acc16_select(enum model_kind kind, enum dnnq_isa isa, uint64_t seed,
+                       const struct dnnq_acc16_opts *ao, double min_db, bool *keep,
+                       double *layer_db, int *nlayers, struct dnnq_diag *diag);
+/* plan(1 image, 1 thread) and run: 1000 logits */
+int model_run_logits(struct dnnq_graph *g, const uint8_t *image, float *logits,
+                     struct dnnq_diag *diag);
 
 /* The distinct convolutions of ResNet-18 (batch 1), for per-layer tables. */
 struct model_conv_shape {

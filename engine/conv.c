@@ -80,8 +80,10 @@ static int pack_groups(struct dnnq_conv *c, struct dnnq_diag *diag)
 	if (!c->gw)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
 	for (size_t i = 0; i < g; i++) {
-		int rc = dnnq_gemm_pack(c->d.isa, c->d.w + i * c->coutg * c->k, c->coutg, c->k, c->k,
-		                        &c->gw[i], diag);
+		const int8_t *w = c->d.w + i * c->coutg * c->k;
+		int rc = c->d.acc16 ? dnnq_gemm_pack_acc16(c->d.isa, w, c->coutg, c->k, c->k,
+		                                           &c->d.acc16_opts, &c->gw[i], diag)
+		                    : dnnq_gemm_pack(c->d.isa, w, c->coutg, c->k, c->k, &c->gw[i], diag);
 		if (rc)
 			return rc;
 	}
@@ -463,6 +465,11 @@ const char *dnnq_conv_path(const struct dnnq_conv *c)
 {
 	static const char *names[] = { "gemm-1x1", "depthwise", "im2col" };
 	return names[c->path];
+}
+
+const struct dnnq_gemm_weights *dnnq_conv_weights(const struct dnnq_conv *c, size_t g)
+{
+	return c->path == DNNQ_CONV_DEPTHWISE || g >= c->d.groups ? NULL : &c->gw[g];
 }
 
 void dnnq_conv_destroy(struct dnnq_conv *c)

@@ -41,6 +41,12 @@ struct dnnq_conv_desc {
 	bool relu;
 	bool clip;                   /* fused Clip (ReLU6: 0, 6), u8 output only */
 	float clip_min, clip_max;
+	/* 16-bit accumulation for the GEMM paths (1x1 and im2col; fc.h): every
+	 * group's weights packed by dnnq_gemm_pack_acc16. The depthwise path
+	 * does not use the GEMM (its int16 products are summed in int32
+	 * already) and ignores it: dnnq_conv_weights returns NULL there. */
+	bool acc16;
+	struct dnnq_acc16_opts acc16_opts;
 };
 
 struct dnnq_conv;
@@ -66,5 +72,8 @@ int dnnq_conv_reference(const struct dnnq_conv *conv, size_t n, size_t h, size_t
 
 /* Which path create chose: "gemm-1x1", "depthwise" or "im2col". */
 const char *dnnq_conv_path(const struct dnnq_conv *conv);
+/* The packed GEMM weights of group g (acc16 state and outlier counts), or
+ * NULL on the depthwise path or for g >= groups. */
+const struct dnnq_gemm_weights *dnnq_conv_weights(const struct dnnq_conv *conv, size_t g);
 
 #endif

@@ -58,7 +58,9 @@ int dnnq_fc_create(const struct dnnq_fc_desc *d, struct dnnq_fc **out, struct dn
 		d->out_dtype, d->out_qp, d->requant, d->relu, d->clip, d->clip_min, d->clip_max,
 	};
 	if ((rc = dnnq_qlinear_init(&fc->q, &qd, diag)) ||
-	    (rc = dnnq_gemm_pack(d->isa, d->w, d->n, d->k, d->k, &fc->w, diag)))
+	    (rc = d->acc16 ? dnnq_gemm_pack_acc16(d->isa, d->w, d->n, d->k, d->k, &d->acc16_opts,
+	                                          &fc->w, diag)
+	                   : dnnq_gemm_pack(d->isa, d->w, d->n, d->k, d->k, &fc->w, diag)))
 		goto error;
 	if ((rc = dnnq_qlinear_set_weight_sums(&fc->q, fc->w.row_sums, d->k))) {
 		dnnq_diag_set(diag, rc, "fc: out of memory");

@@ -38,6 +38,11 @@ struct dnnq_fc_desc {
 	bool relu;
 	bool clip;                   /* fused Clip (ReLU6: 0, 6), u8 output only */
 	float clip_min, clip_max;
+	/* 16-bit accumulation (docs/gemm.md): the weights are split into a
+	 * small main part run with saturating int16 sums and a sparse outlier
+	 * part; exact unless an int16 partial sum saturates. */
+	bool acc16;
+	struct dnnq_acc16_opts acc16_opts;
 };
 
 struct dnnq_fc;
@@ -50,6 +55,8 @@ int dnnq_fc_run(struct dnnq_fc *fc, const struct dnnq_executor *ex);
 /* The activation parameters the last run used (dynamic mode reports its
  * choice; static mode returns in_qp). */
 struct dnnq_qparams dnnq_fc_input_qparams(const struct dnnq_fc *fc);
+/* The packed weights: acc16, acc16_nbits, acc16_spill, outliers and
+ * outlier_density say how the layer accumulates. */
 const struct dnnq_gemm_weights *dnnq_fc_weights(const struct dnnq_fc *fc);
 /* The fp32 reference: real-valued x (batch x k) to real-valued y (batch x n),
  * dequantized weights, bias and ReLU, in double precision. */

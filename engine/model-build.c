@@ -96,7 +96,8 @@ static int conv_desc(const struct dnnq_model *m, size_t j, enum dnnq_isa isa,
 		.w = wt->w, .nwq = wt->nwq, .w_scale = wt->scale, .w_zero_point = wt->zp,
 		.bias = wt->bias, .bias_i32 = wt->bias_i32, .out_dtype = n->out_dtype,
 		.out_qp = out_qp(n), .requant = n->requant, .relu = n->relu, .clip = n->clip,
-		.clip_min = n->clip_min, .clip_max = n->clip_max,
+		.clip_min = n->clip_min, .clip_max = n->clip_max, .acc16 = n->acc16,
+		.acc16_opts = { n->acc16_nbits, n->acc16_spill },
 	};
 	return DNNQ_OK;
 }
@@ -113,7 +114,8 @@ static int fc_desc(const struct dnnq_model *m, size_t j, enum dnnq_isa isa,
 		.w_zero_point = wt->zp, .bias = wt->bias, .bias_i32 = wt->bias_i32,
 		.dynamic = n->dynamic, .out_dtype = n->out_dtype, .out_qp = out_qp(n),
 		.requant = n->requant, .relu = n->relu, .clip = n->clip, .clip_min = n->clip_min,
-		.clip_max = n->clip_max,
+		.clip_max = n->clip_max, .acc16 = n->acc16,
+		.acc16_opts = { n->acc16_nbits, n->acc16_spill },
 	};
 	return DNNQ_OK;
 }

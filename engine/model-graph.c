@@ -32,8 +32,19 @@ static const struct attr {
 	A32(25, count_include_pad, 1), A32(26, op, 1), A32(27, params, 4), A32(28, axis, 1),
 	A32(29, ndim, 1),
 	{ 30, ATTR_W64, offsetof(struct dnnq_model_node, dims), DNNQ_MAX_DIMS, "dims" },
+	A32(31, acc16, 1), A32(32, acc16_nbits, 1), A32(33, acc16_spill, 1),
 };
 #define NATTRS (sizeof attrs / sizeof attrs[0])
+/* The acc16 keys come last and are written only for a node that uses
+ * 16-bit accumulation: a file without it stays readable by a reader that
+ * predates them, one with it is refused there (unknown required key). */
+#define NATTRS_BASE (NATTRS - 3)
+#define ACC16_SPILL_MAX 65535u
+
+static size_t node_nattrs(const struct dnnq_model_node *n)
+{
+	return n->acc16 || n->acc16_nbits || n->acc16_spill ? NATTRS : NATTRS_BASE;
+}
 
 static void write_attr(const struct dnnq_model_node *n, const struct attr *a, struct wbuf *b)
 {
@@ -73,8 +84,9 @@ void dnnq_model_write_graph(const struct dnnq_model *m, struct wbuf *b)
 			wb_u32(b, (uint32_t)n->inputs[i]);
 		wb_u32(b, 1);
 		wb_u32(b, (uint32_t)dnnq_model_node_value(m, j));
-		wb_u32(b, NATTRS);
-		for (size_t a = 0; a < NATTRS; a++)
+		size_t na = node_nattrs(n);
+		wb_u32(b, (uint32_t)na);
+		for (size_t a = 0; a < na; a++)
 			write_attr(n, &attrs[a], b);
 	}
 }
@@ -129,6 +141,16 @@ static int check_node(struct rd *r, size_t j, const struct dnnq_model_node *n, s
 	if (n->kind == DNNQ_NODE_CONVERT && !dnnq_convert_kind_name(n->op))
 		return NODE_ERR(DNNQ_E_FORMAT, "op %u: not a convert kind (0..%d)", n->op,
 		                DNNQ_CONVERT_DEQUANTIZE_NCHW);
+	bool gemm = n->kind == DNNQ_NODE_CONV || n->kind == DNNQ_NODE_FC;
+	if (n->acc16 > 1 || (n->acc16 && !gemm))
+		return NODE_ERR(DNNQ_E_FORMAT, "acc16 %u: want 0 or 1%s", n->acc16,
+		                gemm ? "" : " (0 on a node that is not conv or fc)");
+	if (n->acc16_nbits == 1 || n->acc16_nbits > 8)
+		return NODE_ERR(DNNQ_E_FORMAT, "acc16_nbits %u: want 0 (default) or 2..8",
+		                n->acc16_nbits);
+	if (n->acc16_spill > ACC16_SPILL_MAX)
+		return NODE_ERR(DNNQ_E_FORMAT, "acc16_spill %u: want 0 (default) .. %u",
+		                n->acc16_spill, ACC16_SPILL_MAX);
 	if (n->out_dtype >= DNNQ_DTYPE_COUNT || n->out_precision > 32 || n->out_signed > 1)
 		return NODE_ERR(DNNQ_E_FORMAT, "out dtype %u precision %u signed %u: invalid",
 		                n->out_dtype, n->out_precision, n->out_signed);

@@ -71,6 +71,10 @@ struct dnnq_model_node {
 	uint32_t axis;                          /* concat */
 	uint32_t ndim;                          /* reshape */
 	int64_t dims[DNNQ_MAX_DIMS];
+	/* conv, fc: 16-bit accumulation (engine/gemm.h dnnq_gemm_pack_acc16):
+	 * acc16 0 or 1; nbits 0 (default 7) or 2..8; spill 0 (default) or the
+	 * interval in k steps. Written only when acc16 is set. */
+	uint32_t acc16, acc16_nbits, acc16_spill;
 };
 
 struct dnnq_model_stat {

@@ -2,6 +2,7 @@
  * onnx/calib.c — calibration of an imported model (onnx/calib.h).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,4 +289,400 @@ int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts
 	if (!rc)
 		*sqnr_db = best;
 	return rc;
+}
+
+/* ---- 16-bit accumulation (--acc16, --acc16=auto) ---- */
+
+static bool gemm_node(const struct dnnq_model_node *n)
+{
+	return n->kind == DNNQ_NODE_CONV || n->kind == DNNQ_NODE_FC;
+}
+
+/* conv.c's depthwise path, which does not run the GEMM */
+static bool depthwise_node(const struct dnnq_model_node *n)
+{
+	return n->kind == DNNQ_NODE_CONV && n->groups > 1 && n->groups == n->cin &&
+	       n->cout == n->cin;
+}
+
+/* A conv or fc node's GEMM: groups, rows (output channels) per group, k. */
+static void gemm_shape(const struct dnnq_model_node *n, size_t *groups, size_t *rows, size_t *k)
+{
+	if (n->kind == DNNQ_NODE_FC) {
+		*groups = 1;
+		*rows = n->n;
+		*k = n->k;
+		return;
+	}
+	*groups = n->groups ? n->groups : 1;
+	*rows = n->cout / *groups;
+	*k = (size_t)n->kernel[0] * n->kernel[1] * (n->cin / *groups);
+}
+
+/* The node's weights packed for acc16, one set per group (gw: groups entries). */
+static int pack_layer(const struct dnnq_model *m, size_t j, const struct dnnq_acc16_opts *o,
+                      struct dnnq_gemm_weights *gw, struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &m->nodes[j];
+	size_t groups, rows, k;
+	gemm_shape(n, &groups, &rows, &k);
+	if (n->weight < 0 || (size_t)n->weight >= m->ntensors)
+		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "acc16: node '%s': no weights", n->name);
+	const struct dnnq_qtensor *t = &m->tensors[n->weight].t;
+	size_t numel = groups * rows * k;
+	if (dnnq_qtensor_numel(t) != numel ||
+	    (t->dtype != DNNQ_DTYPE_S8 && t->dtype != DNNQ_DTYPE_PACKED))
+		return dnnq_diag_set(diag, DNNQ_E_SHAPE, "acc16: node '%s': weights: want %zu s8",
+		                     n->name, numel);
+	int8_t *w = t->data;
+	if (t->dtype == DNNQ_DTYPE_PACKED) {
+		if (!(w = malloc(numel ? numel : 1)))
+			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
+		dnnq_unpack_bits(t->data, numel, t->precision, true, w);
+	}
+	int rc = DNNQ_OK;
+	for (size_t g = 0; !rc && g < groups; g++)
+		rc = dnnq_gemm_pack_acc16(dnnq_isa_best(), w + g * rows * k, rows, k, k, o, &gw[g],
+		                          diag);
+	if (w != t->data)
+		free(w);
+	return rc;
+}
+
+/* Output buffers of graph g (planned), y[k] of its output k. */
+static int alloc_outputs(struct dnnq_graph *g, void ***y, struct dnnq_diag *diag)
+{
+	size_t nout = dnnq_graph_num_outputs(g);
+	*y = calloc(nout ? nout : 1, sizeof **y);
+	if (!*y)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
+	for (size_t k = 0; k < nout; k++) {
+		struct dnnq_tensor_info ti;
+		dnnq_graph_output_info(g, k, &ti);
+		if (!((*y)[k] = malloc(ti.bytes ? ti.bytes : 1)))
+			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
+	}
+	return DNNQ_OK;
+}
+
+static void free_outputs(void **y, size_t n)
+{
+	for (size_t k = 0; y && k < n; k++)
+		free(y[k]);
+	free(y);
+}
+
+/* Every node's shadow-run SQNR (sqnr[j], m->nnodes entries) on the
+ * calibration samples. */
+static int shadow_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
+                       double *sqnr, struct dnnq_diag *diag)
+{
+	struct dnnq_graph *g = NULL;
+	void **y = NULL;
+	struct dnnq_node_report *r = NULL;
+	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, diag);
+	if (!rc)
+		rc = dnnq_graph_plan(g, c->samples, 1, diag);
+	if (!rc && dnnq_graph_num_nodes(g) != m->nnodes)
+		rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "acc16: graph of %zu nodes for %zu",
+		                   dnnq_graph_num_nodes(g), m->nnodes);
+	if (!rc && !(r = calloc(m->nnodes ? m->nnodes : 1, sizeof *r)))
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
+	if (!rc)
+		rc = alloc_outputs(g, &y, diag);
+	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, NULL,
+	                                   r)))
+		dnnq_diag_set(diag, rc, "acc16: the shadow run failed");
+	for (size_t j = 0; !rc && j < m->nnodes; j++)
+		sqnr[j] = r[j].sqnr_db;
+	free_outputs(y, g ? dnnq_graph_num_outputs(g) : 0);
+	free(r);
+	dnnq_graph_destroy(g);
+	return rc;
+}
+
+/* The u8 input of each layer, from m run with every layer acc32 and the
+ * layers' inputs as extra outputs: in[l] (NULL: not u8 or not a node's
+ * output) and info[l]; layer_inputs_free releases it all. */
+struct layer_inputs {
+	struct dnnq_graph *g;
+	void **y;
+	size_t ny;
+	const uint8_t **in;
+	struct dnnq_tensor_info *info;
+};
+
+static int layer_inputs(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
+                        const struct dnnq_acc16_layer *layers, size_t nl,
+                        struct layer_inputs *li, struct dnnq_diag *diag)
+{
+	struct dnnq_model mm = *m;
+	size_t nv = dnnq_model_num_values(m), first = m->ninputs + m->nconstants;
+	int *out_of = malloc((nv ? nv : 1) * sizeof *out_of);
+	int *idx = calloc(nl ? nl : 1, sizeof *idx);
+	mm.nodes = malloc((m->nnodes ? m->nnodes : 1) * sizeof *mm.nodes);
+	mm.outputs = calloc(m->noutputs + nl + 1, sizeof *mm.outputs);
+	li->in = calloc(nl ? nl : 1, sizeof *li->in);
+	li->info = calloc(nl ? nl : 1, sizeof *li->info);
+	int rc = DNNQ_OK;
+	if (!out_of || !idx || !mm.nodes || !mm.outputs || !li->in || !li->info) {
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < m->nnodes; j++) {
+		mm.nodes[j] = m->nodes[j];
+		mm.nodes[j].acc16 = 0;
+	}
+	for (size_t k = 0; k < m->noutputs; k++)
+		mm.outputs[k] = m->outputs[k];
+	for (size_t v = 0; v < nv; v++)
+		out_of[v] = -1;
+	for (size_t k = 0; k < m->noutputs; k++)
+		if (m->outputs[k].value >= 0 && (size_t)m->outputs[k].value < nv)
+			out_of[m->outputs[k].value] = (int)k;
+	for (size_t l = 0; l < nl; l++) {
+		const struct dnnq_model_node *n = &m->nodes[layers[l].node];
+		int32_t v = n->ninputs ? n->inputs[0] : -1;
+		idx[l] = -1;
+		if (v < (int32_t)first || (size_t)v >= nv)
+			continue;
+		if (out_of[v] < 0) {
+			struct dnnq_model_io *io = &mm.outputs[mm.noutputs];
+			snprintf(io->name, sizeof io->name, "acc16-input-%zu", l);
+			io->dtype = DNNQ_DTYPE_U8;
+			io->value = v;
+			out_of[v] = (int)mm.noutputs++;
+		}
+		idx[l] = out_of[v];
+	}
+	if ((rc = dnnq_model_build(&mm, dnnq_isa_best(), &li->g, diag)) ||
+	    (rc = dnnq_graph_plan(li->g, c->samples, 1, diag)))
+		goto out;
+	li->ny = dnnq_graph_num_outputs(li->g);
+	if ((rc = alloc_outputs(li->g, &li->y, diag)))
+		goto out;
+	if ((rc = dnnq_graph_run(li->g, (const void *const *)c->x, (void *const *)li->y, NULL))) {
+		dnnq_diag_set(diag, rc, "acc16: the model failed to run");
+		goto out;
+	}
+	for (size_t l = 0; l < nl; l++) {
+		if (idx[l] < 0)
+			continue;
+		dnnq_graph_output_info(li->g, (size_t)idx[l], &li->info[l]);
+		if (li->info[l].dtype == DNNQ_DTYPE_U8)
+			li->in[l] = li->y[idx[l]];
+	}
+out:
+	free(out_of);
+	free(idx);
+	free(mm.nodes);
+	free(mm.outputs);
+	return rc;
+}
+
+static void layer_inputs_free(struct layer_inputs *li)
+{
+	free_outputs(li->y, li->ny);
+	dnnq_graph_destroy(li->g);
+	free(li->in);
+	free(li->info);
+}
+
+/* Row p of group g of the im2col matrix of conv node n over the NHWC u8
+ * input x (batch x h x w x cin), padding read as the zero point zx. */
+static void im2col_row(const struct dnnq_model_node *n, const uint8_t *x, size_t h, size_t w,
+                       size_t oh, size_t ow, size_t p, size_t g, uint8_t zx, uint8_t *row)
+{
+	size_t cin = n->cin, cing = cin / n->groups;
+	size_t img = p / (oh * ow), oy = p / ow % oh, ox = p % ow;
+	for (size_t ky = 0; ky < n->kernel[0]; ky++) {
+		ptrdiff_t iy = (ptrdiff_t)(oy * n->strides[0] + ky * n->dilations[0]) -
+		               (ptrdiff_t)n->pads[0];
+		for (size_t kx = 0; kx < n->kernel[1]; kx++, row += cing) {
+			ptrdiff_t ix = (ptrdiff_t)(ox * n->strides[1] + kx * n->dilations[1]) -
+			               (ptrdiff_t)n->pads[1];
+			if (iy < 0 || ix < 0 || iy >= (ptrdiff_t)h || ix >= (ptrdiff_t)w)
+				memset(row, zx, cing);
+			else
+				memcpy(row, x + ((img * h + (size_t)iy) * w + (size_t)ix) * cin + g * cing,
+				       cing);
+		}
+	}
+}
+
+/* Saturation events and additions of the acc16 GEMM of layer l on its
+ * input x (info ti). */
+static int saturation(const struct dnnq_model_node *n, const struct dnnq_gemm_weights *gw,
+                      const uint8_t *x, const struct dnnq_tensor_info *ti, size_t samples,
+                      uint64_t *events, uint64_t *adds)
+{
+	size_t groups, rows, k;
+	gemm_shape(n, &groups, &rows, &k);
+	*events = *adds = 0;
+	if (n->kind == DNNQ_NODE_FC) {
+		if (ti->bytes != samples * k)
+			return DNNQ_E_SHAPE;
+		return dnnq_gemm_acc16_saturation(&gw[0], samples, x, k, events, adds);
+	}
+	if (ti->ndim != 4 || (size_t)ti->dims[3] != n->cin || !n->strides[0] || !n->strides[1])
+		return DNNQ_E_SHAPE;
+	size_t h = (size_t)ti->dims[1], w = (size_t)ti->dims[2];
+	size_t eh = n->dilations[0] * (n->kernel[0] - 1) + 1;
+	size_t ew = n->dilations[1] * (n->kernel[1] - 1) + 1;
+	if (h + n->pads[0] + n->pads[2] < eh || w + n->pads[1] + n->pads[3] < ew)
+		return DNNQ_E_SHAPE;
+	size_t oh = (h + n->pads[0] + n->pads[2] - eh) / n->strides[0] + 1;
+	size_t ow = (w + n->pads[1] + n->pads[3] - ew) / n->strides[1] + 1;
+	size_t npix = samples * oh * ow, block = 64;
+	uint8_t *a = malloc(block * k);
+	if (!a)
+		return DNNQ_E_NOMEM;
+	int rc = DNNQ_OK;
+	for (size_t g = 0; !rc && g < groups; g++) {
+		for (size_t p0 = 0; !rc && p0 < npix; p0 += block) {
+			size_t r = npix - p0 < block ? npix - p0 : block;
+			for (size_t i = 0; i < r; i++)
+				im2col_row(n, x, h, w, oh, ow, p0 + i, g, (uint8_t)ti->qp.zero_point,
+				           a + i * k);
+			uint64_t e = 0, s = 0;
+			rc = dnnq_gemm_acc16_saturation(&gw[g], r, a, k, &e, &s);
+			*events += e;
+			*adds += s;
+		}
+	}
+	free(a);
+	return rc;
+}
+
+int dnnq_onnx_calib_acc16_measure(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
+                                  const struct dnnq_acc16_opts *o,
+                                  struct dnnq_acc16_layer **layers, size_t *nlayers,
+                                  struct dnnq_diag *diag)
+{
+	static const struct dnnq_acc16_opts none = { 0, 0 };
+	size_t nl = 0;
+	*layers = NULL;
+	*nlayers = 0;
+	for (size_t j = 0; j < m->nnodes; j++)
+		nl += gemm_node(&m->nodes[j]);
+	struct dnnq_acc16_layer *L = calloc(nl ? nl : 1, sizeof *L);
+	if (!L)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
+	for (size_t j = 0, l = 0; j < m->nnodes; j++) {
+		const struct dnnq_model_node *n = &m->nodes[j];
+		if (!gemm_node(n))
+			continue;
+		L[l] = (struct dnnq_acc16_layer){ .node = j, .acc16 = n->acc16 && !depthwise_node(n),
+		                                  .applicable = !depthwise_node(n), .saturation = NAN,
+		                                  .sqnr_db_acc32 = NAN, .sqnr_db_acc16 = NAN };
+		l++;
+	}
+	struct layer_inputs li = { 0 };
+	int rc = c->samples ? layer_inputs(c, m, L, nl, &li, diag) : DNNQ_OK;
+	for (size_t l = 0; !rc && l < nl; l++) {
+		const struct dnnq_model_node *n = &m->nodes[L[l].node];
+		if (!L[l].applicable)
+			continue;
+		struct dnnq_acc16_opts no = n->acc16 ? (struct dnnq_acc16_opts){ n->acc16_nbits,
+		                                                                 n->acc16_spill }
+		                                     : o ? *o : none;
+		size_t groups, rows, k;
+		gemm_shape(n, &groups, &rows, &k);
+		struct dnnq_gemm_weights *gw = calloc(groups, sizeof *gw);
+		if (!gw) {
+			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
+			break;
+		}
+		rc = pack_layer(m, L[l].node, &no, gw, diag);
+		for (size_t g = 0; !rc && g < groups; g++)
+			L[l].outliers += gw[g].outliers;
+		L[l].outlier_density = (double)L[l].outliers / (double)(groups * rows * k);
+		if (!rc && li.in && li.in[l]) {
+			int s = saturation(n, gw, li.in[l], &li.info[l], c->samples, &L[l].sat_events,
+			                   &L[l].sat_adds);
+			if (s == DNNQ_E_NOMEM)
+				rc = dnnq_diag_set(diag, s, "acc16: out of memory");
+			else if (!s && L[l].sat_adds)
+				L[l].saturation = (double)L[l].sat_events / (double)L[l].sat_adds;
+		}
+		for (size_t g = 0; g < groups; g++)
+			dnnq_gemm_weights_free(&gw[g]);
+		free(gw);
+	}
+	if (c->samples)
+		layer_inputs_free(&li);
+	if (rc) {
+		free(L);
+		return rc;
+	}
+	*layers = L;
+	*nlayers = nl;
+	return DNNQ_OK;
+}
+
+int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_model *m,
+                               const struct dnnq_acc16_opts *o, double threshold_db,
+                               struct dnnq_acc16_layer **layers, size_t *nlayers,
+                               void (*progress)(void *ctx, size_t done, size_t total),
+                               void *ctx, struct dnnq_diag *diag)
+{
+	static const struct dnnq_acc16_opts none = { 0, 0 };
+	if (!o)
+		o = &none;
+	if (c->samples == 0)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "acc16 auto: no calibration samples");
+	for (size_t j = 0; j < m->nnodes; j++)
+		m->nodes[j].acc16 = m->nodes[j].acc16_nbits = m->nodes[j].acc16_spill = 0;
+	struct dnnq_acc16_layer *L;
+	size_t nl, done = 0, total = 1;
+	int rc = dnnq_onnx_calib_acc16_measure(c, m, o, &L, &nl, diag);
+	if (rc)
+		return rc;
+	double *base = malloc((m->nnodes ? m->nnodes : 1) * sizeof *base);
+	double *sq = malloc((m->nnodes ? m->nnodes : 1) * sizeof *sq);
+	if (!base || !sq)
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
+	for (size_t l = 0; l < nl; l++)
+		total += L[l].applicable;
+	if (!rc)
+		rc = shadow_sqnr(c, m, base, diag);
+	if (progress)
+		progress(ctx, ++done, total);
+	for (size_t l = 0; !rc && l < nl; l++) {
+		struct dnnq_model_node *n = &m->nodes[L[l].node];
+		L[l].sqnr_db_acc32 = base[L[l].node];
+		if (!L[l].applicable)
+			continue;
+		n->acc16 = 1;
+		n->acc16_nbits = o->nbits;
+		n->acc16_spill = o->spill;
+		rc = shadow_sqnr(c, m, sq, diag);
+		n->acc16 = n->acc16_nbits = n->acc16_spill = 0;
+		if (rc)
+			break;
+		double a = base[L[l].node], b = sq[L[l].node];
+		L[l].sqnr_db_acc16 = b;
+		/* equal (both infinite: exact) is no loss; a NaN is one */
+		double loss = a == b ? 0 : a - b;
+		L[l].acc16 = loss < threshold_db;
+		if (progress)
+			progress(ctx, ++done, total);
+	}
+	for (size_t l = 0; !rc && l < nl; l++) {
+		struct dnnq_model_node *n = &m->nodes[L[l].node];
+		if (!L[l].acc16)
+			continue;
+		n->acc16 = 1;
+		n->acc16_nbits = o->nbits;
+		n->acc16_spill = o->spill;
+	}
+	free(base);
+	free(sq);
+	if (rc) {
+		free(L);
+		return rc;
+	}
+	*layers = L;
+	*nlayers = nl;
+	return DNNQ_OK;
 }

@@ -83,4 +83,45 @@ int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts
                          void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
                          struct dnnq_diag *diag);
 
+/* 16-bit accumulation per layer (engine/gemm.h dnnq_gemm_pack_acc16), for
+ * each conv and fc node of a lowered model, measured on the calibration
+ * samples. */
+struct dnnq_acc16_layer {
+	size_t node;                  /* model node index */
+	bool acc16;                   /* the node's state (after auto: the choice) */
+	bool applicable;              /* false: depthwise conv (no GEMM) */
+	size_t outliers;              /* weights in the sparse part of the split */
+	double outlier_density;       /* outliers / (n * k) */
+	/* int16 saturation events over additions, the layer's own u8 input
+	 * (from the all-acc32 model) through dnnq_gemm_acc16_saturation;
+	 * adds 0 and saturation NaN when not measurable (f32 input) */
+	uint64_t sat_events, sat_adds;
+	double saturation;
+	/* shadow run SQNR at the layer's output (engine/graph.h sqnr_db), with
+	 * every layer acc32, and with this layer alone acc16 (auto only, else
+	 * NaN) */
+	double sqnr_db_acc32, sqnr_db_acc16;
+};
+
+#define DNNQ_ACC16_THRESHOLD_DB 0.5
+
+/* Fills *layers (malloc'ed, *nlayers entries, one per conv and fc node in
+ * order) for model m, whose nodes' acc16 attributes say their state; the
+ * split statistics use each node's nbits (o for nodes without acc16). */
+int dnnq_onnx_calib_acc16_measure(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
+                                  const struct dnnq_acc16_opts *o,
+                                  struct dnnq_acc16_layer **layers, size_t *nlayers,
+                                  struct dnnq_diag *diag);
+
+/* --acc16=auto: for each conv and fc node of m in turn (the others acc32),
+ * the shadow run's SQNR at the node's output with acc16 against acc32; the
+ * node keeps acc16 (with o's nbits and spill) when the loss is below
+ * threshold_db. m's acc16 attributes are set to the choice; layers as for
+ * dnnq_onnx_calib_acc16_measure. progress may be NULL. */
+int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_model *m,
+                               const struct dnnq_acc16_opts *o, double threshold_db,
+                               struct dnnq_acc16_layer **layers, size_t *nlayers,
+                               void (*progress)(void *ctx, size_t done, size_t total),
+                               void *ctx, struct dnnq_diag *diag);
+
 #endif

@@ -237,6 +237,19 @@ static void oihw_to_ohwi(const void *src, void *dst, size_t o, size_t i, size_t 
 					       s + (((a * i + b) * h + y) * w + x) * es, es);
 }
 
+/* 16-bit accumulation of the layer named after IR node `ir`, as asked. */
+static void set_acc16(const struct lower *L, const struct dnnq_ir_node *ir,
+                      struct dnnq_model_node *mn)
+{
+	const struct dnnq_lower_opts *o = L->o;
+	size_t j = (size_t)(ir - L->ir->nodes);
+	if (o->acc16 != DNNQ_ACC16_ON || (o->acc16_nodes && !o->acc16_nodes[j]))
+		return;
+	mn->acc16 = 1;
+	mn->acc16_nbits = o->acc16_opts.nbits;
+	mn->acc16_spill = o->acc16_opts.spill;
+}
+
 /* The model node of Conv and Gemm (kind) reading x: its weights of shape
  * dims (ndim; rows = dims[0]), the model's integers w (int8) when q is
  * given, else floats w to quantize; the f32 bias [rows]; what ch fused.
@@ -277,6 +290,7 @@ static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind k
 	mn->clip_min = ch->cmin;
 	mn->clip_max = ch->cmax;
 	mn->requant = DNNQ_REQUANT_FLOAT;
+	set_acc16(L, ch->last, mn);
 	*rc = DNNQ_OK;
 	return mn;
 }
@@ -1081,6 +1095,7 @@ static struct dnnq_model_node *qlinear_node(struct lower *L, const struct dnnq_i
 	}
 	mn->weight = wid;
 	mn->bias = bid;
+	set_acc16(L, n, mn);
 	*rc = DNNQ_OK;
 	return mn;
 }

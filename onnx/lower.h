@@ -27,6 +27,15 @@ struct dnnq_lower_opts {
 	bool dynamic;             /* Gemm layers quantize their input per call */
 	const char *name;         /* the model's name (meta); NULL: the graph's */
 	const char *calibration;  /* what chose the ranges (meta), e.g. "kl" */
+	/* 16-bit accumulation of Conv and Gemm layers (engine/gemm.h):
+	 * DNNQ_ACC16_OFF none; DNNQ_ACC16_ON every one, or with acc16_nodes
+	 * those it marks. acc16_nodes (ir->nnodes entries, may be NULL) is
+	 * indexed by the IR node a layer is named after (the last of its fused
+	 * chain). DNNQ_ACC16_AUTO lowers like OFF: the choice is made on the
+	 * lowered model by dnnq_onnx_calib_acc16_auto (onnx/calib.h). */
+	enum { DNNQ_ACC16_OFF, DNNQ_ACC16_ON, DNNQ_ACC16_AUTO } acc16;
+	const bool *acc16_nodes;
+	struct dnnq_acc16_opts acc16_opts;   /* nbits and spill of those layers */
 };
 
 /* qp[v] (has_qp[v]) is the quantization of IR value v, for each value the

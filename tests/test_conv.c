@@ -270,6 +270,72 @@ START_TEST(bad_descriptions)
 }
 END_TEST
 
+/* acc16 (engine/gemm.h) against acc32 on every path: activations and the
+ * input zero point (the padding) in 0..15, so no 16-bit sum can saturate
+ * within the default spill (16 steps x 2 x 15 x 64 < 32768); weights
+ * small (_i even: no outliers) or full range (odd: outliers). Outputs equal
+ * bit for bit, scalar and best ISA, 1 and 3 threads. Depthwise ignores
+ * acc16 (no GEMM weights). _i / 2: 0 im2col, 1 depthwise, 2 pointwise. */
+START_TEST(acc16_matches_acc32)
+{
+	struct rng r = { 9100 + (uint64_t)_i };
+	int kind = _i / 2 % 3;
+	bool outliers = _i % 2;
+	for (int rep = 0; rep < 6; rep++) {
+		struct cproblem p;
+		make_problem(&r, &p, kind);
+		size_t k = p.d.kh * p.d.kw * p.d.cin / p.d.groups;
+		size_t nx = p.n * p.h * p.w * p.d.cin;
+		for (size_t i = 0; i < nx; i++)
+			p.x[i] = (uint8_t)rng_int(&r, 0, 15);
+		for (size_t i = 0; i < p.d.cout * k; i++)
+			p.wt[i] = outliers ? (int8_t)rng_int(&r, -128, 127)
+			                   : (int8_t)rng_int(&r, -64, 63);
+		p.d.in_qp.zero_point = (int32_t)rng_int(&r, 0, 15);
+		size_t oh, ow, n = out_elems(&p, &oh, &ow);
+		uint8_t *y32 = run(&p, dnnq_isa_best(), 1);
+		struct dnnq_conv_desc d32 = p.d;
+		p.d.acc16 = true;
+		struct dnnq_conv *c;
+		p.d.isa = dnnq_isa_best();
+		ck_assert_int_eq(dnnq_conv_create(&p.d, &c, NULL), 0);
+		const struct dnnq_gemm_weights *w = dnnq_conv_weights(c, 0);
+		if (!strcmp(dnnq_conv_path(c), "depthwise")) {
+			ck_assert_ptr_null(w);
+		} else {
+			ck_assert_ptr_nonnull(w);
+			ck_assert(w->acc16);
+			ck_assert_ptr_null(dnnq_conv_weights(c, p.d.groups));
+			size_t outl = 0;
+			for (size_t g = 0; g < p.d.groups; g++)
+				outl += dnnq_conv_weights(c, g)->outliers;
+			ck_assert(outliers ? outl > 0 || p.d.cout * k < 8 : outl == 0);
+			if (kind == 2 && p.d.stride_h == 1 && p.d.stride_w == 1) {
+				uint64_t ev = 1, adds = 0;
+				ck_assert_int_eq(dnnq_gemm_acc16_saturation(w, p.n * p.h * p.w, p.x,
+				                                            p.d.cin, &ev, &adds), 0);
+				ck_assert_uint_eq(ev, 0);
+				ck_assert_uint_gt(adds, 0);
+			}
+		}
+		dnnq_conv_destroy(c);
+		uint8_t *y16 = run(&p, dnnq_isa_best(), 1);
+		uint8_t *y16s = run(&p, DNNQ_ISA_SCALAR, 1);
+		uint8_t *y16t = run(&p, dnnq_isa_best(), 3);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(y16[i] == y32[i] && y16s[i] == y32[i] && y16t[i] == y32[i],
+			              "kind %d rep %d: y[%zu] acc16 %u/%u/%u acc32 %u (%s)", kind, rep, i,
+			              y16[i], y16s[i], y16t[i], y32[i],
+			              d32.groups > 1 ? "groups" : "one group");
+		free(y32);
+		free(y16);
+		free(y16s);
+		free(y16t);
+		free_problem(&p);
+	}
+}
+END_TEST
+
 Suite *suite_conv(void)
 {
 	Suite *s = suite_create("conv");
@@ -277,6 +343,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, random_against_reference, 0, 120);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
+	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;

@@ -249,6 +249,93 @@ START_TEST(bad_descriptions)
 }
 END_TEST
 
+/* acc16 (engine/gemm.h dnnq_gemm_pack_acc16) against acc32, same FC:
+ * _i 0: small weights (no outliers) and activations 0..15 (a 16-bit sum
+ * cannot leave int16 within the default spill: 16 steps x 2 x 15 x 64 <
+ * 32768); 1: full-range weights (outliers) with the same activations;
+ * both bit for bit equal with zero saturation events. 2: all-255
+ * activations against all-63 weights saturate: counted, and the outputs
+ * differ. Asymmetric weights and input zero point 9 on every case. */
+static void run_fc(const struct dnnq_fc_desc *d, const uint8_t *x, int32_t *y,
+                   uint64_t *events, uint64_t *adds)
+{
+	struct dnnq_fc *fc;
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(dnnq_fc_create(d, &fc, &diag) == 0, "%s", diag.msg);
+	const struct dnnq_gemm_weights *w = dnnq_fc_weights(fc);
+	ck_assert(w->acc16 == d->acc16);
+	if (d->acc16) {
+		ck_assert_int_eq(dnnq_gemm_acc16_saturation(w, B, x, K, events, adds), 0);
+		ck_assert_uint_gt(*adds, 0);
+	}
+	ck_assert_int_eq(dnnq_fc_setup(fc, B, x, y), 0);
+	ck_assert_int_eq(dnnq_fc_run(fc, NULL), 0);
+	dnnq_fc_destroy(fc);
+}
+
+START_TEST(acc16_matches_acc32)
+{
+	struct rng r = { 501 + (uint64_t)_i };
+	struct problem *p = malloc(sizeof *p);
+	make_problem(&r, p, true, true, DNNQ_REQUANT_FLOAT, false);
+	for (size_t i = 0; i < B * K; i++)
+		p->x[i] = _i == 2 ? 255 : (uint8_t)rng_int(&r, 0, 15);
+	for (size_t i = 0; i < N * K; i++)
+		p->w[i] = _i == 2 ? 63 : _i == 0 ? (int8_t)rng_int(&r, -64, 63)
+		        : (int8_t)rng_int(&r, -128, 127);
+	p->d.in_qp.zero_point = 9;
+	p->d.out_dtype = DNNQ_DTYPE_S32;
+	p->d.bias = NULL;
+	int32_t y32[B * N], y16[B * N];
+	uint64_t ev = 0, adds = 0;
+	run_fc(&p->d, p->x, y32, NULL, NULL);
+	p->d.acc16 = true;
+	struct dnnq_fc *fc;
+	ck_assert_int_eq(dnnq_fc_create(&p->d, &fc, NULL), 0);
+	const struct dnnq_gemm_weights *w = dnnq_fc_weights(fc);
+	ck_assert_uint_eq(w->acc16_nbits, DNNQ_ACC16_DEFAULT_NBITS);
+	if (_i == 0)
+		ck_assert_uint_eq(w->outliers, 0);
+	else if (_i == 1)
+		ck_assert(w->outliers > 0 && w->outlier_density > 0.2 && w->outlier_density < 0.8);
+	dnnq_fc_destroy(fc);
+	run_fc(&p->d, p->x, y16, &ev, &adds);
+	if (_i < 2) {
+		ck_assert_uint_eq(ev, 0);
+		for (size_t i = 0; i < B * N; i++)
+			ck_assert_msg(y16[i] == y32[i], "case %d: y[%zu] acc16 %d acc32 %d", _i, i,
+			              y16[i], y32[i]);
+	} else {
+		ck_assert_uint_gt(ev, 0);
+		size_t differ = 0;
+		for (size_t i = 0; i < B * N; i++)
+			differ += y16[i] != y32[i];
+		ck_assert_uint_gt(differ, 0);
+	}
+	/* u8 output through the same pipeline: equal too when nothing saturates */
+	if (_i < 2) {
+		uint8_t u32[B * N], u16[B * N];
+		p->d.out_dtype = DNNQ_DTYPE_U8;
+		p->d.acc16 = false;
+		struct dnnq_fc *f32, *f16;
+		ck_assert_int_eq(dnnq_fc_create(&p->d, &f32, NULL), 0);
+		p->d.acc16 = true;
+		p->d.acc16_opts = (struct dnnq_acc16_opts){ 6, 4 };
+		ck_assert_int_eq(dnnq_fc_create(&p->d, &f16, NULL), 0);
+		ck_assert_uint_eq(dnnq_fc_weights(f16)->acc16_nbits, 6);
+		ck_assert_uint_eq(dnnq_fc_weights(f16)->acc16_spill, 4);
+		ck_assert_int_eq(dnnq_fc_setup(f32, B, p->x, u32), 0);
+		ck_assert_int_eq(dnnq_fc_setup(f16, B, p->x, u16), 0);
+		ck_assert_int_eq(dnnq_fc_run(f32, NULL), 0);
+		ck_assert_int_eq(dnnq_fc_run(f16, NULL), 0);
+		ck_assert_mem_eq(u16, u32, sizeof u16);
+		dnnq_fc_destroy(f32);
+		dnnq_fc_destroy(f16);
+	}
+	free(p);
+}
+END_TEST
+
 Suite *suite_fc(void)
 {
 	Suite *s = suite_create("fc");
@@ -257,6 +344,7 @@ Suite *suite_fc(void)
 	tcase_add_test(tc, static_f32_and_s32_outputs);
 	tcase_add_test(tc, dynamic_sqnr);
 	tcase_add_test(tc, bad_descriptions);
+	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 3);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;

@@ -885,6 +885,28 @@ START_TEST(lower_qlinearconv_exact)
 	ck_assert_int_eq(run.kinds[find_node(&run, "qconv")], DNNQ_NODE_CONV);
 	ck_assert_int_eq(run.kinds[find_node(&run, "dq")], DNNQ_NODE_CONVERT);
 	ck_assert_uint_eq(run.nnodes, 3);
+	ck_assert_uint_eq(run.m.nodes[find_node(&run, "qconv")].acc16, 0);
+	/* acc16 asked for: on the QLinearConv's node, with its nbits and
+	 * spill; a mask that names another IR node leaves it acc32 */
+	struct dnnq_lower_opts o16 = { .acc16 = DNNQ_ACC16_ON, .acc16_opts = { 5, 3 } };
+	struct dnnq_model m16;
+	struct dnnq_diag d;
+	bool mask[16] = { false };
+	ck_assert_uint_le(ir->nnodes, 16);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_msg(dnnq_onnx_lower(ir, &o16, NULL, NULL, &m16, &d) == 0, "%s", d.msg);
+		for (size_t j = 0; j < m16.nnodes; j++) {
+			const struct dnnq_model_node *mn = &m16.nodes[j];
+			bool conv = mn->kind == DNNQ_NODE_CONV;
+			ck_assert_uint_eq(mn->acc16, conv && k == 0);
+			ck_assert_uint_eq(mn->acc16_nbits, conv && k == 0 ? 5 : 0);
+			ck_assert_uint_eq(mn->acc16_spill, conv && k == 0 ? 3 : 0);
+		}
+		dnnq_model_free(&m16);
+		for (size_t i = 0; i < ir->nnodes; i++)
+			mask[i] = !strcmp(ir->nodes[i].name, "dq");
+		o16.acc16_nodes = mask;
+	}
 	dnnq_model_free(&run.m);
 	vals_free(ir, val);
 	ir_destroy(ir);

@@ -824,6 +824,77 @@ START_TEST(model_bad_convert_kind_refused)
 }
 END_TEST
 
+/* acc16 attributes: written only when set (a file without them is the
+ * same bytes as before), read back exactly, built into acc16 operators. */
+START_TEST(model_acc16_roundtrip)
+{
+	struct dnnq_model m, back;
+	make_model(&m, 8);
+	uint8_t *buf0, *buf;
+	size_t len0, len;
+	write_model(&m, &buf0, &len0);
+	m.nodes[0].acc16 = 1;
+	m.nodes[0].acc16_nbits = 6;
+	m.nodes[0].acc16_spill = 8;
+	m.nodes[7].acc16 = 1;
+	write_model(&m, &buf, &len);
+	ck_assert_uint_gt(len, len0);
+	struct dnnq_diag d;
+	ck_assert_msg(dnnq_model_read(buf, len, &back, &d) == 0, "%s", d.msg);
+	assert_model_eq(&m, &back);
+	ck_assert_uint_eq(back.nodes[0].acc16_nbits, 6);
+	ck_assert_uint_eq(back.nodes[0].acc16_spill, 8);
+	ck_assert_uint_eq(back.nodes[2].acc16, 0);
+	ck_assert_uint_eq(back.nodes[7].acc16, 1);
+	struct dnnq_graph *g;
+	ck_assert_msg(dnnq_model_build(&back, dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&back);
+	ck_assert_msg(dnnq_model_read(buf0, len0, &back, &d) == 0, "%s", d.msg);
+	for (size_t j = 0; j < back.nnodes; j++)
+		ck_assert_uint_eq(back.nodes[j].acc16 | back.nodes[j].acc16_nbits |
+		                  back.nodes[j].acc16_spill, 0);
+	dnnq_model_free(&back);
+	free(buf);
+	free(buf0);
+	dnnq_model_free(&m);
+}
+END_TEST
+
+START_TEST(model_bad_acc16_refused)
+{
+	static const struct {
+		size_t node;
+		uint32_t acc16, nbits, spill;
+		const char *want;
+	} bad[] = {
+		{ 0, 2, 0, 0, "node 0 ('conv1'): acc16 2: want 0 or 1" },
+		{ 7, UINT32_MAX, 7, 0, "node 7 ('fc'): acc16 4294967295: want 0 or 1" },
+		{ 1, 1, 0, 0, "node 1 ('pool'): acc16 1: want 0 or 1 (0 on a node that is not conv" },
+		{ 0, 1, 1, 0, "node 0 ('conv1'): acc16_nbits 1: want 0 (default) or 2..8" },
+		{ 7, 1, 9, 0, "node 7 ('fc'): acc16_nbits 9: want 0 (default) or 2..8" },
+		{ 2, 1, 7, 65536, "node 2 ('conv2'): acc16_spill 65536: want 0 (default) .. 65535" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct dnnq_model m, back;
+		make_model(&m, 8);
+		struct dnnq_model_node *n = &m.nodes[bad[i].node];
+		n->acc16 = bad[i].acc16;
+		n->acc16_nbits = bad[i].nbits;
+		n->acc16_spill = bad[i].spill;
+		uint8_t *buf;
+		size_t len;
+		struct dnnq_diag d;
+		write_model(&m, &buf, &len);
+		ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_FORMAT);
+		ck_assert_msg(strstr(d.msg, bad[i].want), "case %zu: '%s' lacks '%s'", i, d.msg,
+		              bad[i].want);
+		free(buf);
+		dnnq_model_free(&m);
+	}
+}
+END_TEST
+
 Suite *suite_model(void)
 {
 	Suite *s = suite_create("model");
@@ -839,6 +910,8 @@ Suite *suite_model(void)
 	tcase_add_test(tc, model_other_kinds);
 	tcase_add_test(tc, model_nchw_converts);
 	tcase_add_test(tc, model_bad_convert_kind_refused);
+	tcase_add_test(tc, model_acc16_roundtrip);
+	tcase_add_test(tc, model_bad_acc16_refused);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;

@@ -9,8 +9,11 @@
  * lowering (onnx/lower.h) and the file, written to a temporary name and
  * renamed. --report runs the lowered model on the calibration samples: each
  * layer's SQNR (engine/graph.h's shadow run) and the outputs' SQNR against
- * the fp32 ONNX model. Exit status: 0; 1 when the model cannot be
- * converted; 2 for a usage error.
+ * the fp32 ONNX model. --acc16 marks every Conv and Gemm layer for 16-bit
+ * accumulation; --acc16=auto measures each one on the calibration samples
+ * and keeps it where the SQNR at the layer's output drops by less than
+ * --acc16-threshold dB (onnx/calib.h). Exit status: 0; 1 when the model
+ * cannot be converted; 2 for a usage error.
  */
 #include <getopt.h>
 #include <math.h>
@@ -29,6 +32,7 @@ static const char *argv0 = "dnnq-convert";
 struct opts {
 	const char *in, *out, *calib, *name;
 	bool autom, report, json;
+	double acc16_threshold;
 	struct dnnq_calib_opts c;
 	struct dnnq_lower_opts lo;
 	unsigned bins;
@@ -39,7 +43,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s IN.onnx -o OUT.dnnq [--calib PATH] [--method M] [--per-channel]\n"
 		"                    [--symmetric-weights] [--dynamic] [--bits N] [--report]\n"
-		"                    [--json]\n"
+		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
+		"                    [--acc16-nbits N] [--acc16-spill N]\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
 		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
 		"QLinearMatMul, ConvInteger, MatMulInteger) keeps its parameters.\n"
@@ -57,6 +62,12 @@ static void usage(FILE *f)
 		"  --bits N               activation precision, 2..8 (default 8)\n"
 		"  --bins N               histogram bins (default 2048)\n"
 		"  --name NAME            the model's name (default: the ONNX graph's)\n"
+		"  --acc16[=auto]         16-bit accumulation in every Conv/Gemm layer, or (auto,\n"
+		"                         needs --calib) where the SQNR loss at the layer's\n"
+		"                         output is below the threshold\n"
+		"  --acc16-threshold DB   auto's largest loss, dB (default 0.5)\n"
+		"  --acc16-nbits N        acc16 weights of N bits stay dense, 2..8 (default 7)\n"
+		"  --acc16-spill N        K steps between 16-to-32-bit spills, 1..65535\n"
 		"  --report               per layer and output SQNR on the calibration samples\n"
 		"  --json                 one JSON object on stdout\n"
 		"  -h, --help             this text\n",
@@ -72,7 +83,7 @@ static int bad_option(const char *name, const char *value, const char *rule)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_DYN, O_BITS, O_BINS, O_NAME,
-	       O_REPORT, O_JSON };
+	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "calib", required_argument, NULL, O_CALIB },
@@ -86,11 +97,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "name", required_argument, NULL, O_NAME },
 		{ "report", no_argument, NULL, O_REPORT },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "acc16", optional_argument, NULL, O_ACC16 },
+		{ "acc16-threshold", required_argument, NULL, O_ACC16_TH },
+		{ "acc16-nbits", required_argument, NULL, O_ACC16_NBITS },
+		{ "acc16-spill", required_argument, NULL, O_ACC16_SPILL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	*o = (struct opts){ .c = { .method = DNNQ_CALIB_L2,
-	                           .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } } };
+	                           .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } },
+	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB };
 	int ch;
 	char *end;
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
@@ -128,6 +144,30 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_NAME: o->name = optarg; break;
 		case O_REPORT: o->report = true; break;
 		case O_JSON: o->json = true; break;
+		case O_ACC16:
+			if (optarg && strcmp(optarg, "auto"))
+				return bad_option("acc16", optarg, "no value (every layer) or auto");
+			o->lo.acc16 = optarg ? DNNQ_ACC16_AUTO : DNNQ_ACC16_ON;
+			break;
+		case O_ACC16_TH:
+			o->acc16_threshold = strtod(optarg, &end);
+			if (!*optarg || *end || !(o->acc16_threshold >= 0 && o->acc16_threshold <= 100))
+				return bad_option("acc16-threshold", optarg, "a number of dB in [0, 100]");
+			break;
+		case O_ACC16_NBITS: {
+			long b = strtol(optarg, &end, 10);
+			if (!*optarg || *end || b < 2 || b > 8)
+				return bad_option("acc16-nbits", optarg, "an integer in [2, 8]");
+			o->lo.acc16_opts.nbits = (unsigned)b;
+			break;
+		}
+		case O_ACC16_SPILL: {
+			long b = strtol(optarg, &end, 10);
+			if (!*optarg || *end || b < 1 || b > 65535)
+				return bad_option("acc16-spill", optarg, "an integer in [1, 65535]");
+			o->lo.acc16_opts.spill = (unsigned)b;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
 		}
@@ -139,9 +179,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->in = argv[optind];
-	if ((o->autom || o->report) && !o->calib) {
+	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO;
+	if ((o->autom || o->report || acc16_auto) && !o->calib) {
 		fprintf(stderr, "%s: --%s needs --calib (try --help)\n", argv0,
-		        o->autom ? "method auto" : "report");
+		        o->autom ? "method auto" : acc16_auto ? "acc16=auto" : "report");
 		return 2;
 	}
 	o->lo.name = o->name;
@@ -254,8 +295,51 @@ static int write_model(const char *path, const struct dnnq_model *m, struct dnnq
 }
 
 /* The shadow run of the lowered model on the calibration samples. */
+/* The acc16 entry of model node j, or NULL (not conv or fc). */
+static const struct dnnq_acc16_layer *acc16_layer(const struct dnnq_acc16_layer *l, size_t nl,
+                                                  size_t j)
+{
+	for (size_t i = 0; i < nl; i++)
+		if (l[i].node == j)
+			return &l[i];
+	return NULL;
+}
+
+static void json_acc16(const struct dnnq_acc16_layer *a)
+{
+	printf(",\"accumulation\":\"%s\",\"outlier_density\":", a->acc16 ? "acc16" : "acc32");
+	dnnq_json_number(stdout, a->applicable ? a->outlier_density : NAN, 6);
+	printf(",\"saturation_rate\":");
+	dnnq_json_number(stdout, a->saturation, 9);
+	if (!isnan(a->sqnr_db_acc16)) {
+		printf(",\"sqnr_db_acc32\":");
+		dnnq_json_number(stdout, a->sqnr_db_acc32, 3);
+		printf(",\"sqnr_db_acc16\":");
+		dnnq_json_number(stdout, a->sqnr_db_acc16, 3);
+	}
+}
+
+/* "acc16 0.12% 1.3e-06": accumulation, outlier density, saturation rate. */
+static void text_acc16(const struct dnnq_acc16_layer *a)
+{
+	if (!a) {
+		printf(" %-6s %10s %10s", "", "", "");
+		return;
+	}
+	printf(" %-6s", a->acc16 ? "acc16" : "acc32");
+	if (a->applicable)
+		printf(" %9.3f%%", 100 * a->outlier_density);
+	else
+		printf(" %10s", "dw");
+	if (isnan(a->saturation))
+		printf(" %10s", "-");
+	else
+		printf(" %10.3g", a->saturation);
+}
+
 static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
-                  const struct dnnq_model *m, double out_db, struct dnnq_diag *d)
+                  const struct dnnq_model *m, double out_db,
+                  const struct dnnq_acc16_layer *acc, size_t nacc, struct dnnq_diag *d)
 {
 	struct dnnq_graph *g = NULL;
 	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, d);
@@ -282,12 +366,21 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 			dnnq_json_number(stdout, r[i].sqnr_db, 3);
 			printf(",\"local_sqnr_db\":");
 			dnnq_json_number(stdout, r[i].local_sqnr_db, 3);
+			const struct dnnq_acc16_layer *a = acc16_layer(acc, nacc, i);
+			if (a)
+				json_acc16(a);
 			printf("}");
 		} else {
-			if (i == 0)
+			if (i == 0 && nacc)
+				printf("%-32s %-12s %10s %10s %-6s %11s %10s\n", "layer", "kind", "SQNR dB",
+				       "local dB", "accum", "outliers", "sat rate");
+			else if (i == 0)
 				printf("%-32s %-12s %10s %10s\n", "layer", "kind", "SQNR dB", "local dB");
-			printf("%-32s %-12s %10.2f %10.2f\n", r[i].name, dnnq_node_kind_name(r[i].kind),
+			printf("%-32s %-12s %10.2f %10.2f", r[i].name, dnnq_node_kind_name(r[i].kind),
 			       r[i].sqnr_db, r[i].local_sqnr_db);
+			if (nacc)
+				text_acc16(acc16_layer(acc, nacc, i));
+			printf("\n");
 		}
 	}
 	if (!rc && !o->json)
@@ -323,6 +416,8 @@ static int convert(const struct opts *o)
 	struct dnnq_model m;
 	bool have_model = false;
 	double out_db = NAN;
+	struct dnnq_acc16_layer *acc = NULL;
+	size_t nacc = 0, kept = 0;
 	if (!method) {
 		rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "out of memory");
 		goto out;
@@ -354,7 +449,18 @@ static int convert(const struct opts *o)
 	if (rc)
 		goto out;
 	have_model = true;
-	if (o->calib && !o->autom)
+	if (!rc && lo.acc16 == DNNQ_ACC16_AUTO) {
+		struct dnnq_progress bar;
+		dnnq_progress_start(&bar, "choosing acc16 layers", o->json);
+		rc = dnnq_onnx_calib_acc16_auto(&c, &m, &lo.acc16_opts, o->acc16_threshold, &acc,
+		                                &nacc, on_trial, &bar, &d);
+		dnnq_progress_end(&bar);
+	} else if (!rc && lo.acc16 == DNNQ_ACC16_ON) {
+		rc = dnnq_onnx_calib_acc16_measure(&c, &m, &lo.acc16_opts, &acc, &nacc, &d);
+	}
+	for (size_t i = 0; i < nacc; i++)
+		kept += acc[i].acc16;
+	if (!rc && o->calib && (!o->autom || lo.acc16 != DNNQ_ACC16_OFF))
 		rc = dnnq_onnx_eval(&c, &m, NULL, &out_db, &d);
 	if (!rc)
 		rc = write_model(o->out, &m, &d);
@@ -379,9 +485,18 @@ static int convert(const struct opts *o)
 			}
 			printf("}");
 		}
+		if (lo.acc16 != DNNQ_ACC16_OFF) {
+			printf(",\"acc16\":{\"mode\":\"%s\",\"layers\":%zu,\"acc16_layers\":%zu",
+			       lo.acc16 == DNNQ_ACC16_AUTO ? "auto" : "on", nacc, kept);
+			if (lo.acc16 == DNNQ_ACC16_AUTO) {
+				printf(",\"threshold_db\":");
+				dnnq_json_number(stdout, o->acc16_threshold, 3);
+			}
+			printf("}");
+		}
 		if (o->report) {
 			printf(",\"layers\":[");
-			rc = report(o, &c, &m, out_db, &d);
+			rc = report(o, &c, &m, out_db, acc, nacc, &d);
 			printf("]");
 		}
 		printf("}\n");
@@ -390,8 +505,11 @@ static int convert(const struct opts *o)
 		if (c.samples)
 			printf(" on %zu samples, output SQNR %.2f dB", c.samples, out_db);
 		printf("\n");
+		if (lo.acc16 != DNNQ_ACC16_OFF)
+			printf("acc16: %zu of %zu conv/fc layers%s\n", kept, nacc,
+			       lo.acc16 == DNNQ_ACC16_AUTO ? " (auto)" : "");
 		if (o->report)
-			rc = report(o, &c, &m, out_db, &d);
+			rc = report(o, &c, &m, out_db, acc, nacc, &d);
 	}
 out:
 	if (rc)
@@ -400,6 +518,7 @@ out:
 		dnnq_model_free(&m);
 	if (c.ir)
 		dnnq_onnx_calib_free(&c);
+	free(acc);
 	free(method);
 	dnnq_ir_free(&ir);
 	return rc ? 1 : 0;

@@ -5,12 +5,14 @@
  *
  * Reads the file (at most 4 GiB), checks it with dnnq_model_read and prints
  * the metadata, the I/O signature, every tensor and node, the sections with
- * their checksums and the calibration statistics; --json prints one object
+ * their checksums and the calibration statistics (conv and fc nodes: acc32
+ * or acc16, with the split's outlier density); --json prints one object
  * (keys in docs/model-format.md). Exit status: 0; 1 when the file cannot be
  * read or is not a valid model (one line naming the section and field);
  * 2 for a usage error.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,68 @@ static void put_inputs(const struct dnnq_model_node *n)
 {
 	for (uint32_t i = 0; i < n->ninputs; i++)
 		printf("%s%d", i ? ", " : "", n->inputs[i]);
+}
+
+/* Outlier density of an acc16 conv or fc node: its weights split as
+ * dnnq_model_build's operators split them (per group), or NaN when they
+ * cannot be (the depthwise path ignores acc16). */
+static double outlier_density(const struct dnnq_model *m, const struct dnnq_model_node *n)
+{
+	size_t groups = 1, rows = n->n, k = n->k;
+	if (n->kind == DNNQ_NODE_CONV) {
+		if (!n->groups || (n->groups > 1 && n->groups == n->cin && n->cout == n->cin))
+			return NAN;
+		groups = n->groups;
+		rows = n->cout / groups;
+		k = (size_t)n->kernel[0] * n->kernel[1] * (n->cin / groups);
+	}
+	if (n->weight < 0 || (size_t)n->weight >= m->ntensors || !rows || !k)
+		return NAN;
+	const struct dnnq_qtensor *t = &m->tensors[n->weight].t;
+	size_t numel = groups * rows * k;
+	if (dnnq_qtensor_numel(t) != numel ||
+	    (t->dtype != DNNQ_DTYPE_S8 && t->dtype != DNNQ_DTYPE_PACKED))
+		return NAN;
+	int8_t *w = t->data;
+	if (t->dtype == DNNQ_DTYPE_PACKED) {
+		if (!(w = malloc(numel)))
+			return NAN;
+		dnnq_unpack_bits(t->data, numel, t->precision, true, w);
+	}
+	const struct dnnq_acc16_opts o = { n->acc16_nbits, n->acc16_spill };
+	size_t outliers = 0;
+	bool ok = true;
+	for (size_t g = 0; ok && g < groups; g++) {
+		struct dnnq_gemm_weights gw;
+		ok = !dnnq_gemm_pack_acc16(dnnq_isa_best(), w + g * rows * k, rows, k, k, &o, &gw,
+		                           NULL);
+		if (ok) {
+			outliers += gw.outliers;
+			dnnq_gemm_weights_free(&gw);
+		}
+	}
+	if (w != t->data)
+		free(w);
+	return ok ? (double)outliers / (double)numel : NAN;
+}
+
+/* conv and fc: "accumulation", and for acc16 its nbits, spill and the
+ * outlier density of the split. */
+static void put_acc16(const struct dnnq_model *m, const struct dnnq_model_node *n)
+{
+	if (n->kind != DNNQ_NODE_CONV && n->kind != DNNQ_NODE_FC)
+		return;
+	printf(", \"accumulation\": \"%s\"", n->acc16 ? "acc16" : "acc32");
+	if (!n->acc16)
+		return;
+	double dens = outlier_density(m, n);
+	printf(", \"acc16_nbits\": %u, \"acc16_spill\": %u, \"outlier_density\": ",
+	       n->acc16_nbits ? n->acc16_nbits : DNNQ_ACC16_DEFAULT_NBITS,
+	       n->acc16_spill ? n->acc16_spill : DNNQ_ACC16_DEFAULT_SPILL);
+	if (isnan(dens))
+		printf("null");
+	else
+		printf("%.6g", dens);
 }
 
 static void put_node_attrs(const struct dnnq_model_node *n)
@@ -195,6 +259,7 @@ static void print_json(const struct dnnq_model *m, size_t len)
 		put_inputs(n);
 		printf("], \"output\": %zu, ", dnnq_model_node_value(m, j));
 		put_node_attrs(n);
+		put_acc16(m, n);
 		putchar('}');
 	});
 	printf("],\n  \"sections\": [");
@@ -253,6 +318,7 @@ static void print_text(const struct dnnq_model *m, size_t len)
 		put_inputs(n);
 		printf("] out %zu: ", dnnq_model_node_value(m, j));
 		put_node_attrs(n);
+		put_acc16(m, n);
 		putchar('\n');
 	}
 	printf("sections:\n");
