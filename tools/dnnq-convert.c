@@ -405,8 +405,8 @@ static int convert(const struct opts *o)
 		if (count > 1 && list)
 			fprintf(stderr, "%s: %s: %zu problems:\n%s%s", argv0, o->in, count, list,
 			        list[0] && list[strlen(list) - 1] == '\n' ? "" : "\n");
-		else
-			fail(o->in, &d);
+		else	/* the importer's messages start with the path */
+			fprintf(stderr, "%s: %s\n", argv0, d.msg);
 		free(list);
 		return 1;
 	}
