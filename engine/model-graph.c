@@ -5,6 +5,7 @@
  * the ones it does not know and refuses unknown required ones.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +34,24 @@ static const struct attr {
 	A32(29, ndim, 1),
 	{ 30, ATTR_W64, offsetof(struct dnnq_model_node, dims), DNNQ_MAX_DIMS, "dims" },
 	A32(31, acc16, 1), A32(32, acc16_nbits, 1), A32(33, acc16_spill, 1),
+	/* acc16_measured, acc16_saturation, acc16_sqnr_db[2]: four words */
+	A32(34 | ATTR_OPTIONAL, acc16_measured, 4),
 };
 #define NATTRS (sizeof attrs / sizeof attrs[0])
-/* The acc16 keys come last and are written only for a node that uses
- * 16-bit accumulation: a file without it stays readable by a reader that
- * predates them, one with it is refused there (unknown required key). */
-#define NATTRS_BASE (NATTRS - 3)
 #define ACC16_SPILL_MAX 65535u
 
-static size_t node_nattrs(const struct dnnq_model_node *n)
+/* The acc16 keys (31..33) are written only for a node that uses 16-bit
+ * accumulation: a file without it stays readable by a reader that predates
+ * them, one with it is refused there (unknown required key). The
+ * measurements (34, optional) only when there are some; such a reader skips
+ * them. */
+static bool attr_written(const struct dnnq_model_node *n, const struct attr *a)
 {
-	return n->acc16 || n->acc16_nbits || n->acc16_spill ? NATTRS : NATTRS_BASE;
+	if (a->key == (34 | ATTR_OPTIONAL))
+		return n->acc16_measured;
+	if (a->key >= 31 && a->key <= 33)
+		return n->acc16 || n->acc16_nbits || n->acc16_spill;
+	return true;
 }
 
 static void write_attr(const struct dnnq_model_node *n, const struct attr *a, struct wbuf *b)
@@ -84,10 +92,13 @@ void dnnq_model_write_graph(const struct dnnq_model *m, struct wbuf *b)
 			wb_u32(b, (uint32_t)n->inputs[i]);
 		wb_u32(b, 1);
 		wb_u32(b, (uint32_t)dnnq_model_node_value(m, j));
-		size_t na = node_nattrs(n);
+		size_t na = 0;
+		for (size_t a = 0; a < NATTRS; a++)
+			na += attr_written(n, &attrs[a]);
 		wb_u32(b, (uint32_t)na);
-		for (size_t a = 0; a < na; a++)
-			write_attr(n, &attrs[a], b);
+		for (size_t a = 0; a < NATTRS; a++)
+			if (attr_written(n, &attrs[a]))
+				write_attr(n, &attrs[a], b);
 	}
 }
 
@@ -151,6 +162,13 @@ static int check_node(struct rd *r, size_t j, const struct dnnq_model_node *n, s
 	if (n->acc16_spill > ACC16_SPILL_MAX)
 		return NODE_ERR(DNNQ_E_FORMAT, "acc16_spill %u: want 0 (default) .. %u",
 		                n->acc16_spill, ACC16_SPILL_MAX);
+	if (n->acc16_measured > 1 || (n->acc16_measured && !gemm))
+		return NODE_ERR(DNNQ_E_FORMAT, "acc16_measured %u: want 0 or 1%s", n->acc16_measured,
+		                gemm ? "" : " (0 on a node that is not conv or fc)");
+	if (!(n->acc16_saturation >= 0 && n->acc16_saturation <= 1) &&
+	    !isnan(n->acc16_saturation))
+		return NODE_ERR(DNNQ_E_FORMAT, "acc16_saturation %g: want a rate in [0, 1] or NaN",
+		                (double)n->acc16_saturation);
 	if (n->out_dtype >= DNNQ_DTYPE_COUNT || n->out_precision > 32 || n->out_signed > 1)
 		return NODE_ERR(DNNQ_E_FORMAT, "out dtype %u precision %u signed %u: invalid",
 		                n->out_dtype, n->out_precision, n->out_signed);

@@ -8,6 +8,7 @@
  * a cursor that never steps past it, checking every count against the bytes
  * left before allocating.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ void dnnq_model_node_init(struct dnnq_model_node *n, enum dnnq_node_kind kind, c
 	n->kind = kind;
 	snprintf(n->name, sizeof n->name, "%s", name);
 	n->weight = n->bias = -1;
+	n->acc16_saturation = n->acc16_sqnr_db[0] = n->acc16_sqnr_db[1] = NAN;
 }
 
 void dnnq_model_free(struct dnnq_model *m)

@@ -75,6 +75,15 @@ struct dnnq_model_node {
 	 * acc16 0 or 1; nbits 0 (default 7) or 2..8; spill 0 (default) or the
 	 * interval in k steps. Written only when acc16 is set. */
 	uint32_t acc16, acc16_nbits, acc16_spill;
+	/* conv, fc: what dnnq-convert measured about 16-bit accumulation on its
+	 * calibration samples, for dnnq-inspect (an optional attribute, written
+	 * when acc16_measured is 1): acc16_saturation, the share of int16
+	 * additions that saturated (engine/gemm.h dnnq_gemm_acc16_saturation),
+	 * in [0, 1] or NaN (not measurable: f32 input); acc16_sqnr_db, the SQNR
+	 * (dB) at the layer's output against the fp32 model with every layer
+	 * acc32 and with this one alone acc16 (NaN unless --acc16=auto ran). */
+	uint32_t acc16_measured;
+	float acc16_saturation, acc16_sqnr_db[2];
 };
 
 struct dnnq_model_stat {

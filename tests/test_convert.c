@@ -593,6 +593,21 @@ START_TEST(tools_end_to_end)
 	              strstr(c.out, "\"accumulation\":\"acc16\"") &&
 	              strstr(c.out, "\"saturation_rate\":") && strstr(c.out, "\"sqnr_db_acc16\":"),
 	              "%s", c.out);
+	/* the measurements are in the file: dnnq-inspect shows them for every
+	 * layer, kept or not, at the split they were measured with */
+	sh(&c, dir, "dnnq-inspect %s/cnn16a.dnnq", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	{
+		int layers = 0;
+		for (const char *p = c.out; (p = strstr(p, "\"acc16_nbits\": 6, ")); p++) {
+			ck_assert_msg(strstr(p, "\"outlier_density\": 0.") &&
+			              strstr(p, "\"acc16_saturation\": 0.") &&
+			              strstr(p, "\"sqnr_db_acc32\": ") && strstr(p, "\"sqnr_db_acc16\": "),
+			              "%s", p);
+			layers++;
+		}
+		ck_assert_msg(layers == 3, "%d layers measured: %s", layers, c.out);
+	}
 	sh(&c, dir, "dnnq-inspect %s/cnn.dnnq", dir);
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"accumulation\": \"acc32\"") &&
 	              !strstr(c.out, "acc16"), "%s", c.out);

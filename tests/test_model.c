@@ -8,6 +8,7 @@
  * unknown optional sections.
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -825,7 +826,9 @@ START_TEST(model_bad_convert_kind_refused)
 END_TEST
 
 /* acc16 attributes: written only when set (a file without them is the
- * same bytes as before), read back exactly, built into acc16 operators. */
+ * same bytes as before), read back exactly, built into acc16 operators;
+ * the measurements of dnnq-convert (optional key 34) likewise, on an acc16
+ * and an acc32 node, NaN elsewhere. */
 START_TEST(model_acc16_roundtrip)
 {
 	struct dnnq_model m, back;
@@ -837,8 +840,16 @@ START_TEST(model_acc16_roundtrip)
 	m.nodes[0].acc16_nbits = 6;
 	m.nodes[0].acc16_spill = 8;
 	m.nodes[7].acc16 = 1;
+	m.nodes[0].acc16_measured = 1;
+	m.nodes[0].acc16_saturation = 2.5e-7f;
+	m.nodes[0].acc16_sqnr_db[0] = 41.5f;
+	m.nodes[0].acc16_sqnr_db[1] = 41.25f;
+	m.nodes[2].acc16_measured = 1;          /* measured, left acc32 */
+	m.nodes[2].acc16_saturation = NAN;      /* f32 input: not measurable */
+	m.nodes[2].acc16_sqnr_db[1] = INFINITY;
 	write_model(&m, &buf, &len);
-	ck_assert_uint_gt(len, len0);
+	/* nodes 0 and 7: keys 31..33 (12 bytes each); 0 and 2: key 34 (24) */
+	ck_assert_uint_eq(len - len0 >= 2 * 36 + 2 * 24, 1);
 	struct dnnq_diag d;
 	ck_assert_msg(dnnq_model_read(buf, len, &back, &d) == 0, "%s", d.msg);
 	assert_model_eq(&m, &back);
@@ -846,6 +857,11 @@ START_TEST(model_acc16_roundtrip)
 	ck_assert_uint_eq(back.nodes[0].acc16_spill, 8);
 	ck_assert_uint_eq(back.nodes[2].acc16, 0);
 	ck_assert_uint_eq(back.nodes[7].acc16, 1);
+	ck_assert(back.nodes[0].acc16_measured == 1 && back.nodes[0].acc16_saturation == 2.5e-7f &&
+	          back.nodes[0].acc16_sqnr_db[1] == 41.25f);
+	ck_assert(back.nodes[2].acc16_measured == 1 && isnan(back.nodes[2].acc16_saturation) &&
+	          isinf(back.nodes[2].acc16_sqnr_db[1]));
+	ck_assert(back.nodes[7].acc16_measured == 0 && isnan(back.nodes[7].acc16_saturation));
 	struct dnnq_graph *g;
 	ck_assert_msg(dnnq_model_build(&back, dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
 	dnnq_graph_destroy(g);
@@ -861,19 +877,25 @@ START_TEST(model_acc16_roundtrip)
 }
 END_TEST
 
+/* Every acc16 key's bad values, refused naming node and field. */
 START_TEST(model_bad_acc16_refused)
 {
 	static const struct {
 		size_t node;
-		uint32_t acc16, nbits, spill;
+		uint32_t acc16, nbits, spill, measured;
+		float saturation;
 		const char *want;
 	} bad[] = {
-		{ 0, 2, 0, 0, "node 0 ('conv1'): acc16 2: want 0 or 1" },
-		{ 7, UINT32_MAX, 7, 0, "node 7 ('fc'): acc16 4294967295: want 0 or 1" },
-		{ 1, 1, 0, 0, "node 1 ('pool'): acc16 1: want 0 or 1 (0 on a node that is not conv" },
-		{ 0, 1, 1, 0, "node 0 ('conv1'): acc16_nbits 1: want 0 (default) or 2..8" },
-		{ 7, 1, 9, 0, "node 7 ('fc'): acc16_nbits 9: want 0 (default) or 2..8" },
-		{ 2, 1, 7, 65536, "node 2 ('conv2'): acc16_spill 65536: want 0 (default) .. 65535" },
+		{ 0, 2, 0, 0, 0, 0, "node 0 ('conv1'): acc16 2: want 0 or 1" },
+		{ 7, UINT32_MAX, 7, 0, 0, 0, "node 7 ('fc'): acc16 4294967295: want 0 or 1" },
+		{ 1, 1, 0, 0, 0, 0, "node 1 ('pool'): acc16 1: want 0 or 1 (0 on a node that is not conv" },
+		{ 0, 1, 1, 0, 0, 0, "node 0 ('conv1'): acc16_nbits 1: want 0 (default) or 2..8" },
+		{ 7, 1, 9, 0, 0, 0, "node 7 ('fc'): acc16_nbits 9: want 0 (default) or 2..8" },
+		{ 2, 1, 7, 65536, 0, 0, "node 2 ('conv2'): acc16_spill 65536: want 0 (default) .. 65535" },
+		{ 0, 0, 0, 0, 2, 0, "node 0 ('conv1'): acc16_measured 2: want 0 or 1" },
+		{ 1, 0, 0, 0, 1, 0, "node 1 ('pool'): acc16_measured 1: want 0 or 1 (0 on a node that is not" },
+		{ 7, 0, 0, 0, 1, 1.5f, "node 7 ('fc'): acc16_saturation 1.5: want a rate in [0, 1] or NaN" },
+		{ 0, 1, 0, 0, 1, -1e-9f, "node 0 ('conv1'): acc16_saturation -1e-09: want a rate in [0, 1]" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct dnnq_model m, back;
@@ -882,6 +904,8 @@ START_TEST(model_bad_acc16_refused)
 		n->acc16 = bad[i].acc16;
 		n->acc16_nbits = bad[i].nbits;
 		n->acc16_spill = bad[i].spill;
+		n->acc16_measured = bad[i].measured;
+		n->acc16_saturation = bad[i].saturation;
 		uint8_t *buf;
 		size_t len;
 		struct dnnq_diag d;

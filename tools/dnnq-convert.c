@@ -319,11 +319,12 @@ static void json_acc16(const struct dnnq_acc16_layer *a)
 	}
 }
 
-/* "acc16 0.12% 1.3e-06": accumulation, outlier density, saturation rate. */
+/* "acc16 0.12% 1.3e-06 0.02": accumulation, outlier density, saturation
+ * rate and (auto) the SQNR loss acc16 alone costs at the layer's output. */
 static void text_acc16(const struct dnnq_acc16_layer *a)
 {
 	if (!a) {
-		printf(" %-6s %10s %10s", "", "", "");
+		printf(" %-6s %10s %10s %10s", "", "", "", "");
 		return;
 	}
 	printf(" %-6s", a->acc16 ? "acc16" : "acc32");
@@ -335,6 +336,10 @@ static void text_acc16(const struct dnnq_acc16_layer *a)
 		printf(" %10s", "-");
 	else
 		printf(" %10.3g", a->saturation);
+	if (isnan(a->sqnr_db_acc16))
+		printf(" %10s", "-");
+	else
+		printf(" %10.2f", a->sqnr_db_acc32 - a->sqnr_db_acc16);
 }
 
 static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
@@ -372,8 +377,8 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 			printf("}");
 		} else {
 			if (i == 0 && nacc)
-				printf("%-32s %-12s %10s %10s %-6s %11s %10s\n", "layer", "kind", "SQNR dB",
-				       "local dB", "accum", "outliers", "sat rate");
+				printf("%-32s %-12s %10s %10s %-6s %11s %10s %10s\n", "layer", "kind",
+				       "SQNR dB", "local dB", "accum", "outliers", "sat rate", "acc16 loss");
 			else if (i == 0)
 				printf("%-32s %-12s %10s %10s\n", "layer", "kind", "SQNR dB", "local dB");
 			printf("%-32s %-12s %10.2f %10.2f", r[i].name, dnnq_node_kind_name(r[i].kind),
@@ -458,8 +463,18 @@ static int convert(const struct opts *o)
 	} else if (!rc && lo.acc16 == DNNQ_ACC16_ON) {
 		rc = dnnq_onnx_calib_acc16_measure(&c, &m, &lo.acc16_opts, &acc, &nacc, &d);
 	}
-	for (size_t i = 0; i < nacc; i++)
+	for (size_t i = 0; i < nacc; i++) {
+		struct dnnq_model_node *n = &m.nodes[acc[i].node];
 		kept += acc[i].acc16;
+		/* kept in the file for dnnq-inspect, with the split they were
+		 * measured at (an acc32 node ignores nbits and spill) */
+		n->acc16_nbits = lo.acc16_opts.nbits;
+		n->acc16_spill = lo.acc16_opts.spill;
+		n->acc16_measured = 1;
+		n->acc16_saturation = (float)acc[i].saturation;
+		n->acc16_sqnr_db[0] = (float)acc[i].sqnr_db_acc32;
+		n->acc16_sqnr_db[1] = (float)acc[i].sqnr_db_acc16;
+	}
 	if (!rc && o->calib && (!o->autom || lo.acc16 != DNNQ_ACC16_OFF))
 		rc = dnnq_onnx_eval(&c, &m, NULL, &out_db, &d);
 	if (!rc)

@@ -143,23 +143,30 @@ static double outlier_density(const struct dnnq_model *m, const struct dnnq_mode
 	return ok ? (double)outliers / (double)numel : NAN;
 }
 
-/* conv and fc: "accumulation", and for acc16 its nbits, spill and the
- * outlier density of the split. */
+/* conv and fc: "accumulation"; for acc16, or when dnnq-convert measured
+ * it, the nbits, spill and outlier density of the split, and the
+ * measurements (saturation rate, SQNR at the layer's output acc32 and
+ * acc16). */
 static void put_acc16(const struct dnnq_model *m, const struct dnnq_model_node *n)
 {
 	if (n->kind != DNNQ_NODE_CONV && n->kind != DNNQ_NODE_FC)
 		return;
 	printf(", \"accumulation\": \"%s\"", n->acc16 ? "acc16" : "acc32");
-	if (!n->acc16)
+	if (!n->acc16 && !n->acc16_measured)
 		return;
-	double dens = outlier_density(m, n);
 	printf(", \"acc16_nbits\": %u, \"acc16_spill\": %u, \"outlier_density\": ",
 	       n->acc16_nbits ? n->acc16_nbits : DNNQ_ACC16_DEFAULT_NBITS,
 	       n->acc16_spill ? n->acc16_spill : DNNQ_ACC16_DEFAULT_SPILL);
-	if (isnan(dens))
-		printf("null");
-	else
-		printf("%.6g", dens);
+	dnnq_json_number(stdout, outlier_density(m, n), 6);
+	if (!n->acc16_measured)
+		return;
+	/* what dnnq-convert measured on its calibration samples */
+	printf(", \"acc16_saturation\": ");
+	dnnq_json_number(stdout, n->acc16_saturation, 9);
+	printf(", \"sqnr_db_acc32\": ");
+	dnnq_json_number(stdout, n->acc16_sqnr_db[0], 3);
+	printf(", \"sqnr_db_acc16\": ");
+	dnnq_json_number(stdout, n->acc16_sqnr_db[1], 3);
 }
 
 static void put_node_attrs(const struct dnnq_model_node *n)
