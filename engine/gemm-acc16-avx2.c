@@ -89,6 +89,14 @@ INLINE void kernel16(const int mr, const bool partial, const uint8_t *a, size_t 
 #pragma GCC unroll 4
 		for (int r = 0; r < mr; r++)
 			h[r][0] = h[r][1] = _mm256_setzero_si256();
+		/* a block of the default interval: a constant trip count,
+		 * unrolled whole (4-13 % faster than the loop, interleaved A/B
+		 * on 784x128x1152) */
+		if (gfull - g == DNNQ_ACC16_DEFAULT_SPILL) {
+#pragma GCC unroll 8
+			for (int u = 0; u < DNNQ_ACC16_DEFAULT_SPILL; u++, g++, b += gstride)
+				step16(mr, partial, ar, 4 * g, 4, b, m0, m1, h);
+		}
 		for (; g < gfull; g++, b += gstride)
 			step16(mr, partial, ar, 4 * g, 4, b, m0, m1, h);
 		if (g < gend) {   /* the last group, k % 4 values */
