@@ -612,7 +612,9 @@ static const struct shape acc16_shapes[] = { { 1024, 1024, 1024 }, { 3136, 64, 5
                                              { 784, 128, 1152 }, { 196, 256, 2304 } };
 
 /* The acc16 tables: each shape at the defaults and without outliers
- * (nbits 8), then the spill sweep that chose DNNQ_ACC16_DEFAULT_SPILL. */
+ * (nbits 8: W_main is all of W, its vpmaddubsw pair sums may saturate too),
+ * with 8-bit and 7-bit activations, then the spill sweep that chose
+ * DNNQ_ACC16_DEFAULT_SPILL. */
 static void acc16_tables(const struct bench_opts *o, const struct bench_threads *th,
                          unsigned n)
 {
@@ -627,6 +629,7 @@ static void acc16_tables(const struct bench_opts *o, const struct bench_threads 
 	bench_table_begin(&t, acc16_cols, sizeof acc16_cols / sizeof *acc16_cols, o->tsv);
 	for (size_t i = 0; i < ns; i++) {
 		acc16_row(&t, s[i], 255, 0, 0, th, n);
+		acc16_row(&t, s[i], 255, 8, 0, th, n);
 		acc16_row(&t, s[i], 127, 0, 0, th, n);
 		acc16_row(&t, s[i], 127, 8, 0, th, n);
 	}
@@ -641,8 +644,9 @@ static void acc16_tables(const struct bench_opts *o, const struct bench_threads 
 	           "vpaddd); passes 2: 8-bit activations against weight pairs that could "
 	           "saturate vpmaddubsw, so it runs its exact split path (a & 0x7f, a & 0x80). "
 	           "acc16: dnnq_gemm_pack_acc16 with nbits (7 = the default: W_main in -64..63, "
-	           "the rest outliers; 8: no outliers) and spill (steps of 4 K between int16 -> "
-	           "int32 spills; default %d), interleaved with acc32 in the same row.",
+	           "the rest outliers; 8: no outliers, pair sums may saturate) and spill (steps "
+	           "of 4 K between int16 -> int32 spills; default %d), interleaved with acc32 in "
+	           "the same row.",
 	           DNNQ_ACC16_DEFAULT_SPILL);
 	bench_note(&t, "sat. rate: saturated 16-bit additions / all 16-bit additions "
 	           "(dnnq_gemm_acc16_saturation on this A). C differs: outputs != acc32 (0 "

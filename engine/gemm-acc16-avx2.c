@@ -1,7 +1,7 @@
 /*
  * AVX2 acc16 GEMM: the main part with int16 saturating accumulators, the
  * sparse outlier part in int32, then the AVX2 output stage of the 32-bit
- * path (dnnq_gemm_store_tile_avx2).
+ * path (dnnq_avx2_gemm_store8, engine/gemm-avx2.h), from registers.
  *
  * Main part: W_main in the AVX2 panel layout (gemm-avx2.c). A step (one
  * group of 4 k) is, per row and half panel, one vpmaddubsw (int16 lane 2c
@@ -27,15 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/gemm-avx2.h"
 #include "engine/gemm-kernels.h"
 
 #define INLINE static inline __attribute__((always_inline))
-
-INLINE __m256i lane_mask(size_t cnt)
-{
-	const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cnt), idx);
-}
 
 /* One step: h[r][half] +=(saturating) the pair sums of 4 k of mr rows. */
 INLINE void step16(const int mr, const bool partial, const uint8_t *const ar[DNNQ_GEMM_MR],
@@ -43,13 +38,7 @@ INLINE void step16(const int mr, const bool partial, const uint8_t *const ar[DNN
                    __m256i h[DNNQ_GEMM_MR][2])
 {
 	__m256i b0, b1;
-	if (partial) {
-		b0 = _mm256_maskload_epi32((const int *)b, m0);
-		b1 = _mm256_maskload_epi32((const int *)(b + 32), m1);
-	} else {
-		b0 = _mm256_loadu_si256((const __m256i *)b);
-		b1 = _mm256_loadu_si256((const __m256i *)(b + 32));
-	}
+	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		__m256i av = _mm256_set1_epi32(dnnq_load4(ar[r] + koff, nb));
@@ -72,8 +61,8 @@ INLINE void kernel16(const int mr, const bool partial, const uint8_t *a, size_t 
                      const int8_t *b, size_t width, size_t k, size_t spill,
                      __m256i acc[DNNQ_GEMM_MR][2])
 {
-	const __m256i m0 = lane_mask(width < 8 ? width : 8);
-	const __m256i m1 = lane_mask(width > 8 ? width - 8 : 0);
+	const __m256i m0 = dnnq_avx2_lane_mask(width < 8 ? width : 8);
+	const __m256i m1 = dnnq_avx2_lane_mask(width > 8 ? width - 8 : 0);
 	const size_t gstride = 4 * width, kfull = k / 4, groups = (k + 3) / 4;
 	const uint8_t *ar[DNNQ_GEMM_MR];
 	__m256i c[DNNQ_GEMM_MR][2];
@@ -259,7 +248,6 @@ void dnnq_gemm_block_acc16_avx2(const struct dnnq_gemm_job *job, size_t i0, size
 	size_t nr = i1 - i0;
 	uint8_t big[DNNQ_GEMM_MC];
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
-	int32_t tile[DNNQ_GEMM_MR][DNNQ_GEMM_NR];
 	int32_t outl[DNNQ_GEMM_MC][DNNQ_GEMM_NR] __attribute__((aligned(32)));
 	uint8_t *at = NULL;
 	bool any_outl = w->out_ptr[j1] > w->out_ptr[j0];
@@ -288,18 +276,16 @@ void dnnq_gemm_block_acc16_avx2(const struct dnnq_gemm_job *job, size_t i0, size
 			__m256i acc[DNNQ_GEMM_MR][2];
 			tile16(mr, job->a + i * job->lda, job->lda, b, width, w->k, w->acc16_spill, acc);
 			for (int r = 0; r < mr; r++) {
-				__m256i lo = acc[r][0], hi = acc[r][1];
-				if (has_outl) {
-					lo = _mm256_add_epi32(lo, _mm256_loadu_si256(
-						(const __m256i *)outl[i - i0 + r]));
-					hi = _mm256_add_epi32(hi, _mm256_loadu_si256(
-						(const __m256i *)(outl[i - i0 + r] + 8)));
+				__m256i xs = _mm256_set1_epi32(rowsum[i - i0 + r]);
+				for (size_t h = 0; h * 8 < width; h++) {
+					size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
+					__m256i v = acc[r][h];
+					if (has_outl)
+						v = _mm256_add_epi32(v, _mm256_load_si256(
+							(const __m256i *)(outl[i - i0 + r] + 8 * h)));
+					dnnq_avx2_gemm_store8(v, i + r, jp + 8 * h, cnt, xs, job);
 				}
-				_mm256_storeu_si256((__m256i *)tile[r], lo);
-				_mm256_storeu_si256((__m256i *)(tile[r] + 8), hi);
 			}
-			dnnq_gemm_store_tile_avx2(job, i, (size_t)mr, jp, width, &tile[0][0],
-			                          DNNQ_GEMM_NR, rowsum + (i - i0));
 		}
 	}
 	free(at);

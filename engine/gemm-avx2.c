@@ -15,8 +15,8 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "engine/gemm-avx2.h"
 #include "engine/gemm-kernels.h"
-#include "engine/quant-avx2.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -38,35 +38,6 @@ int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t 
 	return DNNQ_OK;
 }
 
-/* Lanes [0, cnt) set, for masked loads and stores of a partial vector. */
-INLINE __m256i lane_mask(size_t cnt)
-{
-	const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cnt), idx);
-}
-
-INLINE __m256i load_i32(const int32_t *p, size_t cnt)
-{
-	return cnt == 8 ? _mm256_loadu_si256((const __m256i *)p)
-	                : _mm256_maskload_epi32((const int *)p, lane_mask(cnt));
-}
-
-INLINE __m256 load_f32(const float *p, size_t cnt)
-{
-	return cnt == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lane_mask(cnt));
-}
-
-/* The per-channel (or broadcast) parameter vector for columns j..j+cnt. */
-INLINE __m256i chan_i32(const int32_t *p, size_t nchan, size_t j, size_t cnt)
-{
-	return nchan == 1 ? _mm256_set1_epi32(p[0]) : load_i32(p + j, cnt);
-}
-
-INLINE __m256 chan_f32(const float *p, size_t nchan, size_t j, size_t cnt)
-{
-	return nchan == 1 ? _mm256_set1_ps(p[0]) : load_f32(p + j, cnt);
-}
-
 /* One group of 4 k for mr rows: acc[r][h] += A[r][4g..4g+3] . panel row. */
 INLINE void step(const int mr, const bool partial, const bool masked,
                  const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
@@ -75,13 +46,7 @@ INLINE void step(const int mr, const bool partial, const bool masked,
 {
 	const __m256i ones = _mm256_set1_epi16(1);
 	__m256i b0, b1;
-	if (partial) {
-		b0 = _mm256_maskload_epi32((const int *)b, m0);
-		b1 = _mm256_maskload_epi32((const int *)(b + 32), m1);
-	} else {
-		b0 = _mm256_loadu_si256((const __m256i *)b);
-		b1 = _mm256_loadu_si256((const __m256i *)(b + 32));
-	}
+	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		__m256i av = _mm256_set1_epi32(dnnq_load4(ar[r] + koff, nb));
@@ -103,8 +68,8 @@ INLINE void kernel(const int mr, const bool partial, const bool masked,
                    const uint8_t *a, size_t lda, const int8_t *b, size_t width, size_t k,
                    __m256i amask, __m256i acc[DNNQ_GEMM_MR][2])
 {
-	const __m256i m0 = lane_mask(width < 8 ? width : 8);
-	const __m256i m1 = lane_mask(width > 8 ? width - 8 : 0);
+	const __m256i m0 = dnnq_avx2_lane_mask(width < 8 ? width : 8);
+	const __m256i m1 = dnnq_avx2_lane_mask(width > 8 ? width - 8 : 0);
 	const size_t gstride = 4 * width, kfull = k / 4;
 	const uint8_t *ar[DNNQ_GEMM_MR];
 	/* a private copy: `acc` lives in memory that the byte pointers a and b
@@ -163,75 +128,6 @@ static void tile_partial(int mr, bool split, const uint8_t *a, size_t lda, const
 	}
 }
 
-/* Corrections, bias and the output conversion of 8 columns j..j+cnt of row
- * i: dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
-static inline __attribute__((always_inline))
-void store8(__m256i v, size_t i, size_t j, size_t cnt, __m256i xsum,
-            const struct dnnq_gemm_job *job)
-{
-	const struct dnnq_gemm_output *o = job->out;
-	const struct dnnq_gemm_weights *w = job->w;
-	if (o->colterm) {
-		v = _mm256_add_epi32(v, load_i32(o->colterm + j, cnt));
-		if (o->nwzp)
-			v = _mm256_sub_epi32(v, _mm256_mullo_epi32(
-				chan_i32(o->w_zero_points, o->nwzp, j, cnt), xsum));
-	} else {
-		__m256i za = _mm256_set1_epi32(o->a_zero_point);
-		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, load_i32(w->row_sums + j, cnt)));
-		if (o->nwzp) {
-			__m256i zw = chan_i32(o->w_zero_points, o->nwzp, j, cnt);
-			__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)w->k *
-			                                         (uint32_t)o->a_zero_point));
-			v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_sub_epi32(kz, xsum)));
-		}
-		if (o->bias)
-			v = _mm256_add_epi32(v, load_i32(o->bias + j, cnt));
-	}
-	size_t at = i * job->ldc + j;
-	if (o->dtype == DNNQ_DTYPE_S32) {
-		int32_t *dst = (int32_t *)job->c + at;
-		if (cnt == 8)
-			_mm256_storeu_si256((__m256i *)dst, v);
-		else
-			_mm256_maskstore_epi32((int *)dst, lane_mask(cnt), v);
-	} else if (o->dtype == DNNQ_DTYPE_F32) {
-		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), chan_f32(o->scale, o->nscale, j, cnt));
-		if (o->fbias)
-			y = _mm256_add_ps(y, load_f32(o->fbias + j, cnt));
-		if (o->relu)
-			y = _mm256_max_ps(y, _mm256_setzero_ps());
-		float *dst = (float *)job->c + at;
-		if (cnt == 8)
-			_mm256_storeu_ps(dst, y);
-		else
-			_mm256_maskstore_ps(dst, lane_mask(cnt), y);
-	} else {
-		const struct dnnq_requant *rq = &o->rq;
-		__m256i q;
-		if (rq->kind == DNNQ_REQUANT_FLOAT) {
-			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), chan_f32(rq->fmult, rq->nchan, j, cnt));
-			q = dnnq_avx2_saturate_rne(f, _mm256_set1_ps((float)rq->zero_point),
-			                           _mm256_set1_ps((float)rq->qmin),
-			                           _mm256_set1_ps((float)rq->qmax));
-		} else {
-			q = dnnq_avx2_requant_fixed(v, chan_i32(rq->qmult, rq->nchan, j, cnt),
-			                            chan_i32(rq->qshift, rq->nchan, j, cnt),
-			                            _mm256_set1_epi32(rq->zero_point),
-			                            _mm256_set1_epi32(rq->qmin - rq->zero_point),
-			                            _mm256_set1_epi32(rq->qmax - rq->zero_point));
-		}
-		uint8_t *dst = (uint8_t *)job->c + at;
-		if (cnt == 8) {
-			dnnq_avx2_store8(dst, DNNQ_DTYPE_U8, q);
-		} else {
-			uint8_t tmp[8];
-			dnnq_avx2_store8(tmp, DNNQ_DTYPE_U8, q);
-			memcpy(dst, tmp, cnt);
-		}
-	}
-}
-
 /* Per row: whether a byte exceeds 127, and the row's sum (for asymmetric
  * weights), in one pass (gemm-kernels.h). */
 void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
@@ -285,7 +181,7 @@ void dnnq_gemm_block_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
 			for (int r = 0; r < mr; r++) {
 				for (size_t h = 0; h * 8 < width; h++) {
 					size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
-					store8(acc[r][h], i + r, jp + 8 * h, cnt,
+					dnnq_avx2_gemm_store8(acc[r][h], i + r, jp + 8 * h, cnt,
 					       _mm256_set1_epi32(rowsum[i - i0 + r]), job);
 				}
 			}
@@ -298,8 +194,8 @@ void dnnq_gemm_store_row_avx2(const struct dnnq_gemm_job *job, size_t i, size_t 
 {
 	for (size_t j = j0; j < j1; j += 8) {
 		size_t cnt = j1 - j < 8 ? j1 - j : 8;
-		__m256i xs = xsum ? load_i32(xsum + (j - j0), cnt) : _mm256_setzero_si256();
-		store8(load_i32(acc + (j - j0), cnt), i, j, cnt, xs, job);
+		__m256i xs = xsum ? dnnq_avx2_load_i32(xsum + (j - j0), cnt) : _mm256_setzero_si256();
+		dnnq_avx2_gemm_store8(dnnq_avx2_load_i32(acc + (j - j0), cnt), i, j, cnt, xs, job);
 	}
 }
 
@@ -310,7 +206,7 @@ void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_
 	for (size_t r = 0; r < mr; r++)
 		for (size_t h = 0; h * 8 < width; h++) {
 			size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
-			store8(load_i32(tile + r * ldt + 8 * h, cnt), i0 + r, j0 + 8 * h, cnt,
+			dnnq_avx2_gemm_store8(dnnq_avx2_load_i32(tile + r * ldt + 8 * h, cnt), i0 + r, j0 + 8 * h, cnt,
 			       _mm256_set1_epi32(rowsum[r]), job);
 		}
 }

@@ -1,0 +1,134 @@
+/*
+ * engine/gemm-avx2.h — inline pieces shared by the AVX2 GEMM kernels
+ * (gemm-avx2.c, the 32-bit one, and gemm-acc16-avx2.c, the 16-bit one).
+ * Include only from translation units compiled with -mavx2.
+ */
+#ifndef DNNQ_ENGINE_GEMM_AVX2_H
+#define DNNQ_ENGINE_GEMM_AVX2_H
+
+#include <immintrin.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "engine/gemm-kernels.h"
+#include "engine/quant-avx2.h"
+
+#define DNNQ_AVX2_INLINE static inline __attribute__((always_inline))
+
+/* Lanes [0, cnt) set, for masked loads and stores of a partial vector. */
+DNNQ_AVX2_INLINE __m256i dnnq_avx2_lane_mask(size_t cnt)
+{
+	const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cnt), idx);
+}
+
+/* One row of a weight panel (one group of 4 k of 16 columns, 64 bytes) as
+ * two registers; partial: a narrower panel, columns masked by m0 / m1
+ * (dnnq_avx2_lane_mask of the two halves' widths). */
+DNNQ_AVX2_INLINE void dnnq_avx2_panel_row(const bool partial, const int8_t *b, __m256i m0,
+                                          __m256i m1, __m256i *b0, __m256i *b1)
+{
+	if (partial) {
+		*b0 = _mm256_maskload_epi32((const int *)b, m0);
+		*b1 = _mm256_maskload_epi32((const int *)(b + 32), m1);
+	} else {
+		*b0 = _mm256_loadu_si256((const __m256i *)b);
+		*b1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+	}
+}
+
+DNNQ_AVX2_INLINE __m256i dnnq_avx2_load_i32(const int32_t *p, size_t cnt)
+{
+	return cnt == 8 ? _mm256_loadu_si256((const __m256i *)p)
+	                : _mm256_maskload_epi32((const int *)p, dnnq_avx2_lane_mask(cnt));
+}
+
+DNNQ_AVX2_INLINE __m256 dnnq_avx2_load_f32(const float *p, size_t cnt)
+{
+	return cnt == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, dnnq_avx2_lane_mask(cnt));
+}
+
+/* The per-channel (or broadcast) parameter vector for columns j..j+cnt. */
+DNNQ_AVX2_INLINE __m256i dnnq_avx2_chan_i32(const int32_t *p, size_t nchan, size_t j,
+                                            size_t cnt)
+{
+	return nchan == 1 ? _mm256_set1_epi32(p[0]) : dnnq_avx2_load_i32(p + j, cnt);
+}
+
+DNNQ_AVX2_INLINE __m256 dnnq_avx2_chan_f32(const float *p, size_t nchan, size_t j,
+                                           size_t cnt)
+{
+	return nchan == 1 ? _mm256_set1_ps(p[0]) : dnnq_avx2_load_f32(p + j, cnt);
+}
+
+/* Corrections, bias and the output conversion of 8 columns j..j+cnt of row
+ * i: dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
+DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_t cnt,
+                                            __m256i xsum, const struct dnnq_gemm_job *job)
+{
+	const struct dnnq_gemm_output *o = job->out;
+	const struct dnnq_gemm_weights *w = job->w;
+	if (o->colterm) {
+		v = _mm256_add_epi32(v, dnnq_avx2_load_i32(o->colterm + j, cnt));
+		if (o->nwzp)
+			v = _mm256_sub_epi32(v, _mm256_mullo_epi32(
+				dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt), xsum));
+	} else {
+		__m256i za = _mm256_set1_epi32(o->a_zero_point);
+		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, dnnq_avx2_load_i32(w->row_sums + j, cnt)));
+		if (o->nwzp) {
+			__m256i zw = dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt);
+			__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)w->k *
+			                                         (uint32_t)o->a_zero_point));
+			v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_sub_epi32(kz, xsum)));
+		}
+		if (o->bias)
+			v = _mm256_add_epi32(v, dnnq_avx2_load_i32(o->bias + j, cnt));
+	}
+	size_t at = i * job->ldc + j;
+	if (o->dtype == DNNQ_DTYPE_S32) {
+		int32_t *dst = (int32_t *)job->c + at;
+		if (cnt == 8)
+			_mm256_storeu_si256((__m256i *)dst, v);
+		else
+			_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(cnt), v);
+	} else if (o->dtype == DNNQ_DTYPE_F32) {
+		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt));
+		if (o->fbias)
+			y = _mm256_add_ps(y, dnnq_avx2_load_f32(o->fbias + j, cnt));
+		if (o->relu)
+			y = _mm256_max_ps(y, _mm256_setzero_ps());
+		float *dst = (float *)job->c + at;
+		if (cnt == 8)
+			_mm256_storeu_ps(dst, y);
+		else
+			_mm256_maskstore_ps(dst, dnnq_avx2_lane_mask(cnt), y);
+	} else {
+		const struct dnnq_requant *rq = &o->rq;
+		__m256i q;
+		if (rq->kind == DNNQ_REQUANT_FLOAT) {
+			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v),
+			                         dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt));
+			q = dnnq_avx2_saturate_rne(f, _mm256_set1_ps((float)rq->zero_point),
+			                           _mm256_set1_ps((float)rq->qmin),
+			                           _mm256_set1_ps((float)rq->qmax));
+		} else {
+			q = dnnq_avx2_requant_fixed(v, dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt),
+			                            dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt),
+			                            _mm256_set1_epi32(rq->zero_point),
+			                            _mm256_set1_epi32(rq->qmin - rq->zero_point),
+			                            _mm256_set1_epi32(rq->qmax - rq->zero_point));
+		}
+		uint8_t *dst = (uint8_t *)job->c + at;
+		if (cnt == 8) {
+			dnnq_avx2_store8(dst, DNNQ_DTYPE_U8, q);
+		} else {
+			uint8_t tmp[8];
+			dnnq_avx2_store8(tmp, DNNQ_DTYPE_U8, q);
+			memcpy(dst, tmp, cnt);
+		}
+	}
+}
+
+#endif
