@@ -202,29 +202,23 @@ static const struct bench_col acc16_cols[] = {
 	{ "reps", "reps", 4, -1 },
 };
 
-/* The logits' SQNR against the fp32 chain of the same graph (the shadow run,
- * engine/graph.h) on m's image: the output node's sqnr_db. */
+/* The logits' SQNR against the fp32 chain of the same graph on m's image
+ * (the last layer's, model_shadow_layers); replans m for 1 thread. */
 static double logits_fp32_db(struct model *m)
 {
-	size_t nn = dnnq_graph_num_nodes(m->g);
-	struct dnnq_node_report *r = calloc(nn ? nn : 1, sizeof *r);
-	float *y = malloc(m->out_bytes);
-	const void *in[1] = { m->in };
-	void *out[1] = { y };
-	if (!r || !y || !nn || dnnq_graph_shadow(m->g, in, out, NULL, r))
-		bench_die("bench: %s: the shadow run failed", model_name(m->kind));
-	double db = r[nn - 1].sqnr_db;
-	free(r);
-	free(y);
-	return db;
+	double db[MODEL_MAX_LAYERS];
+	int n;
+	struct dnnq_diag diag = { "" };
+	if (model_shadow_layers(m->g, m->in, db, &n, &diag) || !n)
+		bench_die("bench: %s: %s", model_name(m->kind), diag.msg);
+	return db[n - 1];
 }
 
 /* ResNet-18 with 16-bit accumulation (issue 10) in the layers
- * model_acc16_select keeps, against the acc32 model, one thread,
- * interleaved. ACC16_MIN_DB: a layer alone must keep the logits this close
- * to acc32's, which adds at most 0.5 dB of noise to the acc32 model's own
- * 41.8 dB against fp32 (bench/models.h). */
-#define ACC16_MIN_DB 51.0
+ * model_acc16_select keeps (dnnq-convert --acc16=auto's rule and default
+ * threshold: a layer alone acc16 loses less than ACC16_MAX_LOSS_DB of SQNR
+ * at its output), against the acc32 model, one thread, interleaved. */
+#define ACC16_MAX_LOSS_DB 0.5
 #define TARGET_RESNET18_ACC16_MS 25.0
 
 static void acc16_table(const struct bench_opts *o)
@@ -232,10 +226,10 @@ static void acc16_table(const struct bench_opts *o)
 	struct dnnq_diag diag = { "" };
 	struct dnnq_acc16_opts ao = { 0 };
 	bool keep[MODEL_MAX_LAYERS] = { false };
-	double layer_db[MODEL_MAX_LAYERS];
+	double loss_db[MODEL_MAX_LAYERS];
 	int nl = 0, kept = 0;
-	if (model_acc16_select(MODEL_RESNET18, dnnq_isa_best(), 1, &ao, ACC16_MIN_DB, keep,
-	                       layer_db, &nl, &diag))
+	if (model_acc16_select(MODEL_RESNET18, dnnq_isa_best(), 1, &ao, ACC16_MAX_LOSS_DB, keep,
+	                       loss_db, &nl, &diag))
 		bench_die("bench: acc16 selection: %s", diag.msg);
 	for (int l = 0; l < nl; l++)
 		kept += keep[l];
@@ -256,8 +250,8 @@ static void acc16_table(const struct bench_opts *o)
 	double others = bench_interleave_guarded(c, 2, bb, 1, res);
 	struct bench_table t;
 	char layers[32], t1[128];
-	fprintf(bench_text(o->tsv), "\n== ResNet-18, 16-bit accumulation where it keeps the "
-	        "logits (issue 10), 1 thread ==\n");
+	fprintf(bench_text(o->tsv), "\n== ResNet-18, 16-bit accumulation in the layers auto "
+	        "keeps (issue 10), 1 thread ==\n");
 	bench_table_begin(&t, acc16_cols, sizeof acc16_cols / sizeof *acc16_cols, o->tsv);
 	snprintf(layers, sizeof layers, "%d of %d", kept, nl);
 	bench_cell_str(&t, model_name(MODEL_RESNET18));
@@ -272,11 +266,17 @@ static void acc16_table(const struct bench_opts *o)
 	bench_cell_int(&t, res[0].reps);
 	bench_row_end(&t);
 	bench_note(&t, "acc16: the GEMM of engine/gemm.h with W split at nbits %d (outliers in "
-	           "32 bits), spill %d; layers kept when, acc16 alone, the logits stay >= %.0f dB "
-	           "from acc32's on another random image. logits dB: acc16 against acc32 on the "
-	           "timed image; vs fp32: the logits against the fp32 chain of the same graph "
-	           "(dnnq_graph_shadow).", DNNQ_ACC16_DEFAULT_NBITS, DNNQ_ACC16_DEFAULT_SPILL,
-	           ACC16_MIN_DB);
+	           "32 bits), spill %d; layers kept where acc16 alone loses < %.1f dB of SQNR at "
+	           "the layer's output (against the graph's fp32 chain, on another random image: "
+	           "dnnq-convert --acc16=auto's rule and default). logits dB: acc16 against acc32 "
+	           "on the timed image; vs fp32: the logits against the fp32 chain of the same "
+	           "graph (dnnq_graph_shadow).", DNNQ_ACC16_DEFAULT_NBITS,
+	           DNNQ_ACC16_DEFAULT_SPILL, ACC16_MAX_LOSS_DB);
+	char losses[MODEL_MAX_LAYERS * 10] = "";
+	for (int l = 0, at = 0; l < nl && at < (int)sizeof losses; l++)
+		at += snprintf(losses + at, sizeof losses - (size_t)at, "%s%.2f%s", l ? " " : "",
+		               loss_db[l], keep[l] ? "*" : "");
+	bench_note(&t, "Per layer (conv1 .. fc), dB lost with acc16 alone (* kept): %s.", losses);
 	bench_note(&t, "Target: acc16 logits SQNR within 1 dB of acc32's: %s (%.2f dB lost).",
 	           fp32_db[0] - fp32_db[1] <= 1.0 ? "met" : "MISSED", fp32_db[0] - fp32_db[1]);
 	target(t1, sizeof t1, "ResNet-18 with acc16, 1 thread,", res[1].median * 1e3,

@@ -325,36 +325,49 @@ const struct model_conv_shape model_resnet18_convs[] = {
 };
 const size_t model_resnet18_nconvs = sizeof model_resnet18_convs / sizeof model_resnet18_convs[0];
 
-/* ---- acc16 where it costs the logits little ---- */
+/* ---- acc16 where it costs a layer's output little ---- */
 
-int model_run_logits(struct dnnq_graph *g, const uint8_t *image, float *logits,
-                     struct dnnq_diag *diag)
+int model_shadow_layers(struct dnnq_graph *g, const uint8_t *image, double *sqnr_db,
+                        int *nlayers, struct dnnq_diag *diag)
 {
+	enum { LOGITS = 1000 };
 	int rc = dnnq_graph_plan(g, 1, 1, diag);
+	size_t nn = dnnq_graph_num_nodes(g);
+	struct dnnq_node_report *r = calloc(nn ? nn : 1, sizeof *r);
+	float *y = malloc(LOGITS * sizeof *y);
 	const void *in[1] = { image };
-	void *out[1] = { logits };
-	return rc ? rc : dnnq_graph_run(g, in, out, NULL);
+	void *out[1] = { y };
+	if (!rc && (!r || !y))
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16 selection: out of memory");
+	if (!rc && (rc = dnnq_graph_shadow(g, in, out, NULL, r)))
+		dnnq_diag_set(diag, rc, "acc16 selection: the shadow run failed");
+	int n = 0;
+	for (size_t i = 0; !rc && i < nn; i++)
+		if ((r[i].kind == DNNQ_NODE_CONV || r[i].kind == DNNQ_NODE_FC) && n < MODEL_MAX_LAYERS)
+			sqnr_db[n++] = r[i].sqnr_db;
+	*nlayers = n;
+	free(r);
+	free(y);
+	return rc;
 }
 
 int model_acc16_select(enum model_kind kind, enum dnnq_isa isa, uint64_t seed,
-                       const struct dnnq_acc16_opts *ao, double min_db, bool *keep,
-                       double *layer_db, int *nlayers, struct dnnq_diag *diag)
+                       const struct dnnq_acc16_opts *ao, double max_loss_db, bool *keep,
+                       double *loss_db, int *nlayers, struct dnnq_diag *diag)
 {
-	enum { LOGITS = 1000 };
 	uint8_t *image = malloc(224 * 224 * 3);
-	float *ref = malloc(LOGITS * sizeof *ref), *y = malloc(LOGITS * sizeof *y);
+	double ref[MODEL_MAX_LAYERS], db[MODEL_MAX_LAYERS];
 	struct rng r = { 0xbb67ae8584caa73bull + seed };
-	int rc = image && ref && y ? DNNQ_OK : DNNQ_E_NOMEM, n = 0;
+	int rc = image ? DNNQ_OK : DNNQ_E_NOMEM, n = 0, nl;
 	for (size_t i = 0; !rc && i < 224 * 224 * 3; i++)
 		image[i] = (uint8_t)rng_int(&r, 0, 255);
-	struct model_opts o32 = { .nlayers = &n };
-	struct dnnq_graph *g = rc ? NULL : model_build_opts(kind, isa, seed, &o32, diag);
+	struct dnnq_graph *g = rc ? NULL : model_build_opts(kind, isa, seed, NULL, diag);
 	if (!rc && !g)
 		rc = DNNQ_E_INVAL;
 	if (!rc)
-		rc = model_run_logits(g, image, ref, diag);
+		rc = model_shadow_layers(g, image, ref, &n, diag);
 	dnnq_graph_destroy(g);
-	for (int l = 0; !rc && l < n && l < MODEL_MAX_LAYERS; l++) {
+	for (int l = 0; !rc && l < n; l++) {
 		bool only[MODEL_MAX_LAYERS] = { false };
 		only[l] = true;
 		struct model_opts o = { true, *ao, only, NULL };
@@ -363,14 +376,12 @@ int model_acc16_select(enum model_kind kind, enum dnnq_isa isa, uint64_t seed,
 			rc = DNNQ_E_INVAL;
 			break;
 		}
-		rc = model_run_logits(gl, image, y, diag);
+		rc = model_shadow_layers(gl, image, db, &nl, diag);
 		dnnq_graph_destroy(gl);
-		layer_db[l] = dnnq_sqnr_db(ref, y, LOGITS);
-		keep[l] = layer_db[l] >= min_db;
+		loss_db[l] = ref[l] - db[l];
+		keep[l] = loss_db[l] < max_loss_db;
 	}
 	*nlayers = n;
 	free(image);
-	free(ref);
-	free(y);
 	return rc;
 }

@@ -35,17 +35,20 @@ struct dnnq_graph *model_build_opts(enum model_kind kind, enum dnnq_isa isa, uin
                                     const struct model_opts *o, struct dnnq_diag *diag);
 const char *model_name(enum model_kind kind);
 
-/* "auto" for the synthetic models (no calibration set, no ONNX): each layer
- * alone acc16 (opts ao), the logits on a random image (not the one the
- * benchmark times) against the acc32 model's: keep[l] when layer_db[l], that
- * SQNR, is >= min_db. With the acc32 model's own output SQNR S against fp32,
- * min_db = S + 9.1 keeps the added noise under 0.5 dB of loss. */
+/* dnnq-convert --acc16=auto's rule for the synthetic models (no calibration
+ * set, no ONNX), on a random image (not the one the benchmark times): each
+ * layer alone acc16 (opts ao), the others acc32; loss_db[l] is how much the
+ * SQNR of its output against the graph's fp32 chain (dnnq_graph_shadow)
+ * drops from the all-acc32 model's; keep[l] when it is below max_loss_db. */
 int model_acc16_select(enum model_kind kind, enum dnnq_isa isa, uint64_t seed,
-                       const struct dnnq_acc16_opts *ao, double min_db, bool *keep,
-                       double *layer_db, int *nlayers, struct dnnq_diag *diag);
-/* plan(1 image, 1 thread) and run: 1000 logits */
-int model_run_logits(struct dnnq_graph *g, const uint8_t *image, float *logits,
-                     struct dnnq_diag *diag);
+                       const struct dnnq_acc16_opts *ao, double max_loss_db, bool *keep,
+                       double *loss_db, int *nlayers, struct dnnq_diag *diag);
+/* g planned for 1 image and 1 thread, and its shadow run on image:
+ * sqnr_db[l] (MODEL_MAX_LAYERS entries) is the SQNR of layer l's output
+ * (conv and fc nodes, in order; the last one is the fc: the logits) against
+ * the graph's fp32 chain (engine/graph.h). */
+int model_shadow_layers(struct dnnq_graph *g, const uint8_t *image, double *sqnr_db,
+                        int *nlayers, struct dnnq_diag *diag);
 
 /* The distinct convolutions of ResNet-18 (batch 1), for per-layer tables. */
 struct model_conv_shape {
