@@ -182,7 +182,8 @@ void dnnq_gemm_block_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
 				for (size_t h = 0; h * 8 < width; h++) {
 					size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
 					dnnq_avx2_gemm_store8(acc[r][h], i + r, jp + 8 * h, cnt,
-					       _mm256_set1_epi32(rowsum[i - i0 + r]), job);
+					                      _mm256_set1_epi32(rowsum[i - i0 + r]),
+					                      job);
 				}
 			}
 		}
@@ -194,7 +195,8 @@ void dnnq_gemm_store_row_avx2(const struct dnnq_gemm_job *job, size_t i, size_t 
 {
 	for (size_t j = j0; j < j1; j += 8) {
 		size_t cnt = j1 - j < 8 ? j1 - j : 8;
-		__m256i xs = xsum ? dnnq_avx2_load_i32(xsum + (j - j0), cnt) : _mm256_setzero_si256();
+		__m256i xs = xsum ? dnnq_avx2_load_i32(xsum + (j - j0), cnt)
+		                  : _mm256_setzero_si256();
 		dnnq_avx2_gemm_store8(dnnq_avx2_load_i32(acc + (j - j0), cnt), i, j, cnt, xs, job);
 	}
 }
@@ -206,7 +208,7 @@ void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_
 	for (size_t r = 0; r < mr; r++)
 		for (size_t h = 0; h * 8 < width; h++) {
 			size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
-			dnnq_avx2_gemm_store8(dnnq_avx2_load_i32(tile + r * ldt + 8 * h, cnt), i0 + r, j0 + 8 * h, cnt,
-			       _mm256_set1_epi32(rowsum[r]), job);
+			dnnq_avx2_gemm_store8(dnnq_avx2_load_i32(tile + r * ldt + 8 * h, cnt), i0 + r,
+			                      j0 + 8 * h, cnt, _mm256_set1_epi32(rowsum[r]), job);
 		}
 }

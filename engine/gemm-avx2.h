@@ -76,7 +76,8 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_
 				dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt), xsum));
 	} else {
 		__m256i za = _mm256_set1_epi32(o->a_zero_point);
-		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, dnnq_avx2_load_i32(w->row_sums + j, cnt)));
+		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, dnnq_avx2_load_i32(w->row_sums + j,
+		                                                                  cnt)));
 		if (o->nwzp) {
 			__m256i zw = dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt);
 			__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)w->k *
@@ -94,7 +95,8 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_
 		else
 			_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(cnt), v);
 	} else if (o->dtype == DNNQ_DTYPE_F32) {
-		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt));
+		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v),
+		                         dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt));
 		if (o->fbias)
 			y = _mm256_add_ps(y, dnnq_avx2_load_f32(o->fbias + j, cnt));
 		if (o->relu)
