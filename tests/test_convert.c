@@ -115,6 +115,15 @@ static void digits_load(const char *name, struct digits *g)
 	ck_assert_uint_eq(dnnq_ir_numel(&g->ir.values[g->ir.outputs[0]], g->n), g->n * 10);
 }
 
+/* c: observations of g's model on its calibration images. */
+static void digits_calib(const struct digits *g, struct dnnq_onnx_calib *c)
+{
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_onnx_calib_init(c, &g->ir, 0, &d) == 0, "%s", d.msg);
+	const float *cx[1] = { g->calib.data };
+	ck_assert_msg(dnnq_onnx_calib_add(c, cx, g->calib.a.shape[0], &d) == 0, "%s", d.msg);
+}
+
 static void digits_free(struct digits *g)
 {
 	free(g->calib.data);
@@ -127,24 +136,20 @@ static void digits(const char *name)
 {
 	struct digits g;
 	digits_load(name, &g);
-	struct dnnq_ir ir = g.ir;
-	struct array calib = g.calib, x = g.x, y = g.y;
-	size_t n = g.n, classes = 10;
+	const size_t n = g.n, classes = 10;
 
 	struct dnnq_diag d = { "" };
 	float *ref = malloc(n * classes * sizeof *ref);
-	const void *in[1] = { x.data };
+	const void *in[1] = { g.x.data };
 	void *refp[1] = { ref };
-	ck_assert_msg(dnnq_ir_run(&ir, n, in, refp, NULL, NULL, &d) == 0, "%s", d.msg);
-	double fp32 = top1(ref, y.data, n, classes);
+	ck_assert_msg(dnnq_ir_run(&g.ir, n, in, refp, NULL, NULL, &d) == 0, "%s", d.msg);
+	double fp32 = top1(ref, g.y.data, n, classes);
 
 	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { calib.data };
-	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, calib.a.shape[0], &d) == 0, "%s", d.msg);
+	digits_calib(&g, &c);
 
 	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
+	enum dnnq_calib_method *method = calloc(g.ir.nvalues, sizeof *method);
 	double best_db = -INFINITY, best_top1 = 0;
 	for (int k = 0; k <= DNNQ_CALIB_METHOD_COUNT; k++) {
 		bool autom = k == DNNQ_CALIB_METHOD_COUNT;
@@ -161,7 +166,7 @@ static void digits(const char *name)
 		struct dnnq_tensor_info info[1];
 		run_model(&m, n, in, out, info);
 		ck_assert_int_eq(info[0].dtype, DNNQ_DTYPE_F32);
-		double acc = top1(out[0], y.data, n, classes);
+		double acc = top1(out[0], g.y.data, n, classes);
 		double db = dnnq_sqnr_db(ref, out[0], n * classes);
 		const char *mname = autom ? "auto" : dnnq_calib_method_name((enum dnnq_calib_method)k);
 		printf("convert: digits %s %-10s top-1 %6.2f %% (fp32 %6.2f %%), logits SQNR"
@@ -223,18 +228,14 @@ static void digits_acc16(const char *name)
 {
 	struct digits g;
 	digits_load(name, &g);
-	struct dnnq_ir ir = g.ir;
-	struct array calib = g.calib, x = g.x, y = g.y;
-	size_t n = g.n, classes = 10;
+	const size_t n = g.n, classes = 10;
 	struct dnnq_diag d = { "" };
 	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { calib.data };
-	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, calib.a.shape[0], &d) == 0, "%s", d.msg);
+	digits_calib(&g, &c);
 	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
+	enum dnnq_calib_method *method = calloc(g.ir.nvalues, sizeof *method);
 	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_L2, method);
-	const void *in[1] = { x.data };
+	const void *in[1] = { g.x.data };
 	void *out[1];
 	struct dnnq_tensor_info info[1];
 
@@ -242,7 +243,7 @@ static void digits_acc16(const char *name)
 	struct dnnq_model m32;
 	ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m32, &d) == 0, "%s", d.msg);
 	run_model(&m32, n, in, out, info);
-	double top32 = top1(out[0], y.data, n, classes);
+	double top32 = top1(out[0], g.y.data, n, classes);
 	float *logits32 = out[0];
 	size_t ngemm;
 	ck_assert_uint_eq(count_acc16(&m32, &ngemm), 0);
@@ -272,7 +273,7 @@ static void digits_acc16(const char *name)
 		if (nbits == 6)
 			ck_assert_uint_gt(kept, 0);
 		run_model(&m, n, in, out, info);
-		double acc = top1(out[0], y.data, n, classes);
+		double acc = top1(out[0], g.y.data, n, classes);
 		printf("convert: digits %s acc16 auto (%u-bit split): %zu of %zu layers, top-1"
 		       " %6.2f %% (acc32 %6.2f %%), logits SQNR vs acc32 %6.2f dB\n", name, nbits,
 		       kept, nl, acc, top32, dnnq_sqnr_db(logits32, out[0], n * classes));
@@ -297,16 +298,16 @@ static void digits_acc16(const char *name)
 	free(L);
 	run_model(&mf, n, in, out, info);
 	printf("convert: digits %s acc16 everywhere (7-bit split): top-1 %6.2f %%\n", name,
-	       top1(out[0], y.data, n, classes));
+	       top1(out[0], g.y.data, n, classes));
 	free(out[0]);
 	/* a mask: only the layer named after the IR node of the first one */
 	const char *first = NULL;
 	for (size_t j = 0; j < mf.nnodes && !first; j++)
 		if (mf.nodes[j].acc16)
 			first = mf.nodes[j].name;
-	bool *mask = calloc(ir.nnodes, sizeof *mask);
-	for (size_t i = 0; i < ir.nnodes; i++)
-		mask[i] = ir.nodes[i].name && !strcmp(ir.nodes[i].name, first);
+	bool *mask = calloc(g.ir.nnodes, sizeof *mask);
+	for (size_t i = 0; i < g.ir.nnodes; i++)
+		mask[i] = g.ir.nodes[i].name && !strcmp(g.ir.nodes[i].name, first);
 	lo.acc16_nodes = mask;
 	lo.acc16_opts = (struct dnnq_acc16_opts){ 6, 8 };
 	struct dnnq_model mm;
