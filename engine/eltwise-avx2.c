@@ -148,12 +148,14 @@ static uint8_t max_u8(const uint8_t *x, size_t n)
 void dnnq_softmax_row_avx2(const float texp[256], const uint8_t *x, float *y, size_t n)
 {
 	uint8_t m = max_u8(x, n);
-	const __m256i vm = _mm256_set1_epi32(m);
+	const __m256i vm = _mm256_set1_epi32(m), low8 = _mm256_set1_epi32(0xff);
 	__m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
 	size_t i = 0;
 	for (; i + 8 <= n; i += 8) {
 		__m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(x + i)));
-		__m256 e = _mm256_i32gather_ps(texp, _mm256_sub_epi32(vm, q), 4);
+		/* mod 256, as the scalar: the index stays in the table */
+		__m256i idx = _mm256_and_si256(_mm256_sub_epi32(vm, q), low8);
+		__m256 e = _mm256_i32gather_ps(texp, idx, 4);
 		_mm256_storeu_ps(y + i, e);
 		s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
 		s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
@@ -162,7 +164,7 @@ void dnnq_softmax_row_avx2(const float texp[256], const uint8_t *x, float *y, si
 	_mm256_storeu_pd(s, s0);
 	_mm256_storeu_pd(s + 4, s1);
 	for (; i < n; i++) {
-		y[i] = texp[m - x[i]];
+		y[i] = texp[(uint8_t)(m - x[i])];
 		s[i % 8] += y[i];
 	}
 	float inv = (float)(1.0 / dnnq_softmax_sum8(s));

@@ -148,6 +148,9 @@ void dnnq_lut_scalar(const uint8_t table[256], const uint8_t *x, uint8_t *y, siz
 		y[i] = table[x[i]];
 }
 
+/* The table index is taken mod 256: the graph gives this kernel a stable
+ * row (node_ops.stable_inputs), and should a caller not, a value raised
+ * between the two reads still indexes the table, never memory before it. */
 void dnnq_softmax_row_scalar(const float texp[256], const uint8_t *x, float *y, size_t n)
 {
 	uint8_t m = 0;
@@ -155,7 +158,7 @@ void dnnq_softmax_row_scalar(const float texp[256], const uint8_t *x, float *y, 
 		m = x[i] > m ? x[i] : m;
 	double s[8] = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		y[i] = texp[m - x[i]];
+		y[i] = texp[(uint8_t)(m - x[i])];
 		s[i % 8] += y[i];
 	}
 	float inv = (float)(1.0 / dnnq_softmax_sum8(s));

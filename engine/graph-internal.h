@@ -45,6 +45,12 @@ struct node_ops {
 	                 float *out);
 	/* The operator may write its output over input 0 (same size and type). */
 	bool inplace;
+	/* The kernel derives an index from its input's values, or reads them
+	 * more than once and relies on getting the same: an input in the
+	 * caller's memory (a graph input or output, which another process
+	 * may rewrite while the node runs) is copied into private memory
+	 * first (graph.c, stage_inputs). */
+	bool stable_inputs;
 };
 
 struct gnode {
@@ -70,6 +76,8 @@ struct dnnq_graph {
 	bool planned;
 	uint8_t *arena;
 	size_t arena_bytes;
+	uint8_t *stage;               /* private copies for stable_inputs nodes */
+	size_t stage_bytes;
 };
 
 static inline struct gtensor *gin(struct dnnq_graph *g, const struct gnode *n, size_t k)

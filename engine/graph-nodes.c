@@ -131,7 +131,7 @@ static int conv_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 }
 
 static const struct node_ops conv_ops = { conv_create, conv_infer, conv_setup, conv_run,
-                                          conv_destroy, conv_ref, false };
+                                          conv_destroy, conv_ref, false, false };
 
 /* ---- FC ---- */
 
@@ -191,7 +191,7 @@ static int fc_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
 }
 
 static const struct node_ops fc_ops = { fc_create, fc_infer, fc_setup, fc_run, fc_destroy,
-                                        fc_ref, false };
+                                        fc_ref, false, false };
 
 /* ---- pooling ---- */
 
@@ -285,7 +285,7 @@ static int pool_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 }
 
 static const struct node_ops pool_ops = { pool_create, pool_infer, pool_setup, pool_run,
-                                          pool_destroy, pool_ref, false };
+                                          pool_destroy, pool_ref, false, false };
 
 /* ---- Add, Mul, Sum ---- */
 
@@ -354,7 +354,7 @@ static int eltwise_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 }
 
 static const struct node_ops eltwise_ops = { eltwise_create, infer_same, eltwise_setup,
-                                             eltwise_run, eltwise_destroy, eltwise_ref, true };
+                                             eltwise_run, eltwise_destroy, eltwise_ref, true, false };
 
 /* ---- table activations ---- */
 
@@ -396,7 +396,7 @@ static int act_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in
 }
 
 static const struct node_ops act_ops = { act_create, infer_same, act_setup, act_run, act_destroy,
-                                         act_ref, false };
+                                         act_ref, false, false };
 
 /* ---- Quantize, Dequantize ---- */
 
@@ -497,7 +497,7 @@ static int convert_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 }
 
 static const struct node_ops convert_ops = { convert_create, convert_infer, convert_setup,
-                                             convert_run, convert_destroy, convert_ref, false };
+                                             convert_run, convert_destroy, convert_ref, false, false };
 
 /* ---- Softmax ---- */
 
@@ -542,8 +542,10 @@ static int softmax_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 	return DNNQ_OK;
 }
 
+/* stable_inputs: the row's maximum indexes the exp table (m - x[i]) */
 static const struct node_ops softmax_ops = { softmax_create, infer_same, softmax_setup,
-                                             softmax_run, softmax_destroy, softmax_ref, false };
+                                             softmax_run, softmax_destroy, softmax_ref, false,
+                                             true };
 
 /* ---- ElementwiseLinear ---- */
 
@@ -602,7 +604,7 @@ static int ewlin_ref(struct dnnq_graph *g, struct gnode *n, const float *const *
 }
 
 static const struct node_ops ewlin_ops = { ewlin_create, infer_same, ewlin_setup, ewlin_run,
-                                           ewlin_destroy, ewlin_ref, true };
+                                           ewlin_destroy, ewlin_ref, true, false };
 
 /* ---- Concat ---- */
 
@@ -691,7 +693,7 @@ static int concat_ref(struct dnnq_graph *g, struct gnode *n, const float *const 
 }
 
 static const struct node_ops concat_ops = { concat_create, concat_infer, concat_setup,
-                                            concat_run, concat_destroy, concat_ref, false };
+                                            concat_run, concat_destroy, concat_ref, false, false };
 
 /* ---- Reshape: a view of its input's buffer ---- */
 
@@ -734,7 +736,7 @@ static void reshape_destroy(struct gnode *n)
 }
 
 static const struct node_ops reshape_ops = { reshape_create, reshape_infer, no_setup, NULL,
-                                             reshape_destroy, identity_ref, false };
+                                             reshape_destroy, identity_ref, false, false };
 
 const struct node_ops *const dnnq_node_ops[DNNQ_NODE_KIND_COUNT] = {
 	[DNNQ_NODE_CONV] = &conv_ops,

@@ -33,6 +33,7 @@ void dnnq_graph_destroy(struct dnnq_graph *g)
 	free(g->inputs);
 	free(g->outputs);
 	free(g->arena);
+	free(g->stage);
 	free(g);
 }
 
@@ -289,6 +290,25 @@ static size_t place(struct dnnq_graph *g, size_t ti)
 	return off;
 }
 
+/* t's buffer is the caller's (a graph input or output, or a view of
+ * one): in dnnqd, memory a client may rewrite at any moment. */
+static bool caller_bound(struct dnnq_graph *g, struct gtensor *t)
+{
+	const struct gtensor *b = base_of(g, t);
+	return b->input_idx >= 0 || b->output_idx >= 0 || b->out_alias >= 0;
+}
+
+/* The private bytes node n's caller-bound inputs need, if it wants them
+ * stable. */
+static size_t stage_need(struct dnnq_graph *g, const struct gnode *n)
+{
+	size_t need = 0;
+	for (size_t k = 0; n->ops->stable_inputs && k < n->desc.ninputs; k++)
+		if (caller_bound(g, gin(g, n, k)))
+			need += align64(gin(g, n, k)->bytes);
+	return need;
+}
+
 static bool in_arena(const struct gtensor *t)
 {
 	return t->producer >= 0 && t->view_of < 0 && t->output_idx < 0 && t->out_alias < 0;
@@ -306,6 +326,21 @@ static struct gtensor *inplace_input(struct dnnq_graph *g, const struct gtensor 
 	    u->dtype != t->dtype || u->offset == SIZE_MAX)
 		return NULL;
 	return u;
+}
+
+/* *buf holds at least `need` bytes (64-byte aligned), growing it. */
+static int grow_buffer(uint8_t **buf, size_t *cap, size_t need, const char *what,
+                       struct dnnq_diag *diag)
+{
+	if (need <= *cap)
+		return DNNQ_OK;
+	uint8_t *a = dnnq_aligned_alloc(need);
+	if (!a)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: %s of %zu bytes", what, need);
+	free(*buf);
+	*buf = a;
+	*cap = need;
+	return DNNQ_OK;
 }
 
 int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
@@ -340,14 +375,15 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 		if (align64(t->offset + t->bytes) > total)
 			total = align64(t->offset + t->bytes);
 	}
-	if (total > g->arena_bytes) {
-		uint8_t *a = dnnq_aligned_alloc(total);
-		if (!a)
-			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: arena of %zu bytes", total);
-		free(g->arena);
-		g->arena = a;
-		g->arena_bytes = total;
-	}
+	size_t stage = 0;
+	for (size_t i = 0; i < g->nn; i++)
+		if (stage_need(g, &g->n[i]) > stage)
+			stage = stage_need(g, &g->n[i]);
+	int rc = grow_buffer(&g->arena, &g->arena_bytes, total, "arena", diag);
+	if (!rc)
+		rc = grow_buffer(&g->stage, &g->stage_bytes, stage, "staging buffer", diag);
+	if (rc)
+		return rc;
 	g->batch = batch;
 	g->nthreads = nthreads ? nthreads : 1;
 	g->planned = true;
@@ -379,11 +415,45 @@ static int resolve(struct dnnq_graph *g, const void *const *inputs, void *const 
 	return DNNQ_OK;
 }
 
+/* The invariant of the serving path: no kernel derives an index or a size
+ * from memory another process can write. A node that needs its inputs
+ * stable (node_ops.stable_inputs) reads a private copy of each input that
+ * lives in the caller's buffers, taken once before it runs; `saved` keeps
+ * the buffers to put back. */
+static void stage_inputs(struct dnnq_graph *g, const struct gnode *n, void **saved)
+{
+	size_t off = 0;
+	for (size_t k = 0; k < n->desc.ninputs; k++) {
+		struct gtensor *t = gin(g, n, k);
+		saved[k] = NULL;
+		/* staged already: the same tensor named twice */
+		uint8_t *b = t->buf;
+		if (!caller_bound(g, t) || (b >= g->stage && b < g->stage + g->stage_bytes))
+			continue;
+		memcpy(g->stage + off, t->buf, t->bytes);
+		saved[k] = t->buf;
+		t->buf = g->stage + off;
+		off += align64(t->bytes);
+	}
+}
+
+static void unstage_inputs(struct dnnq_graph *g, const struct gnode *n, void *const *saved)
+{
+	for (size_t k = 0; k < n->desc.ninputs; k++)
+		if (saved[k])
+			gin(g, n, k)->buf = saved[k];
+}
+
 static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_executor *ex)
 {
+	void *saved[DNNQ_GRAPH_MAX_NODE_INPUTS];
+	if (n->ops->stable_inputs)
+		stage_inputs(g, n, saved);
 	int rc = n->ops->setup(g, n, g->nthreads);
 	if (!rc && n->ops->run)
 		rc = n->ops->run(n, ex);
+	if (n->ops->stable_inputs)
+		unstage_inputs(g, n, saved);
 	return rc;
 }
 
