@@ -156,8 +156,8 @@ static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, stru
 	hr->spin_us = d->cfg.spin_us;
 	hr->heartbeat_ms = DNNQD_HEARTBEAT_MS;
 	r->fds[0] = s->memfd;
-	r->fds[1] = s->doorbell;
-	r->fds[2] = s->completion;
+	r->fds[1] = s->doorbell[1];
+	r->fds[2] = s->completion[0];
 	r->nfds = DNNQ_PROTO_NFDS;
 	dnnqd_log(DNNQD_LOG_INFO, "session %llu: pid %u uid %u: %u slots, %llu arena bytes",
 	          (unsigned long long)s->id, c->pid, c->uid, s->view.slot_count,

@@ -13,15 +13,13 @@
  * itself in the new region, so the client would not ring, and the worker
  * must look at it before it sleeps again. Retiring is the reverse plus the
  * epoch snapshot of daemon/qsbr.h; EPOLL_CTL_DEL must precede the close of
- * the doorbell because the client holds the same open file, which would
- * keep it in the epoll sets.
+ * the doorbell because an epoll set holds the open file, not the fd.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -48,9 +46,9 @@ static int make_region(struct dnnqd_session *s, const struct dnnq_shm_layout *l,
 		goto fail;
 	}
 	s->map_size = l->total_size;
-	what = "eventfd";
-	if ((s->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
-	    (s->completion = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+	what = "pipe2";
+	if (pipe2(s->doorbell, O_NONBLOCK | O_CLOEXEC) ||
+	    pipe2(s->completion, O_NONBLOCK | O_CLOEXEC))
 		goto fail;
 	int rc = dnnq_shm_init(s->map, s->map_size, l);
 	return rc ? rc : dnnq_shm_attach(s->map, s->map_size, &s->view, d);
@@ -98,7 +96,8 @@ int dnnqd_session_create(struct dnnqd *d, uint32_t slots, uint64_t arena_bytes,
 	struct dnnqd_session *s = calloc(1, sizeof *s);
 	if (!s)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "session: out of memory");
-	s->memfd = s->doorbell = s->completion = -1;
+	s->memfd = -1;
+	s->doorbell[0] = s->doorbell[1] = s->completion[0] = s->completion[1] = -1;
 	s->grace = calloc(d->nworkers, sizeof *s->grace);
 	s->counts = dnnqd_counters_alloc(d->nworkers);
 	if (!s->grace || !s->counts) {
@@ -121,7 +120,8 @@ void dnnqd_session_free(struct dnnqd_session *s)
 		return;
 	if (s->map)
 		munmap(s->map, s->map_size);
-	int fds[] = { s->memfd, s->doorbell, s->completion };
+	int fds[] = { s->memfd, s->doorbell[0], s->doorbell[1], s->completion[0],
+	              s->completion[1] };
 	for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

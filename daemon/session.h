@@ -21,12 +21,17 @@ struct dnnqd_session {
 	struct dnnq_shm view;           /* the daemon's own, validated view */
 	void *map;
 	size_t map_size;
-	int memfd, doorbell, completion;
+	int memfd;
+	/* Pipes: the daemon reads doorbell[0] and writes completion[1], its
+	 * own open files (O_NONBLOCK, which no client can clear); the client
+	 * gets doorbell[1] and completion[0]. The daemon keeps those too, so a
+	 * client closing its end makes neither EOF nor EPIPE. */
+	int doorbell[2], completion[2];
+	uint32_t uid;                   /* SO_PEERCRED: the per-uid limits */
 	uint32_t index;                 /* table entry while published */
 	struct dnnqd_session *next;     /* the retired list */
 	uint64_t *grace;                /* every worker's epoch when retired */
 	struct dnnqd_counters *counts;  /* this session's, one per worker */
-	atomic_bool fds_blocking;       /* workers: the client made an eventfd block */
 };
 
 /* A region of `slots` slots (0: 64) and `arena_bytes` of arena (0: 64 MiB):

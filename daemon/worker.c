@@ -12,7 +12,8 @@
  * the version it names serves the whole request even if a reload
  * publishes another table meanwhile), check the request against it and
  * run it (request.c), count it, then complete the slot: FUTEX_WAKE only if the
- * client sleeps on it, the completion eventfd only if the client armed it.
+ * client sleeps on it, a byte on the completion pipe only if the client
+ * armed it.
  * A request whose dtypes match costs no allocation, lock or system call.
  * The pass's quiescent point releases the table with the sessions.
  * Counters are bumped before the completion, so a client that sees its
@@ -23,28 +24,24 @@
  * fence: docs/shm.md), and if none has work, go QSBR-offline and
  * epoll_wait (100 ms at most) on the doorbells and the wake eventfd. Once
  * online again, the announcements are taken back (sleep_end) and the
- * readable eventfds drained, each only if its session is still the one in
+ * readable doorbells drained, each only if its session is still the one in
  * the table: while offline the control loop may have freed it, and an fd
  * number from epoll may even belong to something else by then. A session
  * is named by a tag (its id and table index), never by a pointer kept
  * across the sleep.
  *
- * A session's doorbell and completion eventfds are open files shared with
- * the client (SCM_RIGHTS passes the file, not a copy), O_NONBLOCK
- * included: a client can clear it, and then a read of an empty doorbell
- * or a write to a completion counter it saturated would block the worker
- * for good, and with it every session. So each call on them is bounded by
- * a per-worker timer signal (GUARD_NS, no SA_RESTART: the call fails with
- * EINTR); a session whose fd blocked once is never read or written again
- * (its doorbell leaves the epoll set: its requests are still served on
- * passes and the 100 ms wake-ups). The two timer_settime calls are paid
- * only where a system call already is: after a wake-up, and for a client
- * that asked for completion events.
+ * A worker never reads or writes an open file whose flags a client
+ * controls. SCM_RIGHTS passes the open file, O_NONBLOCK included, so the
+ * doorbell and the completion signal are pipes, and the client gets the
+ * other end of each: the ends a worker uses are the daemon's alone, and
+ * their O_NONBLOCK holds whatever the client does to its own (the eventfds
+ * of before were one shared file: a client could clear the flag, fill the
+ * counter and block a worker's write). A full completion pipe is readable
+ * anyway, so a write that would block is simply skipped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +57,7 @@
 #define SLEEP_MS 100
 #define MAX_EVENTS 64
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
-#define GUARD_SIGNAL (SIGRTMIN + 1)
-#define GUARD_NS 10000000L
+#define DRAIN_MAX (64 * 1024)  /* bytes one wake-up reads from a doorbell */
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -75,60 +71,13 @@ static struct dnnqd_session *lookup(struct dnnqd *d, uint64_t tag)
 	return s && session_tag(s) == tag ? s : NULL;
 }
 
-static void notify(int fd)
+/* One byte (a wake eventfd takes 8) on a non-blocking fd of the daemon's
+ * own; EAGAIN: full, and so readable anyway. */
+static void notify(int fd, size_t len)
 {
 	uint64_t one = 1;
-	/* EAGAIN: the counter is saturated, so the fd is readable anyway */
-	if (write(fd, &one, sizeof one) < 0)
+	if (write(fd, &one, len) < 0)
 		return;
-}
-
-static void on_guard(int sig)
-{
-	(void)sig;
-}
-
-/* On the worker's own thread: the timer signals this thread only. */
-static void guard_init(struct dnnqd_worker *w)
-{
-	struct sigaction sa = { .sa_handler = on_guard };	/* no SA_RESTART */
-	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = GUARD_SIGNAL };
-	sigset_t set;
-	ev._sigev_un._tid = gettid();
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&set);
-	sigaddset(&set, GUARD_SIGNAL);
-	w->guarded = !sigaction(GUARD_SIGNAL, &sa, NULL) &&
-	             !pthread_sigmask(SIG_UNBLOCK, &set, NULL) &&
-	             !timer_create(CLOCK_MONOTONIC, &ev, &w->guard);
-	if (!w->guarded)
-		dnnqd_log(DNNQD_LOG_WARN, "worker %u: no guard timer (%s): a client that clears"
-		          " O_NONBLOCK on its eventfds can block this worker", w->index,
-		          strerror(errno));
-}
-
-/* Reads or writes 8 bytes of a session's eventfd; false when the call
- * blocked (the guard interrupted it): the session is then marked. */
-static bool guarded_io(struct dnnqd_worker *w, struct dnnqd_session *s, int fd, bool wr)
-{
-	if (atomic_load_explicit(&s->fds_blocking, memory_order_relaxed))
-		return false;
-	uint64_t v = 1;
-	const struct itimerspec on = { .it_value = { 0, GUARD_NS } }, off = { { 0, 0 }, { 0, 0 } };
-	if (w->guarded)
-		timer_settime(w->guard, 0, &on, NULL);
-	ssize_t n = wr ? write(fd, &v, sizeof v) : read(fd, &v, sizeof v);
-	int err = errno;
-	if (w->guarded)
-		timer_settime(w->guard, 0, &off, NULL);
-	/* EAGAIN: saturated (readable anyway) or drained by another worker */
-	if (n >= 0 || err != EINTR)
-		return true;
-	if (!atomic_exchange(&s->fds_blocking, true))
-		dnnqd_log(DNNQD_LOG_WARN, "session %llu: its client made an eventfd block"
-		          " (O_NONBLOCK cleared): no more doorbell or completion events for it",
-		          (unsigned long long)s->id);
-	return false;
 }
 
 /* A client orders its own requests (a buffer one request read may be
@@ -191,7 +140,7 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	CLIENT_ORDER_RELEASE(s);
 	dnnq_shm_slot_complete(&s->view, slot, status);
 	if (dnnq_shm_event_armed(&s->view))
-		guarded_io(w, s, s->completion, true);
+		notify(s->completion[1], 1);
 	return true;
 }
 
@@ -213,12 +162,17 @@ static bool worker_pass(struct dnnqd_worker *w)
 	return busy;
 }
 
+/* Reads what fd holds, up to DRAIN_MAX bytes (a client writing all the
+ * while cannot keep a worker here). EAGAIN: another worker drained it. */
 static void drain_fd(int fd)
 {
-	uint64_t v;
-	/* EAGAIN: another worker drained it first */
-	if (read(fd, &v, sizeof v) < 0)
-		return;
+	char buf[4096];
+	for (size_t got = 0; got < DRAIN_MAX;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n <= 0)
+			return;
+		got += (size_t)n;
+	}
 }
 
 static void drain(struct dnnqd_worker *w, const struct epoll_event *ev, int n)
@@ -227,11 +181,8 @@ static void drain(struct dnnqd_worker *w, const struct epoll_event *ev, int n)
 		struct dnnqd_session *s = NULL;
 		if (ev[i].data.u64 == WAKE_TAG)
 			drain_fd(w->wakefd);
-		else if ((s = lookup(w->d, ev[i].data.u64)) &&
-		         !guarded_io(w, s, s->doorbell, false))
-			/* undrained it stays readable: out of this worker's set
-			 * (the control loop's EPOLL_CTL_DEL then finds nothing) */
-			epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->doorbell, NULL);
+		else if ((s = lookup(w->d, ev[i].data.u64)))
+			drain_fd(s->doorbell[0]);
 	}
 }
 
@@ -267,7 +218,6 @@ static void *worker_main(void *arg)
 	struct dnnqd *d = w->d;
 	const uint64_t spin_ns = (uint64_t)d->cfg.spin_us * 1000;
 	uint64_t idle_since = 0;
-	guard_init(w);
 	dnnqd_qsbr_online(&w->qs);
 	while (!atomic_load(&d->stop)) {
 		bool busy = worker_pass(w);
@@ -336,7 +286,7 @@ int dnnqd_worker_start(struct dnnqd_worker *w, struct dnnq_diag *diag)
 
 void dnnqd_worker_wake(struct dnnqd_worker *w)
 {
-	notify(w->wakefd);
+	notify(w->wakefd, sizeof(uint64_t));
 }
 
 void dnnqd_worker_join(struct dnnqd_worker *w)
@@ -349,9 +299,6 @@ void dnnqd_worker_join(struct dnnqd_worker *w)
 void dnnqd_worker_destroy(struct dnnqd_worker *w)
 {
 	dnnqd_runner_destroy(&w->runner);
-	if (w->guarded)
-		timer_delete(w->guard);
-	w->guarded = false;
 	if (w->epfd >= 0)
 		close(w->epfd);
 	if (w->wakefd >= 0)
@@ -364,10 +311,10 @@ void dnnqd_worker_destroy(struct dnnqd_worker *w)
 int dnnqd_worker_watch(struct dnnqd_worker *w, const struct dnnqd_session *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = session_tag(s) };
-	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->doorbell, &ev) ? DNNQ_E_IO : 0;
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->doorbell[0], &ev) ? DNNQ_E_IO : 0;
 }
 
 void dnnqd_worker_unwatch(struct dnnqd_worker *w, const struct dnnqd_session *s)
 {
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->doorbell, NULL);
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->doorbell[0], NULL);
 }

@@ -28,8 +28,6 @@ struct dnnqd_worker {
 	uint32_t rr;                    /* where the next pass starts */
 	uint64_t *sleep_tags;           /* sessions announced asleep in (max_clients) */
 	struct dnnqd_runner runner;
-	timer_t guard;                  /* bounds a call on a client's eventfd */
-	bool guarded;
 	/* control loop only: the watchdog's last look at qs (dnnqd_workers_alive) */
 	uint64_t seen_epoch, seen_ns;
 };

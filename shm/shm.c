@@ -306,8 +306,8 @@ void dnnq_shm_doorbell_ring(const struct dnnq_shm *v, int doorbell_fd)
 {
 	dnnq_shm_fence_seqcst();	/* pairs with the one in sleep_begin */
 	if (dnnq_shm_load_relaxed32(&v->hdr->workers_sleeping)) {
-		uint64_t one = 1;
-		/* EAGAIN (counter saturated) still leaves it readable. */
+		char one = 1;
+		/* EAGAIN (pipe full) still leaves it readable. */
 		if (write(doorbell_fd, &one, sizeof one) < 0)
 			return;
 	}

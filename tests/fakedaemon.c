@@ -3,7 +3,7 @@
  * session at a time and answers each message; between messages (every
  * 5 ms) it bumps the heartbeat. The worker thread pops the ring, copies and
  * validates the descriptor with the same shm/ functions dnnqd uses, runs
- * its toy model and completes the slot (and signals the completion eventfd
+ * its toy model and completes the slot (and signals the completion pipe
  * when the client armed it). Region teardown and the worker's request
  * both hold fd->lock, so a session can end while the worker runs.
  *
@@ -92,9 +92,8 @@ static int make_region(struct fake_daemon *fd, uint32_t slots, uint64_t arena, i
 	if (dnnq_shm_init(base, l.total_size, &l) ||
 	    dnnq_shm_attach(base, l.total_size, &fd->view, NULL))
 		return -1;
-	fd->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	fd->event = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	return fd->doorbell < 0 || fd->event < 0 ? -1 : 0;
+	return pipe2(fd->doorbell, O_NONBLOCK | O_CLOEXEC) ||
+	       pipe2(fd->event, O_NONBLOCK | O_CLOEXEC) ? -1 : 0;
 }
 
 static void end_session(struct fake_daemon *fd)
@@ -104,8 +103,9 @@ static void end_session(struct fake_daemon *fd)
 	if (fd->base)
 		munmap(fd->base, fd->size);
 	fd->base = NULL;
-	int *fds[] = { &fd->memfd, &fd->doorbell, &fd->event, &fd->conn };
-	for (unsigned i = 0; i < 4; i++) {
+	int *fds[] = { &fd->memfd, &fd->doorbell[0], &fd->doorbell[1], &fd->event[0],
+	               &fd->event[1], &fd->conn };
+	for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 		*fds[i] = -1;
@@ -165,7 +165,7 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 	unsigned nfds = 3;
 	break_hello(r, fault, &len, &nfds);
 	int extra = eventfd(0, EFD_CLOEXEC);
-	int fds[4] = { fd->memfd, fd->doorbell, fd->event, extra };
+	int fds[4] = { fd->memfd, fd->doorbell[1], fd->event[0], extra };
 	int rc = send_fds(fd->conn, buf, len, fds, nfds);
 	close(extra);
 	if (fault == FAKE_HELLO_OK)
@@ -354,8 +354,8 @@ static void run(struct fake_daemon *fd, uint32_t idx)
 	}
 	dnnq_shm_slot_complete(&fd->view, idx, rc);
 	__atomic_fetch_add(&fd->served, 1, __ATOMIC_RELEASE);
-	uint64_t one = 1;
-	if (dnnq_shm_event_armed(&fd->view) && write(fd->event, &one, sizeof one) < 0)
+	char one = 1;
+	if (dnnq_shm_event_armed(&fd->view) && write(fd->event[1], &one, sizeof one) < 0)
 		return;
 }
 
@@ -364,8 +364,8 @@ static int serve_one(struct fake_daemon *fd)
 	int did = 0;
 	pthread_mutex_lock(&fd->lock);
 	if (LOAD(&fd->ready) && !LOAD(&fd->paused) && !LOAD(&fd->killed)) {
-		uint64_t n;
-		if (read(fd->doorbell, &n, sizeof n) == sizeof n)
+		char n[64];
+		if (read(fd->doorbell[0], n, sizeof n) > 0)
 			__atomic_fetch_add(&fd->doorbells, 1, __ATOMIC_RELEASE);
 		uint32_t idx;
 		if (dnnq_shm_ring_pop(&fd->view, &idx) == 0) {
@@ -391,7 +391,8 @@ static void *worker_main(void *arg)
 int fake_daemon_start(struct fake_daemon *fd)
 {
 	memset(fd, 0, sizeof *fd);
-	fd->conn = fd->memfd = fd->doorbell = fd->event = fd->listen_fd = -1;
+	fd->conn = fd->memfd = fd->listen_fd = -1;
+	fd->doorbell[0] = fd->doorbell[1] = fd->event[0] = fd->event[1] = -1;
 	fd->beat = 1;
 	pthread_mutex_init(&fd->lock, NULL);
 	strcpy(fd->dir, "/tmp/dnnq-client-XXXXXX");

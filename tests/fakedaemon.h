@@ -2,7 +2,7 @@
  * A fake dnnqd for the client tests: one listening socket in a temporary
  * directory, a control thread that speaks shm/dnnq_proto.h (a real region
  * made with dnnq_shm_layout/dnnq_shm_init in a sealed memfd, real
- * eventfds) and a worker thread that serves the ring. Knobs let a test make
+ * pipes) and a worker thread that serves the ring. Knobs let a test make
  * it misbehave: a malformed HELLO or MODEL reply, a paused worker, a
  * stopped heartbeat, a slow STATS reply, or a sudden death.
  *
@@ -78,7 +78,8 @@ struct fake_daemon {
 	int stop;
 
 	/* The current session (the control thread's, readable once ready). */
-	int conn, memfd, doorbell, event;
+	int conn, memfd;
+	int doorbell[2], event[2];	/* pipes: [0] read end, [1] write end */
 	void *base;
 	size_t size;
 	struct dnnq_shm view;
@@ -88,7 +89,7 @@ struct fake_daemon {
 
 	/* What the worker did, for the tests to check (atomics). */
 	uint64_t served;
-	uint64_t doorbells;	/* doorbell eventfd reads that found a count */
+	uint64_t doorbells;	/* doorbell reads that found bytes */
 	uint64_t sessions_ended;
 	pthread_mutex_t lock;	/* guards last */
 	struct dnnq_shm_request last;	/* the last descriptor served */

@@ -697,7 +697,8 @@ static void daemon_up(struct fix *f, uint32_t spin_us, uint64_t max_session_byte
 	ck_assert_int_eq(sched_getaffinity(0, sizeof online, &online), 0);
 	while (!CPU_ISSET(f->cpu, &online))
 		f->cpu++;
-	struct dnnqd_config cfg = { &f->cpu, 1, spin_us, 4, max_session_bytes, 0 };
+	struct dnnqd_config cfg = { .cpus = &f->cpu, .ncpus = 1, .spin_us = spin_us, .max_clients = 4,
+	                            .max_session_bytes = max_session_bytes };
 	ck_assert_msg(dnnqd_start(&f->d, &cfg, f->ms, &d) == 0, "%s", d.msg);
 	f->uid = (uint32_t)getuid();
 	f->acl = (struct dnnqd_acl){ .uids = &f->uid, .nuids = 1 };
@@ -827,8 +828,8 @@ START_TEST(proto_malformed_before_hello)
 	m.hdr.magic ^= 1;
 	send_expect(&f, &m, sizeof m, DNNQ_E_PROTO, HR, "magic 0x");
 	m = hello_msg(0, 0);
-	m.hdr.version = 2;
-	send_expect(&f, &m, sizeof m, DNNQ_E_PROTO, HR, "version 2");
+	m.hdr.version = DNNQ_PROTO_VERSION + 1;
+	send_expect(&f, &m, sizeof m, DNNQ_E_PROTO, HR, "version 3");
 	m = hello_msg(0, 0);
 	m.hdr.status = -1;
 	send_expect(&f, &m, sizeof m, DNNQ_E_PROTO, HR, "status -1");

@@ -598,14 +598,13 @@ END_TEST
 
 enum { ASYNC_SLOTS = 256 };
 
-/* Waits for the completion eventfd and clears it. */
+/* Waits for the completion pipe and clears it. */
 static void assert_event(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ck_assert_msg(poll(&p, 1, TIMEOUT_MS) == 1, "the event fd did not become readable");
-	uint64_t v;
-	ck_assert_int_eq(read(fd, &v, sizeof v), (ssize_t)sizeof v);
-	ck_assert_uint_gt(v, 0);
+	char v[256];
+	ck_assert_int_gt(read(fd, v, sizeof v), 0);
 }
 
 /* dnnq_poll until it stops saying DNNQ_E_AGAIN. */
