@@ -185,7 +185,10 @@ static int take_fds(struct msghdr *mh, int *fds, unsigned *n)
  * peer's shutdown afterwards, so when dnnqd sends its reply and closes in
  * between (as it does after refusing a HELLO), the kernel reports EOF with
  * the reply queued (net/unix/af_unix.c, unix_dgram_recvmsg). A closed peer
- * sends nothing more, so the second call sees all there is. */
+ * sends nothing more, so the second call sees all there is. ECONNRESET is
+ * the same case: a peer that closes with our request unread in its queue
+ * (dnnqd refusing at accept) leaves that error, which the next call
+ * reports once, before the reply it sent. */
 static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsigned *nfds,
                    int64_t deadline_ns)
 {
@@ -206,9 +209,10 @@ static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsi
 			*len = (size_t)n;
 			return take_fds(&mh, fds, nfds);
 		}
-		if (n == 0 && eof++)
+		bool closed = n == 0 || errno == ECONNRESET;
+		if (closed && eof++)
 			return DNNQ_E_DISCONNECTED;
-		if (n == 0)
+		if (closed)
 			continue;
 		int rc = retry_when_ready(fd, POLLIN, deadline_ns);
 		if (rc)
@@ -216,7 +220,17 @@ static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsi
 	}
 }
 
-/* A reply's header fields and size; 1 when it answers an older request. */
+/* dnnqd refuses a peer (DNNQ_E_PERM, DNNQ_E_BUSY) right after accept,
+ * before it has sent anything: a HELLO reply with seq 0, then it closes.
+ * Whatever this client asked, that is the answer. */
+static bool is_refusal(const struct dnnq_msg_hdr *h, size_t len)
+{
+	return h->seq == 0 && h->type == DNNQ_MSG_HELLO && h->status < 0 &&
+	       len == sizeof(struct dnnq_msg_hello_reply);
+}
+
+/* A reply's header fields and size; 1 when it answers an older request,
+ * 2 when it is a refusal. */
 static int check_reply(const struct dnnq_msg_hdr *h, size_t len, const struct ctl_spec *spec,
                        uint32_t seq)
 {
@@ -224,6 +238,8 @@ static int check_reply(const struct dnnq_msg_hdr *h, size_t len, const struct ct
 		return DNNQ_E_PROTO;
 	if (h->version != DNNQ_PROTO_VERSION)
 		return DNNQ_E_VERSION;
+	if (is_refusal(h, len))
+		return 2;
 	if (h->seq != 0 && h->seq < seq)
 		return 1;
 	if (h->seq != seq || h->status > 0)
@@ -244,16 +260,27 @@ static int recv_reply(struct dnnq_client *c, const struct ctl_spec *spec, uint32
                       void *reply, int *fds, int64_t deadline_ns)
 {
 	for (;;) {
+		union {
+			struct dnnq_msg_hello_reply refusal;
+			char any[DNNQ_PROTO_MAX_MSG];
+		} buf;
 		int got[DNNQ_PROTO_NFDS];
 		unsigned n = 0;
 		size_t len = 0;
-		int rc = recv_by(c->sock, reply, spec->size, &len, got, &n, deadline_ns);
+		size_t size = spec->size > sizeof buf.refusal ? spec->size : sizeof buf.refusal;
+		int rc = recv_by(c->sock, &buf, size, &len, got, &n, deadline_ns);
 		if (rc == 0)
-			rc = check_reply(reply, len, spec, seq);
+			rc = check_reply(&buf.refusal.hdr, len, spec, seq);
 		if (rc == 1) {
 			close_fds(got, n);	/* a late answer to a request that timed out */
 			continue;
 		}
+		if (rc == 2) {
+			close_fds(got, n);
+			return buf.refusal.hdr.status;
+		}
+		if (rc == 0)
+			memcpy(reply, &buf, spec->size);
 		if (rc == 0)
 			rc = ((struct dnnq_msg_hdr *)reply)->status;
 		bool keep = rc == 0 && spec->takes_fds && n == DNNQ_PROTO_NFDS;
@@ -299,7 +326,8 @@ int ctl_call(struct dnnq_client *c, const struct ctl_spec *spec, void *req, size
 		.type = spec->req_type, .seq = ++c->seq,
 	};
 	rc = send_by(c->sock, req, req_len, deadline);
-	if (rc == 0)
+	/* refused and closed already: the refusal is still queued */
+	if (rc == 0 || rc == DNNQ_E_DISCONNECTED)
 		rc = recv_reply(c, spec, h->seq, reply, fds, deadline);
 	pthread_mutex_unlock(&c->ctl_lock);
 	if (rc == DNNQ_E_DISCONNECTED)

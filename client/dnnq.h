@@ -194,12 +194,20 @@ int dnnq_wait(struct dnnq_request *req, int timeout_ms);
 
 /* ---- statistics ---------------------------------------------------------- */
 
+/* scope: what requests, failures, bytes_copied and sessions count. dnnqd
+ * gives the whole daemon's (DNNQ_STATS_SCOPE_DAEMON) to root and its own
+ * uid, and to everyone when its config says access.public_stats: true;
+ * any other client gets its own uid's open sessions' (DNNQ_STATS_SCOPE_UID). */
+#define DNNQ_STATS_SCOPE_DAEMON 0
+#define DNNQ_STATS_SCOPE_UID    1
+
 struct dnnq_stats {
 	uint64_t uptime_ns;
-	uint64_t requests, failures;         /* the daemon's, all sessions */
+	uint64_t requests, failures;         /* completed, in the scope */
 	uint64_t bytes_copied;               /* 0 when every request is zero-copy */
 	uint64_t session_requests, session_failures;
 	uint32_t sessions, models, workers, pid;
+	uint32_t scope;                      /* DNNQ_STATS_SCOPE_* */
 	char status[256];                    /* the daemon's state in one line */
 };
 

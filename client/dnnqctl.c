@@ -191,12 +191,20 @@ static int parse_json_flag(const char *cmd, const char *help, int argc, char **a
 
 /* ---- status ------------------------------------------------------------- */
 
+/* Whose traffic the counters are: the daemon's, or this uid's. */
+static const char *scope_name(const struct dnnq_stats *s)
+{
+	return s->scope == DNNQ_STATS_SCOPE_UID ? "uid" : "daemon";
+}
+
 static void print_status_json(const struct dnnq_stats *s)
 {
-	printf("{\"pid\":%u,\"uptime_ns\":%llu,\"workers\":%u,\"sessions\":%u,\"models\":%u,"
+	printf("{\"pid\":%u,\"uptime_ns\":%llu,\"workers\":%u,\"scope\":\"%s\","
+	       "\"sessions\":%u,\"models\":%u,"
 	       "\"requests\":%llu,\"failures\":%llu,\"bytes_copied\":%llu,"
 	       "\"session_requests\":%llu,\"session_failures\":%llu,\"status\":",
-	       s->pid, (unsigned long long)s->uptime_ns, s->workers, s->sessions, s->models,
+	       s->pid, (unsigned long long)s->uptime_ns, s->workers, scope_name(s),
+	       s->sessions, s->models,
 	       (unsigned long long)s->requests, (unsigned long long)s->failures,
 	       (unsigned long long)s->bytes_copied, (unsigned long long)s->session_requests,
 	       (unsigned long long)s->session_failures);
@@ -211,6 +219,9 @@ static void print_status_text(const struct dnnq_stats *s)
 	if (up >= 86400)
 		printf("%llud ", up / 86400);
 	printf("%02llu:%02llu:%02llu\n", up / 3600 % 24, up / 60 % 60, up % 60);
+	printf("  counting      %s\n", s->scope == DNNQ_STATS_SCOPE_UID
+	       ? "this uid's sessions (access.public_stats shows the daemon's)"
+	       : "the whole daemon");
 	printf("  workers       %u\n  sessions      %u\n  models        %u\n", s->workers,
 	       s->sessions, s->models);
 	printf("  requests      %llu (%llu failed)\n", (unsigned long long)s->requests,

@@ -205,7 +205,8 @@ int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out)
 	struct dnnq_msg_hdr req;
 	struct dnnq_msg_stats rep;
 	int rc = ctl_call(c, &spec, &req, sizeof req, &rep, NULL);
-	if (rc == 0 && !ctl_str_ok(rep.message, sizeof rep.message))
+	if (rc == 0 && (!ctl_str_ok(rep.message, sizeof rep.message) ||
+	                rep.scope > DNNQ_STATS_SCOPE_UID))
 		rc = DNNQ_E_PROTO;
 	if (rc)
 		return rc;
@@ -214,6 +215,7 @@ int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out)
 		.bytes_copied = rep.bytes_copied, .session_requests = rep.session_requests,
 		.session_failures = rep.session_failures, .sessions = rep.sessions,
 		.models = rep.models, .workers = rep.workers, .pid = rep.pid,
+		.scope = rep.scope,
 	};
 	memcpy(out->status, rep.message, sizeof out->status);
 	return 0;

@@ -57,6 +57,8 @@ struct dnnq_config_limits {
 	uint64_t max_session_bytes;  /* largest region, 1 MiB..64 GiB, default 1 GiB */
 	uint32_t max_inflight;       /* requests in flight per client, 1..4096, default 64 */
 	uint32_t max_batch;          /* largest batch, 1..65536, default 64 */
+	uint32_t max_sessions_per_uid; /* sessions one uid may hold, 1..4096, default 64 */
+	uint64_t max_bytes_per_uid;  /* region bytes one uid may hold, 1 MiB..1 TiB, default 4 GiB */
 };
 
 /* Peers allowed besides the daemon's own uid and root, which are always
@@ -67,6 +69,7 @@ struct dnnq_config_limits {
 struct dnnq_config_access {
 	uint32_t *uids, *gids;       /* malloc'd, NULL when empty */
 	unsigned nuids, ngids;
+	bool public_stats;           /* access.public_stats: daemon-wide STATS for all, default false */
 };
 
 struct dnnq_config_model {

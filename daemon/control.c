@@ -2,9 +2,10 @@
  * The control protocol, daemon side (control.h, shm/dnnq_proto.h).
  *
  * Admission happens at accept time, from SO_PEERCRED, before a byte is
- * read: a peer the ACL does not allow, or one over --max-clients, is kept
- * only long enough to answer its first message with DNNQ_E_PERM or
- * DNNQ_E_BUSY and a message saying why.
+ * read: a peer the ACL does not allow, or one over a limit (server.c), is
+ * sent DNNQ_E_PERM or DNNQ_E_BUSY with a message saying why, as a HELLO
+ * reply with seq 0, and closed at once: it never holds a connection slot
+ * that an allowed peer could have.
  *
  * Every message is hostile until checked, in this order: at least a header
  * (else the connection is closed: there is nothing to answer), magic,
@@ -78,17 +79,41 @@ static bool groups_allowed(int fd, const struct dnnqd_acl *acl)
 	return ok;
 }
 
-void dnnqd_conn_admit(struct dnnqd_conn *c, int fd, const struct dnnqd_acl *acl, bool full,
-                      uint64_t now_ns)
+/* Why an allowed peer of uid cannot have a connection now, or NULL. The
+ * connections that have not sent HELLO have a budget of their own, in all
+ * and per uid, so peers that never speak cannot crowd out the sessions,
+ * nor one uid's the others'. */
+static const char *over_limit(const struct dnnqd *d, uint32_t uid, char *buf, size_t len)
+{
+	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
+	if (d->nsessions >= d->cfg.max_clients)
+		return "the daemon has as many clients as it takes (limits.max_clients, --max-clients)";
+	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
+		snprintf(buf, len, "uid %u holds %u sessions, the most one uid may"
+		         " (limits.max_sessions_per_uid, --max-sessions-per-uid)", uid, u->sessions);
+	else if (u && u->pending >= DNNQD_PENDING_PER_UID)
+		snprintf(buf, len, "uid %u has %u connections waiting to say HELLO, the most one"
+		         " uid may", uid, u->pending);
+	else if (d->npending >= DNNQD_PENDING_MAX)
+		snprintf(buf, len, "%u connections are waiting to say HELLO, the most the daemon"
+		         " keeps", d->npending);
+	else
+		return NULL;
+	return buf;
+}
+
+bool dnnqd_conn_admit(struct dnnqd *d, struct dnnqd_conn *c, int fd,
+                      const struct dnnqd_acl *acl, uint64_t now_ns)
 {
 	struct ucred cred;
 	socklen_t len = sizeof cred;
+	char buf[160];
 	memset(c, 0, sizeof *c);
 	c->fd = fd;
 	c->deadline_ns = now_ns + DNNQD_HELLO_TIMEOUT_NS;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 		c->refusal = DNNQ_E_PERM;
-		return;
+		return false;
 	}
 	c->pid = (uint32_t)cred.pid;
 	c->uid = cred.uid;
@@ -96,7 +121,28 @@ void dnnqd_conn_admit(struct dnnqd_conn *c, int fd, const struct dnnqd_acl *acl,
 	bool allowed = listed(acl->uids, acl->nuids, cred.uid) ||
 	               listed(acl->gids, acl->ngids, cred.gid) ||
 	               (acl->ngids && groups_allowed(fd, acl));
-	c->refusal = !allowed ? DNNQ_E_PERM : full ? DNNQ_E_BUSY : 0;
+	const char *why = allowed ? over_limit(d, c->uid, buf, sizeof buf) : NULL;
+	struct dnnqd_uid *u = allowed && !why ? dnnqd_uid_get(d, c->uid) : NULL;
+	if (!u) {
+		dnnqd_conn_refuse(c, allowed ? DNNQ_E_BUSY : DNNQ_E_PERM, why ? why : "no room");
+		return false;
+	}
+	u->pending++;
+	d->npending++;
+	c->pending = true;
+	return true;
+}
+
+/* c has its session, or is closing: out of the pending budget. */
+static void unpend(struct dnnqd *d, struct dnnqd_conn *c)
+{
+	struct dnnqd_uid *u = c->pending ? dnnqd_uid_get(d, c->uid) : NULL;
+	if (!u)
+		return;
+	u->pending--;
+	d->npending--;
+	c->pending = false;
+	dnnqd_uid_put(d, c->uid);
 }
 
 /* The reply skeleton for request h: its seq, its type (MODEL for OPEN and
@@ -139,7 +185,7 @@ static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, stru
 	if (m.abi_major != DNNQ_SHM_ABI_MAJOR)
 		return dnnq_diag_set(why, DNNQ_E_VERSION, "HELLO: abi_major %u: this daemon speaks"
 		                     " %u.%u", m.abi_major, DNNQ_SHM_ABI_MAJOR, DNNQ_SHM_ABI_MINOR);
-	int rc = dnnqd_session_create(d, m.slots, m.arena_bytes, &s, why);
+	int rc = dnnqd_session_create(d, c->uid, m.slots, m.arena_bytes, &s, why);
 	if (rc)
 		return rc;
 	/* published before the reply: a failed send closes the connection,
@@ -149,6 +195,7 @@ static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, stru
 		return dnnq_diag_set(why, rc, "HELLO: no room for another session");
 	}
 	c->session = s;
+	unpend(d, c);
 	struct dnnq_msg_hello_reply *hr = &r->u.hello;
 	hr->session_id = s->id;
 	hr->region_size = s->map_size;
@@ -212,24 +259,53 @@ static int on_close(struct dnnqd *d, const void *msg, struct dnnq_diag *why)
 	return 0;
 }
 
+/* The counters of uid's open sessions. */
+static void uid_totals(struct dnnqd *d, uint32_t uid, struct dnnqd_totals *out)
+{
+	*out = (struct dnnqd_totals){ 0 };
+	for (uint32_t i = 0; i < d->cfg.max_clients; i++) {
+		const struct dnnqd_session *s = atomic_load(&d->table[i]);
+		struct dnnqd_totals t;
+		if (!s || s->uid != uid)
+			continue;
+		dnnqd_counters_sum(s->counts, d->nworkers, &t);
+		out->requests += t.requests;
+		out->failures += t.failures;
+		out->bytes_copied += t.bytes_copied;
+	}
+}
+
+/* Daemon-wide figures (every client's traffic, the session count, the
+ * last reload's error) go to root, the daemon's own uid, or everybody
+ * with access.public_stats; any other client sees its own uid's. */
 static void on_stats(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *r)
 {
 	const struct dnnqd_models *ms = dnnqd_models_now(d);
 	struct dnnq_msg_stats *st = &r->u.stats;
-	struct dnnqd_totals all, mine;
-	dnnqd_counters_sum(d->counts, d->nworkers, &all);
+	struct dnnqd_totals scope, mine;
+	bool all = d->cfg.public_stats || c->uid == 0 || c->uid == (uint32_t)getuid();
+	const struct dnnqd_uid *u = dnnqd_uid_find(d, c->uid);
+	if (all)
+		dnnqd_counters_sum(d->counts, d->nworkers, &scope);
+	else
+		uid_totals(d, c->uid, &scope);
 	dnnqd_counters_sum(c->session->counts, d->nworkers, &mine);
 	st->uptime_ns = dnnqd_now_ns() - d->start_ns;
-	st->requests = all.requests;
-	st->failures = all.failures;
-	st->bytes_copied = all.bytes_copied;
+	st->requests = scope.requests;
+	st->failures = scope.failures;
+	st->bytes_copied = scope.bytes_copied;
 	st->session_requests = mine.requests;
 	st->session_failures = mine.failures;
-	st->sessions = d->nsessions;
+	st->sessions = all ? d->nsessions : u ? u->sessions : 0;
 	st->models = ms->count;
 	st->workers = d->nworkers;
 	st->pid = (uint32_t)getpid();
-	dnnqd_state_line(d, st->message, sizeof st->message);
+	st->scope = all ? DNNQ_STATS_SCOPE_DAEMON : DNNQ_STATS_SCOPE_UID;
+	if (all)
+		dnnqd_state_line(d, st->message, sizeof st->message);
+	else
+		snprintf(st->message, sizeof st->message, "serving %u model%s", ms->count,
+		         ms->count == 1 ? "" : "s");
 }
 
 
@@ -279,20 +355,6 @@ static void dispatch(struct dnnqd *d, struct dnnqd_conn *c, const struct dnnq_ms
 	}
 }
 
-static void refuse(const struct dnnqd_conn *c, struct reply *r)
-{
-	char why[160];
-	if (c->refusal == DNNQ_E_PERM)
-		snprintf(why, sizeof why, "uid %u gid %u: not allowed (access: in the config,"
-		         " --allow-uid, --allow-gid)",
-		         c->uid, c->gid);
-	else
-		snprintf(why, sizeof why, "the daemon has as many clients as it takes"
-		         " (limits.max_clients, --max-clients)");
-	reply_fail(r, c->refusal, why);
-	dnnqd_log(DNNQD_LOG_INFO, "refused pid %u: %s", c->pid, why);
-}
-
 static bool send_reply(int fd, const struct reply *r)
 {
 	union {
@@ -323,16 +385,34 @@ static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_
 		return false;
 	memcpy(&h, buf, sizeof h);
 	reply_start(&r, &h);
-	if (c->refusal)
-		refuse(c, &r);
-	else
-		dispatch(d, c, &h, buf, len, &r);
-	return send_reply(c->fd, &r) && !c->refusal;
+	dispatch(d, c, &h, buf, len, &r);
+	return send_reply(c->fd, &r);
+}
+
+void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why)
+{
+	struct dnnq_msg_hdr h = { .magic = DNNQ_PROTO_MAGIC, .version = DNNQ_PROTO_VERSION,
+	                          .type = DNNQ_MSG_HELLO };
+	struct reply r;
+	char perm[160];
+	if (status == DNNQ_E_PERM) {
+		snprintf(perm, sizeof perm, "uid %u gid %u: not allowed (access: in the config,"
+		         " --allow-uid, --allow-gid)", c->uid, c->gid);
+		why = perm;
+	}
+	c->refusal = status;
+	reply_start(&r, &h);
+	reply_fail(&r, status, why);
+	dnnqd_log(status == DNNQ_E_PERM ? DNNQD_LOG_INFO : DNNQD_LOG_DEBUG,
+	          "refused pid %u uid %u: %s", c->pid, c->uid, why);
+	/* a peer whose buffer is full learns it from the close */
+	send_reply(c->fd, &r);
 }
 
 bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len)
 {
-	return handle(d, c, buf, len);
+	/* refused: answered already, nothing it says counts */
+	return !c->refusal && handle(d, c, buf, len);
 }
 
 bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c)
@@ -344,7 +424,7 @@ bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c)
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 		/* 0: a hang-up, or an empty packet, which cannot be answered */
-		if (n == 0 || !handle(d, c, buf, (size_t)n))
+		if (n == 0 || !dnnqd_conn_handle(d, c, buf, (size_t)n))
 			return false;
 	}
 	return true;
@@ -352,6 +432,7 @@ bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c)
 
 void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c)
 {
+	unpend(d, c);
 	if (c->session) {
 		dnnqd_log(DNNQD_LOG_INFO, "session %llu: closed", (unsigned long long)c->session->id);
 		dnnqd_session_retire(d, c->session);

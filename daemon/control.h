@@ -20,16 +20,25 @@
 struct dnnqd_conn {
 	int fd;                         /* non-blocking SOCK_SEQPACKET */
 	uint32_t pid, uid, gid;         /* SO_PEERCRED */
-	int refusal;                    /* 0, or DNNQ_E_PERM / DNNQ_E_BUSY: the answer
-	                                   to its first message, then it is closed */
+	int refusal;                    /* 0, or DNNQ_E_PERM / DNNQ_E_BUSY: refused
+	                                   (dnnqd_conn_refuse), to be closed */
 	uint64_t deadline_ns;           /* closed then if it has no session yet */
+	bool pending;                   /* counted in the pending budget (no HELLO yet) */
 	struct dnnqd_session *session;  /* after a HELLO */
 };
 
-/* Reads the peer's credentials before anything else and decides whether it
- * may have a session: allowed by the ACL and `full` false. */
-void dnnqd_conn_admit(struct dnnqd_conn *c, int fd, const struct dnnqd_acl *acl, bool full,
-                      uint64_t now_ns);
+/* Reads the peer's credentials before anything else and decides: a peer
+ * the ACL allows, while the daemon and its uid are under their limits
+ * (sessions, connections waiting for HELLO), is kept (true; it counts as
+ * pending until its HELLO); any other is refused (dnnqd_conn_refuse) and
+ * the caller closes it (false). */
+bool dnnqd_conn_admit(struct dnnqd *d, struct dnnqd_conn *c, int fd,
+                      const struct dnnqd_acl *acl, uint64_t now_ns);
+/* Refuses the peer before it has said anything: a HELLO reply with seq 0,
+ * `status` and `why` (for DNNQ_E_PERM the message names the uid and the
+ * access settings, `why` may be NULL); c->refusal is set, and the caller
+ * closes the connection. dnnqd_conn_admit calls it. */
+void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why);
 /* Receives and answers what the peer has sent (non-blocking); false when
  * the connection must be closed (a hang-up, an unanswerable message, a
  * reply that cannot be sent, a refusal given). */

@@ -43,7 +43,8 @@ static int alloc_state(struct dnnqd *d, struct dnnq_diag *diag)
 	d->workers = aligned_alloc(_Alignof(struct dnnqd_worker),
 	                           d->cfg.ncpus * sizeof *d->workers);
 	d->counts = dnnqd_counters_alloc(d->cfg.ncpus);
-	if (!d->table || !d->workers || !d->counts)
+	d->uids = calloc(d->cfg.max_clients + DNNQD_PENDING_MAX, sizeof *d->uids);
+	if (!d->table || !d->workers || !d->counts || !d->uids)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "daemon state: out of memory");
 	return 0;
 }
@@ -102,7 +103,36 @@ void dnnqd_destroy(struct dnnqd *d)
 	free(d->workers);
 	free(d->counts);
 	free(d->table);
+	free(d->uids);
 	memset(d, 0, sizeof *d);
+}
+
+const struct dnnqd_uid *dnnqd_uid_find(const struct dnnqd *d, uint32_t uid)
+{
+	for (uint32_t i = 0; i < d->nuids; i++)
+		if (d->uids[i].uid == uid)
+			return &d->uids[i];
+	return NULL;
+}
+
+struct dnnqd_uid *dnnqd_uid_get(struct dnnqd *d, uint32_t uid)
+{
+	const struct dnnqd_uid *had = dnnqd_uid_find(d, uid);
+	if (had)
+		return &d->uids[had - d->uids];
+	/* every record holds a session or a pending connection, and both are
+	 * capped: the array cannot be full, but a bug should not overflow it */
+	if (d->nuids == d->cfg.max_clients + DNNQD_PENDING_MAX)
+		return NULL;
+	d->uids[d->nuids] = (struct dnnqd_uid){ .uid = uid };
+	return &d->uids[d->nuids++];
+}
+
+void dnnqd_uid_put(struct dnnqd *d, uint32_t uid)
+{
+	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
+	if (u && !u->sessions && !u->pending)
+		d->uids[u - d->uids] = d->uids[--d->nuids];
 }
 
 void dnnqd_grace_begin(const struct dnnqd *d, uint64_t *snap)

@@ -33,6 +33,10 @@
 #define DNNQD_HEARTBEAT_MS 10
 #define DNNQD_DEFAULT_SLOTS 64
 #define DNNQD_DEFAULT_ARENA ((uint64_t)64 << 20)
+/* Connections that have not sent HELLO yet: their own budget, apart from
+ * the sessions', in all and per uid (control.c). */
+#define DNNQD_PENDING_MAX 64
+#define DNNQD_PENDING_PER_UID 8
 
 struct dnnqd_session;
 struct dnnqd_worker;
@@ -45,6 +49,17 @@ struct dnnqd_config {
 	uint32_t max_clients;           /* session table entries */
 	uint64_t max_session_bytes;     /* largest region a HELLO may ask for */
 	uint32_t max_inflight;          /* most slots a HELLO may ask for; 0: no limit */
+	uint32_t max_sessions_per_uid;  /* sessions one uid may hold; 0: max_clients */
+	uint64_t max_bytes_per_uid;     /* region bytes one uid may hold; 0: no limit */
+	bool public_stats;              /* daemon-wide STATS figures for every client */
+};
+
+/* What one uid holds: the per-uid limits (control loop only). */
+struct dnnqd_uid {
+	uint32_t uid;
+	uint32_t sessions;              /* published */
+	uint32_t pending;               /* connections without a HELLO yet */
+	uint64_t bytes;                 /* its sessions' region sizes */
 };
 
 /* Counters with one writer each (a worker), read by the control loop:
@@ -84,6 +99,10 @@ struct dnnqd {
 	uint64_t start_ns;
 	uint64_t next_session_id;
 	uint32_t nsessions;             /* published */
+	uint32_t npending;              /* connections without a HELLO yet */
+	struct dnnqd_uid *uids;         /* every uid with a session or a pending
+	                                   connection (max_clients + DNNQD_PENDING_MAX) */
+	uint32_t nuids;
 	struct dnnqd_session *retired;  /* unpublished, waiting for a grace period */
 	struct dnnqd_models *retired_models;
 	struct dnnqd_reload *reload;    /* NULL: no hot reload (the tests' daemons) */
@@ -127,6 +146,22 @@ void dnnqd_reap(struct dnnqd *d);
  * the pointer was unpublished; over once each worker has moved on. */
 void dnnqd_grace_begin(const struct dnnqd *d, uint64_t *snap);
 bool dnnqd_grace_over(const struct dnnqd *d, const uint64_t *snap);
+
+/* The control loop's record of uid: the one there, or a new zeroed one
+ * (there is room for every uid that can hold something; NULL only if the
+ * records were not kept). */
+struct dnnqd_uid *dnnqd_uid_get(struct dnnqd *d, uint32_t uid);
+/* uid's record, or NULL when it holds nothing. */
+const struct dnnqd_uid *dnnqd_uid_find(const struct dnnqd *d, uint32_t uid);
+/* The sessions one uid may hold: limits.max_sessions_per_uid, at most
+ * max_clients. */
+static inline uint32_t dnnqd_sessions_per_uid(const struct dnnqd *d)
+{
+	uint32_t n = d->cfg.max_sessions_per_uid;
+	return n && n < d->cfg.max_clients ? n : d->cfg.max_clients;
+}
+/* Drops uid's record when it holds nothing any more. */
+void dnnqd_uid_put(struct dnnqd *d, uint32_t uid);
 
 /* The daemon's state in one line (STATS' message, the STATUS= line):
  * "serving 2 models, 1 session[, 3 reloads][; last reload failed: why]". */

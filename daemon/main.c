@@ -41,13 +41,14 @@ static int signals_fd(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* A session holds four descriptors (its socket, the memfd, two eventfds);
- * the usual soft limit of 1024 would cap the daemon near 250 clients, so
- * ask for what max_clients needs, up to the hard limit. */
+/* A session holds six descriptors (its socket, the memfd, both ends of two
+ * pipes); the usual soft limit of 1024 would cap the daemon near 170
+ * clients, so ask for what max_clients needs, up to the hard limit. */
 static void raise_fd_limit(const struct dnnq_config *c)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)c->limits.max_clients * 4 + 2 * (rlim_t)c->workers.ncpus + 64;
+	rlim_t want = (rlim_t)c->limits.max_clients * 6 + DNNQD_PENDING_MAX +
+	              2 * (rlim_t)c->workers.ncpus + 64;
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
 		return;
 	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
@@ -90,7 +91,8 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 	struct dnnqd_reload *rl = NULL;
 	struct dnnqd_config cfg = { c->workers.cpus, c->workers.ncpus, c->workers.spin_us,
 	                            c->limits.max_clients, c->limits.max_session_bytes,
-	                            c->limits.max_inflight };
+	                            c->limits.max_inflight, c->limits.max_sessions_per_uid,
+	                            c->limits.max_bytes_per_uid, c->access.public_stats };
 	int rc = dnnqd_acl_from(c, &acl) ? dnnq_diag_set(diag, DNNQ_E_NOMEM, "access: out of memory")
 	                                 : dnnqd_reload_create(&rl, o, c, diag);
 	if (rc) {

@@ -20,11 +20,13 @@
  * Signals: SIGHUP asks for a reload; SIGTERM and SIGINT say STOPPING=1 to
  * systemd and end the loop, after which the workers finish what they run.
  *
- * The connection array has room for max-clients admitted peers and a few
- * more, which only get their refusal (DNNQ_E_BUSY or DNNQ_E_PERM); a peer
- * beyond even that is closed at once. When accept runs out of descriptors
- * the listening socket is left alone until the next tick, instead of
- * spinning on it.
+ * A peer is refused (DNNQ_E_PERM, DNNQ_E_BUSY) at accept, before it says
+ * anything, and closed there (control.c); the connection array has room
+ * for max-clients sessions and the pending budget (DNNQD_PENDING_MAX
+ * connections that have not sent HELLO, at most DNNQD_PENDING_PER_UID per
+ * uid, each closed after a second of silence). When accept runs out of
+ * descriptors the listening socket is left alone until the next tick,
+ * instead of spinning on it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,7 +47,6 @@
 #include "daemon/server.h"
 #include "daemon/session.h"
 
-#define REFUSAL_ROOM 16
 #define ACCEPTS_PER_WAKE 32
 #define TICK_NS ((uint64_t)DNNQD_HEARTBEAT_MS * 1000000)
 #define BACKLOG 128
@@ -138,7 +139,6 @@ struct server {
 	bool accept_paused;             /* out of fds: until the next tick */
 	struct dnnqd_conn *conns;
 	uint32_t nconns, cap;
-	uint32_t admitted;              /* connections not refused */
 	struct pollfd *pfds;            /* FIXED_FDS, then the conns */
 	uint64_t wd_window_ns;          /* WATCHDOG_USEC; 0: no watchdog */
 	uint64_t wd_next_ns;
@@ -149,11 +149,8 @@ enum { PFD_SIG, PFD_LISTEN, PFD_INOTIFY, PFD_RELOADED, FIXED_FDS };
 /* Idempotent: a connection closed earlier in the iteration is skipped. */
 static void close_conn(struct server *sv, struct dnnqd_conn *c)
 {
-	if (c->fd < 0)
-		return;
-	if (!c->refusal)
-		sv->admitted--;
-	dnnqd_conn_close(sv->d, c);
+	if (c->fd >= 0)
+		dnnqd_conn_close(sv->d, c);
 }
 
 static void accept_some(struct server *sv, uint64_t now)
@@ -167,14 +164,12 @@ static void accept_some(struct server *sv, uint64_t now)
 			}
 			return;
 		}
-		if (sv->nconns == sv->cap) {
+		/* the budgets keep it from filling; closing is the last word */
+		if (sv->nconns < sv->cap &&
+		    dnnqd_conn_admit(sv->d, &sv->conns[sv->nconns], fd, sv->acl, now))
+			sv->nconns++;
+		else
 			close(fd);
-			continue;
-		}
-		struct dnnqd_conn *c = &sv->conns[sv->nconns++];
-		dnnqd_conn_admit(c, fd, sv->acl, sv->admitted >= sv->d->cfg.max_clients, now);
-		if (!c->refusal)
-			sv->admitted++;
 	}
 }
 
@@ -284,7 +279,7 @@ int dnnqd_serve(struct dnnqd *d, const struct dnnqd_acl *acl, int listen_fd, int
                 struct dnnq_diag *diag)
 {
 	struct server sv = { .d = d, .acl = acl, .listen_fd = listen_fd, .sig_fd = sig_fd };
-	sv.cap = d->cfg.max_clients + REFUSAL_ROOM;
+	sv.cap = d->cfg.max_clients + DNNQD_PENDING_MAX;
 	sv.conns = calloc(sv.cap, sizeof *sv.conns);
 	sv.pfds = calloc(sv.cap + FIXED_FDS, sizeof *sv.pfds);
 	sv.wd_window_ns = dnnqd_watchdog_usec() * 1000;

@@ -56,10 +56,16 @@ fail:
 	return dnnq_diag_set(d, DNNQ_E_IO, "session region: %s: %s", what, strerror(errno));
 }
 
-/* The region's shape, or why the HELLO cannot have it. */
-static int session_layout(const struct dnnqd *d, uint32_t slots, uint64_t arena,
+/* The region's shape, or why the HELLO of a peer of uid cannot have it. */
+static int session_layout(const struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena,
                           struct dnnq_shm_layout *l, struct dnnq_diag *diag)
 {
+	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
+	uint64_t held = u ? u->bytes : 0, quota = d->cfg.max_bytes_per_uid;
+	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
+		return dnnq_diag_set(diag, DNNQ_E_BUSY, "uid %u holds %u sessions, the most one uid"
+		                     " may (limits.max_sessions_per_uid, --max-sessions-per-uid)",
+		                     uid, u->sessions);
 	uint32_t cap = d->cfg.max_inflight;
 	if (slots > DNNQ_SHM_MAX_SLOTS)
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "slots %u: at most %u", slots,
@@ -83,14 +89,20 @@ static int session_layout(const struct dnnqd *d, uint32_t slots, uint64_t arena,
 		                     " (limits.max_session_bytes, --max-session-bytes)", (unsigned long long)l->total_size,
 		                     l->slot_count, (unsigned long long)l->arena_size,
 		                     (unsigned long long)d->cfg.max_session_bytes);
+	if (quota && l->total_size > quota - (held < quota ? held : quota))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "a region of %llu bytes: uid %u holds"
+		                     " %llu bytes of regions, and may hold %llu"
+		                     " (limits.max_bytes_per_uid, --max-bytes-per-uid)",
+		                     (unsigned long long)l->total_size, uid,
+		                     (unsigned long long)held, (unsigned long long)quota);
 	return 0;
 }
 
-int dnnqd_session_create(struct dnnqd *d, uint32_t slots, uint64_t arena_bytes,
+int dnnqd_session_create(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena_bytes,
                          struct dnnqd_session **out, struct dnnq_diag *diag)
 {
 	struct dnnq_shm_layout l;
-	int rc = session_layout(d, slots, arena_bytes, &l, diag);
+	int rc = session_layout(d, uid, slots, arena_bytes, &l, diag);
 	if (rc)
 		return rc;
 	struct dnnqd_session *s = calloc(1, sizeof *s);
@@ -107,6 +119,7 @@ int dnnqd_session_create(struct dnnqd *d, uint32_t slots, uint64_t arena_bytes,
 	if ((rc = make_region(s, &l, diag)))
 		goto fail;
 	s->id = ++d->next_session_id;
+	s->uid = uid;
 	*out = s;
 	return 0;
 fail:
@@ -141,12 +154,14 @@ int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s)
 	uint32_t i = 0;
 	while (i < d->cfg.max_clients && atomic_load(&d->table[i]))
 		i++;
-	if (i == d->cfg.max_clients)
+	struct dnnqd_uid *u = i < d->cfg.max_clients ? dnnqd_uid_get(d, s->uid) : NULL;
+	if (!u)
 		return DNNQ_E_BUSY;
 	s->index = i;
 	for (unsigned w = 0; w < d->nworkers; w++) {
 		if (dnnqd_worker_watch(&d->workers[w], s)) {
 			unwatch_all(d, s, w);
+			dnnqd_uid_put(d, s->uid);
 			return DNNQ_E_IO;
 		}
 	}
@@ -154,6 +169,8 @@ int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s)
 		atomic_store(&d->hwm, i + 1);
 	atomic_store(&d->table[i], s);
 	d->nsessions++;
+	u->sessions++;
+	u->bytes += s->map_size;
 	for (unsigned w = 0; w < d->nworkers; w++)
 		dnnqd_worker_wake(&d->workers[w]);
 	return 0;
@@ -172,6 +189,12 @@ void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s)
 	s->next = d->retired;
 	d->retired = s;
 	d->nsessions--;
+	struct dnnqd_uid *u = dnnqd_uid_get(d, s->uid);
+	if (u) {
+		u->sessions--;
+		u->bytes -= s->map_size;
+		dnnqd_uid_put(d, s->uid);
+	}
 }
 
 void dnnqd_session_reap(struct dnnqd *d)

@@ -1,6 +1,6 @@
 /*
  * daemon/session.h — one client session: its sealed memfd region, the
- * daemon's validated view of it, its doorbell and completion eventfds, and
+ * daemon's validated view of it, its doorbell and completion pipes, and
  * its place in the session table.
  *
  * Life: created by a HELLO (dnnqd_session_create), published into the
@@ -34,10 +34,12 @@ struct dnnqd_session {
 	struct dnnqd_counters *counts;  /* this session's, one per worker */
 };
 
-/* A region of `slots` slots (0: 64) and `arena_bytes` of arena (0: 64 MiB):
- * DNNQ_E_RANGE for too many slots, DNNQ_E_NOMEM over the daemon's limit
- * (the message names it), DNNQ_E_IO when a system call fails. */
-int dnnqd_session_create(struct dnnqd *d, uint32_t slots, uint64_t arena_bytes,
+/* A region of `slots` slots (0: 64) and `arena_bytes` of arena (0: 64 MiB)
+ * for a peer of uid: DNNQ_E_RANGE for too many slots, DNNQ_E_NOMEM over a
+ * size limit (the session's, or the uid's region bytes), DNNQ_E_BUSY when
+ * the uid holds its most sessions (each message names the limit), DNNQ_E_IO
+ * when a system call fails. Publishing counts it against the uid. */
+int dnnqd_session_create(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena_bytes,
                          struct dnnqd_session **out, struct dnnq_diag *diag);
 /* Only for a session that is not published (or whose grace period is over). */
 void dnnqd_session_free(struct dnnqd_session *s);

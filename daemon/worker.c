@@ -1,10 +1,14 @@
 /*
  * The workers (worker.h).
  *
- * A pass visits every session of the table once, from a start index that
- * rotates, and serves at most one request per session: a client with a
- * deep queue cannot starve the others. A pass ends with the worker's QSBR
- * quiescent point (daemon/qsbr.h): between passes it holds no session.
+ * A pass serves at most one request per uid, round-robin between uids and,
+ * within a uid, between its sessions: a client with a deep queue, or with
+ * many sessions, cannot starve the others. It looks at every session of
+ * the table once, in index order, and picks for each uid with work the
+ * first session after the one it served last (the worker's private uid
+ * table); then it serves the picks from a start index that rotates. A
+ * pass ends with the worker's QSBR quiescent point (daemon/qsbr.h):
+ * between passes it holds no session.
  *
  * Serving one request (serve_one): pop a slot index, CAS it SUBMITTED ->
  * RUNNING (a failed CAS is a duplicate or hostile push: dropped), copy and
@@ -144,19 +148,66 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	return true;
 }
 
+/* The worker's record of uid in this pass (open addressing, cleared by
+ * bumping the pass number); NULL never: the table has twice the entries
+ * of the session table. */
+static struct dnnqd_uid_turn *turn_of(struct dnnqd_worker *w, uint32_t uid)
+{
+	uint32_t mask = w->nturns - 1;
+	for (uint32_t h = uid * 2654435761u;; h++) {
+		struct dnnqd_uid_turn *t = &w->turns[h & mask];
+		if (t->pass != w->pass) {
+			/* a free entry; the uid's cursor survives when it was its own */
+			if (t->uid != uid)
+				*t = (struct dnnqd_uid_turn){ .uid = uid, .last = UINT32_MAX };
+			t->pass = w->pass;
+			t->pick = UINT32_MAX;
+			return t;
+		}
+		if (t->uid == uid)
+			return t;
+	}
+}
+
+/* Each uid with work: the first of its sessions with work after the one
+ * served last (wrapping), into its t->pick. The count of sessions with work. */
+static uint32_t pick_sessions(struct dnnqd_worker *w, uint32_t n)
+{
+	struct dnnqd *d = w->d;
+	uint32_t with_work = 0;
+	w->pass++;
+	for (uint32_t i = 0; i < n; i++) {
+		struct dnnqd_session *s = atomic_load(&d->table[i]);
+		if (!s || !dnnq_shm_ring_nonempty(&s->view))
+			continue;
+		struct dnnqd_uid_turn *t = turn_of(w, s->uid);
+		with_work++;
+		bool after = t->last == UINT32_MAX || i > t->last;
+		if (t->pick == UINT32_MAX || (after && t->pick <= t->last))
+			t->pick = i;
+	}
+	return with_work;
+}
+
 static bool worker_pass(struct dnnqd_worker *w)
 {
 	struct dnnqd *d = w->d;
 	uint32_t n = atomic_load(&d->hwm);
 	bool busy = false;
-	if (!n)
+	if (!n || !pick_sessions(w, n))
 		return false;
 	uint32_t i = w->rr++ % n;
 	/* on stop, the request running is the last one: no new ones */
 	for (uint32_t k = 0; k < n && !atomic_load_explicit(&d->stop, memory_order_relaxed);
 	     k++, i = i + 1 == n ? 0 : i + 1) {
 		struct dnnqd_session *s = atomic_load(&d->table[i]);
-		if (s && serve_one(w, s))
+		if (!s)
+			continue;
+		struct dnnqd_uid_turn *t = turn_of(w, s->uid);
+		if (t->pick != i)
+			continue;
+		t->last = i;
+		if (serve_one(w, s))
 			busy = true;
 	}
 	return busy;
@@ -250,7 +301,11 @@ int dnnqd_worker_init(struct dnnqd_worker *w, struct dnnqd *d, unsigned index, i
 	w->cpu = cpu;
 	w->epfd = w->wakefd = -1;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TAG };
-	if (!(w->sleep_tags = calloc(d->cfg.max_clients, sizeof *w->sleep_tags)))
+	for (w->nturns = 2; w->nturns < 2 * d->cfg.max_clients;)
+		w->nturns *= 2;
+	w->sleep_tags = calloc(d->cfg.max_clients, sizeof *w->sleep_tags);
+	w->turns = calloc(w->nturns, sizeof *w->turns);
+	if (!w->sleep_tags || !w->turns)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "worker %u: out of memory", index);
 	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
@@ -304,8 +359,10 @@ void dnnqd_worker_destroy(struct dnnqd_worker *w)
 	if (w->wakefd >= 0)
 		close(w->wakefd);
 	free(w->sleep_tags);
+	free(w->turns);
 	w->epfd = w->wakefd = -1;
 	w->sleep_tags = NULL;
+	w->turns = NULL;
 }
 
 int dnnqd_worker_watch(struct dnnqd_worker *w, const struct dnnqd_session *s)

@@ -27,6 +27,12 @@ struct dnnqd_worker {
 	pthread_t thread;
 	uint32_t rr;                    /* where the next pass starts */
 	uint64_t *sleep_tags;           /* sessions announced asleep in (max_clients) */
+	struct dnnqd_uid_turn {         /* a uid's turn in the pass (worker.c) */
+		uint32_t uid, pass;
+		uint32_t last;          /* table index served last; UINT32_MAX: none */
+		uint32_t pick;          /* to serve this pass; UINT32_MAX: none */
+	} *turns;
+	uint32_t nturns, pass;          /* a power of two >= 2 max_clients */
 	struct dnnqd_runner runner;
 	/* control loop only: the watchdog's last look at qs (dnnqd_workers_alive) */
 	uint64_t seen_epoch, seen_ns;

@@ -153,23 +153,33 @@ struct dnnq_msg_close {
 
 _Static_assert(sizeof(struct dnnq_msg_close) == 24, "close size");
 
-/* Daemon-wide counters, then this session's. */
+/* The scope of a STATS reply's requests, failures, bytes_copied and
+ * sessions: the whole daemon (root, the daemon's own uid, or every client
+ * with access.public_stats), or the open sessions of the caller's uid. */
+#define DNNQ_STATS_SCOPE_DAEMON 0	/* the same in client/dnnq.h */
+#define DNNQ_STATS_SCOPE_UID    1
+
+/* The scope's counters, then this session's. */
 struct dnnq_msg_stats {
 	struct dnnq_msg_hdr hdr;
 	uint64_t uptime_ns;
-	uint64_t requests;		/* completed, all sessions, since start */
+	uint64_t requests;		/* completed, in the scope */
 	uint64_t failures;		/* of those, completed with an error */
 	uint64_t bytes_copied;		/* tensor bytes copied on the data path */
 	uint64_t session_requests, session_failures;
-	uint32_t sessions;		/* open now */
+	uint32_t sessions;		/* open now, in the scope */
 	uint32_t models;
 	uint32_t workers;
 	uint32_t pid;
-	char     message[256];		/* the daemon's state in one line */
+	uint32_t scope;			/* DNNQ_STATS_SCOPE_* */
+	uint32_t reserved;
+	char     message[256];		/* the daemon's state in one line (scope
+					   UID: the models only) */
 };
 
-_Static_assert(sizeof(struct dnnq_msg_stats) == 80 + 256, "stats size");
+_Static_assert(sizeof(struct dnnq_msg_stats) == 88 + 256, "stats size");
 _Static_assert(offsetof(struct dnnq_msg_stats, sessions) == 64, "stats sessions");
-_Static_assert(offsetof(struct dnnq_msg_stats, message) == 80, "stats message");
+_Static_assert(offsetof(struct dnnq_msg_stats, scope) == 80, "stats scope");
+_Static_assert(offsetof(struct dnnq_msg_stats, message) == 88, "stats message");
 
 #endif

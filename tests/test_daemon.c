@@ -683,7 +683,12 @@ static void conn_open(struct fix *f, bool full)
 	int sv[2];
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
-	dnnqd_conn_admit(&f->c, sv[0], &f->acl, full, dnnqd_now_ns());
+	/* full: as if the control loop had published max_clients sessions */
+	uint32_t had = f->d.nsessions;
+	if (full)
+		f->d.nsessions = f->d.cfg.max_clients;
+	dnnqd_conn_admit(&f->d, &f->c, sv[0], &f->acl, dnnqd_now_ns());
+	f->d.nsessions = had;
 	f->peer = sv[1];
 }
 

@@ -52,7 +52,8 @@ static void setup(void)
 		while (cpu < CPU_SETSIZE - 1 && !CPU_ISSET(cpu, &online))
 			cpu++;
 	/* small regions: a HELLO costs a memfd and a mapping per input */
-	struct dnnqd_config cfg = { &cpu, 1, 0, 4, (uint64_t)1 << 20, 8 };
+	struct dnnqd_config cfg = { .cpus = &cpu, .ncpus = 1, .max_clients = 4,
+	                            .max_session_bytes = (uint64_t)1 << 20, .max_inflight = 8 };
 	if (dnnqd_start(&daemon_, &cfg, ms, &d))
 		die("dnnqd_start", &d);
 	started = 1;
