@@ -9,13 +9,20 @@
  * The descriptor is the worker's private copy, so every check here is
  * final: a client rewriting its slot meanwhile changes nothing. What it can
  * still change is tensor data in the arena while the graph reads or writes
- * it, and that only changes its own results: every byte is a valid U8
- * value for every operator, and F32 values enter through dnnq_quantize,
- * whose saturation maps NaN to qmin and +-Inf to the ends of the range
- * before the float-to-int conversion (quant-scalar.h dnnq_saturate_rne,
- * maxps/minps in the AVX2 kernel), so no value a client writes makes that
- * conversion undefined. Outputs never overlap inputs or each other, so a
- * graph never reads a buffer it is writing through another name.
+ * it. That must only change its own results, which takes more than "every
+ * byte is a valid U8 value": a kernel that reads a value twice, or derives
+ * an index from it, could be steered between the two reads (Softmax's
+ * max - x indexed its exp table before 1 KiB of the daemon's heap). The
+ * rule is the graph's: a node that needs its inputs stable
+ * (node_ops.stable_inputs) reads a private copy of any graph input or
+ * output it takes (engine/graph.c, stage_inputs), and every other kernel
+ * reads each value once and derives no address from it. F32 values enter
+ * through dnnq_quantize, whose saturation maps NaN to qmin and +-Inf to the
+ * ends of the range before the float-to-int conversion (quant-scalar.h
+ * dnnq_saturate_rne, maxps/minps in the AVX2 kernel), so no value a client
+ * writes makes that conversion undefined. Outputs never overlap inputs or
+ * each other, so a graph never reads a buffer it is writing through
+ * another name.
  *
  * Cost on the serving path: a few comparisons per tensor (the overlap test
  * pairs each output with the tensors before it: at most 120 pairs of 16
