@@ -40,6 +40,8 @@ void dnnq_config_default(struct dnnq_config *out)
 	out->limits.max_session_bytes = (uint64_t)1 << 30;
 	out->limits.max_inflight = 64;
 	out->limits.max_batch = 64;
+	out->limits.max_sessions_per_uid = 64;
+	out->limits.max_bytes_per_uid = (uint64_t)4 << 30;
 	out->log_level = DNNQ_CONFIG_LOG_INFO;
 }
 

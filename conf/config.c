@@ -3,14 +3,15 @@
  * tree.c built, driven by one table of keys per mapping.
  *
  * Each key names a setter that reads its value node into the config, with
- * the field's offset and range for the generic ones (numbers, sections),
- * so adding a key is one table line. walk_map refuses unknown and repeated
- * keys and keeps the key path ("models[2].path") that every error line
- * carries; conf_each does the same for sequence items. `models` is walked
- * after every other section, because its defaults and ranges come from
- * limits.max_batch and the worker count, wherever those appear in the
- * file. The config is built in a local copy and handed out only when all
- * of it is valid, so a failed parse (a failed reload) changes nothing.
+ * the field's offset and range for the generic ones (numbers, sizes,
+ * booleans, sections), so adding a key is one table line. walk_map refuses
+ * unknown and repeated keys and keeps the key path ("models[2].path") that
+ * every error line carries; conf_each does the same for sequence items.
+ * `models` is walked after every other section, because its defaults and
+ * ranges come from limits.max_batch and the worker count, wherever those
+ * appear in the file. The config is built in a local copy and handed out
+ * only when all of it is valid, so a failed parse (a failed reload)
+ * changes nothing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -181,9 +182,19 @@ static int set_size(struct conf_walk *w, const struct conf_node *v, const struct
 	return conf_size(w, v, k->min, k->max, (uint64_t *)((char *)obj + k->off));
 }
 
+static int set_flag(struct conf_walk *w, const struct conf_node *v, const struct key_def *k,
+                    void *obj)
+{
+	return conf_bool(w, v, (bool *)((char *)obj + k->off));
+}
+
 #define NUMBER(type, key, field, lo, hi) \
 	{ .name = #key, .set = set_number, .off = offsetof(type, field), \
 	  .size = sizeof(((type *)0)->field), .min = lo, .max = hi }
+/* A size (uint64_t bytes) between lo and hi. */
+#define SIZE(type, key, field, lo, hi) \
+	{ .name = #key, .set = set_size, .off = offsetof(type, field), .min = lo, .max = hi }
+#define FLAG(type, key, field) { .name = #key, .set = set_flag, .off = offsetof(type, field) }
 #define SETTER(key, fn) { .name = #key, .set = fn }
 #define TEXT(key, fn) { .name = #key, .set = set_text, .text = fn }
 #define SECTION(key, table) \
@@ -265,11 +276,13 @@ TABLE(workers_table,
 
 TABLE(limits_table,
 	NUMBER(struct dnnq_config_limits, max_clients, max_clients, 1, 4096),
-	{ .name = "max_session_bytes", .set = set_size,
-	  .off = offsetof(struct dnnq_config_limits, max_session_bytes),
-	  .min = (uint64_t)1 << 20, .max = (uint64_t)64 << 30 },
+	SIZE(struct dnnq_config_limits, max_session_bytes, max_session_bytes,
+	     (uint64_t)1 << 20, (uint64_t)64 << 30),
 	NUMBER(struct dnnq_config_limits, max_inflight, max_inflight, 1, 4096),
-	NUMBER(struct dnnq_config_limits, max_batch, max_batch, 1, 65536));
+	NUMBER(struct dnnq_config_limits, max_batch, max_batch, 1, 65536),
+	NUMBER(struct dnnq_config_limits, max_sessions_per_uid, max_sessions_per_uid, 1, 4096),
+	SIZE(struct dnnq_config_limits, max_bytes_per_uid, max_bytes_per_uid,
+	     (uint64_t)1 << 20, (uint64_t)1 << 40));
 
 static int set_level(struct conf_walk *w, const struct conf_node *v, const char *s, void *obj)
 {
@@ -337,7 +350,8 @@ TABLE(access_table,
 	{ .name = "uids", .set = set_ids, .min = CONF_USER, .max = 0 },
 	{ .name = "users", .set = set_ids, .min = CONF_USER, .max = 1 },
 	{ .name = "gids", .set = set_ids, .min = CONF_GROUP, .max = 0 },
-	{ .name = "groups", .set = set_ids, .min = CONF_GROUP, .max = 1 });
+	{ .name = "groups", .set = set_ids, .min = CONF_GROUP, .max = 1 },
+	FLAG(struct dnnq_config_access, public_stats, public_stats));
 
 static int cmp_id(const void *a, const void *b)
 {

@@ -21,6 +21,8 @@
 #define DEFAULT_MAX_SESSION_BYTES ((uint64_t)1 << 30)
 #define DEFAULT_MAX_INFLIGHT 64
 #define DEFAULT_MAX_BATCH 64
+#define DEFAULT_MAX_SESSIONS_PER_UID 64
+#define DEFAULT_MAX_BYTES_PER_UID ((uint64_t)4 << 30)
 /* The session table has max-clients entries and a worker's epoll data
  * packs a table index in 16 bits. */
 #define MAX_CLIENTS_LIMIT 4096
@@ -175,7 +177,7 @@ typedef int (*option_set_fn)(struct dnnqd_options *o, const struct option_def *d
 
 struct option_def {
 	const char *name;
-	option_set_fn set;       /* NULL: a flag without a value (a bool at field) */
+	option_set_fn set;       /* NULL: a flag without a value (a bool at field, set true) */
 	uint32_t given;          /* its enum dnnqd_given bit, or 0 */
 	size_t field;            /* numbers and flags: offsetof the field ... */
 	size_t size;             /* ... its size (4 or 8) ... */
@@ -300,7 +302,8 @@ static int set_path(struct dnnqd_options *o, const struct option_def *def, const
 	{ name, set_number, DNNQD_GIVEN_##bit, offsetof(struct dnnqd_options, field), \
 	  sizeof(((struct dnnqd_options *)0)->field), lo, hi }
 #define PATH(name, field) { name, set_path, 0, offsetof(struct dnnqd_options, field), 0, 0, 0 }
-#define FLAG(name, field) { name, NULL, 0, offsetof(struct dnnqd_options, field), 0, 0, 0 }
+#define FLAG(name, bit, field) \
+	{ name, NULL, bit, offsetof(struct dnnqd_options, field), 0, 0, 0 }
 
 static const struct option_def options[] = {
 	PATH("--config", config),
@@ -316,9 +319,14 @@ static const struct option_def options[] = {
 	       (uint64_t)1 << 40),
 	NUMBER("--max-inflight", MAX_INFLIGHT, max_inflight, 1, DNNQ_SHM_MAX_SLOTS),
 	NUMBER("--max-batch", MAX_BATCH, max_batch, 1, DNNQ_SHM_MAX_BATCH),
+	NUMBER("--max-sessions-per-uid", MAX_SESSIONS_PER_UID, max_sessions_per_uid, 1,
+	       MAX_CLIENTS_LIMIT),
+	NUMBER("--max-bytes-per-uid", MAX_BYTES_PER_UID, max_bytes_per_uid, (uint64_t)1 << 20,
+	       (uint64_t)1 << 40),
+	FLAG("--public-stats", DNNQD_GIVEN_PUBLIC_STATS, public_stats),
 	{ "--log-level", set_log_level, DNNQD_GIVEN_LOG_LEVEL, 0, 0, 0, 0 },
-	FLAG("--help", help),
-	FLAG("--version", version),
+	FLAG("--help", 0, help),
+	FLAG("--version", 0, version),
 };
 
 static const struct option_def *find_option(const char *arg, size_t len)
@@ -343,6 +351,7 @@ static int parse_one(struct dnnqd_options *o, int argc, char *const *argv, int i
 		if (arg[len])
 			return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: takes no value", def->name);
 		*(bool *)((char *)o + def->field) = true;
+		o->given |= def->given;
 		return 1;
 	}
 	if (!arg[len] && i + 1 >= argc)
@@ -361,6 +370,8 @@ int dnnqd_options_parse(struct dnnqd_options *o, int argc, char *const *argv,
 	o->max_session_bytes = DEFAULT_MAX_SESSION_BYTES;
 	o->max_inflight = DEFAULT_MAX_INFLIGHT;
 	o->max_batch = DEFAULT_MAX_BATCH;
+	o->max_sessions_per_uid = DEFAULT_MAX_SESSIONS_PER_UID;
+	o->max_bytes_per_uid = DEFAULT_MAX_BYTES_PER_UID;
 	o->log_level = DNNQD_LOG_INFO;
 	for (int i = 1; i < argc;) {
 		int n = parse_one(o, argc, argv, i, diag);
@@ -401,6 +412,10 @@ void dnnqd_usage(FILE *f)
 	        "  --max-session-bytes N    largest shared region of a session (1 GiB)\n"
 	        "  --max-inflight N         most request slots a client may have (64)\n"
 	        "  --max-batch N            largest batch of a request (64)\n"
+	        "  --max-sessions-per-uid N sessions one uid may hold at once (64)\n"
+	        "  --max-bytes-per-uid N    shared-region bytes one uid may hold (4 GiB)\n"
+	        "  --public-stats           STATS gives daemon-wide figures to every client, not\n"
+	        "                           only to root and dnnqd's own uid\n"
 	        "  --log-level LEVEL        error, warn, info (default) or debug\n"
 	        "  --help, --version\n\n"
 	        "Precedence: an option given here overrides the config file's value (the\n"
@@ -456,6 +471,12 @@ static void apply_scalars(const struct dnnqd_options *o, struct dnnq_config *c)
 		c->limits.max_session_bytes = o->max_session_bytes;
 	if (o->given & DNNQD_GIVEN_MAX_INFLIGHT)
 		c->limits.max_inflight = o->max_inflight;
+	if (o->given & DNNQD_GIVEN_MAX_SESSIONS_PER_UID)
+		c->limits.max_sessions_per_uid = o->max_sessions_per_uid;
+	if (o->given & DNNQD_GIVEN_MAX_BYTES_PER_UID)
+		c->limits.max_bytes_per_uid = o->max_bytes_per_uid;
+	if (o->given & DNNQD_GIVEN_PUBLIC_STATS)
+		c->access.public_stats = true;
 	if (o->given & DNNQD_GIVEN_LOG_LEVEL)
 		c->log_level = (enum dnnq_config_log_level)o->log_level;
 	if (o->given & DNNQD_GIVEN_MAX_BATCH) {

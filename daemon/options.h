@@ -48,6 +48,9 @@ enum dnnqd_given {
 	DNNQD_GIVEN_MAX_BATCH = 1u << 5,
 	DNNQD_GIVEN_LOG_LEVEL = 1u << 6,
 	DNNQD_GIVEN_MAX_INFLIGHT = 1u << 7,
+	DNNQD_GIVEN_MAX_SESSIONS_PER_UID = 1u << 8,
+	DNNQD_GIVEN_MAX_BYTES_PER_UID = 1u << 9,
+	DNNQD_GIVEN_PUBLIC_STATS = 1u << 10,
 };
 
 struct dnnqd_options {
@@ -65,6 +68,9 @@ struct dnnqd_options {
 	uint64_t max_session_bytes;
 	uint32_t max_inflight;
 	uint32_t max_batch;
+	uint32_t max_sessions_per_uid;
+	uint64_t max_bytes_per_uid;
+	bool public_stats;           /* --public-stats: access.public_stats = true */
 	enum dnnqd_log_level log_level;
 	bool help, version;          /* print and exit 0; nothing else is checked */
 };
@@ -80,10 +86,12 @@ void dnnqd_options_free(struct dnnqd_options *o);
 void dnnqd_usage(FILE *f);
 
 /* Puts what the command line gave over c: --socket, --cpus, --spin-us,
- * --max-clients, --max-session-bytes, --max-inflight, --max-batch (which also caps every
- * model's max_batch), --log-level replace; --allow-uid/--allow-gid add to
- * the access lists; --model NAME=FILE replaces the path of the model
- * NAME or adds it (max_batch = limits.max_batch, threads 1, warmup). */
+ * --max-clients, --max-session-bytes, --max-inflight, --max-batch (which
+ * also caps every model's max_batch), --max-sessions-per-uid,
+ * --max-bytes-per-uid, --log-level replace; --public-stats sets
+ * access.public_stats; --allow-uid/--allow-gid add to the access lists;
+ * --model NAME=FILE replaces the path of the model NAME or adds it
+ * (max_batch = limits.max_batch, threads 1, warmup). */
 int dnnqd_options_apply(const struct dnnqd_options *o, struct dnnq_config *c,
                         struct dnnq_diag *diag);
 /* The settings: o->config loaded (or the default), then o applied. The

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "daemon/options.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -88,6 +89,9 @@ static void assert_defaults(const struct dnnq_config *c)
 	ck_assert_uint_eq(c->limits.max_session_bytes, 1ull << 30);
 	ck_assert_uint_eq(c->limits.max_inflight, 64);
 	ck_assert_uint_eq(c->limits.max_batch, 64);
+	ck_assert_uint_eq(c->limits.max_sessions_per_uid, 64);
+	ck_assert_uint_eq(c->limits.max_bytes_per_uid, 4ull << 30);
+	ck_assert(!c->access.public_stats);
 	ck_assert_uint_eq(c->access.nuids + c->access.ngids + c->nmodels, 0);
 	ck_assert_ptr_null(c->access.uids);
 	ck_assert_ptr_null(c->models);
@@ -111,11 +115,14 @@ static void full_config(char *buf, size_t len)
 	         "  max_session_bytes: 256MiB\n"
 	         "  max_inflight: 9\n"
 	         "  max_batch: 128\n"
+	         "  max_sessions_per_uid: 5\n"
+	         "  max_bytes_per_uid: 2GiB\n"
 	         "access:\n"
 	         "  uids: [1234, 0, 1234]\n"
 	         "  users: [root]\n"
 	         "  gids: [4321]\n"
 	         "  groups: [\"root\"]\n"
+	         "  public_stats: true\n"
 	         "models:\n"
 	         "  - name: resnet-50_v1.5\n"
 	         "    path: models/resnet.dnnq\n"
@@ -144,6 +151,9 @@ START_TEST(full_round_trip)
 	ck_assert_uint_eq(c.limits.max_session_bytes, 256ull << 20);
 	ck_assert_uint_eq(c.limits.max_inflight, 9);
 	ck_assert_uint_eq(c.limits.max_batch, 128);
+	ck_assert_uint_eq(c.limits.max_sessions_per_uid, 5);
+	ck_assert_uint_eq(c.limits.max_bytes_per_uid, 2ull << 30);
+	ck_assert(c.access.public_stats);
 	/* users merge into uids, groups into gids: sorted, each once */
 	ck_assert_uint_eq(c.access.nuids, 2);
 	ck_assert_uint_eq(c.access.uids[0], 0);
@@ -281,6 +291,31 @@ static const struct {
 	  " write the number without it" },
 	{ "access: {uids: [4294967295]}\n", DNNQ_E_RANGE,
 	  FILE_NAME ":1:17: access.uids[0]: '4294967295' is out of range (0..4294967294)" },
+	/* the per-uid quotas and public_stats (issue 19) */
+	{ "limits: {max_sessions_per_uid: 0}\n", DNNQ_E_RANGE,
+	  FILE_NAME ":1:32: limits.max_sessions_per_uid: '0' is out of range (1..4096)" },
+	{ "limits:\n  max_sessions_per_uid: 4097\n", DNNQ_E_RANGE,
+	  FILE_NAME ":2:25: limits.max_sessions_per_uid: '4097' is out of range (1..4096)" },
+	{ "limits: {max_sessions_per_uid: 1MiB}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":1:32: limits.max_sessions_per_uid: expected an unsigned decimal integer,"
+	  " got '1MiB'" },
+	{ "limits: {max_bytes_per_uid: 1048575}\n", DNNQ_E_RANGE,
+	  FILE_NAME ":1:29: limits.max_bytes_per_uid: '1048575' is out of range (1 MiB..1 TiB)" },
+	{ "limits: {max_bytes_per_uid: 1025GiB}\n", DNNQ_E_RANGE,
+	  FILE_NAME ":1:29: limits.max_bytes_per_uid: '1025GiB' is out of range (1 MiB..1 TiB)" },
+	{ "limits: {max_bytes_per_uid: 4GB}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":1:29: limits.max_bytes_per_uid: expected a size (bytes, or a number with B,"
+	  " KiB, MiB, GiB or TiB), got '4GB'" },
+	{ "limits:\n  max_bytes_per_uid:\n", DNNQ_E_INVAL,
+	  FILE_NAME ":2:21: limits.max_bytes_per_uid: expected a size (bytes, or a number with B,"
+	  " KiB, MiB, GiB or TiB), got nothing (null)" },
+	{ "access: {public_stats: yes}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":1:24: access.public_stats: expected true or false, got 'yes'" },
+	{ "access: {public_stats: \"true\"}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":1:24: access.public_stats: expected true or false, got the string \"true\"" },
+	{ "access: {public_stat: true}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":1:10: access.public_stat: unknown key (expected uids, users, gids, groups,"
+	  " public_stats)" },
 	/* sizes and modes */
 	{ "limits: {max_session_bytes: 64MB}\n", DNNQ_E_INVAL,
 	  FILE_NAME ":1:29: limits.max_session_bytes: expected a size (bytes, or a number with B,"
@@ -380,19 +415,58 @@ START_TEST(failure_leaves_out_alone)
 }
 END_TEST
 
+/* The two size keys, limits.max_session_bytes (1 MiB..64 GiB) and
+ * limits.max_bytes_per_uid (1 MiB..1 TiB), each beside the other's default. */
 START_TEST(sizes)
 {
-	static const struct { const char *text; uint64_t bytes; } ok[] = {
-		{ "1048576", 1ull << 20 }, { "1MiB", 1ull << 20 }, { "\"64MiB\"", 64ull << 20 },
-		{ "64 MiB", 64ull << 20 }, { "1GiB", 1ull << 30 }, { "2048KiB", 2ull << 20 },
-		{ "3145728B", 3ull << 20 }, { "64GiB", 64ull << 30 }, { "'1 GiB'", 1ull << 30 },
+	static const struct { bool per_uid; const char *text; uint64_t bytes; } ok[] = {
+		{ false, "1048576", 1ull << 20 }, { false, "1MiB", 1ull << 20 },
+		{ false, "\"64MiB\"", 64ull << 20 }, { false, "64 MiB", 64ull << 20 },
+		{ false, "1GiB", 1ull << 30 }, { false, "2048KiB", 2ull << 20 },
+		{ false, "3145728B", 3ull << 20 }, { false, "64GiB", 64ull << 30 },
+		{ false, "'1 GiB'", 1ull << 30 },
+		{ true, "1048576", 1ull << 20 }, { true, "1MiB", 1ull << 20 },
+		{ true, "\"4 GiB\"", 4ull << 30 }, { true, "'3072 MiB'", 3ull << 30 },
+		{ true, "1TiB", 1ull << 40 }, { true, "1024GiB", 1ull << 40 },
+		{ true, "1099511627776", 1ull << 40 }, { true, "65GiB", 65ull << 30 },
 	};
 	char yaml[128];
 	struct dnnq_config c;
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-		snprintf(yaml, sizeof yaml, "limits:\n  max_session_bytes: %s\n", ok[i].text);
+		snprintf(yaml, sizeof yaml, "limits:\n  %s: %s\n",
+		         ok[i].per_uid ? "max_bytes_per_uid" : "max_session_bytes", ok[i].text);
 		parse_ok(yaml, FILE_NAME, &c);
-		ck_assert_uint_eq(c.limits.max_session_bytes, ok[i].bytes);
+		ck_assert_uint_eq(ok[i].per_uid ? c.limits.max_bytes_per_uid
+		                                : c.limits.max_session_bytes, ok[i].bytes);
+		ck_assert_uint_eq(ok[i].per_uid ? c.limits.max_session_bytes
+		                                : c.limits.max_bytes_per_uid,
+		                  ok[i].per_uid ? 1ull << 30 : 4ull << 30);
+		dnnq_config_free(&c);
+	}
+}
+END_TEST
+
+/* limits.max_sessions_per_uid and access.public_stats: good values, at
+ * and inside the bounds, and their defaults beside other keys (the sizes
+ * are in `sizes`). */
+START_TEST(quotas)
+{
+	static const struct { const char *yaml; uint32_t sessions; bool public_stats; } ok[] = {
+		{ "limits: {max_sessions_per_uid: 1}\n", 1, false },
+		{ "limits: {max_sessions_per_uid: 64}\naccess: {public_stats: false}\n", 64, false },
+		{ "limits:\n  max_sessions_per_uid: 4096\naccess:\n  public_stats: true\n", 4096, true },
+		{ "access: {uids: [7], public_stats: True}\n", 64, true },
+		{ "access: {public_stats: TRUE}\n", 64, true },
+		{ "access: {public_stats: False}\n", 64, false },
+		{ "access: {public_stats: FALSE}\n", 64, false },
+		{ "limits: {max_clients: 8}\naccess: {gids: [1]}\n", 64, false },
+	};
+	struct dnnq_config c;
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		parse_ok(ok[i].yaml, FILE_NAME, &c);
+		ck_assert_uint_eq(c.limits.max_sessions_per_uid, ok[i].sessions);
+		ck_assert(c.access.public_stats == ok[i].public_stats);
+		ck_assert_uint_eq(c.limits.max_bytes_per_uid, 4ull << 30);
 		dnnq_config_free(&c);
 	}
 }
@@ -634,6 +708,69 @@ START_TEST(example_file)
 }
 END_TEST
 
+/* The command line over the file (daemon/options.h): the per-uid quotas
+ * and --public-stats override the config's keys as the other limits do,
+ * and are refused out of range naming the option. */
+START_TEST(command_line_over_file)
+{
+	char dir[] = "/tmp/dnnq-conf-XXXXXX", path[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
+	const char *yaml = "limits:\n  max_sessions_per_uid: 7\n  max_bytes_per_uid: 2GiB\n";
+	write_file(path, yaml, strlen(yaml));
+	static const struct {
+		const char *args[6];
+		uint32_t sessions;
+		uint64_t bytes;
+		bool public_stats;
+	} cases[] = {       /* "@": the file */
+		{ { "--config", "@" }, 7, 2ull << 30, false },
+		{ { "--config", "@", "--public-stats" }, 7, 2ull << 30, true },
+		{ { "--config", "@", "--max-sessions-per-uid", "4096" }, 4096, 2ull << 30, false },
+		{ { "--config", "@", "--max-bytes-per-uid=1048576" }, 7, 1ull << 20, false },
+		{ { "--max-sessions-per-uid=1", "--max-bytes-per-uid", "1099511627776" }, 1,
+		  1ull << 40, false },
+		{ { "--model", "m=/m.dnnq" }, 64, 4ull << 30, false },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[8] = { "dnnqd" };
+		int argc = 1;
+		for (const char *a; argc <= 6 && (a = cases[i].args[argc - 1]); argc++)
+			argv[argc] = strcmp(a, "@") ? (char *)a : path;
+		struct dnnqd_options o;
+		struct dnnq_config c;
+		struct dnnq_diag d = { "" };
+		ck_assert_msg(dnnqd_options_parse(&o, argc, argv, &d) == 0, "case %zu: %s", i, d.msg);
+		ck_assert_msg(dnnqd_settings_load(&o, &c, &d) == 0, "case %zu: %s", i, d.msg);
+		ck_assert_uint_eq(c.limits.max_sessions_per_uid, cases[i].sessions);
+		ck_assert_uint_eq(c.limits.max_bytes_per_uid, cases[i].bytes);
+		ck_assert(c.access.public_stats == cases[i].public_stats);
+		dnnq_config_free(&c);
+		dnnqd_options_free(&o);
+	}
+	static const struct { const char *arg, *val, *msg; } bad[] = {
+		{ "--max-sessions-per-uid", "0", "--max-sessions-per-uid: '0': must be 1..4096" },
+		{ "--max-sessions-per-uid", "4097", "--max-sessions-per-uid: '4097': must be 1..4096" },
+		{ "--max-bytes-per-uid", "1048575",
+		  "--max-bytes-per-uid: '1048575': must be 1048576..1099511627776" },
+		{ "--max-bytes-per-uid", "1099511627777",
+		  "--max-bytes-per-uid: '1099511627777': must be 1048576..1099511627776" },
+		{ "--max-bytes-per-uid", "4GiB", "--max-bytes-per-uid: '4GiB': not a number" },
+		{ "--public-stats=true", NULL, "--public-stats: takes no value" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *argv[] = { "dnnqd", (char *)bad[i].arg, (char *)bad[i].val, NULL };
+		struct dnnqd_options o;
+		struct dnnq_diag d = { "" };
+		ck_assert_int_eq(dnnqd_options_parse(&o, bad[i].val ? 3 : 2, argv, &d), DNNQ_E_INVAL);
+		ck_assert_str_eq(d.msg, bad[i].msg);
+		dnnqd_options_free(&o);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* One random edit: a byte changed (often to YAML punctuation), a range
  * cut out, a line repeated, or the end cut off. */
 static size_t mutate(struct rng *r, char *buf, size_t len, size_t cap)
@@ -711,6 +848,7 @@ Suite *suite_conf(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("values");
 	tcase_add_test(tc, sizes);
+	tcase_add_test(tc, quotas);
 	tcase_add_test(tc, modes);
 	tcase_add_test(tc, cpu_lists);
 	tcase_add_test(tc, cpu_lists_refused);
@@ -721,6 +859,7 @@ Suite *suite_conf(void)
 	tc = tcase_create("files");
 	tcase_add_test(tc, load_files);
 	tcase_add_test(tc, example_file);
+	tcase_add_test(tc, command_line_over_file);
 	tcase_add_test(tc, random_mutations);
 	suite_add_tcase(s, tc);
 	return s;

@@ -44,6 +44,7 @@
 #include "client/dnnq.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
+#include "daemon/options.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
 
@@ -741,6 +742,101 @@ START_TEST(systemd_units_syscall_filter)
 }
 END_TEST
 
+/* The value of the last `key=` in [section] of a unit's text, into val
+ * (""), or false when the section does not set it. */
+static bool unit_setting(const char *text, const char *section, const char *key, char *val,
+                         size_t len)
+{
+	bool in = false, found = false;
+	size_t klen = strlen(key);
+	for (const char *p = text; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != '\0')) {
+		size_t n = strcspn(p, "\n");
+		if (p[0] == '[')
+			in = n == strlen(section) && !strncmp(p, section, n);
+		else if (in && n > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			fmt(val, len, "%.*s", (int)(n - klen - 1), p + klen + 1);
+			found = true;
+		}
+	}
+	return found;
+}
+
+/* systemd-analyze's overall exposure (0.0..10.0) in tenths, or -1. */
+static int exposure_tenths(const char *out)
+{
+	const char *p = strstr(out, "Overall exposure level for dnnqd.service: ");
+	unsigned whole, tenth;
+	if (!p || sscanf(p + strlen("Overall exposure level for dnnqd.service: "), "%u.%1u",
+	                 &whole, &tenth) != 2)
+		return -1;
+	return (int)(whole * 10 + tenth);
+}
+
+/* Measured 0.6 with Debian 12's systemd 252 after issue 19 added ProcSubset=,
+ * PrivateMounts= and the resource limits (0.8 before); a hardening setting
+ * dropped from the unit raises it. Another systemd may weigh the settings
+ * differently: re-measure there before raising this. */
+#define EXPOSURE_MAX_TENTHS 6
+
+/* `systemd-analyze security --offline=yes` on the staged unit: the exposure
+ * at most EXPOSURE_MAX_TENTHS, and the resource and /proc settings of
+ * issue 19 in [Service] with the values docs/config.md justifies. Skipped
+ * (a note, no failure) when systemd-analyze has no --offline (before 250). */
+START_TEST(systemd_units_security)
+{
+	static char out[1 << 16];
+	char dir[PATH_MAX], units[PATH_MAX + 8], abs[PATH_MAX], service[PATH_MAX + 32];
+	char val[256], *end;
+	const char *help[] = { "systemd-analyze", "--help", NULL };
+	int status = run(help, 30000, out, sizeof out);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    !strstr(out, "--offline")) {
+		printf("systemd: note: systemd-analyze has no --offline: security check skipped\n");
+		return;
+	}
+	ck_assert(realpath(fixture_binary("DNNQ_DNNQD", "dnnqd"), abs));
+	make_tmpdir(dir, sizeof dir);
+	stage_units(dir, abs, units, sizeof units);
+	fmt(service, sizeof service, "%s/dnnqd.service", units);
+	const char *argv[] = { "systemd-analyze", "security", "--offline=yes", "--no-pager",
+	                       service, NULL };
+	setenv("SYSTEMD_LOG_LEVEL", "warning", 1);
+	status = run_to(argv, false, 60000, out, sizeof out);
+	int tenths = exposure_tenths(out);
+	bool proc_subset = strstr(out, "\u2713 ProcSubset=") != NULL;
+	/* the report's end: the whole is longer than a Check message may be */
+	const char *tail = out + (strlen(out) > 4000 ? strlen(out) - 4000 : 0);
+	assert_ran(status, "systemd-analyze security", tail);
+	ck_assert_msg(tenths >= 0, "no overall exposure in: ...%s", tail);
+	printf("systemd: dnnqd.service exposure %d.%d (at most %d.%d)\n", tenths / 10, tenths % 10,
+	       EXPOSURE_MAX_TENTHS / 10, EXPOSURE_MAX_TENTHS % 10);
+	fflush(stdout);
+	ck_assert_msg(tenths <= EXPOSURE_MAX_TENTHS, "exposure %d.%d > %d.%d: ...%s", tenths / 10,
+	              tenths % 10, EXPOSURE_MAX_TENTHS / 10, EXPOSURE_MAX_TENTHS % 10, tail);
+	ck_assert_msg(proc_subset, "systemd-analyze security: ProcSubset= not in effect");
+
+	read_text(service, out, sizeof out);
+	ck_assert_msg(unit_setting(out, "[Service]", "ProcSubset", val, sizeof val) &&
+	              !strcmp(val, "pid"), "ProcSubset=pid missing");
+	ck_assert_msg(unit_setting(out, "[Service]", "PrivateMounts", val, sizeof val) &&
+	              !strcmp(val, "yes"), "PrivateMounts=yes missing");
+	/* a share of RAM (1..100%) or bytes with a unit, never unlimited */
+	ck_assert_msg(unit_setting(out, "[Service]", "MemoryMax", val, sizeof val), "no MemoryMax=");
+	long pct = strtol(val, &end, 10);
+	ck_assert_msg(pct > 0 && (!strcmp(end, "%") ? pct <= 100 : strspn(end, "KMGT") == 1 &&
+	                                                          !end[1]), "MemoryMax=%s", val);
+	/* room for a worker on each of up to 1024 CPUs and the other threads */
+	ck_assert_msg(unit_setting(out, "[Service]", "TasksMax", val, sizeof val), "no TasksMax=");
+	long tasks = strtol(val, &end, 10);
+	ck_assert_msg(!*end && tasks > 1024 + 2 && tasks <= 4096, "TasksMax=%s", val);
+	/* protected from a global OOM, but killable: not -1000, not positive */
+	ck_assert_msg(unit_setting(out, "[Service]", "OOMScoreAdjust", val, sizeof val),
+	              "no OOMScoreAdjust=");
+	long adj = strtol(val, &end, 10);
+	ck_assert_msg(!*end && adj > -1000 && adj <= 0, "OOMScoreAdjust=%s", val);
+}
+END_TEST
+
 /* systemd-sysusers and systemd-tmpfiles apply the snippets to a temporary
  * root: user and group dnnq, and their directories owned by them. */
 START_TEST(systemd_snippets_apply)
@@ -786,15 +882,56 @@ START_TEST(systemd_man_pages_render)
 }
 END_TEST
 
+/* Every option `dnnqd --help` lists is in dnnqd(8), as groff writes it
+ * ("\-\-max\-sessions\-per\-uid"). */
+START_TEST(systemd_man_lists_options)
+{
+	static char page[1 << 16];
+	char path[PATH_MAX + 32], *help = NULL, want[128];
+	size_t len = 0;
+	FILE *f = open_memstream(&help, &len);
+	ck_assert(f);
+	dnnqd_usage(f);
+	ck_assert_int_eq(fclose(f), 0);
+	fmt(path, sizeof path, "%s/man/dnnqd.8", srcdir());
+	read_text(path, page, sizeof page);
+	unsigned n = 0;
+	for (const char *p = strstr(help, "--"); p; p = strstr(p + 2, "--")) {
+		if (p > help && p[-1] != ' ' && p[-1] != '[')
+			continue;
+		size_t nlen = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-"), w = 0;
+		ck_assert(2 * (nlen + 2) < sizeof want);
+		for (size_t i = 0; i < nlen + 2; i++) {
+			if (p[i] == '-')
+				want[w++] = '\\';
+			want[w++] = p[i];
+		}
+		want[w] = '\0';
+		ck_assert_msg(strstr(page, want), "dnnqd(8) has no %.*s (%s)", (int)nlen + 2, p, want);
+		n++;
+	}
+	ck_assert_uint_ge(n, 19);     /* the check is live: it saw the options */
+	free(help);
+}
+END_TEST
+
 /* The SANITIZE= this build tree was made with: build-address-undefined
- * is SANITIZE=address,undefined; build is none (""). */
+ * is SANITIZE=address,undefined; build is none (""). Parts of the name
+ * that are no sanitizer (a tree of one's own, BUILD=build-h2) are not
+ * SANITIZE's. */
 static const char *sanitizers(void)
 {
+	static const char *const known[] = { "address", "undefined", "thread", "leak" };
 	static char san[PATH_MAX];
-	const char *dash = strchr(build_name(), '-');
-	fmt(san, sizeof san, "%s", dash ? dash + 1 : "");
-	for (char *c = san; *c; c++)
-		*c = *c == '-' ? ',' : *c;
+	size_t n = 0;
+	san[0] = '\0';
+	for (const char *p = strchr(build_name(), '-'); p; p = strchr(p + 1, '-')) {
+		size_t len = strcspn(p + 1, "-");
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+			if (len == strlen(known[i]) && !strncmp(p + 1, known[i], len))
+				n += (size_t)snprintf(san + n, sizeof san - n, "%s%s", n ? "," : "",
+				                      known[i]);
+	}
 	return san;
 }
 
@@ -927,8 +1064,10 @@ Suite *suite_systemd(void)
 	tcase_add_test(tc, systemd_socket_activation);
 	tcase_add_test(tc, systemd_units_verify);
 	tcase_add_test(tc, systemd_units_syscall_filter);
+	tcase_add_test(tc, systemd_units_security);
 	tcase_add_test(tc, systemd_snippets_apply);
 	tcase_add_test(tc, systemd_man_pages_render);
+	tcase_add_test(tc, systemd_man_lists_options);
 	tcase_add_test(tc, systemd_make_install);
 	suite_add_tcase(s, tc);
 	return s;
