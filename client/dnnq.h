@@ -95,13 +95,14 @@ int dnnq_connect(const char *path, const struct dnnq_connect_opts *opts,
  * abandoned (dnnqd finishes them into the closed region). NULL is a no-op. */
 void dnnq_close(struct dnnq_client *c);
 
-/* An fd that becomes readable when a request of this client completes (the
- * read end of a pipe): read what it holds to clear it (each completion
- * adds a byte, until the pipe is full), then dnnq_poll the requests in
- * flight. The first call arms it (from then on each completion costs the
- * daemon one write); the fd belongs to the client, and nothing done to it
- * can slow the daemon. A daemon that dies never makes it readable: wait on
- * it with a timeout and dnnq_poll, which then reports DNNQ_E_DISCONNECTED. */
+/* An fd that becomes readable when a request of this client completes (a
+ * datagram socket, non-blocking): read it until EAGAIN to clear it (each
+ * completion queues a one-byte datagram, until the queue is full), then
+ * dnnq_poll the requests in flight. The first call arms it (from then on
+ * each completion costs the daemon one send); the fd belongs to the
+ * client, and nothing done to it can slow the daemon. A daemon that dies
+ * never makes it readable: wait on it with a timeout and dnnq_poll, which
+ * then reports DNNQ_E_DISCONNECTED. */
 int dnnq_event_fd(struct dnnq_client *c);
 
 /* ---- models -------------------------------------------------------------- */

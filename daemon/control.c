@@ -204,7 +204,7 @@ static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, stru
 	hr->heartbeat_ms = DNNQD_HEARTBEAT_MS;
 	r->fds[0] = s->memfd;
 	r->fds[1] = s->doorbell[1];
-	r->fds[2] = s->completion[0];
+	r->fds[2] = s->completion[1];
 	r->nfds = DNNQ_PROTO_NFDS;
 	dnnqd_log(DNNQD_LOG_INFO, "session %llu: pid %u uid %u: %u slots, %llu arena bytes",
 	          (unsigned long long)s->id, c->pid, c->uid, s->view.slot_count,
@@ -386,7 +386,11 @@ static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_
 	memcpy(&h, buf, sizeof h);
 	reply_start(&r, &h);
 	dispatch(d, c, &h, buf, len, &r);
-	return send_reply(c->fd, &r);
+	bool sent = send_reply(c->fd, &r);
+	/* sent or not, the client's ends are no use to the daemon */
+	if (r.nfds && c->session)
+		dnnqd_session_peer_ends_sent(c->session);
+	return sent;
 }
 
 void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why)

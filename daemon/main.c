@@ -41,13 +41,14 @@ static int signals_fd(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* A session holds six descriptors (its socket, the memfd, both ends of two
- * pipes); the usual soft limit of 1024 would cap the daemon near 170
- * clients, so ask for what max_clients needs, up to the hard limit. */
+/* A session holds four descriptors (its socket, the memfd, the daemon's
+ * ends of two socketpairs); the usual soft limit of 1024 would cap the
+ * daemon near 250 clients, so ask for what max_clients needs, up to the
+ * hard limit. */
 static void raise_fd_limit(const struct dnnq_config *c)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)c->limits.max_clients * 6 + DNNQD_PENDING_MAX +
+	rlim_t want = (rlim_t)c->limits.max_clients * 4 + DNNQD_PENDING_MAX +
 	              2 * (rlim_t)c->workers.ncpus + 64;
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
 		return;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon/session.h"
@@ -46,9 +47,9 @@ static int make_region(struct dnnqd_session *s, const struct dnnq_shm_layout *l,
 		goto fail;
 	}
 	s->map_size = l->total_size;
-	what = "pipe2";
-	if (pipe2(s->doorbell, O_NONBLOCK | O_CLOEXEC) ||
-	    pipe2(s->completion, O_NONBLOCK | O_CLOEXEC))
+	what = "socketpair";
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s->doorbell) ||
+	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s->completion))
 		goto fail;
 	int rc = dnnq_shm_init(s->map, s->map_size, l);
 	return rc ? rc : dnnq_shm_attach(s->map, s->map_size, &s->view, d);
@@ -127,17 +128,29 @@ fail:
 	return rc;
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void dnnqd_session_peer_ends_sent(struct dnnqd_session *s)
+{
+	close_fd(&s->doorbell[1]);
+	close_fd(&s->completion[1]);
+}
+
 void dnnqd_session_free(struct dnnqd_session *s)
 {
 	if (!s)
 		return;
 	if (s->map)
 		munmap(s->map, s->map_size);
-	int fds[] = { s->memfd, s->doorbell[0], s->doorbell[1], s->completion[0],
-	              s->completion[1] };
-	for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	close_fd(&s->memfd);
+	close_fd(&s->doorbell[0]);
+	close_fd(&s->completion[0]);
+	dnnqd_session_peer_ends_sent(s);
 	free(s->grace);
 	free(s->counts);
 	free(s);

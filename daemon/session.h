@@ -22,10 +22,11 @@ struct dnnqd_session {
 	void *map;
 	size_t map_size;
 	int memfd;
-	/* Pipes: the daemon reads doorbell[0] and writes completion[1], its
-	 * own open files (O_NONBLOCK, which no client can clear); the client
-	 * gets doorbell[1] and completion[0]. The daemon keeps those too, so a
-	 * client closing its end makes neither EOF nor EPIPE. */
+	/* Datagram socketpairs: the daemon reads doorbell[0] and sends on
+	 * completion[0], sockets of its own, always with MSG_DONTWAIT (which
+	 * no flag a client sets can override); the client gets doorbell[1]
+	 * and completion[1], which the daemon closes once the HELLO reply has
+	 * passed them (dnnqd_session_peer_ends_sent). */
 	int doorbell[2], completion[2];
 	uint32_t uid;                   /* SO_PEERCRED: the per-uid limits */
 	uint32_t index;                 /* table entry while published */
@@ -41,6 +42,8 @@ struct dnnqd_session {
  * when a system call fails. Publishing counts it against the uid. */
 int dnnqd_session_create(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena_bytes,
                          struct dnnqd_session **out, struct dnnq_diag *diag);
+/* The HELLO reply passed the client's ends: the daemon's copies go. */
+void dnnqd_session_peer_ends_sent(struct dnnqd_session *s);
 /* Only for a session that is not published (or whose grace period is over). */
 void dnnqd_session_free(struct dnnqd_session *s);
 

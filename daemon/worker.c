@@ -34,14 +34,16 @@
  * is named by a tag (its id and table index), never by a pointer kept
  * across the sleep.
  *
- * A worker never reads or writes an open file whose flags a client
- * controls. SCM_RIGHTS passes the open file, O_NONBLOCK included, so the
- * doorbell and the completion signal are pipes, and the client gets the
- * other end of each: the ends a worker uses are the daemon's alone, and
- * their O_NONBLOCK holds whatever the client does to its own (the eventfds
- * of before were one shared file: a client could clear the flag, fill the
- * counter and block a worker's write). A full completion pipe is readable
- * anyway, so a write that would block is simply skipped.
+ * A worker never blocks on a file a client can touch. SCM_RIGHTS passes
+ * the open file, O_NONBLOCK included, so the doorbell and the completion
+ * signal are datagram socketpairs: the client gets one end of each, the
+ * daemon keeps the other, and a worker calls only recv and send with
+ * MSG_DONTWAIT on its own end, non-blocking whatever flags any file
+ * carries (the eventfds of before were one shared file: a client could
+ * clear the flag, fill the counter and block a worker's write), and
+ * MSG_NOSIGNAL. A full completion queue is readable anyway, so a send
+ * that would block is simply skipped; a doorbell is drained a bounded
+ * number of datagrams at a time.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,6 +53,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon/log.h"
@@ -61,7 +64,7 @@
 #define SLEEP_MS 100
 #define MAX_EVENTS 64
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
-#define DRAIN_MAX (64 * 1024)  /* bytes one wake-up reads from a doorbell */
+#define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -75,12 +78,21 @@ static struct dnnqd_session *lookup(struct dnnqd *d, uint64_t tag)
 	return s && session_tag(s) == tag ? s : NULL;
 }
 
-/* One byte (a wake eventfd takes 8) on a non-blocking fd of the daemon's
- * own; EAGAIN: full, and so readable anyway. */
-static void notify(int fd, size_t len)
+/* The worker's wake eventfd: the control loop's, never a client's. */
+static void notify(int fd)
 {
 	uint64_t one = 1;
-	if (write(fd, &one, len) < 0)
+	/* EAGAIN: the counter is saturated, so the fd is readable anyway */
+	if (write(fd, &one, sizeof one) < 0)
+		return;
+}
+
+/* A byte on a session's completion socket. EAGAIN: the client's queue is
+ * full, and so readable anyway; ECONNREFUSED: it closed its end. */
+static void signal_completion(int fd)
+{
+	char one = 1;
+	if (send(fd, &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		return;
 }
 
@@ -144,7 +156,7 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	CLIENT_ORDER_RELEASE(s);
 	dnnq_shm_slot_complete(&s->view, slot, status);
 	if (dnnq_shm_event_armed(&s->view))
-		notify(s->completion[1], 1);
+		signal_completion(s->completion[0]);
 	return true;
 }
 
@@ -213,27 +225,27 @@ static bool worker_pass(struct dnnqd_worker *w)
 	return busy;
 }
 
-/* Reads what fd holds, up to DRAIN_MAX bytes (a client writing all the
- * while cannot keep a worker here). EAGAIN: another worker drained it. */
-static void drain_fd(int fd)
+/* Up to DRAIN_MAX datagrams of a doorbell (a client sending all the while
+ * cannot keep a worker here). EAGAIN: drained, maybe by another worker. */
+static void drain_doorbell(int fd)
 {
-	char buf[4096];
-	for (size_t got = 0; got < DRAIN_MAX;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n <= 0)
+	char buf[64];
+	for (int i = 0; i < DRAIN_MAX; i++)
+		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) < 0)
 			return;
-		got += (size_t)n;
-	}
 }
 
 static void drain(struct dnnqd_worker *w, const struct epoll_event *ev, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct dnnqd_session *s = NULL;
-		if (ev[i].data.u64 == WAKE_TAG)
-			drain_fd(w->wakefd);
-		else if ((s = lookup(w->d, ev[i].data.u64)))
-			drain_fd(s->doorbell[0]);
+		uint64_t v;
+		if (ev[i].data.u64 == WAKE_TAG) {
+			if (read(w->wakefd, &v, sizeof v) < 0)
+				continue;	/* EAGAIN: drained already */
+		} else if ((s = lookup(w->d, ev[i].data.u64))) {
+			drain_doorbell(s->doorbell[0]);
+		}
 	}
 }
 
@@ -341,7 +353,7 @@ int dnnqd_worker_start(struct dnnqd_worker *w, struct dnnq_diag *diag)
 
 void dnnqd_worker_wake(struct dnnqd_worker *w)
 {
-	notify(w->wakefd, sizeof(uint64_t));
+	notify(w->wakefd);
 }
 
 void dnnqd_worker_join(struct dnnqd_worker *w)

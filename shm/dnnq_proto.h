@@ -11,9 +11,10 @@
  * always send their full struct so an error can carry `message`). A STATS
  * request is a bare header; reserved fields and a request's status are 0.
  *
- *   HELLO  -> HELLO reply + SCM_RIGHTS [region memfd, the doorbell pipe's
- *             write end, the completion pipe's read end]. Must be the
- *             first message of a connection and is accepted once. A peer
+ *   HELLO  -> HELLO reply + SCM_RIGHTS [region memfd, the client's ends of
+ *             the doorbell and the completion socketpairs (AF_UNIX,
+ *             SOCK_DGRAM)]. Must be the first message of a connection
+ *             and is accepted once. A peer
  *             the daemon refuses gets a HELLO reply with seq 0 and the
  *             refusal (DNNQ_E_PERM, DNNQ_E_BUSY) right after accept,
  *             before it sends anything, and is closed.
@@ -40,7 +41,7 @@
 #include "shm/dnnq_shm.h"
 
 #define DNNQ_PROTO_MAGIC    0x50514e44u	/* "DNQP" little-endian */
-#define DNNQ_PROTO_VERSION  2u	/* 2: pipes, refusal at accept, STATS scope */
+#define DNNQ_PROTO_VERSION  2u	/* 2: socketpairs, refusal at accept, STATS scope */
 #define DNNQ_PROTO_NAME_MAX 64u		/* names: at most 63 bytes + NUL */
 #define DNNQ_PROTO_MAX_MSG  8192u	/* no message is longer */
 #define DNNQ_PROTO_NFDS     3u		/* fds passed with the HELLO reply */

@@ -76,7 +76,7 @@ struct dnnq_shm_header {
 	/* Second cache line: the words that change at run time. */
 	uint64_t heartbeat;	/* bumped by the daemon while it lives */
 	uint32_t workers_sleeping;	/* workers that may sleep: ring the doorbell */
-	uint32_t event_armed;	/* client: signal the completion pipe */
+	uint32_t event_armed;	/* client: signal the completion socket */
 	uint8_t  pad1[48];
 };
 
@@ -214,15 +214,16 @@ int dnnq_shm_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
 int dnnq_shm_futex_wake(uint32_t *word, int n);
 
 /*
- * The doorbell is a pipe the daemon creates per session; the client gets
- * its write end with the region (a futex word cannot be waited on for many
- * sessions at once; an epoll set of pipes can). The daemon reads its own
- * end, an open file of its own whose O_NONBLOCK no client can clear. The
- * sleeping count in the header keeps it free while workers spin: a client
- * writes a byte only when a worker may sleep, and a worker announces that
- * before its last look at the ring.
+ * The doorbell is a datagram socketpair the daemon creates per session;
+ * the client gets one end with the region (a futex word cannot be waited
+ * on for many sessions at once; an epoll set of sockets can). The daemon
+ * reads its own end, always with MSG_DONTWAIT. The sleeping count in the
+ * header keeps it free while workers spin: a client sends a byte only when
+ * a worker may sleep, and a worker announces that before its last look at
+ * the ring.
  */
-/* Client, after a push: write a byte to the doorbell if a worker may sleep. */
+/* Client, after a push: send a byte on the doorbell if a worker may sleep
+ * (MSG_DONTWAIT | MSG_NOSIGNAL: never blocks, never raises SIGPIPE). */
 void dnnq_shm_doorbell_ring(const struct dnnq_shm *view, int doorbell_fd);
 /* Daemon, before sleeping on the doorbells: announce it, then look once
  * more. Returns true when the ring holds work (do not sleep). Always pair
@@ -334,8 +335,8 @@ static inline int dnnq_shm_slot_complete(const struct dnnq_shm *v, uint32_t slot
 	return rc;
 }
 
-/* Daemon, after completions: whether the client asked for a byte on the
- * completion pipe (dnnq_event_fd). */
+/* Daemon, after completions: whether the client asked for a byte on its
+ * completion socket (dnnq_event_fd). */
 static inline bool dnnq_shm_event_armed(const struct dnnq_shm *v)
 {
 	return dnnq_shm_load_relaxed32(&v->hdr->event_armed) != 0;

@@ -14,6 +14,7 @@
 #include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -307,8 +308,9 @@ void dnnq_shm_doorbell_ring(const struct dnnq_shm *v, int doorbell_fd)
 	dnnq_shm_fence_seqcst();	/* pairs with the one in sleep_begin */
 	if (dnnq_shm_load_relaxed32(&v->hdr->workers_sleeping)) {
 		char one = 1;
-		/* EAGAIN (pipe full) still leaves it readable. */
-		if (write(doorbell_fd, &one, sizeof one) < 0)
+		/* EAGAIN (queue full) still leaves it readable; MSG_NOSIGNAL: a
+		 * daemon that died must not kill the client */
+		if (send(doorbell_fd, &one, sizeof one, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 			return;
 	}
 }

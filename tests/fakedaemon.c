@@ -3,7 +3,7 @@
  * session at a time and answers each message; between messages (every
  * 5 ms) it bumps the heartbeat. The worker thread pops the ring, copies and
  * validates the descriptor with the same shm/ functions dnnqd uses, runs
- * its toy model and completes the slot (and signals the completion pipe
+ * its toy model and completes the slot (and signals the completion socket
  * when the client armed it). Region teardown and the worker's request
  * both hold fd->lock, so a session can end while the worker runs.
  *
@@ -92,8 +92,9 @@ static int make_region(struct fake_daemon *fd, uint32_t slots, uint64_t arena, i
 	if (dnnq_shm_init(base, l.total_size, &l) ||
 	    dnnq_shm_attach(base, l.total_size, &fd->view, NULL))
 		return -1;
-	return pipe2(fd->doorbell, O_NONBLOCK | O_CLOEXEC) ||
-	       pipe2(fd->event, O_NONBLOCK | O_CLOEXEC) ? -1 : 0;
+	return socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fd->doorbell) ||
+	       socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fd->event)
+	       ? -1 : 0;
 }
 
 static void end_session(struct fake_daemon *fd)
@@ -165,7 +166,7 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 	unsigned nfds = 3;
 	break_hello(r, fault, &len, &nfds);
 	int extra = eventfd(0, EFD_CLOEXEC);
-	int fds[4] = { fd->memfd, fd->doorbell[1], fd->event[0], extra };
+	int fds[4] = { fd->memfd, fd->doorbell[1], fd->event[1], extra };
 	int rc = send_fds(fd->conn, buf, len, fds, nfds);
 	close(extra);
 	if (fault == FAKE_HELLO_OK)
@@ -355,7 +356,7 @@ static void run(struct fake_daemon *fd, uint32_t idx)
 	dnnq_shm_slot_complete(&fd->view, idx, rc);
 	__atomic_fetch_add(&fd->served, 1, __ATOMIC_RELEASE);
 	char one = 1;
-	if (dnnq_shm_event_armed(&fd->view) && write(fd->event[1], &one, sizeof one) < 0)
+	if (dnnq_shm_event_armed(&fd->view) && write(fd->event[0], &one, sizeof one) < 0)
 		return;
 }
 

@@ -2,7 +2,7 @@
  * A fake dnnqd for the client tests: one listening socket in a temporary
  * directory, a control thread that speaks shm/dnnq_proto.h (a real region
  * made with dnnq_shm_layout/dnnq_shm_init in a sealed memfd, real
- * pipes) and a worker thread that serves the ring. Knobs let a test make
+ * sockets) and a worker thread that serves the ring. Knobs let a test make
  * it misbehave: a malformed HELLO or MODEL reply, a paused worker, a
  * stopped heartbeat, a slow STATS reply, or a sudden death.
  *
@@ -79,7 +79,7 @@ struct fake_daemon {
 
 	/* The current session (the control thread's, readable once ready). */
 	int conn, memfd;
-	int doorbell[2], event[2];	/* pipes: [0] read end, [1] write end */
+	int doorbell[2], event[2];	/* socketpairs: [0] ours, [1] the client's */
 	void *base;
 	size_t size;
 	struct dnnq_shm view;

@@ -598,7 +598,7 @@ END_TEST
 
 enum { ASYNC_SLOTS = 256 };
 
-/* Waits for the completion pipe and clears it. */
+/* Waits for the completion socket and clears it. */
 static void assert_event(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -346,7 +347,7 @@ START_TEST(waiter_woken_by_other_thread)
 
 	/* The doorbell: silent while no worker sleeps, written once one may. */
 	int door[2];
-	ck_assert_int_eq(pipe2(door, O_NONBLOCK | O_CLOEXEC), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, door), 0);
 	char n[8];
 	ck_assert_int_eq(dnnq_shm_ring_push(&r.v, 2), 0);
 	dnnq_shm_doorbell_ring(&r.v, door[1]);
