@@ -85,12 +85,26 @@ static inline struct gtensor *gin(struct dnnq_graph *g, const struct gnode *n, s
 	return &g->t[n->desc.inputs[k]];
 }
 
+/* t's element count into *n; false when a dim is negative or the product
+ * overflows a size_t. Shape checks and planning use this one. */
+static inline bool gnumel_checked(const struct gtensor *t, size_t *n)
+{
+	size_t p = 1;
+	for (uint32_t i = 0; i < t->ndim; i++)
+		if (t->dims[i] < 0 || (uint64_t)t->dims[i] > SIZE_MAX ||
+		    __builtin_mul_overflow(p, (size_t)t->dims[i], &p))
+			return false;
+	*n = p;
+	return true;
+}
+
+/* t's element count; SIZE_MAX (never a usable size) where gnumel_checked
+ * fails. The graph refuses such a shape when a node is added and when it
+ * is planned (graph.c), so the run-time callers never see SIZE_MAX. */
 static inline size_t gnumel(const struct gtensor *t)
 {
-	size_t n = 1;
-	for (uint32_t i = 0; i < t->ndim; i++)
-		n *= (size_t)t->dims[i];
-	return n;
+	size_t n;
+	return gnumel_checked(t, &n) ? n : SIZE_MAX;
 }
 
 extern const struct node_ops *const dnnq_node_ops[DNNQ_NODE_KIND_COUNT];

@@ -697,26 +697,62 @@ static const struct node_ops concat_ops = { concat_create, concat_infer, concat_
 
 /* ---- Reshape: a view of its input's buffer ---- */
 
+/* The output dims the ONNX way (Reshape with allowzero = 0): dims[i] >= 1
+ * as given, 0 copies the input's dims[i], one -1 takes what the others
+ * leave; dims[0] is the batch. The product must be the input's count per
+ * batch item: every step is checked, nothing wraps. */
 static int reshape_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                           struct dnnq_diag *diag)
 {
 	struct gtensor *x = gin(g, n, 0);
+	const int64_t *dims = n->desc.op.reshape.dims;
 	uint32_t nd = n->desc.op.reshape.ndim;
 	if (nd < 1 || nd > DNNQ_MAX_DIMS || n->desc.ninputs != 1 || x->const_data)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': a reshape takes one non-constant input and a "
 		            "rank of 1..%d", n->name, DNNQ_MAX_DIMS);
-	int64_t per = 1, want = 1;
-	for (uint32_t i = 1; i < nd; i++)
-		per *= n->desc.op.reshape.dims[i];
+	size_t want = 1, have = 1;
 	for (uint32_t i = 1; i < x->ndim; i++)
-		want *= x->dims[i];
-	if (per != want)
-		return FAIL(DNNQ_E_SHAPE, "node '%s': %lld elements per batch item, input '%s' has %lld",
-		            n->name, (long long)per, x->name, (long long)want);
+		if (x->dims[i] < 1 || !dnnq_mul_size(want, (size_t)x->dims[i], &want))
+			return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' dims[%u] = %lld", n->name,
+			            x->name, i, (long long)x->dims[i]);
+	int64_t d[DNNQ_MAX_DIMS] = { 0 };
+	uint32_t minus = 0;            /* the -1's index; 0: none (dims[0] is the batch) */
+	for (uint32_t i = 1; i < nd; i++) {
+		d[i] = dims[i];
+		if (dims[i] == 0) {
+			if (i >= x->ndim)
+				return FAIL(DNNQ_E_SHAPE, "node '%s': dims[%u] = 0 copies a dim input '%s' "
+				            "(rank %u) lacks", n->name, i, x->name, x->ndim);
+			d[i] = x->dims[i];
+		} else if (dims[i] == -1) {
+			if (minus)
+				return FAIL(DNNQ_E_SHAPE, "node '%s': dims[%u] = -1: a second -1 (dims[%u] "
+				            "is one)", n->name, i, minus);
+			minus = i;
+			continue;
+		} else if (dims[i] < 1 || dims[i] > INT32_MAX) {
+			return FAIL(DNNQ_E_SHAPE, "node '%s': dims[%u] = %lld: must be 1..%d, 0 (the "
+			            "input's) or one -1", n->name, i, (long long)dims[i], INT32_MAX);
+		}
+		if (!dnnq_mul_size(have, (size_t)d[i], &have) || have > want)
+			return FAIL(DNNQ_E_SHAPE, "node '%s': dims[1..%u] hold more elements than the "
+			            "%zu per batch item of input '%s'", n->name, i, want, x->name);
+	}
+	if (minus) {
+		if (want % have)
+			return FAIL(DNNQ_E_SHAPE, "node '%s': dims[%u] = -1: %zu elements per batch item "
+			            "of input '%s' do not divide by %zu", n->name, minus, want, x->name,
+			            have);
+		d[minus] = (int64_t)(want / have);
+		have = want;
+	}
+	if (have != want)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': %zu elements per batch item, input '%s' has %zu",
+		            n->name, have, x->name, want);
 	out->dtype = x->dtype;
 	out->qp = x->qp;
 	out->ndim = nd;
-	memcpy(out->dims, n->desc.op.reshape.dims, sizeof out->dims);
+	memcpy(out->dims, d, sizeof out->dims);
 	out->view_of = n->desc.inputs[0];
 	n->op = NULL;
 	return DNNQ_OK;

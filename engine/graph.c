@@ -88,8 +88,39 @@ static int push_id(int **arr, size_t *n, int id)
 	return DNNQ_OK;
 }
 
-static int check_shape(uint32_t ndim, const int64_t *dims, bool batched, const char *name,
-                       struct dnnq_diag *diag)
+/* The largest tensor, in bytes (2^58 with a 64-bit size_t): far more than
+ * can be allocated, and small enough that the planner's sums cannot
+ * overflow a size_t (an arena offset of at most MAX_ARENA_BYTES plus a
+ * size; the staging copies of a node's 16 inputs). */
+#define MAX_TENSOR_BYTES (SIZE_MAX >> 6)
+#define MAX_ARENA_BYTES (SIZE_MAX >> 2)
+#define SIZE_BITS_LIMIT ((int)(sizeof(size_t) * 8 - 6))   /* "2^58" in messages */
+/* A node's output dims (graph inputs and constants: 2^24) */
+#define MAX_DIM INT32_MAX
+
+/* The bytes of one element: graph tensors are u8 or f32. */
+static size_t elem_bytes(enum dnnq_dtype dt)
+{
+	return dt == DNNQ_DTYPE_F32 ? 4 : 1;
+}
+
+/* The bytes of dims[from..ndim) elements of `es` bytes into *bytes; false
+ * when a dim is negative or the size passes MAX_TENSOR_BYTES. */
+static bool shape_bytes(uint32_t ndim, const int64_t *dims, uint32_t from, size_t es,
+                        size_t *bytes)
+{
+	size_t n = es;
+	for (uint32_t i = from; i < ndim; i++)
+		if (dims[i] < 0 || (uint64_t)dims[i] > SIZE_MAX || !dnnq_mul_size(n, (size_t)dims[i], &n))
+			return false;
+	if (n > MAX_TENSOR_BYTES)
+		return false;
+	*bytes = n;
+	return true;
+}
+
+static int check_shape(uint32_t ndim, const int64_t *dims, bool batched, size_t es,
+                       const char *name, struct dnnq_diag *diag)
 {
 	if (ndim < 1 || ndim > DNNQ_MAX_DIMS || !dims)
 		return dnnq_diag_set(diag, DNNQ_E_SHAPE, "graph: '%s': rank %u: must be 1..%d",
@@ -98,6 +129,11 @@ static int check_shape(uint32_t ndim, const int64_t *dims, bool batched, const c
 		if (dims[i] < 1 || dims[i] > (1 << 24))
 			return dnnq_diag_set(diag, DNNQ_E_SHAPE, "graph: '%s': dims[%u] = %lld: must be "
 			                     "1..2^24", name, i, (long long)dims[i]);
+	size_t bytes;
+	if (!shape_bytes(ndim, dims, batched ? 1 : 0, es, &bytes))
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: '%s': the size overflows (more than "
+		                     "2^%d bytes%s)", name, SIZE_BITS_LIMIT,
+		                     batched ? " per batch item" : "");
 	return DNNQ_OK;
 }
 
@@ -107,7 +143,7 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 {
 	if (!g)
 		return DNNQ_E_INVAL;
-	int rc = check_shape(ndim, dims, true, name ? name : "", diag);
+	int rc = check_shape(ndim, dims, true, elem_bytes(dt), name ? name : "", diag);
 	if (rc)
 		return rc;
 	if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_F32)
@@ -140,7 +176,7 @@ int dnnq_graph_add_constant(struct dnnq_graph *g, const char *name, uint32_t ndi
 {
 	if (!g || !data || !qp)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: constant: NULL argument");
-	int rc = check_shape(ndim, dims, false, name ? name : "", diag);
+	int rc = check_shape(ndim, dims, false, 1, name ? name : "", diag);
 	struct dnnq_diag qd;
 	if (!rc && dnnq_qparams_check(qp, DNNQ_DTYPE_U8, &qd))
 		rc = dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: constant '%s': qparams: %s", name, qd.msg);
@@ -162,6 +198,31 @@ int dnnq_graph_add_constant(struct dnnq_graph *g, const char *name, uint32_t ndi
 	memcpy(t->const_data, data, n);
 	t->bytes = n;
 	return id;
+}
+
+/* Node n's output as inferred: rank 1..8, every dim but the batch (0 until
+ * planned) 1..2^31-1, and one batch item's size far from overflowing.
+ * Shape inference derives dims from the inputs' (a concat's sum, a
+ * pooling or convolution geometry, a reshape's -1); whatever it derives,
+ * a dim that makes no sense is refused here, naming the node, before any
+ * size is computed from it. */
+static int check_output(struct dnnq_graph *g, const struct gnode *n, struct dnnq_diag *diag)
+{
+	const struct gtensor *t = &g->t[n->out];
+	size_t bytes;
+	if (t->ndim < 1 || t->ndim > DNNQ_MAX_DIMS)
+		return dnnq_diag_set(diag, DNNQ_E_SHAPE, "graph: node '%s': output rank %u: must be "
+		                     "1..%d", n->name, t->ndim, DNNQ_MAX_DIMS);
+	for (uint32_t i = 1; i < t->ndim; i++)
+		if (t->dims[i] < 1 || t->dims[i] > MAX_DIM)
+			return dnnq_diag_set(diag, DNNQ_E_SHAPE, "graph: node '%s': output dims[%u] = "
+			                     "%lld: must be 1..%d", n->name, i, (long long)t->dims[i],
+			                     MAX_DIM);
+	if (!shape_bytes(t->ndim, t->dims, 1, elem_bytes(t->dtype), &bytes))
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: node '%s': the output's size "
+		                     "overflows (more than 2^%d bytes per batch item)", n->name,
+		                     SIZE_BITS_LIMIT);
+	return DNNQ_OK;
 }
 
 int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
@@ -195,7 +256,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	/* shapes are known but for the batch: infer them now, so the next node
 	 * is checked against them */
 	int rc = n->ops->create(g, n, &g->t[out], diag);
-	if (!rc && (rc = n->ops->infer(g, n, &g->t[out], diag)))
+	if (!rc && ((rc = n->ops->infer(g, n, &g->t[out], diag)) || (rc = check_output(g, n, diag))))
 		n->ops->destroy(n);
 	if (rc) {
 		free(n->aux);
@@ -356,22 +417,33 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 	for (size_t i = 0; i < g->nn; i++) {
 		struct gnode *n = &g->n[i];
 		int rc = n->ops->infer(g, n, &g->t[n->out], diag);
+		if (!rc)
+			rc = check_output(g, n, diag);
 		if (rc)
 			return rc;
 	}
 	size_t total = 0;
 	for (size_t i = 0; i < g->nt; i++) {
 		struct gtensor *t = &g->t[i];
-		if (!t->const_data)
-			t->bytes = gnumel(t) * (t->dtype == DNNQ_DTYPE_F32 ? 4 : 1);
+		if (!t->const_data &&
+		    !shape_bytes(t->ndim, t->dims, 0, elem_bytes(t->dtype), &t->bytes))
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: tensor '%s': at batch %zu the "
+			                     "size overflows (more than 2^%d bytes)", t->name, batch,
+			                     SIZE_BITS_LIMIT);
 		t->offset = SIZE_MAX;
 	}
+	/* every placed tensor ends by MAX_ARENA_BYTES and is at most
+	 * MAX_TENSOR_BYTES: place()'s offsets and ends cannot overflow */
 	for (size_t i = 0; i < g->nt; i++) {
 		struct gtensor *t = &g->t[i];
 		if (!in_arena(t))
 			continue;
 		struct gtensor *u = inplace_input(g, t);
 		t->offset = u ? u->offset : place(g, i);
+		if (t->offset + t->bytes > MAX_ARENA_BYTES)
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: tensor '%s': at batch %zu the "
+			                     "arena passes 2^%d bytes", t->name, batch,
+			                     (int)(sizeof(size_t) * 8 - 2));
 		if (align64(t->offset + t->bytes) > total)
 			total = align64(t->offset + t->bytes);
 	}

@@ -106,7 +106,10 @@ static int fc_desc(const struct dnnq_model *m, size_t j, enum dnnq_isa isa,
                    struct dnnq_node_desc *d, struct weights *wt, struct dnnq_diag *diag)
 {
 	const struct dnnq_model_node *n = &m->nodes[j];
-	int rc = get_weights(m, j, n->n, (size_t)n->n * n->k, wt, diag);
+	size_t numel;
+	if (!dnnq_mul_size(n->n, n->k, &numel))
+		return BERR(DNNQ_E_SHAPE, "n %u k %u: the weight count overflows", n->n, n->k);
+	int rc = get_weights(m, j, n->n, numel, wt, diag);
 	if (rc)
 		return rc;
 	d->op.fc = (struct dnnq_fc_desc){

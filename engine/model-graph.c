@@ -141,6 +141,32 @@ static int read_attr(struct rd *r, size_t j, struct dnnq_model_node *n)
 	return DNNQ_OK;
 }
 
+/* A reshape's dims[1..ndim) (dims[0] is the batch): each 1..2^31-1, or
+ * ONNX's 0 (copy the input's dim) or -1 (what the others leave), at most
+ * one -1. dnnq_model_build resolves 0 and -1 against the input's shape and
+ * refuses a product other than its element count (engine/graph-nodes.c). */
+static int check_reshape(struct rd *r, size_t j, const struct dnnq_model_node *n)
+{
+	if (n->ndim < 1)
+		return NODE_ERR(DNNQ_E_SHAPE, "ndim 0: a reshape has rank 1..%d", DNNQ_MAX_DIMS);
+	uint32_t minus = 0;
+	for (uint32_t i = 1; i < n->ndim; i++) {
+		int64_t v = n->dims[i];
+		if (v == -1 && minus)
+			return NODE_ERR(DNNQ_E_SHAPE, "dims[%u] = -1: a second -1 (dims[%u] is one)", i,
+			                minus);
+		if (v == -1)
+			minus = i;
+		else if (v < 0)
+			return NODE_ERR(DNNQ_E_SHAPE, "dims[%u] = %" PRId64 ": must be >= 1 (or 0, the "
+			                "input's, or one -1)", i, v);
+		else if (v > INT32_MAX)
+			return NODE_ERR(DNNQ_E_SHAPE, "dims[%u] = %" PRId64 ": at most %d", i, v,
+			                INT32_MAX);
+	}
+	return DNNQ_OK;
+}
+
 static int check_node(struct rd *r, size_t j, const struct dnnq_model_node *n, size_t ntensors)
 {
 	if (n->weight < -1 || n->weight >= (int64_t)ntensors)
@@ -172,7 +198,7 @@ static int check_node(struct rd *r, size_t j, const struct dnnq_model_node *n, s
 	if (n->out_dtype >= DNNQ_DTYPE_COUNT || n->out_precision > 32 || n->out_signed > 1)
 		return NODE_ERR(DNNQ_E_FORMAT, "out dtype %u precision %u signed %u: invalid",
 		                n->out_dtype, n->out_precision, n->out_signed);
-	return DNNQ_OK;
+	return n->kind == DNNQ_NODE_RESHAPE ? check_reshape(r, j, n) : DNNQ_OK;
 }
 
 static int read_node(struct rd *r, struct dnnq_model *m, size_t j)

@@ -356,6 +356,11 @@ static int read_io(struct rd *r, struct dnnq_model_io *io, bool output, size_t i
 			                     ": out of range", r->sec, f, d, v);
 		io->dims[d] = (int64_t)v;
 	}
+	size_t bytes = 4;   /* f32 at most; dims[0] is the batch */
+	for (uint32_t d = 1; d < io->ndim; d++)
+		if (!dnnq_mul_size(bytes, (size_t)io->dims[d], &bytes))
+			return dnnq_diag_set(r->diag, DNNQ_E_RANGE, "model: %s: %s: dims[1..%u]: the size"
+			                     " of a batch item overflows", r->sec, f, io->ndim - 1);
 	if ((rc = rd_f32(r, f, &io->qp.scale)) || (rc = rd_u32(r, f, &u)) ||
 	    (rc = rd_u32(r, f, &prec)) || (rc = rd_u32(r, f, &sgn)))
 		return rc;

@@ -439,6 +439,101 @@ START_TEST(graph_nchw_needs_rank_4)
 }
 END_TEST
 
+static int add_reshape(struct dnnq_graph *g, const char *name, int x, uint32_t nd,
+                       const int64_t *dims, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_RESHAPE, .name = name, .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.reshape.ndim = nd;
+	memcpy(n.op.reshape.dims, dims, nd * sizeof *dims);
+	return dnnq_graph_add_node(g, &n, d);
+}
+
+static int add_relu(struct dnnq_graph *g, const char *name, int x, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_ACTIVATION, .name = name, .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.activation = (struct dnnq_activation_desc){ .isa = dnnq_isa_best(),
+	                                                 .kind = DNNQ_ACT_RELU, .out_qp = qa };
+	return dnnq_graph_add_node(g, &n, d);
+}
+
+static int add_concat(struct dnnq_graph *g, const char *name, int x, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONCAT, .name = name, .ninputs = 16 };
+	for (int k = 0; k < 16; k++)
+		n.inputs[k] = x;
+	n.op.concat = (struct dnnq_concat_desc){ .isa = dnnq_isa_best(), .axis = 1, .out_qp = qin };
+	return dnnq_graph_add_node(g, &n, d);
+}
+
+/*
+ * No size the graph computes wraps: an input or a constant whose size
+ * overflows, a reshape whose product only matches its input's after
+ * wrapping, a dim derived past 2^31 - 1 (concatenations of
+ * concatenations), a size at the planned batch. Each is refused naming the
+ * tensor or node, and nothing is allocated for it. Reshape dims follow
+ * ONNX: 0 copies, one -1 is resolved, anything else below 1 is refused.
+ */
+START_TEST(graph_refuses_overflowing_shapes)
+{
+	struct dnnq_graph *g;
+	struct dnnq_diag d;
+	uint8_t data[16] = { 0 };
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t huge[5] = { 0, 1 << 24, 1 << 24, 1 << 24, 1 << 24 };
+	ck_assert_int_eq(dnnq_graph_add_input(g, "huge", DNNQ_DTYPE_U8, 5, huge, &qin, &d),
+	                 DNNQ_E_RANGE);
+	ck_assert_str_eq(d.msg, "graph: 'huge': the size overflows (more than 2^58 bytes per "
+	                 "batch item)");
+	ck_assert_int_eq(dnnq_graph_add_constant(g, "k", 4, huge + 1, &qin, data, &d), DNNQ_E_RANGE);
+	ck_assert_str_eq(d.msg, "graph: 'k': the size overflows (more than 2^58 bytes)");
+	/* 2^57 bytes an item: fine until planned at batch 2 */
+	int64_t big[4] = { 0, 1 << 24, 1 << 24, 1 << 9 };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, big, &qin, &d);
+	ck_assert_msg(x >= 0, "%s", d.msg);
+	/* 2^57 * 129 = 2^57 once wrapped */
+	int64_t wrap[5] = { 0, 1 << 24, 1 << 24, 1 << 9, 129 };
+	ck_assert_int_eq(add_reshape(g, "r0", x, 5, wrap, &d), DNNQ_E_SHAPE);
+	ck_assert_str_eq(d.msg, "node 'r0': dims[1..4] hold more elements than the "
+	                 "144115188075855872 per batch item of input 'x'");
+	/* finding 6 of issue 19: {1, -1, -16} multiplies to 16 */
+	int64_t small[3] = { 0, 2, 8 };
+	int s = dnnq_graph_add_input(g, "s", DNNQ_DTYPE_U8, 3, small, &qin, &d);
+	int64_t neg[3] = { 1, -1, -16 }, two[4] = { 1, -1, 4, -1 }, onnx[4] = { 1, 0, -1, 2 };
+	ck_assert_int_eq(add_reshape(g, "r1", s, 3, neg, &d), DNNQ_E_SHAPE);
+	ck_assert_str_eq(d.msg, "node 'r1': dims[2] = -16: must be 1..2147483647, 0 (the input's) "
+	                 "or one -1");
+	ck_assert_int_eq(add_reshape(g, "r1", s, 4, two, &d), DNNQ_E_SHAPE);
+	ck_assert_str_eq(d.msg, "node 'r1': dims[3] = -1: a second -1 (dims[1] is one)");
+	int r = add_reshape(g, "r1", s, 4, onnx, &d);
+	ck_assert_msg(r >= 0, "%s", d.msg);
+	/* [B, 2^24] concatenated 16 times: 2^28, then 2^32 */
+	int64_t wide[2] = { 0, 1 << 24 };
+	int w = dnnq_graph_add_input(g, "w", DNNQ_DTYPE_U8, 2, wide, &qin, &d);
+	int c1 = add_concat(g, "c1", w, &d);
+	ck_assert_msg(c1 >= 0, "%s", d.msg);
+	ck_assert_int_eq(add_concat(g, "c2", c1, &d), DNNQ_E_SHAPE);
+	ck_assert_str_eq(d.msg, "graph: node 'c2': output dims[1] = 4294967296: must be "
+	                 "1..2147483647");
+	int outs[3] = { add_relu(g, "relu1", r, &d), c1, add_relu(g, "relu", x, &d) };
+	for (int k = 0; k < 3; k++)
+		ck_assert_int_eq(dnnq_graph_add_output(g, outs[k], &d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(dnnq_graph_plan(g, 2, 1, &d), DNNQ_E_RANGE);
+	ck_assert_str_eq(d.msg, "graph: tensor 'x': at batch 2 the size overflows (more than 2^58 "
+	                 "bytes)");
+	struct dnnq_tensor_info ti;
+	ck_assert_int_eq(dnnq_graph_output_info(g, 0, &ti), 0);
+	ck_assert_uint_eq(ti.ndim, 4);
+	ck_assert_int_eq(ti.dims[1], 2);
+	ck_assert_int_eq(ti.dims[2], 4);
+	ck_assert_int_eq(ti.dims[3], 2);
+	ck_assert_uint_eq(ti.bytes, 0);   /* not planned */
+	dnnq_graph_destroy(g);
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
@@ -448,6 +543,7 @@ Suite *suite_graph(void)
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
 	tcase_add_test(tc, graph_nchw_needs_rank_4);
+	tcase_add_test(tc, graph_refuses_overflowing_shapes);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;

@@ -919,6 +919,187 @@ START_TEST(model_bad_acc16_refused)
 }
 END_TEST
 
+/*
+ * Values: x(0) u8 [1, xd...] -> relu(1) -> reshape 'r1'(2) -> softmax(3),
+ * the f32 output (declared with the reshape's dims where they are 1..16).
+ */
+static void make_reshape_model(struct dnnq_model *m, uint32_t xnd, const int64_t *xd,
+                               uint32_t nd, const int64_t *dims)
+{
+	memset(m, 0, sizeof *m);
+	set_name(m->name, "reshape");
+	m->ninputs = m->noutputs = 1;
+	m->inputs = calloc(1, sizeof *m->inputs);
+	m->outputs = calloc(1, sizeof *m->outputs);
+	m->inputs[0] = (struct dnnq_model_io){ .name = "x", .dtype = DNNQ_DTYPE_U8, .ndim = xnd,
+	                                       .qp = qin };
+	memcpy(m->inputs[0].dims, xd, xnd * sizeof *xd);
+	m->outputs[0] = (struct dnnq_model_io){ .name = "y", .dtype = DNNQ_DTYPE_F32,
+	                                        .ndim = nd ? nd : 1, .dims = { 1 }, .value = 3 };
+	for (uint32_t i = 0; i < nd; i++)
+		m->outputs[0].dims[i] = dims[i] >= 1 && dims[i] <= 16 ? dims[i] : 1;
+	m->nnodes = 3;
+	m->nodes = calloc(3, sizeof *m->nodes);
+	unary(&m->nodes[0], DNNQ_NODE_ACTIVATION, "relu", 0)->op = DNNQ_ACT_RELU;
+	set_out(&m->nodes[0], qa);
+	unary(&m->nodes[1], DNNQ_NODE_RESHAPE, "r1", 1)->ndim = nd;
+	memcpy(m->nodes[1].dims, dims, nd * sizeof *dims);
+	unary(&m->nodes[2], DNNQ_NODE_SOFTMAX, "prob", 2);
+}
+
+/*
+ * Finding 6 of issue 19: reshape dims {1, -1, -16} multiply to the input's
+ * 16 elements; the file loaded, and a graph ran on the negative shape. Now
+ * the reader refuses every dim that is neither >= 1 nor ONNX's 0 or one
+ * -1, and the builder (for a model made in memory) refuses it too; dims
+ * whose product only matches after wrapping a size_t are refused at both.
+ */
+START_TEST(model_reshape_bad_dims_refused)
+{
+	static const int64_t x16[3] = { 1, 2, 8 }, xbig[4] = { 1, 1 << 24, 1 << 24, 1 << 9 };
+	static const struct {
+		const int64_t *xd;
+		uint32_t xnd, nd;
+		int64_t dims[DNNQ_MAX_DIMS];
+		const char *read, *build;     /* NULL read: the reader cannot know */
+	} bad[] = {
+		{ x16, 3, 3, { 1, -1, -16 },
+		  "model: GRAPH: node 1 ('r1'): dims[2] = -16: must be >= 1 (or 0, the input's, or "
+		  "one -1)",
+		  "node 'r1': dims[2] = -16: must be 1..2147483647, 0 (the input's) or one -1" },
+		{ x16, 3, 4, { 1, -1, -1, 16 },
+		  "model: GRAPH: node 1 ('r1'): dims[2] = -1: a second -1 (dims[1] is one)",
+		  "node 'r1': dims[2] = -1: a second -1 (dims[1] is one)" },
+		{ x16, 3, 3, { 1, 4, INT64_MIN },
+		  "model: GRAPH: node 1 ('r1'): dims[2] = -9223372036854775808: must be >= 1 (or 0, "
+		  "the input's, or one -1)",
+		  "node 'r1': dims[2] = -9223372036854775808: must be 1..2147483647" },
+		/* 16 * (2^64 + 1): 16 once a size_t (or an int64) wraps */
+		{ x16, 3, 4, { 1, 16, 274177, 67280421310721 },
+		  "model: GRAPH: node 1 ('r1'): dims[3] = 67280421310721: at most 2147483647",
+		  "node 'r1': dims[1..2] hold more elements than the 16 per batch item" },
+		/* 2^57 * 129 = 2^57 after wrapping: every dim in range, the product not */
+		{ xbig, 4, 5, { 1, 1 << 24, 1 << 24, 1 << 9, 129 }, NULL,
+		  "node 'r1': dims[1..4] hold more elements than the 144115188075855872 per batch "
+		  "item of input 'relu'" },
+		{ x16, 3, 5, { 1, 0, 0, 0, 2 }, NULL,
+		  "node 'r1': dims[3] = 0 copies a dim input 'relu' (rank 3) lacks" },
+		{ x16, 3, 2, { 1, 17 }, NULL,
+		  "node 'r1': dims[1..1] hold more elements than the 16 per batch item" },
+		{ x16, 3, 3, { 1, -1, 5 }, NULL,
+		  "node 'r1': dims[1] = -1: 16 elements per batch item of input 'relu' do not "
+		  "divide by 5" },
+		{ x16, 3, 1, { 1 }, NULL,
+		  "node 'r1': 1 elements per batch item, input 'relu' has 16" },
+		{ x16, 3, 0, { 1 }, "model: GRAPH: node 1 ('r1'): ndim 0: a reshape has rank 1..8",
+		  "node 'r1': a reshape takes one non-constant input and a rank of 1..8" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct dnnq_model m, back;
+		struct dnnq_graph *g = NULL;
+		struct dnnq_diag d;
+		uint8_t *buf;
+		size_t len;
+		make_reshape_model(&m, bad[i].xnd, bad[i].xd, bad[i].nd, bad[i].dims);
+		write_model(&m, &buf, &len);
+		int rc = dnnq_model_read(buf, len, &back, &d);
+		if (bad[i].read) {
+			ck_assert_msg(rc == DNNQ_E_SHAPE, "case %zu: read: %d '%s'", i, rc, d.msg);
+			ck_assert_str_eq(d.msg, bad[i].read);
+		} else {
+			ck_assert_msg(rc == 0, "case %zu: read: %s", i, d.msg);
+			dnnq_model_free(&back);
+		}
+		ck_assert_int_eq(dnnq_model_build(&m, dnnq_isa_best(), &g, &d), DNNQ_E_SHAPE);
+		ck_assert_msg(strstr(d.msg, bad[i].build), "case %zu: '%s' lacks '%s'", i, d.msg,
+		              bad[i].build);
+		ck_assert_ptr_null(g);
+		free(buf);
+		dnnq_model_free(&m);
+	}
+}
+END_TEST
+
+/* ONNX's 0 (copy the input's dim) and -1 (what the others leave) survive
+ * the file and build into the shape ONNX gives; the graph runs on it. */
+START_TEST(model_reshape_onnx_dims)
+{
+	static const int64_t x16[3] = { 1, 2, 8 };
+	static const struct {
+		uint32_t nd;
+		int64_t dims[DNNQ_MAX_DIMS], want[DNNQ_MAX_DIMS];
+	} ok[] = {
+		{ 4, { 1, 0, -1, 2 }, { 0, 2, 4, 2 } },
+		{ 2, { 1, -1 }, { 0, 16 } },
+		{ 3, { 1, 0, 0 }, { 0, 2, 8 } },
+		{ 4, { 7, -1, 1, 4 }, { 0, 4, 1, 4 } },     /* dims[0] is the batch, ignored */
+		{ 2, { -1, 16 }, { 0, 16 } },               /* so is a -1 there */
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		struct dnnq_model m, back;
+		struct dnnq_graph *g;
+		struct dnnq_diag d;
+		uint8_t *buf;
+		size_t len;
+		make_reshape_model(&m, 3, x16, ok[i].nd, ok[i].dims);
+		write_model(&m, &buf, &len);
+		ck_assert_msg(dnnq_model_read(buf, len, &back, &d) == 0, "case %zu: %s", i, d.msg);
+		assert_model_eq(&m, &back);
+		ck_assert_msg(dnnq_model_build(&back, dnnq_isa_best(), &g, &d) == 0, "case %zu: %s",
+		              i, d.msg);
+		ck_assert_msg(dnnq_graph_plan(g, B, 1, &d) == 0, "%s", d.msg);
+		struct dnnq_tensor_info ti;
+		ck_assert_int_eq(dnnq_graph_output_info(g, 0, &ti), 0);
+		ck_assert_uint_eq(ti.ndim, ok[i].nd);
+		ck_assert_int_eq(ti.dims[0], B);
+		for (uint32_t k = 1; k < ti.ndim; k++)
+			ck_assert_int_eq(ti.dims[k], ok[i].want[k]);
+		ck_assert_uint_eq(ti.bytes, B * 16 * sizeof(float));
+		/* softmax over the last dim: every row of the reshaped output sums to 1 */
+		uint8_t x[B * 16];
+		float y[B * 16];
+		for (size_t k = 0; k < sizeof x; k++)
+			x[k] = (uint8_t)(k * 37 + 11);
+		const void *in[1] = { x };
+		void *out[1] = { y };
+		ck_assert_int_eq(dnnq_graph_run(g, in, out, NULL), 0);
+		size_t c = (size_t)ti.dims[ti.ndim - 1];
+		for (size_t r = 0; r < B * 16 / c; r++) {
+			double sum = 0;
+			for (size_t k = 0; k < c; k++)
+				sum += y[r * c + k];
+			ck_assert_msg(fabs(sum - 1) < 1e-3, "case %zu row %zu: %g", i, r, sum);
+		}
+		dnnq_graph_destroy(g);
+		free(buf);
+		dnnq_model_free(&back);
+		dnnq_model_free(&m);
+	}
+}
+END_TEST
+
+/* A signature whose batch item's size overflows a size_t is refused by the
+ * reader, naming the input and its dims. */
+START_TEST(model_signature_overflow_refused)
+{
+	static const int64_t x16[3] = { 1, 2, 8 }, dims[2] = { 1, -1 };
+	struct dnnq_model m, back;
+	make_reshape_model(&m, 3, x16, 2, dims);
+	m.inputs[0].ndim = 8;
+	for (int k = 1; k < 8; k++)
+		m.inputs[0].dims[k] = INT32_MAX;
+	uint8_t *buf;
+	size_t len;
+	struct dnnq_diag d;
+	write_model(&m, &buf, &len);
+	ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_RANGE);
+	ck_assert_str_eq(d.msg, "model: SIGNATURE: input 0 ('x'): dims[1..7]: the size of a batch "
+	                 "item overflows");
+	free(buf);
+	dnnq_model_free(&m);
+}
+END_TEST
+
 Suite *suite_model(void)
 {
 	Suite *s = suite_create("model");
@@ -936,6 +1117,9 @@ Suite *suite_model(void)
 	tcase_add_test(tc, model_bad_convert_kind_refused);
 	tcase_add_test(tc, model_acc16_roundtrip);
 	tcase_add_test(tc, model_bad_acc16_refused);
+	tcase_add_test(tc, model_reshape_bad_dims_refused);
+	tcase_add_test(tc, model_reshape_onnx_dims);
+	tcase_add_test(tc, model_signature_overflow_refused);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return s;

@@ -3,7 +3,9 @@
  * (tests/fuzz/) into DIR/<harness>/ (`make fuzz-seeds` runs it on
  * tests/fuzz/corpus). Every seed is a small valid input made by the
  * project's own writers, so the fuzzer starts past the magic numbers and
- * the checksums; each file stays well under 64 KiB.
+ * the checksums; each file stays well under 64 KiB. (One model seed is
+ * refused on purpose: finding 6 of issue 19, a reshape with negative dims,
+ * one mutation away from files that read.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "calibration/npy.h"
+#include "engine/model.h"
 #include "engine/qtensor.h"
 #include "shm/dnnq_proto.h"
 #include "shm/dnnq_shm.h"
@@ -43,6 +46,188 @@ static void put(const char *harness, const char *file, const void *buf, size_t l
 		fail(path, strerror(errno));
 }
 
+/* A seed model: one input and two outputs, a chain of nodes, tensors. */
+struct seed {
+	struct dnnq_model_io io[3];
+	struct dnnq_model_node n[9];
+	struct dnnq_model_tensor t[6];
+	size_t nnodes, ntensors;
+};
+
+/* Node j: kinds[j], named names[j], reading value from[j]. */
+static void seed_nodes(struct seed *s, size_t count, const char *const *names,
+                       const enum dnnq_node_kind *kinds, const int32_t *from)
+{
+	s->nnodes = count;
+	for (size_t j = 0; j < count; j++) {
+		dnnq_model_node_init(&s->n[j], kinds[j], names[j]);
+		s->n[j].ninputs = 1;
+		s->n[j].inputs[0] = from[j];
+	}
+}
+
+/* Writes the seed as model/<file> and frees its tensors. */
+static void seed_write(struct seed *s, const char *file)
+{
+	struct dnnq_model m;
+	struct dnnq_diag d = { "" };
+	memset(&m, 0, sizeof m);
+	snprintf(m.name, sizeof m.name, "%s", file);
+	snprintf(m.producer, sizeof m.producer, "tools/fuzz-seeds.c");
+	m.ninputs = 1;
+	m.noutputs = 2;
+	m.inputs = s->io;
+	m.outputs = s->io + 1;
+	m.nnodes = s->nnodes;
+	m.nodes = s->n;
+	m.ntensors = s->ntensors;
+	m.tensors = s->t;
+	void *buf;
+	size_t len;
+	int rc = dnnq_model_write(&m, &buf, &len, &d);
+	for (size_t i = 0; i < s->ntensors; i++)
+		dnnq_qtensor_free(&s->t[i].t);
+	if (rc)
+		fail(file, d.msg);
+	put("model", file, buf, len);
+	free(buf);
+}
+
+static void out_qp(struct dnnq_model_node *n, float scale, int32_t zero_point)
+{
+	n->out_dtype = DNNQ_DTYPE_U8;
+	n->out_scale = scale;
+	n->out_zero_point = zero_point;
+	n->out_precision = 8;
+}
+
+/*
+ * x u8 [1, 2, xc] -> relu -> reshape 'r1' (r1 dims) -> softmax 'prob', f32;
+ * relu -> reshape 'r2' {1, -1} 'flat', u8 (an output that is a view).
+ * With r1 {1, 0, -1}: ONNX's 0 and -1, resolved at build. With xc 8 and
+ * r1 {1, -1, -16} (-1 * -16 = 16 elements, as many as x has): finding 6 of
+ * issue 19, which the reader now refuses.
+ */
+static void reshape_model(const char *file, int64_t xc, const int64_t *r1)
+{
+	static const struct dnnq_qparams qx = { 0.05f, 128, 8, false }, qr = { 0.025f, 0, 8, false };
+	static const char *const names[4] = { "relu", "r1", "prob", "r2" };
+	static const enum dnnq_node_kind kinds[4] = { DNNQ_NODE_ACTIVATION, DNNQ_NODE_RESHAPE,
+	                                              DNNQ_NODE_SOFTMAX, DNNQ_NODE_RESHAPE };
+	static const int32_t from[4] = { 0, 1, 2, 1 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_U8, .ndim = 3, .dims = { 1, 2, xc }, .qp = qx },
+		{ .name = "prob", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 2, xc }, .value = 3 },
+		{ .name = "flat", .dtype = DNNQ_DTYPE_U8, .ndim = 2, .dims = { 1, 2 * xc }, .qp = qr,
+		  .value = 4 },
+	} };
+	seed_nodes(&s, 4, names, kinds, from);
+	s.n[0].op = DNNQ_ACT_RELU;
+	out_qp(&s.n[0], qr.scale, qr.zero_point);
+	s.n[1].ndim = 3;
+	memcpy(s.n[1].dims, r1, 3 * sizeof *r1);
+	s.n[3].ndim = 2;
+	s.n[3].dims[0] = 1;
+	s.n[3].dims[1] = -1;
+	seed_write(&s, file);
+}
+
+/* A tensor of dt and shape, values v(i) (per-channel on axis 0 when
+ * nscales > 1, per tensor when 1, none when 0). */
+static void seed_tensor(struct dnnq_model_tensor *mt, const char *name, enum dnnq_dtype dt,
+                        uint32_t ndim, const int64_t *dims, size_t nscales)
+{
+	struct dnnq_qtensor *t = &mt->t;
+	snprintf(mt->name, sizeof mt->name, "%s", name);
+	dnnq_qtensor_init(t);
+	if (dnnq_qtensor_set_type(t, dt, dt == DNNQ_DTYPE_F32 ? 32 : 8, true) ||
+	    dnnq_qtensor_resize(t, ndim, dims))
+		fail(name, "type / shape");
+	float sc[16];
+	int32_t zp[16] = { 0 };
+	for (size_t i = 0; i < 16; i++)
+		sc[i] = 0.004f + 0.001f * (float)i;
+	if ((nscales > 1 && dnnq_qtensor_set_qparams_axis(t, 0, nscales, sc, zp)) ||
+	    (nscales == 1 && dnnq_qtensor_set_qparams(t, &(struct dnnq_qparams){ 0.01f, 0, 8, true })))
+		fail(name, "qparams");
+	for (size_t i = 0; i < dnnq_qtensor_numel(t); i++) {
+		if (dt == DNNQ_DTYPE_F32)
+			((float *)t->data)[i] = 0.5f + 0.125f * (float)(i % 7);
+		else
+			((int8_t *)t->data)[i] = (int8_t)((int)(i * 37 % 255) - 127);
+	}
+}
+
+/*
+ * The node kinds multi.dnnq leaves out: x u8 [1, 4, 4, 4] -> conv 1x1 pad 1
+ * 'pw' (the im2col path) -> depthwise conv 3x3 pad 1 'dw' -> avgpool 2x2/2
+ * ceil 'avg' and maxpool 3x3/2 pad 1 'max' -> concat on C 'cat' (an output,
+ * read on) -> sigmoid 'sig' -> elementwise-linear 'lin' -> global average
+ * 'gap' -> dequantize_nchw 'deq', f32 [1, 8, 1, 1]. A mutated geometry
+ * changes the spatial sizes without breaking the chain.
+ */
+static void kinds_model(void)
+{
+	static const char *const names[9] = { "pw", "dw", "avg", "max", "cat", "sig", "lin", "gap",
+	                                      "deq" };
+	static const enum dnnq_node_kind kinds[9] = {
+		DNNQ_NODE_CONV, DNNQ_NODE_CONV, DNNQ_NODE_AVGPOOL, DNNQ_NODE_MAXPOOL, DNNQ_NODE_CONCAT,
+		DNNQ_NODE_ACTIVATION, DNNQ_NODE_ELTWISE_LINEAR, DNNQ_NODE_GAVGPOOL, DNNQ_NODE_CONVERT,
+	};
+	static const int32_t from[9] = { 0, 1, 2, 2, 3, 5, 6, 7, 8 };
+	static const int32_t avg[10] = { 2, 2, 2, 2, 0, 0, 0, 0, 1, 1 };
+	static const int32_t max[10] = { 3, 3, 2, 2, 1, 1, 1, 1, 1, 1 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_U8, .ndim = 4, .dims = { 1, 4, 4, 4 },
+		  .qp = { 0.05f, 128, 8, false } },
+		{ .name = "y", .dtype = DNNQ_DTYPE_F32, .ndim = 4, .dims = { 1, 8, 1, 1 }, .value = 9 },
+		{ .name = "cat", .dtype = DNNQ_DTYPE_U8, .ndim = 4, .dims = { 1, 3, 3, 8 },
+		  .qp = { 0.06f, 0, 8, false }, .value = 5 },
+	}, .ntensors = 6 };
+	seed_tensor(&s.t[0], "dw.w", DNNQ_DTYPE_S8, 4, (const int64_t[]){ 4, 3, 3, 1 }, 4);
+	seed_tensor(&s.t[1], "dw.b", DNNQ_DTYPE_F32, 1, (const int64_t[]){ 4 }, 0);
+	seed_tensor(&s.t[2], "lin.a", DNNQ_DTYPE_F32, 1, (const int64_t[]){ 8 }, 0);
+	seed_tensor(&s.t[3], "lin.b", DNNQ_DTYPE_F32, 1, (const int64_t[]){ 8 }, 0);
+	seed_tensor(&s.t[4], "pw.w", DNNQ_DTYPE_S8, 4, (const int64_t[]){ 4, 1, 1, 4 }, 1);
+	seed_tensor(&s.t[5], "pw.b", DNNQ_DTYPE_F32, 1, (const int64_t[]){ 4 }, 0);
+	seed_nodes(&s, 9, names, kinds, from);
+	struct dnnq_model_node *n = s.n;
+	n[0].weight = 4;
+	n[0].bias = 5;
+	n[0].cin = n[0].cout = 4;
+	n[0].groups = 1;
+	n[0].kernel[0] = n[0].kernel[1] = 1;
+	n[1].weight = 0;
+	n[1].bias = 1;
+	n[1].cin = n[1].cout = n[1].groups = 4;
+	n[1].kernel[0] = n[1].kernel[1] = 3;
+	n[1].relu = 1;
+	for (int j = 0; j < 2; j++) {
+		n[j].strides[0] = n[j].strides[1] = n[j].dilations[0] = n[j].dilations[1] = 1;
+		for (int i = 0; i < 4; i++)
+			n[j].pads[i] = 1;
+	}
+	out_qp(&n[0], 0.05f, 128);
+	out_qp(&n[1], 0.06f, 0);
+	memcpy(n[2].pool, avg, sizeof avg);
+	n[2].ceil_mode = 1;
+	out_qp(&n[2], 0.06f, 0);
+	memcpy(n[3].pool, max, sizeof max);
+	n[4].ninputs = 2;
+	n[4].inputs[1] = 4;
+	n[4].axis = 3;
+	out_qp(&n[4], 0.06f, 0);
+	n[5].op = DNNQ_ACT_SIGMOID;
+	out_qp(&n[5], 1.0f / 255, 0);
+	n[6].weight = 2;
+	n[6].bias = 3;
+	out_qp(&n[6], 0.02f, 0);
+	out_qp(&n[7], 0.02f, 0);
+	n[8].op = DNNQ_CONVERT_DEQUANTIZE_NCHW;
+	seed_write(&s, "kinds.dnnq");
+}
+
+/* Two serving models, the kinds above and the reshapes. */
 static void models(void)
 {
 	static const enum fixture_model which[] = { FIXTURE_RELU64, FIXTURE_MULTI };
@@ -55,6 +240,9 @@ static void models(void)
 		if (fixture_model_write(which[i], path, &d))
 			fail(path, d.msg);
 	}
+	kinds_model();
+	reshape_model("reshape-onnx.dnnq", 12, (const int64_t[]){ 1, 0, -1 });
+	reshape_model("reshape-negative.dnnq", 8, (const int64_t[]){ 1, -1, -16 });
 }
 
 static void qtensor(const char *file, enum dnnq_dtype dt, unsigned precision, bool is_signed,
@@ -66,8 +254,12 @@ static void qtensor(const char *file, enum dnnq_dtype dt, unsigned precision, bo
 	dnnq_qtensor_init(&t);
 	if (dnnq_qtensor_set_type(&t, dt, precision, is_signed) || dnnq_qtensor_resize(&t, ndim, dims))
 		fail(file, "type / shape");
-	for (size_t i = 0; i < dnnq_qtensor_numel(&t) && dt != DNNQ_DTYPE_F32; i++)
-		dnnq_qtensor_set_int(&t, i, (int32_t)(i % 7) - (is_signed ? 3 : 0));
+	for (size_t i = 0; i < dnnq_qtensor_numel(&t); i++) {
+		if (dt == DNNQ_DTYPE_F32)   /* set: the record would carry heap garbage */
+			((float *)t.data)[i] = 0.25f * (float)i - 0.5f;
+		else
+			dnnq_qtensor_set_int(&t, i, (int32_t)(i % 7) - (is_signed ? 3 : 0));
+	}
 	if (axis >= 0) {
 		float s[16];
 		int32_t z[16];
