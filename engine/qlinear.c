@@ -125,6 +125,11 @@ static int bind_channel(struct dnnq_qlinear *q, size_t j, double s, struct dnnq_
 	if (q->d.requant == DNNQ_REQUANT_FIXED && dnnq_fixedpoint_from_real(m, &fp))
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: requantization multiplier %g "
 		                     "(channel %zu): fixed point needs [2^-32, 1)", q->d.op, m, j);
+	/* checked here, not only when a run's output stage is: a model whose
+	 * every run would fail is refused when it is built */
+	if (!(isfinite((float)m) && (float)m > 0))
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: requantization multiplier %g "
+		                     "(channel %zu): not a positive finite float", q->d.op, m, j);
 	q->fmult[j] = (float)m;
 	q->qmult[j] = fp.multiplier;
 	q->qshift[j] = fp.shift;

@@ -224,6 +224,7 @@ START_TEST(bad_descriptions)
 		{ "output qparams", DNNQ_E_RANGE }, { "dynamic", DNNQ_E_INVAL },
 		{ "not both", DNNQ_E_INVAL }, { "n = 0", DNNQ_E_SHAPE },
 		{ "ReLU", DNNQ_E_INVAL }, { "fixed point", DNNQ_E_RANGE },
+		{ "positive finite float", DNNQ_E_RANGE },
 	};
 	for (size_t c = 0; c < sizeof want / sizeof want[0]; c++) {
 		make_problem(&r, p, true, true, DNNQ_REQUANT_FLOAT, false);
@@ -238,6 +239,9 @@ START_TEST(bad_descriptions)
 		case 7: p->d.n = 0; break;
 		case 8: p->d.out_dtype = DNNQ_DTYPE_S32; p->d.relu = true; break;
 		case 9: p->d.requant = DNNQ_REQUANT_FIXED; p->d.out_qp.scale = 1e-6f; break;
+		/* a subnormal output scale: the multiplier overflows a float, and
+		 * every run would fail (found by the model fuzzer) */
+		case 10: p->d.out_qp.scale = 1.8e-43f; break;
 		}
 		d.msg[0] = 0;
 		ck_assert_int_eq(dnnq_fc_create(&p->d, &fc, &d), want[c].rc);
