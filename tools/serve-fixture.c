@@ -46,11 +46,14 @@
 
 #define QP(s, z) ((struct dnnq_qparams){ (s), (z), 8, false })
 
-static const char *const model_names[FIXTURE_NMODELS] = { "relu64", "fc1024", "multi" };
+static const char *const model_names[FIXTURE_NMODELS_ALL] = {
+	"relu64", "fc1024", "multi", "k-conv", "k-fc", "k-maxpool", "k-avgpool", "k-gavgpool",
+	"k-eltwise", "k-activation", "k-convert", "k-softmax", "k-ewlin", "k-concat", "k-reshape",
+};
 
 const char *fixture_model_name(enum fixture_model m)
 {
-	return (unsigned)m < FIXTURE_NMODELS ? model_names[m] : "?";
+	return (unsigned)m < FIXTURE_NMODELS_ALL ? model_names[m] : "?";
 }
 
 static void set_name(char *dst, const char *s)
@@ -259,15 +262,300 @@ static int make_multi(struct dnnq_model *m, struct rng *r)
 	return DNNQ_OK;
 }
 
+/* ---- one model per node kind (the header draws them) ------------------- */
+
+/* u8 activations: scale 0.05 and zero point 128 unless a node says
+ * otherwise; the NHWC shape most kinds take. */
+#define KQ QP(0.05f, 128)
+static const int64_t k_nhwc[4] = { 1, 6, 6, 4 };
+
+/* A conv node of `groups` with weight tensor w and bias tensor w + 1. */
+static void k_conv_node(struct dnnq_model_node *n, int32_t w, uint32_t c, uint32_t groups,
+                        uint32_t pad)
+{
+	n->weight = w;
+	n->bias = w + 1;
+	n->cin = n->cout = c;
+	n->groups = groups;
+	n->kernel[0] = n->kernel[1] = 3;
+	n->strides[0] = n->strides[1] = n->dilations[0] = n->dilations[1] = 1;
+	for (int i = 0; i < 4; i++)
+		n->pads[i] = pad;
+}
+
+/* Values: x(0) -> conv(1) -> dwconv(2). */
+static int make_k_conv(struct dnnq_model *m, struct rng *r)
+{
+	static const int64_t w1[4] = { 4, 3, 3, 4 }, w2[4] = { 4, 3, 3, 1 };
+	int rc = model_alloc(m, "k-conv", 1, 2, 4, 2);
+	if (!rc)
+		rc = make_weight(&m->tensors[0], r, "conv.w", 4, w1, true);
+	if (!rc)
+		rc = make_bias(&m->tensors[1], r, "conv.b", 4, DNNQ_DTYPE_F32);
+	if (!rc)
+		rc = make_weight(&m->tensors[2], r, "dw.w", 4, w2, true);
+	if (!rc)
+		rc = make_bias(&m->tensors[3], r, "dw.b", 4, DNNQ_DTYPE_S32);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 4, k_nhwc, KQ, -1);
+	k_conv_node(node(m, 0, DNNQ_NODE_CONV, "conv", 1, (int32_t[]){ 0 }, QP(0.06f, 128)), 0, 4,
+	            1, 1);
+	k_conv_node(node(m, 1, DNNQ_NODE_CONV, "dwconv", 1, (int32_t[]){ 1 }, QP(0.03f, 128)), 2,
+	            4, 4, 1);
+	set_io(&m->outputs[0], "a", DNNQ_DTYPE_U8, 4, k_nhwc, QP(0.06f, 128), 1);
+	set_io(&m->outputs[1], "b", DNNQ_DTYPE_U8, 4, k_nhwc, QP(0.03f, 128), 2);
+	return DNNQ_OK;
+}
+
+/* Values: x(0) -> fc(1) -> fc(2). */
+static int make_k_fc(struct dnnq_model *m, struct rng *r)
+{
+	static const int64_t x[2] = { 1, 64 }, a[2] = { 1, 32 }, b[2] = { 1, 16 };
+	static const int64_t w1[2] = { 32, 64 }, w2[2] = { 16, 32 };
+	int rc = model_alloc(m, "k-fc", 1, 2, 4, 2);
+	if (!rc)
+		rc = make_weight(&m->tensors[0], r, "fc1.w", 2, w1, true);
+	if (!rc)
+		rc = make_bias(&m->tensors[1], r, "fc1.b", 32, DNNQ_DTYPE_S32);
+	if (!rc)
+		rc = make_weight(&m->tensors[2], r, "fc2.w", 2, w2, false);
+	if (!rc)
+		rc = make_bias(&m->tensors[3], r, "fc2.b", 16, DNNQ_DTYPE_F32);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 2, x, KQ, -1);
+	fc_node(node(m, 0, DNNQ_NODE_FC, "fc1", 1, (int32_t[]){ 0 }, QP(0.1f, 128)), 0, 1, 32, 64);
+	fc_node(node(m, 1, DNNQ_NODE_FC, "fc2", 1, (int32_t[]){ 1 }, QP(0.1f, 128)), 2, 3, 16, 32);
+	set_io(&m->outputs[0], "a", DNNQ_DTYPE_U8, 2, a, QP(0.1f, 128), 1);
+	set_io(&m->outputs[1], "b", DNNQ_DTYPE_U8, 2, b, QP(0.1f, 128), 2);
+	return DNNQ_OK;
+}
+
+/* Values: x(0) -> pool 2x2/2 (1) -> pool 3x3/1 pad 1 (2). */
+static int make_k_pool(struct dnnq_model *m, enum dnnq_node_kind kind, const char *name)
+{
+	static const int64_t x[4] = { 1, 8, 8, 4 }, y[4] = { 1, 4, 4, 4 };
+	static const int32_t g1[10] = { 2, 2, 2, 2, 0, 0, 0, 0, 1, 1 };
+	static const int32_t g2[10] = { 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 };
+	int rc = model_alloc(m, name, 1, 2, 0, 2);
+	if (rc)
+		return rc;
+	bool avg = kind == DNNQ_NODE_AVGPOOL;
+	struct dnnq_qparams q1 = avg ? QP(0.04f, 120) : KQ, q2 = avg ? QP(0.03f, 110) : KQ;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 4, x, KQ, -1);
+	struct dnnq_model_node *n = node(m, 0, kind, "pool1", 1, (int32_t[]){ 0 }, QP(0, 0));
+	memcpy(n->pool, g1, sizeof g1);
+	if (avg)
+		set_out_qp(n, q1);
+	n = node(m, 1, kind, "pool2", 1, (int32_t[]){ 1 }, QP(0, 0));
+	memcpy(n->pool, g2, sizeof g2);
+	if (avg)
+		set_out_qp(n, q2);
+	set_io(&m->outputs[0], "a", DNNQ_DTYPE_U8, 4, y, q1, 1);
+	set_io(&m->outputs[1], "b", DNNQ_DTYPE_U8, 4, y, q2, 2);
+	return DNNQ_OK;
+}
+
+static int make_k_maxpool(struct dnnq_model *m, struct rng *r)
+{
+	(void)r;
+	return make_k_pool(m, DNNQ_NODE_MAXPOOL, "k-maxpool");
+}
+
+static int make_k_avgpool(struct dnnq_model *m, struct rng *r)
+{
+	(void)r;
+	return make_k_pool(m, DNNQ_NODE_AVGPOOL, "k-avgpool");
+}
+
+/* Values: x(0) -> gap(1) -> gap(2). */
+static int make_k_gavgpool(struct dnnq_model *m, struct rng *r)
+{
+	static const int64_t x[4] = { 1, 6, 6, 8 }, y[4] = { 1, 1, 1, 8 };
+	(void)r;
+	int rc = model_alloc(m, "k-gavgpool", 1, 2, 0, 2);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 4, x, KQ, -1);
+	node(m, 0, DNNQ_NODE_GAVGPOOL, "gap1", 1, (int32_t[]){ 0 }, QP(0.02f, 128));
+	node(m, 1, DNNQ_NODE_GAVGPOOL, "gap2", 1, (int32_t[]){ 1 }, QP(0.01f, 128));
+	set_io(&m->outputs[0], "a", DNNQ_DTYPE_U8, 4, y, QP(0.02f, 128), 1);
+	set_io(&m->outputs[1], "b", DNNQ_DTYPE_U8, 4, y, QP(0.01f, 128), 2);
+	return DNNQ_OK;
+}
+
+/* Values: x(0), y(1); add(2), mul(3), sumrelu(4). */
+static int make_k_eltwise(struct dnnq_model *m, struct rng *r)
+{
+	(void)r;
+	int rc = model_alloc(m, "k-eltwise", 2, 3, 0, 3);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 4, k_nhwc, KQ, -1);
+	set_io(&m->inputs[1], "y", DNNQ_DTYPE_U8, 4, k_nhwc, QP(0.03f, 100), -1);
+	node(m, 0, DNNQ_NODE_ELTWISE, "add", 2, (int32_t[]){ 0, 1 }, QP(0.08f, 128))->op =
+		DNNQ_ELTWISE_ADD;
+	node(m, 1, DNNQ_NODE_ELTWISE, "mul", 2, (int32_t[]){ 2, 0 }, QP(0.2f, 128))->op =
+		DNNQ_ELTWISE_MUL;
+	node(m, 2, DNNQ_NODE_ELTWISE, "sumrelu", 3, (int32_t[]){ 0, 1, 2 }, QP(0.1f, 0))->op =
+		DNNQ_ELTWISE_SUM_RELU;
+	set_io(&m->outputs[0], "a", DNNQ_DTYPE_U8, 4, k_nhwc, QP(0.08f, 128), 2);
+	set_io(&m->outputs[1], "b", DNNQ_DTYPE_U8, 4, k_nhwc, QP(0.2f, 128), 3);
+	set_io(&m->outputs[2], "c", DNNQ_DTYPE_U8, 4, k_nhwc, QP(0.1f, 0), 4);
+	return DNNQ_OK;
+}
+
+/* Values: x(0); sigmoid(1), tanh(2), clip(3). */
+static int make_k_activation(struct dnnq_model *m, struct rng *r)
+{
+	static const int64_t x[2] = { 1, 64 };
+	(void)r;
+	int rc = model_alloc(m, "k-activation", 1, 3, 0, 3);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 2, x, KQ, -1);
+	node(m, 0, DNNQ_NODE_ACTIVATION, "sigmoid", 1, (int32_t[]){ 0 }, QP(1.0f / 256, 0))->op =
+		DNNQ_ACT_SIGMOID;
+	node(m, 1, DNNQ_NODE_ACTIVATION, "tanh", 1, (int32_t[]){ 1 }, QP(1.0f / 128, 128))->op =
+		DNNQ_ACT_TANH;
+	struct dnnq_model_node *n = node(m, 2, DNNQ_NODE_ACTIVATION, "clip", 1, (int32_t[]){ 0 },
+	                                 QP(0.01f, 128));
+	n->op = DNNQ_ACT_CLIP;
+	n->params[2] = -1.0f;
+	n->params[3] = 1.0f;
+	set_io(&m->outputs[0], "a", DNNQ_DTYPE_U8, 2, x, QP(1.0f / 256, 0), 1);
+	set_io(&m->outputs[1], "b", DNNQ_DTYPE_U8, 2, x, QP(1.0f / 128, 128), 2);
+	set_io(&m->outputs[2], "c", DNNQ_DTYPE_U8, 2, x, QP(0.01f, 128), 3);
+	return DNNQ_OK;
+}
+
+/* Values: x(0) f32 -> quantize(1) -> dequantize(2). */
+static int make_k_convert(struct dnnq_model *m, struct rng *r)
+{
+	static const int64_t x[2] = { 1, 32 };
+	(void)r;
+	int rc = model_alloc(m, "k-convert", 1, 2, 0, 2);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_F32, 2, x, QP(0, 0), -1);
+	node(m, 0, DNNQ_NODE_CONVERT, "quantize", 1, (int32_t[]){ 0 }, KQ)->op =
+		DNNQ_CONVERT_QUANTIZE;
+	node(m, 1, DNNQ_NODE_CONVERT, "dequantize", 1, (int32_t[]){ 1 }, QP(0, 0))->op =
+		DNNQ_CONVERT_DEQUANTIZE;
+	set_io(&m->outputs[0], "a", DNNQ_DTYPE_U8, 2, x, KQ, 1);
+	set_io(&m->outputs[1], "b", DNNQ_DTYPE_F32, 2, x, QP(0, 0), 2);
+	return DNNQ_OK;
+}
+
+/* Values: x(0); softmax(1), relu(2), softmax(3). */
+static int make_k_softmax(struct dnnq_model *m, struct rng *r)
+{
+	static const int64_t x[2] = { 1, 16 };
+	(void)r;
+	int rc = model_alloc(m, "k-softmax", 1, 3, 0, 3);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 2, x, QP(0.25f, 128), -1);
+	node(m, 0, DNNQ_NODE_SOFTMAX, "softmax_x", 1, (int32_t[]){ 0 }, QP(0, 0));
+	node(m, 1, DNNQ_NODE_ACTIVATION, "relu", 1, (int32_t[]){ 0 }, QP(0.125f, 0))->op =
+		DNNQ_ACT_RELU;
+	node(m, 2, DNNQ_NODE_SOFTMAX, "softmax_r", 1, (int32_t[]){ 2 }, QP(0, 0));
+	set_io(&m->outputs[0], "q", DNNQ_DTYPE_F32, 2, x, QP(0, 0), 1);
+	set_io(&m->outputs[1], "r", DNNQ_DTYPE_U8, 2, x, QP(0.125f, 0), 2);
+	set_io(&m->outputs[2], "p", DNNQ_DTYPE_F32, 2, x, QP(0, 0), 3);
+	return DNNQ_OK;
+}
+
+/* Values: x(0) -> ewlin(1) -> ewlin(2). */
+static int make_k_ewlin(struct dnnq_model *m, struct rng *r)
+{
+	static const int64_t x[4] = { 1, 6, 6, 8 };
+	int rc = model_alloc(m, "k-ewlin", 1, 2, 3, 2);
+	if (!rc)
+		rc = make_bias(&m->tensors[0], r, "a1", 8, DNNQ_DTYPE_F32);
+	if (!rc)
+		rc = make_bias(&m->tensors[1], r, "b1", 8, DNNQ_DTYPE_F32);
+	if (!rc)
+		rc = make_bias(&m->tensors[2], r, "a2", 8, DNNQ_DTYPE_F32);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 4, x, KQ, -1);
+	struct dnnq_model_node *n = node(m, 0, DNNQ_NODE_ELTWISE_LINEAR, "ewlin1", 1,
+	                                 (int32_t[]){ 0 }, QP(0.02f, 128));
+	n->weight = 0;
+	n->bias = 1;
+	n = node(m, 1, DNNQ_NODE_ELTWISE_LINEAR, "ewlin2", 1, (int32_t[]){ 1 }, QP(0.01f, 128));
+	n->weight = 2;
+	set_io(&m->outputs[0], "a", DNNQ_DTYPE_U8, 4, x, QP(0.02f, 128), 1);
+	set_io(&m->outputs[1], "b", DNNQ_DTYPE_U8, 4, x, QP(0.01f, 128), 2);
+	return DNNQ_OK;
+}
+
+/* Values: x(0), y(1); concat C (2), concat C (3), concat H (4). */
+static int make_k_concat(struct dnnq_model *m, struct rng *r)
+{
+	static const int64_t a[4] = { 1, 6, 6, 8 }, b[4] = { 1, 6, 6, 12 }, c[4] = { 1, 12, 6, 4 };
+	(void)r;
+	int rc = model_alloc(m, "k-concat", 2, 3, 0, 3);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 4, k_nhwc, KQ, -1);
+	set_io(&m->inputs[1], "y", DNNQ_DTYPE_U8, 4, k_nhwc, QP(0.03f, 100), -1);
+	node(m, 0, DNNQ_NODE_CONCAT, "cat_c", 2, (int32_t[]){ 0, 1 }, QP(0.06f, 128))->axis = 3;
+	node(m, 1, DNNQ_NODE_CONCAT, "cat_ac", 2, (int32_t[]){ 2, 0 }, QP(0.07f, 128))->axis = 3;
+	node(m, 2, DNNQ_NODE_CONCAT, "cat_h", 2, (int32_t[]){ 0, 1 }, QP(0.05f, 120))->axis = 1;
+	set_io(&m->outputs[0], "a", DNNQ_DTYPE_U8, 4, a, QP(0.06f, 128), 2);
+	set_io(&m->outputs[1], "b", DNNQ_DTYPE_U8, 4, b, QP(0.07f, 128), 3);
+	set_io(&m->outputs[2], "c", DNNQ_DTYPE_U8, 4, c, QP(0.05f, 120), 4);
+	return DNNQ_OK;
+}
+
+/* Values: x(0); reshape(1) -> fc(2); relu(3) -> reshape(4) -> fc(5). */
+static int make_k_reshape(struct dnnq_model *m, struct rng *r)
+{
+	static const int64_t x[4] = { 1, 4, 4, 4 }, a[2] = { 1, 64 }, f[2] = { 1, 16 };
+	static const int64_t w[2] = { 16, 64 };
+	int rc = model_alloc(m, "k-reshape", 1, 3, 4, 5);
+	if (!rc)
+		rc = make_weight(&m->tensors[0], r, "fc1.w", 2, w, true);
+	if (!rc)
+		rc = make_bias(&m->tensors[1], r, "fc1.b", 16, DNNQ_DTYPE_S32);
+	if (!rc)
+		rc = make_weight(&m->tensors[2], r, "fc2.w", 2, w, true);
+	if (!rc)
+		rc = make_bias(&m->tensors[3], r, "fc2.b", 16, DNNQ_DTYPE_S32);
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 4, x, KQ, -1);
+	struct dnnq_model_node *n = node(m, 0, DNNQ_NODE_RESHAPE, "flat_x", 1, (int32_t[]){ 0 },
+	                                 QP(0, 0));
+	n->ndim = 2;
+	n->dims[1] = 64;
+	fc_node(node(m, 1, DNNQ_NODE_FC, "fc1", 1, (int32_t[]){ 1 }, QP(0.1f, 128)), 0, 1, 16, 64);
+	node(m, 2, DNNQ_NODE_ACTIVATION, "relu", 1, (int32_t[]){ 0 }, QP(0.025f, 0))->op =
+		DNNQ_ACT_RELU;
+	n = node(m, 3, DNNQ_NODE_RESHAPE, "flat_r", 1, (int32_t[]){ 3 }, QP(0, 0));
+	n->ndim = 2;
+	n->dims[1] = 64;
+	fc_node(node(m, 4, DNNQ_NODE_FC, "fc2", 1, (int32_t[]){ 4 }, QP(0.1f, 128)), 2, 3, 16, 64);
+	set_io(&m->outputs[0], "c", DNNQ_DTYPE_U8, 2, f, QP(0.1f, 128), 2);
+	set_io(&m->outputs[1], "a", DNNQ_DTYPE_U8, 2, a, QP(0.025f, 0), 4);
+	set_io(&m->outputs[2], "b", DNNQ_DTYPE_U8, 2, f, QP(0.1f, 128), 5);
+	return DNNQ_OK;
+}
+
 /* The description of model `which`; dnnq_model_free it (also on failure). */
 static int describe(enum fixture_model which, struct dnnq_model *m, struct dnnq_diag *diag)
 {
-	static int (*const make[FIXTURE_NMODELS])(struct dnnq_model *, struct rng *) = {
-		make_relu64, make_fc1024, make_multi,
+	static int (*const make[FIXTURE_NMODELS_ALL])(struct dnnq_model *, struct rng *) = {
+		make_relu64, make_fc1024, make_multi, make_k_conv, make_k_fc, make_k_maxpool,
+		make_k_avgpool, make_k_gavgpool, make_k_eltwise, make_k_activation, make_k_convert,
+		make_k_softmax, make_k_ewlin, make_k_concat, make_k_reshape,
 	};
 	struct rng r = { 0x5eed0000u + (uint64_t)which };
 	memset(m, 0, sizeof *m);
-	if ((unsigned)which >= FIXTURE_NMODELS)
+	if ((unsigned)which >= FIXTURE_NMODELS_ALL)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "fixture: model %d: no such model", which);
 	int rc = make[which](m, &r);
 	return rc ? dnnq_diag_set(diag, rc, "fixture: %s: cannot describe: %s",
@@ -544,7 +832,7 @@ static int prepare(struct fixture_daemon *d, const char *dnnqd, unsigned models,
 		rc = add_arg(d, "--socket");
 	if (!rc)
 		rc = add_arg(d, "%s", d->socket);
-	for (unsigned m = 0; !rc && m < FIXTURE_NMODELS; m++) {
+	for (unsigned m = 0; !rc && m < FIXTURE_NMODELS_ALL; m++) {
 		if (!(models & (1u << m)))
 			continue;
 		char path[400];

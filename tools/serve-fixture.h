@@ -1,6 +1,6 @@
 /*
  * tools/serve-fixture.h — what the serving tests (tests/test_serve.c) and
- * the IPC benchmark (bench/ipc.c) stand on: three small models written as
+ * the IPC benchmark (bench/ipc.c) stand on: small models written as
  * `.dnnq` files, the same models run in-process by the engine (the answer
  * the daemon's results must equal bit for bit), and a dnnqd process with a
  * socket in a temporary directory.
@@ -29,16 +29,52 @@
  *   multi   a, b u8 [N, 6, 6, 4] -> Add -> Conv 3x3 (ReLU) -> MaxPool 2x2
  *           -> Flatten -> FC 10 -> logits u8 [N, 10] -> Softmax -> prob f32
  *           [N, 10]: two inputs, two outputs, one of them F32
+ *
+ * and one small model per engine node kind (the hostile suite's: a client
+ * may rewrite any input or output while a worker reads it), each with its
+ * node reading graph inputs and writing a graph output, and a second node
+ * reading that output (caller memory too) into another output:
+ *
+ *   k-conv        x [N,6,6,4] -> Conv 3x3 -> a -> depthwise Conv 3x3 -> b
+ *   k-fc          x [N,64] -> FC 32 -> a -> FC 16 -> b
+ *   k-maxpool     x [N,8,8,4] -> MaxPool 2x2/2 -> a -> MaxPool 3x3/1 pad 1 -> b
+ *   k-avgpool     the same with AveragePool (the second excluding the pad)
+ *   k-gavgpool    x [N,6,6,8] -> GlobalAveragePool -> a -> again -> b
+ *   k-eltwise     x, y [N,6,6,4]: a = Add(x, y), b = Mul(a, x),
+ *                 c = SumRelu(x, y, a)
+ *   k-activation  x [N,64]: a = Sigmoid(x), b = Tanh(a), c = Clip(x)
+ *   k-convert     x f32 [N,32] -> Quantize -> a u8 -> Dequantize -> b f32
+ *   k-softmax     x [N,16]: q = Softmax(x) f32, r = Relu(x), p = Softmax(r)
+ *   k-ewlin       x [N,6,6,8] -> ElementwiseLinear -> a -> again -> b
+ *   k-concat      x, y [N,6,6,4]: a = Concat(x, y) on C, b = Concat(a, x)
+ *                 on C, c = Concat(x, y) on H
+ *   k-reshape     x [N,4,4,4]: c = FC(Reshape(x)), a = Reshape(Relu(x))
+ *                 [N,64] (an output that is a view), b = FC(a)
+ *
  * Weights are random with a fixed seed: every run writes the same bytes.
  */
 enum fixture_model {
 	FIXTURE_RELU64,
 	FIXTURE_FC1024,
 	FIXTURE_MULTI,
-	FIXTURE_NMODELS,
+	FIXTURE_NMODELS,        /* the serving models: FIXTURE_ALL_MODELS */
+	FIXTURE_KIND_CONV = FIXTURE_NMODELS,
+	FIXTURE_KIND_FC,
+	FIXTURE_KIND_MAXPOOL,
+	FIXTURE_KIND_AVGPOOL,
+	FIXTURE_KIND_GAVGPOOL,
+	FIXTURE_KIND_ELTWISE,
+	FIXTURE_KIND_ACTIVATION,
+	FIXTURE_KIND_CONVERT,
+	FIXTURE_KIND_SOFTMAX,
+	FIXTURE_KIND_EWLIN,
+	FIXTURE_KIND_CONCAT,
+	FIXTURE_KIND_RESHAPE,
+	FIXTURE_NMODELS_ALL,    /* every model above */
 };
 
 #define FIXTURE_ALL_MODELS ((1u << FIXTURE_NMODELS) - 1)
+#define FIXTURE_KIND_MODELS (((1u << FIXTURE_NMODELS_ALL) - 1) & ~FIXTURE_ALL_MODELS)
 
 const char *fixture_model_name(enum fixture_model m);
 /* Writes the model's .dnnq file to path (replacing it). */
@@ -106,7 +142,7 @@ void fixture_tmp_end(void);
 
 /* ---- a dnnqd process ----------------------------------------------------- */
 
-#define FIXTURE_MAX_ARGS 32
+#define FIXTURE_MAX_ARGS 64
 
 struct fixture_daemon {
 	char dir[256];       /* mkdtemp: the socket, the log, the model files */
