@@ -44,7 +44,11 @@ static int alloc_state(struct dnnqd *d, struct dnnq_diag *diag)
 	                           d->cfg.ncpus * sizeof *d->workers);
 	d->counts = dnnqd_counters_alloc(d->cfg.ncpus);
 	d->uids = calloc(d->cfg.max_clients + DNNQD_PENDING_MAX, sizeof *d->uids);
-	if (!d->table || !d->workers || !d->counts || !d->uids)
+	d->loads = aligned_alloc(_Alignof(struct dnnqd_uid_load),
+	                         d->cfg.max_clients * sizeof *d->loads);
+	if (d->loads)
+		memset(d->loads, 0, d->cfg.max_clients * sizeof *d->loads);
+	if (!d->table || !d->workers || !d->counts || !d->uids || !d->loads)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "daemon state: out of memory");
 	return 0;
 }
@@ -104,6 +108,7 @@ void dnnqd_destroy(struct dnnqd *d)
 	free(d->counts);
 	free(d->table);
 	free(d->uids);
+	free(d->loads);
 	memset(d, 0, sizeof *d);
 }
 

@@ -62,6 +62,21 @@ struct dnnqd_uid {
 	uint64_t bytes;                 /* its sessions' region sizes */
 };
 
+/* A session's or a uid's requests on the workers (worker.c, the reserve). */
+struct dnnqd_load {
+	_Alignas(64) _Atomic uint32_t running;  /* running now */
+	_Atomic uint64_t active_ns;             /* when one last finished (coarse clock) */
+};
+
+/* A uid's load, shared by its sessions: the control loop gives each uid one
+ * while any of its sessions (published, or retired and not yet freed)
+ * holds it. */
+struct dnnqd_uid_load {
+	struct dnnqd_load l;
+	uint32_t uid;                           /* control loop only */
+	uint32_t refs;                          /* control loop: sessions holding it */
+};
+
 /* Counters with one writer each (a worker), read by the control loop:
  * plain load + store, no locked instruction on the serving path. */
 struct dnnqd_counters {
@@ -100,6 +115,7 @@ struct dnnqd {
 	uint64_t next_session_id;
 	uint32_t nsessions;             /* published */
 	uint32_t npending;              /* connections without a HELLO yet */
+	struct dnnqd_uid_load *loads;   /* max_clients; refs 0: free */
 	struct dnnqd_uid *uids;         /* every uid with a session or a pending
 	                                   connection (max_clients + DNNQD_PENDING_MAX) */
 	uint32_t nuids;

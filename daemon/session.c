@@ -145,6 +145,8 @@ void dnnqd_session_free(struct dnnqd_session *s)
 {
 	if (!s)
 		return;
+	if (s->uload)
+		s->uload->refs--;
 	if (s->map)
 		munmap(s->map, s->map_size);
 	close_fd(&s->memfd);
@@ -160,6 +162,32 @@ static void unwatch_all(struct dnnqd *d, const struct dnnqd_session *s, unsigned
 {
 	for (unsigned w = 0; w < n; w++)
 		dnnqd_worker_unwatch(&d->workers[w], s);
+}
+
+/* The uid's shared load record: the one its other sessions hold, else a
+ * free one (NULL when there is none: a connect/close storm can keep more
+ * retired sessions alive than there are records). */
+static struct dnnqd_uid_load *uid_load(struct dnnqd *d, uint32_t uid)
+{
+	struct dnnqd_uid_load *free_one = NULL;
+	for (uint32_t i = 0; i < d->cfg.max_clients; i++) {
+		struct dnnqd_uid_load *l = &d->loads[i];
+		if (l->refs && l->uid == uid) {
+			l->refs++;
+			return l;
+		}
+		if (!l->refs && !free_one)
+			free_one = l;
+	}
+	if (free_one) {
+		/* no worker holds it: every session that did was freed after
+		 * its grace period, and its requests had finished */
+		free_one->uid = uid;
+		free_one->refs = 1;
+		atomic_store_explicit(&free_one->l.running, 0, memory_order_relaxed);
+		atomic_store_explicit(&free_one->l.active_ns, 0, memory_order_relaxed);
+	}
+	return free_one;
 }
 
 int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s)
@@ -180,6 +208,7 @@ int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s)
 	}
 	if (i >= atomic_load(&d->hwm))
 		atomic_store(&d->hwm, i + 1);
+	s->uload = uid_load(d, s->uid);
 	atomic_store(&d->table[i], s);
 	d->nsessions++;
 	u->sessions++;

@@ -29,6 +29,9 @@ struct dnnqd_session {
 	 * passed them (dnnqd_session_peer_ends_sent). */
 	int doorbell[2], completion[2];
 	uint32_t uid;                   /* SO_PEERCRED: the per-uid limits */
+	struct dnnqd_load load;         /* this session's (the workers') */
+	struct dnnqd_uid_load *uload;   /* the uid's, shared by its sessions; NULL: none
+	                                   was free (no uid reserve for it) */
 	uint32_t index;                 /* table entry while published */
 	struct dnnqd_session *next;     /* the retired list */
 	uint64_t *grace;                /* every worker's epoch when retired */

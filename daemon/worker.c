@@ -10,6 +10,17 @@
  * pass ends with the worker's QSBR quiescent point (daemon/qsbr.h):
  * between passes it holds no session.
  *
+ * The reserve. A worker runs a request to its end, so fairness by count
+ * is not enough: a session whose requests are long (max batch, a big
+ * model) would hold every worker, and another client's short request
+ * would wait for one of them to finish. So while another session is
+ * active (work queued, a request running, or one finished within
+ * RESERVE_NS), a session may run on every worker but one, and so may a
+ * uid while another uid is active: the worker that would be its last is
+ * held back for the others (claim). A worker held back sleeps like an idle
+ * one, taking the held session's queue for empty, for at most RESERVE_NS;
+ * with one client active, or one worker, nothing is held.
+ *
  * Serving one request (serve_one): pop a slot index, CAS it SUBMITTED ->
  * RUNNING (a failed CAS is a duplicate or hostile push: dropped), copy and
  * validate the descriptor (shm/), load the model table (one atomic load:
@@ -65,6 +76,7 @@
 #define MAX_EVENTS 64
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
 #define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
+#define RESERVE_NS 10000000    /* a uid that finished a request this recently is active */
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -182,23 +194,99 @@ static struct dnnqd_uid_turn *turn_of(struct dnnqd_worker *w, uint32_t uid)
 }
 
 /* Each uid with work: the first of its sessions with work after the one
- * served last (wrapping), into its t->pick. The count of sessions with work. */
+ * served last (wrapping), into its t->pick; a session the reserve would
+ * likely hold back (running on every worker but one) only when the uid
+ * has no other. The count of sessions with work. */
 static uint32_t pick_sessions(struct dnnqd_worker *w, uint32_t n)
 {
 	struct dnnqd *d = w->d;
-	uint32_t with_work = 0;
+	uint32_t with_work = 0, cap = d->nworkers - 1;
 	w->pass++;
 	for (uint32_t i = 0; i < n; i++) {
 		struct dnnqd_session *s = atomic_load(&d->table[i]);
 		if (!s || !dnnq_shm_ring_nonempty(&s->view))
 			continue;
 		struct dnnqd_uid_turn *t = turn_of(w, s->uid);
-		with_work++;
+		bool full = cap && atomic_load_explicit(&s->load.running, memory_order_relaxed) >= cap;
 		bool after = t->last == UINT32_MAX || i > t->last;
-		if (t->pick == UINT32_MAX || (after && t->pick <= t->last))
+		with_work++;
+		if (t->pick == UINT32_MAX || (t->pick_full && !full) ||
+		    (t->pick_full == full && after && t->pick <= t->last)) {
 			t->pick = i;
+			t->pick_full = full;
+		}
 	}
 	return with_work;
+}
+
+/* CLOCK_MONOTONIC_COARSE: the reserve's clock needs milliseconds, and a
+ * worker reads it once per request. */
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether a session other than s (by_uid: of another uid) is active:
+ * work queued, a request running, or one finished within RESERVE_NS. */
+static bool others_active(struct dnnqd *d, uint32_t n, const struct dnnqd_session *s,
+                          bool by_uid)
+{
+	uint64_t now = coarse_ns();
+	for (uint32_t i = 0; i < n; i++) {
+		const struct dnnqd_session *o = atomic_load(&d->table[i]);
+		if (!o || o == s || (by_uid && o->uid == s->uid))
+			continue;
+		if (dnnq_shm_ring_nonempty(&o->view) ||
+		    atomic_load_explicit(&o->load.running, memory_order_relaxed) ||
+		    now - atomic_load_explicit(&o->load.active_ns, memory_order_relaxed) < RESERVE_NS)
+			return true;
+	}
+	return false;
+}
+
+/* One more running request on l, unless it already runs on every worker
+ * but one while others are active (s and by_uid as for others_active). */
+static bool take(struct dnnqd_worker *w, struct dnnqd_load *l, uint32_t n,
+                 const struct dnnqd_session *s, bool by_uid)
+{
+	uint32_t cap = w->d->nworkers - 1;
+	uint32_t r = atomic_load_explicit(&l->running, memory_order_relaxed);
+	do {
+		if (cap && r >= cap) {
+			if (others_active(w->d, n, s, by_uid))
+				return false;
+			cap = 0;
+		}
+	} while (!atomic_compare_exchange_weak(&l->running, &r, r + 1));
+	return true;
+}
+
+static void put(struct dnnqd_load *l)
+{
+	atomic_store_explicit(&l->active_ns, coarse_ns(), memory_order_relaxed);
+	atomic_fetch_sub(&l->running, 1);
+}
+
+/* A worker for a request of s, unless the reserve holds it back (the top
+ * comment): then false, and the worker remembers the session. */
+static bool claim(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t n)
+{
+	if (take(w, &s->load, n, s, false)) {
+		if (!s->uload || take(w, &s->uload->l, n, s, true))
+			return true;
+		put(&s->load);
+	}
+	w->held = session_tag(s);
+	return false;
+}
+
+static void release(struct dnnqd_session *s)
+{
+	if (s->uload)
+		put(&s->uload->l);
+	put(&s->load);
 }
 
 static bool worker_pass(struct dnnqd_worker *w)
@@ -206,6 +294,7 @@ static bool worker_pass(struct dnnqd_worker *w)
 	struct dnnqd *d = w->d;
 	uint32_t n = atomic_load(&d->hwm);
 	bool busy = false;
+	w->held = 0;
 	if (!n || !pick_sessions(w, n))
 		return false;
 	uint32_t i = w->rr++ % n;
@@ -218,9 +307,12 @@ static bool worker_pass(struct dnnqd_worker *w)
 		struct dnnqd_uid_turn *t = turn_of(w, s->uid);
 		if (t->pick != i)
 			continue;
+		if (!claim(w, s, n))
+			continue;
 		t->last = i;
 		if (serve_one(w, s))
 			busy = true;
+		release(s);
 	}
 	return busy;
 }
@@ -259,12 +351,14 @@ static void worker_sleep(struct dnnqd_worker *w)
 		if (!s)
 			continue;
 		w->sleep_tags[n++] = session_tag(s);
-		work = dnnq_shm_sleep_begin(&s->view);
+		/* held back: that session's queue is not this worker's work */
+		work = dnnq_shm_sleep_begin(&s->view) && session_tag(s) != w->held;
 	}
 	if (!work) {
 		struct epoll_event ev[MAX_EVENTS];
 		dnnqd_qsbr_offline(&w->qs);
-		int k = epoll_wait(w->epfd, ev, MAX_EVENTS, SLEEP_MS);
+		int k = epoll_wait(w->epfd, ev, MAX_EVENTS,
+		                   w->held ? RESERVE_NS / 1000000 : SLEEP_MS);
 		dnnqd_qsbr_online(&w->qs);
 		drain(w, ev, k);
 	}

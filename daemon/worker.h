@@ -31,8 +31,11 @@ struct dnnqd_worker {
 		uint32_t uid, pass;
 		uint32_t last;          /* table index served last; UINT32_MAX: none */
 		uint32_t pick;          /* to serve this pass; UINT32_MAX: none */
+		bool pick_full;         /* the pick runs on every worker but one */
 	} *turns;
 	uint32_t nturns, pass;          /* a power of two >= 2 max_clients */
+	uint64_t held;                  /* the tag of the session the last pass held
+	                                   back (the reserve); 0: none */
 	struct dnnqd_runner runner;
 	/* control loop only: the watchdog's last look at qs (dnnqd_workers_alive) */
 	uint64_t seen_epoch, seen_ns;
