@@ -142,6 +142,7 @@ static void version_free(struct dnnqd_model *m)
 	for (unsigned w = 0; m->graphs && w < m->ngraphs; w++)
 		dnnq_graph_destroy(m->graphs[w].g);
 	free(m->graphs);
+	dnnq_weights_cache_destroy(m->weights);	/* after every graph borrowing from it */
 	dnnq_model_free(&m->parsed);
 	free(m->src.path);
 	free(m);
@@ -163,8 +164,12 @@ static int version_fill(struct dnnqd_model *m, const void *buf, size_t len, stru
 	                                m->ngraphs * sizeof *m->graphs)))
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 	memset(m->graphs, 0, m->ngraphs * sizeof *m->graphs);
+	/* one copy of the packed weights, whatever the worker count */
+	if (dnnq_weights_cache_create(&m->weights))
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 	for (unsigned w = 0; w < m->ngraphs && !rc; w++)
-		rc = dnnq_model_build(&m->parsed, dnnq_isa_best(), &m->graphs[w].g, d);
+		rc = dnnq_model_build_shared(&m->parsed, dnnq_isa_best(), m->weights,
+		                             &m->graphs[w].g, d);
 	if (!rc)
 		rc = signature(m, m->graphs[0].g, d);
 	return rc ? rc : warm_up(m, d);

@@ -33,6 +33,7 @@
 
 #include "conf/config.h"
 #include "engine/model.h"
+#include "engine/wcache.h"
 #include "shm/dnnq_proto.h"
 
 /* One input or output as requests see it: dims[0] = 1 stands for the batch. */
@@ -69,6 +70,7 @@ struct dnnqd_model {
 	struct dnnqd_file_id file;      /* all zero when made from bytes */
 	unsigned ngraphs;
 	struct dnnqd_graph_slot *graphs;
+	struct dnnq_weights_cache *weights;  /* the graphs' packed weights, once */
 	_Atomic uint32_t refs;          /* the tables holding it */
 };
 

@@ -28,6 +28,7 @@ struct dnnq_conv {
 	int16_t *dw_w;
 	size_t cpad;                      /* cout rounded up to 16 */
 	struct dnnq_gemm_weights dw_sums; /* only row_sums (per channel) and k (taps) */
+	bool borrowed;                    /* gw, dw_w, dw_sums.row_sums: the cache's */
 	/* bound by setup */
 	size_t n, h, w, oh, ow;
 	const uint8_t *in;

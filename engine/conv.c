@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "engine/conv-kernels.h"
+#include "engine/wcache.h"
+
+enum { WCACHE_CONV = 1, WCACHE_CONV_ACC16 = 2 };
 
 #define CHECK(cond, rc, ...) \
 	do { if (!(cond)) return dnnq_diag_set(diag, rc, "conv: " __VA_ARGS__); } while (0)
@@ -54,7 +57,6 @@ static enum dnnq_conv_path choose_path(const struct dnnq_conv_desc *d)
 static int pack_depthwise(struct dnnq_conv *c)
 {
 	size_t taps = c->d.kh * c->d.kw, cout = c->d.cout;
-	c->cpad = (cout + 15) & ~(size_t)15;
 	c->dw_w = dnnq_aligned_alloc(taps * c->cpad * sizeof(int16_t));
 	c->dw_sums.row_sums = calloc(cout, sizeof(int32_t));
 	if (!c->dw_w || !c->dw_sums.row_sums)
@@ -87,6 +89,41 @@ static int pack_groups(struct dnnq_conv *c, struct dnnq_diag *diag)
 		if (rc)
 			return rc;
 	}
+	return DNNQ_OK;
+}
+
+/* The packed weights: borrowed from the cache when it has this node's, else
+ * packed here and, when there is a cache, handed to it. */
+static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
+{
+	const struct dnnq_conv_desc *d = &c->d;
+	bool dw = c->path == DNNQ_CONV_DEPTHWISE;
+	int kind = d->acc16 && !dw ? WCACHE_CONV_ACC16 : WCACHE_CONV;
+	const struct dnnq_wcache_entry *e =
+		dnnq_weights_cache_find(d->cache, d->cache_key, kind, d->isa, d->cout, c->k);
+	c->cpad = (d->cout + 15) & ~(size_t)15;
+	if (e) {
+		c->gw = e->gw;
+		c->dw_w = e->dw_w;
+		c->dw_sums = (struct dnnq_gemm_weights){ .isa = d->isa, .n = d->cout,
+		                                         .k = d->kh * d->kw,
+		                                         .row_sums = e->dw_row_sums };
+		c->borrowed = true;
+		return DNNQ_OK;
+	}
+	int rc = dw ? pack_depthwise(c) : pack_groups(c, diag);
+	if (dw && rc)
+		rc = dnnq_diag_set(diag, rc, "conv: out of memory");
+	if (rc || !d->cache)
+		return rc;
+	const struct dnnq_wcache_entry add = {
+		.key = d->cache_key, .kind = kind, .isa = d->isa, .n = d->cout, .k = c->k,
+		.gw = c->gw, .ngw = dw ? 0 : d->groups, .dw_w = c->dw_w,
+		.dw_row_sums = c->dw_sums.row_sums,
+		.dw_bytes = dw ? d->kh * d->kw * c->cpad * sizeof(int16_t) : 0,
+	};
+	/* no room: kept private, which is only the memory this saves */
+	c->borrowed = !dnnq_weights_cache_add(d->cache, &add);
 	return DNNQ_OK;
 }
 
@@ -145,18 +182,15 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	};
 	if ((rc = dnnq_qlinear_init(&c->q, &qd, diag)))
 		goto error;
-	if (c->path == DNNQ_CONV_DEPTHWISE && (rc = pack_depthwise(c))) {
-		rc = dnnq_diag_set(diag, rc, "conv: out of memory");
-		goto error;
-	}
-	if ((c->path != DNNQ_CONV_DEPTHWISE && (rc = pack_groups(c, diag))) ||
-	    (rc = bind_output(c, diag)))
+	if ((rc = get_weights(c, diag)) || (rc = bind_output(c, diag)))
 		goto error;
 	c->d.w = NULL;
 	c->d.w_scale = NULL;
 	c->d.w_zero_point = NULL;
 	c->d.bias = NULL;
 	c->d.bias_i32 = NULL;
+	c->d.cache = NULL;
+	c->d.cache_key = NULL;
 	c->out_es = d->out_dtype == DNNQ_DTYPE_U8 ? 1 : 4;
 	*out = c;
 	return DNNQ_OK;
@@ -476,12 +510,14 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 {
 	if (!c)
 		return;
-	for (size_t g = 0; c->gw && g < c->d.groups; g++)
-		dnnq_gemm_weights_free(&c->gw[g]);
-	free(c->gw);
+	if (!c->borrowed) {
+		for (size_t g = 0; c->gw && g < c->d.groups; g++)
+			dnnq_gemm_weights_free(&c->gw[g]);
+		free(c->gw);
+		free(c->dw_w);
+		free(c->dw_sums.row_sums);
+	}
 	free(c->gout);
-	free(c->dw_w);
-	free(c->dw_sums.row_sums);
 	for (unsigned t = 0; t < c->nscratch; t++)
 		free(c->scratch[t]);
 	free(c->scratch);

@@ -47,6 +47,10 @@ struct dnnq_conv_desc {
 	 * already) and ignores it: dnnq_conv_weights returns NULL there. */
 	bool acc16;
 	struct dnnq_acc16_opts acc16_opts;
+	/* Optional: packed weights shared with the other graphs of the same
+	 * model (engine/wcache.h), under this key (the node's name). */
+	struct dnnq_weights_cache *cache;
+	const char *cache_key;
 };
 
 struct dnnq_conv;

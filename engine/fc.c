@@ -9,6 +9,9 @@
 
 #include "engine/fc.h"
 #include "engine/qlinear.h"
+#include "engine/wcache.h"
+
+enum { WCACHE_FC = 3, WCACHE_FC_ACC16 = 4 };   /* beside conv.c's 1 and 2 */
 
 struct dnnq_fc {
 	struct dnnq_fc_desc d;        /* pointer fields are not kept */
@@ -18,6 +21,7 @@ struct dnnq_fc {
 	size_t batch;
 	const void *in;
 	void *y;
+	bool borrowed;                /* w's arrays: the cache's (engine/wcache.h) */
 	uint8_t *qin;                 /* quantized f32 input, batch x k */
 	size_t qin_cap;
 };
@@ -41,6 +45,35 @@ static int check_input(const struct dnnq_fc_desc *d, struct dnnq_diag *diag)
 	return DNNQ_OK;
 }
 
+/* The packed weights: borrowed from the cache when it has this node's, else
+ * packed here and, when there is a cache, handed to it. */
+static int get_weights(struct dnnq_fc *fc, struct dnnq_diag *diag)
+{
+	const struct dnnq_fc_desc *d = &fc->d;
+	int kind = d->acc16 ? WCACHE_FC_ACC16 : WCACHE_FC;
+	const struct dnnq_wcache_entry *e =
+		dnnq_weights_cache_find(d->cache, d->cache_key, kind, d->isa, d->n, d->k);
+	if (e) {
+		fc->w = e->gw[0];
+		fc->borrowed = true;
+		return DNNQ_OK;
+	}
+	int rc = d->acc16 ? dnnq_gemm_pack_acc16(d->isa, d->w, d->n, d->k, d->k, &d->acc16_opts,
+	                                         &fc->w, diag)
+	                  : dnnq_gemm_pack(d->isa, d->w, d->n, d->k, d->k, &fc->w, diag);
+	struct dnnq_gemm_weights *gw = rc || !d->cache ? NULL : malloc(sizeof *gw);
+	if (!gw)
+		return rc;
+	*gw = fc->w;
+	const struct dnnq_wcache_entry add = { .key = d->cache_key, .kind = kind, .isa = d->isa,
+	                                       .n = d->n, .k = d->k, .gw = gw, .ngw = 1 };
+	/* no room: kept private, which is only the memory this saves */
+	fc->borrowed = !dnnq_weights_cache_add(d->cache, &add);
+	if (!fc->borrowed)
+		free(gw);
+	return DNNQ_OK;
+}
+
 int dnnq_fc_create(const struct dnnq_fc_desc *d, struct dnnq_fc **out, struct dnnq_diag *diag)
 {
 	if (!d || !out)
@@ -57,11 +90,10 @@ int dnnq_fc_create(const struct dnnq_fc_desc *d, struct dnnq_fc **out, struct dn
 		"fc", d->n, d->nwq, d->w_scale, d->w_zero_point, d->bias, d->bias_i32,
 		d->out_dtype, d->out_qp, d->requant, d->relu, d->clip, d->clip_min, d->clip_max,
 	};
-	if ((rc = dnnq_qlinear_init(&fc->q, &qd, diag)) ||
-	    (rc = d->acc16 ? dnnq_gemm_pack_acc16(d->isa, d->w, d->n, d->k, d->k, &d->acc16_opts,
-	                                          &fc->w, diag)
-	                   : dnnq_gemm_pack(d->isa, d->w, d->n, d->k, d->k, &fc->w, diag)))
+	if ((rc = dnnq_qlinear_init(&fc->q, &qd, diag)) || (rc = get_weights(fc, diag)))
 		goto error;
+	fc->d.cache = NULL;
+	fc->d.cache_key = NULL;
 	if ((rc = dnnq_qlinear_set_weight_sums(&fc->q, fc->w.row_sums, d->k))) {
 		dnnq_diag_set(diag, rc, "fc: out of memory");
 		goto error;
@@ -155,7 +187,8 @@ void dnnq_fc_destroy(struct dnnq_fc *fc)
 {
 	if (!fc)
 		return;
-	dnnq_gemm_weights_free(&fc->w);
+	if (!fc->borrowed)
+		dnnq_gemm_weights_free(&fc->w);
 	dnnq_qlinear_free(&fc->q);
 	free(fc->qin);
 	free(fc);

@@ -43,6 +43,10 @@ struct dnnq_fc_desc {
 	 * part; exact unless an int16 partial sum saturates. */
 	bool acc16;
 	struct dnnq_acc16_opts acc16_opts;
+	/* Optional: packed weights shared with the other graphs of the same
+	 * model (engine/wcache.h), under this key (the node's name). */
+	struct dnnq_weights_cache *cache;
+	const char *cache_key;
 };
 
 struct dnnq_fc;

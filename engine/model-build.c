@@ -201,7 +201,8 @@ static int node_desc(const struct dnnq_model *m, size_t j, enum dnnq_isa isa,
 }
 
 static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
-                    enum dnnq_isa isa, int *vals, struct dnnq_diag *diag)
+                    enum dnnq_isa isa, struct dnnq_weights_cache *cache, int *vals,
+                    struct dnnq_diag *diag)
 {
 	const struct dnnq_model_node *n = &m->nodes[j];
 	struct dnnq_node_desc d;
@@ -219,6 +220,13 @@ static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
 	}
 	struct weights wt = { 0 };
 	int rc = node_desc(m, j, isa, &d, &wt, diag);
+	if (n->kind == DNNQ_NODE_CONV) {
+		d.op.conv.cache = cache;
+		d.op.conv.cache_key = n->name;
+	} else if (n->kind == DNNQ_NODE_FC) {
+		d.op.fc.cache = cache;
+		d.op.fc.cache_key = n->name;
+	}
 	if (!rc) {
 		rc = dnnq_graph_add_node(g, &d, diag);
 		if (rc >= 0) {
@@ -251,7 +259,7 @@ static int add_constant(struct dnnq_graph *g, const struct dnnq_model *m, size_t
 }
 
 static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa isa,
-                 int *vals, struct dnnq_diag *diag)
+                 struct dnnq_weights_cache *cache, int *vals, struct dnnq_diag *diag)
 {
 	int rc;
 	for (size_t i = 0; i < m->ninputs; i++) {
@@ -267,7 +275,7 @@ static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa
 		if ((rc = add_constant(g, m, c, vals, diag)))
 			return rc;
 	for (size_t j = 0; j < m->nnodes; j++)
-		if ((rc = add_node(g, m, j, isa, vals, diag)))
+		if ((rc = add_node(g, m, j, isa, cache, vals, diag)))
 			return rc;
 	for (size_t i = 0; i < m->noutputs; i++) {
 		int v = m->outputs[i].value;
@@ -283,6 +291,13 @@ static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa
 int dnnq_model_build(const struct dnnq_model *m, enum dnnq_isa isa, struct dnnq_graph **out,
                      struct dnnq_diag *diag)
 {
+	return dnnq_model_build_shared(m, isa, NULL, out, diag);
+}
+
+int dnnq_model_build_shared(const struct dnnq_model *m, enum dnnq_isa isa,
+                            struct dnnq_weights_cache *cache, struct dnnq_graph **out,
+                            struct dnnq_diag *diag)
+{
 	if (!m || !out)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "model: NULL argument");
 	struct dnnq_graph *g;
@@ -292,7 +307,7 @@ int dnnq_model_build(const struct dnnq_model *m, enum dnnq_isa isa, struct dnnq_
 		free(vals);
 		return dnnq_diag_set(diag, rc, "model: cannot create the graph");
 	}
-	rc = build(g, m, isa, vals, diag);
+	rc = build(g, m, isa, cache, vals, diag);
 	free(vals);
 	if (rc) {
 		dnnq_graph_destroy(g);

@@ -132,6 +132,13 @@ void dnnq_model_free(struct dnnq_model *m);
 
 int dnnq_model_build(const struct dnnq_model *m, enum dnnq_isa isa, struct dnnq_graph **out,
                      struct dnnq_diag *diag);
+/* The same, with the packed weights of convolutions and FCs shared through
+ * cache (engine/wcache.h): the first graph built packs them into it, the
+ * next ones borrow them. Destroy the cache after every graph built with it. */
+struct dnnq_weights_cache;
+int dnnq_model_build_shared(const struct dnnq_model *m, enum dnnq_isa isa,
+                            struct dnnq_weights_cache *cache, struct dnnq_graph **out,
+                            struct dnnq_diag *diag);
 
 const char *dnnq_model_section_name(uint32_t type);
 

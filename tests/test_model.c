@@ -16,6 +16,7 @@
 #include "engine/crc32c.h"
 #include "engine/le.h"
 #include "engine/model.h"
+#include "engine/wcache.h"
 #include "tests/qtensor-eq.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
@@ -317,6 +318,48 @@ START_TEST(model_build_equals_original)
 	ck_assert_int_gt(distinct, 0);
 	free(buf);
 	dnnq_model_free(&back);
+	dnnq_model_free(&m);
+}
+END_TEST
+
+/* Graphs built with one weights cache share the packed weights: the
+ * first build fills the cache, the next ones add nothing to it; each graph
+ * computes what an unshared one does, also after the graph that packed the
+ * weights is gone. */
+START_TEST(model_graphs_share_weights)
+{
+	struct dnnq_model m;
+	make_model(&m, 4);
+	struct dnnq_weights_cache *cache;
+	ck_assert_int_eq(dnnq_weights_cache_create(&cache), 0);
+	struct dnnq_graph *g[3];
+	struct dnnq_diag d;
+	size_t bytes[3];
+	for (int i = 0; i < 3; i++) {
+		ck_assert_msg(dnnq_model_build_shared(&m, dnnq_isa_best(), cache, &g[i], &d) == 0,
+		              "%s", d.msg);
+		bytes[i] = dnnq_weights_cache_bytes(cache);
+	}
+	ck_assert_uint_gt(bytes[0], 0);
+	ck_assert_uint_eq(bytes[1], bytes[0]);
+	ck_assert_uint_eq(bytes[2], bytes[0]);
+	struct rng r = { 7 };
+	uint8_t x[B * H * W * C], l0[B * NCLS], l[B * NCLS];
+	float p0[B * NCLS], p[B * NCLS];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	run(&m, x, l0, p0);
+	dnnq_graph_destroy(g[0]);
+	for (int i = 1; i < 3; i++) {
+		ck_assert_msg(dnnq_graph_plan(g[i], B, 1, &d) == 0, "%s", d.msg);
+		const void *in[1] = { x };
+		void *out[2] = { l, p };
+		ck_assert_int_eq(dnnq_graph_run(g[i], in, out, NULL), 0);
+		ck_assert_mem_eq(l, l0, sizeof l);
+		ck_assert_mem_eq(p, p0, sizeof p);
+		dnnq_graph_destroy(g[i]);
+	}
+	dnnq_weights_cache_destroy(cache);
 	dnnq_model_free(&m);
 }
 END_TEST
@@ -1106,6 +1149,7 @@ Suite *suite_model(void)
 	TCase *tc = tcase_create("model");
 	tcase_add_test(tc, model_roundtrip_lossless);
 	tcase_add_test(tc, model_build_equals_original);
+	tcase_add_test(tc, model_graphs_share_weights);
 	tcase_add_test(tc, model_truncation_refused);
 	tcase_add_test(tc, model_bit_flips_refused);
 	tcase_add_test(tc, model_compatibility);

@@ -1,0 +1,57 @@
+/*
+ * engine/wcache.h — packed weights shared by the graphs built from one
+ * model (XNNPACK's weights cache, in small).
+ *
+ * dnnqd builds one graph per worker from a model version: each graph owns
+ * its plan (arena, bound buffers, scratch), but the packed weights are the
+ * same bytes for all of them. The first graph's convolutions and FCs pack
+ * their weights into the cache (which owns them from then on) and every
+ * later graph built with the same cache borrows them: one copy per model
+ * version, whatever the worker count. Entries are keyed by the node's name
+ * (unique in a graph) and checked against the operator asking (ISA, kind,
+ * shape); a mismatch packs privately instead of sharing.
+ *
+ * Adding is for the one thread that builds; once built, the cache is read
+ * only (by nobody at run time: the operators hold the pointers). Destroy
+ * it after every graph that borrows from it.
+ */
+#ifndef DNNQ_ENGINE_WCACHE_H
+#define DNNQ_ENGINE_WCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/gemm.h"
+
+struct dnnq_weights_cache;
+
+int dnnq_weights_cache_create(struct dnnq_weights_cache **out);
+/* NULL is a no-op. */
+void dnnq_weights_cache_destroy(struct dnnq_weights_cache *c);
+/* Bytes of packed weights held. */
+size_t dnnq_weights_cache_bytes(const struct dnnq_weights_cache *c);
+
+/* One operator's packed weights: GEMM weights (ngw sets: an FC's one, a
+ * convolution's one per group) or a depthwise convolution's widened taps
+ * and channel sums; what the operator does not use is NULL / 0. */
+struct dnnq_wcache_entry {
+	const char *key;                /* the node's name */
+	int kind;                       /* the operator's own tag (conv, fc) */
+	enum dnnq_isa isa;
+	size_t n, k;                    /* the operator's checks: output channels, depth */
+	struct dnnq_gemm_weights *gw;
+	size_t ngw;
+	int16_t *dw_w;
+	int32_t *dw_row_sums;
+	size_t dw_bytes;
+};
+
+/* The entry of key, if it was packed for kind, isa, n and k; else NULL. */
+const struct dnnq_wcache_entry *dnnq_weights_cache_find(const struct dnnq_weights_cache *c,
+                                                        const char *key, int kind,
+                                                        enum dnnq_isa isa, size_t n, size_t k);
+/* Hands e's arrays to the cache (copying the key). DNNQ_E_NOMEM, and the
+ * arrays stay the caller's, when there is no room. */
+int dnnq_weights_cache_add(struct dnnq_weights_cache *c, const struct dnnq_wcache_entry *e);
+
+#endif
