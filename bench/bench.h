@@ -230,5 +230,6 @@ int bench_cmd_conv(const struct bench_opts *o);
 int bench_cmd_model(const struct bench_opts *o);
 int bench_cmd_ipc(const struct bench_opts *o);
 int bench_cmd_loader(const struct bench_opts *o);
+int bench_cmd_memory(const struct bench_opts *o);
 
 #endif

@@ -106,6 +106,14 @@ static const struct cmd cmds[] = {
 	  "targets as a footnote.\n"
 	  "  --threads N   the multi-threaded configuration (default 2; 1: only 1)\n"
 	  DNNQ_KERNEL COMMON },
+	{ "memory", bench_cmd_memory, OPT_TSV,
+	  "usage: dnnq-bench memory [--tsv]\n"
+	  "What a second dnnqd worker costs: VmRSS of dnnqd (from $DNNQ_DNNQD, else dnnqd\n"
+	  "beside dnnq-bench) serving a ResNet-18 (tools/serve-fixture's resnet18) with\n"
+	  "one worker and with two, after requests from two sessions, twice; the\n"
+	  "difference against the .dnnq file's size.\n"
+	  "  --tsv         a header line and one tab-separated row per measurement on\n"
+	  "                stdout; the machine description and notes go to stderr\n" },
 	{ "ipc", bench_cmd_ipc, OPT_TSV | OPT_QUICK,
 	  "usage: dnnq-bench ipc [--tsv] [--quick]\n"
 	  "The serving path: dnnqd (from $DNNQ_DNNQD, else dnnqd beside dnnq-bench) started\n"
@@ -149,6 +157,7 @@ static void usage(FILE *f)
 	        "  conv      ResNet-18 convolutions against oneDNN's int8 convolution\n"
 	        "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
 	        "  ipc       round trip and throughput through dnnqd, against a socket\n"
+	        "  memory    RSS of dnnqd with 1 and 2 workers serving ResNet-18\n"
 	        "  loader    model file loading: io_uring against read(2), then parse + pack\n"
 	        "  all       all of the above (make bench)\n\n"
 	        "dnnq-bench COMMAND --help describes each.\n");
@@ -170,6 +179,7 @@ static int cmd_all(const struct bench_opts *o)
 	/* before the peers for the same reason: the latency percentiles would
 	 * see their idle threads */
 	bench_cmd_ipc(o);
+	bench_cmd_memory(o);
 	g.threads = 1;
 	bench_cmd_gemm(&g);
 	g.threads = n;

@@ -49,6 +49,7 @@
 static const char *const model_names[FIXTURE_NMODELS_ALL] = {
 	"relu64", "fc1024", "multi", "k-conv", "k-fc", "k-maxpool", "k-avgpool", "k-gavgpool",
 	"k-eltwise", "k-activation", "k-convert", "k-softmax", "k-ewlin", "k-concat", "k-reshape",
+	"resnet18",
 };
 
 const char *fixture_model_name(enum fixture_model m)
@@ -545,13 +546,113 @@ static int make_k_reshape(struct dnnq_model *m, struct rng *r)
 	return DNNQ_OK;
 }
 
+/* ---- ResNet-18 ---------------------------------------------------------- */
+
+struct rn {
+	struct dnnq_model *m;
+	struct rng *r;
+	size_t node, tensor;
+	int rc;
+};
+
+/* A k x k convolution (pad k / 2) of value `in` with its weight and s32 bias
+ * tensors; its value. */
+static int32_t rn_conv(struct rn *b, const char *name, int32_t in, uint32_t cin,
+                       uint32_t cout, uint32_t k, uint32_t stride, bool relu)
+{
+	const int64_t wd[4] = { cout, k, k, cin };
+	char wname[DNNQ_MODEL_NAME_MAX], bname[DNNQ_MODEL_NAME_MAX];
+	snprintf(wname, sizeof wname, "%s.w", name);
+	snprintf(bname, sizeof bname, "%s.b", name);
+	size_t t = b->tensor;
+	b->tensor += 2;
+	if (!b->rc)
+		b->rc = make_weight(&b->m->tensors[t], b->r, wname, 4, wd, true);
+	if (!b->rc)
+		b->rc = make_bias(&b->m->tensors[t + 1], b->r, bname, cout, DNNQ_DTYPE_S32);
+	struct dnnq_model_node *n = node(b->m, b->node, DNNQ_NODE_CONV, name, 1, &in,
+	                                 relu ? QP(0.05f, 0) : QP(0.1f, 128));
+	n->weight = (int32_t)t;
+	n->bias = (int32_t)t + 1;
+	n->cin = cin;
+	n->cout = cout;
+	n->groups = 1;
+	n->kernel[0] = n->kernel[1] = k;
+	n->strides[0] = n->strides[1] = stride;
+	n->dilations[0] = n->dilations[1] = 1;
+	for (int i = 0; i < 4; i++)
+		n->pads[i] = k / 2;
+	n->relu = relu;
+	return (int32_t)(1 + b->node++);
+}
+
+/* A basic block: two 3x3 convolutions and the shortcut (a 1x1 one when
+ * the shape changes), summed with ReLU. */
+static int32_t rn_block(struct rn *b, const char *name, int32_t in, uint32_t cin, uint32_t cout,
+                        uint32_t stride)
+{
+	char n1[DNNQ_MODEL_NAME_MAX], n2[DNNQ_MODEL_NAME_MAX], nd[DNNQ_MODEL_NAME_MAX];
+	snprintf(n1, sizeof n1, "%s.conv1", name);
+	snprintf(n2, sizeof n2, "%s.conv2", name);
+	snprintf(nd, sizeof nd, "%s.down", name);
+	int32_t a = rn_conv(b, n1, in, cin, cout, 3, stride, true);
+	int32_t c = rn_conv(b, n2, a, cout, cout, 3, 1, false);
+	int32_t s = stride != 1 || cin != cout ? rn_conv(b, nd, in, cin, cout, 1, stride, false)
+	                                       : in;
+	node(b->m, b->node, DNNQ_NODE_ELTWISE, name, 2, (int32_t[]){ c, s },
+	     QP(0.05f, 0))->op = DNNQ_ELTWISE_SUM_RELU;
+	return (int32_t)(1 + b->node++);
+}
+
+/* Values: x(0), then one per node in order; 20 convolutions (40 tensors),
+ * 8 sums, max pool, global average pool, flatten, FC (2 tensors). */
+static int make_resnet18(struct dnnq_model *m, struct rng *r)
+{
+	enum { NODES = 32, TENSORS = 42, CLS = 1000 };
+	static const int64_t in[4] = { 1, 224, 224, 3 }, out[2] = { 1, CLS }, wf[2] = { CLS, 512 };
+	static const int32_t pool[10] = { 3, 3, 2, 2, 1, 1, 1, 1, 1, 1 };
+	struct rn b = { m, r, 0, 0, model_alloc(m, "resnet18", 1, 1, TENSORS, NODES) };
+	if (b.rc)
+		return b.rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 4, in, QP(0.02f, 128), -1);
+	int32_t v = rn_conv(&b, "conv1", 0, 3, 64, 7, 2, true);
+	memcpy(node(m, b.node++, DNNQ_NODE_MAXPOOL, "maxpool", 1, &v, QP(0, 0))->pool, pool,
+	       sizeof pool);
+	v = (int32_t)b.node;
+	static const uint32_t width[4] = { 64, 128, 256, 512 };
+	uint32_t c = 64;
+	for (int l = 0; l < 4; l++) {
+		char name[32];
+		for (int k = 0; k < 2; k++) {
+			snprintf(name, sizeof name, "layer%d.%d", l + 1, k);
+			v = rn_block(&b, name, v, c, width[l], l && !k ? 2 : 1);
+			c = width[l];
+		}
+	}
+	node(m, b.node++, DNNQ_NODE_GAVGPOOL, "avgpool", 1, &v, QP(0.02f, 0));
+	v = (int32_t)b.node;
+	struct dnnq_model_node *n = node(m, b.node++, DNNQ_NODE_RESHAPE, "flatten", 1, &v, QP(0, 0));
+	n->ndim = 2;
+	n->dims[1] = 512;
+	v = (int32_t)b.node;
+	size_t t = b.tensor;
+	if (!b.rc)
+		b.rc = make_weight(&m->tensors[t], r, "fc.w", 2, wf, true);
+	if (!b.rc)
+		b.rc = make_bias(&m->tensors[t + 1], r, "fc.b", CLS, DNNQ_DTYPE_S32);
+	fc_node(node(m, b.node++, DNNQ_NODE_FC, "fc", 1, &v, QP(0.1f, 128)), (int32_t)t,
+	        (int32_t)t + 1, CLS, 512);
+	set_io(&m->outputs[0], "logits", DNNQ_DTYPE_U8, 2, out, QP(0.1f, 128), (int32_t)b.node);
+	return b.rc;
+}
+
 /* The description of model `which`; dnnq_model_free it (also on failure). */
 static int describe(enum fixture_model which, struct dnnq_model *m, struct dnnq_diag *diag)
 {
 	static int (*const make[FIXTURE_NMODELS_ALL])(struct dnnq_model *, struct rng *) = {
 		make_relu64, make_fc1024, make_multi, make_k_conv, make_k_fc, make_k_maxpool,
 		make_k_avgpool, make_k_gavgpool, make_k_eltwise, make_k_activation, make_k_convert,
-		make_k_softmax, make_k_ewlin, make_k_concat, make_k_reshape,
+		make_k_softmax, make_k_ewlin, make_k_concat, make_k_reshape, make_resnet18,
 	};
 	struct rng r = { 0x5eed0000u + (uint64_t)which };
 	memset(m, 0, sizeof *m);

@@ -51,6 +51,12 @@
  *   k-reshape     x [N,4,4,4]: c = FC(Reshape(x)), a = Reshape(Relu(x))
  *                 [N,64] (an output that is a view), b = FC(a)
  *
+ * and, for the benchmarks, a model of a real network's size:
+ *
+ *   resnet18      x u8 [N,224,224,3] -> ResNet-18 (20 convolutions with
+ *                 ReLU fused, 8 residual SumRelu, max and global average
+ *                 pooling, FC 1000) -> logits u8 [N,1000]; 11.7 M weights
+ *
  * Weights are random with a fixed seed: every run writes the same bytes.
  */
 enum fixture_model {
@@ -70,6 +76,7 @@ enum fixture_model {
 	FIXTURE_KIND_EWLIN,
 	FIXTURE_KIND_CONCAT,
 	FIXTURE_KIND_RESHAPE,
+	FIXTURE_RESNET18,
 	FIXTURE_NMODELS_ALL,    /* every model above */
 };
 
