@@ -743,6 +743,10 @@ static void recv_answer(int fd, struct answer *a)
 	                     .msg_controllen = sizeof ctl.buf };
 	a->nfds = 0;
 	a->len = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	/* refused at accept and closed with our HELLO unread: the reset is
+	 * reported once, before the refusal (client/control.c, recv_by) */
+	if (a->len < 0 && errno == ECONNRESET)
+		a->len = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	struct cmsghdr *cm = a->len >= 0 ? CMSG_FIRSTHDR(&mh) : NULL;
 	if (cm && cm->cmsg_type == SCM_RIGHTS) {
 		a->nfds = (unsigned)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
