@@ -411,6 +411,13 @@ void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why)
 	          "refused pid %u uid %u: %s", c->pid, c->uid, why);
 	/* a peer whose buffer is full learns it from the close */
 	send_reply(c->fd, &r);
+	/* No more from the peer (its sends fail from here on), and what it
+	 * sent already is dropped: a socket closed with unread messages
+	 * reports ECONNRESET to the peer before the refusal it holds. */
+	shutdown(c->fd, SHUT_RD);
+	char b;
+	for (int i = 0; i < 64 && recv(c->fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0; i++)
+		continue;
 }
 
 bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len)

@@ -17,7 +17,9 @@
  *             and is accepted once. A peer
  *             the daemon refuses gets a HELLO reply with seq 0 and the
  *             refusal (DNNQ_E_PERM, DNNQ_E_BUSY) right after accept,
- *             before it sends anything, and is closed.
+ *             before it sends anything; the daemon then shuts the
+ *             connection for reading (the peer's sends fail with EPIPE),
+ *             drops what it had sent, and closes.
  *   OPEN   (name)  -> MODEL reply: the model's id, generation, signature
  *   INFO   (index) -> MODEL reply for the index-th model (for listings);
  *             DNNQ_E_NOTFOUND past the end
