@@ -53,20 +53,6 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
-static long vm_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kib;
-}
-
 /* dnnqd serving resnet18 on `workers` workers, after the clients' requests:
  * its VmRSS in KiB, and the model file's size in *file_bytes. */
 static long served_rss(const char *bin, unsigned workers, long *file_bytes)
@@ -92,7 +78,7 @@ static long served_rss(const char *bin, unsigned workers, long *file_bytes)
 		if (c[i].rc)
 			bench_die("memory: a request failed: %s", dnnq_strerror(c[i].rc));
 	}
-	long kib = vm_rss_kib(d.pid);
+	long kib = fixture_status_kib(d.pid, "VmRSS:");
 	if (fixture_daemon_stop(&d, &diag))
 		bench_warn("memory: dnnqd did not stop cleanly: %s", diag.msg);
 	fixture_daemon_destroy(&d);

@@ -158,17 +158,8 @@ static int count_fds(pid_t pid)
 /* A "Key:   N kB" line of /proc/PID/status. */
 static long status_kb(pid_t pid, const char *key)
 {
-	char path[64], line[256];
-	long kb = -1;
-	size_t n = strlen(key);
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f, "%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, key, n))
-			kb = strtol(line + n, NULL, 10);
-	fclose(f);
-	ck_assert_msg(kb >= 0, "%s: no %s", path, key);
+	long kb = fixture_status_kib(pid, key);
+	ck_assert_msg(kb >= 0, "/proc/%d/status: no %s", (int)pid, key);
 	return kb;
 }
 
@@ -415,6 +406,34 @@ static void assert_honest_list(struct honest *h, const struct fixture_daemon *d,
 static void assert_honest_open(struct honest *h, const struct fixture_daemon *d)
 {
 	assert_honest_list(h, d, honest_default, 2);
+}
+
+/* ---- an attack's scene -------------------------------------------------- */
+
+static double honest_baseline(struct honest *h);
+static void assert_connects(const struct fixture_daemon *d, const char *attack);
+
+/* dnnqd started (with extra), the honest client connected, dnnqd's fd and
+ * RSS level taken, and the honest client's baseline rate returned. */
+static double begin(struct fixture_daemon *d, struct honest *h, const char *const *extra,
+                    struct level *was)
+{
+	start(d, extra);
+	assert_honest_open(h, d);
+	*was = level_of(d);
+	return honest_baseline(h);
+}
+
+/* After the attack: the honest client still right, a new client still
+ * connects, dnnqd back to its level, and it stops cleanly. */
+static void finish(struct fixture_daemon *d, struct honest *h, struct level was,
+                   const char *attack)
+{
+	assert_honest(h);
+	assert_connects(d, attack);
+	assert_level(d, was, attack);
+	honest_close(h);
+	stop(d);
 }
 
 /* ---- the honest client's throughput beside an attack --------------------- */
@@ -1166,11 +1185,7 @@ START_TEST(hostile_descriptors)
 	       tries, outcome);
 	raw_close(&r);
 	fixture_ref_destroy(ref);
-	assert_honest(&h);
-	assert_connects(&d, "bad descriptors");
-	assert_level(&d, was, "bad descriptors");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "bad descriptors");
 }
 END_TEST
 
@@ -1263,11 +1278,7 @@ START_TEST(hostile_ring)
 	report("ring head/tail/cell seq scribbled", scribbles, outcome);
 	raw_close(&r);
 	fixture_ref_destroy(ref);
-	assert_honest(&h);
-	assert_connects(&d, "ring");
-	assert_level(&d, was, "ring");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "ring");
 }
 END_TEST
 
@@ -1332,11 +1343,7 @@ START_TEST(hostile_input_rewrite)
 	report("slot descriptors and state words rewritten while copied and run", tries2,
 	       outcome);
 	raw_close(&r);
-	assert_honest(&h);
-	assert_connects(&d, "input rewrite");
-	assert_level(&d, was, "input rewrite");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "input rewrite");
 }
 END_TEST
 
@@ -1395,11 +1402,7 @@ START_TEST(hostile_softmax_rewrite)
 	report("multi at batch 64: logits (an output Softmax then reads) and the inputs rewritten"
 	       " while computed", tries, outcome);
 	raw_close(&r);
-	assert_honest(&h);
-	assert_connects(&d, "softmax rewrite");
-	assert_level(&d, was, "softmax rewrite");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "softmax rewrite");
 }
 END_TEST
 
@@ -1480,11 +1483,7 @@ START_TEST(hostile_every_kind)
 	       " concat, reshape views; 13 models at batch 64): every input and output byte but"
 	       " Softmax's results rewritten while computed", tries, outcome);
 	raw_close(&r);
-	assert_honest(&h);
-	assert_connects(&d, "every kind");
-	assert_level(&d, was, "every kind");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "every kind");
 }
 END_TEST
 
@@ -1497,10 +1496,8 @@ START_TEST(hostile_uncollected)
 	struct load l;
 	char ratio[96], outcome[256];
 	const char *extra[] = { "--max-inflight", "16", NULL };
-	start(&d, extra);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, extra, &was);
 	load_start(&l, &h, base);
 	unsigned long tries = 0;
 	double t0 = fixture_now_s();
@@ -1568,10 +1565,8 @@ START_TEST(hostile_many_sessions)
 	char mc[16], ratio[96], outcome[256];
 	snprintf(mc, sizeof mc, "%d", MAX_CLIENTS);
 	const char *extra[] = { "--max-clients", mc, NULL };
-	start(&d, extra);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, extra, &was);
 	struct dnnq_client *c[MAX_CLIENTS] = { 0 };
 	struct dnnq_connect_opts o = { .slots = 1, .arena_bytes = 4096 };
 	int n = 0, rc;
@@ -1719,10 +1714,8 @@ START_TEST(hostile_blocking_fds)
 	struct raw r;
 	struct load l;
 	char ratio[96], outcome[400];
-	start(&d, NULL);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
 	load_start(&l, &h, base);
 	unsigned long rounds = 0, sockets = 0, pushed = 0, answered = 0, bytes = 0;
 	double t0 = fixture_now_s();
@@ -1771,11 +1764,7 @@ START_TEST(hostile_blocking_fds)
 	       " buffer shrunk and never read, datagrams sent into both, the doorbell's send"
 	       " buffer shrunk or forced to 4 MiB, events armed, requests, both ends closed"
 	       " before the completions, disconnect, reconnect", rounds, outcome);
-	assert_honest(&h);
-	assert_connects(&d, "blocking fds");
-	assert_level(&d, was, "blocking fds");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "blocking fds");
 }
 END_TEST
 
@@ -2545,10 +2534,8 @@ START_TEST(hostile_control_messages)
 	struct honest h;
 	struct load l;
 	char ratio[96], outcome[320];
-	start(&d, NULL);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
 	load_start(&l, &h, base);
 	struct rng g = { 99 };
 	unsigned long tries = 0, closed = 0, proto = 0, other = 0;
@@ -2616,11 +2603,7 @@ START_TEST(hostile_control_messages)
 	         " (VERSION/RANGE/NOMEM/NOTFOUND), fds discarded; %s", proto, closed, other, ratio);
 	report("malformed control messages (short, long, magic, version, type, order, names,"
 	       " fds, garbage)", tries, outcome);
-	assert_honest(&h);
-	assert_connects(&d, "control messages");
-	assert_level(&d, was, "control messages");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "control messages");
 }
 END_TEST
 
@@ -2646,10 +2629,8 @@ START_TEST(hostile_control_flood)
 	struct raw r;
 	struct load l;
 	char ratio[96], outcome[320], name[64];
-	start(&d, NULL);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
 	ck_assert_int_eq(raw_hello(&r, d.socket, 1), 0);
 
 	/* OPEN of 10000 names no model has, 2000 of one it has; INFO and
@@ -2737,11 +2718,7 @@ START_TEST(hostile_control_flood)
 	              peak, mid.fds);
 	raw_close(&r);
 	assert_alive(&d);
-	assert_honest(&h);
-	assert_connects(&d, "control flood");
-	assert_level(&d, was, "control flood");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "control flood");
 }
 END_TEST
 
@@ -2753,10 +2730,8 @@ START_TEST(hostile_connect_storm)
 	struct honest h;
 	struct load l;
 	char ratio[96], outcome[320];
-	start(&d, NULL);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
 	load_start(&l, &h, base);
 	unsigned long tries = 0, sessions = 0;
 	double t0 = fixture_now_s();
@@ -2802,11 +2777,7 @@ START_TEST(hostile_connect_storm)
 	         " %s", sessions, ratio);
 	report("connect/close storm (bare, HELLO then gone, whole sessions, half a header, the"
 	       " library)", tries, outcome);
-	assert_honest(&h);
-	assert_connects(&d, "connect storm");
-	assert_level(&d, was, "connect storm");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "connect storm");
 }
 END_TEST
 
@@ -2819,10 +2790,8 @@ START_TEST(hostile_memfd)
 	struct raw r;
 	struct load l;
 	char ratio[96], outcome[320];
-	start(&d, NULL);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
 	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
 	struct dnnq_msg_model fc;
 	raw_open(&r, fixture_model_name(FIXTURE_FC1024), &fc);
@@ -2894,11 +2863,7 @@ START_TEST(hostile_memfd)
 	snprintf(outcome, sizeof outcome, "dnnqd unharmed; %s", ratio);
 	report("the client's mapping mprotect'ed and unmapped with 8 requests in flight, then"
 	       " gone", rounds, outcome);
-	assert_honest(&h);
-	assert_connects(&d, "memfd");
-	assert_level(&d, was, "memfd");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "memfd");
 }
 END_TEST
 
@@ -2914,10 +2879,8 @@ START_TEST(hostile_doorbell_storm)
 	struct load l;
 	char ratio[96], outcome[320];
 	pthread_t t;
-	start(&d, NULL);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
 
 	/* 8 sessions ringing their doorbells as fast as they can */
 	for (int s = 0; s < STORM_SESSIONS; s++)
@@ -2989,11 +2952,7 @@ START_TEST(hostile_doorbell_storm)
 	report("region header (magic, sizes, heartbeat, workers_sleeping, event_armed) rewritten"
 	       " all the time", atomic_load(&s2.passes), outcome);
 	raw_close(&r[0]);
-	assert_honest(&h);
-	assert_connects(&d, "doorbell storm");
-	assert_level(&d, was, "doorbell storm");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "doorbell storm");
 }
 END_TEST
 
@@ -3007,10 +2966,8 @@ START_TEST(hostile_close_midflight)
 	struct honest h;
 	struct load l;
 	char ratio[96], outcome[320];
-	start(&d, NULL);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
 	load_start(&l, &h, base);
 	unsigned long rounds = 0, pushed = 0;
 	double t0 = fixture_now_s();
@@ -3034,11 +2991,7 @@ START_TEST(hostile_close_midflight)
 	         " once they finished; %s", pushed, ratio);
 	report("sessions closed (socket, fds, mapping) right after submitting 16 fc1024 requests"
 	       " at max batch", rounds, outcome);
-	assert_honest(&h);
-	assert_connects(&d, "close mid-flight");
-	assert_level(&d, was, "close mid-flight");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "close mid-flight");
 }
 END_TEST
 
@@ -3049,10 +3002,8 @@ START_TEST(hostile_max_batch)
 	struct raw r;
 	struct load l;
 	char ratio[96], outcome[320];
-	start(&d, NULL);
-	assert_honest_open(&h, &d);
-	struct level was = level_of(&d);
-	double base = honest_baseline(&h);
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
 	struct dnnq_msg_model fc;
 	ck_assert_int_eq(raw_try_hello(&r, d.socket, BIG_SLOTS, 4u << 20, NULL, 0), 0);
 	raw_open(&r, fixture_model_name(FIXTURE_FC1024), &fc);
@@ -3085,11 +3036,7 @@ START_TEST(hostile_max_batch)
 	report("every slot (16) kept full of fc1024 requests at the max batch (64)", done + failed,
 	       outcome);
 	raw_close(&r);
-	assert_honest(&h);
-	assert_connects(&d, "max batch");
-	assert_level(&d, was, "max batch");
-	honest_close(&h);
-	stop(&d);
+	finish(&d, &h, was, "max batch");
 }
 END_TEST
 

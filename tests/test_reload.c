@@ -331,15 +331,7 @@ static void *load_main(void *arg)
 
 static long vm_rss_kib(pid_t pid)
 {
-	char path[64], line[256];
-	long kib = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	if (f)
-		fclose(f);
+	long kib = fixture_status_kib(pid, "VmRSS:");
 	ck_assert_int_gt(kib, 0);
 	return kib;
 }

@@ -821,6 +821,21 @@ const char *fixture_binary(const char *env_var, const char *name)
 	return n2 < 0 || (size_t)n2 >= sizeof path || access(path, X_OK) ? NULL : path;
 }
 
+long fixture_status_kib(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	long kib = -1;
+	size_t n = strlen(key);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, n))
+			kib = strtol(line + n, NULL, 10);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
 pid_t fixture_fork(void)
 {
 	pid_t parent = getpid();

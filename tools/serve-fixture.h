@@ -137,6 +137,10 @@ const char *fixture_binary(const char *env_var, const char *name);
  * (PR_SET_PDEATHSIG): a test that fails or is killed leaves no process. */
 pid_t fixture_fork(void);
 
+/* The value in KiB of a line of /proc/PID/status ("VmRSS:", "RssShmem:"),
+ * or -1 when there is no such process or line. */
+long fixture_status_kib(pid_t pid, const char *key);
+
 /* Waits for pid up to timeout_ms; its wait status, or -1 (still running). */
 int fixture_wait(pid_t pid, int timeout_ms);
 
