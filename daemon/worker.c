@@ -270,16 +270,25 @@ static void put(struct dnnqd_load *l)
 }
 
 /* A worker for a request of s, unless the reserve holds it back (the top
- * comment): then false, and the worker remembers the session. */
+ * comment): then false, and the worker remembers the session, or its uid
+ * when the uid is what is held back. */
 static bool claim(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t n)
 {
 	if (take(w, &s->load, n, s, false)) {
 		if (!s->uload || take(w, &s->uload->l, n, s, true))
 			return true;
 		put(&s->load);
+		w->held_uid = s->uid;
+		w->held_by_uid = true;
 	}
 	w->held = session_tag(s);
 	return false;
+}
+
+/* Whether the last pass held s back (its queue is not this worker's work). */
+static bool held_back(const struct dnnqd_worker *w, const struct dnnqd_session *s)
+{
+	return w->held && (session_tag(s) == w->held || (w->held_by_uid && s->uid == w->held_uid));
 }
 
 static void release(struct dnnqd_session *s)
@@ -295,6 +304,7 @@ static bool worker_pass(struct dnnqd_worker *w)
 	uint32_t n = atomic_load(&d->hwm);
 	bool busy = false;
 	w->held = 0;
+	w->held_by_uid = false;
 	if (!n || !pick_sessions(w, n))
 		return false;
 	uint32_t i = w->rr++ % n;
@@ -351,8 +361,7 @@ static void worker_sleep(struct dnnqd_worker *w)
 		if (!s)
 			continue;
 		w->sleep_tags[n++] = session_tag(s);
-		/* held back: that session's queue is not this worker's work */
-		work = dnnq_shm_sleep_begin(&s->view) && session_tag(s) != w->held;
+		work = dnnq_shm_sleep_begin(&s->view) && !held_back(w, s);
 	}
 	if (!work) {
 		struct epoll_event ev[MAX_EVENTS];

@@ -36,6 +36,8 @@ struct dnnqd_worker {
 	uint32_t nturns, pass;          /* a power of two >= 2 max_clients */
 	uint64_t held;                  /* the tag of the session the last pass held
 	                                   back (the reserve); 0: none */
+	bool held_by_uid;               /* ... and with it every session of held_uid */
+	uint32_t held_uid;
 	struct dnnqd_runner runner;
 	/* control loop only: the watchdog's last look at qs (dnnqd_workers_alive) */
 	uint64_t seen_epoch, seen_ns;
