@@ -153,10 +153,12 @@ $(CLIENT_SO): $(call obj,$(CLIENT_SRC) $(SHM_SRC)) client/libdnnq-client.map
 	  -o $@ $(filter %.o,$^) $(DNNQ_LDFLAGS) -lpthread
 	ln -sf libdnnq-client.so.1 $(dir $@)libdnnq-client.so
 
-# The installed header is self-contained: the error codes are inlined.
+# The installed header is self-contained: the error codes are inlined, and
+# only they (from `enum dnnq_status` to dnnq_strerror's declaration; the
+# rest of shm/dnnq_error.h is internal to the tree).
 $(CLIENT_HDR): client/dnnq.h shm/dnnq_error.h
 	@mkdir -p $(dir $@)
-	awk '/^#include "shm\/dnnq_error.h"/ { while ((getline l < "shm/dnnq_error.h") > 0) print l; next } { print }' client/dnnq.h > $@.tmp && mv $@.tmp $@
+	awk '/^#include "shm\/dnnq_error.h"/ { while ((getline l < "shm/dnnq_error.h") > 0) { if (l ~ /^enum dnnq_status/) on = 1; if (on) print l; if (l ~ /^const char \*dnnq_strerror/) on = 0 }; next } { print }' client/dnnq.h > $@.tmp && mv $@.tmp $@
 
 # dnnqctl links the shared library (found next to it, or installed beside
 # it) and reads .npy files with calibration/'s reader.
@@ -204,7 +206,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/systemd/system \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
-	  $(DESTDIR)$(SYSCONFDIR)/dnnq $(addprefix $(DESTDIR)$(PREFIX)/share/man/man,1 5 8)
+	  $(DESTDIR)$(SYSCONFDIR)/dnnq $(addprefix $(DESTDIR)$(PREFIX)/share/man/man,1 3 5 8)
 	install -m 755 $(TOOLS) $(DNNQD) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libdnnq-client.so.1 $(DESTDIR)$(PREFIX)/lib/libdnnq-client.so
@@ -219,7 +221,7 @@ install: all
 	install -m 644 systemd/dnnq.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/dnnq.conf
 	if [ -f systemd/dnnqd.yaml ] && [ ! -e $(DESTDIR)$(SYSCONFDIR)/dnnq/dnnqd.yaml ]; then \
 	  install -m 644 systemd/dnnqd.yaml $(DESTDIR)$(SYSCONFDIR)/dnnq/; fi
-	for m in man/*.[158]; do \
+	for m in man/*.[1358]; do \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/ || exit 1; \
 	done
 
@@ -307,3 +309,39 @@ fuzz-seeds: $(FUZZ_SEEDS)
 -include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- the installed API (issue 20) ------------------------------------------
+# `make check-api` (part of `make check`) installs into $(BUILD)/api-check/
+# and, against that install only, through pkg-config: checks that dnnq.h
+# holds no internal declaration and that every function it declares is
+# exported; builds the example of dnnq(3); builds and runs tests/api/cxx.cc
+# (C++: the header's linkage);
+# builds examples/infer.c as $(BUILD)/bin/dnnq-example, which the api suite
+# (tests/test_api.c) runs against a dnnqd.
+API_PREFIX   = $(abspath $(BUILD))/api-check/prefix
+API_PKG      = PKG_CONFIG_PATH=$(API_PREFIX)/lib/pkgconfig pkg-config
+API_FLAGS    = -Wall -Wextra -Werror -pedantic $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+API_LINK     = $$($(API_PKG) --cflags --libs dnnq-client) -Wl,-rpath,$(API_PREFIX)/lib
+EXAMPLE_BIN := $(BUILD)/bin/dnnq-example
+.PHONY: check-api
+check-api: $(DEPS_FIRST) all
+	rm -rf $(BUILD)/api-check && mkdir -p $(BUILD)/api-check
+	$(MAKE) --no-print-directory install PREFIX=$(API_PREFIX) DESTDIR= \
+	  > $(BUILD)/api-check/install.log
+	@h=$(API_PREFIX)/include/dnnq.h; \
+	if grep -nE 'dnnq_diag|shm/|#include "' $$h; then \
+	  echo "check-api: $$h holds internal declarations or includes" >&2; exit 1; fi; \
+	for f in $$(sed -n 's/^[a-z][^(]*[ *]\(dnnq_[a-z0-9_]*\)(.*/\1/p' $$h); do \
+	  nm -D --defined-only $(API_PREFIX)/lib/libdnnq-client.so | grep -qw $$f || \
+	  { echo "check-api: $$f is declared in dnnq.h but not exported" >&2; exit 1; }; \
+	done
+	awk '/^\.SH EXAMPLES/ { ex = 1 } ex && /^\.fi/ { exit } ex && on { print } ex && /^\.nf/ { on = 1 }' \
+	  man/dnnq.3 | sed 's/\\e/\\/g' > $(BUILD)/api-check/man-example.c
+	$(CC) -std=c11 $(API_FLAGS) $(BUILD)/api-check/man-example.c -o $(BUILD)/api-check/man-example \
+	  $(API_LINK)
+	command -v $(CXX) >/dev/null || tools/deps.sh
+	$(CXX) -std=c++11 $(API_FLAGS) tests/api/cxx.cc -o $(BUILD)/api-check/cxx $(API_LINK)
+	$(BUILD)/api-check/cxx
+	$(CC) -std=c11 $(API_FLAGS) examples/infer.c -o $(EXAMPLE_BIN) $(API_LINK)
+check: check-api
+CHECK_ENV += DNNQ_EXAMPLE=$(EXAMPLE_BIN)

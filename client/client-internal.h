@@ -9,6 +9,7 @@
  *   model.c     model handles: OPEN, INFO, CLOSE and the signature
  *   tensor.c    tensors in the shared arena
  *   request.c   the data path: free slots, submit, wait, poll, liveness
+ *   error.c     dnnq_last_error: the thread's message of its last failure
  *
  * Everything the daemon wrote (a reply, the region) is checked before use
  * and then only private copies are used; the region's hot words are read
@@ -110,6 +111,18 @@ static inline void client_mark_dead(struct dnnq_client *c)
 	__atomic_store_n(&c->dead, 1, __ATOMIC_RELEASE);
 }
 
+/* ---- error.c: the thread's dnnq_last_error text --------------------------- */
+
+/* Writes a detailed message for the public call in progress (it then
+ * stands instead of the generic one); returns rc. */
+int client_errorf(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether a detail was written since the last client_status. */
+bool client_error_pending(void);
+/* The last step of every public int function: for a failure (rc < 0 other
+ * than DNNQ_E_AGAIN) without a detail, "what: dnnq_strerror(rc)"; any
+ * detail is consumed. Returns rc. */
+int client_status(int rc, const char *what);
+
 /* ---- control.c ----------------------------------------------------------- */
 
 /* What a reply to one kind of request must look like. */
@@ -121,9 +134,11 @@ struct ctl_spec {
 	bool takes_fds;		/* the reply carries DNNQ_PROTO_NFDS fds (HELLO) */
 };
 
-/* Resolves path (NULL: the environment, then the default), opens a
- * non-blocking SOCK_SEQPACKET socket and connects it by deadline_ns. */
-int ctl_connect(const char *path, int64_t deadline_ns, int *sock);
+/* Resolves path (NULL: $DNNQ_SOCKET, then the default), opens a
+ * non-blocking SOCK_SEQPACKET socket and connects it by deadline_ns. The
+ * path tried goes to tried[0, cap); a failure also writes the last-error
+ * text (the path, errno's text and a hint). */
+int ctl_connect(const char *path, int64_t deadline_ns, int *sock, char *tried, size_t cap);
 
 /* One exchange on c->sock: fills the request header (magic, version,
  * spec->req_type, a fresh seq), sends req_len bytes, receives the reply

@@ -24,24 +24,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "client/client-internal.h"
+#include "shm/dnnq_socket.h"
 
-/* $DNNQ_SOCKET, else the per-user socket when it exists, else the system's. */
-static const char *default_path(char *buf, size_t cap)
+/* $DNNQ_SOCKET, else the default of shm/dnnq_socket.h's rule; when that is
+ * a per-user socket that does not exist, the system's (where the system
+ * service listens). *how says which, for the error message. */
+static const char *default_path(char *buf, size_t cap, const char **how)
 {
 	const char *env = secure_getenv("DNNQ_SOCKET");
-	if (env && *env)
+	if (env && *env) {
+		*how = "$DNNQ_SOCKET";
 		return env;
-	const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
-	if (geteuid() != 0 && xdg && *xdg) {
-		int n = snprintf(buf, cap, "%s/dnnq/dnnqd.sock", xdg);
-		if (n > 0 && (size_t)n < cap && access(buf, F_OK) == 0)
-			return buf;
 	}
-	return DNNQ_DEFAULT_SOCKET;
+	*how = "the default socket";
+	dnnq_default_socket(geteuid(), secure_getenv("XDG_RUNTIME_DIR"), buf, cap);
+	if (strcmp(buf, DNNQ_SYSTEM_SOCKET) != 0 && access(buf, F_OK) != 0)
+		return DNNQ_SYSTEM_SOCKET;
+	return buf;
+}
+
+/* What to do about a connect that failed with errno e on path. */
+static const char *connect_hint(int e, const char *path)
+{
+	struct stat st;
+	switch (e) {
+	case EACCES:
+	case EPERM:
+		return "the socket (or a directory above it) does not let you in: join its "
+		       "group (dnnq for the system service: usermod -aG dnnq $USER, then log "
+		       "in again) or check its permissions (ls -l)";
+	case ECONNREFUSED:
+	case ENOTSOCK:
+		if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return "that file is not a socket: wrong path?";
+		return "a socket file nobody listens on (a dnnqd that exited?): is dnnqd "
+		       "running? systemctl status dnnqd.socket";
+	case EPROTOTYPE:
+		return "a socket of another type, not dnnqd's (SOCK_SEQPACKET): wrong path?";
+	case ENOENT:
+	case ENOTDIR:
+		return "no such socket: is dnnqd running? systemctl status dnnqd.socket "
+		       "(or pass the socket: --socket PATH, $DNNQ_SOCKET)";
+	}
+	return "is dnnqd running? systemctl status dnnqd.socket";
 }
 
 static int errno_status(int e)
@@ -75,16 +105,20 @@ static int wait_fd(int fd, short events, int64_t deadline_ns)
 }
 
 /* A full listen backlog makes a non-blocking connect fail with EAGAIN:
- * retry every millisecond until the deadline. */
-static int connect_by(int fd, const struct sockaddr_un *sa, int64_t deadline_ns)
+ * retry every millisecond until the deadline. *err: the errno of a
+ * failure (0 for a timeout). */
+static int connect_by(int fd, const struct sockaddr_un *sa, int64_t deadline_ns, int *err)
 {
+	*err = 0;
 	while (connect(fd, (const struct sockaddr *)sa, sizeof *sa) < 0) {
 		if (errno == EINTR)
 			continue;
 		if (errno == EINPROGRESS)
 			return wait_fd(fd, POLLOUT, deadline_ns);
-		if (errno != EAGAIN)
+		if (errno != EAGAIN) {
+			*err = errno;
 			return errno_status(errno);
+		}
 		if (client_now_ns() >= deadline_ns)
 			return DNNQ_E_TIMEDOUT;
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
@@ -92,23 +126,35 @@ static int connect_by(int fd, const struct sockaddr_un *sa, int64_t deadline_ns)
 	return 0;
 }
 
-int ctl_connect(const char *path, int64_t deadline_ns, int *sock)
+int ctl_connect(const char *path, int64_t deadline_ns, int *sock, char *tried, size_t cap)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char buf[sizeof sa.sun_path];
+	const char *how = NULL;
 	if (!path)
-		path = default_path(buf, sizeof buf);
+		path = default_path(buf, sizeof buf, &how);
+	snprintf(tried, cap, "%s", path);
 	size_t len = strlen(path);
 	if (len == 0 || len >= sizeof sa.sun_path)
-		return DNNQ_E_INVAL;
+		return client_errorf(DNNQ_E_INVAL, "connect to '%.200s': a socket path is 1..%zu "
+		                     "bytes", path, sizeof sa.sun_path - 1);
 	memcpy(sa.sun_path, path, len + 1);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return errno_status(errno);
-	int rc = connect_by(fd, &sa, deadline_ns);
+		return client_errorf(errno_status(errno), "socket(AF_UNIX): %s", strerror(errno));
+	int e;
+	int rc = connect_by(fd, &sa, deadline_ns, &e);
 	if (rc) {
 		close(fd);
-		return rc == DNNQ_E_DISCONNECTED ? DNNQ_E_IO : rc;
+		rc = rc == DNNQ_E_DISCONNECTED ? DNNQ_E_IO : rc;
+		const char *from = how ? " (" : "", *close_paren = how ? ")" : "";
+		if (e)
+			return client_errorf(rc, "connect to %s%s%s%s: %s; %s", path, from,
+			                     how ? how : "", close_paren, strerror(e),
+			                     connect_hint(e, path));
+		return client_errorf(rc, "connect to %s%s%s%s: %s (the daemon's listen queue "
+		                     "stayed full)", path, from, how ? how : "", close_paren,
+		                     dnnq_strerror(rc));
 	}
 	*sock = fd;
 	return 0;
@@ -255,6 +301,15 @@ static int check_reply(const struct dnnq_msg_hdr *h, size_t len, const struct ct
 	return DNNQ_E_PROTO;
 }
 
+/* A HELLO reply that says no (at accept or to the HELLO): its message,
+ * when it has one, is the call's last-error text. */
+static void refusal_message(const struct dnnq_msg_hello_reply *r)
+{
+	if (ctl_str_ok(r->message, sizeof r->message) && r->message[0])
+		client_errorf(r->hdr.status, "dnnqd refused the session: %s (%s)", r->message,
+		              dnnq_strerror(r->hdr.status));
+}
+
 /* Receives until the reply to `seq` arrives (or the deadline passes). */
 static int recv_reply(struct dnnq_client *c, const struct ctl_spec *spec, uint32_t seq,
                       void *reply, int *fds, int64_t deadline_ns)
@@ -277,12 +332,15 @@ static int recv_reply(struct dnnq_client *c, const struct ctl_spec *spec, uint32
 		}
 		if (rc == 2) {
 			close_fds(got, n);
+			refusal_message(&buf.refusal);
 			return buf.refusal.hdr.status;
 		}
 		if (rc == 0)
 			memcpy(reply, &buf, spec->size);
 		if (rc == 0)
 			rc = ((struct dnnq_msg_hdr *)reply)->status;
+		if (rc < 0 && spec->reply_type == DNNQ_MSG_HELLO && len == spec->size)
+			refusal_message(&buf.refusal);
 		bool keep = rc == 0 && spec->takes_fds && n == DNNQ_PROTO_NFDS;
 		if (rc == 0 && n != (spec->takes_fds ? DNNQ_PROTO_NFDS : 0))
 			rc = DNNQ_E_PROTO;

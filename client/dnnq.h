@@ -35,7 +35,10 @@
  * belong to their client and must not outlive it.
  *
  * Failure. Functions return 0 (or a count) on success and a negative
- * DNNQ_E_* code otherwise; dnnq_strerror() gives its text. When dnnqd dies
+ * DNNQ_E_* code otherwise; dnnq_strerror() gives the code's text and
+ * dnnq_last_error() a line that says what failed and why (the socket path
+ * and the system's reason for a connect, the daemon's own message when it
+ * refuses a session). When dnnqd dies
  * or restarts, every waiting call returns DNNQ_E_DISCONNECTED within 100 ms
  * and so does every later call on that client: dnnq_close it and
  * dnnq_connect again once the daemon is back.
@@ -48,11 +51,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shm/dnnq_error.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- status codes -------------------------------------------------------- */
+
+#include "shm/dnnq_error.h"
+
+/* The message of the calling thread's last failed dnnq call: one line
+ * naming what failed and why, e.g. "connect to /run/dnnq/dnnqd.sock (the
+ * default socket): No such file or directory; no such socket: is dnnqd
+ * running? ...". Every public function that returns a negative code other
+ * than DNNQ_E_AGAIN writes it; calls that succeed leave it as it was. ""
+ * before the first failure. The pointer is the thread's own (valid until
+ * the thread ends), the text good until its next failing call. */
+const char *dnnq_last_error(void);
 
 #define DNNQ_CLIENT_VERSION "0.1.0"
 #define DNNQ_MAX_RANK 8
@@ -82,8 +96,13 @@ struct dnnq_connect_opts {
 	                            DNNQ_E_INVAL (nothing waits forever) */
 };
 
-/* path NULL: $DNNQ_SOCKET, else $XDG_RUNTIME_DIR/dnnq/dnnqd.sock for a
- * non-root user when that exists, else DNNQ_DEFAULT_SOCKET. DNNQ_E_INVAL
+/* path NULL: $DNNQ_SOCKET when set, else the default socket, the same rule
+ * dnnqd follows for its own default: for root DNNQ_DEFAULT_SOCKET (where
+ * the system service listens); for any other user
+ * $XDG_RUNTIME_DIR/dnnq/dnnqd.sock (a dnnqd of their own) when the
+ * variable is set and absolute and that socket exists, else
+ * DNNQ_DEFAULT_SOCKET. A failure's dnnq_last_error() names the path tried,
+ * the system's reason and a hint. DNNQ_E_INVAL
  * for a path longer than a Unix socket address holds, DNNQ_E_IO when
  * nothing listens, DNNQ_E_PERM when dnnqd refuses the caller, DNNQ_E_NOMEM
  * when the region asked for is over the daemon's limit, DNNQ_E_TIMEDOUT
@@ -214,9 +233,6 @@ struct dnnq_stats {
 };
 
 int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out);
-
-/* dnnq_strerror(int) is declared with the codes (shm/dnnq_error.h; the
- * installed dnnq.h holds them inline). */
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,7 @@ static const char global_help[] =
 	"\n"
 	"Options:\n"
 	"  --socket PATH  the daemon's socket (default: $DNNQ_SOCKET, else\n"
+	"                 " DNNQ_DEFAULT_SOCKET " for root; for other users\n"
 	"                 $XDG_RUNTIME_DIR/dnnq/dnnqd.sock if it exists, else\n"
 	"                 " DNNQ_DEFAULT_SOCKET ")\n"
 	"  --help         this text; COMMAND --help for a command's\n"
@@ -103,8 +104,7 @@ int ctl_connect(const struct ctl_global *g, uint64_t arena_bytes, uint32_t slots
 	struct dnnq_connect_opts o = { .slots = slots, .arena_bytes = arena_bytes };
 	int rc = dnnq_connect(g->socket, &o, c);
 	if (rc)
-		return ctl_failf("connect to %s: %s", g->socket ? g->socket : "dnnqd (default socket)",
-		                 dnnq_strerror(rc));
+		return ctl_failf("%s", dnnq_last_error());
 	return 0;
 }
 

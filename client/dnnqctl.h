@@ -38,8 +38,8 @@ bool ctl_parse_seconds(const char *s, double *out);
 #define CTL_PROBE_ARENA ((uint64_t)64 << 10)
 
 /* Connects with arena_bytes and slots (0: the library's defaults); on
- * failure prints "dnnqctl: connect to SOCKET: <why>" and returns
- * CTL_EXIT_FAIL. */
+ * failure prints "dnnqctl: " and dnnq_last_error() (the socket, why, a
+ * hint) and returns CTL_EXIT_FAIL. */
 int ctl_connect(const struct ctl_global *g, uint64_t arena_bytes, uint32_t slots,
                 struct dnnq_client **c);
 /* ctl_connect, then opens `model`; on failure prints the error, leaves *c

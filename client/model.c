@@ -97,7 +97,7 @@ static int ask_model(struct dnnq_client *c, uint16_t type, const char *name, uin
 	return rc;
 }
 
-int dnnq_model_open(struct dnnq_client *c, const char *name, struct dnnq_model **out)
+static int model_open_call(struct dnnq_client *c, const char *name, struct dnnq_model **out)
 {
 	if (!out)
 		return DNNQ_E_INVAL;
@@ -120,6 +120,14 @@ int dnnq_model_open(struct dnnq_client *c, const char *name, struct dnnq_model *
 	pthread_mutex_unlock(&c->ctl_lock);
 	*out = m;
 	return 0;
+}
+
+int dnnq_model_open(struct dnnq_client *c, const char *name, struct dnnq_model **out)
+{
+	int rc = model_open_call(c, name, out);
+	if (rc < 0 && !client_error_pending() && name)
+		client_errorf(rc, "model '%.64s': %s", name, dnnq_strerror(rc));
+	return client_status(rc, "dnnq_model_open");
 }
 
 void dnnq_model_close(struct dnnq_model *m)
@@ -149,7 +157,7 @@ void model_free_all(struct dnnq_client *c)
 	}
 }
 
-int dnnq_model_name(struct dnnq_client *c, uint32_t index, char *buf, size_t len)
+static int model_name_call(struct dnnq_client *c, uint32_t index, char *buf, size_t len)
 {
 	if (!c || (!buf && len))
 		return DNNQ_E_INVAL;
@@ -166,6 +174,11 @@ int dnnq_model_name(struct dnnq_client *c, uint32_t index, char *buf, size_t len
 	if (len)
 		memcpy(buf, m.name, need);
 	return (int)n_models;
+}
+
+int dnnq_model_name(struct dnnq_client *c, uint32_t index, char *buf, size_t len)
+{
+	return client_status(model_name_call(c, index, buf, len), "dnnq_model_name");
 }
 
 const char *dnnq_model_name_of(const struct dnnq_model *m)
@@ -193,8 +206,8 @@ uint32_t dnnq_model_generation(const struct dnnq_model *m)
 	return m ? m->generation : 0;
 }
 
-int dnnq_model_io(const struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
-                  struct dnnq_io_info *out)
+static int model_io_call(const struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
+                         struct dnnq_io_info *out)
 {
 	if (!m || !out || (kind != DNNQ_INPUT && kind != DNNQ_OUTPUT))
 		return DNNQ_E_INVAL;
@@ -203,4 +216,10 @@ int dnnq_model_io(const struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i
 		return DNNQ_E_RANGE;
 	*out = m->io[(kind == DNNQ_INPUT ? 0 : m->n_inputs) + i].info;
 	return 0;
+}
+
+int dnnq_model_io(const struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
+                  struct dnnq_io_info *out)
+{
+	return client_status(model_io_call(m, kind, i, out), "dnnq_model_io");
 }

@@ -341,10 +341,11 @@ static bool poll_finds_dead(struct dnnq_client *c)
 int dnnq_submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
                 struct dnnq_tensor *const *outputs, struct dnnq_request *req)
 {
-	return submit(m, inputs, (const struct dnnq_tensor *const *)outputs, req);
+	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, req);
+	return client_status(rc, "dnnq_submit");
 }
 
-int dnnq_poll(struct dnnq_request *req)
+static int poll_call(struct dnnq_request *req)
 {
 	struct dnnq_client *c = request_client(req);
 	if (!c)
@@ -357,7 +358,12 @@ int dnnq_poll(struct dnnq_request *req)
 	return poll_finds_dead(c) ? DNNQ_E_DISCONNECTED : DNNQ_E_AGAIN;
 }
 
-int dnnq_wait(struct dnnq_request *req, int timeout_ms)
+int dnnq_poll(struct dnnq_request *req)
+{
+	return client_status(poll_call(req), "dnnq_poll");
+}
+
+static int wait_call(struct dnnq_request *req, int timeout_ms)
 {
 	uint32_t st;
 	struct dnnq_client *c = request_client(req);
@@ -369,8 +375,13 @@ int dnnq_wait(struct dnnq_request *req, int timeout_ms)
 	return rc ? rc : finish(c, req->slot, req->ticket, st);
 }
 
-int dnnq_infer(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
-               struct dnnq_tensor *const *outputs, int timeout_ms)
+int dnnq_wait(struct dnnq_request *req, int timeout_ms)
+{
+	return client_status(wait_call(req, timeout_ms), "dnnq_wait");
+}
+
+static int infer_call(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
+                      struct dnnq_tensor *const *outputs, int timeout_ms)
 {
 	struct dnnq_request r;
 	uint32_t st;
@@ -385,4 +396,10 @@ int dnnq_infer(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
 		return rc;
 	}
 	return finish(r.client, r.slot, r.ticket, st);
+}
+
+int dnnq_infer(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
+               struct dnnq_tensor *const *outputs, int timeout_ms)
+{
+	return client_status(infer_call(m, inputs, outputs, timeout_ms), "dnnq_infer");
 }

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -150,8 +151,19 @@ static int session_init(struct dnnq_client *c, const struct dnnq_connect_opts *o
 	return 0;
 }
 
-int dnnq_connect(const char *path, const struct dnnq_connect_opts *opts,
-                 struct dnnq_client **out)
+/* After the socket connected: the failure's text names the socket too. */
+static int session_failed(int rc, const char *tried, const char *step)
+{
+	char why[384];
+	if (client_error_pending())
+		snprintf(why, sizeof why, "%s", dnnq_last_error());
+	else
+		snprintf(why, sizeof why, "%s: %s", step, dnnq_strerror(rc));
+	return client_errorf(rc, "dnnqd at %s: %s", tried, why);
+}
+
+static int connect_call(const char *path, const struct dnnq_connect_opts *opts,
+                        struct dnnq_client **out)
 {
 	struct dnnq_connect_opts o;
 	if (!out)
@@ -159,24 +171,34 @@ int dnnq_connect(const char *path, const struct dnnq_connect_opts *opts,
 	*out = NULL;
 	int rc = resolve_opts(opts, &o);
 	if (rc)
-		return rc;
+		return client_errorf(rc, "dnnq_connect: options: %s", dnnq_strerror(rc));
 	struct dnnq_client *c = client_new(&o);
 	if (!c)
 		return DNNQ_E_NOMEM;
 	uint32_t hb_ms = 0;
+	char tried[256];
 	int64_t deadline = client_now_ns() + (int64_t)o.timeout_ms * 1000000;
-	rc = ctl_connect(path, deadline, &c->sock);
-	if (rc == 0)
-		rc = hello(c, &o, &hb_ms);
-	if (rc == 0)
-		rc = session_init(c, &o, hb_ms);
+	rc = ctl_connect(path, deadline, &c->sock, tried, sizeof tried);
 	if (rc)
 		goto fail;
+	rc = hello(c, &o, &hb_ms);
+	if (rc == 0)
+		rc = session_init(c, &o, hb_ms);
+	if (rc) {
+		session_failed(rc, tried, "session set-up");
+		goto fail;
+	}
 	*out = c;
 	return 0;
 fail:
 	client_free(c);
 	return rc;
+}
+
+int dnnq_connect(const char *path, const struct dnnq_connect_opts *opts,
+                 struct dnnq_client **out)
+{
+	return client_status(connect_call(path, opts, out), "dnnq_connect");
 }
 
 void dnnq_close(struct dnnq_client *c)
@@ -185,7 +207,7 @@ void dnnq_close(struct dnnq_client *c)
 		client_free(c);
 }
 
-int dnnq_event_fd(struct dnnq_client *c)
+static int event_fd_call(struct dnnq_client *c)
 {
 	if (!c)
 		return DNNQ_E_INVAL;
@@ -195,7 +217,12 @@ int dnnq_event_fd(struct dnnq_client *c)
 	return c->event_fd;
 }
 
-int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out)
+int dnnq_event_fd(struct dnnq_client *c)
+{
+	return client_status(event_fd_call(c), "dnnq_event_fd");
+}
+
+static int stats_call(struct dnnq_client *c, struct dnnq_stats *out)
 {
 	static const struct ctl_spec spec = {
 		DNNQ_MSG_STATS, DNNQ_MSG_STATS, sizeof(struct dnnq_msg_stats), true, false,
@@ -219,4 +246,9 @@ int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out)
 	};
 	memcpy(out->status, rep.message, sizeof out->status);
 	return 0;
+}
+
+int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out)
+{
+	return client_status(stats_call(c, out), "dnnq_stats");
 }

@@ -34,8 +34,8 @@ bool tensor_in_arena(const struct dnnq_client *c, const struct dnnq_tensor *t)
 	       t->bytes <= size - t->offset && t->data == c->view.arena + t->offset;
 }
 
-int dnnq_tensor_alloc(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank,
-                      const int64_t *dims, struct dnnq_tensor *out)
+static int tensor_alloc_call(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank,
+                             const int64_t *dims, struct dnnq_tensor *out)
 {
 	uint64_t bytes, off;
 	if (!out)
@@ -60,8 +60,14 @@ int dnnq_tensor_alloc(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank
 	return 0;
 }
 
-int dnnq_tensor_alloc_io(struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
-                         uint32_t batch, struct dnnq_tensor *out)
+int dnnq_tensor_alloc(struct dnnq_client *c, enum dnnq_type dtype, uint32_t rank,
+                      const int64_t *dims, struct dnnq_tensor *out)
+{
+	return client_status(tensor_alloc_call(c, dtype, rank, dims, out), "dnnq_tensor_alloc");
+}
+
+static int tensor_alloc_io_call(struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
+                                uint32_t batch, struct dnnq_tensor *out)
 {
 	struct dnnq_io_info io;
 	if (!out)
@@ -73,7 +79,13 @@ int dnnq_tensor_alloc_io(struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t 
 	if (batch < 1 || batch > m->max_batch)
 		return DNNQ_E_RANGE;
 	io.dims[0] = batch;
-	return dnnq_tensor_alloc(m->client, io.dtype, io.rank, io.dims, out);
+	return tensor_alloc_call(m->client, io.dtype, io.rank, io.dims, out);
+}
+
+int dnnq_tensor_alloc_io(struct dnnq_model *m, enum dnnq_io_kind kind, uint32_t i,
+                         uint32_t batch, struct dnnq_tensor *out)
+{
+	return client_status(tensor_alloc_io_call(m, kind, i, batch, out), "dnnq_tensor_alloc_io");
 }
 
 void dnnq_tensor_free(struct dnnq_client *c, struct dnnq_tensor *t)

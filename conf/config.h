@@ -92,8 +92,9 @@ struct dnnq_config {
 	enum dnnq_config_log_level log_level; /* log.level, default info */
 };
 
-/* The embedded default: socket $XDG_RUNTIME_DIR/dnnq/dnnqd.sock when that
- * variable is set, non-empty and the result fits, else /run/dnnq/dnnqd.sock;
+/* The embedded default: the socket of shm/dnnq_socket.h's rule
+ * (dnnq_default_socket: /run/dnnq/dnnqd.sock for root, else
+ * $XDG_RUNTIME_DIR/dnnq/dnnqd.sock when that is set, absolute and fits);
  * mode 0660, no group; every CPU of the affinity mask (CPU 0 alone should
  * sched_getaffinity fail); the limits' defaults; no extra peers; no models;
  * log level info. Allocates nothing (dnnq_config_free on it is harmless). */

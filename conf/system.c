@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf/internal.h"
+#include "shm/dnnq_socket.h"
 
 #define LOOKUP_BUF_MAX (1u << 20)
 
@@ -41,12 +42,10 @@ void dnnq_config_format_cpus(const cpu_set_t *s, char *buf, size_t len)
 	}
 }
 
+/* The rule both dnnqd and the client library follow (shm/dnnq_socket.h). */
 void conf_default_socket(char *buf, size_t len)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	int n = xdg && xdg[0] ? snprintf(buf, len, "%s/dnnq/dnnqd.sock", xdg) : -1;
-	if (n < 0 || (size_t)n >= len)
-		snprintf(buf, len, "/run/dnnq/dnnqd.sock");
+	dnnq_default_socket(geteuid(), getenv("XDG_RUNTIME_DIR"), buf, len);
 }
 
 /* One getpwnam_r / getgrnam_r call into buf; the id through *id. */

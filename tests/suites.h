@@ -20,6 +20,7 @@
 	DNNQ_SUITE(loader) \
 	DNNQ_SUITE(daemon) \
 	DNNQ_SUITE(client) \
+	DNNQ_SUITE(api) \
 	DNNQ_SUITE(serve) \
 	DNNQ_SUITE(reload) \
 	DNNQ_SUITE(systemd) \

@@ -637,7 +637,7 @@ END_TEST
 
 static const char *const man_pages[] = {
 	"dnnqd.8", "dnnqctl.1", "dnnq-inspect.1", "dnnq-calibrate.1", "dnnq-convert.1",
-	"dnnq-run.1", "dnnqd.yaml.5",
+	"dnnq-run.1", "dnnqd.yaml.5", "dnnq.3",
 };
 #define NPAGES (sizeof man_pages / sizeof man_pages[0])
 
@@ -968,7 +968,8 @@ static const char *const installed[] = {
 	"./usr/lib/sysusers.d/dnnq.conf", "./usr/lib/tmpfiles.d/dnnq.conf",
 	"./usr/share/man/man1/dnnq-calibrate.1", "./usr/share/man/man1/dnnq-convert.1",
 	"./usr/share/man/man1/dnnq-inspect.1", "./usr/share/man/man1/dnnq-run.1",
-	"./usr/share/man/man1/dnnqctl.1", "./usr/share/man/man5/dnnqd.yaml.5",
+	"./usr/share/man/man1/dnnqctl.1", "./usr/share/man/man3/dnnq.3",
+	"./usr/share/man/man5/dnnqd.yaml.5",
 	"./usr/share/man/man8/dnnqd.8",
 };
 

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages dnnq needs, and only the missing ones.
-#   tools/deps.sh          build + test packages (systemd: systemd-analyze and
+#   tools/deps.sh          build + test packages (g++: make check builds a
+#                          C++ program against the installed dnnq.h;
+#                          systemd: systemd-analyze and
 #                          systemd-socket-activate for the systemd suite;
 #                          groff-base: it renders the man pages; clang and
 #                          libclang-rt-14-dev: libFuzzer for `make fuzz`;
@@ -10,7 +12,7 @@
 #   tools/deps.sh --bench  also the benchmark peers (oneDNN, OpenBLAS)
 # Not root: prints the apt-get command to run instead and fails.
 set -eu
-pkgs="gcc make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
+pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev libopenblas-dev"
 missing=""
 for p in $pkgs; do

@@ -1,0 +1,112 @@
+/*
+ * examples/infer.c — the smallest complete libdnnq-client program: connect
+ * to dnnqd, open a model, allocate its tensors in the shared arena, fill
+ * the inputs, run one inference, print the outputs.
+ *
+ *   cc infer.c $(pkg-config --cflags --libs dnnq-client) -o dnnq-example
+ *   ./dnnq-example MODEL [SOCKET]
+ *
+ * SOCKET omitted: $DNNQ_SOCKET, else the default socket (see dnnq(3)).
+ * Every input gets a ramp (0, 1, 2, ... as its dtype holds them). On
+ * failure it prints dnnq_strerror's text for the code and dnnq_last_error's
+ * line (which says what failed and why) and exits 1.
+ */
+#include <dnnq.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fail(const char *what, int rc)
+{
+	fprintf(stderr, "dnnq-example: %s: %s\n  %s\n", what, dnnq_strerror(rc),
+	        dnnq_last_error());
+	return 1;
+}
+
+static void fill(struct dnnq_tensor *t)
+{
+	size_t n = t->dtype == DNNQ_TYPE_F32 ? t->bytes / sizeof(float) : t->bytes;
+	for (size_t i = 0; i < n; i++) {
+		if (t->dtype == DNNQ_TYPE_F32)
+			((float *)t->data)[i] = (float)(i % 256) / 256.0f;
+		else
+			((unsigned char *)t->data)[i] = (unsigned char)(i % 256);
+	}
+}
+
+static void print(const struct dnnq_io_info *io, const struct dnnq_tensor *t)
+{
+	printf("%s %s [", io->name, t->dtype == DNNQ_TYPE_F32 ? "f32" : "u8");
+	for (uint32_t d = 0; d < t->rank; d++)
+		printf("%s%lld", d ? ", " : "", (long long)t->dims[d]);
+	printf("]:");
+	size_t n = t->dtype == DNNQ_TYPE_F32 ? t->bytes / sizeof(float) : t->bytes;
+	for (size_t i = 0; i < n && i < 8; i++) {
+		if (t->dtype == DNNQ_TYPE_F32)
+			printf(" %.4f", ((const float *)t->data)[i]);
+		else
+			printf(" %u", ((const unsigned char *)t->data)[i]);
+	}
+	printf("%s\n", n > 8 ? " ..." : "");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: dnnq-example MODEL [SOCKET]\n");
+		return 2;
+	}
+	struct dnnq_client *c;
+	int rc = dnnq_connect(argc > 2 ? argv[2] : NULL, NULL, &c);
+	if (rc)
+		return fail("connect", rc);
+
+	int status = 1;
+	struct dnnq_model *m = NULL;
+	struct dnnq_tensor tensors[DNNQ_MAX_IO];
+	struct dnnq_tensor *outs[DNNQ_MAX_IO];
+	const struct dnnq_tensor *ins[DNNQ_MAX_IO];
+	uint32_t n_in = 0, n_out = 0, made = 0;
+	memset(tensors, 0, sizeof tensors);
+	if ((rc = dnnq_model_open(c, argv[1], &m))) {
+		fail("open", rc);
+		goto out;
+	}
+	n_in = dnnq_model_num_inputs(m);
+	n_out = dnnq_model_num_outputs(m);
+	for (; made < n_in + n_out; made++) {
+		int output = made >= n_in;
+		uint32_t i = output ? made - n_in : made;
+		rc = dnnq_tensor_alloc_io(m, output ? DNNQ_OUTPUT : DNNQ_INPUT, i, 1, &tensors[made]);
+		if (rc) {
+			fail("allocate", rc);
+			goto out;
+		}
+		if (output)
+			outs[i] = &tensors[made];
+		else {
+			fill(&tensors[made]);
+			ins[i] = &tensors[made];
+		}
+	}
+	if ((rc = dnnq_infer(m, ins, outs, 5000))) {
+		fail("infer", rc);
+		goto out;
+	}
+	printf("%s: %u input%s, %u output%s\n", dnnq_model_name_of(m), n_in,
+	       n_in == 1 ? "" : "s", n_out, n_out == 1 ? "" : "s");
+	for (uint32_t i = 0; i < n_out; i++) {
+		struct dnnq_io_info io;
+		if ((rc = dnnq_model_io(m, DNNQ_OUTPUT, i, &io))) {
+			fail("signature", rc);
+			goto out;
+		}
+		print(&io, outs[i]);
+	}
+	status = 0;
+out:
+	for (uint32_t t = 0; t < made; t++)
+		dnnq_tensor_free(c, &tensors[t]);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	return status;
+}
