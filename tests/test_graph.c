@@ -246,6 +246,13 @@ START_TEST(shadow_reports_each_node)
 			              rep[1].local_sqnr_db, good_conv2);
 		/* the reshape adds no error of its own */
 		ck_assert(isinf(rep[4].local_sqnr_db));
+		/* the add works in place: its local SQNR is taken on its inputs
+		 * as they were before it ran (17 dB here; 6.4 dB when it read
+		 * its own output as its input 0) */
+		ck_assert_int_eq(rep[2].kind, DNNQ_NODE_ELTWISE);
+		if (!broken)
+			ck_assert_msg(rep[2].local_sqnr_db > 12, "add: local SQNR %.1f dB",
+			              rep[2].local_sqnr_db);
 		dnnq_graph_destroy(g);
 	}
 	free(w);
