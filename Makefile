@@ -80,12 +80,12 @@ DNNQD        := $(BUILD)/bin/dnnqd
 DNNQCTL      := $(BUILD)/bin/dnnqctl
 # tools/dnnq-NAME.c is the tool dnnq-NAME (dnnq-convert, dnnq-run), on onnx/.
 ONNX_TOOLS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(sort $(wildcard tools/dnnq-*.c)))
-TOOLS      := $(BUILD)/bin/dnnq-quant-demo $(BUILD)/bin/dnnq-calibrate \
+TOOLS      := $(BUILD)/bin/dnnq-calibrate \
               $(BUILD)/bin/dnnq-inspect $(DNNQCTL) $(ONNX_TOOLS)
 TEST_BIN   := $(BUILD)/tests/dnnq-check
 BENCH_BIN  := $(BUILD)/bin/dnnq-bench
 
-.PHONY: all check bench demo install clean deps deps-bench
+.PHONY: all check bench demo install uninstall clean deps deps-bench
 .DEFAULT_GOAL := all
 
 all: $(DEPS_FIRST) $(ENGINE_LIB) $(CALIB_LIB) $(SHM_LIB) $(ONNX_LIB) $(TOOLS) $(DNNQD) \
@@ -128,10 +128,6 @@ $(ONNX_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(ONNX_LIB) $(DAEMON_LIB) 
                $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ONNX_LIBS) -lm -lpthread
-
-$(BUILD)/bin/dnnq-quant-demo: $(call obj,tools/quant-demo.c) $(ENGINE_LIB) $(SHM_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
 
 $(BUILD)/bin/dnnq-calibrate: $(call obj,tools/calibrate.c) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
@@ -201,17 +197,21 @@ demo: all
 # is written again for the PREFIX of this install. An existing config is
 # kept.
 SYSCONFDIR = $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+# The library in Debian's multiarch directory (lib/x86_64-linux-gnu), which
+# the dynamic linker searches under /usr and /usr/local alike.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+LIBDIR    ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 UNIT_PATHS = s|/usr/bin/|$(PREFIX)/bin/|g; s|/etc/dnnq/|$(SYSCONFDIR)/dnnq/|g
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/systemd/system \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
 	  $(DESTDIR)$(SYSCONFDIR)/dnnq $(addprefix $(DESTDIR)$(PREFIX)/share/man/man,1 3 5 8)
 	install -m 755 $(TOOLS) $(DNNQD) $(DESTDIR)$(PREFIX)/bin/
-	install -m 755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libdnnq-client.so.1 $(DESTDIR)$(PREFIX)/lib/libdnnq-client.so
-	sed 's|@PREFIX@|$(PREFIX)|g' client/dnnq-client.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dnnq-client.pc
+	install -m 755 $(CLIENT_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libdnnq-client.so.1 $(DESTDIR)$(LIBDIR)/libdnnq-client.so
+	sed 's|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g' client/dnnq-client.pc.in \
+	  > $(DESTDIR)$(LIBDIR)/pkgconfig/dnnq-client.pc
 	install -m 644 $(CLIENT_HDR) $(DESTDIR)$(PREFIX)/include/
 	for u in dnnqd.service dnnqd.socket; do \
 	  sed '$(UNIT_PATHS)' systemd/$$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
@@ -223,6 +223,18 @@ install: all
 	  install -m 644 systemd/dnnqd.yaml $(DESTDIR)$(SYSCONFDIR)/dnnq/; fi
 	for m in man/*.[1358]; do \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/ || exit 1; \
+	done
+
+# What install put there, but the config (an administrator's file: remove
+# $(SYSCONFDIR)/dnnq/dnnqd.yaml by hand when it is no longer wanted).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS) $(DNNQD))) \
+	  $(DESTDIR)$(LIBDIR)/libdnnq-client.so.1 $(DESTDIR)$(LIBDIR)/libdnnq-client.so \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/dnnq-client.pc $(DESTDIR)$(PREFIX)/include/dnnq.h \
+	  $(addprefix $(DESTDIR)$(PREFIX)/lib/systemd/system/,dnnqd.service dnnqd.socket) \
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/dnnq.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/dnnq.conf
+	for m in man/*.[1358]; do \
+	  rm -f $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m#man/} || exit 1; \
 	done
 
 clean:
@@ -319,9 +331,10 @@ fuzz-seeds: $(FUZZ_SEEDS)
 # builds examples/infer.c as $(BUILD)/bin/dnnq-example, which the api suite
 # (tests/test_api.c) runs against a dnnqd.
 API_PREFIX   = $(abspath $(BUILD))/api-check/prefix
-API_PKG      = PKG_CONFIG_PATH=$(API_PREFIX)/lib/pkgconfig pkg-config
+API_LIBDIR   = $(API_PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+API_PKG      = PKG_CONFIG_PATH=$(API_LIBDIR)/pkgconfig pkg-config
 API_FLAGS    = -Wall -Wextra -Werror -pedantic $(if $(SANITIZE),-fsanitize=$(SANITIZE))
-API_LINK     = $$($(API_PKG) --cflags --libs dnnq-client) -Wl,-rpath,$(API_PREFIX)/lib
+API_LINK     = $$($(API_PKG) --cflags --libs dnnq-client) -Wl,-rpath,$(API_LIBDIR)
 EXAMPLE_BIN := $(BUILD)/bin/dnnq-example
 .PHONY: check-api
 check-api: $(DEPS_FIRST) all
@@ -332,7 +345,7 @@ check-api: $(DEPS_FIRST) all
 	if grep -nE 'dnnq_diag|shm/|#include "' $$h; then \
 	  echo "check-api: $$h holds internal declarations or includes" >&2; exit 1; fi; \
 	for f in $$(sed -n 's/^[a-z][^(]*[ *]\(dnnq_[a-z0-9_]*\)(.*/\1/p' $$h); do \
-	  nm -D --defined-only $(API_PREFIX)/lib/libdnnq-client.so | grep -qw $$f || \
+	  nm -D --defined-only $(API_LIBDIR)/libdnnq-client.so | grep -qw $$f || \
 	  { echo "check-api: $$f is declared in dnnq.h but not exported" >&2; exit 1; }; \
 	done
 	awk '/^\.SH EXAMPLES/ { ex = 1 } ex && /^\.fi/ { exit } ex && on { print } ex && /^\.nf/ { on = 1 }' \

@@ -397,7 +397,7 @@ void dnnqd_usage(FILE *f)
 	        "usage: dnnqd [--config FILE] [--model NAME=FILE.dnnq ...] [options]\n"
 	        "       dnnqd --check-config FILE\n"
 	        "Serves int8 models to local clients through shared memory.\n\n"
-	        "  --config FILE            the YAML config (docs/config.md); without it the\n"
+	        "  --config FILE            the YAML config (dnnqd.yaml(5)); without it the\n"
 	        "                           defaults below and no models\n"
 	        "  --check-config FILE      validate FILE, print 'FILE: ok' or its error, exit 0/1\n"
 	        "  --socket PATH            listen here (default /run/dnnq/dnnqd.sock as root;\n"

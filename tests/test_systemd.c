@@ -936,7 +936,7 @@ static const char *sanitizers(void)
 }
 
 /* make install PREFIX=prefix DESTDIR=destdir, on this build tree. */
-static void make_install(const char *destdir, const char *prefix)
+static void make_target(const char *destdir, const char *prefix, const char *target)
 {
 	char out[16384], p[PATH_MAX + 16], d[PATH_MAX + 16], b[PATH_MAX + 16], san[PATH_MAX + 16];
 	fmt(p, sizeof p, "PREFIX=%s", prefix);
@@ -945,8 +945,13 @@ static void make_install(const char *destdir, const char *prefix)
 	fmt(san, sizeof san, "SANITIZE=%s", sanitizers());
 	unsetenv("MAKEFLAGS");
 	unsetenv("MAKELEVEL");
-	const char *argv[] = { "make", "-s", "-C", srcdir(), "install", p, d, b, san, NULL };
-	assert_ran(run(argv, 600000, out, sizeof out), "make install", out);
+	const char *argv[] = { "make", "-s", "-C", srcdir(), target, p, d, b, san, NULL };
+	assert_ran(run(argv, 600000, out, sizeof out), target, out);
+}
+
+static void make_install(const char *destdir, const char *prefix)
+{
+	make_target(destdir, prefix, "install");
 }
 
 /* Every file below root, as "path" lines relative to it, sorted. */
@@ -960,12 +965,13 @@ static void list_tree(const char *root, char *out, size_t len)
 
 static const char *const installed[] = {
 	"./usr/bin/dnnq-calibrate", "./usr/bin/dnnq-convert", "./usr/bin/dnnq-inspect",
-	"./usr/bin/dnnq-quant-demo", "./usr/bin/dnnq-run", "./usr/bin/dnnqctl", "./usr/bin/dnnqd",
+	"./usr/bin/dnnq-run", "./usr/bin/dnnqctl", "./usr/bin/dnnqd",
 	"./usr/include/dnnq.h",
-	"./usr/lib/libdnnq-client.so", "./usr/lib/libdnnq-client.so.1",
-	"./usr/lib/pkgconfig/dnnq-client.pc",
 	"./usr/lib/systemd/system/dnnqd.service", "./usr/lib/systemd/system/dnnqd.socket",
 	"./usr/lib/sysusers.d/dnnq.conf", "./usr/lib/tmpfiles.d/dnnq.conf",
+	/* in `find | sort` order: lib/x86_64-linux-gnu after lib/tmpfiles.d */
+	"./usr/@LIB@/libdnnq-client.so", "./usr/@LIB@/libdnnq-client.so.1",
+	"./usr/@LIB@/pkgconfig/dnnq-client.pc",
 	"./usr/share/man/man1/dnnq-calibrate.1", "./usr/share/man/man1/dnnq-convert.1",
 	"./usr/share/man/man1/dnnq-inspect.1", "./usr/share/man/man1/dnnq-run.1",
 	"./usr/share/man/man1/dnnqctl.1", "./usr/share/man/man3/dnnq.3",
@@ -973,19 +979,52 @@ static const char *const installed[] = {
 	"./usr/share/man/man8/dnnqd.8",
 };
 
+/* The library's directory below the prefix: lib/ and Debian's multiarch
+ * triplet (`cc -print-multiarch`), as the Makefile's LIBDIR. */
+static const char *libdir(void)
+{
+	static char dir[96];
+	char out[256] = "";
+	const char *argv[] = { "cc", "-print-multiarch", NULL };
+	if (!dir[0]) {
+		assert_ran(run(argv, 30000, out, sizeof out), "cc -print-multiarch", out);
+		out[strcspn(out, "\n")] = '\0';
+		fmt(dir, sizeof dir, out[0] ? "lib/%s" : "lib", out);
+	}
+	return dir;
+}
+
+/* What the tree holds when only the example config is installed (when
+ * there is one). */
+static const char *config_list(void)
+{
+	char yaml[PATH_MAX + 32];
+	fmt(yaml, sizeof yaml, "%s/systemd/dnnqd.yaml", srcdir());
+	return exists(yaml) ? "./etc/dnnq/dnnqd.yaml\n" : "";
+}
+
+/* config_list(), then installed[] with @LIB@ as libdir(), a path a line. */
+static void want_list(char *want, size_t len)
+{
+	size_t n = (size_t)snprintf(want, len, "%s", config_list());
+	for (size_t i = 0; i < sizeof installed / sizeof installed[0]; i++) {
+		const char *at = strstr(installed[i], "@LIB@");
+		if (at)
+			n += (size_t)snprintf(want + n, len - n, "%.*s%s%s\n", (int)(at - installed[i]),
+			                      installed[i], libdir(), at + 5);
+		else
+			n += (size_t)snprintf(want + n, len - n, "%s\n", installed[i]);
+	}
+}
+
 static void assert_file_list(const char *destdir)
 {
-	char want[4096] = "", got[8192], yaml[PATH_MAX + 32];
-	fmt(yaml, sizeof yaml, "%s/systemd/dnnqd.yaml", srcdir());
-	size_t n = 0;
-	if (exists(yaml))   /* the example config, when there is one */
-		n += (size_t)snprintf(want, sizeof want, "./etc/dnnq/dnnqd.yaml\n");
-	for (size_t i = 0; i < sizeof installed / sizeof installed[0]; i++)
-		n += (size_t)snprintf(want + n, sizeof want - n, "%s\n", installed[i]);
+	char want[4096], got[8192];
+	want_list(want, sizeof want);
 	list_tree(destdir, got, sizeof got);
 	ck_assert_str_eq(got, want);
 	char link[PATH_MAX + 64], target[64];
-	fmt(link, sizeof link, "%s/usr/lib/libdnnq-client.so", destdir);
+	fmt(link, sizeof link, "%s/usr/%s/libdnnq-client.so", destdir, libdir());
 	ssize_t len = readlink(link, target, sizeof target - 1);
 	ck_assert(len > 0);
 	target[len] = '\0';
@@ -1014,12 +1053,12 @@ static void assert_builds_against(const char *dir, const char *destdir)
 	fmt(src, sizeof src, "%s/prog.c", dir);
 	write_text(src, client_program, 0644);
 	fmt(cmd, sizeof cmd,
-	    "export PKG_CONFIG_PATH='%s/usr/lib/pkgconfig' PKG_CONFIG_SYSROOT_DIR='%s' && "
+	    "export PKG_CONFIG_PATH='%s/usr/%s/pkgconfig' PKG_CONFIG_SYSROOT_DIR='%s' && "
 	    "flags=$(pkg-config --cflags --libs dnnq-client) && echo \"$flags\" && "
 	    "cc -Wall -Werror %s -o '%s/prog' '%s' $flags && "
-	    "export LD_LIBRARY_PATH='%s/usr/lib' && '%s/prog' && ldd '%s/prog' | "
+	    "export LD_LIBRARY_PATH='%s/usr/%s' && '%s/prog' && ldd '%s/prog' | "
 	    "grep -F \"libdnnq-client.so.1 => $LD_LIBRARY_PATH/libdnnq-client.so.1\"",
-	    destdir, destdir, san, dir, src, destdir, dir, dir);
+	    destdir, libdir(), destdir, san, dir, src, destdir, libdir(), dir, dir);
 	const char *argv[] = { "sh", "-c", cmd, NULL };
 	assert_ran(run(argv, 60000, out, sizeof out), "pkg-config + cc + run", out);
 	ck_assert_msg(strstr(out, destdir) && strstr(out, "-ldnnq-client"), "flags: %s", out);
@@ -1045,9 +1084,16 @@ START_TEST(systemd_make_install)
 	                     "/opt/dnnq/etc/dnnq/dnnqd.yaml\n") &&
 	              strstr(text, "\nExecStart=/opt/dnnq/bin/dnnqd --config "
 	                     "/opt/dnnq/etc/dnnq/dnnqd.yaml\n"), "%s", text);
-	fmt(unit, sizeof unit, "%s/opt/dnnq/lib/pkgconfig/dnnq-client.pc", destdir);
+	fmt(unit, sizeof unit, "%s/opt/dnnq/%s/pkgconfig/dnnq-client.pc", destdir, libdir());
 	read_text(unit, text, sizeof text);
 	ck_assert_msg(!strncmp(text, "prefix=/opt/dnnq\n", 17), "%s", text);
+	fmt(unit, sizeof unit, "libdir=/opt/dnnq/%s\n", libdir());
+	ck_assert_msg(strstr(text, unit), "%s", text);
+	/* uninstall takes back all but the config */
+	fmt(destdir, sizeof destdir, "%s/root", dir);
+	make_target(destdir, "/usr", "uninstall");
+	list_tree(destdir, text, sizeof text);
+	ck_assert_str_eq(text, config_list());
 }
 END_TEST
 

@@ -59,7 +59,7 @@ static void usage(FILE *f)
 		"  --bins N        histogram bins (default 2048)\n"
 		"  --samples N     table: values per distribution (default 1000000)\n"
 		"  --seed S        table: generator seed (default 1)\n"
-		"  --json          one JSON object (keys in docs/calibration.md)\n",
+		"  --json          one JSON object\n",
 		argv0, argv0);
 }
 
