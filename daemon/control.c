@@ -206,7 +206,7 @@ static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, stru
 	r->fds[1] = s->doorbell[1];
 	r->fds[2] = s->completion[1];
 	r->nfds = DNNQ_PROTO_NFDS;
-	dnnqd_log(DNNQD_LOG_INFO, "session %llu: pid %u uid %u: %u slots, %llu arena bytes",
+	dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: pid %u uid %u: %u slots, %llu arena bytes",
 	          (unsigned long long)s->id, c->pid, c->uid, s->view.slot_count,
 	          (unsigned long long)s->view.arena_size);
 	return 0;
@@ -445,7 +445,7 @@ void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c)
 {
 	unpend(d, c);
 	if (c->session) {
-		dnnqd_log(DNNQD_LOG_INFO, "session %llu: closed", (unsigned long long)c->session->id);
+		dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: closed", (unsigned long long)c->session->id);
 		dnnqd_session_retire(d, c->session);
 		c->session = NULL;
 	}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/log.h"
@@ -65,8 +66,21 @@ void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 	if (!dnnqd_log_enabled(level))
 		return;
 	char line[1024];
-	int n = snprintf(line, sizeof line, "%s", dnnqd_log_to_journal() &&
-	                 level <= DNNQD_LOG_DEBUG ? journal_prefix[level] : "dnnqd: ");
+	int n;
+	if (dnnqd_log_to_journal()) {
+		n = snprintf(line, sizeof line, "%s", level <= DNNQD_LOG_DEBUG
+		             ? journal_prefix[level] : "dnnqd: ");
+	} else {
+		/* journald stamps its lines itself; a file or a terminal gets
+		 * the time in UTC, to the millisecond */
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+		n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ dnnqd: ",
+		              ts.tv_nsec / 1000000);
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

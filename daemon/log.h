@@ -4,12 +4,14 @@
  * write(2), so lines from the control loop and the workers never interleave.
  *
  * Two formats. On a terminal, a file or a pipe (the tests read a log file)
- * a line starts with "dnnqd: ". When stderr is the journal (systemd sets
+ * a line starts with the time in UTC, ISO 8601 to the millisecond, then
+ * "dnnqd: " ("2026-12-03T07:16:04.123Z dnnqd: ready: ..."). When stderr is the journal (systemd sets
  * $JOURNAL_STREAM to stderr's "DEVICE:INODE", see systemd.exec(5)) a line
  * starts with its syslog priority instead, "<3>" error, "<4>" warning,
  * "<6>" info, "<7>" debug (sd-daemon.h's SD_ERR...): journald takes the
  * prefix off and files the line at that priority, and names the daemon
- * itself (SYSLOG_IDENTIFIER), so a "dnnqd: " would only repeat it.
+ * itself (SYSLOG_IDENTIFIER) and stamps the time, so a "dnnqd: " or a
+ * timestamp would only repeat them.
  */
 #ifndef DNNQ_DAEMON_LOG_H
 #define DNNQ_DAEMON_LOG_H

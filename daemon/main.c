@@ -15,14 +15,19 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon/dnnqd.h"
 #include "daemon/log.h"
+#include "daemon/models.h"
 #include "daemon/notify.h"
 #include "daemon/options.h"
 #include "daemon/reload.h"
@@ -67,6 +72,8 @@ static int load_models(const struct dnnq_config *c, struct dnnqd_models **out,
 	unsigned changed;
 	int rc = none ? dnnqd_models_next(none, c, NULL, out, &changed, diag)
 	              : dnnq_diag_set(diag, DNNQ_E_NOMEM, "model table: out of memory");
+	if (!rc)
+		dnnqd_models_log_loaded(NULL, *out);
 	dnnqd_models_free(none);
 	return rc;
 }
@@ -83,9 +90,30 @@ static int open_socket(const struct dnnq_config *c, int *fd, bool *activated,
 	                       c->listen.has_group ? (int64_t)c->listen.gid : -1, fd, diag);
 }
 
+/* The address fd listens on, as the ready line names it: the path, "@name"
+ * for an abstract socket, else what the config said (or "?"). */
+static void socket_name(int fd, const char *fallback, char *buf, size_t len)
+{
+	struct sockaddr_un a;
+	socklen_t alen = sizeof a;
+	memset(&a, 0, sizeof a);
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	if (getsockname(fd, (struct sockaddr *)&a, &alen) || a.sun_family != AF_UNIX ||
+	    alen <= off) {
+		snprintf(buf, len, "%s", fallback ? fallback : "?");
+		return;
+	}
+	size_t n = alen - off;
+	if (a.sun_path[0])
+		snprintf(buf, len, "%.*s", (int)strnlen(a.sun_path, n), a.sun_path);
+	else
+		snprintf(buf, len, "@%.*s", (int)(n - 1), a.sun_path + 1);
+}
+
 /* The loop from READY=1 to the end of the drain. */
 static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
-                 struct dnnqd_models *ms, int listen_fd, int sig_fd, struct dnnq_diag *diag)
+                 struct dnnqd_models *ms, int listen_fd, bool activated, int sig_fd,
+                 struct dnnq_diag *diag)
 {
 	struct dnnqd d;
 	struct dnnqd_acl acl;
@@ -103,10 +131,11 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 	if ((rc = dnnqd_start(&d, &cfg, ms, diag)))
 		goto out;
 	d.reload = rl;
-	char status[256];
+	char status[256], where[sizeof(struct sockaddr_un)];
 	dnnqd_state_line(&d, status, sizeof status);
-	dnnqd_log(DNNQD_LOG_INFO, "ready: %s, %u worker%s, socket %s", status, d.nworkers,
-	          d.nworkers == 1 ? "" : "s", c->listen.path);
+	socket_name(listen_fd, c->listen.path, where, sizeof where);
+	dnnqd_log(DNNQD_LOG_INFO, "ready: %s, %u worker%s, socket %s%s", status, d.nworkers,
+	          d.nworkers == 1 ? "" : "s", where, activated ? " (from systemd)" : "");
 	dnnqd_notify_ready(status);
 	rc = dnnqd_serve(&d, &acl, listen_fd, sig_fd, diag);
 	/* the reload thread reads the served table: it ends first */
@@ -139,7 +168,7 @@ static int run(const struct dnnqd_options *o)
 	if (!rc)
 		rc = open_socket(&c, &listen_fd, &activated, &diag);
 	if (!rc)
-		rc = serve(o, &c, ms, listen_fd, sig_fd, &diag);
+		rc = serve(o, &c, ms, listen_fd, activated, sig_fd, &diag);
 	else
 		dnnqd_models_free(ms);
 	if (listen_fd >= 0)
@@ -154,7 +183,9 @@ static int run(const struct dnnqd_options *o)
 	return rc ? 1 : 0;
 }
 
-/* --check-config FILE: "dnnqd: FILE: ok", or the config's own diag line. */
+/* --check-config FILE: "dnnqd: FILE: ok", or the config's own diag line,
+ * or one line per model the daemon would refuse to load ("FILE: model
+ * NAME: PATH: why"), every model checked, as `nginx -t` does. */
 static int check_config(const char *path)
 {
 	struct dnnq_config c;
@@ -164,7 +195,17 @@ static int check_config(const char *path)
 		fprintf(stderr, "%s\n", diag.msg);
 		return 1;
 	}
+	unsigned bad = 0;
+	for (unsigned i = 0; i < c.nmodels; i++) {
+		diag.msg[0] = 0;
+		if (dnnqd_models_check(&c.models[i], &diag)) {
+			fprintf(stderr, "%s: model %s: %s\n", path, c.models[i].name, diag.msg);
+			bad++;
+		}
+	}
 	dnnq_config_free(&c);
+	if (bad)
+		return 1;
 	printf("dnnqd: %s: ok\n", path);
 	return 0;
 }

@@ -31,8 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "daemon/loader.h"
+#include "daemon/log.h"
 #include "daemon/models.h"
 
 #define MAX_MODEL_FILE ((uint64_t)1 << 36)
@@ -265,6 +267,8 @@ static int version_load(const struct dnnq_config_model *src, unsigned nworkers,
 	void *buf = NULL;
 	size_t len = 0;
 	struct dnnqd_file_id id;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = read_stable(src->path, &buf, &len, &id, diag);
 	if (rc)
 		return rc;
@@ -273,8 +277,20 @@ static int version_load(const struct dnnq_config_model *src, unsigned nworkers,
 	free(buf);
 	if (rc)
 		return dnnq_diag_set(diag, rc, "%s: %s", src->path, why.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	(*out)->file = id;
+	(*out)->load_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000 +
+	                             (t1.tv_nsec - t0.tv_nsec));
 	return 0;
+}
+
+int dnnqd_models_check(const struct dnnq_config_model *e, struct dnnq_diag *diag)
+{
+	struct dnnqd_model *v;
+	int rc = version_load(e, 1, &v, diag);
+	if (!rc)
+		version_put(v);
+	return rc;
 }
 
 /* ---- tables --------------------------------------------------------------- */
@@ -446,6 +462,36 @@ int dnnqd_models_next(const struct dnnqd_models *cur, const struct dnnq_config *
 		*changed += dnnqd_models_find(ms, cur->m[cur->order[k]]->name) < 0;
 	*out = ms;
 	return 0;
+}
+
+/* "512 B", "12.3 kB", "1.2 MB", "3.4 GB" (powers of 1000). */
+static void size_text(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = { "kB", "MB", "GB", "TB" };
+	if (bytes < 1000) {
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+		return;
+	}
+	double v = (double)bytes / 1000;
+	unsigned u = 0;
+	for (; v >= 999.95 && u + 1 < sizeof unit / sizeof unit[0]; u++)
+		v /= 1000;
+	snprintf(buf, len, "%.1f %s", v, unit[u]);
+}
+
+void dnnqd_models_log_loaded(const struct dnnqd_models *cur, const struct dnnqd_models *next)
+{
+	for (uint32_t k = 0; k < next->count; k++) {
+		uint32_t id = next->order[k];
+		const struct dnnqd_model *v = next->m[id];
+		if (cur && id < cur->n && cur->m[id] == v)
+			continue;
+		char size[32];
+		size_text(v->file.size, size, sizeof size);
+		dnnqd_log(DNNQD_LOG_INFO, "model %s: %s, generation %u, %s, loaded in %llu ms",
+		          v->name, v->src.path ? v->src.path : "(memory)", v->generation, size,
+		          (unsigned long long)((v->load_ns + 500000) / 1000000));
+	}
 }
 
 int dnnqd_models_find(const struct dnnqd_models *ms, const char *name)

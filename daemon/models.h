@@ -68,6 +68,7 @@ struct dnnqd_model {
 	struct dnnq_model parsed;
 	struct dnnq_config_model src;   /* the entry it was loaded for (path malloc'd) */
 	struct dnnqd_file_id file;      /* all zero when made from bytes */
+	uint64_t load_ns;               /* reading, parsing, building, warming up */
 	unsigned ngraphs;
 	struct dnnqd_graph_slot *graphs;
 	struct dnnq_weights_cache *weights;  /* the graphs' packed weights, once */
@@ -109,6 +110,16 @@ int dnnqd_models_load(struct dnnqd_models *ms, const char *name, const char *pat
 int dnnqd_models_next(const struct dnnqd_models *cur, const struct dnnq_config *c,
                       const _Atomic bool *cancel, struct dnnqd_models **out,
                       unsigned *changed, struct dnnq_diag *diag);
+
+/* Loads entry e's file as the daemon would (read, checksums, one graph
+ * built and warmed up) and drops it: 0, or the diag line starting "PATH: "
+ * (what --check-config reports). */
+int dnnqd_models_check(const struct dnnq_config_model *e, struct dnnq_diag *diag);
+
+/* Logs one INFO line per version of `next` that `cur` does not serve (a
+ * new name, or a new generation): "model NAME: PATH, generation G, SIZE,
+ * loaded in N ms". cur NULL: every version of next. */
+void dnnqd_models_log_loaded(const struct dnnqd_models *cur, const struct dnnqd_models *next);
 
 /* The served model's id, or -1. */
 int dnnqd_models_find(const struct dnnqd_models *ms, const char *name);

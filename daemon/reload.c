@@ -191,8 +191,11 @@ static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 	r->next = NULL;
 	if (!rc && r->changed && (rc = dnnqd_models_publish(d, next)))
 		dnnq_diag_set(&r->diag, rc, "model table: out of memory");
-	else if (!rc && r->changed)
+	else if (!rc && r->changed) {
+		/* r->cur is retired, not freed, until a later tick */
+		dnnqd_models_log_loaded(r->cur, next);
 		next = NULL;            /* d's now */
+	}
 	dnnqd_models_free(next);
 	d->reloads++;
 	if (rc) {

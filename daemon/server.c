@@ -46,6 +46,7 @@
 #include "daemon/reload.h"
 #include "daemon/server.h"
 #include "daemon/session.h"
+#include "shm/dnnq_socket.h"
 
 #define ACCEPTS_PER_WAKE 32
 #define TICK_NS ((uint64_t)DNNQD_HEARTBEAT_MS * 1000000)
@@ -58,14 +59,41 @@ static void set_addr(struct sockaddr_un *a, const char *path)
 	snprintf(a->sun_path, sizeof a->sun_path, "%s", path);
 }
 
+/* Whether dir is the directory of a default socket (/run/dnnq, or
+ * $XDG_RUNTIME_DIR/dnnq by shm/dnnq_socket.h's rule): the only one made
+ * when missing. */
+static bool default_dir(const char *dir)
+{
+	char def[DNNQ_SOCKET_PATH_MAX];
+	const char *runs[2] = { DNNQ_SYSTEM_SOCKET,
+	                        dnnq_default_socket(geteuid(), getenv("XDG_RUNTIME_DIR"), def,
+	                                            sizeof def) };
+	for (int i = 0; i < 2; i++) {
+		const char *slash = strrchr(runs[i], '/');
+		if (slash && strlen(dir) == (size_t)(slash - runs[i]) &&
+		    !strncmp(dir, runs[i], (size_t)(slash - runs[i])))
+			return true;
+	}
+	return false;
+}
+
+/* The socket's directory: made (0755) when it is the default one, else it
+ * must exist; a typo in listen.path is refused, not served. */
 static int make_dir(const char *path, struct dnnq_diag *d)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (!slash || slash == dir)
 		return 0;
 	*slash = 0;
+	if (!stat(dir, &st))
+		return S_ISDIR(st.st_mode) ? 0 : dnnq_diag_set(d, DNNQ_E_IO, "%s: socket directory"
+		                                               " is not a directory", dir);
+	if (errno != ENOENT || !default_dir(dir))
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: socket directory: %s", dir,
+		                     errno == ENOENT ? "does not exist" : strerror(errno));
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot create: %s", dir, strerror(errno));
 	return 0;

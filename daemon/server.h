@@ -10,7 +10,9 @@
 #include "daemon/options.h"
 
 /* Binds and listens on path (SOCK_SEQPACKET, non-blocking): creates its
- * directory (0755) when missing, removes a stale socket file nobody answers
+ * directory (0755) when missing only for the default socket's (/run/dnnq,
+ * $XDG_RUNTIME_DIR/dnnq; any other missing directory is DNNQ_E_IO,
+ * "DIR: socket directory: does not exist"), removes a stale socket file nobody answers
  * on, and refuses when another daemon listens there. */
 int dnnqd_listen(const char *path, int *fd, struct dnnq_diag *diag);
 /* The same with the socket file's mode and, when gid >= 0, its group

@@ -28,7 +28,8 @@
 	DNNQ_SUITE(hostile) \
 	DNNQ_SUITE(onnx) \
 	DNNQ_SUITE(lower) \
-	DNNQ_SUITE(convert)
+	DNNQ_SUITE(convert) \
+	DNNQ_SUITE(ops)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

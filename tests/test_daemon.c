@@ -1218,7 +1218,12 @@ START_TEST(listen_stale_and_busy)
 	close(fd);
 	unlink(path);
 	rmdir(sub);
-	/* the directory is made when missing; a file that is no socket stays */
+	/* a missing directory (not the default one) is refused, named; a
+	 * file that is no socket stays */
+	ck_assert_int_eq(dnnqd_listen(path, &fd, &d), DNNQ_E_IO);
+	expect_msg(d.msg, "socket directory: does not exist");
+	expect_msg(d.msg, sub);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
 	ck_assert_msg(dnnqd_listen(path, &fd, &d) == 0, "%s", d.msg);
 	close(fd);
 	unlink(path);
