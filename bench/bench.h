@@ -175,16 +175,16 @@ double bench_clock_ghz(double seconds);
  * of this process, so one disturbed by another process does not stick. */
 double bench_peak_best(enum bench_peak_kind k, unsigned nthreads);
 
-/* ---- dnnq's GEMM kernel ---- */
+/* ---- dnnq's ISA ---- */
 
-/* Whether dnnq_gemm_pack picks the AVX-512 VNNI kernel now (DNNQ_GEMM=avx2
- * in the environment keeps AVX2): packs a tiny matrix and reads
- * dnnq_gemm_weights.vnni. "vnni", "avx2" or "scalar". */
+/* The ISA dnnq's side of every table packs and runs for: --isa, else
+ * dnnq_isa_best(). */
+enum dnnq_isa bench_dnnq_isa(void);
+/* The name of its GEMM kernel ("gemm_6x64c4__avx512vnni"). */
 const char *bench_dnnq_gemm_kernel(void);
-/* --dnnq-kernel: "avx2" sets DNNQ_GEMM=avx2, "vnni" unsets it (and dies
- * when the CPU lacks VNNI), "auto" leaves the environment alone. Before
+/* --isa: scalar, avx2 or avx512vnni (dies when the CPU lacks it). Before
  * anything is packed. */
-void bench_dnnq_kernel_select(const char *name);
+void bench_dnnq_isa_select(const char *name);
 
 /* ---- threads for dnnq ---- */
 
@@ -219,7 +219,7 @@ struct bench_opts {
 	size_t min_m;             /* skip shapes with M below */
 	double seconds;           /* peak: measuring time */
 	const char *onednn_isa;   /* NULL: oneDNN's own choice */
-	const char *dnnq_kernel;  /* NULL: dnnq's own choice (bench_dnnq_kernel_select) */
+	const char *isa;          /* NULL: dnnq_isa_best() (bench_dnnq_isa_select) */
 };
 
 int bench_cmd_peak(const struct bench_opts *o);

@@ -119,7 +119,7 @@ static void dnnq_create(struct layer *l)
 	const struct model_conv_shape *s = l->s;
 	struct dnnq_diag diag = { "" };
 	struct dnnq_conv_desc d = {
-		.isa = dnnq_isa_best(), .cin = s->cin, .cout = s->cout, .groups = 1,
+		.isa = bench_dnnq_isa(), .cin = s->cin, .cout = s->cout, .groups = 1,
 		.kh = s->k, .kw = s->k, .stride_h = s->stride, .stride_w = s->stride,
 		.dil_h = 1, .dil_w = 1, .pad_t = s->pad, .pad_l = s->pad, .pad_b = s->pad,
 		.pad_r = s->pad, .w = l->w, .nwq = s->cout, .w_scale = l->w_scale,
@@ -462,8 +462,8 @@ int bench_cmd_conv(const struct bench_opts *o)
 	double tot[2] = { 0, 0 };
 	FILE *f = bench_text(o->tsv);
 	const char *kernel = bench_dnnq_gemm_kernel();
-	fprintf(f, "\n== ResNet-18 convolutions, batch 1, %u thread%s, dnnq GEMM kernel %s%s ==\n",
-	        n, n > 1 ? "s" : "", kernel, getenv("DNNQ_GEMM") ? " (DNNQ_GEMM set)" : "");
+	fprintf(f, "\n== ResNet-18 convolutions, batch 1, %u thread%s, dnnq GEMM kernel %s ==\n",
+	        n, n > 1 ? "s" : "", kernel);
 	DNNL_CHECK(dnnl_engine_create(&dn.eng, dnnl_cpu, 0));
 	DNNL_CHECK(dnnl_stream_create(&dn.stream, dn.eng, dnnl_stream_default_flags));
 	bench_peers_threads(n);

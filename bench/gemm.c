@@ -10,8 +10,8 @@
  * load); oneDNN and OpenBLAS get the weight layout they are fastest with on
  * that shape, found by a short probe. dnnq's GOPS are also read as a share
  * of the measured peaks (peak.c): the AVX2 one on every row, the AVX-512
- * VNNI one on the rows where dnnq_gemm runs its vpdpbusd kernel
- * (dnnq_gemm_weights.vnni; --dnnq-kernel avx2 keeps the AVX2 kernel).
+ * VNNI one on the rows where dnnq_gemm runs its vpdpbusd kernel (weights
+ * packed for DNNQ_ISA_AVX512VNNI; --isa avx2 keeps the AVX2 kernel).
  * `scaling` measures dnnq alone, on one thread and on a pool of N,
  * interleaved.
  */
@@ -128,7 +128,7 @@ static void gemm_data_init(struct gemm_data *d, struct shape s, bool peers)
 	d->w = bench_alloc(s.n * s.k);
 	d->c_dnnq = bench_alloc(s.m * s.n * sizeof(int32_t));
 	fill(d, 0x9e3779b97f4a7c15ull ^ (s.m * 1000003 + s.n * 1009 + s.k));
-	int rc = dnnq_gemm_pack(dnnq_isa_best(), d->w, s.n, s.k, s.k, &d->pw, &diag);
+	int rc = dnnq_gemm_pack(bench_dnnq_isa(), d->w, s.n, s.k, s.k, &d->pw, &diag);
 	if (rc)
 		bench_die("bench: dnnq_gemm_pack %zux%zu failed: %s: %s", s.n, s.k,
 		          dnnq_strerror(rc), diag.msg);
@@ -311,7 +311,7 @@ static const struct bench_col gemm_cols[] = {
 	{ "openblas_gflops", "OpenBLAS GFLOPS", 15, 1 },
 	{ "dnnq_vs_onednn", "dnnq/oneDNN", 11, 2 },
 	{ "dnnq_vs_openblas", "dnnq/OpenBLAS", 13, 2 },
-	{ "dnnq_kernel", "kernel", 6, -1 },
+	{ "dnnq_kernel", "kernel", 10, -1 },
 	{ "dnnq_pct_peak_avx2", "% AVX2 peak", 11, 1 },
 	{ "dnnq_pct_peak_vnni", "% VNNI peak", 11, -1 },
 	{ "onednn_b", "oneDNN B", 8, -1 },
@@ -378,9 +378,9 @@ static void gemm_cells(struct bench_table *t, const struct gemm_data *d, unsigne
 	bench_cell_num(t, gops(d, r[2].median));
 	bench_cell_num(t, r[1].median / r[0].median);
 	bench_cell_num(t, r[2].median / r[0].median);
-	bench_cell_str(t, d->pw.vnni ? "vnni" : "avx2");
+	bench_cell_str(t, dnnq_isa_name(d->pw.isa));
 	pct_cell(t, g, peak.avx2);
-	pct_cell(t, g, d->pw.vnni ? peak.vnni : 0);
+	pct_cell(t, g, d->pw.isa == DNNQ_ISA_AVX512VNNI ? peak.vnni : 0);
 	bench_cell_str(t, layout_name(dt));
 	bench_cell_str(t, layout_name(bt));
 	bench_cell_num(t, others);
@@ -418,11 +418,10 @@ static void gemm_notes(const struct bench_table *t, unsigned n, struct peaks pea
 	bench_note(t, "C = A * W^T. A: M x K u8 holding 7-bit values (0..127, what the "
 	           "quantizer's reduce_range gives); W: N x K s8 (-128..127); int32 out, no zero "
 	           "points, no bias. dnnq: dnnq_gemm, weights packed for %s before timing; "
-	           "kernel: the one dnnq_gemm ran (dnnq_gemm_weights.vnni after packing: vnni = "
-	           "AVX-512 VNNI vpdpbusd, avx2 = vpmaddubsw%s). oneDNN: dnnl_gemm_u8s8s32. "
-	           "OpenBLAS: cblas_sgemm on the same values in fp32.",
-	           dnnq_isa_name(dnnq_isa_best()),
-	           !strcmp(kernel, "vnni") ? "; --dnnq-kernel avx2 forces it" : "");
+	           "kernel: the ISA whose table's GEMM kernel dnnq_gemm ran (%s; "
+	           "avx512vnni = vpdpbusd, avx2 = vpmaddubsw; --isa picks another). oneDNN: "
+	           "dnnl_gemm_u8s8s32. OpenBLAS: cblas_sgemm on the same values in fp32.",
+	           dnnq_isa_name(bench_dnnq_isa()), kernel);
 	char vnni[160];
 	if (peak.vnni > 0)
 		snprintf(vnni, sizeof vnni, "%.1f GOPS (a row above 100%% of the AVX2 peak is no "
@@ -493,18 +492,10 @@ static void acc16_data_init(struct acc16_data *d, struct shape s, int amax, unsi
 	d->c32 = bench_alloc(s.m * s.n * sizeof(int32_t));
 	d->c16 = bench_alloc(s.m * s.n * sizeof(int32_t));
 	acc16_fill(d, amax, 0x51ed270b27ull ^ (s.m * 1000003 + s.n * 1009 + s.k));
-	const char *env = getenv("DNNQ_GEMM");
-	char *saved = env ? strdup(env) : NULL;
-	setenv("DNNQ_GEMM", "avx2", 1);
-	int rc = dnnq_gemm_pack(dnnq_isa_best(), d->w, s.n, s.k, s.k, &d->w32, &diag);
-	if (saved) {
-		setenv("DNNQ_GEMM", saved, 1);
-		free(saved);
-	} else {
-		unsetenv("DNNQ_GEMM");
-	}
+	/* acc32 on the AVX2 kernel: the one acc16's kernel is measured against */
+	int rc = dnnq_gemm_pack(DNNQ_ISA_AVX2, d->w, s.n, s.k, s.k, &d->w32, &diag);
 	if (!rc)
-		rc = dnnq_gemm_pack_acc16(dnnq_isa_best(), d->w, s.n, s.k, s.k, &opt, &d->w16, &diag);
+		rc = dnnq_gemm_pack_acc16(bench_dnnq_isa(), d->w, s.n, s.k, s.k, &opt, &d->w16, &diag);
 	if (rc)
 		bench_die("bench: acc16 pack %zux%zu failed: %s: %s", s.n, s.k, dnnq_strerror(rc),
 		          diag.msg);
@@ -664,19 +655,19 @@ int bench_cmd_gemm(const struct bench_opts *o)
 	struct shape *s = shapes(o, &ns);
 	FILE *f = bench_text(o->tsv);
 	const char *kernel = bench_dnnq_gemm_kernel();
-	fprintf(f, "\n== GEMM u8 x s8 -> s32, %u thread%s, dnnq kernel %s%s ==\n", n,
-	        n > 1 ? "s" : "", kernel, getenv("DNNQ_GEMM") ? " (DNNQ_GEMM set)" : "");
+	fprintf(f, "\n== GEMM u8 x s8 -> s32, %u thread%s, dnnq kernel %s ==\n", n,
+	        n > 1 ? "s" : "", kernel);
 	bench_peers_threads(n);
 	bench_threads_init(&th, n);
 	threads_check(f, &th, n);
 	struct peaks peak = { bench_peak_best(BENCH_PEAK_AVX2, n), 0 };
-	if (!strcmp(kernel, "vnni"))
+	if (bench_dnnq_isa() == DNNQ_ISA_AVX512VNNI)
 		peak.vnni = bench_peak_best(BENCH_PEAK_VNNI, n);
 	bench_table_begin(&t, gemm_cols, sizeof gemm_cols / sizeof *gemm_cols, o->tsv);
 	for (size_t i = 0; i < ns; i++)
 		gemm_row(&t, s[i], &th, n, peak);
 	gemm_notes(&t, n, peak, kernel);
-	if (dnnq_isa_best() == DNNQ_ISA_AVX2)
+	if (bench_dnnq_isa() != DNNQ_ISA_SCALAR)
 		acc16_tables(o, &th, n);
 	bench_threads_free(&th);
 	free(s);

@@ -22,7 +22,7 @@
  * depth x chunk choices against read(2), with the file's readahead and
  * without it (what the defaults were chosen from, daemon/loader.c); and
  * load, parse (dnnq_model_read, CRC32C included) and pack (dnnq_model_build
- * for dnnq_isa_best()) with the loader dnnqd uses.
+ * for bench_dnnq_isa()) with the loader dnnqd uses.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -501,7 +501,7 @@ static void stage_rep(const struct lcand *c, double *s)
 	if (dnnq_model_read(buf, c->bytes, &m, &d))
 		bench_die("bench: loader: dnnq_model_read: %s", d.msg);
 	double t2 = bench_now();
-	if (dnnq_model_build(&m, dnnq_isa_best(), &g, &d))
+	if (dnnq_model_build(&m, bench_dnnq_isa(), &g, &d))
 		bench_die("bench: loader: dnnq_model_build: %s", d.msg);
 	double t3 = bench_now();
 	dnnq_graph_destroy(g);
@@ -556,7 +556,7 @@ static void stage_table(const struct bench_opts *o, uint64_t bytes, enum dnnqd_l
 	struct bench_table t;
 	unsigned reps = reps_of(STAGE_REPS, STAGE_REPS_QUICK);
 	fprintf(bench_text(o->tsv), "\n== loader: load (auto: %s) + parse + pack for %s, "
-	        "1 thread ==\n", dnnqd_loader_name(used), dnnq_isa_name(dnnq_isa_best()));
+	        "1 thread ==\n", dnnqd_loader_name(used), dnnq_isa_name(bench_dnnq_isa()));
 	bench_table_begin(&t, stage_cols, sizeof stage_cols / sizeof *stage_cols, o->tsv);
 	stage_row(&t, &c, false, reps);
 	stage_row(&t, &c, true, reps);

@@ -111,12 +111,7 @@ void bench_machine_print(FILE *f)
 	        yes_no(m.avx2), yes_no(m.fma), yes_no(m.avx512f), yes_no(m.avx512_vnni), yes_no(m.avx_vnni));
 	fprintf(f, "load:    %.2f CPUs busy before start%s\n", busy,
 	        busy > 0.1 ? ": other processes are running, expect noise" : "");
-	const char *gemm = bench_dnnq_gemm_kernel(), *force = getenv("DNNQ_GEMM");
-	fprintf(f, "dnnq:    kernels %s%s, GEMM kernel %s%s", dnnq_isa_name(dnnq_isa_best()),
-	        getenv("DNNQ_ISA") ? " (DNNQ_ISA set)" : "", gemm,
-	        !strcmp(gemm, "vnni") ? " (AVX-512 VNNI vpdpbusd)" : "");
-	if (force)
-		fprintf(f, " (DNNQ_GEMM=%s)", force);
-	fputc('\n', f);
+	fprintf(f, "dnnq:    kernels %s%s, GEMM kernel %s\n", dnnq_isa_name(bench_dnnq_isa()),
+	        bench_dnnq_isa() != dnnq_isa_best() ? " (--isa)" : "", bench_dnnq_gemm_kernel());
 	bench_peers_print(f);
 }

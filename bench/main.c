@@ -19,7 +19,7 @@ enum {
 	OPT_MIN_M = 1 << 4,
 	OPT_SECONDS = 1 << 5,
 	OPT_ONEDNN_ISA = 1 << 6,
-	OPT_DNNQ_KERNEL = 1 << 7,
+	OPT_ISA = 1 << 7,
 };
 
 struct cmd {
@@ -41,11 +41,10 @@ static int cmd_all(const struct bench_opts *o);
 	"  --onednn-isa ISA  cap oneDNN's JIT ISA (avx2, avx2_vnni, avx512_core,\n" \
 	"                avx512_core_vnni, ...), e.g. to compare on dnnq's ISA\n"
 
-#define DNNQ_KERNEL \
-	"  --dnnq-kernel K  dnnq's GEMM kernel: avx2 (sets DNNQ_GEMM=avx2 before any\n" \
-	"                weights are packed; compare with --onednn-isa avx2), vnni\n" \
-	"                (AVX-512 VNNI vpdpbusd; dies without it) or auto (default:\n" \
-	"                vnni where the CPU has it, unless DNNQ_GEMM=avx2 is set)\n"
+#define ISA_OPT \
+	"  --isa ISA     dnnq's kernel table: scalar, avx2 (compare with --onednn-isa\n" \
+	"                avx2) or avx512vnni (AVX-512 VNNI vpdpbusd GEMM); dies when\n" \
+	"                the CPU lacks it. Default: the best the CPU runs\n"
 
 #define SHAPES \
 	"  --shapes LIST MxNxK[,MxNxK...] instead of the defaults: M in {1, 4, 16, 64,\n" \
@@ -70,26 +69,26 @@ static const struct cmd cmds[] = {
 	  "(float and fixed-point, per tensor and per channel), in Gelem/s.\n" COMMON },
 	{ "gemm", bench_cmd_gemm,
 	  OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_SHAPES | OPT_MIN_M | OPT_ONEDNN_ISA |
-	  OPT_DNNQ_KERNEL,
+	  OPT_ISA,
 	  "usage: dnnq-bench gemm [--threads N] [--shapes LIST] [--min-m M]\n"
-	  "                       [--onednn-isa ISA] [--dnnq-kernel K] [--tsv] [--quick]\n"
+	  "                       [--onednn-isa ISA] [--isa ISA] [--tsv] [--quick]\n"
 	  "u8 x s8 -> s32 GEMM: dnnq_gemm (pre-packed weights) against oneDNN's\n"
 	  "dnnl_gemm_u8s8s32 and OpenBLAS's cblas_sgemm (fp32), interleaved, in GOPS,\n"
 	  "as ratios and as a share of the measured int8 peaks: the AVX2 one always,\n"
 	  "the AVX-512 VNNI one when dnnq runs its VNNI kernel. Each shape is first\n"
 	  "checked: dnnq's int32 result must equal oneDNN's exactly.\n"
 	  "  --threads N   threads for all three (dnnq: a dnnq_pool; default 1)\n" SHAPES
-	  ONEDNN_ISA DNNQ_KERNEL COMMON },
+	  ONEDNN_ISA ISA_OPT COMMON },
 	{ "scaling", bench_cmd_scaling,
-	  OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_SHAPES | OPT_MIN_M | OPT_DNNQ_KERNEL,
+	  OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_SHAPES | OPT_MIN_M | OPT_ISA,
 	  "usage: dnnq-bench scaling [--threads N] [--shapes LIST] [--min-m M]\n"
-	  "                          [--dnnq-kernel K] [--tsv] [--quick]\n"
+	  "                          [--isa ISA] [--tsv] [--quick]\n"
 	  "dnnq GEMM on N threads (a dnnq_pool, default 2) against one thread,\n"
 	  "interleaved: throughput ratio and efficiency. Without --shapes or --min-m,\n"
-	  "the default shapes with M >= 64.\n" SHAPES DNNQ_KERNEL COMMON },
+	  "the default shapes with M >= 64.\n" SHAPES ISA_OPT COMMON },
 	{ "conv", bench_cmd_conv,
-	  OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_DNNQ_KERNEL,
-	  "usage: dnnq-bench conv [--threads N] [--onednn-isa ISA] [--dnnq-kernel K]\n"
+	  OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_ISA,
+	  "usage: dnnq-bench conv [--threads N] [--onednn-isa ISA] [--isa ISA]\n"
 	  "                       [--tsv] [--quick]\n"
 	  "Every distinct ResNet-18 convolution (batch 1, u8 NHWC in and out, s8\n"
 	  "weights, per-channel scales): dnnq's convolution against oneDNN's int8\n"
@@ -97,15 +96,15 @@ static const struct cmd cmds[] = {
 	  "before timing), interleaved, in ms, as a ratio and in GOPS, with the path\n"
 	  "dnnq took. Each layer is first checked against dnnq_conv_reference.\n"
 	  "  --threads N   threads for both (dnnq: a dnnq_pool; default 1)\n"
-	  ONEDNN_ISA DNNQ_KERNEL COMMON },
-	{ "model", bench_cmd_model, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_DNNQ_KERNEL,
-	  "usage: dnnq-bench model [--threads N] [--dnnq-kernel K] [--tsv] [--quick]\n"
+	  ONEDNN_ISA ISA_OPT COMMON },
+	{ "model", bench_cmd_model, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ISA,
+	  "usage: dnnq-bench model [--threads N] [--isa ISA] [--tsv] [--quick]\n"
 	  "ResNet-18 and MobileNetV2 end to end (dnnq_graph_run, batch 1, 224x224x3)\n"
 	  "on 1 thread and on a dnnq_pool of N, interleaved: median ms of >= 20 runs\n"
 	  "(--quick: 5) and the speedup; published ONNX Runtime numbers and the\n"
 	  "targets as a footnote.\n"
 	  "  --threads N   the multi-threaded configuration (default 2; 1: only 1)\n"
-	  DNNQ_KERNEL COMMON },
+	  ISA_OPT COMMON },
 	{ "memory", bench_cmd_memory, OPT_TSV,
 	  "usage: dnnq-bench memory [--tsv]\n"
 	  "What a second dnnqd worker costs: VmRSS of dnnqd (from $DNNQ_DNNQD, else dnnqd\n"
@@ -132,15 +131,15 @@ static const struct cmd cmds[] = {
 	  "and dropped from it before each rep (cold, posix_fadvise + mincore); io_uring's\n"
 	  "queue depth x chunk size against read(2), with and without readahead; load +\n"
 	  "parse + pack with the loader dnnqd uses, split by stage. About 70 s.\n" COMMON },
-	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_DNNQ_KERNEL,
-	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--dnnq-kernel K]\n"
+	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_ISA,
+	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--isa ISA]\n"
 	  "                      [--tsv] [--quick]\n"
 	  "peak; quant; model on 1 and N threads; ipc; gemm on 1 thread; gemm and\n"
 	  "scaling on N threads for the shapes with M >= 64; conv on 1 thread; loader.\n"
 	  "About 3.5 minutes on 2 cores; --quick: about 55 s.\n"
 	  "Under --tsv the tables are separated by blank lines.\n"
 	  "  --threads N   the multi-threaded part's thread count (default 2; 1 skips it)\n"
-	  ONEDNN_ISA DNNQ_KERNEL COMMON },
+	  ONEDNN_ISA ISA_OPT COMMON },
 };
 
 #define NCMDS (sizeof cmds / sizeof *cmds)
@@ -222,7 +221,7 @@ static const struct option longopts[] = {
 	{ "min-m", required_argument, NULL, OPT_MIN_M },
 	{ "seconds", required_argument, NULL, OPT_SECONDS },
 	{ "onednn-isa", required_argument, NULL, OPT_ONEDNN_ISA },
-	{ "dnnq-kernel", required_argument, NULL, OPT_DNNQ_KERNEL },
+	{ "isa", required_argument, NULL, OPT_ISA },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -245,7 +244,7 @@ static void set_opt(struct bench_opts *o, int c, const char *arg)
 	case OPT_MIN_M: o->min_m = parse_num(arg, "--min-m", 1u << 20); break;
 	case OPT_SECONDS: o->seconds = parse_seconds(arg); break;
 	case OPT_ONEDNN_ISA: o->onednn_isa = arg; break;
-	case OPT_DNNQ_KERNEL: o->dnnq_kernel = arg; break;
+	case OPT_ISA: o->isa = arg; break;
 	}
 }
 
@@ -312,8 +311,8 @@ int main(int argc, char **argv)
 		bench_set_quick(o.quick);
 		if (o.onednn_isa)
 			bench_onednn_max_isa(o.onednn_isa);
-		if (o.dnnq_kernel)
-			bench_dnnq_kernel_select(o.dnnq_kernel);
+		if (o.isa)
+			bench_dnnq_isa_select(o.isa);
 		bench_machine_print(bench_text(o.tsv));
 		return cmds[i].run(&o);
 	}

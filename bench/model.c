@@ -63,7 +63,7 @@ static void model_init(struct model *m, enum model_kind kind, unsigned nthreads,
 	struct dnnq_tensor_info ii, oi;
 	*m = (struct model){ .kind = kind };
 	double t0 = bench_now();
-	m->g = model_build_opts(kind, dnnq_isa_best(), 1, mo, &diag);
+	m->g = model_build_opts(kind, bench_dnnq_isa(), 1, mo, &diag);
 	if (!m->g)
 		bench_die("bench: model_build(%s): %s", model_name(kind), diag.msg);
 	m->build_s = bench_now() - t0;
@@ -228,7 +228,7 @@ static void acc16_table(const struct bench_opts *o)
 	bool keep[MODEL_MAX_LAYERS] = { false };
 	double loss_db[MODEL_MAX_LAYERS];
 	int nl = 0, kept = 0;
-	if (model_acc16_select(MODEL_RESNET18, dnnq_isa_best(), 1, &ao, ACC16_MAX_LOSS_DB, keep,
+	if (model_acc16_select(MODEL_RESNET18, bench_dnnq_isa(), 1, &ao, ACC16_MAX_LOSS_DB, keep,
 	                       loss_db, &nl, &diag))
 		bench_die("bench: acc16 selection: %s", diag.msg);
 	for (int l = 0; l < nl; l++)
@@ -296,7 +296,7 @@ int bench_cmd_model(const struct bench_opts *o)
 	char cfg[32];
 	snprintf(cfg, sizeof cfg, n > 1 ? "1 vs %u threads" : "1 thread", n);
 	fprintf(bench_text(o->tsv), "\n== Models end to end, batch 1, 224x224x3, %s, dnnq GEMM "
-	        "kernel %s%s ==\n", cfg, kernel, getenv("DNNQ_GEMM") ? " (DNNQ_GEMM set)" : "");
+	        "kernel %s ==\n", cfg, kernel);
 	bench_threads_init(&th, n);
 	memset(r, 0, sizeof r);
 	bench_table_begin(&t, model_cols, sizeof model_cols / sizeof *model_cols, o->tsv);
@@ -308,7 +308,7 @@ int bench_cmd_model(const struct bench_opts *o)
 	           "image) for %s, planned once. 1 thread: the calling thread; N: a dnnq_pool of "
 	           "%u (unpinned). ms: median of >= %d interleaved runs each%s; speedup: 1-thread "
 	           "median / N-thread median. Checked first: finite, distinct logits, identical on "
-	           "1 and N threads.", dnnq_isa_name(dnnq_isa_best()), n,
+	           "1 and N threads.", dnnq_isa_name(bench_dnnq_isa()), n,
 	           bench_is_quick() ? MIN_REPS_QUICK : MIN_REPS,
 	           n > 1 ? " (before each, a 1 ms sleep and an untimed run: timing.c)" : "");
 	bench_note(&t, "others: CPUs other processes kept busy; a run they took needed CPUs from "
@@ -329,7 +329,7 @@ int bench_cmd_model(const struct bench_opts *o)
 		         "(--threads %u)", TARGET_RESNET18_SPEEDUP, n);
 	bench_note(&t, "Targets: %s; %s; %s.", t1, t2, t3);
 	bench_threads_free(&th);
-	if (dnnq_isa_best() == DNNQ_ISA_AVX2)
+	if (bench_dnnq_isa() != DNNQ_ISA_SCALAR)
 		acc16_table(o);
 	return 0;
 }

@@ -1,8 +1,8 @@
 /*
  * bench/threads.c — what the dnnq side of every table runs on: a dnnq_pool
  * of the requested size (daemon/pool.h, unpinned, as the tests use it), and
- * the GEMM kernel dnnq_gemm_pack picks on this CPU (AVX2, or AVX-512 VNNI's
- * vpdpbusd unless DNNQ_GEMM=avx2), which --dnnq-kernel can force.
+ * the ISA whose kernel table dnnq packs and runs for: the best this CPU
+ * runs, or the one --isa names.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,35 +34,25 @@ void bench_threads_free(struct bench_threads *t)
 	*t = (struct bench_threads){ 0 };
 }
 
-const char *bench_dnnq_gemm_kernel(void)
+static enum dnnq_isa chosen = DNNQ_ISA_COUNT;
+
+enum dnnq_isa bench_dnnq_isa(void)
 {
-	static const int8_t w[4] = { 1, -2, 3, -4 };
-	struct dnnq_gemm_weights pw;
-	struct dnnq_diag diag = { "" };
-	enum dnnq_isa isa = dnnq_isa_best();
-	if (dnnq_gemm_pack(isa, w, 1, 4, 4, &pw, &diag))
-		bench_die("bench: dnnq_gemm_pack 1x4 failed: %s", diag.msg);
-	const char *k = pw.vnni ? "vnni" : isa == DNNQ_ISA_AVX2 ? "avx2" : "scalar";
-	dnnq_gemm_weights_free(&pw);
-	return k;
+	return chosen < DNNQ_ISA_COUNT ? chosen : dnnq_isa_best();
 }
 
-void bench_dnnq_kernel_select(const char *name)
+const char *bench_dnnq_gemm_kernel(void)
 {
-	if (!strcmp(name, "auto"))
-		return;
-	if (!strcmp(name, "avx2")) {
-		if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
-			bench_die("bench: --dnnq-kernel avx2: this CPU has no AVX2");
-		setenv("DNNQ_GEMM", "avx2", 1);
-		return;
-	}
-	if (!strcmp(name, "vnni")) {
-		unsetenv("DNNQ_GEMM");
-		if (strcmp(bench_dnnq_gemm_kernel(), "vnni"))
-			bench_die("bench: --dnnq-kernel vnni: dnnq does not run its AVX-512 VNNI "
-			          "kernel on this CPU");
-		return;
-	}
-	bench_die("bench: --dnnq-kernel %s: expected avx2, vnni or auto", name);
+	return dnnq_kernels_of(bench_dnnq_isa())->gemm.name;
+}
+
+void bench_dnnq_isa_select(const char *name)
+{
+	enum dnnq_isa isa;
+	int rc = dnnq_isa_parse(name, &isa);
+	if (rc == DNNQ_E_UNSUPPORTED)
+		bench_die("bench: --isa %s: this CPU lacks it", name);
+	if (rc)
+		bench_die("bench: --isa %s: expected scalar, avx2 or avx512vnni", name);
+	chosen = isa;
 }

@@ -16,33 +16,49 @@ void *dnnq_aligned_alloc(size_t n)
 
 bool dnnq_isa_supported(enum dnnq_isa isa)
 {
+	__builtin_cpu_init();
 	switch (isa) {
 	case DNNQ_ISA_SCALAR:
 		return true;
 	case DNNQ_ISA_AVX2:
-		__builtin_cpu_init();
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	case DNNQ_ISA_AVX512VNNI:
+		return dnnq_isa_supported(DNNQ_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
+		       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+		       __builtin_cpu_supports("avx512vnni");
 	}
 	return false;
 }
 
 enum dnnq_isa dnnq_isa_best(void)
 {
-	const char *force = getenv("DNNQ_ISA");
-	if (force && strcmp(force, "scalar") == 0)
-		return DNNQ_ISA_SCALAR;
-	return dnnq_isa_supported(DNNQ_ISA_AVX2) ? DNNQ_ISA_AVX2 : DNNQ_ISA_SCALAR;
+	for (int isa = DNNQ_ISA_COUNT - 1; isa > DNNQ_ISA_SCALAR; isa--)
+		if (dnnq_isa_supported((enum dnnq_isa)isa))
+			return (enum dnnq_isa)isa;
+	return DNNQ_ISA_SCALAR;
 }
 
 const char *dnnq_isa_name(enum dnnq_isa isa)
 {
 	switch (isa) {
-	case DNNQ_ISA_SCALAR: return "scalar";
-	case DNNQ_ISA_AVX2:   return "avx2";
+	case DNNQ_ISA_SCALAR:     return "scalar";
+	case DNNQ_ISA_AVX2:       return "avx2";
+	case DNNQ_ISA_AVX512VNNI: return "avx512vnni";
 	}
 	return "unknown";
 }
 
+int dnnq_isa_parse(const char *s, enum dnnq_isa *out)
+{
+	for (int isa = 0; isa < DNNQ_ISA_COUNT; isa++)
+		if (s && !strcmp(s, dnnq_isa_name((enum dnnq_isa)isa))) {
+			if (!dnnq_isa_supported((enum dnnq_isa)isa))
+				return DNNQ_E_UNSUPPORTED;
+			*out = (enum dnnq_isa)isa;
+			return DNNQ_OK;
+		}
+	return DNNQ_E_INVAL;
+}
 const char *dnnq_dtype_name(enum dnnq_dtype dt)
 {
 	switch (dt) {

@@ -7,10 +7,12 @@
  * the rule it broke, so a tool can print "model.dnnq: tensors[3].dims[1] ..."
  * without the engine doing any I/O of its own.
  *
- * Dispatch: the engine keeps no global state. A caller asks dnnq_isa_best()
- * once (operators do it at create time) and passes the ISA on; kernels have a
- * portable scalar version, which is the reference, and SIMD versions that must
- * produce bit-identical results.
+ * Dispatch: the engine keeps no global state and reads no environment. A
+ * caller asks dnnq_isa_best() once (or takes an ISA from its user: tools
+ * have --isa) and passes it to an operator's create, which looks up that
+ * ISA's kernel table (engine/kernels.h). Every ISA has a portable scalar
+ * table, the reference, and SIMD tables whose kernels must produce
+ * bit-identical results.
  */
 #ifndef DNNQ_ENGINE_BASE_H
 #define DNNQ_ENGINE_BASE_H
@@ -61,17 +63,25 @@ enum dnnq_dtype {
 
 const char *dnnq_dtype_name(enum dnnq_dtype dt);
 
+/* Each value names one kernel table (engine/kernels.h); a later one runs
+ * only where the CPU has everything the earlier ones need. */
 enum dnnq_isa {
-	DNNQ_ISA_SCALAR = 0,
-	DNNQ_ISA_AVX2   = 1, /* AVX2 + FMA */
+	DNNQ_ISA_SCALAR     = 0,
+	DNNQ_ISA_AVX2       = 1, /* AVX2 + FMA */
+	DNNQ_ISA_AVX512VNNI = 2, /* AVX2 + FMA + AVX-512 F, BW, VL, VNNI */
 };
+#define DNNQ_ISA_COUNT 3
 
-/* The best ISA this CPU runs; DNNQ_ISA=scalar in the environment forces the
- * reference path (for debugging and comparison). */
+/* The best ISA this CPU runs (cpuid). */
 enum dnnq_isa dnnq_isa_best(void);
-/* Whether this CPU can run `isa`. */
+/* Whether this CPU can run `isa` (false for a value that names no ISA). */
 bool dnnq_isa_supported(enum dnnq_isa isa);
+/* "scalar", "avx2", "avx512vnni" ("unknown" for anything else). */
 const char *dnnq_isa_name(enum dnnq_isa isa);
+/* The ISA named s (as dnnq_isa_name spells it) into *out: for the tools'
+ * --isa. DNNQ_E_INVAL when s names none, DNNQ_E_UNSUPPORTED when this CPU
+ * lacks it. */
+int dnnq_isa_parse(const char *s, enum dnnq_isa *out);
 
 /* s as a JSON string literal (quotes, escapes) on f: for the tools' --json
  * output. */

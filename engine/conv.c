@@ -393,18 +393,12 @@ static void depthwise_task(void *arg, size_t task, unsigned tid)
 	int32_t *acc = (int32_t *)c->scratch[tid];
 	int32_t *xsum = c->q.out.nwzp ? acc + c->ow * cout : NULL;
 	struct dnnq_gemm_job job = { .w = &c->dw_sums, .c = c->out, .ldc = cout, .out = &c->gout[0] };
-	bool avx2 = c->d.isa == DNNQ_ISA_AVX2;
-	if (avx2)
-		dnnq_dw_row_avx2(c, img, oy, acc, xsum);
-	else
-		dnnq_dw_row_scalar(c, img, oy, acc, xsum);
+	const struct dnnq_kernels *kn = dnnq_kernels_of(c->d.isa);
+	kn->dw_row(c, img, oy, acc, xsum);
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		size_t i = task * c->ow + ox;
 		const int32_t *xs = xsum ? xsum + ox * cout : NULL;
-		if (avx2)
-			dnnq_gemm_store_row_avx2(&job, i, 0, cout, acc + ox * cout, xs);
-		else
-			dnnq_gemm_store_row_scalar(&job, i, 0, cout, acc + ox * cout, xs);
+		kn->gemm_store_row(&job, i, 0, cout, acc + ox * cout, xs);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/eltwise.h"
+#include "engine/kernels.h"
 #include "engine/quant-scalar.h"
 
 /* ---- shared helpers ----------------------------------------------------- */
@@ -22,9 +23,9 @@
 
 static int check_isa(const char *op, enum dnnq_isa isa, struct dnnq_diag *diag)
 {
-	if (isa != DNNQ_ISA_SCALAR && isa != DNNQ_ISA_AVX2)
+	if ((unsigned)isa >= DNNQ_ISA_COUNT)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: isa %d: unknown", op, (int)isa);
-	if (!dnnq_isa_supported(isa))
+	if (!dnnq_kernels(isa))
 		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "%s: isa %s: not supported by this CPU",
 		                     op, dnnq_isa_name(isa));
 	return DNNQ_OK;
@@ -296,10 +297,7 @@ int dnnq_eltwise_setup(struct dnnq_eltwise *e, size_t n, const uint8_t *const in
 static void eltwise_chunk(void *op, size_t i0, size_t i1)
 {
 	const struct dnnq_eltwise *e = op;
-	if (e->d.isa == DNNQ_ISA_AVX2)
-		dnnq_ew_avx2(&e->k, i0, i1);
-	else
-		dnnq_ew_scalar(&e->k, i0, i1);
+	dnnq_kernels_of(e->d.isa)->ew(&e->k, i0, i1);
 }
 
 int dnnq_eltwise_run(struct dnnq_eltwise *e, const struct dnnq_executor *ex)
@@ -474,10 +472,7 @@ int dnnq_activation_setup(struct dnnq_activation *a, size_t n, const uint8_t *in
 static void activation_chunk(void *op, size_t i0, size_t i1)
 {
 	const struct dnnq_activation *a = op;
-	if (a->d.isa == DNNQ_ISA_AVX2)
-		dnnq_lut_avx2(a->table, a->x + i0, a->y + i0, i1 - i0);
-	else
-		dnnq_lut_scalar(a->table, a->x + i0, a->y + i0, i1 - i0);
+	dnnq_kernels_of(a->d.isa)->lut(a->table, a->x + i0, a->y + i0, i1 - i0);
 }
 
 int dnnq_activation_run(struct dnnq_activation *a, const struct dnnq_executor *ex)
@@ -594,19 +589,13 @@ int dnnq_convert_setup_nchw(struct dnnq_convert *c, size_t batch, size_t channel
 static void convert_nchw_chunk(const struct dnnq_convert *c, size_t i0, size_t i1)
 {
 	const struct dnnq_nchw_kernel *k = &c->k;
-	const bool avx2 = c->d.isa == DNNQ_ISA_AVX2;
-	const bool q = c->d.kind == DNNQ_CONVERT_QUANTIZE_NCHW;
+	const struct dnnq_kernels *kn = dnnq_kernels_of(c->d.isa);
+	void (*run)(const struct dnnq_nchw_kernel *, size_t, size_t, size_t, size_t, size_t) =
+		c->d.kind == DNNQ_CONVERT_QUANTIZE_NCHW ? kn->quantize_nchw : kn->dequantize_nchw;
 	for (size_t i = i0; i < i1;) {
 		size_t img = i / k->spatial, p0 = i % k->spatial;
 		size_t p1 = k->spatial - p0 < i1 - i ? k->spatial : p0 + (i1 - i);
-		if (q && avx2)
-			dnnq_quantize_nchw_avx2(k, img, p0, p1, 0, k->channels);
-		else if (q)
-			dnnq_quantize_nchw_scalar(k, img, p0, p1, 0, k->channels);
-		else if (avx2)
-			dnnq_dequantize_nchw_avx2(k, img, p0, p1, 0, k->channels);
-		else
-			dnnq_dequantize_nchw_scalar(k, img, p0, p1, 0, k->channels);
+		run(k, img, p0, p1, 0, k->channels);
 		i += p1 - p0;
 	}
 }
@@ -743,12 +732,9 @@ static void softmax_chunk(void *op, size_t r0, size_t r1)
 {
 	const struct dnnq_softmax *s = op;
 	size_t c = s->d.channels;
-	for (size_t r = r0; r < r1; r++) {
-		if (s->d.isa == DNNQ_ISA_AVX2)
-			dnnq_softmax_row_avx2(s->texp, s->x + r * c, s->y + r * c, c);
-		else
-			dnnq_softmax_row_scalar(s->texp, s->x + r * c, s->y + r * c, c);
-	}
+	const struct dnnq_kernels *kn = dnnq_kernels_of(s->d.isa);
+	for (size_t r = r0; r < r1; r++)
+		kn->softmax_row(s->texp, s->x + r * c, s->y + r * c, c);
 }
 
 int dnnq_softmax_run(struct dnnq_softmax *s, const struct dnnq_executor *ex)
@@ -888,10 +874,7 @@ int dnnq_elementwise_linear_setup(struct dnnq_elementwise_linear *e, size_t n,
 static void ewlin_chunk(void *op, size_t i0, size_t i1)
 {
 	const struct dnnq_elementwise_linear *e = op;
-	if (e->d.isa == DNNQ_ISA_AVX2)
-		dnnq_ewlin_avx2(&e->k, i0, i1);
-	else
-		dnnq_ewlin_scalar(&e->k, i0, i1);
+	dnnq_kernels_of(e->d.isa)->ewlin(&e->k, i0, i1);
 }
 
 int dnnq_elementwise_linear_run(struct dnnq_elementwise_linear *e,
@@ -1062,6 +1045,7 @@ int dnnq_concat_setup(struct dnnq_concat *c, const size_t *const dims[],
 static void concat_chunk(void *op, size_t o0, size_t o1)
 {
 	const struct dnnq_concat *c = op;
+	const struct dnnq_kernels *kn = dnnq_kernels_of(c->d.isa);
 	for (size_t o = o0; o < o1; o++) {
 		for (size_t k = 0; k < c->d.ninputs; k++) {
 			if (c->inner[k] == 0)   /* an empty input may be NULL */
@@ -1070,10 +1054,8 @@ static void concat_chunk(void *op, size_t o0, size_t o1)
 			uint8_t *dst = c->y + o * c->row + c->offset[k];
 			if (c->copy[k])
 				memcpy(dst, src, c->inner[k]);
-			else if (c->d.isa == DNNQ_ISA_AVX2)
-				dnnq_lut_avx2(c->table[k], src, dst, c->inner[k]);
 			else
-				dnnq_lut_scalar(c->table[k], src, dst, c->inner[k]);
+				kn->lut(c->table[k], src, dst, c->inner[k]);
 		}
 	}
 }

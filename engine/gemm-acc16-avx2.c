@@ -241,8 +241,8 @@ static void outlier_panel(const struct dnnq_gemm_weights *w, size_t jp, size_t w
 	}
 }
 
-void dnnq_gemm_block_acc16_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
-                                size_t j0, size_t j1)
+void dnnq_gemm_acc16_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                                  size_t j0, size_t j1)
 {
 	const struct dnnq_gemm_weights *w = job->w;
 	size_t nr = i1 - i0;

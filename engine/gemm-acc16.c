@@ -70,7 +70,7 @@ int32_t dnnq_gemm_acc16_outlier_dot(const struct dnnq_gemm_weights *w, size_t j,
 /* W_main[j][0..k) of either layout, into row. */
 static void main_row(const struct dnnq_gemm_weights *w, size_t j, int8_t *row)
 {
-	if (w->isa == DNNQ_ISA_SCALAR) {
+	if (!dnnq_gemm_paneled(w)) {
 		memcpy(row, w->data + j * w->k, w->k);
 		return;
 	}
@@ -78,8 +78,8 @@ static void main_row(const struct dnnq_gemm_weights *w, size_t j, int8_t *row)
 		row[t] = dnnq_gemm_main_weight(w, j, t);
 }
 
-void dnnq_gemm_block_acc16_scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
-                                  size_t j0, size_t j1)
+void dnnq_gemm_acc16_1x1__scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                                 size_t j0, size_t j1)
 {
 	const struct dnnq_gemm_weights *w = job->w;
 	uint64_t events = 0;
@@ -201,7 +201,7 @@ int dnnq_gemm_pack_acc16(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k,
 	free(wm);
 	if (rc)
 		return rc;
-	out->vnni = false;
+	out->kernel = &dnnq_kernels_of(isa)->gemm_acc16;   /* the same layout */
 	out->acc16 = true;
 	out->acc16_nbits = nbits;
 	out->acc16_spill = spill;

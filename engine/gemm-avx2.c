@@ -1,5 +1,6 @@
 /*
- * AVX2 GEMM: packing, the 4 x 16 micro-kernel and the fused output stage.
+ * AVX2 GEMM: packing, the 4 x 16 micro-kernel (gemm_4x16c4__avx2, the GEMM
+ * kernel of DNNQ_ISA_AVX2's table, engine/kernels.c) and the fused output stage.
  *
  * Weight panel layout: 16 columns (the last panel of a matrix may be
  * narrower); for each group of 4 k, 4 bytes per column: W[j][4g..4g+3].
@@ -154,8 +155,8 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
 	}
 }
 
-void dnnq_gemm_block_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
-                          size_t j0, size_t j1)
+void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                            size_t j0, size_t j1)
 {
 	const struct dnnq_gemm_weights *w = job->w;
 	uint8_t big[DNNQ_GEMM_MC] = { 0 };

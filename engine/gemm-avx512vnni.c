@@ -1,8 +1,9 @@
 /*
- * AVX-512 VNNI GEMM kernel on the AVX2 panel layout (gemm-avx2.c): a panel
- * row of one group of 4 k is 16 columns x 4 bytes = one zmm, so a tile of
- * up to 8 rows x 2 panels takes per group two weight loads, one 4-byte
- * activation broadcast per row and one vpdpbusd per row and panel: 64
+ * gemm_6x64c4__avx512vnni, the GEMM kernel of DNNQ_ISA_AVX512VNNI's table
+ * (engine/kernels.c), on the AVX2 panel layout (gemm-avx2.c): a panel row
+ * of one group of 4 k is 16 columns x 4 bytes = one zmm, so a tile of up
+ * to 6 rows x 4 panels takes per group one weight load per panel, one
+ * 4-byte activation broadcast per row and one vpdpbusd per row and panel: 64
  * multiply-adds an instruction into int32 lanes. vpdpbusd has no 16-bit
  * intermediate, so there is nothing to saturate and no split path. Raw
  * sums go through a small tile to the AVX2 output stage (the same code, so
@@ -145,8 +146,8 @@ static void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, si
 			        width - 16 * h, rowsum[r]);
 }
 
-void dnnq_gemm_block_vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
-                          size_t j0, size_t j1)
+void dnnq_gemm_6x64c4__avx512vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                                  size_t j0, size_t j1)
 {
 	const struct dnnq_gemm_weights *w = job->w;
 	uint8_t big[DNNQ_GEMM_MC];

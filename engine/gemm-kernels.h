@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/gemm.h"
+#include "engine/kernels.h"
 #include "engine/quant-scalar.h"
 
 #define DNNQ_GEMM_MR 4        /* rows of the AVX2 micro-tile */
@@ -32,13 +33,22 @@ struct dnnq_gemm_job {
 };
 
 
-/* Rows [i0, i1) x columns [j0, j1) of the job's output on the calling thread
+/* The GEMM kernels (engine/kernels.h has their tables): rows [i0, i1) x
+ * columns [j0, j1) of the job's output on the calling thread
  * (i1 - i0 <= DNNQ_GEMM_MC). Operators that build their own A blocks
- * (convolution's im2col) call this through dnnq_gemm_rows. */
-void dnnq_gemm_block_scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+ * (convolution's im2col) call them through dnnq_gemm_rows.
+ * 1x1__scalar: the reference, one dot product per output, row-major weights.
+ * 4x16c4__avx2: vpmaddubsw on 16c4 panels, splitting the rows that could
+ * saturate (gemm-avx2.c).
+ * 6x64c4__avx512vnni: vpdpbusd (u8 x s8 summed into int32, nothing to
+ * saturate) on the same panels; the output stage is the AVX2 one, through
+ * a tile (gemm-avx512vnni.c). */
+void dnnq_gemm_1x1__scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                           size_t j0, size_t j1);
+void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
                             size_t j0, size_t j1);
-void dnnq_gemm_block_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
-                          size_t j0, size_t j1);
+void dnnq_gemm_6x64c4__avx512vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                                  size_t j0, size_t j1);
 
 /* The output stage of row i, columns [j0, j1), from raw sums acc[j - j0] and
  * per-column activation sums xsum[j - j0] (needed only with weight zero
@@ -49,11 +59,6 @@ void dnnq_gemm_store_row_scalar(const struct dnnq_gemm_job *job, size_t i, size_
 void dnnq_gemm_store_row_avx2(const struct dnnq_gemm_job *job, size_t i, size_t j0,
                               size_t j1, const int32_t *acc, const int32_t *xsum);
 
-/* AVX-512 VNNI (vpdpbusd: u8 x s8 summed into int32, no 16-bit step, so
- * no saturation) on the AVX2 panel layout; chosen at pack time when the CPU
- * has it (w->vnni). The output stage is the AVX2 one, through a tile. */
-void dnnq_gemm_block_vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
-                          size_t j0, size_t j1);
 void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
                          uint8_t *big, int32_t *sum);
 /* The output stage of an mr x width tile of raw sums (row stride ldt) at
@@ -63,27 +68,20 @@ void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_
                                const int32_t *rowsum);
 
 /* acc16 weights (gemm-acc16.c, gemm-acc16-avx2.c): the same contract. */
-void dnnq_gemm_block_acc16_scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+void dnnq_gemm_acc16_1x1__scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                                 size_t j0, size_t j1);
+void dnnq_gemm_acc16_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
                                   size_t j0, size_t j1);
-void dnnq_gemm_block_acc16_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
-                                size_t j0, size_t j1);
 /* sum_k A[k] * W_outlier[j][k], exact (a: one row of A). */
 int32_t dnnq_gemm_acc16_outlier_dot(const struct dnnq_gemm_weights *w, size_t j,
                                     const uint8_t *a);
-/* W_main[j][k] (all of W for 32-bit weights) from the layout of w->isa. */
+/* W_main[j][k] (all of W for 32-bit weights) from the layout of w->kernel. */
 int8_t dnnq_gemm_main_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k);
 
-/* The block function of the kernel the weights were packed for. */
-typedef void (*dnnq_gemm_block_fn)(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
-                                   size_t j0, size_t j1);
-
-static inline dnnq_gemm_block_fn dnnq_gemm_block_for(const struct dnnq_gemm_weights *w)
+/* Whether w is in the 16c4 panel layout (else row-major). */
+static inline bool dnnq_gemm_paneled(const struct dnnq_gemm_weights *w)
 {
-	if (w->acc16)
-		return w->isa == DNNQ_ISA_AVX2 ? dnnq_gemm_block_acc16_avx2
-		                               : dnnq_gemm_block_acc16_scalar;
-	return w->vnni ? dnnq_gemm_block_vnni
-	     : w->isa == DNNQ_ISA_AVX2 ? dnnq_gemm_block_avx2 : dnnq_gemm_block_scalar;
+	return w->kernel->nr > 1;
 }
 
 /* m <= DNNQ_GEMM_MC rows of A times columns [j0, j1) of W through `out`, on
@@ -94,7 +92,7 @@ static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,
                                   const struct dnnq_gemm_output *out, size_t j0, size_t j1)
 {
 	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, DNNQ_GEMM_MC, w->n, 1, 1 };
-	dnnq_gemm_block_for(w)(&job, 0, m, j0, j1);
+	w->kernel->block(&job, 0, m, j0, j1);
 }
 
 /* Checks an output pipeline against packed weights (dnnq_gemm does it on

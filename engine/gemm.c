@@ -23,16 +23,6 @@ static bool pairs_safe(const int8_t *row, size_t k)
 	return true;
 }
 
-static bool vnni_wanted(void)
-{
-	const char *force = getenv("DNNQ_GEMM");
-	if (force && !strcmp(force, "avx2"))
-		return false;
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-}
-
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
                    struct dnnq_gemm_weights *out, struct dnnq_diag *diag)
 {
@@ -45,10 +35,13 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 	if (k > DNNQ_GEMM_MAX_K || n > (SIZE_MAX >> 8) / ((k + 3) & ~(size_t)3))
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "gemm pack: k = %zu: at most %d", k,
 		                     DNNQ_GEMM_MAX_K);
-	if (!dnnq_isa_supported(isa))
+	const struct dnnq_kernels *kn = dnnq_kernels(isa);
+	if (!kn)
 		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "gemm pack: %s not supported here",
 		                     dnnq_isa_name(isa));
-	size_t bytes = isa == DNNQ_ISA_AVX2 ? dnnq_gemm_panel_bytes(n, k) : n * k;
+	out->kernel = &kn->gemm;
+	bool panels = dnnq_gemm_paneled(out);
+	size_t bytes = panels ? dnnq_gemm_panel_bytes(n, k) : n * k;
 	out->data = dnnq_aligned_alloc(bytes);
 	out->row_sums = malloc(n * sizeof *out->row_sums);
 	if (!out->data || !out->row_sums) {
@@ -67,19 +60,17 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 			s += row[t];
 		out->row_sums[j] = s;
 		out->pair_safe = out->pair_safe && pairs_safe(row, k);
-		if (isa == DNNQ_ISA_SCALAR)
+		if (!panels)
 			memcpy(out->data + j * k, row, k);
 	}
-	if (isa == DNNQ_ISA_AVX2) {
+	if (panels)
 		dnnq_gemm_pack_avx2(w, n, k, ldw, out->data);
-		out->vnni = vnni_wanted();
-	}
 	return DNNQ_OK;
 }
 
 int8_t dnnq_gemm_main_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)
 {
-	if (w->isa == DNNQ_ISA_SCALAR)
+	if (!dnnq_gemm_paneled(w))
 		return w->data[j * w->k + k];
 	size_t j0 = j / DNNQ_GEMM_NR * DNNQ_GEMM_NR;
 	size_t width = w->n - j0 < DNNQ_GEMM_NR ? w->n - j0 : DNNQ_GEMM_NR;
@@ -182,12 +173,12 @@ static void gemm_task(void *arg, size_t task, unsigned tid)
 	size_t r[4];
 	(void)tid;
 	task_rect(job, task, r);
-	dnnq_gemm_block_for(job->w)(job, r[0], r[1], r[2], r[3]);
+	job->w->kernel->block(job, r[0], r[1], r[2], r[3]);
 }
 
 /* The reference: one dot product per output, then the scalar output step. */
-void dnnq_gemm_block_scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
-                            size_t j0, size_t j1)
+void dnnq_gemm_1x1__scalar(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+                           size_t j0, size_t j1)
 {
 	const struct dnnq_gemm_weights *w = job->w;
 	for (size_t i = i0; i < i1; i++) {

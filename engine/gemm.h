@@ -17,11 +17,11 @@
  * rows that have a byte above 127, runs the kernel twice on the split
  * activations (a & 0x7f, then a & 0x80), which cannot saturate. So results
  * are exact for every input, fast when activations are 7-bit (the
- * quantizer's reduce_range) or weights are 7-bit. On CPUs with AVX-512
- * VNNI the same packed weights run through vpdpbusd instead, which sums
- * u8 x s8 products straight into int32 and cannot saturate; set
- * DNNQ_GEMM=avx2 in the environment to keep the AVX2 kernel. The results
- * are identical either way. docs/gemm.md has the details and the numbers.
+ * quantizer's reduce_range) or weights are 7-bit. Weights packed for
+ * DNNQ_ISA_AVX512VNNI have the same panels and run through vpdpbusd, which
+ * sums u8 x s8 products straight into int32 and cannot saturate. The
+ * results are identical on every ISA. docs/gemm.md has the details and the
+ * numbers.
  *
  * 16-bit accumulation (acc16, the DNNLOWP_ACC16 / FBGEMM idea): packed with
  * dnnq_gemm_pack_acc16, W = W_main + W_outlier, W_main holding the weights
@@ -38,16 +38,18 @@
 #define DNNQ_ENGINE_GEMM_H
 
 #include "engine/executor.h"
+#include "engine/kernels.h"
 #include "engine/quant.h"
 
 struct dnnq_gemm_weights {
-	enum dnnq_isa isa;     /* the kernel the layout is for */
+	enum dnnq_isa isa;     /* packed for this ISA's table (engine/kernels.h) */
+	const struct dnnq_gemm_ukernel *kernel; /* the one that runs them: its
+	                          gemm or gemm_acc16, whose layout data has */
 	size_t n, k;
 	int8_t *data;          /* packed panels, DNNQ_ALIGN aligned */
 	size_t data_bytes;
 	int32_t *row_sums;     /* sum_k W[j][k], n entries */
 	bool pair_safe;        /* no u8 activation can saturate a pair sum */
-	bool vnni;             /* AVX2 layout run by the AVX-512 VNNI kernel */
 	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of
 	 * `isa`; W_outlier is sparse by output channel: entries
 	 * [out_ptr[j], out_ptr[j + 1]) of channel j each hold two of its

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/kernels.h"
 #include "engine/pooling.h"
 #include "engine/quant-scalar.h"
 
@@ -28,7 +29,7 @@ struct axis {
 };
 
 struct pooler {
-	enum dnnq_isa isa;
+	const struct dnnq_kernels *kn;
 	bool avg, include_pad, ceil_mode, bound;
 	struct axis ax[2];           /* height, width */
 	double sx, sy;               /* input and output scales */
@@ -155,10 +156,9 @@ int dnnq_pooling_output_size(const struct dnnq_pooling_geom *g, size_t in_h, siz
 static int check_common(enum dnnq_isa isa, const struct dnnq_qparams *qp, const char *op,
                         const char *field, struct dnnq_diag *diag)
 {
-	if (!dnnq_isa_supported(isa))
+	if (!dnnq_kernels(isa))
 		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "%s: isa %d (%s): not supported "
-		                     "by this CPU", op, (int)isa, isa == DNNQ_ISA_AVX2 ? "avx2"
-		                     : "unknown");
+		                     "by this CPU", op, (int)isa, dnnq_isa_name(isa));
 	struct dnnq_diag qd;
 	if (dnnq_qparams_check(qp, DNNQ_DTYPE_U8, &qd))
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: %s: %s", op, field, qd.msg);
@@ -242,8 +242,7 @@ static void pixel(const struct pooler *p, size_t r, const struct span *hs, size_
 	};
 	uint8_t *y = p->out + (r * p->ow + ow) * p->c + c0;
 	if (!p->avg) {
-		(p->isa == DNNQ_ISA_AVX2 ? dnnq_maxpool_kernel_avx2
-		                         : dnnq_maxpool_kernel_scalar)(&win, nc, y);
+		p->kn->maxpool(&win, nc, y);
 		return;
 	}
 	int64_t taps = hs->n * ws.n;
@@ -252,8 +251,7 @@ static void pixel(const struct pooler *p, size_t r, const struct span *hs, size_
 		(int32_t)taps * p->zx, count ? (float)(p->sx / (p->sy * (double)count)) : 0.0f,
 		p->zy, p->qmin, p->qmax,
 	};
-	(p->isa == DNNQ_ISA_AVX2 ? dnnq_avgpool_kernel_avx2
-	                         : dnnq_avgpool_kernel_scalar)(&win, nc, &k, y);
+	p->kn->avgpool(&win, nc, &k, y);
 }
 
 static void task(void *arg, size_t t, unsigned tid)
@@ -354,7 +352,7 @@ int dnnq_maxpool_create(const struct dnnq_maxpool_desc *d, struct dnnq_maxpool *
 	struct dnnq_maxpool *op = calloc(1, sizeof *op);
 	if (!op)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "maxpool: out of memory");
-	op->p.isa = d->isa;
+	op->p.kn = dnnq_kernels_of(d->isa);
 	op->p.ceil_mode = d->geom.ceil_mode;
 	op->p.rows_per_task = WINDOW_ROWS;
 	get_axes(&d->geom, op->p.ax);
@@ -394,7 +392,7 @@ int dnnq_avgpool_create(const struct dnnq_avgpool_desc *d, struct dnnq_avgpool *
 	struct dnnq_avgpool *op = calloc(1, sizeof *op);
 	if (!op)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "avgpool: out of memory");
-	op->p.isa = d->isa;
+	op->p.kn = dnnq_kernels_of(d->isa);
 	op->p.ceil_mode = d->geom.ceil_mode;
 	op->p.include_pad = d->count_include_pad;
 	op->p.rows_per_task = WINDOW_ROWS;
@@ -434,7 +432,7 @@ int dnnq_gavgpool_create(const struct dnnq_gavgpool_desc *d, struct dnnq_gavgpoo
 	struct dnnq_gavgpool *op = calloc(1, sizeof *op);
 	if (!op)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "gavgpool: out of memory");
-	op->p.isa = d->isa;
+	op->p.kn = dnnq_kernels_of(d->isa);
 	op->p.rows_per_task = 1;     /* one image; channel blocks give the parallelism */
 	set_avg(&op->p, &d->in_qp, &d->out_qp);
 	*out = op;

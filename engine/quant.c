@@ -6,6 +6,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "engine/kernels.h"
 #include "engine/quant-kernels.h"
 #include "engine/quant-scalar.h"
 
@@ -126,7 +127,7 @@ static int quant_k(const struct dnnq_qparams *qp, enum dnnq_dtype dt,
 
 static int isa_check(enum dnnq_isa isa)
 {
-	return dnnq_isa_supported(isa) ? DNNQ_OK : DNNQ_E_UNSUPPORTED;
+	return dnnq_kernels(isa) ? DNNQ_OK : DNNQ_E_UNSUPPORTED;
 }
 
 int dnnq_quantize(enum dnnq_isa isa, const float *x, void *q, enum dnnq_dtype dt,
@@ -140,10 +141,7 @@ int dnnq_quantize(enum dnnq_isa isa, const float *x, void *q, enum dnnq_dtype dt
 		rc = isa_check(isa);
 	if (rc)
 		return rc;
-	if (isa == DNNQ_ISA_AVX2)
-		dnnq_quantize_avx2(x, q, dt, n, &k);
-	else
-		dnnq_quantize_scalar(x, q, dt, n, &k);
+	dnnq_kernels_of(isa)->quantize(x, q, dt, n, &k);
 	return DNNQ_OK;
 }
 
@@ -158,10 +156,7 @@ int dnnq_dequantize(enum dnnq_isa isa, const void *q, enum dnnq_dtype dt,
 		rc = isa_check(isa);
 	if (rc)
 		return rc;
-	if (isa == DNNQ_ISA_AVX2)
-		dnnq_dequantize_avx2(q, dt, x, n, &k);
-	else
-		dnnq_dequantize_scalar(q, dt, x, n, &k);
+	dnnq_kernels_of(isa)->dequantize(q, dt, x, n, &k);
 	return DNNQ_OK;
 }
 
@@ -241,10 +236,7 @@ int dnnq_requantize(enum dnnq_isa isa, const int32_t *acc, void *out,
 		rc = isa_check(isa);
 	if (rc)
 		return rc;
-	if (isa == DNNQ_ISA_AVX2)
-		dnnq_requantize_avx2(acc, out, dt, rows, cols, rq);
-	else
-		dnnq_requantize_scalar(acc, out, dt, rows, cols, rq);
+	dnnq_kernels_of(isa)->requantize(acc, out, dt, rows, cols, rq);
 	return DNNQ_OK;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/base.h"
 #include "tests/suites.h"
 
 static const struct {
@@ -42,6 +43,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: no suite named '%s' (try --help)\n", argv[0], only);
 		return 2;
 	}
+	/* the kernel tables the ISA suites run (tests/isa.h), and those skipped */
+	printf("ISAs:");
+	for (int isa = 0; isa < DNNQ_ISA_COUNT; isa++)
+		printf(" %s%s", dnnq_isa_name((enum dnnq_isa)isa),
+		       dnnq_isa_supported((enum dnnq_isa)isa) ? "" : " (skipped: this CPU lacks it)");
+	printf("\n");
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

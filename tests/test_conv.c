@@ -1,7 +1,8 @@
 /*
  * Convolution (engine/conv.h): random geometries (kernel, stride, dilation,
  * asymmetric pads, groups, depthwise, 1x1) against a double-precision
- * reference within 1 LSB; AVX2 bit-identical to scalar on every path;
+ * reference within 1 LSB; every ISA's kernels (tests/isa.h: all the CPU
+ * runs, in one pass) bit-identical to scalar on every path;
  * results independent of the thread count; edge shapes and bad descriptions.
  */
 #include <check.h>
@@ -11,6 +12,7 @@
 
 #include "daemon/pool.h"
 #include "engine/conv.h"
+#include "tests/isa.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -189,12 +191,13 @@ START_TEST(random_against_reference)
 	make_problem(&r, &p, _i % 3);
 	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
 	check_reference(&p, ys);
-	if (dnnq_isa_supported(DNNQ_ISA_AVX2)) {
+	FOR_EACH_SIMD_ISA(isa) {
 		size_t oh, ow, n = out_elems(&p, &oh, &ow);
-		uint8_t *yv = run(&p, DNNQ_ISA_AVX2, 1);
-		ck_assert_msg(!memcmp(ys, yv, n), "AVX2 != scalar (kind %d)", _i % 3);
-		uint8_t *y2 = run(&p, DNNQ_ISA_AVX2, 2);
-		ck_assert_msg(!memcmp(ys, y2, n), "2 threads != 1 thread");
+		uint8_t *yv = run(&p, isa, 1);
+		ck_assert_msg(!memcmp(ys, yv, n), "%s != scalar (kind %d)", dnnq_isa_name(isa),
+		              _i % 3);
+		uint8_t *y2 = run(&p, isa, 2);
+		ck_assert_msg(!memcmp(ys, y2, n), "%s: 2 threads != 1 thread", dnnq_isa_name(isa));
 		free(yv);
 		free(y2);
 	}

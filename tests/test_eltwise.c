@@ -3,7 +3,8 @@
  * the fp32 references on hand-checked values; every operator within 1 LSB of
  * quantize(reference(dequantize(inputs))) (Softmax: 1e-5 relative) on edge
  * shapes (1 element, channels 1, 3, 17, 33, ...), broadcasting and extreme
- * qparams; AVX2 and a 3-thread pool bit-identical to the scalar kernels,
+ * qparams; every SIMD ISA the CPU runs (tests/isa.h) and a 3-thread pool
+ * bit-identical to the scalar kernels,
  * bytes past the output untouched; Concat's copy and requantize paths; and
  * the descriptions and setups that must be refused, with their messages.
  */
@@ -16,15 +17,12 @@
 #include "daemon/pool.h"
 #include "engine/eltwise.h"
 #include "engine/quant-scalar.h"
+#include "tests/isa.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
 enum { GUARD = 64 };   /* bytes after each output that must stay untouched */
 
-static bool have_avx2(void)
-{
-	return dnnq_isa_supported(DNNQ_ISA_AVX2);
-}
 
 static struct dnnq_qparams qp8(float scale, int32_t zp)
 {
@@ -247,9 +245,9 @@ static uint8_t *ew_run_all(const struct ew_problem *p, const struct dnnq_executo
 	uint8_t *ys = new_output(p->n), *y = new_output(p->n);
 	ew_run(p->d, DNNQ_ISA_SCALAR, p->n, p->x, ys, NULL);
 	assert_guard(ys, p->n);
-	if (have_avx2()) {
-		ew_run(p->d, DNNQ_ISA_AVX2, p->n, p->x, y, NULL);
-		assert_same(ys, y, p->n, "avx2");
+	FOR_EACH_SIMD_ISA(isa) {
+		ew_run(p->d, isa, p->n, p->x, y, NULL);
+		assert_same(ys, y, p->n, dnnq_isa_name(isa));
 	}
 	memset(y, 0xa5, p->n + GUARD);
 	ew_run(p->d, dnnq_isa_best(), p->n, p->x, y, ex);
@@ -327,13 +325,13 @@ START_TEST(sum_sixteen_inputs_in_place)
 	assert_one_lsb(y, ref, p.n, &p.d.out_qp, "sum16");
 	for (size_t i = 0; i < p.n; i++)
 		ck_assert_int_ge(y[i], p.d.out_qp.zero_point);   /* ReLU */
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+	FOR_EACH_ISA(isa) {
 		uint8_t *x0 = malloc(p.n);
 		memcpy(x0, p.x[0], p.n);
 		uint8_t *in[16];
 		memcpy(in, p.x, sizeof in);
 		in[0] = x0;
-		ew_run(p.d, (enum dnnq_isa)isa, p.n, in, x0, NULL);
+		ew_run(p.d, isa, p.n, in, x0, NULL);
 		ck_assert_mem_eq(x0, y, p.n);
 		free(x0);
 	}
@@ -469,15 +467,16 @@ START_TEST(identity_where_rounding_shows_linear)
 	memset(ys, 0xa5, sizeof ys);
 	memset(yv, 0xa5, sizeof yv);
 	struct dnnq_elementwise_linear *op;
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
-		d.isa = (enum dnnq_isa)isa;
+	FOR_EACH_ISA(isa) {
+		d.isa = isa;
+		memset(yv, 0xa5, sizeof yv);
 		ck_assert_int_eq(dnnq_elementwise_linear_create(&d, &op, NULL), 0);
 		ck_assert_int_eq(dnnq_elementwise_linear_setup(op, C * POS, x, isa ? yv : ys, NULL), 0);
 		ck_assert_int_eq(dnnq_elementwise_linear_run(op, NULL), 0);
 		dnnq_elementwise_linear_destroy(op);
+		if (isa)
+			assert_same(ys, yv, C * POS, dnnq_isa_name(isa));
 	}
-	if (have_avx2())
-		assert_same(ys, yv, C * POS, "avx2");
 }
 END_TEST
 
@@ -607,9 +606,9 @@ static void act_check(const struct dnnq_activation_desc *d, struct rng *r,
 		x[i] = i < 256 * 3 + 37 ? (uint8_t)i : (uint8_t)rng_int(r, 0, 255);
 	act_run(*d, DNNQ_ISA_SCALAR, N, x, ys, NULL);
 	assert_guard(ys, N);
-	if (have_avx2()) {
-		act_run(*d, DNNQ_ISA_AVX2, N, x, y, NULL);
-		assert_same(ys, y, N, "avx2");
+	FOR_EACH_SIMD_ISA(isa) {
+		act_run(*d, isa, N, x, y, NULL);
+		assert_same(ys, y, N, dnnq_isa_name(isa));
 	}
 	memset(y, 0xa5, N + GUARD);
 	act_run(*d, dnnq_isa_best(), N, x, y, ex);
@@ -678,12 +677,10 @@ START_TEST(activation_extreme_qparams)
 }
 END_TEST
 
-/* The AVX2 table kernel on its own: every length 0..100 and every table
+/* Each SIMD table kernel on its own: every length 0..100 and every table
  * position, against the scalar loop. */
 START_TEST(lut_kernel_lengths)
 {
-	if (!have_avx2())
-		return;
 	struct rng r = { 10 };
 	uint8_t table[256], x[100], ys[100 + GUARD], yv[100 + GUARD];
 	for (int iter = 0; iter < 200; iter++) {
@@ -693,12 +690,14 @@ START_TEST(lut_kernel_lengths)
 		for (size_t i = 0; i < n; i++)
 			x[i] = (uint8_t)(iter < 8 ? (i + 32 * (size_t)iter) % 256 : (size_t)rng_int(&r, 0, 255));
 		memset(ys, 0x5a, sizeof ys);
-		memset(yv, 0x5a, sizeof yv);
 		dnnq_lut_scalar(table, x, ys, n);
-		dnnq_lut_avx2(table, x, yv, n);
-		ck_assert_mem_eq(ys, yv, sizeof ys);
 		for (size_t i = 0; i < n; i++)
 			ck_assert_int_eq(ys[i], table[x[i]]);
+		FOR_EACH_SIMD_ISA(isa) {
+			memset(yv, 0x5a, sizeof yv);
+			dnnq_kernels(isa)->lut(table, x, yv, n);
+			ck_assert_msg(!memcmp(ys, yv, sizeof ys), "%s: n %zu", dnnq_isa_name(isa), n);
+		}
 	}
 }
 END_TEST
@@ -784,9 +783,9 @@ START_TEST(convert_quantize_dequantize)
 			x[i] = i < 7 ? special[i] : (float)(qp.scale * rng_uniform(&r, -300, 300));
 		ck_assert_int_eq(dnnq_quantize(DNNQ_ISA_SCALAR, x, want, DNNQ_DTYPE_U8, N, &qp), 0);
 		ck_assert_int_eq(dnnq_dequantize(DNNQ_ISA_SCALAR, want, DNNQ_DTYPE_U8, want_f, N, &qp), 0);
-		for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+		FOR_EACH_ISA(isa) {
 			for (int pooled = 0; pooled < 2; pooled++) {
-				struct dnnq_convert_desc d = { (enum dnnq_isa)isa, DNNQ_CONVERT_QUANTIZE, qp };
+				struct dnnq_convert_desc d = { isa, DNNQ_CONVERT_QUANTIZE, qp };
 				memset(q, 0xa5, N + GUARD);
 				convert_run(&d, N, x, q, pooled ? &ex : NULL);
 				ck_assert_mem_eq(q, want, N);
@@ -896,9 +895,9 @@ START_TEST(convert_nchw_transposes)
 	transpose_bytes(want_ft, want_f, sizeof *x, nb, nc, ns, false);
 	struct dnnq_pool *pool = dnnq_pool_create(3, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+	FOR_EACH_ISA(isa) {
 		for (int pooled = 0; pooled < 2; pooled++) {
-			struct dnnq_convert_desc d = { (enum dnnq_isa)isa, DNNQ_CONVERT_QUANTIZE_NCHW, qp };
+			struct dnnq_convert_desc d = { isa, DNNQ_CONVERT_QUANTIZE_NCHW, qp };
 			memset(q, 0xa5, n + GUARD);
 			convert_run_nchw(&d, nb, nc, ns, x, q, pooled ? &ex : NULL);
 			ck_assert_msg(memcmp(q, want, n) == 0, "quantize_nchw %zux%zux%zu isa %d pooled %d",
@@ -937,12 +936,20 @@ START_TEST(convert_nchw_transposes)
 }
 END_TEST
 
-/* The AVX2 kernels on random rectangles (any p0, c0, ragged both ways)
- * write exactly what the scalar kernels write, and nothing outside them. */
+/* Each SIMD ISA's kernels on random rectangles (any p0, c0, ragged both
+ * ways) write exactly what the scalar kernels write, and nothing outside
+ * them. */
+static void convert_nchw_rectangles(const struct dnnq_kernels *kn);
+
 START_TEST(convert_nchw_kernel_rectangles)
 {
-	if (!have_avx2())
-		return;
+	FOR_EACH_SIMD_ISA(isa)
+		convert_nchw_rectangles(dnnq_kernels(isa));
+}
+END_TEST
+
+static void convert_nchw_rectangles(const struct dnnq_kernels *kn)
+{
 	enum { NB = 2, NC = 27, NS = 45, N = NB * NC * NS };
 	struct rng r = { 77 };
 	float x[N], ys_f[N], ya_f[N];
@@ -963,7 +970,7 @@ START_TEST(convert_nchw_kernel_rectangles)
 		k.y = ys;
 		dnnq_quantize_nchw_scalar(&k, img, p0, p1, c0, c1);
 		k.y = ya;
-		dnnq_quantize_nchw_avx2(&k, img, p0, p1, c0, c1);
+		kn->quantize_nchw(&k, img, p0, p1, c0, c1);
 		ck_assert_msg(memcmp(ys, ya, N) == 0, "quantize [%zu, %zu) x [%zu, %zu)", p0, p1, c0, c1);
 		for (size_t i = 0; i < N; i++) {   /* outside the rectangle: untouched */
 			size_t b = i / (NS * NC), p = i / NC % NS, c = i % NC;
@@ -976,7 +983,7 @@ START_TEST(convert_nchw_kernel_rectangles)
 		k.y = ys_f;
 		dnnq_dequantize_nchw_scalar(&k, img, p0, p1, c0, c1);
 		k.y = ya_f;
-		dnnq_dequantize_nchw_avx2(&k, img, p0, p1, c0, c1);
+		kn->dequantize_nchw(&k, img, p0, p1, c0, c1);
 		ck_assert_msg(memcmp(ys_f, ya_f, sizeof ys_f) == 0, "dequantize [%zu, %zu) x [%zu, %zu)",
 		              p0, p1, c0, c1);
 		for (size_t i = 0; i < N; i++) {   /* [b][c][p] outside: still 0 */
@@ -1055,8 +1062,8 @@ static void softmax_check(const struct dnnq_softmax_desc *d, size_t rows, const 
 	size_t c = d->channels, n = rows * c;
 	float *ys = malloc(n * sizeof *ys), *y = malloc(n * sizeof *y), *ref = malloc(n * sizeof *ref);
 	softmax_run(*d, DNNQ_ISA_SCALAR, rows, x, ys, NULL);
-	if (have_avx2()) {
-		softmax_run(*d, DNNQ_ISA_AVX2, rows, x, y, NULL);
+	FOR_EACH_SIMD_ISA(isa) {
+		softmax_run(*d, isa, rows, x, y, NULL);
 		ck_assert_mem_eq(ys, y, n * sizeof *y);
 	}
 	softmax_run(*d, dnnq_isa_best(), rows, x, y, ex);
@@ -1198,9 +1205,9 @@ START_TEST(elementwise_linear_within_one_lsb)
 	ewlin_run(d, DNNQ_ISA_SCALAR, n, x, ys, NULL);
 	assert_guard(ys, n);
 	assert_one_lsb(ys, ref, n, &d.out_qp, "elementwise_linear");
-	if (have_avx2()) {
-		ewlin_run(d, DNNQ_ISA_AVX2, n, x, y, NULL);
-		assert_same(ys, y, n, "avx2");
+	FOR_EACH_SIMD_ISA(isa) {
+		ewlin_run(d, isa, n, x, y, NULL);
+		assert_same(ys, y, n, dnnq_isa_name(isa));
 	}
 	ewlin_run(d, dnnq_isa_best(), n, x, x, &ex);   /* in place */
 	ck_assert_mem_eq(x, ys, n);
@@ -1236,9 +1243,9 @@ START_TEST(elementwise_linear_extreme_qparams)
 			double v = (double)a[i % 17] * dnnq_dequantize_1(x[i], 255, s[c][0]) + b[i % 17];
 			ck_assert(fabs(y[i] - quantize_d(v, &d.out_qp)) <= 1);
 		}
-		if (have_avx2()) {
-			ewlin_run(d, DNNQ_ISA_AVX2, 17 * 20, x, yv, NULL);
-			assert_same(y, yv, 17 * 20, "avx2");
+		FOR_EACH_SIMD_ISA(isa) {
+			ewlin_run(d, isa, 17 * 20, x, yv, NULL);
+			assert_same(y, yv, 17 * 20, dnnq_isa_name(isa));
 		}
 	}
 	free(x);
@@ -1408,9 +1415,9 @@ START_TEST(concat_paths)
 	uint8_t *ys = new_output(p.total), *y = new_output(p.total);
 	concat_run(p.d, DNNQ_ISA_SCALAR, p.dims, p.x, ys, NULL);
 	assert_guard(ys, p.total);
-	if (have_avx2()) {
-		concat_run(p.d, DNNQ_ISA_AVX2, p.dims, p.x, y, NULL);
-		assert_same(ys, y, p.total, "avx2");
+	FOR_EACH_SIMD_ISA(isa) {
+		concat_run(p.d, isa, p.dims, p.x, y, NULL);
+		assert_same(ys, y, p.total, dnnq_isa_name(isa));
 	}
 	memset(y, 0xa5, p.total + GUARD);
 	concat_run(p.d, dnnq_isa_best(), p.dims, p.x, y, &ex);
@@ -1451,9 +1458,9 @@ START_TEST(concat_extreme_qparams)
 				if (k == 1)
 					ck_assert_int_eq(y[i], in);
 			}
-			if (have_avx2()) {
-				concat_run(d, DNNQ_ISA_AVX2, dims, x, yv, NULL);
-				assert_same(y, yv, 2 * 7 * 33, "avx2");
+			FOR_EACH_SIMD_ISA(isa) {
+				concat_run(d, isa, dims, x, yv, NULL);
+				assert_same(y, yv, 2 * 7 * 33, dnnq_isa_name(isa));
 			}
 		}
 	}

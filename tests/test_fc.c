@@ -1,7 +1,8 @@
 /*
  * The FC operator (engine/fc.h): static quantization within 1 LSB of the
  * quantized fp32 reference, for u8 and f32 inputs, per-tensor and
- * per-channel weights, both requantization variants, ReLU and bias; dynamic
+ * per-channel weights, both requantization variants, ReLU and bias, every
+ * ISA the CPU runs bit-identical to scalar (tests/isa.h); dynamic
  * quantization's SQNR on Gaussian data; descriptions that must be refused.
  */
 #include <check.h>
@@ -11,6 +12,7 @@
 
 #include "daemon/pool.h"
 #include "engine/fc.h"
+#include "tests/isa.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -81,21 +83,29 @@ START_TEST(static_u8_within_one_lsb)
 	make_problem(&r, p, _i & 1, _i & 2, _i & 4 ? DNNQ_REQUANT_FIXED : DNNQ_REQUANT_FLOAT, _i & 8);
 	struct dnnq_fc *fc;
 	struct dnnq_diag d;
+	p->d.isa = DNNQ_ISA_SCALAR;
 	ck_assert_msg(dnnq_fc_create(&p->d, &fc, &d) == 0, "%s", d.msg);
 	uint8_t y[B * N];
 	ck_assert_int_eq(dnnq_fc_setup(fc, B, p->x, y), 0);
 	ck_assert_int_eq(dnnq_fc_run(fc, NULL), 0);
 	check_u8_output(p, y);
-	/* the same from f32 input, quantized on the fly */
-	p->d.in_dtype = DNNQ_DTYPE_F32;
-	struct dnnq_fc *ff;
-	ck_assert_int_eq(dnnq_fc_create(&p->d, &ff, NULL), 0);
-	uint8_t y2[B * N];
-	ck_assert_int_eq(dnnq_fc_setup(ff, B, p->xf, y2), 0);
-	ck_assert_int_eq(dnnq_fc_run(ff, NULL), 0);
-	ck_assert_mem_eq(y, y2, sizeof y);
 	dnnq_fc_destroy(fc);
-	dnnq_fc_destroy(ff);
+	/* every ISA's kernels, from u8 and from f32 input (quantized on the
+	 * fly): the scalar bytes */
+	FOR_EACH_ISA(isa) {
+		for (int f32 = 0; f32 < 2; f32++) {
+			p->d.isa = isa;
+			p->d.in_dtype = f32 ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_U8;
+			ck_assert_int_eq(dnnq_fc_create(&p->d, &fc, NULL), 0);
+			uint8_t y2[B * N];
+			ck_assert_int_eq(dnnq_fc_setup(fc, B, f32 ? (const void *)p->xf
+			                                          : (const void *)p->x, y2), 0);
+			ck_assert_int_eq(dnnq_fc_run(fc, NULL), 0);
+			ck_assert_msg(!memcmp(y, y2, sizeof y), "%s, %s input: != scalar",
+			              dnnq_isa_name(isa), f32 ? "f32" : "u8");
+			dnnq_fc_destroy(fc);
+		}
+	}
 	free(p);
 }
 END_TEST

@@ -1,6 +1,7 @@
 /*
- * The int8 GEMM (engine/gemm.h): the AVX2 kernel against the scalar
- * reference over every M, N, K in 1..67 and larger odd sizes, every output
+ * The int8 GEMM (engine/gemm.h): every GEMM kernel this CPU runs (one per
+ * ISA: engine/kernels.h) against the scalar reference, in one pass, over
+ * every M, N, K in 1..67 and larger odd sizes, every output
  * mode, zero-point combination and per-channel choice; exact results at the
  * saturation extremes; packing size; results independent of the thread
  * count; argument errors.
@@ -11,23 +12,16 @@
 
 #include "daemon/pool.h"
 #include "engine/gemm.h"
+#include "tests/isa.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
-static bool have_avx2(void)
+/* Packs for isa and checks that its table's kernel runs the weights. */
+static void pack_isa(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k,
+                     struct dnnq_gemm_weights *out)
 {
-	return dnnq_isa_supported(DNNQ_ISA_AVX2);
-}
-
-/* Packs for AVX2 with the AVX2 kernel even on a CPU with AVX-512 VNNI (the
- * default there runs the VNNI kernel on the same layout). */
-static int pack_avx2_kernel(const int8_t *w, size_t n, size_t k, struct dnnq_gemm_weights *out)
-{
-	setenv("DNNQ_GEMM", "avx2", 1);
-	int rc = dnnq_gemm_pack(DNNQ_ISA_AVX2, w, n, k, k, out, NULL);
-	unsetenv("DNNQ_GEMM");
-	ck_assert(!out->vnni);
-	return rc;
+	ck_assert_int_eq(dnnq_gemm_pack(isa, w, n, k, k, out, NULL), 0);
+	ck_assert_ptr_eq(out->kernel, &dnnq_kernels(isa)->gemm);
 }
 
 /* A random output pipeline for n columns (arrays owned by the struct). */
@@ -91,8 +85,8 @@ static size_t esize(enum dnnq_dtype dt)
 	return dt == DNNQ_DTYPE_U8 ? 1 : 4;
 }
 
-/* One shape: pack for both ISAs, run both, compare every byte of C
- * (including the padding past N, which must stay untouched). */
+/* One shape: pack for every ISA, run each, compare every byte of C with the
+ * scalar one (including the padding past N, which must stay untouched). */
 static void compare_shape(struct rng *r, size_t m, size_t n, size_t k, int amax,
                           const struct dnnq_executor *ex)
 {
@@ -109,21 +103,19 @@ static void compare_shape(struct rng *r, size_t m, size_t n, size_t k, int amax,
 	uint8_t *cs = malloc(bytes), *cv = malloc(bytes);
 	memset(cs, 0x3c, bytes);
 	memset(cv, 0x3c, bytes);
-	struct dnnq_gemm_weights ws, wv, wa;
-	ck_assert_int_eq(dnnq_gemm_pack(DNNQ_ISA_SCALAR, w, n, k, k, &ws, NULL), 0);
-	ck_assert_int_eq(dnnq_gemm_pack(DNNQ_ISA_AVX2, w, n, k, k, &wv, NULL), 0);
-	ck_assert_int_eq(pack_avx2_kernel(w, n, k, &wa), 0);
+	struct dnnq_gemm_weights ws, wv;
+	pack_isa(DNNQ_ISA_SCALAR, w, n, k, &ws);
 	ck_assert_int_eq(dnnq_gemm(&ws, m, a, lda, cs, ldc, &p->o, NULL), 0);
-	ck_assert_int_eq(dnnq_gemm(&wv, m, a, lda, cv, ldc, &p->o, ex), 0);
-	ck_assert_msg(!memcmp(cs, cv, bytes), "M %zu N %zu K %zu dtype %s: %s != scalar",
-	              m, n, k, dnnq_dtype_name(p->o.dtype), wv.vnni ? "VNNI" : "AVX2");
-	memset(cv, 0x3c, bytes);
-	ck_assert_int_eq(dnnq_gemm(&wa, m, a, lda, cv, ldc, &p->o, ex), 0);
-	ck_assert_msg(!memcmp(cs, cv, bytes), "M %zu N %zu K %zu dtype %s: AVX2 != scalar",
-	              m, n, k, dnnq_dtype_name(p->o.dtype));
+	FOR_EACH_SIMD_ISA(isa) {
+		pack_isa(isa, w, n, k, &wv);
+		memset(cv, 0x3c, bytes);
+		ck_assert_int_eq(dnnq_gemm(&wv, m, a, lda, cv, ldc, &p->o, ex), 0);
+		ck_assert_msg(!memcmp(cs, cv, bytes), "M %zu N %zu K %zu dtype %s: %s != %s",
+		              m, n, k, dnnq_dtype_name(p->o.dtype), wv.kernel->name,
+		              ws.kernel->name);
+		dnnq_gemm_weights_free(&wv);
+	}
 	dnnq_gemm_weights_free(&ws);
-	dnnq_gemm_weights_free(&wv);
-	dnnq_gemm_weights_free(&wa);
 	free(a);
 	free(w);
 	free(p);
@@ -131,10 +123,8 @@ static void compare_shape(struct rng *r, size_t m, size_t n, size_t k, int amax,
 	free(cv);
 }
 
-START_TEST(avx2_matches_scalar_all_small_sizes)
+START_TEST(simd_matches_scalar_all_small_sizes)
 {
-	if (!have_avx2())
-		return;
 	struct rng r = { 100 + (uint64_t)_i };
 	/* _i runs over 1..67: that size as M, as N and as K */
 	size_t v = (size_t)_i;
@@ -144,10 +134,8 @@ START_TEST(avx2_matches_scalar_all_small_sizes)
 }
 END_TEST
 
-START_TEST(avx2_matches_scalar_larger_odd_sizes)
+START_TEST(simd_matches_scalar_larger_odd_sizes)
 {
-	if (!have_avx2())
-		return;
 	static const size_t shapes[][3] = {
 		{ 131, 97, 257 }, { 5, 255, 1023 }, { 67, 129, 513 }, { 1, 1001, 129 },
 		{ 3, 17, 4099 }, { 200, 33, 65 }, { 129, 200, 3 },
@@ -165,7 +153,7 @@ END_TEST
 START_TEST(no_saturation_at_extremes)
 {
 	static const int8_t wv[] = { -128, 127 };
-	for (int kind = 0; kind <= (have_avx2() ? 2 : 0); kind++) {
+	FOR_EACH_ISA(isa) {
 		for (size_t wi = 0; wi < 2; wi++) {
 			size_t m = 5, n = 37, k = 1027;
 			uint8_t *a = malloc(m * k);
@@ -174,8 +162,7 @@ START_TEST(no_saturation_at_extremes)
 			memset(a, 255, m * k);
 			memset(w, (uint8_t)wv[wi], n * k);
 			struct dnnq_gemm_weights pw;
-			ck_assert_int_eq(kind == 2 ? pack_avx2_kernel(w, n, k, &pw)
-			                           : dnnq_gemm_pack(kind, w, n, k, k, &pw, NULL), 0);
+			pack_isa(isa, w, n, k, &pw);
 			ck_assert(!pw.pair_safe);
 			struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
 			ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
@@ -213,10 +200,9 @@ START_TEST(split_path_is_exact)
 			a[i * k + t] = (uint8_t)(i % 3 ? rng_int(&r, 0, 127) : rng_int(&r, 200, 255));
 	for (size_t i = 0; i < n * k; i++)
 		w[i] = (int8_t)(rng_int(&r, 0, 1) ? -128 : rng_int(&r, 100, 127));
-	for (int kind = 0; kind <= (have_avx2() ? 2 : 0); kind++) {
+	FOR_EACH_ISA(isa) {
 		struct dnnq_gemm_weights pw;
-		ck_assert_int_eq(kind == 2 ? pack_avx2_kernel(w, n, k, &pw)
-		                           : dnnq_gemm_pack(kind, w, n, k, k, &pw, NULL), 0);
+		pack_isa(isa, w, n, k, &pw);
 		struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
 		ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
 		for (size_t i = 0; i < m; i++) {
@@ -244,9 +230,9 @@ START_TEST(packing)
 		int8_t *w = malloc(n * k);
 		for (size_t i = 0; i < n * k; i++)
 			w[i] = (int8_t)rng_int(&r, -64, 64);
-		for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+		FOR_EACH_ISA(isa) {
 			struct dnnq_gemm_weights pw;
-			ck_assert_int_eq(dnnq_gemm_pack(isa, w, n, k, k, &pw, NULL), 0);
+			pack_isa(isa, w, n, k, &pw);
 			/* weights with |w| <= 64 cannot saturate a pair */
 			ck_assert(pw.pair_safe);
 			/* <= 1.05 x the raw bytes (k is a multiple of 4 here) */
@@ -360,13 +346,15 @@ static void acc16_run(struct rng *r, size_t m, size_t n, size_t k, const uint8_t
 	ck_assert_int_eq(dnnq_gemm_acc16_saturation(&ws, m, a, lda, events, &adds), 0);
 	ck_assert_uint_eq(adds, (uint64_t)m * n * ((k + 3) / 4) * 4);
 	*same32 = !memcmp(c32, c16, bytes);
-	if (have_avx2()) {
-		ck_assert_int_eq(dnnq_gemm_pack_acc16(DNNQ_ISA_AVX2, w, n, k, k, opt, &wv, NULL), 0);
-		ck_assert(wv.acc16 && !wv.vnni);
+	FOR_EACH_SIMD_ISA(isa) {
+		ck_assert_int_eq(dnnq_gemm_pack_acc16(isa, w, n, k, k, opt, &wv, NULL), 0);
+		ck_assert(wv.acc16 && wv.kernel == &dnnq_kernels(isa)->gemm_acc16);
+		memset(cv, 0x3c, bytes);
 		ck_assert_int_eq(dnnq_gemm(&wv, m, a, lda, cv, ldc, &p->o, ex), 0);
 		ck_assert_msg(!memcmp(c16, cv, bytes), "acc16 M %zu N %zu K %zu nbits %u spill %u "
-		              "dtype %s: AVX2 != scalar", m, n, k, wv.acc16_nbits, wv.acc16_spill,
-		              dnnq_dtype_name(p->o.dtype));
+		              "dtype %s: %s (%s) != scalar", m, n, k, wv.acc16_nbits,
+		              wv.acc16_spill, dnnq_dtype_name(p->o.dtype), wv.kernel->name,
+		              dnnq_isa_name(isa));
 		uint64_t ev2, adds2;
 		ck_assert_int_eq(dnnq_gemm_acc16_saturation(&wv, m, a, lda, &ev2, &adds2), 0);
 		ck_assert_uint_eq(ev2, *events);
@@ -460,7 +448,7 @@ START_TEST(acc16_outliers_exact)
 		ck_assert_uint_eq(ev, 0);
 		ck_assert_msg(same, "M %zu N %zu K %zu nbits %u: main + outlier != acc32", m, n, k,
 		              nbits);
-		for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+		FOR_EACH_ISA(isa) {
 			struct dnnq_gemm_weights pw;
 			ck_assert_int_eq(dnnq_gemm_pack_acc16(isa, w, n, k, k, &opt, &pw, NULL), 0);
 			ck_assert_uint_eq(pw.outliers, want);
@@ -490,7 +478,7 @@ START_TEST(acc16_saturation_detected)
 	memset(a, 255, m * k);
 	memset(w, 63, n * k);
 	struct dnnq_acc16_opts opt = { 7, 1000 };
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+	FOR_EACH_ISA(isa) {
 		struct dnnq_gemm_weights pw;
 		ck_assert_int_eq(dnnq_gemm_pack_acc16(isa, w, n, k, k, &opt, &pw, NULL), 0);
 		ck_assert_uint_eq(pw.outliers, 0);
@@ -528,9 +516,9 @@ START_TEST(acc16_saturation_detected)
 }
 END_TEST
 
-/* AVX2 == scalar on random inputs, saturating ones included: full-range
+/* Every SIMD ISA == scalar on random inputs, saturating ones included: full-range
  * activations and weights, every nbits, spill 1..64, every pipeline. */
-START_TEST(acc16_avx2_matches_scalar)
+START_TEST(acc16_simd_matches_scalar)
 {
 	struct rng r = { 500 + (uint64_t)_i };
 	size_t m = (size_t)rng_int(&r, 1, 70), n = (size_t)rng_int(&r, 1, 70);
@@ -543,7 +531,7 @@ START_TEST(acc16_avx2_matches_scalar)
 	int amax = rng_int(&r, 0, 1) ? 255 : 127;
 	acc16_shape(&r, m, n, k, amax, -128, 127, &opt, &same, &ev);
 	/* the same with the thread pool splitting columns */
-	if (have_avx2() && _i % 8 == 1) {
+	if (dnnq_isa_best() != DNNQ_ISA_SCALAR && _i % 8 == 1) {
 		struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 		ck_assert_ptr_nonnull(pool);
 		struct dnnq_executor ex = dnnq_pool_executor(pool);
@@ -603,8 +591,8 @@ Suite *suite_gemm(void)
 {
 	Suite *s = suite_create("gemm");
 	TCase *tc = tcase_create("simd");
-	tcase_add_loop_test(tc, avx2_matches_scalar_all_small_sizes, 1, 68);
-	tcase_add_test(tc, avx2_matches_scalar_larger_odd_sizes);
+	tcase_add_loop_test(tc, simd_matches_scalar_all_small_sizes, 1, 68);
+	tcase_add_test(tc, simd_matches_scalar_larger_odd_sizes);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("exact");
@@ -619,7 +607,7 @@ Suite *suite_gemm(void)
 	tcase_add_loop_test(tc, acc16_equals_acc32_without_outliers, 1, 68);
 	tcase_add_test(tc, acc16_outliers_exact);
 	tcase_add_test(tc, acc16_saturation_detected);
-	tcase_add_loop_test(tc, acc16_avx2_matches_scalar, 0, 64);
+	tcase_add_loop_test(tc, acc16_simd_matches_scalar, 0, 64);
 	tcase_add_test(tc, acc16_pack_errors);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);

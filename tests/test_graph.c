@@ -1,7 +1,8 @@
 /*
  * The graph executor (engine/graph.h): a small residual network run through
  * the graph equals the same operators run one by one, bit for bit, at two
- * batch sizes and thread counts; the arena reuses buffers; views cost
+ * batch sizes and thread counts, for every ISA the CPU runs (and those
+ * equal the scalar ones); the arena reuses buffers; views cost
  * nothing; malformed graphs are refused with the node named.
  */
 #include <check.h>
@@ -40,6 +41,15 @@ static void make_weights(struct rng *r, struct weights *w)
 		w->bf[i] = (float)rng_uniform(r, -0.5, 0.5);
 }
 
+/* The ISA the network's operators are created for: the best one, unless a
+ * test that runs every ISA sets one. */
+static enum dnnq_isa net_isa_set = DNNQ_ISA_COUNT;
+
+static enum dnnq_isa net_isa(void)
+{
+	return net_isa_set < DNNQ_ISA_COUNT ? net_isa_set : dnnq_isa_best();
+}
+
 static const struct dnnq_qparams qin = { 0.02f, 128, 8, false };
 static const struct dnnq_qparams qa = { 0.05f, 0, 8, false };     /* after ReLU */
 static const struct dnnq_qparams qb = { 0.08f, 100, 8, false };
@@ -49,7 +59,7 @@ static struct dnnq_conv_desc conv3x3(const int8_t *w, const float *s, const floa
                                      struct dnnq_qparams out)
 {
 	return (struct dnnq_conv_desc){
-		.isa = dnnq_isa_best(), .cin = cin, .cout = cout, .groups = 1, .kh = 3, .kw = 3,
+		.isa = net_isa(), .cin = cin, .cout = cout, .groups = 1, .kh = 3, .kw = 3,
 		.stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
 		.pad_t = 1, .pad_l = 1, .pad_b = 1, .pad_r = 1, .w = w, .nwq = cout, .w_scale = s,
 		.bias = b, .out_dtype = DNNQ_DTYPE_U8, .out_qp = out, .relu = relu,
@@ -81,13 +91,13 @@ static struct dnnq_graph *build(const struct weights *w, struct dnnq_diag *d, fl
 	ck_assert_msg(c2 >= 0, "%s", d->msg);
 	struct dnnq_node_desc add = { .kind = DNNQ_NODE_ELTWISE, .name = "add", .ninputs = 2,
 	                              .inputs = { c1, c2 } };
-	add.op.eltwise = (struct dnnq_eltwise_desc){ .isa = dnnq_isa_best(),
+	add.op.eltwise = (struct dnnq_eltwise_desc){ .isa = net_isa(),
 	                                             .op = DNNQ_ELTWISE_SUM_RELU, .out_qp = qa };
 	int s = dnnq_graph_add_node(g, &add, d);
 	ck_assert_msg(s >= 0, "%s", d->msg);
 	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "gap", .ninputs = 1,
 	                              .inputs = { s } };
-	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = dnnq_isa_best(), .out_qp = qa };
+	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
 	int p = dnnq_graph_add_node(g, &gap, d);
 	ck_assert_msg(p >= 0, "%s", d->msg);
 	struct dnnq_node_desc fl = { .kind = DNNQ_NODE_RESHAPE, .name = "flatten", .ninputs = 1,
@@ -98,14 +108,14 @@ static struct dnnq_graph *build(const struct weights *w, struct dnnq_diag *d, fl
 	ck_assert_msg(f >= 0, "%s", d->msg);
 	struct dnnq_node_desc fc = { .kind = DNNQ_NODE_FC, .name = "fc", .ninputs = 1,
 	                             .inputs = { f } };
-	fc.op.fc = (struct dnnq_fc_desc){ .isa = dnnq_isa_best(), .n = NCLS, .k = C2, .w = w->wf,
+	fc.op.fc = (struct dnnq_fc_desc){ .isa = net_isa(), .n = NCLS, .k = C2, .w = w->wf,
 	                                  .nwq = 1, .w_scale = w->sf, .bias = w->bf,
 	                                  .out_dtype = DNNQ_DTYPE_U8, .out_qp = qb };
 	int y = dnnq_graph_add_node(g, &fc, d);
 	ck_assert_msg(y >= 0, "%s", d->msg);
 	struct dnnq_node_desc sm = { .kind = DNNQ_NODE_SOFTMAX, .name = "prob", .ninputs = 1,
 	                             .inputs = { y } };
-	sm.op.softmax.isa = dnnq_isa_best();
+	sm.op.softmax.isa = net_isa();
 	int prob = dnnq_graph_add_node(g, &sm, d);
 	ck_assert_msg(prob >= 0, "%s", d->msg);
 	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
@@ -129,7 +139,7 @@ static void by_hand(const struct weights *w, const uint8_t *x, uint8_t *logits)
 	ck_assert_int_eq(dnnq_conv_run(k1, NULL), 0);
 	ck_assert_int_eq(dnnq_conv_setup(k2, 1, H, W, a1, a2, 1), 0);
 	ck_assert_int_eq(dnnq_conv_run(k2, NULL), 0);
-	struct dnnq_eltwise_desc ed = { .isa = dnnq_isa_best(), .op = DNNQ_ELTWISE_SUM_RELU,
+	struct dnnq_eltwise_desc ed = { .isa = net_isa(), .op = DNNQ_ELTWISE_SUM_RELU,
 	                                .ninputs = 2, .channels = C2, .in_qp = { qa, qb },
 	                                .out_qp = qa };
 	struct dnnq_eltwise *e;
@@ -137,12 +147,12 @@ static void by_hand(const struct weights *w, const uint8_t *x, uint8_t *logits)
 	const uint8_t *in[2] = { a1, a2 };
 	ck_assert_int_eq(dnnq_eltwise_setup(e, H * W * C2, in, s, NULL), 0);
 	ck_assert_int_eq(dnnq_eltwise_run(e, NULL), 0);
-	struct dnnq_gavgpool_desc gd = { .isa = dnnq_isa_best(), .in_qp = qa, .out_qp = qa };
+	struct dnnq_gavgpool_desc gd = { .isa = net_isa(), .in_qp = qa, .out_qp = qa };
 	struct dnnq_gavgpool *gp;
 	ck_assert_int_eq(dnnq_gavgpool_create(&gd, &gp, NULL), 0);
 	ck_assert_int_eq(dnnq_gavgpool_setup(gp, 1, H, W, C2, s, p), 0);
 	ck_assert_int_eq(dnnq_gavgpool_run(gp, NULL), 0);
-	struct dnnq_fc_desc fd = { .isa = dnnq_isa_best(), .n = NCLS, .k = C2, .w = w->wf,
+	struct dnnq_fc_desc fd = { .isa = net_isa(), .n = NCLS, .k = C2, .w = w->wf,
 	                           .nwq = 1, .w_scale = w->sf, .bias = w->bf,
 	                           .in_dtype = DNNQ_DTYPE_U8, .in_qp = qa,
 	                           .out_dtype = DNNQ_DTYPE_U8, .out_qp = qb };
@@ -157,12 +167,17 @@ static void by_hand(const struct weights *w, const uint8_t *x, uint8_t *logits)
 	dnnq_fc_destroy(fc);
 }
 
+/* _i: the ISA (each one the CPU runs; the others are skipped). Its
+ * operators must also give the scalar ones' bytes. */
 START_TEST(graph_equals_operators)
 {
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
 	struct rng r = { 17 };
 	struct weights *w = malloc(sizeof *w);
 	make_weights(&r, w);
 	struct dnnq_diag d;
+	net_isa_set = (enum dnnq_isa)_i;
 	struct dnnq_graph *g = build(w, &d, qb.scale);
 	ck_assert_uint_eq(dnnq_graph_num_nodes(g), 7);
 	enum { B = 3 };
@@ -190,6 +205,11 @@ START_TEST(graph_equals_operators)
 			for (size_t b = 0; b < batch; b++) {
 				by_hand(w, x + b * H * W * C, want);
 				ck_assert_mem_eq(logits + b * NCLS, want, NCLS);
+				net_isa_set = DNNQ_ISA_SCALAR;
+				by_hand(w, x + b * H * W * C, want);
+				net_isa_set = (enum dnnq_isa)_i;
+				ck_assert_msg(!memcmp(logits + b * NCLS, want, NCLS), "%s != scalar",
+				              dnnq_isa_name(net_isa_set));
 				float sum = 0;
 				for (int i = 0; i < NCLS; i++)
 					sum += prob[b * NCLS + i];
@@ -200,6 +220,7 @@ START_TEST(graph_equals_operators)
 	dnnq_pool_destroy(pool);
 	dnnq_graph_destroy(g);
 	free(w);
+	net_isa_set = DNNQ_ISA_COUNT;
 }
 END_TEST
 
@@ -545,7 +566,7 @@ Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
 	TCase *tc = tcase_create("graph");
-	tcase_add_test(tc, graph_equals_operators);
+	tcase_add_loop_test(tc, graph_equals_operators, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, shadow_reports_each_node);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);

@@ -4,8 +4,8 @@
  * geometries (ceil mode, asymmetric pads, dilation, kernels bigger than the
  * padded input, channel counts around the vector widths) where MaxPool must
  * equal the window's max exactly and the averages must be within 1 LSB of
- * quantize(reference(dequantize(x))); the AVX2 kernels bit-identical to the
- * scalar ones; 1 and 2 threads identical; argument errors and their
+ * quantize(reference(dequantize(x))); every SIMD ISA's kernels
+ * bit-identical to the scalar ones; 1 and 2 threads identical; argument errors and their
  * diagnostics.
  */
 #include <check.h>
@@ -15,15 +15,12 @@
 
 #include "daemon/pool.h"
 #include "engine/pooling.h"
+#include "tests/isa.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
 #define GUARD 64
 
-static bool have_avx2(void)
-{
-	return dnnq_isa_supported(DNNQ_ISA_AVX2);
-}
 
 /* ---- the reference: straight from the definitions, in double ---- */
 
@@ -147,16 +144,17 @@ static void run_op(int kind, const struct pcase *pc, enum dnnq_isa isa, const ui
 		ck_assert_msg(y[ybytes + i] == 0xa5, "wrote past the output (byte %zu)", i);
 }
 
-/* Scalar against the reference, AVX2 bit-identical to scalar. */
+/* Scalar against the reference, every SIMD ISA bit-identical to scalar. */
 static void run_and_check(int kind, const struct pcase *pc, const uint8_t *x)
 {
 	size_t ybytes = pc->n * pc->oh * pc->ow * pc->c;
 	uint8_t *ys = xmalloc(ybytes + GUARD), *yv = xmalloc(ybytes + GUARD);
 	run_op(kind, pc, DNNQ_ISA_SCALAR, x, ys, NULL);
 	check_reference(pc, x, ys, kind != 0);
-	if (have_avx2()) {
-		run_op(kind, pc, DNNQ_ISA_AVX2, x, yv, NULL);
-		ck_assert_mem_eq(ys, yv, ybytes);
+	FOR_EACH_SIMD_ISA(isa) {
+		memset(yv, 0xa5, ybytes);
+		run_op(kind, pc, isa, x, yv, NULL);
+		ck_assert_msg(!memcmp(ys, yv, ybytes), "%s != scalar", dnnq_isa_name(isa));
 	}
 	free(ys);
 	free(yv);
@@ -278,8 +276,8 @@ static void hand_case(int kind, struct dnnq_pooling_geom g, bool include_pad, si
 	ck_assert_int_eq(pc.oh * pc.ow * c, nwant);
 	uint8_t y[256 + GUARD];
 	ck_assert_uint_le(nwant, 256);
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
-		run_op(kind, &pc, (enum dnnq_isa)isa, x, y, NULL);
+	FOR_EACH_ISA(isa) {
+		run_op(kind, &pc, isa, x, y, NULL);
 		ck_assert_mem_eq(y, want, nwant);
 	}
 }
@@ -362,13 +360,13 @@ START_TEST(empty_windows)
 	ck_assert(pc.oh == 1 && pc.ow == 1);
 	uint8_t x[40], y[40 + GUARD];
 	memset(x, 200, sizeof x);
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
-		run_op(0, &pc, (enum dnnq_isa)isa, x, y, NULL);
+	FOR_EACH_ISA(isa) {
+		run_op(0, &pc, isa, x, y, NULL);
 		for (int i = 0; i < 40; i++)
 			ck_assert_int_eq(y[i], 0);
 		for (int inc = 0; inc < 2; inc++) {
 			pc.include_pad = inc;
-			run_op(1, &pc, (enum dnnq_isa)isa, x, y, NULL);
+			run_op(1, &pc, isa, x, y, NULL);
 			for (int i = 0; i < 40; i++)
 				ck_assert_int_eq(y[i], 33);
 		}

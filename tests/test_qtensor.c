@@ -18,6 +18,7 @@
 #include "engine/le.h"
 #include "engine/qtensor.h"
 #include "tests/qtensor-eq.h"
+#include "tests/isa.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -29,10 +30,6 @@ static bool have_sse42(void)
 	return __builtin_cpu_supports("sse4.2");
 }
 
-static bool have_avx2(void)
-{
-	return dnnq_isa_supported(DNNQ_ISA_AVX2);
-}
 
 /* The rule of engine/qtensor.h, written out independently. */
 static bool type_ok(int dt, unsigned p, bool s)
@@ -967,7 +964,7 @@ START_TEST(quantize_round_trip_within_half_step)
 	struct rng r = { 2024 };
 	for (size_t k = 0; k < sizeof qtypes / sizeof qtypes[0]; k++) {
 		for (int axis = -1; axis < 3; axis++) {
-			for (int isa = DNNQ_ISA_SCALAR; isa <= (have_avx2() ? DNNQ_ISA_AVX2 : 0); isa++) {
+			FOR_EACH_ISA(isa) {
 				struct dnnq_qtensor t;
 				quant_tensor(&t, k, axis, &r);
 				size_t n = dnnq_qtensor_numel(&t);
@@ -1006,8 +1003,6 @@ END_TEST
 
 START_TEST(quantize_isa_bit_identical)
 {
-	if (!have_avx2())
-		return;
 	struct rng r = { 555 };
 	for (size_t k = 0; k < sizeof qtypes / sizeof qtypes[0]; k++) {
 		for (int axis = -1; axis < 3; axis++) {
@@ -1029,13 +1024,15 @@ START_TEST(quantize_isa_bit_identical)
 				x[i] = (float)(qp.scale * q);
 			}
 			memset(a.data, 0x11, a.capacity);
-			memset(b.data, 0x99, b.capacity);
 			ck_assert_int_eq(dnnq_qtensor_quantize(DNNQ_ISA_SCALAR, x, &a), DNNQ_OK);
-			ck_assert_int_eq(dnnq_qtensor_quantize(DNNQ_ISA_AVX2, x, &b), DNNQ_OK);
-			ck_assert_mem_eq(a.data, b.data, dnnq_qtensor_nbytes(&a));
 			ck_assert_int_eq(dnnq_qtensor_dequantize(DNNQ_ISA_SCALAR, &a, ya), DNNQ_OK);
-			ck_assert_int_eq(dnnq_qtensor_dequantize(DNNQ_ISA_AVX2, &a, yb), DNNQ_OK);
-			ck_assert_mem_eq(ya, yb, n * sizeof *ya);
+			FOR_EACH_SIMD_ISA(isa) {
+				memset(b.data, 0x99, b.capacity);
+				ck_assert_int_eq(dnnq_qtensor_quantize(isa, x, &b), DNNQ_OK);
+				ck_assert_mem_eq(a.data, b.data, dnnq_qtensor_nbytes(&a));
+				ck_assert_int_eq(dnnq_qtensor_dequantize(isa, &a, yb), DNNQ_OK);
+				ck_assert_mem_eq(ya, yb, n * sizeof *ya);
+			}
 			dnnq_qtensor_free(&a);
 			dnnq_qtensor_free(&b);
 		}

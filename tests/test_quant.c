@@ -2,7 +2,8 @@
  * The quantization core (engine/quant.h): parameter choice, the ONNX rounding
  * and saturation rules, the worked examples people meet first, the 6.02 dB
  * per bit law, gemmlowp's fixed-point requantization, and bit-identity of
- * the AVX2 kernels with the scalar reference over random and extreme inputs.
+ * every SIMD ISA's kernels (tests/isa.h) with the scalar reference over
+ * random and extreme inputs.
  */
 #include <check.h>
 #include <float.h>
@@ -14,6 +15,7 @@
 
 #include "engine/quant.h"
 #include "engine/quant-scalar.h"
+#include "tests/isa.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -21,10 +23,6 @@ static const float example[9] = {
 	0.0114f, -0.0231f, 0.0445f, 0, 0, 0, -0.0409f, -0.0435f, -0.0400f,
 };
 
-static bool have_avx2(void)
-{
-	return dnnq_isa_supported(DNNQ_ISA_AVX2);
-}
 
 START_TEST(worked_example_scale_1_255)
 {
@@ -32,7 +30,7 @@ START_TEST(worked_example_scale_1_255)
 	static const char *want_deq[9] = { "0.0118", "-0.0235", "0.0431", "0.0000", "0.0000",
 	                                   "0.0000", "-0.0392", "-0.0431", "-0.0392" };
 	struct dnnq_qparams qp = { 1.0f / 255, 0, 8, true };
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+	FOR_EACH_ISA(isa) {
 		int8_t q[9];
 		float back[9];
 		ck_assert_int_eq(dnnq_quantize(isa, example, q, DNNQ_DTYPE_S8, 9, &qp), 0);
@@ -201,7 +199,7 @@ START_TEST(quantize_rounds_half_even_and_saturates)
 	                    NAN, INFINITY, -INFINITY, 127.4999f, -128.5f, 126.5f };
 	const int8_t want[] = { 0, 2, 2, 0, -2, -2, 127, -128, -128, 127, -128, 127, -128, 126 };
 	struct dnnq_qparams qp = { 1.0f, 0, 8, true };
-	for (int isa = 0; isa <= (have_avx2() ? 1 : 0); isa++) {
+	FOR_EACH_ISA(isa) {
 		/* twice over, so the 8-wide SIMD body and the scalar tail both run */
 		float xx[28];
 		int8_t q[28];
@@ -252,10 +250,8 @@ static float extreme_float(struct rng *r)
 	}
 }
 
-START_TEST(avx2_quantize_matches_scalar)
+START_TEST(simd_quantize_matches_scalar)
 {
-	if (!have_avx2())
-		return;
 	struct rng r = { 7 };
 	float x[80], back_s[80], back_v[80];
 	int32_t qs[80], qv[80];
@@ -272,13 +268,15 @@ START_TEST(avx2_quantize_matches_scalar)
 		for (size_t i = 0; i < n; i++)
 			x[i] = extreme_float(&r);
 		memset(qs, 0x5a, sizeof qs);
-		memset(qv, 0x5a, sizeof qv);
 		ck_assert_int_eq(dnnq_quantize(DNNQ_ISA_SCALAR, x, qs, dt, n, &qp), 0);
-		ck_assert_int_eq(dnnq_quantize(DNNQ_ISA_AVX2, x, qv, dt, n, &qp), 0);
-		ck_assert_mem_eq(qs, qv, sizeof qs);   /* bytes past n untouched too */
 		ck_assert_int_eq(dnnq_dequantize(DNNQ_ISA_SCALAR, qs, dt, back_s, n, &qp), 0);
-		ck_assert_int_eq(dnnq_dequantize(DNNQ_ISA_AVX2, qs, dt, back_v, n, &qp), 0);
-		ck_assert_mem_eq(back_s, back_v, n * sizeof(float));
+		FOR_EACH_SIMD_ISA(isa) {
+			memset(qv, 0x5a, sizeof qv);
+			ck_assert_int_eq(dnnq_quantize(isa, x, qv, dt, n, &qp), 0);
+			ck_assert_mem_eq(qs, qv, sizeof qs);   /* bytes past n untouched too */
+			ck_assert_int_eq(dnnq_dequantize(isa, qs, dt, back_v, n, &qp), 0);
+			ck_assert_mem_eq(back_s, back_v, n * sizeof(float));
+		}
 	}
 }
 END_TEST
@@ -369,10 +367,8 @@ static int32_t extreme_acc(struct rng *r)
 	}
 }
 
-START_TEST(avx2_requantize_matches_scalar)
+START_TEST(simd_requantize_matches_scalar)
 {
-	if (!have_avx2())
-		return;
 	struct rng r = { 11 };
 	static int32_t acc[5 * 80];
 	static uint8_t os[5 * 80 + 16], ov[5 * 80 + 16];
@@ -385,11 +381,13 @@ START_TEST(avx2_requantize_matches_scalar)
 		for (size_t i = 0; i < rows * cols; i++)
 			acc[i] = extreme_acc(&r);
 		memset(os, 0xa5, sizeof os);
-		memset(ov, 0xa5, sizeof ov);
 		enum dnnq_dtype dt = u8 ? DNNQ_DTYPE_U8 : DNNQ_DTYPE_S8;
 		ck_assert_int_eq(dnnq_requantize(DNNQ_ISA_SCALAR, acc, os, dt, rows, cols, &c.rq), 0);
-		ck_assert_int_eq(dnnq_requantize(DNNQ_ISA_AVX2, acc, ov, dt, rows, cols, &c.rq), 0);
-		ck_assert_mem_eq(os, ov, sizeof os);
+		FOR_EACH_SIMD_ISA(isa) {
+			memset(ov, 0xa5, sizeof ov);
+			ck_assert_int_eq(dnnq_requantize(isa, acc, ov, dt, rows, cols, &c.rq), 0);
+			ck_assert_msg(!memcmp(os, ov, sizeof os), "%s != scalar", dnnq_isa_name(isa));
+		}
 	}
 }
 END_TEST
@@ -461,15 +459,43 @@ START_TEST(minmax_and_error_measures)
 }
 END_TEST
 
-START_TEST(isa_override)
+/* The best ISA is supported and no later one is; the tables and the
+ * names (the tools' --isa) agree with the ISA values; an ISA the CPU lacks
+ * has no table. */
+START_TEST(isa_tables)
 {
-	const char *old = getenv("DNNQ_ISA");
-	setenv("DNNQ_ISA", "scalar", 1);
-	ck_assert_int_eq(dnnq_isa_best(), DNNQ_ISA_SCALAR);
-	unsetenv("DNNQ_ISA");
-	ck_assert_int_eq(dnnq_isa_best() == DNNQ_ISA_AVX2, have_avx2());
-	if (old)
-		setenv("DNNQ_ISA", old, 1);
+	enum dnnq_isa best = dnnq_isa_best();
+	ck_assert(dnnq_isa_supported(best));
+	for (int isa = best + 1; isa < DNNQ_ISA_COUNT; isa++)
+		ck_assert(!dnnq_isa_supported((enum dnnq_isa)isa));
+	for (int isa = 0; isa < DNNQ_ISA_COUNT; isa++) {
+		enum dnnq_isa e = (enum dnnq_isa)isa, back = DNNQ_ISA_COUNT;
+		const struct dnnq_kernels *kn = dnnq_kernels(e);
+		int rc = dnnq_isa_parse(dnnq_isa_name(e), &back);
+		if (!dnnq_isa_supported(e)) {
+			ck_assert_ptr_null(kn);
+			ck_assert_int_eq(rc, DNNQ_E_UNSUPPORTED);
+			continue;
+		}
+		ck_assert_int_eq(rc, DNNQ_OK);
+		ck_assert_int_eq(back, e);
+		ck_assert_ptr_eq(kn, dnnq_kernels_of(e));
+		ck_assert_int_eq(kn->isa, e);
+		/* kernel names end in __<isa> */
+		const char *suffix = strstr(kn->gemm.name, "__");
+		ck_assert_ptr_nonnull(suffix);
+		ck_assert_str_eq(suffix + 2, dnnq_isa_name(e));
+		ck_assert_ptr_nonnull(kn->gemm.block);
+		ck_assert_ptr_nonnull(kn->gemm_acc16.block);
+		/* one packed layout per table: both GEMM kernels read it */
+		ck_assert_uint_eq(kn->gemm.nr > 1, kn->gemm_acc16.nr > 1);
+	}
+	enum dnnq_isa e;
+	ck_assert_int_eq(dnnq_isa_parse("avx3", &e), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_isa_parse(NULL, &e), DNNQ_E_INVAL);
+	ck_assert_ptr_null(dnnq_kernels((enum dnnq_isa)DNNQ_ISA_COUNT));
+	ck_assert_ptr_null(dnnq_kernels((enum dnnq_isa)-1));
+	ck_assert_str_eq(dnnq_isa_name((enum dnnq_isa)DNNQ_ISA_COUNT), "unknown");
 	ck_assert_str_eq(dnnq_strerror(DNNQ_E_CHECKSUM), "checksum mismatch");
 	ck_assert_str_eq(dnnq_strerror(-999), "unknown error");
 }
@@ -488,7 +514,7 @@ Suite *suite_quant(void)
 	tcase_add_test(tc, quantize_rounds_half_even_and_saturates);
 	tcase_add_test(tc, quantize_argument_errors);
 	tcase_add_test(tc, minmax_and_error_measures);
-	tcase_add_test(tc, isa_override);
+	tcase_add_test(tc, isa_tables);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("requant");
 	tcase_add_test(tc, fixedpoint_from_real);
@@ -497,8 +523,8 @@ Suite *suite_quant(void)
 	tcase_add_test(tc, requantize_argument_errors);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("simd");
-	tcase_add_test(tc, avx2_quantize_matches_scalar);
-	tcase_add_test(tc, avx2_requantize_matches_scalar);
+	tcase_add_test(tc, simd_quantize_matches_scalar);
+	tcase_add_test(tc, simd_requantize_matches_scalar);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,11 +2,13 @@
  * dnnq-run: runs a model in-process on .npy inputs and writes its outputs.
  *
  *   dnnq-run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]
- *            [--repeat N] [--json]
+ *            [--repeat N] [--isa ISA] [--json]
  *
  * MODEL is a .dnnq model (the engine, int8 inside, as dnnqd runs it) or an
  * .onnx model (the fp32 reference executor, onnx/ref.c), told apart by the
  * .dnnq magic, so fp32 and int8 outputs of one model come from one tool.
+ * --isa picks the engine's kernel table (default: the best the CPU runs),
+ * e.g. scalar for the reference kernels.
  * Each output is written as DIR/NAME.npy in its own dtype. --repeat N runs
  * N more times and prints latency statistics. Exit status: 0; 1 when the
  * model or an input cannot be read or run; 2 for a usage error.
@@ -38,6 +40,7 @@ struct opts {
 	size_t nin;
 	unsigned threads;
 	long repeat;
+	enum dnnq_isa isa;
 	bool json;
 };
 
@@ -68,7 +71,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]\n"
-		"                [--repeat N] [--json]\n"
+		"                [--repeat N] [--isa ISA] [--json]\n"
 		"Runs a .dnnq model (int8, through the engine) or an .onnx model (fp32, through\n"
 		"the reference executor) on .npy inputs and writes each output as NAME.npy.\n"
 		"  --input NAME=FILE  the array for input NAME ([n, ...]: n samples); once per\n"
@@ -76,6 +79,8 @@ static void usage(FILE *f)
 		"  --output-dir DIR   where the outputs go (default .)\n"
 		"  --threads N        engine threads, 1..256 (default 1)\n"
 		"  --repeat N         N timed runs after the first: latency statistics\n"
+		"  --isa ISA          the engine's kernels: scalar, avx2 or avx512vnni (default:\n"
+		"                     the best this CPU runs)\n"
 		"  --json             one JSON object on stdout\n"
 		"  -h, --help         this text\n",
 		argv0);
@@ -83,17 +88,18 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_INPUT = 256, O_OUTDIR, O_THREADS, O_REPEAT, O_JSON };
+	enum { O_INPUT = 256, O_OUTDIR, O_THREADS, O_REPEAT, O_ISA, O_JSON };
 	static const struct option lopts[] = {
 		{ "input", required_argument, NULL, O_INPUT },
 		{ "output-dir", required_argument, NULL, O_OUTDIR },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
+		{ "isa", required_argument, NULL, O_ISA },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	*o = (struct opts){ .outdir = ".", .threads = 1 };
+	*o = (struct opts){ .outdir = ".", .threads = 1, .isa = dnnq_isa_best() };
 	int ch;
 	char *end;
 	while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
@@ -124,6 +130,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->repeat = strtol(optarg, &end, 10);
 			if (!*optarg || *end || o->repeat < 0 || o->repeat > 100000000) {
 				fprintf(stderr, "%s: --repeat %s: an integer in [0, 1e8]\n", argv0, optarg);
+				return 2;
+			}
+			break;
+		case O_ISA:
+			switch (dnnq_isa_parse(optarg, &o->isa)) {
+			case DNNQ_OK: break;
+			case DNNQ_E_UNSUPPORTED:
+				fprintf(stderr, "%s: --isa %s: this CPU lacks it\n", argv0, optarg);
+				return 2;
+			default:
+				fprintf(stderr, "%s: --isa %s: scalar, avx2 or avx512vnni\n", argv0, optarg);
 				return 2;
 			}
 			break;
@@ -222,7 +239,7 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	free(buf);
 	if (rc)
 		return dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
-	rc = dnnq_model_build(&m, dnnq_isa_best(), &r->g, &why);
+	rc = dnnq_model_build(&m, o->isa, &r->g, &why);
 	r->nin = m.ninputs;
 	r->nout = m.noutputs;
 	if (!rc && (r->nin > MAX_IO || r->nout > MAX_IO))

@@ -1,0 +1,65 @@
+/*
+ * The kernel tables (engine/kernels.h), one per ISA. Constant, so filled
+ * once (at compile time) and shared by every thread without a lock; the
+ * only run-time question is whether the CPU has the ISA (cpuid, asked by
+ * dnnq_kernels before a table is handed out).
+ */
+#include "engine/kernels.h"
+
+#include "engine/conv-kernels.h"
+#include "engine/eltwise.h"
+#include "engine/gemm-kernels.h"
+#include "engine/pooling.h"
+#include "engine/quant-kernels.h"
+
+#define GEMM_ACC16_AVX2 \
+	{ "gemm_acc16_4x16c4__avx2", DNNQ_GEMM_MR, DNNQ_GEMM_NR, 4, dnnq_gemm_acc16_4x16c4__avx2 }
+
+/* Every step but GEMM, from the kernels whose names end in _<isa>
+ * (AVX-512 VNNI takes the AVX2 ones). */
+#define STEPS(isa) \
+	.gemm_store_row = dnnq_gemm_store_row_##isa, \
+	.dw_row = dnnq_dw_row_##isa, \
+	.maxpool = dnnq_maxpool_kernel_##isa, \
+	.avgpool = dnnq_avgpool_kernel_##isa, \
+	.ew = dnnq_ew_##isa, \
+	.ewlin = dnnq_ewlin_##isa, \
+	.lut = dnnq_lut_##isa, \
+	.quantize_nchw = dnnq_quantize_nchw_##isa, \
+	.dequantize_nchw = dnnq_dequantize_nchw_##isa, \
+	.softmax_row = dnnq_softmax_row_##isa, \
+	.quantize = dnnq_quantize_##isa, \
+	.dequantize = dnnq_dequantize_##isa, \
+	.requantize = dnnq_requantize_##isa
+
+const struct dnnq_kernels dnnq_kernel_tables[DNNQ_ISA_COUNT] = {
+	[DNNQ_ISA_SCALAR] = {
+		.isa = DNNQ_ISA_SCALAR,
+		.gemm = { "gemm_1x1__scalar", 1, 1, 1, dnnq_gemm_1x1__scalar },
+		.gemm_acc16 = { "gemm_acc16_1x1__scalar", 1, 1, 1, dnnq_gemm_acc16_1x1__scalar },
+		STEPS(scalar),
+	},
+	[DNNQ_ISA_AVX2] = {
+		.isa = DNNQ_ISA_AVX2,
+		.gemm = { "gemm_4x16c4__avx2", DNNQ_GEMM_MR, DNNQ_GEMM_NR, 4,
+		          dnnq_gemm_4x16c4__avx2 },
+		.gemm_acc16 = GEMM_ACC16_AVX2,
+		STEPS(avx2),
+	},
+	[DNNQ_ISA_AVX512VNNI] = {
+		.isa = DNNQ_ISA_AVX512VNNI,
+		/* up to 6 rows by 4 panels; fewer columns take narrower tiles */
+		.gemm = { "gemm_6x64c4__avx512vnni", 6, 64, 4, dnnq_gemm_6x64c4__avx512vnni },
+		/* acc16's gain is the int16 adds vpdpbusd does not need: its
+		 * weights keep the AVX2 kernel (the same panels) */
+		.gemm_acc16 = GEMM_ACC16_AVX2,
+		STEPS(avx2),
+	},
+};
+
+const struct dnnq_kernels *dnnq_kernels(enum dnnq_isa isa)
+{
+	if ((unsigned)isa >= DNNQ_ISA_COUNT || !dnnq_isa_supported(isa))
+		return NULL;
+	return &dnnq_kernel_tables[isa];
+}
