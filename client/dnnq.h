@@ -234,6 +234,67 @@ struct dnnq_stats {
 
 int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out);
 
+/* Per-model counters (0.3), since dnnqd started, by model: requests that
+ * named the model, failures among them, samples (the batch items of the
+ * successful ones), run_ns (in the daemon, from the request's check to the
+ * end of its run: copies, quantization, the graph; time queued is not
+ * measured) and a latency histogram of that time: latency[i] counts the
+ * requests (every counted one, failed or not) with a time <= the i-th
+ * bound of DNNQ_LATENCY_BOUNDS_US (not cumulative), the last bucket the
+ * rest (+Inf), so the buckets sum to requests. A reloaded model keeps its
+ * counts. These are daemon-wide figures: dnnqd gives them to root, its own
+ * uid, or everyone under access.public_stats; others get DNNQ_E_PERM.
+ * index counts the served models in order, like a listing;
+ * DNNQ_E_NOTFOUND past the end. */
+#define DNNQ_LATENCY_BUCKETS 12
+#define DNNQ_LATENCY_BOUNDS_US { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, \
+	50000, 100000 }
+
+struct dnnq_model_stats {
+	char name[64];
+	uint32_t model_id, generation;
+	uint32_t models;                     /* served now */
+	uint64_t requests, failures, samples;
+	uint64_t run_ns;
+	uint64_t latency[DNNQ_LATENCY_BUCKETS];
+};
+
+int dnnq_model_stats(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out);
+
+/* ---- reload (0.3) -------------------------------------------------------- */
+
+/* What a reload did to one model name. */
+#define DNNQ_RELOAD_ADDED   1
+#define DNNQ_RELOAD_CHANGED 2
+#define DNNQ_RELOAD_REMOVED 3
+#define DNNQ_RELOAD_MAX_LISTED 64
+
+struct dnnq_reload_model {
+	char name[64];
+	uint32_t change;                     /* DNNQ_RELOAD_* */
+	uint32_t generation;                 /* served now (REMOVED: the last) */
+};
+
+struct dnnq_reload_result {
+	int status;                          /* 0, or why the reload failed */
+	uint32_t added, changed, removed;    /* model names */
+	uint32_t served;                     /* models served after it */
+	uint32_t reloads;                    /* finished since dnnqd started */
+	uint32_t n_listed;                   /* the first ones of models[] */
+	char message[256];                   /* the failure, when status != 0 */
+	struct dnnq_reload_model models[DNNQ_RELOAD_MAX_LISTED];
+};
+
+/* Asks dnnqd to reload its config and model files (like SIGHUP) and waits,
+ * up to the client's timeout (dnnq_connect_opts.timeout_ms), for a reload
+ * that started after the call to finish. Only root and the daemon's own
+ * uid may: others get DNNQ_E_PERM; a daemon without hot reload answers
+ * DNNQ_E_UNSUPPORTED. A reload that failed (a broken model file: nothing
+ * changed, the old models are still served) returns its status, with
+ * out->status and out->message saying why (dnnq_last_error too). out is
+ * filled whenever the daemon answered. */
+int dnnq_reload(struct dnnq_client *c, struct dnnq_reload_result *out);
+
 #ifdef __cplusplus
 }
 #endif

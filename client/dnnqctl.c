@@ -1,11 +1,11 @@
 /*
  * dnnqctl: talk to a running dnnqd through libdnnq-client.
  *
- *   dnnqctl [--socket PATH] status | models | infer ... | bench ...
+ *   dnnqctl [--socket PATH] status | models | reload | infer ... | bench ...
  *
  * main parses the global options up to the command name and hands the rest
  * to the command, which parses its own options (each has --help). This
- * file also holds the status and models commands and what the commands
+ * file also holds the status, models and reload commands and what the commands
  * share: error lines ("dnnqctl: <what>: <why>", exit 1; usage errors exit
  * 2), number parsing, and the text and JSON output helpers. JSON output is
  * one object on stdout, meant for scripts; text output is for people.
@@ -25,6 +25,7 @@ static const char global_help[] =
 	"Commands:\n"
 	"  status    the daemon's state and counters\n"
 	"  models    the models served, with their inputs and outputs\n"
+	"  reload    reload the config and model files, print what changed\n"
 	"  infer     run a model on .npy inputs, write .npy outputs\n"
 	"  bench     measure requests/s and latency on zero inputs\n"
 	"\n"
@@ -39,12 +40,21 @@ static const char global_help[] =
 static const char status_help[] =
 	"usage: dnnqctl status [--json]\n"
 	"The daemon's pid, uptime, workers, sessions, models, request and\n"
-	"failure counts, bytes copied on the data path and its status line.\n";
+	"failure counts, bytes copied on the data path and its status line;\n"
+	"then per model (root, the daemon's user, or access.public_stats):\n"
+	"requests, failures, samples, average run time and latency buckets.\n";
 
 static const char models_help[] =
 	"usage: dnnqctl models [--json]\n"
 	"Each model's name, generation, max batch, and its inputs and outputs\n"
 	"(name, dtype, shape with the batch as N, scale and zero point).\n";
+
+static const char reload_help[] =
+	"usage: dnnqctl reload [--json]\n"
+	"Asks dnnqd to reload its config and model files (like SIGHUP), waits\n"
+	"for the reload to finish and prints the models added, changed and\n"
+	"removed, or why it failed (the old models are still served then).\n"
+	"Root and the daemon's own user only. Exits 1 when it failed.\n";
 
 /* ---- shared helpers --------------------------------------------------- */
 
@@ -209,7 +219,6 @@ static void print_status_json(const struct dnnq_stats *s)
 	       (unsigned long long)s->bytes_copied, (unsigned long long)s->session_requests,
 	       (unsigned long long)s->session_failures);
 	dnnq_json_string(stdout, s->status);
-	printf("}\n");
 }
 
 static void print_status_text(const struct dnnq_stats *s)
@@ -230,6 +239,85 @@ static void print_status_text(const struct dnnq_stats *s)
 	printf("  status        %s\n", s->status);
 }
 
+static const uint32_t latency_bounds_us[DNNQ_LATENCY_BUCKETS - 1] = DNNQ_LATENCY_BOUNDS_US;
+
+static void print_model_stats_json(const struct dnnq_model_stats *m, bool first)
+{
+	printf("%s{\"name\":", first ? "" : ",");
+	dnnq_json_string(stdout, m->name);
+	printf(",\"generation\":%u,\"requests\":%llu,\"failures\":%llu,\"samples\":%llu,"
+	       "\"run_ns\":%llu,\"latency\":[", m->generation, (unsigned long long)m->requests,
+	       (unsigned long long)m->failures, (unsigned long long)m->samples,
+	       (unsigned long long)m->run_ns);
+	for (unsigned b = 0; b < DNNQ_LATENCY_BUCKETS; b++) {
+		printf("%s{\"le_us\":", b ? "," : "");
+		if (b < DNNQ_LATENCY_BUCKETS - 1)
+			printf("%u", latency_bounds_us[b]);
+		else
+			fputs("null", stdout);
+		printf(",\"count\":%llu}", (unsigned long long)m->latency[b]);
+	}
+	fputs("]}", stdout);
+}
+
+/* "<=250us: 12  <=500us: 3": the buckets that counted anything. */
+static void print_model_stats_text(const struct dnnq_model_stats *m)
+{
+	double avg_us = m->requests ? (double)m->run_ns / (double)m->requests / 1e3 : 0;
+	printf("  %-20s %10llu %8llu %10llu %10.1f  ", m->name, (unsigned long long)m->requests,
+	       (unsigned long long)m->failures, (unsigned long long)m->samples, avg_us);
+	for (unsigned b = 0; b < DNNQ_LATENCY_BUCKETS; b++) {
+		if (!m->latency[b])
+			continue;
+		if (b < DNNQ_LATENCY_BUCKETS - 1)
+			printf(" <=%uus:%llu", latency_bounds_us[b], (unsigned long long)m->latency[b]);
+		else
+			printf(" >%uus:%llu", latency_bounds_us[b - 1], (unsigned long long)m->latency[b]);
+	}
+	putchar('\n');
+}
+
+/* Each served model's counters; not shown (a note) when dnnqd keeps them
+ * from this uid or does not have them. */
+static int show_model_stats(struct dnnq_client *c, bool json)
+{
+	struct dnnq_model_stats m;
+	int rc = 0;
+	uint32_t i = 0;
+	if (json)
+		fputs(",\"model_stats\":", stdout);
+	for (;; i++) {
+		if ((rc = dnnq_model_stats(c, i, &m)))
+			break;
+		if (json) {
+			fputs(i ? "" : "[", stdout);
+			print_model_stats_json(&m, i == 0);
+			continue;
+		}
+		if (!i)
+			printf("  %-20s %10s %8s %10s %10s  %s\n", "model", "requests", "failed",
+			       "samples", "avg us", "latency (run, us)");
+		print_model_stats_text(&m);
+	}
+	if (rc == DNNQ_E_NOTFOUND) {
+		if (json)
+			fputs(i ? "]" : "[]", stdout);
+		return 0;
+	}
+	if (json)
+		fputs(i ? "]" : "null", stdout);
+	/* refused, or a daemon older than MODEL_STATS (the type is unknown
+	 * there: DNNQ_E_PROTO): the rest of the status stands */
+	if ((rc == DNNQ_E_PERM || rc == DNNQ_E_PROTO) && !i) {
+		if (!json)
+			printf("  per-model     %s\n", rc == DNNQ_E_PERM
+			       ? "not shown to this uid (access.public_stats)"
+			       : "not available (a dnnqd without per-model stats)");
+		return 0;
+	}
+	return rc;
+}
+
 static int show_status(struct dnnq_client *c, bool json)
 {
 	struct dnnq_stats s;
@@ -240,7 +328,10 @@ static int show_status(struct dnnq_client *c, bool json)
 		print_status_json(&s);
 	else
 		print_status_text(&s);
-	return 0;
+	rc = show_model_stats(c, json);
+	if (json)
+		printf("}\n");
+	return rc ? ctl_fail("model stats", rc) : 0;
 }
 
 /* ---- models ------------------------------------------------------------- */
@@ -346,6 +437,81 @@ static int cmd_models(const struct ctl_global *g, int argc, char **argv)
 	return run_query(g, argc, argv, "models ", models_help, list_models);
 }
 
+/* ---- reload ------------------------------------------------------------- */
+
+#define RELOAD_TIMEOUT_MS 300000	/* loading big models takes a while */
+
+static const char *change_name(uint32_t change)
+{
+	return change == DNNQ_RELOAD_ADDED ? "added"
+	       : change == DNNQ_RELOAD_CHANGED ? "changed" : "removed";
+}
+
+static void print_reload_json(const struct dnnq_reload_result *r)
+{
+	printf("{\"ok\":%s,\"added\":%u,\"changed\":%u,\"removed\":%u,\"served\":%u,"
+	       "\"reloads\":%u,\"error\":", r->status ? "false" : "true", r->added,
+	       r->changed, r->removed, r->served, r->reloads);
+	if (r->status)
+		dnnq_json_string(stdout, r->message);
+	else
+		fputs("null", stdout);
+	fputs(",\"models\":[", stdout);
+	for (uint32_t i = 0; i < r->n_listed; i++) {
+		printf("%s{\"name\":", i ? "," : "");
+		dnnq_json_string(stdout, r->models[i].name);
+		printf(",\"change\":\"%s\",\"generation\":%u}", change_name(r->models[i].change),
+		       r->models[i].generation);
+	}
+	printf("]}\n");
+}
+
+static void print_reload_text(const struct dnnq_reload_result *r)
+{
+	if (r->status) {
+		printf("reload failed: %s\n  nothing changed: %u model%s served\n", r->message,
+		       r->served, r->served == 1 ? "" : "s");
+		return;
+	}
+	printf("reloaded: %u added, %u changed, %u removed; %u model%s served\n", r->added,
+	       r->changed, r->removed, r->served, r->served == 1 ? "" : "s");
+	for (uint32_t i = 0; i < r->n_listed; i++)
+		printf("  %-8s %s (generation %u)\n", change_name(r->models[i].change),
+		       r->models[i].name, r->models[i].generation);
+	uint32_t total = r->added + r->changed + r->removed;
+	if (total > r->n_listed)
+		printf("  ... and %u more\n", total - r->n_listed);
+}
+
+static int cmd_reload(const struct ctl_global *g, int argc, char **argv)
+{
+	bool json;
+	struct dnnq_client *c;
+	int rc = parse_json_flag("reload ", reload_help, argc, argv, &json);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	struct dnnq_connect_opts o = { .slots = 1, .arena_bytes = CTL_PROBE_ARENA,
+	                               .timeout_ms = RELOAD_TIMEOUT_MS };
+	if (dnnq_connect(g->socket, &o, &c))
+		return ctl_failf("%s", dnnq_last_error());
+	struct dnnq_reload_result r;
+	memset(&r, 0, sizeof r);
+	rc = dnnq_reload(c, &r);
+	char why[512];
+	snprintf(why, sizeof why, "%s", dnnq_last_error());
+	dnnq_close(c);
+	/* a failed reload is an answer, printed like a good one (a refusal
+	 * counts no reload) */
+	bool answered = rc == 0 || (r.status == rc && r.reloads > 0);
+	if (!answered)
+		return ctl_failf("%s", why);
+	if (json)
+		print_reload_json(&r);
+	else
+		print_reload_text(&r);
+	return rc ? CTL_EXIT_FAIL : 0;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static const struct {
@@ -354,6 +520,7 @@ static const struct {
 } commands[] = {
 	{ "status", cmd_status },
 	{ "models", cmd_models },
+	{ "reload", cmd_reload },
 	{ "infer", ctl_cmd_infer },
 	{ "bench", ctl_cmd_bench },
 };

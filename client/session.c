@@ -252,3 +252,77 @@ int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out)
 {
 	return client_status(stats_call(c, out), "dnnq_stats");
 }
+
+_Static_assert(DNNQ_RELOAD_MAX_LISTED == DNNQ_PROTO_RELOAD_MAX, "reload list");
+_Static_assert(DNNQ_RELOAD_REMOVED == 3 && DNNQ_RELOAD_ADDED == 1, "reload changes");
+
+static int reload_call(struct dnnq_client *c, struct dnnq_reload_result *out)
+{
+	static const struct ctl_spec spec = {
+		DNNQ_MSG_RELOAD, DNNQ_MSG_RELOAD, sizeof(struct dnnq_msg_reload), true, false,
+	};
+	if (!c || !out)
+		return DNNQ_E_INVAL;
+	struct dnnq_msg_hdr req;
+	static _Thread_local struct dnnq_msg_reload rep;
+	memset(&rep, 0, sizeof rep);
+	int rc = ctl_call(c, &spec, &req, sizeof req, &rep, NULL);
+	if (rep.hdr.magic != DNNQ_PROTO_MAGIC)
+		return rc;      /* no answer */
+	if (!ctl_str_ok(rep.message, sizeof rep.message) || rep.n_listed > DNNQ_PROTO_RELOAD_MAX)
+		return DNNQ_E_PROTO;
+	for (uint32_t i = 0; i < rep.n_listed; i++)
+		if (!ctl_str_ok(rep.m[i].name, sizeof rep.m[i].name) ||
+		    rep.m[i].change < DNNQ_RELOAD_ADDED || rep.m[i].change > DNNQ_RELOAD_REMOVED)
+			return DNNQ_E_PROTO;
+	*out = (struct dnnq_reload_result){
+		.status = rc, .added = rep.added, .changed = rep.changed, .removed = rep.removed,
+		.served = rep.served, .reloads = rep.reloads, .n_listed = rep.n_listed,
+	};
+	memcpy(out->message, rep.message, sizeof out->message);
+	for (uint32_t i = 0; i < rep.n_listed; i++) {
+		memcpy(out->models[i].name, rep.m[i].name, sizeof out->models[i].name);
+		out->models[i].change = rep.m[i].change;
+		out->models[i].generation = rep.m[i].generation;
+	}
+	if (rc)
+		return client_errorf(rc, "reload: %s", rep.message);
+	return 0;
+}
+
+int dnnq_reload(struct dnnq_client *c, struct dnnq_reload_result *out)
+{
+	return client_status(reload_call(c, out), "dnnq_reload");
+}
+
+_Static_assert(DNNQ_LATENCY_BUCKETS == DNNQ_PROTO_HIST_BUCKETS, "histogram");
+
+static int model_stats_call(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out)
+{
+	static const struct ctl_spec spec = {
+		DNNQ_MSG_MODEL_STATS, DNNQ_MSG_MODEL_STATS, sizeof(struct dnnq_msg_model_stats),
+		false, false,
+	};
+	if (!c || !out)
+		return DNNQ_E_INVAL;
+	struct dnnq_msg_open req = { .index = index };
+	struct dnnq_msg_model_stats rep;
+	int rc = ctl_call(c, &spec, &req, sizeof req, &rep, NULL);
+	if (rc)
+		return rc;
+	if (!ctl_str_ok(rep.name, sizeof rep.name))
+		return DNNQ_E_PROTO;
+	*out = (struct dnnq_model_stats){
+		.model_id = rep.model_id, .generation = rep.generation, .models = rep.n_models,
+		.requests = rep.requests, .failures = rep.failures, .samples = rep.samples,
+		.run_ns = rep.run_ns,
+	};
+	memcpy(out->name, rep.name, sizeof out->name);
+	memcpy(out->latency, rep.hist, sizeof out->latency);
+	return 0;
+}
+
+int dnnq_model_stats(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out)
+{
+	return client_status(model_stats_call(c, index, out), "dnnq_model_stats");
+}

@@ -13,8 +13,11 @@
  * connection's state (HELLO first and once), then each field. A message
  * that fails answers DNNQ_E_PROTO; the connection stays open. Replies echo
  * seq and the type, except that OPEN and INFO are answered with type MODEL;
- * HELLO and STATS replies always carry their whole struct, so an error has
- * its message, the others are a bare header on error. Sends never block: a
+ * HELLO, STATS and RELOAD replies always carry their whole struct, so an
+ * error has its message, the others are a bare header on error. A RELOAD
+ * is not answered at once: the connection waits (reload_waiting) and the
+ * control loop answers it through dnnqd_conn_reloaded when a reload that
+ * started after it has finished. Sends never block: a
  * peer that does not read its replies is closed. recv() passes no control
  * buffer, so any fds a peer sends are discarded by the kernel (MSG_CTRUNC)
  * instead of piling up in the daemon.
@@ -29,6 +32,7 @@
 
 #include "daemon/control.h"
 #include "daemon/log.h"
+#include "daemon/reload.h"
 #include "daemon/session.h"
 
 #define MSGS_PER_WAKE 16    /* then the loop serves the others */
@@ -39,8 +43,11 @@ struct reply {
 		struct dnnq_msg_hello_reply hello;
 		struct dnnq_msg_model model;
 		struct dnnq_msg_stats stats;
+		struct dnnq_msg_reload reload;
+		struct dnnq_msg_model_stats mstats;
 	} u;
 	size_t len;
+	bool deferred;                  /* answered later (RELOAD) */
 	int fds[DNNQ_PROTO_NFDS];
 	unsigned nfds;
 };
@@ -54,6 +61,9 @@ static const struct msg_kind {
 	[DNNQ_MSG_INFO]  = { "INFO", sizeof(struct dnnq_msg_open) },
 	[DNNQ_MSG_CLOSE] = { "CLOSE", sizeof(struct dnnq_msg_close) },
 	[DNNQ_MSG_STATS] = { "STATS", sizeof(struct dnnq_msg_hdr) },
+	[DNNQ_MSG_MODEL] = { NULL, 0 },
+	[DNNQ_MSG_RELOAD] = { "RELOAD", sizeof(struct dnnq_msg_hdr) },
+	[DNNQ_MSG_MODEL_STATS] = { "MODEL_STATS", sizeof(struct dnnq_msg_open) },
 };
 
 static bool listed(const uint32_t *ids, unsigned n, uint32_t id)
@@ -161,6 +171,8 @@ static void reply_start(struct reply *r, const struct dnnq_msg_hdr *h)
 		r->u.hello.abi_minor = DNNQ_SHM_ABI_MINOR;
 	} else if (h->type == DNNQ_MSG_STATS) {
 		r->len = sizeof r->u.stats;
+	} else if (h->type == DNNQ_MSG_RELOAD) {
+		r->len = sizeof r->u.reload;
 	}
 }
 
@@ -172,6 +184,8 @@ static void reply_fail(struct reply *r, int status, const char *why)
 		snprintf(r->u.hello.message, sizeof r->u.hello.message, "%s", why);
 	else if (r->u.hdr.type == DNNQ_MSG_STATS)
 		snprintf(r->u.stats.message, sizeof r->u.stats.message, "%s", why);
+	else if (r->u.hdr.type == DNNQ_MSG_RELOAD)
+		snprintf(r->u.reload.message, sizeof r->u.reload.message, "%s", why);
 }
 
 static int on_hello(struct dnnqd *d, struct dnnqd_conn *c, const void *msg, struct reply *r,
@@ -218,19 +232,26 @@ static int check_name(const char *name, size_t size, struct dnnq_diag *why)
 	       : dnnq_diag_set(why, DNNQ_E_PROTO, "OPEN: name: no NUL within %zu bytes", size);
 }
 
+/* An OPEN, INFO or MODEL_STATS message (struct dnnq_msg_open) into m. */
+static int read_open(const struct dnnq_msg_hdr *h, const void *msg, struct dnnq_msg_open *m,
+                     struct dnnq_diag *why)
+{
+	memcpy(m, msg, sizeof *m);
+	return m->reserved ? dnnq_diag_set(why, DNNQ_E_PROTO, "%s: reserved %u: must be 0",
+	                                   kinds[h->type].name, m->reserved) : 0;
+}
+
 static int on_open_info(struct dnnqd *d, const struct dnnq_msg_hdr *h, const void *msg,
                         struct reply *r, struct dnnq_diag *why)
 {
 	const struct dnnqd_models *ms = dnnqd_models_now(d);
 	struct dnnq_msg_open m;
-	memcpy(&m, msg, sizeof m);
-	if (m.reserved)
-		return dnnq_diag_set(why, DNNQ_E_PROTO, "%s: reserved %u: must be 0",
-		                     kinds[h->type].name, m.reserved);
+	int rc = read_open(h, msg, &m, why);
+	if (rc)
+		return rc;
 	int id;
 	if (h->type == DNNQ_MSG_OPEN) {
-		int rc = check_name(m.name, sizeof m.name, why);
-		if (rc)
+		if ((rc = check_name(m.name, sizeof m.name, why)))
 			return rc;
 		if ((id = dnnqd_models_find(ms, m.name)) < 0)
 			return dnnq_diag_set(why, DNNQ_E_NOTFOUND, "OPEN: no model '%s'", m.name);
@@ -259,6 +280,12 @@ static int on_close(struct dnnqd *d, const void *msg, struct dnnq_diag *why)
 	return 0;
 }
 
+/* Whether c's peer may run the daemon: root or the daemon's own uid. */
+static bool is_admin(const struct dnnqd_conn *c)
+{
+	return c->uid == 0 || c->uid == (uint32_t)getuid();
+}
+
 /* The counters of uid's open sessions. */
 static void uid_totals(struct dnnqd *d, uint32_t uid, struct dnnqd_totals *out)
 {
@@ -283,7 +310,7 @@ static void on_stats(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *
 	const struct dnnqd_models *ms = dnnqd_models_now(d);
 	struct dnnq_msg_stats *st = &r->u.stats;
 	struct dnnqd_totals scope, mine;
-	bool all = d->cfg.public_stats || c->uid == 0 || c->uid == (uint32_t)getuid();
+	bool all = d->cfg.public_stats || is_admin(c);
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, c->uid);
 	if (all)
 		dnnqd_counters_sum(d->counts, d->nworkers, &scope);
@@ -308,6 +335,62 @@ static void on_stats(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *
 		         ms->count == 1 ? "" : "s");
 }
 
+/* The index-th served model's counters, summed over the workers. Daemon-
+ * wide figures: root, the daemon's uid, or access.public_stats only. */
+static int on_model_stats(struct dnnqd *d, const struct dnnqd_conn *c,
+                          const struct dnnq_msg_hdr *h, const void *msg, struct reply *r,
+                          struct dnnq_diag *why)
+{
+	const struct dnnqd_models *ms = dnnqd_models_now(d);
+	struct dnnq_msg_open m;
+	int rc = read_open(h, msg, &m, why);
+	if (rc)
+		return rc;
+	if (!d->cfg.public_stats && !is_admin(c))
+		return dnnq_diag_set(why, DNNQ_E_PERM, "MODEL_STATS: uid %u: per-model figures are"
+		                     " the daemon's (root, its uid, or access.public_stats)", c->uid);
+	if (m.index >= ms->count)
+		return dnnq_diag_set(why, DNNQ_E_NOTFOUND, "MODEL_STATS: index %u: %u models",
+		                     m.index, ms->count);
+	uint32_t id = ms->order[m.index];
+	const struct dnnqd_model *v = ms->m[id];
+	struct dnnq_msg_model_stats *o = &r->u.mstats;
+	o->model_id = id;
+	o->generation = v->generation;
+	o->n_models = ms->count;
+	snprintf(o->name, sizeof o->name, "%s", v->name);
+	for (unsigned w = 0; id < DNNQD_STATS_MODELS && w < d->nworkers; w++) {
+		const struct dnnqd_model_counts *k = &d->mcounts[(size_t)w * DNNQD_STATS_MODELS + id];
+		o->requests += atomic_load_explicit(&k->requests, memory_order_relaxed);
+		o->failures += atomic_load_explicit(&k->failures, memory_order_relaxed);
+		o->samples += atomic_load_explicit(&k->samples, memory_order_relaxed);
+		o->run_ns += atomic_load_explicit(&k->run_ns, memory_order_relaxed);
+		for (unsigned b = 0; b < DNNQ_PROTO_HIST_BUCKETS; b++)
+			o->hist[b] += atomic_load_explicit(&k->hist[b], memory_order_relaxed);
+	}
+	r->len = sizeof *o;
+	return 0;
+}
+
+/* Asks for a reload; the answer waits for dnnqd_conn_reloaded. */
+static int on_reload(struct dnnqd *d, struct dnnqd_conn *c, const struct dnnq_msg_hdr *h,
+                     struct reply *r, struct dnnq_diag *why)
+{
+	if (!is_admin(c))
+		return dnnq_diag_set(why, DNNQ_E_PERM, "RELOAD: uid %u: only root and the"
+		                     " daemon's uid (%u) may reload", c->uid, (unsigned)getuid());
+	if (!d->reload)
+		return dnnq_diag_set(why, DNNQ_E_UNSUPPORTED, "RELOAD: this daemon has no hot"
+		                     " reload");
+	if (c->reload_waiting)
+		return dnnq_diag_set(why, DNNQ_E_BUSY, "RELOAD: one is waiting already");
+	c->reload_at = d->reloads + dnnqd_reload_ask(d->reload);
+	c->reload_seq = h->seq;
+	c->reload_waiting = true;
+	r->deferred = true;
+	dnnqd_log(DNNQD_LOG_INFO, "pid %u uid %u: reloading", c->pid, c->uid);
+	return 0;
+}
 
 /* Everything but the fields: the header, the size for the type, the
  * connection's state. */
@@ -345,6 +428,8 @@ static void dispatch(struct dnnqd *d, struct dnnqd_conn *c, const struct dnnq_ms
 		case DNNQ_MSG_OPEN:
 		case DNNQ_MSG_INFO:  rc = on_open_info(d, h, msg, r, &why); break;
 		case DNNQ_MSG_CLOSE: rc = on_close(d, msg, &why); break;
+		case DNNQ_MSG_RELOAD: rc = on_reload(d, c, h, r, &why); break;
+		case DNNQ_MSG_MODEL_STATS: rc = on_model_stats(d, c, h, msg, r, &why); break;
 		default:             on_stats(d, c, r); break;
 		}
 	}
@@ -386,6 +471,8 @@ static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_
 	memcpy(&h, buf, sizeof h);
 	reply_start(&r, &h);
 	dispatch(d, c, &h, buf, len, &r);
+	if (r.deferred)
+		return true;
 	bool sent = send_reply(c->fd, &r);
 	/* sent or not, the client's ends are no use to the daemon */
 	if (r.nfds && c->session)
@@ -439,6 +526,23 @@ bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c)
 			return false;
 	}
 	return true;
+}
+
+bool dnnqd_conn_reloaded(struct dnnqd *d, struct dnnqd_conn *c)
+{
+	/* d->reloads only grows; the difference survives its wrap */
+	if (!c->reload_waiting || !d->reload || (int32_t)(d->reloads - c->reload_at) < 0)
+		return true;
+	struct dnnq_msg_hdr h = { .magic = DNNQ_PROTO_MAGIC, .version = DNNQ_PROTO_VERSION,
+	                          .type = DNNQ_MSG_RELOAD, .seq = c->reload_seq };
+	struct reply r;
+	reply_start(&r, &h);
+	struct dnnq_msg_hdr keep = r.u.hdr;
+	r.u.reload = *dnnqd_reload_result(d->reload);
+	keep.status = r.u.reload.hdr.status;
+	r.u.reload.hdr = keep;
+	c->reload_waiting = false;
+	return send_reply(c->fd, &r);
 }
 
 void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c)

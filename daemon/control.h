@@ -25,6 +25,9 @@ struct dnnqd_conn {
 	uint64_t deadline_ns;           /* closed then if it has no session yet */
 	bool pending;                   /* counted in the pending budget (no HELLO yet) */
 	struct dnnqd_session *session;  /* after a HELLO */
+	bool reload_waiting;            /* a RELOAD to answer ... */
+	uint32_t reload_seq;            /* ... with this seq ... */
+	uint32_t reload_at;             /* ... once d->reloads reaches this */
 };
 
 /* Reads the peer's credentials before anything else and decides: a peer
@@ -48,6 +51,9 @@ bool dnnqd_conn_readable(struct dnnqd *d, struct dnnqd_conn *c);
  * (tests/fuzz/control.c). The reply goes to c->fd (a failed send, as to
  * fd -1, returns false as there). */
 bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len);
+/* A reload has finished: answers c's RELOAD if it was waiting for this
+ * one; false when the reply cannot be sent (close it). */
+bool dnnqd_conn_reloaded(struct dnnqd *d, struct dnnqd_conn *c);
 /* Closes the socket and retires the session, if any. */
 void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c);
 

@@ -43,12 +43,14 @@ static int alloc_state(struct dnnqd *d, struct dnnq_diag *diag)
 	d->workers = aligned_alloc(_Alignof(struct dnnqd_worker),
 	                           d->cfg.ncpus * sizeof *d->workers);
 	d->counts = dnnqd_counters_alloc(d->cfg.ncpus);
+	d->mcounts = calloc((size_t)(d->cfg.ncpus ? d->cfg.ncpus : 1) * DNNQD_STATS_MODELS,
+	                    sizeof *d->mcounts);
 	d->uids = calloc(d->cfg.max_clients + DNNQD_PENDING_MAX, sizeof *d->uids);
 	d->loads = aligned_alloc(_Alignof(struct dnnqd_uid_load),
 	                         d->cfg.max_clients * sizeof *d->loads);
 	if (d->loads)
 		memset(d->loads, 0, d->cfg.max_clients * sizeof *d->loads);
-	if (!d->table || !d->workers || !d->counts || !d->uids || !d->loads)
+	if (!d->table || !d->workers || !d->counts || !d->mcounts || !d->uids || !d->loads)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "daemon state: out of memory");
 	return 0;
 }
@@ -106,6 +108,7 @@ void dnnqd_destroy(struct dnnqd *d)
 		dnnqd_worker_destroy(&d->workers[i]);
 	free(d->workers);
 	free(d->counts);
+	free(d->mcounts);
 	free(d->table);
 	free(d->uids);
 	free(d->loads);

@@ -91,6 +91,14 @@ static inline void dnnqd_count(_Atomic uint64_t *c, uint64_t v)
 	                      memory_order_relaxed);
 }
 
+/* One worker's counters of one model id (MODEL_STATS). Worker i writes
+ * only its own, with dnnqd_count; the control loop sums them. */
+#define DNNQD_STATS_MODELS 256  /* model ids counted; higher ids are not */
+struct dnnqd_model_counts {
+	_Atomic uint64_t requests, failures, samples, run_ns;
+	_Atomic uint64_t hist[DNNQ_PROTO_HIST_BUCKETS];
+};
+
 struct dnnqd_totals {
 	uint64_t requests, failures, bytes_copied;
 };
@@ -109,6 +117,8 @@ struct dnnqd {
 	struct dnnqd_worker *workers;
 	unsigned nworkers;
 	struct dnnqd_counters *counts;  /* daemon-wide, one per worker */
+	struct dnnqd_model_counts *mcounts;  /* worker i's model id m at
+	                                        [i * DNNQD_STATS_MODELS + m] */
 	_Atomic bool stop;
 	/* control loop only */
 	uint64_t start_ns;

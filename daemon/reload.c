@@ -68,6 +68,7 @@ struct dnnqd_reload {
 	bool have_config;
 	struct dnnqd_models *next;
 	unsigned changed;
+	struct dnnq_msg_reload result;  /* the last finished one's (RELOAD) */
 };
 
 /* ---- the watched files ----------------------------------------------------- */
@@ -183,11 +184,43 @@ static void *reload_main(void *arg)
 	return NULL;
 }
 
+static void note(struct dnnq_msg_reload *o, const struct dnnqd_model *m, uint32_t change)
+{
+	uint32_t *count = change == DNNQ_RELOAD_ADDED ? &o->added
+	                  : change == DNNQ_RELOAD_CHANGED ? &o->changed : &o->removed;
+	(*count)++;
+	if (o->n_listed >= DNNQ_PROTO_RELOAD_MAX)
+		return;
+	struct dnnq_wire_reload_model *w = &o->m[o->n_listed++];
+	snprintf(w->name, sizeof w->name, "%s", m->name);
+	w->change = change;
+	w->generation = m->generation;
+}
+
+/* What next does to cur, by id (ids are stable per name). */
+static void compare(const struct dnnqd_models *cur, const struct dnnqd_models *next,
+                    struct dnnq_msg_reload *o)
+{
+	for (uint32_t id = 0; id < next->n; id++) {
+		const struct dnnqd_model *a = id < cur->n ? cur->m[id] : NULL, *b = next->m[id];
+		if (b && !a)
+			note(o, b, DNNQ_RELOAD_ADDED);
+		else if (b && a != b)
+			note(o, b, DNNQ_RELOAD_CHANGED);
+		else if (a && !b)
+			note(o, a, DNNQ_RELOAD_REMOVED);
+	}
+}
+
 /* Publishes or keeps the served table, records, logs and notifies. */
 static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 {
 	struct dnnqd_models *next = r->next;
 	int rc = r->rc;
+	struct dnnq_msg_reload *o = &r->result;
+	memset(o, 0, sizeof *o);
+	if (!rc && r->changed && next)
+		compare(r->cur, next, o);
 	r->next = NULL;
 	if (!rc && r->changed && (rc = dnnqd_models_publish(d, next)))
 		dnnq_diag_set(&r->diag, rc, "model table: out of memory");
@@ -198,7 +231,12 @@ static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 	}
 	dnnqd_models_free(next);
 	d->reloads++;
+	o->hdr.status = rc;
+	o->reloads = d->reloads;
+	o->served = dnnqd_models_now(d)->count;
 	if (rc) {
+		o->added = o->changed = o->removed = o->n_listed = 0;
+		snprintf(o->message, sizeof o->message, "%s", r->diag.msg);
 		snprintf(d->reload_error, sizeof d->reload_error, "%s", r->diag.msg);
 		dnnqd_log(DNNQD_LOG_ERROR, "reload failed: %s", r->diag.msg);
 	} else {
@@ -252,6 +290,19 @@ void dnnqd_reload_request(struct dnnqd_reload *r)
 	dnnqd_log(DNNQD_LOG_INFO, "SIGHUP: reloading");
 	r->pending = true;
 	r->due_ns = 0;
+}
+
+unsigned dnnqd_reload_ask(struct dnnqd_reload *r)
+{
+	r->pending = true;
+	r->due_ns = 0;
+	/* the one running read the files before the request */
+	return r->running ? 2 : 1;
+}
+
+const struct dnnq_msg_reload *dnnqd_reload_result(const struct dnnqd_reload *r)
+{
+	return &r->result;
 }
 
 /* ---- life ------------------------------------------------------------------- */

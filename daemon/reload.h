@@ -31,6 +31,13 @@ int dnnqd_reload_done_fd(const struct dnnqd_reload *r);
 
 /* SIGHUP: reload as soon as none is running. */
 void dnnqd_reload_request(struct dnnqd_reload *r);
+/* A RELOAD request: reload as soon as none is running. Returns how many
+ * reloads must finish (d->reloads grow by) before one has read the files
+ * as they are now: 1, or 2 while one is running. */
+unsigned dnnqd_reload_ask(struct dnnqd_reload *r);
+/* The outcome of the last finished reload, as a RELOAD reply (but the
+ * header's magic, version, type and seq; hdr.status is its DNNQ_E_*). */
+const struct dnnq_msg_reload *dnnqd_reload_result(const struct dnnqd_reload *r);
 /* The inotify fd is readable: a change to a watched file restarts the
  * quiet period. */
 void dnnqd_reload_on_inotify(struct dnnqd_reload *r, uint64_t now_ns);

@@ -181,6 +181,16 @@ static void close_conn(struct server *sv, struct dnnqd_conn *c)
 		dnnqd_conn_close(sv->d, c);
 }
 
+/* The RELOAD requests a finished reload answers. */
+static void answer_reloads(struct server *sv)
+{
+	for (uint32_t i = 0; i < sv->nconns; i++) {
+		struct dnnqd_conn *c = &sv->conns[i];
+		if (c->fd >= 0 && !dnnqd_conn_reloaded(sv->d, c))
+			close_conn(sv, c);
+	}
+}
+
 static void accept_some(struct server *sv, uint64_t now)
 {
 	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
@@ -212,8 +222,10 @@ static void tick(struct server *sv, uint64_t now)
 	}
 	dnnqd_reap(sv->d);
 	sv->accept_paused = false;
-	if (sv->d->reload)
+	if (sv->d->reload) {
 		dnnqd_reload_tick(sv->d, sv->d->reload, now);
+		answer_reloads(sv);     /* a reload that could not start */
+	}
 	/* every tick, so a worker's epoch is seen moving at 10 ms granularity */
 	bool alive = sv->wd_window_ns && dnnqd_workers_alive(sv->d, now, sv->wd_window_ns);
 	if (alive && now >= sv->wd_next_ns) {
@@ -293,8 +305,10 @@ static int loop(struct server *sv, struct dnnq_diag *diag)
 			accept_some(sv, now);
 		if (sv->pfds[PFD_INOTIFY].revents & POLLIN)
 			dnnqd_reload_on_inotify(sv->d->reload, now);
-		if (sv->pfds[PFD_RELOADED].revents & POLLIN)
+		if (sv->pfds[PFD_RELOADED].revents & POLLIN) {
 			dnnqd_reload_done(sv->d, sv->d->reload);
+			answer_reloads(sv);
+		}
 		if (now >= next_tick) {
 			tick(sv, now);
 			next_tick = now + TICK_NS;

@@ -123,6 +123,34 @@ static void signal_completion(int fd)
 #define CLIENT_ORDER_RELEASE(s) ((void)(s))
 #endif
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static const uint64_t hist_bounds[DNNQ_PROTO_HIST_BUCKETS - 1] = DNNQ_PROTO_HIST_BOUNDS_NS;
+
+/* Worker w's counters of the request's model: one writer, relaxed. */
+static void count_model(struct dnnqd_worker *w, const struct dnnq_shm_request *req, int rc,
+                        uint64_t ns)
+{
+	if (req->model_id >= DNNQD_STATS_MODELS)
+		return;
+	struct dnnqd_model_counts *m =
+		&w->d->mcounts[(size_t)w->index * DNNQD_STATS_MODELS + req->model_id];
+	unsigned b = 0;
+	while (b < DNNQ_PROTO_HIST_BUCKETS - 1 && ns > hist_bounds[b])
+		b++;
+	dnnqd_count(&m->requests, 1);
+	dnnqd_count(&m->failures, rc != 0);
+	dnnqd_count(&m->samples, rc ? 0 : req->batch);
+	dnnqd_count(&m->run_ns, ns);
+	dnnqd_count(&m->hist[b], 1);
+}
+
+/* Timed with two CLOCK_MONOTONIC reads (vDSO) around the check and the run. */
 static int run_request(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t slot,
                        uint64_t *copied, struct dnnq_diag *diag)
 {
@@ -130,10 +158,13 @@ static int run_request(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t
 	int rc = dnnq_shm_desc_copy_validate(&s->view, slot, &req, diag);
 	/* seq_cst, like the session table's loads: qsbr.h's argument */
 	const struct dnnqd_models *ms = atomic_load(&w->d->models);
-	if (!rc)
+	if (!rc) {
+		uint64_t t0 = mono_ns();
 		rc = dnnqd_request_check(ms, &req, diag);
-	if (!rc)
-		rc = dnnqd_runner_run(&w->runner, ms, s->view.arena, &req, copied);
+		if (!rc)
+			rc = dnnqd_runner_run(&w->runner, ms, s->view.arena, &req, copied);
+		count_model(w, &req, rc, mono_ns() - t0);
+	}
 	if (rc && dnnqd_log_enabled(DNNQD_LOG_DEBUG))
 		dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: slot %u: %s (%s)", (unsigned long long)s->id,
 		          slot, dnnq_strerror(rc), diag->msg);

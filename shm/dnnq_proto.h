@@ -7,9 +7,10 @@
  * Every request starts with struct dnnq_msg_hdr; the reply echoes seq and
  * type (OPEN and INFO are answered with type MODEL, error or not) and
  * carries the outcome in hdr.status (0 or a DNNQ_E_* code). A reply with a
- * non-zero status may be only a header (except HELLO and STATS, which
- * always send their full struct so an error can carry `message`). A STATS
- * request is a bare header; reserved fields and a request's status are 0.
+ * non-zero status may be only a header (except HELLO, STATS and RELOAD,
+ * which always send their full struct so an error can carry `message`).
+ * STATS and RELOAD requests are a bare header; reserved fields and a
+ * request's status are 0.
  *
  *   HELLO  -> HELLO reply + SCM_RIGHTS [region memfd, the client's ends of
  *             the doorbell and the completion socketpairs (AF_UNIX,
@@ -25,6 +26,16 @@
  *             DNNQ_E_NOTFOUND past the end
  *   CLOSE  (model_id) -> header reply
  *   STATS  -> STATS reply
+ *   RELOAD -> RELOAD reply, sent when a reload that started after the
+ *             request has finished (the connection just waits meanwhile);
+ *             root and the daemon's own uid only (else DNNQ_E_PERM), and
+ *             DNNQ_E_UNSUPPORTED from a daemon without hot reload. The
+ *             reply is always full-size: an error carries `message`.
+ *   MODEL_STATS (index) -> MODEL_STATS reply: the index-th model's
+ *             counters (as INFO counts); DNNQ_E_NOTFOUND past the end,
+ *             DNNQ_E_PERM for a client that may not see daemon-wide
+ *             figures (not root, not the daemon's uid, no
+ *             access.public_stats). A bare header on error.
  *
  * The daemon validates every field of every message (size first, then magic,
  * version, type, each field) and answers a bad one with DNNQ_E_PROTO, or
@@ -43,7 +54,8 @@
 #include "shm/dnnq_shm.h"
 
 #define DNNQ_PROTO_MAGIC    0x50514e44u	/* "DNQP" little-endian */
-#define DNNQ_PROTO_VERSION  2u	/* 2: socketpairs, refusal at accept, STATS scope */
+#define DNNQ_PROTO_VERSION  2u	/* 2: socketpairs, refusal at accept, STATS scope,
+				   RELOAD, MODEL_STATS */
 #define DNNQ_PROTO_NAME_MAX 64u		/* names: at most 63 bytes + NUL */
 #define DNNQ_PROTO_MAX_MSG  8192u	/* no message is longer */
 #define DNNQ_PROTO_NFDS     3u		/* fds passed with the HELLO reply */
@@ -55,6 +67,9 @@ enum dnnq_msg_type {
 	DNNQ_MSG_CLOSE = 4,
 	DNNQ_MSG_STATS = 5,
 	DNNQ_MSG_MODEL = 6,	/* the reply to OPEN and INFO */
+	DNNQ_MSG_RELOAD = 7,	/* request: a bare header; reply: dnnq_msg_reload */
+	DNNQ_MSG_MODEL_STATS = 8,	/* request: dnnq_msg_open (index); reply:
+					   dnnq_msg_model_stats */
 };
 
 struct dnnq_msg_hdr {
@@ -184,5 +199,67 @@ _Static_assert(sizeof(struct dnnq_msg_stats) == 88 + 256, "stats size");
 _Static_assert(offsetof(struct dnnq_msg_stats, sessions) == 64, "stats sessions");
 _Static_assert(offsetof(struct dnnq_msg_stats, scope) == 80, "stats scope");
 _Static_assert(offsetof(struct dnnq_msg_stats, message) == 88, "stats message");
+
+/* What a RELOAD did to one model name. */
+#define DNNQ_RELOAD_ADDED   1	/* the same in client/dnnq.h */
+#define DNNQ_RELOAD_CHANGED 2
+#define DNNQ_RELOAD_REMOVED 3
+#define DNNQ_PROTO_RELOAD_MAX 64u	/* names listed in a RELOAD reply */
+
+struct dnnq_wire_reload_model {
+	char     name[DNNQ_PROTO_NAME_MAX];
+	uint32_t change;		/* DNNQ_RELOAD_* */
+	uint32_t generation;		/* the served one (the last one: REMOVED) */
+};
+
+_Static_assert(sizeof(struct dnnq_wire_reload_model) == 72, "reload model size");
+
+/* The reload's outcome. hdr.status is 0 or the reload's failure (then
+ * message says why and nothing changed); added + changed + removed names
+ * changed, the first n_listed of them in `m` (at most
+ * DNNQ_PROTO_RELOAD_MAX). */
+struct dnnq_msg_reload {
+	struct dnnq_msg_hdr hdr;
+	uint32_t added, changed, removed;
+	uint32_t served;		/* models served after it */
+	uint32_t n_listed;
+	uint32_t reloads;		/* finished since start, this one included */
+	char     message[256];
+	struct dnnq_wire_reload_model m[DNNQ_PROTO_RELOAD_MAX];
+};
+
+_Static_assert(offsetof(struct dnnq_msg_reload, message) == 40, "reload message");
+_Static_assert(offsetof(struct dnnq_msg_reload, m) == 296, "reload models");
+_Static_assert(sizeof(struct dnnq_msg_reload) == 296 + 64 * 72, "reload size");
+_Static_assert(sizeof(struct dnnq_msg_reload) <= DNNQ_PROTO_MAX_MSG, "reload fits");
+
+/* Latency histogram buckets of MODEL_STATS: counts (not cumulative) of
+ * requests whose time in the daemon's run was <= each bound, the last
+ * bucket everything above (+Inf). The same in client/dnnq.h. */
+#define DNNQ_PROTO_HIST_BUCKETS 12
+#define DNNQ_PROTO_HIST_BOUNDS_NS { 50000, 100000, 250000, 500000, 1000000, 2500000, \
+	5000000, 10000000, 25000000, 50000000, 100000000 }
+
+/* One model's counters since dnnqd started, summed over the workers, by
+ * model id (a reloaded name keeps its id and its counts). requests count
+ * every request that named the model (well-formed descriptor), failures
+ * those of them that failed, samples the batch items of those that
+ * succeeded, run_ns the time from the request's check to the end of its
+ * run (copies, quantization and the graph; queueing is not measured). */
+struct dnnq_msg_model_stats {
+	struct dnnq_msg_hdr hdr;
+	uint32_t model_id;
+	uint32_t generation;
+	uint32_t n_models;		/* served */
+	uint32_t reserved;
+	char     name[DNNQ_PROTO_NAME_MAX];
+	uint64_t requests, failures, samples, run_ns;
+	uint64_t hist[DNNQ_PROTO_HIST_BUCKETS];
+};
+
+_Static_assert(offsetof(struct dnnq_msg_model_stats, name) == 32, "ms name");
+_Static_assert(offsetof(struct dnnq_msg_model_stats, requests) == 96, "ms requests");
+_Static_assert(offsetof(struct dnnq_msg_model_stats, hist) == 128, "ms hist");
+_Static_assert(sizeof(struct dnnq_msg_model_stats) == 224, "ms size");
 
 #endif

@@ -23,6 +23,7 @@
 	DNNQ_SUITE(api) \
 	DNNQ_SUITE(serve) \
 	DNNQ_SUITE(reload) \
+	DNNQ_SUITE(ctlreload) \
 	DNNQ_SUITE(systemd) \
 	DNNQ_SUITE(faults) \
 	DNNQ_SUITE(hostile) \

@@ -987,9 +987,9 @@ END_TEST
 /* ---- dnnqctl --------------------------------------------------------------- */
 
 /* Runs `dnnqctl --socket SOCKET args...`; its stdout into out; the wait
- * status (its stderr stays the test's). */
-static int run_ctl(const struct fixture_daemon *d, const char *const *args, char *out,
-                   size_t len)
+ * status (its stderr stays the test's). test_ctlreload.c uses it too. */
+int serve_run_ctl(const struct fixture_daemon *d, const char *const *args, char *out,
+                  size_t len)
 {
 	const char *bin = fixture_binary("DNNQ_DNNQCTL", "dnnqctl");
 	const char *argv[16] = { bin, "--socket", d->socket };
@@ -1021,7 +1021,7 @@ static int run_ctl(const struct fixture_daemon *d, const char *const *args, char
 static void assert_ctl_ok(const struct fixture_daemon *d, const char *const *args, char *out,
                           size_t len)
 {
-	int status = run_ctl(d, args, out, len);
+	int status = serve_run_ctl(d, args, out, len);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	              "dnnqctl %s: wait status %#x; stdout: %s", args[0], status, out);
 }
@@ -1104,7 +1104,7 @@ static void assert_ctl_infer(const struct fixture_daemon *d)
 	assert_npy_eq(outdir, "logits", DNNQ_DTYPE_U8, out_shape, 2, logits, sizeof logits);
 	assert_npy_eq(outdir, "prob", DNNQ_DTYPE_F32, out_shape, 2, prob, sizeof prob);
 	/* an unknown model fails, with a non-zero exit status */
-	int status = run_ctl(d, (const char *[]){ "infer", "no-such-model", "--input", ia,
+	int status = serve_run_ctl(d, (const char *[]){ "infer", "no-such-model", "--input", ia,
 	                                          "--output-dir", outdir, NULL }, out, sizeof out);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0, "wait status %#x", status);
 }

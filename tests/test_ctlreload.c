@@ -1,0 +1,407 @@
+/*
+ * RELOAD and MODEL_STATS over the control socket (suite ctlreload): dnnq_reload and
+ * `dnnqctl reload` against a real dnnqd ($DNNQ_DNNQD, $DNNQ_DNNQCTL) run
+ * on a config file.
+ *
+ * dnnqd also reloads by itself when a watched file changes (inotify on
+ * the directories of the config and the model files). So that only the
+ * RELOAD request reloads here, the files the daemon reads are hard links
+ * to files in a second, unwatched directory, and the tests rewrite them
+ * in place there: the daemon sees the new contents (its file identity,
+ * size and times, changes) but no event in the directories it watches.
+ *
+ * Per-model stats (MODEL_STATS, dnnq_model_stats, dnnqctl status) are
+ * checked on the same daemon: N requests of batch B and F refused ones.
+ *
+ * The uid 65534 case needs root (setuid); it is skipped otherwise.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client/dnnq.h"
+#include "tests/suites.h"
+#include "tools/serve-fixture.h"
+
+#define NOBODY 65534
+#define WAIT_MS 60000
+
+struct dirs {
+	char conf[256], shadow[256];    /* watched by dnnqd; not */
+	char yaml[300];                 /* conf/dnnqd.yaml */
+};
+
+static void make_dir(char *dir, size_t len, const char *what)
+{
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(dir, len, "%s/ctlreload-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", what);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+}
+
+/* shadow/name rewritten in place with len bytes of buf. */
+static void rewrite(const struct dirs *ds, const char *name, const void *buf, size_t len)
+{
+	char path[320];
+	snprintf(path, sizeof path, "%s/%s", ds->shadow, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+/* The bytes of the fixture's model m (malloc'd). */
+static void *model_bytes(int m, size_t *len)
+{
+	char path[320];
+	struct dnnq_diag d = { "" };
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(path, sizeof path, "%s/ctlreload-%d-%d.dnnq", tmp && *tmp ? tmp : "/tmp",
+	         (int)getpid(), m);
+	ck_assert_msg(fixture_model_write(m, path, &d) == 0, "%s", d.msg);
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	long n = ftell(f);
+	ck_assert_int_gt(n, 0);
+	rewind(f);
+	void *buf = malloc((size_t)n);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	unlink(path);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void put_model(const struct dirs *ds, const char *name, int m)
+{
+	size_t len;
+	void *buf = model_bytes(m, &len);
+	rewrite(ds, name, buf, len);
+	free(buf);
+}
+
+static const char both_models[] =
+	"models:\n"
+	"  - name: relu64\n"
+	"    path: relu64.dnnq\n"
+	"  - name: fc1024\n"
+	"    path: fc1024.dnnq\n";
+
+static const char relu_only[] =
+	"models:\n"
+	"  - name: relu64\n"
+	"    path: relu64.dnnq\n";
+
+/* conf/NAME a hard link to shadow/NAME, for each. */
+static void link_all(const struct dirs *ds)
+{
+	static const char *const names[] = { "relu64.dnnq", "fc1024.dnnq", "dnnqd.yaml" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char from[320], to[320];
+		snprintf(from, sizeof from, "%s/%s", ds->shadow, names[i]);
+		snprintf(to, sizeof to, "%s/%s", ds->conf, names[i]);
+		ck_assert_msg(link(from, to) == 0, "link %s: %s", to, strerror(errno));
+	}
+}
+
+static void start(struct dirs *ds, struct fixture_daemon *d)
+{
+	struct dnnq_diag diag = { "" };
+	make_dir(ds->conf, sizeof ds->conf, "conf");
+	make_dir(ds->shadow, sizeof ds->shadow, "shadow");
+	snprintf(ds->yaml, sizeof ds->yaml, "%s/dnnqd.yaml", ds->conf);
+	put_model(ds, "relu64.dnnq", FIXTURE_RELU64);
+	put_model(ds, "fc1024.dnnq", FIXTURE_FC1024);
+	rewrite(ds, "dnnqd.yaml", both_models, strlen(both_models));
+	link_all(ds);
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	if (!bin)
+		ck_abort_msg("no dnnqd: set DNNQ_DNNQD");
+	const char *extra[] = { "--config", ds->yaml, "--allow-uid", "65534", NULL };
+	int rc = fixture_daemon_start(d, bin, 0, extra, &diag);
+	ck_assert_msg(rc == 0, "%s", diag.msg);
+}
+
+static void stop(struct fixture_daemon *d)
+{
+	struct dnnq_diag diag = { "" };
+	char log[2048];
+	int rc = fixture_daemon_stop(d, &diag);
+	fixture_daemon_log(d, log, sizeof log);
+	ck_assert_msg(rc == 0, "%s\n%s", diag.msg, log);
+	fixture_daemon_destroy(d);
+}
+
+static struct dnnq_client *connect_to(const char *socket)
+{
+	struct dnnq_client *c;
+	struct dnnq_connect_opts o = { .slots = 2, .arena_bytes = 1 << 20,
+	                               .timeout_ms = WAIT_MS };
+	int rc = dnnq_connect(socket, &o, &c);
+	ck_assert_msg(rc == 0, "connect: %s", dnnq_last_error());
+	return c;
+}
+
+/* The entry of r for name, or NULL. */
+static const struct dnnq_reload_model *listed(const struct dnnq_reload_result *r,
+                                              const char *name)
+{
+	for (uint32_t i = 0; i < r->n_listed; i++)
+		if (!strcmp(r->models[i].name, name))
+			return &r->models[i];
+	return NULL;
+}
+
+static uint32_t generation(struct dnnq_client *c, const char *name)
+{
+	struct dnnq_model *m;
+	if (dnnq_model_open(c, name, &m))
+		return 0;
+	uint32_t g = dnnq_model_generation(m);
+	dnnq_model_close(m);
+	return g;
+}
+
+/* `dnnqctl --socket SOCKET args...` (tests/test_serve.c): its stdout into
+ * out; the wait status. */
+int serve_run_ctl(const struct fixture_daemon *d, const char *const *args, char *out,
+                  size_t len);
+
+static void expect_in(const char *s, const char *part)
+{
+	ck_assert_msg(strstr(s, part), "'%s' does not say '%s'", s, part);
+}
+
+/* serve_run_ctl, which must exit with `code`. */
+static void ctl_exits(const struct fixture_daemon *d, const char *const *args, int code,
+                      char *out, size_t len)
+{
+	int st = serve_run_ctl(d, args, out, len);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == code, "dnnqctl %s: wait status %#x: %s",
+	              args[0], st, out);
+}
+
+/* ---- changed, removed, broken, through the API ---------------------------- */
+
+START_TEST(reload_reports_changes)
+{
+	struct dirs ds;
+	struct fixture_daemon d;
+	struct dnnq_reload_result r;
+	start(&ds, &d);
+	struct dnnq_client *c = connect_to(d.socket);
+	ck_assert_uint_eq(generation(c, "relu64"), 1);
+
+	/* nothing changed */
+	ck_assert_msg(dnnq_reload(c, &r) == 0, "%s", dnnq_last_error());
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(r.added + r.changed + r.removed, 0);
+	ck_assert_uint_eq(r.served, 2);
+	ck_assert_uint_ge(r.reloads, 1);
+
+	/* relu64's file rewritten (with other contents): changed */
+	put_model(&ds, "relu64.dnnq", FIXTURE_FC1024);
+	ck_assert_msg(dnnq_reload(c, &r) == 0, "%s", dnnq_last_error());
+	ck_assert_uint_eq(r.changed, 1);
+	ck_assert_uint_eq(r.added, 0);
+	ck_assert_uint_eq(r.removed, 0);
+	const struct dnnq_reload_model *e = listed(&r, "relu64");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->change, DNNQ_RELOAD_CHANGED);
+	ck_assert_uint_eq(e->generation, 2);
+	ck_assert_uint_eq(generation(c, "relu64"), 2);
+
+	/* fc1024 out of the config: removed */
+	rewrite(&ds, "dnnqd.yaml", relu_only, strlen(relu_only));
+	ck_assert_msg(dnnq_reload(c, &r) == 0, "%s", dnnq_last_error());
+	ck_assert_uint_eq(r.removed, 1);
+	ck_assert_uint_eq(r.changed + r.added, 0);
+	ck_assert_uint_eq(r.served, 1);
+	e = listed(&r, "fc1024");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->change, DNNQ_RELOAD_REMOVED);
+	ck_assert_uint_eq(generation(c, "fc1024"), 0);
+
+	/* and back: added */
+	rewrite(&ds, "dnnqd.yaml", both_models, strlen(both_models));
+	ck_assert_msg(dnnq_reload(c, &r) == 0, "%s", dnnq_last_error());
+	ck_assert_uint_eq(r.added, 1);
+	ck_assert_uint_eq(listed(&r, "fc1024")->change, DNNQ_RELOAD_ADDED);
+
+	/* a broken file: the error, nothing changed, still served */
+	rewrite(&ds, "relu64.dnnq", "not a model", 11);
+	int rc = dnnq_reload(c, &r);
+	ck_assert_int_ne(rc, 0);
+	ck_assert_int_eq(r.status, rc);
+	expect_in(r.message, "relu64.dnnq");
+	expect_in(dnnq_last_error(), "relu64.dnnq");
+	ck_assert_uint_eq(r.added + r.changed + r.removed, 0);
+	ck_assert_uint_eq(r.served, 2);
+	ck_assert_uint_eq(generation(c, "relu64"), 2);
+
+	/* dnnqctl: the failure (exit 1, the text), then a good one in JSON */
+	char out[4096];
+	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 1, out, sizeof out);
+	expect_in(out, "reload failed");
+	expect_in(out, "relu64.dnnq");
+	put_model(&ds, "relu64.dnnq", FIXTURE_RELU64);
+	ctl_exits(&d, (const char *const[]){ "reload", "--json", NULL }, 0, out, sizeof out);
+	expect_in(out, "\"ok\":true");
+	expect_in(out, "\"changed\":1");
+	expect_in(out, "{\"name\":\"relu64\",\"change\":\"changed\",\"generation\":3}");
+	put_model(&ds, "relu64.dnnq", FIXTURE_FC1024);
+	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 0, out, sizeof out);
+	expect_in(out, "1 changed");
+	expect_in(out, "relu64 (generation 4)");
+
+	dnnq_close(c);
+	stop(&d);
+}
+END_TEST
+
+/* ---- per-model stats ------------------------------------------------------ */
+
+/* One request of m at `batch`, zero inputs: its status. */
+static int infer_batch(struct dnnq_client *c, struct dnnq_model *m, uint32_t batch)
+{
+	uint32_t ni = dnnq_model_num_inputs(m), no = dnnq_model_num_outputs(m);
+	struct dnnq_tensor t[FIXTURE_MAX_IO];
+	struct dnnq_tensor *p[FIXTURE_MAX_IO];
+	for (uint32_t i = 0; i < ni + no; i++) {
+		int rc = dnnq_tensor_alloc_io(m, i < ni ? DNNQ_INPUT : DNNQ_OUTPUT, i < ni ? i : i - ni,
+		                              batch, &t[i]);
+		ck_assert_int_eq(rc, 0);
+		memset(t[i].data, 0, t[i].bytes);
+		p[i] = &t[i];
+	}
+	int rc = dnnq_infer(m, (const struct dnnq_tensor *const *)p, p + ni, WAIT_MS);
+	for (uint32_t i = 0; i < ni + no; i++)
+		dnnq_tensor_free(c, &t[i]);
+	return rc;
+}
+
+START_TEST(model_stats_count)
+{
+	enum { N = 7, B = 3, F = 2 };
+	struct dirs ds;
+	struct fixture_daemon d;
+	struct dnnq_reload_result r;
+	struct dnnq_model_stats st;
+	struct dnnq_model *m;
+	start(&ds, &d);
+	struct dnnq_client *c = connect_to(d.socket);
+	ck_assert_int_eq(dnnq_model_open(c, "relu64", &m), 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(infer_batch(c, m, B), 0);
+	/* failures: relu64 gets another signature; the old handle's requests
+	 * are refused by the daemon (DNNQ_E_MODEL_CHANGED) */
+	put_model(&ds, "relu64.dnnq", FIXTURE_FC1024);
+	ck_assert_msg(dnnq_reload(c, &r) == 0, "%s", dnnq_last_error());
+	ck_assert_uint_eq(r.changed, 1);
+	for (int i = 0; i < F; i++)
+		ck_assert_int_eq(infer_batch(c, m, B), DNNQ_E_MODEL_CHANGED);
+	dnnq_model_close(m);
+
+	ck_assert_msg(dnnq_model_stats(c, 0, &st) == 0, "%s", dnnq_last_error());
+	ck_assert_str_eq(st.name, "relu64");
+	ck_assert_uint_eq(st.generation, 2);
+	ck_assert_uint_eq(st.models, 2);
+	ck_assert_uint_eq(st.requests, N + F);
+	ck_assert_uint_eq(st.failures, F);
+	ck_assert_uint_eq(st.samples, N * B);
+	ck_assert_uint_gt(st.run_ns, 0);
+	uint64_t sum = 0;
+	for (int b = 0; b < DNNQ_LATENCY_BUCKETS; b++)
+		sum += st.latency[b];
+	ck_assert_uint_eq(sum, N + F);
+	ck_assert_msg(dnnq_model_stats(c, 1, &st) == 0, "%s", dnnq_last_error());
+	ck_assert_str_eq(st.name, "fc1024");
+	ck_assert_uint_eq(st.requests, 0);
+	ck_assert_int_eq(dnnq_model_stats(c, 2, &st), DNNQ_E_NOTFOUND);
+
+	char out[8192];
+	ctl_exits(&d, (const char *const[]){ "status", "--json", NULL }, 0, out, sizeof out);
+	expect_in(out, "\"model_stats\":[{\"name\":\"relu64\",\"generation\":2,"
+	          "\"requests\":9,\"failures\":2,\"samples\":21,");
+	expect_in(out, "{\"le_us\":null,\"count\":");
+	ck_assert_msg(out[strlen(out) - 2] == '}', "%s", out);
+	ctl_exits(&d, (const char *const[]){ "status", NULL }, 0, out, sizeof out);
+	expect_in(out, "latency (run, us)");
+	expect_in(out, "fc1024");
+	dnnq_close(c);
+	stop(&d);
+}
+END_TEST
+
+/* ---- not for other uids -------------------------------------------------- */
+
+/* As uid 65534: a session (allowed: --allow-uid), then RELOAD and
+ * MODEL_STATS. Exit 0 when both were refused with DNNQ_E_PERM (RELOAD
+ * with a message). */
+static int nobody_reloads(const char *socket)
+{
+	struct dnnq_client *c;
+	struct dnnq_connect_opts o = { .slots = 2, .arena_bytes = 1 << 20 };
+	if (dnnq_connect(socket, &o, &c))
+		return 10;
+	struct dnnq_reload_result r;
+	struct dnnq_model_stats st;
+	int rc = dnnq_reload(c, &r);
+	int ok = rc == DNNQ_E_PERM && strstr(dnnq_last_error(), "only root") ? 0 : 11;
+	/* per-model figures are the daemon's (no access.public_stats here) */
+	if (!ok && dnnq_model_stats(c, 0, &st) != DNNQ_E_PERM)
+		ok = 12;
+	dnnq_close(c);
+	return ok;
+}
+
+START_TEST(reload_not_for_others)
+{
+	if (geteuid() != 0) {
+		printf("ctlreload: uid %d refused: skipped (not root)\n", NOBODY);
+		return;
+	}
+	struct dirs ds;
+	struct fixture_daemon d;
+	start(&ds, &d);
+	char parent[sizeof d.dir];
+	snprintf(parent, sizeof parent, "%s", d.dir);
+	ck_assert_int_eq(chmod(d.dir, 0755), 0);
+	*strrchr(parent, '/') = 0;
+	ck_assert_int_eq(chmod(parent, 0755), 0);
+	ck_assert_int_eq(chmod(d.socket, 0666), 0);
+	pid_t pid = fixture_fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+			_exit(100);
+		_exit(nobody_reloads(d.socket));
+	}
+	int st = fixture_wait(pid, WAIT_MS);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the uid %d child: wait status %#x",
+	              NOBODY, st);
+	stop(&d);
+}
+END_TEST
+
+Suite *suite_ctlreload(void)
+{
+	Suite *s = suite_create("ctlreload");
+	TCase *tc = tcase_create("ctlreload");
+	tcase_add_unchecked_fixture(tc, fixture_tmp_begin, fixture_tmp_end);
+	tcase_add_test(tc, reload_reports_changes);
+	tcase_add_test(tc, reload_not_for_others);
+	tcase_add_test(tc, model_stats_count);
+	suite_add_tcase(s, tc);
+	return s;
+}
