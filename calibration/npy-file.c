@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "calibration/npy.h"
 
@@ -56,6 +57,25 @@ static int slurp(FILE *f, const char *path, size_t limit, uint8_t **buf, size_t 
 	return DNNQ_OK;
 }
 
+/* The doubles at p become floats in place (float i at p + 4i is written
+ * after double i at p + 8i has been read, and 4i <= 8i). */
+static void f64_to_f32(uint8_t *p, struct dnnq_npy *a)
+{
+	for (size_t i = 0; i < a->count; i++) {
+		uint64_t bits = 0;
+		for (int k = 7; k >= 0; k--)
+			bits = bits << 8 | p[8 * i + (size_t)k];
+		double v;
+		memcpy(&v, &bits, sizeof v);
+		float f = (float)v;
+		uint32_t fb;
+		memcpy(&fb, &f, sizeof fb);
+		for (int k = 0; k < 4; k++)
+			p[4 * i + (size_t)k] = (uint8_t)(fb >> (8 * k));
+	}
+	a->nbytes = a->count * 4;
+}
+
 int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_npy *out,
                        struct dnnq_diag *diag)
 {
@@ -70,12 +90,14 @@ int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_n
 	int rc = slurp(f, path, limit, &data, &len, diag);
 	fclose(f);
 	struct dnnq_diag pd;
-	if (!rc && (rc = dnnq_npy_parse(data, len, out, &pd)) != 0)
+	if (!rc && (rc = dnnq_npy_parse_flags(data, len, DNNQ_NPY_F64, out, &pd)) != 0)
 		dnnq_diag_set(diag, rc, "%s: %s", path, pd.msg);
 	if (rc) {
 		free(data);
 		return rc;
 	}
+	if (out->from_f64)
+		f64_to_f32(data + out->data_offset, out);
 	*buf = data;
 	return DNNQ_OK;
 }
@@ -100,4 +122,31 @@ int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shap
 		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: close failed: %s", path, strerror(errno));
 	free(buf);
 	return rc;
+}
+
+int dnnq_npy_make_dir(const char *dir, struct dnnq_diag *diag)
+{
+	char p[4096];
+	size_t n = dir ? strlen(dir) : 0;
+	if (!n || n >= sizeof p)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "output directory '%s': %s", dir ? dir : "",
+		                     n ? "too long" : "empty");
+	memcpy(p, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != 0)
+			continue;
+		char c = p[i];
+		p[i] = 0;
+		if (mkdir(p, 0777) && errno != EEXIST)
+			return dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot create: %s", p, strerror(errno));
+		p[i] = c;
+	}
+	struct stat st;
+	if (stat(dir, &st))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: not a directory", dir);
+	if (access(dir, W_OK | X_OK))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: not writable: %s", dir, strerror(errno));
+	return DNNQ_OK;
 }

@@ -54,6 +54,7 @@ struct cur {
 	const char *s;
 	size_t n, pos;
 	struct dnnq_diag *diag;
+	bool f64_ok;                      /* '<f8' accepted (DNNQ_NPY_F64) */
 };
 
 static void skip_ws(struct cur *c)
@@ -169,6 +170,11 @@ static int set_descr(struct cur *c, struct dnnq_npy *a)
 	char order = d[0];
 	const char *t = order ? d + 1 : d;
 	bool one = !strcmp(t, "u1") || !strcmp(t, "i1"), four = !strcmp(t, "f4") || !strcmp(t, "i4");
+	if (c->f64_ok && !strcmp(t, "f8") && (order == '<' || order == '=')) {
+		a->dtype = DNNQ_DTYPE_F32;
+		a->from_f64 = true;
+		return DNNQ_OK;
+	}
 	if (!order || !strchr("<|>=", order) || (!one && !four))
 		return dnnq_diag_set(c->diag, DNNQ_E_DTYPE,
 		                     "descr '%s': not one of <f4, |u1, |i1, <i4", d);
@@ -277,7 +283,7 @@ static int shape_bytes(struct dnnq_npy *a, struct dnnq_diag *diag)
 	for (unsigned i = 0; i < a->ndim; i++)
 		if (!dnnq_mul_size(a->count, a->shape[i], &a->count))
 			return dnnq_diag_set(diag, DNNQ_E_RANGE, "shape: element count overflows");
-	if (!dnnq_mul_size(a->count, dnnq_npy_itemsize(a->dtype), &a->nbytes))
+	if (!dnnq_mul_size(a->count, a->from_f64 ? 8 : dnnq_npy_itemsize(a->dtype), &a->nbytes))
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "shape: byte count overflows");
 	return DNNQ_OK;
 }
@@ -300,6 +306,12 @@ static int check_sizes(struct dnnq_npy *a, size_t have, struct dnnq_diag *diag)
 int dnnq_npy_parse(const void *buf, size_t len, struct dnnq_npy *out,
                    struct dnnq_diag *diag)
 {
+	return dnnq_npy_parse_flags(buf, len, 0, out, diag);
+}
+
+int dnnq_npy_parse_flags(const void *buf, size_t len, unsigned flags, struct dnnq_npy *out,
+                         struct dnnq_diag *diag)
+{
 	if (!out || (len && !buf))
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "npy_parse: NULL argument");
 	memset(out, 0, sizeof *out);
@@ -310,7 +322,7 @@ int dnnq_npy_parse(const void *buf, size_t len, struct dnnq_npy *out,
 		rc = check_ascii(p + hstart, hlen, diag);
 	if (rc)
 		return rc;
-	struct cur c = { (const char *)p + hstart, hlen, 0, diag };
+	struct cur c = { (const char *)p + hstart, hlen, 0, diag, (flags & DNNQ_NPY_F64) != 0 };
 	rc = read_dict(&c, out);
 	if (!rc)
 		rc = check_sizes(out, len - hstart - hlen, diag);

@@ -17,6 +17,7 @@
 #ifndef DNNQ_CALIBRATION_NPY_H
 #define DNNQ_CALIBRATION_NPY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct dnnq_npy {
 	size_t nbytes;                    /* count * itemsize */
 	size_t data_offset;               /* where the data starts in the buffer */
 	const uint8_t *data;              /* little-endian, maybe unaligned */
+	bool from_f64;                    /* the file held '<f8' (DNNQ_NPY_F64) */
 };
 
 /* Bytes an element of dt takes (F32, U8, S8, S32); 0 for any other. */
@@ -41,6 +43,13 @@ size_t dnnq_npy_itemsize(enum dnnq_dtype dt);
 /* Parses and validates a whole .npy file held in buf[0..len). */
 int dnnq_npy_parse(const void *buf, size_t len, struct dnnq_npy *out,
                    struct dnnq_diag *diag);
+
+/* dnnq_npy_parse() with flags: DNNQ_NPY_F64 also accepts a '<f8' array,
+ * which it reports as dtype F32 with from_f64 set, data still the file's
+ * doubles and nbytes count * 8 (dnnq_npy_read_file() converts them). */
+#define DNNQ_NPY_F64 1u
+int dnnq_npy_parse_flags(const void *buf, size_t len, unsigned flags, struct dnnq_npy *out,
+                         struct dnnq_diag *diag);
 
 /* out[0..a->count) = the elements as floats (int32 rounds above 2^24). */
 void dnnq_npy_to_f32(const struct dnnq_npy *a, float *out);
@@ -56,7 +65,9 @@ int dnnq_npy_encode(void *buf, size_t cap, enum dnnq_dtype dt, const size_t *sha
                     struct dnnq_diag *diag);
 
 /* Reads a whole file of at most `limit` bytes into *buf (free() it) and
- * parses it into *out, whose data points into *buf. DNNQ_E_IO when the file
+ * parses it into *out, whose data points into *buf. A float64 ('<f8') file
+ * is converted to float32 in the buffer: out->dtype is F32 and
+ * out->from_f64 is set, for the caller to say so. DNNQ_E_IO when the file
  * cannot be read, DNNQ_E_NOMEM when it is larger than limit. */
 int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_npy *out,
                        struct dnnq_diag *diag);
@@ -64,5 +75,10 @@ int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_n
 /* Writes an array as a .npy file (replacing it). */
 int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shape,
                         unsigned ndim, const void *data, struct dnnq_diag *diag);
+
+/* dir, and any missing parent, created (mkdir -p); DNNQ_E_IO when it is
+ * not a directory or cannot be written to. For the output directory of
+ * the tools that write .npy files, before they do any work. */
+int dnnq_npy_make_dir(const char *dir, struct dnnq_diag *diag);
 
 #endif

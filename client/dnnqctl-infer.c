@@ -1,16 +1,20 @@
 /*
  * dnnqctl infer MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--json]
  *
- * Reads every input file first (so a bad file fails before the daemon is
- * bothered), opens the model, matches each of its inputs to a file by name
+ * Reads every input file first (a float64 file is converted to float32,
+ * with a note) and makes the output directory (mkdir -p, checked
+ * writable), so that a bad file or directory fails before the daemon is
+ * bothered; opens the model, matches each of its inputs to a file by name
  * and checks the file against the signature: the dtype (the signature's,
  * or f32 for a u8 input, which the daemon then quantizes) and the shape
  * (the batch is the first dim, the rest must match; a file without the
- * batch dim is batch 1). The tensors are allocated in the shared arena,
- * the files copied in, and one synchronous dnnq_infer runs. Each output is
- * written as DIR/NAME.npy in its signature dtype; the summary gives each
- * output's shape and, for an [N, C] output, the top-1 class and value of
- * every row, and the latency of the request alone.
+ * batch dim is batch 1). A batch larger than the model's maximum is sent
+ * as several requests of at most the maximum (said once on stderr): for
+ * each, the tensors are allocated in the shared arena, the rows copied in
+ * and one synchronous dnnq_infer runs; the outputs are concatenated. Each
+ * output is written as DIR/NAME.npy in its signature dtype; the summary
+ * gives each output's shape and, for an [N, C] output, the top-1 class and
+ * value of every row, and the latency of the requests alone.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -37,7 +41,8 @@ static const char infer_help[] =
 	"                         input also takes just FILE); the first dim is\n"
 	"                         the batch (a file without it is batch 1); f32\n"
 	"                         files are accepted for u8 inputs\n"
-	"  -o, --output-dir DIR   where the outputs go (default: .)\n"
+	"  -o, --output-dir DIR   where the outputs go, created if missing\n"
+	"                         (default: .)\n"
 	"      --timeout MS       how long the request may take (default: 10000)\n"
 	"      --json             the summary as one JSON object\n"
 	"  -h, --help             this text\n";
@@ -56,8 +61,10 @@ struct infer_args {
 };
 
 struct infer_run {
-	uint32_t batch;
+	uint32_t batch, chunk;          /* the files' batch; one request's */
+	unsigned file[DNNQ_MAX_IO];     /* the file of each model input */
 	struct dnnq_tensor in[DNNQ_MAX_IO], out[DNNQ_MAX_IO];
+	void *result[DNNQ_MAX_IO];      /* each output at the whole batch */
 	char path[DNNQ_MAX_IO][4096];
 	double latency_us;
 };
@@ -125,8 +132,12 @@ static int load_files(struct infer_args *a)
 		                            &a->file[i].npy, &d);
 		if (rc)
 			return fail_file(a->file[i].path, rc, &d);
+		if (a->file[i].npy.from_f64)
+			fprintf(stderr, "dnnqctl: %s: float64 converted to float32\n", a->file[i].path);
 	}
-	return 0;
+	struct dnnq_diag d = { "" };
+	int rc = dnnq_npy_make_dir(a->outdir, &d);
+	return rc ? ctl_failf("%s", d.msg) : 0;
 }
 
 static void free_files(struct infer_args *a)
@@ -167,7 +178,7 @@ static int check_names(const struct infer_args *a, const struct dnnq_model *m)
 
 /* The file's batch after checking its dtype and shape against io. */
 static int check_file(const char *path, const struct dnnq_npy *npy,
-                      const struct dnnq_io_info *io, uint32_t max_batch, uint32_t *batch)
+                      const struct dnnq_io_info *io, uint32_t *batch)
 {
 	if ((int)npy->dtype != (int)io->dtype &&
 	    !(io->dtype == DNNQ_TYPE_U8 && (int)npy->dtype == (int)DNNQ_TYPE_F32))
@@ -179,23 +190,22 @@ static int check_file(const char *path, const struct dnnq_npy *npy,
 	for (unsigned k = 1; ok && k < io->rank; k++)
 		ok = npy->shape[k - skip] == (size_t)io->dims[k];
 	size_t b = skip ? 1 : ok ? npy->shape[0] : 0;
-	if (!ok || b < 1 || b > max_batch) {
+	if (!ok || b < 1 || b > UINT32_MAX) {
 		fprintf(stderr, "dnnqctl: %s: shape ", path);
 		for (unsigned k = 0; k < npy->ndim; k++)
 			fprintf(stderr, "%s%zu", k ? "x" : "", npy->shape[k]);
 		fprintf(stderr, ": input '%s' wants ", io->name);
 		ctl_print_shape(stderr, io->rank, io->dims, true, false);
-		fprintf(stderr, " with N in [1, %u]\n", max_batch);
+		fprintf(stderr, " with N >= 1\n");
 		return CTL_EXIT_FAIL;
 	}
 	*batch = (uint32_t)b;
 	return 0;
 }
 
-/* Checks every input file against m and sets r->batch; with a client,
- * also allocates the input tensors and copies the files in. */
-static int setup_inputs(const struct infer_args *a, struct dnnq_client *c,
-                        struct dnnq_model *m, struct infer_run *r)
+/* Checks every input file against m and sets r->batch, r->chunk (at most
+ * the model's maximum batch) and r->file. */
+static int check_inputs(const struct infer_args *a, struct dnnq_model *m, struct infer_run *r)
 {
 	for (uint32_t i = 0; i < dnnq_model_num_inputs(m); i++) {
 		struct dnnq_io_info io;
@@ -203,43 +213,94 @@ static int setup_inputs(const struct infer_args *a, struct dnnq_client *c,
 		uint32_t b = 0;
 		dnnq_model_io(m, DNNQ_INPUT, i, &io);
 		int rc = find_file(a, m, &io, &f);
-		if (rc || (rc = check_file(a->file[f].path, &a->file[f].npy, &io,
-		                           dnnq_model_max_batch(m), &b)))
+		if (rc || (rc = check_file(a->file[f].path, &a->file[f].npy, &io, &b)))
 			return rc;
 		if (i && b != r->batch)
 			return ctl_failf("%s: batch %u: the other inputs have %u", a->file[f].path, b,
 			                 r->batch);
 		r->batch = b;
-		if (!c)
-			continue;
-		io.dims[0] = b;
-		rc = dnnq_tensor_alloc(c, (enum dnnq_type)a->file[f].npy.dtype, io.rank, io.dims,
-		                       &r->in[i]);
-		if (rc)
-			return ctl_failf("input '%s': %s", io.name, dnnq_strerror(rc));
-		memcpy(r->in[i].data, a->file[f].npy.data, r->in[i].bytes);
+		r->file[i] = f;
 	}
+	uint32_t max = dnnq_model_max_batch(m);
+	r->chunk = r->batch < max || !max ? r->batch : max;
 	return 0;
 }
 
-static int run_model(const struct infer_args *a, struct dnnq_model *m, struct infer_run *r)
+/* One request: rows [off, off + k) of every input file in, the outputs
+ * appended to r->result. */
+static int run_chunk(const struct infer_args *a, struct dnnq_client *c, struct dnnq_model *m,
+                     struct infer_run *r, uint32_t off, uint32_t k)
 {
 	const struct dnnq_tensor *ins[DNNQ_MAX_IO];
 	struct dnnq_tensor *outs[DNNQ_MAX_IO];
-	for (uint32_t i = 0; i < dnnq_model_num_inputs(m); i++)
+	int rc;
+	for (uint32_t i = 0; i < dnnq_model_num_inputs(m); i++) {
+		struct dnnq_io_info io;
+		const struct dnnq_npy *npy = &a->file[r->file[i]].npy;
+		dnnq_model_io(m, DNNQ_INPUT, i, &io);
+		io.dims[0] = k;
+		if ((rc = dnnq_tensor_alloc(c, (enum dnnq_type)npy->dtype, io.rank, io.dims,
+		                            &r->in[i])))
+			return ctl_failf("input '%s': %s", io.name, dnnq_strerror(rc));
+		memcpy(r->in[i].data, npy->data + (size_t)off * (r->in[i].bytes / k), r->in[i].bytes);
 		ins[i] = &r->in[i];
+	}
 	for (uint32_t i = 0; i < dnnq_model_num_outputs(m); i++) {
-		int rc = dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, i, r->batch, &r->out[i]);
-		if (rc)
+		if ((rc = dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, i, k, &r->out[i])))
 			return ctl_fail("output", rc);
 		outs[i] = &r->out[i];
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = dnnq_infer(m, ins, outs, (int)a->timeout_ms);
+	rc = dnnq_infer(m, ins, outs, (int)a->timeout_ms);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	r->latency_us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
-	return rc ? ctl_fail("infer", rc) : 0;
+	r->latency_us += (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+	                 (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+	if (rc)
+		return ctl_fail("infer", rc);
+	for (uint32_t i = 0; i < dnnq_model_num_outputs(m); i++) {
+		size_t row = r->out[i].bytes / k;
+		if (!r->result[i] && !(r->result[i] = malloc(row * r->batch)))
+			return ctl_fail("output", DNNQ_E_NOMEM);
+		memcpy((char *)r->result[i] + (size_t)off * row, r->out[i].data, r->out[i].bytes);
+	}
+	return 0;
+}
+
+static void free_chunk(struct dnnq_client *c, struct dnnq_model *m, struct infer_run *r)
+{
+	for (uint32_t i = 0; i < dnnq_model_num_inputs(m); i++)
+		dnnq_tensor_free(c, &r->in[i]);
+	for (uint32_t i = 0; i < dnnq_model_num_outputs(m); i++)
+		dnnq_tensor_free(c, &r->out[i]);
+}
+
+/* The whole batch in requests of at most r->chunk rows; r->out then
+ * describes each output at the whole batch, its data in r->result. */
+static int run_model(const struct infer_args *a, struct dnnq_client *c, struct dnnq_model *m,
+                     struct infer_run *r)
+{
+	int rc = 0;
+	if (r->chunk < r->batch)
+		fprintf(stderr, "dnnqctl: batch %u is larger than model '%s' takes (%u):"
+		        " sending it as %u requests\n", r->batch, a->model, r->chunk,
+		        (r->batch + r->chunk - 1) / r->chunk);
+	struct dnnq_tensor last[DNNQ_MAX_IO];
+	uint32_t k = 0;
+	for (uint32_t off = 0; !rc && off < r->batch; off += k) {
+		k = r->batch - off < r->chunk ? r->batch - off : r->chunk;
+		rc = run_chunk(a, c, m, r, off, k);
+		memcpy(last, r->out, sizeof last);
+		free_chunk(c, m, r);
+	}
+	for (uint32_t i = 0; !rc && i < dnnq_model_num_outputs(m); i++) {
+		r->out[i] = last[i];
+		r->out[i].data = r->result[i];
+		r->out[i].bytes = last[i].bytes / k * r->batch;
+		r->out[i].dims[0] = r->batch;
+		r->out[i].offset = 0;
+	}
+	return rc;
 }
 
 /* DIR/NAME.npy with anything but [A-Za-z0-9._-] in NAME (and a leading
@@ -363,18 +424,20 @@ int ctl_cmd_infer(const struct ctl_global *g, int argc, char **argv)
 	/* A first small session reads the signature, so that the files can be
 	 * checked and the real session's arena sized for them. */
 	if ((rc = ctl_open(g, a.model, CTL_PROBE_ARENA, 1, &c, &m)) ||
-	    (rc = check_names(&a, m)) || (rc = setup_inputs(&a, NULL, m, &r)))
+	    (rc = check_names(&a, m)) || (rc = check_inputs(&a, m, &r)))
 		goto out;
-	uint64_t need = ctl_io_bytes(m, r.batch, true);
+	uint64_t need = ctl_io_bytes(m, r.chunk, true);
 	dnnq_close(c);
 	if ((rc = ctl_open(g, a.model, need, 1, &c, &m)))
 		goto out;
-	if ((rc = setup_inputs(&a, c, m, &r)) || (rc = run_model(&a, m, &r)) ||
+	if ((rc = check_inputs(&a, m, &r)) || (rc = run_model(&a, c, m, &r)) ||
 	    (rc = write_outputs(&a, m, &r)))
 		goto out;
 	print_summary(&a, m, &r);
 out:
 	dnnq_close(c);
 	free_files(&a);
+	for (unsigned i = 0; i < DNNQ_MAX_IO; i++)
+		free(r.result[i]);
 	return rc;
 }

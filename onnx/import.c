@@ -638,6 +638,32 @@ static int prefix_list(char **list, size_t count, const char *path)
 	return 0;
 }
 
+/* A graph name an exporter gives every model: no name at all. */
+static bool generic_name(const char *name)
+{
+	static const char *const generic[] = { "", "torch_jit", "torch-jit-export", "main_graph" };
+	for (size_t i = 0; i < sizeof generic / sizeof *generic; i++)
+		if (!name || !strcmp(name, generic[i]))
+			return true;
+	return false;
+}
+
+/* ir->name = the file's stem: "models/resnet18.onnx" -> "resnet18". */
+static int name_from_path(struct dnnq_ir *ir, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *dot = strrchr(base, '.');
+	size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+	if (!n)
+		return 0;
+	char *s = strndup(base, n);
+	if (!s)
+		return DNNQ_E_NOMEM;
+	free(ir->name);
+	ir->name = s;
+	return 0;
+}
+
 int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, size_t *count,
                           struct dnnq_diag *diag)
 {
@@ -684,6 +710,10 @@ int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, siz
 		rc = dnnq_onnx_import(buf, len, ir, list, count, &d);
 		if (rc)
 			dnnq_diag_set(diag, rc, "%s: %s", path, d.msg);
+		else if (generic_name(ir->name) && (rc = name_from_path(ir, path)) != 0) {
+			dnnq_ir_free(ir);
+			dnnq_diag_set(diag, rc, "%s: out of memory", path);
+		}
 		if (rc && count && prefix_list(list, *count, path)) {
 			free(*list);
 			*list = NULL;

@@ -997,6 +997,63 @@ START_TEST(npy_survives_corruption)
 }
 END_TEST
 
+/* A float64 file: dnnq_npy_parse refuses it unless asked (DNNQ_NPY_F64);
+ * the file reader converts it to float32 and says so in from_f64. */
+START_TEST(npy_float64_converted)
+{
+	static const double v[5] = { 1, -2.5, 0.1, 1e30, -3e-7 };
+	uint8_t raw[256];
+	size_t n = build(raw, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (5,)}\n", v,
+	                 sizeof v);
+	struct dnnq_npy a;
+	struct dnnq_diag d = { "" };
+	ck_assert_int_eq(dnnq_npy_parse(raw, n, &a, &d), DNNQ_E_DTYPE);
+	ck_assert_int_eq(dnnq_npy_parse_flags(raw, n, DNNQ_NPY_F64, &a, &d), 0);
+	ck_assert(a.from_f64 && a.dtype == DNNQ_DTYPE_F32 && a.count == 5 && a.nbytes == 40);
+	char path[] = "/tmp/dnnq-calib-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, raw, n), (ssize_t)n);
+	close(fd);
+	void *buf;
+	ck_assert_msg(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d) == 0, "%s", d.msg);
+	ck_assert(a.from_f64 && a.dtype == DNNQ_DTYPE_F32 && a.count == 5 && a.nbytes == 20);
+	float f[5];
+	dnnq_npy_to_f32(&a, f);
+	for (int i = 0; i < 5; i++)
+		ck_assert_float_eq(f[i], (float)v[i]);
+	free(buf);
+	/* big-endian doubles stay refused, naming the file once */
+	n = build(raw, 1, "{'descr': '>f8', 'fortran_order': False, 'shape': (5,)}\n", v,
+	          sizeof v);
+	FILE *fp = fopen(path, "wb");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(raw, 1, n, fp), n);
+	fclose(fp);
+	ck_assert_int_eq(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d), DNNQ_E_DTYPE);
+	ck_assert_ptr_null(strstr(strstr(d.msg, path) + 1, path));
+	unlink(path);
+	/* the output directory of the tools: made with its parents */
+	char dir[] = "/tmp/dnnq-calib-XXXXXX", sub[128];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof sub, "%s/a/b/c", dir);
+	ck_assert_msg(dnnq_npy_make_dir(sub, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_npy_make_dir(sub, &d) == 0, "%s", d.msg);
+	snprintf(sub, sizeof sub, "%s/file", dir);
+	fp = fopen(sub, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+	ck_assert_int_eq(dnnq_npy_make_dir(sub, &d), DNNQ_E_IO);
+	ck_assert_ptr_nonnull(strstr(d.msg, "not a directory"));
+	strcat(sub, "/x");
+	ck_assert_int_eq(dnnq_npy_make_dir(sub, &d), DNNQ_E_IO);
+	ck_assert_ptr_nonnull(strstr(d.msg, "cannot create"));
+	char rm[160];
+	snprintf(rm, sizeof rm, "rm -rf %s", dir);
+	ck_assert_int_eq(system(rm), 0);
+}
+END_TEST
+
 START_TEST(npy_file_wrappers)
 {
 	char path[] = "/tmp/dnnq-calib-XXXXXX";
@@ -1078,6 +1135,7 @@ Suite *suite_calib(void)
 	tcase_add_test(tc, npy_rejects_bad_preambles);
 	tcase_add_test(tc, npy_survives_corruption);
 	tcase_add_test(tc, npy_file_wrappers);
+	tcase_add_test(tc, npy_float64_converted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,8 +12,12 @@
  *     through the engine against the expected outputs of the generator's
  *     own NumPy implementation: int8 cases exactly, fp32 cases (quantized
  *     here, min/max ranges on the case's input) at SQNR >= 30 dB.
- *   tools: dnnq-convert and dnnq-run as a user runs them (DNNQ_BINDIR).
+ *   tools: dnnq-convert and dnnq-run as a user runs them (DNNQ_BINDIR);
+ *     the defaults (no -o, the model name, the creation time), float64
+ *     inputs, and dnnqctl infer's batch split and output directory against
+ *     the fake daemon (tests/fakedaemon.h).
  */
+#define _GNU_SOURCE
 #include <check.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,10 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "calibration/npy.h"
 #include "onnx/calib.h"
+#include "onnx/onnx.pb-c.h"
+#include "tests/fakedaemon.h"
 #include "tests/suites.h"
 
 #define DIGITS "tests/onnx/digits"
@@ -537,9 +544,9 @@ START_TEST(tools_end_to_end)
 	ck_assert_ptr_nonnull(strstr(c.out, "--calib"));
 	sh(&c, dir, "dnnq-run --help");
 	ck_assert_int_eq(c.status, 0);
-	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx");
+	sh(&c, dir, "dnnq-convert");
 	ck_assert_int_eq(c.status, 2);
-	ck_assert_ptr_nonnull(strstr(c.err, "-o"));
+	ck_assert_ptr_nonnull(strstr(c.err, "no input model"));
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --method fancy", dir);
 	ck_assert_int_eq(c.status, 2);
 
@@ -647,6 +654,187 @@ START_TEST(tools_end_to_end)
 }
 END_TEST
 
+/* The floats of a .npy file written back as float64 ('<f8'). */
+static void write_f64(const char *path, const float *x, const size_t *shape, unsigned ndim)
+{
+	char dict[256], dims[128] = "";
+	size_t count = 1;
+	for (unsigned k = 0; k < ndim; k++) {
+		snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%zu,%s", shape[k],
+		         k + 1 < ndim ? " " : "");
+		count *= shape[k];
+	}
+	int n = snprintf(dict, sizeof dict, "{'descr': '<f8', 'fortran_order': False, "
+	                 "'shape': (%s), }", dims);
+	int pad = 64 - (10 + n + 1) % 64;
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	uint16_t hlen = (uint16_t)(n + pad + 1);
+	fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+	fputc(hlen & 0xff, f);
+	fputc(hlen >> 8, f);
+	fprintf(f, "%s%*s\n", dict, pad, "");
+	for (size_t i = 0; i < count; i++) {
+		double v = x[i];
+		fwrite(&v, sizeof v, 1, f);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void rm_rf(const char *dir)
+{
+	char rm[600];
+	snprintf(rm, sizeof rm, "rm -rf %s", dir);
+	ck_assert_int_eq(system(rm), 0);
+}
+
+/* src with its graph renamed to name, as dst. */
+static void rename_graph(const char *src, const char *dst, const char *name)
+{
+	static uint8_t buf[1 << 20];
+	FILE *f = fopen(src, "rb");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	ck_assert_uint_lt(n, sizeof buf);
+	Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, n, buf);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(m->graph);
+	char *old = m->graph->name;
+	m->graph->name = (char *)name;
+	size_t len = onnx__model_proto__get_packed_size(m);
+	uint8_t *out = malloc(len);
+	ck_assert_ptr_nonnull(out);
+	onnx__model_proto__pack(m, out);
+	m->graph->name = old;
+	onnx__model_proto__free_unpacked(m, NULL);
+	f = fopen(dst, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(out, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(out);
+}
+
+/* dnnq-convert without -o writes MODEL.dnnq next to MODEL.onnx and says
+ * so; float64 calibration samples are converted with a note; a graph named
+ * like an exporter's default (torch_jit) takes the file's stem as the model
+ * name; dnnq-inspect shows the conversion time in UTC ISO 8601. */
+START_TEST(tools_defaults)
+{
+	char dir[] = "/tmp/dnnq-tools-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	char path[512], calib[512], want[1200];
+
+	/* float64 samples and a torch_jit graph */
+	void *buf;
+	struct dnnq_npy a;
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_npy_read_file(DIGITS "/calib_x.npy", 1 << 28, &buf, &a, &d) == 0, "%s",
+	              d.msg);
+	ck_assert_int_eq(a.dtype, DNNQ_DTYPE_F32);
+	float *x = malloc(a.count * sizeof *x);
+	ck_assert_ptr_nonnull(x);
+	dnnq_npy_to_f32(&a, x);
+	snprintf(calib, sizeof calib, "%s/calib64.npy", dir);
+	write_f64(calib, x, a.shape, a.ndim);
+	free(x);
+	free(buf);
+	snprintf(path, sizeof path, "%s/digits-cnn.onnx", dir);
+	rename_graph(DIGITS "/cnn.onnx", path, "torch_jit");
+
+	time_t t0 = time(NULL);
+	sh(&c, dir, "dnnq-convert %s --calib %s", path, calib);
+	time_t t1 = time(NULL);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	snprintf(want, sizeof want, "dnnq-convert: %s: float64 converted to float32\n", calib);
+	ck_assert_msg(strstr(c.err, want), "%s", c.err);
+	snprintf(want, sizeof want, "dnnq-convert: no -o given: wrote %s/digits-cnn.dnnq\n", dir);
+	ck_assert_msg(strstr(c.err, want), "%s", c.err);
+	snprintf(path, sizeof path, "%s/digits-cnn.dnnq", dir);
+	ck_assert_int_eq(access(path, R_OK), 0);
+
+	sh(&c, dir, "dnnq-inspect %s", path);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "model \"digits-cnn\""), "%s", c.out);
+	const char *s = strstr(c.out, ", created ");
+	ck_assert_ptr_nonnull(s);
+	struct tm tm = { 0 };
+	const char *end = strptime(s + strlen(", created "), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ck_assert_msg(end && *end == ',', "%s", s);
+	time_t t = timegm(&tm);
+	ck_assert_msg(t >= t0 && t <= t1, "created %lld, converted in [%lld, %lld]",
+	              (long long)t, (long long)t0, (long long)t1);
+	sh(&c, dir, "dnnq-inspect %s --json", path);
+	ck_assert_msg(c.status == 0 && strstr(c.out, "\"created_utc\": \"20"), "%s", c.out);
+
+	/* dnnq-run: -i and -o, float64 inputs, the output directory made first */
+	sh(&c, dir, "dnnq-run %s -i %s -o %s/run/a", path, calib, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	snprintf(want, sizeof want, "dnnq-run: %s: float64 converted to float32\n", calib);
+	ck_assert_msg(strstr(c.err, want), "%s", c.err);
+	snprintf(want, sizeof want, "%s/run/a/logits.npy", dir);
+	ck_assert_int_eq(access(want, R_OK), 0);
+	sh(&c, dir, "dnnq-run %s -i %s -o %s/calib64.npy/sub", path, calib, dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "calib64.npy/sub: cannot create: Not a directory"), "%s",
+	              c.err);
+
+	/* the ONNX graph's own name is kept */
+	snprintf(path, sizeof path, "%s/named.onnx", dir);
+	rename_graph(DIGITS "/cnn.onnx", path, "digits_classifier");
+	sh(&c, dir, "dnnq-convert %s --calib " DIGITS "/calib_x.npy -o %s/n.dnnq", path, dir);
+	ck_assert_msg(c.status == 0 && !strstr(c.err, "float64") && !strstr(c.err, "no -o"), "%s",
+	              c.err);
+	sh(&c, dir, "dnnq-inspect %s/n.dnnq", dir);
+	ck_assert_msg(strstr(c.out, "model \"digits_classifier\""), "%s", c.out);
+	rm_rf(dir);
+}
+END_TEST
+
+/* dnnqctl infer against the fake daemon: a float64 batch of 20 to a model
+ * of maximum batch 8 is sent as three requests, the outputs written whole
+ * into an output directory that did not exist; an output directory that
+ * cannot be made fails before the daemon is asked. */
+START_TEST(tools_infer_split)
+{
+	static struct fake_daemon fake;
+	ck_assert_int_eq(fake_daemon_start(&fake), 0);
+	static struct cmd c;
+	char x[256], y[256];
+	float xs[20 * 4];
+	for (int i = 0; i < 20 * 4; i++)
+		xs[i] = (float)i * 0.5f - 7;
+	snprintf(x, sizeof x, "%s/x.npy", fake.dir);
+	write_f64(x, xs, (size_t[]){ 20, 4 }, 2);
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i x=%s -o %s/out/a --json", fake.path,
+	   x, fake.dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	char want[600];
+	snprintf(want, sizeof want, "dnnqctl: %s: float64 converted to float32\n", x);
+	ck_assert_msg(strstr(c.err, want), "%s", c.err);
+	ck_assert_msg(strstr(c.err, "dnnqctl: batch 20 is larger than model 'double' takes (8):"
+	                            " sending it as 3 requests\n"), "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\"batch\":20,"), "%s", c.out);
+	snprintf(y, sizeof y, "%s/out/a/y.npy", fake.dir);
+	void *buf;
+	struct dnnq_npy npy;
+	ck_assert_int_eq(dnnq_npy_read_file(y, 1 << 20, &buf, &npy, NULL), 0);
+	ck_assert(npy.ndim == 2 && npy.shape[0] == 20 && npy.shape[1] == 4);
+	float ys[20 * 4];
+	dnnq_npy_to_f32(&npy, ys);
+	for (int i = 0; i < 20 * 4; i++)
+		ck_assert_float_eq(ys[i], 2 * xs[i]);
+	free(buf);
+	/* an output directory that cannot be made: refused before the daemon is asked */
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i x=%s -o %s/x.npy/sub", fake.path, x,
+	   fake.dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "x.npy/sub: cannot create: Not a directory"), "%s", c.err);
+	fake_daemon_stop(&fake);
+}
+END_TEST
+
 Suite *suite_convert(void)
 {
 	Suite *s = suite_create("convert");
@@ -658,6 +846,8 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);
 	tcase_add_test(tc, tools_end_to_end);
+	tcase_add_test(tc, tools_defaults);
+	tcase_add_test(tc, tools_infer_split);
 	suite_add_tcase(s, tc);
 	return s;
 }

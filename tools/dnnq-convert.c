@@ -1,15 +1,16 @@
 /*
  * dnnq-convert: an ONNX model (fp32, or already quantized) to a .dnnq model.
  *
- *   dnnq-convert IN.onnx -o OUT.dnnq [--calib PATH] [--method M] [options]
+ *   dnnq-convert IN.onnx [-o OUT.dnnq] [--calib PATH] [--method M] [options]
  *
  * Import (onnx/import.c: every unsupported node is listed at once), then,
  * with --calib, the fp32 reference over the calibration samples into one
  * histogram per value and a range per value (onnx/calib.h), then the
  * lowering (onnx/lower.h) and the file, written to a temporary name and
- * renamed. --report runs the lowered model on the calibration samples: each
- * layer's SQNR (engine/graph.h's shadow run) and the outputs' SQNR against
- * the fp32 ONNX model. --acc16 marks every Conv and Gemm layer for 16-bit
+ * renamed (without -o: IN's name with .dnnq, said on stderr), its creation
+ * time recorded (SOURCE_DATE_EPOCH when set). --report runs the lowered
+ * model on the calibration samples: each layer's SQNR (engine/graph.h's
+ * shadow run) and the outputs' SQNR against the fp32 ONNX model. --acc16 marks every Conv and Gemm layer for 16-bit
  * accumulation; --acc16=auto measures each one on the calibration samples
  * and keeps it where the SQNR at the layer's output drops by less than
  * --acc16-threshold dB (onnx/calib.h). Exit status: 0; 1 when the model
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "onnx/calib.h"
@@ -31,6 +33,7 @@ static const char *argv0 = "dnnq-convert";
 
 struct opts {
 	const char *in, *out, *calib, *name;
+	char out_default[4096];            /* IN's stem + .dnnq, when no -o */
 	bool autom, report, json;
 	double acc16_threshold;
 	struct dnnq_calib_opts c;
@@ -41,14 +44,15 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s IN.onnx -o OUT.dnnq [--calib PATH] [--method M] [--per-channel]\n"
+		"usage: %s IN.onnx [-o OUT.dnnq] [--calib PATH] [--method M] [--per-channel]\n"
 		"                    [--symmetric-weights] [--dynamic] [--bits N] [--report]\n"
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
 		"                    [--acc16-nbits N] [--acc16-spill N]\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
 		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
 		"QLinearMatMul, ConvInteger, MatMulInteger) keeps its parameters.\n"
-		"  -o, --output FILE      the .dnnq model to write\n"
+		"  -o, --output FILE      the .dnnq model to write (default: IN with its\n"
+		"                         extension replaced by .dnnq)\n"
 		"  --calib PATH           a .npy of samples of the model's input ([n, ...], the\n"
 		"                         ONNX layout), or a directory of such files; for a\n"
 		"                         model with several inputs, a directory holding\n"
@@ -61,7 +65,8 @@ static void usage(FILE *f)
 		"  --dynamic              FC layers quantize their input at run time\n"
 		"  --bits N               activation precision, 2..8 (default 8)\n"
 		"  --bins N               histogram bins (default 2048)\n"
-		"  --name NAME            the model's name (default: the ONNX graph's)\n"
+		"  --name NAME            the model's name (default: the ONNX graph's, or IN's\n"
+		"                         stem for an exporter's generic name like torch_jit)\n"
 		"  --acc16[=auto]         16-bit accumulation in every Conv/Gemm layer, or (auto,\n"
 		"                         needs --calib) where the SQNR loss at the layer's\n"
 		"                         output is below the threshold\n"
@@ -78,6 +83,16 @@ static int bad_option(const char *name, const char *value, const char *rule)
 {
 	fprintf(stderr, "%s: --%s %s: %s (try --help)\n", argv0, name, value, rule);
 	return 2;
+}
+
+/* IN with its extension (if any) replaced by .dnnq, in IN's directory. */
+static const char *default_output(struct opts *o)
+{
+	const char *base = strrchr(o->in, '/') ? strrchr(o->in, '/') + 1 : o->in;
+	const char *dot = strrchr(base, '.');
+	int n = dot && dot != base ? (int)(dot - o->in) : (int)strlen(o->in);
+	snprintf(o->out_default, sizeof o->out_default, "%.*s.dnnq", n, o->in);
+	return o->out_default;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -172,13 +187,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind + 1 != argc || !o->out) {
+	if (optind + 1 != argc) {
 		fprintf(stderr, "%s: %s (try --help)\n", argv0,
-		        optind >= argc ? "no input model" : optind + 1 < argc ? "one input model only"
-		                                                             : "no -o OUT.dnnq");
+		        optind >= argc ? "no input model" : "one input model only");
 		return 2;
 	}
 	o->in = argv[optind];
+	if (!o->out)
+		o->out = default_output(o);
 	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO;
 	if ((o->autom || o->report || acc16_auto) && !o->calib) {
 		fprintf(stderr, "%s: --%s needs --calib (try --help)\n", argv0,
@@ -206,6 +222,8 @@ static int load_samples(const char *path, const struct dnnq_ir_value *in, float 
 	if (!rc && !*x)
 		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", path);
 	if (!rc) {
+		if (a.from_f64)
+			fprintf(stderr, "%s: %s: float64 converted to float32\n", argv0, path);
 		dnnq_npy_to_f32(&a, *x);
 		*n = a.shape[0];
 	}
@@ -271,6 +289,16 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 static void on_trial(void *ctx, size_t done, size_t total)
 {
 	dnnq_progress_update(ctx, done, total);
+}
+
+/* Now, in unix seconds, or SOURCE_DATE_EPOCH when set (reproducible
+ * builds). */
+static int64_t creation_time(void)
+{
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long t = e && *e ? strtoll(e, &end, 10) : -1;
+	return e && *e && !*end && t >= 0 ? (int64_t)t : (int64_t)time(NULL);
 }
 
 /* The file, whole, under a temporary name renamed over path. */
@@ -477,8 +505,12 @@ static int convert(const struct opts *o)
 	}
 	if (!rc && o->calib && (!o->autom || lo.acc16 != DNNQ_ACC16_OFF))
 		rc = dnnq_onnx_eval(&c, &m, NULL, &out_db, &d);
-	if (!rc)
+	if (!rc) {
+		m.created = creation_time();
 		rc = write_model(o->out, &m, &d);
+		if (!rc && o->out == o->out_default)
+			fprintf(stderr, "%s: no -o given: wrote %s\n", argv0, o->out);
+	}
 	if (rc)
 		goto out;
 	if (o->json) {

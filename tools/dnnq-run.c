@@ -1,7 +1,7 @@
 /*
  * dnnq-run: runs a model in-process on .npy inputs and writes its outputs.
  *
- *   dnnq-run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]
+ *   dnnq-run MODEL -i|--input NAME=FILE.npy ... [-o|--output-dir DIR] [--threads N]
  *            [--repeat N] [--isa ISA] [--json]
  *
  * MODEL is a .dnnq model (the engine, int8 inside, as dnnqd runs it) or an
@@ -74,9 +74,10 @@ static void usage(FILE *f)
 		"                [--repeat N] [--isa ISA] [--json]\n"
 		"Runs a .dnnq model (int8, through the engine) or an .onnx model (fp32, through\n"
 		"the reference executor) on .npy inputs and writes each output as NAME.npy.\n"
-		"  --input NAME=FILE  the array for input NAME ([n, ...]: n samples); once per\n"
-		"                     input (NAME may be left out when the model has one)\n"
-		"  --output-dir DIR   where the outputs go (default .)\n"
+		"  -i, --input NAME=FILE  the array for input NAME ([n, ...]: n samples); once\n"
+		"                     per input (NAME may be left out when the model has one);\n"
+		"                     a float64 array is converted to float32\n"
+		"  -o, --output-dir DIR  where the outputs go, created if missing (default .)\n"
 		"  --threads N        engine threads, 1..256 (default 1)\n"
 		"  --repeat N         N timed runs after the first: latency statistics\n"
 		"  --isa ISA          the engine's kernels: scalar, avx2 or avx512vnni (default:\n"
@@ -88,10 +89,10 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_INPUT = 256, O_OUTDIR, O_THREADS, O_REPEAT, O_ISA, O_JSON };
+	enum { O_THREADS = 256, O_REPEAT, O_ISA, O_JSON };
 	static const struct option lopts[] = {
-		{ "input", required_argument, NULL, O_INPUT },
-		{ "output-dir", required_argument, NULL, O_OUTDIR },
+		{ "input", required_argument, NULL, 'i' },
+		{ "output-dir", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
 		{ "isa", required_argument, NULL, O_ISA },
@@ -102,9 +103,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .outdir = ".", .threads = 1, .isa = dnnq_isa_best() };
 	int ch;
 	char *end;
-	while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "i:o:h", lopts, NULL)) != -1) {
 		switch (ch) {
-		case O_INPUT: {
+		case 'i': {
 			if (o->nin == MAX_IO) {
 				fprintf(stderr, "%s: more than %d --input\n", argv0, MAX_IO);
 				return 2;
@@ -116,7 +117,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				*eq = 0;
 			break;
 		}
-		case O_OUTDIR: o->outdir = optarg; break;
+		case 'o': o->outdir = optarg; break;
 		case O_THREADS: {
 			long t = strtol(optarg, &end, 10);
 			if (!*optarg || *end || t < 1 || t > 256) {
@@ -275,6 +276,8 @@ static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		int rc = dnnq_npy_load_batch(b->path, io->ndim, io->dims, &io->buf, &io->a, d);
 		if (rc)
 			return rc;
+		if (io->a.from_f64)
+			fprintf(stderr, "%s: %s: float64 converted to float32\n", argv0, b->path);
 		if (io->a.dtype != io->dtype && io->dtype != DNNQ_DTYPE_F32)
 			return dnnq_diag_set(d, DNNQ_E_DTYPE, "%s: %s, input '%s' takes %s", b->path,
 			                     dnnq_dtype_name(io->a.dtype), io->name,
@@ -439,7 +442,9 @@ int main(int argc, char **argv)
 	static struct run r;
 	struct dnnq_diag d = { "" };
 	struct dnnq_latency lat = { 0 };
-	rc = open_model(&o, &r, &d);
+	rc = dnnq_npy_make_dir(o.outdir, &d);	/* before any work */
+	if (!rc)
+		rc = open_model(&o, &r, &d);
 	if (!rc)
 		rc = load_inputs(&o, &r, &d);
 	if (!rc)

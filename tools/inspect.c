@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/model.h"
 
@@ -229,6 +230,15 @@ static void put_io(const struct dnnq_model_io *io, bool output)
 #define LIST(n, i, body) do { for (size_t i = 0; i < (n); i++) { \
 	printf("%s\n    ", i ? "," : ""); body; } } while (0)
 
+/* "2026-12-03T07:22:46Z" for unix seconds t; false for 0 (a file written
+ * before dnnq-convert recorded the time) or a time gmtime cannot take. */
+static bool utc_time(int64_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	return t > 0 && gmtime_r(&tt, &tm) && strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0;
+}
+
 static void print_json(const struct dnnq_model *m, size_t len)
 {
 	printf("{\n  \"version\": \"%u.%u\", \"file_size\": %zu,\n  \"name\": ", m->version_major,
@@ -236,7 +246,13 @@ static void print_json(const struct dnnq_model *m, size_t len)
 	put_str(m->name);
 	printf(", \"producer\": ");
 	put_str(m->producer);
-	printf(", \"created\": %" PRId64 ", \"calibration\": ", m->created);
+	char when[32];
+	printf(", \"created\": %" PRId64 ", \"created_utc\": ", m->created);
+	if (utc_time(m->created, when, sizeof when))
+		printf("\"%s\"", when);
+	else
+		printf("null");
+	printf(", \"calibration\": ");
 	put_str(m->calibration);
 	printf(",\n  \"inputs\": [");
 	LIST(m->ninputs, i, put_io(&m->inputs[i], false));
@@ -288,7 +304,9 @@ static void print_text(const struct dnnq_model *m, size_t len)
 	put_str(m->name);
 	printf(" (format %u.%u, %zu bytes)\n  producer ", m->version_major, m->version_minor, len);
 	put_str(m->producer);
-	printf(", created %" PRId64 ", calibration ", m->created);
+	char when[32];
+	printf(", created %s, calibration ",
+	       utc_time(m->created, when, sizeof when) ? when : "unknown");
 	put_str(m->calibration);
 	printf("\ninputs:\n");
 	for (size_t i = 0; i < m->ninputs; i++) {
