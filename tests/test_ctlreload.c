@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "client/dnnq.h"
+#include "tests/daemon-fixture.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
 
@@ -90,17 +91,8 @@ static void put_model(const struct dirs *ds, const char *name, int m)
 	free(buf);
 }
 
-static const char both_models[] =
-	"models:\n"
-	"  - name: relu64\n"
-	"    path: relu64.dnnq\n"
-	"  - name: fc1024\n"
-	"    path: fc1024.dnnq\n";
-
-static const char relu_only[] =
-	"models:\n"
-	"  - name: relu64\n"
-	"    path: relu64.dnnq\n";
+static const char both_models[] = TEST_YAML_BOTH;
+static const char relu_only[] = TEST_YAML_RELU64;
 
 /* conf/NAME a hard link to shadow/NAME, for each. */
 static void link_all(const struct dirs *ds)
@@ -116,7 +108,6 @@ static void link_all(const struct dirs *ds)
 
 static void start(struct dirs *ds, struct fixture_daemon *d)
 {
-	struct dnnq_diag diag = { "" };
 	make_dir(ds->conf, sizeof ds->conf, "conf");
 	make_dir(ds->shadow, sizeof ds->shadow, "shadow");
 	snprintf(ds->yaml, sizeof ds->yaml, "%s/dnnqd.yaml", ds->conf);
@@ -124,22 +115,8 @@ static void start(struct dirs *ds, struct fixture_daemon *d)
 	put_model(ds, "fc1024.dnnq", FIXTURE_FC1024);
 	rewrite(ds, "dnnqd.yaml", both_models, strlen(both_models));
 	link_all(ds);
-	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
-	if (!bin)
-		ck_abort_msg("no dnnqd: set DNNQ_DNNQD");
 	const char *extra[] = { "--config", ds->yaml, "--allow-uid", "65534", NULL };
-	int rc = fixture_daemon_start(d, bin, 0, extra, &diag);
-	ck_assert_msg(rc == 0, "%s", diag.msg);
-}
-
-static void stop(struct fixture_daemon *d)
-{
-	struct dnnq_diag diag = { "" };
-	char log[2048];
-	int rc = fixture_daemon_stop(d, &diag);
-	fixture_daemon_log(d, log, sizeof log);
-	ck_assert_msg(rc == 0, "%s\n%s", diag.msg, log);
-	fixture_daemon_destroy(d);
+	test_daemon_start(d, 0, extra);
 }
 
 static struct dnnq_client *connect_to(const char *socket)
@@ -162,15 +139,6 @@ static const struct dnnq_reload_model *listed(const struct dnnq_reload_result *r
 	return NULL;
 }
 
-static uint32_t generation(struct dnnq_client *c, const char *name)
-{
-	struct dnnq_model *m;
-	if (dnnq_model_open(c, name, &m))
-		return 0;
-	uint32_t g = dnnq_model_generation(m);
-	dnnq_model_close(m);
-	return g;
-}
 
 /* `dnnqctl --socket SOCKET args...` (tests/test_serve.c): its stdout into
  * out; the wait status. */
@@ -200,7 +168,7 @@ START_TEST(reload_reports_changes)
 	struct dnnq_reload_result r;
 	start(&ds, &d);
 	struct dnnq_client *c = connect_to(d.socket);
-	ck_assert_uint_eq(generation(c, "relu64"), 1);
+	ck_assert_uint_eq(test_generation(c, "relu64"), 1);
 
 	/* nothing changed */
 	ck_assert_msg(dnnq_reload(c, &r) == 0, "%s", dnnq_last_error());
@@ -219,7 +187,7 @@ START_TEST(reload_reports_changes)
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(e->change, DNNQ_RELOAD_CHANGED);
 	ck_assert_uint_eq(e->generation, 2);
-	ck_assert_uint_eq(generation(c, "relu64"), 2);
+	ck_assert_uint_eq(test_generation(c, "relu64"), 2);
 
 	/* fc1024 out of the config: removed */
 	rewrite(&ds, "dnnqd.yaml", relu_only, strlen(relu_only));
@@ -230,7 +198,7 @@ START_TEST(reload_reports_changes)
 	e = listed(&r, "fc1024");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(e->change, DNNQ_RELOAD_REMOVED);
-	ck_assert_uint_eq(generation(c, "fc1024"), 0);
+	ck_assert_uint_eq(test_generation(c, "fc1024"), 0);
 
 	/* and back: added */
 	rewrite(&ds, "dnnqd.yaml", both_models, strlen(both_models));
@@ -247,7 +215,7 @@ START_TEST(reload_reports_changes)
 	expect_in(dnnq_last_error(), "relu64.dnnq");
 	ck_assert_uint_eq(r.added + r.changed + r.removed, 0);
 	ck_assert_uint_eq(r.served, 2);
-	ck_assert_uint_eq(generation(c, "relu64"), 2);
+	ck_assert_uint_eq(test_generation(c, "relu64"), 2);
 
 	/* dnnqctl: the failure (exit 1, the text), then a good one in JSON */
 	char out[4096];
@@ -265,7 +233,7 @@ START_TEST(reload_reports_changes)
 	expect_in(out, "relu64 (generation 4)");
 
 	dnnq_close(c);
-	stop(&d);
+	test_daemon_stop(&d);
 }
 END_TEST
 
@@ -339,7 +307,7 @@ START_TEST(model_stats_count)
 	expect_in(out, "latency (run, us)");
 	expect_in(out, "fc1024");
 	dnnq_close(c);
-	stop(&d);
+	test_daemon_stop(&d);
 }
 END_TEST
 
@@ -390,7 +358,7 @@ START_TEST(reload_not_for_others)
 	int st = fixture_wait(pid, WAIT_MS);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the uid %d child: wait status %#x",
 	              NOBODY, st);
-	stop(&d);
+	test_daemon_stop(&d);
 }
 END_TEST
 

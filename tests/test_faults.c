@@ -43,6 +43,7 @@
 #include "client/dnnq.h"
 #include "daemon/loader.h"
 #include "daemon/models.h"
+#include "tests/daemon-fixture.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
 
@@ -50,25 +51,6 @@
 #define REQ_TIMEOUT_MS 60000
 
 /* ---- the daemon ------------------------------------------------------------ */
-
-static void start(struct fixture_daemon *d, unsigned models, const char *const *extra)
-{
-	struct dnnq_diag diag = { "" };
-	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
-	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD");
-	int rc = fixture_daemon_start(d, bin, models, extra, &diag);
-	ck_assert_msg(rc == 0, "%s", diag.msg);
-}
-
-static void stop(struct fixture_daemon *d)
-{
-	struct dnnq_diag diag = { "" };
-	char log[2048];
-	int rc = fixture_daemon_stop(d, &diag);
-	fixture_daemon_log(d, log, sizeof log);
-	fixture_daemon_destroy(d);
-	ck_assert_msg(rc == 0, "%s\n%s", diag.msg, log);
-}
 
 static int count_fds(pid_t pid)
 {
@@ -193,7 +175,7 @@ START_TEST(client_killed_in_flight)
 	struct call honest;
 	size_t len;
 	uint8_t *want = answer(FIXTURE_RELU64, 0, &len);
-	start(&d, FIXTURE_ALL_MODELS, NULL);
+	test_daemon_start(&d, FIXTURE_ALL_MODELS, NULL);
 	struct dnnq_client *c;
 	struct dnnq_connect_opts o = { .slots = 4, .arena_bytes = 1 << 20 };
 	ck_assert_int_eq(dnnq_connect(d.socket, &o, &c), 0);
@@ -240,7 +222,7 @@ START_TEST(client_killed_in_flight)
 	dnnq_tensor_free(c, &honest.out);
 	dnnq_model_close(honest.m);
 	dnnq_close(c);
-	stop(&d);
+	test_daemon_stop(&d);
 	free(want);
 }
 END_TEST
@@ -323,7 +305,7 @@ START_TEST(daemon_killed_under_load)
 	struct fixture_daemon d;
 	size_t len;
 	uint8_t *want = answer(FIXTURE_FC1024, 0, &len);
-	start(&d, 1u << FIXTURE_FC1024, NULL);
+	test_daemon_start(&d, 1u << FIXTURE_FC1024, NULL);
 	_Atomic bool halt = false;
 	_Atomic int epoch = 0;
 	_Atomic double killed_at = fixture_now_s();
@@ -364,7 +346,7 @@ START_TEST(daemon_killed_under_load)
 	       " %d waiting calls got DNNQ_E_DISCONNECTED (slowest %.0f ms after the kill),"
 	       " every client reconnected, %llu right answers, 0 wrong\n",
 	       LOADERS, RESTARTS, disconnects, worst * 1e3, (unsigned long long)ok);
-	stop(&d);
+	test_daemon_stop(&d);
 	free(want);
 }
 END_TEST
@@ -450,7 +432,7 @@ START_TEST(reload_of_broken_file_keeps_serving)
 	char path[400], status[256];
 	size_t len;
 	uint8_t *want = answer(FIXTURE_FC1024, 0, &len);
-	start(&d, 1u << FIXTURE_FC1024, NULL);
+	test_daemon_start(&d, 1u << FIXTURE_FC1024, NULL);
 	snprintf(path, sizeof path, "%s/fc1024.dnnq", d.dir);
 	struct dnnq_client *c;
 	struct call k;
@@ -487,7 +469,7 @@ START_TEST(reload_of_broken_file_keeps_serving)
 	dnnq_tensor_free(c, &k.out);
 	dnnq_model_close(k.m);
 	dnnq_close(c);
-	stop(&d);
+	test_daemon_stop(&d);
 	free(want);
 }
 END_TEST

@@ -35,6 +35,7 @@
 #include "client/dnnq.h"
 #include "engine/model.h"
 #include "tests/rng.h"
+#include "tests/daemon-fixture.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
 
@@ -152,26 +153,6 @@ static void expected(unsigned seed, bool sig, uint8_t *y)
 
 /* ---- the daemon ------------------------------------------------------------ */
 
-static void start(struct fixture_daemon *d, const char *const *extra)
-{
-	struct dnnq_diag diag = { "" };
-	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
-	if (!bin)
-		ck_abort_msg("no dnnqd: set DNNQ_DNNQD");
-	int rc = fixture_daemon_start(d, bin, 0, extra, &diag);
-	ck_assert_msg(rc == 0, "%s", diag.msg);
-}
-
-static void stop(struct fixture_daemon *d)
-{
-	struct dnnq_diag diag = { "" };
-	char log[2048];
-	int rc = fixture_daemon_stop(d, &diag);
-	fixture_daemon_log(d, log, sizeof log);
-	ck_assert_msg(rc == 0, "%s\n%s", diag.msg, log);
-	fixture_daemon_destroy(d);
-}
-
 static struct dnnq_client *connect_to(const struct fixture_daemon *d)
 {
 	struct dnnq_client *c;
@@ -198,21 +179,11 @@ static unsigned reloads_in(const char *status)
 	return n;
 }
 
-/* The generation OPEN gives for name, 0 when it is not served. */
-static uint32_t generation(struct dnnq_client *c, const char *name)
-{
-	struct dnnq_model *m;
-	if (dnnq_model_open(c, name, &m))
-		return 0;
-	uint32_t g = dnnq_model_generation(m);
-	dnnq_model_close(m);
-	return g;
-}
 
 static void wait_generation(struct dnnq_client *c, const char *name, uint32_t want)
 {
 	uint32_t g = 0;
-	for (int t = 0; t < WAIT_MS / 5 && (g = generation(c, name)) != want; t++)
+	for (int t = 0; t < WAIT_MS / 5 && (g = test_generation(c, name)) != want; t++)
 		fixture_sleep_ms(5);
 	ck_assert_msg(g == want, "'%s' at generation %u, not %u", name, g, want);
 }
@@ -379,7 +350,7 @@ START_TEST(reload_under_load)
 	write_version(path, 0, false, false, RENAME);
 	small_quarantine();
 	struct fixture_daemon d;
-	start(&d, (const char *const[]){ "--model", arg, NULL });
+	test_daemon_start(&d, 0, (const char *const[]){ "--model", arg, NULL });
 	struct dnnq_client *ctl = connect_to(&d);
 	_Atomic bool halt = false;
 	static struct load l[NCLIENTS];
@@ -399,7 +370,7 @@ START_TEST(reload_under_load)
 		if (step % 2) {
 			wait_reload(ctl, before, true, status, sizeof status);
 			expect_in(status, path);
-			ck_assert_uint_eq(generation(ctl, "fc"), (uint32_t)v + 1);
+			ck_assert_uint_eq(test_generation(ctl, "fc"), (uint32_t)v + 1);
 			continue;
 		}
 		wait_generation(ctl, "fc", (uint32_t)v + 1);
@@ -428,7 +399,7 @@ START_TEST(reload_under_load)
 	printf("reload_under_load: VmRSS %ld KiB after the first replacement, %ld after %d\n",
 	       rss_first, rss_last, STEPS);
 	dnnq_close(ctl);
-	stop(&d);
+	test_daemon_stop(&d);
 }
 END_TEST
 
@@ -451,17 +422,8 @@ static void conf_dir_make(struct conf_dir *c)
 	}
 }
 
-static const char both_models[] =
-	"models:\n"
-	"  - name: relu64\n"
-	"    path: relu64.dnnq\n"
-	"  - name: fc1024\n"
-	"    path: fc1024.dnnq\n";
-
-static const char relu_only[] =
-	"models:\n"
-	"  - name: relu64\n"
-	"    path: relu64.dnnq\n";
+static const char both_models[] = TEST_YAML_BOTH;
+static const char relu_only[] = TEST_YAML_RELU64;
 
 /* A daemon on a config of `yaml` in a fresh conf_dir; a client of it. */
 static struct dnnq_client *start_config(struct conf_dir *c, const char *yaml,
@@ -469,7 +431,7 @@ static struct dnnq_client *start_config(struct conf_dir *c, const char *yaml,
 {
 	conf_dir_make(c);
 	put_text(c->yaml, yaml, RENAME);
-	start(d, (const char *const[]){ "--config", c->yaml, NULL });
+	test_daemon_start(d, 0, (const char *const[]){ "--config", c->yaml, NULL });
 	return connect_to(d);
 }
 
@@ -495,7 +457,7 @@ START_TEST(reload_bad_yaml_keeps_serving)
 	expect_in(status, "last reload failed: ");
 	expect_in(status, c.yaml);
 	ck_assert_int_eq(infer_once(ctl, m, NULL, NULL), 0);
-	ck_assert_uint_eq(generation(ctl, "relu64"), 1);
+	ck_assert_uint_eq(test_generation(ctl, "relu64"), 1);
 	/* fixed (and a model more): the error is gone */
 	unsigned before = reloads_in(status);
 	put_text(c.yaml, both_models, RENAME);
@@ -503,10 +465,10 @@ START_TEST(reload_bad_yaml_keeps_serving)
 	wait_reload(ctl, before, false, status, sizeof status);
 	ck_assert_int_eq(dnnq_model_name(ctl, 0, NULL, 0), 2);
 	ck_assert_int_eq(infer_once(ctl, m, NULL, NULL), 0);
-	ck_assert_uint_eq(generation(ctl, "relu64"), 1);   /* unchanged: kept */
+	ck_assert_uint_eq(test_generation(ctl, "relu64"), 1);   /* unchanged: kept */
 	dnnq_model_close(m);
 	dnnq_close(ctl);
-	stop(&d);
+	test_daemon_stop(&d);
 }
 END_TEST
 
@@ -523,7 +485,7 @@ START_TEST(reload_signature_change)
 	snprintf(arg, sizeof arg, "fc=%s", path);
 	write_version(path, 0, false, false, RENAME);
 	struct fixture_daemon d;
-	start(&d, (const char *const[]){ "--model", arg, NULL });
+	test_daemon_start(&d, 0, (const char *const[]){ "--model", arg, NULL });
 	struct dnnq_client *c = connect_to(&d);
 	open_ok(c, "fc", &old);
 	ck_assert_uint_eq(dnnq_model_generation(old), 1);
@@ -544,7 +506,7 @@ START_TEST(reload_signature_change)
 	dnnq_model_close(old);
 	dnnq_model_close(now);
 	dnnq_close(c);
-	stop(&d);
+	test_daemon_stop(&d);
 }
 END_TEST
 
@@ -579,7 +541,7 @@ START_TEST(reload_removes_and_adds)
 	dnnq_model_close(fc);
 	dnnq_model_close(relu);
 	dnnq_close(ctl);
-	stop(&d);
+	test_daemon_stop(&d);
 }
 END_TEST
 
@@ -666,7 +628,7 @@ START_TEST(config_precedence)
 	put_text(c.yaml, text, RENAME);
 	snprintf(relu, sizeof relu, "relu64=%s/relu64.dnnq", c.dir);
 	/* the fixture's --socket, --model and --max-batch win */
-	start(&d, (const char *const[]){ "--config", c.yaml, "--model", relu, "--max-batch", "2",
+	test_daemon_start(&d, 0, (const char *const[]){ "--config", c.yaml, "--model", relu, "--max-batch", "2",
 	                                 NULL });
 	struct dnnq_client *ctl = connect_to(&d);
 	open_ok(ctl, "relu64", &m);
@@ -680,7 +642,7 @@ START_TEST(config_precedence)
 	snprintf(relu, sizeof relu, "%s/elsewhere.sock", c.dir);
 	ck_assert_int_ne(stat(relu, &st), 0);
 	dnnq_close(ctl);
-	stop(&d);
+	test_daemon_stop(&d);
 }
 END_TEST
 
