@@ -353,8 +353,10 @@ static void run(struct fake_daemon *fd, uint32_t idx)
 		fd->last = r;
 		rc = compute(fd, &r);
 	}
-	dnnq_shm_slot_complete(&fd->view, idx, rc);
+	/* counted before the completion: a client that has seen it and then
+	 * reads `served` finds it counted */
 	__atomic_fetch_add(&fd->served, 1, __ATOMIC_RELEASE);
+	dnnq_shm_slot_complete(&fd->view, idx, rc);
 	char one = 1;
 	if (dnnq_shm_event_armed(&fd->view) && write(fd->event[0], &one, sizeof one) < 0)
 		return;
