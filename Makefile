@@ -42,7 +42,11 @@ BENCH_OK := $(shell test -f /usr/include/oneapi/dnnl/dnnl.h && pkg-config --exis
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 
-ENGINE_SRC := $(sort $(wildcard engine/*.c))
+# engine/ops/NAME.c: one operator each (engine/op.h); engine/op.c lists them
+# from the file names (DNNQ_OP_LIST), so adding one is adding its file.
+OPS_SRC    := $(sort $(wildcard engine/ops/*.c))
+OP_LIST     = -DDNNQ_OP_LIST='$(foreach o,$(basename $(notdir $(OPS_SRC))),DNNQ_OP($(o)))'
+ENGINE_SRC := $(sort $(wildcard engine/*.c)) $(OPS_SRC)
 CALIB_SRC  := $(sort $(wildcard calibration/*.c))
 SHM_SRC    := $(sort $(wildcard shm/*.c))
 CONF_SRC   := $(sort $(wildcard conf/*.c))
@@ -102,6 +106,8 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_FIRST)
 	$(CC) $(DNNQ_CFLAGS) $(call isa_flags,$<) -c $< -o $@
 
 $(ENGINE_LIB): $(call obj,$(ENGINE_SRC))
+$(call obj,engine/op.c): DNNQ_CFLAGS += $(OP_LIST)
+$(call obj,engine/op.c): $(OPS_SRC)
 $(CALIB_LIB): $(call obj,$(CALIB_SRC))
 $(SHM_LIB): $(call obj,$(SHM_SRC))
 $(DAEMON_LIB): $(call obj,$(DAEMON_SRC))
@@ -289,6 +295,8 @@ $(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_FIRST)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(call isa_flags,$<) -c $< -o $@
 
 $(call fuzz_obj,$(ONNX_SRC) $(ONNX_GEN) tests/fuzz/onnx.c): FUZZ_CFLAGS += -I$(BUILD)/gen
+$(call fuzz_obj,engine/op.c): FUZZ_CFLAGS += $(OP_LIST)
+$(call fuzz_obj,engine/op.c): $(OPS_SRC)
 $(call fuzz_obj,$(ONNX_SRC) tests/fuzz/onnx.c): | $(ONNX_GEN:.c=.h)
 $(FUZZ_LIB): $(call fuzz_obj,$(FUZZ_LIB_SRC))
 	@mkdir -p $(dir $@)

@@ -107,6 +107,4 @@ static inline size_t gnumel(const struct gtensor *t)
 	return gnumel_checked(t, &n) ? n : SIZE_MAX;
 }
 
-extern const struct node_ops *const dnnq_node_ops[DNNQ_NODE_KIND_COUNT];
-
 #endif

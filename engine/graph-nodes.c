@@ -4,11 +4,13 @@
  * tensors, the shape it produces, and how it binds and runs. The operators
  * themselves know nothing of the graph.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/graph-internal.h"
+#include "engine/op.h"
 
 #define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
 
@@ -133,6 +135,69 @@ static int conv_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 static const struct node_ops conv_ops = { conv_create, conv_infer, conv_setup, conv_run,
                                           conv_destroy, conv_ref, false, false };
 
+#define BERR(rc, ...) dnnq_op_build_err(b, diag, rc, __VA_ARGS__)
+
+static int conv_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &b->m->nodes[b->j];
+	struct dnnq_op_weights wt;
+	size_t numel;
+	if (!n->groups || n->cin % n->groups || n->cout % n->groups ||
+	    !dnnq_mul_size((size_t)n->cout * n->kernel[0], (size_t)n->kernel[1] * (n->cin / n->groups),
+	                   &numel))
+		return BERR(DNNQ_E_SHAPE, "cin %u cout %u groups %u kernel %ux%u: invalid",
+		            n->cin, n->cout, n->groups, n->kernel[0], n->kernel[1]);
+	int rc = dnnq_op_weights(b, n->cout, numel, &wt, diag);
+	if (rc)
+		return rc;
+	d->op.conv = (struct dnnq_conv_desc){
+		.isa = b->isa, .cin = n->cin, .cout = n->cout, .groups = n->groups,
+		.kh = n->kernel[0], .kw = n->kernel[1], .stride_h = n->strides[0],
+		.stride_w = n->strides[1], .dil_h = n->dilations[0], .dil_w = n->dilations[1],
+		.pad_t = n->pads[0], .pad_l = n->pads[1], .pad_b = n->pads[2], .pad_r = n->pads[3],
+		.w = wt.w, .nwq = wt.nwq, .w_scale = wt.scale, .w_zero_point = wt.zp,
+		.bias = wt.bias, .bias_i32 = wt.bias_i32, .out_dtype = n->out_dtype,
+		.out_qp = dnnq_op_out_qp(n), .requant = n->requant, .relu = n->relu, .clip = n->clip,
+		.clip_min = n->clip_min, .clip_max = n->clip_max, .acc16 = n->acc16,
+		.acc16_opts = { n->acc16_nbits, n->acc16_spill }, .cache = b->cache,
+		.cache_key = n->name,
+	};
+	return DNNQ_OK;
+}
+
+/* The 16-bit accumulation attributes of a conv or an FC beyond their ranges:
+ * nbits 1, and what dnnq-convert measured. */
+static int check_acc16(const struct dnnq_model_node *n, char *why, size_t cap)
+{
+	if (n->acc16_nbits == 1) {
+		snprintf(why, cap, "acc16_nbits 1: want 0 (default) or 2..8");
+		return DNNQ_E_FORMAT;
+	}
+	if (n->acc16_measured > 1) {
+		snprintf(why, cap, "acc16_measured %u: want 0 or 1", n->acc16_measured);
+		return DNNQ_E_FORMAT;
+	}
+	if (!(n->acc16_saturation >= 0 && n->acc16_saturation <= 1) &&
+	    !isnan(n->acc16_saturation)) {
+		snprintf(why, cap, "acc16_saturation %g: want a rate in [0, 1] or NaN",
+		         (double)n->acc16_saturation);
+		return DNNQ_E_FORMAT;
+	}
+	return DNNQ_OK;
+}
+
+const struct dnnq_op_def dnnq_op_conv = {
+	.kind = DNNQ_NODE_CONV, .name = "conv", .min_inputs = 1, .max_inputs = 1,
+	.attrs = DNNQ_A(DNNQ_A_WEIGHT) | DNNQ_A(DNNQ_A_BIAS) | DNNQ_A(DNNQ_A_CIN) |
+	         DNNQ_A(DNNQ_A_COUT) | DNNQ_A(DNNQ_A_GROUPS) | DNNQ_A(DNNQ_A_KERNEL) |
+	         DNNQ_A(DNNQ_A_STRIDES) | DNNQ_A(DNNQ_A_DILATIONS) | DNNQ_A(DNNQ_A_PADS) |
+	         DNNQ_A(DNNQ_A_RELU) | DNNQ_A(DNNQ_A_CLIP) | DNNQ_A(DNNQ_A_CLIP_MIN) |
+	         DNNQ_A(DNNQ_A_CLIP_MAX) | DNNQ_A(DNNQ_A_REQUANT) | DNNQ_A_OUT_QP |
+	         DNNQ_A(DNNQ_A_ACC16) | DNNQ_A(DNNQ_A_ACC16_NBITS) | DNNQ_A(DNNQ_A_ACC16_SPILL) |
+	         DNNQ_A(DNNQ_A_ACC16_MEASURED),
+	.check = check_acc16, .build = conv_build, .ops = &conv_ops,
+};
+
 /* ---- FC ---- */
 
 static int fc_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
@@ -192,6 +257,38 @@ static int fc_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
 
 static const struct node_ops fc_ops = { fc_create, fc_infer, fc_setup, fc_run, fc_destroy,
                                         fc_ref, false, false };
+
+static int fc_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &b->m->nodes[b->j];
+	struct dnnq_op_weights wt;
+	size_t numel;
+	if (!dnnq_mul_size(n->n, n->k, &numel))
+		return BERR(DNNQ_E_SHAPE, "n %u k %u: the weight count overflows", n->n, n->k);
+	int rc = dnnq_op_weights(b, n->n, numel, &wt, diag);
+	if (rc)
+		return rc;
+	d->op.fc = (struct dnnq_fc_desc){
+		.isa = b->isa, .n = n->n, .k = n->k, .w = wt.w, .nwq = wt.nwq, .w_scale = wt.scale,
+		.w_zero_point = wt.zp, .bias = wt.bias, .bias_i32 = wt.bias_i32,
+		.dynamic = n->dynamic, .out_dtype = n->out_dtype, .out_qp = dnnq_op_out_qp(n),
+		.requant = n->requant, .relu = n->relu, .clip = n->clip, .clip_min = n->clip_min,
+		.clip_max = n->clip_max, .acc16 = n->acc16,
+		.acc16_opts = { n->acc16_nbits, n->acc16_spill }, .cache = b->cache,
+		.cache_key = n->name,
+	};
+	return DNNQ_OK;
+}
+
+const struct dnnq_op_def dnnq_op_fc = {
+	.kind = DNNQ_NODE_FC, .name = "fc", .min_inputs = 1, .max_inputs = 1,
+	.attrs = DNNQ_A(DNNQ_A_WEIGHT) | DNNQ_A(DNNQ_A_BIAS) | DNNQ_A(DNNQ_A_N) | DNNQ_A(DNNQ_A_K) |
+	         DNNQ_A(DNNQ_A_DYNAMIC) | DNNQ_A(DNNQ_A_RELU) | DNNQ_A(DNNQ_A_CLIP) | DNNQ_A(DNNQ_A_CLIP_MIN) |
+	         DNNQ_A(DNNQ_A_CLIP_MAX) | DNNQ_A(DNNQ_A_REQUANT) | DNNQ_A_OUT_QP |
+	         DNNQ_A(DNNQ_A_ACC16) | DNNQ_A(DNNQ_A_ACC16_NBITS) | DNNQ_A(DNNQ_A_ACC16_SPILL) |
+	         DNNQ_A(DNNQ_A_ACC16_MEASURED),
+	.check = check_acc16, .build = fc_build, .ops = &fc_ops,
+};
 
 /* ---- pooling ---- */
 
@@ -287,6 +384,57 @@ static int pool_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 static const struct node_ops pool_ops = { pool_create, pool_infer, pool_setup, pool_run,
                                           pool_destroy, pool_ref, false, false };
 
+static struct dnnq_pooling_geom pool_geom(const struct dnnq_model_node *n)
+{
+	return (struct dnnq_pooling_geom){ n->pool[0], n->pool[1], n->pool[2], n->pool[3],
+	                                   n->pool[4], n->pool[5], n->pool[6], n->pool[7],
+	                                   n->pool[8], n->pool[9], n->ceil_mode };
+}
+
+static int maxpool_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
+                         struct dnnq_diag *diag)
+{
+	(void)diag;
+	d->op.maxpool = (struct dnnq_maxpool_desc){ .isa = b->isa,
+	                                            .geom = pool_geom(&b->m->nodes[b->j]) };
+	return DNNQ_OK;
+}
+
+static int avgpool_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
+                         struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &b->m->nodes[b->j];
+	(void)diag;
+	d->op.avgpool = (struct dnnq_avgpool_desc){ .isa = b->isa, .geom = pool_geom(n),
+	                                            .count_include_pad = n->count_include_pad,
+	                                            .out_qp = dnnq_op_out_qp(n) };
+	return DNNQ_OK;
+}
+
+static int gavgpool_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
+                          struct dnnq_diag *diag)
+{
+	(void)diag;
+	d->op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = b->isa,
+	                                              .out_qp = dnnq_op_out_qp(&b->m->nodes[b->j]) };
+	return DNNQ_OK;
+}
+
+#define POOL_A (DNNQ_A(DNNQ_A_POOL) | DNNQ_A(DNNQ_A_CEIL_MODE))
+const struct dnnq_op_def dnnq_op_maxpool = {
+	.kind = DNNQ_NODE_MAXPOOL, .name = "maxpool", .min_inputs = 1, .max_inputs = 1,
+	.attrs = POOL_A, .build = maxpool_build, .ops = &pool_ops,
+};
+const struct dnnq_op_def dnnq_op_avgpool = {
+	.kind = DNNQ_NODE_AVGPOOL, .name = "avgpool", .min_inputs = 1, .max_inputs = 1,
+	.attrs = POOL_A | DNNQ_A(DNNQ_A_COUNT_INCLUDE_PAD) | DNNQ_A_OUT_QP,
+	.build = avgpool_build, .ops = &pool_ops,
+};
+const struct dnnq_op_def dnnq_op_gavgpool = {
+	.kind = DNNQ_NODE_GAVGPOOL, .name = "gavgpool", .min_inputs = 1, .max_inputs = 1,
+	.attrs = DNNQ_A_OUT_QP, .build = gavgpool_build, .ops = &pool_ops,
+};
+
 /* ---- Add, Mul, Sum ---- */
 
 static int eltwise_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
@@ -356,6 +504,37 @@ static int eltwise_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 static const struct node_ops eltwise_ops = { eltwise_create, infer_same, eltwise_setup,
                                              eltwise_run, eltwise_destroy, eltwise_ref, true, false };
 
+static int eltwise_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
+                         struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &b->m->nodes[b->j];
+	(void)diag;
+	d->op.eltwise = (struct dnnq_eltwise_desc){ .isa = b->isa, .op = n->op,
+	                                            .out_qp = dnnq_op_out_qp(n) };
+	return DNNQ_OK;
+}
+
+/* A check of the op attribute against the kind's last valid value. */
+static int check_op(const struct dnnq_model_node *n, uint32_t last, const char *what,
+                    char *why, size_t cap)
+{
+	if (n->op <= last)
+		return DNNQ_OK;
+	snprintf(why, cap, "op %u: not %s (0..%u)", n->op, what, last);
+	return DNNQ_E_FORMAT;
+}
+
+static int eltwise_check(const struct dnnq_model_node *n, char *why, size_t cap)
+{
+	return check_op(n, DNNQ_ELTWISE_SUM_RELU, "an eltwise op", why, cap);
+}
+
+const struct dnnq_op_def dnnq_op_eltwise = {
+	.kind = DNNQ_NODE_ELTWISE, .name = "eltwise", .min_inputs = 2,
+	.max_inputs = DNNQ_ELTWISE_MAX_INPUTS, .attrs = DNNQ_A(DNNQ_A_OP) | DNNQ_A_OUT_QP,
+	.check = eltwise_check, .build = eltwise_build, .ops = &eltwise_ops,
+};
+
 /* ---- table activations ---- */
 
 static int act_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
@@ -397,6 +576,27 @@ static int act_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in
 
 static const struct node_ops act_ops = { act_create, infer_same, act_setup, act_run, act_destroy,
                                          act_ref, false, false };
+
+static int act_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &b->m->nodes[b->j];
+	(void)diag;
+	d->op.activation = (struct dnnq_activation_desc){
+		.isa = b->isa, .kind = n->op, .p = { n->params[0], n->params[1], n->params[2],
+		                                     n->params[3] }, .out_qp = dnnq_op_out_qp(n) };
+	return DNNQ_OK;
+}
+
+static int act_check(const struct dnnq_model_node *n, char *why, size_t cap)
+{
+	return check_op(n, DNNQ_ACT_HARD_SWISH, "an activation", why, cap);
+}
+
+const struct dnnq_op_def dnnq_op_activation = {
+	.kind = DNNQ_NODE_ACTIVATION, .name = "activation", .min_inputs = 1, .max_inputs = 1,
+	.attrs = DNNQ_A(DNNQ_A_OP) | DNNQ_A(DNNQ_A_PARAMS) | DNNQ_A_OUT_QP,
+	.check = act_check, .build = act_build, .ops = &act_ops,
+};
 
 /* ---- Quantize, Dequantize ---- */
 
@@ -499,6 +699,27 @@ static int convert_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 static const struct node_ops convert_ops = { convert_create, convert_infer, convert_setup,
                                              convert_run, convert_destroy, convert_ref, false, false };
 
+static int convert_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
+                         struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &b->m->nodes[b->j];
+	(void)diag;
+	d->op.convert = (struct dnnq_convert_desc){ .isa = b->isa, .kind = n->op,
+	                                            .qp = dnnq_op_out_qp(n) };
+	return DNNQ_OK;
+}
+
+static int convert_check(const struct dnnq_model_node *n, char *why, size_t cap)
+{
+	return check_op(n, DNNQ_CONVERT_DEQUANTIZE_NCHW, "a convert kind", why, cap);
+}
+
+const struct dnnq_op_def dnnq_op_convert = {
+	.kind = DNNQ_NODE_CONVERT, .name = "convert", .min_inputs = 1, .max_inputs = 1,
+	.attrs = DNNQ_A(DNNQ_A_OP) | DNNQ_A_OUT_QP, .check = convert_check,
+	.build = convert_build, .ops = &convert_ops,
+};
+
 /* ---- Softmax ---- */
 
 static int softmax_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
@@ -546,6 +767,19 @@ static int softmax_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 static const struct node_ops softmax_ops = { softmax_create, infer_same, softmax_setup,
                                              softmax_run, softmax_destroy, softmax_ref, false,
                                              true };
+
+static int softmax_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
+                         struct dnnq_diag *diag)
+{
+	(void)diag;
+	d->op.softmax.isa = b->isa;
+	return DNNQ_OK;
+}
+
+const struct dnnq_op_def dnnq_op_softmax = {
+	.kind = DNNQ_NODE_SOFTMAX, .name = "softmax", .min_inputs = 1, .max_inputs = 1,
+	.build = softmax_build, .ops = &softmax_ops,
+};
 
 /* ---- ElementwiseLinear ---- */
 
@@ -605,6 +839,32 @@ static int ewlin_ref(struct dnnq_graph *g, struct gnode *n, const float *const *
 
 static const struct node_ops ewlin_ops = { ewlin_create, infer_same, ewlin_setup, ewlin_run,
                                            ewlin_destroy, ewlin_ref, true, false };
+
+static int ewlin_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
+                       struct dnnq_diag *diag)
+{
+	const struct dnnq_model *m = b->m;
+	const struct dnnq_model_node *n = &m->nodes[b->j];
+	if (n->weight < 0 || (size_t)n->weight >= m->ntensors ||
+	    n->bias >= (int32_t)m->ntensors || m->tensors[n->weight].t.dtype != DNNQ_DTYPE_F32)
+		return BERR(DNNQ_E_FORMAT, "weight %d: want an f32 tensor of multipliers", n->weight);
+	const struct dnnq_qtensor *a = &m->tensors[n->weight].t;
+	const struct dnnq_qtensor *bt = n->bias >= 0 ? &m->tensors[n->bias].t : NULL;
+	if (bt && (bt->dtype != DNNQ_DTYPE_F32 || dnnq_qtensor_numel(bt) != dnnq_qtensor_numel(a)))
+		return BERR(DNNQ_E_FORMAT, "bias %d: want %zu f32 offsets", n->bias,
+		            dnnq_qtensor_numel(a));
+	d->op.ewlin = (struct dnnq_elementwise_linear_desc){
+		.isa = b->isa, .channels = dnnq_qtensor_numel(a), .a = a->data,
+		.b = bt ? bt->data : NULL, .out_qp = dnnq_op_out_qp(n),
+	};
+	return DNNQ_OK;
+}
+
+const struct dnnq_op_def dnnq_op_elementwise_linear = {
+	.kind = DNNQ_NODE_ELTWISE_LINEAR, .name = "elementwise_linear", .min_inputs = 1,
+	.max_inputs = 1, .attrs = DNNQ_A(DNNQ_A_WEIGHT) | DNNQ_A(DNNQ_A_BIAS) | DNNQ_A_OUT_QP,
+	.build = ewlin_build, .ops = &ewlin_ops,
+};
 
 /* ---- Concat ---- */
 
@@ -695,6 +955,22 @@ static int concat_ref(struct dnnq_graph *g, struct gnode *n, const float *const 
 static const struct node_ops concat_ops = { concat_create, concat_infer, concat_setup,
                                             concat_run, concat_destroy, concat_ref, false, false };
 
+static int concat_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
+                        struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &b->m->nodes[b->j];
+	(void)diag;
+	d->op.concat = (struct dnnq_concat_desc){ .isa = b->isa, .axis = n->axis,
+	                                          .out_qp = dnnq_op_out_qp(n) };
+	return DNNQ_OK;
+}
+
+const struct dnnq_op_def dnnq_op_concat = {
+	.kind = DNNQ_NODE_CONCAT, .name = "concat", .min_inputs = 1,
+	.max_inputs = DNNQ_CONCAT_MAX_INPUTS, .attrs = DNNQ_A(DNNQ_A_AXIS) | DNNQ_A_OUT_QP,
+	.build = concat_build, .ops = &concat_ops,
+};
+
 /* ---- Reshape: a view of its input's buffer ---- */
 
 /* The output dims the ONNX way (Reshape with allowzero = 0): dims[i] >= 1
@@ -774,26 +1050,54 @@ static void reshape_destroy(struct gnode *n)
 static const struct node_ops reshape_ops = { reshape_create, reshape_infer, no_setup, NULL,
                                              reshape_destroy, identity_ref, false, false };
 
-const struct node_ops *const dnnq_node_ops[DNNQ_NODE_KIND_COUNT] = {
-	[DNNQ_NODE_CONV] = &conv_ops,
-	[DNNQ_NODE_FC] = &fc_ops,
-	[DNNQ_NODE_MAXPOOL] = &pool_ops,
-	[DNNQ_NODE_AVGPOOL] = &pool_ops,
-	[DNNQ_NODE_GAVGPOOL] = &pool_ops,
-	[DNNQ_NODE_ELTWISE] = &eltwise_ops,
-	[DNNQ_NODE_ACTIVATION] = &act_ops,
-	[DNNQ_NODE_CONVERT] = &convert_ops,
-	[DNNQ_NODE_SOFTMAX] = &softmax_ops,
-	[DNNQ_NODE_ELTWISE_LINEAR] = &ewlin_ops,
-	[DNNQ_NODE_CONCAT] = &concat_ops,
-	[DNNQ_NODE_RESHAPE] = &reshape_ops,
+static int reshape_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
+                         struct dnnq_diag *diag)
+{
+	const struct dnnq_model_node *n = &b->m->nodes[b->j];
+	(void)diag;
+	d->op.reshape.ndim = n->ndim;
+	memcpy(d->op.reshape.dims, n->dims, sizeof n->dims);
+	return DNNQ_OK;
+}
+
+/* dims[1..ndim) (dims[0] is the batch): each 1..2^31-1, or ONNX's 0 (copy
+ * the input's dim) or -1 (what the others leave), at most one -1. Building
+ * resolves 0 and -1 against the input's shape and refuses a product other
+ * than its element count (reshape_create). */
+static int reshape_check(const struct dnnq_model_node *n, char *why, size_t cap)
+{
+	if (n->ndim < 1) {
+		snprintf(why, cap, "ndim 0: a reshape has rank 1..%d", DNNQ_MAX_DIMS);
+		return DNNQ_E_SHAPE;
+	}
+	uint32_t minus = 0;
+	for (uint32_t i = 1; i < n->ndim; i++) {
+		int64_t v = n->dims[i];
+		if (v == -1 && minus) {
+			snprintf(why, cap, "dims[%u] = -1: a second -1 (dims[%u] is one)", i, minus);
+			return DNNQ_E_SHAPE;
+		}
+		if (v == -1)
+			minus = i;
+		else if (v < 0)
+			snprintf(why, cap, "dims[%u] = %lld: must be >= 1 (or 0, the input's, or one -1)",
+			         i, (long long)v);
+		else if (v > INT32_MAX)
+			snprintf(why, cap, "dims[%u] = %lld: at most %d", i, (long long)v, INT32_MAX);
+		if (v < -1 || v > INT32_MAX)
+			return DNNQ_E_SHAPE;
+	}
+	return DNNQ_OK;
+}
+
+const struct dnnq_op_def dnnq_op_reshape = {
+	.kind = DNNQ_NODE_RESHAPE, .name = "reshape", .min_inputs = 1, .max_inputs = 1,
+	.attrs = DNNQ_A(DNNQ_A_NDIM) | DNNQ_A(DNNQ_A_DIMS), .check = reshape_check,
+	.build = reshape_build, .ops = &reshape_ops,
 };
 
-const char *dnnq_node_kind_name(enum dnnq_node_kind kind)
+const char *dnnq_node_kind_name(uint32_t kind)
 {
-	static const char *names[DNNQ_NODE_KIND_COUNT] = {
-		"conv", "fc", "maxpool", "avgpool", "gavgpool", "eltwise", "activation", "convert",
-		"softmax", "elementwise_linear", "concat", "reshape",
-	};
-	return (unsigned)kind < DNNQ_NODE_KIND_COUNT ? names[kind] : "unknown";
+	const struct dnnq_op_def *d = dnnq_op_get(kind);
+	return d ? d->name : "unknown";
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/graph-internal.h"
+#include "engine/op.h"
 
 int dnnq_graph_create(struct dnnq_graph **out)
 {
@@ -231,7 +232,8 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	if (!g || !d)
 		return DNNQ_E_INVAL;
 	const char *name = d->name ? d->name : "";
-	if ((unsigned)d->kind >= DNNQ_NODE_KIND_COUNT)
+	const struct dnnq_op_def *def = dnnq_op_get(d->kind);
+	if (!def)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: node '%s': kind %d: unknown",
 		                     name, (int)d->kind);
 	if (d->ninputs < 1 || d->ninputs > DNNQ_GRAPH_MAX_NODE_INPUTS)
@@ -250,7 +252,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	n->desc = *d;
 	n->desc.name = NULL;
 	snprintf(n->name, sizeof n->name, "%s", name);
-	n->ops = dnnq_node_ops[d->kind];
+	n->ops = def->ops;
 	n->out = out;
 	g->t[out].producer = (int)g->nn;
 	/* shapes are known but for the batch: infer them now, so the next node

@@ -42,11 +42,11 @@ enum dnnq_node_kind {
 	DNNQ_NODE_ELTWISE_LINEAR,
 	DNNQ_NODE_CONCAT,
 	DNNQ_NODE_RESHAPE,       /* a view: Flatten, Reshape, Squeeze */
-	DNNQ_NODE_KIND_COUNT,
+	DNNQ_NODE_KIND_COUNT,    /* the built-in kinds; engine/ops/ adds more */
 };
 
 struct dnnq_node_desc {
-	enum dnnq_node_kind kind;
+	uint32_t kind;                 /* enum dnnq_node_kind, or an engine/ops/ code */
 	const char *name;
 	size_t ninputs;
 	int inputs[DNNQ_GRAPH_MAX_NODE_INPUTS];    /* tensor ids */
@@ -120,7 +120,7 @@ int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const 
  * dnnq_graph_num_nodes entries; name points into the graph. */
 struct dnnq_node_report {
 	const char *name;
-	enum dnnq_node_kind kind;
+	uint32_t kind;                 /* enum dnnq_node_kind, or an engine/ops/ code */
 	double sqnr_db, local_sqnr_db;
 };
 
@@ -134,6 +134,7 @@ int dnnq_graph_output_info(const struct dnnq_graph *g, size_t i, struct dnnq_ten
 size_t dnnq_graph_num_nodes(const struct dnnq_graph *g);
 /* Bytes of the activation arena at the planned batch. */
 size_t dnnq_graph_arena_bytes(const struct dnnq_graph *g);
-const char *dnnq_node_kind_name(enum dnnq_node_kind kind);
+/* The kind's name in its description (engine/op.h), or "unknown". */
+const char *dnnq_node_kind_name(uint32_t kind);
 
 #endif

@@ -12,22 +12,28 @@
 
 #include "engine/model-internal.h"
 
-struct weights {
-	int8_t *w;            /* points into the tensor, or owned (unpacked) */
-	bool owned;
-	size_t nwq;
-	const float *scale;
-	const int32_t *zp;    /* NULL when every zero point is 0 */
-	const float *bias;
-	const int32_t *bias_i32;
-};
+#include <stdarg.h>
 
-#define BERR(rc, ...) dnnq_model_node_err(diag, "", j, n->name, rc, __VA_ARGS__)
+#include "engine/op.h"
 
-static int get_weights(const struct dnnq_model *m, size_t j, size_t rows, size_t numel,
-                       struct weights *wt, struct dnnq_diag *diag)
+int dnnq_op_build_err(struct dnnq_op_build *b, struct dnnq_diag *diag, int rc,
+                      const char *fmt, ...)
 {
-	const struct dnnq_model_node *n = &m->nodes[j];
+	char msg[sizeof diag->msg];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return dnnq_model_node_err(diag, "", b->j, b->m->nodes[b->j].name, rc, "%s", msg);
+}
+
+#define BERR(rc, ...) dnnq_op_build_err(b, diag, rc, __VA_ARGS__)
+
+int dnnq_op_weights(struct dnnq_op_build *b, size_t rows, size_t numel,
+                    struct dnnq_op_weights *wt, struct dnnq_diag *diag)
+{
+	const struct dnnq_model *m = b->m;
+	const struct dnnq_model_node *n = &m->nodes[b->j];
 	memset(wt, 0, sizeof *wt);
 	if (n->weight < 0 || (size_t)n->weight >= m->ntensors)
 		return BERR(DNNQ_E_FORMAT, "weight %d: no such tensor", n->weight);
@@ -47,157 +53,30 @@ static int get_weights(const struct dnnq_model *m, size_t j, size_t rows, size_t
 	if (t->dtype == DNNQ_DTYPE_S8) {
 		wt->w = t->data;
 	} else {
-		if (!(wt->w = malloc(numel ? numel : 1)))
+		if (!(b->owned = wt->w = malloc(numel ? numel : 1)))
 			return BERR(DNNQ_E_NOMEM, "cannot unpack %zu weights", numel);
-		wt->owned = true;
 		dnnq_unpack_bits(t->data, numel, t->precision, true, wt->w);
 	}
-	/* on failure the caller frees wt->w when wt->owned */
 	if (n->bias >= (int32_t)m->ntensors)
 		return BERR(DNNQ_E_FORMAT, "bias %d: no such tensor", n->bias);
 	if (n->bias >= 0) {
-		const struct dnnq_qtensor *b = &m->tensors[n->bias].t;
-		if (dnnq_qtensor_numel(b) != rows ||
-		    (b->dtype != DNNQ_DTYPE_F32 && b->dtype != DNNQ_DTYPE_S32))
+		const struct dnnq_qtensor *bt = &m->tensors[n->bias].t;
+		if (dnnq_qtensor_numel(bt) != rows ||
+		    (bt->dtype != DNNQ_DTYPE_F32 && bt->dtype != DNNQ_DTYPE_S32))
 			return BERR(DNNQ_E_SHAPE, "bias tensor %d: want %zu f32 or s32 values",
 			            n->bias, rows);
-		if (b->dtype == DNNQ_DTYPE_F32)
-			wt->bias = b->data;
+		if (bt->dtype == DNNQ_DTYPE_F32)
+			wt->bias = bt->data;
 		else
-			wt->bias_i32 = b->data;
+			wt->bias_i32 = bt->data;
 	}
 	return DNNQ_OK;
 }
 
-static struct dnnq_qparams out_qp(const struct dnnq_model_node *n)
+struct dnnq_qparams dnnq_op_out_qp(const struct dnnq_model_node *n)
 {
 	return (struct dnnq_qparams){ n->out_scale, n->out_zero_point, (uint8_t)n->out_precision,
 	                              n->out_signed };
-}
-
-static int conv_desc(const struct dnnq_model *m, size_t j, enum dnnq_isa isa,
-                     struct dnnq_node_desc *d, struct weights *wt, struct dnnq_diag *diag)
-{
-	const struct dnnq_model_node *n = &m->nodes[j];
-	size_t numel;
-	if (!n->groups || n->cin % n->groups || n->cout % n->groups ||
-	    !dnnq_mul_size((size_t)n->cout * n->kernel[0], (size_t)n->kernel[1] * (n->cin / n->groups),
-	                   &numel) || n->kernel[0] > 65536)
-		return BERR(DNNQ_E_SHAPE, "cin %u cout %u groups %u kernel %ux%u: invalid",
-		            n->cin, n->cout, n->groups, n->kernel[0], n->kernel[1]);
-	int rc = get_weights(m, j, n->cout, numel, wt, diag);
-	if (rc)
-		return rc;
-	d->op.conv = (struct dnnq_conv_desc){
-		.isa = isa, .cin = n->cin, .cout = n->cout, .groups = n->groups,
-		.kh = n->kernel[0], .kw = n->kernel[1], .stride_h = n->strides[0],
-		.stride_w = n->strides[1], .dil_h = n->dilations[0], .dil_w = n->dilations[1],
-		.pad_t = n->pads[0], .pad_l = n->pads[1], .pad_b = n->pads[2], .pad_r = n->pads[3],
-		.w = wt->w, .nwq = wt->nwq, .w_scale = wt->scale, .w_zero_point = wt->zp,
-		.bias = wt->bias, .bias_i32 = wt->bias_i32, .out_dtype = n->out_dtype,
-		.out_qp = out_qp(n), .requant = n->requant, .relu = n->relu, .clip = n->clip,
-		.clip_min = n->clip_min, .clip_max = n->clip_max, .acc16 = n->acc16,
-		.acc16_opts = { n->acc16_nbits, n->acc16_spill },
-	};
-	return DNNQ_OK;
-}
-
-static int fc_desc(const struct dnnq_model *m, size_t j, enum dnnq_isa isa,
-                   struct dnnq_node_desc *d, struct weights *wt, struct dnnq_diag *diag)
-{
-	const struct dnnq_model_node *n = &m->nodes[j];
-	size_t numel;
-	if (!dnnq_mul_size(n->n, n->k, &numel))
-		return BERR(DNNQ_E_SHAPE, "n %u k %u: the weight count overflows", n->n, n->k);
-	int rc = get_weights(m, j, n->n, numel, wt, diag);
-	if (rc)
-		return rc;
-	d->op.fc = (struct dnnq_fc_desc){
-		.isa = isa, .n = n->n, .k = n->k, .w = wt->w, .nwq = wt->nwq, .w_scale = wt->scale,
-		.w_zero_point = wt->zp, .bias = wt->bias, .bias_i32 = wt->bias_i32,
-		.dynamic = n->dynamic, .out_dtype = n->out_dtype, .out_qp = out_qp(n),
-		.requant = n->requant, .relu = n->relu, .clip = n->clip, .clip_min = n->clip_min,
-		.clip_max = n->clip_max, .acc16 = n->acc16,
-		.acc16_opts = { n->acc16_nbits, n->acc16_spill },
-	};
-	return DNNQ_OK;
-}
-
-static int ewlin_desc(const struct dnnq_model *m, size_t j, enum dnnq_isa isa,
-                      struct dnnq_node_desc *d, struct dnnq_diag *diag)
-{
-	const struct dnnq_model_node *n = &m->nodes[j];
-	if (n->weight < 0 || (size_t)n->weight >= m->ntensors ||
-	    n->bias >= (int32_t)m->ntensors || m->tensors[n->weight].t.dtype != DNNQ_DTYPE_F32)
-		return BERR(DNNQ_E_FORMAT, "weight %d: want an f32 tensor of multipliers", n->weight);
-	const struct dnnq_qtensor *a = &m->tensors[n->weight].t;
-	const struct dnnq_qtensor *b = n->bias >= 0 ? &m->tensors[n->bias].t : NULL;
-	if (b && (b->dtype != DNNQ_DTYPE_F32 || dnnq_qtensor_numel(b) != dnnq_qtensor_numel(a)))
-		return BERR(DNNQ_E_FORMAT, "bias %d: want %zu f32 offsets", n->bias,
-		            dnnq_qtensor_numel(a));
-	d->op.ewlin = (struct dnnq_elementwise_linear_desc){
-		.isa = isa, .channels = dnnq_qtensor_numel(a), .a = a->data,
-		.b = b ? b->data : NULL, .out_qp = out_qp(n),
-	};
-	return DNNQ_OK;
-}
-
-static int pool_geom(const struct dnnq_model_node *n, struct dnnq_pooling_geom *g)
-{
-	*g = (struct dnnq_pooling_geom){ n->pool[0], n->pool[1], n->pool[2], n->pool[3], n->pool[4],
-	                                 n->pool[5], n->pool[6], n->pool[7], n->pool[8], n->pool[9],
-	                                 n->ceil_mode };
-	return DNNQ_OK;
-}
-
-static int node_desc(const struct dnnq_model *m, size_t j, enum dnnq_isa isa,
-                     struct dnnq_node_desc *d, struct weights *wt, struct dnnq_diag *diag)
-{
-	const struct dnnq_model_node *n = &m->nodes[j];
-	switch (n->kind) {
-	case DNNQ_NODE_CONV:
-		return conv_desc(m, j, isa, d, wt, diag);
-	case DNNQ_NODE_FC:
-		return fc_desc(m, j, isa, d, wt, diag);
-	case DNNQ_NODE_MAXPOOL:
-		d->op.maxpool.isa = isa;
-		return pool_geom(n, &d->op.maxpool.geom);
-	case DNNQ_NODE_AVGPOOL:
-		d->op.avgpool.isa = isa;
-		d->op.avgpool.count_include_pad = n->count_include_pad;
-		d->op.avgpool.out_qp = out_qp(n);
-		return pool_geom(n, &d->op.avgpool.geom);
-	case DNNQ_NODE_GAVGPOOL:
-		d->op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = isa, .out_qp = out_qp(n) };
-		return DNNQ_OK;
-	case DNNQ_NODE_ELTWISE:
-		d->op.eltwise = (struct dnnq_eltwise_desc){ .isa = isa, .op = n->op,
-		                                            .out_qp = out_qp(n) };
-		return DNNQ_OK;
-	case DNNQ_NODE_ACTIVATION:
-		d->op.activation = (struct dnnq_activation_desc){
-			.isa = isa, .kind = n->op, .p = { n->params[0], n->params[1], n->params[2],
-			                                  n->params[3] }, .out_qp = out_qp(n) };
-		return DNNQ_OK;
-	case DNNQ_NODE_CONVERT:
-		d->op.convert = (struct dnnq_convert_desc){ .isa = isa, .kind = n->op, .qp = out_qp(n) };
-		return DNNQ_OK;
-	case DNNQ_NODE_SOFTMAX:
-		d->op.softmax.isa = isa;
-		return DNNQ_OK;
-	case DNNQ_NODE_ELTWISE_LINEAR:
-		return ewlin_desc(m, j, isa, d, diag);
-	case DNNQ_NODE_CONCAT:
-		d->op.concat = (struct dnnq_concat_desc){ .isa = isa, .axis = n->axis,
-		                                          .out_qp = out_qp(n) };
-		return DNNQ_OK;
-	case DNNQ_NODE_RESHAPE:
-		d->op.reshape.ndim = n->ndim;
-		memcpy(d->op.reshape.dims, n->dims, sizeof n->dims);
-		return DNNQ_OK;
-	default:
-		return BERR(DNNQ_E_UNSUPPORTED, "kind %d: unknown", n->kind);
-	}
 }
 
 static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
@@ -205,6 +84,10 @@ static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
                     struct dnnq_diag *diag)
 {
 	const struct dnnq_model_node *n = &m->nodes[j];
+	struct dnnq_op_build bld = { m, j, isa, cache, NULL }, *b = &bld;
+	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
+	if (!def)
+		return BERR(DNNQ_E_UNSUPPORTED, "kind %u: unknown", (unsigned)n->kind);
 	struct dnnq_node_desc d;
 	memset(&d, 0, sizeof d);
 	d.kind = n->kind;
@@ -218,15 +101,7 @@ static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
 			return BERR(DNNQ_E_FORMAT, "input %d: no such tensor", n->inputs[i]);
 		d.inputs[i] = vals[n->inputs[i]];
 	}
-	struct weights wt = { 0 };
-	int rc = node_desc(m, j, isa, &d, &wt, diag);
-	if (n->kind == DNNQ_NODE_CONV) {
-		d.op.conv.cache = cache;
-		d.op.conv.cache_key = n->name;
-	} else if (n->kind == DNNQ_NODE_FC) {
-		d.op.fc.cache = cache;
-		d.op.fc.cache_key = n->name;
-	}
+	int rc = def->build ? def->build(b, &d, diag) : DNNQ_OK;
 	if (!rc) {
 		rc = dnnq_graph_add_node(g, &d, diag);
 		if (rc >= 0) {
@@ -234,8 +109,7 @@ static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
 			rc = DNNQ_OK;
 		}
 	}
-	if (wt.owned)
-		free(wt.w);
+	free(b->owned);
 	return rc;
 }
 

@@ -34,7 +34,7 @@ const char *dnnq_model_section_name(uint32_t type)
 	return "unknown";
 }
 
-void dnnq_model_node_init(struct dnnq_model_node *n, enum dnnq_node_kind kind, const char *name)
+void dnnq_model_node_init(struct dnnq_model_node *n, uint32_t kind, const char *name)
 {
 	memset(n, 0, sizeof *n);
 	n->kind = kind;

@@ -47,10 +47,11 @@ struct dnnq_model_tensor {
 	struct dnnq_qtensor t;
 };
 
-/* Attributes: every field is written as an attribute; a kind uses those
- * it needs (engine/graph.h's descriptors). Ids are -1 when absent. */
+/* Attributes: a kind's description (engine/op.h) lists the fields it
+ * uses; the file carries those, the others keep dnnq_model_node_init's
+ * defaults. Ids are -1 when absent. */
 struct dnnq_model_node {
-	enum dnnq_node_kind kind;
+	uint32_t kind;                 /* enum dnnq_node_kind, or an engine/ops/ code */
 	char name[DNNQ_MODEL_NAME_MAX];
 	uint32_t ninputs;
 	int32_t inputs[DNNQ_GRAPH_MAX_NODE_INPUTS];
@@ -123,7 +124,7 @@ static inline size_t dnnq_model_node_value(const struct dnnq_model *m, size_t j)
 }
 
 /* A node with every id -1 and every count 0: set what the kind needs. */
-void dnnq_model_node_init(struct dnnq_model_node *n, enum dnnq_node_kind kind, const char *name);
+void dnnq_model_node_init(struct dnnq_model_node *n, uint32_t kind, const char *name);
 
 int dnnq_model_write(const struct dnnq_model *m, void **buf, size_t *len, struct dnnq_diag *diag);
 /* out is overwritten (not freed first); on failure it holds nothing to free. */

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "engine/model.h"
+#include "engine/op.h"
 
 #define FILE_LIMIT ((uint64_t)4 << 30)
 #define QP_SHOWN 4
@@ -170,49 +171,43 @@ static void put_acc16(const struct dnnq_model *m, const struct dnnq_model_node *
 	dnnq_json_number(stdout, n->acc16_sqnr_db[1], 3);
 }
 
+/* Element e of attribute a of n, as JSON. */
+static void put_attr_value(const struct dnnq_model_node *n, const struct dnnq_attr_def *a,
+                           size_t e)
+{
+	const uint8_t *p = (const uint8_t *)n + a->off;
+	switch (a->type) {
+	case DNNQ_ATTR_U32: { uint32_t v; memcpy(&v, p + 4 * e, 4); printf("%" PRIu32, v); break; }
+	case DNNQ_ATTR_I32: { int32_t v; memcpy(&v, p + 4 * e, 4); printf("%" PRId32, v); break; }
+	case DNNQ_ATTR_F32: { float v; memcpy(&v, p + 4 * e, 4); dnnq_json_number(stdout, v, 9); break; }
+	default: { int64_t v; memcpy(&v, p + 8 * e, 8); printf("%" PRId64, v); break; }
+	}
+}
+
+/* The attributes the node's kind lists (engine/op.h), by name; arrays as
+ * arrays (a reshape's dims: its ndim of them). The acc16 ones are
+ * put_acc16's. */
 static void put_node_attrs(const struct dnnq_model_node *n)
 {
-	switch (n->kind) {
-	case DNNQ_NODE_CONV:
-		printf("\"cin\": %u, \"cout\": %u, \"groups\": %u, \"kernel\": [%u, %u], "
-		       "\"strides\": [%u, %u], \"dilations\": [%u, %u], \"pads\": [%u, %u, %u, %u], ",
-		       n->cin, n->cout, n->groups, n->kernel[0], n->kernel[1], n->strides[0],
-		       n->strides[1], n->dilations[0], n->dilations[1], n->pads[0], n->pads[1],
-		       n->pads[2], n->pads[3]);
-		break;
-	case DNNQ_NODE_FC:
-		printf("\"n\": %u, \"k\": %u, \"dynamic\": %u, ", n->n, n->k, n->dynamic);
-		break;
-	case DNNQ_NODE_MAXPOOL:
-	case DNNQ_NODE_AVGPOOL:
-		printf("\"kernel\": [%d, %d], \"strides\": [%d, %d], ", n->pool[0], n->pool[1],
-		       n->pool[2], n->pool[3]);
-		break;
-	case DNNQ_NODE_RESHAPE:
-		printf("\"dims\": ");
-		put_dims(n->ndim, n->dims);
-		printf(", ");
-		break;
-	case DNNQ_NODE_ELTWISE:
-	case DNNQ_NODE_ACTIVATION:
-		printf("\"op\": %u, ", n->op);
-		break;
-	case DNNQ_NODE_CONVERT: {   /* the reader accepts known kinds only */
+	const struct dnnq_op_def *d = dnnq_op_get(n->kind);
+	const char *sep = ", ";
+	for (size_t i = 0; i < DNNQ_A_COUNT; i++) {
+		if (!dnnq_op_has(d, i) || i == DNNQ_A_ACC16 || i == DNNQ_A_ACC16_NBITS ||
+		    i == DNNQ_A_ACC16_SPILL || i == DNNQ_A_ACC16_MEASURED)
+			continue;
+		const struct dnnq_attr_def *a = &dnnq_attrs[i];
+		size_t count = i == DNNQ_A_DIMS && n->ndim <= a->count ? n->ndim : a->count;
+		printf("%s\"%s\": %s", sep, a->name, a->count > 1 ? "[" : "");
+		for (size_t e = 0; e < count; e++) {
+			printf("%s", e ? ", " : "");
+			put_attr_value(n, a, e);
+		}
+		printf("%s", a->count > 1 ? "]" : "");
+	}
+	if (n->kind == DNNQ_NODE_CONVERT) {   /* the reader accepts known kinds only */
 		const char *name = dnnq_convert_kind_name(n->op);
-		printf("\"op\": %u, \"op_name\": \"%s\", ", n->op, name ? name : "unknown");
-		break;
+		printf("%s\"op_name\": \"%s\"", sep, name ? name : "unknown");
 	}
-	case DNNQ_NODE_CONCAT:
-		printf("\"axis\": %u, ", n->axis);
-		break;
-	default:
-		break;
-	}
-	printf("\"weight\": %d, \"bias\": %d, \"relu\": %u", n->weight, n->bias, n->relu);
-	if (n->out_dtype || n->out_scale)
-		printf(", \"out_dtype\": \"%s\", \"out_qparams\": {\"scale\": %.9g, "
-		       "\"zero_point\": %d}", dnnq_dtype_name(n->out_dtype), n->out_scale,
-		       n->out_zero_point);
 }
 
 static void put_io(const struct dnnq_model_io *io, bool output)
@@ -280,7 +275,7 @@ static void print_json(const struct dnnq_model *m, size_t len)
 		put_str(n->name);
 		printf(", \"inputs\": [");
 		put_inputs(n);
-		printf("], \"output\": %zu, ", dnnq_model_node_value(m, j));
+		printf("], \"output\": %zu", dnnq_model_node_value(m, j));
 		put_node_attrs(n);
 		put_acc16(m, n);
 		putchar('}');
@@ -341,7 +336,7 @@ static void print_text(const struct dnnq_model *m, size_t len)
 		put_str(n->name);
 		printf(" in [");
 		put_inputs(n);
-		printf("] out %zu: ", dnnq_model_node_value(m, j));
+		printf("] out %zu", dnnq_model_node_value(m, j));
 		put_node_attrs(n);
 		put_acc16(m, n);
 		putchar('\n');
