@@ -67,6 +67,10 @@ struct dnnq_node_desc {
 		struct dnnq_softmax_desc softmax;
 		struct dnnq_elementwise_linear_desc ewlin;
 		struct dnnq_concat_desc concat;
+		struct {                       /* engine/binary.h */
+			enum dnnq_isa isa;
+			struct dnnq_qparams out_qp;
+		} binary;
 		struct {
 			uint32_t ndim;
 			int64_t dims[DNNQ_MAX_DIMS];   /* dims[0] ignored: the batch */

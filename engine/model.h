@@ -21,7 +21,7 @@
 
 #define DNNQ_MODEL_MAGIC "DNNQMODL"
 #define DNNQ_MODEL_VERSION_MAJOR 1
-#define DNNQ_MODEL_VERSION_MINOR 0
+#define DNNQ_MODEL_VERSION_MINOR 1
 #define DNNQ_MODEL_NAME_MAX 64         /* strings: at most 63 bytes */
 #define DNNQ_MODEL_MAX_SECTIONS 64
 

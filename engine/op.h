@@ -114,6 +114,9 @@ struct dnnq_op_def {
 	const struct node_ops *ops;
 	/* Elementwise operators: y = f(a, b) on real values (NULL otherwise). */
 	float (*f32)(float a, float b);
+	/* What the kind's family of adapters needs (engine/binary.h: struct
+	 * dnnq_binary_impl), or NULL. */
+	const void *impl;
 };
 
 /* The description of kind, or NULL. */

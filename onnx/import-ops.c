@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/op.h"
 #include "onnx/import-int.h"
 
 #define DT(x) (1u << (x))
@@ -1174,12 +1175,26 @@ static const struct opdef OPS[] = {
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
 };
 
-static const struct opdef *find_op(const char *name)
+/* An operator of the engine's registry (engine/op.h) that implements an
+ * ONNX operator alone: imported through its description. Binary
+ * elementwise ones (f32 set) broadcast as Add does. */
+static const struct opdef *find_registry_op(const char *name, struct opdef *tmp,
+                                            uint32_t *kind)
+{
+	const struct dnnq_op_def *def = dnnq_op_find_onnx(name);
+	if (!def || !def->f32 || def->min_inputs != 2 || def->max_inputs != 2)
+		return NULL;
+	*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_binary, 2, 2, 1 };
+	*kind = def->kind;
+	return tmp;
+}
+
+static const struct opdef *find_op(const char *name, struct opdef *tmp, uint32_t *kind)
 {
 	for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
 		if (!strcmp(OPS[i].name, name))
 			return &OPS[i];
-	return NULL;
+	return find_registry_op(name, tmp, kind);
 }
 
 /* ---- one node ------------------------------------------------------------------ */
@@ -1276,7 +1291,9 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	imp_node_name(m, index, c.name);
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
-	const struct opdef *d = find_op(op);
+	struct opdef reg;
+	uint32_t kind = 0;
+	const struct opdef *d = find_op(op, &reg, &kind);
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "operator domain '%.60s' is not supported", dom);
@@ -1300,6 +1317,7 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		if (c.in[i] >= 0 && !m->known[c.in[i]])
 			return outputs_unknown(&c);
 	c.node.op = d->op;
+	c.node.kind = kind;
 	c.node.group = 1;
 	c.node.strides[0] = c.node.strides[1] = 1;
 	c.node.dilations[0] = c.node.dilations[1] = 1;

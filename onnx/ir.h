@@ -82,6 +82,10 @@ enum dnnq_ir_op {
 	DNNQ_IR_CONVINTEGER,     /* x, w, [xz], [wz] -> s32                      */
 	DNNQ_IR_MATMULINTEGER,   /* a, b, [az], [bz] -> s32                      */
 	DNNQ_IR_DYNQUANT,        /* DynamicQuantizeLinear: x -> y, ys, yz        */
+	/* an operator described by the engine's registry (engine/op.h): kind
+	 * names it; imported, run and lowered through its description (today:
+	 * binary elementwise with numpy broadcasting, e.g. Sub, Div) */
+	DNNQ_IR_ENGINE,
 	DNNQ_IR_OP_COUNT,
 };
 
@@ -113,6 +117,7 @@ struct dnnq_ir_node {
 	float epsilon;                  /* BatchNormalization */
 	int64_t axis;                   /* Concat, Softmax, Quantize/DequantizeLinear
 	                                   (normalised to >= 0) */
+	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
 };
 
 struct dnnq_ir {

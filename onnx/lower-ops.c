@@ -610,55 +610,70 @@ static bool per_channel(const struct dnnq_ir_value *x, const struct dnnq_ir_valu
 	return true;
 }
 
-static int lower_addmul(struct lower *L, size_t j)
+/* Input k of a binary node as a u8 value of the model: an activation as
+ * it is, a constant (a scalar, or per channel of activation x) as a new u8
+ * constant. */
+static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v,
+                        const struct dnnq_ir_value *x, int32_t *ref)
+{
+	if (!is_const(L, v))
+		return need_u8(L, n, v, ref);
+	const struct dnnq_ir_value *cv = lval_ir(L, v);
+	float *c;
+	size_t k;
+	int rc = const_f32(L, n, v, 0, &c, &k);
+	if (rc)
+		return rc;
+	if (k != 1 && !per_channel(x, cv)) {
+		free(c);
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "constant '%s' (%zu elements) is "
+		                 "neither a scalar nor per channel of '%s'", cv->name, k, x->name);
+	}
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":const");
+	rc = add_u8_constant(L, nm, c, k, ref);
+	free(c);
+	return rc;
+}
+
+/* Add and Mul (the eltwise kind: input 0 an activation of the output's
+ * shape), and the registry's binary operators (engine/binary.h: either
+ * input may be the constant; activations broadcast against each other). */
+static int lower_binary(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
+	bool engine = n->op == DNNQ_IR_ENGINE;
 	int rc;
 	if (n->ninputs != 2)
 		return lower_err(L, n, DNNQ_E_FORMAT, "%u inputs: want 2", n->ninputs);
 	if ((rc = check_input(L, n, 0, false)) || (rc = check_input(L, n, 1, false)))
 		return rc;
 	int32_t a = n->inputs[0], b = n->inputs[1], in[2], ref;
-	if (is_const(L, a)) {
+	if (is_const(L, a) && !engine) {
 		int32_t t = a;
 		a = b;
 		b = t;
 	}
-	const struct dnnq_ir_value *av = lval_ir(L, a), *bv = lval_ir(L, b);
-	if (is_const(L, a))
+	if (is_const(L, a) && is_const(L, b))
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "both inputs are constants");
-	if (!same_shape(av, lval_ir(L, n->outputs[0])))
+	const struct dnnq_ir_value *av = lval_ir(L, a), *bv = lval_ir(L, b);
+	const struct dnnq_ir_value *x = is_const(L, a) ? bv : av;
+	if (!engine && !same_shape(av, lval_ir(L, n->outputs[0])))
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "the output's shape is not input '%s''s:"
 		                 " only a scalar or per-channel constant broadcasts", av->name);
-	if ((rc = need_u8(L, n, a, &in[0])))
+	if (!is_const(L, a) && !is_const(L, b) && !same_shape(av, bv) &&
+	    (!engine || av->ndim != bv->ndim || L->v[a].perm || L->v[b].perm))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "inputs '%s' and '%s' have different "
+		                 "shapes: broadcasting between activations%s", av->name, bv->name,
+		                 engine ? " of different ranks" : "");
+	if ((rc = binary_input(L, n, a, x, &in[0])) || (rc = binary_input(L, n, b, x, &in[1])))
 		return rc;
-	if (!is_const(L, b)) {
-		if (!same_shape(av, bv))
-			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "inputs '%s' and '%s' have different "
-			                 "shapes: broadcasting between activations", av->name, bv->name);
-		if ((rc = need_u8(L, n, b, &in[1])))
-			return rc;
-	} else {
-		float *c;
-		size_t k;
-		if ((rc = const_f32(L, n, b, 0, &c, &k)))
-			return rc;
-		if (k != 1 && !per_channel(av, bv)) {
-			free(c);
-			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "constant '%s' (%zu elements) is "
-			                 "neither a scalar nor per channel of '%s'", bv->name, k, av->name);
-		}
-		char nm[DNNQ_MODEL_NAME_MAX];
-		tname(nm, n->name, ":const");
-		rc = add_u8_constant(L, nm, c, k, &in[1]);
-		free(c);
-		if (rc)
-			return rc;
-	}
-	struct dnnq_model_node *mn = add_node(L, DNNQ_NODE_ELTWISE, n->name, &ref);
+	struct dnnq_model_node *mn = add_node(L, engine ? n->kind : DNNQ_NODE_ELTWISE, n->name,
+	                                      &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
-	mn->op = n->op == DNNQ_IR_ADD ? DNNQ_ELTWISE_ADD : DNNQ_ELTWISE_MUL;
+	if (!engine)
+		mn->op = n->op == DNNQ_IR_ADD ? DNNQ_ELTWISE_ADD : DNNQ_ELTWISE_MUL;
 	mn->ninputs = 2;
 	mn->inputs[0] = in[0];
 	mn->inputs[1] = in[1];
@@ -1188,7 +1203,8 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_AVGPOOL:
 	case DNNQ_IR_GAVGPOOL:      return lower_pool(L, j);
 	case DNNQ_IR_ADD:
-	case DNNQ_IR_MUL:           return lower_addmul(L, j);
+	case DNNQ_IR_MUL:
+	case DNNQ_IR_ENGINE:        return lower_binary(L, j);
 	case DNNQ_IR_SUM:
 	case DNNQ_IR_CONCAT:        return lower_multi(L, j);
 	case DNNQ_IR_RESHAPE:       return lower_reshape(L, j);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/op.h"
 #include "onnx/ir.h"
 
 struct run {
@@ -318,7 +319,18 @@ static float unary(const struct dnnq_ir_node *n, float x)
 	}
 }
 
-/* Add, Mul: numpy broadcasting through strides (0 on broadcast axes). */
+static float add_f32(float a, float b)
+{
+	return a + b;
+}
+
+static float mul_f32(float a, float b)
+{
+	return a * b;
+}
+
+/* Add, Mul and the registry's binary operators (their f32 function):
+ * numpy broadcasting through strides (0 on broadcast axes). */
 static void binary(const struct run *r, const struct dnnq_ir_node *n)
 {
 	int64_t yd[DNNQ_IR_MAX_DIMS], d[2][DNNQ_IR_MAX_DIMS], st[2][DNNQ_IR_MAX_DIMS];
@@ -340,9 +352,11 @@ static void binary(const struct run *r, const struct dnnq_ir_node *n)
 	const float *a = IN(0), *b = IN(1);
 	float *y = OUT(0);
 	size_t total = anumel(r, n->outputs[0]);
+	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	float (*f)(float, float) = def ? def->f32 : n->op == DNNQ_IR_ADD ? add_f32 : mul_f32;
 	int64_t idx[DNNQ_IR_MAX_DIMS] = { 0 }, oa = 0, ob = 0;
 	for (size_t e = 0; e < total; e++) {
-		y[e] = n->op == DNNQ_IR_ADD ? a[oa] + b[ob] : a[oa] * b[ob];
+		y[e] = f(a[oa], b[ob]);
 		for (uint32_t i = R; i-- > 0;) {
 			oa += st[0][i], ob += st[1][i];
 			if (++idx[i] < yd[i])
@@ -467,7 +481,7 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_QLINEARMATMUL: matmul_int(r, n, true); break;
 	case DNNQ_IR_MATMULINTEGER: matmul_int(r, n, false); break;
 	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: pool(r, n); break;
-	case DNNQ_IR_ADD: case DNNQ_IR_MUL: binary(r, n); break;
+	case DNNQ_IR_ADD: case DNNQ_IR_MUL: case DNNQ_IR_ENGINE: binary(r, n); break;
 	case DNNQ_IR_SUM:
 		total = anumel(r, n->outputs[0]);
 		for (size_t e = 0; e < total; e++) {

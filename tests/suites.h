@@ -30,7 +30,8 @@
 	DNNQ_SUITE(onnx) \
 	DNNQ_SUITE(lower) \
 	DNNQ_SUITE(convert) \
-	DNNQ_SUITE(ops)
+	DNNQ_SUITE(ops) \
+	DNNQ_SUITE(registry)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

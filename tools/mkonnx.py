@@ -367,6 +367,8 @@ NP_OPS = {
     "AveragePool": np_pool("avg"),
     "GlobalAveragePool": lambda a, i, o: [f32(f64(i[0]).mean(axis=(2, 3), keepdims=True))],
     "Add": lambda a, i, o: [f32(f64(i[0]) + f64(i[1]))],
+    "Sub": lambda a, i, o: [f32(f64(i[0]) - f64(i[1]))],
+    "Div": lambda a, i, o: [f32(f64(i[0]) / f64(i[1]))],
     "Mul": lambda a, i, o: [f32(f64(i[0]) * f64(i[1]))],
     "Sum": lambda a, i, o: [f32(sum(f64(t) for t in i))],
     "Concat": lambda a, i, o: [np.concatenate(i, axis=a["axis"])],
@@ -630,6 +632,8 @@ T_OPS = {
     "AveragePool": t_pool("avg"),
     "GlobalAveragePool": lambda a, i, o: [F.adaptive_avg_pool2d(i[0].double(), 1).float()],
     "Add": lambda a, i, o: [(i[0].double() + i[1].double()).float()],
+    "Sub": lambda a, i, o: [(i[0].double() - i[1].double()).float()],
+    "Div": lambda a, i, o: [(i[0].double() / i[1].double()).float()],
     "Mul": lambda a, i, o: [(i[0].double() * i[1].double()).float()],
     "Sum": lambda a, i, o: [torch.stack([t.double() for t in i]).sum(0).float()],
     "Concat": lambda a, i, o: [torch.cat(i, a["axis"])],
@@ -879,16 +883,18 @@ def fp32_cases(c):
     pool("avgpool_2x2s2", "AveragePool", [2, 3, 6, 6], kernel_shape=[2, 2], strides=[2, 2])
     pool("globalavgpool", "GlobalAveragePool", [2, 3, 5, 5])
 
-    def binary(name, op, x2shape=None, const=None, n=2):
+    def binary(name, op, x2shape=None, const=None, n=2, x2range=(-1, 1), const_first=False):
         r = c.rng(name)
         ins = [("x", u(r, [2, 3, 4, 4], -1, 1))]
         if x2shape is not None:
             for k in range(1, n):
-                ins.append((f"x{k + 1}", u(r, x2shape, -1, 1)))
+                ins.append((f"x{k + 1}", u(r, x2shape, *x2range)))
             names = [nm for nm, _ in ins]
             inits = {}
         else:
             names, inits = ["x", "C"], {"C": const(r)}
+            if const_first:
+                names.reverse()
         attrs = {"axis": 1} if op == "Concat" else {}
         c.add(name, "fp32", [node(op, names, ["y"], **attrs)], ins, inits, ["y"])
 
@@ -899,6 +905,15 @@ def fp32_cases(c):
     binary("mul_two", "Mul", x2shape=[2, 3, 4, 4])
     binary("mul_scalar", "Mul", const=lambda r: np.float32(-1.5))
     binary("sum3", "Sum", x2shape=[2, 3, 4, 4], n=3)
+    # operators of the engine's registry (engine/ops/): Sub, Div
+    binary("sub_two", "Sub", x2shape=[2, 3, 4, 4])
+    binary("sub_broadcast", "Sub", x2shape=[2, 1, 4, 4])
+    binary("sub_perchannel", "Sub", const=lambda r: nrm(r, (3, 1, 1), 0.5))
+    binary("sub_scalar_first", "Sub", const=lambda r: np.float32(1.0), const_first=True)
+    binary("div_two", "Div", x2shape=[2, 3, 4, 4], x2range=(0.5, 2))
+    binary("div_broadcast", "Div", x2shape=[2, 3, 1, 4], x2range=(-2, -0.5))
+    binary("div_perchannel", "Div", const=lambda r: u(r, (3, 1, 1), 0.5, 2))
+    binary("div_scalar", "Div", const=lambda r: np.float32(6.0))
     binary("concat_axis1", "Concat", x2shape=[2, 2, 4, 4])
 
     # Layout-sensitive chains: an NCHW flatten feeding a Gemm.
