@@ -187,6 +187,7 @@ $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) 
 bench: $(if $(BENCH_OK),,deps-bench)
 	$(MAKE) $(BENCH_BIN) $(DNNQD)
 	DNNQ_DNNQD=$(DNNQD) $(BENCH_BIN) all
+	$(MAKE) --no-print-directory bench-python
 
 demo: all
 	tools/demo.sh $(BUILD)
@@ -387,6 +388,12 @@ check-python: $(DEPS_FIRST) all
 	  $(PY_PRELOAD) $(PYTHON) -c "import dnnq; assert '/py-check/' in dnnq.__file__; \
 	  print('check-python: the installed package imports:', dnnq.__file__)"
 check: check-python
+
+# `make bench-python` (part of `make bench`): bench/python.py, the Python
+# client's round trip and digits CNN rate beside the C client's.
+bench-python: $(DEPS_FIRST) all
+	@$(PYTHON) -c 'import numpy' 2>/dev/null || tools/deps.sh
+	$(PY_ENV) $(PYTHON) bench/python.py $(if $(DNNQ_BENCH_QUICK),--quick)
 
 install: install-python
 .PHONY: install-python

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import dnnq
-from conftest import DIGITS, DNNQCTL
+from daemon import DIGITS, DNNQCTL
 
 RNG = np.random.default_rng(21)
 
