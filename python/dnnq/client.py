@@ -19,6 +19,7 @@ Lifetimes (docs/python.md says the same for users):
 """
 import asyncio
 import ctypes
+import operator
 import os
 import threading
 from types import SimpleNamespace
@@ -60,7 +61,10 @@ class _Region:
 
     def __del__(self):
         if self.base:
-            _lib.munmap(self.base, self.size)
+            try:
+                _lib.munmap(self.base, self.size)
+            except Exception:   # interpreter shutdown: the process unmaps it
+                pass
             self.base = None
 
 
@@ -80,7 +84,10 @@ class _Block:
     def __del__(self):
         c = self.client
         if c is not None:
-            c._free_tensor(self.t)
+            try:
+                c._free_tensor(self.t)
+            except Exception:   # interpreter shutdown
+                pass
 
 
 class TensorInfo:
@@ -147,7 +154,7 @@ class Client:
             if self._closing:
                 raise _closed_error(what)
             if m is not None:
-                if m._h is None:
+                if m._h is None or m._closing:
                     raise InvalidArgument(f"model '{m.name}' is closed")
                 m._busy += 1
             self._busy += 1
@@ -256,7 +263,10 @@ class Client:
 
     def __del__(self):
         if getattr(self, "_h", None):
-            self.close()
+            try:
+                self.close()
+            except Exception:   # interpreter shutdown
+                pass
 
     def __repr__(self):
         state = "closed" if self._closing else "open"
@@ -404,6 +414,7 @@ class Model:
         self.generation = lib.dnnq_model_generation(h)
         self._in_names = tuple(t.name for t in self.inputs)
         self._one_out = len(self.outputs) == 1
+        self._sig_out_codes = tuple(o._code for o in self.outputs)
 
     def __repr__(self):
         return (f"<dnnq.Model {self.name!r} generation {self.generation}, inputs "
@@ -431,7 +442,10 @@ class Model:
 
     def __del__(self):
         if getattr(self, "_h", None) is not None and not self.client._closing:
-            self.close()
+            try:
+                self.close()
+            except Exception:   # interpreter shutdown
+                pass
 
     def request(self, batch=1, *, input_dtype=None, output_dtype=None):
         """A reusable request whose inputs and outputs are numpy views of
@@ -507,6 +521,8 @@ class Model:
             free.append(r)
 
     def _out_codes(self, output_dtype):
+        if output_dtype is None:
+            return self._sig_out_codes
         return tuple(o._tensor_dtype(output_dtype, "output") for o in self.outputs)
 
     def _result(self, outs, how):
@@ -575,8 +591,11 @@ class Request:
     views stay readable but are no longer the request's."""
 
     def __init__(self, model, batch, input_dtype, output_dtype, in_codes=None, out_codes=None):
-        if not isinstance(batch, int) or batch < 1 or (model.max_batch and
-                                                       batch > model.max_batch):
+        try:
+            batch = operator.index(batch)
+        except TypeError:
+            raise ShapeError(f"model '{model.name}': batch {batch!r}: not an integer") from None
+        if batch < 1 or (model.max_batch and batch > model.max_batch):
             raise ShapeError(f"model '{model.name}': batch {batch}: takes 1.."
                              f"{model.max_batch}")
         self.model = model
