@@ -282,20 +282,25 @@ class Client:
         with self._lock:
             if self._closing:
                 raise _closed_error("run_async")
-            if self._aio is None or self._aio.loop is not loop:
-                if self._aio is not None and self._aio.pending:
-                    raise InvalidArgument("run_async: this client is already in use by "
-                                          "another event loop")
-                if self._aio is not None:
-                    self._aio.close()
+            old = self._aio
+            if old is None or old.loop is not loop:
+                if old is not None and old.pending and not old.loop.is_closed():
+                    raise InvalidArgument("run_async: this client is in use by another "
+                                          "event loop")
                 self._aio = _Aio(self, loop)
+                if old is not None:     # a closed loop's leftovers: finished here
+                    old.close(keep=self._aio)
             aio = self._aio
         fut = loop.create_future()
         aio.add(req, fut)
         aio.check()
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, asyncio.CancelledError) as e:
+            if req in aio.pending:
+                aio.pending[req] = None     # left to finish; nobody awaits it
+            if isinstance(e, asyncio.CancelledError):
+                raise
             raise from_timeout("run_async", timeout) from None
 
 
@@ -354,24 +359,41 @@ class _Aio:
                 else:
                     fut.set_result(None)
 
-    def close(self):
-        """On client close (the fd is about to go): every awaiting future fails."""
+    def close(self, keep=None):
+        """Leaves the loop: on client close (the fd is about to go) every
+        awaiting future fails; on a change of loop, `keep` (the new loop's
+        state) takes the requests still in flight, awaited by nobody."""
+        loop = self.loop
         try:
-            if self.fd is not None:
-                if self.loop.is_closed():
-                    pass
-                else:
-                    self.loop.remove_reader(self.fd)
-        except RuntimeError:
+            if loop.is_closed():
+                pass
+            elif loop.is_running() and not _running(loop):
+                loop.call_soon_threadsafe(loop.remove_reader, self.fd)
+            else:
+                loop.remove_reader(self.fd)
+        except (RuntimeError, ValueError):
             pass
         if self.tick is not None:
             self.tick.cancel()
         for req, fut in self.pending.items():
+            if keep is not None:
+                keep.add(req, None)
+                continue
             req._abandon()
             if fut is not None and not fut.done():
-                err = _closed_error("run_async")
-                self.loop.call_soon_threadsafe(_set_exc, fut, err)
+                try:
+                    self.loop.call_soon_threadsafe(_set_exc, fut, _closed_error("run_async"))
+                except RuntimeError:    # the loop is closed: nobody awaits it
+                    pass
         self.pending = {}
+
+
+def _running(loop):
+    """Whether loop is the one running in this thread."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _set_exc(fut, err):

@@ -190,6 +190,21 @@ def test_errors(client, tmp_path):
     r.close()
 
 
+def test_closed_model_and_finished_future(client):
+    m = client.model("relu64")
+    r = m.request()
+    f = r.submit()
+    f.result(timeout=10)
+    assert f.done() and f.exception() is None
+    m.close()
+    with pytest.raises(dnnq.InvalidArgument, match="closed"):
+        m.run(relu64_input(1))
+    with pytest.raises(dnnq.InvalidArgument, match="closed"):
+        r.run()
+    m.close()                            # idempotent
+    assert client.model("relu64").run(relu64_input(1)).shape == (1, 64)
+
+
 def test_socket_from_environment(daemon, monkeypatch):
     monkeypatch.setenv("DNNQ_SOCKET", daemon.socket)
     with dnnq.Client() as c:
@@ -277,6 +292,36 @@ def test_asyncio(client):
     assert d.shape == (2, 10)
     # a second loop later, on the same client
     assert np.array_equal(asyncio.run(m.run_async(inputs[0])), want[0])
+
+
+def test_asyncio_timeout_leaves_the_request(client, monkeypatch):
+    m = client.model("relu64")
+    digits = client.model("digits")
+    x = relu64_input(1)
+    big = np.zeros((64, 1, 8, 8), np.float32)
+    real_poll = dnnq.Request._poll
+    first = []
+
+    def poll(self):
+        # the look right after submitting finds the request running, so
+        # that timeout=0 expires whatever the daemon's speed
+        if self.model is digits and not first:
+            first.append(1)
+            return -14
+        return real_poll(self)
+    monkeypatch.setattr(dnnq.Request, "_poll", poll)
+
+    async def main():
+        first.clear()
+        with pytest.raises(dnnq.Timeout):
+            await digits.run_async(big, timeout=0)
+        return await m.run_async(x, timeout=10)
+
+    # the timed-out request may still be in flight when this loop closes:
+    # the next loop takes it over
+    for _ in range(3):
+        assert np.array_equal(asyncio.run(main()), m.run(x))
+    assert np.array_equal(digits.run(big), asyncio.run(digits.run_async(big)))
 
 
 # ---- the daemon goes away ------------------------------------------------------
