@@ -300,19 +300,18 @@ def test_asyncio_timeout_leaves_the_request(client, monkeypatch):
     x = relu64_input(1)
     big = np.zeros((64, 1, 8, 8), np.float32)
     real_poll = dnnq.Request._poll
-    first = []
+    seen = []                            # the requests (kept: no id is reused)
 
     def poll(self):
-        # the look right after submitting finds the request running, so
-        # that timeout=0 expires whatever the daemon's speed
-        if self.model is digits and not first:
-            first.append(1)
+        # a request's first look, right after its submit, finds it running,
+        # so that timeout=0 expires whatever the daemon's speed
+        if self.model is digits and not any(self is r for r in seen):
+            seen.append(self)
             return -14
         return real_poll(self)
     monkeypatch.setattr(dnnq.Request, "_poll", poll)
 
     async def main():
-        first.clear()
         with pytest.raises(dnnq.Timeout):
             await digits.run_async(big, timeout=0)
         return await m.run_async(x, timeout=10)
