@@ -205,6 +205,18 @@ def test_closed_model_and_finished_future(client):
     assert client.model("relu64").run(relu64_input(1)).shape == (1, 64)
 
 
+def test_every_slot_in_flight(daemon):
+    with dnnq.Client(daemon.socket, slots=1) as c:
+        m = c.model("relu64")
+        r1, r2 = m.request(), m.request()
+        f = r1.submit()                  # its slot is held until its end is seen
+        with pytest.raises(dnnq.Busy) as e:
+            r2.submit()
+        assert e.value.code == -18 and "dnnq_submit" in str(e.value)
+        f.result(timeout=10)
+        r2.submit().result(timeout=10)
+
+
 def test_socket_from_environment(daemon, monkeypatch):
     monkeypatch.setenv("DNNQ_SOCKET", daemon.socket)
     with dnnq.Client() as c:
