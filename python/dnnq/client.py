@@ -412,15 +412,28 @@ class Model:
         self._busy = 0
         self._closing = False
         self._pool = {}
+        if not isinstance(name, str):
+            raise InvalidArgument(f"model name {name!r}: not a str")
         h = ctypes.c_void_p()
         client._enter(what=f"model '{name}'")
         try:
             rc = lib.dnnq_model_open(client._h, name.encode(), ctypes.byref(h))
+            if rc:
+                raise from_code(rc, f"model '{name}'")
+            try:
+                self._describe(h)
+            except BaseException:
+                lib.dnnq_model_close(h)
+                raise
         finally:
             client._leave()
-        if rc:
-            raise from_code(rc, f"model '{name}'")
         self._h = h
+        self._in_names = tuple(t.name for t in self.inputs)
+        self._one_out = len(self.outputs) == 1
+        self._sig_out_codes = tuple(o._code for o in self.outputs)
+
+    def _describe(self, h):
+        """The signature and the counts, read from the handle."""
         info = _lib.IOInfo()
         ios = []
         for kind, n in ((_lib.INPUT, lib.dnnq_model_num_inputs(h)),
@@ -434,9 +447,6 @@ class Model:
         self.outputs = tuple(t for k, t in ios if k == _lib.OUTPUT)
         self.max_batch = lib.dnnq_model_max_batch(h)
         self.generation = lib.dnnq_model_generation(h)
-        self._in_names = tuple(t.name for t in self.inputs)
-        self._one_out = len(self.outputs) == 1
-        self._sig_out_codes = tuple(o._code for o in self.outputs)
 
     def __repr__(self):
         return (f"<dnnq.Model {self.name!r} generation {self.generation}, inputs "
