@@ -193,6 +193,7 @@ $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) 
 bench: $(if $(BENCH_OK),,deps-bench)
 	$(MAKE) $(BENCH_BIN) $(DNNQD)
 	DNNQ_DNNQD=$(DNNQD) $(BENCH_BIN) all
+	$(MAKE) --no-print-directory bench-python
 
 demo: all
 	tools/demo.sh $(BUILD)
@@ -365,3 +366,50 @@ check-api: $(DEPS_FIRST) all
 	$(CC) -std=c11 $(API_FLAGS) examples/infer.c -o $(EXAMPLE_BIN) $(API_LINK)
 check: check-api
 CHECK_ENV += DNNQ_EXAMPLE=$(EXAMPLE_BIN)
+
+# ---- the Python client (issue 21) -------------------------------------------
+# python/dnnq: pure Python over libdnnq-client.so.1 (ctypes); docs/python.md.
+# `make check-python` (part of `make check`) runs its pytest suite with
+# Debian's interpreter, numpy and pytest (tools/deps.sh installs them)
+# against the dnnqd of this build, which the suite starts on a temporary
+# socket. Under SANITIZE the instrumented library is loaded into an
+# uninstrumented python3 with the sanitizer runtimes preloaded. `make
+# install` puts the package where Debian's python3 finds it:
+# /usr/lib/python3/dist-packages for PREFIX=/usr, else
+# PREFIX/lib/python3.X/dist-packages (PYTHONDIR= overrides).
+PYTHON     ?= /usr/bin/python3
+PYVER      := $(shell $(PYTHON) -c 'import sys; print("python%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHONDIR  ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/$(PYVER)/dist-packages)
+PY_PRELOAD  = $(if $(SANITIZE),LD_PRELOAD="$(strip $(foreach r,$(if $(findstring address,$(SANITIZE)),asan) \
+                $(if $(findstring undefined,$(SANITIZE)),ubsan) $(if $(findstring thread,$(SANITIZE)),tsan),\
+                $(shell $(CC) -print-file-name=lib$(r).so)))" ASAN_OPTIONS=detect_leaks=0)
+PY_ENV      = PYTHONDONTWRITEBYTECODE=1 DNNQ_BINDIR=$(abspath $(BUILD)/bin) \
+              DNNQ_DNNQD=$(abspath $(DNNQD)) DNNQ_DNNQCTL=$(abspath $(DNNQCTL)) \
+              DNNQ_CLIENT_LIB=$(abspath $(CLIENT_SO))
+.PHONY: check-python bench-python
+check-python: $(DEPS_FIRST) all
+	@$(PYTHON) -c 'import numpy, pytest' 2>/dev/null || tools/deps.sh
+	$(PY_ENV) $(PY_PRELOAD) $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+	rm -rf $(BUILD)/py-check && $(MAKE) --no-print-directory install-python PREFIX=/usr \
+	  DESTDIR=$(abspath $(BUILD))/py-check > /dev/null
+	cd / && PYTHONPATH=$(abspath $(BUILD))/py-check/usr/lib/python3/dist-packages $(PY_ENV) \
+	  $(PY_PRELOAD) $(PYTHON) -c "import dnnq; assert '/py-check/' in dnnq.__file__; \
+	  print('check-python: the installed package imports:', dnnq.__file__)"
+check: check-python
+
+# `make bench-python` (part of `make bench`): bench/python.py, the Python
+# client's round trip and digits CNN rate beside the C client's.
+bench-python: $(DEPS_FIRST) all
+	@$(PYTHON) -c 'import numpy' 2>/dev/null || tools/deps.sh
+	$(PY_ENV) $(PYTHON) bench/python.py $(if $(DNNQ_BENCH_QUICK),--quick)
+
+install: install-python
+.PHONY: install-python
+install-python:
+	install -d $(DESTDIR)$(PYTHONDIR)/dnnq
+	install -m 644 python/dnnq/*.py $(DESTDIR)$(PYTHONDIR)/dnnq/
+
+uninstall: uninstall-python
+.PHONY: uninstall-python
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/dnnq

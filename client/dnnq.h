@@ -113,6 +113,16 @@ int dnnq_connect(const char *path, const struct dnnq_connect_opts *opts,
 /* Frees the client, its models and arena; requests still in flight are
  * abandoned (dnnqd finishes them into the closed region). NULL is a no-op. */
 void dnnq_close(struct dnnq_client *c);
+/* (0.4) dnnq_close for a caller that may still hold pointers into the
+ * arena afterwards, such as a language binding whose arrays view tensors:
+ * instead of unmapping the shared region, replaces it in place with
+ * private zero pages of the same size (no longer shared with dnnqd, never
+ * unmapped in between) and hands that mapping to the caller, who
+ * munmap(*base, *size)s it once nothing points into it. Reads through an
+ * old tensor then see zeros and writes stay private, where after
+ * dnnq_close they would fault. *base is NULL and *size 0 when c is NULL
+ * (or base or size is, which closes c as dnnq_close does). */
+void dnnq_close_keep_mapping(struct dnnq_client *c, void **base, size_t *size);
 
 /* An fd that becomes readable when a request of this client completes (a
  * datagram socket, non-blocking): read it until EAGAIN to clear it (each

@@ -207,6 +207,28 @@ void dnnq_close(struct dnnq_client *c)
 		client_free(c);
 }
 
+void dnnq_close_keep_mapping(struct dnnq_client *c, void **base, size_t *size)
+{
+	void *b = NULL;
+	size_t n = 0;
+	if (c && base && size && c->view.base) {
+		b = c->view.base;
+		n = c->map_size;
+		/* Private zero pages over the shared ones in one call: the range is
+		 * never unmapped, so no other mmap can land in it meanwhile. Should
+		 * that fail, the shared mapping itself is handed over (the region
+		 * is this session's own memfd, which no other session sees). */
+		mmap(b, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+		     MAP_NORESERVE, -1, 0);
+		c->view.base = NULL;	/* client_free leaves it mapped */
+	}
+	if (base)
+		*base = b;
+	if (size)
+		*size = n;
+	dnnq_close(c);
+}
+
 static int event_fd_call(struct dnnq_client *c)
 {
 	if (!c)

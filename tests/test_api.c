@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -347,6 +348,44 @@ START_TEST(api_last_error_messages)
 }
 END_TEST
 
+/* dnnq_close_keep_mapping: the tensor's address stays readable (zeros, no
+ * longer the daemon's region) and writable until the caller's munmap. */
+START_TEST(api_close_keep_mapping)
+{
+	struct fixture_daemon d = { 0 };
+	start(&d, NULL);
+	struct dnnq_client *c;
+	struct dnnq_model *m;
+	struct dnnq_tensor in, out;
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
+	ck_assert_int_eq(dnnq_model_open(c, "relu64", &m), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 1, &in), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 1, &out), 0);
+	memset(in.data, 200, in.bytes);
+	const struct dnnq_tensor *ins[] = { &in };
+	struct dnnq_tensor *outs[] = { &out };
+	ck_assert_int_eq(dnnq_infer(m, ins, outs, 10000), 0);
+	uint8_t *p = in.data, *q = out.data;
+	ck_assert_int_eq(p[0], 200);
+	void *base = (void *)1;
+	size_t size = 1;
+	dnnq_close_keep_mapping(c, &base, &size);
+	ck_assert_ptr_nonnull(base);
+	ck_assert((uint8_t *)base <= p && p + in.bytes <= (uint8_t *)base + size);
+	for (size_t i = 0; i < in.bytes; i++)
+		ck_assert_int_eq(p[i] | q[i], 0);
+	p[0] = 7;
+	ck_assert_int_eq(p[0], 7);
+	ck_assert_int_eq(munmap(base, size), 0);
+	dnnq_close_keep_mapping(NULL, &base, &size);
+	ck_assert_ptr_null(base);
+	ck_assert_uint_eq(size, 0);
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(fixture_daemon_stop(&d, &diag) == 0, "%s", diag.msg);
+	fixture_daemon_destroy(&d);
+}
+END_TEST
+
 /* examples/infer.c, as `make check-api` built it against the installed
  * library: its output for relu64 and multi, and its failure text. */
 static int run_example(const char *model, const char *socket, char *out, size_t len)
@@ -391,6 +430,7 @@ Suite *suite_api(void)
 	tcase_add_test(tc, api_client_default_socket);
 	tcase_add_test(tc, api_connect_errors_name_the_cause);
 	tcase_add_test(tc, api_last_error_messages);
+	tcase_add_test(tc, api_close_keep_mapping);
 	tcase_add_test(tc, api_example_runs);
 	suite_add_tcase(s, tc);
 	return s;

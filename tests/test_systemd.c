@@ -977,6 +977,11 @@ static const char *const installed[] = {
 	"./usr/bin/dnnq-calibrate", "./usr/bin/dnnq-convert", "./usr/bin/dnnq-inspect",
 	"./usr/bin/dnnq-run", "./usr/bin/dnnqctl", "./usr/bin/dnnqd",
 	"./usr/include/dnnq.h",
+	/* the Python client, in Debian's dist-packages for PREFIX=/usr */
+	"./usr/lib/python3/dist-packages/dnnq/__init__.py",
+	"./usr/lib/python3/dist-packages/dnnq/_lib.py",
+	"./usr/lib/python3/dist-packages/dnnq/client.py",
+	"./usr/lib/python3/dist-packages/dnnq/errors.py",
 	"./usr/lib/systemd/system/dnnqd.service", "./usr/lib/systemd/system/dnnqd.socket",
 	"./usr/lib/sysusers.d/dnnq.conf", "./usr/lib/tmpfiles.d/dnnq.conf",
 	/* in `find | sort` order: lib/x86_64-linux-gnu after lib/tmpfiles.d */

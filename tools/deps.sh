@@ -8,11 +8,13 @@
 #                          libclang-rt-14-dev: libFuzzer for `make fuzz`;
 #                          libprotobuf-c-dev, protobuf-c-compiler and
 #                          libonnx-dev: the ONNX importer, generated from
-#                          onnx/onnx.proto at build time)
+#                          onnx/onnx.proto at build time; python3-numpy
+#                          and python3-pytest: the Python client's tests,
+#                          `make check-python`)
 #   tools/deps.sh --bench  also the benchmark peers (oneDNN, OpenBLAS)
 # Not root: prints the apt-get command to run instead and fails.
 set -eu
-pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
+pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-numpy python3-pytest"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev libopenblas-dev"
 missing=""
 for p in $pkgs; do

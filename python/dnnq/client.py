@@ -1,0 +1,798 @@
+"""Client, Model, Request and Future: dnnqd from Python over ctypes.
+
+Lifetimes (docs/python.md says the same for users):
+
+- A Client owns a C client (dnnq_connect). Every C call made through it
+  counts itself in `_busy` under `_lock`; close() refuses new calls, waits
+  for the ones running to return, then closes with
+  dnnq_close_keep_mapping: the shared region's addresses stay mapped as
+  private zero pages, owned by a _Region that munmaps them when its last
+  reference goes.
+- Each tensor in the arena is a _Block, and a numpy view of it has the
+  block as its base (the __array_interface__ protocol). A block holds the
+  _Region, so a view keeps the addresses it points at mapped: reading a view
+  of a closed client gives zeros, never a fault. A block is given back to
+  the arena (dnnq_tensor_free) only when its Request and every view of it
+  are gone, so a view never aliases another request's tensor.
+- Blocks a request in flight may still be written into (a timeout, a
+  disconnect) are never given back: they stay on the client until close.
+"""
+import asyncio
+import ctypes
+import operator
+import os
+import threading
+from types import SimpleNamespace
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib
+from .errors import (Disconnected, DtypeError, InvalidArgument, NoSpace, ShapeError, Timeout,
+                     from_code)
+
+_NP_OF = {_lib.TYPE_U8: np.dtype(np.uint8), _lib.TYPE_S8: np.dtype(np.int8),
+          _lib.TYPE_S32: np.dtype(np.int32), _lib.TYPE_F32: np.dtype(np.float32)}
+_CODE_OF = {v: k for k, v in _NP_OF.items()}
+_F32 = np.dtype(np.float32)
+_TYPESTR = {k: v.str for k, v in _NP_OF.items()}
+
+
+def _timeout_ms(timeout):
+    """None: wait for ever (dnnqd's death still ends the wait within 100 ms)."""
+    if timeout is None:
+        return -1
+    if timeout < 0:
+        raise InvalidArgument(f"timeout {timeout}: must be >= 0 seconds or None")
+    return min(int(timeout * 1000 + 0.999), 2**31 - 1)
+
+
+def _closed_error(what):
+    return Disconnected(f"{what}: the client is closed")
+
+
+class _Region:
+    """The address range of a closed client's region (private zero pages
+    since dnnq_close_keep_mapping); unmapped when the last block goes."""
+
+    def __init__(self):
+        self.base = None
+        self.size = 0
+
+    def __del__(self):
+        if self.base:
+            try:
+                _lib.munmap(self.base, self.size)
+            except Exception:   # interpreter shutdown: the process unmaps it
+                pass
+            self.base = None
+
+
+class _Block:
+    """One tensor in the arena; numpy views of it have it as their base."""
+
+    def __init__(self, client, t):
+        self.client = client
+        self.region = client._region
+        self.t = t
+        shape = tuple(t.dims[:t.rank])
+        self.__array_interface__ = {
+            "version": 3, "shape": shape, "typestr": _TYPESTR[t.dtype],
+            "data": (t.data, False),
+        }
+
+    def __del__(self):
+        c = self.client
+        if c is not None:
+            try:
+                c._free_tensor(self.t)
+            except Exception:   # interpreter shutdown
+                pass
+
+
+class TensorInfo:
+    """An input or output of a model's signature. shape[0] is None (the
+    batch); scale and zero_point are None for float32."""
+    __slots__ = ("name", "dtype", "shape", "scale", "zero_point", "_code")
+
+    def __init__(self, io):
+        self.name = io.name.decode("utf-8", "replace")
+        self._code = io.dtype
+        self.dtype = _NP_OF.get(io.dtype)
+        self.shape = (None,) + tuple(io.dims[1:io.rank])
+        q = io.dtype == _lib.TYPE_U8
+        self.scale = float(io.scale) if q else None
+        self.zero_point = int(io.zero_point) if q else None
+
+    def __repr__(self):
+        q = f", scale={self.scale:g}, zero_point={self.zero_point}" if self.scale is not None else ""
+        return f"TensorInfo({self.name!r}, {self.dtype}, {self.shape}{q})"
+
+    def _tensor_dtype(self, want, what):
+        """The dtype code of a tensor for this signature entry: its own, or
+        float32 where it is uint8 (the daemon then converts)."""
+        if want is None:
+            return self._code
+        want = np.dtype(want)
+        if want == self.dtype:
+            return self._code
+        if want == _F32 and self._code == _lib.TYPE_U8:
+            return _lib.TYPE_F32
+        takes = f"{self.dtype} or float32" if self._code == _lib.TYPE_U8 else str(self.dtype)
+        raise DtypeError(f"{what} '{self.name}': dtype {want}: takes {takes}")
+
+
+class Client:
+    """A session with dnnqd. socket: a path; None means $DNNQ_SOCKET, else
+    the default socket (dnnq(3)'s rule). slots, arena_bytes, spin_us: as in
+    struct dnnq_connect_opts (0: the library's default); timeout: seconds
+    for the connect and control replies (None: the default, 5 s). One Client
+    serves many threads."""
+
+    def __init__(self, socket=None, *, slots=0, arena_bytes=0, spin_us=0, timeout=None):
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._busy = 0
+        self._closing = False
+        self._region = _Region()
+        self._abandoned = []
+        self._aio = None
+        self._h = ctypes.c_void_p()
+        self.socket = os.fspath(socket) if socket is not None else None
+        tmo = 0 if timeout is None else _timeout_ms(timeout) or 1
+        opts = _lib.ConnectOpts(slots, arena_bytes, spin_us, tmo)
+        path = self.socket.encode() if self.socket is not None else None
+        rc = lib.dnnq_connect(path, ctypes.byref(opts), ctypes.byref(self._h))
+        if rc:
+            self._h = None
+            raise from_code(rc, "dnnq_connect")
+
+    # ---- the guard every C call goes through --------------------------------
+
+    def _enter(self, m=None, what="dnnq"):
+        with self._lock:
+            if self._closing:
+                raise _closed_error(what)
+            if m is not None:
+                if m._h is None or m._closing:
+                    raise InvalidArgument(f"model '{m.name}' is closed")
+                m._busy += 1
+            self._busy += 1
+
+    def _leave(self, m=None):
+        with self._lock:
+            self._busy -= 1
+            if m is not None:
+                m._busy -= 1
+            if self._closing or (m is not None and m._closing):
+                self._cond.notify_all()
+
+    def _free_tensor(self, t):
+        with self._lock:
+            if not self._closing:
+                lib.dnnq_tensor_free(self._h, ctypes.byref(t))
+
+    def _alloc(self, dtype, dims, what):
+        t = _lib.Tensor()
+        d = (ctypes.c_int64 * len(dims))(*dims)
+        self._enter(what=what)
+        try:
+            rc = lib.dnnq_tensor_alloc(self._h, dtype, len(dims), d, ctypes.byref(t))
+        finally:
+            self._leave()
+        if rc:
+            raise from_code(rc, what)
+        return _Block(self, t)
+
+    # ---- the API -------------------------------------------------------------
+
+    @property
+    def closed(self):
+        return self._closing
+
+    def model(self, name):
+        """Opens the model served under `name` (NotFound when there is none)."""
+        return Model(self, name)
+
+    def models(self):
+        """The names of the models dnnqd serves, in its order."""
+        names = []
+        buf = ctypes.create_string_buffer(256)
+        self._enter(what="models")
+        try:
+            n = lib.dnnq_model_name(self._h, 0, None, 0)
+            for i in range(max(n, 0)):
+                rc = lib.dnnq_model_name(self._h, i, buf, len(buf))
+                if rc < 0:
+                    raise from_code(rc, "dnnq_model_name")
+                names.append(buf.value.decode("utf-8", "replace"))
+        finally:
+            self._leave()
+        if n < 0 and n != -17:
+            raise from_code(n, "dnnq_model_name")
+        return names
+
+    def stats(self):
+        """dnnq_stats: the daemon's counters, as attributes (uptime_ns,
+        requests, failures, bytes_copied, session_requests,
+        session_failures, sessions, models, workers, pid, scope, status)."""
+        s = _lib.Stats()
+        self._enter(what="stats")
+        try:
+            rc = lib.dnnq_stats(self._h, ctypes.byref(s))
+        finally:
+            self._leave()
+        if rc:
+            raise from_code(rc, "dnnq_stats")
+        d = {f: getattr(s, f) for f, _ in _lib.Stats._fields_}
+        d["status"] = s.status.decode("utf-8", "replace")
+        return SimpleNamespace(**d)
+
+    def close(self):
+        """Refuses new calls, waits for the calls other threads are making
+        to return, closes the session. Views of its tensors stay readable
+        (zeros). Idempotent."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            while self._busy:
+                self._cond.wait()
+            aio, self._aio = self._aio, None
+            if aio is not None:
+                aio.close()
+            base, size = ctypes.c_void_p(), ctypes.c_size_t()
+            if self._h:
+                lib.dnnq_close_keep_mapping(self._h, ctypes.byref(base), ctypes.byref(size))
+            self._region.base, self._region.size = base.value, size.value
+            self._h = None
+            self._region = None     # the blocks still hold it
+            self._abandoned = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            try:
+                self.close()
+            except Exception:   # interpreter shutdown
+                pass
+
+    def __repr__(self):
+        state = "closed" if self._closing else "open"
+        return f"<dnnq.Client {self.socket or '(default socket)'} {state}>"
+
+    # ---- asyncio ---------------------------------------------------------------
+
+    async def _wait_async(self, req, timeout):
+        """Until req (a submitted Request) ends; its status. Wakes on the
+        client's completion fd (dnnq_event_fd), with a 50 ms tick as the
+        backstop that notices a dead daemon."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._closing:
+                raise _closed_error("run_async")
+            old = self._aio
+            if old is None or old.loop is not loop:
+                if old is not None and old.pending and not old.loop.is_closed():
+                    raise InvalidArgument("run_async: this client is in use by another "
+                                          "event loop")
+                self._aio = _Aio(self, loop)
+                if old is not None:     # a closed loop's leftovers: finished here
+                    old.close(keep=self._aio)
+            aio = self._aio
+        fut = loop.create_future()
+        aio.add(req, fut)
+        aio.check()
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except (asyncio.TimeoutError, asyncio.CancelledError) as e:
+            if req in aio.pending:
+                aio.pending[req] = None     # left to finish; nobody awaits it
+            if isinstance(e, asyncio.CancelledError):
+                raise
+            raise from_timeout("run_async", timeout) from None
+
+
+def from_timeout(what, timeout):
+    return Timeout(f"{what}: no result within {timeout} s (the request is left to finish)")
+
+
+class _Aio:
+    """A client's asyncio state on one event loop: the requests awaited."""
+
+    def __init__(self, client, loop):
+        self.client = client
+        self.loop = loop
+        self.pending = {}       # Request -> asyncio future (None: abandoned)
+        self.fd = None
+        self.tick = None
+        client._enter(what="dnnq_event_fd")
+        try:
+            fd = lib.dnnq_event_fd(client._h)
+        finally:
+            client._leave()
+        if fd < 0:
+            raise from_code(fd, "dnnq_event_fd")
+        self.fd = fd
+        loop.add_reader(fd, self.readable)
+
+    def add(self, req, fut):
+        self.pending[req] = fut
+        if self.tick is None:
+            self.tick = self.loop.call_later(0.05, self.on_tick)
+
+    def readable(self):
+        try:
+            while os.read(self.fd, 64):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        self.check()
+
+    def on_tick(self):
+        self.tick = None
+        self.check()
+        if self.pending:
+            self.tick = self.loop.call_later(0.05, self.on_tick)
+
+    def check(self):
+        for req in list(self.pending):
+            rc = req._poll()
+            if rc == _lib.E_AGAIN:
+                continue
+            fut = self.pending.pop(req)
+            req._ended(rc)
+            if fut is not None and not fut.done():
+                if rc:
+                    fut.set_exception(req._error)
+                else:
+                    fut.set_result(None)
+
+    def close(self, keep=None):
+        """Leaves the loop: on client close (the fd is about to go) every
+        awaiting future fails; on a change of loop, `keep` (the new loop's
+        state) takes the requests still in flight, awaited by nobody."""
+        loop = self.loop
+        try:
+            if loop.is_closed():
+                pass
+            elif loop.is_running() and not _running(loop):
+                loop.call_soon_threadsafe(loop.remove_reader, self.fd)
+            else:
+                loop.remove_reader(self.fd)
+        except (RuntimeError, ValueError):
+            pass
+        if self.tick is not None:
+            self.tick.cancel()
+        for req, fut in self.pending.items():
+            if keep is not None:
+                keep.add(req, None)
+                continue
+            req._abandon()
+            if fut is not None and not fut.done():
+                try:
+                    self.loop.call_soon_threadsafe(_set_exc, fut, _closed_error("run_async"))
+                except RuntimeError:    # the loop is closed: nobody awaits it
+                    pass
+        self.pending = {}
+
+
+def _running(loop):
+    """Whether loop is the one running in this thread."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _set_exc(fut, err):
+    if not fut.done():
+        fut.set_exception(err)
+
+
+class Model:
+    """A model served by dnnqd (Client.model). inputs / outputs: tuples of
+    TensorInfo; max_batch, generation: the daemon's."""
+
+    def __init__(self, client, name):
+        self.client = client
+        self.name = name
+        self._h = None
+        self._busy = 0
+        self._closing = False
+        self._pool = {}
+        if not isinstance(name, str):
+            raise InvalidArgument(f"model name {name!r}: not a str")
+        h = ctypes.c_void_p()
+        client._enter(what=f"model '{name}'")
+        try:
+            rc = lib.dnnq_model_open(client._h, name.encode(), ctypes.byref(h))
+            if rc:
+                raise from_code(rc, f"model '{name}'")
+            try:
+                self._describe(h)
+            except BaseException:
+                lib.dnnq_model_close(h)
+                raise
+        finally:
+            client._leave()
+        self._h = h
+        self._in_names = tuple(t.name for t in self.inputs)
+        self._one_out = len(self.outputs) == 1
+        self._sig_out_codes = tuple(o._code for o in self.outputs)
+
+    def _describe(self, h):
+        """The signature and the counts, read from the handle."""
+        info = _lib.IOInfo()
+        ios = []
+        for kind, n in ((_lib.INPUT, lib.dnnq_model_num_inputs(h)),
+                        (_lib.OUTPUT, lib.dnnq_model_num_outputs(h))):
+            for i in range(n):
+                rc = lib.dnnq_model_io(h, kind, i, ctypes.byref(info))
+                if rc:
+                    raise from_code(rc, "dnnq_model_io")
+                ios.append((kind, TensorInfo(info)))
+        self.inputs = tuple(t for k, t in ios if k == _lib.INPUT)
+        self.outputs = tuple(t for k, t in ios if k == _lib.OUTPUT)
+        self.max_batch = lib.dnnq_model_max_batch(h)
+        self.generation = lib.dnnq_model_generation(h)
+
+    def __repr__(self):
+        return (f"<dnnq.Model {self.name!r} generation {self.generation}, inputs "
+                f"{list(self.inputs)}, outputs {list(self.outputs)}>")
+
+    def close(self):
+        """Closes the model handle (waiting for the calls on it to return)."""
+        c = self.client
+        with c._lock:
+            if self._h is None or self._closing:
+                return
+            self._closing = True
+            while self._busy:
+                c._cond.wait()
+            self._pool = {}
+            if not c._closing:
+                lib.dnnq_model_close(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_h", None) is not None and not self.client._closing:
+            try:
+                self.close()
+            except Exception:   # interpreter shutdown
+                pass
+
+    def request(self, batch=1, *, input_dtype=None, output_dtype=None):
+        """A reusable request whose inputs and outputs are numpy views of
+        the shared arena (zero copy). input_dtype / output_dtype: None for
+        the signature's, or np.float32 where it says uint8 (the daemon then
+        quantizes / dequantizes, a copy counted in bytes_copied)."""
+        return Request(self, batch, input_dtype, output_dtype)
+
+    # ---- run: arrays in, arrays out ------------------------------------------
+
+    def _arrays(self, x):
+        """x as a tuple of arrays in input order, and how to shape the result."""
+        if isinstance(x, dict):
+            unknown = set(x) - set(self._in_names)
+            if unknown:
+                raise InvalidArgument(f"model '{self.name}' has no input "
+                                      f"{', '.join(repr(u) for u in sorted(unknown))}")
+            missing = [n for n in self._in_names if n not in x]
+            if missing:
+                raise InvalidArgument(f"model '{self.name}': no value for input '{missing[0]}'")
+            return tuple(np.asarray(x[n]) for n in self._in_names), "dict"
+        if isinstance(x, (list, tuple)) and not (len(self.inputs) == 1 and len(x) and
+                                                  not isinstance(x[0], np.ndarray)):
+            if len(x) != len(self.inputs):
+                raise InvalidArgument(f"model '{self.name}' takes {len(self.inputs)} inputs, "
+                                      f"given {len(x)}")
+            return tuple(np.asarray(a) for a in x), "list"
+        if len(self.inputs) != 1:
+            raise InvalidArgument(f"model '{self.name}' takes {len(self.inputs)} inputs: "
+                                  "pass a dict by name")
+        return (x if type(x) is np.ndarray else np.asarray(x),), "array"
+
+    def _check(self, arrays):
+        """The batch and the input dtype codes; refuses a bad dtype or shape."""
+        batch = None
+        codes = []
+        for info, a in zip(self.inputs, arrays):
+            dt = a.dtype
+            if dt == info.dtype:
+                codes.append(info._code)
+            elif dt == _F32 and info._code == _lib.TYPE_U8:
+                codes.append(_lib.TYPE_F32)
+            else:
+                info._tensor_dtype(dt, "input")     # raises DtypeError
+            if a.ndim != len(info.shape) or a.shape[1:] != info.shape[1:] or a.shape[0] < 1:
+                want = "(N, " + ", ".join(str(d) for d in info.shape[1:]) + ")"
+                raise ShapeError(f"input '{info.name}': shape {a.shape}: wants {want} "
+                                 "with N >= 1")
+            if batch is not None and a.shape[0] != batch:
+                raise ShapeError(f"input '{info.name}': batch {a.shape[0]}: the other "
+                                 f"inputs have {batch}")
+            batch = a.shape[0]
+        return batch, tuple(codes)
+
+    def _take(self, batch, in_codes, out_codes):
+        key = (batch, in_codes, out_codes)
+        free = self._pool.get(key)
+        try:
+            return free.pop()
+        except (AttributeError, IndexError):
+            pass
+        try:
+            return Request(self, batch, None, None, in_codes, out_codes)
+        except NoSpace:
+            self._pool = {}     # give the arena back, and once more
+            return Request(self, batch, None, None, in_codes, out_codes)
+
+    def _give(self, r):
+        if r._h_abandoned:
+            return
+        free = self._pool.setdefault((r.batch, r._in_codes, r._out_codes), [])
+        if len(free) < 8:
+            free.append(r)
+
+    def _out_codes(self, output_dtype):
+        if output_dtype is None:
+            return self._sig_out_codes
+        return tuple(o._tensor_dtype(output_dtype, "output") for o in self.outputs)
+
+    def _result(self, outs, how):
+        if how == "array" and self._one_out:
+            return outs[0]
+        if how == "list":
+            return list(outs)
+        return {o.name: a for o, a in zip(self.outputs, outs)}
+
+    def run(self, x, *, timeout=None, output_dtype=None):
+        """Runs the model once and returns fresh arrays.
+
+        x: one array (a model with one input), a list in input order, or a
+        dict by input name; each [N, ...] with the signature's dims and
+        dtype, or float32 for a uint8 input (quantized by the daemon).
+        Returns one array (array in, one output), else a dict by output
+        name (a list for a list). output_dtype=np.float32 has uint8 outputs
+        dequantized. A batch above max_batch is sent as several requests.
+        timeout: seconds, None waits (a dead daemon still ends it)."""
+        arrays, how = self._arrays(x)
+        batch, in_codes = self._check(arrays)
+        out_codes = self._out_codes(output_dtype)
+        ms = _timeout_ms(timeout)
+        step = self.max_batch or batch
+        if batch <= step:
+            return self._result(self._run_chunk(arrays, batch, in_codes, out_codes, ms), how)
+        parts = [self._run_chunk([a[o:o + step] for a in arrays], min(step, batch - o),
+                                 in_codes, out_codes, ms) for o in range(0, batch, step)]
+        return self._result([np.concatenate(p) for p in zip(*parts)], how)
+
+    def _run_chunk(self, arrays, batch, in_codes, out_codes, ms):
+        r = self._take(batch, in_codes, out_codes)
+        for view, a in zip(r._in_views, arrays):
+            view[...] = a
+        r._infer(ms)
+        outs = [v.copy() for v in r._out_views]
+        self._give(r)
+        return outs
+
+    async def run_async(self, x, *, timeout=None, output_dtype=None):
+        """run() for asyncio: submits, then awaits the completion on the
+        client's event fd (dnnq_event_fd) without blocking the loop."""
+        arrays, how = self._arrays(x)
+        batch, in_codes = self._check(arrays)
+        if self.max_batch and batch > self.max_batch:
+            raise ShapeError(f"run_async: batch {batch} is above model '{self.name}''s "
+                             f"maximum {self.max_batch}")
+        out_codes = self._out_codes(output_dtype)
+        if timeout is not None:
+            _timeout_ms(timeout)
+        r = self._take(batch, in_codes, out_codes)
+        for view, a in zip(r._in_views, arrays):
+            view[...] = a
+        r._submit()
+        await self.client._wait_async(r, timeout)
+        outs = [v.copy() for v in r._out_views]
+        self._give(r)
+        return self._result(outs, how)
+
+
+class Request:
+    """Tensors for one request of a model in the shared arena: inputs and
+    outputs are dicts of numpy arrays that view them (zero copy). Write the
+    inputs, run() or submit(), read the outputs; reuse at will. A view is
+    valid until the request runs again; after close() (or the client's),
+    views stay readable but are no longer the request's."""
+
+    def __init__(self, model, batch, input_dtype, output_dtype, in_codes=None, out_codes=None):
+        try:
+            batch = operator.index(batch)
+        except TypeError:
+            raise ShapeError(f"model '{model.name}': batch {batch!r}: not an integer") from None
+        if batch < 1 or (model.max_batch and batch > model.max_batch):
+            raise ShapeError(f"model '{model.name}': batch {batch}: takes 1.."
+                             f"{model.max_batch}")
+        self.model = model
+        self.batch = batch
+        self._client = model.client
+        self._in_codes = in_codes or tuple(i._tensor_dtype(input_dtype, "input")
+                                           for i in model.inputs)
+        self._out_codes = out_codes or tuple(o._tensor_dtype(output_dtype, "output")
+                                             for o in model.outputs)
+        self._h_abandoned = False
+        self._inflight = False
+        self._error = None
+        self._req = _lib.Request()
+        self._blocks = []
+        for info, code in zip(model.inputs + model.outputs, self._in_codes + self._out_codes):
+            self._blocks.append(self._client._alloc(code, (batch,) + info.shape[1:],
+                                                    f"{info.name} [{batch}]"))
+        n = len(model.inputs)
+        ptrs = [ctypes.addressof(b.t) for b in self._blocks]
+        self._ins = (ctypes.c_void_p * max(n, 1))(*ptrs[:n])
+        self._outs = (ctypes.c_void_p * max(len(ptrs) - n, 1))(*ptrs[n:])
+        views = [np.asarray(b) for b in self._blocks]
+        self._in_views = views[:n]
+        self._out_views = views[n:]
+        self.inputs = {i.name: v for i, v in zip(model.inputs, self._in_views)}
+        self.outputs = {o.name: v for o, v in zip(model.outputs, self._out_views)}
+
+    def __repr__(self):
+        return f"<dnnq.Request {self.model.name!r} batch {self.batch}>"
+
+    def _call(self, f, last, what):
+        """f(model, inputs, outputs, last) on a request not in flight."""
+        m = self.model
+        c = self._client
+        if self._inflight:
+            raise InvalidArgument("request: already in flight (submit()ted)")
+        c._enter(m, what)
+        try:
+            return f(m._h, self._ins, self._outs, last)
+        finally:
+            c._leave(m)
+
+    def _infer(self, ms):
+        rc = self._call(lib.dnnq_infer, ms, "infer")
+        if rc:
+            if rc in (-13, -15):    # abandoned to the daemon, which may still write
+                self._abandon()
+            raise from_code(rc, "dnnq_infer")
+
+    def run(self, timeout=None):
+        """Runs the request and waits (timeout: seconds, None waits); returns
+        self.outputs."""
+        self._infer(_timeout_ms(timeout))
+        return self.outputs
+
+    def _submit(self):
+        rc = self._call(lib.dnnq_submit, ctypes.byref(self._req), "submit")
+        if rc:
+            raise from_code(rc, "dnnq_submit")
+        self._inflight = True
+        self._error = None
+
+    def submit(self):
+        """Submits the request without waiting; returns its Future."""
+        self._submit()
+        return Future(self)
+
+    def _poll(self):
+        c = self._client
+        try:
+            c._enter(what="poll")
+        except Disconnected:
+            return _lib.E_DISCONNECTED
+        try:
+            return lib.dnnq_poll(ctypes.byref(self._req))
+        finally:
+            c._leave()
+
+    def _wait(self, ms):
+        c = self._client
+        c._enter(what="wait")
+        try:
+            return lib.dnnq_wait(ctypes.byref(self._req), ms)
+        finally:
+            c._leave()
+
+    def _ended(self, rc):
+        self._inflight = False
+        if rc:
+            self._error = from_code(rc, "request")
+            if rc == _lib.E_DISCONNECTED:
+                self._abandon()
+
+    def _abandon(self):
+        """The daemon may still write these tensors: they are never reused."""
+        self._h_abandoned = True
+        c = self._client
+        with c._lock:
+            if not c._closing:
+                c._abandoned.extend(self._blocks)
+
+    def close(self):
+        """Drops the request's tensors (waiting for one in flight first).
+        Each goes back to the arena once no view of it is left."""
+        if self._inflight and not self._client._closing:
+            try:
+                Future(self).result()
+            except Exception:
+                pass
+        self._blocks = []
+        self.inputs = {}
+        self.outputs = {}
+        self._in_views = self._out_views = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Future:
+    """A submitted Request's end (Request.submit)."""
+
+    def __init__(self, request):
+        self.request = request
+        self._rc = None
+
+    def done(self):
+        """Whether it ended (dnnq_poll; does not raise)."""
+        if self._rc is None:
+            rc = self.request._poll()
+            if rc != _lib.E_AGAIN:
+                self._end(rc)
+        return self._rc is not None
+
+    def _end(self, rc):
+        self._rc = rc
+        self.request._ended(rc)
+
+    def result(self, timeout=None):
+        """Waits for the end (timeout: seconds, None waits; Timeout leaves it
+        in flight) and returns the request's outputs, or raises its error."""
+        if self._rc is None:
+            ms = _timeout_ms(timeout)
+            rc = self.request._wait(ms)
+            if rc == -13:
+                raise from_code(rc, "dnnq_wait")
+            self._end(rc)
+        if self._rc:
+            raise self.request._error
+        return self.request.outputs
+
+    def exception(self, timeout=None):
+        try:
+            self.result(timeout)
+        except Timeout:
+            raise
+        except Exception as e:
+            return e
+        return None
+
+
+def connect(socket=None, **kw):
+    """Client(socket, **kw)."""
+    return Client(socket, **kw)
+
+

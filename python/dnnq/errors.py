@@ -1,0 +1,129 @@
+"""dnnq.Error and its subclasses: one per family of DNNQ_E_* codes.
+
+Each carries the library's code (``.code``, negative), dnnq_strerror's text
+(``.strerror``) and the message of dnnq_last_error() for the failed call,
+or the package's own message for what it refuses before anything is sent.
+Where a family matches a built-in exception, the class also derives from it
+(ShapeError is a ValueError, Disconnected a ConnectionError, Timeout a
+TimeoutError, ...), so generic handlers catch them too.
+"""
+from ._lib import lib
+
+
+class Error(Exception):
+    """A failed dnnq call. code: the DNNQ_E_* value (0 when the package
+    refused an argument itself); strerror: the code's text."""
+    code = 0
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+
+    @property
+    def strerror(self):
+        return _strerror(self.code) if self.code else ""
+
+    def __str__(self):
+        return self.message
+
+
+class InvalidArgument(Error, ValueError):
+    """DNNQ_E_INVAL: an argument breaks the contract (or a closed object)."""
+    code = -1
+
+
+class NoMemory(Error):
+    """DNNQ_E_NOMEM: an allocation failed or a limit refused it."""
+    code = -2
+
+
+class RangeError(Error, ValueError):
+    """DNNQ_E_RANGE: a value (an index, a batch) out of its range."""
+    code = -3
+
+
+class ProtocolError(Error):
+    """DNNQ_E_FORMAT, _VERSION, _CHECKSUM, _TRUNCATED, _PROTO: malformed or
+    incompatible data from the other side."""
+    code = -20
+
+
+class ShapeError(Error, ValueError):
+    """DNNQ_E_SHAPE: shapes or dimensions do not agree."""
+    code = -8
+
+
+class DtypeError(Error, TypeError):
+    """DNNQ_E_DTYPE: a wrong or unsupported element type."""
+    code = -9
+
+
+class Unsupported(Error):
+    """DNNQ_E_UNSUPPORTED: valid, but not implemented by this daemon."""
+    code = -10
+
+
+class NoSpace(Error):
+    """DNNQ_E_NOSPACE: the arena (or a buffer) has no room that large."""
+    code = -11
+
+
+class IoError(Error, ConnectionError):
+    """DNNQ_E_IO: a system call failed (e.g. nothing listens on the socket)."""
+    code = -12
+
+
+class Timeout(Error, TimeoutError):
+    """DNNQ_E_TIMEDOUT: a wait ran out of time."""
+    code = -13
+
+
+class Busy(Error):
+    """DNNQ_E_BUSY, _AGAIN: every slot is in flight, or a limit is reached."""
+    code = -18
+
+
+class Disconnected(Error, ConnectionError):
+    """DNNQ_E_DISCONNECTED: dnnqd went away, or the client was closed.
+    Close the client and connect again once dnnqd is back."""
+    code = -15
+
+
+class PermissionDenied(Error, PermissionError):
+    """DNNQ_E_PERM: dnnqd refuses the caller."""
+    code = -16
+
+
+class NotFound(Error, LookupError):
+    """DNNQ_E_NOTFOUND: no model (or other named thing) by that name."""
+    code = -17
+
+
+class ModelChanged(Error):
+    """DNNQ_E_MODEL_CHANGED: the model was reloaded with another
+    signature; open it again."""
+    code = -19
+
+
+_BY_CODE = {
+    -1: InvalidArgument, -2: NoMemory, -3: RangeError, -4: ProtocolError, -5: ProtocolError,
+    -6: ProtocolError, -7: ProtocolError, -8: ShapeError, -9: DtypeError, -10: Unsupported,
+    -11: NoSpace, -12: IoError, -13: Timeout, -14: Busy, -15: Disconnected,
+    -16: PermissionDenied, -17: NotFound, -18: Busy, -19: ModelChanged, -20: ProtocolError,
+}
+
+
+def _strerror(code):
+    return lib.dnnq_strerror(code).decode("utf-8", "replace")
+
+
+def from_code(code, what=None):
+    """The exception for a negative status of the call just made on this
+    thread: dnnq_last_error()'s text, else `what: strerror`."""
+    text = lib.dnnq_last_error().decode("utf-8", "replace")
+    if not text:
+        text = f"{what}: {_strerror(code)}" if what else _strerror(code)
+    cls = _BY_CODE.get(code, Error)
+    return cls(text, code)

@@ -1,0 +1,364 @@
+"""The Python client against a real dnnqd (conftest.py starts it)."""
+import asyncio
+import gc
+import os
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+import dnnq
+from daemon import DIGITS, DNNQCTL
+
+RNG = np.random.default_rng(21)
+
+
+def relu64_input(batch):
+    return RNG.integers(0, 256, size=(batch, 64), dtype=np.uint8)
+
+
+# ---- results --------------------------------------------------------------
+
+
+def dnnqctl_infer(socket, model, name, x, tmp_path):
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out"
+    subprocess.run([DNNQCTL, "--socket", socket, "infer", model, "--input",
+                    f"{name}={tmp_path / 'x.npy'}", "--output-dir", str(out)],
+                   check=True, capture_output=True)
+    return out
+
+
+@pytest.mark.parametrize("count", [1, 64, 360])
+def test_digits_equal_dnnqctl_infer(daemon, client, tmp_path, count):
+    x = np.load(os.path.join(DIGITS, "test_x.npy"))[:count]
+    out = dnnqctl_infer(daemon.socket, "digits", "input", x, tmp_path)
+    want = np.load(out / "logits.npy")
+    m = client.model("digits")
+    got = m.run(x)
+    assert got.dtype == np.float32 and got.shape == (count, 10)
+    assert np.array_equal(got, want)
+    # and the digits read right: the model is 96.9 % accurate on these
+    if count == 360:
+        labels = np.load(os.path.join(DIGITS, "test_y.npy"))
+        assert (got.argmax(1) == labels).mean() > 0.9
+
+
+def test_u8_model_equals_dnnqctl_infer(daemon, client, tmp_path):
+    x = relu64_input(5)
+    out = dnnqctl_infer(daemon.socket, "relu64", "x", x, tmp_path)
+    got = client.model("relu64").run(x)
+    assert got.dtype == np.uint8
+    assert np.array_equal(got, np.load(out / "y.npy"))
+    assert got.any()
+
+
+def test_signature(client):
+    m = client.model("relu64")
+    assert m.name == "relu64" and m.max_batch >= 1 and m.generation >= 1
+    (i,), (o,) = m.inputs, m.outputs
+    assert (i.name, i.dtype, i.shape) == ("x", np.dtype(np.uint8), (None, 64))
+    assert i.scale > 0 and 0 <= i.zero_point <= 255
+    assert (o.name, o.shape) == ("y", (None, 64))
+    d = client.model("digits")
+    assert d.inputs[0].dtype == np.float32 and d.inputs[0].scale is None
+    assert d.inputs[0].shape == (None, 1, 8, 8)
+    assert set(client.models()) >= {"digits", "relu64", "multi"}
+
+
+def test_float_input_is_quantized_by_the_daemon(client):
+    m = client.model("relu64")
+    q = relu64_input(3)
+    info = m.inputs[0]
+    real = ((q.astype(np.float32) - info.zero_point) * np.float32(info.scale)).astype(np.float32)
+    before = client.stats().bytes_copied
+    assert np.array_equal(m.run(real), m.run(q))
+    assert client.stats().bytes_copied > before
+    deq = m.run(q, output_dtype=np.float32)
+    o = m.outputs[0]
+    assert deq.dtype == np.float32
+    assert np.allclose(deq, (m.run(q).astype(np.float32) - o.zero_point) * o.scale)
+
+
+def test_two_inputs_two_outputs_by_name(client):
+    m = client.model("multi")
+    a = RNG.integers(0, 256, size=(2, 6, 6, 4), dtype=np.uint8)
+    b = RNG.integers(0, 256, size=(2, 6, 6, 4), dtype=np.uint8)
+    y = m.run({"a": a, "b": b})
+    assert set(y) == {"logits", "prob"}
+    assert y["logits"].dtype == np.uint8 and y["prob"].dtype == np.float32
+    assert np.allclose(y["prob"].sum(1), 1, atol=1e-3)
+    y2 = m.run([a, b])
+    assert np.array_equal(y2[0], y["logits"]) and np.array_equal(y2[1], y["prob"])
+
+
+# ---- zero copy --------------------------------------------------------------
+
+
+def test_zero_copy_views(client):
+    m = client.model("relu64")
+    r = m.request(batch=4)
+    x = r.inputs["x"]
+    assert x.shape == (4, 64) and x.dtype == np.uint8 and not x.flags.owndata
+    before = client.stats()
+    results = []
+    for k in range(3):
+        data = relu64_input(4)
+        x[:] = data                      # through the view, into the arena
+        y = r.run(timeout=10)["y"]
+        assert y is r.outputs["y"]       # the same view, rewritten in place
+        assert np.array_equal(y, m.run(data))
+        results.append(y.copy())
+    assert not np.array_equal(results[0], results[1])
+    after = client.stats()
+    # the three zero-copy requests and the three run() requests: no byte copied
+    assert after.bytes_copied == before.bytes_copied
+    assert after.session_requests >= before.session_requests + 6
+    f = r.submit()
+    assert f.result(timeout=10) is r.outputs
+    assert f.done()
+    r.close()
+
+
+def test_view_outlives_request_and_client(daemon):
+    c = dnnq.Client(daemon.socket)
+    r = c.model("relu64").request(batch=2)
+    r.inputs["x"][:] = 200
+    r.run()
+    y = r.outputs["y"]
+    x = r.inputs["x"][1]                 # a slice keeps the tensor too
+    r.close()
+    assert y.any() and (x == 200).all()  # kept, not given back to the arena
+    c.close()
+    assert not y.any() and not x.any()   # zeros now, and no fault
+    x[:] = 1                             # private pages: harmless
+    assert (x == 1).all()
+    with pytest.raises(dnnq.Disconnected):
+        r.run()
+    with pytest.raises(dnnq.Disconnected):
+        c.model("relu64")
+    del y, x, r
+    gc.collect()                         # the last view: munmap
+
+
+# ---- errors ------------------------------------------------------------------
+
+
+def test_errors(client, tmp_path):
+    with pytest.raises(dnnq.NotFound) as e:
+        client.model("no-such-model")
+    assert "no-such-model" in str(e.value) and e.value.code == -17
+    assert e.value.strerror and isinstance(e.value, LookupError)
+
+    m = client.model("relu64")
+    before = client.stats().session_requests
+    with pytest.raises(dnnq.DtypeError, match="float64: takes uint8 or float32"):
+        m.run(np.zeros((1, 64)))
+    with pytest.raises(dnnq.ShapeError, match=r"wants \(N, 64\)"):
+        m.run(np.zeros((1, 63), np.uint8))
+    with pytest.raises(dnnq.ShapeError):
+        m.run(np.zeros(64, np.uint8))
+    with pytest.raises(dnnq.ShapeError):
+        m.run(np.zeros((0, 64), np.uint8))
+    with pytest.raises(dnnq.InvalidArgument, match="no input 'z'"):
+        m.run({"z": np.zeros((1, 64), np.uint8)})
+    with pytest.raises(dnnq.ShapeError, match="batch 1: the other inputs have 2"):
+        client.model("multi").run({"a": np.zeros((2, 6, 6, 4), np.uint8),
+                                   "b": np.zeros((1, 6, 6, 4), np.uint8)})
+    with pytest.raises(dnnq.DtypeError):
+        client.model("digits").run(np.zeros((1, 1, 8, 8), np.uint8))
+    with pytest.raises(dnnq.ShapeError, match="batch 0"):
+        m.request(batch=0)
+    with pytest.raises(dnnq.ShapeError):
+        m.request(batch=m.max_batch + 1)
+    with pytest.raises(dnnq.DtypeError):
+        m.request(output_dtype=np.int16)
+    with pytest.raises(ValueError):
+        m.run(np.zeros((1, 64), np.uint8), timeout=-1)
+    assert client.stats().session_requests == before    # nothing was sent
+
+    with pytest.raises(dnnq.IoError) as e:
+        dnnq.Client(str(tmp_path / "none.sock"), timeout=1)
+    assert str(tmp_path / "none.sock") in str(e.value) and isinstance(e.value, ConnectionError)
+    with pytest.raises(dnnq.InvalidArgument):
+        dnnq.Client("/" + "x" * 200)
+    r = m.request()
+    r.submit()
+    with pytest.raises(dnnq.InvalidArgument, match="in flight"):
+        r.run()
+    r.close()
+
+
+def test_closed_model_and_finished_future(client):
+    m = client.model("relu64")
+    r = m.request()
+    f = r.submit()
+    f.result(timeout=10)
+    assert f.done() and f.exception() is None
+    m.close()
+    with pytest.raises(dnnq.InvalidArgument, match="closed"):
+        m.run(relu64_input(1))
+    with pytest.raises(dnnq.InvalidArgument, match="closed"):
+        r.run()
+    m.close()                            # idempotent
+    assert client.model("relu64").run(relu64_input(1)).shape == (1, 64)
+
+
+def test_every_slot_in_flight(daemon):
+    with dnnq.Client(daemon.socket, slots=1) as c:
+        m = c.model("relu64")
+        r1, r2 = m.request(), m.request()
+        f = r1.submit()                  # its slot is held until its end is seen
+        with pytest.raises(dnnq.Busy) as e:
+            r2.submit()
+        assert e.value.code == -18 and "dnnq_submit" in str(e.value)
+        f.result(timeout=10)
+        r2.submit().result(timeout=10)
+
+
+def test_socket_from_environment(daemon, monkeypatch):
+    monkeypatch.setenv("DNNQ_SOCKET", daemon.socket)
+    with dnnq.Client() as c:
+        assert "relu64" in c.models()
+
+
+def test_arena_exhausted(daemon):
+    with dnnq.Client(daemon.socket, arena_bytes=1 << 16) as c:
+        m = c.model("relu64")
+        held = []
+        with pytest.raises(dnnq.NoSpace):
+            for _ in range(64):          # 8 KiB each, in a 64 KiB arena
+                held.append(m.request(batch=64))
+        assert held
+        held.clear()                     # given back: room again
+        assert m.request(batch=64).inputs["x"].shape == (64, 64)
+
+
+# ---- threads and asyncio -------------------------------------------------------
+
+
+def test_many_threads_share_a_client(client):
+    m = client.model("relu64")
+    inputs = [relu64_input(1 + i % 3) for i in range(8)]
+    want = [m.run(x) for x in inputs]
+    failures = []
+
+    def work(i):
+        try:
+            r = m.request(batch=inputs[i].shape[0])
+            for k in range(200):
+                if k % 2:
+                    assert np.array_equal(m.run(inputs[i]), want[i])
+                else:
+                    r.inputs["x"][:] = inputs[i]
+                    assert np.array_equal(r.run()["y"], want[i])
+            r.close()
+        except BaseException as e:          # noqa: B902 - reported below
+            failures.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+
+
+def test_close_waits_for_other_threads(daemon):
+    c = dnnq.Client(daemon.socket)
+    m = c.model("digits")
+    x = np.zeros((64, 1, 8, 8), np.float32)
+    seen = []
+
+    def work():
+        try:
+            while True:
+                m.run(x)
+        except dnnq.Disconnected as e:
+            seen.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    m.run(x)
+    c.close()
+    for t in threads:
+        t.join()
+    assert len(seen) == 4 and all("closed" in str(e) for e in seen)
+
+
+def test_asyncio(client):
+    m = client.model("relu64")
+    inputs = [relu64_input(1) for _ in range(50)]
+    want = [m.run(x) for x in inputs]
+
+    async def main():
+        got = await asyncio.gather(*(m.run_async(x) for x in inputs))
+        digits = client.model("digits")
+        d = await digits.run_async(np.zeros((2, 1, 8, 8), np.float32), timeout=10)
+        return got, d
+
+    got, d = asyncio.run(main())
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert d.shape == (2, 10)
+    # a second loop later, on the same client
+    assert np.array_equal(asyncio.run(m.run_async(inputs[0])), want[0])
+
+
+def test_asyncio_timeout_leaves_the_request(client, monkeypatch):
+    m = client.model("relu64")
+    digits = client.model("digits")
+    x = relu64_input(1)
+    big = np.zeros((64, 1, 8, 8), np.float32)
+    real_poll = dnnq.Request._poll
+    seen = []                            # the requests (kept: no id is reused)
+
+    def poll(self):
+        # a request's first look, right after its submit, finds it running,
+        # so that timeout=0 expires whatever the daemon's speed
+        if self.model is digits and not any(self is r for r in seen):
+            seen.append(self)
+            return -14
+        return real_poll(self)
+    monkeypatch.setattr(dnnq.Request, "_poll", poll)
+
+    async def main():
+        with pytest.raises(dnnq.Timeout):
+            await digits.run_async(big, timeout=0)
+        return await m.run_async(x, timeout=10)
+
+    # the timed-out request may still be in flight when this loop closes:
+    # the next loop takes it over
+    for _ in range(3):
+        assert np.array_equal(asyncio.run(main()), m.run(x))
+    assert np.array_equal(digits.run(big), asyncio.run(digits.run_async(big)))
+
+
+# ---- the daemon goes away ------------------------------------------------------
+
+
+def test_daemon_restart(own_daemon):
+    c = dnnq.Client(own_daemon.socket)
+    m = c.model("relu64")
+    x = relu64_input(1)
+    want = m.run(x)
+    r = m.request()
+    pending = m.request()
+    assert own_daemon.stop() == 0
+    with pytest.raises(dnnq.Disconnected):
+        for _ in range(1000):            # the first call may find the socket still up
+            m.run(x, timeout=5)
+    with pytest.raises(dnnq.Disconnected):
+        r.run()
+    with pytest.raises(dnnq.Disconnected):
+        pending.submit().result(timeout=5)
+
+    async def run_async():
+        return await m.run_async(x)
+    with pytest.raises(dnnq.Disconnected):
+        asyncio.run(run_async())
+    c.close()
+    own_daemon.start()
+    with dnnq.Client(own_daemon.socket) as c2:
+        assert np.array_equal(c2.model("relu64").run(x), want)
