@@ -560,26 +560,47 @@ static void read_file(const char *path, char *buf, size_t len)
 		fclose(f);
 }
 
+/* A fresh directory dir with dnnqd.yaml naming dir/dnnq.prom (in prom)
+ * as the textfile, rewritten every second, made a directory first when
+ * `blocked`; dnnqd started on it. */
+static void start_textfile(struct fixture_daemon *d, bool blocked, char *dir, size_t dlen,
+                           char *prom, size_t plen)
+{
+	char yaml[320];
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(dir, dlen, "%s/metrics-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	snprintf(prom, plen, "%s/dnnq.prom", dir);
+	FILE *f = fopen(yaml, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "metrics:\n  textfile: %s\n  interval: 1\n", prom);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert(!blocked || mkdir(prom, 0755) == 0);
+	const char *extra[] = { "--config", yaml, NULL };
+	test_daemon_start(d, 1u << FIXTURE_RELU64, extra);
+}
+
+/* How many times `part` is in s. */
+static unsigned count_of(const char *s, const char *part)
+{
+	unsigned n = 0;
+	for (const char *p = strstr(s, part); p; p = strstr(p + 1, part))
+		n++;
+	return n;
+}
+
 START_TEST(metrics_textfile)
 {
 	enum { N = 5, B = 3 };
 	struct fixture_daemon d;
-	char dir[256], yaml[320], prom[320], keep[320], text[16384], others[512];
-	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
-	snprintf(dir, sizeof dir, "%s/metrics-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
-	snprintf(prom, sizeof prom, "%s/dnnq.prom", dir);
+	char dir[256], prom[320], keep[320], text[16384], others[512];
+	start_textfile(&d, false, dir, sizeof dir, prom, sizeof prom);
 	snprintf(keep, sizeof keep, "%s/operator.prom", dir);
 	FILE *f = fopen(keep, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("# the operator's own file\n", f);
 	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_ptr_nonnull(f = fopen(yaml, "w"));
-	fprintf(f, "metrics:\n  textfile: %s\n  interval: 1\n", prom);
-	ck_assert_int_eq(fclose(f), 0);
-	const char *extra[] = { "--config", yaml, NULL };
-	test_daemon_start(&d, 1u << FIXTURE_RELU64, extra);
 	serve_some(d.socket, N, B);
 	/* rewritten every second: wait (bounded) for one written after the
 	 * requests */
@@ -605,6 +626,36 @@ START_TEST(metrics_textfile)
 	read_file(keep, text, sizeof text);
 	ck_assert_str_eq(text, "# the operator's own file\n");
 	ck_assert_int_eq(stat(prom, &st), 0);
+}
+END_TEST
+
+/* A textfile that cannot be written (its path is a directory: root
+ * writes anywhere, but no rename replaces a directory by a file): one
+ * warning, however many tries, requests still served, nothing left
+ * behind. */
+START_TEST(metrics_textfile_fails)
+{
+	struct fixture_daemon d;
+	char dir[256], prom[320], log[8192], others[512];
+	start_textfile(&d, true, dir, sizeof dir, prom, sizeof prom);
+	double until = fixture_now_s() + WAIT_MS / 1000;
+	do {
+		fixture_daemon_log(&d, log, sizeof log);
+		if (strstr(log, "rename: Is a directory"))
+			break;
+		fixture_sleep_ms(50);
+	} while (fixture_now_s() < until);
+	ck_assert_msg(strstr(log, "rename: Is a directory"), "no warning in: %s", log);
+	/* a few more intervals of failing writes, and requests meanwhile */
+	for (int i = 0; i < 3; i++) {
+		serve_some(d.socket, 2, 1);
+		fixture_sleep_ms(1000);
+	}
+	fixture_daemon_log(&d, log, sizeof log);
+	ck_assert_msg(count_of(log, "metrics: ") == 1, "logged more than once: %s", log);
+	test_daemon_stop(&d);
+	others_in(dir, "dnnq.prom", others, sizeof others);
+	ck_assert_str_eq(others, "dnnqd.yaml,");
 }
 END_TEST
 
@@ -660,6 +711,7 @@ Suite *suite_metrics(void)
 	tcase_add_test(tc, metrics_config_errors);
 	tcase_add_test(tc, metrics_ctl);
 	tcase_add_test(tc, metrics_textfile);
+	tcase_add_test(tc, metrics_textfile_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }
