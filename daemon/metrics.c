@@ -153,6 +153,8 @@ int dnnqd_metrics_create(const char *path, uint32_t interval_s, struct dnnqd_met
 		dnnqd_metrics_destroy(m);
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "metrics: thread: %s", strerror(rc));
 	}
+	dnnqd_log(DNNQD_LOG_INFO, "metrics: writing %s every %u s", path,
+	          (unsigned)(m->interval_ns / 1000000000u));
 	*out = m;
 	return 0;
 }

@@ -652,7 +652,7 @@ START_TEST(metrics_textfile_fails)
 		fixture_sleep_ms(1000);
 	}
 	fixture_daemon_log(&d, log, sizeof log);
-	ck_assert_msg(count_of(log, "metrics: ") == 1, "logged more than once: %s", log);
+	ck_assert_msg(count_of(log, "rename: Is a directory") == 1, "logged more than once: %s", log);
 	test_daemon_stop(&d);
 	others_in(dir, "dnnq.prom", others, sizeof others);
 	ck_assert_str_eq(others, "dnnqd.yaml,");
