@@ -164,7 +164,7 @@ $(CLIENT_HDR): client/dnnq.h shm/dnnq_error.h
 
 # dnnqctl links the shared library (found next to it, or installed beside
 # it) and reads .npy files with calibration/'s reader.
-$(DNNQCTL): $(call obj,$(CTL_SRC) $(NPY_SRC) shm/error.c) $(CLIENT_SO)
+$(DNNQCTL): $(call obj,$(CTL_SRC) $(NPY_SRC) shm/error.c shm/metrics.c) $(CLIENT_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/lib -l:libdnnq-client.so.1 \
 	  -Wl,-rpath,'$$ORIGIN/../lib' $(DNNQ_LDFLAGS) -lm -lpthread

@@ -1,11 +1,11 @@
 /*
  * dnnqctl: talk to a running dnnqd through libdnnq-client.
  *
- *   dnnqctl [--socket PATH] status | models | reload | infer ... | bench ...
+ *   dnnqctl [--socket PATH] status | metrics | models | reload | infer ... | bench ...
  *
  * main parses the global options up to the command name and hands the rest
  * to the command, which parses its own options (each has --help). This
- * file also holds the status, models and reload commands and what the commands
+ * file also holds the status, metrics, models and reload commands and what the commands
  * share: error lines ("dnnqctl: <what>: <why>", exit 1; usage errors exit
  * 2), number parsing, and the text and JSON output helpers. JSON output is
  * one object on stdout, meant for scripts; text output is for people.
@@ -18,12 +18,14 @@
 #include <string.h>
 
 #include "client/dnnqctl.h"
+#include "shm/dnnq_metrics.h"
 
 static const char global_help[] =
 	"usage: dnnqctl [--socket PATH] COMMAND [OPTIONS]\n"
 	"\n"
 	"Commands:\n"
 	"  status    the daemon's state and counters\n"
+	"  metrics   the counters in Prometheus' text format\n"
 	"  models    the models served, with their inputs and outputs\n"
 	"  reload    reload the config and model files, print what changed\n"
 	"  infer     run a model on .npy inputs, write .npy outputs\n"
@@ -43,6 +45,14 @@ static const char status_help[] =
 	"failure counts, bytes copied on the data path and its status line;\n"
 	"then per model (root, the daemon's user, or access.public_stats):\n"
 	"requests, failures, samples, average run time and latency buckets.\n";
+
+static const char metrics_help[] =
+	"usage: dnnqctl metrics\n"
+	"The daemon's counters in the Prometheus text exposition format: uptime,\n"
+	"workers, models, sessions, requests, failures and bytes copied (scope\n"
+	"label: the daemon's, or this uid's sessions'), then per model (root, the\n"
+	"daemon's user, or access.public_stats): requests, failures, samples,\n"
+	"generation and the dnnq_request_duration_seconds histogram.\n";
 
 static const char models_help[] =
 	"usage: dnnqctl models [--json]\n"
@@ -175,19 +185,23 @@ void ctl_print_shape(FILE *f, uint32_t rank, const int64_t *dims, bool batch_n, 
 	fputc(']', f);
 }
 
-/* --json or --help: the only options status and models take. */
+/* --json or --help: the only options status and models take (json NULL:
+ * --help only). */
 static int parse_json_flag(const char *cmd, const char *help, int argc, char **argv,
                            bool *json)
 {
+	bool ignored;
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int ch;
+	bool takes_json = json != NULL;
+	json = json ? json : &ignored;
 	*json = false;
 	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (ch == 'j')
+		if (ch == 'j' && takes_json)
 			*json = true;
 		else if (ch == 'h')
 			return fputs(help, stdout), -1;
@@ -334,6 +348,81 @@ static int show_status(struct dnnq_client *c, bool json)
 	return rc ? ctl_fail("model stats", rc) : 0;
 }
 
+/* ---- metrics ------------------------------------------------------------ */
+
+static void stats_to_wire(const struct dnnq_stats *s, struct dnnq_msg_stats *w)
+{
+	memset(w, 0, sizeof *w);
+	w->uptime_ns = s->uptime_ns;
+	w->requests = s->requests;
+	w->failures = s->failures;
+	w->bytes_copied = s->bytes_copied;
+	w->sessions = s->sessions;
+	w->models = s->models;
+	w->workers = s->workers;
+	w->pid = s->pid;
+	w->scope = s->scope;
+}
+
+static void model_stats_to_wire(const struct dnnq_model_stats *m, struct dnnq_msg_model_stats *w)
+{
+	_Static_assert(DNNQ_LATENCY_BUCKETS == DNNQ_PROTO_HIST_BUCKETS, "histogram buckets");
+	_Static_assert(sizeof w->name == sizeof m->name, "model names");
+	memset(w, 0, sizeof *w);
+	memcpy(w->name, m->name, sizeof w->name);
+	w->model_id = m->model_id;
+	w->generation = m->generation;
+	w->n_models = m->models;
+	w->requests = m->requests;
+	w->failures = m->failures;
+	w->samples = m->samples;
+	w->run_ns = m->run_ns;
+	memcpy(w->hist, m->latency, sizeof w->hist);
+}
+
+/* STATS, then MODEL_STATS for each model until NOTFOUND, written by the
+ * formatter the daemon's textfile uses (shm/dnnq_metrics.h); no --json. */
+static int show_metrics(struct dnnq_client *c, bool json)
+{
+	struct dnnq_stats s;
+	struct dnnq_msg_stats ws;
+	struct dnnq_model_stats m;
+	struct dnnq_msg_model_stats *ms = NULL;
+	const char *note = NULL;
+	uint32_t n = 0;
+	int rc = dnnq_stats(c, &s);
+	(void)json;
+	if (rc)
+		return ctl_fail("stats", rc);
+	stats_to_wire(&s, &ws);
+	while (!(rc = dnnq_model_stats(c, n, &m))) {
+		struct dnnq_msg_model_stats *more = realloc(ms, (n + 1) * sizeof *ms);
+		if (!more) {
+			free(ms);
+			return ctl_failf("model stats: out of memory");
+		}
+		ms = more;
+		model_stats_to_wire(&m, &ms[n++]);
+	}
+	if (rc == DNNQ_E_PERM || rc == DNNQ_E_PROTO) {
+		note = rc == DNNQ_E_PERM ? "daemon-wide figures, for root, dnnqd's user or"
+		       " access.public_stats" : "a dnnqd without per-model stats";
+		free(ms);
+		ms = NULL;
+		n = 0;
+	} else if (rc != DNNQ_E_NOTFOUND) {
+		free(ms);
+		return ctl_fail("model stats", rc);
+	}
+	/* no models served: the families, without series */
+	static const struct dnnq_msg_model_stats none;
+	rc = dnnq_metrics_write(stdout, &ws, ms ? ms : note ? NULL : &none, n, note);
+	free(ms);
+	if (rc || fflush(stdout))
+		return ctl_failf("metrics: writing: %s", strerror(errno));
+	return 0;
+}
+
 /* ---- models ------------------------------------------------------------- */
 
 static void print_io(const struct dnnq_io_info *io, const char *kind, bool json)
@@ -411,13 +500,15 @@ static int list_models(struct dnnq_client *c, bool json)
 	return 0;
 }
 
-/* status and models: --json, a small session, one question. */
+/* status, metrics and models: --json (where it takes it), a small
+ * session, one question. */
 static int run_query(const struct ctl_global *g, int argc, char **argv, const char *cmd,
-                     const char *help, int (*query)(struct dnnq_client *c, bool json))
+                     const char *help, bool takes_json,
+                     int (*query)(struct dnnq_client *c, bool json))
 {
-	bool json;
+	bool json = false;
 	struct dnnq_client *c;
-	int rc = parse_json_flag(cmd, help, argc, argv, &json);
+	int rc = parse_json_flag(cmd, help, argc, argv, takes_json ? &json : NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if ((rc = ctl_connect(g, CTL_PROBE_ARENA, 1, &c)))
@@ -429,12 +520,17 @@ static int run_query(const struct ctl_global *g, int argc, char **argv, const ch
 
 static int cmd_status(const struct ctl_global *g, int argc, char **argv)
 {
-	return run_query(g, argc, argv, "status ", status_help, show_status);
+	return run_query(g, argc, argv, "status ", status_help, true, show_status);
 }
 
 static int cmd_models(const struct ctl_global *g, int argc, char **argv)
 {
-	return run_query(g, argc, argv, "models ", models_help, list_models);
+	return run_query(g, argc, argv, "models ", models_help, true, list_models);
+}
+
+static int cmd_metrics(const struct ctl_global *g, int argc, char **argv)
+{
+	return run_query(g, argc, argv, "metrics ", metrics_help, false, show_metrics);
 }
 
 /* ---- reload ------------------------------------------------------------- */
@@ -519,6 +615,7 @@ static const struct {
 	int (*run)(const struct ctl_global *g, int argc, char **argv);
 } commands[] = {
 	{ "status", cmd_status },
+	{ "metrics", cmd_metrics },
 	{ "models", cmd_models },
 	{ "reload", cmd_reload },
 	{ "infer", ctl_cmd_infer },

@@ -42,6 +42,7 @@ void dnnq_config_default(struct dnnq_config *out)
 	out->limits.max_batch = 64;
 	out->limits.max_sessions_per_uid = 64;
 	out->limits.max_bytes_per_uid = (uint64_t)4 << 30;
+	out->metrics.interval_s = 5;
 	out->log_level = DNNQ_CONFIG_LOG_INFO;
 }
 

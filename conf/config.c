@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conf/internal.h"
 
@@ -372,6 +373,38 @@ static void unique_ids(uint32_t *ids, unsigned *n)
 	*n = k + 1;
 }
 
+/* --- metrics --- */
+
+/* An absolute path in an existing directory: the file is written there as
+ * PATH.tmp.PID and renamed over PATH. */
+static int set_textfile(struct conf_walk *w, const struct conf_node *v, const char *s, void *obj)
+{
+	struct dnnq_config_metrics *m = obj;
+	char dir[DNNQ_CONFIG_TEXTFILE_MAX];
+	struct stat st;
+	size_t len = strlen(s);
+	if (s[0] != '/')
+		return conf_fail(w, v, DNNQ_E_INVAL, "'%.40s': the textfile path must be absolute", s);
+	if (len >= sizeof m->textfile)
+		return conf_fail(w, v, DNNQ_E_RANGE, "the path is longer than %zu bytes",
+		                 sizeof m->textfile - 1);
+	if (s[len - 1] == '/')
+		return conf_fail(w, v, DNNQ_E_INVAL, "'%.40s': a directory, not a file", s);
+	memcpy(dir, s, len + 1);
+	*strrchr(dir, '/') = '\0';
+	const char *d = dir[0] ? dir : "/";
+	if (stat(d, &st))
+		return conf_fail(w, v, DNNQ_E_NOTFOUND, "the directory '%.60s': %s", d, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return conf_fail(w, v, DNNQ_E_INVAL, "'%.60s' is not a directory", d);
+	memcpy(m->textfile, s, len + 1);
+	return 0;
+}
+
+TABLE(metrics_table,
+	TEXT(textfile, set_textfile),
+	NUMBER(struct dnnq_config_metrics, interval, interval_s, 1, 3600));
+
 /* --- models --- */
 
 struct model_item {
@@ -515,6 +548,7 @@ TABLE(root_table,
 	SECTION(workers, workers_table),
 	SECTION(limits, limits_table),
 	SECTION(access, access_table),
+	SECTION(metrics, metrics_table),
 	SETTER(models, set_models),
 	{ .name = "log", .set = set_section, .off = 0, .sub = &log_table });
 

@@ -72,6 +72,14 @@ struct dnnq_config_access {
 	bool public_stats;           /* access.public_stats: daemon-wide STATS for all, default false */
 };
 
+/* metrics: the Prometheus textfile dnnqd rewrites (docs/config.md). */
+#define DNNQ_CONFIG_TEXTFILE_MAX 4000u  /* room for ".tmp.PID" within PATH_MAX */
+struct dnnq_config_metrics {
+	char textfile[DNNQ_CONFIG_TEXTFILE_MAX]; /* absolute, its directory existing when
+	                              * parsed; "" (the default): none written */
+	uint32_t interval_s;         /* rewritten every 1..3600 s, default 5 */
+};
+
 struct dnnq_config_model {
 	char name[DNNQ_CONFIG_NAME_MAX]; /* [A-Za-z0-9._-]{1,63}, unique in the list */
 	char *path;                  /* malloc'd; absolute when the file had it
@@ -87,6 +95,7 @@ struct dnnq_config {
 	struct dnnq_config_workers workers;
 	struct dnnq_config_limits limits;
 	struct dnnq_config_access access;
+	struct dnnq_config_metrics metrics;
 	struct dnnq_config_model *models; /* malloc'd, NULL when nmodels is 0 */
 	unsigned nmodels;
 	enum dnnq_config_log_level log_level; /* log.level, default info */
@@ -97,7 +106,7 @@ struct dnnq_config {
  * $XDG_RUNTIME_DIR/dnnq/dnnqd.sock when that is set, absolute and fits);
  * mode 0660, no group; every CPU of the affinity mask (CPU 0 alone should
  * sched_getaffinity fail); the limits' defaults; no extra peers; no models;
- * log level info. Allocates nothing (dnnq_config_free on it is harmless). */
+ * no metrics textfile (interval 5 s); log level info. Allocates nothing (dnnq_config_free on it is harmless). */
 void dnnq_config_default(struct dnnq_config *out);
 
 /* Parses and validates the YAML text buf[0..len) (need not be

@@ -302,27 +302,19 @@ static void uid_totals(struct dnnqd *d, uint32_t uid, struct dnnqd_totals *out)
 	}
 }
 
-/* Daemon-wide figures (every client's traffic, the session count, the
- * last reload's error) go to root, the daemon's own uid, or everybody
- * with access.public_stats; any other client sees its own uid's. */
-static void on_stats(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *r)
+void dnnqd_stats_fill(struct dnnqd *d, uint32_t uid, bool all, struct dnnq_msg_stats *st)
 {
 	const struct dnnqd_models *ms = dnnqd_models_now(d);
-	struct dnnq_msg_stats *st = &r->u.stats;
-	struct dnnqd_totals scope, mine;
-	bool all = d->cfg.public_stats || is_admin(c);
-	const struct dnnqd_uid *u = dnnqd_uid_find(d, c->uid);
+	struct dnnqd_totals scope;
+	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
 	if (all)
 		dnnqd_counters_sum(d->counts, d->nworkers, &scope);
 	else
-		uid_totals(d, c->uid, &scope);
-	dnnqd_counters_sum(c->session->counts, d->nworkers, &mine);
+		uid_totals(d, uid, &scope);
 	st->uptime_ns = dnnqd_now_ns() - d->start_ns;
 	st->requests = scope.requests;
 	st->failures = scope.failures;
 	st->bytes_copied = scope.bytes_copied;
-	st->session_requests = mine.requests;
-	st->session_failures = mine.failures;
 	st->sessions = all ? d->nsessions : u ? u->sessions : 0;
 	st->models = ms->count;
 	st->workers = d->nworkers;
@@ -333,6 +325,39 @@ static void on_stats(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *
 	else
 		snprintf(st->message, sizeof st->message, "serving %u model%s", ms->count,
 		         ms->count == 1 ? "" : "s");
+}
+
+/* Daemon-wide figures (every client's traffic, the session count, the
+ * last reload's error) go to root, the daemon's own uid, or everybody
+ * with access.public_stats; any other client sees its own uid's. */
+static void on_stats(struct dnnqd *d, const struct dnnqd_conn *c, struct reply *r)
+{
+	struct dnnq_msg_stats *st = &r->u.stats;
+	struct dnnqd_totals mine;
+	dnnqd_stats_fill(d, c->uid, d->cfg.public_stats || is_admin(c), st);
+	dnnqd_counters_sum(c->session->counts, d->nworkers, &mine);
+	st->session_requests = mine.requests;
+	st->session_failures = mine.failures;
+}
+
+void dnnqd_model_stats_fill(struct dnnqd *d, uint32_t index, struct dnnq_msg_model_stats *o)
+{
+	const struct dnnqd_models *ms = dnnqd_models_now(d);
+	uint32_t id = ms->order[index];
+	const struct dnnqd_model *v = ms->m[id];
+	o->model_id = id;
+	o->generation = v->generation;
+	o->n_models = ms->count;
+	snprintf(o->name, sizeof o->name, "%s", v->name);
+	for (unsigned w = 0; id < DNNQD_STATS_MODELS && w < d->nworkers; w++) {
+		const struct dnnqd_model_counts *k = &d->mcounts[(size_t)w * DNNQD_STATS_MODELS + id];
+		o->requests += atomic_load_explicit(&k->requests, memory_order_relaxed);
+		o->failures += atomic_load_explicit(&k->failures, memory_order_relaxed);
+		o->samples += atomic_load_explicit(&k->samples, memory_order_relaxed);
+		o->run_ns += atomic_load_explicit(&k->run_ns, memory_order_relaxed);
+		for (unsigned b = 0; b < DNNQ_PROTO_HIST_BUCKETS; b++)
+			o->hist[b] += atomic_load_explicit(&k->hist[b], memory_order_relaxed);
+	}
 }
 
 /* The index-th served model's counters, summed over the workers. Daemon-
@@ -352,23 +377,8 @@ static int on_model_stats(struct dnnqd *d, const struct dnnqd_conn *c,
 	if (m.index >= ms->count)
 		return dnnq_diag_set(why, DNNQ_E_NOTFOUND, "MODEL_STATS: index %u: %u models",
 		                     m.index, ms->count);
-	uint32_t id = ms->order[m.index];
-	const struct dnnqd_model *v = ms->m[id];
-	struct dnnq_msg_model_stats *o = &r->u.mstats;
-	o->model_id = id;
-	o->generation = v->generation;
-	o->n_models = ms->count;
-	snprintf(o->name, sizeof o->name, "%s", v->name);
-	for (unsigned w = 0; id < DNNQD_STATS_MODELS && w < d->nworkers; w++) {
-		const struct dnnqd_model_counts *k = &d->mcounts[(size_t)w * DNNQD_STATS_MODELS + id];
-		o->requests += atomic_load_explicit(&k->requests, memory_order_relaxed);
-		o->failures += atomic_load_explicit(&k->failures, memory_order_relaxed);
-		o->samples += atomic_load_explicit(&k->samples, memory_order_relaxed);
-		o->run_ns += atomic_load_explicit(&k->run_ns, memory_order_relaxed);
-		for (unsigned b = 0; b < DNNQ_PROTO_HIST_BUCKETS; b++)
-			o->hist[b] += atomic_load_explicit(&k->hist[b], memory_order_relaxed);
-	}
-	r->len = sizeof *o;
+	dnnqd_model_stats_fill(d, m.index, &r->u.mstats);
+	r->len = sizeof r->u.mstats;
 	return 0;
 }
 

@@ -54,6 +54,13 @@ bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, s
 /* A reload has finished: answers c's RELOAD if it was waiting for this
  * one; false when the reply cannot be sent (close it). */
 bool dnnqd_conn_reloaded(struct dnnqd *d, struct dnnqd_conn *c);
+/* The STATS figures (but the session's own) for a client of uid: the
+ * daemon's when `all`, else uid's open sessions' (control loop only; the
+ * textfile writer asks as the daemon). st is zeroed by the caller. */
+void dnnqd_stats_fill(struct dnnqd *d, uint32_t uid, bool all, struct dnnq_msg_stats *st);
+/* The index-th served model's counters (index < its count), summed over
+ * the workers, into o (zeroed by the caller); control loop only. */
+void dnnqd_model_stats_fill(struct dnnqd *d, uint32_t index, struct dnnq_msg_model_stats *o);
 /* Closes the socket and retires the session, if any. */
 void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c);
 

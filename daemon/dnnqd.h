@@ -41,6 +41,7 @@
 struct dnnqd_session;
 struct dnnqd_worker;
 struct dnnqd_reload;
+struct dnnqd_metrics;
 
 struct dnnqd_config {
 	const int *cpus;                /* one worker per entry, pinned there */
@@ -132,6 +133,7 @@ struct dnnqd {
 	struct dnnqd_session *retired;  /* unpublished, waiting for a grace period */
 	struct dnnqd_models *retired_models;
 	struct dnnqd_reload *reload;    /* NULL: no hot reload (the tests' daemons) */
+	struct dnnqd_metrics *metrics;  /* NULL: no metrics.textfile (metrics.h) */
 	uint32_t reloads;               /* finished, good or not */
 	char reload_error[200];         /* the last reload's failure; "" after a good one */
 };

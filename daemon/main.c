@@ -27,6 +27,7 @@
 
 #include "daemon/dnnqd.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/models.h"
 #include "daemon/notify.h"
 #include "daemon/options.h"
@@ -118,12 +119,15 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 	struct dnnqd d;
 	struct dnnqd_acl acl;
 	struct dnnqd_reload *rl = NULL;
+	struct dnnqd_metrics *mx = NULL;
 	struct dnnqd_config cfg = { c->workers.cpus, c->workers.ncpus, c->workers.spin_us,
 	                            c->limits.max_clients, c->limits.max_session_bytes,
 	                            c->limits.max_inflight, c->limits.max_sessions_per_uid,
 	                            c->limits.max_bytes_per_uid, c->access.public_stats };
 	int rc = dnnqd_acl_from(c, &acl) ? dnnq_diag_set(diag, DNNQ_E_NOMEM, "access: out of memory")
 	                                 : dnnqd_reload_create(&rl, o, c, diag);
+	if (!rc && c->metrics.textfile[0])
+		rc = dnnqd_metrics_create(c->metrics.textfile, c->metrics.interval_s, &mx, diag);
 	if (rc) {
 		dnnqd_models_free(ms);
 		goto out;
@@ -131,6 +135,7 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 	if ((rc = dnnqd_start(&d, &cfg, ms, diag)))
 		goto out;
 	d.reload = rl;
+	d.metrics = mx;
 	char status[256], where[sizeof(struct sockaddr_un)];
 	dnnqd_state_line(&d, status, sizeof status);
 	socket_name(listen_fd, c->listen.path, where, sizeof where);
@@ -143,6 +148,7 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 	rl = NULL;
 	dnnqd_destroy(&d);
 out:
+	dnnqd_metrics_destroy(mx);
 	dnnqd_reload_destroy(rl);
 	dnnqd_acl_free(&acl);
 	return rc;

@@ -12,7 +12,8 @@
  * (closing the ones that hung up or must go), accept new ones, then, on
  * the tick, bump every session's heartbeat, close connections that sent
  * no HELLO within a second, free the retired sessions and model tables
- * whose grace period is over, start a reload that is due, and ping the
+ * whose grace period is over, start a reload that is due, hand the
+ * metrics textfile writer a snapshot when one is due, and ping the
  * systemd watchdog (every WATCHDOG_USEC / 2, and only while every worker
  * has shown life within WATCHDOG_USEC: a stuck worker stops the pings and
  * lets systemd restart the daemon).
@@ -42,6 +43,7 @@
 
 #include "daemon/control.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/reload.h"
 #include "daemon/server.h"
@@ -226,6 +228,8 @@ static void tick(struct server *sv, uint64_t now)
 		dnnqd_reload_tick(sv->d, sv->d->reload, now);
 		answer_reloads(sv);     /* a reload that could not start */
 	}
+	if (sv->d->metrics)
+		dnnqd_metrics_tick(sv->d->metrics, sv->d, now);
 	/* every tick, so a worker's epoch is seen moving at 10 ms granularity */
 	bool alive = sv->wd_window_ns && dnnqd_workers_alive(sv->d, now, sv->wd_window_ns);
 	if (alive && now >= sv->wd_next_ns) {

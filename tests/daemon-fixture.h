@@ -7,6 +7,10 @@
 #define DNNQ_TESTS_DAEMON_FIXTURE_H
 
 #include <check.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "client/dnnq.h"
 #include "tools/serve-fixture.h"
@@ -47,6 +51,55 @@ static inline uint32_t test_generation(struct dnnq_client *c, const char *name)
 	uint32_t g = dnnq_model_generation(m);
 	dnnq_model_close(m);
 	return g;
+}
+
+/* argv's stdout into out (NUL-terminated, cut at len - 1), run as uid
+ * (-1: as we are); the wait status. */
+static inline int test_run_as(const char *const *argv, long uid, char *out, size_t len)
+{
+	int p[2], status;
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fixture_fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		if (uid >= 0 && (setgroups(0, NULL) || setgid((gid_t)uid) || setuid((uid_t)uid)))
+			_exit(100);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t got = 0;
+	ssize_t r;
+	char sink[256];
+	while ((r = read(p[0], got + 1 < len ? out + got : sink,
+	                 got + 1 < len ? len - 1 - got : sizeof sink)) > 0)
+		got += got + 1 < len ? (size_t)r : 0;
+	out[got] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* One request of m at `batch` with zero inputs: its status. */
+static inline int test_infer_zeros(struct dnnq_client *c, struct dnnq_model *m, uint32_t batch,
+                                   int timeout_ms)
+{
+	uint32_t ni = dnnq_model_num_inputs(m), no = dnnq_model_num_outputs(m);
+	struct dnnq_tensor t[FIXTURE_MAX_IO];
+	struct dnnq_tensor *p[FIXTURE_MAX_IO];
+	for (uint32_t i = 0; i < ni + no; i++) {
+		int rc = dnnq_tensor_alloc_io(m, i < ni ? DNNQ_INPUT : DNNQ_OUTPUT, i < ni ? i : i - ni,
+		                              batch, &t[i]);
+		ck_assert_int_eq(rc, 0);
+		memset(t[i].data, 0, t[i].bytes);
+		p[i] = &t[i];
+	}
+	int rc = dnnq_infer(m, (const struct dnnq_tensor *const *)p, p + ni, timeout_ms);
+	for (uint32_t i = 0; i < ni + no; i++)
+		dnnq_tensor_free(c, &t[i]);
+	return rc;
 }
 
 #endif

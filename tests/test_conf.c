@@ -238,7 +238,7 @@ static const struct {
 	{ "workers:\n  cpu: 1\n", DNNQ_E_INVAL,
 	  FILE_NAME ":2:3: workers.cpu: unknown key (expected cpus, spin_us)" },
 	{ "listen: {path: /x}\nmodel: []\n", DNNQ_E_INVAL,
-	  FILE_NAME ":2:1: model: unknown key (expected listen, workers, limits, access, models, log)" },
+	  FILE_NAME ":2:1: model: unknown key (expected listen, workers, limits, access, metrics, models, log)" },
 	{ "models:\n  - {name: a, path: b, thread: 1}\n", DNNQ_E_INVAL,
 	  FILE_NAME ":2:24: models[0].thread: unknown key (expected name, path, max_batch, threads,"
 	  " warmup)" },

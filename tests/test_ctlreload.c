@@ -239,25 +239,6 @@ END_TEST
 
 /* ---- per-model stats ------------------------------------------------------ */
 
-/* One request of m at `batch`, zero inputs: its status. */
-static int infer_batch(struct dnnq_client *c, struct dnnq_model *m, uint32_t batch)
-{
-	uint32_t ni = dnnq_model_num_inputs(m), no = dnnq_model_num_outputs(m);
-	struct dnnq_tensor t[FIXTURE_MAX_IO];
-	struct dnnq_tensor *p[FIXTURE_MAX_IO];
-	for (uint32_t i = 0; i < ni + no; i++) {
-		int rc = dnnq_tensor_alloc_io(m, i < ni ? DNNQ_INPUT : DNNQ_OUTPUT, i < ni ? i : i - ni,
-		                              batch, &t[i]);
-		ck_assert_int_eq(rc, 0);
-		memset(t[i].data, 0, t[i].bytes);
-		p[i] = &t[i];
-	}
-	int rc = dnnq_infer(m, (const struct dnnq_tensor *const *)p, p + ni, WAIT_MS);
-	for (uint32_t i = 0; i < ni + no; i++)
-		dnnq_tensor_free(c, &t[i]);
-	return rc;
-}
-
 START_TEST(model_stats_count)
 {
 	enum { N = 7, B = 3, F = 2 };
@@ -270,14 +251,14 @@ START_TEST(model_stats_count)
 	struct dnnq_client *c = connect_to(d.socket);
 	ck_assert_int_eq(dnnq_model_open(c, "relu64", &m), 0);
 	for (int i = 0; i < N; i++)
-		ck_assert_int_eq(infer_batch(c, m, B), 0);
+		ck_assert_int_eq(test_infer_zeros(c, m, B, WAIT_MS), 0);
 	/* failures: relu64 gets another signature; the old handle's requests
 	 * are refused by the daemon (DNNQ_E_MODEL_CHANGED) */
 	put_model(&ds, "relu64.dnnq", FIXTURE_FC1024);
 	ck_assert_msg(dnnq_reload(c, &r) == 0, "%s", dnnq_last_error());
 	ck_assert_uint_eq(r.changed, 1);
 	for (int i = 0; i < F; i++)
-		ck_assert_int_eq(infer_batch(c, m, B), DNNQ_E_MODEL_CHANGED);
+		ck_assert_int_eq(test_infer_zeros(c, m, B, WAIT_MS), DNNQ_E_MODEL_CHANGED);
 	dnnq_model_close(m);
 
 	ck_assert_msg(dnnq_model_stats(c, 0, &st) == 0, "%s", dnnq_last_error());

@@ -33,6 +33,7 @@
 
 #include "calibration/npy.h"
 #include "client/dnnq.h"
+#include "tests/daemon-fixture.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
@@ -993,29 +994,11 @@ int serve_run_ctl(const struct fixture_daemon *d, const char *const *args, char 
 {
 	const char *bin = fixture_binary("DNNQ_DNNQCTL", "dnnqctl");
 	const char *argv[16] = { bin, "--socket", d->socket };
-	int p[2], status, n = 3;
+	int n = 3;
 	ck_assert_msg(bin, "no dnnqctl: set DNNQ_DNNQCTL to the binary (make check does)");
 	for (; *args && n < 15; args++)
 		argv[n++] = *args;
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fixture_fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		dup2(p[1], 1);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(p[1]);
-	size_t got = 0;
-	ssize_t r;
-	char sink[256];
-	while ((r = read(p[0], got + 1 < len ? out + got : sink,
-	                 got + 1 < len ? len - 1 - got : sizeof sink)) > 0)
-		got += got + 1 < len ? (size_t)r : 0;
-	out[got] = '\0';
-	close(p[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	return status;
+	return test_run_as(argv, -1, out, len);
 }
 
 static void assert_ctl_ok(const struct fixture_daemon *d, const char *const *args, char *out,

@@ -892,36 +892,150 @@ START_TEST(systemd_man_pages_render)
 }
 END_TEST
 
-/* Every option `dnnqd --help` lists is in dnnqd(8), as groff writes it
- * ("\-\-max\-sessions\-per\-uid"). */
+/* ---- man pages against --help -------------------------------------------- */
+
+#define OPT_MAX 128
+#define OPT_LEN 48
+
+struct opts {
+	char name[OPT_MAX][OPT_LEN];    /* "--max-batch" */
+	unsigned n;
+};
+
+static bool opts_has(const struct opts *o, const char *name)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		if (!strcmp(o->name[i], name))
+			return true;
+	return false;
+}
+
+/* Every long option of text (plain, groff's \- already undone): "--" at a
+ * word's start, then [a-z0-9-], a trailing '-' dropped ("--acc16[=auto]"
+ * is --acc16). */
+static void opts_scan(const char *text, struct opts *o)
+{
+	for (const char *p = strstr(text, "--"); p; p = strstr(p + 2, "--")) {
+		if (p > text && !strchr(" [(,\t\n\"", p[-1]))
+			continue;
+		size_t n = 2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+		while (n > 2 && p[n - 1] == '-')
+			n--;
+		ck_assert(n < OPT_LEN);
+		if (n == 2)
+			continue;
+		char name[OPT_LEN];
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!opts_has(o, name) && o->n < OPT_MAX)
+			fmt(o->name[o->n++], OPT_LEN, "%s", name);
+	}
+}
+
+/* A man page's text with groff's \- as -. */
+static void unescape_dashes(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++)
+		if (!(r[0] == '\\' && r[1] == '-'))
+			*w++ = *r;
+	*w = '\0';
+}
+
+/* The options a page documents: those on the tag line of each .TP item. */
+static void page_items(const char *page, struct opts *o)
+{
+	for (const char *p = strstr(page, "\n.TP\n"); p; p = strstr(p + 1, "\n.TP\n")) {
+		char tag[256];
+		const char *t = p + 5;
+		size_t n = strcspn(t, "\n");
+		fmt(tag, sizeof tag, "%.*s", (int)n, t);
+		opts_scan(tag, o);
+	}
+}
+
+/* $DNNQ_BINDIR/name, else name beside the dnnqd under test. */
+static void tool_path(const char *name, char *buf, size_t len)
+{
+	const char *bindir = getenv("DNNQ_BINDIR"), *dnnqd = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	if (bindir && *bindir) {
+		fmt(buf, len, "%s/%s", bindir, name);
+		return;
+	}
+	ck_assert_msg(dnnqd, "no dnnqd: set DNNQ_DNNQD or DNNQ_BINDIR");
+	fmt(buf, len, "%s", dnnqd);
+	fmt(strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf, len, "%s", name);
+}
+
+/* `tool [cmd] --help`'s stdout, which must exit 0, appended to help. */
+static void help_of(const char *tool, const char *cmd, char *help, size_t len)
+{
+	const char *argv[] = { tool, cmd ? cmd : "--help", cmd ? "--help" : NULL, NULL };
+	size_t n = strlen(help);
+	assert_ran(run_to(argv, false, 30000, help + n, len - n), tool, help + n);
+}
+
+/* The commands a "Commands:" block lists ("  status    the ..."). */
+static void commands_of(const char *help, char cmds[][24], unsigned *n)
+{
+	const char *p = strstr(help, "\nCommands:\n");
+	*n = 0;
+	for (p = p ? p + 11 : NULL; p && !strncmp(p, "  ", 2) && p[2] != ' ' && *n < 16;
+	     p = strchr(p, '\n') + 1) {
+		size_t k = strcspn(p + 2, " \n");
+		ck_assert(k < 24);
+		fmt(cmds[(*n)++], 24, "%.*s", (int)k, p + 2);
+	}
+}
+
+/* For every tool with a man page (sections 1 and 8): each long option its
+ * --help lists (and, for dnnqctl, each command's --help) is in the page,
+ * each option the page documents as an item (.TP) is in the help, and
+ * each command the help lists is an item of the page. */
 START_TEST(systemd_man_lists_options)
 {
-	static char page[1 << 16];
-	char path[PATH_MAX + 32], *help = NULL, want[128];
-	size_t len = 0;
-	FILE *f = open_memstream(&help, &len);
-	ck_assert(f);
-	dnnqd_usage(f);
-	ck_assert_int_eq(fclose(f), 0);
-	fmt(path, sizeof path, "%s/man/dnnqd.8", srcdir());
-	read_text(path, page, sizeof page);
-	unsigned n = 0;
-	for (const char *p = strstr(help, "--"); p; p = strstr(p + 2, "--")) {
-		if (p > help && p[-1] != ' ' && p[-1] != '[')
+	static char page[1 << 17], help[1 << 16];
+	unsigned total = 0;
+	for (size_t i = 0; i < NPAGES; i++) {
+		const char *sec = strrchr(man_pages[i], '.') + 1;
+		if (strcmp(sec, "1") && strcmp(sec, "8"))
 			continue;
-		size_t nlen = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-"), w = 0;
-		ck_assert(2 * (nlen + 2) < sizeof want);
-		for (size_t i = 0; i < nlen + 2; i++) {
-			if (p[i] == '-')
-				want[w++] = '\\';
-			want[w++] = p[i];
+		char tool[PATH_MAX], name[64], path[PATH_MAX + 32], cmds[16][24];
+		unsigned ncmds;
+		struct opts in_help = { .n = 0 }, in_page = { .n = 0 };
+		fmt(name, sizeof name, "%.*s", (int)(sec - 1 - man_pages[i]), man_pages[i]);
+		tool_path(name, tool, sizeof tool);
+		help[0] = '\0';
+		help_of(tool, NULL, help, sizeof help);
+		commands_of(help, cmds, &ncmds);
+		for (unsigned c = 0; c < ncmds; c++)
+			help_of(tool, cmds[c], help, sizeof help);
+		fmt(path, sizeof path, "%s/man/%s", srcdir(), man_pages[i]);
+		read_text(path, page, sizeof page);
+		for (unsigned c = 0; c < ncmds; c++) {
+			char item[64], item_arg[64];
+			fmt(item, sizeof item, "\n.TP\n.B %s\n", cmds[c]);
+			fmt(item_arg, sizeof item_arg, "\n.TP\n.BI %s \"", cmds[c]);
+			ck_assert_msg(strstr(page, item) || strstr(page, item_arg), "%s: no item for the"
+			              " command %s", man_pages[i], cmds[c]);
 		}
-		want[w] = '\0';
-		ck_assert_msg(strstr(page, want), "dnnqd(8) has no %.*s (%s)", (int)nlen + 2, p, want);
-		n++;
+		opts_scan(help, &in_help);
+		unescape_dashes(page);
+		page_items(page, &in_page);
+		struct opts anywhere = { .n = 0 };
+		opts_scan(page, &anywhere);
+		for (unsigned k = 0; k < in_help.n; k++)
+			ck_assert_msg(opts_has(&anywhere, in_help.name[k]), "%s: `%s --help` lists %s,"
+			              " %s does not", name, name, in_help.name[k], man_pages[i]);
+		for (unsigned k = 0; k < in_page.n; k++)
+			ck_assert_msg(opts_has(&in_help, in_page.name[k]), "%s documents %s, `%s --help`"
+			              " does not list it", man_pages[i], in_page.name[k], name);
+		/* live: every tool has options, and its page items */
+		ck_assert_msg(in_help.n >= 2 && in_page.n >= 1, "%s: %u options in --help, %u items"
+		              " in %s", name, in_help.n, in_page.n, man_pages[i]);
+		total += in_help.n;
 	}
-	ck_assert_uint_ge(n, 19);     /* the check is live: it saw the options */
-	free(help);
+	ck_assert_uint_ge(total, 60);
 }
 END_TEST
 

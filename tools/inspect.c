@@ -356,7 +356,8 @@ static void print_text(const struct dnnq_model *m, size_t len)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: dnnq-inspect FILE [--json]\n"
-	           "  prints what a .dnnq model file holds; --json as one JSON object\n");
+	           "  prints what a .dnnq model file holds; --json as one JSON object\n"
+	           "  -h, --help  this text\n");
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,139 @@
+/*
+ * The Prometheus text exposition of the daemon's counters
+ * (shm/dnnq_metrics.h). Family-major: every series of a family follows its
+ * # HELP and # TYPE lines, so the per-model families loop over the models
+ * once each. Seconds are written from nanoseconds exactly ("0.00005",
+ * "12.345678901"), counters as integers.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+
+#include "shm/dnnq_metrics.h"
+
+static const uint64_t bounds_ns[DNNQ_PROTO_HIST_BUCKETS - 1] = DNNQ_PROTO_HIST_BOUNDS_NS;
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* ns as seconds, without trailing zeros. */
+static void put_seconds(FILE *f, uint64_t ns)
+{
+	char frac[16];
+	int n = snprintf(frac, sizeof frac, "%09" PRIu64, ns % 1000000000u);
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	fprintf(f, "%" PRIu64 "%s%s", ns / 1000000000u, n ? "." : "", frac);
+}
+
+/* A label value between quotes, \, " and newline escaped. */
+static void put_label(FILE *f, const char *name, const char *v, size_t max)
+{
+	fprintf(f, "%s=\"", name);
+	for (size_t i = 0; i < max && v[i]; i++) {
+		if (v[i] == '\\' || v[i] == '"')
+			fputc('\\', f);
+		if (v[i] == '\n')
+			fputs("\\n", f);
+		else
+			fputc(v[i], f);
+	}
+	fputc('"', f);
+}
+
+static void put_model(FILE *f, const char *metric, const struct dnnq_msg_model_stats *m)
+{
+	fprintf(f, "%s{", metric);
+	put_label(f, "model", m->name, sizeof m->name);
+}
+
+/* One counter or gauge per model: the field at `off` of each. */
+static void per_model(FILE *f, const char *name, const char *type, const char *help,
+                      const struct dnnq_msg_model_stats *models, size_t n, size_t off,
+                      bool u32)
+{
+	family(f, name, type, help);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = (const char *)&models[i] + off;
+		put_model(f, name, &models[i]);
+		fprintf(f, "} %" PRIu64 "\n", u32 ? *(const uint32_t *)p : *(const uint64_t *)p);
+	}
+}
+
+static void histogram(FILE *f, const struct dnnq_msg_model_stats *models, size_t n)
+{
+	static const char name[] = "dnnq_request_duration_seconds";
+	family(f, name, "histogram", "Time in the daemon from a request's check to the end of"
+	       " its run (copies, quantization, the graph; time queued is not measured).");
+	for (size_t i = 0; i < n; i++) {
+		const struct dnnq_msg_model_stats *m = &models[i];
+		uint64_t cum = 0;
+		for (unsigned b = 0; b < DNNQ_PROTO_HIST_BUCKETS; b++) {
+			cum += m->hist[b];
+			put_model(f, "dnnq_request_duration_seconds_bucket", m);
+			fputs(",le=\"", f);
+			if (b < DNNQ_PROTO_HIST_BUCKETS - 1)
+				put_seconds(f, bounds_ns[b]);
+			else
+				fputs("+Inf", f);
+			fprintf(f, "\"} %" PRIu64 "\n", cum);
+		}
+		put_model(f, "dnnq_request_duration_seconds_sum", m);
+		fputs("} ", f);
+		put_seconds(f, m->run_ns);
+		fputc('\n', f);
+		put_model(f, "dnnq_request_duration_seconds_count", m);
+		fprintf(f, "} %" PRIu64 "\n", cum);
+	}
+}
+
+static void scoped(FILE *f, const char *name, const char *type, const char *help,
+                   const char *scope, uint64_t v)
+{
+	family(f, name, type, help);
+	fprintf(f, "%s{scope=\"%s\"} %" PRIu64 "\n", name, scope, v);
+}
+
+int dnnq_metrics_write(FILE *f, const struct dnnq_msg_stats *s,
+                       const struct dnnq_msg_model_stats *models, size_t n,
+                       const char *models_note)
+{
+	bool uid = s->scope == DNNQ_STATS_SCOPE_UID;
+	const char *scope = uid ? "uid" : "daemon";
+	fprintf(f, "# dnnqd: scope=\"%s\": %s\n", scope, uid
+	        ? "this uid's open sessions (root, dnnqd's user or access.public_stats see the"
+	          " daemon's)" : "the whole daemon");
+	family(f, "dnnq_uptime_seconds", "gauge", "Seconds since dnnqd started.");
+	fputs("dnnq_uptime_seconds ", f);
+	put_seconds(f, s->uptime_ns);
+	fputc('\n', f);
+	family(f, "dnnq_workers", "gauge", "Worker threads serving requests.");
+	fprintf(f, "dnnq_workers %u\n", s->workers);
+	family(f, "dnnq_models", "gauge", "Models served.");
+	fprintf(f, "dnnq_models %u\n", s->models);
+	scoped(f, "dnnq_sessions", "gauge", "Client sessions open, in the scope.", scope,
+	       s->sessions);
+	scoped(f, "dnnq_requests_total", "counter", "Requests completed, in the scope.", scope,
+	       s->requests);
+	scoped(f, "dnnq_request_failures_total", "counter", "Requests completed with an error,"
+	       " in the scope.", scope, s->failures);
+	scoped(f, "dnnq_bytes_copied_total", "counter", "Tensor bytes copied on the data path"
+	       " (F32 tensors converted), in the scope.", scope, s->bytes_copied);
+	if (!models) {
+		fprintf(f, "# dnnqd: per-model series not shown: %s\n",
+		        models_note ? models_note : "not available");
+		return ferror(f) ? -1 : 0;
+	}
+	per_model(f, "dnnq_model_generation", "gauge", "The served version of the model (1, then"
+	          " one more at each reload that changed it).", models, n,
+	          offsetof(struct dnnq_msg_model_stats, generation), true);
+	per_model(f, "dnnq_model_requests_total", "counter", "Requests that named the model.",
+	          models, n, offsetof(struct dnnq_msg_model_stats, requests), false);
+	per_model(f, "dnnq_model_failures_total", "counter", "Requests of the model that failed.",
+	          models, n, offsetof(struct dnnq_msg_model_stats, failures), false);
+	per_model(f, "dnnq_model_samples_total", "counter", "Batch items of the model's successful"
+	          " requests.", models, n, offsetof(struct dnnq_msg_model_stats, samples), false);
+	histogram(f, models, n);
+	return ferror(f) ? -1 : 0;
+}
