@@ -295,11 +295,11 @@ void dnnq_f32_eltwise(enum dnnq_isa isa, enum dnnq_eltwise_op op, size_t ninputs
 {
 	struct ew_job e = { kernels(isa), op, min_size(ninputs, DNNQ_ELTWISE_MAX_INPUTS),
 	                    channels, in, bcast, y };
-	size_t period = 0;
+	bool per_channel = false;
 	for (size_t k = 0; k < e.ninputs; k++)
-		if (bcast[k] == DNNQ_BCAST_CHANNEL)
-			period = channels;
-	run_segments(ex, n, period, ew_seg, &e);
+		per_channel |= bcast[k] == DNNQ_BCAST_CHANNEL;
+	if (e.ninputs && (!per_channel || channels))
+		run_segments(ex, n, per_channel ? channels : 0, ew_seg, &e);
 }
 
 struct act_job {
@@ -552,6 +552,8 @@ static int conv_check(const struct dnnq_f32_conv_desc *d, struct dnnq_diag *diag
 	      DNNQ_E_RANGE, "pads must be < 1024");
 	CHECK(d->cin <= (1u << 20) && d->cout <= (1u << 20), DNNQ_E_RANGE,
 	      "cin and cout must be <= 2^20");
+	CHECK(d->kh * d->kw * d->cin <= INT_MAX / MC, DNNQ_E_RANGE,
+	      "kh * kw * cin = %zu: at most %d", d->kh * d->kw * d->cin, INT_MAX / MC);
 	return DNNQ_OK;
 }
 

@@ -405,6 +405,54 @@ START_TEST(pooling_random)
 }
 END_TEST
 
+/* What f32.h says of the stateless kernels' edges. */
+START_TEST(stateless_edges)
+{
+	float x[16], y[16];
+	for (int i = 0; i < 16; i++)
+		x[i] = (float)i - 7.5f, y[i] = 42.0f;
+	/* nothing written: a window that cannot fit, no channels, no inputs */
+	const struct dnnq_pooling_geom bad = { 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, false };
+	dnnq_f32_maxpool(DNNQ_ISA_SCALAR, &bad, 1, 2, 2, 4, x, y, NULL);
+	const float *in[2] = { x, x };
+	const enum dnnq_broadcast bc[2] = { DNNQ_BCAST_NONE, DNNQ_BCAST_CHANNEL };
+	dnnq_f32_eltwise(DNNQ_ISA_SCALAR, DNNQ_ELTWISE_ADD, 2, in, bc, 0, 16, y, NULL);
+	dnnq_f32_eltwise(DNNQ_ISA_SCALAR, DNNQ_ELTWISE_SUM, 0, in, bc, 4, 16, y, NULL);
+	dnnq_f32_softmax(DNNQ_ISA_SCALAR, 2, 0, x, y, NULL);
+	dnnq_f32_ewlin(DNNQ_ISA_SCALAR, 16, 0, x, NULL, x, y, NULL);
+	for (int i = 0; i < 16; i++)
+		ck_assert(y[i] == 42.0f);
+	/* an ISA that names none runs the scalar kernels */
+	dnnq_f32_activation((enum dnnq_isa)99, DNNQ_ACT_RELU, &act_p, 16, x, y, NULL);
+	for (int i = 0; i < 16; i++)
+		ck_assert(y[i] == (x[i] < 0 ? 0.0f : x[i]));
+	/* a row of -inf gives NaN; one finite entry takes it all */
+	float xi[10], yi[10];
+	for (int i = 0; i < 10; i++)
+		xi[i] = -INFINITY;
+	FOR_EACH_ISA(isa) {
+		dnnq_f32_softmax(isa, 1, 10, xi, yi, NULL);
+		for (int i = 0; i < 10; i++)
+			ck_assert(isnan(yi[i]));
+		xi[9] = -1e30f;
+		dnnq_f32_softmax(isa, 1, 10, xi, yi, NULL);
+		for (int i = 0; i < 10; i++)
+			ck_assert(yi[i] == (i == 9 ? 1.0f : 0.0f));
+		xi[9] = -INFINITY;
+	}
+	/* dilation can leave a window without taps: 0 */
+	const struct dnnq_pooling_geom dil = { 2, 2, 1, 1, 1, 1, 2, 2, 3, 3, false };
+	size_t oh, ow;
+	ck_assert_int_eq(dnnq_pooling_output_size(&dil, 1, 1, &oh, &ow, NULL), 0);
+	ck_assert(oh == 1 && ow == 1);
+	float one = 5.0f, out[1] = { 42.0f };
+	FOR_EACH_ISA(isa) {
+		dnnq_f32_maxpool(isa, &dil, 1, 1, 1, 1, &one, out, NULL);
+		ck_assert(out[0] == 0.0f);
+	}
+}
+END_TEST
+
 /* ---- convolution ----------------------------------------------------------- */
 
 struct conv_case {
@@ -634,6 +682,7 @@ Suite *suite_f32(void)
 	tcase_add_test(tc, eltwise);
 	tcase_add_test(tc, ewlin);
 	tcase_add_loop_test(tc, pooling_random, 0, 6);
+	tcase_add_test(tc, stateless_edges);
 	tcase_add_loop_test(tc, conv, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
 	tcase_add_test(tc, conv_errors);
 	tcase_add_loop_test(tc, fc, 0, 5);
