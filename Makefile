@@ -33,7 +33,8 @@ isa_flags = $(foreach i,avx2 sse42 avx512vnni,$(if $(findstring -$(i).c,$(1)),$(
 # ONNX's schema, for onnx/: the one Debian's libonnx-dev installs in the
 # system include directory.
 ONNX_PROTO ?= $(firstword $(wildcard $(addsuffix /onnx/onnx.proto,/usr/local/include /usr/include)))
-DEPS_OK := $(shell pkg-config --exists liburing yaml-0.1 libsystemd check libprotobuf-c 2>/dev/null && \
+DEPS_OK := $(shell pkg-config --exists liburing yaml-0.1 libsystemd check libprotobuf-c \
+             openblas 2>/dev/null && \
              command -v systemd-analyze >/dev/null && command -v groff >/dev/null && \
              command -v protoc-c >/dev/null && test -n "$(ONNX_PROTO)" && echo y)
 DEPS_FIRST := $(if $(DEPS_OK),,deps)
@@ -65,6 +66,10 @@ BENCH_SRC  := $(sort $(wildcard bench/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 ENGINE_LIB := $(BUILD)/libdnnq-engine.a
+# What a binary linking the engine needs besides it: OpenBLAS (the fp32
+# twins' sgemm, engine/f32.c, which alone includes its header).
+ENGINE_LIBS = $(shell pkg-config --libs openblas 2>/dev/null)
+OPENBLAS_CFLAGS = $(shell pkg-config --cflags openblas 2>/dev/null)
 CALIB_LIB  := $(BUILD)/libdnnq-calib.a
 SHM_LIB    := $(BUILD)/libdnnq-shm.a
 DAEMON_LIB := $(BUILD)/libdnnq-daemon.a
@@ -108,6 +113,7 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_FIRST)
 $(ENGINE_LIB): $(call obj,$(ENGINE_SRC))
 $(call obj,engine/op.c): DNNQ_CFLAGS += $(OP_LIST)
 $(call obj,engine/op.c): $(OPS_SRC)
+$(call obj,engine/f32.c): DNNQ_CFLAGS += $(OPENBLAS_CFLAGS)
 $(CALIB_LIB): $(call obj,$(CALIB_SRC))
 $(SHM_LIB): $(call obj,$(SHM_SRC))
 $(DAEMON_LIB): $(call obj,$(DAEMON_SRC))
@@ -133,19 +139,19 @@ $(call obj,$(ONNX_SRC)): | $(ONNX_GEN:.c=.h)
 $(ONNX_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(ONNX_LIB) $(DAEMON_LIB) $(CALIB_LIB) \
                $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ONNX_LIBS) -lm -lpthread
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ONNX_LIBS) $(ENGINE_LIBS) -lm -lpthread
 
 $(BUILD)/bin/dnnq-calibrate: $(call obj,tools/calibrate.c) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ENGINE_LIBS) -lm
 
 $(BUILD)/bin/dnnq-inspect: $(call obj,tools/inspect.c) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ENGINE_LIBS) -lm
 
 $(DNNQD): $(call obj,daemon/main.c) $(DAEMON_LIB) $(CONF_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(DAEMON_LIBS)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ENGINE_LIBS) $(DAEMON_LIBS)
 
 # Only the public API leaves the shared object (client/libdnnq-client.map).
 $(CLIENT_SO): $(call obj,$(CLIENT_SRC) $(SHM_SRC)) client/libdnnq-client.map
@@ -174,7 +180,8 @@ $(call obj,$(TEST_SRC)): | $(ONNX_GEN:.c=.h)
 $(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) \
             $(ONNX_LIB) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) $(ONNX_LIBS) $(DAEMON_LIBS)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(CHECK_LIBS) $(ONNX_LIBS) $(ENGINE_LIBS) \
+	  $(DAEMON_LIBS)
 
 # CK_DEFAULT_TIMEOUT: a hung test fails instead of hanging CI; sanitizers are slow.
 # One pass covers every ISA: the suites run each kernel table the CPU has
@@ -188,7 +195,7 @@ check: $(DEPS_FIRST) all $(TEST_BIN) $(DNNQD) $(DNNQCTL) $(ONNX_TOOLS)
 $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) \
              $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl -lopenblas $(DAEMON_LIBS)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl $(ENGINE_LIBS) $(DAEMON_LIBS)
 
 bench: $(if $(BENCH_OK),,deps-bench)
 	$(MAKE) $(BENCH_BIN) $(DNNQD)
@@ -264,7 +271,7 @@ SOAK_BIN  := $(BUILD)/bin/dnnq-soak
 .PHONY: soak
 $(SOAK_BIN): $(call obj,tools/soak.c $(FIXTURE_SRC)) $(CLIENT_A) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm -lpthread
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ENGINE_LIBS) -lm -lpthread
 
 soak: $(DEPS_FIRST) $(SOAK_BIN) $(DNNQD)
 	DNNQ_DNNQD=$(DNNQD) $(SOAK_BIN) --duration $(DURATION)
@@ -298,6 +305,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_FIRST)
 $(call fuzz_obj,$(ONNX_SRC) $(ONNX_GEN) tests/fuzz/onnx.c): FUZZ_CFLAGS += -I$(BUILD)/gen
 $(call fuzz_obj,engine/op.c): FUZZ_CFLAGS += $(OP_LIST)
 $(call fuzz_obj,engine/op.c): $(OPS_SRC)
+$(call fuzz_obj,engine/f32.c): FUZZ_CFLAGS += $(OPENBLAS_CFLAGS)
 $(call fuzz_obj,$(ONNX_SRC) tests/fuzz/onnx.c): | $(ONNX_GEN:.c=.h)
 $(FUZZ_LIB): $(call fuzz_obj,$(FUZZ_LIB_SRC))
 	@mkdir -p $(dir $@)
@@ -305,7 +313,7 @@ $(FUZZ_LIB): $(call fuzz_obj,$(FUZZ_LIB_SRC))
 
 $(FUZZ_BINS): $(FUZZ_BUILD)/bin/fuzz-%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(DAEMON_LIBS) $(ONNX_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(DAEMON_LIBS) $(ONNX_LIBS) $(ENGINE_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -321,7 +329,7 @@ fuzz: fuzz-build
 $(FUZZ_SEEDS): $(call obj,tools/fuzz-seeds.c $(FIXTURE_SRC)) $(CLIENT_A) $(CALIB_LIB) \
                $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm -lpthread
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) $(ENGINE_LIBS) -lm -lpthread
 
 fuzz-seeds: $(FUZZ_SEEDS)
 	$(FUZZ_SEEDS) tests/fuzz/corpus

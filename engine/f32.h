@@ -77,11 +77,14 @@ int dnnq_f32_fc_run(struct dnnq_f32_fc *op, const struct dnnq_executor *ex);
 void dnnq_f32_fc_destroy(struct dnnq_f32_fc *op);
 
 /* ---- stateless kernels --------------------------------------------------- */
-/* Each computes all of its output, split over ex in fixed chunks. */
+/* Each computes all of its output, split over ex in fixed chunks. An isa
+ * this CPU lacks runs the scalar kernels; a geometry or shape the operator
+ * cannot have (dnnq_pooling_output_size refuses it, c == 0) writes nothing. */
 
 /* Max or average pooling of x (n x h x w x c) into y (n x oh x ow x c), the
  * geometry of engine/pooling.h (dnnq_pooling_output_size gives oh, ow);
- * average: count_include_pad as ONNX. */
+ * average: count_include_pad as ONNX. A window with no tap in the image
+ * (only dilation makes one) gives 0, as the fp32 references of pooling.h. */
 void dnnq_f32_maxpool(enum dnnq_isa isa, const struct dnnq_pooling_geom *g, size_t n,
                       size_t h, size_t w, size_t c, const float *x, float *y,
                       const struct dnnq_executor *ex);
@@ -103,7 +106,8 @@ void dnnq_f32_activation(enum dnnq_isa isa, enum dnnq_activation_kind kind,
                          const struct dnnq_act_params *p, size_t n, const float *x, float *y,
                          const struct dnnq_executor *ex);
 
-/* Softmax along rows of length c: y[r][i] = exp(x - max) / sum; y may be x. */
+/* Softmax along rows of length c: y[r][i] = exp(x - max) / sum; y may be x.
+ * A row with a NaN, or whose max is infinite, gives NaN. */
 void dnnq_f32_softmax(enum dnnq_isa isa, size_t rows, size_t c, const float *x, float *y,
                       const struct dnnq_executor *ex);
 

@@ -24,14 +24,10 @@
 #define CBLOCK 256          /* channels one task covers */
 #define WINDOW_ROWS 4       /* output rows one MaxPool/AveragePool task covers */
 
-struct axis {
-	int64_t k, s, p0, p1, d;
-};
-
 struct pooler {
 	const struct dnnq_kernels *kn;
 	bool avg, include_pad, ceil_mode, bound;
-	struct axis ax[2];           /* height, width */
+	struct dnnq_pooling_axis ax[2];   /* height, width */
 	double sx, sy;               /* input and output scales */
 	int32_t zx;
 	float zy, qmin, qmax;
@@ -45,13 +41,9 @@ struct dnnq_maxpool { struct pooler p; };
 struct dnnq_avgpool { struct pooler p; };
 struct dnnq_gavgpool { struct pooler p; };
 
-/* The window of output position o on one axis: the first tap inside the
- * image, how many taps are inside it, and how many inside the padded image. */
-struct span {
-	int64_t first, n, count;
-};
-
-static struct span window(const struct axis *a, int64_t o, int64_t in)
+/* The window of output position o on one axis (pooling.h). */
+struct dnnq_pooling_span dnnq_pooling_window(const struct dnnq_pooling_axis *a, int64_t o,
+                                             int64_t in)
 {
 	int64_t s = o * a->s - a->p0;                     /* first tap */
 	int64_t j0 = s < 0 ? (-s + a->d - 1) / a->d : 0;  /* first inside */
@@ -59,7 +51,7 @@ static struct span window(const struct axis *a, int64_t o, int64_t in)
 	int64_t jp = (in + a->p1 - 1 - s) / a->d;         /* last inside the padding */
 	j1 = j1 < a->k - 1 ? j1 : a->k - 1;
 	jp = jp < a->k - 1 ? jp : a->k - 1;
-	struct span r = { 0, j1 >= j0 ? j1 - j0 + 1 : 0, jp + 1 };
+	struct dnnq_pooling_span r = { 0, j1 >= j0 ? j1 - j0 + 1 : 0, jp + 1 };
 	if (r.n)
 		r.first = s + j0 * a->d;
 	return r;
@@ -70,7 +62,7 @@ static struct span window(const struct axis *a, int64_t o, int64_t in)
  * stride of 2 or more lets the padded input fall short of the extent); then
  * ceil mode drops a last window that would start in the end padding.
  * 0 when no window fits. */
-static int64_t axis_out(const struct axis *a, int64_t in, bool ceil_mode)
+static int64_t axis_out(const struct dnnq_pooling_axis *a, int64_t in, bool ceil_mode)
 {
 	if (in < 1)
 		return 0;
@@ -87,10 +79,12 @@ static int64_t axis_out(const struct axis *a, int64_t in, bool ceil_mode)
 	return o;
 }
 
-static void get_axes(const struct dnnq_pooling_geom *g, struct axis ax[2])
+void dnnq_pooling_axes(const struct dnnq_pooling_geom *g, struct dnnq_pooling_axis ax[2])
 {
-	ax[0] = (struct axis){ g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom, g->dilation_h };
-	ax[1] = (struct axis){ g->kernel_w, g->stride_w, g->pad_left, g->pad_right, g->dilation_w };
+	ax[0] = (struct dnnq_pooling_axis){ g->kernel_h, g->stride_h, g->pad_top, g->pad_bottom,
+	                                    g->dilation_h };
+	ax[1] = (struct dnnq_pooling_axis){ g->kernel_w, g->stride_w, g->pad_left, g->pad_right,
+	                                    g->dilation_w };
 }
 
 static int check_geom(const struct dnnq_pooling_geom *g, const char *op, struct dnnq_diag *diag)
@@ -131,8 +125,8 @@ int dnnq_pooling_output_size(const struct dnnq_pooling_geom *g, size_t in_h, siz
 	int rc = check_geom(g, "pooling", diag);
 	if (rc)
 		return rc;
-	struct axis ax[2];
-	get_axes(g, ax);
+	struct dnnq_pooling_axis ax[2];
+	dnnq_pooling_axes(g, ax);
 	const size_t in[2] = { in_h, in_w };
 	int64_t o[2];
 	for (int a = 0; a < 2; a++) {
@@ -229,10 +223,10 @@ static int bind(struct pooler *p, size_t n, size_t h, size_t w, size_t c,
 
 /* One output pixel, channels [c0, c0 + nc), from output row r (over all
  * images) and the height window hs of that row. */
-static void pixel(const struct pooler *p, size_t r, const struct span *hs, size_t ow,
-                  size_t c0, size_t nc)
+static void pixel(const struct pooler *p, size_t r, const struct dnnq_pooling_span *hs,
+                  size_t ow, size_t c0, size_t nc)
 {
-	struct span ws = window(&p->ax[1], (int64_t)ow, (int64_t)p->w);
+	struct dnnq_pooling_span ws = dnnq_pooling_window(&p->ax[1], (int64_t)ow, (int64_t)p->w);
 	size_t img = r / p->oh;
 	struct dnnq_pooling_win win = {
 		p->in + ((img * p->h + (size_t)hs->first) * p->w + (size_t)ws.first) * p->c + c0,
@@ -263,7 +257,8 @@ static void task(void *arg, size_t t, unsigned tid)
 	size_t r0 = t / nblocks * p->rows_per_task, rows = p->n * p->oh;
 	size_t r1 = r0 + p->rows_per_task < rows ? r0 + p->rows_per_task : rows;
 	for (size_t r = r0; r < r1; r++) {
-		struct span hs = window(&p->ax[0], (int64_t)(r % p->oh), (int64_t)p->h);
+		struct dnnq_pooling_span hs =
+			dnnq_pooling_window(&p->ax[0], (int64_t)(r % p->oh), (int64_t)p->h);
 		for (size_t ow = 0; ow < p->ow; ow++)
 			pixel(p, r, &hs, ow, c0, nc);
 	}
@@ -287,8 +282,8 @@ static int reference(const struct pooler *op, bool global, size_t n, size_t h, s
 {
 	struct pooler p = *op;
 	if (global) {
-		p.ax[0] = (struct axis){ (int64_t)h, 1, 0, 0, 1 };
-		p.ax[1] = (struct axis){ (int64_t)w, 1, 0, 0, 1 };
+		p.ax[0] = (struct dnnq_pooling_axis){ (int64_t)h, 1, 0, 0, 1 };
+		p.ax[1] = (struct dnnq_pooling_axis){ (int64_t)w, 1, 0, 0, 1 };
 		p.ceil_mode = false;
 	}
 	int64_t oh = axis_out(&p.ax[0], (int64_t)h, p.ceil_mode);
@@ -297,9 +292,9 @@ static int reference(const struct pooler *op, bool global, size_t n, size_t h, s
 		return oh && ow ? DNNQ_E_INVAL : DNNQ_E_SHAPE;
 	for (size_t img = 0; img < n; img++)
 	for (int64_t oy = 0; oy < oh; oy++) {
-		struct span hs = window(&p.ax[0], oy, (int64_t)h);
+		struct dnnq_pooling_span hs = dnnq_pooling_window(&p.ax[0], oy, (int64_t)h);
 		for (int64_t ox = 0; ox < ow; ox++) {
-			struct span ws = window(&p.ax[1], ox, (int64_t)w);
+			struct dnnq_pooling_span ws = dnnq_pooling_window(&p.ax[1], ox, (int64_t)w);
 			int64_t count = p.include_pad ? hs.count * ws.count : hs.n * ws.n;
 			for (size_t ch = 0; ch < c; ch++) {
 				double v = p.avg ? 0 : -INFINITY;
@@ -355,7 +350,7 @@ int dnnq_maxpool_create(const struct dnnq_maxpool_desc *d, struct dnnq_maxpool *
 	op->p.kn = dnnq_kernels_of(d->isa);
 	op->p.ceil_mode = d->geom.ceil_mode;
 	op->p.rows_per_task = WINDOW_ROWS;
-	get_axes(&d->geom, op->p.ax);
+	dnnq_pooling_axes(&d->geom, op->p.ax);
 	*out = op;
 	return DNNQ_OK;
 }
@@ -396,7 +391,7 @@ int dnnq_avgpool_create(const struct dnnq_avgpool_desc *d, struct dnnq_avgpool *
 	op->p.ceil_mode = d->geom.ceil_mode;
 	op->p.include_pad = d->count_include_pad;
 	op->p.rows_per_task = WINDOW_ROWS;
-	get_axes(&d->geom, op->p.ax);
+	dnnq_pooling_axes(&d->geom, op->p.ax);
 	set_avg(&op->p, &d->in_qp, &d->out_qp);
 	*out = op;
 	return DNNQ_OK;
@@ -447,8 +442,8 @@ int dnnq_gavgpool_setup(struct dnnq_gavgpool *op, size_t n, size_t h, size_t w, 
 	op->p.bound = false;
 	if (h > INT32_MAX || w > INT32_MAX)
 		return DNNQ_E_SHAPE;
-	op->p.ax[0] = (struct axis){ (int64_t)h, 1, 0, 0, 1 };
-	op->p.ax[1] = (struct axis){ (int64_t)w, 1, 0, 0, 1 };
+	op->p.ax[0] = (struct dnnq_pooling_axis){ (int64_t)h, 1, 0, 0, 1 };
+	op->p.ax[1] = (struct dnnq_pooling_axis){ (int64_t)w, 1, 0, 0, 1 };
 	return bind(&op->p, n, h, w, c, in, out);
 }
 

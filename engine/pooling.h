@@ -151,6 +151,22 @@ struct dnnq_avgpool_k {
 	float mult, zy, qmin, qmax;
 };
 
+/* One axis of a window geometry, and the window of output position o on it
+ * for an input of length in: the first tap inside the input, how many taps
+ * are inside it, and how many inside the padded input (the divisor of
+ * count_include_pad). Shared with the fp32 twins (engine/f32.c). */
+struct dnnq_pooling_axis {
+	int64_t k, s, p0, p1, d;
+};
+
+struct dnnq_pooling_span {
+	int64_t first, n, count;
+};
+
+void dnnq_pooling_axes(const struct dnnq_pooling_geom *g, struct dnnq_pooling_axis ax[2]);
+struct dnnq_pooling_span dnnq_pooling_window(const struct dnnq_pooling_axis *a, int64_t o,
+                                             int64_t in);
+
 void dnnq_maxpool_kernel_scalar(const struct dnnq_pooling_win *win, size_t c, uint8_t *y);
 void dnnq_maxpool_kernel_avx2(const struct dnnq_pooling_win *win, size_t c, uint8_t *y);
 void dnnq_avgpool_kernel_scalar(const struct dnnq_pooling_win *win, size_t c,

@@ -32,8 +32,9 @@ void dnnq_weights_cache_destroy(struct dnnq_weights_cache *c);
 size_t dnnq_weights_cache_bytes(const struct dnnq_weights_cache *c);
 
 /* One operator's packed weights: GEMM weights (ngw sets: an FC's one, a
- * convolution's one per group) or a depthwise convolution's widened taps
- * and channel sums; what the operator does not use is NULL / 0. */
+ * convolution's one per group), a depthwise convolution's widened taps
+ * and channel sums, or an fp32 operator's weights (engine/f32.h); what the
+ * operator does not use is NULL / 0. */
 struct dnnq_wcache_entry {
 	const char *key;                /* the node's name */
 	int kind;                       /* the operator's own tag (conv, fc) */
@@ -44,6 +45,8 @@ struct dnnq_wcache_entry {
 	int16_t *dw_w;
 	int32_t *dw_row_sums;
 	size_t dw_bytes;
+	float *f32w;                    /* DNNQ_ALIGN-aligned, f32w_count floats */
+	size_t f32w_count;
 };
 
 /* The entry of key, if it was packed for kind, isa, n and k; else NULL. */

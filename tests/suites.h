@@ -10,6 +10,7 @@
 	DNNQ_SUITE(gemm) \
 	DNNQ_SUITE(fc) \
 	DNNQ_SUITE(eltwise) \
+	DNNQ_SUITE(f32) \
 	DNNQ_SUITE(pooling) \
 	DNNQ_SUITE(conv) \
 	DNNQ_SUITE(calib) \

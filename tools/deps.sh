@@ -8,14 +8,15 @@
 #                          libclang-rt-14-dev: libFuzzer for `make fuzz`;
 #                          libprotobuf-c-dev, protobuf-c-compiler and
 #                          libonnx-dev: the ONNX importer, generated from
-#                          onnx/onnx.proto at build time; python3-numpy
-#                          and python3-pytest: the Python client's tests,
-#                          `make check-python`)
-#   tools/deps.sh --bench  also the benchmark peers (oneDNN, OpenBLAS)
+#                          onnx/onnx.proto at build time; libopenblas-dev:
+#                          the engine's fp32 sgemm, engine/f32.c, and a
+#                          benchmark peer; python3-numpy and python3-pytest:
+#                          the Python client's tests, `make check-python`)
+#   tools/deps.sh --bench  also the other benchmark peer (oneDNN)
 # Not root: prints the apt-get command to run instead and fails.
 set -eu
-pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-numpy python3-pytest"
-[ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev libopenblas-dev"
+pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-dev python3-numpy python3-pytest"
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev"
 missing=""
 for p in $pkgs; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
