@@ -624,7 +624,8 @@ int dnnq_f32_conv_setup(struct dnnq_f32_conv *c, size_t n, size_t h, size_t w,
 	int rc = dnnq_f32_conv_output_size(c, h, w, &oh, &ow);
 	if (rc)
 		return rc;
-	if (n > (1u << 20) || n * oh * ow > ((size_t)1 << 40))
+	size_t pixels;
+	if (!dnnq_mul_size(n, oh * ow, &pixels) || pixels > ((size_t)1 << 40))
 		return DNNQ_E_RANGE;
 	c->n = n;
 	c->h = h;
