@@ -9,11 +9,16 @@
  * Exit status: 0 after a signal, 1 when start-up fails (the config, a
  * model file, the socket, a worker) or --check-config finds an error, 2
  * for a bad command line. SIGTERM, SIGINT and SIGHUP are blocked before
- * any thread exists (so no worker or reload thread takes them) and read
- * from a signalfd by the control loop; SIGPIPE is ignored, a vanished
- * client is an error return, not a death.
+ * any thread of ours exists (so no worker or reload thread takes them)
+ * and read from a signalfd by the control loop; a thread a library started
+ * when it was loaded (OpenBLAS's pool, before main) does not block them,
+ * so a handler there hands the signal to the main thread, where it waits
+ * for the signalfd. SIGPIPE is ignored, a vanished client is an error
+ * return, not a death.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -34,13 +39,29 @@
 #include "daemon/reload.h"
 #include "daemon/server.h"
 
+static pthread_t main_thread;
+
+/* In a thread that does not block sig (pthread_kill is async-signal-safe). */
+static void forward_signal(int sig)
+{
+	int e = errno;
+	pthread_kill(main_thread, sig);
+	errno = e;
+}
+
 static int signals_fd(void)
 {
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	sigset_t set;
 	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	main_thread = pthread_self();
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sigaddset(&set, sigs[i]);
+		if (sigaction(sigs[i], &sa, NULL))
+			return -1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		return -1;

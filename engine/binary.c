@@ -12,9 +12,12 @@
 #define ROWS_PER_TASK_MIN 4096u   /* elements per task, at least */
 
 struct binary {
-	const struct dnnq_binary_impl *impl;
-	dnnq_binary_row row;
+	const struct dnnq_op_def *def;
+	dnnq_binary_row row;           /* int8 */
+	dnnq_binary_row_f32 row_f32;   /* fp32 */
 	struct dnnq_binary_q q;
+	bool fp32;                     /* the node's precision */
+	float *cst[2];                 /* fp32: a constant input as f32 */
 	/* the walk, set by infer at the planned shapes: the output's dims
 	 * coalesced to nd dims (the last one the contiguous run), with each
 	 * input's element strides (0: broadcast) */
@@ -23,8 +26,8 @@ struct binary {
 	size_t stride[2][DNNQ_MAX_DIMS];
 	size_t rows, per_task;
 	/* bound by setup */
-	const uint8_t *a, *b;
-	uint8_t *y;
+	const void *a, *b;
+	void *y;
 };
 
 int dnnq_binary_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
@@ -77,17 +80,18 @@ static int broadcast(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 static int binary_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                          struct dnnq_diag *diag)
 {
-	const struct dnnq_op_def *def = dnnq_op_get(n->desc.kind);
 	const struct dnnq_qparams *oq = &n->desc.op.binary.out_qp;
 	struct gtensor *in[2] = { gin(g, n, 0), gin(g, n, 1) };
+	bool fp32 = n->desc.precision == DNNQ_PRECISION_FP32;
+	enum dnnq_dtype dt = fp32 ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_U8;
 	if (n->desc.ninputs != 2)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': %zu inputs: want 2", n->name, n->desc.ninputs);
-	for (int k = 0; k < 2; k++)
-		if (in[k]->dtype != DNNQ_DTYPE_U8)
-			return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need u8", n->name,
-			            in[k]->name, dnnq_dtype_name(in[k]->dtype));
+	for (int k = 0; k < 2; k++)   /* an fp32 node reads the graph's (u8) constants too */
+		if (in[k]->dtype != dt && !(fp32 && in[k]->const_data))
+			return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need %s", n->name,
+			            in[k]->name, dnnq_dtype_name(in[k]->dtype), dnnq_dtype_name(dt));
 	struct dnnq_diag why = { 0 };
-	int rc = dnnq_qparams_check(oq, DNNQ_DTYPE_U8, &why);
+	int rc = fp32 ? DNNQ_OK : dnnq_qparams_check(oq, DNNQ_DTYPE_U8, &why);
 	if (rc)
 		return FAIL(rc, "node '%s': output qparams: %s", n->name, why.msg);
 	rc = broadcast(g, n, out, diag);
@@ -96,19 +100,30 @@ static int binary_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 	struct binary *op = calloc(1, sizeof *op);
 	if (!op)
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
+	n->op = op;
+	op->fp32 = fp32;
 	enum dnnq_isa isa = n->desc.op.binary.isa;
-	op->impl = def->impl;
-	op->row = (unsigned)isa < DNNQ_ISA_COUNT && op->impl->row[isa] ? op->impl->row[isa]
-	                                                              : op->impl->row[0];
+	const struct dnnq_binary_impl *impl;
+	op->def = dnnq_op_get(n->desc.kind);
+	impl = op->def->impl;
+	if ((unsigned)isa >= DNNQ_ISA_COUNT)
+		isa = DNNQ_ISA_SCALAR;
+	op->row = impl->row[isa];
+	op->row_f32 = impl->row_f32[isa];
+	for (int k = 0; fp32 && k < 2; k++) {
+		if (!in[k]->const_data)
+			continue;
+		if (!(op->cst[k] = dnnq_graph_const_f32(in[k])))
+			return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
+	}
+	out->dtype = dt;
+	out->qp = fp32 ? (struct dnnq_qparams){ 0 } : *oq;
 	op->q = (struct dnnq_binary_q){
 		.sa = in[0]->qp.scale, .za = (float)in[0]->qp.zero_point,
 		.sb = in[1]->qp.scale, .zb = (float)in[1]->qp.zero_point,
 		.sy = oq->scale, .zy = (float)oq->zero_point,
 		.qmin = 0, .qmax = 255,
 	};
-	n->op = op;
-	out->dtype = DNNQ_DTYPE_U8;
-	out->qp = *oq;
 	return DNNQ_OK;
 }
 
@@ -197,7 +212,12 @@ static void binary_task(void *arg, size_t t, unsigned tid)
 	for (size_t r = t * op->per_task; r < end; r++) {
 		size_t oa, ob;
 		row_offsets(op, r, &oa, &ob);
-		op->row(op->a + oa, sa, op->b + ob, sb, op->y + r * inner, inner, &op->q);
+		if (op->fp32)
+			op->row_f32((const float *)op->a + oa, sa, (const float *)op->b + ob, sb,
+			            (float *)op->y + r * inner, inner);
+		else
+			op->row((const uint8_t *)op->a + oa, sa, (const uint8_t *)op->b + ob, sb,
+			        (uint8_t *)op->y + r * inner, inner, &op->q);
 	}
 }
 
@@ -205,8 +225,8 @@ static int binary_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads
 {
 	struct binary *op = n->op;
 	(void)nthreads;
-	op->a = gin(g, n, 0)->buf;
-	op->b = gin(g, n, 1)->buf;
+	op->a = op->cst[0] ? op->cst[0] : gin(g, n, 0)->buf;
+	op->b = op->cst[1] ? op->cst[1] : gin(g, n, 1)->buf;
 	op->y = g->t[n->out].buf;
 	return DNNQ_OK;
 }
@@ -222,7 +242,12 @@ static int binary_run(struct gnode *n, const struct dnnq_executor *ex)
 
 static void binary_destroy(struct gnode *n)
 {
-	free(n->op);
+	struct binary *op = n->op;
+	if (op) {
+		free(op->cst[0]);
+		free(op->cst[1]);
+	}
+	free(op);
 }
 
 static int binary_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
@@ -235,10 +260,11 @@ static int binary_ref(struct dnnq_graph *g, struct gnode *n, const float *const 
 		size_t oa, ob;
 		row_offsets(op, r, &oa, &ob);
 		for (size_t i = 0; i < inner; i++)
-			out[r * inner + i] = op->impl->f32(in[0][oa + i * sa], in[1][ob + i * sb]);
+			out[r * inner + i] = op->def->f32(in[0][oa + i * sa], in[1][ob + i * sb]);
 	}
 	return DNNQ_OK;
 }
 
+/* Both precisions share the adapter: create reads the node's. */
 const struct node_ops dnnq_binary_ops = { binary_create, binary_infer, binary_setup,
                                           binary_run, binary_destroy, binary_ref, false, false };

@@ -10,7 +10,9 @@
  * the result quantized to the output's parameters (round half to even,
  * saturated; NaN to 0). The AVX2 kernel evaluates the same float operations
  * in the same order as the scalar one, so results are bit-exact across
- * ISAs; the scalar expression is also the fp32 reference.
+ * ISAs; the scalar expression is also the fp32 reference. An fp32 node
+ * (precision fp32) evaluates the expression on f32 inputs, AVX2 or scalar,
+ * bit-exact to each other too.
  *
  * Broadcasting: the output's shape is the inputs' broadcast (dims aligned
  * to the right, 1 stretches); dims[0] of a non-constant input is the batch;
@@ -36,16 +38,20 @@ struct dnnq_binary_q {
  * are 0 (a broadcast scalar) or 1. */
 typedef void (*dnnq_binary_row)(const uint8_t *a, size_t as, const uint8_t *b, size_t bs,
                                 uint8_t *y, size_t n, const struct dnnq_binary_q *q);
+/* The fp32 node's: y[i] = f(a[i * as], b[i * bs]). */
+typedef void (*dnnq_binary_row_f32)(const float *a, size_t as, const float *b, size_t bs,
+                                    float *y, size_t n);
 
 struct dnnq_binary_impl {
-	dnnq_binary_row row[DNNQ_ISA_COUNT];   /* NULL: the scalar one */
-	float (*f32)(float a, float b);
+	dnnq_binary_row row[DNNQ_ISA_COUNT];
+	dnnq_binary_row_f32 row_f32[DNNQ_ISA_COUNT];
 };
 
-/* The graph adapter every binary operator shares (engine/binary.c). */
+/* The graph adapter every binary operator shares, int8 and fp32
+ * (engine/binary.c). */
 extern const struct node_ops dnnq_binary_ops;
 
-#define DNNQ_BINARY_ATTRS DNNQ_A_OUT_QP
+#define DNNQ_BINARY_ATTRS (DNNQ_A_OUT_QP | DNNQ_A(DNNQ_A_PRECISION))
 
 #define DNNQ_BINARY_OP(NAME, ONNX, KIND, EXPR, EXPR_AVX2)                                  \
 static float NAME##_f32(float a, float b)                                                  \
@@ -92,15 +98,37 @@ static void NAME##_row_avx2(const uint8_t *pa, size_t as, const uint8_t *pb, siz
 	}                                                                                  \
 	NAME##_row_scalar(pa + i * as, as, pb + i * bs, bs, y + i, n - i, q);              \
 }                                                                                          \
+static void NAME##_rowf_scalar(const float *pa, size_t as, const float *pb, size_t bs,     \
+                               float *y, size_t n)                                         \
+{                                                                                          \
+	for (size_t i = 0; i < n; i++) {                                                   \
+		float a = pa[i * as], b = pb[i * bs];                                      \
+		y[i] = (EXPR);                                                             \
+	}                                                                                  \
+}                                                                                          \
+__attribute__((target("avx2")))                                                            \
+static void NAME##_rowf_avx2(const float *pa, size_t as, const float *pb, size_t bs,       \
+                             float *y, size_t n)                                           \
+{                                                                                          \
+	size_t i = 0;                                                                      \
+	for (; i + 8 <= n; i += 8) {                                                       \
+		__m256 a = as ? _mm256_loadu_ps(pa + i) : _mm256_set1_ps(pa[0]);           \
+		__m256 b = bs ? _mm256_loadu_ps(pb + i) : _mm256_set1_ps(pb[0]);           \
+		_mm256_storeu_ps(y + i, (EXPR_AVX2));                                      \
+	}                                                                                  \
+	NAME##_rowf_scalar(pa + i * as, as, pb + i * bs, bs, y + i, n - i);                \
+}                                                                                          \
 static const struct dnnq_binary_impl NAME##_impl = {                                       \
 	.row = { [DNNQ_ISA_SCALAR] = NAME##_row_scalar, [DNNQ_ISA_AVX2] = NAME##_row_avx2, \
 	         [DNNQ_ISA_AVX512VNNI] = NAME##_row_avx2 },                                \
-	.f32 = NAME##_f32,                                                                 \
+	.row_f32 = { [DNNQ_ISA_SCALAR] = NAME##_rowf_scalar,                               \
+	             [DNNQ_ISA_AVX2] = NAME##_rowf_avx2,                                   \
+	             [DNNQ_ISA_AVX512VNNI] = NAME##_rowf_avx2 },                           \
 };                                                                                         \
 const struct dnnq_op_def dnnq_op_##NAME = {                                                \
 	.kind = KIND, .name = #NAME, .onnx = ONNX, .min_inputs = 2, .max_inputs = 2,       \
 	.attrs = DNNQ_BINARY_ATTRS, .build = dnnq_binary_build, .ops = &dnnq_binary_ops,   \
-	.f32 = NAME##_f32, .impl = &NAME##_impl,                                           \
+	.ops_f32 = &dnnq_binary_ops,    .f32 = NAME##_f32, .impl = &NAME##_impl,          \
 }
 
 /* The build every binary operator shares: the output's parameters. */

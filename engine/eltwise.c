@@ -511,7 +511,14 @@ struct dnnq_convert {
 
 static bool convert_nchw(enum dnnq_convert_kind kind)
 {
-	return kind == DNNQ_CONVERT_QUANTIZE_NCHW || kind == DNNQ_CONVERT_DEQUANTIZE_NCHW;
+	return kind == DNNQ_CONVERT_QUANTIZE_NCHW || kind == DNNQ_CONVERT_DEQUANTIZE_NCHW ||
+	       kind == DNNQ_CONVERT_TO_NHWC || kind == DNNQ_CONVERT_TO_NCHW;
+}
+
+/* The f32-to-f32 kinds: a layout change only. */
+static bool convert_moves(enum dnnq_convert_kind kind)
+{
+	return kind == DNNQ_CONVERT_TO_NHWC || kind == DNNQ_CONVERT_TO_NCHW;
 }
 
 static bool convert_quantizes(enum dnnq_convert_kind kind)
@@ -522,8 +529,8 @@ static bool convert_quantizes(enum dnnq_convert_kind kind)
 const char *dnnq_convert_kind_name(enum dnnq_convert_kind kind)
 {
 	static const char *const names[] = { "quantize", "dequantize", "quantize_nchw",
-	                                     "dequantize_nchw" };
-	return (unsigned)kind <= DNNQ_CONVERT_DEQUANTIZE_NCHW ? names[kind] : NULL;
+	                                     "dequantize_nchw", "to_nhwc", "to_nchw" };
+	return (unsigned)kind <= DNNQ_CONVERT_TO_NCHW ? names[kind] : NULL;
 }
 
 int dnnq_convert_create(const struct dnnq_convert_desc *d, struct dnnq_convert **out,
@@ -536,7 +543,7 @@ int dnnq_convert_create(const struct dnnq_convert_desc *d, struct dnnq_convert *
 	if (!op)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "convert: kind %d: unknown", (int)d->kind);
 	int rc = check_isa(op, d->isa, diag);
-	if (rc || (rc = check_qp(op, "u8", &d->qp, diag)))
+	if (rc || (!convert_moves(d->kind) && (rc = check_qp(op, "u8", &d->qp, diag))))
 		return rc;
 	struct dnnq_convert *c = calloc(1, sizeof *c);
 	if (!c)
@@ -585,10 +592,36 @@ int dnnq_convert_setup_nchw(struct dnnq_convert *c, size_t batch, size_t channel
 	return DNNQ_OK;
 }
 
+/* The f32-to-f32 kinds' kernel, as the others': positions [p0, p1) of
+ * image img, channels [c0, c1). A copy: the memory is the cost. */
+static void move_nchw(const struct dnnq_nchw_kernel *k, bool to_nhwc, size_t img, size_t p0,
+                      size_t p1, size_t c0, size_t c1)
+{
+	const size_t nc = k->channels, ns = k->spatial;
+	const float *x = (const float *)k->x + img * nc * ns;
+	float *y = (float *)k->y + img * nc * ns;
+	for (size_t p = p0; p < p1; p++)
+		for (size_t ch = c0; ch < c1; ch++) {
+			if (to_nhwc)
+				y[p * nc + ch] = x[ch * ns + p];
+			else
+				y[ch * ns + p] = x[p * nc + ch];
+		}
+}
+
 /* Positions [i0, i1), image by image. */
 static void convert_nchw_chunk(const struct dnnq_convert *c, size_t i0, size_t i1)
 {
 	const struct dnnq_nchw_kernel *k = &c->k;
+	if (convert_moves(c->d.kind)) {
+		for (size_t i = i0; i < i1;) {
+			size_t img = i / k->spatial, p0 = i % k->spatial;
+			size_t p1 = k->spatial - p0 < i1 - i ? k->spatial : p0 + (i1 - i);
+			move_nchw(k, c->d.kind == DNNQ_CONVERT_TO_NHWC, img, p0, p1, 0, k->channels);
+			i += p1 - p0;
+		}
+		return;
+	}
 	const struct dnnq_kernels *kn = dnnq_kernels_of(c->d.isa);
 	void (*run)(const struct dnnq_nchw_kernel *, size_t, size_t, size_t, size_t, size_t) =
 		c->d.kind == DNNQ_CONVERT_QUANTIZE_NCHW ? kn->quantize_nchw : kn->dequantize_nchw;
@@ -605,6 +638,8 @@ static void convert_chunk(void *op, size_t i0, size_t i1)
 	const struct dnnq_convert *c = op;
 	if (c->transpose)
 		convert_nchw_chunk(c, i0, i1);
+	else if (convert_moves(c->d.kind))
+		memcpy((float *)c->k.y + i0, (const float *)c->k.x + i0, (i1 - i0) * sizeof(float));
 	else if (convert_quantizes(c->d.kind))
 		dnnq_quantize(c->d.isa, (const float *)c->k.x + i0, (uint8_t *)c->k.y + i0,
 		              DNNQ_DTYPE_U8, i1 - i0, &c->d.qp);
@@ -658,7 +693,7 @@ void dnnq_convert_ref(enum dnnq_convert_kind kind, size_t batch, size_t channels
 			memcpy(y, x, batch * per * sizeof *y);
 		return;
 	}
-	bool to_nhwc = kind == DNNQ_CONVERT_QUANTIZE_NCHW;
+	bool to_nhwc = dnnq_convert_to_nhwc(kind);
 	for (size_t b = 0; b < batch; b++) {
 		for (size_t c = 0; c < channels; c++) {
 			for (size_t p = 0; p < spatial; p++) {

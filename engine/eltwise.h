@@ -134,7 +134,17 @@ enum dnnq_convert_kind {
 	DNNQ_CONVERT_DEQUANTIZE = 1,      /* u8 -> f32 */
 	DNNQ_CONVERT_QUANTIZE_NCHW = 2,   /* f32 [N, C, H, W] -> u8 [N, H, W, C] */
 	DNNQ_CONVERT_DEQUANTIZE_NCHW = 3, /* u8 [N, H, W, C] -> f32 [N, C, H, W] */
+	/* f32 to f32, values unchanged: the edges of an fp32 region at a
+	 * model's NCHW input or output (qp unused) */
+	DNNQ_CONVERT_TO_NHWC = 4,         /* f32 [N, C, H, W] -> f32 [N, H, W, C] */
+	DNNQ_CONVERT_TO_NCHW = 5,         /* f32 [N, H, W, C] -> f32 [N, C, H, W] */
 };
+
+/* Whether kind writes the NHWC layout from an NCHW input. */
+static inline bool dnnq_convert_to_nhwc(enum dnnq_convert_kind kind)
+{
+	return kind == DNNQ_CONVERT_QUANTIZE_NCHW || kind == DNNQ_CONVERT_TO_NHWC;
+}
 
 struct dnnq_convert_desc {
 	enum dnnq_isa isa;
@@ -157,8 +167,8 @@ int dnnq_convert_setup_nchw(struct dnnq_convert *op, size_t batch, size_t channe
                             size_t spatial, const void *in, void *out, struct dnnq_diag *diag);
 int dnnq_convert_run(struct dnnq_convert *op, const struct dnnq_executor *ex);
 void dnnq_convert_destroy(struct dnnq_convert *op);
-/* "quantize", "dequantize", "quantize_nchw", "dequantize_nchw"; NULL for
- * another value. */
+/* "quantize", "dequantize", "quantize_nchw", "dequantize_nchw", "to_nhwc",
+ * "to_nchw"; NULL for another value. */
 const char *dnnq_convert_kind_name(enum dnnq_convert_kind kind);
 
 /* fp32 reference: the kind's layout change (the plain kinds copy), values

@@ -107,4 +107,8 @@ static inline size_t gnumel(const struct gtensor *t)
 	return gnumel_checked(t, &n) ? n : SIZE_MAX;
 }
 
+/* A constant's values as f32 (malloc'd): an f32 one copied, a u8 one
+ * dequantized; NULL when out of memory. */
+float *dnnq_graph_const_f32(const struct gtensor *t);
+
 #endif

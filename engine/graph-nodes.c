@@ -11,6 +11,7 @@
 
 #include "engine/graph-internal.h"
 #include "engine/op.h"
+#include "engine/quant-scalar.h"
 
 #define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
 
@@ -23,18 +24,24 @@
 	wrap(rc_, n, diag);                                         \
 })
 
-/* The input must be u8 of the given rank (0: any). */
-static int want_u8(struct dnnq_graph *g, struct gnode *n, size_t k, uint32_t rank,
-                   struct dnnq_diag *diag)
+/* The input must be of type dt and the given rank (0: any). */
+static int want_type(struct dnnq_graph *g, struct gnode *n, size_t k, enum dnnq_dtype dt,
+                     uint32_t rank, struct dnnq_diag *diag)
 {
 	struct gtensor *t = gin(g, n, k);
-	if (t->dtype != DNNQ_DTYPE_U8)
-		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need u8", n->name, t->name,
-		            dnnq_dtype_name(t->dtype));
+	if (t->dtype != dt)
+		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need %s", n->name, t->name,
+		            dnnq_dtype_name(t->dtype), dnnq_dtype_name(dt));
 	if (rank && t->ndim != rank)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has rank %u: need %u", n->name,
 		            t->name, t->ndim, rank);
 	return DNNQ_OK;
+}
+
+static int want_u8(struct dnnq_graph *g, struct gnode *n, size_t k, uint32_t rank,
+                   struct dnnq_diag *diag)
+{
+	return want_type(g, n, k, DNNQ_DTYPE_U8, rank, diag);
 }
 
 static void same_shape(struct gtensor *out, const struct gtensor *in)
@@ -69,19 +76,34 @@ static int no_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 	return DNNQ_OK;
 }
 
+/* fp32 adapters (the end of this file) */
+static const struct node_ops conv_f32_ops, fc_f32_ops, pool_f32_ops, eltwise_f32_ops,
+	act_f32_ops, softmax_f32_ops, ewlin_f32_ops, concat_f32_ops;
+
 /* ---- Conv ---- */
+
+/* A convolution's input: NHWC of type dt with cin channels. */
+static int conv_input(struct dnnq_graph *g, struct gnode *n, enum dnnq_dtype dt, size_t cin,
+                      struct dnnq_diag *diag)
+{
+	struct gtensor *x = gin(g, n, 0);
+	int rc = want_type(g, n, 0, dt, 4, diag);
+	if (rc)
+		return rc;
+	if ((size_t)x->dims[3] != cin)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has %lld channels, cin = %zu",
+		            n->name, x->name, (long long)x->dims[3], cin);
+	return DNNQ_OK;
+}
 
 static int conv_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                        struct dnnq_diag *diag)
 {
 	struct dnnq_conv_desc *d = &n->desc.op.conv;
 	struct gtensor *x = gin(g, n, 0);
-	int rc = want_u8(g, n, 0, 4, diag);
+	int rc = conv_input(g, n, DNNQ_DTYPE_U8, d->cin, diag);
 	if (rc)
 		return rc;
-	if ((size_t)x->dims[3] != d->cin)
-		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has %lld channels, cin = %zu",
-		            n->name, x->name, (long long)x->dims[3], d->cin);
 	if (d->out_dtype != DNNQ_DTYPE_U8 && d->out_dtype != DNNQ_DTYPE_F32)
 		return FAIL(DNNQ_E_DTYPE, "node '%s': output dtype must be u8 or f32", n->name);
 	d->in_qp = x->qp;
@@ -94,18 +116,29 @@ static int conv_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *ou
 	return DNNQ_OK;
 }
 
-static int conv_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
-                      struct dnnq_diag *diag)
+/* A convolution's output dims: oh x ow from its operator's geometry
+ * (size_rc: the operator's answer, non-zero when the input is smaller
+ * than the kernel). */
+static int conv_dims(struct dnnq_graph *g, struct gnode *n, struct gtensor *out, int size_rc,
+                     size_t oh, size_t ow, struct dnnq_diag *diag)
 {
 	struct gtensor *x = gin(g, n, 0);
-	size_t oh, ow;
-	if (dnnq_conv_output_size(n->op, (size_t)x->dims[1], (size_t)x->dims[2], &oh, &ow))
+	if (size_rc)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': a %lldx%lld input is smaller than the kernel",
 		            n->name, (long long)x->dims[1], (long long)x->dims[2]);
 	out->dims[0] = x->dims[0];
 	out->dims[1] = (int64_t)oh;
 	out->dims[2] = (int64_t)ow;
 	return DNNQ_OK;
+}
+
+static int conv_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                      struct dnnq_diag *diag)
+{
+	struct gtensor *x = gin(g, n, 0);
+	size_t oh = 0, ow = 0;
+	int rc = dnnq_conv_output_size(n->op, (size_t)x->dims[1], (size_t)x->dims[2], &oh, &ow);
+	return conv_dims(g, n, out, rc, oh, ow, diag);
 }
 
 static int conv_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
@@ -147,6 +180,20 @@ static int conv_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct 
 	                   &numel))
 		return BERR(DNNQ_E_SHAPE, "cin %u cout %u groups %u kernel %ux%u: invalid",
 		            n->cin, n->cout, n->groups, n->kernel[0], n->kernel[1]);
+	if (n->precision == DNNQ_PRECISION_FP32) {
+		const float *w, *bias;
+		int rc = dnnq_op_weights_f32(b, n->cout, numel, &w, &bias, diag);
+		d->op.conv_f32 = (struct dnnq_f32_conv_desc){
+			.isa = b->isa, .cin = n->cin, .cout = n->cout, .groups = n->groups,
+			.kh = n->kernel[0], .kw = n->kernel[1], .stride_h = n->strides[0],
+			.stride_w = n->strides[1], .dil_h = n->dilations[0], .dil_w = n->dilations[1],
+			.pad_t = n->pads[0], .pad_l = n->pads[1], .pad_b = n->pads[2],
+			.pad_r = n->pads[3], .w = w, .bias = bias, .relu = n->relu, .clip = n->clip,
+			.clip_min = n->clip_min, .clip_max = n->clip_max, .cache = b->cache,
+			.cache_key = n->name,
+		};
+		return rc;
+	}
 	int rc = dnnq_op_weights(b, n->cout, numel, &wt, diag);
 	if (rc)
 		return rc;
@@ -188,7 +235,8 @@ static int check_acc16(const struct dnnq_model_node *n, char *why, size_t cap)
 
 const struct dnnq_op_def dnnq_op_conv = {
 	.kind = DNNQ_NODE_CONV, .name = "conv", .min_inputs = 1, .max_inputs = 1,
-	.attrs = DNNQ_A(DNNQ_A_WEIGHT) | DNNQ_A(DNNQ_A_BIAS) | DNNQ_A(DNNQ_A_CIN) |
+	.attrs = DNNQ_A(DNNQ_A_PRECISION) | DNNQ_A(DNNQ_A_WEIGHT) | DNNQ_A(DNNQ_A_BIAS) |
+	         DNNQ_A(DNNQ_A_CIN) |
 	         DNNQ_A(DNNQ_A_COUT) | DNNQ_A(DNNQ_A_GROUPS) | DNNQ_A(DNNQ_A_KERNEL) |
 	         DNNQ_A(DNNQ_A_STRIDES) | DNNQ_A(DNNQ_A_DILATIONS) | DNNQ_A(DNNQ_A_PADS) |
 	         DNNQ_A(DNNQ_A_RELU) | DNNQ_A(DNNQ_A_CLIP) | DNNQ_A(DNNQ_A_CLIP_MIN) |
@@ -196,6 +244,7 @@ const struct dnnq_op_def dnnq_op_conv = {
 	         DNNQ_A(DNNQ_A_ACC16) | DNNQ_A(DNNQ_A_ACC16_NBITS) | DNNQ_A(DNNQ_A_ACC16_SPILL) |
 	         DNNQ_A(DNNQ_A_ACC16_MEASURED),
 	.check = check_acc16, .build = conv_build, .ops = &conv_ops,
+	.ops_f32 = &conv_f32_ops,
 };
 
 /* ---- FC ---- */
@@ -265,6 +314,16 @@ static int fc_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dn
 	size_t numel;
 	if (!dnnq_mul_size(n->n, n->k, &numel))
 		return BERR(DNNQ_E_SHAPE, "n %u k %u: the weight count overflows", n->n, n->k);
+	if (n->precision == DNNQ_PRECISION_FP32) {
+		const float *w, *bias;
+		int rc = dnnq_op_weights_f32(b, n->n, numel, &w, &bias, diag);
+		d->op.fc_f32 = (struct dnnq_f32_fc_desc){
+			.isa = b->isa, .n = n->n, .k = n->k, .w = w, .bias = bias, .relu = n->relu,
+			.clip = n->clip, .clip_min = n->clip_min, .clip_max = n->clip_max,
+			.cache = b->cache, .cache_key = n->name,
+		};
+		return rc;
+	}
 	int rc = dnnq_op_weights(b, n->n, numel, &wt, diag);
 	if (rc)
 		return rc;
@@ -282,12 +341,14 @@ static int fc_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dn
 
 const struct dnnq_op_def dnnq_op_fc = {
 	.kind = DNNQ_NODE_FC, .name = "fc", .min_inputs = 1, .max_inputs = 1,
-	.attrs = DNNQ_A(DNNQ_A_WEIGHT) | DNNQ_A(DNNQ_A_BIAS) | DNNQ_A(DNNQ_A_N) | DNNQ_A(DNNQ_A_K) |
-	         DNNQ_A(DNNQ_A_DYNAMIC) | DNNQ_A(DNNQ_A_RELU) | DNNQ_A(DNNQ_A_CLIP) | DNNQ_A(DNNQ_A_CLIP_MIN) |
+	.attrs = DNNQ_A(DNNQ_A_PRECISION) | DNNQ_A(DNNQ_A_WEIGHT) | DNNQ_A(DNNQ_A_BIAS) |
+	         DNNQ_A(DNNQ_A_N) | DNNQ_A(DNNQ_A_K) | DNNQ_A(DNNQ_A_DYNAMIC) | DNNQ_A(DNNQ_A_RELU) |
+	         DNNQ_A(DNNQ_A_CLIP) | DNNQ_A(DNNQ_A_CLIP_MIN) |
 	         DNNQ_A(DNNQ_A_CLIP_MAX) | DNNQ_A(DNNQ_A_REQUANT) | DNNQ_A_OUT_QP |
 	         DNNQ_A(DNNQ_A_ACC16) | DNNQ_A(DNNQ_A_ACC16_NBITS) | DNNQ_A(DNNQ_A_ACC16_SPILL) |
 	         DNNQ_A(DNNQ_A_ACC16_MEASURED),
 	.check = check_acc16, .build = fc_build, .ops = &fc_ops,
+	.ops_f32 = &fc_f32_ops,
 };
 
 /* ---- pooling ---- */
@@ -423,55 +484,74 @@ static int gavgpool_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 #define POOL_A (DNNQ_A(DNNQ_A_POOL) | DNNQ_A(DNNQ_A_CEIL_MODE))
 const struct dnnq_op_def dnnq_op_maxpool = {
 	.kind = DNNQ_NODE_MAXPOOL, .name = "maxpool", .min_inputs = 1, .max_inputs = 1,
-	.attrs = POOL_A, .build = maxpool_build, .ops = &pool_ops,
+	.attrs = DNNQ_A(DNNQ_A_PRECISION) | POOL_A, .build = maxpool_build,
+	.ops = &pool_ops, .ops_f32 = &pool_f32_ops,
 };
 const struct dnnq_op_def dnnq_op_avgpool = {
 	.kind = DNNQ_NODE_AVGPOOL, .name = "avgpool", .min_inputs = 1, .max_inputs = 1,
-	.attrs = POOL_A | DNNQ_A(DNNQ_A_COUNT_INCLUDE_PAD) | DNNQ_A_OUT_QP,
-	.build = avgpool_build, .ops = &pool_ops,
+	.attrs = DNNQ_A(DNNQ_A_PRECISION) | POOL_A | DNNQ_A(DNNQ_A_COUNT_INCLUDE_PAD) | DNNQ_A_OUT_QP,
+	.build = avgpool_build, .ops = &pool_ops, .ops_f32 = &pool_f32_ops,
 };
 const struct dnnq_op_def dnnq_op_gavgpool = {
 	.kind = DNNQ_NODE_GAVGPOOL, .name = "gavgpool", .min_inputs = 1, .max_inputs = 1,
-	.attrs = DNNQ_A_OUT_QP, .build = gavgpool_build, .ops = &pool_ops,
+	.attrs = DNNQ_A(DNNQ_A_PRECISION) | DNNQ_A_OUT_QP, .build = gavgpool_build,
+	.ops = &pool_ops, .ops_f32 = &pool_f32_ops,
 };
 
 /* ---- Add, Mul, Sum ---- */
+
+static int eltwise_bcast(struct dnnq_graph *g, struct gnode *n, enum dnnq_broadcast *bcast,
+                         size_t *channels, struct dnnq_diag *diag);
 
 static int eltwise_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                           struct dnnq_diag *diag)
 {
 	struct dnnq_eltwise_desc *d = &n->desc.op.eltwise;
 	struct gtensor *x0 = gin(g, n, 0);
-	size_t c = (size_t)x0->dims[x0->ndim - 1];
-	if (x0->const_data)
-		return FAIL(DNNQ_E_SHAPE, "node '%s': input 0 must not be a constant", n->name);
 	d->ninputs = n->desc.ninputs;
-	d->channels = c;
 	for (size_t k = 0; k < d->ninputs; k++) {
 		int rc = want_u8(g, n, k, 0, diag);
 		if (rc)
 			return rc;
+		d->in_qp[k] = gin(g, n, k)->qp;
+	}
+	int rc = eltwise_bcast(g, n, d->bcast, &d->channels, diag);
+	if (rc)
+		return rc;
+	same_shape(out, x0);
+	out->dtype = DNNQ_DTYPE_U8;
+	out->qp = d->out_qp;
+	return CREATE(dnnq_eltwise, dnnq_eltwise_create, d);
+}
+
+/* How each input of an eltwise node meets input 0 (an activation): full
+ * size, a scalar or a per-channel constant. */
+static int eltwise_bcast(struct dnnq_graph *g, struct gnode *n, enum dnnq_broadcast *bcast,
+                         size_t *channels, struct dnnq_diag *diag)
+{
+	struct gtensor *x0 = gin(g, n, 0);
+	size_t c = (size_t)x0->dims[x0->ndim - 1];
+	if (x0->const_data)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input 0 must not be a constant", n->name);
+	*channels = c;
+	for (size_t k = 0; k < n->desc.ninputs; k++) {
 		struct gtensor *t = gin(g, n, k);
-		d->in_qp[k] = t->qp;
 		if (!t->const_data) {
 			if (t->ndim != x0->ndim || memcmp(t->dims + 1, x0->dims + 1,
 			                                  (t->ndim - 1) * sizeof *t->dims))
 				return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has another shape than '%s'",
 				            n->name, t->name, x0->name);
-			d->bcast[k] = DNNQ_BCAST_NONE;
+			bcast[k] = DNNQ_BCAST_NONE;
 		} else if (gnumel(t) == 1) {
-			d->bcast[k] = DNNQ_BCAST_SCALAR;
+			bcast[k] = DNNQ_BCAST_SCALAR;
 		} else if (gnumel(t) == c && t->dims[t->ndim - 1] == (int64_t)c) {
-			d->bcast[k] = DNNQ_BCAST_CHANNEL;
+			bcast[k] = DNNQ_BCAST_CHANNEL;
 		} else {
 			return FAIL(DNNQ_E_SHAPE, "node '%s': constant '%s' must have 1 or %zu (channel) "
 			            "elements", n->name, t->name, c);
 		}
 	}
-	same_shape(out, x0);
-	out->dtype = DNNQ_DTYPE_U8;
-	out->qp = d->out_qp;
-	return CREATE(dnnq_eltwise, dnnq_eltwise_create, d);
+	return DNNQ_OK;
 }
 
 static int eltwise_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
@@ -502,7 +582,8 @@ static int eltwise_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 }
 
 static const struct node_ops eltwise_ops = { eltwise_create, infer_same, eltwise_setup,
-                                             eltwise_run, eltwise_destroy, eltwise_ref, true, false };
+                                             eltwise_run, eltwise_destroy, eltwise_ref, true,
+                                             false };
 
 static int eltwise_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
                          struct dnnq_diag *diag)
@@ -531,8 +612,10 @@ static int eltwise_check(const struct dnnq_model_node *n, char *why, size_t cap)
 
 const struct dnnq_op_def dnnq_op_eltwise = {
 	.kind = DNNQ_NODE_ELTWISE, .name = "eltwise", .min_inputs = 2,
-	.max_inputs = DNNQ_ELTWISE_MAX_INPUTS, .attrs = DNNQ_A(DNNQ_A_OP) | DNNQ_A_OUT_QP,
+	.max_inputs = DNNQ_ELTWISE_MAX_INPUTS,
+	.attrs = DNNQ_A(DNNQ_A_PRECISION) | DNNQ_A(DNNQ_A_OP) | DNNQ_A_OUT_QP,
 	.check = eltwise_check, .build = eltwise_build, .ops = &eltwise_ops,
+	.ops_f32 = &eltwise_f32_ops,
 };
 
 /* ---- table activations ---- */
@@ -594,8 +677,8 @@ static int act_check(const struct dnnq_model_node *n, char *why, size_t cap)
 
 const struct dnnq_op_def dnnq_op_activation = {
 	.kind = DNNQ_NODE_ACTIVATION, .name = "activation", .min_inputs = 1, .max_inputs = 1,
-	.attrs = DNNQ_A(DNNQ_A_OP) | DNNQ_A(DNNQ_A_PARAMS) | DNNQ_A_OUT_QP,
-	.check = act_check, .build = act_build, .ops = &act_ops,
+	.attrs = DNNQ_A(DNNQ_A_PRECISION) | DNNQ_A(DNNQ_A_OP) | DNNQ_A(DNNQ_A_PARAMS) | DNNQ_A_OUT_QP,
+	.check = act_check, .build = act_build, .ops = &act_ops, .ops_f32 = &act_f32_ops,
 };
 
 /* ---- Quantize, Dequantize ---- */
@@ -605,7 +688,7 @@ const struct dnnq_op_def dnnq_op_activation = {
 static bool convert_is_nchw(const struct gnode *n)
 {
 	enum dnnq_convert_kind k = n->desc.op.convert.kind;
-	return k == DNNQ_CONVERT_QUANTIZE_NCHW || k == DNNQ_CONVERT_DEQUANTIZE_NCHW;
+	return k != DNNQ_CONVERT_QUANTIZE && k != DNNQ_CONVERT_DEQUANTIZE;
 }
 
 static int convert_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
@@ -614,10 +697,12 @@ static int convert_create(struct dnnq_graph *g, struct gnode *n, struct gtensor 
 	struct dnnq_convert_desc *d = &n->desc.op.convert;
 	struct gtensor *x = gin(g, n, 0);
 	bool q = d->kind == DNNQ_CONVERT_QUANTIZE || d->kind == DNNQ_CONVERT_QUANTIZE_NCHW;
-	if (x->dtype != (q ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_U8))
+	bool move = d->kind == DNNQ_CONVERT_TO_NHWC || d->kind == DNNQ_CONVERT_TO_NCHW;
+	enum dnnq_dtype in = q || move ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_U8;
+	if (x->dtype != in)
 		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need %s", n->name, x->name,
-		            dnnq_dtype_name(x->dtype), q ? "f32" : "u8");
-	if (!q)
+		            dnnq_dtype_name(x->dtype), dnnq_dtype_name(in));
+	if (!q && !move)
 		d->qp = x->qp;
 	same_shape(out, x);
 	out->dtype = q ? DNNQ_DTYPE_U8 : DNNQ_DTYPE_F32;
@@ -631,7 +716,7 @@ static int convert_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 	struct gtensor *x = gin(g, n, 0);
 	if (!convert_is_nchw(n))
 		return infer_same(g, n, out, diag);
-	bool q = n->desc.op.convert.kind == DNNQ_CONVERT_QUANTIZE_NCHW;
+	bool q = dnnq_convert_to_nhwc(n->desc.op.convert.kind);
 	if (x->ndim != 4)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' has rank %u: need 4 (%s)", n->name,
 		            x->name, x->ndim, q ? "[N, C, H, W]" : "[N, H, W, C]");
@@ -648,7 +733,7 @@ static void convert_split(struct dnnq_graph *g, struct gnode *n, size_t *b, size
                           size_t *hw)
 {
 	struct gtensor *x = gin(g, n, 0);
-	bool q = n->desc.op.convert.kind == DNNQ_CONVERT_QUANTIZE_NCHW;
+	bool q = dnnq_convert_to_nhwc(n->desc.op.convert.kind);
 	*b = (size_t)x->dims[0];
 	*c = (size_t)x->dims[q ? 1 : 3];
 	*hw = (size_t)x->dims[q ? 2 : 1] * (size_t)x->dims[q ? 3 : 2];
@@ -697,7 +782,8 @@ static int convert_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 }
 
 static const struct node_ops convert_ops = { convert_create, convert_infer, convert_setup,
-                                             convert_run, convert_destroy, convert_ref, false, false };
+                                             convert_run, convert_destroy, convert_ref, false,
+                                             false };
 
 static int convert_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
                          struct dnnq_diag *diag)
@@ -711,7 +797,7 @@ static int convert_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 
 static int convert_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
-	return check_op(n, DNNQ_CONVERT_DEQUANTIZE_NCHW, "a convert kind", why, cap);
+	return check_op(n, DNNQ_CONVERT_TO_NCHW, "a convert kind", why, cap);
 }
 
 const struct dnnq_op_def dnnq_op_convert = {
@@ -778,7 +864,8 @@ static int softmax_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 
 const struct dnnq_op_def dnnq_op_softmax = {
 	.kind = DNNQ_NODE_SOFTMAX, .name = "softmax", .min_inputs = 1, .max_inputs = 1,
-	.build = softmax_build, .ops = &softmax_ops,
+	.attrs = DNNQ_A(DNNQ_A_PRECISION), .build = softmax_build,
+	.ops = &softmax_ops, .ops_f32 = &softmax_f32_ops,
 };
 
 /* ---- ElementwiseLinear ---- */
@@ -862,8 +949,10 @@ static int ewlin_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 
 const struct dnnq_op_def dnnq_op_elementwise_linear = {
 	.kind = DNNQ_NODE_ELTWISE_LINEAR, .name = "elementwise_linear", .min_inputs = 1,
-	.max_inputs = 1, .attrs = DNNQ_A(DNNQ_A_WEIGHT) | DNNQ_A(DNNQ_A_BIAS) | DNNQ_A_OUT_QP,
-	.build = ewlin_build, .ops = &ewlin_ops,
+	.max_inputs = 1,
+	.attrs = DNNQ_A(DNNQ_A_PRECISION) | DNNQ_A(DNNQ_A_WEIGHT) | DNNQ_A(DNNQ_A_BIAS) |
+	         DNNQ_A_OUT_QP,
+	.build = ewlin_build, .ops = &ewlin_ops, .ops_f32 = &ewlin_f32_ops,
 };
 
 /* ---- Concat ---- */
@@ -967,8 +1056,9 @@ static int concat_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 
 const struct dnnq_op_def dnnq_op_concat = {
 	.kind = DNNQ_NODE_CONCAT, .name = "concat", .min_inputs = 1,
-	.max_inputs = DNNQ_CONCAT_MAX_INPUTS, .attrs = DNNQ_A(DNNQ_A_AXIS) | DNNQ_A_OUT_QP,
-	.build = concat_build, .ops = &concat_ops,
+	.max_inputs = DNNQ_CONCAT_MAX_INPUTS,
+	.attrs = DNNQ_A(DNNQ_A_PRECISION) | DNNQ_A(DNNQ_A_AXIS) | DNNQ_A_OUT_QP,
+	.build = concat_build, .ops = &concat_ops, .ops_f32 = &concat_f32_ops,
 };
 
 /* ---- Reshape: a view of its input's buffer ---- */
@@ -1096,8 +1186,343 @@ const struct dnnq_op_def dnnq_op_reshape = {
 	.build = reshape_build, .ops = &reshape_ops,
 };
 
+const char *dnnq_precision_name(uint32_t precision)
+{
+	return precision == DNNQ_PRECISION_FP32 ? "fp32" : "int8";
+}
+
 const char *dnnq_node_kind_name(uint32_t kind)
 {
 	const struct dnnq_op_def *d = dnnq_op_get(kind);
 	return d ? d->name : "unknown";
 }
+
+/* ---- fp32 nodes (engine/f32.h) ------------------------------------------- */
+
+/* What an fp32 node of a stateless kernel keeps: its constant inputs as
+ * f32 (a u8 one dequantized once), and what setup binds:
+ * every input's buffer and dims, the output, input 0's element count and
+ * last dim. */
+struct f32_node {
+	float *cst[DNNQ_GRAPH_MAX_NODE_INPUTS];
+	const float *in[DNNQ_GRAPH_MAX_NODE_INPUTS];
+	size_t dims[DNNQ_GRAPH_MAX_NODE_INPUTS][DNNQ_MAX_DIMS];
+	uint32_t ndim;
+	size_t nx, c;
+	float *out;
+	enum dnnq_broadcast bcast[DNNQ_ELTWISE_MAX_INPUTS];
+	size_t channels;
+};
+
+/* The node's state; every input f32 (of the given rank, 0: any), or a
+ * constant (f32, or u8 dequantized once) where consts allows one. */
+static int f32_node_create(struct dnnq_graph *g, struct gnode *n, uint32_t rank, bool consts,
+                           struct dnnq_diag *diag)
+{
+	struct f32_node *s = calloc(1, sizeof *s);
+	if (!s)
+		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
+	n->op = s;
+	for (size_t k = 0; k < n->desc.ninputs; k++) {
+		struct gtensor *t = gin(g, n, k);
+		if (!(consts && t->const_data)) {
+			int rc = want_type(g, n, k, DNNQ_DTYPE_F32, rank, diag);
+			if (rc)
+				return rc;
+			if (t->const_data)
+				return FAIL(DNNQ_E_SHAPE, "node '%s': constant inputs are not supported",
+				            n->name);
+			continue;
+		}
+		if (!(s->cst[k] = dnnq_graph_const_f32(t)))
+			return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
+	}
+	return DNNQ_OK;
+}
+
+static int f32_node_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	struct f32_node *s = n->op;
+	struct gtensor *x = gin(g, n, 0);
+	(void)nthreads;
+	for (size_t k = 0; k < n->desc.ninputs; k++) {
+		struct gtensor *t = gin(g, n, k);
+		s->in[k] = s->cst[k] ? s->cst[k] : t->buf;
+		for (uint32_t i = 0; i < t->ndim; i++)
+			s->dims[k][i] = (size_t)t->dims[i];
+	}
+	s->ndim = x->ndim;
+	s->nx = gnumel(x);
+	s->c = x->ndim ? (size_t)x->dims[x->ndim - 1] : 1;
+	s->out = g->t[n->out].buf;
+	return DNNQ_OK;
+}
+
+static void f32_node_destroy(struct gnode *n)
+{
+	struct f32_node *s = n->op;
+	if (!s)
+		return;
+	for (size_t k = 0; k < DNNQ_GRAPH_MAX_NODE_INPUTS; k++)
+		free(s->cst[k]);
+	free(s);
+}
+
+/* The kernel of node n on inputs in (shapes as setup bound them) into y. */
+static void f32_compute(const struct gnode *n, const float *const *in, float *y,
+                        const struct dnnq_executor *ex)
+{
+	const struct f32_node *s = n->op;
+	const struct dnnq_node_desc *d = &n->desc;
+	const size_t *xd = s->dims[0];
+	switch (d->kind) {
+	case DNNQ_NODE_MAXPOOL:
+		dnnq_f32_maxpool(d->op.maxpool.isa, &d->op.maxpool.geom, xd[0], xd[1], xd[2], xd[3],
+		                 in[0], y, ex);
+		break;
+	case DNNQ_NODE_AVGPOOL:
+		dnnq_f32_avgpool(d->op.avgpool.isa, &d->op.avgpool.geom,
+		                 d->op.avgpool.count_include_pad, xd[0], xd[1], xd[2], xd[3], in[0], y,
+		                 ex);
+		break;
+	case DNNQ_NODE_GAVGPOOL:
+		dnnq_f32_gavgpool(d->op.gavgpool.isa, xd[0], xd[1] * xd[2], xd[3], in[0], y, ex);
+		break;
+	case DNNQ_NODE_ELTWISE:
+		dnnq_f32_eltwise(d->op.eltwise.isa, d->op.eltwise.op, d->ninputs, in, s->bcast,
+		                 s->channels, s->nx, y, ex);
+		break;
+	case DNNQ_NODE_ACTIVATION:
+		dnnq_f32_activation(d->op.activation.isa, d->op.activation.kind, &d->op.activation.p,
+		                    s->nx, in[0], y, ex);
+		break;
+	case DNNQ_NODE_SOFTMAX:
+		dnnq_f32_softmax(d->op.softmax.isa, s->c ? s->nx / s->c : 0, s->c, in[0], y, ex);
+		break;
+	case DNNQ_NODE_ELTWISE_LINEAR:
+		dnnq_f32_ewlin(d->op.ewlin.isa, s->nx, s->c, n->aux, n->aux + s->c, in[0], y, ex);
+		break;
+	default: {                     /* concat: copies */
+		const size_t *dp[DNNQ_CONCAT_MAX_INPUTS];
+		for (size_t k = 0; k < d->ninputs; k++)
+			dp[k] = s->dims[k];
+		dnnq_concat_ref(d->ninputs, dp, s->ndim, d->op.concat.axis, in, y);
+		break;
+	}
+	}
+}
+
+static int f32_node_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	struct f32_node *s = n->op;
+	if (!s->out)
+		return DNNQ_E_INVAL;
+	f32_compute(n, s->in, s->out, ex);
+	return DNNQ_OK;
+}
+
+/* The reference of an fp32 node is its own kernel (on one thread). */
+static int f32_node_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
+                        float *out)
+{
+	(void)g;
+	f32_compute(n, in, out, NULL);
+	return DNNQ_OK;
+}
+
+/* Output: f32, input 0's shape. */
+static void f32_out(struct gtensor *out, const struct gtensor *x)
+{
+	same_shape(out, x);
+	out->dtype = DNNQ_DTYPE_F32;
+	out->qp = (struct dnnq_qparams){ 0 };
+}
+
+static int pool_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                           struct dnnq_diag *diag)
+{
+	int rc = f32_node_create(g, n, 4, false, diag);
+	f32_out(out, gin(g, n, 0));
+	return rc;
+}
+
+static int eltwise_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                              struct dnnq_diag *diag)
+{
+	int rc = f32_node_create(g, n, 0, true, diag);
+	if (rc)
+		return rc;
+	struct f32_node *s = n->op;
+	if ((rc = eltwise_bcast(g, n, s->bcast, &s->channels, diag)))
+		return rc;
+	f32_out(out, gin(g, n, 0));
+	return DNNQ_OK;
+}
+
+static int unary_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                            struct dnnq_diag *diag)
+{
+	int rc = f32_node_create(g, n, 0, false, diag);
+	f32_out(out, gin(g, n, 0));
+	return rc;
+}
+
+/* a and b live in n->aux (the description's pointers are the model's). */
+static int ewlin_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                            struct dnnq_diag *diag)
+{
+	const struct dnnq_elementwise_linear_desc *d = &n->desc.op.ewlin;
+	struct gtensor *x = gin(g, n, 0);
+	int rc = unary_f32_create(g, n, out, diag);
+	if (rc)
+		return rc;
+	if (!x->ndim || d->channels != (size_t)x->dims[x->ndim - 1])
+		return FAIL(DNNQ_E_SHAPE, "node '%s': %zu channels, input '%s' has another last dim",
+		            n->name, d->channels, x->name);
+	if (!(n->aux = calloc(2 * d->channels, sizeof *n->aux)))
+		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
+	memcpy(n->aux, d->a, d->channels * sizeof *n->aux);
+	if (d->b)
+		memcpy(n->aux + d->channels, d->b, d->channels * sizeof *n->aux);
+	return DNNQ_OK;
+}
+
+static int concat_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                             struct dnnq_diag *diag)
+{
+	struct gtensor *x0 = gin(g, n, 0);
+	size_t axis = n->desc.op.concat.axis;
+	int rc = f32_node_create(g, n, x0->ndim, false, diag);
+	if (rc)
+		return rc;
+	if (axis == 0 || axis >= x0->ndim)
+		return FAIL(DNNQ_E_RANGE, "node '%s': axis %zu: must be 1..%u (not the batch)",
+		            n->name, axis, x0->ndim - 1);
+	f32_out(out, x0);
+	return DNNQ_OK;
+}
+
+static const struct node_ops pool_f32_ops = { pool_f32_create, pool_infer, f32_node_setup,
+                                              f32_node_run, f32_node_destroy, f32_node_ref,
+                                              false, false };
+static const struct node_ops eltwise_f32_ops = { eltwise_f32_create, infer_same,
+                                                 f32_node_setup, f32_node_run, f32_node_destroy,
+                                                 f32_node_ref, true, false };
+static const struct node_ops act_f32_ops = { unary_f32_create, infer_same, f32_node_setup,
+                                             f32_node_run, f32_node_destroy, f32_node_ref, true,
+                                             false };
+static const struct node_ops softmax_f32_ops = { unary_f32_create, infer_same, f32_node_setup,
+                                                 f32_node_run, f32_node_destroy, f32_node_ref,
+                                                 true, false };
+static const struct node_ops ewlin_f32_ops = { ewlin_f32_create, infer_same, f32_node_setup,
+                                               f32_node_run, f32_node_destroy, f32_node_ref,
+                                               true, false };
+static const struct node_ops concat_f32_ops = { concat_f32_create, concat_infer,
+                                                f32_node_setup, f32_node_run, f32_node_destroy,
+                                                f32_node_ref, false, false };
+
+/* Conv and FC: operators with weights. */
+
+static int conv_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                           struct dnnq_diag *diag)
+{
+	struct dnnq_f32_conv_desc *d = &n->desc.op.conv_f32;
+	struct gtensor *x = gin(g, n, 0);
+	int rc = conv_input(g, n, DNNQ_DTYPE_F32, d->cin, diag);
+	if (rc)
+		return rc;
+	if ((rc = CREATE(dnnq_f32_conv, dnnq_f32_conv_create, d)))
+		return rc;
+	f32_out(out, x);
+	out->dims[3] = (int64_t)d->cout;
+	return DNNQ_OK;
+}
+
+static int conv_f32_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                          struct dnnq_diag *diag)
+{
+	struct gtensor *x = gin(g, n, 0);
+	size_t oh = 0, ow = 0;
+	int rc = dnnq_f32_conv_output_size(n->op, (size_t)x->dims[1], (size_t)x->dims[2], &oh,
+	                                   &ow);
+	return conv_dims(g, n, out, rc, oh, ow, diag);
+}
+
+static int conv_f32_bind(struct dnnq_graph *g, struct gnode *n, const float *in, float *y,
+                         unsigned nthreads)
+{
+	struct gtensor *x = gin(g, n, 0);
+	return dnnq_f32_conv_setup(n->op, (size_t)x->dims[0], (size_t)x->dims[1],
+	                           (size_t)x->dims[2], in, y, nthreads);
+}
+
+static int conv_f32_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	return conv_f32_bind(g, n, gin(g, n, 0)->buf, g->t[n->out].buf, nthreads);
+}
+
+static int conv_f32_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_f32_conv_run(n->op, ex);
+}
+
+static void conv_f32_destroy(struct gnode *n)
+{
+	dnnq_f32_conv_destroy(n->op);
+}
+
+/* The kernel itself on the reference's buffers; the next run binds the
+ * graph's again (setup runs before every run). */
+static int conv_f32_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in,
+                        float *out)
+{
+	int rc = conv_f32_bind(g, n, in[0], out, 1);
+	return rc ? rc : dnnq_f32_conv_run(n->op, NULL);
+}
+
+static const struct node_ops conv_f32_ops = { conv_f32_create, conv_f32_infer, conv_f32_setup,
+                                              conv_f32_run, conv_f32_destroy, conv_f32_ref,
+                                              false, false };
+
+static int fc_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                         struct dnnq_diag *diag)
+{
+	struct dnnq_f32_fc_desc *d = &n->desc.op.fc_f32;
+	struct gtensor *x = gin(g, n, 0);
+	int rc = want_type(g, n, 0, DNNQ_DTYPE_F32, 2, diag);
+	if (rc)
+		return rc;
+	if ((size_t)x->dims[1] != d->k)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be [batch, %zu]", n->name,
+		            x->name, d->k);
+	if ((rc = CREATE(dnnq_f32_fc, dnnq_f32_fc_create, d)))
+		return rc;
+	f32_out(out, x);
+	out->dims[1] = (int64_t)d->n;
+	return DNNQ_OK;
+}
+
+static int fc_f32_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	struct gtensor *x = gin(g, n, 0);
+	return dnnq_f32_fc_setup(n->op, (size_t)x->dims[0], x->buf, g->t[n->out].buf, nthreads);
+}
+
+static int fc_f32_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	return dnnq_f32_fc_run(n->op, ex);
+}
+
+static void fc_f32_destroy(struct gnode *n)
+{
+	dnnq_f32_fc_destroy(n->op);
+}
+
+static int fc_f32_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
+{
+	int rc = dnnq_f32_fc_setup(n->op, (size_t)gin(g, n, 0)->dims[0], in[0], out, 1);
+	return rc ? rc : dnnq_f32_fc_run(n->op, NULL);
+}
+
+static const struct node_ops fc_f32_ops = { fc_f32_create, fc_infer, fc_f32_setup, fc_f32_run,
+                                            fc_f32_destroy, fc_f32_ref, false, false };

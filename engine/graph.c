@@ -171,15 +171,13 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 	return id;
 }
 
-int dnnq_graph_add_constant(struct dnnq_graph *g, const char *name, uint32_t ndim,
-                            const int64_t *dims, const struct dnnq_qparams *qp,
-                            const uint8_t *data, struct dnnq_diag *diag)
+static int add_constant(struct dnnq_graph *g, const char *name, uint32_t ndim,
+                        const int64_t *dims, enum dnnq_dtype dt, const struct dnnq_qparams *qp,
+                        const void *data, struct dnnq_diag *diag)
 {
-	if (!g || !data || !qp)
-		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: constant: NULL argument");
 	int rc = check_shape(ndim, dims, false, 1, name ? name : "", diag);
 	struct dnnq_diag qd;
-	if (!rc && dnnq_qparams_check(qp, DNNQ_DTYPE_U8, &qd))
+	if (!rc && qp && dnnq_qparams_check(qp, DNNQ_DTYPE_U8, &qd))
 		rc = dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: constant '%s': qparams: %s", name, qd.msg);
 	if (rc)
 		return rc;
@@ -187,18 +185,35 @@ int dnnq_graph_add_constant(struct dnnq_graph *g, const char *name, uint32_t ndi
 	if (id < 0)
 		return id;
 	struct gtensor *t = &g->t[id];
-	t->dtype = DNNQ_DTYPE_U8;
-	t->qp = *qp;
+	t->dtype = dt;
+	t->qp = qp ? *qp : (struct dnnq_qparams){ 0 };
 	t->ndim = ndim;
 	memcpy(t->dims, dims, ndim * sizeof *dims);
-	size_t n = gnumel(t);
-	if (!(t->const_data = malloc(n))) {
+	size_t n = gnumel(t) * elem_bytes(dt);
+	if (!(t->const_data = malloc(n ? n : 1))) {
 		g->nt--;
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	}
 	memcpy(t->const_data, data, n);
 	t->bytes = n;
 	return id;
+}
+
+int dnnq_graph_add_constant(struct dnnq_graph *g, const char *name, uint32_t ndim,
+                            const int64_t *dims, const struct dnnq_qparams *qp,
+                            const uint8_t *data, struct dnnq_diag *diag)
+{
+	if (!g || !data || !qp)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: constant: NULL argument");
+	return add_constant(g, name, ndim, dims, DNNQ_DTYPE_U8, qp, data, diag);
+}
+
+int dnnq_graph_add_constant_f32(struct dnnq_graph *g, const char *name, uint32_t ndim,
+                                const int64_t *dims, const float *data, struct dnnq_diag *diag)
+{
+	if (!g || !data)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: constant: NULL argument");
+	return add_constant(g, name, ndim, dims, DNNQ_DTYPE_F32, NULL, data, diag);
 }
 
 /* Node n's output as inferred: rank 1..8, every dim but the batch (0 until
@@ -236,6 +251,12 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	if (!def)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: node '%s': kind %d: unknown",
 		                     name, (int)d->kind);
+	const struct node_ops *ops = d->precision == DNNQ_PRECISION_FP32 ? def->ops_f32
+	                           : d->precision == DNNQ_PRECISION_INT8 ? def->ops : NULL;
+	if (!ops)
+		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "graph: node '%s': a %s node has no "
+		                     "%s kernel", name, def->name,
+		                     d->precision == DNNQ_PRECISION_FP32 ? "fp32" : "such");
 	if (d->ninputs < 1 || d->ninputs > DNNQ_GRAPH_MAX_NODE_INPUTS)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: node '%s': %zu inputs", name, d->ninputs);
 	for (size_t k = 0; k < d->ninputs; k++)
@@ -252,7 +273,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	n->desc = *d;
 	n->desc.name = NULL;
 	snprintf(n->name, sizeof n->name, "%s", name);
-	n->ops = def->ops;
+	n->ops = ops;
 	n->out = out;
 	g->t[out].producer = (int)g->nn;
 	/* shapes are known but for the batch: infer them now, so the next node
@@ -541,17 +562,28 @@ int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const 
 }
 
 /* t's current contents as real values (a new array). */
-static float *real_values(const struct gtensor *t)
+/* t's values (u8 dequantized) from data, as f32 (malloc'd). */
+static float *as_f32(const struct gtensor *t, const void *data)
 {
 	size_t n = gnumel(t);
 	float *x = malloc((n ? n : 1) * sizeof *x);
 	if (!x)
 		return NULL;
 	if (t->dtype == DNNQ_DTYPE_F32)
-		memcpy(x, t->buf, n * sizeof *x);
+		memcpy(x, data, n * sizeof *x);
 	else
-		dnnq_dequantize(DNNQ_ISA_SCALAR, t->buf, DNNQ_DTYPE_U8, x, n, &t->qp);
+		dnnq_dequantize(DNNQ_ISA_SCALAR, data, DNNQ_DTYPE_U8, x, n, &t->qp);
 	return x;
+}
+
+float *dnnq_graph_const_f32(const struct gtensor *t)
+{
+	return as_f32(t, t->const_data);
+}
+
+static float *real_values(const struct gtensor *t)
+{
+	return as_f32(t, t->buf);
 }
 
 /* Node n's quantized inputs as real values, taken before it runs: an
@@ -586,7 +618,7 @@ static int shadow_node(struct dnnq_graph *g, struct gnode *n, float **shadow,
 	if (!rc) {
 		*r = (struct dnnq_node_report){ n->name, n->desc.kind,
 		                                dnnq_sqnr_db(shadow[n->out], q, ne),
-		                                dnnq_sqnr_db(local, q, ne) };
+		                                dnnq_sqnr_db(local, q, ne), n->desc.precision };
 	}
 	free(local);
 	free(q);

@@ -22,6 +22,7 @@
 
 #include "engine/conv.h"
 #include "engine/eltwise.h"
+#include "engine/f32.h"
 #include "engine/fc.h"
 #include "engine/pooling.h"
 #include "engine/qtensor.h"
@@ -45,8 +46,16 @@ enum dnnq_node_kind {
 	DNNQ_NODE_KIND_COUNT,    /* the built-in kinds; engine/ops/ adds more */
 };
 
+/* A node's arithmetic: int8 (u8 activations in and out, or the boundary
+ * kinds' mix) or fp32 (f32 in and out, engine/f32.h); docs/graph.md. */
+enum dnnq_precision {
+	DNNQ_PRECISION_INT8 = 0,
+	DNNQ_PRECISION_FP32 = 1,
+};
+
 struct dnnq_node_desc {
 	uint32_t kind;                 /* enum dnnq_node_kind, or an engine/ops/ code */
+	uint32_t precision;            /* enum dnnq_precision */
 	const char *name;
 	size_t ninputs;
 	int inputs[DNNQ_GRAPH_MAX_NODE_INPUTS];    /* tensor ids */
@@ -58,6 +67,8 @@ struct dnnq_node_desc {
 	union {
 		struct dnnq_conv_desc conv;
 		struct dnnq_fc_desc fc;
+		struct dnnq_f32_conv_desc conv_f32;
+		struct dnnq_f32_fc_desc fc_f32;
 		struct dnnq_maxpool_desc maxpool;
 		struct dnnq_avgpool_desc avgpool;
 		struct dnnq_gavgpool_desc gavgpool;
@@ -101,6 +112,9 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 int dnnq_graph_add_constant(struct dnnq_graph *g, const char *name, uint32_t ndim,
                             const int64_t *dims, const struct dnnq_qparams *qp,
                             const uint8_t *data, struct dnnq_diag *diag);
+/* The same of f32 values, for fp32 nodes (int8 ones refuse it). */
+int dnnq_graph_add_constant_f32(struct dnnq_graph *g, const char *name, uint32_t ndim,
+                                const int64_t *dims, const float *data, struct dnnq_diag *diag);
 /* Returns the id of the tensor the node produces, or a negative status with a
  * message naming the node. */
 int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
@@ -126,7 +140,11 @@ struct dnnq_node_report {
 	const char *name;
 	uint32_t kind;                 /* enum dnnq_node_kind, or an engine/ops/ code */
 	double sqnr_db, local_sqnr_db;
+	uint32_t precision;            /* enum dnnq_precision */
 };
+
+/* "int8" or "fp32". */
+const char *dnnq_precision_name(uint32_t precision);
 
 int dnnq_graph_shadow(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                       const struct dnnq_executor *ex, struct dnnq_node_report *report);

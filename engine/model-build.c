@@ -73,6 +73,30 @@ int dnnq_op_weights(struct dnnq_op_build *b, size_t rows, size_t numel,
 	return DNNQ_OK;
 }
 
+int dnnq_op_weights_f32(struct dnnq_op_build *b, size_t rows, size_t numel, const float **w,
+                        const float **bias, struct dnnq_diag *diag)
+{
+	const struct dnnq_model *m = b->m;
+	const struct dnnq_model_node *n = &m->nodes[b->j];
+	*w = *bias = NULL;
+	if (n->weight < 0 || (size_t)n->weight >= m->ntensors ||
+	    m->tensors[n->weight].t.dtype != DNNQ_DTYPE_F32 ||
+	    dnnq_qtensor_numel(&m->tensors[n->weight].t) != numel)
+		return BERR(DNNQ_E_SHAPE, "weight %d: an fp32 node wants a tensor of %zu f32 values",
+		            n->weight, numel);
+	*w = m->tensors[n->weight].t.data;
+	if (n->bias >= (int32_t)m->ntensors)
+		return BERR(DNNQ_E_FORMAT, "bias %d: no such tensor", n->bias);
+	if (n->bias >= 0) {
+		const struct dnnq_qtensor *bt = &m->tensors[n->bias].t;
+		if (bt->dtype != DNNQ_DTYPE_F32 || dnnq_qtensor_numel(bt) != rows)
+			return BERR(DNNQ_E_SHAPE, "bias %d: an fp32 node wants %zu f32 values", n->bias,
+			            rows);
+		*bias = bt->data;
+	}
+	return DNNQ_OK;
+}
+
 struct dnnq_qparams dnnq_op_out_qp(const struct dnnq_model_node *n)
 {
 	return (struct dnnq_qparams){ n->out_scale, n->out_zero_point, (uint8_t)n->out_precision,
@@ -91,6 +115,7 @@ static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
 	struct dnnq_node_desc d;
 	memset(&d, 0, sizeof d);
 	d.kind = n->kind;
+	d.precision = n->precision;
 	d.name = n->name;
 	if (n->ninputs > DNNQ_GRAPH_MAX_NODE_INPUTS)
 		return BERR(DNNQ_E_FORMAT, "ninputs %u: at most %d", n->ninputs,
@@ -122,10 +147,16 @@ static int add_constant(struct dnnq_graph *g, const struct dnnq_model *m, size_t
 		                     " tensor", c, id);
 	const struct dnnq_model_tensor *mt = &m->tensors[id];
 	struct dnnq_qparams qp;
-	if (mt->t.dtype != DNNQ_DTYPE_U8 || mt->t.nqparams != 1 || dnnq_qtensor_qparams(&mt->t, 0, &qp))
+	int rc;
+	if (mt->t.dtype == DNNQ_DTYPE_F32)
+		rc = dnnq_graph_add_constant_f32(g, mt->name, mt->t.ndim, mt->t.dims, mt->t.data, diag);
+	else if (mt->t.dtype != DNNQ_DTYPE_U8 || mt->t.nqparams != 1 ||
+	         dnnq_qtensor_qparams(&mt->t, 0, &qp))
 		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "model: constant %zu: tensor %d ('%s'): must"
-		                     " be u8 with per-tensor qparams", c, id, mt->name);
-	int rc = dnnq_graph_add_constant(g, mt->name, mt->t.ndim, mt->t.dims, &qp, mt->t.data, diag);
+		                     " be f32, or u8 with per-tensor qparams", c, id, mt->name);
+	else
+		rc = dnnq_graph_add_constant(g, mt->name, mt->t.ndim, mt->t.dims, &qp, mt->t.data,
+		                             diag);
 	if (rc < 0)
 		return rc;
 	vals[m->ninputs + c] = rc;

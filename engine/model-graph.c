@@ -30,7 +30,7 @@ static size_t attr_width(const struct dnnq_attr_def *a)
 /* A node carries the attributes its kind lists (engine/op.h). The acc16
  * keys (31..33) only when 16-bit accumulation is set: a file without it
  * stays readable by a reader that predates them; the measurements (34,
- * optional) only when there are some. */
+ * optional) only when there are some; precision (35) only on fp32 nodes. */
 static bool attr_written(const struct dnnq_model_node *n, const struct dnnq_op_def *d,
                          size_t i)
 {
@@ -38,6 +38,8 @@ static bool attr_written(const struct dnnq_model_node *n, const struct dnnq_op_d
 		return false;
 	if (i == DNNQ_A_ACC16_MEASURED)
 		return n->acc16_measured;
+	if (i == DNNQ_A_PRECISION)
+		return n->precision;
 	if (i == DNNQ_A_ACC16 || i == DNNQ_A_ACC16_NBITS || i == DNNQ_A_ACC16_SPILL)
 		return n->acc16 || n->acc16_nbits || n->acc16_spill;
 	return true;
@@ -198,7 +200,7 @@ static int read_node(struct rd *r, struct dnnq_model *m, size_t j)
 	return check_node(r, j, n, m->ntensors);
 }
 
-/* Constants: u8 tensors with per-tensor qparams. */
+/* Constants: u8 tensors with per-tensor qparams, or f32 ones (fp32 nodes'). */
 static int read_constants(struct rd *r, struct dnnq_model *m)
 {
 	int rc;
@@ -216,10 +218,11 @@ static int read_constants(struct rd *r, struct dnnq_model *m)
 			return dnnq_diag_set(r->diag, DNNQ_E_FORMAT, "model: GRAPH: constant %zu: tensor %"
 			                     PRIu32 ": no such tensor", i, id);
 		const struct dnnq_qtensor *t = &m->tensors[id].t;
-		if (t->dtype != DNNQ_DTYPE_U8 || t->nqparams != 1 || t->qaxis != -1)
+		if (t->dtype != DNNQ_DTYPE_F32 &&
+		    (t->dtype != DNNQ_DTYPE_U8 || t->nqparams != 1 || t->qaxis != -1))
 			return dnnq_diag_set(r->diag, DNNQ_E_FORMAT, "model: GRAPH: constant %zu: tensor %"
-			                     PRIu32 " ('%s'): must be u8 with per-tensor qparams", i, id,
-			                     m->tensors[id].name);
+			                     PRIu32 " ('%s'): must be f32, or u8 with per-tensor qparams",
+			                     i, id, m->tensors[id].name);
 		m->constants[i] = (int32_t)id;
 	}
 	return DNNQ_OK;

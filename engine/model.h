@@ -85,6 +85,9 @@ struct dnnq_model_node {
 	 * acc32 and with this one alone acc16 (NaN unless --acc16=auto ran). */
 	uint32_t acc16_measured;
 	float acc16_saturation, acc16_sqnr_db[2];
+	/* enum dnnq_precision: fp32 nodes take and give f32 values; their
+	 * conv and fc weights and biases are f32 tensors */
+	uint32_t precision;
 };
 
 struct dnnq_model_stat {

@@ -58,6 +58,9 @@ const struct dnnq_attr_def dnnq_attrs[DNNQ_A_COUNT] = {
 	[DNNQ_A_ACC16_MEASURED] = { "acc16_measured", 34 | OPT, DNNQ_ATTR_F32, 4,
 	                            offsetof(struct dnnq_model_node, acc16_measured),
 	                            -INFINITY, INFINITY, true },
+	/* enum dnnq_precision: written only for fp32 nodes, so a file without
+	 * them reads in a build that predates the key */
+	[DNNQ_A_PRECISION] = F(precision, 35, U32, 1, 0, 1),
 };
 
 /* The built-in kinds (engine/graph-nodes.c), then the files of engine/ops/. */
@@ -149,6 +152,10 @@ int dnnq_op_check_node(const struct dnnq_model_node *n, char *why, size_t cap)
 				return DNNQ_E_FORMAT;
 			}
 		}
+	}
+	if (n->precision == DNNQ_PRECISION_FP32 && !d->ops_f32) {
+		snprintf(why, cap, "precision fp32: a %s node has no fp32 kernel", d->name);
+		return DNNQ_E_FORMAT;
 	}
 	return d->check ? d->check(n, why, cap) : DNNQ_OK;
 }

@@ -59,7 +59,7 @@ enum dnnq_attr_id {
 	DNNQ_A_OUT_DTYPE, DNNQ_A_OUT_SCALE, DNNQ_A_OUT_ZERO_POINT, DNNQ_A_OUT_PRECISION,
 	DNNQ_A_OUT_SIGNED, DNNQ_A_POOL, DNNQ_A_CEIL_MODE, DNNQ_A_COUNT_INCLUDE_PAD, DNNQ_A_OP,
 	DNNQ_A_PARAMS, DNNQ_A_AXIS, DNNQ_A_NDIM, DNNQ_A_DIMS, DNNQ_A_ACC16, DNNQ_A_ACC16_NBITS,
-	DNNQ_A_ACC16_SPILL, DNNQ_A_ACC16_MEASURED,
+	DNNQ_A_ACC16_SPILL, DNNQ_A_ACC16_MEASURED, DNNQ_A_PRECISION,
 	DNNQ_A_COUNT,
 };
 
@@ -95,6 +95,10 @@ struct dnnq_op_weights {
 };
 int dnnq_op_weights(struct dnnq_op_build *b, size_t rows, size_t numel,
                     struct dnnq_op_weights *wt, struct dnnq_diag *diag);
+/* An fp32 conv's or FC's weights (numel f32) and bias (rows f32, or NULL),
+ * pointers into the model's tensors. */
+int dnnq_op_weights_f32(struct dnnq_op_build *b, size_t rows, size_t numel, const float **w,
+                        const float **bias, struct dnnq_diag *diag);
 /* The node's output qparams (out_scale, out_zero_point, ...). */
 struct dnnq_qparams dnnq_op_out_qp(const struct dnnq_model_node *n);
 /* "node j ('name'): message" into diag (engine/model-build.c); returns rc. */
@@ -112,6 +116,9 @@ struct dnnq_op_def {
 	/* Fills d->op from the file's node (NULL: nothing to fill). */
 	int (*build)(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag);
 	const struct node_ops *ops;
+	/* The fp32 adapter (engine/f32.h kernels), for nodes whose precision is
+	 * fp32; NULL: the kind has none (a boundary kind: convert, reshape). */
+	const struct node_ops *ops_f32;
 	/* Elementwise operators: y = f(a, b) on real values (NULL otherwise). */
 	float (*f32)(float a, float b);
 	/* What the kind's family of adapters needs (engine/binary.h: struct

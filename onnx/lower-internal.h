@@ -40,6 +40,7 @@ struct lower {
 	bool *live, *done;         /* nnodes: needed; lowered (or fused into another) */
 	bool *used;                /* nvalues: scratch of the liveness pass */
 	struct dnnq_model *m;
+	bool fp32;                 /* the node being lowered is kept in fp32 */
 	size_t cap_nodes, cap_tensors, cap_consts;
 	struct dnnq_diag *diag;
 };
@@ -58,7 +59,8 @@ void engine_dims(const struct dnnq_ir_value *v, int64_t *dims);
 /* The ONNX axis of a value in the engine's layout. */
 uint32_t engine_axis(const struct dnnq_ir_value *v, uint32_t axis);
 
-/* A new model node (init'ed), or NULL (diag set); *ref gets its value. */
+/* A new model node (init'ed, with the precision of the node being
+ * lowered), or NULL (diag set); *ref gets its value. */
 struct dnnq_model_node *add_node(struct lower *L, enum dnnq_node_kind kind, const char *name,
                                  int32_t *ref);
 /* The same with one input, in. */
@@ -68,6 +70,9 @@ struct dnnq_model_node *add_node1(struct lower *L, enum dnnq_node_kind kind, con
 int add_tensor(struct lower *L, const char *name, struct dnnq_qtensor **t);
 /* An f32 tensor [n] of data; its id, or a negative status. */
 int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n);
+/* A constant [n] in the precision of the node being lowered: f32, or u8
+ * (add_u8_constant); its ref. */
+int add_constant(struct lower *L, const char *name, const float *data, size_t n, int32_t *ref);
 /* A u8 constant [n] (scalar: n = 1) quantized with its own min/max; its ref. */
 int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
                     int32_t *ref);
@@ -81,6 +86,9 @@ int value_qp(struct lower *L, const struct dnnq_ir_node *n, int32_t v, struct dn
 /* The u8 / f32 tensor of a value, converting as needed; ref or negative. */
 int need_u8(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *ref);
 int need_f32(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *ref);
+/* The activation input of the node being lowered, in its precision: u8,
+ * or f32 when it is kept in fp32 (L->fp32). */
+int need_act(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *ref);
 /* Sets the node's output quantization from qp. */
 void set_out_qp(struct dnnq_model_node *mn, const struct dnnq_qparams *qp);
 

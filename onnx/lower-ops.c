@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/op.h"
 #include "onnx/lower-internal.h"
 
 #define NODE(j) (&L->ir->nodes[j])
@@ -41,9 +42,17 @@ static int check_inputs(struct lower *L, const struct dnnq_ir_node *n, uint32_t 
 }
 
 /* The node's output becomes a u8 tensor with the output value's parameters. */
-static int u8_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
-                  struct dnnq_model_node *mn, int32_t ref)
+/* Node mn (value ref) produces IR value out: u8 with out's calibrated
+ * parameters, or f32 (engine layout) when kept in fp32. */
+static int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+                   struct dnnq_model_node *mn, int32_t ref)
 {
+	if (L->fp32) {
+		mn->out_dtype = DNNQ_DTYPE_F32;
+		L->v[out].f32 = ref;
+		L->v[out].f32_onnx = false;
+		return DNNQ_OK;
+	}
 	struct dnnq_qparams qp;
 	int rc = value_qp(L, n, out, &qp);
 	if (rc)
@@ -89,13 +98,21 @@ struct chain {
 	float cmin, cmax;
 };
 
+/* Reader r of node j's output when the two have the same precision, else -1
+ * (an fp32 follower stays a node of its own, and so does an int8 one). */
+static int32_t same_precision(const struct lower *L, size_t j, int32_t r)
+{
+	const bool *f = L->o->fp32_nodes;
+	return r < 0 || !f || f[j] == f[r] ? r : -1;
+}
+
 /* w: rows x cols, b: rows (channel = row). */
 static int fuse(struct lower *L, size_t j, size_t rows, size_t cols, float *w, float *b,
                 bool allow_clip, struct chain *c)
 {
 	const struct dnnq_ir_node *n = NODE(j);
 	*c = (struct chain){ .out = n->outputs[0], .last = n };
-	int32_t r = sole_reader(L, c->out);
+	int32_t r = same_precision(L, j, sole_reader(L, c->out));
 	if (r >= 0 && NODE(r)->op == DNNQ_IR_BATCHNORM && NODE(r)->inputs[0] == c->out) {
 		const struct dnnq_ir_node *bn = NODE(r);
 		float *a = malloc(rows * sizeof *a), *bb = malloc(rows * sizeof *bb);
@@ -113,7 +130,7 @@ static int fuse(struct lower *L, size_t j, size_t rows, size_t cols, float *w, f
 		c->out = bn->outputs[0];
 		c->last = bn;
 		c->bn = true;
-		r = sole_reader(L, c->out);
+		r = same_precision(L, j, sole_reader(L, c->out));
 	}
 	if (r >= 0 && NODE(r)->op == DNNQ_IR_RELU) {
 		c->relu = true;
@@ -270,7 +287,8 @@ static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind k
 		wid = qweight_tensor(L, name, q, w, ndim, dims);
 	} else {
 		tname(nm, name, ":weight");
-		wid = add_weight_tensor(L, nm, w, rows, cols, ndim, dims);
+		wid = L->fp32 ? add_f32_tensor(L, nm, w, rows * cols)
+		              : add_weight_tensor(L, nm, w, rows, cols, ndim, dims);
 	}
 	tname(nm, name, ":bias");
 	int bid = wid < 0 ? wid : add_f32_tensor(L, nm, bias, rows);
@@ -290,7 +308,8 @@ static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind k
 	mn->clip_min = ch->cmin;
 	mn->clip_max = ch->cmax;
 	mn->requant = DNNQ_REQUANT_FLOAT;
-	set_acc16(L, ch->last, mn);
+	if (!L->fp32)
+		set_acc16(L, ch->last, mn);
 	*rc = DNNQ_OK;
 	return mn;
 }
@@ -318,10 +337,10 @@ static int lower_conv(struct lower *L, size_t j)
 	if (!rc && !(wt = malloc(rows * cols * sizeof *wt)))
 		rc = nomem(L);
 	if (rc || (rc = fuse(L, j, rows, cols, w, b, true, &ch)) ||
-	    (rc = need_u8(L, n, n->inputs[0], &x)))
+	    (rc = need_act(L, n, n->inputs[0], &x)))
 		goto out;
 	int64_t dims[4] = { cout, kh, kw, cig };
-	int mw = ch.bn ? 1 : model_weights(L, n->inputs[1], rows, 0, &q);
+	int mw = ch.bn || L->fp32 ? 1 : model_weights(L, n->inputs[1], rows, 0, &q);
 	if (mw < 0) {
 		rc = mw;
 		goto out;
@@ -333,7 +352,7 @@ static int lower_conv(struct lower *L, size_t j)
 	struct dnnq_model_node *mn = fused_node(L, DNNQ_NODE_CONV, &ch, x, mw ? NULL : &q, wt, b,
 	                                        4, dims, &ref, &rc);
 	if (mn && !(rc = conv_geometry(L, n, 1, mn)))
-		rc = u8_out(L, ch.last, ch.out, mn, ref);
+		rc = act_out(L, ch.last, ch.out, mn, ref);
 out:
 	qweights_free(&q);
 	free(w);
@@ -395,7 +414,7 @@ static int lower_gemm(struct lower *L, size_t j)
 	struct qweights q = { 0 };
 	struct chain ch;
 	int32_t x, ref;
-	bool dyn = L->o->dynamic;
+	bool dyn = L->o->dynamic && !L->fp32;
 	if ((rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
 		return rc;
 	if (!(w = malloc(nn * k * sizeof *w)) || !(bias = calloc(nn, sizeof *bias))) {
@@ -420,11 +439,11 @@ static int lower_gemm(struct lower *L, size_t j)
 	}
 	if ((rc = permute_cols(L, la, w, nn, k, sizeof *w)) ||
 	    (rc = fuse(L, j, nn, k, w, bias, !dyn, &ch)) ||
-	    (rc = dyn ? need_f32(L, n, n->inputs[0], &x) : need_u8(L, n, n->inputs[0], &x)))
+	    (rc = dyn ? need_f32(L, n, n->inputs[0], &x) : need_act(L, n, n->inputs[0], &x)))
 		goto out;
 	int64_t dims[2] = { (int64_t)nn, (int64_t)k };
-	int mw = ch.bn || n->alpha != 1 ? 1 : model_weights(L, n->inputs[1], nn,
-	                                                     n->trans_b ? 0 : 1, &q);
+	int mw = ch.bn || n->alpha != 1 || L->fp32 ? 1 : model_weights(L, n->inputs[1], nn,
+	                                                                  n->trans_b ? 0 : 1, &q);
 	if (mw < 0) {
 		rc = mw;
 		goto out;
@@ -452,7 +471,7 @@ static int lower_gemm(struct lower *L, size_t j)
 		L->v[ch.out].f32 = ref;
 		L->v[ch.out].f32_onnx = false;
 	} else {
-		rc = u8_out(L, ch.last, ch.out, mn, ref);
+		rc = act_out(L, ch.last, ch.out, mn, ref);
 	}
 out:
 	qweights_free(&q);
@@ -478,7 +497,7 @@ static struct dnnq_model_node *simple(struct lower *L, const struct dnnq_ir_node
 		                xv->name, xv->ndim, rank);
 		return NULL;
 	}
-	if ((*rc = need_u8(L, n, n->inputs[0], &x)))
+	if ((*rc = need_act(L, n, n->inputs[0], &x)))
 		return NULL;
 	struct dnnq_model_node *mn = add_node1(L, kind, n->name, x, ref);
 	if (!mn)
@@ -513,7 +532,7 @@ static int lower_bn(struct lower *L, size_t j)
 		return rc;
 	mn->weight = aid;
 	mn->bias = bid;
-	return u8_out(L, n, n->outputs[0], mn, ref);
+	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
 static int lower_activation(struct lower *L, size_t j)
@@ -537,7 +556,7 @@ static int lower_activation(struct lower *L, size_t j)
 		return rc;
 	mn->op = k;
 	memcpy(mn->params, p, sizeof p);
-	return u8_out(L, n, n->outputs[0], mn, ref);
+	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
 static int lower_pool(struct lower *L, size_t j)
@@ -575,13 +594,13 @@ static int lower_pool(struct lower *L, size_t j)
 		mn->ceil_mode = n->ceil_mode;
 		mn->count_include_pad = n->count_include_pad;
 	}
-	if (n->op == DNNQ_IR_MAXPOOL) {
+	if (n->op == DNNQ_IR_MAXPOOL && !L->fp32) {
 		/* the max is taken in the input's quantization */
 		L->v[n->outputs[0]].u8 = ref;
 		L->v[n->outputs[0]].qp = L->v[n->inputs[0]].qp;
 		return DNNQ_OK;
 	}
-	return u8_out(L, n, n->outputs[0], mn, ref);
+	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
 /* ---- Add, Mul, Sum ---- */
@@ -610,14 +629,14 @@ static bool per_channel(const struct dnnq_ir_value *x, const struct dnnq_ir_valu
 	return true;
 }
 
-/* Input k of a binary node as a u8 value of the model: an activation as
- * it is, a constant (a scalar, or per channel of activation x) as a new u8
- * constant. */
+/* Input k of a binary node as a value of the model in the node's
+ * precision: an activation as it is, a constant (a scalar, or per channel
+ * of activation x) as a new u8 or f32 constant. */
 static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v,
                         const struct dnnq_ir_value *x, int32_t *ref)
 {
 	if (!is_const(L, v))
-		return need_u8(L, n, v, ref);
+		return need_act(L, n, v, ref);
 	const struct dnnq_ir_value *cv = lval_ir(L, v);
 	float *c;
 	size_t k;
@@ -631,7 +650,7 @@ static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v
 	}
 	char nm[DNNQ_MODEL_NAME_MAX];
 	tname(nm, n->name, ":const");
-	rc = add_u8_constant(L, nm, c, k, ref);
+	rc = add_constant(L, nm, c, k, ref);
 	free(c);
 	return rc;
 }
@@ -658,18 +677,22 @@ static int lower_binary(struct lower *L, size_t j)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "both inputs are constants");
 	const struct dnnq_ir_value *av = lval_ir(L, a), *bv = lval_ir(L, b);
 	const struct dnnq_ir_value *x = is_const(L, a) ? bv : av;
-	if (!engine && !same_shape(av, lval_ir(L, n->outputs[0])))
+	uint32_t kind = engine ? n->kind : DNNQ_NODE_ELTWISE;
+	if (!engine && is_const(L, b) && !same_shape(av, lval_ir(L, n->outputs[0])))
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "the output's shape is not input '%s''s:"
 		                 " only a scalar or per-channel constant broadcasts", av->name);
-	if (!is_const(L, a) && !is_const(L, b) && !same_shape(av, bv) &&
-	    (!engine || av->ndim != bv->ndim || L->v[a].perm || L->v[b].perm))
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "inputs '%s' and '%s' have different "
-		                 "shapes: broadcasting between activations%s", av->name, bv->name,
-		                 engine ? " of different ranks" : "");
+	if (!is_const(L, a) && !is_const(L, b) && !same_shape(av, bv)) {
+		/* activations that broadcast: the registry's add and mul do it */
+		if (av->ndim != bv->ndim || L->v[a].perm || L->v[b].perm)
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "inputs '%s' and '%s' have different "
+			                 "shapes: broadcasting between activations of different ranks",
+			                 av->name, bv->name);
+		kind = engine ? n->kind : dnnq_op_find(n->op == DNNQ_IR_ADD ? "add" : "mul")->kind;
+		engine = true;
+	}
 	if ((rc = binary_input(L, n, a, x, &in[0])) || (rc = binary_input(L, n, b, x, &in[1])))
 		return rc;
-	struct dnnq_model_node *mn = add_node(L, engine ? n->kind : DNNQ_NODE_ELTWISE, n->name,
-	                                      &ref);
+	struct dnnq_model_node *mn = add_node(L, kind, n->name, &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
 	if (!engine)
@@ -677,7 +700,7 @@ static int lower_binary(struct lower *L, size_t j)
 	mn->ninputs = 2;
 	mn->inputs[0] = in[0];
 	mn->inputs[1] = in[1];
-	return u8_out(L, n, n->outputs[0], mn, ref);
+	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
 /* Sum and Concat: 1..16 activations. */
@@ -698,7 +721,7 @@ static int lower_multi(struct lower *L, size_t j)
 		if (n->op == DNNQ_IR_SUM ? !same_shape(xv, x0) : xv->ndim != x0->ndim)
 			return lower_err(L, n, DNNQ_E_SHAPE, "input '%s': another %s than '%s'", xv->name,
 			                 n->op == DNNQ_IR_SUM ? "shape" : "rank", x0->name);
-		if ((rc = need_u8(L, n, n->inputs[k], &in[k])))
+		if ((rc = need_act(L, n, n->inputs[k], &in[k])))
 			return rc;
 	}
 	if (n->op == DNNQ_IR_SUM && n->ninputs == 1) {
@@ -720,7 +743,7 @@ static int lower_multi(struct lower *L, size_t j)
 	mn->axis = axis;
 	mn->ninputs = n->ninputs;
 	memcpy(mn->inputs, in, n->ninputs * sizeof *in);
-	return u8_out(L, n, n->outputs[0], mn, ref);
+	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
 /* ---- Reshape, Flatten, Squeeze, Unsqueeze ---- */
@@ -764,13 +787,20 @@ static int lower_reshape(struct lower *L, size_t j)
 	 * u8 one when the u8 one would need the permutation */
 	bool f32 = lx->f32 >= 0 && (xv->ndim != 4 || lx->f32_onnx) &&
 	           (lx->u8 < 0 || !same_order(xv) || !same_order(yv));
+	/* only f32 in the engine's layout (an fp32 region): reshaped as the u8
+	 * one would be */
+	bool nhwc_f32 = !f32 && lx->u8 < 0 && lx->f32 >= 0 && !lx->f32_onnx;
 	if (f32) {
 		/* f32 in the ONNX order: the reshape is one in the ONNX layout too */
 		src = lx->f32;
 		ly.f32_onnx = yv->ndim == 4;
+	} else if (nhwc_f32) {
+		src = lx->f32;         /* an fp32 region's value: the engine layout */
 	} else {
 		if ((rc = need_u8(L, n, x, &src)))
 			return rc;
+	}
+	if (!f32) {
 		ly.qp = lx->qp;
 		if (lx->perm) {
 			if (yv->ndim != 2 || !only_gemms(L, y))
@@ -801,7 +831,7 @@ static int lower_reshape(struct lower *L, size_t j)
 		memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
 	else
 		engine_dims(yv, mn->dims);
-	if (f32)
+	if (f32 || nhwc_f32)
 		ly.f32 = ref;
 	else
 		ly.u8 = ref;

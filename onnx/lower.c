@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/op.h"
 #include "onnx/lower-internal.h"
 
 int lower_err(struct lower *L, const struct dnnq_ir_node *n, int rc, const char *fmt, ...)
@@ -103,6 +104,8 @@ struct dnnq_model_node *add_node(struct lower *L, enum dnnq_node_kind kind, cons
 	}
 	struct dnnq_model_node *mn = &m->nodes[m->nnodes];
 	dnnq_model_node_init(mn, kind, name);
+	mn->precision = L->fp32 && dnnq_op_has(dnnq_op_get(kind), DNNQ_A_PRECISION)
+	                ? DNNQ_PRECISION_FP32 : DNNQ_PRECISION_INT8;
 	*ref = REF_NODE + (int32_t)m->nnodes++;
 	return mn;
 }
@@ -164,6 +167,14 @@ static int add_constant_ref(struct lower *L, int id, int32_t *ref)
 	m->constants[m->nconstants] = id;
 	*ref = REF_CONST + (int32_t)m->nconstants++;
 	return DNNQ_OK;
+}
+
+int add_constant(struct lower *L, const char *name, const float *data, size_t n, int32_t *ref)
+{
+	if (!L->fp32)
+		return add_u8_constant(L, name, data, n, ref);
+	int id = add_f32_tensor(L, name, data, n);
+	return id < 0 ? id : add_constant_ref(L, id, ref);
 }
 
 int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
@@ -312,11 +323,27 @@ int need_u8(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *r
 	return DNNQ_OK;
 }
 
+int need_act(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *ref)
+{
+	return L->fp32 ? need_f32(L, n, v, ref) : need_u8(L, n, v, ref);
+}
+
 int need_f32(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int32_t *ref)
 {
 	struct lval *lv = &L->v[v];
-	if (lv->f32 >= 0 && (!lv->f32_onnx || same_order(lval_ir(L, v)))) {
+	const struct dnnq_ir_value *iv = lval_ir(L, v);
+	if (lv->f32 >= 0 && (!lv->f32_onnx || iv->ndim != 4)) {
 		*ref = lv->f32;
+		return DNNQ_OK;
+	}
+	if (lv->f32 >= 0) {
+		/* an NCHW f32 value (a graph input) into the engine's layout, values
+		 * unchanged: an fp32 region starts there without a quantization */
+		if (!value_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_TO_NHWC, iv->name, ":nhwc",
+		                lv->f32, ref))
+			return DNNQ_E_NOMEM;
+		lv->f32 = *ref;
+		lv->f32_onnx = false;
 		return DNNQ_OK;
 	}
 	int32_t u;
@@ -774,14 +801,25 @@ static int lower_output(struct lower *L, size_t i)
 			snprintf(name, sizeof name, "%s", p->name);
 		else
 			suffixed(name, sizeof name, iv->name, ":dequantize");
-		/* an f32 view of a graph input (an identity, a reshape) takes a
-		 * quantize and a dequantize: the engine has no f32 copy */
-		if (lv->f32 >= 0 && (iv->ndim != 4 || lv->f32_onnx) && can_output(L, i, lv->f32)) {
+		/* an f32 view of a graph input (an identity, a reshape) is copied
+		 * by an fp32 concat of that one input, exactly */
+		bool onnx_f32 = lv->f32 >= 0 && (iv->ndim != 4 || lv->f32_onnx);
+		if (onnx_f32 && can_output(L, i, lv->f32)) {
 			ref = lv->f32;
+		} else if (onnx_f32 && iv->ndim >= 2) {
+			suffixed(name, sizeof name, iv->name, ":copy");
+			if (!(rc = out_node(L, DNNQ_NODE_CONCAT, 0, name, lv->f32, iv, &ref))) {
+				L->m->nodes[ref - REF_NODE].precision = DNNQ_PRECISION_FP32;
+				L->m->nodes[ref - REF_NODE].axis = 1;
+			}
 		} else if (lv->f32 >= 0 && !lv->f32_onnx && same_order(iv) &&
 		           can_output(L, i, lv->f32)) {
 			suffixed(name, sizeof name, iv->name, ":reshape");
 			rc = out_node(L, DNNQ_NODE_RESHAPE, 0, name, lv->f32, iv, &ref);
+		} else if (lv->f32 >= 0 && !lv->f32_onnx && iv->ndim == 4) {
+			/* an fp32 region's NHWC f32 value back to NCHW, unchanged */
+			suffixed(name, sizeof name, iv->name, ":nchw");
+			rc = out_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_TO_NCHW, name, lv->f32, iv, &ref);
 		} else if (!(rc = need_u8(L, p, v, &in))) {
 			rc = out_node(L, DNNQ_NODE_CONVERT, iv->ndim == 4 ? DNNQ_CONVERT_DEQUANTIZE_NCHW
 			              : DNNQ_CONVERT_DEQUANTIZE, name, in, iv, &ref);
@@ -924,10 +962,12 @@ static int run(struct lower *L)
 	}
 	for (size_t j = 0; j < ir->nnodes; j++)
 		if (L->live[j] && !L->done[j]) {
+			L->fp32 = L->o->fp32_nodes && L->o->fp32_nodes[j];
 			if ((rc = lower_node(L, j)))
 				return rc;
 			L->done[j] = true;
 		}
+	L->fp32 = false;
 	if (!(L->m->outputs = calloc(ir->noutputs + 1, sizeof *L->m->outputs)))
 		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
 	L->m->noutputs = ir->noutputs;
@@ -987,4 +1027,62 @@ out:
 	free(L.done);
 	free(L.used);
 	return rc;
+}
+
+/* IR operators with arithmetic the engine also runs in fp32. */
+static bool has_fp32_form(enum dnnq_ir_op op)
+{
+	switch (op) {
+	case DNNQ_IR_CONV: case DNNQ_IR_GEMM: case DNNQ_IR_BATCHNORM: case DNNQ_IR_RELU:
+	case DNNQ_IR_LEAKYRELU: case DNNQ_IR_CLIP: case DNNQ_IR_SIGMOID: case DNNQ_IR_TANH:
+	case DNNQ_IR_HARDSIGMOID: case DNNQ_IR_HARDSWISH: case DNNQ_IR_MAXPOOL:
+	case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: case DNNQ_IR_ADD: case DNNQ_IR_MUL:
+	case DNNQ_IR_SUM: case DNNQ_IR_CONCAT: case DNNQ_IR_SOFTMAX: case DNNQ_IR_ENGINE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep,
+                        struct dnnq_diag *diag)
+{
+	*keep = calloc(ir->nnodes ? ir->nnodes : 1, sizeof **keep);
+	char *list = strdup(names ? names : "");
+	if (!*keep || !list) {
+		free(*keep);
+		free(list);
+		*keep = NULL;
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "--keep-fp32: out of memory");
+	}
+	char msg[sizeof diag->msg] = "";
+	size_t bad = 0, len = 0;
+	char *save = NULL;
+	for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(name, "*")) {
+			for (size_t j = 0; j < ir->nnodes; j++)
+				(*keep)[j] |= has_fp32_form(ir->nodes[j].op);
+			continue;
+		}
+		const struct dnnq_ir_node *hit = NULL;
+		for (size_t j = 0; j < ir->nnodes && !hit; j++)
+			if (!strcmp(ir->nodes[j].name, name)) {
+				hit = &ir->nodes[j];
+				(*keep)[j] = has_fp32_form(hit->op);
+			}
+		if (hit && has_fp32_form(hit->op))
+			continue;
+		bad++;
+		if (len < sizeof msg)
+			len += (size_t)snprintf(msg + len, sizeof msg - len, "%s'%s' %s", len ? "; " : "",
+			                        name, !hit ? "is no node of the model"
+			                        : hit->op == DNNQ_IR_RESHAPE ? "only moves data (a reshape)"
+			                        : "is a quantized operator (no fp32 form)");
+	}
+	free(list);
+	if (!bad)
+		return DNNQ_OK;
+	free(*keep);
+	*keep = NULL;
+	return dnnq_diag_set(diag, DNNQ_E_INVAL, "--keep-fp32: %s", msg);
 }

@@ -36,7 +36,21 @@ struct dnnq_lower_opts {
 	enum { DNNQ_ACC16_OFF, DNNQ_ACC16_ON, DNNQ_ACC16_AUTO } acc16;
 	const bool *acc16_nodes;
 	struct dnnq_acc16_opts acc16_opts;   /* nbits and spill of those layers */
+	/* Nodes kept in fp32 (ir->nnodes entries, may be NULL): the lowered
+	 * node takes and gives f32 values, with f32 weights; Quantize and
+	 * Dequantize are placed where its neighbours are int8. A node fuses
+	 * with a follower (BatchNormalization, Relu, Clip) only of the same
+	 * precision. dnnq_onnx_keep_fp32 fills it from node names. */
+	const bool *fp32_nodes;
 };
+
+/* keep[j] for every IR node named in the comma-separated list names (ONNX
+ * node names; ir->nnodes entries, calloc'd into *keep); "*" names every
+ * node with an fp32 form. Every name must exist and be an operator with
+ * arithmetic: one the engine runs in fp32 (not QuantizeLinear, a QLinear
+ * operator, a reshape). The error names every problem at once. */
+int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep,
+                        struct dnnq_diag *diag);
 
 /* qp[v] (has_qp[v]) is the quantization of IR value v, for each value the
  * caller calibrated (typically every f32 value the reference run produced,

@@ -492,7 +492,7 @@ START_TEST(model_compatibility)
 	/* major version 2 is refused, minor version 7 reads */
 	dnnq_put_le16(buf + 8, 2);
 	ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_VERSION);
-	ck_assert_ptr_nonnull(strstr(d.msg, "file version 2.0: this build reads 1.x"));
+	ck_assert_ptr_nonnull(strstr(d.msg, "file version 2.1: this build reads 1.x"));
 	dnnq_put_le16(buf + 8, 1);
 	dnnq_put_le16(buf + 10, 7);
 	ck_assert_msg(dnnq_model_read(buf, len, &back, &d) == 0, "%s", d.msg);
@@ -541,7 +541,7 @@ START_TEST(model_forged_counts_refused)
 	forge(buf, len, DNNQ_SECTION_TENSORS, 0, 0xfffffff0u, 4, "TENSORS: tensor count");
 	forge(buf, len, DNNQ_SECTION_GRAPH, 0, 0x7fffffffu, 4, "GRAPH: constant count");
 	forge(buf, len, DNNQ_SECTION_GRAPH, 8, 0x7fffffffu, 4, "GRAPH: node count");
-	forge(buf, len, DNNQ_SECTION_GRAPH, 4, 5, 4, "constant 0: tensor 5 ('fc.b'): must be u8");
+	forge(buf, len, DNNQ_SECTION_GRAPH, 4, 4, 4, "constant 0: tensor 4 ('fc.w'): must be f32, or u8");
 	forge(buf, len, DNNQ_SECTION_STATS, 0, 0xffffffffu, 4, "STATS: stat count");
 	/* the first tensor's record length: after the count and "conv1.w" */
 	forge(buf, len, DNNQ_SECTION_TENSORS, 4 + 2 + 7, UINT64_MAX - 3, 8, "record length");
@@ -838,7 +838,7 @@ END_TEST
  * 2 and 3 read (above). */
 START_TEST(model_bad_convert_kind_refused)
 {
-	static const uint32_t bad[] = { 4, 5, 255, 0x80000000u, UINT32_MAX };
+	static const uint32_t bad[] = { 6, 7, 255, 0x80000000u, UINT32_MAX };
 	struct dnnq_model m, back;
 	make_nchw_model(&m, true);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -850,7 +850,7 @@ START_TEST(model_bad_convert_kind_refused)
 		ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_FORMAT);
 		char want[96];
 		snprintf(want, sizeof want, "model: GRAPH: node 2 ('deq'): op %u: not a convert kind "
-		         "(0..3)", bad[i]);
+		         "(0..5)", bad[i]);
 		ck_assert_str_eq(d.msg, want);
 		free(buf);
 	}

@@ -10,8 +10,9 @@
  * renamed (without -o: IN's name with .dnnq, said on stderr), its creation
  * time recorded (SOURCE_DATE_EPOCH when set). --report runs the lowered
  * model on the calibration samples: each layer's SQNR (engine/graph.h's
- * shadow run) and the outputs' SQNR against the fp32 ONNX model. --acc16 marks every Conv and Gemm layer for 16-bit
- * accumulation; --acc16=auto measures each one on the calibration samples
+ * shadow run) and the outputs' SQNR against the fp32 ONNX model.
+ * --keep-fp32 runs the named nodes in fp32 (onnx/lower.h). --acc16 marks
+ * every Conv and Gemm layer for 16-bit accumulation; --acc16=auto measures each one on the calibration samples
  * and keeps it where the SQNR at the layer's output drops by less than
  * --acc16-threshold dB (onnx/calib.h). Exit status: 0; 1 when the model
  * cannot be converted; 2 for a usage error.
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/op.h"
 #include "onnx/calib.h"
 #include "onnx/cli.h"
 
@@ -32,7 +34,7 @@
 static const char *argv0 = "dnnq-convert";
 
 struct opts {
-	const char *in, *out, *calib, *name;
+	const char *in, *out, *calib, *name, *keep_fp32;
 	char out_default[4096];            /* IN's stem + .dnnq, when no -o */
 	bool autom, report, json;
 	double acc16_threshold;
@@ -47,7 +49,7 @@ static void usage(FILE *f)
 		"usage: %s IN.onnx [-o OUT.dnnq] [--calib PATH] [--method M] [--per-channel]\n"
 		"                    [--symmetric-weights] [--dynamic] [--bits N] [--report]\n"
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
-		"                    [--acc16-nbits N] [--acc16-spill N]\n"
+		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
 		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
 		"QLinearMatMul, ConvInteger, MatMulInteger) keeps its parameters.\n"
@@ -73,7 +75,10 @@ static void usage(FILE *f)
 		"  --acc16-threshold DB   auto's largest loss, dB (default 0.5)\n"
 		"  --acc16-nbits N        acc16 weights of N bits stay dense, 2..8 (default 7)\n"
 		"  --acc16-spill N        K steps between 16-to-32-bit spills, 1..65535\n"
-		"  --report               per layer and output SQNR on the calibration samples\n"
+		"  --keep-fp32 NODE,...   run these ONNX nodes in fp32 (f32 weights and values;\n"
+		"                         Quantize/Dequantize at their borders); * names all\n"
+		"  --report               per layer precision and SQNR, and the outputs' SQNR, on\n"
+		"                         the calibration samples\n"
 		"  --json                 one JSON object on stdout\n"
 		"  -h, --help             this text\n",
 		argv0);
@@ -98,7 +103,8 @@ static const char *default_output(struct opts *o)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_DYN, O_BITS, O_BINS, O_NAME,
-	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL };
+	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
+	       O_KEEP_FP32 };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "calib", required_argument, NULL, O_CALIB },
@@ -116,6 +122,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "acc16-threshold", required_argument, NULL, O_ACC16_TH },
 		{ "acc16-nbits", required_argument, NULL, O_ACC16_NBITS },
 		{ "acc16-spill", required_argument, NULL, O_ACC16_SPILL },
+		{ "keep-fp32", required_argument, NULL, O_KEEP_FP32 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -157,6 +164,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case O_NAME: o->name = optarg; break;
+		case O_KEEP_FP32: o->keep_fp32 = optarg; break;
 		case O_REPORT: o->report = true; break;
 		case O_JSON: o->json = true; break;
 		case O_ACC16:
@@ -395,7 +403,10 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 		if (o->json) {
 			printf("%s{\"name\":", i ? "," : "");
 			dnnq_json_string(stdout, r[i].name);
-			printf(",\"kind\":\"%s\",\"sqnr_db\":", dnnq_node_kind_name(r[i].kind));
+			printf(",\"kind\":\"%s\",", dnnq_node_kind_name(r[i].kind));
+			if (dnnq_op_has(dnnq_op_get(r[i].kind), DNNQ_A_PRECISION))
+				printf("\"precision\":\"%s\",", dnnq_precision_name(r[i].precision));
+			printf("\"sqnr_db\":");
 			dnnq_json_number(stdout, r[i].sqnr_db, 3);
 			printf(",\"local_sqnr_db\":");
 			dnnq_json_number(stdout, r[i].local_sqnr_db, 3);
@@ -405,11 +416,15 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 			printf("}");
 		} else {
 			if (i == 0 && nacc)
-				printf("%-32s %-12s %10s %10s %-6s %11s %10s %10s\n", "layer", "kind",
-				       "SQNR dB", "local dB", "accum", "outliers", "sat rate", "acc16 loss");
+				printf("%-32s %-12s %-5s %10s %10s %-6s %11s %10s %10s\n", "layer", "kind",
+				       "prec", "SQNR dB", "local dB", "accum", "outliers", "sat rate",
+				       "acc16 loss");
 			else if (i == 0)
-				printf("%-32s %-12s %10s %10s\n", "layer", "kind", "SQNR dB", "local dB");
-			printf("%-32s %-12s %10.2f %10.2f", r[i].name, dnnq_node_kind_name(r[i].kind),
+				printf("%-32s %-12s %-5s %10s %10s\n", "layer", "kind", "prec", "SQNR dB",
+				       "local dB");
+			printf("%-32s %-12s %-5s %10.2f %10.2f", r[i].name, dnnq_node_kind_name(r[i].kind),
+			       dnnq_op_has(dnnq_op_get(r[i].kind), DNNQ_A_PRECISION)
+			       ? dnnq_precision_name(r[i].precision) : "-",
 			       r[i].sqnr_db, r[i].local_sqnr_db);
 			if (nacc)
 				text_acc16(acc16_layer(acc, nacc, i));
@@ -425,6 +440,31 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 	free(r);
 	dnnq_graph_destroy(g);
 	return rc;
+}
+
+/* What the lowering made of the model: nodes by precision, the converts
+ * (Quantize, Dequantize) at the borders of int8 and fp32, and how many of
+ * the converts change the layout (NCHW to the engine's NHWC and back). */
+struct census {
+	size_t int8, fp32, converts, layout;
+};
+
+static struct census count_nodes(const struct dnnq_model *m)
+{
+	struct census c = { 0 };
+	for (size_t j = 0; j < m->nnodes; j++) {
+		const struct dnnq_model_node *n = &m->nodes[j];
+		if (n->kind == DNNQ_NODE_CONVERT) {
+			c.converts++;
+			c.layout += n->op != DNNQ_CONVERT_QUANTIZE && n->op != DNNQ_CONVERT_DEQUANTIZE;
+		} else if (dnnq_op_has(dnnq_op_get(n->kind), DNNQ_A_PRECISION)) {
+			if (n->precision == DNNQ_PRECISION_FP32)
+				c.fp32++;
+			else
+				c.int8++;
+		}
+	}
+	return c;
 }
 
 static int convert(const struct opts *o)
@@ -451,6 +491,7 @@ static int convert(const struct opts *o)
 	double out_db = NAN;
 	struct dnnq_acc16_layer *acc = NULL;
 	size_t nacc = 0, kept = 0;
+	bool *keep = NULL;
 	if (!method) {
 		rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "out of memory");
 		goto out;
@@ -458,6 +499,11 @@ static int convert(const struct opts *o)
 	struct dnnq_lower_opts lo = o->lo;
 	lo.calibration = o->calib ? (o->autom ? "auto" : dnnq_calib_method_name(o->c.method))
 	                          : "none";
+	if (o->keep_fp32) {
+		if ((rc = dnnq_onnx_keep_fp32(&ir, o->keep_fp32, &keep, &d)))
+			goto out;
+		lo.fp32_nodes = keep;
+	}
 	if (o->calib) {
 		if ((rc = dnnq_onnx_calib_init(&c, &ir, o->bins, &d)) ||
 		    (rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
@@ -513,6 +559,7 @@ static int convert(const struct opts *o)
 	}
 	if (rc)
 		goto out;
+	struct census cn = count_nodes(&m);
 	if (o->json) {
 		printf("{\"input\":");
 		dnnq_json_string(stdout, o->in);
@@ -521,6 +568,8 @@ static int convert(const struct opts *o)
 		printf(",\"method\":\"%s\",\"samples\":%zu,\"nodes\":%zu,\"sqnr_db\":",
 		       lo.calibration, c.samples, m.nnodes);
 		dnnq_json_number(stdout, out_db, 3);
+		printf(",\"int8_nodes\":%zu,\"fp32_nodes\":%zu,\"converts\":%zu,"
+		       "\"layout_changes\":%zu", cn.int8, cn.fp32, cn.converts, cn.layout);
 		if (o->autom) {
 			printf(",\"methods\":{");
 			for (size_t v = 0, k = 0; v < ir.nvalues; v++) {
@@ -552,6 +601,8 @@ static int convert(const struct opts *o)
 		if (c.samples)
 			printf(" on %zu samples, output SQNR %.2f dB", c.samples, out_db);
 		printf("\n");
+		printf("precision: %zu int8 and %zu fp32 nodes; %zu converts, %zu of them layout "
+		       "changes\n", cn.int8, cn.fp32, cn.converts, cn.layout);
 		if (lo.acc16 != DNNQ_ACC16_OFF)
 			printf("acc16: %zu of %zu conv/fc layers%s\n", kept, nacc,
 			       lo.acc16 == DNNQ_ACC16_AUTO ? " (auto)" : "");
@@ -567,6 +618,7 @@ out:
 		dnnq_onnx_calib_free(&c);
 	free(acc);
 	free(method);
+	free(keep);
 	dnnq_ir_free(&ir);
 	return rc ? 1 : 0;
 }

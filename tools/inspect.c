@@ -196,6 +196,10 @@ static void put_node_attrs(const struct dnnq_model_node *n)
 		    i == DNNQ_A_ACC16_SPILL || i == DNNQ_A_ACC16_MEASURED)
 			continue;
 		const struct dnnq_attr_def *a = &dnnq_attrs[i];
+		if (i == DNNQ_A_PRECISION) {
+			printf("%s\"precision\": \"%s\"", sep, dnnq_precision_name(n->precision));
+			continue;
+		}
 		size_t count = i == DNNQ_A_DIMS && n->ndim <= a->count ? n->ndim : a->count;
 		printf("%s\"%s\": %s", sep, a->name, a->count > 1 ? "[" : "");
 		for (size_t e = 0; e < count; e++) {

@@ -905,6 +905,9 @@ def fp32_cases(c):
     binary("mul_two", "Mul", x2shape=[2, 3, 4, 4])
     binary("mul_scalar", "Mul", const=lambda r: np.float32(-1.5))
     binary("sum3", "Sum", x2shape=[2, 3, 4, 4], n=3)
+    # activations that broadcast: the registry's add and mul (engine/ops/)
+    binary("add_broadcast", "Add", x2shape=[2, 3, 1, 1])
+    binary("mul_se", "Mul", x2shape=[2, 3, 1, 1], x2range=(0, 1))
     # operators of the engine's registry (engine/ops/): Sub, Div
     binary("sub_two", "Sub", x2shape=[2, 3, 4, 4])
     binary("sub_broadcast", "Sub", x2shape=[2, 1, 4, 4])
