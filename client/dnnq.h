@@ -244,11 +244,14 @@ struct dnnq_stats {
 
 int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out);
 
-/* Per-model counters (0.3), since dnnqd started, by model: requests that
- * named the model, failures among them, samples (the batch items of the
- * successful ones), run_ns (in the daemon, from the request's check to the
- * end of its run: copies, quantization, the graph; time queued is not
- * measured) and a latency histogram of that time: latency[i] counts the
+/* Per-model counters (0.3; queued and queue_ns 0.5), since dnnqd started,
+ * by model: requests that named the model, failures among them, samples
+ * (the batch items of the successful ones), run_ns (in the daemon, from the
+ * request's check to the end of its run: copies, quantization, the graph),
+ * queue_ns (from the client's submit to that check: the time the request
+ * waited for a worker, summed over `queued` requests, those whose submit
+ * time the daemon could use; this library stamps every request) and a
+ * latency histogram of the run time: latency[i] counts the
  * requests (every counted one, failed or not) with a time <= the i-th
  * bound of DNNQ_LATENCY_BOUNDS_US (not cumulative), the last bucket the
  * rest (+Inf), so the buckets sum to requests. A reloaded model keeps its
@@ -267,6 +270,7 @@ struct dnnq_model_stats {
 	uint64_t requests, failures, samples;
 	uint64_t run_ns;
 	uint64_t latency[DNNQ_LATENCY_BUCKETS];
+	uint64_t queued, queue_ns;
 };
 
 int dnnq_model_stats(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out);

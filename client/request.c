@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "client/client-internal.h"
 
@@ -202,6 +203,10 @@ static int submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
 	uint32_t ticket = s->issued + 1 ? s->issued + 1 : 1;	/* 0 means none */
 	s->issued = ticket;
 	__atomic_store_n(&s->ticket, ticket, __ATOMIC_RELEASE);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	__atomic_store_n(&c->view.slots[idx].submit_ns,
+	                 (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec, __ATOMIC_RELAXED);
 	/* The CAS publishes the descriptor (release) to the worker that takes it. */
 	if (dnnq_shm_slot_transition(&c->view, idx, DNNQ_SLOT_FREE, DNNQ_SLOT_SUBMITTED)) {
 		__atomic_store_n(&s->ticket, 0, __ATOMIC_RELAXED);

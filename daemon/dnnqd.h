@@ -97,6 +97,7 @@ static inline void dnnqd_count(_Atomic uint64_t *c, uint64_t v)
 #define DNNQD_STATS_MODELS 256  /* model ids counted; higher ids are not */
 struct dnnqd_model_counts {
 	_Atomic uint64_t requests, failures, samples, run_ns;
+	_Atomic uint64_t queued, queue_ns;	/* requests with a plausible submit stamp */
 	_Atomic uint64_t hist[DNNQ_PROTO_HIST_BUCKETS];
 };
 

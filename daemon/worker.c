@@ -132,9 +132,14 @@ static uint64_t mono_ns(void)
 
 static const uint64_t hist_bounds[DNNQ_PROTO_HIST_BUCKETS - 1] = DNNQ_PROTO_HIST_BOUNDS_NS;
 
-/* Worker w's counters of the request's model: one writer, relaxed. */
+/* A request waits at most this long to count in the queue time: a stamp
+ * older (or in the future) is the client's mistake or mischief. */
+#define QUEUE_NS_MAX 60000000000ull
+
+/* Worker w's counters of the request's model: one writer, relaxed.
+ * submit: the slot's stamp, t0: when its check began. */
 static void count_model(struct dnnqd_worker *w, const struct dnnq_shm_request *req, int rc,
-                        uint64_t ns)
+                        uint64_t ns, uint64_t submit, uint64_t t0)
 {
 	if (req->model_id >= DNNQD_STATS_MODELS)
 		return;
@@ -148,6 +153,10 @@ static void count_model(struct dnnqd_worker *w, const struct dnnq_shm_request *r
 	dnnqd_count(&m->samples, rc ? 0 : req->batch);
 	dnnqd_count(&m->run_ns, ns);
 	dnnqd_count(&m->hist[b], 1);
+	if (submit && submit <= t0 && t0 - submit < QUEUE_NS_MAX) {
+		dnnqd_count(&m->queued, 1);
+		dnnqd_count(&m->queue_ns, t0 - submit);
+	}
 }
 
 /* Timed with two CLOCK_MONOTONIC reads (vDSO) around the check and the run. */
@@ -155,6 +164,7 @@ static int run_request(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t
                        uint64_t *copied, struct dnnq_diag *diag)
 {
 	struct dnnq_shm_request req;
+	uint64_t submit = dnnq_shm_slot_submit_ns(&s->view, slot);
 	int rc = dnnq_shm_desc_copy_validate(&s->view, slot, &req, diag);
 	/* seq_cst, like the session table's loads: qsbr.h's argument */
 	const struct dnnqd_models *ms = atomic_load(&w->d->models);
@@ -163,7 +173,7 @@ static int run_request(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t
 		rc = dnnqd_request_check(ms, &req, diag);
 		if (!rc)
 			rc = dnnqd_runner_run(&w->runner, ms, s->view.arena, &req, copied);
-		count_model(w, &req, rc, mono_ns() - t0);
+		count_model(w, &req, rc, mono_ns() - t0, submit, t0);
 	}
 	if (rc && dnnqd_log_enabled(DNNQD_LOG_DEBUG))
 		dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: slot %u: %s (%s)", (unsigned long long)s->id,

@@ -54,7 +54,8 @@
 #include "shm/dnnq_shm.h"
 
 #define DNNQ_PROTO_MAGIC    0x50514e44u	/* "DNQP" little-endian */
-#define DNNQ_PROTO_VERSION  2u	/* 2: socketpairs, refusal at accept, STATS scope,
+#define DNNQ_PROTO_VERSION  3u	/* 3: MODEL_STATS queue time, the slots' submit stamp;
+				   2: socketpairs, refusal at accept, STATS scope,
 				   RELOAD, MODEL_STATS */
 #define DNNQ_PROTO_NAME_MAX 64u		/* names: at most 63 bytes + NUL */
 #define DNNQ_PROTO_MAX_MSG  8192u	/* no message is longer */
@@ -245,7 +246,9 @@ _Static_assert(sizeof(struct dnnq_msg_reload) <= DNNQ_PROTO_MAX_MSG, "reload fit
  * every request that named the model (well-formed descriptor), failures
  * those of them that failed, samples the batch items of those that
  * succeeded, run_ns the time from the request's check to the end of its
- * run (copies, quantization and the graph; queueing is not measured). */
+ * run (copies, quantization and the graph); queue_ns the time from the
+ * client's submit (the slot's stamp) to that check, summed over the queued
+ * requests whose stamp was plausible (in the last minute). */
 struct dnnq_msg_model_stats {
 	struct dnnq_msg_hdr hdr;
 	uint32_t model_id;
@@ -255,11 +258,12 @@ struct dnnq_msg_model_stats {
 	char     name[DNNQ_PROTO_NAME_MAX];
 	uint64_t requests, failures, samples, run_ns;
 	uint64_t hist[DNNQ_PROTO_HIST_BUCKETS];
+	uint64_t queued, queue_ns;
 };
 
 _Static_assert(offsetof(struct dnnq_msg_model_stats, name) == 32, "ms name");
 _Static_assert(offsetof(struct dnnq_msg_model_stats, requests) == 96, "ms requests");
 _Static_assert(offsetof(struct dnnq_msg_model_stats, hist) == 128, "ms hist");
-_Static_assert(sizeof(struct dnnq_msg_model_stats) == 224, "ms size");
+_Static_assert(sizeof(struct dnnq_msg_model_stats) == 240, "ms size");
 
 #endif

@@ -161,7 +161,11 @@ struct dnnq_shm_slot {
 	uint32_t waiters;	/* clients in FUTEX_WAIT on state: wake them */
 	uint32_t reserved;
 	struct dnnq_shm_request req;
-	uint8_t  pad[24];
+	/* The client's CLOCK_MONOTONIC at submit, in ns (0: not stamped). A
+	 * hint for the daemon's queue-time statistics only: read once, used
+	 * only when it lies in the last minute, never for anything else. */
+	uint64_t submit_ns;
+	uint8_t  pad[16];
 };
 
 _Static_assert(sizeof(struct dnnq_shm_slot) == 1472, "slot size");
@@ -170,6 +174,8 @@ _Static_assert(offsetof(struct dnnq_shm_slot, state) == 0, "slot state");
 _Static_assert(offsetof(struct dnnq_shm_slot, status) == 4, "slot status");
 _Static_assert(offsetof(struct dnnq_shm_slot, waiters) == 8, "slot waiters");
 _Static_assert(offsetof(struct dnnq_shm_slot, req) == 16, "slot req");
+_Static_assert(offsetof(struct dnnq_shm_slot, submit_ns) == 16 + sizeof(struct dnnq_shm_request),
+               "slot submit_ns");
 
 /* Where everything goes; computed by dnnq_shm_layout. */
 struct dnnq_shm_layout {
@@ -200,6 +206,8 @@ int dnnq_shm_init(void *base, size_t size, const struct dnnq_shm_layout *l);
 int dnnq_shm_attach(void *base, size_t size, struct dnnq_shm *view, struct dnnq_diag *diag);
 
 /* Copy slot's descriptor once into *out, then validate the copy. */
+/* Slot `slot`'s submit stamp as the client left it (slot < slot_count). */
+uint64_t dnnq_shm_slot_submit_ns(const struct dnnq_shm *v, uint32_t slot);
 int dnnq_shm_desc_copy_validate(const struct dnnq_shm *view, uint32_t slot,
                                 struct dnnq_shm_request *out, struct dnnq_diag *diag);
 /* Validate a private request against the region (no shared reads). */

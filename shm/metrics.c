@@ -65,7 +65,8 @@ static void histogram(FILE *f, const struct dnnq_msg_model_stats *models, size_t
 {
 	static const char name[] = "dnnq_request_duration_seconds";
 	family(f, name, "histogram", "Time in the daemon from a request's check to the end of"
-	       " its run (copies, quantization, the graph; time queued is not measured).");
+	       " its run (copies, quantization, the graph; the wait before is"
+	       " dnnq_model_queue_seconds_total).");
 	for (size_t i = 0; i < n; i++) {
 		const struct dnnq_msg_model_stats *m = &models[i];
 		uint64_t cum = 0;
@@ -135,5 +136,16 @@ int dnnq_metrics_write(FILE *f, const struct dnnq_msg_stats *s,
 	per_model(f, "dnnq_model_samples_total", "counter", "Batch items of the model's successful"
 	          " requests.", models, n, offsetof(struct dnnq_msg_model_stats, samples), false);
 	histogram(f, models, n);
+	per_model(f, "dnnq_model_queued_total", "counter", "Requests of the model whose wait"
+	          " for a worker was measured (submitted by a client that stamps them).", models,
+	          n, offsetof(struct dnnq_msg_model_stats, queued), false);
+	family(f, "dnnq_model_queue_seconds_total", "counter", "Time those requests waited from"
+	       " the client's submit to a worker's check.");
+	for (size_t i = 0; i < n; i++) {
+		put_model(f, "dnnq_model_queue_seconds_total", &models[i]);
+		fputs("} ", f);
+		put_seconds(f, models[i].queue_ns);
+		fputc('\n', f);
+	}
 	return ferror(f) ? -1 : 0;
 }

@@ -251,6 +251,11 @@ int dnnq_shm_request_validate(const struct dnnq_shm *v, const struct dnnq_shm_re
 	return 0;
 }
 
+uint64_t dnnq_shm_slot_submit_ns(const struct dnnq_shm *v, uint32_t slot)
+{
+	return __atomic_load_n(&v->slots[slot].submit_ns, __ATOMIC_RELAXED);
+}
+
 int dnnq_shm_desc_copy_validate(const struct dnnq_shm *v, uint32_t slot,
                                 struct dnnq_shm_request *out, struct dnnq_diag *d)
 {

@@ -52,7 +52,8 @@ class ModelStats(ctypes.Structure):
                 ("generation", ctypes.c_uint32), ("models", ctypes.c_uint32),
                 ("requests", ctypes.c_uint64), ("failures", ctypes.c_uint64),
                 ("samples", ctypes.c_uint64), ("run_ns", ctypes.c_uint64),
-                ("latency", ctypes.c_uint64 * 12)]
+                ("latency", ctypes.c_uint64 * 12), ("queued", ctypes.c_uint64),
+                ("queue_ns", ctypes.c_uint64)]
 
 
 _P = ctypes.c_void_p
