@@ -150,10 +150,10 @@ enum dnnq_io_kind { DNNQ_INPUT = 0, DNNQ_OUTPUT = 1 };
 
 struct dnnq_io_info {
 	const char *name;        /* valid while the model handle is */
-	enum dnnq_type dtype;    /* U8 or F32 */
+	enum dnnq_type dtype;    /* U8, S8 (int8 models' edges), S32 (integer sums) or F32 */
 	uint32_t rank;
 	int64_t dims[DNNQ_MAX_RANK];   /* dims[0] = 1: the batch */
-	float scale;             /* U8: real = scale * (q - zero_point) */
+	float scale;             /* U8, S8: real = scale * (q - zero_point) */
 	int32_t zero_point;
 };
 

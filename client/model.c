@@ -7,10 +7,10 @@
  *
  * A MODEL reply is validated as a whole before anything is kept: every
  * string NUL-terminated, counts within DNNQ_SHM_MAX_TENSORS, max_batch in
- * [1, DNNQ_SHM_MAX_BATCH], and per tensor a signature dtype (U8 or F32), a
- * rank in [1, 8], dims[0] = 1, the other dims >= 1 with a size that cannot
- * overflow at max_batch, and for U8 a finite positive scale and a zero
- * point in [0, 255].
+ * [1, DNNQ_SHM_MAX_BATCH], and per tensor a signature dtype (U8, S8, S32 or
+ * F32), a rank in [1, 8], dims[0] = 1, the other dims >= 1 with a size that
+ * cannot overflow at max_batch, and for U8 (S8) a finite positive scale and
+ * a zero point in [0, 255] ([-128, 127]).
  *
  * The client keeps its open handles in a list so dnnq_close can free them.
  */
@@ -33,7 +33,7 @@ static int io_from_wire(struct client_io *io, const struct dnnq_wire_tensor *w,
 	uint64_t bytes;
 	if (!ctl_str_ok(w->name, sizeof w->name))
 		return DNNQ_E_PROTO;
-	if (w->dtype != DNNQ_SHM_DTYPE_U8 && w->dtype != DNNQ_SHM_DTYPE_F32)
+	if (!dnnq_shm_dtype_size(w->dtype))
 		return DNNQ_E_PROTO;
 	if (w->rank < 1 || w->rank > DNNQ_SHM_MAX_RANK || w->dims[0] != 1)
 		return DNNQ_E_PROTO;
@@ -42,8 +42,9 @@ static int io_from_wire(struct client_io *io, const struct dnnq_wire_tensor *w,
 	dims[0] = max_batch;
 	if (tensor_bytes(w->dtype, w->rank, dims, &bytes))
 		return DNNQ_E_PROTO;
-	if (w->dtype == DNNQ_SHM_DTYPE_U8 &&
-	    (!isfinite(w->scale) || !(w->scale > 0) || w->zero_point < 0 || w->zero_point > 255))
+	bool u8 = w->dtype == DNNQ_SHM_DTYPE_U8, s8 = w->dtype == DNNQ_SHM_DTYPE_S8;
+	if ((u8 || s8) && (!isfinite(w->scale) || !(w->scale > 0) ||
+	                   w->zero_point < (s8 ? -128 : 0) || w->zero_point > (s8 ? 127 : 255)))
 		return DNNQ_E_PROTO;
 	memcpy(io->name, w->name, sizeof io->name);
 	io->info = (struct dnnq_io_info){

@@ -36,9 +36,17 @@
 #include "daemon/loader.h"
 #include "daemon/log.h"
 #include "daemon/models.h"
+#include "shm/dnnq_shm.h"
 
 #define MAX_MODEL_FILE ((uint64_t)1 << 36)
 #define READ_TRIES 3        /* a file replaced while read is read again */
+
+/* u8 and s8 values carry quantization parameters; s32 (an integer
+ * operator's sums) and f32 do not. */
+static bool quantized(enum dnnq_dtype dt)
+{
+	return dt == DNNQ_DTYPE_U8 || dt == DNNQ_DTYPE_S8;
+}
 
 /* The declared signature and the graph must agree on what a client sends
  * and gets; dims[0] is the batch, symbolic in both. */
@@ -48,7 +56,7 @@ static int check_declared(const struct dnnq_model_io *decl, const struct dnnq_te
 	bool same = decl->dtype == ti->dtype && decl->ndim == ti->ndim;
 	for (uint32_t k = 1; same && k < ti->ndim; k++)
 		same = decl->dims[k] == ti->dims[k];
-	if (same && ti->dtype == DNNQ_DTYPE_U8)
+	if (same && quantized(ti->dtype))
 		same = decl->qp.scale == ti->qp.scale && decl->qp.zero_point == ti->qp.zero_point;
 	return same ? 0 : dnnq_diag_set(d, DNNQ_E_FORMAT, "'%s': the signature does not match"
 	                                " the graph's tensor '%s' (dtype, dims or qparams)",
@@ -60,9 +68,9 @@ static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tens
                         uint32_t max_batch, struct dnnqd_io *io, struct dnnq_diag *d)
 {
 	memset(io, 0, sizeof *io);
-	if (ti->dtype != DNNQ_DTYPE_U8 && ti->dtype != DNNQ_DTYPE_F32)
-		return dnnq_diag_set(d, DNNQ_E_DTYPE, "'%s': dtype %s: only u8 and f32 are served",
-		                     decl->name, dnnq_dtype_name(ti->dtype));
+	if (!dnnq_shm_dtype_size(ti->dtype))
+		return dnnq_diag_set(d, DNNQ_E_DTYPE, "'%s': dtype %s: only u8, s8, s32 and f32 are "
+		                     "served", decl->name, dnnq_dtype_name(ti->dtype));
 	if (ti->ndim < 1 || ti->ndim > DNNQ_SHM_MAX_RANK)
 		return dnnq_diag_set(d, DNNQ_E_SHAPE, "'%s': rank %u: must be 1..%u", decl->name,
 		                     ti->ndim, DNNQ_SHM_MAX_RANK);
@@ -71,7 +79,7 @@ static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tens
 		return rc;
 	snprintf(io->name, sizeof io->name, "%s", decl->name);
 	io->dtype = ti->dtype;
-	io->qp = ti->dtype == DNNQ_DTYPE_U8 ? ti->qp : (struct dnnq_qparams){ 0 };
+	io->qp = quantized(ti->dtype) ? ti->qp : (struct dnnq_qparams){ 0 };
 	io->rank = ti->ndim;
 	io->dims[0] = 1;
 	size_t n = 1, bytes;
@@ -111,7 +119,7 @@ static int signature(struct dnnqd_model *m, const struct dnnq_graph *g, struct d
 
 static size_t io_bytes(const struct dnnqd_io *io, uint32_t batch)
 {
-	return (size_t)batch * io->numel * (io->dtype == DNNQ_DTYPE_F32 ? sizeof(float) : 1);
+	return (size_t)batch * io->numel * dnnq_shm_dtype_size(io->dtype);
 }
 
 /* Every graph planned for batch 1 and, for warmup, run once on zeros. */
@@ -383,7 +391,7 @@ static bool io_same(const struct dnnqd_io *a, const struct dnnqd_io *b)
 {
 	if (strcmp(a->name, b->name) || a->dtype != b->dtype || a->rank != b->rank)
 		return false;
-	if (a->dtype == DNNQ_DTYPE_U8 &&
+	if (quantized(a->dtype) &&
 	    (a->qp.scale != b->qp.scale || a->qp.zero_point != b->qp.zero_point))
 		return false;
 	return !memcmp(a->dims, b->dims, a->rank * sizeof a->dims[0]);
@@ -520,7 +528,7 @@ void dnnqd_model_describe(const struct dnnqd_models *ms, uint32_t id, struct dnn
 		t->dtype = io->dtype;	/* enum dnnq_shm_dtype has the engine's values */
 		t->rank = io->rank;
 		memcpy(t->dims, io->dims, sizeof t->dims);
-		if (io->dtype == DNNQ_DTYPE_U8) {
+		if (quantized(io->dtype)) {
 			t->scale = io->qp.scale;
 			t->zero_point = io->qp.zero_point;
 		}

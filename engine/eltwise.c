@@ -521,6 +521,12 @@ static bool convert_moves(enum dnnq_convert_kind kind)
 	return kind == DNNQ_CONVERT_TO_NHWC || kind == DNNQ_CONVERT_TO_NCHW;
 }
 
+/* The int8 <-> uint8 kinds: q + 128 either way, the top bit flipped. */
+static bool convert_flips(enum dnnq_convert_kind kind)
+{
+	return kind == DNNQ_CONVERT_S8_TO_U8 || kind == DNNQ_CONVERT_U8_TO_S8;
+}
+
 static bool convert_quantizes(enum dnnq_convert_kind kind)
 {
 	return kind == DNNQ_CONVERT_QUANTIZE || kind == DNNQ_CONVERT_QUANTIZE_NCHW;
@@ -529,8 +535,9 @@ static bool convert_quantizes(enum dnnq_convert_kind kind)
 const char *dnnq_convert_kind_name(enum dnnq_convert_kind kind)
 {
 	static const char *const names[] = { "quantize", "dequantize", "quantize_nchw",
-	                                     "dequantize_nchw", "to_nhwc", "to_nchw" };
-	return (unsigned)kind <= DNNQ_CONVERT_TO_NCHW ? names[kind] : NULL;
+	                                     "dequantize_nchw", "to_nhwc", "to_nchw", "s8_to_u8",
+	                                     "u8_to_s8" };
+	return (unsigned)kind <= DNNQ_CONVERT_U8_TO_S8 ? names[kind] : NULL;
 }
 
 int dnnq_convert_create(const struct dnnq_convert_desc *d, struct dnnq_convert **out,
@@ -640,6 +647,9 @@ static void convert_chunk(void *op, size_t i0, size_t i1)
 		convert_nchw_chunk(c, i0, i1);
 	else if (convert_moves(c->d.kind))
 		memcpy((float *)c->k.y + i0, (const float *)c->k.x + i0, (i1 - i0) * sizeof(float));
+	else if (convert_flips(c->d.kind))
+		for (size_t i = i0; i < i1; i++)   /* vectorized by the compiler */
+			((uint8_t *)c->k.y)[i] = ((const uint8_t *)c->k.x)[i] ^ 0x80u;
 	else if (convert_quantizes(c->d.kind))
 		dnnq_quantize(c->d.isa, (const float *)c->k.x + i0, (uint8_t *)c->k.y + i0,
 		              DNNQ_DTYPE_U8, i1 - i0, &c->d.qp);

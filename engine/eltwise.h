@@ -138,6 +138,10 @@ enum dnnq_convert_kind {
 	 * model's NCHW input or output (qp unused) */
 	DNNQ_CONVERT_TO_NHWC = 4,         /* f32 [N, C, H, W] -> f32 [N, H, W, C] */
 	DNNQ_CONVERT_TO_NCHW = 5,         /* f32 [N, H, W, C] -> f32 [N, C, H, W] */
+	/* int8 and uint8 of the same real values (q + 128, zero point + 128):
+	 * an int8 graph input or output; qp is the u8 side's */
+	DNNQ_CONVERT_S8_TO_U8 = 6,
+	DNNQ_CONVERT_U8_TO_S8 = 7,
 };
 
 /* Whether kind writes the NHWC layout from an NCHW input. */
@@ -168,7 +172,7 @@ int dnnq_convert_setup_nchw(struct dnnq_convert *op, size_t batch, size_t channe
 int dnnq_convert_run(struct dnnq_convert *op, const struct dnnq_executor *ex);
 void dnnq_convert_destroy(struct dnnq_convert *op);
 /* "quantize", "dequantize", "quantize_nchw", "dequantize_nchw", "to_nhwc",
- * "to_nchw"; NULL for another value. */
+ * "to_nchw", "s8_to_u8", "u8_to_s8"; NULL for another value. */
 const char *dnnq_convert_kind_name(enum dnnq_convert_kind kind);
 
 /* fp32 reference: the kind's layout change (the plain kinds copy), values

@@ -104,8 +104,9 @@ static int conv_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *ou
 	int rc = conv_input(g, n, DNNQ_DTYPE_U8, d->cin, diag);
 	if (rc)
 		return rc;
-	if (d->out_dtype != DNNQ_DTYPE_U8 && d->out_dtype != DNNQ_DTYPE_F32)
-		return FAIL(DNNQ_E_DTYPE, "node '%s': output dtype must be u8 or f32", n->name);
+	if (d->out_dtype != DNNQ_DTYPE_U8 && d->out_dtype != DNNQ_DTYPE_F32 &&
+	    d->out_dtype != DNNQ_DTYPE_S32)
+		return FAIL(DNNQ_E_DTYPE, "node '%s': output dtype must be u8, s32 or f32", n->name);
 	d->in_qp = x->qp;
 	if ((rc = CREATE(dnnq_conv, dnnq_conv_create, d)))
 		return rc;
@@ -257,8 +258,9 @@ static int fc_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 	if (x->ndim != 2 || (size_t)x->dims[1] != d->k)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be [batch, %zu]", n->name,
 		            x->name, d->k);
-	if (d->out_dtype != DNNQ_DTYPE_U8 && d->out_dtype != DNNQ_DTYPE_F32)
-		return FAIL(DNNQ_E_DTYPE, "node '%s': output dtype must be u8 or f32", n->name);
+	if (d->out_dtype != DNNQ_DTYPE_U8 && d->out_dtype != DNNQ_DTYPE_F32 &&
+	    d->out_dtype != DNNQ_DTYPE_S32)
+		return FAIL(DNNQ_E_DTYPE, "node '%s': output dtype must be u8, s32 or f32", n->name);
 	d->in_dtype = x->dtype;
 	if (x->dtype == DNNQ_DTYPE_U8) {
 		d->in_qp = x->qp;
@@ -688,7 +690,8 @@ const struct dnnq_op_def dnnq_op_activation = {
 static bool convert_is_nchw(const struct gnode *n)
 {
 	enum dnnq_convert_kind k = n->desc.op.convert.kind;
-	return k != DNNQ_CONVERT_QUANTIZE && k != DNNQ_CONVERT_DEQUANTIZE;
+	return k == DNNQ_CONVERT_QUANTIZE_NCHW || k == DNNQ_CONVERT_DEQUANTIZE_NCHW ||
+	       k == DNNQ_CONVERT_TO_NHWC || k == DNNQ_CONVERT_TO_NCHW;
 }
 
 static int convert_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
@@ -698,15 +701,24 @@ static int convert_create(struct dnnq_graph *g, struct gnode *n, struct gtensor 
 	struct gtensor *x = gin(g, n, 0);
 	bool q = d->kind == DNNQ_CONVERT_QUANTIZE || d->kind == DNNQ_CONVERT_QUANTIZE_NCHW;
 	bool move = d->kind == DNNQ_CONVERT_TO_NHWC || d->kind == DNNQ_CONVERT_TO_NCHW;
-	enum dnnq_dtype in = q || move ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_U8;
+	bool s8_in = d->kind == DNNQ_CONVERT_S8_TO_U8, s8_out = d->kind == DNNQ_CONVERT_U8_TO_S8;
+	enum dnnq_dtype in = q || move ? DNNQ_DTYPE_F32 : s8_in ? DNNQ_DTYPE_S8 : DNNQ_DTYPE_U8;
+	if (move && x->dtype == DNNQ_DTYPE_S32)   /* moved as they are, 4 bytes each */
+		in = DNNQ_DTYPE_S32;
 	if (x->dtype != in)
 		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need %s", n->name, x->name,
 		            dnnq_dtype_name(x->dtype), dnnq_dtype_name(in));
 	if (!q && !move)
 		d->qp = x->qp;
 	same_shape(out, x);
-	out->dtype = q ? DNNQ_DTYPE_U8 : DNNQ_DTYPE_F32;
+	out->dtype = q || s8_in ? DNNQ_DTYPE_U8 : s8_out ? DNNQ_DTYPE_S8 : move ? in : DNNQ_DTYPE_F32;
 	out->qp = q ? d->qp : (struct dnnq_qparams){ 0 };
+	if (s8_in || s8_out) {       /* the same reals, the other storage */
+		out->qp = x->qp;
+		out->qp.zero_point += s8_in ? 128 : -128;
+		out->qp.is_signed = s8_out;
+		d->qp = s8_in ? out->qp : x->qp;
+	}
 	return CREATE(dnnq_convert, dnnq_convert_create, d);
 }
 
@@ -797,7 +809,7 @@ static int convert_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 
 static int convert_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
-	return check_op(n, DNNQ_CONVERT_TO_NCHW, "a convert kind", why, cap);
+	return check_op(n, DNNQ_CONVERT_U8_TO_S8, "a convert kind", why, cap);
 }
 
 const struct dnnq_op_def dnnq_op_convert = {

@@ -102,7 +102,7 @@ static int push_id(int **arr, size_t *n, int id)
 /* The bytes of one element: graph tensors are u8 or f32. */
 static size_t elem_bytes(enum dnnq_dtype dt)
 {
-	return dt == DNNQ_DTYPE_F32 ? 4 : 1;
+	return dt == DNNQ_DTYPE_F32 || dt == DNNQ_DTYPE_S32 ? 4 : 1;
 }
 
 /* The bytes of dims[from..ndim) elements of `es` bytes into *bytes; false
@@ -147,11 +147,11 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 	int rc = check_shape(ndim, dims, true, elem_bytes(dt), name ? name : "", diag);
 	if (rc)
 		return rc;
-	if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_F32)
-		return dnnq_diag_set(diag, DNNQ_E_DTYPE, "graph: input '%s': dtype %s: need u8 or f32",
-		                     name, dnnq_dtype_name(dt));
+	if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_S8 && dt != DNNQ_DTYPE_F32)
+		return dnnq_diag_set(diag, DNNQ_E_DTYPE, "graph: input '%s': dtype %s: need u8, s8 "
+		                     "or f32", name, dnnq_dtype_name(dt));
 	struct dnnq_diag qd;
-	if (dt == DNNQ_DTYPE_U8 && (!qp || dnnq_qparams_check(qp, DNNQ_DTYPE_U8, &qd)))
+	if (dt != DNNQ_DTYPE_F32 && (!qp || dnnq_qparams_check(qp, dt, &qd)))
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: input '%s': qparams: %s", name,
 		                     qp ? qd.msg : "missing");
 	int id = new_tensor(g, name, diag);
@@ -163,7 +163,7 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 	}
 	struct gtensor *t = &g->t[id];
 	t->dtype = dt;
-	t->qp = dt == DNNQ_DTYPE_U8 ? *qp : (struct dnnq_qparams){ 0 };
+	t->qp = dt != DNNQ_DTYPE_F32 ? *qp : (struct dnnq_qparams){ 0 };
 	t->ndim = ndim;
 	memcpy(t->dims, dims, ndim * sizeof *dims);
 	t->dims[0] = 0;
@@ -571,8 +571,11 @@ static float *as_f32(const struct gtensor *t, const void *data)
 		return NULL;
 	if (t->dtype == DNNQ_DTYPE_F32)
 		memcpy(x, data, n * sizeof *x);
+	else if (t->dtype == DNNQ_DTYPE_S32)      /* an accumulator: its integers */
+		for (size_t i = 0; i < n; i++)
+			x[i] = (float)((const int32_t *)data)[i];
 	else
-		dnnq_dequantize(DNNQ_ISA_SCALAR, data, DNNQ_DTYPE_U8, x, n, &t->qp);
+		dnnq_dequantize(DNNQ_ISA_SCALAR, data, t->dtype, x, n, &t->qp);
 	return x;
 }
 

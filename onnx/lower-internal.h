@@ -21,6 +21,7 @@ struct lval {
 	int32_t u8;                /* ref of its u8 tensor, engine layout (NHWC), or -1 */
 	struct dnnq_qparams qp;    /* that tensor's parameters */
 	int32_t f32;               /* ref of an f32 tensor, or -1 */
+	int32_t s32;               /* ref of an int32 tensor (engine layout), or -1 */
 	bool f32_onnx;             /* ... in the ONNX layout (a graph input) */
 	/* a flattened NCHW tensor, stored in NHWC order: element (c, h, w) of
 	 * the ONNX flattening sits at (h * pw + w) * pc + c */
@@ -113,6 +114,10 @@ static inline bool qp_eq(const struct dnnq_qparams *a, const struct dnnq_qparams
 	return a->scale == b->scale && a->zero_point == b->zero_point &&
 	       a->precision == b->precision && a->is_signed == b->is_signed;
 }
+
+/* x's zero point of ConvInteger / MatMulInteger n (input 2; 0 when absent),
+ * in the uint8 storage (an int8 one + 128). */
+int integer_zero_point(struct lower *L, const struct dnnq_ir_node *n, int32_t *zp);
 
 /* The single live reader of v when v has exactly one and is no graph output, else -1. */
 int32_t sole_reader(const struct lower *L, int32_t v);

@@ -782,7 +782,7 @@ static int lower_reshape(struct lower *L, size_t j)
 	if (!xv->batched || !yv->batched || yv->ndim < 1 || yv->ndim > DNNQ_MAX_DIMS || px != py)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' to '%s': only reshapes that keep the "
 		                 "batch as dims[0] (rank 1..8)", xv->name, yv->name);
-	struct lval ly = { .u8 = -1, .f32 = -1 };
+	struct lval ly = { .u8 = -1, .f32 = -1, .s32 = -1 };
 	/* an f32 tensor in the ONNX order reshapes as in ONNX; prefer it to the
 	 * u8 one when the u8 one would need the permutation */
 	bool f32 = lx->f32 >= 0 && (xv->ndim != 4 || lx->f32_onnx) &&
@@ -952,20 +952,26 @@ static void qweights_free(struct qweights *q)
 	memset(q, 0, sizeof *q);
 }
 
-static int qweights(struct lower *L, const struct dnnq_ir_node *n, uint32_t wi, size_t rows,
-                    struct qweights *q)
+/* Weights wv with scales sv (-1: 1, an integer operator's) and zero points
+ * zv (-1: 0), per tensor or per row, as int8 with their parameters. */
+static int qweights_of(struct lower *L, const struct dnnq_ir_node *n, int32_t wv, int32_t sv,
+                       int32_t zv, size_t rows, struct qweights *q)
 {
-	int32_t wv = n->inputs[wi], sv = n->inputs[wi + 1];
-	int32_t zv = wi + 2 < n->ninputs ? n->inputs[wi + 2] : -1;
 	const struct dnnq_ir_value *w = lval_ir(L, wv);
 	memset(q, 0, sizeof *q);
 	if (!w->data || (w->dtype != DNNQ_IR_U8 && w->dtype != DNNQ_IR_S8))
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "weight '%s' must be a uint8 or int8 "
 		                 "constant", w->name);
 	int off = w->dtype == DNNQ_IR_U8 ? 128 : 0;
-	size_t nw = dnnq_ir_numel(w, 1), ns, nz = 0;
+	size_t nw = dnnq_ir_numel(w, 1), ns = 1, nz = 0;
 	int64_t *z = NULL;
-	int rc = const_f32(L, n, sv, 0, &q->s, &ns);
+	int rc = DNNQ_OK;
+	if (sv >= 0)
+		rc = const_f32(L, n, sv, 0, &q->s, &ns);
+	else if (!(q->s = malloc(sizeof *q->s)))
+		rc = nomem(L);
+	else
+		q->s[0] = 1.0f;
 	if (!rc && zv >= 0)
 		rc = const_int(L, n, zv, &z, &nz);
 	if (!rc && ((ns != 1 && ns != rows) || (zv >= 0 && nz != 1 && nz != rows)))
@@ -996,6 +1002,13 @@ static int qweights(struct lower *L, const struct dnnq_ir_node *n, uint32_t wi, 
 	if (rc)
 		qweights_free(q);
 	return rc;
+}
+
+static int qweights(struct lower *L, const struct dnnq_ir_node *n, uint32_t wi, size_t rows,
+                    struct qweights *q)
+{
+	return qweights_of(L, n, n->inputs[wi], n->inputs[wi + 1],
+	                   wi + 2 < n->ninputs ? n->inputs[wi + 2] : -1, rows, q);
 }
 
 static int qweight_tensor(struct lower *L, const char *node, const struct qweights *q,
@@ -1215,6 +1228,73 @@ out:
 	return rc;
 }
 
+/* ConvInteger and MatMulInteger: the exact int32 sums of (x - xz) * (w -
+ * wz), the engine's conv or fc with an s32 output; x's tensor carries xz
+ * (the QDQ pass gave it), w (constant) its zero points, scales 1. The
+ * result is an int32 value: a graph output (nothing in the engine reads
+ * int32 values). */
+static int lower_integer(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	bool conv = n->op == DNNQ_IR_CONVINTEGER;
+	int rc = check_inputs(L, n, 4, 1u << 2 | 1u << 3);
+	if (rc)
+		return rc;
+	int64_t cout = 0, cig = 0, kh = 1, kw = 1;
+	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[1]);
+	const struct lval *la = &L->v[n->inputs[0]];
+	if (conv) {
+		rc = conv_shapes(L, n, n->inputs[0], n->inputs[1], &cout, &cig, &kh, &kw);
+	} else if (av->ndim != 2 || !av->batched || bv->ndim != 2 || bv->dims[0] != av->dims[1]) {
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "a of rank %u, b of rank %u: want a batched"
+		               " [N, K] a and a [K, M] constant b", av->ndim, bv->ndim);
+	} else {
+		cout = bv->dims[1];
+		cig = bv->dims[0];
+	}
+	if (rc)
+		return rc;
+	size_t rows = (size_t)cout, cols = (size_t)(cig * kh * kw);
+	struct qweights q;
+	int8_t *wt = malloc(rows * cols + 1);
+	int32_t x, ref;
+	if (!wt)
+		return nomem(L);
+	if ((rc = qweights_of(L, n, n->inputs[1], -1, n->ninputs > 3 ? n->inputs[3] : -1, rows,
+	                      &q))) {
+		free(wt);
+		return rc;
+	}
+	if (conv)
+		oihw_to_ohwi(q.w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, 1);
+	else
+		for (size_t r = 0; r < rows; r++)
+			for (size_t c = 0; c < cols; c++)
+				wt[r * cols + c] = q.w[c * rows + r];
+	struct dnnq_model_node *mn = NULL;
+	int64_t dims[4] = { cout, kh, kw, cig }, fdims[2] = { cout, cig };
+	int32_t xz = 0;
+	if (!(rc = conv ? DNNQ_OK : permute_cols(L, la, wt, rows, cols, 1)) &&
+	    !(rc = need_u8(L, n, n->inputs[0], &x)) && !(rc = integer_zero_point(L, n, &xz)) &&
+	    L->v[n->inputs[0]].qp.zero_point != xz)
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "x zero point %d: '%s' is stored with %d",
+		               xz, av->name, L->v[n->inputs[0]].qp.zero_point);
+	if (!rc)
+		mn = qlinear_node(L, n, conv ? DNNQ_NODE_CONV : DNNQ_NODE_FC, x, &q, wt, NULL,
+		                  conv ? 4 : 2, conv ? dims : fdims, &ref, &rc);
+	if (mn && conv)
+		rc = conv_geometry(L, n, 1, mn);
+	if (mn && !rc) {
+		mn->n = conv ? 0 : (uint32_t)cout;
+		mn->k = conv ? 0 : (uint32_t)cig;
+		mn->out_dtype = DNNQ_DTYPE_S32;
+		L->v[n->outputs[0]].s32 = ref;
+	}
+	qweights_free(&q);
+	free(wt);
+	return rc;
+}
+
 int lower_node(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -1244,9 +1324,7 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_QLINEARCONV:   return lower_qlinearconv(L, j);
 	case DNNQ_IR_QLINEARMATMUL: return lower_qlinearmatmul(L, j);
 	case DNNQ_IR_CONVINTEGER:
-	case DNNQ_IR_MATMULINTEGER:
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "int32 output: the engine's graph carries"
-		                 " only u8 and f32 tensors between nodes");
+	case DNNQ_IR_MATMULINTEGER: return lower_integer(L, j);
 	case DNNQ_IR_DYNQUANT:
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "DynamicQuantizeLinear: per-call "
 		                 "quantization is only supported inside Gemm (--dynamic)");

@@ -482,6 +482,30 @@ int32_t sole_reader(const struct lower *L, int32_t v)
 
 /* ---- the Q/DQ pass ---- */
 
+/* x's zero point of ConvInteger / MatMulInteger n (input 2; 0 when absent),
+ * in the uint8 storage (an int8 one + 128). */
+int integer_zero_point(struct lower *L, const struct dnnq_ir_node *n, int32_t *zp)
+{
+	*zp = 0;
+	int32_t zv = n->ninputs > 2 ? n->inputs[2] : -1;
+	bool s8 = lval_ir(L, n->inputs[0])->dtype == DNNQ_IR_S8;
+	if (zv < 0) {
+		*zp = s8 ? 128 : 0;
+		return DNNQ_OK;
+	}
+	int64_t *z;
+	size_t nz;
+	int rc = const_int(L, n, zv, &z, &nz);
+	if (rc)
+		return rc;
+	if (nz != 1)
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "x zero point: %zu values: want 1", nz);
+	else
+		*zp = (int32_t)z[0] + (s8 ? 128 : 0);
+	free(z);
+	return rc;
+}
+
 /* Per-tensor activation parameters of a Q/DQ-like node: scale input si,
  * zero point input zi (optional), the integer tensor's dtype dt. */
 int act_qparams(struct lower *L, const struct dnnq_ir_node *n, uint32_t si, uint32_t zi,
@@ -559,10 +583,12 @@ static int qdq_pass(struct lower *L)
 		}
 		case DNNQ_IR_CONVINTEGER:
 		case DNNQ_IR_MATMULINTEGER:
-			/* only so that a uint8 graph input lowers and the node's own
-			 * error (int32 outputs) is the one reported */
-			qp = (struct dnnq_qparams){ 1, 0, 8, false };
-			set_qp(L, n->inputs[0], &qp, false);
+			/* x's integers as they are: scale 1, its zero point (int8
+			 * stored as uint8: + 128) */
+			if ((rc = integer_zero_point(L, n, &qp.zero_point)))
+				break;
+			qp = (struct dnnq_qparams){ 1, qp.zero_point, 8, false };
+			set_qp(L, n->inputs[0], &qp, true);
 			break;
 		case DNNQ_IR_QLINEARCONV:
 		case DNNQ_IR_QLINEARMATMUL:
@@ -684,31 +710,43 @@ static int lower_inputs(struct lower *L)
 			L->v[v].f32_onnx = true;
 			continue;
 		}
-		if (iv->dtype != DNNQ_IR_U8)
+		if (iv->dtype != DNNQ_IR_U8 && iv->dtype != DNNQ_IR_S8)
 			return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s': %s: inputs "
-			                     "are float32 or uint8", iv->name, dnnq_ir_dtype_name(iv->dtype));
+			                     "are float32, uint8 or int8", iv->name,
+			                     dnnq_ir_dtype_name(iv->dtype));
 		struct dnnq_qparams qp;
 		int rc = value_qp(L, NULL, v, &qp);
 		if (rc)
 			return rc;
 		io->dtype = DNNQ_DTYPE_U8;
 		io->qp = qp;
+		int32_t in = (int32_t)i;
+		if (iv->dtype == DNNQ_IR_S8) {
+			/* int8 in the signature; the graph runs the same reals in uint8
+			 * (q + 128: qp's zero point is the uint8 one, act_qparams) */
+			io->dtype = DNNQ_DTYPE_S8;
+			io->qp.zero_point -= 128;
+			io->qp.is_signed = true;
+			if (!value_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_S8_TO_U8, iv->name, ":u8",
+			                (int32_t)i, &in))
+				return DNNQ_E_NOMEM;
+		}
 		if (!same_order(iv)) {
 			/* NCHW u8 to NHWC: dequantized (NCHW f32), then need_u8's
 			 * Quantize to NHWC with the same parameters gives back the
 			 * very integers */
 			if (!value_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_DEQUANTIZE, iv->name,
-			                ":dequantize", (int32_t)i, &L->v[v].f32))
+			                ":dequantize", in, &L->v[v].f32))
 				return DNNQ_E_NOMEM;
 			L->v[v].f32_onnx = true;
 			continue;
 		}
-		L->v[v].u8 = (int32_t)i;
+		L->v[v].u8 = in;
 		L->v[v].qp = qp;
 		if (iv->ndim == 4) {
 			char name[DNNQ_MODEL_NAME_MAX];
 			suffixed(name, sizeof name, iv->name, ":reshape");
-			struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, name, (int32_t)i,
+			struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, name, in,
 			                                       &L->v[v].u8);
 			if (!mn)
 				return DNNQ_E_NOMEM;
@@ -770,7 +808,7 @@ static int lower_output(struct lower *L, size_t i)
 		return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph output '%s': %s", iv->name,
 		                     !p ? "a graph input or a constant" : "want a batched tensor of "
 		                     "rank 1..8");
-	if (iv->dtype == DNNQ_IR_U8) {
+	if (iv->dtype == DNNQ_IR_U8 || iv->dtype == DNNQ_IR_S8) {
 		if ((rc = need_u8(L, p, v, &in)))
 			return rc;
 		io->dtype = DNNQ_DTYPE_U8;
@@ -792,6 +830,22 @@ static int lower_output(struct lower *L, size_t i)
 			suffixed(name, sizeof name, iv->name, ":reshape");
 			rc = out_node(L, DNNQ_NODE_RESHAPE, 0, name, in, iv, &ref);
 		}
+		if (!rc && iv->dtype == DNNQ_IR_S8) {
+			/* int8 in the signature: the same reals, q - 128 */
+			suffixed(name, sizeof name, iv->name, ":s8");
+			rc = out_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_U8_TO_S8, name, ref, iv, &ref);
+			io->dtype = DNNQ_DTYPE_S8;
+			io->qp.zero_point -= 128;
+			io->qp.is_signed = true;
+		}
+	} else if (iv->dtype == DNNQ_IR_S32 && lv->s32 >= 0) {
+		/* an integer operator's sums; NHWC back to NCHW moves them as is */
+		io->dtype = DNNQ_DTYPE_S32;
+		ref = lv->s32;
+		suffixed(name, sizeof name, iv->name, same_order(iv) ? ":reshape" : ":nchw");
+		if (iv->ndim == 4)
+			rc = out_node(L, same_order(iv) ? DNNQ_NODE_RESHAPE : DNNQ_NODE_CONVERT,
+			              same_order(iv) ? 0 : DNNQ_CONVERT_TO_NCHW, name, lv->s32, iv, &ref);
 	} else if (iv->dtype != DNNQ_IR_F32) {
 		return lower_err(L, p, DNNQ_E_UNSUPPORTED, "%s graph output '%s'",
 		                 dnnq_ir_dtype_name(iv->dtype), iv->name);
@@ -1007,7 +1061,7 @@ int dnnq_onnx_lower(const struct dnnq_ir *ir, const struct dnnq_lower_opts *o,
 		goto out;
 	}
 	for (size_t v = 0; v < ir->nvalues; v++) {
-		L.v[v] = (struct lval){ .u8 = -1, .f32 = -1 };
+		L.v[v] = (struct lval){ .u8 = -1, .f32 = -1, .s32 = -1 };
 		if (has_qp && qp && has_qp[v]) {
 			L.qp[v] = qp[v];
 			L.has_qp[v] = true;

@@ -215,7 +215,7 @@ static void break_model(struct dnnq_msg_model *r, int fault, size_t *len)
 	case FAKE_MODEL_NAME:      memset(r->t[1].name, 'n', sizeof r->t[1].name); break;
 	case FAKE_MODEL_NO_INPUTS: r->n_inputs = 0; break;
 	case FAKE_MODEL_TOO_MANY:  r->n_inputs = 15; r->n_outputs = 2; break;
-	case FAKE_MODEL_DTYPE:     r->t[0].dtype = DNNQ_SHM_DTYPE_S32; break;
+	case FAKE_MODEL_DTYPE:     r->t[0].dtype = 9; break;   /* no such dtype */
 	case FAKE_MODEL_RANK:      r->t[1].rank = 9; break;
 	case FAKE_MODEL_BATCH_DIM: r->t[0].dims[0] = 2; break;
 	case FAKE_MODEL_MAX_BATCH: r->max_batch = 0; break;

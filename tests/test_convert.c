@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -482,13 +484,8 @@ static size_t dtype_size(enum dnnq_dtype dt)
  * must refuse them (DNNQ_E_UNSUPPORTED naming the node); the reference
  * executor still computes them exactly (the onnx suite checks that). */
 static const char *const reference_only[][2] = {
-	{ "quantize_s8", "an int8 graph output: the graph carries u8 and f32" },
 	{ "quantize_s8_axis1", "per-axis activation parameters" },
-	{ "dequantize_s8", "an int8 graph input" },
-	{ "dequantize_s8_axis1", "an int8 graph input, per-axis parameters" },
-	{ "convinteger_u8u8", "an int32 graph output" },
-	{ "convinteger_u8s8", "an int32 graph output" },
-	{ "matmulinteger_u8s8", "an int32 graph output" },
+	{ "dequantize_s8_axis1", "per-axis activation parameters" },
 	{ "dynamicquantize", "DynamicQuantizeLinear's scale and zero point outputs" },
 	{ "dynamicquantize_nonneg", "DynamicQuantizeLinear's scale and zero point outputs" },
 };
@@ -870,6 +867,69 @@ START_TEST(tools_keep_fp32)
 }
 END_TEST
 
+/*
+ * Typed values through the serving path: a model with an int8 input
+ * (DequantizeLinear), one with an int8 output (QuantizeLinear) and one with
+ * an int32 output (ConvInteger) served by a real dnnqd ($DNNQ_BINDIR's)
+ * and run with dnnqctl infer: every output equals NumPy's exactly, in its
+ * dtype. The daemon is stopped at the end, or dies with the test.
+ */
+START_TEST(tools_serve_typed)
+{
+	static const char *const cases[][2] = {
+		{ "dq", "dequantize_s8" }, { "q", "quantize_s8" }, { "ci", "convinteger_u8s8" },
+	};
+	char dir[] = "/tmp/dnnq-typed-XXXXXX", sock[128], dnnqd[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	char *argv[16] = { dnnqd, "--socket", sock };
+	int argc = 3;
+	static char models[3][300];
+	for (int i = 0; i < 3; i++) {
+		sh(&c, dir, "dnnq-convert " OPS "/%s.onnx -o %s/%s.dnnq", cases[i][1], dir,
+		   cases[i][0]);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		snprintf(models[i], sizeof models[i], "%s=%s/%s.dnnq", cases[i][0], dir, cases[i][0]);
+		argv[argc++] = "--model";
+		argv[argc++] = models[i];
+	}
+	snprintf(sock, sizeof sock, "%s/d.sock", dir);
+	snprintf(dnnqd, sizeof dnnqd, "%s/dnnqd", bindir());
+	pid_t pid = fork();
+	if (pid == 0) {                 /* dies with this test, whatever happens to it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(dnnqd, argv);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	for (int t = 0; t < 2000 && access(sock, F_OK); t++)
+		usleep(5000);
+	for (int i = 0; i < 3; i++) {
+		sh(&c, dir, "dnnqctl --socket %s infer %s -i " OPS "/%s.in0.npy -o %s/out-%s", sock,
+		   cases[i][0], cases[i][1], dir, cases[i][0]);
+		if (c.status)
+			kill(pid, SIGKILL);
+		ck_assert_msg(c.status == 0, "%s: %s", cases[i][0], c.err);
+		char got[512], want[512];
+		snprintf(got, sizeof got, "%s/out-%s/y.npy", dir, cases[i][0]);
+		snprintf(want, sizeof want, OPS "/%s.out.npy", cases[i][1]);
+		struct array a, b;
+		load(got, &a);
+		load(want, &b);
+		ck_assert_int_eq(a.a.dtype, b.a.dtype);
+		ck_assert_uint_eq(a.a.nbytes, b.a.nbytes);
+		ck_assert_msg(!memcmp(a.data, b.data, b.a.nbytes), "%s: outputs differ", cases[i][1]);
+		free(a.data);
+		free(b.data);
+	}
+	kill(pid, SIGTERM);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "dnnqd status %d", st);
+	rm_rf(dir);
+}
+END_TEST
+
 /* src with its graph renamed to name, as dst. */
 static void rename_graph(const char *src, const char *dst, const char *name)
 {
@@ -1027,6 +1087,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_cnn_mixed);
 	tcase_add_test(tc, digits_mlp_mixed);
 	tcase_add_test(tc, tools_keep_fp32);
+	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);

@@ -817,9 +817,9 @@ START_TEST(convert_errors)
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_RANGE);
 	ck_assert_ptr_null(op);
 	ck_assert_str_eq(diag.msg, "dequantize: u8 qparams: scale 0: must be finite and positive");
-	d.kind = 6;
+	d.kind = 8;
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_INVAL);
-	ck_assert_str_eq(diag.msg, "convert: kind 6: unknown");
+	ck_assert_str_eq(diag.msg, "convert: kind 8: unknown");
 	d = (struct dnnq_convert_desc){ DNNQ_ISA_SCALAR, DNNQ_CONVERT_QUANTIZE, qp8(1, 0) };
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, NULL), 0);
 	ck_assert_int_eq(dnnq_convert_setup(op, 3, NULL, q, &diag), DNNQ_E_INVAL);
@@ -1007,12 +1007,13 @@ START_TEST(convert_nchw_errors)
 	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_DEQUANTIZE_NCHW), "dequantize_nchw");
 	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_DEQUANTIZE), "dequantize");
 	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_TO_NCHW), "to_nchw");
-	ck_assert_ptr_null(dnnq_convert_kind_name((enum dnnq_convert_kind)6));
-	struct dnnq_convert_desc d = { DNNQ_ISA_SCALAR, (enum dnnq_convert_kind)6, qp8(1, 0) };
+	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_U8_TO_S8), "u8_to_s8");
+	ck_assert_ptr_null(dnnq_convert_kind_name((enum dnnq_convert_kind)8));
+	struct dnnq_convert_desc d = { DNNQ_ISA_SCALAR, (enum dnnq_convert_kind)8, qp8(1, 0) };
 	struct dnnq_convert *op;
 	struct dnnq_diag diag;
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_INVAL);
-	ck_assert_str_eq(diag.msg, "convert: kind 6: unknown");
+	ck_assert_str_eq(diag.msg, "convert: kind 8: unknown");
 	d.kind = DNNQ_CONVERT_QUANTIZE_NCHW;
 	d.qp.zero_point = 300;
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_RANGE);

@@ -841,7 +841,7 @@ END_TEST
  * 2 and 3 read (above). */
 START_TEST(model_bad_convert_kind_refused)
 {
-	static const uint32_t bad[] = { 6, 7, 255, 0x80000000u, UINT32_MAX };
+	static const uint32_t bad[] = { 8, 9, 255, 0x80000000u, UINT32_MAX };
 	struct dnnq_model m, back;
 	make_nchw_model(&m, true);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -853,7 +853,7 @@ START_TEST(model_bad_convert_kind_refused)
 		ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_FORMAT);
 		char want[96];
 		snprintf(want, sizeof want, "model: GRAPH: node 2 ('deq'): op %u: not a convert kind "
-		         "(0..5)", bad[i]);
+		         "(0..7)", bad[i]);
 		ck_assert_str_eq(d.msg, want);
 		free(buf);
 	}
