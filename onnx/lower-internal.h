@@ -46,6 +46,12 @@ struct lower {
 	struct dnnq_diag *diag;
 };
 
+/* The attributes of mn's kind (its description, engine/op.h) that have an
+ * ONNX counterpart in the IR node, copied into mn after a check against
+ * the attribute's range (onnx/lower.c's table says which and from where);
+ * an error naming the node, the attribute and the range. */
+int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn);
+
 /* One diag line naming the IR node: "node 'conv1' (Conv): ...". */
 int lower_err(struct lower *L, const struct dnnq_ir_node *n, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

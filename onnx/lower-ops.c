@@ -199,24 +199,7 @@ static int conv_geometry(struct lower *L, const struct dnnq_ir_node *n, uint32_t
 	mn->groups = (uint32_t)n->group;
 	mn->kernel[0] = (uint32_t)wd[2];
 	mn->kernel[1] = (uint32_t)wd[3];
-	for (int i = 0; i < 2; i++)
-		if (n->strides[i] < 1 || n->dilations[i] < 1 || n->strides[i] > 65536 ||
-		    n->dilations[i] > 65536)
-			return lower_err(L, n, DNNQ_E_RANGE, "strides %lldx%lld dilations %lldx%lld: "
-			                 "want 1..65536", (long long)n->strides[0],
-			                 (long long)n->strides[1], (long long)n->dilations[0],
-			                 (long long)n->dilations[1]);
-	for (int i = 0; i < 4; i++)
-		if (n->pads[i] < 0 || n->pads[i] > 65536)
-			return lower_err(L, n, DNNQ_E_RANGE, "pads[%d] = %lld: want 0..65536", i,
-			                 (long long)n->pads[i]);
-	for (int i = 0; i < 2; i++) {
-		mn->strides[i] = (uint32_t)n->strides[i];
-		mn->dilations[i] = (uint32_t)n->dilations[i];
-	}
-	for (int i = 0; i < 4; i++)
-		mn->pads[i] = (uint32_t)n->pads[i];
-	return DNNQ_OK;
+	return map_attrs(L, n, mn);     /* strides, dilations, pads */
 }
 
 /* Checks X [N, cin, H, W] against W [cout, cin / group, kh, kw]. */

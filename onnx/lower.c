@@ -1140,3 +1140,41 @@ int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep
 	*keep = NULL;
 	return dnnq_diag_set(diag, DNNQ_E_INVAL, "--keep-fp32: %s", msg);
 }
+
+/* ---- attributes --------------------------------------------------------- */
+
+/* The registry attributes an ONNX attribute sets as it is (the importer
+ * filled in defaults and resolved auto_pad): the IR node's field, and the
+ * least valid value where ONNX's is above the attribute's range's (a
+ * stride or dilation of 0 means nothing). Attributes the engine derives
+ * (channels from the weights, a pooling geometry, an axis in the engine's
+ * layout) are the lowering functions' own. */
+static const struct {
+	enum dnnq_attr_id id;
+	size_t off;
+	int64_t min;
+} ir_attrs[] = {
+	{ DNNQ_A_STRIDES, offsetof(struct dnnq_ir_node, strides), 1 },
+	{ DNNQ_A_DILATIONS, offsetof(struct dnnq_ir_node, dilations), 1 },
+	{ DNNQ_A_PADS, offsetof(struct dnnq_ir_node, pads), 0 },
+};
+
+int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn)
+{
+	const struct dnnq_op_def *def = dnnq_op_get(mn->kind);
+	for (size_t i = 0; i < sizeof ir_attrs / sizeof ir_attrs[0]; i++) {
+		const struct dnnq_attr_def *a = &dnnq_attrs[ir_attrs[i].id];
+		if (!dnnq_op_has(def, ir_attrs[i].id))
+			continue;
+		const int64_t *v = (const int64_t *)((const char *)n + ir_attrs[i].off);
+		uint32_t *dst = (uint32_t *)((char *)mn + a->off);
+		for (size_t e = 0; e < a->count; e++) {
+			if (v[e] < ir_attrs[i].min || (double)v[e] > a->max)
+				return lower_err(L, n, DNNQ_E_RANGE, "%s[%zu] = %lld: want %lld..%.0f",
+				                 a->name, e, (long long)v[e], (long long)ir_attrs[i].min,
+				                 a->max);
+			dst[e] = (uint32_t)v[e];
+		}
+	}
+	return DNNQ_OK;
+}
