@@ -279,7 +279,13 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 	/* shapes are known but for the batch: infer them now, so the next node
 	 * is checked against them */
 	int rc = n->ops->create(g, n, &g->t[out], diag);
-	if (!rc && ((rc = n->ops->infer(g, n, &g->t[out], diag)) || (rc = check_output(g, n, diag))))
+	if (!rc)
+		rc = n->ops->infer(g, n, &g->t[out], diag);
+	if (!rc)
+		rc = check_output(g, n, diag);
+	/* a create that failed half-way may hold its operator already (the
+	 * fp32 and binary adapters allocate their state first) */
+	if (rc && n->op)
 		n->ops->destroy(n);
 	if (rc) {
 		free(n->aux);
