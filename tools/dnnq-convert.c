@@ -378,6 +378,14 @@ static void text_acc16(const struct dnnq_acc16_layer *a)
 		printf(" %10.2f", a->sqnr_db_acc32 - a->sqnr_db_acc16);
 }
 
+/* "int8" or "fp32" for a kind with arithmetic; NULL for one without
+ * (convert, reshape), whose precision means nothing. */
+static const char *node_precision(uint32_t kind, uint32_t precision)
+{
+	return dnnq_op_has(dnnq_op_get(kind), DNNQ_A_PRECISION) ? dnnq_precision_name(precision)
+	                                                         : NULL;
+}
+
 static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
                   const struct dnnq_model *m, double out_db,
                   const struct dnnq_acc16_layer *acc, size_t nacc, struct dnnq_diag *d)
@@ -404,8 +412,9 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 			printf("%s{\"name\":", i ? "," : "");
 			dnnq_json_string(stdout, r[i].name);
 			printf(",\"kind\":\"%s\",", dnnq_node_kind_name(r[i].kind));
-			if (dnnq_op_has(dnnq_op_get(r[i].kind), DNNQ_A_PRECISION))
-				printf("\"precision\":\"%s\",", dnnq_precision_name(r[i].precision));
+			const char *prec = node_precision(r[i].kind, r[i].precision);
+			if (prec)
+				printf("\"precision\":\"%s\",", prec);
 			printf("\"sqnr_db\":");
 			dnnq_json_number(stdout, r[i].sqnr_db, 3);
 			printf(",\"local_sqnr_db\":");
@@ -422,10 +431,9 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 			else if (i == 0)
 				printf("%-32s %-12s %-5s %10s %10s\n", "layer", "kind", "prec", "SQNR dB",
 				       "local dB");
+			const char *prec = node_precision(r[i].kind, r[i].precision);
 			printf("%-32s %-12s %-5s %10.2f %10.2f", r[i].name, dnnq_node_kind_name(r[i].kind),
-			       dnnq_op_has(dnnq_op_get(r[i].kind), DNNQ_A_PRECISION)
-			       ? dnnq_precision_name(r[i].precision) : "-",
-			       r[i].sqnr_db, r[i].local_sqnr_db);
+			       prec ? prec : "-", r[i].sqnr_db, r[i].local_sqnr_db);
 			if (nacc)
 				text_acc16(acc16_layer(acc, nacc, i));
 			printf("\n");
@@ -457,11 +465,9 @@ static struct census count_nodes(const struct dnnq_model *m)
 		if (n->kind == DNNQ_NODE_CONVERT) {
 			c.converts++;
 			c.layout += n->op != DNNQ_CONVERT_QUANTIZE && n->op != DNNQ_CONVERT_DEQUANTIZE;
-		} else if (dnnq_op_has(dnnq_op_get(n->kind), DNNQ_A_PRECISION)) {
-			if (n->precision == DNNQ_PRECISION_FP32)
-				c.fp32++;
-			else
-				c.int8++;
+		} else if (node_precision(n->kind, n->precision)) {
+			c.fp32 += n->precision == DNNQ_PRECISION_FP32;
+			c.int8 += n->precision != DNNQ_PRECISION_FP32;
 		}
 	}
 	return c;
