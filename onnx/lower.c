@@ -997,6 +997,13 @@ static int self_check(struct lower *L)
 	return rc;
 }
 
+/* A registry operator with no int8 kernel runs in fp32 whatever the options say. */
+static bool fp32_only(const struct dnnq_ir_node *n)
+{
+	const struct dnnq_op_def *d = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	return d && !d->ops && d->ops_f32;
+}
+
 static int run(struct lower *L)
 {
 	const struct dnnq_ir *ir = L->ir;
@@ -1016,7 +1023,7 @@ static int run(struct lower *L)
 	}
 	for (size_t j = 0; j < ir->nnodes; j++)
 		if (L->live[j] && !L->done[j]) {
-			L->fp32 = L->o->fp32_nodes && L->o->fp32_nodes[j];
+			L->fp32 = (L->o->fp32_nodes && L->o->fp32_nodes[j]) || fp32_only(&ir->nodes[j]);
 			if ((rc = lower_node(L, j)))
 				return rc;
 			L->done[j] = true;
