@@ -443,23 +443,31 @@ static int op_convinteger(struct nctx *c)
 }
 
 /* A [M,K] by B [K,N] (constant), both 2-D; ta/tb transposed. */
-static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb,
+/* Gemm (2-D, transposes) and the MatMul family: an A of rank >= 2 whose
+ * last axis is multiplied by a 2-D B (the leading dims are rows: a
+ * transformer's [batch, sequence, hidden] by a linear layer's weights). */
+static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb, bool nd,
                         enum dnnq_ir_dtype dt)
 {
 	int rc;
-	if ((rc = need_rank(c, ia, 2, "only 2-D matrix products are supported")) ||
-	    (rc = need_rank(c, ib, 2, "only 2-D matrix products are supported")))
-		return rc;
 	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
+	if ((!nd || a->ndim < 2 ? (rc = need_rank(c, ia, 2, "only 2-D matrix products are "
+	                                               "supported")) : 0) ||
+	    (rc = need_rank(c, ib, 2, "only a 2-D B is supported")))
+		return rc;
 	if (ta && a->batched)
 		return bad(c, DNNQ_E_UNSUPPORTED, "transA of a batched input (the batch would be K)");
-	int64_t M = a->dims[ta], K = a->dims[!ta], Kb = b->dims[tb], N = b->dims[!tb];
+	uint32_t r = a->ndim;
+	int64_t M = a->dims[r - 2 + ta], K = a->dims[r - 1 - ta], Kb = b->dims[tb], N = b->dims[!tb];
 	if (K != Kb)
-		return bad(c, DNNQ_E_SHAPE, "A [%lld,%lld] and B [%lld,%lld] do not chain: K %lld vs "
-		           "%lld", (long long)a->dims[0], (long long)a->dims[1], (long long)b->dims[0],
-		           (long long)b->dims[1], (long long)K, (long long)Kb);
-	int64_t d[2] = { M, N };
-	return set_out(c, 0, dt, 2, d, a->batched);
+		return bad(c, DNNQ_E_SHAPE, "A [%s] and B [%lld,%lld] do not chain: K %lld vs %lld",
+		           imp_dims_str(a), (long long)b->dims[0], (long long)b->dims[1],
+		           (long long)K, (long long)Kb);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, a->dims, sizeof d);
+	d[r - 2] = M;
+	d[r - 1] = N;
+	return set_out(c, 0, dt, r, d, a->batched);
 }
 
 static int op_gemm(struct nctx *c)
@@ -473,7 +481,7 @@ static int op_gemm(struct nctx *c)
 		return rc;
 	c->node.trans_a = ta != 0;
 	c->node.trans_b = tb != 0;
-	if ((rc = matmul_shape(c, 0, 1, ta != 0, tb != 0, DNNQ_IR_F32)))
+	if ((rc = matmul_shape(c, 0, 1, ta != 0, tb != 0, false, DNNQ_IR_F32)))
 		return rc;
 	struct dnnq_ir_value *cv = V(c, 2);
 	if (!cv)
@@ -500,7 +508,7 @@ static int op_matmul(struct nctx *c)
 	c->node.op = DNNQ_IR_GEMM;
 	c->node.alpha = 1.0f;
 	c->node.beta = 0.0f;
-	return matmul_shape(c, 0, 1, false, false, DNNQ_IR_F32);
+	return matmul_shape(c, 0, 1, false, false, true, DNNQ_IR_F32);
 }
 
 static int op_qlinearmatmul(struct nctx *c)
@@ -508,7 +516,7 @@ static int op_qlinearmatmul(struct nctx *c)
 	int rc;
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 3, DT_Q8, true)) ||
 	    (rc = need_param(c, 7, DT_Q8, true, 1)) ||
-	    (rc = matmul_shape(c, 0, 3, false, false, V(c, 7)->dtype)))
+	    (rc = matmul_shape(c, 0, 3, false, false, true, V(c, 7)->dtype)))
 		return rc;
 	size_t N = (size_t)V(c, 3)->dims[1];
 	if ((rc = need_param(c, 1, DT_F32, true, 1)) || (rc = need_param(c, 2, DT_Q8, true, 1)) ||
@@ -523,7 +531,7 @@ static int op_matmulinteger(struct nctx *c)
 {
 	int rc;
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 1, DT_Q8, true)) ||
-	    (rc = matmul_shape(c, 0, 1, false, false, DNNQ_IR_S32)))
+	    (rc = matmul_shape(c, 0, 1, false, false, true, DNNQ_IR_S32)))
 		return rc;
 	size_t N = (size_t)V(c, 1)->dims[1];
 	if ((V(c, 2) && ((rc = need_param(c, 2, DT_Q8, false, 1)) || (rc = same_dtype(c, 0, 2)))) ||

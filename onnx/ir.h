@@ -14,7 +14,8 @@
  *   - every attribute has its default filled in, auto_pad is resolved into
  *     explicit pads, Clip's min/max inputs (opset 11+) are attributes,
  *     Reshape/Flatten/Squeeze/Unsqueeze carry their resolved output shape;
- *   - MatMul (2-D) is a GEMM with alpha 1, beta 0 (its B must be constant);
+ *   - MatMul is a GEMM with alpha 1, beta 0 (its B a 2-D constant; its A of
+ *     rank >= 2, the last axis multiplied, the leading dims rows);
  *   - a Conv's W and B, a Gemm's B and C are constants, or (QDQ models not
  *     fused into QLINEARCONV / QLINEARMATMUL by onnx/qdq.c) the output of a
  *     DEQUANTIZE whose input 0 is a constant;
@@ -50,7 +51,7 @@ enum dnnq_ir_dtype {
 enum dnnq_ir_op {
 	/* fp32 operators */
 	DNNQ_IR_CONV,            /* X, W, [B]                                    */
-	DNNQ_IR_GEMM,            /* A, B, [C]: Gemm, MatMul (2-D)                */
+	DNNQ_IR_GEMM,            /* A, B, [C]: Gemm (2-D), MatMul (A of rank >= 2) */
 	DNNQ_IR_BATCHNORM,       /* X, scale, B, mean, var (constants)           */
 	DNNQ_IR_RELU,
 	DNNQ_IR_LEAKYRELU,       /* alpha                                        */

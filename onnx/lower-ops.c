@@ -369,24 +369,39 @@ static int permute_cols(struct lower *L, const struct lval *lv, void *w, size_t 
 	return DNNQ_OK;
 }
 
+/* A matrix product's A: an activation of rank >= 2 whose last axis (k)
+ * is multiplied, the leading dims being rows (the engine's FC); a 4-D one
+ * only when its NHWC and NCHW orders agree. */
+static int matmul_a(struct lower *L, const struct dnnq_ir_node *n, int32_t a, size_t k)
+{
+	const struct dnnq_ir_value *av = lval_ir(L, a);
+	if (av->ndim < 2 || !av->batched || (av->ndim == 4 && !same_order(av)) ||
+	    (size_t)av->dims[av->ndim - 1] != k)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "A '%s' of rank %u, last dim %lld%s: want "
+		                 "a batched [N, ..., %zu] activation (4-D only with C or H and W "
+		                 "1)", av->name, av->ndim, av->ndim ? (long long)av->dims[av->ndim - 1]
+		                 : 0LL, av->batched ? "" : " (no batch)", k);
+	return DNNQ_OK;
+}
+
 static int lower_gemm(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
 	int rc = check_inputs(L, n, 3, 1u << 2);
 	if (rc)
 		return rc;
-	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[1]);
+	const struct dnnq_ir_value *bv = lval_ir(L, n->inputs[1]);
 	if (n->trans_a)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "transA = 1");
-	if (av->ndim != 2 || !av->batched || bv->ndim != 2)
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "A of rank %u%s, B of rank %u: want a "
-		                 "batched [N, K] A and a 2-D B", av->ndim,
-		                 av->batched ? "" : " (no batch)", bv->ndim);
-	size_t k = (size_t)av->dims[1];
+	if (bv->ndim != 2)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "B of rank %u: want a 2-D B", bv->ndim);
+	size_t k = (size_t)(n->trans_b ? bv->dims[1] : bv->dims[0]);
 	size_t nn = (size_t)(n->trans_b ? bv->dims[0] : bv->dims[1]);
-	if ((size_t)(n->trans_b ? bv->dims[1] : bv->dims[0]) != k || !k || !nn)
-		return lower_err(L, n, DNNQ_E_SHAPE, "A has %zu columns, B is [%lld, %lld] (transB %d)",
-		                 k, (long long)bv->dims[0], (long long)bv->dims[1], n->trans_b);
+	if ((rc = matmul_a(L, n, n->inputs[0], k)))
+		return rc;
+	if (!k || !nn)
+		return lower_err(L, n, DNNQ_E_SHAPE, "B is [%lld, %lld]", (long long)bv->dims[0],
+		                 (long long)bv->dims[1]);
 	const struct lval *la = &L->v[n->inputs[0]];
 	if (la->perm && (size_t)(la->pc * la->ph * la->pw) != k)
 		return lower_err(L, n, DNNQ_E_SHAPE, "flattened input: %lld x %lld x %lld != %zu",
@@ -1177,11 +1192,13 @@ static int lower_qlinearmatmul(struct lower *L, size_t j)
 	int rc = check_inputs(L, n, 9, 1u << 2 | 1u << 5 | 1u << 7 | 1u << 8);
 	if (rc)
 		return rc;
-	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[3]);
-	if (av->ndim != 2 || !av->batched || bv->ndim != 2 || bv->dims[0] != av->dims[1])
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "a of rank %u, b of rank %u: want a batched"
-		                 " [N, K] a and a [K, M] constant b", av->ndim, bv->ndim);
+	const struct dnnq_ir_value *bv = lval_ir(L, n->inputs[3]);
+	if (bv->ndim != 2)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "b of rank %u: want a [K, M] constant b",
+		                 bv->ndim);
 	size_t k = (size_t)bv->dims[0], nn = (size_t)bv->dims[1];
+	if ((rc = matmul_a(L, n, n->inputs[0], k)))
+		return rc;
 	const struct lval *la = &L->v[n->inputs[0]];
 	if (la->perm && (size_t)(la->pc * la->ph * la->pw) != k)
 		return lower_err(L, n, DNNQ_E_SHAPE, "flattened input: %zu elements", k);
@@ -1228,10 +1245,10 @@ static int lower_integer(struct lower *L, size_t j)
 	const struct lval *la = &L->v[n->inputs[0]];
 	if (conv) {
 		rc = conv_shapes(L, n, n->inputs[0], n->inputs[1], &cout, &cig, &kh, &kw);
-	} else if (av->ndim != 2 || !av->batched || bv->ndim != 2 || bv->dims[0] != av->dims[1]) {
-		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "a of rank %u, b of rank %u: want a batched"
-		               " [N, K] a and a [K, M] constant b", av->ndim, bv->ndim);
-	} else {
+	} else if (bv->ndim != 2) {
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "b of rank %u: want a [K, M] constant b",
+		               bv->ndim);
+	} else if (!(rc = matmul_a(L, n, n->inputs[0], (size_t)bv->dims[0]))) {
 		cout = bv->dims[1];
 		cig = bv->dims[0];
 	}

@@ -845,6 +845,13 @@ def fp32_cases(c):
     c.add("matmul_const", "fp32", [node("MatMul", ["x", "B"], ["y"])],
           [("x", u(r, [2, 16], -1, 1))], {"B": nrm(r, (16, 8))}, ["y"])
 
+    # a transformer's linear layer: [batch, sequence, hidden] by constant weights, + bias
+    r = c.rng("matmul_3d_const")
+    c.add("matmul_3d_const", "fp32",
+          [node("MatMul", ["x", "B"], ["t"]), node("Add", ["t", "bias"], ["y"])],
+          [("x", u(r, [2, 5, 16], -1, 1))], {"B": nrm(r, (16, 8)), "bias": nrm(r, (8,))},
+          ["y"])
+
     def unary(name, op, lo, hi, opset=OPSET, extra_inits=None, extra_ins=(), **attrs):
         r = c.rng(name)
         x = u(r, [2, 3, 4, 4], lo, hi)
@@ -1100,6 +1107,12 @@ def int8_cases(c):
           [("a", r.integers(0, 256, size=(2, 16)).astype(np.uint8))],
           {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8),
            "az": np.uint8(7), "bz": np.int8(0)}, ["y"])
+
+    r = c.rng("matmulinteger_3d")
+    c.add("matmulinteger_3d", "int8", [node("MatMulInteger", ["a", "b", "az"], ["y"])],
+          [("a", r.integers(0, 256, size=(2, 3, 16)).astype(np.uint8))],
+          {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8), "az": np.uint8(3)},
+          ["y"])
 
     r = c.rng("dynamicquantize")
     c.add("dynamicquantize", "int8",
