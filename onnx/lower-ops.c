@@ -865,12 +865,137 @@ static int lower_softmax(struct lower *L, size_t j)
 
 /* ---- QuantizeLinear, DequantizeLinear ---- */
 
+/* ---- per-axis QuantizeLinear / DequantizeLinear of an activation ---- */
+
+/* The per-axis parameters of Q/DQ node n on x (its scale input 1, zero
+ * point input 2 as floats, zeros when absent) as f32 constants shaped to
+ * broadcast along the axis in the engine's layout. */
+static int axis_params(struct lower *L, const struct dnnq_ir_node *n, int32_t x, int32_t *sref,
+                       int32_t *zref)
+{
+	const struct dnnq_ir_value *xv = lval_ir(L, x);
+	float *sc = NULL, *zf = NULL;
+	int64_t *z = NULL;
+	size_t ns = 0, nz = 0;
+	int rc = const_f32(L, n, n->inputs[1], 0, &sc, &ns);
+	if (rc)
+		return rc;
+	if (n->axis < (xv->batched ? 1 : 0) || n->axis >= (int64_t)xv->ndim ||
+	    (size_t)xv->dims[n->axis] != ns) {
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "per-axis parameters: %zu scales along axis "
+		               "%lld of '%s' (rank %u)%s", ns, (long long)n->axis, xv->name, xv->ndim,
+		               xv->batched && n->axis == 0 ? ": not along the batch" : "");
+		goto out;
+	}
+	if (!(zf = calloc(ns, sizeof *zf))) {
+		rc = nomem(L);
+		goto out;
+	}
+	if (n->ninputs > 2 && n->inputs[2] >= 0) {
+		if ((rc = const_int(L, n, n->inputs[2], &z, &nz)))
+			goto out;
+		if (nz != ns) {
+			rc = lower_err(L, n, DNNQ_E_SHAPE, "%zu zero points for %zu scales", nz, ns);
+			goto out;
+		}
+		for (size_t i = 0; i < ns; i++)
+			zf[i] = (float)z[i];
+	}
+	for (size_t i = 0; i < ns && !rc; i++)
+		if (!(sc[i] > 0 && isfinite(sc[i])))
+			rc = lower_err(L, n, DNNQ_E_RANGE, "scale[%zu] = %g: must be finite and positive",
+			               i, sc[i]);
+	if (rc)
+		goto out;
+	uint32_t a = engine_axis(xv, (uint32_t)n->axis), nd = xv->ndim - a;
+	int64_t d[DNNQ_MAX_DIMS];
+	for (uint32_t i = 0; i < nd; i++)
+		d[i] = i ? 1 : (int64_t)ns;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":scale");
+	if (!(rc = add_f32_constant(L, nm, sc, nd, d, sref))) {
+		tname(nm, n->name, ":zero_point");
+		rc = add_f32_constant(L, nm, zf, nd, d, zref);
+	}
+out:
+	free(sc);
+	free(zf);
+	free(z);
+	return rc;
+}
+
+/* An fp32 node of registry kind `name` on a and b; *ref its value. */
+static int f32_binary(struct lower *L, const struct dnnq_ir_node *n, const char *name,
+                      const char *suffix, int32_t a, int32_t b, int32_t *ref)
+{
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, suffix);
+	bool fp32 = L->fp32;
+	L->fp32 = true;
+	struct dnnq_model_node *mn = add_node(L, dnnq_op_find(name)->kind, nm, ref);
+	L->fp32 = fp32;
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ninputs = 2;
+	mn->inputs[0] = a;
+	mn->inputs[1] = b;
+	return DNNQ_OK;
+}
+
+/* y = saturate(round(x / scale[c]) + zero_point[c]): fp32 div, round_add
+ * (exact integers), then a quantize with scale 1 that saturates them. */
+static int lower_quantize_axis(struct lower *L, const struct dnnq_ir_node *n)
+{
+	int32_t x = n->inputs[0], y = n->outputs[0], f, s, z, t, ref;
+	int rc;
+	if ((rc = need_f32(L, n, x, &f)) || (rc = axis_params(L, n, x, &s, &z)) ||
+	    (rc = f32_binary(L, n, "div", ":div", f, s, &t)) ||
+	    (rc = f32_binary(L, n, "round_add", ":round", t, z, &t)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, t, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_CONVERT_QUANTIZE;
+	set_out_qp(mn, &L->qp[y]);
+	L->v[y].u8 = ref;
+	L->v[y].qp = L->qp[y];
+	return DNNQ_OK;
+}
+
+/* y = (x - zero_point[c]) * scale[c] on x's integers: a dequantize with
+ * scale 1, then fp32 sub and mul (exact, then ONNX's one rounding). */
+static int lower_dequantize_axis(struct lower *L, const struct dnnq_ir_node *n)
+{
+	int32_t x = n->inputs[0], u, f, s, z, t, ref;
+	int rc;
+	if ((rc = need_u8(L, n, x, &u)))
+		return rc;
+	if (L->v[x].qp.scale != 1)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' holds no integers as they are (scale "
+		                 "%g): per-axis dequantization", lval_ir(L, x)->name, L->v[x].qp.scale);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":int");
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, nm, u, &f);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_CONVERT_DEQUANTIZE;
+	if ((rc = axis_params(L, n, x, &s, &z)) ||
+	    (rc = f32_binary(L, n, "sub", ":sub", f, z, &t)) ||
+	    (rc = f32_binary(L, n, "mul", ":mul", t, s, &ref)))
+		return rc;
+	L->v[n->outputs[0]].f32 = ref;
+	L->v[n->outputs[0]].f32_onnx = false;
+	return DNNQ_OK;
+}
+
 static int lower_quantize(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
 	int rc = check_input(L, n, 0, false);
 	if (rc)
 		return rc;
+	if (per_axis(L, n))
+		return lower_quantize_axis(L, n);
 	int32_t x = n->inputs[0], y = n->outputs[0], ref;
 	struct lval *lx = &L->v[x];
 	struct dnnq_qparams qp = L->qp[y];
@@ -928,6 +1053,8 @@ static int lower_dequantize(struct lower *L, size_t j)
 	int32_t x = n->inputs[0], y = n->outputs[0], ref;
 	if (is_const(L, x))
 		return DNNQ_OK;  /* a weight: its readers dequantize it (const_f32) */
+	if (per_axis(L, n))
+		return lower_dequantize_axis(L, n);
 	if ((rc = need_u8(L, n, x, &ref)))
 		return rc;
 	if (!qp_eq(&L->v[x].qp, &L->qp[y]))

@@ -145,18 +145,24 @@ static int shaped(struct lower *L, struct dnnq_qtensor *t, enum dnnq_dtype dt, u
 	return DNNQ_OK;
 }
 
-int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
+static int add_f32_tensor_nd(struct lower *L, const char *name, const float *data,
+                             uint32_t ndim, const int64_t *dims)
 {
 	struct dnnq_qtensor *t;
 	int id = add_tensor(L, name, &t);
 	if (id < 0)
 		return id;
-	int64_t d = (int64_t)n;
-	int rc = shaped(L, t, DNNQ_DTYPE_F32, 1, &d, name);
+	int rc = shaped(L, t, DNNQ_DTYPE_F32, ndim, dims, name);
 	if (rc)
 		return rc;
-	memcpy(t->data, data, n * sizeof *data);
+	memcpy(t->data, data, dnnq_qtensor_numel(t) * sizeof *data);
 	return id;
+}
+
+int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
+{
+	int64_t d = (int64_t)n;
+	return add_f32_tensor_nd(L, name, data, 1, &d);
 }
 
 static int add_constant_ref(struct lower *L, int id, int32_t *ref)
@@ -174,6 +180,13 @@ int add_constant(struct lower *L, const char *name, const float *data, size_t n,
 	if (!L->fp32)
 		return add_u8_constant(L, name, data, n, ref);
 	int id = add_f32_tensor(L, name, data, n);
+	return id < 0 ? id : add_constant_ref(L, id, ref);
+}
+
+int add_f32_constant(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                     const int64_t *dims, int32_t *ref)
+{
+	int id = add_f32_tensor_nd(L, name, data, ndim, dims);
 	return id < 0 ? id : add_constant_ref(L, id, ref);
 }
 
@@ -546,6 +559,16 @@ int act_qparams(struct lower *L, const struct dnnq_ir_node *n, uint32_t si, uint
 	return rc;
 }
 
+bool per_axis(const struct lower *L, const struct dnnq_ir_node *n)
+{
+	return n->ninputs > 1 && n->inputs[1] >= 0 && dnnq_ir_numel(lval_ir(L, n->inputs[1]), 1) > 1;
+}
+
+struct dnnq_qparams raw_qp(enum dnnq_ir_dtype dt)
+{
+	return (struct dnnq_qparams){ 1, dt == DNNQ_IR_S8 ? 128 : 0, 8, false };
+}
+
 static void set_qp(struct lower *L, int32_t v, const struct dnnq_qparams *qp, bool force)
 {
 	if (v < 0 || (!force && L->has_qp[v]))
@@ -574,6 +597,14 @@ static int qdq_pass(struct lower *L)
 				break;
 			/* the integer side: Quantize's output, Dequantize's input */
 			int32_t iv = q ? n->outputs[0] : n->inputs[0];
+			if (per_axis(L, n)) {
+				/* the integers as they are; the float side has no
+				 * per-tensor parameters (lower_*quantize_axis) */
+				qp = raw_qp(lval_ir(L, iv)->dtype);
+				set_qp(L, iv, &qp, true);
+				set[iv] = true;
+				break;
+			}
 			if ((rc = act_qparams(L, n, 1, 2, lval_ir(L, iv)->dtype, &qp)))
 				break;
 			set_qp(L, n->outputs[0], &qp, true);

@@ -484,8 +484,6 @@ static size_t dtype_size(enum dnnq_dtype dt)
  * must refuse them (DNNQ_E_UNSUPPORTED naming the node); the reference
  * executor still computes them exactly (the onnx suite checks that). */
 static const char *const reference_only[][2] = {
-	{ "quantize_s8_axis1", "per-axis activation parameters" },
-	{ "dequantize_s8_axis1", "per-axis activation parameters" },
 	{ "dynamicquantize", "DynamicQuantizeLinear's scale and zero point outputs" },
 	{ "dynamicquantize_nonneg", "DynamicQuantizeLinear's scale and zero point outputs" },
 };

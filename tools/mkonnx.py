@@ -1018,6 +1018,15 @@ def int8_cases(c):
           {"s": np.array([0.01, 0.02, 0.04], np.float32), "z": np.array([0, 3, -7], np.int8)},
           ["y"])
 
+    # per-axis ties: x / scale lands on .5 and the zero points are odd
+    # (round before adding the zero point, as ONNX says); axis 2 of a rank-3 x
+    r = c.rng("quantize_u8_axis_ties")
+    c.add("quantize_u8_axis_ties", "int8",
+          [node("QuantizeLinear", ["x", "s", "z"], ["y"], axis=2)],
+          [("x", (r.integers(-400, 400, size=[2, 5, 3]) * 0.25).astype(np.float32))],
+          {"s": np.array([0.5, 1.0, 0.25], np.float32),
+           "z": np.array([3, 129, 255], np.uint8)}, ["y"])
+
     # DequantizeLinear on an activation: per tensor, and per channel (axis 1).
     for name, dt, zp in (("dequantize_u8", np.uint8, 128), ("dequantize_s8", np.int8, -3)):
         r = c.rng(name)
