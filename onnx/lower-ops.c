@@ -536,24 +536,20 @@ static int lower_bn(struct lower *L, size_t j)
 static int lower_activation(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
+	static const enum dnnq_activation_kind kinds[] = {
+		[DNNQ_IR_RELU] = DNNQ_ACT_RELU, [DNNQ_IR_LEAKYRELU] = DNNQ_ACT_LEAKY_RELU,
+		[DNNQ_IR_CLIP] = DNNQ_ACT_CLIP, [DNNQ_IR_SIGMOID] = DNNQ_ACT_SIGMOID,
+		[DNNQ_IR_TANH] = DNNQ_ACT_TANH, [DNNQ_IR_HARDSIGMOID] = DNNQ_ACT_HARD_SIGMOID,
+		[DNNQ_IR_HARDSWISH] = DNNQ_ACT_HARD_SWISH,
+	};
 	int32_t ref;
 	int rc;
-	enum dnnq_activation_kind k;
-	float p[4] = { 0 };
-	switch (n->op) {
-	case DNNQ_IR_RELU:        k = DNNQ_ACT_RELU; break;
-	case DNNQ_IR_LEAKYRELU:   k = DNNQ_ACT_LEAKY_RELU; p[0] = n->alpha; break;
-	case DNNQ_IR_CLIP:        k = DNNQ_ACT_CLIP; p[2] = n->clip_min; p[3] = n->clip_max; break;
-	case DNNQ_IR_SIGMOID:     k = DNNQ_ACT_SIGMOID; break;
-	case DNNQ_IR_TANH:        k = DNNQ_ACT_TANH; break;
-	case DNNQ_IR_HARDSIGMOID: k = DNNQ_ACT_HARD_SIGMOID; p[0] = n->alpha; p[1] = n->beta; break;
-	default:                  k = DNNQ_ACT_HARD_SWISH; break;
-	}
 	struct dnnq_model_node *mn = simple(L, n, DNNQ_NODE_ACTIVATION, 0, &ref, &rc);
 	if (!mn)
 		return rc;
-	mn->op = k;
-	memcpy(mn->params, p, sizeof p);
+	mn->op = kinds[n->op];
+	if ((rc = map_attrs(L, n, mn)))   /* params: alpha, beta, clip min and max */
+		return rc;
 	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
@@ -564,34 +560,13 @@ static int lower_pool(struct lower *L, size_t j)
 		[DNNQ_IR_MAXPOOL] = DNNQ_NODE_MAXPOOL, [DNNQ_IR_AVGPOOL] = DNNQ_NODE_AVGPOOL,
 		[DNNQ_IR_GAVGPOOL] = DNNQ_NODE_GAVGPOOL,
 	};
-	if (n->op != DNNQ_IR_GAVGPOOL) {
-		for (int i = 0; i < 2; i++)
-			if (n->kernel[i] < 1 || n->kernel[i] > 65536 || n->strides[i] < 1 ||
-			    n->strides[i] > 65536 || n->dilations[i] < 0 || n->dilations[i] > 65536)
-				return lower_err(L, n, DNNQ_E_RANGE, "kernel %lldx%lld strides %lldx%lld: want"
-				                 " 1..65536", (long long)n->kernel[0], (long long)n->kernel[1],
-				                 (long long)n->strides[0], (long long)n->strides[1]);
-		for (int i = 0; i < 4; i++)
-			if (n->pads[i] < 0 || n->pads[i] > 65536)
-				return lower_err(L, n, DNNQ_E_RANGE, "pads[%d] = %lld", i, (long long)n->pads[i]);
-	}
 	int32_t ref;
 	int rc;
 	struct dnnq_model_node *mn = simple(L, n, kinds[n->op], 4, &ref, &rc);
 	if (!mn)
 		return rc;
-	if (n->op != DNNQ_IR_GAVGPOOL) {
-		int32_t g[10] = {
-			(int32_t)n->kernel[0], (int32_t)n->kernel[1], (int32_t)n->strides[0],
-			(int32_t)n->strides[1], (int32_t)n->pads[0], (int32_t)n->pads[1],
-			(int32_t)n->pads[2], (int32_t)n->pads[3],
-			n->dilations[0] > 0 ? (int32_t)n->dilations[0] : 1,
-			n->dilations[1] > 0 ? (int32_t)n->dilations[1] : 1,
-		};
-		memcpy(mn->pool, g, sizeof g);
-		mn->ceil_mode = n->ceil_mode;
-		mn->count_include_pad = n->count_include_pad;
-	}
+	if ((rc = map_attrs(L, n, mn)))   /* the geometry, ceil_mode, count_include_pad */
+		return rc;
 	if (n->op == DNNQ_IR_MAXPOOL && !L->fp32) {
 		/* the max is taken in the input's quantization */
 		L->v[n->outputs[0]].u8 = ref;
@@ -726,19 +701,16 @@ static int lower_multi(struct lower *L, size_t j)
 		L->v[n->outputs[0]] = L->v[n->inputs[0]];
 		return DNNQ_OK;
 	}
-	uint32_t axis = 0;
-	if (n->op == DNNQ_IR_CONCAT) {
-		if (n->axis < 1 || n->axis >= (int64_t)x0->ndim)
-			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld: want 1..%u (not the batch)",
-			                 (long long)n->axis, x0->ndim - 1);
-		axis = engine_axis(x0, (uint32_t)n->axis);
-	}
+	if (n->op == DNNQ_IR_CONCAT && (n->axis < 1 || n->axis >= (int64_t)x0->ndim))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld: want 1..%u (not the batch)",
+		                 (long long)n->axis, x0->ndim - 1);
 	struct dnnq_model_node *mn = add_node(L, n->op == DNNQ_IR_SUM ? DNNQ_NODE_ELTWISE
 	                                      : DNNQ_NODE_CONCAT, n->name, &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
 	mn->op = DNNQ_ELTWISE_SUM;
-	mn->axis = axis;
+	if ((rc = map_attrs(L, n, mn)))   /* concat: the axis in the engine's layout */
+		return rc;
 	mn->ninputs = n->ninputs;
 	memcpy(mn->inputs, in, n->ninputs * sizeof *in);
 	return act_out(L, n, n->outputs[0], mn, ref);

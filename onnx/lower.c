@@ -1181,21 +1181,43 @@ int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep
 
 /* ---- attributes --------------------------------------------------------- */
 
-/* The registry attributes an ONNX attribute sets as it is (the importer
- * filled in defaults and resolved auto_pad): the IR node's field, and the
- * least valid value where ONNX's is above the attribute's range's (a
- * stride or dilation of 0 means nothing). Attributes the engine derives
- * (channels from the weights, a pooling geometry, an axis in the engine's
- * layout) are the lowering functions' own. */
+/* Where each registry attribute with an ONNX counterpart comes from in
+ * the IR node (the importer filled in defaults and resolved auto_pad):
+ * `count` elements of the IR field at `off`, of type `src`, into the
+ * attribute's elements from `at` on. Integers are checked against `min`
+ * (the least meaningful value where the attribute's range starts lower: a
+ * stride of 0 means nothing) and the attribute's max; an axis is the
+ * node's input 0's axis in the engine's layout. A kind's lowering calls
+ * map_attrs once its node exists; only the attributes its description
+ * lists are set. What the engine derives from tensors (channels, kernel
+ * size from the weights, reshape dims) stays the lowering functions'. */
+enum ir_src { SRC_I64, SRC_BOOL, SRC_F32, SRC_AXIS };
+
+#define IRF(f) offsetof(struct dnnq_ir_node, f)
 static const struct {
 	enum dnnq_attr_id id;
+	uint8_t at, count, src;
 	size_t off;
 	int64_t min;
 } ir_attrs[] = {
-	{ DNNQ_A_STRIDES, offsetof(struct dnnq_ir_node, strides), 1 },
-	{ DNNQ_A_DILATIONS, offsetof(struct dnnq_ir_node, dilations), 1 },
-	{ DNNQ_A_PADS, offsetof(struct dnnq_ir_node, pads), 0 },
+	{ DNNQ_A_STRIDES, 0, 2, SRC_I64, IRF(strides), 1 },
+	{ DNNQ_A_DILATIONS, 0, 2, SRC_I64, IRF(dilations), 1 },
+	{ DNNQ_A_PADS, 0, 4, SRC_I64, IRF(pads), 0 },
+	/* struct dnnq_pooling_geom: kernel, strides, pads, dilations */
+	{ DNNQ_A_POOL, 0, 2, SRC_I64, IRF(kernel), 1 },
+	{ DNNQ_A_POOL, 2, 2, SRC_I64, IRF(strides), 1 },
+	{ DNNQ_A_POOL, 4, 4, SRC_I64, IRF(pads), 0 },
+	{ DNNQ_A_POOL, 8, 2, SRC_I64, IRF(dilations), 1 },
+	{ DNNQ_A_CEIL_MODE, 0, 1, SRC_BOOL, IRF(ceil_mode), 0 },
+	{ DNNQ_A_COUNT_INCLUDE_PAD, 0, 1, SRC_BOOL, IRF(count_include_pad), 0 },
+	/* struct dnnq_act_params: alpha, beta, min, max */
+	{ DNNQ_A_PARAMS, 0, 1, SRC_F32, IRF(alpha), 0 },
+	{ DNNQ_A_PARAMS, 1, 1, SRC_F32, IRF(beta), 0 },
+	{ DNNQ_A_PARAMS, 2, 1, SRC_F32, IRF(clip_min), 0 },
+	{ DNNQ_A_PARAMS, 3, 1, SRC_F32, IRF(clip_max), 0 },
+	{ DNNQ_A_AXIS, 0, 1, SRC_AXIS, IRF(axis), 0 },
 };
+#undef IRF
 
 int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn)
 {
@@ -1204,14 +1226,26 @@ int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_n
 		const struct dnnq_attr_def *a = &dnnq_attrs[ir_attrs[i].id];
 		if (!dnnq_op_has(def, ir_attrs[i].id))
 			continue;
-		const int64_t *v = (const int64_t *)((const char *)n + ir_attrs[i].off);
-		uint32_t *dst = (uint32_t *)((char *)mn + a->off);
-		for (size_t e = 0; e < a->count; e++) {
-			if (v[e] < ir_attrs[i].min || (double)v[e] > a->max)
+		const char *src = (const char *)n + ir_attrs[i].off;
+		char *dst = (char *)mn + a->off;
+		for (size_t e = 0; e < ir_attrs[i].count; e++) {
+			size_t at = ir_attrs[i].at + e;
+			if (ir_attrs[i].src == SRC_F32) {
+				((float *)dst)[at] = ((const float *)src)[e];
+				continue;
+			}
+			int64_t v = ir_attrs[i].src == SRC_BOOL ? ((const bool *)src)[e]
+			          : ((const int64_t *)src)[e];
+			if (ir_attrs[i].src == SRC_AXIS)
+				v = engine_axis(lval_ir(L, n->inputs[0]), (uint32_t)v);
+			if (v < ir_attrs[i].min || (double)v > a->max)
 				return lower_err(L, n, DNNQ_E_RANGE, "%s[%zu] = %lld: want %lld..%.0f",
-				                 a->name, e, (long long)v[e], (long long)ir_attrs[i].min,
+				                 a->name, at, (long long)v, (long long)ir_attrs[i].min,
 				                 a->max);
-			dst[e] = (uint32_t)v[e];
+			if (a->type == DNNQ_ATTR_I32)
+				((int32_t *)dst)[at] = (int32_t)v;
+			else
+				((uint32_t *)dst)[at] = (uint32_t)v;
 		}
 	}
 	return DNNQ_OK;
