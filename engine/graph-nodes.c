@@ -728,13 +728,19 @@ static int convert_create(struct dnnq_graph *g, struct gnode *n, struct gtensor 
 	bool q = d->kind == DNNQ_CONVERT_QUANTIZE || d->kind == DNNQ_CONVERT_QUANTIZE_NCHW;
 	bool move = d->kind == DNNQ_CONVERT_TO_NHWC || d->kind == DNNQ_CONVERT_TO_NCHW;
 	bool s8_in = d->kind == DNNQ_CONVERT_S8_TO_U8, s8_out = d->kind == DNNQ_CONVERT_U8_TO_S8;
+	bool cast = d->kind == DNNQ_CONVERT_CAST;
 	enum dnnq_dtype in = q || move ? DNNQ_DTYPE_F32 : s8_in ? DNNQ_DTYPE_S8 : DNNQ_DTYPE_U8;
-	if (move && x->dtype == DNNQ_DTYPE_S32)   /* moved as they are, 4 bytes each */
+	/* moved as they are, 4 bytes each; or cast to f32 */
+	if ((move || cast) && x->dtype == DNNQ_DTYPE_S32)
 		in = DNNQ_DTYPE_S32;
 	if (x->dtype != in)
 		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need %s", n->name, x->name,
 		            dnnq_dtype_name(x->dtype), dnnq_dtype_name(in));
-	if (!q && !move)
+	if (cast && d->qp.scale != 1)
+		return FAIL(DNNQ_E_INVAL, "node '%s': a cast's scale is 1 (not %g)", n->name,
+		            d->qp.scale);
+	d->from_s32 = cast && in == DNNQ_DTYPE_S32;
+	if (!q && !move && !cast)
 		d->qp = x->qp;
 	same_shape(out, x);
 	out->dtype = q || s8_in ? DNNQ_DTYPE_U8 : s8_out ? DNNQ_DTYPE_S8 : move ? in : DNNQ_DTYPE_F32;
@@ -835,7 +841,7 @@ static int convert_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 
 static int convert_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
-	return check_op(n, DNNQ_CONVERT_U8_TO_S8, "a convert kind", why, cap);
+	return check_op(n, DNNQ_CONVERT_CAST, "a convert kind", why, cap);
 }
 
 const struct dnnq_op_def dnnq_op_convert = {
