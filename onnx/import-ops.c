@@ -1077,6 +1077,18 @@ static int op_dynquant(struct nctx *c)
 	return set_out(c, 2, DNNQ_IR_U8, 0, NULL, false);
 }
 
+/* Cast of a computed integer value to float (ONNX TensorProto FLOAT = 1). */
+static int op_cast(struct nctx *c)
+{
+	int64_t to;
+	int rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false);
+	if (rc || (rc = a_int(c, "to", 0, &to)))
+		return rc;
+	if (to != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float", (long long)to);
+	return same_out(c, V(c, 0), DNNQ_IR_F32);
+}
+
 /* ---- Constant ---------------------------------------------------------------- */
 
 static int op_constant(struct nctx *c)
@@ -1181,6 +1193,7 @@ static const struct opdef OPS[] = {
 	{ "ConvInteger", DNNQ_IR_CONVINTEGER, op_convinteger, 2, 4, 1 },
 	{ "MatMulInteger", DNNQ_IR_MATMULINTEGER, op_matmulinteger, 2, 4, 1 },
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
+	{ "Cast", DNNQ_IR_CAST, op_cast, 1, 1, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

@@ -83,6 +83,7 @@ enum dnnq_ir_op {
 	DNNQ_IR_CONVINTEGER,     /* x, w, [xz], [wz] -> s32                      */
 	DNNQ_IR_MATMULINTEGER,   /* a, b, [az], [bz] -> s32                      */
 	DNNQ_IR_DYNQUANT,        /* DynamicQuantizeLinear: x -> y, ys, yz        */
+	DNNQ_IR_CAST,            /* Cast of integers (u8, s8, s32) to float      */
 	/* an operator described by the engine's registry (engine/op.h): kind
 	 * names it; imported, run and lowered through its description (today:
 	 * binary elementwise with numpy broadcasting, e.g. Sub, Div) */
@@ -119,6 +120,8 @@ struct dnnq_ir_node {
 	int64_t axis;                   /* Concat, Softmax, Quantize/DequantizeLinear
 	                                   (normalised to >= 0) */
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
+	bool dynamic;                   /* GEMM: its input is quantized per call (the
+	                                   model was quantized dynamically: qdq.c) */
 };
 
 struct dnnq_ir {

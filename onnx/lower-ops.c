@@ -412,7 +412,7 @@ static int lower_gemm(struct lower *L, size_t j)
 	struct qweights q = { 0 };
 	struct chain ch;
 	int32_t x, ref;
-	bool dyn = L->o->dynamic && !L->fp32;
+	bool dyn = (L->o->dynamic || n->dynamic) && !L->fp32;
 	if ((rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
 		return rc;
 	if (!(w = malloc(nn * k * sizeof *w)) || !(bias = calloc(nn, sizeof *bias))) {
@@ -1038,6 +1038,31 @@ static int lower_dequantize(struct lower *L, size_t j)
 	return DNNQ_OK;
 }
 
+/* Cast of integers to float: the integers as they are (convert cast: an
+ * s32 sum, or a u8 tensor whose storage is the ONNX integer, + 128 for
+ * int8), in the engine's layout. */
+static int lower_cast(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	int32_t x = n->inputs[0], in, ref;
+	struct dnnq_qparams qp = raw_qp(lval_ir(L, x)->dtype);
+	if (L->v[x].s32 >= 0)
+		in = L->v[x].s32;
+	else if ((rc = need_u8(L, n, x, &in)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_CONVERT_CAST;
+	set_out_qp(mn, &qp);
+	L->v[n->outputs[0]].f32 = ref;
+	L->v[n->outputs[0]].f32_onnx = false;
+	return DNNQ_OK;
+}
+
 /* ---- QLinearConv, QLinearMatMul ---- */
 
 /* Leaves q empty: qweights frees on failure, and Conv's and Gemm's exit path frees again. */
@@ -1424,6 +1449,7 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_QLINEARMATMUL: return lower_qlinearmatmul(L, j);
 	case DNNQ_IR_CONVINTEGER:
 	case DNNQ_IR_MATMULINTEGER: return lower_integer(L, j);
+	case DNNQ_IR_CAST:          return lower_cast(L, j);
 	case DNNQ_IR_DYNQUANT:
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "DynamicQuantizeLinear: per-call "
 		                 "quantization is only supported inside Gemm (--dynamic)");

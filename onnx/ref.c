@@ -512,6 +512,11 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_QUANTIZE: quantize(r, n, true); break;
 	case DNNQ_IR_DEQUANTIZE: quantize(r, n, false); break;
 	case DNNQ_IR_DYNQUANT: dynquant(r, n); break;
+	case DNNQ_IR_CAST:
+		total = anumel(r, n->outputs[0]);
+		for (size_t e = 0; e < total; e++)
+			((float *)OUT(0))[e] = (float)geti(&r->ir->values[n->inputs[0]], IN(0), e);
+		break;
 	default:
 		total = anumel(r, n->outputs[0]);
 		for (size_t e = 0; e < total; e++)

@@ -388,6 +388,7 @@ NP_OPS = {
     "ConvInteger": np_convinteger,
     "MatMulInteger": np_matmulinteger,
     "DynamicQuantizeLinear": lambda a, i, o: list(dynamic_quantize(i[0])),
+    "Cast": lambda a, i, o: [np.asarray(i[0]).astype(np.float32)],
 }
 
 
@@ -652,6 +653,7 @@ T_OPS = {
     "ConvInteger": t_convinteger,
     "MatMulInteger": t_matmulinteger,
     "DynamicQuantizeLinear": t_dynquant,
+    "Cast": lambda a, i, o: [i[0].to(torch.float32)],
 }
 
 
@@ -1122,6 +1124,38 @@ def int8_cases(c):
           [("a", r.integers(0, 256, size=(2, 3, 16)).astype(np.uint8))],
           {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8), "az": np.uint8(3)},
           ["y"])
+
+    # ONNX Runtime's quantize_dynamic: DynamicQuantizeLinear, MatMulInteger /
+    # ConvInteger, Cast, Mul by xs * ws, then the bias Add; kind "approx":
+    # dnnq runs the float product with x quantized its own way (SQNR only)
+    for name, wdt, per_col in (("ort_dynamic_matmul", np.int8, True),
+                               ("ort_dynamic_matmul_u8", np.uint8, False)):
+        r = c.rng(name)
+        lo, hi = qrange(wdt)
+        wz = {"wz": wdt(0 if wdt == np.int8 else 131)} if wdt == np.uint8 else {}
+        c.add(name, "approx",
+              [node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+               node("MatMulInteger", ["xq", "w", "xz", *wz], ["acc"]),
+               node("Cast", ["acc"], ["accf"], to=1),
+               node("Mul", ["xs", "ws"], ["s"]),
+               node("Mul", ["accf", "s"], ["t"]),
+               node("Add", ["t", "b"], ["y"])],
+              [("x", u(r, [2, 3, 16], -1.5, 2.0))],
+              {"w": r.integers(lo, hi + 1, size=(16, 8)).astype(wdt),
+               "ws": (r.uniform(0.002, 0.01, size=(8,)) if per_col
+                      else np.array(0.005)).astype(np.float32),
+               "b": nrm(r, (8,)), **wz}, ["y"])
+    r = c.rng("ort_dynamic_conv")
+    c.add("ort_dynamic_conv", "approx",
+          [node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+           node("ConvInteger", ["xq", "w", "xz"], ["acc"], pads=[1, 1, 1, 1]),
+           node("Cast", ["acc"], ["accf"], to=1),
+           node("Mul", ["xs", "ws"], ["s"]),
+           node("Mul", ["s", "accf"], ["t"]),
+           node("Add", ["t", "b"], ["y"])],
+          [("x", u(r, [2, 3, 6, 6], -1, 1))],
+          {"w": r.integers(-127, 128, size=(4, 3, 3, 3)).astype(np.int8),
+           "ws": np.float32(0.004), "b": nrm(r, (4, 1, 1))}, ["y"])
 
     r = c.rng("dynamicquantize")
     c.add("dynamicquantize", "int8",
