@@ -719,6 +719,27 @@ START_TEST(tools_end_to_end)
 	   " --repeat 3 --json", dir, dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_ptr_nonnull(strstr(c.out, "\"latency_ms\":{\"runs\":3"));
+	/* --profile: one row per engine node (8 in the CNN: quantize, conv,
+	 * maxpool, conv, maxpool, reshape, fc, dequantize); the shares add to 1;
+	 * the convolutions report GOP/s; an .onnx model is refused */
+	sh(&c, dir, "dnnq-run %s/cnn.dnnq --input input=" DIGITS "/test_x.npy --output-dir %s"
+	   " --repeat 2 --profile --json", dir, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	const char *prof = strstr(c.out, "\"profile\":[");
+	ck_assert_ptr_nonnull(prof);
+	double shares = 0;
+	unsigned rows = 0, convs = 0;
+	for (const char *p = strstr(prof, "\"share\":"); p; p = strstr(p + 1, "\"share\":"), rows++)
+		shares += strtod(p + strlen("\"share\":"), NULL);
+	for (const char *p = strstr(prof, "\"kind\":\"conv\""); p;
+	     p = strstr(p + 1, "\"kind\":\"conv\""), convs++)
+		ck_assert_msg(strtod(strstr(p, "\"gops\":") + 7, NULL) > 0, "%s", p);
+	ck_assert_uint_eq(rows, 8);
+	ck_assert_uint_eq(convs, 2);
+	ck_assert_msg(fabs(shares - 1) < 1e-3, "shares add to %g", shares);
+	sh(&c, dir, "dnnq-run " DIGITS "/cnn.onnx --input " DIGITS "/test_x.npy --profile");
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_ptr_nonnull(strstr(c.err, "--profile: .dnnq models only"));
 	char path[512];
 	struct array q, f;
 	snprintf(path, sizeof path, "%s/logits.npy", dir);
