@@ -134,17 +134,16 @@ static int check_outputs(const struct dnnq_tensor_info *info, size_t n, bool exa
 }
 
 /* ir lowered once and run on in: exact, with the parameters the model
- * carries; else from c's min/max ranges, every node fp32 when fp32. out[k]
+ * carries; else from c's ranges, every node fp32 when fp32. out[k]
  * gets the outputs (none left on failure); what names the pass in d. */
 static int convert_run(const char *what, const struct dnnq_ir *ir, struct dnnq_onnx_calib *c,
                        bool fp32, size_t batch, const struct dnnq_npy *in,
                        const struct dnnq_npy *want, void **out, struct dnnq_diag *d)
 {
 	struct dnnq_diag why = { "" };
-	struct dnnq_calib_opts o = { .method = DNNQ_CALIB_MINMAX,
+	struct dnnq_calib_opts o = { .method = DNNQ_CALIB_L2,
 	                             .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-	struct dnnq_lower_opts lo = { .per_channel = c != NULL,
-	                              .calibration = c ? "minmax" : "none" };
+	struct dnnq_lower_opts lo = { .per_channel = c != NULL, .calibration = c ? "l2" : "none" };
 	enum dnnq_calib_method *method = calloc(ir->nvalues + 1, sizeof *method);
 	const void **inp = calloc(ir->ninputs + 1, sizeof *inp);
 	struct dnnq_tensor_info *info = calloc(ir->noutputs + 1, sizeof *info);
@@ -154,6 +153,8 @@ static int convert_run(const char *what, const struct dnnq_ir *ir, struct dnnq_o
 	int rc = method && inp && info ? 0 : dnnq_diag_set(&why, DNNQ_E_NOMEM, "out of memory");
 	if (!rc && fp32 && !(rc = dnnq_onnx_keep_fp32(ir, "*", &keep, &why)))
 		lo.fp32_nodes = keep;
+	if (!rc && c)
+		dnnq_onnx_calib_methods(c, o.method, method);
 	if (!rc)
 		rc = c ? dnnq_onnx_calib_lower(c, &o, method, &lo, &m, &why)
 		       : dnnq_onnx_lower(ir, &lo, NULL, NULL, &m, &why);

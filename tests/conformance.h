@@ -5,9 +5,10 @@
  * nodetests suite (ONNX's backend node tests, Debian's libonnx-testdata)
  * both go through it; each judges the measures against its own bounds.
  *
- *   - a float model (exact false): calibrated on its own inputs (min/max
- *     ranges, weights per channel) and lowered int8; then again with every
- *     node kept fp32 (--keep-fp32 '*');
+ *   - a float model (exact false): calibrated on its own inputs as
+ *     dnnq-convert does by default (l2 ranges, min/max for the outputs),
+ *     weights per channel, and lowered int8; then again with every node kept
+ *     fp32 (--keep-fp32 '*');
  *   - a quantized model (exact true): lowered with the parameters it
  *     carries, no calibration, and compared bit for bit.
  * Each lowered model is written as a .dnnq file (in memory), read back,

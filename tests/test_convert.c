@@ -8,10 +8,11 @@
  *     every method but KL, and for the best), and the best method's output
  *     SQNR >= 25 dB. Each row is printed
  *     ("convert: digits ...": BENCHMARKS.md's table).
- *   conformance: every model of tests/onnx/ops/MANIFEST lowered and run
- *     through the engine against the expected outputs of the generator's
- *     own NumPy implementation: int8 cases exactly, fp32 cases (quantized
- *     here, min/max ranges on the case's input) at SQNR >= 30 dB.
+ *   conformance: every model of tests/onnx/ops/MANIFEST converted and run
+ *     as dnnq-convert and dnnq-run do (tests/conformance.h) against the
+ *     expected outputs of the generator's own NumPy implementation: int8
+ *     cases exactly, fp32 cases (calibrated on the case's input) at SQNR
+ *     >= 30 dB int8 and within 1e-5 with every node fp32.
  *   tools: dnnq-convert and dnnq-run as a user runs them (DNNQ_BINDIR);
  *     the defaults (no -o, the model name, the creation time), float64
  *     inputs, and dnnqctl infer's batch split and output directory against
