@@ -257,7 +257,7 @@ static enum verdict attempt(Onnx__ModelProto *mp, const bool *constant,
 		r = failed(o, "exact: %zu of %zu elements differ (the first at %zu)", c.differ,
 		           c.elements, c.first);
 	else if (r == PASSED && !exact && !(c.sqnr_db >= MIN_SQNR_DB))
-		r = failed(o, "int8: SQNR %.2f dB < %.0f", c.sqnr_db, MIN_SQNR_DB);
+		r = failed(o, "int8: SQNR %.3f dB < %.0f", c.sqnr_db, MIN_SQNR_DB);
 	else if (r == PASSED && !exact && !(c.fp32_rel <= MAX_FP32_REL))
 		r = failed(o, "fp32: max rel error %.3g > %g", c.fp32_rel, MAX_FP32_REL);
 	else if (r == PASSED && exact)
