@@ -16,9 +16,9 @@
  * operator", or another domain's) is not run: it counts as not supported.
  * Every other failure must be listed with its reason in SKIPS; a listed test
  * that passes, is not supported or does not exist fails the suite, so the
- * list stays true. With DNNQ_NODE_SKIPS_WRITE=FILE the suite writes today's
- * failures, each with its message, to FILE instead (`make
- * conformance-skips`).
+ * list stays true (node_tests_list_checked proves it on a wrong list). With
+ * DNNQ_NODE_SKIPS_WRITE=FILE the suite writes today's failures, each with
+ * its message, to FILE instead (`make conformance-skips`).
  *
  * Each test runs in a child process, so a crash or a hang is one failure
  * with its signal, not the end of the run. The last line counts them all.
@@ -91,10 +91,16 @@ static int read_file(const char *path, void **buf, size_t *len)
 	return -1;
 }
 
-/* The importer refused an operator it does not know (any line of list). */
-static bool unknown_operator(const char *list)
+/* The line of list where the importer refused an operator it does not
+ * know, or NULL. */
+static const char *unknown_operator(const char *list)
 {
-	return list && (strstr(list, ": unsupported operator") || strstr(list, ": operator domain '"));
+	const char *s = list ? strstr(list, ": unsupported operator") : NULL;
+	if (!s && list)
+		s = strstr(list, ": operator domain '");
+	while (s && s > list && s[-1] != '\n')
+		s--;
+	return s;
 }
 
 static const char *S(const char *s)
@@ -212,8 +218,11 @@ static enum verdict import(const void *buf, size_t len, struct dnnq_ir *ir, char
 	int rc = dnnq_onnx_import(buf, len, ir, list, &count, &d);
 	if (!rc)
 		return PASSED;
-	if (unknown_operator(*list))
+	const char *line = unknown_operator(*list);
+	if (line) {
+		snprintf(o->what, sizeof o->what, "%.*s", (int)strcspn(line, "\n"), line);
 		return NOT_SUPPORTED;
+	}
 	return count > 1 ? failed(o, "import: %s (and %zu more)", d.msg, count - 1)
 	                 : failed(o, "import: %s", d.msg);
 }
@@ -381,11 +390,12 @@ struct skip {
 	bool seen;
 };
 
-/* SKIPS' entries: "test_name: reason" lines; '#' and blank lines ignored. */
-static struct skip *load_skips(size_t *n)
+/* A list's entries: "test_name: reason" lines; '#' and blank lines
+ * ignored. */
+static struct skip *load_skips(const char *path, size_t *n)
 {
-	FILE *f = fopen(SKIPS, "r");
-	ck_assert_msg(f, SKIPS ": %s (make conformance-skips writes it)", strerror(errno));
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f, "%s: %s (make conformance-skips writes it)", path, strerror(errno));
 	struct skip *s = NULL;
 	size_t cap = 0;
 	char line[2048];
@@ -396,7 +406,7 @@ static struct skip *load_skips(size_t *n)
 		char *colon = strstr(line, ": ");
 		ck_assert_msg(colon && colon > line && strncmp(line, "test_", 5) == 0 &&
 		              strcspn(line, " \t:") == (size_t)(colon - line),
-		              SKIPS ":%u: not 'test_name: reason'", ln);
+		              "%s:%u: not 'test_name: reason'", path, ln);
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 64;
 			s = realloc(s, cap * sizeof *s);
@@ -405,12 +415,19 @@ static struct skip *load_skips(size_t *n)
 		s[*n] = (struct skip){ strndup(line, (size_t)(colon - line)), false };
 		ck_assert_ptr_nonnull(s[*n].name);
 		for (size_t i = 0; i < *n; i++)
-			ck_assert_msg(strcmp(s[i].name, s[*n].name), SKIPS ":%u: %s is listed twice",
+			ck_assert_msg(strcmp(s[i].name, s[*n].name), "%s:%u: %s is listed twice", path,
 			              ln, s[*n].name);
 		(*n)++;
 	}
 	fclose(f);
 	return s;
+}
+
+static void free_skips(struct skip *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i].name);
+	free(s);
 }
 
 static struct skip *find_skip(struct skip *s, size_t n, const char *name)
@@ -426,15 +443,75 @@ static int is_test(const struct dirent *e)
 	return !strncmp(e->d_name, "test_", 5);
 }
 
-START_TEST(node_tests)
+static bool named(const char *const *only, const char *name)
 {
-	const char *write_to = getenv("DNNQ_NODE_SKIPS_WRITE");
+	for (; only && *only; only++)
+		if (!strcmp(*only, name))
+			return true;
+	return !only;
+}
+
+/* What a run of the tests found; disagree: tests the list is wrong about. */
+struct tally {
+	size_t tests, ran, passed, listed, unsupported, disagree;
+};
+
+/* The tests of NODE_DIR (only those named in only[], NULL-ended, when it
+ * is given), each judged against the list at path, each disagreement an
+ * ERROR line; with out, the failures are written there instead. */
+static struct tally run_all(const char *path, FILE *out, const char *const *only)
+{
 	struct dirent **ents;
 	int nt = scandir(NODE_DIR, &ents, is_test, alphasort);
 	ck_assert_msg(nt > 0, NODE_DIR ": %s (Debian's libonnx-testdata: tools/deps.sh installs it)",
 	              nt < 0 ? strerror(errno) : "no tests");
 	size_t nskips = 0;
-	struct skip *skips = write_to ? NULL : load_skips(&nskips);
+	struct skip *skips = out ? NULL : load_skips(path, &nskips);
+	struct tally n = { 0 };
+	for (int t = 0; t < nt; t++) {
+		const char *name = ents[t]->d_name;
+		char dir[512];
+		struct outcome o = { 0 };
+		snprintf(dir, sizeof dir, NODE_DIR "/%s", name);
+		if (named(only, name)) {
+			n.tests++;
+			run_child(dir, &o);
+			struct skip *s = find_skip(skips, nskips, name);
+			if (s)
+				s->seen = true;
+			n.unsupported += o.verdict == NOT_SUPPORTED;
+			n.ran += o.verdict != NOT_SUPPORTED;
+			n.passed += o.verdict == PASSED;
+			n.listed += o.verdict == FAILED && (s || out);
+			if (o.verdict == FAILED && out)
+				fprintf(out, "%s: %s\n", name, o.what);
+			const char *problem = out ? NULL
+			                    : o.verdict == FAILED && !s ? "fails and is not listed"
+			                    : o.verdict == PASSED && s ? "passes: remove it from the list"
+			                    : o.verdict == NOT_SUPPORTED && s ?
+			                      "is not supported: remove it from the list" : NULL;
+			n.disagree += problem != NULL;
+			if (o.verdict != NOT_SUPPORTED || problem)
+				printf("nodetests: %-44s %s: %s%s%s\n", name, o.verdict == PASSED ? "pass"
+				       : o.verdict == FAILED ? "FAIL" : "unsupported", o.what,
+				       problem ? "; ERROR: " : "", problem ? problem : "");
+		}
+		free(ents[t]);
+	}
+	free(ents);
+	for (size_t i = 0; i < nskips; i++)
+		if (!skips[i].seen) {
+			printf("nodetests: %s: ERROR: listed in %s, but no such test\n", skips[i].name,
+			       path);
+			n.disagree++;
+		}
+	free_skips(skips, nskips);
+	return n;
+}
+
+START_TEST(node_tests)
+{
+	const char *write_to = getenv("DNNQ_NODE_SKIPS_WRITE");
 	FILE *out = NULL;
 	if (write_to) {
 		out = fopen(write_to, "w");
@@ -444,55 +521,48 @@ START_TEST(node_tests)
 		        " that\n# fails unlisted or passes listed (tests/test_nodetests.c). Written"
 		        " by\n# `make conformance-skips` from today's failures: review the diff.\n");
 	}
-	size_t ran = 0, passed = 0, listed = 0, unsupported = 0, bad = 0;
-	for (int t = 0; t < nt; t++) {
-		const char *name = ents[t]->d_name;
-		char dir[512];
-		snprintf(dir, sizeof dir, NODE_DIR "/%s", name);
-		struct outcome o = { 0 };
-		run_child(dir, &o);
-		struct skip *s = find_skip(skips, nskips, name);
-		if (s)
-			s->seen = true;
-		unsupported += o.verdict == NOT_SUPPORTED;
-		ran += o.verdict != NOT_SUPPORTED;
-		passed += o.verdict == PASSED;
-		if (o.verdict == FAILED && out)
-			fprintf(out, "%s: %s\n", name, o.what);
-		if (o.verdict == FAILED && s)
-			listed++;
-		const char *problem = out ? NULL
-		                    : o.verdict == FAILED && !s ? "fails and is not listed in " SKIPS
-		                    : o.verdict == PASSED && s ? "passes: remove it from " SKIPS
-		                    : o.verdict == NOT_SUPPORTED && s ?
-		                      "is not supported: remove it from " SKIPS : NULL;
-		bad += problem != NULL;
-		if (o.verdict != NOT_SUPPORTED || problem)
-			printf("nodetests: %-44s %s: %s%s%s\n", name,
-			       o.verdict == PASSED ? "pass" : o.verdict == FAILED ? "FAIL" : "unsupported",
-			       o.what, problem ? "; ERROR: " : "", problem ? problem : "");
-		free(ents[t]);
-	}
-	free(ents);
-	for (size_t i = 0; i < nskips; i++) {
-		if (!skips[i].seen) {
-			printf("nodetests: %s: ERROR: listed in " SKIPS ", but no such test\n",
-			       skips[i].name);
-			bad++;
-		}
-		free(skips[i].name);
-	}
-	free(skips);
-	if (out)
+	struct tally n = run_all(SKIPS, out, NULL);
+	printf("nodetests: %zu tests: %zu ran, %zu passed, %zu skipped (listed), %zu not supported\n",
+	       n.tests, n.ran, n.passed, n.listed, n.unsupported);
+	if (out) {
 		ck_assert_msg(fclose(out) == 0, "%s: %s", write_to, strerror(errno));
-	/* listed: while writing, every failure is */
-	printf("nodetests: %d tests: %zu ran, %zu passed, %zu skipped (listed), %zu not supported\n",
-	       nt, ran, passed, out ? ran - passed : listed, unsupported);
-	if (out)
-		printf("nodetests: wrote %s (%zu entries)\n", write_to, ran - passed);
-	ck_assert_msg(bad == 0, "%zu tests disagree with " SKIPS " (see the ERROR lines; `make "
-	              "conformance-skips` writes it again)", bad);
-	ck_assert_uint_gt(passed, 0);
+		printf("nodetests: wrote %s (%zu entries)\n", write_to, n.listed);
+	}
+	ck_assert_msg(n.disagree == 0, "%zu tests disagree with " SKIPS " (see the ERROR lines; "
+	              "`make conformance-skips` writes it again)", n.disagree);
+	ck_assert_uint_gt(n.passed, 0);
+}
+END_TEST
+
+/* The list is checked both ways: against a list that leaves out a test
+ * that fails (SKIPS' first), names one that passes (Relu), one that is
+ * not supported (StringNormalizer) and one that does not exist, the run of
+ * those tests finds four disagreements. */
+START_TEST(node_tests_list_checked)
+{
+	size_t nskips;
+	struct skip *skips = load_skips(SKIPS, &nskips);
+	ck_assert_uint_gt(nskips, 0);
+	char path[] = "/tmp/dnnq-node-skips-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "# a wrong list\ntest_relu: listed, though it passes\n"
+	        "test_strnormalizer_export_monday_casesensintive_lower: listed, not supported\n"
+	        "test_no_such_test: listed, though there is no such test\n");
+	ck_assert_int_eq(fclose(f), 0);
+	const char *only[] = { skips[0].name, "test_relu",
+	                       "test_strnormalizer_export_monday_casesensintive_lower", NULL };
+	printf("nodetests: against a wrong list, on purpose: four ERROR lines to come\n");
+	struct tally n = run_all(path, NULL, only);
+	unlink(path);
+	ck_assert_uint_eq(n.tests, 3);
+	ck_assert_uint_eq(n.ran, 2);
+	ck_assert_uint_eq(n.passed, 1);
+	ck_assert_uint_eq(n.unsupported, 1);
+	ck_assert_uint_eq(n.disagree, 4);
+	free_skips(skips, nskips);
 }
 END_TEST
 
@@ -502,6 +572,7 @@ Suite *suite_nodetests(void)
 	TCase *tc = tcase_create("nodetests");
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, node_tests);
+	tcase_add_test(tc, node_tests_list_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }
