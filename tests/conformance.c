@@ -5,6 +5,7 @@
  * hundreds of cases can list them all.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,17 +80,19 @@ out:
 static int check_inputs(const struct dnnq_ir *ir, const struct dnnq_npy *in, size_t *batch,
                         struct dnnq_diag *d)
 {
+	bool known = false;             /* *batch: the first batched input's dims[0] */
 	*batch = 1;
-	for (size_t i = 0, first = 1; i < ir->ninputs; i++) {
+	for (size_t i = 0; i < ir->ninputs; i++) {
 		const struct dnnq_ir_value *v = &ir->values[ir->inputs[i]];
 		if (in[i].dtype != conf_dtype(v->dtype) || in[i].ndim != v->ndim)
 			return dnnq_diag_set(d, DNNQ_E_SHAPE, "input '%s': %s of %u dims given, the "
 			                     "model's is %s of %u", v->name,
 			                     dnnq_dtype_name(in[i].dtype), in[i].ndim,
 			                     dnnq_ir_dtype_name(v->dtype), v->ndim);
-		if (v->batched && first)
+		if (v->batched && !known) {
 			*batch = in[i].shape[0];
-		first &= !v->batched;
+			known = true;
+		}
 		for (uint32_t k = 0; k < v->ndim; k++) {
 			size_t want = k == 0 && v->batched ? *batch : (size_t)v->dims[k];
 			if (in[i].shape[k] != want)
@@ -100,6 +103,16 @@ static int check_inputs(const struct dnnq_ir *ir, const struct dnnq_npy *in, siz
 		}
 	}
 	return DNNQ_OK;
+}
+
+/* "2,3,4" */
+static const char *shape_str(char *buf, size_t cap, const size_t *dims, unsigned n)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (unsigned j = 0; j < n && at < cap; j++)
+		at += (size_t)snprintf(buf + at, cap - at, "%s%zu", j ? "," : "", dims[j]);
+	return buf;
 }
 
 /* The outputs' shapes against want's, and their dtypes: want's (exact), or
@@ -113,21 +126,17 @@ static int check_outputs(const struct dnnq_tensor_info *info, size_t n, bool exa
 		if (o->dtype != dt)
 			return dnnq_diag_set(d, DNNQ_E_DTYPE, "output %zu is %s, expected %s", k,
 			                     dnnq_dtype_name(o->dtype), dnnq_dtype_name(dt));
+		size_t dims[DNNQ_MAX_DIMS];
 		bool same = o->ndim == want[k].ndim;
-		for (uint32_t j = 0; same && j < o->ndim; j++)
-			same = (size_t)o->dims[j] == want[k].shape[j];
+		for (uint32_t j = 0; j < o->ndim; j++) {
+			dims[j] = (size_t)o->dims[j];
+			same &= dims[j] == want[k].shape[j];
+		}
 		if (!same) {
-			char got[160] = "", exp[160] = "";
-			for (uint32_t j = 0, a = 0, b = 0; j < DNNQ_MAX_DIMS; j++) {
-				if (j < o->ndim)
-					a += (unsigned)snprintf(got + a, sizeof got - a, "%s%lld", j ? "," : "",
-					                        (long long)o->dims[j]);
-				if (j < want[k].ndim)
-					b += (unsigned)snprintf(exp + b, sizeof exp - b, "%s%zu", j ? "," : "",
-					                        want[k].shape[j]);
-			}
+			char got[256], wants[256];
 			return dnnq_diag_set(d, DNNQ_E_SHAPE, "output %zu has shape [%s], expected [%s]",
-			                     k, got, exp);
+			                     k, shape_str(got, sizeof got, dims, o->ndim),
+			                     shape_str(wants, sizeof wants, want[k].shape, want[k].ndim));
 		}
 	}
 	return DNNQ_OK;
