@@ -216,7 +216,7 @@ int conf_run(const struct dnnq_ir *ir, bool exact, const struct dnnq_npy *in,
 			rc = dnnq_onnx_calib_add(&c, (const float *const *)x, batch, &why);
 		free(x);
 		if (rc)
-			dnnq_diag_set(d, rc, "calibration: %s", why.msg);
+			dnnq_diag_set(d, rc, "calibrating on the inputs: %s", why.msg);
 		else if (!(rc = convert_run("int8", ir, &c, false, batch, in, want, q, d)) &&
 		         (rc = convert_run("fp32", ir, &c, true, batch, in, want, f, d)))
 			for (size_t k = 0; k < nout; k++)
