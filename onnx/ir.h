@@ -156,6 +156,12 @@ int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **l
 int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, size_t *count,
                           struct dnnq_diag *diag);
 
+/* A serialized TensorProto (the input_N.pb and output_N.pb files of ONNX's
+ * backend tests) as a constant value: name, dtype, dims and data (owned:
+ * free v->name and v->data), checked as an initializer is. */
+int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v,
+                          struct dnnq_diag *diag);
+
 /* ---- onnx/ref.c: the fp32 reference executor ------------------------------ */
 
 /* Called for every value a node produces, once computed (data: numel
