@@ -65,7 +65,7 @@ static void load(const char *path, struct array *out)
 static void import(const char *path, struct dnnq_ir *ir)
 {
 	struct dnnq_diag d = { "" };
-	int rc = dnnq_onnx_import_file(path, ir, NULL, NULL, &d);
+	int rc = dnnq_onnx_import_file(path, NULL, ir, NULL, NULL, &d);
 	ck_assert_msg(rc == 0, "%s: %s", path, d.msg);
 }
 

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dnnq_diag diag = { "" };
 	char *list = NULL;
 	size_t count = 0;
-	int rc = dnnq_onnx_import(data, size, &ir, &list, &count, &diag);
+	int rc = dnnq_onnx_import(data, size, NULL, &ir, &list, &count, &diag);
 	if (rc) {
 		if (!count || !list || !diag.msg[0])
 			abort();
