@@ -19,6 +19,7 @@
 #include "calibration/npy.h"
 #include "onnx/ir.h"
 #include "onnx/onnx.pb-c.h"
+#include "tests/samples.h"
 #include "tests/suites.h"
 
 /* ---- a model builder: everything in one arena ---------------------------------- */
@@ -1377,8 +1378,10 @@ static void check_case(const char *dir, const char *name, bool exact, int nin, f
 	struct dnnq_diag d = { "" };
 	char *list = NULL;
 	size_t count;
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes(dir, name, (unsigned)nin, shapes);
 	snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
-	int rc = dnnq_onnx_import_file(path, NULL, &ir, &list, &count, &d);
+	int rc = dnnq_onnx_import_file(path, &opts, &ir, &list, &count, &d);
 	ck_assert_msg(rc == 0, "%s: %s", name, list ? list : d.msg);
 	ck_assert_int_eq((int)ir.ninputs, nin);
 	if (!strcmp(name, "qdq_conv")) {     /* the QDQ Conv became a QLinearConv */
