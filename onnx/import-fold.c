@@ -175,46 +175,52 @@ int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x)
 	return const_out(c, data, rc, batch);
 }
 
-/* For each element of an output of rank r and dims od, in order, the
- * offset of its source in x (dims right-aligned to r): on axis k, index
- * start[k] + i * step[k] (step 0 broadcasts). *off: free it. */
-static int offsets(uint32_t r, const int64_t *od, const struct dnnq_ir_value *x,
-                   const int64_t *start, const int64_t *step, size_t **off)
+/* The elements of x an output of rank r and dims od reads, in order: on
+ * axis k (x's dims right-aligned to r), index start[k] + i * step[k]
+ * (step 0 broadcasts). */
+struct walk {
+	uint32_t r;
+	int64_t od[DNNQ_IR_MAX_DIMS], idx[DNNQ_IR_MAX_DIMS], step[DNNQ_IR_MAX_DIMS];
+	int64_t stride[DNNQ_IR_MAX_DIMS], off;
+};
+
+static void walk_init(struct walk *w, uint32_t r, const int64_t *od,
+                      const struct dnnq_ir_value *x, const int64_t *start, const int64_t *step)
 {
-	int64_t stride[DNNQ_IR_MAX_DIMS], idx[DNNQ_IR_MAX_DIMS] = { 0 }, s = 1;
-	size_t n = 1;
+	int64_t s = 1;
+	*w = (struct walk){ .r = r };
 	for (uint32_t k = r; k-- > 0;) {
 		uint32_t lead = r - x->ndim;
-		stride[k] = k >= lead ? s : 0;
+		w->od[k] = od[k];
+		w->step[k] = step[k];
+		w->stride[k] = k >= lead ? s : 0;
 		s *= k >= lead ? x->dims[k - lead] : 1;
-		n *= (size_t)od[k];
+		w->off += start[k] * w->stride[k];
 	}
-	if (!(*off = malloc((n ? n : 1) * sizeof **off)))
-		return DNNQ_E_NOMEM;
-	for (size_t e = 0; e < n; e++) {
-		int64_t o = 0;
-		for (uint32_t k = 0; k < r; k++)
-			o += (start[k] + idx[k] * step[k]) * stride[k];
-		(*off)[e] = (size_t)o;
-		for (uint32_t k = r; k-- > 0;)
-			if (++idx[k] < od[k])
-				break;
-			else
-				idx[k] = 0;
-	}
-	return 0;
 }
 
-/* NumPy broadcasting of x to rank r and dims od: start 0, step 0 where x is 1. */
-static int broadcast_offsets(uint32_t r, const int64_t *od, const struct dnnq_ir_value *x,
-                             size_t **off)
+/* NumPy broadcasting of x to rank r and dims od: step 0 where x is 1. */
+static void walk_broadcast(struct walk *w, uint32_t r, const int64_t *od,
+                           const struct dnnq_ir_value *x)
 {
 	int64_t start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS];
-	for (uint32_t k = 0; k < r; k++) {
-		uint32_t lead = r - x->ndim;
-		step[k] = k >= lead && x->dims[k - lead] != 1;
+	for (uint32_t k = 0; k < r; k++)
+		step[k] = k >= r - x->ndim && x->dims[k - (r - x->ndim)] != 1;
+	walk_init(w, r, od, x, start, step);
+}
+
+/* The current element's offset in x; then on to the next. */
+static size_t walk_next(struct walk *w)
+{
+	size_t off = (size_t)w->off;
+	for (uint32_t k = w->r; k-- > 0;) {
+		w->off += w->step[k] * w->stride[k];
+		if (++w->idx[k] < w->od[k])
+			break;
+		w->off -= w->idx[k] * w->step[k] * w->stride[k];
+		w->idx[k] = 0;
 	}
-	return offsets(r, od, x, start, step, off);
+	return off;
 }
 
 /* The broadcast of dims a (rank ra) with b (rank rb) into d, rank *r. */
@@ -232,16 +238,15 @@ static int broadcast(struct nctx *c, const int64_t *a, uint32_t ra, const int64_
 	return 0;
 }
 
-/* Copies the elements off[] of x into a new output 0 of dims od. */
-static int gather_elems(struct nctx *c, const struct dnnq_ir_value *x, uint32_t r,
-                        const int64_t *od, size_t *off)
+/* A new output 0 of dims od: the elements of x that w walks. */
+static int copy_walk(struct nctx *c, const struct dnnq_ir_value *x, uint32_t r,
+                     const int64_t *od, struct walk *w)
 {
 	void *data;
 	size_t es = dnnq_ir_dtype_size(x->dtype);
 	int rc = alloc_out(c, x->dtype, r, od, &data);
 	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++)
-		memcpy((char *)data + e * es, (const char *)x->data + off[e] * es, es);
-	free(off);
+		memcpy((char *)data + e * es, (const char *)x->data + walk_next(w) * es, es);
 	return const_out(c, data, rc, c->m->batch[id_of(c, x)]);
 }
 
@@ -254,9 +259,11 @@ static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
 
 static int fold_shape(struct nctx *c)
 {
+	int rc = need(c, 0, DT_ANY, false);
+	if (rc)
+		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t r = x->ndim, start, end;
-	int rc;
 	if ((rc = a_int(c, "start", 0, &start)) || (rc = a_int(c, "end", r, &end)))
 		return rc;
 	start = clamp(start < 0 ? start + r : start, 0, r);
@@ -271,11 +278,14 @@ static int fold_shape(struct nctx *c)
 
 static int fold_size(struct nctx *c)
 {
+	int rc = need(c, 0, DT_ANY, false);
+	if (rc)
+		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	if (x->batched)
 		return batch_refused(c);
 	void *data;
-	int rc = alloc_out(c, DNNQ_IR_S64, 0, NULL, &data);
+	rc = alloc_out(c, DNNQ_IR_S64, 0, NULL, &data);
 	if (!rc)
 		*(int64_t *)data = (int64_t)dnnq_ir_numel(x, 1);
 	return const_out(c, data, rc, false);
@@ -286,8 +296,8 @@ static int fold_size(struct nctx *c)
 static int fold_cast(struct nctx *c)
 {
 	int64_t to;
-	int rc = a_int(c, "to", 0, &to);
-	if (rc)
+	int rc = need(c, 0, DT_ANY, false);
+	if (rc || (rc = a_int(c, "to", 0, &to)))
 		return rc;
 	if (!attr(c, "to"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'to' is missing");
@@ -325,41 +335,36 @@ static int fold_gather(struct nctx *c)
 {
 	int rc;
 	int64_t axis;
-	if ((rc = need(c, 1, DT_INT, true)) || (rc = a_int(c, "axis", 0, &axis)))
+	if ((rc = need(c, 0, DT_ANY, true)) || (rc = need(c, 1, DT_INT, true)) ||
+	    (rc = a_int(c, "axis", 0, &axis)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *ix = V(c, 1);
 	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc;
-	int64_t od[DNNQ_IR_MAX_DIMS + DNNQ_IR_MAX_DIMS], inner = 1, outer = 1;
+	int64_t od[2 * DNNQ_IR_MAX_DIMS], len = x->dims[axis];
+	size_t inner = 1, outer = 1, ni = dnnq_ir_numel(ix, 1), es = dnnq_ir_dtype_size(x->dtype);
 	uint32_t r = 0;
 	for (uint32_t k = 0; k < (uint32_t)axis; k++)
-		outer *= od[r++] = x->dims[k];
+		outer *= (size_t)(od[r++] = x->dims[k]);
 	for (uint32_t k = 0; k < ix->ndim; k++)
 		od[r++] = ix->dims[k];
 	for (uint32_t k = (uint32_t)axis + 1; k < x->ndim; k++)
-		inner *= od[r++] = x->dims[k];
-	if (r > DNNQ_IR_MAX_DIMS)
-		return bad(c, DNNQ_E_UNSUPPORTED, "the result would have rank %u (at most %d)", r,
-		           DNNQ_IR_MAX_DIMS);
-	size_t ni = dnnq_ir_numel(ix, 1), total = (size_t)outer * ni * (size_t)inner;
-	size_t *off = malloc((total ? total : 1) * sizeof *off);
-	if (!off)
-		return DNNQ_E_NOMEM;
-	int64_t len = x->dims[axis];
-	for (size_t j = 0; j < ni; j++) {
-		int64_t i = geti(c, ix, j);
-		if (i < -len || i >= len) {
-			free(off);
+		inner *= (size_t)(od[r++] = x->dims[k]);
+	for (size_t j = 0; j < ni; j++)
+		if (geti(c, ix, j) < -len || geti(c, ix, j) >= len)
 			return bad(c, DNNQ_E_RANGE, "index %lld is out of range for axis %lld of [%s]",
-			           (long long)i, (long long)axis, imp_dims_str(x));
+			           (long long)geti(c, ix, j), (long long)axis, imp_dims_str(x));
+	void *data;
+	if ((rc = alloc_out(c, x->dtype, r, od, &data)))
+		return rc;
+	char *o = data;
+	for (size_t k = 0; k < outer; k++)
+		for (size_t j = 0; j < ni; j++, o += inner * es) {
+			int64_t i = geti(c, ix, j);
+			size_t at = (k * (size_t)len + (size_t)(i < 0 ? i + len : i)) * inner;
+			memcpy(o, (const char *)x->data + at * es, inner * es);
 		}
-		i += i < 0 ? len : 0;
-		for (int64_t o = 0; o < outer; o++)
-			for (int64_t e = 0; e < inner; e++)
-				off[((size_t)o * ni + j) * (size_t)inner + (size_t)e] =
-					(size_t)((o * len + i) * inner + e);
-	}
-	return gather_elems(c, x, r, od, off);
+	return const_out(c, data, 0, c->m->batch[id_of(c, x)]);
 }
 
 /* Slice's starts, ends, axes and steps: attributes before opset 10, inputs after. */
@@ -398,8 +403,8 @@ static int fold_slice(struct nctx *c)
 {
 	int64_t v[4][DNNQ_IR_MAX_DIMS], start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS];
 	size_t n = 0;
-	int rc = slice_args(c, v, &n);
-	if (rc)
+	int rc = need(c, 0, DT_ANY, true);
+	if (rc || (rc = slice_args(c, v, &n)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t od[DNNQ_IR_MAX_DIMS];
@@ -410,12 +415,14 @@ static int fold_slice(struct nctx *c)
 		int64_t ax = v[2][i], s = v[0][i], e = v[1][i], st = v[3][i];
 		if ((rc = norm_axis(c, &ax, x->ndim, "axis")))
 			return rc;
-		if (seen[ax] || st == 0 || s == IMP_BATCH || e == IMP_BATCH)
-			return s == IMP_BATCH || e == IMP_BATCH ? batch_refused(c) :
-			       bad(c, DNNQ_E_RANGE, "axis %lld: %s", (long long)ax,
+		if (s == IMP_BATCH || e == IMP_BATCH)
+			return batch_refused(c);
+		if (seen[ax] || st == 0)
+			return bad(c, DNNQ_E_RANGE, "axis %lld: %s", (long long)ax,
 			           st ? "given twice" : "step 0");
 		seen[ax] = true;
 		int64_t d = x->dims[ax];
+		st = clamp(st, -d - 1, d + 1);  /* a larger step takes one element all the same */
 		s += s < 0 ? d : 0;
 		e += e < 0 ? d : 0;
 		s = st > 0 ? clamp(s, 0, d) : clamp(s, 0, d - 1);
@@ -425,10 +432,9 @@ static int fold_slice(struct nctx *c)
 		start[ax] = s;
 		step[ax] = st;
 	}
-	size_t *off;
-	if ((rc = offsets(x->ndim, od, x, start, step, &off)))
-		return rc;
-	return gather_elems(c, x, x->ndim, od, off);
+	struct walk w;
+	walk_init(&w, x->ndim, od, x, start, step);
+	return copy_walk(c, x, x->ndim, od, &w);
 }
 
 static int fold_concat(struct nctx *c)
@@ -493,14 +499,14 @@ static int fold_expand(struct nctx *c)
 {
 	int64_t sh[DNNQ_IR_MAX_DIMS], od[DNNQ_IR_MAX_DIMS];
 	uint32_t n, r;
+	int rc = need(c, 0, DT_ANY, true);
+	if (rc || (rc = shape_arg(c, 1, sh, &n)) ||
+	    (rc = broadcast(c, V(c, 0)->dims, V(c, 0)->ndim, sh, n, od, &r)))
+		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
-	int rc = shape_arg(c, 1, sh, &n);
-	if (rc || (rc = broadcast(c, x->dims, x->ndim, sh, n, od, &r)))
-		return rc;
-	size_t *off;
-	if ((rc = broadcast_offsets(r, od, x, &off)))
-		return rc;
-	return gather_elems(c, x, r, od, off);
+	struct walk w;
+	walk_broadcast(&w, r, od, x);
+	return copy_walk(c, x, r, od, &w);
 }
 
 /* ---- Range, ConstantOfShape ---------------------------------------------------------- */
@@ -528,7 +534,9 @@ static int fold_range(struct nctx *c)
 	void *data;
 	rc = alloc_out(c, a->dtype, 1, &n, &data);
 	for (int64_t i = 0; !rc && i < n; i++)
-		rc = putf(c, a->dtype, data, (size_t)i, s + (double)i * d);
+		rc = is_int(a->dtype) ? puti(c, a->dtype, data, (size_t)i,
+		                             geti(c, a, 0) + i * geti(c, V(c, 2), 0))
+		                      : putf(c, a->dtype, data, (size_t)i, s + (double)i * d);
 	return const_out(c, data, rc, false);
 }
 
@@ -617,26 +625,24 @@ static int fold_arith(struct nctx *c, enum arith op)
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
 	int64_t od[DNNQ_IR_MAX_DIMS];
 	uint32_t r;
-	size_t *oa = NULL, *ob = NULL;
 	if ((rc = broadcast(c, a->dims, a->ndim, b->dims, b->ndim, od, &r)))
 		return rc;
-	if ((rc = broadcast_offsets(r, od, a, &oa)) || (rc = broadcast_offsets(r, od, b, &ob))) {
-		free(oa);
-		return rc;
-	}
+	struct walk wa, wb;
+	walk_broadcast(&wa, r, od, a);
+	walk_broadcast(&wb, r, od, b);
 	enum dnnq_ir_dtype dt = op == AR_EQUAL ? DNNQ_IR_U8 : a->dtype;
 	void *data;
 	rc = alloc_out(c, dt, r, od, &data);
 	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
+		size_t i = walk_next(&wa), j = walk_next(&wb);
 		int64_t y = 0;
-		if (is_int(a->dtype) && !(rc = arith_int(c, op, geti(c, a, oa[e]), geti(c, b, ob[e]), &y)))
+		if (!is_int(a->dtype))
+			rc = putf(c, dt, data, e, arith_f(op, getf(c, a, i), getf(c, b, j)));
+		else if (!(rc = arith_int(c, op, geti(c, a, i), geti(c, b, j), &y)))
 			rc = puti(c, dt, data, e, y);
-		else if (!is_int(a->dtype))
-			rc = putf(c, dt, data, e, arith_f(op, getf(c, a, oa[e]), getf(c, b, ob[e])));
 	}
-	free(oa);
-	free(ob);
-	return const_out(c, data, rc, op != AR_EQUAL && (c->m->batch[c->in[0]] || c->m->batch[c->in[1]]));
+	return const_out(c, data, rc, op != AR_EQUAL && (c->m->batch[c->in[0]] ||
+	                                                 c->m->batch[c->in[1]]));
 }
 
 static int fold_add(struct nctx *c) { return fold_arith(c, AR_ADD); }
@@ -648,27 +654,26 @@ static int fold_equal(struct nctx *c) { return fold_arith(c, AR_EQUAL); }
 static int fold_where(struct nctx *c)
 {
 	int rc;
-	if ((rc = need(c, 0, DT(DNNQ_IR_U8), true)) || (rc = same_dtype(c, 1, 2)))
+	if ((rc = need(c, 0, DT(DNNQ_IR_U8), true)) || (rc = need(c, 1, DT_ANY, true)) ||
+	    (rc = need(c, 2, DT_ANY, true)) || (rc = same_dtype(c, 1, 2)))
 		return rc;
 	const struct dnnq_ir_value *v[3] = { V(c, 0), V(c, 1), V(c, 2) };
 	int64_t od[DNNQ_IR_MAX_DIMS], t[DNNQ_IR_MAX_DIMS];
 	uint32_t r, rt;
-	size_t *off[3] = { NULL };
 	if ((rc = broadcast(c, v[0]->dims, v[0]->ndim, v[1]->dims, v[1]->ndim, t, &rt)) ||
 	    (rc = broadcast(c, t, rt, v[2]->dims, v[2]->ndim, od, &r)))
 		return rc;
-	for (int k = 0; k < 3 && !rc; k++)
-		rc = broadcast_offsets(r, od, v[k], &off[k]);
-	void *data = NULL;
-	size_t es = dnnq_ir_dtype_size(v[1]->dtype);
-	if (!rc)
-		rc = alloc_out(c, v[1]->dtype, r, od, &data);
-	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
-		const struct dnnq_ir_value *s = ((const uint8_t *)v[0]->data)[off[0][e]] ? v[1] : v[2];
-		memcpy((char *)data + e * es, (const char *)s->data + off[s == v[1] ? 1 : 2][e] * es, es);
-	}
+	struct walk w[3];
 	for (int k = 0; k < 3; k++)
-		free(off[k]);
+		walk_broadcast(&w[k], r, od, v[k]);
+	void *data;
+	size_t es = dnnq_ir_dtype_size(v[1]->dtype);
+	rc = alloc_out(c, v[1]->dtype, r, od, &data);
+	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
+		size_t at[3] = { walk_next(&w[0]), walk_next(&w[1]), walk_next(&w[2]) };
+		int k = ((const uint8_t *)v[0]->data)[at[0]] ? 1 : 2;
+		memcpy((char *)data + e * es, (const char *)v[k]->data + at[k] * es, es);
+	}
 	return const_out(c, data, rc, c->m->batch[c->in[1]] || c->m->batch[c->in[2]]);
 }
 
@@ -778,7 +783,8 @@ static int fold_pad(struct nctx *c)
 	int64_t pb[DNNQ_IR_MAX_DIMS], pe[DNNQ_IR_MAX_DIMS];
 	double value;
 	int rc;
-	if ((rc = a_str(c, "mode", "constant", mode, sizeof mode)) || (rc = pad_args(c, pb, pe, &value)))
+	if ((rc = need(c, 0, DT_ANY, false)) || (rc = a_str(c, "mode", "constant", mode, sizeof mode)) ||
+	    (rc = pad_args(c, pb, pe, &value)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	bool zero = true, spatial = x->ndim == 4 && !pb[0] && !pb[1] && !pe[0] && !pe[1];
@@ -793,14 +799,8 @@ static int fold_pad(struct nctx *c)
 	if (strcmp(mode, "constant") || value != 0 || !spatial || !r || !takes_pads(r))
 		return IMP_NOT_FOLDED;
 	struct imp *m = c->m;
-	if (m->npads == m->pcap) {
-		size_t cap = m->pcap ? 2 * m->pcap : 8;
-		struct imp_pad *p = realloc(m->pads, cap * sizeof *p);
-		if (!p)
-			return DNNQ_E_NOMEM;
-		m->pads = p;
-		m->pcap = cap;
-	}
+	if (imp_grow((void **)&m->pads, &m->pcap, m->npads, sizeof *m->pads))
+		return DNNQ_E_NOMEM;
 	m->pads[m->npads++] = (struct imp_pad){ at, { pb[2], pb[3], pe[2], pe[3] } };
 	c->alias = c->in[0];
 	c->merged = true;

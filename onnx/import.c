@@ -146,17 +146,24 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 	return (int32_t)ir->nvalues++;
 }
 
+int imp_grow(void **array, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 16;
+	void *p = realloc(*array, c * size);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	*array = p;
+	*cap = c;
+	return 0;
+}
+
 int imp_settled(struct imp *m, const char *name, const char *op_type, enum dnnq_ir_settled how)
 {
 	struct dnnq_ir *ir = m->ir;
-	if (ir->nremoved == m->rcap) {
-		size_t cap = m->rcap ? m->rcap * 2 : 16;
-		struct dnnq_ir_removed *p = realloc(ir->removed, cap * sizeof *p);
-		if (!p)
-			return DNNQ_E_NOMEM;
-		ir->removed = p;
-		m->rcap = cap;
-	}
+	if (imp_grow((void **)&ir->removed, &m->rcap, ir->nremoved, sizeof *ir->removed))
+		return DNNQ_E_NOMEM;
 	struct dnnq_ir_removed *r = &ir->removed[ir->nremoved];
 	*r = (struct dnnq_ir_removed){ strdup(name), strdup(op_type), how };
 	if (!r->name || !r->op_type) {
@@ -171,14 +178,8 @@ int imp_settled(struct imp *m, const char *name, const char *op_type, enum dnnq_
 int imp_new_node(struct imp *m, const struct dnnq_ir_node *n)
 {
 	struct dnnq_ir *ir = m->ir;
-	if (ir->nnodes == m->ncap_nodes) {
-		size_t cap = m->ncap_nodes ? m->ncap_nodes * 2 : 64;
-		struct dnnq_ir_node *p = realloc(ir->nodes, cap * sizeof *p);
-		if (!p)
-			return DNNQ_E_NOMEM;
-		ir->nodes = p;
-		m->ncap_nodes = cap;
-	}
+	if (imp_grow((void **)&ir->nodes, &m->ncap_nodes, ir->nnodes, sizeof *ir->nodes))
+		return DNNQ_E_NOMEM;
 	ir->nodes[ir->nnodes++] = *n;
 	return 0;
 }

@@ -1639,20 +1639,24 @@ START_TEST(fold_values)
 }
 END_TEST
 
+/* ConstantOfShape(shape) of a model whose input is [N,3]: refused. */
+static void fill_fails(size_t n, const int64_t *shape, int rc, const char *needle)
+{
+	int64_t d[2] = { BATCH, 3 };
+	struct mb *b = io_model(13, "x", F, 2, d);
+	mb_i64(b, "shape", n, shape);
+	mb_node(b, "ConstantOfShape", "fill", "shape", "y");
+	imp_fails(b, rc, needle);
+}
+
 /* A fold whose result would be huge is refused before anything is allocated. */
 START_TEST(fold_huge_refused)
 {
-	int64_t d[2] = { BATCH, 3 }, big = (int64_t)1 << 40;
-	struct mb *b = io_model(13, "x", F, 2, d);
-	mb_i64(b, "shape", 1, &big);
-	mb_node(b, "ConstantOfShape", "big", "shape", "y");
-	imp_fails(b, DNNQ_E_SHAPE, "node 'big' (ConstantOfShape): output 0: dims[0] = 1099511627776");
-
-	int64_t many[2] = { (int64_t)1 << 15, (int64_t)1 << 15 };
-	b = io_model(13, "x", F, 2, d);
-	mb_i64(b, "shape", 2, many);
-	mb_node(b, "ConstantOfShape", "fill", "shape", "y");
-	imp_fails(b, DNNQ_E_NOMEM, "node 'fill' (ConstantOfShape): 4294967296 bytes of constants");
+	int64_t big = (int64_t)1 << 40, many[2] = { (int64_t)1 << 15, (int64_t)1 << 15 };
+	fill_fails(1, &big, DNNQ_E_SHAPE, "node 'fill' (ConstantOfShape): output 0: dims[0] = "
+	           "1099511627776");
+	fill_fails(2, many, DNNQ_E_NOMEM, "node 'fill' (ConstantOfShape): 4294967296 bytes of "
+	           "constants");
 }
 END_TEST
 
