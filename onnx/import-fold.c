@@ -39,9 +39,9 @@ static int32_t id_of(struct nctx *c, const struct dnnq_ir_value *v)
 	return (int32_t)(v - c->m->ir->values);
 }
 
-/* Element i of an integer constant as int64: IMP_BATCH for the batch; an
- * INT64_MIN that is not the batch reads as INT64_MIN + 1 (for Slice, as
- * far out as INT64_MIN). */
+/* Element i of an integer constant (getf for any) as int64: IMP_BATCH for
+ * the batch; an INT64_MIN that is not the batch reads as INT64_MIN + 1
+ * (for Slice, as far out as INT64_MIN). */
 static int64_t geti(struct nctx *c, const struct dnnq_ir_value *v, size_t i)
 {
 	bool b = c->m->batch[id_of(c, v)];
@@ -55,8 +55,7 @@ static int64_t geti(struct nctx *c, const struct dnnq_ir_value *v, size_t i)
 		return b && x == INT32_MIN ? IMP_BATCH : x;
 	}
 	case DNNQ_IR_U8: return ((const uint8_t *)v->data)[i];
-	case DNNQ_IR_S8: return ((const int8_t *)v->data)[i];
-	default: return (int64_t)((const float *)v->data)[i];
+	default: return ((const int8_t *)v->data)[i];
 	}
 }
 

@@ -1582,6 +1582,41 @@ START_TEST(fold_paddle_flatten)
 }
 END_TEST
 
+/* Opset 9: Slice and Unsqueeze take attributes, Pad its pads and value;
+ * x.view(n, 2, h * w) with the product folded, the zero Pad removed. */
+START_TEST(fold_opset9)
+{
+	struct mb *b = nchw(9, 2, 3, 4);
+	int64_t zero = 0, two = 2, pads[8] = { 0 }, st[1] = { 2 }, en[1] = { 4 }, ax[1] = { 0 };
+	int64_t i0 = 0, i1 = 1;
+	mb_init(b, "zero", S64, 0, NULL, &zero);
+	mb_init(b, "i0", S64, 0, NULL, &i0);
+	mb_init(b, "i1", S64, 0, NULL, &i1);
+	mb_i64(b, "two", 1, &two);
+	at_ints(b, mb_node(b, "Pad", "pad", "x", "a"), "pads", 8, pads);
+	mb_node(b, "Shape", "shape", "a", "s");
+	Onnx__NodeProto *sl = mb_node(b, "Slice", "hw", "s", "hw");
+	at_ints(b, sl, "starts", 1, st);
+	at_ints(b, sl, "ends", 1, en);
+	mb_node(b, "Gather", "h", "hw,i0", "h");
+	mb_node(b, "Gather", "w", "hw,i1", "w");
+	mb_node(b, "Mul", "hxw", "h,w", "area");
+	at_ints(b, mb_node(b, "Unsqueeze", "u1", "area", "area1"), "axes", 1, ax);
+	mb_node(b, "Gather", "n", "s,zero", "n");
+	at_ints(b, mb_node(b, "Unsqueeze", "u0", "n", "n1"), "axes", 1, ax);
+	at_i(b, mb_node(b, "Concat", "cat", "n1,two,area1", "t"), "axis", 0);
+	mb_node(b, "Reshape", "view", "a,t", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 1);
+	const struct dnnq_ir_value *y = out_value(&ir, 0);
+	ck_assert(y->batched && y->ndim == 3 && y->dims[1] == 2 && y->dims[2] == 12);
+	assert_settled(&ir, 0, "Pad", DNNQ_IR_NOOP);
+	ck_assert_uint_eq(ir.nremoved, 10);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* Shape of the batch, then arithmetic on it: refused, the node named. */
 START_TEST(fold_batch_arithmetic_refused)
 {
@@ -1828,6 +1863,7 @@ Suite *suite_onnx(void)
 	tc = tcase_create("fold");
 	tcase_add_test(tc, fold_torch_view);
 	tcase_add_test(tc, fold_paddle_flatten);
+	tcase_add_test(tc, fold_opset9);
 	tcase_add_test(tc, fold_batch_arithmetic_refused);
 	tcase_add_test(tc, fold_values);
 	tcase_add_test(tc, fold_huge_refused);
