@@ -51,6 +51,9 @@ struct imp {
 	const Onnx__GraphProto *g;
 	const struct dnnq_onnx_import_opts *opts;
 	int64_t opset;
+	int64_t static_batch;       /* dim 0 the graph inputs fix (the batch an export
+	                               traced with), read in a Reshape's dim 0 as the
+	                               batch; 0: none, or they disagree (-1) */
 	size_t vcap, ncap_nodes, rcap;
 	bool *known;                /* a value: its shape is known */
 	bool *batch;                /* a folded integer value: may hold IMP_BATCH */

@@ -815,15 +815,16 @@ static int op_reshape(struct nctx *c)
 		           imp_dims_str(s), DNNQ_IR_MAX_DIMS);
 	int64_t d[DNNQ_IR_MAX_DIMS], known = 1;
 	int minus = -1;
-	bool keep_batch = false;
+	bool keep_batch = false, marked = c->m->batch[c->in[1]];
 	for (size_t i = 0; i < n; i++) {
 		d[i] = sh[i];
-		if (sh[i] == IMP_BATCH && c->m->batch[c->in[1]]) {
-			if (i > 0 || !x->batched)
-				return bad(c, DNNQ_E_UNSUPPORTED, "shape[%zu] is the batch (from a Shape): "
-				           "only shape[0] of a batched value may be", i);
+		if (i == 0 && x->batched && ((marked && sh[0] == IMP_BATCH) ||
+		                             (c->m->static_batch > 0 && sh[0] == c->m->static_batch))) {
 			d[0] = x->dims[0];
 			keep_batch = true;
+		} else if (marked && sh[i] == IMP_BATCH) {
+			return bad(c, DNNQ_E_UNSUPPORTED, "shape[%zu] is the batch (from a Shape): only "
+			           "shape[0] of a batched value may be", i);
 		} else if (sh[i] == 0 && !allowzero) {
 			if (i >= x->ndim)
 				return bad(c, DNNQ_E_SHAPE, "shape[%zu] = 0 copies a dim the input lacks", i);
@@ -853,7 +854,7 @@ static int op_reshape(struct nctx *c)
 		                                   (sh[0] == -1 && d[0] == 1)));
 		if (!batched)
 			return bad(c, DNNQ_E_UNSUPPORTED, "reshaping a batched value: shape[0] must keep "
-			           "the batch (0, or -1 standing for it)");
+			           "the batch (0, -1 standing for it, or the batch the model fixes)");
 	}
 	return reshape_to(c, (uint32_t)n, d, batched);
 }

@@ -444,6 +444,16 @@ static int input_dim(struct imp *m, const char *name, const char *what,
 	return DNNQ_E_UNSUPPORTED;
 }
 
+/* A graph input's dim 0: a fixed one is the batch the model was exported
+ * with (static exports write it into Reshape targets). */
+static void static_batch(struct imp *m, const Onnx__TensorShapeProto__Dimension *d)
+{
+	if (!d || d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
+	    d->dim_value < 1)
+		return;
+	m->static_batch = !m->static_batch || m->static_batch == d->dim_value ? d->dim_value : -1;
+}
+
 static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 {
 	char what[160];
@@ -483,6 +493,7 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	for (uint32_t i = 0; i < v.ndim; i++) {
 		if (i == 0) {
 			v.dims[0] = 1;
+			static_batch(m, tt->shape->dim[0]);
 			continue;
 		}
 		int64_t dv;

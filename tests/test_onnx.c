@@ -1617,6 +1617,29 @@ START_TEST(fold_opset9)
 }
 END_TEST
 
+/* A static export (dim 0 fixed at 4): torch wrote x.view(x.size(0), -1)
+ * as the constant [4, -1]; its 4 is the batch. Another dim 0 is refused. */
+START_TEST(fold_static_batch)
+{
+	for (int k = 0; k < 2; k++) {
+		int64_t d[4] = { 4, 2, 3, 4 }, t[2] = { k ? 2 : 4, -1 };
+		struct mb *b = io_model(13, "x", F, 4, d);
+		mb_node(b, "Relu", "relu", "x", "a");
+		mb_i64(b, "t", 2, t);
+		mb_node(b, "Reshape", "view", "a,t", "y");
+		if (k) {
+			imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'view' (Reshape): reshaping a batched value");
+			continue;
+		}
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		const struct dnnq_ir_value *y = out_value(&ir, 0);
+		ck_assert(y->batched && y->ndim == 2 && y->dims[0] == 1 && y->dims[1] == 24);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 /* Shape of the batch, then arithmetic on it: refused, the node named. */
 START_TEST(fold_batch_arithmetic_refused)
 {
@@ -1864,6 +1887,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_torch_view);
 	tcase_add_test(tc, fold_paddle_flatten);
 	tcase_add_test(tc, fold_opset9);
+	tcase_add_test(tc, fold_static_batch);
 	tcase_add_test(tc, fold_batch_arithmetic_refused);
 	tcase_add_test(tc, fold_values);
 	tcase_add_test(tc, fold_huge_refused);
