@@ -17,6 +17,11 @@ void dnnq_ir_free(struct dnnq_ir *ir)
 		free(ir->nodes[i].name);
 		free(ir->nodes[i].op_type);
 	}
+	for (size_t i = 0; i < ir->nremoved; i++) {
+		free(ir->removed[i].name);
+		free(ir->removed[i].op_type);
+	}
+	free(ir->removed);
 	free(ir->values);
 	free(ir->nodes);
 	free(ir->inputs);
@@ -55,4 +60,10 @@ const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt)
 {
 	static const char *const name[] = { "float32", "uint8", "int8", "int32", "int64" };
 	return (unsigned)dt < sizeof name / sizeof name[0] ? name[dt] : "?";
+}
+
+const char *dnnq_ir_settled_name(enum dnnq_ir_settled how)
+{
+	static const char *const name[] = { "folded", "removed", "merged" };
+	return (unsigned)how < sizeof name / sizeof name[0] ? name[how] : "?";
 }

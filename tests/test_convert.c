@@ -37,6 +37,7 @@
 #include "onnx/onnx.pb-c.h"
 #include "tests/conformance.h"
 #include "tests/fakedaemon.h"
+#include "tests/samples.h"
 #include "tests/suites.h"
 
 #define DIGITS "tests/onnx/digits"
@@ -62,11 +63,17 @@ static void load(const char *path, struct array *out)
 	free(buf);
 }
 
-static void import(const char *path, struct dnnq_ir *ir)
+static void import_with(const char *path, const struct dnnq_onnx_import_opts *opts,
+                        struct dnnq_ir *ir)
 {
 	struct dnnq_diag d = { "" };
-	int rc = dnnq_onnx_import_file(path, ir, NULL, NULL, &d);
+	int rc = dnnq_onnx_import_file(path, opts, ir, NULL, NULL, &d);
 	ck_assert_msg(rc == 0, "%s: %s", path, d.msg);
+}
+
+static void import(const char *path, struct dnnq_ir *ir)
+{
+	import_with(path, NULL, ir);
 }
 
 /* The model run on inputs (batch samples) as dnnq-run runs its file;
@@ -479,8 +486,10 @@ static void conformance_case(const char *name, const char *kind, unsigned nin)
 	char path[512];
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes(OPS, name, nin, shapes);
 	snprintf(path, sizeof path, OPS "/%s.onnx", name);
-	import(path, &ir);
+	import_with(path, &opts, &ir);
 	ck_assert_msg(ir.ninputs == nin, "%s: %zu inputs, MANIFEST says %u", name, ir.ninputs, nin);
 	const char *why = reference_only_reason(name);
 	if (why) {
@@ -809,6 +818,63 @@ START_TEST(tools_keep_fp32)
 }
 END_TEST
 
+/* A torch export with symbolic N, H and W: refused without a shape (the
+ * message names the input and the option), converted with --input-shape
+ * (what import folded reported), run by dnnq-run against torch's output;
+ * dnnq-run fixes the ONNX model's dims from its input. Bad shapes refused. */
+START_TEST(tools_input_shape)
+{
+	char dir[] = "/tmp/dnnq-shape-XXXXXX", path[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	const char *m = OPS "/fold_torch_view.onnx", *x = OPS "/fold_torch_view.in0.npy";
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq", m, dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "input 'x': dims[2] is 'H' (symbolic): fix it with "
+	                     "--input-shape x=1x3x<H>x<W>"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=2x3x6x6 --calib %s --report", m,
+	   dir, x);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "import: 4 folded (Shape 1, Gather 1, Unsqueeze 1, Concat 1)") &&
+	              strstr(c.out, "  folded  Shape "), "%s", c.out);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=1x3x6x6 --calib %s --json", m,
+	   dir, x);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\"import\":{\"folded\":{\"Shape\":1,\"Gather\":1,"
+	                     "\"Unsqueeze\":1,\"Concat\":1},\"removed\":{},\"merged\":{},\"nodes\":["),
+	              "%s", c.out);
+	struct array want, got;
+	load(OPS "/fold_torch_view.out.npy", &want);
+	for (int onnx = 0; onnx < 2; onnx++) {
+		char model[512];
+		snprintf(model, sizeof model, onnx ? "%s" : "%s/v.dnnq", onnx ? m : dir);
+		sh(&c, dir, "dnnq-run %s -i %s -o %s", model, x, dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		snprintf(path, sizeof path, "%s/y.npy", dir);
+		load(path, &got);
+		ck_assert_uint_eq(got.a.count, want.a.count);
+		double db = dnnq_sqnr_db(want.data, got.data, want.a.count);
+		printf("convert: fold_torch_view --input-shape, dnnq-run %s: SQNR %.2f dB\n",
+		       onnx ? "fp32 ONNX" : "int8", db);
+		ck_assert_msg(db >= (onnx ? 80.0 : 30.0), "%s: %.2f dB", onnx ? "onnx" : "int8", db);
+		free(got.data);
+	}
+	free(want.data);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=1x4x6x6 --calib %s", m, dir, x);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "input 'x': --input-shape gives dims[1] = 4, the model fixes "
+	                     "it at 3"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape image=1x3x6x6 --calib %s", m, dir,
+	   x);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "--input-shape 'image': the model has no input"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=1x3xHx6", m, dir);
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "dims are positive integers"), "%s", c.err);
+	rm_rf(dir);
+}
+END_TEST
+
 /*
  * Typed values through the serving path: a model with an int8 input
  * (DequantizeLinear), one with an int8 output (QuantizeLinear) and one with
@@ -1029,6 +1095,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_cnn_mixed);
 	tcase_add_test(tc, digits_mlp_mixed);
 	tcase_add_test(tc, tools_keep_fp32);
+	tcase_add_test(tc, tools_input_shape);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);

@@ -215,7 +215,7 @@ static enum verdict import(const void *buf, size_t len, struct dnnq_ir *ir, char
 {
 	size_t count = 0;
 	struct dnnq_diag d = { "" };
-	int rc = dnnq_onnx_import(buf, len, ir, list, &count, &d);
+	int rc = dnnq_onnx_import(buf, len, NULL, ir, list, &count, &d);
 	if (!rc)
 		return PASSED;
 	const char *line = unknown_operator(*list);

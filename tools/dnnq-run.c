@@ -212,6 +212,25 @@ static void set_io(struct io *io, const char *name, enum dnnq_dtype dt, uint32_t
 	memcpy(io->dims, dims, ndim * sizeof *dims);
 }
 
+/* An ONNX model, its symbolic dims fixed by the --input arrays' shapes. */
+static int import_onnx(const struct opts *o, const void *buf, size_t len, struct dnnq_ir *ir,
+                       struct dnnq_diag *d)
+{
+	struct dnnq_onnx_shape s[MAX_IO];
+	struct dnnq_onnx_import_opts io = { .samples = s };
+	struct dnnq_diag why = { "" };
+	int rc = 0;
+	*ir = (struct dnnq_ir){ 0 };
+	for (; !rc && io.nsamples < o->nin; io.nsamples++)
+		rc = dnnq_sample_shape(o->in[io.nsamples].path, o->in[io.nsamples].name,
+		                       &s[io.nsamples], d);
+	if (!rc && (rc = dnnq_onnx_import(buf, len, &io, ir, NULL, NULL, &why)))
+		dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
+	for (size_t i = 0; i < io.nsamples; i++)
+		free((char *)s[i].name);
+	return rc;
+}
+
 /* The model and the description of its inputs and outputs. */
 static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
@@ -227,11 +246,10 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		                     "nodes)", o->model);
 	}
 	if (r->onnx) {
-		struct dnnq_diag why = { "" };
-		rc = dnnq_onnx_import(buf, len, &r->ir, NULL, NULL, &why);
+		rc = import_onnx(o, buf, len, &r->ir, d);
 		free(buf);
 		if (rc)
-			return dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
+			return rc;
 		r->nin = r->ir.ninputs;
 		r->nout = r->ir.noutputs;
 		if (r->nin > MAX_IO || r->nout > MAX_IO)

@@ -25,6 +25,7 @@ Deterministic: fixed seeds, one torch thread, deterministic algorithms.
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import sys
@@ -1265,10 +1266,89 @@ def qdq_chain(c):
     c.add(name, "int8", nodes, [("x", x)], inits, ["y"], exact=exact, float_scale=s2)
 
 
+# ------------------------------------------------------------ folding cases
+# Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
+# as the exporters write them: torch with dynamic H and W (the samples'
+# shape fixes them), and paddle2onnx's pattern built with onnx.helper. The
+# expected outputs are torch's own (or NumPy's for the helper graph): the
+# executors above do not run Shape and friends, which is the point.
+
+def add_exported(c, name, model, x, want):
+    """Writes a case whose model and expected output come from elsewhere."""
+    onnx.checker.check_model(model, full_check=True)
+    c.w.model(f"ops/{name}.onnx", model)
+    c.w.npy(f"ops/{name}.in0.npy", x)
+    c.w.npy(f"ops/{name}.out.npy", want)
+    c.manifest.append(f"{name} fp32 1")
+
+
+def torch_case(c, name, module, x):
+    """module exported with N, H and W dynamic (input x, output y)."""
+    module.eval()
+    buf = io.BytesIO()
+    torch.onnx.export(module, torch.from_numpy(x), buf, opset_version=OPSET,
+                      input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}, "y": {0: "N"}})
+    m = onnx.load_from_string(buf.getvalue())
+    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    ops = [n.op_type for n in m.graph.node]
+    return m, want, ops
+
+
+def fold_cases(c):
+    nn = torch.nn
+    r = c.rng("fold")
+    x = u(r, (2, 3, 6, 6), -1, 1)
+
+    class ViewHead(nn.Module):
+        """Conv, Relu, x.view(x.size(0), -1), Linear: torch's Shape ->
+        Gather -> Unsqueeze -> Concat -> Reshape."""
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.fc = nn.Linear(4 * 6 * 6, 5)
+
+        def forward(self, t):
+            t = torch.relu(self.conv(t))
+            return self.fc(t.view(t.size(0), -1))
+
+    torch.manual_seed(3)
+    m, want, ops = torch_case(c, "fold_torch_view", ViewHead(), x)
+    assert {"Shape", "Gather", "Unsqueeze", "Concat", "Reshape"} <= set(ops), ops
+    add_exported(c, "fold_torch_view", m, x, want)
+
+    # torch 1.13 exports AvgPool2d(padding=1) as Pad + AveragePool
+    torch.manual_seed(4)
+    pool = nn.Sequential(nn.AvgPool2d(3, 1, padding=1), nn.Conv2d(3, 4, 3, padding=1))
+    m, want, ops = torch_case(c, "fold_pad_avgpool", pool, x)
+    assert ["Pad", "AveragePool"] == [o for o in ops if o != "Constant"][:2], ops
+    add_exported(c, "fold_pad_avgpool", m, x, want)
+
+    # paddle2onnx's flatten: Shape -> Cast(int32) -> Slice -> Concat -> Cast(int64)
+    W = nrm(r, (4 * 6 * 6, 5), 0.1)
+    nodes = [node("Relu", ["x"], ["a"]),
+             node("Shape", ["a"], ["s"]),
+             node("Cast", ["s"], ["s32"], to=onnx.TensorProto.INT32),
+             node("Slice", ["s32", "starts", "ends"], ["n"]),
+             node("Concat", ["n", "minus1"], ["t32"], axis=0),
+             node("Cast", ["t32"], ["t"], to=onnx.TensorProto.INT64),
+             node("Reshape", ["a", "t"], ["flat"]),
+             node("MatMul", ["flat", "W"], ["y"])]
+    inits = {"starts": np.array([0], np.int64), "ends": np.array([1], np.int64),
+             "minus1": np.array([-1], np.int32), "W": W}
+    xp = u(r, (2, 4, 6, 6), -1, 1)
+    want = f32(np.maximum(f64(xp), 0).reshape(2, -1) @ f64(W))
+    m = build_model(nodes, [("x", xp)], inits, [("y", want)], OPSET, name="fold_paddle_flatten")
+    add_exported(c, "fold_paddle_flatten", m, xp, want)
+
+
 def make_ops(w):
     c = Cases(w)
     fp32_cases(c)
     int8_cases(c)
+    fold_cases(c)
     with open(w.path("ops/MANIFEST"), "w") as f:
         f.write("\n".join(c.manifest) + "\n")
     n8 = sum(1 for m in c.manifest if " int8 " in m)
@@ -1338,7 +1418,6 @@ def train(model, xtr, ytr, epochs, lr, seed):
 
 
 def make_digits(w):
-    import io
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     nn = torch.nn
