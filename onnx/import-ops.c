@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/unary.h"
 #include "onnx/import-int.h"
 
 #define DT(x) (1u << (x))
@@ -998,6 +999,43 @@ static int op_dropout(struct nctx *c)
 	return pass_through(c);
 }
 
+/* ---- eltwise: Min, Max, PRelu (the registry's binary operators) ---------------- */
+
+static void registry_kind(struct nctx *c)
+{
+	c->node.kind = dnnq_op_find_onnx(S(c->np->op_type))->kind;
+}
+
+/* Min and Max of one input are that input, of two the binary operator. */
+static int op_minmax(struct nctx *c)
+{
+	registry_kind(c);
+	if (c->nin == 1) {
+		int rc = need(c, 0, DT_F32, false);
+		return rc ? rc : pass_through(c);
+	}
+	if (c->nin > 2)
+		return bad(c, DNNQ_E_UNSUPPORTED, "%zu inputs: only 1 or 2 are supported (chain "
+		           "them two at a time)", c->nin);
+	return op_binary(c);
+}
+
+/* The slope broadcasts to X (unidirectionally: the output is X's shape). */
+static int op_prelu(struct nctx *c)
+{
+	registry_kind(c);
+	int rc = op_binary(c);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (!same_shape(&c->out[0], x)) {
+		char bs[128];
+		return bad(c, DNNQ_E_SHAPE, "slope [%s] does not broadcast to X [%s]",
+		           imp_dims_str_r(V(c, 1), bs, sizeof bs), imp_dims_str(x));
+	}
+	return 0;
+}
+
 /* ---- quantization ------------------------------------------------------------ */
 
 /* Quantize/DequantizeLinear's scale (1) and zero point (2) against x (0):
@@ -1173,18 +1211,26 @@ static const struct opdef OPS[] = {
 	{ "ConvInteger", DNNQ_IR_CONVINTEGER, op_convinteger, 2, 4, 1 },
 	{ "MatMulInteger", DNNQ_IR_MATMULINTEGER, op_matmulinteger, 2, 4, 1 },
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
+	/* eltwise (the unary operators of the registry import through it) */
+	{ "Min", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
+	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
+	{ "PRelu", DNNQ_IR_ENGINE, op_prelu, 2, 2, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an
  * ONNX operator alone: imported through its description. Binary
- * elementwise ones (f32 set) broadcast as Add does. */
+ * elementwise ones (f32 set) broadcast as Add does; unary ones
+ * (engine/unary.h) keep their input's shape. */
 static const struct opdef *find_registry_op(const char *name, struct opdef *tmp,
                                             uint32_t *kind)
 {
 	const struct dnnq_op_def *def = dnnq_op_find_onnx(name);
-	if (!def || !def->f32 || def->min_inputs != 2 || def->max_inputs != 2)
+	if (def && dnnq_unary_fn(def))
+		*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_unary, 1, 1, 1 };
+	else if (def && def->f32 && def->min_inputs == 2 && def->max_inputs == 2)
+		*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_binary, 2, 2, 1 };
+	else
 		return NULL;
-	*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_binary, 2, 2, 1 };
 	*kind = def->kind;
 	return tmp;
 }
