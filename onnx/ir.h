@@ -120,6 +120,15 @@ struct dnnq_ir_node {
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
 };
 
+/* The activation patterns the importer fuses (onnx/fuse.h). */
+enum dnnq_ir_fusion {
+	DNNQ_IR_FUSED_HARDSWISH_CLIP,   /* x * Clip(x + 3, 0, 6) / 6 */
+	DNNQ_IR_FUSED_HARDSWISH_HSIG,   /* x * HardSigmoid(x) */
+	DNNQ_IR_FUSED_SWISH,            /* x * Sigmoid(x) */
+	DNNQ_IR_FUSED_GELU,             /* x * 0.5 * (1 + Erf(x / sqrt 2)) */
+	DNNQ_IR_FUSED_COUNT,
+};
+
 struct dnnq_ir {
 	char *name;                     /* graph name (owned; may be "") */
 	char *producer;                 /* producer_name producer_version (owned) */
@@ -128,7 +137,12 @@ struct dnnq_ir {
 	struct dnnq_ir_value *values;
 	struct dnnq_ir_node *nodes;
 	int32_t *inputs, *outputs;      /* value ids, in the ONNX graph's order */
+	/* onnx/fuse.c: the patterns fused, a count each */
+	uint32_t fused[DNNQ_IR_FUSED_COUNT];
 };
+
+/* "x*Clip(x+3,0,6)/6 -> HardSwish" and the like. */
+const char *dnnq_ir_fusion_name(enum dnnq_ir_fusion f);
 
 void dnnq_ir_free(struct dnnq_ir *ir);
 /* Elements of a value with the batch as given (batched values), or as stored. */
