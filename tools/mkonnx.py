@@ -1070,6 +1070,11 @@ def fusion_cases(c):
         g = onnx.load_from_string(buf.getvalue()).graph
         inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
         c.add(name, "fp32", list(g.node), [("x", x)], inits, ["y"])
+    # not fused: the gate is a graph output too
+    r = c.rng("nofuse_swish_output")
+    c.add("nofuse_swish_output", "fp32", [node("Sigmoid", ["x"], ["s"]),
+                                          node("Mul", ["x", "s"], ["y"])],
+          [("x", u(r, [2, 3, 4, 4], -3, 3))], {}, ["y", "s"])
 
 
 def with_ties(r, shape, scale, zp, qmin, qmax):
@@ -1324,7 +1329,7 @@ def make_bad(w):
     nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
              node("Relu", ["c"], ["r"]),
              helper.make_node("Einsum", ["r"], ["e"], name="bad_einsum", equation="nchw->nchw"),
-             helper.make_node("Erf", ["e"], ["f"], name="bad_erf"),
+             helper.make_node("Shrink", ["e"], ["f"], name="bad_shrink"),
              node("GlobalAveragePool", ["f"], ["y"])]
     m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", y)], OPSET, name="unsupported")
     onnx.checker.check_model(m, full_check=True)
