@@ -1020,6 +1020,35 @@ static int op_minmax(struct nctx *c)
 	return op_binary(c);
 }
 
+/* An integer exponent (opset 12 allows one) is made an f32 constant. */
+static int op_pow(struct nctx *c)
+{
+	registry_kind(c);
+	const struct dnnq_ir_value *e = V(c, 1);
+	if (e && e->data && (e->dtype == DNNQ_IR_S64 || e->dtype == DNNQ_IR_S32)) {
+		size_t n = numel(e);
+		char name[200];
+		float *f = malloc(n ? n * sizeof *f : 1);
+		if (!f)
+			return DNNQ_E_NOMEM;
+		for (size_t i = 0; i < n; i++)
+			f[i] = e->dtype == DNNQ_IR_S64 ? (float)((const int64_t *)e->data)[i]
+			                               : (float)((const int32_t *)e->data)[i];
+		snprintf(name, sizeof name, "%.180s:f32", e->name);
+		struct dnnq_ir_value v = *e;
+		v.name = name;
+		v.dtype = DNNQ_IR_F32;
+		v.data = f;
+		int32_t id = imp_new_value(c->m, &v, true);
+		if (id < 0) {
+			free(f);
+			return id;
+		}
+		c->in[1] = id;
+	}
+	return op_binary(c);
+}
+
 /* The slope broadcasts to X (unidirectionally: the output is X's shape). */
 static int op_prelu(struct nctx *c)
 {
@@ -1215,6 +1244,7 @@ static const struct opdef OPS[] = {
 	{ "Min", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "PRelu", DNNQ_IR_ENGINE, op_prelu, 2, 2, 1 },
+	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

@@ -690,6 +690,33 @@ END_TEST
 
 /* ---- importer: errors -------------------------------------------------------------- */
 
+/* eltwise: a slope that widens X, a Min of three, a Sqrt of integers: each
+ * named with its op type. */
+START_TEST(eltwise_bad_inputs)
+{
+	struct mb *b = nchw(13, 1, 2, 2);
+	int64_t sd[4] = { 1, 3, 1, 1 }, k[2] = { 4, 9 };
+	float slope[3] = { 0.1f, 0.2f, 0.3f };
+	mb_init(b, "slope", F, 4, sd, slope);
+	mb_i64(b, "k", 2, k);
+	mb_node(b, "PRelu", "pr", "x,slope", "a");
+	mb_node(b, "Min", "mn", "x,x,x", "c");
+	mb_node(b, "Sqrt", "sq", "k", "d");
+	mb_node(b, "Sum", "s", "a,c", "y");
+	struct dnnq_ir ir;
+	struct res r = imp(b, &ir);
+	ck_assert_int_ne(r.rc, 0);
+	ck_assert_uint_eq(r.count, 3);
+	ck_assert_msg(strstr(r.list, "node 'pr' (PRelu): slope [1,3,1,1] does not broadcast to X"),
+	              "%s", r.list);
+	ck_assert_msg(strstr(r.list, "node 'mn' (Min): 3 inputs: only 1 or 2 are supported"),
+	              "%s", r.list);
+	ck_assert_msg(strstr(r.list, "node 'sq' (Sqrt): input 0 'k' is int64"), "%s", r.list);
+	free(r.list);
+}
+END_TEST
+
+
 START_TEST(unsupported_all_listed)
 {
 	struct mb *b = nchw(13, 1, 2, 2);
@@ -1497,6 +1524,7 @@ Suite *suite_onnx(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, unsupported_all_listed);
+	tcase_add_test(tc, eltwise_bad_inputs);
 	tcase_add_test(tc, dynamic_dim_rejected);
 	tcase_add_test(tc, bad_tensors);
 	tcase_add_test(tc, graph_errors);

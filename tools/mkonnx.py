@@ -968,6 +968,9 @@ def fp32_cases(c):
     r = c.rng("pow_two")    # a positive base, any exponent
     c.add("pow_two", "fp32", [node("Pow", ["x", "e"], ["y"])],
           [("x", u(r, X, 0.2, 2)), ("e", u(r, X, -2, 2))], {}, ["y"])
+    r = c.rng("pow_int_exponent")   # opset 12+: an int64 exponent
+    c.add("pow_int_exponent", "fp32", [node("Pow", ["x", "e"], ["y"])],
+          [("x", u(r, X, -2, 2))], {"e": np.array([3], np.int64)}, ["y"])
     r = c.rng("min_one")
     c.add("min_one", "fp32", [node("Relu", ["x"], ["r"]), node("Min", ["r"], ["y"])],
           [("x", u(r, X, -1, 1))], {}, ["y"])
