@@ -16,10 +16,11 @@
  * expression is the fp32 reference.
  *
  * The transcendental functions below are polynomial (no FMA, so scalar and
- * AVX2 round alike), each within a few ulp of libm's in double (tests/
- * test_unary.c measures it): exp is engine/f32's (Cephes' expf), log
- * Cephes' logf, erf a rational function of degree 13/8 (the one Eigen and
- * XLA use) clamped to [-4, 4], where erf is +-1 in float.
+ * AVX2 round alike) and checked against libm in double (tests/
+ * test_unary.c): exp is engine/f32's (Cephes' expf) and log Cephes' logf,
+ * both within 1 ulp; erf a rational function of degree 13/8 (the one Eigen
+ * and XLA use) clamped to [-4, 4], where erf is +-1 in float, within 8 ulp;
+ * pow exp(b log |a|), within about 2 + |b ln a| / 2 ulp.
  */
 #ifndef DNNQ_ENGINE_UNARY_H
 #define DNNQ_ENGINE_UNARY_H
@@ -34,6 +35,24 @@
 
 #define DNNQ_AVX2 __attribute__((target("avx2"))) static inline
 #define DNNQ_SET1 _mm256_set1_ps
+
+/* c[0] x^(n-1) + ... + c[n-1] by Horner's rule (n >= 2), scalar and 8 at a
+ * time in the same order. */
+static inline float dnnq_horner1(float x, const float *c, int n)
+{
+	float y = c[0] * x + c[1];
+	for (int i = 2; i < n; i++)
+		y = y * x + c[i];
+	return y;
+}
+
+DNNQ_AVX2 __m256 dnnq_horner8(__m256 x, const float *c, int n)
+{
+	__m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(c[0]), x), _mm256_set1_ps(c[1]));
+	for (int i = 2; i < n; i++)
+		y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(c[i]));
+	return y;
+}
 
 /* ---- exp ------------------------------------------------------------------ */
 
@@ -93,15 +112,9 @@ DNNQ_AVX2 __m256 dnnq_sigmoid8(__m256 x)
 /* ---- log (Cephes' logf): x = m 2^e, m in [sqrt(1/2), sqrt(2)) ---------------- */
 
 #define DNNQ_LOG_SQRTHF 0.707106781186547524f
-#define DNNQ_LOG_P0 7.0376836292e-2f
-#define DNNQ_LOG_P1 -1.1514610310e-1f
-#define DNNQ_LOG_P2 1.1676998740e-1f
-#define DNNQ_LOG_P3 -1.2420140846e-1f
-#define DNNQ_LOG_P4 1.4249322787e-1f
-#define DNNQ_LOG_P5 -1.6668057665e-1f
-#define DNNQ_LOG_P6 2.0000714765e-1f
-#define DNNQ_LOG_P7 -2.4999993993e-1f
-#define DNNQ_LOG_P8 3.3333331174e-1f
+static const float dnnq_log_p[9] = { 7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
+                                     -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
+                                     2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f };
 
 static inline float dnnq_log1(float x)
 {
@@ -123,15 +136,7 @@ static inline float dnnq_log1(float x)
 	e = lo ? e - 1.0f : e;
 	m = (lo ? m + m : m) - 1.0f;
 	float z = m * m;
-	float y = DNNQ_LOG_P0 * m + DNNQ_LOG_P1;
-	y = y * m + DNNQ_LOG_P2;
-	y = y * m + DNNQ_LOG_P3;
-	y = y * m + DNNQ_LOG_P4;
-	y = y * m + DNNQ_LOG_P5;
-	y = y * m + DNNQ_LOG_P6;
-	y = y * m + DNNQ_LOG_P7;
-	y = y * m + DNNQ_LOG_P8;
-	y = y * m * z;
+	float y = dnnq_horner1(m, dnnq_log_p, 9) * m * z;
 	y = y + e * DNNQ_F32_LN2_LO;
 	y = y - 0.5f * z;
 	m = m + y;
@@ -155,15 +160,7 @@ DNNQ_AVX2 __m256 dnnq_log8(__m256 x)
 	e = _mm256_blendv_ps(e, _mm256_sub_ps(e, one), lo);
 	m = _mm256_sub_ps(_mm256_blendv_ps(m, _mm256_add_ps(m, m), lo), one);
 	__m256 z = _mm256_mul_ps(m, m);
-	__m256 y = _mm256_add_ps(_mm256_mul_ps(DNNQ_SET1(DNNQ_LOG_P0), m), DNNQ_SET1(DNNQ_LOG_P1));
-	y = _mm256_add_ps(_mm256_mul_ps(y, m), DNNQ_SET1(DNNQ_LOG_P2));
-	y = _mm256_add_ps(_mm256_mul_ps(y, m), DNNQ_SET1(DNNQ_LOG_P3));
-	y = _mm256_add_ps(_mm256_mul_ps(y, m), DNNQ_SET1(DNNQ_LOG_P4));
-	y = _mm256_add_ps(_mm256_mul_ps(y, m), DNNQ_SET1(DNNQ_LOG_P5));
-	y = _mm256_add_ps(_mm256_mul_ps(y, m), DNNQ_SET1(DNNQ_LOG_P6));
-	y = _mm256_add_ps(_mm256_mul_ps(y, m), DNNQ_SET1(DNNQ_LOG_P7));
-	y = _mm256_add_ps(_mm256_mul_ps(y, m), DNNQ_SET1(DNNQ_LOG_P8));
-	y = _mm256_mul_ps(_mm256_mul_ps(y, m), z);
+	__m256 y = _mm256_mul_ps(_mm256_mul_ps(dnnq_horner8(m, dnnq_log_p, 9), m), z);
 	y = _mm256_add_ps(y, _mm256_mul_ps(e, DNNQ_SET1(DNNQ_F32_LN2_LO)));
 	y = _mm256_sub_ps(y, _mm256_mul_ps(DNNQ_SET1(0.5f), z));
 	m = _mm256_add_ps(m, y);
@@ -175,18 +172,14 @@ DNNQ_AVX2 __m256 dnnq_log8(__m256 x)
 
 /* ---- erf: x P(x^2) / Q(x^2) on x clamped to [-4, 4]; NaN propagates ------------ */
 
-#define DNNQ_ERF_A1 -1.60960333262415e-02f
-#define DNNQ_ERF_A3 -2.95459980854025e-03f
-#define DNNQ_ERF_A5 -7.34990630326855e-04f
-#define DNNQ_ERF_A7 -5.69250639462346e-05f
-#define DNNQ_ERF_A9 -2.10102402082508e-06f
-#define DNNQ_ERF_A11 2.77068142495902e-08f
-#define DNNQ_ERF_A13 -2.72614225801306e-10f
-#define DNNQ_ERF_B0 -1.42647390514189e-02f
-#define DNNQ_ERF_B2 -7.37332916720468e-03f
-#define DNNQ_ERF_B4 -1.68282697438203e-03f
-#define DNNQ_ERF_B6 -2.13374055278905e-04f
-#define DNNQ_ERF_B8 -1.45660718464996e-05f
+/* x^13, x^11, ..., x^1 of P; x^8, ..., x^0 of Q */
+static const float dnnq_erf_p[7] = { -2.72614225801306e-10f, 2.77068142495902e-08f,
+                                     -2.10102402082508e-06f, -5.69250639462346e-05f,
+                                     -7.34990630326855e-04f, -2.95459980854025e-03f,
+                                     -1.60960333262415e-02f };
+static const float dnnq_erf_q[5] = { -1.45660718464996e-05f, -2.13374055278905e-04f,
+                                     -1.68282697438203e-03f, -7.37332916720468e-03f,
+                                     -1.42647390514189e-02f };
 
 static inline float dnnq_erf1(float x)
 {
@@ -195,36 +188,16 @@ static inline float dnnq_erf1(float x)
 	float c = x < 4.0f ? x : 4.0f;
 	c = c > -4.0f ? c : -4.0f;
 	float z = c * c;
-	float p = z * DNNQ_ERF_A13 + DNNQ_ERF_A11;
-	p = z * p + DNNQ_ERF_A9;
-	p = z * p + DNNQ_ERF_A7;
-	p = z * p + DNNQ_ERF_A5;
-	p = z * p + DNNQ_ERF_A3;
-	p = z * p + DNNQ_ERF_A1;
-	p = c * p;
-	float q = z * DNNQ_ERF_B8 + DNNQ_ERF_B6;
-	q = z * q + DNNQ_ERF_B4;
-	q = z * q + DNNQ_ERF_B2;
-	q = z * q + DNNQ_ERF_B0;
-	return p / q;
+	return c * dnnq_horner1(z, dnnq_erf_p, 7) / dnnq_horner1(z, dnnq_erf_q, 5);
 }
 
 DNNQ_AVX2 __m256 dnnq_erf8(__m256 x)
 {
 	__m256 c = _mm256_max_ps(_mm256_min_ps(x, DNNQ_SET1(4.0f)), DNNQ_SET1(-4.0f));
 	__m256 z = _mm256_mul_ps(c, c);
-	__m256 p = _mm256_add_ps(_mm256_mul_ps(z, DNNQ_SET1(DNNQ_ERF_A13)), DNNQ_SET1(DNNQ_ERF_A11));
-	p = _mm256_add_ps(_mm256_mul_ps(z, p), DNNQ_SET1(DNNQ_ERF_A9));
-	p = _mm256_add_ps(_mm256_mul_ps(z, p), DNNQ_SET1(DNNQ_ERF_A7));
-	p = _mm256_add_ps(_mm256_mul_ps(z, p), DNNQ_SET1(DNNQ_ERF_A5));
-	p = _mm256_add_ps(_mm256_mul_ps(z, p), DNNQ_SET1(DNNQ_ERF_A3));
-	p = _mm256_add_ps(_mm256_mul_ps(z, p), DNNQ_SET1(DNNQ_ERF_A1));
-	p = _mm256_mul_ps(c, p);
-	__m256 q = _mm256_add_ps(_mm256_mul_ps(z, DNNQ_SET1(DNNQ_ERF_B8)), DNNQ_SET1(DNNQ_ERF_B6));
-	q = _mm256_add_ps(_mm256_mul_ps(z, q), DNNQ_SET1(DNNQ_ERF_B4));
-	q = _mm256_add_ps(_mm256_mul_ps(z, q), DNNQ_SET1(DNNQ_ERF_B2));
-	q = _mm256_add_ps(_mm256_mul_ps(z, q), DNNQ_SET1(DNNQ_ERF_B0));
-	return _mm256_blendv_ps(_mm256_div_ps(p, q), x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+	__m256 p = _mm256_mul_ps(c, dnnq_horner8(z, dnnq_erf_p, 7));
+	__m256 y = _mm256_div_ps(p, dnnq_horner8(z, dnnq_erf_q, 5));
+	return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
 /* ---- the family ------------------------------------------------------------- */
