@@ -84,7 +84,8 @@ enum dnnq_ir_op {
 	DNNQ_IR_DYNQUANT,        /* DynamicQuantizeLinear: x -> y, ys, yz        */
 	/* an operator described by the engine's registry (engine/op.h): kind
 	 * names it; imported, run and lowered through its description (today:
-	 * binary elementwise with numpy broadcasting, e.g. Sub, Div) */
+	 * binary elementwise with numpy broadcasting, e.g. Sub, Div, Pow;
+	 * unary elementwise, e.g. Erf, and the fused Swish and GELU) */
 	DNNQ_IR_ENGINE,
 	DNNQ_IR_OP_COUNT,
 };
