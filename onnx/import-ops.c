@@ -1006,17 +1006,52 @@ static void registry_kind(struct nctx *c)
 	c->node.kind = dnnq_op_find_onnx(S(c->np->op_type))->kind;
 }
 
-/* Min and Max of one input are that input, of two the binary operator. */
+/* One link of a chain: a node of c's operator on c->in[0] and c->in[1]
+ * whose output (c->out[0], "NAME:k") becomes c->in[0]. */
+static int chain_link(struct nctx *c, size_t k)
+{
+	char nm[160];
+	snprintf(nm, sizeof nm, "%.140s:%zu", c->name, k);
+	c->out[0].name = nm;
+	c->out[0].producer = (int32_t)c->m->ir->nnodes;
+	int32_t id = imp_new_value(c->m, &c->out[0], true);
+	if (id < 0)
+		return id;
+	struct dnnq_ir_node n = c->node;
+	n.ninputs = 2;
+	n.noutputs = 1;
+	for (size_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
+		n.inputs[i] = i < 2 ? c->in[i] : -1;
+	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
+		n.outputs[i] = i ? -1 : id;
+	n.name = strdup(nm);
+	n.op_type = strdup(S(c->np->op_type));
+	if (!n.name || !n.op_type || imp_new_node(c->m, &n)) {
+		free(n.name);
+		free(n.op_type);
+		return DNNQ_E_NOMEM;
+	}
+	c->in[0] = id;
+	return 0;
+}
+
+/* Min and Max of one input are that input, of two the binary operator, of
+ * more a chain of them: ((x0 op x1) op x2) ..., this node the last. */
 static int op_minmax(struct nctx *c)
 {
+	int rc;
 	registry_kind(c);
 	if (c->nin == 1) {
-		int rc = need(c, 0, DT_F32, false);
+		rc = need(c, 0, DT_F32, false);
 		return rc ? rc : pass_through(c);
 	}
-	if (c->nin > 2)
-		return bad(c, DNNQ_E_UNSUPPORTED, "%zu inputs: only 1 or 2 are supported (chain "
-		           "them two at a time)", c->nin);
+	size_t n = c->nin;
+	c->nin = 2;
+	for (size_t k = 2; k < n; k++) {
+		if ((rc = op_binary(c)) || (rc = chain_link(c, k - 1)))
+			return rc;
+		c->in[1] = c->in[k];
+	}
 	return op_binary(c);
 }
 

@@ -690,17 +690,20 @@ END_TEST
 
 /* ---- importer: errors -------------------------------------------------------------- */
 
-/* eltwise: a slope that widens X, a Min of three, a Sqrt of integers: each
- * named with its op type. */
+/* eltwise: a slope that widens X, a Min of three whose third does not
+ * broadcast, a Sqrt of integers: each named with its op type. */
 START_TEST(eltwise_bad_inputs)
 {
 	struct mb *b = nchw(13, 1, 2, 2);
 	int64_t sd[4] = { 1, 3, 1, 1 }, k[2] = { 4, 9 };
 	float slope[3] = { 0.1f, 0.2f, 0.3f };
+	int64_t wd[4] = { 1, 1, 3, 3 };
+	float w[9] = { 0 };
 	mb_init(b, "slope", F, 4, sd, slope);
+	mb_init(b, "w", F, 4, wd, w);
 	mb_i64(b, "k", 2, k);
 	mb_node(b, "PRelu", "pr", "x,slope", "a");
-	mb_node(b, "Min", "mn", "x,x,x", "c");
+	mb_node(b, "Min", "mn", "x,x,w", "c");
 	mb_node(b, "Sqrt", "sq", "k", "d");
 	mb_node(b, "Sum", "s", "a,c", "y");
 	struct dnnq_ir ir;
@@ -709,8 +712,7 @@ START_TEST(eltwise_bad_inputs)
 	ck_assert_uint_eq(r.count, 3);
 	ck_assert_msg(strstr(r.list, "node 'pr' (PRelu): slope [1,3,1,1] does not broadcast to X"),
 	              "%s", r.list);
-	ck_assert_msg(strstr(r.list, "node 'mn' (Min): 3 inputs: only 1 or 2 are supported"),
-	              "%s", r.list);
+	ck_assert_msg(strstr(r.list, "node 'mn' (Min): shapes ["), "%s", r.list);
 	ck_assert_msg(strstr(r.list, "node 'sq' (Sqrt): input 0 'k' is int64"), "%s", r.list);
 	free(r.list);
 }

@@ -958,6 +958,8 @@ def fp32_cases(c):
            .reshape(3, 1, 1))
     binary("min_two", "Min", x2shape=[2, 3, 4, 4])
     binary("min_scalar", "Min", const=lambda r: np.float32(0.25))
+    binary("max_three", "Max", x2shape=[2, 3, 4, 4], n=3)
+    binary("min_four", "Min", x2shape=[2, 1, 4, 4], n=4)
     binary("max_broadcast", "Max", x2shape=[2, 3, 1, 4])
     binary("max_perchannel", "Max", const=lambda r: nrm(r, (3, 1, 1), 0.5))
     binary("prelu_perchannel", "PRelu", const=lambda r: u(r, (3, 1, 1), 0.05, 0.5))
