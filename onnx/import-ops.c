@@ -444,23 +444,31 @@ static int op_convinteger(struct nctx *c)
 }
 
 /* A [M,K] by B [K,N] (constant), both 2-D; ta/tb transposed. */
-static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb,
+/* Gemm (2-D, transposes) and the MatMul family: an A of rank >= 2 whose
+ * last axis is multiplied by a 2-D B (the leading dims are rows: a
+ * transformer's [batch, sequence, hidden] by a linear layer's weights). */
+static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb, bool nd,
                         enum dnnq_ir_dtype dt)
 {
 	int rc;
-	if ((rc = need_rank(c, ia, 2, "only 2-D matrix products are supported")) ||
-	    (rc = need_rank(c, ib, 2, "only 2-D matrix products are supported")))
-		return rc;
 	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
+	if ((!nd || a->ndim < 2 ? (rc = need_rank(c, ia, 2, "only 2-D matrix products are "
+	                                               "supported")) : 0) ||
+	    (rc = need_rank(c, ib, 2, "only a 2-D B is supported")))
+		return rc;
 	if (ta && a->batched)
 		return bad(c, DNNQ_E_UNSUPPORTED, "transA of a batched input (the batch would be K)");
-	int64_t M = a->dims[ta], K = a->dims[!ta], Kb = b->dims[tb], N = b->dims[!tb];
+	uint32_t r = a->ndim;
+	int64_t M = a->dims[r - 2 + ta], K = a->dims[r - 1 - ta], Kb = b->dims[tb], N = b->dims[!tb];
 	if (K != Kb)
-		return bad(c, DNNQ_E_SHAPE, "A [%lld,%lld] and B [%lld,%lld] do not chain: K %lld vs "
-		           "%lld", (long long)a->dims[0], (long long)a->dims[1], (long long)b->dims[0],
-		           (long long)b->dims[1], (long long)K, (long long)Kb);
-	int64_t d[2] = { M, N };
-	return set_out(c, 0, dt, 2, d, a->batched);
+		return bad(c, DNNQ_E_SHAPE, "A [%s] and B [%lld,%lld] do not chain: K %lld vs %lld",
+		           imp_dims_str(a), (long long)b->dims[0], (long long)b->dims[1],
+		           (long long)K, (long long)Kb);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, a->dims, sizeof d);
+	d[r - 2] = M;
+	d[r - 1] = N;
+	return set_out(c, 0, dt, r, d, a->batched);
 }
 
 static int op_gemm(struct nctx *c)
@@ -474,7 +482,7 @@ static int op_gemm(struct nctx *c)
 		return rc;
 	c->node.trans_a = ta != 0;
 	c->node.trans_b = tb != 0;
-	if ((rc = matmul_shape(c, 0, 1, ta != 0, tb != 0, DNNQ_IR_F32)))
+	if ((rc = matmul_shape(c, 0, 1, ta != 0, tb != 0, false, DNNQ_IR_F32)))
 		return rc;
 	struct dnnq_ir_value *cv = V(c, 2);
 	if (!cv)
@@ -501,7 +509,7 @@ static int op_matmul(struct nctx *c)
 	c->node.op = DNNQ_IR_GEMM;
 	c->node.alpha = 1.0f;
 	c->node.beta = 0.0f;
-	return matmul_shape(c, 0, 1, false, false, DNNQ_IR_F32);
+	return matmul_shape(c, 0, 1, false, false, true, DNNQ_IR_F32);
 }
 
 static int op_qlinearmatmul(struct nctx *c)
@@ -509,7 +517,7 @@ static int op_qlinearmatmul(struct nctx *c)
 	int rc;
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 3, DT_Q8, true)) ||
 	    (rc = need_param(c, 7, DT_Q8, true, 1)) ||
-	    (rc = matmul_shape(c, 0, 3, false, false, V(c, 7)->dtype)))
+	    (rc = matmul_shape(c, 0, 3, false, false, true, V(c, 7)->dtype)))
 		return rc;
 	size_t N = (size_t)V(c, 3)->dims[1];
 	if ((rc = need_param(c, 1, DT_F32, true, 1)) || (rc = need_param(c, 2, DT_Q8, true, 1)) ||
@@ -524,7 +532,7 @@ static int op_matmulinteger(struct nctx *c)
 {
 	int rc;
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 1, DT_Q8, true)) ||
-	    (rc = matmul_shape(c, 0, 1, false, false, DNNQ_IR_S32)))
+	    (rc = matmul_shape(c, 0, 1, false, false, true, DNNQ_IR_S32)))
 		return rc;
 	size_t N = (size_t)V(c, 1)->dims[1];
 	if ((V(c, 2) && ((rc = need_param(c, 2, DT_Q8, false, 1)) || (rc = same_dtype(c, 0, 2)))) ||
@@ -1171,6 +1179,18 @@ static int op_dynquant(struct nctx *c)
 	return set_out(c, 2, DNNQ_IR_U8, 0, NULL, false);
 }
 
+/* Cast of a computed integer value to float (ONNX TensorProto FLOAT = 1). */
+static int op_cast(struct nctx *c)
+{
+	int64_t to;
+	int rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false);
+	if (rc || (rc = a_int(c, "to", 0, &to)))
+		return rc;
+	if (to != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float", (long long)to);
+	return same_out(c, V(c, 0), DNNQ_IR_F32);
+}
+
 /* ---- Constant ---------------------------------------------------------------- */
 
 static int op_constant(struct nctx *c)
@@ -1275,6 +1295,7 @@ static const struct opdef OPS[] = {
 	{ "ConvInteger", DNNQ_IR_CONVINTEGER, op_convinteger, 2, 4, 1 },
 	{ "MatMulInteger", DNNQ_IR_MATMULINTEGER, op_matmulinteger, 2, 4, 1 },
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
+	{ "Cast", DNNQ_IR_CAST, op_cast, 1, 1, 1 },
 	/* eltwise (the unary operators of the registry import through it) */
 	{ "Min", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },

@@ -322,6 +322,29 @@ static const char *S(const char *s)
 	return s ? s : "";
 }
 
+int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v,
+                          struct dnnq_diag *diag)
+{
+	*v = (struct dnnq_ir_value){ .producer = -1 };
+	Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, bytes);
+	if (!t)
+		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "not a TensorProto: the protobuf does not "
+		                     "parse (%zu bytes)", len);
+	/* imp_tensor_value's checks and copy, into an IR of its own */
+	struct dnnq_ir ir = { 0 };
+	struct imp m = { .ir = &ir, .diag = diag };
+	char what[160];
+	snprintf(what, sizeof what, "tensor '%.100s'", S(t->name));
+	int32_t id = imp_tensor_value(&m, t, S(t->name), what);
+	if (id >= 0)            /* else the problem is in the diag */
+		*v = ir.values[id];
+	free(ir.values);
+	free(m.known);
+	free(m.list);
+	onnx__tensor_proto__free_unpacked(t, NULL);
+	return id < 0 ? id : DNNQ_OK;
+}
+
 static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 {
 	char what[160];

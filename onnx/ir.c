@@ -46,7 +46,7 @@ const char *dnnq_ir_op_name(enum dnnq_ir_op op)
 		"conv", "gemm", "batchnorm", "relu", "leakyrelu", "clip", "sigmoid", "tanh",
 		"hardsigmoid", "hardswish", "maxpool", "avgpool", "gavgpool", "add", "mul", "sum",
 		"concat", "reshape", "softmax", "quantize", "dequantize", "qlinearconv",
-		"qlinearmatmul", "convinteger", "matmulinteger", "dynquant", "engine",
+		"qlinearmatmul", "convinteger", "matmulinteger", "dynquant", "cast", "engine",
 	};
 	return (unsigned)op < DNNQ_IR_OP_COUNT ? name[op] : "?";
 }

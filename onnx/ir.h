@@ -14,7 +14,8 @@
  *   - every attribute has its default filled in, auto_pad is resolved into
  *     explicit pads, Clip's min/max inputs (opset 11+) are attributes,
  *     Reshape/Flatten/Squeeze/Unsqueeze carry their resolved output shape;
- *   - MatMul (2-D) is a GEMM with alpha 1, beta 0 (its B must be constant);
+ *   - MatMul is a GEMM with alpha 1, beta 0 (its B a 2-D constant; its A of
+ *     rank >= 2, the last axis multiplied, the leading dims rows);
  *   - a Conv's W and B, a Gemm's B and C are constants, or (QDQ models not
  *     fused into QLINEARCONV / QLINEARMATMUL by onnx/qdq.c) the output of a
  *     DEQUANTIZE whose input 0 is a constant;
@@ -50,7 +51,7 @@ enum dnnq_ir_dtype {
 enum dnnq_ir_op {
 	/* fp32 operators */
 	DNNQ_IR_CONV,            /* X, W, [B]                                    */
-	DNNQ_IR_GEMM,            /* A, B, [C]: Gemm, MatMul (2-D)                */
+	DNNQ_IR_GEMM,            /* A, B, [C]: Gemm (2-D), MatMul (A of rank >= 2) */
 	DNNQ_IR_BATCHNORM,       /* X, scale, B, mean, var (constants)           */
 	DNNQ_IR_RELU,
 	DNNQ_IR_LEAKYRELU,       /* alpha                                        */
@@ -82,6 +83,7 @@ enum dnnq_ir_op {
 	DNNQ_IR_CONVINTEGER,     /* x, w, [xz], [wz] -> s32                      */
 	DNNQ_IR_MATMULINTEGER,   /* a, b, [az], [bz] -> s32                      */
 	DNNQ_IR_DYNQUANT,        /* DynamicQuantizeLinear: x -> y, ys, yz        */
+	DNNQ_IR_CAST,            /* Cast of integers (u8, s8, s32) to float      */
 	/* an operator described by the engine's registry (engine/op.h): kind
 	 * names it; imported, run and lowered through its description (today:
 	 * binary elementwise with numpy broadcasting, e.g. Sub, Div, Pow;
@@ -119,6 +121,8 @@ struct dnnq_ir_node {
 	int64_t axis;                   /* Concat, Softmax, Quantize/DequantizeLinear
 	                                   (normalised to >= 0) */
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
+	bool dynamic;                   /* GEMM: its input is quantized per call (the
+	                                   model was quantized dynamically: qdq.c) */
 };
 
 /* The activation patterns the importer fuses (onnx/fuse.h). */
@@ -165,6 +169,12 @@ int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **l
                      size_t *count, struct dnnq_diag *diag);
 /* The file's bytes, then dnnq_onnx_import; messages start with the path. */
 int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, size_t *count,
+                          struct dnnq_diag *diag);
+
+/* A serialized TensorProto (the input_N.pb and output_N.pb files of ONNX's
+ * backend tests) as a constant value: name, dtype, dims and data (owned:
+ * free v->name and v->data), checked as an initializer is. */
+int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v,
                           struct dnnq_diag *diag);
 
 /* ---- onnx/ref.c: the fp32 reference executor ------------------------------ */

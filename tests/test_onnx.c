@@ -869,8 +869,8 @@ START_TEST(more_unsupported)
 
 	b = nchw(13, 1, 1, 1);
 	mb_node(b, "Relu", "r", "x", "a");
-	mb_node(b, "Cast", "cast", "a", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'cast' (Cast): unsupported operator");
+	mb_node(b, "NonZero", "nz", "a", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'nz' (NonZero): unsupported operator");
 }
 END_TEST
 
@@ -1463,7 +1463,9 @@ START_TEST(fixture_ops)
 	char name[128], kind[16];
 	int nin, cases = 0;
 	while (fscanf(f, "%127s %15s %d", name, kind, &nin) == 3) {
-		check_case("tests/onnx/ops", name, !strcmp(kind, "int8"), nin, 1e-4f);
+		/* approx: the importer made a quantized model's float form */
+		check_case("tests/onnx/ops", name, !strcmp(kind, "int8"), nin,
+		           strcmp(kind, "approx") ? 1e-4f : 3e-2f);
 		cases++;
 	}
 	fclose(f);

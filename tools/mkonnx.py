@@ -402,6 +402,7 @@ NP_OPS = {
     "ConvInteger": np_convinteger,
     "MatMulInteger": np_matmulinteger,
     "DynamicQuantizeLinear": lambda a, i, o: list(dynamic_quantize(i[0])),
+    "Cast": lambda a, i, o: [np.asarray(i[0]).astype(np.float32)],
 }
 
 
@@ -679,6 +680,7 @@ T_OPS = {
     "ConvInteger": t_convinteger,
     "MatMulInteger": t_matmulinteger,
     "DynamicQuantizeLinear": t_dynquant,
+    "Cast": lambda a, i, o: [i[0].to(torch.float32)],
 }
 
 
@@ -871,6 +873,13 @@ def fp32_cases(c):
     r = c.rng("matmul_const")
     c.add("matmul_const", "fp32", [node("MatMul", ["x", "B"], ["y"])],
           [("x", u(r, [2, 16], -1, 1))], {"B": nrm(r, (16, 8))}, ["y"])
+
+    # a transformer's linear layer: [batch, sequence, hidden] by constant weights, + bias
+    r = c.rng("matmul_3d_const")
+    c.add("matmul_3d_const", "fp32",
+          [node("MatMul", ["x", "B"], ["t"]), node("Add", ["t", "bias"], ["y"])],
+          [("x", u(r, [2, 5, 16], -1, 1))], {"B": nrm(r, (16, 8)), "bias": nrm(r, (8,))},
+          ["y"])
 
     def unary(name, op, lo, hi, opset=OPSET, extra_inits=None, extra_ins=(), **attrs):
         r = c.rng(name)
@@ -1114,6 +1123,15 @@ def int8_cases(c):
           {"s": np.array([0.01, 0.02, 0.04], np.float32), "z": np.array([0, 3, -7], np.int8)},
           ["y"])
 
+    # per-axis ties: x / scale lands on .5 and the zero points are odd
+    # (round before adding the zero point, as ONNX says); axis 2 of a rank-3 x
+    r = c.rng("quantize_u8_axis_ties")
+    c.add("quantize_u8_axis_ties", "int8",
+          [node("QuantizeLinear", ["x", "s", "z"], ["y"], axis=2)],
+          [("x", (r.integers(-400, 400, size=[2, 5, 3]) * 0.25).astype(np.float32))],
+          {"s": np.array([0.5, 1.0, 0.25], np.float32),
+           "z": np.array([3, 129, 255], np.uint8)}, ["y"])
+
     # DequantizeLinear on an activation: per tensor, and per channel (axis 1).
     for name, dt, zp in (("dequantize_u8", np.uint8, 128), ("dequantize_s8", np.int8, -3)):
         r = c.rng(name)
@@ -1203,6 +1221,44 @@ def int8_cases(c):
           [("a", r.integers(0, 256, size=(2, 16)).astype(np.uint8))],
           {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8),
            "az": np.uint8(7), "bz": np.int8(0)}, ["y"])
+
+    r = c.rng("matmulinteger_3d")
+    c.add("matmulinteger_3d", "int8", [node("MatMulInteger", ["a", "b", "az"], ["y"])],
+          [("a", r.integers(0, 256, size=(2, 3, 16)).astype(np.uint8))],
+          {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8), "az": np.uint8(3)},
+          ["y"])
+
+    # ONNX Runtime's quantize_dynamic: DynamicQuantizeLinear, MatMulInteger /
+    # ConvInteger, Cast, Mul by xs * ws, then the bias Add; kind "approx":
+    # dnnq runs the float product with x quantized its own way (SQNR only)
+    for name, wdt, per_col in (("ort_dynamic_matmul", np.int8, True),
+                               ("ort_dynamic_matmul_u8", np.uint8, False)):
+        r = c.rng(name)
+        lo, hi = qrange(wdt)
+        wz = {"wz": wdt(0 if wdt == np.int8 else 131)} if wdt == np.uint8 else {}
+        c.add(name, "approx",
+              [node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+               node("MatMulInteger", ["xq", "w", "xz", *wz], ["acc"]),
+               node("Cast", ["acc"], ["accf"], to=1),
+               node("Mul", ["xs", "ws"], ["s"]),
+               node("Mul", ["accf", "s"], ["t"]),
+               node("Add", ["t", "b"], ["y"])],
+              [("x", u(r, [2, 3, 16], -1.5, 2.0))],
+              {"w": r.integers(lo, hi + 1, size=(16, 8)).astype(wdt),
+               "ws": (r.uniform(0.002, 0.01, size=(8,)) if per_col
+                      else np.array(0.005)).astype(np.float32),
+               "b": nrm(r, (8,)), **wz}, ["y"])
+    r = c.rng("ort_dynamic_conv")
+    c.add("ort_dynamic_conv", "approx",
+          [node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+           node("ConvInteger", ["xq", "w", "xz"], ["acc"], pads=[1, 1, 1, 1]),
+           node("Cast", ["acc"], ["accf"], to=1),
+           node("Mul", ["xs", "ws"], ["s"]),
+           node("Mul", ["s", "accf"], ["t"]),
+           node("Add", ["t", "b"], ["y"])],
+          [("x", u(r, [2, 3, 6, 6], -1, 1))],
+          {"w": r.integers(-127, 128, size=(4, 3, 3, 3)).astype(np.int8),
+           "ws": np.float32(0.004), "b": nrm(r, (4, 1, 1))}, ["y"])
 
     r = c.rng("dynamicquantize")
     c.add("dynamicquantize", "int8",
