@@ -27,7 +27,7 @@ struct unary {
 
 float (*dnnq_unary_fn(const struct dnnq_op_def *d))(float)
 {
-	return d && d->ops == &dnnq_unary_ops ? ((const struct dnnq_unary_impl *)d->impl)->f32
+	return d && d->ops_f32 == &dnnq_unary_ops ? ((const struct dnnq_unary_impl *)d->impl)->f32
 	                                      : NULL;
 }
 

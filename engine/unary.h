@@ -2,10 +2,12 @@
  * engine/unary.h — unary elementwise operators, each one file of
  * engine/ops/ (engine/ops/exp.c is the example):
  *
- *     DNNQ_UNARY_OP(exp, "Exp", 20, dnnq_exp1(x), dnnq_exp8(x))
+ *     DNNQ_UNARY_OP(exp, "Exp", 20, dnnq_exp1(x), dnnq_exp8(x), true)
  *
  * defines the operator `exp` with file code 20 implementing ONNX's Exp:
- * y = f(x) on real values, any shape. The int8 node samples f at the 256
+ * y = f(x) on real values, any shape, with an int8 node (false: fp32 only,
+ * where a table of 256 samples is measured too coarse, as Log's near 0:
+ * the lowering runs such a node fp32). The int8 node samples f at the 256
  * values its u8 input can hold: a table built at create from the input's
  * and output's parameters (x dequantized, f in float, quantized round half
  * to even, saturated, NaN to 0) and applied by the LUT kernels of the
@@ -216,7 +218,7 @@ extern const struct node_ops dnnq_unary_ops;
 /* d's scalar function when d is a unary operator, else NULL. */
 float (*dnnq_unary_fn(const struct dnnq_op_def *d))(float);
 
-#define DNNQ_UNARY_OP(NAME, ONNX, KIND, EXPR, EXPR_AVX2)                                   \
+#define DNNQ_UNARY_OP(NAME, ONNX, KIND, EXPR, EXPR_AVX2, INT8)                             \
 static float NAME##_f32(float x)                                                           \
 {                                                                                          \
 	return EXPR;                                                                       \
@@ -243,8 +245,9 @@ static const struct dnnq_unary_impl NAME##_impl = {                             
 };                                                                                         \
 const struct dnnq_op_def dnnq_op_##NAME = {                                                \
 	.kind = KIND, .name = #NAME, .onnx = ONNX, .min_inputs = 1, .max_inputs = 1,       \
-	.attrs = DNNQ_BINARY_ATTRS, .build = dnnq_binary_build, .ops = &dnnq_unary_ops,    \
-	.ops_f32 = &dnnq_unary_ops, .impl = &NAME##_impl,                                  \
+	.attrs = DNNQ_BINARY_ATTRS, .build = dnnq_binary_build,                            \
+	.ops = (INT8) ? &dnnq_unary_ops : NULL, .ops_f32 = &dnnq_unary_ops,                \
+	.impl = &NAME##_impl,                                                              \
 }
 
 /* ---- Pow (a binary operator: engine/ops/pow.c) --------------------------------- */

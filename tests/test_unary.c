@@ -1,8 +1,8 @@
 /*
  * The unary elementwise operators and the fused activations (suite unary):
  * every unary operator of the registry (engine/unary.h) gives, on every
- * ISA, the bytes of its table built from the scalar formula (int8) and the
- * scalar kernel's bits (fp32); the polynomial exp, log, erf and pow stay
+ * ISA, the bytes of its table built from the scalar formula (int8, where it
+ * has an int8 node) and the scalar kernel's bits (fp32); the polynomial exp, log, erf and pow stay
  * within a few ulp of libm in double, special values included; the
  * importer fuses the torch exports of HardSwish, Swish and GELU
  * (tests/onnx/ops/fuse_*.onnx, tools/mkonnx.py) and leaves a pattern whose
@@ -83,7 +83,8 @@ START_TEST(unary_ops_every_isa)
 		nun++;
 		run_node(def, true, DNNQ_ISA_SCALAR, NULL, xf, ys);
 		FOR_EACH_ISA(isa) {
-			run_node(def, false, isa, isa % 2 ? &ex : NULL, xq, yq);
+			if (def->ops)          /* Log is fp32 only */
+				run_node(def, false, isa, isa % 2 ? &ex : NULL, xq, yq);
 			run_node(def, true, isa, isa % 2 ? NULL : &ex, xf, yf);
 			for (size_t e = 0; e < N_ELEMS; e++)
 				ck_assert_msg(!memcmp(&yf[e], &ys[e], 4), "%s fp32 %s element %zu (x %g): "

@@ -3,4 +3,4 @@
  */
 #include "engine/unary.h"
 
-DNNQ_UNARY_OP(erf, "Erf", 22, dnnq_erf1(x), dnnq_erf8(x));
+DNNQ_UNARY_OP(erf, "Erf", 22, dnnq_erf1(x), dnnq_erf8(x), true);

@@ -3,4 +3,4 @@
  */
 #include "engine/unary.h"
 
-DNNQ_UNARY_OP(exp, "Exp", 20, dnnq_exp1(x), dnnq_exp8(x));
+DNNQ_UNARY_OP(exp, "Exp", 20, dnnq_exp1(x), dnnq_exp8(x), true);

@@ -20,4 +20,4 @@ DNNQ_AVX2 __m256 gelu8(__m256 x)
 	                     _mm256_add_ps(_mm256_set1_ps(1.0f), t));
 }
 
-DNNQ_UNARY_OP(gelu, NULL, 24, gelu1(x), gelu8(x));
+DNNQ_UNARY_OP(gelu, NULL, 24, gelu1(x), gelu8(x), true);

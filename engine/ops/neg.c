@@ -3,4 +3,4 @@
  */
 #include "engine/unary.h"
 
-DNNQ_UNARY_OP(neg, "Neg", 18, -x, _mm256_xor_ps(x, _mm256_set1_ps(-0.0f)));
+DNNQ_UNARY_OP(neg, "Neg", 18, -x, _mm256_xor_ps(x, _mm256_set1_ps(-0.0f)), true);

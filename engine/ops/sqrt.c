@@ -3,4 +3,4 @@
  */
 #include "engine/unary.h"
 
-DNNQ_UNARY_OP(sqrt, "Sqrt", 16, sqrtf(x), _mm256_sqrt_ps(x));
+DNNQ_UNARY_OP(sqrt, "Sqrt", 16, sqrtf(x), _mm256_sqrt_ps(x), true);

@@ -18,4 +18,4 @@ DNNQ_AVX2 __m256 swish8(__m256 x)
 	                        _mm256_mul_ps(x, s));
 }
 
-DNNQ_UNARY_OP(swish, NULL, 23, swish1(x), swish8(x));
+DNNQ_UNARY_OP(swish, NULL, 23, swish1(x), swish8(x), true);
