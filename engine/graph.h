@@ -78,7 +78,7 @@ struct dnnq_node_desc {
 		struct dnnq_softmax_desc softmax;
 		struct dnnq_elementwise_linear_desc ewlin;
 		struct dnnq_concat_desc concat;
-		struct {                       /* engine/binary.h */
+		struct {                       /* engine/binary.h, engine/unary.h */
 			enum dnnq_isa isa;
 			struct dnnq_qparams out_qp;
 		} binary;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/unary.h"
 #include "onnx/import-int.h"
 
 static const char *S(const char *s)
@@ -1006,6 +1007,107 @@ static int op_dropout(struct nctx *c)
 	return pass_through(c);
 }
 
+/* ---- eltwise: Min, Max, PRelu (the registry's binary operators) ---------------- */
+
+static void registry_kind(struct nctx *c)
+{
+	c->node.kind = dnnq_op_find_onnx(S(c->np->op_type))->kind;
+}
+
+/* One link of a chain: a node of c's operator on c->in[0] and c->in[1]
+ * whose output (c->out[0], "NAME:k") becomes c->in[0]. */
+static int chain_link(struct nctx *c, size_t k)
+{
+	char nm[160];
+	snprintf(nm, sizeof nm, "%.140s:%zu", c->name, k);
+	c->out[0].name = nm;
+	c->out[0].producer = (int32_t)c->m->ir->nnodes;
+	int32_t id = imp_new_value(c->m, &c->out[0], true);
+	if (id < 0)
+		return id;
+	struct dnnq_ir_node n = c->node;
+	n.ninputs = 2;
+	n.noutputs = 1;
+	for (size_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
+		n.inputs[i] = i < 2 ? c->in[i] : -1;
+	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
+		n.outputs[i] = i ? -1 : id;
+	n.name = strdup(nm);
+	n.op_type = strdup(S(c->np->op_type));
+	if (!n.name || !n.op_type || imp_new_node(c->m, &n)) {
+		free(n.name);
+		free(n.op_type);
+		return DNNQ_E_NOMEM;
+	}
+	c->in[0] = id;
+	return 0;
+}
+
+/* Min and Max of one input are that input, of two the binary operator, of
+ * more a chain of them: ((x0 op x1) op x2) ..., this node the last. */
+static int op_minmax(struct nctx *c)
+{
+	int rc;
+	registry_kind(c);
+	if (c->nin == 1) {
+		rc = need(c, 0, DT_F32, false);
+		return rc ? rc : pass_through(c);
+	}
+	size_t n = c->nin;
+	c->nin = 2;
+	for (size_t k = 2; k < n; k++) {
+		if ((rc = op_binary(c)) || (rc = chain_link(c, k - 1)))
+			return rc;
+		c->in[1] = c->in[k];
+	}
+	return op_binary(c);
+}
+
+/* An integer exponent (opset 12 allows one) is made an f32 constant. */
+static int op_pow(struct nctx *c)
+{
+	registry_kind(c);
+	const struct dnnq_ir_value *e = V(c, 1);
+	if (e && e->data && (e->dtype == DNNQ_IR_S64 || e->dtype == DNNQ_IR_S32)) {
+		size_t n = numel(e);
+		char name[200];
+		float *f = malloc(n ? n * sizeof *f : 1);
+		if (!f)
+			return DNNQ_E_NOMEM;
+		for (size_t i = 0; i < n; i++)
+			f[i] = e->dtype == DNNQ_IR_S64 ? (float)((const int64_t *)e->data)[i]
+			                               : (float)((const int32_t *)e->data)[i];
+		snprintf(name, sizeof name, "%.180s:f32", e->name);
+		struct dnnq_ir_value v = *e;
+		v.name = name;
+		v.dtype = DNNQ_IR_F32;
+		v.data = f;
+		int32_t id = imp_new_value(c->m, &v, true);
+		if (id < 0) {
+			free(f);
+			return id;
+		}
+		c->in[1] = id;
+	}
+	return op_binary(c);
+}
+
+/* The slope broadcasts to X (unidirectionally: the output is X's shape). */
+static int op_prelu(struct nctx *c)
+{
+	registry_kind(c);
+	int rc = op_binary(c);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (!same_shape(&c->out[0], x)) {
+		char bs[128];
+		return bad(c, DNNQ_E_SHAPE, "slope [%s] does not broadcast to X [%s]",
+		           imp_dims_str_r(V(c, 1), bs, sizeof bs), imp_dims_str(x));
+	}
+	return 0;
+}
+
 /* ---- quantization ------------------------------------------------------------ */
 
 /* Quantize/DequantizeLinear's scale (1) and zero point (2) against x (0):
@@ -1194,18 +1296,27 @@ static const struct opdef OPS[] = {
 	{ "MatMulInteger", DNNQ_IR_MATMULINTEGER, op_matmulinteger, 2, 4, 1 },
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
 	{ "Cast", DNNQ_IR_CAST, op_cast, 1, 1, 1 },
+	/* eltwise (the unary operators of the registry import through it) */
+	{ "Min", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
+	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
+	{ "PRelu", DNNQ_IR_ENGINE, op_prelu, 2, 2, 1 },
+	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an
  * ONNX operator alone: imported through its description. Binary
- * elementwise ones (f32 set) broadcast as Add does. */
+ * elementwise ones (f32 set) broadcast as Add does; unary ones
+ * (engine/unary.h) keep their input's shape. */
 static const struct opdef *find_registry_op(const char *name, struct opdef *tmp,
                                             uint32_t *kind)
 {
 	const struct dnnq_op_def *def = dnnq_op_find_onnx(name);
-	if (!def || !def->f32 || def->min_inputs != 2 || def->max_inputs != 2)
+	if (def && dnnq_unary_fn(def))
+		*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_unary, 1, 1, 1 };
+	else if (def && def->f32 && def->min_inputs == 2 && def->max_inputs == 2)
+		*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_binary, 2, 2, 1 };
+	else
 		return NULL;
-	*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_binary, 2, 2, 1 };
 	*kind = def->kind;
 	return tmp;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx/fuse.h"
 #include "onnx/import-int.h"
 #include "onnx/qdq.h"
 
@@ -744,8 +745,8 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 	} else {
 		rc = import_graph(&m, mp);
 	}
-	if (!rc && !m.status && !m.nomem)
-		rc = dnnq_ir_fuse_qdq(ir, diag);
+	if (!rc && !m.status && !m.nomem && !(rc = dnnq_ir_fuse_qdq(ir, diag)))
+		rc = dnnq_ir_fuse_activations(ir, diag);
 	if (m.nomem && !rc)
 		rc = DNNQ_E_NOMEM;
 	if (rc == DNNQ_E_NOMEM && !m.status)

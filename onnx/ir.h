@@ -98,7 +98,8 @@ enum dnnq_ir_op {
 	DNNQ_IR_CAST,            /* Cast of integers (u8, s8, s32) to float      */
 	/* an operator described by the engine's registry (engine/op.h): kind
 	 * names it; imported, run and lowered through its description (today:
-	 * binary elementwise with numpy broadcasting, e.g. Sub, Div) */
+	 * binary elementwise with numpy broadcasting, e.g. Sub, Div, Pow;
+	 * unary elementwise, e.g. Erf, and the fused Swish and GELU) */
 	DNNQ_IR_ENGINE,
 	DNNQ_IR_OP_COUNT,
 };
@@ -148,6 +149,15 @@ struct dnnq_ir_removed {
 	enum dnnq_ir_settled how;
 };
 
+/* The activation patterns the importer fuses (onnx/fuse.h). */
+enum dnnq_ir_fusion {
+	DNNQ_IR_FUSED_HARDSWISH_CLIP,   /* x * Clip(x + 3, 0, 6) / 6 */
+	DNNQ_IR_FUSED_HARDSWISH_HSIG,   /* x * HardSigmoid(x) */
+	DNNQ_IR_FUSED_SWISH,            /* x * Sigmoid(x) */
+	DNNQ_IR_FUSED_GELU,             /* x * 0.5 * (1 + Erf(x / sqrt 2)) */
+	DNNQ_IR_FUSED_COUNT,
+};
+
 struct dnnq_ir {
 	char *name;                     /* graph name (owned; may be "") */
 	char *producer;                 /* producer_name producer_version (owned) */
@@ -158,7 +168,12 @@ struct dnnq_ir {
 	int32_t *inputs, *outputs;      /* value ids, in the ONNX graph's order */
 	size_t nremoved;
 	struct dnnq_ir_removed *removed; /* ONNX nodes with no IR node, in order */
+	/* onnx/fuse.c: the patterns fused, a count each */
+	uint32_t fused[DNNQ_IR_FUSED_COUNT];
 };
+
+/* "x*Clip(x+3,0,6)/6 -> HardSwish" and the like. */
+const char *dnnq_ir_fusion_name(enum dnnq_ir_fusion f);
 
 void dnnq_ir_free(struct dnnq_ir *ir);
 /* Elements of a value with the batch as given (batched values), or as stored. */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/unary.h"
 #include "onnx/lower-internal.h"
 
 #define NODE(j) (&L->ir->nodes[j])
@@ -674,6 +675,19 @@ static int lower_binary(struct lower *L, size_t j)
 	mn->inputs[0] = in[0];
 	mn->inputs[1] = in[1];
 	return act_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* A registry operator: a unary one (engine/unary.h) reads its activation as
+ * it is, whatever the layout; a binary one broadcasts. */
+static int lower_engine(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	if (!dnnq_unary_fn(dnnq_op_get(n->kind)))
+		return lower_binary(L, j);
+	int32_t ref;
+	int rc;
+	struct dnnq_model_node *mn = simple(L, n, n->kind, 0, &ref, &rc);
+	return mn ? act_out(L, n, n->outputs[0], mn, ref) : rc;
 }
 
 /* Sum and Concat: 1..16 activations. */
@@ -1437,8 +1451,8 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_AVGPOOL:
 	case DNNQ_IR_GAVGPOOL:      return lower_pool(L, j);
 	case DNNQ_IR_ADD:
-	case DNNQ_IR_MUL:
-	case DNNQ_IR_ENGINE:        return lower_binary(L, j);
+	case DNNQ_IR_MUL:           return lower_binary(L, j);
+	case DNNQ_IR_ENGINE:        return lower_engine(L, j);
 	case DNNQ_IR_SUM:
 	case DNNQ_IR_CONCAT:        return lower_multi(L, j);
 	case DNNQ_IR_RESHAPE:       return lower_reshape(L, j);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/unary.h"
 #include "onnx/ir.h"
 
 struct run {
@@ -378,6 +379,22 @@ static void binary(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
+/* A registry operator: a unary one (engine/unary.h) element by element
+ * with its f32 function, a binary one broadcasting. */
+static void engine_op(const struct run *r, const struct dnnq_ir_node *n)
+{
+	float (*f)(float) = dnnq_unary_fn(dnnq_op_get(n->kind));
+	if (!f) {
+		binary(r, n);
+		return;
+	}
+	size_t total = anumel(r, n->outputs[0]);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	for (size_t e = 0; e < total; e++)
+		y[e] = f(x[e]);
+}
+
 /* prod(dims[0:axis]), dims[axis], prod(dims[axis+1:]) at this batch. */
 static void split(const struct run *r, int32_t id, int64_t axis, size_t *outer, size_t *mid,
                   size_t *inner)
@@ -492,7 +509,8 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_QLINEARMATMUL: matmul_int(r, n, true); break;
 	case DNNQ_IR_MATMULINTEGER: matmul_int(r, n, false); break;
 	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: pool(r, n); break;
-	case DNNQ_IR_ADD: case DNNQ_IR_MUL: case DNNQ_IR_ENGINE: binary(r, n); break;
+	case DNNQ_IR_ADD: case DNNQ_IR_MUL: binary(r, n); break;
+	case DNNQ_IR_ENGINE: engine_op(r, n); break;
 	case DNNQ_IR_SUM:
 		total = anumel(r, n->outputs[0]);
 		for (size_t e = 0; e < total; e++) {

@@ -34,7 +34,8 @@
 	DNNQ_SUITE(convert) \
 	DNNQ_SUITE(nodetests) \
 	DNNQ_SUITE(ops) \
-	DNNQ_SUITE(registry)
+	DNNQ_SUITE(registry) \
+	DNNQ_SUITE(unary)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

@@ -703,21 +703,50 @@ END_TEST
 
 /* ---- importer: errors -------------------------------------------------------------- */
 
+/* eltwise: a slope that widens X, a Min of three whose third does not
+ * broadcast, a Sqrt of integers: each named with its op type. */
+START_TEST(eltwise_bad_inputs)
+{
+	struct mb *b = nchw(13, 1, 2, 2);
+	int64_t sd[4] = { 1, 3, 1, 1 }, k[2] = { 4, 9 };
+	float slope[3] = { 0.1f, 0.2f, 0.3f };
+	int64_t wd[4] = { 1, 1, 3, 3 };
+	float w[9] = { 0 };
+	mb_init(b, "slope", F, 4, sd, slope);
+	mb_init(b, "w", F, 4, wd, w);
+	mb_i64(b, "k", 2, k);
+	mb_node(b, "PRelu", "pr", "x,slope", "a");
+	mb_node(b, "Min", "mn", "x,x,w", "c");
+	mb_node(b, "Sqrt", "sq", "k", "d");
+	mb_node(b, "Sum", "s", "a,c", "y");
+	struct dnnq_ir ir;
+	struct res r = imp(b, &ir);
+	ck_assert_int_ne(r.rc, 0);
+	ck_assert_uint_eq(r.count, 3);
+	ck_assert_msg(strstr(r.list, "node 'pr' (PRelu): slope [1,3,1,1] does not broadcast to X"),
+	              "%s", r.list);
+	ck_assert_msg(strstr(r.list, "node 'mn' (Min): shapes ["), "%s", r.list);
+	ck_assert_msg(strstr(r.list, "node 'sq' (Sqrt): input 0 'k' is int64"), "%s", r.list);
+	free(r.list);
+}
+END_TEST
+
+
 START_TEST(unsupported_all_listed)
 {
 	struct mb *b = nchw(13, 1, 2, 2);
-	mb_node(b, "Erf", "bad_erf", "x", "a");
+	mb_node(b, "Shrink", "bad_shrink", "x", "a");
 	mb_node(b, "Relu", "r", "a", "b");         /* downstream: no message of its own */
-	mb_node(b, "Erf", "", "b", "c");
+	mb_node(b, "Shrink", "", "b", "c");
 	mb_node(b, "Conv", "cv", "x,x", "d");      /* a weight that is no constant */
 	mb_node(b, "Add", "add", "c,d", "y");
 	struct dnnq_ir ir;
 	struct res r = imp(b, &ir);
 	ck_assert_int_eq(r.rc, DNNQ_E_UNSUPPORTED);
-	ck_assert_str_eq(r.diag.msg, "node 'bad_erf' (Erf): unsupported operator");
+	ck_assert_str_eq(r.diag.msg, "node 'bad_shrink' (Shrink): unsupported operator");
 	ck_assert_uint_eq(r.count, 3);
-	ck_assert_ptr_nonnull(strstr(r.list, "node 'bad_erf' (Erf): unsupported operator\n"));
-	ck_assert_ptr_nonnull(strstr(r.list, "node 'Erf#2' (Erf): unsupported operator\n"));
+	ck_assert_ptr_nonnull(strstr(r.list, "node 'bad_shrink' (Shrink): unsupported operator\n"));
+	ck_assert_ptr_nonnull(strstr(r.list, "node 'Shrink#2' (Shrink): unsupported operator\n"));
 	ck_assert_ptr_nonnull(strstr(r.list, "node 'cv' (Conv): input 1 'x' must be a constant"));
 	ck_assert_ptr_null(strstr(r.list, "'r'"));
 	free(r.list);
@@ -1876,6 +1905,7 @@ Suite *suite_onnx(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, unsupported_all_listed);
+	tcase_add_test(tc, eltwise_bad_inputs);
 	tcase_add_test(tc, dynamic_dim_rejected);
 	tcase_add_test(tc, bad_tensors);
 	tcase_add_test(tc, graph_errors);

@@ -585,6 +585,27 @@ static int import(const struct opts *o, struct dnnq_ir *ir, char **list, size_t 
 	return rc;
 }
 
+/* The activation patterns the importer fused (onnx/fuse.h), a count each:
+ * a JSON member or a line of text. */
+static void print_fusions(const struct opts *o, const struct dnnq_ir *ir)
+{
+	printf(o->json ? ",\"fusions\":{" : "fusions:");
+	size_t k = 0;
+	for (int f = 0; f < DNNQ_IR_FUSED_COUNT; f++) {
+		if (!ir->fused[f])
+			continue;
+		if (o->json) {
+			printf("%s", k ? "," : "");
+			dnnq_json_string(stdout, dnnq_ir_fusion_name(f));
+			printf(":%u", ir->fused[f]);
+		} else {
+			printf("%s %u %s", k ? "," : "", ir->fused[f], dnnq_ir_fusion_name(f));
+		}
+		k++;
+	}
+	printf(o->json ? "}" : k ? "\n" : " none\n");
+}
+
 static int convert(const struct opts *o)
 {
 	struct dnnq_diag d = { "" };
@@ -710,6 +731,7 @@ static int convert(const struct opts *o)
 		}
 		import_report(o, &ir);
 		if (o->report) {
+			print_fusions(o, &ir);
 			printf(",\"layers\":[");
 			rc = report(o, &c, &m, out_db, acc, nacc, &d);
 			printf("]");
@@ -726,8 +748,10 @@ static int convert(const struct opts *o)
 			printf("acc16: %zu of %zu conv/fc layers%s\n", kept, nacc,
 			       lo.acc16 == DNNQ_ACC16_AUTO ? " (auto)" : "");
 		import_report(o, &ir);
-		if (o->report)
+		if (o->report) {
+			print_fusions(o, &ir);
 			rc = report(o, &c, &m, out_db, acc, nacc, &d);
+		}
 	}
 out:
 	if (rc)

@@ -24,8 +24,10 @@ Deterministic: fixed seeds, one torch thread, deterministic algorithms.
 """
 
 import argparse
+import functools
 import hashlib
 import io
+import math
 import json
 import os
 import sys
@@ -373,6 +375,18 @@ NP_OPS = {
     "Mul": lambda a, i, o: [f32(f64(i[0]) * f64(i[1]))],
     "Sum": lambda a, i, o: [f32(sum(f64(t) for t in i))],
     "Concat": lambda a, i, o: [np.concatenate(i, axis=a["axis"])],
+    # eltwise
+    "Sqrt": lambda a, i, o: [f32(np.sqrt(f64(i[0])))],
+    "Reciprocal": lambda a, i, o: [f32(1 / f64(i[0]))],
+    "Neg": lambda a, i, o: [f32(-f64(i[0]))],
+    "Abs": lambda a, i, o: [f32(np.abs(f64(i[0])))],
+    "Exp": lambda a, i, o: [f32(np.exp(f64(i[0])))],
+    "Log": lambda a, i, o: [f32(np.log(f64(i[0])))],
+    "Erf": lambda a, i, o: [f32(np.vectorize(math.erf)(f64(i[0])))],
+    "Pow": lambda a, i, o: [f32(np.power(f64(i[0]), f64(i[1])))],
+    "Min": lambda a, i, o: [f32(functools.reduce(np.minimum, [f64(t) for t in i]))],
+    "Max": lambda a, i, o: [f32(functools.reduce(np.maximum, [f64(t) for t in i]))],
+    "PRelu": lambda a, i, o: [f32(np.where(f64(i[0]) < 0, f64(i[0]) * f64(i[1]), f64(i[0])))],
     "Flatten": lambda a, i, o: [i[0].reshape(int(np.prod(i[0].shape[:a.get("axis", 1)])), -1)],
     "Reshape": lambda a, i, o: [np_reshape(i[0], i[1])],
     "Squeeze": np_squeeze,
@@ -638,6 +652,19 @@ T_OPS = {
     "Div": lambda a, i, o: [(i[0].double() / i[1].double()).float()],
     "Mul": lambda a, i, o: [(i[0].double() * i[1].double()).float()],
     "Sum": lambda a, i, o: [torch.stack([t.double() for t in i]).sum(0).float()],
+    # eltwise
+    "Sqrt": lambda a, i, o: [torch.sqrt(i[0].double()).float()],
+    "Reciprocal": lambda a, i, o: [torch.reciprocal(i[0].double()).float()],
+    "Neg": lambda a, i, o: [torch.neg(i[0])],
+    "Abs": lambda a, i, o: [torch.abs(i[0])],
+    "Exp": lambda a, i, o: [torch.exp(i[0].double()).float()],
+    "Log": lambda a, i, o: [torch.log(i[0].double()).float()],
+    "Erf": lambda a, i, o: [torch.erf(i[0].double()).float()],
+    "Pow": lambda a, i, o: [torch.pow(i[0].double(), i[1].double()).float()],
+    "Min": lambda a, i, o: [functools.reduce(torch.minimum, [t.double() for t in i]).float()],
+    "Max": lambda a, i, o: [functools.reduce(torch.maximum, [t.double() for t in i]).float()],
+    "PRelu": lambda a, i, o: [torch.where(i[0] < 0, i[0].double() * i[1].double(),
+                                          i[0].double()).float()],
     "Concat": lambda a, i, o: [torch.cat(i, a["axis"])],
     "Flatten": lambda a, i, o: [torch.flatten(i[0], a.get("axis", 1))],
     "Reshape": t_reshape,
@@ -928,6 +955,38 @@ def fp32_cases(c):
     binary("div_perchannel", "Div", const=lambda r: u(r, (3, 1, 1), 0.5, 2))
     binary("div_scalar", "Div", const=lambda r: np.float32(6.0))
     binary("concat_axis1", "Concat", x2shape=[2, 2, 4, 4])
+    # eltwise: the registry's unary operators (engine/unary.h) and binary ones
+    unary("sqrt", "Sqrt", 0.01, 4)
+    unary("reciprocal", "Reciprocal", 0.25, 4)
+    unary("neg", "Neg", -2, 2)
+    unary("abs", "Abs", -2, 2)
+    unary("exp", "Exp", -3, 2)
+    unary("log", "Log", 0.05, 8)
+    unary("erf", "Erf", -3, 3)
+    binary("pow_square", "Pow", const=lambda r: np.float32(2.0))
+    binary("pow_cube_perchannel", "Pow", const=lambda r: np.array([3, 1, 2], np.float32)
+           .reshape(3, 1, 1))
+    binary("min_two", "Min", x2shape=[2, 3, 4, 4])
+    binary("min_scalar", "Min", const=lambda r: np.float32(0.25))
+    binary("max_three", "Max", x2shape=[2, 3, 4, 4], n=3)
+    binary("min_four", "Min", x2shape=[2, 1, 4, 4], n=4)
+    binary("max_broadcast", "Max", x2shape=[2, 3, 1, 4])
+    binary("max_perchannel", "Max", const=lambda r: nrm(r, (3, 1, 1), 0.5))
+    binary("prelu_perchannel", "PRelu", const=lambda r: u(r, (3, 1, 1), 0.05, 0.5))
+    binary("prelu_scalar", "PRelu", const=lambda r: np.float32(0.2))
+    r = c.rng("pow_sqrt")   # x^0.5 of a positive x
+    c.add("pow_sqrt", "fp32", [node("Pow", ["x", "e"], ["y"])], [("x", u(r, X, 0.1, 3))],
+          {"e": np.float32(0.5)}, ["y"])
+    r = c.rng("pow_two")    # a positive base, any exponent
+    c.add("pow_two", "fp32", [node("Pow", ["x", "e"], ["y"])],
+          [("x", u(r, X, 0.2, 2)), ("e", u(r, X, -2, 2))], {}, ["y"])
+    r = c.rng("pow_int_exponent")   # opset 12+: an int64 exponent
+    c.add("pow_int_exponent", "fp32", [node("Pow", ["x", "e"], ["y"])],
+          [("x", u(r, X, -2, 2))], {"e": np.array([3], np.int64)}, ["y"])
+    r = c.rng("min_one")
+    c.add("min_one", "fp32", [node("Relu", ["x"], ["r"]), node("Min", ["r"], ["y"])],
+          [("x", u(r, X, -1, 1))], {}, ["y"])
+    fusion_cases(c)
 
     # Layout-sensitive chains: an NCHW flatten feeding a Gemm.
     def head(name, mid_nodes, mid_inits, gemm_k, tail=None):
@@ -987,6 +1046,50 @@ def fp32_cases(c):
           [("x", u(r, X, 0, 1))],
           {"W": nrm(r, (4, 3, 3, 3)), "B": nrm(r, (4,), 0.1), "ratio": np.float32(0.5)},
           ["y"])
+
+
+def fusion_cases(c):
+    """torch 1.13 exports of the activations onnx/fuse.c fuses, each after a
+    convolution: the importer must fuse them (suite onnx checks which) and
+    match the unfused NumPy reference."""
+    import io
+    import torch.nn as nn
+
+    class Act(nn.Module):
+        def __init__(self, fn):
+            super().__init__()
+            self.conv, self.fn = nn.Conv2d(3, 4, 3, padding=1), fn
+
+        def forward(self, x):
+            return self.fn(self.conv(x))
+
+    acts = {
+        "fuse_hardswish_clip": lambda x: x * F.relu6(x + 3) / 6,
+        "fuse_hardswish_clip_div_first": lambda x: x * (F.relu6(3 + x) / 6),
+        "fuse_hardswish_clip_mul": lambda x: F.relu6(x + 3) * (1 / 6) * x,
+        "fuse_hardswish_hardsigmoid": nn.Hardswish(),       # opset 13: x * HardSigmoid(x)
+        "fuse_swish": lambda x: x * torch.sigmoid(x),
+        "fuse_gelu_torch": nn.GELU(),
+        "fuse_gelu_transformers": lambda x: x * 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0))),
+        "fuse_gelu_mul": lambda x: 0.5 * x * (1 + torch.erf(x * 0.7071067811865476)),
+    }
+    for name, fn in acts.items():
+        r = c.rng(name)
+        torch.manual_seed(int(r.integers(1 << 30)))
+        model = Act(fn).eval()
+        x = u(r, [2, 3, 5, 5], -2, 2)
+        buf = io.BytesIO()
+        torch.onnx.export(model, torch.from_numpy(x), buf, opset_version=13,
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, do_constant_folding=True)
+        g = onnx.load_from_string(buf.getvalue()).graph
+        inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        c.add(name, "fp32", list(g.node), [("x", x)], inits, ["y"])
+    # not fused: the gate is a graph output too
+    r = c.rng("nofuse_swish_output")
+    c.add("nofuse_swish_output", "fp32", [node("Sigmoid", ["x"], ["s"]),
+                                          node("Mul", ["x", "s"], ["y"])],
+          [("x", u(r, [2, 3, 4, 4], -3, 3))], {}, ["y", "s"])
 
 
 def with_ties(r, shape, scale, zp, qmin, qmax):
@@ -1367,7 +1470,7 @@ def make_bad(w):
     nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
              node("Relu", ["c"], ["r"]),
              helper.make_node("Einsum", ["r"], ["e"], name="bad_einsum", equation="nchw->nchw"),
-             helper.make_node("Erf", ["e"], ["f"], name="bad_erf"),
+             helper.make_node("Shrink", ["e"], ["f"], name="bad_shrink"),
              node("GlobalAveragePool", ["f"], ["y"])]
     m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", y)], OPSET, name="unsupported")
     onnx.checker.check_model(m, full_check=True)
