@@ -86,6 +86,13 @@ struct dnnq_node_desc {
 			uint32_t ndim;
 			int64_t dims[DNNQ_MAX_DIMS];   /* dims[0] ignored: the batch */
 		} reshape;
+		/* vision: engine/ops/resize.c (op: engine/resize.h's mode) */
+		struct {
+			enum dnnq_isa isa;
+			uint32_t mode;
+			float scale[2];                /* H, W: output / input */
+			int64_t out_h, out_w;
+		} resize;
 	} op;
 };
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/resize.h"
 #include "onnx/import-int.h"
 
 #define DT(x) (1u << (x))
@@ -180,6 +181,7 @@ static int typed_attr(struct nctx *c, const char *name, Onnx__AttributeProto__At
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:   present = a->has_i; break;
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: present = a->has_f; break;
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:  present = a->n_ints > 0; break;
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: present = a->n_floats > 0; break;
 	default:                                           present = a->has_s; break;
 	}
 	if (!attr_is(a, t, present))
@@ -1130,6 +1132,165 @@ static int op_constant(struct nctx *c)
 	return 0;
 }
 
+/* ---- vision: Resize, Upsample --------------------------------------------------- */
+
+/* The registry kind named name (engine/ops/NAME.c). */
+static int engine_kind(struct nctx *c, const char *name)
+{
+	const struct dnnq_op_def *d = dnnq_op_find(name);
+	if (!d)
+		return bad(c, DNNQ_E_UNSUPPORTED, "this build has no '%s' operator", name);
+	c->node.op = DNNQ_IR_ENGINE;
+	c->node.kind = d->kind;
+	return 0;
+}
+
+/* One of the strings names (NULL-terminated) or an error; its index in *out. */
+static int a_enum(struct nctx *c, const char *name, const char *const *names, int *out)
+{
+	char buf[40];
+	int rc = a_str(c, name, names[0], buf, sizeof buf);
+	if (rc)
+		return rc;
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(buf, names[i])) {
+			*out = i;
+			return 0;
+		}
+	return bad(c, DNNQ_E_UNSUPPORTED, "attribute '%s' = '%s' is not supported", name, buf);
+}
+
+/* X (input 0, 4-D NCHW f32) resized by scale[4] or to size[4] (one of them
+ * NULL): the scales of H and W and the output's shape, N and C kept. */
+static int resize_shape(struct nctx *c, const double *scale, const int64_t *size)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t d[4] = { x->dims[0], x->dims[1], 0, 0 };
+	for (int i = 0; i < 4; i++) {
+		double s = scale ? scale[i] : (double)size[i] / (double)x->dims[i];
+		if (size && (size[i] < 1 || size[i] > IMP_MAX_DIM))
+			return bad(c, DNNQ_E_RANGE, "sizes[%d] = %lld: out of range", i, (long long)size[i]);
+		if (!(s > 0 && s < 65536))
+			return bad(c, DNNQ_E_RANGE, "scale %d = %g: want a positive finite value", i, s);
+		if (i < 2 && (size ? size[i] != x->dims[i] && !(i == 0 && x->batched) : s != 1))
+			return bad(c, DNNQ_E_UNSUPPORTED, "resizing axis %d (%s): only H and W resize", i,
+			           i ? "the channels" : "the batch");
+		if (i < 2)
+			continue;
+		d[i] = size ? size[i] : (int64_t)floor((double)x->dims[i] * s);
+		if (d[i] < 1 || d[i] > (1 << 24))
+			return bad(c, DNNQ_E_SHAPE, "output dim %d = %lld: want 1..2^24", i, (long long)d[i]);
+		c->node.scales[i - 2] = (float)s;
+	}
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+}
+
+/* Resize's scales (input 2, or 1 before opset 11) or sizes (input 3):
+ * constants of the input's rank, or of opset 18's axes. */
+static int resize_operands(struct nctx *c, size_t si, size_t zi)
+{
+	const struct dnnq_ir_value *sv = V(c, si), *zv = V(c, zi);
+	const int64_t *ax = NULL;
+	ptrdiff_t nax = -1;
+	int rc;
+	if (sv && !numel(sv))
+		sv = NULL;                 /* opset 11: an empty scales beside sizes */
+	if (!sv == !zv)
+		return bad(c, DNNQ_E_FORMAT, "exactly one of scales and sizes must be given");
+	if (c->m->opset >= 18 && (rc = a_ints(c, "axes", &ax, &nax)))
+		return rc;
+	size_t i = sv ? si : zi, n = nax >= 0 ? (size_t)nax : 4;
+	if ((rc = need(c, i, sv ? DT_F32 : DT(DNNQ_IR_S64), true)))
+		return rc;
+	if (V(c, i)->ndim != 1 || numel(V(c, i)) != n)
+		return bad(c, DNNQ_E_SHAPE, "%s [%s]: %zu values expected", sv ? "scales" : "sizes",
+		           imp_dims_str(V(c, i)), n);
+	double scale[4];
+	int64_t size[4];
+	for (int k = 0; k < 4; k++) {
+		scale[k] = 1;
+		size[k] = V(c, 0)->dims[k];
+	}
+	for (size_t k = 0; k < n; k++) {
+		int64_t a = ax ? ax[k] : (int64_t)k;
+		if ((rc = norm_axis(c, &a, 4, "axes")))
+			return rc;
+		if (sv)
+			scale[a] = ((const float *)sv->data)[k];
+		else
+			size[a] = ((const int64_t *)zv->data)[k];
+	}
+	return resize_shape(c, sv ? scale : NULL, sv ? NULL : size);
+}
+
+static int op_resize(struct nctx *c)
+{
+	static const char *const interp[] = { "nearest", "linear", NULL };
+	static const char *const coord[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
+	                                     "asymmetric", "tf_half_pixel_for_nearest", NULL };
+	static const char *const round[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
+	                                     "ceil", NULL };
+	int rc, m = 0, t = DNNQ_RESIZE_ASYMMETRIC, r = DNNQ_RESIZE_FLOOR;
+	int64_t v;
+	char policy[16];
+	if ((rc = engine_kind(c, "resize")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_rank(c, 0, 4, "only 4-D NCHW images resize")) ||
+	    (rc = a_enum(c, "mode", interp, &m)))
+		return rc;
+	if (c->m->opset >= 11 &&
+	    ((rc = a_enum(c, "coordinate_transformation_mode", coord, &t)) ||
+	     (rc = a_enum(c, "nearest_mode", round, &r))))
+		return rc;
+	if ((rc = a_int(c, "exclude_outside", 0, &v)) || v)
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "exclude_outside %lld", (long long)v);
+	if ((rc = a_int(c, "antialias", 0, &v)) || v)
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "antialias %lld", (long long)v);
+	if ((rc = a_str(c, "keep_aspect_ratio_policy", "stretch", policy, sizeof policy)) ||
+	    strcmp(policy, "stretch"))
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "keep_aspect_ratio_policy '%s'", policy);
+	c->node.mode = DNNQ_RESIZE_MODE(m, t, r);
+	rc = c->m->opset >= 11 ? resize_operands(c, 2, 3) : resize_operands(c, 1, DNNQ_IR_MAX_INPUTS);
+	c->nin = 1;
+	/* before opset 11 (and Upsample) nearest truncates: a floor when enlarging */
+	if (!rc && c->m->opset < 11 && !m && (c->node.scales[0] < 1 || c->node.scales[1] < 1))
+		return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld nearest downsampling",
+		           (long long)c->m->opset);
+	return rc;
+}
+
+/* Upsample (opsets 7..9): Resize with asymmetric coordinates; scales an
+ * attribute (7) or input 1 (9). */
+static int op_upsample(struct nctx *c)
+{
+	static const char *const interp[] = { "nearest", "linear", NULL };
+	int rc, m;
+	if ((rc = engine_kind(c, "resize")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_rank(c, 0, 4, "only 4-D NCHW images resize")) ||
+	    (rc = a_enum(c, "mode", interp, &m)))
+		return rc;
+	c->node.mode = DNNQ_RESIZE_MODE(m, DNNQ_RESIZE_ASYMMETRIC, DNNQ_RESIZE_FLOOR);
+	double scale[4];
+	const Onnx__AttributeProto *a;
+	if (c->nin > 1) {
+		if ((rc = need(c, 1, DT_F32, true)))
+			return rc;
+		if (numel(V(c, 1)) != 4)
+			return bad(c, DNNQ_E_SHAPE, "scales [%s]: 4 values expected", imp_dims_str(V(c, 1)));
+		for (int k = 0; k < 4; k++)
+			scale[k] = ((const float *)V(c, 1)->data)[k];
+	} else if ((rc = typed_attr(c, "scales", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS,
+	                            "a list of floats", &a)) || !a || a->n_floats != 4) {
+		return rc ? rc : bad(c, DNNQ_E_FORMAT, "attribute 'scales': 4 floats expected");
+	} else {
+		for (int k = 0; k < 4; k++)
+			scale[k] = a->floats[k];
+	}
+	c->nin = 1;
+	if (scale[2] < 1 || scale[3] < 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "downsampling (scales %g, %g)", scale[2], scale[3]);
+	return resize_shape(c, scale, NULL);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 struct opdef {
@@ -1173,6 +1334,9 @@ static const struct opdef OPS[] = {
 	{ "ConvInteger", DNNQ_IR_CONVINTEGER, op_convinteger, 2, 4, 1 },
 	{ "MatMulInteger", DNNQ_IR_MATMULINTEGER, op_matmulinteger, 2, 4, 1 },
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
+	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
+	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
+	{ "Upsample", DNNQ_IR_ENGINE, op_upsample, 1, 2, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

@@ -118,6 +118,9 @@ struct dnnq_ir_node {
 	int64_t axis;                   /* Concat, Softmax, Quantize/DequantizeLinear
 	                                   (normalised to >= 0) */
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
+	/* vision (registry kinds of engine/ops/): */
+	uint32_t mode;                  /* Resize: engine/resize.h's mode */
+	float scales[2];                /* Resize: H, W (output / input) */
 };
 
 struct dnnq_ir {

@@ -64,6 +64,18 @@ static int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
 	return DNNQ_OK;
 }
 
+/* Node mn (value ref) produces n's output in its input's quantization (an
+ * int8 node that moves or takes the max of bytes), or f32 in fp32. */
+static int input_qp_out(struct lower *L, const struct dnnq_ir_node *n,
+                        struct dnnq_model_node *mn, int32_t ref)
+{
+	if (L->fp32)
+		return act_out(L, n, n->outputs[0], mn, ref);
+	L->v[n->outputs[0]].u8 = ref;
+	L->v[n->outputs[0]].qp = L->v[n->inputs[0]].qp;
+	return DNNQ_OK;
+}
+
 /* ---- BatchNormalization ---- */
 
 /* y = a * x + b per channel: a = scale / sqrt(var + eps), b = B - mean * a. */
@@ -577,13 +589,9 @@ static int lower_pool(struct lower *L, size_t j)
 		mn->ceil_mode = n->ceil_mode;
 		mn->count_include_pad = n->count_include_pad;
 	}
-	if (n->op == DNNQ_IR_MAXPOOL && !L->fp32) {
-		/* the max is taken in the input's quantization */
-		L->v[n->outputs[0]].u8 = ref;
-		L->v[n->outputs[0]].qp = L->v[n->inputs[0]].qp;
-		return DNNQ_OK;
-	}
-	return act_out(L, n, n->outputs[0], mn, ref);
+	/* the max is taken in the input's quantization */
+	return n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, mn, ref)
+	                                : act_out(L, n, n->outputs[0], mn, ref);
 }
 
 /* ---- Add, Mul, Sum ---- */
@@ -1278,6 +1286,37 @@ static int lower_integer(struct lower *L, size_t j)
 	return rc;
 }
 
+/* ---- vision: the registry kinds of engine/ops/ ---- */
+
+/* Resize, Upsample: H and W of a 4-D image, in the input's quantization. */
+static int lower_resize(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
+	int32_t ref;
+	int rc;
+	struct dnnq_model_node *mn = simple(L, n, n->kind, 4, &ref, &rc);
+	if (!mn)
+		return rc;
+	mn->op = n->mode;
+	mn->params[0] = n->scales[0];
+	mn->params[1] = n->scales[1];
+	mn->ndim = 2;
+	mn->dims[0] = yv->dims[2];
+	mn->dims[1] = yv->dims[3];
+	return input_qp_out(L, n, mn, ref);
+}
+
+/* A registry operator: binary elementwise ones (an f32 function), or one
+ * of the vision kinds. */
+static int lower_engine(struct lower *L, size_t j)
+{
+	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
+	if (def && !strcmp(def->name, "resize"))
+		return lower_resize(L, j);
+	return lower_binary(L, j);
+}
+
 int lower_node(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -1296,8 +1335,8 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_AVGPOOL:
 	case DNNQ_IR_GAVGPOOL:      return lower_pool(L, j);
 	case DNNQ_IR_ADD:
-	case DNNQ_IR_MUL:
-	case DNNQ_IR_ENGINE:        return lower_binary(L, j);
+	case DNNQ_IR_MUL:           return lower_binary(L, j);
+	case DNNQ_IR_ENGINE:        return lower_engine(L, j);
 	case DNNQ_IR_SUM:
 	case DNNQ_IR_CONCAT:        return lower_multi(L, j);
 	case DNNQ_IR_RESHAPE:       return lower_reshape(L, j);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/resize.h"
 #include "onnx/ir.h"
 
 struct run {
@@ -468,6 +469,48 @@ static void dynquant(const struct run *r, const struct dnnq_ir_node *n)
 	*(uint8_t *)OUT(2) = (uint8_t)zp;
 }
 
+/* ---- vision: the registry kinds of engine/ops/ ---------------------------------- */
+
+/* Resize over H and W of NCHW (engine/resize.h's coordinates), in double. */
+static void resize(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[4], yd[4];
+	adims(r, n->inputs[0], xd);
+	adims(r, n->outputs[0], yd);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	size_t ih = (size_t)xd[2], iw = (size_t)xd[3], oh = (size_t)yd[2], ow = (size_t)yd[3];
+	bool linear = DNNQ_RESIZE_INTERP(n->mode) == DNNQ_RESIZE_LINEAR;
+	for (size_t p = 0; p < (size_t)(xd[0] * xd[1]); p++, x += ih * iw)
+		for (size_t i = 0; i < oh; i++) {
+			double sy = dnnq_resize_source(n->mode, i, n->scales[0], ih, oh);
+			size_t y0 = linear ? (size_t)sy : dnnq_resize_nearest(n->mode, sy, ih);
+			size_t y1 = y0 + 1 < ih ? y0 + 1 : y0;
+			double wy = linear ? sy - (double)y0 : 0;
+			for (size_t j = 0; j < ow; j++) {
+				double sx = dnnq_resize_source(n->mode, j, n->scales[1], iw, ow);
+				size_t x0 = linear ? (size_t)sx : dnnq_resize_nearest(n->mode, sx, iw);
+				size_t x1 = x0 + 1 < iw ? x0 + 1 : x0;
+				double wx = linear ? sx - (double)x0 : 0;
+				double t = x[y0 * iw + x0] * (1 - wx) + x[y0 * iw + x1] * wx;
+				double b = x[y1 * iw + x0] * (1 - wx) + x[y1 * iw + x1] * wx;
+				*y++ = (float)(t * (1 - wy) + b * wy);
+			}
+		}
+}
+
+/* The registry's kinds that are not binary elementwise operators; false
+ * for those (binary). */
+static bool vision(const struct run *r, const struct dnnq_ir_node *n)
+{
+	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
+	if (def && !strcmp(def->name, "resize")) {
+		resize(r, n);
+		return true;
+	}
+	return false;
+}
+
 /* ---- the run ----------------------------------------------------------------------- */
 
 static void exec(const struct run *r, const struct dnnq_ir_node *n)
@@ -481,7 +524,11 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_QLINEARMATMUL: matmul_int(r, n, true); break;
 	case DNNQ_IR_MATMULINTEGER: matmul_int(r, n, false); break;
 	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: pool(r, n); break;
-	case DNNQ_IR_ADD: case DNNQ_IR_MUL: case DNNQ_IR_ENGINE: binary(r, n); break;
+	case DNNQ_IR_ENGINE:
+		if (!vision(r, n))
+			binary(r, n);
+		break;
+	case DNNQ_IR_ADD: case DNNQ_IR_MUL: binary(r, n); break;
 	case DNNQ_IR_SUM:
 		total = anumel(r, n->outputs[0]);
 		for (size_t e = 0; e < total; e++) {

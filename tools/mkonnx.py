@@ -350,6 +350,83 @@ def np_matmulinteger(a, ins, opset):
     return [acc.astype(np.int32)]
 
 
+# vision: Resize (opsets 10..18) and Upsample (7..9) over H and W of NCHW.
+RS_ROUND = {
+    "round_prefer_floor": lambda x: np.ceil(x - 0.5),
+    "round_prefer_ceil": lambda x: np.floor(x + 0.5),
+    "floor": np.floor,
+    "ceil": np.ceil,
+}
+
+
+def rs_coords(scale, n_in, n_out, mode):
+    """Each output index's source coordinate (ONNX's coordinate_transformation_mode)."""
+    o = np.arange(n_out, dtype=np.float64)
+    if mode in ("half_pixel", "pytorch_half_pixel"):
+        x = (o + 0.5) / scale - 0.5
+        if mode == "pytorch_half_pixel" and n_out == 1:
+            x = np.zeros(1)
+    elif mode == "align_corners":
+        x = o * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros(1)
+    elif mode == "asymmetric":
+        x = o / scale
+    else:                               # tf_half_pixel_for_nearest
+        x = (o + 0.5) / scale
+    return np.clip(x, 0, n_in - 1)
+
+
+def rs_axis(a, axis, scale, n_out, attrs):
+    """Resizes a along axis (nearest or linear) in float64."""
+    n_in = a.shape[axis]
+    x = rs_coords(scale, n_in, n_out, attrs["coord"])
+    if attrs["mode"] == "nearest":
+        i = np.clip(RS_ROUND[attrs["nearest_mode"]](x), 0, n_in - 1).astype(np.int64)
+        return np.take(a, i, axis=axis)
+    lo = np.floor(x).astype(np.int64)
+    hi = np.minimum(lo + 1, n_in - 1)
+    w = (x - lo).reshape([-1 if d == axis else 1 for d in range(a.ndim)])
+    return np.take(a, lo, axis=axis) * (1 - w) + np.take(a, hi, axis=axis) * w
+
+
+def rs_params(a, ins, opset, upsample=False):
+    """(attrs, scales of H and W, output H and W) of a Resize or Upsample."""
+    x = ins[0]
+    attrs = {"mode": a.get("mode", "nearest"),
+             "coord": a.get("coordinate_transformation_mode", "half_pixel"),
+             "nearest_mode": a.get("nearest_mode", "round_prefer_floor")}
+    if upsample or opset < 11:
+        attrs.update(coord="asymmetric", nearest_mode="floor")
+        scales = a["scales"] if upsample and opset < 9 else ins[1]
+        sizes = None
+    else:
+        scales = ins[2] if len(ins) > 2 and ins[2] is not None and np.size(ins[2]) else None
+        sizes = ins[3] if len(ins) > 3 and ins[3] is not None else None
+    if "axes" in a:                     # opset 18: scales or sizes of these axes only
+        def full(v, fill):
+            f = list(fill)
+            for k, ax in enumerate(a["axes"]):
+                f[ax % 4] = v[k]
+            return f
+        scales = None if scales is None else full(scales, [1] * 4)
+        sizes = None if sizes is None else full(sizes, x.shape)
+    attrs["sizes"] = sizes is not None
+    if sizes is not None:
+        out = [int(v) for v in sizes[2:]]
+        sc = [np.float64(np.float32(out[k] / x.shape[2 + k])) for k in range(2)]
+    else:
+        sc = [np.float64(np.float32(v)) for v in scales[2:]]
+        out = [int(np.floor(x.shape[2 + k] * sc[k])) for k in range(2)]
+    return attrs, sc, out
+
+
+def np_resize(a, ins, opset, upsample=False):
+    attrs, sc, out = rs_params(a, ins, opset, upsample)
+    y = f64(ins[0])
+    for k in range(2):
+        y = rs_axis(y, 2 + k, sc[k], out[k], attrs)
+    return [f32(y)]
+
+
 NP_OPS = {
     "Conv": np_conv,
     "Gemm": np_gemm,
@@ -388,6 +465,9 @@ NP_OPS = {
     "ConvInteger": np_convinteger,
     "MatMulInteger": np_matmulinteger,
     "DynamicQuantizeLinear": lambda a, i, o: list(dynamic_quantize(i[0])),
+    # vision
+    "Resize": np_resize,
+    "Upsample": lambda a, i, o: np_resize(a, i, o, upsample=True),
 }
 
 
@@ -616,6 +696,33 @@ def t_dynquant(a, ins, opset):
     return [y, s, z]
 
 
+def t_resize(a, ins, opset, upsample=False):
+    """torch's interpolate where it has ONNX's mode, else torch gathers on
+    the shared coordinates."""
+    attrs, sc, out = rs_params(a, ins, opset, upsample)
+    x = ins[0].double()
+    if attrs["mode"] == "linear" and attrs["coord"] in ("align_corners", "pytorch_half_pixel"):
+        how = {"size": out} if attrs["sizes"] else \
+            {"scale_factor": tuple(sc), "recompute_scale_factor": False}
+        return [F.interpolate(x, mode="bilinear", align_corners=attrs["coord"] == "align_corners",
+                              **how).float()]
+    if attrs["mode"] == "nearest" and attrs["coord"] == "asymmetric" and \
+            attrs["nearest_mode"] == "floor":
+        return [F.interpolate(x, size=out, scale_factor=None, mode="nearest").float()]
+    for k in range(2):
+        n_in = x.shape[2 + k]
+        c = torch.from_numpy(rs_coords(sc[k], n_in, out[k], attrs["coord"]))
+        if attrs["mode"] == "nearest":
+            i = torch.from_numpy(RS_ROUND[attrs["nearest_mode"]](c.numpy())).long()
+            x = torch.index_select(x, 2 + k, torch.clamp(i, 0, n_in - 1))
+            continue
+        lo = torch.floor(c).long()
+        hi = torch.clamp(lo + 1, max=n_in - 1)
+        w = (c - lo.double()).reshape([-1 if d == 2 + k else 1 for d in range(4)])
+        x = torch.index_select(x, 2 + k, lo) * (1 - w) + torch.index_select(x, 2 + k, hi) * w
+    return [x.float()]
+
+
 T_OPS = {
     "Conv": t_conv,
     "Gemm": t_gemm,
@@ -652,6 +759,9 @@ T_OPS = {
     "ConvInteger": t_convinteger,
     "MatMulInteger": t_matmulinteger,
     "DynamicQuantizeLinear": t_dynquant,
+    # vision
+    "Resize": t_resize,
+    "Upsample": lambda a, i, o: t_resize(a, i, o, upsample=True),
 }
 
 
@@ -918,6 +1028,47 @@ def fp32_cases(c):
     binary("div_perchannel", "Div", const=lambda r: u(r, (3, 1, 1), 0.5, 2))
     binary("div_scalar", "Div", const=lambda r: np.float32(6.0))
     binary("concat_axis1", "Concat", x2shape=[2, 2, 4, 4])
+
+    # vision: Resize (scales or sizes; every mode) and Upsample
+    def resize(name, xshape=(2, 3, 4, 5), scales=None, sizes=None, opset=OPSET, op="Resize",
+               **attrs):
+        r = c.rng(name)
+        inits, ins = {}, ["x"]
+        if op == "Upsample" and opset >= 9 or op == "Resize" and opset < 11:
+            inits["s"], ins = np.array(scales, np.float32), ["x", "s"]
+        elif op == "Resize":
+            inits["roi"] = np.array([], np.float32)
+            inits["s"] = np.array(scales if scales is not None else [], np.float32)
+            ins = ["x", "roi", "s"]
+            if sizes is not None:
+                inits["z"] = np.array(sizes, np.int64)
+                ins.append("z")
+        else:
+            attrs["scales"] = [float(v) for v in scales]
+        c.add(name, "fp32", [node(op, ins, ["y"], **attrs)], [("x", u(r, list(xshape), -1, 1))],
+              inits, ["y"], opset=opset)
+
+    x2 = [1, 1, 2, 2]
+    resize("resize_nearest_x2", scales=x2, mode="nearest", nearest_mode="floor",
+           coordinate_transformation_mode="asymmetric")
+    resize("resize_nearest_half_pixel", scales=[1, 1, 1.5, 2.5], mode="nearest")
+    resize("resize_nearest_prefer_ceil", scales=[1, 1, 1.5, 0.6], mode="nearest",
+           nearest_mode="round_prefer_ceil")
+    resize("resize_nearest_ceil_tf", scales=[1, 1, 1.75, 1.5], mode="nearest",
+           nearest_mode="ceil", coordinate_transformation_mode="tf_half_pixel_for_nearest")
+    resize("resize_nearest_sizes", sizes=[2, 3, 7, 3], mode="nearest",
+           coordinate_transformation_mode="align_corners")
+    resize("resize_linear_half_pixel", scales=x2, mode="linear")
+    resize("resize_linear_pytorch", scales=[1, 1, 2, 0.5], mode="linear",
+           coordinate_transformation_mode="pytorch_half_pixel")
+    resize("resize_linear_align_corners", sizes=[2, 3, 8, 9], mode="linear",
+           coordinate_transformation_mode="align_corners")
+    resize("resize_linear_asymmetric", scales=[1, 1, 0.5, 1.5], mode="linear",
+           coordinate_transformation_mode="asymmetric")
+    resize("resize_opset10", scales=x2, opset=10, mode="nearest")
+    resize("upsample_opset9", scales=[1, 1, 2, 3], opset=9, op="Upsample", mode="nearest")
+    resize("upsample_opset7_linear", scales=[1, 1, 2, 2], opset=7, op="Upsample",
+           mode="linear")
 
     # Layout-sensitive chains: an NCHW flatten feeding a Gemm.
     def head(name, mid_nodes, mid_inits, gemm_k, tail=None):
