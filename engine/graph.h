@@ -93,6 +93,13 @@ struct dnnq_node_desc {
 			float scale[2];                /* H, W: output / input */
 			int64_t out_h, out_w;
 		} resize;
+		struct {                       /* engine/ops/convtranspose.c */
+			enum dnnq_isa isa;
+			size_t cin, cout, groups, kh, kw, sh, sw, dh, dw;
+			size_t pad_t, pad_l, pad_b, pad_r, out_h, out_w;
+			const float *w;                /* ONNX's: cin x cout / groups x kh x kw */
+			const float *bias;             /* cout, or NULL */
+		} convt;
 	} op;
 };
 

@@ -1291,6 +1291,90 @@ static int op_upsample(struct nctx *c)
 	return resize_shape(c, scale, NULL);
 }
 
+/* ---- vision: ConvTranspose ------------------------------------------------------- */
+
+/* One spatial axis of a ConvTranspose: the output length, and the pads
+ * (in and out) resolved from auto_pad or output_shape (want > 0). ONNX
+ * and its runtimes split an odd total padding differently: refused. */
+static int convt_axis(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, int64_t d,
+                      int64_t op, int64_t want, const char *ap, int64_t *pb, int64_t *pe,
+                      int64_t *out)
+{
+	int64_t full = s * (in - 1) + op + (k - 1) * d + 1;
+	if (op >= (s > d ? s : d))
+		return bad(c, DNNQ_E_RANGE, "output_padding[%d] = %lld: must be below the stride or "
+		           "the dilation", axis, (long long)op);
+	if (!strcmp(ap, "VALID"))
+		*pb = *pe = 0;
+	if (want > 0 || !strncmp(ap, "SAME_", 5)) {
+		int64_t total = full - (want > 0 ? want : in * s);
+		if (total < 0 || total % 2)
+			return bad(c, DNNQ_E_UNSUPPORTED, "spatial axis %d: a total padding of %lld (only "
+			           "an even one splits the same in ONNX and its runtimes)", axis,
+			           (long long)total);
+		*pb = *pe = total / 2;
+	}
+	*out = full - *pb - *pe;
+	if (*out < 1 || *out > (1 << 24))
+		return bad(c, DNNQ_E_SHAPE, "spatial axis %d: output length %lld", axis, (long long)*out);
+	return 0;
+}
+
+static int op_convtranspose(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "convtranspose")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_weight(c, 1, DT_F32)) ||
+	    (rc = need_rank(c, 0, 4, "only 2-D ConvTranspose (4-D NCHW input) is supported")) ||
+	    (rc = need_rank(c, 1, 4, "the weight of a 2-D ConvTranspose is 4-D")) ||
+	    (rc = a_int(c, "group", 1, &n->group)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *w = V(c, 1);
+	int64_t g = n->group, C = x->dims[1], M;
+	if (g < 1 || g > C || C % g || w->dims[0] != C || w->dims[1] < 1 ||
+	    w->dims[1] > IMP_MAX_DIM / g || w->dims[2] < 1 || w->dims[3] < 1)
+		return bad(c, DNNQ_E_SHAPE, "group %lld, input channels %lld, weight [%s] do not agree",
+		           (long long)g, (long long)C, imp_dims_str(w));
+	M = w->dims[1] * g;
+	n->kernel[0] = w->dims[2];
+	n->kernel[1] = w->dims[3];
+	int64_t ks[2], op[2], want[2] = { 0, 0 };
+	const int64_t *os;
+	ptrdiff_t nos;
+	char ap[32];
+	if ((rc = a_pair(c, "kernel_shape", 0, 1, ks, 2)) ||
+	    (rc = a_pair(c, "strides", 1, 1, n->strides, 2)) ||
+	    (rc = a_pair(c, "dilations", 1, 1, n->dilations, 2)) ||
+	    (rc = a_pair(c, "pads", 0, 0, n->pads, 4)) ||
+	    (rc = a_pair(c, "output_padding", 0, 0, op, 2)) ||
+	    (rc = a_ints(c, "output_shape", &os, &nos)) ||
+	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
+		return rc;
+	if (attr(c, "kernel_shape") && (ks[0] != n->kernel[0] || ks[1] != n->kernel[1]))
+		return bad(c, DNNQ_E_SHAPE, "kernel_shape [%lld,%lld] disagrees with the weight [%s]",
+		           (long long)ks[0], (long long)ks[1], imp_dims_str(w));
+	if (strcmp(ap, "NOTSET") && *ap && strcmp(ap, "VALID") && strcmp(ap, "SAME_UPPER") &&
+	    strcmp(ap, "SAME_LOWER"))
+		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
+		           "VALID", ap);
+	if (nos >= 0 && nos != 2 && nos != 4)
+		return bad(c, DNNQ_E_SHAPE, "output_shape has %td values: 2 (H, W) expected", nos);
+	for (int i = 0; nos >= 2 && i < 2; i++)
+		if ((want[i] = os[nos - 2 + i]) < 1 || want[i] > (1 << 24))
+			return bad(c, DNNQ_E_RANGE, "output_shape[%td] = %lld", nos - 2 + i,
+			           (long long)want[i]);
+	int64_t d[4] = { x->dims[0], M, 0, 0 };
+	for (int i = 0; i < 2; i++)
+		if ((rc = convt_axis(c, i, x->dims[2 + i], n->kernel[i], n->strides[i],
+		                     n->dilations[i], op[i], want[i], ap, &n->pads[i], &n->pads[2 + i],
+		                     &d[2 + i])))
+			return rc;
+	if ((rc = bias(c, 2, DT_F32, M)))
+		return rc;
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 struct opdef {
@@ -1337,6 +1421,7 @@ static const struct opdef OPS[] = {
 	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
 	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
 	{ "Upsample", DNNQ_IR_ENGINE, op_upsample, 1, 2, 1 },
+	{ "ConvTranspose", DNNQ_IR_ENGINE, op_convtranspose, 2, 3, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

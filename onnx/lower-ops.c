@@ -1307,6 +1307,54 @@ static int lower_resize(struct lower *L, size_t j)
 	return input_qp_out(L, n, mn, ref);
 }
 
+/* ConvTranspose (fp32: the kind has no int8 adapter): the weight in ONNX's
+ * layout and the bias as f32 tensors. */
+static int lower_convtranspose(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 3, 4);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *wv = lval_ir(L, n->inputs[1]), *yv = lval_ir(L, n->outputs[0]);
+	size_t cout = (size_t)yv->dims[1], nw, nb;
+	float *w = NULL, *b = NULL;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int wid, bid = -1;
+	int32_t ref;
+	if ((rc = const_f32(L, n, n->inputs[1], 0, &w, &nw)))
+		return rc;
+	tname(nm, n->name, ":w");
+	wid = add_f32_tensor(L, nm, w, nw);
+	free(w);
+	if (wid < 0)
+		return wid;
+	if (n->inputs[2] >= 0) {
+		if ((rc = const_f32(L, n, n->inputs[2], cout, &b, &nb)))
+			return rc;
+		tname(nm, n->name, ":b");
+		bid = add_f32_tensor(L, nm, b, nb);
+		free(b);
+		if (bid < 0)
+			return bid;
+	}
+	struct dnnq_model_node *mn = simple(L, n, n->kind, 4, &ref, &rc);
+	if (!mn)
+		return rc;
+	mn->weight = wid;
+	mn->bias = bid;
+	mn->cin = (uint32_t)wv->dims[0];
+	mn->cout = (uint32_t)cout;
+	mn->groups = (uint32_t)n->group;
+	mn->kernel[0] = (uint32_t)n->kernel[0];
+	mn->kernel[1] = (uint32_t)n->kernel[1];
+	mn->ndim = 2;
+	mn->dims[0] = yv->dims[2];
+	mn->dims[1] = yv->dims[3];
+	if ((rc = map_attrs(L, n, mn)))
+		return rc;
+	return act_out(L, n, n->outputs[0], mn, ref);
+}
+
 /* A registry operator: binary elementwise ones (an f32 function), or one
  * of the vision kinds. */
 static int lower_engine(struct lower *L, size_t j)
@@ -1314,6 +1362,8 @@ static int lower_engine(struct lower *L, size_t j)
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	if (def && !strcmp(def->name, "resize"))
 		return lower_resize(L, j);
+	if (def && !strcmp(def->name, "convtranspose"))
+		return lower_convtranspose(L, j);
 	return lower_binary(L, j);
 }
 

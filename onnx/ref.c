@@ -499,16 +499,56 @@ static void resize(const struct run *r, const struct dnnq_ir_node *n)
 		}
 }
 
+/* ConvTranspose (NCHW, weight C x M / group x kh x kw): each input pixel
+ * scatters its patch, in double. */
+static void convtranspose(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[4], yd[4], wd[4];
+	adims(r, n->inputs[0], xd);
+	adims(r, n->outputs[0], yd);
+	adims(r, n->inputs[1], wd);
+	const float *x = IN(0), *w = IN(1), *b = n->inputs[2] >= 0 ? IN(2) : NULL;
+	int64_t cig = xd[1] / n->group, cog = wd[1], oplane = yd[2] * yd[3];
+	size_t total = anumel(r, n->outputs[0]);
+	double *acc = malloc(total * sizeof *acc);
+	if (!acc)
+		return;
+	for (size_t e = 0; e < total; e++)
+		acc[e] = b ? b[(int64_t)(e / (size_t)oplane) % yd[1]] : 0;
+	for (int64_t img = 0; img < xd[0]; img++)
+		for (int64_t ci = 0; ci < xd[1]; ci++)
+			for (int64_t iy = 0; iy < xd[2]; iy++)
+				for (int64_t ix = 0; ix < xd[3]; ix++) {
+					double v = x[((img * xd[1] + ci) * xd[2] + iy) * xd[3] + ix];
+					for (int64_t co = 0; co < cog; co++)
+						for (int64_t ky = 0; ky < wd[2]; ky++)
+							for (int64_t kx = 0; kx < wd[3]; kx++) {
+								int64_t oy = iy * n->strides[0] - n->pads[0] + ky * n->dilations[0];
+								int64_t ox = ix * n->strides[1] - n->pads[1] + kx * n->dilations[1];
+								if (oy < 0 || oy >= yd[2] || ox < 0 || ox >= yd[3])
+									continue;
+								int64_t m = ci / cig * cog + co;
+								acc[((img * yd[1] + m) * yd[2] + oy) * yd[3] + ox] +=
+									v * w[((ci * cog + co) * wd[2] + ky) * wd[3] + kx];
+							}
+				}
+	for (size_t e = 0; e < total; e++)
+		((float *)OUT(0))[e] = (float)acc[e];
+	free(acc);
+}
+
 /* The registry's kinds that are not binary elementwise operators; false
  * for those (binary). */
 static bool vision(const struct run *r, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
-	if (def && !strcmp(def->name, "resize")) {
+	if (def && !strcmp(def->name, "resize"))
 		resize(r, n);
-		return true;
-	}
-	return false;
+	else if (def && !strcmp(def->name, "convtranspose"))
+		convtranspose(r, n);
+	else
+		return false;
+	return true;
 }
 
 /* ---- the run ----------------------------------------------------------------------- */

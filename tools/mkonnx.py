@@ -427,6 +427,43 @@ def np_resize(a, ins, opset, upsample=False):
     return [f32(y)]
 
 
+def ct_geometry(a, x, w):
+    """ConvTranspose: strides, dilations, kernel, the full canvas (with the
+    output padding) and the pads [t, l, b, r] (auto_pad, output_shape)."""
+    s, d = a.get("strides", [1, 1]), a.get("dilations", [1, 1])
+    op, k = a.get("output_padding", [0, 0]), w.shape[2:]
+    full = [s[i] * (x.shape[2 + i] - 1) + op[i] + (k[i] - 1) * d[i] + 1 for i in range(2)]
+    pads = list(a.get("pads", [0, 0, 0, 0]))
+    ap = a.get("auto_pad", "NOTSET")
+    want = a.get("output_shape")
+    if want is not None or ap.startswith("SAME"):
+        want = want[-2:] if want is not None else [x.shape[2 + i] * s[i] for i in range(2)]
+        pads = [(full[i % 2] - want[i % 2]) // 2 for i in range(4)]
+    elif ap == "VALID":
+        pads = [0, 0, 0, 0]
+    return s, d, k, full, pads
+
+
+def np_convtranspose(a, ins, opset):
+    x, w = f64(ins[0]), f64(ins[1])
+    s, d, k, full, p = ct_geometry(a, x, w)
+    g, cog = a.get("group", 1), w.shape[1]
+    cig = x.shape[1] // g
+    canvas = np.zeros((x.shape[0], cog * g, full[0], full[1]))
+    for gi in range(g):
+        xs = x[:, gi * cig:(gi + 1) * cig]
+        for ky in range(k[0]):
+            for kx in range(k[1]):
+                canvas[:, gi * cog:(gi + 1) * cog,
+                       ky * d[0]:ky * d[0] + s[0] * (x.shape[2] - 1) + 1:s[0],
+                       kx * d[1]:kx * d[1] + s[1] * (x.shape[3] - 1) + 1:s[1]] += \
+                    np.einsum("nchw,cm->nmhw", xs, w[gi * cig:(gi + 1) * cig, :, ky, kx])
+    y = canvas[:, :, p[0]:full[0] - p[2], p[1]:full[1] - p[3]]
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + f64(ins[2]).reshape(1, -1, 1, 1)
+    return [f32(y)]
+
+
 NP_OPS = {
     "Conv": np_conv,
     "Gemm": np_gemm,
@@ -468,6 +505,7 @@ NP_OPS = {
     # vision
     "Resize": np_resize,
     "Upsample": lambda a, i, o: np_resize(a, i, o, upsample=True),
+    "ConvTranspose": np_convtranspose,
 }
 
 
@@ -723,6 +761,19 @@ def t_resize(a, ins, opset, upsample=False):
     return [x.float()]
 
 
+def t_convtranspose(a, ins, opset):
+    """torch's conv_transpose2d without padding, then the output padding
+    and the (maybe asymmetric) crop."""
+    x, w = ins[0].double(), ins[1].double()
+    s, d, k, full, p = ct_geometry(a, x, w)
+    y = F.conv_transpose2d(x, w, None, stride=s, groups=a.get("group", 1), dilation=d)
+    y = F.pad(y, (0, full[1] - y.shape[3], 0, full[0] - y.shape[2]))
+    y = y[:, :, p[0]:full[0] - p[2], p[1]:full[1] - p[3]]
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + ins[2].double().reshape(1, -1, 1, 1)
+    return [y.float()]
+
+
 T_OPS = {
     "Conv": t_conv,
     "Gemm": t_gemm,
@@ -762,6 +813,7 @@ T_OPS = {
     # vision
     "Resize": t_resize,
     "Upsample": lambda a, i, o: t_resize(a, i, o, upsample=True),
+    "ConvTranspose": t_convtranspose,
 }
 
 
@@ -1069,6 +1121,23 @@ def fp32_cases(c):
     resize("upsample_opset9", scales=[1, 1, 2, 3], opset=9, op="Upsample", mode="nearest")
     resize("upsample_opset7_linear", scales=[1, 1, 2, 2], opset=7, op="Upsample",
            mode="linear")
+
+    # vision: ConvTranspose
+    def convt(name, xshape=(2, 4, 3, 4), wshape=(4, 3, 2, 2), bias=True, **attrs):
+        r = c.rng(name)
+        inits, ins = {"W": nrm(r, wshape)}, ["x", "W"]
+        if bias:
+            inits["B"], ins = nrm(r, (wshape[1] * attrs.get("group", 1),), 0.1), ins + ["B"]
+        c.add(name, "fp32", [node("ConvTranspose", ins, ["y"], **attrs)],
+              [("x", u(r, list(xshape), -1, 1))], inits, ["y"])
+
+    convt("convt_k2s2", strides=[2, 2])
+    convt("convt_k3s2_pads_outpad", wshape=(4, 3, 3, 3), strides=[2, 2], pads=[1, 1, 1, 1],
+          output_padding=[1, 1])
+    convt("convt_groups_dilation", wshape=(4, 2, 3, 2), group=2, dilations=[2, 1],
+          pads=[1, 0, 0, 1], bias=False)
+    convt("convt_output_shape", wshape=(4, 3, 3, 3), strides=[2, 2], output_shape=[5, 7])
+    convt("convt_same_upper", wshape=(4, 2, 4, 4), strides=[2, 2], auto_pad="SAME_UPPER")
 
     # Layout-sensitive chains: an NCHW flatten feeding a Gemm.
     def head(name, mid_nodes, mid_inits, gemm_k, tail=None):
