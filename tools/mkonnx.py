@@ -1429,9 +1429,60 @@ def qdq_chain(c):
     c.add(name, "int8", nodes, [("x", x)], inits, ["y"], exact=exact, float_scale=s2)
 
 
+def fpn_cases(c):
+    """Small FPN-like segmentation nets exported by torch (seeded random
+    weights): two strided convolutions, an upsampling (ConvTranspose, or
+    F.interpolate nearest, bilinear, bilinear with align_corners), a
+    lateral 1x1, Concat, a 1x1 head and a final bilinear x2."""
+    import io
+    nn = torch.nn
+
+    class FPN(nn.Module):
+        def __init__(self, up):
+            super().__init__()
+            self.up = up
+            self.c1 = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.c2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+            self.lat = nn.Conv2d(8, 8, 1)
+            self.t = nn.ConvTranspose2d(16, 8, 2, stride=2)
+            self.red = nn.Conv2d(16, 8, 1)
+            self.head = nn.Conv2d(16, 4, 1)
+
+        def forward(self, x):
+            a = F.relu(self.c1(x))
+            b = F.relu(self.c2(a))
+            if self.up == "convt":
+                up = self.t(b)
+            else:
+                mode = "nearest" if self.up == "nearest" else "bilinear"
+                ac = {} if mode == "nearest" else {"align_corners": self.up == "bilinear_ac"}
+                up = F.interpolate(self.red(b), scale_factor=2, mode=mode, **ac)
+            y = self.head(torch.cat([self.lat(a), up], 1))
+            return F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
+
+    for up in ("convt", "nearest", "bilinear", "bilinear_ac"):
+        name = f"fpn_{up}"
+        torch.manual_seed(zlib.crc32(name.encode()))
+        model = FPN(up).eval()
+        x = u(c.rng(name), [2, 3, 16, 16], -1, 1)
+        buf = io.BytesIO()
+        torch.onnx.export(model, torch.from_numpy(x[:1]), buf, opset_version=13,
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, do_constant_folding=True)
+        g = onnx.load_from_string(buf.getvalue()).graph
+        inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+        with torch.no_grad():
+            want = model(torch.from_numpy(x)).numpy()
+        got = np_run(build_model(list(g.node), [("x", x)], inits, [("y", want)], 13),
+                     {"x": x})[0]
+        assert_close(got, want, f"{name}: numpy executor vs the torch module")
+        c.add(name, "fp32", list(g.node), [("x", x)], inits, ["y"])
+
+
 def make_ops(w):
     c = Cases(w)
     fp32_cases(c)
+    fpn_cases(c)
     int8_cases(c)
     with open(w.path("ops/MANIFEST"), "w") as f:
         f.write("\n".join(c.manifest) + "\n")
