@@ -26,6 +26,7 @@
 #include "engine/fc.h"
 #include "engine/pooling.h"
 #include "engine/qtensor.h"
+#include "engine/remap.h"
 
 #define DNNQ_GRAPH_MAX_NODE_INPUTS 16
 #define DNNQ_GRAPH_NAME_MAX 64
@@ -100,6 +101,7 @@ struct dnnq_node_desc {
 			const float *w;                /* ONNX's: cin x cout / groups x kh x kw */
 			const float *bias;             /* cout, or NULL */
 		} convt;
+		struct dnnq_remap_desc remap;  /* engine/remap.h: slice, pad, gather */
 	} op;
 };
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/remap.h"
 #include "engine/resize.h"
 #include "onnx/import-int.h"
 
@@ -1375,6 +1376,214 @@ static int op_convtranspose(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
 }
 
+/* ---- vision: Slice, Split, Pad ------------------------------------------------- */
+
+/* A 1-D constant of int32 or int64 (input i, or absent: *n = -1) into v
+ * (at most max values). */
+static int const_ints(struct nctx *c, size_t i, int64_t *v, size_t max, ptrdiff_t *n)
+{
+	*n = -1;
+	if (!V(c, i))
+		return 0;
+	int rc = need(c, i, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *t = V(c, i);
+	if (t->ndim != 1 || numel(t) > max)
+		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: 1-D, at most %zu values expected",
+		           i, iname(c, i), imp_dims_str(t), max);
+	*n = (ptrdiff_t)numel(t);
+	for (ptrdiff_t k = 0; k < *n; k++)
+		v[k] = t->dtype == DNNQ_IR_S64 ? ((const int64_t *)t->data)[k]
+		                               : ((const int32_t *)t->data)[k];
+	return 0;
+}
+
+/* The same from an ints attribute. */
+static int attr_ints(struct nctx *c, const char *name, int64_t *v, size_t max, ptrdiff_t *n)
+{
+	const int64_t *a;
+	int rc = a_ints(c, name, &a, n);
+	if (rc || *n < 0)
+		return rc;
+	if ((size_t)*n > max)
+		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: at most %zu", name, *n, max);
+	memcpy(v, a, (size_t)*n * sizeof *v);
+	return 0;
+}
+
+/* Slice's per-axis start, step and length (ONNX's clamping) on an axis of
+ * n elements. */
+static void slice_axis(int64_t n, int64_t start, int64_t end, int64_t step, int64_t *s,
+                       int64_t *len)
+{
+	if (start < 0)
+		start = start < -n ? -1 : start + n;
+	if (end < 0)
+		end = end < -n ? -1 : end + n;
+	int64_t lo = step > 0 ? 0 : -1, hi = step > 0 ? n : n - 1;
+	start = start < 0 ? 0 : start > hi ? hi : start;
+	end = end < lo ? lo : end > hi ? hi : end;
+	int64_t span = step > 0 ? end - start : start - end, st = step > 0 ? step : -step;
+	*s = start;
+	*len = span > 0 ? (span + st - 1) / st : 0;
+}
+
+static int op_slice(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int64_t st[DNNQ_IR_MAX_DIMS], en[DNNQ_IR_MAX_DIMS], ax[DNNQ_IR_MAX_DIMS],
+		sp[DNNQ_IR_MAX_DIMS];
+	ptrdiff_t ns, ne, na, np;
+	int rc;
+	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (c->m->opset < 10) {
+		if ((rc = attr_ints(c, "starts", st, DNNQ_IR_MAX_DIMS, &ns)) ||
+		    (rc = attr_ints(c, "ends", en, DNNQ_IR_MAX_DIMS, &ne)) ||
+		    (rc = attr_ints(c, "axes", ax, DNNQ_IR_MAX_DIMS, &na)))
+			return rc;
+		np = -1;
+	} else if ((rc = const_ints(c, 1, st, DNNQ_IR_MAX_DIMS, &ns)) ||
+	           (rc = const_ints(c, 2, en, DNNQ_IR_MAX_DIMS, &ne)) ||
+	           (rc = const_ints(c, 3, ax, DNNQ_IR_MAX_DIMS, &na)) ||
+	           (rc = const_ints(c, 4, sp, DNNQ_IR_MAX_DIMS, &np))) {
+		return rc;
+	}
+	if (ns < 0 || ns != ne || (na >= 0 && na != ns) || (np >= 0 && np != ns))
+		return bad(c, DNNQ_E_SHAPE, "starts, ends, axes and steps must have one length");
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	bool seen[DNNQ_IR_MAX_DIMS] = { false };
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		n->starts[i] = 0;
+		n->steps[i] = 1;
+		d[i] = x->dims[i];
+	}
+	for (ptrdiff_t k = 0; k < ns; k++) {
+		int64_t a = na >= 0 ? ax[k] : k, step = np >= 0 ? sp[k] : 1;
+		if ((rc = norm_axis(c, &a, x->ndim, "axes")))
+			return rc;
+		if (seen[a] || !step || step < -IMP_MAX_DIM || step > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_RANGE, "axis %lld: repeated, or step %lld", (long long)a,
+			           (long long)step);
+		seen[a] = true;
+		if (a == 0 && x->batched) {
+			if (st[k] != 0 || step != 1 || en[k] < INT32_MAX)
+				return bad(c, DNNQ_E_UNSUPPORTED, "slicing the batch (axis 0)");
+			continue;
+		}
+		slice_axis(x->dims[a], st[k], en[k], step, &n->starts[a], &d[a]);
+		n->steps[a] = step;
+		if (!d[a])
+			return bad(c, DNNQ_E_SHAPE, "axis %lld: the slice is empty", (long long)a);
+	}
+	c->nin = 1;
+	return set_out(c, 0, x->dtype, x->ndim, d, x->batched);
+}
+
+static int op_split(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int64_t sz[DNNQ_IR_MAX_OUTPUTS], no;
+	ptrdiff_t ns;
+	size_t k = c->np->n_output;
+	int rc;
+	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = a_int(c, "axis", 0, &n->axis)) || (rc = a_int(c, "num_outputs", 0, &no)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && n->axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "splitting the batch (axis 0)");
+	rc = c->m->opset < 13 ? attr_ints(c, "split", sz, DNNQ_IR_MAX_OUTPUTS, &ns)
+	                      : const_ints(c, 1, sz, DNNQ_IR_MAX_OUTPUTS, &ns);
+	if (rc)
+		return rc;
+	int64_t dim = x->dims[n->axis], total = 0;
+	if (ns >= 0 && (size_t)ns != k)
+		return bad(c, DNNQ_E_SHAPE, "%td split sizes for %zu outputs", ns, k);
+	if ((no && (size_t)no != k) || (ns < 0 && !no && dim % (int64_t)k))
+		return bad(c, DNNQ_E_SHAPE, "num_outputs %lld, %zu outputs: axis %lld of %lld "
+		           "elements does not split evenly", (long long)no, k, (long long)n->axis,
+		           (long long)dim);
+	for (size_t i = 0; i < k; i++) {
+		int64_t even = (dim + (int64_t)k - 1) / (int64_t)k;     /* opset 18: the last is smaller */
+		int64_t s = ns >= 0 ? sz[i] : i + 1 < k ? even : dim - even * (int64_t)(k - 1);
+		if (s < 1 || s > dim - total)
+			return bad(c, DNNQ_E_SHAPE, "output %zu: %lld elements of axis %lld (%lld): "
+			           "want 1 or more, %lld in all", i, (long long)s, (long long)n->axis,
+			           (long long)dim, (long long)dim);
+		int64_t d[DNNQ_IR_MAX_DIMS];
+		memcpy(d, x->dims, sizeof d);
+		d[n->axis] = s;
+		total += s;
+		if ((rc = set_out(c, (uint32_t)i, x->dtype, x->ndim, d, x->batched)))
+			return rc;
+	}
+	if (total != dim)
+		return bad(c, DNNQ_E_SHAPE, "split sizes add up to %lld, axis %lld has %lld",
+		           (long long)total, (long long)n->axis, (long long)dim);
+	n->split = true;
+	c->nin = 1;
+	return 0;
+}
+
+static int op_pad(struct nctx *c)
+{
+	static const char *const modes[] = { "constant", "reflect", "edge", NULL };
+	struct dnnq_ir_node *n = &c->node;
+	int64_t p[2 * DNNQ_IR_MAX_DIMS], ax[DNNQ_IR_MAX_DIMS];
+	ptrdiff_t np, na = -1;
+	int rc, m;
+	if ((rc = engine_kind(c, "pad")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = a_enum(c, "mode", modes, &m)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	n->mode = DNNQ_PAD_CONSTANT + (uint32_t)m;
+	if (c->m->opset < 11) {
+		if ((rc = attr_ints(c, "pads", p, 2 * DNNQ_IR_MAX_DIMS, &np)) ||
+		    (rc = a_float(c, "value", 0, &n->value)))
+			return rc;
+	} else {
+		if ((rc = const_ints(c, 1, p, 2 * DNNQ_IR_MAX_DIMS, &np)) ||
+		    (rc = const_ints(c, 3, ax, DNNQ_IR_MAX_DIMS, &na)))
+			return rc;
+		if (V(c, 2) && !(rc = need_param(c, 2, DT_F32, true, 1)))
+			n->value = *(const float *)V(c, 2)->data;
+		if (rc)
+			return rc;
+	}
+	size_t naxes = na >= 0 ? (size_t)na : x->ndim;
+	if (np < 0 || (size_t)np != 2 * naxes)
+		return bad(c, DNNQ_E_SHAPE, "%td pads for %zu axes", np, naxes);
+	if (!isfinite(n->value))
+		return bad(c, DNNQ_E_RANGE, "constant value %g", (double)n->value);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		n->starts[i] = 0;
+		n->steps[i] = 1;
+		d[i] = x->dims[i];
+	}
+	for (size_t k = 0; k < naxes; k++) {
+		int64_t a = na >= 0 ? ax[k] : (int64_t)k, b = p[k], e = p[naxes + k];
+		if ((rc = norm_axis(c, &a, x->ndim, "axes")))
+			return rc;
+		if (b < -IMP_MAX_DIM || b > IMP_MAX_DIM || e < -IMP_MAX_DIM || e > IMP_MAX_DIM ||
+		    (a == 0 && x->batched && (b || e)))
+			return bad(c, DNNQ_E_RANGE, "axis %lld: pads %lld, %lld (the batch is not padded)",
+			           (long long)a, (long long)b, (long long)e);
+		n->starts[a] = -b;
+		d[a] = x->dims[a] + b + e;
+		if (d[a] < 1)
+			return bad(c, DNNQ_E_SHAPE, "axis %lld: %lld elements after padding",
+			           (long long)a, (long long)d[a]);
+	}
+	c->nin = 1;
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 struct opdef {
@@ -1422,6 +1631,9 @@ static const struct opdef OPS[] = {
 	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
 	{ "Upsample", DNNQ_IR_ENGINE, op_upsample, 1, 2, 1 },
 	{ "ConvTranspose", DNNQ_IR_ENGINE, op_convtranspose, 2, 3, 1 },
+	{ "Slice", DNNQ_IR_ENGINE, op_slice, 1, 5, 1 },
+	{ "Split", DNNQ_IR_ENGINE, op_split, 1, 2, DNNQ_IR_MAX_OUTPUTS },
+	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

@@ -66,13 +66,13 @@ static int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
 
 /* Node mn (value ref) produces n's output in its input's quantization (an
  * int8 node that moves or takes the max of bytes), or f32 in fp32. */
-static int input_qp_out(struct lower *L, const struct dnnq_ir_node *n,
+static int input_qp_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
                         struct dnnq_model_node *mn, int32_t ref)
 {
 	if (L->fp32)
-		return act_out(L, n, n->outputs[0], mn, ref);
-	L->v[n->outputs[0]].u8 = ref;
-	L->v[n->outputs[0]].qp = L->v[n->inputs[0]].qp;
+		return act_out(L, n, out, mn, ref);
+	L->v[out].u8 = ref;
+	L->v[out].qp = L->v[n->inputs[0]].qp;
 	return DNNQ_OK;
 }
 
@@ -590,7 +590,7 @@ static int lower_pool(struct lower *L, size_t j)
 		mn->count_include_pad = n->count_include_pad;
 	}
 	/* the max is taken in the input's quantization */
-	return n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, mn, ref)
+	return n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, n->outputs[0], mn, ref)
 	                                : act_out(L, n, n->outputs[0], mn, ref);
 }
 
@@ -1304,7 +1304,7 @@ static int lower_resize(struct lower *L, size_t j)
 	mn->ndim = 2;
 	mn->dims[0] = yv->dims[2];
 	mn->dims[1] = yv->dims[3];
-	return input_qp_out(L, n, mn, ref);
+	return input_qp_out(L, n, n->outputs[0], mn, ref);
 }
 
 /* ConvTranspose (fp32: the kind has no int8 adapter): the weight in ONNX's
@@ -1355,6 +1355,60 @@ static int lower_convtranspose(struct lower *L, size_t j)
 	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
+/* One slice or pad node (engine/remap.h) of n's input producing IR value
+ * out, node name name: per ONNX axis i, start[i] and step[i], moved to the
+ * engine's layout; in the input's quantization. */
+static int remap_node(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+                      const char *name, const int64_t *start, const int64_t *step)
+{
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, out);
+	int32_t x, ref;
+	int rc;
+	if (L->v[n->inputs[0]].perm)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s' is a flattened NCHW tensor",
+		                 xv->name);
+	if (!xv->batched || xv->ndim < 1 || xv->ndim > DNNQ_MAX_DIMS)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s': want a batched activation of "
+		                 "rank 1..%d", xv->name, DNNQ_MAX_DIMS);
+	if ((rc = need_act(L, n, n->inputs[0], &x)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, name, x, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = n->mode;
+	mn->params[0] = n->value;
+	mn->ndim = xv->ndim;
+	engine_dims(yv, mn->dims);
+	for (uint32_t i = 0; i < xv->ndim; i++) {
+		uint32_t e = engine_axis(xv, i);
+		mn->starts[e] = start[i];
+		mn->steps[e] = step[i];
+	}
+	return input_qp_out(L, n, out, mn, ref);
+}
+
+/* Slice and Pad: one remap node; Split: one slice node per output read. */
+static int lower_remap(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc || !n->split)
+		return rc ? rc : remap_node(L, n, n->outputs[0], n->name, n->starts, n->steps);
+	int64_t start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < DNNQ_IR_MAX_DIMS; i++)
+		step[i] = 1;
+	if (n->axis < 0 || n->axis >= DNNQ_IR_MAX_DIMS)
+		return lower_err(L, n, DNNQ_E_RANGE, "axis %lld", (long long)n->axis);
+	for (uint32_t k = 0; k < n->noutputs; k++) {
+		const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[k]);
+		if (L->nreaders[n->outputs[k]] &&
+		    (rc = remap_node(L, n, n->outputs[k], yv->name, start, step)))
+			return rc;
+		start[n->axis] += yv->dims[n->axis];
+	}
+	return DNNQ_OK;
+}
+
 /* A registry operator: binary elementwise ones (an f32 function), or one
  * of the vision kinds. */
 static int lower_engine(struct lower *L, size_t j)
@@ -1364,6 +1418,8 @@ static int lower_engine(struct lower *L, size_t j)
 		return lower_resize(L, j);
 	if (def && !strcmp(def->name, "convtranspose"))
 		return lower_convtranspose(L, j);
+	if (def && (!strcmp(def->name, "slice") || !strcmp(def->name, "pad")))
+		return lower_remap(L, j);
 	return lower_binary(L, j);
 }
 

@@ -1015,7 +1015,8 @@ static int run(struct lower *L)
 		return rc;
 	for (size_t j = 0; j < ir->nnodes; j++) {
 		const struct dnnq_ir_node *n = &ir->nodes[j];
-		for (uint32_t k = 1; L->live[j] && n->op != DNNQ_IR_DYNQUANT && k < n->noutputs; k++)
+		for (uint32_t k = 1; L->live[j] && n->op != DNNQ_IR_DYNQUANT && !n->split &&
+		                     k < n->noutputs; k++)
 			if (L->nreaders[n->outputs[k]])
 				return lower_err(L, n, DNNQ_E_UNSUPPORTED, "output %u ('%s') is used: only the"
 				                 " first output is supported", k,

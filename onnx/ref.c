@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/remap.h"
 #include "engine/resize.h"
 #include "onnx/ir.h"
 
@@ -537,6 +538,58 @@ static void convtranspose(const struct run *r, const struct dnnq_ir_node *n)
 	free(acc);
 }
 
+/* Slice, Pad, one output of Split: per axis, output index o reads input
+ * index start[i] + step[i] * o (engine/remap.h's rule outside the input). */
+static void remap(const struct run *r, const struct dnnq_ir_node *n, int32_t out,
+                  const int64_t *start, const int64_t *step)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS], idx[DNNQ_IR_MAX_DIMS] = { 0 };
+	uint32_t R = r->ir->values[out].ndim;
+	adims(r, n->inputs[0], xd);
+	adims(r, out, yd);
+	size_t es = dnnq_ir_dtype_size(r->ir->values[out].dtype), total = anumel(r, out);
+	const uint8_t *x = IN(0);
+	uint8_t *y = r->buf[out];
+	for (size_t e = 0; e < total; e++) {
+		int64_t off = 0;
+		bool fill = false;
+		for (uint32_t i = 0; i < R; i++) {
+			int64_t s = start[i] + step[i] * idx[i], m = xd[i];
+			if (s < 0 || s >= m) {
+				if (n->mode == DNNQ_PAD_EDGE)
+					s = s < 0 ? 0 : m - 1;
+				else if (n->mode == DNNQ_PAD_REFLECT)
+					s = m == 1 ? 0 : (s % (2 * m - 2) + 2 * m - 2) % (2 * m - 2);
+				if (n->mode == DNNQ_PAD_REFLECT && s >= m)
+					s = 2 * m - 2 - s;
+				fill |= s < 0 || s >= m;
+			}
+			off = off * m + s;
+		}
+		if (fill)
+			memcpy(y + e * es, &n->value, es);
+		else
+			memcpy(y + e * es, x + (size_t)off * es, es);
+		for (uint32_t i = R; i-- > 0;)
+			if (++idx[i] < yd[i])
+				break;
+			else
+				idx[i] = 0;
+	}
+}
+
+/* Split: output k is Slice of the k-th run along the axis. */
+static void split_outputs(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < DNNQ_IR_MAX_DIMS; i++)
+		step[i] = 1;
+	for (uint32_t k = 0; k < n->noutputs; k++) {
+		remap(r, n, n->outputs[k], start, step);
+		start[n->axis] += r->ir->values[n->outputs[k]].dims[n->axis];
+	}
+}
+
 /* The registry's kinds that are not binary elementwise operators; false
  * for those (binary). */
 static bool vision(const struct run *r, const struct dnnq_ir_node *n)
@@ -546,6 +599,10 @@ static bool vision(const struct run *r, const struct dnnq_ir_node *n)
 		resize(r, n);
 	else if (def && !strcmp(def->name, "convtranspose"))
 		convtranspose(r, n);
+	else if (def && !strcmp(def->name, "slice") && n->split)
+		split_outputs(r, n);
+	else if (def && (!strcmp(def->name, "slice") || !strcmp(def->name, "pad")))
+		remap(r, n, n->outputs[0], n->starts, n->steps);
 	else
 		return false;
 	return true;

@@ -464,6 +464,70 @@ def np_convtranspose(a, ins, opset):
     return [f32(y)]
 
 
+def sl_params(a, ins, opset, ndim):
+    """Slice's (axis, start, end, step) tuples, attributes (opset < 10) or inputs."""
+    if opset < 10:
+        st, en, ax, sp = a["starts"], a["ends"], a.get("axes"), None
+    else:
+        opt = [ins[k] if len(ins) > k and ins[k] is not None else None for k in (3, 4)]
+        st, en, ax, sp = ins[1], ins[2], opt[0], opt[1]
+    ax = range(len(st)) if ax is None else ax
+    sp = [1] * len(st) if sp is None else sp
+    return [(int(q) % ndim, int(s), int(e), int(p)) for q, s, e, p in zip(ax, st, en, sp)]
+
+
+def np_slice(a, ins, opset):
+    x = ins[0]
+    sl = [slice(None)] * x.ndim
+    for q, s, e, p in sl_params(a, ins, opset, x.ndim):
+        sl[q] = slice(s, e, p)
+    return [x[tuple(sl)]]
+
+
+def split_sizes(a, ins, opset, x):
+    ax = a.get("axis", 0) % x.ndim
+    if opset < 13:
+        sz = a.get("split")
+    else:
+        sz = ins[1] if len(ins) > 1 and ins[1] is not None else None
+    if sz is None:
+        k = a["num_outputs"] if "num_outputs" in a else a["_outputs"]
+        even = -(-x.shape[ax] // k)
+        sz = [even] * (k - 1) + [x.shape[ax] - even * (k - 1)]
+    return ax, [int(v) for v in sz]
+
+
+def np_split(a, ins, opset):
+    ax, sz = split_sizes(a, ins, opset, ins[0])
+    return np.split(ins[0], np.cumsum(sz)[:-1], axis=ax)
+
+
+def pd_params(a, ins, opset, ndim):
+    """Pad's mode, constant and [(begin, end)] per axis."""
+    if opset < 11:
+        p, v, axes = a["pads"], a.get("value", 0.0), None
+    else:
+        p = [int(q) for q in ins[1]]
+        v = float(ins[2]) if len(ins) > 2 and ins[2] is not None else 0.0
+        axes = ins[3] if len(ins) > 3 and ins[3] is not None else None
+    axes = list(range(ndim)) if axes is None else [int(q) % ndim for q in axes]
+    n = len(axes)
+    be = [(0, 0)] * ndim
+    for k, q in enumerate(axes):
+        be[q] = (int(p[k]), int(p[n + k]))
+    return a.get("mode", "constant"), v, be
+
+
+def np_pad(a, ins, opset):
+    x = f64(ins[0])
+    mode, v, be = pd_params(a, ins, opset, x.ndim)
+    pos = [(max(b, 0), max(e, 0)) for b, e in be]
+    y = np.pad(x, pos, mode="constant", constant_values=v) if mode == "constant" \
+        else np.pad(x, pos, mode=mode)
+    crop = tuple(slice(-min(b, 0), y.shape[i] + min(e, 0)) for i, (b, e) in enumerate(be))
+    return [f32(y[crop])]
+
+
 NP_OPS = {
     "Conv": np_conv,
     "Gemm": np_gemm,
@@ -506,6 +570,9 @@ NP_OPS = {
     "Resize": np_resize,
     "Upsample": lambda a, i, o: np_resize(a, i, o, upsample=True),
     "ConvTranspose": np_convtranspose,
+    "Slice": np_slice,
+    "Split": np_split,
+    "Pad": np_pad,
 }
 
 
@@ -536,7 +603,8 @@ def run_graph(model, feeds, table, to_native, from_native):
             env[node.output[0]] = to_native(numpy_helper.to_array(node_attrs(node)["value"]))
             continue
         ins = [env[i] if i else None for i in node.input]
-        outs = table[node.op_type](node_attrs(node), ins, opset)
+        # _outputs: the node's output count (an even Split's)
+        outs = table[node.op_type](dict(node_attrs(node), _outputs=len(node.output)), ins, opset)
         for name, v in zip(node.output, outs):
             if name:
                 env[name] = v
@@ -774,6 +842,29 @@ def t_convtranspose(a, ins, opset):
     return [y.float()]
 
 
+def t_slice(a, ins, opset):
+    """Python's slice.indices and torch.index_select."""
+    x = ins[0]
+    for q, s, e, p in sl_params(a, [v.numpy() if v is not None else None for v in ins],
+                                opset, x.dim()):
+        idx = list(range(*slice(s, e, p).indices(x.shape[q])))
+        x = torch.index_select(x, q, torch.tensor(idx, dtype=torch.long))
+    return [x]
+
+
+def t_pad(a, ins, opset):
+    """torch's F.pad: constant on any axis (negative pads crop), reflect and
+    replicate on the last two."""
+    x = ins[0].double()
+    mode, v, be = pd_params(a, [t.numpy() if t is not None else None for t in ins], opset,
+                            x.dim())
+    flat = [q for b, e in reversed(be) for q in (b, e)]
+    if mode == "constant":
+        return [F.pad(x, flat, value=v).float()]
+    assert all(b == 0 and e == 0 for b, e in be[:-2]), "torch pads only H and W so"
+    return [F.pad(x, flat[:4], mode="reflect" if mode == "reflect" else "replicate").float()]
+
+
 T_OPS = {
     "Conv": t_conv,
     "Gemm": t_gemm,
@@ -814,6 +905,11 @@ T_OPS = {
     "Resize": t_resize,
     "Upsample": lambda a, i, o: t_resize(a, i, o, upsample=True),
     "ConvTranspose": t_convtranspose,
+    "Slice": t_slice,
+    "Split": lambda a, i, o: list(torch.split(i[0], split_sizes(
+        a, [t.numpy() if t is not None else None for t in i], o, i[0].numpy())[1],
+        split_sizes(a, [None], 11, i[0].numpy())[0])),
+    "Pad": t_pad,
 }
 
 
@@ -1138,6 +1234,48 @@ def fp32_cases(c):
           pads=[1, 0, 0, 1], bias=False)
     convt("convt_output_shape", wshape=(4, 3, 3, 3), strides=[2, 2], output_shape=[5, 7])
     convt("convt_same_upper", wshape=(4, 2, 4, 4), strides=[2, 2], auto_pad="SAME_UPPER")
+
+    # vision: Slice, Split, Pad
+    BIG = np.iinfo(np.int64).max
+
+    def movement(name, op, xshape, inits, ins, outs=("y",), opset=OPSET, **attrs):
+        r = c.rng(name)
+        c.add(name, "fp32", [node(op, ["x"] + ins, list(outs), **attrs)],
+              [("x", u(r, list(xshape), -1, 1))], {k: np.asarray(v) for k, v in inits.items()},
+              list(outs), opset=opset)
+
+    def i64(*v):
+        return np.array(v, np.int64)
+
+    movement("slice_hw", "Slice", [2, 3, 6, 7], {"s": i64(1, 2), "e": i64(5, -1), "a": i64(2, 3)},
+             ["s", "e", "a"])
+    movement("slice_neg_steps", "Slice", [2, 3, 6, 7],
+             {"s": i64(-1, 2), "e": i64(-BIG, 0), "a": i64(3, 1), "p": i64(-2, -1)},
+             ["s", "e", "a", "p"])
+    movement("slice_channels_clamped", "Slice", [2, 5, 4, 4],
+             {"s": i64(1), "e": i64(BIG), "a": i64(1), "p": i64(2)}, ["s", "e", "a", "p"])
+    movement("slice_batch_kept_3d", "Slice", [2, 5, 9],
+             {"s": i64(0, 2), "e": i64(BIG, 8), "a": i64(0, -1), "p": i64(1, 3)},
+             ["s", "e", "a", "p"])
+    movement("slice_opset9", "Slice", [2, 3, 6, 7], {}, [], opset=9, starts=[0, 1],
+             ends=[2, 100], axes=[1, 2])
+    movement("split_opset11", "Split", [2, 3, 4, 4], {}, [], outs=("y0", "y1"), opset=11,
+             axis=1, split=[1, 2])
+    movement("split_input_w", "Split", [2, 3, 4, 7], {"z": i64(2, 3, 2)}, ["z"],
+             outs=("y0", "y1", "y2"), axis=3)
+    movement("split_equal_h", "Split", [2, 3, 6, 4], {}, [], outs=("y0", "y1"), axis=-2)
+    movement("pad_constant_hw", "Pad", [2, 3, 4, 5],
+             {"p": i64(0, 0, 1, 2, 0, 0, 2, 1), "v": np.float32(0.5)}, ["p", "v"])
+    movement("pad_reflect", "Pad", [2, 3, 4, 5], {"p": i64(0, 0, 2, 1, 0, 0, 1, 3)}, ["p"],
+             mode="reflect")
+    movement("pad_edge", "Pad", [2, 3, 4, 5], {"p": i64(0, 0, 3, 1, 0, 0, 1, 2)}, ["p"],
+             mode="edge")
+    movement("pad_channels_crop", "Pad", [2, 3, 4, 5], {"p": i64(0, 1, 0, -1, 0, 2, -1, 0)},
+             ["p"])
+    movement("pad_opset2", "Pad", [2, 3, 4, 5], {}, [], opset=2, pads=[0, 0, 1, 1, 0, 0, 1, 1],
+             value=-1.0)
+    movement("pad_3d", "Pad", [2, 4, 6], {"p": i64(0, 1, 2, 0, 2, 1), "v": np.float32(-0.25)},
+             ["p", "v"])
 
     # Layout-sensitive chains: an NCHW flatten feeding a Gemm.
     def head(name, mid_nodes, mid_inits, gemm_k, tail=None):
