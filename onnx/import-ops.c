@@ -535,12 +535,18 @@ static int op_matmulinteger(struct nctx *c)
 	return 0;
 }
 
+static int op_pool1d(struct nctx *c, bool max);
+
 static int op_pool(struct nctx *c)
 {
 	int rc;
 	bool max = c->node.op == DNNQ_IR_MAXPOOL;
-	if ((rc = need(c, 0, DT_F32, false)) ||
-	    (rc = need_rank(c, 0, 4, "only 2-D pooling (4-D NCHW input) is supported")))
+	if ((rc = need(c, 0, DT_F32, false)))
+		return rc;
+	if (V(c, 0)->ndim == 3)
+		return op_pool1d(c, max);
+	if ((rc = need_rank(c, 0, 4, "only 1-D and 2-D pooling (3-D NCL, 4-D NCHW input) is "
+	                    "supported")))
 		return rc;
 	if (!attr(c, "kernel_shape"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
@@ -1584,6 +1590,83 @@ static int op_pad(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
 }
 
+/* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
+
+/* A 1-D pooling's ints attribute: count values >= lo into out (absent:
+ * out untouched). */
+static int a_one(struct nctx *c, const char *name, int64_t lo, size_t count, int64_t *out)
+{
+	const int64_t *v;
+	ptrdiff_t n;
+	int rc = a_ints(c, name, &v, &n);
+	if (rc || n < 0)
+		return rc;
+	if ((size_t)n != count)
+		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: %zu for a 1-D pooling",
+		           name, n, count);
+	for (size_t i = 0; i < count; i++)
+		if (v[i] < lo || v[i] > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_RANGE, "attribute '%s'[%zu] = %lld: out of range", name, i,
+			           (long long)v[i]);
+	memcpy(out, v, count * sizeof *v);
+	return 0;
+}
+
+/* MaxPool / AveragePool over L of [N, C, L]: the 2-D geometry with H 1
+ * (kernel, stride, dilation 1 and no pads on it). */
+static int op_pool1d(struct nctx *c, bool max)
+{
+	struct dnnq_ir_node *n = &c->node;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t pads[2] = { 0, 0 };
+	char ap[32];
+	int rc;
+	n->kernel[0] = n->strides[0] = n->dilations[0] = 1;
+	n->strides[1] = n->dilations[1] = 1;
+	if (!attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if ((rc = a_one(c, "kernel_shape", 1, 1, &n->kernel[1])) ||
+	    (rc = a_one(c, "strides", 1, 1, &n->strides[1])) ||
+	    (rc = a_one(c, "dilations", 1, 1, &n->dilations[1])) ||
+	    (rc = a_one(c, "pads", 0, 2, pads)) || (rc = a_bool(c, "ceil_mode", &n->ceil_mode)) ||
+	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
+		return rc;
+	if (!max && (rc = a_bool(c, "count_include_pad", &n->count_include_pad)))
+		return rc;
+	if (!max && n->dilations[1] != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
+	enum autopad a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
+	               : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
+	               : !strcmp(ap, "VALID") ? PAD_VALID : PAD_NOTSET;
+	if (a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
+		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
+		           "VALID", ap);
+	int64_t o;
+	if ((rc = out_len(c, 0, x->dims[2], n->kernel[1], n->strides[1], n->dilations[1], &pads[0],
+	                  &pads[1], a, n->ceil_mode, &o)))
+		return rc;
+	n->pads[1] = pads[0];
+	n->pads[3] = pads[1];
+	int64_t d[3] = { x->dims[0], x->dims[1], o };
+	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
+}
+
+/* GlobalMaxPool: a MaxPool whose window is the whole image (3-D: L). */
+static int op_gmaxpool(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc = need(c, 0, DT_F32, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim != 3 && x->ndim != 4)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input [%s]: 3-D or 4-D expected", imp_dims_str(x));
+	n->kernel[0] = x->ndim == 4 ? x->dims[2] : 1;
+	n->kernel[1] = x->dims[x->ndim - 1];
+	int64_t d[4] = { x->dims[0], x->dims[1], 1, 1 };
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 struct opdef {
@@ -1634,6 +1717,7 @@ static const struct opdef OPS[] = {
 	{ "Slice", DNNQ_IR_ENGINE, op_slice, 1, 5, 1 },
 	{ "Split", DNNQ_IR_ENGINE, op_split, 1, 2, DNNQ_IR_MAX_OUTPUTS },
 	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
+	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

@@ -554,6 +554,48 @@ static int lower_activation(struct lower *L, size_t j)
 	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
+/* A 1-D pooling's node: its input reshaped to [N, C, L, 1]. */
+static struct dnnq_model_node *pool1d_input(struct lower *L, const struct dnnq_ir_node *n,
+                                            const struct dnnq_ir_value *xv, int32_t *ref,
+                                            int *rc)
+{
+	static const enum dnnq_node_kind kinds[] = {
+		[DNNQ_IR_MAXPOOL] = DNNQ_NODE_MAXPOOL, [DNNQ_IR_AVGPOOL] = DNNQ_NODE_AVGPOOL,
+	};
+	int32_t x, x4;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	if ((*rc = need_act(L, n, n->inputs[0], &x)))
+		return NULL;
+	tname(nm, n->name, ":2d");
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, x, &x4);
+	if (mn) {
+		mn->ndim = 4;
+		memcpy(mn->dims, xv->dims, 3 * sizeof *xv->dims);
+		mn->dims[3] = 1;
+		mn = add_node1(L, kinds[n->op], n->name, x4, ref);
+	}
+	if (!mn)
+		*rc = DNNQ_E_NOMEM;
+	return mn;
+}
+
+/* The 1-D pooling's output [N, C, L', 1] (value ref, set as n's output)
+ * reshaped to [N, C, L']. */
+static int pool1d_output(struct lower *L, const struct dnnq_ir_node *n, int32_t ref)
+{
+	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int32_t y;
+	tname(nm, n->name, ":1d");
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, ref, &y);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = 3;
+	memcpy(mn->dims, yv->dims, 3 * sizeof *yv->dims);
+	*(L->fp32 ? &L->v[n->outputs[0]].f32 : &L->v[n->outputs[0]].u8) = y;
+	return DNNQ_OK;
+}
+
 static int lower_pool(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -573,8 +615,15 @@ static int lower_pool(struct lower *L, size_t j)
 				return lower_err(L, n, DNNQ_E_RANGE, "pads[%d] = %lld", i, (long long)n->pads[i]);
 	}
 	int32_t ref;
-	int rc;
-	struct dnnq_model_node *mn = simple(L, n, kinds[n->op], 4, &ref, &rc);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	/* 1-D: [N, C, L] is, in memory, the NHWC image [N, C, L, 1] (H = C, W = L,
+	 * one channel): reshaped there and back, pooled over W */
+	bool one_d = xv->ndim == 3 && n->op != DNNQ_IR_GAVGPOOL;
+	struct dnnq_model_node *mn = one_d ? pool1d_input(L, n, xv, &ref, &rc)
+	                                   : simple(L, n, kinds[n->op], 4, &ref, &rc);
 	if (!mn)
 		return rc;
 	if (n->op != DNNQ_IR_GAVGPOOL) {
@@ -590,8 +639,9 @@ static int lower_pool(struct lower *L, size_t j)
 		mn->count_include_pad = n->count_include_pad;
 	}
 	/* the max is taken in the input's quantization */
-	return n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, n->outputs[0], mn, ref)
-	                                : act_out(L, n, n->outputs[0], mn, ref);
+	rc = n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, n->outputs[0], mn, ref)
+	                              : act_out(L, n, n->outputs[0], mn, ref);
+	return rc || !one_d ? rc : pool1d_output(L, n, ref);
 }
 
 /* ---- Add, Mul, Sum ---- */

@@ -259,9 +259,13 @@ static void matmul_int(const struct run *r, const struct dnnq_ir_node *n, bool q
 
 static void pool(const struct run *r, const struct dnnq_ir_node *n)
 {
-	int64_t x[4], y[4];
+	int64_t x[4] = { 0 }, y[4] = { 0 };
 	adims(r, n->inputs[0], x);
 	adims(r, n->outputs[0], y);
+	if (r->ir->values[n->inputs[0]].ndim == 3) {       /* 1-D: H is 1 */
+		x[3] = x[2], y[3] = y[2];
+		x[2] = y[2] = 1;
+	}
 	const float *X = IN(0);
 	float *Y = OUT(0);
 	int64_t H = x[2], W = x[3];

@@ -269,7 +269,21 @@ def np_gemm(a, ins, opset):
     return [f32(y)]
 
 
+def pool_1d_as_2d(fn):
+    """A 1-D pooling (N, C, L) as the 2-D one with H 1; 2-D as it is."""
+    def run(a, ins, opset):
+        if ins[0].ndim != 3:
+            return fn(a, ins, opset)
+        a2 = dict(a, kernel_shape=[1] + list(a["kernel_shape"]),
+                  strides=[1] + list(a.get("strides", [1])),
+                  pads=[0, a.get("pads", [0, 0])[0], 0, a.get("pads", [0, 0])[1]])
+        a2.pop("dilations", None)
+        return [y[:, :, 0] for y in fn(a2, [ins[0][:, :, None]], opset)]
+    return run
+
+
 def np_pool(kind):
+    @pool_1d_as_2d
     def run(a, ins, opset):
         x = f64(ins[0])
         k = list(a["kernel_shape"])
@@ -573,6 +587,7 @@ NP_OPS = {
     "Slice": np_slice,
     "Split": np_split,
     "Pad": np_pad,
+    "GlobalMaxPool": lambda a, i, o: [i[0].max(axis=tuple(range(2, i[0].ndim)), keepdims=True)],
 }
 
 
@@ -661,6 +676,7 @@ def t_gemm(a, ins, opset):
 
 
 def t_pool(kind):
+    @pool_1d_as_2d
     def run(a, ins, opset):
         x = ins[0].double()
         p = list(a.get("pads", [0, 0, 0, 0]))
@@ -910,6 +926,8 @@ T_OPS = {
         a, [t.numpy() if t is not None else None for t in i], o, i[0].numpy())[1],
         split_sizes(a, [None], 11, i[0].numpy())[0])),
     "Pad": t_pad,
+    "GlobalMaxPool": lambda a, i, o: [torch.amax(i[0], dim=tuple(range(2, i[0].dim())),
+                                                 keepdim=True)],
 }
 
 
@@ -1276,6 +1294,23 @@ def fp32_cases(c):
              value=-1.0)
     movement("pad_3d", "Pad", [2, 4, 6], {"p": i64(0, 1, 2, 0, 2, 1), "v": np.float32(-0.25)},
              ["p", "v"])
+
+    # vision: 1-D pooling, GlobalMaxPool
+    pool("maxpool_1d", "MaxPool", [2, 3, 11], kernel_shape=[3], strides=[2], pads=[1, 1])
+    pool("maxpool_1d_ceil", "MaxPool", [2, 4, 10], kernel_shape=[3], strides=[2], ceil_mode=1)
+    pool("avgpool_1d_cip", "AveragePool", [2, 3, 9], kernel_shape=[4], strides=[1],
+         pads=[2, 2], count_include_pad=1)
+    pool("avgpool_1d", "AveragePool", [2, 5, 8], kernel_shape=[2], strides=[2])
+    pool("globalmaxpool", "GlobalMaxPool", [2, 3, 5, 6])
+    pool("globalmaxpool_1d", "GlobalMaxPool", [2, 3, 7])
+    # BatchNormalization standalone (not after a Conv): the elementwise-linear kind
+    r = c.rng("batchnorm_standalone")
+    c.add("batchnorm_standalone", "fp32",
+          [node("Relu", ["x"], ["r"]), node("BatchNormalization", ["r", "g", "b", "m", "v"],
+                                            ["y"], epsilon=1e-3)],
+          [("x", u(r, [2, 3, 4, 5], -1, 2))],
+          {"g": u(r, (3,), 0.5, 2), "b": nrm(r, (3,)), "m": nrm(r, (3,)),
+           "v": u(r, (3,), 0.2, 1)}, ["y"])
 
     # Layout-sensitive chains: an NCHW flatten feeding a Gemm.
     def head(name, mid_nodes, mid_inits, gemm_k, tail=None):
