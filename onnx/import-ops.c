@@ -1590,6 +1590,40 @@ static int op_pad(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
 }
 
+/* Gather with constant indices (a scalar or 1-D, each in [-n, n)) on one
+ * axis, not the batch. */
+static int op_gather(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "gather")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
+	    (rc = a_int(c, "axis", 0, &n->axis)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && n->axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "gathering along the batch (axis 0)");
+	if (iv->ndim > 1 || !numel(iv) || numel(iv) > (1 << 24))
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s]: a scalar or 1-D (1..2^24 values)",
+		           imp_dims_str(iv));
+	int64_t dim = x->dims[n->axis];
+	for (size_t k = 0; k < numel(iv); k++) {
+		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
+		                                     : ((const int32_t *)iv->data)[k];
+		if (i < -dim || i >= dim)
+			return bad(c, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld elements",
+			           k, (long long)i, (long long)n->axis, (long long)dim);
+	}
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != n->axis || iv->ndim)
+			d[r++] = i == n->axis ? (int64_t)numel(iv) : x->dims[i];
+	return set_out(c, 0, x->dtype, r, d, x->batched);
+}
+
 /* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
 
 /* A 1-D pooling's ints attribute: count values >= lo into out (absent:
@@ -1717,6 +1751,7 @@ static const struct opdef OPS[] = {
 	{ "Slice", DNNQ_IR_ENGINE, op_slice, 1, 5, 1 },
 	{ "Split", DNNQ_IR_ENGINE, op_split, 1, 2, DNNQ_IR_MAX_OUTPUTS },
 	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
+	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 };
 

@@ -579,19 +579,20 @@ static struct dnnq_model_node *pool1d_input(struct lower *L, const struct dnnq_i
 	return mn;
 }
 
-/* The 1-D pooling's output [N, C, L', 1] (value ref, set as n's output)
- * reshaped to [N, C, L']. */
-static int pool1d_output(struct lower *L, const struct dnnq_ir_node *n, int32_t ref)
+/* Node output ref (set as n's output, a rank the output value lacks: a
+ * 1-D pooling's [N, C, L', 1], a scalar Gather's) reshaped, a view, to the
+ * output value's dims, the same element order. */
+static int reshape_output(struct lower *L, const struct dnnq_ir_node *n, int32_t ref)
 {
 	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
 	char nm[DNNQ_MODEL_NAME_MAX];
 	int32_t y;
-	tname(nm, n->name, ":1d");
+	tname(nm, n->name, ":view");
 	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, ref, &y);
 	if (!mn)
 		return DNNQ_E_NOMEM;
-	mn->ndim = 3;
-	memcpy(mn->dims, yv->dims, 3 * sizeof *yv->dims);
+	mn->ndim = yv->ndim;
+	memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
 	*(L->fp32 ? &L->v[n->outputs[0]].f32 : &L->v[n->outputs[0]].u8) = y;
 	return DNNQ_OK;
 }
@@ -641,7 +642,7 @@ static int lower_pool(struct lower *L, size_t j)
 	/* the max is taken in the input's quantization */
 	rc = n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, n->outputs[0], mn, ref)
 	                              : act_out(L, n, n->outputs[0], mn, ref);
-	return rc || !one_d ? rc : pool1d_output(L, n, ref);
+	return rc || !one_d ? rc : reshape_output(L, n, ref);
 }
 
 /* ---- Add, Mul, Sum ---- */
@@ -1459,6 +1460,58 @@ static int lower_remap(struct lower *L, size_t j)
 	return DNNQ_OK;
 }
 
+/* Gather: a gather node on the engine's axis with the indices an s32
+ * tensor; a scalar index drops the axis through a view, where the
+ * engine's element order is the ONNX one (not 4-D, or the channels of
+ * 4-D). */
+static int lower_gather(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 2, 0);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	bool scalar = yv->ndim < xv->ndim;
+	if (n->axis < 1 || n->axis >= (int64_t)xv->ndim || !xv->batched || L->v[n->inputs[0]].perm ||
+	    (scalar && ((xv->ndim == 4 && n->axis != 1) || yv->ndim == 4)))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld of '%s' (rank %u)%s",
+		                 (long long)n->axis, xv->name, xv->ndim, scalar ? " with a scalar "
+		                 "index: the engine's layout would reorder the result" : "");
+	int64_t *idx;
+	size_t cnt;
+	if ((rc = const_int(L, n, n->inputs[1], &idx, &cnt)))
+		return rc;
+	int32_t *i32 = malloc((cnt ? cnt : 1) * sizeof *i32);
+	int64_t dim = xv->dims[n->axis];
+	for (size_t k = 0; i32 && k < cnt; k++)
+		i32[k] = (int32_t)(idx[k] < 0 ? idx[k] + dim : idx[k]);
+	for (size_t k = 0; i32 && !rc && k < cnt; k++)
+		if (i32[k] < 0 || i32[k] >= dim)
+			rc = lower_err(L, n, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld "
+			               "elements", k, (long long)idx[k], (long long)n->axis, (long long)dim);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":indices");
+	int tid = rc ? rc : i32 ? add_s32_tensor(L, nm, i32, cnt) : nomem(L);
+	free(idx);
+	free(i32);
+	if (tid < 0)
+		return tid;
+	struct dnnq_ir_value g = *xv;          /* the gather's output: input 0's rank */
+	g.dims[n->axis] = (int64_t)cnt;
+	int32_t x, ref;
+	if ((rc = need_act(L, n, n->inputs[0], &x)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, x, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = engine_axis(xv, (uint32_t)n->axis);
+	mn->weight = tid;
+	mn->ndim = xv->ndim;
+	engine_dims(&g, mn->dims);
+	rc = input_qp_out(L, n, n->outputs[0], mn, ref);
+	return rc || !scalar ? rc : reshape_output(L, n, ref);
+}
+
 /* A registry operator: binary elementwise ones (an f32 function), or one
  * of the vision kinds. */
 static int lower_engine(struct lower *L, size_t j)
@@ -1470,6 +1523,8 @@ static int lower_engine(struct lower *L, size_t j)
 		return lower_convtranspose(L, j);
 	if (def && (!strcmp(def->name, "slice") || !strcmp(def->name, "pad")))
 		return lower_remap(L, j);
+	if (def && !strcmp(def->name, "gather"))
+		return lower_gather(L, j);
 	return lower_binary(L, j);
 }
 

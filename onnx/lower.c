@@ -145,18 +145,30 @@ static int shaped(struct lower *L, struct dnnq_qtensor *t, enum dnnq_dtype dt, u
 	return DNNQ_OK;
 }
 
-int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
+/* A 1-D tensor of n 4-byte elements of dtype dt. */
+static int add_flat_tensor(struct lower *L, const char *name, enum dnnq_dtype dt,
+                           const void *data, size_t n)
 {
 	struct dnnq_qtensor *t;
 	int id = add_tensor(L, name, &t);
 	if (id < 0)
 		return id;
 	int64_t d = (int64_t)n;
-	int rc = shaped(L, t, DNNQ_DTYPE_F32, 1, &d, name);
+	int rc = shaped(L, t, dt, 1, &d, name);
 	if (rc)
 		return rc;
-	memcpy(t->data, data, n * sizeof *data);
+	memcpy(t->data, data, n * 4);
 	return id;
+}
+
+int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
+{
+	return add_flat_tensor(L, name, DNNQ_DTYPE_F32, data, n);
+}
+
+int add_s32_tensor(struct lower *L, const char *name, const int32_t *data, size_t n)
+{
+	return add_flat_tensor(L, name, DNNQ_DTYPE_S32, data, n);
 }
 
 static int add_constant_ref(struct lower *L, int id, int32_t *ref)

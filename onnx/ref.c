@@ -594,6 +594,31 @@ static void split_outputs(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
+/* Gather: per outer index, the inner runs the indices name (negative ones
+ * counted from the end). */
+static void gather(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS];
+	const struct dnnq_ir_value *xv = &r->ir->values[n->inputs[0]];
+	const struct dnnq_ir_value *iv = &r->ir->values[n->inputs[1]];
+	adims(r, n->inputs[0], xd);
+	size_t es = dnnq_ir_dtype_size(xv->dtype), outer = 1, inner = es, ni = dnnq_ir_numel(iv, 1);
+	for (int64_t i = 0; i < n->axis; i++)
+		outer *= (size_t)xd[i];
+	for (uint32_t i = (uint32_t)n->axis + 1; i < xv->ndim; i++)
+		inner *= (size_t)xd[i];
+	const uint8_t *x = IN(0);
+	uint8_t *y = OUT(0);
+	int64_t dim = xd[n->axis];
+	for (size_t o = 0; o < outer; o++)
+		for (size_t k = 0; k < ni; k++) {
+			int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)IN(1))[k]
+			                                     : ((const int32_t *)IN(1))[k];
+			memcpy(y + (o * ni + k) * inner, x + (o * (size_t)dim + (size_t)(i < 0 ? i + dim : i)) *
+			       inner, inner);
+		}
+}
+
 /* The registry's kinds that are not binary elementwise operators; false
  * for those (binary). */
 static bool vision(const struct run *r, const struct dnnq_ir_node *n)
@@ -603,6 +628,8 @@ static bool vision(const struct run *r, const struct dnnq_ir_node *n)
 		resize(r, n);
 	else if (def && !strcmp(def->name, "convtranspose"))
 		convtranspose(r, n);
+	else if (def && !strcmp(def->name, "gather"))
+		gather(r, n);
 	else if (def && !strcmp(def->name, "slice") && n->split)
 		split_outputs(r, n);
 	else if (def && (!strcmp(def->name, "slice") || !strcmp(def->name, "pad")))

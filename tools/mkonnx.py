@@ -588,6 +588,7 @@ NP_OPS = {
     "Split": np_split,
     "Pad": np_pad,
     "GlobalMaxPool": lambda a, i, o: [i[0].max(axis=tuple(range(2, i[0].ndim)), keepdims=True)],
+    "Gather": lambda a, i, o: [np.take(i[0], i[1], axis=a.get("axis", 0))],
 }
 
 
@@ -881,6 +882,13 @@ def t_pad(a, ins, opset):
     return [F.pad(x, flat[:4], mode="reflect" if mode == "reflect" else "replicate").float()]
 
 
+def t_gather(x, idx, axis):
+    """index_select on the indices counted from the end where negative."""
+    flat = torch.where(idx < 0, idx + x.shape[axis], idx).reshape(-1)
+    y = torch.index_select(x, axis, flat)
+    return y.reshape(x.shape[:axis] + idx.shape + x.shape[axis + 1:])
+
+
 T_OPS = {
     "Conv": t_conv,
     "Gemm": t_gemm,
@@ -928,6 +936,7 @@ T_OPS = {
     "Pad": t_pad,
     "GlobalMaxPool": lambda a, i, o: [torch.amax(i[0], dim=tuple(range(2, i[0].dim())),
                                                  keepdim=True)],
+    "Gather": lambda a, i, o: [t_gather(i[0], i[1], a.get("axis", 0) % i[0].dim())],
 }
 
 
@@ -1294,6 +1303,14 @@ def fp32_cases(c):
              value=-1.0)
     movement("pad_3d", "Pad", [2, 4, 6], {"p": i64(0, 1, 2, 0, 2, 1), "v": np.float32(-0.25)},
              ["p", "v"])
+
+    movement("gather_channels", "Gather", [2, 5, 3, 4], {"i": i64(4, 0, -1, 2, 2)}, ["i"],
+             axis=1)
+    movement("gather_w_neg", "Gather", [2, 3, 4, 6], {"i": np.array([-6, 5, 1], np.int32)},
+             ["i"], axis=-1)
+    movement("gather_scalar_channel", "Gather", [2, 5, 3, 4], {"i": np.int64(-2)}, ["i"],
+             axis=1)
+    movement("gather_scalar_3d", "Gather", [2, 7, 6], {"i": np.int64(3)}, ["i"], axis=2)
 
     # vision: 1-D pooling, GlobalMaxPool
     pool("maxpool_1d", "MaxPool", [2, 3, 11], kernel_shape=[3], strides=[2], pads=[1, 1])
