@@ -206,9 +206,8 @@ const struct node_ops dnnq_remap_ops = { remap_create, remap_infer, remap_setup,
 
 int dnnq_remap_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
-	if (n->ndim < 1 || n->ndim > DNNQ_MAX_DIMS || n->starts[0]) {
-		snprintf(why, cap, "ndim %u, starts[0] %lld: want rank 1..%d and the batch kept",
-		         n->ndim, (long long)n->starts[0], DNNQ_MAX_DIMS);
+	if (n->ndim < 1 || n->ndim > DNNQ_MAX_DIMS) {
+		snprintf(why, cap, "ndim %u: want rank 1..%d", n->ndim, DNNQ_MAX_DIMS);
 		return DNNQ_E_SHAPE;
 	}
 	for (uint32_t i = 1; i < n->ndim; i++)

@@ -34,7 +34,7 @@ struct dnnq_remap_desc {
 	float value;                 /* pad constant: a real value */
 	uint32_t ndim;               /* the input's rank, and the output's */
 	int64_t out[DNNQ_MAX_DIMS];  /* the output's dims (out[0]: the batch, ignored) */
-	int64_t start[DNNQ_MAX_DIMS], step[DNNQ_MAX_DIMS];
+	int64_t start[DNNQ_MAX_DIMS], step[DNNQ_MAX_DIMS];   /* [0] ignored */
 	/* gather: axis's output index o reads index[o] (nindex of them);
 	 * start and step are ignored on it */
 	uint32_t axis;
@@ -47,7 +47,8 @@ struct node_ops;
 extern const struct node_ops dnnq_remap_ops;
 
 /* What the kinds' checks share: ndim 1..8; dims[1..ndim), the output's,
- * 1..2^24; starts[0] 0 (the batch maps to itself). */
+ * 1..2^24 (dims[0], starts[0] and steps[0] are ignored: the batch maps to
+ * itself). */
 struct dnnq_model_node;
 int dnnq_remap_check(const struct dnnq_model_node *n, char *why, size_t cap);
 /* A file node's description: mode and value as given, ndim, dims as out,

@@ -2,8 +2,10 @@
  * The vision operators of engine/ops/ (suite vision): Resize on every ISA
  * gives the scalar oracle's bytes (int8, Q11 weights) and floats (fp32),
  * which are the bilinear / nearest formula's computed here in double;
- * ConvTranspose matches a direct scatter in double on every ISA; hostile
- * attributes and inconsistent shapes are refused naming the node.
+ * ConvTranspose matches a direct scatter in double on every ISA; Pad's
+ * modes, Slice's negative steps and Gather move the elements the rule
+ * names; hostile attributes and inconsistent shapes are refused naming
+ * the node.
  */
 #include <check.h>
 #include <math.h>
@@ -13,6 +15,7 @@
 #include "daemon/pool.h"
 #include "engine/graph.h"
 #include "engine/op.h"
+#include "engine/remap.h"
 #include "engine/resize.h"
 #include "tests/isa.h"
 #include "tests/rng.h"
@@ -20,15 +23,17 @@
 
 static const struct dnnq_qparams QP = { 0.03f, 117, 8, false };
 
-/* A graph of one node nd reading an input x [n, h, w, c] of dtype dt; runs
- * it on in into out (NULL when the node is refused: *msg gets why). */
-static int run_one(struct dnnq_node_desc *nd, enum dnnq_dtype dt, const int64_t *dims,
-                   const void *in, void *out, const struct dnnq_executor *ex, char *msg)
+/* A graph of one node nd reading an input x of dtype dt and rank ndim;
+ * runs it on in into out (non-zero when the node is refused: *msg gets
+ * why). */
+static int run_nd(struct dnnq_node_desc *nd, enum dnnq_dtype dt, uint32_t ndim,
+                  const int64_t *dims, const void *in, void *out,
+                  const struct dnnq_executor *ex, char *msg)
 {
 	struct dnnq_graph *g;
 	struct dnnq_diag d = { "" };
 	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int x = dnnq_graph_add_input(g, "x", dt, 4, dims, &QP, &d);
+	int x = dnnq_graph_add_input(g, "x", dt, ndim, dims, &QP, &d);
 	ck_assert_msg(x >= 0, "%s", d.msg);
 	nd->name = "op";
 	nd->ninputs = 1;
@@ -47,6 +52,13 @@ static int run_one(struct dnnq_node_desc *nd, enum dnnq_dtype dt, const int64_t 
 	ck_assert_int_eq(dnnq_graph_run(g, gi, go, ex), 0);
 	dnnq_graph_destroy(g);
 	return 0;
+}
+
+/* The same of a 4-D input. */
+static int run_one(struct dnnq_node_desc *nd, enum dnnq_dtype dt, const int64_t *dims,
+                   const void *in, void *out, const struct dnnq_executor *ex, char *msg)
+{
+	return run_nd(nd, dt, 4, dims, in, out, ex, msg);
 }
 
 /* ---- Resize ---- */
@@ -295,6 +307,107 @@ START_TEST(vision_convt_refused)
 }
 END_TEST
 
+/* ---- Slice, Pad, Gather (engine/remap.h) ---- */
+
+/* Axis index i of n reflected (bouncing off both ends) or clamped. */
+static int64_t bounce(int64_t i, int64_t n, uint32_t mode)
+{
+	if (mode == DNNQ_PAD_EDGE)
+		return i < 0 ? 0 : i >= n ? n - 1 : i;
+	while (n > 1 && (i < 0 || i >= n))
+		i = i < 0 ? -i : 2 * (n - 1) - i;
+	return n > 1 ? i : 0;
+}
+
+/* Pads of every mode (and a crop) on H, W and C, u8 and f32, with and
+ * without threads, against the rule element by element. */
+START_TEST(vision_pad_modes)
+{
+	static const int64_t start[3][4] = { { 0, -2, -1, 0 }, { 0, 1, -3, -2 }, { 0, 0, 2, -1 } };
+	static const int64_t out[3][4] = { { 2, 7, 8, 3 }, { 2, 4, 9, 6 }, { 2, 5, 3, 5 } };
+	int64_t dims[4] = { 2, 5, 6, 3 };
+	uint8_t xq[180], yq[2 * 9 * 9 * 6];
+	float xf[180], yf[2 * 9 * 9 * 6];
+	struct rng rng = { 0x9ad };
+	for (size_t e = 0; e < 180; e++) {
+		xq[e] = (uint8_t)rng_int(&rng, 0, 255);
+		xf[e] = (float)rng_uniform(&rng, -2, 2);
+	}
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	char msg[256];
+	for (uint32_t mode = DNNQ_PAD_CONSTANT; mode < DNNQ_REMAP_MODE_COUNT; mode++)
+		for (int k = 0; k < 3; k++) {
+			struct dnnq_node_desc nd = { .kind = dnnq_op_find("pad")->kind };
+			nd.op.remap = (struct dnnq_remap_desc){ .mode = mode, .value = 0.75f, .ndim = 4 };
+			for (int i = 0; i < 4; i++) {
+				nd.op.remap.out[i] = out[k][i];
+				nd.op.remap.start[i] = start[k][i];
+				nd.op.remap.step[i] = 1;
+			}
+			struct dnnq_node_desc nf = nd;
+			nf.precision = DNNQ_PRECISION_FP32;
+			ck_assert_msg(run_one(&nd, DNNQ_DTYPE_U8, dims, xq, yq, k % 2 ? &ex : NULL, msg) == 0,
+			              "%s", msg);
+			ck_assert_msg(run_one(&nf, DNNQ_DTYPE_F32, dims, xf, yf, k % 2 ? NULL : &ex, msg) == 0,
+			              "%s", msg);
+			uint8_t fill = (uint8_t)lrintf(0.75f / QP.scale + (float)QP.zero_point);
+			size_t e = 0;
+			for (int64_t b = 0; b < 2; b++)
+				for (int64_t h = 0; h < out[k][1]; h++)
+					for (int64_t w = 0; w < out[k][2]; w++)
+						for (int64_t c = 0; c < out[k][3]; c++, e++) {
+							int64_t at[4] = { b, h + start[k][1], w + start[k][2],
+							                  c + start[k][3] };
+							bool in = true;
+							for (int i = 1; i < 4; i++) {
+								in &= at[i] >= 0 && at[i] < dims[i];
+								if (mode != DNNQ_PAD_CONSTANT)
+									at[i] = bounce(at[i], dims[i], mode);
+							}
+							size_t src = (size_t)(((at[0] * 5 + at[1]) * 6 + at[2]) * 3 + at[3]);
+							bool fills = mode == DNNQ_PAD_CONSTANT && !in;
+							ck_assert_msg(yq[e] == (fills ? fill : xq[src]), "mode %u case %d "
+							              "element %zu: u8 %u", mode, k, e, yq[e]);
+							ck_assert_msg(yf[e] == (fills ? 0.75f : xf[src]), "mode %u case %d "
+							              "element %zu: f32 %g", mode, k, e, (double)yf[e]);
+						}
+		}
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
+/* A slice or gather reading outside its input is refused naming the node
+ * and the axis; a negative step walks backwards. */
+START_TEST(vision_slice_gather_bounds)
+{
+	int64_t dims[3] = { 1, 4, 6 };
+	float x[24], y[24];
+	for (int e = 0; e < 24; e++)
+		x[e] = (float)e;
+	char msg[256] = "";
+	struct dnnq_node_desc nd = { .kind = dnnq_op_find("slice")->kind,
+	                             .precision = DNNQ_PRECISION_FP32 };
+	nd.op.remap = (struct dnnq_remap_desc){ .ndim = 3, .out = { 1, 2, 3 },
+	                                        .start = { 0, 3, 5 }, .step = { 1, -2, -2 } };
+	ck_assert_msg(run_nd(&nd, DNNQ_DTYPE_F32, 3, dims, x, y, NULL, msg) == 0, "%s", msg);
+	static const float want[6] = { 23, 21, 19, 11, 9, 7 };
+	for (int e = 0; e < 6; e++)
+		ck_assert_msg(y[e] == want[e], "element %d: %g, want %g", e, (double)y[e],
+		              (double)want[e]);
+	nd.op.remap.out[2] = 4;          /* 5, 3, 1, -1 */
+	ck_assert_int_ne(run_nd(&nd, DNNQ_DTYPE_F32, 3, dims, x, y, NULL, msg), 0);
+	ck_assert_msg(strstr(msg, "'op'") && strstr(msg, "axis 2"), "%s", msg);
+	static const int32_t bad[2] = { 1, 4 };
+	struct dnnq_node_desc ng = { .kind = dnnq_op_find("gather")->kind,
+	                             .precision = DNNQ_PRECISION_FP32 };
+	ng.op.remap = (struct dnnq_remap_desc){ .ndim = 3, .out = { 1, 2, 6 }, .step = { 1, 1, 1 },
+	                                        .axis = 1, .index = bad, .nindex = 2 };
+	ck_assert_int_ne(run_nd(&ng, DNNQ_DTYPE_F32, 3, dims, x, y, NULL, msg), 0);
+	ck_assert_msg(strstr(msg, "'op'") && strstr(msg, "axis 1"), "%s", msg);
+}
+END_TEST
+
 Suite *suite_vision(void)
 {
 	Suite *s = suite_create("vision");
@@ -303,6 +416,8 @@ Suite *suite_vision(void)
 	tcase_add_test(tc, vision_resize_check);
 	tcase_add_test(tc, vision_convt_every_isa);
 	tcase_add_test(tc, vision_convt_refused);
+	tcase_add_test(tc, vision_pad_modes);
+	tcase_add_test(tc, vision_slice_gather_bounds);
 	suite_add_tcase(s, tc);
 	return s;
 }

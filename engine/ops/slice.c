@@ -19,14 +19,13 @@ static int slice_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct
 	return DNNQ_OK;
 }
 
-/* The remap's checks, a step other than 0 on every axis, 1 on the batch. */
+/* The remap's checks, a step other than 0 on every axis but the batch. */
 static int slice_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
 	int rc = dnnq_remap_check(n, why, cap);
-	for (uint32_t i = 0; !rc && i < n->ndim; i++)
-		if (!n->steps[i] || (!i && n->steps[0] != 1)) {
-			snprintf(why, cap, "steps[%u] = %lld: want nonzero (1 on the batch)", i,
-			         (long long)n->steps[i]);
+	for (uint32_t i = 1; !rc && i < n->ndim; i++)
+		if (!n->steps[i]) {
+			snprintf(why, cap, "steps[%u] = 0: want nonzero", i);
 			rc = DNNQ_E_RANGE;
 		}
 	return rc;
