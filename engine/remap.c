@@ -104,14 +104,6 @@ static int remap_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	return DNNQ_OK;
 }
 
-static int remap_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
-                       struct dnnq_diag *diag)
-{
-	(void)diag;
-	out->dims[0] = gin(g, n, 0)->dims[0];
-	return DNNQ_OK;
-}
-
 static int remap_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct remap *op = n->op;
@@ -201,7 +193,7 @@ static int remap_ref(struct dnnq_graph *g, struct gnode *n, const float *const *
 }
 
 /* Both precisions share the adapter: create reads the node's. */
-const struct node_ops dnnq_remap_ops = { remap_create, remap_infer, remap_setup, remap_run,
+const struct node_ops dnnq_remap_ops = { remap_create, dnnq_infer_batch, remap_setup, remap_run,
                                          remap_destroy, remap_ref, false, false };
 
 int dnnq_remap_check(const struct dnnq_model_node *n, char *why, size_t cap)

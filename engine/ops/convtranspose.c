@@ -123,14 +123,6 @@ static int convt_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	return DNNQ_OK;
 }
 
-static int convt_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
-                       struct dnnq_diag *diag)
-{
-	(void)diag;
-	out->dims[0] = gin(g, n, 0)->dims[0];
-	return DNNQ_OK;
-}
-
 static int convt_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct convt *op = n->op;
@@ -206,7 +198,7 @@ static int convt_ref(struct dnnq_graph *g, struct gnode *n, const float *const *
 	return DNNQ_OK;
 }
 
-static const struct node_ops convt_f32_ops = { convt_create, convt_infer, convt_setup,
+static const struct node_ops convt_f32_ops = { convt_create, dnnq_infer_batch, convt_setup,
                                                convt_run, convt_destroy, convt_ref, false,
                                                false };
 

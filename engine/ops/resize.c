@@ -222,14 +222,6 @@ static int resize_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 	return DNNQ_OK;
 }
 
-static int resize_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
-                        struct dnnq_diag *diag)
-{
-	(void)diag;
-	out->dims[0] = gin(g, n, 0)->dims[0];
-	return DNNQ_OK;
-}
-
 static int resize_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct resize *op = n->op;
@@ -335,7 +327,7 @@ static int resize_check(const struct dnnq_model_node *n, char *why, size_t cap)
 }
 
 /* Both precisions share the adapter: create reads the node's. */
-static const struct node_ops resize_ops = { resize_create, resize_infer, resize_setup,
+static const struct node_ops resize_ops = { resize_create, dnnq_infer_batch, resize_setup,
                                             resize_run, resize_destroy, resize_ref, false,
                                             false };
 
