@@ -98,8 +98,16 @@ struct dnnq_node_desc {
 			enum dnnq_isa isa;
 			size_t cin, cout, groups, kh, kw, sh, sw, dh, dw;
 			size_t pad_t, pad_l, pad_b, pad_r, out_h, out_w;
-			const float *w;                /* ONNX's: cin x cout / groups x kh x kw */
+			/* weights cout x cin / groups x kh x kw: fp32 w; int8 wq
+			 * with nwq (1 or cout) scales and zero points (NULL: 0) */
+			const float *w;
+			const int8_t *wq;
+			size_t nwq;
+			const float *w_scale;
+			const int32_t *w_zero_point;
 			const float *bias;             /* cout, or NULL */
+			const int32_t *bias_i32;       /* int8: cout at x scale * w scale, or NULL */
+			struct dnnq_qparams out_qp;    /* int8 */
 		} convt;
 		struct dnnq_remap_desc remap;  /* engine/remap.h: slice, pad, gather */
 	} op;

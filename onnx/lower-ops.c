@@ -1358,8 +1358,10 @@ static int lower_resize(struct lower *L, size_t j)
 	return input_qp_out(L, n, n->outputs[0], mn, ref);
 }
 
-/* ConvTranspose (fp32: the kind has no int8 adapter): the weight in ONNX's
- * layout and the bias as f32 tensors. */
+/* ConvTranspose: the weight reordered from ONNX's cin x cout / group x kh
+ * x kw to cout x cin / group x kh x kw (output channels first: the rows
+ * quantized per channel), quantized to s8 (int8) or kept f32; the bias
+ * f32. */
 static int lower_convtranspose(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -1367,16 +1369,28 @@ static int lower_convtranspose(struct lower *L, size_t j)
 	if (rc)
 		return rc;
 	const struct dnnq_ir_value *wv = lval_ir(L, n->inputs[1]), *yv = lval_ir(L, n->outputs[0]);
-	size_t cout = (size_t)yv->dims[1], nw, nb;
-	float *w = NULL, *b = NULL;
+	size_t cin = (size_t)wv->dims[0], cog = (size_t)wv->dims[1], cout = (size_t)yv->dims[1];
+	size_t taps = (size_t)(wv->dims[2] * wv->dims[3]), cig = cin / (size_t)n->group, nw, nb;
+	float *w = NULL, *b = NULL, *wr = NULL;
 	char nm[DNNQ_MODEL_NAME_MAX];
 	int wid, bid = -1;
 	int32_t ref;
-	if ((rc = const_f32(L, n, n->inputs[1], 0, &w, &nw)))
+	if ((rc = const_f32(L, n, n->inputs[1], cin * cog * taps, &w, &nw)))
 		return rc;
+	if (!(wr = malloc(nw * sizeof *wr))) {
+		free(w);
+		return nomem(L);
+	}
+	for (size_t ci = 0; ci < cin; ci++)
+		for (size_t co = 0; co < cog; co++)
+			memcpy(wr + ((ci / cig * cog + co) * cig + ci % cig) * taps,
+			       w + (ci * cog + co) * taps, taps * sizeof *w);
 	tname(nm, n->name, ":w");
-	wid = add_f32_tensor(L, nm, w, nw);
+	int64_t wd[4] = { (int64_t)cout, (int64_t)cig, wv->dims[2], wv->dims[3] };
+	wid = L->fp32 ? add_f32_tensor(L, nm, wr, nw) : add_weight_tensor(L, nm, wr, cout,
+	                                                                   cig * taps, 4, wd);
 	free(w);
+	free(wr);
 	if (wid < 0)
 		return wid;
 	if (n->inputs[2] >= 0) {
@@ -1393,7 +1407,7 @@ static int lower_convtranspose(struct lower *L, size_t j)
 		return rc;
 	mn->weight = wid;
 	mn->bias = bid;
-	mn->cin = (uint32_t)wv->dims[0];
+	mn->cin = (uint32_t)cin;
 	mn->cout = (uint32_t)cout;
 	mn->groups = (uint32_t)n->group;
 	mn->kernel[0] = (uint32_t)n->kernel[0];

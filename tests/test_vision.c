@@ -15,6 +15,7 @@
 #include "daemon/pool.h"
 #include "engine/graph.h"
 #include "engine/op.h"
+#include "engine/quant-scalar.h"
 #include "engine/remap.h"
 #include "engine/resize.h"
 #include "tests/isa.h"
@@ -237,7 +238,7 @@ START_TEST(vision_convt_every_isa)
 			w[e] = (float)rng_uniform(&rng, -1, 1);
 		for (int64_t e = 0; e < c->cout; e++)
 			b[e] = (float)rng_uniform(&rng, -1, 1);
-		/* the scatter, in double: x NHWC, w ONNX's cin x cog x kh x kw */
+		/* the scatter, in double: x NHWC, w cout x cin / groups x kh x kw */
 		for (size_t e = 0; e < nout; e++)
 			want[e] = b[e % (size_t)c->cout];
 		for (int64_t n = 0; n < 2; n++)
@@ -251,10 +252,10 @@ START_TEST(vision_convt_every_isa)
 									int64_t ox = ix * c->sw - c->pl + kx * c->dw;
 									if (oy < 0 || oy >= oh || ox < 0 || ox >= ow)
 										continue;
-									int64_t m = ci / (c->cin / c->groups) * cog + co;
+									int64_t cig = c->cin / c->groups, m = ci / cig * cog + co;
 									want[((n * oh + oy) * ow + ox) * c->cout + m] +=
 										(double)x[((n * c->h + iy) * c->w + ix) * c->cin + ci] *
-										w[((ci * cog + co) * c->kh + ky) * c->kw + kx];
+										w[((m * cig + ci % cig) * c->kh + ky) * c->kw + kx];
 								}
 		FOR_EACH_ISA(isa) {
 			struct dnnq_node_desc nd = { .kind = dnnq_op_find("convtranspose")->kind,
@@ -284,8 +285,67 @@ START_TEST(vision_convt_every_isa)
 }
 END_TEST
 
-/* An output size the geometry cannot give, and an int8 node (the kind has
- * none), are refused naming the node. */
+/* int8: on every ISA, the exact int32 scatter of (x - zx)(w - zw)
+ * requantized per channel as the kernel documents, element for element. */
+START_TEST(vision_convt_int8_every_isa)
+{
+	enum { H = 4, W = 5, CIN = 6, COUT = 4, G = 2, K = 3, S = 2, OH = 8, OW = 10 };
+	const int64_t cig = CIN / G, cog = COUT / G, dims[4] = { 2, H, W, CIN };
+	uint8_t x[2 * H * W * CIN], y[2 * OH * OW * COUT], want[2 * OH * OW * COUT];
+	int8_t w[COUT * 3 * K * K];
+	float ws[COUT], bias[COUT];
+	int32_t wz[COUT];
+	const struct dnnq_qparams yq = { 0.11f, 121, 8, false };
+	struct rng rng = { 0x1e8 };
+	for (size_t e = 0; e < sizeof x; e++)
+		x[e] = (uint8_t)rng_int(&rng, 0, 255);
+	for (size_t e = 0; e < sizeof w; e++)
+		w[e] = (int8_t)rng_int(&rng, -127, 127);
+	for (int m = 0; m < COUT; m++) {
+		ws[m] = (float)rng_uniform(&rng, 0.001, 0.004);
+		bias[m] = (float)rng_uniform(&rng, -1, 1);
+		wz[m] = (int32_t)rng_int(&rng, -3, 3);
+	}
+	/* pads 1, output padding 1: OH = (4 - 1) * 2 + 3 - 2 + 1 */
+	for (int64_t n = 0; n < 2; n++)
+		for (int64_t oy = 0; oy < OH; oy++)
+			for (int64_t ox = 0; ox < OW; ox++)
+				for (int64_t m = 0; m < COUT; m++) {
+					int32_t acc = 0;
+					for (int64_t ky = 0; ky < K; ky++)
+						for (int64_t kx = 0; kx < K; kx++) {
+							int64_t ty = oy + 1 - ky, tx = ox + 1 - kx;
+							if (ty < 0 || tx < 0 || ty % S || tx % S || ty / S >= H || tx / S >= W)
+								continue;
+							for (int64_t ci = 0; ci < cig; ci++) {
+								int64_t c = m / cog * cig + ci;
+								acc += (x[((n * H + ty / S) * W + tx / S) * CIN + c] - QP.zero_point) *
+								       (w[((m * cig + ci) * K + ky) * K + kx] - wz[m]);
+							}
+						}
+					float mult = QP.scale * ws[m] / yq.scale, boff = bias[m] / yq.scale;
+					want[((n * OH + oy) * OW + ox) * COUT + m] = (uint8_t)dnnq_saturate_rne(
+						(float)acc * mult + boff, (float)yq.zero_point, 0, 255);
+				}
+	char msg[256];
+	FOR_EACH_ISA(isa) {
+		struct dnnq_node_desc nd = { .kind = dnnq_op_find("convtranspose")->kind };
+		nd.op.convt = (__typeof__(nd.op.convt)){
+			.isa = isa, .cin = CIN, .cout = COUT, .groups = G, .kh = K, .kw = K, .sh = S,
+			.sw = S, .dh = 1, .dw = 1, .pad_t = 1, .pad_l = 1, .pad_b = 1, .pad_r = 1,
+			.out_h = OH, .out_w = OW, .wq = w, .nwq = COUT, .w_scale = ws,
+			.w_zero_point = wz, .bias = bias, .out_qp = yq,
+		};
+		ck_assert_msg(run_one(&nd, DNNQ_DTYPE_U8, dims, x, y, NULL, msg) == 0, "%s", msg);
+		for (size_t e = 0; e < sizeof y; e++)
+			ck_assert_msg(y[e] == want[e], "%s element %zu: %u, want %u", dnnq_isa_name(isa),
+			              e, y[e], want[e]);
+	}
+}
+END_TEST
+
+/* An output size the geometry cannot give, and an int8 node on an f32
+ * input, are refused naming the node. */
 START_TEST(vision_convt_refused)
 {
 	float w[4 * 2 * 2 * 2] = { 0 };
@@ -415,6 +475,7 @@ Suite *suite_vision(void)
 	tcase_add_test(tc, vision_resize_every_isa);
 	tcase_add_test(tc, vision_resize_check);
 	tcase_add_test(tc, vision_convt_every_isa);
+	tcase_add_test(tc, vision_convt_int8_every_isa);
 	tcase_add_test(tc, vision_convt_refused);
 	tcase_add_test(tc, vision_pad_modes);
 	tcase_add_test(tc, vision_slice_gather_bounds);
