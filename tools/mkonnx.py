@@ -1203,6 +1203,13 @@ def fp32_cases(c):
     binary("div_perchannel", "Div", const=lambda r: u(r, (3, 1, 1), 0.5, 2))
     binary("div_scalar", "Div", const=lambda r: np.float32(6.0))
     binary("concat_axis1", "Concat", x2shape=[2, 2, 4, 4])
+    # vision: Concat on H, W and the last axis of 3-D (the engine's axis moves with NHWC)
+    for name, xs, ys, axis in (("concat_axis2", [2, 3, 4, 4], [2, 3, 2, 4], 2),
+                               ("concat_axis3", [2, 3, 4, 4], [2, 3, 4, 5], -1),
+                               ("concat_3d_last", [2, 5, 3], [2, 5, 4], 2)):
+        r = c.rng(name)
+        c.add(name, "fp32", [node("Concat", ["x", "x2"], ["y"], axis=axis)],
+              [("x", u(r, xs, -1, 1)), ("x2", u(r, ys, -2, 2))], {}, ["y"])
 
     # vision: Resize (scales or sizes; every mode) and Upsample
     def resize(name, xshape=(2, 3, 4, 5), scales=None, sizes=None, opset=OPSET, op="Resize",

@@ -256,8 +256,12 @@ static int convt_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 static int convt_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct convt *op = n->op;
-	/* columns and sums, 4 bytes each (f32 or int32) */
-	size_t per = (op->ih * op->iw * op->ncols + op->oh * op->ow * op->cog) * 4, want;
+	/* columns and sums, 4 bytes each (f32 or int32), every product checked */
+	size_t cols, sums, per, want;
+	if (!dnnq_mul_size(op->ih * op->iw, op->ncols, &cols) ||
+	    !dnnq_mul_size(op->oh * op->ow, op->cog, &sums) || cols + sums < cols ||
+	    !dnnq_mul_size(cols + sums, 4, &per))
+		return DNNQ_E_NOMEM;
 	if (!nthreads)
 		nthreads = 1;
 	if (nthreads > op->nthreads) {
