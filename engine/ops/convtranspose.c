@@ -196,6 +196,11 @@ static int convt_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	bool fp32 = n->desc.precision == DNNQ_PRECISION_FP32;
 	enum dnnq_dtype dt = fp32 ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_U8;
 	struct dnnq_diag why = { 0 };
+	if (!d->groups || !d->cout || d->cin % d->groups || d->cout % d->groups || !d->kh ||
+	    !d->kw || !d->sh || !d->sw || !d->dh || !d->dw)
+		return FAIL(DNNQ_E_RANGE, "node '%s': groups %zu, cin %zu, cout %zu, kernel, strides, "
+		            "dilations: want channels a multiple of groups and sizes >= 1", n->name,
+		            d->groups, d->cin, d->cout);
 	if (x->dtype != dt || x->ndim != 4 || x->const_data || x->dims[3] != (int64_t)d->cin ||
 	    x->dims[1] < 1 || x->dims[2] < 1)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be a 4-D %s activation of %zu "

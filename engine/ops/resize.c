@@ -195,6 +195,12 @@ static int resize_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 		            dnnq_dtype_name(dt));
 	if (x->dims[1] < 1 || x->dims[2] < 1 || x->dims[3] < 1)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' is empty", n->name, x->name);
+	if (!dnnq_resize_mode_ok(d->mode) || d->out_h < 1 || d->out_w < 1 || d->out_h > (1 << 24) ||
+	    d->out_w > (1 << 24) || !(d->scale[0] > 0 && d->scale[0] < INFINITY) ||
+	    !(d->scale[1] > 0 && d->scale[1] < INFINITY))
+		return FAIL(DNNQ_E_RANGE, "node '%s': mode %u, output %lld x %lld, scales %g, %g: "
+		            "invalid", n->name, d->mode, (long long)d->out_h, (long long)d->out_w,
+		            (double)d->scale[0], (double)d->scale[1]);
 	struct resize *op = calloc(1, sizeof *op);
 	if (!op)
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
