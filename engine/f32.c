@@ -232,6 +232,11 @@ static const struct dnnq_f32_kernels *kernels(enum dnnq_isa isa)
 	return &f32_tables[dnnq_isa_supported(isa) ? isa : DNNQ_ISA_SCALAR];
 }
 
+const struct dnnq_f32_kernels *dnnq_f32_kernels_of(enum dnnq_isa isa)
+{
+	return kernels(isa);
+}
+
 static size_t min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;

@@ -1168,8 +1168,8 @@ static int reshape_create(struct dnnq_graph *g, struct gnode *n, struct gtensor 
 	return DNNQ_OK;
 }
 
-static int reshape_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
-                         struct dnnq_diag *diag)
+int dnnq_infer_batch(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                     struct dnnq_diag *diag)
 {
 	(void)diag;
 	out->dims[0] = gin(g, n, 0)->dims[0];
@@ -1181,7 +1181,7 @@ static void reshape_destroy(struct gnode *n)
 	(void)n;
 }
 
-static const struct node_ops reshape_ops = { reshape_create, reshape_infer, no_setup, NULL,
+static const struct node_ops reshape_ops = { reshape_create, dnnq_infer_batch, no_setup, NULL,
                                              reshape_destroy, identity_ref, false, false };
 
 static int reshape_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,

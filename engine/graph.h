@@ -26,6 +26,7 @@
 #include "engine/fc.h"
 #include "engine/pooling.h"
 #include "engine/qtensor.h"
+#include "engine/remap.h"
 
 #define DNNQ_GRAPH_MAX_NODE_INPUTS 16
 #define DNNQ_GRAPH_NAME_MAX 64
@@ -86,6 +87,29 @@ struct dnnq_node_desc {
 			uint32_t ndim;
 			int64_t dims[DNNQ_MAX_DIMS];   /* dims[0] ignored: the batch */
 		} reshape;
+		/* vision: engine/ops/resize.c (op: engine/resize.h's mode) */
+		struct {
+			enum dnnq_isa isa;
+			uint32_t mode;
+			float scale[2];                /* H, W: output / input */
+			int64_t out_h, out_w;
+		} resize;
+		struct {                       /* engine/ops/convtranspose.c */
+			enum dnnq_isa isa;
+			size_t cin, cout, groups, kh, kw, sh, sw, dh, dw;
+			size_t pad_t, pad_l, pad_b, pad_r, out_h, out_w;
+			/* weights cout x cin / groups x kh x kw: fp32 w; int8 wq
+			 * with nwq (1 or cout) scales and zero points (NULL: 0) */
+			const float *w;
+			const int8_t *wq;
+			size_t nwq;
+			const float *w_scale;
+			const int32_t *w_zero_point;
+			const float *bias;             /* cout, or NULL */
+			const int32_t *bias_i32;       /* int8: cout at x scale * w scale, or NULL */
+			struct dnnq_qparams out_qp;    /* int8 */
+		} convt;
+		struct dnnq_remap_desc remap;  /* engine/remap.h: slice, pad, gather */
 	} op;
 };
 

@@ -16,6 +16,8 @@
 
 #include "engine/op.h"
 #include "engine/unary.h"
+#include "engine/remap.h"
+#include "engine/resize.h"
 #include "onnx/import-int.h"
 
 static const char *S(const char *s)
@@ -165,6 +167,7 @@ static int typed_attr(struct nctx *c, const char *name, Onnx__AttributeProto__At
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:   present = a->has_i; break;
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: present = a->has_f; break;
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:  present = a->n_ints > 0; break;
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: present = a->n_floats > 0; break;
 	default:                                           present = a->has_s; break;
 	}
 	if (!attr_is(a, t, present))
@@ -531,12 +534,18 @@ static int op_matmulinteger(struct nctx *c)
 	return 0;
 }
 
+static int op_pool1d(struct nctx *c, bool max);
+
 static int op_pool(struct nctx *c)
 {
 	int rc;
 	bool max = c->node.op == DNNQ_IR_MAXPOOL;
-	if ((rc = need(c, 0, DT_F32, false)) ||
-	    (rc = need_rank(c, 0, 4, "only 2-D pooling (4-D NCHW input) is supported")))
+	if ((rc = need(c, 0, DT_F32, false)))
+		return rc;
+	if (V(c, 0)->ndim == 3)
+		return op_pool1d(c, max);
+	if ((rc = need_rank(c, 0, 4, "only 1-D and 2-D pooling (3-D NCL, 4-D NCHW input) is "
+	                    "supported")))
 		return rc;
 	if (!attr(c, "kernel_shape"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
@@ -1252,6 +1261,568 @@ static int op_constant(struct nctx *c)
 	return 0;
 }
 
+/* ---- vision: Resize, Upsample --------------------------------------------------- */
+
+/* The registry kind named name (engine/ops/NAME.c). */
+static int engine_kind(struct nctx *c, const char *name)
+{
+	const struct dnnq_op_def *d = dnnq_op_find(name);
+	if (!d)
+		return bad(c, DNNQ_E_UNSUPPORTED, "this build has no '%s' operator", name);
+	c->node.op = DNNQ_IR_ENGINE;
+	c->node.kind = d->kind;
+	return 0;
+}
+
+/* One of the strings names (NULL-terminated) or an error; its index in *out. */
+static int a_enum(struct nctx *c, const char *name, const char *const *names, int *out)
+{
+	char buf[40];
+	int rc = a_str(c, name, names[0], buf, sizeof buf);
+	if (rc)
+		return rc;
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(buf, names[i])) {
+			*out = i;
+			return 0;
+		}
+	return bad(c, DNNQ_E_UNSUPPORTED, "attribute '%s' = '%s' is not supported", name, buf);
+}
+
+/* X (input 0, 4-D NCHW f32) resized by scale[4] or to size[4] (one of them
+ * NULL): the scales of H and W and the output's shape, N and C kept. */
+static int resize_shape(struct nctx *c, const double *scale, const int64_t *size)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t d[4] = { x->dims[0], x->dims[1], 0, 0 };
+	for (int i = 0; i < 4; i++) {
+		double s = scale ? scale[i] : (double)size[i] / (double)x->dims[i];
+		if (size && (size[i] < 1 || size[i] > IMP_MAX_DIM))
+			return bad(c, DNNQ_E_RANGE, "sizes[%d] = %lld: out of range", i, (long long)size[i]);
+		if (!(s > 0 && s < 65536))
+			return bad(c, DNNQ_E_RANGE, "scale %d = %g: want a positive finite value", i, s);
+		if (i < 2 && (size ? size[i] != x->dims[i] && !(i == 0 && x->batched) : s != 1))
+			return bad(c, DNNQ_E_UNSUPPORTED, "resizing axis %d (%s): only H and W resize", i,
+			           i ? "the channels" : "the batch");
+		if (i < 2)
+			continue;
+		d[i] = size ? size[i] : (int64_t)floor((double)x->dims[i] * s);
+		if (d[i] < 1 || d[i] > (1 << 24))
+			return bad(c, DNNQ_E_SHAPE, "output dim %d = %lld: want 1..2^24", i, (long long)d[i]);
+		c->node.scales[i - 2] = (float)s;
+	}
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+}
+
+/* Resize's scales (input 2, or 1 before opset 11) or sizes (input 3):
+ * constants of the input's rank, or of opset 18's axes. */
+static int resize_operands(struct nctx *c, size_t si, size_t zi)
+{
+	const struct dnnq_ir_value *sv = V(c, si), *zv = V(c, zi);
+	const int64_t *ax = NULL;
+	ptrdiff_t nax = -1;
+	int rc;
+	if (sv && !numel(sv))
+		sv = NULL;                 /* opset 11: an empty scales beside sizes */
+	if (!sv == !zv)
+		return bad(c, DNNQ_E_FORMAT, "exactly one of scales and sizes must be given");
+	if (c->m->opset >= 18 && (rc = a_ints(c, "axes", &ax, &nax)))
+		return rc;
+	size_t i = sv ? si : zi, n = nax >= 0 ? (size_t)nax : 4;
+	if ((rc = need(c, i, sv ? DT_F32 : DT(DNNQ_IR_S64), true)))
+		return rc;
+	if (V(c, i)->ndim != 1 || numel(V(c, i)) != n)
+		return bad(c, DNNQ_E_SHAPE, "%s [%s]: %zu values expected", sv ? "scales" : "sizes",
+		           imp_dims_str(V(c, i)), n);
+	double scale[4];
+	int64_t size[4];
+	for (int k = 0; k < 4; k++) {
+		scale[k] = 1;
+		size[k] = V(c, 0)->dims[k];
+	}
+	for (size_t k = 0; k < n; k++) {
+		int64_t a = ax ? ax[k] : (int64_t)k;
+		if ((rc = norm_axis(c, &a, 4, "axes")))
+			return rc;
+		if (sv)
+			scale[a] = ((const float *)sv->data)[k];
+		else
+			size[a] = ((const int64_t *)zv->data)[k];
+	}
+	return resize_shape(c, sv ? scale : NULL, sv ? NULL : size);
+}
+
+static int op_resize(struct nctx *c)
+{
+	static const char *const interp[] = { "nearest", "linear", NULL };
+	static const char *const coord[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
+	                                     "asymmetric", "tf_half_pixel_for_nearest", NULL };
+	static const char *const round[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
+	                                     "ceil", NULL };
+	int rc, m = 0, t = DNNQ_RESIZE_ASYMMETRIC, r = DNNQ_RESIZE_FLOOR;
+	int64_t v;
+	char policy[16];
+	if ((rc = engine_kind(c, "resize")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_rank(c, 0, 4, "only 4-D NCHW images resize")) ||
+	    (rc = a_enum(c, "mode", interp, &m)))
+		return rc;
+	if (c->m->opset >= 11 &&
+	    ((rc = a_enum(c, "coordinate_transformation_mode", coord, &t)) ||
+	     (rc = a_enum(c, "nearest_mode", round, &r))))
+		return rc;
+	if ((rc = a_int(c, "exclude_outside", 0, &v)) || v)
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "exclude_outside %lld", (long long)v);
+	if ((rc = a_int(c, "antialias", 0, &v)) || v)
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "antialias %lld", (long long)v);
+	if ((rc = a_str(c, "keep_aspect_ratio_policy", "stretch", policy, sizeof policy)) ||
+	    strcmp(policy, "stretch"))
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "keep_aspect_ratio_policy '%s'", policy);
+	c->node.mode = DNNQ_RESIZE_MODE(m, t, r);
+	rc = c->m->opset >= 11 ? resize_operands(c, 2, 3) : resize_operands(c, 1, DNNQ_IR_MAX_INPUTS);
+	c->nin = 1;
+	/* before opset 11 (and Upsample) nearest truncates: a floor when enlarging */
+	if (!rc && c->m->opset < 11 && !m && (c->node.scales[0] < 1 || c->node.scales[1] < 1))
+		return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld nearest downsampling",
+		           (long long)c->m->opset);
+	return rc;
+}
+
+/* Upsample (opsets 7..9): Resize with asymmetric coordinates; scales an
+ * attribute (7) or input 1 (9). */
+static int op_upsample(struct nctx *c)
+{
+	static const char *const interp[] = { "nearest", "linear", NULL };
+	int rc, m;
+	if ((rc = engine_kind(c, "resize")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_rank(c, 0, 4, "only 4-D NCHW images resize")) ||
+	    (rc = a_enum(c, "mode", interp, &m)))
+		return rc;
+	c->node.mode = DNNQ_RESIZE_MODE(m, DNNQ_RESIZE_ASYMMETRIC, DNNQ_RESIZE_FLOOR);
+	double scale[4];
+	const Onnx__AttributeProto *a;
+	if (c->nin > 1) {
+		if ((rc = need(c, 1, DT_F32, true)))
+			return rc;
+		if (numel(V(c, 1)) != 4)
+			return bad(c, DNNQ_E_SHAPE, "scales [%s]: 4 values expected", imp_dims_str(V(c, 1)));
+		for (int k = 0; k < 4; k++)
+			scale[k] = ((const float *)V(c, 1)->data)[k];
+	} else if ((rc = typed_attr(c, "scales", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS,
+	                            "a list of floats", &a)) || !a || a->n_floats != 4) {
+		return rc ? rc : bad(c, DNNQ_E_FORMAT, "attribute 'scales': 4 floats expected");
+	} else {
+		for (int k = 0; k < 4; k++)
+			scale[k] = a->floats[k];
+	}
+	c->nin = 1;
+	if (scale[2] < 1 || scale[3] < 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "downsampling (scales %g, %g)", scale[2], scale[3]);
+	return resize_shape(c, scale, NULL);
+}
+
+/* ---- vision: ConvTranspose ------------------------------------------------------- */
+
+/* One spatial axis of a ConvTranspose: the output length, and the pads
+ * (in and out) resolved from auto_pad or output_shape (want > 0). ONNX
+ * and its runtimes split an odd total padding differently: refused. */
+static int convt_axis(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, int64_t d,
+                      int64_t op, int64_t want, const char *ap, int64_t *pb, int64_t *pe,
+                      int64_t *out)
+{
+	int64_t full = s * (in - 1) + op + (k - 1) * d + 1;
+	if (op >= (s > d ? s : d))
+		return bad(c, DNNQ_E_RANGE, "output_padding[%d] = %lld: must be below the stride or "
+		           "the dilation", axis, (long long)op);
+	if (!strcmp(ap, "VALID"))
+		*pb = *pe = 0;
+	if (want > 0 || !strncmp(ap, "SAME_", 5)) {
+		int64_t total = full - (want > 0 ? want : in * s);
+		if (total < 0 || total % 2)
+			return bad(c, DNNQ_E_UNSUPPORTED, "spatial axis %d: a total padding of %lld (only "
+			           "an even one splits the same in ONNX and its runtimes)", axis,
+			           (long long)total);
+		*pb = *pe = total / 2;
+	}
+	*out = full - *pb - *pe;
+	if (*out < 1 || *out > (1 << 24))
+		return bad(c, DNNQ_E_SHAPE, "spatial axis %d: output length %lld", axis, (long long)*out);
+	return 0;
+}
+
+static int op_convtranspose(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "convtranspose")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_weight(c, 1, DT_F32)) ||
+	    (rc = need_rank(c, 0, 4, "only 2-D ConvTranspose (4-D NCHW input) is supported")) ||
+	    (rc = need_rank(c, 1, 4, "the weight of a 2-D ConvTranspose is 4-D")) ||
+	    (rc = a_int(c, "group", 1, &n->group)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *w = V(c, 1);
+	int64_t g = n->group, C = x->dims[1], M;
+	if (g < 1 || g > C || C % g || w->dims[0] != C || w->dims[1] < 1 ||
+	    w->dims[1] > IMP_MAX_DIM / g || w->dims[2] < 1 || w->dims[3] < 1)
+		return bad(c, DNNQ_E_SHAPE, "group %lld, input channels %lld, weight [%s] do not agree",
+		           (long long)g, (long long)C, imp_dims_str(w));
+	M = w->dims[1] * g;
+	n->kernel[0] = w->dims[2];
+	n->kernel[1] = w->dims[3];
+	int64_t ks[2], op[2], want[2] = { 0, 0 };
+	const int64_t *os;
+	ptrdiff_t nos;
+	char ap[32];
+	if ((rc = a_pair(c, "kernel_shape", 0, 1, ks, 2)) ||
+	    (rc = a_pair(c, "strides", 1, 1, n->strides, 2)) ||
+	    (rc = a_pair(c, "dilations", 1, 1, n->dilations, 2)) ||
+	    (rc = a_pair(c, "pads", 0, 0, n->pads, 4)) ||
+	    (rc = a_pair(c, "output_padding", 0, 0, op, 2)) ||
+	    (rc = a_ints(c, "output_shape", &os, &nos)) ||
+	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
+		return rc;
+	if (attr(c, "kernel_shape") && (ks[0] != n->kernel[0] || ks[1] != n->kernel[1]))
+		return bad(c, DNNQ_E_SHAPE, "kernel_shape [%lld,%lld] disagrees with the weight [%s]",
+		           (long long)ks[0], (long long)ks[1], imp_dims_str(w));
+	if (strcmp(ap, "NOTSET") && *ap && strcmp(ap, "VALID") && strcmp(ap, "SAME_UPPER") &&
+	    strcmp(ap, "SAME_LOWER"))
+		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
+		           "VALID", ap);
+	if (nos >= 0 && nos != 2 && nos != 4)
+		return bad(c, DNNQ_E_SHAPE, "output_shape has %td values: 2 (H, W) expected", nos);
+	for (int i = 0; nos >= 2 && i < 2; i++)
+		if ((want[i] = os[nos - 2 + i]) < 1 || want[i] > (1 << 24))
+			return bad(c, DNNQ_E_RANGE, "output_shape[%td] = %lld", nos - 2 + i,
+			           (long long)want[i]);
+	int64_t d[4] = { x->dims[0], M, 0, 0 };
+	for (int i = 0; i < 2; i++)
+		if ((rc = convt_axis(c, i, x->dims[2 + i], n->kernel[i], n->strides[i],
+		                     n->dilations[i], op[i], want[i], ap, &n->pads[i], &n->pads[2 + i],
+		                     &d[2 + i])))
+			return rc;
+	if ((rc = bias(c, 2, DT_F32, M)))
+		return rc;
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+}
+
+/* ---- vision: Slice, Split, Pad ------------------------------------------------- */
+
+/* A 1-D constant of int32 or int64 (input i, or absent: *n = -1) into v
+ * (at most max values). */
+static int const_ints(struct nctx *c, size_t i, int64_t *v, size_t max, ptrdiff_t *n)
+{
+	*n = -1;
+	if (!V(c, i))
+		return 0;
+	int rc = need(c, i, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *t = V(c, i);
+	if (t->ndim != 1 || numel(t) > max)
+		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: 1-D, at most %zu values expected",
+		           i, iname(c, i), imp_dims_str(t), max);
+	*n = (ptrdiff_t)numel(t);
+	for (ptrdiff_t k = 0; k < *n; k++)
+		v[k] = t->dtype == DNNQ_IR_S64 ? ((const int64_t *)t->data)[k]
+		                               : ((const int32_t *)t->data)[k];
+	return 0;
+}
+
+/* The same from an ints attribute. */
+static int attr_ints(struct nctx *c, const char *name, int64_t *v, size_t max, ptrdiff_t *n)
+{
+	const int64_t *a;
+	int rc = a_ints(c, name, &a, n);
+	if (rc || *n < 0)
+		return rc;
+	if ((size_t)*n > max)
+		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: at most %zu", name, *n, max);
+	memcpy(v, a, (size_t)*n * sizeof *v);
+	return 0;
+}
+
+/* Slice's per-axis start, step and length (ONNX's clamping) on an axis of
+ * n elements. */
+static void slice_axis(int64_t n, int64_t start, int64_t end, int64_t step, int64_t *s,
+                       int64_t *len)
+{
+	if (start < 0)
+		start = start < -n ? -1 : start + n;
+	if (end < 0)
+		end = end < -n ? -1 : end + n;
+	int64_t lo = step > 0 ? 0 : -1, hi = step > 0 ? n : n - 1;
+	start = start < 0 ? 0 : start > hi ? hi : start;
+	end = end < lo ? lo : end > hi ? hi : end;
+	int64_t span = step > 0 ? end - start : start - end, st = step > 0 ? step : -step;
+	*s = start;
+	*len = span > 0 ? (span + st - 1) / st : 0;
+}
+
+static int op_slice(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int64_t st[DNNQ_IR_MAX_DIMS], en[DNNQ_IR_MAX_DIMS], ax[DNNQ_IR_MAX_DIMS],
+		sp[DNNQ_IR_MAX_DIMS];
+	ptrdiff_t ns, ne, na, np;
+	int rc;
+	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (c->m->opset < 10) {
+		if ((rc = attr_ints(c, "starts", st, DNNQ_IR_MAX_DIMS, &ns)) ||
+		    (rc = attr_ints(c, "ends", en, DNNQ_IR_MAX_DIMS, &ne)) ||
+		    (rc = attr_ints(c, "axes", ax, DNNQ_IR_MAX_DIMS, &na)))
+			return rc;
+		np = -1;
+	} else if ((rc = const_ints(c, 1, st, DNNQ_IR_MAX_DIMS, &ns)) ||
+	           (rc = const_ints(c, 2, en, DNNQ_IR_MAX_DIMS, &ne)) ||
+	           (rc = const_ints(c, 3, ax, DNNQ_IR_MAX_DIMS, &na)) ||
+	           (rc = const_ints(c, 4, sp, DNNQ_IR_MAX_DIMS, &np))) {
+		return rc;
+	}
+	if (ns < 0 || ns != ne || (na >= 0 && na != ns) || (np >= 0 && np != ns))
+		return bad(c, DNNQ_E_SHAPE, "starts, ends, axes and steps must have one length");
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	bool seen[DNNQ_IR_MAX_DIMS] = { false };
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		n->starts[i] = 0;
+		n->steps[i] = 1;
+		d[i] = x->dims[i];
+	}
+	for (ptrdiff_t k = 0; k < ns; k++) {
+		int64_t a = na >= 0 ? ax[k] : k, step = np >= 0 ? sp[k] : 1;
+		if ((rc = norm_axis(c, &a, x->ndim, "axes")))
+			return rc;
+		if (seen[a] || !step || step < -IMP_MAX_DIM || step > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_RANGE, "axis %lld: repeated, or step %lld", (long long)a,
+			           (long long)step);
+		seen[a] = true;
+		if (a == 0 && x->batched) {
+			if (st[k] != 0 || step != 1 || en[k] < INT32_MAX)
+				return bad(c, DNNQ_E_UNSUPPORTED, "slicing the batch (axis 0)");
+			continue;
+		}
+		slice_axis(x->dims[a], st[k], en[k], step, &n->starts[a], &d[a]);
+		n->steps[a] = step;
+		if (!d[a])
+			return bad(c, DNNQ_E_SHAPE, "axis %lld: the slice is empty", (long long)a);
+	}
+	c->nin = 1;
+	return set_out(c, 0, x->dtype, x->ndim, d, x->batched);
+}
+
+static int op_split(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int64_t sz[DNNQ_IR_MAX_OUTPUTS], no;
+	ptrdiff_t ns;
+	size_t k = c->np->n_output;
+	int rc;
+	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = a_int(c, "axis", 0, &n->axis)) || (rc = a_int(c, "num_outputs", 0, &no)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && n->axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "splitting the batch (axis 0)");
+	rc = c->m->opset < 13 ? attr_ints(c, "split", sz, DNNQ_IR_MAX_OUTPUTS, &ns)
+	                      : const_ints(c, 1, sz, DNNQ_IR_MAX_OUTPUTS, &ns);
+	if (rc)
+		return rc;
+	int64_t dim = x->dims[n->axis], total = 0;
+	if (ns >= 0 && (size_t)ns != k)
+		return bad(c, DNNQ_E_SHAPE, "%td split sizes for %zu outputs", ns, k);
+	if ((no && (size_t)no != k) || (ns < 0 && !no && dim % (int64_t)k))
+		return bad(c, DNNQ_E_SHAPE, "num_outputs %lld, %zu outputs: axis %lld of %lld "
+		           "elements does not split evenly", (long long)no, k, (long long)n->axis,
+		           (long long)dim);
+	for (size_t i = 0; i < k; i++) {
+		int64_t even = (dim + (int64_t)k - 1) / (int64_t)k;     /* opset 18: the last is smaller */
+		int64_t s = ns >= 0 ? sz[i] : i + 1 < k ? even : dim - even * (int64_t)(k - 1);
+		if (s < 1 || s > dim - total)
+			return bad(c, DNNQ_E_SHAPE, "output %zu: %lld elements of axis %lld (%lld): "
+			           "want 1 or more, %lld in all", i, (long long)s, (long long)n->axis,
+			           (long long)dim, (long long)dim);
+		int64_t d[DNNQ_IR_MAX_DIMS];
+		memcpy(d, x->dims, sizeof d);
+		d[n->axis] = s;
+		total += s;
+		if ((rc = set_out(c, (uint32_t)i, x->dtype, x->ndim, d, x->batched)))
+			return rc;
+	}
+	if (total != dim)
+		return bad(c, DNNQ_E_SHAPE, "split sizes add up to %lld, axis %lld has %lld",
+		           (long long)total, (long long)n->axis, (long long)dim);
+	n->split = true;
+	c->nin = 1;
+	return 0;
+}
+
+static int op_pad(struct nctx *c)
+{
+	static const char *const modes[] = { "constant", "reflect", "edge", NULL };
+	struct dnnq_ir_node *n = &c->node;
+	int64_t p[2 * DNNQ_IR_MAX_DIMS], ax[DNNQ_IR_MAX_DIMS];
+	ptrdiff_t np, na = -1;
+	int rc, m;
+	if ((rc = engine_kind(c, "pad")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = a_enum(c, "mode", modes, &m)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	n->mode = DNNQ_PAD_CONSTANT + (uint32_t)m;
+	if (c->m->opset < 11) {
+		if ((rc = attr_ints(c, "pads", p, 2 * DNNQ_IR_MAX_DIMS, &np)) ||
+		    (rc = a_float(c, "value", 0, &n->value)))
+			return rc;
+	} else {
+		if ((rc = const_ints(c, 1, p, 2 * DNNQ_IR_MAX_DIMS, &np)) ||
+		    (rc = const_ints(c, 3, ax, DNNQ_IR_MAX_DIMS, &na)))
+			return rc;
+		if (V(c, 2) && !(rc = need_param(c, 2, DT_F32, true, 1)))
+			n->value = *(const float *)V(c, 2)->data;
+		if (rc)
+			return rc;
+	}
+	size_t naxes = na >= 0 ? (size_t)na : x->ndim;
+	if (np < 0 || (size_t)np != 2 * naxes)
+		return bad(c, DNNQ_E_SHAPE, "%td pads for %zu axes", np, naxes);
+	if (!isfinite(n->value))
+		return bad(c, DNNQ_E_RANGE, "constant value %g", (double)n->value);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		n->starts[i] = 0;
+		n->steps[i] = 1;
+		d[i] = x->dims[i];
+	}
+	for (size_t k = 0; k < naxes; k++) {
+		int64_t a = na >= 0 ? ax[k] : (int64_t)k, b = p[k], e = p[naxes + k];
+		if ((rc = norm_axis(c, &a, x->ndim, "axes")))
+			return rc;
+		if (b < -IMP_MAX_DIM || b > IMP_MAX_DIM || e < -IMP_MAX_DIM || e > IMP_MAX_DIM ||
+		    (a == 0 && x->batched && (b || e)))
+			return bad(c, DNNQ_E_RANGE, "axis %lld: pads %lld, %lld (the batch is not padded)",
+			           (long long)a, (long long)b, (long long)e);
+		n->starts[a] = -b;
+		d[a] = x->dims[a] + b + e;
+		if (d[a] < 1)
+			return bad(c, DNNQ_E_SHAPE, "axis %lld: %lld elements after padding",
+			           (long long)a, (long long)d[a]);
+	}
+	c->nin = 1;
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
+}
+
+/* Gather with constant indices (a scalar or 1-D, each in [-n, n)) on one
+ * axis, not the batch. */
+static int op_gather(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "gather")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
+	    (rc = a_int(c, "axis", 0, &n->axis)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && n->axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "gathering along the batch (axis 0)");
+	if (iv->ndim > 1 || !numel(iv) || numel(iv) > (1 << 24))
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s]: a scalar or 1-D (1..2^24 values)",
+		           imp_dims_str(iv));
+	int64_t dim = x->dims[n->axis];
+	for (size_t k = 0; k < numel(iv); k++) {
+		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
+		                                     : ((const int32_t *)iv->data)[k];
+		if (i < -dim || i >= dim)
+			return bad(c, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld elements",
+			           k, (long long)i, (long long)n->axis, (long long)dim);
+	}
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != n->axis || iv->ndim)
+			d[r++] = i == n->axis ? (int64_t)numel(iv) : x->dims[i];
+	return set_out(c, 0, x->dtype, r, d, x->batched);
+}
+
+/* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
+
+/* A 1-D pooling's ints attribute: count values >= lo into out (absent:
+ * out untouched). */
+static int a_one(struct nctx *c, const char *name, int64_t lo, size_t count, int64_t *out)
+{
+	const int64_t *v;
+	ptrdiff_t n;
+	int rc = a_ints(c, name, &v, &n);
+	if (rc || n < 0)
+		return rc;
+	if ((size_t)n != count)
+		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: %zu for a 1-D pooling",
+		           name, n, count);
+	for (size_t i = 0; i < count; i++)
+		if (v[i] < lo || v[i] > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_RANGE, "attribute '%s'[%zu] = %lld: out of range", name, i,
+			           (long long)v[i]);
+	memcpy(out, v, count * sizeof *v);
+	return 0;
+}
+
+/* MaxPool / AveragePool over L of [N, C, L]: the 2-D geometry with H 1
+ * (kernel, stride, dilation 1 and no pads on it). */
+static int op_pool1d(struct nctx *c, bool max)
+{
+	struct dnnq_ir_node *n = &c->node;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t pads[2] = { 0, 0 };
+	char ap[32];
+	int rc;
+	n->kernel[0] = n->strides[0] = n->dilations[0] = 1;
+	n->strides[1] = n->dilations[1] = 1;
+	if (!attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if ((rc = a_one(c, "kernel_shape", 1, 1, &n->kernel[1])) ||
+	    (rc = a_one(c, "strides", 1, 1, &n->strides[1])) ||
+	    (rc = a_one(c, "dilations", 1, 1, &n->dilations[1])) ||
+	    (rc = a_one(c, "pads", 0, 2, pads)) || (rc = a_bool(c, "ceil_mode", &n->ceil_mode)) ||
+	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
+		return rc;
+	if (!max && (rc = a_bool(c, "count_include_pad", &n->count_include_pad)))
+		return rc;
+	if (!max && n->dilations[1] != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
+	enum autopad a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
+	               : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
+	               : !strcmp(ap, "VALID") ? PAD_VALID : PAD_NOTSET;
+	if (a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
+		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
+		           "VALID", ap);
+	int64_t o;
+	if ((rc = out_len(c, 0, x->dims[2], n->kernel[1], n->strides[1], n->dilations[1], &pads[0],
+	                  &pads[1], a, n->ceil_mode, &o)))
+		return rc;
+	n->pads[1] = pads[0];
+	n->pads[3] = pads[1];
+	int64_t d[3] = { x->dims[0], x->dims[1], o };
+	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
+}
+
+/* GlobalMaxPool: a MaxPool whose window is the whole image (3-D: L). */
+static int op_gmaxpool(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc = need(c, 0, DT_F32, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim != 3 && x->ndim != 4)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input [%s]: 3-D or 4-D expected", imp_dims_str(x));
+	n->kernel[0] = x->ndim == 4 ? x->dims[2] : 1;
+	n->kernel[1] = x->dims[x->ndim - 1];
+	int64_t d[4] = { x->dims[0], x->dims[1], 1, 1 };
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 struct opdef {
@@ -1301,6 +1872,15 @@ static const struct opdef OPS[] = {
 	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "PRelu", DNNQ_IR_ENGINE, op_prelu, 2, 2, 1 },
 	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
+	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
+	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
+	{ "Upsample", DNNQ_IR_ENGINE, op_upsample, 1, 2, 1 },
+	{ "ConvTranspose", DNNQ_IR_ENGINE, op_convtranspose, 2, 3, 1 },
+	{ "Slice", DNNQ_IR_ENGINE, op_slice, 1, 5, 1 },
+	{ "Split", DNNQ_IR_ENGINE, op_split, 1, 2, DNNQ_IR_MAX_OUTPUTS },
+	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
+	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
+	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

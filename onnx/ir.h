@@ -50,7 +50,7 @@
 
 #define DNNQ_IR_MAX_DIMS 8
 #define DNNQ_IR_MAX_INPUTS 16
-#define DNNQ_IR_MAX_OUTPUTS 3
+#define DNNQ_IR_MAX_OUTPUTS 8       /* Split's */
 
 enum dnnq_ir_dtype {
 	DNNQ_IR_F32 = 0,
@@ -133,6 +133,16 @@ struct dnnq_ir_node {
 	int64_t axis;                   /* Concat, Softmax, Quantize/DequantizeLinear
 	                                   (normalised to >= 0) */
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
+	/* vision (registry kinds of engine/ops/): */
+	uint32_t mode;                  /* Resize: engine/resize.h's mode; Pad:
+	                                   engine/remap.h's */
+	float scales[2];                /* Resize: H, W (output / input) */
+	/* Slice, Pad: per axis (ONNX's order), output index o reads input index
+	 * starts[i] + steps[i] * o (Pad: steps 1, outside: the mode decides) */
+	int64_t starts[DNNQ_IR_MAX_DIMS], steps[DNNQ_IR_MAX_DIMS];
+	float value;                    /* Pad: the constant */
+	bool split;                     /* Split (kind slice): output k is the k-th
+	                                   run of its dim along axis */
 	bool dynamic;                   /* GEMM: its input is quantized per call (the
 	                                   model was quantized dynamically: qdq.c) */
 };

@@ -65,6 +65,18 @@ static int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
 	return DNNQ_OK;
 }
 
+/* Node mn (value ref) produces n's output in its input's quantization (an
+ * int8 node that moves or takes the max of bytes), or f32 in fp32. */
+static int input_qp_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+                        struct dnnq_model_node *mn, int32_t ref)
+{
+	if (L->fp32)
+		return act_out(L, n, out, mn, ref);
+	L->v[out].u8 = ref;
+	L->v[out].qp = L->v[n->inputs[0]].qp;
+	return DNNQ_OK;
+}
+
 /* ---- BatchNormalization ---- */
 
 /* y = a * x + b per channel: a = scale / sqrt(var + eps), b = B - mean * a. */
@@ -554,6 +566,49 @@ static int lower_activation(struct lower *L, size_t j)
 	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
+/* A 1-D pooling's node: its input reshaped to [N, C, L, 1]. */
+static struct dnnq_model_node *pool1d_input(struct lower *L, const struct dnnq_ir_node *n,
+                                            const struct dnnq_ir_value *xv, int32_t *ref,
+                                            int *rc)
+{
+	static const enum dnnq_node_kind kinds[] = {
+		[DNNQ_IR_MAXPOOL] = DNNQ_NODE_MAXPOOL, [DNNQ_IR_AVGPOOL] = DNNQ_NODE_AVGPOOL,
+	};
+	int32_t x, x4;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	if ((*rc = need_act(L, n, n->inputs[0], &x)))
+		return NULL;
+	tname(nm, n->name, ":2d");
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, x, &x4);
+	if (mn) {
+		mn->ndim = 4;
+		memcpy(mn->dims, xv->dims, 3 * sizeof *xv->dims);
+		mn->dims[3] = 1;
+		mn = add_node1(L, kinds[n->op], n->name, x4, ref);
+	}
+	if (!mn)
+		*rc = DNNQ_E_NOMEM;
+	return mn;
+}
+
+/* Node output ref (set as n's output, a rank the output value lacks: a
+ * 1-D pooling's [N, C, L', 1], a scalar Gather's) reshaped, a view, to the
+ * output value's dims, the same element order. */
+static int reshape_output(struct lower *L, const struct dnnq_ir_node *n, int32_t ref)
+{
+	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int32_t y;
+	tname(nm, n->name, ":view");
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, ref, &y);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = yv->ndim;
+	memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
+	*(L->fp32 ? &L->v[n->outputs[0]].f32 : &L->v[n->outputs[0]].u8) = y;
+	return DNNQ_OK;
+}
+
 static int lower_pool(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -562,19 +617,23 @@ static int lower_pool(struct lower *L, size_t j)
 		[DNNQ_IR_GAVGPOOL] = DNNQ_NODE_GAVGPOOL,
 	};
 	int32_t ref;
-	int rc;
-	struct dnnq_model_node *mn = simple(L, n, kinds[n->op], 4, &ref, &rc);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	/* 1-D: [N, C, L] is, in memory, the NHWC image [N, C, L, 1] (H = C, W = L,
+	 * one channel): reshaped there and back, pooled over W */
+	bool one_d = xv->ndim == 3 && n->op != DNNQ_IR_GAVGPOOL;
+	struct dnnq_model_node *mn = one_d ? pool1d_input(L, n, xv, &ref, &rc)
+	                                   : simple(L, n, kinds[n->op], 4, &ref, &rc);
 	if (!mn)
 		return rc;
 	if ((rc = map_attrs(L, n, mn)))   /* the geometry, ceil_mode, count_include_pad */
 		return rc;
-	if (n->op == DNNQ_IR_MAXPOOL && !L->fp32) {
-		/* the max is taken in the input's quantization */
-		L->v[n->outputs[0]].u8 = ref;
-		L->v[n->outputs[0]].qp = L->v[n->inputs[0]].qp;
-		return DNNQ_OK;
-	}
-	return act_out(L, n, n->outputs[0], mn, ref);
+	/* the max is taken in the input's quantization */
+	rc = n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, n->outputs[0], mn, ref)
+	                              : act_out(L, n, n->outputs[0], mn, ref);
+	return rc || !one_d ? rc : reshape_output(L, n, ref);
 }
 
 /* ---- Add, Mul, Sum ---- */
@@ -677,9 +736,9 @@ static int lower_binary(struct lower *L, size_t j)
 	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
-/* A registry operator: a unary one (engine/unary.h) reads its activation as
- * it is, whatever the layout; a binary one broadcasts. */
-static int lower_engine(struct lower *L, size_t j)
+/* An elementwise registry operator: a unary one (engine/unary.h) reads its
+ * activation as it is, whatever the layout; a binary one broadcasts. */
+static int lower_elementwise(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
 	if (!dnnq_unary_fn(dnnq_op_get(n->kind)))
@@ -1431,6 +1490,213 @@ static int lower_integer(struct lower *L, size_t j)
 	qweights_free(&q);
 	free(wt);
 	return rc;
+}
+
+/* ---- vision: the registry kinds of engine/ops/ ---- */
+
+/* Resize, Upsample: H and W of a 4-D image, in the input's quantization. */
+static int lower_resize(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
+	int32_t ref;
+	int rc;
+	struct dnnq_model_node *mn = simple(L, n, n->kind, 4, &ref, &rc);
+	if (!mn)
+		return rc;
+	mn->op = n->mode;
+	mn->params[0] = n->scales[0];
+	mn->params[1] = n->scales[1];
+	mn->ndim = 2;
+	mn->dims[0] = yv->dims[2];
+	mn->dims[1] = yv->dims[3];
+	return input_qp_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* ConvTranspose: the weight reordered from ONNX's cin x cout / group x kh
+ * x kw to cout x cin / group x kh x kw (output channels first: the rows
+ * quantized per channel), quantized to s8 (int8) or kept f32; the bias
+ * f32. */
+static int lower_convtranspose(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 3, 4);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *wv = lval_ir(L, n->inputs[1]), *yv = lval_ir(L, n->outputs[0]);
+	size_t cin = (size_t)wv->dims[0], cog = (size_t)wv->dims[1], cout = (size_t)yv->dims[1];
+	size_t taps = (size_t)(wv->dims[2] * wv->dims[3]), cig = cin / (size_t)n->group, nw, nb;
+	float *w = NULL, *b = NULL, *wr = NULL;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int wid, bid = -1;
+	int32_t ref;
+	if ((rc = const_f32(L, n, n->inputs[1], cin * cog * taps, &w, &nw)))
+		return rc;
+	if (!(wr = malloc(nw * sizeof *wr))) {
+		free(w);
+		return nomem(L);
+	}
+	for (size_t ci = 0; ci < cin; ci++)
+		for (size_t co = 0; co < cog; co++)
+			memcpy(wr + ((ci / cig * cog + co) * cig + ci % cig) * taps,
+			       w + (ci * cog + co) * taps, taps * sizeof *w);
+	tname(nm, n->name, ":w");
+	int64_t wd[4] = { (int64_t)cout, (int64_t)cig, wv->dims[2], wv->dims[3] };
+	wid = L->fp32 ? add_f32_tensor(L, nm, wr, nw) : add_weight_tensor(L, nm, wr, cout,
+	                                                                   cig * taps, 4, wd);
+	free(w);
+	free(wr);
+	if (wid < 0)
+		return wid;
+	if (n->inputs[2] >= 0) {
+		if ((rc = const_f32(L, n, n->inputs[2], cout, &b, &nb)))
+			return rc;
+		tname(nm, n->name, ":b");
+		bid = add_f32_tensor(L, nm, b, nb);
+		free(b);
+		if (bid < 0)
+			return bid;
+	}
+	struct dnnq_model_node *mn = simple(L, n, n->kind, 4, &ref, &rc);
+	if (!mn)
+		return rc;
+	mn->weight = wid;
+	mn->bias = bid;
+	mn->cin = (uint32_t)cin;
+	mn->cout = (uint32_t)cout;
+	mn->groups = (uint32_t)n->group;
+	mn->kernel[0] = (uint32_t)n->kernel[0];
+	mn->kernel[1] = (uint32_t)n->kernel[1];
+	mn->ndim = 2;
+	mn->dims[0] = yv->dims[2];
+	mn->dims[1] = yv->dims[3];
+	if ((rc = map_attrs(L, n, mn)))
+		return rc;
+	return act_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* One slice or pad node (engine/remap.h) of n's input producing IR value
+ * out, node name name: per ONNX axis i, start[i] and step[i], moved to the
+ * engine's layout; in the input's quantization. */
+static int remap_node(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+                      const char *name, const int64_t *start, const int64_t *step)
+{
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, out);
+	int32_t x, ref;
+	int rc;
+	if (L->v[n->inputs[0]].perm)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s' is a flattened NCHW tensor",
+		                 xv->name);
+	if (!xv->batched || xv->ndim < 1 || xv->ndim > DNNQ_MAX_DIMS)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s': want a batched activation of "
+		                 "rank 1..%d", xv->name, DNNQ_MAX_DIMS);
+	if ((rc = need_act(L, n, n->inputs[0], &x)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, name, x, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = n->mode;
+	mn->params[0] = n->value;
+	mn->ndim = xv->ndim;
+	engine_dims(yv, mn->dims);
+	for (uint32_t i = 0; i < xv->ndim; i++) {
+		uint32_t e = engine_axis(xv, i);
+		mn->starts[e] = start[i];
+		mn->steps[e] = step[i];
+	}
+	return input_qp_out(L, n, out, mn, ref);
+}
+
+/* Slice and Pad: one remap node; Split: one slice node per output read. */
+static int lower_remap(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc || !n->split)
+		return rc ? rc : remap_node(L, n, n->outputs[0], n->name, n->starts, n->steps);
+	int64_t start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < DNNQ_IR_MAX_DIMS; i++)
+		step[i] = 1;
+	if (n->axis < 0 || n->axis >= DNNQ_IR_MAX_DIMS)
+		return lower_err(L, n, DNNQ_E_RANGE, "axis %lld", (long long)n->axis);
+	for (uint32_t k = 0; k < n->noutputs; k++) {
+		const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[k]);
+		if (L->nreaders[n->outputs[k]] &&
+		    (rc = remap_node(L, n, n->outputs[k], yv->name, start, step)))
+			return rc;
+		start[n->axis] += yv->dims[n->axis];
+	}
+	return DNNQ_OK;
+}
+
+/* Gather: a gather node on the engine's axis with the indices an s32
+ * tensor; a scalar index drops the axis through a view, where the
+ * engine's element order is the ONNX one (not 4-D, or the channels of
+ * 4-D). */
+static int lower_gather(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 2, 0);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	bool scalar = yv->ndim < xv->ndim;
+	if (n->axis < 1 || n->axis >= (int64_t)xv->ndim || !xv->batched || L->v[n->inputs[0]].perm ||
+	    (scalar && ((xv->ndim == 4 && n->axis != 1) || yv->ndim == 4)))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld of '%s' (rank %u)%s",
+		                 (long long)n->axis, xv->name, xv->ndim, scalar ? " with a scalar "
+		                 "index: the engine's layout would reorder the result" : "");
+	int64_t *idx;
+	size_t cnt;
+	if ((rc = const_int(L, n, n->inputs[1], &idx, &cnt)))
+		return rc;
+	int32_t *i32 = malloc((cnt ? cnt : 1) * sizeof *i32);
+	int64_t dim = xv->dims[n->axis];
+	for (size_t k = 0; i32 && k < cnt; k++)
+		i32[k] = (int32_t)(idx[k] < 0 ? idx[k] + dim : idx[k]);
+	for (size_t k = 0; i32 && !rc && k < cnt; k++)
+		if (i32[k] < 0 || i32[k] >= dim)
+			rc = lower_err(L, n, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld "
+			               "elements", k, (long long)idx[k], (long long)n->axis, (long long)dim);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":indices");
+	int tid = rc ? rc : i32 ? add_s32_tensor(L, nm, i32, cnt) : nomem(L);
+	free(idx);
+	free(i32);
+	if (tid < 0)
+		return tid;
+	struct dnnq_ir_value g = *xv;          /* the gather's output: input 0's rank */
+	g.dims[n->axis] = (int64_t)cnt;
+	int32_t x, ref;
+	if ((rc = need_act(L, n, n->inputs[0], &x)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, x, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = engine_axis(xv, (uint32_t)n->axis);
+	mn->weight = tid;
+	mn->ndim = xv->ndim;
+	engine_dims(&g, mn->dims);
+	rc = input_qp_out(L, n, n->outputs[0], mn, ref);
+	return rc || !scalar ? rc : reshape_output(L, n, ref);
+}
+
+/* A registry operator: the lowering of its kind by name, elementwise ones
+ * (unary and binary) otherwise. */
+static int lower_engine(struct lower *L, size_t j)
+{
+	static const struct {
+		const char *kind;
+		int (*fn)(struct lower *L, size_t j);
+	} by_kind[] = {
+		{ "resize", lower_resize }, { "convtranspose", lower_convtranspose },
+		{ "slice", lower_remap }, { "pad", lower_remap }, { "gather", lower_gather },
+	};
+	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
+	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)
+		if (!strcmp(def->name, by_kind[i].kind))
+			return by_kind[i].fn(L, j);
+	return lower_elementwise(L, j);
 }
 
 int lower_node(struct lower *L, size_t j)

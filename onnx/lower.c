@@ -145,24 +145,31 @@ static int shaped(struct lower *L, struct dnnq_qtensor *t, enum dnnq_dtype dt, u
 	return DNNQ_OK;
 }
 
-static int add_f32_tensor_nd(struct lower *L, const char *name, const float *data,
-                             uint32_t ndim, const int64_t *dims)
+/* A tensor of 4-byte elements of dtype dt (f32, s32), of shape dims. */
+static int add_tensor_nd(struct lower *L, const char *name, enum dnnq_dtype dt,
+                         const void *data, uint32_t ndim, const int64_t *dims)
 {
 	struct dnnq_qtensor *t;
 	int id = add_tensor(L, name, &t);
 	if (id < 0)
 		return id;
-	int rc = shaped(L, t, DNNQ_DTYPE_F32, ndim, dims, name);
+	int rc = shaped(L, t, dt, ndim, dims, name);
 	if (rc)
 		return rc;
-	memcpy(t->data, data, dnnq_qtensor_numel(t) * sizeof *data);
+	memcpy(t->data, data, dnnq_qtensor_numel(t) * 4);
 	return id;
 }
 
 int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
 {
 	int64_t d = (int64_t)n;
-	return add_f32_tensor_nd(L, name, data, 1, &d);
+	return add_tensor_nd(L, name, DNNQ_DTYPE_F32, data, 1, &d);
+}
+
+int add_s32_tensor(struct lower *L, const char *name, const int32_t *data, size_t n)
+{
+	int64_t d = (int64_t)n;
+	return add_tensor_nd(L, name, DNNQ_DTYPE_S32, data, 1, &d);
 }
 
 static int add_constant_ref(struct lower *L, int id, int32_t *ref)
@@ -186,7 +193,7 @@ int add_constant(struct lower *L, const char *name, const float *data, size_t n,
 int add_f32_constant(struct lower *L, const char *name, const float *data, uint32_t ndim,
                      const int64_t *dims, int32_t *ref)
 {
-	int id = add_f32_tensor_nd(L, name, data, ndim, dims);
+	int id = add_tensor_nd(L, name, DNNQ_DTYPE_F32, data, ndim, dims);
 	return id < 0 ? id : add_constant_ref(L, id, ref);
 }
 
@@ -1046,7 +1053,8 @@ static int run(struct lower *L)
 		return rc;
 	for (size_t j = 0; j < ir->nnodes; j++) {
 		const struct dnnq_ir_node *n = &ir->nodes[j];
-		for (uint32_t k = 1; L->live[j] && n->op != DNNQ_IR_DYNQUANT && k < n->noutputs; k++)
+		for (uint32_t k = 1; L->live[j] && n->op != DNNQ_IR_DYNQUANT && !n->split &&
+		                     k < n->noutputs; k++)
 			if (L->nreaders[n->outputs[k]])
 				return lower_err(L, n, DNNQ_E_UNSUPPORTED, "output %u ('%s') is used: only the"
 				                 " first output is supported", k,

@@ -35,7 +35,8 @@
 	DNNQ_SUITE(nodetests) \
 	DNNQ_SUITE(ops) \
 	DNNQ_SUITE(registry) \
-	DNNQ_SUITE(unary)
+	DNNQ_SUITE(unary) \
+	DNNQ_SUITE(vision)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES
