@@ -3,6 +3,8 @@
  * caller writes only what happened; a line longer than the buffer is cut,
  * never split into two writes.
  *
+ * Bytes a terminal or journald acts on are escaped (escape_into).
+ *
  * The format is decided once (dnnqd_log_setup, or the first line) and kept
  * in an atomic word: workers read it on every line without a lock, and two
  * threads racing to decide it first compute the same answer.
@@ -61,6 +63,25 @@ bool dnnqd_log_to_journal(void)
 	return __atomic_load_n(&log_format, __ATOMIC_RELAXED) == FORMAT_JOURNAL;
 }
 
+/* msg appended to line[n, cap), cut to what fits; the new length. A byte
+ * below 0x20 or DEL is written as \xNN: names and messages come from
+ * clients and model files, and a newline in one would start a line of
+ * their making (to journald an entry of dnnqd's, at the priority a "<N>"
+ * prefix says), an escape sequence would drive the operator's terminal. */
+static int escape_into(char *line, int n, size_t cap, const char *msg)
+{
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		bool raw = *p >= 0x20 && *p != 0x7f;
+		if ((size_t)n + (raw ? 1 : 4) > cap)
+			break;
+		if (raw)
+			line[n++] = (char)*p;
+		else
+			n += sprintf(line + n, "\\x%02x", *p);	/* its NUL fits: cap < size */
+	}
+	return n;
+}
+
 void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 {
 	if (!dnnqd_log_enabled(level))
@@ -81,12 +102,12 @@ void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 		n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ dnnqd: ",
 		              ts.tv_nsec / 1000000);
 	}
+	char msg[sizeof line];
 	va_list ap;
 	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	int m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* vsnprintf returns what it would have written: clamp to what fits */
-	n = m < 0 ? n : n + m > (int)sizeof line - 2 ? (int)sizeof line - 2 : n + m;
+	n = m < 0 ? n : escape_into(line, n, sizeof line - 1, msg);
 	line[n++] = '\n';
 	/* Nothing useful can be done when stderr is gone. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)

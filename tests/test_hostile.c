@@ -3040,6 +3040,149 @@ START_TEST(hostile_max_batch)
 }
 END_TEST
 
+/* ---- values no float should hold ----------------------------------------- */
+
+/* NaNs of both signs (quiet, signalling, with payloads), infinities, the
+ * ends of the float range, values past every integer type, subnormals and
+ * -0: what a client may put in an F32 tensor. */
+static float nonfinite_value(size_t i)
+{
+	static const uint32_t bits[] = {
+		0x7fc00000u, 0xffc00000u, 0x7f800001u, 0xff800001u, 0x7fffffffu, 0xffffffffu,
+		0x7f800000u, 0xff800000u, 0x7f7fffffu, 0xff7fffffu, 0x4f000000u, 0xcf000000u,
+		0x5f000000u, 0xdf000000u, 0x00000001u, 0x80000001u, 0x80000000u, 0x3f000000u,
+	};
+	float f;
+	memcpy(&f, &bits[i % (sizeof bits / sizeof bits[0])], sizeof f);
+	return f;
+}
+
+/* Every served model with every input sent as F32 (a U8 input quantized by
+ * the daemon, an F32 one taken as it is) full of nonfinite_value: answered,
+ * and bit for bit what the engine makes of the same values. */
+START_TEST(hostile_nonfinite_inputs)
+{
+	enum fixture_model list[FIXTURE_NMODELS + NKINDS] = { FIXTURE_RELU64, FIXTURE_FC1024,
+	                                                      FIXTURE_MULTI };
+	struct fixture_daemon d = { 0 };
+	struct raw r;
+	unsigned long tries = 0;
+	memcpy(list + FIXTURE_NMODELS, every_kind, sizeof every_kind);
+	start_models(&d, FIXTURE_ALL_MODELS | FIXTURE_KIND_MODELS, NULL);
+	ck_assert_int_eq(raw_try_hello(&r, d.socket, RAW_SLOTS, RAW_ARENA, NULL, 0), 0);
+	for (size_t k = 0; k < sizeof list / sizeof list[0]; k++) {
+		struct dnnq_msg_model m;
+		struct fixture_ref *ref;
+		raw_open(&r, fixture_model_name(list[k]), &m);
+		ck_assert_int_eq(fixture_ref_create(list[k], &ref, NULL), 0);
+		const void *ins[FIXTURE_MAX_IO];
+		void *outs[FIXTURE_MAX_IO];
+		for (uint32_t i = 0; i < m.n_inputs; i++)
+			m.t[i].dtype = DNNQ_SHM_DTYPE_F32;
+		struct dnnq_shm_request q = packed(&m, 1, 0, NULL);
+		for (uint32_t i = 0; i < m.n_inputs + m.n_outputs; i++) {
+			const struct fixture_io *io = fixture_ref_io(ref, i >= m.n_inputs,
+			                                             i < m.n_inputs ? i : i - m.n_inputs);
+			size_t n = fixture_io_bytes(io, 1);
+			uint8_t *at = r.v.arena + q.t[i].offset;
+			void *buf = malloc(n);
+			ck_assert_ptr_nonnull(buf);
+			if (i < m.n_inputs) {
+				float *x = (float *)(void *)at;
+				for (size_t e = 0; e < q.t[i].bytes / sizeof(float); e++)
+					x[e] = nonfinite_value(e + i);
+				if (io->dtype == DNNQ_TYPE_F32)
+					memcpy(buf, x, n);
+				else
+					fixture_quantize(io, x, buf, n);
+				ins[i] = buf;
+			} else {
+				memset(at, 0xa5, q.t[i].bytes);
+				outs[i - m.n_inputs] = buf;
+			}
+		}
+		ck_assert_int_eq(fixture_ref_run(ref, 1, ins, outs), 0);
+		int rc = raw_submit(&r, &q);
+		ck_assert_msg(rc == 0, "%s: non-finite inputs: %d (%s)", fixture_model_name(list[k]),
+		              rc, rc == INT32_MIN ? "no answer" : dnnq_strerror(rc));
+		for (uint32_t o = 0; o < m.n_outputs; o++)
+			ck_assert_msg(!memcmp(r.v.arena + q.t[m.n_inputs + o].offset, outs[o],
+			                      q.t[m.n_inputs + o].bytes),
+			              "%s: output %u differs from the engine's", fixture_model_name(list[k]), o);
+		for (uint32_t i = 0; i < m.n_inputs; i++)
+			free((void *)ins[i]);
+		for (uint32_t o = 0; o < m.n_outputs; o++)
+			free(outs[o]);
+		fixture_ref_destroy(ref);
+		tries++;
+	}
+	raw_close(&r);
+	assert_alive(&d);
+	report("NaN, infinities, float range ends, subnormals in every F32 input of every model",
+	       tries, "answered, bit for bit the engine's");
+	stop(&d);
+}
+END_TEST
+
+/* ---- the log is the operator's ------------------------------------------- */
+
+/* Whether every line of dnnqd's log is one of its own: a UTC time stamp,
+ * then "dnnqd: ", and no byte a terminal or journald acts on. */
+static bool log_lines_own(const struct fixture_daemon *d, char *bad, size_t len)
+{
+	char line[4096];
+	bool ok = true;
+	FILE *f = fopen(d->log, "r");
+	ck_assert_ptr_nonnull(f);
+	while (ok && fgets(line, sizeof line, f)) {
+		bool ctl = false;
+		for (const char *p = line; *p && *p != '\n'; p++)
+			ctl |= (unsigned char)*p < 0x20 || *p == 0x7f;
+		/* names[0] makes a line that looks like one: it starts in 1999 */
+		ok = !ctl && line[0] >= '0' && line[0] <= '9' && strncmp(line, "1999-", 5) &&
+		     strstr(line, "Z dnnqd: ");
+		if (!ok)
+			snprintf(bad, len, "%s", line);
+	}
+	fclose(f);
+	return ok;
+}
+
+/* Names a client sends are logged (at debug) in the refusals: a newline in
+ * one would start a line of the client's making, which journald takes for
+ * an entry of dnnqd's, with the priority a "<0>" prefix says. */
+START_TEST(hostile_log_injection)
+{
+	static const char *const names[] = {
+		"x\n1999-01-01T00:00:00.000Z dnnqd: FORGED: pid 1 uid 0: reloading",
+		"y\r\n<0>FORGED emergency", "z\x1b]0;FORGED\x07\x1b[2J", "\x7f\x01\x02\x03",
+	};
+	static const char *const debug[] = { "--log-level", "debug", NULL };
+	struct fixture_daemon d = { 0 };
+	struct raw r;
+	char bad[4096] = "";
+	start(&d, debug);
+	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		struct dnnq_msg_model m;
+		int rc = raw_try_open(&r, names[i], &m);
+		ck_assert_msg(rc == DNNQ_E_NOTFOUND || rc == DNNQ_E_PROTO, "OPEN of name %zu: %s", i,
+		              dnnq_strerror(rc));
+	}
+	raw_close(&r);
+	assert_alive(&d);
+	ck_assert_msg(log_count(&d, "FORGED") >= 2, "the refusals are not logged at debug");
+	bool own = log_lines_own(&d, bad, sizeof bad);
+	if (!own)
+		dump_log(&d);
+	ck_assert_msg(own, "a client made this line of dnnqd's log: %s", bad);
+	ck_assert_msg(log_count(&d, "'x\\x0a1999-") == 1, "names[0] is not logged escaped");
+	report("names with newlines, CR, escapes, DEL in OPEN (logged at debug)",
+	       sizeof names / sizeof names[0], "logged escaped, every log line dnnqd's own");
+	stop(&d);
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
@@ -3066,6 +3209,8 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_doorbell_storm);
 	tcase_add_test(tc, hostile_close_midflight);
 	tcase_add_test(tc, hostile_max_batch);
+	tcase_add_test(tc, hostile_nonfinite_inputs);
+	tcase_add_test(tc, hostile_log_injection);
 	suite_add_tcase(s, tc);
 	return s;
 }
