@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "client/dnnq.h"
+#include "engine/model.h"
 #include "shm/dnnq_proto.h"
 #include "shm/dnnq_shm.h"
 #include "tests/rng.h"
@@ -3183,6 +3184,55 @@ START_TEST(hostile_log_injection)
 }
 END_TEST
 
+/* relu64 with its input renamed to `name`, written to dir/evil.dnnq. */
+static void write_renamed(const char *dir, const char *name, char *path, size_t len)
+{
+	struct dnnq_model m;
+	struct dnnq_diag diag = { "" };
+	void *buf;
+	size_t n;
+	ck_assert_int_eq(fixture_model_bytes(FIXTURE_RELU64, &buf, &n, &diag), 0);
+	ck_assert_msg(dnnq_model_read(buf, n, &m, &diag) == 0, "%s", diag.msg);
+	free(buf);
+	snprintf(m.inputs[0].name, sizeof m.inputs[0].name, "%s", name);
+	ck_assert_msg(dnnq_model_write(&m, &buf, &n, &diag) == 0, "%s", diag.msg);
+	dnnq_model_free(&m);
+	snprintf(path, len, "%s/evil.dnnq", dir);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+	free(buf);
+}
+
+/* A model file whose signature names hold escape sequences and newlines:
+ * every client is sent those names and dnnqctl prints them, so the model
+ * is refused with a message naming it, escaped in the log. */
+START_TEST(hostile_model_names)
+{
+	char dir[] = "/tmp/dnnq-hostile-XXXXXX", path[128], log[8192], model[160];
+	struct fixture_daemon d = { 0 };
+	struct dnnq_diag diag = { "" };
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_renamed(dir, "x\x1b]0;owned\x07\x1b[2J\n", path, sizeof path);
+	snprintf(model, sizeof model, "evil=%s", path);
+	const char *const extra[] = { "--model", model, NULL };
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_ptr_nonnull(bin);
+	int rc = fixture_daemon_start(&d, bin, 1u << FIXTURE_RELU64, extra, &diag);
+	fixture_daemon_log(&d, log, sizeof log);
+	fixture_daemon_destroy(&d);
+	unlink(path);
+	rmdir(dir);
+	ck_assert_msg(rc != 0, "dnnqd serves a model with escape sequences in its names");
+	ck_assert_msg(strstr(log, "a control character in a signature name") &&
+	              strstr(log, "'x\\x1b]0;owned\\x07\\x1b[2J\\x0a'"),
+	              "the refusal does not name the model's input: %s", log);
+	report("model file with escape sequences and a newline in a signature name", 1,
+	       "refused at load, named in the log (escaped)");
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
@@ -3211,6 +3261,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_max_batch);
 	tcase_add_test(tc, hostile_nonfinite_inputs);
 	tcase_add_test(tc, hostile_log_injection);
+	tcase_add_test(tc, hostile_model_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
