@@ -3,7 +3,7 @@
  * caller writes only what happened; a line longer than the buffer is cut,
  * never split into two writes.
  *
- * Bytes a terminal or journald acts on are escaped (escape_into).
+ * Bytes a terminal or journald acts on are escaped (dnnqd_escape).
  *
  * The format is decided once (dnnqd_log_setup, or the first line) and kept
  * in an atomic word: workers read it on every line without a lock, and two
@@ -63,22 +63,20 @@ bool dnnqd_log_to_journal(void)
 	return __atomic_load_n(&log_format, __ATOMIC_RELAXED) == FORMAT_JOURNAL;
 }
 
-/* msg appended to line[n, cap), cut to what fits; the new length. A byte
- * below 0x20 or DEL is written as \xNN: names and messages come from
- * clients and model files, and a newline in one would start a line of
- * their making (to journald an entry of dnnqd's, at the priority a "<N>"
- * prefix says), an escape sequence would drive the operator's terminal. */
-static int escape_into(char *line, int n, size_t cap, const char *msg)
+size_t dnnqd_escape(char *out, size_t len, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		bool raw = *p >= 0x20 && *p != 0x7f;
-		if ((size_t)n + (raw ? 1 : 4) > cap)
+		if (n + (raw ? 1 : 4) >= len)
 			break;
 		if (raw)
-			line[n++] = (char)*p;
+			out[n++] = (char)*p;
 		else
-			n += sprintf(line + n, "\\x%02x", *p);	/* its NUL fits: cap < size */
+			n += (size_t)sprintf(out + n, "\\x%02x", *p);
 	}
+	if (len)
+		out[n] = 0;
 	return n;
 }
 
@@ -107,8 +105,9 @@ void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	int m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	n = m < 0 ? n : escape_into(line, n, sizeof line - 1, msg);
-	line[n++] = '\n';
+	if (m >= 0)
+		n += (int)dnnqd_escape(line + n, sizeof line - (size_t)n, msg);
+	line[n++] = '\n';	/* the escape left room for its NUL */
 	/* Nothing useful can be done when stderr is gone. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;

@@ -3233,6 +3233,46 @@ START_TEST(hostile_model_names)
 }
 END_TEST
 
+/* Whether s (NUL-terminated within len) has a byte below 0x20 or DEL. */
+static bool has_control(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len && s[i]; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+/* The same model file swapped in under a served model, then a reload: the
+ * failure it reports (RELOAD's message, STATS's status line, which dnnqctl
+ * prints) carries the name escaped. */
+START_TEST(hostile_model_names_reload)
+{
+	char path[128];
+	struct fixture_daemon d = { 0 };
+	struct dnnq_client *c;
+	struct dnnq_reload_result rr;
+	struct dnnq_stats st;
+	start_models(&d, 1u << FIXTURE_RELU64, NULL);
+	write_renamed(d.dir, "x\x1b]0;owned\x07\n", path, sizeof path);
+	char served[sizeof d.dir + 16];
+	snprintf(served, sizeof served, "%s/%s.dnnq", d.dir, fixture_model_name(FIXTURE_RELU64));
+	ck_assert_int_eq(rename(path, served), 0);
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
+	ck_assert_int_eq(dnnq_reload(c, &rr), DNNQ_E_FORMAT);
+	ck_assert_int_eq(rr.status, DNNQ_E_FORMAT);
+	ck_assert_int_eq(dnnq_stats(c, &st), 0);
+	dnnq_close(c);
+	ck_assert_msg(strstr(rr.message, "x\\x1b]0;owned\\x07\\x0a"), "RELOAD: '%s'", rr.message);
+	ck_assert_msg(!has_control(rr.message, sizeof rr.message), "RELOAD's message holds"
+	              " control characters");
+	ck_assert_msg(strstr(st.status, "last reload failed") &&
+	              !has_control(st.status, sizeof st.status), "STATS: '%s'", st.status);
+	report("reload onto a model file with escape sequences in a signature name", 1,
+	       "refused, the old version served, the error escaped in RELOAD and STATS");
+	stop(&d);
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
@@ -3262,6 +3302,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_nonfinite_inputs);
 	tcase_add_test(tc, hostile_log_injection);
 	tcase_add_test(tc, hostile_model_names);
+	tcase_add_test(tc, hostile_model_names_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }
