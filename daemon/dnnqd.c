@@ -136,10 +136,21 @@ struct dnnqd_uid *dnnqd_uid_get(struct dnnqd *d, uint32_t uid)
 	return &d->uids[d->nuids++];
 }
 
+const char *dnnqd_uid_full(const struct dnnqd *d, const struct dnnqd_uid *u, char *buf,
+                           size_t len)
+{
+	if (!u || u->sessions + u->closing < dnnqd_sessions_per_uid(d))
+		return NULL;
+	snprintf(buf, len, "uid %u holds %u sessions (%u of them closed, freed once the requests"
+	         " running end), the most one uid may (limits.max_sessions_per_uid,"
+	         " --max-sessions-per-uid)", u->uid, u->sessions + u->closing, u->closing);
+	return buf;
+}
+
 void dnnqd_uid_put(struct dnnqd *d, uint32_t uid)
 {
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
-	if (u && !u->sessions && !u->pending)
+	if (u && !u->sessions && !u->closing && !u->pending)
 		d->uids[u - d->uids] = d->uids[--d->nuids];
 }
 

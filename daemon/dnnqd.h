@@ -59,8 +59,10 @@ struct dnnqd_config {
 struct dnnqd_uid {
 	uint32_t uid;
 	uint32_t sessions;              /* published */
+	uint32_t closing;               /* retired, not freed yet (grace period) */
 	uint32_t pending;               /* connections without a HELLO yet */
-	uint64_t bytes;                 /* its sessions' region sizes */
+	uint64_t bytes;                 /* its sessions' region sizes, the
+	                                   closing ones' included */
 };
 
 /* A session's or a uid's requests on the workers (worker.c, the reserve). */
@@ -126,10 +128,12 @@ struct dnnqd {
 	uint64_t start_ns;
 	uint64_t next_session_id;
 	uint32_t nsessions;             /* published */
+	uint32_t nclosing;              /* retired, not freed yet */
 	uint32_t npending;              /* connections without a HELLO yet */
 	struct dnnqd_uid_load *loads;   /* max_clients; refs 0: free */
-	struct dnnqd_uid *uids;         /* every uid with a session or a pending
-	                                   connection (max_clients + DNNQD_PENDING_MAX) */
+	struct dnnqd_uid *uids;         /* every uid with a session (closing ones
+	                                   too) or a pending connection
+	                                   (max_clients + DNNQD_PENDING_MAX) */
 	uint32_t nuids;
 	struct dnnqd_session *retired;  /* unpublished, waiting for a grace period */
 	struct dnnqd_models *retired_models;
@@ -189,6 +193,11 @@ static inline uint32_t dnnqd_sessions_per_uid(const struct dnnqd *d)
 	uint32_t n = d->cfg.max_sessions_per_uid;
 	return n && n < d->cfg.max_clients ? n : d->cfg.max_clients;
 }
+/* Why u may not have another session, into buf (NULL: it may). A session
+ * counts from its HELLO until it is freed, a grace period after its close:
+ * until then its region and descriptors are still the daemon's. */
+const char *dnnqd_uid_full(const struct dnnqd *d, const struct dnnqd_uid *u, char *buf,
+                           size_t len);
 /* Drops uid's record when it holds nothing any more. */
 void dnnqd_uid_put(struct dnnqd *d, uint32_t uid);
 

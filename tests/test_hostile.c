@@ -3273,6 +3273,72 @@ START_TEST(hostile_model_names_reload)
 }
 END_TEST
 
+/* ---- sessions closed while a long request runs ----------------------------- */
+
+#define STORM_BATCH 65536u      /* fc1024 at the largest batch: a long request */
+#define STORM_PER_UID 16u       /* --max-sessions-per-uid */
+
+/* A session closed stays allocated (its region, its memfd and socketpair
+ * ends) until every worker has passed a quiescent point, which a worker
+ * running a request does only when the request ends. A client that keeps
+ * one long request running and meanwhile connects, says HELLO and closes
+ * in a loop must not pile up sessions the daemon cannot free yet: they
+ * count against its uid (sessions and bytes) until they are freed, so
+ * dnnqd's descriptors stay within what its limits allow and another
+ * client still connects. */
+START_TEST(hostile_retired_storm)
+{
+	char batch[16], per_uid[16];
+	snprintf(batch, sizeof batch, "%u", STORM_BATCH);
+	snprintf(per_uid, sizeof per_uid, "%u", STORM_PER_UID);
+	const char *const extra[] = { "--max-batch", batch, "--max-sessions-per-uid", per_uid,
+	                              NULL };
+	struct fixture_daemon d = { 0 };
+	struct raw r;
+	struct dnnq_msg_model fc;
+	start(&d, extra);
+	ck_assert_int_eq(raw_try_hello(&r, d.socket, 1, 2048ull * STORM_BATCH, NULL, 0), 0);
+	raw_open(&r, fixture_model_name(FIXTURE_FC1024), &fc);
+	int base = count_fds(d.pid), peak = base;
+	struct dnnq_shm_request q = fc_at(&fc, STORM_BATCH, 0, 1024ull * STORM_BATCH);
+	ck_assert_int_eq(raw_push(&r, 0, &q), 0);
+	dnnq_shm_doorbell_ring(&r.v, r.fds[1]);
+	unsigned long made = 0, busy = 0, during = 0;
+	double t0 = fixture_now_s();
+	for (;;) {
+		uint32_t st = dnnq_shm_slot_state(&r.v, 0);
+		if (st == DNNQ_SLOT_DONE || st == DNNQ_SLOT_FAILED || fixture_now_s() - t0 > 60)
+			break;
+		during += st == DNNQ_SLOT_RUNNING;
+		struct raw s;
+		int rc = raw_try_hello(&s, d.socket, 1, 4096, NULL, 0);
+		made += rc == 0;
+		busy += rc == DNNQ_E_BUSY;
+		raw_close(&s);
+		int n = count_fds(d.pid);
+		peak = n > peak ? n : peak;
+	}
+	ck_assert_int_eq(raw_wait(&r, 0, RAW_WAIT_MS), 0);
+	raw_close(&r);
+	assert_alive(&d);
+	/* a session: its socket, memfd and two socketpair ends; plus the
+	 * connections waiting to say HELLO */
+	ck_assert_msg(peak - base <= 4 * (int)STORM_PER_UID + 16, "dnnqd's descriptors went from"
+	              " %d to %d: %lu sessions made while a request ran (%lu refused)", base, peak,
+	              made, busy);
+	ck_assert_msg(during > 0, "the long request ended before the storm began");
+	/* the closed sessions are freed on a tick (10 ms) after the request */
+	fixture_sleep_ms(100);
+	assert_connects(&d, "retired storm");
+	char outcome[256];
+	snprintf(outcome, sizeof outcome, "%lu sessions made, %lu refused (busy) while one ran;"
+	         " dnnqd's fds %d -> at most %d", made, busy, base, peak);
+	report("connect, HELLO, close in a loop while the same uid's fc1024 request at batch"
+	       " 65536 pins the grace period", made + busy, outcome);
+	stop(&d);
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
@@ -3303,6 +3369,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_log_injection);
 	tcase_add_test(tc, hostile_model_names);
 	tcase_add_test(tc, hostile_model_names_reload);
+	tcase_add_test(tc, hostile_retired_storm);
 	suite_add_tcase(s, tc);
 	return s;
 }
