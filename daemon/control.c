@@ -93,11 +93,11 @@ static bool groups_allowed(int fd, const struct dnnqd_acl *acl)
  * connections that have not sent HELLO have a budget of their own, in all
  * and per uid, so peers that never speak cannot crowd out the sessions,
  * nor one uid's the others'. */
-static const char *over_limit(const struct dnnqd *d, uint32_t uid, char *buf, size_t len)
+static const char *over_limit(struct dnnqd *d, uint32_t uid, char *buf, size_t len)
 {
+	const char *full = dnnqd_uid_full(d, uid, buf, len);
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
-	const char *full = dnnqd_uid_full(d, u, buf, len);
-	if (d->nsessions + d->nclosing >= d->cfg.max_clients)
+	if (d->nsessions >= d->cfg.max_clients)
 		return "the daemon has as many clients as it takes (limits.max_clients, --max-clients)";
 	if (full)
 		return full;

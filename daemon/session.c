@@ -58,14 +58,14 @@ fail:
 }
 
 /* The region's shape, or why the HELLO of a peer of uid cannot have it. */
-static int session_layout(const struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena,
+static int session_layout(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena,
                           struct dnnq_shm_layout *l, struct dnnq_diag *diag)
 {
+	char why[256];
+	if (dnnqd_uid_full(d, uid, why, sizeof why))
+		return dnnq_diag_set(diag, DNNQ_E_BUSY, "%s", why);
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
 	uint64_t held = u ? u->bytes : 0, quota = d->cfg.max_bytes_per_uid;
-	char why[256];
-	if (dnnqd_uid_full(d, u, why, sizeof why))
-		return dnnq_diag_set(diag, DNNQ_E_BUSY, "%s", why);
 	uint32_t cap = d->cfg.max_inflight;
 	if (slots > DNNQ_SHM_MAX_SLOTS)
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "slots %u: at most %u", slots,
