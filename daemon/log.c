@@ -106,8 +106,8 @@ void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 	int m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (m >= 0)
-		n += (int)dnnqd_escape(line + n, sizeof line - (size_t)n, msg);
-	line[n++] = '\n';	/* the escape left room for its NUL */
+		n += (int)dnnqd_escape(line + n, sizeof line - 1 - (size_t)n, msg);
+	line[n++] = '\n';	/* where the escape put its NUL */
 	/* Nothing useful can be done when stderr is gone. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;

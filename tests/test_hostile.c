@@ -3343,6 +3343,49 @@ START_TEST(hostile_retired_storm)
 }
 END_TEST
 
+/* ---- the metrics textfile's directory ------------------------------------ */
+
+/* Whoever may write the textfile's directory plants a FIFO where dnnqd
+ * writes its next file (PATH.tmp.PID, the pid is no secret): opening it
+ * blocked the writer thread for ever, so the textfile was never written
+ * again and SIGTERM hung in the thread's join. */
+START_TEST(hostile_metrics_tmp)
+{
+	char dir[] = "/tmp/dnnq-hostile-XXXXXX", yaml[128], prom[128], tmp[160];
+	struct fixture_daemon d = { 0 };
+	struct stat st;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	snprintf(prom, sizeof prom, "%s/dnnq.prom", dir);
+	FILE *f = fopen(yaml, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "metrics:\n  textfile: %s\n  interval: 1\n", prom);
+	ck_assert_int_eq(fclose(f), 0);
+	const char *const extra[] = { "--config", yaml, NULL };
+	start_models(&d, 1u << FIXTURE_RELU64, extra);
+	snprintf(tmp, sizeof tmp, "%s.tmp.%d", prom, (int)d.pid);
+	/* EEXIST: dnnqd is writing it right now */
+	int rc = -1;
+	for (int i = 0; i < 100 && (rc = mkfifo(tmp, 0666)) && errno == EEXIST; i++)
+		fixture_sleep_ms(10);
+	ck_assert_msg(rc == 0, "mkfifo %s: %s", tmp, strerror(errno));
+	unlink(prom);
+	bool written = false;
+	for (int i = 0; i < 100 && !written; i++) {
+		fixture_sleep_ms(50);
+		written = !stat(prom, &st) && S_ISREG(st.st_mode);
+	}
+	ck_assert_msg(written, "%s: not written again with a FIFO at %s", prom, tmp);
+	report("a FIFO planted where dnnqd writes its next metrics textfile", 1,
+	       "replaced by a new file (O_EXCL), the textfile written, dnnqd stops");
+	stop(&d);
+	unlink(tmp);
+	unlink(prom);
+	unlink(yaml);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
@@ -3374,6 +3417,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_model_names);
 	tcase_add_test(tc, hostile_model_names_reload);
 	tcase_add_test(tc, hostile_retired_storm);
+	tcase_add_test(tc, hostile_metrics_tmp);
 	suite_add_tcase(s, tc);
 	return s;
 }
