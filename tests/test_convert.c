@@ -876,6 +876,50 @@ START_TEST(tools_input_shape)
 END_TEST
 
 /*
+ * Real architectures (tools/mkonnx.py's models set, exported by torch with
+ * dynamic H and W): each converted as a user would, with --input-shape
+ * fixing H and W, then run by dnnq-run on its test input; int8 against
+ * torch's fp32 output: >= 30 dB, >= 25 dB for the transformer.
+ */
+#define MODELS "tests/onnx/models"
+
+START_TEST(models_end_to_end)
+{
+	static const struct {
+		const char *name;
+		double min_db;
+	} models[] = { { "mobilenet_v3_small", 30 }, { "fpn_tiny", 30 }, { "vit_tiny", 25 } };
+	const char *name = models[_i].name;
+	char dir[] = "/tmp/dnnq-models-XXXXXX", path[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	struct array x, want, got;
+	snprintf(path, sizeof path, MODELS "/%s.test.npy", name);
+	load(path, &x);
+	ck_assert_uint_eq(x.a.ndim, 4);
+	sh(&c, dir, "dnnq-convert " MODELS "/%s.onnx -o %s/m.dnnq --calib " MODELS
+	   "/%s.calib.npy --input-shape input=1x%zux%zux%zu --report", name, dir, name,
+	   x.a.shape[1], x.a.shape[2], x.a.shape[3]);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	sh(&c, dir, "dnnq-run %s/m.dnnq -i " MODELS "/%s.test.npy -o %s", dir, name, dir);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	snprintf(path, sizeof path, MODELS "/%s.out.npy", name);
+	load(path, &want);
+	snprintf(path, sizeof path, "%s/output.npy", dir);
+	load(path, &got);
+	ck_assert_uint_eq(got.a.count, want.a.count);
+	double db = dnnq_sqnr_db(want.data, got.data, want.a.count);
+	printf("convert: models %-20s int8 SQNR %6.2f dB against torch fp32 (%zux%zu)\n", name, db,
+	       x.a.shape[2], x.a.shape[3]);
+	ck_assert_msg(db >= models[_i].min_db, "%s: %.2f dB < %.0f", name, db, models[_i].min_db);
+	free(x.data);
+	free(want.data);
+	free(got.data);
+	rm_rf(dir);
+}
+END_TEST
+
+/*
  * Typed values through the serving path: a model with an int8 input
  * (DequantizeLinear), one with an int8 output (QuantizeLinear) and one with
  * an int32 output (ConvInteger) served by a real dnnqd ($DNNQ_BINDIR's)
@@ -1096,6 +1140,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_mlp_mixed);
 	tcase_add_test(tc, tools_keep_fp32);
 	tcase_add_test(tc, tools_input_shape);
+	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);

@@ -27,8 +27,8 @@ import argparse
 import functools
 import hashlib
 import io
-import math
 import json
+import math
 import os
 import sys
 import time
