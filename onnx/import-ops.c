@@ -492,9 +492,14 @@ static int op_gemm(struct nctx *c)
 	return 0;
 }
 
+static int op_matmul_any(struct nctx *c);
+
 static int op_matmul(struct nctx *c)
 {
 	int rc;
+	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	if (a && b && (a->ndim != 2 || b->ndim != 2 || !b->data))
+		return op_matmul_any(c);
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)))
 		return rc;
 	c->node.op = DNNQ_IR_GEMM;
@@ -717,28 +722,6 @@ static int op_concat(struct nctx *c)
 		d[ax] += v->dims[ax];
 	}
 	return set_out(c, 0, a->dtype, a->ndim, d, a->batched);
-}
-
-static int op_softmax(struct nctx *c)
-{
-	int rc;
-	if ((rc = need(c, 0, DT_F32, false)) ||
-	    (rc = a_int(c, "axis", c->m->opset < 13 ? 1 : -1, &c->node.axis)))
-		return rc;
-	const struct dnnq_ir_value *x = V(c, 0);
-	if (x->ndim == 0)
-		return bad(c, DNNQ_E_SHAPE, "a scalar input");
-	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
-		return rc;
-	if (x->batched && c->node.axis == 0)
-		return bad(c, DNNQ_E_UNSUPPORTED, "softmax across the batch (axis 0)");
-	if (c->m->opset < 13)
-		for (uint32_t i = (uint32_t)c->node.axis + 1; i < x->ndim; i++)
-			if (x->dims[i] != 1)
-				return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld Softmax coerces [%s] to 2-D at "
-				           "axis %lld: supported only when that is the last axis",
-				           (long long)c->m->opset, imp_dims_str(x), (long long)c->node.axis);
-	return same_out(c, x, DNNQ_IR_F32);
 }
 
 static int op_batchnorm(struct nctx *c)
@@ -1130,6 +1113,251 @@ static int op_constant(struct nctx *c)
 	return 0;
 }
 
+/* ---- xfmr: transformer and reduction operators (engine/xfmr.h) ----------------- */
+
+/* The node is the registry's kind implementing op_type (DNNQ_IR_ENGINE). */
+static int engine_kind(struct nctx *c, const char *name)
+{
+	const struct dnnq_op_def *d = dnnq_op_find(name);
+	if (!d)
+		return bad(c, DNNQ_E_UNSUPPORTED, "no engine operator '%s'", name);
+	c->node.op = DNNQ_IR_ENGINE;
+	c->node.kind = d->kind;
+	return 0;
+}
+
+/* MatMul of two activations, or of ranks other than 2: batched, NumPy
+ * broadcasting of the batch dims; ranks >= 2 (no 1-D operand). */
+static int op_matmul_any(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, false)))
+		return rc;
+	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	if (a->data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is a constant: only B may be",
+		           iname(c, 0));
+	if (a->ndim < 2 || b->ndim < 2)
+		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
+		           a->ndim, b->ndim);
+	uint32_t r = a->ndim > b->ndim ? a->ndim : b->ndim;
+	for (int k = 0; k < 2; k++) {
+		const struct dnnq_ir_value *v = k ? b : a;
+		if (v->batched && (v->ndim != r || (r == 2 && k == 1)))
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %d '%.80s' [%s] is batched: the batch "
+			           "would not stay dim 0 of the result", k, iname(c, (size_t)k),
+			           imp_dims_str(v));
+	}
+	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
+	if (K != Kb) {
+		char bs[128];
+		return bad(c, DNNQ_E_SHAPE, "[%s] and [%s] do not chain: K %lld vs %lld",
+		           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs), (long long)K,
+		           (long long)Kb);
+	}
+	for (uint32_t i = 0; i + 2 < r; i++) {
+		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
+		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
+		if (da != db && da != 1 && db != 1) {
+			char bs[128];
+			return bad(c, DNNQ_E_SHAPE, "batch dims of [%s] and [%s] do not broadcast",
+			           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs));
+		}
+		d[i] = da == 1 ? db : da;
+	}
+	d[r - 2] = a->dims[a->ndim - 2];
+	d[r - 1] = b->dims[b->ndim - 1];
+	if ((rc = engine_kind(c, "matmul")))
+		return rc;
+	return set_out(c, 0, DNNQ_IR_F32, r, d, a->batched || b->batched);
+}
+
+static int op_transpose(struct nctx *c)
+{
+	int rc;
+	const int64_t *v;
+	ptrdiff_t n;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_ints(c, "perm", &v, &n)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	bool seen[DNNQ_IR_MAX_DIMS] = { false };
+	if (n >= 0 && (size_t)n != x->ndim)
+		return bad(c, DNNQ_E_SHAPE, "perm has %td values for rank %u", n, x->ndim);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		int64_t p = n >= 0 ? v[i] : (int64_t)(x->ndim - 1 - i);    /* default: reversed */
+		if (p < 0 || p >= (int64_t)x->ndim || seen[p])
+			return bad(c, DNNQ_E_RANGE, "perm[%u] = %lld: not a permutation of 0..%u", i,
+			           (long long)p, x->ndim - 1);
+		seen[p] = true;
+		c->node.ints[i] = p;
+		d[i] = x->dims[p];
+	}
+	if (x->batched && x->ndim && c->node.ints[0] != 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "perm[0] = %lld: the batch (dim 0) must stay first",
+		           (long long)c->node.ints[0]);
+	c->node.nints = x->ndim;
+	if ((rc = engine_kind(c, "transpose")))
+		return rc;
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
+}
+
+/* The reductions' axes: the attribute, or input 1 (ReduceSum from opset 13,
+ * the others from 18); empty: every axis, or none with
+ * noop_with_empty_axes. Normalised, ascending, unique into node.ints. */
+static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop)
+{
+	int64_t ax[DNNQ_IR_MAX_DIMS], noop_attr;
+	const char *op = S(c->np->op_type);
+	bool input = c->m->opset >= (strcmp(op, "ReduceSum") ? 18 : 13);
+	size_t n = 0;
+	int rc = a_int(c, "noop_with_empty_axes", 0, &noop_attr);
+	if (rc)
+		return rc;
+	if (input && V(c, 1)) {
+		const struct dnnq_ir_value *a = V(c, 1);
+		if ((rc = need(c, 1, DT(DNNQ_IR_S64), true)))
+			return rc;
+		if (a->ndim != 1 || numel(a) > x->ndim)
+			return bad(c, DNNQ_E_SHAPE, "axes [%s]: 1-D, at most %u values expected",
+			           imp_dims_str(a), x->ndim);
+		n = numel(a);
+		if (n)
+			memcpy(ax, a->data, n * sizeof *ax);
+	} else if (!input) {
+		const int64_t *v;
+		ptrdiff_t k;
+		if ((rc = a_ints(c, "axes", &v, &k)))
+			return rc;
+		if (k > (ptrdiff_t)x->ndim)
+			return bad(c, DNNQ_E_SHAPE, "%td axes for rank %u", k, x->ndim);
+		n = k > 0 ? (size_t)k : 0;
+		if (n)
+			memcpy(ax, v, n * sizeof *ax);
+	}
+	if (!input && c->nin > 1)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs: axes is an input from opset %d on, an "
+		           "attribute before", c->nin, strcmp(op, "ReduceSum") ? 18 : 13);
+	*noop = n == 0 && noop_attr;
+	bool on[DNNQ_IR_MAX_DIMS] = { false };
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = norm_axis(c, &ax[i], x->ndim, "axis")))
+			return rc;
+		if (on[ax[i]])
+			return bad(c, DNNQ_E_SHAPE, "axis %lld given twice", (long long)ax[i]);
+		on[ax[i]] = true;
+	}
+	c->node.nints = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (on[i] || (n == 0 && !*noop))
+			c->node.ints[c->node.nints++] = i;
+	if (x->batched && c->node.nints && c->node.ints[0] == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "a reduction across the batch (axis 0)");
+	return 0;
+}
+
+static int op_reduce(struct nctx *c)
+{
+	int rc;
+	int64_t keep;
+	bool noop = false;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "keepdims", 1, &keep)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (keep != 0 && keep != 1)
+		return bad(c, DNNQ_E_RANGE, "keepdims = %lld: 0 or 1 expected", (long long)keep);
+	if ((rc = reduce_axes(c, x, &noop)))
+		return rc;
+	if (noop || !c->node.nints)
+		return pass_through(c);
+	const char *op = S(c->np->op_type);
+	if ((rc = engine_kind(c, !strcmp(op, "ReduceMean") ? "reduce_mean" :
+	                         !strcmp(op, "ReduceSum") ? "reduce_sum" : "reduce_max")))
+		return rc;
+	c->node.keepdims = keep;
+	c->nin = 1;
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r = 0;
+	for (uint32_t i = 0, k = 0; i < x->ndim; i++) {
+		bool red = k < c->node.nints && c->node.ints[k] == i;
+		k += red;
+		if (!red || keep)
+			d[r++] = red ? 1 : x->dims[i];
+	}
+	return set_out(c, 0, DNNQ_IR_F32, r, d, x->batched);
+}
+
+/* Softmax's checks and axis (opset < 13: the 2-D coercion, supported when
+ * it is the last axis), for LogSoftmax too. */
+static int op_softmax(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) ||
+	    (rc = a_int(c, "axis", c->m->opset < 13 ? 1 : -1, &c->node.axis)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim == 0)
+		return bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && c->node.axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "softmax across the batch (axis 0)");
+	if (c->m->opset < 13)
+		for (uint32_t i = (uint32_t)c->node.axis + 1; i < x->ndim; i++)
+			if (x->dims[i] != 1)
+				return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld %s coerces [%s] to 2-D at "
+				           "axis %lld: supported only when that is the last axis",
+				           (long long)c->m->opset, S(c->np->op_type), imp_dims_str(x),
+				           (long long)c->node.axis);
+	return same_out(c, x, DNNQ_IR_F32);
+}
+
+static int op_logsoftmax(struct nctx *c)
+{
+	int rc = op_softmax(c);
+	return rc ? rc : engine_kind(c, "logsoftmax");
+}
+
+/* LayerNormalization (opset 17): X, Scale, [B] (constants of the
+ * normalized shape X.dims[axis:], or that with leading 1s dropped); only
+ * output Y; stash_type 1 (float). */
+static int op_layernorm(struct nctx *c)
+{
+	int rc;
+	int64_t stash;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)) ||
+	    (rc = a_int(c, "axis", -1, &c->node.axis)) ||
+	    (rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)) ||
+	    (rc = a_int(c, "stash_type", 1, &stash)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (stash != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "stash_type %lld: only 1 (float)", (long long)stash);
+	if (!(c->node.epsilon >= 0) || !isfinite(c->node.epsilon))
+		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
+	if (x->ndim == 0 || (rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
+		return rc ? rc : bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if (x->batched && c->node.axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "normalization across the batch (axis 0)");
+	size_t norm = 1;
+	for (uint32_t i = (uint32_t)c->node.axis; i < x->ndim; i++)
+		norm *= (size_t)x->dims[i];
+	for (size_t k = 1; k < 3; k++) {
+		const struct dnnq_ir_value *w = V(c, k);
+		if (!w)
+			continue;
+		if (k == 2 && (rc = need_weight(c, 2, DT_F32)))
+			return rc;
+		bool ok = w->ndim <= x->ndim - (uint32_t)c->node.axis;
+		for (uint32_t i = 0; ok && i < w->ndim; i++)
+			ok = w->dims[w->ndim - 1 - i] == x->dims[x->ndim - 1 - i];
+		if (!ok || numel(w) != norm)
+			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s] is not the normalized shape",
+			           k, iname(c, k), imp_dims_str(w));
+	}
+	return (rc = engine_kind(c, "layernorm")) ? rc : same_out(c, x, DNNQ_IR_F32);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 struct opdef {
@@ -1173,6 +1401,13 @@ static const struct opdef OPS[] = {
 	{ "ConvInteger", DNNQ_IR_CONVINTEGER, op_convinteger, 2, 4, 1 },
 	{ "MatMulInteger", DNNQ_IR_MATMULINTEGER, op_matmulinteger, 2, 4, 1 },
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
+	/* xfmr: transformer and reduction operators (the registry's kinds) */
+	{ "Transpose", DNNQ_IR_ENGINE, op_transpose, 1, 1, 1 },
+	{ "ReduceMean", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "ReduceSum", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "ReduceMax", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
+	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

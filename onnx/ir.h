@@ -14,7 +14,8 @@
  *   - every attribute has its default filled in, auto_pad is resolved into
  *     explicit pads, Clip's min/max inputs (opset 11+) are attributes,
  *     Reshape/Flatten/Squeeze/Unsqueeze carry their resolved output shape;
- *   - MatMul (2-D) is a GEMM with alpha 1, beta 0 (its B must be constant);
+ *   - MatMul (2-D, B constant) is a GEMM with alpha 1, beta 0; any other
+ *     MatMul is the registry's matmul (DNNQ_IR_ENGINE);
  *   - a Conv's W and B, a Gemm's B and C are constants, or (QDQ models not
  *     fused into QLINEARCONV / QLINEARMATMUL by onnx/qdq.c) the output of a
  *     DEQUANTIZE whose input 0 is a constant;
@@ -118,6 +119,10 @@ struct dnnq_ir_node {
 	int64_t axis;                   /* Concat, Softmax, Quantize/DequantizeLinear
 	                                   (normalised to >= 0) */
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
+	/* xfmr: Transpose's perm, the reductions' axes (ascending, >= 0) */
+	int64_t ints[DNNQ_IR_MAX_DIMS];
+	uint32_t nints;
+	bool keepdims;                  /* the reductions */
 };
 
 struct dnnq_ir {

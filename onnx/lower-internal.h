@@ -80,6 +80,9 @@ int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t 
 /* A constant [n] in the precision of the node being lowered: f32, or u8
  * (add_u8_constant); its ref. */
 int add_constant(struct lower *L, const char *name, const float *data, size_t n, int32_t *ref);
+/* The same of shape dims (ndim). */
+int add_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                    const int64_t *dims, int32_t *ref);
 /* A u8 constant [n] (scalar: n = 1) quantized with its own min/max; its ref. */
 int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
                     int32_t *ref);
@@ -130,5 +133,11 @@ int32_t sole_reader(const struct lower *L, int32_t v);
 
 /* lower-ops.c: lowers IR node j (and marks what it fuses done). */
 int lower_node(struct lower *L, size_t j);
+
+/* lower-xfmr.c: the registry's transformer and reduction operators
+ * (DNNQ_IR_ENGINE nodes of kinds without an f32 function), and a Softmax
+ * along an axis the int8 softmax kind does not take (fp32). */
+int lower_xfmr(struct lower *L, size_t j);
+int lower_softmax_axis(struct lower *L, size_t j);
 
 #endif

@@ -838,8 +838,7 @@ static int lower_softmax(struct lower *L, size_t j)
 	else if (xv->ndim == 4)
 		ok = false;
 	if (!ok)
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld of rank %u: only the last axis "
-		                 "(the channels of NCHW)", (long long)ax, xv->ndim);
+		return lower_softmax_axis(L, j);
 	int32_t ref;
 	if (!simple(L, n, DNNQ_NODE_SOFTMAX, 0, &ref, &rc))
 		return rc;
@@ -1296,8 +1295,10 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_AVGPOOL:
 	case DNNQ_IR_GAVGPOOL:      return lower_pool(L, j);
 	case DNNQ_IR_ADD:
-	case DNNQ_IR_MUL:
-	case DNNQ_IR_ENGINE:        return lower_binary(L, j);
+	case DNNQ_IR_MUL:           return lower_binary(L, j);
+	case DNNQ_IR_ENGINE:
+		return dnnq_op_get(n->kind) && dnnq_op_get(n->kind)->f32 ? lower_binary(L, j)
+		                                                          : lower_xfmr(L, j);
 	case DNNQ_IR_SUM:
 	case DNNQ_IR_CONCAT:        return lower_multi(L, j);
 	case DNNQ_IR_RESHAPE:       return lower_reshape(L, j);

@@ -145,18 +145,32 @@ static int shaped(struct lower *L, struct dnnq_qtensor *t, enum dnnq_dtype dt, u
 	return DNNQ_OK;
 }
 
-int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
+static size_t dims_numel(uint32_t ndim, const int64_t *dims)
+{
+	size_t n = 1;
+	for (uint32_t i = 0; i < ndim; i++)
+		n *= (size_t)dims[i];
+	return n;
+}
+
+static int f32_tensor_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                         const int64_t *dims)
 {
 	struct dnnq_qtensor *t;
 	int id = add_tensor(L, name, &t);
 	if (id < 0)
 		return id;
-	int64_t d = (int64_t)n;
-	int rc = shaped(L, t, DNNQ_DTYPE_F32, 1, &d, name);
+	int rc = shaped(L, t, DNNQ_DTYPE_F32, ndim, dims, name);
 	if (rc)
 		return rc;
-	memcpy(t->data, data, n * sizeof *data);
+	memcpy(t->data, data, dims_numel(ndim, dims) * sizeof *data);
 	return id;
+}
+
+int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
+{
+	int64_t d = (int64_t)n;
+	return f32_tensor_nd(L, name, data, 1, &d);
 }
 
 static int add_constant_ref(struct lower *L, int id, int32_t *ref)
@@ -169,17 +183,35 @@ static int add_constant_ref(struct lower *L, int id, int32_t *ref)
 	return DNNQ_OK;
 }
 
-int add_constant(struct lower *L, const char *name, const float *data, size_t n, int32_t *ref)
+static int u8_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                          const int64_t *dims, int32_t *ref);
+
+int add_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                    const int64_t *dims, int32_t *ref)
 {
 	if (!L->fp32)
-		return add_u8_constant(L, name, data, n, ref);
-	int id = add_f32_tensor(L, name, data, n);
+		return u8_constant_nd(L, name, data, ndim, dims, ref);
+	int id = f32_tensor_nd(L, name, data, ndim, dims);
 	return id < 0 ? id : add_constant_ref(L, id, ref);
+}
+
+int add_constant(struct lower *L, const char *name, const float *data, size_t n, int32_t *ref)
+{
+	int64_t d = (int64_t)n;
+	return add_constant_nd(L, name, data, 1, &d, ref);
 }
 
 int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
                     int32_t *ref)
 {
+	int64_t d = (int64_t)n;
+	return u8_constant_nd(L, name, data, 1, &d, ref);
+}
+
+static int u8_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                          const int64_t *dims, int32_t *ref)
+{
+	size_t n = dims_numel(ndim, dims);
 	float lo, hi;
 	dnnq_minmax(data, n, &lo, &hi);
 	struct dnnq_qspec spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false };
@@ -191,8 +223,7 @@ int add_u8_constant(struct lower *L, const char *name, const float *data, size_t
 	int id = add_tensor(L, name, &t);
 	if (id < 0)
 		return id;
-	int64_t d = (int64_t)n;
-	if ((rc = shaped(L, t, DNNQ_DTYPE_U8, 1, &d, name)) ||
+	if ((rc = shaped(L, t, DNNQ_DTYPE_U8, ndim, dims, name)) ||
 	    (rc = dnnq_qtensor_set_qparams(t, &qp)))
 		return rc < 0 ? rc : dnnq_diag_set(L->diag, rc, "lower: constant '%s': qparams", name);
 	dnnq_quantize(DNNQ_ISA_SCALAR, data, t->data, DNNQ_DTYPE_U8, n, &qp);

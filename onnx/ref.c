@@ -379,7 +379,8 @@ static void split(const struct run *r, int32_t id, int64_t axis, size_t *outer, 
 		*((int64_t)i < axis ? outer : (int64_t)i == axis ? mid : inner) *= (size_t)d[i];
 }
 
-static void softmax(const struct run *r, const struct dnnq_ir_node *n)
+/* Softmax, or (logsm) LogSoftmax: (x - max) - log(sum). */
+static void softmax(const struct run *r, const struct dnnq_ir_node *n, bool logsm)
 {
 	size_t O, A, I;
 	split(r, n->inputs[0], n->axis, &O, &A, &I);
@@ -395,7 +396,8 @@ static void softmax(const struct run *r, const struct dnnq_ir_node *n)
 			for (size_t a = 0; a < A; a++)
 				sum += exp((double)xp[a * I] - mx);
 			for (size_t a = 0; a < A; a++)
-				yp[a * I] = (float)(exp((double)xp[a * I] - mx) / sum);
+				yp[a * I] = (float)(logsm ? ((double)xp[a * I] - mx) - log(sum)
+				                          : exp((double)xp[a * I] - mx) / sum);
 		}
 }
 
@@ -468,6 +470,156 @@ static void dynquant(const struct run *r, const struct dnnq_ir_node *n)
 	*(uint8_t *)OUT(2) = (uint8_t)zp;
 }
 
+/* ---- xfmr: transformer and reduction operators ------------------------------------ */
+
+/* Row-major strides of dims d (rank nd). */
+static void strides(const int64_t *d, uint32_t nd, int64_t *st)
+{
+	int64_t s = 1;
+	for (uint32_t i = nd; i-- > 0;) {
+		st[i] = s;
+		s *= d[i];
+	}
+}
+
+static void transpose(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS], xs[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS];
+	uint32_t R = r->ir->values[n->inputs[0]].ndim;
+	adims(r, n->inputs[0], xd);
+	adims(r, n->outputs[0], yd);
+	strides(xd, R, xs);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	size_t total = anumel(r, n->outputs[0]);
+	for (size_t e = 0; e < total; e++) {
+		size_t q = e;
+		int64_t off = 0;
+		for (uint32_t i = R; i-- > 0;) {
+			off += (int64_t)(q % (size_t)yd[i]) * xs[n->ints[i]];
+			q /= (size_t)yd[i];
+		}
+		y[e] = x[off];
+	}
+}
+
+/* MatMul with NumPy broadcasting of the batch dims, in double. */
+static void matmul_f32(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t ad[DNNQ_IR_MAX_DIMS], bd[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS];
+	const struct dnnq_ir_value *av = &r->ir->values[n->inputs[0]];
+	const struct dnnq_ir_value *bv = &r->ir->values[n->inputs[1]];
+	uint32_t R = r->ir->values[n->outputs[0]].ndim;
+	adims(r, n->inputs[0], ad);
+	adims(r, n->inputs[1], bd);
+	adims(r, n->outputs[0], yd);
+	int64_t M = yd[R - 2], N = yd[R - 1], K = ad[av->ndim - 1];
+	size_t nb = anumel(r, n->outputs[0]) / (size_t)(M * N);
+	const float *a = IN(0), *b = IN(1);
+	float *y = OUT(0);
+	for (size_t bi = 0; bi < nb; bi++) {
+		size_t q = bi, oa = 0, ob = 0, sa = (size_t)(M * K), sb = (size_t)(K * N);
+		for (uint32_t i = R - 2; i-- > 0;) {      /* batch dims, right-aligned */
+			size_t idx = q % (size_t)yd[i];
+			q /= (size_t)yd[i];
+			uint32_t ja = i + av->ndim - R, jb = i + bv->ndim - R;
+			if (i + av->ndim >= R) {
+				oa += ad[ja] == 1 ? 0 : idx * sa;
+				sa *= (size_t)ad[ja];
+			}
+			if (i + bv->ndim >= R) {
+				ob += bd[jb] == 1 ? 0 : idx * sb;
+				sb *= (size_t)bd[jb];
+			}
+		}
+		for (int64_t m = 0; m < M; m++)
+			for (int64_t j = 0; j < N; j++) {
+				double s = 0;
+				for (int64_t p = 0; p < K; p++)
+					s += (double)a[oa + (size_t)(m * K + p)] * b[ob + (size_t)(p * N + j)];
+				y[bi * (size_t)(M * N) + (size_t)(m * N + j)] = (float)s;
+			}
+	}
+}
+
+/* ReduceSum, ReduceMean, ReduceMax over node.ints (keepdims changes only
+ * the shape), in double. */
+static void reduce(const struct run *r, const struct dnnq_ir_node *n, const char *name)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS], ys[DNNQ_IR_MAX_DIMS], kd[DNNQ_IR_MAX_DIMS];
+	uint32_t R = r->ir->values[n->inputs[0]].ndim;
+	adims(r, n->inputs[0], xd);
+	bool red[DNNQ_IR_MAX_DIMS] = { false }, max = !strcmp(name, "reduce_max");
+	for (uint32_t k = 0; k < n->nints; k++)
+		red[n->ints[k]] = true;
+	size_t count = 1;
+	for (uint32_t i = 0; i < R; i++) {
+		kd[i] = red[i] ? 1 : xd[i];
+		count *= red[i] ? (size_t)xd[i] : 1;
+	}
+	strides(kd, R, ys);
+	size_t nout = anumel(r, n->outputs[0]), total = anumel(r, n->inputs[0]);
+	double *acc = malloc((nout ? nout : 1) * sizeof *acc);
+	if (!acc)
+		return;
+	for (size_t o = 0; o < nout; o++)
+		acc[o] = max ? -INFINITY : 0;
+	const float *x = IN(0);
+	for (size_t e = 0; e < total; e++) {
+		size_t q = e, o = 0;
+		for (uint32_t i = R; i-- > 0;) {
+			o += red[i] ? 0 : q % (size_t)xd[i] * (size_t)ys[i];
+			q /= (size_t)xd[i];
+		}
+		acc[o] = max ? (x[e] > acc[o] ? x[e] : acc[o]) : acc[o] + x[e];
+	}
+	for (size_t o = 0; o < nout; o++)
+		((float *)OUT(0))[o] = (float)(strcmp(name, "reduce_mean") ? acc[o]
+		                                                          : acc[o] / (double)count);
+	free(acc);
+}
+
+static void layernorm(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t O, A, I;
+	split(r, n->inputs[0], n->axis, &O, &A, &I);
+	size_t D = A * I;
+	const float *x = IN(0), *w = IN(1), *b = HAS(2) ? IN(2) : NULL;
+	float *y = OUT(0);
+	for (size_t o = 0; o < O; o++) {
+		const float *xr = x + o * D;
+		double m = 0, v = 0;
+		for (size_t i = 0; i < D; i++)
+			m += xr[i];
+		m /= (double)D;
+		for (size_t i = 0; i < D; i++)
+			v += (xr[i] - m) * (xr[i] - m);
+		double inv = 1.0 / sqrt(v / (double)D + n->epsilon);
+		for (size_t i = 0; i < D; i++)
+			y[o * D + i] = (float)((xr[i] - m) * inv * w[i] + (b ? b[i] : 0));
+	}
+}
+
+/* A registry operator: binary elementwise ones by their f32 function, the
+ * others by kind. */
+static void engine(const struct run *r, const struct dnnq_ir_node *n)
+{
+	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
+	const char *name = def ? def->name : "";
+	if (def && def->f32)
+		binary(r, n);
+	else if (!strcmp(name, "transpose"))
+		transpose(r, n);
+	else if (!strcmp(name, "matmul"))
+		matmul_f32(r, n);
+	else if (!strncmp(name, "reduce_", 7))
+		reduce(r, n, name);
+	else if (!strcmp(name, "logsoftmax"))
+		softmax(r, n, true);
+	else if (!strcmp(name, "layernorm"))
+		layernorm(r, n);
+}
+
 /* ---- the run ----------------------------------------------------------------------- */
 
 static void exec(const struct run *r, const struct dnnq_ir_node *n)
@@ -481,7 +633,8 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_QLINEARMATMUL: matmul_int(r, n, true); break;
 	case DNNQ_IR_MATMULINTEGER: matmul_int(r, n, false); break;
 	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: pool(r, n); break;
-	case DNNQ_IR_ADD: case DNNQ_IR_MUL: case DNNQ_IR_ENGINE: binary(r, n); break;
+	case DNNQ_IR_ADD: case DNNQ_IR_MUL: binary(r, n); break;
+	case DNNQ_IR_ENGINE: engine(r, n); break;
 	case DNNQ_IR_SUM:
 		total = anumel(r, n->outputs[0]);
 		for (size_t e = 0; e < total; e++) {
@@ -496,7 +649,7 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 		memcpy(OUT(0), IN(0), anumel(r, n->outputs[0]) *
 		       dnnq_ir_dtype_size(r->ir->values[n->outputs[0]].dtype));
 		break;
-	case DNNQ_IR_SOFTMAX: softmax(r, n); break;
+	case DNNQ_IR_SOFTMAX: softmax(r, n, false); break;
 	case DNNQ_IR_BATCHNORM: batchnorm(r, n); break;
 	case DNNQ_IR_QUANTIZE: quantize(r, n, true); break;
 	case DNNQ_IR_DEQUANTIZE: quantize(r, n, false); break;

@@ -14,6 +14,7 @@
 
 #include "engine/graph.h"
 #include "engine/model.h"
+#include "engine/op.h"
 #include "onnx/lower.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
@@ -1333,14 +1334,17 @@ START_TEST(lower_refuses)
 	expect_error(ir, has, DNNQ_E_INVAL, "node 'r' (Relu)", "'x'");
 	ir_destroy(ir);
 
-	/* softmax over W of NCHW; ConvInteger */
+	/* ReduceMean over H of NCHW without keepdims (NHWC inside would put W
+	 * before C); ConvInteger */
 	ir = ir_new();
 	x = ir_input(ir, "x", 4, (int64_t[]){ 1, 2, 3, 3 });
-	struct dnnq_ir_node *n = ir_node(ir, DNNQ_IR_SOFTMAX, "sm", "Softmax", 1, &x, DNNQ_IR_F32, 4,
-	                                 (int64_t[]){ 1, 2, 3, 3 }, &y);
-	n->axis = 3;
+	struct dnnq_ir_node *n = ir_node(ir, DNNQ_IR_ENGINE, "rm", "ReduceMean", 1, &x, DNNQ_IR_F32,
+	                                 3, (int64_t[]){ 1, 2, 3 }, &y);
+	n->kind = dnnq_op_find("reduce_mean")->kind;
+	n->ints[0] = 2;
+	n->nints = 1;
 	ir_output(ir, y);
-	expect_error(ir, NULL, DNNQ_E_UNSUPPORTED, "node 'sm' (Softmax)", "axis 3");
+	expect_error(ir, NULL, DNNQ_E_UNSUPPORTED, "node 'rm' (ReduceMean)", "reorder");
 	ir_destroy(ir);
 
 	ir = ir_new();

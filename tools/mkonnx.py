@@ -391,6 +391,53 @@ NP_OPS = {
 }
 
 
+# xfmr: transformer and reduction operators (NumPy formulas)
+def reduce_axes_of(op, a, ins, opset):
+    """Reduce* axes: the attribute, or input 1 (ReduceSum from opset 13, the
+    others from 18); None: every axis (or none with noop_with_empty_axes)."""
+    if opset >= (13 if op == "ReduceSum" else 18):
+        ax = [int(v) for v in ins[1]] if len(ins) > 1 and ins[1] is not None else []
+    else:
+        ax = list(a.get("axes", []))
+    if not ax:
+        return () if a.get("noop_with_empty_axes", 0) else None
+    return tuple(ax)
+
+
+def np_reduce(op, fn):
+    def run(a, ins, opset):
+        ax = reduce_axes_of(op, a, ins, opset)
+        if ax == ():
+            return [ins[0]]
+        return [f32(fn(f64(ins[0]), axis=ax, keepdims=bool(a.get("keepdims", 1))))]
+    return run
+
+
+def np_log_softmax(x, axis):
+    x = f64(x)
+    m = x.max(axis=axis, keepdims=True)
+    return (x - m) - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def np_layernorm(a, ins, opset):
+    x = f64(ins[0])
+    ax = tuple(range(a.get("axis", -1) % x.ndim, x.ndim))
+    m = x.mean(axis=ax, keepdims=True)
+    v = ((x - m) ** 2).mean(axis=ax, keepdims=True)
+    y = (x - m) / np.sqrt(v + a.get("epsilon", 1e-5)) * f64(ins[1])
+    return [f32(y + f64(ins[2]) if len(ins) > 2 and ins[2] is not None else y)]
+
+
+NP_XFMR = {
+    "Transpose": lambda a, i, o: [np.transpose(i[0], a.get("perm"))],
+    "ReduceMean": np_reduce("ReduceMean", np.mean),
+    "ReduceSum": np_reduce("ReduceSum", np.sum),
+    "ReduceMax": np_reduce("ReduceMax", np.max),
+    "LogSoftmax": lambda a, i, o: [f32(np_log_softmax(i[0], a.get("axis", -1)))],
+    "LayerNormalization": np_layernorm,
+}
+
+
 def node_attrs(node):
     out = {}
     for at in node.attribute:
@@ -426,7 +473,8 @@ def run_graph(model, feeds, table, to_native, from_native):
 
 
 def np_run(model, feeds):
-    return run_graph(model, feeds, NP_OPS, lambda v: v, lambda v: np.asarray(v))
+    return run_graph(model, feeds, {**NP_OPS, **NP_XFMR}, lambda v: v,
+                     lambda v: np.asarray(v))
 
 
 # ------------------------------------------------------------- torch executor
@@ -655,8 +703,46 @@ T_OPS = {
 }
 
 
+# xfmr: transformer and reduction operators (torch)
+def t_reduce(op, fn):
+    def run(a, ins, opset):
+        ax = reduce_axes_of(op, a, [None if t is None else t.numpy() for t in ins], opset)
+        x = ins[0].double()
+        if ax == ():
+            return [ins[0].clone()]
+        ax = tuple(range(x.dim())) if ax is None else tuple(v % x.dim() for v in ax)
+        return [fn(x, ax, bool(a.get("keepdims", 1))).float()]
+    return run
+
+
+def t_reduce_max(x, ax, keep):
+    for d in sorted(ax, reverse=True):
+        x = torch.amax(x, d, keepdim=keep)
+    return x
+
+
+def t_layernorm(a, ins, opset):
+    x = ins[0].double()
+    axis = a.get("axis", -1) % x.dim()
+    b = ins[2].double() if len(ins) > 2 and ins[2] is not None else None
+    return [F.layer_norm(x, x.shape[axis:], ins[1].double().reshape(x.shape[axis:]),
+                         None if b is None else b.reshape(x.shape[axis:]),
+                         a.get("epsilon", 1e-5)).float()]
+
+
+T_XFMR = {
+    "Transpose": lambda a, i, o: [i[0].permute(*(a.get("perm") or
+                                                 range(i[0].dim() - 1, -1, -1))).contiguous()],
+    "ReduceMean": t_reduce("ReduceMean", lambda x, ax, k: torch.mean(x, ax, keepdim=k)),
+    "ReduceSum": t_reduce("ReduceSum", lambda x, ax, k: torch.sum(x, ax, keepdim=k)),
+    "ReduceMax": t_reduce("ReduceMax", t_reduce_max),
+    "LogSoftmax": lambda a, i, o: [torch.log_softmax(i[0].double(), a.get("axis", -1)).float()],
+    "LayerNormalization": t_layernorm,
+}
+
+
 def torch_run(model, feeds):
-    return run_graph(model, feeds, T_OPS, lambda v: torch.from_numpy(np.array(v)),
+    return run_graph(model, feeds, {**T_OPS, **T_XFMR}, lambda v: torch.from_numpy(np.array(v)),
                      lambda v: v.numpy())
 
 
@@ -967,6 +1053,63 @@ def fp32_cases(c):
         r = c.rng(name)
         c.add(name, "fp32", [node("Softmax", ["x"], ["y"], **attrs)],
               [("x", u(r, [2, 10], -4, 4))], {}, ["y"], opset=opset)
+
+    # xfmr: transformer and reduction operators (engine/ops/: transpose,
+    # matmul, reduce_*, softmax_axis, logsoftmax, layernorm)
+    def xfmr(name, nodes, ins, inits=None, opset=OPSET):
+        r = c.rng(name)
+        c.add(name, "fp32", nodes, [(k, u(r, shp, lo, hi)) for k, shp, lo, hi in ins],
+              {k: v(r) for k, v in (inits or {}).items()}, ["y"], opset=opset)
+
+    xfmr("transpose_3d", [node("Transpose", ["x"], ["y"], perm=[0, 2, 1])],
+         [("x", [2, 5, 8], -1, 1)])
+    xfmr("transpose_4d_heads", [node("Transpose", ["x"], ["y"], perm=[0, 2, 1, 3])],
+         [("x", [2, 5, 3, 8], -1, 1)])
+    xfmr("transpose_4d_keys", [node("Transpose", ["x"], ["y"], perm=[0, 1, 3, 2])],
+         [("x", [2, 3, 5, 4], -1, 1)])
+    xfmr("transpose_nchw_to_3d", [node("Transpose", ["x"], ["t"], perm=[0, 2, 3, 1]),
+                                  node("Relu", ["t"], ["y"])],
+         [("x", [2, 3, 4, 5], -1, 1)])
+    xfmr("matmul_3d_act", [node("MatMul", ["a", "b"], ["y"])],
+         [("a", [2, 5, 8], -1, 1), ("b", [2, 8, 6], -1, 1)])
+    xfmr("matmul_4d_attention", [node("MatMul", ["q", "k"], ["s"]),
+                                 node("Softmax", ["s"], ["p"], axis=-1),
+                                 node("MatMul", ["p", "v"], ["y"])],
+         [("q", [2, 2, 5, 4], -1, 1), ("k", [2, 2, 4, 5], -1, 1), ("v", [2, 2, 5, 4], -1, 1)])
+    xfmr("matmul_3d_const", [node("MatMul", ["a", "W"], ["y"])], [("a", [2, 5, 8], -1, 1)],
+         {"W": lambda r: nrm(r, (8, 6))})
+    xfmr("matmul_broadcast", [node("MatMul", ["a", "b"], ["y"])],
+         [("a", [2, 3, 5, 8], -1, 1), ("b", [2, 1, 8, 4], -1, 1)])
+    xfmr("softmax_axis1_4d", [node("Softmax", ["x"], ["y"], axis=1)],
+         [("x", [2, 4, 3, 5], -3, 3)])
+    xfmr("softmax_axis2_4d", [node("Softmax", ["x"], ["y"], axis=2)],
+         [("x", [2, 4, 3, 5], -3, 3)])
+    xfmr("softmax_axis1_3d", [node("Softmax", ["x"], ["y"], axis=1)],
+         [("x", [2, 6, 5], -3, 3)])
+    xfmr("logsoftmax_last", [node("LogSoftmax", ["x"], ["y"], axis=-1)],
+         [("x", [2, 10], -3, 3)])
+    xfmr("logsoftmax_axis1_3d", [node("LogSoftmax", ["x"], ["y"], axis=1)],
+         [("x", [2, 6, 5], -3, 3)])
+    xfmr("reducemean_last", [node("ReduceMean", ["x"], ["y"], axes=[-1])],
+         [("x", [2, 5, 8], -1, 1)])
+    xfmr("reducemean_hw", [node("ReduceMean", ["x"], ["y"], axes=[2, 3], keepdims=0)],
+         [("x", [2, 3, 4, 5], -1, 1)])
+    xfmr("reducesum_axis1", [node("ReduceSum", ["x", "axes"], ["y"], keepdims=1)],
+         [("x", [2, 3, 4, 5], 0, 1)], {"axes": lambda r: np.array([1], np.int64)})
+    xfmr("reducesum_middle", [node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)],
+         [("x", [2, 6, 5], -1, 1)], {"axes": lambda r: np.array([1], np.int64)})
+    xfmr("reducesum_noop", [node("ReduceSum", ["x"], ["t"], noop_with_empty_axes=1),
+                            node("Relu", ["t"], ["y"])], [("x", [2, 6, 5], -1, 1)])
+    xfmr("reducemax_axis1", [node("ReduceMax", ["x"], ["y"], axes=[1], keepdims=1)],
+         [("x", [2, 3, 4, 5], -1, 1)])
+    xfmr("reducemax_last_3d", [node("ReduceMax", ["x"], ["y"], axes=[2], keepdims=0)],
+         [("x", [2, 6, 5], -1, 1)])
+    xfmr("layernorm17", [node("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1,
+                              epsilon=1e-5)],
+         [("x", [2, 5, 16], -2, 2)],
+         {"g": lambda r: u(r, (16,), 0.5, 1.5), "b": lambda r: nrm(r, (16,), 0.2)}, opset=17)
+    xfmr("layernorm17_axis1_4d", [node("LayerNormalization", ["x", "g"], ["y"], axis=1)],
+         [("x", [2, 3, 4, 4], -2, 2)], {"g": lambda r: u(r, (3, 4, 4), 0.5, 1.5)}, opset=17)
 
     r = c.rng("identity_dropout")
     c.add("identity_dropout", "fp32",
