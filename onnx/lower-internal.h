@@ -139,5 +139,11 @@ int lower_node(struct lower *L, size_t j);
  * along an axis the int8 softmax kind does not take (fp32). */
 int lower_xfmr(struct lower *L, size_t j);
 int lower_softmax_axis(struct lower *L, size_t j);
+/* Reshape n of src (u8, or f32 in the engine's layout when f32) whose
+ * element order changes in NHWC (a 4-D input or output of other than
+ * C == 1 or H == W == 1): transposes to ONNX's order around a reshape in
+ * it. */
+int lower_reshape_reordered(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
+                            bool f32);
 
 #endif

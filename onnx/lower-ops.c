@@ -795,11 +795,7 @@ static int lower_reshape(struct lower *L, size_t j)
 			ly.pw = lx->pw;
 		} else if (!same_order(xv) || !same_order(yv)) {
 			if (xv->ndim != 4 || yv->ndim != 2 || !only_gemms(L, y))
-				return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' [%lld, %lld, %lld, %lld] "
-				                 "changes its element order in NHWC; only a flatten read by "
-				                 "Gemm is supported", xv->name, (long long)xv->dims[0],
-				                 (long long)xv->dims[1], (long long)xv->dims[2],
-				                 (long long)xv->dims[3]);
+				return lower_reshape_reordered(L, n, src, nhwc_f32);
 			ly.perm = true;
 			ly.pc = xv->dims[1];
 			ly.ph = xv->dims[2];

@@ -226,6 +226,51 @@ static int lower_layernorm(struct lower *L, const struct dnnq_ir_node *n)
 	return xfmr_out(L, n, mn, ref, false);
 }
 
+/* A transpose of src by perm (engine dims), rank 4, keeping src's dtype. */
+static int transpose4(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
+                      const uint32_t perm[4], const char *suffix, int32_t *ref)
+{
+	char nm[DNNQ_MODEL_NAME_MAX];
+	snprintf(nm, sizeof nm, "%.*s%s", DNNQ_MODEL_NAME_MAX - 8, n->name, suffix);
+	struct dnnq_model_node *mn = add_node1(L, (enum dnnq_node_kind)dnnq_op_find("transpose")->kind,
+	                                       nm, src, ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = 4;
+	for (uint32_t i = 0; i < 4; i++)
+		mn->dims[i] = perm[i];
+	return DNNQ_OK;
+}
+
+int lower_reshape_reordered(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
+                            bool f32)
+{
+	static const uint32_t to_nchw[4] = { 0, 3, 1, 2 }, to_nhwc[4] = { 0, 2, 3, 1 };
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	struct lval lx = L->v[n->inputs[0]];
+	bool save = L->fp32;
+	int32_t ref;
+	int rc = DNNQ_OK;
+	L->fp32 = f32;                 /* the transposes move what src holds */
+	if (xv->ndim == 4 && !same_order(xv))
+		rc = transpose4(L, n, src, to_nchw, ":nchw", &src);
+	struct dnnq_model_node *mn = rc ? NULL : add_node1(L, DNNQ_NODE_RESHAPE, n->name, src, &ref);
+	if (!rc && !mn)
+		rc = DNNQ_E_NOMEM;
+	if (mn) {
+		mn->ndim = yv->ndim;
+		memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
+		if (yv->ndim == 4 && !same_order(yv))
+			rc = transpose4(L, n, ref, to_nhwc, ":nhwc", &ref);
+	}
+	L->fp32 = save;
+	if (rc)
+		return rc;
+	struct lval ly = { .u8 = f32 ? -1 : ref, .qp = lx.qp, .f32 = f32 ? ref : -1, .s32 = -1 };
+	L->v[n->outputs[0]] = ly;
+	return DNNQ_OK;
+}
+
 int lower_xfmr(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);

@@ -1352,9 +1352,53 @@ def qdq_chain(c):
     c.add(name, "int8", nodes, [("x", x)], inits, ["y"], exact=exact, float_scale=s2)
 
 
+def vit_block_cases(c):
+    """xfmr: a small ViT-like encoder block (d_model 32, 2 heads, pre-norm,
+    ReLU MLP) exported by torch with seeded weights at opset 17: attention
+    as MatMul, Transpose, Softmax on the last axis of a 4-D tensor, Linear
+    on 3-D as MatMul + Add, LayerNormalization; batch-free reshapes (-1) so
+    no Shape subgraph. GELU (Erf) and the opset-13 LayerNorm decomposition
+    (Pow, Sqrt) need the elementwise operators."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, d=32, heads=2, seq=8):
+            super().__init__()
+            self.h, self.s, self.d = heads, seq, d
+            self.n1, self.n2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+            self.proj = nn.Linear(d, d)
+            self.fc1, self.fc2 = nn.Linear(d, 2 * d), nn.Linear(2 * d, d)
+
+        def forward(self, x):
+            h, s, dh = self.h, self.s, self.d // self.h
+            y = self.n1(x)
+            q, k, v = (f(y).reshape(-1, s, h, dh).transpose(1, 2) for f in (self.q, self.k,
+                                                                          self.v))
+            a = torch.softmax(q @ k.transpose(-2, -1) * dh ** -0.5, dim=-1)
+            x = x + self.proj((a @ v).transpose(1, 2).reshape(-1, s, self.d))
+            return x + self.fc2(torch.relu(self.fc1(self.n2(x))))
+
+    torch.manual_seed(3)
+    model = Block().eval()
+    x = torch.from_numpy(u(c.rng("vit_block"), [4, 8, 32], -2, 2))
+    import io
+    buf = io.BytesIO()
+    with torch.no_grad():
+        want = model(x).numpy()
+    torch.onnx.export(model, x, buf, opset_version=17, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, do_constant_folding=True)
+    m = onnx.load_from_string(buf.getvalue())
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    assert_close(np_run(m, {"x": x.numpy()})[0], want, "vit_block17: numpy executor vs torch")
+    c.add("vit_block17", "fp32", list(m.graph.node), [("x", x.numpy())], inits, ["y"],
+          opset=17)
+
+
 def make_ops(w):
     c = Cases(w)
     fp32_cases(c)
+    vit_block_cases(c)
     int8_cases(c)
     with open(w.path("ops/MANIFEST"), "w") as f:
         f.write("\n".join(c.manifest) + "\n")
