@@ -33,7 +33,8 @@
 	DNNQ_SUITE(lower) \
 	DNNQ_SUITE(convert) \
 	DNNQ_SUITE(ops) \
-	DNNQ_SUITE(registry)
+	DNNQ_SUITE(registry) \
+	DNNQ_SUITE(xfmr)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES
