@@ -594,6 +594,8 @@ int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **l
 	}
 	if (!rc && !m.status && !m.nomem)
 		rc = dnnq_ir_fuse_qdq(ir, diag);
+	if (!rc && !m.status && !m.nomem && dnnq_ir_fuse_norm(ir) == DNNQ_E_NOMEM)
+		rc = DNNQ_E_NOMEM;
 	if (m.nomem && !rc)
 		rc = DNNQ_E_NOMEM;
 	if (rc == DNNQ_E_NOMEM && !m.status)

@@ -157,6 +157,14 @@ int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **l
 int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, size_t *count,
                           struct dnnq_diag *diag);
 
+/* ---- onnx/fuse-norm.c ------------------------------------------------------ */
+
+/* Fuses every LayerNorm decomposition (ReduceMean, Sub, Pow 2, ReduceMean,
+ * Add eps, Sqrt, Div, Mul gamma, [Add beta]: torch below opset 17) into a
+ * LayerNormalization node; the count fused, or DNNQ_E_NOMEM. dnnq_onnx_import
+ * runs it. */
+int dnnq_ir_fuse_norm(struct dnnq_ir *ir);
+
 /* ---- onnx/ref.c: the fp32 reference executor ------------------------------ */
 
 /* Called for every value a node produces, once computed (data: numel
