@@ -328,18 +328,16 @@ static int reduce_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads
 		op->acc = p;
 		op->cap = op->nout * 4;
 	}
-	op->x = gin(g, n, 0)->buf;
-	op->y = g->t[n->out].buf;
+	dnnq_xfmr_bind(g, n, &op->x, &op->y);
 	return DNNQ_OK;
 }
 
 static int reduce_run(struct gnode *n, const struct dnnq_executor *ex)
 {
 	struct reduce *op = n->op;
-	if (!op->y || op->nout * 4 > op->cap)
+	if (op->nout * 4 > op->cap)
 		return DNNQ_E_INVAL;
-	dnnq_parallel_for(ex, (op->units + op->per_task - 1) / op->per_task, reduce_task, op);
-	return DNNQ_OK;
+	return dnnq_xfmr_run(ex, op->y, op->units, op->per_task, reduce_task, op);
 }
 
 static void reduce_destroy(struct gnode *n)

@@ -15,8 +15,8 @@ struct smax {
 	size_t outer, len, inner, per_task;
 	float *scratch;                /* per thread: 2 rows of len */
 	size_t cap;
-	const float *x;
-	float *y;
+	const void *x;
+	void *y;
 };
 
 static int smax_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
@@ -94,8 +94,7 @@ static int smax_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 		op->scratch = p;
 		op->cap = need;
 	}
-	op->x = gin(g, n, 0)->buf;
-	op->y = g->t[n->out].buf;
+	dnnq_xfmr_bind(g, n, &op->x, &op->y);
 	return DNNQ_OK;
 }
 
@@ -111,9 +110,7 @@ static int smax_run(struct gnode *n, const struct dnnq_executor *ex)
 	}
 	if (2 * op->len * dnnq_executor_threads(ex) > op->cap)
 		return DNNQ_E_INVAL;
-	size_t nl = op->outer * op->inner;
-	dnnq_parallel_for(ex, (nl + op->per_task - 1) / op->per_task, smax_task, op);
-	return DNNQ_OK;
+	return dnnq_xfmr_run(ex, op->y, op->outer * op->inner, op->per_task, smax_task, op);
 }
 
 static void smax_destroy(struct gnode *n)

@@ -80,3 +80,18 @@ size_t dnnq_xfmr_rows_per_task(size_t len, size_t min_elems)
 	size_t per = len ? (min_elems + len - 1) / len : min_elems;
 	return per ? per : 1;
 }
+
+void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x, void **y)
+{
+	*x = gin(g, n, 0)->buf;
+	*y = g->t[n->out].buf;
+}
+
+int dnnq_xfmr_run(const struct dnnq_executor *ex, const void *y, size_t units, size_t per_task,
+                  dnnq_task_fn fn, void *op)
+{
+	if (!y)
+		return DNNQ_E_INVAL;
+	dnnq_parallel_for(ex, (units + per_task - 1) / per_task, fn, op);
+	return DNNQ_OK;
+}

@@ -44,4 +44,12 @@ void dnnq_xfmr_strides(const struct gtensor *t, size_t *st);
  * rows per task (>= 1). */
 size_t dnnq_xfmr_rows_per_task(size_t len, size_t min_elems);
 
+/* setup's binding: input 0's buffer into *x, the output's into *y. */
+void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x, void **y);
+
+/* run: fn over ceil(units / per_task) tasks of op; DNNQ_E_INVAL when the
+ * output y is not bound. */
+int dnnq_xfmr_run(const struct dnnq_executor *ex, const void *y, size_t units, size_t per_task,
+                  dnnq_task_fn fn, void *op);
+
 #endif

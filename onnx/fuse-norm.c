@@ -28,7 +28,7 @@
 
 struct fctx {
 	struct dnnq_ir *ir;
-	uint32_t *readers;             /* nvalues: node inputs reading it (+1: an output) */
+	int32_t *readers;              /* nvalues: node inputs reading it (+1: an output) */
 };
 
 static struct dnnq_ir_node *prod(const struct fctx *f, int32_t v)
@@ -169,15 +169,9 @@ static int try_fuse(struct fctx *f, struct dnnq_ir_node *div)
 
 int dnnq_ir_fuse_norm(struct dnnq_ir *ir)
 {
-	struct fctx f = { ir, calloc(ir->nvalues + 1, sizeof *f.readers) };
+	struct fctx f = { ir, dnnq_ir_readers(ir) };
 	if (!f.readers)
 		return DNNQ_E_NOMEM;
-	for (size_t j = 0; j < ir->nnodes; j++)
-		for (uint32_t k = 0; k < ir->nodes[j].ninputs; k++)
-			if (ir->nodes[j].inputs[k] >= 0)
-				f.readers[ir->nodes[j].inputs[k]]++;
-	for (size_t i = 0; i < ir->noutputs; i++)
-		f.readers[ir->outputs[i]]++;
 	int fused = 0;
 	for (size_t j = 0; j < ir->nnodes; j++) {
 		int rc = try_fuse(&f, &ir->nodes[j]);

@@ -136,6 +136,9 @@ struct dnnq_ir {
 };
 
 void dnnq_ir_free(struct dnnq_ir *ir);
+/* Per value, the node inputs reading it, +1 for a graph output (malloc'd,
+ * nvalues + 1; NULL when out of memory): the fusion passes' counts. */
+int32_t *dnnq_ir_readers(const struct dnnq_ir *ir);
 /* Elements of a value with the batch as given (batched values), or as stored. */
 size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch);
 size_t dnnq_ir_dtype_size(enum dnnq_ir_dtype dt);

@@ -131,6 +131,11 @@ int integer_zero_point(struct lower *L, const struct dnnq_ir_node *n, int32_t *z
 /* The single live reader of v when v has exactly one and is no graph output, else -1. */
 int32_t sole_reader(const struct lower *L, int32_t v);
 
+/* Node mn (value ref) produces IR value out: u8 with out's calibrated
+ * parameters, or f32 (engine layout) when kept in fp32. */
+int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+            struct dnnq_model_node *mn, int32_t ref);
+
 /* lower-ops.c: lowers IR node j (and marks what it fuses done). */
 int lower_node(struct lower *L, size_t j);
 

@@ -42,10 +42,8 @@ static int check_inputs(struct lower *L, const struct dnnq_ir_node *n, uint32_t 
 }
 
 /* The node's output becomes a u8 tensor with the output value's parameters. */
-/* Node mn (value ref) produces IR value out: u8 with out's calibrated
- * parameters, or f32 (engine layout) when kept in fp32. */
-static int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
-                   struct dnnq_model_node *mn, int32_t ref)
+int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+            struct dnnq_model_node *mn, int32_t ref)
 {
 	if (L->fp32) {
 		mn->out_dtype = DNNQ_DTYPE_F32;

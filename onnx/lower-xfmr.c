@@ -47,26 +47,18 @@ static struct dnnq_model_node *xfmr_node(struct lower *L, const struct dnnq_ir_n
 	return add_node1(L, (enum dnnq_node_kind)dnnq_op_find(name)->kind, n->name, in, ref);
 }
 
-/* The output: f32, or u8 with the calibrated parameters or (keep: data
- * movement, max) with those of input value x. */
+/* The output: act_out's, but with input 0's parameters when keep (data
+ * movement, max) in int8. */
 static int xfmr_out(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn,
                     int32_t ref, bool keep)
 {
-	int32_t out = n->outputs[0];
-	if (L->fp32) {
-		mn->out_dtype = DNNQ_DTYPE_F32;
-		L->v[out].f32 = ref;
-		L->v[out].f32_onnx = false;
-		return DNNQ_OK;
-	}
-	struct dnnq_qparams qp = L->v[n->inputs[0]].qp;
-	int rc = keep ? DNNQ_OK : value_qp(L, n, out, &qp);
-	if (rc)
-		return rc;
-	set_out_qp(mn, &qp);
+	if (!keep || L->fp32)
+		return act_out(L, n, n->outputs[0], mn, ref);
+	struct lval *ly = &L->v[n->outputs[0]];
+	ly->qp = L->v[n->inputs[0]].qp;
+	set_out_qp(mn, &ly->qp);
 	mn->out_dtype = DNNQ_DTYPE_U8;
-	L->v[out].u8 = ref;
-	L->v[out].qp = qp;
+	ly->u8 = ref;
 	return DNNQ_OK;
 }
 

@@ -86,6 +86,24 @@ static void fill(void *p, bool fp32, size_t n, struct rng *r)
 	}
 }
 
+/* The same n random elements as f32 and as u8 (a 4-D input X), seeded. */
+struct both {
+	float *f;
+	uint8_t *u;
+	size_t n;
+};
+
+static struct both both_inputs(const int64_t *X, uint64_t seed)
+{
+	struct rng r = { seed };
+	struct both b = { .n = numel(4, X) };
+	b.f = malloc(b.n * sizeof *b.f);
+	b.u = malloc(b.n);
+	fill(b.f, true, b.n, &r);
+	fill(b.u, false, b.n, &r);
+	return b;
+}
+
 /* ---- MatMul ---- */
 
 /* Element (i0, i1, m, k) of a 4-D operand in ONNX order, stored NHWC when
@@ -204,14 +222,12 @@ START_TEST(xfmr_reduce_every_isa)
 		{ "reduce_mean", { 1 }, 1, 1 }, { "reduce_max", { 1, 2, 3 }, 3, 1 },
 	};
 	const int64_t X[4] = { 2, 3, 5, 37 };
-	struct rng r = { 43 };
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
-	size_t n = numel(4, X);
-	float *xf = malloc(n * sizeof *xf);
-	uint8_t *xu = malloc(n);
-	fill(xf, true, n, &r);
-	fill(xu, false, n, &r);
+	struct both in = both_inputs(X, 43);
+	size_t n = in.n;
+	float *xf = in.f;
+	uint8_t *xu = in.u;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		for (int fp32 = 0; fp32 < 2; fp32++) {
 			struct one c = { .name = cases[i].name, .fp32 = fp32, .nin = 1, .nd = { 4 } };
@@ -274,14 +290,12 @@ START_TEST(xfmr_transpose_every_isa)
 {
 	const int64_t X[4] = { 2, 3, 4, 5 };
 	const int64_t perms[][4] = { { 0, 2, 1, 3 }, { 0, 1, 3, 2 }, { 0, 3, 1, 2 }, { 0, 1, 2, 3 } };
-	struct rng r = { 47 };
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
-	size_t n = numel(4, X);
-	float *xf = malloc(n * sizeof *xf);
-	uint8_t *xu = malloc(n);
-	fill(xf, true, n, &r);
-	fill(xu, false, n, &r);
+	struct both in = both_inputs(X, 47);
+	size_t n = in.n;
+	float *xf = in.f;
+	uint8_t *xu = in.u;
 	for (size_t p = 0; p < sizeof perms / sizeof perms[0]; p++)
 		for (int fp32 = 0; fp32 < 2; fp32++) {
 			struct one c = { .name = "transpose", .fp32 = fp32, .nin = 1, .nd = { 4 } };

@@ -29,8 +29,8 @@ struct layernorm {
 	float eps;
 	float *w, *b;                  /* copies: d each (b may be NULL) */
 	size_t d, rows, per_task;
-	const float *x;
-	float *y;
+	const void *x;
+	void *y;
 };
 
 static float tree8(float *s)
@@ -154,25 +154,22 @@ static void layernorm_task(void *arg, size_t t, unsigned tid)
 	size_t r1 = (t + 1) * op->per_task < op->rows ? (t + 1) * op->per_task : op->rows;
 	(void)tid;
 	for (size_t r = t * op->per_task; r < r1; r++)
-		op->row(op->x + r * op->d, op->y + r * op->d, op->d, op->eps, op->w, op->b);
+		op->row((const float *)op->x + r * op->d, (float *)op->y + r * op->d, op->d, op->eps,
+		        op->w, op->b);
 }
 
 static int layernorm_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct layernorm *op = n->op;
 	(void)nthreads;
-	op->x = gin(g, n, 0)->buf;
-	op->y = g->t[n->out].buf;
+	dnnq_xfmr_bind(g, n, &op->x, &op->y);
 	return DNNQ_OK;
 }
 
 static int layernorm_run(struct gnode *n, const struct dnnq_executor *ex)
 {
 	struct layernorm *op = n->op;
-	if (!op->y)
-		return DNNQ_E_INVAL;
-	dnnq_parallel_for(ex, (op->rows + op->per_task - 1) / op->per_task, layernorm_task, op);
-	return DNNQ_OK;
+	return dnnq_xfmr_run(ex, op->y, op->rows, op->per_task, layernorm_task, op);
 }
 
 static void layernorm_destroy(struct gnode *n)

@@ -24,8 +24,8 @@ struct transpose {
 	uint32_t nd;
 	size_t dims[DNNQ_MAX_DIMS], st[DNNQ_MAX_DIMS];
 	size_t rows, per_task;
-	const uint8_t *x;
-	uint8_t *y;
+	const void *x;
+	void *y;
 };
 
 /* dims a permutation of 0..ndim-1 with dims[0] = 0, ndim the input's rank. */
@@ -141,18 +141,14 @@ static int transpose_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthre
 {
 	struct transpose *op = n->op;
 	(void)nthreads;
-	op->x = gin(g, n, 0)->buf;
-	op->y = g->t[n->out].buf;
+	dnnq_xfmr_bind(g, n, &op->x, &op->y);
 	return DNNQ_OK;
 }
 
 static int transpose_run(struct gnode *n, const struct dnnq_executor *ex)
 {
 	struct transpose *op = n->op;
-	if (!op->y)
-		return DNNQ_E_INVAL;
-	dnnq_parallel_for(ex, (op->rows + op->per_task - 1) / op->per_task, transpose_task, op);
-	return DNNQ_OK;
+	return dnnq_xfmr_run(ex, op->y, op->rows, op->per_task, transpose_task, op);
 }
 
 static void transpose_destroy(struct gnode *n)
