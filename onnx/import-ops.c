@@ -493,6 +493,7 @@ static int op_gemm(struct nctx *c)
 }
 
 static int op_matmul_any(struct nctx *c);
+static int op_qlinearmatmul_any(struct nctx *c);
 
 static int op_matmul(struct nctx *c)
 {
@@ -511,6 +512,9 @@ static int op_matmul(struct nctx *c)
 static int op_qlinearmatmul(struct nctx *c)
 {
 	int rc;
+	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 3);
+	if (a && b && (a->ndim != 2 || b->ndim != 2 || !b->data))
+		return op_qlinearmatmul_any(c);
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 3, DT_Q8, true)) ||
 	    (rc = need_param(c, 7, DT_Q8, true, 1)) ||
 	    (rc = matmul_shape(c, 0, 3, false, false, V(c, 7)->dtype)))
@@ -1126,50 +1130,70 @@ static int engine_kind(struct nctx *c, const char *name)
 	return 0;
 }
 
-/* MatMul of two activations, or of ranks other than 2: batched, NumPy
- * broadcasting of the batch dims; ranks >= 2 (no 1-D operand). */
-static int op_matmul_any(struct nctx *c)
+/* A [..., M, K] by B [..., K, N] (inputs ia, ib), ranks >= 2, NumPy
+ * broadcasting of the batch dims; the output of dtype dt. A activation, B
+ * an activation or a constant. */
+static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt)
 {
-	int rc;
-	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, false)))
-		return rc;
-	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
 	if (a->data)
-		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is a constant: only B may be",
-		           iname(c, 0));
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is a constant: only B may be",
+		           ia, iname(c, ia));
 	if (a->ndim < 2 || b->ndim < 2)
 		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
 		           a->ndim, b->ndim);
 	uint32_t r = a->ndim > b->ndim ? a->ndim : b->ndim;
-	for (int k = 0; k < 2; k++) {
+	for (size_t k = 0; k < 2; k++) {
 		const struct dnnq_ir_value *v = k ? b : a;
 		if (v->batched && (v->ndim != r || (r == 2 && k == 1)))
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %d '%.80s' [%s] is batched: the batch "
-			           "would not stay dim 0 of the result", k, iname(c, (size_t)k),
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' [%s] is batched: the batch "
+			           "would not stay dim 0 of the result", k ? ib : ia, iname(c, k ? ib : ia),
 			           imp_dims_str(v));
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
-	if (K != Kb) {
-		char bs[128];
+	char bs[128];
+	if (K != Kb)
 		return bad(c, DNNQ_E_SHAPE, "[%s] and [%s] do not chain: K %lld vs %lld",
 		           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs), (long long)K,
 		           (long long)Kb);
-	}
 	for (uint32_t i = 0; i + 2 < r; i++) {
 		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
 		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
-		if (da != db && da != 1 && db != 1) {
-			char bs[128];
+		if (da != db && da != 1 && db != 1)
 			return bad(c, DNNQ_E_SHAPE, "batch dims of [%s] and [%s] do not broadcast",
 			           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs));
-		}
 		d[i] = da == 1 ? db : da;
 	}
 	d[r - 2] = a->dims[a->ndim - 2];
 	d[r - 1] = b->dims[b->ndim - 1];
-	if ((rc = engine_kind(c, "matmul")))
+	return set_out(c, 0, dt, r, d, a->batched || b->batched);
+}
+
+/* MatMul of two activations, or of ranks other than 2: the registry's. */
+static int op_matmul_any(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, false)) ||
+	    (rc = matmul_nd(c, 0, 1, DNNQ_IR_F32)))
 		return rc;
-	return set_out(c, 0, DNNQ_IR_F32, r, d, a->batched || b->batched);
+	return engine_kind(c, "matmul");
+}
+
+/* QLinearMatMul other than a 2-D a by a constant 2-D b: any rank, b an
+ * activation or a constant; per-tensor parameters; no bias (input 8). */
+static int op_qlinearmatmul_any(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 3, DT_Q8, false)) ||
+	    (rc = need_param(c, 7, DT_Q8, true, 1)) || (rc = need_param(c, 1, DT_F32, true, 1)) ||
+	    (rc = need_param(c, 2, DT_Q8, true, 1)) || (rc = need_param(c, 4, DT_F32, true, 1)) ||
+	    (rc = need_param(c, 5, DT_Q8, true, 1)) || (rc = need_param(c, 6, DT_F32, true, 1)) ||
+	    (rc = same_dtype(c, 0, 2)) || (rc = same_dtype(c, 3, 5)))
+		return rc;
+	if (V(c, 8))
+		return bad(c, DNNQ_E_UNSUPPORTED, "a bias (input 8) with a product of rank other than "
+		           "2 or an activation b");
+	return matmul_nd(c, 0, 3, V(c, 7)->dtype);
 }
 
 static int op_transpose(struct nctx *c)

@@ -83,6 +83,10 @@ int add_constant(struct lower *L, const char *name, const float *data, size_t n,
 /* The same of shape dims (ndim). */
 int add_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
                     const int64_t *dims, int32_t *ref);
+/* A u8 constant of shape dims holding the integers data (int8 ones, s8,
+ * stored + 128) with parameters qp (the zero point in that storage). */
+int add_q8_constant(struct lower *L, const char *name, const void *data, bool s8, uint32_t ndim,
+                    const int64_t *dims, const struct dnnq_qparams *qp, int32_t *ref);
 /* A u8 constant [n] (scalar: n = 1) quantized with its own min/max; its ref. */
 int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
                     int32_t *ref);
@@ -143,6 +147,10 @@ int lower_node(struct lower *L, size_t j);
  * (DNNQ_IR_ENGINE nodes of kinds without an f32 function), and a Softmax
  * along an axis the int8 softmax kind does not take (fp32). */
 int lower_xfmr(struct lower *L, size_t j);
+/* The registry's matmul of a (input 0's value) and b (b_value, b_const: a
+ * constant added in ONNX's layout): its node, NCHW operand bits set. */
+struct dnnq_model_node *matmul_node(struct lower *L, const struct dnnq_ir_node *n, int32_t a,
+                                    int32_t b, int32_t b_value, bool b_const, int32_t *ref);
 int lower_softmax_axis(struct lower *L, size_t j);
 /* Reshape n of src (u8, or f32 in the engine's layout when f32) whose
  * element order changes in NHWC (a 4-D input or output of other than

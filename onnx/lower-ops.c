@@ -1010,18 +1010,26 @@ static int qweight_tensor(struct lower *L, const char *node, const struct qweigh
 }
 
 /* The u8 input x of a quantized operator, whose tensor must carry (s, z). */
-static int qlinear_input(struct lower *L, const struct dnnq_ir_node *n, int32_t *ref)
+/* Input k of a QLinear operator (its scale input si, zero point zi) as
+ * the u8 tensor it is, checked to carry those parameters. */
+static int qlinear_input_k(struct lower *L, const struct dnnq_ir_node *n, uint32_t k,
+                           uint32_t si, uint32_t zi, int32_t *ref)
 {
 	struct dnnq_qparams want;
-	int rc = act_qparams(L, n, 1, 2, lval_ir(L, n->inputs[0])->dtype, &want);
-	if (rc || (rc = need_u8(L, n, n->inputs[0], ref)))
+	int rc = act_qparams(L, n, si, zi, lval_ir(L, n->inputs[k])->dtype, &want);
+	if (rc || (rc = need_u8(L, n, n->inputs[k], ref)))
 		return rc;
-	const struct dnnq_qparams *has = &L->v[n->inputs[0]].qp;
+	const struct dnnq_qparams *has = &L->v[n->inputs[k]].qp;
 	if (!qp_eq(has, &want))
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input scale %g zero point %d: '%s' is "
 		                 "quantized with scale %g zero point %d", want.scale, want.zero_point,
-		                 lval_ir(L, n->inputs[0])->name, has->scale, has->zero_point);
+		                 lval_ir(L, n->inputs[k])->name, has->scale, has->zero_point);
 	return DNNQ_OK;
+}
+
+static int qlinear_input(struct lower *L, const struct dnnq_ir_node *n, int32_t *ref)
+{
+	return qlinear_input_k(L, n, 0, 1, 2, ref);
 }
 
 static int q_out(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn,
@@ -1163,6 +1171,32 @@ static int lower_qlinearconv(struct lower *L, size_t j)
 	return rc;
 }
 
+/* QLinearMatMul of any rank, or of an activation b (xfmr): the registry's
+ * matmul on the u8 tensors (int8 stored + 128), per-tensor parameters. */
+static int lower_qlinearmatmul_nd(struct lower *L, const struct dnnq_ir_node *n)
+{
+	int32_t in[2], ref, b = n->inputs[3];
+	const struct dnnq_ir_value *bv = lval_ir(L, b);
+	struct dnnq_qparams qb;
+	int rc = qlinear_input_k(L, n, 0, 1, 2, &in[0]);
+	if (rc)
+		return rc;
+	if (bv->data) {
+		char nm[DNNQ_MODEL_NAME_MAX];
+		tname(nm, n->name, ":b");
+		rc = act_qparams(L, n, 4, 5, bv->dtype, &qb);
+		if (!rc)
+			rc = add_q8_constant(L, nm, bv->data, bv->dtype == DNNQ_IR_S8, bv->ndim, bv->dims,
+			                     &qb, &in[1]);
+	} else {
+		rc = qlinear_input_k(L, n, 3, 4, 5, &in[1]);
+	}
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = matmul_node(L, n, in[0], in[1], b, bv->data != NULL, &ref);
+	return mn ? q_out(L, n, mn, ref) : DNNQ_E_NOMEM;
+}
+
 static int lower_qlinearmatmul(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -1171,6 +1205,8 @@ static int lower_qlinearmatmul(struct lower *L, size_t j)
 	if (rc)
 		return rc;
 	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[3]);
+	if (av->ndim != 2 || bv->ndim != 2 || !bv->data)
+		return lower_qlinearmatmul_nd(L, n);
 	if (av->ndim != 2 || !av->batched || bv->ndim != 2 || bv->dims[0] != av->dims[1])
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "a of rank %u, b of rank %u: want a batched"
 		                 " [N, K] a and a [K, M] constant b", av->ndim, bv->ndim);

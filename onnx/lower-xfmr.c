@@ -81,7 +81,22 @@ static int lower_transpose(struct lower *L, const struct dnnq_ir_node *n)
 	return xfmr_out(L, n, mn, ref, true);
 }
 
-/* Operands of rank 4 are NHWC in the graph: op bits say so. */
+/* Operands of rank 4 are NHWC in the graph (a constant stays in ONNX's
+ * layout): op bits say so. */
+struct dnnq_model_node *matmul_node(struct lower *L, const struct dnnq_ir_node *n, int32_t a,
+                                    int32_t b, int32_t b_value, bool b_const, int32_t *ref)
+{
+	struct dnnq_model_node *mn = xfmr_node(L, n, "matmul", a, ref);
+	if (!mn)
+		return NULL;
+	mn->ninputs = 2;
+	mn->inputs[1] = b;
+	mn->op = (lval_ir(L, n->inputs[0])->ndim == 4 ? 1u : 0u) |
+	         (!b_const && lval_ir(L, b_value)->ndim == 4 ? 2u : 0u) |
+	         (lval_ir(L, n->outputs[0])->ndim == 4 ? 4u : 0u);
+	return mn;
+}
+
 static int lower_matmul(struct lower *L, const struct dnnq_ir_node *n)
 {
 	int32_t in[2], ref;
@@ -90,8 +105,6 @@ static int lower_matmul(struct lower *L, const struct dnnq_ir_node *n)
 		return rc;
 	int32_t b = n->inputs[1];
 	const struct dnnq_ir_value *bv = lval_ir(L, b);
-	uint32_t bits = (lval_ir(L, n->inputs[0])->ndim == 4 ? 1u : 0u) |
-	                (lval_ir(L, n->outputs[0])->ndim == 4 ? 4u : 0u);
 	if (is_const(L, b)) {
 		float *c;
 		char nm[DNNQ_MODEL_NAME_MAX];
@@ -102,17 +115,11 @@ static int lower_matmul(struct lower *L, const struct dnnq_ir_node *n)
 		free(c);
 	} else {
 		rc = xfmr_input(L, n, 1, &in[1]);
-		bits |= bv->ndim == 4 ? 2u : 0u;
 	}
 	if (rc)
 		return rc;
-	struct dnnq_model_node *mn = xfmr_node(L, n, "matmul", in[0], &ref);
-	if (!mn)
-		return DNNQ_E_NOMEM;
-	mn->ninputs = 2;
-	mn->inputs[1] = in[1];
-	mn->op = bits;
-	return xfmr_out(L, n, mn, ref, false);
+	struct dnnq_model_node *mn = matmul_node(L, n, in[0], in[1], b, is_const(L, b), &ref);
+	return mn ? xfmr_out(L, n, mn, ref, false) : DNNQ_E_NOMEM;
 }
 
 /* The axes in the engine's layout; without keepdims the kept dims must

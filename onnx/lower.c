@@ -208,6 +208,33 @@ int add_u8_constant(struct lower *L, const char *name, const float *data, size_t
 	return u8_constant_nd(L, name, data, 1, &d, ref);
 }
 
+/* A u8 constant tensor of shape dims with parameters qp, its data left to
+ * the caller (*t); its id, or a negative status. */
+static int u8_tensor_q(struct lower *L, const char *name, uint32_t ndim, const int64_t *dims,
+                       const struct dnnq_qparams *qp, struct dnnq_qtensor **t)
+{
+	int id = add_tensor(L, name, t), rc;
+	if (id < 0)
+		return id;
+	if ((rc = shaped(L, *t, DNNQ_DTYPE_U8, ndim, dims, name)) ||
+	    (rc = dnnq_qtensor_set_qparams(*t, qp)))
+		return rc < 0 ? rc : dnnq_diag_set(L->diag, rc, "lower: constant '%s': qparams", name);
+	return id;
+}
+
+int add_q8_constant(struct lower *L, const char *name, const void *data, bool s8, uint32_t ndim,
+                    const int64_t *dims, const struct dnnq_qparams *qp, int32_t *ref)
+{
+	struct dnnq_qtensor *t;
+	int id = u8_tensor_q(L, name, ndim, dims, qp, &t);
+	if (id < 0)
+		return id;
+	size_t n = dims_numel(ndim, dims);
+	for (size_t i = 0; i < n; i++)   /* int8 as uint8: + 128 (the zero point too) */
+		((uint8_t *)t->data)[i] = (uint8_t)(((const uint8_t *)data)[i] ^ (s8 ? 0x80 : 0));
+	return add_constant_ref(L, id, ref);
+}
+
 static int u8_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
                           const int64_t *dims, int32_t *ref)
 {
@@ -220,12 +247,9 @@ static int u8_constant_nd(struct lower *L, const char *name, const float *data, 
 	if (rc)
 		return rc;
 	struct dnnq_qtensor *t;
-	int id = add_tensor(L, name, &t);
+	int id = u8_tensor_q(L, name, ndim, dims, &qp, &t);
 	if (id < 0)
 		return id;
-	if ((rc = shaped(L, t, DNNQ_DTYPE_U8, ndim, dims, name)) ||
-	    (rc = dnnq_qtensor_set_qparams(t, &qp)))
-		return rc < 0 ? rc : dnnq_diag_set(L->diag, rc, "lower: constant '%s': qparams", name);
 	dnnq_quantize(DNNQ_ISA_SCALAR, data, t->data, DNNQ_DTYPE_U8, n, &qp);
 	return add_constant_ref(L, id, ref);
 }
@@ -627,6 +651,13 @@ static int qdq_pass(struct lower *L)
 				break;
 			set_qp(L, n->inputs[0], &qp, !set[n->inputs[0]]);
 			set[n->inputs[0]] = true;
+			/* QLinearMatMul's b, an activation (xfmr: any rank) */
+			if (n->op == DNNQ_IR_QLINEARMATMUL && !is_const(L, n->inputs[3])) {
+				if ((rc = act_qparams(L, n, 4, 5, lval_ir(L, n->inputs[3])->dtype, &qp)))
+					break;
+				set_qp(L, n->inputs[3], &qp, !set[n->inputs[3]]);
+				set[n->inputs[3]] = true;
+			}
 			if ((rc = act_qparams(L, n, 6, 7, lval_ir(L, n->outputs[0])->dtype, &qp)))
 				break;
 			set_qp(L, n->outputs[0], &qp, true);

@@ -230,25 +230,75 @@ static void gemm_f32(const struct run *r, const struct dnnq_ir_node *n)
 }
 
 /* QLinearMatMul (qlinear; bias input 8) and MatMulInteger. */
+/* A matrix product's shapes: A input ia, B input ib, batch dims broadcast
+ * as NumPy's (MatMul, QLinearMatMul and MatMulInteger of any rank >= 2). */
+struct mm {
+	int64_t M, K, N;
+	size_t nb;                     /* batch items */
+	uint32_t R, ra, rb;            /* ranks: output, A, B */
+	int64_t ad[DNNQ_IR_MAX_DIMS], bd[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS];
+};
+
+static void mm_dims(const struct run *r, const struct dnnq_ir_node *n, int ia, int ib,
+                    struct mm *d)
+{
+	d->ra = r->ir->values[n->inputs[ia]].ndim;
+	d->rb = r->ir->values[n->inputs[ib]].ndim;
+	d->R = r->ir->values[n->outputs[0]].ndim;
+	adims(r, n->inputs[ia], d->ad);
+	adims(r, n->inputs[ib], d->bd);
+	adims(r, n->outputs[0], d->yd);
+	d->M = d->yd[d->R - 2];
+	d->N = d->yd[d->R - 1];
+	d->K = d->ad[d->ra - 1];
+	int64_t mn = d->M * d->N;
+	d->nb = mn ? anumel(r, n->outputs[0]) / (size_t)mn : 0;
+}
+
+/* Batch item bi's element offsets of A's and B's matrices. */
+static void mm_batch(const struct mm *d, size_t bi, size_t *oa, size_t *ob)
+{
+	size_t q = bi, sa = (size_t)(d->M * d->K), sb = (size_t)(d->K * d->N);
+	*oa = *ob = 0;
+	for (uint32_t i = d->R - 2; i-- > 0;) {         /* batch dims, right-aligned */
+		size_t idx = q % (size_t)d->yd[i];
+		q /= (size_t)d->yd[i];
+		if (i + d->ra >= d->R) {
+			int64_t da = d->ad[i + d->ra - d->R];
+			*oa += da == 1 ? 0 : idx * sa;
+			sa *= (size_t)da;
+		}
+		if (i + d->rb >= d->R) {
+			int64_t db = d->bd[i + d->rb - d->R];
+			*ob += db == 1 ? 0 : idx * sb;
+			sb *= (size_t)db;
+		}
+	}
+}
+
+/* QLinearMatMul (qlinear) and MatMulInteger of any rank >= 2. */
 static void matmul_int(const struct run *r, const struct dnnq_ir_node *n, bool qlinear)
 {
 	int bi = qlinear ? 3 : 1, azi = 2, bzi = qlinear ? 5 : 3;
-	int64_t a[2], b[2];
-	adims(r, n->inputs[0], a);
-	adims(r, n->inputs[bi], b);
-	int64_t M = a[0], K = a[1], N = b[1];
+	struct mm d;
+	mm_dims(r, n, 0, bi, &d);
 	const struct dnnq_ir_value *av = &r->ir->values[n->inputs[0]],
 	                           *bv = &r->ir->values[n->inputs[bi]];
 	int32_t az = param_i(r, n, azi, 0);
-	for (int64_t j = 0; j < N; j++) {
-		int32_t bz = param_i(r, n, bzi, (size_t)j);
-		float mult = qlinear_mult(r, n, qlinear, j);
-		for (int64_t i = 0; i < M; i++) {
-			int64_t acc = 0;
-			for (int64_t k = 0; k < K; k++)
-				acc += (int64_t)(geti(av, IN(0), (size_t)(i * K + k)) - az) *
-				       (geti(bv, IN(bi), (size_t)(k * N + j)) - bz);
-			put_acc(r, n, qlinear, j, mult, acc, (size_t)(i * N + j));
+	int64_t M = d.M, K = d.K, N = d.N;
+	for (size_t t = 0; t < d.nb; t++) {
+		size_t oa, ob, oy = t * (size_t)(M * N);
+		mm_batch(&d, t, &oa, &ob);
+		for (int64_t j = 0; j < N; j++) {
+			int32_t bz = param_i(r, n, bzi, (size_t)j);
+			float mult = qlinear_mult(r, n, qlinear, j);
+			for (int64_t i = 0; i < M; i++) {
+				int64_t acc = 0;
+				for (int64_t k = 0; k < K; k++)
+					acc += (int64_t)(geti(av, IN(0), oa + (size_t)(i * K + k)) - az) *
+					       (geti(bv, IN(bi), ob + (size_t)(k * N + j)) - bz);
+				put_acc(r, n, qlinear, j, mult, acc, oy + (size_t)(i * N + j));
+			}
 		}
 	}
 }
@@ -506,38 +556,19 @@ static void transpose(const struct run *r, const struct dnnq_ir_node *n)
 /* MatMul with NumPy broadcasting of the batch dims, in double. */
 static void matmul_f32(const struct run *r, const struct dnnq_ir_node *n)
 {
-	int64_t ad[DNNQ_IR_MAX_DIMS], bd[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS];
-	const struct dnnq_ir_value *av = &r->ir->values[n->inputs[0]];
-	const struct dnnq_ir_value *bv = &r->ir->values[n->inputs[1]];
-	uint32_t R = r->ir->values[n->outputs[0]].ndim;
-	adims(r, n->inputs[0], ad);
-	adims(r, n->inputs[1], bd);
-	adims(r, n->outputs[0], yd);
-	int64_t M = yd[R - 2], N = yd[R - 1], K = ad[av->ndim - 1];
-	size_t nb = anumel(r, n->outputs[0]) / (size_t)(M * N);
+	struct mm d;
+	mm_dims(r, n, 0, 1, &d);
 	const float *a = IN(0), *b = IN(1);
 	float *y = OUT(0);
-	for (size_t bi = 0; bi < nb; bi++) {
-		size_t q = bi, oa = 0, ob = 0, sa = (size_t)(M * K), sb = (size_t)(K * N);
-		for (uint32_t i = R - 2; i-- > 0;) {      /* batch dims, right-aligned */
-			size_t idx = q % (size_t)yd[i];
-			q /= (size_t)yd[i];
-			uint32_t ja = i + av->ndim - R, jb = i + bv->ndim - R;
-			if (i + av->ndim >= R) {
-				oa += ad[ja] == 1 ? 0 : idx * sa;
-				sa *= (size_t)ad[ja];
-			}
-			if (i + bv->ndim >= R) {
-				ob += bd[jb] == 1 ? 0 : idx * sb;
-				sb *= (size_t)bd[jb];
-			}
-		}
-		for (int64_t m = 0; m < M; m++)
-			for (int64_t j = 0; j < N; j++) {
+	for (size_t bi = 0; bi < d.nb; bi++) {
+		size_t oa, ob;
+		mm_batch(&d, bi, &oa, &ob);
+		for (int64_t m = 0; m < d.M; m++)
+			for (int64_t j = 0; j < d.N; j++) {
 				double s = 0;
-				for (int64_t p = 0; p < K; p++)
-					s += (double)a[oa + (size_t)(m * K + p)] * b[ob + (size_t)(p * N + j)];
-				y[bi * (size_t)(M * N) + (size_t)(m * N + j)] = (float)s;
+				for (int64_t p = 0; p < d.K; p++)
+					s += (double)a[oa + (size_t)(m * d.K + p)] * b[ob + (size_t)(p * d.N + j)];
+				y[bi * (size_t)(d.M * d.N) + (size_t)(m * d.N + j)] = (float)s;
 			}
 	}
 }

@@ -138,7 +138,7 @@ static void matmul_case(bool fp32, bool nhwc, int64_t hb, enum dnnq_isa isa,
 	struct dnnq_diag d;
 	ck_assert_msg(run_one(&c, isa, (const void *[]){ a, b }, y, &oi, ex, &d) == 0, "%s", d.msg);
 	ck_assert_uint_eq(oi.bytes, ny * es);
-	float mult = QA.scale * QB.scale / QY.scale;
+	float mult = (float)((double)QA.scale * QB.scale / QY.scale);
 	for (size_t n0 = 0; n0 < (size_t)N; n0++)
 		for (size_t h = 0; h < (size_t)H; h++)
 			for (size_t m = 0; m < (size_t)M; m++)

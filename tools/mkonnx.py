@@ -1228,6 +1228,30 @@ def int8_cases(c):
               [("a", a)], {"As": As, "Az": Az, "b": b, "Bs": Bs, "Bz": Bz, "ys": ys, "yz": yz},
               ["y"])
 
+    # xfmr: QLinearMatMul of any rank (the registry's matmul): two u8
+    # activations of rank 3, and a 4-D u8 activation times an s8 constant.
+    for name, ashape, bshape, bconst in (("qlinearmatmul_3d_act", (2, 5, 16), (2, 16, 6), False),
+                                         ("qlinearmatmul_4d_s8const", (2, 3, 5, 16), (16, 8),
+                                          True)):
+        r = c.rng(name)
+        a = r.integers(0, 256, size=ashape).astype(np.uint8)
+        b = (r.integers(-127, 128, size=bshape).astype(np.int8) if bconst
+             else r.integers(0, 256, size=bshape).astype(np.uint8))
+        As, Az, Bs = np.float32(0.03), np.uint8(120), np.float32(0.006)
+        Bz = np.int8(3) if bconst else np.uint8(131)
+        acc = (a.astype(np.int64) - 120) @ (b.astype(np.int64) - int(Bz))
+        real = acc * np.float64(As) * np.float64(Bs)
+        ys, yz = qparams_u8(np.percentile(real, 3), np.percentile(real, 97))
+        inits = {"As": As, "Az": Az, "Bs": Bs, "Bz": Bz, "ys": ys, "yz": yz}
+        ins = [("a", a)]
+        if bconst:
+            inits["b"] = b
+        else:
+            ins.append(("b", b))
+        c.add(name, "int8",
+              [node("QLinearMatMul", ["a", "As", "Az", "b", "Bs", "Bz", "ys", "yz"], ["y"])],
+              ins, inits, ["y"])
+
     # ConvInteger / MatMulInteger: exact int32 accumulators.
     for name, wdt, xz, wz in (("convinteger_u8u8", np.uint8, 5, 128),
                               ("convinteger_u8s8", np.int8, 11, 0)):

@@ -196,7 +196,7 @@ static int matmul_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 	if (fp32 && b->const_data && !(op->cst[1] = dnnq_graph_const_f32(b)))
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
 	if (!fp32) {
-		op->mult = a->qp.scale * b->qp.scale / out->qp.scale;
+		op->mult = (float)((double)a->qp.scale * b->qp.scale / out->qp.scale);
 		op->zy = (float)out->qp.zero_point;
 		op->za = a->qp.zero_point;
 		op->zb = b->qp.zero_point;
