@@ -13,8 +13,8 @@
  * MATMUL_MAX_K, so no sum overflows), requantized as the GEMM's float
  * output stage does (dnnq_requant_float_1). Each task packs its rows of A
  * and all of B transposed into its scratch, then takes dot products of
- * contiguous u8 rows: scalar, or AVX2 (vpmaddwd of zero-extended bytes);
- * integer sums, so every ISA gives the same bits.
+ * contiguous u8 rows, four columns at a time: scalar, or AVX2 (vpmaddwd of
+ * zero-extended bytes); integer sums, so every ISA gives the same bits.
  * fp32: the same packing, and the product by dnnq_f32_gemm (OpenBLAS's
  * sgemm, or the scalar loop).
  */
@@ -33,7 +33,10 @@
 #define MATMUL_MAX_K 33025u    /* K * 255 * 255 < 2^31 */
 #define MB 32u                 /* rows of A a task */
 
-typedef uint32_t (*dot_fn)(const uint8_t *a, const uint8_t *b, size_t k);
+/* out[c] = sum over p < k of a[p] * b[c * k + p], c < ncols (b: ncols
+ * packed columns of B, k bytes each). */
+typedef void (*dots_fn)(const uint8_t *a, const uint8_t *b, size_t k, size_t ncols,
+                        uint32_t *out);
 
 /* A tensor seen as ONNX orders it: r dims (right-aligned to the output's
  * rank, 1 where it has none) and element strides (0 where it broadcasts). */
@@ -44,7 +47,7 @@ struct view {
 struct matmul {
 	bool fp32;
 	enum dnnq_isa isa;
-	dot_fn dot;
+	dots_fn dots;
 	const float *cst[2];           /* fp32: a constant input as f32 (owned) */
 	uint32_t r;                    /* the output's rank */
 	size_t M, N, K, nb, mblocks;
@@ -66,25 +69,50 @@ static uint32_t dot_scalar(const uint8_t *a, const uint8_t *b, size_t k)
 	return s;
 }
 
-__attribute__((target("avx2")))
-static uint32_t dot_avx2(const uint8_t *a, const uint8_t *b, size_t k)
+static void dots_scalar(const uint8_t *a, const uint8_t *b, size_t k, size_t ncols,
+                        uint32_t *out)
 {
-	__m256i acc = _mm256_setzero_si256();
-	size_t i = 0;
-	for (; i + 16 <= k; i += 16) {
-		__m256i va = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(a + i)));
-		__m256i vb = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + i)));
-		acc = _mm256_add_epi32(acc, _mm256_madd_epi16(va, vb));
-	}
-	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-	return (uint32_t)_mm_cvtsi128_si32(s) + dot_scalar(a + i, b + i, k - i);
+	for (size_t c = 0; c < ncols; c++)
+		out[c] = dot_scalar(a, b + c * k, k);
 }
 
-static const dot_fn dots[DNNQ_ISA_COUNT] = {
-	[DNNQ_ISA_SCALAR] = dot_scalar, [DNNQ_ISA_AVX2] = dot_avx2,
-	[DNNQ_ISA_AVX512VNNI] = dot_avx2,
+__attribute__((target("avx2")))
+static uint32_t hsum_avx2(__m256i v)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+	return (uint32_t)_mm_cvtsi128_si32(s);
+}
+
+/* Four columns at a time, each A load shared: bytes zero-extended to 16
+ * bits, vpmaddwd pairs into 32-bit sums (exact: 2 * 255 * 255 per lane). */
+__attribute__((target("avx2")))
+static void dots_avx2(const uint8_t *a, const uint8_t *b, size_t k, size_t ncols,
+                      uint32_t *out)
+{
+	size_t c = 0, k16 = k / 16 * 16;
+	for (; c + 4 <= ncols; c += 4) {
+		__m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(),
+		                   _mm256_setzero_si256(), _mm256_setzero_si256() };
+		for (size_t i = 0; i < k16; i += 16) {
+			__m256i va = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(a + i)));
+			for (int j = 0; j < 4; j++) {
+				__m256i vb = _mm256_cvtepu8_epi16(
+					_mm_loadu_si128((const __m128i *)(b + (c + j) * k + i)));
+				acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(va, vb));
+			}
+		}
+		for (int j = 0; j < 4; j++)
+			out[c + j] = hsum_avx2(acc[j]) + dot_scalar(a + k16, b + (c + j) * k + k16,
+			                                            k - k16);
+	}
+	dots_scalar(a, b + c * k, k, ncols - c, out + c);
+}
+
+static const dots_fn dots_isa[DNNQ_ISA_COUNT] = {
+	[DNNQ_ISA_SCALAR] = dots_scalar, [DNNQ_ISA_AVX2] = dots_avx2,
+	[DNNQ_ISA_AVX512VNNI] = dots_avx2,
 };
 
 /* t's dims and strides in ONNX order (nchw: a 4-D tensor kept NHWC),
@@ -157,7 +185,7 @@ static int matmul_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	op->per_thread = 0;
 	/* A rows, B^T, then C rows (fp32) or the sums (int8), each 64-aligned */
 	size_t parts[3] = { MB * k * esz, op->N * k * esz,
-	                    op->fp32 ? MB * op->N * sizeof(float) : op->N * sizeof(uint32_t) };
+	                    op->fp32 ? MB * op->N * sizeof(float) : 2 * op->N * sizeof(uint32_t) };
 	for (int i = 0; i < 3; i++)
 		op->per_thread += (parts[i] + 63) & ~(size_t)63;
 	return DNNQ_OK;
@@ -188,7 +216,7 @@ static int matmul_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 	n->op = op;
 	op->fp32 = fp32;
 	op->isa = dnnq_xfmr_isa(n);
-	op->dot = dots[op->isa];
+	op->dots = dots_isa[op->isa];
 	const struct gtensor *a = gin(g, n, 0), *b = gin(g, n, 1);
 	if ((rc = dnnq_xfmr_out(n, out, a, fp32, false, diag)) ||
 	    (rc = matmul_infer(g, n, out, diag)))
@@ -226,7 +254,7 @@ static void pack(uint8_t *dst, const uint8_t *src, size_t rows, size_t cols, siz
 }
 
 static void block_u8(const struct matmul *op, uint8_t *sa, uint8_t *sb, uint32_t *colsum,
-                     size_t m0, size_t m1, uint8_t *y)
+                     uint32_t *dot, size_t m0, size_t m1, uint8_t *y)
 {
 	const size_t K = op->K, N = op->N, yr = op->y.s[op->r - 2], yc = op->y.s[op->r - 1];
 	const uint32_t kzz = (uint32_t)K * (uint32_t)op->za * (uint32_t)op->zb;
@@ -236,8 +264,9 @@ static void block_u8(const struct matmul *op, uint8_t *sa, uint8_t *sb, uint32_t
 		for (size_t p = 0; p < K; p++)
 			rowsum += ar[p];
 		uint32_t c = kzz - (uint32_t)op->zb * rowsum;
+		op->dots(ar, sb, K, N, dot);
 		for (size_t j = 0; j < N; j++) {
-			uint32_t acc = op->dot(ar, sb + j * K, K) - (uint32_t)op->za * colsum[j] + c;
+			uint32_t acc = dot[j] - (uint32_t)op->za * colsum[j] + c;
 			y[m * yr + j * yc] =
 				(uint8_t)dnnq_requant_float_1((int32_t)acc, op->mult, op->zy, 0, 255);
 		}
@@ -272,20 +301,21 @@ static void matmul_task(void *arg, size_t t, unsigned tid)
 		block_f32(op, (float *)sa, (float *)sb, (float *)sc, m0, m1, (float *)y);
 		return;
 	}
-	uint32_t *colsum = (uint32_t *)sc;
+	uint32_t *colsum = (uint32_t *)sc, *dot = colsum + N;
 	for (size_t j = 0; j < N; j++) {
 		uint32_t s = 0;
 		for (size_t p = 0; p < K; p++)
 			s += sb[j * K + p];
 		colsum[j] = s;
 	}
-	block_u8(op, sa, sb, colsum, m0, m1, y);
+	block_u8(op, sa, sb, colsum, dot, m0, m1, y);
 }
 
 static int matmul_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct matmul *op = n->op;
 	size_t need = op->per_thread * (nthreads ? nthreads : 1);
+	need = need ? need : 64;                  /* an empty product still runs */
 	if (need > op->cap) {
 		void *p = aligned_alloc(64, (need + 63) & ~(size_t)63);
 		if (!p)
