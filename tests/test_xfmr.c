@@ -225,9 +225,6 @@ START_TEST(xfmr_reduce_every_isa)
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
 	struct both in = both_inputs(X, 43);
-	size_t n = in.n;
-	float *xf = in.f;
-	uint8_t *xu = in.u;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		for (int fp32 = 0; fp32 < 2; fp32++) {
 			struct one c = { .name = cases[i].name, .fp32 = fp32, .nin = 1, .nd = { 4 } };
@@ -236,7 +233,7 @@ START_TEST(xfmr_reduce_every_isa)
 			c.x.op = cases[i].keep;
 			memcpy(c.x.dims, cases[i].axes, sizeof cases[i].axes);
 			size_t bytes;
-			void *y = every_isa_same(&c, (const void *[]){ fp32 ? (void *)xf : xu }, &bytes,
+			void *y = every_isa_same(&c, (const void *[]){ fp32 ? (void *)in.f : in.u }, &bytes,
 			                         &ex);
 			/* the oracle: sums in double (fp32) or integers (int8) by index */
 			bool red[4] = { false }, max = !strcmp(c.name, "reduce_max");
@@ -244,12 +241,12 @@ START_TEST(xfmr_reduce_every_isa)
 			size_t count = 1;
 			for (uint32_t k = 0; k < cases[i].nax; k++)
 				red[cases[i].axes[k]] = true, count *= (size_t)X[cases[i].axes[k]];
-			size_t nout = n / count;
+			size_t nout = in.n / count;
 			ck_assert_uint_eq(bytes, nout * (fp32 ? 4 : 1));
 			double *acc = calloc(nout, sizeof *acc);
 			for (size_t o = 0; o < nout; o++)
 				acc[o] = max ? -INFINITY : 0;
-			for (size_t e = 0; e < n; e++) {
+			for (size_t e = 0; e < in.n; e++) {
 				size_t q = e, o = 0, s = 1;
 				for (int k = 3; k >= 0; k--) {
 					size_t idx = q % (size_t)X[k];
@@ -259,7 +256,7 @@ START_TEST(xfmr_reduce_every_isa)
 						s *= (size_t)X[k];
 					}
 				}
-				double v = fp32 ? xf[e] : xu[e];
+				double v = fp32 ? in.f[e] : in.u[e];
 				acc[o] = max ? fmax(acc[o], v) : acc[o] + v;
 			}
 			for (size_t o = 0; o < nout; o++) {
@@ -280,8 +277,8 @@ START_TEST(xfmr_reduce_every_isa)
 			free(acc);
 			free(y);
 		}
-	free(xf);
-	free(xu);
+	free(in.f);
+	free(in.u);
 	dnnq_pool_destroy(pool);
 }
 END_TEST
@@ -293,9 +290,6 @@ START_TEST(xfmr_transpose_every_isa)
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
 	struct both in = both_inputs(X, 47);
-	size_t n = in.n;
-	float *xf = in.f;
-	uint8_t *xu = in.u;
 	for (size_t p = 0; p < sizeof perms / sizeof perms[0]; p++)
 		for (int fp32 = 0; fp32 < 2; fp32++) {
 			struct one c = { .name = "transpose", .fp32 = fp32, .nin = 1, .nd = { 4 } };
@@ -303,24 +297,24 @@ START_TEST(xfmr_transpose_every_isa)
 			c.x.ndim = 4;
 			memcpy(c.x.dims, perms[p], sizeof perms[p]);
 			size_t bytes;
-			void *y = every_isa_same(&c, (const void *[]){ fp32 ? (void *)xf : xu }, &bytes,
+			void *y = every_isa_same(&c, (const void *[]){ fp32 ? (void *)in.f : in.u }, &bytes,
 			                         &ex);
-			ck_assert_uint_eq(bytes, n * (fp32 ? 4 : 1));
+			ck_assert_uint_eq(bytes, in.n * (fp32 ? 4 : 1));
 			int64_t yd[4], xs[4] = { X[1] * X[2] * X[3], X[2] * X[3], X[3], 1 };
 			for (int i = 0; i < 4; i++)
 				yd[i] = X[perms[p][i]];
-			for (size_t e = 0; e < n; e++) {
+			for (size_t e = 0; e < in.n; e++) {
 				size_t q = e, off = 0;
 				for (int i = 3; i >= 0; i--) {
 					off += q % (size_t)yd[i] * (size_t)xs[perms[p][i]];
 					q /= (size_t)yd[i];
 				}
-				ck_assert(fp32 ? ((float *)y)[e] == xf[off] : ((uint8_t *)y)[e] == xu[off]);
+				ck_assert(fp32 ? ((float *)y)[e] == in.f[off] : ((uint8_t *)y)[e] == in.u[off]);
 			}
 			free(y);
 		}
-	free(xf);
-	free(xu);
+	free(in.f);
+	free(in.u);
 	dnnq_pool_destroy(pool);
 }
 END_TEST
