@@ -250,34 +250,14 @@ const struct dnnq_op_def dnnq_op_conv = {
 
 /* ---- FC ---- */
 
-/* FC's rows: every element of x's leading dims (x is [batch, ..., k]). */
-static size_t fc_rows(const struct gtensor *x)
-{
-	size_t k = (size_t)x->dims[x->ndim - 1];
-	return k ? gnumel(x) / k : 0;
-}
-
-/* x [batch, ..., k] (not 4-D: NHWC there) gives [batch, ..., n]. */
-static int fc_shape(struct gnode *n, const struct gtensor *x, size_t k, size_t nout,
-                    struct gtensor *out, struct dnnq_diag *diag)
-{
-	if (x->ndim < 2 || x->ndim == 4 || (size_t)x->dims[x->ndim - 1] != k)
-		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be [batch, ..., %zu] (rank 2, "
-		            "3 or 5..8)", n->name, x->name, k);
-	out->ndim = x->ndim;
-	memcpy(out->dims, x->dims, sizeof out->dims);
-	out->dims[x->ndim - 1] = (int64_t)nout;
-	return DNNQ_OK;
-}
-
 static int fc_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                      struct dnnq_diag *diag)
 {
 	struct dnnq_fc_desc *d = &n->desc.op.fc;
 	struct gtensor *x = gin(g, n, 0);
-	int rc = fc_shape(n, x, d->k, d->n, out, diag);
-	if (rc)
-		return rc;
+	if (x->ndim != 2 || (size_t)x->dims[1] != d->k)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be [batch, %zu]", n->name,
+		            x->name, d->k);
 	if (d->out_dtype != DNNQ_DTYPE_U8 && d->out_dtype != DNNQ_DTYPE_F32 &&
 	    d->out_dtype != DNNQ_DTYPE_S32)
 		return FAIL(DNNQ_E_DTYPE, "node '%s': output dtype must be u8, s32 or f32", n->name);
@@ -286,10 +266,13 @@ static int fc_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 		d->in_qp = x->qp;
 		d->dynamic = false;
 	}
-	if ((rc = CREATE(dnnq_fc, dnnq_fc_create, d)))
+	int rc = CREATE(dnnq_fc, dnnq_fc_create, d);
+	if (rc)
 		return rc;
 	out->dtype = d->out_dtype;
 	out->qp = d->out_qp;
+	out->ndim = 2;
+	out->dims[1] = (int64_t)d->n;
 	return DNNQ_OK;
 }
 
@@ -305,7 +288,7 @@ static int fc_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct gtensor *x = gin(g, n, 0);
 	(void)nthreads;
-	return dnnq_fc_setup(n->op, fc_rows(x), x->buf, g->t[n->out].buf);
+	return dnnq_fc_setup(n->op, (size_t)x->dims[0], x->buf, g->t[n->out].buf);
 }
 
 static int fc_run(struct gnode *n, const struct dnnq_executor *ex)
@@ -320,7 +303,7 @@ static void fc_destroy(struct gnode *n)
 
 static int fc_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
 {
-	return dnnq_fc_reference(n->op, fc_rows(gin(g, n, 0)), in[0], out);
+	return dnnq_fc_reference(n->op, (size_t)gin(g, n, 0)->dims[0], in[0], out);
 }
 
 static const struct node_ops fc_ops = { fc_create, fc_infer, fc_setup, fc_run, fc_destroy,
@@ -1518,19 +1501,23 @@ static int fc_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 {
 	struct dnnq_f32_fc_desc *d = &n->desc.op.fc_f32;
 	struct gtensor *x = gin(g, n, 0);
-	int rc = want_type(g, n, 0, DNNQ_DTYPE_F32, 0, diag);
-	if (rc || (rc = fc_shape(n, x, d->k, d->n, out, diag)) ||
-	    (rc = CREATE(dnnq_f32_fc, dnnq_f32_fc_create, d)))
+	int rc = want_type(g, n, 0, DNNQ_DTYPE_F32, 2, diag);
+	if (rc)
 		return rc;
-	out->dtype = DNNQ_DTYPE_F32;
-	out->qp = (struct dnnq_qparams){ 0 };
+	if ((size_t)x->dims[1] != d->k)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be [batch, %zu]", n->name,
+		            x->name, d->k);
+	if ((rc = CREATE(dnnq_f32_fc, dnnq_f32_fc_create, d)))
+		return rc;
+	f32_out(out, x);
+	out->dims[1] = (int64_t)d->n;
 	return DNNQ_OK;
 }
 
 static int fc_f32_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct gtensor *x = gin(g, n, 0);
-	return dnnq_f32_fc_setup(n->op, fc_rows(x), x->buf, g->t[n->out].buf, nthreads);
+	return dnnq_f32_fc_setup(n->op, (size_t)x->dims[0], x->buf, g->t[n->out].buf, nthreads);
 }
 
 static int fc_f32_run(struct gnode *n, const struct dnnq_executor *ex)
@@ -1545,7 +1532,7 @@ static void fc_f32_destroy(struct gnode *n)
 
 static int fc_f32_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
 {
-	int rc = dnnq_f32_fc_setup(n->op, fc_rows(gin(g, n, 0)), in[0], out, 1);
+	int rc = dnnq_f32_fc_setup(n->op, (size_t)gin(g, n, 0)->dims[0], in[0], out, 1);
 	return rc ? rc : dnnq_f32_fc_run(n->op, NULL);
 }
 

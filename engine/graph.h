@@ -7,7 +7,7 @@
  * consumed or an output, every name unique). Every node's operator is
  * created when it is added: weights are packed once, at model load.
  *
- * Shapes: tensors are NHWC (4-D) for images, [N, (...,) features] for FC, or
+ * Shapes: tensors are NHWC (4-D) for images, [N, features] (2-D) for FC, or
  * any rank up to 8; dims[0] is the batch, symbolic until dnnq_graph_plan
  * fixes it (the value given at build time is ignored).
  *

@@ -96,23 +96,18 @@ static int need(struct nctx *c, size_t i, unsigned dts, bool constant)
 	return 0;
 }
 
-/* Input i is a constant, or (QDQ models) DequantizeLinear of a constant. */
-static bool is_weight(struct nctx *c, size_t i)
-{
-	const struct dnnq_ir_value *v = V(c, i);
-	const struct dnnq_ir *ir = c->m->ir;
-	return v && (v->data || (v->producer >= 0 &&
-	                         ir->nodes[v->producer].op == DNNQ_IR_DEQUANTIZE &&
-	                         ir->values[ir->nodes[v->producer].inputs[0]].data));
-}
-
 /* A weight: a constant, or (QDQ models) DequantizeLinear of a constant. */
 static int need_weight(struct nctx *c, size_t i, unsigned dts)
 {
 	int rc = need(c, i, dts, false);
 	if (rc)
 		return rc;
-	if (is_weight(c, i))
+	const struct dnnq_ir_value *v = V(c, i);
+	if (v->data)
+		return 0;
+	const struct dnnq_ir *ir = c->m->ir;
+	if (v->producer >= 0 && ir->nodes[v->producer].op == DNNQ_IR_DEQUANTIZE &&
+	    ir->values[ir->nodes[v->producer].inputs[0]].data)
 		return 0;
 	return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' must be a constant (an initializer, "
 	           "a Constant node, or DequantizeLinear of one)", i, iname(c, i));
@@ -499,23 +494,19 @@ static int op_gemm(struct nctx *c)
 
 static int op_matmul_any(struct nctx *c);
 static int op_qlinearmatmul_any(struct nctx *c);
-static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt);
 
 static int op_matmul(struct nctx *c)
 {
 	int rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
-	if (a && b && (a->ndim < 2 || a->ndim == 4 || b->ndim != 2 || !is_weight(c, 1) || a->data))
+	if (a && b && (a->ndim != 2 || b->ndim != 2 || !b->data))
 		return op_matmul_any(c);
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)))
 		return rc;
 	c->node.op = DNNQ_IR_GEMM;
 	c->node.alpha = 1.0f;
 	c->node.beta = 0.0f;
-	if (a->ndim == 2)
-		return matmul_shape(c, 0, 1, false, false, DNNQ_IR_F32);
-	/* [..., K] by [K, N]: the FC on rows of K (xfmr: Linear on 3-D) */
-	return matmul_nd(c, 0, 1, DNNQ_IR_F32);
+	return matmul_shape(c, 0, 1, false, false, DNNQ_IR_F32);
 }
 
 static int op_qlinearmatmul(struct nctx *c)

@@ -376,12 +376,11 @@ static int lower_gemm(struct lower *L, size_t j)
 	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[1]);
 	if (n->trans_a)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "transA = 1");
-	if (av->ndim < 2 || av->ndim == 4 || !av->batched || bv->ndim != 2 ||
-	    (av->ndim > 2 && (n->ninputs > 2 && n->inputs[2] >= 0)))
+	if (av->ndim != 2 || !av->batched || bv->ndim != 2)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "A of rank %u%s, B of rank %u: want a "
-		                 "batched [N, ..., K] A (not 4-D; C only in 2-D) and a 2-D B",
-		                 av->ndim, av->batched ? "" : " (no batch)", bv->ndim);
-	size_t k = (size_t)av->dims[av->ndim - 1];
+		                 "batched [N, K] A and a 2-D B", av->ndim,
+		                 av->batched ? "" : " (no batch)", bv->ndim);
+	size_t k = (size_t)av->dims[1];
 	size_t nn = (size_t)(n->trans_b ? bv->dims[0] : bv->dims[1]);
 	if ((size_t)(n->trans_b ? bv->dims[1] : bv->dims[0]) != k || !k || !nn)
 		return lower_err(L, n, DNNQ_E_SHAPE, "A has %zu columns, B is [%lld, %lld] (transB %d)",

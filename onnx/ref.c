@@ -201,15 +201,10 @@ static void conv_int(const struct run *r, const struct dnnq_ir_node *n, bool qli
 
 static void gemm_f32(const struct run *r, const struct dnnq_ir_node *n)
 {
-	int64_t a[DNNQ_IR_MAX_DIMS], b[DNNQ_IR_MAX_DIMS], cd[2] = { 1, 1 };
-	uint32_t ra = r->ir->values[n->inputs[0]].ndim;
+	int64_t a[2], b[2], cd[2] = { 1, 1 };
 	adims(r, n->inputs[0], a);
 	adims(r, n->inputs[1], b);
 	int64_t M = a[n->trans_a], K = a[!n->trans_a], N = b[!n->trans_b];
-	if (ra > 2) {                 /* MatMul of [..., K] by a 2-D B: rows of K */
-		K = a[ra - 1];
-		M = (int64_t)(anumel(r, n->inputs[0]) / (size_t)(K ? K : 1));
-	}
 	const float *A = IN(0), *B = IN(1), *C = HAS(2) ? IN(2) : NULL;
 	if (C) {
 		const struct dnnq_ir_value *cv = &r->ir->values[n->inputs[2]];
