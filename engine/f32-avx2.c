@@ -8,36 +8,9 @@
 #include <math.h>
 
 #include "engine/f32-kernels.h"
+#include "engine/unary.h"
 
 #define SET1 _mm256_set1_ps
-
-static __m256 pow2i8(__m256i n)
-{
-	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)),
-	                                             23));
-}
-
-/* dnnq_f32_exp, 8 at a time */
-static __m256 exp8(__m256 x)
-{
-	__m256 xc = _mm256_max_ps(x, SET1(DNNQ_F32_EXP_LO));
-	xc = _mm256_min_ps(xc, SET1(DNNQ_F32_EXP_HI));
-	__m256 fn = _mm256_floor_ps(_mm256_add_ps(_mm256_mul_ps(xc, SET1(DNNQ_F32_LOG2E)),
-	                                          SET1(0.5f)));
-	__m256 r = _mm256_sub_ps(xc, _mm256_mul_ps(fn, SET1(DNNQ_F32_LN2_HI)));
-	r = _mm256_sub_ps(r, _mm256_mul_ps(fn, SET1(DNNQ_F32_LN2_LO)));
-	__m256 p = _mm256_add_ps(_mm256_mul_ps(SET1(DNNQ_F32_EXP_P0), r), SET1(DNNQ_F32_EXP_P1));
-	p = _mm256_add_ps(_mm256_mul_ps(p, r), SET1(DNNQ_F32_EXP_P2));
-	p = _mm256_add_ps(_mm256_mul_ps(p, r), SET1(DNNQ_F32_EXP_P3));
-	p = _mm256_add_ps(_mm256_mul_ps(p, r), SET1(DNNQ_F32_EXP_P4));
-	p = _mm256_add_ps(_mm256_mul_ps(p, r), SET1(DNNQ_F32_EXP_P5));
-	p = _mm256_add_ps(_mm256_mul_ps(p, _mm256_mul_ps(r, r)), r);
-	p = _mm256_add_ps(p, SET1(1.0f));
-	__m256i n = _mm256_cvtps_epi32(fn), n1 = _mm256_srai_epi32(n, 1);
-	__m256 y = _mm256_mul_ps(_mm256_mul_ps(p, pow2i8(n1)), pow2i8(_mm256_sub_epi32(n, n1)));
-	y = _mm256_blendv_ps(y, SET1(INFINITY), _mm256_cmp_ps(x, SET1(DNNQ_F32_EXP_HI), _CMP_GT_OQ));
-	return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-}
 
 static __m256 tanh8(__m256 x)
 {
@@ -48,7 +21,7 @@ static __m256 tanh8(__m256 x)
 	p = _mm256_add_ps(_mm256_mul_ps(p, z), SET1(DNNQ_F32_TANH_P3));
 	p = _mm256_add_ps(_mm256_mul_ps(p, z), SET1(DNNQ_F32_TANH_P4));
 	__m256 small = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, z), x), x);
-	__m256 e = exp8(_mm256_add_ps(ax, ax));
+	__m256 e = dnnq_exp8(_mm256_add_ps(ax, ax));
 	__m256 big = _mm256_sub_ps(one, _mm256_div_ps(SET1(2.0f), _mm256_add_ps(e, one)));
 	big = _mm256_or_ps(_mm256_andnot_ps(sign, big), _mm256_and_ps(x, sign));
 	return _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, SET1(DNNQ_F32_TANH_SMALL),
@@ -68,10 +41,7 @@ static __m256 act8(enum dnnq_activation_kind kind, const struct dnnq_act_params 
 		return _mm256_blendv_ps(_mm256_mul_ps(SET1(p->alpha), x), x,
 		                        _mm256_cmp_ps(x, zero, _CMP_GE_OQ));
 	case DNNQ_ACT_SIGMOID:
-		t = exp8(_mm256_or_ps(x, SET1(-0.0f)));
-		return _mm256_blendv_ps(_mm256_div_ps(t, _mm256_add_ps(one, t)),
-		                        _mm256_div_ps(one, _mm256_add_ps(one, t)),
-		                        _mm256_cmp_ps(x, zero, _CMP_GE_OQ));
+		return dnnq_sigmoid8(x);
 	case DNNQ_ACT_TANH:
 		return tanh8(x);
 	case DNNQ_ACT_HARD_SIGMOID:
@@ -195,7 +165,7 @@ void dnnq_f32_softmax_row_avx2(const float *x, float *y, size_t c, bool logsm)
 	__m256 vmx = SET1(mx);
 	__m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
 	for (i = 0; i + 8 <= c; i += 8) {
-		__m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
+		__m256 e = dnnq_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
 		_mm256_storeu_ps(y + i, e);
 		lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
 		hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));

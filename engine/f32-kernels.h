@@ -49,6 +49,10 @@ struct dnnq_f32_win {
 
 float dnnq_f32_exp(float x);
 
+/* The table of isa (the scalar one when the CPU lacks isa), for operators
+ * outside engine/f32.c (engine/ops/convtranspose.c, engine/ops/matmul.c). */
+const struct dnnq_f32_kernels *dnnq_f32_kernels_of(enum dnnq_isa isa);
+
 struct dnnq_f32_kernels {
 	/* c[i][j] = sum_p a[i][p] * b[j][p]: m x k times (n x k)^T, row-major */
 	void (*gemm)(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,

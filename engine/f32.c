@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engine/f32-kernels.h"
+#include "engine/unary.h"
 #include "engine/wcache.h"
 
 #define CHUNK 16384u        /* elements one elementwise task covers */
@@ -87,9 +88,8 @@ static float act1(enum dnnq_activation_kind kind, const struct dnnq_act_params *
 		return p->max < t ? p->max : t;
 	case DNNQ_ACT_LEAKY_RELU:
 		return x >= 0.0f ? x : p->alpha * x;
-	case DNNQ_ACT_SIGMOID:   /* exp of -|x|: no overflow, and tiny results for x << 0 */
-		t = dnnq_f32_exp(-fabsf(x));
-		return x >= 0.0f ? 1.0f / (1.0f + t) : t / (1.0f + t);
+	case DNNQ_ACT_SIGMOID:
+		return dnnq_sigmoid1(x);
 	case DNNQ_ACT_TANH:
 		return tanh1(x);
 	case DNNQ_ACT_HARD_SIGMOID:
@@ -238,10 +238,9 @@ static const struct dnnq_f32_kernels *kernels(enum dnnq_isa isa)
 	return &f32_tables[dnnq_isa_supported(isa) ? isa : DNNQ_ISA_SCALAR];
 }
 
-void dnnq_f32_gemm(enum dnnq_isa isa, size_t m, size_t n, size_t k, const float *a, size_t lda,
-                   const float *b, size_t ldb, float *c, size_t ldc)
+const struct dnnq_f32_kernels *dnnq_f32_kernels_of(enum dnnq_isa isa)
 {
-	kernels(isa)->gemm(m, n, k, a, lda, b, ldb, c, ldc);
+	return kernels(isa);
 }
 
 static size_t min_size(size_t a, size_t b)

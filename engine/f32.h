@@ -111,12 +111,6 @@ void dnnq_f32_activation(enum dnnq_isa isa, enum dnnq_activation_kind kind,
 void dnnq_f32_softmax(enum dnnq_isa isa, size_t rows, size_t c, const float *x, float *y,
                       const struct dnnq_executor *ex);
 
-/* c (m x n, row stride ldc) = a (m x k, lda) times b (n x k, ldb)
- * transposed: the conv's and FC's product (the scalar loop, or OpenBLAS's
- * sgemm on the caller's thread), for the matrix products of activations. */
-void dnnq_f32_gemm(enum dnnq_isa isa, size_t m, size_t n, size_t k, const float *a, size_t lda,
-                   const float *b, size_t ldb, float *c, size_t ldc);
-
 /* LogSoftmax along rows of length c: y = (x - max) - log(sum of exp(x - max)),
  * the sum as Softmax's; y may not be x. */
 void dnnq_f32_log_softmax(enum dnnq_isa isa, size_t rows, size_t c, const float *x, float *y,

@@ -107,6 +107,11 @@ static inline size_t gnumel(const struct gtensor *t)
 	return gnumel_checked(t, &n) ? n : SIZE_MAX;
 }
 
+/* The infer of a kind whose output's dims are fixed at create but the
+ * batch: dims[0] is input 0's (engine/graph-nodes.c). */
+int dnnq_infer_batch(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                     struct dnnq_diag *diag);
+
 /* A constant's values as f32 (malloc'd): an f32 one copied, a u8 one
  * dequantized; NULL when out of memory. */
 float *dnnq_graph_const_f32(const struct gtensor *t);

@@ -26,6 +26,7 @@
 #include "engine/fc.h"
 #include "engine/pooling.h"
 #include "engine/qtensor.h"
+#include "engine/remap.h"
 
 #define DNNQ_GRAPH_MAX_NODE_INPUTS 16
 #define DNNQ_GRAPH_NAME_MAX 64
@@ -90,7 +91,7 @@ struct dnnq_node_desc {
 		struct dnnq_softmax_desc softmax;
 		struct dnnq_elementwise_linear_desc ewlin;
 		struct dnnq_concat_desc concat;
-		struct {                       /* engine/binary.h */
+		struct {                       /* engine/binary.h, engine/unary.h */
 			enum dnnq_isa isa;
 			struct dnnq_qparams out_qp;
 		} binary;
@@ -98,6 +99,29 @@ struct dnnq_node_desc {
 			uint32_t ndim;
 			int64_t dims[DNNQ_MAX_DIMS];   /* dims[0] ignored: the batch */
 		} reshape;
+		/* vision: engine/ops/resize.c (op: engine/resize.h's mode) */
+		struct {
+			enum dnnq_isa isa;
+			uint32_t mode;
+			float scale[2];                /* H, W: output / input */
+			int64_t out_h, out_w;
+		} resize;
+		struct {                       /* engine/ops/convtranspose.c */
+			enum dnnq_isa isa;
+			size_t cin, cout, groups, kh, kw, sh, sw, dh, dw;
+			size_t pad_t, pad_l, pad_b, pad_r, out_h, out_w;
+			/* weights cout x cin / groups x kh x kw: fp32 w; int8 wq
+			 * with nwq (1 or cout) scales and zero points (NULL: 0) */
+			const float *w;
+			const int8_t *wq;
+			size_t nwq;
+			const float *w_scale;
+			const int32_t *w_zero_point;
+			const float *bias;             /* cout, or NULL */
+			const int32_t *bias_i32;       /* int8: cout at x scale * w scale, or NULL */
+			struct dnnq_qparams out_qp;    /* int8 */
+		} convt;
+		struct dnnq_remap_desc remap;  /* engine/remap.h: slice, pad, gather */
 		/* xfmr: the transformer and reduction operators (engine/xfmr.h) */
 		struct dnnq_xfmr_desc xfmr;
 	} op;
@@ -168,6 +192,22 @@ size_t dnnq_graph_num_outputs(const struct dnnq_graph *g);
 int dnnq_graph_input_info(const struct dnnq_graph *g, size_t i, struct dnnq_tensor_info *out);
 int dnnq_graph_output_info(const struct dnnq_graph *g, size_t i, struct dnnq_tensor_info *out);
 size_t dnnq_graph_num_nodes(const struct dnnq_graph *g);
+
+/* dnnq_graph_run timing each node: ns[i] += node i's nanoseconds
+ * (CLOCK_MONOTONIC; dnnq_graph_num_nodes entries; NULL: no timing). */
+int dnnq_graph_run_profiled(struct dnnq_graph *g, const void *const *inputs,
+                            void *const *outputs, const struct dnnq_executor *ex, uint64_t *ns);
+
+/* Node i as a profile shows it. macs: multiply-adds of a conv or FC at the
+ * planned batch (0 for other kinds); bytes: what its inputs and output
+ * hold at the planned batch (0 before planning). */
+struct dnnq_node_info {
+	const char *name;              /* points into the graph */
+	uint32_t kind, precision;
+	struct dnnq_tensor_info out;
+	uint64_t macs, bytes;
+};
+int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out);
 /* Bytes of the activation arena at the planned batch. */
 size_t dnnq_graph_arena_bytes(const struct dnnq_graph *g);
 /* The kind's name in its description (engine/op.h), or "unknown". */

@@ -88,6 +88,9 @@ struct dnnq_model_node {
 	/* enum dnnq_precision: fp32 nodes take and give f32 values; their
 	 * conv and fc weights and biases are f32 tensors */
 	uint32_t precision;
+	/* vision: slice, pad (engine/remap.h): per axis, the input index output
+	 * index 0 reads and the step between neighbours */
+	int64_t starts[DNNQ_MAX_DIMS], steps[DNNQ_MAX_DIMS];
 };
 
 struct dnnq_model_stat {

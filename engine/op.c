@@ -61,6 +61,9 @@ const struct dnnq_attr_def dnnq_attrs[DNNQ_A_COUNT] = {
 	/* enum dnnq_precision: written only for fp32 nodes, so a file without
 	 * them reads in a build that predates the key */
 	[DNNQ_A_PRECISION] = F(precision, 35, U32, 1, 0, 1),
+	/* vision (engine/remap.h): slice and pad, per axis in the engine's layout */
+	[DNNQ_A_STARTS] = F(starts, 50, I64, DNNQ_MAX_DIMS, -2147483648.0, BIG),
+	[DNNQ_A_STEPS] = F(steps, 51, I64, DNNQ_MAX_DIMS, -2147483648.0, BIG),
 };
 
 /* The built-in kinds (engine/graph-nodes.c), then the files of engine/ops/. */

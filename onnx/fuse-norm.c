@@ -182,5 +182,6 @@ int dnnq_ir_fuse_norm(struct dnnq_ir *ir)
 		fused += rc;
 	}
 	free(f.readers);
+	ir->fused[DNNQ_IR_FUSED_LAYERNORM] += (uint32_t)fused;
 	return fused;
 }

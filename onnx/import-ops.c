@@ -15,26 +15,10 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/unary.h"
+#include "engine/remap.h"
+#include "engine/resize.h"
 #include "onnx/import-int.h"
-
-#define DT(x) (1u << (x))
-#define DT_F32 DT(DNNQ_IR_F32)
-#define DT_Q8 (DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8))
-#define DT_ANY 0x1fu
-
-struct nctx {
-	struct imp *m;
-	const Onnx__NodeProto *np;
-	char name[128];
-	char who[200];
-	size_t nin;
-	int32_t in[DNNQ_IR_MAX_INPUTS];
-	struct dnnq_ir_node node;
-	uint32_t nout;                     /* IR outputs */
-	struct dnnq_ir_value out[DNNQ_IR_MAX_OUTPUTS];
-	int32_t alias;                     /* >= 0: output 0 is this value, no node */
-	int32_t constant;                  /* >= 0: output 0 is this new constant, no node */
-};
 
 static const char *S(const char *s)
 {
@@ -51,9 +35,7 @@ const char *imp_node_name(struct imp *m, size_t i, char buf[128])
 	return buf;
 }
 
-static int bad(struct nctx *c, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int bad(struct nctx *c, int status, const char *fmt, ...)
+int bad(struct nctx *c, int status, const char *fmt, ...)
 {
 	char msg[320];
 	va_list ap;
@@ -65,7 +47,7 @@ static int bad(struct nctx *c, int status, const char *fmt, ...)
 }
 
 /* Input i's value; NULL when absent. */
-static struct dnnq_ir_value *V(struct nctx *c, size_t i)
+struct dnnq_ir_value *V(struct nctx *c, size_t i)
 {
 	return i < c->nin && c->in[i] >= 0 ? &c->m->ir->values[c->in[i]] : NULL;
 }
@@ -75,14 +57,14 @@ static size_t numel(const struct dnnq_ir_value *v)
 	return dnnq_ir_numel(v, 1);
 }
 
-static const char *iname(struct nctx *c, size_t i)
+const char *iname(struct nctx *c, size_t i)
 {
 	return i < c->nin ? S(c->np->input[i]) : "";
 }
 
 /* ---- input checks ---------------------------------------------------------- */
 
-static int need(struct nctx *c, size_t i, unsigned dts, bool constant)
+int need(struct nctx *c, size_t i, unsigned dts, bool constant)
 {
 	struct dnnq_ir_value *v = V(c, i);
 	if (!v)
@@ -136,7 +118,7 @@ static int need_param(struct nctx *c, size_t i, unsigned dts, bool constant, siz
 	return 0;
 }
 
-static int same_dtype(struct nctx *c, size_t i, size_t j)
+int same_dtype(struct nctx *c, size_t i, size_t j)
 {
 	struct dnnq_ir_value *a = V(c, i), *b = V(c, j);
 	if (a && b && a->dtype != b->dtype)
@@ -148,14 +130,19 @@ static int same_dtype(struct nctx *c, size_t i, size_t j)
 
 /* ---- attributes -------------------------------------------------------------- */
 
-static const Onnx__AttributeProto *attr(struct nctx *c, const char *name)
+const Onnx__AttributeProto *imp_attr(const Onnx__NodeProto *np, const char *name)
 {
-	for (size_t i = 0; i < c->np->n_attribute; i++) {
-		const Onnx__AttributeProto *a = c->np->attribute[i];
+	for (size_t i = 0; i < np->n_attribute; i++) {
+		const Onnx__AttributeProto *a = np->attribute[i];
 		if (a && a->name && !strcmp(a->name, name))
 			return a;
 	}
 	return NULL;
+}
+
+const Onnx__AttributeProto *attr(struct nctx *c, const char *name)
+{
+	return imp_attr(c->np, name);
 }
 
 static bool attr_is(const Onnx__AttributeProto *a, Onnx__AttributeProto__AttributeType t,
@@ -180,6 +167,7 @@ static int typed_attr(struct nctx *c, const char *name, Onnx__AttributeProto__At
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:   present = a->has_i; break;
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: present = a->has_f; break;
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:  present = a->n_ints > 0; break;
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: present = a->n_floats > 0; break;
 	default:                                           present = a->has_s; break;
 	}
 	if (!attr_is(a, t, present))
@@ -188,7 +176,7 @@ static int typed_attr(struct nctx *c, const char *name, Onnx__AttributeProto__At
 	return 0;
 }
 
-static int a_int(struct nctx *c, const char *name, int64_t def, int64_t *out)
+int a_int(struct nctx *c, const char *name, int64_t def, int64_t *out)
 {
 	const Onnx__AttributeProto *a;
 	int rc = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, "an int", &a);
@@ -206,7 +194,7 @@ static int a_bool(struct nctx *c, const char *name, bool *out)
 	return rc;
 }
 
-static int a_float(struct nctx *c, const char *name, float def, float *out)
+int a_float(struct nctx *c, const char *name, float def, float *out)
 {
 	const Onnx__AttributeProto *a;
 	int rc = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, "a float", &a);
@@ -215,7 +203,7 @@ static int a_float(struct nctx *c, const char *name, float def, float *out)
 }
 
 /* *n = -1 when absent. */
-static int a_ints(struct nctx *c, const char *name, const int64_t **v, ptrdiff_t *n)
+int a_ints(struct nctx *c, const char *name, const int64_t **v, ptrdiff_t *n)
 {
 	const Onnx__AttributeProto *a;
 	int rc = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
@@ -226,7 +214,7 @@ static int a_ints(struct nctx *c, const char *name, const int64_t **v, ptrdiff_t
 }
 
 /* A string attribute into buf (NUL-terminated, truncated). */
-static int a_str(struct nctx *c, const char *name, const char *def, char *buf, size_t cap)
+int a_str(struct nctx *c, const char *name, const char *def, char *buf, size_t cap)
 {
 	const Onnx__AttributeProto *a;
 	int rc = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, "a string", &a);
@@ -269,8 +257,8 @@ static int a_pair(struct nctx *c, const char *name, int64_t def, int64_t lo, int
 
 /* ---- outputs --------------------------------------------------------------- */
 
-static int set_out(struct nctx *c, uint32_t k, enum dnnq_ir_dtype dt, uint32_t ndim,
-                   const int64_t *dims, bool batched)
+int set_out(struct nctx *c, uint32_t k, enum dnnq_ir_dtype dt, uint32_t ndim,
+            const int64_t *dims, bool batched)
 {
 	struct dnnq_ir_value *o = &c->out[k];
 	*o = (struct dnnq_ir_value){ .dtype = dt, .ndim = ndim, .batched = batched && ndim > 0 };
@@ -336,6 +324,12 @@ static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_dil, 
 	    (rc = a_pair(c, "pads", 0, 0, n->pads, 4)) ||
 	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
 		return rc;
+	int64_t merged[4];
+	imp_merged_pads(c->m, c->index, merged);
+	for (int i = 0; i < 4; i++) {
+		n->pads[i] += merged[i];
+		n->count_include_pad |= merged[i] != 0;
+	}
 	if (!has_dil && (n->dilations[0] != 1 || n->dilations[1] != 1))
 		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 	if (has_ceil && (rc = a_bool(c, "ceil_mode", &n->ceil_mode)))
@@ -443,23 +437,31 @@ static int op_convinteger(struct nctx *c)
 }
 
 /* A [M,K] by B [K,N] (constant), both 2-D; ta/tb transposed. */
-static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb,
+/* Gemm (2-D, transposes) and the MatMul family: an A of rank >= 2 whose
+ * last axis is multiplied by a 2-D B (the leading dims are rows: a
+ * transformer's [batch, sequence, hidden] by a linear layer's weights). */
+static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb, bool nd,
                         enum dnnq_ir_dtype dt)
 {
 	int rc;
-	if ((rc = need_rank(c, ia, 2, "only 2-D matrix products are supported")) ||
-	    (rc = need_rank(c, ib, 2, "only 2-D matrix products are supported")))
-		return rc;
 	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
+	if ((!nd || a->ndim < 2 ? (rc = need_rank(c, ia, 2, "only 2-D matrix products are "
+	                                               "supported")) : 0) ||
+	    (rc = need_rank(c, ib, 2, "only a 2-D B is supported")))
+		return rc;
 	if (ta && a->batched)
 		return bad(c, DNNQ_E_UNSUPPORTED, "transA of a batched input (the batch would be K)");
-	int64_t M = a->dims[ta], K = a->dims[!ta], Kb = b->dims[tb], N = b->dims[!tb];
+	uint32_t r = a->ndim;
+	int64_t M = a->dims[r - 2 + ta], K = a->dims[r - 1 - ta], Kb = b->dims[tb], N = b->dims[!tb];
 	if (K != Kb)
-		return bad(c, DNNQ_E_SHAPE, "A [%lld,%lld] and B [%lld,%lld] do not chain: K %lld vs "
-		           "%lld", (long long)a->dims[0], (long long)a->dims[1], (long long)b->dims[0],
-		           (long long)b->dims[1], (long long)K, (long long)Kb);
-	int64_t d[2] = { M, N };
-	return set_out(c, 0, dt, 2, d, a->batched);
+		return bad(c, DNNQ_E_SHAPE, "A [%s] and B [%lld,%lld] do not chain: K %lld vs %lld",
+		           imp_dims_str(a), (long long)b->dims[0], (long long)b->dims[1],
+		           (long long)K, (long long)Kb);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, a->dims, sizeof d);
+	d[r - 2] = M;
+	d[r - 1] = N;
+	return set_out(c, 0, dt, r, d, a->batched);
 }
 
 static int op_gemm(struct nctx *c)
@@ -473,7 +475,7 @@ static int op_gemm(struct nctx *c)
 		return rc;
 	c->node.trans_a = ta != 0;
 	c->node.trans_b = tb != 0;
-	if ((rc = matmul_shape(c, 0, 1, ta != 0, tb != 0, DNNQ_IR_F32)))
+	if ((rc = matmul_shape(c, 0, 1, ta != 0, tb != 0, false, DNNQ_IR_F32)))
 		return rc;
 	struct dnnq_ir_value *cv = V(c, 2);
 	if (!cv)
@@ -499,25 +501,25 @@ static int op_matmul(struct nctx *c)
 {
 	int rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
-	if (a && b && (a->ndim != 2 || b->ndim != 2 || !b->data))
+	if (a && b && !dnnq_ir_matmul_is_gemm(a, b))
 		return op_matmul_any(c);
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)))
 		return rc;
 	c->node.op = DNNQ_IR_GEMM;
 	c->node.alpha = 1.0f;
 	c->node.beta = 0.0f;
-	return matmul_shape(c, 0, 1, false, false, DNNQ_IR_F32);
+	return matmul_shape(c, 0, 1, false, false, true, DNNQ_IR_F32);
 }
 
 static int op_qlinearmatmul(struct nctx *c)
 {
 	int rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 3);
-	if (a && b && (a->ndim != 2 || b->ndim != 2 || !b->data))
+	if (a && b && !dnnq_ir_matmul_is_gemm(a, b))
 		return op_qlinearmatmul_any(c);
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 3, DT_Q8, true)) ||
 	    (rc = need_param(c, 7, DT_Q8, true, 1)) ||
-	    (rc = matmul_shape(c, 0, 3, false, false, V(c, 7)->dtype)))
+	    (rc = matmul_shape(c, 0, 3, false, false, true, V(c, 7)->dtype)))
 		return rc;
 	size_t N = (size_t)V(c, 3)->dims[1];
 	if ((rc = need_param(c, 1, DT_F32, true, 1)) || (rc = need_param(c, 2, DT_Q8, true, 1)) ||
@@ -532,7 +534,7 @@ static int op_matmulinteger(struct nctx *c)
 {
 	int rc;
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 1, DT_Q8, true)) ||
-	    (rc = matmul_shape(c, 0, 1, false, false, DNNQ_IR_S32)))
+	    (rc = matmul_shape(c, 0, 1, false, false, true, DNNQ_IR_S32)))
 		return rc;
 	size_t N = (size_t)V(c, 1)->dims[1];
 	if ((V(c, 2) && ((rc = need_param(c, 2, DT_Q8, false, 1)) || (rc = same_dtype(c, 0, 2)))) ||
@@ -541,12 +543,18 @@ static int op_matmulinteger(struct nctx *c)
 	return 0;
 }
 
+static int op_pool1d(struct nctx *c, bool max);
+
 static int op_pool(struct nctx *c)
 {
 	int rc;
 	bool max = c->node.op == DNNQ_IR_MAXPOOL;
-	if ((rc = need(c, 0, DT_F32, false)) ||
-	    (rc = need_rank(c, 0, 4, "only 2-D pooling (4-D NCHW input) is supported")))
+	if ((rc = need(c, 0, DT_F32, false)))
+		return rc;
+	if (V(c, 0)->ndim == 3)
+		return op_pool1d(c, max);
+	if ((rc = need_rank(c, 0, 4, "only 1-D and 2-D pooling (3-D NCL, 4-D NCHW input) is "
+	                    "supported")))
 		return rc;
 	if (!attr(c, "kernel_shape"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
@@ -686,7 +694,7 @@ static int op_sum(struct nctx *c)
 	return same_out(c, V(c, 0), DNNQ_IR_F32);
 }
 
-static int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what)
+int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what)
 {
 	if (*axis < -(int64_t)rank || *axis >= (int64_t)rank)
 		return bad(c, DNNQ_E_RANGE, "%s %lld is out of range for rank %u", what,
@@ -766,7 +774,8 @@ static int reshape_to(struct nctx *c, uint32_t ndim, const int64_t *d, bool batc
 		           numel(&t), numel(x));
 	c->node.op = DNNQ_IR_RESHAPE;
 	c->nin = 1;
-	return set_out(c, 0, x->dtype, ndim, d, batched);
+	int rc = set_out(c, 0, x->dtype, ndim, d, batched);
+	return rc || !same_shape(x, &c->out[0]) ? rc : pass_through(c);
 }
 
 static int op_flatten(struct nctx *c)
@@ -803,9 +812,17 @@ static int op_reshape(struct nctx *c)
 		           imp_dims_str(s), DNNQ_IR_MAX_DIMS);
 	int64_t d[DNNQ_IR_MAX_DIMS], known = 1;
 	int minus = -1;
+	bool keep_batch = false, marked = c->m->batch[c->in[1]];
 	for (size_t i = 0; i < n; i++) {
 		d[i] = sh[i];
-		if (sh[i] == 0 && !allowzero) {
+		if (i == 0 && x->batched && ((marked && sh[0] == IMP_BATCH) ||
+		                             (c->m->static_batch > 0 && sh[0] == c->m->static_batch))) {
+			d[0] = x->dims[0];
+			keep_batch = true;
+		} else if (marked && sh[i] == IMP_BATCH) {
+			return bad(c, DNNQ_E_UNSUPPORTED, "shape[%zu] is the batch (from a Shape): only "
+			           "shape[0] of a batched value may be", i);
+		} else if (sh[i] == 0 && !allowzero) {
 			if (i >= x->ndim)
 				return bad(c, DNNQ_E_SHAPE, "shape[%zu] = 0 copies a dim the input lacks", i);
 			d[i] = x->dims[i];
@@ -830,10 +847,11 @@ static int op_reshape(struct nctx *c)
 	}
 	bool batched = false;
 	if (x->batched) {
-		batched = n > 0 && ((sh[0] == 0 && !allowzero) || (sh[0] == -1 && d[0] == 1));
+		batched = keep_batch || (n > 0 && ((sh[0] == 0 && !allowzero) ||
+		                                   (sh[0] == -1 && d[0] == 1)));
 		if (!batched)
 			return bad(c, DNNQ_E_UNSUPPORTED, "reshaping a batched value: shape[0] must keep "
-			           "the batch (0, or -1 standing for it)");
+			           "the batch (0, -1 standing for it, or the batch the model fixes)");
 	}
 	return reshape_to(c, (uint32_t)n, d, batched);
 }
@@ -948,7 +966,7 @@ static bool graph_output(struct imp *m, const char *name)
 /* Identity and Dropout: their output is their input, unless that would
  * make a graph output a graph input, a constant or another graph output:
  * then a RESHAPE to the same shape copies it, under the output's name. */
-static int pass_through(struct nctx *c)
+int pass_through(struct nctx *c)
 {
 	const struct dnnq_ir_value *x = V(c, 0);
 	const char *out = S(c->np->output[0]);
@@ -983,6 +1001,107 @@ static int op_dropout(struct nctx *c)
 	if ((rc = a_int(c, "is_test", 1, &is_test)))
 		return rc;
 	return pass_through(c);
+}
+
+/* ---- eltwise: Min, Max, PRelu (the registry's binary operators) ---------------- */
+
+static void registry_kind(struct nctx *c)
+{
+	c->node.kind = dnnq_op_find_onnx(S(c->np->op_type))->kind;
+}
+
+/* One link of a chain: a node of c's operator on c->in[0] and c->in[1]
+ * whose output (c->out[0], "NAME:k") becomes c->in[0]. */
+static int chain_link(struct nctx *c, size_t k)
+{
+	char nm[160];
+	snprintf(nm, sizeof nm, "%.140s:%zu", c->name, k);
+	c->out[0].name = nm;
+	c->out[0].producer = (int32_t)c->m->ir->nnodes;
+	int32_t id = imp_new_value(c->m, &c->out[0], true);
+	if (id < 0)
+		return id;
+	struct dnnq_ir_node n = c->node;
+	n.ninputs = 2;
+	n.noutputs = 1;
+	for (size_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
+		n.inputs[i] = i < 2 ? c->in[i] : -1;
+	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
+		n.outputs[i] = i ? -1 : id;
+	n.name = strdup(nm);
+	n.op_type = strdup(S(c->np->op_type));
+	if (!n.name || !n.op_type || imp_new_node(c->m, &n)) {
+		free(n.name);
+		free(n.op_type);
+		return DNNQ_E_NOMEM;
+	}
+	c->in[0] = id;
+	return 0;
+}
+
+/* Min and Max of one input are that input, of two the binary operator, of
+ * more a chain of them: ((x0 op x1) op x2) ..., this node the last. */
+static int op_minmax(struct nctx *c)
+{
+	int rc;
+	registry_kind(c);
+	if (c->nin == 1) {
+		rc = need(c, 0, DT_F32, false);
+		return rc ? rc : pass_through(c);
+	}
+	size_t n = c->nin;
+	c->nin = 2;
+	for (size_t k = 2; k < n; k++) {
+		if ((rc = op_binary(c)) || (rc = chain_link(c, k - 1)))
+			return rc;
+		c->in[1] = c->in[k];
+	}
+	return op_binary(c);
+}
+
+/* An integer exponent (opset 12 allows one) is made an f32 constant. */
+static int op_pow(struct nctx *c)
+{
+	registry_kind(c);
+	const struct dnnq_ir_value *e = V(c, 1);
+	if (e && e->data && (e->dtype == DNNQ_IR_S64 || e->dtype == DNNQ_IR_S32)) {
+		size_t n = numel(e);
+		char name[200];
+		float *f = malloc(n ? n * sizeof *f : 1);
+		if (!f)
+			return DNNQ_E_NOMEM;
+		for (size_t i = 0; i < n; i++)
+			f[i] = e->dtype == DNNQ_IR_S64 ? (float)((const int64_t *)e->data)[i]
+			                               : (float)((const int32_t *)e->data)[i];
+		snprintf(name, sizeof name, "%.180s:f32", e->name);
+		struct dnnq_ir_value v = *e;
+		v.name = name;
+		v.dtype = DNNQ_IR_F32;
+		v.data = f;
+		int32_t id = imp_new_value(c->m, &v, true);
+		if (id < 0) {
+			free(f);
+			return id;
+		}
+		c->in[1] = id;
+	}
+	return op_binary(c);
+}
+
+/* The slope broadcasts to X (unidirectionally: the output is X's shape). */
+static int op_prelu(struct nctx *c)
+{
+	registry_kind(c);
+	int rc = op_binary(c);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (!same_shape(&c->out[0], x)) {
+		char bs[128];
+		return bad(c, DNNQ_E_SHAPE, "slope [%s] does not broadcast to X [%s]",
+		           imp_dims_str_r(V(c, 1), bs, sizeof bs), imp_dims_str(x));
+	}
+	return 0;
 }
 
 /* ---- quantization ------------------------------------------------------------ */
@@ -1056,6 +1175,18 @@ static int op_dynquant(struct nctx *c)
 	return set_out(c, 2, DNNQ_IR_U8, 0, NULL, false);
 }
 
+/* Cast of a computed integer value to float (ONNX TensorProto FLOAT = 1). */
+static int op_cast(struct nctx *c)
+{
+	int64_t to;
+	int rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false);
+	if (rc || (rc = a_int(c, "to", 0, &to)))
+		return rc;
+	if (to != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float", (long long)to);
+	return same_out(c, V(c, 0), DNNQ_IR_F32);
+}
+
 /* ---- Constant ---------------------------------------------------------------- */
 
 static int op_constant(struct nctx *c)
@@ -1117,18 +1248,54 @@ static int op_constant(struct nctx *c)
 	return 0;
 }
 
-/* ---- xfmr: transformer and reduction operators (engine/xfmr.h) ----------------- */
+/* ---- the registry's kinds (engine/ops/) ---------------------------------------- */
 
-/* The node is the registry's kind implementing op_type (DNNQ_IR_ENGINE). */
+/* The registry kind named name (engine/ops/NAME.c): the node is DNNQ_IR_ENGINE. */
 static int engine_kind(struct nctx *c, const char *name)
 {
 	const struct dnnq_op_def *d = dnnq_op_find(name);
 	if (!d)
-		return bad(c, DNNQ_E_UNSUPPORTED, "no engine operator '%s'", name);
+		return bad(c, DNNQ_E_UNSUPPORTED, "this build has no '%s' operator", name);
 	c->node.op = DNNQ_IR_ENGINE;
 	c->node.kind = d->kind;
 	return 0;
 }
+
+/* A 1-D constant of int32 or int64 (input i, or absent: *n = -1) into v
+ * (at most max values). */
+static int const_ints(struct nctx *c, size_t i, int64_t *v, size_t max, ptrdiff_t *n)
+{
+	*n = -1;
+	if (!V(c, i))
+		return 0;
+	int rc = need(c, i, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *t = V(c, i);
+	if (t->ndim != 1 || numel(t) > max)
+		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: 1-D, at most %zu values expected",
+		           i, iname(c, i), imp_dims_str(t), max);
+	*n = (ptrdiff_t)numel(t);
+	for (ptrdiff_t k = 0; k < *n; k++)
+		v[k] = t->dtype == DNNQ_IR_S64 ? ((const int64_t *)t->data)[k]
+		                               : ((const int32_t *)t->data)[k];
+	return 0;
+}
+
+/* The same from an ints attribute. */
+static int attr_ints(struct nctx *c, const char *name, int64_t *v, size_t max, ptrdiff_t *n)
+{
+	const int64_t *a;
+	int rc = a_ints(c, name, &a, n);
+	if (rc || *n < 0)
+		return rc;
+	if ((size_t)*n > max)
+		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: at most %zu", name, *n, max);
+	memcpy(v, a, (size_t)*n * sizeof *v);
+	return 0;
+}
+
+/* ---- xfmr: transformer and reduction operators (engine/xfmr.h) ----------------- */
 
 /* A [..., M, K] by B [..., K, N] (inputs ia, ib), ranks >= 2, NumPy
  * broadcasting of the batch dims; the output of dtype dt. A activation, B
@@ -1145,9 +1312,10 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 	uint32_t r = a->ndim > b->ndim ? a->ndim : b->ndim;
 	for (size_t k = 0; k < 2; k++) {
 		const struct dnnq_ir_value *v = k ? b : a;
-		if (v->batched && (v->ndim != r || (r == 2 && k == 1)))
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' [%s] is batched: the batch "
-			           "would not stay dim 0 of the result", k ? ib : ia, iname(c, k ? ib : ia),
+		if (v->batched && (v->ndim != r || (r == 2 && k == 1)))   /* B: a constant would do */
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' %s [%s]: the batch would not "
+			           "stay dim 0 of the result", k ? ib : ia, iname(c, k ? ib : ia),
+			           k ? "must be a constant, not a batched value" : "is batched",
 			           imp_dims_str(v));
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
@@ -1169,7 +1337,7 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 	return set_out(c, 0, dt, r, d, a->batched || b->batched);
 }
 
-/* MatMul of two activations, or of ranks other than 2: the registry's. */
+/* MatMul that is no GEMM (dnnq_ir_matmul_is_gemm): the registry's. */
 static int op_matmul_any(struct nctx *c)
 {
 	int rc;
@@ -1179,7 +1347,7 @@ static int op_matmul_any(struct nctx *c)
 	return engine_kind(c, "matmul");
 }
 
-/* QLinearMatMul other than a 2-D a by a constant 2-D b: any rank, b an
+/* QLinearMatMul that is no GEMM (dnnq_ir_matmul_is_gemm): any rank, b an
  * activation or a constant; per-tensor parameters; no bias (input 8). */
 static int op_qlinearmatmul_any(struct nctx *c)
 {
@@ -1234,31 +1402,12 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 	int64_t ax[DNNQ_IR_MAX_DIMS], noop_attr;
 	const char *op = S(c->np->op_type);
 	bool input = c->m->opset >= (strcmp(op, "ReduceSum") ? 18 : 13);
-	size_t n = 0;
+	ptrdiff_t k;
 	int rc = a_int(c, "noop_with_empty_axes", 0, &noop_attr);
-	if (rc)
+	if (rc || (rc = input ? const_ints(c, 1, ax, x->ndim, &k)
+	                      : attr_ints(c, "axes", ax, x->ndim, &k)))
 		return rc;
-	if (input && V(c, 1)) {
-		const struct dnnq_ir_value *a = V(c, 1);
-		if ((rc = need(c, 1, DT(DNNQ_IR_S64), true)))
-			return rc;
-		if (a->ndim != 1 || numel(a) > x->ndim)
-			return bad(c, DNNQ_E_SHAPE, "axes [%s]: 1-D, at most %u values expected",
-			           imp_dims_str(a), x->ndim);
-		n = numel(a);
-		if (n)
-			memcpy(ax, a->data, n * sizeof *ax);
-	} else if (!input) {
-		const int64_t *v;
-		ptrdiff_t k;
-		if ((rc = a_ints(c, "axes", &v, &k)))
-			return rc;
-		if (k > (ptrdiff_t)x->ndim)
-			return bad(c, DNNQ_E_SHAPE, "%td axes for rank %u", k, x->ndim);
-		n = k > 0 ? (size_t)k : 0;
-		if (n)
-			memcpy(ax, v, n * sizeof *ax);
-	}
+	size_t n = k > 0 ? (size_t)k : 0;
 	if (!input && c->nin > 1)
 		return bad(c, DNNQ_E_FORMAT, "%zu inputs: axes is an input from opset %d on, an "
 		           "attribute before", c->nin, strcmp(op, "ReduceSum") ? 18 : 13);
@@ -1382,6 +1531,523 @@ static int op_layernorm(struct nctx *c)
 	return (rc = engine_kind(c, "layernorm")) ? rc : same_out(c, x, DNNQ_IR_F32);
 }
 
+/* ---- vision: Resize, Upsample --------------------------------------------------- */
+
+/* One of the strings names (NULL-terminated) or an error; its index in *out. */
+static int a_enum(struct nctx *c, const char *name, const char *const *names, int *out)
+{
+	char buf[40];
+	int rc = a_str(c, name, names[0], buf, sizeof buf);
+	if (rc)
+		return rc;
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(buf, names[i])) {
+			*out = i;
+			return 0;
+		}
+	return bad(c, DNNQ_E_UNSUPPORTED, "attribute '%s' = '%s' is not supported", name, buf);
+}
+
+/* X (input 0, 4-D NCHW f32) resized by scale[4] or to size[4] (one of them
+ * NULL): the scales of H and W and the output's shape, N and C kept. */
+static int resize_shape(struct nctx *c, const double *scale, const int64_t *size)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t d[4] = { x->dims[0], x->dims[1], 0, 0 };
+	for (int i = 0; i < 4; i++) {
+		double s = scale ? scale[i] : (double)size[i] / (double)x->dims[i];
+		if (size && (size[i] < 1 || size[i] > IMP_MAX_DIM))
+			return bad(c, DNNQ_E_RANGE, "sizes[%d] = %lld: out of range", i, (long long)size[i]);
+		if (!(s > 0 && s < 65536))
+			return bad(c, DNNQ_E_RANGE, "scale %d = %g: want a positive finite value", i, s);
+		if (i < 2 && (size ? size[i] != x->dims[i] && !(i == 0 && x->batched) : s != 1))
+			return bad(c, DNNQ_E_UNSUPPORTED, "resizing axis %d (%s): only H and W resize", i,
+			           i ? "the channels" : "the batch");
+		if (i < 2)
+			continue;
+		d[i] = size ? size[i] : (int64_t)floor((double)x->dims[i] * s);
+		if (d[i] < 1 || d[i] > (1 << 24))
+			return bad(c, DNNQ_E_SHAPE, "output dim %d = %lld: want 1..2^24", i, (long long)d[i]);
+		c->node.scales[i - 2] = (float)s;
+	}
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+}
+
+/* Resize's scales (input 2, or 1 before opset 11) or sizes (input 3):
+ * constants of the input's rank, or of opset 18's axes. */
+static int resize_operands(struct nctx *c, size_t si, size_t zi)
+{
+	const struct dnnq_ir_value *sv = V(c, si), *zv = V(c, zi);
+	const int64_t *ax = NULL;
+	ptrdiff_t nax = -1;
+	int rc;
+	if (sv && !numel(sv))
+		sv = NULL;                 /* opset 11: an empty scales beside sizes */
+	if (!sv == !zv)
+		return bad(c, DNNQ_E_FORMAT, "exactly one of scales and sizes must be given");
+	if (c->m->opset >= 18 && (rc = a_ints(c, "axes", &ax, &nax)))
+		return rc;
+	size_t i = sv ? si : zi, n = nax >= 0 ? (size_t)nax : 4;
+	if ((rc = need(c, i, sv ? DT_F32 : DT(DNNQ_IR_S64), true)))
+		return rc;
+	if (V(c, i)->ndim != 1 || numel(V(c, i)) != n)
+		return bad(c, DNNQ_E_SHAPE, "%s [%s]: %zu values expected", sv ? "scales" : "sizes",
+		           imp_dims_str(V(c, i)), n);
+	double scale[4];
+	int64_t size[4];
+	for (int k = 0; k < 4; k++) {
+		scale[k] = 1;
+		size[k] = V(c, 0)->dims[k];
+	}
+	for (size_t k = 0; k < n; k++) {
+		int64_t a = ax ? ax[k] : (int64_t)k;
+		if ((rc = norm_axis(c, &a, 4, "axes")))
+			return rc;
+		if (sv)
+			scale[a] = ((const float *)sv->data)[k];
+		else
+			size[a] = ((const int64_t *)zv->data)[k];
+	}
+	return resize_shape(c, sv ? scale : NULL, sv ? NULL : size);
+}
+
+static int op_resize(struct nctx *c)
+{
+	static const char *const interp[] = { "nearest", "linear", NULL };
+	static const char *const coord[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
+	                                     "asymmetric", "tf_half_pixel_for_nearest", NULL };
+	static const char *const round[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
+	                                     "ceil", NULL };
+	int rc, m = 0, t = DNNQ_RESIZE_ASYMMETRIC, r = DNNQ_RESIZE_FLOOR;
+	int64_t v;
+	char policy[16];
+	if ((rc = engine_kind(c, "resize")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_rank(c, 0, 4, "only 4-D NCHW images resize")) ||
+	    (rc = a_enum(c, "mode", interp, &m)))
+		return rc;
+	if (c->m->opset >= 11 &&
+	    ((rc = a_enum(c, "coordinate_transformation_mode", coord, &t)) ||
+	     (rc = a_enum(c, "nearest_mode", round, &r))))
+		return rc;
+	if ((rc = a_int(c, "exclude_outside", 0, &v)) || v)
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "exclude_outside %lld", (long long)v);
+	if ((rc = a_int(c, "antialias", 0, &v)) || v)
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "antialias %lld", (long long)v);
+	if ((rc = a_str(c, "keep_aspect_ratio_policy", "stretch", policy, sizeof policy)) ||
+	    strcmp(policy, "stretch"))
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "keep_aspect_ratio_policy '%s'", policy);
+	c->node.mode = DNNQ_RESIZE_MODE(m, t, r);
+	rc = c->m->opset >= 11 ? resize_operands(c, 2, 3) : resize_operands(c, 1, DNNQ_IR_MAX_INPUTS);
+	c->nin = 1;
+	/* before opset 11 (and Upsample) nearest truncates: a floor when enlarging */
+	if (!rc && c->m->opset < 11 && !m && (c->node.scales[0] < 1 || c->node.scales[1] < 1))
+		return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld nearest downsampling",
+		           (long long)c->m->opset);
+	return rc;
+}
+
+/* Upsample (opsets 7..9): Resize with asymmetric coordinates; scales an
+ * attribute (7) or input 1 (9). */
+static int op_upsample(struct nctx *c)
+{
+	static const char *const interp[] = { "nearest", "linear", NULL };
+	int rc, m;
+	if ((rc = engine_kind(c, "resize")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_rank(c, 0, 4, "only 4-D NCHW images resize")) ||
+	    (rc = a_enum(c, "mode", interp, &m)))
+		return rc;
+	c->node.mode = DNNQ_RESIZE_MODE(m, DNNQ_RESIZE_ASYMMETRIC, DNNQ_RESIZE_FLOOR);
+	double scale[4];
+	const Onnx__AttributeProto *a;
+	if (c->nin > 1) {
+		if ((rc = need(c, 1, DT_F32, true)))
+			return rc;
+		if (numel(V(c, 1)) != 4)
+			return bad(c, DNNQ_E_SHAPE, "scales [%s]: 4 values expected", imp_dims_str(V(c, 1)));
+		for (int k = 0; k < 4; k++)
+			scale[k] = ((const float *)V(c, 1)->data)[k];
+	} else if ((rc = typed_attr(c, "scales", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS,
+	                            "a list of floats", &a)) || !a || a->n_floats != 4) {
+		return rc ? rc : bad(c, DNNQ_E_FORMAT, "attribute 'scales': 4 floats expected");
+	} else {
+		for (int k = 0; k < 4; k++)
+			scale[k] = a->floats[k];
+	}
+	c->nin = 1;
+	if (scale[2] < 1 || scale[3] < 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "downsampling (scales %g, %g)", scale[2], scale[3]);
+	return resize_shape(c, scale, NULL);
+}
+
+/* ---- vision: ConvTranspose ------------------------------------------------------- */
+
+/* One spatial axis of a ConvTranspose: the output length, and the pads
+ * (in and out) resolved from auto_pad or output_shape (want > 0). ONNX
+ * and its runtimes split an odd total padding differently: refused. */
+static int convt_axis(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, int64_t d,
+                      int64_t op, int64_t want, const char *ap, int64_t *pb, int64_t *pe,
+                      int64_t *out)
+{
+	int64_t full = s * (in - 1) + op + (k - 1) * d + 1;
+	if (op >= (s > d ? s : d))
+		return bad(c, DNNQ_E_RANGE, "output_padding[%d] = %lld: must be below the stride or "
+		           "the dilation", axis, (long long)op);
+	if (!strcmp(ap, "VALID"))
+		*pb = *pe = 0;
+	if (want > 0 || !strncmp(ap, "SAME_", 5)) {
+		int64_t total = full - (want > 0 ? want : in * s);
+		if (total < 0 || total % 2)
+			return bad(c, DNNQ_E_UNSUPPORTED, "spatial axis %d: a total padding of %lld (only "
+			           "an even one splits the same in ONNX and its runtimes)", axis,
+			           (long long)total);
+		*pb = *pe = total / 2;
+	}
+	*out = full - *pb - *pe;
+	if (*out < 1 || *out > (1 << 24))
+		return bad(c, DNNQ_E_SHAPE, "spatial axis %d: output length %lld", axis, (long long)*out);
+	return 0;
+}
+
+static int op_convtranspose(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "convtranspose")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_weight(c, 1, DT_F32)) ||
+	    (rc = need_rank(c, 0, 4, "only 2-D ConvTranspose (4-D NCHW input) is supported")) ||
+	    (rc = need_rank(c, 1, 4, "the weight of a 2-D ConvTranspose is 4-D")) ||
+	    (rc = a_int(c, "group", 1, &n->group)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *w = V(c, 1);
+	int64_t g = n->group, C = x->dims[1], M;
+	if (g < 1 || g > C || C % g || w->dims[0] != C || w->dims[1] < 1 ||
+	    w->dims[1] > IMP_MAX_DIM / g || w->dims[2] < 1 || w->dims[3] < 1)
+		return bad(c, DNNQ_E_SHAPE, "group %lld, input channels %lld, weight [%s] do not agree",
+		           (long long)g, (long long)C, imp_dims_str(w));
+	M = w->dims[1] * g;
+	n->kernel[0] = w->dims[2];
+	n->kernel[1] = w->dims[3];
+	int64_t ks[2], op[2], want[2] = { 0, 0 };
+	const int64_t *os;
+	ptrdiff_t nos;
+	char ap[32];
+	if ((rc = a_pair(c, "kernel_shape", 0, 1, ks, 2)) ||
+	    (rc = a_pair(c, "strides", 1, 1, n->strides, 2)) ||
+	    (rc = a_pair(c, "dilations", 1, 1, n->dilations, 2)) ||
+	    (rc = a_pair(c, "pads", 0, 0, n->pads, 4)) ||
+	    (rc = a_pair(c, "output_padding", 0, 0, op, 2)) ||
+	    (rc = a_ints(c, "output_shape", &os, &nos)) ||
+	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
+		return rc;
+	if (attr(c, "kernel_shape") && (ks[0] != n->kernel[0] || ks[1] != n->kernel[1]))
+		return bad(c, DNNQ_E_SHAPE, "kernel_shape [%lld,%lld] disagrees with the weight [%s]",
+		           (long long)ks[0], (long long)ks[1], imp_dims_str(w));
+	if (strcmp(ap, "NOTSET") && *ap && strcmp(ap, "VALID") && strcmp(ap, "SAME_UPPER") &&
+	    strcmp(ap, "SAME_LOWER"))
+		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
+		           "VALID", ap);
+	if (nos >= 0 && nos != 2 && nos != 4)
+		return bad(c, DNNQ_E_SHAPE, "output_shape has %td values: 2 (H, W) expected", nos);
+	for (int i = 0; nos >= 2 && i < 2; i++)
+		if ((want[i] = os[nos - 2 + i]) < 1 || want[i] > (1 << 24))
+			return bad(c, DNNQ_E_RANGE, "output_shape[%td] = %lld", nos - 2 + i,
+			           (long long)want[i]);
+	int64_t d[4] = { x->dims[0], M, 0, 0 };
+	for (int i = 0; i < 2; i++)
+		if ((rc = convt_axis(c, i, x->dims[2 + i], n->kernel[i], n->strides[i],
+		                     n->dilations[i], op[i], want[i], ap, &n->pads[i], &n->pads[2 + i],
+		                     &d[2 + i])))
+			return rc;
+	if ((rc = bias(c, 2, DT_F32, M)))
+		return rc;
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+}
+
+/* ---- vision: Slice, Split, Pad ------------------------------------------------- */
+
+/* Slice's per-axis start, step and length (ONNX's clamping) on an axis of
+ * n elements. */
+static void slice_axis(int64_t n, int64_t start, int64_t end, int64_t step, int64_t *s,
+                       int64_t *len)
+{
+	if (start < 0)
+		start = start < -n ? -1 : start + n;
+	if (end < 0)
+		end = end < -n ? -1 : end + n;
+	int64_t lo = step > 0 ? 0 : -1, hi = step > 0 ? n : n - 1;
+	start = start < 0 ? 0 : start > hi ? hi : start;
+	end = end < lo ? lo : end > hi ? hi : end;
+	int64_t span = step > 0 ? end - start : start - end, st = step > 0 ? step : -step;
+	*s = start;
+	*len = span > 0 ? (span + st - 1) / st : 0;
+}
+
+static int op_slice(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int64_t st[DNNQ_IR_MAX_DIMS], en[DNNQ_IR_MAX_DIMS], ax[DNNQ_IR_MAX_DIMS],
+		sp[DNNQ_IR_MAX_DIMS];
+	ptrdiff_t ns, ne, na, np;
+	int rc;
+	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (c->m->opset < 10) {
+		if ((rc = attr_ints(c, "starts", st, DNNQ_IR_MAX_DIMS, &ns)) ||
+		    (rc = attr_ints(c, "ends", en, DNNQ_IR_MAX_DIMS, &ne)) ||
+		    (rc = attr_ints(c, "axes", ax, DNNQ_IR_MAX_DIMS, &na)))
+			return rc;
+		np = -1;
+	} else if ((rc = const_ints(c, 1, st, DNNQ_IR_MAX_DIMS, &ns)) ||
+	           (rc = const_ints(c, 2, en, DNNQ_IR_MAX_DIMS, &ne)) ||
+	           (rc = const_ints(c, 3, ax, DNNQ_IR_MAX_DIMS, &na)) ||
+	           (rc = const_ints(c, 4, sp, DNNQ_IR_MAX_DIMS, &np))) {
+		return rc;
+	}
+	if (ns < 0 || ns != ne || (na >= 0 && na != ns) || (np >= 0 && np != ns))
+		return bad(c, DNNQ_E_SHAPE, "starts, ends, axes and steps must have one length");
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	bool seen[DNNQ_IR_MAX_DIMS] = { false };
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		n->starts[i] = 0;
+		n->steps[i] = 1;
+		d[i] = x->dims[i];
+	}
+	for (ptrdiff_t k = 0; k < ns; k++) {
+		int64_t a = na >= 0 ? ax[k] : k, step = np >= 0 ? sp[k] : 1;
+		if ((rc = norm_axis(c, &a, x->ndim, "axes")))
+			return rc;
+		if (seen[a] || !step || step < -IMP_MAX_DIM || step > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_RANGE, "axis %lld: repeated, or step %lld", (long long)a,
+			           (long long)step);
+		seen[a] = true;
+		if (a == 0 && x->batched) {
+			if (st[k] != 0 || step != 1 || en[k] < INT32_MAX)
+				return bad(c, DNNQ_E_UNSUPPORTED, "slicing the batch (axis 0)");
+			continue;
+		}
+		slice_axis(x->dims[a], st[k], en[k], step, &n->starts[a], &d[a]);
+		n->steps[a] = step;
+		if (!d[a])
+			return bad(c, DNNQ_E_SHAPE, "axis %lld: the slice is empty", (long long)a);
+	}
+	c->nin = 1;
+	return set_out(c, 0, x->dtype, x->ndim, d, x->batched);
+}
+
+static int op_split(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int64_t sz[DNNQ_IR_MAX_OUTPUTS], no;
+	ptrdiff_t ns;
+	size_t k = c->np->n_output;
+	int rc;
+	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = a_int(c, "axis", 0, &n->axis)) || (rc = a_int(c, "num_outputs", 0, &no)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && n->axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "splitting the batch (axis 0)");
+	rc = c->m->opset < 13 ? attr_ints(c, "split", sz, DNNQ_IR_MAX_OUTPUTS, &ns)
+	                      : const_ints(c, 1, sz, DNNQ_IR_MAX_OUTPUTS, &ns);
+	if (rc)
+		return rc;
+	int64_t dim = x->dims[n->axis], total = 0;
+	if (ns >= 0 && (size_t)ns != k)
+		return bad(c, DNNQ_E_SHAPE, "%td split sizes for %zu outputs", ns, k);
+	if ((no && (size_t)no != k) || (ns < 0 && !no && dim % (int64_t)k))
+		return bad(c, DNNQ_E_SHAPE, "num_outputs %lld, %zu outputs: axis %lld of %lld "
+		           "elements does not split evenly", (long long)no, k, (long long)n->axis,
+		           (long long)dim);
+	for (size_t i = 0; i < k; i++) {
+		int64_t even = (dim + (int64_t)k - 1) / (int64_t)k;     /* opset 18: the last is smaller */
+		int64_t s = ns >= 0 ? sz[i] : i + 1 < k ? even : dim - even * (int64_t)(k - 1);
+		if (s < 1 || s > dim - total)
+			return bad(c, DNNQ_E_SHAPE, "output %zu: %lld elements of axis %lld (%lld): "
+			           "want 1 or more, %lld in all", i, (long long)s, (long long)n->axis,
+			           (long long)dim, (long long)dim);
+		int64_t d[DNNQ_IR_MAX_DIMS];
+		memcpy(d, x->dims, sizeof d);
+		d[n->axis] = s;
+		total += s;
+		if ((rc = set_out(c, (uint32_t)i, x->dtype, x->ndim, d, x->batched)))
+			return rc;
+	}
+	if (total != dim)
+		return bad(c, DNNQ_E_SHAPE, "split sizes add up to %lld, axis %lld has %lld",
+		           (long long)total, (long long)n->axis, (long long)dim);
+	n->split = true;
+	c->nin = 1;
+	return 0;
+}
+
+static int op_pad(struct nctx *c)
+{
+	static const char *const modes[] = { "constant", "reflect", "edge", NULL };
+	struct dnnq_ir_node *n = &c->node;
+	int64_t p[2 * DNNQ_IR_MAX_DIMS], ax[DNNQ_IR_MAX_DIMS];
+	ptrdiff_t np, na = -1;
+	int rc, m;
+	if ((rc = engine_kind(c, "pad")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = a_enum(c, "mode", modes, &m)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	n->mode = DNNQ_PAD_CONSTANT + (uint32_t)m;
+	if (c->m->opset < 11) {
+		if ((rc = attr_ints(c, "pads", p, 2 * DNNQ_IR_MAX_DIMS, &np)) ||
+		    (rc = a_float(c, "value", 0, &n->value)))
+			return rc;
+	} else {
+		if ((rc = const_ints(c, 1, p, 2 * DNNQ_IR_MAX_DIMS, &np)) ||
+		    (rc = const_ints(c, 3, ax, DNNQ_IR_MAX_DIMS, &na)))
+			return rc;
+		if (V(c, 2) && !(rc = need_param(c, 2, DT_F32, true, 1)))
+			n->value = *(const float *)V(c, 2)->data;
+		if (rc)
+			return rc;
+	}
+	size_t naxes = na >= 0 ? (size_t)na : x->ndim;
+	if (np < 0 || (size_t)np != 2 * naxes)
+		return bad(c, DNNQ_E_SHAPE, "%td pads for %zu axes", np, naxes);
+	if (!isfinite(n->value))
+		return bad(c, DNNQ_E_RANGE, "constant value %g", (double)n->value);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		n->starts[i] = 0;
+		n->steps[i] = 1;
+		d[i] = x->dims[i];
+	}
+	for (size_t k = 0; k < naxes; k++) {
+		int64_t a = na >= 0 ? ax[k] : (int64_t)k, b = p[k], e = p[naxes + k];
+		if ((rc = norm_axis(c, &a, x->ndim, "axes")))
+			return rc;
+		if (b < -IMP_MAX_DIM || b > IMP_MAX_DIM || e < -IMP_MAX_DIM || e > IMP_MAX_DIM ||
+		    (a == 0 && x->batched && (b || e)))
+			return bad(c, DNNQ_E_RANGE, "axis %lld: pads %lld, %lld (the batch is not padded)",
+			           (long long)a, (long long)b, (long long)e);
+		n->starts[a] = -b;
+		d[a] = x->dims[a] + b + e;
+		if (d[a] < 1)
+			return bad(c, DNNQ_E_SHAPE, "axis %lld: %lld elements after padding",
+			           (long long)a, (long long)d[a]);
+	}
+	c->nin = 1;
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
+}
+
+/* Gather with constant indices (a scalar or 1-D, each in [-n, n)) on one
+ * axis, not the batch. */
+static int op_gather(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "gather")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
+	    (rc = a_int(c, "axis", 0, &n->axis)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && n->axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "gathering along the batch (axis 0)");
+	if (iv->ndim > 1 || !numel(iv) || numel(iv) > (1 << 24))
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s]: a scalar or 1-D (1..2^24 values)",
+		           imp_dims_str(iv));
+	int64_t dim = x->dims[n->axis];
+	for (size_t k = 0; k < numel(iv); k++) {
+		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
+		                                     : ((const int32_t *)iv->data)[k];
+		if (i < -dim || i >= dim)
+			return bad(c, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld elements",
+			           k, (long long)i, (long long)n->axis, (long long)dim);
+	}
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != n->axis || iv->ndim)
+			d[r++] = i == n->axis ? (int64_t)numel(iv) : x->dims[i];
+	return set_out(c, 0, x->dtype, r, d, x->batched);
+}
+
+/* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
+
+/* A 1-D pooling's ints attribute: count values >= lo into out (absent:
+ * out untouched). */
+static int a_one(struct nctx *c, const char *name, int64_t lo, size_t count, int64_t *out)
+{
+	const int64_t *v;
+	ptrdiff_t n;
+	int rc = a_ints(c, name, &v, &n);
+	if (rc || n < 0)
+		return rc;
+	if ((size_t)n != count)
+		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: %zu for a 1-D pooling",
+		           name, n, count);
+	for (size_t i = 0; i < count; i++)
+		if (v[i] < lo || v[i] > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_RANGE, "attribute '%s'[%zu] = %lld: out of range", name, i,
+			           (long long)v[i]);
+	memcpy(out, v, count * sizeof *v);
+	return 0;
+}
+
+/* MaxPool / AveragePool over L of [N, C, L]: the 2-D geometry with H 1
+ * (kernel, stride, dilation 1 and no pads on it). */
+static int op_pool1d(struct nctx *c, bool max)
+{
+	struct dnnq_ir_node *n = &c->node;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t pads[2] = { 0, 0 };
+	char ap[32];
+	int rc;
+	n->kernel[0] = n->strides[0] = n->dilations[0] = 1;
+	n->strides[1] = n->dilations[1] = 1;
+	if (!attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if ((rc = a_one(c, "kernel_shape", 1, 1, &n->kernel[1])) ||
+	    (rc = a_one(c, "strides", 1, 1, &n->strides[1])) ||
+	    (rc = a_one(c, "dilations", 1, 1, &n->dilations[1])) ||
+	    (rc = a_one(c, "pads", 0, 2, pads)) || (rc = a_bool(c, "ceil_mode", &n->ceil_mode)) ||
+	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
+		return rc;
+	if (!max && (rc = a_bool(c, "count_include_pad", &n->count_include_pad)))
+		return rc;
+	if (!max && n->dilations[1] != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
+	enum autopad a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
+	               : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
+	               : !strcmp(ap, "VALID") ? PAD_VALID : PAD_NOTSET;
+	if (a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
+		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
+		           "VALID", ap);
+	int64_t o;
+	if ((rc = out_len(c, 0, x->dims[2], n->kernel[1], n->strides[1], n->dilations[1], &pads[0],
+	                  &pads[1], a, n->ceil_mode, &o)))
+		return rc;
+	n->pads[1] = pads[0];
+	n->pads[3] = pads[1];
+	int64_t d[3] = { x->dims[0], x->dims[1], o };
+	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
+}
+
+/* GlobalMaxPool: a MaxPool whose window is the whole image (3-D: L). */
+static int op_gmaxpool(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc = need(c, 0, DT_F32, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim != 3 && x->ndim != 4)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input [%s]: 3-D or 4-D expected", imp_dims_str(x));
+	n->kernel[0] = x->ndim == 4 ? x->dims[2] : 1;
+	n->kernel[1] = x->dims[x->ndim - 1];
+	int64_t d[4] = { x->dims[0], x->dims[1], 1, 1 };
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 struct opdef {
@@ -1425,6 +2091,21 @@ static const struct opdef OPS[] = {
 	{ "ConvInteger", DNNQ_IR_CONVINTEGER, op_convinteger, 2, 4, 1 },
 	{ "MatMulInteger", DNNQ_IR_MATMULINTEGER, op_matmulinteger, 2, 4, 1 },
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
+	{ "Cast", DNNQ_IR_CAST, op_cast, 1, 1, 1 },
+	/* eltwise (the unary operators of the registry import through it) */
+	{ "Min", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
+	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
+	{ "PRelu", DNNQ_IR_ENGINE, op_prelu, 2, 2, 1 },
+	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
+	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
+	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
+	{ "Upsample", DNNQ_IR_ENGINE, op_upsample, 1, 2, 1 },
+	{ "ConvTranspose", DNNQ_IR_ENGINE, op_convtranspose, 2, 3, 1 },
+	{ "Slice", DNNQ_IR_ENGINE, op_slice, 1, 5, 1 },
+	{ "Split", DNNQ_IR_ENGINE, op_split, 1, 2, DNNQ_IR_MAX_OUTPUTS },
+	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
+	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
+	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 	/* xfmr: transformer and reduction operators (the registry's kinds) */
 	{ "Transpose", DNNQ_IR_ENGINE, op_transpose, 1, 1, 1 },
 	{ "ReduceMean", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
@@ -1436,14 +2117,18 @@ static const struct opdef OPS[] = {
 
 /* An operator of the engine's registry (engine/op.h) that implements an
  * ONNX operator alone: imported through its description. Binary
- * elementwise ones (f32 set) broadcast as Add does. */
+ * elementwise ones (f32 set) broadcast as Add does; unary ones
+ * (engine/unary.h) keep their input's shape. */
 static const struct opdef *find_registry_op(const char *name, struct opdef *tmp,
                                             uint32_t *kind)
 {
 	const struct dnnq_op_def *def = dnnq_op_find_onnx(name);
-	if (!def || !def->f32 || def->min_inputs != 2 || def->max_inputs != 2)
+	if (def && dnnq_unary_fn(def))
+		*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_unary, 1, 1, 1 };
+	else if (def && def->f32 && def->min_inputs == 2 && def->max_inputs == 2)
+		*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_binary, 2, 2, 1 };
+	else
 		return NULL;
-	*tmp = (struct opdef){ def->onnx, DNNQ_IR_ENGINE, op_binary, 2, 2, 1 };
 	*kind = def->kind;
 	return tmp;
 }
@@ -1540,30 +2225,86 @@ static int emit(struct nctx *c, const struct opdef *d, size_t index)
 	return 0;
 }
 
+/* The node's input and output counts fit [min_in, max_in] and [1, max_out]. */
+static int arity(struct nctx *c, unsigned min_in, unsigned max_in, unsigned max_out)
+{
+	const Onnx__NodeProto *np = c->np;
+	if (np->n_input < min_in || np->n_input > max_in)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs (%u to %u expected)", np->n_input, min_in,
+		           max_in);
+	if (np->n_output < 1 || np->n_output > max_out)
+		return bad(c, DNNQ_E_FORMAT, "%zu outputs (1 to %u expected)", np->n_output, max_out);
+	return 0;
+}
+
+/* Whether folding handler f takes the node: its counts fit and the inputs
+ * it needs constant are. */
+static bool foldable(struct nctx *c, const struct imp_fold *f)
+{
+	if (!f || c->np->n_input < f->min_in || c->np->n_input > f->max_in || c->np->n_output != 1)
+		return false;
+	for (size_t i = f->const_from; i < c->nin; i++)
+		if (V(c, i) && !V(c, i)->data)
+			return false;
+	return true;
+}
+
+/* A node the operator table knows; a Reshape (Flatten, Squeeze,
+ * Unsqueeze) of a constant is folded into a constant. */
+static int table_op(struct nctx *c, const struct opdef *d, uint32_t kind)
+{
+	if (!d)
+		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator");
+	int rc = arity(c, d->min_in, d->max_in, d->max_out);
+	if (rc)
+		return rc;
+	c->node.op = d->op;
+	c->node.kind = kind;
+	c->node.group = 1;
+	c->node.strides[0] = c->node.strides[1] = 1;
+	c->node.dilations[0] = c->node.dilations[1] = 1;
+	c->node.alpha = 1.0f;
+	c->node.clip_min = -INFINITY;
+	c->node.clip_max = INFINITY;
+	if ((rc = d->fn(c)))
+		return rc;
+	if (c->node.op == DNNQ_IR_RESHAPE && c->alias < 0 && V(c, 0)->data)
+		return imp_fold_data(c, V(c, 0));
+	return 0;
+}
+
+/* What the importer settled without a node, for the report. */
+static int settled(struct nctx *c)
+{
+	const char *op = S(c->np->op_type);
+	if (c->alias >= 0)
+		return imp_settled(c->m, c->name, op, c->merged ? DNNQ_IR_MERGED : DNNQ_IR_NOOP);
+	if (c->constant >= 0 && strcmp(op, "Constant"))
+		return imp_settled(c->m, c->name, op, DNNQ_IR_FOLDED);
+	return 0;
+}
+
 int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 {
 	if (!np) {
 		imp_problem(m, DNNQ_E_FORMAT, "node %zu is empty", index);
 		return 0;
 	}
-	struct nctx c = { .m = m, .np = np, .alias = -1, .constant = -1 };
+	struct nctx c = { .m = m, .np = np, .index = index, .alias = -1, .constant = -1 };
 	imp_node_name(m, index, c.name);
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
 	struct opdef reg;
 	uint32_t kind = 0;
 	const struct opdef *d = find_op(op, &reg, &kind);
+	const struct imp_fold *f = imp_fold_find(op);
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "operator domain '%.60s' is not supported", dom);
-	else if (!d)
+	else if (!d && !f)
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "unsupported operator");
-	else if (np->n_input < d->min_in || np->n_input > d->max_in)
-		rc = bad(&c, DNNQ_E_FORMAT, "%zu inputs (%u to %u expected)", np->n_input,
-		         d->min_in, d->max_in);
-	else if (np->n_output < 1 || np->n_output > d->max_out)
-		rc = bad(&c, DNNQ_E_FORMAT, "%zu outputs (1 to %u expected)", np->n_output,
-		         d->max_out);
+	else if (!d)
+		rc = arity(&c, f->min_in, f->max_in, 1);
 	if (rc)
 		return outputs_unknown(&c);
 	c.nin = np->n_input;
@@ -1575,15 +2316,11 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	for (size_t i = 0; i < c.nin; i++)
 		if (c.in[i] >= 0 && !m->known[c.in[i]])
 			return outputs_unknown(&c);
-	c.node.op = d->op;
-	c.node.kind = kind;
-	c.node.group = 1;
-	c.node.strides[0] = c.node.strides[1] = 1;
-	c.node.dilations[0] = c.node.dilations[1] = 1;
-	c.node.alpha = 1.0f;
-	c.node.clip_min = -INFINITY;
-	c.node.clip_max = INFINITY;
-	rc = d->fn(&c);
+	rc = foldable(&c, f) ? f->fn(&c) : IMP_NOT_FOLDED;
+	if (rc == IMP_NOT_FOLDED)
+		rc = table_op(&c, d, kind);
+	if (!rc)
+		rc = settled(&c);
 	if (rc == DNNQ_E_NOMEM)
 		return rc;
 	if (rc)

@@ -17,6 +17,11 @@ void dnnq_ir_free(struct dnnq_ir *ir)
 		free(ir->nodes[i].name);
 		free(ir->nodes[i].op_type);
 	}
+	for (size_t i = 0; i < ir->nremoved; i++) {
+		free(ir->removed[i].name);
+		free(ir->removed[i].op_type);
+	}
+	free(ir->removed);
 	free(ir->values);
 	free(ir->nodes);
 	free(ir->inputs);
@@ -40,6 +45,11 @@ int32_t *dnnq_ir_readers(const struct dnnq_ir *ir)
 	return r;
 }
 
+bool dnnq_ir_matmul_is_gemm(const struct dnnq_ir_value *a, const struct dnnq_ir_value *b)
+{
+	return b->data && b->ndim == 2 && a->batched && a->ndim >= 2 && a->ndim != 4;
+}
+
 size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch)
 {
 	size_t n = 1;
@@ -60,7 +70,7 @@ const char *dnnq_ir_op_name(enum dnnq_ir_op op)
 		"conv", "gemm", "batchnorm", "relu", "leakyrelu", "clip", "sigmoid", "tanh",
 		"hardsigmoid", "hardswish", "maxpool", "avgpool", "gavgpool", "add", "mul", "sum",
 		"concat", "reshape", "softmax", "quantize", "dequantize", "qlinearconv",
-		"qlinearmatmul", "convinteger", "matmulinteger", "dynquant", "engine",
+		"qlinearmatmul", "convinteger", "matmulinteger", "dynquant", "cast", "engine",
 	};
 	return (unsigned)op < DNNQ_IR_OP_COUNT ? name[op] : "?";
 }
@@ -69,4 +79,10 @@ const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt)
 {
 	static const char *const name[] = { "float32", "uint8", "int8", "int32", "int64" };
 	return (unsigned)dt < sizeof name / sizeof name[0] ? name[dt] : "?";
+}
+
+const char *dnnq_ir_settled_name(enum dnnq_ir_settled how)
+{
+	static const char *const name[] = { "folded", "removed", "merged" };
+	return (unsigned)how < sizeof name / sizeof name[0] ? name[how] : "?";
 }

@@ -77,6 +77,8 @@ struct dnnq_model_node *add_node1(struct lower *L, enum dnnq_node_kind kind, con
 int add_tensor(struct lower *L, const char *name, struct dnnq_qtensor **t);
 /* An f32 tensor [n] of data; its id, or a negative status. */
 int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n);
+/* An s32 tensor [n] of data (gather's indices); its id, or a negative status. */
+int add_s32_tensor(struct lower *L, const char *name, const int32_t *data, size_t n);
 /* A constant [n] in the precision of the node being lowered: f32, or u8
  * (add_u8_constant); its ref. */
 int add_constant(struct lower *L, const char *name, const float *data, size_t n, int32_t *ref);
@@ -87,6 +89,9 @@ int add_constant_nd(struct lower *L, const char *name, const float *data, uint32
  * stored + 128) with parameters qp (the zero point in that storage). */
 int add_q8_constant(struct lower *L, const char *name, const void *data, bool s8, uint32_t ndim,
                     const int64_t *dims, const struct dnnq_qparams *qp, int32_t *ref);
+/* An f32 constant of shape dims (ndim) whatever the node's precision; its ref. */
+int add_f32_constant(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                     const int64_t *dims, int32_t *ref);
 /* A u8 constant [n] (scalar: n = 1) quantized with its own min/max; its ref. */
 int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
                     int32_t *ref);
@@ -122,6 +127,12 @@ int const_int(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int64_t 
  * uint8 with the zero point + 128). */
 int act_qparams(struct lower *L, const struct dnnq_ir_node *n, uint32_t si, uint32_t zi,
                 enum dnnq_ir_dtype dt, struct dnnq_qparams *qp);
+/* Whether Quantize/DequantizeLinear n has per-axis parameters (a scale of
+ * more than one element). */
+bool per_axis(const struct lower *L, const struct dnnq_ir_node *n);
+/* The parameters of integers of dtype dt kept as they are: scale 1, int8
+ * stored as uint8 + 128. */
+struct dnnq_qparams raw_qp(enum dnnq_ir_dtype dt);
 static inline bool qp_eq(const struct dnnq_qparams *a, const struct dnnq_qparams *b)
 {
 	return a->scale == b->scale && a->zero_point == b->zero_point &&
@@ -143,10 +154,15 @@ int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
 /* lower-ops.c: lowers IR node j (and marks what it fuses done). */
 int lower_node(struct lower *L, size_t j);
 
-/* lower-xfmr.c: the registry's transformer and reduction operators
- * (DNNQ_IR_ENGINE nodes of kinds without an f32 function), and a Softmax
- * along an axis the int8 softmax kind does not take (fp32). */
-int lower_xfmr(struct lower *L, size_t j);
+/* lower-xfmr.c: the registry's transformer and reduction operators (rows
+ * of lower-ops.c's by_kind: transpose, matmul, reduce_mean / sum / max,
+ * logsoftmax, layernorm), and a Softmax along an axis the int8 softmax
+ * kind does not take (fp32). */
+int lower_transpose(struct lower *L, size_t j);
+int lower_matmul(struct lower *L, size_t j);
+int lower_reduce(struct lower *L, size_t j);
+int lower_logsoftmax(struct lower *L, size_t j);
+int lower_layernorm(struct lower *L, size_t j);
 /* The registry's matmul of a (input 0's value) and b (b_value, b_const: a
  * constant added in ONNX's layout): its node, NCHW operand bits set. */
 struct dnnq_model_node *matmul_node(struct lower *L, const struct dnnq_ir_node *n, int32_t a,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/unary.h"
 #include "onnx/lower-internal.h"
 
 #define NODE(j) (&L->ir->nodes[j])
@@ -59,6 +60,18 @@ int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
 	mn->out_dtype = DNNQ_DTYPE_U8;
 	L->v[out].u8 = ref;
 	L->v[out].qp = qp;
+	return DNNQ_OK;
+}
+
+/* Node mn (value ref) produces n's output in its input's quantization (an
+ * int8 node that moves or takes the max of bytes), or f32 in fp32. */
+static int input_qp_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+                        struct dnnq_model_node *mn, int32_t ref)
+{
+	if (L->fp32)
+		return act_out(L, n, out, mn, ref);
+	L->v[out].u8 = ref;
+	L->v[out].qp = L->v[n->inputs[0]].qp;
 	return DNNQ_OK;
 }
 
@@ -367,24 +380,39 @@ static int permute_cols(struct lower *L, const struct lval *lv, void *w, size_t 
 	return DNNQ_OK;
 }
 
+/* A matrix product's A: an activation of rank >= 2 whose last axis (k)
+ * is multiplied, the leading dims being rows (the engine's FC); a 4-D one
+ * only when its NHWC and NCHW orders agree. */
+static int matmul_a(struct lower *L, const struct dnnq_ir_node *n, int32_t a, size_t k)
+{
+	const struct dnnq_ir_value *av = lval_ir(L, a);
+	if (av->ndim < 2 || !av->batched || (av->ndim == 4 && !same_order(av)) ||
+	    (size_t)av->dims[av->ndim - 1] != k)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "A '%s' of rank %u, last dim %lld%s: want "
+		                 "a batched [N, ..., %zu] activation (4-D only with C or H and W "
+		                 "1)", av->name, av->ndim, av->ndim ? (long long)av->dims[av->ndim - 1]
+		                 : 0LL, av->batched ? "" : " (no batch)", k);
+	return DNNQ_OK;
+}
+
 static int lower_gemm(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
 	int rc = check_inputs(L, n, 3, 1u << 2);
 	if (rc)
 		return rc;
-	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[1]);
+	const struct dnnq_ir_value *bv = lval_ir(L, n->inputs[1]);
 	if (n->trans_a)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "transA = 1");
-	if (av->ndim != 2 || !av->batched || bv->ndim != 2)
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "A of rank %u%s, B of rank %u: want a "
-		                 "batched [N, K] A and a 2-D B", av->ndim,
-		                 av->batched ? "" : " (no batch)", bv->ndim);
-	size_t k = (size_t)av->dims[1];
+	if (bv->ndim != 2)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "B of rank %u: want a 2-D B", bv->ndim);
+	size_t k = (size_t)(n->trans_b ? bv->dims[1] : bv->dims[0]);
 	size_t nn = (size_t)(n->trans_b ? bv->dims[0] : bv->dims[1]);
-	if ((size_t)(n->trans_b ? bv->dims[1] : bv->dims[0]) != k || !k || !nn)
-		return lower_err(L, n, DNNQ_E_SHAPE, "A has %zu columns, B is [%lld, %lld] (transB %d)",
-		                 k, (long long)bv->dims[0], (long long)bv->dims[1], n->trans_b);
+	if ((rc = matmul_a(L, n, n->inputs[0], k)))
+		return rc;
+	if (!k || !nn)
+		return lower_err(L, n, DNNQ_E_SHAPE, "B is [%lld, %lld]", (long long)bv->dims[0],
+		                 (long long)bv->dims[1]);
 	const struct lval *la = &L->v[n->inputs[0]];
 	if (la->perm && (size_t)(la->pc * la->ph * la->pw) != k)
 		return lower_err(L, n, DNNQ_E_SHAPE, "flattened input: %lld x %lld x %lld != %zu",
@@ -395,7 +423,7 @@ static int lower_gemm(struct lower *L, size_t j)
 	struct qweights q = { 0 };
 	struct chain ch;
 	int32_t x, ref;
-	bool dyn = L->o->dynamic && !L->fp32;
+	bool dyn = (L->o->dynamic || n->dynamic) && !L->fp32;
 	if ((rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
 		return rc;
 	if (!(w = malloc(nn * k * sizeof *w)) || !(bias = calloc(nn, sizeof *bias))) {
@@ -519,25 +547,64 @@ static int lower_bn(struct lower *L, size_t j)
 static int lower_activation(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
+	static const enum dnnq_activation_kind kinds[] = {
+		[DNNQ_IR_RELU] = DNNQ_ACT_RELU, [DNNQ_IR_LEAKYRELU] = DNNQ_ACT_LEAKY_RELU,
+		[DNNQ_IR_CLIP] = DNNQ_ACT_CLIP, [DNNQ_IR_SIGMOID] = DNNQ_ACT_SIGMOID,
+		[DNNQ_IR_TANH] = DNNQ_ACT_TANH, [DNNQ_IR_HARDSIGMOID] = DNNQ_ACT_HARD_SIGMOID,
+		[DNNQ_IR_HARDSWISH] = DNNQ_ACT_HARD_SWISH,
+	};
 	int32_t ref;
 	int rc;
-	enum dnnq_activation_kind k;
-	float p[4] = { 0 };
-	switch (n->op) {
-	case DNNQ_IR_RELU:        k = DNNQ_ACT_RELU; break;
-	case DNNQ_IR_LEAKYRELU:   k = DNNQ_ACT_LEAKY_RELU; p[0] = n->alpha; break;
-	case DNNQ_IR_CLIP:        k = DNNQ_ACT_CLIP; p[2] = n->clip_min; p[3] = n->clip_max; break;
-	case DNNQ_IR_SIGMOID:     k = DNNQ_ACT_SIGMOID; break;
-	case DNNQ_IR_TANH:        k = DNNQ_ACT_TANH; break;
-	case DNNQ_IR_HARDSIGMOID: k = DNNQ_ACT_HARD_SIGMOID; p[0] = n->alpha; p[1] = n->beta; break;
-	default:                  k = DNNQ_ACT_HARD_SWISH; break;
-	}
 	struct dnnq_model_node *mn = simple(L, n, DNNQ_NODE_ACTIVATION, 0, &ref, &rc);
 	if (!mn)
 		return rc;
-	mn->op = k;
-	memcpy(mn->params, p, sizeof p);
+	mn->op = kinds[n->op];
+	if ((rc = map_attrs(L, n, mn)))   /* params: alpha, beta, clip min and max */
+		return rc;
 	return act_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* A 1-D pooling's node: its input reshaped to [N, C, L, 1]. */
+static struct dnnq_model_node *pool1d_input(struct lower *L, const struct dnnq_ir_node *n,
+                                            const struct dnnq_ir_value *xv, int32_t *ref,
+                                            int *rc)
+{
+	static const enum dnnq_node_kind kinds[] = {
+		[DNNQ_IR_MAXPOOL] = DNNQ_NODE_MAXPOOL, [DNNQ_IR_AVGPOOL] = DNNQ_NODE_AVGPOOL,
+	};
+	int32_t x, x4;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	if ((*rc = need_act(L, n, n->inputs[0], &x)))
+		return NULL;
+	tname(nm, n->name, ":2d");
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, x, &x4);
+	if (mn) {
+		mn->ndim = 4;
+		memcpy(mn->dims, xv->dims, 3 * sizeof *xv->dims);
+		mn->dims[3] = 1;
+		mn = add_node1(L, kinds[n->op], n->name, x4, ref);
+	}
+	if (!mn)
+		*rc = DNNQ_E_NOMEM;
+	return mn;
+}
+
+/* Node output ref (set as n's output, a rank the output value lacks: a
+ * 1-D pooling's [N, C, L', 1], a scalar Gather's) reshaped, a view, to the
+ * output value's dims, the same element order. */
+static int reshape_output(struct lower *L, const struct dnnq_ir_node *n, int32_t ref)
+{
+	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int32_t y;
+	tname(nm, n->name, ":view");
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, ref, &y);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = yv->ndim;
+	memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
+	*(L->fp32 ? &L->v[n->outputs[0]].f32 : &L->v[n->outputs[0]].u8) = y;
+	return DNNQ_OK;
 }
 
 static int lower_pool(struct lower *L, size_t j)
@@ -547,41 +614,24 @@ static int lower_pool(struct lower *L, size_t j)
 		[DNNQ_IR_MAXPOOL] = DNNQ_NODE_MAXPOOL, [DNNQ_IR_AVGPOOL] = DNNQ_NODE_AVGPOOL,
 		[DNNQ_IR_GAVGPOOL] = DNNQ_NODE_GAVGPOOL,
 	};
-	if (n->op != DNNQ_IR_GAVGPOOL) {
-		for (int i = 0; i < 2; i++)
-			if (n->kernel[i] < 1 || n->kernel[i] > 65536 || n->strides[i] < 1 ||
-			    n->strides[i] > 65536 || n->dilations[i] < 0 || n->dilations[i] > 65536)
-				return lower_err(L, n, DNNQ_E_RANGE, "kernel %lldx%lld strides %lldx%lld: want"
-				                 " 1..65536", (long long)n->kernel[0], (long long)n->kernel[1],
-				                 (long long)n->strides[0], (long long)n->strides[1]);
-		for (int i = 0; i < 4; i++)
-			if (n->pads[i] < 0 || n->pads[i] > 65536)
-				return lower_err(L, n, DNNQ_E_RANGE, "pads[%d] = %lld", i, (long long)n->pads[i]);
-	}
 	int32_t ref;
-	int rc;
-	struct dnnq_model_node *mn = simple(L, n, kinds[n->op], 4, &ref, &rc);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	/* 1-D: [N, C, L] is, in memory, the NHWC image [N, C, L, 1] (H = C, W = L,
+	 * one channel): reshaped there and back, pooled over W */
+	bool one_d = xv->ndim == 3 && n->op != DNNQ_IR_GAVGPOOL;
+	struct dnnq_model_node *mn = one_d ? pool1d_input(L, n, xv, &ref, &rc)
+	                                   : simple(L, n, kinds[n->op], 4, &ref, &rc);
 	if (!mn)
 		return rc;
-	if (n->op != DNNQ_IR_GAVGPOOL) {
-		int32_t g[10] = {
-			(int32_t)n->kernel[0], (int32_t)n->kernel[1], (int32_t)n->strides[0],
-			(int32_t)n->strides[1], (int32_t)n->pads[0], (int32_t)n->pads[1],
-			(int32_t)n->pads[2], (int32_t)n->pads[3],
-			n->dilations[0] > 0 ? (int32_t)n->dilations[0] : 1,
-			n->dilations[1] > 0 ? (int32_t)n->dilations[1] : 1,
-		};
-		memcpy(mn->pool, g, sizeof g);
-		mn->ceil_mode = n->ceil_mode;
-		mn->count_include_pad = n->count_include_pad;
-	}
-	if (n->op == DNNQ_IR_MAXPOOL && !L->fp32) {
-		/* the max is taken in the input's quantization */
-		L->v[n->outputs[0]].u8 = ref;
-		L->v[n->outputs[0]].qp = L->v[n->inputs[0]].qp;
-		return DNNQ_OK;
-	}
-	return act_out(L, n, n->outputs[0], mn, ref);
+	if ((rc = map_attrs(L, n, mn)))   /* the geometry, ceil_mode, count_include_pad */
+		return rc;
+	/* the max is taken in the input's quantization */
+	rc = n->op == DNNQ_IR_MAXPOOL ? input_qp_out(L, n, n->outputs[0], mn, ref)
+	                              : act_out(L, n, n->outputs[0], mn, ref);
+	return rc || !one_d ? rc : reshape_output(L, n, ref);
 }
 
 /* ---- Add, Mul, Sum ---- */
@@ -684,6 +734,19 @@ static int lower_binary(struct lower *L, size_t j)
 	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
+/* An elementwise registry operator: a unary one (engine/unary.h) reads its
+ * activation as it is, whatever the layout; a binary one broadcasts. */
+static int lower_elementwise(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	if (!dnnq_unary_fn(dnnq_op_get(n->kind)))
+		return lower_binary(L, j);
+	int32_t ref;
+	int rc;
+	struct dnnq_model_node *mn = simple(L, n, n->kind, 0, &ref, &rc);
+	return mn ? act_out(L, n, n->outputs[0], mn, ref) : rc;
+}
+
 /* Sum and Concat: 1..16 activations. */
 static int lower_multi(struct lower *L, size_t j)
 {
@@ -709,19 +772,16 @@ static int lower_multi(struct lower *L, size_t j)
 		L->v[n->outputs[0]] = L->v[n->inputs[0]];
 		return DNNQ_OK;
 	}
-	uint32_t axis = 0;
-	if (n->op == DNNQ_IR_CONCAT) {
-		if (n->axis < 1 || n->axis >= (int64_t)x0->ndim)
-			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld: want 1..%u (not the batch)",
-			                 (long long)n->axis, x0->ndim - 1);
-		axis = engine_axis(x0, (uint32_t)n->axis);
-	}
+	if (n->op == DNNQ_IR_CONCAT && (n->axis < 1 || n->axis >= (int64_t)x0->ndim))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld: want 1..%u (not the batch)",
+		                 (long long)n->axis, x0->ndim - 1);
 	struct dnnq_model_node *mn = add_node(L, n->op == DNNQ_IR_SUM ? DNNQ_NODE_ELTWISE
 	                                      : DNNQ_NODE_CONCAT, n->name, &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
 	mn->op = DNNQ_ELTWISE_SUM;
-	mn->axis = axis;
+	if ((rc = map_attrs(L, n, mn)))   /* concat: the axis in the engine's layout */
+		return rc;
 	mn->ninputs = n->ninputs;
 	memcpy(mn->inputs, in, n->ninputs * sizeof *in);
 	return act_out(L, n, n->outputs[0], mn, ref);
@@ -843,12 +903,137 @@ static int lower_softmax(struct lower *L, size_t j)
 
 /* ---- QuantizeLinear, DequantizeLinear ---- */
 
+/* ---- per-axis QuantizeLinear / DequantizeLinear of an activation ---- */
+
+/* The per-axis parameters of Q/DQ node n on x (its scale input 1, zero
+ * point input 2 as floats, zeros when absent) as f32 constants shaped to
+ * broadcast along the axis in the engine's layout. */
+static int axis_params(struct lower *L, const struct dnnq_ir_node *n, int32_t x, int32_t *sref,
+                       int32_t *zref)
+{
+	const struct dnnq_ir_value *xv = lval_ir(L, x);
+	float *sc = NULL, *zf = NULL;
+	int64_t *z = NULL;
+	size_t ns = 0, nz = 0;
+	int rc = const_f32(L, n, n->inputs[1], 0, &sc, &ns);
+	if (rc)
+		return rc;
+	if (n->axis < (xv->batched ? 1 : 0) || n->axis >= (int64_t)xv->ndim ||
+	    (size_t)xv->dims[n->axis] != ns) {
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "per-axis parameters: %zu scales along axis "
+		               "%lld of '%s' (rank %u)%s", ns, (long long)n->axis, xv->name, xv->ndim,
+		               xv->batched && n->axis == 0 ? ": not along the batch" : "");
+		goto out;
+	}
+	if (!(zf = calloc(ns, sizeof *zf))) {
+		rc = nomem(L);
+		goto out;
+	}
+	if (n->ninputs > 2 && n->inputs[2] >= 0) {
+		if ((rc = const_int(L, n, n->inputs[2], &z, &nz)))
+			goto out;
+		if (nz != ns) {
+			rc = lower_err(L, n, DNNQ_E_SHAPE, "%zu zero points for %zu scales", nz, ns);
+			goto out;
+		}
+		for (size_t i = 0; i < ns; i++)
+			zf[i] = (float)z[i];
+	}
+	for (size_t i = 0; i < ns && !rc; i++)
+		if (!(sc[i] > 0 && isfinite(sc[i])))
+			rc = lower_err(L, n, DNNQ_E_RANGE, "scale[%zu] = %g: must be finite and positive",
+			               i, sc[i]);
+	if (rc)
+		goto out;
+	uint32_t a = engine_axis(xv, (uint32_t)n->axis), nd = xv->ndim - a;
+	int64_t d[DNNQ_MAX_DIMS];
+	for (uint32_t i = 0; i < nd; i++)
+		d[i] = i ? 1 : (int64_t)ns;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":scale");
+	if (!(rc = add_f32_constant(L, nm, sc, nd, d, sref))) {
+		tname(nm, n->name, ":zero_point");
+		rc = add_f32_constant(L, nm, zf, nd, d, zref);
+	}
+out:
+	free(sc);
+	free(zf);
+	free(z);
+	return rc;
+}
+
+/* An fp32 node of registry kind `name` on a and b; *ref its value. */
+static int f32_binary(struct lower *L, const struct dnnq_ir_node *n, const char *name,
+                      const char *suffix, int32_t a, int32_t b, int32_t *ref)
+{
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, suffix);
+	bool fp32 = L->fp32;
+	L->fp32 = true;
+	struct dnnq_model_node *mn = add_node(L, dnnq_op_find(name)->kind, nm, ref);
+	L->fp32 = fp32;
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ninputs = 2;
+	mn->inputs[0] = a;
+	mn->inputs[1] = b;
+	return DNNQ_OK;
+}
+
+/* y = saturate(round(x / scale[c]) + zero_point[c]): fp32 div, round_add
+ * (exact integers), then a quantize with scale 1 that saturates them. */
+static int lower_quantize_axis(struct lower *L, const struct dnnq_ir_node *n)
+{
+	int32_t x = n->inputs[0], y = n->outputs[0], f, s, z, t, ref;
+	int rc;
+	if ((rc = need_f32(L, n, x, &f)) || (rc = axis_params(L, n, x, &s, &z)) ||
+	    (rc = f32_binary(L, n, "div", ":div", f, s, &t)) ||
+	    (rc = f32_binary(L, n, "round_add", ":round", t, z, &t)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, t, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_CONVERT_QUANTIZE;
+	set_out_qp(mn, &L->qp[y]);
+	L->v[y].u8 = ref;
+	L->v[y].qp = L->qp[y];
+	return DNNQ_OK;
+}
+
+/* y = (x - zero_point[c]) * scale[c] on x's integers: a dequantize with
+ * scale 1, then fp32 sub and mul (exact, then ONNX's one rounding). */
+static int lower_dequantize_axis(struct lower *L, const struct dnnq_ir_node *n)
+{
+	int32_t x = n->inputs[0], u, f, s, z, t, ref;
+	int rc;
+	if ((rc = need_u8(L, n, x, &u)))
+		return rc;
+	if (L->v[x].qp.scale != 1)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' holds no integers as they are (scale "
+		                 "%g): per-axis dequantization", lval_ir(L, x)->name, L->v[x].qp.scale);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":int");
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, nm, u, &f);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_CONVERT_DEQUANTIZE;
+	if ((rc = axis_params(L, n, x, &s, &z)) ||
+	    (rc = f32_binary(L, n, "sub", ":sub", f, z, &t)) ||
+	    (rc = f32_binary(L, n, "mul", ":mul", t, s, &ref)))
+		return rc;
+	L->v[n->outputs[0]].f32 = ref;
+	L->v[n->outputs[0]].f32_onnx = false;
+	return DNNQ_OK;
+}
+
 static int lower_quantize(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
 	int rc = check_input(L, n, 0, false);
 	if (rc)
 		return rc;
+	if (per_axis(L, n))
+		return lower_quantize_axis(L, n);
 	int32_t x = n->inputs[0], y = n->outputs[0], ref;
 	struct lval *lx = &L->v[x];
 	struct dnnq_qparams qp = L->qp[y];
@@ -906,6 +1091,8 @@ static int lower_dequantize(struct lower *L, size_t j)
 	int32_t x = n->inputs[0], y = n->outputs[0], ref;
 	if (is_const(L, x))
 		return DNNQ_OK;  /* a weight: its readers dequantize it (const_f32) */
+	if (per_axis(L, n))
+		return lower_dequantize_axis(L, n);
 	if ((rc = need_u8(L, n, x, &ref)))
 		return rc;
 	if (!qp_eq(&L->v[x].qp, &L->qp[y]))
@@ -914,6 +1101,31 @@ static int lower_dequantize(struct lower *L, size_t j)
 		                 lval_ir(L, x)->name, L->v[x].qp.scale, L->v[x].qp.zero_point);
 	L->v[y].u8 = ref;
 	L->v[y].qp = L->v[x].qp;
+	return DNNQ_OK;
+}
+
+/* Cast of integers to float: the integers as they are (convert cast: an
+ * s32 sum, or a u8 tensor whose storage is the ONNX integer, + 128 for
+ * int8), in the engine's layout. */
+static int lower_cast(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	int32_t x = n->inputs[0], in, ref;
+	struct dnnq_qparams qp = raw_qp(lval_ir(L, x)->dtype);
+	if (L->v[x].s32 >= 0)
+		in = L->v[x].s32;
+	else if ((rc = need_u8(L, n, x, &in)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_CONVERT_CAST;
+	set_out_qp(mn, &qp);
+	L->v[n->outputs[0]].f32 = ref;
+	L->v[n->outputs[0]].f32_onnx = false;
 	return DNNQ_OK;
 }
 
@@ -1171,8 +1383,9 @@ static int lower_qlinearconv(struct lower *L, size_t j)
 	return rc;
 }
 
-/* QLinearMatMul of any rank, or of an activation b (xfmr): the registry's
- * matmul on the u8 tensors (int8 stored + 128), per-tensor parameters. */
+/* QLinearMatMul that is no GEMM (dnnq_ir_matmul_is_gemm: an activation b,
+ * a b not 2-D, a 4-D a): the registry's matmul on the u8 tensors (int8
+ * stored + 128), per-tensor parameters. */
 static int lower_qlinearmatmul_nd(struct lower *L, const struct dnnq_ir_node *n)
 {
 	int32_t in[2], ref, b = n->inputs[3];
@@ -1204,13 +1417,12 @@ static int lower_qlinearmatmul(struct lower *L, size_t j)
 	int rc = check_inputs(L, n, 9, 1u << 2 | 1u << 5 | 1u << 7 | 1u << 8);
 	if (rc)
 		return rc;
-	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[3]);
-	if (av->ndim != 2 || bv->ndim != 2 || !bv->data)
+	const struct dnnq_ir_value *bv = lval_ir(L, n->inputs[3]);
+	if (!dnnq_ir_matmul_is_gemm(lval_ir(L, n->inputs[0]), bv))   /* the registry's matmul */
 		return lower_qlinearmatmul_nd(L, n);
-	if (av->ndim != 2 || !av->batched || bv->ndim != 2 || bv->dims[0] != av->dims[1])
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "a of rank %u, b of rank %u: want a batched"
-		                 " [N, K] a and a [K, M] constant b", av->ndim, bv->ndim);
 	size_t k = (size_t)bv->dims[0], nn = (size_t)bv->dims[1];
+	if ((rc = matmul_a(L, n, n->inputs[0], k)))
+		return rc;
 	const struct lval *la = &L->v[n->inputs[0]];
 	if (la->perm && (size_t)(la->pc * la->ph * la->pw) != k)
 		return lower_err(L, n, DNNQ_E_SHAPE, "flattened input: %zu elements", k);
@@ -1257,10 +1469,10 @@ static int lower_integer(struct lower *L, size_t j)
 	const struct lval *la = &L->v[n->inputs[0]];
 	if (conv) {
 		rc = conv_shapes(L, n, n->inputs[0], n->inputs[1], &cout, &cig, &kh, &kw);
-	} else if (av->ndim != 2 || !av->batched || bv->ndim != 2 || bv->dims[0] != av->dims[1]) {
-		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "a of rank %u, b of rank %u: want a batched"
-		               " [N, K] a and a [K, M] constant b", av->ndim, bv->ndim);
-	} else {
+	} else if (bv->ndim != 2) {
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "b of rank %u: want a [K, M] constant b",
+		               bv->ndim);
+	} else if (!(rc = matmul_a(L, n, n->inputs[0], (size_t)bv->dims[0]))) {
 		cout = bv->dims[1];
 		cig = bv->dims[0];
 	}
@@ -1307,6 +1519,217 @@ static int lower_integer(struct lower *L, size_t j)
 	return rc;
 }
 
+/* ---- vision: the registry kinds of engine/ops/ ---- */
+
+/* Resize, Upsample: H and W of a 4-D image, in the input's quantization. */
+static int lower_resize(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
+	int32_t ref;
+	int rc;
+	struct dnnq_model_node *mn = simple(L, n, n->kind, 4, &ref, &rc);
+	if (!mn)
+		return rc;
+	mn->op = n->mode;
+	mn->params[0] = n->scales[0];
+	mn->params[1] = n->scales[1];
+	mn->ndim = 2;
+	mn->dims[0] = yv->dims[2];
+	mn->dims[1] = yv->dims[3];
+	return input_qp_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* ConvTranspose: the weight reordered from ONNX's cin x cout / group x kh
+ * x kw to cout x cin / group x kh x kw (output channels first: the rows
+ * quantized per channel), quantized to s8 (int8) or kept f32; the bias
+ * f32. */
+static int lower_convtranspose(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 3, 4);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *wv = lval_ir(L, n->inputs[1]), *yv = lval_ir(L, n->outputs[0]);
+	size_t cin = (size_t)wv->dims[0], cog = (size_t)wv->dims[1], cout = (size_t)yv->dims[1];
+	size_t taps = (size_t)(wv->dims[2] * wv->dims[3]), cig = cin / (size_t)n->group, nw, nb;
+	float *w = NULL, *b = NULL, *wr = NULL;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int wid, bid = -1;
+	int32_t ref;
+	if ((rc = const_f32(L, n, n->inputs[1], cin * cog * taps, &w, &nw)))
+		return rc;
+	if (!(wr = malloc(nw * sizeof *wr))) {
+		free(w);
+		return nomem(L);
+	}
+	for (size_t ci = 0; ci < cin; ci++)
+		for (size_t co = 0; co < cog; co++)
+			memcpy(wr + ((ci / cig * cog + co) * cig + ci % cig) * taps,
+			       w + (ci * cog + co) * taps, taps * sizeof *w);
+	tname(nm, n->name, ":w");
+	int64_t wd[4] = { (int64_t)cout, (int64_t)cig, wv->dims[2], wv->dims[3] };
+	wid = L->fp32 ? add_f32_tensor(L, nm, wr, nw) : add_weight_tensor(L, nm, wr, cout,
+	                                                                   cig * taps, 4, wd);
+	free(w);
+	free(wr);
+	if (wid < 0)
+		return wid;
+	if (n->inputs[2] >= 0) {
+		if ((rc = const_f32(L, n, n->inputs[2], cout, &b, &nb)))
+			return rc;
+		tname(nm, n->name, ":b");
+		bid = add_f32_tensor(L, nm, b, nb);
+		free(b);
+		if (bid < 0)
+			return bid;
+	}
+	struct dnnq_model_node *mn = simple(L, n, n->kind, 4, &ref, &rc);
+	if (!mn)
+		return rc;
+	mn->weight = wid;
+	mn->bias = bid;
+	mn->cin = (uint32_t)cin;
+	mn->cout = (uint32_t)cout;
+	mn->groups = (uint32_t)n->group;
+	mn->kernel[0] = (uint32_t)n->kernel[0];
+	mn->kernel[1] = (uint32_t)n->kernel[1];
+	mn->ndim = 2;
+	mn->dims[0] = yv->dims[2];
+	mn->dims[1] = yv->dims[3];
+	if ((rc = map_attrs(L, n, mn)))
+		return rc;
+	return act_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* One slice or pad node (engine/remap.h) of n's input producing IR value
+ * out, node name name: per ONNX axis i, start[i] and step[i], moved to the
+ * engine's layout; in the input's quantization. */
+static int remap_node(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+                      const char *name, const int64_t *start, const int64_t *step)
+{
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, out);
+	int32_t x, ref;
+	int rc;
+	if (L->v[n->inputs[0]].perm)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s' is a flattened NCHW tensor",
+		                 xv->name);
+	if (!xv->batched || xv->ndim < 1 || xv->ndim > DNNQ_MAX_DIMS)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s': want a batched activation of "
+		                 "rank 1..%d", xv->name, DNNQ_MAX_DIMS);
+	if ((rc = need_act(L, n, n->inputs[0], &x)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, name, x, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = n->mode;
+	mn->params[0] = n->value;
+	mn->ndim = xv->ndim;
+	engine_dims(yv, mn->dims);
+	for (uint32_t i = 0; i < xv->ndim; i++) {
+		uint32_t e = engine_axis(xv, i);
+		mn->starts[e] = start[i];
+		mn->steps[e] = step[i];
+	}
+	return input_qp_out(L, n, out, mn, ref);
+}
+
+/* Slice and Pad: one remap node; Split: one slice node per output read. */
+static int lower_remap(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc || !n->split)
+		return rc ? rc : remap_node(L, n, n->outputs[0], n->name, n->starts, n->steps);
+	int64_t start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < DNNQ_IR_MAX_DIMS; i++)
+		step[i] = 1;
+	if (n->axis < 0 || n->axis >= DNNQ_IR_MAX_DIMS)
+		return lower_err(L, n, DNNQ_E_RANGE, "axis %lld", (long long)n->axis);
+	for (uint32_t k = 0; k < n->noutputs; k++) {
+		const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[k]);
+		if (L->nreaders[n->outputs[k]] &&
+		    (rc = remap_node(L, n, n->outputs[k], yv->name, start, step)))
+			return rc;
+		start[n->axis] += yv->dims[n->axis];
+	}
+	return DNNQ_OK;
+}
+
+/* Gather: a gather node on the engine's axis with the indices an s32
+ * tensor; a scalar index drops the axis through a view, where the
+ * engine's element order is the ONNX one (not 4-D, or the channels of
+ * 4-D). */
+static int lower_gather(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 2, 0);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	bool scalar = yv->ndim < xv->ndim;
+	if (n->axis < 1 || n->axis >= (int64_t)xv->ndim || !xv->batched || L->v[n->inputs[0]].perm ||
+	    (scalar && ((xv->ndim == 4 && n->axis != 1) || yv->ndim == 4)))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld of '%s' (rank %u)%s",
+		                 (long long)n->axis, xv->name, xv->ndim, scalar ? " with a scalar "
+		                 "index: the engine's layout would reorder the result" : "");
+	int64_t *idx;
+	size_t cnt;
+	if ((rc = const_int(L, n, n->inputs[1], &idx, &cnt)))
+		return rc;
+	int32_t *i32 = malloc((cnt ? cnt : 1) * sizeof *i32);
+	int64_t dim = xv->dims[n->axis];
+	for (size_t k = 0; i32 && k < cnt; k++)
+		i32[k] = (int32_t)(idx[k] < 0 ? idx[k] + dim : idx[k]);
+	for (size_t k = 0; i32 && !rc && k < cnt; k++)
+		if (i32[k] < 0 || i32[k] >= dim)
+			rc = lower_err(L, n, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld "
+			               "elements", k, (long long)idx[k], (long long)n->axis, (long long)dim);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":indices");
+	int tid = rc ? rc : i32 ? add_s32_tensor(L, nm, i32, cnt) : nomem(L);
+	free(idx);
+	free(i32);
+	if (tid < 0)
+		return tid;
+	struct dnnq_ir_value g = *xv;          /* the gather's output: input 0's rank */
+	g.dims[n->axis] = (int64_t)cnt;
+	int32_t x, ref;
+	if ((rc = need_act(L, n, n->inputs[0], &x)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, x, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = engine_axis(xv, (uint32_t)n->axis);
+	mn->weight = tid;
+	mn->ndim = xv->ndim;
+	engine_dims(&g, mn->dims);
+	rc = input_qp_out(L, n, n->outputs[0], mn, ref);
+	return rc || !scalar ? rc : reshape_output(L, n, ref);
+}
+
+/* A registry operator: the lowering of its kind by name, elementwise ones
+ * (unary and binary) otherwise. */
+static int lower_engine(struct lower *L, size_t j)
+{
+	static const struct {
+		const char *kind;
+		int (*fn)(struct lower *L, size_t j);
+	} by_kind[] = {
+		{ "resize", lower_resize }, { "convtranspose", lower_convtranspose },
+		{ "slice", lower_remap }, { "pad", lower_remap }, { "gather", lower_gather },
+		{ "transpose", lower_transpose }, { "matmul", lower_matmul },
+		{ "reduce_mean", lower_reduce }, { "reduce_sum", lower_reduce },
+		{ "reduce_max", lower_reduce }, { "logsoftmax", lower_logsoftmax },
+		{ "layernorm", lower_layernorm },
+	};
+	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
+	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)
+		if (!strcmp(def->name, by_kind[i].kind))
+			return by_kind[i].fn(L, j);
+	return lower_elementwise(L, j);
+}
+
 int lower_node(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -1326,9 +1749,7 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_GAVGPOOL:      return lower_pool(L, j);
 	case DNNQ_IR_ADD:
 	case DNNQ_IR_MUL:           return lower_binary(L, j);
-	case DNNQ_IR_ENGINE:
-		return dnnq_op_get(n->kind) && dnnq_op_get(n->kind)->f32 ? lower_binary(L, j)
-		                                                          : lower_xfmr(L, j);
+	case DNNQ_IR_ENGINE:        return lower_engine(L, j);
 	case DNNQ_IR_SUM:
 	case DNNQ_IR_CONCAT:        return lower_multi(L, j);
 	case DNNQ_IR_RESHAPE:       return lower_reshape(L, j);
@@ -1339,6 +1760,7 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_QLINEARMATMUL: return lower_qlinearmatmul(L, j);
 	case DNNQ_IR_CONVINTEGER:
 	case DNNQ_IR_MATMULINTEGER: return lower_integer(L, j);
+	case DNNQ_IR_CAST:          return lower_cast(L, j);
 	case DNNQ_IR_DYNQUANT:
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "DynamicQuantizeLinear: per-call "
 		                 "quantization is only supported inside Gemm (--dynamic)");

@@ -63,8 +63,9 @@ static int xfmr_out(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_m
 }
 
 /* Output engine dim i is input engine dim perm[i]. */
-static int lower_transpose(struct lower *L, const struct dnnq_ir_node *n)
+int lower_transpose(struct lower *L, size_t j)
 {
+	const struct dnnq_ir_node *n = NODE(j);
 	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
 	int32_t in, ref;
 	int rc = xfmr_input(L, n, 0, &in);
@@ -97,8 +98,9 @@ struct dnnq_model_node *matmul_node(struct lower *L, const struct dnnq_ir_node *
 	return mn;
 }
 
-static int lower_matmul(struct lower *L, const struct dnnq_ir_node *n)
+int lower_matmul(struct lower *L, size_t j)
 {
+	const struct dnnq_ir_node *n = NODE(j);
 	int32_t in[2], ref;
 	int rc = xfmr_input(L, n, 0, &in[0]);
 	if (rc || (rc = check_input(L, n, 1, false)))
@@ -124,8 +126,10 @@ static int lower_matmul(struct lower *L, const struct dnnq_ir_node *n)
 
 /* The axes in the engine's layout; without keepdims the kept dims must
  * stay in the output's engine order. */
-static int lower_reduce(struct lower *L, const struct dnnq_ir_node *n, const char *kind)
+int lower_reduce(struct lower *L, size_t j)
 {
+	const struct dnnq_ir_node *n = NODE(j);
+	const char *kind = dnnq_op_get(n->kind)->name;
 	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
 	bool red[DNNQ_MAX_DIMS] = { false };
 	int32_t in, ref;
@@ -178,10 +182,16 @@ int lower_softmax_axis(struct lower *L, size_t j)
 	return lower_softmax_kind(L, NODE(j), "softmax_axis");
 }
 
+int lower_logsoftmax(struct lower *L, size_t j)
+{
+	return lower_softmax_kind(L, NODE(j), "logsoftmax");
+}
+
 /* fp32; the scale and bias in the engine's order of the normalized dims
  * (a 4-D input normalizes C, H, W together: HWC inside). */
-static int lower_layernorm(struct lower *L, const struct dnnq_ir_node *n)
+int lower_layernorm(struct lower *L, size_t j)
 {
+	const struct dnnq_ir_node *n = NODE(j);
 	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
 	int32_t in, ref;
 	int rc = xfmr_input(L, n, 0, &in);
@@ -268,22 +278,4 @@ int lower_reshape_reordered(struct lower *L, const struct dnnq_ir_node *n, int32
 	struct lval ly = { .u8 = f32 ? -1 : ref, .qp = lx.qp, .f32 = f32 ? ref : -1, .s32 = -1 };
 	L->v[n->outputs[0]] = ly;
 	return DNNQ_OK;
-}
-
-int lower_xfmr(struct lower *L, size_t j)
-{
-	const struct dnnq_ir_node *n = NODE(j);
-	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
-	const char *name = def ? def->name : "";
-	if (!strcmp(name, "transpose"))
-		return lower_transpose(L, n);
-	if (!strcmp(name, "matmul"))
-		return lower_matmul(L, n);
-	if (!strncmp(name, "reduce_", 7))
-		return lower_reduce(L, n, name);
-	if (!strcmp(name, "logsoftmax"))
-		return lower_softmax_kind(L, n, name);
-	if (!strcmp(name, "layernorm"))
-		return lower_layernorm(L, n);
-	return lower_err(L, n, DNNQ_E_UNSUPPORTED, "engine operator '%s': no lowering", name);
 }

@@ -19,6 +19,9 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/unary.h"
+#include "engine/remap.h"
+#include "engine/resize.h"
 #include "onnx/ir.h"
 
 struct run {
@@ -38,6 +41,17 @@ static void adims(const struct run *r, int32_t id, int64_t *d)
 static size_t anumel(const struct run *r, int32_t id)
 {
 	return dnnq_ir_numel(&r->ir->values[id], r->batch);
+}
+
+/* A matrix product's A of rank >= 2 as rows x its last dim (MatMul
+ * multiplies the last axis; the leading dims are rows). */
+static void lead_rows(const struct run *r, int32_t id, int64_t d[2])
+{
+	const struct dnnq_ir_value *v = &r->ir->values[id];
+	d[1] = v->dims[v->ndim - 1];
+	d[0] = d[1] ? (int64_t)(anumel(r, id) / (size_t)d[1]) : 0;
+	if (v->ndim == 2)
+		adims(r, id, d);
 }
 
 #define IN(k) (r->buf[n->inputs[k]])
@@ -202,7 +216,7 @@ static void conv_int(const struct run *r, const struct dnnq_ir_node *n, bool qli
 static void gemm_f32(const struct run *r, const struct dnnq_ir_node *n)
 {
 	int64_t a[2], b[2], cd[2] = { 1, 1 };
-	adims(r, n->inputs[0], a);
+	lead_rows(r, n->inputs[0], a);
 	adims(r, n->inputs[1], b);
 	int64_t M = a[n->trans_a], K = a[!n->trans_a], N = b[!n->trans_b];
 	const float *A = IN(0), *B = IN(1), *C = HAS(2) ? IN(2) : NULL;
@@ -229,7 +243,6 @@ static void gemm_f32(const struct run *r, const struct dnnq_ir_node *n)
 		}
 }
 
-/* QLinearMatMul (qlinear; bias input 8) and MatMulInteger. */
 /* A matrix product's shapes: A input ia, B input ib, batch dims broadcast
  * as NumPy's (MatMul, QLinearMatMul and MatMulInteger of any rank >= 2). */
 struct mm {
@@ -307,9 +320,13 @@ static void matmul_int(const struct run *r, const struct dnnq_ir_node *n, bool q
 
 static void pool(const struct run *r, const struct dnnq_ir_node *n)
 {
-	int64_t x[4], y[4];
+	int64_t x[4] = { 0 }, y[4] = { 0 };
 	adims(r, n->inputs[0], x);
 	adims(r, n->outputs[0], y);
+	if (r->ir->values[n->inputs[0]].ndim == 3) {       /* 1-D: H is 1 */
+		x[3] = x[2], y[3] = y[2];
+		x[2] = y[2] = 1;
+	}
 	const float *X = IN(0);
 	float *Y = OUT(0);
 	int64_t H = x[2], W = x[3];
@@ -415,6 +432,22 @@ static void binary(const struct run *r, const struct dnnq_ir_node *n)
 			idx[i] = 0;
 		}
 	}
+}
+
+/* A registry operator: a unary one (engine/unary.h) element by element
+ * with its f32 function, a binary one broadcasting. */
+static void engine_op(const struct run *r, const struct dnnq_ir_node *n)
+{
+	float (*f)(float) = dnnq_unary_fn(dnnq_op_get(n->kind));
+	if (!f) {
+		binary(r, n);
+		return;
+	}
+	size_t total = anumel(r, n->outputs[0]);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	for (size_t e = 0; e < total; e++)
+		y[e] = f(x[e]);
 }
 
 /* prod(dims[0:axis]), dims[axis], prod(dims[axis+1:]) at this batch. */
@@ -631,15 +664,13 @@ static void layernorm(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
-/* A registry operator: binary elementwise ones by their f32 function, the
- * others by kind. */
-static void engine(const struct run *r, const struct dnnq_ir_node *n)
+/* The transformer and reduction kinds of the registry; false for the
+ * others. */
+static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
 	const char *name = def ? def->name : "";
-	if (def && def->f32)
-		binary(r, n);
-	else if (!strcmp(name, "transpose"))
+	if (!strcmp(name, "transpose"))
 		transpose(r, n);
 	else if (!strcmp(name, "matmul"))
 		matmul_f32(r, n);
@@ -649,6 +680,174 @@ static void engine(const struct run *r, const struct dnnq_ir_node *n)
 		softmax(r, n, true);
 	else if (!strcmp(name, "layernorm"))
 		layernorm(r, n);
+	else
+		return false;
+	return true;
+}
+
+/* ---- vision: the registry kinds of engine/ops/ ---------------------------------- */
+
+/* Resize over H and W of NCHW (engine/resize.h's coordinates), in double. */
+static void resize(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[4], yd[4];
+	adims(r, n->inputs[0], xd);
+	adims(r, n->outputs[0], yd);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	size_t ih = (size_t)xd[2], iw = (size_t)xd[3], oh = (size_t)yd[2], ow = (size_t)yd[3];
+	bool linear = DNNQ_RESIZE_INTERP(n->mode) == DNNQ_RESIZE_LINEAR;
+	for (size_t p = 0; p < (size_t)(xd[0] * xd[1]); p++, x += ih * iw)
+		for (size_t i = 0; i < oh; i++) {
+			double sy = dnnq_resize_source(n->mode, i, n->scales[0], ih, oh);
+			size_t y0 = linear ? (size_t)sy : dnnq_resize_nearest(n->mode, sy, ih);
+			size_t y1 = y0 + 1 < ih ? y0 + 1 : y0;
+			double wy = linear ? sy - (double)y0 : 0;
+			for (size_t j = 0; j < ow; j++) {
+				double sx = dnnq_resize_source(n->mode, j, n->scales[1], iw, ow);
+				size_t x0 = linear ? (size_t)sx : dnnq_resize_nearest(n->mode, sx, iw);
+				size_t x1 = x0 + 1 < iw ? x0 + 1 : x0;
+				double wx = linear ? sx - (double)x0 : 0;
+				double t = x[y0 * iw + x0] * (1 - wx) + x[y0 * iw + x1] * wx;
+				double b = x[y1 * iw + x0] * (1 - wx) + x[y1 * iw + x1] * wx;
+				*y++ = (float)(t * (1 - wy) + b * wy);
+			}
+		}
+}
+
+/* ConvTranspose (NCHW, weight C x M / group x kh x kw): each input pixel
+ * scatters its patch, in double. */
+static void convtranspose(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[4], yd[4], wd[4];
+	adims(r, n->inputs[0], xd);
+	adims(r, n->outputs[0], yd);
+	adims(r, n->inputs[1], wd);
+	const float *x = IN(0), *w = IN(1), *b = n->inputs[2] >= 0 ? IN(2) : NULL;
+	int64_t cig = xd[1] / n->group, cog = wd[1], oplane = yd[2] * yd[3];
+	size_t total = anumel(r, n->outputs[0]);
+	double *acc = malloc(total * sizeof *acc);
+	if (!acc)
+		return;
+	for (size_t e = 0; e < total; e++)
+		acc[e] = b ? b[(int64_t)(e / (size_t)oplane) % yd[1]] : 0;
+	for (int64_t img = 0; img < xd[0]; img++)
+		for (int64_t ci = 0; ci < xd[1]; ci++)
+			for (int64_t iy = 0; iy < xd[2]; iy++)
+				for (int64_t ix = 0; ix < xd[3]; ix++) {
+					double v = x[((img * xd[1] + ci) * xd[2] + iy) * xd[3] + ix];
+					for (int64_t co = 0; co < cog; co++)
+						for (int64_t ky = 0; ky < wd[2]; ky++)
+							for (int64_t kx = 0; kx < wd[3]; kx++) {
+								int64_t oy = iy * n->strides[0] - n->pads[0] + ky * n->dilations[0];
+								int64_t ox = ix * n->strides[1] - n->pads[1] + kx * n->dilations[1];
+								if (oy < 0 || oy >= yd[2] || ox < 0 || ox >= yd[3])
+									continue;
+								int64_t m = ci / cig * cog + co;
+								acc[((img * yd[1] + m) * yd[2] + oy) * yd[3] + ox] +=
+									v * w[((ci * cog + co) * wd[2] + ky) * wd[3] + kx];
+							}
+				}
+	for (size_t e = 0; e < total; e++)
+		((float *)OUT(0))[e] = (float)acc[e];
+	free(acc);
+}
+
+/* Slice, Pad, one output of Split: per axis, output index o reads input
+ * index start[i] + step[i] * o (engine/remap.h's rule outside the input). */
+static void remap(const struct run *r, const struct dnnq_ir_node *n, int32_t out,
+                  const int64_t *start, const int64_t *step)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS], idx[DNNQ_IR_MAX_DIMS] = { 0 };
+	uint32_t R = r->ir->values[out].ndim;
+	adims(r, n->inputs[0], xd);
+	adims(r, out, yd);
+	size_t es = dnnq_ir_dtype_size(r->ir->values[out].dtype), total = anumel(r, out);
+	const uint8_t *x = IN(0);
+	uint8_t *y = r->buf[out];
+	for (size_t e = 0; e < total; e++) {
+		int64_t off = 0;
+		bool fill = false;
+		for (uint32_t i = 0; i < R; i++) {
+			int64_t s = start[i] + step[i] * idx[i], m = xd[i];
+			if (s < 0 || s >= m) {
+				if (n->mode == DNNQ_PAD_EDGE)
+					s = s < 0 ? 0 : m - 1;
+				else if (n->mode == DNNQ_PAD_REFLECT)
+					s = m == 1 ? 0 : (s % (2 * m - 2) + 2 * m - 2) % (2 * m - 2);
+				if (n->mode == DNNQ_PAD_REFLECT && s >= m)
+					s = 2 * m - 2 - s;
+				fill |= s < 0 || s >= m;
+			}
+			off = off * m + s;
+		}
+		if (fill)
+			memcpy(y + e * es, &n->value, es);
+		else
+			memcpy(y + e * es, x + (size_t)off * es, es);
+		for (uint32_t i = R; i-- > 0;)
+			if (++idx[i] < yd[i])
+				break;
+			else
+				idx[i] = 0;
+	}
+}
+
+/* Split: output k is Slice of the k-th run along the axis. */
+static void split_outputs(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < DNNQ_IR_MAX_DIMS; i++)
+		step[i] = 1;
+	for (uint32_t k = 0; k < n->noutputs; k++) {
+		remap(r, n, n->outputs[k], start, step);
+		start[n->axis] += r->ir->values[n->outputs[k]].dims[n->axis];
+	}
+}
+
+/* Gather: per outer index, the inner runs the indices name (negative ones
+ * counted from the end). */
+static void gather(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS];
+	const struct dnnq_ir_value *xv = &r->ir->values[n->inputs[0]];
+	const struct dnnq_ir_value *iv = &r->ir->values[n->inputs[1]];
+	adims(r, n->inputs[0], xd);
+	size_t es = dnnq_ir_dtype_size(xv->dtype), outer = 1, inner = es, ni = dnnq_ir_numel(iv, 1);
+	for (int64_t i = 0; i < n->axis; i++)
+		outer *= (size_t)xd[i];
+	for (uint32_t i = (uint32_t)n->axis + 1; i < xv->ndim; i++)
+		inner *= (size_t)xd[i];
+	const uint8_t *x = IN(0);
+	uint8_t *y = OUT(0);
+	int64_t dim = xd[n->axis];
+	for (size_t o = 0; o < outer; o++)
+		for (size_t k = 0; k < ni; k++) {
+			int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)IN(1))[k]
+			                                     : ((const int32_t *)IN(1))[k];
+			memcpy(y + (o * ni + k) * inner, x + (o * (size_t)dim + (size_t)(i < 0 ? i + dim : i)) *
+			       inner, inner);
+		}
+}
+
+/* The registry's kinds that are not binary elementwise operators; false
+ * for those (binary). */
+static bool vision(const struct run *r, const struct dnnq_ir_node *n)
+{
+	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
+	if (def && !strcmp(def->name, "resize"))
+		resize(r, n);
+	else if (def && !strcmp(def->name, "convtranspose"))
+		convtranspose(r, n);
+	else if (def && !strcmp(def->name, "gather"))
+		gather(r, n);
+	else if (def && !strcmp(def->name, "slice") && n->split)
+		split_outputs(r, n);
+	else if (def && (!strcmp(def->name, "slice") || !strcmp(def->name, "pad")))
+		remap(r, n, n->outputs[0], n->starts, n->steps);
+	else
+		return false;
+	return true;
 }
 
 /* ---- the run ----------------------------------------------------------------------- */
@@ -665,7 +864,10 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_MATMULINTEGER: matmul_int(r, n, false); break;
 	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: pool(r, n); break;
 	case DNNQ_IR_ADD: case DNNQ_IR_MUL: binary(r, n); break;
-	case DNNQ_IR_ENGINE: engine(r, n); break;
+	case DNNQ_IR_ENGINE:
+		if (!vision(r, n) && !xfmr(r, n))
+			engine_op(r, n);
+		break;
 	case DNNQ_IR_SUM:
 		total = anumel(r, n->outputs[0]);
 		for (size_t e = 0; e < total; e++) {
@@ -685,6 +887,11 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_QUANTIZE: quantize(r, n, true); break;
 	case DNNQ_IR_DEQUANTIZE: quantize(r, n, false); break;
 	case DNNQ_IR_DYNQUANT: dynquant(r, n); break;
+	case DNNQ_IR_CAST:
+		total = anumel(r, n->outputs[0]);
+		for (size_t e = 0; e < total; e++)
+			((float *)OUT(0))[e] = (float)geti(&r->ir->values[n->inputs[0]], IN(0), e);
+		break;
 	default:
 		total = anumel(r, n->outputs[0]);
 		for (size_t e = 0; e < total; e++)

@@ -32,9 +32,12 @@
 	DNNQ_SUITE(onnx) \
 	DNNQ_SUITE(lower) \
 	DNNQ_SUITE(convert) \
+	DNNQ_SUITE(nodetests) \
 	DNNQ_SUITE(ops) \
 	DNNQ_SUITE(registry) \
-	DNNQ_SUITE(xfmr)
+	DNNQ_SUITE(xfmr) \
+	DNNQ_SUITE(unary) \
+	DNNQ_SUITE(vision)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

@@ -1326,6 +1326,7 @@ START_TEST(lower_fuse_layernorm)
 	int32_t x, gamma, beta, y;
 	struct dnnq_ir *ir = ln_decomposed(false, &x, &gamma, &beta, &y);
 	ck_assert_int_eq(dnnq_ir_fuse_norm(ir), 1);
+	ck_assert_uint_eq(ir->fused[DNNQ_IR_FUSED_LAYERNORM], 1);      /* --report counts it */
 	const struct dnnq_ir_node *ln = &ir->nodes[ir->values[y].producer];
 	ck_assert_int_eq(ln->op, DNNQ_IR_ENGINE);
 	ck_assert_uint_eq(ln->kind, dnnq_op_find("layernorm")->kind);

@@ -2,9 +2,10 @@
  * The operator registry (suite registry): every description is sound;
  * every kind's node round-trips through the .dnnq file with each of its
  * attributes and none of another kind's, and dnnq-inspect ($DNNQ_BINDIR or
- * build/bin) prints it by name; the binary elementwise operators of
- * engine/ops/ (Sub, Div) broadcast and give, on every ISA, the scalar
- * oracle's bytes, which are the float formula's.
+ * build/bin) prints it by name; every binary elementwise operator of
+ * engine/ops/ (Sub, Div, Add, Mul, Pow, Min, Max, PRelu) broadcasts and
+ * gives, on every ISA, the scalar oracle's bytes, which are the float
+ * formula's.
  */
 #include <check.h>
 #include <math.h>
@@ -29,9 +30,9 @@ START_TEST(registry_descriptions)
 	ck_assert_uint_ge(n, DNNQ_NODE_KIND_COUNT + 2);
 	for (size_t i = 0; i < n; i++) {
 		const struct dnnq_op_def *d = all[i];
-		const struct node_ops *ops = d->ops ? d->ops : d->ops_f32;   /* fp32-only kinds */
-		ck_assert_msg(d->name && ops && ops->create && ops->destroy, "kind %u: incomplete",
-		              d->kind);
+		const struct node_ops *o = d->ops ? d->ops : d->ops_f32;   /* fp32 only: no int8 */
+		ck_assert_msg(d->name && o && o->create && o->destroy,
+		              "kind %u: incomplete", d->kind);
 		ck_assert_msg(d->min_inputs >= 1 && d->min_inputs <= d->max_inputs &&
 		              d->max_inputs <= DNNQ_GRAPH_MAX_NODE_INPUTS, "%s: inputs", d->name);
 		ck_assert_ptr_eq(dnnq_op_get(d->kind), d);
@@ -310,16 +311,20 @@ START_TEST(registry_binary_ops_every_isa)
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
 	size_t cap = 3 * 5 * 6 * 40 * 77;
 	uint8_t *a = malloc(cap), *b = malloc(cap), *y = malloc(cap);
-	const char *names[] = { "sub", "div" };
-	for (size_t o = 0; o < 2; o++) {
-		const struct dnnq_op_def *def = dnnq_op_find(names[o]);
-		ck_assert_ptr_nonnull(def);
+	size_t nk, nbin = 0;
+	const struct dnnq_op_def *const *all = dnnq_op_all(&nk);
+	for (size_t o = 0; o < nk; o++) {
+		const struct dnnq_op_def *def = all[o];
+		if (def->ops != &dnnq_binary_ops)
+			continue;
+		nbin++;
 		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 			FOR_EACH_ISA(isa) {
 				struct rng rng = { 0x5eed + i };
 				run_case(def, &cases[i], 3, isa, i % 2 ? &ex : NULL, &rng, a, b, y);
 			}
 	}
+	ck_assert_uint_ge(nbin, 8);   /* sub div add mul pow min max prelu */
 	free(a);
 	free(b);
 	free(y);

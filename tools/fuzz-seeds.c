@@ -16,6 +16,7 @@
 
 #include "calibration/npy.h"
 #include "engine/model.h"
+#include "engine/op.h"
 #include "engine/qtensor.h"
 #include "shm/dnnq_proto.h"
 #include "shm/dnnq_shm.h"
@@ -227,6 +228,36 @@ static void kinds_model(void)
 	seed_write(&s, "kinds.dnnq");
 }
 
+/*
+ * The registry's elementwise kinds: x u8 [1, 3, 8] -> gelu 'g' -> prelu 'p'
+ * (slope: x) -> erf 'e' -> dequantize 'deq', f32; 'g' the second output.
+ */
+static void eltwise_model(void)
+{
+	static const struct dnnq_qparams qx = { 0.05f, 128, 8, false }, qg = { 0.03f, 10, 8, false };
+	static const char *const names[4] = { "g", "p", "e", "deq" };
+	const enum dnnq_node_kind kinds[4] = {
+		(enum dnnq_node_kind)dnnq_op_find("gelu")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("prelu")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("erf")->kind, DNNQ_NODE_CONVERT,
+	};
+	static const int32_t from[4] = { 0, 1, 2, 3 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_U8, .ndim = 3, .dims = { 1, 3, 8 }, .qp = qx },
+		{ .name = "y", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 8 }, .value = 4 },
+		{ .name = "g", .dtype = DNNQ_DTYPE_U8, .ndim = 3, .dims = { 1, 3, 8 }, .qp = qg,
+		  .value = 1 },
+	} };
+	seed_nodes(&s, 4, names, kinds, from);
+	out_qp(&s.n[0], qg.scale, qg.zero_point);
+	s.n[1].ninputs = 2;
+	s.n[1].inputs[1] = 0;
+	out_qp(&s.n[1], 0.02f, 128);
+	out_qp(&s.n[2], 1.0f / 127, 127);
+	s.n[3].op = DNNQ_CONVERT_DEQUANTIZE;
+	seed_write(&s, "eltwise.dnnq");
+}
+
 /* Two serving models, the kinds above and the reshapes. */
 static void models(void)
 {
@@ -243,6 +274,7 @@ static void models(void)
 	kinds_model();
 	reshape_model("reshape-onnx.dnnq", 12, (const int64_t[]){ 1, 0, -1 });
 	reshape_model("reshape-negative.dnnq", 8, (const int64_t[]){ 1, -1, -16 });
+	eltwise_model();
 }
 
 static void qtensor(const char *file, enum dnnq_dtype dt, unsigned precision, bool is_signed,

@@ -24,7 +24,10 @@ Deterministic: fixed seeds, one torch thread, deterministic algorithms.
 """
 
 import argparse
+import functools
 import hashlib
+import io
+import math
 import json
 import os
 import sys
@@ -269,7 +272,21 @@ def np_gemm(a, ins, opset):
     return [f32(y)]
 
 
+def pool_1d_as_2d(fn):
+    """A 1-D pooling (N, C, L) as the 2-D one with H 1; 2-D as it is."""
+    def run(a, ins, opset):
+        if ins[0].ndim != 3:
+            return fn(a, ins, opset)
+        a2 = dict(a, kernel_shape=[1] + list(a["kernel_shape"]),
+                  strides=[1] + list(a.get("strides", [1])),
+                  pads=[0, a.get("pads", [0, 0])[0], 0, a.get("pads", [0, 0])[1]])
+        a2.pop("dilations", None)
+        return [y[:, :, 0] for y in fn(a2, [ins[0][:, :, None]], opset)]
+    return run
+
+
 def np_pool(kind):
+    @pool_1d_as_2d
     def run(a, ins, opset):
         x = f64(ins[0])
         k = list(a["kernel_shape"])
@@ -350,6 +367,184 @@ def np_matmulinteger(a, ins, opset):
     return [acc.astype(np.int32)]
 
 
+# vision: Resize (opsets 10..18) and Upsample (7..9) over H and W of NCHW.
+RS_ROUND = {
+    "round_prefer_floor": lambda x: np.ceil(x - 0.5),
+    "round_prefer_ceil": lambda x: np.floor(x + 0.5),
+    "floor": np.floor,
+    "ceil": np.ceil,
+}
+
+
+def rs_coords(scale, n_in, n_out, mode):
+    """Each output index's source coordinate (ONNX's coordinate_transformation_mode)."""
+    o = np.arange(n_out, dtype=np.float64)
+    if mode in ("half_pixel", "pytorch_half_pixel"):
+        x = (o + 0.5) / scale - 0.5
+        if mode == "pytorch_half_pixel" and n_out == 1:
+            x = np.zeros(1)
+    elif mode == "align_corners":
+        x = o * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros(1)
+    elif mode == "asymmetric":
+        x = o / scale
+    else:                               # tf_half_pixel_for_nearest
+        x = (o + 0.5) / scale
+    return np.clip(x, 0, n_in - 1)
+
+
+def rs_axis(a, axis, scale, n_out, attrs):
+    """Resizes a along axis (nearest or linear) in float64."""
+    n_in = a.shape[axis]
+    x = rs_coords(scale, n_in, n_out, attrs["coord"])
+    if attrs["mode"] == "nearest":
+        i = np.clip(RS_ROUND[attrs["nearest_mode"]](x), 0, n_in - 1).astype(np.int64)
+        return np.take(a, i, axis=axis)
+    lo = np.floor(x).astype(np.int64)
+    hi = np.minimum(lo + 1, n_in - 1)
+    w = (x - lo).reshape([-1 if d == axis else 1 for d in range(a.ndim)])
+    return np.take(a, lo, axis=axis) * (1 - w) + np.take(a, hi, axis=axis) * w
+
+
+def rs_params(a, ins, opset, upsample=False):
+    """(attrs, scales of H and W, output H and W) of a Resize or Upsample."""
+    x = ins[0]
+    attrs = {"mode": a.get("mode", "nearest"),
+             "coord": a.get("coordinate_transformation_mode", "half_pixel"),
+             "nearest_mode": a.get("nearest_mode", "round_prefer_floor")}
+    if upsample or opset < 11:
+        attrs.update(coord="asymmetric", nearest_mode="floor")
+        scales = a["scales"] if upsample and opset < 9 else ins[1]
+        sizes = None
+    else:
+        scales = ins[2] if len(ins) > 2 and ins[2] is not None and np.size(ins[2]) else None
+        sizes = ins[3] if len(ins) > 3 and ins[3] is not None else None
+    if "axes" in a:                     # opset 18: scales or sizes of these axes only
+        def full(v, fill):
+            f = list(fill)
+            for k, ax in enumerate(a["axes"]):
+                f[ax % 4] = v[k]
+            return f
+        scales = None if scales is None else full(scales, [1] * 4)
+        sizes = None if sizes is None else full(sizes, x.shape)
+    attrs["sizes"] = sizes is not None
+    if sizes is not None:
+        out = [int(v) for v in sizes[2:]]
+        sc = [np.float64(np.float32(out[k] / x.shape[2 + k])) for k in range(2)]
+    else:
+        sc = [np.float64(np.float32(v)) for v in scales[2:]]
+        out = [int(np.floor(x.shape[2 + k] * sc[k])) for k in range(2)]
+    return attrs, sc, out
+
+
+def np_resize(a, ins, opset, upsample=False):
+    attrs, sc, out = rs_params(a, ins, opset, upsample)
+    y = f64(ins[0])
+    for k in range(2):
+        y = rs_axis(y, 2 + k, sc[k], out[k], attrs)
+    return [f32(y)]
+
+
+def ct_geometry(a, x, w):
+    """ConvTranspose: strides, dilations, kernel, the full canvas (with the
+    output padding) and the pads [t, l, b, r] (auto_pad, output_shape)."""
+    s, d = a.get("strides", [1, 1]), a.get("dilations", [1, 1])
+    op, k = a.get("output_padding", [0, 0]), w.shape[2:]
+    full = [s[i] * (x.shape[2 + i] - 1) + op[i] + (k[i] - 1) * d[i] + 1 for i in range(2)]
+    pads = list(a.get("pads", [0, 0, 0, 0]))
+    ap = a.get("auto_pad", "NOTSET")
+    want = a.get("output_shape")
+    if want is not None or ap.startswith("SAME"):
+        want = want[-2:] if want is not None else [x.shape[2 + i] * s[i] for i in range(2)]
+        pads = [(full[i % 2] - want[i % 2]) // 2 for i in range(4)]
+    elif ap == "VALID":
+        pads = [0, 0, 0, 0]
+    return s, d, k, full, pads
+
+
+def np_convtranspose(a, ins, opset):
+    x, w = f64(ins[0]), f64(ins[1])
+    s, d, k, full, p = ct_geometry(a, x, w)
+    g, cog = a.get("group", 1), w.shape[1]
+    cig = x.shape[1] // g
+    canvas = np.zeros((x.shape[0], cog * g, full[0], full[1]))
+    for gi in range(g):
+        xs = x[:, gi * cig:(gi + 1) * cig]
+        for ky in range(k[0]):
+            for kx in range(k[1]):
+                canvas[:, gi * cog:(gi + 1) * cog,
+                       ky * d[0]:ky * d[0] + s[0] * (x.shape[2] - 1) + 1:s[0],
+                       kx * d[1]:kx * d[1] + s[1] * (x.shape[3] - 1) + 1:s[1]] += \
+                    np.einsum("nchw,cm->nmhw", xs, w[gi * cig:(gi + 1) * cig, :, ky, kx])
+    y = canvas[:, :, p[0]:full[0] - p[2], p[1]:full[1] - p[3]]
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + f64(ins[2]).reshape(1, -1, 1, 1)
+    return [f32(y)]
+
+
+def sl_params(a, ins, opset, ndim):
+    """Slice's (axis, start, end, step) tuples, attributes (opset < 10) or inputs."""
+    if opset < 10:
+        st, en, ax, sp = a["starts"], a["ends"], a.get("axes"), None
+    else:
+        opt = [ins[k] if len(ins) > k and ins[k] is not None else None for k in (3, 4)]
+        st, en, ax, sp = ins[1], ins[2], opt[0], opt[1]
+    ax = range(len(st)) if ax is None else ax
+    sp = [1] * len(st) if sp is None else sp
+    return [(int(q) % ndim, int(s), int(e), int(p)) for q, s, e, p in zip(ax, st, en, sp)]
+
+
+def np_slice(a, ins, opset):
+    x = ins[0]
+    sl = [slice(None)] * x.ndim
+    for q, s, e, p in sl_params(a, ins, opset, x.ndim):
+        sl[q] = slice(s, e, p)
+    return [x[tuple(sl)]]
+
+
+def split_sizes(a, ins, opset, x):
+    ax = a.get("axis", 0) % x.ndim
+    if opset < 13:
+        sz = a.get("split")
+    else:
+        sz = ins[1] if len(ins) > 1 and ins[1] is not None else None
+    if sz is None:
+        k = a["num_outputs"] if "num_outputs" in a else a["_outputs"]
+        even = -(-x.shape[ax] // k)
+        sz = [even] * (k - 1) + [x.shape[ax] - even * (k - 1)]
+    return ax, [int(v) for v in sz]
+
+
+def np_split(a, ins, opset):
+    ax, sz = split_sizes(a, ins, opset, ins[0])
+    return np.split(ins[0], np.cumsum(sz)[:-1], axis=ax)
+
+
+def pd_params(a, ins, opset, ndim):
+    """Pad's mode, constant and [(begin, end)] per axis."""
+    if opset < 11:
+        p, v, axes = a["pads"], a.get("value", 0.0), None
+    else:
+        p = [int(q) for q in ins[1]]
+        v = float(ins[2]) if len(ins) > 2 and ins[2] is not None else 0.0
+        axes = ins[3] if len(ins) > 3 and ins[3] is not None else None
+    axes = list(range(ndim)) if axes is None else [int(q) % ndim for q in axes]
+    n = len(axes)
+    be = [(0, 0)] * ndim
+    for k, q in enumerate(axes):
+        be[q] = (int(p[k]), int(p[n + k]))
+    return a.get("mode", "constant"), v, be
+
+
+def np_pad(a, ins, opset):
+    x = f64(ins[0])
+    mode, v, be = pd_params(a, ins, opset, x.ndim)
+    pos = [(max(b, 0), max(e, 0)) for b, e in be]
+    y = np.pad(x, pos, mode="constant", constant_values=v) if mode == "constant" \
+        else np.pad(x, pos, mode=mode)
+    crop = tuple(slice(-min(b, 0), y.shape[i] + min(e, 0)) for i, (b, e) in enumerate(be))
+    return [f32(y[crop])]
+
+
 NP_OPS = {
     "Conv": np_conv,
     "Gemm": np_gemm,
@@ -372,6 +567,18 @@ NP_OPS = {
     "Mul": lambda a, i, o: [f32(f64(i[0]) * f64(i[1]))],
     "Sum": lambda a, i, o: [f32(sum(f64(t) for t in i))],
     "Concat": lambda a, i, o: [np.concatenate(i, axis=a["axis"])],
+    # eltwise
+    "Sqrt": lambda a, i, o: [f32(np.sqrt(f64(i[0])))],
+    "Reciprocal": lambda a, i, o: [f32(1 / f64(i[0]))],
+    "Neg": lambda a, i, o: [f32(-f64(i[0]))],
+    "Abs": lambda a, i, o: [f32(np.abs(f64(i[0])))],
+    "Exp": lambda a, i, o: [f32(np.exp(f64(i[0])))],
+    "Log": lambda a, i, o: [f32(np.log(f64(i[0])))],
+    "Erf": lambda a, i, o: [f32(np.vectorize(math.erf)(f64(i[0])))],
+    "Pow": lambda a, i, o: [f32(np.power(f64(i[0]), f64(i[1])))],
+    "Min": lambda a, i, o: [f32(functools.reduce(np.minimum, [f64(t) for t in i]))],
+    "Max": lambda a, i, o: [f32(functools.reduce(np.maximum, [f64(t) for t in i]))],
+    "PRelu": lambda a, i, o: [f32(np.where(f64(i[0]) < 0, f64(i[0]) * f64(i[1]), f64(i[0])))],
     "Flatten": lambda a, i, o: [i[0].reshape(int(np.prod(i[0].shape[:a.get("axis", 1)])), -1)],
     "Reshape": lambda a, i, o: [np_reshape(i[0], i[1])],
     "Squeeze": np_squeeze,
@@ -388,6 +595,16 @@ NP_OPS = {
     "ConvInteger": np_convinteger,
     "MatMulInteger": np_matmulinteger,
     "DynamicQuantizeLinear": lambda a, i, o: list(dynamic_quantize(i[0])),
+    "Cast": lambda a, i, o: [np.asarray(i[0]).astype(np.float32)],
+    # vision
+    "Resize": np_resize,
+    "Upsample": lambda a, i, o: np_resize(a, i, o, upsample=True),
+    "ConvTranspose": np_convtranspose,
+    "Slice": np_slice,
+    "Split": np_split,
+    "Pad": np_pad,
+    "GlobalMaxPool": lambda a, i, o: [i[0].max(axis=tuple(range(2, i[0].ndim)), keepdims=True)],
+    "Gather": lambda a, i, o: [np.take(i[0], i[1], axis=a.get("axis", 0))],
 }
 
 
@@ -465,7 +682,8 @@ def run_graph(model, feeds, table, to_native, from_native):
             env[node.output[0]] = to_native(numpy_helper.to_array(node_attrs(node)["value"]))
             continue
         ins = [env[i] if i else None for i in node.input]
-        outs = table[node.op_type](node_attrs(node), ins, opset)
+        # _outputs: the node's output count (an even Split's)
+        outs = table[node.op_type](dict(node_attrs(node), _outputs=len(node.output)), ins, opset)
         for name, v in zip(node.output, outs):
             if name:
                 env[name] = v
@@ -523,6 +741,7 @@ def t_gemm(a, ins, opset):
 
 
 def t_pool(kind):
+    @pool_1d_as_2d
     def run(a, ins, opset):
         x = ins[0].double()
         p = list(a.get("pads", [0, 0, 0, 0]))
@@ -664,6 +883,76 @@ def t_dynquant(a, ins, opset):
     return [y, s, z]
 
 
+def t_resize(a, ins, opset, upsample=False):
+    """torch's interpolate where it has ONNX's mode, else torch gathers on
+    the shared coordinates."""
+    attrs, sc, out = rs_params(a, ins, opset, upsample)
+    x = ins[0].double()
+    if attrs["mode"] == "linear" and attrs["coord"] in ("align_corners", "pytorch_half_pixel"):
+        how = {"size": out} if attrs["sizes"] else \
+            {"scale_factor": tuple(sc), "recompute_scale_factor": False}
+        return [F.interpolate(x, mode="bilinear", align_corners=attrs["coord"] == "align_corners",
+                              **how).float()]
+    if attrs["mode"] == "nearest" and attrs["coord"] == "asymmetric" and \
+            attrs["nearest_mode"] == "floor":
+        return [F.interpolate(x, size=out, scale_factor=None, mode="nearest").float()]
+    for k in range(2):
+        n_in = x.shape[2 + k]
+        c = torch.from_numpy(rs_coords(sc[k], n_in, out[k], attrs["coord"]))
+        if attrs["mode"] == "nearest":
+            i = torch.from_numpy(RS_ROUND[attrs["nearest_mode"]](c.numpy())).long()
+            x = torch.index_select(x, 2 + k, torch.clamp(i, 0, n_in - 1))
+            continue
+        lo = torch.floor(c).long()
+        hi = torch.clamp(lo + 1, max=n_in - 1)
+        w = (c - lo.double()).reshape([-1 if d == 2 + k else 1 for d in range(4)])
+        x = torch.index_select(x, 2 + k, lo) * (1 - w) + torch.index_select(x, 2 + k, hi) * w
+    return [x.float()]
+
+
+def t_convtranspose(a, ins, opset):
+    """torch's conv_transpose2d without padding, then the output padding
+    and the (maybe asymmetric) crop."""
+    x, w = ins[0].double(), ins[1].double()
+    s, d, k, full, p = ct_geometry(a, x, w)
+    y = F.conv_transpose2d(x, w, None, stride=s, groups=a.get("group", 1), dilation=d)
+    y = F.pad(y, (0, full[1] - y.shape[3], 0, full[0] - y.shape[2]))
+    y = y[:, :, p[0]:full[0] - p[2], p[1]:full[1] - p[3]]
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + ins[2].double().reshape(1, -1, 1, 1)
+    return [y.float()]
+
+
+def t_slice(a, ins, opset):
+    """Python's slice.indices and torch.index_select."""
+    x = ins[0]
+    for q, s, e, p in sl_params(a, [v.numpy() if v is not None else None for v in ins],
+                                opset, x.dim()):
+        idx = list(range(*slice(s, e, p).indices(x.shape[q])))
+        x = torch.index_select(x, q, torch.tensor(idx, dtype=torch.long))
+    return [x]
+
+
+def t_pad(a, ins, opset):
+    """torch's F.pad: constant on any axis (negative pads crop), reflect and
+    replicate on the last two."""
+    x = ins[0].double()
+    mode, v, be = pd_params(a, [t.numpy() if t is not None else None for t in ins], opset,
+                            x.dim())
+    flat = [q for b, e in reversed(be) for q in (b, e)]
+    if mode == "constant":
+        return [F.pad(x, flat, value=v).float()]
+    assert all(b == 0 and e == 0 for b, e in be[:-2]), "torch pads only H and W so"
+    return [F.pad(x, flat[:4], mode="reflect" if mode == "reflect" else "replicate").float()]
+
+
+def t_gather(x, idx, axis):
+    """index_select on the indices counted from the end where negative."""
+    flat = torch.where(idx < 0, idx + x.shape[axis], idx).reshape(-1)
+    y = torch.index_select(x, axis, flat)
+    return y.reshape(x.shape[:axis] + idx.shape + x.shape[axis + 1:])
+
+
 T_OPS = {
     "Conv": t_conv,
     "Gemm": t_gemm,
@@ -684,6 +973,19 @@ T_OPS = {
     "Div": lambda a, i, o: [(i[0].double() / i[1].double()).float()],
     "Mul": lambda a, i, o: [(i[0].double() * i[1].double()).float()],
     "Sum": lambda a, i, o: [torch.stack([t.double() for t in i]).sum(0).float()],
+    # eltwise
+    "Sqrt": lambda a, i, o: [torch.sqrt(i[0].double()).float()],
+    "Reciprocal": lambda a, i, o: [torch.reciprocal(i[0].double()).float()],
+    "Neg": lambda a, i, o: [torch.neg(i[0])],
+    "Abs": lambda a, i, o: [torch.abs(i[0])],
+    "Exp": lambda a, i, o: [torch.exp(i[0].double()).float()],
+    "Log": lambda a, i, o: [torch.log(i[0].double()).float()],
+    "Erf": lambda a, i, o: [torch.erf(i[0].double()).float()],
+    "Pow": lambda a, i, o: [torch.pow(i[0].double(), i[1].double()).float()],
+    "Min": lambda a, i, o: [functools.reduce(torch.minimum, [t.double() for t in i]).float()],
+    "Max": lambda a, i, o: [functools.reduce(torch.maximum, [t.double() for t in i]).float()],
+    "PRelu": lambda a, i, o: [torch.where(i[0] < 0, i[0].double() * i[1].double(),
+                                          i[0].double()).float()],
     "Concat": lambda a, i, o: [torch.cat(i, a["axis"])],
     "Flatten": lambda a, i, o: [torch.flatten(i[0], a.get("axis", 1))],
     "Reshape": t_reshape,
@@ -700,6 +1002,19 @@ T_OPS = {
     "ConvInteger": t_convinteger,
     "MatMulInteger": t_matmulinteger,
     "DynamicQuantizeLinear": t_dynquant,
+    "Cast": lambda a, i, o: [i[0].to(torch.float32)],
+    # vision
+    "Resize": t_resize,
+    "Upsample": lambda a, i, o: t_resize(a, i, o, upsample=True),
+    "ConvTranspose": t_convtranspose,
+    "Slice": t_slice,
+    "Split": lambda a, i, o: list(torch.split(i[0], split_sizes(
+        a, [t.numpy() if t is not None else None for t in i], o, i[0].numpy())[1],
+        split_sizes(a, [None], 11, i[0].numpy())[0])),
+    "Pad": t_pad,
+    "GlobalMaxPool": lambda a, i, o: [torch.amax(i[0], dim=tuple(range(2, i[0].dim())),
+                                                 keepdim=True)],
+    "Gather": lambda a, i, o: [t_gather(i[0], i[1], a.get("axis", 0) % i[0].dim())],
 }
 
 
@@ -931,6 +1246,13 @@ def fp32_cases(c):
     c.add("matmul_const", "fp32", [node("MatMul", ["x", "B"], ["y"])],
           [("x", u(r, [2, 16], -1, 1))], {"B": nrm(r, (16, 8))}, ["y"])
 
+    # a transformer's linear layer: [batch, sequence, hidden] by constant weights, + bias
+    r = c.rng("matmul_3d_const")
+    c.add("matmul_3d_const", "fp32",
+          [node("MatMul", ["x", "B"], ["t"]), node("Add", ["t", "bias"], ["y"])],
+          [("x", u(r, [2, 5, 16], -1, 1))], {"B": nrm(r, (16, 8)), "bias": nrm(r, (8,))},
+          ["y"])
+
     def unary(name, op, lo, hi, opset=OPSET, extra_inits=None, extra_ins=(), **attrs):
         r = c.rng(name)
         x = u(r, [2, 3, 4, 4], lo, hi)
@@ -1004,6 +1326,170 @@ def fp32_cases(c):
     binary("div_perchannel", "Div", const=lambda r: u(r, (3, 1, 1), 0.5, 2))
     binary("div_scalar", "Div", const=lambda r: np.float32(6.0))
     binary("concat_axis1", "Concat", x2shape=[2, 2, 4, 4])
+    # eltwise: the registry's unary operators (engine/unary.h) and binary ones
+    unary("sqrt", "Sqrt", 0.01, 4)
+    unary("reciprocal", "Reciprocal", 0.25, 4)
+    unary("neg", "Neg", -2, 2)
+    unary("abs", "Abs", -2, 2)
+    unary("exp", "Exp", -3, 2)
+    unary("log", "Log", 0.05, 8)
+    unary("erf", "Erf", -3, 3)
+    binary("pow_square", "Pow", const=lambda r: np.float32(2.0))
+    binary("pow_cube_perchannel", "Pow", const=lambda r: np.array([3, 1, 2], np.float32)
+           .reshape(3, 1, 1))
+    binary("min_two", "Min", x2shape=[2, 3, 4, 4])
+    binary("min_scalar", "Min", const=lambda r: np.float32(0.25))
+    binary("max_three", "Max", x2shape=[2, 3, 4, 4], n=3)
+    binary("min_four", "Min", x2shape=[2, 1, 4, 4], n=4)
+    binary("max_broadcast", "Max", x2shape=[2, 3, 1, 4])
+    binary("max_perchannel", "Max", const=lambda r: nrm(r, (3, 1, 1), 0.5))
+    binary("prelu_perchannel", "PRelu", const=lambda r: u(r, (3, 1, 1), 0.05, 0.5))
+    binary("prelu_scalar", "PRelu", const=lambda r: np.float32(0.2))
+    r = c.rng("pow_sqrt")   # x^0.5 of a positive x
+    c.add("pow_sqrt", "fp32", [node("Pow", ["x", "e"], ["y"])], [("x", u(r, X, 0.1, 3))],
+          {"e": np.float32(0.5)}, ["y"])
+    r = c.rng("pow_two")    # a positive base, any exponent
+    c.add("pow_two", "fp32", [node("Pow", ["x", "e"], ["y"])],
+          [("x", u(r, X, 0.2, 2)), ("e", u(r, X, -2, 2))], {}, ["y"])
+    r = c.rng("pow_int_exponent")   # opset 12+: an int64 exponent
+    c.add("pow_int_exponent", "fp32", [node("Pow", ["x", "e"], ["y"])],
+          [("x", u(r, X, -2, 2))], {"e": np.array([3], np.int64)}, ["y"])
+    r = c.rng("min_one")
+    c.add("min_one", "fp32", [node("Relu", ["x"], ["r"]), node("Min", ["r"], ["y"])],
+          [("x", u(r, X, -1, 1))], {}, ["y"])
+    fusion_cases(c)
+    # vision: Concat on H, W and the last axis of 3-D (the engine's axis moves with NHWC)
+    for name, xs, ys, axis in (("concat_axis2", [2, 3, 4, 4], [2, 3, 2, 4], 2),
+                               ("concat_axis3", [2, 3, 4, 4], [2, 3, 4, 5], -1),
+                               ("concat_3d_last", [2, 5, 3], [2, 5, 4], 2)):
+        r = c.rng(name)
+        c.add(name, "fp32", [node("Concat", ["x", "x2"], ["y"], axis=axis)],
+              [("x", u(r, xs, -1, 1)), ("x2", u(r, ys, -2, 2))], {}, ["y"])
+
+    # vision: Resize (scales or sizes; every mode) and Upsample
+    def resize(name, xshape=(2, 3, 4, 5), scales=None, sizes=None, opset=OPSET, op="Resize",
+               **attrs):
+        r = c.rng(name)
+        inits, ins = {}, ["x"]
+        if op == "Upsample" and opset >= 9 or op == "Resize" and opset < 11:
+            inits["s"], ins = np.array(scales, np.float32), ["x", "s"]
+        elif op == "Resize":
+            inits["roi"] = np.array([], np.float32)
+            inits["s"] = np.array(scales if scales is not None else [], np.float32)
+            ins = ["x", "roi", "s"]
+            if sizes is not None:
+                inits["z"] = np.array(sizes, np.int64)
+                ins.append("z")
+        else:
+            attrs["scales"] = [float(v) for v in scales]
+        c.add(name, "fp32", [node(op, ins, ["y"], **attrs)], [("x", u(r, list(xshape), -1, 1))],
+              inits, ["y"], opset=opset)
+
+    x2 = [1, 1, 2, 2]
+    resize("resize_nearest_x2", scales=x2, mode="nearest", nearest_mode="floor",
+           coordinate_transformation_mode="asymmetric")
+    resize("resize_nearest_half_pixel", scales=[1, 1, 1.5, 2.5], mode="nearest")
+    resize("resize_nearest_prefer_ceil", scales=[1, 1, 1.5, 0.6], mode="nearest",
+           nearest_mode="round_prefer_ceil")
+    resize("resize_nearest_ceil_tf", scales=[1, 1, 1.75, 1.5], mode="nearest",
+           nearest_mode="ceil", coordinate_transformation_mode="tf_half_pixel_for_nearest")
+    resize("resize_nearest_sizes", sizes=[2, 3, 7, 3], mode="nearest",
+           coordinate_transformation_mode="align_corners")
+    resize("resize_linear_half_pixel", scales=x2, mode="linear")
+    resize("resize_linear_pytorch", scales=[1, 1, 2, 0.5], mode="linear",
+           coordinate_transformation_mode="pytorch_half_pixel")
+    resize("resize_linear_align_corners", sizes=[2, 3, 8, 9], mode="linear",
+           coordinate_transformation_mode="align_corners")
+    resize("resize_linear_asymmetric", scales=[1, 1, 0.5, 1.5], mode="linear",
+           coordinate_transformation_mode="asymmetric")
+    resize("resize_opset10", scales=x2, opset=10, mode="nearest")
+    resize("upsample_opset9", scales=[1, 1, 2, 3], opset=9, op="Upsample", mode="nearest")
+    resize("upsample_opset7_linear", scales=[1, 1, 2, 2], opset=7, op="Upsample",
+           mode="linear")
+
+    # vision: ConvTranspose
+    def convt(name, xshape=(2, 4, 3, 4), wshape=(4, 3, 2, 2), bias=True, **attrs):
+        r = c.rng(name)
+        inits, ins = {"W": nrm(r, wshape)}, ["x", "W"]
+        if bias:
+            inits["B"], ins = nrm(r, (wshape[1] * attrs.get("group", 1),), 0.1), ins + ["B"]
+        c.add(name, "fp32", [node("ConvTranspose", ins, ["y"], **attrs)],
+              [("x", u(r, list(xshape), -1, 1))], inits, ["y"])
+
+    convt("convt_k2s2", strides=[2, 2])
+    convt("convt_k3s2_pads_outpad", wshape=(4, 3, 3, 3), strides=[2, 2], pads=[1, 1, 1, 1],
+          output_padding=[1, 1])
+    convt("convt_groups_dilation", wshape=(4, 2, 3, 2), group=2, dilations=[2, 1],
+          pads=[1, 0, 0, 1], bias=False)
+    convt("convt_output_shape", wshape=(4, 3, 3, 3), strides=[2, 2], output_shape=[5, 7])
+    convt("convt_same_upper", wshape=(4, 2, 4, 4), strides=[2, 2], auto_pad="SAME_UPPER")
+
+    # vision: Slice, Split, Pad
+    BIG = np.iinfo(np.int64).max
+
+    def movement(name, op, xshape, inits, ins, outs=("y",), opset=OPSET, **attrs):
+        r = c.rng(name)
+        c.add(name, "fp32", [node(op, ["x"] + ins, list(outs), **attrs)],
+              [("x", u(r, list(xshape), -1, 1))], {k: np.asarray(v) for k, v in inits.items()},
+              list(outs), opset=opset)
+
+    def i64(*v):
+        return np.array(v, np.int64)
+
+    movement("slice_hw", "Slice", [2, 3, 6, 7], {"s": i64(1, 2), "e": i64(5, -1), "a": i64(2, 3)},
+             ["s", "e", "a"])
+    movement("slice_neg_steps", "Slice", [2, 3, 6, 7],
+             {"s": i64(-1, 2), "e": i64(-BIG, 0), "a": i64(3, 1), "p": i64(-2, -1)},
+             ["s", "e", "a", "p"])
+    movement("slice_channels_clamped", "Slice", [2, 5, 4, 4],
+             {"s": i64(1), "e": i64(BIG), "a": i64(1), "p": i64(2)}, ["s", "e", "a", "p"])
+    movement("slice_batch_kept_3d", "Slice", [2, 5, 9],
+             {"s": i64(0, 2), "e": i64(BIG, 8), "a": i64(0, -1), "p": i64(1, 3)},
+             ["s", "e", "a", "p"])
+    movement("slice_opset9", "Slice", [2, 3, 6, 7], {}, [], opset=9, starts=[0, 1],
+             ends=[2, 100], axes=[1, 2])
+    movement("split_opset11", "Split", [2, 3, 4, 4], {}, [], outs=("y0", "y1"), opset=11,
+             axis=1, split=[1, 2])
+    movement("split_input_w", "Split", [2, 3, 4, 7], {"z": i64(2, 3, 2)}, ["z"],
+             outs=("y0", "y1", "y2"), axis=3)
+    movement("split_equal_h", "Split", [2, 3, 6, 4], {}, [], outs=("y0", "y1"), axis=-2)
+    movement("pad_constant_hw", "Pad", [2, 3, 4, 5],
+             {"p": i64(0, 0, 1, 2, 0, 0, 2, 1), "v": np.float32(0.5)}, ["p", "v"])
+    movement("pad_reflect", "Pad", [2, 3, 4, 5], {"p": i64(0, 0, 2, 1, 0, 0, 1, 3)}, ["p"],
+             mode="reflect")
+    movement("pad_edge", "Pad", [2, 3, 4, 5], {"p": i64(0, 0, 3, 1, 0, 0, 1, 2)}, ["p"],
+             mode="edge")
+    movement("pad_channels_crop", "Pad", [2, 3, 4, 5], {"p": i64(0, 1, 0, -1, 0, 2, -1, 0)},
+             ["p"])
+    movement("pad_opset2", "Pad", [2, 3, 4, 5], {}, [], opset=2, pads=[0, 0, 1, 1, 0, 0, 1, 1],
+             value=-1.0)
+    movement("pad_3d", "Pad", [2, 4, 6], {"p": i64(0, 1, 2, 0, 2, 1), "v": np.float32(-0.25)},
+             ["p", "v"])
+
+    movement("gather_channels", "Gather", [2, 5, 3, 4], {"i": i64(4, 0, -1, 2, 2)}, ["i"],
+             axis=1)
+    movement("gather_w_neg", "Gather", [2, 3, 4, 6], {"i": np.array([-6, 5, 1], np.int32)},
+             ["i"], axis=-1)
+    movement("gather_scalar_channel", "Gather", [2, 5, 3, 4], {"i": np.int64(-2)}, ["i"],
+             axis=1)
+    movement("gather_scalar_3d", "Gather", [2, 7, 6], {"i": np.int64(3)}, ["i"], axis=2)
+
+    # vision: 1-D pooling, GlobalMaxPool
+    pool("maxpool_1d", "MaxPool", [2, 3, 11], kernel_shape=[3], strides=[2], pads=[1, 1])
+    pool("maxpool_1d_ceil", "MaxPool", [2, 4, 10], kernel_shape=[3], strides=[2], ceil_mode=1)
+    pool("avgpool_1d_cip", "AveragePool", [2, 3, 9], kernel_shape=[4], strides=[1],
+         pads=[2, 2], count_include_pad=1)
+    pool("avgpool_1d", "AveragePool", [2, 5, 8], kernel_shape=[2], strides=[2])
+    pool("globalmaxpool", "GlobalMaxPool", [2, 3, 5, 6])
+    pool("globalmaxpool_1d", "GlobalMaxPool", [2, 3, 7])
+    # BatchNormalization standalone (not after a Conv): the elementwise-linear kind
+    r = c.rng("batchnorm_standalone")
+    c.add("batchnorm_standalone", "fp32",
+          [node("Relu", ["x"], ["r"]), node("BatchNormalization", ["r", "g", "b", "m", "v"],
+                                            ["y"], epsilon=1e-3)],
+          [("x", u(r, [2, 3, 4, 5], -1, 2))],
+          {"g": u(r, (3,), 0.5, 2), "b": nrm(r, (3,)), "m": nrm(r, (3,)),
+           "v": u(r, (3,), 0.2, 1)}, ["y"])
 
     # Layout-sensitive chains: an NCHW flatten feeding a Gemm.
     def head(name, mid_nodes, mid_inits, gemm_k, tail=None):
@@ -1076,8 +1562,6 @@ def fp32_cases(c):
                                  node("Softmax", ["s"], ["p"], axis=-1),
                                  node("MatMul", ["p", "v"], ["y"])],
          [("q", [2, 2, 5, 4], -1, 1), ("k", [2, 2, 4, 5], -1, 1), ("v", [2, 2, 5, 4], -1, 1)])
-    xfmr("matmul_3d_const", [node("MatMul", ["a", "W"], ["y"])], [("a", [2, 5, 8], -1, 1)],
-         {"W": lambda r: nrm(r, (8, 6))})
     xfmr("matmul_broadcast", [node("MatMul", ["a", "b"], ["y"])],
          [("a", [2, 3, 5, 8], -1, 1), ("b", [2, 1, 8, 4], -1, 1)])
     xfmr("softmax_axis1_4d", [node("Softmax", ["x"], ["y"], axis=1)],
@@ -1122,6 +1606,50 @@ def fp32_cases(c):
           ["y"])
 
 
+def fusion_cases(c):
+    """torch 1.13 exports of the activations onnx/fuse.c fuses, each after a
+    convolution: the importer must fuse them (suite onnx checks which) and
+    match the unfused NumPy reference."""
+    import io
+    import torch.nn as nn
+
+    class Act(nn.Module):
+        def __init__(self, fn):
+            super().__init__()
+            self.conv, self.fn = nn.Conv2d(3, 4, 3, padding=1), fn
+
+        def forward(self, x):
+            return self.fn(self.conv(x))
+
+    acts = {
+        "fuse_hardswish_clip": lambda x: x * F.relu6(x + 3) / 6,
+        "fuse_hardswish_clip_div_first": lambda x: x * (F.relu6(3 + x) / 6),
+        "fuse_hardswish_clip_mul": lambda x: F.relu6(x + 3) * (1 / 6) * x,
+        "fuse_hardswish_hardsigmoid": nn.Hardswish(),       # opset 13: x * HardSigmoid(x)
+        "fuse_swish": lambda x: x * torch.sigmoid(x),
+        "fuse_gelu_torch": nn.GELU(),
+        "fuse_gelu_transformers": lambda x: x * 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0))),
+        "fuse_gelu_mul": lambda x: 0.5 * x * (1 + torch.erf(x * 0.7071067811865476)),
+    }
+    for name, fn in acts.items():
+        r = c.rng(name)
+        torch.manual_seed(int(r.integers(1 << 30)))
+        model = Act(fn).eval()
+        x = u(r, [2, 3, 5, 5], -2, 2)
+        buf = io.BytesIO()
+        torch.onnx.export(model, torch.from_numpy(x), buf, opset_version=13,
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, do_constant_folding=True)
+        g = onnx.load_from_string(buf.getvalue()).graph
+        inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        c.add(name, "fp32", list(g.node), [("x", x)], inits, ["y"])
+    # not fused: the gate is a graph output too
+    r = c.rng("nofuse_swish_output")
+    c.add("nofuse_swish_output", "fp32", [node("Sigmoid", ["x"], ["s"]),
+                                          node("Mul", ["x", "s"], ["y"])],
+          [("x", u(r, [2, 3, 4, 4], -3, 3))], {}, ["y", "s"])
+
+
 def with_ties(r, shape, scale, zp, qmin, qmax):
     """f32 inputs over the whole quantized range and beyond, a third of them
     exactly halfway between two quanta (rint must break ties to even)."""
@@ -1153,6 +1681,15 @@ def int8_cases(c):
           [("x", u(r, [2, 3, 4, 4], -3, 3))],
           {"s": np.array([0.01, 0.02, 0.04], np.float32), "z": np.array([0, 3, -7], np.int8)},
           ["y"])
+
+    # per-axis ties: x / scale lands on .5 and the zero points are odd
+    # (round before adding the zero point, as ONNX says); axis 2 of a rank-3 x
+    r = c.rng("quantize_u8_axis_ties")
+    c.add("quantize_u8_axis_ties", "int8",
+          [node("QuantizeLinear", ["x", "s", "z"], ["y"], axis=2)],
+          [("x", (r.integers(-400, 400, size=[2, 5, 3]) * 0.25).astype(np.float32))],
+          {"s": np.array([0.5, 1.0, 0.25], np.float32),
+           "z": np.array([3, 129, 255], np.uint8)}, ["y"])
 
     # DequantizeLinear on an activation: per tensor, and per channel (axis 1).
     for name, dt, zp in (("dequantize_u8", np.uint8, 128), ("dequantize_s8", np.int8, -3)):
@@ -1267,6 +1804,44 @@ def int8_cases(c):
           [("a", r.integers(0, 256, size=(2, 16)).astype(np.uint8))],
           {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8),
            "az": np.uint8(7), "bz": np.int8(0)}, ["y"])
+
+    r = c.rng("matmulinteger_3d")
+    c.add("matmulinteger_3d", "int8", [node("MatMulInteger", ["a", "b", "az"], ["y"])],
+          [("a", r.integers(0, 256, size=(2, 3, 16)).astype(np.uint8))],
+          {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8), "az": np.uint8(3)},
+          ["y"])
+
+    # ONNX Runtime's quantize_dynamic: DynamicQuantizeLinear, MatMulInteger /
+    # ConvInteger, Cast, Mul by xs * ws, then the bias Add; kind "approx":
+    # dnnq runs the float product with x quantized its own way (SQNR only)
+    for name, wdt, per_col in (("ort_dynamic_matmul", np.int8, True),
+                               ("ort_dynamic_matmul_u8", np.uint8, False)):
+        r = c.rng(name)
+        lo, hi = qrange(wdt)
+        wz = {"wz": wdt(0 if wdt == np.int8 else 131)} if wdt == np.uint8 else {}
+        c.add(name, "approx",
+              [node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+               node("MatMulInteger", ["xq", "w", "xz", *wz], ["acc"]),
+               node("Cast", ["acc"], ["accf"], to=1),
+               node("Mul", ["xs", "ws"], ["s"]),
+               node("Mul", ["accf", "s"], ["t"]),
+               node("Add", ["t", "b"], ["y"])],
+              [("x", u(r, [2, 3, 16], -1.5, 2.0))],
+              {"w": r.integers(lo, hi + 1, size=(16, 8)).astype(wdt),
+               "ws": (r.uniform(0.002, 0.01, size=(8,)) if per_col
+                      else np.array(0.005)).astype(np.float32),
+               "b": nrm(r, (8,)), **wz}, ["y"])
+    r = c.rng("ort_dynamic_conv")
+    c.add("ort_dynamic_conv", "approx",
+          [node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+           node("ConvInteger", ["xq", "w", "xz"], ["acc"], pads=[1, 1, 1, 1]),
+           node("Cast", ["acc"], ["accf"], to=1),
+           node("Mul", ["xs", "ws"], ["s"]),
+           node("Mul", ["s", "accf"], ["t"]),
+           node("Add", ["t", "b"], ["y"])],
+          [("x", u(r, [2, 3, 6, 6], -1, 1))],
+          {"w": r.integers(-127, 128, size=(4, 3, 3, 3)).astype(np.int8),
+           "ws": np.float32(0.004), "b": nrm(r, (4, 1, 1))}, ["y"])
 
     r = c.rng("dynamicquantize")
     c.add("dynamicquantize", "int8",
@@ -1419,11 +1994,141 @@ def vit_block_cases(c):
           opset=17)
 
 
+# ------------------------------------------------------------ folding cases
+# Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
+# as the exporters write them: torch with dynamic H and W (the samples'
+# shape fixes them), and paddle2onnx's pattern built with onnx.helper. The
+# expected outputs are torch's own (or NumPy's for the helper graph): the
+# executors above do not run Shape and friends, which is the point.
+
+def add_exported(c, name, model, x, want):
+    """Writes a case whose model and expected output come from elsewhere."""
+    onnx.checker.check_model(model, full_check=True)
+    c.w.model(f"ops/{name}.onnx", model)
+    c.w.npy(f"ops/{name}.in0.npy", x)
+    c.w.npy(f"ops/{name}.out.npy", want)
+    c.manifest.append(f"{name} fp32 1")
+
+
+def torch_case(c, name, module, x):
+    """module exported with N, H and W dynamic (input x, output y)."""
+    module.eval()
+    buf = io.BytesIO()
+    torch.onnx.export(module, torch.from_numpy(x), buf, opset_version=OPSET,
+                      input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}, "y": {0: "N"}})
+    m = onnx.load_from_string(buf.getvalue())
+    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    ops = [n.op_type for n in m.graph.node]
+    return m, want, ops
+
+
+def fold_cases(c):
+    nn = torch.nn
+    r = c.rng("fold")
+    x = u(r, (2, 3, 6, 6), -1, 1)
+
+    class ViewHead(nn.Module):
+        """Conv, Relu, x.view(x.size(0), -1), Linear: torch's Shape ->
+        Gather -> Unsqueeze -> Concat -> Reshape."""
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.fc = nn.Linear(4 * 6 * 6, 5)
+
+        def forward(self, t):
+            t = torch.relu(self.conv(t))
+            return self.fc(t.view(t.size(0), -1))
+
+    torch.manual_seed(3)
+    m, want, ops = torch_case(c, "fold_torch_view", ViewHead(), x)
+    assert {"Shape", "Gather", "Unsqueeze", "Concat", "Reshape"} <= set(ops), ops
+    add_exported(c, "fold_torch_view", m, x, want)
+
+    # torch 1.13 exports AvgPool2d(padding=1) as Pad + AveragePool
+    torch.manual_seed(4)
+    pool = nn.Sequential(nn.AvgPool2d(3, 1, padding=1), nn.Conv2d(3, 4, 3, padding=1))
+    m, want, ops = torch_case(c, "fold_pad_avgpool", pool, x)
+    assert ["Pad", "AveragePool"] == [o for o in ops if o != "Constant"][:2], ops
+    add_exported(c, "fold_pad_avgpool", m, x, want)
+
+    # paddle2onnx's flatten: Shape -> Cast(int32) -> Slice -> Concat -> Cast(int64)
+    W = nrm(r, (4 * 6 * 6, 5), 0.1)
+    nodes = [node("Relu", ["x"], ["a"]),
+             node("Shape", ["a"], ["s"]),
+             node("Cast", ["s"], ["s32"], to=onnx.TensorProto.INT32),
+             node("Slice", ["s32", "starts", "ends"], ["n"]),
+             node("Concat", ["n", "minus1"], ["t32"], axis=0),
+             node("Cast", ["t32"], ["t"], to=onnx.TensorProto.INT64),
+             node("Reshape", ["a", "t"], ["flat"]),
+             node("MatMul", ["flat", "W"], ["y"])]
+    inits = {"starts": np.array([0], np.int64), "ends": np.array([1], np.int64),
+             "minus1": np.array([-1], np.int32), "W": W}
+    xp = u(r, (2, 4, 6, 6), -1, 1)
+    want = f32(np.maximum(f64(xp), 0).reshape(2, -1) @ f64(W))
+    m = build_model(nodes, [("x", xp)], inits, [("y", want)], OPSET, name="fold_paddle_flatten")
+    add_exported(c, "fold_paddle_flatten", m, xp, want)
+
+
+def fpn_cases(c):
+    """Small FPN-like segmentation nets exported by torch (seeded random
+    weights): two strided convolutions, an upsampling (ConvTranspose, or
+    F.interpolate nearest, bilinear, bilinear with align_corners), a
+    lateral 1x1, Concat, a 1x1 head and a final bilinear x2."""
+    import io
+    nn = torch.nn
+
+    class FPN(nn.Module):
+        def __init__(self, up):
+            super().__init__()
+            self.up = up
+            self.c1 = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.c2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+            self.lat = nn.Conv2d(8, 8, 1)
+            self.t = nn.ConvTranspose2d(16, 8, 2, stride=2)
+            self.red = nn.Conv2d(16, 8, 1)
+            self.head = nn.Conv2d(16, 4, 1)
+
+        def forward(self, x):
+            a = F.relu(self.c1(x))
+            b = F.relu(self.c2(a))
+            if self.up == "convt":
+                up = self.t(b)
+            else:
+                mode = "nearest" if self.up == "nearest" else "bilinear"
+                ac = {} if mode == "nearest" else {"align_corners": self.up == "bilinear_ac"}
+                up = F.interpolate(self.red(b), scale_factor=2, mode=mode, **ac)
+            y = self.head(torch.cat([self.lat(a), up], 1))
+            return F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
+
+    for up in ("convt", "nearest", "bilinear", "bilinear_ac"):
+        name = f"fpn_{up}"
+        torch.manual_seed(zlib.crc32(name.encode()))
+        model = FPN(up).eval()
+        x = u(c.rng(name), [2, 3, 16, 16], -1, 1)
+        buf = io.BytesIO()
+        torch.onnx.export(model, torch.from_numpy(x[:1]), buf, opset_version=13,
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, do_constant_folding=True)
+        g = onnx.load_from_string(buf.getvalue()).graph
+        inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+        with torch.no_grad():
+            want = model(torch.from_numpy(x)).numpy()
+        got = np_run(build_model(list(g.node), [("x", x)], inits, [("y", want)], 13),
+                     {"x": x})[0]
+        assert_close(got, want, f"{name}: numpy executor vs the torch module")
+        c.add(name, "fp32", list(g.node), [("x", x)], inits, ["y"])
+
+
 def make_ops(w):
     c = Cases(w)
     fp32_cases(c)
     vit_block_cases(c)
+    fpn_cases(c)
     int8_cases(c)
+    fold_cases(c)
     with open(w.path("ops/MANIFEST"), "w") as f:
         f.write("\n".join(c.manifest) + "\n")
     n8 = sum(1 for m in c.manifest if " int8 " in m)
@@ -1442,7 +2147,7 @@ def make_bad(w):
     nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
              node("Relu", ["c"], ["r"]),
              helper.make_node("Einsum", ["r"], ["e"], name="bad_einsum", equation="nchw->nchw"),
-             helper.make_node("Erf", ["e"], ["f"], name="bad_erf"),
+             helper.make_node("Shrink", ["e"], ["f"], name="bad_shrink"),
              node("GlobalAveragePool", ["f"], ["y"])]
     m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", y)], OPSET, name="unsupported")
     onnx.checker.check_model(m, full_check=True)
@@ -1493,7 +2198,6 @@ def train(model, xtr, ytr, epochs, lr, seed):
 
 
 def make_digits(w):
-    import io
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     nn = torch.nn
