@@ -93,15 +93,15 @@ static bool groups_allowed(int fd, const struct dnnqd_acl *acl)
  * connections that have not sent HELLO have a budget of their own, in all
  * and per uid, so peers that never speak cannot crowd out the sessions,
  * nor one uid's the others'. */
-static const char *over_limit(const struct dnnqd *d, uint32_t uid, char *buf, size_t len)
+static const char *over_limit(struct dnnqd *d, uint32_t uid, char *buf, size_t len)
 {
+	const char *full = dnnqd_uid_full(d, uid, buf, len);
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
 	if (d->nsessions >= d->cfg.max_clients)
 		return "the daemon has as many clients as it takes (limits.max_clients, --max-clients)";
-	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
-		snprintf(buf, len, "uid %u holds %u sessions, the most one uid may"
-		         " (limits.max_sessions_per_uid, --max-sessions-per-uid)", uid, u->sessions);
-	else if (u && u->pending >= DNNQD_PENDING_PER_UID)
+	if (full)
+		return full;
+	if (u && u->pending >= DNNQD_PENDING_PER_UID)
 		snprintf(buf, len, "uid %u has %u connections waiting to say HELLO, the most one"
 		         " uid may", uid, u->pending);
 	else if (d->npending >= DNNQD_PENDING_MAX)

@@ -45,7 +45,7 @@ static int alloc_state(struct dnnqd *d, struct dnnq_diag *diag)
 	d->counts = dnnqd_counters_alloc(d->cfg.ncpus);
 	d->mcounts = calloc((size_t)(d->cfg.ncpus ? d->cfg.ncpus : 1) * DNNQD_STATS_MODELS,
 	                    sizeof *d->mcounts);
-	d->uids = calloc(d->cfg.max_clients + DNNQD_PENDING_MAX, sizeof *d->uids);
+	d->uids = calloc(DNNQD_UID_RECORDS(d), sizeof *d->uids);
 	d->loads = aligned_alloc(_Alignof(struct dnnqd_uid_load),
 	                         d->cfg.max_clients * sizeof *d->loads);
 	if (d->loads)
@@ -130,16 +130,35 @@ struct dnnqd_uid *dnnqd_uid_get(struct dnnqd *d, uint32_t uid)
 		return &d->uids[had - d->uids];
 	/* every record holds a session or a pending connection, and both are
 	 * capped: the array cannot be full, but a bug should not overflow it */
-	if (d->nuids == d->cfg.max_clients + DNNQD_PENDING_MAX)
+	if (d->nuids == DNNQD_UID_RECORDS(d))
 		return NULL;
 	d->uids[d->nuids] = (struct dnnqd_uid){ .uid = uid };
 	return &d->uids[d->nuids++];
 }
 
+const char *dnnqd_uid_full(struct dnnqd *d, uint32_t uid, char *buf, size_t len)
+{
+	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
+	if (u && u->closing) {
+		dnnqd_session_reap(d);	/* usually their grace period is over by now */
+		u = dnnqd_uid_find(d, uid);
+	}
+	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
+		snprintf(buf, len, "uid %u holds %u sessions, the most one uid may"
+		         " (limits.max_sessions_per_uid, --max-sessions-per-uid)", uid, u->sessions);
+	else if ((u && u->closing >= DNNQD_CLOSING_PER_UID) || d->nclosing >= DNNQD_CLOSING_MAX)
+		snprintf(buf, len, "%u sessions closed (%u of them by uid %u) wait for the requests"
+		         " running to end before they can be freed, the most the daemon keeps",
+		         d->nclosing, u ? u->closing : 0, uid);
+	else
+		return NULL;
+	return buf;
+}
+
 void dnnqd_uid_put(struct dnnqd *d, uint32_t uid)
 {
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
-	if (u && !u->sessions && !u->pending)
+	if (u && !u->sessions && !u->closing && !u->pending)
 		d->uids[u - d->uids] = d->uids[--d->nuids];
 }
 

@@ -36,6 +36,14 @@
 /* Connections that have not sent HELLO yet: their own budget, apart from
  * the sessions', in all and per uid (control.c). */
 #define DNNQD_PENDING_MAX 64
+/* Closed sessions not freed yet (dnnqd_uid_full): in all, and per uid. A
+ * worker stalled for a scheduler slice delays every grace period, so these
+ * are far above what a client reconnecting in a loop leaves behind then;
+ * a long request pins them for its whole run, and they cap that. */
+#define DNNQD_CLOSING_MAX 4096
+#define DNNQD_CLOSING_PER_UID 1024
+/* max_clients sessions, the closing ones, the pending connections */
+#define DNNQD_UID_RECORDS(d) ((d)->cfg.max_clients + DNNQD_CLOSING_MAX + DNNQD_PENDING_MAX)
 #define DNNQD_PENDING_PER_UID 8
 
 struct dnnqd_session;
@@ -59,8 +67,10 @@ struct dnnqd_config {
 struct dnnqd_uid {
 	uint32_t uid;
 	uint32_t sessions;              /* published */
+	uint32_t closing;               /* retired, not freed yet (grace period) */
 	uint32_t pending;               /* connections without a HELLO yet */
-	uint64_t bytes;                 /* its sessions' region sizes */
+	uint64_t bytes;                 /* its sessions' region sizes, the
+	                                   closing ones' included */
 };
 
 /* A session's or a uid's requests on the workers (worker.c, the reserve). */
@@ -126,10 +136,11 @@ struct dnnqd {
 	uint64_t start_ns;
 	uint64_t next_session_id;
 	uint32_t nsessions;             /* published */
+	uint32_t nclosing;              /* retired, not freed yet */
 	uint32_t npending;              /* connections without a HELLO yet */
 	struct dnnqd_uid_load *loads;   /* max_clients; refs 0: free */
-	struct dnnqd_uid *uids;         /* every uid with a session or a pending
-	                                   connection (max_clients + DNNQD_PENDING_MAX) */
+	struct dnnqd_uid *uids;         /* every uid with a session, a closing one
+	                                   or a pending connection (DNNQD_UID_RECORDS) */
 	uint32_t nuids;
 	struct dnnqd_session *retired;  /* unpublished, waiting for a grace period */
 	struct dnnqd_models *retired_models;
@@ -189,6 +200,16 @@ static inline uint32_t dnnqd_sessions_per_uid(const struct dnnqd *d)
 	uint32_t n = d->cfg.max_sessions_per_uid;
 	return n && n < d->cfg.max_clients ? n : d->cfg.max_clients;
 }
+/* Why uid may not have another session, into buf (NULL: it may): it holds
+ * limits.max_sessions_per_uid sessions, or there are too many closed ones
+ * not freed yet (DNNQD_CLOSING_*). A closed session is freed a grace
+ * period after its close (once the requests running then have ended), and
+ * until then its region and descriptors are still the daemon's: a client
+ * that keeps a long request running while it connects and closes in a
+ * loop must not pile them up. The uid's closed ones whose grace period is
+ * over are freed first (so they leave its bytes too: limits.max_bytes_per_uid
+ * counts them until then). */
+const char *dnnqd_uid_full(struct dnnqd *d, uint32_t uid, char *buf, size_t len);
 /* Drops uid's record when it holds nothing any more. */
 void dnnqd_uid_put(struct dnnqd *d, uint32_t uid);
 

@@ -3,6 +3,8 @@
  * caller writes only what happened; a line longer than the buffer is cut,
  * never split into two writes.
  *
+ * Bytes a terminal or journald acts on are escaped (dnnqd_escape).
+ *
  * The format is decided once (dnnqd_log_setup, or the first line) and kept
  * in an atomic word: workers read it on every line without a lock, and two
  * threads racing to decide it first compute the same answer.
@@ -61,6 +63,23 @@ bool dnnqd_log_to_journal(void)
 	return __atomic_load_n(&log_format, __ATOMIC_RELAXED) == FORMAT_JOURNAL;
 }
 
+size_t dnnqd_escape(char *out, size_t len, const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		bool raw = *p >= 0x20 && *p != 0x7f;
+		if (n + (raw ? 1 : 4) >= len)
+			break;
+		if (raw)
+			out[n++] = (char)*p;
+		else
+			n += (size_t)sprintf(out + n, "\\x%02x", *p);
+	}
+	if (len)
+		out[n] = 0;
+	return n;
+}
+
 void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 {
 	if (!dnnqd_log_enabled(level))
@@ -81,13 +100,14 @@ void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 		n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ dnnqd: ",
 		              ts.tv_nsec / 1000000);
 	}
+	char msg[sizeof line];
 	va_list ap;
 	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	int m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* vsnprintf returns what it would have written: clamp to what fits */
-	n = m < 0 ? n : n + m > (int)sizeof line - 2 ? (int)sizeof line - 2 : n + m;
-	line[n++] = '\n';
+	if (m >= 0)
+		n += (int)dnnqd_escape(line + n, sizeof line - 1 - (size_t)n, msg);
+	line[n++] = '\n';	/* where the escape put its NUL */
 	/* Nothing useful can be done when stderr is gone. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;

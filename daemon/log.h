@@ -17,6 +17,7 @@
 #define DNNQ_DAEMON_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum dnnqd_log_level {
 	DNNQD_LOG_ERROR = 0,
@@ -35,6 +36,14 @@ static inline bool dnnqd_log_enabled(enum dnnqd_log_level level)
 
 void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* s into out[0, len), NUL-terminated and cut to fit, each byte below 0x20
+ * and DEL written as \xNN; the length. Strings from clients and model
+ * files (names, a reload's error) pass through it before a log line or a
+ * reply carries them: a newline would start a log line (to journald, an
+ * entry of dnnqd's at the priority a "<N>" prefix says) of their making,
+ * an escape sequence would drive the terminal that shows it. */
+size_t dnnqd_escape(char *out, size_t len, const char *s);
 
 /* Decides the format from $JOURNAL_STREAM and stderr. The first dnnqd_log
  * does it by itself; call it again after stderr or the variable changed

@@ -69,14 +69,14 @@ static int signals_fd(void)
 }
 
 /* A session holds four descriptors (its socket, the memfd, the daemon's
- * ends of two socketpairs); the usual soft limit of 1024 would cap the
+ * ends of two socketpairs), one closed and not freed yet three; the usual soft limit of 1024 would cap the
  * daemon near 250 clients, so ask for what max_clients needs, up to the
  * hard limit. */
 static void raise_fd_limit(const struct dnnq_config *c)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)c->limits.max_clients * 4 + DNNQD_PENDING_MAX +
-	              2 * (rlim_t)c->workers.ncpus + 64;
+	rlim_t want = (rlim_t)c->limits.max_clients * 4 + 3 * DNNQD_CLOSING_MAX +
+	              DNNQD_PENDING_MAX + 2 * (rlim_t)c->workers.ncpus + 64;
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
 		return;
 	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;

@@ -57,11 +57,18 @@ static char *snapshot(struct dnnqd *d, size_t *len)
 }
 
 /* PATH.tmp.PID written and renamed over PATH; 0, or the errno with what
- * failed in *what. */
+ * failed in *what. Whatever is at PATH.tmp.PID goes first and the file is
+ * made new (O_EXCL): one left there, by a crash or by whoever else may
+ * write the directory, could be a FIFO (open would block the writer, and
+ * the daemon's shutdown with it, for ever) or a hard link to a file root
+ * must not truncate. */
 static int write_file(struct dnnqd_metrics *m, const char *text, size_t len, const char **what)
 {
+	*what = "unlink";
+	if (unlink(m->tmp) && errno != ENOENT)
+		return errno;
 	*what = "open";
-	int fd = open(m->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd = open(m->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno;
 	int err = 0;

@@ -8,7 +8,8 @@
  * that loads it, never in a worker. The signature is read off graph 0.
  *
  * A version is accepted only if the daemon can serve it: it parses, it
- * builds, its inputs plus outputs fit a request (16 tensors), every tensor
+ * builds, its inputs plus outputs fit a request (16 tensors), no name in
+ * its signature has a control character (clients print them), every tensor
  * is U8 or F32 with a rank the wire carries, its declared signature says
  * what the graph computes, and a tensor of max_batch items has a size that
  * fits in memory arithmetic. A tensor's name is the one the signature
@@ -63,11 +64,24 @@ static int check_declared(const struct dnnq_model_io *decl, const struct dnnq_te
 	                                decl->name, ti->name);
 }
 
+/* A byte below 0x20 or DEL: a name with one is refused, because every
+ * client is sent the signature's names and dnnqctl prints them. */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* io from the declared name and the graph's tensor; dims[0] becomes 1. */
 static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tensor_info *ti,
                         uint32_t max_batch, struct dnnqd_io *io, struct dnnq_diag *d)
 {
 	memset(io, 0, sizeof *io);
+	if (has_control(decl->name))
+		return dnnq_diag_set(d, DNNQ_E_FORMAT, "'%s': a control character in a signature"
+		                     " name", decl->name);
 	if (!dnnq_shm_dtype_size(ti->dtype))
 		return dnnq_diag_set(d, DNNQ_E_DTYPE, "'%s': dtype %s: only u8, s8, s32 and f32 are "
 		                     "served", decl->name, dnnq_dtype_name(ti->dtype));

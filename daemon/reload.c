@@ -236,9 +236,9 @@ static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 	o->served = dnnqd_models_now(d)->count;
 	if (rc) {
 		o->added = o->changed = o->removed = o->n_listed = 0;
-		snprintf(o->message, sizeof o->message, "%s", r->diag.msg);
-		snprintf(d->reload_error, sizeof d->reload_error, "%.*s",
-		         (int)sizeof d->reload_error - 1, r->diag.msg);
+		/* clients print these: the model file's strings escaped */
+		dnnqd_escape(o->message, sizeof o->message, r->diag.msg);
+		dnnqd_escape(d->reload_error, sizeof d->reload_error, r->diag.msg);
 		dnnqd_log(DNNQD_LOG_ERROR, "reload failed: %s", r->diag.msg);
 	} else {
 		d->reload_error[0] = 0;

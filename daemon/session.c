@@ -58,15 +58,14 @@ fail:
 }
 
 /* The region's shape, or why the HELLO of a peer of uid cannot have it. */
-static int session_layout(const struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena,
+static int session_layout(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena,
                           struct dnnq_shm_layout *l, struct dnnq_diag *diag)
 {
+	char why[256];
+	if (dnnqd_uid_full(d, uid, why, sizeof why))
+		return dnnq_diag_set(diag, DNNQ_E_BUSY, "%s", why);
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
 	uint64_t held = u ? u->bytes : 0, quota = d->cfg.max_bytes_per_uid;
-	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
-		return dnnq_diag_set(diag, DNNQ_E_BUSY, "uid %u holds %u sessions, the most one uid"
-		                     " may (limits.max_sessions_per_uid, --max-sessions-per-uid)",
-		                     uid, u->sessions);
 	uint32_t cap = d->cfg.max_inflight;
 	if (slots > DNNQ_SHM_MAX_SLOTS)
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "slots %u: at most %u", slots,
@@ -231,9 +230,21 @@ void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s)
 	s->next = d->retired;
 	d->retired = s;
 	d->nsessions--;
+	d->nclosing++;
 	struct dnnqd_uid *u = dnnqd_uid_get(d, s->uid);
 	if (u) {
 		u->sessions--;
+		u->closing++;
+	}
+}
+
+/* s is freed: out of its uid's count and bytes. */
+static void uid_release(struct dnnqd *d, const struct dnnqd_session *s)
+{
+	struct dnnqd_uid *u = dnnqd_uid_get(d, s->uid);
+	d->nclosing--;
+	if (u && u->closing) {
+		u->closing--;
 		u->bytes -= s->map_size;
 		dnnqd_uid_put(d, s->uid);
 	}
@@ -245,6 +256,7 @@ void dnnqd_session_reap(struct dnnqd *d)
 		struct dnnqd_session *s = *p;
 		if (dnnqd_grace_over(d, s->grace)) {
 			*p = s->next;
+			uid_release(d, s);
 			dnnqd_session_free(s);
 		} else {
 			p = &s->next;

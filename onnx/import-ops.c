@@ -1555,6 +1555,8 @@ static int resize_shape(struct nctx *c, const double *scale, const int64_t *size
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t d[4] = { x->dims[0], x->dims[1], 0, 0 };
 	for (int i = 0; i < 4; i++) {
+		if (!i && size && size[0] == IMP_BATCH && x->batched)
+			continue;       /* the folded Shape of a batched value: the batch kept */
 		double s = scale ? scale[i] : (double)size[i] / (double)x->dims[i];
 		if (size && (size[i] < 1 || size[i] > IMP_MAX_DIM))
 			return bad(c, DNNQ_E_RANGE, "sizes[%d] = %lld: out of range", i, (long long)size[i]);

@@ -2251,6 +2251,86 @@ def make_digits(w):
         f.write("\n")
 
 
+# ------------------------------------------------------------------- models
+
+def make_models(w):
+    """Three small real-world architectures with dynamic H and W, seeded
+    random weights (no downloads), BatchNorm statistics settled on data:
+    mobilenet_v3_small (torchvision, width 0.5: HardSwish, squeeze-and-
+    excitation), a ViT (torchvision's VisionTransformer, 2 layers: LayerNorm,
+    attention MatMul, Softmax, GELU through Erf) and a small segmentation
+    net with an FPN neck (strided convs, ConvTranspose, nearest and bilinear
+    Resize, Concat). Each gets its calibration samples and a test input, both
+    of a size other than the one traced (so converting needs --input-shape
+    or the samples' shape), and torch's fp32 output on the test input."""
+    import torchvision
+    from torchvision.models import mobilenetv3
+    nn = torch.nn
+
+    class Fpn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            cbr = lambda i, o, s: nn.Sequential(nn.Conv2d(i, o, 3, s, 1, bias=False),
+                                                nn.BatchNorm2d(o), nn.ReLU())
+            self.c1, self.c2, self.c3 = cbr(3, 16, 2), cbr(16, 24, 2), cbr(24, 32, 2)
+            self.up3 = nn.ConvTranspose2d(32, 24, 2, stride=2)
+            self.l2 = nn.Conv2d(24, 24, 1)
+            self.l1 = nn.Conv2d(16, 24, 1)
+            self.head = nn.Conv2d(48, 5, 1)
+
+        def forward(self, x):
+            f1 = self.c1(x)
+            f2 = self.c2(f1)
+            f3 = self.c3(f2)
+            p2 = self.l2(f2) + self.up3(f3)
+            p1 = self.l1(f1) + F.interpolate(p2, scale_factor=2.0, mode="nearest")
+            p2u = F.interpolate(p2, size=p1.shape[-2:], mode="bilinear", align_corners=False)
+            y = self.head(torch.cat([p1, p2u], 1))
+            return F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=True)
+
+    def settle(m, shape, seed):
+        g = torch.Generator().manual_seed(seed)
+        m.train()
+        with torch.no_grad():
+            for _ in range(8):
+                m(torch.randn(*shape, generator=g))
+        return m.eval()
+
+    torch.manual_seed(0)
+    mnv3 = mobilenetv3.MobileNetV3(*mobilenetv3._mobilenet_v3_conf("mobilenet_v3_small",
+                                                                   width_mult=0.5),
+                                   num_classes=10)
+    vit = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2,
+                                               num_heads=2, hidden_dim=32, mlp_dim=64,
+                                               num_classes=10)
+    # (traced at, calibrated and tested at): --input-shape fixes H and W
+    specs = [("mobilenet_v3_small", mnv3, (3, 32, 32), (3, 48, 40)),
+             ("vit_tiny", vit, (3, 32, 32), (3, 32, 32)),
+             ("fpn_tiny", Fpn(), (3, 32, 32), (3, 32, 48))]
+    for k, (name, m, shape, test_shape) in enumerate(specs):
+        m = settle(m, (16, *test_shape), seed=k)
+        g = torch.Generator().manual_seed(100 + k)
+        calib = torch.randn(8, *test_shape, generator=g)
+        test = torch.randn(2, *test_shape, generator=g)
+        dyn = {0: "N"} if name == "vit_tiny" else {0: "N", 2: "H", 3: "W"}
+        buf = io.BytesIO()
+        torch.onnx.export(m, torch.randn(1, *shape), buf, opset_version=13,
+                          input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": dyn, "output": {0: "N"}})
+        model = onnx.load_from_string(buf.getvalue())
+        model.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+        onnx.checker.check_model(model, full_check=True)
+        with torch.no_grad():
+            want = m(test).numpy()
+        w.model(f"models/{name}.onnx", model)
+        w.npy(f"models/{name}.calib.npy", calib.numpy())
+        w.npy(f"models/{name}.test.npy", test.numpy())
+        w.npy(f"models/{name}.out.npy", want.astype(np.float32))
+        ops = sorted({n.op_type for n in model.graph.node})
+        print(f"models/{name}.onnx: {sum(p.numel() for p in m.parameters())} parameters, "
+              f"ops {' '.join(ops)}")
+
+
 # --------------------------------------------------------------------- main
 
 def main():
@@ -2259,7 +2339,7 @@ def main():
                     "Run with /usr/bin/python3 (torch, onnx, sklearn, numpy).")
     ap.add_argument("--out", default="tests/onnx", metavar="DIR",
                     help="output directory (default: tests/onnx)")
-    ap.add_argument("--only", choices=["digits", "ops", "bad"], action="append",
+    ap.add_argument("--only", choices=["digits", "ops", "bad", "models"], action="append",
                     help="generate only this set (repeatable; default: all)")
     ap.add_argument("--list", action="store_true", help="print every file written")
     args = ap.parse_args()
@@ -2283,13 +2363,15 @@ def main():
 
     t0 = time.time()
     w = Writer(args.out)
-    sets = args.only or ["digits", "ops", "bad"]
+    sets = args.only or ["digits", "ops", "bad", "models"]
     if "digits" in sets:
         make_digits(w)
     if "ops" in sets:
         make_ops(w)
     if "bad" in sets:
         make_bad(w)
+    if "models" in sets:
+        make_models(w)
     total = 0
     for rel in w.files:
         total += os.path.getsize(os.path.join(args.out, rel))
