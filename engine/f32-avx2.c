@@ -147,7 +147,7 @@ void dnnq_f32_dw_avx2(const struct dnnq_f32_win *win, const float *w, size_t wsh
 	dnnq_f32_dw_scalar(&rest, w + ch, wsh, wsw, c - ch, y + ch);
 }
 
-void dnnq_f32_softmax_row_avx2(const float *x, float *y, size_t c)
+void dnnq_f32_softmax_row_avx2(const float *x, float *y, size_t c, bool logsm)
 {
 	size_t i = 0;
 	float mx = x[0];
@@ -176,6 +176,15 @@ void dnnq_f32_softmax_row_avx2(const float *x, float *y, size_t c)
 	for (size_t j = i; j < c; j++) {
 		y[j] = dnnq_f32_exp(x[j] - mx);
 		s[j % 8] += (double)y[j];
+	}
+	if (logsm) {
+		float ls = (float)dnnq_log_sum8(s);
+		for (i = 0; i + 8 <= c; i += 8)
+			_mm256_storeu_ps(y + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx),
+			                                      SET1(ls)));
+		for (; i < c; i++)
+			y[i] = (x[i] - mx) - ls;
+		return;
 	}
 	float inv = (float)(1.0 / dnnq_softmax_sum8(s));
 	for (i = 0; i + 8 <= c; i += 8)

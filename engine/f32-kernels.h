@@ -10,6 +10,8 @@
 #ifndef DNNQ_ENGINE_F32_KERNELS_H
 #define DNNQ_ENGINE_F32_KERNELS_H
 
+#include <math.h>
+
 #include "engine/f32.h"
 
 /* A window of taps inside the image: nh x nw taps from x, sh floats apart
@@ -48,7 +50,7 @@ struct dnnq_f32_win {
 float dnnq_f32_exp(float x);
 
 /* The table of isa (the scalar one when the CPU lacks isa), for operators
- * outside engine/f32.c (engine/ops/convtranspose.c). */
+ * outside engine/f32.c (engine/ops/convtranspose.c, engine/ops/matmul.c). */
 const struct dnnq_f32_kernels *dnnq_f32_kernels_of(enum dnnq_isa isa);
 
 struct dnnq_f32_kernels {
@@ -67,7 +69,8 @@ struct dnnq_f32_kernels {
 	           const bool full[], size_t n, float *y);
 	void (*act)(enum dnnq_activation_kind kind, const struct dnnq_act_params *p,
 	            const float *x, float *y, size_t n);
-	void (*softmax_row)(const float *x, float *y, size_t c);
+	/* logsm: LogSoftmax's y = (x - max) - log(sum) instead */
+	void (*softmax_row)(const float *x, float *y, size_t c, bool logsm);
 	/* y = a * x + b (b may be NULL: y = a * x) */
 	void (*ewlin)(const float *a, const float *b, const float *x, float *y, size_t n);
 };
@@ -90,8 +93,13 @@ void dnnq_f32_act_avx2(enum dnnq_activation_kind kind, const struct dnnq_act_par
                        const float *x, float *y, size_t n);
 /* Softmax's row: the max, e = exp(x - max) summed in double into lane
  * i % 8, the lanes reduced by dnnq_softmax_sum8 (eltwise.h), y = e * (float)(1 / sum). */
-void dnnq_f32_softmax_row_scalar(const float *x, float *y, size_t c);
-void dnnq_f32_softmax_row_avx2(const float *x, float *y, size_t c);
+/* LogSoftmax's log of the sum, the lanes reduced as Softmax's. */
+static inline double dnnq_log_sum8(const double s[8])
+{
+	return log(dnnq_softmax_sum8(s));
+}
+void dnnq_f32_softmax_row_scalar(const float *x, float *y, size_t c, bool logsm);
+void dnnq_f32_softmax_row_avx2(const float *x, float *y, size_t c, bool logsm);
 void dnnq_f32_ewlin_scalar(const float *a, const float *b, const float *x, float *y, size_t n);
 void dnnq_f32_ewlin_avx2(const float *a, const float *b, const float *x, float *y, size_t n);
 

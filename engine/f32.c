@@ -167,7 +167,7 @@ void dnnq_f32_dw_scalar(const struct dnnq_f32_win *win, const float *w, size_t w
 	}
 }
 
-void dnnq_f32_softmax_row_scalar(const float *x, float *y, size_t c)
+void dnnq_f32_softmax_row_scalar(const float *x, float *y, size_t c, bool logsm)
 {
 	float mx = x[0];
 	for (size_t i = 1; i < c; i++)
@@ -176,6 +176,12 @@ void dnnq_f32_softmax_row_scalar(const float *x, float *y, size_t c)
 	for (size_t i = 0; i < c; i++) {
 		y[i] = dnnq_f32_exp(x[i] - mx);
 		s[i % 8] += (double)y[i];
+	}
+	if (logsm) {
+		float ls = (float)dnnq_log_sum8(s);
+		for (size_t i = 0; i < c; i++)
+			y[i] = (x[i] - mx) - ls;
+		return;
 	}
 	float inv = (float)(1.0 / dnnq_softmax_sum8(s));
 	for (size_t i = 0; i < c; i++)
@@ -334,20 +340,35 @@ struct row_job {
 	const float *a, *b, *x;
 	float *y;
 	size_t c;
+	bool logsm;                    /* softmax: LogSoftmax */
 };
 
 static void softmax_seg(const void *ctx, size_t i, size_t len)
 {
 	const struct row_job *r = ctx;
-	r->kn->softmax_row(r->x + i, r->y + i, len);
+	r->kn->softmax_row(r->x + i, r->y + i, len, r->logsm);
 }
 
 void dnnq_f32_softmax(enum dnnq_isa isa, size_t rows, size_t c, const float *x, float *y,
                       const struct dnnq_executor *ex)
 {
-	struct row_job r = { kernels(isa), NULL, NULL, x, y, c };
+	struct row_job r = { kernels(isa), NULL, NULL, x, y, c, false };
 	if (c)
 		run_segments(ex, rows * c, c, softmax_seg, &r);
+}
+
+void dnnq_f32_log_softmax(enum dnnq_isa isa, size_t rows, size_t c, const float *x, float *y,
+                          const struct dnnq_executor *ex)
+{
+	struct row_job r = { kernels(isa), NULL, NULL, x, y, c, true };
+	if (c)
+		run_segments(ex, rows * c, c, softmax_seg, &r);
+}
+
+void dnnq_f32_softmax_1(enum dnnq_isa isa, bool logsm, const float *x, float *y, size_t c)
+{
+	if (c)
+		kernels(isa)->softmax_row(x, y, c, logsm);
 }
 
 static void ewlin_seg(const void *ctx, size_t i, size_t len)
@@ -360,7 +381,7 @@ static void ewlin_seg(const void *ctx, size_t i, size_t len)
 void dnnq_f32_ewlin(enum dnnq_isa isa, size_t n, size_t c, const float *a, const float *b,
                     const float *x, float *y, const struct dnnq_executor *ex)
 {
-	struct row_job r = { kernels(isa), a, b, x, y, c };
+	struct row_job r = { kernels(isa), a, b, x, y, c, false };
 	if (c)
 		run_segments(ex, n, c, ewlin_seg, &r);
 }

@@ -111,6 +111,14 @@ void dnnq_f32_activation(enum dnnq_isa isa, enum dnnq_activation_kind kind,
 void dnnq_f32_softmax(enum dnnq_isa isa, size_t rows, size_t c, const float *x, float *y,
                       const struct dnnq_executor *ex);
 
+/* LogSoftmax along rows of length c: y = (x - max) - log(sum of exp(x - max)),
+ * the sum as Softmax's; y may not be x. */
+void dnnq_f32_log_softmax(enum dnnq_isa isa, size_t rows, size_t c, const float *x, float *y,
+                          const struct dnnq_executor *ex);
+/* One row of either on the caller's thread (a strided axis gathered into a
+ * row first: engine/softmax-axis.c). */
+void dnnq_f32_softmax_1(enum dnnq_isa isa, bool logsm, const float *x, float *y, size_t c);
+
 /* y[i] = a[i % c] * x[i] + (b ? b[i % c] : 0); y may be x. */
 void dnnq_f32_ewlin(enum dnnq_isa isa, size_t n, size_t c, const float *a, const float *b,
                     const float *x, float *y, const struct dnnq_executor *ex);

@@ -54,6 +54,18 @@ enum dnnq_precision {
 	DNNQ_PRECISION_FP32 = 1,
 };
 
+/* xfmr: the model node's generic attributes as the transformer and
+ * reduction operators read them (engine/xfmr.h). */
+struct dnnq_xfmr_desc {
+	enum dnnq_isa isa;
+	struct dnnq_qparams out_qp;
+	uint32_t op, axis, ndim;
+	int64_t dims[DNNQ_MAX_DIMS];
+	float params[4];
+	const float *w, *b;            /* layernorm: scale and bias (f32), wn each */
+	size_t wn;
+};
+
 struct dnnq_node_desc {
 	uint32_t kind;                 /* enum dnnq_node_kind, or an engine/ops/ code */
 	uint32_t precision;            /* enum dnnq_precision */
@@ -110,6 +122,8 @@ struct dnnq_node_desc {
 			struct dnnq_qparams out_qp;    /* int8 */
 		} convt;
 		struct dnnq_remap_desc remap;  /* engine/remap.h: slice, pad, gather */
+		/* xfmr: the transformer and reduction operators (engine/xfmr.h) */
+		struct dnnq_xfmr_desc xfmr;
 	} op;
 };
 

@@ -35,6 +35,8 @@ const char *dnnq_ir_fusion_name(enum dnnq_ir_fusion f)
 		[DNNQ_IR_FUSED_HARDSWISH_HSIG] = "x*HardSigmoid(x) -> HardSwish",
 		[DNNQ_IR_FUSED_SWISH] = "x*Sigmoid(x) -> Swish",
 		[DNNQ_IR_FUSED_GELU] = "x*0.5*(1+Erf(x/sqrt2)) -> GELU",
+		[DNNQ_IR_FUSED_LAYERNORM] = "ReduceMean,Sub,Pow,ReduceMean,Add,Sqrt,Div,Mul[,Add] -> "
+		                            "LayerNormalization",
 	};
 	return (unsigned)f < DNNQ_IR_FUSED_COUNT ? names[f] : "?";
 }
@@ -272,19 +274,13 @@ static int become(struct dnnq_ir_node *o, enum dnnq_ir_fusion f, int32_t x)
 
 int dnnq_ir_fuse_activations(struct dnnq_ir *ir, struct dnnq_diag *diag)
 {
-	int32_t *readers = calloc(ir->nvalues + 1, sizeof *readers);
+	int32_t *readers = dnnq_ir_readers(ir);   /* a graph output: never read once */
 	bool *dead = calloc(ir->nnodes + 1, sizeof *dead);
 	int rc = 0;
 	if (!readers || !dead) {
 		rc = DNNQ_E_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < ir->nnodes; i++)
-		for (uint32_t k = 0; k < ir->nodes[i].ninputs; k++)
-			if (ir->nodes[i].inputs[k] >= 0)
-				readers[ir->nodes[i].inputs[k]]++;
-	for (size_t i = 0; i < ir->noutputs; i++)
-		readers[ir->outputs[i]] += 2;
 	struct match m = { .ir = ir, .readers = readers, .dead = dead,
 	                   .kdiv = dnnq_op_find("div")->kind };
 	bool any = false;

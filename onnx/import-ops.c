@@ -494,9 +494,15 @@ static int op_gemm(struct nctx *c)
 	return 0;
 }
 
+static int op_matmul_any(struct nctx *c);
+static int op_qlinearmatmul_any(struct nctx *c);
+
 static int op_matmul(struct nctx *c)
 {
 	int rc;
+	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	if (a && b && !dnnq_ir_matmul_is_gemm(a, b))
+		return op_matmul_any(c);
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)))
 		return rc;
 	c->node.op = DNNQ_IR_GEMM;
@@ -508,6 +514,9 @@ static int op_matmul(struct nctx *c)
 static int op_qlinearmatmul(struct nctx *c)
 {
 	int rc;
+	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 3);
+	if (a && b && !dnnq_ir_matmul_is_gemm(a, b))
+		return op_qlinearmatmul_any(c);
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 3, DT_Q8, true)) ||
 	    (rc = need_param(c, 7, DT_Q8, true, 1)) ||
 	    (rc = matmul_shape(c, 0, 3, false, false, true, V(c, 7)->dtype)))
@@ -725,28 +734,6 @@ static int op_concat(struct nctx *c)
 		d[ax] += v->dims[ax];
 	}
 	return set_out(c, 0, a->dtype, a->ndim, d, a->batched);
-}
-
-static int op_softmax(struct nctx *c)
-{
-	int rc;
-	if ((rc = need(c, 0, DT_F32, false)) ||
-	    (rc = a_int(c, "axis", c->m->opset < 13 ? 1 : -1, &c->node.axis)))
-		return rc;
-	const struct dnnq_ir_value *x = V(c, 0);
-	if (x->ndim == 0)
-		return bad(c, DNNQ_E_SHAPE, "a scalar input");
-	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
-		return rc;
-	if (x->batched && c->node.axis == 0)
-		return bad(c, DNNQ_E_UNSUPPORTED, "softmax across the batch (axis 0)");
-	if (c->m->opset < 13)
-		for (uint32_t i = (uint32_t)c->node.axis + 1; i < x->ndim; i++)
-			if (x->dims[i] != 1)
-				return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld Softmax coerces [%s] to 2-D at "
-				           "axis %lld: supported only when that is the last axis",
-				           (long long)c->m->opset, imp_dims_str(x), (long long)c->node.axis);
-	return same_out(c, x, DNNQ_IR_F32);
 }
 
 static int op_batchnorm(struct nctx *c)
@@ -1261,9 +1248,9 @@ static int op_constant(struct nctx *c)
 	return 0;
 }
 
-/* ---- vision: Resize, Upsample --------------------------------------------------- */
+/* ---- the registry's kinds (engine/ops/) ---------------------------------------- */
 
-/* The registry kind named name (engine/ops/NAME.c). */
+/* The registry kind named name (engine/ops/NAME.c): the node is DNNQ_IR_ENGINE. */
 static int engine_kind(struct nctx *c, const char *name)
 {
 	const struct dnnq_op_def *d = dnnq_op_find(name);
@@ -1273,6 +1260,278 @@ static int engine_kind(struct nctx *c, const char *name)
 	c->node.kind = d->kind;
 	return 0;
 }
+
+/* A 1-D constant of int32 or int64 (input i, or absent: *n = -1) into v
+ * (at most max values). */
+static int const_ints(struct nctx *c, size_t i, int64_t *v, size_t max, ptrdiff_t *n)
+{
+	*n = -1;
+	if (!V(c, i))
+		return 0;
+	int rc = need(c, i, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *t = V(c, i);
+	if (t->ndim != 1 || numel(t) > max)
+		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: 1-D, at most %zu values expected",
+		           i, iname(c, i), imp_dims_str(t), max);
+	*n = (ptrdiff_t)numel(t);
+	for (ptrdiff_t k = 0; k < *n; k++)
+		v[k] = t->dtype == DNNQ_IR_S64 ? ((const int64_t *)t->data)[k]
+		                               : ((const int32_t *)t->data)[k];
+	return 0;
+}
+
+/* The same from an ints attribute. */
+static int attr_ints(struct nctx *c, const char *name, int64_t *v, size_t max, ptrdiff_t *n)
+{
+	const int64_t *a;
+	int rc = a_ints(c, name, &a, n);
+	if (rc || *n < 0)
+		return rc;
+	if ((size_t)*n > max)
+		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: at most %zu", name, *n, max);
+	memcpy(v, a, (size_t)*n * sizeof *v);
+	return 0;
+}
+
+/* ---- xfmr: transformer and reduction operators (engine/xfmr.h) ----------------- */
+
+/* A [..., M, K] by B [..., K, N] (inputs ia, ib), ranks >= 2, NumPy
+ * broadcasting of the batch dims; the output of dtype dt. A activation, B
+ * an activation or a constant. */
+static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt)
+{
+	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
+	if (a->data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is a constant: only B may be",
+		           ia, iname(c, ia));
+	if (a->ndim < 2 || b->ndim < 2)
+		return bad(c, DNNQ_E_UNSUPPORTED, "ranks %u and %u: 1-D operands are not supported",
+		           a->ndim, b->ndim);
+	uint32_t r = a->ndim > b->ndim ? a->ndim : b->ndim;
+	for (size_t k = 0; k < 2; k++) {
+		const struct dnnq_ir_value *v = k ? b : a;
+		if (v->batched && (v->ndim != r || (r == 2 && k == 1)))   /* B: a constant would do */
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' %s [%s]: the batch would not "
+			           "stay dim 0 of the result", k ? ib : ia, iname(c, k ? ib : ia),
+			           k ? "must be a constant, not a batched value" : "is batched",
+			           imp_dims_str(v));
+	}
+	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
+	char bs[128];
+	if (K != Kb)
+		return bad(c, DNNQ_E_SHAPE, "[%s] and [%s] do not chain: K %lld vs %lld",
+		           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs), (long long)K,
+		           (long long)Kb);
+	for (uint32_t i = 0; i + 2 < r; i++) {
+		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
+		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
+		if (da != db && da != 1 && db != 1)
+			return bad(c, DNNQ_E_SHAPE, "batch dims of [%s] and [%s] do not broadcast",
+			           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs));
+		d[i] = da == 1 ? db : da;
+	}
+	d[r - 2] = a->dims[a->ndim - 2];
+	d[r - 1] = b->dims[b->ndim - 1];
+	return set_out(c, 0, dt, r, d, a->batched || b->batched);
+}
+
+/* MatMul that is no GEMM (dnnq_ir_matmul_is_gemm): the registry's. */
+static int op_matmul_any(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, false)) ||
+	    (rc = matmul_nd(c, 0, 1, DNNQ_IR_F32)))
+		return rc;
+	return engine_kind(c, "matmul");
+}
+
+/* QLinearMatMul that is no GEMM (dnnq_ir_matmul_is_gemm): any rank, b an
+ * activation or a constant; per-tensor parameters; no bias (input 8). */
+static int op_qlinearmatmul_any(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 3, DT_Q8, false)) ||
+	    (rc = need_param(c, 7, DT_Q8, true, 1)) || (rc = need_param(c, 1, DT_F32, true, 1)) ||
+	    (rc = need_param(c, 2, DT_Q8, true, 1)) || (rc = need_param(c, 4, DT_F32, true, 1)) ||
+	    (rc = need_param(c, 5, DT_Q8, true, 1)) || (rc = need_param(c, 6, DT_F32, true, 1)) ||
+	    (rc = same_dtype(c, 0, 2)) || (rc = same_dtype(c, 3, 5)))
+		return rc;
+	if (V(c, 8))
+		return bad(c, DNNQ_E_UNSUPPORTED, "a bias (input 8) with a product of rank other than "
+		           "2 or an activation b");
+	return matmul_nd(c, 0, 3, V(c, 7)->dtype);
+}
+
+static int op_transpose(struct nctx *c)
+{
+	int rc;
+	const int64_t *v;
+	ptrdiff_t n;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_ints(c, "perm", &v, &n)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	bool seen[DNNQ_IR_MAX_DIMS] = { false };
+	if (n >= 0 && (size_t)n != x->ndim)
+		return bad(c, DNNQ_E_SHAPE, "perm has %td values for rank %u", n, x->ndim);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		int64_t p = n >= 0 ? v[i] : (int64_t)(x->ndim - 1 - i);    /* default: reversed */
+		if (p < 0 || p >= (int64_t)x->ndim || seen[p])
+			return bad(c, DNNQ_E_RANGE, "perm[%u] = %lld: not a permutation of 0..%u", i,
+			           (long long)p, x->ndim - 1);
+		seen[p] = true;
+		c->node.ints[i] = p;
+		d[i] = x->dims[p];
+	}
+	if (x->batched && x->ndim && c->node.ints[0] != 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "perm[0] = %lld: the batch (dim 0) must stay first",
+		           (long long)c->node.ints[0]);
+	c->node.nints = x->ndim;
+	if ((rc = engine_kind(c, "transpose")))
+		return rc;
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
+}
+
+/* The reductions' axes: the attribute, or input 1 (ReduceSum from opset 13,
+ * the others from 18); empty: every axis, or none with
+ * noop_with_empty_axes. Normalised, ascending, unique into node.ints. */
+static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop)
+{
+	int64_t ax[DNNQ_IR_MAX_DIMS], noop_attr;
+	const char *op = S(c->np->op_type);
+	bool input = c->m->opset >= (strcmp(op, "ReduceSum") ? 18 : 13);
+	ptrdiff_t k;
+	int rc = a_int(c, "noop_with_empty_axes", 0, &noop_attr);
+	if (rc || (rc = input ? const_ints(c, 1, ax, x->ndim, &k)
+	                      : attr_ints(c, "axes", ax, x->ndim, &k)))
+		return rc;
+	size_t n = k > 0 ? (size_t)k : 0;
+	if (!input && c->nin > 1)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs: axes is an input from opset %d on, an "
+		           "attribute before", c->nin, strcmp(op, "ReduceSum") ? 18 : 13);
+	*noop = n == 0 && noop_attr;
+	bool on[DNNQ_IR_MAX_DIMS] = { false };
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = norm_axis(c, &ax[i], x->ndim, "axis")))
+			return rc;
+		if (on[ax[i]])
+			return bad(c, DNNQ_E_SHAPE, "axis %lld given twice", (long long)ax[i]);
+		on[ax[i]] = true;
+	}
+	c->node.nints = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (on[i] || (n == 0 && !*noop))
+			c->node.ints[c->node.nints++] = i;
+	if (x->batched && c->node.nints && c->node.ints[0] == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "a reduction across the batch (axis 0)");
+	return 0;
+}
+
+static int op_reduce(struct nctx *c)
+{
+	int rc;
+	int64_t keep;
+	bool noop = false;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "keepdims", 1, &keep)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (keep != 0 && keep != 1)
+		return bad(c, DNNQ_E_RANGE, "keepdims = %lld: 0 or 1 expected", (long long)keep);
+	if ((rc = reduce_axes(c, x, &noop)))
+		return rc;
+	if (noop || !c->node.nints)
+		return pass_through(c);
+	const char *op = S(c->np->op_type);
+	if ((rc = engine_kind(c, !strcmp(op, "ReduceMean") ? "reduce_mean" :
+	                         !strcmp(op, "ReduceSum") ? "reduce_sum" : "reduce_max")))
+		return rc;
+	c->node.keepdims = keep;
+	c->nin = 1;
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r = 0;
+	for (uint32_t i = 0, k = 0; i < x->ndim; i++) {
+		bool red = k < c->node.nints && c->node.ints[k] == i;
+		k += red;
+		if (!red || keep)
+			d[r++] = red ? 1 : x->dims[i];
+	}
+	return set_out(c, 0, DNNQ_IR_F32, r, d, x->batched);
+}
+
+/* Softmax's checks and axis (opset < 13: the 2-D coercion, supported when
+ * it is the last axis), for LogSoftmax too. */
+static int op_softmax(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) ||
+	    (rc = a_int(c, "axis", c->m->opset < 13 ? 1 : -1, &c->node.axis)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim == 0)
+		return bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && c->node.axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "softmax across the batch (axis 0)");
+	if (c->m->opset < 13)
+		for (uint32_t i = (uint32_t)c->node.axis + 1; i < x->ndim; i++)
+			if (x->dims[i] != 1)
+				return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld %s coerces [%s] to 2-D at "
+				           "axis %lld: supported only when that is the last axis",
+				           (long long)c->m->opset, S(c->np->op_type), imp_dims_str(x),
+				           (long long)c->node.axis);
+	return same_out(c, x, DNNQ_IR_F32);
+}
+
+static int op_logsoftmax(struct nctx *c)
+{
+	int rc = op_softmax(c);
+	return rc ? rc : engine_kind(c, "logsoftmax");
+}
+
+/* LayerNormalization (opset 17): X, Scale, [B] (constants of the
+ * normalized shape X.dims[axis:], or that with leading 1s dropped); only
+ * output Y; stash_type 1 (float). */
+static int op_layernorm(struct nctx *c)
+{
+	int rc;
+	int64_t stash;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)) ||
+	    (rc = a_int(c, "axis", -1, &c->node.axis)) ||
+	    (rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)) ||
+	    (rc = a_int(c, "stash_type", 1, &stash)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (stash != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "stash_type %lld: only 1 (float)", (long long)stash);
+	if (!(c->node.epsilon >= 0) || !isfinite(c->node.epsilon))
+		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
+	if (x->ndim == 0 || (rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
+		return rc ? rc : bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if (x->batched && c->node.axis == 0)
+		return bad(c, DNNQ_E_UNSUPPORTED, "normalization across the batch (axis 0)");
+	size_t norm = 1;
+	for (uint32_t i = (uint32_t)c->node.axis; i < x->ndim; i++)
+		norm *= (size_t)x->dims[i];
+	for (size_t k = 1; k < 3; k++) {
+		const struct dnnq_ir_value *w = V(c, k);
+		if (!w)
+			continue;
+		if (k == 2 && (rc = need_weight(c, 2, DT_F32)))
+			return rc;
+		bool ok = w->ndim <= x->ndim - (uint32_t)c->node.axis;
+		for (uint32_t i = 0; ok && i < w->ndim; i++)
+			ok = w->dims[w->ndim - 1 - i] == x->dims[x->ndim - 1 - i];
+		if (!ok || numel(w) != norm)
+			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s] is not the normalized shape",
+			           k, iname(c, k), imp_dims_str(w));
+	}
+	return (rc = engine_kind(c, "layernorm")) ? rc : same_out(c, x, DNNQ_IR_F32);
+}
+
+/* ---- vision: Resize, Upsample --------------------------------------------------- */
 
 /* One of the strings names (NULL-terminated) or an error; its index in *out. */
 static int a_enum(struct nctx *c, const char *name, const char *const *names, int *out)
@@ -1507,40 +1766,6 @@ static int op_convtranspose(struct nctx *c)
 }
 
 /* ---- vision: Slice, Split, Pad ------------------------------------------------- */
-
-/* A 1-D constant of int32 or int64 (input i, or absent: *n = -1) into v
- * (at most max values). */
-static int const_ints(struct nctx *c, size_t i, int64_t *v, size_t max, ptrdiff_t *n)
-{
-	*n = -1;
-	if (!V(c, i))
-		return 0;
-	int rc = need(c, i, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true);
-	if (rc)
-		return rc;
-	const struct dnnq_ir_value *t = V(c, i);
-	if (t->ndim != 1 || numel(t) > max)
-		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: 1-D, at most %zu values expected",
-		           i, iname(c, i), imp_dims_str(t), max);
-	*n = (ptrdiff_t)numel(t);
-	for (ptrdiff_t k = 0; k < *n; k++)
-		v[k] = t->dtype == DNNQ_IR_S64 ? ((const int64_t *)t->data)[k]
-		                               : ((const int32_t *)t->data)[k];
-	return 0;
-}
-
-/* The same from an ints attribute. */
-static int attr_ints(struct nctx *c, const char *name, int64_t *v, size_t max, ptrdiff_t *n)
-{
-	const int64_t *a;
-	int rc = a_ints(c, name, &a, n);
-	if (rc || *n < 0)
-		return rc;
-	if ((size_t)*n > max)
-		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: at most %zu", name, *n, max);
-	memcpy(v, a, (size_t)*n * sizeof *v);
-	return 0;
-}
 
 /* Slice's per-axis start, step and length (ONNX's clamping) on an axis of
  * n elements. */
@@ -1883,6 +2108,13 @@ static const struct opdef OPS[] = {
 	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
 	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
+	/* xfmr: transformer and reduction operators (the registry's kinds) */
+	{ "Transpose", DNNQ_IR_ENGINE, op_transpose, 1, 1, 1 },
+	{ "ReduceMean", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "ReduceSum", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "ReduceMax", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
+	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

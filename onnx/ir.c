@@ -31,6 +31,25 @@ void dnnq_ir_free(struct dnnq_ir *ir)
 	*ir = (struct dnnq_ir){ 0 };
 }
 
+int32_t *dnnq_ir_readers(const struct dnnq_ir *ir)
+{
+	int32_t *r = calloc(ir->nvalues + 1, sizeof *r);
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < ir->nnodes; i++)
+		for (uint32_t k = 0; k < ir->nodes[i].ninputs; k++)
+			if (ir->nodes[i].inputs[k] >= 0)
+				r[ir->nodes[i].inputs[k]]++;
+	for (size_t i = 0; i < ir->noutputs; i++)
+		r[ir->outputs[i]]++;
+	return r;
+}
+
+bool dnnq_ir_matmul_is_gemm(const struct dnnq_ir_value *a, const struct dnnq_ir_value *b)
+{
+	return b->data && b->ndim == 2 && a->batched && a->ndim >= 2 && a->ndim != 4;
+}
+
 size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch)
 {
 	size_t n = 1;

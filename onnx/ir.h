@@ -24,8 +24,9 @@
  *   - every attribute has its default filled in, auto_pad is resolved into
  *     explicit pads, Clip's min/max inputs (opset 11+) are attributes,
  *     Reshape/Flatten/Squeeze/Unsqueeze carry their resolved output shape;
- *   - MatMul is a GEMM with alpha 1, beta 0 (its B a 2-D constant; its A of
- *     rank >= 2, the last axis multiplied, the leading dims rows);
+ *   - MatMul by a 2-D constant B is a GEMM with alpha 1, beta 0 (its A of
+ *     rank >= 2, the last axis multiplied, the leading dims rows); any
+ *     other MatMul is the registry's matmul (DNNQ_IR_ENGINE);
  *   - a Conv's W and B, a Gemm's B and C are constants, or (QDQ models not
  *     fused into QLINEARCONV / QLINEARMATMUL by onnx/qdq.c) the output of a
  *     DEQUANTIZE whose input 0 is a constant;
@@ -145,6 +146,10 @@ struct dnnq_ir_node {
 	                                   run of its dim along axis */
 	bool dynamic;                   /* GEMM: its input is quantized per call (the
 	                                   model was quantized dynamically: qdq.c) */
+	/* xfmr: Transpose's perm, the reductions' axes (ascending, >= 0) */
+	int64_t ints[DNNQ_IR_MAX_DIMS];
+	uint32_t nints;
+	bool keepdims;                  /* the reductions */
 };
 
 /* What the importer settled without a node (reported by dnnq-convert). */
@@ -159,12 +164,13 @@ struct dnnq_ir_removed {
 	enum dnnq_ir_settled how;
 };
 
-/* The activation patterns the importer fuses (onnx/fuse.h). */
+/* The patterns the importer fuses (onnx/fuse.h, onnx/fuse-norm.c). */
 enum dnnq_ir_fusion {
 	DNNQ_IR_FUSED_HARDSWISH_CLIP,   /* x * Clip(x + 3, 0, 6) / 6 */
 	DNNQ_IR_FUSED_HARDSWISH_HSIG,   /* x * HardSigmoid(x) */
 	DNNQ_IR_FUSED_SWISH,            /* x * Sigmoid(x) */
 	DNNQ_IR_FUSED_GELU,             /* x * 0.5 * (1 + Erf(x / sqrt 2)) */
+	DNNQ_IR_FUSED_LAYERNORM,        /* torch's LayerNorm below opset 17 (fuse-norm.c) */
 	DNNQ_IR_FUSED_COUNT,
 };
 
@@ -186,6 +192,14 @@ struct dnnq_ir {
 const char *dnnq_ir_fusion_name(enum dnnq_ir_fusion f);
 
 void dnnq_ir_free(struct dnnq_ir *ir);
+/* Per value, the node inputs reading it, +1 for a graph output (malloc'd,
+ * nvalues + 1; NULL when out of memory): the fusion passes' counts. */
+int32_t *dnnq_ir_readers(const struct dnnq_ir *ir);
+/* A MatMul / QLinearMatMul of a by b is a GEMM, the engine's FC over the
+ * last axis: b a 2-D constant, a a batched activation of rank >= 2 but not
+ * 4-D (NHWC inside: its last axis is not the channels); any other product
+ * is the registry's matmul. */
+bool dnnq_ir_matmul_is_gemm(const struct dnnq_ir_value *a, const struct dnnq_ir_value *b);
 /* Elements of a value with the batch as given (batched values), or as stored. */
 size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch);
 size_t dnnq_ir_dtype_size(enum dnnq_ir_dtype dt);
@@ -237,6 +251,14 @@ int dnnq_onnx_import_file(const char *path, const struct dnnq_onnx_import_opts *
  * free v->name and v->data), checked as an initializer is. */
 int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v,
                           struct dnnq_diag *diag);
+
+/* ---- onnx/fuse-norm.c ------------------------------------------------------ */
+
+/* Fuses every LayerNorm decomposition (ReduceMean, Sub, Pow 2, ReduceMean,
+ * Add eps, Sqrt, Div, Mul gamma, [Add beta]: torch below opset 17) into a
+ * LayerNormalization node, counted in ir->fused; the count fused, or
+ * DNNQ_E_NOMEM. dnnq_onnx_import runs it. */
+int dnnq_ir_fuse_norm(struct dnnq_ir *ir);
 
 /* ---- onnx/ref.c: the fp32 reference executor ------------------------------ */
 

@@ -82,6 +82,13 @@ int add_s32_tensor(struct lower *L, const char *name, const int32_t *data, size_
 /* A constant [n] in the precision of the node being lowered: f32, or u8
  * (add_u8_constant); its ref. */
 int add_constant(struct lower *L, const char *name, const float *data, size_t n, int32_t *ref);
+/* The same of shape dims (ndim). */
+int add_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                    const int64_t *dims, int32_t *ref);
+/* A u8 constant of shape dims holding the integers data (int8 ones, s8,
+ * stored + 128) with parameters qp (the zero point in that storage). */
+int add_q8_constant(struct lower *L, const char *name, const void *data, bool s8, uint32_t ndim,
+                    const int64_t *dims, const struct dnnq_qparams *qp, int32_t *ref);
 /* An f32 constant of shape dims (ndim) whatever the node's precision; its ref. */
 int add_f32_constant(struct lower *L, const char *name, const float *data, uint32_t ndim,
                      const int64_t *dims, int32_t *ref);
@@ -139,7 +146,33 @@ int integer_zero_point(struct lower *L, const struct dnnq_ir_node *n, int32_t *z
 /* The single live reader of v when v has exactly one and is no graph output, else -1. */
 int32_t sole_reader(const struct lower *L, int32_t v);
 
+/* Node mn (value ref) produces IR value out: u8 with out's calibrated
+ * parameters, or f32 (engine layout) when kept in fp32. */
+int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+            struct dnnq_model_node *mn, int32_t ref);
+
 /* lower-ops.c: lowers IR node j (and marks what it fuses done). */
 int lower_node(struct lower *L, size_t j);
+
+/* lower-xfmr.c: the registry's transformer and reduction operators (rows
+ * of lower-ops.c's by_kind: transpose, matmul, reduce_mean / sum / max,
+ * logsoftmax, layernorm), and a Softmax along an axis the int8 softmax
+ * kind does not take (fp32). */
+int lower_transpose(struct lower *L, size_t j);
+int lower_matmul(struct lower *L, size_t j);
+int lower_reduce(struct lower *L, size_t j);
+int lower_logsoftmax(struct lower *L, size_t j);
+int lower_layernorm(struct lower *L, size_t j);
+/* The registry's matmul of a (input 0's value) and b (b_value, b_const: a
+ * constant added in ONNX's layout): its node, NCHW operand bits set. */
+struct dnnq_model_node *matmul_node(struct lower *L, const struct dnnq_ir_node *n, int32_t a,
+                                    int32_t b, int32_t b_value, bool b_const, int32_t *ref);
+int lower_softmax_axis(struct lower *L, size_t j);
+/* Reshape n of src (u8, or f32 in the engine's layout when f32) whose
+ * element order changes in NHWC (a 4-D input or output of other than
+ * C == 1 or H == W == 1): transposes to ONNX's order around a reshape in
+ * it. */
+int lower_reshape_reordered(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
+                            bool f32);
 
 #endif

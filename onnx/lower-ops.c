@@ -43,10 +43,8 @@ static int check_inputs(struct lower *L, const struct dnnq_ir_node *n, uint32_t 
 }
 
 /* The node's output becomes a u8 tensor with the output value's parameters. */
-/* Node mn (value ref) produces IR value out: u8 with out's calibrated
- * parameters, or f32 (engine layout) when kept in fp32. */
-static int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
-                   struct dnnq_model_node *mn, int32_t ref)
+int act_out(struct lower *L, const struct dnnq_ir_node *n, int32_t out,
+            struct dnnq_model_node *mn, int32_t ref)
 {
 	if (L->fp32) {
 		mn->out_dtype = DNNQ_DTYPE_F32;
@@ -855,11 +853,7 @@ static int lower_reshape(struct lower *L, size_t j)
 			ly.pw = lx->pw;
 		} else if (!same_order(xv) || !same_order(yv)) {
 			if (xv->ndim != 4 || yv->ndim != 2 || !only_gemms(L, y))
-				return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' [%lld, %lld, %lld, %lld] "
-				                 "changes its element order in NHWC; only a flatten read by "
-				                 "Gemm is supported", xv->name, (long long)xv->dims[0],
-				                 (long long)xv->dims[1], (long long)xv->dims[2],
-				                 (long long)xv->dims[3]);
+				return lower_reshape_reordered(L, n, src, nhwc_f32);
 			ly.perm = true;
 			ly.pc = xv->dims[1];
 			ly.ph = xv->dims[2];
@@ -898,8 +892,7 @@ static int lower_softmax(struct lower *L, size_t j)
 	else if (xv->ndim == 4)
 		ok = false;
 	if (!ok)
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld of rank %u: only the last axis "
-		                 "(the channels of NCHW)", (long long)ax, xv->ndim);
+		return lower_softmax_axis(L, j);
 	int32_t ref;
 	if (!simple(L, n, DNNQ_NODE_SOFTMAX, 0, &ref, &rc))
 		return rc;
@@ -1229,18 +1222,26 @@ static int qweight_tensor(struct lower *L, const char *node, const struct qweigh
 }
 
 /* The u8 input x of a quantized operator, whose tensor must carry (s, z). */
-static int qlinear_input(struct lower *L, const struct dnnq_ir_node *n, int32_t *ref)
+/* Input k of a QLinear operator (its scale input si, zero point zi) as
+ * the u8 tensor it is, checked to carry those parameters. */
+static int qlinear_input_k(struct lower *L, const struct dnnq_ir_node *n, uint32_t k,
+                           uint32_t si, uint32_t zi, int32_t *ref)
 {
 	struct dnnq_qparams want;
-	int rc = act_qparams(L, n, 1, 2, lval_ir(L, n->inputs[0])->dtype, &want);
-	if (rc || (rc = need_u8(L, n, n->inputs[0], ref)))
+	int rc = act_qparams(L, n, si, zi, lval_ir(L, n->inputs[k])->dtype, &want);
+	if (rc || (rc = need_u8(L, n, n->inputs[k], ref)))
 		return rc;
-	const struct dnnq_qparams *has = &L->v[n->inputs[0]].qp;
+	const struct dnnq_qparams *has = &L->v[n->inputs[k]].qp;
 	if (!qp_eq(has, &want))
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input scale %g zero point %d: '%s' is "
 		                 "quantized with scale %g zero point %d", want.scale, want.zero_point,
-		                 lval_ir(L, n->inputs[0])->name, has->scale, has->zero_point);
+		                 lval_ir(L, n->inputs[k])->name, has->scale, has->zero_point);
 	return DNNQ_OK;
+}
+
+static int qlinear_input(struct lower *L, const struct dnnq_ir_node *n, int32_t *ref)
+{
+	return qlinear_input_k(L, n, 0, 1, 2, ref);
 }
 
 static int q_out(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn,
@@ -1382,6 +1383,33 @@ static int lower_qlinearconv(struct lower *L, size_t j)
 	return rc;
 }
 
+/* QLinearMatMul that is no GEMM (dnnq_ir_matmul_is_gemm: an activation b,
+ * a b not 2-D, a 4-D a): the registry's matmul on the u8 tensors (int8
+ * stored + 128), per-tensor parameters. */
+static int lower_qlinearmatmul_nd(struct lower *L, const struct dnnq_ir_node *n)
+{
+	int32_t in[2], ref, b = n->inputs[3];
+	const struct dnnq_ir_value *bv = lval_ir(L, b);
+	struct dnnq_qparams qb;
+	int rc = qlinear_input_k(L, n, 0, 1, 2, &in[0]);
+	if (rc)
+		return rc;
+	if (bv->data) {
+		char nm[DNNQ_MODEL_NAME_MAX];
+		tname(nm, n->name, ":b");
+		rc = act_qparams(L, n, 4, 5, bv->dtype, &qb);
+		if (!rc)
+			rc = add_q8_constant(L, nm, bv->data, bv->dtype == DNNQ_IR_S8, bv->ndim, bv->dims,
+			                     &qb, &in[1]);
+	} else {
+		rc = qlinear_input_k(L, n, 3, 4, 5, &in[1]);
+	}
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = matmul_node(L, n, in[0], in[1], b, bv->data != NULL, &ref);
+	return mn ? q_out(L, n, mn, ref) : DNNQ_E_NOMEM;
+}
+
 static int lower_qlinearmatmul(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -1390,9 +1418,8 @@ static int lower_qlinearmatmul(struct lower *L, size_t j)
 	if (rc)
 		return rc;
 	const struct dnnq_ir_value *bv = lval_ir(L, n->inputs[3]);
-	if (bv->ndim != 2)
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "b of rank %u: want a [K, M] constant b",
-		                 bv->ndim);
+	if (!dnnq_ir_matmul_is_gemm(lval_ir(L, n->inputs[0]), bv))   /* the registry's matmul */
+		return lower_qlinearmatmul_nd(L, n);
 	size_t k = (size_t)bv->dims[0], nn = (size_t)bv->dims[1];
 	if ((rc = matmul_a(L, n, n->inputs[0], k)))
 		return rc;
@@ -1691,6 +1718,10 @@ static int lower_engine(struct lower *L, size_t j)
 	} by_kind[] = {
 		{ "resize", lower_resize }, { "convtranspose", lower_convtranspose },
 		{ "slice", lower_remap }, { "pad", lower_remap }, { "gather", lower_gather },
+		{ "transpose", lower_transpose }, { "matmul", lower_matmul },
+		{ "reduce_mean", lower_reduce }, { "reduce_sum", lower_reduce },
+		{ "reduce_max", lower_reduce }, { "logsoftmax", lower_logsoftmax },
+		{ "layernorm", lower_layernorm },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)

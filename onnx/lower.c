@@ -145,6 +145,14 @@ static int shaped(struct lower *L, struct dnnq_qtensor *t, enum dnnq_dtype dt, u
 	return DNNQ_OK;
 }
 
+static size_t dims_numel(uint32_t ndim, const int64_t *dims)
+{
+	size_t n = 1;
+	for (uint32_t i = 0; i < ndim; i++)
+		n *= (size_t)dims[i];
+	return n;
+}
+
 /* A tensor of 4-byte elements of dtype dt (f32, s32), of shape dims. */
 static int add_tensor_nd(struct lower *L, const char *name, enum dnnq_dtype dt,
                          const void *data, uint32_t ndim, const int64_t *dims)
@@ -182,12 +190,20 @@ static int add_constant_ref(struct lower *L, int id, int32_t *ref)
 	return DNNQ_OK;
 }
 
+static int u8_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                          const int64_t *dims, int32_t *ref);
+
+int add_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                    const int64_t *dims, int32_t *ref)
+{
+	return L->fp32 ? add_f32_constant(L, name, data, ndim, dims, ref)
+	               : u8_constant_nd(L, name, data, ndim, dims, ref);
+}
+
 int add_constant(struct lower *L, const char *name, const float *data, size_t n, int32_t *ref)
 {
-	if (!L->fp32)
-		return add_u8_constant(L, name, data, n, ref);
-	int id = add_f32_tensor(L, name, data, n);
-	return id < 0 ? id : add_constant_ref(L, id, ref);
+	int64_t d = (int64_t)n;
+	return add_constant_nd(L, name, data, 1, &d, ref);
 }
 
 int add_f32_constant(struct lower *L, const char *name, const float *data, uint32_t ndim,
@@ -200,6 +216,41 @@ int add_f32_constant(struct lower *L, const char *name, const float *data, uint3
 int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
                     int32_t *ref)
 {
+	int64_t d = (int64_t)n;
+	return u8_constant_nd(L, name, data, 1, &d, ref);
+}
+
+/* A u8 constant tensor of shape dims with parameters qp, its data left to
+ * the caller (*t); its id, or a negative status. */
+static int u8_tensor_q(struct lower *L, const char *name, uint32_t ndim, const int64_t *dims,
+                       const struct dnnq_qparams *qp, struct dnnq_qtensor **t)
+{
+	int id = add_tensor(L, name, t), rc;
+	if (id < 0)
+		return id;
+	if ((rc = shaped(L, *t, DNNQ_DTYPE_U8, ndim, dims, name)) ||
+	    (rc = dnnq_qtensor_set_qparams(*t, qp)))
+		return rc < 0 ? rc : dnnq_diag_set(L->diag, rc, "lower: constant '%s': qparams", name);
+	return id;
+}
+
+int add_q8_constant(struct lower *L, const char *name, const void *data, bool s8, uint32_t ndim,
+                    const int64_t *dims, const struct dnnq_qparams *qp, int32_t *ref)
+{
+	struct dnnq_qtensor *t;
+	int id = u8_tensor_q(L, name, ndim, dims, qp, &t);
+	if (id < 0)
+		return id;
+	size_t n = dims_numel(ndim, dims);
+	for (size_t i = 0; i < n; i++)   /* int8 as uint8: + 128 (the zero point too) */
+		((uint8_t *)t->data)[i] = (uint8_t)(((const uint8_t *)data)[i] ^ (s8 ? 0x80 : 0));
+	return add_constant_ref(L, id, ref);
+}
+
+static int u8_constant_nd(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                          const int64_t *dims, int32_t *ref)
+{
+	size_t n = dims_numel(ndim, dims);
 	float lo, hi;
 	dnnq_minmax(data, n, &lo, &hi);
 	struct dnnq_qspec spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false };
@@ -208,13 +259,9 @@ int add_u8_constant(struct lower *L, const char *name, const float *data, size_t
 	if (rc)
 		return rc;
 	struct dnnq_qtensor *t;
-	int id = add_tensor(L, name, &t);
+	int id = u8_tensor_q(L, name, ndim, dims, &qp, &t);
 	if (id < 0)
 		return id;
-	int64_t d = (int64_t)n;
-	if ((rc = shaped(L, t, DNNQ_DTYPE_U8, 1, &d, name)) ||
-	    (rc = dnnq_qtensor_set_qparams(t, &qp)))
-		return rc < 0 ? rc : dnnq_diag_set(L->diag, rc, "lower: constant '%s': qparams", name);
 	dnnq_quantize(DNNQ_ISA_SCALAR, data, t->data, DNNQ_DTYPE_U8, n, &qp);
 	return add_constant_ref(L, id, ref);
 }
@@ -634,6 +681,13 @@ static int qdq_pass(struct lower *L)
 				break;
 			set_qp(L, n->inputs[0], &qp, !set[n->inputs[0]]);
 			set[n->inputs[0]] = true;
+			/* QLinearMatMul's b, an activation (xfmr: any rank) */
+			if (n->op == DNNQ_IR_QLINEARMATMUL && !is_const(L, n->inputs[3])) {
+				if ((rc = act_qparams(L, n, 4, 5, lval_ir(L, n->inputs[3])->dtype, &qp)))
+					break;
+				set_qp(L, n->inputs[3], &qp, !set[n->inputs[3]]);
+				set[n->inputs[3]] = true;
+			}
 			if ((rc = act_qparams(L, n, 6, 7, lval_ir(L, n->outputs[0])->dtype, &qp)))
 				break;
 			set_qp(L, n->outputs[0], &qp, true);

@@ -404,17 +404,11 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 int dnnq_ir_fuse_qdq(struct dnnq_ir *ir, struct dnnq_diag *diag)
 {
 	struct fuse f = { .ir = ir };
-	f.readers = calloc(ir->nvalues + 1, sizeof *f.readers);
+	f.readers = dnnq_ir_readers(ir);
 	f.dead = calloc(ir->nnodes + 1, sizeof *f.dead);
 	int rc = 0;
 	if (!f.readers || !f.dead)
 		goto nomem;
-	for (size_t i = 0; i < ir->nnodes; i++)
-		for (uint32_t k = 0; k < ir->nodes[i].ninputs; k++)
-			if (ir->nodes[i].inputs[k] >= 0)
-				f.readers[ir->nodes[i].inputs[k]]++;
-	for (size_t i = 0; i < ir->noutputs; i++)
-		f.readers[ir->outputs[i]]++;
 	for (size_t i = 0; i < ir->nnodes; i++) {
 		if (f.dead[i] || ir->nodes[i].op != DNNQ_IR_QUANTIZE)
 			continue;

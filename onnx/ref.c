@@ -243,26 +243,75 @@ static void gemm_f32(const struct run *r, const struct dnnq_ir_node *n)
 		}
 }
 
-/* QLinearMatMul (qlinear; bias input 8) and MatMulInteger. */
+/* A matrix product's shapes: A input ia, B input ib, batch dims broadcast
+ * as NumPy's (MatMul, QLinearMatMul and MatMulInteger of any rank >= 2). */
+struct mm {
+	int64_t M, K, N;
+	size_t nb;                     /* batch items */
+	uint32_t R, ra, rb;            /* ranks: output, A, B */
+	int64_t ad[DNNQ_IR_MAX_DIMS], bd[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS];
+};
+
+static void mm_dims(const struct run *r, const struct dnnq_ir_node *n, int ia, int ib,
+                    struct mm *d)
+{
+	d->ra = r->ir->values[n->inputs[ia]].ndim;
+	d->rb = r->ir->values[n->inputs[ib]].ndim;
+	d->R = r->ir->values[n->outputs[0]].ndim;
+	adims(r, n->inputs[ia], d->ad);
+	adims(r, n->inputs[ib], d->bd);
+	adims(r, n->outputs[0], d->yd);
+	d->M = d->yd[d->R - 2];
+	d->N = d->yd[d->R - 1];
+	d->K = d->ad[d->ra - 1];
+	int64_t mn = d->M * d->N;
+	d->nb = mn ? anumel(r, n->outputs[0]) / (size_t)mn : 0;
+}
+
+/* Batch item bi's element offsets of A's and B's matrices. */
+static void mm_batch(const struct mm *d, size_t bi, size_t *oa, size_t *ob)
+{
+	size_t q = bi, sa = (size_t)(d->M * d->K), sb = (size_t)(d->K * d->N);
+	*oa = *ob = 0;
+	for (uint32_t i = d->R - 2; i-- > 0;) {         /* batch dims, right-aligned */
+		size_t idx = q % (size_t)d->yd[i];
+		q /= (size_t)d->yd[i];
+		if (i + d->ra >= d->R) {
+			int64_t da = d->ad[i + d->ra - d->R];
+			*oa += da == 1 ? 0 : idx * sa;
+			sa *= (size_t)da;
+		}
+		if (i + d->rb >= d->R) {
+			int64_t db = d->bd[i + d->rb - d->R];
+			*ob += db == 1 ? 0 : idx * sb;
+			sb *= (size_t)db;
+		}
+	}
+}
+
+/* QLinearMatMul (qlinear) and MatMulInteger of any rank >= 2. */
 static void matmul_int(const struct run *r, const struct dnnq_ir_node *n, bool qlinear)
 {
 	int bi = qlinear ? 3 : 1, azi = 2, bzi = qlinear ? 5 : 3;
-	int64_t a[2], b[2];
-	lead_rows(r, n->inputs[0], a);
-	adims(r, n->inputs[bi], b);
-	int64_t M = a[0], K = a[1], N = b[1];
+	struct mm d;
+	mm_dims(r, n, 0, bi, &d);
 	const struct dnnq_ir_value *av = &r->ir->values[n->inputs[0]],
 	                           *bv = &r->ir->values[n->inputs[bi]];
 	int32_t az = param_i(r, n, azi, 0);
-	for (int64_t j = 0; j < N; j++) {
-		int32_t bz = param_i(r, n, bzi, (size_t)j);
-		float mult = qlinear_mult(r, n, qlinear, j);
-		for (int64_t i = 0; i < M; i++) {
-			int64_t acc = 0;
-			for (int64_t k = 0; k < K; k++)
-				acc += (int64_t)(geti(av, IN(0), (size_t)(i * K + k)) - az) *
-				       (geti(bv, IN(bi), (size_t)(k * N + j)) - bz);
-			put_acc(r, n, qlinear, j, mult, acc, (size_t)(i * N + j));
+	int64_t M = d.M, K = d.K, N = d.N;
+	for (size_t t = 0; t < d.nb; t++) {
+		size_t oa, ob, oy = t * (size_t)(M * N);
+		mm_batch(&d, t, &oa, &ob);
+		for (int64_t j = 0; j < N; j++) {
+			int32_t bz = param_i(r, n, bzi, (size_t)j);
+			float mult = qlinear_mult(r, n, qlinear, j);
+			for (int64_t i = 0; i < M; i++) {
+				int64_t acc = 0;
+				for (int64_t k = 0; k < K; k++)
+					acc += (int64_t)(geti(av, IN(0), oa + (size_t)(i * K + k)) - az) *
+					       (geti(bv, IN(bi), ob + (size_t)(k * N + j)) - bz);
+				put_acc(r, n, qlinear, j, mult, acc, oy + (size_t)(i * N + j));
+			}
 		}
 	}
 }
@@ -413,7 +462,8 @@ static void split(const struct run *r, int32_t id, int64_t axis, size_t *outer, 
 		*((int64_t)i < axis ? outer : (int64_t)i == axis ? mid : inner) *= (size_t)d[i];
 }
 
-static void softmax(const struct run *r, const struct dnnq_ir_node *n)
+/* Softmax, or (logsm) LogSoftmax: (x - max) - log(sum). */
+static void softmax(const struct run *r, const struct dnnq_ir_node *n, bool logsm)
 {
 	size_t O, A, I;
 	split(r, n->inputs[0], n->axis, &O, &A, &I);
@@ -429,7 +479,8 @@ static void softmax(const struct run *r, const struct dnnq_ir_node *n)
 			for (size_t a = 0; a < A; a++)
 				sum += exp((double)xp[a * I] - mx);
 			for (size_t a = 0; a < A; a++)
-				yp[a * I] = (float)(exp((double)xp[a * I] - mx) / sum);
+				yp[a * I] = (float)(logsm ? ((double)xp[a * I] - mx) - log(sum)
+				                          : exp((double)xp[a * I] - mx) / sum);
 		}
 }
 
@@ -500,6 +551,138 @@ static void dynquant(const struct run *r, const struct dnnq_ir_node *n)
 		put_q(DNNQ_IR_U8, OUT(0), e, rintf(x[e] / scale) + zp);
 	*(float *)OUT(1) = scale;
 	*(uint8_t *)OUT(2) = (uint8_t)zp;
+}
+
+/* ---- xfmr: transformer and reduction operators ------------------------------------ */
+
+/* Row-major strides of dims d (rank nd). */
+static void strides(const int64_t *d, uint32_t nd, int64_t *st)
+{
+	int64_t s = 1;
+	for (uint32_t i = nd; i-- > 0;) {
+		st[i] = s;
+		s *= d[i];
+	}
+}
+
+static void transpose(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS], xs[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS];
+	uint32_t R = r->ir->values[n->inputs[0]].ndim;
+	adims(r, n->inputs[0], xd);
+	adims(r, n->outputs[0], yd);
+	strides(xd, R, xs);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	size_t total = anumel(r, n->outputs[0]);
+	for (size_t e = 0; e < total; e++) {
+		size_t q = e;
+		int64_t off = 0;
+		for (uint32_t i = R; i-- > 0;) {
+			off += (int64_t)(q % (size_t)yd[i]) * xs[n->ints[i]];
+			q /= (size_t)yd[i];
+		}
+		y[e] = x[off];
+	}
+}
+
+/* MatMul with NumPy broadcasting of the batch dims, in double. */
+static void matmul_f32(const struct run *r, const struct dnnq_ir_node *n)
+{
+	struct mm d;
+	mm_dims(r, n, 0, 1, &d);
+	const float *a = IN(0), *b = IN(1);
+	float *y = OUT(0);
+	for (size_t bi = 0; bi < d.nb; bi++) {
+		size_t oa, ob;
+		mm_batch(&d, bi, &oa, &ob);
+		for (int64_t m = 0; m < d.M; m++)
+			for (int64_t j = 0; j < d.N; j++) {
+				double s = 0;
+				for (int64_t p = 0; p < d.K; p++)
+					s += (double)a[oa + (size_t)(m * d.K + p)] * b[ob + (size_t)(p * d.N + j)];
+				y[bi * (size_t)(d.M * d.N) + (size_t)(m * d.N + j)] = (float)s;
+			}
+	}
+}
+
+/* ReduceSum, ReduceMean, ReduceMax over node.ints (keepdims changes only
+ * the shape), in double. */
+static void reduce(const struct run *r, const struct dnnq_ir_node *n, const char *name)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS], ys[DNNQ_IR_MAX_DIMS], kd[DNNQ_IR_MAX_DIMS];
+	uint32_t R = r->ir->values[n->inputs[0]].ndim;
+	adims(r, n->inputs[0], xd);
+	bool red[DNNQ_IR_MAX_DIMS] = { false }, max = !strcmp(name, "reduce_max");
+	for (uint32_t k = 0; k < n->nints; k++)
+		red[n->ints[k]] = true;
+	size_t count = 1;
+	for (uint32_t i = 0; i < R; i++) {
+		kd[i] = red[i] ? 1 : xd[i];
+		count *= red[i] ? (size_t)xd[i] : 1;
+	}
+	strides(kd, R, ys);
+	size_t nout = anumel(r, n->outputs[0]), total = anumel(r, n->inputs[0]);
+	double *acc = malloc((nout ? nout : 1) * sizeof *acc);
+	if (!acc)
+		return;
+	for (size_t o = 0; o < nout; o++)
+		acc[o] = max ? -INFINITY : 0;
+	const float *x = IN(0);
+	for (size_t e = 0; e < total; e++) {
+		size_t q = e, o = 0;
+		for (uint32_t i = R; i-- > 0;) {
+			o += red[i] ? 0 : q % (size_t)xd[i] * (size_t)ys[i];
+			q /= (size_t)xd[i];
+		}
+		acc[o] = max ? (x[e] > acc[o] ? x[e] : acc[o]) : acc[o] + x[e];
+	}
+	for (size_t o = 0; o < nout; o++)
+		((float *)OUT(0))[o] = (float)(strcmp(name, "reduce_mean") ? acc[o]
+		                                                          : acc[o] / (double)count);
+	free(acc);
+}
+
+static void layernorm(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t O, A, I;
+	split(r, n->inputs[0], n->axis, &O, &A, &I);
+	size_t D = A * I;
+	const float *x = IN(0), *w = IN(1), *b = HAS(2) ? IN(2) : NULL;
+	float *y = OUT(0);
+	for (size_t o = 0; o < O; o++) {
+		const float *xr = x + o * D;
+		double m = 0, v = 0;
+		for (size_t i = 0; i < D; i++)
+			m += xr[i];
+		m /= (double)D;
+		for (size_t i = 0; i < D; i++)
+			v += (xr[i] - m) * (xr[i] - m);
+		double inv = 1.0 / sqrt(v / (double)D + n->epsilon);
+		for (size_t i = 0; i < D; i++)
+			y[o * D + i] = (float)((xr[i] - m) * inv * w[i] + (b ? b[i] : 0));
+	}
+}
+
+/* The transformer and reduction kinds of the registry; false for the
+ * others. */
+static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
+{
+	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
+	const char *name = def ? def->name : "";
+	if (!strcmp(name, "transpose"))
+		transpose(r, n);
+	else if (!strcmp(name, "matmul"))
+		matmul_f32(r, n);
+	else if (!strncmp(name, "reduce_", 7))
+		reduce(r, n, name);
+	else if (!strcmp(name, "logsoftmax"))
+		softmax(r, n, true);
+	else if (!strcmp(name, "layernorm"))
+		layernorm(r, n);
+	else
+		return false;
+	return true;
 }
 
 /* ---- vision: the registry kinds of engine/ops/ ---------------------------------- */
@@ -682,7 +865,7 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_MAXPOOL: case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: pool(r, n); break;
 	case DNNQ_IR_ADD: case DNNQ_IR_MUL: binary(r, n); break;
 	case DNNQ_IR_ENGINE:
-		if (!vision(r, n))
+		if (!vision(r, n) && !xfmr(r, n))
 			engine_op(r, n);
 		break;
 	case DNNQ_IR_SUM:
@@ -699,7 +882,7 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 		memcpy(OUT(0), IN(0), anumel(r, n->outputs[0]) *
 		       dnnq_ir_dtype_size(r->ir->values[n->outputs[0]].dtype));
 		break;
-	case DNNQ_IR_SOFTMAX: softmax(r, n); break;
+	case DNNQ_IR_SOFTMAX: softmax(r, n, false); break;
 	case DNNQ_IR_BATCHNORM: batchnorm(r, n); break;
 	case DNNQ_IR_QUANTIZE: quantize(r, n, true); break;
 	case DNNQ_IR_DEQUANTIZE: quantize(r, n, false); break;

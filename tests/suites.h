@@ -35,6 +35,7 @@
 	DNNQ_SUITE(nodetests) \
 	DNNQ_SUITE(ops) \
 	DNNQ_SUITE(registry) \
+	DNNQ_SUITE(xfmr) \
 	DNNQ_SUITE(unary) \
 	DNNQ_SUITE(vision)
 

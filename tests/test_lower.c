@@ -14,6 +14,7 @@
 
 #include "engine/graph.h"
 #include "engine/model.h"
+#include "engine/op.h"
 #include "onnx/lower.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
@@ -1265,6 +1266,100 @@ START_TEST(lower_u8_edges_exact)
 }
 END_TEST
 
+/* Lowers ir with opts_pc, every value with parameters qp; 0 or the status
+ * (the message in d). */
+static int lower_all_qp(const struct dnnq_ir *ir, struct dnnq_qparams qp1, struct dnnq_model *m,
+                        struct dnnq_diag *d)
+{
+	struct dnnq_qparams qp[64];
+	bool has[64];
+	for (size_t v = 0; v < 64; v++) {
+		qp[v] = qp1;
+		has[v] = true;
+	}
+	return dnnq_onnx_lower(ir, &opts_pc, qp, has, m, d);
+}
+
+/* ---- xfmr: LayerNorm's decomposition fused (onnx/fuse-norm.c) ---- */
+
+/* torch's nn.LayerNorm below opset 17 over the last dim of [B, 4, 8];
+ * share_d: Sub's output also read outside the pattern (then no fusion).
+ * Pow and Sqrt are ENGINE nodes by op_type (the registry's elementwise
+ * kinds; any kind here, the pass reads the op_type). */
+static struct dnnq_ir *ln_decomposed(bool share_d, int32_t *x, int32_t *gamma, int32_t *beta,
+                                     int32_t *y)
+{
+	const int64_t X[3] = { 1, 4, 8 }, M[3] = { 1, 4, 1 };
+	float g[8], b[8];
+	for (int i = 0; i < 8; i++)
+		g[i] = 1.0f + 0.1f * (float)i, b[i] = 0.05f * (float)i;
+	uint32_t rm = dnnq_op_find("reduce_mean")->kind, any = dnnq_op_find("sub")->kind;
+	struct dnnq_ir *ir = ir_new();
+	int32_t m, d, p, v, ve, sq, n, gm, two = ir_scalar(ir, "two", DNNQ_IR_F32, 2.0);
+	int32_t eps = ir_scalar(ir, "eps", DNNQ_IR_F32, 1e-5);
+	*x = ir_input(ir, "x", 3, X);
+	*gamma = ir_value(ir, "gamma", DNNQ_IR_F32, 1, (int64_t[]){ 8 }, false, g);
+	*beta = ir_value(ir, "beta", DNNQ_IR_F32, 1, (int64_t[]){ 8 }, false, b);
+	struct dnnq_ir_node *nd = ir_node(ir, DNNQ_IR_ENGINE, "m", "ReduceMean", 1, x,
+	                                  DNNQ_IR_F32, 3, M, &m);
+	nd->kind = rm, nd->ints[0] = 2, nd->nints = 1, nd->keepdims = true;
+	ir_node(ir, DNNQ_IR_ENGINE, "d", "Sub", 2, (int32_t[]){ *x, m }, DNNQ_IR_F32, 3, X,
+	        &d)->kind = any;
+	ir_node(ir, DNNQ_IR_ENGINE, "p", "Pow", 2, (int32_t[]){ d, two }, DNNQ_IR_F32, 3, X,
+	        &p)->kind = any;
+	nd = ir_node(ir, DNNQ_IR_ENGINE, "v", "ReduceMean", 1, &p, DNNQ_IR_F32, 3, M, &v);
+	nd->kind = rm, nd->ints[0] = 2, nd->nints = 1, nd->keepdims = true;
+	ir_node(ir, DNNQ_IR_ADD, "ve", "Add", 2, (int32_t[]){ v, eps }, DNNQ_IR_F32, 3, M, &ve);
+	ir_node(ir, DNNQ_IR_ENGINE, "sq", "Sqrt", 1, &ve, DNNQ_IR_F32, 3, M, &sq)->kind = any;
+	ir_node(ir, DNNQ_IR_ENGINE, "n", "Div", 2, (int32_t[]){ d, sq }, DNNQ_IR_F32, 3, X,
+	        &n)->kind = dnnq_op_find("div")->kind;
+	ir_node(ir, DNNQ_IR_MUL, "g", "Mul", 2, (int32_t[]){ n, *gamma }, DNNQ_IR_F32, 3, X, &gm);
+	ir_node(ir, DNNQ_IR_ADD, "y", "Add", 2, (int32_t[]){ gm, *beta }, DNNQ_IR_F32, 3, X, y);
+	ir_output(ir, *y);
+	if (share_d)
+		ir_output(ir, d);
+	return ir;
+}
+
+START_TEST(lower_fuse_layernorm)
+{
+	int32_t x, gamma, beta, y;
+	struct dnnq_ir *ir = ln_decomposed(false, &x, &gamma, &beta, &y);
+	ck_assert_int_eq(dnnq_ir_fuse_norm(ir), 1);
+	ck_assert_uint_eq(ir->fused[DNNQ_IR_FUSED_LAYERNORM], 1);      /* --report counts it */
+	const struct dnnq_ir_node *ln = &ir->nodes[ir->values[y].producer];
+	ck_assert_int_eq(ln->op, DNNQ_IR_ENGINE);
+	ck_assert_uint_eq(ln->kind, dnnq_op_find("layernorm")->kind);
+	ck_assert_str_eq(ln->op_type, "LayerNormalization");
+	ck_assert_uint_eq(ln->ninputs, 3);
+	ck_assert_int_eq(ln->inputs[0], x);
+	ck_assert_int_eq(ln->inputs[1], gamma);
+	ck_assert_int_eq(ln->inputs[2], beta);
+	ck_assert_int_eq(ln->axis, 2);
+	ck_assert_float_eq_tol(ln->epsilon, 1e-5f, 1e-12f);
+	/* it lowers to one fp32 layernorm node and its converts; the dead
+	 * decomposition (Pow, Sqrt of no kind of theirs here) is not lowered */
+	struct dnnq_model m;
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(lower_all_qp(ir, (struct dnnq_qparams){ 0.05f, 128, 8, false }, &m, &d) == 0,
+	              "%s", d.msg);
+	size_t lns = 0;
+	for (size_t j = 0; j < m.nnodes; j++) {
+		ck_assert_str_ne(dnnq_node_kind_name(m.nodes[j].kind), "div");
+		ck_assert_str_ne(dnnq_node_kind_name(m.nodes[j].kind), "reduce_mean");
+		lns += m.nodes[j].kind == dnnq_op_find("layernorm")->kind;
+	}
+	ck_assert_uint_eq(lns, 1);
+	dnnq_model_free(&m);
+	ir_destroy(ir);
+	/* Sub's output read elsewhere too: left as it is */
+	ir = ln_decomposed(true, &x, &gamma, &beta, &y);
+	ck_assert_int_eq(dnnq_ir_fuse_norm(ir), 0);
+	ck_assert_int_eq(ir->nodes[ir->values[y].producer].op, DNNQ_IR_ADD);
+	ir_destroy(ir);
+}
+END_TEST
+
 /* ---- what is refused ---- */
 
 static void expect_error(const struct dnnq_ir *ir, const bool *has_all, int rc_want,
@@ -1288,25 +1383,33 @@ static void expect_error(const struct dnnq_ir *ir, const bool *has_all, int rc_w
 
 START_TEST(lower_refuses)
 {
-	/* a flatten of NCHW (in NHWC inside: after a Relu) read by a Relu; of
-	 * the graph input itself it would be a plain reshape of the f32 input */
-	struct dnnq_ir *ir = ir_new();
-	int32_t x = ir_input(ir, "x", 4, (int64_t[]){ 1, 2, 3, 3 }), f, y, a;
-	ir_node(ir, DNNQ_IR_RELU, "r0", "Relu", 1, &x, DNNQ_IR_F32, 4, (int64_t[]){ 1, 2, 3, 3 }, &a);
-	ir_node(ir, DNNQ_IR_RESHAPE, "flat", "Flatten", 1, &a, DNNQ_IR_F32, 2, (int64_t[]){ 1, 18 }, &f);
-	ir_node(ir, DNNQ_IR_RELU, "r", "Relu", 1, &f, DNNQ_IR_F32, 2, (int64_t[]){ 1, 18 }, &y);
-	ir_output(ir, y);
-	expect_error(ir, NULL, DNNQ_E_UNSUPPORTED, "node 'flat' (Flatten)", "Gemm");
-	ir_destroy(ir);
-
-	/* the same flatten as a graph output */
-	ir = ir_new();
-	x = ir_input(ir, "x", 4, (int64_t[]){ 1, 2, 3, 3 });
-	ir_node(ir, DNNQ_IR_RELU, "r0", "Relu", 1, &x, DNNQ_IR_F32, 4, (int64_t[]){ 1, 2, 3, 3 }, &a);
-	ir_node(ir, DNNQ_IR_RESHAPE, "flat", "Flatten", 1, &a, DNNQ_IR_F32, 2, (int64_t[]){ 1, 18 }, &f);
-	ir_output(ir, f);
-	expect_error(ir, NULL, DNNQ_E_UNSUPPORTED, "node 'flat' (Flatten)", "order");
-	ir_destroy(ir);
+	/* a flatten of NCHW (in NHWC inside: after a Relu) read by a Relu, or
+	 * a graph output: lowered through a transpose to NCHW's order (xfmr)
+	 * rather than refused */
+	struct dnnq_ir *ir;
+	int32_t x, f, y, a;
+	for (int out = 0; out < 2; out++) {
+		ir = ir_new();
+		x = ir_input(ir, "x", 4, (int64_t[]){ 1, 2, 3, 3 });
+		ir_node(ir, DNNQ_IR_RELU, "r0", "Relu", 1, &x, DNNQ_IR_F32, 4,
+		        (int64_t[]){ 1, 2, 3, 3 }, &a);
+		ir_node(ir, DNNQ_IR_RESHAPE, "flat", "Flatten", 1, &a, DNNQ_IR_F32, 2,
+		        (int64_t[]){ 1, 18 }, &f);
+		if (!out)
+			ir_node(ir, DNNQ_IR_RELU, "r", "Relu", 1, &f, DNNQ_IR_F32, 2,
+			        (int64_t[]){ 1, 18 }, &y);
+		ir_output(ir, out ? f : y);
+		struct dnnq_model m;
+		struct dnnq_diag d = { "" };
+		ck_assert_msg(lower_all_qp(ir, (struct dnnq_qparams){ 0.1f, 128, 8, false }, &m, &d) ==
+		              0, "%s", d.msg);
+		bool transposed = false;
+		for (size_t j = 0; j < m.nnodes; j++)
+			transposed |= m.nodes[j].kind == dnnq_op_find("transpose")->kind;
+		ck_assert(transposed);
+		dnnq_model_free(&m);
+		ir_destroy(ir);
+	}
 
 	/* Gemm with transA; Gemm with a per-row C */
 	for (int k = 0; k < 2; k++) {
@@ -1333,14 +1436,17 @@ START_TEST(lower_refuses)
 	expect_error(ir, has, DNNQ_E_INVAL, "node 'r' (Relu)", "'x'");
 	ir_destroy(ir);
 
-	/* softmax over W of NCHW; ConvInteger */
+	/* ReduceMean over H of NCHW without keepdims (NHWC inside would put W
+	 * before C); ConvInteger */
 	ir = ir_new();
 	x = ir_input(ir, "x", 4, (int64_t[]){ 1, 2, 3, 3 });
-	struct dnnq_ir_node *n = ir_node(ir, DNNQ_IR_SOFTMAX, "sm", "Softmax", 1, &x, DNNQ_IR_F32, 4,
-	                                 (int64_t[]){ 1, 2, 3, 3 }, &y);
-	n->axis = 3;
+	struct dnnq_ir_node *n = ir_node(ir, DNNQ_IR_ENGINE, "rm", "ReduceMean", 1, &x, DNNQ_IR_F32,
+	                                 3, (int64_t[]){ 1, 2, 3 }, &y);
+	n->kind = dnnq_op_find("reduce_mean")->kind;
+	n->ints[0] = 2;
+	n->nints = 1;
 	ir_output(ir, y);
-	expect_error(ir, NULL, DNNQ_E_UNSUPPORTED, "node 'sm' (Softmax)", "axis 3");
+	expect_error(ir, NULL, DNNQ_E_UNSUPPORTED, "node 'rm' (ReduceMean)", "reorder");
 	ir_destroy(ir);
 
 	ir = ir_new();
@@ -1397,6 +1503,7 @@ Suite *suite_lower(void)
 	tcase_add_test(tc, lower_qdq_conv_gemm);
 	tcase_add_test(tc, lower_u8_edges_exact);
 	tcase_add_test(tc, lower_refuses);
+	tcase_add_test(tc, lower_fuse_layernorm);
 	suite_add_tcase(s, tc);
 	return s;
 }

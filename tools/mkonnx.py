@@ -608,6 +608,53 @@ NP_OPS = {
 }
 
 
+# xfmr: transformer and reduction operators (NumPy formulas)
+def reduce_axes_of(op, a, ins, opset):
+    """Reduce* axes: the attribute, or input 1 (ReduceSum from opset 13, the
+    others from 18); None: every axis (or none with noop_with_empty_axes)."""
+    if opset >= (13 if op == "ReduceSum" else 18):
+        ax = [int(v) for v in ins[1]] if len(ins) > 1 and ins[1] is not None else []
+    else:
+        ax = list(a.get("axes", []))
+    if not ax:
+        return () if a.get("noop_with_empty_axes", 0) else None
+    return tuple(ax)
+
+
+def np_reduce(op, fn):
+    def run(a, ins, opset):
+        ax = reduce_axes_of(op, a, ins, opset)
+        if ax == ():
+            return [ins[0]]
+        return [f32(fn(f64(ins[0]), axis=ax, keepdims=bool(a.get("keepdims", 1))))]
+    return run
+
+
+def np_log_softmax(x, axis):
+    x = f64(x)
+    m = x.max(axis=axis, keepdims=True)
+    return (x - m) - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def np_layernorm(a, ins, opset):
+    x = f64(ins[0])
+    ax = tuple(range(a.get("axis", -1) % x.ndim, x.ndim))
+    m = x.mean(axis=ax, keepdims=True)
+    v = ((x - m) ** 2).mean(axis=ax, keepdims=True)
+    y = (x - m) / np.sqrt(v + a.get("epsilon", 1e-5)) * f64(ins[1])
+    return [f32(y + f64(ins[2]) if len(ins) > 2 and ins[2] is not None else y)]
+
+
+NP_XFMR = {
+    "Transpose": lambda a, i, o: [np.transpose(i[0], a.get("perm"))],
+    "ReduceMean": np_reduce("ReduceMean", np.mean),
+    "ReduceSum": np_reduce("ReduceSum", np.sum),
+    "ReduceMax": np_reduce("ReduceMax", np.max),
+    "LogSoftmax": lambda a, i, o: [f32(np_log_softmax(i[0], a.get("axis", -1)))],
+    "LayerNormalization": np_layernorm,
+}
+
+
 def node_attrs(node):
     out = {}
     for at in node.attribute:
@@ -644,7 +691,8 @@ def run_graph(model, feeds, table, to_native, from_native):
 
 
 def np_run(model, feeds):
-    return run_graph(model, feeds, NP_OPS, lambda v: v, lambda v: np.asarray(v))
+    return run_graph(model, feeds, {**NP_OPS, **NP_XFMR}, lambda v: v,
+                     lambda v: np.asarray(v))
 
 
 # ------------------------------------------------------------- torch executor
@@ -970,8 +1018,46 @@ T_OPS = {
 }
 
 
+# xfmr: transformer and reduction operators (torch)
+def t_reduce(op, fn):
+    def run(a, ins, opset):
+        ax = reduce_axes_of(op, a, [None if t is None else t.numpy() for t in ins], opset)
+        x = ins[0].double()
+        if ax == ():
+            return [ins[0].clone()]
+        ax = tuple(range(x.dim())) if ax is None else tuple(v % x.dim() for v in ax)
+        return [fn(x, ax, bool(a.get("keepdims", 1))).float()]
+    return run
+
+
+def t_reduce_max(x, ax, keep):
+    for d in sorted(ax, reverse=True):
+        x = torch.amax(x, d, keepdim=keep)
+    return x
+
+
+def t_layernorm(a, ins, opset):
+    x = ins[0].double()
+    axis = a.get("axis", -1) % x.dim()
+    b = ins[2].double() if len(ins) > 2 and ins[2] is not None else None
+    return [F.layer_norm(x, x.shape[axis:], ins[1].double().reshape(x.shape[axis:]),
+                         None if b is None else b.reshape(x.shape[axis:]),
+                         a.get("epsilon", 1e-5)).float()]
+
+
+T_XFMR = {
+    "Transpose": lambda a, i, o: [i[0].permute(*(a.get("perm") or
+                                                 range(i[0].dim() - 1, -1, -1))).contiguous()],
+    "ReduceMean": t_reduce("ReduceMean", lambda x, ax, k: torch.mean(x, ax, keepdim=k)),
+    "ReduceSum": t_reduce("ReduceSum", lambda x, ax, k: torch.sum(x, ax, keepdim=k)),
+    "ReduceMax": t_reduce("ReduceMax", t_reduce_max),
+    "LogSoftmax": lambda a, i, o: [torch.log_softmax(i[0].double(), a.get("axis", -1)).float()],
+    "LayerNormalization": t_layernorm,
+}
+
+
 def torch_run(model, feeds):
-    return run_graph(model, feeds, T_OPS, lambda v: torch.from_numpy(np.array(v)),
+    return run_graph(model, feeds, {**T_OPS, **T_XFMR}, lambda v: torch.from_numpy(np.array(v)),
                      lambda v: v.numpy())
 
 
@@ -1454,6 +1540,61 @@ def fp32_cases(c):
         c.add(name, "fp32", [node("Softmax", ["x"], ["y"], **attrs)],
               [("x", u(r, [2, 10], -4, 4))], {}, ["y"], opset=opset)
 
+    # xfmr: transformer and reduction operators (engine/ops/: transpose,
+    # matmul, reduce_*, softmax_axis, logsoftmax, layernorm)
+    def xfmr(name, nodes, ins, inits=None, opset=OPSET):
+        r = c.rng(name)
+        c.add(name, "fp32", nodes, [(k, u(r, shp, lo, hi)) for k, shp, lo, hi in ins],
+              {k: v(r) for k, v in (inits or {}).items()}, ["y"], opset=opset)
+
+    xfmr("transpose_3d", [node("Transpose", ["x"], ["y"], perm=[0, 2, 1])],
+         [("x", [2, 5, 8], -1, 1)])
+    xfmr("transpose_4d_heads", [node("Transpose", ["x"], ["y"], perm=[0, 2, 1, 3])],
+         [("x", [2, 5, 3, 8], -1, 1)])
+    xfmr("transpose_4d_keys", [node("Transpose", ["x"], ["y"], perm=[0, 1, 3, 2])],
+         [("x", [2, 3, 5, 4], -1, 1)])
+    xfmr("transpose_nchw_to_3d", [node("Transpose", ["x"], ["t"], perm=[0, 2, 3, 1]),
+                                  node("Relu", ["t"], ["y"])],
+         [("x", [2, 3, 4, 5], -1, 1)])
+    xfmr("matmul_3d_act", [node("MatMul", ["a", "b"], ["y"])],
+         [("a", [2, 5, 8], -1, 1), ("b", [2, 8, 6], -1, 1)])
+    xfmr("matmul_4d_attention", [node("MatMul", ["q", "k"], ["s"]),
+                                 node("Softmax", ["s"], ["p"], axis=-1),
+                                 node("MatMul", ["p", "v"], ["y"])],
+         [("q", [2, 2, 5, 4], -1, 1), ("k", [2, 2, 4, 5], -1, 1), ("v", [2, 2, 5, 4], -1, 1)])
+    xfmr("matmul_broadcast", [node("MatMul", ["a", "b"], ["y"])],
+         [("a", [2, 3, 5, 8], -1, 1), ("b", [2, 1, 8, 4], -1, 1)])
+    xfmr("softmax_axis1_4d", [node("Softmax", ["x"], ["y"], axis=1)],
+         [("x", [2, 4, 3, 5], -3, 3)])
+    xfmr("softmax_axis2_4d", [node("Softmax", ["x"], ["y"], axis=2)],
+         [("x", [2, 4, 3, 5], -3, 3)])
+    xfmr("softmax_axis1_3d", [node("Softmax", ["x"], ["y"], axis=1)],
+         [("x", [2, 6, 5], -3, 3)])
+    xfmr("logsoftmax_last", [node("LogSoftmax", ["x"], ["y"], axis=-1)],
+         [("x", [2, 10], -3, 3)])
+    xfmr("logsoftmax_axis1_3d", [node("LogSoftmax", ["x"], ["y"], axis=1)],
+         [("x", [2, 6, 5], -3, 3)])
+    xfmr("reducemean_last", [node("ReduceMean", ["x"], ["y"], axes=[-1])],
+         [("x", [2, 5, 8], -1, 1)])
+    xfmr("reducemean_hw", [node("ReduceMean", ["x"], ["y"], axes=[2, 3], keepdims=0)],
+         [("x", [2, 3, 4, 5], -1, 1)])
+    xfmr("reducesum_axis1", [node("ReduceSum", ["x", "axes"], ["y"], keepdims=1)],
+         [("x", [2, 3, 4, 5], 0, 1)], {"axes": lambda r: np.array([1], np.int64)})
+    xfmr("reducesum_middle", [node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)],
+         [("x", [2, 6, 5], -1, 1)], {"axes": lambda r: np.array([1], np.int64)})
+    xfmr("reducesum_noop", [node("ReduceSum", ["x"], ["t"], noop_with_empty_axes=1),
+                            node("Relu", ["t"], ["y"])], [("x", [2, 6, 5], -1, 1)])
+    xfmr("reducemax_axis1", [node("ReduceMax", ["x"], ["y"], axes=[1], keepdims=1)],
+         [("x", [2, 3, 4, 5], -1, 1)])
+    xfmr("reducemax_last_3d", [node("ReduceMax", ["x"], ["y"], axes=[2], keepdims=0)],
+         [("x", [2, 6, 5], -1, 1)])
+    xfmr("layernorm17", [node("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1,
+                              epsilon=1e-5)],
+         [("x", [2, 5, 16], -2, 2)],
+         {"g": lambda r: u(r, (16,), 0.5, 1.5), "b": lambda r: nrm(r, (16,), 0.2)}, opset=17)
+    xfmr("layernorm17_axis1_4d", [node("LayerNormalization", ["x", "g"], ["y"], axis=1)],
+         [("x", [2, 3, 4, 4], -2, 2)], {"g": lambda r: u(r, (3, 4, 4), 0.5, 1.5)}, opset=17)
+
     r = c.rng("identity_dropout")
     c.add("identity_dropout", "fp32",
           [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
@@ -1624,6 +1765,30 @@ def int8_cases(c):
               [("a", a)], {"As": As, "Az": Az, "b": b, "Bs": Bs, "Bz": Bz, "ys": ys, "yz": yz},
               ["y"])
 
+    # xfmr: QLinearMatMul of any rank (the registry's matmul): two u8
+    # activations of rank 3, and a 4-D u8 activation times an s8 constant.
+    for name, ashape, bshape, bconst in (("qlinearmatmul_3d_act", (2, 5, 16), (2, 16, 6), False),
+                                         ("qlinearmatmul_4d_s8const", (2, 3, 5, 16), (16, 8),
+                                          True)):
+        r = c.rng(name)
+        a = r.integers(0, 256, size=ashape).astype(np.uint8)
+        b = (r.integers(-127, 128, size=bshape).astype(np.int8) if bconst
+             else r.integers(0, 256, size=bshape).astype(np.uint8))
+        As, Az, Bs = np.float32(0.03), np.uint8(120), np.float32(0.006)
+        Bz = np.int8(3) if bconst else np.uint8(131)
+        acc = (a.astype(np.int64) - 120) @ (b.astype(np.int64) - int(Bz))
+        real = acc * np.float64(As) * np.float64(Bs)
+        ys, yz = qparams_u8(np.percentile(real, 3), np.percentile(real, 97))
+        inits = {"As": As, "Az": Az, "Bs": Bs, "Bz": Bz, "ys": ys, "yz": yz}
+        ins = [("a", a)]
+        if bconst:
+            inits["b"] = b
+        else:
+            ins.append(("b", b))
+        c.add(name, "int8",
+              [node("QLinearMatMul", ["a", "As", "Az", "b", "Bs", "Bz", "ys", "yz"], ["y"])],
+              ins, inits, ["y"])
+
     # ConvInteger / MatMulInteger: exact int32 accumulators.
     for name, wdt, xz, wz in (("convinteger_u8u8", np.uint8, 5, 128),
                               ("convinteger_u8s8", np.int8, 11, 0)):
@@ -1786,6 +1951,49 @@ def qdq_chain(c):
     c.add(name, "int8", nodes, [("x", x)], inits, ["y"], exact=exact, float_scale=s2)
 
 
+def vit_block_cases(c):
+    """xfmr: a small ViT-like encoder block (d_model 32, 2 heads, pre-norm,
+    ReLU MLP) exported by torch with seeded weights at opset 17: attention
+    as MatMul, Transpose, Softmax on the last axis of a 4-D tensor, Linear
+    on 3-D as MatMul + Add, LayerNormalization; batch-free reshapes (-1) so
+    no Shape subgraph. GELU (Erf) and the opset-13 LayerNorm decomposition
+    (Pow, Sqrt) need the elementwise operators."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, d=32, heads=2, seq=8):
+            super().__init__()
+            self.h, self.s, self.d = heads, seq, d
+            self.n1, self.n2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+            self.proj = nn.Linear(d, d)
+            self.fc1, self.fc2 = nn.Linear(d, 2 * d), nn.Linear(2 * d, d)
+
+        def forward(self, x):
+            h, s, dh = self.h, self.s, self.d // self.h
+            y = self.n1(x)
+            q, k, v = (f(y).reshape(-1, s, h, dh).transpose(1, 2) for f in (self.q, self.k,
+                                                                          self.v))
+            a = torch.softmax(q @ k.transpose(-2, -1) * dh ** -0.5, dim=-1)
+            x = x + self.proj((a @ v).transpose(1, 2).reshape(-1, s, self.d))
+            return x + self.fc2(torch.relu(self.fc1(self.n2(x))))
+
+    torch.manual_seed(3)
+    model = Block().eval()
+    x = torch.from_numpy(u(c.rng("vit_block"), [4, 8, 32], -2, 2))
+    import io
+    buf = io.BytesIO()
+    with torch.no_grad():
+        want = model(x).numpy()
+    torch.onnx.export(model, x, buf, opset_version=17, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, do_constant_folding=True)
+    m = onnx.load_from_string(buf.getvalue())
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    assert_close(np_run(m, {"x": x.numpy()})[0], want, "vit_block17: numpy executor vs torch")
+    c.add("vit_block17", "fp32", list(m.graph.node), [("x", x.numpy())], inits, ["y"],
+          opset=17)
+
+
 # ------------------------------------------------------------ folding cases
 # Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
 # as the exporters write them: torch with dynamic H and W (the samples'
@@ -1862,6 +2070,8 @@ def fold_cases(c):
     want = f32(np.maximum(f64(xp), 0).reshape(2, -1) @ f64(W))
     m = build_model(nodes, [("x", xp)], inits, [("y", want)], OPSET, name="fold_paddle_flatten")
     add_exported(c, "fold_paddle_flatten", m, xp, want)
+
+
 def fpn_cases(c):
     """Small FPN-like segmentation nets exported by torch (seeded random
     weights): two strided convolutions, an upsampling (ConvTranspose, or
@@ -1915,6 +2125,7 @@ def fpn_cases(c):
 def make_ops(w):
     c = Cases(w)
     fp32_cases(c)
+    vit_block_cases(c)
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)

@@ -1,0 +1,55 @@
+/*
+ * engine/xfmr.h — what the transformer and reduction operators share
+ * (engine/ops/transpose.c, matmul.c, reduce_*.c, softmax_axis.c,
+ * logsoftmax.c, layernorm.c): the node description (struct dnnq_xfmr_desc,
+ * engine/graph.h) filled from the model node's generic attributes, the
+ * checks of create, and the strides of a tensor.
+ *
+ * Layout: these operators see a tensor's dims as the graph has them (4-D
+ * image tensors NHWC); the lowering composes ONNX's axes with that layout
+ * (onnx/lower-xfmr.c), so no activation moves for a layout change.
+ */
+#ifndef DNNQ_ENGINE_XFMR_H
+#define DNNQ_ENGINE_XFMR_H
+
+#include "engine/graph-internal.h"
+#include "engine/op.h"
+
+/* The generic attributes an xfmr kind may list (each lists a subset). */
+#define DNNQ_XFMR_ATTRS (DNNQ_A(DNNQ_A_OP) | DNNQ_A(DNNQ_A_AXIS) | DNNQ_A(DNNQ_A_NDIM) |     \
+                         DNNQ_A(DNNQ_A_DIMS) | DNNQ_A(DNNQ_A_PARAMS) | DNNQ_A(DNNQ_A_PRECISION))
+
+/* Fills d->op.xfmr from the model node (op, axis, ndim, dims, params, the
+ * output's qparams, the ISA). */
+int dnnq_xfmr_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag);
+
+/* create's common checks: nin inputs, each u8 (int8 nodes) or f32 (fp32
+ * nodes; a constant may be u8 there, read through dnnq_graph_const_f32),
+ * input 0 an activation. *fp32 gets the node's precision. */
+int dnnq_xfmr_inputs(struct dnnq_graph *g, struct gnode *n, size_t nin, bool *fp32,
+                     struct dnnq_diag *diag);
+
+/* The output's dtype and qparams: f32, or u8 with the node's out_qp
+ * (checked), or with input x's when keep (data movement, max). */
+int dnnq_xfmr_out(struct gnode *n, struct gtensor *out, const struct gtensor *x, bool fp32,
+                  bool keep, struct dnnq_diag *diag);
+
+/* The table index of the node's ISA (an unknown one: scalar). */
+enum dnnq_isa dnnq_xfmr_isa(const struct gnode *n);
+
+/* Element strides of t's dims (row-major). */
+void dnnq_xfmr_strides(const struct gtensor *t, size_t *st);
+
+/* Tasks of at least min_elems elements each over rows of len elements:
+ * rows per task (>= 1). */
+size_t dnnq_xfmr_rows_per_task(size_t len, size_t min_elems);
+
+/* setup's binding: input 0's buffer into *x, the output's into *y. */
+void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x, void **y);
+
+/* run: fn over ceil(units / per_task) tasks of op; DNNQ_E_INVAL when the
+ * output y is not bound. */
+int dnnq_xfmr_run(const struct dnnq_executor *ex, const void *y, size_t units, size_t per_task,
+                  dnnq_task_fn fn, void *op);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * onnx/lower-xfmr.c — lowering of the transformer and reduction operators
+ * (engine/xfmr.h): Transpose, MatMul of activations, ReduceSum/Mean/Max,
+ * Softmax on any axis, LogSoftmax, LayerNormalization.
+ *
+ * The engine keeps 4-D values NHWC; these operators take ONNX's axes
+ * composed with that layout here (a Transpose's perm, a reduction's axes,
+ * a softmax's axis, MatMul's NCHW operand bits), so no activation moves
+ * for a layout change. The precision is the node's (L->fp32): the kinds
+ * with no int8 kernel (softmax_axis, logsoftmax, layernorm) are fp32 by
+ * the registry (onnx/lower.c fp32_only), and a Softmax on an axis the int8
+ * softmax kind does not take is made fp32 here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/op.h"
+#include "onnx/lower-internal.h"
+
+#define NODE(j) (&L->ir->nodes[j])
+
+/* The ONNX axis of engine dim i of value v (engine_axis's inverse). */
+static uint32_t onnx_axis(const struct dnnq_ir_value *v, uint32_t i)
+{
+	static const uint32_t nhwc[4] = { 0, 2, 3, 1 };
+	return v->ndim == 4 && i < 4 ? nhwc[i] : i;
+}
+
+/* Input k of n as an activation in the node's precision (not a flattened
+ * NCHW value stored NHWC: its element order is neither). */
+static int xfmr_input(struct lower *L, const struct dnnq_ir_node *n, uint32_t k, int32_t *ref)
+{
+	int rc = check_input(L, n, k, false);
+	if (rc)
+		return rc;
+	int32_t v = n->inputs[k];
+	if (L->v[v].perm)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s' is a flattened NCHW value kept "
+		                 "in NHWC order", lval_ir(L, v)->name);
+	return need_act(L, n, v, ref);
+}
+
+/* A node of the registry's kind `name` reading in. */
+static struct dnnq_model_node *xfmr_node(struct lower *L, const struct dnnq_ir_node *n,
+                                         const char *name, int32_t in, int32_t *ref)
+{
+	return add_node1(L, (enum dnnq_node_kind)dnnq_op_find(name)->kind, n->name, in, ref);
+}
+
+/* The output: act_out's, but with input 0's parameters when keep (data
+ * movement, max) in int8. */
+static int xfmr_out(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn,
+                    int32_t ref, bool keep)
+{
+	if (!keep || L->fp32)
+		return act_out(L, n, n->outputs[0], mn, ref);
+	struct lval *ly = &L->v[n->outputs[0]];
+	ly->qp = L->v[n->inputs[0]].qp;
+	set_out_qp(mn, &ly->qp);
+	mn->out_dtype = DNNQ_DTYPE_U8;
+	ly->u8 = ref;
+	return DNNQ_OK;
+}
+
+/* Output engine dim i is input engine dim perm[i]. */
+int lower_transpose(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	int32_t in, ref;
+	int rc = xfmr_input(L, n, 0, &in);
+	if (rc)
+		return rc;
+	if (n->nints != xv->ndim)
+		return lower_err(L, n, DNNQ_E_FORMAT, "perm of %u for rank %u", n->nints, xv->ndim);
+	struct dnnq_model_node *mn = xfmr_node(L, n, "transpose", in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = xv->ndim;
+	for (uint32_t i = 0; i < xv->ndim; i++)
+		mn->dims[i] = engine_axis(xv, (uint32_t)n->ints[onnx_axis(yv, i)]);
+	return xfmr_out(L, n, mn, ref, true);
+}
+
+/* Operands of rank 4 are NHWC in the graph (a constant stays in ONNX's
+ * layout): op bits say so. */
+struct dnnq_model_node *matmul_node(struct lower *L, const struct dnnq_ir_node *n, int32_t a,
+                                    int32_t b, int32_t b_value, bool b_const, int32_t *ref)
+{
+	struct dnnq_model_node *mn = xfmr_node(L, n, "matmul", a, ref);
+	if (!mn)
+		return NULL;
+	mn->ninputs = 2;
+	mn->inputs[1] = b;
+	mn->op = (lval_ir(L, n->inputs[0])->ndim == 4 ? 1u : 0u) |
+	         (!b_const && lval_ir(L, b_value)->ndim == 4 ? 2u : 0u) |
+	         (lval_ir(L, n->outputs[0])->ndim == 4 ? 4u : 0u);
+	return mn;
+}
+
+int lower_matmul(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int32_t in[2], ref;
+	int rc = xfmr_input(L, n, 0, &in[0]);
+	if (rc || (rc = check_input(L, n, 1, false)))
+		return rc;
+	int32_t b = n->inputs[1];
+	const struct dnnq_ir_value *bv = lval_ir(L, b);
+	if (is_const(L, b)) {
+		float *c;
+		char nm[DNNQ_MODEL_NAME_MAX];
+		if ((rc = const_f32(L, n, b, 0, &c, NULL)))
+			return rc;
+		snprintf(nm, sizeof nm, "%.*s:b", DNNQ_MODEL_NAME_MAX - 3, n->name);
+		rc = add_constant_nd(L, nm, c, bv->ndim, bv->dims, &in[1]);
+		free(c);
+	} else {
+		rc = xfmr_input(L, n, 1, &in[1]);
+	}
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = matmul_node(L, n, in[0], in[1], b, is_const(L, b), &ref);
+	return mn ? xfmr_out(L, n, mn, ref, false) : DNNQ_E_NOMEM;
+}
+
+/* The axes in the engine's layout; without keepdims the kept dims must
+ * stay in the output's engine order. */
+int lower_reduce(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const char *kind = dnnq_op_get(n->kind)->name;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	bool red[DNNQ_MAX_DIMS] = { false };
+	int32_t in, ref;
+	int rc = xfmr_input(L, n, 0, &in);
+	if (rc)
+		return rc;
+	for (uint32_t k = 0; k < n->nints; k++)
+		red[engine_axis(xv, (uint32_t)n->ints[k])] = true;
+	uint32_t kept[DNNQ_MAX_DIMS], nk = 0, onnx_kept[DNNQ_MAX_DIMS], no = 0;
+	for (uint32_t i = 0; i < xv->ndim; i++) {
+		if (!red[i])
+			kept[nk++] = onnx_axis(xv, i);
+		bool on = false;
+		for (uint32_t k = 0; k < n->nints; k++)
+			on |= n->ints[k] == (int64_t)i;
+		if (!on)
+			onnx_kept[no++] = i;
+	}
+	for (uint32_t i = 0; !n->keepdims && i < nk; i++)
+		if (kept[i] != onnx_kept[onnx_axis(yv, i)])
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "keepdims 0 of a 4-D input would "
+			                 "reorder the kept dims (NHWC inside): not supported");
+	struct dnnq_model_node *mn = xfmr_node(L, n, kind, in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = n->keepdims;
+	for (uint32_t i = 0; i < xv->ndim; i++)
+		if (red[i])
+			mn->dims[mn->ndim++] = i;
+	return xfmr_out(L, n, mn, ref, !strcmp(kind, "reduce_max"));
+}
+
+/* The axis in the engine's layout; fp32 (softmax_axis, logsoftmax). */
+static int lower_softmax_kind(struct lower *L, const struct dnnq_ir_node *n, const char *kind)
+{
+	int32_t in, ref;
+	L->fp32 = true;
+	int rc = xfmr_input(L, n, 0, &in);
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = xfmr_node(L, n, kind, in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = engine_axis(lval_ir(L, n->inputs[0]), (uint32_t)n->axis);
+	return xfmr_out(L, n, mn, ref, false);
+}
+
+int lower_softmax_axis(struct lower *L, size_t j)
+{
+	return lower_softmax_kind(L, NODE(j), "softmax_axis");
+}
+
+int lower_logsoftmax(struct lower *L, size_t j)
+{
+	return lower_softmax_kind(L, NODE(j), "logsoftmax");
+}
+
+/* fp32; the scale and bias in the engine's order of the normalized dims
+ * (a 4-D input normalizes C, H, W together: HWC inside). */
+int lower_layernorm(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	int32_t in, ref;
+	int rc = xfmr_input(L, n, 0, &in);
+	if (rc)
+		return rc;
+	if (xv->ndim == 4 && n->axis != 1)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld of a 4-D input (NHWC inside): "
+		                 "only axis 1 (C, H, W together)", (long long)n->axis);
+	size_t d = 1;
+	for (uint32_t i = (uint32_t)n->axis; i < xv->ndim; i++)
+		d *= (size_t)xv->dims[i];
+	struct dnnq_model_node *mn = xfmr_node(L, n, "layernorm", in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = (uint32_t)n->axis;         /* 4-D: axis 1, NCHW's C, H, W = NHWC's H, W, C */
+	mn->params[0] = n->epsilon;
+	for (uint32_t k = 1; k < 3; k++) {
+		float *w = NULL, *hwc = NULL;
+		char nm[DNNQ_MODEL_NAME_MAX];
+		if (k == 2 && (n->ninputs < 3 || n->inputs[2] < 0))
+			break;
+		if ((rc = const_f32(L, n, n->inputs[k], d, &w, NULL)))
+			return rc;
+		if (xv->ndim == 4 && !(hwc = malloc(d * sizeof *hwc))) {
+			free(w);
+			return lower_err(L, n, DNNQ_E_NOMEM, "out of memory");
+		}
+		size_t C = (size_t)xv->dims[1], HW = d / (C ? C : 1);
+		for (size_t c = 0; hwc && c < C; c++)
+			for (size_t p = 0; p < HW; p++)
+				hwc[p * C + c] = w[c * HW + p];
+		snprintf(nm, sizeof nm, "%.*s:%s", DNNQ_MODEL_NAME_MAX - 8, n->name,
+		         k == 1 ? "scale" : "bias");
+		int id = add_f32_tensor(L, nm, hwc ? hwc : w, d);
+		free(w);
+		free(hwc);
+		if (id < 0)
+			return id;
+		*(k == 1 ? &mn->weight : &mn->bias) = id;
+	}
+	return xfmr_out(L, n, mn, ref, false);
+}
+
+/* A transpose of src by perm (engine dims), rank 4, keeping src's dtype. */
+static int transpose4(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
+                      const uint32_t perm[4], const char *suffix, int32_t *ref)
+{
+	char nm[DNNQ_MODEL_NAME_MAX];
+	snprintf(nm, sizeof nm, "%.*s%s", DNNQ_MODEL_NAME_MAX - 8, n->name, suffix);
+	struct dnnq_model_node *mn = add_node1(L, (enum dnnq_node_kind)dnnq_op_find("transpose")->kind,
+	                                       nm, src, ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = 4;
+	for (uint32_t i = 0; i < 4; i++)
+		mn->dims[i] = perm[i];
+	return DNNQ_OK;
+}
+
+int lower_reshape_reordered(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
+                            bool f32)
+{
+	static const uint32_t to_nchw[4] = { 0, 3, 1, 2 }, to_nhwc[4] = { 0, 2, 3, 1 };
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	struct lval lx = L->v[n->inputs[0]];
+	bool save = L->fp32;
+	int32_t ref;
+	int rc = DNNQ_OK;
+	L->fp32 = f32;                 /* the transposes move what src holds */
+	if (xv->ndim == 4 && !same_order(xv))
+		rc = transpose4(L, n, src, to_nchw, ":nchw", &src);
+	struct dnnq_model_node *mn = rc ? NULL : add_node1(L, DNNQ_NODE_RESHAPE, n->name, src, &ref);
+	if (!rc && !mn)
+		rc = DNNQ_E_NOMEM;
+	if (mn) {
+		mn->ndim = yv->ndim;
+		memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
+		if (yv->ndim == 4 && !same_order(yv))
+			rc = transpose4(L, n, ref, to_nhwc, ":nhwc", &ref);
+	}
+	L->fp32 = save;
+	if (rc)
+		return rc;
+	struct lval ly = { .u8 = f32 ? -1 : ref, .qp = lx.qp, .f32 = f32 ? ref : -1, .s32 = -1 };
+	L->v[n->outputs[0]] = ly;
+	return DNNQ_OK;
+}

@@ -1,0 +1,446 @@
+/*
+ * Suite xfmr: the transformer and reduction operators (engine/xfmr.h) on
+ * every ISA the CPU runs, through one-node graphs: int8 kernels against
+ * their integer formula (so every ISA gives the same bits), fp32 kernels
+ * bit for bit against the scalar ones and within a tolerance of double;
+ * bad attributes refused with the node's name.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/pool.h"
+#include "engine/graph.h"
+#include "engine/op.h"
+#include "engine/quant-scalar.h"
+#include "tests/isa.h"
+#include "tests/rng.h"
+#include "tests/suites.h"
+
+static const struct dnnq_qparams QA = { 0.05f, 128, 8, false }, QB = { 0.03f, 90, 8, false };
+static const struct dnnq_qparams QY = { 0.2f, 110, 8, false };
+
+static size_t numel(uint32_t r, const int64_t *d)
+{
+	size_t n = 1;
+	for (uint32_t i = 0; i < r; i++)
+		n *= (size_t)d[i];
+	return n;
+}
+
+/* One node of kind `name` over nin graph inputs (u8 or f32; ranks nd,
+ * dims; input 0's dims[0] the batch); *rc_add gets the node's status.
+ * Output into y (its info into oi). */
+struct one {
+	const char *name;
+	bool fp32;
+	size_t nin;
+	uint32_t nd[2];
+	int64_t dims[2][DNNQ_MAX_DIMS];
+	struct dnnq_xfmr_desc x;
+};
+
+static int run_one(const struct one *c, enum dnnq_isa isa, const void *const *in, void *y,
+                   struct dnnq_tensor_info *oi, const struct dnnq_executor *ex,
+                   struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int ids[2];
+	for (size_t k = 0; k < c->nin; k++) {
+		ids[k] = dnnq_graph_add_input(g, k ? "b" : "a", c->fp32 ? DNNQ_DTYPE_F32
+		                                                        : DNNQ_DTYPE_U8,
+		                              c->nd[k], c->dims[k], k ? &QB : &QA, d);
+		ck_assert_msg(ids[k] >= 0, "%s", d->msg);
+	}
+	struct dnnq_node_desc nd = { .kind = dnnq_op_find(c->name)->kind, .name = "op",
+	                             .ninputs = c->nin, .inputs = { ids[0], ids[1] },
+	                             .precision = c->fp32 ? DNNQ_PRECISION_FP32
+	                                                  : DNNQ_PRECISION_INT8 };
+	nd.op.xfmr = c->x;
+	nd.op.xfmr.isa = isa;
+	nd.op.xfmr.out_qp = QY;
+	int out = dnnq_graph_add_node(g, &nd, d);
+	if (out < 0) {
+		dnnq_graph_destroy(g);
+		return out;
+	}
+	ck_assert_int_eq(dnnq_graph_add_output(g, out, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	ck_assert_msg(dnnq_graph_plan(g, (size_t)c->dims[0][0], 2, d) == 0, "%s", d->msg);
+	ck_assert_int_eq(dnnq_graph_output_info(g, 0, oi), 0);
+	void *outs[1] = { y };
+	ck_assert_int_eq(dnnq_graph_run(g, in, outs, ex), 0);
+	dnnq_graph_destroy(g);
+	return DNNQ_OK;
+}
+
+static void fill(void *p, bool fp32, size_t n, struct rng *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fp32)
+			((float *)p)[i] = (float)rng_int(r, -4000, 4000) / 1000.0f;
+		else
+			((uint8_t *)p)[i] = (uint8_t)rng_int(r, 0, 255);
+	}
+}
+
+/* The same n random elements as f32 and as u8 (a 4-D input X), seeded. */
+struct both {
+	float *f;
+	uint8_t *u;
+	size_t n;
+};
+
+static struct both both_inputs(const int64_t *X, uint64_t seed)
+{
+	struct rng r = { seed };
+	struct both b = { .n = numel(4, X) };
+	b.f = malloc(b.n * sizeof *b.f);
+	b.u = malloc(b.n);
+	fill(b.f, true, b.n, &r);
+	fill(b.u, false, b.n, &r);
+	return b;
+}
+
+/* ---- MatMul ---- */
+
+/* Element (i0, i1, m, k) of a 4-D operand in ONNX order, stored NHWC when
+ * nhwc (dims given in ONNX order). */
+static size_t at4(const int64_t *d, bool nhwc, size_t b0, size_t b1, size_t r, size_t c)
+{
+	if (!nhwc)
+		return ((b0 * (size_t)d[1] + b1) * (size_t)d[2] + r) * (size_t)d[3] + c;
+	return ((b0 * (size_t)d[2] + r) * (size_t)d[3] + c) * (size_t)d[1] + b1;
+}
+
+/* A [N, H, M, K] by B [N, Hb, K, N] (Hb 1 or H), 4-D, both operands and the
+ * output NCHW-kept-NHWC when nhwc; int8 against the exact integer formula,
+ * fp32 against double. */
+static void matmul_case(bool fp32, bool nhwc, int64_t hb, enum dnnq_isa isa,
+                        const struct dnnq_executor *ex, struct rng *r)
+{
+	const int64_t N = 2, H = 3, M = 5, K = 37, NN = 6;
+	struct one c = { .name = "matmul", .fp32 = fp32, .nin = 2, .nd = { 4, 4 } };
+	int64_t ao[4] = { N, H, M, K }, bo[4] = { N, hb, K, NN }, yo[4] = { N, H, M, NN };
+	for (int i = 0; i < 4; i++) {           /* the graph's dims: NHWC when nhwc */
+		static const int nhwc_of[4] = { 0, 2, 3, 1 };
+		c.dims[0][i] = nhwc ? ao[nhwc_of[i]] : ao[i];
+		c.dims[1][i] = nhwc ? bo[nhwc_of[i]] : bo[i];
+	}
+	c.x.op = nhwc ? 7 : 0;
+	size_t es = fp32 ? 4 : 1, na = numel(4, ao), nb = numel(4, bo), ny = numel(4, yo);
+	void *a = malloc(na * es), *b = malloc(nb * es), *y = malloc(ny * es);
+	fill(a, fp32, na, r);
+	fill(b, fp32, nb, r);
+	struct dnnq_tensor_info oi;
+	struct dnnq_diag d;
+	ck_assert_msg(run_one(&c, isa, (const void *[]){ a, b }, y, &oi, ex, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(oi.bytes, ny * es);
+	float mult = (float)((double)QA.scale * QB.scale / QY.scale);
+	for (size_t n0 = 0; n0 < (size_t)N; n0++)
+		for (size_t h = 0; h < (size_t)H; h++)
+			for (size_t m = 0; m < (size_t)M; m++)
+				for (size_t j = 0; j < (size_t)NN; j++) {
+					int64_t acc = 0;
+					double s = 0;
+					size_t hbi = hb == 1 ? 0 : h;
+					for (size_t k = 0; k < (size_t)K; k++) {
+						size_t ia = at4(ao, nhwc, n0, h, m, k), ib = at4(bo, nhwc, n0, hbi, k, j);
+						if (fp32)
+							s += (double)((float *)a)[ia] * ((float *)b)[ib];
+						else
+							acc += ((int64_t)((uint8_t *)a)[ia] - QA.zero_point) *
+							       ((int64_t)((uint8_t *)b)[ib] - QB.zero_point);
+					}
+					size_t iy = at4(yo, nhwc, n0, h, m, j);
+					if (fp32) {
+						float got = ((float *)y)[iy];
+						ck_assert_msg(fabs(got - s) <= 1e-5 * (1 + fabs(s)), "matmul fp32 %s: "
+						              "%g, want %g", dnnq_isa_name(isa), got, s);
+					} else {
+						uint8_t want = (uint8_t)dnnq_requant_float_1((int32_t)acc, mult,
+						                                             (float)QY.zero_point, 0,
+						                                             255);
+						ck_assert_msg(((uint8_t *)y)[iy] == want, "matmul int8 %s nhwc %d: %u, "
+						              "want %u", dnnq_isa_name(isa), nhwc,
+						              ((uint8_t *)y)[iy], want);
+					}
+				}
+	free(a);
+	free(b);
+	free(y);
+}
+
+START_TEST(xfmr_matmul_every_isa)
+{
+	struct rng r = { 41 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	FOR_EACH_ISA(isa)
+		for (int fp32 = 0; fp32 < 2; fp32++)
+			for (int nhwc = 0; nhwc < 2; nhwc++) {
+				matmul_case(fp32, nhwc, 3, isa, &ex, &r);
+				matmul_case(fp32, nhwc, 1, isa, &ex, &r);      /* B broadcasts */
+			}
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
+/* ---- reductions, softmax, layernorm: SIMD against scalar ---- */
+
+/* Runs c on every ISA with the same inputs; every SIMD output equals the
+ * scalar one; the scalar one is returned (malloc'd). */
+static void *every_isa_same(const struct one *c, const void *const *in, size_t *bytes,
+                            const struct dnnq_executor *ex)
+{
+	void *ref = NULL;
+	FOR_EACH_ISA(isa) {
+		struct dnnq_tensor_info oi;
+		struct dnnq_diag d;
+		void *y = malloc(1 << 16);
+		ck_assert_msg(run_one(c, isa, in, y, &oi, ex, &d) == 0, "%s: %s", c->name, d.msg);
+		*bytes = oi.bytes;
+		if (!ref) {
+			ref = y;
+			continue;
+		}
+		ck_assert_msg(!memcmp(y, ref, oi.bytes), "%s %s: not the scalar kernel's bits",
+		              c->name, dnnq_isa_name(isa));
+		free(y);
+	}
+	return ref;
+}
+
+START_TEST(xfmr_reduce_every_isa)
+{
+	static const struct { const char *name; int64_t axes[3]; uint32_t nax, keep; } cases[] = {
+		{ "reduce_sum", { 3 }, 1, 1 }, { "reduce_mean", { 3 }, 1, 0 },
+		{ "reduce_max", { 3 }, 1, 1 }, { "reduce_mean", { 1, 2 }, 2, 0 },
+		{ "reduce_sum", { 2 }, 1, 1 }, { "reduce_max", { 1, 3 }, 2, 0 },
+		{ "reduce_mean", { 1 }, 1, 1 }, { "reduce_max", { 1, 2, 3 }, 3, 1 },
+	};
+	const int64_t X[4] = { 2, 3, 5, 37 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	struct both in = both_inputs(X, 43);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		for (int fp32 = 0; fp32 < 2; fp32++) {
+			struct one c = { .name = cases[i].name, .fp32 = fp32, .nin = 1, .nd = { 4 } };
+			memcpy(c.dims[0], X, sizeof X);
+			c.x.ndim = cases[i].nax;
+			c.x.op = cases[i].keep;
+			memcpy(c.x.dims, cases[i].axes, sizeof cases[i].axes);
+			size_t bytes;
+			void *y = every_isa_same(&c, (const void *[]){ fp32 ? (void *)in.f : in.u }, &bytes,
+			                         &ex);
+			/* the oracle: sums in double (fp32) or integers (int8) by index */
+			bool red[4] = { false }, max = !strcmp(c.name, "reduce_max");
+			bool mean = !strcmp(c.name, "reduce_mean");
+			size_t count = 1;
+			for (uint32_t k = 0; k < cases[i].nax; k++)
+				red[cases[i].axes[k]] = true, count *= (size_t)X[cases[i].axes[k]];
+			size_t nout = in.n / count;
+			ck_assert_uint_eq(bytes, nout * (fp32 ? 4 : 1));
+			double *acc = calloc(nout, sizeof *acc);
+			for (size_t o = 0; o < nout; o++)
+				acc[o] = max ? -INFINITY : 0;
+			for (size_t e = 0; e < in.n; e++) {
+				size_t q = e, o = 0, s = 1;
+				for (int k = 3; k >= 0; k--) {
+					size_t idx = q % (size_t)X[k];
+					q /= (size_t)X[k];
+					if (!red[k]) {
+						o += idx * s;
+						s *= (size_t)X[k];
+					}
+				}
+				double v = fp32 ? in.f[e] : in.u[e];
+				acc[o] = max ? fmax(acc[o], v) : acc[o] + v;
+			}
+			for (size_t o = 0; o < nout; o++) {
+				if (fp32) {
+					double want = mean ? acc[o] / (double)count : acc[o];
+					float got = ((float *)y)[o];
+					ck_assert_msg(fabs(got - want) <= 1e-5 * (1 + fabs(want)), "%s fp32 %zu: "
+					              "%g, want %g", c.name, o, got, want);
+					continue;
+				}
+				uint8_t want = max ? (uint8_t)acc[o] : (uint8_t)dnnq_saturate_rne(
+					(float)((int64_t)acc[o] - (int64_t)count * QA.zero_point) *
+					(QA.scale / (QY.scale * (mean ? (float)count : 1.0f))),
+					(float)QY.zero_point, 0, 255);
+				ck_assert_msg(((uint8_t *)y)[o] == want, "%s int8 case %zu output %zu: %u, "
+				              "want %u", c.name, i, o, ((uint8_t *)y)[o], want);
+			}
+			free(acc);
+			free(y);
+		}
+	free(in.f);
+	free(in.u);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(xfmr_transpose_every_isa)
+{
+	const int64_t X[4] = { 2, 3, 4, 5 };
+	const int64_t perms[][4] = { { 0, 2, 1, 3 }, { 0, 1, 3, 2 }, { 0, 3, 1, 2 }, { 0, 1, 2, 3 } };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	struct both in = both_inputs(X, 47);
+	for (size_t p = 0; p < sizeof perms / sizeof perms[0]; p++)
+		for (int fp32 = 0; fp32 < 2; fp32++) {
+			struct one c = { .name = "transpose", .fp32 = fp32, .nin = 1, .nd = { 4 } };
+			memcpy(c.dims[0], X, sizeof X);
+			c.x.ndim = 4;
+			memcpy(c.x.dims, perms[p], sizeof perms[p]);
+			size_t bytes;
+			void *y = every_isa_same(&c, (const void *[]){ fp32 ? (void *)in.f : in.u }, &bytes,
+			                         &ex);
+			ck_assert_uint_eq(bytes, in.n * (fp32 ? 4 : 1));
+			int64_t yd[4], xs[4] = { X[1] * X[2] * X[3], X[2] * X[3], X[3], 1 };
+			for (int i = 0; i < 4; i++)
+				yd[i] = X[perms[p][i]];
+			for (size_t e = 0; e < in.n; e++) {
+				size_t q = e, off = 0;
+				for (int i = 3; i >= 0; i--) {
+					off += q % (size_t)yd[i] * (size_t)xs[perms[p][i]];
+					q /= (size_t)yd[i];
+				}
+				ck_assert(fp32 ? ((float *)y)[e] == in.f[off] : ((uint8_t *)y)[e] == in.u[off]);
+			}
+			free(y);
+		}
+	free(in.f);
+	free(in.u);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
+/* Softmax and LogSoftmax on each axis, LayerNormalization: fp32 only. */
+START_TEST(xfmr_softmax_layernorm_every_isa)
+{
+	const int64_t X[4] = { 2, 3, 4, 21 };
+	struct rng r = { 53 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	size_t n = numel(4, X), bytes;
+	float *x = malloc(n * sizeof *x), w[21], b[21];
+	fill(x, true, n, &r);
+	fill(w, true, 21, &r);
+	fill(b, true, 21, &r);
+	for (int lg = 0; lg < 2; lg++)
+		for (uint32_t axis = 1; axis < 4; axis++) {
+			struct one c = { .name = lg ? "logsoftmax" : "softmax_axis", .fp32 = true,
+			                 .nin = 1, .nd = { 4 } };
+			memcpy(c.dims[0], X, sizeof X);
+			c.x.axis = axis;
+			float *y = every_isa_same(&c, (const void *[]){ x }, &bytes, &ex);
+			size_t inner = 1, L = (size_t)X[axis];
+			for (uint32_t i = axis + 1; i < 4; i++)
+				inner *= (size_t)X[i];
+			for (size_t l = 0; l < n / L; l++) {
+				size_t base = l / inner * L * inner + l % inner;
+				double mx = -INFINITY, s = 0;
+				for (size_t i = 0; i < L; i++)
+					mx = fmax(mx, x[base + i * inner]);
+				for (size_t i = 0; i < L; i++)
+					s += exp(x[base + i * inner] - mx);
+				for (size_t i = 0; i < L; i++) {
+					double v = x[base + i * inner] - mx;
+					double want = lg ? v - log(s) : exp(v) / s;
+					ck_assert_msg(fabs(y[base + i * inner] - want) <= 1e-5 * (1 + fabs(want)),
+					              "%s axis %u: %g, want %g", c.name, axis, y[base + i * inner],
+					              want);
+				}
+			}
+			free(y);
+		}
+	struct one c = { .name = "layernorm", .fp32 = true, .nin = 1, .nd = { 4 } };
+	memcpy(c.dims[0], X, sizeof X);
+	c.x.axis = 3;
+	c.x.params[0] = 1e-5f;
+	c.x.w = w;
+	c.x.b = b;
+	c.x.wn = 21;
+	float *y = every_isa_same(&c, (const void *[]){ x }, &bytes, &ex);
+	for (size_t row = 0; row < n / 21; row++) {
+		double m = 0, v = 0;
+		for (size_t i = 0; i < 21; i++)
+			m += x[row * 21 + i] / 21.0;
+		for (size_t i = 0; i < 21; i++)
+			v += (x[row * 21 + i] - m) * (x[row * 21 + i] - m) / 21.0;
+		for (size_t i = 0; i < 21; i++) {
+			double want = (x[row * 21 + i] - m) / sqrt(v + 1e-5) * w[i] + b[i];
+			ck_assert_msg(fabs(y[row * 21 + i] - want) <= 1e-5 * (1 + fabs(want)),
+			              "layernorm: %g, want %g", y[row * 21 + i], want);
+		}
+	}
+	free(y);
+	free(x);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
+/* ---- refused ---- */
+
+START_TEST(xfmr_bad_attributes)
+{
+	static const struct {
+		const char *name;
+		uint32_t ndim, op, axis;
+		int64_t dims[4];
+		const char *why;
+	} cases[] = {
+		{ "transpose", 4, 0, 0, { 0, 1, 1, 2 }, "not a permutation" },
+		{ "transpose", 4, 0, 0, { 1, 0, 2, 3 }, "batch" },
+		{ "transpose", 3, 0, 0, { 0, 1, 2 }, "rank 4" },
+		{ "reduce_sum", 1, 0, 0, { 0 }, "axes ascend" },
+		{ "reduce_mean", 2, 0, 0, { 2, 1 }, "axes ascend" },
+		{ "reduce_max", 1, 2, 0, { 1 }, "keepdims" },
+		{ "softmax_axis", 0, 0, 0, { 0 }, "axis 0" },
+		{ "logsoftmax", 0, 0, 7, { 0 }, "axis 7" },
+	};
+	uint8_t xb[2 * 3 * 4 * 5] = { 0 };
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		bool fp32 = !strcmp(cases[i].name, "softmax_axis") ||
+		            !strcmp(cases[i].name, "logsoftmax");
+		struct one c = { .name = cases[i].name, .fp32 = fp32, .nin = 1, .nd = { 4 },
+		                 .dims = { { 2, 3, 4, 5 } } };
+		c.x.ndim = cases[i].ndim;
+		c.x.op = cases[i].op;
+		c.x.axis = cases[i].axis;
+		memcpy(c.x.dims, cases[i].dims, sizeof cases[i].dims);
+		struct dnnq_tensor_info oi;
+		struct dnnq_diag d = { 0 };
+		int rc = run_one(&c, DNNQ_ISA_SCALAR, (const void *[]){ xb }, NULL, &oi, NULL, &d);
+		ck_assert_msg(rc < 0 && strstr(d.msg, "'op'") && strstr(d.msg, cases[i].why),
+		              "case %zu (%s): rc %d, '%s'", i, cases[i].name, rc, d.msg);
+	}
+	/* MatMul: K does not chain; int8 LayerNormalization has no kernel */
+	struct one c = { .name = "matmul", .nin = 2, .nd = { 3, 3 },
+	                 .dims = { { 2, 4, 5 }, { 2, 6, 3 } } };
+	struct dnnq_tensor_info oi;
+	struct dnnq_diag d = { 0 };
+	ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
+	ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, "do not chain"), "%s", d.msg);
+	c = (struct one){ .name = "layernorm", .nin = 1, .nd = { 3 }, .dims = { { 2, 4, 5 } } };
+	ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
+	ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, "layernorm"), "%s", d.msg);
+}
+END_TEST
+
+Suite *suite_xfmr(void)
+{
+	Suite *s = suite_create("xfmr");
+	TCase *tc = tcase_create("xfmr");
+	tcase_add_test(tc, xfmr_matmul_every_isa);
+	tcase_add_test(tc, xfmr_reduce_every_isa);
+	tcase_add_test(tc, xfmr_transpose_every_isa);
+	tcase_add_test(tc, xfmr_softmax_layernorm_every_isa);
+	tcase_add_test(tc, xfmr_bad_attributes);
+	suite_add_tcase(s, tc);
+	return s;
+}
