@@ -114,6 +114,8 @@ $(ENGINE_LIB): $(call obj,$(ENGINE_SRC))
 $(call obj,engine/op.c): DNNQ_CFLAGS += $(OP_LIST)
 $(call obj,engine/op.c): $(OPS_SRC)
 $(call obj,engine/f32.c): DNNQ_CFLAGS += $(OPENBLAS_CFLAGS)
+# the reference executor's depthwise loop (onnx/ref.c) is left to the vectorizer
+$(call obj,onnx/ref.c): DNNQ_CFLAGS += -ftree-vectorize
 $(CALIB_LIB): $(call obj,$(CALIB_SRC))
 $(SHM_LIB): $(call obj,$(SHM_SRC))
 $(DAEMON_LIB): $(call obj,$(DAEMON_SRC))
