@@ -9,7 +9,9 @@
  *     conv with one input channel per group (depthwise) has its own loop,
  *     a row of outputs per tap, which the compiler vectorizes
  *     (-ftree-vectorize for this file);
- *   - Gemm: one sgemm (transA: A copied transposed first).
+ *   - Gemm: one sgemm (transA: A copied transposed first);
+ *   - Relu, LeakyRelu, Clip, and Add and Mul of two same-shape inputs: the
+ *     engine's fp32 kernels, which compute exactly what the loops here do.
  * These accumulate in float (sgemm's blocked order): within 2e-7 relative
  * of a double-accumulated sum on the conformance cases, well inside the
  * 1e-5 they are held to against NumPy (docs/onnx.md, "The reference").
@@ -462,6 +464,23 @@ static float unary(const struct dnnq_ir_node *n, float x)
 	}
 }
 
+/* The unary operators the engine has an exact fp32 kernel for: *k and *p;
+ * false for the others. */
+static bool engine_act(const struct dnnq_ir_node *n, enum dnnq_activation_kind *k,
+                       struct dnnq_act_params *p)
+{
+	switch (n->op) {
+	case DNNQ_IR_RELU: *k = DNNQ_ACT_RELU; return true;
+	case DNNQ_IR_LEAKYRELU: *k = DNNQ_ACT_LEAKY_RELU; p->alpha = n->alpha; return true;
+	case DNNQ_IR_CLIP:
+		*k = DNNQ_ACT_CLIP;
+		p->min = n->clip_min;
+		p->max = n->clip_max;
+		return true;
+	default: return false;
+	}
+}
+
 static float add_f32(float a, float b)
 {
 	return a + b;
@@ -495,6 +514,13 @@ static void binary(const struct run *r, const struct dnnq_ir_node *n)
 	const float *a = IN(0), *b = IN(1);
 	float *y = OUT(0);
 	size_t total = anumel(r, n->outputs[0]);
+	if ((n->op == DNNQ_IR_ADD || n->op == DNNQ_IR_MUL) && anumel(r, n->inputs[0]) == total &&
+	    anumel(r, n->inputs[1]) == total) {
+		static const enum dnnq_broadcast full[2] = { DNNQ_BCAST_NONE, DNNQ_BCAST_NONE };
+		dnnq_f32_eltwise(r->isa, n->op == DNNQ_IR_ADD ? DNNQ_ELTWISE_ADD : DNNQ_ELTWISE_MUL, 2,
+		                 (const float *const[]){ a, b }, full, 0, total, y, r->ex);
+		return;
+	}
 	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
 	float (*f)(float, float) = def ? def->f32 : n->op == DNNQ_IR_ADD ? add_f32 : mul_f32;
 	int64_t idx[DNNQ_IR_MAX_DIMS] = { 0 }, oa = 0, ob = 0;
@@ -616,6 +642,8 @@ static void dynquant(const struct run *r, const struct dnnq_ir_node *n)
 static void exec(const struct run *r, const struct dnnq_ir_node *n)
 {
 	size_t total;
+	enum dnnq_activation_kind act;
+	struct dnnq_act_params ap = { 0 };
 	switch (n->op) {
 	case DNNQ_IR_CONV: conv_f32(r, n); break;
 	case DNNQ_IR_QLINEARCONV: conv_int(r, n, true); break;
@@ -646,6 +674,10 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_DYNQUANT: dynquant(r, n); break;
 	default:
 		total = anumel(r, n->outputs[0]);
+		if (engine_act(n, &act, &ap)) {
+			dnnq_f32_activation(r->isa, act, &ap, total, IN(0), OUT(0), r->ex);
+			break;
+		}
 		for (size_t e = 0; e < total; e++)
 			((float *)OUT(0))[e] = unary(n, ((const float *)IN(0))[e]);
 		break;
