@@ -83,6 +83,19 @@ static int observe(void *ctx, const struct dnnq_ir *ir, int32_t value, const voi
 	return dnnq_hist_add(&c->hist[value], data, numel);
 }
 
+/* The reference's observer: observe, and the progress hook after a node's
+ * last output (graph inputs are observed before the run). */
+static int observe_run(void *ctx, const struct dnnq_ir *ir, int32_t value, const void *data,
+                       size_t numel)
+{
+	struct dnnq_onnx_calib *c = ctx;
+	int rc = observe(c, ir, value, data, numel);
+	const struct dnnq_ir_node *n = &ir->nodes[c->nodes_done];
+	if (!rc && c->progress && n->outputs[n->noutputs - 1] == value)
+		c->progress(c->progress_ctx, ++c->nodes_done, ir->nnodes);
+	return rc;
+}
+
 /* Grows *p to hold n floats. */
 static int grow(float **p, size_t n)
 {
@@ -120,7 +133,8 @@ int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const float *const *x, size_t
 		}
 		outs[k] = c->ref[k] + output_numel(ir, k, c->samples);
 	}
-	int rc = dnnq_ir_run(ir, n, (const void *const *)x, outs, observe, c, diag);
+	c->nodes_done = 0;
+	int rc = dnnq_ir_run_ex(ir, n, (const void *const *)x, outs, observe_run, c, c->ex, diag);
 	free(outs);
 	if (rc)
 		return rc;
@@ -382,7 +396,7 @@ static int shadow_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 	struct dnnq_node_report *r = NULL;
 	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, diag);
 	if (!rc)
-		rc = dnnq_graph_plan(g, c->samples, 1, diag);
+		rc = dnnq_graph_plan(g, c->samples, dnnq_executor_threads(c->ex), diag);
 	if (!rc && dnnq_graph_num_nodes(g) != m->nnodes)
 		rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "acc16: graph of %zu nodes for %zu",
 		                   dnnq_graph_num_nodes(g), m->nnodes);
@@ -390,7 +404,7 @@ static int shadow_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
 	if (!rc)
 		rc = alloc_outputs(g, &y, diag);
-	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, NULL,
+	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, c->ex,
 	                                   r)))
 		dnnq_diag_set(diag, rc, "acc16: the shadow run failed");
 	for (size_t j = 0; !rc && j < m->nnodes; j++)
@@ -456,12 +470,12 @@ static int layer_inputs(const struct dnnq_onnx_calib *c, const struct dnnq_model
 		idx[l] = out_of[v];
 	}
 	if ((rc = dnnq_model_build(&mm, dnnq_isa_best(), &li->g, diag)) ||
-	    (rc = dnnq_graph_plan(li->g, c->samples, 1, diag)))
+	    (rc = dnnq_graph_plan(li->g, c->samples, dnnq_executor_threads(c->ex), diag)))
 		goto out;
 	li->ny = dnnq_graph_num_outputs(li->g);
 	if ((rc = alloc_outputs(li->g, &li->y, diag)))
 		goto out;
-	if ((rc = dnnq_graph_run(li->g, (const void *const *)c->x, (void *const *)li->y, NULL))) {
+	if ((rc = dnnq_graph_run(li->g, (const void *const *)c->x, (void *const *)li->y, c->ex))) {
 		dnnq_diag_set(diag, rc, "acc16: the model failed to run");
 		goto out;
 	}
