@@ -524,6 +524,11 @@ static void im2col_row(const struct dnnq_model_node *n, const uint8_t *x, size_t
 	}
 }
 
+/* A conv layer's saturation is measured on at most this many output
+ * pixels, evenly spaced over the samples' (the scalar 16-bit emulation
+ * of every pixel cost --acc16=auto more than all its shadow runs). */
+#define SAT_PIXELS 4096
+
 /* Saturation events and additions of the acc16 GEMM of layer l on its
  * input x (info ti). */
 static int saturation(const struct dnnq_model_node *n, const struct dnnq_gemm_weights *gw,
@@ -547,17 +552,17 @@ static int saturation(const struct dnnq_model_node *n, const struct dnnq_gemm_we
 		return DNNQ_E_SHAPE;
 	size_t oh = (h + n->pads[0] + n->pads[2] - eh) / n->strides[0] + 1;
 	size_t ow = (w + n->pads[1] + n->pads[3] - ew) / n->strides[1] + 1;
-	size_t npix = samples * oh * ow, block = 64;
+	size_t npix = samples * oh * ow, block = 64, take = npix < SAT_PIXELS ? npix : SAT_PIXELS;
 	uint8_t *a = malloc(block * k);
 	if (!a)
 		return DNNQ_E_NOMEM;
 	int rc = DNNQ_OK;
 	for (size_t g = 0; !rc && g < groups; g++) {
-		for (size_t p0 = 0; !rc && p0 < npix; p0 += block) {
-			size_t r = npix - p0 < block ? npix - p0 : block;
+		for (size_t p0 = 0; !rc && p0 < take; p0 += block) {
+			size_t r = take - p0 < block ? take - p0 : block;
 			for (size_t i = 0; i < r; i++)
-				im2col_row(n, x, h, w, oh, ow, p0 + i, g, (uint8_t)ti->qp.zero_point,
-				           a + i * k);
+				im2col_row(n, x, h, w, oh, ow, (p0 + i) * npix / take, g,
+				           (uint8_t)ti->qp.zero_point, a + i * k);
 			uint64_t e = 0, s = 0;
 			rc = dnnq_gemm_acc16_saturation(&gw[g], r, a, k, &e, &s);
 			*events += e;

@@ -101,7 +101,8 @@ struct dnnq_acc16_layer {
 	size_t outliers;              /* weights in the sparse part of the split */
 	double outlier_density;       /* outliers / (n * k) */
 	/* int16 saturation events over additions, the layer's own u8 input
-	 * (from the all-acc32 model) through dnnq_gemm_acc16_saturation;
+	 * (from the all-acc32 model) through dnnq_gemm_acc16_saturation (a
+	 * conv on at most 4096 output pixels, evenly spaced);
 	 * adds 0 and saturation NaN when not measurable (f32 input) */
 	uint64_t sat_events, sat_adds;
 	double saturation;
