@@ -1,5 +1,7 @@
 # dnnq — GNU make build.  `make` builds, `make check` tests, `make bench`
 # measures against the peers, `make demo` shows it working.
+# `make conformance-skips` writes tests/onnx/node-skips.txt again from the
+# ONNX node tests that fail today (suite nodetests, docs/onnx.md).
 # `make check SANITIZE=address,undefined` builds into its own tree and runs
 # the same tests under the sanitizers.
 
@@ -32,11 +34,15 @@ isa_flags = $(foreach i,avx2 sse42 avx512vnni,$(if $(findstring -$(i).c,$(1)),$(
 # first runs `make deps` (which installs them as root, or says what to run).
 # ONNX's schema, for onnx/: the one Debian's libonnx-dev installs in the
 # system include directory.
+# ONNX's backend node tests, which suite nodetests runs (the directory is
+# compiled into tests/test_nodetests.c): Debian's libonnx-testdata.
+ONNX_NODE_TESTS := /usr/share/libonnx-testdata/data/node
 ONNX_PROTO ?= $(firstword $(wildcard $(addsuffix /onnx/onnx.proto,/usr/local/include /usr/include)))
 DEPS_OK := $(shell pkg-config --exists liburing yaml-0.1 libsystemd check libprotobuf-c \
              openblas 2>/dev/null && \
              command -v systemd-analyze >/dev/null && command -v groff >/dev/null && \
-             command -v protoc-c >/dev/null && test -n "$(ONNX_PROTO)" && echo y)
+             command -v protoc-c >/dev/null && test -n "$(ONNX_PROTO)" && \
+             test -d $(ONNX_NODE_TESTS) && echo y)
 DEPS_FIRST := $(if $(DEPS_OK),,deps)
 BENCH_OK := $(shell test -f /usr/include/oneapi/dnnl/dnnl.h && pkg-config --exists openblas 2>/dev/null && echo y)
 
@@ -179,6 +185,7 @@ $(DNNQCTL): $(call obj,$(CTL_SRC) $(NPY_SRC) shm/error.c shm/metrics.c) $(CLIENT
 
 $(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS) -I$(BUILD)/gen
 $(call obj,$(TEST_SRC)): | $(ONNX_GEN:.c=.h)
+$(call obj,tests/test_nodetests.c): DNNQ_CFLAGS += -DNODE_DIR='"$(ONNX_NODE_TESTS)"'
 $(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) \
             $(ONNX_LIB) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
@@ -193,6 +200,14 @@ CHECK_ENV = CK_DEFAULT_TIMEOUT=$(if $(SANITIZE),600,120) DNNQ_BINDIR=$(BUILD)/bi
             DNNQ_DNNQD=$(DNNQD) DNNQ_DNNQCTL=$(DNNQCTL)
 check: $(DEPS_FIRST) all $(TEST_BIN) $(DNNQD) $(DNNQCTL) $(ONNX_TOOLS)
 	$(CHECK_ENV) $(TEST_BIN)
+
+# The list of the ONNX node tests dnnq runs but does not pass, each with
+# its message, written again from today's failures (suite nodetests fails
+# on a test that fails unlisted or passes listed): review the diff, commit.
+NODE_SKIPS := tests/onnx/node-skips.txt
+.PHONY: conformance-skips
+conformance-skips: $(DEPS_FIRST) $(TEST_BIN)
+	DNNQ_NODE_SKIPS_WRITE=$(NODE_SKIPS) $(CHECK_ENV) $(TEST_BIN) nodetests
 
 $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) \
              $(ENGINE_LIB) $(SHM_LIB)

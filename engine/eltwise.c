@@ -536,8 +536,8 @@ const char *dnnq_convert_kind_name(enum dnnq_convert_kind kind)
 {
 	static const char *const names[] = { "quantize", "dequantize", "quantize_nchw",
 	                                     "dequantize_nchw", "to_nhwc", "to_nchw", "s8_to_u8",
-	                                     "u8_to_s8" };
-	return (unsigned)kind <= DNNQ_CONVERT_U8_TO_S8 ? names[kind] : NULL;
+	                                     "u8_to_s8", "cast" };
+	return (unsigned)kind <= DNNQ_CONVERT_CAST ? names[kind] : NULL;
 }
 
 int dnnq_convert_create(const struct dnnq_convert_desc *d, struct dnnq_convert **out,
@@ -650,6 +650,9 @@ static void convert_chunk(void *op, size_t i0, size_t i1)
 	else if (convert_flips(c->d.kind))
 		for (size_t i = i0; i < i1; i++)   /* vectorized by the compiler */
 			((uint8_t *)c->k.y)[i] = ((const uint8_t *)c->k.x)[i] ^ 0x80u;
+	else if (c->d.kind == DNNQ_CONVERT_CAST && c->d.from_s32)
+		for (size_t i = i0; i < i1; i++)   /* vectorized by the compiler */
+			((float *)c->k.y)[i] = (float)((const int32_t *)c->k.x)[i];
 	else if (convert_quantizes(c->d.kind))
 		dnnq_quantize(c->d.isa, (const float *)c->k.x + i0, (uint8_t *)c->k.y + i0,
 		              DNNQ_DTYPE_U8, i1 - i0, &c->d.qp);

@@ -142,6 +142,10 @@ enum dnnq_convert_kind {
 	 * an int8 graph input or output; qp is the u8 side's */
 	DNNQ_CONVERT_S8_TO_U8 = 6,
 	DNNQ_CONVERT_U8_TO_S8 = 7,
+	/* integers to f32, ONNX's Cast: an s32 input as it is, a u8 input
+	 * minus qp's zero point (the node's own qp, scale 1: 128 for int8
+	 * stored as uint8), whatever the input's qparams say */
+	DNNQ_CONVERT_CAST = 8,
 };
 
 /* Whether kind writes the NHWC layout from an NCHW input. */
@@ -154,6 +158,7 @@ struct dnnq_convert_desc {
 	enum dnnq_isa isa;
 	enum dnnq_convert_kind kind;
 	struct dnnq_qparams qp;       /* of the u8 side */
+	bool from_s32;                /* CAST: the input is s32 (the graph sets it) */
 };
 
 struct dnnq_convert;

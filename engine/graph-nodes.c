@@ -250,14 +250,41 @@ const struct dnnq_op_def dnnq_op_conv = {
 
 /* ---- FC ---- */
 
+/* An FC multiplies the last axis of an input of rank >= 2 ([..., k]); the
+ * leading dims (the batch first) are its rows. */
+static int fc_input(struct dnnq_graph *g, struct gnode *n, size_t k, struct dnnq_diag *diag)
+{
+	const struct gtensor *x = gin(g, n, 0);
+	if (x->ndim < 2 || (size_t)x->dims[x->ndim - 1] != k)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be [batch, ..., %zu]", n->name,
+		            x->name, k);
+	return DNNQ_OK;
+}
+
+static size_t fc_rows(const struct gtensor *x)
+{
+	size_t rows = 1;
+	for (uint32_t i = 0; i + 1 < x->ndim; i++)
+		rows *= (size_t)x->dims[i];
+	return rows;
+}
+
+/* The output: x's leading dims, then n. */
+static void fc_shape(struct gtensor *out, const struct gtensor *x, size_t nout)
+{
+	out->ndim = x->ndim;
+	memcpy(out->dims, x->dims, sizeof out->dims);
+	out->dims[x->ndim - 1] = (int64_t)nout;
+}
+
 static int fc_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                      struct dnnq_diag *diag)
 {
 	struct dnnq_fc_desc *d = &n->desc.op.fc;
 	struct gtensor *x = gin(g, n, 0);
-	if (x->ndim != 2 || (size_t)x->dims[1] != d->k)
-		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be [batch, %zu]", n->name,
-		            x->name, d->k);
+	int rc = fc_input(g, n, d->k, diag);
+	if (rc)
+		return rc;
 	if (d->out_dtype != DNNQ_DTYPE_U8 && d->out_dtype != DNNQ_DTYPE_F32 &&
 	    d->out_dtype != DNNQ_DTYPE_S32)
 		return FAIL(DNNQ_E_DTYPE, "node '%s': output dtype must be u8, s32 or f32", n->name);
@@ -266,13 +293,11 @@ static int fc_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 		d->in_qp = x->qp;
 		d->dynamic = false;
 	}
-	int rc = CREATE(dnnq_fc, dnnq_fc_create, d);
-	if (rc)
+	if ((rc = CREATE(dnnq_fc, dnnq_fc_create, d)))
 		return rc;
 	out->dtype = d->out_dtype;
 	out->qp = d->out_qp;
-	out->ndim = 2;
-	out->dims[1] = (int64_t)d->n;
+	fc_shape(out, x, d->n);
 	return DNNQ_OK;
 }
 
@@ -280,7 +305,8 @@ static int fc_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                     struct dnnq_diag *diag)
 {
 	(void)diag;
-	out->dims[0] = gin(g, n, 0)->dims[0];
+	const struct gtensor *x = gin(g, n, 0);
+	fc_shape(out, x, (size_t)out->dims[x->ndim - 1]);
 	return DNNQ_OK;
 }
 
@@ -288,7 +314,7 @@ static int fc_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct gtensor *x = gin(g, n, 0);
 	(void)nthreads;
-	return dnnq_fc_setup(n->op, (size_t)x->dims[0], x->buf, g->t[n->out].buf);
+	return dnnq_fc_setup(n->op, fc_rows(x), x->buf, g->t[n->out].buf);
 }
 
 static int fc_run(struct gnode *n, const struct dnnq_executor *ex)
@@ -303,7 +329,7 @@ static void fc_destroy(struct gnode *n)
 
 static int fc_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
 {
-	return dnnq_fc_reference(n->op, (size_t)gin(g, n, 0)->dims[0], in[0], out);
+	return dnnq_fc_reference(n->op, fc_rows(gin(g, n, 0)), in[0], out);
 }
 
 static const struct node_ops fc_ops = { fc_create, fc_infer, fc_setup, fc_run, fc_destroy,
@@ -702,13 +728,19 @@ static int convert_create(struct dnnq_graph *g, struct gnode *n, struct gtensor 
 	bool q = d->kind == DNNQ_CONVERT_QUANTIZE || d->kind == DNNQ_CONVERT_QUANTIZE_NCHW;
 	bool move = d->kind == DNNQ_CONVERT_TO_NHWC || d->kind == DNNQ_CONVERT_TO_NCHW;
 	bool s8_in = d->kind == DNNQ_CONVERT_S8_TO_U8, s8_out = d->kind == DNNQ_CONVERT_U8_TO_S8;
+	bool cast = d->kind == DNNQ_CONVERT_CAST;
 	enum dnnq_dtype in = q || move ? DNNQ_DTYPE_F32 : s8_in ? DNNQ_DTYPE_S8 : DNNQ_DTYPE_U8;
-	if (move && x->dtype == DNNQ_DTYPE_S32)   /* moved as they are, 4 bytes each */
+	/* moved as they are, 4 bytes each; or cast to f32 */
+	if ((move || cast) && x->dtype == DNNQ_DTYPE_S32)
 		in = DNNQ_DTYPE_S32;
 	if (x->dtype != in)
 		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s: need %s", n->name, x->name,
 		            dnnq_dtype_name(x->dtype), dnnq_dtype_name(in));
-	if (!q && !move)
+	if (cast && d->qp.scale != 1)
+		return FAIL(DNNQ_E_INVAL, "node '%s': a cast's scale is 1 (not %g)", n->name,
+		            d->qp.scale);
+	d->from_s32 = cast && in == DNNQ_DTYPE_S32;
+	if (!q && !move && !cast)
 		d->qp = x->qp;
 	same_shape(out, x);
 	out->dtype = q || s8_in ? DNNQ_DTYPE_U8 : s8_out ? DNNQ_DTYPE_S8 : move ? in : DNNQ_DTYPE_F32;
@@ -809,7 +841,7 @@ static int convert_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 
 static int convert_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
-	return check_op(n, DNNQ_CONVERT_U8_TO_S8, "a convert kind", why, cap);
+	return check_op(n, DNNQ_CONVERT_CAST, "a convert kind", why, cap);
 }
 
 const struct dnnq_op_def dnnq_op_convert = {
@@ -1501,23 +1533,20 @@ static int fc_f32_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 {
 	struct dnnq_f32_fc_desc *d = &n->desc.op.fc_f32;
 	struct gtensor *x = gin(g, n, 0);
-	int rc = want_type(g, n, 0, DNNQ_DTYPE_F32, 2, diag);
-	if (rc)
+	int rc = want_type(g, n, 0, DNNQ_DTYPE_F32, 0, diag);
+	if (rc || (rc = fc_input(g, n, d->k, diag)))
 		return rc;
-	if ((size_t)x->dims[1] != d->k)
-		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' must be [batch, %zu]", n->name,
-		            x->name, d->k);
 	if ((rc = CREATE(dnnq_f32_fc, dnnq_f32_fc_create, d)))
 		return rc;
 	f32_out(out, x);
-	out->dims[1] = (int64_t)d->n;
+	fc_shape(out, x, d->n);
 	return DNNQ_OK;
 }
 
 static int fc_f32_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct gtensor *x = gin(g, n, 0);
-	return dnnq_f32_fc_setup(n->op, (size_t)x->dims[0], x->buf, g->t[n->out].buf, nthreads);
+	return dnnq_f32_fc_setup(n->op, fc_rows(x), x->buf, g->t[n->out].buf, nthreads);
 }
 
 static int fc_f32_run(struct gnode *n, const struct dnnq_executor *ex)
@@ -1532,7 +1561,7 @@ static void fc_f32_destroy(struct gnode *n)
 
 static int fc_f32_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
 {
-	int rc = dnnq_f32_fc_setup(n->op, (size_t)gin(g, n, 0)->dims[0], in[0], out, 1);
+	int rc = dnnq_f32_fc_setup(n->op, fc_rows(gin(g, n, 0)), in[0], out, 1);
 	return rc ? rc : dnnq_f32_fc_run(n->op, NULL);
 }
 

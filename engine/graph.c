@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/graph-internal.h"
 #include "engine/op.h"
@@ -558,13 +559,30 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 	return rc;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int dnnq_graph_run_profiled(struct dnnq_graph *g, const void *const *inputs,
+                            void *const *outputs, const struct dnnq_executor *ex, uint64_t *ns)
+{
+	int rc = resolve(g, inputs, outputs, ex);
+	for (size_t i = 0; !rc && i < g->nn; i++) {
+		uint64_t t0 = ns ? now_ns() : 0;
+		rc = run_node(g, &g->n[i], ex);
+		if (ns)
+			ns[i] += now_ns() - t0;
+	}
+	return rc;
+}
+
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                    const struct dnnq_executor *ex)
 {
-	int rc = resolve(g, inputs, outputs, ex);
-	for (size_t i = 0; !rc && i < g->nn; i++)
-		rc = run_node(g, &g->n[i], ex);
-	return rc;
+	return dnnq_graph_run_profiled(g, inputs, outputs, ex, NULL);
 }
 
 /* t's current contents as real values (a new array). */
@@ -694,6 +712,36 @@ static int info(const struct dnnq_graph *g, const int *ids, size_t n, size_t i,
 	out->ndim = t->ndim;
 	memcpy(out->dims, t->dims, sizeof out->dims);
 	out->bytes = g->planned ? t->bytes : 0;
+	return DNNQ_OK;
+}
+
+int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out)
+{
+	if (!g || i >= g->nn || !out)
+		return DNNQ_E_RANGE;
+	const struct gnode *n = &g->n[i];
+	int o = n->out;
+	int rc = info(g, &o, 1, 0, &out->out);
+	if (rc)
+		return rc;
+	out->name = n->name;
+	out->kind = n->desc.kind;
+	out->precision = n->desc.precision;
+	size_t numel = gnumel(&g->t[n->out]);
+	bool f32 = n->desc.precision == DNNQ_PRECISION_FP32;
+	out->macs = 0;
+	if (n->desc.kind == DNNQ_NODE_CONV) {
+		size_t cin = f32 ? n->desc.op.conv_f32.cin : n->desc.op.conv.cin;
+		size_t groups = f32 ? n->desc.op.conv_f32.groups : n->desc.op.conv.groups;
+		size_t kh = f32 ? n->desc.op.conv_f32.kh : n->desc.op.conv.kh;
+		size_t kw = f32 ? n->desc.op.conv_f32.kw : n->desc.op.conv.kw;
+		out->macs = (uint64_t)numel * (groups ? cin / groups : 0) * kh * kw;
+	} else if (n->desc.kind == DNNQ_NODE_FC) {
+		out->macs = (uint64_t)numel * (f32 ? n->desc.op.fc_f32.k : n->desc.op.fc.k);
+	}
+	out->bytes = g->planned ? g->t[n->out].bytes : 0;
+	for (size_t k = 0; g->planned && k < n->desc.ninputs; k++)
+		out->bytes += gin((struct dnnq_graph *)g, n, k)->bytes;
 	return DNNQ_OK;
 }
 

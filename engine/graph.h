@@ -154,6 +154,22 @@ size_t dnnq_graph_num_outputs(const struct dnnq_graph *g);
 int dnnq_graph_input_info(const struct dnnq_graph *g, size_t i, struct dnnq_tensor_info *out);
 int dnnq_graph_output_info(const struct dnnq_graph *g, size_t i, struct dnnq_tensor_info *out);
 size_t dnnq_graph_num_nodes(const struct dnnq_graph *g);
+
+/* dnnq_graph_run timing each node: ns[i] += node i's nanoseconds
+ * (CLOCK_MONOTONIC; dnnq_graph_num_nodes entries; NULL: no timing). */
+int dnnq_graph_run_profiled(struct dnnq_graph *g, const void *const *inputs,
+                            void *const *outputs, const struct dnnq_executor *ex, uint64_t *ns);
+
+/* Node i as a profile shows it. macs: multiply-adds of a conv or FC at the
+ * planned batch (0 for other kinds); bytes: what its inputs and output
+ * hold at the planned batch (0 before planning). */
+struct dnnq_node_info {
+	const char *name;              /* points into the graph */
+	uint32_t kind, precision;
+	struct dnnq_tensor_info out;
+	uint64_t macs, bytes;
+};
+int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out);
 /* Bytes of the activation arena at the planned batch. */
 size_t dnnq_graph_arena_bytes(const struct dnnq_graph *g);
 /* The kind's name in its description (engine/op.h), or "unknown". */

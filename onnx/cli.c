@@ -162,3 +162,88 @@ void dnnq_latency_summary(double *t, size_t n, struct dnnq_latency *out)
 	out->p99_ms = t[(n * 99 + 99) / 100 - 1];
 	out->mean_ms = sum / (double)n;
 }
+
+int dnnq_input_shape_parse(char *arg, struct dnnq_onnx_shape *s, struct dnnq_diag *diag)
+{
+	char *eq = strrchr(arg, '=');
+	*s = (struct dnnq_onnx_shape){ .name = arg };
+	if (!eq || eq == arg)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "NAME=D0xD1x... expected");
+	*eq = '\0';
+	for (char *p = eq + 1;; p++) {
+		char *end;
+		errno = 0;
+		long long d = strtoll(p, &end, 10);
+		if (end == p || errno || d < 1 || d > INT32_MAX || s->ndim == DNNQ_IR_MAX_DIMS ||
+		    (*end && *end != 'x'))
+			return dnnq_diag_set(diag, DNNQ_E_INVAL, "'%s': dims are positive integers "
+			                     "(at most 2^31 - 1), at most %d of them, joined by 'x'",
+			                     eq + 1, DNNQ_IR_MAX_DIMS);
+		s->dims[s->ndim++] = d;
+		p = end;
+		if (!*p)
+			return DNNQ_OK;
+	}
+}
+
+int dnnq_sample_shape(const char *path, const char *name, struct dnnq_onnx_shape *s,
+                        struct dnnq_diag *diag)
+{
+	void *buf = NULL;
+	struct dnnq_npy a;
+	struct dnnq_diag why = { "" };
+	int rc = dnnq_npy_read_file(path, NPY_LIMIT, &buf, &a, &why);
+	free(buf);
+	if (rc)
+		return dnnq_diag_set(diag, rc, "%s: %s", path, why.msg);
+	*s = (struct dnnq_onnx_shape){ .ndim = a.ndim };
+	if (name && !(s->name = strdup(name)))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
+	for (unsigned k = 0; k < a.ndim && k < DNNQ_IR_MAX_DIMS; k++)
+		s->dims[k] = (int64_t)a.shape[k];
+	return DNNQ_OK;
+}
+
+void dnnq_sample_shapes_free(struct dnnq_onnx_shape *shapes, size_t n)
+{
+	for (size_t i = 0; shapes && i < n; i++)
+		free((char *)shapes[i].name);
+	free(shapes);
+}
+
+int dnnq_sample_shapes(const char *path, struct dnnq_onnx_shape **shapes, size_t *n,
+                       struct dnnq_diag *diag)
+{
+	char **paths;
+	size_t np;
+	struct stat st;
+	*shapes = NULL;
+	*n = 0;
+	int rc = dnnq_npy_list(path, &paths, &np, diag);
+	if (rc)
+		return rc;
+	bool dir = !stat(path, &st) && S_ISDIR(st.st_mode);
+	size_t want = dir ? np + 1 : 1;
+	struct dnnq_onnx_shape *s = calloc(want, sizeof *s);
+	if (!s)
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
+	for (size_t i = 0; !rc && dir && i < np; i++, ++*n) {
+		const char *base = strrchr(paths[i], '/') + 1;
+		char *stem = strndup(base, strlen(base) - 4);
+		rc = stem ? dnnq_sample_shape(paths[i], stem, &s[i], diag)
+		          : dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
+		free(stem);
+	}
+	if (!rc && !(rc = dnnq_sample_shape(paths[0], NULL, &s[*n], diag)))
+		++*n;
+	for (size_t i = 0; i < np; i++)
+		free(paths[i]);
+	free(paths);
+	if (rc) {
+		dnnq_sample_shapes_free(s, *n);
+		*n = 0;
+		return rc;
+	}
+	*shapes = s;
+	return DNNQ_OK;
+}

@@ -39,6 +39,25 @@ int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, vo
  * file): *paths (free each, then the array) and *n. */
 int dnnq_npy_list(const char *path, char ***paths, size_t *n, struct dnnq_diag *diag);
 
+/* dnnq-convert --input-shape NAME=D0xD1x... (D0, the batch, a positive
+ * number that is not kept): *s, whose name points into arg (its last '='
+ * becomes the name's end). */
+int dnnq_input_shape_parse(char *arg, struct dnnq_onnx_shape *s, struct dnnq_diag *diag);
+
+/* The shape of the array in path, for an input named name (NULL: the
+ * input at its position; the name is copied). */
+int dnnq_sample_shape(const char *path, const char *name, struct dnnq_onnx_shape *s,
+                      struct dnnq_diag *diag);
+
+/* The calibration samples' shapes, for the importer to fix symbolic dims
+ * (struct dnnq_onnx_import_opts.samples): path is a .npy file (one
+ * nameless entry) or a directory (an entry named NAME for each NAME.npy,
+ * then a nameless one, the first file's). Free with
+ * dnnq_sample_shapes_free. */
+int dnnq_sample_shapes(const char *path, struct dnnq_onnx_shape **shapes, size_t *n,
+                       struct dnnq_diag *diag);
+void dnnq_sample_shapes_free(struct dnnq_onnx_shape *shapes, size_t n);
+
 struct dnnq_latency {
 	size_t runs;
 	double min_ms, median_ms, p99_ms, mean_ms;

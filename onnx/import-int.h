@@ -13,6 +13,8 @@
  * against them before it is used. */
 #define IMP_MAX_DIM ((int64_t)1 << 31)
 #define IMP_MAX_NUMEL ((size_t)1 << 31)
+/* ... and on the bytes of all constants, read or folded */
+#define IMP_MAX_CONST_BYTES ((size_t)1 << 30)
 
 /* What a name in the graph stands for. */
 enum imp_kind {
@@ -31,12 +33,32 @@ struct imp_name {
 
 #define IMP_ID_UNKNOWN (-1000)
 
+/* An element of a folded integer tensor that stands for the batch (Shape
+ * of a batched value): INT64_MIN in int64, INT32_MIN in int32, in a value
+ * whose `batch` flag is set. The batch stays symbolic: only moving it
+ * (Gather, Slice, Concat, Unsqueeze...) and handing it to Reshape as
+ * dim 0 are folded; arithmetic on it is refused. */
+#define IMP_BATCH INT64_MIN
+
+/* A Pad merged into the node that reads it (onnx/import-fold.c). */
+struct imp_pad {
+	size_t reader;              /* the ONNX node index of the Conv or AveragePool */
+	int64_t pads[4];            /* top, left, bottom, right */
+};
+
 struct imp {
 	struct dnnq_ir *ir;
 	const Onnx__GraphProto *g;
+	const struct dnnq_onnx_import_opts *opts;
 	int64_t opset;
-	size_t vcap, ncap_nodes;
+	int64_t static_batch;       /* dim 0 the graph inputs fix (the batch an export
+	                               traced with), read in a Reshape's dim 0 as the
+	                               batch; 0: none, or they disagree (-1) */
+	size_t vcap, ncap_nodes, rcap;
 	bool *known;                /* a value: its shape is known */
+	bool *batch;                /* a folded integer value: may hold IMP_BATCH */
+	struct imp_pad *pads;
+	size_t npads, pcap;
 	struct imp_name *names;
 	size_t ncap, nused;
 	size_t const_bytes;
@@ -61,11 +83,83 @@ const char *imp_dims_str_r(const struct dnnq_ir_value *v, char *buf, size_t cap)
 int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *name,
                          const char *what);
 int32_t imp_lookup(struct imp *m, const char *name, const char *who);
+/* *p = bytes for a constant (what: for the message), within the limit on
+ * all constants. */
+int imp_const_alloc(struct imp *m, size_t bytes, const char *what, void **p);
+const Onnx__AttributeProto *imp_attr(const Onnx__NodeProto *np, const char *name);
 /* The IR name of ONNX node i: its name, or "OpType#i". */
 const char *imp_node_name(struct imp *m, size_t i, char buf[128]);
+
+/* Room in *array (of *cap elements of size bytes) for element n. */
+int imp_grow(void **array, size_t *cap, size_t n, size_t size);
+int imp_settled(struct imp *m, const char *name, const char *op_type,
+                enum dnnq_ir_settled how);
 
 /* onnx/import-ops.c: one ONNX node into the IR (0, or DNNQ_E_NOMEM: every
  * other problem is recorded and the walk goes on). */
 int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index);
+
+/* ---- one node, as the operators see it (onnx/import-ops.c) ----------------- */
+
+struct nctx {
+	struct imp *m;
+	const Onnx__NodeProto *np;
+	size_t index;                      /* the ONNX node's */
+	char name[128];
+	char who[200];
+	size_t nin;
+	int32_t in[DNNQ_IR_MAX_INPUTS];
+	struct dnnq_ir_node node;
+	uint32_t nout;                     /* IR outputs */
+	struct dnnq_ir_value out[DNNQ_IR_MAX_OUTPUTS];
+	int32_t alias;                     /* >= 0: output 0 is this value, no node */
+	int32_t constant;                  /* >= 0: output 0 is this new constant, no node */
+	bool merged;                       /* alias: a Pad merged into its reader */
+};
+
+#define DT(x) (1u << (x))
+#define DT_F32 DT(DNNQ_IR_F32)
+#define DT_Q8 (DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8))
+#define DT_INT (DT(DNNQ_IR_S32) | DT(DNNQ_IR_S64))
+#define DT_ANY 0x1fu
+
+int bad(struct nctx *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+struct dnnq_ir_value *V(struct nctx *c, size_t i);
+const char *iname(struct nctx *c, size_t i);
+int need(struct nctx *c, size_t i, unsigned dts, bool constant);
+int same_dtype(struct nctx *c, size_t i, size_t j);
+const Onnx__AttributeProto *attr(struct nctx *c, const char *name);
+int a_int(struct nctx *c, const char *name, int64_t def, int64_t *out);
+int a_float(struct nctx *c, const char *name, float def, float *out);
+int a_ints(struct nctx *c, const char *name, const int64_t **v, ptrdiff_t *n);
+int a_str(struct nctx *c, const char *name, const char *def, char *buf, size_t cap);
+int set_out(struct nctx *c, uint32_t k, enum dnnq_ir_dtype dt, uint32_t ndim,
+            const int64_t *dims, bool batched);
+int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what);
+/* Identity's rule: output 0 is input 0 (a copy when a graph output needs one). */
+int pass_through(struct nctx *c);
+
+/* ---- folding and no-ops (onnx/import-fold.c) -------------------------------- */
+
+/* How a folding handler ends: IMP_NOT_FOLDED hands the node to the
+ * operator table (onnx/import-ops.c), 0 means c->constant, c->alias or
+ * c->node is set; other values are errors (the problem recorded). */
+#define IMP_NOT_FOLDED 1
+
+struct imp_fold {
+	const char *name;
+	int (*fn)(struct nctx *c);
+	uint8_t min_in, max_in;
+	uint8_t const_from;         /* inputs from this one on must be constants
+	                               (IMP_ANY_INPUT: the handler decides) */
+};
+
+#define IMP_ANY_INPUT DNNQ_IR_MAX_INPUTS
+
+const struct imp_fold *imp_fold_find(const char *op_type);
+/* Output 0 = a constant with x's data and c->out[0]'s dtype and shape. */
+int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x);
+/* The pads a merged Pad adds to node index (none: all zero). */
+void imp_merged_pads(struct imp *m, size_t index, int64_t pads[4]);
 
 #endif

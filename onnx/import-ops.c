@@ -17,25 +17,6 @@
 #include "engine/op.h"
 #include "onnx/import-int.h"
 
-#define DT(x) (1u << (x))
-#define DT_F32 DT(DNNQ_IR_F32)
-#define DT_Q8 (DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8))
-#define DT_ANY 0x1fu
-
-struct nctx {
-	struct imp *m;
-	const Onnx__NodeProto *np;
-	char name[128];
-	char who[200];
-	size_t nin;
-	int32_t in[DNNQ_IR_MAX_INPUTS];
-	struct dnnq_ir_node node;
-	uint32_t nout;                     /* IR outputs */
-	struct dnnq_ir_value out[DNNQ_IR_MAX_OUTPUTS];
-	int32_t alias;                     /* >= 0: output 0 is this value, no node */
-	int32_t constant;                  /* >= 0: output 0 is this new constant, no node */
-};
-
 static const char *S(const char *s)
 {
 	return s ? s : "";
@@ -51,9 +32,7 @@ const char *imp_node_name(struct imp *m, size_t i, char buf[128])
 	return buf;
 }
 
-static int bad(struct nctx *c, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int bad(struct nctx *c, int status, const char *fmt, ...)
+int bad(struct nctx *c, int status, const char *fmt, ...)
 {
 	char msg[320];
 	va_list ap;
@@ -65,7 +44,7 @@ static int bad(struct nctx *c, int status, const char *fmt, ...)
 }
 
 /* Input i's value; NULL when absent. */
-static struct dnnq_ir_value *V(struct nctx *c, size_t i)
+struct dnnq_ir_value *V(struct nctx *c, size_t i)
 {
 	return i < c->nin && c->in[i] >= 0 ? &c->m->ir->values[c->in[i]] : NULL;
 }
@@ -75,14 +54,14 @@ static size_t numel(const struct dnnq_ir_value *v)
 	return dnnq_ir_numel(v, 1);
 }
 
-static const char *iname(struct nctx *c, size_t i)
+const char *iname(struct nctx *c, size_t i)
 {
 	return i < c->nin ? S(c->np->input[i]) : "";
 }
 
 /* ---- input checks ---------------------------------------------------------- */
 
-static int need(struct nctx *c, size_t i, unsigned dts, bool constant)
+int need(struct nctx *c, size_t i, unsigned dts, bool constant)
 {
 	struct dnnq_ir_value *v = V(c, i);
 	if (!v)
@@ -136,7 +115,7 @@ static int need_param(struct nctx *c, size_t i, unsigned dts, bool constant, siz
 	return 0;
 }
 
-static int same_dtype(struct nctx *c, size_t i, size_t j)
+int same_dtype(struct nctx *c, size_t i, size_t j)
 {
 	struct dnnq_ir_value *a = V(c, i), *b = V(c, j);
 	if (a && b && a->dtype != b->dtype)
@@ -148,14 +127,19 @@ static int same_dtype(struct nctx *c, size_t i, size_t j)
 
 /* ---- attributes -------------------------------------------------------------- */
 
-static const Onnx__AttributeProto *attr(struct nctx *c, const char *name)
+const Onnx__AttributeProto *imp_attr(const Onnx__NodeProto *np, const char *name)
 {
-	for (size_t i = 0; i < c->np->n_attribute; i++) {
-		const Onnx__AttributeProto *a = c->np->attribute[i];
+	for (size_t i = 0; i < np->n_attribute; i++) {
+		const Onnx__AttributeProto *a = np->attribute[i];
 		if (a && a->name && !strcmp(a->name, name))
 			return a;
 	}
 	return NULL;
+}
+
+const Onnx__AttributeProto *attr(struct nctx *c, const char *name)
+{
+	return imp_attr(c->np, name);
 }
 
 static bool attr_is(const Onnx__AttributeProto *a, Onnx__AttributeProto__AttributeType t,
@@ -188,7 +172,7 @@ static int typed_attr(struct nctx *c, const char *name, Onnx__AttributeProto__At
 	return 0;
 }
 
-static int a_int(struct nctx *c, const char *name, int64_t def, int64_t *out)
+int a_int(struct nctx *c, const char *name, int64_t def, int64_t *out)
 {
 	const Onnx__AttributeProto *a;
 	int rc = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, "an int", &a);
@@ -206,7 +190,7 @@ static int a_bool(struct nctx *c, const char *name, bool *out)
 	return rc;
 }
 
-static int a_float(struct nctx *c, const char *name, float def, float *out)
+int a_float(struct nctx *c, const char *name, float def, float *out)
 {
 	const Onnx__AttributeProto *a;
 	int rc = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, "a float", &a);
@@ -215,7 +199,7 @@ static int a_float(struct nctx *c, const char *name, float def, float *out)
 }
 
 /* *n = -1 when absent. */
-static int a_ints(struct nctx *c, const char *name, const int64_t **v, ptrdiff_t *n)
+int a_ints(struct nctx *c, const char *name, const int64_t **v, ptrdiff_t *n)
 {
 	const Onnx__AttributeProto *a;
 	int rc = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
@@ -226,7 +210,7 @@ static int a_ints(struct nctx *c, const char *name, const int64_t **v, ptrdiff_t
 }
 
 /* A string attribute into buf (NUL-terminated, truncated). */
-static int a_str(struct nctx *c, const char *name, const char *def, char *buf, size_t cap)
+int a_str(struct nctx *c, const char *name, const char *def, char *buf, size_t cap)
 {
 	const Onnx__AttributeProto *a;
 	int rc = typed_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, "a string", &a);
@@ -269,8 +253,8 @@ static int a_pair(struct nctx *c, const char *name, int64_t def, int64_t lo, int
 
 /* ---- outputs --------------------------------------------------------------- */
 
-static int set_out(struct nctx *c, uint32_t k, enum dnnq_ir_dtype dt, uint32_t ndim,
-                   const int64_t *dims, bool batched)
+int set_out(struct nctx *c, uint32_t k, enum dnnq_ir_dtype dt, uint32_t ndim,
+            const int64_t *dims, bool batched)
 {
 	struct dnnq_ir_value *o = &c->out[k];
 	*o = (struct dnnq_ir_value){ .dtype = dt, .ndim = ndim, .batched = batched && ndim > 0 };
@@ -336,6 +320,12 @@ static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_dil, 
 	    (rc = a_pair(c, "pads", 0, 0, n->pads, 4)) ||
 	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
 		return rc;
+	int64_t merged[4];
+	imp_merged_pads(c->m, c->index, merged);
+	for (int i = 0; i < 4; i++) {
+		n->pads[i] += merged[i];
+		n->count_include_pad |= merged[i] != 0;
+	}
 	if (!has_dil && (n->dilations[0] != 1 || n->dilations[1] != 1))
 		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 	if (has_ceil && (rc = a_bool(c, "ceil_mode", &n->ceil_mode)))
@@ -443,23 +433,31 @@ static int op_convinteger(struct nctx *c)
 }
 
 /* A [M,K] by B [K,N] (constant), both 2-D; ta/tb transposed. */
-static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb,
+/* Gemm (2-D, transposes) and the MatMul family: an A of rank >= 2 whose
+ * last axis is multiplied by a 2-D B (the leading dims are rows: a
+ * transformer's [batch, sequence, hidden] by a linear layer's weights). */
+static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb, bool nd,
                         enum dnnq_ir_dtype dt)
 {
 	int rc;
-	if ((rc = need_rank(c, ia, 2, "only 2-D matrix products are supported")) ||
-	    (rc = need_rank(c, ib, 2, "only 2-D matrix products are supported")))
-		return rc;
 	const struct dnnq_ir_value *a = V(c, ia), *b = V(c, ib);
+	if ((!nd || a->ndim < 2 ? (rc = need_rank(c, ia, 2, "only 2-D matrix products are "
+	                                               "supported")) : 0) ||
+	    (rc = need_rank(c, ib, 2, "only a 2-D B is supported")))
+		return rc;
 	if (ta && a->batched)
 		return bad(c, DNNQ_E_UNSUPPORTED, "transA of a batched input (the batch would be K)");
-	int64_t M = a->dims[ta], K = a->dims[!ta], Kb = b->dims[tb], N = b->dims[!tb];
+	uint32_t r = a->ndim;
+	int64_t M = a->dims[r - 2 + ta], K = a->dims[r - 1 - ta], Kb = b->dims[tb], N = b->dims[!tb];
 	if (K != Kb)
-		return bad(c, DNNQ_E_SHAPE, "A [%lld,%lld] and B [%lld,%lld] do not chain: K %lld vs "
-		           "%lld", (long long)a->dims[0], (long long)a->dims[1], (long long)b->dims[0],
-		           (long long)b->dims[1], (long long)K, (long long)Kb);
-	int64_t d[2] = { M, N };
-	return set_out(c, 0, dt, 2, d, a->batched);
+		return bad(c, DNNQ_E_SHAPE, "A [%s] and B [%lld,%lld] do not chain: K %lld vs %lld",
+		           imp_dims_str(a), (long long)b->dims[0], (long long)b->dims[1],
+		           (long long)K, (long long)Kb);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, a->dims, sizeof d);
+	d[r - 2] = M;
+	d[r - 1] = N;
+	return set_out(c, 0, dt, r, d, a->batched);
 }
 
 static int op_gemm(struct nctx *c)
@@ -473,7 +471,7 @@ static int op_gemm(struct nctx *c)
 		return rc;
 	c->node.trans_a = ta != 0;
 	c->node.trans_b = tb != 0;
-	if ((rc = matmul_shape(c, 0, 1, ta != 0, tb != 0, DNNQ_IR_F32)))
+	if ((rc = matmul_shape(c, 0, 1, ta != 0, tb != 0, false, DNNQ_IR_F32)))
 		return rc;
 	struct dnnq_ir_value *cv = V(c, 2);
 	if (!cv)
@@ -500,7 +498,7 @@ static int op_matmul(struct nctx *c)
 	c->node.op = DNNQ_IR_GEMM;
 	c->node.alpha = 1.0f;
 	c->node.beta = 0.0f;
-	return matmul_shape(c, 0, 1, false, false, DNNQ_IR_F32);
+	return matmul_shape(c, 0, 1, false, false, true, DNNQ_IR_F32);
 }
 
 static int op_qlinearmatmul(struct nctx *c)
@@ -508,7 +506,7 @@ static int op_qlinearmatmul(struct nctx *c)
 	int rc;
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 3, DT_Q8, true)) ||
 	    (rc = need_param(c, 7, DT_Q8, true, 1)) ||
-	    (rc = matmul_shape(c, 0, 3, false, false, V(c, 7)->dtype)))
+	    (rc = matmul_shape(c, 0, 3, false, false, true, V(c, 7)->dtype)))
 		return rc;
 	size_t N = (size_t)V(c, 3)->dims[1];
 	if ((rc = need_param(c, 1, DT_F32, true, 1)) || (rc = need_param(c, 2, DT_Q8, true, 1)) ||
@@ -523,7 +521,7 @@ static int op_matmulinteger(struct nctx *c)
 {
 	int rc;
 	if ((rc = need(c, 0, DT_Q8, false)) || (rc = need(c, 1, DT_Q8, true)) ||
-	    (rc = matmul_shape(c, 0, 1, false, false, DNNQ_IR_S32)))
+	    (rc = matmul_shape(c, 0, 1, false, false, true, DNNQ_IR_S32)))
 		return rc;
 	size_t N = (size_t)V(c, 1)->dims[1];
 	if ((V(c, 2) && ((rc = need_param(c, 2, DT_Q8, false, 1)) || (rc = same_dtype(c, 0, 2)))) ||
@@ -677,7 +675,7 @@ static int op_sum(struct nctx *c)
 	return same_out(c, V(c, 0), DNNQ_IR_F32);
 }
 
-static int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what)
+int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what)
 {
 	if (*axis < -(int64_t)rank || *axis >= (int64_t)rank)
 		return bad(c, DNNQ_E_RANGE, "%s %lld is out of range for rank %u", what,
@@ -779,7 +777,8 @@ static int reshape_to(struct nctx *c, uint32_t ndim, const int64_t *d, bool batc
 		           numel(&t), numel(x));
 	c->node.op = DNNQ_IR_RESHAPE;
 	c->nin = 1;
-	return set_out(c, 0, x->dtype, ndim, d, batched);
+	int rc = set_out(c, 0, x->dtype, ndim, d, batched);
+	return rc || !same_shape(x, &c->out[0]) ? rc : pass_through(c);
 }
 
 static int op_flatten(struct nctx *c)
@@ -816,9 +815,17 @@ static int op_reshape(struct nctx *c)
 		           imp_dims_str(s), DNNQ_IR_MAX_DIMS);
 	int64_t d[DNNQ_IR_MAX_DIMS], known = 1;
 	int minus = -1;
+	bool keep_batch = false, marked = c->m->batch[c->in[1]];
 	for (size_t i = 0; i < n; i++) {
 		d[i] = sh[i];
-		if (sh[i] == 0 && !allowzero) {
+		if (i == 0 && x->batched && ((marked && sh[0] == IMP_BATCH) ||
+		                             (c->m->static_batch > 0 && sh[0] == c->m->static_batch))) {
+			d[0] = x->dims[0];
+			keep_batch = true;
+		} else if (marked && sh[i] == IMP_BATCH) {
+			return bad(c, DNNQ_E_UNSUPPORTED, "shape[%zu] is the batch (from a Shape): only "
+			           "shape[0] of a batched value may be", i);
+		} else if (sh[i] == 0 && !allowzero) {
 			if (i >= x->ndim)
 				return bad(c, DNNQ_E_SHAPE, "shape[%zu] = 0 copies a dim the input lacks", i);
 			d[i] = x->dims[i];
@@ -843,10 +850,11 @@ static int op_reshape(struct nctx *c)
 	}
 	bool batched = false;
 	if (x->batched) {
-		batched = n > 0 && ((sh[0] == 0 && !allowzero) || (sh[0] == -1 && d[0] == 1));
+		batched = keep_batch || (n > 0 && ((sh[0] == 0 && !allowzero) ||
+		                                   (sh[0] == -1 && d[0] == 1)));
 		if (!batched)
 			return bad(c, DNNQ_E_UNSUPPORTED, "reshaping a batched value: shape[0] must keep "
-			           "the batch (0, or -1 standing for it)");
+			           "the batch (0, -1 standing for it, or the batch the model fixes)");
 	}
 	return reshape_to(c, (uint32_t)n, d, batched);
 }
@@ -961,7 +969,7 @@ static bool graph_output(struct imp *m, const char *name)
 /* Identity and Dropout: their output is their input, unless that would
  * make a graph output a graph input, a constant or another graph output:
  * then a RESHAPE to the same shape copies it, under the output's name. */
-static int pass_through(struct nctx *c)
+int pass_through(struct nctx *c)
 {
 	const struct dnnq_ir_value *x = V(c, 0);
 	const char *out = S(c->np->output[0]);
@@ -1069,6 +1077,18 @@ static int op_dynquant(struct nctx *c)
 	return set_out(c, 2, DNNQ_IR_U8, 0, NULL, false);
 }
 
+/* Cast of a computed integer value to float (ONNX TensorProto FLOAT = 1). */
+static int op_cast(struct nctx *c)
+{
+	int64_t to;
+	int rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false);
+	if (rc || (rc = a_int(c, "to", 0, &to)))
+		return rc;
+	if (to != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float", (long long)to);
+	return same_out(c, V(c, 0), DNNQ_IR_F32);
+}
+
 /* ---- Constant ---------------------------------------------------------------- */
 
 static int op_constant(struct nctx *c)
@@ -1173,6 +1193,7 @@ static const struct opdef OPS[] = {
 	{ "ConvInteger", DNNQ_IR_CONVINTEGER, op_convinteger, 2, 4, 1 },
 	{ "MatMulInteger", DNNQ_IR_MATMULINTEGER, op_matmulinteger, 2, 4, 1 },
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
+	{ "Cast", DNNQ_IR_CAST, op_cast, 1, 1, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an
@@ -1281,30 +1302,86 @@ static int emit(struct nctx *c, const struct opdef *d, size_t index)
 	return 0;
 }
 
+/* The node's input and output counts fit [min_in, max_in] and [1, max_out]. */
+static int arity(struct nctx *c, unsigned min_in, unsigned max_in, unsigned max_out)
+{
+	const Onnx__NodeProto *np = c->np;
+	if (np->n_input < min_in || np->n_input > max_in)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs (%u to %u expected)", np->n_input, min_in,
+		           max_in);
+	if (np->n_output < 1 || np->n_output > max_out)
+		return bad(c, DNNQ_E_FORMAT, "%zu outputs (1 to %u expected)", np->n_output, max_out);
+	return 0;
+}
+
+/* Whether folding handler f takes the node: its counts fit and the inputs
+ * it needs constant are. */
+static bool foldable(struct nctx *c, const struct imp_fold *f)
+{
+	if (!f || c->np->n_input < f->min_in || c->np->n_input > f->max_in || c->np->n_output != 1)
+		return false;
+	for (size_t i = f->const_from; i < c->nin; i++)
+		if (V(c, i) && !V(c, i)->data)
+			return false;
+	return true;
+}
+
+/* A node the operator table knows; a Reshape (Flatten, Squeeze,
+ * Unsqueeze) of a constant is folded into a constant. */
+static int table_op(struct nctx *c, const struct opdef *d, uint32_t kind)
+{
+	if (!d)
+		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator");
+	int rc = arity(c, d->min_in, d->max_in, d->max_out);
+	if (rc)
+		return rc;
+	c->node.op = d->op;
+	c->node.kind = kind;
+	c->node.group = 1;
+	c->node.strides[0] = c->node.strides[1] = 1;
+	c->node.dilations[0] = c->node.dilations[1] = 1;
+	c->node.alpha = 1.0f;
+	c->node.clip_min = -INFINITY;
+	c->node.clip_max = INFINITY;
+	if ((rc = d->fn(c)))
+		return rc;
+	if (c->node.op == DNNQ_IR_RESHAPE && c->alias < 0 && V(c, 0)->data)
+		return imp_fold_data(c, V(c, 0));
+	return 0;
+}
+
+/* What the importer settled without a node, for the report. */
+static int settled(struct nctx *c)
+{
+	const char *op = S(c->np->op_type);
+	if (c->alias >= 0)
+		return imp_settled(c->m, c->name, op, c->merged ? DNNQ_IR_MERGED : DNNQ_IR_NOOP);
+	if (c->constant >= 0 && strcmp(op, "Constant"))
+		return imp_settled(c->m, c->name, op, DNNQ_IR_FOLDED);
+	return 0;
+}
+
 int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 {
 	if (!np) {
 		imp_problem(m, DNNQ_E_FORMAT, "node %zu is empty", index);
 		return 0;
 	}
-	struct nctx c = { .m = m, .np = np, .alias = -1, .constant = -1 };
+	struct nctx c = { .m = m, .np = np, .index = index, .alias = -1, .constant = -1 };
 	imp_node_name(m, index, c.name);
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
 	struct opdef reg;
 	uint32_t kind = 0;
 	const struct opdef *d = find_op(op, &reg, &kind);
+	const struct imp_fold *f = imp_fold_find(op);
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "operator domain '%.60s' is not supported", dom);
-	else if (!d)
+	else if (!d && !f)
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "unsupported operator");
-	else if (np->n_input < d->min_in || np->n_input > d->max_in)
-		rc = bad(&c, DNNQ_E_FORMAT, "%zu inputs (%u to %u expected)", np->n_input,
-		         d->min_in, d->max_in);
-	else if (np->n_output < 1 || np->n_output > d->max_out)
-		rc = bad(&c, DNNQ_E_FORMAT, "%zu outputs (1 to %u expected)", np->n_output,
-		         d->max_out);
+	else if (!d)
+		rc = arity(&c, f->min_in, f->max_in, 1);
 	if (rc)
 		return outputs_unknown(&c);
 	c.nin = np->n_input;
@@ -1316,15 +1393,11 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	for (size_t i = 0; i < c.nin; i++)
 		if (c.in[i] >= 0 && !m->known[c.in[i]])
 			return outputs_unknown(&c);
-	c.node.op = d->op;
-	c.node.kind = kind;
-	c.node.group = 1;
-	c.node.strides[0] = c.node.strides[1] = 1;
-	c.node.dilations[0] = c.node.dilations[1] = 1;
-	c.node.alpha = 1.0f;
-	c.node.clip_min = -INFINITY;
-	c.node.clip_max = INFINITY;
-	rc = d->fn(&c);
+	rc = foldable(&c, f) ? f->fn(&c) : IMP_NOT_FOLDED;
+	if (rc == IMP_NOT_FOLDED)
+		rc = table_op(&c, d, kind);
+	if (!rc)
+		rc = settled(&c);
 	if (rc == DNNQ_E_NOMEM)
 		return rc;
 	if (rc)

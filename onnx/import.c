@@ -30,7 +30,6 @@
 #error "onnx/import.c copies little-endian raw_data as is"
 #endif
 
-#define IMP_MAX_CONST_BYTES ((size_t)1 << 30)
 #define IMP_MAX_FILE ((size_t)2 << 30)
 
 /* ---- problems ----------------------------------------------------------- */
@@ -132,6 +131,9 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 		if (!k)
 			return DNNQ_E_NOMEM;
 		m->known = k;
+		if (!(k = realloc(m->batch, cap * sizeof *k)))
+			return DNNQ_E_NOMEM;
+		m->batch = k;
 		m->vcap = cap;
 	}
 	char *name = strdup(v->name ? v->name : "");
@@ -140,20 +142,44 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 	ir->values[ir->nvalues] = *v;
 	ir->values[ir->nvalues].name = name;
 	m->known[ir->nvalues] = known;
+	m->batch[ir->nvalues] = false;
 	return (int32_t)ir->nvalues++;
+}
+
+int imp_grow(void **array, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 16;
+	void *p = realloc(*array, c * size);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	*array = p;
+	*cap = c;
+	return 0;
+}
+
+int imp_settled(struct imp *m, const char *name, const char *op_type, enum dnnq_ir_settled how)
+{
+	struct dnnq_ir *ir = m->ir;
+	if (imp_grow((void **)&ir->removed, &m->rcap, ir->nremoved, sizeof *ir->removed))
+		return DNNQ_E_NOMEM;
+	struct dnnq_ir_removed *r = &ir->removed[ir->nremoved];
+	*r = (struct dnnq_ir_removed){ strdup(name), strdup(op_type), how };
+	if (!r->name || !r->op_type) {
+		free(r->name);
+		free(r->op_type);
+		return DNNQ_E_NOMEM;
+	}
+	ir->nremoved++;
+	return 0;
 }
 
 int imp_new_node(struct imp *m, const struct dnnq_ir_node *n)
 {
 	struct dnnq_ir *ir = m->ir;
-	if (ir->nnodes == m->ncap_nodes) {
-		size_t cap = m->ncap_nodes ? m->ncap_nodes * 2 : 64;
-		struct dnnq_ir_node *p = realloc(ir->nodes, cap * sizeof *p);
-		if (!p)
-			return DNNQ_E_NOMEM;
-		ir->nodes = p;
-		m->ncap_nodes = cap;
-	}
+	if (imp_grow((void **)&ir->nodes, &m->ncap_nodes, ir->nnodes, sizeof *ir->nodes))
+		return DNNQ_E_NOMEM;
 	ir->nodes[ir->nnodes++] = *n;
 	return 0;
 }
@@ -199,14 +225,23 @@ static int copy_ints(const int32_t *src, size_t n, enum dnnq_ir_dtype dt, void *
 	return 0;
 }
 
+int imp_const_alloc(struct imp *m, size_t bytes, const char *what, void **p)
+{
+	*p = NULL;
+	if (bytes > IMP_MAX_CONST_BYTES - m->const_bytes)
+		return imp_problem(m, DNNQ_E_NOMEM, "%s: %zu bytes of constants exceed the %zu MiB limit",
+		                   what, bytes, IMP_MAX_CONST_BYTES >> 20), DNNQ_E_NOMEM;
+	if (!(*p = malloc(bytes ? bytes : 1)))
+		return imp_problem(m, DNNQ_E_NOMEM, "%s: out of memory", what), DNNQ_E_NOMEM;
+	m->const_bytes += bytes;
+	return 0;
+}
+
 /* The tensor's data into v->data (v's dtype and dims set); what: for messages. */
 static int tensor_data(struct imp *m, const Onnx__TensorProto *t, struct dnnq_ir_value *v,
                        const char *what)
 {
 	size_t numel = dnnq_ir_numel(v, 1), es = dnnq_ir_dtype_size(v->dtype), bytes = numel * es;
-	if (bytes > IMP_MAX_CONST_BYTES - m->const_bytes)
-		return imp_problem(m, DNNQ_E_NOMEM, "%s: %zu bytes of constants exceed the %zu MiB limit",
-		                   what, bytes, IMP_MAX_CONST_BYTES >> 20), DNNQ_E_NOMEM;
 	size_t have;
 	const char *field;
 	if (t->has_raw_data) {
@@ -222,10 +257,9 @@ static int tensor_data(struct imp *m, const Onnx__TensorProto *t, struct dnnq_ir
 	}
 	if (have != (t->has_raw_data ? bytes : numel))
 		goto size;
-	v->data = malloc(bytes ? bytes : 1);
-	if (!v->data)
-		return imp_problem(m, DNNQ_E_NOMEM, "%s: out of memory", what), DNNQ_E_NOMEM;
-	m->const_bytes += bytes;
+	int rc = imp_const_alloc(m, bytes, what, &v->data);
+	if (rc)
+		return rc;
 	if (t->has_raw_data) {
 		if (bytes)
 			memcpy(v->data, t->raw_data.data, bytes);
@@ -321,6 +355,105 @@ static const char *S(const char *s)
 	return s ? s : "";
 }
 
+int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v,
+                          struct dnnq_diag *diag)
+{
+	*v = (struct dnnq_ir_value){ .producer = -1 };
+	Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, bytes);
+	if (!t)
+		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "not a TensorProto: the protobuf does not "
+		                     "parse (%zu bytes)", len);
+	/* imp_tensor_value's checks and copy, into an IR of its own */
+	struct dnnq_ir ir = { 0 };
+	struct imp m = { .ir = &ir, .diag = diag };
+	char what[160];
+	snprintf(what, sizeof what, "tensor '%.100s'", S(t->name));
+	int32_t id = imp_tensor_value(&m, t, S(t->name), what);
+	if (id >= 0)            /* else the problem is in the diag */
+		*v = ir.values[id];
+	free(ir.values);
+	free(m.known);
+	free(m.batch);
+	free(m.list);
+	onnx__tensor_proto__free_unpacked(t, NULL);
+	return id < 0 ? id : DNNQ_OK;
+}
+
+/* The shape the options give graph input k, named name: --input-shape's
+ * (*strict), else the samples' of that rank; NULL: none. */
+static const struct dnnq_onnx_shape *given_shape(const struct imp *m, const char *name, size_t k,
+                                                 uint32_t ndim, bool *strict)
+{
+	const struct dnnq_onnx_import_opts *o = m->opts;
+	*strict = true;
+	for (size_t i = 0; o && i < o->nshapes; i++)
+		if (o->shapes[i].name && !strcmp(o->shapes[i].name, name))
+			return &o->shapes[i];
+	*strict = false;
+	const struct dnnq_onnx_shape *pos = NULL;
+	for (size_t i = 0, nameless = 0; o && i < o->nsamples; i++) {
+		const struct dnnq_onnx_shape *s = &o->samples[i];
+		if (s->name && !strcmp(s->name, name))
+			return s->ndim == ndim ? s : NULL;
+		if (!s->name && nameless++ == k)
+			pos = s;
+	}
+	return pos && pos->ndim == ndim ? pos : NULL;
+}
+
+/* "x=1x3x<height>x<width>": what --input-shape would say, for the message. */
+static void shape_example(const char *name, const Onnx__TensorShapeProto *sh, char *buf,
+                          size_t cap)
+{
+	size_t o = (size_t)snprintf(buf, cap, "%.60s=1", name);
+	for (size_t i = 1; i < sh->n_dim && o < cap; i++) {
+		const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
+		if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+			o += (size_t)snprintf(buf + o, cap - o, "x%lld", (long long)d->dim_value);
+		else
+			o += (size_t)snprintf(buf + o, cap - o, "x<%.20s>", d &&
+			                      d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ?
+			                      S(d->dim_param) : "?");
+	}
+}
+
+/* dims[i] of input `what`: the model's, checked against the given shape's
+ * (strict), or, symbolic, the given shape's. */
+static int input_dim(struct imp *m, const char *name, const char *what,
+                     const Onnx__TensorShapeProto *sh, uint32_t i,
+                     const struct dnnq_onnx_shape *given, bool strict, int64_t *out)
+{
+	const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
+	bool val = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+	if (val && given && strict && given->dims[i] != d->dim_value) {
+		imp_problem(m, DNNQ_E_SHAPE, "%s: --input-shape gives dims[%u] = %lld, the model fixes "
+		            "it at %lld", what, i, (long long)given->dims[i], (long long)d->dim_value);
+		return DNNQ_E_SHAPE;
+	}
+	if (val || given) {
+		*out = val ? d->dim_value : given->dims[i];
+		return 0;
+	}
+	bool param = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+	char ex[160];
+	shape_example(name, sh, ex, sizeof ex);
+	imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dims[%u] is %s%.60s%s: fix it with --input-shape "
+	            "%s (dim 0 is the batch) or calibration samples of that shape", what, i,
+	            param ? "'" : "unknown", param ? S(d->dim_param) : "", param ? "' (symbolic)" : "",
+	            ex);
+	return DNNQ_E_UNSUPPORTED;
+}
+
+/* A graph input's dim 0: a fixed one is the batch the model was exported
+ * with (static exports write it into Reshape targets). */
+static void static_batch(struct imp *m, const Onnx__TensorShapeProto__Dimension *d)
+{
+	if (!d || d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
+	    d->dim_value < 1)
+		return;
+	m->static_batch = !m->static_batch || m->static_batch == d->dim_value ? d->dim_value : -1;
+}
+
 static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 {
 	char what[160];
@@ -349,34 +482,52 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	}
 	v.ndim = (uint32_t)tt->shape->n_dim;
 	v.batched = v.ndim > 0;
+	bool strict;
+	const struct dnnq_onnx_shape *given = given_shape(m, v.name, k, v.ndim, &strict);
+	if (given && strict && given->ndim != v.ndim) {
+		imp_problem(m, DNNQ_E_SHAPE, "%s: --input-shape gives %u dims, the model %u", what,
+		            given->ndim, v.ndim);
+		return DNNQ_E_SHAPE;
+	}
 	size_t numel = 1;
 	for (uint32_t i = 0; i < v.ndim; i++) {
-		const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
 		if (i == 0) {
 			v.dims[0] = 1;
+			static_batch(m, tt->shape->dim[0]);
 			continue;
 		}
-		bool val = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-		if (!val) {
-			bool param = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-			imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dims[%u] is %s%.60s%s: only dim 0 (the "
-			            "batch) may be symbolic", what, i, param ? "'" : "unknown",
-			            param ? S(d->dim_param) : "", param ? "'" : "");
-			return DNNQ_E_UNSUPPORTED;
-		}
-		if (d->dim_value <= 0 || d->dim_value > IMP_MAX_DIM ||
-		    !dnnq_mul_size(numel, (size_t)d->dim_value, &numel) || numel > IMP_MAX_NUMEL) {
+		int64_t dv;
+		int rc = input_dim(m, v.name, what, tt->shape, i, given, strict, &dv);
+		if (rc)
+			return rc;
+		if (dv <= 0 || dv > IMP_MAX_DIM || !dnnq_mul_size(numel, (size_t)dv, &numel) ||
+		    numel > IMP_MAX_NUMEL) {
 			imp_problem(m, DNNQ_E_SHAPE, "%s: dims[%u] = %lld: must be positive and the "
-			            "element count at most 2^31", what, i, (long long)d->dim_value);
+			            "element count at most 2^31", what, i, (long long)dv);
 			return DNNQ_E_SHAPE;
 		}
-		v.dims[i] = d->dim_value;
+		v.dims[i] = dv;
 	}
 	int32_t id = imp_new_value(m, &v, true);
 	if (id < 0)
 		return id;
 	m->ir->inputs[k] = id;
 	return 0;
+}
+
+/* Every --input-shape names an input of the model. */
+static void check_shape_names(struct imp *m)
+{
+	for (size_t i = 0; m->opts && i < m->opts->nshapes; i++) {
+		const char *name = m->opts->shapes[i].name;
+		struct imp_name *e = name ? imp_find(m, name) : NULL;
+		bool input = false;
+		for (size_t k = 0; e && k < m->ir->ninputs; k++)
+			input |= e->kind == IMP_VALUE && e->idx == m->ir->inputs[k];
+		if (!input && !(e && e->kind == IMP_UNKNOWN))
+			imp_problem(m, DNNQ_E_NOTFOUND, "--input-shape '%.100s': the model has no input "
+			            "of that name", name ? name : "");
+	}
 }
 
 static int declare_inputs(struct imp *m, const Onnx__GraphProto *g)
@@ -421,6 +572,7 @@ static int declare_inputs(struct imp *m, const Onnx__GraphProto *g)
 		if (!rc)
 			m->ir->ninputs++;
 	}
+	check_shape_names(m);
 	return 0;
 }
 
@@ -569,8 +721,8 @@ static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 	return name_outputs(m, g);
 }
 
-int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **list,
-                     size_t *count, struct dnnq_diag *diag)
+int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_import_opts *opts,
+                     struct dnnq_ir *ir, char **list, size_t *count, struct dnnq_diag *diag)
 {
 	if (list)
 		*list = NULL;
@@ -579,7 +731,7 @@ int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **l
 	if (!ir || (!bytes && len))
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "onnx: no model");
 	*ir = (struct dnnq_ir){ 0 };
-	struct imp m = { .ir = ir, .diag = diag };
+	struct imp m = { .ir = ir, .opts = opts, .diag = diag };
 	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);
 	int rc;
 	if (!mp) {
@@ -612,6 +764,8 @@ int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **l
 		*count = m.nproblems;
 	free(m.names);
 	free(m.known);
+	free(m.batch);
+	free(m.pads);
 	return rc;
 }
 
@@ -664,7 +818,8 @@ static int name_from_path(struct dnnq_ir *ir, const char *path)
 	return 0;
 }
 
-int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, size_t *count,
+int dnnq_onnx_import_file(const char *path, const struct dnnq_onnx_import_opts *opts,
+                          struct dnnq_ir *ir, char **list, size_t *count,
                           struct dnnq_diag *diag)
 {
 	if (list)
@@ -707,7 +862,7 @@ int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, siz
 	fclose(f);
 	if (!rc) {
 		struct dnnq_diag d = { "" };
-		rc = dnnq_onnx_import(buf, len, ir, list, count, &d);
+		rc = dnnq_onnx_import(buf, len, opts, ir, list, count, &d);
 		if (rc)
 			dnnq_diag_set(diag, rc, "%s: %s", path, d.msg);
 		else if (generic_name(ir->name) && (rc = name_from_path(ir, path)) != 0) {

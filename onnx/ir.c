@@ -17,6 +17,11 @@ void dnnq_ir_free(struct dnnq_ir *ir)
 		free(ir->nodes[i].name);
 		free(ir->nodes[i].op_type);
 	}
+	for (size_t i = 0; i < ir->nremoved; i++) {
+		free(ir->removed[i].name);
+		free(ir->removed[i].op_type);
+	}
+	free(ir->removed);
 	free(ir->values);
 	free(ir->nodes);
 	free(ir->inputs);
@@ -46,7 +51,7 @@ const char *dnnq_ir_op_name(enum dnnq_ir_op op)
 		"conv", "gemm", "batchnorm", "relu", "leakyrelu", "clip", "sigmoid", "tanh",
 		"hardsigmoid", "hardswish", "maxpool", "avgpool", "gavgpool", "add", "mul", "sum",
 		"concat", "reshape", "softmax", "quantize", "dequantize", "qlinearconv",
-		"qlinearmatmul", "convinteger", "matmulinteger", "dynquant", "engine",
+		"qlinearmatmul", "convinteger", "matmulinteger", "dynquant", "cast", "engine",
 	};
 	return (unsigned)op < DNNQ_IR_OP_COUNT ? name[op] : "?";
 }
@@ -55,4 +60,10 @@ const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt)
 {
 	static const char *const name[] = { "float32", "uint8", "int8", "int32", "int64" };
 	return (unsigned)dt < sizeof name / sizeof name[0] ? name[dt] : "?";
+}
+
+const char *dnnq_ir_settled_name(enum dnnq_ir_settled how)
+{
+	static const char *const name[] = { "folded", "removed", "merged" };
+	return (unsigned)how < sizeof name / sizeof name[0] ? name[how] : "?";
 }

@@ -6,21 +6,34 @@
  *
  * The IR keeps ONNX's semantics and layout (NCHW); what the importer has
  * already settled is gone from it:
- *   - Identity and Dropout are removed (their readers read the input),
- *     except one whose output is a graph output and whose input is a graph
- *     input, a constant or another graph output: that one is a RESHAPE to
- *     the same shape (a copy), so every graph output is its own value;
+ *   - no-ops are removed (their readers read the input): Identity,
+ *     Dropout, a Cast to the value's own type, a Reshape (Flatten,
+ *     Squeeze, Unsqueeze) to the same shape, a Pad of zeros; except one
+ *     whose output is a graph output and whose input is a graph input, a
+ *     constant or another graph output: that one is a RESHAPE to the same
+ *     shape (a copy), so every graph output is its own value;
+ *   - a constant-mode Pad of zeros on the spatial dims of a 4-D value whose
+ *     only reader is a Conv or an AveragePool is merged into that node's
+ *     pads (the AveragePool then counts the padding: count_include_pad);
  *   - Constant nodes and initializers are constant values with their data;
+ *   - a node computable from constants and static shapes (Shape, Size,
+ *     Cast, Slice, Concat, Gather, Squeeze, Unsqueeze, Range,
+ *     ConstantOfShape, Expand, Reshape, arithmetic on shape tensors...) is
+ *     folded: its output is a constant value (onnx/import-fold.c);
+ *     `removed` lists what the importer folded, removed or merged;
  *   - every attribute has its default filled in, auto_pad is resolved into
  *     explicit pads, Clip's min/max inputs (opset 11+) are attributes,
  *     Reshape/Flatten/Squeeze/Unsqueeze carry their resolved output shape;
- *   - MatMul (2-D) is a GEMM with alpha 1, beta 0 (its B must be constant);
+ *   - MatMul is a GEMM with alpha 1, beta 0 (its B a 2-D constant; its A of
+ *     rank >= 2, the last axis multiplied, the leading dims rows);
  *   - a Conv's W and B, a Gemm's B and C are constants, or (QDQ models not
  *     fused into QLINEARCONV / QLINEARMATMUL by onnx/qdq.c) the output of a
  *     DEQUANTIZE whose input 0 is a constant;
  *   - every value has a static shape. dims[0] of a `batched` value is the
  *     batch: symbolic in ONNX (a dim_param, or any value the user gives),
- *     stored as 1 here; executors and the lowering scale it.
+ *     stored as 1 here; executors and the lowering scale it. The graph
+ *     inputs' other symbolic dims are fixed at import (struct
+ *     dnnq_onnx_import_opts: --input-shape, the calibration samples).
  *
  * Values are numbered in the order the importer creates them: the graph
  * inputs first, then constants and node outputs interleaved; a node only
@@ -50,7 +63,7 @@ enum dnnq_ir_dtype {
 enum dnnq_ir_op {
 	/* fp32 operators */
 	DNNQ_IR_CONV,            /* X, W, [B]                                    */
-	DNNQ_IR_GEMM,            /* A, B, [C]: Gemm, MatMul (2-D)                */
+	DNNQ_IR_GEMM,            /* A, B, [C]: Gemm (2-D), MatMul (A of rank >= 2) */
 	DNNQ_IR_BATCHNORM,       /* X, scale, B, mean, var (constants)           */
 	DNNQ_IR_RELU,
 	DNNQ_IR_LEAKYRELU,       /* alpha                                        */
@@ -82,6 +95,7 @@ enum dnnq_ir_op {
 	DNNQ_IR_CONVINTEGER,     /* x, w, [xz], [wz] -> s32                      */
 	DNNQ_IR_MATMULINTEGER,   /* a, b, [az], [bz] -> s32                      */
 	DNNQ_IR_DYNQUANT,        /* DynamicQuantizeLinear: x -> y, ys, yz        */
+	DNNQ_IR_CAST,            /* Cast of integers (u8, s8, s32) to float      */
 	/* an operator described by the engine's registry (engine/op.h): kind
 	 * names it; imported, run and lowered through its description (today:
 	 * binary elementwise with numpy broadcasting, e.g. Sub, Div) */
@@ -118,6 +132,20 @@ struct dnnq_ir_node {
 	int64_t axis;                   /* Concat, Softmax, Quantize/DequantizeLinear
 	                                   (normalised to >= 0) */
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
+	bool dynamic;                   /* GEMM: its input is quantized per call (the
+	                                   model was quantized dynamically: qdq.c) */
+};
+
+/* What the importer settled without a node (reported by dnnq-convert). */
+enum dnnq_ir_settled {
+	DNNQ_IR_FOLDED,          /* computed at import: its outputs are constants */
+	DNNQ_IR_NOOP,            /* a no-op: its readers read its input           */
+	DNNQ_IR_MERGED,          /* a Pad merged into its reader's pads           */
+};
+
+struct dnnq_ir_removed {
+	char *name, *op_type;           /* the ONNX node's (owned) */
+	enum dnnq_ir_settled how;
 };
 
 struct dnnq_ir {
@@ -128,6 +156,8 @@ struct dnnq_ir {
 	struct dnnq_ir_value *values;
 	struct dnnq_ir_node *nodes;
 	int32_t *inputs, *outputs;      /* value ids, in the ONNX graph's order */
+	size_t nremoved;
+	struct dnnq_ir_removed *removed; /* ONNX nodes with no IR node, in order */
 };
 
 void dnnq_ir_free(struct dnnq_ir *ir);
@@ -136,8 +166,31 @@ size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch);
 size_t dnnq_ir_dtype_size(enum dnnq_ir_dtype dt);
 const char *dnnq_ir_op_name(enum dnnq_ir_op op);
 const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt);
+const char *dnnq_ir_settled_name(enum dnnq_ir_settled how);
 
 /* ---- onnx/import.c -------------------------------------------------------- */
+
+/* A shape for a graph input: dims[0] is the batch (any positive value:
+ * it is not kept), the others fix the input's symbolic dims and must
+ * agree with its fixed ones. */
+struct dnnq_onnx_shape {
+	const char *name;               /* the input's; NULL: see samples below */
+	uint32_t ndim;
+	int64_t dims[DNNQ_IR_MAX_DIMS];
+};
+
+struct dnnq_onnx_import_opts {
+	/* dnnq-convert --input-shape: each names an input (a name the model
+	 * lacks, a rank or a fixed dim it contradicts is a problem) */
+	const struct dnnq_onnx_shape *shapes;
+	size_t nshapes;
+	/* the calibration samples' shapes, for the inputs `shapes` leave
+	 * symbolic: by name, or (name NULL) the k-th nameless entry for the
+	 * k-th graph input; entries that do not fit are ignored (the samples
+	 * are checked when they are read) */
+	const struct dnnq_onnx_shape *samples;
+	size_t nsamples;
+};
 
 /* Parses an ONNX ModelProto (bytes) into ir. Everything unsupported (an
  * operator, an attribute value, a dynamic shape, a non-constant weight) is
@@ -145,11 +198,19 @@ const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt);
  * auto_pad VALID with ..."), and, when list is non-NULL, *list gets every
  * such line of the model, newline-separated (malloc'd; caller frees) and
  * *count their number. DNNQ_E_FORMAT for bytes that are not an ONNX model,
- * DNNQ_E_UNSUPPORTED for a model using what dnnq does not support. */
-int dnnq_onnx_import(const void *bytes, size_t len, struct dnnq_ir *ir, char **list,
-                     size_t *count, struct dnnq_diag *diag);
+ * DNNQ_E_UNSUPPORTED for a model using what dnnq does not support. opts
+ * may be NULL (every input dim but the batch must then be fixed). */
+int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_import_opts *opts,
+                     struct dnnq_ir *ir, char **list, size_t *count, struct dnnq_diag *diag);
 /* The file's bytes, then dnnq_onnx_import; messages start with the path. */
-int dnnq_onnx_import_file(const char *path, struct dnnq_ir *ir, char **list, size_t *count,
+int dnnq_onnx_import_file(const char *path, const struct dnnq_onnx_import_opts *opts,
+                          struct dnnq_ir *ir, char **list, size_t *count,
+                          struct dnnq_diag *diag);
+
+/* A serialized TensorProto (the input_N.pb and output_N.pb files of ONNX's
+ * backend tests) as a constant value: name, dtype, dims and data (owned:
+ * free v->name and v->data), checked as an initializer is. */
+int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v,
                           struct dnnq_diag *diag);
 
 /* ---- onnx/ref.c: the fp32 reference executor ------------------------------ */

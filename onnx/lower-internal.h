@@ -80,6 +80,9 @@ int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t 
 /* A constant [n] in the precision of the node being lowered: f32, or u8
  * (add_u8_constant); its ref. */
 int add_constant(struct lower *L, const char *name, const float *data, size_t n, int32_t *ref);
+/* An f32 constant of shape dims (ndim) whatever the node's precision; its ref. */
+int add_f32_constant(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                     const int64_t *dims, int32_t *ref);
 /* A u8 constant [n] (scalar: n = 1) quantized with its own min/max; its ref. */
 int add_u8_constant(struct lower *L, const char *name, const float *data, size_t n,
                     int32_t *ref);
@@ -115,6 +118,12 @@ int const_int(struct lower *L, const struct dnnq_ir_node *n, int32_t v, int64_t 
  * uint8 with the zero point + 128). */
 int act_qparams(struct lower *L, const struct dnnq_ir_node *n, uint32_t si, uint32_t zi,
                 enum dnnq_ir_dtype dt, struct dnnq_qparams *qp);
+/* Whether Quantize/DequantizeLinear n has per-axis parameters (a scale of
+ * more than one element). */
+bool per_axis(const struct lower *L, const struct dnnq_ir_node *n);
+/* The parameters of integers of dtype dt kept as they are: scale 1, int8
+ * stored as uint8 + 128. */
+struct dnnq_qparams raw_qp(enum dnnq_ir_dtype dt);
 static inline bool qp_eq(const struct dnnq_qparams *a, const struct dnnq_qparams *b)
 {
 	return a->scale == b->scale && a->zero_point == b->zero_point &&

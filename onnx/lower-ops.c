@@ -369,24 +369,39 @@ static int permute_cols(struct lower *L, const struct lval *lv, void *w, size_t 
 	return DNNQ_OK;
 }
 
+/* A matrix product's A: an activation of rank >= 2 whose last axis (k)
+ * is multiplied, the leading dims being rows (the engine's FC); a 4-D one
+ * only when its NHWC and NCHW orders agree. */
+static int matmul_a(struct lower *L, const struct dnnq_ir_node *n, int32_t a, size_t k)
+{
+	const struct dnnq_ir_value *av = lval_ir(L, a);
+	if (av->ndim < 2 || !av->batched || (av->ndim == 4 && !same_order(av)) ||
+	    (size_t)av->dims[av->ndim - 1] != k)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "A '%s' of rank %u, last dim %lld%s: want "
+		                 "a batched [N, ..., %zu] activation (4-D only with C or H and W "
+		                 "1)", av->name, av->ndim, av->ndim ? (long long)av->dims[av->ndim - 1]
+		                 : 0LL, av->batched ? "" : " (no batch)", k);
+	return DNNQ_OK;
+}
+
 static int lower_gemm(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
 	int rc = check_inputs(L, n, 3, 1u << 2);
 	if (rc)
 		return rc;
-	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[1]);
+	const struct dnnq_ir_value *bv = lval_ir(L, n->inputs[1]);
 	if (n->trans_a)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "transA = 1");
-	if (av->ndim != 2 || !av->batched || bv->ndim != 2)
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "A of rank %u%s, B of rank %u: want a "
-		                 "batched [N, K] A and a 2-D B", av->ndim,
-		                 av->batched ? "" : " (no batch)", bv->ndim);
-	size_t k = (size_t)av->dims[1];
+	if (bv->ndim != 2)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "B of rank %u: want a 2-D B", bv->ndim);
+	size_t k = (size_t)(n->trans_b ? bv->dims[1] : bv->dims[0]);
 	size_t nn = (size_t)(n->trans_b ? bv->dims[0] : bv->dims[1]);
-	if ((size_t)(n->trans_b ? bv->dims[1] : bv->dims[0]) != k || !k || !nn)
-		return lower_err(L, n, DNNQ_E_SHAPE, "A has %zu columns, B is [%lld, %lld] (transB %d)",
-		                 k, (long long)bv->dims[0], (long long)bv->dims[1], n->trans_b);
+	if ((rc = matmul_a(L, n, n->inputs[0], k)))
+		return rc;
+	if (!k || !nn)
+		return lower_err(L, n, DNNQ_E_SHAPE, "B is [%lld, %lld]", (long long)bv->dims[0],
+		                 (long long)bv->dims[1]);
 	const struct lval *la = &L->v[n->inputs[0]];
 	if (la->perm && (size_t)(la->pc * la->ph * la->pw) != k)
 		return lower_err(L, n, DNNQ_E_SHAPE, "flattened input: %lld x %lld x %lld != %zu",
@@ -397,7 +412,7 @@ static int lower_gemm(struct lower *L, size_t j)
 	struct qweights q = { 0 };
 	struct chain ch;
 	int32_t x, ref;
-	bool dyn = L->o->dynamic && !L->fp32;
+	bool dyn = (L->o->dynamic || n->dynamic) && !L->fp32;
 	if ((rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
 		return rc;
 	if (!(w = malloc(nn * k * sizeof *w)) || !(bias = calloc(nn, sizeof *bias))) {
@@ -521,24 +536,20 @@ static int lower_bn(struct lower *L, size_t j)
 static int lower_activation(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
+	static const enum dnnq_activation_kind kinds[] = {
+		[DNNQ_IR_RELU] = DNNQ_ACT_RELU, [DNNQ_IR_LEAKYRELU] = DNNQ_ACT_LEAKY_RELU,
+		[DNNQ_IR_CLIP] = DNNQ_ACT_CLIP, [DNNQ_IR_SIGMOID] = DNNQ_ACT_SIGMOID,
+		[DNNQ_IR_TANH] = DNNQ_ACT_TANH, [DNNQ_IR_HARDSIGMOID] = DNNQ_ACT_HARD_SIGMOID,
+		[DNNQ_IR_HARDSWISH] = DNNQ_ACT_HARD_SWISH,
+	};
 	int32_t ref;
 	int rc;
-	enum dnnq_activation_kind k;
-	float p[4] = { 0 };
-	switch (n->op) {
-	case DNNQ_IR_RELU:        k = DNNQ_ACT_RELU; break;
-	case DNNQ_IR_LEAKYRELU:   k = DNNQ_ACT_LEAKY_RELU; p[0] = n->alpha; break;
-	case DNNQ_IR_CLIP:        k = DNNQ_ACT_CLIP; p[2] = n->clip_min; p[3] = n->clip_max; break;
-	case DNNQ_IR_SIGMOID:     k = DNNQ_ACT_SIGMOID; break;
-	case DNNQ_IR_TANH:        k = DNNQ_ACT_TANH; break;
-	case DNNQ_IR_HARDSIGMOID: k = DNNQ_ACT_HARD_SIGMOID; p[0] = n->alpha; p[1] = n->beta; break;
-	default:                  k = DNNQ_ACT_HARD_SWISH; break;
-	}
 	struct dnnq_model_node *mn = simple(L, n, DNNQ_NODE_ACTIVATION, 0, &ref, &rc);
 	if (!mn)
 		return rc;
-	mn->op = k;
-	memcpy(mn->params, p, sizeof p);
+	mn->op = kinds[n->op];
+	if ((rc = map_attrs(L, n, mn)))   /* params: alpha, beta, clip min and max */
+		return rc;
 	return act_out(L, n, n->outputs[0], mn, ref);
 }
 
@@ -549,34 +560,13 @@ static int lower_pool(struct lower *L, size_t j)
 		[DNNQ_IR_MAXPOOL] = DNNQ_NODE_MAXPOOL, [DNNQ_IR_AVGPOOL] = DNNQ_NODE_AVGPOOL,
 		[DNNQ_IR_GAVGPOOL] = DNNQ_NODE_GAVGPOOL,
 	};
-	if (n->op != DNNQ_IR_GAVGPOOL) {
-		for (int i = 0; i < 2; i++)
-			if (n->kernel[i] < 1 || n->kernel[i] > 65536 || n->strides[i] < 1 ||
-			    n->strides[i] > 65536 || n->dilations[i] < 0 || n->dilations[i] > 65536)
-				return lower_err(L, n, DNNQ_E_RANGE, "kernel %lldx%lld strides %lldx%lld: want"
-				                 " 1..65536", (long long)n->kernel[0], (long long)n->kernel[1],
-				                 (long long)n->strides[0], (long long)n->strides[1]);
-		for (int i = 0; i < 4; i++)
-			if (n->pads[i] < 0 || n->pads[i] > 65536)
-				return lower_err(L, n, DNNQ_E_RANGE, "pads[%d] = %lld", i, (long long)n->pads[i]);
-	}
 	int32_t ref;
 	int rc;
 	struct dnnq_model_node *mn = simple(L, n, kinds[n->op], 4, &ref, &rc);
 	if (!mn)
 		return rc;
-	if (n->op != DNNQ_IR_GAVGPOOL) {
-		int32_t g[10] = {
-			(int32_t)n->kernel[0], (int32_t)n->kernel[1], (int32_t)n->strides[0],
-			(int32_t)n->strides[1], (int32_t)n->pads[0], (int32_t)n->pads[1],
-			(int32_t)n->pads[2], (int32_t)n->pads[3],
-			n->dilations[0] > 0 ? (int32_t)n->dilations[0] : 1,
-			n->dilations[1] > 0 ? (int32_t)n->dilations[1] : 1,
-		};
-		memcpy(mn->pool, g, sizeof g);
-		mn->ceil_mode = n->ceil_mode;
-		mn->count_include_pad = n->count_include_pad;
-	}
+	if ((rc = map_attrs(L, n, mn)))   /* the geometry, ceil_mode, count_include_pad */
+		return rc;
 	if (n->op == DNNQ_IR_MAXPOOL && !L->fp32) {
 		/* the max is taken in the input's quantization */
 		L->v[n->outputs[0]].u8 = ref;
@@ -711,19 +701,16 @@ static int lower_multi(struct lower *L, size_t j)
 		L->v[n->outputs[0]] = L->v[n->inputs[0]];
 		return DNNQ_OK;
 	}
-	uint32_t axis = 0;
-	if (n->op == DNNQ_IR_CONCAT) {
-		if (n->axis < 1 || n->axis >= (int64_t)x0->ndim)
-			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld: want 1..%u (not the batch)",
-			                 (long long)n->axis, x0->ndim - 1);
-		axis = engine_axis(x0, (uint32_t)n->axis);
-	}
+	if (n->op == DNNQ_IR_CONCAT && (n->axis < 1 || n->axis >= (int64_t)x0->ndim))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld: want 1..%u (not the batch)",
+		                 (long long)n->axis, x0->ndim - 1);
 	struct dnnq_model_node *mn = add_node(L, n->op == DNNQ_IR_SUM ? DNNQ_NODE_ELTWISE
 	                                      : DNNQ_NODE_CONCAT, n->name, &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
 	mn->op = DNNQ_ELTWISE_SUM;
-	mn->axis = axis;
+	if ((rc = map_attrs(L, n, mn)))   /* concat: the axis in the engine's layout */
+		return rc;
 	mn->ninputs = n->ninputs;
 	memcpy(mn->inputs, in, n->ninputs * sizeof *in);
 	return act_out(L, n, n->outputs[0], mn, ref);
@@ -850,12 +837,137 @@ static int lower_softmax(struct lower *L, size_t j)
 
 /* ---- QuantizeLinear, DequantizeLinear ---- */
 
+/* ---- per-axis QuantizeLinear / DequantizeLinear of an activation ---- */
+
+/* The per-axis parameters of Q/DQ node n on x (its scale input 1, zero
+ * point input 2 as floats, zeros when absent) as f32 constants shaped to
+ * broadcast along the axis in the engine's layout. */
+static int axis_params(struct lower *L, const struct dnnq_ir_node *n, int32_t x, int32_t *sref,
+                       int32_t *zref)
+{
+	const struct dnnq_ir_value *xv = lval_ir(L, x);
+	float *sc = NULL, *zf = NULL;
+	int64_t *z = NULL;
+	size_t ns = 0, nz = 0;
+	int rc = const_f32(L, n, n->inputs[1], 0, &sc, &ns);
+	if (rc)
+		return rc;
+	if (n->axis < (xv->batched ? 1 : 0) || n->axis >= (int64_t)xv->ndim ||
+	    (size_t)xv->dims[n->axis] != ns) {
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "per-axis parameters: %zu scales along axis "
+		               "%lld of '%s' (rank %u)%s", ns, (long long)n->axis, xv->name, xv->ndim,
+		               xv->batched && n->axis == 0 ? ": not along the batch" : "");
+		goto out;
+	}
+	if (!(zf = calloc(ns, sizeof *zf))) {
+		rc = nomem(L);
+		goto out;
+	}
+	if (n->ninputs > 2 && n->inputs[2] >= 0) {
+		if ((rc = const_int(L, n, n->inputs[2], &z, &nz)))
+			goto out;
+		if (nz != ns) {
+			rc = lower_err(L, n, DNNQ_E_SHAPE, "%zu zero points for %zu scales", nz, ns);
+			goto out;
+		}
+		for (size_t i = 0; i < ns; i++)
+			zf[i] = (float)z[i];
+	}
+	for (size_t i = 0; i < ns && !rc; i++)
+		if (!(sc[i] > 0 && isfinite(sc[i])))
+			rc = lower_err(L, n, DNNQ_E_RANGE, "scale[%zu] = %g: must be finite and positive",
+			               i, sc[i]);
+	if (rc)
+		goto out;
+	uint32_t a = engine_axis(xv, (uint32_t)n->axis), nd = xv->ndim - a;
+	int64_t d[DNNQ_MAX_DIMS];
+	for (uint32_t i = 0; i < nd; i++)
+		d[i] = i ? 1 : (int64_t)ns;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":scale");
+	if (!(rc = add_f32_constant(L, nm, sc, nd, d, sref))) {
+		tname(nm, n->name, ":zero_point");
+		rc = add_f32_constant(L, nm, zf, nd, d, zref);
+	}
+out:
+	free(sc);
+	free(zf);
+	free(z);
+	return rc;
+}
+
+/* An fp32 node of registry kind `name` on a and b; *ref its value. */
+static int f32_binary(struct lower *L, const struct dnnq_ir_node *n, const char *name,
+                      const char *suffix, int32_t a, int32_t b, int32_t *ref)
+{
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, suffix);
+	bool fp32 = L->fp32;
+	L->fp32 = true;
+	struct dnnq_model_node *mn = add_node(L, dnnq_op_find(name)->kind, nm, ref);
+	L->fp32 = fp32;
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ninputs = 2;
+	mn->inputs[0] = a;
+	mn->inputs[1] = b;
+	return DNNQ_OK;
+}
+
+/* y = saturate(round(x / scale[c]) + zero_point[c]): fp32 div, round_add
+ * (exact integers), then a quantize with scale 1 that saturates them. */
+static int lower_quantize_axis(struct lower *L, const struct dnnq_ir_node *n)
+{
+	int32_t x = n->inputs[0], y = n->outputs[0], f, s, z, t, ref;
+	int rc;
+	if ((rc = need_f32(L, n, x, &f)) || (rc = axis_params(L, n, x, &s, &z)) ||
+	    (rc = f32_binary(L, n, "div", ":div", f, s, &t)) ||
+	    (rc = f32_binary(L, n, "round_add", ":round", t, z, &t)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, t, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_CONVERT_QUANTIZE;
+	set_out_qp(mn, &L->qp[y]);
+	L->v[y].u8 = ref;
+	L->v[y].qp = L->qp[y];
+	return DNNQ_OK;
+}
+
+/* y = (x - zero_point[c]) * scale[c] on x's integers: a dequantize with
+ * scale 1, then fp32 sub and mul (exact, then ONNX's one rounding). */
+static int lower_dequantize_axis(struct lower *L, const struct dnnq_ir_node *n)
+{
+	int32_t x = n->inputs[0], u, f, s, z, t, ref;
+	int rc;
+	if ((rc = need_u8(L, n, x, &u)))
+		return rc;
+	if (L->v[x].qp.scale != 1)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' holds no integers as they are (scale "
+		                 "%g): per-axis dequantization", lval_ir(L, x)->name, L->v[x].qp.scale);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	tname(nm, n->name, ":int");
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, nm, u, &f);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_CONVERT_DEQUANTIZE;
+	if ((rc = axis_params(L, n, x, &s, &z)) ||
+	    (rc = f32_binary(L, n, "sub", ":sub", f, z, &t)) ||
+	    (rc = f32_binary(L, n, "mul", ":mul", t, s, &ref)))
+		return rc;
+	L->v[n->outputs[0]].f32 = ref;
+	L->v[n->outputs[0]].f32_onnx = false;
+	return DNNQ_OK;
+}
+
 static int lower_quantize(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
 	int rc = check_input(L, n, 0, false);
 	if (rc)
 		return rc;
+	if (per_axis(L, n))
+		return lower_quantize_axis(L, n);
 	int32_t x = n->inputs[0], y = n->outputs[0], ref;
 	struct lval *lx = &L->v[x];
 	struct dnnq_qparams qp = L->qp[y];
@@ -913,6 +1025,8 @@ static int lower_dequantize(struct lower *L, size_t j)
 	int32_t x = n->inputs[0], y = n->outputs[0], ref;
 	if (is_const(L, x))
 		return DNNQ_OK;  /* a weight: its readers dequantize it (const_f32) */
+	if (per_axis(L, n))
+		return lower_dequantize_axis(L, n);
 	if ((rc = need_u8(L, n, x, &ref)))
 		return rc;
 	if (!qp_eq(&L->v[x].qp, &L->qp[y]))
@@ -921,6 +1035,31 @@ static int lower_dequantize(struct lower *L, size_t j)
 		                 lval_ir(L, x)->name, L->v[x].qp.scale, L->v[x].qp.zero_point);
 	L->v[y].u8 = ref;
 	L->v[y].qp = L->v[x].qp;
+	return DNNQ_OK;
+}
+
+/* Cast of integers to float: the integers as they are (convert cast: an
+ * s32 sum, or a u8 tensor whose storage is the ONNX integer, + 128 for
+ * int8), in the engine's layout. */
+static int lower_cast(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_input(L, n, 0, false);
+	if (rc)
+		return rc;
+	int32_t x = n->inputs[0], in, ref;
+	struct dnnq_qparams qp = raw_qp(lval_ir(L, x)->dtype);
+	if (L->v[x].s32 >= 0)
+		in = L->v[x].s32;
+	else if ((rc = need_u8(L, n, x, &in)))
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->op = DNNQ_CONVERT_CAST;
+	set_out_qp(mn, &qp);
+	L->v[n->outputs[0]].f32 = ref;
+	L->v[n->outputs[0]].f32_onnx = false;
 	return DNNQ_OK;
 }
 
@@ -1177,11 +1316,13 @@ static int lower_qlinearmatmul(struct lower *L, size_t j)
 	int rc = check_inputs(L, n, 9, 1u << 2 | 1u << 5 | 1u << 7 | 1u << 8);
 	if (rc)
 		return rc;
-	const struct dnnq_ir_value *av = lval_ir(L, n->inputs[0]), *bv = lval_ir(L, n->inputs[3]);
-	if (av->ndim != 2 || !av->batched || bv->ndim != 2 || bv->dims[0] != av->dims[1])
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "a of rank %u, b of rank %u: want a batched"
-		                 " [N, K] a and a [K, M] constant b", av->ndim, bv->ndim);
+	const struct dnnq_ir_value *bv = lval_ir(L, n->inputs[3]);
+	if (bv->ndim != 2)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "b of rank %u: want a [K, M] constant b",
+		                 bv->ndim);
 	size_t k = (size_t)bv->dims[0], nn = (size_t)bv->dims[1];
+	if ((rc = matmul_a(L, n, n->inputs[0], k)))
+		return rc;
 	const struct lval *la = &L->v[n->inputs[0]];
 	if (la->perm && (size_t)(la->pc * la->ph * la->pw) != k)
 		return lower_err(L, n, DNNQ_E_SHAPE, "flattened input: %zu elements", k);
@@ -1228,10 +1369,10 @@ static int lower_integer(struct lower *L, size_t j)
 	const struct lval *la = &L->v[n->inputs[0]];
 	if (conv) {
 		rc = conv_shapes(L, n, n->inputs[0], n->inputs[1], &cout, &cig, &kh, &kw);
-	} else if (av->ndim != 2 || !av->batched || bv->ndim != 2 || bv->dims[0] != av->dims[1]) {
-		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "a of rank %u, b of rank %u: want a batched"
-		               " [N, K] a and a [K, M] constant b", av->ndim, bv->ndim);
-	} else {
+	} else if (bv->ndim != 2) {
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "b of rank %u: want a [K, M] constant b",
+		               bv->ndim);
+	} else if (!(rc = matmul_a(L, n, n->inputs[0], (size_t)bv->dims[0]))) {
 		cout = bv->dims[1];
 		cig = bv->dims[0];
 	}
@@ -1308,6 +1449,7 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_QLINEARMATMUL: return lower_qlinearmatmul(L, j);
 	case DNNQ_IR_CONVINTEGER:
 	case DNNQ_IR_MATMULINTEGER: return lower_integer(L, j);
+	case DNNQ_IR_CAST:          return lower_cast(L, j);
 	case DNNQ_IR_DYNQUANT:
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "DynamicQuantizeLinear: per-call "
 		                 "quantization is only supported inside Gemm (--dynamic)");

@@ -145,18 +145,24 @@ static int shaped(struct lower *L, struct dnnq_qtensor *t, enum dnnq_dtype dt, u
 	return DNNQ_OK;
 }
 
-int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
+static int add_f32_tensor_nd(struct lower *L, const char *name, const float *data,
+                             uint32_t ndim, const int64_t *dims)
 {
 	struct dnnq_qtensor *t;
 	int id = add_tensor(L, name, &t);
 	if (id < 0)
 		return id;
-	int64_t d = (int64_t)n;
-	int rc = shaped(L, t, DNNQ_DTYPE_F32, 1, &d, name);
+	int rc = shaped(L, t, DNNQ_DTYPE_F32, ndim, dims, name);
 	if (rc)
 		return rc;
-	memcpy(t->data, data, n * sizeof *data);
+	memcpy(t->data, data, dnnq_qtensor_numel(t) * sizeof *data);
 	return id;
+}
+
+int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n)
+{
+	int64_t d = (int64_t)n;
+	return add_f32_tensor_nd(L, name, data, 1, &d);
 }
 
 static int add_constant_ref(struct lower *L, int id, int32_t *ref)
@@ -174,6 +180,13 @@ int add_constant(struct lower *L, const char *name, const float *data, size_t n,
 	if (!L->fp32)
 		return add_u8_constant(L, name, data, n, ref);
 	int id = add_f32_tensor(L, name, data, n);
+	return id < 0 ? id : add_constant_ref(L, id, ref);
+}
+
+int add_f32_constant(struct lower *L, const char *name, const float *data, uint32_t ndim,
+                     const int64_t *dims, int32_t *ref)
+{
+	int id = add_f32_tensor_nd(L, name, data, ndim, dims);
 	return id < 0 ? id : add_constant_ref(L, id, ref);
 }
 
@@ -546,6 +559,16 @@ int act_qparams(struct lower *L, const struct dnnq_ir_node *n, uint32_t si, uint
 	return rc;
 }
 
+bool per_axis(const struct lower *L, const struct dnnq_ir_node *n)
+{
+	return n->ninputs > 1 && n->inputs[1] >= 0 && dnnq_ir_numel(lval_ir(L, n->inputs[1]), 1) > 1;
+}
+
+struct dnnq_qparams raw_qp(enum dnnq_ir_dtype dt)
+{
+	return (struct dnnq_qparams){ 1, dt == DNNQ_IR_S8 ? 128 : 0, 8, false };
+}
+
 static void set_qp(struct lower *L, int32_t v, const struct dnnq_qparams *qp, bool force)
 {
 	if (v < 0 || (!force && L->has_qp[v]))
@@ -574,6 +597,14 @@ static int qdq_pass(struct lower *L)
 				break;
 			/* the integer side: Quantize's output, Dequantize's input */
 			int32_t iv = q ? n->outputs[0] : n->inputs[0];
+			if (per_axis(L, n)) {
+				/* the integers as they are; the float side has no
+				 * per-tensor parameters (lower_*quantize_axis) */
+				qp = raw_qp(lval_ir(L, iv)->dtype);
+				set_qp(L, iv, &qp, true);
+				set[iv] = true;
+				break;
+			}
 			if ((rc = act_qparams(L, n, 1, 2, lval_ir(L, iv)->dtype, &qp)))
 				break;
 			set_qp(L, n->outputs[0], &qp, true);
@@ -1150,21 +1181,43 @@ int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep
 
 /* ---- attributes --------------------------------------------------------- */
 
-/* The registry attributes an ONNX attribute sets as it is (the importer
- * filled in defaults and resolved auto_pad): the IR node's field, and the
- * least valid value where ONNX's is above the attribute's range's (a
- * stride or dilation of 0 means nothing). Attributes the engine derives
- * (channels from the weights, a pooling geometry, an axis in the engine's
- * layout) are the lowering functions' own. */
+/* Where each registry attribute with an ONNX counterpart comes from in
+ * the IR node (the importer filled in defaults and resolved auto_pad):
+ * `count` elements of the IR field at `off`, of type `src`, into the
+ * attribute's elements from `at` on. Integers are checked against `min`
+ * (the least meaningful value where the attribute's range starts lower: a
+ * stride of 0 means nothing) and the attribute's max; an axis is the
+ * node's input 0's axis in the engine's layout. A kind's lowering calls
+ * map_attrs once its node exists; only the attributes its description
+ * lists are set. What the engine derives from tensors (channels, kernel
+ * size from the weights, reshape dims) stays the lowering functions'. */
+enum ir_src { SRC_I64, SRC_BOOL, SRC_F32, SRC_AXIS };
+
+#define IRF(f) offsetof(struct dnnq_ir_node, f)
 static const struct {
 	enum dnnq_attr_id id;
+	uint8_t at, count, src;
 	size_t off;
 	int64_t min;
 } ir_attrs[] = {
-	{ DNNQ_A_STRIDES, offsetof(struct dnnq_ir_node, strides), 1 },
-	{ DNNQ_A_DILATIONS, offsetof(struct dnnq_ir_node, dilations), 1 },
-	{ DNNQ_A_PADS, offsetof(struct dnnq_ir_node, pads), 0 },
+	{ DNNQ_A_STRIDES, 0, 2, SRC_I64, IRF(strides), 1 },
+	{ DNNQ_A_DILATIONS, 0, 2, SRC_I64, IRF(dilations), 1 },
+	{ DNNQ_A_PADS, 0, 4, SRC_I64, IRF(pads), 0 },
+	/* struct dnnq_pooling_geom: kernel, strides, pads, dilations */
+	{ DNNQ_A_POOL, 0, 2, SRC_I64, IRF(kernel), 1 },
+	{ DNNQ_A_POOL, 2, 2, SRC_I64, IRF(strides), 1 },
+	{ DNNQ_A_POOL, 4, 4, SRC_I64, IRF(pads), 0 },
+	{ DNNQ_A_POOL, 8, 2, SRC_I64, IRF(dilations), 1 },
+	{ DNNQ_A_CEIL_MODE, 0, 1, SRC_BOOL, IRF(ceil_mode), 0 },
+	{ DNNQ_A_COUNT_INCLUDE_PAD, 0, 1, SRC_BOOL, IRF(count_include_pad), 0 },
+	/* struct dnnq_act_params: alpha, beta, min, max */
+	{ DNNQ_A_PARAMS, 0, 1, SRC_F32, IRF(alpha), 0 },
+	{ DNNQ_A_PARAMS, 1, 1, SRC_F32, IRF(beta), 0 },
+	{ DNNQ_A_PARAMS, 2, 1, SRC_F32, IRF(clip_min), 0 },
+	{ DNNQ_A_PARAMS, 3, 1, SRC_F32, IRF(clip_max), 0 },
+	{ DNNQ_A_AXIS, 0, 1, SRC_AXIS, IRF(axis), 0 },
 };
+#undef IRF
 
 int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn)
 {
@@ -1173,14 +1226,26 @@ int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_n
 		const struct dnnq_attr_def *a = &dnnq_attrs[ir_attrs[i].id];
 		if (!dnnq_op_has(def, ir_attrs[i].id))
 			continue;
-		const int64_t *v = (const int64_t *)((const char *)n + ir_attrs[i].off);
-		uint32_t *dst = (uint32_t *)((char *)mn + a->off);
-		for (size_t e = 0; e < a->count; e++) {
-			if (v[e] < ir_attrs[i].min || (double)v[e] > a->max)
+		const char *src = (const char *)n + ir_attrs[i].off;
+		char *dst = (char *)mn + a->off;
+		for (size_t e = 0; e < ir_attrs[i].count; e++) {
+			size_t at = ir_attrs[i].at + e;
+			if (ir_attrs[i].src == SRC_F32) {
+				((float *)dst)[at] = ((const float *)src)[e];
+				continue;
+			}
+			int64_t v = ir_attrs[i].src == SRC_BOOL ? ((const bool *)src)[e]
+			          : ((const int64_t *)src)[e];
+			if (ir_attrs[i].src == SRC_AXIS)
+				v = engine_axis(lval_ir(L, n->inputs[0]), (uint32_t)v);
+			if (v < ir_attrs[i].min || (double)v > a->max)
 				return lower_err(L, n, DNNQ_E_RANGE, "%s[%zu] = %lld: want %lld..%.0f",
-				                 a->name, e, (long long)v[e], (long long)ir_attrs[i].min,
+				                 a->name, at, (long long)v, (long long)ir_attrs[i].min,
 				                 a->max);
-			dst[e] = (uint32_t)v[e];
+			if (a->type == DNNQ_ATTR_I32)
+				((int32_t *)dst)[at] = (int32_t)v;
+			else
+				((uint32_t *)dst)[at] = (uint32_t)v;
 		}
 	}
 	return DNNQ_OK;

@@ -223,6 +223,184 @@ static int fuse_one(struct fuse *f, size_t qi)
 	return 1;
 }
 
+/* ---- dynamic quantization ---------------------------------------------------- */
+
+/* The live node producing value id when its op is op and id has one
+ * reader, or NULL. */
+static struct dnnq_ir_node *sole_producer(struct fuse *f, int32_t id, enum dnnq_ir_op op)
+{
+	const struct dnnq_ir_value *v = val(f, id);
+	if (!v || v->producer < 0 || f->dead[v->producer] || f->readers[id] != 1)
+		return NULL;
+	struct dnnq_ir_node *n = &f->ir->nodes[v->producer];
+	return n->op == op ? n : NULL;
+}
+
+/* A constant f32 scale of 1 or n values, all finite and positive. */
+static bool const_scale(struct fuse *f, int32_t id, size_t n)
+{
+	const struct dnnq_ir_value *s = val(f, id);
+	if (!s || !s->data || s->dtype != DNNQ_IR_F32 || (numel(s) != 1 && numel(s) != n))
+		return false;
+	for (size_t i = 0; i < numel(s); i++)
+		if (!(((const float *)s->data)[i] > 0) || !isfinite(((const float *)s->data)[i]))
+			return false;
+	return true;
+}
+
+/* The Add node that alone reads Mul node mi's output and adds to it a
+ * constant f32 bias of n values along the channels (the last axis of a
+ * matrix product, axis 1 of a conv): the bias's id, *ai the Add; or -1. */
+static int32_t bias_add(struct fuse *f, size_t mi, size_t n, bool conv, size_t *ai)
+{
+	struct dnnq_ir *ir = f->ir;
+	int32_t y = ir->nodes[mi].outputs[0];
+	if (f->readers[y] != 1)
+		return -1;
+	for (size_t j = mi + 1; j < ir->nnodes; j++) {
+		const struct dnnq_ir_node *a = &ir->nodes[j];
+		if (f->dead[j] || a->op != DNNQ_IR_ADD || (a->inputs[0] != y && a->inputs[1] != y))
+			continue;
+		int32_t b = a->inputs[a->inputs[0] == y];
+		const struct dnnq_ir_value *bv = val(f, b), *yv = val(f, y);
+		if (!bv->data || bv->dtype != DNNQ_IR_F32 || numel(bv) != n || bv->ndim > yv->ndim)
+			return -1;
+		/* n along the channel axis of y, 1 elsewhere */
+		uint32_t cax = conv ? 1 : yv->ndim - 1, lead = yv->ndim - bv->ndim;
+		for (uint32_t i = 0; i < bv->ndim; i++)
+			if (bv->dims[i] != (i + lead == cax ? (int64_t)n : 1))
+				return -1;
+		*ai = j;
+		return b;
+	}
+	return -1;
+}
+
+/*
+ * ONNX Runtime's dynamic quantization (quantize_dynamic) spells a MatMul
+ * or Conv as
+ *     DynamicQuantizeLinear(x) -> xq, xs, xz
+ *     MatMulInteger(xq, wq, xz, [wz]) or ConvInteger(...) -> acc (int32)
+ *     Mul(Cast(acc), Mul(xs, ws)) -> y
+ * with wq, ws, wz constants: the product of x and DequantizeLinear(wq, ws,
+ * wz), x quantized per call. Mul node mi (the last one) becomes that GEMM
+ * (marked dynamic: the lowering makes it the engine's dynamic FC) or CONV,
+ * reading x and a DequantizeLinear that takes the integer node's place;
+ * the Cast, the scale Mul and the DynamicQuantizeLinear die once nothing
+ * else reads them. 1 fused, 0 not, < 0 NOMEM.
+ */
+static int fuse_dynamic(struct fuse *f, size_t mi)
+{
+	struct dnnq_ir *ir = f->ir;
+	struct dnnq_ir_node m = ir->nodes[mi];
+	if (m.ninputs != 2)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		struct dnnq_ir_node *c = sole_producer(f, m.inputs[k], DNNQ_IR_CAST);
+		struct dnnq_ir_node *sm = sole_producer(f, m.inputs[!k], DNNQ_IR_MUL);
+		if (!c || !sm)
+			continue;
+		int32_t acc = c->inputs[0];
+		struct dnnq_ir_node *ii = sole_producer(f, acc, DNNQ_IR_MATMULINTEGER);
+		if (!ii)
+			ii = sole_producer(f, acc, DNNQ_IR_CONVINTEGER);
+		if (!ii)
+			continue;
+		bool conv = ii->op == DNNQ_IR_CONVINTEGER;
+		const struct dnnq_ir_value *xq = val(f, ii->inputs[0]), *wq = val(f, ii->inputs[1]);
+		if (xq->producer < 0 || f->dead[xq->producer] ||
+		    ir->nodes[xq->producer].op != DNNQ_IR_DYNQUANT)
+			continue;
+		struct dnnq_ir_node *dq = &ir->nodes[xq->producer];
+		if ((ii->ninputs > 2 && ii->inputs[2] >= 0 && ii->inputs[2] != dq->outputs[2]) ||
+		    !wq->data || (wq->dtype != DNNQ_IR_U8 && wq->dtype != DNNQ_IR_S8))
+			continue;
+		size_t nch = (size_t)(conv ? wq->dims[0] : wq->dims[1]);
+		int32_t ws = sm->inputs[0] == dq->outputs[1] ? sm->inputs[1]
+		           : sm->inputs[1] == dq->outputs[1] ? sm->inputs[0] : -1;
+		int32_t wz = ii->ninputs > 3 ? ii->inputs[3] : -1;
+		const struct dnnq_ir_value *wzv = val(f, wz);
+		if (ws < 0 || !const_scale(f, ws, nch) ||
+		    (wzv && (!wzv->data || (numel(wzv) != 1 && numel(wzv) != numel(val(f, ws))))))
+			continue;
+		int32_t x = dq->inputs[0];
+		/* the integer node becomes DequantizeLinear(wq, ws, [wz]) -> acc */
+		size_t di = (size_t)val(f, acc)->producer;
+		struct dnnq_ir_node d = ir->nodes[di];
+		struct dnnq_ir_node g = d;          /* the conv's attributes */
+		char *dtype = strdup("DequantizeLinear"), *gtype = strdup(conv ? "Conv" : "MatMul");
+		if (!dtype || !gtype) {
+			free(dtype);
+			free(gtype);
+			return DNNQ_E_NOMEM;
+		}
+		f->readers[d.inputs[0]]--;          /* xq, xz: read no more */
+		if (d.ninputs > 2 && d.inputs[2] >= 0)
+			f->readers[d.inputs[2]]--;
+		free(d.op_type);
+		d.op = DNNQ_IR_DEQUANTIZE;
+		d.op_type = dtype;
+		d.axis = conv ? 0 : 1;
+		d.ninputs = wz >= 0 ? 3 : 2;
+		int32_t din[3] = { ii->inputs[1], ws, wz };
+		for (uint32_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
+			d.inputs[i] = i < d.ninputs ? din[i] : -1;
+		f->readers[ws]++;
+		struct dnnq_ir_value *av = &ir->values[acc];
+		av->dtype = DNNQ_IR_F32;
+		av->ndim = wq->ndim;
+		memcpy(av->dims, wq->dims, sizeof av->dims);
+		av->batched = false;
+		/* the Cast and the scale Mul die */
+		size_t ci = (size_t)val(f, m.inputs[k])->producer, si = (size_t)val(f, m.inputs[!k])->producer;
+		f->dead[ci] = f->dead[si] = true;
+		for (uint32_t i = 0; i < sm->ninputs; i++)
+			f->readers[sm->inputs[i]]--;
+		f->readers[m.inputs[0]]--;
+		f->readers[m.inputs[1]]--;
+		bool dq_dead = true;
+		for (uint32_t o = 0; o < dq->noutputs; o++)
+			dq_dead &= dq->outputs[o] < 0 || f->readers[dq->outputs[o]] == 0;
+		if (dq_dead) {
+			f->dead[xq->producer] = true;
+			f->readers[x]--;
+		}
+		ir->nodes[di] = d;
+		/* the last Mul becomes the product of x and the weights */
+		g.op = conv ? DNNQ_IR_CONV : DNNQ_IR_GEMM;
+		g.name = m.name;
+		free(ir->nodes[mi].op_type);
+		ir->nodes[mi].op_type = NULL;
+		g.op_type = gtype;
+		g.ninputs = 2;
+		for (uint32_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
+			g.inputs[i] = i == 0 ? x : i == 1 ? acc : -1;
+		memcpy(g.outputs, m.outputs, sizeof g.outputs);
+		g.noutputs = 1;
+		g.alpha = 1.0f;
+		g.beta = 0.0f;
+		g.trans_a = g.trans_b = false;
+		g.dynamic = !conv;
+		f->readers[x]++;
+		f->readers[acc]++;
+		size_t gi = mi;
+		int32_t b = bias_add(f, mi, nch, conv, &gi);
+		if (b >= 0) {           /* the bias Add after it: the product's bias */
+			f->dead[mi] = true;         /* compaction frees its name */
+			g.name = ir->nodes[gi].name;
+			free(ir->nodes[gi].op_type);
+			memcpy(g.outputs, ir->nodes[gi].outputs, sizeof g.outputs);
+			g.inputs[2] = b;
+			g.ninputs = 3;
+			g.beta = 1.0f;
+			f->readers[m.outputs[0]]--;
+		}
+		ir->nodes[gi] = g;
+		return 1;
+	}
+	return 0;
+}
+
 int dnnq_ir_fuse_qdq(struct dnnq_ir *ir, struct dnnq_diag *diag)
 {
 	struct fuse f = { .ir = ir };
@@ -241,6 +419,12 @@ int dnnq_ir_fuse_qdq(struct dnnq_ir *ir, struct dnnq_diag *diag)
 		if (f.dead[i] || ir->nodes[i].op != DNNQ_IR_QUANTIZE)
 			continue;
 		if ((rc = fuse_one(&f, i)) < 0)
+			goto nomem;
+	}
+	for (size_t i = 0; i < ir->nnodes; i++) {
+		if (f.dead[i] || ir->nodes[i].op != DNNQ_IR_MUL)
+			continue;
+		if ((rc = fuse_dynamic(&f, i)) < 0)
 			goto nomem;
 	}
 	rc = dnnq_ir_compact(ir, f.dead, diag);

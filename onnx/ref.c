@@ -63,6 +63,17 @@ static size_t anumel(const struct run *r, int32_t id)
 	return dnnq_ir_numel(&r->ir->values[id], r->batch);
 }
 
+/* A matrix product's A of rank >= 2 as rows x its last dim (MatMul
+ * multiplies the last axis; the leading dims are rows). */
+static void lead_rows(const struct run *r, int32_t id, int64_t d[2])
+{
+	const struct dnnq_ir_value *v = &r->ir->values[id];
+	d[1] = v->dims[v->ndim - 1];
+	d[0] = d[1] ? (int64_t)(anumel(r, id) / (size_t)d[1]) : 0;
+	if (v->ndim == 2)
+		adims(r, id, d);
+}
+
 #define IN(k) (r->buf[n->inputs[k]])
 #define HAS(k) (n->ninputs > (uint32_t)(k) && n->inputs[k] >= 0)
 #define OUT(k) (r->buf[n->outputs[k]])
@@ -340,14 +351,14 @@ static void transpose(const float *src, int64_t rows, int64_t cols, float *dst)
 static size_t gemm_scratch(const struct run *r, const struct dnnq_ir_node *n)
 {
 	int64_t a[2];
-	adims(r, n->inputs[0], a);
+	lead_rows(r, n->inputs[0], a);
 	return n->trans_a ? (size_t)(a[0] * a[1]) : 0;
 }
 
 static void gemm_f32(const struct run *r, const struct dnnq_ir_node *n)
 {
 	int64_t a[2], b[2], cd[2] = { 1, 1 };
-	adims(r, n->inputs[0], a);
+	lead_rows(r, n->inputs[0], a);
 	adims(r, n->inputs[1], b);
 	int64_t M = a[n->trans_a], K = a[!n->trans_a], N = b[!n->trans_b];
 	const float *A = IN(0), *B = IN(1), *C = HAS(2) ? IN(2) : NULL;
@@ -379,7 +390,7 @@ static void matmul_int(const struct run *r, const struct dnnq_ir_node *n, bool q
 {
 	int bi = qlinear ? 3 : 1, azi = 2, bzi = qlinear ? 5 : 3;
 	int64_t a[2], b[2];
-	adims(r, n->inputs[0], a);
+	lead_rows(r, n->inputs[0], a);
 	adims(r, n->inputs[bi], b);
 	int64_t M = a[0], K = a[1], N = b[1];
 	const struct dnnq_ir_value *av = &r->ir->values[n->inputs[0]],
@@ -672,6 +683,11 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 	case DNNQ_IR_QUANTIZE: quantize(r, n, true); break;
 	case DNNQ_IR_DEQUANTIZE: quantize(r, n, false); break;
 	case DNNQ_IR_DYNQUANT: dynquant(r, n); break;
+	case DNNQ_IR_CAST:
+		total = anumel(r, n->outputs[0]);
+		for (size_t e = 0; e < total; e++)
+			((float *)OUT(0))[e] = (float)geti(&r->ir->values[n->inputs[0]], IN(0), e);
+		break;
 	default:
 		total = anumel(r, n->outputs[0]);
 		if (engine_act(n, &act, &ap)) {

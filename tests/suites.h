@@ -32,6 +32,7 @@
 	DNNQ_SUITE(onnx) \
 	DNNQ_SUITE(lower) \
 	DNNQ_SUITE(convert) \
+	DNNQ_SUITE(nodetests) \
 	DNNQ_SUITE(ops) \
 	DNNQ_SUITE(registry)
 

@@ -8,10 +8,11 @@
  *     every method but KL, and for the best), and the best method's output
  *     SQNR >= 25 dB. Each row is printed
  *     ("convert: digits ...": BENCHMARKS.md's table).
- *   conformance: every model of tests/onnx/ops/MANIFEST lowered and run
- *     through the engine against the expected outputs of the generator's
- *     own NumPy implementation: int8 cases exactly, fp32 cases (quantized
- *     here, min/max ranges on the case's input) at SQNR >= 30 dB.
+ *   conformance: every model of tests/onnx/ops/MANIFEST converted and run
+ *     as dnnq-convert and dnnq-run do (tests/conformance.h) against the
+ *     expected outputs of the generator's own NumPy implementation: int8
+ *     cases exactly, fp32 cases (calibrated on the case's input) at SQNR
+ *     >= 30 dB int8 and within 1e-5 with every node fp32.
  *   tools: dnnq-convert and dnnq-run as a user runs them (DNNQ_BINDIR);
  *     the defaults (no -o, the model name, the creation time), float64
  *     inputs, and dnnqctl infer's batch split and output directory against
@@ -34,7 +35,9 @@
 #include "engine/op.h"
 #include "onnx/calib.h"
 #include "onnx/onnx.pb-c.h"
+#include "tests/conformance.h"
 #include "tests/fakedaemon.h"
+#include "tests/samples.h"
 #include "tests/suites.h"
 
 #define DIGITS "tests/onnx/digits"
@@ -60,31 +63,27 @@ static void load(const char *path, struct array *out)
 	free(buf);
 }
 
-static void import(const char *path, struct dnnq_ir *ir)
+static void import_with(const char *path, const struct dnnq_onnx_import_opts *opts,
+                        struct dnnq_ir *ir)
 {
 	struct dnnq_diag d = { "" };
-	int rc = dnnq_onnx_import_file(path, ir, NULL, NULL, &d);
+	int rc = dnnq_onnx_import_file(path, opts, ir, NULL, NULL, &d);
 	ck_assert_msg(rc == 0, "%s: %s", path, d.msg);
 }
 
-/* The model built and run on inputs (batch samples); outputs malloc'd. */
+static void import(const char *path, struct dnnq_ir *ir)
+{
+	import_with(path, NULL, ir);
+}
+
+/* The model run on inputs (batch samples) as dnnq-run runs its file;
+ * outputs malloc'd. */
 static void run_model(const struct dnnq_model *m, size_t batch, const void *const *in,
                       void **out, struct dnnq_tensor_info *info)
 {
 	struct dnnq_diag d = { "" };
-	struct dnnq_graph *g = NULL;
-	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, &d);
-	ck_assert_msg(rc == 0, "build: %s", d.msg);
-	rc = dnnq_graph_plan(g, batch, 1, &d);
-	ck_assert_msg(rc == 0, "plan: %s", d.msg);
-	for (size_t k = 0; k < dnnq_graph_num_outputs(g); k++) {
-		dnnq_graph_output_info(g, k, &info[k]);
-		out[k] = malloc(info[k].bytes);
-		ck_assert_ptr_nonnull(out[k]);
-	}
-	rc = dnnq_graph_run(g, in, (void *const *)out, NULL);
-	ck_assert_msg(rc == 0, "run: %s", dnnq_strerror(rc));
-	dnnq_graph_destroy(g);
+	int rc = conf_run_model(m, batch, in, out, info, &d);
+	ck_assert_msg(rc == 0, "%s", d.msg);
 }
 
 static double top1(const float *logits, const int32_t *labels, size_t n, size_t classes)
@@ -226,18 +225,6 @@ END_TEST
 
 /* ---- fp32 nodes beside int8 ------------------------------------------------- */
 
-/* The largest |a - b| of n values relative to the largest |b|: a sum that
- * cancels to near 0 is compared at the output's scale, not its own. */
-static double max_rel(const float *a, const float *b, size_t n)
-{
-	double big = 0, worst = 0;
-	for (size_t i = 0; i < n; i++) {
-		big = fmax(big, fabs(b[i]));
-		worst = fmax(worst, fabs((double)a[i] - b[i]));
-	}
-	return big > 0 ? worst / big : worst;
-}
-
 /*
  * Issue 15, item 3: the digits models with every node kept fp32 match the
  * fp32 reference executor within 1e-4 relative (sgemm's summation order and
@@ -296,7 +283,7 @@ static void digits_mixed(const char *name)
 		void *out[1];
 		struct dnnq_tensor_info info[1];
 		run_model(&m, n, in, out, info);
-		double rel = max_rel(out[0], ref, n * classes);
+		double rel = conf_max_rel(out[0], ref, n * classes);
 		double db = dnnq_sqnr_db(ref, out[0], n * classes);
 		printf("convert: digits %s %s fp32: %zu fp32 nodes, %zu int8, %zu converts; logits "
 		       "SQNR %.2f dB, max rel %.2g\n", name, pass ? "half" : "all", fp32, int8, conv,
@@ -475,17 +462,10 @@ END_TEST
 
 /* ---- conformance ------------------------------------------------------------ */
 
-static size_t dtype_size(enum dnnq_dtype dt)
-{
-	return dt == DNNQ_DTYPE_F32 || dt == DNNQ_DTYPE_S32 ? 4 : 1;
-}
-
 /* Cases the engine cannot run, each for the reason given: the lowering
  * must refuse them (DNNQ_E_UNSUPPORTED naming the node); the reference
  * executor still computes them exactly (the onnx suite checks that). */
 static const char *const reference_only[][2] = {
-	{ "quantize_s8_axis1", "per-axis activation parameters" },
-	{ "dequantize_s8_axis1", "per-axis activation parameters" },
 	{ "dynamicquantize", "DynamicQuantizeLinear's scale and zero point outputs" },
 	{ "dynamicquantize_nonneg", "DynamicQuantizeLinear's scale and zero point outputs" },
 };
@@ -498,80 +478,39 @@ static const char *reference_only_reason(const char *name)
 	return NULL;
 }
 
-/* One MANIFEST case: NAME KIND NINPUTS. */
+/* One MANIFEST case: NAME KIND NINPUTS, through tests/conformance.h: an
+ * int8 case exactly, an fp32 one at SQNR >= 30 dB int8 and within 1e-5
+ * with every node fp32, an approx one at 30 dB both ways. */
 static void conformance_case(const char *name, const char *kind, unsigned nin)
 {
 	char path[512];
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes(OPS, name, nin, shapes);
 	snprintf(path, sizeof path, OPS "/%s.onnx", name);
-	import(path, &ir);
+	import_with(path, &opts, &ir);
 	ck_assert_msg(ir.ninputs == nin, "%s: %zu inputs, MANIFEST says %u", name, ir.ninputs, nin);
-	struct array in[8], want[DNNQ_IR_MAX_OUTPUTS];
-	const void *inp[8];
-	ck_assert_uint_le(nin, 8);
-	size_t batch = 0;
-	for (unsigned i = 0; i < nin; i++) {
-		snprintf(path, sizeof path, OPS "/%s.in%u.npy", name, i);
-		load(path, &in[i]);
-		inp[i] = in[i].data;
-		batch = in[i].a.shape[0];
-	}
-	bool exact = !strcmp(kind, "int8");
-	struct dnnq_model m;
-	struct dnnq_onnx_calib c = { 0 };
 	const char *why = reference_only_reason(name);
 	if (why) {
+		struct dnnq_model m;
 		struct dnnq_lower_opts lo = { .calibration = "none" };
 		int rc = dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d);
 		ck_assert_msg(rc == DNNQ_E_UNSUPPORTED, "%s: lowered (%s), though listed as"
 		              " reference-only (%s)", name, dnnq_strerror(rc), why);
 		printf("convert: conformance %-28s int8  reference only (%s): %s\n", name, why,
 		       d.msg);
-		for (unsigned i = 0; i < nin; i++)
-			free(in[i].data);
 		dnnq_ir_free(&ir);
 		return;
 	}
-	if (exact) {
-		struct dnnq_lower_opts lo = { .calibration = "none" };
-		int rc = dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d);
-		ck_assert_msg(rc == 0, "%s: lower: %s", name, d.msg);
-	} else {
-		ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s: %s", name, d.msg);
-		ck_assert_msg(dnnq_onnx_calib_add(&c, (const float *const *)inp, batch, &d) == 0,
-		              "%s: %s", name, d.msg);
-		struct dnnq_calib_opts o = { .method = DNNQ_CALIB_MINMAX,
-		                             .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-		enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
-		struct dnnq_lower_opts lo = { .per_channel = true, .calibration = "minmax" };
-		int rc = dnnq_onnx_calib_lower(&c, &o, method, &lo, &m, &d);
-		free(method);
-		ck_assert_msg(rc == 0, "%s: lower: %s", name, d.msg);
-	}
-	void *out[DNNQ_IR_MAX_OUTPUTS * 4], *fp32_out[DNNQ_IR_MAX_OUTPUTS * 4];
-	struct dnnq_tensor_info info[DNNQ_IR_MAX_OUTPUTS * 4];
+	struct array in[8], want[DNNQ_IR_MAX_OUTPUTS];
+	struct dnnq_npy ina[8], wanta[DNNQ_IR_MAX_OUTPUTS];
+	ck_assert_uint_le(nin, 8);
 	ck_assert_uint_le(ir.noutputs, DNNQ_IR_MAX_OUTPUTS);
-	run_model(&m, batch, inp, out, info);
-	/* a float case again with every node in fp32 (--keep-fp32 '*'): within
-	 * 1e-5 of NumPy's outputs */
-	bool fp32 = !exact;
-	if (fp32) {
-		bool *keep;
-		struct dnnq_model mf;
-		enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
-		struct dnnq_calib_opts o = { .method = DNNQ_CALIB_MINMAX,
-		                             .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-		ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, "*", &keep, &d), 0);
-		struct dnnq_lower_opts lo = { .per_channel = true, .calibration = "minmax",
-		                              .fp32_nodes = keep };
-		int rc = dnnq_onnx_calib_lower(&c, &o, method, &lo, &mf, &d);
-		ck_assert_msg(rc == 0, "%s: lower in fp32: %s", name, d.msg);
-		struct dnnq_tensor_info fi[DNNQ_IR_MAX_OUTPUTS * 4];
-		run_model(&mf, batch, inp, fp32_out, fi);
-		dnnq_model_free(&mf);
-		free(method);
-		free(keep);
+	for (unsigned i = 0; i < nin; i++) {
+		snprintf(path, sizeof path, OPS "/%s.in%u.npy", name, i);
+		load(path, &in[i]);
+		ina[i] = in[i].a;
 	}
 	for (size_t k = 0; k < ir.noutputs; k++) {
 		if (k)
@@ -579,44 +518,35 @@ static void conformance_case(const char *name, const char *kind, unsigned nin)
 		else
 			snprintf(path, sizeof path, OPS "/%s.out.npy", name);
 		load(path, &want[k]);
-		size_t count = want[k].a.count;
-		ck_assert_msg(info[k].bytes == count * dtype_size(want[k].a.dtype),
-		              "%s: output %zu is %zu bytes, expected %zu elements of %s", name, k,
-		              info[k].bytes, count, dnnq_dtype_name(want[k].a.dtype));
-		if (exact) {
-			ck_assert_msg(info[k].dtype == want[k].a.dtype, "%s: output %zu is %s, not %s",
-			              name, k, dnnq_dtype_name(info[k].dtype),
-			              dnnq_dtype_name(want[k].a.dtype));
-			size_t bad = 0, first = 0;
-			size_t es = dtype_size(want[k].a.dtype);
-			for (size_t i = 0; i < count; i++)
-				if (memcmp((char *)out[k] + i * es, (char *)want[k].data + i * es, es) &&
-				    !bad++)
-					first = i;
-			ck_assert_msg(bad == 0, "%s: output %zu: %zu of %zu elements differ (first at %zu)",
-			              name, k, bad, count, first);
-			printf("convert: conformance %-28s int8  exact (%zu elements)\n", name, count);
-		} else {
-			float *w = malloc(count * sizeof *w);
-			dnnq_npy_to_f32(&want[k].a, w);
-			double db = dnnq_sqnr_db(w, out[k], count);
-			double rel = fp32 ? max_rel(fp32_out[k], w, count) : 0;
-			free(w);
-			printf("convert: conformance %-28s fp32  SQNR %6.2f dB, all-fp32 max rel %.2g\n",
-			       name, db, rel);
-			ck_assert_msg(db >= 30.0, "%s: output %zu SQNR %.2f dB < 30", name, k, db);
-			ck_assert_msg(rel <= 1e-5, "%s: output %zu in fp32: max rel error %g", name, k,
-			              rel);
-			free(fp32_out[k]);
-		}
-		free(want[k].data);
-		free(out[k]);
+		wanta[k] = want[k].a;
+	}
+	/* int8: integer outputs, exact; fp32: a float model, int8 within 30 dB
+	 * and all-fp32 within 1e-5; approx: a model quantized its own way
+	 * (ONNX Runtime's dynamic quantization), both runs within 30 dB */
+	bool exact = !strcmp(kind, "int8"), approx = !strcmp(kind, "approx");
+	struct conf_result r;
+	int rc = conf_run(&ir, exact, ina, wanta, &r, &d);
+	ck_assert_msg(rc == 0, "%s: %s", name, d.msg);
+	if (exact) {
+		ck_assert_msg(r.differ == 0, "%s: %zu of %zu elements differ (first at %zu)", name,
+		              r.differ, r.elements, r.first);
+		printf("convert: conformance %-28s int8  exact (%zu elements)\n", name, r.elements);
+	} else if (approx) {
+		printf("convert: conformance %-28s approx SQNR %6.2f dB, all-fp32 %6.2f dB\n",
+		       name, r.sqnr_db, r.fp32_sqnr_db);
+		ck_assert_msg(r.sqnr_db >= 30.0, "%s: SQNR %.2f dB < 30", name, r.sqnr_db);
+		ck_assert_msg(r.fp32_sqnr_db >= 30.0, "%s: in fp32: SQNR %.2f dB < 30", name,
+		              r.fp32_sqnr_db);
+	} else {
+		printf("convert: conformance %-28s fp32  SQNR %6.2f dB, all-fp32 max rel %.2g\n",
+		       name, r.sqnr_db, r.fp32_rel);
+		ck_assert_msg(r.sqnr_db >= 30.0, "%s: SQNR %.2f dB < 30", name, r.sqnr_db);
+		ck_assert_msg(r.fp32_rel <= 1e-5, "%s: in fp32: max rel error %g", name, r.fp32_rel);
 	}
 	for (unsigned i = 0; i < nin; i++)
 		free(in[i].data);
-	dnnq_model_free(&m);
-	if (c.ir)
-		dnnq_onnx_calib_free(&c);
+	for (size_t k = 0; k < ir.noutputs; k++)
+		free(want[k].data);
 	dnnq_ir_free(&ir);
 }
 
@@ -709,6 +639,27 @@ START_TEST(tools_end_to_end)
 	   " --repeat 3 --json", dir, dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_ptr_nonnull(strstr(c.out, "\"latency_ms\":{\"runs\":3"));
+	/* --profile: one row per engine node (8 in the CNN: quantize, conv,
+	 * maxpool, conv, maxpool, reshape, fc, dequantize); the shares add to 1;
+	 * the convolutions report GOP/s; an .onnx model is refused */
+	sh(&c, dir, "dnnq-run %s/cnn.dnnq --input input=" DIGITS "/test_x.npy --output-dir %s"
+	   " --repeat 2 --profile --json", dir, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	const char *prof = strstr(c.out, "\"profile\":[");
+	ck_assert_ptr_nonnull(prof);
+	double shares = 0;
+	unsigned rows = 0, convs = 0;
+	for (const char *p = strstr(prof, "\"share\":"); p; p = strstr(p + 1, "\"share\":"), rows++)
+		shares += strtod(p + strlen("\"share\":"), NULL);
+	for (const char *p = strstr(prof, "\"kind\":\"conv\""); p;
+	     p = strstr(p + 1, "\"kind\":\"conv\""), convs++)
+		ck_assert_msg(strtod(strstr(p, "\"gops\":") + 7, NULL) > 0, "%s", p);
+	ck_assert_uint_eq(rows, 8);
+	ck_assert_uint_eq(convs, 2);
+	ck_assert_msg(fabs(shares - 1) < 1e-3, "shares add to %g", shares);
+	sh(&c, dir, "dnnq-run " DIGITS "/cnn.onnx --input " DIGITS "/test_x.npy --profile");
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_ptr_nonnull(strstr(c.err, "--profile: .dnnq models only"));
 	char path[512];
 	struct array q, f;
 	snprintf(path, sizeof path, "%s/logits.npy", dir);
@@ -863,6 +814,63 @@ START_TEST(tools_keep_fp32)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "--keep-fp32: 'nosuch' is no node of the model; '/6/Flatten' "
 	                     "only moves data (a reshape)"), "%s", c.err);
+	rm_rf(dir);
+}
+END_TEST
+
+/* A torch export with symbolic N, H and W: refused without a shape (the
+ * message names the input and the option), converted with --input-shape
+ * (what import folded reported), run by dnnq-run against torch's output;
+ * dnnq-run fixes the ONNX model's dims from its input. Bad shapes refused. */
+START_TEST(tools_input_shape)
+{
+	char dir[] = "/tmp/dnnq-shape-XXXXXX", path[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	const char *m = OPS "/fold_torch_view.onnx", *x = OPS "/fold_torch_view.in0.npy";
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq", m, dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "input 'x': dims[2] is 'H' (symbolic): fix it with "
+	                     "--input-shape x=1x3x<H>x<W>"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=2x3x6x6 --calib %s --report", m,
+	   dir, x);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "import: 4 folded (Shape 1, Gather 1, Unsqueeze 1, Concat 1)") &&
+	              strstr(c.out, "  folded  Shape "), "%s", c.out);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=1x3x6x6 --calib %s --json", m,
+	   dir, x);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\"import\":{\"folded\":{\"Shape\":1,\"Gather\":1,"
+	                     "\"Unsqueeze\":1,\"Concat\":1},\"removed\":{},\"merged\":{},\"nodes\":["),
+	              "%s", c.out);
+	struct array want, got;
+	load(OPS "/fold_torch_view.out.npy", &want);
+	for (int onnx = 0; onnx < 2; onnx++) {
+		char model[512];
+		snprintf(model, sizeof model, onnx ? "%s" : "%s/v.dnnq", onnx ? m : dir);
+		sh(&c, dir, "dnnq-run %s -i %s -o %s", model, x, dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		snprintf(path, sizeof path, "%s/y.npy", dir);
+		load(path, &got);
+		ck_assert_uint_eq(got.a.count, want.a.count);
+		double db = dnnq_sqnr_db(want.data, got.data, want.a.count);
+		printf("convert: fold_torch_view --input-shape, dnnq-run %s: SQNR %.2f dB\n",
+		       onnx ? "fp32 ONNX" : "int8", db);
+		ck_assert_msg(db >= (onnx ? 80.0 : 30.0), "%s: %.2f dB", onnx ? "onnx" : "int8", db);
+		free(got.data);
+	}
+	free(want.data);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=1x4x6x6 --calib %s", m, dir, x);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "input 'x': --input-shape gives dims[1] = 4, the model fixes "
+	                     "it at 3"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape image=1x3x6x6 --calib %s", m, dir,
+	   x);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "--input-shape 'image': the model has no input"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=1x3xHx6", m, dir);
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "dims are positive integers"), "%s", c.err);
 	rm_rf(dir);
 }
 END_TEST
@@ -1087,6 +1095,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_cnn_mixed);
 	tcase_add_test(tc, digits_mlp_mixed);
 	tcase_add_test(tc, tools_keep_fp32);
+	tcase_add_test(tc, tools_input_shape);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);

@@ -785,7 +785,7 @@ START_TEST(convert_quantize_dequantize)
 		ck_assert_int_eq(dnnq_dequantize(DNNQ_ISA_SCALAR, want, DNNQ_DTYPE_U8, want_f, N, &qp), 0);
 		FOR_EACH_ISA(isa) {
 			for (int pooled = 0; pooled < 2; pooled++) {
-				struct dnnq_convert_desc d = { isa, DNNQ_CONVERT_QUANTIZE, qp };
+				struct dnnq_convert_desc d = { isa, DNNQ_CONVERT_QUANTIZE, qp, false };
 				memset(q, 0xa5, N + GUARD);
 				convert_run(&d, N, x, q, pooled ? &ex : NULL);
 				ck_assert_mem_eq(q, want, N);
@@ -810,17 +810,17 @@ END_TEST
 
 START_TEST(convert_errors)
 {
-	struct dnnq_convert_desc d = { DNNQ_ISA_SCALAR, DNNQ_CONVERT_DEQUANTIZE, qp8(0, 0) };
+	struct dnnq_convert_desc d = { DNNQ_ISA_SCALAR, DNNQ_CONVERT_DEQUANTIZE, qp8(0, 0), false };
 	struct dnnq_convert *op = (struct dnnq_convert *)&d;
 	struct dnnq_diag diag;
 	uint8_t q[3];
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_RANGE);
 	ck_assert_ptr_null(op);
 	ck_assert_str_eq(diag.msg, "dequantize: u8 qparams: scale 0: must be finite and positive");
-	d.kind = 8;
+	d.kind = 9;
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_INVAL);
-	ck_assert_str_eq(diag.msg, "convert: kind 8: unknown");
-	d = (struct dnnq_convert_desc){ DNNQ_ISA_SCALAR, DNNQ_CONVERT_QUANTIZE, qp8(1, 0) };
+	ck_assert_str_eq(diag.msg, "convert: kind 9: unknown");
+	d = (struct dnnq_convert_desc){ DNNQ_ISA_SCALAR, DNNQ_CONVERT_QUANTIZE, qp8(1, 0), false };
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, NULL), 0);
 	ck_assert_int_eq(dnnq_convert_setup(op, 3, NULL, q, &diag), DNNQ_E_INVAL);
 	ck_assert_str_eq(diag.msg, "quantize: input: NULL");
@@ -897,7 +897,7 @@ START_TEST(convert_nchw_transposes)
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
 	FOR_EACH_ISA(isa) {
 		for (int pooled = 0; pooled < 2; pooled++) {
-			struct dnnq_convert_desc d = { isa, DNNQ_CONVERT_QUANTIZE_NCHW, qp };
+			struct dnnq_convert_desc d = { isa, DNNQ_CONVERT_QUANTIZE_NCHW, qp, false };
 			memset(q, 0xa5, n + GUARD);
 			convert_run_nchw(&d, nb, nc, ns, x, q, pooled ? &ex : NULL);
 			ck_assert_msg(memcmp(q, want, n) == 0, "quantize_nchw %zux%zux%zu isa %d pooled %d",
@@ -1001,6 +1001,30 @@ static void convert_nchw_rectangles(const struct dnnq_kernels *kn)
 }
 END_TEST
 
+/* Cast: s32 as it is, u8 minus the node's zero point (int8 stored + 128),
+ * on every ISA. */
+START_TEST(convert_cast)
+{
+	FOR_EACH_ISA(isa) {
+		int32_t xi[5] = { INT32_MIN, -3, 0, 7, 16777217 };
+		uint8_t xq[5] = { 0, 1, 127, 128, 255 };
+		float y[5];
+		for (int s32 = 0; s32 < 2; s32++) {
+			struct dnnq_convert_desc d = { isa, DNNQ_CONVERT_CAST, qp8(1, s32 ? 0 : 128),
+			                               s32 };
+			struct dnnq_convert *op;
+			ck_assert_int_eq(dnnq_convert_create(&d, &op, NULL), 0);
+			ck_assert_int_eq(dnnq_convert_setup(op, 5, s32 ? (const void *)xi : xq, y, NULL),
+			                 0);
+			ck_assert_int_eq(dnnq_convert_run(op, NULL), 0);
+			for (int i = 0; i < 5; i++)
+				ck_assert_float_eq(y[i], s32 ? (float)xi[i] : (float)xq[i] - 128);
+			dnnq_convert_destroy(op);
+		}
+	}
+}
+END_TEST
+
 START_TEST(convert_nchw_errors)
 {
 	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_QUANTIZE_NCHW), "quantize_nchw");
@@ -1008,12 +1032,13 @@ START_TEST(convert_nchw_errors)
 	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_DEQUANTIZE), "dequantize");
 	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_TO_NCHW), "to_nchw");
 	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_U8_TO_S8), "u8_to_s8");
-	ck_assert_ptr_null(dnnq_convert_kind_name((enum dnnq_convert_kind)8));
-	struct dnnq_convert_desc d = { DNNQ_ISA_SCALAR, (enum dnnq_convert_kind)8, qp8(1, 0) };
+	ck_assert_str_eq(dnnq_convert_kind_name(DNNQ_CONVERT_CAST), "cast");
+	ck_assert_ptr_null(dnnq_convert_kind_name((enum dnnq_convert_kind)9));
+	struct dnnq_convert_desc d = { DNNQ_ISA_SCALAR, (enum dnnq_convert_kind)9, qp8(1, 0), false };
 	struct dnnq_convert *op;
 	struct dnnq_diag diag;
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_INVAL);
-	ck_assert_str_eq(diag.msg, "convert: kind 8: unknown");
+	ck_assert_str_eq(diag.msg, "convert: kind 9: unknown");
 	d.kind = DNNQ_CONVERT_QUANTIZE_NCHW;
 	d.qp.zero_point = 300;
 	ck_assert_int_eq(dnnq_convert_create(&d, &op, &diag), DNNQ_E_RANGE);
@@ -1585,6 +1610,7 @@ Suite *suite_eltwise(void)
 	tcase_add_loop_test(tc, convert_nchw_transposes, 0, NNCHW);
 	tcase_add_test(tc, convert_nchw_kernel_rectangles);
 	tcase_add_test(tc, convert_nchw_errors);
+	tcase_add_test(tc, convert_cast);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("softmax");

@@ -451,7 +451,7 @@ START_TEST(graph_nchw_needs_rank_4)
 	ck_assert_int_ge(u, 0);
 	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONVERT, .name = "qn", .ninputs = 1,
 	                            .inputs = { v } };
-	n.op.convert = (struct dnnq_convert_desc){ dnnq_isa_best(), DNNQ_CONVERT_QUANTIZE_NCHW, qin };
+	n.op.convert = (struct dnnq_convert_desc){ dnnq_isa_best(), DNNQ_CONVERT_QUANTIZE_NCHW, qin, false };
 	ck_assert_int_eq(dnnq_graph_add_node(g, &n, &d), DNNQ_E_SHAPE);
 	ck_assert_str_eq(d.msg, "node 'qn': input 'v' has rank 2: need 4 ([N, C, H, W])");
 	n.name = "dn";

@@ -837,11 +837,11 @@ START_TEST(model_nchw_converts)
 }
 END_TEST
 
-/* A convert's op outside 0..3 is refused by the reader, naming the field;
+/* A convert's op outside 0..8 is refused by the reader, naming the field;
  * 2 and 3 read (above). */
 START_TEST(model_bad_convert_kind_refused)
 {
-	static const uint32_t bad[] = { 8, 9, 255, 0x80000000u, UINT32_MAX };
+	static const uint32_t bad[] = { 9, 10, 255, 0x80000000u, UINT32_MAX };
 	struct dnnq_model m, back;
 	make_nchw_model(&m, true);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -853,7 +853,7 @@ START_TEST(model_bad_convert_kind_refused)
 		ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_FORMAT);
 		char want[96];
 		snprintf(want, sizeof want, "model: GRAPH: node 2 ('deq'): op %u: not a convert kind "
-		         "(0..7)", bad[i]);
+		         "(0..8)", bad[i]);
 		ck_assert_str_eq(d.msg, want);
 		free(buf);
 	}

@@ -11,11 +11,13 @@
 #                          onnx/onnx.proto at build time; libopenblas-dev:
 #                          the engine's fp32 sgemm, engine/f32.c, and a
 #                          benchmark peer; python3-numpy and python3-pytest:
-#                          the Python client's tests, `make check-python`)
+#                          the Python client's tests, `make check-python`;
+#                          libonnx-testdata: ONNX's backend node tests,
+#                          suite nodetests)
 #   tools/deps.sh --bench  also the other benchmark peer (oneDNN)
 # Not root: prints the apt-get command to run instead and fails.
 set -eu
-pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-dev python3-numpy python3-pytest"
+pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-dev python3-numpy python3-pytest libonnx-testdata"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev"
 missing=""
 for p in $pkgs; do

@@ -34,6 +34,7 @@
 #include "onnx/cli.h"
 
 #define CALIB_CHUNK 32
+#define MAX_SHAPES 64
 
 static const char *argv0 = "dnnq-convert";
 
@@ -45,6 +46,8 @@ struct opts {
 	struct dnnq_calib_opts c;
 	struct dnnq_lower_opts lo;
 	unsigned bins;
+	struct dnnq_onnx_shape shapes[MAX_SHAPES];  /* --input-shape */
+	size_t nshapes;
 	unsigned threads;
 };
 
@@ -55,6 +58,7 @@ static void usage(FILE *f)
 		"                    [--symmetric-weights] [--dynamic] [--bits N] [--report]\n"
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
+		"                    [--input-shape NAME=D0xD1x...]...\n"
 		"                    [--threads N]\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
 		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
@@ -65,6 +69,10 @@ static void usage(FILE *f)
 		"                         ONNX layout), or a directory of such files; for a\n"
 		"                         model with several inputs, a directory holding\n"
 		"                         INPUT.npy for each input\n"
+		"  --input-shape NAME=D0xD1x...\n"
+		"                         fixes the symbolic dims of input NAME (repeatable;\n"
+		"                         D0 is the batch, which stays symbolic); without it\n"
+		"                         the calibration samples' shape fixes them\n"
 		"  --method M             minmax, percentile, l1, l2 (default), l2approx, kl, or\n"
 		"                         auto: per tensor, the method with the best output SQNR\n"
 		"  --percentile P         for --method percentile (default 99.99)\n"
@@ -84,7 +92,8 @@ static void usage(FILE *f)
 		"  --keep-fp32 NODE,...   run these ONNX nodes in fp32 (f32 weights and values;\n"
 		"                         Quantize/Dequantize at their borders); * names all\n"
 		"  --report               per layer precision and SQNR, and the outputs' SQNR, on\n"
-		"                         the calibration samples\n"
+		"                         the calibration samples; the nodes folded or removed\n"
+		"                         at import\n"
 		"  --threads N            threads of the calibration and evaluation runs, 1..256\n"
 		"                         (default: the online CPUs; results do not depend on it)\n"
 		"  --json                 one JSON object on stdout\n"
@@ -121,7 +130,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_DYN, O_BITS, O_BINS, O_NAME,
 	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
-	       O_KEEP_FP32, O_THREADS };
+	       O_KEEP_FP32, O_INPUT_SHAPE, O_THREADS };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "calib", required_argument, NULL, O_CALIB },
@@ -140,6 +149,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "acc16-nbits", required_argument, NULL, O_ACC16_NBITS },
 		{ "acc16-spill", required_argument, NULL, O_ACC16_SPILL },
 		{ "keep-fp32", required_argument, NULL, O_KEEP_FP32 },
+		{ "input-shape", required_argument, NULL, O_INPUT_SHAPE },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -183,6 +193,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		case O_NAME: o->name = optarg; break;
 		case O_KEEP_FP32: o->keep_fp32 = optarg; break;
+		case O_INPUT_SHAPE: {
+			struct dnnq_diag d = { "" };
+			if (o->nshapes == MAX_SHAPES)
+				return bad_option("input-shape", optarg, "given more than 64 times");
+			if (dnnq_input_shape_parse(optarg, &o->shapes[o->nshapes++], &d))
+				return bad_option("input-shape", optarg, d.msg);
+			break;
+		}
 		case O_REPORT: o->report = true; break;
 		case O_JSON: o->json = true; break;
 		case O_ACC16:
@@ -527,13 +545,107 @@ static struct census count_nodes(const struct dnnq_model *m)
 	return c;
 }
 
+/* Calls f (unless NULL) for each op type of the nodes the importer settled
+ * in way `how`, in first-seen order, with their count; the number of such
+ * nodes. */
+static size_t settled_counts(const struct dnnq_ir *ir, enum dnnq_ir_settled how,
+                             void (*f)(size_t k, const char *op, size_t n))
+{
+	size_t total = 0, k = 0;
+	for (size_t i = 0; i < ir->nremoved; i++) {
+		const struct dnnq_ir_removed *r = &ir->removed[i];
+		bool first = r->how == how;
+		for (size_t j = 0; first && j < i; j++)
+			first = ir->removed[j].how != how || strcmp(ir->removed[j].op_type, r->op_type);
+		total += r->how == how;
+		if (!first)
+			continue;
+		size_t n = 0;
+		for (size_t j = i; j < ir->nremoved; j++)
+			n += ir->removed[j].how == how && !strcmp(ir->removed[j].op_type, r->op_type);
+		if (f)
+			f(k++, r->op_type, n);
+	}
+	return total;
+}
+
+static void text_count(size_t k, const char *op, size_t n)
+{
+	printf("%s%s %zu", k ? ", " : " (", op, n);
+}
+
+static void json_count(size_t k, const char *op, size_t n)
+{
+	printf("%s", k ? "," : "");
+	dnnq_json_string(stdout, op);
+	printf(":%zu", n);
+}
+
+/* What the importer folded, removed (no-ops) and merged (a Pad into its
+ * reader): a count per op type; with --report, every node. */
+static void import_report(const struct opts *o, const struct dnnq_ir *ir)
+{
+	if (o->json) {
+		printf(",\"import\":{");
+		for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_MERGED; h++) {
+			printf("%s\"%s\":{", h ? "," : "", dnnq_ir_settled_name(h));
+			settled_counts(ir, h, json_count);
+			printf("}");
+		}
+		printf(",\"nodes\":[");
+		for (size_t i = 0; i < ir->nremoved; i++) {
+			printf("%s{\"name\":", i ? "," : "");
+			dnnq_json_string(stdout, ir->removed[i].name);
+			printf(",\"op_type\":");
+			dnnq_json_string(stdout, ir->removed[i].op_type);
+			printf(",\"how\":\"%s\"}", dnnq_ir_settled_name(ir->removed[i].how));
+		}
+		printf("]}");
+		return;
+	}
+	if (!ir->nremoved)
+		return;
+	printf("import:");
+	for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_MERGED; h++) {
+		size_t n = settled_counts(ir, h, NULL);
+		if (!n)
+			continue;
+		printf(" %zu %s", n, dnnq_ir_settled_name(h));
+		settled_counts(ir, h, text_count);
+		printf(")");
+	}
+	printf("\n");
+	for (size_t i = 0; o->report && i < ir->nremoved; i++)
+		printf("  %-7s %-16s %s\n", dnnq_ir_settled_name(ir->removed[i].how),
+		       ir->removed[i].op_type, ir->removed[i].name);
+}
+
+/* The model, its symbolic dims fixed by --input-shape or the samples. */
+static int import(const struct opts *o, struct dnnq_ir *ir, char **list, size_t *count,
+                  struct dnnq_diag *d)
+{
+	struct dnnq_onnx_import_opts io = { .shapes = o->shapes, .nshapes = o->nshapes };
+	struct dnnq_onnx_shape *samples = NULL;
+	size_t nsamples = 0;
+	int rc = o->calib ? dnnq_sample_shapes(o->calib, &samples, &nsamples, d) : 0;
+	if (rc) {
+		*ir = (struct dnnq_ir){ 0 };
+		return rc;
+	}
+	io.samples = samples;
+	io.nsamples = nsamples;
+	rc = dnnq_onnx_import_file(o->in, &io, ir, list, count, d);
+	dnnq_sample_shapes_free(samples, nsamples);
+	return rc;
+}
+
 static int convert(const struct opts *o)
 {
 	struct dnnq_diag d = { "" };
 	struct dnnq_ir ir;
 	char *list = NULL;
 	size_t count = 0;
-	int rc = dnnq_onnx_import_file(o->in, &ir, &list, &count, &d);
+	int rc = import(o, &ir, &list, &count, &d);
 	if (rc) {
 		if (count > 1 && list)
 			fprintf(stderr, "%s: %s: %zu problems:\n%s%s", argv0, o->in, count, list,
@@ -661,6 +773,7 @@ static int convert(const struct opts *o)
 			}
 			printf("}");
 		}
+		import_report(o, &ir);
 		if (o->report) {
 			printf(",\"layers\":[");
 			rc = report(o, &c, &m, out_db, acc, nacc, &d);
@@ -677,6 +790,7 @@ static int convert(const struct opts *o)
 		if (lo.acc16 != DNNQ_ACC16_OFF)
 			printf("acc16: %zu of %zu conv/fc layers%s\n", kept, nacc,
 			       lo.acc16 == DNNQ_ACC16_AUTO ? " (auto)" : "");
+		import_report(o, &ir);
 		if (o->report)
 			rc = report(o, &c, &m, out_db, acc, nacc, &d);
 	}

@@ -23,6 +23,7 @@
 
 #include "daemon/pool.h"
 #include "engine/model.h"
+#include "engine/op.h"
 #include "onnx/cli.h"
 
 #define MODEL_LIMIT ((size_t)4 << 30)
@@ -41,7 +42,7 @@ struct opts {
 	unsigned threads;
 	long repeat;
 	enum dnnq_isa isa;
-	bool json;
+	bool json, profile;
 };
 
 /* One model input or output, in either kind of model. */
@@ -65,13 +66,14 @@ struct run {
 	struct io in[MAX_IO], out[MAX_IO];
 	const void *inp[MAX_IO];
 	void *outp[MAX_IO];
+	uint64_t *ns;                   /* --profile: each node's time, summed */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]\n"
-		"                [--repeat N] [--isa ISA] [--json]\n"
+		"                [--repeat N] [--profile] [--isa ISA] [--json]\n"
 		"Runs a .dnnq model (int8, through the engine) or an .onnx model (fp32, through\n"
 		"the reference executor) on .npy inputs and writes each output as NAME.npy.\n"
 		"  -i, --input NAME=FILE  the array for input NAME ([n, ...]: n samples); once\n"
@@ -80,6 +82,8 @@ static void usage(FILE *f)
 		"  -o, --output-dir DIR  where the outputs go, created if missing (default .)\n"
 		"  --threads N        engine threads, 1..256 (default 1)\n"
 		"  --repeat N         N timed runs after the first: latency statistics\n"
+		"  --profile          each node's time over the timed runs (--repeat, default\n"
+		"                     20; .dnnq models): op, output, us, share, GOP/s, GB/s\n"
 		"  --isa ISA          the engine's kernels: scalar, avx2 or avx512vnni (default:\n"
 		"                     the best this CPU runs)\n"
 		"  --json             one JSON object on stdout\n"
@@ -89,12 +93,13 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_THREADS = 256, O_REPEAT, O_ISA, O_JSON };
+	enum { O_THREADS = 256, O_REPEAT, O_PROFILE, O_ISA, O_JSON };
 	static const struct option lopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
+		{ "profile", no_argument, NULL, O_PROFILE },
 		{ "isa", required_argument, NULL, O_ISA },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, 'h' },
@@ -145,6 +150,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			break;
+		case O_PROFILE: o->profile = true; break;
 		case O_JSON: o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
@@ -156,6 +162,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->model = argv[optind];
+	if (o->profile && !o->repeat)
+		o->repeat = 20;
 	return 0;
 }
 
@@ -204,6 +212,25 @@ static void set_io(struct io *io, const char *name, enum dnnq_dtype dt, uint32_t
 	memcpy(io->dims, dims, ndim * sizeof *dims);
 }
 
+/* An ONNX model, its symbolic dims fixed by the --input arrays' shapes. */
+static int import_onnx(const struct opts *o, const void *buf, size_t len, struct dnnq_ir *ir,
+                       struct dnnq_diag *d)
+{
+	struct dnnq_onnx_shape s[MAX_IO];
+	struct dnnq_onnx_import_opts io = { .samples = s };
+	struct dnnq_diag why = { "" };
+	int rc = 0;
+	*ir = (struct dnnq_ir){ 0 };
+	for (; !rc && io.nsamples < o->nin; io.nsamples++)
+		rc = dnnq_sample_shape(o->in[io.nsamples].path, o->in[io.nsamples].name,
+		                       &s[io.nsamples], d);
+	if (!rc && (rc = dnnq_onnx_import(buf, len, &io, ir, NULL, NULL, &why)))
+		dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
+	for (size_t i = 0; i < io.nsamples; i++)
+		free((char *)s[i].name);
+	return rc;
+}
+
 /* The model and the description of its inputs and outputs. */
 static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
@@ -213,12 +240,16 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	if (rc)
 		return rc;
 	r->onnx = len < 8 || memcmp(buf, DNNQ_MODEL_MAGIC, 8);
+	if (r->onnx && o->profile) {
+		free(buf);
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: --profile: .dnnq models only (the engine's "
+		                     "nodes)", o->model);
+	}
 	if (r->onnx) {
-		struct dnnq_diag why = { "" };
-		rc = dnnq_onnx_import(buf, len, &r->ir, NULL, NULL, &why);
+		rc = import_onnx(o, buf, len, &r->ir, d);
 		free(buf);
 		if (rc)
-			return dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
+			return rc;
 		r->nin = r->ir.ninputs;
 		r->nout = r->ir.noutputs;
 		if (r->nin > MAX_IO || r->nout > MAX_IO)
@@ -346,7 +377,8 @@ static int run_once(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
 	if (r->onnx)
 		return dnnq_ir_run(&r->ir, r->batch, r->inp, r->outp, NULL, NULL, d);
-	int rc = dnnq_graph_run(r->g, r->inp, r->outp, o->threads > 1 ? &r->ex : NULL);
+	int rc = dnnq_graph_run_profiled(r->g, r->inp, r->outp, o->threads > 1 ? &r->ex : NULL,
+	                                 r->ns);
 	return rc ? dnnq_diag_set(d, rc, "%s: the run failed: %s", o->model, dnnq_strerror(rc))
 	          : DNNQ_OK;
 }
@@ -404,6 +436,10 @@ static int timed(const struct opts *o, struct run *r, struct dnnq_latency *lat,
 	double *t = malloc((size_t)o->repeat * sizeof *t);
 	if (!t)
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--repeat %ld: out of memory", o->repeat);
+	if (o->profile && !(r->ns = calloc(dnnq_graph_num_nodes(r->g) + 1, sizeof *r->ns))) {
+		free(t);
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--profile: out of memory");
+	}
 	struct dnnq_progress bar;
 	dnnq_progress_start(&bar, "running", o->json);
 	int rc = DNNQ_OK;
@@ -420,12 +456,58 @@ static int timed(const struct opts *o, struct run *r, struct dnnq_latency *lat,
 	return rc;
 }
 
+/* --profile: one row per node, its time averaged over the timed runs. */
+static void print_profile(const struct opts *o, const struct run *r)
+{
+	size_t nn = dnnq_graph_num_nodes(r->g);
+	double total = 0;
+	for (size_t i = 0; i < nn; i++)
+		total += (double)r->ns[i];
+	if (o->json)
+		printf(",\"profile\":[");
+	else
+		printf("%-36s %-10s %-4s %-22s %9s %7s %7s %7s\n", "node", "kind", "prec", "output",
+		       "us", "share", "GOP/s", "GB/s");
+	for (size_t i = 0; i < nn; i++) {
+		struct dnnq_node_info ni;
+		if (dnnq_graph_node_info(r->g, i, &ni))
+			continue;
+		const char *prec = dnnq_op_has(dnnq_op_get(ni.kind), DNNQ_A_PRECISION)
+		                   ? dnnq_precision_name(ni.precision) : "-";
+		double us = (double)r->ns[i] / 1e3 / (double)o->repeat;
+		double share = total > 0 ? (double)r->ns[i] / total : 0;
+		double gops = us > 0 ? 2.0 * (double)ni.macs / us / 1e3 : 0;
+		double gbps = us > 0 ? (double)ni.bytes / us / 1e3 : 0;
+		char shape[64];
+		int n = snprintf(shape, sizeof shape, "%s ", dnnq_dtype_name(ni.out.dtype));
+		for (uint32_t k = 0; k < ni.out.ndim && n > 0 && (size_t)n < sizeof shape; k++)
+			n += snprintf(shape + n, sizeof shape - (size_t)n, "%s%lld", k ? "x" : "",
+			              (long long)ni.out.dims[k]);
+		if (o->json) {
+			printf("%s{\"name\":", i ? "," : "");
+			dnnq_json_string(stdout, ni.name);
+			printf(",\"kind\":\"%s\",\"precision\":\"%s\",\"output\":\"%s\",\"us\":%.3f,"
+			       "\"share\":%.5f,\"gops\":%.3f,\"gbps\":%.3f}", dnnq_node_kind_name(ni.kind),
+			       prec, shape, us, share, gops, gbps);
+		} else {
+			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%% %7.2f %7.2f\n", ni.name,
+			       dnnq_node_kind_name(ni.kind), prec, shape, us, share * 100, gops, gbps);
+		}
+	}
+	if (o->json)
+		printf("]");
+	else
+		printf("%-36s %-10s %-4s %-22s %9.1f %6.1f%%\n", "total (nodes)", "", "", "",
+		       total / 1e3 / (double)o->repeat, 100.0);
+}
+
 static void release(struct run *r)
 {
 	for (size_t i = 0; i < MAX_IO; i++) {
 		free(r->in[i].buf);
 		free(r->out[i].buf);
 	}
+	free(r->ns);
 	dnnq_graph_destroy(r->g);
 	if (r->pool)
 		dnnq_pool_destroy(r->pool);
@@ -467,11 +549,15 @@ int main(int argc, char **argv)
 			printf(",\"latency_ms\":{\"runs\":%zu,\"min\":%.4f,\"median\":%.4f,"
 			       "\"p99\":%.4f,\"mean\":%.4f}", lat.runs, lat.min_ms, lat.median_ms,
 			       lat.p99_ms, lat.mean_ms);
+		if (r.ns)
+			print_profile(&o, &r);
 		printf("}\n");
 	} else if (!rc && o.repeat) {
 		printf("%zu runs of batch %zu: min %.3f ms, median %.3f ms, p99 %.3f ms,"
 		       " mean %.3f ms\n", lat.runs, r.batch, lat.min_ms, lat.median_ms, lat.p99_ms,
 		       lat.mean_ms);
+		if (r.ns)
+			print_profile(&o, &r);
 	}
 	if (rc)
 		fprintf(stderr, "%s: %s\n", argv0, d.msg);

@@ -25,6 +25,7 @@ Deterministic: fixed seeds, one torch thread, deterministic algorithms.
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import sys
@@ -388,6 +389,7 @@ NP_OPS = {
     "ConvInteger": np_convinteger,
     "MatMulInteger": np_matmulinteger,
     "DynamicQuantizeLinear": lambda a, i, o: list(dynamic_quantize(i[0])),
+    "Cast": lambda a, i, o: [np.asarray(i[0]).astype(np.float32)],
 }
 
 
@@ -652,6 +654,7 @@ T_OPS = {
     "ConvInteger": t_convinteger,
     "MatMulInteger": t_matmulinteger,
     "DynamicQuantizeLinear": t_dynquant,
+    "Cast": lambda a, i, o: [i[0].to(torch.float32)],
 }
 
 
@@ -845,6 +848,13 @@ def fp32_cases(c):
     c.add("matmul_const", "fp32", [node("MatMul", ["x", "B"], ["y"])],
           [("x", u(r, [2, 16], -1, 1))], {"B": nrm(r, (16, 8))}, ["y"])
 
+    # a transformer's linear layer: [batch, sequence, hidden] by constant weights, + bias
+    r = c.rng("matmul_3d_const")
+    c.add("matmul_3d_const", "fp32",
+          [node("MatMul", ["x", "B"], ["t"]), node("Add", ["t", "bias"], ["y"])],
+          [("x", u(r, [2, 5, 16], -1, 1))], {"B": nrm(r, (16, 8)), "bias": nrm(r, (8,))},
+          ["y"])
+
     def unary(name, op, lo, hi, opset=OPSET, extra_inits=None, extra_ins=(), **attrs):
         r = c.rng(name)
         x = u(r, [2, 3, 4, 4], lo, hi)
@@ -1011,6 +1021,15 @@ def int8_cases(c):
           {"s": np.array([0.01, 0.02, 0.04], np.float32), "z": np.array([0, 3, -7], np.int8)},
           ["y"])
 
+    # per-axis ties: x / scale lands on .5 and the zero points are odd
+    # (round before adding the zero point, as ONNX says); axis 2 of a rank-3 x
+    r = c.rng("quantize_u8_axis_ties")
+    c.add("quantize_u8_axis_ties", "int8",
+          [node("QuantizeLinear", ["x", "s", "z"], ["y"], axis=2)],
+          [("x", (r.integers(-400, 400, size=[2, 5, 3]) * 0.25).astype(np.float32))],
+          {"s": np.array([0.5, 1.0, 0.25], np.float32),
+           "z": np.array([3, 129, 255], np.uint8)}, ["y"])
+
     # DequantizeLinear on an activation: per tensor, and per channel (axis 1).
     for name, dt, zp in (("dequantize_u8", np.uint8, 128), ("dequantize_s8", np.int8, -3)):
         r = c.rng(name)
@@ -1100,6 +1119,44 @@ def int8_cases(c):
           [("a", r.integers(0, 256, size=(2, 16)).astype(np.uint8))],
           {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8),
            "az": np.uint8(7), "bz": np.int8(0)}, ["y"])
+
+    r = c.rng("matmulinteger_3d")
+    c.add("matmulinteger_3d", "int8", [node("MatMulInteger", ["a", "b", "az"], ["y"])],
+          [("a", r.integers(0, 256, size=(2, 3, 16)).astype(np.uint8))],
+          {"b": r.integers(-128, 128, size=(16, 8)).astype(np.int8), "az": np.uint8(3)},
+          ["y"])
+
+    # ONNX Runtime's quantize_dynamic: DynamicQuantizeLinear, MatMulInteger /
+    # ConvInteger, Cast, Mul by xs * ws, then the bias Add; kind "approx":
+    # dnnq runs the float product with x quantized its own way (SQNR only)
+    for name, wdt, per_col in (("ort_dynamic_matmul", np.int8, True),
+                               ("ort_dynamic_matmul_u8", np.uint8, False)):
+        r = c.rng(name)
+        lo, hi = qrange(wdt)
+        wz = {"wz": wdt(0 if wdt == np.int8 else 131)} if wdt == np.uint8 else {}
+        c.add(name, "approx",
+              [node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+               node("MatMulInteger", ["xq", "w", "xz", *wz], ["acc"]),
+               node("Cast", ["acc"], ["accf"], to=1),
+               node("Mul", ["xs", "ws"], ["s"]),
+               node("Mul", ["accf", "s"], ["t"]),
+               node("Add", ["t", "b"], ["y"])],
+              [("x", u(r, [2, 3, 16], -1.5, 2.0))],
+              {"w": r.integers(lo, hi + 1, size=(16, 8)).astype(wdt),
+               "ws": (r.uniform(0.002, 0.01, size=(8,)) if per_col
+                      else np.array(0.005)).astype(np.float32),
+               "b": nrm(r, (8,)), **wz}, ["y"])
+    r = c.rng("ort_dynamic_conv")
+    c.add("ort_dynamic_conv", "approx",
+          [node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+           node("ConvInteger", ["xq", "w", "xz"], ["acc"], pads=[1, 1, 1, 1]),
+           node("Cast", ["acc"], ["accf"], to=1),
+           node("Mul", ["xs", "ws"], ["s"]),
+           node("Mul", ["s", "accf"], ["t"]),
+           node("Add", ["t", "b"], ["y"])],
+          [("x", u(r, [2, 3, 6, 6], -1, 1))],
+          {"w": r.integers(-127, 128, size=(4, 3, 3, 3)).astype(np.int8),
+           "ws": np.float32(0.004), "b": nrm(r, (4, 1, 1))}, ["y"])
 
     r = c.rng("dynamicquantize")
     c.add("dynamicquantize", "int8",
@@ -1209,10 +1266,89 @@ def qdq_chain(c):
     c.add(name, "int8", nodes, [("x", x)], inits, ["y"], exact=exact, float_scale=s2)
 
 
+# ------------------------------------------------------------ folding cases
+# Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
+# as the exporters write them: torch with dynamic H and W (the samples'
+# shape fixes them), and paddle2onnx's pattern built with onnx.helper. The
+# expected outputs are torch's own (or NumPy's for the helper graph): the
+# executors above do not run Shape and friends, which is the point.
+
+def add_exported(c, name, model, x, want):
+    """Writes a case whose model and expected output come from elsewhere."""
+    onnx.checker.check_model(model, full_check=True)
+    c.w.model(f"ops/{name}.onnx", model)
+    c.w.npy(f"ops/{name}.in0.npy", x)
+    c.w.npy(f"ops/{name}.out.npy", want)
+    c.manifest.append(f"{name} fp32 1")
+
+
+def torch_case(c, name, module, x):
+    """module exported with N, H and W dynamic (input x, output y)."""
+    module.eval()
+    buf = io.BytesIO()
+    torch.onnx.export(module, torch.from_numpy(x), buf, opset_version=OPSET,
+                      input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}, "y": {0: "N"}})
+    m = onnx.load_from_string(buf.getvalue())
+    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    ops = [n.op_type for n in m.graph.node]
+    return m, want, ops
+
+
+def fold_cases(c):
+    nn = torch.nn
+    r = c.rng("fold")
+    x = u(r, (2, 3, 6, 6), -1, 1)
+
+    class ViewHead(nn.Module):
+        """Conv, Relu, x.view(x.size(0), -1), Linear: torch's Shape ->
+        Gather -> Unsqueeze -> Concat -> Reshape."""
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.fc = nn.Linear(4 * 6 * 6, 5)
+
+        def forward(self, t):
+            t = torch.relu(self.conv(t))
+            return self.fc(t.view(t.size(0), -1))
+
+    torch.manual_seed(3)
+    m, want, ops = torch_case(c, "fold_torch_view", ViewHead(), x)
+    assert {"Shape", "Gather", "Unsqueeze", "Concat", "Reshape"} <= set(ops), ops
+    add_exported(c, "fold_torch_view", m, x, want)
+
+    # torch 1.13 exports AvgPool2d(padding=1) as Pad + AveragePool
+    torch.manual_seed(4)
+    pool = nn.Sequential(nn.AvgPool2d(3, 1, padding=1), nn.Conv2d(3, 4, 3, padding=1))
+    m, want, ops = torch_case(c, "fold_pad_avgpool", pool, x)
+    assert ["Pad", "AveragePool"] == [o for o in ops if o != "Constant"][:2], ops
+    add_exported(c, "fold_pad_avgpool", m, x, want)
+
+    # paddle2onnx's flatten: Shape -> Cast(int32) -> Slice -> Concat -> Cast(int64)
+    W = nrm(r, (4 * 6 * 6, 5), 0.1)
+    nodes = [node("Relu", ["x"], ["a"]),
+             node("Shape", ["a"], ["s"]),
+             node("Cast", ["s"], ["s32"], to=onnx.TensorProto.INT32),
+             node("Slice", ["s32", "starts", "ends"], ["n"]),
+             node("Concat", ["n", "minus1"], ["t32"], axis=0),
+             node("Cast", ["t32"], ["t"], to=onnx.TensorProto.INT64),
+             node("Reshape", ["a", "t"], ["flat"]),
+             node("MatMul", ["flat", "W"], ["y"])]
+    inits = {"starts": np.array([0], np.int64), "ends": np.array([1], np.int64),
+             "minus1": np.array([-1], np.int32), "W": W}
+    xp = u(r, (2, 4, 6, 6), -1, 1)
+    want = f32(np.maximum(f64(xp), 0).reshape(2, -1) @ f64(W))
+    m = build_model(nodes, [("x", xp)], inits, [("y", want)], OPSET, name="fold_paddle_flatten")
+    add_exported(c, "fold_paddle_flatten", m, xp, want)
+
+
 def make_ops(w):
     c = Cases(w)
     fp32_cases(c)
     int8_cases(c)
+    fold_cases(c)
     with open(w.path("ops/MANIFEST"), "w") as f:
         f.write("\n".join(c.manifest) + "\n")
     n8 = sum(1 for m in c.manifest if " int8 " in m)
@@ -1282,7 +1418,6 @@ def train(model, xtr, ytr, epochs, lr, seed):
 
 
 def make_digits(w):
-    import io
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     nn = torch.nn

@@ -1,9 +1,11 @@
 /*
  * Fuzzes the ONNX importer (onnx/import.c): dnnq_onnx_import on the bytes
- * (protobuf-c's parser, then every check of the graph walk and the QDQ
- * fusion); an accepted model must be self-consistent: every node reads
- * values with smaller ids than it writes, and the reference executor runs
- * it at batch 1 when it is small.
+ * (protobuf-c's parser, then every check of the graph walk, the constant
+ * folding and the QDQ fusion), with the symbolic dims of rank-4 inputs
+ * fixed as calibration samples of shape [1,4,4,4] would; an accepted
+ * model must be self-consistent: every node reads values with smaller ids
+ * than it writes, and the reference executor runs it at batch 1 when it
+ * is small.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -44,7 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dnnq_diag diag = { "" };
 	char *list = NULL;
 	size_t count = 0;
-	int rc = dnnq_onnx_import(data, size, &ir, &list, &count, &diag);
+	/* inputs 0 to 7, when of rank 4 (NCHW), as samples [1,4,4,4] fix them */
+	struct dnnq_onnx_shape samples[8];
+	for (size_t k = 0; k < 8; k++)
+		samples[k] = (struct dnnq_onnx_shape){ .ndim = 4, .dims = { 1, 4, 4, 4 } };
+	struct dnnq_onnx_import_opts opts = { .samples = samples, .nsamples = 8 };
+	int rc = dnnq_onnx_import(data, size, &opts, &ir, &list, &count, &diag);
 	if (rc) {
 		if (!count || !list || !diag.msg[0])
 			abort();

@@ -1,0 +1,844 @@
+/*
+ * onnx/import-fold.c — constant folding and no-op removal at import.
+ *
+ * A node whose inputs are constants (initializers, Constant nodes, earlier
+ * folds) is computed here, its output a constant value, no IR node: the
+ * shape arithmetic exporters put before a Reshape (torch's
+ * x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat; paddle's
+ * Shape -> Cast -> Slice -> Concat) disappears and the Reshape reads a
+ * constant target. Shape and Size need only their input's static shape.
+ * Reshape, Flatten, Squeeze and Unsqueeze of a constant fold in
+ * onnx/import-ops.c (their shape rule is the operator's).
+ *
+ * The batch stays symbolic: Shape of a batched value gives IMP_BATCH for
+ * dim 0 (onnx/import-int.h), which moves through Gather, Slice, Concat,
+ * Unsqueeze and integer Casts and is read by Reshape as "keep the batch";
+ * arithmetic that needs its value is refused, naming the node.
+ *
+ * Each folded output is checked against the importer's limits before it
+ * is allocated (a ConstantOfShape of 2^40 elements is refused).
+ *
+ * No-ops: a Cast to the value's own type, a Pad of zeros; a constant Pad
+ * of zeros on the spatial dims feeding only a Conv or an AveragePool is
+ * merged into that node's pads. What cannot be folded goes on to the
+ * operator table (IMP_NOT_FOLDED): a Cast of a computed integer value to
+ * float is its DNNQ_IR_CAST node, a Pad that stays is its Pad (or an
+ * unsupported operator).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/import-int.h"
+
+/* ---- int64 shape tensors and element access ---------------------------------- */
+
+static int32_t id_of(struct nctx *c, const struct dnnq_ir_value *v)
+{
+	return (int32_t)(v - c->m->ir->values);
+}
+
+/* Element i of an integer constant (getf for any) as int64: IMP_BATCH for
+ * the batch; an INT64_MIN that is not the batch reads as INT64_MIN + 1
+ * (for Slice, as far out as INT64_MIN). */
+static int64_t geti(struct nctx *c, const struct dnnq_ir_value *v, size_t i)
+{
+	bool b = c->m->batch[id_of(c, v)];
+	switch (v->dtype) {
+	case DNNQ_IR_S64: {
+		int64_t x = ((const int64_t *)v->data)[i];
+		return x == INT64_MIN && !b ? INT64_MIN + 1 : x;
+	}
+	case DNNQ_IR_S32: {
+		int32_t x = ((const int32_t *)v->data)[i];
+		return b && x == INT32_MIN ? IMP_BATCH : x;
+	}
+	case DNNQ_IR_U8: return ((const uint8_t *)v->data)[i];
+	default: return ((const int8_t *)v->data)[i];
+	}
+}
+
+static double getf(struct nctx *c, const struct dnnq_ir_value *v, size_t i)
+{
+	return v->dtype == DNNQ_IR_F32 ? ((const float *)v->data)[i] : (double)geti(c, v, i);
+}
+
+static bool is_int(enum dnnq_ir_dtype dt)
+{
+	return dt != DNNQ_IR_F32;
+}
+
+static int batch_refused(struct nctx *c)
+{
+	return bad(c, DNNQ_E_UNSUPPORTED, "computes with the batch, which stays symbolic (only "
+	           "moving it into a Reshape's dim 0 is folded)");
+}
+
+/* Element i of an integer output; the batch only in int64 and int32. */
+static int puti(struct nctx *c, enum dnnq_ir_dtype dt, void *p, size_t i, int64_t x)
+{
+	if (x == IMP_BATCH && dt != DNNQ_IR_S64 && dt != DNNQ_IR_S32)
+		return batch_refused(c);
+	int64_t lo = dt == DNNQ_IR_U8 ? 0 : dt == DNNQ_IR_S8 ? -128 : INT32_MIN;
+	int64_t hi = dt == DNNQ_IR_U8 ? 255 : dt == DNNQ_IR_S8 ? 127 : INT32_MAX;
+	if (dt != DNNQ_IR_S64 && x != IMP_BATCH && (x < lo || x > hi))
+		return bad(c, DNNQ_E_RANGE, "element %zu = %lld does not fit %s", i, (long long)x,
+		           dnnq_ir_dtype_name(dt));
+	switch (dt) {
+	case DNNQ_IR_S64: ((int64_t *)p)[i] = x; break;
+	case DNNQ_IR_S32: ((int32_t *)p)[i] = x == IMP_BATCH ? INT32_MIN : (int32_t)x; break;
+	case DNNQ_IR_U8: ((uint8_t *)p)[i] = (uint8_t)x; break;
+	default: ((int8_t *)p)[i] = (int8_t)x; break;
+	}
+	return 0;
+}
+
+/* Element i of an output of dtype dt from a double (floats; integers
+ * truncated toward zero, as a C cast). */
+static int putf(struct nctx *c, enum dnnq_ir_dtype dt, void *p, size_t i, double x)
+{
+	if (dt == DNNQ_IR_F32) {
+		((float *)p)[i] = (float)x;
+		return 0;
+	}
+	if (!(x > -9.2e18 && x < 9.2e18))
+		return bad(c, DNNQ_E_RANGE, "element %zu = %g does not fit %s", i, x,
+		           dnnq_ir_dtype_name(dt));
+	return puti(c, dt, p, i, (int64_t)x);
+}
+
+/* A 1-D integer constant (a shape, starts, axes) of at most `max` values into v. */
+static int int_list(struct nctx *c, size_t i, size_t max, int64_t *v, size_t *n)
+{
+	int rc = need(c, i, DT_INT, true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, i);
+	*n = dnnq_ir_numel(x, 1);
+	if (x->ndim > 1 || *n > max)
+		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: 1-D, at most %zu values expected",
+		           i, iname(c, i), imp_dims_str(x), max);
+	for (size_t k = 0; k < *n; k++)
+		v[k] = geti(c, x, k);
+	return 0;
+}
+
+/* ---- folded outputs --------------------------------------------------------------- */
+
+/* Output 0's shape set and checked, *data allocated for it. */
+static int alloc_out(struct nctx *c, enum dnnq_ir_dtype dt, uint32_t ndim, const int64_t *dims,
+                     void **data)
+{
+	*data = NULL;
+	if (ndim > DNNQ_IR_MAX_DIMS)
+		return bad(c, DNNQ_E_UNSUPPORTED, "the result would have rank %u (at most %d)", ndim,
+		           DNNQ_IR_MAX_DIMS);
+	int rc = set_out(c, 0, dt, ndim, dims, false);
+	if (rc)
+		return rc;
+	return imp_const_alloc(c->m, dnnq_ir_numel(&c->out[0], 1) * dnnq_ir_dtype_size(dt), c->who,
+	                       data);
+}
+
+/* Output 0 becomes the constant holding data (taken), which may hold the
+ * batch when `batch`. */
+static int const_out(struct nctx *c, void *data, int rc, bool batch)
+{
+	if (rc) {
+		free(data);
+		return rc;
+	}
+	struct dnnq_ir_value v = c->out[0];
+	v.name = (char *)(c->np->output[0] ? c->np->output[0] : "");
+	v.data = data;
+	v.producer = -1;
+	int32_t id = imp_new_value(c->m, &v, true);
+	if (id < 0) {
+		free(data);
+		return id;
+	}
+	c->m->batch[id] = batch;
+	c->constant = id;
+	return 0;
+}
+
+int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x)
+{
+	void *data;
+	bool batch = c->m->batch[id_of(c, x)];
+	const struct dnnq_ir_value o = c->out[0];
+	int rc = alloc_out(c, o.dtype, o.ndim, o.dims, &data);
+	if (!rc)
+		memcpy(data, x->data, dnnq_ir_numel(&o, 1) * dnnq_ir_dtype_size(o.dtype));
+	return const_out(c, data, rc, batch);
+}
+
+/* The elements of x an output of rank r and dims od reads, in order: on
+ * axis k (x's dims right-aligned to r), index start[k] + i * step[k]
+ * (step 0 broadcasts). */
+struct walk {
+	uint32_t r;
+	int64_t od[DNNQ_IR_MAX_DIMS], idx[DNNQ_IR_MAX_DIMS], step[DNNQ_IR_MAX_DIMS];
+	int64_t stride[DNNQ_IR_MAX_DIMS], off;
+};
+
+static void walk_init(struct walk *w, uint32_t r, const int64_t *od,
+                      const struct dnnq_ir_value *x, const int64_t *start, const int64_t *step)
+{
+	int64_t s = 1;
+	*w = (struct walk){ .r = r };
+	for (uint32_t k = r; k-- > 0;) {
+		uint32_t lead = r - x->ndim;
+		w->od[k] = od[k];
+		w->step[k] = step[k];
+		w->stride[k] = k >= lead ? s : 0;
+		s *= k >= lead ? x->dims[k - lead] : 1;
+		w->off += start[k] * w->stride[k];
+	}
+}
+
+/* NumPy broadcasting of x to rank r and dims od: step 0 where x is 1. */
+static void walk_broadcast(struct walk *w, uint32_t r, const int64_t *od,
+                           const struct dnnq_ir_value *x)
+{
+	int64_t start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS];
+	for (uint32_t k = 0; k < r; k++)
+		step[k] = k >= r - x->ndim && x->dims[k - (r - x->ndim)] != 1;
+	walk_init(w, r, od, x, start, step);
+}
+
+/* The current element's offset in x; then on to the next. */
+static size_t walk_next(struct walk *w)
+{
+	size_t off = (size_t)w->off;
+	for (uint32_t k = w->r; k-- > 0;) {
+		w->off += w->step[k] * w->stride[k];
+		if (++w->idx[k] < w->od[k])
+			break;
+		w->off -= w->idx[k] * w->step[k] * w->stride[k];
+		w->idx[k] = 0;
+	}
+	return off;
+}
+
+/* The broadcast of dims a (rank ra) with b (rank rb) into d, rank *r. */
+static int broadcast(struct nctx *c, const int64_t *a, uint32_t ra, const int64_t *b,
+                     uint32_t rb, int64_t *d, uint32_t *r)
+{
+	*r = ra > rb ? ra : rb;
+	for (uint32_t k = 0; k < *r; k++) {
+		int64_t x = k + ra >= *r ? a[k + ra - *r] : 1, y = k + rb >= *r ? b[k + rb - *r] : 1;
+		if (x != y && x != 1 && y != 1)
+			return bad(c, DNNQ_E_SHAPE, "dims %lld and %lld do not broadcast (axis %u)",
+			           (long long)x, (long long)y, k);
+		d[k] = x == 1 ? y : x;
+	}
+	return 0;
+}
+
+/* A new output 0 of dims od: the elements of x that w walks. */
+static int copy_walk(struct nctx *c, const struct dnnq_ir_value *x, uint32_t r,
+                     const int64_t *od, struct walk *w)
+{
+	void *data;
+	size_t es = dnnq_ir_dtype_size(x->dtype);
+	int rc = alloc_out(c, x->dtype, r, od, &data);
+	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++)
+		memcpy((char *)data + e * es, (const char *)x->data + walk_next(w) * es, es);
+	return const_out(c, data, rc, c->m->batch[id_of(c, x)]);
+}
+
+/* ---- Shape, Size ------------------------------------------------------------------ */
+
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int fold_shape(struct nctx *c)
+{
+	int rc = need(c, 0, DT_ANY, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t r = x->ndim, start, end;
+	if ((rc = a_int(c, "start", 0, &start)) || (rc = a_int(c, "end", r, &end)))
+		return rc;
+	start = clamp(start < 0 ? start + r : start, 0, r);
+	end = clamp(end < 0 ? end + r : end, 0, r);
+	int64_t n = end > start ? end - start : 0;
+	void *data;
+	rc = alloc_out(c, DNNQ_IR_S64, 1, &n, &data);
+	for (int64_t k = 0; !rc && k < n; k++)
+		((int64_t *)data)[k] = start + k == 0 && x->batched ? IMP_BATCH : x->dims[start + k];
+	return const_out(c, data, rc, x->batched);
+}
+
+static int fold_size(struct nctx *c)
+{
+	int rc = need(c, 0, DT_ANY, false);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->batched)
+		return batch_refused(c);
+	void *data;
+	rc = alloc_out(c, DNNQ_IR_S64, 0, NULL, &data);
+	if (!rc)
+		*(int64_t *)data = (int64_t)dnnq_ir_numel(x, 1);
+	return const_out(c, data, rc, false);
+}
+
+/* ---- Cast --------------------------------------------------------------------------- */
+
+static int fold_cast(struct nctx *c)
+{
+	int64_t to;
+	int rc = need(c, 0, DT_ANY, false);
+	if (rc || (rc = a_int(c, "to", 0, &to)))
+		return rc;
+	if (!attr(c, "to"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'to' is missing");
+	enum dnnq_ir_dtype dt;
+	bool to_bool = to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+	if (to_bool)
+		dt = DNNQ_IR_U8;        /* the IR has no bool: 0 or 1 in a byte */
+	else if (imp_dtype((int32_t)to, &dt))
+		return bad(c, DNNQ_E_DTYPE, "casting to %s is not supported",
+		           imp_onnx_dtype_name((int32_t)to));
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (!x->data && dt == x->dtype && !to_bool)
+		return pass_through(c);
+	if (!x->data)
+		return IMP_NOT_FOLDED;  /* the operator table's Cast: integers to float */
+	void *data;
+	size_t n = dnnq_ir_numel(x, 1);
+	rc = alloc_out(c, dt, x->ndim, x->dims, &data);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (to_bool)
+			rc = puti(c, dt, data, i, getf(c, x, i) != 0);
+		else if (is_int(x->dtype) && is_int(dt))
+			rc = puti(c, dt, data, i, geti(c, x, i));
+		else if (is_int(x->dtype) && geti(c, x, i) == IMP_BATCH)
+			rc = batch_refused(c);
+		else
+			rc = putf(c, dt, data, i, getf(c, x, i));
+	}
+	return const_out(c, data, rc, c->m->batch[id_of(c, x)] && is_int(dt));
+}
+
+/* ---- data movement: Gather, Slice, Concat, Expand ----------------------------------- */
+
+static int fold_gather(struct nctx *c)
+{
+	int rc;
+	int64_t axis;
+	if ((rc = need(c, 0, DT_ANY, true)) || (rc = need(c, 1, DT_INT, true)) ||
+	    (rc = a_int(c, "axis", 0, &axis)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *ix = V(c, 1);
+	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
+		return rc;
+	int64_t od[2 * DNNQ_IR_MAX_DIMS], len = x->dims[axis];
+	size_t inner = 1, outer = 1, ni = dnnq_ir_numel(ix, 1), es = dnnq_ir_dtype_size(x->dtype);
+	uint32_t r = 0;
+	for (uint32_t k = 0; k < (uint32_t)axis; k++)
+		outer *= (size_t)(od[r++] = x->dims[k]);
+	for (uint32_t k = 0; k < ix->ndim; k++)
+		od[r++] = ix->dims[k];
+	for (uint32_t k = (uint32_t)axis + 1; k < x->ndim; k++)
+		inner *= (size_t)(od[r++] = x->dims[k]);
+	for (size_t j = 0; j < ni; j++)
+		if (geti(c, ix, j) < -len || geti(c, ix, j) >= len)
+			return bad(c, DNNQ_E_RANGE, "index %lld is out of range for axis %lld of [%s]",
+			           (long long)geti(c, ix, j), (long long)axis, imp_dims_str(x));
+	void *data;
+	if ((rc = alloc_out(c, x->dtype, r, od, &data)))
+		return rc;
+	char *o = data;
+	for (size_t k = 0; k < outer; k++)
+		for (size_t j = 0; j < ni; j++, o += inner * es) {
+			int64_t i = geti(c, ix, j);
+			size_t at = (k * (size_t)len + (size_t)(i < 0 ? i + len : i)) * inner;
+			memcpy(o, (const char *)x->data + at * es, inner * es);
+		}
+	return const_out(c, data, 0, c->m->batch[id_of(c, x)]);
+}
+
+/* Slice's starts, ends, axes and steps: attributes before opset 10, inputs after. */
+static int slice_args(struct nctx *c, int64_t v[4][DNNQ_IR_MAX_DIMS], size_t *n)
+{
+	static const char *const names[3] = { "starts", "ends", "axes" };
+	size_t k[4] = { 0 };
+	int rc;
+	for (int a = 0; a < 4; a++) {
+		bool given = c->m->opset < 10 ? a < 3 && attr(c, names[a]) : V(c, 1 + (size_t)a) != NULL;
+		if (c->m->opset < 10 && given) {
+			const int64_t *p;
+			ptrdiff_t m;
+			if ((rc = a_ints(c, names[a], &p, &m)))
+				return rc;
+			if (m > DNNQ_IR_MAX_DIMS)
+				return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values", names[a], m);
+			k[a] = (size_t)m;
+			memcpy(v[a], p, k[a] * sizeof *p);
+		} else if (given && (rc = int_list(c, 1 + (size_t)a, DNNQ_IR_MAX_DIMS, v[a], &k[a]))) {
+			return rc;
+		}
+		if (a >= 2 && !given)
+			for (size_t i = 0; i < DNNQ_IR_MAX_DIMS; i++)
+				v[a][i] = a == 2 ? (int64_t)i : 1;
+		if (a >= 2 && !given)
+			k[a] = k[0];
+	}
+	if (k[1] != k[0] || k[2] != k[0] || k[3] != k[0])
+		return bad(c, DNNQ_E_SHAPE, "starts, ends, axes and steps differ in length");
+	*n = k[0];
+	return 0;
+}
+
+static int fold_slice(struct nctx *c)
+{
+	int64_t v[4][DNNQ_IR_MAX_DIMS], start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS];
+	size_t n = 0;
+	int rc = need(c, 0, DT_ANY, true);
+	if (rc || (rc = slice_args(c, v, &n)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t od[DNNQ_IR_MAX_DIMS];
+	bool seen[DNNQ_IR_MAX_DIMS] = { false };
+	for (uint32_t k = 0; k < x->ndim; k++)
+		od[k] = x->dims[k], step[k] = 1;
+	for (size_t i = 0; i < n; i++) {
+		int64_t ax = v[2][i], s = v[0][i], e = v[1][i], st = v[3][i];
+		if ((rc = norm_axis(c, &ax, x->ndim, "axis")))
+			return rc;
+		if (s == IMP_BATCH || e == IMP_BATCH)
+			return batch_refused(c);
+		if (seen[ax] || st == 0)
+			return bad(c, DNNQ_E_RANGE, "axis %lld: %s", (long long)ax,
+			           st ? "given twice" : "step 0");
+		seen[ax] = true;
+		int64_t d = x->dims[ax];
+		st = clamp(st, -d - 1, d + 1);  /* a larger step takes one element all the same */
+		s += s < 0 ? d : 0;
+		e += e < 0 ? d : 0;
+		s = st > 0 ? clamp(s, 0, d) : clamp(s, 0, d - 1);
+		e = st > 0 ? clamp(e, 0, d) : clamp(e, -1, d - 1);
+		int64_t len = st > 0 ? (e - s + st - 1) / st : (s - e - st - 1) / -st;
+		od[ax] = len > 0 ? len : 0;
+		start[ax] = s;
+		step[ax] = st;
+	}
+	struct walk w;
+	walk_init(&w, x->ndim, od, x, start, step);
+	return copy_walk(c, x, x->ndim, od, &w);
+}
+
+static int fold_concat(struct nctx *c)
+{
+	int rc;
+	int64_t axis;
+	if (!attr(c, "axis"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'axis' is missing");
+	if ((rc = a_int(c, "axis", 0, &axis)) || (rc = need(c, 0, DT_ANY, true)))
+		return rc;
+	const struct dnnq_ir_value *a = V(c, 0);
+	if ((rc = norm_axis(c, &axis, a->ndim, "axis")))
+		return rc;
+	int64_t od[DNNQ_IR_MAX_DIMS], outer = 1;
+	memcpy(od, a->dims, sizeof od);
+	od[axis] = 0;
+	bool batch = false;
+	for (size_t i = 0; i < c->nin; i++) {
+		const struct dnnq_ir_value *v = V(c, i);
+		if ((rc = need(c, i, DT(a->dtype), true)))
+			return rc;
+		bool ok = v->ndim == a->ndim;
+		for (uint32_t k = 0; ok && k < a->ndim; k++)
+			ok = k == axis || v->dims[k] == a->dims[k];
+		if (!ok)
+			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s] does not match input 0 but "
+			           "on axis %lld", i, iname(c, i), imp_dims_str(v), (long long)axis);
+		od[axis] += v->dims[axis];
+		batch |= c->m->batch[c->in[i]];
+	}
+	for (int64_t k = 0; k < axis; k++)
+		outer *= a->dims[k];
+	void *data;
+	size_t es = dnnq_ir_dtype_size(a->dtype);
+	if ((rc = alloc_out(c, a->dtype, a->ndim, od, &data)))
+		return const_out(c, data, rc, false);
+	char *o = data;
+	for (int64_t k = 0; k < outer; k++)
+		for (size_t i = 0; i < c->nin; i++) {
+			size_t block = dnnq_ir_numel(V(c, i), 1) / (size_t)outer * es;
+			memcpy(o, (const char *)V(c, i)->data + (size_t)k * block, block);
+			o += block;
+		}
+	return const_out(c, data, 0, batch);
+}
+
+/* A shape input (1-D int64, no batch, no negative dim) into d, rank *r. */
+static int shape_arg(struct nctx *c, size_t i, int64_t *d, uint32_t *r)
+{
+	size_t n;
+	int rc = int_list(c, i, DNNQ_IR_MAX_DIMS, d, &n);
+	for (size_t k = 0; !rc && k < n; k++)
+		if (d[k] == IMP_BATCH)
+			rc = batch_refused(c);
+		else if (d[k] < 0)
+			rc = bad(c, DNNQ_E_SHAPE, "shape[%zu] = %lld is negative", k, (long long)d[k]);
+	*r = (uint32_t)n;
+	return rc;
+}
+
+static int fold_expand(struct nctx *c)
+{
+	int64_t sh[DNNQ_IR_MAX_DIMS], od[DNNQ_IR_MAX_DIMS];
+	uint32_t n, r;
+	int rc = need(c, 0, DT_ANY, true);
+	if (rc || (rc = shape_arg(c, 1, sh, &n)) ||
+	    (rc = broadcast(c, V(c, 0)->dims, V(c, 0)->ndim, sh, n, od, &r)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	struct walk w;
+	walk_broadcast(&w, r, od, x);
+	return copy_walk(c, x, r, od, &w);
+}
+
+/* ---- Range, ConstantOfShape ---------------------------------------------------------- */
+
+static int fold_range(struct nctx *c)
+{
+	int rc;
+	for (size_t i = 0; i < 3; i++)
+		if ((rc = need(c, i, DT_F32 | DT_INT, true)) || (rc = same_dtype(c, 0, i)))
+			return rc;
+	const struct dnnq_ir_value *a = V(c, 0);
+	for (size_t i = 0; i < 3; i++)
+		if (dnnq_ir_numel(V(c, i), 1) != 1)
+			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: a scalar expected", i,
+			           iname(c, i), imp_dims_str(V(c, i)));
+	double s = getf(c, a, 0), l = getf(c, V(c, 1), 0), d = getf(c, V(c, 2), 0);
+	if (is_int(a->dtype) && (geti(c, a, 0) == IMP_BATCH || geti(c, V(c, 1), 0) == IMP_BATCH ||
+	                         geti(c, V(c, 2), 0) == IMP_BATCH))
+		return batch_refused(c);
+	if (d == 0 || !isfinite(s) || !isfinite(l) || !isfinite(d))
+		return bad(c, DNNQ_E_RANGE, "start %g, limit %g, delta %g: a finite range with a "
+		           "nonzero delta expected", s, l, d);
+	double len = ceil((l - s) / d);
+	int64_t n = len > 0 ? (len < 4e18 ? (int64_t)len : INT64_MAX) : 0;
+	void *data;
+	rc = alloc_out(c, a->dtype, 1, &n, &data);
+	for (int64_t i = 0; !rc && i < n; i++)
+		rc = is_int(a->dtype) ? puti(c, a->dtype, data, (size_t)i,
+		                             geti(c, a, 0) + i * geti(c, V(c, 2), 0))
+		                      : putf(c, a->dtype, data, (size_t)i, s + (double)i * d);
+	return const_out(c, data, rc, false);
+}
+
+static int fold_constantofshape(struct nctx *c)
+{
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r;
+	int rc = shape_arg(c, 0, d, &r);
+	if (rc)
+		return rc;
+	const Onnx__AttributeProto *a = attr(c, "value");
+	struct dnnq_ir_value fill = { .dtype = DNNQ_IR_F32, .data = &(float){ 0 } };
+	if (a) {
+		char what[240];
+		snprintf(what, sizeof what, "%s: value", c->who);
+		if (!a->t)
+			return bad(c, DNNQ_E_FORMAT, "attribute 'value' is not a tensor");
+		int32_t id = imp_tensor_value(c->m, a->t, "", what);
+		if (id < 0)
+			return id;
+		fill = c->m->ir->values[id];
+		if (dnnq_ir_numel(&fill, 1) != 1)
+			return bad(c, DNNQ_E_SHAPE, "attribute 'value' has %zu elements, not 1",
+			           dnnq_ir_numel(&fill, 1));
+	}
+	void *data;
+	size_t es = dnnq_ir_dtype_size(fill.dtype);
+	rc = alloc_out(c, fill.dtype, r, d, &data);
+	for (size_t i = 0; !rc && i < dnnq_ir_numel(&c->out[0], 1); i++)
+		memcpy((char *)data + i * es, fill.data, es);
+	return const_out(c, data, rc, false);
+}
+
+/* ---- arithmetic: Add, Sub, Mul, Div, Equal, Where ------------------------------------- */
+
+enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_EQUAL };
+
+/* a op b on integers; the batch only through an identity (N*1, N+0...). */
+static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_t *y)
+{
+	if (b == IMP_BATCH && (op == AR_ADD || op == AR_MUL)) {
+		int64_t t = a;
+		a = b, b = t;
+	}
+	if (a == IMP_BATCH || b == IMP_BATCH) {
+		bool keep = b != IMP_BATCH && (((op == AR_ADD || op == AR_SUB) && b == 0) ||
+		                               ((op == AR_MUL || op == AR_DIV) && b == 1));
+		if (op == AR_EQUAL && b < 1)
+			return *y = 0, 0;   /* the batch is at least 1 */
+		return keep ? (*y = a, 0) : batch_refused(c);
+	}
+	bool ovf = false;
+	switch (op) {
+	case AR_ADD: ovf = __builtin_add_overflow(a, b, y); break;
+	case AR_SUB: ovf = __builtin_sub_overflow(a, b, y); break;
+	case AR_MUL: ovf = __builtin_mul_overflow(a, b, y); break;
+	case AR_DIV:
+		if (b == 0 || (a == INT64_MIN && b == -1))
+			return bad(c, DNNQ_E_RANGE, "integer division of %lld by %lld", (long long)a,
+			           (long long)b);
+		*y = a / b;
+		break;
+	case AR_EQUAL: *y = a == b; break;
+	}
+	return ovf ? bad(c, DNNQ_E_RANGE, "%lld and %lld: integer overflow", (long long)a,
+	                 (long long)b) : 0;
+}
+
+static double arith_f(enum arith op, double a, double b)
+{
+	switch (op) {
+	case AR_ADD: return (float)a + (float)b;
+	case AR_SUB: return (float)a - (float)b;
+	case AR_MUL: return (float)a * (float)b;
+	case AR_DIV: return (float)a / (float)b;
+	default: return a == b;
+	}
+}
+
+static int fold_arith(struct nctx *c, enum arith op)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32 | DT_INT, true)) || (rc = need(c, 1, DT_F32 | DT_INT, true)) ||
+	    (rc = same_dtype(c, 0, 1)))
+		return rc;
+	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	int64_t od[DNNQ_IR_MAX_DIMS];
+	uint32_t r;
+	if ((rc = broadcast(c, a->dims, a->ndim, b->dims, b->ndim, od, &r)))
+		return rc;
+	struct walk wa, wb;
+	walk_broadcast(&wa, r, od, a);
+	walk_broadcast(&wb, r, od, b);
+	enum dnnq_ir_dtype dt = op == AR_EQUAL ? DNNQ_IR_U8 : a->dtype;
+	void *data;
+	rc = alloc_out(c, dt, r, od, &data);
+	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
+		size_t i = walk_next(&wa), j = walk_next(&wb);
+		int64_t y = 0;
+		if (!is_int(a->dtype))
+			rc = putf(c, dt, data, e, arith_f(op, getf(c, a, i), getf(c, b, j)));
+		else if (!(rc = arith_int(c, op, geti(c, a, i), geti(c, b, j), &y)))
+			rc = puti(c, dt, data, e, y);
+	}
+	return const_out(c, data, rc, op != AR_EQUAL && (c->m->batch[c->in[0]] ||
+	                                                 c->m->batch[c->in[1]]));
+}
+
+static int fold_add(struct nctx *c) { return fold_arith(c, AR_ADD); }
+static int fold_sub(struct nctx *c) { return fold_arith(c, AR_SUB); }
+static int fold_mul(struct nctx *c) { return fold_arith(c, AR_MUL); }
+static int fold_div(struct nctx *c) { return fold_arith(c, AR_DIV); }
+static int fold_equal(struct nctx *c) { return fold_arith(c, AR_EQUAL); }
+
+static int fold_where(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT(DNNQ_IR_U8), true)) || (rc = need(c, 1, DT_ANY, true)) ||
+	    (rc = need(c, 2, DT_ANY, true)) || (rc = same_dtype(c, 1, 2)))
+		return rc;
+	const struct dnnq_ir_value *v[3] = { V(c, 0), V(c, 1), V(c, 2) };
+	int64_t od[DNNQ_IR_MAX_DIMS], t[DNNQ_IR_MAX_DIMS];
+	uint32_t r, rt;
+	if ((rc = broadcast(c, v[0]->dims, v[0]->ndim, v[1]->dims, v[1]->ndim, t, &rt)) ||
+	    (rc = broadcast(c, t, rt, v[2]->dims, v[2]->ndim, od, &r)))
+		return rc;
+	struct walk w[3];
+	for (int k = 0; k < 3; k++)
+		walk_broadcast(&w[k], r, od, v[k]);
+	void *data;
+	size_t es = dnnq_ir_dtype_size(v[1]->dtype);
+	rc = alloc_out(c, v[1]->dtype, r, od, &data);
+	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
+		size_t at[3] = { walk_next(&w[0]), walk_next(&w[1]), walk_next(&w[2]) };
+		int k = ((const uint8_t *)v[0]->data)[at[0]] ? 1 : 2;
+		memcpy((char *)data + e * es, (const char *)v[k]->data + at[k] * es, es);
+	}
+	return const_out(c, data, rc, c->m->batch[c->in[1]] || c->m->batch[c->in[2]]);
+}
+
+/* ---- Pad: removed when zero, merged into a Conv or AveragePool when it can ----------- */
+
+static bool attr_int_is(const Onnx__NodeProto *np, const char *name, int64_t want)
+{
+	const Onnx__AttributeProto *a = imp_attr(np, name);
+	return a ? a->has_i && a->i == want : want == 0;
+}
+
+/* The one node reading ONNX value `name` after node `index`, as its input
+ * 0; NULL when there are other readers, or it is a graph output. */
+static const Onnx__NodeProto *only_reader(struct imp *m, const char *name, size_t index,
+                                          size_t *at)
+{
+	const Onnx__NodeProto *r = NULL;
+	for (size_t i = 0; i < m->g->n_output; i++)
+		if (m->g->output[i] && m->g->output[i]->name && !strcmp(m->g->output[i]->name, name))
+			return NULL;
+	for (size_t j = index + 1; j < m->g->n_node; j++) {
+		const Onnx__NodeProto *np = m->g->node[j];
+		for (size_t k = 0; np && k < np->n_input; k++) {
+			if (!np->input[k] || strcmp(np->input[k], name))
+				continue;
+			if (r || k)
+				return NULL;
+			r = np;
+			*at = j;
+		}
+	}
+	return r;
+}
+
+/* Whether reader takes extra zero padding in its own pads: a Conv, or an
+ * AveragePool that counts padding (or has none of its own) without
+ * ceil_mode; explicit pads only (no auto_pad). */
+static bool takes_pads(const Onnx__NodeProto *r)
+{
+	const Onnx__AttributeProto *ap = imp_attr(r, "auto_pad");
+	if (ap && !(ap->has_s && (!ap->s.len || (ap->s.len == 6 && !memcmp(ap->s.data, "NOTSET", 6)))))
+		return false;
+	if (r->domain && *r->domain && strcmp(r->domain, "ai.onnx"))
+		return false;
+	if (r->op_type && !strcmp(r->op_type, "Conv"))
+		return true;
+	if (!r->op_type || strcmp(r->op_type, "AveragePool") || !attr_int_is(r, "ceil_mode", 0))
+		return false;
+	if (attr_int_is(r, "count_include_pad", 1))
+		return true;
+	const Onnx__AttributeProto *p = imp_attr(r, "pads");
+	for (size_t i = 0; p && i < p->n_ints; i++)
+		if (p->ints[i])
+			return false;
+	return true;
+}
+
+/* Pad's pads (begin[r], end[r]) and constant value: attributes before
+ * opset 11, inputs after (with axes from opset 18). */
+static int pad_args(struct nctx *c, int64_t *pb, int64_t *pe, double *value)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t p[2 * DNNQ_IR_MAX_DIMS], axes[DNNQ_IR_MAX_DIMS];
+	size_t n, na = x->ndim;
+	int rc;
+	*value = 0;
+	if (c->m->opset < 11) {
+		const int64_t *v;
+		ptrdiff_t k;
+		float f;
+		if ((rc = a_ints(c, "pads", &v, &k)) || (rc = a_float(c, "value", 0, &f)))
+			return rc;
+		n = k < 0 ? 0 : (size_t)k;
+		if (n > 2 * DNNQ_IR_MAX_DIMS)
+			return bad(c, DNNQ_E_SHAPE, "attribute 'pads' has %zu values", n);
+		memcpy(p, v, n * sizeof *v);
+		*value = f;
+	} else {
+		if ((rc = int_list(c, 1, 2 * DNNQ_IR_MAX_DIMS, p, &n)))
+			return rc;
+		if (V(c, 2)) {
+			if ((rc = need(c, 2, DT_F32 | DT_INT | DT_Q8, true)))
+				return rc;
+			*value = getf(c, V(c, 2), 0);
+		}
+		if (V(c, 3) && (rc = int_list(c, 3, DNNQ_IR_MAX_DIMS, axes, &na)))
+			return rc;
+	}
+	for (size_t i = 0; i < na; i++)
+		axes[i] = V(c, 3) ? axes[i] : (int64_t)i;
+	if (n != 2 * na)
+		return bad(c, DNNQ_E_SHAPE, "%zu pads for %zu axes", n, na);
+	for (uint32_t k = 0; k < x->ndim; k++)
+		pb[k] = pe[k] = 0;
+	for (size_t i = 0; i < na; i++) {
+		if ((rc = norm_axis(c, &axes[i], x->ndim, "axis")))
+			return rc;
+		pb[axes[i]] = p[i];
+		pe[axes[i]] = p[na + i];
+	}
+	return 0;
+}
+
+static int fold_pad(struct nctx *c)
+{
+	char mode[16];
+	int64_t pb[DNNQ_IR_MAX_DIMS], pe[DNNQ_IR_MAX_DIMS];
+	double value;
+	int rc;
+	if ((rc = need(c, 0, DT_ANY, false)) || (rc = a_str(c, "mode", "constant", mode, sizeof mode)) ||
+	    (rc = pad_args(c, pb, pe, &value)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	bool zero = true, spatial = x->ndim == 4 && !pb[0] && !pb[1] && !pe[0] && !pe[1];
+	for (uint32_t k = 0; k < x->ndim; k++) {
+		zero &= !pb[k] && !pe[k];
+		spatial &= pb[k] >= 0 && pe[k] >= 0 && pb[k] <= IMP_MAX_DIM && pe[k] <= IMP_MAX_DIM;
+	}
+	if (zero)
+		return pass_through(c);
+	size_t at = 0;
+	const Onnx__NodeProto *r = only_reader(c->m, c->np->output[0], c->index, &at);
+	if (strcmp(mode, "constant") || value != 0 || !spatial || !r || !takes_pads(r))
+		return IMP_NOT_FOLDED;
+	struct imp *m = c->m;
+	if (imp_grow((void **)&m->pads, &m->pcap, m->npads, sizeof *m->pads))
+		return DNNQ_E_NOMEM;
+	m->pads[m->npads++] = (struct imp_pad){ at, { pb[2], pb[3], pe[2], pe[3] } };
+	c->alias = c->in[0];
+	c->merged = true;
+	return 0;
+}
+
+void imp_merged_pads(struct imp *m, size_t index, int64_t pads[4])
+{
+	memset(pads, 0, 4 * sizeof *pads);
+	for (size_t i = 0; i < m->npads; i++)
+		if (m->pads[i].reader == index)
+			memcpy(pads, m->pads[i].pads, 4 * sizeof *pads);
+}
+
+/* ---- the table ------------------------------------------------------------------------ */
+
+static const struct imp_fold FOLDS[] = {
+	{ "Shape", fold_shape, 1, 1, IMP_ANY_INPUT },
+	{ "Size", fold_size, 1, 1, IMP_ANY_INPUT },
+	{ "Cast", fold_cast, 1, 1, IMP_ANY_INPUT },
+	{ "Pad", fold_pad, 1, 4, 1 },
+	{ "Gather", fold_gather, 2, 2, 0 },
+	{ "Slice", fold_slice, 1, 5, 0 },
+	{ "Concat", fold_concat, 1, DNNQ_IR_MAX_INPUTS, 0 },
+	{ "Expand", fold_expand, 2, 2, 0 },
+	{ "Range", fold_range, 3, 3, 0 },
+	{ "ConstantOfShape", fold_constantofshape, 1, 1, 0 },
+	{ "Add", fold_add, 2, 2, 0 },
+	{ "Sub", fold_sub, 2, 2, 0 },
+	{ "Mul", fold_mul, 2, 2, 0 },
+	{ "Div", fold_div, 2, 2, 0 },
+	{ "Equal", fold_equal, 2, 2, 0 },
+	{ "Where", fold_where, 3, 3, 0 },
+};
+
+const struct imp_fold *imp_fold_find(const char *op_type)
+{
+	for (size_t i = 0; i < sizeof FOLDS / sizeof FOLDS[0]; i++)
+		if (!strcmp(FOLDS[i].name, op_type))
+			return &FOLDS[i];
+	return NULL;
+}
