@@ -415,6 +415,60 @@ static int shadow_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 	return rc;
 }
 
+/* m's nodes up to j alone (*prefix, its outputs in *ios: every value of
+ * theirs none of them reads, j's among them, for a graph uses them all);
+ * false when one of those cannot be a graph output (s32). */
+static bool prefix_model(const struct dnnq_model *m, size_t j, struct dnnq_model *prefix,
+                         struct dnnq_model_io *ios, bool *read)
+{
+	*prefix = *m;
+	prefix->nnodes = j + 1;
+	prefix->outputs = ios;
+	prefix->noutputs = 0;
+	for (size_t k = 0; k <= j; k++)
+		for (uint32_t i = 0; i < m->nodes[k].ninputs; i++)
+			if (m->nodes[k].inputs[i] >= 0 &&
+			    (size_t)m->nodes[k].inputs[i] < dnnq_model_num_values(m))
+				read[m->nodes[k].inputs[i]] = true;
+	for (size_t k = 0; k <= j; k++) {
+		size_t v = dnnq_model_node_value(m, k);
+		enum dnnq_dtype dt = (enum dnnq_dtype)m->nodes[k].out_dtype;
+		if (read[v])
+			continue;
+		if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_F32)
+			return false;
+		struct dnnq_model_io *io = &ios[prefix->noutputs++];
+		*io = (struct dnnq_model_io){ .dtype = dt, .value = (int32_t)v };
+		snprintf(io->name, sizeof io->name, "acc16-trial-%zu", k);
+	}
+	return true;
+}
+
+/* The shadow-run SQNR at node j's output (*db): the shadow run of m's
+ * nodes up to j alone (the nodes after j cannot change it, and the trials
+ * of --acc16=auto ran all of them for nothing), or of all of m when the
+ * prefix cannot be a model of its own. */
+static int sqnr_at(const struct dnnq_onnx_calib *c, const struct dnnq_model *m, size_t j,
+                   double *db, struct dnnq_diag *diag)
+{
+	struct dnnq_model prefix;
+	struct dnnq_model_io *ios = calloc(j + 1, sizeof *ios);
+	bool *read = calloc(dnnq_model_num_values(m) + 1, sizeof *read);
+	double *sq = malloc((m->nnodes + 1) * sizeof *sq);
+	int rc = ios && read && sq ? DNNQ_OK : dnnq_diag_set(diag, DNNQ_E_NOMEM,
+	                                                     "acc16: out of memory");
+	if (!rc && !prefix_model(m, j, &prefix, ios, read))
+		prefix = *m;
+	if (!rc)
+		rc = shadow_sqnr(c, &prefix, sq, diag);
+	if (!rc)
+		*db = sq[j];
+	free(ios);
+	free(read);
+	free(sq);
+	return rc;
+}
+
 /* The u8 input of each layer, from m run with every layer acc32 and the
  * layers' inputs as extra outputs: in[l] (NULL: not u8 or not a node's
  * output) and info[l]; layer_inputs_free releases it all. */
@@ -658,8 +712,7 @@ int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_mode
 	if (rc)
 		return rc;
 	double *base = malloc((m->nnodes ? m->nnodes : 1) * sizeof *base);
-	double *sq = malloc((m->nnodes ? m->nnodes : 1) * sizeof *sq);
-	if (!base || !sq)
+	if (!base)
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
 	for (size_t l = 0; l < nl; l++)
 		total += L[l].applicable;
@@ -675,11 +728,12 @@ int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_mode
 		n->acc16 = 1;
 		n->acc16_nbits = o->nbits;
 		n->acc16_spill = o->spill;
-		rc = shadow_sqnr(c, m, sq, diag);
+		double b = NAN;
+		rc = sqnr_at(c, m, L[l].node, &b, diag);
 		n->acc16 = n->acc16_nbits = n->acc16_spill = 0;
 		if (rc)
 			break;
-		double a = base[L[l].node], b = sq[L[l].node];
+		double a = base[L[l].node];
 		L[l].sqnr_db_acc16 = b;
 		/* equal (both infinite: exact) is no loss; a NaN is one */
 		double loss = a == b ? 0 : a - b;
@@ -696,7 +750,6 @@ int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_mode
 		n->acc16_spill = o->spill;
 	}
 	free(base);
-	free(sq);
 	if (rc) {
 		free(L);
 		return rc;
