@@ -134,10 +134,18 @@ struct qmodel qmodel_sym(double a, unsigned bits, int norm)
 	return (struct qmodel){ -half * s, s, 2 * half, norm };
 }
 
+/* nearbyint(u) in the default rounding mode, for |u| < 2^51, without
+ * libm's call: adding 1.5 * 2^52 leaves no fraction bits, so the sum is u
+ * rounded to nearest even. saw's arguments lie in [0, 2^bits]. */
+static inline double round_even(double u)
+{
+	return (u + 0x1.8p52) - 0x1.8p52;   /* not folded: IEEE forbids it */
+}
+
 /* Antiderivative of |u - round(u)|^p from 0. */
 static double saw(double u, int p)
 {
-	double n = nearbyint(u), t = u - n;
+	double n = round_even(u), t = u - n;
 	return p == 2 ? n / 12 + t * t * t / 3 : n / 4 + (t < 0 ? -t * t : t * t) / 2;
 }
 
