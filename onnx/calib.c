@@ -581,7 +581,7 @@ static void im2col_row(const struct dnnq_model_node *n, const uint8_t *x, size_t
 /* A conv layer's saturation is measured on at most this many output
  * pixels, evenly spaced over the samples' (the scalar 16-bit emulation
  * of every pixel cost --acc16=auto more than all its shadow runs). */
-#define SAT_PIXELS 4096
+#define SAT_PIXELS 1024
 
 /* Saturation events and additions of the acc16 GEMM of layer l on its
  * input x (info ti). */

@@ -102,7 +102,7 @@ struct dnnq_acc16_layer {
 	double outlier_density;       /* outliers / (n * k) */
 	/* int16 saturation events over additions, the layer's own u8 input
 	 * (from the all-acc32 model) through dnnq_gemm_acc16_saturation (a
-	 * conv on at most 4096 output pixels, evenly spaced);
+	 * conv on at most 1024 output pixels, evenly spaced);
 	 * adds 0 and saturation NaN when not measurable (f32 input) */
 	uint64_t sat_events, sat_adds;
 	double saturation;
