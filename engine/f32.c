@@ -183,8 +183,8 @@ void dnnq_f32_softmax_row_scalar(const float *x, float *y, size_t c)
 }
 
 /* c = a times b^T (trans_b; b: n x k, ldb) or a times b (b: k x n). */
-static void gemm_scalar(bool trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda,
-                        const float *b, size_t ldb, float *c, size_t ldc)
+static void gemm_scalar_any(bool trans_b, size_t m, size_t n, size_t k, const float *a,
+                            size_t lda, const float *b, size_t ldb, float *c, size_t ldc)
 {
 	for (size_t i = 0; i < m; i++)
 		for (size_t j = 0; j < n; j++) {
@@ -203,8 +203,8 @@ static void blas_init(void)
 	openblas_set_num_threads(1);
 }
 
-static void gemm_blas(bool trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda,
-                      const float *b, size_t ldb, float *c, size_t ldc)
+static void gemm_blas_any(bool trans_b, size_t m, size_t n, size_t k, const float *a,
+                          size_t lda, const float *b, size_t ldb, float *c, size_t ldc)
 {
 	pthread_once(&blas_once, blas_init);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)m,
@@ -212,9 +212,33 @@ static void gemm_blas(bool trans_b, size_t m, size_t n, size_t k, const float *a
 	            (blasint)ldc);
 }
 
+static void gemm_scalar(size_t m, size_t n, size_t k, const float *a, size_t lda,
+                        const float *b, size_t ldb, float *c, size_t ldc)
+{
+	gemm_scalar_any(true, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+static void gemm_scalar_nn(size_t m, size_t n, size_t k, const float *a, size_t lda,
+                           const float *b, size_t ldb, float *c, size_t ldc)
+{
+	gemm_scalar_any(false, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+static void gemm_blas(size_t m, size_t n, size_t k, const float *a, size_t lda,
+                      const float *b, size_t ldb, float *c, size_t ldc)
+{
+	gemm_blas_any(true, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+static void gemm_blas_nn(size_t m, size_t n, size_t k, const float *a, size_t lda,
+                         const float *b, size_t ldb, float *c, size_t ldc)
+{
+	gemm_blas_any(false, m, n, k, a, lda, b, ldb, c, ldc);
+}
 
 #define F32_KERNELS(isa, gemm_fn) { \
 	.gemm = gemm_fn, \
+	.gemm_nn = gemm_fn##_nn, \
 	.dw = dnnq_f32_dw_##isa, \
 	.maxpool = dnnq_f32_maxpool_##isa, \
 	.avgpool = dnnq_f32_avgpool_##isa, \
@@ -238,7 +262,8 @@ static const struct dnnq_f32_kernels *kernels(enum dnnq_isa isa)
 void dnnq_f32_gemm(enum dnnq_isa isa, bool trans_b, size_t m, size_t n, size_t k,
                    const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc)
 {
-	kernels(isa)->gemm(trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+	const struct dnnq_f32_kernels *kn = kernels(isa);
+	(trans_b ? kn->gemm : kn->gemm_nn)(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 static size_t min_size(size_t a, size_t b)
@@ -697,13 +722,13 @@ static void conv_gemm_task(void *arg, size_t t, unsigned tid)
 	size_t p0 = t * MC, p1 = min_size(p0 + MC, c->n * c->oh * c->ow);
 	float *y = c->out + p0 * c->cout;
 	if (c->path == PATH_1X1) {
-		c->epi.kn->gemm(true, p1 - p0, c->cout, c->k, c->in + p0 * c->cin, c->cin, c->w, c->k,
-		                y, c->cout);
+		c->epi.kn->gemm(p1 - p0, c->cout, c->k, c->in + p0 * c->cin, c->cin, c->w, c->k, y,
+		                c->cout);
 	} else {
 		float *a = c->scratch[tid];
 		im2col(c, p0, p1, a);
 		for (size_t g = 0; g < c->groups; g++)
-			c->epi.kn->gemm(true, p1 - p0, c->coutg, c->k, a + g * c->k, c->groups * c->k,
+			c->epi.kn->gemm(p1 - p0, c->coutg, c->k, a + g * c->k, c->groups * c->k,
 			                c->w + g * c->coutg * c->k, c->k, y + g * c->coutg, c->cout);
 	}
 	epilogue_run(&c->epi, y, p1 - p0, c->cout, c->cout, 0);
@@ -831,8 +856,8 @@ static void fc_task(void *arg, size_t t, unsigned tid)
 	size_t i0 = t / nblocks * MC, i1 = min_size(i0 + MC, fc->m);
 	size_t j0 = t % nblocks * NC, j1 = min_size(j0 + NC, fc->n);
 	float *y = fc->out + i0 * fc->n + j0;
-	fc->epi.kn->gemm(true, i1 - i0, j1 - j0, fc->k, fc->in + i0 * fc->k, fc->k,
-	                 fc->w + j0 * fc->k, fc->k, y, fc->n);
+	fc->epi.kn->gemm(i1 - i0, j1 - j0, fc->k, fc->in + i0 * fc->k, fc->k, fc->w + j0 * fc->k,
+	                 fc->k, y, fc->n);
 	epilogue_run(&fc->epi, y, i1 - i0, j1 - j0, fc->n, j0);
 }
 
