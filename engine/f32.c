@@ -212,29 +212,21 @@ static void gemm_blas_any(bool trans_b, size_t m, size_t n, size_t k, const floa
 	            (blasint)ldc);
 }
 
-static void gemm_scalar(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                        const float *b, size_t ldb, float *c, size_t ldc)
-{
-	gemm_scalar_any(true, m, n, k, a, lda, b, ldb, c, ldc);
-}
+/* The table's gemm (B transposed) and gemm_nn of one NAME##_any. */
+#define GEMM_ENTRIES(name) \
+	static void name(size_t m, size_t n, size_t k, const float *a, size_t lda, \
+	                 const float *b, size_t ldb, float *c, size_t ldc) \
+	{ \
+		name##_any(true, m, n, k, a, lda, b, ldb, c, ldc); \
+	} \
+	static void name##_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, \
+	                      const float *b, size_t ldb, float *c, size_t ldc) \
+	{ \
+		name##_any(false, m, n, k, a, lda, b, ldb, c, ldc); \
+	}
 
-static void gemm_scalar_nn(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                           const float *b, size_t ldb, float *c, size_t ldc)
-{
-	gemm_scalar_any(false, m, n, k, a, lda, b, ldb, c, ldc);
-}
-
-static void gemm_blas(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                      const float *b, size_t ldb, float *c, size_t ldc)
-{
-	gemm_blas_any(true, m, n, k, a, lda, b, ldb, c, ldc);
-}
-
-static void gemm_blas_nn(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                         const float *b, size_t ldb, float *c, size_t ldc)
-{
-	gemm_blas_any(false, m, n, k, a, lda, b, ldb, c, ldc);
-}
+GEMM_ENTRIES(gemm_scalar)
+GEMM_ENTRIES(gemm_blas)
 
 #define F32_KERNELS(isa, gemm_fn) { \
 	.gemm = gemm_fn, \
