@@ -14,8 +14,11 @@
  * --keep-fp32 runs the named nodes in fp32 (onnx/lower.h). --acc16 marks
  * every Conv and Gemm layer for 16-bit accumulation; --acc16=auto measures each one on the calibration samples
  * and keeps it where the SQNR at the layer's output drops by less than
- * --acc16-threshold dB (onnx/calib.h). Exit status: 0; 1 when the model
- * cannot be converted; 2 for a usage error.
+ * --acc16-threshold dB (onnx/calib.h). The fp32 reference and the runs of
+ * the lowered model use --threads threads (default: the online CPUs; the
+ * results do not depend on the count). A progress bar with an ETA goes to
+ * stderr when it is a terminal. Exit status: 0; 1 when the model cannot be
+ * converted; 2 for a usage error.
  */
 #include <getopt.h>
 #include <math.h>
@@ -25,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/pool.h"
 #include "engine/op.h"
 #include "onnx/calib.h"
 #include "onnx/cli.h"
@@ -44,6 +48,7 @@ struct opts {
 	unsigned bins;
 	struct dnnq_onnx_shape shapes[MAX_SHAPES];  /* --input-shape */
 	size_t nshapes;
+	unsigned threads;
 };
 
 static void usage(FILE *f)
@@ -54,6 +59,7 @@ static void usage(FILE *f)
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"                    [--input-shape NAME=D0xD1x...]...\n"
+		"                    [--threads N]\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
 		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
 		"QLinearMatMul, ConvInteger, MatMulInteger) keeps its parameters.\n"
@@ -88,9 +94,20 @@ static void usage(FILE *f)
 		"  --report               per layer precision and SQNR, and the outputs' SQNR, on\n"
 		"                         the calibration samples; the nodes folded or removed\n"
 		"                         at import\n"
+		"  --threads N            threads of the calibration and evaluation runs, 1..256\n"
+		"                         (default: the online CPUs; results do not depend on it)\n"
 		"  --json                 one JSON object on stdout\n"
 		"  -h, --help             this text\n",
 		argv0);
+}
+
+#define MAX_THREADS 256
+
+/* --threads' default: the CPUs online, 1 if unknown, at most MAX_THREADS. */
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
 }
 
 static int bad_option(const char *name, const char *value, const char *rule)
@@ -113,7 +130,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_DYN, O_BITS, O_BINS, O_NAME,
 	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
-	       O_KEEP_FP32, O_INPUT_SHAPE };
+	       O_KEEP_FP32, O_INPUT_SHAPE, O_THREADS };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "calib", required_argument, NULL, O_CALIB },
@@ -133,12 +150,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "acc16-spill", required_argument, NULL, O_ACC16_SPILL },
 		{ "keep-fp32", required_argument, NULL, O_KEEP_FP32 },
 		{ "input-shape", required_argument, NULL, O_INPUT_SHAPE },
+		{ "threads", required_argument, NULL, O_THREADS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	*o = (struct opts){ .c = { .method = DNNQ_CALIB_L2,
 	                           .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } },
-	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB };
+	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
 	int ch;
 	char *end;
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
@@ -209,6 +227,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->lo.acc16_opts.spill = (unsigned)b;
 			break;
 		}
+		case O_THREADS: {
+			long t = strtol(optarg, &end, 10);
+			if (!*optarg || *end || t < 1 || t > MAX_THREADS)
+				return bad_option("threads", optarg, "an integer in [1, 256]");
+			o->threads = (unsigned)t;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
 		}
@@ -257,30 +282,54 @@ static int load_samples(const char *path, const struct dnnq_ir_value *in, float 
 	return rc;
 }
 
+/* Where the calibration is: file f of npaths, samples [s, s + k) of its n;
+ * the reference reports the nodes done in that chunk. */
+struct calib_at {
+	struct dnnq_progress bar;
+	size_t f, npaths, s, k, n;
+};
+
+static void on_node(void *ctx, size_t done, size_t total)
+{
+	struct calib_at *a = ctx;
+	double in_file = ((double)a->s + (double)a->k * (double)done / (double)total) / (double)a->n;
+	dnnq_progress_update(&a->bar, (size_t)(((double)a->f + in_file) * 1000), a->npaths * 1000);
+}
+
+static void bar_start(const struct opts *o, struct dnnq_onnx_calib *c, struct calib_at *at)
+{
+	dnnq_progress_start(&at->bar, "calibrating", o->json);
+	c->progress = on_node;
+	c->progress_ctx = at;
+}
+
+static void bar_end(struct dnnq_onnx_calib *c, struct calib_at *at)
+{
+	c->progress = NULL;
+	dnnq_progress_end(&at->bar);
+}
+
 /* The samples of a model with one input: each file of the list in chunks. */
 static int calibrate_one(const struct opts *o, struct dnnq_onnx_calib *c, struct dnnq_diag *d)
 {
 	char **paths;
-	size_t npaths;
-	int rc = dnnq_npy_list(o->calib, &paths, &npaths, d);
+	struct calib_at at = { .n = 1 };
+	int rc = dnnq_npy_list(o->calib, &paths, &at.npaths, d);
 	if (rc)
 		return rc;
-	struct dnnq_progress bar;
-	dnnq_progress_start(&bar, "calibrating", o->json);
-	for (size_t f = 0; !rc && f < npaths; f++) {
+	bar_start(o, c, &at);
+	for (at.f = 0; !rc && at.f < at.npaths; at.f++) {
 		float *x = NULL;
-		size_t n = 0;
-		rc = load_samples(paths[f], &c->ir->values[c->ir->inputs[0]], &x, &n, d);
-		for (size_t s = 0; !rc && s < n; s += CALIB_CHUNK) {
-			size_t k = n - s < CALIB_CHUNK ? n - s : CALIB_CHUNK;
-			const float *xs[1] = { x + s * c->x_numel[0] };
-			rc = dnnq_onnx_calib_add(c, xs, k, d);
-			dnnq_progress_update(&bar, f * 1000 + (s + k) * 1000 / n, npaths * 1000);
+		rc = load_samples(paths[at.f], &c->ir->values[c->ir->inputs[0]], &x, &at.n, d);
+		for (at.s = 0; !rc && at.s < at.n; at.s += CALIB_CHUNK) {
+			at.k = at.n - at.s < CALIB_CHUNK ? at.n - at.s : CALIB_CHUNK;
+			const float *xs[1] = { x + at.s * c->x_numel[0] };
+			rc = dnnq_onnx_calib_add(c, xs, at.k, d);
 		}
 		free(x);
 	}
-	dnnq_progress_end(&bar);
-	for (size_t f = 0; f < npaths; f++)
+	bar_end(c, &at);
+	for (size_t f = 0; f < at.npaths; f++)
 		free(paths[f]);
 	free(paths);
 	return rc;
@@ -304,8 +353,12 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 			                   path, k, n);
 		n = k;
 	}
-	if (!rc)
+	if (!rc) {
+		struct calib_at at = { .npaths = 1, .k = n, .n = n };
+		bar_start(o, c, &at);
 		rc = dnnq_onnx_calib_add(c, (const float *const *)x, n, d);
+		bar_end(c, &at);
+	}
 	for (size_t i = 0; x && i < ir->ninputs; i++)
 		free(x[i]);
 	free(x);
@@ -411,7 +464,7 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 	struct dnnq_graph *g = NULL;
 	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, d);
 	if (!rc)
-		rc = dnnq_graph_plan(g, c->samples, 1, d);
+		rc = dnnq_graph_plan(g, c->samples, dnnq_executor_threads(c->ex), d);
 	size_t nn = rc ? 0 : dnnq_graph_num_nodes(g), nout = rc ? 0 : dnnq_graph_num_outputs(g);
 	struct dnnq_node_report *r = calloc(nn ? nn : 1, sizeof *r);
 	void **y = calloc(nout ? nout : 1, sizeof *y);
@@ -423,7 +476,8 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 		if (!(y[k] = malloc(ti.bytes)))
 			rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "report: out of memory");
 	}
-	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, NULL, r)))
+	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, c->ex,
+	                                   r)))
 		dnnq_diag_set(d, rc, "report: the shadow run failed");
 	for (size_t i = 0; !rc && i < nn; i++) {
 		if (o->json) {
@@ -624,6 +678,8 @@ static int convert(const struct opts *o)
 	}
 	free(list);
 	struct dnnq_onnx_calib c = { 0 };
+	struct dnnq_pool *pool = NULL;
+	struct dnnq_executor pex, *ex = NULL;
 	enum dnnq_calib_method *method = calloc(ir.nvalues ? ir.nvalues : 1, sizeof *method);
 	struct dnnq_model m;
 	bool have_model = false;
@@ -643,16 +699,25 @@ static int convert(const struct opts *o)
 			goto out;
 		lo.fp32_nodes = keep;
 	}
+	if (o->calib && o->threads > 1) {
+		if (!(pool = dnnq_pool_create(o->threads, NULL))) {
+			rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "%u threads: cannot start them", o->threads);
+			goto out;
+		}
+		pex = dnnq_pool_executor(pool);
+		ex = &pex;
+	}
 	if (o->calib) {
-		if ((rc = dnnq_onnx_calib_init(&c, &ir, o->bins, &d)) ||
-		    (rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
+		if ((rc = dnnq_onnx_calib_init(&c, &ir, o->bins, &d)))
+			goto out;
+		c.ex = ex;
+		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
 			goto out;
 		dnnq_onnx_calib_methods(&c, o->autom ? DNNQ_CALIB_L2 : o->c.method, method);
 		if (o->autom) {
 			struct dnnq_progress bar;
 			dnnq_progress_start(&bar, "choosing methods", o->json);
-			rc = dnnq_onnx_calib_auto(&c, &o->c, &lo, NULL, method, &out_db, on_trial, &bar,
-			                          &d);
+			rc = dnnq_onnx_calib_auto(&c, &o->c, &lo, ex, method, &out_db, on_trial, &bar, &d);
 			dnnq_progress_end(&bar);
 			if (rc)
 				goto out;
@@ -689,7 +754,7 @@ static int convert(const struct opts *o)
 		n->acc16_sqnr_db[1] = (float)acc[i].sqnr_db_acc16;
 	}
 	if (!rc && o->calib && (!o->autom || lo.acc16 != DNNQ_ACC16_OFF))
-		rc = dnnq_onnx_eval(&c, &m, NULL, &out_db, &d);
+		rc = dnnq_onnx_eval(&c, &m, ex, &out_db, &d);
 	if (!rc) {
 		m.created = creation_time();
 		rc = write_model(o->out, &m, &d);
@@ -764,6 +829,8 @@ out:
 	free(method);
 	free(keep);
 	dnnq_ir_free(&ir);
+	if (pool)
+		dnnq_pool_destroy(pool);
 	return rc ? 1 : 0;
 }
 
