@@ -41,13 +41,13 @@ struct mb {
 	Onnx__NodeProto *nodes[64];
 	Onnx__ValueInfoProto *in[8], *out[8];
 	Onnx__TensorProto *init[32];
-	void *arena[4096];
+	void *arena[8192];
 	size_t na;
 };
 
 static void *A(struct mb *b, size_t n)
 {
-	ck_assert_uint_lt(b->na, 4096);
+	ck_assert_uint_lt(b->na, 8192);
 	void *p = calloc(1, n ? n : 1);
 	ck_assert_ptr_nonnull(p);
 	return b->arena[b->na++] = p;
@@ -201,7 +201,10 @@ static void mb_i64(struct mb *b, const char *name, size_t n, const int64_t *v)
 /* Comma-separated names ("a,,b": b is input 2, input 1 absent). */
 static char **names(struct mb *b, const char *list, size_t *n)
 {
-	char **v = A(b, 16 * sizeof *v);
+	size_t cap = 1;
+	for (const char *s = list; *s; s++)
+		cap += *s == ',';
+	char **v = A(b, cap * sizeof *v);
 	*n = 0;
 	if (!*list)
 		return v;
@@ -955,6 +958,17 @@ START_TEST(more_unsupported)
 	mb_node(b, "Relu", "r", "x", "a");
 	mb_node(b, "NonZero", "nz", "a", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'nz' (NonZero): unsupported operator");
+
+	/* more inputs than any node may have: refused before any is read */
+	static char many[1025 * 2];
+	for (size_t i = 0, at = 0; i < 1025; i++) {
+		if (i)
+			many[at++] = ',';
+		many[at++] = 'x';
+	}
+	b = nchw(13, 1, 1, 1);
+	mb_node(b, "Concat", "wide", many, "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'wide' (Concat): 1025 inputs: at most 1024");
 }
 END_TEST
 

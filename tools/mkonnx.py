@@ -1358,6 +1358,13 @@ def fp32_cases(c):
     c.add("min_one", "fp32", [node("Relu", ["x"], ["r"]), node("Min", ["r"], ["y"])],
           [("x", u(r, X, -1, 1))], {}, ["y"])
     fusion_cases(c)
+    # a DenseNet-long Concat: more inputs than an IR node takes (a chain)
+    r = c.rng("concat_many")
+    c.add("concat_many", "fp32",
+          [node("Relu", ["x"], ["a"]), node("Sigmoid", ["x"], ["b"]),
+           node("Concat", ["a", "b"] * 19, ["y"], axis=1)],
+          [("x", u(r, [2, 2, 3, 3], -1, 1))], {}, ["y"])
+
     # vision: Concat on H, W and the last axis of 3-D (the engine's axis moves with NHWC)
     for name, xs, ys, axis in (("concat_axis2", [2, 3, 4, 4], [2, 3, 2, 4], 2),
                                ("concat_axis3", [2, 3, 4, 4], [2, 3, 4, 5], -1),
