@@ -293,9 +293,11 @@ int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts
 
 /* ---- 16-bit accumulation (--acc16, --acc16=auto) ---- */
 
+/* int8 conv and fc nodes (an fp32 one has no integer accumulator) */
 static bool gemm_node(const struct dnnq_model_node *n)
 {
-	return n->kind == DNNQ_NODE_CONV || n->kind == DNNQ_NODE_FC;
+	return (n->kind == DNNQ_NODE_CONV || n->kind == DNNQ_NODE_FC) &&
+	       n->precision != DNNQ_PRECISION_FP32;
 }
 
 /* conv.c's depthwise path, which does not run the GEMM */
