@@ -79,20 +79,6 @@ static int find_units(const struct dnnq_ir *ir, const struct dnnq_lower_opts *lo
 	return DNNQ_OK;
 }
 
-/* The output SQNR on the samples of sub with lo (fp32_nodes as marked). */
-static int trial(struct dnnq_onnx_calib *c, const struct dnnq_onnx_calib *sub,
-                 const struct dnnq_calib_opts *co, const enum dnnq_calib_method *method,
-                 const struct dnnq_lower_opts *lo, double *db, struct dnnq_diag *diag)
-{
-	struct dnnq_model m;
-	int rc = dnnq_onnx_calib_lower(c, co, method, lo, &m, diag);
-	if (rc)
-		return rc;
-	rc = dnnq_onnx_eval(sub, &m, NULL, db, diag);
-	dnnq_model_free(&m);
-	return rc;
-}
-
 int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *co,
                              const enum dnnq_calib_method *method,
                              const struct dnnq_lower_opts *lo,
@@ -109,6 +95,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "precision: %s",
 		                     !lo->int8_refused ? "int8_refused must be set"
 		                                       : "no samples to measure on");
+	/* the first samples: a view of c, sharing its parameter cache */
 	struct dnnq_onnx_calib sub = *c;
 	sub.samples = po->samples < c->samples ? po->samples : c->samples;
 	int32_t *unit = calloc(ir->nnodes + 1, sizeof *unit);
@@ -123,7 +110,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 	t.fp32_nodes = fp32;
 	t.unit = unit;
 	struct dnnq_model m;
-	if ((rc = dnnq_onnx_calib_lower(c, co, method, &t, &m, diag)))
+	if ((rc = dnnq_onnx_calib_lower(&sub, co, method, &t, &m, diag)))
 		goto out;
 	rc = find_units(ir, lo, &m, unit, all, units, nunits, diag);
 	if (!rc)
@@ -144,7 +131,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 			continue;
 		double db;
 		mark_unit(unit, ir->nnodes, u->head, fp32, true);
-		if ((rc = trial(c, &sub, co, method, &t, &db, diag)))
+		if ((rc = dnnq_onnx_calib_trial(&sub, co, method, &t, NULL, &db, diag)))
 			break;
 		/* noiseless all-int8 outputs: nothing to gain */
 		u->loss_db = isinf(*base_db) ? 0 : db - *base_db;
@@ -156,6 +143,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 	for (size_t i = 0; !rc && i < *nunits; i++)
 		mark_unit(unit, ir->nnodes, (*units)[i].head, fp32, (*units)[i].fp32);
 out:
+	c->cache_opts = sub.cache_opts;     /* what the shared cache now holds */
 	if (rc) {
 		free(*units);
 		*units = NULL;
