@@ -133,8 +133,8 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 		mark_unit(unit, ir->nnodes, u->head, fp32, true);
 		if ((rc = dnnq_onnx_calib_trial(&sub, co, method, &t, NULL, &db, diag)))
 			break;
-		/* noiseless all-int8 outputs: nothing to gain */
-		u->loss_db = isinf(*base_db) ? 0 : db - *base_db;
+		u->loss_db = fmin(db, DNNQ_PRECISION_CEILING_DB) -
+		             fmin(*base_db, DNNQ_PRECISION_CEILING_DB);
 		u->fp32 = u->loss_db > po->threshold_db;
 		mark_unit(unit, ir->nnodes, u->head, fp32, false);
 		if (progress)
