@@ -625,9 +625,10 @@ START_TEST(tools_end_to_end)
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --method fancy", dir);
 	ck_assert_int_eq(c.status, 2);
 
-	/* convert with calibration, then run the int8 and the fp32 model */
+	/* convert with calibration (every node int8), then run the int8 and
+	 * the fp32 model */
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/cnn.dnnq --calib " DIGITS
-	   "/calib_x.npy --method l1 --per-channel --report --json", dir);
+	   "/calib_x.npy --method l1 --per-channel --precision int8 --report --json", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_ptr_nonnull(strstr(c.out, "\"sqnr_db\":"));
 	ck_assert_ptr_nonnull(strstr(c.out, "\"layers\":[{"));
