@@ -115,6 +115,21 @@ static int bad_option(const char *name, const char *value, const char *rule)
 	return 2;
 }
 
+/* Whether s is a number (an integer) in [lo, hi], *x. */
+static bool number_in(const char *s, double lo, double hi, double *x)
+{
+	char *end;
+	*x = strtod(s, &end);
+	return *s && !*end && *x >= lo && *x <= hi;
+}
+
+static bool integer_in(const char *s, long lo, long hi, long *x)
+{
+	char *end;
+	*x = strtol(s, &end, 10);
+	return *s && !*end && *x >= lo && *x <= hi;
+}
+
 /* IN with its extension (if any) replaced by .dnnq, in IN's directory. */
 static const char *default_output(struct opts *o)
 {
@@ -160,7 +175,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	                    .po = { DNNQ_FP32_THRESHOLD_DB, DNNQ_PRECISION_SAMPLES },
 	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB };
 	int ch;
-	char *end;
+	long b;
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o': o->out = optarg; break;
@@ -172,27 +187,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				                  " l2approx, kl or auto");
 			break;
 		case O_PCT:
-			o->c.percentile = strtod(optarg, &end);
-			if (!*optarg || *end || !(o->c.percentile >= 50 && o->c.percentile <= 100))
+			if (!number_in(optarg, 50, 100, &o->c.percentile))
 				return bad_option("percentile", optarg, "a number in [50, 100]");
 			break;
 		case O_PERCH: o->lo.per_channel = true; break;
 		case O_SYMW: o->lo.symmetric_weights = true; break;
 		case O_DYN: o->lo.dynamic = true; break;
-		case O_BITS: {
-			long b = strtol(optarg, &end, 10);
-			if (!*optarg || *end || b < 2 || b > 8)
+		case O_BITS:
+			if (!integer_in(optarg, 2, 8, &b))
 				return bad_option("bits", optarg, "an integer in [2, 8]");
 			o->c.spec.precision = (uint8_t)b;
 			break;
-		}
-		case O_BINS: {
-			long b = strtol(optarg, &end, 10);
-			if (!*optarg || *end || b < DNNQ_HIST_MIN_BINS || b > 1 << 20)
+		case O_BINS:
+			if (!integer_in(optarg, DNNQ_HIST_MIN_BINS, 1 << 20, &b))
 				return bad_option("bins", optarg, "an integer in [2, 1048576]");
 			o->bins = (unsigned)b;
 			break;
-		}
 		case O_NAME: o->name = optarg; break;
 		case O_KEEP_FP32: o->keep_fp32 = optarg; break;
 		case O_INPUT_SHAPE: {
@@ -211,41 +221,33 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->lo.acc16 = optarg ? DNNQ_ACC16_AUTO : DNNQ_ACC16_ON;
 			break;
 		case O_ACC16_TH:
-			o->acc16_threshold = strtod(optarg, &end);
-			if (!*optarg || *end || !(o->acc16_threshold >= 0 && o->acc16_threshold <= 100))
+			if (!number_in(optarg, 0, 100, &o->acc16_threshold))
 				return bad_option("acc16-threshold", optarg, "a number of dB in [0, 100]");
 			break;
-		case O_ACC16_NBITS: {
-			long b = strtol(optarg, &end, 10);
-			if (!*optarg || *end || b < 2 || b > 8)
+		case O_ACC16_NBITS:
+			if (!integer_in(optarg, 2, 8, &b))
 				return bad_option("acc16-nbits", optarg, "an integer in [2, 8]");
 			o->lo.acc16_opts.nbits = (unsigned)b;
 			break;
-		}
-		case O_ACC16_SPILL: {
-			long b = strtol(optarg, &end, 10);
-			if (!*optarg || *end || b < 1 || b > 65535)
+		case O_ACC16_SPILL:
+			if (!integer_in(optarg, 1, 65535, &b))
 				return bad_option("acc16-spill", optarg, "an integer in [1, 65535]");
 			o->lo.acc16_opts.spill = (unsigned)b;
 			break;
-		}
 		case O_PRECISION:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "int8"))
 				return bad_option("precision", optarg, "auto or int8");
 			o->prec_int8 = !strcmp(optarg, "int8");
 			break;
 		case O_FP32_TH:
-			o->po.threshold_db = strtod(optarg, &end);
-			if (!*optarg || *end || !(o->po.threshold_db >= 0 && o->po.threshold_db <= 100))
+			if (!number_in(optarg, 0, 100, &o->po.threshold_db))
 				return bad_option("fp32-threshold", optarg, "a number of dB in [0, 100]");
 			break;
-		case O_PREC_SAMPLES: {
-			long b = strtol(optarg, &end, 10);
-			if (!*optarg || *end || b < 1 || b > 65536)
+		case O_PREC_SAMPLES:
+			if (!integer_in(optarg, 1, 65536, &b))
 				return bad_option("precision-samples", optarg, "an integer in [1, 65536]");
 			o->po.samples = (size_t)b;
 			break;
-		}
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
 		}
