@@ -253,10 +253,10 @@ int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
 	return rc;
 }
 
-/* Lowered with method[], evaluated. */
-static int trial(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
-                 const enum dnnq_calib_method *method, const struct dnnq_lower_opts *lo,
-                 const struct dnnq_executor *ex, double *sqnr_db, struct dnnq_diag *diag)
+int dnnq_onnx_calib_trial(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
+                          const enum dnnq_calib_method *method,
+                          const struct dnnq_lower_opts *lo, const struct dnnq_executor *ex,
+                          double *sqnr_db, struct dnnq_diag *diag)
 {
 	struct dnnq_model m;
 	int rc = dnnq_onnx_calib_lower(c, o, method, lo, &m, diag);
@@ -278,7 +278,7 @@ int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts
 		observed += c->hist[v].counts != NULL;
 	size_t total = 1 + observed * (DNNQ_CALIB_METHOD_COUNT - 1);
 	double best;
-	int rc = trial(c, o, method, lo, ex, &best, diag);
+	int rc = dnnq_onnx_calib_trial(c, o, method, lo, ex, &best, diag);
 	if (progress)
 		progress(ctx, ++done, total);
 	for (size_t v = 0; !rc && v < nv; v++) {
@@ -290,7 +290,7 @@ int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts
 				continue;
 			double s;
 			method[v] = (enum dnnq_calib_method)m;
-			rc = trial(c, o, method, lo, ex, &s, diag);
+			rc = dnnq_onnx_calib_trial(c, o, method, lo, ex, &s, diag);
 			if (!rc && s > best) {
 				best = s;
 				keep = method[v];
@@ -307,9 +307,11 @@ int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts
 
 /* ---- 16-bit accumulation (--acc16, --acc16=auto) ---- */
 
+/* int8 conv and fc nodes (an fp32 one has no integer accumulator) */
 static bool gemm_node(const struct dnnq_model_node *n)
 {
-	return n->kind == DNNQ_NODE_CONV || n->kind == DNNQ_NODE_FC;
+	return (n->kind == DNNQ_NODE_CONV || n->kind == DNNQ_NODE_FC) &&
+	       n->precision != DNNQ_PRECISION_FP32;
 }
 
 /* conv.c's depthwise path, which does not run the GEMM */

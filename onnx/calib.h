@@ -82,6 +82,12 @@ int dnnq_onnx_calib_lower(struct dnnq_onnx_calib *c, const struct dnnq_calib_opt
                           const struct dnnq_lower_opts *lo, struct dnnq_model *m,
                           struct dnnq_diag *diag);
 
+/* dnnq_onnx_calib_lower, then dnnq_onnx_eval of that model. */
+int dnnq_onnx_calib_trial(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
+                          const enum dnnq_calib_method *method,
+                          const struct dnnq_lower_opts *lo, const struct dnnq_executor *ex,
+                          double *sqnr_db, struct dnnq_diag *diag);
+
 /* --method auto: method[] (nvalues entries) is the start and gets the
  * choice; *sqnr_db the final output SQNR. progress (may be NULL) is called
  * after each trial with (done, total). */
