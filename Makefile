@@ -120,6 +120,8 @@ $(ENGINE_LIB): $(call obj,$(ENGINE_SRC))
 $(call obj,engine/op.c): DNNQ_CFLAGS += $(OP_LIST)
 $(call obj,engine/op.c): $(OPS_SRC)
 $(call obj,engine/f32.c): DNNQ_CFLAGS += $(OPENBLAS_CFLAGS)
+# the reference executor's depthwise loop (onnx/ref.c) is left to the vectorizer
+$(call obj,onnx/ref.c): DNNQ_CFLAGS += -ftree-vectorize
 $(CALIB_LIB): $(call obj,$(CALIB_SRC))
 $(SHM_LIB): $(call obj,$(SHM_SRC))
 $(DAEMON_LIB): $(call obj,$(DAEMON_SRC))
@@ -213,9 +215,24 @@ $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) 
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl $(ENGINE_LIBS) $(DAEMON_LIBS)
 
 bench: $(if $(BENCH_OK),,deps-bench)
-	$(MAKE) $(BENCH_BIN) $(DNNQD)
-	DNNQ_DNNQD=$(DNNQD) $(BENCH_BIN) all
+	$(MAKE) $(BENCH_BIN) $(DNNQD) $(ONNX_TOOLS) $(CALIB_FIXTURE)
+	DNNQ_DNNQD=$(DNNQD) DNNQ_BENCH_CALIB_DIR=$(CALIB_DIR) $(BENCH_BIN) all
 	$(MAKE) --no-print-directory bench-python
+
+# dnnq-bench calib's fixture: ResNet-18 and its samples (bench/calib-fixture.py,
+# /usr/bin/python3 with torch), ONNX Runtime from npm beside the peer script.
+CALIB_DIR     := $(BUILD)/bench-calib
+CALIB_FIXTURE := $(CALIB_DIR)/resnet18.onnx $(CALIB_DIR)/calib-ort.js \
+                 $(CALIB_DIR)/node_modules/onnxruntime-node/package.json
+$(CALIB_DIR)/resnet18.onnx: bench/calib-fixture.py
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 bench/calib-fixture.py $(CALIB_DIR)
+$(CALIB_DIR)/calib-ort.js: bench/calib-ort.js
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(CALIB_DIR)/node_modules/onnxruntime-node/package.json:
+	@mkdir -p $(CALIB_DIR)
+	cd $(CALIB_DIR) && npm install --ignore-scripts --no-save onnxruntime-node
 
 demo: all
 	tools/demo.sh $(BUILD)

@@ -231,5 +231,6 @@ int bench_cmd_model(const struct bench_opts *o);
 int bench_cmd_ipc(const struct bench_opts *o);
 int bench_cmd_loader(const struct bench_opts *o);
 int bench_cmd_memory(const struct bench_opts *o);
+int bench_cmd_calib(const struct bench_opts *o);
 
 #endif

@@ -131,6 +131,14 @@ static const struct cmd cmds[] = {
 	  "and dropped from it before each rep (cold, posix_fadvise + mincore); io_uring's\n"
 	  "queue depth x chunk size against read(2), with and without readahead; load +\n"
 	  "parse + pack with the loader dnnqd uses, split by stage. About 70 s.\n" COMMON },
+	{ "calib", bench_cmd_calib, OPT_TSV | OPT_QUICK,
+	  "usage: dnnq-bench calib [--tsv] [--quick]\n"
+	  "dnnq-convert of ResNet-18 with 32 calibration images (--threads 1, the whole\n"
+	  "command) against ONNX Runtime's fp32 inference of the same images (one\n"
+	  "thread), in alternation, medians of 5 rounds (1 with --quick). The fixture\n"
+	  "is in $DNNQ_BENCH_CALIB_DIR (make bench makes it: bench/calib-fixture.py,\n"
+	  "onnxruntime-node from npm); skipped without it.\n"
+	  COMMON },
 	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_ISA,
 	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--isa ISA]\n"
 	  "                      [--tsv] [--quick]\n"
@@ -158,6 +166,7 @@ static void usage(FILE *f)
 	        "  ipc       round trip and throughput through dnnqd, against a socket\n"
 	        "  memory    RSS of dnnqd with 1 and 2 workers serving ResNet-18\n"
 	        "  loader    model file loading: io_uring against read(2), then parse + pack\n"
+	        "  calib     dnnq-convert's calibration against ONNX Runtime fp32\n"
 	        "  all       all of the above (make bench)\n\n"
 	        "dnnq-bench COMMAND --help describes each.\n");
 }
@@ -191,6 +200,7 @@ static int cmd_all(const struct bench_opts *o)
 	g.min_m = 0;
 	bench_cmd_conv(&g);
 	bench_cmd_loader(o);
+	bench_cmd_calib(o);
 	fprintf(bench_text(o->tsv), "\nall: %.0f s\n", bench_now() - t0);
 	return 0;
 }

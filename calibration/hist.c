@@ -166,6 +166,14 @@ static uint64_t scan(struct dnnq_hist *h, const float *x, size_t n, float *lo, f
 	return finite;
 }
 
+/* floor(t) for a t the grid keeps well inside int64_t, without libm's
+ * call (the loop below runs on every value of every calibration run). */
+static inline int64_t floor_i64(double t)
+{
+	int64_t k = (int64_t)t;
+	return k - (t < (double)k);
+}
+
 int dnnq_hist_add(struct dnnq_hist *h, const float *x, size_t n)
 {
 	if (!h || !h->counts || (n && !x))
@@ -183,7 +191,7 @@ int dnnq_hist_add(struct dnnq_hist *h, const float *x, size_t n)
 	double inv = ldexp(1.0, -h->exp);
 	for (size_t i = 0; i < n; i++)
 		if (isfinite(x[i]))
-			h->counts[(int64_t)floor(x[i] * inv) - h->base]++;
+			h->counts[floor_i64(x[i] * inv) - h->base]++;
 	h->nfinite += finite;
 	return DNNQ_OK;
 }

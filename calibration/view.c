@@ -134,10 +134,18 @@ struct qmodel qmodel_sym(double a, unsigned bits, int norm)
 	return (struct qmodel){ -half * s, s, 2 * half, norm };
 }
 
+/* nearbyint(u) in the default rounding mode, for |u| < 2^51, without
+ * libm's call: adding 1.5 * 2^52 leaves no fraction bits, so the sum is u
+ * rounded to nearest even. saw's arguments lie in [0, 2^bits]. */
+static inline double round_even(double u)
+{
+	return (u + 0x1.8p52) - 0x1.8p52;   /* not folded: IEEE forbids it */
+}
+
 /* Antiderivative of |u - round(u)|^p from 0. */
 static double saw(double u, int p)
 {
-	double n = nearbyint(u), t = u - n;
+	double n = round_even(u), t = u - n;
 	return p == 2 ? n / 12 + t * t * t / 3 : n / 4 + (t < 0 ? -t * t : t * t) / 2;
 }
 
@@ -222,12 +230,29 @@ static double clip_err(const struct cview *v, const struct qmodel *q, double hi,
 	return fmax(below, 0) + fmax(above, 0);
 }
 
+/* The bins between the first and the last in range lie inside [lo, hi]:
+ * their error is bin_err's middle term alone, and each edge's saw serves
+ * the bins on both its sides (the same operations as bin_err, once per
+ * edge: the searches spend most of their time here). */
 double model_err(const struct cview *v, const struct qmodel *q)
 {
 	double hi = q->lo + (q->L - 1) * q->s;
 	size_t kb = bins_upto(v, q->lo), ka = bins_from(v, hi, kb);
 	double e = clip_err(v, q, hi, kb, ka);
-	for (size_t k = kb; k < ka; k++)
-		e += bin_err(v->edge[k], v->edge[k + 1], v->cnt[k], q, hi);
-	return e;
+	if (ka <= kb + 2 || !(q->s > 0)) {
+		for (size_t k = kb; k < ka; k++)
+			e += bin_err(v->edge[k], v->edge[k + 1], v->cnt[k], q, hi);
+		return e;
+	}
+	e += bin_err(v->edge[kb], v->edge[kb + 1], v->cnt[kb], q, hi);
+	int p = q->norm;
+	double sp = powp(q->s, p) * q->s, left = saw((v->edge[kb + 1] - q->lo) / q->s, p);
+	for (size_t k = kb + 1; k + 1 < ka; k++) {
+		double l = v->edge[k], r = v->edge[k + 1], c = v->cnt[k];
+		double right = saw((r - q->lo) / q->s, p);
+		if (c != 0)
+			e += r <= l ? c * point_err(l, q, hi) : c / (r - l) * (sp * (right - left));
+		left = right;
+	}
+	return e + bin_err(v->edge[ka - 1], v->edge[ka], v->cnt[ka - 1], q, hi);
 }

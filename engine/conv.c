@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/conv-kernels.h"
+#include "engine/f32.h"
 #include "engine/wcache.h"
 
 enum { WCACHE_CONV = 1, WCACHE_CONV_ACC16 = 2 };
@@ -453,20 +454,45 @@ static int8_t conv_weight(const struct dnnq_conv *c, size_t o, size_t t, size_t 
 	return dnnq_gemm_weight(&c->gw[o / c->coutg], o % c->coutg, t * c->cing + ci);
 }
 
-static float conv_ref_1(const struct dnnq_conv *c, const float *image, size_t oy, size_t ox,
-                        size_t o)
+/* Pixel p's im2col row for group g of one NHWC image: the taps in order,
+ * each the group's cing channels, 0 in the padding. */
+static void ref_row(const struct dnnq_conv *c, const float *image, size_t ow, size_t p,
+                    size_t g, float *row)
 {
-	size_t g = o / c->coutg, taps = c->d.kh * c->d.kw;
-	double s = dnnq_qlinear_bias(&c->q, o, c->d.in_qp.scale);
-	for (size_t t = 0; t < taps; t++) {
-		ptrdiff_t iy = dnnq_conv_iy(c, oy, t / c->d.kw), ix = dnnq_conv_ix(c, ox, t % c->d.kw);
+	size_t taps = c->d.kh * c->d.kw;
+	for (size_t t = 0; t < taps; t++, row += c->cing) {
+		ptrdiff_t iy = dnnq_conv_iy(c, p / ow, t / c->d.kw);
+		ptrdiff_t ix = dnnq_conv_ix(c, p % ow, t % c->d.kw);
 		if (iy < 0 || ix < 0)
-			continue;
-		const float *px = image + ((size_t)iy * c->w + (size_t)ix) * c->d.cin + g * c->cing;
-		for (size_t ci = 0; ci < c->cing; ci++)
-			s += (double)px[ci] * dnnq_qlinear_weight(&c->q, o, conv_weight(c, o, t, ci));
+			memset(row, 0, c->cing * sizeof *row);
+		else
+			memcpy(row, image + ((size_t)iy * c->w + (size_t)ix) * c->d.cin + g * c->cing,
+			       c->cing * sizeof *row);
 	}
-	return dnnq_qlinear_activate(&c->q.d, s);
+}
+
+/* The weights dequantized, cout x (taps x cing) as the im2col rows, and
+ * the biases: the reference's operands (float sgemm; the shadow run calls
+ * it on every node of every trial, where double loops cost minutes). */
+static int ref_operands(const struct dnnq_conv *c, float **wf, float **bias)
+{
+	size_t k = c->d.kh * c->d.kw * c->cing;
+	*wf = malloc((c->d.cout * k + 1) * sizeof **wf);
+	*bias = malloc((c->d.cout + 1) * sizeof **bias);
+	int8_t *row = malloc(k + 1);
+	int rc = *wf && *bias && row ? DNNQ_OK : DNNQ_E_NOMEM;
+	for (size_t o = 0; !rc && o < c->d.cout; o++) {
+		(*bias)[o] = dnnq_qlinear_bias(&c->q, o, c->d.in_qp.scale);
+		if (c->path == DNNQ_CONV_DEPTHWISE)
+			for (size_t j = 0; j < k; j++)
+				row[j] = conv_weight(c, o, j, 0);
+		else
+			dnnq_gemm_weight_row(&c->gw[o / c->coutg], o % c->coutg, row);
+		for (size_t j = 0; j < k; j++)
+			(*wf)[o * k + j] = dnnq_qlinear_weight(&c->q, o, row[j]);
+	}
+	free(row);
+	return rc;
 }
 
 int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w,
@@ -479,14 +505,25 @@ int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w
 		return rc ? rc : DNNQ_E_INVAL;
 	c.h = h;
 	c.w = w;
-	for (size_t img = 0; img < n; img++) {
+	size_t k = c.d.kh * c.d.kw * c.cing, np = oh * ow, cout = c.d.cout;
+	float *wf = NULL, *bias = NULL, *a = malloc((np * k + 1) * sizeof *a);
+	rc = a ? ref_operands(&c, &wf, &bias) : DNNQ_E_NOMEM;
+	for (size_t img = 0; !rc && img < n; img++) {
 		const float *image = x + img * h * w * c.d.cin;
-		for (size_t oy = 0; oy < oh; oy++)
-			for (size_t ox = 0; ox < ow; ox++)
-				for (size_t o = 0; o < c.d.cout; o++)
-					*y++ = conv_ref_1(&c, image, oy, ox, o);
+		float *yi = y + img * np * cout;
+		for (size_t g = 0; g < c.d.groups; g++) {
+			for (size_t p = 0; p < np; p++)
+				ref_row(&c, image, ow, p, g, a + p * k);
+			dnnq_f32_gemm(c.d.isa, true, np, c.coutg, k, a, k, wf + g * c.coutg * k, k,
+			              yi + g * c.coutg, cout);
+		}
+		for (size_t i = 0; i < np * cout; i++)
+			yi[i] = dnnq_qlinear_activate(&c.q.d, (double)yi[i] + bias[i % cout]);
 	}
-	return DNNQ_OK;
+	free(a);
+	free(wf);
+	free(bias);
+	return rc;
 }
 
 const char *dnnq_conv_path(const struct dnnq_conv *c)

@@ -70,7 +70,9 @@ void dnnq_conv_destroy(struct dnnq_conv *conv);
 
 /* The fp32 reference: real-valued NHWC input x (n x h x w x cin) to the
  * real-valued output y (bias and ReLU applied, not quantized), with the
- * dequantized weights, in double precision. For the graph's shadow run. */
+ * dequantized weights: im2col and the fp32 sgemm (engine/f32.h), float
+ * accumulation (within 1e-6 relative of double). For the graph's shadow
+ * run. DNNQ_E_NOMEM when its scratch cannot be had. */
 int dnnq_conv_reference(const struct dnnq_conv *conv, size_t n, size_t h, size_t w,
                         const float *x, float *y);
 

@@ -57,6 +57,9 @@ struct dnnq_f32_kernels {
 	/* c[i][j] = sum_p a[i][p] * b[j][p]: m x k times (n x k)^T, row-major */
 	void (*gemm)(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
 	             size_t ldb, float *c, size_t ldc);
+	/* c[i][j] = sum_p a[i][p] * b[p][j]: m x k times k x n, row-major */
+	void (*gemm_nn)(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+	                size_t ldb, float *c, size_t ldc);
 	/* y[ch] = sum over the window's taps of x * w (w: the first tap's c
 	 * weights; wsh, wsw floats to the next row's, the next column's) */
 	void (*dw)(const struct dnnq_f32_win *win, const float *w, size_t wsh, size_t wsw,

@@ -188,14 +188,15 @@ void dnnq_f32_softmax_row_scalar(const float *x, float *y, size_t c, bool logsm)
 		y[i] = y[i] * inv;
 }
 
-static void gemm_scalar(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                        const float *b, size_t ldb, float *c, size_t ldc)
+/* c = a times b^T (trans_b; b: n x k, ldb) or a times b (b: k x n). */
+static void gemm_scalar_any(bool trans_b, size_t m, size_t n, size_t k, const float *a,
+                            size_t lda, const float *b, size_t ldb, float *c, size_t ldc)
 {
 	for (size_t i = 0; i < m; i++)
 		for (size_t j = 0; j < n; j++) {
 			float s = 0.0f;
 			for (size_t p = 0; p < k; p++)
-				s += a[i * lda + p] * b[j * ldb + p];
+				s += a[i * lda + p] * (trans_b ? b[j * ldb + p] : b[p * ldb + j]);
 			c[i * ldc + j] = s;
 		}
 }
@@ -208,16 +209,34 @@ static void blas_init(void)
 	openblas_set_num_threads(1);
 }
 
-static void gemm_blas(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                      const float *b, size_t ldb, float *c, size_t ldc)
+static void gemm_blas_any(bool trans_b, size_t m, size_t n, size_t k, const float *a,
+                          size_t lda, const float *b, size_t ldb, float *c, size_t ldc)
 {
 	pthread_once(&blas_once, blas_init);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)k,
-	            1.0f, a, (blasint)lda, b, (blasint)ldb, 0.0f, c, (blasint)ldc);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)m,
+	            (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b, (blasint)ldb, 0.0f, c,
+	            (blasint)ldc);
 }
+
+/* The table's gemm (B transposed) and gemm_nn of one NAME##_any. */
+#define GEMM_ENTRIES(name) \
+	static void name(size_t m, size_t n, size_t k, const float *a, size_t lda, \
+	                 const float *b, size_t ldb, float *c, size_t ldc) \
+	{ \
+		name##_any(true, m, n, k, a, lda, b, ldb, c, ldc); \
+	} \
+	static void name##_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, \
+	                      const float *b, size_t ldb, float *c, size_t ldc) \
+	{ \
+		name##_any(false, m, n, k, a, lda, b, ldb, c, ldc); \
+	}
+
+GEMM_ENTRIES(gemm_scalar)
+GEMM_ENTRIES(gemm_blas)
 
 #define F32_KERNELS(isa, gemm_fn) { \
 	.gemm = gemm_fn, \
+	.gemm_nn = gemm_fn##_nn, \
 	.dw = dnnq_f32_dw_##isa, \
 	.maxpool = dnnq_f32_maxpool_##isa, \
 	.avgpool = dnnq_f32_avgpool_##isa, \
@@ -241,6 +260,13 @@ static const struct dnnq_f32_kernels *kernels(enum dnnq_isa isa)
 const struct dnnq_f32_kernels *dnnq_f32_kernels_of(enum dnnq_isa isa)
 {
 	return kernels(isa);
+}
+
+void dnnq_f32_gemm(enum dnnq_isa isa, bool trans_b, size_t m, size_t n, size_t k,
+                   const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc)
+{
+	const struct dnnq_f32_kernels *kn = kernels(isa);
+	(trans_b ? kn->gemm : kn->gemm_nn)(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 static size_t min_size(size_t a, size_t b)

@@ -77,6 +77,15 @@ int dnnq_f32_fc_run(struct dnnq_f32_fc *op, const struct dnnq_executor *ex);
 void dnnq_f32_fc_destroy(struct dnnq_f32_fc *op);
 
 /* ---- stateless kernels --------------------------------------------------- */
+/* c (m x n, row stride ldc) = a (m x k, lda) times b^T (trans_b; b: n x k)
+ * or b (b: k x n), row-major, ldb b's row stride: the sgemm under conv and
+ * FC, for callers outside the engine that keep their own layout (the ONNX
+ * reference executor, NCHW). One call runs on the calling thread; the
+ * order of its sums depends on the shapes only. */
+void dnnq_f32_gemm(enum dnnq_isa isa, bool trans_b, size_t m, size_t n, size_t k,
+                   const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc);
+
+
 /* Each computes all of its output, split over ex in fixed chunks. An isa
  * this CPU lacks runs the scalar kernels; a geometry or shape the operator
  * cannot have (dnnq_pooling_output_size refuses it, c == 0) writes nothing. */

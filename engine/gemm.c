@@ -91,6 +91,19 @@ int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)
 	return (int8_t)v;
 }
 
+void dnnq_gemm_weight_row(const struct dnnq_gemm_weights *w, size_t j, int8_t *row)
+{
+	for (size_t k = 0; k < w->k; k++)
+		row[k] = dnnq_gemm_main_weight(w, j, k);
+	for (uint32_t e = w->acc16 ? w->out_ptr[j] : 0; w->acc16 && e < w->out_ptr[j + 1]; e++) {
+		uint32_t lo = w->out_idx[e] & 0xffff, hi = w->out_idx[e] >> 16;
+		if (lo < w->k)
+			row[lo] = (int8_t)(row[lo] + (int16_t)(w->out_val[e] & 0xffff));
+		if (hi != lo && hi < w->k)
+			row[hi] = (int8_t)(row[hi] + (w->out_val[e] >> 16));
+	}
+}
+
 void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
 {
 	if (!w)

@@ -98,6 +98,9 @@ int dnnq_gemm_acc16_saturation(const struct dnnq_gemm_weights *w, size_t m, cons
 /* W[j][k] read back from either packed layout (for references and tools);
  * for acc16 weights W_main + W_outlier, the W that was packed. */
 int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k);
+/* Row j of the weights (w->k entries), as dnnq_gemm_weight gives them one
+ * by one, in one pass over the row's outliers. */
+void dnnq_gemm_weight_row(const struct dnnq_gemm_weights *w, size_t j, int8_t *row);
 
 /* The fused output pipeline, applied as each tile is stored. */
 struct dnnq_gemm_output {

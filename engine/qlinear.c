@@ -160,12 +160,11 @@ int dnnq_qlinear_bind(struct dnnq_qlinear *q, const struct dnnq_qparams *in_qp,
 		if (q->bias_i32) {
 			q->ibias[j] = q->bias_i32[j];
 		} else if (int_bias) {
-			double b = nearbyint(q->bias[j] / s);
-			if (!(fabs(b) <= 2147483647.0))
+			if (!dnnq_qlinear_bias_fits(q->bias[j], s))
 				return dnnq_diag_set(diag, DNNQ_E_RANGE,
 				                     "%s: bias[%zu] = %g: too large for int32 at scale %g",
 				                     d->op, j, q->bias[j], s);
-			q->ibias[j] = (int32_t)b;
+			q->ibias[j] = (int32_t)nearbyint(q->bias[j] / s);
 		}
 		int rc = j < d->nwq ? bind_channel(q, j, s, diag) : DNNQ_OK;
 		if (rc)

@@ -8,6 +8,8 @@
 #ifndef DNNQ_ENGINE_QLINEAR_H
 #define DNNQ_ENGINE_QLINEAR_H
 
+#include <math.h>
+
 #include "engine/gemm.h"
 
 struct dnnq_qlinear_desc {
@@ -59,6 +61,13 @@ float dnnq_qlinear_activate(const struct dnnq_qlinear_desc *d, double v);
  * fp32 references; in_scale converts an int32 bias. */
 float dnnq_qlinear_weight(const struct dnnq_qlinear *q, size_t j, int8_t v);
 float dnnq_qlinear_bias(const struct dnnq_qlinear *q, size_t j, float in_scale);
+/* Whether an f32 bias is an int32 in the accumulator's domain at scale (the
+ * input's times the channel's weight scale): what bind asks of a layer
+ * with integer outputs, and what dnnq-convert checks before choosing int8. */
+static inline bool dnnq_qlinear_bias_fits(double bias, double scale)
+{
+	return fabs(nearbyint(bias / scale)) <= 2147483647.0;
+}
 void dnnq_qlinear_free(struct dnnq_qlinear *q);
 
 #endif

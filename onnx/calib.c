@@ -83,6 +83,19 @@ static int observe(void *ctx, const struct dnnq_ir *ir, int32_t value, const voi
 	return dnnq_hist_add(&c->hist[value], data, numel);
 }
 
+/* The reference's observer: observe, and the progress hook after a node's
+ * last output (graph inputs are observed before the run). */
+static int observe_run(void *ctx, const struct dnnq_ir *ir, int32_t value, const void *data,
+                       size_t numel)
+{
+	struct dnnq_onnx_calib *c = ctx;
+	int rc = observe(c, ir, value, data, numel);
+	const struct dnnq_ir_node *n = &ir->nodes[c->nodes_done];
+	if (!rc && c->progress && n->outputs[n->noutputs - 1] == value)
+		c->progress(c->progress_ctx, ++c->nodes_done, ir->nnodes);
+	return rc;
+}
+
 /* Grows *p to hold n floats. */
 static int grow(float **p, size_t n)
 {
@@ -120,7 +133,8 @@ int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const float *const *x, size_t
 		}
 		outs[k] = c->ref[k] + output_numel(ir, k, c->samples);
 	}
-	int rc = dnnq_ir_run(ir, n, (const void *const *)x, outs, observe, c, diag);
+	c->nodes_done = 0;
+	int rc = dnnq_ir_run_ex(ir, n, (const void *const *)x, outs, observe_run, c, c->ex, diag);
 	free(outs);
 	if (rc)
 		return rc;
@@ -239,10 +253,10 @@ int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
 	return rc;
 }
 
-/* Lowered with method[], evaluated. */
-static int trial(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
-                 const enum dnnq_calib_method *method, const struct dnnq_lower_opts *lo,
-                 const struct dnnq_executor *ex, double *sqnr_db, struct dnnq_diag *diag)
+int dnnq_onnx_calib_trial(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
+                          const enum dnnq_calib_method *method,
+                          const struct dnnq_lower_opts *lo, const struct dnnq_executor *ex,
+                          double *sqnr_db, struct dnnq_diag *diag)
 {
 	struct dnnq_model m;
 	int rc = dnnq_onnx_calib_lower(c, o, method, lo, &m, diag);
@@ -264,7 +278,7 @@ int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts
 		observed += c->hist[v].counts != NULL;
 	size_t total = 1 + observed * (DNNQ_CALIB_METHOD_COUNT - 1);
 	double best;
-	int rc = trial(c, o, method, lo, ex, &best, diag);
+	int rc = dnnq_onnx_calib_trial(c, o, method, lo, ex, &best, diag);
 	if (progress)
 		progress(ctx, ++done, total);
 	for (size_t v = 0; !rc && v < nv; v++) {
@@ -276,7 +290,7 @@ int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts
 				continue;
 			double s;
 			method[v] = (enum dnnq_calib_method)m;
-			rc = trial(c, o, method, lo, ex, &s, diag);
+			rc = dnnq_onnx_calib_trial(c, o, method, lo, ex, &s, diag);
 			if (!rc && s > best) {
 				best = s;
 				keep = method[v];
@@ -293,9 +307,11 @@ int dnnq_onnx_calib_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts
 
 /* ---- 16-bit accumulation (--acc16, --acc16=auto) ---- */
 
+/* int8 conv and fc nodes (an fp32 one has no integer accumulator) */
 static bool gemm_node(const struct dnnq_model_node *n)
 {
-	return n->kind == DNNQ_NODE_CONV || n->kind == DNNQ_NODE_FC;
+	return (n->kind == DNNQ_NODE_CONV || n->kind == DNNQ_NODE_FC) &&
+	       n->precision != DNNQ_PRECISION_FP32;
 }
 
 /* conv.c's depthwise path, which does not run the GEMM */
@@ -382,7 +398,7 @@ static int shadow_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 	struct dnnq_node_report *r = NULL;
 	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, diag);
 	if (!rc)
-		rc = dnnq_graph_plan(g, c->samples, 1, diag);
+		rc = dnnq_graph_plan(g, c->samples, dnnq_executor_threads(c->ex), diag);
 	if (!rc && dnnq_graph_num_nodes(g) != m->nnodes)
 		rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "acc16: graph of %zu nodes for %zu",
 		                   dnnq_graph_num_nodes(g), m->nnodes);
@@ -390,7 +406,7 @@ static int shadow_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
 	if (!rc)
 		rc = alloc_outputs(g, &y, diag);
-	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, NULL,
+	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, c->ex,
 	                                   r)))
 		dnnq_diag_set(diag, rc, "acc16: the shadow run failed");
 	for (size_t j = 0; !rc && j < m->nnodes; j++)
@@ -398,6 +414,60 @@ static int shadow_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 	free_outputs(y, g ? dnnq_graph_num_outputs(g) : 0);
 	free(r);
 	dnnq_graph_destroy(g);
+	return rc;
+}
+
+/* m's nodes up to j alone (*prefix, its outputs in *ios: every value of
+ * theirs none of them reads, j's among them, for a graph uses them all);
+ * false when one of those cannot be a graph output (s32). */
+static bool prefix_model(const struct dnnq_model *m, size_t j, struct dnnq_model *prefix,
+                         struct dnnq_model_io *ios, bool *read)
+{
+	*prefix = *m;
+	prefix->nnodes = j + 1;
+	prefix->outputs = ios;
+	prefix->noutputs = 0;
+	for (size_t k = 0; k <= j; k++)
+		for (uint32_t i = 0; i < m->nodes[k].ninputs; i++)
+			if (m->nodes[k].inputs[i] >= 0 &&
+			    (size_t)m->nodes[k].inputs[i] < dnnq_model_num_values(m))
+				read[m->nodes[k].inputs[i]] = true;
+	for (size_t k = 0; k <= j; k++) {
+		size_t v = dnnq_model_node_value(m, k);
+		enum dnnq_dtype dt = (enum dnnq_dtype)m->nodes[k].out_dtype;
+		if (read[v])
+			continue;
+		if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_F32)
+			return false;
+		struct dnnq_model_io *io = &ios[prefix->noutputs++];
+		*io = (struct dnnq_model_io){ .dtype = dt, .value = (int32_t)v };
+		snprintf(io->name, sizeof io->name, "acc16-trial-%zu", k);
+	}
+	return true;
+}
+
+/* The shadow-run SQNR at node j's output (*db): the shadow run of m's
+ * nodes up to j alone (the nodes after j cannot change it, and the trials
+ * of --acc16=auto ran all of them for nothing), or of all of m when the
+ * prefix cannot be a model of its own. */
+static int sqnr_at(const struct dnnq_onnx_calib *c, const struct dnnq_model *m, size_t j,
+                   double *db, struct dnnq_diag *diag)
+{
+	struct dnnq_model prefix;
+	struct dnnq_model_io *ios = calloc(j + 1, sizeof *ios);
+	bool *read = calloc(dnnq_model_num_values(m) + 1, sizeof *read);
+	double *sq = malloc((m->nnodes + 1) * sizeof *sq);
+	int rc = ios && read && sq ? DNNQ_OK : dnnq_diag_set(diag, DNNQ_E_NOMEM,
+	                                                     "acc16: out of memory");
+	if (!rc && !prefix_model(m, j, &prefix, ios, read))
+		prefix = *m;
+	if (!rc)
+		rc = shadow_sqnr(c, &prefix, sq, diag);
+	if (!rc)
+		*db = sq[j];
+	free(ios);
+	free(read);
+	free(sq);
 	return rc;
 }
 
@@ -456,12 +526,12 @@ static int layer_inputs(const struct dnnq_onnx_calib *c, const struct dnnq_model
 		idx[l] = out_of[v];
 	}
 	if ((rc = dnnq_model_build(&mm, dnnq_isa_best(), &li->g, diag)) ||
-	    (rc = dnnq_graph_plan(li->g, c->samples, 1, diag)))
+	    (rc = dnnq_graph_plan(li->g, c->samples, dnnq_executor_threads(c->ex), diag)))
 		goto out;
 	li->ny = dnnq_graph_num_outputs(li->g);
 	if ((rc = alloc_outputs(li->g, &li->y, diag)))
 		goto out;
-	if ((rc = dnnq_graph_run(li->g, (const void *const *)c->x, (void *const *)li->y, NULL))) {
+	if ((rc = dnnq_graph_run(li->g, (const void *const *)c->x, (void *const *)li->y, c->ex))) {
 		dnnq_diag_set(diag, rc, "acc16: the model failed to run");
 		goto out;
 	}
@@ -510,6 +580,11 @@ static void im2col_row(const struct dnnq_model_node *n, const uint8_t *x, size_t
 	}
 }
 
+/* A conv layer's saturation is measured on at most this many output
+ * pixels, evenly spaced over the samples' (the scalar 16-bit emulation
+ * of every pixel cost --acc16=auto more than all its shadow runs). */
+#define SAT_PIXELS 1024
+
 /* Saturation events and additions of the acc16 GEMM of layer l on its
  * input x (info ti). */
 static int saturation(const struct dnnq_model_node *n, const struct dnnq_gemm_weights *gw,
@@ -533,17 +608,17 @@ static int saturation(const struct dnnq_model_node *n, const struct dnnq_gemm_we
 		return DNNQ_E_SHAPE;
 	size_t oh = (h + n->pads[0] + n->pads[2] - eh) / n->strides[0] + 1;
 	size_t ow = (w + n->pads[1] + n->pads[3] - ew) / n->strides[1] + 1;
-	size_t npix = samples * oh * ow, block = 64;
+	size_t npix = samples * oh * ow, block = 64, take = npix < SAT_PIXELS ? npix : SAT_PIXELS;
 	uint8_t *a = malloc(block * k);
 	if (!a)
 		return DNNQ_E_NOMEM;
 	int rc = DNNQ_OK;
 	for (size_t g = 0; !rc && g < groups; g++) {
-		for (size_t p0 = 0; !rc && p0 < npix; p0 += block) {
-			size_t r = npix - p0 < block ? npix - p0 : block;
+		for (size_t p0 = 0; !rc && p0 < take; p0 += block) {
+			size_t r = take - p0 < block ? take - p0 : block;
 			for (size_t i = 0; i < r; i++)
-				im2col_row(n, x, h, w, oh, ow, p0 + i, g, (uint8_t)ti->qp.zero_point,
-				           a + i * k);
+				im2col_row(n, x, h, w, oh, ow, (p0 + i) * npix / take, g,
+				           (uint8_t)ti->qp.zero_point, a + i * k);
 			uint64_t e = 0, s = 0;
 			rc = dnnq_gemm_acc16_saturation(&gw[g], r, a, k, &e, &s);
 			*events += e;
@@ -639,8 +714,7 @@ int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_mode
 	if (rc)
 		return rc;
 	double *base = malloc((m->nnodes ? m->nnodes : 1) * sizeof *base);
-	double *sq = malloc((m->nnodes ? m->nnodes : 1) * sizeof *sq);
-	if (!base || !sq)
+	if (!base)
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
 	for (size_t l = 0; l < nl; l++)
 		total += L[l].applicable;
@@ -656,11 +730,12 @@ int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_mode
 		n->acc16 = 1;
 		n->acc16_nbits = o->nbits;
 		n->acc16_spill = o->spill;
-		rc = shadow_sqnr(c, m, sq, diag);
+		double b = NAN;
+		rc = sqnr_at(c, m, L[l].node, &b, diag);
 		n->acc16 = n->acc16_nbits = n->acc16_spill = 0;
 		if (rc)
 			break;
-		double a = base[L[l].node], b = sq[L[l].node];
+		double a = base[L[l].node];
 		L[l].sqnr_db_acc16 = b;
 		/* equal (both infinite: exact) is no loss; a NaN is one */
 		double loss = a == b ? 0 : a - b;
@@ -677,7 +752,6 @@ int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_mode
 		n->acc16_spill = o->spill;
 	}
 	free(base);
-	free(sq);
 	if (rc) {
 		free(L);
 		return rc;

@@ -2,7 +2,7 @@
  * onnx/calib.h — calibrating an imported model (onnx/ir.h) and turning it
  * into a .dnnq model: what dnnq-convert does, as a library the tests use.
  *
- *   1. dnnq_onnx_calib_add: the fp32 reference (dnnq_ir_run) over the
+ *   1. dnnq_onnx_calib_add: the fp32 reference (dnnq_ir_run_ex) over the
  *      calibration batches, every f32 value (graph inputs and every node's
  *      output) into its histogram (calibration/hist.h);
  *   2. dnnq_onnx_calib_qparams: one range method per value
@@ -27,6 +27,14 @@
 
 struct dnnq_onnx_calib {
 	const struct dnnq_ir *ir;
+	/* Set by the caller after init (both may stay NULL): the threads of
+	 * the fp32 reference and of the lowered model's runs (results do not
+	 * depend on their count), and a hook called as each node of a
+	 * dnnq_onnx_calib_add run completes, with (nodes done, nodes). */
+	const struct dnnq_executor *ex;
+	void (*progress)(void *ctx, size_t done, size_t total);
+	void *progress_ctx;
+	size_t nodes_done;
 	struct dnnq_hist *hist;         /* nvalues; counts NULL: not an observed value */
 	size_t samples;                 /* added so far */
 	/* the samples themselves (a copy), for evaluation */
@@ -74,6 +82,12 @@ int dnnq_onnx_calib_lower(struct dnnq_onnx_calib *c, const struct dnnq_calib_opt
                           const struct dnnq_lower_opts *lo, struct dnnq_model *m,
                           struct dnnq_diag *diag);
 
+/* dnnq_onnx_calib_lower, then dnnq_onnx_eval of that model. */
+int dnnq_onnx_calib_trial(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
+                          const enum dnnq_calib_method *method,
+                          const struct dnnq_lower_opts *lo, const struct dnnq_executor *ex,
+                          double *sqnr_db, struct dnnq_diag *diag);
+
 /* --method auto: method[] (nvalues entries) is the start and gets the
  * choice; *sqnr_db the final output SQNR. progress (may be NULL) is called
  * after each trial with (done, total). */
@@ -93,7 +107,8 @@ struct dnnq_acc16_layer {
 	size_t outliers;              /* weights in the sparse part of the split */
 	double outlier_density;       /* outliers / (n * k) */
 	/* int16 saturation events over additions, the layer's own u8 input
-	 * (from the all-acc32 model) through dnnq_gemm_acc16_saturation;
+	 * (from the all-acc32 model) through dnnq_gemm_acc16_saturation (a
+	 * conv on at most 1024 output pixels, evenly spaced);
 	 * adds 0 and saturation NaN when not measurable (f32 input) */
 	uint64_t sat_events, sat_adds;
 	double saturation;

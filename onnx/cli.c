@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "onnx/cli.h"
@@ -14,22 +15,35 @@
 #define NPY_LIMIT ((size_t)1 << 30)
 #define BAR_WIDTH 40
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 void dnnq_progress_start(struct dnnq_progress *p, const char *label, bool quiet)
 {
-	*p = (struct dnnq_progress){ !quiet && isatty(STDOUT_FILENO), label, -1 };
+	*p = (struct dnnq_progress){ !quiet && isatty(STDERR_FILENO), label, -1, -1, now_s() };
 }
 
 void dnnq_progress_update(struct dnnq_progress *p, size_t done, size_t total)
 {
 	if (!p->on || total == 0)
 		return;
+	done = done < total ? done : total;
 	int pct = (int)(done * 100 / total);
-	if (pct == p->last)
+	double el = now_s() - p->t0;
+	long eta = done ? (long)(el * (double)(total - done) / (double)done + 0.5) : -1;
+	if (pct == p->last && eta == p->last_eta)
 		return;
 	p->last = pct;
+	p->last_eta = eta;
 	int fill = pct * BAR_WIDTH / 100;
 	fprintf(stderr, "\r%s [%.*s%*s] %3d%%", p->label, fill,
 	        "########################################", BAR_WIDTH - fill, "", pct);
+	if (eta >= 0)
+		fprintf(stderr, "  ETA %ld:%02ld ", eta / 60, eta % 60);
 	fflush(stderr);
 }
 
@@ -38,6 +52,7 @@ void dnnq_progress_end(struct dnnq_progress *p)
 	if (p->on && p->last >= 0)
 		fprintf(stderr, "\n");
 	p->last = -1;
+	p->last_eta = -1;
 }
 
 int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, void **buf,

@@ -12,11 +12,16 @@
 #include "calibration/npy.h"
 #include "onnx/ir.h"
 
-/* A bar on stderr, drawn only when stdout is a terminal. */
+/* A bar with an ETA on stderr, drawn only when stderr is a terminal (and
+ * not quiet): "calibrating [#####     ]  52%  ETA 0:07". It is redrawn
+ * when the percentage or the ETA's second changes; the ETA is the elapsed
+ * time scaled by what remains. */
 struct dnnq_progress {
 	bool on;
 	const char *label;
 	int last;                       /* the last percentage drawn */
+	long last_eta;                  /* the last ETA drawn, seconds */
+	double t0;                      /* start, seconds (CLOCK_MONOTONIC) */
 };
 
 void dnnq_progress_start(struct dnnq_progress *p, const char *label, bool quiet);

@@ -860,7 +860,7 @@ static const struct imp_fold FOLDS[] = {
 	{ "Pad", fold_pad, 1, 4, 1 },
 	{ "Gather", fold_gather, 2, 2, 0 },
 	{ "Slice", fold_slice, 1, 5, 0 },
-	{ "Concat", fold_concat, 1, DNNQ_IR_MAX_INPUTS, 0 },
+	{ "Concat", fold_concat, 1, IMP_MAX_NODE_INPUTS, 0 },
 	{ "Expand", fold_expand, 2, 2, 0 },
 	{ "Range", fold_range, 3, 3, 0 },
 	{ "ConstantOfShape", fold_constantofshape, 1, 1, 0 },

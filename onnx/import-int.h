@@ -101,6 +101,10 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index);
 
 /* ---- one node, as the operators see it (onnx/import-ops.c) ----------------- */
 
+/* The most inputs an ONNX node may have (DenseNet's concatenations have
+ * dozens); more is refused before any is read. */
+#define IMP_MAX_NODE_INPUTS 1024
+
 struct nctx {
 	struct imp *m;
 	const Onnx__NodeProto *np;
@@ -108,7 +112,8 @@ struct nctx {
 	char name[128];
 	char who[200];
 	size_t nin;
-	int32_t in[DNNQ_IR_MAX_INPUTS];
+	int32_t in[IMP_MAX_NODE_INPUTS];   /* an IR node takes DNNQ_IR_MAX_INPUTS:
+	                                      a longer Concat becomes a chain */
 	struct dnnq_ir_node node;
 	uint32_t nout;                     /* IR outputs */
 	struct dnnq_ir_value out[DNNQ_IR_MAX_OUTPUTS];
@@ -149,7 +154,7 @@ int pass_through(struct nctx *c);
 struct imp_fold {
 	const char *name;
 	int (*fn)(struct nctx *c);
-	uint8_t min_in, max_in;
+	uint16_t min_in, max_in;
 	uint8_t const_from;         /* inputs from this one on must be constants
 	                               (IMP_ANY_INPUT: the handler decides) */
 };

@@ -704,7 +704,55 @@ int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what)
 	return 0;
 }
 
+/* One link of a chain: a node of c's operator on c->in[0 .. nin - 1]
+ * whose output (c->out[0], "NAME:k") becomes c->in[0]. */
+static int chain_link(struct nctx *c, size_t k, size_t nin)
+{
+	char nm[160];
+	snprintf(nm, sizeof nm, "%.140s:%zu", c->name, k);
+	c->out[0].name = nm;
+	c->out[0].producer = (int32_t)c->m->ir->nnodes;
+	int32_t id = imp_new_value(c->m, &c->out[0], true);
+	if (id < 0)
+		return id;
+	struct dnnq_ir_node n = c->node;
+	n.ninputs = (uint32_t)nin;
+	n.noutputs = 1;
+	for (size_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
+		n.inputs[i] = i < nin ? c->in[i] : -1;
+	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
+		n.outputs[i] = i ? -1 : id;
+	n.name = strdup(nm);
+	n.op_type = strdup(S(c->np->op_type));
+	if (!n.name || !n.op_type || imp_new_node(c->m, &n)) {
+		free(n.name);
+		free(n.op_type);
+		return DNNQ_E_NOMEM;
+	}
+	c->in[0] = id;
+	return 0;
+}
+
+static int concat_shape(struct nctx *c);
+
+/* Concat of more inputs than an IR node takes: concatenations of
+ * DNNQ_IR_MAX_INPUTS at a time, each the first input of the next. */
 static int op_concat(struct nctx *c)
+{
+	int rc;
+	size_t n = c->nin, k = 0;
+	while (n > DNNQ_IR_MAX_INPUTS) {
+		c->nin = DNNQ_IR_MAX_INPUTS;
+		if ((rc = concat_shape(c)) || (rc = chain_link(c, ++k, DNNQ_IR_MAX_INPUTS)))
+			return rc;
+		n -= DNNQ_IR_MAX_INPUTS - 1;
+		memmove(c->in + 1, c->in + DNNQ_IR_MAX_INPUTS, (n - 1) * sizeof *c->in);
+	}
+	c->nin = n;
+	return concat_shape(c);
+}
+
+static int concat_shape(struct nctx *c)
 {
 	int rc;
 	if (c->nin < 1)
@@ -1010,35 +1058,6 @@ static void registry_kind(struct nctx *c)
 	c->node.kind = dnnq_op_find_onnx(S(c->np->op_type))->kind;
 }
 
-/* One link of a chain: a node of c's operator on c->in[0] and c->in[1]
- * whose output (c->out[0], "NAME:k") becomes c->in[0]. */
-static int chain_link(struct nctx *c, size_t k)
-{
-	char nm[160];
-	snprintf(nm, sizeof nm, "%.140s:%zu", c->name, k);
-	c->out[0].name = nm;
-	c->out[0].producer = (int32_t)c->m->ir->nnodes;
-	int32_t id = imp_new_value(c->m, &c->out[0], true);
-	if (id < 0)
-		return id;
-	struct dnnq_ir_node n = c->node;
-	n.ninputs = 2;
-	n.noutputs = 1;
-	for (size_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
-		n.inputs[i] = i < 2 ? c->in[i] : -1;
-	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
-		n.outputs[i] = i ? -1 : id;
-	n.name = strdup(nm);
-	n.op_type = strdup(S(c->np->op_type));
-	if (!n.name || !n.op_type || imp_new_node(c->m, &n)) {
-		free(n.name);
-		free(n.op_type);
-		return DNNQ_E_NOMEM;
-	}
-	c->in[0] = id;
-	return 0;
-}
-
 /* Min and Max of one input are that input, of two the binary operator, of
  * more a chain of them: ((x0 op x1) op x2) ..., this node the last. */
 static int op_minmax(struct nctx *c)
@@ -1052,7 +1071,7 @@ static int op_minmax(struct nctx *c)
 	size_t n = c->nin;
 	c->nin = 2;
 	for (size_t k = 2; k < n; k++) {
-		if ((rc = op_binary(c)) || (rc = chain_link(c, k - 1)))
+		if ((rc = op_binary(c)) || (rc = chain_link(c, k - 1, 2)))
 			return rc;
 		c->in[1] = c->in[k];
 	}
@@ -2056,7 +2075,7 @@ struct opdef {
 	const char *name;
 	enum dnnq_ir_op op;
 	int (*fn)(struct nctx *c);
-	uint8_t min_in, max_in, max_out;   /* ONNX's: outputs past the IR's are unused */
+	uint16_t min_in, max_in, max_out;   /* ONNX's: outputs past the IR's are unused */
 };
 
 static const struct opdef OPS[] = {
@@ -2076,7 +2095,7 @@ static const struct opdef OPS[] = {
 	{ "Add", DNNQ_IR_ADD, op_binary, 2, 2, 1 },
 	{ "Mul", DNNQ_IR_MUL, op_binary, 2, 2, 1 },
 	{ "Sum", DNNQ_IR_SUM, op_sum, 1, DNNQ_IR_MAX_INPUTS, 1 },
-	{ "Concat", DNNQ_IR_CONCAT, op_concat, 1, DNNQ_IR_MAX_INPUTS, 1 },
+	{ "Concat", DNNQ_IR_CONCAT, op_concat, 1, IMP_MAX_NODE_INPUTS, 1 },
 	{ "Flatten", DNNQ_IR_RESHAPE, op_flatten, 1, 1, 1 },
 	{ "Reshape", DNNQ_IR_RESHAPE, op_reshape, 2, 2, 1 },
 	{ "Squeeze", DNNQ_IR_RESHAPE, op_squeeze, 1, 2, 1 },
@@ -2307,6 +2326,9 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "unsupported operator");
 	else if (!d)
 		rc = arity(&c, f->min_in, f->max_in, 1);
+	else if (np->n_input > IMP_MAX_NODE_INPUTS)
+		rc = bad(&c, DNNQ_E_UNSUPPORTED, "%zu inputs: at most %d", np->n_input,
+		         IMP_MAX_NODE_INPUTS);
 	if (rc)
 		return outputs_unknown(&c);
 	c.nin = np->n_input;

@@ -269,11 +269,18 @@ typedef int (*dnnq_ir_observer)(void *ctx, const struct dnnq_ir *ir, int32_t val
 
 /* Runs the IR on `batch` samples: inputs[i] holds graph input i (its dtype,
  * ONNX layout), outputs[i] receives graph output i (malloc'd by the caller:
- * dnnq_ir_numel(value, batch) elements). fp32 operators in float with double
- * accumulation; quantized operators exactly as ONNX defines them. observe
- * may be NULL. */
+ * dnnq_ir_numel(value, batch) elements). fp32 Conv and Gemm through the
+ * engine's sgemm (float accumulation, within 1e-5 relative of NumPy), the
+ * other fp32 operators in plain loops; quantized operators exactly as ONNX
+ * defines them. observe may be NULL; it is called on the calling thread. */
 int dnnq_ir_run(const struct dnnq_ir *ir, size_t batch, const void *const *inputs,
                 void *const *outputs, dnnq_ir_observer observe, void *ctx,
                 struct dnnq_diag *diag);
+/* The same, the convolutions split over ex (NULL: the calling thread);
+ * results do not depend on ex's thread count. */
+struct dnnq_executor;
+int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *inputs,
+                   void *const *outputs, dnnq_ir_observer observe, void *ctx,
+                   const struct dnnq_executor *ex, struct dnnq_diag *diag);
 
 #endif

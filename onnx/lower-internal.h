@@ -42,6 +42,8 @@ struct lower {
 	bool *used;                /* nvalues: scratch of the liveness pass */
 	struct dnnq_model *m;
 	bool fp32;                 /* the node being lowered is kept in fp32 */
+	size_t cur;                /* the node being lowered */
+	int32_t refused;           /* the node int8 refused (int8_refuse), or -1 */
 	size_t cap_nodes, cap_tensors, cap_consts;
 	struct dnnq_diag *diag;
 };
@@ -55,6 +57,12 @@ int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_n
 /* One diag line naming the IR node: "node 'conv1' (Conv): ...". */
 int lower_err(struct lower *L, const struct dnnq_ir_node *n, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* lower_err for what int8 cannot represent in node n (the node being
+ * lowered, L->fp32 false): notes the node so that --precision auto lowers
+ * it fp32 instead (dnnq_lower_opts.int8_refused). */
+int int8_refuse(struct lower *L, const struct dnnq_ir_node *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 const struct dnnq_ir_value *lval_ir(const struct lower *L, int32_t v);
 /* Checks a value id read by n (inputs[k]); -1 (absent) is allowed when optional. */

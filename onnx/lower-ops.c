@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/qlinear.h"
 #include "engine/unary.h"
 #include "onnx/lower-internal.h"
 
@@ -308,6 +309,26 @@ static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind k
 	return mn;
 }
 
+/* An int8 Conv / Gemm node mn (lowered from n) keeps its f32 bias as int32
+ * at the input's scale times each channel's weight scale (engine/qlinear.h):
+ * a bias beyond int32 there (weights or inputs of tiny range) is refused. */
+static int int8_bias(struct lower *L, const struct dnnq_ir_node *n,
+                     const struct dnnq_model_node *mn)
+{
+	if (L->fp32 || mn->dynamic)
+		return DNNQ_OK;
+	const struct dnnq_qtensor *w = &L->m->tensors[mn->weight].t;
+	const float *b = L->m->tensors[mn->bias].t.data;
+	double in_scale = L->v[n->inputs[0]].qp.scale;
+	for (size_t r = 0, rows = (size_t)w->dims[0]; r < rows; r++) {
+		double s = in_scale * w->scales[w->nqparams == 1 ? 0 : r];
+		if (!dnnq_qlinear_bias_fits(b[r], s))
+			return int8_refuse(L, n, "bias[%zu] = %g: too large for int32 at scale %g", r,
+			                   b[r], s);
+	}
+	return DNNQ_OK;
+}
+
 static int lower_conv(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -345,7 +366,7 @@ static int lower_conv(struct lower *L, size_t j)
 		oihw_to_ohwi(w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, sizeof *w);
 	struct dnnq_model_node *mn = fused_node(L, DNNQ_NODE_CONV, &ch, x, mw ? NULL : &q, wt, b,
 	                                        4, dims, &ref, &rc);
-	if (mn && !(rc = conv_geometry(L, n, 1, mn)))
+	if (mn && !(rc = conv_geometry(L, n, 1, mn)) && !(rc = int8_bias(L, n, mn)))
 		rc = act_out(L, ch.last, ch.out, mn, ref);
 out:
 	qweights_free(&q);
@@ -479,7 +500,7 @@ static int lower_gemm(struct lower *L, size_t j)
 		mn->out_dtype = DNNQ_DTYPE_F32;
 		L->v[ch.out].f32 = ref;
 		L->v[ch.out].f32_onnx = false;
-	} else {
+	} else if (!(rc = int8_bias(L, n, mn))) {
 		rc = act_out(L, ch.last, ch.out, mn, ref);
 	}
 out:

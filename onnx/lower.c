@@ -36,6 +36,17 @@ int lower_err(struct lower *L, const struct dnnq_ir_node *n, int rc, const char 
 	return dnnq_diag_set(L->diag, rc, "%s", what);
 }
 
+int int8_refuse(struct lower *L, const struct dnnq_ir_node *n, const char *fmt, ...)
+{
+	char what[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	L->refused = (int32_t)L->cur;
+	return lower_err(L, n, DNNQ_E_RANGE, "%s", what);
+}
+
 const struct dnnq_ir_value *lval_ir(const struct lower *L, int32_t v)
 {
 	return &L->ir->values[v];
@@ -1096,6 +1107,15 @@ static bool fp32_only(const struct dnnq_ir_node *n)
 	return d && !d->ops && d->ops_f32;
 }
 
+/* The follower node k's lowering fused (done with it, and the sole reader
+ * of its output), or -1. */
+static int32_t fused_next(const struct lower *L, int32_t k)
+{
+	int32_t out = L->ir->nodes[k].outputs[0];
+	int32_t r = out >= 0 ? sole_reader(L, out) : -1;
+	return r > k && L->done[r] ? r : -1;
+}
+
 static int run(struct lower *L)
 {
 	const struct dnnq_ir *ir = L->ir;
@@ -1116,10 +1136,15 @@ static int run(struct lower *L)
 	}
 	for (size_t j = 0; j < ir->nnodes; j++)
 		if (L->live[j] && !L->done[j]) {
+			L->cur = j;
 			L->fp32 = (L->o->fp32_nodes && L->o->fp32_nodes[j]) || fp32_only(&ir->nodes[j]);
-			if ((rc = lower_node(L, j)))
-				return rc;
+			rc = lower_node(L, j);
 			L->done[j] = true;
+			for (int32_t k = (int32_t)j; k >= 0; k = fused_next(L, k))
+				if (L->o->unit)
+					L->o->unit[k] = (int32_t)j;
+			if (rc)
+				return rc;
 		}
 	L->fp32 = false;
 	if (!(L->m->outputs = calloc(ir->noutputs + 1, sizeof *L->m->outputs)))
@@ -1133,6 +1158,58 @@ static int run(struct lower *L)
 	return self_check(L);
 }
 
+static void lower_free(struct lower *L)
+{
+	free(L->qp);
+	free(L->has_qp);
+	free(L->v);
+	free(L->nreaders);
+	free(L->reader);
+	free(L->is_output);
+	free(L->live);
+	free(L->done);
+	free(L->used);
+}
+
+/* One lowering of ir with o (the model m), into L. */
+static int lower_once(struct lower *L, const struct dnnq_ir *ir, const struct dnnq_lower_opts *o,
+                      const struct dnnq_qparams *qp, const bool *has_qp, struct dnnq_model *m,
+                      struct dnnq_diag *diag)
+{
+	memset(m, 0, sizeof *m);
+	*L = (struct lower){ .ir = ir, .o = o, .m = m, .refused = -1, .diag = diag };
+	size_t nv = ir->nvalues + 1, nn = ir->nnodes + 1;
+	L->qp = calloc(nv, sizeof *L->qp);
+	L->has_qp = calloc(nv, sizeof *L->has_qp);
+	L->v = calloc(nv, sizeof *L->v);
+	L->nreaders = calloc(nv, sizeof *L->nreaders);
+	L->reader = calloc(nv, sizeof *L->reader);
+	L->is_output = calloc(nv, sizeof *L->is_output);
+	L->live = calloc(nn, sizeof *L->live);
+	L->done = calloc(nn, sizeof *L->done);
+	L->used = calloc(nv, sizeof *L->used);
+	int rc;
+	if (!L->qp || !L->has_qp || !L->v || !L->nreaders || !L->reader || !L->is_output ||
+	    !L->live || !L->done || !L->used) {
+		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "lower: out of memory");
+		goto out;
+	}
+	for (size_t v = 0; v < ir->nvalues; v++) {
+		L->v[v] = (struct lval){ .u8 = -1, .f32 = -1, .s32 = -1 };
+		if (has_qp && qp && has_qp[v]) {
+			L->qp[v] = qp[v];
+			L->has_qp[v] = true;
+		}
+	}
+	for (size_t j = 0; o->unit && j < ir->nnodes; j++)
+		o->unit[j] = -1;
+	rc = run(L);
+out:
+	if (rc)
+		dnnq_model_free(m);
+	return rc;
+}
+
 int dnnq_onnx_lower(const struct dnnq_ir *ir, const struct dnnq_lower_opts *o,
                     const struct dnnq_qparams *qp, const bool *has_qp,
                     struct dnnq_model *m, struct dnnq_diag *diag)
@@ -1143,43 +1220,27 @@ int dnnq_onnx_lower(const struct dnnq_ir *ir, const struct dnnq_lower_opts *o,
 	memset(m, 0, sizeof *m);
 	if (!ir->noutputs)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "lower: the graph has no outputs");
-	struct lower L = { .ir = ir, .o = o, .m = m, .diag = diag };
-	size_t nv = ir->nvalues + 1, nn = ir->nnodes + 1;
-	L.qp = calloc(nv, sizeof *L.qp);
-	L.has_qp = calloc(nv, sizeof *L.has_qp);
-	L.v = calloc(nv, sizeof *L.v);
-	L.nreaders = calloc(nv, sizeof *L.nreaders);
-	L.reader = calloc(nv, sizeof *L.reader);
-	L.is_output = calloc(nv, sizeof *L.is_output);
-	L.live = calloc(nn, sizeof *L.live);
-	L.done = calloc(nn, sizeof *L.done);
-	L.used = calloc(nv, sizeof *L.used);
+	/* int8 refused a node: lowered again with it (and its followers) fp32 */
+	struct dnnq_lower_opts again = *o;
+	bool *fp32 = NULL;
+	if (o->int8_refused) {
+		if (!(fp32 = calloc(ir->nnodes + 1, sizeof *fp32)))
+			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "lower: out of memory");
+		for (size_t j = 0; j < ir->nnodes; j++)
+			fp32[j] = o->fp32_nodes && o->fp32_nodes[j];
+		again.fp32_nodes = fp32;
+	}
+	struct lower L;
 	int rc;
-	if (!L.qp || !L.has_qp || !L.v || !L.nreaders || !L.reader || !L.is_output || !L.live ||
-	    !L.done || !L.used) {
-		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "lower: out of memory");
-		goto out;
+	while ((rc = lower_once(&L, ir, &again, qp, has_qp, m, diag)) && o->int8_refused &&
+	       L.refused >= 0 && !fp32[L.refused]) {
+		o->int8_refused[L.refused] = *diag;
+		for (int32_t k = L.refused; k >= 0; k = fused_next(&L, k))
+			fp32[k] = true;
+		lower_free(&L);
 	}
-	for (size_t v = 0; v < ir->nvalues; v++) {
-		L.v[v] = (struct lval){ .u8 = -1, .f32 = -1, .s32 = -1 };
-		if (has_qp && qp && has_qp[v]) {
-			L.qp[v] = qp[v];
-			L.has_qp[v] = true;
-		}
-	}
-	rc = run(&L);
-out:
-	if (rc)
-		dnnq_model_free(m);
-	free(L.qp);
-	free(L.has_qp);
-	free(L.v);
-	free(L.nreaders);
-	free(L.reader);
-	free(L.is_output);
-	free(L.live);
-	free(L.done);
-	free(L.used);
+	lower_free(&L);
+	free(fp32);
 	return rc;
 }
 

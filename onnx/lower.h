@@ -42,6 +42,17 @@ struct dnnq_lower_opts {
 	 * with a follower (BatchNormalization, Relu, Clip) only of the same
 	 * precision. dnnq_onnx_keep_fp32 fills it from node names. */
 	const bool *fp32_nodes;
+	/* Nodes int8 cannot represent (a bias beyond int32 at its scale,
+	 * engine/qlinear.h): NULL makes such a node an error naming it; else
+	 * (ir->nnodes entries, --precision auto) the node is lowered fp32
+	 * instead, with its followers, and refused[j].msg says why int8 was
+	 * refused (the caller clears the array; a lowering only sets). */
+	struct dnnq_diag *int8_refused;
+	/* When non-NULL (ir->nnodes entries), filled with each node's unit:
+	 * the node whose lowering computes it (itself, or the Conv / Gemm it
+	 * is fused into: a follower is always the sole reader of the output
+	 * it follows); -1 for a node nothing needs. */
+	int32_t *unit;
 };
 
 /* keep[j] for every IR node named in the comma-separated list names (ONNX

@@ -625,9 +625,10 @@ START_TEST(tools_end_to_end)
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --method fancy", dir);
 	ck_assert_int_eq(c.status, 2);
 
-	/* convert with calibration, then run the int8 and the fp32 model */
+	/* convert with calibration (every node int8), then run the int8 and
+	 * the fp32 model */
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/cnn.dnnq --calib " DIGITS
-	   "/calib_x.npy --method l1 --per-channel --report --json", dir);
+	   "/calib_x.npy --method l1 --per-channel --precision int8 --report --json", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_ptr_nonnull(strstr(c.out, "\"sqnr_db\":"));
 	ck_assert_ptr_nonnull(strstr(c.out, "\"layers\":[{"));
@@ -678,7 +679,7 @@ START_TEST(tools_end_to_end)
 
 	/* 16-bit accumulation: everywhere, then auto; the file says so */
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/cnn16.dnnq --calib " DIGITS
-	   "/calib_x.npy --per-channel --acc16 --report", dir);
+	   "/calib_x.npy --per-channel --precision int8 --acc16 --report", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "acc16: 3 of 3 conv/fc layers") &&
 	              strstr(c.out, "sat rate") && strstr(c.out, " acc16 "), "%s", c.out);
@@ -691,7 +692,8 @@ START_TEST(tools_end_to_end)
 	   dir, dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/cnn16a.dnnq --calib " DIGITS
-	   "/calib_x.npy --per-channel --acc16=auto --acc16-nbits 6 --report --json", dir);
+	   "/calib_x.npy --per-channel --precision int8 --acc16=auto --acc16-nbits 6 --report "
+	   "--json", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "\"acc16\":{\"mode\":\"auto\",\"layers\":3") &&
 	              strstr(c.out, "\"accumulation\":\"acc16\"") &&
@@ -793,14 +795,14 @@ START_TEST(tools_keep_fp32)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/k.dnnq --calib " DIGITS
-	   "/calib_x.npy --keep-fp32 /0/Conv,/7/Gemm --report --json", dir);
+	   "/calib_x.npy --keep-fp32 /0/Conv,/7/Gemm --precision int8 --report --json", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "\"name\":\"/0/Conv\",\"kind\":\"conv\",\"precision\":\"fp32\""),
 	              "%s", c.out);
 	ck_assert_msg(strstr(c.out, "\"precision\":\"int8\""), "%s", c.out);
 	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":2,"), "%s", c.out);
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/k.dnnq --calib " DIGITS
-	   "/calib_x.npy --keep-fp32 /0/Conv --report", dir);
+	   "/calib_x.npy --keep-fp32 /0/Conv --precision int8 --report", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "precision: 5 int8 and 1 fp32 nodes;"), "%s", c.out);
 	ck_assert_msg(strstr(c.out, " fp32 "), "%s", c.out);
@@ -871,6 +873,97 @@ START_TEST(tools_input_shape)
 	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=1x3xHx6", m, dir);
 	ck_assert_int_eq(c.status, 2);
 	ck_assert_msg(strstr(c.err, "dims are positive integers"), "%s", c.err);
+	rm_rf(dir);
+}
+END_TEST
+
+/* The output SQNR dnnq-convert --json printed (its first "sqnr_db"). */
+static double json_sqnr(const char *out)
+{
+	const char *s = strstr(out, "\"sqnr_db\":");
+	ck_assert_msg(s, "%s", out);
+	return strtod(s + strlen("\"sqnr_db\":"), NULL);
+}
+
+#define PREC "tests/onnx/precision"
+
+/* --precision auto (the default): the Conv whose int8 weights a dead
+ * channel's outlier ruins (tools/mkonnx.py make_precision) is measured
+ * into fp32, alone, and the outputs gain; --precision int8 keeps it int8;
+ * --fp32-threshold moves the count; --report and --json show each node's
+ * precision and int8 loss; a bias int8 cannot hold is lowered fp32 under
+ * auto and refused naming the node under int8; bad values are usage
+ * errors. */
+START_TEST(tools_precision_auto)
+{
+	char dir[] = "/tmp/dnnq-prec-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/a.dnnq --calib " PREC
+	   "/calib_sensitive.npy --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":1,") &&
+	              strstr(c.out, "\"precision\":{\"mode\":\"auto\",\"threshold_db\":0.500,"
+	                     "\"samples\":4,") &&
+	              strstr(c.out, "{\"name\":\"relu_r2\",\"op\":\"Conv\",\"precision\":\"fp32\","
+	                     "\"why\":\"loss\",\"int8_loss_db\":") &&
+	              strstr(c.out, "{\"name\":\"relu_r1\",\"op\":\"Conv\",\"precision\":\"int8\","
+	                     "\"why\":\"loss\",\"int8_loss_db\":"), "%s", c.out);
+	double auto_db = json_sqnr(c.out);
+	sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/i.dnnq --calib " PREC
+	   "/calib_sensitive.npy --precision int8 --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":0,") &&
+	              strstr(c.out, "\"precision\":{\"mode\":\"int8\",\"fallbacks\":[]}"),
+	              "%s", c.out);
+	double int8_db = json_sqnr(c.out);
+	ck_assert_msg(auto_db > int8_db + 20, "auto %.2f dB, int8 %.2f dB", auto_db, int8_db);
+	sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/t.dnnq --calib " PREC
+	   "/calib_sensitive.npy --fp32-threshold 100 --precision-samples 2 --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":0,") && strstr(c.out, "\"samples\":2,"),
+	              "%s", c.out);
+	sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/a.dnnq --calib " PREC
+	   "/calib_sensitive.npy --report", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "precision auto: 1 of 5 measured nodes fp32 (int8 loss above "
+	                     "0.50 dB on 4 samples;") &&
+	              strstr(c.out, "  fp32: node 'relu_r2' (Conv): int8 loss ") &&
+	              strstr(c.out, " int8 loss\n") &&
+	              strstr(c.out, "\nrelu_r2                          conv         fp32 "),
+	              "%s", c.out);
+	sh(&c, dir, "dnnq-inspect %s/a.dnnq --json", dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, "\"precision\": \"fp32\""), "%s", c.out);
+
+	sh(&c, dir, "dnnq-convert " PREC "/bias_overflow.onnx -o %s/b.dnnq --calib " PREC
+	   "/calib_bias_overflow.npy", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "  fp32 (int8 refused): node 'gemm_y' (Gemm): bias[0] = 0.5: "
+	                     "too large for int32 at scale "), "%s", c.out);
+	sh(&c, dir, "dnnq-run %s/b.dnnq -i " PREC "/calib_bias_overflow.npy -o %s/y.npy", dir,
+	   dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	sh(&c, dir, "dnnq-convert " PREC "/bias_overflow.onnx -o %s/b.dnnq --calib " PREC
+	   "/calib_bias_overflow.npy --json", dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, "\"fallbacks\":[\"node 'gemm_y' (Gemm): bias[0]") &&
+	              strstr(c.out, "{\"name\":\"gemm_y\",\"op\":\"Gemm\",\"precision\":\"fp32\","
+	                     "\"why\":\"int8 refused\",\"int8_loss_db\":null}"), "%s", c.out);
+	sh(&c, dir, "dnnq-convert " PREC "/bias_overflow.onnx -o %s/b8.dnnq --calib " PREC
+	   "/calib_bias_overflow.npy --precision int8", dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "node 'gemm_y' (Gemm): bias[0] = 0.5: too large for int32 at "
+	                     "scale "), "%s", c.err);
+
+	static const char *const bad[][2] = {
+		{ "--precision fp16", "--precision fp16: auto or int8" },
+		{ "--fp32-threshold -1", "--fp32-threshold -1: a number of dB in [0, 100]" },
+		{ "--precision-samples 0", "--precision-samples 0: an integer in [1, 65536]" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/x.dnnq %s", dir, bad[i][0]);
+		ck_assert_int_eq(c.status, 2);
+		ck_assert_msg(strstr(c.err, bad[i][1]), "%s", c.err);
+	}
 	rm_rf(dir);
 }
 END_TEST
@@ -1141,6 +1234,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_keep_fp32);
 	tcase_add_test(tc, tools_input_shape);
 	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
+	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);

@@ -656,6 +656,51 @@ START_TEST(lower_conv_bn_relu)
 }
 END_TEST
 
+/* A bias int8 cannot hold (conv weights of 1e-12, so the bias at the
+ * input's scale times the weights' is beyond int32): an error naming the
+ * node, or, with int8_refused, the node and the followers it fuses are
+ * lowered fp32 and the refusal is noted; unit names the fused chain. */
+START_TEST(lower_int8_refused)
+{
+	struct rng r = { 1 };
+	int32_t x;
+	struct dnnq_ir *ir = conv_bn_relu(&r, &x);
+	float *w = ir->values[ir->nodes[0].inputs[1]].data;
+	for (size_t i = 0; i < 8 * 3 * 9; i++)
+		w[i] *= 1e-12f;
+	float *val[64] = { 0 };
+	val[x] = randf(&r, B * 3 * 64, -1, 1);
+	ref_run(ir, B, val);
+	struct dnnq_qparams qp[64];
+	bool has[64];
+	ranges(ir, B, val, qp, has);
+	struct dnnq_model m;
+	struct dnnq_diag d = { "" };
+	ck_assert_int_eq(dnnq_onnx_lower(ir, &opts_pc, qp, has, &m, &d), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, "node 'conv' (Conv): bias[") &&
+	              strstr(d.msg, "too large for int32 at scale"), "%s", d.msg);
+	struct dnnq_diag refused[3] = { { "" }, { "" }, { "" } };
+	int32_t unit[3];
+	struct dnnq_lower_opts o = opts_pc;
+	o.int8_refused = refused;
+	o.unit = unit;
+	ck_assert_msg(dnnq_onnx_lower(ir, &o, qp, has, &m, &d) == 0, "%s", d.msg);
+	ck_assert_msg(strstr(refused[0].msg, "node 'conv' (Conv): bias["), "%s", refused[0].msg);
+	ck_assert(!refused[1].msg[0] && !refused[2].msg[0]);
+	ck_assert(unit[0] == 0 && unit[1] == 0 && unit[2] == 0);
+	size_t fp32 = 0, conv = 0;
+	for (size_t j = 0; j < m.nnodes; j++) {
+		fp32 += m.nodes[j].precision == DNNQ_PRECISION_FP32;
+		conv += m.nodes[j].kind == DNNQ_NODE_CONV && !strcmp(m.nodes[j].name, "relu");
+	}
+	ck_assert_uint_eq(conv, 1);     /* BatchNormalization and Relu fused, fp32 */
+	ck_assert_uint_eq(fp32, 1);
+	dnnq_model_free(&m);
+	vals_free(ir, val);
+	ir_destroy(ir);
+}
+END_TEST
+
 /* x [B,16] -> Gemm (alpha, beta, C [1,10]) -> Relu */
 static struct dnnq_ir *gemm_ir(struct rng *r, bool trans_b, int32_t *x_out)
 {
@@ -1491,6 +1536,7 @@ Suite *suite_lower(void)
 	Suite *s = suite_create("lower");
 	TCase *tc = tcase_create("lower");
 	tcase_add_test(tc, lower_conv_bn_relu);
+	tcase_add_test(tc, lower_int8_refused);
 	tcase_add_test(tc, lower_gemm);
 	tcase_add_test(tc, lower_flatten_gemm);
 	tcase_add_test(tc, lower_pools);

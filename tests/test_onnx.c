@@ -17,9 +17,11 @@
 #include <string.h>
 
 #include "calibration/npy.h"
+#include "daemon/pool.h"
 #include "engine/op.h"
 #include "onnx/ir.h"
 #include "onnx/onnx.pb-c.h"
+#include "tests/rng.h"
 #include "tests/samples.h"
 #include "tests/suites.h"
 
@@ -40,13 +42,13 @@ struct mb {
 	Onnx__NodeProto *nodes[64];
 	Onnx__ValueInfoProto *in[8], *out[8];
 	Onnx__TensorProto *init[32];
-	void *arena[4096];
+	void *arena[8192];
 	size_t na;
 };
 
 static void *A(struct mb *b, size_t n)
 {
-	ck_assert_uint_lt(b->na, 4096);
+	ck_assert_uint_lt(b->na, 8192);
 	void *p = calloc(1, n ? n : 1);
 	ck_assert_ptr_nonnull(p);
 	return b->arena[b->na++] = p;
@@ -200,7 +202,10 @@ static void mb_i64(struct mb *b, const char *name, size_t n, const int64_t *v)
 /* Comma-separated names ("a,,b": b is input 2, input 1 absent). */
 static char **names(struct mb *b, const char *list, size_t *n)
 {
-	char **v = A(b, 16 * sizeof *v);
+	size_t cap = 1;
+	for (const char *s = list; *s; s++)
+		cap += *s == ',';
+	char **v = A(b, cap * sizeof *v);
 	*n = 0;
 	if (!*list)
 		return v;
@@ -954,6 +959,17 @@ START_TEST(more_unsupported)
 	mb_node(b, "Relu", "r", "x", "a");
 	mb_node(b, "NonZero", "nz", "a", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'nz' (NonZero): unsupported operator");
+
+	/* more inputs than any node may have: refused before any is read */
+	static char many[1025 * 2];
+	for (size_t i = 0, at = 0; i < 1025; i++) {
+		if (i)
+			many[at++] = ',';
+		many[at++] = 'x';
+	}
+	b = nchw(13, 1, 1, 1);
+	mb_node(b, "Concat", "wide", many, "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'wide' (Concat): 1025 inputs: at most 1024");
 }
 END_TEST
 
@@ -1213,6 +1229,80 @@ START_TEST(ref_conv)
 	near(yg, (float[16]){ 2.5f, 4.5f, 6.5f, 8.5f, -9, -19, -29, -39,
 	                      -1.5f, -3.5f, -5.5f, -7.5f, 0, 0, 0, 0 }, 16, 0);
 	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* The fp32 Conv of the reference (im2col and the engine's sgemm, or the
+ * depthwise loop) against the definition summed in double: within 1e-5 of
+ * the sum of the terms' magnitudes (float accumulation, docs/onnx.md); and
+ * run on 3 threads, the same bits as on the calling thread. */
+START_TEST(ref_conv_fast_paths)
+{
+	static const struct { int64_t c, h, m, cg, k, s, p, d, g; } geo[] = {
+		{ 3, 9, 4, 3, 3, 1, 1, 1, 1 },   /* im2col */
+		{ 4, 8, 6, 2, 3, 2, 1, 1, 2 },   /* grouped, strided */
+		{ 5, 6, 3, 5, 1, 1, 0, 1, 1 },   /* 1x1: the input is the matrix */
+		{ 2, 7, 3, 2, 2, 1, 0, 2, 1 },   /* dilated */
+		{ 4, 7, 8, 1, 3, 1, 1, 1, 4 },   /* depthwise, multiplier 2 */
+		{ 4, 9, 4, 1, 3, 2, 2, 2, 4 },   /* depthwise, strided, dilated, padded */
+	};
+	struct dnnq_pool *pool = dnnq_pool_create(3, NULL);
+	ck_assert_ptr_nonnull(pool);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	struct rng r = { 0x5eed };
+	const size_t N = 3;
+	for (size_t t = 0; t < sizeof geo / sizeof *geo; t++) {
+		int64_t c = geo[t].c, h = geo[t].h, m = geo[t].m, cg = geo[t].cg, k = geo[t].k;
+		int64_t eh = geo[t].d * (k - 1) + 1, oh = (h + 2 * geo[t].p - eh) / geo[t].s + 1;
+		size_t nx = N * (size_t)(c * h * h), nw = (size_t)(m * cg * k * k);
+		size_t ny = N * (size_t)(m * oh * oh);
+		float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *b = malloc(
+		      (size_t)m * sizeof *b), *y1 = malloc(ny * sizeof *y1), *y3 = malloc(ny * sizeof *y3);
+		for (size_t i = 0; i < nx; i++)
+			x[i] = (float)rng_uniform(&r, -2, 2);
+		for (size_t i = 0; i < nw; i++)
+			w[i] = (float)rng_uniform(&r, -1, 1);
+		for (int64_t i = 0; i < m; i++)
+			b[i] = (float)rng_uniform(&r, -1, 1);
+		struct dnnq_ir ir = conv_ir(c, h, m, cg, k, w, b, geo[t].s, geo[t].p, geo[t].d,
+		                            geo[t].g);
+		ck_assert_int_eq(ir.values[ir.outputs[0]].dims[2], oh);
+		const void *in[1] = { x };
+		void *o1[1] = { y1 }, *o3[1] = { y3 };
+		struct dnnq_diag dg;
+		ck_assert_msg(dnnq_ir_run(&ir, N, in, o1, NULL, NULL, &dg) == 0, "%s", dg.msg);
+		ck_assert_msg(dnnq_ir_run_ex(&ir, N, in, o3, NULL, NULL, &ex, &dg) == 0, "%s", dg.msg);
+		ck_assert_mem_eq(y1, y3, ny * sizeof *y1);
+		int64_t mg = m / geo[t].g;
+		for (size_t n = 0; n < N; n++)
+		for (int64_t o = 0; o < m; o++)
+		for (int64_t yy = 0; yy < oh; yy++)
+		for (int64_t xx = 0; xx < oh; xx++) {
+			double sum = b[o], mag = fabs(b[o]);
+			for (int64_t ci = 0; ci < cg; ci++)
+			for (int64_t i = 0; i < k; i++)
+			for (int64_t j = 0; j < k; j++) {
+				int64_t iy = yy * geo[t].s - geo[t].p + i * geo[t].d;
+				int64_t ix = xx * geo[t].s - geo[t].p + j * geo[t].d;
+				if (iy < 0 || ix < 0 || iy >= h || ix >= h)
+					continue;
+				double v = (double)x[((int64_t)n * c + o / mg * cg + ci) * h * h + iy * h + ix] *
+				           w[((o * cg + ci) * k + i) * k + j];
+				sum += v;
+				mag += fabs(v);
+			}
+			float got = y1[(((int64_t)n * m + o) * oh + yy) * oh + xx];
+			ck_assert_msg(fabs(got - sum) <= 1e-5 * mag, "geometry %zu: %g, want %g", t,
+			              (double)got, sum);
+		}
+		dnnq_ir_free(&ir);
+		free(x);
+		free(w);
+		free(b);
+		free(y1);
+		free(y3);
+	}
+	dnnq_pool_destroy(pool);
 }
 END_TEST
 
@@ -2057,6 +2147,7 @@ Suite *suite_onnx(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ref");
 	tcase_add_test(tc, ref_conv);
+	tcase_add_test(tc, ref_conv_fast_paths);
 	tcase_add_test(tc, ref_pools);
 	tcase_add_test(tc, ref_gemm_trans_alpha_beta);
 	tcase_add_test(tc, ref_softmax_hardswish_bn);

@@ -11,11 +11,19 @@
  * time recorded (SOURCE_DATE_EPOCH when set). --report runs the lowered
  * model on the calibration samples: each layer's SQNR (engine/graph.h's
  * shadow run) and the outputs' SQNR against the fp32 ONNX model.
- * --keep-fp32 runs the named nodes in fp32 (onnx/lower.h). --acc16 marks
+ * --keep-fp32 runs the named nodes in fp32 (onnx/lower.h). --precision
+ * auto (the default) measures each node's int8 loss on the first
+ * --precision-samples calibration samples and runs fp32 those above
+ * --fp32-threshold dB (onnx/precision.h), and lowers fp32 a node int8
+ * cannot represent; --precision int8 runs int8 wherever a kernel exists.
+ * --acc16 marks
  * every Conv and Gemm layer for 16-bit accumulation; --acc16=auto measures each one on the calibration samples
  * and keeps it where the SQNR at the layer's output drops by less than
- * --acc16-threshold dB (onnx/calib.h). Exit status: 0; 1 when the model
- * cannot be converted; 2 for a usage error.
+ * --acc16-threshold dB (onnx/calib.h). The fp32 reference and the runs of
+ * the lowered model use --threads threads (default: the online CPUs; the
+ * results do not depend on the count). A progress bar with an ETA goes to
+ * stderr when it is a terminal. Exit status: 0; 1 when the model cannot be
+ * converted; 2 for a usage error.
  */
 #include <getopt.h>
 #include <math.h>
@@ -25,9 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/pool.h"
 #include "engine/op.h"
 #include "onnx/calib.h"
 #include "onnx/cli.h"
+#include "onnx/precision.h"
 
 #define CALIB_CHUNK 32
 #define MAX_SHAPES 64
@@ -38,12 +48,15 @@ struct opts {
 	const char *in, *out, *calib, *name, *keep_fp32;
 	char out_default[4096];            /* IN's stem + .dnnq, when no -o */
 	bool autom, report, json;
+	bool prec_int8;                    /* --precision int8 (else auto) */
+	struct dnnq_precision_opts po;
 	double acc16_threshold;
 	struct dnnq_calib_opts c;
 	struct dnnq_lower_opts lo;
 	unsigned bins;
 	struct dnnq_onnx_shape shapes[MAX_SHAPES];  /* --input-shape */
 	size_t nshapes;
+	unsigned threads;
 };
 
 static void usage(FILE *f)
@@ -54,6 +67,8 @@ static void usage(FILE *f)
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"                    [--input-shape NAME=D0xD1x...]...\n"
+		"                    [--threads N] [--precision auto|int8] [--fp32-threshold DB]\n"
+		"                    [--precision-samples N]\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
 		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
 		"QLinearMatMul, ConvInteger, MatMulInteger) keeps its parameters.\n"
@@ -85,18 +100,50 @@ static void usage(FILE *f)
 		"  --acc16-spill N        K steps between 16-to-32-bit spills, 1..65535\n"
 		"  --keep-fp32 NODE,...   run these ONNX nodes in fp32 (f32 weights and values;\n"
 		"                         Quantize/Dequantize at their borders); * names all\n"
+		"  --precision auto|int8  auto (default): with --calib, each node whose int8 form\n"
+		"                         costs the outputs more SQNR than the threshold runs\n"
+		"                         fp32, and a node int8 cannot represent (a bias beyond\n"
+		"                         int32) runs fp32; int8: int8 wherever a kernel exists\n"
+		"  --fp32-threshold DB    auto's largest int8 loss, dB (default 0.5)\n"
+		"  --precision-samples N  auto measures on the first N samples (default 4)\n"
 		"  --report               per layer precision and SQNR, and the outputs' SQNR, on\n"
 		"                         the calibration samples; the nodes folded or removed\n"
 		"                         at import\n"
+		"  --threads N            threads of the calibration and evaluation runs, 1..256\n"
+		"                         (default: the online CPUs; results do not depend on it)\n"
 		"  --json                 one JSON object on stdout\n"
 		"  -h, --help             this text\n",
 		argv0);
+}
+
+#define MAX_THREADS 256
+
+/* --threads' default: the CPUs online, 1 if unknown, at most MAX_THREADS. */
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
 }
 
 static int bad_option(const char *name, const char *value, const char *rule)
 {
 	fprintf(stderr, "%s: --%s %s: %s (try --help)\n", argv0, name, value, rule);
 	return 2;
+}
+
+/* Whether s is a number (an integer) in [lo, hi], *x. */
+static bool number_in(const char *s, double lo, double hi, double *x)
+{
+	char *end;
+	*x = strtod(s, &end);
+	return *s && !*end && *x >= lo && *x <= hi;
+}
+
+static bool integer_in(const char *s, long lo, long hi, long *x)
+{
+	char *end;
+	*x = strtol(s, &end, 10);
+	return *s && !*end && *x >= lo && *x <= hi;
 }
 
 /* IN with its extension (if any) replaced by .dnnq, in IN's directory. */
@@ -113,7 +160,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_DYN, O_BITS, O_BINS, O_NAME,
 	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
-	       O_KEEP_FP32, O_INPUT_SHAPE };
+	       O_KEEP_FP32, O_INPUT_SHAPE, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "calib", required_argument, NULL, O_CALIB },
@@ -133,14 +180,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "acc16-spill", required_argument, NULL, O_ACC16_SPILL },
 		{ "keep-fp32", required_argument, NULL, O_KEEP_FP32 },
 		{ "input-shape", required_argument, NULL, O_INPUT_SHAPE },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "precision", required_argument, NULL, O_PRECISION },
+		{ "fp32-threshold", required_argument, NULL, O_FP32_TH },
+		{ "precision-samples", required_argument, NULL, O_PREC_SAMPLES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	*o = (struct opts){ .c = { .method = DNNQ_CALIB_L2,
 	                           .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } },
-	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB };
+	                    .po = { DNNQ_FP32_THRESHOLD_DB, DNNQ_PRECISION_SAMPLES },
+	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
 	int ch;
-	char *end;
+	long b;
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o': o->out = optarg; break;
@@ -152,27 +204,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				                  " l2approx, kl or auto");
 			break;
 		case O_PCT:
-			o->c.percentile = strtod(optarg, &end);
-			if (!*optarg || *end || !(o->c.percentile >= 50 && o->c.percentile <= 100))
+			if (!number_in(optarg, 50, 100, &o->c.percentile))
 				return bad_option("percentile", optarg, "a number in [50, 100]");
 			break;
 		case O_PERCH: o->lo.per_channel = true; break;
 		case O_SYMW: o->lo.symmetric_weights = true; break;
 		case O_DYN: o->lo.dynamic = true; break;
-		case O_BITS: {
-			long b = strtol(optarg, &end, 10);
-			if (!*optarg || *end || b < 2 || b > 8)
+		case O_BITS:
+			if (!integer_in(optarg, 2, 8, &b))
 				return bad_option("bits", optarg, "an integer in [2, 8]");
 			o->c.spec.precision = (uint8_t)b;
 			break;
-		}
-		case O_BINS: {
-			long b = strtol(optarg, &end, 10);
-			if (!*optarg || *end || b < DNNQ_HIST_MIN_BINS || b > 1 << 20)
+		case O_BINS:
+			if (!integer_in(optarg, DNNQ_HIST_MIN_BINS, 1 << 20, &b))
 				return bad_option("bins", optarg, "an integer in [2, 1048576]");
 			o->bins = (unsigned)b;
 			break;
-		}
 		case O_NAME: o->name = optarg; break;
 		case O_KEEP_FP32: o->keep_fp32 = optarg; break;
 		case O_INPUT_SHAPE: {
@@ -191,24 +238,38 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->lo.acc16 = optarg ? DNNQ_ACC16_AUTO : DNNQ_ACC16_ON;
 			break;
 		case O_ACC16_TH:
-			o->acc16_threshold = strtod(optarg, &end);
-			if (!*optarg || *end || !(o->acc16_threshold >= 0 && o->acc16_threshold <= 100))
+			if (!number_in(optarg, 0, 100, &o->acc16_threshold))
 				return bad_option("acc16-threshold", optarg, "a number of dB in [0, 100]");
 			break;
-		case O_ACC16_NBITS: {
-			long b = strtol(optarg, &end, 10);
-			if (!*optarg || *end || b < 2 || b > 8)
+		case O_ACC16_NBITS:
+			if (!integer_in(optarg, 2, 8, &b))
 				return bad_option("acc16-nbits", optarg, "an integer in [2, 8]");
 			o->lo.acc16_opts.nbits = (unsigned)b;
 			break;
-		}
-		case O_ACC16_SPILL: {
-			long b = strtol(optarg, &end, 10);
-			if (!*optarg || *end || b < 1 || b > 65535)
+		case O_ACC16_SPILL:
+			if (!integer_in(optarg, 1, 65535, &b))
 				return bad_option("acc16-spill", optarg, "an integer in [1, 65535]");
 			o->lo.acc16_opts.spill = (unsigned)b;
 			break;
-		}
+		case O_THREADS:
+			if (!integer_in(optarg, 1, MAX_THREADS, &b))
+				return bad_option("threads", optarg, "an integer in [1, 256]");
+			o->threads = (unsigned)b;
+			break;
+		case O_PRECISION:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "int8"))
+				return bad_option("precision", optarg, "auto or int8");
+			o->prec_int8 = !strcmp(optarg, "int8");
+			break;
+		case O_FP32_TH:
+			if (!number_in(optarg, 0, 100, &o->po.threshold_db))
+				return bad_option("fp32-threshold", optarg, "a number of dB in [0, 100]");
+			break;
+		case O_PREC_SAMPLES:
+			if (!integer_in(optarg, 1, 65536, &b))
+				return bad_option("precision-samples", optarg, "an integer in [1, 65536]");
+			o->po.samples = (size_t)b;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
 		}
@@ -257,30 +318,54 @@ static int load_samples(const char *path, const struct dnnq_ir_value *in, float 
 	return rc;
 }
 
+/* Where the calibration is: file f of npaths, samples [s, s + k) of its n;
+ * the reference reports the nodes done in that chunk. */
+struct calib_at {
+	struct dnnq_progress bar;
+	size_t f, npaths, s, k, n;
+};
+
+static void on_node(void *ctx, size_t done, size_t total)
+{
+	struct calib_at *a = ctx;
+	double in_file = ((double)a->s + (double)a->k * (double)done / (double)total) / (double)a->n;
+	dnnq_progress_update(&a->bar, (size_t)(((double)a->f + in_file) * 1000), a->npaths * 1000);
+}
+
+static void bar_start(const struct opts *o, struct dnnq_onnx_calib *c, struct calib_at *at)
+{
+	dnnq_progress_start(&at->bar, "calibrating", o->json);
+	c->progress = on_node;
+	c->progress_ctx = at;
+}
+
+static void bar_end(struct dnnq_onnx_calib *c, struct calib_at *at)
+{
+	c->progress = NULL;
+	dnnq_progress_end(&at->bar);
+}
+
 /* The samples of a model with one input: each file of the list in chunks. */
 static int calibrate_one(const struct opts *o, struct dnnq_onnx_calib *c, struct dnnq_diag *d)
 {
 	char **paths;
-	size_t npaths;
-	int rc = dnnq_npy_list(o->calib, &paths, &npaths, d);
+	struct calib_at at = { .n = 1 };
+	int rc = dnnq_npy_list(o->calib, &paths, &at.npaths, d);
 	if (rc)
 		return rc;
-	struct dnnq_progress bar;
-	dnnq_progress_start(&bar, "calibrating", o->json);
-	for (size_t f = 0; !rc && f < npaths; f++) {
+	bar_start(o, c, &at);
+	for (at.f = 0; !rc && at.f < at.npaths; at.f++) {
 		float *x = NULL;
-		size_t n = 0;
-		rc = load_samples(paths[f], &c->ir->values[c->ir->inputs[0]], &x, &n, d);
-		for (size_t s = 0; !rc && s < n; s += CALIB_CHUNK) {
-			size_t k = n - s < CALIB_CHUNK ? n - s : CALIB_CHUNK;
-			const float *xs[1] = { x + s * c->x_numel[0] };
-			rc = dnnq_onnx_calib_add(c, xs, k, d);
-			dnnq_progress_update(&bar, f * 1000 + (s + k) * 1000 / n, npaths * 1000);
+		rc = load_samples(paths[at.f], &c->ir->values[c->ir->inputs[0]], &x, &at.n, d);
+		for (at.s = 0; !rc && at.s < at.n; at.s += CALIB_CHUNK) {
+			at.k = at.n - at.s < CALIB_CHUNK ? at.n - at.s : CALIB_CHUNK;
+			const float *xs[1] = { x + at.s * c->x_numel[0] };
+			rc = dnnq_onnx_calib_add(c, xs, at.k, d);
 		}
 		free(x);
 	}
-	dnnq_progress_end(&bar);
-	for (size_t f = 0; f < npaths; f++)
+	bar_end(c, &at);
+	for (size_t f = 0; f < at.npaths; f++)
 		free(paths[f]);
 	free(paths);
 	return rc;
@@ -304,8 +389,12 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 			                   path, k, n);
 		n = k;
 	}
-	if (!rc)
+	if (!rc) {
+		struct calib_at at = { .npaths = 1, .k = n, .n = n };
+		bar_start(o, c, &at);
 		rc = dnnq_onnx_calib_add(c, (const float *const *)x, n, d);
+		bar_end(c, &at);
+	}
 	for (size_t i = 0; x && i < ir->ninputs; i++)
 		free(x[i]);
 	free(x);
@@ -404,14 +493,52 @@ static const char *node_precision(uint32_t kind, uint32_t precision)
 	                                                         : NULL;
 }
 
+/* --precision auto's outcome. */
+struct prec {
+	struct dnnq_diag *refused;        /* ir.nnodes: why int8 refused a node ("": not) */
+	bool *fp32;                       /* ir.nnodes: the nodes measured into fp32 */
+	struct dnnq_precision_unit *units;
+	size_t nunits, samples;
+	double int8_db;                   /* all int8 on those samples */
+};
+
+/* With --calib, each unit's precision measured (onnx/precision.h): lo's
+ * fp32 nodes become the choice. */
+static int choose_precision(const struct opts *o, struct dnnq_onnx_calib *c,
+                            const enum dnnq_calib_method *method, struct dnnq_lower_opts *lo,
+                            struct prec *p, struct dnnq_diag *d)
+{
+	if (!(p->fp32 = calloc(c->ir->nnodes + 1, sizeof *p->fp32)))
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
+	struct dnnq_progress bar;
+	dnnq_progress_start(&bar, "choosing precisions", o->json);
+	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &o->po, p->fp32, &p->units,
+	                                  &p->nunits, &p->int8_db, on_trial, &bar, d);
+	dnnq_progress_end(&bar);
+	p->samples = o->po.samples < c->samples ? o->po.samples : c->samples;
+	lo->fp32_nodes = p->fp32;
+	return rc;
+}
+
+/* The measured unit whose lowered node is named name, or NULL. */
+static const struct dnnq_precision_unit *unit_named(const struct dnnq_ir *ir,
+                                                   const struct prec *p, const char *name)
+{
+	for (size_t i = 0; i < p->nunits; i++)
+		if (!isnan(p->units[i].loss_db) && !strcmp(ir->nodes[p->units[i].last].name, name))
+			return &p->units[i];
+	return NULL;
+}
+
 static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
                   const struct dnnq_model *m, double out_db,
-                  const struct dnnq_acc16_layer *acc, size_t nacc, struct dnnq_diag *d)
+                  const struct dnnq_acc16_layer *acc, size_t nacc, const struct prec *p,
+                  struct dnnq_diag *d)
 {
 	struct dnnq_graph *g = NULL;
 	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, d);
 	if (!rc)
-		rc = dnnq_graph_plan(g, c->samples, 1, d);
+		rc = dnnq_graph_plan(g, c->samples, dnnq_executor_threads(c->ex), d);
 	size_t nn = rc ? 0 : dnnq_graph_num_nodes(g), nout = rc ? 0 : dnnq_graph_num_outputs(g);
 	struct dnnq_node_report *r = calloc(nn ? nn : 1, sizeof *r);
 	void **y = calloc(nout ? nout : 1, sizeof *y);
@@ -423,7 +550,8 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 		if (!(y[k] = malloc(ti.bytes)))
 			rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "report: out of memory");
 	}
-	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, NULL, r)))
+	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, c->ex,
+	                                   r)))
 		dnnq_diag_set(d, rc, "report: the shadow run failed");
 	for (size_t i = 0; !rc && i < nn; i++) {
 		if (o->json) {
@@ -437,21 +565,32 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 			dnnq_json_number(stdout, r[i].sqnr_db, 3);
 			printf(",\"local_sqnr_db\":");
 			dnnq_json_number(stdout, r[i].local_sqnr_db, 3);
+			const struct dnnq_precision_unit *u = unit_named(c->ir, p, r[i].name);
+			if (u) {
+				printf(",\"int8_loss_db\":");
+				dnnq_json_number(stdout, u->loss_db, 3);
+			}
 			const struct dnnq_acc16_layer *a = acc16_layer(acc, nacc, i);
 			if (a)
 				json_acc16(a);
 			printf("}");
 		} else {
-			if (i == 0 && nacc)
-				printf("%-32s %-12s %-5s %10s %10s %-6s %11s %10s %10s\n", "layer", "kind",
-				       "prec", "SQNR dB", "local dB", "accum", "outliers", "sat rate",
-				       "acc16 loss");
-			else if (i == 0)
-				printf("%-32s %-12s %-5s %10s %10s\n", "layer", "kind", "prec", "SQNR dB",
-				       "local dB");
+			if (i == 0) {
+				printf("%-32s %-12s %-5s %10s %10s %10s", "layer", "kind", "prec", "SQNR dB",
+				       "local dB", "int8 loss");
+				if (nacc)
+					printf(" %-6s %11s %10s %10s", "accum", "outliers", "sat rate",
+					       "acc16 loss");
+				printf("\n");
+			}
 			const char *prec = node_precision(r[i].kind, r[i].precision);
+			const struct dnnq_precision_unit *u = unit_named(c->ir, p, r[i].name);
 			printf("%-32s %-12s %-5s %10.2f %10.2f", r[i].name, dnnq_node_kind_name(r[i].kind),
 			       prec ? prec : "-", r[i].sqnr_db, r[i].local_sqnr_db);
+			if (u)
+				printf(" %10.2f", u->loss_db);
+			else
+				printf(" %10s", "-");
 			if (nacc)
 				text_acc16(acc16_layer(acc, nacc, i));
 			printf("\n");
@@ -606,6 +745,62 @@ static void print_fusions(const struct opts *o, const struct dnnq_ir *ir)
 	printf(o->json ? "}" : k ? "\n" : " none\n");
 }
 
+/* "precision":{...}: the mode; under auto the threshold, the samples
+ * measured, the all-int8 SQNR there, and each unit: its name (its lowered
+ * node's), op, precision, why, int8 loss; and every refusal's note. */
+static void json_precision(const struct opts *o, const struct dnnq_ir *ir, const struct prec *p)
+{
+	printf(",\"precision\":{\"mode\":\"%s\"", o->prec_int8 ? "int8" : "auto");
+	if (!o->prec_int8 && p->fp32) {
+		printf(",\"threshold_db\":");
+		dnnq_json_number(stdout, o->po.threshold_db, 3);
+		printf(",\"samples\":%zu,\"int8_sqnr_db\":", p->samples);
+		dnnq_json_number(stdout, p->int8_db, 3);
+		printf(",\"units\":[");
+		for (size_t i = 0; i < p->nunits; i++) {
+			const struct dnnq_precision_unit *u = &p->units[i];
+			printf("%s{\"name\":", i ? "," : "");
+			dnnq_json_string(stdout, ir->nodes[u->last].name);
+			printf(",\"op\":");
+			dnnq_json_string(stdout, ir->nodes[u->head].op_type);
+			printf(",\"precision\":\"%s\",\"why\":\"%s\",\"int8_loss_db\":",
+			       u->fp32 ? "fp32" : "int8", dnnq_precision_why_name(u->why));
+			dnnq_json_number(stdout, u->loss_db, 3);
+			printf("}");
+		}
+		printf("]");
+	}
+	printf(",\"fallbacks\":[");
+	for (size_t j = 0, k = 0; p->refused && j < ir->nnodes; j++)
+		if (p->refused[j].msg[0]) {
+			printf("%s", k++ ? "," : "");
+			dnnq_json_string(stdout, p->refused[j].msg);
+		}
+	printf("]}");
+}
+
+/* Under auto: how many units run fp32 and why, and each fp32 one. */
+static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const struct prec *p)
+{
+	size_t fp32 = 0, measured = 0;
+	for (size_t i = 0; i < p->nunits; i++) {
+		fp32 += p->units[i].fp32 && p->units[i].why == DNNQ_PRECISION_WHY_LOSS;
+		measured += p->units[i].why == DNNQ_PRECISION_WHY_LOSS;
+	}
+	if (p->fp32)
+		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
+		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, o->po.threshold_db,
+		       p->samples, p->int8_db);
+	for (size_t i = 0; i < p->nunits; i++)
+		if (p->units[i].fp32 && p->units[i].why == DNNQ_PRECISION_WHY_LOSS)
+			printf("  fp32: node '%s' (%s): int8 loss %.2f dB\n",
+			       ir->nodes[p->units[i].last].name, ir->nodes[p->units[i].head].op_type,
+			       p->units[i].loss_db);
+	for (size_t j = 0; p->refused && j < ir->nnodes; j++)
+		if (p->refused[j].msg[0])
+			printf("  fp32 (int8 refused): %s\n", p->refused[j].msg);
+}
+
 static int convert(const struct opts *o)
 {
 	struct dnnq_diag d = { "" };
@@ -624,6 +819,8 @@ static int convert(const struct opts *o)
 	}
 	free(list);
 	struct dnnq_onnx_calib c = { 0 };
+	struct dnnq_pool *pool = NULL;
+	struct dnnq_executor pex, *ex = NULL;
 	enum dnnq_calib_method *method = calloc(ir.nvalues ? ir.nvalues : 1, sizeof *method);
 	struct dnnq_model m;
 	bool have_model = false;
@@ -631,7 +828,8 @@ static int convert(const struct opts *o)
 	struct dnnq_acc16_layer *acc = NULL;
 	size_t nacc = 0, kept = 0;
 	bool *keep = NULL;
-	if (!method) {
+	struct prec p = { .int8_db = NAN };
+	if (!method || (!o->prec_int8 && !(p.refused = calloc(ir.nnodes + 1, sizeof *p.refused)))) {
 		rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -643,20 +841,32 @@ static int convert(const struct opts *o)
 			goto out;
 		lo.fp32_nodes = keep;
 	}
+	if (o->calib && o->threads > 1) {
+		if (!(pool = dnnq_pool_create(o->threads, NULL))) {
+			rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "%u threads: cannot start them", o->threads);
+			goto out;
+		}
+		pex = dnnq_pool_executor(pool);
+		ex = &pex;
+	}
+	lo.int8_refused = p.refused;
 	if (o->calib) {
-		if ((rc = dnnq_onnx_calib_init(&c, &ir, o->bins, &d)) ||
-		    (rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
+		if ((rc = dnnq_onnx_calib_init(&c, &ir, o->bins, &d)))
+			goto out;
+		c.ex = ex;
+		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
 			goto out;
 		dnnq_onnx_calib_methods(&c, o->autom ? DNNQ_CALIB_L2 : o->c.method, method);
 		if (o->autom) {
 			struct dnnq_progress bar;
 			dnnq_progress_start(&bar, "choosing methods", o->json);
-			rc = dnnq_onnx_calib_auto(&c, &o->c, &lo, NULL, method, &out_db, on_trial, &bar,
-			                          &d);
+			rc = dnnq_onnx_calib_auto(&c, &o->c, &lo, ex, method, &out_db, on_trial, &bar, &d);
 			dnnq_progress_end(&bar);
 			if (rc)
 				goto out;
 		}
+		if (!o->prec_int8 && (rc = choose_precision(o, &c, method, &lo, &p, &d)))
+			goto out;
 		rc = dnnq_onnx_calib_lower(&c, &o->c, method, &lo, &m, &d);
 	} else {
 		rc = dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d);
@@ -688,8 +898,8 @@ static int convert(const struct opts *o)
 		n->acc16_sqnr_db[0] = (float)acc[i].sqnr_db_acc32;
 		n->acc16_sqnr_db[1] = (float)acc[i].sqnr_db_acc16;
 	}
-	if (!rc && o->calib && (!o->autom || lo.acc16 != DNNQ_ACC16_OFF))
-		rc = dnnq_onnx_eval(&c, &m, NULL, &out_db, &d);
+	if (!rc && o->calib && (!o->autom || lo.acc16 != DNNQ_ACC16_OFF || !o->prec_int8))
+		rc = dnnq_onnx_eval(&c, &m, ex, &out_db, &d);
 	if (!rc) {
 		m.created = creation_time();
 		rc = write_model(o->out, &m, &d);
@@ -730,10 +940,11 @@ static int convert(const struct opts *o)
 			printf("}");
 		}
 		import_report(o, &ir);
+		json_precision(o, &ir, &p);
 		if (o->report) {
 			print_fusions(o, &ir);
 			printf(",\"layers\":[");
-			rc = report(o, &c, &m, out_db, acc, nacc, &d);
+			rc = report(o, &c, &m, out_db, acc, nacc, &p, &d);
 			printf("]");
 		}
 		printf("}\n");
@@ -748,9 +959,10 @@ static int convert(const struct opts *o)
 			printf("acc16: %zu of %zu conv/fc layers%s\n", kept, nacc,
 			       lo.acc16 == DNNQ_ACC16_AUTO ? " (auto)" : "");
 		import_report(o, &ir);
+		text_precision(o, &ir, &p);
 		if (o->report) {
 			print_fusions(o, &ir);
-			rc = report(o, &c, &m, out_db, acc, nacc, &d);
+			rc = report(o, &c, &m, out_db, acc, nacc, &p, &d);
 		}
 	}
 out:
@@ -763,7 +975,12 @@ out:
 	free(acc);
 	free(method);
 	free(keep);
+	free(p.refused);
+	free(p.fp32);
+	free(p.units);
 	dnnq_ir_free(&ir);
+	if (pool)
+		dnnq_pool_destroy(pool);
 	return rc ? 1 : 0;
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """tools/mkonnx.py: the ONNX fixtures the onnx/ import tests read (tests/onnx/).
 
-Three sets, each regenerated whole:
+Four sets, each regenerated whole:
   digits/  two small models trained with torch on sklearn's digits (a CNN and
            an MLP), exported with torch.onnx.export, with the test split, a
            calibration slice and torch's logits on the test split.
   ops/     one tiny model per supported operator and attribute combination,
            built with onnx.helper, with its inputs and the expected output.
   bad/     models the importer must refuse, each for one reason.
+  precision/ models for --precision auto: one node int8 ruins, one bias int8
+           cannot hold (make_precision).
 
 Expected outputs of ops/ come from the NumPy executor below, which runs the
 very graph that is written (it reads the nodes and attributes back from the
@@ -1358,6 +1360,13 @@ def fp32_cases(c):
     c.add("min_one", "fp32", [node("Relu", ["x"], ["r"]), node("Min", ["r"], ["y"])],
           [("x", u(r, X, -1, 1))], {}, ["y"])
     fusion_cases(c)
+    # a DenseNet-long Concat: more inputs than an IR node takes (a chain)
+    r = c.rng("concat_many")
+    c.add("concat_many", "fp32",
+          [node("Relu", ["x"], ["a"]), node("Sigmoid", ["x"], ["b"]),
+           node("Concat", ["a", "b"] * 19, ["y"], axis=1)],
+          [("x", u(r, [2, 2, 3, 3], -1, 1))], {}, ["y"])
+
     # vision: Concat on H, W and the last axis of 3-D (the engine's axis moves with NHWC)
     for name, xs, ys, axis in (("concat_axis2", [2, 3, 4, 4], [2, 3, 2, 4], 2),
                                ("concat_axis3", [2, 3, 4, 4], [2, 3, 4, 5], -1),
@@ -2234,6 +2243,58 @@ def make_bad(w):
     print("bad: 5 models")
 
 
+# --------------------------------------------------------------- precision/
+
+def make_precision(w):
+    """Models for dnnq-convert --precision auto (tests/test_convert.c).
+
+    sensitive.onnx: Conv, Relu x3, GlobalAveragePool, Flatten, Gemm. The
+    second Conv ("conv_c2") reads a channel the first one's Relu always
+    zeroes (weights 0, bias -1), with weights of 1000 on it: the fp32
+    outputs ignore them, but its int8 weights get a scale that rounds every
+    other weight to a few levels, so that node alone ruins int8.
+    bias_overflow.onnx: Gemm, Relu, Gemm; the second Gemm ("gemm_y") has
+    weights around 1e-12 and a bias of 0.5: at its input's scale times its
+    weights', the bias does not fit int32, so int8 cannot represent it.
+    Each with calib_*.npy, 16 samples."""
+    r = np.random.default_rng(16)
+    x = nrm(r, (16, 3, 8, 8))
+    W1, B1 = nrm(r, (8, 3, 3, 3)), nrm(r, (8,), 0.1)
+    W1[7], B1[7] = 0, -1
+    W2, B2 = nrm(r, (8, 8, 3, 3), 0.3), nrm(r, (8,), 0.1)
+    W2[:, 7] = 1000
+    W3, B3 = nrm(r, (8, 8, 3, 3), 0.3), nrm(r, (8,), 0.1)
+    W4, B4 = nrm(r, (10, 8)), nrm(r, (10,), 0.1)
+    nodes = [node("Conv", ["x", "W1", "B1"], ["c1"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c1"], ["r1"]),
+             node("Conv", ["r1", "W2", "B2"], ["c2"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c2"], ["r2"]),
+             node("Conv", ["r2", "W3", "B3"], ["c3"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c3"], ["r3"]),
+             node("GlobalAveragePool", ["r3"], ["g"]),
+             node("Flatten", ["g"], ["f"]),
+             node("Gemm", ["f", "W4", "B4"], ["y"], transB=1)]
+    inits = {"W1": W1, "B1": B1, "W2": W2, "B2": B2, "W3": W3, "B3": B3, "W4": W4, "B4": B4}
+    m = build_model(nodes, [("x", x)], inits, [("y", np.zeros((16, 10), np.float32))], OPSET,
+                    name="sensitive")
+    onnx.checker.check_model(m, full_check=True)
+    w.model("precision/sensitive.onnx", m)
+    w.npy("precision/calib_sensitive.npy", x)
+
+    x = nrm(r, (16, 16))
+    W1, B1 = nrm(r, (16, 16)), nrm(r, (16,), 0.1)
+    W2, B2 = nrm(r, (4, 16), 1e-12), np.full((4,), 0.5, np.float32)
+    nodes = [node("Gemm", ["x", "W1", "B1"], ["h"], transB=1),
+             node("Relu", ["h"], ["r"]),
+             node("Gemm", ["r", "W2", "B2"], ["y"], transB=1)]
+    m = build_model(nodes, [("x", x)], {"W1": W1, "B1": B1, "W2": W2, "B2": B2},
+                    [("y", np.zeros((16, 4), np.float32))], OPSET, name="bias_overflow")
+    onnx.checker.check_model(m, full_check=True)
+    w.model("precision/bias_overflow.onnx", m)
+    w.npy("precision/calib_bias_overflow.npy", x)
+    print("precision: 2 models")
+
+
 # ------------------------------------------------------------------ digits/
 
 def train(model, xtr, ytr, epochs, lr, seed):
@@ -2391,11 +2452,13 @@ def make_models(w):
 
 def main():
     ap = argparse.ArgumentParser(
-        description="Generate the ONNX import fixtures (digits/, ops/, bad/) under DIR. "
+        description="Generate the ONNX import fixtures (digits/, ops/, bad/, precision/) "
+                    "under DIR. "
                     "Run with /usr/bin/python3 (torch, onnx, sklearn, numpy).")
     ap.add_argument("--out", default="tests/onnx", metavar="DIR",
                     help="output directory (default: tests/onnx)")
-    ap.add_argument("--only", choices=["digits", "ops", "bad", "models"], action="append",
+    ap.add_argument("--only", choices=["digits", "ops", "bad", "models", "precision"],
+                    action="append",
                     help="generate only this set (repeatable; default: all)")
     ap.add_argument("--list", action="store_true", help="print every file written")
     args = ap.parse_args()
@@ -2419,7 +2482,7 @@ def main():
 
     t0 = time.time()
     w = Writer(args.out)
-    sets = args.only or ["digits", "ops", "bad", "models"]
+    sets = args.only or ["digits", "ops", "bad", "models", "precision"]
     if "digits" in sets:
         make_digits(w)
     if "ops" in sets:
@@ -2428,6 +2491,8 @@ def main():
         make_bad(w)
     if "models" in sets:
         make_models(w)
+    if "precision" in sets:
+        make_precision(w)
     total = 0
     for rel in w.files:
         total += os.path.getsize(os.path.join(args.out, rel))

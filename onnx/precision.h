@@ -1,0 +1,73 @@
+/*
+ * onnx/precision.h — automatic mixed precision (dnnq-convert --precision
+ * auto): which nodes of a calibrated model run int8 and which fp32.
+ *
+ * A unit is what one lowered node computes: an IR node and the followers
+ * its lowering fuses (Conv + BatchNormalization + Relu). Each unit that
+ * lowers to int8 and has an fp32 form is measured on the first few
+ * calibration samples, through the engine (the very int8 kernels the
+ * model will run):
+ *
+ *   loss(u) = SQNR(all int8 but u, fp32) - SQNR(all int8)
+ *
+ * the output SQNR against the fp32 reference that the model loses because
+ * u runs int8 rather than fp32, every other unit int8 (each unit is
+ * measured against the same all-int8 model, so the order does not
+ * matter). Both SQNRs are capped at DNNQ_PRECISION_CEILING_DB: beyond it
+ * the outputs differ by the fp32 kernels' own rounding (sgemm sums in
+ * another order than the reference: 1e-4 relative at worst), not by int8
+ * (torchvision's googlenet with random weights gives logits that are
+ * their biases, 256 dB all int8, where every unit "lost" 4 dB of
+ * rounding). Units whose loss exceeds the threshold run fp32. Cost: one lowering and one engine
+ * run on those samples per unit, and one for the all-int8 baseline.
+ */
+#ifndef DNNQ_ONNX_PRECISION_H
+#define DNNQ_ONNX_PRECISION_H
+
+#include "onnx/calib.h"
+
+#define DNNQ_FP32_THRESHOLD_DB 0.5
+#define DNNQ_PRECISION_SAMPLES 4
+#define DNNQ_PRECISION_CEILING_DB 80.0
+
+struct dnnq_precision_opts {
+	double threshold_db;          /* the largest loss that stays int8, dB */
+	size_t samples;               /* measured on the first min(samples, all) */
+};
+
+/* Why a unit runs in the precision it does. */
+enum dnnq_precision_why {
+	DNNQ_PRECISION_WHY_LOSS,      /* measured: loss_db against the threshold */
+	DNNQ_PRECISION_WHY_KEPT,      /* fp32 as asked (--keep-fp32) */
+	DNNQ_PRECISION_WHY_REFUSED,   /* int8 cannot represent it (lo->int8_refused) */
+	DNNQ_PRECISION_WHY_FP32_ONLY, /* the engine runs it only in fp32 */
+};
+
+struct dnnq_precision_unit {
+	int32_t head, last;           /* IR nodes: the first and the last fused */
+	bool fp32;                    /* the choice */
+	enum dnnq_precision_why why;
+	double loss_db;               /* measured (why LOSS), else NaN */
+};
+
+/* The choice for the model c calibrated, lowered with calibration options
+ * co, methods method[] and lo (whose fp32_nodes are kept fp32, and whose
+ * int8_refused, which must be set and cleared, gets the refusals). fp32
+ * (ir->nnodes entries) gets the nodes to keep in fp32, for lo's fp32_nodes
+ * in the final lowering; *units (free it) one entry per unit with an
+ * arithmetic precision, *nunits of them, in node order; *base_db the
+ * all-int8 SQNR on the samples measured. progress (may be NULL) is called
+ * after each lowering with (done, total). */
+int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *co,
+                             const enum dnnq_calib_method *method,
+                             const struct dnnq_lower_opts *lo,
+                             const struct dnnq_precision_opts *po, bool *fp32,
+                             struct dnnq_precision_unit **units, size_t *nunits,
+                             double *base_db,
+                             void (*progress)(void *ctx, size_t done, size_t total),
+                             void *ctx, struct dnnq_diag *diag);
+
+/* "loss", "keep-fp32", "int8 refused", "fp32 only". */
+const char *dnnq_precision_why_name(enum dnnq_precision_why why);
+
+#endif
