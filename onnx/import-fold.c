@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/op.h"
 #include "onnx/import-int.h"
 
 /* ---- int64 shape tensors and element access ---------------------------------- */
@@ -494,11 +495,47 @@ static int shape_arg(struct nctx *c, size_t i, int64_t *d, uint32_t *r)
 	return rc;
 }
 
+/* Expand of a float constant to a shape whose dim 0 is the batch (and no
+ * other dim): the registry's expand node (engine/ops/expand.c), its
+ * output batched, every batch row the constant broadcast to the rest. */
+static int expand_batched(struct nctx *c, const int64_t *sh, uint32_t n)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t s[DNNQ_IR_MAX_DIMS], od[DNNQ_IR_MAX_DIMS];
+	uint32_t r;
+	int rc;
+	const struct dnnq_op_def *def = dnnq_op_find("expand");
+	if (!def)
+		return bad(c, DNNQ_E_UNSUPPORTED, "this build has no 'expand' operator");
+	if (x->dtype != DNNQ_IR_F32)
+		return bad(c, DNNQ_E_UNSUPPORTED, "expanding a %s constant to the batch (only float "
+		           "data is)", dnnq_ir_dtype_name(x->dtype));
+	if (x->ndim > n || (x->ndim == n && x->dims[0] != 1))
+		return bad(c, DNNQ_E_SHAPE, "input '%.80s' [%s] against shape of rank %u: the batch "
+		           "(shape[0]) must meet a dim of 1 or none", iname(c, 0), imp_dims_str(x), n);
+	for (uint32_t k = 0; k < n; k++) {
+		if (k && sh[k] == IMP_BATCH)
+			return batch_refused(c);
+		if (k && sh[k] < 0)
+			return bad(c, DNNQ_E_SHAPE, "shape[%u] = %lld is negative", k, (long long)sh[k]);
+		s[k] = k ? sh[k] : 1;
+	}
+	if ((rc = broadcast(c, x->dims, x->ndim, s, n, od, &r)))
+		return rc;
+	c->node.op = DNNQ_IR_ENGINE;
+	c->node.kind = def->kind;
+	c->nin = 1;
+	return set_out(c, 0, DNNQ_IR_F32, r, od, true);
+}
+
 static int fold_expand(struct nctx *c)
 {
 	int64_t sh[DNNQ_IR_MAX_DIMS], od[DNNQ_IR_MAX_DIMS];
 	uint32_t n, r;
+	size_t nb;
 	int rc = need(c, 0, DT_ANY, true);
+	if (!rc && !(rc = int_list(c, 1, DNNQ_IR_MAX_DIMS, sh, &nb)) && nb && sh[0] == IMP_BATCH)
+		return expand_batched(c, sh, (uint32_t)nb);
 	if (rc || (rc = shape_arg(c, 1, sh, &n)) ||
 	    (rc = broadcast(c, V(c, 0)->dims, V(c, 0)->ndim, sh, n, od, &r)))
 		return rc;

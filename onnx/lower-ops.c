@@ -1729,6 +1729,63 @@ static int lower_gather(struct lower *L, size_t j)
 	return rc || !scalar ? rc : reshape_output(L, n, ref);
 }
 
+/* Expand of a constant to the batch: the constant (its dims aligned with
+ * the output's, 1 where it has none; NHWC for 4-D) a new model constant in
+ * the node's precision (u8 with its own min/max), the output in its
+ * quantization. */
+static int lower_expand(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 1, 0);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *cv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	uint32_t R = yv->ndim;
+	if (!is_const(L, n->inputs[0]) || !yv->batched || R < 1 || R > DNNQ_MAX_DIMS ||
+	    cv->ndim > R)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s' (rank %u) to a batched output "
+		                 "of rank %u: want a constant of at most its rank", cv->name, cv->ndim,
+		                 R);
+	float *c, *t = NULL;
+	size_t k;
+	if ((rc = const_f32(L, n, n->inputs[0], 0, &c, &k)))
+		return rc;
+	int64_t cd[DNNQ_MAX_DIMS], yd[DNNQ_MAX_DIMS];
+	for (uint32_t i = 0; i < R; i++)
+		cd[i] = i + cv->ndim >= R ? cv->dims[i + cv->ndim - R] : 1;
+	if (R == 4) {                  /* NCHW to the engine's NHWC */
+		if (!(t = malloc((k ? k : 1) * sizeof *t))) {
+			free(c);
+			return nomem(L);
+		}
+		oihw_to_ohwi(c, t, (size_t)cd[0], (size_t)cd[1], (size_t)cd[2], (size_t)cd[3],
+		             sizeof *t);
+		int64_t ch = cd[1];
+		cd[1] = cd[2];
+		cd[2] = cd[3];
+		cd[3] = ch;
+	}
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int32_t in, ref;
+	tname(nm, n->name, ":const");
+	rc = add_constant_nd(L, nm, t ? t : c, R, cd, &in);
+	free(c);
+	free(t);
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = R;
+	engine_dims(yv, yd);
+	memcpy(mn->dims, yd, sizeof yd);
+	if (L->fp32)
+		return act_out(L, n, n->outputs[0], mn, ref);
+	L->v[n->outputs[0]].u8 = ref;
+	return dnnq_qtensor_qparams(&L->m->tensors[L->m->constants[in - REF_CONST]].t, 0,
+	                            &L->v[n->outputs[0]].qp);
+}
+
 /* A registry operator: the lowering of its kind by name, elementwise ones
  * (unary and binary) otherwise. */
 static int lower_engine(struct lower *L, size_t j)
@@ -1742,7 +1799,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "transpose", lower_transpose }, { "matmul", lower_matmul },
 		{ "reduce_mean", lower_reduce }, { "reduce_sum", lower_reduce },
 		{ "reduce_max", lower_reduce }, { "logsoftmax", lower_logsoftmax },
-		{ "layernorm", lower_layernorm },
+		{ "layernorm", lower_layernorm }, { "expand", lower_expand },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)

@@ -560,24 +560,44 @@ static float mul_f32(float a, float b)
 
 /* Add, Mul and the registry's binary operators (their f32 function):
  * numpy broadcasting through strides (0 on broadcast axes). */
+/* Value id's element strides against an output of rank R (NumPy
+ * broadcasting: its dims aligned with the last ones; 0 where it has 1). */
+static void bcast_strides(const struct run *r, int32_t id, uint32_t R, int64_t *st)
+{
+	const struct dnnq_ir_value *v = &r->ir->values[id];
+	int64_t vd[DNNQ_IR_MAX_DIMS], s = 1;
+	adims(r, id, vd);
+	for (uint32_t i = R; i-- > 0;) {
+		int64_t d = i + v->ndim >= R ? vd[i + v->ndim - R] : 1;
+		st[i] = d == 1 ? 0 : s;
+		s *= d;
+	}
+}
+
+/* The next output index idx (row-major over yd, rank R) and the nk input
+ * offsets o that move with it by their strides st. */
+static void bcast_next(uint32_t R, const int64_t *yd, int64_t *idx,
+                       int64_t (*st)[DNNQ_IR_MAX_DIMS], int64_t *o, int nk)
+{
+	for (uint32_t i = R; i-- > 0;) {
+		for (int k = 0; k < nk; k++)
+			o[k] += st[k][i];
+		if (++idx[i] < yd[i])
+			return;
+		for (int k = 0; k < nk; k++)
+			o[k] -= st[k][i] * yd[i];
+		idx[i] = 0;
+	}
+}
+
 static void binary(const struct run *r, const struct dnnq_ir_node *n)
 {
-	int64_t yd[DNNQ_IR_MAX_DIMS], d[2][DNNQ_IR_MAX_DIMS], st[2][DNNQ_IR_MAX_DIMS];
+	int64_t yd[DNNQ_IR_MAX_DIMS], st[2][DNNQ_IR_MAX_DIMS];
 	const struct dnnq_ir_value *yv = &r->ir->values[n->outputs[0]];
 	uint32_t R = yv->ndim;
 	adims(r, n->outputs[0], yd);
-	for (int k = 0; k < 2; k++) {
-		const struct dnnq_ir_value *v = &r->ir->values[n->inputs[k]];
-		int64_t vd[DNNQ_IR_MAX_DIMS];
-		adims(r, n->inputs[k], vd);
-		for (uint32_t i = 0; i < R; i++)
-			d[k][i] = i + v->ndim >= R ? vd[i + v->ndim - R] : 1;
-		int64_t s = 1;
-		for (uint32_t i = R; i-- > 0;) {
-			st[k][i] = d[k][i] == 1 ? 0 : s;
-			s *= d[k][i];
-		}
-	}
+	for (int k = 0; k < 2; k++)
+		bcast_strides(r, n->inputs[k], R, st[k]);
 	const float *a = IN(0), *b = IN(1);
 	float *y = OUT(0);
 	size_t total = anumel(r, n->outputs[0]);
@@ -590,16 +610,10 @@ static void binary(const struct run *r, const struct dnnq_ir_node *n)
 	}
 	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
 	float (*f)(float, float) = def ? def->f32 : n->op == DNNQ_IR_ADD ? add_f32 : mul_f32;
-	int64_t idx[DNNQ_IR_MAX_DIMS] = { 0 }, oa = 0, ob = 0;
+	int64_t idx[DNNQ_IR_MAX_DIMS] = { 0 }, o[2] = { 0, 0 };
 	for (size_t e = 0; e < total; e++) {
-		y[e] = f(a[oa], b[ob]);
-		for (uint32_t i = R; i-- > 0;) {
-			oa += st[0][i], ob += st[1][i];
-			if (++idx[i] < yd[i])
-				break;
-			oa -= st[0][i] * yd[i], ob -= st[1][i] * yd[i];
-			idx[i] = 0;
-		}
+		y[e] = f(a[o[0]], b[o[1]]);
+		bcast_next(R, yd, idx, st, o, 2);
 	}
 }
 
@@ -1001,10 +1015,29 @@ static void gather(const struct run *r, const struct dnnq_ir_node *n)
 
 /* The registry's kinds that are not binary elementwise operators; false
  * for those (binary). */
+/* Expand of a constant to the batch: its broadcast, every batch row. */
+static void expand(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t yd[DNNQ_IR_MAX_DIMS], st[1][DNNQ_IR_MAX_DIMS], idx[DNNQ_IR_MAX_DIMS] = { 0 }, o = 0;
+	uint32_t R = r->ir->values[n->outputs[0]].ndim;
+	adims(r, n->outputs[0], yd);
+	bcast_strides(r, n->inputs[0], R, st[0]);
+	st[0][0] = 0;
+	const float *x = IN(0);
+	float *y = OUT(0);
+	size_t total = anumel(r, n->outputs[0]);
+	for (size_t e = 0; e < total; e++) {
+		y[e] = x[o];
+		bcast_next(R, yd, idx, st, &o, 1);
+	}
+}
+
 static bool vision(const struct run *r, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
-	if (def && !strcmp(def->name, "resize"))
+	if (def && !strcmp(def->name, "expand"))
+		expand(r, n);
+	else if (def && !strcmp(def->name, "resize"))
 		resize(r, n);
 	else if (def && !strcmp(def->name, "convtranspose"))
 		convtranspose(r, n);

@@ -18,6 +18,7 @@
 
 #include "calibration/npy.h"
 #include "daemon/pool.h"
+#include "engine/op.h"
 #include "onnx/ir.h"
 #include "onnx/onnx.pb-c.h"
 #include "tests/rng.h"
@@ -1841,6 +1842,54 @@ START_TEST(fold_batch_arithmetic_refused)
 }
 END_TEST
 
+/* Expand of a constant tok to [batch, rest...] (the batch from Shape): the
+ * registry's expand node, its output batched; what does not broadcast,
+ * meets the batch with a dim > 1 or is too large is refused, naming it. */
+static struct mb *expand_model(int nd, const int64_t *tok, size_t nrest, const int64_t *rest)
+{
+	static const float ones[64] = { 1 };
+	int64_t zero = 0, ax = 0;
+	struct mb *b = view_model();
+	mb_init(b, "tok", F, nd, tok, ones);
+	mb_init(b, "i0", S64, 0, NULL, &zero);
+	mb_i64(b, "ax", 1, &ax);
+	mb_i64(b, "rest", nrest, rest);
+	mb_node(b, "Shape", "shape", "a", "s");
+	mb_node(b, "Gather", "gather", "s,i0", "n");
+	mb_node(b, "Unsqueeze", "unsq", "n,ax", "n1");
+	at_i(b, mb_node(b, "Concat", "cat", "n1,rest", "t"), "axis", 0);
+	mb_node(b, "Expand", "expand", "tok,t", "y");
+	return b;
+}
+
+START_TEST(fold_expand_batch)
+{
+	int64_t tok[3] = { 1, 1, 4 }, rest[2] = { 3, 4 };
+	struct dnnq_ir ir;
+	imp_ok(expand_model(3, tok, 2, rest), &ir);
+	ck_assert_uint_eq(ir.nnodes, 2);
+	ck_assert_int_eq(ir.nodes[1].op, DNNQ_IR_ENGINE);
+	ck_assert_uint_eq(ir.nodes[1].kind, dnnq_op_find("expand")->kind);
+	ck_assert_uint_eq(ir.nodes[1].ninputs, 1);
+	const struct dnnq_ir_value *y = out_value(&ir, 0);
+	ck_assert(y->batched && y->ndim == 3 && y->dims[0] == 1 && y->dims[1] == 3 &&
+	          y->dims[2] == 4);
+	dnnq_ir_free(&ir);
+
+	int64_t tok2[3] = { 1, 2, 4 };
+	imp_fails(expand_model(3, tok2, 2, rest), DNNQ_E_SHAPE,
+	          "node 'expand' (Expand): dims 2 and 3 do not broadcast");
+	int64_t tok3[3] = { 2, 1, 4 };
+	imp_fails(expand_model(3, tok3, 2, rest), DNNQ_E_SHAPE,
+	          "node 'expand' (Expand): input 'tok' [2,1,4] against shape of rank 3");
+	int64_t tok4[4] = { 1, 1, 1, 4 };
+	imp_fails(expand_model(4, tok4, 2, rest), DNNQ_E_SHAPE, "node 'expand' (Expand): input");
+	int64_t huge[2] = { 1 << 20, 1 << 20 }, tok5[1] = { 1 };
+	imp_fails(expand_model(1, tok5, 2, huge), DNNQ_E_SHAPE,
+	          "node 'expand' (Expand): output 0: dims[2]");
+}
+END_TEST
+
 /* Slice (negative step), Range, Expand, Equal/Where, Size: their values. */
 START_TEST(fold_values)
 {
@@ -2084,6 +2133,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_opset9);
 	tcase_add_test(tc, fold_static_batch);
 	tcase_add_test(tc, fold_batch_arithmetic_refused);
+	tcase_add_test(tc, fold_expand_batch);
 	tcase_add_test(tc, fold_values);
 	tcase_add_test(tc, fold_huge_refused);
 	tcase_add_test(tc, fold_pad_into_avgpool);

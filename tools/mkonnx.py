@@ -2003,6 +2003,61 @@ def vit_block_cases(c):
           opset=17)
 
 
+def expand_batch_cases(c):
+    """A constant expanded to the batch (torchvision's ViT class token,
+    `tok.expand(x.shape[0], -1, -1)`): Expand of the constant to a shape
+    that folds to [batch, -1, -1] (Shape, Gather, Where), then concatenated
+    with the input along the sequence; torch at opset 13, dynamic batch.
+    Written as the folding cases are (the executors do not run Shape)."""
+    nn = torch.nn
+
+    class Tok(nn.Module):
+        def __init__(self, d=16):
+            super().__init__()
+            self.tok = nn.Parameter(torch.randn(1, 1, d))
+
+        def forward(self, x):
+            return torch.cat([self.tok.expand(x.shape[0], -1, -1), x], 1)
+
+    torch.manual_seed(5)
+    model = Tok().eval()
+    x = torch.from_numpy(u(c.rng("expand_batch"), [3, 6, 16], -2, 2))
+    import io
+    buf = io.BytesIO()
+    with torch.no_grad():
+        want = model(x).numpy()
+        torch.onnx.export(model, x, buf, opset_version=13, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+                          do_constant_folding=True)
+    m = onnx.load_from_string(buf.getvalue())
+    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    assert any(n.op_type == "Expand" for n in m.graph.node), "expand_batch: no Expand"
+    add_exported(c, "expand_batch", m, x.numpy(), want)
+
+    class Map(nn.Module):
+        """4-D: a constant map [1, 2, 3, 4] expanded to the batch and
+        concatenated on the channels (the engine's NHWC layout)."""
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Parameter(torch.randn(1, 2, 3, 4))
+
+        def forward(self, x):
+            return torch.cat([self.tok.expand(x.shape[0], -1, -1, -1), x], 1)
+
+    torch.manual_seed(6)
+    model = Map().eval()
+    x = torch.from_numpy(u(c.rng("expand_batch_4d"), [2, 3, 3, 4], -2, 2))
+    buf = io.BytesIO()
+    with torch.no_grad():
+        want = model(x).numpy()
+        torch.onnx.export(model, x, buf, opset_version=13, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+                          do_constant_folding=True)
+    m = onnx.load_from_string(buf.getvalue())
+    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    add_exported(c, "expand_batch_4d", m, x.numpy(), want)
+
+
 # ------------------------------------------------------------ folding cases
 # Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
 # as the exporters write them: torch with dynamic H and W (the samples'
@@ -2135,6 +2190,7 @@ def make_ops(w):
     c = Cases(w)
     fp32_cases(c)
     vit_block_cases(c)
+    expand_batch_cases(c)
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)
