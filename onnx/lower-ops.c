@@ -685,7 +685,7 @@ static bool per_channel(const struct dnnq_ir_value *x, const struct dnnq_ir_valu
  * precision: an activation as it is, a constant (a scalar, or per channel
  * of activation x) as a new u8 or f32 constant. */
 static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v,
-                        const struct dnnq_ir_value *x, int32_t *ref)
+                        const struct dnnq_ir_value *x, int32_t *ref, bool *shaped)
 {
 	if (!is_const(L, v))
 		return need_act(L, n, v, ref);
@@ -695,14 +695,23 @@ static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v
 	int rc = const_f32(L, n, v, 0, &c, &k);
 	if (rc)
 		return rc;
-	if (k != 1 && !per_channel(x, cv)) {
-		free(c);
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "constant '%s' (%zu elements) is "
-		                 "neither a scalar nor per channel of '%s'", cv->name, k, x->name);
-	}
 	char nm[DNNQ_MODEL_NAME_MAX];
 	tname(nm, n->name, ":const");
-	rc = add_constant(L, nm, c, k, ref);
+	if (k == 1 || per_channel(x, cv)) {
+		rc = add_constant(L, nm, c, k, ref);
+	} else if (cv->ndim <= x->ndim && (cv->ndim < x->ndim || cv->dims[0] == 1) &&
+	           (cv->ndim < 4 || same_order(cv))) {
+		/* any other shape that broadcasts (a ViT's position embeddings):
+		 * kept whole, for the registry's broadcasting operators */
+		int64_t d[DNNQ_MAX_DIMS];
+		engine_dims(cv, d);
+		rc = add_constant_nd(L, nm, c, cv->ndim, d, ref);
+		*shaped = true;
+	} else {
+		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "constant '%s' (%zu elements) does not "
+		               "broadcast against '%s' without its batch, or is 4-D in another "
+		               "order than the engine's", cv->name, k, x->name);
+	}
 	free(c);
 	return rc;
 }
@@ -742,8 +751,14 @@ static int lower_binary(struct lower *L, size_t j)
 		kind = engine ? n->kind : dnnq_op_find(n->op == DNNQ_IR_ADD ? "add" : "mul")->kind;
 		engine = true;
 	}
-	if ((rc = binary_input(L, n, a, x, &in[0])) || (rc = binary_input(L, n, b, x, &in[1])))
+	bool shaped = false;
+	if ((rc = binary_input(L, n, a, x, &in[0], &shaped)) ||
+	    (rc = binary_input(L, n, b, x, &in[1], &shaped)))
 		return rc;
+	if (shaped && !engine) {     /* the eltwise kind takes no shaped constant */
+		kind = dnnq_op_find(n->op == DNNQ_IR_ADD ? "add" : "mul")->kind;
+		engine = true;
+	}
 	struct dnnq_model_node *mn = add_node(L, kind, n->name, &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;

@@ -2374,8 +2374,9 @@ def make_models(w):
     """Three small real-world architectures with dynamic H and W, seeded
     random weights (no downloads), BatchNorm statistics settled on data:
     mobilenet_v3_small (torchvision, width 0.5: HardSwish, squeeze-and-
-    excitation), a ViT (torchvision's VisionTransformer, 2 layers: LayerNorm,
-    attention MatMul, Softmax, GELU through Erf) and a small segmentation
+    excitation), a ViT (2 layers, batch-first attention as Hugging Face's
+    writes it: LayerNorm, attention MatMul, Softmax, GELU through Erf, a
+    class token expanded to the batch) and a small segmentation
     net with an FPN neck (strided convs, ConvTranspose, nearest and bilinear
     Resize, Concat). Each gets its calibration samples and a test input, both
     of a size other than the one traced (so converting needs --input-shape
@@ -2383,6 +2384,48 @@ def make_models(w):
     import torchvision
     from torchvision.models import mobilenetv3
     nn = torch.nn
+
+    class Attention(nn.Module):
+        # batch-first multi-head attention as Hugging Face's ViT and BERT
+        # write it (torch's nn.MultiheadAttention moves the batch instead)
+        def __init__(self, d, heads):
+            super().__init__()
+            self.h = heads
+            self.q, self.k, self.v, self.proj = (nn.Linear(d, d) for _ in range(4))
+
+        def forward(self, x):
+            n, s, d = x.shape
+            q, k, v = (f(x).reshape(n, s, self.h, d // self.h).permute(0, 2, 1, 3)
+                       for f in (self.q, self.k, self.v))
+            a = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d // self.h), dim=-1)
+            return self.proj((a @ v).transpose(1, 2).reshape(n, s, d))
+
+    class Block(nn.Module):
+        def __init__(self, d, heads, mlp):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.attn = Attention(d, heads)
+            self.mlp = nn.Sequential(nn.Linear(d, mlp), nn.GELU(), nn.Linear(mlp, d))
+
+        def forward(self, x):
+            x = x + self.attn(self.ln1(x))
+            return x + self.mlp(self.ln2(x))
+
+    class Vit(nn.Module):
+        # patches by a strided conv, a class token, position embeddings,
+        # pre-norm blocks, the class token's head
+        def __init__(self, image=32, patch=8, d=32, heads=2, mlp=64, layers=2, classes=10):
+            super().__init__()
+            self.embed = nn.Conv2d(3, d, patch, patch)
+            self.cls = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+            self.pos = nn.Parameter(torch.randn(1, (image // patch) ** 2 + 1, d) * 0.02)
+            self.blocks = nn.Sequential(*[Block(d, heads, mlp) for _ in range(layers)])
+            self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, classes)
+
+        def forward(self, x):
+            x = self.embed(x).flatten(2).transpose(1, 2)
+            x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
+            return self.head(self.ln(self.blocks(x))[:, 0])
 
     class Fpn(nn.Module):
         def __init__(self):
@@ -2417,9 +2460,7 @@ def make_models(w):
     mnv3 = mobilenetv3.MobileNetV3(*mobilenetv3._mobilenet_v3_conf("mobilenet_v3_small",
                                                                    width_mult=0.5),
                                    num_classes=10)
-    vit = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2,
-                                               num_heads=2, hidden_dim=32, mlp_dim=64,
-                                               num_classes=10)
+    vit = Vit()
     # (traced at, calibrated and tested at): --input-shape fixes H and W
     specs = [("mobilenet_v3_small", mnv3, (3, 32, 32), (3, 48, 40)),
              ("vit_tiny", vit, (3, 32, 32), (3, 32, 32)),
