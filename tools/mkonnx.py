@@ -2019,20 +2019,21 @@ def expand_batch_cases(c):
         def forward(self, x):
             return torch.cat([self.tok.expand(x.shape[0], -1, -1), x], 1)
 
+    def export(name, model, shape):
+        x = torch.from_numpy(u(c.rng(name), shape, -2, 2))
+        buf = io.BytesIO()
+        with torch.no_grad():
+            want = model.eval()(x).numpy()
+            torch.onnx.export(model, x, buf, opset_version=13, input_names=["x"],
+                              output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+                              do_constant_folding=True)
+        m = onnx.load_from_string(buf.getvalue())
+        m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+        assert any(n.op_type == "Expand" for n in m.graph.node), f"{name}: no Expand"
+        add_exported(c, name, m, x.numpy(), want)
+
     torch.manual_seed(5)
-    model = Tok().eval()
-    x = torch.from_numpy(u(c.rng("expand_batch"), [3, 6, 16], -2, 2))
-    import io
-    buf = io.BytesIO()
-    with torch.no_grad():
-        want = model(x).numpy()
-        torch.onnx.export(model, x, buf, opset_version=13, input_names=["x"],
-                          output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
-                          do_constant_folding=True)
-    m = onnx.load_from_string(buf.getvalue())
-    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
-    assert any(n.op_type == "Expand" for n in m.graph.node), "expand_batch: no Expand"
-    add_exported(c, "expand_batch", m, x.numpy(), want)
+    export("expand_batch", Tok(), [3, 6, 16])
 
     class Map(nn.Module):
         """4-D: a constant map [1, 2, 3, 4] expanded to the batch and
@@ -2045,17 +2046,7 @@ def expand_batch_cases(c):
             return torch.cat([self.tok.expand(x.shape[0], -1, -1, -1), x], 1)
 
     torch.manual_seed(6)
-    model = Map().eval()
-    x = torch.from_numpy(u(c.rng("expand_batch_4d"), [2, 3, 3, 4], -2, 2))
-    buf = io.BytesIO()
-    with torch.no_grad():
-        want = model(x).numpy()
-        torch.onnx.export(model, x, buf, opset_version=13, input_names=["x"],
-                          output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
-                          do_constant_folding=True)
-    m = onnx.load_from_string(buf.getvalue())
-    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
-    add_exported(c, "expand_batch_4d", m, x.numpy(), want)
+    export("expand_batch_4d", Map(), [2, 3, 3, 4])
 
 
 # ------------------------------------------------------------ folding cases
