@@ -35,8 +35,8 @@ const char *dnnq_ir_fusion_name(enum dnnq_ir_fusion f)
 		[DNNQ_IR_FUSED_HARDSWISH_HSIG] = "x*HardSigmoid(x) -> HardSwish",
 		[DNNQ_IR_FUSED_SWISH] = "x*Sigmoid(x) -> Swish",
 		[DNNQ_IR_FUSED_GELU] = "x*0.5*(1+Erf(x/sqrt2)) -> GELU",
-		[DNNQ_IR_FUSED_LAYERNORM] = "ReduceMean,Sub,Pow,ReduceMean,Add,Sqrt,Div,Mul[,Add] -> "
-		                            "LayerNormalization",
+		[DNNQ_IR_FUSED_LAYERNORM] = ("ReduceMean,Sub,Pow,ReduceMean,Add,Sqrt,Div,Mul[,Add] -> "
+		                             "LayerNormalization"),
 	};
 	return (unsigned)f < DNNQ_IR_FUSED_COUNT ? names[f] : "?";
 }
