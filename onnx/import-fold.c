@@ -785,7 +785,8 @@ static int pad_args(struct nctx *c, int64_t *pb, int64_t *pe, double *value)
 		n = k < 0 ? 0 : (size_t)k;
 		if (n > 2 * DNNQ_IR_MAX_DIMS)
 			return bad(c, DNNQ_E_SHAPE, "attribute 'pads' has %zu values", n);
-		memcpy(p, v, n * sizeof *v);
+		if (n)
+			memcpy(p, v, n * sizeof *v);
 		*value = f;
 	} else {
 		if ((rc = int_list(c, 1, 2 * DNNQ_IR_MAX_DIMS, p, &n)))
