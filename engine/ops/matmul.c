@@ -278,7 +278,7 @@ static void block_f32(const struct matmul *op, float *sa, float *sb, float *sc, 
                       size_t m1, float *y)
 {
 	const size_t N = op->N, yr = op->y.s[op->r - 2], yc = op->y.s[op->r - 1];
-	dnnq_f32_kernels_of(op->isa)->gemm(m1 - m0, N, op->K, sa, op->K, sb, op->K, sc, N);
+	dnnq_f32_gemm(op->isa, true, m1 - m0, N, op->K, sa, op->K, sb, op->K, sc, N);
 	for (size_t m = m0; m < m1; m++)
 		for (size_t j = 0; j < N; j++)
 			y[m * yr + j * yc] = sc[(m - m0) * N + j];
