@@ -108,6 +108,8 @@ static inline void dnnqd_count(_Atomic uint64_t *c, uint64_t v)
 struct dnnqd_model_counts {
 	_Atomic uint64_t requests, failures, samples, run_ns;
 	_Atomic uint64_t queued, queue_ns;	/* requests with a plausible submit stamp */
+	_Atomic uint64_t team_requests;		/* run on more than one worker (team.h) */
+	_Atomic uint64_t team_workers;		/* the workers those ran on, summed */
 	_Atomic uint64_t hist[DNNQ_PROTO_HIST_BUCKETS];
 };
 

@@ -136,7 +136,8 @@ static size_t io_bytes(const struct dnnqd_io *io, uint32_t batch)
 	return (size_t)batch * io->numel * dnnq_shm_dtype_size(io->dtype);
 }
 
-/* Every graph planned for batch 1 and, for warmup, run once on zeros. */
+/* Every graph planned for batch 1 on the model's threads and, for warmup,
+ * run once on zeros (on one thread: the plan sized every thread's scratch). */
 static int warm_up(struct dnnqd_model *m, struct dnnq_diag *d)
 {
 	void *bufs[DNNQ_SHM_MAX_TENSORS] = { 0 };
@@ -147,7 +148,7 @@ static int warm_up(struct dnnqd_model *m, struct dnnq_diag *d)
 			rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "warm-up: out of memory");
 	for (unsigned w = 0; w < m->ngraphs && !rc; w++) {
 		struct dnnqd_graph_slot *gs = &m->graphs[w];
-		if ((rc = dnnq_graph_plan(gs->g, 1, 1, d)))
+		if ((rc = dnnq_graph_plan(gs->g, 1, dnnqd_model_threads(m), d)))
 			break;
 		gs->batch = 1;
 		if (m->src.warmup && (rc = dnnq_graph_run(gs->g, (const void *const *)bufs,

@@ -75,6 +75,14 @@ struct dnnqd_model {
 	_Atomic uint32_t refs;          /* the tables holding it */
 };
 
+/* The workers one request of m may use: its entry's threads, at most one
+ * per graph (the config allows up to workers.ncpus, which --cpus may
+ * have lowered). Every graph of m is planned for that many threads. */
+static inline unsigned dnnqd_model_threads(const struct dnnqd_model *m)
+{
+	return m->src.threads < 1 ? 1 : m->src.threads < m->ngraphs ? m->src.threads : m->ngraphs;
+}
+
 struct dnnqd_models {
 	struct dnnqd_model **m;         /* by id; NULL: an id no longer served */
 	uint32_t n;                     /* ids handed out so far */

@@ -180,9 +180,12 @@ int dnnqd_runner_run(struct dnnqd_runner *r, const struct dnnqd_models *ms, uint
 		return DNNQ_E_INVAL;
 	/* only this worker touches its slot of the (otherwise immutable) version */
 	struct dnnqd_graph_slot *gs = (struct dnnqd_graph_slot *)&m->graphs[r->index];
+	/* the split is the model's thread count, whoever joins (team.h) */
+	unsigned threads = dnnqd_model_threads(m);
+	struct dnnq_executor ex = dnnqd_team_executor(&r->team, threads);
 	if (gs->batch != req->batch) {
 		gs->batch = 0;	/* a failed plan leaves none */
-		if ((rc = dnnq_graph_plan(gs->g, req->batch, 1, NULL)))
+		if ((rc = dnnq_graph_plan(gs->g, req->batch, threads, NULL)))
 			return rc;
 		gs->batch = req->batch;
 	}
@@ -191,7 +194,7 @@ int dnnqd_runner_run(struct dnnqd_runner *r, const struct dnnqd_models *ms, uint
 	for (unsigned i = 0; i < ni && !rc; i++)
 		rc = convert(r, &m->io[i], &req->t[i], arena, bufs[i], true, copied);
 	if (!rc)
-		rc = dnnq_graph_run(gs->g, (const void *const *)bufs, bufs + ni, NULL);
+		rc = dnnq_graph_run(gs->g, (const void *const *)bufs, bufs + ni, &ex);
 	for (unsigned i = ni; i < nt && !rc; i++)
 		rc = convert(r, &m->io[i], &req->t[i], arena, bufs[i], false, copied);
 	return rc;

@@ -13,6 +13,7 @@
 #define DNNQ_DAEMON_REQUEST_H
 
 #include "daemon/models.h"
+#include "daemon/team.h"
 
 /* The request against the table: the id served, a generation the version
  * serves (models.h: [sig_gen, generation], else DNNQ_E_MODEL_CHANGED),
@@ -33,6 +34,9 @@ struct dnnqd_runner {
 	/* tensor i's U8 buffer when the request has F32 where the model has U8;
 	 * grown on demand, never shrunk */
 	struct dnnqd_runner_buf conv[DNNQ_SHM_MAX_TENSORS];
+	/* the workers a request of a model with threads > 1 runs on (team.h);
+	 * dnnqd_team_init'ed by the worker */
+	struct dnnqd_team team;
 };
 
 void dnnqd_runner_init(struct dnnqd_runner *r, unsigned worker_index);

@@ -153,6 +153,7 @@ static void count_model(struct dnnqd_worker *w, const struct dnnq_shm_request *r
 	dnnqd_count(&m->samples, rc ? 0 : req->batch);
 	dnnqd_count(&m->run_ns, ns);
 	dnnqd_count(&m->hist[b], 1);
+	dnnqd_team_count(&w->runner.team, m);
 	if (submit && submit <= t0 && t0 - submit < QUEUE_NS_MAX) {
 		dnnqd_count(&m->queued, 1);
 		dnnqd_count(&m->queue_ns, t0 - submit);
@@ -429,7 +430,8 @@ static void *worker_main(void *arg)
 	while (!atomic_load(&d->stop)) {
 		bool busy = worker_pass(w);
 		dnnqd_qsbr_quiescent(&w->qs);
-		if (busy) {
+		/* nothing of its own to run: a hand in another worker's request */
+		if (busy || dnnqd_team_help(d, w->index)) {
 			idle_since = 0;
 			continue;
 		}
@@ -469,6 +471,7 @@ int dnnqd_worker_init(struct dnnqd_worker *w, struct dnnqd *d, unsigned index, i
 		return dnnq_diag_set(diag, DNNQ_E_IO, "worker %u: epoll set: %s", index,
 		                     strerror(errno));
 	dnnqd_runner_init(&w->runner, index);
+	dnnqd_team_init(&w->runner.team, d, index);
 	return 0;
 }
 
