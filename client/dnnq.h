@@ -271,6 +271,7 @@ struct dnnq_model_stats {
 	uint64_t run_ns;
 	uint64_t latency[DNNQ_LATENCY_BUCKETS];
 	uint64_t queued, queue_ns;
+	uint64_t team_requests, team_workers;   /* 0.6: run on several workers */
 };
 
 int dnnq_model_stats(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out);

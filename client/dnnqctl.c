@@ -260,10 +260,12 @@ static void print_model_stats_json(const struct dnnq_model_stats *m, bool first)
 	printf("%s{\"name\":", first ? "" : ",");
 	dnnq_json_string(stdout, m->name);
 	printf(",\"generation\":%u,\"requests\":%llu,\"failures\":%llu,\"samples\":%llu,"
-	       "\"run_ns\":%llu,\"queued\":%llu,\"queue_ns\":%llu,\"latency\":[", m->generation,
+	       "\"run_ns\":%llu,\"queued\":%llu,\"queue_ns\":%llu,\"team_requests\":%llu,"
+	       "\"team_workers\":%llu,\"latency\":[", m->generation,
 	       (unsigned long long)m->requests, (unsigned long long)m->failures,
 	       (unsigned long long)m->samples, (unsigned long long)m->run_ns,
-	       (unsigned long long)m->queued, (unsigned long long)m->queue_ns);
+	       (unsigned long long)m->queued, (unsigned long long)m->queue_ns,
+	       (unsigned long long)m->team_requests, (unsigned long long)m->team_workers);
 	for (unsigned b = 0; b < DNNQ_LATENCY_BUCKETS; b++) {
 		printf("%s{\"le_us\":", b ? "," : "");
 		if (b < DNNQ_LATENCY_BUCKETS - 1)
@@ -280,9 +282,11 @@ static void print_model_stats_text(const struct dnnq_model_stats *m)
 {
 	double avg_us = m->requests ? (double)m->run_ns / (double)m->requests / 1e3 : 0;
 	double queue_us = m->queued ? (double)m->queue_ns / (double)m->queued / 1e3 : 0;
-	printf("  %-20s %10llu %8llu %10llu %10.1f %10.1f  ", m->name,
+	double team = m->team_requests ? (double)m->team_workers / (double)m->team_requests : 0;
+	printf("  %-20s %10llu %8llu %10llu %10.1f %10.1f %10llu %5.2f  ", m->name,
 	       (unsigned long long)m->requests, (unsigned long long)m->failures,
-	       (unsigned long long)m->samples, avg_us, queue_us);
+	       (unsigned long long)m->samples, avg_us, queue_us,
+	       (unsigned long long)m->team_requests, team);
 	for (unsigned b = 0; b < DNNQ_LATENCY_BUCKETS; b++) {
 		if (!m->latency[b])
 			continue;
@@ -312,8 +316,9 @@ static int show_model_stats(struct dnnq_client *c, bool json)
 			continue;
 		}
 		if (!i)
-			printf("  %-20s %10s %8s %10s %10s %10s  %s\n", "model", "requests", "failed",
-			       "samples", "avg us", "queue us", "latency (run, us)");
+			printf("  %-20s %10s %8s %10s %10s %10s %10s %5s  %s\n", "model", "requests",
+			       "failed", "samples", "avg us", "queue us", "teamed", "team",
+			       "latency (run, us)");
 		print_model_stats_text(&m);
 	}
 	if (rc == DNNQ_E_NOTFOUND) {

@@ -338,38 +338,44 @@ static int model_stats_call(struct dnnq_client *c, uint32_t index, struct dnnq_m
 		.model_id = rep.model_id, .generation = rep.generation, .models = rep.n_models,
 		.requests = rep.requests, .failures = rep.failures, .samples = rep.samples,
 		.run_ns = rep.run_ns, .queued = rep.queued, .queue_ns = rep.queue_ns,
+		.team_requests = rep.team_requests, .team_workers = rep.team_workers,
 	};
 	memcpy(out->name, rep.name, sizeof out->name);
 	memcpy(out->latency, rep.hist, sizeof out->latency);
 	return 0;
 }
 
-/* dnnq_model_stats@@DNNQ_CLIENT_1.4: the struct with queued and queue_ns. */
-int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out);
-int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out)
+/* dnnq_model_stats@@DNNQ_CLIENT_1.5: the struct with the team counts. */
+int dnnq_model_stats_1_5(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out);
+int dnnq_model_stats_1_5(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out)
 {
 	return client_status(model_stats_call(c, index, out), "dnnq_model_stats");
 }
-__asm__(".symver dnnq_model_stats_1_4, dnnq_model_stats@@DNNQ_CLIENT_1.4");
+__asm__(".symver dnnq_model_stats_1_5, dnnq_model_stats@@DNNQ_CLIENT_1.5");
 
-/* dnnq_model_stats@DNNQ_CLIENT_1.2, for programs linked before 0.5: their
- * struct ends before queued, so only that much of it is written. */
-struct model_stats_1_2 {
-	char name[64];
-	uint32_t model_id, generation, models;
-	uint64_t requests, failures, samples, run_ns;
-	uint64_t latency[DNNQ_LATENCY_BUCKETS];
-};
-_Static_assert(offsetof(struct dnnq_model_stats, queued) == sizeof(struct model_stats_1_2),
-               "the 1.2 struct is the head of today's");
-
-int dnnq_model_stats_1_2(struct dnnq_client *c, uint32_t index, struct model_stats_1_2 *out);
-int dnnq_model_stats_1_2(struct dnnq_client *c, uint32_t index, struct model_stats_1_2 *out)
+/* The older versions, for programs linked before: their struct is the head
+ * of today's, `head` bytes, and only that much of it is written. */
+static int model_stats_head(struct dnnq_client *c, uint32_t index, void *out, size_t head)
 {
 	struct dnnq_model_stats all;
-	int rc = dnnq_model_stats_1_4(c, index, out ? &all : NULL);
+	int rc = dnnq_model_stats_1_5(c, index, out ? &all : NULL);
 	if (!rc)
-		memcpy(out, &all, sizeof *out);
+		memcpy(out, &all, head);
 	return rc;
+}
+
+/* dnnq_model_stats@DNNQ_CLIENT_1.4 (0.5): it ends before team_requests. */
+int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, void *out);
+int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, void *out)
+{
+	return model_stats_head(c, index, out, offsetof(struct dnnq_model_stats, team_requests));
+}
+__asm__(".symver dnnq_model_stats_1_4, dnnq_model_stats@DNNQ_CLIENT_1.4");
+
+/* dnnq_model_stats@DNNQ_CLIENT_1.2 (before 0.5): it ends before queued. */
+int dnnq_model_stats_1_2(struct dnnq_client *c, uint32_t index, void *out);
+int dnnq_model_stats_1_2(struct dnnq_client *c, uint32_t index, void *out)
+{
+	return model_stats_head(c, index, out, offsetof(struct dnnq_model_stats, queued));
 }
 __asm__(".symver dnnq_model_stats_1_2, dnnq_model_stats@DNNQ_CLIENT_1.2");

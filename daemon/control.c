@@ -357,6 +357,8 @@ void dnnqd_model_stats_fill(struct dnnqd *d, uint32_t index, struct dnnq_msg_mod
 		o->run_ns += atomic_load_explicit(&k->run_ns, memory_order_relaxed);
 		o->queued += atomic_load_explicit(&k->queued, memory_order_relaxed);
 		o->queue_ns += atomic_load_explicit(&k->queue_ns, memory_order_relaxed);
+		o->team_requests += atomic_load_explicit(&k->team_requests, memory_order_relaxed);
+		o->team_workers += atomic_load_explicit(&k->team_workers, memory_order_relaxed);
 		for (unsigned b = 0; b < DNNQ_PROTO_HIST_BUCKETS; b++)
 			o->hist[b] += atomic_load_explicit(&k->hist[b], memory_order_relaxed);
 	}

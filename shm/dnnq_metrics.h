@@ -22,6 +22,11 @@
  *                                        from the request's check to the
  *                                        end of its run (le buckets 50 µs
  *                                        to 100 ms, +Inf; _sum, _count)
+ *   dnnq_model_queued_total{model}       counter  requests with a queue time
+ *   dnnq_model_queue_seconds_total{model} counter their time queued
+ *   dnnq_model_team_requests_total{model} counter requests run on several
+ *                                        workers (the model's threads)
+ *   dnnq_model_team_workers_total{model} counter  the workers they ran on
  *
  * scope is "daemon" (every client's traffic) or "uid" (the asking uid's
  * open sessions: what STATS gives a client that may not see the daemon's

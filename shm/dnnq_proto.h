@@ -54,7 +54,8 @@
 #include "shm/dnnq_shm.h"
 
 #define DNNQ_PROTO_MAGIC    0x50514e44u	/* "DNQP" little-endian */
-#define DNNQ_PROTO_VERSION  3u	/* 3: MODEL_STATS queue time, the slots' submit stamp;
+#define DNNQ_PROTO_VERSION  4u	/* 4: MODEL_STATS team requests and workers;
+				   3: MODEL_STATS queue time, the slots' submit stamp;
 				   2: socketpairs, refusal at accept, STATS scope,
 				   RELOAD, MODEL_STATS */
 #define DNNQ_PROTO_NAME_MAX 64u		/* names: at most 63 bytes + NUL */
@@ -248,7 +249,10 @@ _Static_assert(sizeof(struct dnnq_msg_reload) <= DNNQ_PROTO_MAX_MSG, "reload fit
  * succeeded, run_ns the time from the request's check to the end of its
  * run (copies, quantization and the graph); queue_ns the time from the
  * client's submit (the slot's stamp) to that check, summed over the queued
- * requests whose stamp was plausible (in the last minute). */
+ * requests whose stamp was plausible (in the last minute); team_requests
+ * the requests that ran on more than one worker (the model's threads),
+ * team_workers the workers they ran on, summed (the most that joined one
+ * job of the request: team_workers / team_requests is the mean team). */
 struct dnnq_msg_model_stats {
 	struct dnnq_msg_hdr hdr;
 	uint32_t model_id;
@@ -259,11 +263,13 @@ struct dnnq_msg_model_stats {
 	uint64_t requests, failures, samples, run_ns;
 	uint64_t hist[DNNQ_PROTO_HIST_BUCKETS];
 	uint64_t queued, queue_ns;
+	uint64_t team_requests, team_workers;
 };
 
 _Static_assert(offsetof(struct dnnq_msg_model_stats, name) == 32, "ms name");
 _Static_assert(offsetof(struct dnnq_msg_model_stats, requests) == 96, "ms requests");
 _Static_assert(offsetof(struct dnnq_msg_model_stats, hist) == 128, "ms hist");
-_Static_assert(sizeof(struct dnnq_msg_model_stats) == 240, "ms size");
+_Static_assert(offsetof(struct dnnq_msg_model_stats, team_requests) == 240, "ms team");
+_Static_assert(sizeof(struct dnnq_msg_model_stats) == 256, "ms size");
 
 #endif

@@ -147,5 +147,11 @@ int dnnq_metrics_write(FILE *f, const struct dnnq_msg_stats *s,
 		put_seconds(f, models[i].queue_ns);
 		fputc('\n', f);
 	}
+	per_model(f, "dnnq_model_team_requests_total", "counter", "Requests of the model that ran"
+	          " on more than one worker (threads > 1, idle workers joined).", models, n,
+	          offsetof(struct dnnq_msg_model_stats, team_requests), false);
+	per_model(f, "dnnq_model_team_workers_total", "counter", "Workers those requests ran on,"
+	          " summed (divided by the requests: the mean team).", models, n,
+	          offsetof(struct dnnq_msg_model_stats, team_workers), false);
 	return ferror(f) ? -1 : 0;
 }

@@ -24,6 +24,7 @@
 	DNNQ_SUITE(api) \
 	DNNQ_SUITE(serve) \
 	DNNQ_SUITE(reload) \
+	DNNQ_SUITE(team) \
 	DNNQ_SUITE(ctlreload) \
 	DNNQ_SUITE(metrics) \
 	DNNQ_SUITE(systemd) \
