@@ -4,7 +4,7 @@
  * (table.c), the int8 peaks (peak.c, peak-avx2.c, peak-avx512vnni.c), dnnq's
  * thread pool and GEMM kernel choice (threads.c), the peers' set-up
  * (peers.c) and the subcommands (gemm.c, quant.c, conv.c, model.c, ipc.c,
- * loader.c).
+ * team.c, loader.c).
  *
  * Why interleaved: CPU frequency, noisy neighbours and thermal state drift
  * over seconds, so measuring dnnq for a while and then oneDNN for a while
@@ -232,5 +232,6 @@ int bench_cmd_ipc(const struct bench_opts *o);
 int bench_cmd_loader(const struct bench_opts *o);
 int bench_cmd_memory(const struct bench_opts *o);
 int bench_cmd_calib(const struct bench_opts *o);
+int bench_cmd_team(const struct bench_opts *o);
 
 #endif

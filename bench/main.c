@@ -1,6 +1,7 @@
 /*
  * bench/main.c — dnnq-bench's command line: the subcommands (peak, quant,
- * gemm, scaling, conv, model, ipc, loader, all), their options and help.
+ * gemm, scaling, conv, model, ipc, memory, team, loader, all), their options
+ * and help.
  * Every run starts with the machine it measured on; `all` is what `make
  * bench` runs.
  */
@@ -113,6 +114,14 @@ static const struct cmd cmds[] = {
 	  "difference against the .dnnq file's size.\n"
 	  "  --tsv         a header line and one tab-separated row per measurement on\n"
 	  "                stdout; the machine description and notes go to stderr\n" },
+	{ "team", bench_cmd_team, OPT_TSV | OPT_QUICK,
+	  "usage: dnnq-bench team [--tsv] [--quick]\n"
+	  "One client's batch-1 ResNet-18 requests (tools/serve-fixture's resnet18)\n"
+	  "through dnnqd (from $DNNQ_DNNQD, else dnnqd beside dnnq-bench) on --cpus 0,1,\n"
+	  "the model served twice: threads: 1 and threads: 2 (idle workers join the\n"
+	  "request), alternating; median ms per request (the p50), the ratio, and how\n"
+	  "many threads-2 requests the other worker joined. Target beside the result.\n"
+	  COMMON },
 	{ "ipc", bench_cmd_ipc, OPT_TSV | OPT_QUICK,
 	  "usage: dnnq-bench ipc [--tsv] [--quick]\n"
 	  "The serving path: dnnqd (from $DNNQ_DNNQD, else dnnqd beside dnnq-bench) started\n"
@@ -142,7 +151,7 @@ static const struct cmd cmds[] = {
 	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_ISA,
 	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--isa ISA]\n"
 	  "                      [--tsv] [--quick]\n"
-	  "peak; quant; model on 1 and N threads; ipc; gemm on 1 thread; gemm and\n"
+	  "peak; quant; model on 1 and N threads; ipc; memory; team; gemm on 1 thread; gemm and\n"
 	  "scaling on N threads for the shapes with M >= 64; conv on 1 thread; loader.\n"
 	  "About 3.5 minutes on 2 cores; --quick: about 55 s.\n"
 	  "Under --tsv the tables are separated by blank lines.\n"
@@ -165,6 +174,7 @@ static void usage(FILE *f)
 	        "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
 	        "  ipc       round trip and throughput through dnnqd, against a socket\n"
 	        "  memory    RSS of dnnqd with 1 and 2 workers serving ResNet-18\n"
+	        "  team      one client's ResNet-18 through dnnqd, model threads 1 vs 2\n"
 	        "  loader    model file loading: io_uring against read(2), then parse + pack\n"
 	        "  calib     dnnq-convert's calibration against ONNX Runtime fp32\n"
 	        "  all       all of the above (make bench)\n\n"
@@ -188,6 +198,7 @@ static int cmd_all(const struct bench_opts *o)
 	 * see their idle threads */
 	bench_cmd_ipc(o);
 	bench_cmd_memory(o);
+	bench_cmd_team(o);
 	g.threads = 1;
 	bench_cmd_gemm(&g);
 	g.threads = n;
