@@ -244,13 +244,17 @@ struct dnnq_stats {
 
 int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out);
 
-/* Per-model counters (0.3; queued and queue_ns 0.5), since dnnqd started,
+/* Per-model counters (0.3; queued and queue_ns 0.5; team_requests and
+ * team_workers 0.6), since dnnqd started,
  * by model: requests that named the model, failures among them, samples
  * (the batch items of the successful ones), run_ns (in the daemon, from the
  * request's check to the end of its run: copies, quantization, the graph),
  * queue_ns (from the client's submit to that check: the time the request
  * waited for a worker, summed over `queued` requests, those whose submit
- * time the daemon could use; this library stamps every request) and a
+ * time the daemon could use; this library stamps every request),
+ * team_requests (those that ran on more than one worker: a model with
+ * threads > 1 while other workers were idle) with team_workers (the
+ * workers they ran on, summed) and a
  * latency histogram of the run time: latency[i] counts the
  * requests (every counted one, failed or not) with a time <= the i-th
  * bound of DNNQ_LATENCY_BOUNDS_US (not cumulative), the last bucket the
