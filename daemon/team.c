@@ -85,7 +85,7 @@ void dnnqd_team_init(struct dnnqd_team *t, struct dnnqd *d, unsigned worker_inde
 struct dnnq_executor dnnqd_team_executor(struct dnnqd_team *t, unsigned threads)
 {
 	t->seats = threads;
-	for (unsigned i = 0; threads > 1 && i < t->d->nworkers; i++)
+	for (unsigned i = 0; threads > 1 && t->d && i < t->d->nworkers; i++)
 		if (i != t->index)
 			dnnqd_worker_wake(&t->d->workers[i]);
 	return (struct dnnq_executor){ team_parallel_for, t, threads };

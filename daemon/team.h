@@ -46,6 +46,9 @@ struct dnnqd_team {
 	                                   (dnnqd_team_count) */
 };
 
+/* Worker worker_index's team in d. A runner outside a daemon (the tests'
+ * and the fuzzer's, zeroed by dnnqd_runner_init) has d NULL: its requests
+ * run alone. */
 void dnnqd_team_init(struct dnnqd_team *t, struct dnnqd *d, unsigned worker_index);
 
 /* The executor for one request that may use `threads` workers (1: just
