@@ -37,6 +37,7 @@
 #define WAIT_MS 60000
 #define NCLIENTS 4
 #define ROUNDS 12
+#define ALIGN64(n) (((n) + 63) & ~(size_t)63)
 
 static const enum fixture_model models[] = { FIXTURE_MULTI, FIXTURE_FC1024, FIXTURE_KIND_CONV };
 #define NMODELS (sizeof models / sizeof models[0])
@@ -105,7 +106,9 @@ static struct dnnq_client *start(struct team_dir *t, struct fixture_daemon *d, u
 
 /* ---- requests ---------------------------------------------------------------- */
 
-/* One request's outputs, concatenated, and the engine's for its inputs. */
+/* One request's outputs, each at a multiple of 64 bytes (an F32 output
+ * after a U8 one stays aligned for the engine), zero between, and the
+ * engine's for its inputs. */
 struct result {
 	uint8_t *got, *want;
 	size_t bytes;
@@ -145,8 +148,8 @@ static int run_one(struct dnnq_client *c, const char *name, struct fixture_ref *
 		refin[i] = t[i].data;
 	}
 	for (uint32_t i = ni; !rc && i < ni + no; i++)
-		r->bytes += t[i].bytes;
-	if (!rc && (!(r->got = malloc(r->bytes)) || !(r->want = malloc(r->bytes))))
+		r->bytes += ALIGN64(t[i].bytes);
+	if (!rc && (!(r->got = calloc(1, r->bytes)) || !(r->want = calloc(1, r->bytes))))
 		rc = DNNQ_E_NOMEM;
 	const struct dnnq_tensor *in[FIXTURE_MAX_IO];
 	struct dnnq_tensor *out[FIXTURE_MAX_IO];
@@ -156,7 +159,7 @@ static int run_one(struct dnnq_client *c, const char *name, struct fixture_ref *
 		out[i] = &t[ni + i];
 	if (!rc && (rc = dnnq_infer(m, in, out, WAIT_MS)))
 		snprintf(why, len, "%s batch %u: %s", name, batch, dnnq_strerror(rc));
-	for (uint32_t i = ni, off = 0; !rc && i < ni + no; off += (uint32_t)t[i].bytes, i++) {
+	for (size_t i = ni, off = 0; !rc && i < ni + no; off += ALIGN64(t[i].bytes), i++) {
 		memcpy(r->got + off, t[i].data, t[i].bytes);
 		refout[i - ni] = r->want + off;
 	}
