@@ -6,6 +6,7 @@
  * files have none), then hands the buffer to dnnq_npy_parse().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,38 @@ int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_n
 	return DNNQ_OK;
 }
 
+int dnnq_file_replace(const char *path, const void *buf, size_t len, struct dnnq_diag *diag)
+{
+	static _Atomic unsigned seq;
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), seq++) >=
+	    sizeof tmp)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: path too long", path);
+	/* O_EXCL: a file or symlink already under the temporary name is not
+	 * written through */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", tmp, strerror(errno));
+	const uint8_t *p = buf;
+	int err = 0;
+	for (size_t off = 0; off < len && !err;) {
+		ssize_t n = write(fd, p + off, len - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			err = errno;
+	}
+	if (close(fd) && !err)
+		err = errno;
+	if (!err && rename(tmp, path))
+		err = errno;
+	if (err) {
+		unlink(tmp);
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot write: %s", path, strerror(err));
+	}
+	return DNNQ_OK;
+}
+
 int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shape,
                         unsigned ndim, const void *data, struct dnnq_diag *diag)
 {
@@ -113,13 +146,8 @@ int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shap
 	if (!buf)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: %zu bytes: out of memory", path, size);
 	rc = dnnq_npy_encode(buf, size, dt, shape, ndim, data, NULL, diag);
-	FILE *f = rc ? NULL : fopen(path, "wb");
-	if (!rc && !f)
-		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
-	if (f && (fwrite(buf, 1, size, f) != size || fflush(f)))
-		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: write failed: %s", path, strerror(errno));
-	if (f && fclose(f) && !rc)
-		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: close failed: %s", path, strerror(errno));
+	if (!rc)
+		rc = dnnq_file_replace(path, buf, size, diag);
 	free(buf);
 	return rc;
 }

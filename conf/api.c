@@ -86,10 +86,13 @@ out:
 	return rc;
 }
 
-/* The whole file into a malloc'd buffer of at most DNNQ_CONFIG_FILE_MAX. */
+/* The whole file into a malloc'd buffer of at most DNNQ_CONFIG_FILE_MAX.
+ * O_NONBLOCK: a FIFO (or a device) named as the config must not block the
+ * open until a writer comes; it is refused as "not a regular file", and a
+ * regular file ignores the flag. */
 static int read_file(const char *path, char **buf, size_t *len, struct dnnq_diag *diag)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rc = 0;
 	struct stat st;
 	*buf = NULL;
 	*len = 0;

@@ -669,6 +669,12 @@ START_TEST(load_files)
 	ck_assert_int_eq(dnnq_config_load(dir, &c, &d), DNNQ_E_IO);
 	snprintf(msg, sizeof msg, "%s: not a regular file", dir);
 	ck_assert_str_eq(d.msg, msg);
+	/* a FIFO without a writer is refused, not waited on */
+	unlink(path);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(dnnq_config_load(path, &c, &d), DNNQ_E_IO);
+	snprintf(msg, sizeof msg, "%s: not a regular file", path);
+	ck_assert_str_eq(d.msg, msg);
 	unlink(path);
 	ck_assert_int_eq(dnnq_config_load(path, &c, &d), DNNQ_E_IO);
 	snprintf(msg, sizeof msg, "%s: No such file or directory", path);

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calibration/npy.h"
 #include "daemon/pool.h"
 #include "engine/op.h"
 #include "onnx/calib.h"
@@ -424,17 +425,9 @@ static int write_model(const char *path, const struct dnnq_model *m, struct dnnq
 	int rc = dnnq_model_write(m, &buf, &len, d);
 	if (rc)
 		return rc;
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	bool ok = f && fwrite(buf, 1, len, f) == len;
-	ok = f && !fclose(f) && ok;
+	rc = dnnq_file_replace(path, buf, len, d);
 	free(buf);
-	if (!ok || rename(tmp, path)) {
-		unlink(tmp);
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot write", path);
-	}
-	return DNNQ_OK;
+	return rc;
 }
 
 /* The shadow run of the lowered model on the calibration samples. */
