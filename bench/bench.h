@@ -59,6 +59,9 @@ struct bench_budget bench_budget_probe(void);
 struct bench_budget bench_budget_threads(struct bench_budget b, unsigned nthreads);
 
 double bench_now(void);   /* CLOCK_MONOTONIC, seconds */
+void bench_sleep(double seconds);
+/* Sorts v[0..n) (n >= 1) and returns its median. */
+double bench_median(double *v, size_t n);
 
 /* Warms up, then times the n candidates in alternation; res[i] for c[i]. */
 void bench_interleave(const struct bench_cand *c, size_t n,
@@ -123,6 +126,9 @@ void bench_table_begin(struct bench_table *t, const struct bench_col *cols,
 void bench_cell_num(struct bench_table *t, double v);
 void bench_cell_int(struct bench_table *t, long long v);
 void bench_cell_str(struct bench_table *t, const char *s);
+/* v with prec decimals when have, else "-" (blank in TSV): a cell that does
+ * not apply to the row, e.g. an N-thread column of a 1-thread row. */
+void bench_cell_opt(struct bench_table *t, bool have, double v, int prec);
 void bench_row_end(struct bench_table *t);
 /* Human output only: a footnote under the table, wrapped to 96 columns. */
 void bench_note(const struct bench_table *t, const char *fmt, ...)
@@ -232,5 +238,6 @@ int bench_cmd_ipc(const struct bench_opts *o);
 int bench_cmd_loader(const struct bench_opts *o);
 int bench_cmd_memory(const struct bench_opts *o);
 int bench_cmd_calib(const struct bench_opts *o);
+int bench_cmd_models(const struct bench_opts *o);
 
 #endif

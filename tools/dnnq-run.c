@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "daemon/pool.h"
@@ -167,32 +166,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static int read_file(const char *path, void **buf, size_t *len, struct dnnq_diag *d)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-		if (f)
-			fclose(f);
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot read%s", path,
-		                     f ? " (not a regular file)" : "");
-	}
-	if ((size_t)st.st_size > MODEL_LIMIT) {
-		fclose(f);
-		return dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: larger than 4 GiB", path);
-	}
-	*len = (size_t)st.st_size;
-	*buf = malloc(*len ? *len : 1);
-	bool ok = *buf && fread(*buf, 1, *len, f) == *len;
-	fclose(f);
-	if (!ok) {
-		free(*buf);
-		*buf = NULL;
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot read", path);
-	}
-	return DNNQ_OK;
-}
-
 static enum dnnq_dtype engine_dtype(enum dnnq_ir_dtype t)
 {
 	switch (t) {
@@ -236,7 +209,7 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
 	void *buf = NULL;
 	size_t len = 0;
-	int rc = read_file(o->model, &buf, &len, d);
+	int rc = dnnq_file_read(o->model, MODEL_LIMIT, &buf, &len, d);
 	if (rc)
 		return rc;
 	r->onnx = len < 8 || memcmp(buf, DNNQ_MODEL_MAGIC, 8);
