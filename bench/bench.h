@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "engine/executor.h"
+#include "engine/peak.h"
 
 /* ---- harness (timing.c) ---- */
 
@@ -143,43 +144,11 @@ __attribute__((format(printf, 1, 2)))
 void bench_warn(const char *fmt, ...);
 void *bench_alloc(size_t n);   /* 64-byte aligned, dies on failure */
 
-/* ---- int8 peak (peak.c, peak-avx2.c, peak-avx512vnni.c) ---- */
+/* ---- int8 peak (peak.c; the loops: engine/peak.h) ---- */
 
-/* The loop of peak-avx2.c: `iters` iterations, each 8 independent
- * accumulators x 2 steps of vpmaddubsw + vpmaddwd + vpaddd (16 vpmaddubsw,
- * 16 * 32 u8 x s8 multiply-adds). Returns a value depending on every
- * accumulator so nothing can be dropped. AVX2 CPUs only. */
-#define BENCH_PEAK_OPS_PER_ITER (16.0 * 32 * 2)
-uint32_t bench_peak_avx2_loop(uint64_t iters);
-/* The loop of peak-avx512vnni.c: `iters` iterations, each 8 independent zmm
- * accumulators x 2 steps of vpdpbusd (16 vpdpbusd, 16 * 64 multiply-adds).
- * CPUs with AVX-512 F, BW, VL and VNNI only. */
-#define BENCH_PEAK_VNNI_OPS_PER_ITER (16.0 * 64 * 2)
-uint32_t bench_peak_avx512vnni_loop(uint64_t iters);
-/* A chain of `iters` x 16 dependent 1-cycle integer adds: clock estimate. */
-void bench_clock_loop(uint64_t iters);
-
-/* Which peak: the AVX2 loop (the spec's peak, the ceiling of an AVX2
- * kernel) or the AVX-512 VNNI loop (the ceiling of dnnq's vpdpbusd GEMM
- * kernel, engine/gemm-avx512vnni.c). */
-enum bench_peak_kind {
-	BENCH_PEAK_AVX2,
-	BENCH_PEAK_VNNI,
-};
-#define BENCH_PEAK_KINDS 2
-
-bool bench_peak_supported(enum bench_peak_kind k);
-const char *bench_peak_name(enum bench_peak_kind k);   /* "avx2", "avx512-vnni" */
-/* u8 x s8 peak in GOPS (one multiply-add = 2 ops) of the loop of kind k on
- * nthreads threads at once (aggregate), measured for about `seconds`; the
- * best of several slices. 0 when the CPU cannot run the loop. */
-double bench_int8_peak_gops_threads(enum bench_peak_kind k, double seconds,
-                                    unsigned nthreads);
-/* The clock estimate, GHz. */
-double bench_clock_ghz(double seconds);
 /* Peak of kind k on nthreads, measured now; the best of every measurement
  * of this process, so one disturbed by another process does not stick. */
-double bench_peak_best(enum bench_peak_kind k, unsigned nthreads);
+double bench_peak_best(enum dnnq_peak_kind k, unsigned nthreads);
 
 /* ---- dnnq's ISA ---- */
 
