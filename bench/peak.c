@@ -17,10 +17,20 @@ static double default_seconds(void)
 	return bench_is_quick() ? 0.1 : 1.0;
 }
 
+/* The peak of kind k on a dnnq_pool of n threads (1: this one). */
+static double gops_on(enum dnnq_peak_kind k, double seconds, unsigned n)
+{
+	struct bench_threads th;
+	bench_threads_init(&th, n);
+	double g = dnnq_peak_gops(k, seconds, th.ex);
+	bench_threads_free(&th);
+	return g;
+}
+
 double bench_peak_best(enum dnnq_peak_kind k, unsigned nthreads)
 {
 	static double best[DNNQ_PEAK_KINDS][257];
-	double g = dnnq_peak_gops(k, default_seconds(), nthreads);
+	double g = gops_on(k, default_seconds(), nthreads);
 	if (nthreads < 1 || nthreads > 256)
 		return g;
 	if (g > best[k][nthreads])
@@ -45,7 +55,7 @@ static void peak_row(struct bench_table *t, enum dnnq_peak_kind k, unsigned n,
 {
 	struct bench_load load;
 	bench_load_begin(&load);
-	double gops = seconds > 0 ? dnnq_peak_gops(k, seconds, n)
+	double gops = seconds > 0 ? gops_on(k, seconds, n)
 	                          : bench_peak_best(k, n);
 	double others = bench_load_end(&load), madds = gops / 2 / n / ghz;
 	bench_cell_str(t, dnnq_peak_name(k));

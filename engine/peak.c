@@ -2,34 +2,36 @@
  * engine/peak.c — the machine's measured ceilings (engine/peak.h): the int8
  * multiply-add loops of peak-avx2.c and peak-avx512vnni.c, memcpy between
  * cache-sized buffers, and the clock from a chain of dependent adds. Every
- * figure is the best of DNNQ_PEAK_SLICES slices, each thread of a
- * multi-threaded one running the same loop at once (which also tells whether "cores" share
- * execution units: SMT siblings, or a hypervisor's vCPUs that are).
+ * figure is the best of DNNQ_PEAK_SLICES slices; on an executor of N
+ * threads, N tasks run the same loop at once (which also tells whether
+ * "cores" share execution units: SMT siblings, or a hypervisor's vCPUs that
+ * are). Like the rest of the engine it owns no thread: the caller's
+ * executor runs them.
  */
-#define _GNU_SOURCE
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "engine/peak.h"
 
-#define MAX_THREADS 256
-
 typedef void (*loop_fn)(uint64_t iters, void *ctx);
 
-static volatile uint32_t sink;
+/* v is used: the loop that made it cannot be dropped */
+static inline void keep(uint32_t v)
+{
+	__asm__ volatile("" : : "r"(v));
+}
 
 static void run_avx2(uint64_t iters, void *ctx)
 {
 	(void)ctx;
-	sink = dnnq_peak_avx2_loop(iters);
+	keep(dnnq_peak_avx2_loop(iters));
 }
 
 static void run_vnni(uint64_t iters, void *ctx)
 {
 	(void)ctx;
-	sink = dnnq_peak_avx512vnni_loop(iters);
+	keep(dnnq_peak_avx512vnni_loop(iters));
 }
 
 static void run_clock(uint64_t iters, void *ctx)
@@ -125,70 +127,56 @@ static double rate(loop_fn f, void *ctx)
 struct slice {
 	loop_fn f;
 	uint64_t it;
-	void *ctx;
+	void *const *ctx;                /* [tid] */
 };
 
-static void *slice_thread(void *arg)
+static void slice_task(void *arg, size_t i, unsigned tid)
 {
 	const struct slice *s = arg;
-	s->f(s->it, s->ctx);
-	return NULL;
+	(void)i;
+	s->f(s->it, s->ctx[tid]);
 }
 
-/* One slice on n threads (the caller is s[0]); iterations / second, all
- * threads together. Fewer threads when one cannot be started. */
-static double slice_threads(struct slice *s, unsigned n)
+/* Best iterations per second of f, all threads of ex together, over
+ * DNNQ_PEAK_SLICES slices of seconds / DNNQ_PEAK_SLICES; thread tid runs
+ * with ctx[tid]. */
+static double best_rate(loop_fn f, void *const *ctx, double seconds,
+                        const struct dnnq_executor *ex)
 {
-	pthread_t th[MAX_THREADS];
-	unsigned started = 1;
-	double t0 = now();
-	for (unsigned i = 1; i < n; i++, started++)
-		if (pthread_create(&th[i], NULL, slice_thread, &s[i]))
-			break;
-	s[0].f(s[0].it, s[0].ctx);
-	for (unsigned i = 1; i < started; i++)
-		pthread_join(th[i], NULL);
-	return (double)s[0].it * started / (now() - t0);
-}
-
-/* Best iterations per second of f over DNNQ_PEAK_SLICES slices of
- * seconds / DNNQ_PEAK_SLICES, on n threads, thread i with ctx[i]. */
-static double best_rate(loop_fn f, void *const *ctx, double seconds, unsigned n)
-{
-	struct slice s[MAX_THREADS];
-	uint64_t it = (uint64_t)(rate(f, ctx[0]) * seconds / DNNQ_PEAK_SLICES) + 1;
+	unsigned n = dnnq_executor_threads(ex);
+	struct slice s = { f, (uint64_t)(rate(f, ctx[0]) * seconds / DNNQ_PEAK_SLICES) + 1, ctx };
 	double best = 0;
-	n = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
-	for (unsigned i = 0; i < n; i++)
-		s[i] = (struct slice){ f, it, ctx[i] };
 	for (int k = 0; k < DNNQ_PEAK_SLICES; k++) {
-		double r = slice_threads(s, n);
+		double t0 = now();
+		dnnq_parallel_for(ex, n, slice_task, &s);
+		double r = (double)s.it * n / (now() - t0);
 		best = r > best ? r : best;
 	}
 	return best;
 }
 
-double dnnq_peak_gops(enum dnnq_peak_kind k, double seconds, unsigned nthreads)
+double dnnq_peak_gops(enum dnnq_peak_kind k, double seconds, const struct dnnq_executor *ex)
 {
-	static void *const none[MAX_THREADS];
-	if (!dnnq_peak_supported(k))
+	static void *const none[DNNQ_PEAK_MAX_THREADS];
+	if (!dnnq_peak_supported(k) || dnnq_executor_threads(ex) > DNNQ_PEAK_MAX_THREADS)
 		return 0;
-	return best_rate(kinds[k].run, none, seconds, nthreads) * kinds[k].ops_per_iter * 1e-9;
+	return best_rate(kinds[k].run, none, seconds, ex) * kinds[k].ops_per_iter * 1e-9;
 }
 
-double dnnq_peak_copy_gbps(double seconds, unsigned nthreads)
+double dnnq_peak_copy_gbps(double seconds, const struct dnnq_executor *ex)
 {
-	void *buf[MAX_THREADS] = { 0 };
-	unsigned n = nthreads < 1 ? 1 : nthreads > MAX_THREADS ? MAX_THREADS : nthreads;
+	void *buf[DNNQ_PEAK_MAX_THREADS] = { 0 };
+	unsigned n = dnnq_executor_threads(ex), i;
 	double g = 0;
-	unsigned i;
+	if (n > DNNQ_PEAK_MAX_THREADS)
+		return 0;
 	for (i = 0; i < n; i++) {
 		if (!(buf[i] = dnnq_aligned_alloc(2 * DNNQ_PEAK_COPY_BYTES)))
 			break;
 		memset(buf[i], (int)i, 2 * DNNQ_PEAK_COPY_BYTES);
 	}
 	if (i == n)
-		g = best_rate(run_copy, buf, seconds, n) * 2.0 * DNNQ_PEAK_COPY_BYTES * 1e-9;
+		g = best_rate(run_copy, buf, seconds, ex) * 2.0 * DNNQ_PEAK_COPY_BYTES * 1e-9;
 	for (i = 0; i < n; i++)
 		free(buf[i]);
 	return g;
@@ -197,5 +185,5 @@ double dnnq_peak_copy_gbps(double seconds, unsigned nthreads)
 double dnnq_clock_ghz(double seconds)
 {
 	static void *const none[1];
-	return best_rate(run_clock, none, seconds, 1) * 16 * 1e-9;
+	return best_rate(run_clock, none, seconds, NULL) * 16 * 1e-9;
 }

@@ -3,9 +3,10 @@
  * multiply-add peak of the loops in peak-avx2.c (vpmaddubsw + vpmaddwd +
  * vpaddd: the ceiling of an AVX2 kernel) and peak-avx512vnni.c (vpdpbusd on
  * zmm: the ceiling of the VNNI GEMM kernel), on one thread or several at
- * once, and the rate memcpy moves activation-sized buffers at. dnnq-bench
- * reports them (`peak`, `gemm`) and dnnq-run --profile reads each node's
- * GOP/s and GB/s as a fraction of them. Each measurement spins the CPUs for
+ * once (on the caller's executor: the engine owns no thread), and the rate
+ * memcpy moves activation-sized buffers at. dnnq-bench reports them
+ * (`peak`, `gemm`) and dnnq-run --profile reads each node's GOP/s and GB/s
+ * as a fraction of them. Each measurement spins the CPUs for
  * about the seconds it is given.
  */
 #ifndef DNNQ_ENGINE_PEAK_H
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "engine/base.h"
+#include "engine/executor.h"
 
 enum dnnq_peak_kind {
 	DNNQ_PEAK_AVX2,
@@ -35,14 +37,17 @@ bool dnnq_peak_of_isa(enum dnnq_isa isa, enum dnnq_peak_kind *k);
 #define DNNQ_PEAK_SLICES 5
 
 /* u8 x s8 peak in GOPS (one multiply-add = 2 ops) of the loop of kind k on
- * nthreads threads at once (aggregate), measured for about `seconds`. 0
- * when the CPU cannot run the loop. */
-double dnnq_peak_gops(enum dnnq_peak_kind k, double seconds, unsigned nthreads);
+ * every thread of ex at once (aggregate; NULL: the calling thread), measured
+ * for about `seconds`. 0 when the CPU cannot run the loop or ex has more
+ * than DNNQ_PEAK_MAX_THREADS threads. */
+#define DNNQ_PEAK_MAX_THREADS 256
+double dnnq_peak_gops(enum dnnq_peak_kind k, double seconds, const struct dnnq_executor *ex);
 /* GB/s (bytes read + bytes written) of memcpy between two buffers of
- * DNNQ_PEAK_COPY_BYTES on nthreads threads at once, each its own pair: the
- * ceiling of a pass over activations that stay in the caches. */
+ * DNNQ_PEAK_COPY_BYTES on every thread of ex at once, each its own pair:
+ * the ceiling of a pass over activations that stay in the caches. 0 when
+ * the buffers cannot be had. */
 #define DNNQ_PEAK_COPY_BYTES ((size_t)2 << 20)
-double dnnq_peak_copy_gbps(double seconds, unsigned nthreads);
+double dnnq_peak_copy_gbps(double seconds, const struct dnnq_executor *ex);
 /* The clock estimate, GHz, from a chain of dependent adds. */
 double dnnq_clock_ghz(double seconds);
 

@@ -416,10 +416,11 @@ static int write_outputs(const struct opts *o, struct run *r, struct dnnq_diag *
 #define PEAK_SECONDS 0.1
 static void measure_peaks(const struct opts *o, struct run *r)
 {
+	const struct dnnq_executor *ex = o->threads > 1 ? &r->ex : NULL;
 	r->have_peak = dnnq_peak_of_isa(o->isa, &r->peak);
 	if (r->have_peak)
-		r->peak_gops = dnnq_peak_gops(r->peak, PEAK_SECONDS, o->threads);
-	r->peak_gbps = dnnq_peak_copy_gbps(PEAK_SECONDS, o->threads);
+		r->peak_gops = dnnq_peak_gops(r->peak, PEAK_SECONDS, ex);
+	r->peak_gbps = dnnq_peak_copy_gbps(PEAK_SECONDS, ex);
 }
 
 /* v / peak for a share-of-peak column; NaN when there is no peak. */
@@ -505,8 +506,11 @@ static void print_profile(const struct opts *o, const struct run *r)
 		struct dnnq_node_info ni;
 		if (dnnq_graph_node_info(r->g, i, &ni))
 			continue;
-		const char *prec = dnnq_op_has(dnnq_op_get(ni.kind), DNNQ_A_PRECISION)
-		                   ? dnnq_precision_name(ni.precision) : "-";
+		bool has_prec = dnnq_op_has(dnnq_op_get(ni.kind), DNNQ_A_PRECISION);
+		const char *prec = has_prec ? dnnq_precision_name(ni.precision) : "-";
+		/* the int8 peak bounds int8 multiply-adds only */
+		double ops_peak = ni.macs && !(has_prec && ni.precision == DNNQ_PRECISION_FP32)
+		                  ? r->peak_gops : 0;
 		double us = (double)r->ns[i] / 1e3 / (double)o->repeat;
 		double share = total > 0 ? (double)r->ns[i] / total : 0;
 		double gops = us > 0 ? 2.0 * (double)ni.macs / us / 1e3 : 0;
@@ -522,14 +526,14 @@ static void print_profile(const struct opts *o, const struct run *r)
 			printf(",\"kind\":\"%s\",\"precision\":\"%s\",\"output\":\"%s\",\"us\":%.3f,"
 			       "\"share\":%.5f,\"gops\":%.3f,\"gbps\":%.3f,\"ops_of_peak\":",
 			       dnnq_node_kind_name(ni.kind), prec, shape, us, share, gops, gbps);
-			print_frac(true, of_peak(gops, ni.macs ? r->peak_gops : 0));
+			print_frac(true, of_peak(gops, ops_peak));
 			printf(",\"bw_of_peak\":");
 			print_frac(true, of_peak(gbps, r->peak_gbps));
 			printf("}");
 		} else {
 			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%% %7.2f %7.2f", ni.name,
 			       dnnq_node_kind_name(ni.kind), prec, shape, us, share * 100, gops, gbps);
-			print_frac(false, of_peak(gops, ni.macs ? r->peak_gops : 0));
+			print_frac(false, of_peak(gops, ops_peak));
 			print_frac(false, of_peak(gbps, r->peak_gbps));
 			printf("\n");
 		}
