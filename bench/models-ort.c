@@ -20,6 +20,7 @@
  * engine is against ORT fp32's output on the same input.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -71,15 +72,17 @@ struct run {
 	struct bench_threads th;
 	float *in, *out, *out_n, *ref, *ort_int8;
 	size_t in_bytes, out_bytes;
+	char dims[128];                   /* the input's shape, "1x3x224x224" */
 	/* dnnq[isa][cfg], then ORT: int8[cfg], fp32[cfg] (its session order) */
 	struct cand dnnq[MAX_ISAS][MAX_CFG], ort_c[2][MAX_CFG];
 	double sqnr[MAX_ISAS];
 };
 
-static char *path_of(const struct run *r, const char *suffix)
+/* DIR/NAME SUFFIX; free() it. */
+static char *file_of(const struct run *r, const char *name, const char *suffix)
 {
 	char *p;
-	if (asprintf(&p, "%s/%s%s", r->dir, r->name, suffix) < 0)
+	if (asprintf(&p, "%s/%s%s", r->dir, name, suffix) < 0)
 		bench_die("bench: out of memory");
 	return p;
 }
@@ -95,20 +98,20 @@ static void *read_whole(const char *path, size_t *len)
 
 static void ort_start(struct run *r)
 {
-	char *js, *q = path_of(r, ".qdq.onnx"), *f = path_of(r, ".onnx"), *x, t1[16], tn[16];
+	char *q = file_of(r, r->name, ".qdq.onnx"), *f = file_of(r, r->name, ".onnx");
+	char *js = file_of(r, "models-ort.js", ""), *x = file_of(r, "input.f32", ""), t1[16], tn[16];
 	int to[2], from[2];
-	if (asprintf(&js, "%s/models-ort.js", r->dir) < 0 ||
-	    asprintf(&x, "%s/input.npy", r->dir) < 0 || pipe(to) || pipe(from))
-		bench_die("bench: out of memory or descriptors");
+	/* close-on-exec: node gets only its stdin and stdout (dup2 clears it) */
+	if (pipe2(to, O_CLOEXEC) || pipe2(from, O_CLOEXEC))
+		bench_die("bench: no descriptors for pipes");
 	snprintf(t1, sizeof t1, "%u", r->threads[0]);
 	snprintf(tn, sizeof tn, "%u", r->threads[r->ncfg - 1]);
-	char *argv[] = { "node", js, q, f, x, (char *)r->dir, t1, r->ncfg > 1 ? tn : NULL, NULL };
+	char *argv[] = { "node", js, q, f, x, r->dims, (char *)r->dir, t1, r->ncfg > 1 ? tn : NULL,
+	                 NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, to[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, from[1], 1);
-	posix_spawn_file_actions_addclose(&fa, to[1]);
-	posix_spawn_file_actions_addclose(&fa, from[0]);
 	if (posix_spawnp(&r->ort.pid, "node", &fa, NULL, argv, environ))
 		bench_die("models: cannot start node");
 	posix_spawn_file_actions_destroy(&fa);
@@ -174,7 +177,7 @@ static struct dnnq_graph *dnnq_load(const struct run *r, enum dnnq_isa isa)
 	struct dnnq_model m;
 	struct dnnq_graph *g = NULL;
 	struct dnnq_tensor_info ii, oi;
-	char *path = path_of(r, ".dnnq");
+	char *path = file_of(r, r->name, ".dnnq");
 	size_t len;
 	void *buf = read_whole(path, &len);
 	int rc = dnnq_model_read(buf, len, &m, &d);
@@ -207,17 +210,14 @@ static double sqnr_db(const float *x, const float *ref, size_t n)
 	return e > 0 ? 10 * log10(s / e) : INFINITY;
 }
 
-/* The input, ORT's outputs (written by the node process as it started). */
-static void load_data(struct run *r)
+/* input.npy, and a raw copy of it for the node process (input.f32). */
+static void load_input(struct run *r)
 {
 	struct dnnq_diag d = { "" };
 	struct dnnq_npy a;
-	char *p, *o8, *o32;
+	char *p = file_of(r, "input.npy", ""), *raw = file_of(r, "input.f32", "");
 	void *buf;
-	size_t n8, n32;
-	if (asprintf(&p, "%s/input.npy", r->dir) < 0 || asprintf(&o8, "%s/ort-int8.f32", r->dir) < 0 ||
-	    asprintf(&o32, "%s/ort-fp32.f32", r->dir) < 0)
-		bench_die("bench: out of memory");
+	FILE *f;
 	if (dnnq_npy_read_file(p, FILE_LIMIT, &buf, &a, &d))
 		bench_die("models: %s", d.msg);
 	if (a.dtype != DNNQ_DTYPE_F32 || a.ndim < 1 || a.shape[0] != 1)
@@ -226,6 +226,22 @@ static void load_data(struct run *r)
 	r->in = bench_alloc(a.nbytes);
 	memcpy(r->in, a.data, a.nbytes);
 	free(buf);
+	size_t n = 0;
+	for (unsigned i = 0; i < a.ndim && n < sizeof r->dims; i++)
+		n += (size_t)snprintf(r->dims + n, sizeof r->dims - n, "%s%zu", i ? "x" : "",
+		                      a.shape[i]);
+	if (!(f = fopen(raw, "wb")) || fwrite(r->in, 1, r->in_bytes, f) != r->in_bytes ||
+	    fclose(f))
+		bench_die("models: cannot write %s", raw);
+	free(p);
+	free(raw);
+}
+
+/* ORT's outputs, written by the node process as it started. */
+static void load_ort_outputs(struct run *r)
+{
+	char *o8 = file_of(r, "ort-int8.f32", ""), *o32 = file_of(r, "ort-fp32.f32", "");
+	size_t n8, n32;
 	r->ort_int8 = read_whole(o8, &n8);
 	r->ref = read_whole(o32, &n32);
 	if (n8 != n32 || !n32 || n32 % sizeof(float))
@@ -233,7 +249,6 @@ static void load_data(struct run *r)
 	r->out_bytes = n32;
 	r->out = bench_alloc(n32);
 	r->out_n = bench_alloc(n32);
-	free(p);
 	free(o8);
 	free(o32);
 }
@@ -242,8 +257,9 @@ static void load_data(struct run *r)
  * on N threads it must equal the 1-thread one bit for bit. */
 static void setup(struct run *r)
 {
+	load_input(r);
 	ort_start(r);
-	load_data(r);
+	load_ort_outputs(r);
 	bench_threads_init(&r->th, r->nt);
 	for (unsigned i = 0; i < r->nisa; i++) {
 		struct dnnq_graph *g = dnnq_load(r, r->isa[i]);

@@ -1,33 +1,26 @@
 // dnnq-bench models' peer: ONNX Runtime (onnxruntime-node) in one
 // long-lived process, so node's start and the sessions' creation are not
-// timed. usage: node models-ort.js INT8.onnx FP32.onnx INPUT.npy OUTDIR T...
+// timed.
+// usage: node models-ort.js INT8.onnx FP32.onnx INPUT.f32 DIMS OUTDIR T...
 // Creates a session for each model (the QDQ int8 one, the float one) and
 // each intra-op thread count T (session k: model k / nT, threads T[k % nT]),
-// runs each once on INPUT (float32 [1, ...]), writes the output of the
-// first session of each model as raw float32 to OUTDIR/ort-int8.f32 and
-// OUTDIR/ort-fp32.f32, then prints "ready K" (K sessions). Then each line
+// runs each once on INPUT (raw float32 of shape DIMS, e.g. 1x3x224x224),
+// writes the output of the first session of each model as raw float32 to
+// OUTDIR/ort-int8.f32 and OUTDIR/ort-fp32.f32, then prints "ready K" (K sessions). Then each line
 // "k n" on stdin runs session k n times and answers with the n times in ms
 // on one line. Ends at the end of stdin.
 const ort = require('onnxruntime-node');
 const fs = require('fs');
 const readline = require('readline');
 
-function npy(path) {
-    const b = fs.readFileSync(path);
-    const hl = b.readUInt16LE(8), h = b.subarray(10, 10 + hl).toString();
-    if (!h.includes("'<f4'"))
-        throw new Error(`${path}: not float32`);
-    const shape = h.match(/shape': \(([^)]*)\)/)[1].split(',').filter(s => s.trim()).map(Number);
-    const data = new Float32Array(b.buffer.slice(b.byteOffset + 10 + hl, b.byteOffset + b.length));
-    return { shape, data };
-}
-
 (async () => {
-    const [int8, fp32, input, outdir, ...threads] = process.argv.slice(2);
+    const [int8, fp32, input, dims, outdir, ...threads] = process.argv.slice(2);
     if (!threads.length)
-        throw new Error('usage: node models-ort.js INT8.onnx FP32.onnx INPUT.npy OUTDIR T...');
-    const a = npy(input);
-    const x = new ort.Tensor('float32', a.data, a.shape);
+        throw new Error('usage: node models-ort.js INT8.onnx FP32.onnx INPUT.f32 DIMS OUTDIR '
+                        + 'T...');
+    const b = fs.readFileSync(input);
+    const data = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+    const x = new ort.Tensor('float32', data, dims.split('x').map(Number));
     const sessions = [];
     for (const [model, tag] of [[int8, 'int8'], [fp32, 'fp32']]) {
         for (const t of threads) {
