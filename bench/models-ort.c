@@ -13,11 +13,14 @@
  * (bench/models-ort.js) with a session per model and thread count, so
  * neither node's start nor session creation is timed.
  *
- * Rounds interleave every candidate (dnnq per ISA, ORT int8, ORT fp32, on
- * 1 and N threads); in each, a candidate sleeps SETTLE (the previous one's
+ * Rounds interleave the candidates of one thread count (dnnq per ISA, ORT
+ * int8, ORT fp32); in each, a candidate sleeps SETTLE (the previous one's
  * threads stop spinning), makes one untimed run (its own threads wake up)
- * and then REPS timed runs. Medians over all rounds. Output SQNR of each
- * engine is against ORT fp32's output on the same input.
+ * and then REPS timed runs. Medians over all rounds. The 1-thread rounds
+ * come first, then the N-thread ones: with all of them interleaved, dnnq's
+ * 1-thread runs right after ORT's N-thread block measured up to 2x slower
+ * on a shared machine, sleep or not. Output SQNR of each engine is against
+ * ORT fp32's output on the same input.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -170,8 +173,9 @@ static void dnnq_time(const struct run *r, struct cand *c, unsigned n)
 	}
 }
 
-/* NAME.dnnq built for isa, planned for batch 1 on up to nt threads. */
-static struct dnnq_graph *dnnq_load(const struct run *r, enum dnnq_isa isa)
+/* NAME.dnnq built for isa, planned for batch 1 on nthreads, as dnnq-run
+ * --threads plans it. */
+static struct dnnq_graph *dnnq_load(const struct run *r, enum dnnq_isa isa, unsigned nthreads)
 {
 	struct dnnq_diag d = { "" };
 	struct dnnq_model m;
@@ -187,7 +191,7 @@ static struct dnnq_graph *dnnq_load(const struct run *r, enum dnnq_isa isa)
 		dnnq_model_free(&m);
 	}
 	if (!rc)
-		rc = dnnq_graph_plan(g, 1, r->nt, &d);
+		rc = dnnq_graph_plan(g, 1, nthreads, &d);
 	if (rc)
 		bench_die("models: %s: %s", path, d.msg);
 	if (dnnq_graph_num_inputs(g) != 1 || dnnq_graph_num_outputs(g) != 1 ||
@@ -253,8 +257,9 @@ static void load_ort_outputs(struct run *r)
 	free(o32);
 }
 
-/* Graphs, pools, and outside the timing, each ISA's output and its SQNR;
- * on N threads it must equal the 1-thread one bit for bit. */
+/* Graphs (one per ISA and thread count), the pool, and outside the timing
+ * each ISA's output and its SQNR; on N threads it must equal the 1-thread
+ * one bit for bit. */
 static void setup(struct run *r)
 {
 	load_input(r);
@@ -262,17 +267,15 @@ static void setup(struct run *r)
 	load_ort_outputs(r);
 	bench_threads_init(&r->th, r->nt);
 	for (unsigned i = 0; i < r->nisa; i++) {
-		struct dnnq_graph *g = dnnq_load(r, r->isa[i]);
-		for (unsigned c = 0; c < r->ncfg; c++)
-			r->dnnq[i][c] = (struct cand){ .g = g, .ex = c ? r->th.ex : NULL };
-		dnnq_run(r, g, NULL, r->out);
-		r->sqnr[i] = sqnr_db(r->out, r->ref, r->out_bytes / sizeof(float));
-		if (r->ncfg > 1) {
-			dnnq_run(r, g, r->th.ex, r->out_n);
-			if (memcmp(r->out, r->out_n, r->out_bytes))
-				bench_die("models: %s: the outputs on 1 and %u threads differ", r->name,
-				          r->nt);
+		for (unsigned c = 0; c < r->ncfg; c++) {
+			struct cand *d = &r->dnnq[i][c];
+			*d = (struct cand){ .g = dnnq_load(r, r->isa[i], r->threads[c]),
+			                    .ex = c ? r->th.ex : NULL };
+			dnnq_run(r, d->g, d->ex, c ? r->out_n : r->out);
 		}
+		r->sqnr[i] = sqnr_db(r->out, r->ref, r->out_bytes / sizeof(float));
+		if (r->ncfg > 1 && memcmp(r->out, r->out_n, r->out_bytes))
+			bench_die("models: %s: the outputs on 1 and %u threads differ", r->name, r->nt);
 	}
 	for (unsigned m = 0; m < 2; m++)
 		for (unsigned c = 0; c < r->ncfg; c++)
@@ -283,7 +286,8 @@ static void teardown(struct run *r)
 {
 	ort_stop(&r->ort);
 	for (unsigned i = 0; i < r->nisa; i++)
-		dnnq_graph_destroy(r->dnnq[i][0].g);
+		for (unsigned c = 0; c < r->ncfg; c++)
+			dnnq_graph_destroy(r->dnnq[i][c].g);
 	bench_threads_free(&r->th);
 	free(r->in);
 	free(r->out);
@@ -306,8 +310,8 @@ static void measure(struct run *r)
 {
 	unsigned rounds = bench_is_quick() ? ROUNDS_QUICK : ROUNDS;
 	unsigned reps = bench_is_quick() ? REPS_QUICK : REPS;
-	for (unsigned k = 0; k < rounds; k++)
-		for (unsigned c = 0; c < r->ncfg; c++) {
+	for (unsigned c = 0; c < r->ncfg; c++)
+		for (unsigned k = 0; k < rounds; k++) {
 			for (unsigned i = 0; i < r->nisa; i++)
 				time_block(r, &r->dnnq[i][c], reps);
 			time_block(r, &r->ort_c[0][c], reps);
@@ -406,7 +410,7 @@ int bench_cmd_models(const struct bench_opts *o)
 		teardown(&r);
 	}
 	bench_note(&t, "ms: medians of %u interleaved rounds of %u runs (each block after a %.0f ms "
-	           "sleep and an untimed run). dnnq: the .dnnq of dnnq-convert --per-channel (8 "
+	           "sleep and an untimed run), the 1-thread rounds before the N-thread ones. dnnq: the .dnnq of dnnq-convert --per-channel (8 "
 	           "calibration images) on a dnnq_pool; isa: its kernel table%s. ORT: "
 	           "onnxruntime-node, intraOpNumThreads = threads; int8: PyTorch's QDQ export "
 	           "(FX static quantization, onednn qconfig), fp32: the float ONNX. int8/dnnq: ORT "
