@@ -159,7 +159,7 @@ static const struct cmd cmds[] = {
 	  "peak; quant; model and models on 1 and N threads; ipc; memory; gemm on 1\n"
 	  "thread; gemm and scaling on N threads for the shapes with M >= 64; conv on 1\n"
 	  "thread; loader; calib.\n"
-	  "About 3.5 minutes on 2 cores; --quick: about 55 s.\n"
+	  "About 5 minutes on 2 cores; --quick: about 85 s.\n"
 	  "Under --tsv the tables are separated by blank lines.\n"
 	  "  --threads N   the multi-threaded part's thread count (default 2; 1 skips it)\n"
 	  ONEDNN_ISA ISA_OPT COMMON },
