@@ -1,6 +1,7 @@
 /*
  * Thin file wrappers around the .npy buffer functions (calibration/npy.h):
- * the only file I/O in calibration/. Reading takes the whole file into one
+ * the only file I/O in calibration/, and the whole-file reader the tools
+ * share (dnnq-run and dnnq-bench read .dnnq models with it). Reading takes the whole file into one
  * buffer, growing it as data arrives and refusing to go past the caller's
  * limit (the size a stat reports is only a first guess: pipes and /proc
  * files have none), then hands the buffer to dnnq_npy_parse().
@@ -77,19 +78,33 @@ static void f64_to_f32(uint8_t *p, struct dnnq_npy *a)
 	a->nbytes = a->count * 4;
 }
 
+int dnnq_file_read(const char *path, size_t limit, void **buf, size_t *len,
+                   struct dnnq_diag *diag)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	uint8_t *data = NULL;
+	int rc = slurp(f, path, limit, &data, len, diag);
+	fclose(f);
+	if (rc) {
+		free(data);
+		return rc;
+	}
+	*buf = data;
+	return DNNQ_OK;
+}
+
 int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_npy *out,
                        struct dnnq_diag *diag)
 {
 	if (!path || !buf || !out)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "npy_read_file: NULL argument");
 	*buf = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
-	uint8_t *data = NULL;
+	void *file = NULL;
 	size_t len = 0;
-	int rc = slurp(f, path, limit, &data, &len, diag);
-	fclose(f);
+	int rc = dnnq_file_read(path, limit, &file, &len, diag);
+	uint8_t *data = file;
 	struct dnnq_diag pd;
 	if (!rc && (rc = dnnq_npy_parse_flags(data, len, DNNQ_NPY_F64, out, &pd)) != 0)
 		dnnq_diag_set(diag, rc, "%s: %s", path, pd.msg);
