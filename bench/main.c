@@ -123,6 +123,14 @@ static const struct cmd cmds[] = {
 	  "the engine in-process (interleaved medians); pipelined throughput of 32\n"
 	  "requests in flight from one thread. Targets beside the results. Without a\n"
 	  "dnnqd binary only the socket row runs.\n" COMMON },
+	{ "batching", bench_cmd_batching, OPT_TSV | OPT_QUICK,
+	  "usage: dnnq-bench batching [--tsv] [--quick]\n"
+	  "Dynamic batching across clients: dnnqd (from $DNNQ_DNNQD, every CPU a worker)\n"
+	  "serving the MLP 1024-2048-2048-1024 FC with and without dynamic_batching, loaded\n"
+	  "by `dnnqctl bench` ($DNNQ_DNNQCTL, else dnnqctl beside dnnq-bench): 8 clients x\n"
+	  "batch 1 batched, 8 x 1 unbatched, 2 x 8 unbatched, in turn, 2 s each, medians\n"
+	  "of 5 rounds (--quick: one round of 1 s): samples/s, p50, p99, mean executed\n"
+	  "batch; the issue's targets beside them.\n" COMMON },
 	{ "loader", bench_cmd_loader, OPT_TSV | OPT_QUICK,
 	  "usage: dnnq-bench loader [--tsv] [--quick]\n"
 	  "Model loading (daemon/loader.c) on a 218 MB .dnnq file (13 FC 4096 x 4096\n"
@@ -142,7 +150,7 @@ static const struct cmd cmds[] = {
 	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_ISA,
 	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--isa ISA]\n"
 	  "                      [--tsv] [--quick]\n"
-	  "peak; quant; model on 1 and N threads; ipc; gemm on 1 thread; gemm and\n"
+	  "peak; quant; model on 1 and N threads; ipc; batching; gemm on 1 thread; gemm and\n"
 	  "scaling on N threads for the shapes with M >= 64; conv on 1 thread; loader.\n"
 	  "About 3.5 minutes on 2 cores; --quick: about 55 s.\n"
 	  "Under --tsv the tables are separated by blank lines.\n"
@@ -164,6 +172,7 @@ static void usage(FILE *f)
 	        "  conv      ResNet-18 convolutions against oneDNN's int8 convolution\n"
 	        "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
 	        "  ipc       round trip and throughput through dnnqd, against a socket\n"
+	        "  batching  dynamic batching across clients through dnnqd (MLP, dnnqctl bench)\n"
 	        "  memory    RSS of dnnqd with 1 and 2 workers serving ResNet-18\n"
 	        "  loader    model file loading: io_uring against read(2), then parse + pack\n"
 	        "  calib     dnnq-convert's calibration against ONNX Runtime fp32\n"
@@ -187,6 +196,7 @@ static int cmd_all(const struct bench_opts *o)
 	/* before the peers for the same reason: the latency percentiles would
 	 * see their idle threads */
 	bench_cmd_ipc(o);
+	bench_cmd_batching(o);
 	bench_cmd_memory(o);
 	g.threads = 1;
 	bench_cmd_gemm(&g);
