@@ -511,7 +511,7 @@ static int set_preferred(struct conf_walk *w, const struct conf_node *v, const s
 }
 
 TABLE(batching_table,
-	{ .name = "max_queue_delay_us", .set = set_delay, .min = 0, .max = 1000000 },
+	{ .name = "max_queue_delay_us", .set = set_delay, .min = 0, .max = 10000000 },
 	SETTER(preferred_batch_size, set_preferred));
 
 static int set_batching(struct conf_walk *w, const struct conf_node *v, const struct key_def *k,

@@ -86,8 +86,9 @@ struct dnnq_config_metrics {
 #define DNNQ_CONFIG_QUEUE_DELAY_US 100u
 struct dnnq_config_batching {
 	bool enabled;                /* the key is given; default off */
-	uint32_t max_queue_delay_us; /* 0..1000000, default DNNQ_CONFIG_QUEUE_DELAY_US: the longest a request
-	                              * waits for company */
+	uint32_t max_queue_delay_us; /* 0..10000000 (10 s), default
+	                              * DNNQ_CONFIG_QUEUE_DELAY_US: the longest
+	                              * a request waits for company */
 	uint32_t preferred[DNNQ_CONFIG_PREFERRED_MAX]; /* 1..max_batch each, ascending,
 	                              * no repeats: a batch of one of these sizes runs
 	                              * at once */

@@ -52,10 +52,11 @@ static void start_yaml(struct fixture_daemon *d, char *dir, size_t len, const ch
 }
 
 /* fc1024 and multi, batching up to 8 items, a batch of `preferred` run at
- * once, waiting up to 10 s for it otherwise. */
+ * once, waiting up to 10 s for it otherwise (the company a test sends
+ * comes much sooner, however loaded the machine). */
 #define BATCHED(name, preferred) \
 	"  - name: " name "\n    path: " name ".dnnq\n    max_batch: 8\n" \
-	"    dynamic_batching: { max_queue_delay_us: 1000000, preferred_batch_size: [" \
+	"    dynamic_batching: { max_queue_delay_us: 10000000, preferred_batch_size: [" \
 	preferred "] }\n"
 
 static void fill(struct party *p, struct rng *r)
