@@ -30,6 +30,19 @@
 
 #define ROUNDS 3
 
+/* dnnqctl ARGS... against d (test_serve.c): its wait status, stdout in out. */
+int serve_run_ctl(const struct fixture_daemon *d, const char *const *args, char *out,
+                  size_t len);
+
+static void ctl_says(const struct fixture_daemon *d, const char *const *args, const char *part)
+{
+	char out[16384];
+	int st = serve_run_ctl(d, args, out, sizeof out);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "dnnqctl %s: %#x: %s", args[0], st,
+	              out);
+	ck_assert_msg(strstr(out, part), "dnnqctl %s does not say '%s':\n%s", args[0], part, out);
+}
+
 /* A directory with fc1024.dnnq and multi.dnnq and a config of `models`
  * (YAML list items), served by one worker. */
 static void start_yaml(struct fixture_daemon *d, char *dir, size_t len, const char *models)
@@ -244,6 +257,16 @@ START_TEST(delay_bound_counted)
 	ck_assert_uint_eq(st.run_items, 2 * N);
 	ck_assert_uint_eq(st.expired, 0);
 	ck_assert_uint_eq(st.batches[1], N);
+	/* what dnnqctl status and metrics show of it */
+	ctl_says(&d, (const char *const[]){ "status", "--json", NULL },
+	         "\"runs\":5,\"run_items\":5,\"mean_batch\":1.000,\"expired\":5,\"queue_depth\":0");
+	ctl_says(&d, (const char *const[]){ "status", NULL }, "queued  batch");
+	ctl_says(&d, (const char *const[]){ "metrics", NULL },
+	         "dnnq_model_batch_size_bucket{model=\"multi\",le=\"2\"} 5\n");
+	ctl_says(&d, (const char *const[]){ "metrics", NULL },
+	         "dnnq_model_batch_expired_total{model=\"fc1024\"} 5\n");
+	ctl_says(&d, (const char *const[]){ "metrics", NULL },
+	         "dnnq_model_queue_depth{model=\"fc1024\"} 0\n");
 	party_close(&p);
 	party_close(&q);
 	stop_and_clean(&d, dir);
