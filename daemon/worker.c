@@ -77,6 +77,7 @@
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
 #define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
 #define RESERVE_NS 10000000    /* a uid that finished a request this recently is active */
+#define GATHER_NAP_NS 10000    /* a partial batch's wait between rounds that found nothing */
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -480,7 +481,7 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 		if ((expired = mono_ns() >= deadline))
 			break;
 		/* the company comes from clients that may need this CPU to submit */
-		sched_yield();
+		nanosleep(&(struct timespec){ 0, GATHER_NAP_NS }, NULL);
 	}
 	set_waiting(mc, 0);
 	int rc = dnnqd_runner_run_batch(&w->runner, ms, jobs, n, items);
