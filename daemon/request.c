@@ -24,6 +24,12 @@
  * each other, so a graph never reads a buffer it is writing through
  * another name.
  *
+ * A gathered batch (dynamic batching: dnnqd_runner_run_batch) is one
+ * graph run over the worker's private staging buffers: each request's
+ * inputs are copied (or quantized) into its rows and its outputs copied
+ * (or dequantized) back out of them, so the graph never sees client
+ * memory at all, and a batch of one request runs in place as above.
+ *
  * Cost on the serving path: a few comparisons per tensor (the overlap test
  * pairs each output with the tensors before it: at most 120 pairs of 16
  * tensors), a re-plan only when the batch changes, no allocation unless a

@@ -45,6 +45,28 @@
  * is named by a tag (its id and table index), never by a pointer kept
  * across the sleep.
  *
+ * Dynamic batching (a model's dynamic_batching, docs/config.md). A request
+ * for such a model, once checked, leads a batch instead of running alone
+ * (serve_batch): the worker keeps gathering requests for the same model
+ * from any session, in rounds over the session table from a rotating
+ * start, taking at most one request per uid per round (so more sessions
+ * buy a client no bigger share of a batch), each popped, copied, validated
+ * and checked like any against the one table the leader loaded (so every
+ * member runs on one version, whatever a reload publishes meanwhile). A
+ * member that fails its check completes at once, alone; one for another
+ * model, or too big for the room left, is served right after the batch. The
+ * batch runs once it holds max_batch items, or a preferred size with a
+ * round finding nothing more, or at the deadline: the leader's start plus
+ * max_queue_delay_us (the leader is the oldest, so no member waits longer
+ * for company). Between rounds that found nothing the worker naps
+ * (GATHER_NAP_NS): the clients it waits for may need this CPU to submit.
+ * The run gathers the inputs into the worker's staging buffers and
+ * scatters the outputs back (request.c); each member then completes with
+ * the batch's status. Members ride on the worker the leader claimed: they
+ * count as running on their sessions (the reserve sees them) but are never
+ * held back. All of it happens inside one pass, so the sessions a batch
+ * holds stay allocated until it is done, a killed client's included.
+ *
  * A worker never blocks on a file a client can touch. SCM_RIGHTS passes
  * the open file, O_NONBLOCK included, so the doorbell and the completion
  * signal are datagram socketpairs: the client gets one end of each, the
