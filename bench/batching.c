@@ -96,18 +96,6 @@ static double figure(const char *json, const char *key)
 	return p ? strtod(p + strlen(key), NULL) : 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* The model file and the config beside it, in dir: both names, one of
  * them batching. */
 static void write_config(const char *dir, char *model, char *yaml, size_t len)
@@ -181,7 +169,7 @@ int bench_cmd_batching(const struct bench_opts *o)
 	bench_table_begin(&t, cols, sizeof cols / sizeof cols[0], o->tsv);
 	for (size_t l = 0; l < NLOADS; l++) {
 		for (int k = 0; k < NFIGS; k++)
-			med[l][k] = median(fig[l][k], rounds);
+			med[l][k] = bench_median(fig[l][k], rounds);
 		bench_cell_str(&t, loads[l].label);
 		for (int k = 0; k < NFIGS; k++)
 			bench_cell_num(&t, med[l][k]);

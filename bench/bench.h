@@ -59,6 +59,8 @@ struct bench_budget bench_budget_probe(void);
 struct bench_budget bench_budget_threads(struct bench_budget b, unsigned nthreads);
 
 double bench_now(void);   /* CLOCK_MONOTONIC, seconds */
+/* The median of v[0..n) (sorts v). */
+double bench_median(double *v, size_t n);
 
 /* Warms up, then times the n candidates in alternation; res[i] for c[i]. */
 void bench_interleave(const struct bench_cand *c, size_t n,

@@ -144,11 +144,16 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+double bench_median(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* Sorts s[0..reps) and fills the statistics of r. */
 static void summarize(double *s, unsigned reps, unsigned inner, struct bench_result *r)
 {
-	qsort(s, reps, sizeof *s, cmp_double);
-	r->median = reps % 2 ? s[reps / 2] : 0.5 * (s[reps / 2 - 1] + s[reps / 2]);
+	r->median = bench_median(s, reps);
 	r->iqr = (s[(3 * (reps - 1)) / 4] - s[(reps - 1) / 4]) / r->median;
 	r->reps = reps;
 	r->inner = inner;

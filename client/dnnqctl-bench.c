@@ -17,7 +17,7 @@
  *
  * Samples/s is requests/s times the batch. The executed batch sizes are
  * the model's graph runs over the measurement (MODEL_STATS read before
- * and after on a session of its own): with dynamic batching one run serves
+ * and after, each on a short session of its own): with dynamic batching one run serves
  * requests of several threads. A daemon that refuses MODEL_STATS to this
  * uid gives no histogram, and another client's requests meanwhile count
  * in it.
@@ -274,14 +274,20 @@ static double pct_us(const uint32_t *v, size_t n, double p)
 	return n ? v[k ? k - 1 : 0] / 1e3 : 0;
 }
 
-/* The model's graph runs so far (its MODEL_STATS, found by name) on
- * session c; false when there are none to read. */
-static bool model_runs(struct dnnq_client *c, const char *model, struct dnnq_model_stats *out)
+/* The model's graph runs so far (its MODEL_STATS, found by name), on a
+ * session of its own that is closed again (one held through the run would
+ * be one session more than asked for); false when there are none to read. */
+static bool model_runs(const struct ctl_global *g, const char *model,
+                       struct dnnq_model_stats *out)
 {
-	for (uint32_t i = 0; c && !dnnq_model_stats(c, i, out); i++)
-		if (!strcmp(out->name, model))
-			return true;
-	return false;
+	struct dnnq_client *c;
+	bool found = false;
+	if (ctl_connect(g, CTL_PROBE_ARENA, 1, &c))
+		return false;	/* printed; the bench runs without the histogram */
+	for (uint32_t i = 0; !found && !dnnq_model_stats(c, i, out); i++)
+		found = !strcmp(out->name, model);
+	dnnq_close(c);
+	return found;
 }
 
 /* The graph runs between two reads: histogram buckets, runs, items. */
@@ -369,7 +375,7 @@ static void report(const struct bench_args *a, const uint32_t *lat, size_t n,
 	if (runs->known)
 		report_runs(runs, false);
 	else
-		printf("  batches   not known (MODEL_STATS refused to this uid)\n");
+		printf("  batches   not known (the daemon gave this uid no MODEL_STATS)\n");
 }
 
 /* Merges and sorts the latencies, prints; exit status. */
@@ -399,7 +405,7 @@ static int finish(const struct bench_args *a, struct bench_thread *t, double sec
 }
 
 static int run_threads(const struct ctl_global *g, const struct bench_args *a,
-                       struct bench_thread *t, uint64_t arena, struct dnnq_client *stats)
+                       struct bench_thread *t, uint64_t arena)
 {
 	struct dnnq_model_stats before, after;
 	struct run_delta runs = { .known = false };
@@ -407,6 +413,8 @@ static int run_threads(const struct ctl_global *g, const struct bench_args *a,
 	pthread_barrier_t start;
 	pthread_barrier_init(&start, NULL, a->threads + 1);
 	size_t cap = (size_t)(a->duration * BENCH_MAX_RATE) + 1024;
+	/* before the threads connect (a daemon may serve one session at once) */
+	bool known = model_runs(g, a->model, &before);
 	unsigned made = 0;
 	for (; made < a->threads; made++) {
 		t[made] = (struct bench_thread){
@@ -421,7 +429,6 @@ static int run_threads(const struct ctl_global *g, const struct bench_args *a,
 		fprintf(stderr, "dnnqctl: bench: cannot start %u threads\n", a->threads);
 		exit(CTL_EXIT_FAIL);
 	}
-	bool known = model_runs(stats, a->model, &before);
 	pthread_barrier_wait(&start);
 	int64_t t0 = now_ns();
 	int64_t t1 = supervise(a, t, t0);
@@ -429,7 +436,7 @@ static int run_threads(const struct ctl_global *g, const struct bench_args *a,
 	for (unsigned i = 0; i < a->threads; i++)
 		pthread_join(t[i].th, NULL);
 	pthread_barrier_destroy(&start);
-	if (known && model_runs(stats, a->model, &after))
+	if (known && model_runs(g, a->model, &after))
 		run_delta(&before, &after, &runs);
 	int rc = finish(a, t, (double)(t1 - t0) / 1e9, &runs);
 	for (unsigned i = 0; i < a->threads; i++)
@@ -449,11 +456,7 @@ int ctl_cmd_bench(const struct ctl_global *g, int argc, char **argv)
 	struct bench_thread *t = calloc(a.threads, sizeof *t);
 	if (!t)
 		return ctl_fail("bench", DNNQ_E_NOMEM);
-	struct dnnq_client *stats = NULL;
-	if (ctl_connect(g, CTL_PROBE_ARENA, 1, &stats))
-		stats = NULL;	/* printed; the bench runs without the histogram */
-	rc = run_threads(g, &a, t, arena, stats);
-	dnnq_close(stats);
+	rc = run_threads(g, &a, t, arena);
 	free(t);
 	return rc;
 }
