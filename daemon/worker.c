@@ -496,14 +496,14 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	while (!left && items < m->max_batch && n < DNNQD_BATCH_JOBS - 1 &&
 	       !atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		set_waiting(mc, n);
-		if (gather_round(w, ms, &n, &items, &left) || left)
-			continue;
-		if (preferred(b, items))
+		unsigned got = gather_round(w, ms, &n, &items, &left);
+		if (left || (!got && preferred(b, items)))
 			break;
+		/* checked after every round: a trickle of company cannot stretch it */
 		if ((expired = mono_ns() >= deadline))
 			break;
-		/* the company comes from clients that may need this CPU to submit */
-		nanosleep(&(struct timespec){ 0, GATHER_NAP_NS }, NULL);
+		if (!got)	/* the company comes from clients that may need this CPU */
+			nanosleep(&(struct timespec){ 0, GATHER_NAP_NS }, NULL);
 	}
 	set_waiting(mc, 0);
 	int rc = dnnqd_runner_run_batch(&w->runner, ms, jobs, n, items);
