@@ -44,7 +44,7 @@
 #define DURATION_QUICK "1"
 #define TARGET_RATIO  0.8
 #define MAX_BATCH     "8"
-#define BATCHING      "{ max_queue_delay_us: 200, preferred_batch_size: [4] }"
+#define BATCHING      "{ max_queue_delay_us: 100, preferred_batch_size: [4] }"
 
 struct load {
 	const char *label, *model, *clients, *batch;
