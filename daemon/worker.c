@@ -451,14 +451,15 @@ static enum join join_one(struct dnnqd_worker *w, struct dnnqd_session *s,
 }
 
 /* One round over the sessions from a rotating start, at most one request
- * per uid, so a client gets no more of a batch by opening more sessions:
- * the requests added; *left when one was left for after the batch. */
+ * per uid (the first round counts the leader's), so a client gets no more
+ * of a batch by opening more sessions: the requests added; *left when one
+ * was left for after the batch. */
 static unsigned gather_round(struct dnnqd_worker *w, const struct dnnqd_models *ms, unsigned *n,
-                             uint32_t *items, bool *left)
+                             uint32_t *items, bool *left, bool first)
 {
 	struct dnnqd *d = w->d;
 	uint32_t hwm = atomic_load(&d->hwm), max = ms->m[w->jobs[0].req.model_id]->max_batch;
-	unsigned from = *n;
+	unsigned from = first ? 0 : *n, added = *n;
 	if (!hwm)
 		return 0;
 	uint32_t i = w->gather_rr++ % hwm;
@@ -468,7 +469,7 @@ static unsigned gather_round(struct dnnqd_worker *w, const struct dnnqd_models *
 		if (s && dnnq_shm_ring_nonempty(&s->view) && !gave(w, from, *n, s->uid))
 			*left = join_one(w, s, ms, n, items) == JOIN_LEFT;
 	}
-	return *n - from;
+	return *n - added;
 }
 
 /* The requests of jobs[0]'s batch waiting for company, on its model's
@@ -491,18 +492,20 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	const struct dnnq_config_batching *b = &m->src.batching;
 	const uint64_t deadline = jobs[0].t0 + (uint64_t)b->max_queue_delay_us * 1000;
 	struct dnnqd_model_counts *mc = model_counts(w, id);
-	unsigned n = 1;
+	unsigned n = 1, rounds = 0;
 	bool left = false, expired = false;
 	while (!left && items < m->max_batch && n < DNNQD_BATCH_JOBS - 1 &&
 	       !atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		set_waiting(mc, n);
-		unsigned got = gather_round(w, ms, &n, &items, &left);
+		unsigned got = gather_round(w, ms, &n, &items, &left, rounds++ == 0);
 		if (left || (!got && preferred(b, items)))
 			break;
 		/* checked after every round: a trickle of company cannot stretch it */
 		if ((expired = mono_ns() >= deadline))
 			break;
-		if (!got)	/* the company comes from clients that may need this CPU */
+		/* the company comes from clients that may need this CPU (the first
+		 * round passed over the leader's uid: the second does not wait) */
+		if (!got && rounds > 1)
 			nanosleep(&(struct timespec){ 0, GATHER_NAP_NS }, NULL);
 	}
 	set_waiting(mc, 0);

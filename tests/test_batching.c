@@ -15,10 +15,13 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <grp.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -360,6 +363,108 @@ START_TEST(sessions_of_one_uid)
 }
 END_TEST
 
+/* The other uid's client of uid_fair (uid/gid 65534): two requests on one
+ * session, submitted when told (a byte on go), then waited for; exit 0
+ * when both succeeded. No Check assertion runs here. */
+#define NOBODY 65534
+static int nobody_client(const char *socket, int go, int done)
+{
+	struct dnnq_connect_opts o = { .slots = 8, .arena_bytes = 1 << 20 };
+	struct dnnq_client *c;
+	struct dnnq_model *m;
+	struct dnnq_tensor t[2][2];
+	struct dnnq_request req[2];
+	char b = 0;
+	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+		return 100;
+	if (dnnq_connect(socket, &o, &c) || dnnq_model_open(c, "fc1024", &m))
+		return 101;
+	for (int k = 0; k < 2; k++)
+		if (dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 1, &t[k][0]) ||
+		    dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 1, &t[k][1]))
+			return 102;
+	if (write(done, &b, 1) != 1 || read(go, &b, 1) != 1)
+		return 103;
+	for (int k = 0; k < 2; k++) {
+		const struct dnnq_tensor *in[1] = { &t[k][0] };
+		struct dnnq_tensor *out[1] = { &t[k][1] };
+		if (dnnq_submit(m, in, out, &req[k]))
+			return 104;
+	}
+	if (write(done, &b, 1) != 1)
+		return 105;
+	for (int k = 0; k < 2; k++)
+		if (dnnq_wait(&req[k], BATCH_WAIT_MS))
+			return 106;
+	return 0;
+}
+
+/* Fairness between uids: 3 sessions of one uid with a request each and 1
+ * session of another uid with 2, all queued while dnnqd is stopped, a
+ * batch of 4 at most: the batch takes 2 of each uid (one per uid per
+ * round), not 3 of the uid with more sessions. So the other uid's two
+ * requests are done after one run, while the first uid's third still
+ * waits for company (until its 5 s deadline). */
+START_TEST(uid_fair)
+{
+	struct fixture_daemon d;
+	char dir[300], parent[300];
+	struct party p[3];
+	if (geteuid() != 0) {
+		printf("batching: uid_fair: skipped (not root: cannot drop to uid %d)\n", NOBODY);
+		return;
+	}
+	start_yaml(&d, dir, sizeof dir,
+	           "  - name: fc1024\n    path: fc1024.dnnq\n    max_batch: 4\n"
+	           "    dynamic_batching: { max_queue_delay_us: 5000000 }\n"
+	           "access: { uids: [65534] }\n");
+	snprintf(parent, sizeof parent, "%s", d.dir);
+	ck_assert_int_eq(chmod(d.dir, 0755), 0);
+	ck_assert_int_eq(chmod(dirname(parent), 0755), 0);
+	ck_assert_int_eq(chmod(d.socket, 0666), 0);
+	for (int k = 0; k < 3; k++)
+		party_open(&p[k], d.socket, "fc1024", 1, false);
+	int go[2], done[2];
+	char b = 1;
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	pid_t kid = fixture_fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0)
+		_exit(nobody_client(d.socket, go[0], done[1]));
+	ck_assert_int_eq(read(done[0], &b, 1), 1);       /* connected */
+	ck_assert_int_eq(kill(d.pid, SIGSTOP), 0);
+	int st;
+	ck_assert_int_eq(waitpid(d.pid, &st, WUNTRACED), d.pid);   /* every thread stopped */
+	ck_assert(WIFSTOPPED(st));
+	for (int k = 0; k < 3; k++)
+		party_submit(&p[k]);
+	ck_assert_int_eq(write(go[1], &b, 1), 1);
+	ck_assert_int_eq(read(done[0], &b, 1), 1);       /* submitted */
+	ck_assert_int_eq(kill(d.pid, SIGCONT), 0);
+	ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "uid %d's client: wait status %#x",
+	              NOBODY, st);
+	struct dnnq_model_stats ms;
+	batching_stats(p[0].c, "fc1024", &ms);
+	ck_assert_msg(ms.runs == 1 && ms.run_items == 4 && ms.waiting == 1, "%llu runs of %llu "
+	              "items, %llu waiting", (unsigned long long)ms.runs,
+	              (unsigned long long)ms.run_items, (unsigned long long)ms.waiting);
+	for (int k = 0; k < 3; k++)
+		ck_assert_int_eq(party_wait(&p[k]), 0);
+	batching_stats(p[0].c, "fc1024", &ms);
+	ck_assert_uint_eq(ms.runs, 2);
+	ck_assert_uint_eq(ms.expired, 1);
+	for (int k = 0; k < 3; k++)
+		party_close(&p[k]);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
 Suite *suite_batching(void)
 {
 	Suite *s = suite_create("batching");
@@ -370,6 +475,7 @@ Suite *suite_batching(void)
 	tcase_add_test(tc, delay_bound_counted);
 	tcase_add_test(tc, client_killed_while_queued);
 	tcase_add_test(tc, sessions_of_one_uid);
+	tcase_add_test(tc, uid_fair);
 	suite_add_tcase(s, tc);
 	return s;
 }
