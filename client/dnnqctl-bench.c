@@ -37,8 +37,9 @@
 
 static const char bench_help[] =
 	"usage: dnnqctl bench MODEL [OPTIONS]\n"
-	"Measures requests/s and latency (p50, p90, p99, p99.9, max) on\n"
-	"zero-filled inputs. Every thread opens its own session.\n"
+	"Measures requests/s, samples/s and latency (p50, p90, p99, p99.9, max) on\n"
+	"zero-filled inputs, and the model's executed batch sizes (graph runs:\n"
+	"dynamic batching gathers requests). Every thread opens its own session.\n"
 	"\n"
 	"  -c, --concurrency N  threads (default: 1)\n"
 	"  -d, --duration S     seconds to run (default: 5)\n"
