@@ -215,9 +215,9 @@ $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) 
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl $(ENGINE_LIBS) $(DAEMON_LIBS)
 
 bench: $(if $(BENCH_OK),,deps-bench)
-	$(MAKE) $(BENCH_BIN) $(DNNQD) $(ONNX_TOOLS) $(CALIB_FIXTURE) $(MODELS_FIXTURE)
-	DNNQ_DNNQD=$(DNNQD) DNNQ_BENCH_CALIB_DIR=$(CALIB_DIR) DNNQ_BENCH_MODELS_DIR=$(MODELS_DIR) \
-	    $(BENCH_BIN) all
+	$(MAKE) $(BENCH_BIN) $(DNNQD) $(DNNQCTL) $(ONNX_TOOLS) $(CALIB_FIXTURE) $(MODELS_FIXTURE)
+	DNNQ_DNNQD=$(DNNQD) DNNQ_DNNQCTL=$(DNNQCTL) DNNQ_BENCH_CALIB_DIR=$(CALIB_DIR) \
+	    DNNQ_BENCH_MODELS_DIR=$(MODELS_DIR) $(BENCH_BIN) all
 	$(MAKE) --no-print-directory bench-python
 
 # dnnq-bench calib's fixture: ResNet-18 and its samples (bench/calib-fixture.py,

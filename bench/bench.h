@@ -208,5 +208,6 @@ int bench_cmd_loader(const struct bench_opts *o);
 int bench_cmd_memory(const struct bench_opts *o);
 int bench_cmd_calib(const struct bench_opts *o);
 int bench_cmd_models(const struct bench_opts *o);
+int bench_cmd_batching(const struct bench_opts *o);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * bench/main.c — dnnq-bench's command line: the subcommands (peak, quant,
- * gemm, scaling, conv, model, models, ipc, memory, loader, calib, all),
+ * gemm, scaling, conv, model, models, ipc, batching, memory, loader, calib,
+ * all),
  * their options and help.
  * Every run starts with the machine it measured on; `all` is what `make
  * bench` runs.
@@ -137,6 +138,14 @@ static const struct cmd cmds[] = {
 	  "the engine in-process (interleaved medians); pipelined throughput of 32\n"
 	  "requests in flight from one thread. Targets beside the results. Without a\n"
 	  "dnnqd binary only the socket row runs.\n" COMMON },
+	{ "batching", bench_cmd_batching, OPT_TSV | OPT_QUICK,
+	  "usage: dnnq-bench batching [--tsv] [--quick]\n"
+	  "Dynamic batching across clients: dnnqd (from $DNNQ_DNNQD, every CPU a worker)\n"
+	  "serving the MLP 1024-2048-2048-1024 FC with and without dynamic_batching, loaded\n"
+	  "by `dnnqctl bench` ($DNNQ_DNNQCTL, else dnnqctl beside dnnq-bench): 8 clients x\n"
+	  "batch 1 batched, 8 x 1 unbatched, 2 x 8 unbatched, in turn, 2 s each, medians\n"
+	  "of 5 rounds (--quick: one round of 1 s): samples/s, p50, p99, mean executed\n"
+	  "batch; the issue's targets beside them.\n" COMMON },
 	{ "loader", bench_cmd_loader, OPT_TSV | OPT_QUICK,
 	  "usage: dnnq-bench loader [--tsv] [--quick]\n"
 	  "Model loading (daemon/loader.c) on a 218 MB .dnnq file (13 FC 4096 x 4096\n"
@@ -156,10 +165,10 @@ static const struct cmd cmds[] = {
 	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_ISA,
 	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--isa ISA]\n"
 	  "                      [--tsv] [--quick]\n"
-	  "peak; quant; model and models on 1 and N threads; ipc; memory; gemm on 1\n"
-	  "thread; gemm and scaling on N threads for the shapes with M >= 64; conv on 1\n"
-	  "thread; loader; calib.\n"
-	  "About 5 minutes on 2 cores; --quick: about 85 s.\n"
+	  "peak; quant; model and models on 1 and N threads; ipc; batching; memory; gemm\n"
+	  "on 1 thread; gemm and scaling on N threads for the shapes with M >= 64; conv\n"
+	  "on 1 thread; loader; calib.\n"
+	  "About 6 minutes on 2 cores; --quick: about 95 s.\n"
 	  "Under --tsv the tables are separated by blank lines.\n"
 	  "  --threads N   the multi-threaded part's thread count (default 2; 1 skips it)\n"
 	  ONEDNN_ISA ISA_OPT COMMON },
@@ -180,6 +189,7 @@ static void usage(FILE *f)
 	        "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
 	        "  models    real models against ONNX Runtime int8 and fp32, 1 and N threads\n"
 	        "  ipc       round trip and throughput through dnnqd, against a socket\n"
+	        "  batching  dynamic batching across clients through dnnqd (MLP, dnnqctl bench)\n"
 	        "  memory    RSS of dnnqd with 1 and 2 workers serving ResNet-18\n"
 	        "  loader    model file loading: io_uring against read(2), then parse + pack\n"
 	        "  calib     dnnq-convert's calibration against ONNX Runtime fp32\n"
@@ -204,6 +214,7 @@ static int cmd_all(const struct bench_opts *o)
 	/* before the peers for the same reason: the latency percentiles would
 	 * see their idle threads */
 	bench_cmd_ipc(o);
+	bench_cmd_batching(o);
 	bench_cmd_memory(o);
 	g.threads = 1;
 	bench_cmd_gemm(&g);

@@ -338,19 +338,42 @@ static int model_stats_call(struct dnnq_client *c, uint32_t index, struct dnnq_m
 		.model_id = rep.model_id, .generation = rep.generation, .models = rep.n_models,
 		.requests = rep.requests, .failures = rep.failures, .samples = rep.samples,
 		.run_ns = rep.run_ns, .queued = rep.queued, .queue_ns = rep.queue_ns,
+		.runs = rep.runs, .run_items = rep.run_items, .expired = rep.expired,
+		.waiting = rep.waiting,
 	};
 	memcpy(out->name, rep.name, sizeof out->name);
 	memcpy(out->latency, rep.hist, sizeof out->latency);
+	memcpy(out->batches, rep.batches, sizeof out->batches);
 	return 0;
 }
 
-/* dnnq_model_stats@@DNNQ_CLIENT_1.4: the struct with queued and queue_ns. */
-int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out);
-int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out)
+/* dnnq_model_stats@@DNNQ_CLIENT_1.5: the struct with the batching counts. */
+int dnnq_model_stats_1_5(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out);
+int dnnq_model_stats_1_5(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out)
 {
 	return client_status(model_stats_call(c, index, out), "dnnq_model_stats");
 }
-__asm__(".symver dnnq_model_stats_1_4, dnnq_model_stats@@DNNQ_CLIENT_1.4");
+__asm__(".symver dnnq_model_stats_1_5, dnnq_model_stats@@DNNQ_CLIENT_1.5");
+
+/* The head of today's struct that older programs have: only that much of
+ * theirs is written. */
+static int model_stats_head(struct dnnq_client *c, uint32_t index, void *out, size_t len)
+{
+	struct dnnq_model_stats all;
+	int rc = dnnq_model_stats_1_5(c, index, out ? &all : NULL);
+	if (!rc)
+		memcpy(out, &all, len);
+	return rc;
+}
+
+/* dnnq_model_stats@DNNQ_CLIENT_1.4, for programs linked before 0.6: their
+ * struct ends before runs. */
+int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, void *out);
+int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, void *out)
+{
+	return model_stats_head(c, index, out, offsetof(struct dnnq_model_stats, runs));
+}
+__asm__(".symver dnnq_model_stats_1_4, dnnq_model_stats@DNNQ_CLIENT_1.4");
 
 /* dnnq_model_stats@DNNQ_CLIENT_1.2, for programs linked before 0.5: their
  * struct ends before queued, so only that much of it is written. */
@@ -366,10 +389,6 @@ _Static_assert(offsetof(struct dnnq_model_stats, queued) == sizeof(struct model_
 int dnnq_model_stats_1_2(struct dnnq_client *c, uint32_t index, struct model_stats_1_2 *out);
 int dnnq_model_stats_1_2(struct dnnq_client *c, uint32_t index, struct model_stats_1_2 *out)
 {
-	struct dnnq_model_stats all;
-	int rc = dnnq_model_stats_1_4(c, index, out ? &all : NULL);
-	if (!rc)
-		memcpy(out, &all, sizeof *out);
-	return rc;
+	return model_stats_head(c, index, out, sizeof *out);
 }
 __asm__(".symver dnnq_model_stats_1_2, dnnq_model_stats@DNNQ_CLIENT_1.2");

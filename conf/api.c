@@ -152,9 +152,18 @@ const struct dnnq_config_model *dnnq_config_model_find(const struct dnnq_config 
 	return NULL;
 }
 
+static bool batching_equal(const struct dnnq_config_batching *a,
+                           const struct dnnq_config_batching *b)
+{
+	return a->enabled == b->enabled && a->max_queue_delay_us == b->max_queue_delay_us &&
+	       a->npreferred == b->npreferred &&
+	       !memcmp(a->preferred, b->preferred, a->npreferred * sizeof a->preferred[0]);
+}
+
 bool dnnq_config_model_equal(const struct dnnq_config_model *a,
                              const struct dnnq_config_model *b)
 {
 	return !strcmp(a->name, b->name) && !strcmp(a->path, b->path) &&
-	       a->max_batch == b->max_batch && a->threads == b->threads && a->warmup == b->warmup;
+	       a->max_batch == b->max_batch && a->threads == b->threads && a->warmup == b->warmup &&
+	       batching_equal(&a->batching, &b->batching);
 }

@@ -25,6 +25,7 @@
 	DNNQ_SUITE(serve) \
 	DNNQ_SUITE(reload) \
 	DNNQ_SUITE(ctlreload) \
+	DNNQ_SUITE(batching) \
 	DNNQ_SUITE(metrics) \
 	DNNQ_SUITE(systemd) \
 	DNNQ_SUITE(faults) \

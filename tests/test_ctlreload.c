@@ -239,10 +239,12 @@ START_TEST(reload_reports_changes)
 END_TEST
 
 /* A program linked before 0.5 calls dnnq_model_stats@DNNQ_CLIENT_1.2 with
- * the struct that ended before queued: the shared library (beside this
- * test binary, BUILD/lib) fills that much of it, the same figures, and not
- * a byte more. */
-static void old_model_stats(const char *socket, const struct dnnq_model_stats *now)
+ * the struct that ended before queued, one linked before 0.6
+ * dnnq_model_stats@DNNQ_CLIENT_1.4 with the one that ended before runs:
+ * the shared library (beside this test binary, BUILD/lib) fills that much
+ * of it, the same figures, and not a byte more. */
+static void old_model_stats_at(const char *socket, const struct dnnq_model_stats *now,
+                               const char *version, size_t size_old)
 {
 	char exe[4096], lib[4200];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -258,24 +260,29 @@ static void old_model_stats(const char *socket, const struct dnnq_model_stats *n
 	void (*close_)(struct dnnq_client *) = (void (*)(struct dnnq_client *))dlsym(so, "dnnq_close");
 	int (*old)(struct dnnq_client *, uint32_t, void *) =
 		(int (*)(struct dnnq_client *, uint32_t, void *))dlvsym(so, "dnnq_model_stats",
-		                                                       "DNNQ_CLIENT_1.2");
+		                                                       version);
 	ck_assert(conn && close_ && old);
 	ck_assert_ptr_ne((void *)old, dlsym(so, "dnnq_model_stats"));
 	struct dnnq_client *c;
 	ck_assert_int_eq(conn(socket, NULL, &c), 0);
 	unsigned char buf[sizeof(struct dnnq_model_stats) + 16];
-	size_t size_1_2 = offsetof(struct dnnq_model_stats, queued);
 	memset(buf, 0xa5, sizeof buf);
 	ck_assert_int_eq(old(c, 0, buf), 0);
-	for (size_t i = size_1_2; i < sizeof buf; i++)
-		ck_assert_msg(buf[i] == 0xa5, "byte %zu past the 1.2 struct written", i);
+	for (size_t i = size_old; i < sizeof buf; i++)
+		ck_assert_msg(buf[i] == 0xa5, "byte %zu past the %s struct written", i, version);
 	struct dnnq_model_stats got;
-	memcpy(&got, buf, size_1_2);
+	memcpy(&got, buf, size_old);
 	ck_assert_str_eq(got.name, now->name);
 	ck_assert_uint_eq(got.requests, now->requests);
 	ck_assert_uint_eq(got.samples, now->samples);
 	close_(c);
 	dlclose(so);
+}
+
+static void old_model_stats(const char *socket, const struct dnnq_model_stats *now)
+{
+	old_model_stats_at(socket, now, "DNNQ_CLIENT_1.2", offsetof(struct dnnq_model_stats, queued));
+	old_model_stats_at(socket, now, "DNNQ_CLIENT_1.4", offsetof(struct dnnq_model_stats, runs));
 }
 
 /* ---- per-model stats ------------------------------------------------------ */
