@@ -1,8 +1,7 @@
 /*
  * bench/main.c — dnnq-bench's command line: the subcommands (peak, quant,
  * gemm, scaling, conv, model, models, ipc, batching, memory, loader, calib,
- * all),
- * their options and help.
+ * all), their options and help.
  * Every run starts with the machine it measured on; `all` is what `make
  * bench` runs.
  */
