@@ -206,6 +206,8 @@ struct dnnq_node_info {
 	uint32_t kind, precision;
 	struct dnnq_tensor_info out;
 	uint64_t macs, bytes;
+	int fused_into;                /* planned: the node that runs this one as its
+	                                  epilogue (docs/graph.md "Fusion"), or -1 */
 };
 int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out);
 /* Bytes of the activation arena at the planned batch. */

@@ -224,6 +224,153 @@ START_TEST(graph_equals_operators)
 }
 END_TEST
 
+/* ---- fusion ---- */
+
+static struct dnnq_conv_desc convk(const int8_t *w, const float *s, const float *b, size_t cin,
+                                   size_t cout, size_t k, size_t stride, size_t groups)
+{
+	size_t pad = k / 2;
+	return (struct dnnq_conv_desc){
+		.isa = net_isa(), .cin = cin, .cout = cout, .groups = groups, .kh = k, .kw = k,
+		.stride_h = stride, .stride_w = stride, .dil_h = 1, .dil_w = 1, .pad_t = pad,
+		.pad_l = pad, .pad_b = pad, .pad_r = pad, .w = w, .nwq = cout, .w_scale = s,
+		.bias = b, .out_dtype = DNNQ_DTYPE_U8, .out_qp = qb,
+	};
+}
+
+static int add_conv(struct dnnq_graph *g, const char *name, int x, struct dnnq_conv_desc c,
+                    struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = name, .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = c;
+	int t = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(t >= 0, "%s", d->msg);
+	return t;
+}
+
+static int add_eltwise(struct dnnq_graph *g, const char *name, enum dnnq_eltwise_op op, int a,
+                       int b, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_ELTWISE, .name = name, .ninputs = 2,
+	                            .inputs = { a, b } };
+	n.op.eltwise = (struct dnnq_eltwise_desc){ .isa = net_isa(), .op = op, .out_qp = qa };
+	int t = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(t >= 0, "%s", d->msg);
+	return t;
+}
+
+static int add_act(struct dnnq_graph *g, const char *name, enum dnnq_activation_kind kind, int x,
+                   struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_ACTIVATION, .name = name, .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.activation = (struct dnnq_activation_desc){ .isa = net_isa(), .kind = kind,
+	                                                 .out_qp = qb };
+	int t = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(t >= 0, "%s", d->msg);
+	return t;
+}
+
+/* Each convolution path with an elementwise node after it that runs in its
+ * output stage, and one that cannot (its other input is computed after
+ * its input 0's producer):
+ *   x -> pw (1x1) -> res = Add(pw, x) -> dw (depthwise) -> hs = HardSwish
+ *     -> side (1x1, C2); hs -> c3 (3x3 im2col) -> sr = SumRelu(c3, side)
+ *     -> st (1x1, stride 2) -> r = Relu -> pre, late (1x1)
+ *     -> tail = Add(pre, late) */
+static struct dnnq_graph *build_fusion(const int8_t *w, const float *s, const float *b,
+                                       struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[4] = { 0, H, W, C };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	int pw = add_conv(g, "pw", x, convk(w, s, b, C, C, 1, 1, 1), d);
+	int res = add_eltwise(g, "res", DNNQ_ELTWISE_ADD, pw, x, d);
+	int dw = add_conv(g, "dw", res, convk(w, s, b, C, C, 3, 1, C), d);
+	int hs = add_act(g, "hs", DNNQ_ACT_HARD_SWISH, dw, d);
+	int side = add_conv(g, "side", hs, convk(w, s, b, C, C2, 1, 1, 1), d);
+	int c3 = add_conv(g, "c3", hs, convk(w, s, b, C, C2, 3, 1, 1), d);
+	int sr = add_eltwise(g, "sr", DNNQ_ELTWISE_SUM_RELU, c3, side, d);
+	int st = add_conv(g, "st", sr, convk(w, s, b, C2, C2, 1, 2, 1), d);
+	int r = add_act(g, "r", DNNQ_ACT_RELU, st, d);
+	int pre = add_conv(g, "pre", r, convk(w, s, b, C2, C2, 1, 1, 1), d);
+	int late = add_conv(g, "late", r, convk(w, s, b, C2, C2, 1, 1, 1), d);
+	int tail = add_eltwise(g, "tail", DNNQ_ELTWISE_ADD, pre, late, d);
+	ck_assert_int_eq(dnnq_graph_add_output(g, tail, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* _i: the ISA. Fused nodes run in their producers' output stage in a
+ * plain run and alone in the shadow run: the same bytes either way, at
+ * two batch sizes and thread counts. */
+START_TEST(graph_fusion_same_bits)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	net_isa_set = (enum dnnq_isa)_i;
+	struct rng r = { 31 };
+	int8_t w[C2 * 9 * C2];
+	float s[C2], b[C2];
+	for (size_t i = 0; i < sizeof w; i++)
+		w[i] = (int8_t)rng_int(&r, -127, 127);
+	for (int i = 0; i < C2; i++) {
+		s[i] = (float)rng_uniform(&r, 0.001, 0.004);
+		b[i] = (float)rng_uniform(&r, -0.5, 0.5);
+	}
+	struct dnnq_diag d;
+	struct dnnq_graph *g = build_fusion(w, s, b, &d);
+	enum { B = 3, HO = (H + 1) / 2, WO = (W + 1) / 2 };
+	uint8_t x[B * H * W * C], y1[B * HO * WO * C2], y2[B * HO * WO * C2];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct dnnq_node_report rep[16];
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	/* node: the node it is fused into (-1: none) */
+	static const int want[] = { -1, 0, -1, 2, -1, -1, 5, -1, 7, -1, -1, -1 };
+	ck_assert_uint_eq(dnnq_graph_num_nodes(g), sizeof want / sizeof *want);
+	for (size_t batch = 1; batch <= B; batch += B - 1) {
+		ck_assert_msg(dnnq_graph_plan(g, batch, 2, &d) == 0, "%s", d.msg);
+		for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
+			struct dnnq_node_info ni;
+			ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+			ck_assert_msg(ni.fused_into == want[i], "%s: fused into %d", ni.name,
+			              ni.fused_into);
+		}
+		for (int threads = 1; threads <= 2; threads++) {
+			const void *in[1] = { x };
+			void *o1[1] = { y1 }, *o2[1] = { y2 };
+			memset(y1, 0, sizeof y1);
+			memset(y2, 1, sizeof y2);
+			ck_assert_int_eq(dnnq_graph_run(g, in, o1, threads == 2 ? &ex : NULL), 0);
+			ck_assert_int_eq(dnnq_graph_shadow(g, in, o2, threads == 2 ? &ex : NULL, rep), 0);
+			ck_assert_mem_eq(y1, y2, batch * HO * WO * C2);
+			size_t lo = 0;   /* the output is not constant (a weak test otherwise) */
+			for (size_t i = 0; i < batch * HO * WO * C2; i++)
+				lo += y1[i] < y1[0];
+			ck_assert_uint_gt(lo, 0);
+		}
+	}
+	dnnq_pool_destroy(pool);
+	dnnq_graph_destroy(g);
+	/* the residual network's Add reads conv1, which conv2 reads too: alone */
+	struct weights *wt = malloc(sizeof *wt);
+	make_weights(&r, wt);
+	g = build(wt, &d, qb.scale);
+	ck_assert_int_eq(dnnq_graph_plan(g, 1, 1, &d), 0);
+	struct dnnq_node_info ni;
+	ck_assert_int_eq(dnnq_graph_node_info(g, 2, &ni), 0);
+	ck_assert_str_eq(ni.name, "add");
+	ck_assert_int_eq(ni.fused_into, -1);
+	dnnq_graph_destroy(g);
+	free(wt);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 /* The shadow run: same outputs as a plain run, every node reports a finite
  * SQNR, and a node whose output range is far too narrow stands out. */
 START_TEST(shadow_reports_each_node)
@@ -568,6 +715,7 @@ Suite *suite_graph(void)
 	TCase *tc = tcase_create("graph");
 	tcase_add_loop_test(tc, graph_equals_operators, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, shadow_reports_each_node);
+	tcase_add_loop_test(tc, graph_fusion_same_bits, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
 	tcase_add_test(tc, graph_nchw_needs_rank_4);

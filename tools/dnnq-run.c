@@ -483,12 +483,23 @@ static void print_profile(const struct opts *o, const struct run *r)
 		for (uint32_t k = 0; k < ni.out.ndim && n > 0 && (size_t)n < sizeof shape; k++)
 			n += snprintf(shape + n, sizeof shape - (size_t)n, "%s%lld", k ? "x" : "",
 			              (long long)ni.out.dims[k]);
+		struct dnnq_node_info fi;   /* the producer whose epilogue runs this node */
+		bool fused = ni.fused_into >= 0 && !dnnq_graph_node_info(r->g, (size_t)ni.fused_into,
+		                                                         &fi);
 		if (o->json) {
 			printf("%s{\"name\":", i ? "," : "");
 			dnnq_json_string(stdout, ni.name);
 			printf(",\"kind\":\"%s\",\"precision\":\"%s\",\"output\":\"%s\",\"us\":%.3f,"
-			       "\"share\":%.5f,\"gops\":%.3f,\"gbps\":%.3f}", dnnq_node_kind_name(ni.kind),
+			       "\"share\":%.5f,\"gops\":%.3f,\"gbps\":%.3f", dnnq_node_kind_name(ni.kind),
 			       prec, shape, us, share, gops, gbps);
+			if (fused) {
+				printf(",\"fused_into\":");
+				dnnq_json_string(stdout, fi.name);
+			}
+			printf("}");
+		} else if (fused) {
+			printf("%-36.36s %-10.10s %-4s %-22.22s in %s\n", ni.name,
+			       dnnq_node_kind_name(ni.kind), prec, shape, fi.name);
 		} else {
 			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%% %7.2f %7.2f\n", ni.name,
 			       dnnq_node_kind_name(ni.kind), prec, shape, us, share * 100, gops, gbps);
