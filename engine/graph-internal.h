@@ -89,6 +89,7 @@ struct dnnq_graph {
 	size_t batch;
 	unsigned nthreads;
 	bool planned;
+	bool unfused;                 /* dnnq_graph_set_fusion(g, false) */
 	uint8_t *arena;
 	size_t arena_bytes;
 	uint8_t *stage;               /* private copies for stable_inputs nodes */

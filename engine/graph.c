@@ -456,7 +456,7 @@ static void plan_fusion(struct dnnq_graph *g)
 {
 	for (size_t i = 0; i < g->nn; i++)
 		g->n[i].epilogue = g->n[i].fused_into = -1;
-	for (size_t i = 0; i < g->nn; i++) {
+	for (size_t i = 0; i < g->nn && !g->unfused; i++) {
 		struct gnode *e = &g->n[i];
 		const struct node_fusion *ef = dnnq_node_fusion(e);
 		const struct gtensor *t = gin(g, e, 0);
@@ -466,6 +466,12 @@ static void plan_fusion(struct dnnq_graph *g)
 		e->fused_into = t->producer;
 		e->fused_cols = (size_t)t->dims[t->ndim - 1];
 	}
+}
+
+void dnnq_graph_set_fusion(struct dnnq_graph *g, bool on)
+{
+	if (g)
+		g->unfused = !on;
 }
 
 /* *buf holds at least `need` bytes (64-byte aligned), growing it. */

@@ -162,6 +162,11 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag);
 
 int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
                     struct dnnq_diag *diag);
+/* Whether the next plans fuse elementwise nodes into the convolutions
+ * before them (docs/graph.md "Fusion"; on by default). Off, every node runs
+ * alone, with the same results: the nodes' profile apart (dnnq-run
+ * --no-fuse). */
+void dnnq_graph_set_fusion(struct dnnq_graph *g, bool on);
 /* inputs[i] / outputs[i]: buffers of graph input / output i at the planned
  * batch. */
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,

@@ -304,8 +304,8 @@ static struct dnnq_graph *build_fusion(const int8_t *w, const float *s, const fl
 }
 
 /* _i: the ISA. Fused nodes run in their producers' output stage in a
- * plain run and alone in the shadow run: the same bytes either way, at
- * two batch sizes and thread counts. */
+ * plain run and alone in the shadow run or with fusion off: the same bytes
+ * either way, at two batch sizes and thread counts. */
 START_TEST(graph_fusion_same_bits)
 {
 	if (!dnnq_isa_supported((enum dnnq_isa)_i))
@@ -353,6 +353,20 @@ START_TEST(graph_fusion_same_bits)
 				lo += y1[i] < y1[0];
 			ck_assert_uint_gt(lo, 0);
 		}
+		/* fusion off: nothing fused, the same bytes from a plain run */
+		dnnq_graph_set_fusion(g, false);
+		ck_assert_msg(dnnq_graph_plan(g, batch, 2, &d) == 0, "%s", d.msg);
+		for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
+			struct dnnq_node_info ni;
+			ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+			ck_assert_int_eq(ni.fused_into, -1);
+		}
+		const void *in[1] = { x };
+		void *o2[1] = { y2 };
+		memset(y2, 1, sizeof y2);
+		ck_assert_int_eq(dnnq_graph_run(g, in, o2, &ex), 0);
+		ck_assert_mem_eq(y1, y2, batch * HO * WO * C2);
+		dnnq_graph_set_fusion(g, true);
 	}
 	dnnq_pool_destroy(pool);
 	dnnq_graph_destroy(g);
