@@ -35,8 +35,6 @@ struct dnnq_conv {
 	void *out;
 	size_t out_es;                    /* output element size */
 	size_t nsplit;                    /* im2col: column chunks per pixel block */
-	dnnq_conv_epilogue_fn epilogue;   /* dnnq_conv_set_epilogue, or NULL */
-	void *epilogue_ctx;
 	uint8_t **scratch;                /* per thread */
 	unsigned nscratch;
 	size_t scratch_bytes;

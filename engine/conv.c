@@ -336,20 +336,6 @@ static void column_chunk(const struct dnnq_conv *c, size_t task, size_t *j0, siz
 	*j1 = *j0 + chunk < c->coutg ? *j0 + chunk : c->coutg;
 }
 
-static void epilogue(const struct dnnq_conv *c, size_t p0, size_t np, size_t j0, size_t j1)
-{
-	if (c->epilogue && j0 < j1)
-		c->epilogue(c->epilogue_ctx, p0, np, j0, j1);
-}
-
-/* The pixel block of task (DNNQ_GEMM_MC output pixels from *p0): its rows. */
-static size_t pixel_block(const struct dnnq_conv *c, size_t task, size_t *p0)
-{
-	size_t npix = c->n * c->oh * c->ow;
-	*p0 = task / c->nsplit * DNNQ_GEMM_MC;
-	return npix - *p0 < DNNQ_GEMM_MC ? npix - *p0 : DNNQ_GEMM_MC;
-}
-
 /* Task = (pixel block, column chunk): a block of DNNQ_GEMM_MC output pixels
  * is turned into im2col rows in this thread's scratch and multiplied with
  * one chunk of the output channels (all of them unless the layer has too
@@ -358,7 +344,8 @@ static size_t pixel_block(const struct dnnq_conv *c, size_t task, size_t *p0)
 static void im2col_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	size_t p0, rows = pixel_block(c, task, &p0), j0, j1;
+	size_t npix = c->n * c->oh * c->ow, p0 = task / c->nsplit * DNNQ_GEMM_MC, j0, j1;
+	size_t rows = npix - p0 < DNNQ_GEMM_MC ? npix - p0 : DNNQ_GEMM_MC;
 	column_chunk(c, task, &j0, &j1);
 	uint8_t *a = c->scratch[tid];
 	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
@@ -367,21 +354,6 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 		char *y = (char *)c->out + (p0 * c->d.cout + g * c->coutg) * c->out_es;
 		dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);
 	}
-	/* groups > 1 never split the columns: the block has all of them */
-	epilogue(c, p0, rows, c->d.groups > 1 ? 0 : j0, c->d.groups > 1 ? c->d.cout : j1);
-}
-
-/* A unit-stride 1x1 convolution with an epilogue: the pixels are rows of A
- * in place, a block of them a task. */
-static void pointwise_task(void *arg, size_t task, unsigned tid)
-{
-	const struct dnnq_conv *c = arg;
-	size_t p0, rows = pixel_block(c, task, &p0), j0, j1;
-	(void)tid;
-	column_chunk(c, task, &j0, &j1);
-	dnnq_gemm_rows(&c->gw[0], rows, c->in + p0 * c->d.cin, c->d.cin,
-	               (char *)c->out + p0 * c->d.cout * c->out_es, c->d.cout, &c->gout[0], j0, j1);
-	epilogue(c, p0, rows, j0, j1);
 }
 
 /* A strided 1x1 convolution needs no copy either: the pixels of one output
@@ -400,7 +372,6 @@ static void strided_1x1_task(void *arg, size_t task, unsigned tid)
 	const uint8_t *a = c->in + ((img * c->h + iy) * c->w + ox0 * c->d.stride_w) * cin;
 	char *y = (char *)c->out + (row * c->ow + ox0) * c->d.cout * c->out_es;
 	dnnq_gemm_rows(&c->gw[0], rows, a, c->d.stride_w * cin, y, c->d.cout, &c->gout[0], j0, j1);
-	epilogue(c, row * c->ow + ox0, rows, j0, j1);
 }
 
 /* Runs `blocks` pixel blocks, each in nsplit column chunks: columns are split
@@ -430,7 +401,6 @@ static void depthwise_task(void *arg, size_t task, unsigned tid)
 		const int32_t *xs = xsum ? xsum + ox * cout : NULL;
 		kn->gemm_store_row(&job, i, 0, cout, acc + ox * cout, xs);
 	}
-	epilogue(c, task * c->ow, c->ow, 0, cout);
 }
 
 void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, int32_t *acc,
@@ -459,10 +429,6 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 	size_t npix = c->n * c->oh * c->ow;
 	switch (c->path) {
 	case DNNQ_CONV_GEMM_1X1:
-		if (c->d.stride_h == 1 && c->d.stride_w == 1 && c->epilogue) {
-			run_blocks(c, (npix + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC, pointwise_task, ex);
-			return DNNQ_OK;
-		}
 		if (c->d.stride_h == 1 && c->d.stride_w == 1)
 			return dnnq_gemm(&c->gw[0], npix, c->in, c->d.cin, c->out, c->d.cout,
 			                 &c->gout[0], ex);
@@ -477,12 +443,6 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		return DNNQ_OK;
 	}
 	return DNNQ_E_INVAL;
-}
-
-void dnnq_conv_set_epilogue(struct dnnq_conv *c, dnnq_conv_epilogue_fn fn, void *ctx)
-{
-	c->epilogue = fn;
-	c->epilogue_ctx = ctx;
 }
 
 /* The raw weight of output channel o, tap t (ky * kw + kx), channel ci of

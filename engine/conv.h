@@ -68,16 +68,6 @@ int dnnq_conv_setup(struct dnnq_conv *conv, size_t n, size_t h, size_t w,
 int dnnq_conv_run(struct dnnq_conv *conv, const struct dnnq_executor *ex);
 void dnnq_conv_destroy(struct dnnq_conv *conv);
 
-/* An epilogue: run by the task that stored them on output pixels [p0, p0 +
- * np) (of n x oh x ow) x channels [j0, j1), while they are in cache. The
- * graph fuses an elementwise node that reads the output there
- * (engine/graph.c, docs/graph.md "Fusion"). Splitting the work changes no
- * result: with an epilogue a unit-stride 1x1 convolution runs in the
- * im2col path's pixel blocks, the same GEMM kernel on the same rows. */
-typedef void (*dnnq_conv_epilogue_fn)(void *ctx, size_t p0, size_t np, size_t j0, size_t j1);
-/* Sets the epilogue of the next runs; fn NULL clears it. */
-void dnnq_conv_set_epilogue(struct dnnq_conv *conv, dnnq_conv_epilogue_fn fn, void *ctx);
-
 /* The fp32 reference: real-valued NHWC input x (n x h x w x cin) to the
  * real-valued output y (bias and ReLU applied, not quantized), with the
  * dequantized weights: im2col and the fp32 sgemm (engine/f32.h), float

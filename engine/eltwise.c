@@ -294,14 +294,10 @@ int dnnq_eltwise_setup(struct dnnq_eltwise *e, size_t n, const uint8_t *const in
 	return DNNQ_OK;
 }
 
-void dnnq_eltwise_run_range(const struct dnnq_eltwise *e, size_t i0, size_t i1)
-{
-	dnnq_kernels_of(e->d.isa)->ew(&e->k, i0, i1);
-}
-
 static void eltwise_chunk(void *op, size_t i0, size_t i1)
 {
-	dnnq_eltwise_run_range(op, i0, i1);
+	const struct dnnq_eltwise *e = op;
+	dnnq_kernels_of(e->d.isa)->ew(&e->k, i0, i1);
 }
 
 int dnnq_eltwise_run(struct dnnq_eltwise *e, const struct dnnq_executor *ex)
@@ -473,14 +469,10 @@ int dnnq_activation_setup(struct dnnq_activation *a, size_t n, const uint8_t *in
 	return DNNQ_OK;
 }
 
-void dnnq_activation_run_range(const struct dnnq_activation *a, size_t i0, size_t i1)
-{
-	dnnq_kernels_of(a->d.isa)->lut(a->table, a->x + i0, a->y + i0, i1 - i0);
-}
-
 static void activation_chunk(void *op, size_t i0, size_t i1)
 {
-	dnnq_activation_run_range(op, i0, i1);
+	const struct dnnq_activation *a = op;
+	dnnq_kernels_of(a->d.isa)->lut(a->table, a->x + i0, a->y + i0, i1 - i0);
 }
 
 int dnnq_activation_run(struct dnnq_activation *a, const struct dnnq_executor *ex)

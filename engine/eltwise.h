@@ -76,12 +76,6 @@ int dnnq_eltwise_create(const struct dnnq_eltwise_desc *desc, struct dnnq_eltwis
 int dnnq_eltwise_setup(struct dnnq_eltwise *op, size_t n, const uint8_t *const in[],
                        uint8_t *out, struct dnnq_diag *diag);
 int dnnq_eltwise_run(struct dnnq_eltwise *op, const struct dnnq_executor *ex);
-/* Elements [i0, i1) (i1 <= the setup's n) on the calling thread, the bits
- * dnnq_eltwise_run gives them: for a producer that runs the operator on its
- * output as it stores it (engine/graph.c, fusion). Only for an operator
- * whose inputs are all full size (dnnq_eltwise_run computes the broadcast
- * terms). */
-void dnnq_eltwise_run_range(const struct dnnq_eltwise *op, size_t i0, size_t i1);
 void dnnq_eltwise_destroy(struct dnnq_eltwise *op);
 
 /* fp32 reference: y[i] = op(in[0][i], in[1][j1], ...), j = i, 0 or i % channels. */
@@ -120,8 +114,6 @@ int dnnq_activation_create(const struct dnnq_activation_desc *desc,
 int dnnq_activation_setup(struct dnnq_activation *op, size_t n, const uint8_t *in,
                           uint8_t *out, struct dnnq_diag *diag);
 int dnnq_activation_run(struct dnnq_activation *op, const struct dnnq_executor *ex);
-/* Elements [i0, i1) on the calling thread (as dnnq_eltwise_run_range). */
-void dnnq_activation_run_range(const struct dnnq_activation *op, size_t i0, size_t i1);
 /* table[q] = quantize_out(f(dequantize_in(q))), 256 entries. */
 const uint8_t *dnnq_activation_table(const struct dnnq_activation *op);
 void dnnq_activation_destroy(struct dnnq_activation *op);

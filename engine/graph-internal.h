@@ -6,7 +6,6 @@
 #ifndef DNNQ_ENGINE_GRAPH_INTERNAL_H
 #define DNNQ_ENGINE_GRAPH_INTERNAL_H
 
-#include "engine/conv.h"
 #include "engine/graph.h"
 
 struct gtensor {
@@ -54,16 +53,6 @@ struct node_ops {
 	bool stable_inputs;
 };
 
-/* Fusion (graph.c): what a kind's adapter offers to it. */
-struct node_fusion {
-	/* a producer that runs a node on its output as it stores it: sets fn
-	 * (with ctx) as its epilogue for the next runs, or clears it (fn NULL) */
-	void (*set_epilogue)(struct gnode *n, dnnq_conv_epilogue_fn fn, void *ctx);
-	/* an elementwise node set up for this run: elements [i0, i1) of its
-	 * output on the calling thread, the bits its run gives them */
-	void (*run_range)(struct gnode *n, size_t i0, size_t i1);
-};
-
 struct gnode {
 	const struct node_ops *ops;
 	struct dnnq_node_desc desc;   /* pointer fields cleared after create */
@@ -72,10 +61,6 @@ struct gnode {
 	void *op;
 	float *aux;                   /* what a reference needs that the operator keeps
 	                                 private (elementwise-linear's a and b) */
-	/* fusion, planned (graph.c): */
-	int epilogue;                 /* the node this one runs on its output, or -1 */
-	int fused_into;               /* the node that runs this one, or -1 */
-	size_t fused_cols;            /* fused: elements per pixel of input 0 */
 };
 
 struct dnnq_graph {
@@ -89,7 +74,6 @@ struct dnnq_graph {
 	size_t batch;
 	unsigned nthreads;
 	bool planned;
-	bool unfused;                 /* dnnq_graph_set_fusion(g, false) */
 	uint8_t *arena;
 	size_t arena_bytes;
 	uint8_t *stage;               /* private copies for stable_inputs nodes */
@@ -127,10 +111,6 @@ static inline size_t gnumel(const struct gtensor *t)
  * batch: dims[0] is input 0's (engine/graph-nodes.c). */
 int dnnq_infer_batch(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                      struct dnnq_diag *diag);
-
-/* n's fusion hooks (graph-nodes.c: int8 conv, eltwise and activation
- * nodes), or NULL. */
-const struct node_fusion *dnnq_node_fusion(const struct gnode *n);
 
 /* A constant's values as f32 (malloc'd): an f32 one copied, a u8 one
  * dequantized; NULL when out of memory. */

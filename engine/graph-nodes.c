@@ -166,11 +166,6 @@ static int conv_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 	                           (size_t)x->dims[2], in[0], out);
 }
 
-static void conv_set_epilogue(struct gnode *n, dnnq_conv_epilogue_fn fn, void *ctx)
-{
-	dnnq_conv_set_epilogue(n->op, fn, ctx);
-}
-
 static const struct node_ops conv_ops = { conv_create, conv_infer, conv_setup, conv_run,
                                           conv_destroy, conv_ref, false, false };
 
@@ -614,11 +609,6 @@ static int eltwise_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 	return DNNQ_OK;
 }
 
-static void eltwise_run_range(struct gnode *n, size_t i0, size_t i1)
-{
-	dnnq_eltwise_run_range(n->op, i0, i1);
-}
-
 static const struct node_ops eltwise_ops = { eltwise_create, infer_same, eltwise_setup,
                                              eltwise_run, eltwise_destroy, eltwise_ref, true,
                                              false };
@@ -695,13 +685,8 @@ static int act_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in
 	return DNNQ_OK;
 }
 
-static void act_run_range(struct gnode *n, size_t i0, size_t i1)
-{
-	dnnq_activation_run_range(n->op, i0, i1);
-}
-
 static const struct node_ops act_ops = { act_create, infer_same, act_setup, act_run, act_destroy,
-                                         act_ref, true, false };
+                                         act_ref, false, false };
 
 static int act_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag)
 {
@@ -1244,14 +1229,6 @@ const struct dnnq_op_def dnnq_op_reshape = {
 	.attrs = DNNQ_A(DNNQ_A_NDIM) | DNNQ_A(DNNQ_A_DIMS), .check = reshape_check,
 	.build = reshape_build, .ops = &reshape_ops,
 };
-
-const struct node_fusion *dnnq_node_fusion(const struct gnode *n)
-{
-	static const struct node_fusion conv = { conv_set_epilogue, NULL },
-		eltwise = { NULL, eltwise_run_range }, act = { NULL, act_run_range };
-	return n->ops == &conv_ops ? &conv : n->ops == &eltwise_ops ? &eltwise
-	     : n->ops == &act_ops ? &act : NULL;
-}
 
 const char *dnnq_precision_name(uint32_t precision)
 {

@@ -419,61 +419,6 @@ static struct gtensor *inplace_input(struct dnnq_graph *g, const struct gtensor 
 	return u;
 }
 
-/* How many node inputs name t. */
-static size_t readers(const struct dnnq_graph *g, int t)
-{
-	size_t r = 0;
-	for (size_t i = 0; i < g->nn; i++)
-		for (size_t k = 0; k < g->n[i].desc.ninputs; k++)
-			r += g->n[i].desc.inputs[k] == t;
-	return r;
-}
-
-/* Whether elementwise node e can run inside p, the producer of its input
- * 0 (t), on each block p stores: t is u8, in the arena and read by e
- * alone; e's output is t's buffer (in place) or the caller's, so writing
- * it early clobbers nothing alive while p runs; e's other inputs are full
- * size (element i of each goes with element i of t) and computed before p. */
-static bool fusable(const struct dnnq_graph *g, const struct gnode *p, const struct gnode *e)
-{
-	const struct gtensor *t = &g->t[e->desc.inputs[0]], *y = &g->t[e->out];
-	const struct node_fusion *pf = dnnq_node_fusion(p);
-	if (!pf || !pf->set_epilogue || p->epilogue >= 0 || e->ops->stable_inputs ||
-	    t->dtype != DNNQ_DTYPE_U8 || !in_arena(t) || readers(g, e->desc.inputs[0]) != 1 ||
-	    (in_arena(y) && y->offset != t->offset))
-		return false;
-	for (size_t k = 1; k < e->desc.ninputs; k++) {
-		const struct gtensor *u = &g->t[e->desc.inputs[k]];
-		if (gnumel(u) != gnumel(t) || u->producer >= t->producer)
-			return false;
-	}
-	return true;
-}
-
-/* Fusion: each elementwise node (node_fusion.run_range) that fusable()
- * allows becomes the epilogue of its input's producer (a convolution). */
-static void plan_fusion(struct dnnq_graph *g)
-{
-	for (size_t i = 0; i < g->nn; i++)
-		g->n[i].epilogue = g->n[i].fused_into = -1;
-	for (size_t i = 0; i < g->nn && !g->unfused; i++) {
-		struct gnode *e = &g->n[i];
-		const struct node_fusion *ef = dnnq_node_fusion(e);
-		const struct gtensor *t = gin(g, e, 0);
-		if (!ef || !ef->run_range || t->producer < 0 || !fusable(g, &g->n[t->producer], e))
-			continue;
-		g->n[t->producer].epilogue = (int)i;
-		e->fused_into = t->producer;
-		e->fused_cols = (size_t)t->dims[t->ndim - 1];
-	}
-}
-
-void dnnq_graph_set_fusion(struct dnnq_graph *g, bool on)
-{
-	if (g)
-		g->unfused = !on;
-}
-
 /* *buf holds at least `need` bytes (64-byte aligned), growing it. */
 static int grow_buffer(uint8_t **buf, size_t *cap, size_t need, const char *what,
                        struct dnnq_diag *diag)
@@ -541,7 +486,6 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 		rc = grow_buffer(&g->stage, &g->stage_bytes, stage, "staging buffer", diag);
 	if (rc)
 		return rc;
-	plan_fusion(g);
 	g->batch = batch;
 	g->nthreads = nthreads ? nthreads : 1;
 	g->planned = true;
@@ -602,44 +546,12 @@ static void unstage_inputs(struct dnnq_graph *g, const struct gnode *n, void *co
 			gin(g, n, k)->buf = saved[k];
 }
 
-/* The epilogue: fused node e on pixels [p0, p0 + np) x channels [j0, j1) of
- * its input 0, which its producer just stored. */
-static void run_epilogue(void *ctx, size_t p0, size_t np, size_t j0, size_t j1)
-{
-	struct gnode *e = ctx;
-	void (*run_range)(struct gnode *, size_t, size_t) = dnnq_node_fusion(e)->run_range;
-	size_t cols = e->fused_cols;
-	if (j0 == 0 && j1 == cols) {
-		run_range(e, p0 * cols, (p0 + np) * cols);
-		return;
-	}
-	for (size_t r = p0; r < p0 + np; r++)
-		run_range(e, r * cols + j0, r * cols + j1);
-}
-
-/* Node n's epilogue for this run: its fused node, set up first, or none
- * (an unfused run: the shadow's, which reports every node's own output). */
-static int bind_epilogue(struct dnnq_graph *g, struct gnode *n, bool fused)
-{
-	struct gnode *e = fused && n->epilogue >= 0 ? &g->n[n->epilogue] : NULL;
-	int rc = e ? e->ops->setup(g, e, g->nthreads) : DNNQ_OK;
-	dnnq_node_fusion(n)->set_epilogue(n, e && !rc ? run_epilogue : NULL, e);
-	return rc;
-}
-
-/* Runs node n; fused: nodes fused into a producer run in its epilogue. */
-static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_executor *ex,
-                    bool fused)
+static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_executor *ex)
 {
 	void *saved[DNNQ_GRAPH_MAX_NODE_INPUTS];
-	if (fused && n->fused_into >= 0)
-		return DNNQ_OK;
 	if (n->ops->stable_inputs)
 		stage_inputs(g, n, saved);
 	int rc = n->ops->setup(g, n, g->nthreads);
-	const struct node_fusion *f = dnnq_node_fusion(n);
-	if (!rc && f && f->set_epilogue)
-		rc = bind_epilogue(g, n, fused);
 	if (!rc && n->ops->run)
 		rc = n->ops->run(n, ex);
 	if (n->ops->stable_inputs)
@@ -660,7 +572,7 @@ int dnnq_graph_run_profiled(struct dnnq_graph *g, const void *const *inputs,
 	int rc = resolve(g, inputs, outputs, ex);
 	for (size_t i = 0; !rc && i < g->nn; i++) {
 		uint64_t t0 = ns ? now_ns() : 0;
-		rc = run_node(g, &g->n[i], ex, true);
+		rc = run_node(g, &g->n[i], ex);
 		if (ns)
 			ns[i] += now_ns() - t0;
 	}
@@ -756,7 +668,7 @@ int dnnq_graph_shadow(struct dnnq_graph *g, const void *const *inputs, void *con
 		float *qin[DNNQ_GRAPH_MAX_NODE_INPUTS] = { NULL };
 		rc = shadow_inputs(g, &g->n[i], qin);
 		if (!rc)
-			rc = run_node(g, &g->n[i], ex, false);
+			rc = run_node(g, &g->n[i], ex);
 		if (!rc)
 			rc = shadow_node(g, &g->n[i], shadow, qin, &report[i]);
 		for (size_t k = 0; k < DNNQ_GRAPH_MAX_NODE_INPUTS; k++)
@@ -815,7 +727,6 @@ int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_
 	out->name = n->name;
 	out->kind = n->desc.kind;
 	out->precision = n->desc.precision;
-	out->fused_into = g->planned ? n->fused_into : -1;
 	size_t numel = gnumel(&g->t[n->out]);
 	bool f32 = n->desc.precision == DNNQ_PRECISION_FP32;
 	out->macs = 0;

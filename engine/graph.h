@@ -162,11 +162,6 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag);
 
 int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
                     struct dnnq_diag *diag);
-/* Whether the next plans fuse elementwise nodes into the convolutions
- * before them (docs/graph.md "Fusion"; on by default). Off, every node runs
- * alone, with the same results: the nodes' profile apart (dnnq-run
- * --no-fuse). */
-void dnnq_graph_set_fusion(struct dnnq_graph *g, bool on);
 /* inputs[i] / outputs[i]: buffers of graph input / output i at the planned
  * batch. */
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
@@ -211,8 +206,6 @@ struct dnnq_node_info {
 	uint32_t kind, precision;
 	struct dnnq_tensor_info out;
 	uint64_t macs, bytes;
-	int fused_into;                /* planned: the node that runs this one as its
-	                                  epilogue (docs/graph.md "Fusion"), or -1 */
 };
 int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out);
 /* Bytes of the activation arena at the planned batch. */

@@ -769,15 +769,6 @@ static int lower_binary(struct lower *L, size_t j)
 		kind = dnnq_op_find(n->op == DNNQ_IR_ADD ? "add" : "mul")->kind;
 		engine = true;
 	}
-	if (!engine && !is_const(L, b) && in[1] > in[0]) {
-		/* the activation computed last first: the graph runs an eltwise
-		 * node in the output stage of its input 0's producer (a residual
-		 * Add in its convolution), and the kind's a + b and a * b are
-		 * b + a and b * a to the bit */
-		int32_t t = in[0];
-		in[0] = in[1];
-		in[1] = t;
-	}
 	int32_t relu = !engine && n->op == DNNQ_IR_ADD ? add_relu(L, j) : -1;
 	const struct dnnq_ir_node *last = relu >= 0 ? NODE(relu) : n;
 	struct dnnq_model_node *mn = add_node(L, kind, last->name, &ref);

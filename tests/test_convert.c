@@ -661,9 +661,6 @@ START_TEST(tools_end_to_end)
 	sh(&c, dir, "dnnq-run " DIGITS "/cnn.onnx --input " DIGITS "/test_x.npy --profile");
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "--profile: .dnnq models only"));
-	sh(&c, dir, "dnnq-run " DIGITS "/cnn.onnx --input " DIGITS "/test_x.npy --no-fuse");
-	ck_assert_int_eq(c.status, 1);
-	ck_assert_ptr_nonnull(strstr(c.err, "--no-fuse: .dnnq models only"));
 	char path[512];
 	struct array q, f;
 	snprintf(path, sizeof path, "%s/logits.npy", dir);

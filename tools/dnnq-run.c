@@ -42,7 +42,7 @@ struct opts {
 	unsigned threads;
 	long repeat;
 	enum dnnq_isa isa;
-	bool json, profile, no_fuse;
+	bool json, profile;
 };
 
 /* One model input or output, in either kind of model. */
@@ -73,7 +73,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]\n"
-		"                [--repeat N] [--profile] [--no-fuse] [--isa ISA] [--json]\n"
+		"                [--repeat N] [--profile] [--isa ISA] [--json]\n"
 		"Runs a .dnnq model (int8, through the engine) or an .onnx model (fp32, through\n"
 		"the reference executor) on .npy inputs and writes each output as NAME.npy.\n"
 		"  -i, --input NAME=FILE  the array for input NAME ([n, ...]: n samples); once\n"
@@ -84,8 +84,6 @@ static void usage(FILE *f)
 		"  --repeat N         N timed runs after the first: latency statistics\n"
 		"  --profile          each node's time over the timed runs (--repeat, default\n"
 		"                     20; .dnnq models): op, output, us, share, GOP/s, GB/s\n"
-		"  --no-fuse          run every node alone (.dnnq models; the same outputs):\n"
-		"                     no elementwise node in a convolution's epilogue\n"
 		"  --isa ISA          the engine's kernels: scalar, avx2 or avx512vnni (default:\n"
 		"                     the best this CPU runs)\n"
 		"  --json             one JSON object on stdout\n"
@@ -95,14 +93,13 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_THREADS = 256, O_REPEAT, O_PROFILE, O_NO_FUSE, O_ISA, O_JSON };
+	enum { O_THREADS = 256, O_REPEAT, O_PROFILE, O_ISA, O_JSON };
 	static const struct option lopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
 		{ "profile", no_argument, NULL, O_PROFILE },
-		{ "no-fuse", no_argument, NULL, O_NO_FUSE },
 		{ "isa", required_argument, NULL, O_ISA },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, 'h' },
@@ -154,7 +151,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case O_PROFILE: o->profile = true; break;
-		case O_NO_FUSE: o->no_fuse = true; break;
 		case O_JSON: o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
@@ -244,10 +240,10 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	if (rc)
 		return rc;
 	r->onnx = len < 8 || memcmp(buf, DNNQ_MODEL_MAGIC, 8);
-	if (r->onnx && (o->profile || o->no_fuse)) {
+	if (r->onnx && o->profile) {
 		free(buf);
-		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: %s: .dnnq models only (the engine's "
-		                     "nodes)", o->model, o->profile ? "--profile" : "--no-fuse");
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: --profile: .dnnq models only (the engine's "
+		                     "nodes)", o->model);
 	}
 	if (r->onnx) {
 		rc = import_onnx(o, buf, len, &r->ir, d);
@@ -354,7 +350,6 @@ static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 			r->ex = dnnq_pool_executor(r->pool);
 		}
 		struct dnnq_diag why = { "" };
-		dnnq_graph_set_fusion(r->g, !o->no_fuse);
 		int rc = dnnq_graph_plan(r->g, r->batch, o->threads, &why);
 		if (rc)
 			return dnnq_diag_set(d, rc, "%s: batch %zu: %s", o->model, r->batch, why.msg);
@@ -488,23 +483,12 @@ static void print_profile(const struct opts *o, const struct run *r)
 		for (uint32_t k = 0; k < ni.out.ndim && n > 0 && (size_t)n < sizeof shape; k++)
 			n += snprintf(shape + n, sizeof shape - (size_t)n, "%s%lld", k ? "x" : "",
 			              (long long)ni.out.dims[k]);
-		struct dnnq_node_info fi;   /* the producer whose epilogue runs this node */
-		bool fused = ni.fused_into >= 0 && !dnnq_graph_node_info(r->g, (size_t)ni.fused_into,
-		                                                         &fi);
 		if (o->json) {
 			printf("%s{\"name\":", i ? "," : "");
 			dnnq_json_string(stdout, ni.name);
 			printf(",\"kind\":\"%s\",\"precision\":\"%s\",\"output\":\"%s\",\"us\":%.3f,"
-			       "\"share\":%.5f,\"gops\":%.3f,\"gbps\":%.3f", dnnq_node_kind_name(ni.kind),
+			       "\"share\":%.5f,\"gops\":%.3f,\"gbps\":%.3f}", dnnq_node_kind_name(ni.kind),
 			       prec, shape, us, share, gops, gbps);
-			if (fused) {
-				printf(",\"fused_into\":");
-				dnnq_json_string(stdout, fi.name);
-			}
-			printf("}");
-		} else if (fused) {
-			printf("%-36.36s %-10.10s %-4s %-22.22s in %s\n", ni.name,
-			       dnnq_node_kind_name(ni.kind), prec, shape, fi.name);
 		} else {
 			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%% %7.2f %7.2f\n", ni.name,
 			       dnnq_node_kind_name(ni.kind), prec, shape, us, share * 100, gops, gbps);
