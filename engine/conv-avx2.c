@@ -42,19 +42,23 @@ DNNQ_AVX2_INLINE __m128i load16(const uint8_t *p, size_t n)
 
 /* The sums (and with xs the input sums) of channels cb..cb+16 of the pixel
  * whose np tap pairs tab points at; n valid channels. */
-DNNQ_AVX2_INLINE void block16(const uint8_t *const *tab, ptrdiff_t off, size_t np, bool odd, const int16_t *w,
-                              size_t cpad, size_t cb, size_t n, bool xs, __m256i s[2],
-                              __m256i x[2])
+DNNQ_AVX2_INLINE void block16(const uint8_t *const *tab, ptrdiff_t off, size_t np, bool odd,
+                              const int16_t *w, size_t cpad, size_t cb, size_t n, bool xs,
+                              __m256i s[2], __m256i x[2])
 {
 	const __m256i one2 = _mm256_set1_epi16(1), one1 = _mm256_set1_epi32(1);
 	s[0] = s[1] = x[0] = x[1] = _mm256_setzero_si256();
+#pragma GCC unroll 2
 	for (size_t p = 0; p < np; p++) {
-		__m128i a = load16(tab[2 * p] + off + cb, n), b = load16(tab[2 * p + 1] + off + cb, n);
+		const uint8_t *pa = tab[2 * p] + off + cb, *pb = tab[2 * p + 1] + off + cb;
+		__m128i a = load16(pa, n), b = load16(pb, n);
 		__m256i lo = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b));
 		__m256i hi = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b));
 		const int16_t *wp = w + (p * cpad + cb) * 2;
-		s[0] = _mm256_add_epi32(s[0], _mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)wp)));
-		s[1] = _mm256_add_epi32(s[1], _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(wp + 16))));
+		__m256i w0 = _mm256_loadu_si256((const __m256i *)wp);
+		__m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 16));
+		s[0] = _mm256_add_epi32(s[0], _mm256_madd_epi16(lo, w0));
+		s[1] = _mm256_add_epi32(s[1], _mm256_madd_epi16(hi, w1));
 		if (xs) {
 			/* the second tap of an odd count's last pair is not a tap */
 			__m256i ones = odd && p + 1 == np ? one1 : one2;
@@ -64,24 +68,39 @@ DNNQ_AVX2_INLINE void block16(const uint8_t *const *tab, ptrdiff_t off, size_t n
 	}
 }
 
+/* One block of 16 channels from cb over the row's pixels (n of them valid:
+ * 16, or cout when it is smaller). */
+DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt,
+                                size_t np, size_t cb, size_t n, const struct dnnq_gemm_job *job,
+                                size_t i0)
+{
+	const size_t cpad = (c->d.cout + 15) & ~(size_t)15;
+	const bool xs = job->out->nwzp != 0, odd = c->d.kh * c->d.kw % 2;
+	for (size_t ox = 0; ox < c->ow; ox++) {
+		__m256i s[2], x[2];
+		ptrdiff_t off;
+		const uint8_t *const *tab = dnnq_dw_pixel(tt, ox, &off);
+		block16(tab, off, np, odd, c->dw_w, cpad, cb, n, xs, s, x);
+		dnnq_avx2_gemm_store8(s[0], i0 + ox, cb, n < 8 ? n : 8, x[0], job);
+		if (n > 8)
+			dnnq_avx2_gemm_store8(s[1], i0 + ox, cb + 8, n - 8, x[1], job);
+	}
+}
+
 void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch)
 {
-	const size_t cout = c->d.cout, taps = c->d.kh * c->d.kw, np = (taps + 1) / 2;
-	const size_t cpad = (cout + 15) & ~(size_t)15, n = cout < 16 ? cout : 16;
-	const bool xs = c->q.out.nwzp != 0, odd = taps % 2;
-	const struct dnnq_dw_taps tt = dnnq_dw_tap_table(c, img, oy, 2 * np, scratch);
-	const struct dnnq_gemm_job job = dnnq_dw_job(c);
+	const size_t cout = c->d.cout, np = (c->d.kh * c->d.kw + 1) / 2;
 	const size_t i0 = (img * c->oh + oy) * c->ow;
-	for (size_t c0 = 0; c0 < cout; c0 += 16) {
-		size_t cb = c0 + n <= cout ? c0 : cout - n;
-		for (size_t ox = 0; ox < c->ow; ox++) {
-			__m256i s[2], x[2];
-			ptrdiff_t off;
-			const uint8_t *const *tab = dnnq_dw_pixel(&tt, ox, &off);
-			block16(tab, off, np, odd, c->dw_w, cpad, cb, n, xs, s, x);
-			dnnq_avx2_gemm_store8(s[0], i0 + ox, cb, n < 8 ? n : 8, x[0], &job);
-			if (n > 8)
-				dnnq_avx2_gemm_store8(s[1], i0 + ox, cb + 8, n - 8, x[1], &job);
-		}
+	const struct dnnq_dw_taps tt = dnnq_dw_tap_table(c, img, oy, 2 * np, scratch);
+	/* a local copy: the output stores cannot change it, so its loads and
+	 * broadcasts leave the loops */
+	const struct dnnq_gemm_output out = c->gout[0];
+	struct dnnq_gemm_job job = dnnq_dw_job(c);
+	job.out = &out;
+	if (cout < 16) {
+		row_block(c, &tt, np, 0, cout, &job, i0);
+		return;
 	}
+	for (size_t c0 = 0; c0 < cout; c0 += 16)
+		row_block(c, &tt, np, c0 + 16 <= cout ? c0 : cout - 16, 16, &job, i0);
 }

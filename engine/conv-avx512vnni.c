@@ -18,6 +18,7 @@
 
 #include "engine/conv-kernels.h"
 #include "engine/gemm-avx2.h"
+#include "engine/gemm-avx512.h"
 
 /* Groups of 4 taps, blocks of 32 channels: byte
  * (((q * nb + b) * 4 + j) * 8 + 4L + i) * 4 + e = w[ch][4q + e] with
@@ -40,9 +41,9 @@ size_t dnnq_dw_pack_avx512vnni(const int8_t *w, size_t cout, size_t taps, void *
 
 /* Sums (and with xs input sums) of the block's channels, in the packed
  * order, of the pixel whose nq tap groups tab points at. */
-static inline __attribute__((always_inline))
-void block32(const uint8_t *const *tab, ptrdiff_t off, size_t nq, size_t rest, const int8_t *w,
-             size_t nb, size_t c0, __mmask32 m, bool xs, __m256i s[4], __m256i x[4])
+DNNQ_AVX512_INLINE void block32(const uint8_t *const *tab, ptrdiff_t off, size_t nq, size_t rest,
+                                const int8_t *w, size_t nb, size_t c0, __mmask32 m, bool xs,
+                                __m256i s[4], __m256i x[4])
 {
 	const __m256i one4 = _mm256_set1_epi8(1);
 	/* the last group's bytes past the taps are not taps */
@@ -73,7 +74,7 @@ void block32(const uint8_t *const *tab, ptrdiff_t off, size_t nq, size_t rest, c
 
 /* Lane (L, i) of vector j holds channel 16L + 4j + i: the natural order,
  * eight channels a vector. */
-static inline __attribute__((always_inline)) void natural(const __m256i v[4], __m256i n[4])
+DNNQ_AVX512_INLINE void natural(const __m256i v[4], __m256i n[4])
 {
 	n[0] = _mm256_permute2x128_si256(v[0], v[1], 0x20);
 	n[1] = _mm256_permute2x128_si256(v[2], v[3], 0x20);
@@ -81,11 +82,28 @@ static inline __attribute__((always_inline)) void natural(const __m256i v[4], __
 	n[3] = _mm256_permute2x128_si256(v[2], v[3], 0x31);
 }
 
+/* Channels j.. (cnt <= 16) of output pixel i from their sums in two
+ * natural-order vectors: the AVX-512 output stage, or the AVX2 one for
+ * fixed-point requantization. */
+DNNQ_AVX512_INLINE void store16(const struct dnnq_gemm_job *job, const __m256i s[2],
+                                const __m256i x[2], size_t i, size_t j, size_t cnt)
+{
+	const struct dnnq_gemm_output *o = job->out;
+	if (o->dtype == DNNQ_DTYPE_U8 && o->rq.kind == DNNQ_REQUANT_FIXED) {
+		dnnq_avx2_gemm_store8(s[0], i, j, cnt < 8 ? cnt : 8, x[0], job);
+		if (cnt > 8)
+			dnnq_avx2_gemm_store8(s[1], i, j + 8, cnt - 8, x[1], job);
+		return;
+	}
+	dnnq_avx512_gemm_store16(job, _mm512_inserti64x4(_mm512_castsi256_si512(s[0]), s[1], 1),
+	                         i, j, cnt,
+	                         _mm512_inserti64x4(_mm512_castsi256_si512(x[0]), x[1], 1));
+}
+
 /* One block of n channels from c0 over the row's pixels; full: n is 32. */
-static inline __attribute__((always_inline))
-void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt, size_t nq, size_t rest,
-               size_t c0, const bool full, size_t n, const struct dnnq_gemm_job *job,
-               size_t i0)
+DNNQ_AVX512_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt,
+                                  size_t nq, size_t rest, size_t c0, const bool full, size_t n,
+                                  const struct dnnq_gemm_job *job, size_t i0)
 {
 	const size_t nb = (c->d.cout + 31) / 32;
 	const bool xs = job->out->nwzp != 0;
@@ -97,11 +115,9 @@ void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt, size_t 
 		block32(tab, off, nq, rest, c->dw_w, nb, c0, m, xs, s, x);
 		natural(s, sn);
 		natural(x, xn);
-#pragma GCC unroll 4
-		for (size_t h = 0; h < 4; h++)
-			if (full || h * 8 < n)
-				dnnq_avx2_gemm_store8(sn[h], i0 + ox, c0 + 8 * h,
-				                      full || n - 8 * h >= 8 ? 8 : n - 8 * h, xn[h], job);
+		store16(job, sn, xn, i0 + ox, c0, full || n >= 16 ? 16 : n);
+		if (full || n > 16)
+			store16(job, sn + 2, xn + 2, i0 + ox, c0 + 16, full ? 16 : n - 16);
 	}
 }
 
