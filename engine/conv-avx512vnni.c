@@ -82,22 +82,21 @@ DNNQ_AVX512_INLINE void natural(const __m256i v[4], __m256i n[4])
 	n[3] = _mm256_permute2x128_si256(v[2], v[3], 0x31);
 }
 
-/* Channels j.. (cnt <= 16) of output pixel i from their sums in two
+/* Channels k->j.. (cnt <= 16) of output pixel i from their sums in two
  * natural-order vectors: the AVX-512 output stage, or the AVX2 one for
  * fixed-point requantization. */
-DNNQ_AVX512_INLINE void store16(const struct dnnq_gemm_job *job, const __m256i s[2],
-                                const __m256i x[2], size_t i, size_t j, size_t cnt)
+DNNQ_AVX512_INLINE void store16(const struct dnnq_gemm_job *job, const struct dnnq_avx512_cols *k,
+                                const __m256i s[2], const __m256i x[2], size_t i, size_t cnt)
 {
 	const struct dnnq_gemm_output *o = job->out;
 	if (o->dtype == DNNQ_DTYPE_U8 && o->rq.kind == DNNQ_REQUANT_FIXED) {
-		dnnq_avx2_gemm_store8(s[0], i, j, cnt < 8 ? cnt : 8, x[0], job);
+		dnnq_avx2_gemm_store8(s[0], i, k->j, cnt < 8 ? cnt : 8, x[0], job);
 		if (cnt > 8)
-			dnnq_avx2_gemm_store8(s[1], i, j + 8, cnt - 8, x[1], job);
+			dnnq_avx2_gemm_store8(s[1], i, k->j + 8, cnt - 8, x[1], job);
 		return;
 	}
-	dnnq_avx512_gemm_store16(job, _mm512_inserti64x4(_mm512_castsi256_si512(s[0]), s[1], 1),
-	                         i, j, cnt,
-	                         _mm512_inserti64x4(_mm512_castsi256_si512(x[0]), x[1], 1));
+	dnnq_avx512_gemm_store16(job, k, _mm512_inserti64x4(_mm512_castsi256_si512(s[0]), s[1], 1),
+	                         i, _mm512_inserti64x4(_mm512_castsi256_si512(x[0]), x[1], 1));
 }
 
 /* One block of n channels from c0 over the row's pixels; full: n is 32. */
@@ -105,9 +104,12 @@ DNNQ_AVX512_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_d
                                   size_t nq, size_t rest, size_t c0, const bool full, size_t n,
                                   const struct dnnq_gemm_job *job, size_t i0)
 {
-	const size_t nb = (c->d.cout + 31) / 32;
+	const size_t nb = (c->d.cout + 31) / 32, n0 = full || n >= 16 ? 16 : n;
+	const size_t n1 = full ? 16 : n > 16 ? n - 16 : 0;
 	const bool xs = job->out->nwzp != 0;
 	const __mmask32 m = (__mmask32)(full ? 0xffffffffu : (1u << n) - 1);
+	const struct dnnq_avx512_cols k0 = dnnq_avx512_gemm_cols(job, c0, n0);
+	const struct dnnq_avx512_cols k1 = dnnq_avx512_gemm_cols(job, c0 + 16, n1);
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		__m256i s[4], x[4], sn[4], xn[4];
 		ptrdiff_t off;
@@ -115,9 +117,9 @@ DNNQ_AVX512_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_d
 		block32(tab, off, nq, rest, c->dw_w, nb, c0, m, xs, s, x);
 		natural(s, sn);
 		natural(x, xn);
-		store16(job, sn, xn, i0 + ox, c0, full || n >= 16 ? 16 : n);
-		if (full || n > 16)
-			store16(job, sn + 2, xn + 2, i0 + ox, c0 + 16, full ? 16 : n - 16);
+		store16(job, &k0, sn, xn, i0 + ox, n0);
+		if (n1)
+			store16(job, &k1, sn + 2, xn + 2, i0 + ox, n1);
 	}
 }
 

@@ -80,7 +80,8 @@ static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t
 	}
 }
 
-/* The tile's output stage: 16 lanes at a time where dnnq_avx512_gemm_store16 covers the mode. */
+/* The tile's output stage: 16 lanes at a time where dnnq_avx512_gemm_store16
+ * covers the mode, each column block's operands loaded once. */
 static void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, size_t j0,
                        size_t width, const int32_t *tile, const int32_t *rowsum)
 {
@@ -89,11 +90,12 @@ static void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, si
 		dnnq_gemm_store_tile_avx2(job, i0, mr, j0, width, tile, TILE_LD, rowsum);
 		return;
 	}
-	for (size_t r = 0; r < mr; r++)
-		for (size_t h = 0; h * 16 < width; h++)
-			dnnq_avx512_gemm_store16(job, _mm512_loadu_si512(tile + r * TILE_LD + 16 * h),
-			                         i0 + r, j0 + 16 * h, width - 16 * h,
-			                         _mm512_set1_epi32(rowsum[r]));
+	for (size_t h = 0; h * 16 < width; h++) {
+		struct dnnq_avx512_cols k = dnnq_avx512_gemm_cols(job, j0 + 16 * h, width - 16 * h);
+		for (size_t r = 0; r < mr; r++)
+			dnnq_avx512_gemm_store16(job, &k, _mm512_loadu_si512(tile + r * TILE_LD + 16 * h),
+			                         i0 + r, _mm512_set1_epi32(rowsum[r]));
+	}
 }
 
 void dnnq_gemm_6x64c4__avx512vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
