@@ -76,16 +76,14 @@ DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_
 {
 	const size_t cpad = (c->d.cout + 15) & ~(size_t)15;
 	const bool xs = job->out->nwzp != 0, odd = c->d.kh * c->d.kw % 2;
-	const struct dnnq_avx2_cols k0 = dnnq_avx2_gemm_cols(job, cb, n < 8 ? n : 8);
-	const struct dnnq_avx2_cols k1 = dnnq_avx2_gemm_cols(job, cb + 8, n > 8 ? n - 8 : 0);
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		__m256i s[2], x[2];
 		ptrdiff_t off;
 		const uint8_t *const *tab = dnnq_dw_pixel(tt, ox, &off);
 		block16(tab, off, np, odd, c->dw_w, cpad, cb, n, xs, s, x);
-		dnnq_avx2_gemm_store8_cols(&k0, s[0], i0 + ox, x[0], job);
+		dnnq_avx2_gemm_store8(s[0], i0 + ox, cb, n < 8 ? n : 8, x[0], job);
 		if (n > 8)
-			dnnq_avx2_gemm_store8_cols(&k1, s[1], i0 + ox, x[1], job);
+			dnnq_avx2_gemm_store8(s[1], i0 + ox, cb + 8, n - 8, x[1], job);
 	}
 }
 

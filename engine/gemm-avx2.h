@@ -62,65 +62,32 @@ DNNQ_AVX2_INLINE __m256 dnnq_avx2_chan_f32(const float *p, size_t nchan, size_t 
 	return nchan == 1 ? _mm256_set1_ps(p[0]) : dnnq_avx2_load_f32(p + j, cnt);
 }
 
-/* The output stage's per-column operands of 8 columns j..j+cnt, loaded
- * once for every row that goes through them (the per-channel ones; the
- * broadcasts too, as the compiler cannot keep them across the stores). */
-struct dnnq_avx2_cols {
-	size_t j, cnt;
-	__m256i zw, add;            /* add: colterm, or bias - za * wsum + k * za * zw */
-	__m256 mult, fbias;         /* U8 float requantization or F32 output */
-	__m256i qmult, qshift;      /* U8 fixed-point requantization */
-};
-
-/* add is the scalar's sum in another order: the same value in wrapping
- * arithmetic. */
-DNNQ_AVX2_INLINE struct dnnq_avx2_cols dnnq_avx2_gemm_cols(const struct dnnq_gemm_job *job,
-                                                           size_t j, size_t cnt)
+/* Corrections, bias and the output conversion of 8 columns j..j+cnt of row
+ * i: dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
+DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_t cnt,
+                                            __m256i xsum, const struct dnnq_gemm_job *job)
 {
 	const struct dnnq_gemm_output *o = job->out;
-	const struct dnnq_requant *rq = &o->rq;
-	struct dnnq_avx2_cols k = { .j = j, .cnt = cnt };
-	k.zw = o->nwzp ? dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt)
-	               : _mm256_setzero_si256();
+	const struct dnnq_gemm_weights *w = job->w;
 	if (o->colterm) {
-		k.add = dnnq_avx2_load_i32(o->colterm + j, cnt);
+		v = _mm256_add_epi32(v, dnnq_avx2_load_i32(o->colterm + j, cnt));
+		if (o->nwzp)
+			v = _mm256_sub_epi32(v, _mm256_mullo_epi32(
+				dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt), xsum));
 	} else {
 		__m256i za = _mm256_set1_epi32(o->a_zero_point);
-		__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)job->w->k *
-		                                         (uint32_t)o->a_zero_point));
-		k.add = _mm256_sub_epi32(_mm256_mullo_epi32(k.zw, kz), _mm256_mullo_epi32(za,
-		                         dnnq_avx2_load_i32(job->w->row_sums + j, cnt)));
+		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, dnnq_avx2_load_i32(w->row_sums + j,
+		                                                                  cnt)));
+		if (o->nwzp) {
+			__m256i zw = dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt);
+			__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)w->k *
+			                                         (uint32_t)o->a_zero_point));
+			v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_sub_epi32(kz, xsum)));
+		}
 		if (o->bias)
-			k.add = _mm256_add_epi32(k.add, dnnq_avx2_load_i32(o->bias + j, cnt));
+			v = _mm256_add_epi32(v, dnnq_avx2_load_i32(o->bias + j, cnt));
 	}
-	k.mult = k.fbias = _mm256_setzero_ps();
-	k.qmult = k.qshift = _mm256_setzero_si256();
-	if (o->dtype == DNNQ_DTYPE_F32) {
-		k.mult = dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt);
-		if (o->fbias)
-			k.fbias = dnnq_avx2_load_f32(o->fbias + j, cnt);
-	} else if (o->dtype == DNNQ_DTYPE_U8 && rq->kind == DNNQ_REQUANT_FLOAT) {
-		k.mult = dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt);
-	} else if (o->dtype == DNNQ_DTYPE_U8) {
-		k.qmult = dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt);
-		k.qshift = dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt);
-	}
-	return k;
-}
-
-/* Corrections, bias and the output conversion of row i's columns
- * k->j..k->j+cnt from raw sums v and activation sums xsum:
- * dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
-DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8_cols(const struct dnnq_avx2_cols *k, __m256i v,
-                                                 size_t i, __m256i xsum,
-                                                 const struct dnnq_gemm_job *job)
-{
-	const struct dnnq_gemm_output *o = job->out;
-	const size_t cnt = k->cnt;
-	v = _mm256_add_epi32(v, k->add);
-	if (o->nwzp)
-		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(k->zw, xsum));
-	size_t at = i * job->ldc + k->j;
+	size_t at = i * job->ldc + j;
 	if (o->dtype == DNNQ_DTYPE_S32) {
 		int32_t *dst = (int32_t *)job->c + at;
 		if (cnt == 8)
@@ -128,9 +95,10 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8_cols(const struct dnnq_avx2_cols *k,
 		else
 			_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(cnt), v);
 	} else if (o->dtype == DNNQ_DTYPE_F32) {
-		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), k->mult);
+		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v),
+		                         dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt));
 		if (o->fbias)
-			y = _mm256_add_ps(y, k->fbias);
+			y = _mm256_add_ps(y, dnnq_avx2_load_f32(o->fbias + j, cnt));
 		if (o->relu)
 			y = _mm256_max_ps(y, _mm256_setzero_ps());
 		float *dst = (float *)job->c + at;
@@ -142,12 +110,14 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8_cols(const struct dnnq_avx2_cols *k,
 		const struct dnnq_requant *rq = &o->rq;
 		__m256i q;
 		if (rq->kind == DNNQ_REQUANT_FLOAT) {
-			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), k->mult);
+			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v),
+			                         dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt));
 			q = dnnq_avx2_saturate_rne(f, _mm256_set1_ps((float)rq->zero_point),
 			                           _mm256_set1_ps((float)rq->qmin),
 			                           _mm256_set1_ps((float)rq->qmax));
 		} else {
-			q = dnnq_avx2_requant_fixed(v, k->qmult, k->qshift,
+			q = dnnq_avx2_requant_fixed(v, dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt),
+			                            dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt),
 			                            _mm256_set1_epi32(rq->zero_point),
 			                            _mm256_set1_epi32(rq->qmin - rq->zero_point),
 			                            _mm256_set1_epi32(rq->qmax - rq->zero_point));
@@ -161,14 +131,6 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8_cols(const struct dnnq_avx2_cols *k,
 			memcpy(dst, tmp, cnt);
 		}
 	}
-}
-
-/* The same for 8 columns j..j+cnt whose operands are used once. */
-DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_t cnt,
-                                            __m256i xsum, const struct dnnq_gemm_job *job)
-{
-	const struct dnnq_avx2_cols k = dnnq_avx2_gemm_cols(job, j, cnt);
-	dnnq_avx2_gemm_store8_cols(&k, v, i, xsum, job);
 }
 
 #endif
