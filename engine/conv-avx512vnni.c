@@ -7,12 +7,13 @@
  * channel's four s8 weights into int32 (nothing to saturate: exact). The
  * unpacks leave channel 16L + 4j + i in lane (L, i) of vector j; the
  * weights are packed in that order, and two lane permutes per 16 channels
- * restore the natural one for the AVX2 output stage (the GEMM's: the same
- * bits as scalar). Vectors are 256 bits (AVX-512 VL): a 32-channel block
- * wastes less of MobileNet's 32, 96 and 144 channels than 64, and Zen 4
- * runs 512-bit operations at half rate anyway. The last block's loads are
- * masked (AVX-512 BW); padded taps and the tap count's padding to four read
- * the zero-point pixel, the latter with weight 0.
+ * restore the natural one for the output stage (the VNNI GEMM's,
+ * engine/gemm-avx512.h, its per-channel operands loaded once per row: the
+ * same bits as scalar). Vectors are 256 bits (AVX-512 VL): a 32-channel
+ * block wastes less of MobileNet's 32, 96 and 144 channels than 64, and
+ * Zen 4 runs 512-bit operations at half rate anyway. The last block's
+ * loads are masked (AVX-512 BW); padded taps read the zero-point pixel;
+ * the tap count's padding to four reads tap 0 again, with weight 0.
  */
 #include <immintrin.h>
 

@@ -75,8 +75,9 @@ void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, vo
  * channel 0 of each) are tab + ox * stride, except in the interior
  * [lo, hi), where every tap is inside the image and pixel ox reads pixel
  * lo's pointers plus (ox - lo) * step bytes (the table is filled only for
- * the border and lo). A tap in the padding, and t in [taps, stride), points
- * at dw_zero. */
+ * the border and lo). A tap in the padding points at dw_zero; t in
+ * [taps, stride) repeats tap 0 (the kernels give it weight 0 and leave it
+ * out of the input sums). */
 struct dnnq_dw_taps {
 	const uint8_t **tab;
 	size_t stride, lo, hi;

@@ -470,8 +470,10 @@ struct dnnq_dw_taps dnnq_dw_tap_table(const struct dnnq_conv *c, size_t img, siz
 				t[ky * kw + kx] = !rows[ky] || ix < 0 ? c->dw_zero
 				                : rows[ky] + (size_t)ix * cout;
 		}
+		/* past the taps: weight 0 and left out of the input sums, so any
+		 * pixel; tap 0's stays valid when the interior shifts it */
 		for (size_t i = kh * kw; i < stride; i++)
-			t[i] = c->dw_zero;
+			t[i] = t[0];
 	}
 	return tt;
 }
