@@ -210,13 +210,14 @@ conformance-skips: $(DEPS_FIRST) $(TEST_BIN)
 	DNNQ_NODE_SKIPS_WRITE=$(NODE_SKIPS) $(CHECK_ENV) $(TEST_BIN) nodetests
 
 $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) \
-             $(ENGINE_LIB) $(SHM_LIB)
+             $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl $(ENGINE_LIBS) $(DAEMON_LIBS)
 
 bench: $(if $(BENCH_OK),,deps-bench)
-	$(MAKE) $(BENCH_BIN) $(DNNQD) $(ONNX_TOOLS) $(CALIB_FIXTURE)
-	DNNQ_DNNQD=$(DNNQD) DNNQ_BENCH_CALIB_DIR=$(CALIB_DIR) $(BENCH_BIN) all
+	$(MAKE) $(BENCH_BIN) $(DNNQD) $(DNNQCTL) $(ONNX_TOOLS) $(CALIB_FIXTURE) $(MODELS_FIXTURE)
+	DNNQ_DNNQD=$(DNNQD) DNNQ_DNNQCTL=$(DNNQCTL) DNNQ_BENCH_CALIB_DIR=$(CALIB_DIR) \
+	    DNNQ_BENCH_MODELS_DIR=$(MODELS_DIR) $(BENCH_BIN) all
 	$(MAKE) --no-print-directory bench-python
 
 # dnnq-bench calib's fixture: ResNet-18 and its samples (bench/calib-fixture.py,
@@ -233,6 +234,34 @@ $(CALIB_DIR)/calib-ort.js: bench/calib-ort.js
 $(CALIB_DIR)/node_modules/onnxruntime-node/package.json:
 	@mkdir -p $(CALIB_DIR)
 	cd $(CALIB_DIR) && npm install --ignore-scripts --no-save onnxruntime-node
+
+# dnnq-bench models' fixture: ResNet-18, MobileNetV2 and mobilenet_v3_small
+# as float ONNX, PyTorch's QDQ export and dnnq-convert --per-channel's .dnnq
+# (remade when the converter changes), the images (bench/models-ort-fixture.py),
+# the peer script, and calib's onnxruntime-node linked in (one install).
+# `make bench-models` runs `dnnq-bench models` alone.
+MODELS_DIR     := $(BUILD)/bench-models
+MODELS         := resnet18 mobilenet_v2 mobilenet_v3_small
+MODELS_FIXTURE := $(MODELS:%=$(MODELS_DIR)/%.dnnq) $(MODELS_DIR)/models-ort.js \
+                  $(MODELS_DIR)/node_modules
+$(MODELS_DIR)/exported: bench/models-ort-fixture.py
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 bench/models-ort-fixture.py $(MODELS_DIR) $(MODELS)
+	touch $@
+# --precision int8: every conv int8, as in the QDQ model ORT runs (the
+# default auto keeps ResNet-18's conv1 and layer1.0.conv1 fp32 for 1 dB).
+$(MODELS_DIR)/%.dnnq: $(MODELS_DIR)/exported $(BUILD)/bin/dnnq-convert
+	$(BUILD)/bin/dnnq-convert $(MODELS_DIR)/$*.onnx --per-channel --precision int8 \
+	    --calib $(MODELS_DIR)/calib8.npy -o $@
+$(MODELS_DIR)/models-ort.js: bench/models-ort.js
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(MODELS_DIR)/node_modules: $(CALIB_DIR)/node_modules/onnxruntime-node/package.json
+	@mkdir -p $(dir $@)
+	ln -sfn $(abspath $(CALIB_DIR)/node_modules) $@
+.PHONY: bench-models
+bench-models: $(BENCH_BIN) $(MODELS_FIXTURE)
+	DNNQ_BENCH_MODELS_DIR=$(MODELS_DIR) $(BENCH_BIN) models
 
 demo: all
 	tools/demo.sh $(BUILD)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "engine/executor.h"
+#include "engine/peak.h"
 
 /* ---- harness (timing.c) ---- */
 
@@ -59,6 +60,9 @@ struct bench_budget bench_budget_probe(void);
 struct bench_budget bench_budget_threads(struct bench_budget b, unsigned nthreads);
 
 double bench_now(void);   /* CLOCK_MONOTONIC, seconds */
+void bench_sleep(double seconds);
+/* Sorts v[0..n) (n >= 1) and returns its median. */
+double bench_median(double *v, size_t n);
 
 /* Warms up, then times the n candidates in alternation; res[i] for c[i]. */
 void bench_interleave(const struct bench_cand *c, size_t n,
@@ -123,6 +127,9 @@ void bench_table_begin(struct bench_table *t, const struct bench_col *cols,
 void bench_cell_num(struct bench_table *t, double v);
 void bench_cell_int(struct bench_table *t, long long v);
 void bench_cell_str(struct bench_table *t, const char *s);
+/* v with prec decimals when have, else "-" (blank in TSV): a cell that does
+ * not apply to the row, e.g. an N-thread column of a 1-thread row. */
+void bench_cell_opt(struct bench_table *t, bool have, double v, int prec);
 void bench_row_end(struct bench_table *t);
 /* Human output only: a footnote under the table, wrapped to 96 columns. */
 void bench_note(const struct bench_table *t, const char *fmt, ...)
@@ -137,43 +144,11 @@ __attribute__((format(printf, 1, 2)))
 void bench_warn(const char *fmt, ...);
 void *bench_alloc(size_t n);   /* 64-byte aligned, dies on failure */
 
-/* ---- int8 peak (peak.c, peak-avx2.c, peak-avx512vnni.c) ---- */
+/* ---- int8 peak (peak.c; the loops: engine/peak.h) ---- */
 
-/* The loop of peak-avx2.c: `iters` iterations, each 8 independent
- * accumulators x 2 steps of vpmaddubsw + vpmaddwd + vpaddd (16 vpmaddubsw,
- * 16 * 32 u8 x s8 multiply-adds). Returns a value depending on every
- * accumulator so nothing can be dropped. AVX2 CPUs only. */
-#define BENCH_PEAK_OPS_PER_ITER (16.0 * 32 * 2)
-uint32_t bench_peak_avx2_loop(uint64_t iters);
-/* The loop of peak-avx512vnni.c: `iters` iterations, each 8 independent zmm
- * accumulators x 2 steps of vpdpbusd (16 vpdpbusd, 16 * 64 multiply-adds).
- * CPUs with AVX-512 F, BW, VL and VNNI only. */
-#define BENCH_PEAK_VNNI_OPS_PER_ITER (16.0 * 64 * 2)
-uint32_t bench_peak_avx512vnni_loop(uint64_t iters);
-/* A chain of `iters` x 16 dependent 1-cycle integer adds: clock estimate. */
-void bench_clock_loop(uint64_t iters);
-
-/* Which peak: the AVX2 loop (the spec's peak, the ceiling of an AVX2
- * kernel) or the AVX-512 VNNI loop (the ceiling of dnnq's vpdpbusd GEMM
- * kernel, engine/gemm-avx512vnni.c). */
-enum bench_peak_kind {
-	BENCH_PEAK_AVX2,
-	BENCH_PEAK_VNNI,
-};
-#define BENCH_PEAK_KINDS 2
-
-bool bench_peak_supported(enum bench_peak_kind k);
-const char *bench_peak_name(enum bench_peak_kind k);   /* "avx2", "avx512-vnni" */
-/* u8 x s8 peak in GOPS (one multiply-add = 2 ops) of the loop of kind k on
- * nthreads threads at once (aggregate), measured for about `seconds`; the
- * best of several slices. 0 when the CPU cannot run the loop. */
-double bench_int8_peak_gops_threads(enum bench_peak_kind k, double seconds,
-                                    unsigned nthreads);
-/* The clock estimate, GHz. */
-double bench_clock_ghz(double seconds);
 /* Peak of kind k on nthreads, measured now; the best of every measurement
  * of this process, so one disturbed by another process does not stick. */
-double bench_peak_best(enum bench_peak_kind k, unsigned nthreads);
+double bench_peak_best(enum dnnq_peak_kind k, unsigned nthreads);
 
 /* ---- dnnq's ISA ---- */
 
@@ -232,6 +207,8 @@ int bench_cmd_ipc(const struct bench_opts *o);
 int bench_cmd_loader(const struct bench_opts *o);
 int bench_cmd_memory(const struct bench_opts *o);
 int bench_cmd_calib(const struct bench_opts *o);
+int bench_cmd_models(const struct bench_opts *o);
+int bench_cmd_batching(const struct bench_opts *o);
 int bench_cmd_team(const struct bench_opts *o);
 
 #endif

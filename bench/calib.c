@@ -41,18 +41,6 @@ static int run(char *const argv[], const char *out)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static const struct bench_col cols[] = {
 	{ "model", "model", 10, -1 },
 	{ "samples", "samples", 8, -1 },
@@ -97,7 +85,7 @@ int bench_cmd_calib(const struct bench_opts *o)
 			bench_die("calib: node %s failed (onnxruntime-node installed in %s?)", js, dir);
 		fclose(f);
 	}
-	double md = median(td, rounds), mo = median(to, rounds);
+	double md = bench_median(td, rounds), mo = bench_median(to, rounds);
 	struct bench_table t;
 	bench_table_begin(&t, cols, sizeof cols / sizeof *cols, o->tsv);
 	bench_cell_str(&t, "resnet18");

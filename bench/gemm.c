@@ -660,9 +660,9 @@ int bench_cmd_gemm(const struct bench_opts *o)
 	bench_peers_threads(n);
 	bench_threads_init(&th, n);
 	threads_check(f, &th, n);
-	struct peaks peak = { bench_peak_best(BENCH_PEAK_AVX2, n), 0 };
+	struct peaks peak = { bench_peak_best(DNNQ_PEAK_AVX2, n), 0 };
 	if (bench_dnnq_isa() == DNNQ_ISA_AVX512VNNI)
-		peak.vnni = bench_peak_best(BENCH_PEAK_VNNI, n);
+		peak.vnni = bench_peak_best(DNNQ_PEAK_VNNI, n);
 	bench_table_begin(&t, gemm_cols, sizeof gemm_cols / sizeof *gemm_cols, o->tsv);
 	for (size_t i = 0; i < ns; i++)
 		gemm_row(&t, s[i], &th, n, peak);

@@ -1,7 +1,7 @@
 /*
  * bench/main.c — dnnq-bench's command line: the subcommands (peak, quant,
- * gemm, scaling, conv, model, ipc, memory, team, loader, all), their options
- * and help.
+ * gemm, scaling, conv, model, models, ipc, batching, memory, team, loader,
+ * calib, all), their options and help.
  * Every run starts with the machine it measured on; `all` is what `make
  * bench` runs.
  */
@@ -106,6 +106,19 @@ static const struct cmd cmds[] = {
 	  "targets as a footnote.\n"
 	  "  --threads N   the multi-threaded configuration (default 2; 1: only 1)\n"
 	  ISA_OPT COMMON },
+	{ "models", bench_cmd_models, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ISA,
+	  "usage: dnnq-bench models [--threads N] [--isa ISA] [--tsv] [--quick]\n"
+	  "torchvision ResNet-18, MobileNetV2 and mobilenet_v3_small (seeded weights,\n"
+	  "BatchNorm settled on data), batch 1, 224x224, on 1 and N threads: dnnq (the\n"
+	  ".dnnq of dnnq-convert --per-channel, through the engine as dnnq-run runs it)\n"
+	  "against ONNX Runtime int8 (PyTorch's QDQ export) and fp32 (the float ONNX),\n"
+	  "in the same run: interleaved rounds, median ms, ORT int8 / dnnq, the N-thread\n"
+	  "speedup and each engine's output SQNR against ORT fp32. On a CPU with AVX-512\n"
+	  "VNNI, dnnq also runs its AVX2 kernels. The fixture is in\n"
+	  "$DNNQ_BENCH_MODELS_DIR (make bench makes it: bench/models-ort-fixture.py,\n"
+	  "dnnq-convert, onnxruntime-node from npm; node on PATH); skipped without it.\n"
+	  "  --threads N   the multi-threaded configuration (default 2; 1: only 1)\n"
+	  ISA_OPT COMMON },
 	{ "memory", bench_cmd_memory, OPT_TSV,
 	  "usage: dnnq-bench memory [--tsv]\n"
 	  "What a second dnnqd worker costs: VmRSS of dnnqd (from $DNNQ_DNNQD, else dnnqd\n"
@@ -132,6 +145,14 @@ static const struct cmd cmds[] = {
 	  "the engine in-process (interleaved medians); pipelined throughput of 32\n"
 	  "requests in flight from one thread. Targets beside the results. Without a\n"
 	  "dnnqd binary only the socket row runs.\n" COMMON },
+	{ "batching", bench_cmd_batching, OPT_TSV | OPT_QUICK,
+	  "usage: dnnq-bench batching [--tsv] [--quick]\n"
+	  "Dynamic batching across clients: dnnqd (from $DNNQ_DNNQD, every CPU a worker)\n"
+	  "serving the MLP 1024-2048-2048-1024 FC with and without dynamic_batching, loaded\n"
+	  "by `dnnqctl bench` ($DNNQ_DNNQCTL, else dnnqctl beside dnnq-bench): 8 clients x\n"
+	  "batch 1 batched, 8 x 1 unbatched, 2 x 8 unbatched, in turn, 2 s each, medians\n"
+	  "of 5 rounds (--quick: one round of 1 s): samples/s, p50, p99, mean executed\n"
+	  "batch; the issue's targets beside them.\n" COMMON },
 	{ "loader", bench_cmd_loader, OPT_TSV | OPT_QUICK,
 	  "usage: dnnq-bench loader [--tsv] [--quick]\n"
 	  "Model loading (daemon/loader.c) on a 218 MB .dnnq file (13 FC 4096 x 4096\n"
@@ -151,9 +172,10 @@ static const struct cmd cmds[] = {
 	{ "all", cmd_all, OPT_TSV | OPT_QUICK | OPT_THREADS | OPT_ONEDNN_ISA | OPT_ISA,
 	  "usage: dnnq-bench all [--threads N] [--onednn-isa ISA] [--isa ISA]\n"
 	  "                      [--tsv] [--quick]\n"
-	  "peak; quant; model on 1 and N threads; ipc; memory; team; gemm on 1 thread; gemm and\n"
-	  "scaling on N threads for the shapes with M >= 64; conv on 1 thread; loader.\n"
-	  "About 3.5 minutes on 2 cores; --quick: about 55 s.\n"
+	  "peak; quant; model and models on 1 and N threads; ipc; batching; memory; team;\n"
+	  "gemm on 1 thread; gemm and scaling on N threads for the shapes with M >= 64;\n"
+	  "conv on 1 thread; loader; calib.\n"
+	  "About 6.5 minutes on 2 cores; --quick: about 105 s.\n"
 	  "Under --tsv the tables are separated by blank lines.\n"
 	  "  --threads N   the multi-threaded part's thread count (default 2; 1 skips it)\n"
 	  ONEDNN_ISA ISA_OPT COMMON },
@@ -172,7 +194,9 @@ static void usage(FILE *f)
 	        "  scaling   dnnq GEMM on N threads against one\n"
 	        "  conv      ResNet-18 convolutions against oneDNN's int8 convolution\n"
 	        "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
+	        "  models    real models against ONNX Runtime int8 and fp32, 1 and N threads\n"
 	        "  ipc       round trip and throughput through dnnqd, against a socket\n"
+	        "  batching  dynamic batching across clients through dnnqd (MLP, dnnqctl bench)\n"
 	        "  memory    RSS of dnnqd with 1 and 2 workers serving ResNet-18\n"
 	        "  team      one client's ResNet-18 through dnnqd, model threads 1 vs 2\n"
 	        "  loader    model file loading: io_uring against read(2), then parse + pack\n"
@@ -194,9 +218,11 @@ static int cmd_all(const struct bench_opts *o)
 	 * short steps on the dnnq pool measured 1.1x instead of 1.85x after
 	 * them (the model table has no peer, so nothing is lost) */
 	bench_cmd_model(&g);
+	bench_cmd_models(&g);
 	/* before the peers for the same reason: the latency percentiles would
 	 * see their idle threads */
 	bench_cmd_ipc(o);
+	bench_cmd_batching(o);
 	bench_cmd_memory(o);
 	bench_cmd_team(o);
 	g.threads = 1;

@@ -130,17 +130,6 @@ static const struct bench_col model_cols[] = {
 	{ "arena_bytes", "", 0, -1 },
 };
 
-/* A cell for the N-thread columns, "-" (blank in TSV) with one thread. */
-static void cell_nt(struct bench_table *t, bool have, double v, int prec)
-{
-	char buf[32];
-	if (have)
-		snprintf(buf, sizeof buf, "%.*f", prec, v);
-	else
-		snprintf(buf, sizeof buf, "%s", t->tsv ? "" : "-");
-	bench_cell_str(t, buf);
-}
-
 /* res[0]: 1 thread, res[1]: N threads (when n > 1). Returns the CPUs other
  * processes kept busy meanwhile. */
 static double model_row(struct bench_table *t, enum model_kind kind, unsigned n,
@@ -163,11 +152,11 @@ static double model_row(struct bench_table *t, enum model_kind kind, unsigned n,
 	bench_cell_int(t, (long long)dnnq_graph_num_nodes(m.g));
 	bench_cell_int(t, n);
 	bench_cell_num(t, res[0].median * 1e3);
-	cell_nt(t, nt, res[1].median * 1e3, 2);
-	cell_nt(t, nt, x, 2);
-	cell_nt(t, nt, 100 * x / n, 1);
+	bench_cell_opt(t, nt, res[1].median * 1e3, 2);
+	bench_cell_opt(t, nt, x, 2);
+	bench_cell_opt(t, nt, 100 * x / n, 1);
 	bench_cell_num(t, 100 * res[0].iqr);
-	cell_nt(t, nt, 100 * res[1].iqr, 1);
+	bench_cell_opt(t, nt, 100 * res[1].iqr, 1);
 	bench_cell_num(t, others);
 	bench_cell_int(t, res[0].reps);
 	bench_cell_num(t, m.build_s);

@@ -93,6 +93,16 @@ void bench_cell_str(struct bench_table *t, const char *s)
 		printf("%*s", w, s);
 }
 
+void bench_cell_opt(struct bench_table *t, bool have, double v, int prec)
+{
+	char buf[32];
+	if (have)
+		snprintf(buf, sizeof buf, "%.*f", prec, v);
+	else
+		snprintf(buf, sizeof buf, "%s", t->tsv ? "" : "-");
+	bench_cell_str(t, buf);
+}
+
 void bench_row_end(struct bench_table *t)
 {
 	if (t->cur != t->ncols)

@@ -79,7 +79,7 @@ double bench_now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void sleep_for(double seconds)
+void bench_sleep(double seconds)
 {
 	struct timespec ts = { (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9) };
 	while (nanosleep(&ts, &ts))
@@ -93,7 +93,7 @@ static void sleep_for(double seconds)
 static double time_rep(const struct bench_cand *c, unsigned inner, double settle)
 {
 	if (settle > 0) {
-		sleep_for(settle);
+		bench_sleep(settle);
 		c->run(c->arg);   /* wakes this candidate's workers, untimed */
 	}
 	double t0 = bench_now();
@@ -144,11 +144,16 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+double bench_median(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* Sorts s[0..reps) and fills the statistics of r. */
 static void summarize(double *s, unsigned reps, unsigned inner, struct bench_result *r)
 {
-	qsort(s, reps, sizeof *s, cmp_double);
-	r->median = reps % 2 ? s[reps / 2] : 0.5 * (s[reps / 2 - 1] + s[reps / 2]);
+	r->median = bench_median(s, reps);
 	r->iqr = (s[(3 * (reps - 1)) / 4] - s[(reps - 1) / 4]) / r->median;
 	r->reps = reps;
 	r->inner = inner;
@@ -183,7 +188,7 @@ static double cpu_seconds(void)
 double bench_cpu_per_wall(const struct bench_cand *c, double seconds)
 {
 	c->run(c->arg);
-	sleep_for(0.01);   /* until every pool's workers sleep */
+	bench_sleep(0.01);   /* until every pool's workers sleep */
 	double cpu0 = cpu_seconds(), t0 = bench_now(), t;
 	do
 		c->run(c->arg);

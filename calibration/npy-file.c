@@ -1,11 +1,13 @@
 /*
  * Thin file wrappers around the .npy buffer functions (calibration/npy.h):
- * the only file I/O in calibration/. Reading takes the whole file into one
+ * the only file I/O in calibration/, and the whole-file reader the tools
+ * share (dnnq-run and dnnq-bench read .dnnq models with it). Reading takes the whole file into one
  * buffer, growing it as data arrives and refusing to go past the caller's
  * limit (the size a stat reports is only a first guess: pipes and /proc
  * files have none), then hands the buffer to dnnq_npy_parse().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,19 +78,33 @@ static void f64_to_f32(uint8_t *p, struct dnnq_npy *a)
 	a->nbytes = a->count * 4;
 }
 
+int dnnq_file_read(const char *path, size_t limit, void **buf, size_t *len,
+                   struct dnnq_diag *diag)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	uint8_t *data = NULL;
+	int rc = slurp(f, path, limit, &data, len, diag);
+	fclose(f);
+	if (rc) {
+		free(data);
+		return rc;
+	}
+	*buf = data;
+	return DNNQ_OK;
+}
+
 int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_npy *out,
                        struct dnnq_diag *diag)
 {
 	if (!path || !buf || !out)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "npy_read_file: NULL argument");
 	*buf = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
-	uint8_t *data = NULL;
+	void *file = NULL;
 	size_t len = 0;
-	int rc = slurp(f, path, limit, &data, &len, diag);
-	fclose(f);
+	int rc = dnnq_file_read(path, limit, &file, &len, diag);
+	uint8_t *data = file;
 	struct dnnq_diag pd;
 	if (!rc && (rc = dnnq_npy_parse_flags(data, len, DNNQ_NPY_F64, out, &pd)) != 0)
 		dnnq_diag_set(diag, rc, "%s: %s", path, pd.msg);
@@ -99,6 +115,38 @@ int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_n
 	if (out->from_f64)
 		f64_to_f32(data + out->data_offset, out);
 	*buf = data;
+	return DNNQ_OK;
+}
+
+int dnnq_file_replace(const char *path, const void *buf, size_t len, struct dnnq_diag *diag)
+{
+	static _Atomic unsigned seq;
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), seq++) >=
+	    sizeof tmp)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: path too long", path);
+	/* O_EXCL: a file or symlink already under the temporary name is not
+	 * written through */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", tmp, strerror(errno));
+	const uint8_t *p = buf;
+	int err = 0;
+	for (size_t off = 0; off < len && !err;) {
+		ssize_t n = write(fd, p + off, len - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			err = errno;
+	}
+	if (close(fd) && !err)
+		err = errno;
+	if (!err && rename(tmp, path))
+		err = errno;
+	if (err) {
+		unlink(tmp);
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot write: %s", path, strerror(err));
+	}
 	return DNNQ_OK;
 }
 
@@ -113,13 +161,8 @@ int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shap
 	if (!buf)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: %zu bytes: out of memory", path, size);
 	rc = dnnq_npy_encode(buf, size, dt, shape, ndim, data, NULL, diag);
-	FILE *f = rc ? NULL : fopen(path, "wb");
-	if (!rc && !f)
-		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
-	if (f && (fwrite(buf, 1, size, f) != size || fflush(f)))
-		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: write failed: %s", path, strerror(errno));
-	if (f && fclose(f) && !rc)
-		rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: close failed: %s", path, strerror(errno));
+	if (!rc)
+		rc = dnnq_file_replace(path, buf, size, diag);
 	free(buf);
 	return rc;
 }

@@ -64,6 +64,12 @@ int dnnq_npy_encode(void *buf, size_t cap, enum dnnq_dtype dt, const size_t *sha
                     unsigned ndim, const void *data, size_t *written,
                     struct dnnq_diag *diag);
 
+/* Reads a whole file (a regular one, a pipe, a /proc file) of at most
+ * `limit` bytes into *buf (free() it; *len bytes). DNNQ_E_IO when it cannot
+ * be read, DNNQ_E_NOMEM when it is larger than limit. */
+int dnnq_file_read(const char *path, size_t limit, void **buf, size_t *len,
+                   struct dnnq_diag *diag);
+
 /* Reads a whole file of at most `limit` bytes into *buf (free() it) and
  * parses it into *out, whose data points into *buf. A float64 ('<f8') file
  * is converted to float32 in the buffer: out->dtype is F32 and
@@ -72,7 +78,13 @@ int dnnq_npy_encode(void *buf, size_t cap, enum dnnq_dtype dt, const size_t *sha
 int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_npy *out,
                        struct dnnq_diag *diag);
 
-/* Writes an array as a .npy file (replacing it). */
+/* path replaced, whole, by buf[0..len): written under a new temporary
+ * name beside it (O_EXCL), then renamed over it, so a reader never sees a
+ * partial file, a failed write leaves the old one, and a symlink at path
+ * is replaced rather than written through. */
+int dnnq_file_replace(const char *path, const void *buf, size_t len, struct dnnq_diag *diag);
+
+/* Writes an array as a .npy file (replacing it: dnnq_file_replace). */
 int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shape,
                         unsigned ndim, const void *data, struct dnnq_diag *diag);
 

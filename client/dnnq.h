@@ -263,6 +263,13 @@ int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out);
  * uid, or everyone under access.public_stats; others get DNNQ_E_PERM.
  * index counts the served models in order, like a listing;
  * DNNQ_E_NOTFOUND past the end. */
+/* 0.6: runs (graph runs), run_items (their batch items: run_items / runs
+ * is the mean executed batch), expired (partial batches run at their
+ * max_queue_delay_us deadline), waiting (requests held in partial batches
+ * now: the model's queue depth) and batches[i], the runs with at most the
+ * i-th bound of DNNQ_BATCH_BOUNDS items (the last bucket the rest). Dynamic
+ * batching (docs/config.md) gathers requests of several sessions into one
+ * run; without it every request is one run. */
 #define DNNQ_LATENCY_BUCKETS 12
 #define DNNQ_LATENCY_BOUNDS_US { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, \
 	50000, 100000 }
@@ -275,8 +282,11 @@ struct dnnq_model_stats {
 	uint64_t run_ns;
 	uint64_t latency[DNNQ_LATENCY_BUCKETS];
 	uint64_t queued, queue_ns;
+	uint64_t runs, run_items, expired, waiting;
+	uint64_t batches[DNNQ_LATENCY_BUCKETS];
 	uint64_t team_requests, team_workers;   /* 0.6: run on several workers */
 };
+#define DNNQ_BATCH_BOUNDS { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 }
 
 int dnnq_model_stats(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out);
 

@@ -14,6 +14,13 @@
  * allocated before the start (untouched pages cost nothing) and publishes
  * its count for the progress line. At the end the arrays are merged and
  * sorted once for the percentiles.
+ *
+ * Samples/s is requests/s times the batch. The executed batch sizes are
+ * the model's graph runs over the measurement (MODEL_STATS read before
+ * and after, each on a short session of its own): with dynamic batching one run serves
+ * requests of several threads. A daemon that refuses MODEL_STATS to this
+ * uid gives no histogram, and another client's requests meanwhile count
+ * in it.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -30,8 +37,9 @@
 
 static const char bench_help[] =
 	"usage: dnnqctl bench MODEL [OPTIONS]\n"
-	"Measures requests/s and latency (p50, p90, p99, p99.9, max) on\n"
-	"zero-filled inputs. Every thread opens its own session.\n"
+	"Measures requests/s, samples/s and latency (p50, p90, p99, p99.9, max) on\n"
+	"zero-filled inputs, and the model's executed batch sizes (graph runs:\n"
+	"dynamic batching gathers requests). Every thread opens its own session.\n"
 	"\n"
 	"  -c, --concurrency N  threads (default: 1)\n"
 	"  -d, --duration S     seconds to run (default: 5)\n"
@@ -267,8 +275,75 @@ static double pct_us(const uint32_t *v, size_t n, double p)
 	return n ? v[k ? k - 1 : 0] / 1e3 : 0;
 }
 
+/* The model's graph runs so far (its MODEL_STATS, found by name), on a
+ * session of its own that is closed again (one held through the run would
+ * be one session more than asked for); false when there are none to read. */
+static bool model_runs(const struct ctl_global *g, const char *model,
+                       struct dnnq_model_stats *out)
+{
+	struct dnnq_client *c;
+	bool found = false;
+	if (ctl_connect(g, CTL_PROBE_ARENA, 1, &c))
+		return false;	/* printed; the bench runs without the histogram */
+	for (uint32_t i = 0; !found && !dnnq_model_stats(c, i, out); i++)
+		found = !strcmp(out->name, model);
+	dnnq_close(c);
+	return found;
+}
+
+/* The graph runs between two reads: histogram buckets, runs, items. */
+struct run_delta {
+	bool known;
+	uint64_t runs, items;
+	uint64_t hist[DNNQ_LATENCY_BUCKETS];
+};
+
+static void run_delta(const struct dnnq_model_stats *a, const struct dnnq_model_stats *b,
+                      struct run_delta *d)
+{
+	d->known = true;
+	d->runs = b->runs - a->runs;
+	d->items = b->run_items - a->run_items;
+	for (unsigned i = 0; i < DNNQ_LATENCY_BUCKETS; i++)
+		d->hist[i] = b->batches[i] - a->batches[i];
+}
+
+/* "3-4" for bucket i of DNNQ_BATCH_BOUNDS. */
+static void bucket_name(unsigned i, char *buf, size_t len)
+{
+	static const uint64_t bounds[DNNQ_LATENCY_BUCKETS - 1] = DNNQ_BATCH_BOUNDS;
+	uint64_t lo = i ? bounds[i - 1] + 1 : 1;
+	if (i == DNNQ_LATENCY_BUCKETS - 1)
+		snprintf(buf, len, ">%llu", (unsigned long long)bounds[i - 1]);
+	else if (lo == bounds[i])
+		snprintf(buf, len, "%llu", (unsigned long long)lo);
+	else
+		snprintf(buf, len, "%llu-%llu", (unsigned long long)lo, (unsigned long long)bounds[i]);
+}
+
+static void report_runs(const struct run_delta *d, bool json)
+{
+	char name[32];
+	double mean = d->runs ? (double)d->items / (double)d->runs : 0;
+	bool first = true;
+	if (json)
+		printf(",\"runs\":%llu,\"mean_batch\":%.3f,\"batches\":{",
+		       (unsigned long long)d->runs, mean);
+	else
+		printf("  batches   %llu runs, mean %.2f items:", (unsigned long long)d->runs, mean);
+	for (unsigned i = 0; i < DNNQ_LATENCY_BUCKETS; i++) {
+		if (!d->hist[i])
+			continue;
+		bucket_name(i, name, sizeof name);
+		printf(json ? "%s\"%s\":%llu" : "%s %s: %llu", json && !first ? "," : "", name,
+		       (unsigned long long)d->hist[i]);
+		first = false;
+	}
+	putchar(json ? '}' : '\n');
+}
+
 static void report(const struct bench_args *a, const uint32_t *lat, size_t n,
-                   uint64_t failures, double secs)
+                   uint64_t failures, double secs, const struct run_delta *runs)
 {
 	static const double ps[] = { 0.5, 0.9, 0.99, 0.999, 1.0 };
 	static const char *const names[] = { "p50", "p90", "p99", "p99.9", "max" };
@@ -279,25 +354,34 @@ static void report(const struct bench_args *a, const uint32_t *lat, size_t n,
 		dnnq_json_string(stdout, a->model);
 		printf(",\"threads\":%u,\"sessions\":%u,\"depth\":%u,\"batch\":%u,"
 		       "\"duration_s\":%.3f,\"requests\":%zu,\"failures\":%llu,"
-		       "\"requests_per_s\":%.1f,\"latency_us\":{", a->threads, a->threads, a->depth,
-		       a->batch, secs, n, (unsigned long long)failures, rate);
+		       "\"requests_per_s\":%.1f,\"samples_per_s\":%.1f,\"latency_us\":{",
+		       a->threads, a->threads, a->depth, a->batch, secs, n,
+		       (unsigned long long)failures, rate, rate * a->batch);
 		for (int i = 0; i < 5; i++)
 			printf("%s\"%s\":%.3f", i ? "," : "", keys[i], pct_us(lat, n, ps[i]));
-		printf("}}\n");
+		putchar('}');
+		if (runs->known)
+			report_runs(runs, true);
+		printf("}\n");
 		return;
 	}
 	printf("bench %s: %u thread%s (a session each), depth %u, batch %u, %.1f s\n", a->model,
 	       a->threads, a->threads == 1 ? "" : "s", a->depth, a->batch, secs);
 	printf("  requests  %zu (%llu failed)\n", n, (unsigned long long)failures);
-	printf("  rate      %.0f requests/s\n", rate);
+	printf("  rate      %.0f requests/s, %.0f samples/s\n", rate, rate * a->batch);
 	printf("  latency  ");
 	for (int i = 0; i < 5; i++)
 		printf(" %s %.1f", names[i], pct_us(lat, n, ps[i]));
 	printf(" us\n");
+	if (runs->known)
+		report_runs(runs, false);
+	else
+		printf("  batches   not known (the daemon gave this uid no MODEL_STATS)\n");
 }
 
 /* Merges and sorts the latencies, prints; exit status. */
-static int finish(const struct bench_args *a, struct bench_thread *t, double secs)
+static int finish(const struct bench_args *a, struct bench_thread *t, double secs,
+                  const struct run_delta *runs)
 {
 	size_t n = 0;
 	uint64_t failures = 0;
@@ -316,7 +400,7 @@ static int finish(const struct bench_args *a, struct bench_thread *t, double sec
 			rc = t[i].fatal ? t[i].fatal : t[i].first_error;
 	}
 	qsort(all, n, sizeof *all, cmp_u32);
-	report(a, all, n, failures, secs);
+	report(a, all, n, failures, secs, runs);
 	free(all);
 	return rc ? ctl_fail("bench", rc) : 0;
 }
@@ -324,10 +408,14 @@ static int finish(const struct bench_args *a, struct bench_thread *t, double sec
 static int run_threads(const struct ctl_global *g, const struct bench_args *a,
                        struct bench_thread *t, uint64_t arena)
 {
+	struct dnnq_model_stats before, after;
+	struct run_delta runs = { .known = false };
 	int stop = 0;
 	pthread_barrier_t start;
 	pthread_barrier_init(&start, NULL, a->threads + 1);
 	size_t cap = (size_t)(a->duration * BENCH_MAX_RATE) + 1024;
+	/* before the threads connect (a daemon may serve one session at once) */
+	bool known = model_runs(g, a->model, &before);
 	unsigned made = 0;
 	for (; made < a->threads; made++) {
 		t[made] = (struct bench_thread){
@@ -349,7 +437,9 @@ static int run_threads(const struct ctl_global *g, const struct bench_args *a,
 	for (unsigned i = 0; i < a->threads; i++)
 		pthread_join(t[i].th, NULL);
 	pthread_barrier_destroy(&start);
-	int rc = finish(a, t, (double)(t1 - t0) / 1e9);
+	if (known && model_runs(g, a->model, &after))
+		run_delta(&before, &after, &runs);
+	int rc = finish(a, t, (double)(t1 - t0) / 1e9, &runs);
 	for (unsigned i = 0; i < a->threads; i++)
 		free(t[i].lat);
 	return rc;

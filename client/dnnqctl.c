@@ -255,16 +255,25 @@ static void print_status_text(const struct dnnq_stats *s)
 
 static const uint32_t latency_bounds_us[DNNQ_LATENCY_BUCKETS - 1] = DNNQ_LATENCY_BOUNDS_US;
 
+/* Batch items per graph run (dynamic batching gathers requests). */
+static double mean_batch(const struct dnnq_model_stats *m)
+{
+	return m->runs ? (double)m->run_items / (double)m->runs : 0;
+}
+
 static void print_model_stats_json(const struct dnnq_model_stats *m, bool first)
 {
 	printf("%s{\"name\":", first ? "" : ",");
 	dnnq_json_string(stdout, m->name);
 	printf(",\"generation\":%u,\"requests\":%llu,\"failures\":%llu,\"samples\":%llu,"
-	       "\"run_ns\":%llu,\"queued\":%llu,\"queue_ns\":%llu,\"team_requests\":%llu,"
-	       "\"team_workers\":%llu,\"latency\":[", m->generation,
+	       "\"run_ns\":%llu,\"queued\":%llu,\"queue_ns\":%llu,\"runs\":%llu,"
+	       "\"run_items\":%llu,\"mean_batch\":%.3f,\"expired\":%llu,\"queue_depth\":%llu,"
+	       "\"team_requests\":%llu,\"team_workers\":%llu,\"latency\":[", m->generation,
 	       (unsigned long long)m->requests, (unsigned long long)m->failures,
 	       (unsigned long long)m->samples, (unsigned long long)m->run_ns,
 	       (unsigned long long)m->queued, (unsigned long long)m->queue_ns,
+	       (unsigned long long)m->runs, (unsigned long long)m->run_items, mean_batch(m),
+	       (unsigned long long)m->expired, (unsigned long long)m->waiting,
 	       (unsigned long long)m->team_requests, (unsigned long long)m->team_workers);
 	for (unsigned b = 0; b < DNNQ_LATENCY_BUCKETS; b++) {
 		printf("%s{\"le_us\":", b ? "," : "");
@@ -283,10 +292,10 @@ static void print_model_stats_text(const struct dnnq_model_stats *m)
 	double avg_us = m->requests ? (double)m->run_ns / (double)m->requests / 1e3 : 0;
 	double queue_us = m->queued ? (double)m->queue_ns / (double)m->queued / 1e3 : 0;
 	double team = m->team_requests ? (double)m->team_workers / (double)m->team_requests : 0;
-	printf("  %-20s %10llu %8llu %10llu %10.1f %10.1f %10llu %5.2f  ", m->name,
+	printf("  %-20s %10llu %8llu %10llu %10.1f %10.1f %6llu %6.2f %10llu %5.2f  ", m->name,
 	       (unsigned long long)m->requests, (unsigned long long)m->failures,
-	       (unsigned long long)m->samples, avg_us, queue_us,
-	       (unsigned long long)m->team_requests, team);
+	       (unsigned long long)m->samples, avg_us, queue_us, (unsigned long long)m->waiting,
+	       mean_batch(m), (unsigned long long)m->team_requests, team);
 	for (unsigned b = 0; b < DNNQ_LATENCY_BUCKETS; b++) {
 		if (!m->latency[b])
 			continue;
@@ -316,8 +325,9 @@ static int show_model_stats(struct dnnq_client *c, bool json)
 			continue;
 		}
 		if (!i)
-			printf("  %-20s %10s %8s %10s %10s %10s %10s %5s  %s\n", "model", "requests",
-			       "failed", "samples", "avg us", "queue us", "teamed", "team",
+			printf("  %-20s %10s %8s %10s %10s %10s %6s %6s %10s %5s  %s\n", "model",
+			       "requests", "failed", "samples", "avg us", "queue us", "queued", "batch",
+			       "teamed", "team",
 			       "latency (run, us)");
 		print_model_stats_text(&m);
 	}
@@ -386,6 +396,13 @@ static void model_stats_to_wire(const struct dnnq_model_stats *m, struct dnnq_ms
 	w->samples = m->samples;
 	w->run_ns = m->run_ns;
 	memcpy(w->hist, m->latency, sizeof w->hist);
+	w->queued = m->queued;
+	w->queue_ns = m->queue_ns;
+	w->runs = m->runs;
+	w->run_items = m->run_items;
+	w->expired = m->expired;
+	w->waiting = m->waiting;
+	memcpy(w->batches, m->batches, sizeof w->batches);
 }
 
 /* STATS, then MODEL_STATS for each model until NOTFOUND, written by the

@@ -338,14 +338,18 @@ static int model_stats_call(struct dnnq_client *c, uint32_t index, struct dnnq_m
 		.model_id = rep.model_id, .generation = rep.generation, .models = rep.n_models,
 		.requests = rep.requests, .failures = rep.failures, .samples = rep.samples,
 		.run_ns = rep.run_ns, .queued = rep.queued, .queue_ns = rep.queue_ns,
-		.team_requests = rep.team_requests, .team_workers = rep.team_workers,
+		.runs = rep.runs, .run_items = rep.run_items, .expired = rep.expired,
+		.waiting = rep.waiting, .team_requests = rep.team_requests,
+		.team_workers = rep.team_workers,
 	};
 	memcpy(out->name, rep.name, sizeof out->name);
 	memcpy(out->latency, rep.hist, sizeof out->latency);
+	memcpy(out->batches, rep.batches, sizeof out->batches);
 	return 0;
 }
 
-/* dnnq_model_stats@@DNNQ_CLIENT_1.5: the struct with the team counts. */
+/* dnnq_model_stats@@DNNQ_CLIENT_1.5: the struct with the batching and team
+ * counts. */
 int dnnq_model_stats_1_5(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out);
 int dnnq_model_stats_1_5(struct dnnq_client *c, uint32_t index, struct dnnq_model_stats *out)
 {
@@ -364,11 +368,11 @@ static int model_stats_head(struct dnnq_client *c, uint32_t index, void *out, si
 	return rc;
 }
 
-/* dnnq_model_stats@DNNQ_CLIENT_1.4 (0.5): it ends before team_requests. */
+/* dnnq_model_stats@DNNQ_CLIENT_1.4 (0.5): it ends before runs. */
 int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, void *out);
 int dnnq_model_stats_1_4(struct dnnq_client *c, uint32_t index, void *out)
 {
-	return model_stats_head(c, index, out, offsetof(struct dnnq_model_stats, team_requests));
+	return model_stats_head(c, index, out, offsetof(struct dnnq_model_stats, runs));
 }
 __asm__(".symver dnnq_model_stats_1_4, dnnq_model_stats@DNNQ_CLIENT_1.4");
 

@@ -86,10 +86,13 @@ out:
 	return rc;
 }
 
-/* The whole file into a malloc'd buffer of at most DNNQ_CONFIG_FILE_MAX. */
+/* The whole file into a malloc'd buffer of at most DNNQ_CONFIG_FILE_MAX.
+ * O_NONBLOCK: a FIFO (or a device) named as the config must not block the
+ * open until a writer comes; it is refused as "not a regular file", and a
+ * regular file ignores the flag. */
 static int read_file(const char *path, char **buf, size_t *len, struct dnnq_diag *diag)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rc = 0;
 	struct stat st;
 	*buf = NULL;
 	*len = 0;
@@ -149,9 +152,18 @@ const struct dnnq_config_model *dnnq_config_model_find(const struct dnnq_config 
 	return NULL;
 }
 
+static bool batching_equal(const struct dnnq_config_batching *a,
+                           const struct dnnq_config_batching *b)
+{
+	return a->enabled == b->enabled && a->max_queue_delay_us == b->max_queue_delay_us &&
+	       a->npreferred == b->npreferred &&
+	       !memcmp(a->preferred, b->preferred, a->npreferred * sizeof a->preferred[0]);
+}
+
 bool dnnq_config_model_equal(const struct dnnq_config_model *a,
                              const struct dnnq_config_model *b)
 {
 	return !strcmp(a->name, b->name) && !strcmp(a->path, b->path) &&
-	       a->max_batch == b->max_batch && a->threads == b->threads && a->warmup == b->warmup;
+	       a->max_batch == b->max_batch && a->threads == b->threads && a->warmup == b->warmup &&
+	       batching_equal(&a->batching, &b->batching);
 }

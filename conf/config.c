@@ -410,6 +410,7 @@ TABLE(metrics_table,
 struct model_item {
 	struct dnnq_config_model *m;
 	const struct conf_node *name, *path; /* where they were given */
+	const struct conf_node *preferred[DNNQ_CONFIG_PREFERRED_MAX];
 };
 
 static int set_name(struct conf_walk *w, const struct conf_node *v, const char *s, void *obj)
@@ -468,12 +469,85 @@ static int set_warmup(struct conf_walk *w, const struct conf_node *v, const stru
 	return conf_bool(w, v, &((struct model_item *)obj)->m->warmup);
 }
 
+/* --- models[i].dynamic_batching --- */
+
+static int set_delay(struct conf_walk *w, const struct conf_node *v, const struct key_def *k,
+                     void *obj)
+{
+	struct dnnq_config_batching *b = &((struct model_item *)obj)->m->batching;
+	uint64_t x;
+	int rc = conf_uint(w, v, k->min, k->max, &x);
+	if (!rc)
+		b->max_queue_delay_us = (uint32_t)x;
+	return rc;
+}
+
+/* Ascending without repeats, so a size is in the list at most once; the
+ * model's own max_batch is checked once the whole entry is read
+ * (check_preferred). */
+static int preferred_item(struct conf_walk *w, const struct conf_node *v, void *ctx)
+{
+	struct model_item *it = ctx;
+	struct dnnq_config_batching *b = &it->m->batching;
+	uint64_t x;
+	int rc = conf_uint(w, v, 1, w->c->limits.max_batch, &x);
+	if (rc)
+		return rc;
+	if (b->npreferred == DNNQ_CONFIG_PREFERRED_MAX)
+		return conf_fail(w, v, DNNQ_E_RANGE, "more than %u sizes", DNNQ_CONFIG_PREFERRED_MAX);
+	if (b->npreferred && x <= b->preferred[b->npreferred - 1])
+		return conf_fail(w, v, DNNQ_E_INVAL, "%llu after %u: the sizes must ascend",
+		                 (unsigned long long)x, b->preferred[b->npreferred - 1]);
+	it->preferred[b->npreferred] = v;
+	b->preferred[b->npreferred++] = (uint32_t)x;
+	return 0;
+}
+
+static int set_preferred(struct conf_walk *w, const struct conf_node *v, const struct key_def *k,
+                         void *obj)
+{
+	(void)k;
+	return conf_each(w, v, preferred_item, obj);
+}
+
+TABLE(batching_table,
+	{ .name = "max_queue_delay_us", .set = set_delay, .min = 0, .max = 10000000 },
+	SETTER(preferred_batch_size, set_preferred));
+
+static int set_batching(struct conf_walk *w, const struct conf_node *v, const struct key_def *k,
+                        void *obj)
+{
+	struct dnnq_config_batching *b = &((struct model_item *)obj)->m->batching;
+	(void)k;
+	b->enabled = true;
+	b->max_queue_delay_us = DNNQ_CONFIG_QUEUE_DELAY_US;
+	return walk_map(w, v, &batching_table, obj);
+}
+
+/* Each preferred size within the model's max_batch (given anywhere in
+ * the entry). */
+static int check_preferred(struct conf_walk *w, const struct model_item *it)
+{
+	const struct dnnq_config_batching *b = &it->m->batching;
+	for (unsigned j = 0; j < b->npreferred; j++) {
+		if (b->preferred[j] <= it->m->max_batch)
+			continue;
+		size_t old = path_push(w, ".dynamic_batching.preferred_batch_size[%u]", j);
+		int rc = conf_fail(w, it->preferred[j], DNNQ_E_RANGE, "%u: more than the model's"
+		                   " max_batch %u", b->preferred[j], it->m->max_batch);
+		path_pop(w, old);
+		return rc;
+	}
+	return 0;
+}
+
 TABLE(model_table,
 	TEXT(name, set_name),
 	TEXT(path, set_path),
 	{ .name = "max_batch", .set = set_model_u32, .min = 1 },   /* min 1: max_batch */
 	SETTER(threads, set_model_u32),
-	SETTER(warmup, set_warmup));
+	SETTER(warmup, set_warmup),
+	SETTER(dynamic_batching, set_batching));
 
 static int missing(struct conf_walk *w, const struct conf_node *v, const char *key)
 {
@@ -484,7 +558,7 @@ static int model_item(struct conf_walk *w, const struct conf_node *v, void *ctx)
 {
 	struct dnnq_config *c = w->c;
 	const struct conf_node **names = ctx;
-	struct model_item it = { &c->models[c->nmodels], NULL, NULL };
+	struct model_item it = { &c->models[c->nmodels], NULL, NULL, { NULL } };
 	*it.m = (struct dnnq_config_model){ .max_batch = c->limits.max_batch, .threads = 1,
 	                                    .warmup = true };
 	unsigned i = c->nmodels++;         /* from here dnnq_config_free frees its path */
@@ -495,6 +569,8 @@ static int model_item(struct conf_walk *w, const struct conf_node *v, void *ctx)
 		return missing(w, v, "name");
 	if (!it.path)
 		return missing(w, v, "path");
+	if ((rc = check_preferred(w, &it)))
+		return rc;
 	names[i] = it.name;
 	for (unsigned j = 0; j < i; j++) {
 		if (!strcmp(c->models[j].name, it.m->name)) {

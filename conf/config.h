@@ -80,6 +80,21 @@ struct dnnq_config_metrics {
 	uint32_t interval_s;         /* rewritten every 1..3600 s, default 5 */
 };
 
+/* models[i].dynamic_batching (docs/config.md): requests of any sessions
+ * gathered into one run of up to max_batch items. */
+#define DNNQ_CONFIG_PREFERRED_MAX 8u
+#define DNNQ_CONFIG_QUEUE_DELAY_US 100u
+struct dnnq_config_batching {
+	bool enabled;                /* the key is given; default off */
+	uint32_t max_queue_delay_us; /* 0..10000000 (10 s), default
+	                              * DNNQ_CONFIG_QUEUE_DELAY_US: the longest
+	                              * a request waits for company */
+	uint32_t preferred[DNNQ_CONFIG_PREFERRED_MAX]; /* 1..max_batch each, ascending,
+	                              * no repeats: a batch of one of these sizes runs
+	                              * at once */
+	unsigned npreferred;
+};
+
 struct dnnq_config_model {
 	char name[DNNQ_CONFIG_NAME_MAX]; /* [A-Za-z0-9._-]{1,63}, unique in the list */
 	char *path;                  /* malloc'd; absolute when the file had it
@@ -88,6 +103,7 @@ struct dnnq_config_model {
 	uint32_t max_batch;          /* 1..limits.max_batch, default limits.max_batch */
 	uint32_t threads;            /* 1..workers.ncpus, default 1 */
 	bool warmup;                 /* default true */
+	struct dnnq_config_batching batching;
 };
 
 struct dnnq_config {
@@ -137,7 +153,7 @@ void dnnq_config_format_cpus(const cpu_set_t *s, char *buf, size_t len);
 const struct dnnq_config_model *dnnq_config_model_find(const struct dnnq_config *c,
                                                        const char *name);
 
-/* Same name, path, max_batch, threads and warmup: a reload keeps the
+/* Same name, path, max_batch, threads, warmup and dynamic_batching: a reload keeps the
  * loaded model as it is. */
 bool dnnq_config_model_equal(const struct dnnq_config_model *a,
                              const struct dnnq_config_model *b);

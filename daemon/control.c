@@ -357,10 +357,16 @@ void dnnqd_model_stats_fill(struct dnnqd *d, uint32_t index, struct dnnq_msg_mod
 		o->run_ns += atomic_load_explicit(&k->run_ns, memory_order_relaxed);
 		o->queued += atomic_load_explicit(&k->queued, memory_order_relaxed);
 		o->queue_ns += atomic_load_explicit(&k->queue_ns, memory_order_relaxed);
+		o->runs += atomic_load_explicit(&k->runs, memory_order_relaxed);
+		o->run_items += atomic_load_explicit(&k->run_items, memory_order_relaxed);
+		o->expired += atomic_load_explicit(&k->expired, memory_order_relaxed);
+		o->waiting += atomic_load_explicit(&k->waiting, memory_order_relaxed);
 		o->team_requests += atomic_load_explicit(&k->team_requests, memory_order_relaxed);
 		o->team_workers += atomic_load_explicit(&k->team_workers, memory_order_relaxed);
-		for (unsigned b = 0; b < DNNQ_PROTO_HIST_BUCKETS; b++)
+		for (unsigned b = 0; b < DNNQ_PROTO_HIST_BUCKETS; b++) {
 			o->hist[b] += atomic_load_explicit(&k->hist[b], memory_order_relaxed);
+			o->batches[b] += atomic_load_explicit(&k->batches[b], memory_order_relaxed);
+		}
 	}
 }
 

@@ -111,6 +111,11 @@ struct dnnqd_model_counts {
 	_Atomic uint64_t team_requests;		/* run on more than one worker (team.h) */
 	_Atomic uint64_t team_workers;		/* the workers those ran on, summed */
 	_Atomic uint64_t hist[DNNQ_PROTO_HIST_BUCKETS];
+	/* graph runs: their items, those run at their deadline (dynamic
+	 * batching), and the histogram of their items (DNNQ_PROTO_BATCH_BOUNDS) */
+	_Atomic uint64_t runs, run_items, expired;
+	_Atomic uint64_t batches[DNNQ_PROTO_HIST_BUCKETS];
+	_Atomic uint64_t waiting;	/* a gauge: requests held in a partial batch now */
 };
 
 struct dnnqd_totals {

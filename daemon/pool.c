@@ -1,10 +1,26 @@
 /*
  * The thread pool (pool.h). One job at a time: parallel_for publishes the
  * task function, bumps a generation word and wakes the workers; everyone,
- * the caller included, claims task indices from one atomic counter until
- * they run out; the last worker to finish wakes the caller. Workers spin
- * briefly on the generation word before sleeping on it with futex(2), so
- * back-to-back jobs (layer after layer) do not pay a wake-up each.
+ * the caller included, claims task indices until they run out, and the
+ * caller returns once every task is done: it does not wait for workers to
+ * arrive. On a shared host a worker may not be scheduled for milliseconds;
+ * then the caller runs the job alone instead of sleeping until that
+ * worker has looked at it (which cost one scheduler wake-up per node).
+ *
+ * A late worker must not run a task of a job it did not claim. Claims go
+ * through one 64-bit word, job id << 32 | next index; the id is even
+ * while the job takes claims and odd between jobs. The caller closes a
+ * job (odd id) before it writes the next one's function, argument and
+ * count, and opens it (the next even id, index 0) after; a worker claims
+ * by compare-and-swap on the word it read, so a claim read in one job
+ * fails in any other, and a successful claim keeps the job's parameters
+ * in place until that task is done (the job cannot end before). Ids wrap
+ * after 2^31 jobs: a worker would have to stall between its load and its
+ * CAS for that many jobs to be fooled.
+ *
+ * Workers spin briefly on the generation word before sleeping on it with
+ * futex(2), so back-to-back jobs (layer after layer) do not pay a wake-up
+ * each.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,12 +40,14 @@
 struct dnnq_pool {
 	unsigned nthreads;
 	pthread_t *threads;
-	dnnq_task_fn fn;
-	void *arg;
-	size_t ntasks;
-	_Atomic size_t next;
-	_Atomic uint32_t pending;   /* workers still in the current job */
-	_Atomic uint32_t gen;       /* job generation; workers wait on it */
+	/* the job's parameters: atomics because a late worker may read the
+	 * count while the caller writes the next job's (its CAS then fails) */
+	_Atomic(dnnq_task_fn) fn;
+	_Atomic(void *) arg;
+	_Atomic uint32_t ntasks;
+	_Atomic uint64_t claim;     /* job id << 32 | next task index */
+	_Atomic uint32_t done;      /* tasks of the current job finished */
+	_Atomic uint32_t gen;       /* bumped per job; workers wait on it */
 	_Atomic int stop;
 };
 
@@ -56,11 +74,27 @@ static void pin(pthread_t t, int cpu)
 	pthread_setaffinity_np(t, sizeof set, &set);
 }
 
+/* Claims and runs tasks of the open job until none is left (or the job
+ * is another's: the CAS fails on a changed id). */
 static void run_tasks(struct dnnq_pool *p, unsigned tid)
 {
-	size_t i;
-	while ((i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed)) < p->ntasks)
-		p->fn(p->arg, i, tid);
+	uint64_t c = atomic_load_explicit(&p->claim, memory_order_acquire);
+	for (;;) {
+		/* the count read after the claim word it belongs to (acquire):
+		 * if the caller moved on meanwhile, the CAS below fails */
+		uint32_t n = atomic_load_explicit(&p->ntasks, memory_order_relaxed);
+		if (((c >> 32) & 1) || (c & 0xffffffffu) >= n)
+			return;
+		if (!atomic_compare_exchange_weak_explicit(&p->claim, &c, c + 1,
+		                                           memory_order_acquire,
+		                                           memory_order_acquire))
+			continue;
+		dnnq_task_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+		fn(atomic_load_explicit(&p->arg, memory_order_relaxed), c & 0xffffffffu, tid);
+		if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) + 1 == n)
+			futex_wake(&p->done, 1);
+		c = atomic_load_explicit(&p->claim, memory_order_acquire);
+	}
 }
 
 /* Waits until *w != val: spins first, then sleeps. */
@@ -87,29 +121,37 @@ static void *worker(void *argp)
 		if (atomic_load_explicit(&p->stop, memory_order_acquire))
 			return NULL;
 		run_tasks(p, wa.tid);
-		if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1)
-			futex_wake(&p->pending, 1);
 	}
 }
 
 static void pool_parallel_for(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
 {
 	struct dnnq_pool *p = ctx;
-	p->fn = fn;
-	p->arg = arg;
-	p->ntasks = n;
-	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-	atomic_store_explicit(&p->pending, p->nthreads - 1, memory_order_relaxed);
+	if (n > UINT32_MAX) {
+		/* the claim word holds a 32-bit index (no kernel splits this fine) */
+		for (size_t i = 0; i < n; i++)
+			fn(arg, i, 0);
+		return;
+	}
+	/* the job's id: the closed word's id + 1, even */
+	uint64_t id = (atomic_load_explicit(&p->claim, memory_order_relaxed) >> 32) + 1;
+	atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+	atomic_store_explicit(&p->arg, arg, memory_order_relaxed);
+	atomic_store_explicit(&p->ntasks, (uint32_t)n, memory_order_relaxed);
+	atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->claim, (id & 0xffffffffu) << 32, memory_order_release);
 	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
 	futex_wake(&p->gen, INT32_MAX);
 	run_tasks(p, 0);
-	uint32_t left;
-	for (int s = 0; (left = atomic_load_explicit(&p->pending, memory_order_acquire)); s++) {
+	uint32_t d;
+	for (int s = 0; (d = atomic_load_explicit(&p->done, memory_order_acquire)) < n; s++) {
 		if (s < SPIN_ITERS)
 			__builtin_ia32_pause();
 		else
-			futex_wait(&p->pending, left);
+			futex_wait(&p->done, d);
 	}
+	/* closed: a claim read in this job now fails */
+	atomic_store_explicit(&p->claim, ((id + 1) & 0xffffffffu) << 32, memory_order_release);
 }
 
 struct dnnq_pool *dnnq_pool_create(unsigned nthreads, const int *cpus)
@@ -122,6 +164,7 @@ struct dnnq_pool *dnnq_pool_create(unsigned nthreads, const int *cpus)
 	if (!p)
 		return NULL;
 	p->nthreads = nthreads;
+	atomic_init(&p->claim, (uint64_t)1 << 32);   /* closed: the first job's id is 2 */
 	if (nthreads > 1 && !(p->threads = calloc(nthreads - 1, sizeof *p->threads))) {
 		free(p);
 		return NULL;

@@ -24,6 +24,12 @@
  * each other, so a graph never reads a buffer it is writing through
  * another name.
  *
+ * A gathered batch (dynamic batching: dnnqd_runner_run_batch) is one
+ * graph run over the worker's private staging buffers: each request's
+ * inputs are copied (or quantized) into its rows and its outputs copied
+ * (or dequantized) back out of them, so the graph never sees client
+ * memory at all, and a batch of one request runs in place as above.
+ *
  * Cost on the serving path: a few comparisons per tensor (the overlap test
  * pairs each output with the tensors before it: at most 120 pairs of 16
  * tensors), a re-plan only when the batch changes, no allocation unless a
@@ -136,8 +142,10 @@ void dnnqd_runner_init(struct dnnqd_runner *r, unsigned worker_index)
 
 void dnnqd_runner_destroy(struct dnnqd_runner *r)
 {
-	for (unsigned i = 0; i < DNNQ_SHM_MAX_TENSORS; i++)
+	for (unsigned i = 0; i < DNNQ_SHM_MAX_TENSORS; i++) {
 		free(r->conv[i].p);
+		free(r->stage[i].p);
+	}
 	memset(r, 0, sizeof *r);
 }
 
@@ -169,26 +177,40 @@ static int convert(struct dnnqd_runner *r, const struct dnnqd_io *io,
 	             : dnnq_dequantize(r->isa, buf, DNNQ_DTYPE_U8, x, n, &io->qp);
 }
 
+/* The worker's graph of m, planned for `batch` items, and the executor
+ * that runs it: split into the model's thread count, whoever joins
+ * (team.h). */
+static int planned(struct dnnqd_runner *r, const struct dnnqd_model *m, uint32_t batch,
+                   struct dnnqd_graph_slot **out, struct dnnq_executor *ex)
+{
+	if (r->index >= m->ngraphs)
+		return DNNQ_E_INVAL;
+	/* only this worker touches its slot of the (otherwise immutable) version */
+	struct dnnqd_graph_slot *gs = (struct dnnqd_graph_slot *)&m->graphs[r->index];
+	unsigned threads = dnnqd_model_threads(m);
+	*ex = dnnqd_team_executor(&r->team, threads);
+	if (gs->batch != batch) {
+		gs->batch = 0;	/* a failed plan leaves none */
+		int rc = dnnq_graph_plan(gs->g, batch, threads, NULL);
+		if (rc)
+			return rc;
+		gs->batch = batch;
+	}
+	*out = gs;
+	return 0;
+}
+
 int dnnqd_runner_run(struct dnnqd_runner *r, const struct dnnqd_models *ms, uint8_t *arena,
                      const struct dnnq_shm_request *req, uint64_t *copied)
 {
 	const struct dnnqd_model *m = ms->m[req->model_id];
 	unsigned ni = req->n_inputs, nt = ni + req->n_outputs;
 	void *bufs[DNNQ_SHM_MAX_TENSORS];
-	int rc = 0;
-	if (r->index >= m->ngraphs)
-		return DNNQ_E_INVAL;
-	/* only this worker touches its slot of the (otherwise immutable) version */
-	struct dnnqd_graph_slot *gs = (struct dnnqd_graph_slot *)&m->graphs[r->index];
-	/* the split is the model's thread count, whoever joins (team.h) */
-	unsigned threads = dnnqd_model_threads(m);
-	struct dnnq_executor ex = dnnqd_team_executor(&r->team, threads);
-	if (gs->batch != req->batch) {
-		gs->batch = 0;	/* a failed plan leaves none */
-		if ((rc = dnnq_graph_plan(gs->g, req->batch, threads, NULL)))
-			return rc;
-		gs->batch = req->batch;
-	}
+	int rc;
+	struct dnnqd_graph_slot *gs;
+	struct dnnq_executor ex;
+	if ((rc = planned(r, m, req->batch, &gs, &ex)))
+		return rc;
 	for (unsigned i = 0; i < nt && !rc; i++)
 		rc = bind(r, &m->io[i], &req->t[i], i, arena, &bufs[i]);
 	for (unsigned i = 0; i < ni && !rc; i++)
@@ -197,5 +219,74 @@ int dnnqd_runner_run(struct dnnqd_runner *r, const struct dnnqd_models *ms, uint
 		rc = dnnq_graph_run(gs->g, (const void *const *)bufs, bufs + ni, &ex);
 	for (unsigned i = ni; i < nt && !rc; i++)
 		rc = convert(r, &m->io[i], &req->t[i], arena, bufs[i], false, copied);
+	return rc;
+}
+
+/* Bytes of one batch item of tensor i in the graph's dtype. */
+static size_t item_bytes(const struct dnnqd_io *io)
+{
+	return io->numel * (io->dtype == DNNQ_DTYPE_F32 ? sizeof(float) : 1);
+}
+
+/* Job j's tensor i between its arena and rows [row, row + batch) of the
+ * staging buffer `stage`: copied, or converted when the dtypes differ. */
+static int move(struct dnnqd_runner *r, const struct dnnqd_io *io, struct dnnqd_job *j,
+                unsigned i, uint8_t *stage, bool input)
+{
+	const struct dnnq_shm_tensor *t = &j->req.t[i];
+	uint8_t *x = j->arena + t->offset;
+	j->copied += t->bytes;
+	if (t->dtype == (uint32_t)io->dtype) {
+		memcpy(input ? stage : x, input ? x : stage, t->bytes);
+		return 0;
+	}
+	size_t n = t->bytes / sizeof(float);
+	return input ? dnnq_quantize(r->isa, (const float *)(void *)x, stage, DNNQ_DTYPE_U8, n,
+	                             &io->qp)
+	             : dnnq_dequantize(r->isa, stage, DNNQ_DTYPE_U8, (float *)(void *)x, n,
+	                               &io->qp);
+}
+
+/* Every job's tensors of one direction moved between its arena and its
+ * rows of the staging buffers. */
+static int move_all(struct dnnqd_runner *r, const struct dnnqd_model *m, struct dnnqd_job *jobs,
+                    unsigned n, bool input)
+{
+	unsigned lo = input ? 0 : m->n_inputs, hi = input ? m->n_inputs : m->n_inputs + m->n_outputs;
+	for (unsigned i = lo; i < hi; i++) {
+		size_t row = 0, per = item_bytes(&m->io[i]);
+		for (unsigned k = 0; k < n; k++) {
+			int rc = move(r, &m->io[i], &jobs[k], i, (uint8_t *)r->stage[i].p + row * per,
+			              input);
+			if (rc)
+				return rc;
+			row += jobs[k].req.batch;
+		}
+	}
+	return 0;
+}
+
+int dnnqd_runner_run_batch(struct dnnqd_runner *r, const struct dnnqd_models *ms,
+                           struct dnnqd_job *jobs, unsigned n, uint32_t batch)
+{
+	if (n == 1)
+		return dnnqd_runner_run(r, ms, jobs[0].arena, &jobs[0].req, &jobs[0].copied);
+	const struct dnnqd_model *m = ms->m[jobs[0].req.model_id];
+	unsigned ni = m->n_inputs, nt = ni + m->n_outputs;
+	void *bufs[DNNQ_SHM_MAX_TENSORS];
+	struct dnnqd_graph_slot *gs;
+	struct dnnq_executor ex;
+	int rc = planned(r, m, batch, &gs, &ex);
+	for (unsigned i = 0; i < nt && !rc; i++) {
+		/* batch <= max_batch, whose tensors models.c sized without overflow */
+		rc = grow(&r->stage[i], item_bytes(&m->io[i]) * batch);
+		bufs[i] = r->stage[i].p;
+	}
+	if (!rc)
+		rc = move_all(r, m, jobs, n, true);
+	if (!rc)
+		rc = dnnq_graph_run(gs->g, (const void *const *)bufs, bufs + ni, &ex);
+	if (!rc)
+		rc = move_all(r, m, jobs, n, false);
 	return rc;
 }

@@ -37,6 +37,9 @@ struct dnnqd_runner {
 	/* the workers a request of a model with threads > 1 runs on (team.h);
 	 * dnnqd_team_init'ed by the worker */
 	struct dnnqd_team team;
+	/* tensor i of a gathered batch (dynamic batching): every request's
+	 * items one after the other, in the graph's dtype */
+	struct dnnqd_runner_buf stage[DNNQ_SHM_MAX_TENSORS];
 };
 
 void dnnqd_runner_init(struct dnnqd_runner *r, unsigned worker_index);
@@ -48,5 +51,29 @@ void dnnqd_runner_destroy(struct dnnqd_runner *r);
  * status. */
 int dnnqd_runner_run(struct dnnqd_runner *r, const struct dnnqd_models *ms, uint8_t *arena,
                      const struct dnnq_shm_request *req, uint64_t *copied);
+
+/* One request of a gathered batch (daemon/worker.c): its private
+ * descriptor, the arena it names, and what the worker needs to complete
+ * it. */
+struct dnnqd_session;
+struct dnnqd_job {
+	struct dnnq_shm_request req;
+	uint8_t *arena;
+	struct dnnqd_session *s;
+	uint32_t slot;
+	int status;
+	bool joined;                    /* rides on the worker another request claimed */
+	uint64_t submit, t0;            /* the slot's stamp; when its check began */
+	uint64_t copied;
+};
+
+/* Runs n jobs that passed dnnqd_request_check against ms for one model,
+ * `batch` items in all (<= its max_batch), as one graph run: inputs
+ * gathered into the runner's staging buffers (quantized there when F32),
+ * outputs scattered back into each job's arena; one job runs in place
+ * (dnnqd_runner_run). Adds each job's copied bytes to its `copied`. 0 or
+ * the status of every job. */
+int dnnqd_runner_run_batch(struct dnnqd_runner *r, const struct dnnqd_models *ms,
+                           struct dnnqd_job *jobs, unsigned n, uint32_t batch);
 
 #endif

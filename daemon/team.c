@@ -85,6 +85,7 @@ void dnnqd_team_init(struct dnnqd_team *t, struct dnnqd *d, unsigned worker_inde
 struct dnnq_executor dnnqd_team_executor(struct dnnqd_team *t, unsigned threads)
 {
 	t->seats = threads;
+	t->peak = 1;
 	for (unsigned i = 0; threads > 1 && t->d && i < t->d->nworkers; i++)
 		if (i != t->index)
 			dnnqd_worker_wake(&t->d->workers[i]);
@@ -95,7 +96,6 @@ void dnnqd_team_count(struct dnnqd_team *t, struct dnnqd_model_counts *m)
 {
 	dnnqd_count(&m->team_requests, t->peak > 1);
 	dnnqd_count(&m->team_workers, t->peak > 1 ? t->peak : 0);
-	t->peak = 1;
 }
 
 /* A seat in t's job, if it is open and has one: the joiner's tid, or 0. */

@@ -42,8 +42,8 @@ struct dnnqd_team {
 	struct dnnqd *d;
 	unsigned index;                 /* its worker */
 	unsigned seats;                 /* the request's N */
-	unsigned peak;                  /* most workers on one job of the request
-	                                   (dnnqd_team_count) */
+	unsigned peak;                  /* most workers on one job of the graph
+	                                   run (dnnqd_team_count) */
 };
 
 /* Worker worker_index's team in d. A runner outside a daemon (the tests'
@@ -51,13 +51,15 @@ struct dnnqd_team {
  * run alone. */
 void dnnqd_team_init(struct dnnqd_team *t, struct dnnqd *d, unsigned worker_index);
 
-/* The executor for one request that may use `threads` workers (1: just
- * the caller's); with more, the other workers are woken to look. */
+/* The executor for one graph run (a request, or a gathered batch of
+ * them) that may use `threads` workers (1: just the caller's); with more,
+ * the other workers are woken to look. */
 struct dnnq_executor dnnqd_team_executor(struct dnnqd_team *t, unsigned threads);
 
-/* The request's team into m (its worker's counters of its model): one more
- * team request and its size when it ran on several workers. Once per
- * request: it starts the next count at 1 (alone). */
+/* A request's team into m (its worker's counters of its model): one more
+ * team request and its size when the last graph run (the request's, or
+ * its batch's: every member counts it) ran on several workers. Only for a
+ * request that ran: dnnqd_team_executor starts the count at 1 (alone). */
 void dnnqd_team_count(struct dnnqd_team *t, struct dnnqd_model_counts *m);
 
 /* Worker `self`, idle: joins one open job of another worker's team with a

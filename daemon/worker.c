@@ -29,7 +29,12 @@
  * run it (request.c), count it, then complete the slot: FUTEX_WAKE only if the
  * client sleeps on it, a byte on the completion pipe only if the client
  * armed it.
- * A request whose dtypes match costs no allocation, lock or system call.
+ * A request whose dtypes match costs no allocation or lock, and no system
+ * call unless its model has threads > 1: then it wakes the other workers
+ * (one eventfd write each, team.c) so they can join its graph run.
+ * An idle worker with nothing of its own to run first looks for an open
+ * job of another worker's team to join (dnnqd_team_help); a gathered
+ * batch of such a model (below) is one graph run, split the same way.
  * The pass's quiescent point releases the table with the sessions.
  * Counters are bumped before the completion, so a client that sees its
  * result and then asks for STATS finds it counted.
@@ -44,6 +49,28 @@
  * number from epoll may even belong to something else by then. A session
  * is named by a tag (its id and table index), never by a pointer kept
  * across the sleep.
+ *
+ * Dynamic batching (a model's dynamic_batching, docs/config.md). A request
+ * for such a model, once checked, leads a batch instead of running alone
+ * (serve_batch): the worker keeps gathering requests for the same model
+ * from any session, in rounds over the session table from a rotating
+ * start, taking at most one request per uid per round (so more sessions
+ * buy a client no bigger share of a batch), each popped, copied, validated
+ * and checked like any against the one table the leader loaded (so every
+ * member runs on one version, whatever a reload publishes meanwhile). A
+ * member that fails its check completes at once, alone; one for another
+ * model, or too big for the room left, is served right after the batch. The
+ * batch runs once it holds max_batch items, or a preferred size with a
+ * round finding nothing more, or at the deadline: the leader's start plus
+ * max_queue_delay_us (the leader is the oldest, so no member waits longer
+ * for company). Between rounds that found nothing the worker naps
+ * (GATHER_NAP_NS): the clients it waits for may need this CPU to submit.
+ * The run gathers the inputs into the worker's staging buffers and
+ * scatters the outputs back (request.c); each member then completes with
+ * the batch's status. Members ride on the worker the leader claimed: they
+ * count as running on their sessions (the reserve sees them) but are never
+ * held back. All of it happens inside one pass, so the sessions a batch
+ * holds stay allocated until it is done, a killed client's included.
  *
  * A worker never blocks on a file a client can touch. SCM_RIGHTS passes
  * the open file, O_NONBLOCK included, so the doorbell and the completion
@@ -77,6 +104,7 @@
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
 #define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
 #define RESERVE_NS 10000000    /* a uid that finished a request this recently is active */
+#define GATHER_NAP_NS 10000    /* a partial batch's wait between rounds that found nothing */
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -136,82 +164,55 @@ static const uint64_t hist_bounds[DNNQ_PROTO_HIST_BUCKETS - 1] = DNNQ_PROTO_HIST
  * older (or in the future) is the client's mistake or mischief. */
 #define QUEUE_NS_MAX 60000000000ull
 
-/* Worker w's counters of the request's model: one writer, relaxed.
- * submit: the slot's stamp, t0: when its check began. */
-static void count_model(struct dnnqd_worker *w, const struct dnnq_shm_request *req, int rc,
-                        uint64_t ns, uint64_t submit, uint64_t t0)
+/* Worker w's counters of model id m; NULL for ids not counted. */
+static struct dnnqd_model_counts *model_counts(struct dnnqd_worker *w, uint32_t m)
 {
-	if (req->model_id >= DNNQD_STATS_MODELS)
-		return;
-	struct dnnqd_model_counts *m =
-		&w->d->mcounts[(size_t)w->index * DNNQD_STATS_MODELS + req->model_id];
+	return m < DNNQD_STATS_MODELS ? &w->d->mcounts[(size_t)w->index * DNNQD_STATS_MODELS + m]
+	                              : NULL;
+}
+
+/* The bucket of v: the first bound it does not pass, or the last. */
+static unsigned bucket(const uint64_t *bounds, uint64_t v)
+{
 	unsigned b = 0;
-	while (b < DNNQ_PROTO_HIST_BUCKETS - 1 && ns > hist_bounds[b])
+	while (b < DNNQ_PROTO_HIST_BUCKETS - 1 && v > bounds[b])
 		b++;
+	return b;
+}
+
+/* Job j's counts on its model (one writer, relaxed): ns its time from
+ * its check to its completion. */
+static void count_model(struct dnnqd_worker *w, const struct dnnqd_job *j, uint64_t ns)
+{
+	struct dnnqd_model_counts *m = model_counts(w, j->req.model_id);
+	if (!m)
+		return;
 	dnnqd_count(&m->requests, 1);
-	dnnqd_count(&m->failures, rc != 0);
-	dnnqd_count(&m->samples, rc ? 0 : req->batch);
+	dnnqd_count(&m->failures, j->status != 0);
+	dnnqd_count(&m->samples, j->status ? 0 : j->req.batch);
 	dnnqd_count(&m->run_ns, ns);
-	dnnqd_count(&m->hist[b], 1);
-	dnnqd_team_count(&w->runner.team, m);
-	if (submit && submit <= t0 && t0 - submit < QUEUE_NS_MAX) {
+	dnnqd_count(&m->hist[bucket(hist_bounds, ns)], 1);
+	if (!j->status)
+		dnnqd_team_count(&w->runner.team, m);
+	if (j->submit && j->submit <= j->t0 && j->t0 - j->submit < QUEUE_NS_MAX) {
 		dnnqd_count(&m->queued, 1);
-		dnnqd_count(&m->queue_ns, t0 - submit);
+		dnnqd_count(&m->queue_ns, j->t0 - j->submit);
 	}
 }
 
-/* Timed with two CLOCK_MONOTONIC reads (vDSO) around the check and the run. */
-static int run_request(struct dnnqd_worker *w, struct dnnqd_session *s, uint32_t slot,
-                       uint64_t *copied, struct dnnq_diag *diag)
-{
-	struct dnnq_shm_request req;
-	uint64_t submit = dnnq_shm_slot_submit_ns(&s->view, slot);
-	int rc = dnnq_shm_desc_copy_validate(&s->view, slot, &req, diag);
-	/* seq_cst, like the session table's loads: qsbr.h's argument */
-	const struct dnnqd_models *ms = atomic_load(&w->d->models);
-	if (!rc) {
-		uint64_t t0 = mono_ns();
-		rc = dnnqd_request_check(ms, &req, diag);
-		if (!rc)
-			rc = dnnqd_runner_run(&w->runner, ms, s->view.arena, &req, copied);
-		count_model(w, &req, rc, mono_ns() - t0, submit, t0);
-	}
-	if (rc && dnnqd_log_enabled(DNNQD_LOG_DEBUG))
-		dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: slot %u: %s (%s)", (unsigned long long)s->id,
-		          slot, dnnq_strerror(rc), diag->msg);
-	return rc;
-}
+static const uint64_t batch_bounds[DNNQ_PROTO_HIST_BUCKETS - 1] = DNNQ_PROTO_BATCH_BOUNDS;
 
-static void count(struct dnnqd_counters *c, int status, uint64_t copied)
+/* One graph run of `items` batch items on model id m; expired: a partial
+ * batch that ran at its deadline. */
+static void count_run(struct dnnqd_worker *w, uint32_t id, uint32_t items, bool expired)
 {
-	dnnqd_count(&c->requests, 1);
-	dnnqd_count(&c->failures, status != 0);
-	dnnqd_count(&c->bytes_copied, copied);
-}
-
-/* One request of session s, if its ring has one; true when a ring cell
- * was consumed. */
-static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
-{
-	uint32_t slot;
-	int rc = dnnq_shm_ring_pop(&s->view, &slot);
-	if (rc == DNNQ_E_AGAIN)
-		return false;
-	/* not a slot, or not SUBMITTED: a hostile or duplicate push, dropped */
-	if (rc || dnnq_shm_slot_transition(&s->view, slot, DNNQ_SLOT_SUBMITTED, DNNQ_SLOT_RUNNING))
-		return true;
-	CLIENT_ORDER_ACQUIRE(s);
-	uint64_t copied = 0;
-	struct dnnq_diag diag;
-	diag.msg[0] = 0;	/* not zeroed whole: this is the serving path */
-	int status = run_request(w, s, slot, &copied, &diag);
-	count(&w->d->counts[w->index], status, copied);
-	count(&s->counts[w->index], status, copied);
-	CLIENT_ORDER_RELEASE(s);
-	dnnq_shm_slot_complete(&s->view, slot, status);
-	if (dnnq_shm_event_armed(&s->view))
-		signal_completion(s->completion[0]);
-	return true;
+	struct dnnqd_model_counts *m = model_counts(w, id);
+	if (!m)
+		return;
+	dnnqd_count(&m->runs, 1);
+	dnnqd_count(&m->run_items, items);
+	dnnqd_count(&m->expired, expired);
+	dnnqd_count(&m->batches[bucket(batch_bounds, items)], 1);
 }
 
 /* The worker's record of uid in this pass (open addressing, cleared by
@@ -340,6 +341,226 @@ static void release(struct dnnqd_session *s)
 	put(&s->load);
 }
 
+/* A popped request into j: its descriptor copied and validated (shm/),
+ * then checked against ms (request.c); j->status is 0 or why it fails.
+ * t0 (CLOCK_MONOTONIC, vDSO) starts its time in the daemon. */
+static void job_take(struct dnnqd_session *s, uint32_t slot, const struct dnnqd_models *ms,
+                     struct dnnqd_job *j, struct dnnq_diag *diag)
+{
+	j->s = s;
+	j->slot = slot;
+	j->arena = s->view.arena;
+	j->copied = 0;
+	j->joined = false;
+	j->submit = dnnq_shm_slot_submit_ns(&s->view, slot);
+	j->status = dnnq_shm_desc_copy_validate(&s->view, slot, &j->req, diag);
+	j->t0 = mono_ns();
+	if (j->status)
+		j->req.model_id = UINT32_MAX;	/* names no model to count it on */
+	else
+		j->status = dnnqd_request_check(ms, &j->req, diag);
+}
+
+static void count(struct dnnqd_counters *c, int status, uint64_t copied)
+{
+	dnnqd_count(&c->requests, 1);
+	dnnqd_count(&c->failures, status != 0);
+	dnnqd_count(&c->bytes_copied, copied);
+}
+
+/* Counts and completes j: FUTEX_WAKE only if the client sleeps on it, a
+ * byte on the completion socket only if the client armed it. */
+static void job_finish(struct dnnqd_worker *w, struct dnnqd_job *j, const struct dnnq_diag *diag)
+{
+	struct dnnqd_session *s = j->s;
+	if (j->status && dnnqd_log_enabled(DNNQD_LOG_DEBUG))
+		dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: slot %u: %s (%s)", (unsigned long long)s->id,
+		          j->slot, dnnq_strerror(j->status), diag->msg);
+	count_model(w, j, mono_ns() - j->t0);
+	count(&w->d->counts[w->index], j->status, j->copied);
+	count(&s->counts[w->index], j->status, j->copied);
+	CLIENT_ORDER_RELEASE(s);
+	dnnq_shm_slot_complete(&s->view, j->slot, j->status);
+	if (dnnq_shm_event_armed(&s->view))
+		signal_completion(s->completion[0]);
+	if (j->joined)
+		release(s);
+}
+
+/* --- dynamic batching (the top comment's "Dynamic batching") ------------- */
+
+/* Whether checked job j leads a batch: its model batches, with room for
+ * more. */
+static bool batching(const struct dnnqd_models *ms, const struct dnnqd_job *j)
+{
+	const struct dnnqd_model *m = ms->m[j->req.model_id];
+	return m->src.batching.enabled && j->req.batch < m->max_batch;
+}
+
+static bool preferred(const struct dnnq_config_batching *b, uint32_t items)
+{
+	for (unsigned i = 0; i < b->npreferred; i++)
+		if (b->preferred[i] == items)
+			return true;
+	return false;
+}
+
+/* A request that joins a batch rides on the worker its leader claimed: it
+ * counts as running, so others see its session active, but the reserve
+ * never holds it back. job_finish puts it. */
+static void ride(struct dnnqd_session *s)
+{
+	atomic_fetch_add(&s->load.running, 1);
+	if (s->uload)
+		atomic_fetch_add(&s->uload->l.running, 1);
+}
+
+/* Whether a request of uid is among jobs [from, n) (this round's). */
+static bool gave(const struct dnnqd_worker *w, unsigned from, unsigned n, uint32_t uid)
+{
+	for (unsigned k = from; k < n; k++)
+		if (w->jobs[k].s->uid == uid)
+			return true;
+	return false;
+}
+
+enum join { JOIN_NONE, JOIN_ADDED, JOIN_LEFT };
+
+/* One request of s into jobs[*n], to join the batch of jobs[0, *n) of
+ * *items items: popped, taken and checked like any. One that fails is
+ * completed at once, alone; one for another model, or too big for the
+ * room left, stays in jobs[*n] for after the batch (JOIN_LEFT). */
+static enum join join_one(struct dnnqd_worker *w, struct dnnqd_session *s,
+                          const struct dnnqd_models *ms, unsigned *n, uint32_t *items)
+{
+	const struct dnnqd_job *lead = &w->jobs[0];
+	struct dnnqd_job *j = &w->jobs[*n];
+	uint32_t slot;
+	int rc = dnnq_shm_ring_pop(&s->view, &slot);
+	if (rc || dnnq_shm_slot_transition(&s->view, slot, DNNQ_SLOT_SUBMITTED, DNNQ_SLOT_RUNNING))
+		return JOIN_NONE;	/* empty, or dropped as in serve_one */
+	CLIENT_ORDER_ACQUIRE(s);
+	ride(s);
+	struct dnnq_diag diag;
+	diag.msg[0] = 0;
+	job_take(s, slot, ms, j, &diag);
+	j->joined = true;
+	if (j->status) {
+		job_finish(w, j, &diag);
+		return JOIN_NONE;
+	}
+	if (j->req.model_id != lead->req.model_id ||
+	    j->req.batch > ms->m[lead->req.model_id]->max_batch - *items)
+		return JOIN_LEFT;
+	*items += j->req.batch;
+	++*n;
+	return JOIN_ADDED;
+}
+
+/* One round over the sessions from a rotating start, at most one request
+ * per uid (the first round counts the leader's), so a client gets no more
+ * of a batch by opening more sessions: the requests added; *left when one
+ * was left for after the batch. */
+static unsigned gather_round(struct dnnqd_worker *w, const struct dnnqd_models *ms, unsigned *n,
+                             uint32_t *items, bool *left, bool first)
+{
+	struct dnnqd *d = w->d;
+	uint32_t hwm = atomic_load(&d->hwm), max = ms->m[w->jobs[0].req.model_id]->max_batch;
+	unsigned from = first ? 0 : *n, added = *n;
+	if (!hwm)
+		return 0;
+	uint32_t i = w->gather_rr++ % hwm;
+	for (uint32_t k = 0; k < hwm && *items < max && *n < DNNQD_BATCH_JOBS - 1 && !*left;
+	     k++, i = i + 1 == hwm ? 0 : i + 1) {
+		struct dnnqd_session *s = atomic_load(&d->table[i]);
+		if (s && dnnq_shm_ring_nonempty(&s->view) && !gave(w, from, *n, s->uid))
+			*left = join_one(w, s, ms, n, items) == JOIN_LEFT;
+	}
+	return *n - added;
+}
+
+/* The requests of jobs[0]'s batch waiting for company, on its model's
+ * gauge (one writer: this worker). */
+static void set_waiting(struct dnnqd_model_counts *mc, unsigned n)
+{
+	if (mc)
+		atomic_store_explicit(&mc->waiting, n, memory_order_relaxed);
+}
+
+/* Gathers requests for jobs[0]'s model until the batch is full, has a
+ * preferred size with nothing more queued, or its deadline (jobs[0]'s
+ * start + max_queue_delay_us) has passed; runs them as one and completes
+ * each. The request left for after it, moved to jobs[0], or NULL. */
+static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_models *ms)
+{
+	struct dnnqd_job *jobs = w->jobs;
+	uint32_t id = jobs[0].req.model_id, items = jobs[0].req.batch;
+	const struct dnnqd_model *m = ms->m[id];
+	const struct dnnq_config_batching *b = &m->src.batching;
+	const uint64_t deadline = jobs[0].t0 + (uint64_t)b->max_queue_delay_us * 1000;
+	struct dnnqd_model_counts *mc = model_counts(w, id);
+	unsigned n = 1, rounds = 0;
+	bool left = false, expired = false;
+	while (!left && items < m->max_batch && n < DNNQD_BATCH_JOBS - 1 &&
+	       !atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
+		set_waiting(mc, n);
+		unsigned got = gather_round(w, ms, &n, &items, &left, rounds++ == 0);
+		if (left || (!got && preferred(b, items)))
+			break;
+		/* checked after every round: a trickle of company cannot stretch it */
+		if ((expired = mono_ns() >= deadline))
+			break;
+		/* the company comes from clients that may need this CPU (the first
+		 * round passed over the leader's uid: the second does not wait) */
+		if (!got && rounds > 1)
+			nanosleep(&(struct timespec){ 0, GATHER_NAP_NS }, NULL);
+	}
+	set_waiting(mc, 0);
+	int rc = dnnqd_runner_run_batch(&w->runner, ms, jobs, n, items);
+	count_run(w, id, items, expired);
+	struct dnnq_diag diag;
+	snprintf(diag.msg, sizeof diag.msg, "a batch of %u requests, %u items", n, items);
+	for (unsigned k = 0; k < n; k++) {
+		jobs[k].status = rc;
+		job_finish(w, &jobs[k], &diag);
+	}
+	if (!left)
+		return NULL;
+	jobs[0] = jobs[n];
+	return &jobs[0];
+}
+
+/* One request of session s, if its ring has one; true when a ring cell
+ * was consumed. With dynamic batching on for its model, it leads a batch
+ * (serve_batch). */
+static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
+{
+	uint32_t slot;
+	int rc = dnnq_shm_ring_pop(&s->view, &slot);
+	if (rc == DNNQ_E_AGAIN)
+		return false;
+	/* not a slot, or not SUBMITTED: a hostile or duplicate push, dropped */
+	if (rc || dnnq_shm_slot_transition(&s->view, slot, DNNQ_SLOT_SUBMITTED, DNNQ_SLOT_RUNNING))
+		return true;
+	CLIENT_ORDER_ACQUIRE(s);
+	struct dnnq_diag diag;
+	diag.msg[0] = 0;	/* not zeroed whole: this is the serving path */
+	/* seq_cst, like the session table's loads: qsbr.h's argument */
+	const struct dnnqd_models *ms = atomic_load(&w->d->models);
+	struct dnnqd_job *j = &w->jobs[0];
+	job_take(s, slot, ms, j, &diag);
+	while (j && !j->status && batching(ms, j))
+		j = serve_batch(w, ms);
+	if (j) {
+		if (!j->status) {
+			j->status = dnnqd_runner_run(&w->runner, ms, j->arena, &j->req, &j->copied);
+			count_run(w, j->req.model_id, j->req.batch, false);
+		}
+		job_finish(w, j, &diag);
+	}
+	return true;
+}
+
 static bool worker_pass(struct dnnqd_worker *w)
 {
 	struct dnnqd *d = w->d;
@@ -463,7 +684,8 @@ int dnnqd_worker_init(struct dnnqd_worker *w, struct dnnqd *d, unsigned index, i
 		w->nturns *= 2;
 	w->sleep_tags = calloc(d->cfg.max_clients, sizeof *w->sleep_tags);
 	w->turns = calloc(w->nturns, sizeof *w->turns);
-	if (!w->sleep_tags || !w->turns)
+	w->jobs = calloc(DNNQD_BATCH_JOBS, sizeof *w->jobs);
+	if (!w->sleep_tags || !w->turns || !w->jobs)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "worker %u: out of memory", index);
 	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
@@ -519,9 +741,11 @@ void dnnqd_worker_destroy(struct dnnqd_worker *w)
 		close(w->wakefd);
 	free(w->sleep_tags);
 	free(w->turns);
+	free(w->jobs);
 	w->epfd = w->wakefd = -1;
 	w->sleep_tags = NULL;
 	w->turns = NULL;
+	w->jobs = NULL;
 }
 
 int dnnqd_worker_watch(struct dnnqd_worker *w, const struct dnnqd_session *s)

@@ -16,6 +16,9 @@
 #include "daemon/qsbr.h"
 #include "daemon/request.h"
 
+/* Requests one batch gathers at most, and one more left for after it. */
+#define DNNQD_BATCH_JOBS 256
+
 struct dnnqd_worker {
 	struct dnnqd_qsbr qs;           /* read by the control loop */
 	struct dnnqd *d;
@@ -39,6 +42,9 @@ struct dnnqd_worker {
 	bool held_by_uid;               /* ... and with it every session of held_uid */
 	uint32_t held_uid;
 	struct dnnqd_runner runner;
+	struct dnnqd_job *jobs;         /* the request served, and the batch it leads
+	                                   (DNNQD_BATCH_JOBS) */
+	uint32_t gather_rr;             /* where the next gathering round starts */
 	/* control loop only: the watchdog's last look at qs (dnnqd_workers_alive) */
 	uint64_t seen_epoch, seen_ns;
 };

@@ -1,62 +1,106 @@
 /*
- * AVX2 depthwise convolution: 16 channels a step. Each tap widens 16 input
- * bytes to int16 and multiplies them with the tap's int16 weights: a u8 x s8
- * product fits int16 exactly, so vpmullw loses nothing; the products are
- * widened to int32 and summed. Padded taps read the input zero point, as in
- * the scalar kernel; channels past the last multiple of 16 use its step.
+ * dw_16c2__avx2, the depthwise kernel of DNNQ_ISA_AVX2's table: 16
+ * channels of one output pixel a step, the taps in pairs. The input bytes of
+ * a pair's two taps are interleaved per channel and widened to int16, so
+ * one vpmaddwd with the pair's int16 weights gives each channel's two
+ * products summed in int32 (u8 x s8 fits int16 and the pair's sum int32:
+ * exact). The 16 sums stay in registers and go to the AVX2 output stage
+ * (the GEMM's, so the same bits as scalar). A row's last block of channels
+ * ends at cout, overlapping the one before (the same values written twice);
+ * fewer than 16 channels are read through a zero-filled copy.
  */
 #include <immintrin.h>
 
 #include "engine/conv-kernels.h"
+#include "engine/gemm-avx2.h"
 
-#define DW_MAX_TAPS 64
-
-/* 16 channels from c0 of one output pixel; tap[t] points at the pixel of
- * tap t (channel 0), NULL for a padded tap. */
-static void dw_block(const struct dnnq_conv *c, const uint8_t *const *tap, size_t taps,
-                     size_t c0, int32_t *acc, int32_t *xsum)
+/* Tap pairs, int16, channel-major within a pair: w16[(p * cpad + ch) * 2 + e]
+ * = w[ch][2p + e], 0 past the taps; cpad = cout rounded up to 16. */
+size_t dnnq_dw_pack_avx2(const int8_t *w, size_t cout, size_t taps, void *dst)
 {
-	const __m256i zx = _mm256_set1_epi16((short)c->d.in_qp.zero_point);
-	__m256i s0 = _mm256_setzero_si256(), s1 = s0, x0 = s0, x1 = s0;
-	const int16_t *w = c->dw_w + c0;
-	for (size_t t = 0; t < taps; t++, w += c->cpad) {
-		__m256i x = tap[t] ? _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(tap[t] + c0)))
-		                   : zx;
-		__m256i p = _mm256_mullo_epi16(x, _mm256_load_si256((const __m256i *)w));
-		s0 = _mm256_add_epi32(s0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
-		s1 = _mm256_add_epi32(s1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1)));
-		if (xsum) {
-			x0 = _mm256_add_epi32(x0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(x)));
-			x1 = _mm256_add_epi32(x1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(x, 1)));
-		}
+	size_t cpad = (cout + 15) & ~(size_t)15, np = (taps + 1) / 2;
+	size_t bytes = np * cpad * 2 * sizeof(int16_t);
+	if (dst) {
+		int16_t *w16 = dst;
+		memset(w16, 0, bytes);
+		for (size_t ch = 0; ch < cout; ch++)
+			for (size_t t = 0; t < taps; t++)
+				w16[(t / 2 * cpad + ch) * 2 + t % 2] = w[ch * taps + t];
 	}
-	_mm256_storeu_si256((__m256i *)acc, s0);
-	_mm256_storeu_si256((__m256i *)(acc + 8), s1);
-	if (xsum) {
-		_mm256_storeu_si256((__m256i *)xsum, x0);
-		_mm256_storeu_si256((__m256i *)(xsum + 8), x1);
+	return bytes;
+}
+
+/* n <= 16 bytes at p: one load when n is 16. */
+DNNQ_AVX2_INLINE __m128i load16(const uint8_t *p, size_t n)
+{
+	if (n == 16)
+		return _mm_loadu_si128((const __m128i *)p);
+	uint8_t b[16] = { 0 };
+	memcpy(b, p, n);
+	return _mm_loadu_si128((const __m128i *)b);
+}
+
+/* The sums (and with xs the input sums) of channels cb..cb+16 of the pixel
+ * whose np tap pairs tab points at; n valid channels. */
+DNNQ_AVX2_INLINE void block16(const uint8_t *const *tab, ptrdiff_t off, size_t np, bool odd,
+                              const int16_t *w, size_t cpad, size_t cb, size_t n, bool xs,
+                              __m256i s[2], __m256i x[2])
+{
+	const __m256i one2 = _mm256_set1_epi16(1), one1 = _mm256_set1_epi32(1);
+	s[0] = s[1] = x[0] = x[1] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+	for (size_t p = 0; p < np; p++) {
+		const uint8_t *pa = tab[2 * p] + off + cb, *pb = tab[2 * p + 1] + off + cb;
+		__m128i a = load16(pa, n), b = load16(pb, n);
+		__m256i lo = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b));
+		__m256i hi = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b));
+		const int16_t *wp = w + (p * cpad + cb) * 2;
+		__m256i w0 = _mm256_loadu_si256((const __m256i *)wp);
+		__m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 16));
+		s[0] = _mm256_add_epi32(s[0], _mm256_madd_epi16(lo, w0));
+		s[1] = _mm256_add_epi32(s[1], _mm256_madd_epi16(hi, w1));
+		if (xs) {
+			/* the second tap of an odd count's last pair is not a tap */
+			__m256i ones = odd && p + 1 == np ? one1 : one2;
+			x[0] = _mm256_add_epi32(x[0], _mm256_madd_epi16(lo, ones));
+			x[1] = _mm256_add_epi32(x[1], _mm256_madd_epi16(hi, ones));
+		}
 	}
 }
 
-void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, int32_t *acc,
-                      int32_t *xsum)
+/* One block of 16 channels from cb over the row's pixels (n of them valid:
+ * 16, or cout when it is smaller). */
+DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt,
+                                size_t np, size_t cb, size_t n, const struct dnnq_gemm_job *job,
+                                size_t i0)
 {
-	const size_t cout = c->d.cout, kw = c->d.kw, taps = c->d.kh * kw;
-	const size_t full = taps <= DW_MAX_TAPS ? cout & ~(size_t)15 : 0;
-	const uint8_t *image = c->in + img * c->h * c->w * cout;
-	const uint8_t *tap[DW_MAX_TAPS];
+	const size_t cpad = (c->d.cout + 15) & ~(size_t)15;
+	const bool xs = job->out->nwzp != 0, odd = c->d.kh * c->d.kw % 2;
 	for (size_t ox = 0; ox < c->ow; ox++) {
-		int32_t *a = acc + ox * cout, *xs = xsum ? xsum + ox * cout : NULL;
-		for (size_t t = 0; t < taps && full; t++) {
-			ptrdiff_t iy = dnnq_conv_iy(c, oy, t / kw), ix = dnnq_conv_ix(c, ox, t % kw);
-			tap[t] = iy < 0 || ix < 0 ? NULL
-			       : image + ((size_t)iy * c->w + (size_t)ix) * cout;
-		}
-		for (size_t c0 = 0; c0 < full; c0 += 16)
-			dw_block(c, tap, taps, c0, a + c0, xs ? xs + c0 : NULL);
-		for (size_t ch = full; ch < cout; ch++) {
-			int32_t t;
-			dnnq_dw_one(c, image, oy, ox, ch, &a[ch], xs ? &xs[ch] : &t);
-		}
+		__m256i s[2], x[2];
+		ptrdiff_t off;
+		const uint8_t *const *tab = dnnq_dw_pixel(tt, ox, &off);
+		block16(tab, off, np, odd, c->dw_w, cpad, cb, n, xs, s, x);
+		dnnq_avx2_gemm_store8(s[0], i0 + ox, cb, n < 8 ? n : 8, x[0], job);
+		if (n > 8)
+			dnnq_avx2_gemm_store8(s[1], i0 + ox, cb + 8, n - 8, x[1], job);
 	}
+}
+
+void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch)
+{
+	const size_t cout = c->d.cout, np = (c->d.kh * c->d.kw + 1) / 2;
+	const size_t i0 = (img * c->oh + oy) * c->ow;
+	const struct dnnq_dw_taps tt = dnnq_dw_tap_table(c, img, oy, 2 * np, scratch);
+	/* a local copy: the output stores cannot change it, so its loads and
+	 * broadcasts leave the loops */
+	const struct dnnq_gemm_output out = c->gout[0];
+	struct dnnq_gemm_job job = dnnq_dw_job(c);
+	job.out = &out;
+	if (cout < 16) {
+		row_block(c, &tt, np, 0, cout, &job, i0);
+		return;
+	}
+	for (size_t c0 = 0; c0 < cout; c0 += 16)
+		row_block(c, &tt, np, c0 + 16 <= cout ? c0 : cout - 16, 16, &job, i0);
 }

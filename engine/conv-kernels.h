@@ -1,7 +1,17 @@
 /*
  * engine/conv-kernels.h — the convolution object, shared by conv.c (create,
- * setup, run, the scalar and im2col paths) and conv-avx2.c (the depthwise
- * kernel).
+ * setup, run, the scalar and im2col paths) and the depthwise kernels
+ * (conv-avx2.c, conv-avx512vnni.c).
+ *
+ * A depthwise kernel computes one output row, the output stage included
+ * (no int32 row goes through memory): per block of channels and output
+ * pixel, the sums over the taps stay in registers and go straight to the
+ * GEMM's output stage of that ISA. The taps of every pixel of the row come
+ * from a table of pointers (dnnq_dw_tap_table) in which a padded tap points
+ * at a pixel of the input zero point, so the kernels have no branch on the
+ * border. Weights are laid out per kernel (struct dnnq_dw_ukernel's pack);
+ * the OHWI copy (dw_ref) serves the scalar kernel, the oracle, and the
+ * fp32 reference.
  */
 #ifndef DNNQ_ENGINE_CONV_KERNELS_H
 #define DNNQ_ENGINE_CONV_KERNELS_H
@@ -24,11 +34,14 @@ struct dnnq_conv {
 	struct dnnq_gemm_weights *gw;     /* packed weights, one set per group */
 	struct dnnq_qlinear q;
 	struct dnnq_gemm_output *gout;    /* the output pipeline of each group */
-	/* depthwise: weights widened to int16, tap-major: dw_w[t * cpad + c] */
-	int16_t *dw_w;
-	size_t cpad;                      /* cout rounded up to 16 */
+	/* depthwise: one block, dw_ref (the cout x taps OHWI weights) then,
+	 * 64-byte aligned, dw_w (the kernel's layout) */
+	void *dw_block;
+	const int8_t *dw_ref;
+	const void *dw_w;
+	uint8_t *dw_zero;                 /* cout bytes of the input zero point */
 	struct dnnq_gemm_weights dw_sums; /* only row_sums (per channel) and k (taps) */
-	bool borrowed;                    /* gw, dw_w, dw_sums.row_sums: the cache's */
+	bool borrowed;                    /* gw, dw_block, dw_sums.row_sums: the cache's */
 	/* bound by setup */
 	size_t n, h, w, oh, ow;
 	const uint8_t *in;
@@ -40,13 +53,55 @@ struct dnnq_conv {
 	size_t scratch_bytes;
 };
 
-/* Depthwise sums of output row (image, oy): acc[ox * cout + c] = sum over taps
- * of x * w with padded taps reading the input zero point; xsum likewise sums
- * x (only when weights have zero points; else NULL). */
-void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, int32_t *acc,
-                        int32_t *xsum);
-void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, int32_t *acc,
-                      int32_t *xsum);
+/* The depthwise kernels (struct dnnq_dw_ukernel, engine/kernels.h): output
+ * row (img, oy) from the bound input to the bound output; scratch is the
+ * calling thread's (dnnq_dw_scratch_bytes).
+ * 1x1__scalar: one channel of one pixel at a time (dnnq_dw_one), the oracle.
+ * 16c2__avx2: 16 channels, taps in pairs: vpmaddwd of u8 inputs widened to
+ * int16 with the pair's int16 weights (exact).
+ * 32c4__avx512vnni: 32 channels, taps in fours: vpdpbusd of the four taps'
+ * bytes interleaved per channel with the four s8 weights (exact). */
+#define DNNQ_DW_TG_scalar 1
+#define DNNQ_DW_TG_avx2 2
+#define DNNQ_DW_TG_avx512vnni 4
+size_t dnnq_dw_pack_scalar(const int8_t *w, size_t cout, size_t taps, void *dst);
+size_t dnnq_dw_pack_avx2(const int8_t *w, size_t cout, size_t taps, void *dst);
+size_t dnnq_dw_pack_avx512vnni(const int8_t *w, size_t cout, size_t taps, void *dst);
+void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
+void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
+void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
+
+/* The taps of output row (img, oy): the pointers of pixel ox's taps (at
+ * channel 0 of each) are tab + ox * stride, except in the interior
+ * [lo, hi), where every tap is inside the image and pixel ox reads pixel
+ * lo's pointers plus (ox - lo) * step bytes (the table is filled only for
+ * the border and lo). A tap in the padding points at dw_zero; t in
+ * [taps, stride) repeats tap 0 (the kernels give it weight 0 and leave it
+ * out of the input sums). */
+struct dnnq_dw_taps {
+	const uint8_t **tab;
+	size_t stride, lo, hi;
+	ptrdiff_t step;
+};
+
+struct dnnq_dw_taps dnnq_dw_tap_table(const struct dnnq_conv *c, size_t img, size_t oy,
+                                      size_t stride, void *scratch);
+
+/* Pixel ox's tap pointers and the offset to add to each. */
+static inline const uint8_t *const *dnnq_dw_pixel(const struct dnnq_dw_taps *tt, size_t ox,
+                                                  ptrdiff_t *off)
+{
+	bool in = ox >= tt->lo && ox < tt->hi;
+	*off = in ? (ptrdiff_t)(ox - tt->lo) * tt->step : 0;
+	return tt->tab + (in ? tt->lo : ox) * tt->stride;
+}
+
+/* The output stage of a depthwise row: GEMM row i is output pixel i. */
+static inline struct dnnq_gemm_job dnnq_dw_job(const struct dnnq_conv *c)
+{
+	return (struct dnnq_gemm_job){ .w = &c->dw_sums, .c = c->out, .ldc = c->d.cout,
+	                               .out = &c->gout[0] };
+}
 
 /* Input row of tap ky for output row oy, or -1 when it falls in the padding. */
 static inline ptrdiff_t dnnq_conv_iy(const struct dnnq_conv *c, size_t oy, size_t ky)
@@ -62,12 +117,13 @@ static inline ptrdiff_t dnnq_conv_ix(const struct dnnq_conv *c, size_t ox, size_
 }
 
 /* Depthwise sum (and input sum) of one output pixel and channel: the
- * scalar step both kernels use (the AVX2 one for its channel tail). */
+ * scalar kernel's step. */
 static inline void dnnq_dw_one(const struct dnnq_conv *c, const uint8_t *image, size_t oy,
                                size_t ox, size_t ch, int32_t *sum, int32_t *xsum)
 {
 	const int32_t zx = c->d.in_qp.zero_point;
 	size_t cout = c->d.cout, kw = c->d.kw;
+	const int8_t *w = c->dw_ref + ch * c->d.kh * kw;
 	int32_t s = 0, xs = 0;
 	for (size_t ky = 0; ky < c->d.kh; ky++) {
 		ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
@@ -75,7 +131,7 @@ static inline void dnnq_dw_one(const struct dnnq_conv *c, const uint8_t *image, 
 			ptrdiff_t ix = dnnq_conv_ix(c, ox, kx);
 			int32_t x = iy < 0 || ix < 0 ? zx
 			          : image[((size_t)iy * c->w + (size_t)ix) * cout + ch];
-			s += x * c->dw_w[(ky * kw + kx) * c->cpad + ch];
+			s += x * w[ky * kw + kx];
 			xs += x;
 		}
 	}

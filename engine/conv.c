@@ -55,25 +55,45 @@ static enum dnnq_conv_path choose_path(const struct dnnq_conv_desc *d)
 	return DNNQ_CONV_IM2COL;
 }
 
-static int pack_depthwise(struct dnnq_conv *c)
+/* The depthwise block's parts: dw_ref (OHWI), then the kernel's layout. */
+static size_t dw_ref_bytes(const struct dnnq_conv *c)
+{
+	return (c->d.cout * c->d.kh * c->d.kw + 63) & ~(size_t)63;
+}
+
+static void dw_bind(struct dnnq_conv *c, void *block)
+{
+	c->dw_block = block;
+	c->dw_ref = block;
+	c->dw_w = (char *)block + dw_ref_bytes(c);
+}
+
+static int pack_depthwise(struct dnnq_conv *c, size_t *bytes)
 {
 	size_t taps = c->d.kh * c->d.kw, cout = c->d.cout;
-	c->dw_w = dnnq_aligned_alloc(taps * c->cpad * sizeof(int16_t));
+	const struct dnnq_dw_ukernel *k = &dnnq_kernels_of(c->d.isa)->dw;
+	*bytes = dw_ref_bytes(c) + k->pack(NULL, cout, taps, NULL);
+	void *block = dnnq_aligned_alloc(*bytes);
 	c->dw_sums.row_sums = calloc(cout, sizeof(int32_t));
-	if (!c->dw_w || !c->dw_sums.row_sums)
+	if (!block || !c->dw_sums.row_sums) {
+		free(block);
 		return DNNQ_E_NOMEM;
-	memset(c->dw_w, 0, taps * c->cpad * sizeof(int16_t));
-	for (size_t ch = 0; ch < cout; ch++) {
-		for (size_t t = 0; t < taps; t++) {
-			int8_t v = c->d.w[ch * taps + t];
-			c->dw_w[t * c->cpad + ch] = v;
-			c->dw_sums.row_sums[ch] += v;
-		}
 	}
+	dw_bind(c, block);
+	memcpy(block, c->d.w, cout * taps);
+	k->pack(c->d.w, cout, taps, (char *)block + dw_ref_bytes(c));
+	for (size_t i = 0; i < cout * taps; i++)
+		c->dw_sums.row_sums[i / taps] += c->d.w[i];
 	c->dw_sums.n = cout;
 	c->dw_sums.k = taps;
 	c->dw_sums.isa = c->d.isa;
 	return DNNQ_OK;
+}
+
+size_t dnnq_dw_pack_scalar(const int8_t *w, size_t cout, size_t taps, void *dst)
+{
+	(void)w, (void)cout, (void)taps, (void)dst;
+	return 0;   /* the scalar kernel reads dw_ref */
 }
 
 static int pack_groups(struct dnnq_conv *c, struct dnnq_diag *diag)
@@ -102,26 +122,26 @@ static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
 	int kind = d->acc16 && !dw ? WCACHE_CONV_ACC16 : WCACHE_CONV;
 	const struct dnnq_wcache_entry *e =
 		dnnq_weights_cache_find(d->cache, d->cache_key, kind, d->isa, d->cout, c->k);
-	c->cpad = (d->cout + 15) & ~(size_t)15;
 	if (e) {
 		c->gw = e->gw;
-		c->dw_w = e->dw_w;
+		if (dw)
+			dw_bind(c, e->dw_w);
 		c->dw_sums = (struct dnnq_gemm_weights){ .isa = d->isa, .n = d->cout,
 		                                         .k = d->kh * d->kw,
 		                                         .row_sums = e->dw_row_sums };
 		c->borrowed = true;
 		return DNNQ_OK;
 	}
-	int rc = dw ? pack_depthwise(c) : pack_groups(c, diag);
+	size_t dw_bytes = 0;
+	int rc = dw ? pack_depthwise(c, &dw_bytes) : pack_groups(c, diag);
 	if (dw && rc)
 		rc = dnnq_diag_set(diag, rc, "conv: out of memory");
 	if (rc || !d->cache)
 		return rc;
 	const struct dnnq_wcache_entry add = {
 		.key = d->cache_key, .kind = kind, .isa = d->isa, .n = d->cout, .k = c->k,
-		.gw = c->gw, .ngw = dw ? 0 : d->groups, .dw_w = c->dw_w,
-		.dw_row_sums = c->dw_sums.row_sums,
-		.dw_bytes = dw ? d->kh * d->kw * c->cpad * sizeof(int16_t) : 0,
+		.gw = c->gw, .ngw = dw ? 0 : d->groups, .dw_w = c->dw_block,
+		.dw_row_sums = c->dw_sums.row_sums, .dw_bytes = dw_bytes,
 	};
 	/* no room: kept private, which is only the memory this saves */
 	c->borrowed = !dnnq_weights_cache_add(d->cache, &add);
@@ -185,6 +205,13 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 		goto error;
 	if ((rc = get_weights(c, diag)) || (rc = bind_output(c, diag)))
 		goto error;
+	if (c->path == DNNQ_CONV_DEPTHWISE) {
+		if (!(c->dw_zero = malloc(d->cout))) {
+			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
+			goto error;
+		}
+		memset(c->dw_zero, d->in_qp.zero_point, d->cout);
+	}
 	c->d.w = NULL;
 	c->d.w_scale = NULL;
 	c->d.w_zero_point = NULL;
@@ -213,10 +240,20 @@ int dnnq_conv_output_size(const struct dnnq_conv *c, size_t h, size_t w, size_t 
 	return DNNQ_OK;
 }
 
+/* A depthwise row's scratch: the tap table of the kernel that runs, or the
+ * scalar kernel's sums of one pixel. */
+static size_t dw_scratch_bytes(const struct dnnq_conv *c)
+{
+	size_t tg = dnnq_kernels_of(c->d.isa)->dw.tg, taps = c->d.kh * c->d.kw;
+	size_t table = c->ow * ((taps + tg - 1) / tg * tg) * sizeof(const uint8_t *);
+	size_t sums = 2 * c->d.cout * sizeof(int32_t);
+	return table > sums ? table : sums;
+}
+
 static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 {
 	size_t bytes = c->path == DNNQ_CONV_IM2COL ? DNNQ_GEMM_MC * c->k
-	             : c->path == DNNQ_CONV_DEPTHWISE ? 2 * c->ow * c->d.cout * sizeof(int32_t)
+	             : c->path == DNNQ_CONV_DEPTHWISE ? dw_scratch_bytes(c)
 	             : 0;
 	if (nthreads <= c->nscratch && bytes <= c->scratch_bytes)
 		return DNNQ_OK;
@@ -390,31 +427,68 @@ static void run_blocks(struct dnnq_conv *c, size_t blocks, dnnq_task_fn fn,
 static void depthwise_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	size_t img = task / c->oh, oy = task % c->oh, cout = c->d.cout;
-	int32_t *acc = (int32_t *)c->scratch[tid];
-	int32_t *xsum = c->q.out.nwzp ? acc + c->ow * cout : NULL;
-	struct dnnq_gemm_job job = { .w = &c->dw_sums, .c = c->out, .ldc = cout, .out = &c->gout[0] };
-	const struct dnnq_kernels *kn = dnnq_kernels_of(c->d.isa);
-	kn->dw_row(c, img, oy, acc, xsum);
-	for (size_t ox = 0; ox < c->ow; ox++) {
-		size_t i = task * c->ow + ox;
-		const int32_t *xs = xsum ? xsum + ox * cout : NULL;
-		kn->gemm_store_row(&job, i, 0, cout, acc + ox * cout, xs);
-	}
+	dnnq_kernels_of(c->d.isa)->dw.row(c, task / c->oh, task % c->oh, c->scratch[tid]);
 }
 
-void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, int32_t *acc,
-                        int32_t *xsum)
+/* Output pixels [lo, hi) of a row whose taps are all inside the image. */
+static void dw_interior(const struct dnnq_conv *c, size_t oy, size_t *lo, size_t *hi)
+{
+	const struct dnnq_conv_desc *d = &c->d;
+	size_t ext = d->dil_w * (d->kw - 1) + 1, sw = d->stride_w;
+	*lo = *hi = c->ow;
+	if (dnnq_conv_iy(c, oy, 0) < 0 || dnnq_conv_iy(c, oy, d->kh - 1) < 0 ||
+	    c->w + d->pad_l < ext)
+		return;
+	*lo = (d->pad_l + sw - 1) / sw;
+	size_t end = (c->w + d->pad_l - ext) / sw + 1;
+	*lo = *lo < c->ow ? *lo : c->ow;
+	*hi = end < *lo ? *lo : end < c->ow ? end : c->ow;
+}
+
+struct dnnq_dw_taps dnnq_dw_tap_table(const struct dnnq_conv *c, size_t img, size_t oy,
+                                      size_t stride, void *scratch)
+{
+	struct dnnq_dw_taps tt = { scratch, stride, 0, 0,
+	                           (ptrdiff_t)(c->d.stride_w * c->d.cout) };
+	const uint8_t *rows[64];
+	const size_t kh = c->d.kh, kw = c->d.kw, cout = c->d.cout;
+	const uint8_t *image = c->in + img * c->h * c->w * cout;
+	dw_interior(c, oy, &tt.lo, &tt.hi);
+	for (size_t ky = 0; ky < kh; ky++) {
+		ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
+		rows[ky] = iy < 0 ? NULL : image + (size_t)iy * c->w * cout;
+	}
+	for (size_t ox = 0; ox < c->ow; ox++) {
+		if (ox > tt.lo && ox < tt.hi)
+			ox = tt.hi;   /* the interior reads pixel lo's taps, shifted */
+		if (ox >= c->ow)
+			break;
+		const uint8_t **t = tt.tab + ox * stride;
+		for (size_t kx = 0; kx < kw; kx++) {
+			ptrdiff_t ix = dnnq_conv_ix(c, ox, kx);
+			for (size_t ky = 0; ky < kh; ky++)
+				t[ky * kw + kx] = !rows[ky] || ix < 0 ? c->dw_zero
+				                : rows[ky] + (size_t)ix * cout;
+		}
+		/* past the taps: weight 0 and left out of the input sums, so any
+		 * pixel; tap 0's stays valid when the interior shifts it */
+		for (size_t i = kh * kw; i < stride; i++)
+			t[i] = t[0];
+	}
+	return tt;
+}
+
+void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch)
 {
 	size_t cout = c->d.cout;
 	const uint8_t *image = c->in + img * c->h * c->w * cout;
+	int32_t *acc = scratch, *xsum = acc + cout;
+	struct dnnq_gemm_job job = dnnq_dw_job(c);
 	for (size_t ox = 0; ox < c->ow; ox++) {
-		for (size_t ch = 0; ch < cout; ch++) {
-			int32_t xs;
-			dnnq_dw_one(c, image, oy, ox, ch, &acc[ox * cout + ch], &xs);
-			if (xsum)
-				xsum[ox * cout + ch] = xs;
-		}
+		for (size_t ch = 0; ch < cout; ch++)
+			dnnq_dw_one(c, image, oy, ox, ch, &acc[ch], &xsum[ch]);
+		dnnq_gemm_store_row_scalar(&job, (img * c->oh + oy) * c->ow + ox, 0, cout, acc,
+		                           c->q.out.nwzp ? xsum : NULL);
 	}
 }
 
@@ -450,7 +524,7 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 static int8_t conv_weight(const struct dnnq_conv *c, size_t o, size_t t, size_t ci)
 {
 	if (c->path == DNNQ_CONV_DEPTHWISE)
-		return (int8_t)c->dw_w[t * c->cpad + o];
+		return c->dw_ref[o * c->d.kh * c->d.kw + t];
 	return dnnq_gemm_weight(&c->gw[o / c->coutg], o % c->coutg, t * c->cing + ci);
 }
 
@@ -545,9 +619,10 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 		for (size_t g = 0; c->gw && g < c->d.groups; g++)
 			dnnq_gemm_weights_free(&c->gw[g]);
 		free(c->gw);
-		free(c->dw_w);
+		free(c->dw_block);
 		free(c->dw_sums.row_sums);
 	}
+	free(c->dw_zero);
 	free(c->gout);
 	for (unsigned t = 0; t < c->nscratch; t++)
 		free(c->scratch[t]);

@@ -191,17 +191,6 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i
 	}
 }
 
-void dnnq_gemm_store_row_avx2(const struct dnnq_gemm_job *job, size_t i, size_t j0,
-                              size_t j1, const int32_t *acc, const int32_t *xsum)
-{
-	for (size_t j = j0; j < j1; j += 8) {
-		size_t cnt = j1 - j < 8 ? j1 - j : 8;
-		__m256i xs = xsum ? dnnq_avx2_load_i32(xsum + (j - j0), cnt)
-		                  : _mm256_setzero_si256();
-		dnnq_avx2_gemm_store8(dnnq_avx2_load_i32(acc + (j - j0), cnt), i, j, cnt, xs, job);
-	}
-}
-
 void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t mr,
                                size_t j0, size_t width, const int32_t *tile, size_t ldt,
                                const int32_t *rowsum)

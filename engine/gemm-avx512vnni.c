@@ -12,7 +12,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "engine/gemm-kernels.h"
+#include "engine/gemm-avx512.h"
 
 #define INLINE static inline __attribute__((always_inline))
 #define VMR 6
@@ -80,58 +80,8 @@ static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t
 	}
 }
 
-/* The output stage of 16 columns j.. of row i from raw sums v: the scalar
- * steps of gemm-kernels.h (dnnq_gemm_correct, dnnq_gemm_store_1) sixteen
- * lanes at a time, in the same float operations (roundscale to nearest is
- * rintf; the clamped values convert and narrow exactly). Fixed-point
- * requantization is not here: the caller sends it to the AVX2 stage. */
-static void store16(const struct dnnq_gemm_job *job, __m512i v, size_t i, size_t j,
-                    size_t cnt, int32_t rowsum)
-{
-	const struct dnnq_gemm_output *o = job->out;
-	const __mmask16 m = (__mmask16)(cnt >= 16 ? 0xffff : (1u << cnt) - 1);
-	__m512i zw = o->nwzp == 1 ? _mm512_set1_epi32(o->w_zero_points[0])
-	           : o->nwzp ? _mm512_maskz_loadu_epi32(m, o->w_zero_points + j)
-	                     : _mm512_setzero_si512();
-	if (o->colterm) {
-		v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, o->colterm + j));
-		v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(rowsum)));
-	} else {
-		__m512i za = _mm512_set1_epi32(o->a_zero_point);
-		v = _mm512_sub_epi32(v, _mm512_mullo_epi32(za,
-		                     _mm512_maskz_loadu_epi32(m, job->w->row_sums + j)));
-		uint32_t kz = (uint32_t)job->w->k * (uint32_t)o->a_zero_point - (uint32_t)rowsum;
-		v = _mm512_add_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32((int32_t)kz)));
-		if (o->bias)
-			v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, o->bias + j));
-	}
-	size_t at = i * job->ldc + j;
-	if (o->dtype == DNNQ_DTYPE_S32) {
-		_mm512_mask_storeu_epi32((int32_t *)job->c + at, m, v);
-		return;
-	}
-	bool f32 = o->dtype == DNNQ_DTYPE_F32;
-	size_t nch = f32 ? o->nscale : o->rq.nchan;
-	const float *mult = f32 ? o->scale : o->rq.fmult;
-	__m512 s = nch == 1 ? _mm512_set1_ps(mult[0]) : _mm512_maskz_loadu_ps(m, mult + j);
-	__m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(v), s);
-	if (f32) {
-		if (o->fbias)
-			y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, o->fbias + j));
-		if (o->relu)
-			y = _mm512_max_ps(y, _mm512_setzero_ps());
-		_mm512_mask_storeu_ps((float *)job->c + at, m, y);
-		return;
-	}
-	const struct dnnq_requant *rq = &o->rq;
-	y = _mm512_add_ps(_mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
-	                  _mm512_set1_ps((float)rq->zero_point));
-	y = _mm512_min_ps(_mm512_max_ps(y, _mm512_set1_ps((float)rq->qmin)),
-	                  _mm512_set1_ps((float)rq->qmax));
-	_mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)job->c + at, m, _mm512_cvtps_epi32(y));
-}
-
-/* The tile's output stage: 16 lanes at a time where store16 covers the mode. */
+/* The tile's output stage: 16 lanes at a time where dnnq_avx512_gemm_store16
+ * covers the mode, each column block's operands loaded once. */
 static void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, size_t j0,
                        size_t width, const int32_t *tile, const int32_t *rowsum)
 {
@@ -140,10 +90,12 @@ static void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, si
 		dnnq_gemm_store_tile_avx2(job, i0, mr, j0, width, tile, TILE_LD, rowsum);
 		return;
 	}
-	for (size_t r = 0; r < mr; r++)
-		for (size_t h = 0; h * 16 < width; h++)
-			store16(job, _mm512_loadu_si512(tile + r * TILE_LD + 16 * h), i0 + r, j0 + 16 * h,
-			        width - 16 * h, rowsum[r]);
+	for (size_t h = 0; h * 16 < width; h++) {
+		struct dnnq_avx512_cols k = dnnq_avx512_gemm_cols(job, j0 + 16 * h, width - 16 * h);
+		for (size_t r = 0; r < mr; r++)
+			dnnq_avx512_gemm_store16(job, &k, _mm512_loadu_si512(tile + r * TILE_LD + 16 * h),
+			                         i0 + r, _mm512_set1_epi32(rowsum[r]));
+	}
 }
 
 void dnnq_gemm_6x64c4__avx512vnni(const struct dnnq_gemm_job *job, size_t i0, size_t i1,

@@ -56,8 +56,6 @@ void dnnq_gemm_6x64c4__avx512vnni(const struct dnnq_gemm_job *job, size_t i0, si
  * column (depthwise convolution). job->w provides the weight sums and k. */
 void dnnq_gemm_store_row_scalar(const struct dnnq_gemm_job *job, size_t i, size_t j0,
                                 size_t j1, const int32_t *acc, const int32_t *xsum);
-void dnnq_gemm_store_row_avx2(const struct dnnq_gemm_job *job, size_t i, size_t j0,
-                              size_t j1, const int32_t *acc, const int32_t *xsum);
 
 void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
                          uint8_t *big, int32_t *sum);

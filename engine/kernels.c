@@ -15,11 +15,12 @@
 #define GEMM_ACC16_AVX2 \
 	{ "gemm_acc16_4x16c4__avx2", DNNQ_GEMM_MR, DNNQ_GEMM_NR, 4, dnnq_gemm_acc16_4x16c4__avx2 }
 
-/* Every step but GEMM, from the kernels whose names end in _<isa>
+#define DW(tile, isa) \
+	{ "dw_" #tile "__" #isa, DNNQ_DW_TG_##isa, dnnq_dw_pack_##isa, dnnq_dw_row_##isa }
+
+/* Every step but GEMM and depthwise, from the kernels whose names end in _<isa>
  * (AVX-512 VNNI takes the AVX2 ones). */
 #define STEPS(isa) \
-	.gemm_store_row = dnnq_gemm_store_row_##isa, \
-	.dw_row = dnnq_dw_row_##isa, \
 	.maxpool = dnnq_maxpool_kernel_##isa, \
 	.avgpool = dnnq_avgpool_kernel_##isa, \
 	.ew = dnnq_ew_##isa, \
@@ -37,6 +38,7 @@ const struct dnnq_kernels dnnq_kernel_tables[DNNQ_ISA_COUNT] = {
 		.isa = DNNQ_ISA_SCALAR,
 		.gemm = { "gemm_1x1__scalar", 1, 1, 1, dnnq_gemm_1x1__scalar },
 		.gemm_acc16 = { "gemm_acc16_1x1__scalar", 1, 1, 1, dnnq_gemm_acc16_1x1__scalar },
+		.dw = DW(1x1, scalar),
 		STEPS(scalar),
 	},
 	[DNNQ_ISA_AVX2] = {
@@ -44,6 +46,7 @@ const struct dnnq_kernels dnnq_kernel_tables[DNNQ_ISA_COUNT] = {
 		.gemm = { "gemm_4x16c4__avx2", DNNQ_GEMM_MR, DNNQ_GEMM_NR, 4,
 		          dnnq_gemm_4x16c4__avx2 },
 		.gemm_acc16 = GEMM_ACC16_AVX2,
+		.dw = DW(16c2, avx2),
 		STEPS(avx2),
 	},
 	[DNNQ_ISA_AVX512VNNI] = {
@@ -53,6 +56,7 @@ const struct dnnq_kernels dnnq_kernel_tables[DNNQ_ISA_COUNT] = {
 		/* acc16's gain is the int16 adds vpdpbusd does not need: its
 		 * weights keep the AVX2 kernel (the same panels) */
 		.gemm_acc16 = GEMM_ACC16_AVX2,
+		.dw = DW(32c4, avx512vnni),
 		STEPS(avx2),
 	},
 };

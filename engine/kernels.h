@@ -8,7 +8,7 @@
  * lacks it) and its tasks call through it; nothing else in the engine asks
  * which ISA it runs. An ISA without a kernel of its own for some step points
  * at the best one it can run (AVX-512 VNNI shares every AVX2 kernel but the
- * GEMM one), so a table is always complete.
+ * GEMM and depthwise ones), so a table is always complete.
  *
  * Kernels are named by family, tile and ISA, XNNPACK style:
  * dnnq_gemm_4x16c4__avx2 is the GEMM kernel of a 4-row by 16-column tile
@@ -43,15 +43,23 @@ struct dnnq_gemm_ukernel {
 	dnnq_gemm_block_fn block;
 };
 
+/* A depthwise convolution kernel (engine/conv-kernels.h). pack lays the
+ * cout x taps weights (OHWI) out as row reads them and returns the bytes
+ * that takes (with dst NULL: only the size); row computes one output row,
+ * the output stage included, reading a tap table padded to a multiple of
+ * tg taps (dnnq_dw_tap_table). */
+struct dnnq_dw_ukernel {
+	const char *name;           /* "dw_16c2__avx2" */
+	unsigned tg;                /* taps per weight group */
+	size_t (*pack)(const int8_t *w, size_t cout, size_t taps, void *dst);
+	void (*row)(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
+};
+
 struct dnnq_kernels {
 	enum dnnq_isa isa;
 	struct dnnq_gemm_ukernel gemm;        /* 32-bit accumulation, exact */
 	struct dnnq_gemm_ukernel gemm_acc16;  /* 16-bit accumulation (dnnq_gemm_pack_acc16) */
-	/* The GEMM output stage of one row from raw sums (depthwise convolution). */
-	void (*gemm_store_row)(const struct dnnq_gemm_job *job, size_t i, size_t j0, size_t j1,
-	                       const int32_t *acc, const int32_t *xsum);
-	void (*dw_row)(const struct dnnq_conv *c, size_t img, size_t oy, int32_t *acc,
-	               int32_t *xsum);
+	struct dnnq_dw_ukernel dw;
 	void (*maxpool)(const struct dnnq_pooling_win *win, size_t c, uint8_t *y);
 	void (*avgpool)(const struct dnnq_pooling_win *win, size_t c,
 	                const struct dnnq_avgpool_k *k, uint8_t *y);

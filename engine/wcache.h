@@ -42,7 +42,7 @@ struct dnnq_wcache_entry {
 	size_t n, k;                    /* the operator's checks: output channels, depth */
 	struct dnnq_gemm_weights *gw;
 	size_t ngw;
-	int16_t *dw_w;
+	void *dw_w;                     /* depthwise: the packed block (conv-kernels.h) */
 	int32_t *dw_row_sums;
 	size_t dw_bytes;
 	float *f32w;                    /* DNNQ_ALIGN-aligned, f32w_count floats */

@@ -716,9 +716,19 @@ static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v
 	return rc;
 }
 
+/* The Relu that is the sole reader of Add j's output, of its precision,
+ * or -1: the eltwise kind's SumRelu does both in one pass (a ResNet block's
+ * tail), rounding once, at the Relu's parameters. */
+static int32_t add_relu(const struct lower *L, size_t j)
+{
+	int32_t r = same_precision(L, j, sole_reader(L, NODE(j)->outputs[0]));
+	return r >= 0 && NODE(r)->op == DNNQ_IR_RELU ? r : -1;
+}
+
 /* Add and Mul (the eltwise kind: input 0 an activation of the output's
- * shape), and the registry's binary operators (engine/binary.h: either
- * input may be the constant; activations broadcast against each other). */
+ * shape, an Add with the Relu after it folded in), and the registry's
+ * binary operators (engine/binary.h: either input may be the constant;
+ * activations broadcast against each other). */
 static int lower_binary(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -759,15 +769,20 @@ static int lower_binary(struct lower *L, size_t j)
 		kind = dnnq_op_find(n->op == DNNQ_IR_ADD ? "add" : "mul")->kind;
 		engine = true;
 	}
-	struct dnnq_model_node *mn = add_node(L, kind, n->name, &ref);
+	int32_t relu = !engine && n->op == DNNQ_IR_ADD ? add_relu(L, j) : -1;
+	const struct dnnq_ir_node *last = relu >= 0 ? NODE(relu) : n;
+	struct dnnq_model_node *mn = add_node(L, kind, last->name, &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
 	if (!engine)
-		mn->op = n->op == DNNQ_IR_ADD ? DNNQ_ELTWISE_ADD : DNNQ_ELTWISE_MUL;
+		mn->op = relu >= 0 ? DNNQ_ELTWISE_SUM_RELU
+		       : n->op == DNNQ_IR_ADD ? DNNQ_ELTWISE_ADD : DNNQ_ELTWISE_MUL;
 	mn->ninputs = 2;
 	mn->inputs[0] = in[0];
 	mn->inputs[1] = in[1];
-	return act_out(L, n, n->outputs[0], mn, ref);
+	if (relu >= 0)
+		L->done[relu] = true;
+	return act_out(L, n, last->outputs[0], mn, ref);
 }
 
 /* An elementwise registry operator: a unary one (engine/unary.h) reads its

@@ -54,7 +54,8 @@
 #include "shm/dnnq_shm.h"
 
 #define DNNQ_PROTO_MAGIC    0x50514e44u	/* "DNQP" little-endian */
-#define DNNQ_PROTO_VERSION  4u	/* 4: MODEL_STATS team requests and workers;
+#define DNNQ_PROTO_VERSION  4u	/* 4: MODEL_STATS graph runs, batch sizes, waiting,
+				   team requests and workers;
 				   3: MODEL_STATS queue time, the slots' submit stamp;
 				   2: socketpairs, refusal at accept, STATS scope,
 				   RELOAD, MODEL_STATS */
@@ -241,6 +242,8 @@ _Static_assert(sizeof(struct dnnq_msg_reload) <= DNNQ_PROTO_MAX_MSG, "reload fit
 #define DNNQ_PROTO_HIST_BUCKETS 12
 #define DNNQ_PROTO_HIST_BOUNDS_NS { 50000, 100000, 250000, 500000, 1000000, 2500000, \
 	5000000, 10000000, 25000000, 50000000, 100000000 }
+/* Executed batch sizes (graph runs by items), the same bucket rule. */
+#define DNNQ_PROTO_BATCH_BOUNDS { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 }
 
 /* One model's counters since dnnqd started, summed over the workers, by
  * model id (a reloaded name keeps its id and its counts). requests count
@@ -249,10 +252,15 @@ _Static_assert(sizeof(struct dnnq_msg_reload) <= DNNQ_PROTO_MAX_MSG, "reload fit
  * succeeded, run_ns the time from the request's check to the end of its
  * run (copies, quantization and the graph); queue_ns the time from the
  * client's submit (the slot's stamp) to that check, summed over the queued
- * requests whose stamp was plausible (in the last minute); team_requests
- * the requests that ran on more than one worker (the model's threads),
- * team_workers the workers they ran on, summed (the most that joined one
- * job of the request: team_workers / team_requests is the mean team). */
+ * requests whose stamp was plausible (in the last minute). runs counts
+ * the graph runs, run_items their batch items (a run of a gathered batch
+ * serves several requests: dynamic batching), expired the partial batches
+ * run at their max_queue_delay_us deadline, batches[] the runs by items
+ * (DNNQ_PROTO_BATCH_BOUNDS); waiting is a gauge: requests held in partial
+ * batches now, waiting for company. team_requests counts the requests that
+ * ran on more than one worker (the model's threads), team_workers the
+ * workers they ran on, summed (the most that joined one job of the
+ * request: team_workers / team_requests is the mean team). */
 struct dnnq_msg_model_stats {
 	struct dnnq_msg_hdr hdr;
 	uint32_t model_id;
@@ -263,13 +271,17 @@ struct dnnq_msg_model_stats {
 	uint64_t requests, failures, samples, run_ns;
 	uint64_t hist[DNNQ_PROTO_HIST_BUCKETS];
 	uint64_t queued, queue_ns;
+	uint64_t runs, run_items, expired, waiting;
+	uint64_t batches[DNNQ_PROTO_HIST_BUCKETS];
 	uint64_t team_requests, team_workers;
 };
 
 _Static_assert(offsetof(struct dnnq_msg_model_stats, name) == 32, "ms name");
 _Static_assert(offsetof(struct dnnq_msg_model_stats, requests) == 96, "ms requests");
 _Static_assert(offsetof(struct dnnq_msg_model_stats, hist) == 128, "ms hist");
-_Static_assert(offsetof(struct dnnq_msg_model_stats, team_requests) == 240, "ms team");
-_Static_assert(sizeof(struct dnnq_msg_model_stats) == 256, "ms size");
+_Static_assert(offsetof(struct dnnq_msg_model_stats, runs) == 240, "ms runs");
+_Static_assert(offsetof(struct dnnq_msg_model_stats, batches) == 272, "ms batches");
+_Static_assert(offsetof(struct dnnq_msg_model_stats, team_requests) == 368, "ms team");
+_Static_assert(sizeof(struct dnnq_msg_model_stats) == 384, "ms size");
 
 #endif

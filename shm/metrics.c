@@ -7,6 +7,7 @@
  */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "shm/dnnq_metrics.h"
 
@@ -61,33 +62,71 @@ static void per_model(FILE *f, const char *name, const char *type, const char *h
 	}
 }
 
-static void histogram(FILE *f, const struct dnnq_msg_model_stats *models, size_t n)
+/* A per-model histogram: the buckets at `counts` (DNNQ_PROTO_HIST_BUCKETS,
+ * not cumulative on the wire), their sum at `sum`; bounds and sum in
+ * seconds (from ns) or as plain numbers. */
+struct hist_def {
+	const char *name, *help;
+	size_t counts, sum;
+	const uint64_t *bounds;
+	bool seconds;
+};
+
+static void put_value(FILE *f, uint64_t v, bool seconds)
 {
-	static const char name[] = "dnnq_request_duration_seconds";
-	family(f, name, "histogram", "Time in the daemon from a request's check to the end of"
-	       " its run (copies, quantization, the graph; the wait before is"
-	       " dnnq_model_queue_seconds_total).");
+	if (seconds)
+		put_seconds(f, v);
+	else
+		fprintf(f, "%" PRIu64, v);
+}
+
+static void histogram(FILE *f, const struct hist_def *h, const struct dnnq_msg_model_stats *models,
+                      size_t n)
+{
+	char series[96];
+	family(f, h->name, "histogram", h->help);
 	for (size_t i = 0; i < n; i++) {
 		const struct dnnq_msg_model_stats *m = &models[i];
+		const uint64_t *counts = (const uint64_t *)(const void *)((const char *)m + h->counts);
 		uint64_t cum = 0;
+		snprintf(series, sizeof series, "%s_bucket", h->name);
 		for (unsigned b = 0; b < DNNQ_PROTO_HIST_BUCKETS; b++) {
-			cum += m->hist[b];
-			put_model(f, "dnnq_request_duration_seconds_bucket", m);
+			cum += counts[b];
+			put_model(f, series, m);
 			fputs(",le=\"", f);
 			if (b < DNNQ_PROTO_HIST_BUCKETS - 1)
-				put_seconds(f, bounds_ns[b]);
+				put_value(f, h->bounds[b], h->seconds);
 			else
 				fputs("+Inf", f);
 			fprintf(f, "\"} %" PRIu64 "\n", cum);
 		}
-		put_model(f, "dnnq_request_duration_seconds_sum", m);
+		snprintf(series, sizeof series, "%s_sum", h->name);
+		put_model(f, series, m);
 		fputs("} ", f);
-		put_seconds(f, m->run_ns);
+		put_value(f, *(const uint64_t *)(const void *)((const char *)m + h->sum), h->seconds);
 		fputc('\n', f);
-		put_model(f, "dnnq_request_duration_seconds_count", m);
+		snprintf(series, sizeof series, "%s_count", h->name);
+		put_model(f, series, m);
 		fprintf(f, "} %" PRIu64 "\n", cum);
 	}
 }
+
+static const uint64_t batch_bounds[DNNQ_PROTO_HIST_BUCKETS - 1] = DNNQ_PROTO_BATCH_BOUNDS;
+
+static const struct hist_def durations = {
+	"dnnq_request_duration_seconds", "Time in the daemon from a request's check to the end of"
+	" its run (copies, quantization, the graph; the wait before is"
+	" dnnq_model_queue_seconds_total; with dynamic batching the wait for company is in).",
+	offsetof(struct dnnq_msg_model_stats, hist), offsetof(struct dnnq_msg_model_stats, run_ns),
+	bounds_ns, true,
+};
+
+static const struct hist_def batch_sizes = {
+	"dnnq_model_batch_size", "Batch items of the model's graph runs (with dynamic batching, a"
+	" run serves several requests; without, each request is a run).",
+	offsetof(struct dnnq_msg_model_stats, batches),
+	offsetof(struct dnnq_msg_model_stats, run_items), batch_bounds, false,
+};
 
 static void scoped(FILE *f, const char *name, const char *type, const char *help,
                    const char *scope, uint64_t v)
@@ -135,7 +174,14 @@ int dnnq_metrics_write(FILE *f, const struct dnnq_msg_stats *s,
 	          models, n, offsetof(struct dnnq_msg_model_stats, failures), false);
 	per_model(f, "dnnq_model_samples_total", "counter", "Batch items of the model's successful"
 	          " requests.", models, n, offsetof(struct dnnq_msg_model_stats, samples), false);
-	histogram(f, models, n);
+	histogram(f, &durations, models, n);
+	histogram(f, &batch_sizes, models, n);
+	per_model(f, "dnnq_model_batch_expired_total", "counter", "Partial batches run at their"
+	          " max_queue_delay_us deadline (dynamic batching).", models, n,
+	          offsetof(struct dnnq_msg_model_stats, expired), false);
+	per_model(f, "dnnq_model_queue_depth", "gauge", "Requests of the model held in partial"
+	          " batches, waiting for company (dynamic batching).", models, n,
+	          offsetof(struct dnnq_msg_model_stats, waiting), false);
 	per_model(f, "dnnq_model_queued_total", "counter", "Requests of the model whose wait"
 	          " for a worker was measured (submitted by a client that stamps them).", models,
 	          n, offsetof(struct dnnq_msg_model_stats, queued), false);

@@ -26,6 +26,7 @@
 	DNNQ_SUITE(reload) \
 	DNNQ_SUITE(team) \
 	DNNQ_SUITE(ctlreload) \
+	DNNQ_SUITE(batching) \
 	DNNQ_SUITE(metrics) \
 	DNNQ_SUITE(systemd) \
 	DNNQ_SUITE(faults) \

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "calibration/hist.h"
@@ -1089,6 +1090,18 @@ START_TEST(npy_file_wrappers)
 	f = fopen(path, "wb");
 	fclose(f);
 	ck_assert_int_eq(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d), DNNQ_E_TRUNCATED);
+	/* a symlink at the path is replaced, not written through: the empty
+	 * file it points to stays empty */
+	char link[sizeof path + 8];
+	snprintf(link, sizeof link, "%s.link", path);
+	ck_assert_int_eq(symlink(path, link), 0);
+	ck_assert_int_eq(dnnq_npy_write_file(link, DNNQ_DTYPE_F32, shape, 2, v, &d), 0);
+	struct stat st;
+	ck_assert_int_eq(lstat(link, &st), 0);
+	ck_assert(S_ISREG(st.st_mode) && st.st_size > 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	unlink(link);
 	unlink(path);
 	ck_assert_int_eq(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d), DNNQ_E_IO);
 	ck_assert_ptr_nonnull(strstr(d.msg, path));

@@ -241,7 +241,10 @@ static const struct {
 	  FILE_NAME ":2:1: model: unknown key (expected listen, workers, limits, access, metrics, models, log)" },
 	{ "models:\n  - {name: a, path: b, thread: 1}\n", DNNQ_E_INVAL,
 	  FILE_NAME ":2:24: models[0].thread: unknown key (expected name, path, max_batch, threads,"
-	  " warmup)" },
+	  " warmup, dynamic_batching)" },
+	{ "models:\n  - {name: a, path: b, dynamic_batching: {delay_us: 1}}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":2:43: models[0].dynamic_batching.delay_us: unknown key (expected"
+	  " max_queue_delay_us, preferred_batch_size)" },
 	/* wrong types */
 	{ "models:\n  - name: a\n    path: [x]\n", DNNQ_E_INVAL,
 	  FILE_NAME ":3:11: models[0].path: expected a string, got a sequence" },
@@ -258,6 +261,24 @@ static const struct {
 	{ "models:\n- {name: a, path: b, warmup: \"true\"}\n", DNNQ_E_INVAL,
 	  FILE_NAME ":2:30: models[0].warmup: expected true or false, got the string \"true\"" },
 	{ "listen: 5\n", DNNQ_E_INVAL, FILE_NAME ":1:9: listen: expected a mapping, got '5'" },
+	/* dynamic_batching */
+	{ "models:\n- name: a\n  path: b\n  dynamic_batching: 100\n", DNNQ_E_INVAL,
+	  FILE_NAME ":4:21: models[0].dynamic_batching: expected a mapping, got '100'" },
+	{ "models:\n- name: a\n  path: b\n  dynamic_batching: {max_queue_delay_us: 10000001}\n",
+	  DNNQ_E_RANGE, FILE_NAME ":4:42: models[0].dynamic_batching.max_queue_delay_us: '10000001'"
+	  " is out of range (0..10000000)" },
+	{ "models:\n- name: a\n  path: b\n  dynamic_batching: {preferred_batch_size: [4, 2]}\n",
+	  DNNQ_E_INVAL, FILE_NAME ":4:48: models[0].dynamic_batching.preferred_batch_size[1]: 2"
+	  " after 4: the sizes must ascend" },
+	{ "models:\n- name: a\n  path: b\n  dynamic_batching: {preferred_batch_size: [0]}\n",
+	  DNNQ_E_RANGE, FILE_NAME ":4:45: models[0].dynamic_batching.preferred_batch_size[0]: '0' is"
+	  " out of range (1..64)" },
+	{ "models:\n- name: a\n  path: b\n  dynamic_batching: {preferred_batch_size:"
+	  " [1, 2, 3, 4, 5, 6, 7, 8, 9]}\n", DNNQ_E_RANGE, FILE_NAME ":4:69: models[0]."
+	  "dynamic_batching.preferred_batch_size[8]: more than 8 sizes" },
+	{ "models:\n- name: a\n  dynamic_batching: {preferred_batch_size: [2, 16]}\n"
+	  "  max_batch: 8\n  path: b\n", DNNQ_E_RANGE, FILE_NAME ":3:48: models[0].dynamic_batching"
+	  ".preferred_batch_size[1]: 16: more than the model's max_batch 8" },
 	{ "models: {a: 1}\n", DNNQ_E_INVAL, FILE_NAME ":1:9: models: expected a sequence, got a mapping" },
 	{ "models: [x]\n", DNNQ_E_INVAL, FILE_NAME ":1:10: models[0]: expected a mapping, got 'x'" },
 	{ "access: {users: [[root]]}\n", DNNQ_E_INVAL,
@@ -614,6 +635,25 @@ START_TEST(relative_paths)
 }
 END_TEST
 
+START_TEST(batching)
+{
+	struct dnnq_config c;
+	parse_ok("models:\n- {name: x, path: /x}\n- {name: y, path: /y, dynamic_batching: {}}\n"
+	         "- name: z\n  path: /z\n  max_batch: 16\n  dynamic_batching:\n"
+	         "    max_queue_delay_us: 0\n    preferred_batch_size: [4, 16]\n", FILE_NAME, &c);
+	ck_assert(!c.models[0].batching.enabled);
+	ck_assert(c.models[1].batching.enabled);
+	ck_assert_uint_eq(c.models[1].batching.max_queue_delay_us, DNNQ_CONFIG_QUEUE_DELAY_US);
+	ck_assert_uint_eq(c.models[1].batching.npreferred, 0);
+	ck_assert(c.models[2].batching.enabled);
+	ck_assert_uint_eq(c.models[2].batching.max_queue_delay_us, 0);
+	ck_assert_uint_eq(c.models[2].batching.npreferred, 2);
+	ck_assert_uint_eq(c.models[2].batching.preferred[0], 4);
+	ck_assert_uint_eq(c.models[2].batching.preferred[1], 16);
+	dnnq_config_free(&c);
+}
+END_TEST
+
 START_TEST(model_diffing)
 {
 	struct dnnq_config a, b;
@@ -624,6 +664,25 @@ START_TEST(model_diffing)
 	ck_assert(!dnnq_config_model_equal(dnnq_config_model_find(&a, "y"),
 	                                   dnnq_config_model_find(&b, "y")));
 	ck_assert_ptr_null(dnnq_config_model_find(&a, "z"));
+	dnnq_config_free(&a);
+	dnnq_config_free(&b);
+	/* dynamic_batching is a setting a reload compares */
+	static const char *const batching[] = {
+		"{}", "{max_queue_delay_us: 50}", "{preferred_batch_size: [2]}",
+		"{preferred_batch_size: [2, 4]}",
+	};
+	char yaml[200];
+	parse_ok("models:\n- {name: x, path: /x}\n", FILE_NAME, &a);
+	for (int i = 0; i < 4; i++) {
+		snprintf(yaml, sizeof yaml, "models:\n- {name: x, path: /x, dynamic_batching: %s}\n",
+		         batching[i]);
+		parse_ok(yaml, FILE_NAME, &b);
+		ck_assert(!dnnq_config_model_equal(&a.models[0], &b.models[0]));
+		dnnq_config_free(&a);
+		a = b;
+	}
+	parse_ok(yaml, FILE_NAME, &b);
+	ck_assert(dnnq_config_model_equal(&a.models[0], &b.models[0]));
 	dnnq_config_free(&a);
 	dnnq_config_free(&b);
 }
@@ -668,6 +727,12 @@ START_TEST(load_files)
 	free(big);
 	ck_assert_int_eq(dnnq_config_load(dir, &c, &d), DNNQ_E_IO);
 	snprintf(msg, sizeof msg, "%s: not a regular file", dir);
+	ck_assert_str_eq(d.msg, msg);
+	/* a FIFO without a writer is refused, not waited on */
+	unlink(path);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(dnnq_config_load(path, &c, &d), DNNQ_E_IO);
+	snprintf(msg, sizeof msg, "%s: not a regular file", path);
 	ck_assert_str_eq(d.msg, msg);
 	unlink(path);
 	ck_assert_int_eq(dnnq_config_load(path, &c, &d), DNNQ_E_IO);
@@ -845,6 +910,7 @@ Suite *suite_conf(void)
 	TCase *tc = tcase_create("parse");
 	tcase_add_test(tc, full_round_trip);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, batching);
 	tcase_add_test(tc, default_socket);
 	tcase_add_test(tc, error_lines);
 	tcase_add_test(tc, failure_leaves_out_alone);

@@ -34,20 +34,27 @@ static void free_problem(struct cproblem *p)
 	free(p->w_zp);
 }
 
-/* kind: 0 random, 1 depthwise, 2 pointwise (1x1, no padding) */
+/* kind: 0 random, 1 depthwise, 2 pointwise (1x1, no padding), 3 depthwise
+ * with MobileNet's channel counts (every block and tail of the kernels)
+ * and mostly its 3x3 and 5x5 kernels */
 static void make_problem(struct rng *r, struct cproblem *p, int kind)
 {
 	static const size_t chans[] = { 1, 3, 8, 17, 32, 33 };
+	static const size_t wide[] = { 16, 24, 32, 40, 72, 96, 144, 7, 50 };
 	memset(p, 0, sizeof *p);
 	struct dnnq_conv_desc *d = &p->d;
 	d->isa = DNNQ_ISA_SCALAR;
 	d->groups = kind == 0 && rng_int(r, 0, 3) == 0 ? 2 : 1;
 	d->cin = chans[rng_int(r, 0, 5)] * d->groups;
 	d->cout = chans[rng_int(r, 0, 5)] * d->groups;
-	if (kind == 1)
+	if (kind == 3)
+		d->cin = wide[rng_int(r, 0, 8)];
+	if (kind == 1 || kind == 3)
 		d->groups = d->cout = d->cin;
 	d->kh = kind == 2 ? 1 : (size_t)rng_int(r, 1, 5);
 	d->kw = kind == 2 ? 1 : (size_t)rng_int(r, 1, 5);
+	if (kind == 3 && rng_int(r, 0, 1))
+		d->kh = d->kw = rng_int(r, 0, 1) ? 3 : 5;
 	d->stride_h = (size_t)rng_int(r, 1, 3);   /* pointwise too: the strided 1x1 path */
 	d->stride_w = (size_t)rng_int(r, 1, 3);
 	d->dil_h = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
@@ -184,25 +191,44 @@ static void check_reference(const struct cproblem *p, const uint8_t *y)
 	free(yref);
 }
 
-START_TEST(random_against_reference)
+/* Scalar within 1 LSB of the reference; every SIMD ISA, on 1 and 2
+ * threads, equal to scalar bit for bit. */
+static void check_problem(struct cproblem *p, int kind)
 {
-	struct rng r = { 1000 + (uint64_t)_i };
-	struct cproblem p;
-	make_problem(&r, &p, _i % 3);
-	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
-	check_reference(&p, ys);
+	uint8_t *ys = run(p, DNNQ_ISA_SCALAR, 1);
+	check_reference(p, ys);
+	size_t oh, ow, n = out_elems(p, &oh, &ow);
 	FOR_EACH_SIMD_ISA(isa) {
-		size_t oh, ow, n = out_elems(&p, &oh, &ow);
-		uint8_t *yv = run(&p, isa, 1);
-		ck_assert_msg(!memcmp(ys, yv, n), "%s != scalar (kind %d)", dnnq_isa_name(isa),
-		              _i % 3);
-		uint8_t *y2 = run(&p, isa, 2);
+		uint8_t *yv = run(p, isa, 1), *y2 = run(p, isa, 2);
+		ck_assert_msg(!memcmp(ys, yv, n), "%s != scalar (kind %d, cout %zu, %zux%zu)",
+		              dnnq_isa_name(isa), kind, p->d.cout, p->d.kh, p->d.kw);
 		ck_assert_msg(!memcmp(ys, y2, n), "%s: 2 threads != 1 thread", dnnq_isa_name(isa));
 		free(yv);
 		free(y2);
 	}
 	free(ys);
-	free_problem(&p);
+	free_problem(p);
+}
+
+START_TEST(random_against_reference)
+{
+	struct rng r = { 1000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, _i % 3);
+	check_problem(&p, _i % 3);
+}
+END_TEST
+
+/* The depthwise kernels on MobileNet's channel counts: full blocks, tails
+ * and fewer channels than one block; every tap count's grouping. */
+START_TEST(depthwise_wide)
+{
+	struct rng r = { 5000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 3);
+	if (_i % 4 == 0)
+		p.d.dil_h = p.d.dil_w = 1;
+	check_problem(&p, 3);
 }
 END_TEST
 
@@ -344,6 +370,7 @@ Suite *suite_conv(void)
 	Suite *s = suite_create("conv");
 	TCase *tc = tcase_create("conv");
 	tcase_add_loop_test(tc, random_against_reference, 0, 120);
+	tcase_add_loop_test(tc, depthwise_wide, 0, 40);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);

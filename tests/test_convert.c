@@ -658,6 +658,24 @@ START_TEST(tools_end_to_end)
 	ck_assert_uint_eq(rows, 8);
 	ck_assert_uint_eq(convs, 2);
 	ck_assert_msg(fabs(shares - 1) < 1e-3, "shares add to %g", shares);
+	/* ... and as a share of the peaks measured first: every node of memory,
+	 * the convolutions of int8 multiply-adds (on a SIMD ISA) */
+	const char *peak = strstr(c.out, "\"peak\":{\"threads\":1,");
+	ck_assert_ptr_nonnull(peak);
+	ck_assert_msg(strtod(strstr(peak, "\"gbps\":") + 7, NULL) > 0, "%s", peak);
+	rows = 0;
+	for (const char *p = strstr(prof, "\"bw_of_peak\":"); p;
+	     p = strstr(p + 1, "\"bw_of_peak\":"), rows++)
+		ck_assert_msg(strtod(p + strlen("\"bw_of_peak\":"), NULL) > 0, "%s", p);
+	ck_assert_uint_eq(rows, 8);
+	for (const char *p = strstr(prof, "\"kind\":\"conv\""); p && dnnq_isa_best() != DNNQ_ISA_SCALAR;
+	     p = strstr(p + 1, "\"kind\":\"conv\""))
+		ck_assert_msg(strtod(strstr(p, "\"ops_of_peak\":") + 14, NULL) > 0, "%s", p);
+	sh(&c, dir, "dnnq-run %s/cnn.dnnq --input input=" DIGITS "/test_x.npy --output-dir %s"
+	   " --repeat 1 --profile", dir, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_ptr_nonnull(strstr(c.out, "peak on 1 thread, measured now: "));
+	ck_assert_ptr_nonnull(strstr(c.out, "%ops"));
 	sh(&c, dir, "dnnq-run " DIGITS "/cnn.onnx --input " DIGITS "/test_x.npy --profile");
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "--profile: .dnnq models only"));

@@ -240,11 +240,11 @@ END_TEST
 
 /* A program linked before 0.5 calls dnnq_model_stats@DNNQ_CLIENT_1.2 with
  * the struct that ended before queued, one linked before 0.6
- * dnnq_model_stats@DNNQ_CLIENT_1.4 with the one that ended before
- * team_requests: the shared library (beside this test binary, BUILD/lib)
- * fills that much of it, the same figures, and not a byte more. */
+ * dnnq_model_stats@DNNQ_CLIENT_1.4 with the one that ended before runs:
+ * the shared library (beside this test binary, BUILD/lib) fills that much
+ * of it, the same figures, and not a byte more. */
 static void old_model_stats(const char *socket, const struct dnnq_model_stats *now,
-                            const char *version, size_t size)
+                            const char *version, size_t size_old)
 {
 	char exe[4096], lib[4200];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -268,10 +268,10 @@ static void old_model_stats(const char *socket, const struct dnnq_model_stats *n
 	unsigned char buf[sizeof(struct dnnq_model_stats) + 16];
 	memset(buf, 0xa5, sizeof buf);
 	ck_assert_int_eq(old(c, 0, buf), 0);
-	for (size_t i = size; i < sizeof buf; i++)
+	for (size_t i = size_old; i < sizeof buf; i++)
 		ck_assert_msg(buf[i] == 0xa5, "byte %zu past the %s struct written", i, version);
 	struct dnnq_model_stats got;
-	memcpy(&got, buf, size);
+	memcpy(&got, buf, size_old);
 	ck_assert_str_eq(got.name, now->name);
 	ck_assert_uint_eq(got.requests, now->requests);
 	ck_assert_uint_eq(got.samples, now->samples);
@@ -315,8 +315,7 @@ START_TEST(model_stats_count)
 	ck_assert_uint_eq(st.queued, N + F);
 	ck_assert_uint_gt(st.queue_ns, 0);
 	old_model_stats(d.socket, &st, "DNNQ_CLIENT_1.2", offsetof(struct dnnq_model_stats, queued));
-	old_model_stats(d.socket, &st, "DNNQ_CLIENT_1.4",
-	                offsetof(struct dnnq_model_stats, team_requests));
+	old_model_stats(d.socket, &st, "DNNQ_CLIENT_1.4", offsetof(struct dnnq_model_stats, runs));
 	uint64_t sum = 0;
 	for (int b = 0; b < DNNQ_LATENCY_BUCKETS; b++)
 		sum += st.latency[b];

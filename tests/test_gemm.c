@@ -7,11 +7,13 @@
  * count; argument errors.
  */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/pool.h"
 #include "engine/gemm.h"
+#include "engine/peak.h"
 #include "tests/isa.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
@@ -587,6 +589,33 @@ START_TEST(acc16_pack_errors)
 }
 END_TEST
 
+/* engine/peak.h: each SIMD ISA has its loop, scalar none; every figure is
+ * measured (positive, finite) on one thread and on two. */
+START_TEST(peaks_are_measured)
+{
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	ck_assert_ptr_nonnull(pool);
+	struct dnnq_executor two = dnnq_pool_executor(pool);
+	const struct dnnq_executor *exs[2] = { NULL, &two };
+	enum dnnq_peak_kind k;
+	ck_assert(!dnnq_peak_of_isa(DNNQ_ISA_SCALAR, &k));
+	FOR_EACH_SIMD_ISA(isa) {
+		ck_assert(dnnq_peak_of_isa(isa, &k));
+		ck_assert_int_eq(k, isa == DNNQ_ISA_AVX512VNNI ? DNNQ_PEAK_VNNI : DNNQ_PEAK_AVX2);
+		ck_assert_str_eq(dnnq_peak_insn(k), k == DNNQ_PEAK_VNNI ? "vpdpbusd" : "vpmaddubsw");
+		for (unsigned n = 0; n < 2; n++) {
+			double g = dnnq_peak_gops(k, 0.01, exs[n]);
+			ck_assert_msg(g > 0 && isfinite(g), "%s on %u: %g", dnnq_peak_name(k), n + 1, g);
+		}
+	}
+	for (unsigned n = 0; n < 2; n++) {
+		double g = dnnq_peak_copy_gbps(0.01, exs[n]);
+		ck_assert_msg(g > 0 && isfinite(g), "memcpy on %u: %g", n + 1, g);
+	}
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 Suite *suite_gemm(void)
 {
 	Suite *s = suite_create("gemm");
@@ -601,6 +630,7 @@ Suite *suite_gemm(void)
 	tcase_add_test(tc, packing);
 	tcase_add_test(tc, thread_count_does_not_change_results);
 	tcase_add_test(tc, argument_errors);
+	tcase_add_test(tc, peaks_are_measured);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("acc16");

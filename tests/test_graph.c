@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -562,12 +563,53 @@ START_TEST(graph_refuses_overflowing_shapes)
 }
 END_TEST
 
+/* The pool runs every task of every job exactly once, whoever claims it:
+ * many short jobs back to back (late workers meet closed or newer jobs),
+ * counts from 0 up, on 3 threads; a task's tid is within the pool. */
+struct pool_job {
+	_Atomic uint32_t *hits;
+	uint32_t job;
+	_Atomic int bad_tid;
+};
+
+static void pool_count(void *arg, size_t i, unsigned tid)
+{
+	struct pool_job *j = arg;
+	if (tid >= 3)
+		atomic_store(&j->bad_tid, 1);
+	atomic_fetch_add_explicit(&j->hits[i], j->job, memory_order_relaxed);
+}
+
+START_TEST(pool_runs_each_task_once)
+{
+	enum { JOBS = 20000, MAXN = 37 };
+	struct dnnq_pool *pool = dnnq_pool_create(3, NULL);
+	ck_assert_ptr_nonnull(pool);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	_Atomic uint32_t hits[MAXN];
+	struct pool_job j = { hits, 0, 0 };
+	for (uint32_t job = 1; job <= JOBS; job++) {
+		size_t n = job % MAXN;   /* 0 tasks too */
+		for (size_t i = 0; i < MAXN; i++)
+			atomic_init(&hits[i], 0);
+		j.job = job;
+		ex.parallel_for(ex.ctx, n, pool_count, &j);   /* n = 0 and 1 too */
+		for (size_t i = 0; i < MAXN; i++)
+			ck_assert_msg(atomic_load(&hits[i]) == (i < n ? job : 0),
+			              "job %u task %zu: %u", job, i, (unsigned)atomic_load(&hits[i]));
+	}
+	ck_assert_int_eq(atomic_load(&j.bad_tid), 0);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
 	TCase *tc = tcase_create("graph");
 	tcase_add_loop_test(tc, graph_equals_operators, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, shadow_reports_each_node);
+	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
 	tcase_add_test(tc, graph_nchw_needs_rank_4);

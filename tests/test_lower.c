@@ -449,6 +449,7 @@ struct run {
 	size_t nnodes;
 	char names[16][DNNQ_MODEL_NAME_MAX];
 	enum dnnq_node_kind kinds[16];
+	uint32_t ops[16];
 };
 
 /* Lowers; on success checks the file round trip and the signature against
@@ -465,6 +466,7 @@ static int lower_run(const struct dnnq_ir *ir, const struct dnnq_lower_opts *o,
 	for (size_t j = 0; j < r->m.nnodes && j < 16; j++) {
 		memcpy(r->names[j], r->m.nodes[j].name, DNNQ_MODEL_NAME_MAX);
 		r->kinds[j] = r->m.nodes[j].kind;
+		r->ops[j] = r->m.nodes[j].op;
 	}
 	void *buf;
 	size_t len;
@@ -837,6 +839,52 @@ START_TEST(lower_add_mul_constants)
 	struct run run;
 	expect_sqnr(ir, &opts_pc, val, &run, "per channel");
 	ck_assert_int_eq(run.kinds[find_node(&run, "add")], DNNQ_NODE_ELTWISE);
+	vals_free(ir, val);
+	ir_destroy(ir);
+}
+END_TEST
+
+/* A ResNet block's tail: Relu(Conv(x) + x). The Relu folds into the Add
+ * (one SumRelu node named after it) when it is the Add's sole reader and
+ * of its precision; kept fp32, it stays a node of its own. */
+START_TEST(lower_add_relu)
+{
+	struct rng r = { 12 };
+	struct dnnq_ir *ir = ir_new();
+	int64_t d[4] = { 1, 8, 6, 6 };
+	int32_t x = ir_input(ir, "x", 4, d), c, a, y;
+	float *w = randf(&r, 8 * 8 * 9, -0.3, 0.3), *b = randf(&r, 8, -0.2, 0.2);
+	int32_t wv = ir_const(ir, "w", 4, (int64_t[]){ 8, 8, 3, 3 }, w);
+	int32_t bv = ir_const(ir, "b", 1, (int64_t[]){ 8 }, b);
+	struct dnnq_ir_node *n = ir_node(ir, DNNQ_IR_CONV, "conv", "Conv", 3,
+	                                 (int32_t[]){ x, wv, bv }, DNNQ_IR_F32, 4, d, &c);
+	n->kernel[0] = n->kernel[1] = 3;
+	n->pads[0] = n->pads[1] = n->pads[2] = n->pads[3] = 1;
+	ir_node(ir, DNNQ_IR_ADD, "add", "Add", 2, (int32_t[]){ c, x }, DNNQ_IR_F32, 4, d, &a);
+	ir_node(ir, DNNQ_IR_RELU, "relu", "Relu", 1, &a, DNNQ_IR_F32, 4, d, &y);
+	ir_output(ir, y);
+	free(w), free(b);
+	float *val[64] = { 0 };
+	val[x] = randf(&r, B * 8 * 36, -1, 1);
+	ref_run(ir, B, val);
+	struct run run;
+	expect_sqnr(ir, &opts_pc, val, &run, "fused");
+	/* quantize, conv, the Add and Relu as one eltwise, dequantize */
+	ck_assert_uint_eq(run.nnodes, 4);
+	ck_assert_int_lt(find_node(&run, "add"), 0);
+	int k = find_node(&run, "relu");
+	ck_assert_int_ge(k, 0);
+	ck_assert_int_eq(run.kinds[k], DNNQ_NODE_ELTWISE);
+	ck_assert_uint_eq(run.ops[k], DNNQ_ELTWISE_SUM_RELU);
+	bool fp32[3] = { false, false, true };
+	struct dnnq_lower_opts o = opts_pc;
+	o.fp32_nodes = fp32;
+	expect_sqnr(ir, &o, val, &run, "Relu fp32");
+	ck_assert_uint_eq(run.nnodes, 6);   /* and the Dequantize before the Relu */
+	k = find_node(&run, "add");
+	ck_assert_int_ge(k, 0);
+	ck_assert_uint_eq(run.ops[k], DNNQ_ELTWISE_ADD);
+	ck_assert_int_eq(run.kinds[find_node(&run, "relu")], DNNQ_NODE_ACTIVATION);
 	vals_free(ir, val);
 	ir_destroy(ir);
 }
@@ -1550,6 +1598,7 @@ Suite *suite_lower(void)
 	tcase_add_test(tc, lower_u8_edges_exact);
 	tcase_add_test(tc, lower_refuses);
 	tcase_add_test(tc, lower_fuse_layernorm);
+	tcase_add_test(tc, lower_add_relu);
 	suite_add_tcase(s, tc);
 	return s;
 }

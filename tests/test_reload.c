@@ -34,6 +34,7 @@
 
 #include "client/dnnq.h"
 #include "engine/model.h"
+#include "tests/batching-fixture.h"
 #include "tests/rng.h"
 #include "tests/daemon-fixture.h"
 #include "tests/suites.h"
@@ -545,6 +546,60 @@ START_TEST(reload_removes_and_adds)
 }
 END_TEST
 
+/* A reload while requests wait in a partial batch (dynamic batching, one
+ * worker): the batch is gathered against one table, so every request in
+ * it finishes on the version that table serves, the old one, even those
+ * submitted after the new version was published; the next request gets
+ * the new one. */
+START_TEST(reload_while_queued)
+{
+	enum { N = 4 };
+	char dir[256], path[300], yaml[300], text[300];
+	uint8_t want[2][K];
+	struct party p[N];
+	struct fixture_daemon d;
+	expected(0, false, want[0]);
+	expected(1, false, want[1]);
+	make_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/fc.dnnq", dir);
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	write_version(path, 0, false, false, RENAME);
+	snprintf(text, sizeof text, "models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n"
+	         "    dynamic_batching: { max_queue_delay_us: 10000000, preferred_batch_size:"
+	         " [%d] }\n", N);
+	put_text(yaml, text, RENAME);
+	test_daemon_start(&d, 0, (const char *const[]){ "--config", yaml, "--cpus", "0", NULL });
+	for (int k = 0; k < N; k++) {
+		party_open(&p[k], d.socket, "fc", 1, false);
+		input(p[k].t[0].data);
+	}
+	party_submit(&p[0]);
+	batching_wait_held(p[0].c, "fc", 1);
+	write_version(path, 1, false, false, RENAME);
+	wait_generation(p[0].c, "fc", 2);
+	for (int k = 1; k < N; k++)
+		party_submit(&p[k]);
+	for (int k = 0; k < N; k++) {
+		ck_assert_int_eq(party_wait(&p[k]), 0);
+		ck_assert_mem_eq(p[k].t[1].data, want[0], K);
+	}
+	struct dnnq_model_stats st;
+	batching_stats(p[0].c, "fc", &st);
+	ck_assert_uint_eq(st.runs, 1);
+	ck_assert_uint_eq(st.run_items, N);
+	/* a batch of N on the new version */
+	for (int k = 0; k < N; k++)
+		party_submit(&p[k]);
+	for (int k = 0; k < N; k++) {
+		ck_assert_int_eq(party_wait(&p[k]), 0);
+		ck_assert_mem_eq(p[k].t[1].data, want[1], K);
+	}
+	for (int k = 0; k < N; k++)
+		party_close(&p[k]);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 /* ---- the command line ------------------------------------------------------ */
 
 /* dnnqd ARGS... with stdout and stderr in out and err; its exit status. */
@@ -655,6 +710,7 @@ Suite *suite_reload(void)
 	tcase_add_test(tc, reload_bad_yaml_keeps_serving);
 	tcase_add_test(tc, reload_signature_change);
 	tcase_add_test(tc, reload_removes_and_adds);
+	tcase_add_test(tc, reload_while_queued);
 	tcase_add_test(tc, check_config_exit_codes);
 	tcase_add_test(tc, config_precedence);
 	suite_add_tcase(s, tc);

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calibration/npy.h"
 #include "daemon/pool.h"
 #include "engine/op.h"
 #include "onnx/calib.h"
@@ -63,7 +64,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s IN.onnx [-o OUT.dnnq] [--calib PATH] [--method M] [--per-channel]\n"
-		"                    [--symmetric-weights] [--dynamic] [--bits N] [--report]\n"
+		"                    [--asymmetric-weights] [--dynamic] [--bits N] [--report]\n"
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"                    [--input-shape NAME=D0xD1x...]...\n"
@@ -86,7 +87,10 @@ static void usage(FILE *f)
 		"                         auto: per tensor, the method with the best output SQNR\n"
 		"  --percentile P         for --method percentile (default 99.99)\n"
 		"  --per-channel          one weight scale per output channel\n"
-		"  --symmetric-weights    weight zero points 0\n"
+		"  --asymmetric-weights   weight zero points fitted to each range (default:\n"
+		"                         0, symmetric, as PyTorch and ONNX Runtime quantize\n"
+		"                         weights; no activation sums in the GEMM)\n"
+		"  --symmetric-weights    the default, spelled out\n"
 		"  --dynamic              FC layers quantize their input at run time\n"
 		"  --bits N               activation precision, 2..8 (default 8)\n"
 		"  --bins N               histogram bins (default 2048)\n"
@@ -158,7 +162,7 @@ static const char *default_output(struct opts *o)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_DYN, O_BITS, O_BINS, O_NAME,
+	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_ASYMW, O_DYN, O_BITS, O_BINS, O_NAME,
 	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
 	       O_KEEP_FP32, O_INPUT_SHAPE, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES };
 	static const struct option lopts[] = {
@@ -168,6 +172,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "percentile", required_argument, NULL, O_PCT },
 		{ "per-channel", no_argument, NULL, O_PERCH },
 		{ "symmetric-weights", no_argument, NULL, O_SYMW },
+		{ "asymmetric-weights", no_argument, NULL, O_ASYMW },
 		{ "dynamic", no_argument, NULL, O_DYN },
 		{ "bits", required_argument, NULL, O_BITS },
 		{ "bins", required_argument, NULL, O_BINS },
@@ -189,7 +194,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	};
 	*o = (struct opts){ .c = { .method = DNNQ_CALIB_L2,
 	                           .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } },
-	                    .po = { DNNQ_FP32_THRESHOLD_DB, DNNQ_PRECISION_SAMPLES },
+	                    .lo = { .symmetric_weights = true },
+                    .po = { DNNQ_FP32_THRESHOLD_DB, DNNQ_PRECISION_SAMPLES },
 	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
 	int ch;
 	long b;
@@ -209,6 +215,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_PERCH: o->lo.per_channel = true; break;
 		case O_SYMW: o->lo.symmetric_weights = true; break;
+		case O_ASYMW: o->lo.symmetric_weights = false; break;
 		case O_DYN: o->lo.dynamic = true; break;
 		case O_BITS:
 			if (!integer_in(optarg, 2, 8, &b))
@@ -424,17 +431,9 @@ static int write_model(const char *path, const struct dnnq_model *m, struct dnnq
 	int rc = dnnq_model_write(m, &buf, &len, d);
 	if (rc)
 		return rc;
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	bool ok = f && fwrite(buf, 1, len, f) == len;
-	ok = f && !fclose(f) && ok;
+	rc = dnnq_file_replace(path, buf, len, d);
 	free(buf);
-	if (!ok || rename(tmp, path)) {
-		unlink(tmp);
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot write", path);
-	}
-	return DNNQ_OK;
+	return rc;
 }
 
 /* The shadow run of the lowered model on the calibration samples. */

@@ -15,15 +15,16 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "daemon/pool.h"
 #include "engine/model.h"
 #include "engine/op.h"
+#include "engine/peak.h"
 #include "onnx/cli.h"
 
 #define MODEL_LIMIT ((size_t)4 << 30)
@@ -67,6 +68,9 @@ struct run {
 	const void *inp[MAX_IO];
 	void *outp[MAX_IO];
 	uint64_t *ns;                   /* --profile: each node's time, summed */
+	bool have_peak;                 /* --profile: the ISA has a measured int8 peak */
+	enum dnnq_peak_kind peak;
+	double peak_gops, peak_gbps;    /* on --threads threads, measured at start */
 };
 
 static void usage(FILE *f)
@@ -83,7 +87,10 @@ static void usage(FILE *f)
 		"  --threads N        engine threads, 1..256 (default 1)\n"
 		"  --repeat N         N timed runs after the first: latency statistics\n"
 		"  --profile          each node's time over the timed runs (--repeat, default\n"
-		"                     20; .dnnq models): op, output, us, share, GOP/s, GB/s\n"
+		"                     20; .dnnq models): op, output, us, share, GOP/s, GB/s,\n"
+		"                     and those as a share of this machine's peaks, measured\n"
+		"                     first (0.2 s): the int8 multiply-add loop of the ISA's\n"
+		"                     kernels and memcpy of 2 MiB buffers, on --threads threads\n"
 		"  --isa ISA          the engine's kernels: scalar, avx2 or avx512vnni (default:\n"
 		"                     the best this CPU runs)\n"
 		"  --json             one JSON object on stdout\n"
@@ -167,32 +174,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static int read_file(const char *path, void **buf, size_t *len, struct dnnq_diag *d)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-		if (f)
-			fclose(f);
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot read%s", path,
-		                     f ? " (not a regular file)" : "");
-	}
-	if ((size_t)st.st_size > MODEL_LIMIT) {
-		fclose(f);
-		return dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: larger than 4 GiB", path);
-	}
-	*len = (size_t)st.st_size;
-	*buf = malloc(*len ? *len : 1);
-	bool ok = *buf && fread(*buf, 1, *len, f) == *len;
-	fclose(f);
-	if (!ok) {
-		free(*buf);
-		*buf = NULL;
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot read", path);
-	}
-	return DNNQ_OK;
-}
-
 static enum dnnq_dtype engine_dtype(enum dnnq_ir_dtype t)
 {
 	switch (t) {
@@ -236,7 +217,7 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
 	void *buf = NULL;
 	size_t len = 0;
-	int rc = read_file(o->model, &buf, &len, d);
+	int rc = dnnq_file_read(o->model, MODEL_LIMIT, &buf, &len, d);
 	if (rc)
 		return rc;
 	r->onnx = len < 8 || memcmp(buf, DNNQ_MODEL_MAGIC, 8);
@@ -430,6 +411,24 @@ static int write_outputs(const struct opts *o, struct run *r, struct dnnq_diag *
 	return DNNQ_OK;
 }
 
+/* --profile's yardsticks, measured now for PEAK_SECONDS each on the run's
+ * threads (the machine's other load lowers them, as it does the nodes). */
+#define PEAK_SECONDS 0.1
+static void measure_peaks(const struct opts *o, struct run *r)
+{
+	const struct dnnq_executor *ex = o->threads > 1 ? &r->ex : NULL;
+	r->have_peak = dnnq_peak_of_isa(o->isa, &r->peak);
+	if (r->have_peak)
+		r->peak_gops = dnnq_peak_gops(r->peak, PEAK_SECONDS, ex);
+	r->peak_gbps = dnnq_peak_copy_gbps(PEAK_SECONDS, ex);
+}
+
+/* v / peak for a share-of-peak column; NaN when there is no peak. */
+static double of_peak(double v, double peak)
+{
+	return peak > 0 ? v / peak : NAN;
+}
+
 static int timed(const struct opts *o, struct run *r, struct dnnq_latency *lat,
                  struct dnnq_diag *d)
 {
@@ -440,6 +439,8 @@ static int timed(const struct opts *o, struct run *r, struct dnnq_latency *lat,
 		free(t);
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--profile: out of memory");
 	}
+	if (o->profile)
+		measure_peaks(o, r);
 	struct dnnq_progress bar;
 	dnnq_progress_start(&bar, "running", o->json);
 	int rc = DNNQ_OK;
@@ -456,6 +457,38 @@ static int timed(const struct opts *o, struct run *r, struct dnnq_latency *lat,
 	return rc;
 }
 
+/* A share of peak: " 12.3%" or "     -" (text), 0.123 or null (JSON). */
+static void print_frac(bool json, double f)
+{
+	if (json)
+		printf(isnan(f) ? "null" : "%.5f", f);
+	else if (isnan(f))
+		printf(" %6s", "-");
+	else
+		printf(" %5.1f%%", f * 100);
+}
+
+static void print_peaks(const struct opts *o, const struct run *r)
+{
+	const char *kind = r->have_peak ? dnnq_peak_name(r->peak) : NULL;
+	if (o->json) {
+		printf(",\"peak\":{\"threads\":%u,\"int8\":", o->threads);
+		if (kind)
+			printf("\"%s\",\"gops\":%.3f", kind, r->peak_gops);
+		else
+			printf("null,\"gops\":null");
+		printf(",\"copy_bytes\":%zu,\"gbps\":%.3f}", DNNQ_PEAK_COPY_BYTES, r->peak_gbps);
+		return;
+	}
+	printf("peak on %u thread%s, measured now: ", o->threads, o->threads == 1 ? "" : "s");
+	if (kind)
+		printf("int8 %.1f GOP/s (%s loop)", r->peak_gops, kind);
+	else
+		printf("no int8 peak for %s kernels", dnnq_isa_name(o->isa));
+	printf(", memcpy %.1f GB/s (%zu KiB buffers)\n", r->peak_gbps,
+	       DNNQ_PEAK_COPY_BYTES >> 10);
+}
+
 /* --profile: one row per node, its time averaged over the timed runs. */
 static void print_profile(const struct opts *o, const struct run *r)
 {
@@ -463,17 +496,21 @@ static void print_profile(const struct opts *o, const struct run *r)
 	double total = 0;
 	for (size_t i = 0; i < nn; i++)
 		total += (double)r->ns[i];
+	print_peaks(o, r);
 	if (o->json)
 		printf(",\"profile\":[");
 	else
-		printf("%-36s %-10s %-4s %-22s %9s %7s %7s %7s\n", "node", "kind", "prec", "output",
-		       "us", "share", "GOP/s", "GB/s");
+		printf("%-36s %-10s %-4s %-22s %9s %7s %7s %7s %7s %7s\n", "node", "kind", "prec",
+		       "output", "us", "share", "GOP/s", "GB/s", "%ops", "%bw");
 	for (size_t i = 0; i < nn; i++) {
 		struct dnnq_node_info ni;
 		if (dnnq_graph_node_info(r->g, i, &ni))
 			continue;
-		const char *prec = dnnq_op_has(dnnq_op_get(ni.kind), DNNQ_A_PRECISION)
-		                   ? dnnq_precision_name(ni.precision) : "-";
+		bool has_prec = dnnq_op_has(dnnq_op_get(ni.kind), DNNQ_A_PRECISION);
+		const char *prec = has_prec ? dnnq_precision_name(ni.precision) : "-";
+		/* the int8 peak bounds int8 multiply-adds only */
+		double ops_peak = ni.macs && !(has_prec && ni.precision == DNNQ_PRECISION_FP32)
+		                  ? r->peak_gops : 0;
 		double us = (double)r->ns[i] / 1e3 / (double)o->repeat;
 		double share = total > 0 ? (double)r->ns[i] / total : 0;
 		double gops = us > 0 ? 2.0 * (double)ni.macs / us / 1e3 : 0;
@@ -487,11 +524,18 @@ static void print_profile(const struct opts *o, const struct run *r)
 			printf("%s{\"name\":", i ? "," : "");
 			dnnq_json_string(stdout, ni.name);
 			printf(",\"kind\":\"%s\",\"precision\":\"%s\",\"output\":\"%s\",\"us\":%.3f,"
-			       "\"share\":%.5f,\"gops\":%.3f,\"gbps\":%.3f}", dnnq_node_kind_name(ni.kind),
-			       prec, shape, us, share, gops, gbps);
+			       "\"share\":%.5f,\"gops\":%.3f,\"gbps\":%.3f,\"ops_of_peak\":",
+			       dnnq_node_kind_name(ni.kind), prec, shape, us, share, gops, gbps);
+			print_frac(true, of_peak(gops, ops_peak));
+			printf(",\"bw_of_peak\":");
+			print_frac(true, of_peak(gbps, r->peak_gbps));
+			printf("}");
 		} else {
-			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%% %7.2f %7.2f\n", ni.name,
+			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%% %7.2f %7.2f", ni.name,
 			       dnnq_node_kind_name(ni.kind), prec, shape, us, share * 100, gops, gbps);
+			print_frac(false, of_peak(gops, ops_peak));
+			print_frac(false, of_peak(gbps, r->peak_gbps));
+			printf("\n");
 		}
 	}
 	if (o->json)

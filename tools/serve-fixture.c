@@ -49,7 +49,7 @@
 static const char *const model_names[FIXTURE_NMODELS_ALL] = {
 	"relu64", "fc1024", "multi", "k-conv", "k-fc", "k-maxpool", "k-avgpool", "k-gavgpool",
 	"k-eltwise", "k-activation", "k-convert", "k-softmax", "k-ewlin", "k-concat", "k-reshape",
-	"resnet18",
+	"resnet18", "mlp",
 };
 
 const char *fixture_model_name(enum fixture_model m)
@@ -646,6 +646,37 @@ static int make_resnet18(struct dnnq_model *m, struct rng *r)
 	return b.rc;
 }
 
+/* Values: x(0) -> fc1(1) -> fc2(2) -> fc3(3); ReLU fused in the first two.
+ * Output scales keep about 2 sigma of each layer in range. */
+static int make_mlp(struct dnnq_model *m, struct rng *r)
+{
+	static const uint32_t width[4] = { 1024, 2048, 2048, 1024 };
+	static const float scale[4] = { 0.02f, 0.4f, 3.0f, 25.0f };
+	static const char *const names[3][3] = {
+		{ "fc1", "fc1.w", "fc1.b" }, { "fc2", "fc2.w", "fc2.b" }, { "fc3", "fc3.w", "fc3.b" },
+	};
+	int rc = model_alloc(m, "mlp", 1, 1, 6, 3);
+	const int64_t in[2] = { 1, width[0] }, out[2] = { 1, width[3] };
+	for (int l = 0; l < 3 && !rc; l++) {
+		const int64_t wdims[2] = { width[l + 1], width[l] };
+		rc = make_weight(&m->tensors[2 * l], r, names[l][1], 2, wdims, true);
+		if (!rc)
+			rc = make_bias(&m->tensors[2 * l + 1], r, names[l][2], width[l + 1],
+			               DNNQ_DTYPE_S32);
+		if (rc)
+			break;
+		struct dnnq_model_node *n = node(m, (size_t)l, DNNQ_NODE_FC, names[l][0], 1,
+		                                 (int32_t[]){ l }, QP(scale[l + 1], l < 2 ? 0 : 128));
+		fc_node(n, 2 * l, 2 * l + 1, width[l + 1], width[l]);
+		n->relu = l < 2;
+	}
+	if (rc)
+		return rc;
+	set_io(&m->inputs[0], "x", DNNQ_DTYPE_U8, 2, in, QP(scale[0], 128), -1);
+	set_io(&m->outputs[0], "y", DNNQ_DTYPE_U8, 2, out, QP(scale[3], 128), 3);
+	return DNNQ_OK;
+}
+
 /* The description of model `which`; dnnq_model_free it (also on failure). */
 static int describe(enum fixture_model which, struct dnnq_model *m, struct dnnq_diag *diag)
 {
@@ -653,6 +684,7 @@ static int describe(enum fixture_model which, struct dnnq_model *m, struct dnnq_
 		make_relu64, make_fc1024, make_multi, make_k_conv, make_k_fc, make_k_maxpool,
 		make_k_avgpool, make_k_gavgpool, make_k_eltwise, make_k_activation, make_k_convert,
 		make_k_softmax, make_k_ewlin, make_k_concat, make_k_reshape, make_resnet18,
+		make_mlp,
 	};
 	struct rng r = { 0x5eed0000u + (uint64_t)which };
 	memset(m, 0, sizeof *m);

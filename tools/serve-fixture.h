@@ -56,6 +56,9 @@
  *   resnet18      x u8 [N,224,224,3] -> ResNet-18 (20 convolutions with
  *                 ReLU fused, 8 residual SumRelu, max and global average
  *                 pooling, FC 1000) -> logits u8 [N,1000]; 11.7 M weights
+ *   mlp           x u8 [N,1024] -> FC 2048 (ReLU) -> FC 2048 (ReLU) -> FC 1024
+ *                 -> y u8 [N,1024]: a ranking model's shape (issue 18),
+ *                 bound by weight bandwidth at batch 1; 8.4 M weights
  *
  * Weights are random with a fixed seed: every run writes the same bytes.
  */
@@ -77,11 +80,12 @@ enum fixture_model {
 	FIXTURE_KIND_CONCAT,
 	FIXTURE_KIND_RESHAPE,
 	FIXTURE_RESNET18,
+	FIXTURE_MLP,
 	FIXTURE_NMODELS_ALL,    /* every model above */
 };
 
 #define FIXTURE_ALL_MODELS ((1u << FIXTURE_NMODELS) - 1)
-#define FIXTURE_KIND_MODELS (((1u << FIXTURE_NMODELS_ALL) - 1) & ~FIXTURE_ALL_MODELS)
+#define FIXTURE_KIND_MODELS (((1u << FIXTURE_MLP) - 1) & ~FIXTURE_ALL_MODELS)
 
 const char *fixture_model_name(enum fixture_model m);
 /* Writes the model's .dnnq file to path (replacing it). */

@@ -3,7 +3,9 @@
  * while, every answer checked (`make soak DURATION=S`).
  *
  * The parent starts dnnqd with the fixture's three models
- * (tools/serve-fixture.h) in a temporary directory, forks --clients
+ * (tools/serve-fixture.h) in a temporary directory, fc1024 and multi with
+ * dynamic batching (CONFIG: requests of all the clients gathered into one
+ * run, across reloads), forks --clients
  * processes of --threads threads each (one libdnnq-client connection per
  * process, shared by its threads), and every --reload-every seconds
  * rewrites fc1024's or multi's file with new weights and the same
@@ -56,6 +58,12 @@
 #define DEPTH 4                 /* async requests in flight per thread */
 #define LOST_MS 30000           /* a request not done by then is lost */
 #define MAX_LAT (1u << 22)      /* latency samples kept */
+/* The config under the fixture's --model paths: two of the models batch. */
+#define CONFIG "limits: { max_batch: 8 }\nmodels:\n" \
+	"  - name: fc1024\n    path: fc1024.dnnq\n" \
+	"    dynamic_batching: { max_queue_delay_us: 200, preferred_batch_size: [4, 8] }\n" \
+	"  - name: multi\n    path: multi.dnnq\n" \
+	"    dynamic_batching: { max_queue_delay_us: 500 }\n"
 
 /* ---- what the processes share ---------------------------------------------- */
 
@@ -382,6 +390,35 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* How dynamic batching gathered each model's requests: graph runs
+ * against requests. */
+static void print_batching(struct dnnq_client *c)
+{
+	struct dnnq_model_stats m;
+	for (uint32_t i = 0; !dnnq_model_stats(c, i, &m); i++)
+		printf("dnnq-soak: %s: %llu requests in %llu graph runs (mean batch %.2f items, %llu"
+		       " run at their deadline)\n", m.name, (unsigned long long)m.requests,
+		       (unsigned long long)m.runs, m.runs ? (double)m.run_items / (double)m.runs : 0,
+		       (unsigned long long)m.expired);
+}
+
+/* CONFIG in a file of its own under the fixture's temporary directory
+ * (removed with it). */
+static int write_config(char *path, size_t len, struct dnnq_diag *diag)
+{
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(path, len, "%s/soak-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(path))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "mkdtemp %s: %s", path, strerror(errno));
+	size_t n = strlen(path);
+	snprintf(path + n, len - n, "/dnnqd.yaml");
+	FILE *f = fopen(path, "w");
+	bool ok = f && fputs(CONFIG, f) >= 0;
+	if (f && fclose(f))
+		ok = false;
+	return ok ? 0 : dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: dnnq-soak [--duration S] [--clients N] [--threads N]"
@@ -422,8 +459,11 @@ int main(int argc, char **argv)
 	char path[FIXTURE_NMODELS][400];
 	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
 	fixture_tmp_begin();
-	int rc = fixture_daemon_start(&d, bin, FIXTURE_ALL_MODELS,
-	                              (const char *const[]){ "--max-batch", "8", NULL }, &diag);
+	char conf[400];
+	int rc = write_config(conf, sizeof conf, &diag);
+	if (!rc)
+		rc = fixture_daemon_start(&d, bin, FIXTURE_ALL_MODELS, (const char *const[]){
+		                          "--config", conf, "--max-batch", "8", NULL }, &diag);
 	if (rc) {
 		fprintf(stderr, "dnnq-soak: %s\n", diag.msg);
 		fixture_tmp_end();
@@ -491,6 +531,8 @@ int main(int argc, char **argv)
 		atomic_fetch_add(&sh->lost, sent - st.requests);
 	if (!rc && strstr(st.status, "last reload failed"))
 		reload_failed++;
+	if (!rc)
+		print_batching(ctl);
 	dnnq_close(ctl);
 	int stop_rc = fixture_daemon_stop(&d, &diag);
 	if (stop_rc) {

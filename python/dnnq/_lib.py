@@ -53,8 +53,10 @@ class ModelStats(ctypes.Structure):
                 ("requests", ctypes.c_uint64), ("failures", ctypes.c_uint64),
                 ("samples", ctypes.c_uint64), ("run_ns", ctypes.c_uint64),
                 ("latency", ctypes.c_uint64 * 12), ("queued", ctypes.c_uint64),
-                ("queue_ns", ctypes.c_uint64), ("team_requests", ctypes.c_uint64),
-                ("team_workers", ctypes.c_uint64)]
+                ("queue_ns", ctypes.c_uint64), ("runs", ctypes.c_uint64),
+                ("run_items", ctypes.c_uint64), ("expired", ctypes.c_uint64),
+                ("waiting", ctypes.c_uint64), ("batches", ctypes.c_uint64 * 12),
+                ("team_requests", ctypes.c_uint64), ("team_workers", ctypes.c_uint64)]
 
 
 _P = ctypes.c_void_p

@@ -1,5 +1,5 @@
 /*
- * bench/peak-avx2.c — the u8 x s8 multiply-add peak of one core with AVX2:
+ * engine/peak-avx2.c — the u8 x s8 multiply-add peak of one core with AVX2:
  * the ceiling any AVX2 int8 GEMM kernel (dnnq's included) works under, so
  * that a GEMM result can be read as "x % of what this core can do".
  *
@@ -13,7 +13,7 @@
  */
 #include <immintrin.h>
 
-#include "bench/bench.h"
+#include "engine/peak.h"
 
 /* acc += madd(maddubs(ymm12 (u8), ymm13 (s8)), ones); tmp is a scratch. */
 #define STEP(acc, tmp)                                                  \
@@ -25,7 +25,7 @@
 	STEP(0, 8) STEP(1, 9) STEP(2, 10) STEP(3, 11)                   \
 	STEP(4, 8) STEP(5, 9) STEP(6, 10) STEP(7, 11)
 
-uint32_t bench_peak_avx2_loop(uint64_t iters)
+uint32_t dnnq_peak_avx2_loop(uint64_t iters)
 {
 	__m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-5), sum;
 	if (!iters)

@@ -1,5 +1,5 @@
 /*
- * bench/peak-avx512vnni.c — the u8 x s8 multiply-add peak of one core with
+ * engine/peak-avx512vnni.c — the u8 x s8 multiply-add peak of one core with
  * AVX-512 VNNI: the ceiling of dnnq's vpdpbusd GEMM kernel
  * (engine/gemm-avx512vnni.c), which the AVX2 peak of peak-avx2.c does not
  * bound (one vpdpbusd zmm does 64 multiply-adds and the int32 accumulation
@@ -14,14 +14,14 @@
  */
 #include <immintrin.h>
 
-#include "bench/bench.h"
+#include "engine/peak.h"
 
 /* acc += dot4(zmm12 (u8), zmm13 (s8)) in every int32 lane */
 #define STEP(acc) "vpdpbusd %%zmm13, %%zmm12, %%zmm" #acc "\n\t"
 
 #define ROUND STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7)
 
-uint32_t bench_peak_avx512vnni_loop(uint64_t iters)
+uint32_t dnnq_peak_avx512vnni_loop(uint64_t iters)
 {
 	__m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5), sum;
 	if (!iters)

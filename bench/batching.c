@@ -1,0 +1,192 @@
+/*
+ * bench/batching.c — `dnnq-bench batching`: dynamic batching across
+ * clients (issue 18), measured the way a user would, with `dnnqctl bench`.
+ *
+ * dnnqd (every CPU of the affinity mask, one worker each) serves the MLP
+ * of tools/serve-fixture (1024 -> 2048 -> 2048 -> 1024 FC, bound by weight
+ * bandwidth at batch 1) under two names from one file: `mlp` as every
+ * model is served by default, one request per graph run, and
+ * `mlp-batched` with dynamic_batching (BATCHING below). Three loads, run
+ * in turn and repeated ROUNDS times so that whatever else the machine does
+ * falls on all three alike, each `dnnqctl bench --json` for DURATION
+ * seconds:
+ *
+ *   8 clients x batch 1 on mlp-batched   (the requests gathered)
+ *   8 clients x batch 1 on mlp           (each request its own run)
+ *   2 clients x batch 8 on mlp           (what batching can reach)
+ *   1 client x batch 1, on each          (what a lone client pays for it)
+ *
+ * Medians over the rounds of samples/s, p50 and p99, and the mean executed
+ * batch (dnnqctl bench reads it from MODEL_STATS). Targets: the first
+ * reaches TARGET_RATIO of the third's samples/s, with a p99 no worse than
+ * the second's. The lone client's pair is why dynamic batching is off by
+ * default: its request waits max_queue_delay_us for company that never
+ * comes.
+ *
+ * Why preferred_batch_size [4]: a closed loop of 8 clients has 8 requests
+ * at most in flight, and with 2 workers the best it can do is two batches
+ * of 4 in turn (a batch waiting for 8 leaves the other worker idle, and
+ * every wave pays the whole delay).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/bench.h"
+#include "tools/serve-fixture.h"
+
+#define ROUNDS        5
+#define ROUNDS_QUICK  1
+#define DURATION      "2"
+#define DURATION_QUICK "1"
+#define TARGET_RATIO  0.8
+#define MAX_BATCH     "8"
+#define BATCHING      "{ max_queue_delay_us: 100, preferred_batch_size: [4] }"
+
+struct load {
+	const char *label, *model, *clients, *batch;
+};
+
+static const struct load loads[] = {
+	{ "8 clients x batch 1, batching", "mlp-batched", "8", "1" },
+	{ "8 clients x batch 1, no batching", "mlp", "8", "1" },
+	{ "2 clients x batch 8, no batching", "mlp", "2", "8" },
+	{ "1 client x batch 1, batching", "mlp-batched", "1", "1" },
+	{ "1 client x batch 1, no batching", "mlp", "1", "1" },
+};
+#define NLOADS (sizeof loads / sizeof loads[0])
+
+enum { SAMPLES, P50, P99, MEAN_BATCH, NFIGS };
+static const char *const keys[NFIGS] = { "\"samples_per_s\":", "\"p50\":", "\"p99\":",
+                                         "\"mean_batch\":" };
+
+/* argv's stdout (at most len - 1 bytes); dies unless it exits 0. */
+static void capture(const char *const *argv, char *out, size_t len)
+{
+	int p[2], status;
+	if (pipe(p))
+		bench_die("bench: pipe failed");
+	pid_t pid = fixture_fork();
+	if (pid < 0)
+		bench_die("bench: fork failed");
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t got = 0;
+	ssize_t r;
+	while (got + 1 < len && (r = read(p[0], out + got, len - 1 - got)) > 0)
+		got += (size_t)r;
+	out[got] = 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		bench_die("bench: %s bench %s failed (status %d): %s", argv[0], argv[4], status, out);
+}
+
+/* The number after key in dnnqctl bench's JSON line; 0 when absent. */
+static double figure(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+	return p ? strtod(p + strlen(key), NULL) : 0;
+}
+
+/* The model file and the config beside it, in dir: both names, one of
+ * them batching. */
+static void write_config(const char *dir, char *model, char *yaml, size_t len)
+{
+	struct dnnq_diag diag = { "" };
+	snprintf(model, len, "%s/mlp.dnnq", dir);
+	if (fixture_model_write(FIXTURE_MLP, model, &diag))
+		bench_die("bench: %s", diag.msg);
+	snprintf(yaml, len, "%s/dnnqd.yaml", dir);
+	FILE *f = fopen(yaml, "w");
+	if (!f)
+		bench_die("bench: cannot write %s", yaml);
+	fprintf(f, "models:\n"
+	        "  - { name: mlp, path: mlp.dnnq, max_batch: " MAX_BATCH " }\n"
+	        "  - name: mlp-batched\n    path: mlp.dnnq\n    max_batch: " MAX_BATCH "\n"
+	        "    dynamic_batching: " BATCHING "\n");
+	if (fclose(f))
+		bench_die("bench: cannot write %s", yaml);
+}
+
+static const struct bench_col cols[] = {
+	{ "load", "load", 34, -2 },
+	{ "samples_per_s", "samples/s", 10, 0 },
+	{ "p50_us", "p50 us", 8, 0 },
+	{ "p99_us", "p99 us", 8, 0 },
+	{ "mean_batch", "batch", 6, 2 },
+};
+
+int bench_cmd_batching(const struct bench_opts *o)
+{
+	struct fixture_daemon d;
+	struct dnnq_diag diag = { "" };
+	char dir[] = "/tmp/dnnq-bench-batching.XXXXXX", model[400], yaml[400], out[4096];
+	const char *dnnqd = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	const char *ctl = fixture_binary("DNNQ_DNNQCTL", "dnnqctl");
+	FILE *text = bench_text(o->tsv);
+	bench_machine_print(text);
+	if (!dnnqd || !ctl) {
+		fprintf(text, "batching: skipped: no %s ($DNNQ_DNNQD / $DNNQ_DNNQCTL; `make bench`"
+		        " sets them)\n", dnnqd ? "dnnqctl" : "dnnqd");
+		return 0;
+	}
+	if (!mkdtemp(dir))
+		bench_die("bench: mkdtemp %s failed", dir);
+	write_config(dir, model, yaml, sizeof yaml);
+	if (fixture_daemon_start(&d, dnnqd, 0, (const char *const[]){ "--config", yaml, NULL },
+	                         &diag))
+		bench_die("bench: starting %s --config %s: %s", dnnqd, yaml, diag.msg);
+	unsigned rounds = o->quick ? ROUNDS_QUICK : ROUNDS;
+	double fig[NLOADS][NFIGS][ROUNDS];
+	for (unsigned r = 0; r < rounds; r++) {
+		for (size_t l = 0; l < NLOADS; l++) {
+			const char *const argv[] = {
+				ctl, "--socket", d.socket, "bench", loads[l].model, "--concurrency",
+				loads[l].clients, "--batch", loads[l].batch, "--duration",
+				o->quick ? DURATION_QUICK : DURATION, "--json", NULL,
+			};
+			capture(argv, out, sizeof out);
+			for (int k = 0; k < NFIGS; k++)
+				fig[l][k][r] = figure(out, keys[k]);
+		}
+	}
+	if (fixture_daemon_stop(&d, &diag))
+		bench_warn("dnnqd did not stop cleanly: %s", diag.msg);
+	fixture_daemon_destroy(&d);
+	unlink(model);
+	unlink(yaml);
+	rmdir(dir);
+	double med[NLOADS][NFIGS];
+	struct bench_table t;
+	bench_table_begin(&t, cols, sizeof cols / sizeof cols[0], o->tsv);
+	for (size_t l = 0; l < NLOADS; l++) {
+		for (int k = 0; k < NFIGS; k++)
+			med[l][k] = bench_median(fig[l][k], rounds);
+		bench_cell_str(&t, loads[l].label);
+		for (int k = 0; k < NFIGS; k++)
+			bench_cell_num(&t, med[l][k]);
+		bench_row_end(&t);
+	}
+	double ratio = med[2][SAMPLES] > 0 ? med[0][SAMPLES] / med[2][SAMPLES] : 0;
+	bench_note(&t, "The MLP 1024-2048-2048-1024 FC through dnnqd (every CPU a worker), "
+	           "`dnnqctl bench --json` for %s s per load, the loads in turn, medians of %u "
+	           "rounds. batch: the mean executed batch (graph runs). mlp-batched: max_batch "
+	           MAX_BATCH ", dynamic_batching " BATCHING ".",
+	           o->quick ? DURATION_QUICK : DURATION, rounds);
+	bench_note(&t, "A lone client pays for batching: p50 %.0f us with it, %.0f us without "
+	           "(the wait for company; dynamic batching is off by default).", med[3][P50],
+	           med[4][P50]);
+	bench_note(&t, "Targets (issue 18): batched 8 x 1 / unbatched 2 x 8 samples/s %.2f "
+	           "(>= %.1f: %s); batched p99 %.0f us against unbatched 8 x 1's %.0f us (no "
+	           "worse: %s).", ratio, TARGET_RATIO, ratio >= TARGET_RATIO ? "met" : "MISSED",
+	           med[0][P99], med[1][P99], med[0][P99] <= med[1][P99] ? "met" : "MISSED");
+	return 0;
+}

@@ -1,0 +1,424 @@
+/*
+ * bench/models-ort.c — `dnnq-bench models`: real models through the path a
+ * user takes, against ONNX Runtime on the same machine in the same run.
+ *
+ * The fixture ($DNNQ_BENCH_MODELS_DIR, made by `make bench`:
+ * bench/models-ort-fixture.py) holds, per model, the float ONNX export
+ * (NAME.onnx), PyTorch's int8 QDQ export (NAME.qdq.onnx) and dnnq-convert
+ * --per-channel's output (NAME.dnnq), and one held-out image (input.npy).
+ * dnnq runs the .dnnq as dnnq-run does (dnnq_file_read, dnnq_model_read,
+ * dnnq_model_build, dnnq_graph_run on a dnnq_pool), on the ISA dnnq picks
+ * and, on CPUs with AVX-512 VNNI, also on its AVX2 kernels. ONNX Runtime
+ * (onnxruntime-node) runs in one long-lived node process
+ * (bench/models-ort.js) with a session per model and thread count, so
+ * neither node's start nor session creation is timed.
+ *
+ * Rounds interleave the candidates of one thread count (dnnq per ISA, ORT
+ * int8, ORT fp32); in each, a candidate sleeps SETTLE (the previous one's
+ * threads stop spinning), makes one untimed run (its own threads wake up)
+ * and then REPS timed runs. Medians over all rounds. The 1-thread rounds
+ * come first, then the N-thread ones: with all of them interleaved, dnnq's
+ * 1-thread runs right after ORT's N-thread block measured up to 2x slower
+ * on a shared machine, sleep or not. Output SQNR of each engine is against
+ * ORT fp32's output on the same input.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/bench.h"
+#include "calibration/npy.h"
+#include "engine/graph.h"
+#include "engine/model.h"
+
+extern char **environ;
+
+#define ROUNDS       10
+#define ROUNDS_QUICK 3
+#define REPS         3
+#define REPS_QUICK   2
+#define SETTLE       5e-3     /* > ORT's and dnnq's idle spinning */
+#define FILE_LIMIT   ((size_t)1 << 30)
+#define MAX_ISAS     2
+#define MAX_CFG      2        /* thread counts: 1 and N */
+#define MAX_TIMES    (ROUNDS * REPS)
+
+static const char *const models[] = { "resnet18", "mobilenet_v2", "mobilenet_v3_small" };
+
+/* The node process: requests on in, answers on out. */
+struct ort_peer {
+	pid_t pid;
+	FILE *in, *out;
+};
+
+/* One timed configuration; times in ms. */
+struct cand {
+	struct dnnq_graph *g;             /* dnnq; NULL: ORT session `session` */
+	const struct dnnq_executor *ex;
+	unsigned session;
+	double t[MAX_TIMES];
+	unsigned n;
+};
+
+struct run {
+	const char *dir, *name;
+	unsigned nt, ncfg, nisa;          /* threads[ncfg]: 1, nt */
+	unsigned threads[MAX_CFG];
+	enum dnnq_isa isa[MAX_ISAS];
+	struct ort_peer ort;
+	struct bench_threads th;
+	float *in, *out, *out_n, *ref, *ort_int8;
+	size_t in_bytes, out_bytes;
+	char dims[128];                   /* the input's shape, "1x3x224x224" */
+	/* dnnq[isa][cfg], then ORT: int8[cfg], fp32[cfg] (its session order) */
+	struct cand dnnq[MAX_ISAS][MAX_CFG], ort_c[2][MAX_CFG];
+	double sqnr[MAX_ISAS];
+};
+
+/* DIR/NAME SUFFIX; free() it. */
+static char *file_of(const struct run *r, const char *name, const char *suffix)
+{
+	char *p;
+	if (asprintf(&p, "%s/%s%s", r->dir, name, suffix) < 0)
+		bench_die("bench: out of memory");
+	return p;
+}
+
+static void *read_whole(const char *path, size_t *len)
+{
+	struct dnnq_diag d = { "" };
+	void *buf;
+	if (dnnq_file_read(path, FILE_LIMIT, &buf, len, &d))
+		bench_die("models: %s", d.msg);
+	return buf;
+}
+
+static void ort_start(struct run *r)
+{
+	char *q = file_of(r, r->name, ".qdq.onnx"), *f = file_of(r, r->name, ".onnx");
+	char *js = file_of(r, "models-ort.js", ""), *x = file_of(r, "input.f32", ""), t1[16], tn[16];
+	int to[2], from[2];
+	/* close-on-exec: node gets only its stdin and stdout (dup2 clears it) */
+	if (pipe2(to, O_CLOEXEC) || pipe2(from, O_CLOEXEC))
+		bench_die("bench: no descriptors for pipes");
+	snprintf(t1, sizeof t1, "%u", r->threads[0]);
+	snprintf(tn, sizeof tn, "%u", r->threads[r->ncfg - 1]);
+	char *argv[] = { "node", js, q, f, x, r->dims, (char *)r->dir, t1, r->ncfg > 1 ? tn : NULL,
+	                 NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, to[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, from[1], 1);
+	if (posix_spawnp(&r->ort.pid, "node", &fa, NULL, argv, environ))
+		bench_die("models: cannot start node");
+	posix_spawn_file_actions_destroy(&fa);
+	close(to[0]);
+	close(from[1]);
+	r->ort.in = fdopen(to[1], "w");
+	r->ort.out = fdopen(from[0], "r");
+	unsigned k;
+	if (!r->ort.in || !r->ort.out || fscanf(r->ort.out, "ready %u", &k) != 1 ||
+	    k != 2 * r->ncfg)
+		bench_die("models: node %s failed on %s (onnxruntime-node installed?)", js, r->name);
+	free(js);
+	free(q);
+	free(f);
+	free(x);
+}
+
+static void ort_stop(struct ort_peer *p)
+{
+	int status;
+	fclose(p->in);                    /* the end of its stdin: node exits */
+	fclose(p->out);
+	waitpid(p->pid, &status, 0);
+}
+
+/* n + 1 runs of session k; the last n times appended to c. */
+static void ort_time(struct ort_peer *p, struct cand *c, unsigned n)
+{
+	double first;
+	fprintf(p->in, "%u %u\n", c->session, n + 1);
+	fflush(p->in);
+	if (fscanf(p->out, "%lf", &first) != 1)
+		bench_die("models: ORT session %u: no answer", c->session);
+	for (unsigned i = 0; i < n; i++)
+		if (fscanf(p->out, "%lf", &c->t[c->n++]) != 1)
+			bench_die("models: ORT session %u: short answer", c->session);
+}
+
+static void dnnq_run(const struct run *r, struct dnnq_graph *g, const struct dnnq_executor *ex,
+                     float *out)
+{
+	const void *in[1] = { r->in };
+	void *o[1] = { out };
+	int rc = dnnq_graph_run(g, in, o, ex);
+	if (rc)
+		bench_die("models: %s: dnnq_graph_run: %s", r->name, dnnq_strerror(rc));
+}
+
+static void dnnq_time(const struct run *r, struct cand *c, unsigned n)
+{
+	dnnq_run(r, c->g, c->ex, r->out_n);
+	for (unsigned i = 0; i < n; i++) {
+		double t0 = bench_now();
+		dnnq_run(r, c->g, c->ex, r->out_n);
+		c->t[c->n++] = (bench_now() - t0) * 1e3;
+	}
+}
+
+/* NAME.dnnq built for isa, planned for batch 1 on nthreads, as dnnq-run
+ * --threads plans it. */
+static struct dnnq_graph *dnnq_load(const struct run *r, enum dnnq_isa isa, unsigned nthreads)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_model m;
+	struct dnnq_graph *g = NULL;
+	struct dnnq_tensor_info ii, oi;
+	char *path = file_of(r, r->name, ".dnnq");
+	size_t len;
+	void *buf = read_whole(path, &len);
+	int rc = dnnq_model_read(buf, len, &m, &d);
+	free(buf);
+	if (!rc) {
+		rc = dnnq_model_build(&m, isa, &g, &d);
+		dnnq_model_free(&m);
+	}
+	if (!rc)
+		rc = dnnq_graph_plan(g, 1, nthreads, &d);
+	if (rc)
+		bench_die("models: %s: %s", path, d.msg);
+	if (dnnq_graph_num_inputs(g) != 1 || dnnq_graph_num_outputs(g) != 1 ||
+	    dnnq_graph_input_info(g, 0, &ii) || dnnq_graph_output_info(g, 0, &oi) ||
+	    ii.dtype != DNNQ_DTYPE_F32 || oi.dtype != DNNQ_DTYPE_F32 || ii.bytes != r->in_bytes ||
+	    oi.bytes != r->out_bytes)
+		bench_die("models: %s: expected one f32 input of %zu bytes and one f32 output of "
+		          "%zu bytes (ORT's)", path, r->in_bytes, r->out_bytes);
+	free(path);
+	return g;
+}
+
+static double sqnr_db(const float *x, const float *ref, size_t n)
+{
+	double s = 0, e = 0;
+	for (size_t i = 0; i < n; i++) {
+		s += (double)ref[i] * ref[i];
+		e += ((double)x[i] - ref[i]) * ((double)x[i] - ref[i]);
+	}
+	return e > 0 ? 10 * log10(s / e) : INFINITY;
+}
+
+/* input.npy, and a raw copy of it for the node process (input.f32). */
+static void load_input(struct run *r)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_npy a;
+	char *p = file_of(r, "input.npy", ""), *raw = file_of(r, "input.f32", "");
+	void *buf;
+	FILE *f;
+	if (dnnq_npy_read_file(p, FILE_LIMIT, &buf, &a, &d))
+		bench_die("models: %s", d.msg);
+	if (a.dtype != DNNQ_DTYPE_F32 || a.ndim < 1 || a.shape[0] != 1)
+		bench_die("models: %s: expected float32 [1, ...]", p);
+	r->in_bytes = a.nbytes;
+	r->in = bench_alloc(a.nbytes);
+	memcpy(r->in, a.data, a.nbytes);
+	free(buf);
+	size_t n = 0;
+	for (unsigned i = 0; i < a.ndim && n < sizeof r->dims; i++)
+		n += (size_t)snprintf(r->dims + n, sizeof r->dims - n, "%s%zu", i ? "x" : "",
+		                      a.shape[i]);
+	if (!(f = fopen(raw, "wb")) || fwrite(r->in, 1, r->in_bytes, f) != r->in_bytes ||
+	    fclose(f))
+		bench_die("models: cannot write %s", raw);
+	free(p);
+	free(raw);
+}
+
+/* ORT's outputs, written by the node process as it started. */
+static void load_ort_outputs(struct run *r)
+{
+	char *o8 = file_of(r, "ort-int8.f32", ""), *o32 = file_of(r, "ort-fp32.f32", "");
+	size_t n8, n32;
+	r->ort_int8 = read_whole(o8, &n8);
+	r->ref = read_whole(o32, &n32);
+	if (n8 != n32 || !n32 || n32 % sizeof(float))
+		bench_die("models: %s and %s: %zu and %zu bytes", o8, o32, n8, n32);
+	r->out_bytes = n32;
+	r->out = bench_alloc(n32);
+	r->out_n = bench_alloc(n32);
+	free(o8);
+	free(o32);
+}
+
+/* Graphs (one per ISA and thread count), the pool, and outside the timing
+ * each ISA's output and its SQNR; on N threads it must equal the 1-thread
+ * one bit for bit. */
+static void setup(struct run *r)
+{
+	load_input(r);
+	ort_start(r);
+	load_ort_outputs(r);
+	bench_threads_init(&r->th, r->nt);
+	for (unsigned i = 0; i < r->nisa; i++) {
+		for (unsigned c = 0; c < r->ncfg; c++) {
+			struct cand *d = &r->dnnq[i][c];
+			*d = (struct cand){ .g = dnnq_load(r, r->isa[i], r->threads[c]),
+			                    .ex = c ? r->th.ex : NULL };
+			dnnq_run(r, d->g, d->ex, c ? r->out_n : r->out);
+		}
+		r->sqnr[i] = sqnr_db(r->out, r->ref, r->out_bytes / sizeof(float));
+		if (r->ncfg > 1 && memcmp(r->out, r->out_n, r->out_bytes))
+			bench_die("models: %s: the outputs on 1 and %u threads differ", r->name, r->nt);
+	}
+	for (unsigned m = 0; m < 2; m++)
+		for (unsigned c = 0; c < r->ncfg; c++)
+			r->ort_c[m][c] = (struct cand){ .session = m * r->ncfg + c };
+}
+
+static void teardown(struct run *r)
+{
+	ort_stop(&r->ort);
+	for (unsigned i = 0; i < r->nisa; i++)
+		for (unsigned c = 0; c < r->ncfg; c++)
+			dnnq_graph_destroy(r->dnnq[i][c].g);
+	bench_threads_free(&r->th);
+	free(r->in);
+	free(r->out);
+	free(r->out_n);
+	free(r->ref);
+	free(r->ort_int8);
+}
+
+/* One rep block of candidate c. */
+static void time_block(struct run *r, struct cand *c, unsigned reps)
+{
+	bench_sleep(SETTLE);
+	if (c->g)
+		dnnq_time(r, c, reps);
+	else
+		ort_time(&r->ort, c, reps);
+}
+
+static void measure(struct run *r)
+{
+	unsigned rounds = bench_is_quick() ? ROUNDS_QUICK : ROUNDS;
+	unsigned reps = bench_is_quick() ? REPS_QUICK : REPS;
+	for (unsigned c = 0; c < r->ncfg; c++)
+		for (unsigned k = 0; k < rounds; k++) {
+			for (unsigned i = 0; i < r->nisa; i++)
+				time_block(r, &r->dnnq[i][c], reps);
+			time_block(r, &r->ort_c[0][c], reps);
+			time_block(r, &r->ort_c[1][c], reps);
+		}
+}
+
+static double med(struct cand *c)
+{
+	return bench_median(c->t, c->n);
+}
+
+static const struct bench_col cols[] = {
+	{ "model", "model", 18, -2 },
+	{ "dnnq_isa", "dnnq isa", 10, -2 },
+	{ "threads", "threads", 7, -1 },
+	{ "dnnq_ms", "dnnq ms", 8, 2 },
+	{ "ort_int8_ms", "ORT int8 ms", 11, 2 },
+	{ "ort_fp32_ms", "ORT fp32 ms", 11, 2 },
+	{ "ort_int8_over_dnnq", "int8/dnnq", 9, 2 },
+	{ "dnnq_speedup", "dnnq Nt x", 9, 2 },
+	{ "ort_int8_speedup", "ORT8 Nt x", 9, 2 },
+	{ "dnnq_sqnr_db", "dnnq dB", 7, 1 },
+	{ "ort_int8_sqnr_db", "ORT8 dB", 7, 1 },
+	{ "others_cpus", "others", 6, 2 },
+};
+
+static void rows(struct bench_table *t, struct run *r, double others)
+{
+	double o8_1 = med(&r->ort_c[0][0]);
+	double sq8 = sqnr_db(r->ort_int8, r->ref, r->out_bytes / sizeof(float));
+	for (unsigned i = 0; i < r->nisa; i++) {
+		double d1 = med(&r->dnnq[i][0]);
+		for (unsigned c = 0; c < r->ncfg; c++) {
+			double d = med(&r->dnnq[i][c]), o8 = med(&r->ort_c[0][c]);
+			bench_cell_str(t, r->name);
+			bench_cell_str(t, dnnq_isa_name(r->isa[i]));
+			bench_cell_int(t, r->threads[c]);
+			bench_cell_num(t, d);
+			bench_cell_num(t, o8);
+			bench_cell_num(t, med(&r->ort_c[1][c]));
+			bench_cell_num(t, o8 / d);
+			bench_cell_opt(t, c > 0, d1 / d, 2);
+			bench_cell_opt(t, c > 0, o8_1 / o8, 2);
+			bench_cell_num(t, r->sqnr[i]);
+			bench_cell_num(t, sq8);
+			bench_cell_num(t, others);
+			bench_row_end(t);
+		}
+	}
+}
+
+/* Whether the fixture of model name is there (make bench makes it). */
+static bool have_fixture(const char *dir, const char *name)
+{
+	static const char *const suffix[] = { ".onnx", ".qdq.onnx", ".dnnq" };
+	for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+		char p[4096];
+		snprintf(p, sizeof p, "%s/%s%s", dir, name, suffix[i]);
+		if (access(p, R_OK))
+			return false;
+	}
+	return true;
+}
+
+int bench_cmd_models(const struct bench_opts *o)
+{
+	FILE *txt = bench_text(o->tsv);
+	const char *dir = getenv("DNNQ_BENCH_MODELS_DIR");
+	struct run r = { .dir = dir, .nt = o->threads ? o->threads : 2 };
+	r.threads[r.ncfg++] = 1;
+	if (r.nt > 1)
+		r.threads[r.ncfg++] = r.nt;
+	r.isa[r.nisa++] = bench_dnnq_isa();
+	if (r.isa[0] == DNNQ_ISA_AVX512VNNI)
+		r.isa[r.nisa++] = DNNQ_ISA_AVX2;
+	fprintf(txt, "\n== models: torchvision models through dnnq-convert against ONNX Runtime "
+	        "int8 (QDQ) and fp32, batch 1, 224x224 ==\n");
+	if (!dir || !*dir) {
+		fprintf(txt, "models: skipped: $DNNQ_BENCH_MODELS_DIR unset (make bench sets it)\n");
+		return 0;
+	}
+	struct bench_table t;
+	bench_table_begin(&t, cols, sizeof cols / sizeof *cols, o->tsv);
+	for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+		r.name = models[m];
+		if (!have_fixture(dir, r.name)) {
+			bench_warn("models: %s: no fixture in %s; skipped", r.name, dir);
+			continue;
+		}
+		struct bench_load load;
+		setup(&r);
+		bench_load_begin(&load);
+		measure(&r);
+		rows(&t, &r, bench_load_end(&load));
+		teardown(&r);
+	}
+	bench_note(&t, "ms: medians of %u interleaved rounds of %u runs (each block after a %.0f ms "
+	           "sleep and an untimed run), the 1-thread rounds before the N-thread ones. dnnq: the .dnnq of dnnq-convert --per-channel (8 "
+	           "calibration images) on a dnnq_pool; isa: its kernel table%s. ORT: "
+	           "onnxruntime-node, intraOpNumThreads = threads; int8: PyTorch's QDQ export "
+	           "(FX static quantization, onednn qconfig), fp32: the float ONNX. int8/dnnq: ORT "
+	           "int8 ms / dnnq ms (> 1: dnnq faster). Nt x: 1-thread ms / N-thread ms. dB: output "
+	           "SQNR against ORT fp32 on the same held-out image. others: CPUs other processes "
+	           "kept busy. Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on avx2; Nt x "
+	           ">= 1.8.", bench_is_quick() ? ROUNDS_QUICK : ROUNDS,
+	           bench_is_quick() ? REPS_QUICK : REPS, SETTLE * 1e3,
+	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "");
+	return 0;
+}

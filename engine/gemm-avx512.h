@@ -1,0 +1,95 @@
+/*
+ * engine/gemm-avx512.h — the AVX-512 output stage shared by the VNNI GEMM
+ * kernel (gemm-avx512vnni.c) and the VNNI depthwise kernel
+ * (conv-avx512vnni.c). Include only from translation units compiled with
+ * the AVX-512 flags.
+ */
+#ifndef DNNQ_ENGINE_GEMM_AVX512_H
+#define DNNQ_ENGINE_GEMM_AVX512_H
+
+#include <immintrin.h>
+
+#include "engine/gemm-kernels.h"
+
+#define DNNQ_AVX512_INLINE static inline __attribute__((always_inline))
+
+/* The output stage's per-column operands of 16 columns j.. (cnt of them),
+ * loaded once for every row that goes through them. add is colterm, or
+ * bias - za * wsum + k * za * zw computed here: the scalar's sum in another
+ * order, the same value in wrapping arithmetic. */
+struct dnnq_avx512_cols {
+	size_t j;
+	__mmask16 m;
+	__m512i zw, add;
+	__m512 mult, fbias, zp, qmin, qmax;
+};
+
+DNNQ_AVX512_INLINE struct dnnq_avx512_cols dnnq_avx512_gemm_cols(const struct dnnq_gemm_job *job,
+                                                                 size_t j, size_t cnt)
+{
+	const struct dnnq_gemm_output *o = job->out;
+	struct dnnq_avx512_cols k = { .j = j };
+	k.m = (__mmask16)(cnt >= 16 ? 0xffff : (1u << cnt) - 1);
+	k.zw = o->nwzp == 1 ? _mm512_set1_epi32(o->w_zero_points[0])
+	     : o->nwzp ? _mm512_maskz_loadu_epi32(k.m, o->w_zero_points + j)
+	               : _mm512_setzero_si512();
+	if (o->colterm) {
+		k.add = _mm512_maskz_loadu_epi32(k.m, o->colterm + j);
+	} else {
+		__m512i za = _mm512_set1_epi32(o->a_zero_point);
+		__m512i kz = _mm512_set1_epi32((int32_t)((uint32_t)job->w->k *
+		                                         (uint32_t)o->a_zero_point));
+		k.add = _mm512_sub_epi32(_mm512_mullo_epi32(k.zw, kz), _mm512_mullo_epi32(za,
+		                         _mm512_maskz_loadu_epi32(k.m, job->w->row_sums + j)));
+		if (o->bias)
+			k.add = _mm512_add_epi32(k.add, _mm512_maskz_loadu_epi32(k.m, o->bias + j));
+	}
+	bool f32 = o->dtype == DNNQ_DTYPE_F32;
+	if (f32 || (o->dtype == DNNQ_DTYPE_U8 && o->rq.kind == DNNQ_REQUANT_FLOAT)) {
+		size_t nch = f32 ? o->nscale : o->rq.nchan;
+		const float *mult = f32 ? o->scale : o->rq.fmult;
+		k.mult = nch == 1 ? _mm512_set1_ps(mult[0]) : _mm512_maskz_loadu_ps(k.m, mult + j);
+	}
+	k.fbias = f32 && o->fbias ? _mm512_maskz_loadu_ps(k.m, o->fbias + j) : _mm512_setzero_ps();
+	k.zp = _mm512_set1_ps((float)o->rq.zero_point);
+	k.qmin = _mm512_set1_ps((float)o->rq.qmin);
+	k.qmax = _mm512_set1_ps((float)o->rq.qmax);
+	return k;
+}
+
+/* The output stage of row i's 16 columns k->j.. from raw sums v and
+ * activation sums rowsum (per column: depthwise convolution): the scalar
+ * steps of gemm-kernels.h (dnnq_gemm_correct, dnnq_gemm_store_1) sixteen
+ * lanes at a time, in the same float operations (roundscale to nearest is
+ * rintf; the clamped values convert and narrow exactly). Fixed-point
+ * requantization is not here: the caller sends it to the AVX2 stage
+ * (dnnq_avx2_gemm_store8). */
+DNNQ_AVX512_INLINE void dnnq_avx512_gemm_store16(const struct dnnq_gemm_job *job,
+                                                 const struct dnnq_avx512_cols *k, __m512i v,
+                                                 size_t i, __m512i rowsum)
+{
+	const struct dnnq_gemm_output *o = job->out;
+	v = _mm512_add_epi32(v, k->add);
+	if (o->nwzp)
+		v = _mm512_sub_epi32(v, _mm512_mullo_epi32(k->zw, rowsum));
+	size_t at = i * job->ldc + k->j;
+	if (o->dtype == DNNQ_DTYPE_S32) {
+		_mm512_mask_storeu_epi32((int32_t *)job->c + at, k->m, v);
+		return;
+	}
+	__m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(v), k->mult);
+	if (o->dtype == DNNQ_DTYPE_F32) {
+		if (o->fbias)
+			y = _mm512_add_ps(y, k->fbias);
+		if (o->relu)
+			y = _mm512_max_ps(y, _mm512_setzero_ps());
+		_mm512_mask_storeu_ps((float *)job->c + at, k->m, y);
+		return;
+	}
+	y = _mm512_add_ps(_mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+	                  k->zp);
+	y = _mm512_min_ps(_mm512_max_ps(y, k->qmin), k->qmax);
+	_mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)job->c + at, k->m, _mm512_cvtps_epi32(y));
+}
+
+#endif

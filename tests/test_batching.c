@@ -1,0 +1,481 @@
+/*
+ * Dynamic batching end to end (suite batching): a real dnnqd ($DNNQ_DNNQD)
+ * with one worker (--cpus 0), so a batch's membership does not depend on
+ * which worker wins a race: the worker that takes the first request holds
+ * it and gathers the others as they come. Requests come from separate
+ * client sessions (separate connections and regions), some sending F32
+ * where the model takes U8, at mixed batch sizes.
+ *
+ * No assertion is about time. A partial batch is seen through the
+ * model's `waiting` gauge (MODEL_STATS); what ran is counted by the
+ * model's graph runs, their items, the batch-size histogram and the runs
+ * that expired (ran at max_queue_delay_us without reaching a preferred
+ * size): the delay bound shows as a lone request that completes, counted
+ * as an expired run of one.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <grp.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client/client-internal.h"
+#include "tests/batching-fixture.h"
+#include "tests/daemon-fixture.h"
+#include "tests/rng.h"
+#include "tests/suites.h"
+
+#define ROUNDS 3
+
+/* dnnqctl ARGS... against d (test_serve.c): its wait status, stdout in out. */
+int serve_run_ctl(const struct fixture_daemon *d, const char *const *args, char *out,
+                  size_t len);
+
+static void ctl_says(const struct fixture_daemon *d, const char *const *args, const char *part)
+{
+	char out[16384];
+	int st = serve_run_ctl(d, args, out, sizeof out);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "dnnqctl %s: %#x: %s", args[0], st,
+	              out);
+	ck_assert_msg(strstr(out, part), "dnnqctl %s does not say '%s':\n%s", args[0], part, out);
+}
+
+/* A directory with fc1024.dnnq and multi.dnnq and a config of `models`
+ * (YAML list items), served by one worker. */
+static void start_yaml(struct fixture_daemon *d, char *dir, size_t len, const char *models)
+{
+	struct dnnq_diag diag = { "" };
+	char path[400];
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(dir, len, "%s/batching-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (int m = FIXTURE_FC1024; m <= FIXTURE_MULTI; m++) {
+		snprintf(path, sizeof path, "%s/%s.dnnq", dir, fixture_model_name(m));
+		ck_assert_msg(fixture_model_write(m, path, &diag) == 0, "%s", diag.msg);
+	}
+	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "models:\n%s", models);
+	ck_assert_int_eq(fclose(f), 0);
+	test_daemon_start(d, 0, (const char *const[]){ "--config", path, "--cpus", "0", NULL });
+}
+
+/* fc1024 and multi, batching up to 8 items, a batch of `preferred` run at
+ * once, waiting up to 10 s for it otherwise (the company a test sends
+ * comes much sooner, however loaded the machine). */
+#define BATCHED(name, preferred) \
+	"  - name: " name "\n    path: " name ".dnnq\n    max_batch: 8\n" \
+	"    dynamic_batching: { max_queue_delay_us: 10000000, preferred_batch_size: [" \
+	preferred "] }\n"
+
+static void fill(struct party *p, struct rng *r)
+{
+	for (uint32_t i = 0; i < p->ni; i++) {
+		struct dnnq_tensor *t = &p->t[i];
+		if (t->dtype == DNNQ_TYPE_F32)
+			for (size_t k = 0; k < t->bytes / sizeof(float); k++)
+				((float *)t->data)[k] = (float)rng_uniform(r, -3, 3);
+		else
+			for (size_t k = 0; k < t->bytes; k++)
+				((uint8_t *)t->data)[k] = (uint8_t)rng_int(r, 0, 255);
+	}
+}
+
+/* p's outputs equal the in-process engine's at p's own batch, byte for
+ * byte (F32 inputs quantized as the daemon does). */
+static void check_alone(const struct party *p, struct fixture_ref *ref)
+{
+	void *in[FIXTURE_MAX_IO], *out[FIXTURE_MAX_IO];
+	for (uint32_t i = 0; i < p->ni + p->no; i++) {
+		bool input = i < p->ni;
+		const struct fixture_io *io = fixture_ref_io(ref, !input, input ? i : i - p->ni);
+		size_t bytes = fixture_io_bytes(io, p->batch);
+		void *b = malloc(bytes);
+		ck_assert_ptr_nonnull(b);
+		if (input && p->t[i].dtype != io->dtype)
+			fixture_quantize(io, p->t[i].data, b, bytes);
+		else if (input)
+			memcpy(b, p->t[i].data, bytes);
+		(input ? in : out)[input ? i : i - p->ni] = b;
+	}
+	ck_assert_int_eq(fixture_ref_run(ref, p->batch, (const void *const *)in, out), 0);
+	for (uint32_t o = 0; o < p->no; o++) {
+		const struct dnnq_tensor *t = &p->t[p->ni + o];
+		ck_assert_msg(!memcmp(out[o], t->data, t->bytes), "output %u of a batch %u request "
+		              "differs from its run alone", o, p->batch);
+	}
+	for (uint32_t i = 0; i < p->ni; i++)
+		free(in[i]);
+	for (uint32_t o = 0; o < p->no; o++)
+		free(out[o]);
+}
+
+/* Each of p[0..n) waited for: done, and right. */
+static void expect_right(struct party *p, int n, struct fixture_ref *ref)
+{
+	for (int k = 0; k < n; k++) {
+		ck_assert_int_eq(party_wait(&p[k]), 0);
+		check_alone(&p[k], ref);
+	}
+}
+
+/* New inputs for p[0..n), all submitted, then expect_right. */
+static void round_trip(struct party *p, int n, struct rng *r, struct fixture_ref *ref)
+{
+	for (int k = 0; k < n; k++) {
+		fill(&p[k], r);
+		party_submit(&p[k]);
+	}
+	expect_right(p, n, ref);
+}
+
+static struct fixture_ref *ref_of(enum fixture_model m)
+{
+	struct fixture_ref *r;
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(fixture_ref_create(m, &r, &diag) == 0, "%s", diag.msg);
+	return r;
+}
+
+static void stop_and_clean(struct fixture_daemon *d, const char *dir)
+{
+	char cmd[600];
+	test_daemon_stop(d);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Sessions sending batches of 1, 2 and 3 (6 items, the preferred size),
+ * one of them F32: each round is one graph run of all three, and each
+ * answer is the one its request gets alone. Both models, the one with an
+ * F32 output too. */
+START_TEST(batched_equals_alone)
+{
+	static const uint32_t sizes[3] = { 1, 2, 3 };
+	static const char *const names[2] = { "fc1024", "multi" };
+	struct fixture_daemon d;
+	char dir[300];
+	struct party p[3];
+	struct rng r = { 0xba7c4ed };
+	start_yaml(&d, dir, sizeof dir, BATCHED("fc1024", "6") BATCHED("multi", "6"));
+	for (int m = 0; m < 2; m++) {
+		struct fixture_ref *ref = ref_of(m ? FIXTURE_MULTI : FIXTURE_FC1024);
+		for (int k = 0; k < 3; k++)
+			party_open(&p[k], d.socket, names[m], sizes[k], k == 1);
+		for (int round = 0; round < ROUNDS; round++)
+			round_trip(p, 3, &r, ref);
+		struct dnnq_model_stats st;
+		batching_stats(p[0].c, names[m], &st);
+		ck_assert_uint_eq(st.requests, 3 * ROUNDS);
+		ck_assert_uint_eq(st.runs, ROUNDS);
+		ck_assert_uint_eq(st.run_items, 6 * ROUNDS);
+		ck_assert_uint_eq(st.batches[3], ROUNDS);   /* 5-8 items */
+		ck_assert_uint_eq(st.expired, 0);
+		ck_assert_uint_eq(st.waiting, 0);
+		for (int k = 0; k < 3; k++)
+			party_close(&p[k]);
+		fixture_ref_destroy(ref);
+	}
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
+/* Between two good requests (3 items, the preferred size) a session whose
+ * library believes fc1024 takes 512 values: its request fails alone with
+ * the daemon's shape error, the others run together and are right. */
+START_TEST(bad_shape_fails_alone)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct party good[2], bad;
+	struct rng r = { 0xbad5 };
+	start_yaml(&d, dir, sizeof dir, BATCHED("fc1024", "3"));
+	struct fixture_ref *ref = ref_of(FIXTURE_FC1024);
+	party_open(&good[0], d.socket, "fc1024", 1, false);
+	party_open(&good[1], d.socket, "fc1024", 2, true);
+	/* the client checks against its own copy of the signature */
+	struct dnnq_connect_opts o = { .slots = 8, .arena_bytes = 1 << 20 };
+	memset(&bad, 0, sizeof bad);
+	ck_assert_int_eq(dnnq_connect(d.socket, &o, &bad.c), 0);
+	ck_assert_int_eq(dnnq_model_open(bad.c, "fc1024", &bad.m), 0);
+	bad.m->io[0].info.dims[1] = 512;
+	bad.ni = bad.no = 1;
+	bad.batch = 1;
+	for (uint32_t i = 0; i < 2; i++) {
+		ck_assert_int_eq(dnnq_tensor_alloc_io(bad.m, i ? DNNQ_OUTPUT : DNNQ_INPUT, 0, 1,
+		                                      &bad.t[i]), 0);
+		bad.p[i] = &bad.t[i];
+	}
+	fill(&good[0], &r);
+	fill(&good[1], &r);
+	party_submit(&good[0]);
+	batching_wait_held(good[0].c, "fc1024", 1);
+	party_submit(&bad);
+	party_submit(&good[1]);
+	ck_assert_int_eq(party_wait(&bad), DNNQ_E_SHAPE);
+	expect_right(good, 2, ref);
+	struct dnnq_model_stats st;
+	batching_stats(good[0].c, "fc1024", &st);
+	ck_assert_uint_eq(st.requests, 3);
+	ck_assert_uint_eq(st.failures, 1);
+	ck_assert_uint_eq(st.runs, 1);
+	ck_assert_uint_eq(st.run_items, 3);
+	ck_assert_uint_eq(st.expired, 0);
+	party_close(&good[0]);
+	party_close(&good[1]);
+	party_close(&bad);
+	fixture_ref_destroy(ref);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
+/* A request with no company runs alone once its max_queue_delay_us has
+ * passed: N requests one after the other are N expired runs of one item,
+ * whatever the clock says. A model without dynamic_batching runs each
+ * request as it comes and never expires. */
+START_TEST(delay_bound_counted)
+{
+	enum { N = 5 };
+	struct fixture_daemon d;
+	char dir[300];
+	struct party p, q;
+	start_yaml(&d, dir, sizeof dir,
+	           "  - name: fc1024\n    path: fc1024.dnnq\n    max_batch: 8\n"
+	           "    dynamic_batching: { max_queue_delay_us: 20000 }\n"
+	           "  - { name: multi, path: multi.dnnq, max_batch: 8 }\n");
+	party_open(&p, d.socket, "fc1024", 1, false);
+	party_open(&q, d.socket, "multi", 2, false);
+	for (int i = 0; i < N; i++) {
+		party_submit(&p);
+		ck_assert_int_eq(party_wait(&p), 0);
+		party_submit(&q);
+		ck_assert_int_eq(party_wait(&q), 0);
+	}
+	struct dnnq_model_stats st;
+	batching_stats(p.c, "fc1024", &st);
+	ck_assert_uint_eq(st.runs, N);
+	ck_assert_uint_eq(st.expired, N);
+	ck_assert_uint_eq(st.batches[0], N);
+	batching_stats(p.c, "multi", &st);
+	ck_assert_uint_eq(st.runs, N);
+	ck_assert_uint_eq(st.run_items, 2 * N);
+	ck_assert_uint_eq(st.expired, 0);
+	ck_assert_uint_eq(st.batches[1], N);
+	/* what dnnqctl status and metrics show of it */
+	ctl_says(&d, (const char *const[]){ "status", "--json", NULL },
+	         "\"runs\":5,\"run_items\":5,\"mean_batch\":1.000,\"expired\":5,\"queue_depth\":0");
+	ctl_says(&d, (const char *const[]){ "status", NULL }, "queued  batch");
+	ctl_says(&d, (const char *const[]){ "metrics", NULL },
+	         "dnnq_model_batch_size_bucket{model=\"multi\",le=\"2\"} 5\n");
+	ctl_says(&d, (const char *const[]){ "metrics", NULL },
+	         "dnnq_model_batch_expired_total{model=\"fc1024\"} 5\n");
+	ctl_says(&d, (const char *const[]){ "metrics", NULL },
+	         "dnnq_model_queue_depth{model=\"fc1024\"} 0\n");
+	party_close(&p);
+	party_close(&q);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
+/* A client killed while its request waits in a partial batch: the batch
+ * runs when the others come (the dead client's arena is still the
+ * daemon's until the worker lets go of its session), their answers are
+ * right, and dnnqd stops cleanly (under ASan: no leak, no bad access). */
+START_TEST(client_killed_while_queued)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct party p[2];
+	struct rng r = { 0xdead };
+	start_yaml(&d, dir, sizeof dir, BATCHED("fc1024", "4"));
+	struct fixture_ref *ref = ref_of(FIXTURE_FC1024);
+	int ready[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	pid_t kid = fixture_fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0) {
+		struct party k;
+		char one = 1;
+		party_open(&k, d.socket, "fc1024", 1, false);
+		party_submit(&k);
+		if (write(ready[1], &one, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char got;
+	ck_assert_int_eq(read(ready[0], &got, 1), 1);
+	party_open(&p[0], d.socket, "fc1024", 1, false);
+	party_open(&p[1], d.socket, "fc1024", 2, true);
+	batching_wait_held(p[0].c, "fc1024", 1);
+	ck_assert_int_eq(kill(kid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(kid, NULL, 0), kid);
+	round_trip(p, 2, &r, ref);
+	struct dnnq_model_stats st;
+	batching_stats(p[0].c, "fc1024", &st);
+	ck_assert_uint_eq(st.requests, 3);
+	ck_assert_uint_eq(st.runs, 1);
+	ck_assert_uint_eq(st.run_items, 4);
+	close(ready[0]);
+	close(ready[1]);
+	party_close(&p[0]);
+	party_close(&p[1]);
+	fixture_ref_destroy(ref);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
+/* Gathering takes one request per uid per round over the sessions (the
+ * fairness rule), and rounds go on while they find some: 4 sessions of one
+ * uid, a batch of 1 each, preferred 4: one run of 4. */
+START_TEST(sessions_of_one_uid)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct party p[4];
+	struct rng r = { 0x5e55 };
+	start_yaml(&d, dir, sizeof dir, BATCHED("multi", "4"));
+	struct fixture_ref *ref = ref_of(FIXTURE_MULTI);
+	for (int k = 0; k < 4; k++) {
+		party_open(&p[k], d.socket, "multi", 1, k % 2);
+		fill(&p[k], &r);
+	}
+	party_submit(&p[0]);
+	batching_wait_held(p[0].c, "multi", 1);
+	for (int k = 1; k < 4; k++)
+		party_submit(&p[k]);
+	expect_right(p, 4, ref);
+	struct dnnq_model_stats st;
+	batching_stats(p[0].c, "multi", &st);
+	ck_assert_uint_eq(st.runs, 1);
+	ck_assert_uint_eq(st.batches[2], 1);   /* 3-4 items */
+	for (int k = 0; k < 4; k++)
+		party_close(&p[k]);
+	fixture_ref_destroy(ref);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
+/* The other uid's client of uid_fair (uid/gid 65534): two requests on one
+ * session, submitted when told (a byte on go), then waited for; exit 0
+ * when both succeeded. No Check assertion runs here. */
+#define NOBODY 65534
+static int nobody_client(const char *socket, int go, int done)
+{
+	struct dnnq_connect_opts o = { .slots = 8, .arena_bytes = 1 << 20 };
+	struct dnnq_client *c;
+	struct dnnq_model *m;
+	struct dnnq_tensor t[2][2];
+	struct dnnq_request req[2];
+	char b = 0;
+	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+		return 100;
+	if (dnnq_connect(socket, &o, &c) || dnnq_model_open(c, "fc1024", &m))
+		return 101;
+	for (int k = 0; k < 2; k++)
+		if (dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 1, &t[k][0]) ||
+		    dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 1, &t[k][1]))
+			return 102;
+	if (write(done, &b, 1) != 1 || read(go, &b, 1) != 1)
+		return 103;
+	for (int k = 0; k < 2; k++) {
+		const struct dnnq_tensor *in[1] = { &t[k][0] };
+		struct dnnq_tensor *out[1] = { &t[k][1] };
+		if (dnnq_submit(m, in, out, &req[k]))
+			return 104;
+	}
+	if (write(done, &b, 1) != 1)
+		return 105;
+	for (int k = 0; k < 2; k++)
+		if (dnnq_wait(&req[k], BATCH_WAIT_MS))
+			return 106;
+	return 0;
+}
+
+/* Fairness between uids: 3 sessions of one uid with a request each and 1
+ * session of another uid with 2, all queued while dnnqd is stopped, a
+ * batch of 4 at most: the batch takes 2 of each uid (one per uid per
+ * round), not 3 of the uid with more sessions. So the other uid's two
+ * requests are done after one run, while the first uid's third still
+ * waits for company (until its 5 s deadline). */
+START_TEST(uid_fair)
+{
+	struct fixture_daemon d;
+	char dir[300], parent[300];
+	struct party p[3];
+	if (geteuid() != 0) {
+		printf("batching: uid_fair: skipped (not root: cannot drop to uid %d)\n", NOBODY);
+		return;
+	}
+	start_yaml(&d, dir, sizeof dir,
+	           "  - name: fc1024\n    path: fc1024.dnnq\n    max_batch: 4\n"
+	           "    dynamic_batching: { max_queue_delay_us: 5000000 }\n"
+	           "access: { uids: [65534] }\n");
+	snprintf(parent, sizeof parent, "%s", d.dir);
+	ck_assert_int_eq(chmod(d.dir, 0755), 0);
+	ck_assert_int_eq(chmod(dirname(parent), 0755), 0);
+	ck_assert_int_eq(chmod(d.socket, 0666), 0);
+	for (int k = 0; k < 3; k++)
+		party_open(&p[k], d.socket, "fc1024", 1, false);
+	int go[2], done[2];
+	char b = 1;
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	pid_t kid = fixture_fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0)
+		_exit(nobody_client(d.socket, go[0], done[1]));
+	ck_assert_int_eq(read(done[0], &b, 1), 1);       /* connected */
+	ck_assert_int_eq(kill(d.pid, SIGSTOP), 0);
+	int st;
+	ck_assert_int_eq(waitpid(d.pid, &st, WUNTRACED), d.pid);   /* every thread stopped */
+	ck_assert(WIFSTOPPED(st));
+	for (int k = 0; k < 3; k++)
+		party_submit(&p[k]);
+	ck_assert_int_eq(write(go[1], &b, 1), 1);
+	ck_assert_int_eq(read(done[0], &b, 1), 1);       /* submitted */
+	ck_assert_int_eq(kill(d.pid, SIGCONT), 0);
+	ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "uid %d's client: wait status %#x",
+	              NOBODY, st);
+	struct dnnq_model_stats ms;
+	batching_stats(p[0].c, "fc1024", &ms);
+	ck_assert_msg(ms.runs == 1 && ms.run_items == 4 && ms.waiting == 1, "%llu runs of %llu "
+	              "items, %llu waiting", (unsigned long long)ms.runs,
+	              (unsigned long long)ms.run_items, (unsigned long long)ms.waiting);
+	for (int k = 0; k < 3; k++)
+		ck_assert_int_eq(party_wait(&p[k]), 0);
+	batching_stats(p[0].c, "fc1024", &ms);
+	ck_assert_uint_eq(ms.runs, 2);
+	ck_assert_uint_eq(ms.expired, 1);
+	for (int k = 0; k < 3; k++)
+		party_close(&p[k]);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
+Suite *suite_batching(void)
+{
+	Suite *s = suite_create("batching");
+	TCase *tc = tcase_create("batching");
+	tcase_add_unchecked_fixture(tc, fixture_tmp_begin, fixture_tmp_end);
+	tcase_add_test(tc, batched_equals_alone);
+	tcase_add_test(tc, bad_shape_fails_alone);
+	tcase_add_test(tc, delay_bound_counted);
+	tcase_add_test(tc, client_killed_while_queued);
+	tcase_add_test(tc, sessions_of_one_uid);
+	tcase_add_test(tc, uid_fair);
+	suite_add_tcase(s, tc);
+	return s;
+}
