@@ -13,6 +13,10 @@
  * never more team requests than requests. Whether a given request found
  * an idle worker is timing, and not asserted.
  *
+ * NAME_tb is NAME_t2 with dynamic batching (threads: 2 always): the
+ * concurrent clients' requests gather into batches, and each batch is one
+ * graph run split over the team, its results still the engine's.
+ *
  * The daemon has one worker per CPU of its affinity mask; threads: 2 needs
  * two, so on a single CPU there is nothing to test and the tests say so.
  */
@@ -59,19 +63,21 @@ struct team_dir {
 	char dir[256], yaml[300];
 };
 
-/* The config: every model of models[] as NAME_t1 and NAME_t2, the second
- * with `threads` workers. */
+/* The config: every model of models[] as NAME_t1, NAME_t2 with `threads`
+ * workers and NAME_tb with two and dynamic batching. */
 static void write_yaml(const struct team_dir *t, unsigned threads)
 {
-	char text[2048];
+	char text[4096];
 	size_t n = 0;
 	n += (size_t)snprintf(text + n, sizeof text - n, "models:\n");
 	for (size_t i = 0; i < NMODELS; i++) {
 		const char *name = fixture_model_name(models[i]);
 		n += (size_t)snprintf(text + n, sizeof text - n,
 		                      "  - { name: %s_t1, path: %s.dnnq }\n"
-		                      "  - { name: %s_t2, path: %s.dnnq, threads: %u }\n",
-		                      name, name, name, name, threads);
+		                      "  - { name: %s_t2, path: %s.dnnq, threads: %u }\n"
+		                      "  - { name: %s_tb, path: %s.dnnq, threads: 2, max_batch: 16,\n"
+		                      "      dynamic_batching: { max_queue_delay_us: 2000 } }\n",
+		                      name, name, name, name, threads, name, name);
 	}
 	ck_assert_uint_lt(n, sizeof text);
 	char tmp[320];
@@ -213,17 +219,19 @@ static void assert_pairs_equal(struct dnnq_client *c, uint64_t seed0, unsigned r
 /* ---- the counters -------------------------------------------------------- */
 
 /* What the team counters must say whatever the timing: no team for a
- * model of threads 1, teams of `threads` workers for the others (at most
- * two here, so every team is exactly two). The team requests of NAME_t2,
- * summed, into *teams. */
+ * model of threads 1, teams of `threads` workers for NAME_t2 and of two
+ * for NAME_tb (at most two here, so every team is exactly two; a batch's
+ * members each count their run's). The team requests of NAME_t2 and
+ * NAME_tb, summed, into *teams. */
 static void assert_team_counts(struct dnnq_client *c, unsigned threads, uint64_t *teams)
 {
 	struct dnnq_model_stats st;
 	*teams = 0;
 	for (uint32_t i = 0; dnnq_model_stats(c, i, &st) == 0; i++) {
+		bool tb = strstr(st.name, "_tb") != NULL;
 		bool t2 = strstr(st.name, "_t2") != NULL;
 		ck_assert_uint_le(st.team_requests, st.requests);
-		if (!t2 || threads == 1) {
+		if (!tb && (!t2 || threads == 1)) {
 			ck_assert_msg(st.team_requests == 0 && st.team_workers == 0,
 			              "%s: %llu team requests on one thread", st.name,
 			              (unsigned long long)st.team_requests);
@@ -259,7 +267,8 @@ struct client_arg {
 	char why[256];
 };
 
-/* ROUNDS requests of each NAME_t2 against the engine, on its own session. */
+/* ROUNDS requests of each NAME_t2 and NAME_tb against the engine, on its
+ * own session. */
 static void *client_main(void *arg)
 {
 	struct client_arg *a = arg;
@@ -278,11 +287,12 @@ static void *client_main(void *arg)
 			snprintf(a->why, sizeof a->why, "%s", diag.msg);
 			break;
 		}
-		snprintf(name, sizeof name, "%s_t2", fixture_model_name(models[i]));
-		for (unsigned k = 0; !rc && k < ROUNDS; k++) {
+		for (unsigned k = 0; !rc && k < 2 * ROUNDS; k++) {
 			struct result r;
-			rc = run_one(c, name, ref, batches[(a->seed + k) % 3], a->seed * 1000 + k, &r,
-			             a->why, sizeof a->why);
+			snprintf(name, sizeof name, "%s_t%c", fixture_model_name(models[i]),
+			         k % 2 ? 'b' : '2');
+			rc = run_one(c, name, ref, batches[(a->seed + k / 2) % 3], a->seed * 1000 + k / 2,
+			             &r, a->why, sizeof a->why);
 			result_free(&r);
 		}
 		fixture_ref_destroy(ref);
@@ -312,9 +322,18 @@ START_TEST(team_concurrent_clients)
 	/* nothing lost: every request counted, none failed */
 	struct dnnq_stats st;
 	ck_assert_int_eq(dnnq_stats(c, &st), 0);
-	ck_assert_uint_eq(st.requests, (uint64_t)NCLIENTS * NMODELS * ROUNDS);
+	ck_assert_uint_eq(st.requests, (uint64_t)NCLIENTS * NMODELS * ROUNDS * 2);
 	ck_assert_uint_eq(st.failures, 0);
 	assert_team_counts(c, 2, &teams);
+	/* NAME_tb's graph runs carried every item, in no more runs than requests */
+	struct dnnq_model_stats ms;
+	for (uint32_t i = 0; dnnq_model_stats(c, i, &ms) == 0; i++) {
+		if (!strstr(ms.name, "_tb"))
+			continue;
+		ck_assert_uint_eq(ms.requests, (uint64_t)NCLIENTS * ROUNDS);
+		ck_assert_uint_eq(ms.run_items, ms.samples);
+		ck_assert_uint_le(ms.runs, ms.requests);
+	}
 	dnnq_close(c);
 	test_daemon_stop(&d);
 }

@@ -5,7 +5,8 @@
  * The parent starts dnnqd with the fixture's three models
  * (tools/serve-fixture.h) in a temporary directory, fc1024 and multi with
  * dynamic batching (CONFIG: requests of all the clients gathered into one
- * run, across reloads), forks --clients
+ * run, across reloads; multi's runs on threads: 2, idle workers joining
+ * them), forks --clients
  * processes of --threads threads each (one libdnnq-client connection per
  * process, shared by its threads), and every --reload-every seconds
  * rewrites fc1024's or multi's file with new weights and the same
@@ -58,11 +59,12 @@
 #define DEPTH 4                 /* async requests in flight per thread */
 #define LOST_MS 30000           /* a request not done by then is lost */
 #define MAX_LAT (1u << 22)      /* latency samples kept */
-/* The config under the fixture's --model paths: two of the models batch. */
+/* The config under the fixture's --model paths: two of the models batch,
+ * one of them on two workers. */
 #define CONFIG "limits: { max_batch: 8 }\nmodels:\n" \
 	"  - name: fc1024\n    path: fc1024.dnnq\n" \
 	"    dynamic_batching: { max_queue_delay_us: 200, preferred_batch_size: [4, 8] }\n" \
-	"  - name: multi\n    path: multi.dnnq\n" \
+	"  - name: multi\n    path: multi.dnnq\n    threads: 2\n" \
 	"    dynamic_batching: { max_queue_delay_us: 500 }\n"
 
 /* ---- what the processes share ---------------------------------------------- */
