@@ -393,15 +393,16 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* How dynamic batching gathered each model's requests: graph runs
- * against requests. */
+ * against requests; and the requests that ran on two workers. */
 static void print_batching(struct dnnq_client *c)
 {
 	struct dnnq_model_stats m;
 	for (uint32_t i = 0; !dnnq_model_stats(c, i, &m); i++)
 		printf("dnnq-soak: %s: %llu requests in %llu graph runs (mean batch %.2f items, %llu"
-		       " run at their deadline)\n", m.name, (unsigned long long)m.requests,
-		       (unsigned long long)m.runs, m.runs ? (double)m.run_items / (double)m.runs : 0,
-		       (unsigned long long)m.expired);
+		       " run at their deadline), %llu teamed\n", m.name,
+		       (unsigned long long)m.requests, (unsigned long long)m.runs,
+		       m.runs ? (double)m.run_items / (double)m.runs : 0,
+		       (unsigned long long)m.expired, (unsigned long long)m.team_requests);
 }
 
 /* CONFIG in a file of its own under the fixture's temporary directory
