@@ -718,6 +718,13 @@ static size_t first_tap(const struct dnnq_pooling_axis *a, size_t o,
 	return (size_t)((span->first - ((int64_t)o * a->s - a->p0)) / a->d);
 }
 
+/* n floats of 0 (most windows lie inside the image: no call for none). */
+static void zero(float *p, size_t n)
+{
+	if (n)
+		memset(p, 0, n * sizeof *p);
+}
+
 /* Rows [p0, p1) of the im2col matrix: each output pixel's receptive field,
  * group-major then (ky, kx, channel) like the weights, 0 outside the image.
  * The taps of one kernel row inside the image are copied as one run of the
@@ -744,13 +751,13 @@ static void im2col(const struct dnnq_f32_conv *c, size_t p0, size_t p1, float *a
 		size_t xsh = (size_t)c->ax[0].d * c->wd * c->cin, xsw = (size_t)c->ax[1].d * c->cin;
 		for (size_t g = 0; g < c->groups; g++) {
 			float *dst = row + g * c->k;
-			memset(dst, 0, ky0 * krow * sizeof *dst);
-			memset(dst + (ky0 + nky) * krow, 0, (c->kh - ky0 - nky) * krow * sizeof *dst);
+			zero(dst, ky0 * krow);
+			zero(dst + (ky0 + nky) * krow, (c->kh - ky0 - nky) * krow);
 			for (size_t i = 0; i < nky; i++) {
 				float *d = dst + (ky0 + i) * krow;
 				const float *src = x + i * xsh + g * tap;
-				memset(d, 0, kx0 * tap * sizeof *d);
-				memset(d + (kx0 + nkx) * tap, 0, (c->kw - kx0 - nkx) * tap * sizeof *d);
+				zero(d, kx0 * tap);
+				zero(d + (kx0 + nkx) * tap, (c->kw - kx0 - nkx) * tap);
 				if (runs)
 					memcpy(d + kx0 * tap, src, nkx * tap * sizeof *d);
 				else
