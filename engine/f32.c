@@ -541,7 +541,7 @@ static void epilogue_run(const struct epilogue *e, float *y, size_t rows, size_t
 		           y + r * ld, cols);
 }
 
-/* Weights n x k (transposed to k x n when transpose: the depthwise taps),
+/* Weights n x k (transposed to k x n when transpose: the convolution),
  * borrowed from the cache when it has key's, else copied and, with a
  * cache, handed to it. */
 static int get_weights(struct dnnq_weights_cache *cache, const char *key, int kind, size_t n,
@@ -577,7 +577,7 @@ struct dnnq_f32_conv {
 	struct dnnq_pooling_axis ax[2];   /* kernel, stride, pads, dilation */
 	enum conv_path path;
 	struct epilogue epi;
-	float *w;                         /* OHWI; depthwise: taps x cout */
+	float *w;                         /* OHWI transposed: (ky, kx, channel) x cout */
 	bool borrowed;
 	size_t n, h, wd, oh, ow;
 	const float *in;
@@ -645,7 +645,7 @@ int dnnq_f32_conv_create(const struct dnnq_f32_conv_desc *d, struct dnnq_f32_con
 	                   d->clip_max);
 	if (!rc)
 		rc = get_weights(d->cache, d->cache_key, dw ? WCACHE_F32_DW : WCACHE_F32_CONV,
-		                 d->cout, c->k, d->w, dw, &c->w, &c->borrowed);
+		                 d->cout, c->k, d->w, true, &c->w, &c->borrowed);
 	if (rc) {
 		dnnq_f32_conv_destroy(c);
 		return dnnq_diag_set(diag, rc, "f32 conv: out of memory");
@@ -774,14 +774,14 @@ static void conv_gemm_task(void *arg, size_t t, unsigned tid)
 	size_t p0 = t * MC, p1 = min_size(p0 + MC, c->n * c->oh * c->ow);
 	float *y = c->out + p0 * c->cout;
 	if (c->path == PATH_1X1) {
-		c->epi.kn->gemm(p1 - p0, c->cout, c->k, c->in + p0 * c->cin, c->cin, c->w, c->k, y,
-		                c->cout);
+		c->epi.kn->gemm_nn(p1 - p0, c->cout, c->k, c->in + p0 * c->cin, c->cin, c->w,
+		                   c->cout, y, c->cout);
 	} else {
 		float *a = c->scratch[tid];
 		im2col(c, p0, p1, a);
 		for (size_t g = 0; g < c->groups; g++)
-			c->epi.kn->gemm(p1 - p0, c->coutg, c->k, a + g * c->k, c->groups * c->k,
-			                c->w + g * c->coutg * c->k, c->k, y + g * c->coutg, c->cout);
+			c->epi.kn->gemm_nn(p1 - p0, c->coutg, c->k, a + g * c->k, c->groups * c->k,
+			                   c->w + g * c->coutg, c->cout, y + g * c->coutg, c->cout);
 	}
 	epilogue_run(&c->epi, y, p1 - p0, c->cout, c->cout, 0);
 }
