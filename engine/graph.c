@@ -668,6 +668,7 @@ int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
 	float **shadow = calloc(g->nt, sizeof *shadow);
 	if (!shadow)
 		return DNNQ_E_NOMEM;
+	g->shadow_ex = ex;
 	for (size_t i = 0; i < g->nt && !rc; i++)
 		if (g->t[i].producer < 0 && !(shadow[i] = real_values(&g->t[i])))
 			rc = DNNQ_E_NOMEM;
@@ -688,6 +689,7 @@ int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
 			shadow[g->n[i].out] = NULL;
 		}
 	}
+	g->shadow_ex = NULL;
 	for (size_t i = 0; i < g->nt; i++)
 		free(shadow[i]);
 	free(shadow);
