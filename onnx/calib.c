@@ -259,7 +259,9 @@ int dnnq_onnx_calib_trial(struct dnnq_onnx_calib *c, const struct dnnq_calib_opt
                           double *sqnr_db, struct dnnq_diag *diag)
 {
 	struct dnnq_model m;
-	int rc = dnnq_onnx_calib_lower(c, o, method, lo, &m, diag);
+	struct dnnq_lower_opts t = *lo;
+	t.trial = true;               /* dnnq_onnx_eval builds it */
+	int rc = dnnq_onnx_calib_lower(c, o, method, &t, &m, diag);
 	if (rc)
 		return rc;
 	rc = dnnq_onnx_eval(c, &m, ex, sqnr_db, diag);

@@ -1157,7 +1157,7 @@ static int run(struct lower *L)
 			return rc;
 	if ((rc = finish(L)))
 		return rc;
-	return self_check(L);
+	return L->o->trial ? DNNQ_OK : self_check(L);
 }
 
 static void lower_free(struct lower *L)
