@@ -212,7 +212,7 @@ int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
 	struct dnnq_graph *g = NULL;
 	if (c->samples == 0)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "evaluation: no calibration samples");
-	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, diag);
+	int rc = dnnq_model_build_shared(m, dnnq_isa_best(), c->wcache, &g, diag);
 	if (!rc)
 		rc = dnnq_graph_plan(g, c->samples, dnnq_executor_threads(ex), diag);
 	size_t nout = rc ? 0 : dnnq_graph_num_outputs(g);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/wcache.h"
 #include "onnx/precision.h"
 
 const char *dnnq_precision_why_name(enum dnnq_precision_why why)
@@ -113,19 +114,23 @@ static bool linked(const struct dnnq_ir_node *n, const struct dnnq_ir_node *m)
 	return false;
 }
 
-/* The int8 units next to an fp32 one, for pass 2: cand[i] set for each
- * unit i measured (why LOSS), int8 and not yet measured again (done[i]
- * false) that reads a value an fp32 unit writes, or writes one it reads,
- * directly or through nodes of no unit (reshapes, transposes, the units
- * without an fp32 form). owner[k]: the unit of IR node k, or -1; seen and
- * queue: scratch of ir->nnodes entries. The number of them. */
+/* The int8 units next to one measured into fp32, for pass 2: cand[i] set
+ * for each unit i measured (why LOSS), int8 and not yet measured again
+ * (done[i] false) that reads a value such a unit writes, or writes one it
+ * reads, directly or through nodes of no unit (reshapes, transposes, the
+ * units without an fp32 form). The units fp32 for another reason (kept,
+ * refused, fp32 only: a LayerNorm) were fp32 in the first pass already,
+ * which measured their neighbours beside them. owner[k]: the unit of IR
+ * node k, or -1; seen and queue: scratch of ir->nnodes entries. The
+ * number of them. */
 static size_t neighbours(const struct dnnq_ir *ir, const int32_t *owner,
                          const struct dnnq_precision_unit *u, const bool *done, bool *cand,
                          bool *seen, int32_t *queue)
 {
 	size_t head = 0, tail = 0, found = 0;
 	for (size_t k = 0; k < ir->nnodes; k++) {
-		seen[k] = owner[k] >= 0 && u[owner[k]].fp32;
+		seen[k] = owner[k] >= 0 && u[owner[k]].fp32 &&
+		          u[owner[k]].why == DNNQ_PRECISION_WHY_LOSS;
 		if (seen[k])
 			queue[tail++] = (int32_t)k;
 	}
@@ -226,10 +231,14 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 	/* the first samples: a view of c, sharing its parameter cache */
 	struct dnnq_onnx_calib sub = *c;
 	sub.samples = po->samples < c->samples ? po->samples : c->samples;
+	/* the trials differ only in which units are fp32: each int8 node
+	 * packs its weights once, for all of them (a tenth of the pass) */
+	sub.wcache = NULL;
 	int32_t *unit = calloc(ir->nnodes + 1, sizeof *unit);
 	bool *all = NULL;
-	int rc = unit ? dnnq_onnx_keep_fp32(ir, "*", &all, diag)
-	              : dnnq_diag_set(diag, DNNQ_E_NOMEM, "precision: out of memory");
+	int rc = unit && !dnnq_weights_cache_create(&sub.wcache)
+	       ? dnnq_onnx_keep_fp32(ir, "*", &all, diag)
+	       : dnnq_diag_set(diag, DNNQ_E_NOMEM, "precision: out of memory");
 	if (rc)
 		goto out;
 	for (size_t j = 0; j < ir->nnodes; j++)
@@ -282,5 +291,6 @@ out:
 	}
 	free(unit);
 	free(all);
+	dnnq_weights_cache_destroy(sub.wcache);
 	return rc;
 }
