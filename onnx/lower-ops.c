@@ -241,10 +241,10 @@ static int conv_shapes(struct lower *L, const struct dnnq_ir_node *n, int32_t x,
 static inline __attribute__((always_inline)) void
 transpose_ohwi(const char *s, char *d, size_t o, size_t i, size_t h, size_t w, size_t es)
 {
-	for (size_t a = 0; a < o; a++)
-		for (size_t b = 0; b < i; b++)
-			for (size_t y = 0; y < h; y++)
-				for (size_t x = 0; x < w; x++)
+	for (size_t a = 0; a < o; a++)       /* the writes in order */
+		for (size_t y = 0; y < h; y++)
+			for (size_t x = 0; x < w; x++)
+				for (size_t b = 0; b < i; b++)
 					memcpy(d + (((a * h + y) * w + x) * i + b) * es,
 					       s + (((a * i + b) * h + y) * w + x) * es, es);
 }
