@@ -569,8 +569,34 @@ static int ref_operands(const struct dnnq_conv *c, float **wf, float **bias)
 	return rc;
 }
 
+/* One task of the reference: image i / groups, group i % groups, with
+ * thread tid's im2col scratch. */
+struct ref_job {
+	const struct dnnq_conv *c;
+	size_t oh, ow, k;
+	const float *x, *wf, *bias;
+	float *y, **scratch;
+};
+
+static void ref_task(void *arg, size_t i, unsigned tid)
+{
+	const struct ref_job *j = arg;
+	const struct dnnq_conv *c = j->c;
+	size_t img = i / c->d.groups, g = i % c->d.groups, np = j->oh * j->ow, cout = c->d.cout;
+	const float *image = j->x + img * c->h * c->w * c->d.cin;
+	float *a = j->scratch[tid], *yi = j->y + img * np * cout;
+	for (size_t p = 0; p < np; p++)
+		ref_row(c, image, j->ow, p, g, a + p * j->k);
+	dnnq_f32_gemm(c->d.isa, true, np, c->coutg, j->k, a, j->k, j->wf + g * c->coutg * j->k,
+	              j->k, yi + g * c->coutg, cout);
+	for (size_t p = 0; p < np; p++)
+		for (size_t o = g * c->coutg; o < (g + 1) * c->coutg; o++)
+			yi[p * cout + o] = dnnq_qlinear_activate(&c->q.d, (double)yi[p * cout + o] +
+			                                         j->bias[o]);
+}
+
 int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w,
-                        const float *x, float *y)
+                        const float *x, float *y, const struct dnnq_executor *ex)
 {
 	struct dnnq_conv c = *cc;   /* the geometry helpers read h and w */
 	size_t oh, ow;
@@ -579,22 +605,19 @@ int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w
 		return rc ? rc : DNNQ_E_INVAL;
 	c.h = h;
 	c.w = w;
-	size_t k = c.d.kh * c.d.kw * c.cing, np = oh * ow, cout = c.d.cout;
-	float *wf = NULL, *bias = NULL, *a = malloc((np * k + 1) * sizeof *a);
-	rc = a ? ref_operands(&c, &wf, &bias) : DNNQ_E_NOMEM;
-	for (size_t img = 0; !rc && img < n; img++) {
-		const float *image = x + img * h * w * c.d.cin;
-		float *yi = y + img * np * cout;
-		for (size_t g = 0; g < c.d.groups; g++) {
-			for (size_t p = 0; p < np; p++)
-				ref_row(&c, image, ow, p, g, a + p * k);
-			dnnq_f32_gemm(c.d.isa, true, np, c.coutg, k, a, k, wf + g * c.coutg * k, k,
-			              yi + g * c.coutg, cout);
-		}
-		for (size_t i = 0; i < np * cout; i++)
-			yi[i] = dnnq_qlinear_activate(&c.q.d, (double)yi[i] + bias[i % cout]);
-	}
-	free(a);
+	unsigned nt = dnnq_executor_threads(ex);
+	float *wf = NULL, *bias = NULL, **scratch = calloc(nt, sizeof *scratch);
+	size_t k = c.d.kh * c.d.kw * c.cing;
+	rc = scratch ? ref_operands(&c, &wf, &bias) : DNNQ_E_NOMEM;
+	for (unsigned t = 0; !rc && t < nt; t++)
+		if (!(scratch[t] = malloc((oh * ow * k + 1) * sizeof **scratch)))
+			rc = DNNQ_E_NOMEM;
+	struct ref_job j = { &c, oh, ow, k, x, wf, bias, y, scratch };
+	if (!rc)
+		dnnq_parallel_for(ex, n * c.d.groups, ref_task, &j);
+	for (unsigned t = 0; scratch && t < nt; t++)
+		free(scratch[t]);
+	free(scratch);
 	free(wf);
 	free(bias);
 	return rc;

@@ -141,7 +141,7 @@ static float *engine_reference(const struct cproblem *p, enum dnnq_isa isa)
 	float *x = malloc(nx * sizeof *x), *y = malloc(n * sizeof *y);
 	for (size_t i = 0; i < nx; i++)
 		x[i] = d.in_qp.scale * (float)(p->x[i] - d.in_qp.zero_point);
-	ck_assert_int_eq(dnnq_conv_reference(c, p->n, p->h, p->w, x, y), 0);
+	ck_assert_int_eq(dnnq_conv_reference(c, p->n, p->h, p->w, x, y, NULL), 0);
 	dnnq_conv_destroy(c);
 	free(x);
 	return y;
