@@ -324,9 +324,9 @@ static inline void copy_run(uint8_t *d, const uint8_t *s, size_t n)
 	}
 }
 
-static void im2col_row(const struct dnnq_conv *c, size_t p, size_t g, uint8_t *row)
+static void im2col_row(const struct dnnq_conv *c, size_t img, size_t oy, size_t ox, size_t g,
+                       uint8_t *row)
 {
-	size_t img = p / (c->oh * c->ow), oy = p / c->ow % c->oh, ox = p % c->ow;
 	const uint8_t zx = (uint8_t)c->d.in_qp.zero_point;
 	const uint8_t *base = c->in + img * c->h * c->w * c->d.cin + g * c->cing;
 	/* one group, no dilation across: a kernel row's taps are one run of
@@ -364,6 +364,24 @@ static void im2col_row(const struct dnnq_conv *c, size_t p, size_t g, uint8_t *r
 	}
 }
 
+/* The im2col rows of output pixels [p0, p0 + rows) in group g, row stride
+ * c->k: the pixel's coordinates are stepped, not divided out per row (three
+ * divisions a pixel were a third of a first layer's im2col). */
+static void im2col_block(const struct dnnq_conv *c, size_t p0, size_t rows, size_t g, uint8_t *a)
+{
+	size_t img = p0 / (c->oh * c->ow), oy = p0 / c->ow % c->oh, ox = p0 % c->ow;
+	for (size_t r = 0; r < rows; r++, a += c->k) {
+		im2col_row(c, img, oy, ox, g, a);
+		if (++ox == c->ow) {
+			ox = 0;
+			if (++oy == c->oh) {
+				oy = 0;
+				img++;
+			}
+		}
+	}
+}
+
 /* Column chunk `task % nsplit` of a group's output channels: [*j0, *j1). */
 static void column_chunk(const struct dnnq_conv *c, size_t task, size_t *j0, size_t *j1)
 {
@@ -386,8 +404,7 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 	column_chunk(c, task, &j0, &j1);
 	uint8_t *a = c->scratch[tid];
 	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
-		for (size_t r = 0; r < rows; r++)
-			im2col_row(c, p0 + r, g, a + r * c->k);
+		im2col_block(c, p0, rows, g, a);
 		char *y = (char *)c->out + (p0 * c->d.cout + g * c->coutg) * c->out_es;
 		dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);
 	}
