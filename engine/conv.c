@@ -364,15 +364,52 @@ static void im2col_row(const struct dnnq_conv *c, size_t img, size_t oy, size_t 
 	}
 }
 
+static void dw_interior(const struct dnnq_conv *c, size_t oy, size_t *lo, size_t *hi);
+
+/* The im2col rows of pixels [ox0, ox0 + cnt) of output row (img, oy), all
+ * of whose taps are inside the image, with one group and no dilation
+ * across: per kernel row, one run of kw * cin input bytes a pixel, the
+ * runs stride_w pixels apart. */
+static void im2col_interior(const struct dnnq_conv *c, size_t img, size_t oy, size_t ox0,
+                            size_t cnt, uint8_t *a)
+{
+	const struct dnnq_conv_desc *d = &c->d;
+	size_t run = d->kw * d->cin, step = d->stride_w * d->cin;
+	size_t iy0 = oy * d->stride_h - d->pad_t, ix0 = ox0 * d->stride_w - d->pad_l;
+	const uint8_t *s0 = c->in + ((img * c->h + iy0) * c->w + ix0) * d->cin;
+	for (size_t ky = 0; ky < d->kh; ky++) {
+		const uint8_t *s = s0 + ky * d->dil_h * c->w * d->cin;
+		uint8_t *row = a + ky * run;
+		for (size_t i = 0; i < cnt; i++, s += step, row += c->k)
+			copy_run(row, s, run);
+	}
+}
+
 /* The im2col rows of output pixels [p0, p0 + rows) in group g, row stride
- * c->k: the pixel's coordinates are stepped, not divided out per row (three
- * divisions a pixel were a third of a first layer's im2col). */
+ * c->k, an output row's stretch at a time: its interior pixels kernel row
+ * by kernel row (im2col_interior), the rest pixel by pixel. No division
+ * per pixel: those were a third of a first layer's im2col. */
 static void im2col_block(const struct dnnq_conv *c, size_t p0, size_t rows, size_t g, uint8_t *a)
 {
 	size_t img = p0 / (c->oh * c->ow), oy = p0 / c->ow % c->oh, ox = p0 % c->ow;
-	for (size_t r = 0; r < rows; r++, a += c->k) {
-		im2col_row(c, img, oy, ox, g, a);
-		if (++ox == c->ow) {
+	bool runs = c->d.groups == 1 && c->d.dil_w == 1;
+	while (rows) {
+		size_t end = ox + (rows < c->ow - ox ? rows : c->ow - ox), lo = end, hi = end;
+		if (runs) {
+			dw_interior(c, oy, &lo, &hi);
+			lo = lo < ox ? ox : lo < end ? lo : end;
+			hi = hi < lo ? lo : hi < end ? hi : end;
+		}
+		for (; ox < lo; ox++, rows--, a += c->k)
+			im2col_row(c, img, oy, ox, g, a);
+		if (hi > ox) {
+			im2col_interior(c, img, oy, ox, hi - ox, a);
+			a += (hi - ox) * c->k;
+			rows -= hi - ox;
+		}
+		for (ox = hi; ox < end; ox++, rows--, a += c->k)
+			im2col_row(c, img, oy, ox, g, a);
+		if (ox == c->ow) {
 			ox = 0;
 			if (++oy == c->oh) {
 				oy = 0;
