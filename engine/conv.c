@@ -148,6 +148,20 @@ static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
 	return DNNQ_OK;
 }
 
+/* First layers on AVX2 take dnnq_conv_pairs_avx2 (not with acc16, whose
+ * saturation the pairs would not reproduce). */
+static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
+{
+	if (c->d.isa != DNNQ_ISA_AVX2 || c->path != DNNQ_CONV_IM2COL || c->d.groups > 1 ||
+	    c->cing > DNNQ_CONV_PAIRS_CIN || c->d.acc16)
+		return DNNQ_OK;
+	size_t bytes = dnnq_dw_pack_avx2(c->d.w, c->d.cout, c->k, NULL);
+	if (!(c->pairs = dnnq_aligned_alloc(bytes)))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
+	dnnq_dw_pack_avx2(c->d.w, c->d.cout, c->k, c->pairs);
+	return DNNQ_OK;
+}
+
 /* The output pipeline: constants for the static input scale, with the
  * weights' sums folded in, then one slice per group. */
 static int bind_output(struct dnnq_conv *c, struct dnnq_diag *diag)
@@ -203,7 +217,8 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	};
 	if ((rc = dnnq_qlinear_init(&c->q, &qd, diag)))
 		goto error;
-	if ((rc = get_weights(c, diag)) || (rc = bind_output(c, diag)))
+	if ((rc = get_weights(c, diag)) || (rc = pack_pairs(c, diag)) ||
+	    (rc = bind_output(c, diag)))
 		goto error;
 	if (c->path == DNNQ_CONV_DEPTHWISE) {
 		if (!(c->dw_zero = malloc(d->cout))) {
@@ -443,7 +458,10 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
 		im2col_block(c, p0, rows, g, a);
 		char *y = (char *)c->out + (p0 * c->d.cout + g * c->coutg) * c->out_es;
-		dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);
+		if (c->pairs)
+			dnnq_conv_pairs_avx2(c, rows, a, y, j0, j1);
+		else
+			dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);
 	}
 }
 
@@ -677,6 +695,7 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 		free(c->dw_sums.row_sums);
 	}
 	free(c->dw_zero);
+	free(c->pairs);
 	free(c->gout);
 	for (unsigned t = 0; t < c->nscratch; t++)
 		free(c->scratch[t]);
