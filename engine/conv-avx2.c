@@ -8,6 +8,10 @@
  * (the GEMM's, so the same bits as scalar). A row's last block of channels
  * ends at cout, overlapping the one before (the same values written twice);
  * fewer than 16 channels are read through a zero-filled copy.
+ *
+ * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
+ * layers: the same int16 pairs, over k instead of taps, times the im2col
+ * rows, 4 rows x 16 columns a step, through the same output stage.
  */
 #include <immintrin.h>
 

@@ -1,7 +1,8 @@
 /*
  * engine/conv-kernels.h — the convolution object, shared by conv.c (create,
- * setup, run, the scalar and im2col paths) and the depthwise kernels
- * (conv-avx2.c, conv-avx512vnni.c).
+ * setup, run, the scalar and im2col paths), the depthwise kernels
+ * (conv-avx2.c, conv-avx512vnni.c) and the AVX2 first-layer GEMM
+ * (conv-avx2.c).
  *
  * A depthwise kernel computes one output row, the output stage included
  * (no int32 row goes through memory): per block of channels and output
