@@ -1,6 +1,8 @@
 // dnnq-bench calib's peer: ONNX Runtime (onnxruntime-node, one intra-op
 // thread) runs MODEL on every sample of NPY (float32 [n, ...]) one at a
-// time, once to warm up, then once timed: prints the timed pass's seconds.
+// time, once to warm up, then once timed: prints the timed pass's seconds,
+// wall-clock and CPU (the process's user + system time over the pass: on
+// a shared host the wall-clock time counts the other processes' turns).
 // usage: node calib-ort.js MODEL NPY
 const ort = require('onnxruntime-node');
 const fs = require('fs');
@@ -29,7 +31,8 @@ async function pass(s, a) {
     const s = await ort.InferenceSession.create(model, { intraOpNumThreads: 1,
         interOpNumThreads: 1, executionMode: 'sequential' });
     await pass(s, a);
-    const t = process.hrtime.bigint();
+    const t = process.hrtime.bigint(), c = process.cpuUsage();
     await pass(s, a);
-    console.log(Number(process.hrtime.bigint() - t) / 1e9);
+    const cpu = process.cpuUsage(c);
+    console.log(Number(process.hrtime.bigint() - t) / 1e9, (cpu.user + cpu.system) / 1e6);
 })().catch(e => { console.error(e.message); process.exit(1); });

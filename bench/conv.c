@@ -299,7 +299,7 @@ static void ref_row(const struct layer *l, const float *x, size_t oy, float *yro
 		bench_die("bench: conv %s: check crop rows %zu..%zu for output row %zu",
 		          s->name, c0, c1, oy);
 	float *y = bench_alloc(oh * ow * s->cout * sizeof *y);
-	if (dnnq_conv_reference(l->conv, 1, ch, s->w, x + c0 * s->w * s->cin, y))
+	if (dnnq_conv_reference(l->conv, 1, ch, s->w, x + c0 * s->w * s->cin, y, NULL))
 		bench_die("bench: conv %s: dnnq_conv_reference failed", s->name);
 	memcpy(yrow, y + r * ow * s->cout, ow * s->cout * sizeof *y);
 	free(y);

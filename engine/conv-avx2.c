@@ -8,6 +8,10 @@
  * (the GEMM's, so the same bits as scalar). A row's last block of channels
  * ends at cout, overlapping the one before (the same values written twice);
  * fewer than 16 channels are read through a zero-filled copy.
+ *
+ * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
+ * layers: the same int16 pairs, over k instead of taps, times the im2col
+ * rows, 4 rows x 16 columns a step, through the same output stage.
  */
 #include <immintrin.h>
 
@@ -103,4 +107,73 @@ void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *sc
 	}
 	for (size_t c0 = 0; c0 < cout; c0 += 16)
 		row_block(c, &tt, np, c0 + 16 <= cout ? c0 : cout - 16, 16, &job, i0);
+}
+
+/* The sums of mr im2col rows (a, row stride k) with 16 columns of the
+ * pair-packed weights (w at the block's first column): per pair of k, the
+ * row's two bytes as the int16 pair of every 32-bit lane, one vpmaddwd per
+ * 8 columns (exact, as in block16). An odd k's last byte is paired with 0,
+ * so no row is read past its end. */
+DNNQ_AVX2_INLINE void pairs_rows(const int mr, const uint8_t *a, size_t k, const int16_t *w,
+                                 size_t cpad, __m256i s[4][2])
+{
+#pragma GCC unroll 4
+	for (int r = 0; r < mr; r++)
+		s[r][0] = s[r][1] = _mm256_setzero_si256();
+	for (size_t q = 0; q < (k + 1) / 2; q++) {
+		const int16_t *wp = w + q * cpad * 2;
+		__m256i w0 = _mm256_loadu_si256((const __m256i *)wp);
+		__m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 16));
+		bool pair = 2 * q + 1 < k;
+#pragma GCC unroll 4
+		for (int r = 0; r < mr; r++) {
+			const uint8_t *p = a + r * k + 2 * q;
+			__m256i av = _mm256_set1_epi32(p[0] | (pair ? p[1] << 16 : 0));
+			s[r][0] = _mm256_add_epi32(s[r][0], _mm256_madd_epi16(av, w0));
+			s[r][1] = _mm256_add_epi32(s[r][1], _mm256_madd_epi16(av, w1));
+		}
+	}
+}
+
+DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i, size_t j,
+                                  size_t width, const int32_t *rowsum,
+                                  const struct dnnq_gemm_job *job)
+{
+#pragma GCC unroll 4
+	for (int r = 0; r < mr; r++) {
+		__m256i rs = _mm256_set1_epi32(rowsum[r]);
+		dnnq_avx2_gemm_store8(s[r][0], i + r, j, width < 8 ? width : 8, rs, job);
+		if (width > 8)
+			dnnq_avx2_gemm_store8(s[r][1], i + r, j + 8, width - 8, rs, job);
+	}
+}
+
+#define PAIRS_CASE(MR)                                                     \
+	case MR:                                                           \
+		pairs_rows(MR, a + i * c->k, c->k, w, cpad, s);           \
+		pairs_store(MR, s, i, jp, width, rowsum + i, &job);        \
+		break;
+
+void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, void *y,
+                          size_t j0, size_t j1)
+{
+	const size_t cpad = (c->d.cout + 15) & ~(size_t)15;
+	/* a local copy, as in dnnq_dw_row_avx2 */
+	const struct dnnq_gemm_output out = c->gout[0];
+	const struct dnnq_gemm_job job = { .w = &c->gw[0], .m = m, .a = a, .lda = c->k, .c = y,
+	                                   .ldc = c->d.cout, .out = &out };
+	uint8_t big[DNNQ_GEMM_MC];
+	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
+	if (out.nwzp)
+		dnnq_gemm_scan_avx2(a, c->k, m, c->k, big, rowsum);
+	for (size_t jp = j0; jp < j1; jp += 16) {
+		const int16_t *w = c->pairs + jp * 2;
+		size_t width = j1 - jp < 16 ? j1 - jp : 16;
+		for (size_t i = 0; i < m; i += 4) {
+			__m256i s[4][2];
+			switch (m - i < 4 ? m - i : 4) {
+			PAIRS_CASE(1) PAIRS_CASE(2) PAIRS_CASE(3) PAIRS_CASE(4)
+			}
+		}
+	}
 }

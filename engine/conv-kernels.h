@@ -1,7 +1,8 @@
 /*
  * engine/conv-kernels.h — the convolution object, shared by conv.c (create,
- * setup, run, the scalar and im2col paths) and the depthwise kernels
- * (conv-avx2.c, conv-avx512vnni.c).
+ * setup, run, the scalar and im2col paths), the depthwise kernels
+ * (conv-avx2.c, conv-avx512vnni.c) and the AVX2 first-layer GEMM
+ * (conv-avx2.c).
  *
  * A depthwise kernel computes one output row, the output stage included
  * (no int32 row goes through memory): per block of channels and output
@@ -42,6 +43,9 @@ struct dnnq_conv {
 	uint8_t *dw_zero;                 /* cout bytes of the input zero point */
 	struct dnnq_gemm_weights dw_sums; /* only row_sums (per channel) and k (taps) */
 	bool borrowed;                    /* gw, dw_block, dw_sums.row_sums: the cache's */
+	/* im2col with few input channels on AVX2: the weights as int16 pairs
+	 * (dnnq_dw_pack_avx2's layout, k for the taps), else NULL */
+	int16_t *pairs;
 	/* bound by setup */
 	size_t n, h, w, oh, ow;
 	const uint8_t *in;
@@ -70,6 +74,16 @@ size_t dnnq_dw_pack_avx512vnni(const int8_t *w, size_t cout, size_t taps, void *
 void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
 void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
 void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
+
+/* The im2col path's GEMM for first layers (one group, at most
+ * DNNQ_CONV_PAIRS_CIN input channels) on AVX2: m im2col rows a (row stride
+ * k) times columns [j0, j1) of the weights in c->pairs, through the AVX2
+ * output stage into y (row stride cout). Image bytes above 127 against 8-bit
+ * weights would send vpmaddubsw's GEMM down its split path (twice the work
+ * and a scan of A); vpmaddwd on int16 pairs is exact without it. */
+#define DNNQ_CONV_PAIRS_CIN 4
+void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, void *y,
+                          size_t j0, size_t j1);
 
 /* The taps of output row (img, oy): the pointers of pixel ox's taps (at
  * channel 0 of each) are tab + ox * stride, except in the interior

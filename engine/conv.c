@@ -148,6 +148,20 @@ static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
 	return DNNQ_OK;
 }
 
+/* First layers on AVX2 take dnnq_conv_pairs_avx2 (not with acc16, whose
+ * saturation the pairs would not reproduce). */
+static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
+{
+	if (c->d.isa != DNNQ_ISA_AVX2 || c->path != DNNQ_CONV_IM2COL || c->d.groups > 1 ||
+	    c->cing > DNNQ_CONV_PAIRS_CIN || c->d.acc16)
+		return DNNQ_OK;
+	size_t bytes = dnnq_dw_pack_avx2(c->d.w, c->d.cout, c->k, NULL);
+	if (!(c->pairs = dnnq_aligned_alloc(bytes)))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
+	dnnq_dw_pack_avx2(c->d.w, c->d.cout, c->k, c->pairs);
+	return DNNQ_OK;
+}
+
 /* The output pipeline: constants for the static input scale, with the
  * weights' sums folded in, then one slice per group. */
 static int bind_output(struct dnnq_conv *c, struct dnnq_diag *diag)
@@ -203,7 +217,8 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	};
 	if ((rc = dnnq_qlinear_init(&c->q, &qd, diag)))
 		goto error;
-	if ((rc = get_weights(c, diag)) || (rc = bind_output(c, diag)))
+	if ((rc = get_weights(c, diag)) || (rc = pack_pairs(c, diag)) ||
+	    (rc = bind_output(c, diag)))
 		goto error;
 	if (c->path == DNNQ_CONV_DEPTHWISE) {
 		if (!(c->dw_zero = malloc(d->cout))) {
@@ -324,9 +339,9 @@ static inline void copy_run(uint8_t *d, const uint8_t *s, size_t n)
 	}
 }
 
-static void im2col_row(const struct dnnq_conv *c, size_t p, size_t g, uint8_t *row)
+static void im2col_row(const struct dnnq_conv *c, size_t img, size_t oy, size_t ox, size_t g,
+                       uint8_t *row)
 {
-	size_t img = p / (c->oh * c->ow), oy = p / c->ow % c->oh, ox = p % c->ow;
 	const uint8_t zx = (uint8_t)c->d.in_qp.zero_point;
 	const uint8_t *base = c->in + img * c->h * c->w * c->d.cin + g * c->cing;
 	/* one group, no dilation across: a kernel row's taps are one run of
@@ -364,6 +379,61 @@ static void im2col_row(const struct dnnq_conv *c, size_t p, size_t g, uint8_t *r
 	}
 }
 
+static void dw_interior(const struct dnnq_conv *c, size_t oy, size_t *lo, size_t *hi);
+
+/* The im2col rows of pixels [ox0, ox0 + cnt) of output row (img, oy), all
+ * of whose taps are inside the image, with one group and no dilation
+ * across: per kernel row, one run of kw * cin input bytes a pixel, the
+ * runs stride_w pixels apart. */
+static void im2col_interior(const struct dnnq_conv *c, size_t img, size_t oy, size_t ox0,
+                            size_t cnt, uint8_t *a)
+{
+	const struct dnnq_conv_desc *d = &c->d;
+	size_t run = d->kw * d->cin, step = d->stride_w * d->cin;
+	size_t iy0 = oy * d->stride_h - d->pad_t, ix0 = ox0 * d->stride_w - d->pad_l;
+	const uint8_t *s0 = c->in + ((img * c->h + iy0) * c->w + ix0) * d->cin;
+	for (size_t ky = 0; ky < d->kh; ky++) {
+		const uint8_t *s = s0 + ky * d->dil_h * c->w * d->cin;
+		uint8_t *row = a + ky * run;
+		for (size_t i = 0; i < cnt; i++, s += step, row += c->k)
+			copy_run(row, s, run);
+	}
+}
+
+/* The im2col rows of output pixels [p0, p0 + rows) in group g, row stride
+ * c->k, an output row's stretch at a time: its interior pixels kernel row
+ * by kernel row (im2col_interior), the rest pixel by pixel. No division
+ * per pixel: those were a third of a first layer's im2col. */
+static void im2col_block(const struct dnnq_conv *c, size_t p0, size_t rows, size_t g, uint8_t *a)
+{
+	size_t img = p0 / (c->oh * c->ow), oy = p0 / c->ow % c->oh, ox = p0 % c->ow;
+	bool runs = c->d.groups == 1 && c->d.dil_w == 1;
+	while (rows) {
+		size_t end = ox + (rows < c->ow - ox ? rows : c->ow - ox), lo = end, hi = end;
+		if (runs) {
+			dw_interior(c, oy, &lo, &hi);
+			lo = lo < ox ? ox : lo < end ? lo : end;
+			hi = hi < lo ? lo : hi < end ? hi : end;
+		}
+		for (; ox < lo; ox++, rows--, a += c->k)
+			im2col_row(c, img, oy, ox, g, a);
+		if (hi > ox) {
+			im2col_interior(c, img, oy, ox, hi - ox, a);
+			a += (hi - ox) * c->k;
+			rows -= hi - ox;
+		}
+		for (ox = hi; ox < end; ox++, rows--, a += c->k)
+			im2col_row(c, img, oy, ox, g, a);
+		if (ox == c->ow) {
+			ox = 0;
+			if (++oy == c->oh) {
+				oy = 0;
+				img++;
+			}
+		}
+	}
+}
+
 /* Column chunk `task % nsplit` of a group's output channels: [*j0, *j1). */
 static void column_chunk(const struct dnnq_conv *c, size_t task, size_t *j0, size_t *j1)
 {
@@ -386,10 +456,12 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 	column_chunk(c, task, &j0, &j1);
 	uint8_t *a = c->scratch[tid];
 	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
-		for (size_t r = 0; r < rows; r++)
-			im2col_row(c, p0 + r, g, a + r * c->k);
+		im2col_block(c, p0, rows, g, a);
 		char *y = (char *)c->out + (p0 * c->d.cout + g * c->coutg) * c->out_es;
-		dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);
+		if (c->pairs)
+			dnnq_conv_pairs_avx2(c, rows, a, y, j0, j1);
+		else
+			dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);
 	}
 }
 
@@ -569,8 +641,34 @@ static int ref_operands(const struct dnnq_conv *c, float **wf, float **bias)
 	return rc;
 }
 
+/* One task of the reference: image i / groups, group i % groups, with
+ * thread tid's im2col scratch. */
+struct ref_job {
+	const struct dnnq_conv *c;
+	size_t oh, ow, k;
+	const float *x, *wf, *bias;
+	float *y, **scratch;
+};
+
+static void ref_task(void *arg, size_t i, unsigned tid)
+{
+	const struct ref_job *j = arg;
+	const struct dnnq_conv *c = j->c;
+	size_t img = i / c->d.groups, g = i % c->d.groups, np = j->oh * j->ow, cout = c->d.cout;
+	const float *image = j->x + img * c->h * c->w * c->d.cin;
+	float *a = j->scratch[tid], *yi = j->y + img * np * cout;
+	for (size_t p = 0; p < np; p++)
+		ref_row(c, image, j->ow, p, g, a + p * j->k);
+	dnnq_f32_gemm(c->d.isa, true, np, c->coutg, j->k, a, j->k, j->wf + g * c->coutg * j->k,
+	              j->k, yi + g * c->coutg, cout);
+	for (size_t p = 0; p < np; p++)
+		for (size_t o = g * c->coutg; o < (g + 1) * c->coutg; o++)
+			yi[p * cout + o] = dnnq_qlinear_activate(&c->q.d, (double)yi[p * cout + o] +
+			                                         j->bias[o]);
+}
+
 int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w,
-                        const float *x, float *y)
+                        const float *x, float *y, const struct dnnq_executor *ex)
 {
 	struct dnnq_conv c = *cc;   /* the geometry helpers read h and w */
 	size_t oh, ow;
@@ -579,22 +677,19 @@ int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w
 		return rc ? rc : DNNQ_E_INVAL;
 	c.h = h;
 	c.w = w;
-	size_t k = c.d.kh * c.d.kw * c.cing, np = oh * ow, cout = c.d.cout;
-	float *wf = NULL, *bias = NULL, *a = malloc((np * k + 1) * sizeof *a);
-	rc = a ? ref_operands(&c, &wf, &bias) : DNNQ_E_NOMEM;
-	for (size_t img = 0; !rc && img < n; img++) {
-		const float *image = x + img * h * w * c.d.cin;
-		float *yi = y + img * np * cout;
-		for (size_t g = 0; g < c.d.groups; g++) {
-			for (size_t p = 0; p < np; p++)
-				ref_row(&c, image, ow, p, g, a + p * k);
-			dnnq_f32_gemm(c.d.isa, true, np, c.coutg, k, a, k, wf + g * c.coutg * k, k,
-			              yi + g * c.coutg, cout);
-		}
-		for (size_t i = 0; i < np * cout; i++)
-			yi[i] = dnnq_qlinear_activate(&c.q.d, (double)yi[i] + bias[i % cout]);
-	}
-	free(a);
+	unsigned nt = dnnq_executor_threads(ex);
+	float *wf = NULL, *bias = NULL, **scratch = calloc(nt, sizeof *scratch);
+	size_t k = c.d.kh * c.d.kw * c.cing;
+	rc = scratch ? ref_operands(&c, &wf, &bias) : DNNQ_E_NOMEM;
+	for (unsigned t = 0; !rc && t < nt; t++)
+		if (!(scratch[t] = malloc((oh * ow * k + 1) * sizeof **scratch)))
+			rc = DNNQ_E_NOMEM;
+	struct ref_job j = { &c, oh, ow, k, x, wf, bias, y, scratch };
+	if (!rc)
+		dnnq_parallel_for(ex, n * c.d.groups, ref_task, &j);
+	for (unsigned t = 0; scratch && t < nt; t++)
+		free(scratch[t]);
+	free(scratch);
 	free(wf);
 	free(bias);
 	return rc;
@@ -623,6 +718,7 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 		free(c->dw_sums.row_sums);
 	}
 	free(c->dw_zero);
+	free(c->pairs);
 	free(c->gout);
 	for (unsigned t = 0; t < c->nscratch; t++)
 		free(c->scratch[t]);

@@ -73,9 +73,11 @@ void dnnq_conv_destroy(struct dnnq_conv *conv);
  * real-valued output y (bias and ReLU applied, not quantized), with the
  * dequantized weights: im2col and the fp32 sgemm (engine/f32.h), float
  * accumulation (within 1e-6 relative of double). For the graph's shadow
- * run. DNNQ_E_NOMEM when its scratch cannot be had. */
+ * run. One task per (image, group) on ex (NULL: the calling thread), each
+ * element computed the same way whatever the thread count. DNNQ_E_NOMEM
+ * when its scratch cannot be had. */
 int dnnq_conv_reference(const struct dnnq_conv *conv, size_t n, size_t h, size_t w,
-                        const float *x, float *y);
+                        const float *x, float *y, const struct dnnq_executor *ex);
 
 /* Which path create chose: "gemm-1x1", "depthwise" or "im2col". */
 const char *dnnq_conv_path(const struct dnnq_conv *conv);

@@ -96,6 +96,23 @@ void dnnq_f32_ewlin_avx2(const float *a, const float *b, const float *x, float *
 	dnnq_f32_ewlin_scalar(a + i, b ? b + i : NULL, x + i, y + i, n - i);
 }
 
+void dnnq_f32_epi_avx2(const float *bias, bool relu, const struct dnnq_act_params *clip,
+                       float *y, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 t = _mm256_loadu_ps(y + i);
+		if (bias)
+			t = _mm256_add_ps(t, _mm256_loadu_ps(bias + i));
+		if (relu)
+			t = act8(DNNQ_ACT_RELU, clip, t);
+		if (clip)
+			t = act8(DNNQ_ACT_CLIP, clip, t);
+		_mm256_storeu_ps(y + i, t);
+	}
+	dnnq_f32_epi_scalar(bias ? bias + i : NULL, relu, clip, y + i, n - i);
+}
+
 /* Channels [ch, ch + 8) of a window's taps, reduced by max or sum. */
 static __m256 reduce8(const struct dnnq_f32_win *win, size_t ch, bool sum)
 {

@@ -76,6 +76,10 @@ struct dnnq_f32_kernels {
 	void (*softmax_row)(const float *x, float *y, size_t c, bool logsm);
 	/* y = a * x + b (b may be NULL: y = a * x) */
 	void (*ewlin)(const float *a, const float *b, const float *x, float *y, size_t n);
+	/* a product's epilogue in place, one pass: y += bias (NULL: none), then
+	 * ReLU when relu, then Clip to [clip->min, clip->max] (NULL: none) */
+	void (*epi)(const float *bias, bool relu, const struct dnnq_act_params *clip, float *y,
+	            size_t n);
 };
 
 void dnnq_f32_maxpool_scalar(const struct dnnq_f32_win *win, size_t c, float *y);
@@ -105,5 +109,9 @@ void dnnq_f32_softmax_row_scalar(const float *x, float *y, size_t c, bool logsm)
 void dnnq_f32_softmax_row_avx2(const float *x, float *y, size_t c, bool logsm);
 void dnnq_f32_ewlin_scalar(const float *a, const float *b, const float *x, float *y, size_t n);
 void dnnq_f32_ewlin_avx2(const float *a, const float *b, const float *x, float *y, size_t n);
+void dnnq_f32_epi_scalar(const float *bias, bool relu, const struct dnnq_act_params *clip,
+                         float *y, size_t n);
+void dnnq_f32_epi_avx2(const float *bias, bool relu, const struct dnnq_act_params *clip,
+                       float *y, size_t n);
 
 #endif

@@ -131,6 +131,17 @@ void dnnq_f32_ewlin_scalar(const float *a, const float *b, const float *x, float
 		y[i] = b ? a[i] * x[i] + b[i] : a[i] * x[i];
 }
 
+void dnnq_f32_epi_scalar(const float *bias, bool relu, const struct dnnq_act_params *clip,
+                         float *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float t = bias ? y[i] + bias[i] : y[i];
+		if (relu)
+			t = act1(DNNQ_ACT_RELU, clip, t);
+		y[i] = clip ? act1(DNNQ_ACT_CLIP, clip, t) : t;
+	}
+}
+
 void dnnq_f32_maxpool_scalar(const struct dnnq_f32_win *win, size_t c, float *y)
 {
 	for (size_t ch = 0; ch < c; ch++) {
@@ -244,6 +255,7 @@ GEMM_ENTRIES(gemm_blas)
 	.act = dnnq_f32_act_##isa, \
 	.softmax_row = dnnq_f32_softmax_row_##isa, \
 	.ewlin = dnnq_f32_ewlin_##isa, \
+	.epi = dnnq_f32_epi_##isa, \
 }
 
 static const struct dnnq_f32_kernels f32_tables[DNNQ_ISA_COUNT] = {
@@ -522,21 +534,14 @@ static int epilogue_init(struct epilogue *e, enum dnnq_isa isa, const float *bia
 static void epilogue_run(const struct epilogue *e, float *y, size_t rows, size_t cols,
                          size_t ld, size_t col0)
 {
-	for (size_t r = 0; r < rows; r++) {
-		float *yr = y + r * ld;
-		if (e->bias) {
-			const float *x[2] = { yr, e->bias + col0 };
-			static const bool full[2] = { true, true };
-			e->kn->ew(DNNQ_ELTWISE_ADD, 2, x, full, cols, yr);
-		}
-		if (e->relu)
-			e->kn->act(DNNQ_ACT_RELU, &e->clip_p, yr, yr, cols);
-		if (e->clip)
-			e->kn->act(DNNQ_ACT_CLIP, &e->clip_p, yr, yr, cols);
-	}
+	if (!e->bias && !e->relu && !e->clip)
+		return;
+	for (size_t r = 0; r < rows; r++)
+		e->kn->epi(e->bias ? e->bias + col0 : NULL, e->relu, e->clip ? &e->clip_p : NULL,
+		           y + r * ld, cols);
 }
 
-/* Weights n x k (transposed to k x n when transpose: the depthwise taps),
+/* Weights n x k (transposed to k x n when transpose: the convolution),
  * borrowed from the cache when it has key's, else copied and, with a
  * cache, handed to it. */
 static int get_weights(struct dnnq_weights_cache *cache, const char *key, int kind, size_t n,
@@ -572,7 +577,7 @@ struct dnnq_f32_conv {
 	struct dnnq_pooling_axis ax[2];   /* kernel, stride, pads, dilation */
 	enum conv_path path;
 	struct epilogue epi;
-	float *w;                         /* OHWI; depthwise: taps x cout */
+	float *w;                         /* OHWI transposed: (ky, kx, channel) x cout */
 	bool borrowed;
 	size_t n, h, wd, oh, ow;
 	const float *in;
@@ -640,7 +645,7 @@ int dnnq_f32_conv_create(const struct dnnq_f32_conv_desc *d, struct dnnq_f32_con
 	                   d->clip_max);
 	if (!rc)
 		rc = get_weights(d->cache, d->cache_key, dw ? WCACHE_F32_DW : WCACHE_F32_CONV,
-		                 d->cout, c->k, d->w, dw, &c->w, &c->borrowed);
+		                 d->cout, c->k, d->w, true, &c->w, &c->borrowed);
 	if (rc) {
 		dnnq_f32_conv_destroy(c);
 		return dnnq_diag_set(diag, rc, "f32 conv: out of memory");
@@ -705,30 +710,59 @@ int dnnq_f32_conv_setup(struct dnnq_f32_conv *c, size_t n, size_t h, size_t w,
 	return DNNQ_OK;
 }
 
+/* The first tap of pixel o's window along axis a that lands inside the
+ * image (span: dnnq_pooling_window's). */
+static size_t first_tap(const struct dnnq_pooling_axis *a, size_t o,
+                        const struct dnnq_pooling_span *span)
+{
+	return (size_t)((span->first - ((int64_t)o * a->s - a->p0)) / a->d);
+}
+
+/* n floats of 0 (most windows lie inside the image: no call for none). */
+static void zero(float *p, size_t n)
+{
+	if (n)
+		memset(p, 0, n * sizeof *p);
+}
+
 /* Rows [p0, p1) of the im2col matrix: each output pixel's receptive field,
- * group-major then (ky, kx, channel) like the weights, 0 outside the image. */
+ * group-major then (ky, kx, channel) like the weights, 0 outside the image.
+ * The taps of one kernel row inside the image are copied as one run of the
+ * input when they are contiguous there (one group, no dilation across). */
 static void im2col(const struct dnnq_f32_conv *c, size_t p0, size_t p1, float *a)
 {
-	size_t ld = c->groups * c->k;
+	size_t ld = c->groups * c->k, tap = c->cing, krow = c->kw * tap;
+	bool runs = c->groups == 1 && c->ax[1].d == 1;
 	for (size_t p = p0; p < p1; p++) {
 		size_t img = p / (c->oh * c->ow), oy = p / c->ow % c->oh, ox = p % c->ow;
+		struct dnnq_pooling_span hs = dnnq_pooling_window(&c->ax[0], (int64_t)oy,
+		                                                  (int64_t)c->h);
+		struct dnnq_pooling_span ws = dnnq_pooling_window(&c->ax[1], (int64_t)ox,
+		                                                  (int64_t)c->wd);
 		float *row = a + (p - p0) * ld;
-		for (size_t ky = 0; ky < c->kh; ky++) {
-			int64_t iy = (int64_t)oy * c->ax[0].s - c->ax[0].p0 + (int64_t)ky * c->ax[0].d;
-			for (size_t kx = 0; kx < c->kw; kx++) {
-				int64_t ix = (int64_t)ox * c->ax[1].s - c->ax[1].p0 +
-				             (int64_t)kx * c->ax[1].d;
-				bool inside = iy >= 0 && iy < (int64_t)c->h && ix >= 0 &&
-				              ix < (int64_t)c->wd;
-				const float *src = !inside ? NULL : c->in +
-					((img * c->h + (size_t)iy) * c->wd + (size_t)ix) * c->cin;
-				for (size_t g = 0; g < c->groups; g++) {
-					float *dst = row + g * c->k + (ky * c->kw + kx) * c->cing;
-					if (inside)
-						memcpy(dst, src + g * c->cing, c->cing * sizeof *dst);
-					else
-						memset(dst, 0, c->cing * sizeof *dst);
-				}
+		if (!hs.n || !ws.n) {
+			memset(row, 0, ld * sizeof *row);
+			continue;
+		}
+		size_t ky0 = first_tap(&c->ax[0], oy, &hs), kx0 = first_tap(&c->ax[1], ox, &ws);
+		size_t nky = (size_t)hs.n, nkx = (size_t)ws.n;
+		const float *x = c->in + ((img * c->h + (size_t)hs.first) * c->wd +
+		                          (size_t)ws.first) * c->cin;
+		size_t xsh = (size_t)c->ax[0].d * c->wd * c->cin, xsw = (size_t)c->ax[1].d * c->cin;
+		for (size_t g = 0; g < c->groups; g++) {
+			float *dst = row + g * c->k;
+			zero(dst, ky0 * krow);
+			zero(dst + (ky0 + nky) * krow, (c->kh - ky0 - nky) * krow);
+			for (size_t i = 0; i < nky; i++) {
+				float *d = dst + (ky0 + i) * krow;
+				const float *src = x + i * xsh + g * tap;
+				zero(d, kx0 * tap);
+				zero(d + (kx0 + nkx) * tap, (c->kw - kx0 - nkx) * tap);
+				if (runs)
+					memcpy(d + kx0 * tap, src, nkx * tap * sizeof *d);
+				else
+					for (size_t j = 0; j < nkx; j++)
+						memcpy(d + (kx0 + j) * tap, src + j * xsw, tap * sizeof *d);
 			}
 		}
 	}
@@ -740,14 +774,14 @@ static void conv_gemm_task(void *arg, size_t t, unsigned tid)
 	size_t p0 = t * MC, p1 = min_size(p0 + MC, c->n * c->oh * c->ow);
 	float *y = c->out + p0 * c->cout;
 	if (c->path == PATH_1X1) {
-		c->epi.kn->gemm(p1 - p0, c->cout, c->k, c->in + p0 * c->cin, c->cin, c->w, c->k, y,
-		                c->cout);
+		c->epi.kn->gemm_nn(p1 - p0, c->cout, c->k, c->in + p0 * c->cin, c->cin, c->w,
+		                   c->cout, y, c->cout);
 	} else {
 		float *a = c->scratch[tid];
 		im2col(c, p0, p1, a);
 		for (size_t g = 0; g < c->groups; g++)
-			c->epi.kn->gemm(p1 - p0, c->coutg, c->k, a + g * c->k, c->groups * c->k,
-			                c->w + g * c->coutg * c->k, c->k, y + g * c->coutg, c->cout);
+			c->epi.kn->gemm_nn(p1 - p0, c->coutg, c->k, a + g * c->k, c->groups * c->k,
+			                   c->w + g * c->coutg, c->cout, y + g * c->coutg, c->cout);
 	}
 	epilogue_run(&c->epi, y, p1 - p0, c->cout, c->cout, 0);
 }
@@ -761,8 +795,7 @@ static void conv_dw_task(void *arg, size_t r, unsigned tid)
 	size_t img = r / c->oh, ch = c->cout;
 	struct dnnq_pooling_span hs = dnnq_pooling_window(&c->ax[0], (int64_t)(r % c->oh),
 	                                                  (int64_t)c->h);
-	int64_t ky = hs.n ? (hs.first - ((int64_t)(r % c->oh) * c->ax[0].s - c->ax[0].p0)) /
-	                    c->ax[0].d : 0;
+	size_t ky = hs.n ? first_tap(&c->ax[0], r % c->oh, &hs) : 0;
 	float *y = c->out + r * c->ow * ch;
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		struct dnnq_pooling_span ws = dnnq_pooling_window(&c->ax[1], (int64_t)ox,
@@ -771,13 +804,13 @@ static void conv_dw_task(void *arg, size_t r, unsigned tid)
 			memset(y + ox * ch, 0, ch * sizeof *y);
 			continue;
 		}
-		int64_t kx = (ws.first - ((int64_t)ox * c->ax[1].s - c->ax[1].p0)) / c->ax[1].d;
+		size_t kx = first_tap(&c->ax[1], ox, &ws);
 		struct dnnq_f32_win win = {
 			c->in + ((img * c->h + (size_t)hs.first) * c->wd + (size_t)ws.first) * ch,
 			(size_t)hs.n, (size_t)ws.n, (size_t)c->ax[0].d * c->wd * ch,
 			(size_t)c->ax[1].d * ch,
 		};
-		c->epi.kn->dw(&win, c->w + ((size_t)ky * c->kw + (size_t)kx) * ch, c->kw * ch, ch, ch,
+		c->epi.kn->dw(&win, c->w + (ky * c->kw + kx) * ch, c->kw * ch, ch, ch,
 		              y + ox * ch);
 	}
 	epilogue_run(&c->epi, y, c->ow, ch, ch, 0);

@@ -166,20 +166,35 @@ const struct dnnq_gemm_weights *dnnq_fc_weights(const struct dnnq_fc *fc)
 	return &fc->w;
 }
 
-int dnnq_fc_reference(const struct dnnq_fc *fc, size_t batch, const float *x, float *y)
+/* Row i of the reference. */
+struct fc_ref_job {
+	const struct dnnq_fc *fc;
+	const float *x;
+	float *y;
+};
+
+static void fc_ref_row(void *arg, size_t i, unsigned tid)
+{
+	(void)tid;
+	const struct fc_ref_job *job = arg;
+	const struct dnnq_fc *fc = job->fc;
+	const struct dnnq_fc_desc *d = &fc->d;
+	for (size_t j = 0; j < d->n; j++) {
+		double s = dnnq_qlinear_bias(&fc->q, j, fc->in_qp.scale);
+		for (size_t t = 0; t < d->k; t++)
+			s += (double)job->x[i * d->k + t] *
+			     dnnq_qlinear_weight(&fc->q, j, dnnq_gemm_weight(&fc->w, j, t));
+		job->y[i * d->n + j] = dnnq_qlinear_activate(&fc->q.d, s);
+	}
+}
+
+int dnnq_fc_reference(const struct dnnq_fc *fc, size_t batch, const float *x, float *y,
+                      const struct dnnq_executor *ex)
 {
 	if (!fc || (batch && (!x || !y)))
 		return DNNQ_E_INVAL;
-	const struct dnnq_fc_desc *d = &fc->d;
-	for (size_t i = 0; i < batch; i++) {
-		for (size_t j = 0; j < d->n; j++) {
-			double s = dnnq_qlinear_bias(&fc->q, j, fc->in_qp.scale);
-			for (size_t t = 0; t < d->k; t++)
-				s += (double)x[i * d->k + t] *
-				     dnnq_qlinear_weight(&fc->q, j, dnnq_gemm_weight(&fc->w, j, t));
-			y[i * d->n + j] = dnnq_qlinear_activate(&fc->q.d, s);
-		}
-	}
+	struct fc_ref_job job = { fc, x, y };
+	dnnq_parallel_for(ex, batch, fc_ref_row, &job);
 	return DNNQ_OK;
 }
 

@@ -63,8 +63,10 @@ struct dnnq_qparams dnnq_fc_input_qparams(const struct dnnq_fc *fc);
  * outlier_density say how the layer accumulates. */
 const struct dnnq_gemm_weights *dnnq_fc_weights(const struct dnnq_fc *fc);
 /* The fp32 reference: real-valued x (batch x k) to real-valued y (batch x n),
- * dequantized weights, bias and ReLU, in double precision. */
-int dnnq_fc_reference(const struct dnnq_fc *fc, size_t batch, const float *x, float *y);
+ * dequantized weights, bias and ReLU, in double precision; one task per
+ * row on ex (NULL: the calling thread). */
+int dnnq_fc_reference(const struct dnnq_fc *fc, size_t batch, const float *x, float *y,
+                      const struct dnnq_executor *ex);
 void dnnq_fc_destroy(struct dnnq_fc *fc);
 
 #endif

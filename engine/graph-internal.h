@@ -78,6 +78,9 @@ struct dnnq_graph {
 	size_t arena_bytes;
 	uint8_t *stage;               /* private copies for stable_inputs nodes */
 	size_t stage_bytes;
+	/* the shadow run's executor while it runs (else NULL): the conv and
+	 * FC references split their work on it */
+	const struct dnnq_executor *shadow_ex;
 };
 
 static inline struct gtensor *gin(struct dnnq_graph *g, const struct gnode *n, size_t k)

@@ -163,7 +163,7 @@ static int conv_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 {
 	struct gtensor *x = gin(g, n, 0);
 	return dnnq_conv_reference(n->op, (size_t)x->dims[0], (size_t)x->dims[1],
-	                           (size_t)x->dims[2], in[0], out);
+	                           (size_t)x->dims[2], in[0], out, g->shadow_ex);
 }
 
 static const struct node_ops conv_ops = { conv_create, conv_infer, conv_setup, conv_run,
@@ -329,7 +329,7 @@ static void fc_destroy(struct gnode *n)
 
 static int fc_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
 {
-	return dnnq_fc_reference(n->op, fc_rows(gin(g, n, 0)), in[0], out);
+	return dnnq_fc_reference(n->op, fc_rows(gin(g, n, 0)), in[0], out, g->shadow_ex);
 }
 
 static const struct node_ops fc_ops = { fc_create, fc_infer, fc_setup, fc_run, fc_destroy,

@@ -655,12 +655,20 @@ static int shadow_node(struct dnnq_graph *g, struct gnode *n, float **shadow,
 int dnnq_graph_shadow(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                       const struct dnnq_executor *ex, struct dnnq_node_report *report)
 {
+	return dnnq_graph_shadow_keep(g, inputs, outputs, ex, report, NULL, NULL);
+}
+
+int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
+                           void *const *outputs, const struct dnnq_executor *ex,
+                           struct dnnq_node_report *report, const bool *keep, float **chain)
+{
 	int rc = resolve(g, inputs, outputs, ex);
 	if (rc || !report)
 		return rc ? rc : DNNQ_E_INVAL;
 	float **shadow = calloc(g->nt, sizeof *shadow);
 	if (!shadow)
 		return DNNQ_E_NOMEM;
+	g->shadow_ex = ex;
 	for (size_t i = 0; i < g->nt && !rc; i++)
 		if (g->t[i].producer < 0 && !(shadow[i] = real_values(&g->t[i])))
 			rc = DNNQ_E_NOMEM;
@@ -674,6 +682,14 @@ int dnnq_graph_shadow(struct dnnq_graph *g, const void *const *inputs, void *con
 		for (size_t k = 0; k < DNNQ_GRAPH_MAX_NODE_INPUTS; k++)
 			free(qin[k]);
 	}
+	for (size_t i = 0; i < g->nn && keep; i++) {
+		chain[i] = NULL;
+		if (keep[i] && !rc) {
+			chain[i] = shadow[g->n[i].out];
+			shadow[g->n[i].out] = NULL;
+		}
+	}
+	g->shadow_ex = NULL;
 	for (size_t i = 0; i < g->nt; i++)
 		free(shadow[i]);
 	free(shadow);

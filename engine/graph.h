@@ -186,6 +186,14 @@ const char *dnnq_precision_name(uint32_t precision);
 
 int dnnq_graph_shadow(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                       const struct dnnq_executor *ex, struct dnnq_node_report *report);
+/* dnnq_graph_shadow that also hands over the fp32 chain's values at the
+ * outputs of the nodes i with keep[i]: chain[i] (malloc'ed, the output's
+ * elements, the caller frees; NULL for the others and on failure), so that
+ * a later run of the same nodes with other kernels can be compared with
+ * them (--acc16=auto's trials) without computing the chain again. */
+int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
+                           void *const *outputs, const struct dnnq_executor *ex,
+                           struct dnnq_node_report *report, const bool *keep, float **chain);
 
 size_t dnnq_graph_num_inputs(const struct dnnq_graph *g);
 size_t dnnq_graph_num_outputs(const struct dnnq_graph *g);

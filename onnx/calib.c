@@ -212,7 +212,7 @@ int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
 	struct dnnq_graph *g = NULL;
 	if (c->samples == 0)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "evaluation: no calibration samples");
-	int rc = dnnq_model_build(m, dnnq_isa_best(), &g, diag);
+	int rc = dnnq_model_build_shared(m, dnnq_isa_best(), c->wcache, &g, diag);
 	if (!rc)
 		rc = dnnq_graph_plan(g, c->samples, dnnq_executor_threads(ex), diag);
 	size_t nout = rc ? 0 : dnnq_graph_num_outputs(g);
@@ -259,7 +259,9 @@ int dnnq_onnx_calib_trial(struct dnnq_onnx_calib *c, const struct dnnq_calib_opt
                           double *sqnr_db, struct dnnq_diag *diag)
 {
 	struct dnnq_model m;
-	int rc = dnnq_onnx_calib_lower(c, o, method, lo, &m, diag);
+	struct dnnq_lower_opts t = *lo;
+	t.trial = true;               /* dnnq_onnx_eval builds it */
+	int rc = dnnq_onnx_calib_lower(c, o, method, &t, &m, diag);
 	if (rc)
 		return rc;
 	rc = dnnq_onnx_eval(c, &m, ex, sqnr_db, diag);
@@ -389,9 +391,11 @@ static void free_outputs(void **y, size_t n)
 }
 
 /* Every node's shadow-run SQNR (sqnr[j], m->nnodes entries) on the
- * calibration samples. */
+ * calibration samples; with keep (may be NULL), the fp32 chain's values at
+ * the outputs of the nodes j with keep[j] in chain[j] (engine/graph.h
+ * dnnq_graph_shadow_keep). */
 static int shadow_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
-                       double *sqnr, struct dnnq_diag *diag)
+                       double *sqnr, const bool *keep, float **chain, struct dnnq_diag *diag)
 {
 	struct dnnq_graph *g = NULL;
 	void **y = NULL;
@@ -406,8 +410,8 @@ static int shadow_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
 	if (!rc)
 		rc = alloc_outputs(g, &y, diag);
-	if (!rc && (rc = dnnq_graph_shadow(g, (const void *const *)c->x, (void *const *)y, c->ex,
-	                                   r)))
+	if (!rc && (rc = dnnq_graph_shadow_keep(g, (const void *const *)c->x, (void *const *)y,
+	                                        c->ex, r, keep, chain)))
 		dnnq_diag_set(diag, rc, "acc16: the shadow run failed");
 	for (size_t j = 0; !rc && j < m->nnodes; j++)
 		sqnr[j] = r[j].sqnr_db;
@@ -446,25 +450,64 @@ static bool prefix_model(const struct dnnq_model *m, size_t j, struct dnnq_model
 	return true;
 }
 
-/* The shadow-run SQNR at node j's output (*db): the shadow run of m's
- * nodes up to j alone (the nodes after j cannot change it, and the trials
- * of --acc16=auto ran all of them for nothing), or of all of m when the
- * prefix cannot be a model of its own. */
+/* Output k of graph g (values y) against ref, the SQNR in *db. */
+static int output_sqnr(struct dnnq_graph *g, size_t k, const void *y, const float *ref,
+                       double *db)
+{
+	struct dnnq_tensor_info ti;
+	int rc = dnnq_graph_output_info(g, k, &ti);
+	if (rc)
+		return rc;
+	size_t n = ti.bytes / (ti.dtype == DNNQ_DTYPE_F32 ? sizeof(float) : 1);
+	float *x = ti.dtype == DNNQ_DTYPE_F32 ? (float *)y : malloc((n ? n : 1) * sizeof *x);
+	if (!x)
+		return DNNQ_E_NOMEM;
+	if (x != y)
+		rc = dnnq_dequantize(DNNQ_ISA_SCALAR, y, ti.dtype, x, n, &ti.qp);
+	if (!rc)
+		*db = dnnq_sqnr_db(ref, x, n);
+	if (x != y)
+		free(x);
+	return rc;
+}
+
+/* The shadow-run SQNR at node j's output (*db), against chain, the fp32
+ * chain's values there (dnnq_graph_shadow_keep of m with every layer
+ * acc32: the fp32 chain does not depend on the layers' accumulation, nor
+ * do the int8 nodes before j, which run the same kernels on the same
+ * values): m's nodes up to j alone run once (the nodes after j cannot
+ * change it, and --acc16=auto's trials were shadow runs of the whole model
+ * before, each computing the fp32 chain again). When the prefix cannot be
+ * a model of its own (an s32 value), the shadow run of all of m. */
 static int sqnr_at(const struct dnnq_onnx_calib *c, const struct dnnq_model *m, size_t j,
-                   double *db, struct dnnq_diag *diag)
+                   const float *chain, double *db, struct dnnq_diag *diag)
 {
 	struct dnnq_model prefix;
+	struct dnnq_graph *g = NULL;
+	void **y = NULL;
 	struct dnnq_model_io *ios = calloc(j + 1, sizeof *ios);
 	bool *read = calloc(dnnq_model_num_values(m) + 1, sizeof *read);
 	double *sq = malloc((m->nnodes + 1) * sizeof *sq);
 	int rc = ios && read && sq ? DNNQ_OK : dnnq_diag_set(diag, DNNQ_E_NOMEM,
 	                                                     "acc16: out of memory");
-	if (!rc && !prefix_model(m, j, &prefix, ios, read))
-		prefix = *m;
-	if (!rc)
-		rc = shadow_sqnr(c, &prefix, sq, diag);
-	if (!rc)
-		*db = sq[j];
+	if (rc)
+		goto out;
+	if (!chain || !prefix_model(m, j, &prefix, ios, read)) {
+		if (!(rc = shadow_sqnr(c, m, sq, NULL, NULL, diag)))
+			*db = sq[j];
+		goto out;
+	}
+	/* node j's output is the prefix's last: nothing reads it */
+	if ((rc = dnnq_model_build(&prefix, dnnq_isa_best(), &g, diag)) ||
+	    (rc = dnnq_graph_plan(g, c->samples, dnnq_executor_threads(c->ex), diag)) ||
+	    (rc = alloc_outputs(g, &y, diag)))
+		goto out;
+	if ((rc = dnnq_graph_run(g, (const void *const *)c->x, (void *const *)y, c->ex)) ||
+	    (rc = output_sqnr(g, prefix.noutputs - 1, y[prefix.noutputs - 1], chain, db)))
+		dnnq_diag_set(diag, rc, "acc16: the trial of node '%s' failed", m->nodes[j].name);
+out:
+	free_outputs(y, g ? dnnq_graph_num_outputs(g) : 0);
+	dnnq_graph_destroy(g);
 	free(ios);
 	free(read);
 	free(sq);
@@ -714,12 +757,17 @@ int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_mode
 	if (rc)
 		return rc;
 	double *base = malloc((m->nnodes ? m->nnodes : 1) * sizeof *base);
-	if (!base)
+	bool *keep = calloc(m->nnodes ? m->nnodes : 1, sizeof *keep);
+	float **chain = calloc(m->nnodes ? m->nnodes : 1, sizeof *chain);
+	if (!base || !keep || !chain)
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "acc16: out of memory");
-	for (size_t l = 0; l < nl; l++)
+	for (size_t l = 0; l < nl; l++) {
 		total += L[l].applicable;
+		if (keep)
+			keep[L[l].node] = L[l].applicable;
+	}
 	if (!rc)
-		rc = shadow_sqnr(c, m, base, diag);
+		rc = shadow_sqnr(c, m, base, keep, chain, diag);
 	if (progress)
 		progress(ctx, ++done, total);
 	for (size_t l = 0; !rc && l < nl; l++) {
@@ -731,7 +779,7 @@ int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_mode
 		n->acc16_nbits = o->nbits;
 		n->acc16_spill = o->spill;
 		double b = NAN;
-		rc = sqnr_at(c, m, L[l].node, &b, diag);
+		rc = sqnr_at(c, m, L[l].node, chain[L[l].node], &b, diag);
 		n->acc16 = n->acc16_nbits = n->acc16_spill = 0;
 		if (rc)
 			break;
@@ -751,6 +799,10 @@ int dnnq_onnx_calib_acc16_auto(const struct dnnq_onnx_calib *c, struct dnnq_mode
 		n->acc16_nbits = o->nbits;
 		n->acc16_spill = o->spill;
 	}
+	for (size_t j = 0; chain && j < m->nnodes; j++)
+		free(chain[j]);
+	free(chain);
+	free(keep);
 	free(base);
 	if (rc) {
 		free(L);

@@ -46,6 +46,12 @@ struct dnnq_onnx_calib {
 	struct dnnq_qparams *cache;     /* nvalues x DNNQ_CALIB_METHOD_COUNT */
 	uint8_t *cached;
 	struct dnnq_calib_opts cache_opts;
+	/* When set (precision auto, for its trials; else NULL): the packed
+	 * weights dnnq_onnx_eval's models share (engine/wcache.h). Only for
+	 * models lowered with the same options and ranges, whose int8 nodes
+	 * then have the same weights under the same names: a node's int8
+	 * weights are its IR node's (and its fused followers') quantized. */
+	struct dnnq_weights_cache *wcache;
 };
 
 /* Fails with DNNQ_E_UNSUPPORTED for a model with a non-f32 input or

@@ -273,7 +273,7 @@ static int u8_constant_nd(struct lower *L, const char *name, const float *data, 
 	int id = u8_tensor_q(L, name, ndim, dims, &qp, &t);
 	if (id < 0)
 		return id;
-	dnnq_quantize(DNNQ_ISA_SCALAR, data, t->data, DNNQ_DTYPE_U8, n, &qp);
+	dnnq_quantize(dnnq_isa_best(), data, t->data, DNNQ_DTYPE_U8, n, &qp);
 	return add_constant_ref(L, id, ref);
 }
 
@@ -309,7 +309,7 @@ int add_weight_tensor(struct lower *L, const char *name, const float *w, size_t 
 			goto out;
 		scales[q] = qp.scale;
 		zps[q] = qp.zero_point;
-		dnnq_quantize(DNNQ_ISA_SCALAR, w + q * span, (int8_t *)t->data + q * span,
+		dnnq_quantize(dnnq_isa_best(), w + q * span, (int8_t *)t->data + q * span,
 		              DNNQ_DTYPE_S8, span, &qp);
 	}
 	if (pc)
@@ -540,6 +540,8 @@ int const_f32(struct lower *L, const struct dnnq_ir_node *n, int32_t v, size_t w
 		rc = dq_const(L, p, f);
 	else if (iv->dtype == DNNQ_IR_S64)
 		rc = lower_err(L, n, DNNQ_E_DTYPE, "constant '%s': int64, want numbers", iv->name);
+	else if (iv->dtype == DNNQ_IR_F32)
+		memcpy(f, iv->data, k * sizeof *f);
 	else
 		for (size_t i = 0; i < k; i++)
 			f[i] = (float)elem(iv, i);
@@ -1155,7 +1157,7 @@ static int run(struct lower *L)
 			return rc;
 	if ((rc = finish(L)))
 		return rc;
-	return self_check(L);
+	return L->o->trial ? DNNQ_OK : self_check(L);
 }
 
 static void lower_free(struct lower *L)

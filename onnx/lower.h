@@ -53,6 +53,12 @@ struct dnnq_lower_opts {
 	 * is fused into: a follower is always the sole reader of the output
 	 * it follows); -1 for a node nothing needs. */
 	int32_t *unit;
+	/* A trial's model (dnnq_onnx_calib_trial: --precision auto, --method
+	 * auto), which the caller builds and runs at once: the lowering skips
+	 * its own build of the model (the check that it builds, plans and has
+	 * the signature's inputs and outputs), a fifth of a trial's lowering;
+	 * the final lowering keeps it. */
+	bool trial;
 };
 
 /* keep[j] for every IR node named in the comma-separated list names (ONNX

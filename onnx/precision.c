@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/wcache.h"
 #include "onnx/precision.h"
 
 const char *dnnq_precision_why_name(enum dnnq_precision_why why)
@@ -79,6 +80,138 @@ static int find_units(const struct dnnq_ir *ir, const struct dnnq_lower_opts *lo
 	return DNNQ_OK;
 }
 
+/* The noise power, relative to the signal's, of an output SQNR of db
+ * (capped: DNNQ_PRECISION_CEILING_DB). */
+static double noise(double db)
+{
+	return pow(10, -fmin(db, DNNQ_PRECISION_CEILING_DB) / 10);
+}
+
+/* A unit's loss: the noise its fp32 form removes from the model at
+ * SQNR from_db (to trial_db), as a loss in dB of the all-int8 model (at
+ * int8_db): 10 log10(N_int8 / (N_int8 - (N_from - N_trial))). From the
+ * all-int8 model itself that is trial_db - int8_db; pass 2 measures from
+ * the choice so far, and a unit's share of the little noise left there
+ * would otherwise look large (a small model's every unit would follow
+ * the first one into fp32). +inf when it removes all of it. */
+static double loss_db(double int8_db, double from_db, double trial_db)
+{
+	double n8 = noise(int8_db), left = n8 - (noise(from_db) - noise(trial_db));
+	return left > 0 ? 10 * log10(n8 / left) : INFINITY;
+}
+
+/* Whether IR node m reads a value n writes, or n one m writes. */
+static bool linked(const struct dnnq_ir_node *n, const struct dnnq_ir_node *m)
+{
+	for (uint32_t a = 0; a < n->noutputs; a++)
+		for (uint32_t b = 0; b < m->ninputs; b++)
+			if (n->outputs[a] >= 0 && m->inputs[b] == n->outputs[a])
+				return true;
+	for (uint32_t a = 0; a < n->ninputs; a++)
+		for (uint32_t b = 0; b < m->noutputs; b++)
+			if (n->inputs[a] >= 0 && m->outputs[b] == n->inputs[a])
+				return true;
+	return false;
+}
+
+/* The int8 units next to one measured into fp32, for pass 2: cand[i] set
+ * for each unit i measured (why LOSS), int8 and not yet measured again
+ * (done[i] false) that reads a value such a unit writes, or writes one it
+ * reads, directly or through nodes of no unit (reshapes, transposes, the
+ * units without an fp32 form). The units fp32 for another reason (kept,
+ * refused, fp32 only: a LayerNorm) were fp32 in the first pass already,
+ * which measured their neighbours beside them. owner[k]: the unit of IR
+ * node k, or -1; seen and queue: scratch of ir->nnodes entries. The
+ * number of them. */
+static size_t neighbours(const struct dnnq_ir *ir, const int32_t *owner,
+                         const struct dnnq_precision_unit *u, const bool *done, bool *cand,
+                         bool *seen, int32_t *queue)
+{
+	size_t head = 0, tail = 0, found = 0;
+	for (size_t k = 0; k < ir->nnodes; k++) {
+		seen[k] = owner[k] >= 0 && u[owner[k]].fp32 &&
+		          u[owner[k]].why == DNNQ_PRECISION_WHY_LOSS;
+		if (seen[k])
+			queue[tail++] = (int32_t)k;
+	}
+	while (head < tail) {
+		const struct dnnq_ir_node *n = &ir->nodes[queue[head++]];
+		for (size_t k = 0; k < ir->nnodes; k++) {
+			if (seen[k] || !linked(n, &ir->nodes[k]))
+				continue;
+			seen[k] = true;
+			int32_t i = owner[k];
+			if (i < 0) {
+				queue[tail++] = (int32_t)k;
+			} else if (u[i].why == DNNQ_PRECISION_WHY_LOSS && !done[i] && !cand[i]) {
+				cand[i] = true;
+				found++;
+			}
+		}
+	}
+	return found;
+}
+
+/* Pass 2: the int8 units next to fp32 ones (neighbours) measured again,
+ * each against the choice so far (fp32[] holds it; *db its SQNR), in
+ * rounds until none is left: a unit's int8 error can matter only once
+ * its neighbour is fp32 (a ViT's class token, quantized with the patch
+ * embeddings it is concatenated with, loses its few levels in the Add
+ * after the Concat whether the Concat is int8 or not, until that Add is
+ * fp32). *done and *total count the trials for progress. */
+static int pass2(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
+                 const enum dnnq_calib_method *method, const struct dnnq_lower_opts *t,
+                 const struct dnnq_precision_opts *po, const int32_t *unit, bool *fp32,
+                 struct dnnq_precision_unit *u, size_t nunits, double int8_db, double *db,
+                 void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
+                 size_t *done, size_t *total, struct dnnq_diag *diag)
+{
+	const struct dnnq_ir *ir = sub->ir;
+	size_t nn = ir->nnodes ? ir->nnodes : 1;
+	int32_t *owner = malloc(nn * sizeof *owner), *queue = malloc(nn * sizeof *queue);
+	bool *seen = malloc(nn * sizeof *seen), *cand = calloc(nunits + 1, sizeof *cand);
+	bool *again = calloc(nunits + 1, sizeof *again);
+	int rc = owner && queue && seen && cand && again
+	       ? DNNQ_OK : dnnq_diag_set(diag, DNNQ_E_NOMEM, "precision: out of memory");
+	for (size_t k = 0; !rc && k < ir->nnodes; k++)
+		owner[k] = -1;
+	for (size_t i = 0; !rc && i < nunits; i++)
+		for (int32_t k = u[i].head; k <= u[i].last; k++)
+			if (unit[k] == u[i].head)
+				owner[k] = (int32_t)i;
+	size_t n = rc ? 0 : neighbours(ir, owner, u, again, cand, seen, queue);
+	if (n && (rc = dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, db, diag)))
+		n = 0;
+	while (n) {
+		*total += n;
+		for (size_t i = 0; !rc && i < nunits; i++) {
+			if (!cand[i])
+				continue;
+			cand[i] = false;
+			again[i] = true;
+			double trial;
+			mark_unit(unit, ir->nnodes, u[i].head, fp32, true);
+			if ((rc = dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, &trial, diag)))
+				break;
+			u[i].loss_db = loss_db(int8_db, *db, trial);
+			u[i].fp32 = u[i].loss_db > po->threshold_db;
+			if (u[i].fp32)
+				*db = trial;
+			else
+				mark_unit(unit, ir->nnodes, u[i].head, fp32, false);
+			if (progress)
+				progress(ctx, ++*done, *total);
+		}
+		n = rc ? 0 : neighbours(ir, owner, u, again, cand, seen, queue);
+	}
+	free(owner);
+	free(queue);
+	free(seen);
+	free(cand);
+	free(again);
+	return rc;
+}
+
 int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *co,
                              const enum dnnq_calib_method *method,
                              const struct dnnq_lower_opts *lo,
@@ -98,10 +231,14 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 	/* the first samples: a view of c, sharing its parameter cache */
 	struct dnnq_onnx_calib sub = *c;
 	sub.samples = po->samples < c->samples ? po->samples : c->samples;
+	/* the trials differ only in which units are fp32: each int8 node
+	 * packs its weights once, for all of them (a tenth of the pass) */
+	sub.wcache = NULL;
 	int32_t *unit = calloc(ir->nnodes + 1, sizeof *unit);
 	bool *all = NULL;
-	int rc = unit ? dnnq_onnx_keep_fp32(ir, "*", &all, diag)
-	              : dnnq_diag_set(diag, DNNQ_E_NOMEM, "precision: out of memory");
+	int rc = unit && !dnnq_weights_cache_create(&sub.wcache)
+	       ? dnnq_onnx_keep_fp32(ir, "*", &all, diag)
+	       : dnnq_diag_set(diag, DNNQ_E_NOMEM, "precision: out of memory");
 	if (rc)
 		goto out;
 	for (size_t j = 0; j < ir->nnodes; j++)
@@ -133,8 +270,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 		mark_unit(unit, ir->nnodes, u->head, fp32, true);
 		if ((rc = dnnq_onnx_calib_trial(&sub, co, method, &t, sub.ex, &db, diag)))
 			break;
-		u->loss_db = fmin(db, DNNQ_PRECISION_CEILING_DB) -
-		             fmin(*base_db, DNNQ_PRECISION_CEILING_DB);
+		u->loss_db = loss_db(*base_db, *base_db, db);
 		u->fp32 = u->loss_db > po->threshold_db;
 		mark_unit(unit, ir->nnodes, u->head, fp32, false);
 		if (progress)
@@ -142,6 +278,10 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 	}
 	for (size_t i = 0; !rc && i < *nunits; i++)
 		mark_unit(unit, ir->nnodes, (*units)[i].head, fp32, (*units)[i].fp32);
+	double db;
+	if (!rc)
+		rc = pass2(&sub, co, method, &t, po, unit, fp32, *units, *nunits, *base_db, &db,
+		           progress, ctx, &done, &total, diag);
 out:
 	c->cache_opts = sub.cache_opts;     /* what the shared cache now holds */
 	if (rc) {
@@ -151,5 +291,6 @@ out:
 	}
 	free(unit);
 	free(all);
+	dnnq_weights_cache_destroy(sub.wcache);
 	return rc;
 }

@@ -36,7 +36,8 @@ static void free_problem(struct cproblem *p)
 
 /* kind: 0 random, 1 depthwise, 2 pointwise (1x1, no padding), 3 depthwise
  * with MobileNet's channel counts (every block and tail of the kernels)
- * and mostly its 3x3 and 5x5 kernels */
+ * and mostly its 3x3 and 5x5 kernels, 4 a first layer (Cin 1..4, 3x3
+ * stride 2 pad 1 as MobileNet's or 7x7 stride 2 pad 3 as ResNet's) */
 static void make_problem(struct rng *r, struct cproblem *p, int kind)
 {
 	static const size_t chans[] = { 1, 3, 8, 17, 32, 33 };
@@ -55,6 +56,11 @@ static void make_problem(struct rng *r, struct cproblem *p, int kind)
 	d->kw = kind == 2 ? 1 : (size_t)rng_int(r, 1, 5);
 	if (kind == 3 && rng_int(r, 0, 1))
 		d->kh = d->kw = rng_int(r, 0, 1) ? 3 : 5;
+	if (kind == 4) {
+		d->cin = (size_t)rng_int(r, 1, 4);
+		d->cout = wide[rng_int(r, 0, 8)];
+		d->kh = d->kw = rng_int(r, 0, 1) ? 3 : 7;
+	}
 	d->stride_h = (size_t)rng_int(r, 1, 3);   /* pointwise too: the strided 1x1 path */
 	d->stride_w = (size_t)rng_int(r, 1, 3);
 	d->dil_h = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
@@ -68,6 +74,14 @@ static void make_problem(struct rng *r, struct cproblem *p, int kind)
 	p->n = (size_t)rng_int(r, 1, 2);
 	p->h = (d->kh - 1) * d->dil_h + 1 + (size_t)rng_int(r, 0, 6);
 	p->w = (d->kw - 1) * d->dil_w + 1 + (size_t)rng_int(r, 0, 6);
+	if (kind == 4) {
+		d->stride_h = d->stride_w = 2;
+		d->dil_h = d->dil_w = 1;
+		d->pad_t = d->pad_l = d->pad_b = d->pad_r = d->kh / 2;
+		/* past one pixel block of output, odd and even sizes */
+		p->h = (size_t)rng_int(r, 15, 40);
+		p->w = (size_t)rng_int(r, 15, 40);
+	}
 	size_t k = d->kh * d->kw * d->cin / d->groups, nx = p->n * p->h * p->w * d->cin;
 	p->x = malloc(nx);
 	p->wt = malloc(d->cout * k);
@@ -141,7 +155,7 @@ static float *engine_reference(const struct cproblem *p, enum dnnq_isa isa)
 	float *x = malloc(nx * sizeof *x), *y = malloc(n * sizeof *y);
 	for (size_t i = 0; i < nx; i++)
 		x[i] = d.in_qp.scale * (float)(p->x[i] - d.in_qp.zero_point);
-	ck_assert_int_eq(dnnq_conv_reference(c, p->n, p->h, p->w, x, y), 0);
+	ck_assert_int_eq(dnnq_conv_reference(c, p->n, p->h, p->w, x, y, NULL), 0);
 	dnnq_conv_destroy(c);
 	free(x);
 	return y;
@@ -229,6 +243,17 @@ START_TEST(depthwise_wide)
 	if (_i % 4 == 0)
 		p.d.dil_h = p.d.dil_w = 1;
 	check_problem(&p, 3);
+}
+END_TEST
+
+/* First layers (few input channels, the stem): the im2col path's
+ * small-channel packing on every ISA, 1 and 2 threads. */
+START_TEST(stem_small_cin)
+{
+	struct rng r = { 7000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 4);
+	check_problem(&p, 4);
 }
 END_TEST
 
@@ -371,6 +396,7 @@ Suite *suite_conv(void)
 	TCase *tc = tcase_create("conv");
 	tcase_add_loop_test(tc, random_against_reference, 0, 120);
 	tcase_add_loop_test(tc, depthwise_wide, 0, 40);
+	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);

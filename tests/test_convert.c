@@ -732,6 +732,24 @@ START_TEST(tools_end_to_end)
 		}
 		ck_assert_msg(layers == 3, "%d layers measured: %s", layers, c.out);
 	}
+	/* the whole conversion (calibration, precision auto's trials, kept
+	 * int8 by the threshold, acc16=auto's shadow run and trials,
+	 * evaluation) on 1 and on 3 threads: the same report, every SQNR and
+	 * choice */
+	{
+		static char one[sizeof c.out];
+		for (int t = 1; t <= 3; t += 2) {
+			sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/t.dnnq --calib " DIGITS
+			   "/calib_x.npy --per-channel --fp32-threshold 100 --acc16=auto --acc16-nbits 6 "
+			   "--report --json --threads %d", dir, t);
+			ck_assert_msg(c.status == 0 && strstr(c.out, "\"sqnr_db_acc16\":"), "%s", c.err);
+			if (t == 1)
+				memcpy(one, c.out, sizeof one);
+			else
+				ck_assert_msg(!strcmp(one, c.out), "1 thread:\n%s\n3 threads:\n%s", one,
+				              c.out);
+		}
+	}
 	sh(&c, dir, "dnnq-inspect %s/cnn.dnnq", dir);
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"accumulation\": \"acc32\"") &&
 	              !strstr(c.out, "acc16"), "%s", c.out);
@@ -991,9 +1009,11 @@ END_TEST
  * dynamic H and W): each converted as a user would (--per-channel, the
  * default --precision auto), with --input-shape fixing H and W, then run
  * by dnnq-run on its test input; int8 against torch's fp32 output: >= 30
- * dB for the CNNs. The ViT measures 24.8 dB, short of issue 16's 25 dB
- * (its attention projections and the position-embedding Add lose the most:
- * dnnq-convert's auto precision report); the bound guards what it does now.
+ * dB for the CNNs, >= 25 dB for the ViT (issue 16). The ViT measures 32.3
+ * dB (29.8 with --asymmetric-weights; 24.8 dB, asymmetric, before
+ * precision auto's pass 2, which keeps fp32 the class-token Concat next to
+ * the position-embedding Add: its 0.02-sized token shared the patch
+ * embeddings' int8 scale).
  */
 #define MODELS "tests/onnx/models"
 
@@ -1002,7 +1022,7 @@ START_TEST(models_end_to_end)
 	static const struct {
 		const char *name;
 		double min_db;
-	} models[] = { { "mobilenet_v3_small", 30 }, { "fpn_tiny", 30 }, { "vit_tiny", 23 } };
+	} models[] = { { "mobilenet_v3_small", 30 }, { "fpn_tiny", 30 }, { "vit_tiny", 25 } };
 	const char *name = models[_i].name;
 	char dir[] = "/tmp/dnnq-models-XXXXXX", path[512];
 	ck_assert_ptr_nonnull(mkdtemp(dir));

@@ -474,6 +474,12 @@ static const struct conv_case conv_cases[] = {
 	{ 32, 32, 32, 5, 5, 2, 2, 2, 2, 2, 3, 4, 2, 1, 12, 11, true, false, true },
 	{ 8, 8, 8, 3, 3, 1, 1, 3, 3, 4, 4, 4, 4, 1, 2, 3, false, false, false },  /* empty windows */
 	{ 2, 3, 1, 3, 3, 1, 1, 3, 3, 4, 4, 4, 4, 1, 2, 3, true, false, false },
+	/* ResNet's shapes, over several GEMM blocks: the stem (7x7 stride 2 pad 3,
+	 * 3 channels), 3x3 over 64 channels, 1x1, grouped and dilated */
+	{ 3, 64, 1, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 30, 28, true, true, false },
+	{ 64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 16, 17, true, true, false },
+	{ 64, 48, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 20, 20, true, false, true },
+	{ 64, 32, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 12, 13, true, true, false },
 };
 
 /* The double reference and the magnitude sums (bias included). */

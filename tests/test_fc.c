@@ -122,7 +122,7 @@ START_TEST(static_f32_and_s32_outputs)
 	ck_assert_int_eq(dnnq_fc_setup(fc, B, p->x, y), 0);
 	ck_assert_int_eq(dnnq_fc_run(fc, NULL), 0);
 	float yref[B * N];
-	ck_assert_int_eq(dnnq_fc_reference(fc, B, p->xf, yref), 0);
+	ck_assert_int_eq(dnnq_fc_reference(fc, B, p->xf, yref, NULL), 0);
 	for (size_t i = 0; i < B * N; i++) {
 		double ref = reference(p, i / N, i % N);
 		ck_assert_double_le(fabs(y[i] - ref), 1e-5 * fabs(ref) + 1e-5);

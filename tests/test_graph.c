@@ -225,6 +225,42 @@ START_TEST(graph_equals_operators)
 }
 END_TEST
 
+/* The shadow run of g on 3 threads (the conv and FC references split per
+ * image and group, per row) reports what rep (the calling thread's) says,
+ * bit for bit; dnnq_graph_shadow_keep hands over the fp32 chain at the
+ * nodes asked, the same on either, and NULL elsewhere. */
+static void shadow_threads_agree(struct dnnq_graph *g, const void *const *in,
+                                 const struct dnnq_node_report *rep)
+{
+	struct dnnq_pool *pool = dnnq_pool_create(3, NULL);
+	ck_assert_ptr_nonnull(pool);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	uint8_t l[NCLS * 2];
+	float p[NCLS * 2];
+	void *o[2] = { l, p };
+	size_t nn = dnnq_graph_num_nodes(g);
+	struct dnnq_node_report r3[8];
+	bool keep[8] = { [0] = true, [1] = true };
+	float *c1[8], *c3[8];
+	ck_assert_uint_le(nn, 8);
+	ck_assert_int_eq(dnnq_graph_shadow_keep(g, in, o, NULL, r3, keep, c1), 0);
+	ck_assert_int_eq(dnnq_graph_shadow_keep(g, in, o, &ex, r3, keep, c3), 0);
+	for (size_t i = 0; i < nn; i++) {
+		ck_assert_msg(!memcmp(&r3[i].sqnr_db, &rep[i].sqnr_db, sizeof(double)) &&
+		              !memcmp(&r3[i].local_sqnr_db, &rep[i].local_sqnr_db, sizeof(double)),
+		              "%s: %.17g %.17g on 3 threads, %.17g %.17g on 1", rep[i].name,
+		              r3[i].sqnr_db, r3[i].local_sqnr_db, rep[i].sqnr_db, rep[i].local_sqnr_db);
+		ck_assert(!keep[i] == !c1[i] && !keep[i] == !c3[i]);
+	}
+	/* conv1 and conv2: 2 images of H x W x C2 each */
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_mem_eq(c1[i], c3[i], 2 * H * W * C2 * sizeof(float));
+		free(c1[i]);
+		free(c3[i]);
+	}
+	dnnq_pool_destroy(pool);
+}
+
 /* The shadow run: same outputs as a plain run, every node reports a finite
  * SQNR, and a node whose output range is far too narrow stands out. */
 START_TEST(shadow_reports_each_node)
@@ -243,11 +279,12 @@ START_TEST(shadow_reports_each_node)
 	double good_conv2 = 0;
 	for (int broken = 0; broken <= 1; broken++) {
 		struct dnnq_graph *g = build(w, &d, broken ? 0.0005f : qb.scale);
-		ck_assert_int_eq(dnnq_graph_plan(g, B, 1, &d), 0);
+		ck_assert_int_eq(dnnq_graph_plan(g, B, 3, &d), 0);
 		void *o1[2] = { l1, p1 }, *o2[2] = { l2, p2 };
 		ck_assert_int_eq(dnnq_graph_run(g, in, o1, NULL), 0);
 		ck_assert_int_eq(dnnq_graph_shadow(g, in, o2, NULL, rep), 0);
 		ck_assert_mem_eq(l1, l2, sizeof l1);
+		shadow_threads_agree(g, in, rep);
 		ck_assert_str_eq(rep[0].name, "conv1");
 		ck_assert_int_eq(rep[1].kind, DNNQ_NODE_CONV);
 		for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
