@@ -681,6 +681,31 @@ static bool per_channel(const struct dnnq_ir_value *x, const struct dnnq_ir_valu
 	return true;
 }
 
+/* A constant c (k elements, value *cv, of rank 4 or less, dims[0] 1 at
+ * rank 4) that broadcasts against a 4-D activation: *cv becomes its 4-D
+ * shape (leading 1s), c its data in NHWC order. */
+static int const_nhwc(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_ir_value *cv,
+                      float *c, size_t k)
+{
+	uint32_t lead = 4 - cv->ndim;
+	memmove(cv->dims + lead, cv->dims, cv->ndim * sizeof *cv->dims);
+	for (uint32_t i = 0; i < lead; i++)
+		cv->dims[i] = 1;
+	cv->ndim = 4;
+	if (same_order(cv))
+		return DNNQ_OK;
+	float *t = malloc(k * sizeof *t);
+	if (!t)
+		return lower_err(L, n, DNNQ_E_NOMEM, "out of memory");
+	size_t C = (size_t)cv->dims[1], HW = (size_t)(cv->dims[2] * cv->dims[3]);
+	for (size_t ch = 0; ch < C; ch++)
+		for (size_t p = 0; p < HW; p++)
+			t[p * C + ch] = c[ch * HW + p];
+	memcpy(c, t, k * sizeof *t);
+	free(t);
+	return DNNQ_OK;
+}
+
 /* Input k of a binary node as a value of the model in the node's
  * precision: an activation as it is, a constant (a scalar, or per channel
  * of activation x) as a new u8 or f32 constant. */
@@ -699,18 +724,22 @@ static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v
 	tname(nm, n->name, ":const");
 	if (k == 1 || per_channel(x, cv)) {
 		rc = add_constant(L, nm, c, k, ref);
-	} else if (cv->ndim <= x->ndim && (cv->ndim < x->ndim || cv->dims[0] == 1) &&
-	           (cv->ndim < 4 || same_order(cv))) {
-		/* any other shape that broadcasts (a ViT's position embeddings):
-		 * kept whole, for the registry's broadcasting operators */
+	} else if (cv->ndim <= x->ndim && (cv->ndim < x->ndim || cv->dims[0] == 1)) {
+		/* any other shape that broadcasts (a ViT's position embeddings, the
+		 * bias of a channels-last 4-D value): kept whole, for the
+		 * registry's broadcasting operators; against a 4-D activation as
+		 * a 4-D constant in the engine's order */
+		struct dnnq_ir_value c4 = *cv;
 		int64_t d[DNNQ_MAX_DIMS];
-		engine_dims(cv, d);
-		rc = add_constant_nd(L, nm, c, cv->ndim, d, ref);
+		if (x->ndim == 4)
+			rc = const_nhwc(L, n, &c4, c, k);
+		engine_dims(&c4, d);
+		if (!rc)
+			rc = add_constant_nd(L, nm, c, c4.ndim, d, ref);
 		*shaped = true;
 	} else {
 		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "constant '%s' (%zu elements) does not "
-		               "broadcast against '%s' without its batch, or is 4-D in another "
-		               "order than the engine's", cv->name, k, x->name);
+		               "broadcast against '%s' without its batch", cv->name, k, x->name);
 	}
 	free(c);
 	return rc;
