@@ -1011,6 +1011,7 @@ static int finish(struct lower *L)
 	snprintf(m->calibration, sizeof m->calibration, "%s",
 	         L->o->calibration ? L->o->calibration : "");
 	m->created = 0;
+	m->max_batch = L->ir->max_batch;
 	bool *read = calloc(m->ninputs + 1, 1);
 	if (!read || !(m->stats = calloc(m->nnodes + 1, sizeof *m->stats))) {
 		free(read);
