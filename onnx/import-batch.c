@@ -183,21 +183,38 @@ static int32_t adapter(struct fix *f, enum dnnq_ir_op op, uint32_t kind, int32_t
 	return out;
 }
 
-/* Value v (form B) lifted: [1, dims...]; made once. */
-static int32_t lifted(struct fix *f, const struct dnnq_ir_node *n, int32_t v)
+/* Value v lifted to ONNX rank `rank`, at least its own (1s in front, as
+ * broadcasting reads it): [1, 1..., dims...]; v itself when it is that, a
+ * B value's plain lift made once. */
+static int32_t lifted(struct fix *f, const struct dnnq_ir_node *n, int32_t v, uint32_t rank)
 {
-	if (f->other[v] >= 0)
+	uint32_t r = onnx_rank(f, v), pad = rank - r;
+	if (f->form[v] == F_L && !pad)
+		return v;
+	if (!pad && f->other[v] >= 0)
 		return f->other[v];
 	const struct dnnq_ir_value *x = &f->ir->values[v];
-	int64_t d[DNNQ_IR_MAX_DIMS] = { 1 };
-	if (x->ndim + 1 > DNNQ_IR_MAX_DIMS)
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	if (rank + 1 > DNNQ_IR_MAX_DIMS)
 		return fail(f, n, DNNQ_E_UNSUPPORTED, "a value of rank 8 cannot take a batch axis "
 		            "in front (the graph moves its batch)");
-	memcpy(d + 1, x->dims, x->ndim * sizeof *d);
-	int32_t id = adapter(f, DNNQ_IR_RESHAPE, 0, v, ":lift", x->ndim + 1, d, F_L);
+	for (uint32_t i = 0; i <= pad; i++)
+		d[i] = 1;
+	memcpy(d + 1 + pad, x->dims + (f->form[v] == F_L), r * sizeof *d);
+	int32_t id = adapter(f, DNNQ_IR_RESHAPE, 0, v, ":lift", rank + 1, d, F_L);
 	if (id >= 0)
+		f->other[id] = pad ? -1 : v;
+	if (id >= 0 && !pad)
 		f->other[v] = id;
 	return id;
+}
+
+/* Whether n broadcasts its inputs against each other (NumPy's rules: a
+ * lower rank reads as 1s in front). */
+static bool broadcasts(const struct dnnq_ir_node *n)
+{
+	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	return n->op == DNNQ_IR_ADD || n->op == DNNQ_IR_MUL || (def && def->f32);
 }
 
 /* Value v (form L, ONNX dim 0 of 1) back to form B; made once. */
@@ -306,10 +323,12 @@ static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 		return fail(f, n, DNNQ_E_UNSUPPORTED, "its input's dim 0 is not the batch (the graph "
 		            "moves the batch): only a batched 4-D input is supported");
 	bool same_rank = n->op == DNNQ_IR_CONCAT || n->op == DNNQ_IR_SUM;
+	uint32_t rank = ir->values[n->outputs[0]].ndim;
 	for (uint32_t k = 0; k < n->ninputs; k++) {
 		int32_t v = n->inputs[k], id = v;
-		if (is_act(ir, v) && f->form[v] == F_B)
-			id = lifted(f, n, v);
+		if (is_act(ir, v))
+			id = lifted(f, n, v, broadcasts(n) && rank > onnx_rank(f, v) ? rank
+			                                                           : onnx_rank(f, v));
 		else if (v >= 0 && !is_act(ir, v) && same_rank)
 			id = lifted_const(f, n, v);
 		if (id < 0)

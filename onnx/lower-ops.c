@@ -768,9 +768,11 @@ static int lower_binary(struct lower *L, size_t j)
 	const struct dnnq_ir_value *av = lval_ir(L, a), *bv = lval_ir(L, b);
 	const struct dnnq_ir_value *x = is_const(L, a) ? bv : av;
 	uint32_t kind = engine ? n->kind : DNNQ_NODE_ELTWISE;
-	if (!engine && is_const(L, b) && !same_shape(av, lval_ir(L, n->outputs[0])))
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "the output's shape is not input '%s''s:"
-		                 " only a scalar or per-channel constant broadcasts", av->name);
+	if (!engine && is_const(L, b) && !same_shape(av, lval_ir(L, n->outputs[0]))) {
+		/* the constant makes the output larger: the registry's add and mul */
+		kind = dnnq_op_find(n->op == DNNQ_IR_ADD ? "add" : "mul")->kind;
+		engine = true;
+	}
 	if (!is_const(L, a) && !is_const(L, b) && !same_shape(av, bv)) {
 		/* activations that broadcast: the registry's add and mul do it */
 		if (av->ndim != bv->ndim || L->v[a].perm || L->v[b].perm)
