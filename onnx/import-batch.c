@@ -37,7 +37,7 @@ struct fix {
 	size_t nnodes, ncap, vcap;
 	enum form *form;                /* per value */
 	int32_t *other;                 /* per value: its other form's value, or -1 */
-	uint32_t transpose, matmul;     /* the registry's kinds */
+	uint32_t transpose, matmul, expand;     /* the registry's kinds */
 	struct dnnq_diag *diag;
 };
 
@@ -162,7 +162,8 @@ static int32_t new_value(struct fix *f, int32_t v, const char *suffix, uint32_t 
 /* A node of op (kind) from value in to a new value of dims (ndim), named
  * after in with suffix; the new value's id, or a negative status. */
 static int32_t adapter(struct fix *f, enum dnnq_ir_op op, uint32_t kind, int32_t in,
-                       const char *suffix, uint32_t ndim, const int64_t *dims, enum form form)
+                       const char *suffix, uint32_t ndim, const int64_t *dims, enum form form,
+                       const char *op_type)
 {
 	int32_t out = new_value(f, in, suffix, ndim, dims);
 	if (out < 0)
@@ -173,7 +174,7 @@ static int32_t adapter(struct fix *f, enum dnnq_ir_op op, uint32_t kind, int32_t
 	n->op = op;
 	n->kind = kind;
 	n->name = strdup(f->ir->values[out].name);
-	n->op_type = strdup(op == DNNQ_IR_RESHAPE ? "Reshape" : "Transpose");
+	n->op_type = strdup(op_type);
 	if (!n->name || !n->op_type)
 		return DNNQ_E_NOMEM;
 	n->ninputs = n->noutputs = 1;
@@ -201,7 +202,7 @@ static int32_t lifted(struct fix *f, const struct dnnq_ir_node *n, int32_t v, ui
 	for (uint32_t i = 0; i <= pad; i++)
 		d[i] = 1;
 	memcpy(d + 1 + pad, x->dims + (f->form[v] == F_L), r * sizeof *d);
-	int32_t id = adapter(f, DNNQ_IR_RESHAPE, 0, v, ":lift", rank + 1, d, F_L);
+	int32_t id = adapter(f, DNNQ_IR_RESHAPE, 0, v, ":lift", rank + 1, d, F_L, "Reshape");
 	if (id >= 0)
 		f->other[id] = pad ? -1 : v;
 	if (id >= 0 && !pad)
@@ -225,34 +226,27 @@ static int32_t dropped(struct fix *f, int32_t v)
 	const struct dnnq_ir_value *x = &f->ir->values[v];
 	int64_t d[DNNQ_IR_MAX_DIMS];
 	memcpy(d, x->dims + 1, (x->ndim - 1) * sizeof *d);
-	int32_t id = adapter(f, DNNQ_IR_RESHAPE, 0, v, ":batch", x->ndim - 1, d, F_B);
+	int32_t id = adapter(f, DNNQ_IR_RESHAPE, 0, v, ":batch", x->ndim - 1, d, F_B, "Reshape");
 	if (id >= 0)
 		f->other[v] = id;
 	return id;
 }
 
-/* A constant's copy with a leading 1 (a Concat's or a Sum's input beside
- * lifted ones); its id, or a negative status. */
-static int32_t lifted_const(struct fix *f, const struct dnnq_ir_node *n, int32_t v)
+/* Constant v, an input of a Concat or a Sum beside batched values, expanded
+ * to the batch (each batch row a copy: a ViT's class token once the batch
+ * is fixed), lifted or not; its id, or a negative status. */
+static int32_t expanded(struct fix *f, const struct dnnq_ir_node *n, int32_t v, bool lift)
 {
 	const struct dnnq_ir_value *c = &f->ir->values[v];
 	int64_t d[DNNQ_IR_MAX_DIMS] = { 1 };
-	if (c->ndim + 1 > DNNQ_IR_MAX_DIMS)
-		return fail(f, n, DNNQ_E_UNSUPPORTED, "a constant of rank 8 beside lifted values");
-	memcpy(d + 1, c->dims, c->ndim * sizeof *d);
-	size_t bytes = dnnq_ir_numel(c, 1) * dnnq_ir_dtype_size(c->dtype);
-	void *data = malloc(bytes ? bytes : 1);
-	if (!data)
-		return DNNQ_E_NOMEM;
-	memcpy(data, c->data, bytes);
-	int32_t id = new_value(f, v, ":lift", c->ndim + 1, d);
-	if (id < 0) {
-		free(data);
-		return id;
-	}
-	f->ir->values[id].data = data;
-	f->ir->values[id].batched = false;
-	f->other[id] = -1;
+	if (c->ndim + lift > DNNQ_IR_MAX_DIMS || (!lift && (c->ndim < 1 || c->dims[0] != 1)))
+		return fail(f, n, DNNQ_E_UNSUPPORTED, "a constant input that cannot be expanded to "
+		            "the batch (rank 8, or a dim 0 other than 1)");
+	memcpy(d + lift, c->dims, c->ndim * sizeof *d);
+	int32_t id = adapter(f, DNNQ_IR_ENGINE, f->expand, v, ":expand", c->ndim + lift, d,
+	                     lift ? F_L : F_B, "Expand");
+	if (id >= 0)
+		f->other[id] = -1;
 	return id;
 }
 
@@ -284,7 +278,8 @@ static int untranspose_a(struct fix *f, struct dnnq_ir_node *n)
 {
 	const struct dnnq_ir_value *a = &f->ir->values[n->inputs[0]];
 	int64_t d[DNNQ_IR_MAX_DIMS] = { 1, a->dims[2], a->dims[1] };
-	int32_t t = adapter(f, DNNQ_IR_ENGINE, f->transpose, n->inputs[0], ":transA", 3, d, F_L);
+	int32_t t = adapter(f, DNNQ_IR_ENGINE, f->transpose, n->inputs[0], ":transA", 3, d, F_L,
+	                    "Transpose");
 	if (t < 0)
 		return t;
 	struct dnnq_ir_node *tn = &f->nodes[f->nnodes - 1];
@@ -329,8 +324,8 @@ static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 		if (is_act(ir, v))
 			id = lifted(f, n, v, broadcasts(n) && rank > onnx_rank(f, v) ? rank
 			                                                           : onnx_rank(f, v));
-		else if (v >= 0 && !is_act(ir, v) && same_rank)
-			id = lifted_const(f, n, v);
+		else if (v >= 0 && same_rank)
+			id = expanded(f, n, v, true);
 		if (id < 0)
 			return id;
 		n->inputs[k] = id;
@@ -354,9 +349,12 @@ static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 static int keep_node(struct fix *f, struct dnnq_ir_node *n)
 {
 	struct dnnq_ir *ir = f->ir;
+	bool same_rank = n->op == DNNQ_IR_CONCAT || n->op == DNNQ_IR_SUM;
 	for (uint32_t k = 0; k < n->ninputs; k++) {
 		int32_t v = n->inputs[k];
 		if (is_act(ir, v) && f->form[v] == F_L && (n->inputs[k] = dropped(f, v)) < 0)
+			return n->inputs[k];
+		if (v >= 0 && !is_act(ir, v) && same_rank && (n->inputs[k] = expanded(f, n, v, false)) < 0)
 			return n->inputs[k];
 	}
 	for (uint32_t k = 0; k < n->noutputs; k++) {
@@ -489,7 +487,8 @@ int dnnq_ir_fix_batch(struct dnnq_ir *ir, const char *why, struct dnnq_diag *dia
 {
 	struct fix f = { .ir = ir, .ncap = 2 * ir->nnodes + 16, .vcap = ir->nvalues,
 	                 .transpose = dnnq_op_find("transpose")->kind,
-	                 .matmul = dnnq_op_find("matmul")->kind, .diag = diag };
+	                 .matmul = dnnq_op_find("matmul")->kind,
+	                 .expand = dnnq_op_find("expand")->kind, .diag = diag };
 	f.nodes = malloc(f.ncap * sizeof *f.nodes);
 	f.form = calloc(f.vcap + 1, sizeof *f.form);
 	f.other = malloc((f.vcap + 1) * sizeof *f.other);

@@ -25,13 +25,6 @@ static int nomem(struct lower *L)
 	return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
 }
 
-static void tname(char *buf, const char *node, const char *what)
-{
-	size_t wl = strlen(what), nl = strlen(node);
-	if (nl + wl >= DNNQ_MODEL_NAME_MAX)
-		nl = DNNQ_MODEL_NAME_MAX - 1 - wl;
-	snprintf(buf, DNNQ_MODEL_NAME_MAX, "%.*s%s", (int)nl, node, what);
-}
 
 /* Checks n's inputs 0..count-1; those in the bit mask optional may be absent. */
 static int check_inputs(struct lower *L, const struct dnnq_ir_node *n, uint32_t count,
@@ -281,11 +274,11 @@ static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind k
 	if (q) {
 		wid = qweight_tensor(L, name, q, w, ndim, dims);
 	} else {
-		tname(nm, name, ":weight");
+		model_name(nm, name, ":weight");
 		wid = L->fp32 ? add_f32_tensor(L, nm, w, rows * cols)
 		              : add_weight_tensor(L, nm, w, rows, cols, ndim, dims);
 	}
-	tname(nm, name, ":bias");
+	model_name(nm, name, ":bias");
 	int bid = wid < 0 ? wid : add_f32_tensor(L, nm, bias, rows);
 	if (bid < 0) {
 		*rc = bid;
@@ -549,9 +542,9 @@ static int lower_bn(struct lower *L, size_t j)
 	int32_t ref;
 	rc = a && b ? bn_coeffs(L, n, c, a, b) : nomem(L);
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":a");
+	model_name(nm, n->name, ":a");
 	int aid = rc ? rc : add_f32_tensor(L, nm, a, c);
-	tname(nm, n->name, ":b");
+	model_name(nm, n->name, ":b");
 	int bid = aid < 0 ? aid : add_f32_tensor(L, nm, b, c);
 	free(a);
 	free(b);
@@ -597,7 +590,7 @@ static struct dnnq_model_node *pool1d_input(struct lower *L, const struct dnnq_i
 	char nm[DNNQ_MODEL_NAME_MAX];
 	if ((*rc = need_act(L, n, n->inputs[0], &x)))
 		return NULL;
-	tname(nm, n->name, ":2d");
+	model_name(nm, n->name, ":2d");
 	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, x, &x4);
 	if (mn) {
 		mn->ndim = 4;
@@ -618,7 +611,7 @@ static int reshape_output(struct lower *L, const struct dnnq_ir_node *n, int32_t
 	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
 	char nm[DNNQ_MODEL_NAME_MAX];
 	int32_t y;
-	tname(nm, n->name, ":view");
+	model_name(nm, n->name, ":view");
 	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, ref, &y);
 	if (!mn)
 		return DNNQ_E_NOMEM;
@@ -721,7 +714,7 @@ static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v
 	if (rc)
 		return rc;
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":const");
+	model_name(nm, n->name, ":const");
 	if (k == 1 || per_channel(x, cv)) {
 		rc = add_constant(L, nm, c, k, ref);
 	} else if (cv->ndim <= x->ndim && (cv->ndim < x->ndim || cv->dims[0] == 1)) {
@@ -1017,9 +1010,9 @@ static int axis_params(struct lower *L, const struct dnnq_ir_node *n, int32_t x,
 	for (uint32_t i = 0; i < nd; i++)
 		d[i] = i ? 1 : (int64_t)ns;
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":scale");
+	model_name(nm, n->name, ":scale");
 	if (!(rc = add_f32_constant(L, nm, sc, nd, d, sref))) {
-		tname(nm, n->name, ":zero_point");
+		model_name(nm, n->name, ":zero_point");
 		rc = add_f32_constant(L, nm, zf, nd, d, zref);
 	}
 out:
@@ -1034,7 +1027,7 @@ static int f32_binary(struct lower *L, const struct dnnq_ir_node *n, const char 
                       const char *suffix, int32_t a, int32_t b, int32_t *ref)
 {
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, suffix);
+	model_name(nm, n->name, suffix);
 	bool fp32 = L->fp32;
 	L->fp32 = true;
 	struct dnnq_model_node *mn = add_node(L, dnnq_op_find(name)->kind, nm, ref);
@@ -1079,7 +1072,7 @@ static int lower_dequantize_axis(struct lower *L, const struct dnnq_ir_node *n)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' holds no integers as they are (scale "
 		                 "%g): per-axis dequantization", lval_ir(L, x)->name, L->v[x].qp.scale);
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":int");
+	model_name(nm, n->name, ":int");
 	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, nm, u, &f);
 	if (!mn)
 		return DNNQ_E_NOMEM;
@@ -1118,7 +1111,7 @@ static int lower_quantize(struct lower *L, size_t j)
 		for (size_t i = 0; i < c; i++)
 			a[i] = 1;
 		char nm[DNNQ_MODEL_NAME_MAX];
-		tname(nm, n->name, ":a");
+		model_name(nm, n->name, ":a");
 		int aid = add_f32_tensor(L, nm, a, c);
 		free(a);
 		if (aid < 0)
@@ -1271,7 +1264,7 @@ static int qweight_tensor(struct lower *L, const char *node, const struct qweigh
 {
 	char nm[DNNQ_MODEL_NAME_MAX];
 	struct dnnq_qtensor *t;
-	tname(nm, node, ":weight");
+	model_name(nm, node, ":weight");
 	int id = add_tensor(L, nm, &t);
 	if (id < 0)
 		return id;
@@ -1331,7 +1324,7 @@ static int s32_bias(struct lower *L, const struct dnnq_ir_node *n, const int64_t
 {
 	struct dnnq_qtensor *t;
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":bias");
+	model_name(nm, n->name, ":bias");
 	int id = add_tensor(L, nm, &t), rc;
 	if (id < 0)
 		return id;
@@ -1463,7 +1456,7 @@ static int lower_qlinearmatmul_nd(struct lower *L, const struct dnnq_ir_node *n)
 		return rc;
 	if (bv->data) {
 		char nm[DNNQ_MODEL_NAME_MAX];
-		tname(nm, n->name, ":b");
+		model_name(nm, n->name, ":b");
 		rc = act_qparams(L, n, 4, 5, bv->dtype, &qb);
 		if (!rc)
 			rc = add_q8_constant(L, nm, bv->data, bv->dtype == DNNQ_IR_S8, bv->ndim, bv->dims,
@@ -1634,7 +1627,7 @@ static int lower_convtranspose(struct lower *L, size_t j)
 		for (size_t co = 0; co < cog; co++)
 			memcpy(wr + ((ci / cig * cog + co) * cig + ci % cig) * taps,
 			       w + (ci * cog + co) * taps, taps * sizeof *w);
-	tname(nm, n->name, ":w");
+	model_name(nm, n->name, ":w");
 	int64_t wd[4] = { (int64_t)cout, (int64_t)cig, wv->dims[2], wv->dims[3] };
 	wid = L->fp32 ? add_f32_tensor(L, nm, wr, nw) : add_weight_tensor(L, nm, wr, cout,
 	                                                                   cig * taps, 4, wd);
@@ -1645,7 +1638,7 @@ static int lower_convtranspose(struct lower *L, size_t j)
 	if (n->inputs[2] >= 0) {
 		if ((rc = const_f32(L, n, n->inputs[2], cout, &b, &nb)))
 			return rc;
-		tname(nm, n->name, ":b");
+		model_name(nm, n->name, ":b");
 		bid = add_f32_tensor(L, nm, b, nb);
 		free(b);
 		if (bid < 0)
@@ -1753,7 +1746,7 @@ static int lower_gather(struct lower *L, size_t j)
 			rc = lower_err(L, n, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld "
 			               "elements", k, (long long)idx[k], (long long)n->axis, (long long)dim);
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":indices");
+	model_name(nm, n->name, ":indices");
 	int tid = rc ? rc : i32 ? add_s32_tensor(L, nm, i32, cnt) : nomem(L);
 	free(idx);
 	free(i32);
@@ -1813,7 +1806,7 @@ static int lower_expand(struct lower *L, size_t j)
 	}
 	char nm[DNNQ_MODEL_NAME_MAX];
 	int32_t in, ref;
-	tname(nm, n->name, ":const");
+	model_name(nm, n->name, ":const");
 	rc = add_constant_nd(L, nm, t ? t : c, R, cd, &in);
 	free(c);
 	free(t);
