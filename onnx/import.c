@@ -496,9 +496,9 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 			v.dims[0] = 1;
 			static_batch(m, tt->shape->dim[0]);
 			if (m->fixed && m->static_batch > 1) {
-				imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: the model fixes the batch at %lld "
-				            "and moves it off dim 0 (%s): only a batch of 1 moves",
-				            what, (long long)m->static_batch, m->batch_why);
+				imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dim 0 is fixed at %lld, so the batch "
+				            "cannot be fixed to 1 where it leaves dim 0: %s", what,
+				            (long long)m->static_batch, m->batch_why);
 				return DNNQ_E_UNSUPPORTED;
 			}
 			continue;
