@@ -38,6 +38,7 @@ struct fix {
 	enum form *form;                /* per value */
 	int32_t *other;                 /* per value: its other form's value, or -1 */
 	uint32_t transpose, matmul, expand;     /* the registry's kinds */
+	const char *why;                /* the import's first refusal */
 	struct dnnq_diag *diag;
 };
 
@@ -387,7 +388,8 @@ static int fix_output(struct fix *f, size_t i)
 		return DNNQ_OK;
 	if (onnx_rank(f, v) < 1 || onnx_dim0(f, v) != 1)
 		return dnnq_diag_set(f->diag, DNNQ_E_UNSUPPORTED, "graph output '%s': its dim 0 is "
-		                     "not the batch (the graph moves the batch)", ir->values[v].name);
+		                     "not the batch once the batch is fixed to 1 (%s)",
+		                     ir->values[v].name, f->why);
 	int32_t b = dropped(f, v);
 	if (b < 0)
 		return b;
@@ -488,7 +490,7 @@ int dnnq_ir_fix_batch(struct dnnq_ir *ir, const char *why, struct dnnq_diag *dia
 	struct fix f = { .ir = ir, .ncap = 2 * ir->nnodes + 16, .vcap = ir->nvalues,
 	                 .transpose = dnnq_op_find("transpose")->kind,
 	                 .matmul = dnnq_op_find("matmul")->kind,
-	                 .expand = dnnq_op_find("expand")->kind, .diag = diag };
+	                 .expand = dnnq_op_find("expand")->kind, .why = why, .diag = diag };
 	f.nodes = malloc(f.ncap * sizeof *f.nodes);
 	f.form = calloc(f.vcap + 1, sizeof *f.form);
 	f.other = malloc((f.vcap + 1) * sizeof *f.other);

@@ -770,8 +770,11 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 	if (!rc && !m.status && !m.nomem && !(rc = dnnq_ir_fuse_qdq(ir, diag)) &&
 	    !(rc = dnnq_ir_fuse_activations(ir, diag)) && dnnq_ir_fuse_norm(ir) == DNNQ_E_NOMEM)
 		rc = DNNQ_E_NOMEM;
-	if (!rc && m.fixed)
-		rc = dnnq_ir_fix_batch(ir, m.batch_why, diag);
+	if (!rc && m.fixed) {
+		struct dnnq_diag why = { "" };
+		if ((rc = dnnq_ir_fix_batch(ir, m.batch_why, &why)) && rc != DNNQ_E_NOMEM)
+			imp_problem(&m, rc, "%s", why.msg);
+	}
 	if (m.nomem && !rc)
 		rc = DNNQ_E_NOMEM;
 	if (rc == DNNQ_E_NOMEM && !m.status)
