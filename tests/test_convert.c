@@ -979,6 +979,25 @@ END_TEST
  */
 #define MODELS "tests/onnx/models"
 
+/* DIR/m.dnnq run by dnnq-run on SET/NAME.test.npy: the SQNR of its output
+ * against SET/NAME.out.npy. */
+static double run_sqnr(struct cmd *c, const char *dir, const char *set, const char *name)
+{
+	struct array want, got;
+	char path[512];
+	sh(c, dir, "dnnq-run %s/m.dnnq -i %s/%s.test.npy -o %s", dir, set, name, dir);
+	ck_assert_msg(c->status == 0, "%s: %s", name, c->err);
+	snprintf(path, sizeof path, "%s/%s.out.npy", set, name);
+	load(path, &want);
+	snprintf(path, sizeof path, "%s/output.npy", dir);
+	load(path, &got);
+	ck_assert_uint_eq(got.a.count, want.a.count);
+	double db = dnnq_sqnr_db(want.data, got.data, want.a.count);
+	free(want.data);
+	free(got.data);
+	return db;
+}
+
 START_TEST(models_end_to_end)
 {
 	static const struct {
@@ -989,7 +1008,7 @@ START_TEST(models_end_to_end)
 	char dir[] = "/tmp/dnnq-models-XXXXXX", path[512];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
-	struct array x, want, got;
+	struct array x;
 	snprintf(path, sizeof path, MODELS "/%s.test.npy", name);
 	load(path, &x);
 	ck_assert_uint_eq(x.a.ndim, 4);
@@ -997,20 +1016,11 @@ START_TEST(models_end_to_end)
 	   "/%s.calib.npy --per-channel --input-shape input=1x%zux%zux%zu --report", name, dir, name,
 	   x.a.shape[1], x.a.shape[2], x.a.shape[3]);
 	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
-	sh(&c, dir, "dnnq-run %s/m.dnnq -i " MODELS "/%s.test.npy -o %s", dir, name, dir);
-	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
-	snprintf(path, sizeof path, MODELS "/%s.out.npy", name);
-	load(path, &want);
-	snprintf(path, sizeof path, "%s/output.npy", dir);
-	load(path, &got);
-	ck_assert_uint_eq(got.a.count, want.a.count);
-	double db = dnnq_sqnr_db(want.data, got.data, want.a.count);
+	double db = run_sqnr(&c, dir, MODELS, name);
 	printf("convert: models %-20s int8 SQNR %6.2f dB against torch fp32 (%zux%zu)\n", name, db,
 	       x.a.shape[2], x.a.shape[3]);
 	ck_assert_msg(db >= models[_i].min_db, "%s: %.2f dB < %.0f", name, db, models[_i].min_db);
 	free(x.data);
-	free(want.data);
-	free(got.data);
 	rm_rf(dir);
 }
 END_TEST
@@ -1039,10 +1049,9 @@ START_TEST(layout_end_to_end)
 		{ "batch_broadcast", 40, true }, { "convnext_block", 38, false },
 	};
 	const char *name = models[_i].name;
-	char dir[] = "/tmp/dnnq-layout-XXXXXX", path[512];
+	char dir[] = "/tmp/dnnq-layout-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
-	struct array want, got;
 	sh(&c, dir, "dnnq-convert " LAYOUT "/%s.onnx -o %s/m.dnnq --calib " LAYOUT "/%s.calib.npy "
 	   "--per-channel --report", name, dir, name);
 	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
@@ -1051,14 +1060,7 @@ START_TEST(layout_end_to_end)
 	sh(&c, dir, "dnnq-inspect --json %s/m.dnnq", dir);
 	ck_assert_msg(strstr(c.out, models[_i].fixed ? "\"max_batch\": 1" : "\"max_batch\": 0"),
 	              "%s: %s", name, c.out);
-	sh(&c, dir, "dnnq-run %s/m.dnnq -i " LAYOUT "/%s.test.npy -o %s", dir, name, dir);
-	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
-	snprintf(path, sizeof path, LAYOUT "/%s.out.npy", name);
-	load(path, &want);
-	snprintf(path, sizeof path, "%s/output.npy", dir);
-	load(path, &got);
-	ck_assert_uint_eq(got.a.count, want.a.count);
-	double db = dnnq_sqnr_db(want.data, got.data, want.a.count);
+	double db = run_sqnr(&c, dir, LAYOUT, name);
 	printf("convert: layout %-18s int8 SQNR %6.2f dB against fp32\n", name, db);
 	ck_assert_msg(db >= models[_i].min_db, "%s: %.2f dB < %.0f", name, db, models[_i].min_db);
 	/* a batch of 8: refused where the batch is fixed, run elsewhere */
@@ -1067,8 +1069,6 @@ START_TEST(layout_end_to_end)
 	if (models[_i].fixed)
 		ck_assert_msg(strstr(c.err, "batch 8: the model runs a batch of at most 1"), "%s",
 		              c.err);
-	free(want.data);
-	free(got.data);
 	rm_rf(dir);
 }
 END_TEST

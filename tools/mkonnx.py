@@ -2361,6 +2361,26 @@ def make_digits(w):
 
 # ------------------------------------------------------------------- models
 
+def export_torch(w, stem, m, shape, dyn, calib, test):
+    """m traced at 1 x shape with the dynamic axes dyn on the input (the
+    output's dim 0 too) into STEM.onnx, with the calibration samples, the
+    test input and torch's fp32 output on it; the model."""
+    buf = io.BytesIO()
+    torch.onnx.export(m, torch.randn(1, *shape), buf, opset_version=13,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": dyn, "output": {0: "N"}})
+    model = onnx.load_from_string(buf.getvalue())
+    model.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    onnx.checker.check_model(model, full_check=True)
+    with torch.no_grad():
+        want = m(test).numpy()
+    w.model(f"{stem}.onnx", model)
+    w.npy(f"{stem}.calib.npy", calib.numpy())
+    w.npy(f"{stem}.test.npy", test.numpy())
+    w.npy(f"{stem}.out.npy", want.astype(np.float32))
+    return model
+
+
 def make_models(w):
     """Three small real-world architectures with dynamic H and W, seeded
     random weights (no downloads), BatchNorm statistics settled on data:
@@ -2462,19 +2482,7 @@ def make_models(w):
         calib = torch.randn(8, *test_shape, generator=g)
         test = torch.randn(2, *test_shape, generator=g)
         dyn = {0: "N"} if name == "vit_tiny" else {0: "N", 2: "H", 3: "W"}
-        buf = io.BytesIO()
-        torch.onnx.export(m, torch.randn(1, *shape), buf, opset_version=13,
-                          input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": dyn, "output": {0: "N"}})
-        model = onnx.load_from_string(buf.getvalue())
-        model.producer_name = "dnnq-mkonnx (torch.onnx.export)"
-        onnx.checker.check_model(model, full_check=True)
-        with torch.no_grad():
-            want = m(test).numpy()
-        w.model(f"models/{name}.onnx", model)
-        w.npy(f"models/{name}.calib.npy", calib.numpy())
-        w.npy(f"models/{name}.test.npy", test.numpy())
-        w.npy(f"models/{name}.out.npy", want.astype(np.float32))
+        model = export_torch(w, f"models/{name}", m, shape, dyn, calib, test)
         ops = sorted({n.op_type for n in model.graph.node})
         print(f"models/{name}.onnx: {sum(p.numel() for p in m.parameters())} parameters, "
               f"ops {' '.join(ops)}")
@@ -2540,19 +2548,7 @@ def make_layout(w):
         g = torch.Generator().manual_seed(200 + k)
         calib = torch.randn(8, 3, 16, 16, generator=g)
         test = torch.randn(1, 3, 16, 16, generator=g)
-        buf = io.BytesIO()
-        torch.onnx.export(m, torch.randn(1, 3, 16, 16), buf, opset_version=13,
-                          input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
-        model = onnx.load_from_string(buf.getvalue())
-        model.producer_name = "dnnq-mkonnx (torch.onnx.export)"
-        onnx.checker.check_model(model, full_check=True)
-        with torch.no_grad():
-            want = m(test).numpy()
-        w.model(f"layout/{name}.onnx", model)
-        w.npy(f"layout/{name}.calib.npy", calib.numpy())
-        w.npy(f"layout/{name}.test.npy", test.numpy())
-        w.npy(f"layout/{name}.out.npy", want.astype(np.float32))
+        export_torch(w, f"layout/{name}", m, (3, 16, 16), {0: "N"}, calib, test)
 
     r = np.random.default_rng(16)
     B, C = nrm(r, (6, 5)), nrm(r, (5,), 0.1)
