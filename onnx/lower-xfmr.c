@@ -112,7 +112,7 @@ int lower_matmul(struct lower *L, size_t j)
 		char nm[DNNQ_MODEL_NAME_MAX];
 		if ((rc = const_f32(L, n, b, 0, &c, NULL)))
 			return rc;
-		snprintf(nm, sizeof nm, "%.*s:b", DNNQ_MODEL_NAME_MAX - 3, n->name);
+		model_name(nm, n->name, ":b");
 		rc = add_constant_nd(L, nm, c, bv->ndim, bv->dims, &in[1]);
 		free(c);
 	} else {
@@ -193,7 +193,7 @@ static int transpose_nd(struct lower *L, const struct dnnq_ir_node *n, int32_t s
                         uint32_t ndim, const uint32_t *perm, const char *suffix, int32_t *ref)
 {
 	char nm[DNNQ_MODEL_NAME_MAX];
-	snprintf(nm, sizeof nm, "%.*s%s", DNNQ_MODEL_NAME_MAX - 8, n->name, suffix);
+	model_name(nm, n->name, suffix);
 	struct dnnq_model_node *mn = add_node1(L, (enum dnnq_node_kind)dnnq_op_find("transpose")->kind,
 	                                       nm, src, ref);
 	if (!mn)
@@ -246,8 +246,7 @@ static int layernorm_param(struct lower *L, const struct dnnq_ir_node *n,
 	for (size_t c = 0; hwc && c < C; c++)
 		for (size_t p = 0; p < HW; p++)
 			hwc[p * C + c] = w[c * HW + p];
-	snprintf(nm, sizeof nm, "%.*s:%s", DNNQ_MODEL_NAME_MAX - 8, n->name,
-	         k == 1 ? "scale" : "bias");
+	model_name(nm, n->name, k == 1 ? ":scale" : ":bias");
 	int id = add_f32_tensor(L, nm, hwc ? hwc : w, d);
 	free(w);
 	free(hwc);
