@@ -185,6 +185,8 @@ static int version_fill(struct dnnqd_model *m, const void *buf, size_t len, stru
 	int rc = dnnq_model_read(buf, len, &m->parsed, d);
 	if (rc)
 		return rc;
+	if (m->parsed.max_batch && m->max_batch > m->parsed.max_batch)
+		m->max_batch = m->parsed.max_batch;     /* a graph that moves its batch */
 	if (!(m->graphs = aligned_alloc(_Alignof(struct dnnqd_graph_slot),
 	                                m->ngraphs * sizeof *m->graphs)))
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");

@@ -128,6 +128,8 @@ static void write_meta(const struct dnnq_model *m, struct wbuf *b)
 	wb_str(b, m->producer);
 	wb_str(b, m->calibration);
 	wb_u64(b, (uint64_t)m->created);
+	if (m->max_batch)            /* absent: any batch (what earlier writers meant) */
+		wb_u32(b, m->max_batch);
 }
 
 static void write_io(const struct dnnq_model_io *io, struct wbuf *b, bool output)
@@ -323,6 +325,13 @@ static int read_meta(struct rd *r, struct dnnq_model *m)
 	    (rc = rd_str(r, "calibration", m->calibration)) || (rc = rd_u64(r, "created", &t)))
 		return rc;
 	m->created = (int64_t)t;
+	if (r->off == r->len)
+		return DNNQ_OK;
+	if ((rc = rd_u32(r, "max batch", &m->max_batch)))
+		return rc;
+	if (m->max_batch < 1 || m->max_batch > DNNQ_MODEL_MAX_BATCH)
+		return dnnq_diag_set(r->diag, DNNQ_E_FORMAT, "model: META: max batch %" PRIu32
+		                     ": must be 1..%d", m->max_batch, DNNQ_MODEL_MAX_BATCH);
 	return DNNQ_OK;
 }
 

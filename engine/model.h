@@ -22,6 +22,8 @@
 #define DNNQ_MODEL_MAGIC "DNNQMODL"
 #define DNNQ_MODEL_VERSION_MAJOR 1
 #define DNNQ_MODEL_VERSION_MINOR 1
+/* META's max batch, when present: 1..this */
+#define DNNQ_MODEL_MAX_BATCH 65536
 #define DNNQ_MODEL_NAME_MAX 64         /* strings: at most 63 bytes */
 #define DNNQ_MODEL_MAX_SECTIONS 64
 
@@ -102,6 +104,9 @@ struct dnnq_model {
 	char name[DNNQ_MODEL_NAME_MAX], producer[DNNQ_MODEL_NAME_MAX];
 	char calibration[DNNQ_MODEL_NAME_MAX];
 	int64_t created;                        /* unix seconds */
+	uint32_t max_batch;                     /* 0: any batch; else the largest a run may
+	                                           have (dnnq-convert fixed the batch of a
+	                                           graph that moves it: 1) */
 	size_t ninputs, noutputs, ntensors, nconstants, nnodes, nstats;
 	int32_t *constants;                     /* tensor ids of u8 constants */
 	struct dnnq_model_io *inputs, *outputs;

@@ -72,7 +72,7 @@ static bool is_int(enum dnnq_ir_dtype dt)
 
 static int batch_refused(struct nctx *c)
 {
-	return bad(c, DNNQ_E_UNSUPPORTED, "computes with the batch, which stays symbolic (only "
+	return batch_moves(c, "computes with the batch, which stays symbolic (only "
 	           "moving it into a Reshape's dim 0 is folded)");
 }
 

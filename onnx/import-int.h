@@ -51,6 +51,10 @@ struct imp {
 	const Onnx__GraphProto *g;
 	const struct dnnq_onnx_import_opts *opts;
 	int64_t opset;
+	bool fixed;                 /* the batch fixed to 1: dim 0 an ordinary axis,
+	                               no value batched (a second import) */
+	size_t nbatch;              /* problems batch_moves recorded */
+	char batch_why[528];        /* the first of them */
 	int64_t static_batch;       /* dim 0 the graph inputs fix (the batch an export
 	                               traced with), read in a Reshape's dim 0 as the
 	                               batch; 0: none, or they disagree (-1) */
@@ -129,6 +133,10 @@ struct nctx {
 #define DT_ANY 0x1fu
 
 int bad(struct nctx *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* bad() for what only a batch on dim 0 refuses (the batch moved, computed
+ * with): counted, the first kept, so dnnq_onnx_import can fix the batch
+ * and import again (onnx/import.c). */
+int batch_moves(struct nctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct dnnq_ir_value *V(struct nctx *c, size_t i);
 const char *iname(struct nctx *c, size_t i);
 int need(struct nctx *c, size_t i, unsigned dts, bool constant);

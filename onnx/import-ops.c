@@ -46,6 +46,19 @@ int bad(struct nctx *c, int status, const char *fmt, ...)
 	return status;
 }
 
+int batch_moves(struct nctx *c, const char *fmt, ...)
+{
+	char msg[320];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	struct imp *m = c->m;
+	if (!m->nbatch++)
+		snprintf(m->batch_why, sizeof m->batch_why, "%s: %s", c->who, msg);
+	return bad(c, DNNQ_E_UNSUPPORTED, "%s", msg);
+}
+
 /* Input i's value; NULL when absent. */
 struct dnnq_ir_value *V(struct nctx *c, size_t i)
 {
@@ -450,7 +463,7 @@ static int matmul_shape(struct nctx *c, size_t ia, size_t ib, bool ta, bool tb, 
 	    (rc = need_rank(c, ib, 2, "only a 2-D B is supported")))
 		return rc;
 	if (ta && a->batched)
-		return bad(c, DNNQ_E_UNSUPPORTED, "transA of a batched input (the batch would be K)");
+		return batch_moves(c, "transA of a batched input (the batch would be K)");
 	uint32_t r = a->ndim;
 	int64_t M = a->dims[r - 2 + ta], K = a->dims[r - 1 - ta], Kb = b->dims[tb], N = b->dims[!tb];
 	if (K != Kb)
@@ -659,7 +672,7 @@ static int op_binary(struct nctx *c)
 	for (int k = 0; k < 2; k++) {
 		const struct dnnq_ir_value *v = k ? b : a;
 		if (v->batched && v->ndim != r)
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %d '%.80s' is batched but broadcasts to "
+			return batch_moves(c, "input %d '%.80s' is batched but broadcasts to "
 			           "rank %u: the batch would not stay dim 0", k, iname(c, (size_t)k), r);
 		batched |= v->batched;
 	}
@@ -766,7 +779,7 @@ static int concat_shape(struct nctx *c)
 		return rc;
 	int64_t ax = c->node.axis, d[DNNQ_IR_MAX_DIMS];
 	if (a->batched && ax == 0)
-		return bad(c, DNNQ_E_UNSUPPORTED, "concatenation along the batch (axis 0)");
+		return batch_moves(c, "concatenation along the batch (axis 0)");
 	memcpy(d, a->dims, sizeof d);
 	d[ax] = 0;
 	for (size_t i = 0; i < c->nin; i++) {
@@ -839,7 +852,7 @@ static int op_flatten(struct nctx *c)
 	for (uint32_t i = 0; i < x->ndim; i++)
 		d[(int64_t)i >= ax] *= x->dims[i];
 	if (x->batched && (ax == 0 || d[0] != 1))
-		return bad(c, DNNQ_E_UNSUPPORTED, "Flatten at axis %lld folds the batch into a "
+		return batch_moves(c, "Flatten at axis %lld folds the batch into a "
 		           "dimension", (long long)ax);
 	c->node.axis = 0;
 	return reshape_to(c, 2, d, x->batched);
@@ -868,7 +881,7 @@ static int op_reshape(struct nctx *c)
 			d[0] = x->dims[0];
 			keep_batch = true;
 		} else if (marked && sh[i] == IMP_BATCH) {
-			return bad(c, DNNQ_E_UNSUPPORTED, "shape[%zu] is the batch (from a Shape): only "
+			return batch_moves(c, "shape[%zu] is the batch (from a Shape): only "
 			           "shape[0] of a batched value may be", i);
 		} else if (sh[i] == 0 && !allowzero) {
 			if (i >= x->ndim)
@@ -898,7 +911,7 @@ static int op_reshape(struct nctx *c)
 		batched = keep_batch || (n > 0 && ((sh[0] == 0 && !allowzero) ||
 		                                   (sh[0] == -1 && d[0] == 1)));
 		if (!batched)
-			return bad(c, DNNQ_E_UNSUPPORTED, "reshaping a batched value: shape[0] must keep "
+			return batch_moves(c, "reshaping a batched value: shape[0] must keep "
 			           "the batch (0, -1 standing for it, or the batch the model fixes)");
 	}
 	return reshape_to(c, (uint32_t)n, d, batched);
@@ -957,7 +970,7 @@ static int op_squeeze(struct nctx *c)
 			return bad(c, DNNQ_E_SHAPE, "axis %lld has size %lld, not 1", (long long)ax[i],
 			           (long long)x->dims[ax[i]]);
 		if (ax[i] == 0 && x->batched)
-			return bad(c, DNNQ_E_UNSUPPORTED, "squeezing the batch (axis 0)");
+			return batch_moves(c, "squeezing the batch (axis 0)");
 		drop[ax[i]] = true;
 	}
 	if (!given || n == 0)
@@ -992,7 +1005,7 @@ static int op_unsqueeze(struct nctx *c)
 		if (ins[ax[i]])
 			return bad(c, DNNQ_E_SHAPE, "axis %lld given twice", (long long)ax[i]);
 		if (ax[i] == 0 && x->batched)
-			return bad(c, DNNQ_E_UNSUPPORTED, "a new axis 0 would move the batch");
+			return batch_moves(c, "a new axis 0 would move the batch");
 		ins[ax[i]] = true;
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS];
@@ -1332,7 +1345,7 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 	for (size_t k = 0; k < 2; k++) {
 		const struct dnnq_ir_value *v = k ? b : a;
 		if (v->batched && (v->ndim != r || (r == 2 && k == 1)))   /* B: a constant would do */
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' %s [%s]: the batch would not "
+			return batch_moves(c, "input %zu '%.80s' %s [%s]: the batch would not "
 			           "stay dim 0 of the result", k ? ib : ia, iname(c, k ? ib : ia),
 			           k ? "must be a constant, not a batched value" : "is batched",
 			           imp_dims_str(v));
@@ -1405,7 +1418,7 @@ static int op_transpose(struct nctx *c)
 		d[i] = x->dims[p];
 	}
 	if (x->batched && x->ndim && c->node.ints[0] != 0)
-		return bad(c, DNNQ_E_UNSUPPORTED, "perm[0] = %lld: the batch (dim 0) must stay first",
+		return batch_moves(c, "perm[0] = %lld: the batch (dim 0) must stay first",
 		           (long long)c->node.ints[0]);
 	c->node.nints = x->ndim;
 	if ((rc = engine_kind(c, "transpose")))
@@ -1444,7 +1457,7 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 		if (on[i] || (n == 0 && !*noop))
 			c->node.ints[c->node.nints++] = i;
 	if (x->batched && c->node.nints && c->node.ints[0] == 0)
-		return bad(c, DNNQ_E_UNSUPPORTED, "a reduction across the batch (axis 0)");
+		return batch_moves(c, "a reduction across the batch (axis 0)");
 	return 0;
 }
 
@@ -1493,7 +1506,7 @@ static int op_softmax(struct nctx *c)
 	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc;
 	if (x->batched && c->node.axis == 0)
-		return bad(c, DNNQ_E_UNSUPPORTED, "softmax across the batch (axis 0)");
+		return batch_moves(c, "softmax across the batch (axis 0)");
 	if (c->m->opset < 13)
 		for (uint32_t i = (uint32_t)c->node.axis + 1; i < x->ndim; i++)
 			if (x->dims[i] != 1)
@@ -1530,7 +1543,7 @@ static int op_layernorm(struct nctx *c)
 	if (x->ndim == 0 || (rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
 		return rc ? rc : bad(c, DNNQ_E_SHAPE, "a scalar input");
 	if (x->batched && c->node.axis == 0)
-		return bad(c, DNNQ_E_UNSUPPORTED, "normalization across the batch (axis 0)");
+		return batch_moves(c, "normalization across the batch (axis 0)");
 	size_t norm = 1;
 	for (uint32_t i = (uint32_t)c->node.axis; i < x->ndim; i++)
 		norm *= (size_t)x->dims[i];
@@ -1844,7 +1857,7 @@ static int op_slice(struct nctx *c)
 		seen[a] = true;
 		if (a == 0 && x->batched) {
 			if (st[k] != 0 || step != 1 || en[k] < INT32_MAX)
-				return bad(c, DNNQ_E_UNSUPPORTED, "slicing the batch (axis 0)");
+				return batch_moves(c, "slicing the batch (axis 0)");
 			continue;
 		}
 		slice_axis(x->dims[a], st[k], en[k], step, &n->starts[a], &d[a]);
@@ -1870,7 +1883,7 @@ static int op_split(struct nctx *c)
 	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
 		return rc;
 	if (x->batched && n->axis == 0)
-		return bad(c, DNNQ_E_UNSUPPORTED, "splitting the batch (axis 0)");
+		return batch_moves(c, "splitting the batch (axis 0)");
 	rc = c->m->opset < 13 ? attr_ints(c, "split", sz, DNNQ_IR_MAX_OUTPUTS, &ns)
 	                      : const_ints(c, 1, sz, DNNQ_IR_MAX_OUTPUTS, &ns);
 	if (rc)
@@ -1946,7 +1959,7 @@ static int op_pad(struct nctx *c)
 			return rc;
 		if (b < -IMP_MAX_DIM || b > IMP_MAX_DIM || e < -IMP_MAX_DIM || e > IMP_MAX_DIM ||
 		    (a == 0 && x->batched && (b || e)))
-			return bad(c, DNNQ_E_RANGE, "axis %lld: pads %lld, %lld (the batch is not padded)",
+			return batch_moves(c, "axis %lld: pads %lld, %lld (the batch is not padded)",
 			           (long long)a, (long long)b, (long long)e);
 		n->starts[a] = -b;
 		d[a] = x->dims[a] + b + e;
@@ -1972,7 +1985,7 @@ static int op_gather(struct nctx *c)
 	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
 		return rc;
 	if (x->batched && n->axis == 0)
-		return bad(c, DNNQ_E_UNSUPPORTED, "gathering along the batch (axis 0)");
+		return batch_moves(c, "gathering along the batch (axis 0)");
 	if (iv->ndim > 1 || !numel(iv) || numel(iv) > (1 << 24))
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s]: a scalar or 1-D (1..2^24 values)",
 		           imp_dims_str(iv));

@@ -482,7 +482,7 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 		return DNNQ_E_UNSUPPORTED;
 	}
 	v.ndim = (uint32_t)tt->shape->n_dim;
-	v.batched = v.ndim > 0;
+	v.batched = v.ndim > 0 && !m->fixed;
 	bool strict;
 	const struct dnnq_onnx_shape *given = given_shape(m, v.name, k, v.ndim, &strict);
 	if (given && strict && given->ndim != v.ndim) {
@@ -495,6 +495,12 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 		if (i == 0) {
 			v.dims[0] = 1;
 			static_batch(m, tt->shape->dim[0]);
+			if (m->fixed && m->static_batch > 1) {
+				imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dim 0 is fixed at %lld, so the batch "
+				            "cannot be fixed to 1 where it leaves dim 0: %s", what,
+				            (long long)m->static_batch, m->batch_why);
+				return DNNQ_E_UNSUPPORTED;
+			}
 			continue;
 		}
 		int64_t dv;
@@ -722,6 +728,15 @@ static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 	return name_outputs(m, g);
 }
 
+/* What an import holds besides the IR and the problem list. */
+static void imp_release(struct imp *m)
+{
+	free(m->names);
+	free(m->known);
+	free(m->batch);
+	free(m->pads);
+}
+
 int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_import_opts *opts,
                      struct dnnq_ir *ir, char **list, size_t *count, struct dnnq_diag *diag)
 {
@@ -742,12 +757,24 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 	} else if (!mp->graph) {
 		imp_problem(&m, DNNQ_E_FORMAT, "not an ONNX model: no graph");
 		rc = DNNQ_E_FORMAT;
-	} else {
+	} else if ((rc = import_graph(&m, mp)) && !m.nomem && m.nbatch == m.nproblems) {
+		/* only the batch on dim 0 stood in the way: fix it and import again */
+		struct imp again = { .ir = ir, .opts = opts, .diag = diag, .fixed = true };
+		memcpy(again.batch_why, m.batch_why, sizeof m.batch_why);
+		imp_release(&m);
+		free(m.list);
+		dnnq_ir_free(ir);
+		m = again;
 		rc = import_graph(&m, mp);
 	}
 	if (!rc && !m.status && !m.nomem && !(rc = dnnq_ir_fuse_qdq(ir, diag)) &&
 	    !(rc = dnnq_ir_fuse_activations(ir, diag)) && dnnq_ir_fuse_norm(ir) == DNNQ_E_NOMEM)
 		rc = DNNQ_E_NOMEM;
+	if (!rc && m.fixed) {
+		struct dnnq_diag why = { "" };
+		if ((rc = dnnq_ir_fix_batch(ir, m.batch_why, &why)) && rc != DNNQ_E_NOMEM)
+			imp_problem(&m, rc, "%s", why.msg);
+	}
 	if (m.nomem && !rc)
 		rc = DNNQ_E_NOMEM;
 	if (rc == DNNQ_E_NOMEM && !m.status)
@@ -764,10 +791,7 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 		free(m.list);
 	if (count)
 		*count = m.nproblems;
-	free(m.names);
-	free(m.known);
-	free(m.batch);
-	free(m.pads);
+	imp_release(&m);
 	return rc;
 }
 

@@ -28,6 +28,7 @@ void dnnq_ir_free(struct dnnq_ir *ir)
 	free(ir->outputs);
 	free(ir->name);
 	free(ir->producer);
+	free(ir->batch_note);
 	*ir = (struct dnnq_ir){ 0 };
 }
 

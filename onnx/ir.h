@@ -186,6 +186,11 @@ struct dnnq_ir {
 	struct dnnq_ir_removed *removed; /* ONNX nodes with no IR node, in order */
 	/* onnx/fuse.c: the patterns fused, a count each */
 	uint32_t fused[DNNQ_IR_FUSED_COUNT];
+	/* onnx/import-batch.c: 1 when the graph moves the batch off dim 0 (the
+	 * import fixed it to 1; each batch item of a run is one run of the
+	 * ONNX graph at batch 1), else 0; batch_note says where (owned) */
+	uint32_t max_batch;
+	char *batch_note;
 };
 
 /* "x*Clip(x+3,0,6)/6 -> HardSwish" and the like. */
@@ -251,6 +256,17 @@ int dnnq_onnx_import_file(const char *path, const struct dnnq_onnx_import_opts *
  * free v->name and v->data), checked as an initializer is. */
 int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v,
                           struct dnnq_diag *diag);
+
+/* ---- onnx/import-batch.c --------------------------------------------------- */
+
+/* The import's second try when the batch leaves dim 0 (why: the first
+ * refusal, "node 'X' (Transpose): perm[0] = 1: ..."): ir was imported with
+ * the batch fixed to 1 and no value batched. Every activation becomes
+ * batched again: a node that keeps dim 0 of size 1 where it is reads and
+ * writes the values as they are (dim 0 the batch); any other (dim 0 moved,
+ * reduced, of another size) runs on its values with a batch axis of 1 put
+ * in front (a Reshape in between), its axes shifted. ir->max_batch = 1. */
+int dnnq_ir_fix_batch(struct dnnq_ir *ir, const char *why, struct dnnq_diag *diag);
 
 /* ---- onnx/fuse-norm.c ------------------------------------------------------ */
 

@@ -74,6 +74,10 @@ void engine_dims(const struct dnnq_ir_value *v, int64_t *dims);
 /* The ONNX axis of a value in the engine's layout. */
 uint32_t engine_axis(const struct dnnq_ir_value *v, uint32_t axis);
 
+/* name + suffix as a model name: as it is when it fits, else the head of
+ * name, '~', a hash of both and the suffix (distinct names stay distinct). */
+void model_name(char buf[DNNQ_MODEL_NAME_MAX], const char *name, const char *suffix);
+
 /* A new model node (init'ed, with the precision of the node being
  * lowered), or NULL (diag set); *ref gets its value. */
 struct dnnq_model_node *add_node(struct lower *L, enum dnnq_node_kind kind, const char *name,

@@ -25,13 +25,6 @@ static int nomem(struct lower *L)
 	return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
 }
 
-static void tname(char *buf, const char *node, const char *what)
-{
-	size_t wl = strlen(what), nl = strlen(node);
-	if (nl + wl >= DNNQ_MODEL_NAME_MAX)
-		nl = DNNQ_MODEL_NAME_MAX - 1 - wl;
-	snprintf(buf, DNNQ_MODEL_NAME_MAX, "%.*s%s", (int)nl, node, what);
-}
 
 /* Checks n's inputs 0..count-1; those in the bit mask optional may be absent. */
 static int check_inputs(struct lower *L, const struct dnnq_ir_node *n, uint32_t count,
@@ -292,11 +285,11 @@ static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind k
 	if (q) {
 		wid = qweight_tensor(L, name, q, w, ndim, dims);
 	} else {
-		tname(nm, name, ":weight");
+		model_name(nm, name, ":weight");
 		wid = L->fp32 ? add_f32_tensor(L, nm, w, rows * cols)
 		              : add_weight_tensor(L, nm, w, rows, cols, ndim, dims);
 	}
-	tname(nm, name, ":bias");
+	model_name(nm, name, ":bias");
 	int bid = wid < 0 ? wid : add_f32_tensor(L, nm, bias, rows);
 	if (bid < 0) {
 		*rc = bid;
@@ -560,9 +553,9 @@ static int lower_bn(struct lower *L, size_t j)
 	int32_t ref;
 	rc = a && b ? bn_coeffs(L, n, c, a, b) : nomem(L);
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":a");
+	model_name(nm, n->name, ":a");
 	int aid = rc ? rc : add_f32_tensor(L, nm, a, c);
-	tname(nm, n->name, ":b");
+	model_name(nm, n->name, ":b");
 	int bid = aid < 0 ? aid : add_f32_tensor(L, nm, b, c);
 	free(a);
 	free(b);
@@ -608,7 +601,7 @@ static struct dnnq_model_node *pool1d_input(struct lower *L, const struct dnnq_i
 	char nm[DNNQ_MODEL_NAME_MAX];
 	if ((*rc = need_act(L, n, n->inputs[0], &x)))
 		return NULL;
-	tname(nm, n->name, ":2d");
+	model_name(nm, n->name, ":2d");
 	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, x, &x4);
 	if (mn) {
 		mn->ndim = 4;
@@ -629,7 +622,7 @@ static int reshape_output(struct lower *L, const struct dnnq_ir_node *n, int32_t
 	const struct dnnq_ir_value *yv = lval_ir(L, n->outputs[0]);
 	char nm[DNNQ_MODEL_NAME_MAX];
 	int32_t y;
-	tname(nm, n->name, ":view");
+	model_name(nm, n->name, ":view");
 	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, ref, &y);
 	if (!mn)
 		return DNNQ_E_NOMEM;
@@ -692,6 +685,31 @@ static bool per_channel(const struct dnnq_ir_value *x, const struct dnnq_ir_valu
 	return true;
 }
 
+/* A constant c (k elements, value *cv, of rank 4 or less, dims[0] 1 at
+ * rank 4) that broadcasts against a 4-D activation: *cv becomes its 4-D
+ * shape (leading 1s), c its data in NHWC order. */
+static int const_nhwc(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_ir_value *cv,
+                      float *c, size_t k)
+{
+	uint32_t lead = 4 - cv->ndim;
+	memmove(cv->dims + lead, cv->dims, cv->ndim * sizeof *cv->dims);
+	for (uint32_t i = 0; i < lead; i++)
+		cv->dims[i] = 1;
+	cv->ndim = 4;
+	if (same_order(cv))
+		return DNNQ_OK;
+	float *t = malloc(k * sizeof *t);
+	if (!t)
+		return lower_err(L, n, DNNQ_E_NOMEM, "out of memory");
+	size_t C = (size_t)cv->dims[1], HW = (size_t)(cv->dims[2] * cv->dims[3]);
+	for (size_t ch = 0; ch < C; ch++)
+		for (size_t p = 0; p < HW; p++)
+			t[p * C + ch] = c[ch * HW + p];
+	memcpy(c, t, k * sizeof *t);
+	free(t);
+	return DNNQ_OK;
+}
+
 /* Input k of a binary node as a value of the model in the node's
  * precision: an activation as it is, a constant (a scalar, or per channel
  * of activation x) as a new u8 or f32 constant. */
@@ -707,21 +725,25 @@ static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v
 	if (rc)
 		return rc;
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":const");
+	model_name(nm, n->name, ":const");
 	if (k == 1 || per_channel(x, cv)) {
 		rc = add_constant(L, nm, c, k, ref);
-	} else if (cv->ndim <= x->ndim && (cv->ndim < x->ndim || cv->dims[0] == 1) &&
-	           (cv->ndim < 4 || same_order(cv))) {
-		/* any other shape that broadcasts (a ViT's position embeddings):
-		 * kept whole, for the registry's broadcasting operators */
+	} else if (cv->ndim <= x->ndim && (cv->ndim < x->ndim || cv->dims[0] == 1)) {
+		/* any other shape that broadcasts (a ViT's position embeddings, the
+		 * bias of a channels-last 4-D value): kept whole, for the
+		 * registry's broadcasting operators; against a 4-D activation as
+		 * a 4-D constant in the engine's order */
+		struct dnnq_ir_value c4 = *cv;
 		int64_t d[DNNQ_MAX_DIMS];
-		engine_dims(cv, d);
-		rc = add_constant_nd(L, nm, c, cv->ndim, d, ref);
+		if (x->ndim == 4)
+			rc = const_nhwc(L, n, &c4, c, k);
+		engine_dims(&c4, d);
+		if (!rc)
+			rc = add_constant_nd(L, nm, c, c4.ndim, d, ref);
 		*shaped = true;
 	} else {
 		rc = lower_err(L, n, DNNQ_E_UNSUPPORTED, "constant '%s' (%zu elements) does not "
-		               "broadcast against '%s' without its batch, or is 4-D in another "
-		               "order than the engine's", cv->name, k, x->name);
+		               "broadcast against '%s' without its batch", cv->name, k, x->name);
 	}
 	free(c);
 	return rc;
@@ -760,9 +782,11 @@ static int lower_binary(struct lower *L, size_t j)
 	const struct dnnq_ir_value *av = lval_ir(L, a), *bv = lval_ir(L, b);
 	const struct dnnq_ir_value *x = is_const(L, a) ? bv : av;
 	uint32_t kind = engine ? n->kind : DNNQ_NODE_ELTWISE;
-	if (!engine && is_const(L, b) && !same_shape(av, lval_ir(L, n->outputs[0])))
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "the output's shape is not input '%s''s:"
-		                 " only a scalar or per-channel constant broadcasts", av->name);
+	if (!engine && is_const(L, b) && !same_shape(av, lval_ir(L, n->outputs[0]))) {
+		/* the constant makes the output larger: the registry's add and mul */
+		kind = dnnq_op_find(n->op == DNNQ_IR_ADD ? "add" : "mul")->kind;
+		engine = true;
+	}
 	if (!is_const(L, a) && !is_const(L, b) && !same_shape(av, bv)) {
 		/* activations that broadcast: the registry's add and mul do it */
 		if (av->ndim != bv->ndim || L->v[a].perm || L->v[b].perm)
@@ -1012,9 +1036,9 @@ static int axis_params(struct lower *L, const struct dnnq_ir_node *n, int32_t x,
 	for (uint32_t i = 0; i < nd; i++)
 		d[i] = i ? 1 : (int64_t)ns;
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":scale");
+	model_name(nm, n->name, ":scale");
 	if (!(rc = add_f32_constant(L, nm, sc, nd, d, sref))) {
-		tname(nm, n->name, ":zero_point");
+		model_name(nm, n->name, ":zero_point");
 		rc = add_f32_constant(L, nm, zf, nd, d, zref);
 	}
 out:
@@ -1029,7 +1053,7 @@ static int f32_binary(struct lower *L, const struct dnnq_ir_node *n, const char 
                       const char *suffix, int32_t a, int32_t b, int32_t *ref)
 {
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, suffix);
+	model_name(nm, n->name, suffix);
 	bool fp32 = L->fp32;
 	L->fp32 = true;
 	struct dnnq_model_node *mn = add_node(L, dnnq_op_find(name)->kind, nm, ref);
@@ -1074,7 +1098,7 @@ static int lower_dequantize_axis(struct lower *L, const struct dnnq_ir_node *n)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' holds no integers as they are (scale "
 		                 "%g): per-axis dequantization", lval_ir(L, x)->name, L->v[x].qp.scale);
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":int");
+	model_name(nm, n->name, ":int");
 	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, nm, u, &f);
 	if (!mn)
 		return DNNQ_E_NOMEM;
@@ -1113,7 +1137,7 @@ static int lower_quantize(struct lower *L, size_t j)
 		for (size_t i = 0; i < c; i++)
 			a[i] = 1;
 		char nm[DNNQ_MODEL_NAME_MAX];
-		tname(nm, n->name, ":a");
+		model_name(nm, n->name, ":a");
 		int aid = add_f32_tensor(L, nm, a, c);
 		free(a);
 		if (aid < 0)
@@ -1266,7 +1290,7 @@ static int qweight_tensor(struct lower *L, const char *node, const struct qweigh
 {
 	char nm[DNNQ_MODEL_NAME_MAX];
 	struct dnnq_qtensor *t;
-	tname(nm, node, ":weight");
+	model_name(nm, node, ":weight");
 	int id = add_tensor(L, nm, &t);
 	if (id < 0)
 		return id;
@@ -1326,7 +1350,7 @@ static int s32_bias(struct lower *L, const struct dnnq_ir_node *n, const int64_t
 {
 	struct dnnq_qtensor *t;
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":bias");
+	model_name(nm, n->name, ":bias");
 	int id = add_tensor(L, nm, &t), rc;
 	if (id < 0)
 		return id;
@@ -1458,7 +1482,7 @@ static int lower_qlinearmatmul_nd(struct lower *L, const struct dnnq_ir_node *n)
 		return rc;
 	if (bv->data) {
 		char nm[DNNQ_MODEL_NAME_MAX];
-		tname(nm, n->name, ":b");
+		model_name(nm, n->name, ":b");
 		rc = act_qparams(L, n, 4, 5, bv->dtype, &qb);
 		if (!rc)
 			rc = add_q8_constant(L, nm, bv->data, bv->dtype == DNNQ_IR_S8, bv->ndim, bv->dims,
@@ -1629,7 +1653,7 @@ static int lower_convtranspose(struct lower *L, size_t j)
 		for (size_t co = 0; co < cog; co++)
 			memcpy(wr + ((ci / cig * cog + co) * cig + ci % cig) * taps,
 			       w + (ci * cog + co) * taps, taps * sizeof *w);
-	tname(nm, n->name, ":w");
+	model_name(nm, n->name, ":w");
 	int64_t wd[4] = { (int64_t)cout, (int64_t)cig, wv->dims[2], wv->dims[3] };
 	wid = L->fp32 ? add_f32_tensor(L, nm, wr, nw) : add_weight_tensor(L, nm, wr, cout,
 	                                                                   cig * taps, 4, wd);
@@ -1640,7 +1664,7 @@ static int lower_convtranspose(struct lower *L, size_t j)
 	if (n->inputs[2] >= 0) {
 		if ((rc = const_f32(L, n, n->inputs[2], cout, &b, &nb)))
 			return rc;
-		tname(nm, n->name, ":b");
+		model_name(nm, n->name, ":b");
 		bid = add_f32_tensor(L, nm, b, nb);
 		free(b);
 		if (bid < 0)
@@ -1748,7 +1772,7 @@ static int lower_gather(struct lower *L, size_t j)
 			rc = lower_err(L, n, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld "
 			               "elements", k, (long long)idx[k], (long long)n->axis, (long long)dim);
 	char nm[DNNQ_MODEL_NAME_MAX];
-	tname(nm, n->name, ":indices");
+	model_name(nm, n->name, ":indices");
 	int tid = rc ? rc : i32 ? add_s32_tensor(L, nm, i32, cnt) : nomem(L);
 	free(idx);
 	free(i32);
@@ -1808,7 +1832,7 @@ static int lower_expand(struct lower *L, size_t j)
 	}
 	char nm[DNNQ_MODEL_NAME_MAX];
 	int32_t in, ref;
-	tname(nm, n->name, ":const");
+	model_name(nm, n->name, ":const");
 	rc = add_constant_nd(L, nm, t ? t : c, R, cd, &in);
 	free(c);
 	free(t);

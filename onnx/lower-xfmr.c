@@ -112,7 +112,7 @@ int lower_matmul(struct lower *L, size_t j)
 		char nm[DNNQ_MODEL_NAME_MAX];
 		if ((rc = const_f32(L, n, b, 0, &c, NULL)))
 			return rc;
-		snprintf(nm, sizeof nm, "%.*s:b", DNNQ_MODEL_NAME_MAX - 3, n->name);
+		model_name(nm, n->name, ":b");
 		rc = add_constant_nd(L, nm, c, bv->ndim, bv->dims, &in[1]);
 		free(c);
 	} else {
@@ -187,67 +187,114 @@ int lower_logsoftmax(struct lower *L, size_t j)
 	return lower_softmax_kind(L, NODE(j), "logsoftmax");
 }
 
-/* fp32; the scale and bias in the engine's order of the normalized dims
- * (a 4-D input normalizes C, H, W together: HWC inside). */
-int lower_layernorm(struct lower *L, size_t j)
-{
-	const struct dnnq_ir_node *n = NODE(j);
-	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
-	int32_t in, ref;
-	int rc = xfmr_input(L, n, 0, &in);
-	if (rc)
-		return rc;
-	if (xv->ndim == 4 && n->axis != 1)
-		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld of a 4-D input (NHWC inside): "
-		                 "only axis 1 (C, H, W together)", (long long)n->axis);
-	size_t d = 1;
-	for (uint32_t i = (uint32_t)n->axis; i < xv->ndim; i++)
-		d *= (size_t)xv->dims[i];
-	struct dnnq_model_node *mn = xfmr_node(L, n, "layernorm", in, &ref);
-	if (!mn)
-		return DNNQ_E_NOMEM;
-	mn->axis = (uint32_t)n->axis;         /* 4-D: axis 1, NCHW's C, H, W = NHWC's H, W, C */
-	mn->params[0] = n->epsilon;
-	for (uint32_t k = 1; k < 3; k++) {
-		float *w = NULL, *hwc = NULL;
-		char nm[DNNQ_MODEL_NAME_MAX];
-		if (k == 2 && (n->ninputs < 3 || n->inputs[2] < 0))
-			break;
-		if ((rc = const_f32(L, n, n->inputs[k], d, &w, NULL)))
-			return rc;
-		if (xv->ndim == 4 && !(hwc = malloc(d * sizeof *hwc))) {
-			free(w);
-			return lower_err(L, n, DNNQ_E_NOMEM, "out of memory");
-		}
-		size_t C = (size_t)xv->dims[1], HW = d / (C ? C : 1);
-		for (size_t c = 0; hwc && c < C; c++)
-			for (size_t p = 0; p < HW; p++)
-				hwc[p * C + c] = w[c * HW + p];
-		snprintf(nm, sizeof nm, "%.*s:%s", DNNQ_MODEL_NAME_MAX - 8, n->name,
-		         k == 1 ? "scale" : "bias");
-		int id = add_f32_tensor(L, nm, hwc ? hwc : w, d);
-		free(w);
-		free(hwc);
-		if (id < 0)
-			return id;
-		*(k == 1 ? &mn->weight : &mn->bias) = id;
-	}
-	return xfmr_out(L, n, mn, ref, false);
-}
-
-/* A transpose of src by perm (engine dims), rank 4, keeping src's dtype. */
-static int transpose4(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
-                      const uint32_t perm[4], const char *suffix, int32_t *ref)
+/* A transpose of src by perm (engine dims, ndim of them), keeping src's
+ * dtype; the node's name gets suffix. */
+static int transpose_nd(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
+                        uint32_t ndim, const uint32_t *perm, const char *suffix, int32_t *ref)
 {
 	char nm[DNNQ_MODEL_NAME_MAX];
-	snprintf(nm, sizeof nm, "%.*s%s", DNNQ_MODEL_NAME_MAX - 8, n->name, suffix);
+	model_name(nm, n->name, suffix);
 	struct dnnq_model_node *mn = add_node1(L, (enum dnnq_node_kind)dnnq_op_find("transpose")->kind,
 	                                       nm, src, ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
-	mn->ndim = 4;
-	for (uint32_t i = 0; i < 4; i++)
+	mn->ndim = ndim;
+	for (uint32_t i = 0; i < ndim; i++)
 		mn->dims[i] = perm[i];
+	return DNNQ_OK;
+}
+
+/* The engine transpose that brings LayerNorm n's normalized ONNX axes
+ * (axis..rank-1 of xv) last, in ONNX's order, the other engine dims first
+ * in theirs: into perm; false when they are there already (a suffix in
+ * order, or a 4-D input's C, H, W, kept HWC inside). */
+static bool layernorm_perm(const struct dnnq_ir_value *xv, uint32_t axis, uint32_t *perm)
+{
+	uint32_t r = xv->ndim, k = 0;
+	bool norm[DNNQ_MAX_DIMS] = { false }, moved = false;
+	if (r == 4 && axis == 1)
+		return false;
+	for (uint32_t i = axis; i < r; i++)
+		norm[engine_axis(xv, i)] = true;
+	for (uint32_t e = 0; e < r; e++)
+		if (!norm[e])
+			perm[k++] = e;
+	for (uint32_t i = axis; i < r; i++, k++) {
+		perm[k] = engine_axis(xv, i);
+		moved |= perm[k] != k;
+	}
+	return moved;
+}
+
+/* The scale (k 1) or bias (k 2) of LayerNorm n, d elements in the engine's
+ * order of the normalized dims (hwc: a 4-D input's C, H, W kept HWC), as
+ * mn's f32 tensor. */
+static int layernorm_param(struct lower *L, const struct dnnq_ir_node *n,
+                           struct dnnq_model_node *mn, uint32_t k, size_t d, bool hwc_order)
+{
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	float *w = NULL, *hwc = NULL;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int rc = const_f32(L, n, n->inputs[k], d, &w, NULL);
+	if (rc)
+		return rc;
+	if (hwc_order && !(hwc = malloc(d * sizeof *hwc))) {
+		free(w);
+		return lower_err(L, n, DNNQ_E_NOMEM, "out of memory");
+	}
+	size_t C = hwc ? (size_t)xv->dims[1] : 1, HW = d / (C ? C : 1);
+	for (size_t c = 0; hwc && c < C; c++)
+		for (size_t p = 0; p < HW; p++)
+			hwc[p * C + c] = w[c * HW + p];
+	model_name(nm, n->name, k == 1 ? ":scale" : ":bias");
+	int id = add_f32_tensor(L, nm, hwc ? hwc : w, d);
+	free(w);
+	free(hwc);
+	if (id < 0)
+		return id;
+	*(k == 1 ? &mn->weight : &mn->bias) = id;
+	return DNNQ_OK;
+}
+
+/* fp32, over the engine dims the normalized ONNX axes map to: a suffix of
+ * them as they are (a 4-D input's C, H, W together: HWC inside, the scale
+ * and bias reordered), else between two transposes that bring those axes
+ * last and back (the channels-last LayerNorm of a 4-D value the model
+ * permuted itself, ConvNeXt's). */
+int lower_layernorm(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	uint32_t r = xv->ndim, axis = (uint32_t)n->axis, perm[DNNQ_MAX_DIMS], back[DNNQ_MAX_DIMS];
+	int32_t in, ref;
+	int rc = xfmr_input(L, n, 0, &in);
+	if (rc)
+		return rc;
+	if (axis >= r || r > DNNQ_MAX_DIMS)
+		return lower_err(L, n, DNNQ_E_FORMAT, "axis %u of a rank-%u input", axis, r);
+	bool moved = layernorm_perm(xv, axis, perm);
+	if (moved && perm[0] != 0)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "normalizing across the batch (axis 0)");
+	if (moved && (rc = transpose_nd(L, n, in, r, perm, ":last", &in)))
+		return rc;
+	size_t d = 1;
+	for (uint32_t i = axis; i < r; i++)
+		d *= (size_t)xv->dims[i];
+	struct dnnq_model_node *mn = xfmr_node(L, n, "layernorm", in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = axis;              /* moved: the last r - axis dims; 4-D axis 1: HWC */
+	mn->params[0] = n->epsilon;
+	for (uint32_t k = 1; k < 3 && !rc; k++)
+		if (k == 1 || (n->ninputs > 2 && n->inputs[2] >= 0))
+			rc = layernorm_param(L, n, mn, k, d, !moved && r == 4);
+	if (rc || (rc = xfmr_out(L, n, mn, ref, false)) || !moved)
+		return rc;
+	for (uint32_t i = 0; i < r; i++)
+		back[perm[i]] = i;
+	if ((rc = transpose_nd(L, n, ref, r, back, ":back", &ref)))
+		return rc;
+	L->v[n->outputs[0]].f32 = ref;
 	return DNNQ_OK;
 }
 
@@ -262,7 +309,7 @@ int lower_reshape_reordered(struct lower *L, const struct dnnq_ir_node *n, int32
 	int rc = DNNQ_OK;
 	L->fp32 = f32;                 /* the transposes move what src holds */
 	if (xv->ndim == 4 && !same_order(xv))
-		rc = transpose4(L, n, src, to_nchw, ":nchw", &src);
+		rc = transpose_nd(L, n, src, 4, to_nchw, ":nchw", &src);
 	struct dnnq_model_node *mn = rc ? NULL : add_node1(L, DNNQ_NODE_RESHAPE, n->name, src, &ref);
 	if (!rc && !mn)
 		rc = DNNQ_E_NOMEM;
@@ -270,7 +317,7 @@ int lower_reshape_reordered(struct lower *L, const struct dnnq_ir_node *n, int32
 		mn->ndim = yv->ndim;
 		memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
 		if (yv->ndim == 4 && !same_order(yv))
-			rc = transpose4(L, n, ref, to_nhwc, ":nhwc", &ref);
+			rc = transpose_nd(L, n, ref, 4, to_nhwc, ":nhwc", &ref);
 	}
 	L->fp32 = save;
 	if (rc)

@@ -114,7 +114,9 @@ struct dnnq_model_node *add_node(struct lower *L, enum dnnq_node_kind kind, cons
 		return NULL;
 	}
 	struct dnnq_model_node *mn = &m->nodes[m->nnodes];
-	dnnq_model_node_init(mn, kind, name);
+	char full[DNNQ_MODEL_NAME_MAX];
+	model_name(full, name, "");
+	dnnq_model_node_init(mn, kind, full);
 	mn->precision = L->fp32 && dnnq_op_has(dnnq_op_get(kind), DNNQ_A_PRECISION)
 	                ? DNNQ_PRECISION_FP32 : DNNQ_PRECISION_INT8;
 	*ref = REF_NODE + (int32_t)m->nnodes++;
@@ -351,12 +353,28 @@ int value_qp(struct lower *L, const struct dnnq_ir_node *n, int32_t v, struct dn
 	return DNNQ_OK;
 }
 
-static void suffixed(char *buf, size_t cap, const char *name, const char *suffix)
+void model_name(char buf[DNNQ_MODEL_NAME_MAX], const char *name, const char *suffix)
 {
 	size_t sl = strlen(suffix), nl = strlen(name);
-	if (nl + sl >= cap)
-		nl = cap - 1 - sl;
-	snprintf(buf, cap, "%.*s%s", (int)nl, name, suffix);
+	uint32_t h = 2166136261u;          /* FNV-1a of name and suffix */
+	if (sl > DNNQ_MODEL_NAME_MAX - 11)
+		sl = DNNQ_MODEL_NAME_MAX - 11;
+	if (nl + sl >= DNNQ_MODEL_NAME_MAX) {
+		for (const char *p = name; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		for (const char *p = suffix; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		nl = DNNQ_MODEL_NAME_MAX - 10 - sl;
+	}
+	memcpy(buf, name, nl);
+	if (nl + sl + 10 == DNNQ_MODEL_NAME_MAX) {
+		char hex[10];
+		snprintf(hex, sizeof hex, "~%08x", (unsigned)h);
+		memcpy(buf + nl, hex, 9);
+		nl += 9;
+	}
+	memcpy(buf + nl, suffix, sl);
+	buf[nl + sl] = '\0';
 }
 
 /* A node of kind and op reading in, named after value vname with suffix
@@ -366,7 +384,7 @@ static struct dnnq_model_node *value_node(struct lower *L, enum dnnq_node_kind k
                                           int32_t *ref)
 {
 	char name[DNNQ_MODEL_NAME_MAX];
-	suffixed(name, sizeof name, vname, suffix);
+	model_name(name, vname, suffix);
 	struct dnnq_model_node *mn = add_node1(L, kind, name, in, ref);
 	if (mn)
 		mn->op = op;
@@ -850,7 +868,7 @@ static int lower_inputs(struct lower *L)
 		L->v[v].qp = qp;
 		if (iv->ndim == 4) {
 			char name[DNNQ_MODEL_NAME_MAX];
-			suffixed(name, sizeof name, iv->name, ":reshape");
+			model_name(name, iv->name, ":reshape");
 			struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, name, in,
 			                                       &L->v[v].u8);
 			if (!mn)
@@ -923,21 +941,21 @@ static int lower_output(struct lower *L, size_t i)
 			/* NHWC u8 to NCHW: dequantized to NCHW f32, quantized back with
 			 * the same parameters: the very integers */
 			int32_t f;
-			suffixed(name, sizeof name, iv->name, ":dequantize");
+			model_name(name, iv->name, ":dequantize");
 			if ((rc = out_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_DEQUANTIZE_NCHW, name, in, iv,
 			                   &f)))
 				return rc;
-			suffixed(name, sizeof name, iv->name, ":quantize");
+			model_name(name, iv->name, ":quantize");
 			if ((rc = out_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_QUANTIZE, name, f, iv, &ref)))
 				return rc;
 			set_out_qp(&L->m->nodes[ref - REF_NODE], &lv->qp);
 		} else if (iv->ndim == 4) {
-			suffixed(name, sizeof name, iv->name, ":reshape");
+			model_name(name, iv->name, ":reshape");
 			rc = out_node(L, DNNQ_NODE_RESHAPE, 0, name, in, iv, &ref);
 		}
 		if (!rc && iv->dtype == DNNQ_IR_S8) {
 			/* int8 in the signature: the same reals, q - 128 */
-			suffixed(name, sizeof name, iv->name, ":s8");
+			model_name(name, iv->name, ":s8");
 			rc = out_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_U8_TO_S8, name, ref, iv, &ref);
 			io->dtype = DNNQ_DTYPE_S8;
 			io->qp.zero_point -= 128;
@@ -947,7 +965,7 @@ static int lower_output(struct lower *L, size_t i)
 		/* an integer operator's sums; NHWC back to NCHW moves them as is */
 		io->dtype = DNNQ_DTYPE_S32;
 		ref = lv->s32;
-		suffixed(name, sizeof name, iv->name, same_order(iv) ? ":reshape" : ":nchw");
+		model_name(name, iv->name, same_order(iv) ? ":reshape" : ":nchw");
 		if (iv->ndim == 4)
 			rc = out_node(L, same_order(iv) ? DNNQ_NODE_RESHAPE : DNNQ_NODE_CONVERT,
 			              same_order(iv) ? 0 : DNNQ_CONVERT_TO_NCHW, name, lv->s32, iv, &ref);
@@ -959,25 +977,25 @@ static int lower_output(struct lower *L, size_t i)
 		if (p->op == DNNQ_IR_DEQUANTIZE)
 			snprintf(name, sizeof name, "%s", p->name);
 		else
-			suffixed(name, sizeof name, iv->name, ":dequantize");
+			model_name(name, iv->name, ":dequantize");
 		/* an f32 view of a graph input (an identity, a reshape) is copied
 		 * by an fp32 concat of that one input, exactly */
 		bool onnx_f32 = lv->f32 >= 0 && (iv->ndim != 4 || lv->f32_onnx);
 		if (onnx_f32 && can_output(L, i, lv->f32)) {
 			ref = lv->f32;
 		} else if (onnx_f32 && iv->ndim >= 2) {
-			suffixed(name, sizeof name, iv->name, ":copy");
+			model_name(name, iv->name, ":copy");
 			if (!(rc = out_node(L, DNNQ_NODE_CONCAT, 0, name, lv->f32, iv, &ref))) {
 				L->m->nodes[ref - REF_NODE].precision = DNNQ_PRECISION_FP32;
 				L->m->nodes[ref - REF_NODE].axis = 1;
 			}
 		} else if (lv->f32 >= 0 && !lv->f32_onnx && same_order(iv) &&
 		           can_output(L, i, lv->f32)) {
-			suffixed(name, sizeof name, iv->name, ":reshape");
+			model_name(name, iv->name, ":reshape");
 			rc = out_node(L, DNNQ_NODE_RESHAPE, 0, name, lv->f32, iv, &ref);
 		} else if (lv->f32 >= 0 && !lv->f32_onnx && iv->ndim == 4) {
 			/* an fp32 region's NHWC f32 value back to NCHW, unchanged */
-			suffixed(name, sizeof name, iv->name, ":nchw");
+			model_name(name, iv->name, ":nchw");
 			rc = out_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_TO_NCHW, name, lv->f32, iv, &ref);
 		} else if (!(rc = need_u8(L, p, v, &in))) {
 			rc = out_node(L, DNNQ_NODE_CONVERT, iv->ndim == 4 ? DNNQ_CONVERT_DEQUANTIZE_NCHW
@@ -1013,6 +1031,7 @@ static int finish(struct lower *L)
 	snprintf(m->calibration, sizeof m->calibration, "%s",
 	         L->o->calibration ? L->o->calibration : "");
 	m->created = 0;
+	m->max_batch = L->ir->max_batch;
 	bool *read = calloc(m->ninputs + 1, 1);
 	if (!read || !(m->stats = calloc(m->nnodes + 1, sizeof *m->stats))) {
 		free(read);

@@ -231,6 +231,7 @@ static void assert_model_eq(const struct dnnq_model *a, const struct dnnq_model 
 	ck_assert_str_eq(a->producer, b->producer);
 	ck_assert_str_eq(a->calibration, b->calibration);
 	ck_assert_int_eq(a->created, b->created);
+	ck_assert_uint_eq(a->max_batch, b->max_batch);
 	ck_assert_uint_eq(a->ninputs, b->ninputs);
 	ck_assert_uint_eq(a->noutputs, b->noutputs);
 	for (size_t i = 0; i < a->ninputs; i++)
@@ -871,6 +872,33 @@ START_TEST(model_bad_convert_kind_refused)
 }
 END_TEST
 
+/* META's max batch (a graph that moves its batch, onnx/import-batch.c):
+ * written only when set (a file without it is the same bytes as before,
+ * read as 0: any batch), read back exactly. */
+START_TEST(model_max_batch_roundtrip)
+{
+	struct dnnq_model m, back;
+	make_model(&m, 4);
+	uint8_t *buf0, *buf;
+	size_t len0, len;
+	write_model(&m, &buf0, &len0);
+	m.max_batch = 1;
+	write_model(&m, &buf, &len);
+	ck_assert_uint_ne(len0, 0);
+	struct dnnq_diag d;
+	ck_assert_msg(dnnq_model_read(buf, len, &back, &d) == 0, "%s", d.msg);
+	assert_model_eq(&m, &back);
+	ck_assert_uint_eq(back.max_batch, 1);
+	dnnq_model_free(&back);
+	ck_assert_msg(dnnq_model_read(buf0, len0, &back, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(back.max_batch, 0);
+	dnnq_model_free(&back);
+	free(buf);
+	free(buf0);
+	dnnq_model_free(&m);
+}
+END_TEST
+
 /* acc16 attributes: written only when set (a file without them is the
  * same bytes as before), read back exactly, built into acc16 operators;
  * the measurements of dnnq-convert (optional key 34) likewise, on an acc16
@@ -1160,6 +1188,7 @@ Suite *suite_model(void)
 	tcase_add_test(tc, model_other_kinds);
 	tcase_add_test(tc, model_nchw_converts);
 	tcase_add_test(tc, model_bad_convert_kind_refused);
+	tcase_add_test(tc, model_max_batch_roundtrip);
 	tcase_add_test(tc, model_acc16_roundtrip);
 	tcase_add_test(tc, model_bad_acc16_refused);
 	tcase_add_test(tc, model_reshape_bad_dims_refused);

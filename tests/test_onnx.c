@@ -501,7 +501,16 @@ START_TEST(squeeze_unsqueeze_opsets)
 	struct mb *b = io_model(13, "x", F, 2, d);
 	mb_i64(b, "ax", 1, ax);
 	mb_node(b, "Unsqueeze", "u", "x,ax", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "move the batch");
+	/* a new axis 0 moves the batch: fixed to 1, the output [1, 1, 4] its
+	 * new axis the batch (onnx/import-batch.c) */
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	int64_t y[3] = { 1, 1, 4 };
+	dims_are(out_value(&ir, 0), 3, y);
+	ck_assert(out_value(&ir, 0)->batched);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	ck_assert_ptr_nonnull(strstr(ir.batch_note, "node 'u' (Unsqueeze): a new axis 0"));
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
@@ -1828,8 +1837,10 @@ START_TEST(fold_static_batch)
 }
 END_TEST
 
-/* Shape of the batch, then arithmetic on it: refused, the node named. */
-START_TEST(fold_batch_arithmetic_refused)
+/* Shape of the batch, then arithmetic on it: refused with the batch
+ * symbolic, folded once the import fixes it to 1 (the node named in the
+ * note). */
+START_TEST(fold_batch_arithmetic_fixed)
 {
 	struct mb *b = view_model();
 	int64_t zero = 0, two = 2;
@@ -1838,7 +1849,15 @@ START_TEST(fold_batch_arithmetic_refused)
 	mb_node(b, "Shape", "shape", "a", "s");
 	mb_node(b, "Gather", "gather", "s,i0", "n");
 	mb_node(b, "Mul", "twice", "n,two", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'twice' (Mul): computes with the batch");
+	/* refused with the batch symbolic; with the batch fixed to 1 it folds */
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	ck_assert_ptr_nonnull(strstr(ir.batch_note, "node 'twice' (Mul): computes with the batch"));
+	const struct dnnq_ir_value *y = out_value(&ir, 0);
+	ck_assert_ptr_nonnull(y->data);
+	ck_assert_int_eq(((const int64_t *)y->data)[0], 2);
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
@@ -2132,7 +2151,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_paddle_flatten);
 	tcase_add_test(tc, fold_opset9);
 	tcase_add_test(tc, fold_static_batch);
-	tcase_add_test(tc, fold_batch_arithmetic_refused);
+	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, fold_expand_batch);
 	tcase_add_test(tc, fold_values);
 	tcase_add_test(tc, fold_huge_refused);

@@ -684,9 +684,17 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 			dnnq_json_string(stdout, ir->removed[i].op_type);
 			printf(",\"how\":\"%s\"}", dnnq_ir_settled_name(ir->removed[i].how));
 		}
-		printf("]}");
+		printf("]");
+		if (ir->max_batch) {
+			printf(",\"max_batch\":%u,\"batch_fixed\":", ir->max_batch);
+			dnnq_json_string(stdout, ir->batch_note);
+		}
+		printf("}");
 		return;
 	}
+	if (ir->max_batch)
+		printf("import: batch fixed to %u (runs of a larger batch are refused): %s\n",
+		       ir->max_batch, ir->batch_note);
 	if (!ir->nremoved)
 		return;
 	printf("import:");
@@ -720,6 +728,9 @@ static int import(const struct opts *o, struct dnnq_ir *ir, char **list, size_t 
 	io.nsamples = nsamples;
 	rc = dnnq_onnx_import_file(o->in, &io, ir, list, count, d);
 	dnnq_sample_shapes_free(samples, nsamples);
+	if (!rc && ir->max_batch)
+		fprintf(stderr, "%s: warning: %s: batch fixed to %u, a larger one is refused at run "
+		        "time: %s\n", argv0, o->in, ir->max_batch, ir->batch_note);
 	return rc;
 }
 

@@ -64,6 +64,7 @@ struct run {
 	struct dnnq_pool *pool;
 	struct dnnq_executor ex;
 	size_t nin, nout, batch;
+	uint32_t max_batch;             /* the model's (0: any) */
 	struct io in[MAX_IO], out[MAX_IO];
 	const void *inp[MAX_IO];
 	void *outp[MAX_IO];
@@ -233,6 +234,7 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 			return rc;
 		r->nin = r->ir.ninputs;
 		r->nout = r->ir.noutputs;
+		r->max_batch = r->ir.max_batch;
 		if (r->nin > MAX_IO || r->nout > MAX_IO)
 			return dnnq_diag_set(d, DNNQ_E_UNSUPPORTED, "%s: more than %d inputs or outputs",
 			                     o->model, MAX_IO);
@@ -255,6 +257,7 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	rc = dnnq_model_build(&m, o->isa, &r->g, &why);
 	r->nin = m.ninputs;
 	r->nout = m.noutputs;
+	r->max_batch = m.max_batch;
 	if (!rc && (r->nin > MAX_IO || r->nout > MAX_IO))
 		rc = dnnq_diag_set(&why, DNNQ_E_UNSUPPORTED, "more than %d inputs or outputs", MAX_IO);
 	/* the signature's names (the graph's tensors are named by their nodes) */
@@ -322,6 +325,10 @@ static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 
 static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
+	if (r->max_batch && r->batch > r->max_batch)
+		return dnnq_diag_set(d, DNNQ_E_RANGE, "%s: batch %zu: the model runs a batch of at "
+		                     "most %u (its graph moves the batch off dim 0: "
+		                     "the import fixed the batch)", o->model, r->batch, (unsigned)r->max_batch);
 	if (!r->onnx) {
 		if (o->threads > 1) {
 			r->pool = dnnq_pool_create(o->threads, NULL);

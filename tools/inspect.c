@@ -253,6 +253,7 @@ static void print_json(const struct dnnq_model *m, size_t len)
 		printf("null");
 	printf(", \"calibration\": ");
 	put_str(m->calibration);
+	printf(", \"max_batch\": %u", m->max_batch);
 	printf(",\n  \"inputs\": [");
 	LIST(m->ninputs, i, put_io(&m->inputs[i], false));
 	printf("],\n  \"outputs\": [");
@@ -307,6 +308,8 @@ static void print_text(const struct dnnq_model *m, size_t len)
 	printf(", created %s, calibration ",
 	       utc_time(m->created, when, sizeof when) ? when : "unknown");
 	put_str(m->calibration);
+	if (m->max_batch)
+		printf(", batch at most %u (the graph moves it)", m->max_batch);
 	printf("\ninputs:\n");
 	for (size_t i = 0; i < m->ninputs; i++) {
 		printf("  %zu ", i);

@@ -2361,6 +2361,26 @@ def make_digits(w):
 
 # ------------------------------------------------------------------- models
 
+def export_torch(w, stem, m, shape, dyn, calib, test):
+    """m traced at 1 x shape with the dynamic axes dyn on the input (the
+    output's dim 0 too) into STEM.onnx, with the calibration samples, the
+    test input and torch's fp32 output on it; the model."""
+    buf = io.BytesIO()
+    torch.onnx.export(m, torch.randn(1, *shape), buf, opset_version=13,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": dyn, "output": {0: "N"}})
+    model = onnx.load_from_string(buf.getvalue())
+    model.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    onnx.checker.check_model(model, full_check=True)
+    with torch.no_grad():
+        want = m(test).numpy()
+    w.model(f"{stem}.onnx", model)
+    w.npy(f"{stem}.calib.npy", calib.numpy())
+    w.npy(f"{stem}.test.npy", test.numpy())
+    w.npy(f"{stem}.out.npy", want.astype(np.float32))
+    return model
+
+
 def make_models(w):
     """Three small real-world architectures with dynamic H and W, seeded
     random weights (no downloads), BatchNorm statistics settled on data:
@@ -2462,22 +2482,99 @@ def make_models(w):
         calib = torch.randn(8, *test_shape, generator=g)
         test = torch.randn(2, *test_shape, generator=g)
         dyn = {0: "N"} if name == "vit_tiny" else {0: "N", 2: "H", 3: "W"}
-        buf = io.BytesIO()
-        torch.onnx.export(m, torch.randn(1, *shape), buf, opset_version=13,
-                          input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": dyn, "output": {0: "N"}})
-        model = onnx.load_from_string(buf.getvalue())
-        model.producer_name = "dnnq-mkonnx (torch.onnx.export)"
-        onnx.checker.check_model(model, full_check=True)
-        with torch.no_grad():
-            want = m(test).numpy()
-        w.model(f"models/{name}.onnx", model)
-        w.npy(f"models/{name}.calib.npy", calib.numpy())
-        w.npy(f"models/{name}.test.npy", test.numpy())
-        w.npy(f"models/{name}.out.npy", want.astype(np.float32))
+        model = export_torch(w, f"models/{name}", m, shape, dyn, calib, test)
         ops = sorted({n.op_type for n in model.graph.node})
         print(f"models/{name}.onnx: {sum(p.numel() for p in m.parameters())} parameters, "
               f"ops {' '.join(ops)}")
+
+
+def make_layout(w):
+    """Graphs whose batch leaves dim 0 (dnnq fixes it to 1: onnx/import-batch.c)
+    and a channels-last LayerNorm, small and seeded, each with calibration
+    samples, a test input of batch 1 and the fp32 output (torch's or NumPy's):
+      - mha_seq, mha_batch_first: a patch embedding, then a pre-norm block of
+        torch's nn.MultiheadAttention (batch_first False: the model itself
+        puts the batch on dim 1; True: torch 1.13 transposes inside), a GELU
+        MLP, the mean over the sequence and a linear head;
+      - convnext_block: a stem conv, one ConvNeXt block (depthwise 7x7,
+        permute to NHWC, LayerNorm over C, Linear, GELU, Linear, layer
+        scale, permute back, residual), global pooling, a linear head;
+      - gemm_transa: Reshape [N, 6, 4] -> [6, 4] (a model traced at batch 1),
+        Gemm with transA, Reshape back to [1, 4, 5];
+      - batch_broadcast: x [N, 4] + C [3, 1, 4] (the batch broadcast onto
+        dim 1), ReduceMean over axis 0."""
+    nn = torch.nn
+
+    class Mha(nn.Module):
+        def __init__(self, batch_first):
+            super().__init__()
+            self.bf = batch_first
+            self.embed = nn.Conv2d(3, 32, 4, 4)
+            self.ln = nn.LayerNorm(32)
+            self.attn = nn.MultiheadAttention(32, 4, batch_first=batch_first)
+            self.mlp = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Linear(64, 32))
+            self.head = nn.Linear(32, 10)
+
+        def forward(self, x):
+            x = self.embed(x).flatten(2)                          # N, E, L
+            x = x.permute(0, 2, 1) if self.bf else x.permute(2, 0, 1)
+            h = self.ln(x)
+            x = x + self.attn(h, h, h, need_weights=False)[0]
+            x = x + self.mlp(x)
+            return self.head(x.mean(1 if self.bf else 0))
+
+    class ConvNextBlock(nn.Module):
+        def __init__(self, d=32):
+            super().__init__()
+            self.stem = nn.Conv2d(3, d, 2, 2)
+            self.dw = nn.Conv2d(d, d, 7, padding=3, groups=d)
+            self.ln = nn.LayerNorm(d, eps=1e-6)
+            self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+            self.gamma = nn.Parameter(torch.rand(d) * 0.5 + 0.5)
+            self.head = nn.Linear(d, 10)
+
+        def forward(self, x):
+            x = self.stem(x)
+            y = self.dw(x).permute(0, 2, 3, 1)
+            y = self.gamma * self.fc2(F.gelu(self.fc1(self.ln(y))))
+            x = x + y.permute(0, 3, 1, 2)
+            return self.head(x.mean((2, 3)))
+
+    torch.manual_seed(16)
+    nets = [("mha_seq", Mha(False)), ("mha_batch_first", Mha(True)),
+            ("convnext_block", ConvNextBlock())]
+    for k, (name, m) in enumerate(nets):
+        m = m.eval()
+        g = torch.Generator().manual_seed(200 + k)
+        calib = torch.randn(8, 3, 16, 16, generator=g)
+        test = torch.randn(1, 3, 16, 16, generator=g)
+        export_torch(w, f"layout/{name}", m, (3, 16, 16), {0: "N"}, calib, test)
+
+    r = np.random.default_rng(16)
+    B, C = nrm(r, (6, 5)), nrm(r, (5,), 0.1)
+    x = u(r, (1, 6, 4), -1, 1)
+    want = (f64(x[0]).T @ f64(B) + f64(C)).reshape(1, 4, 5)
+    gemm = build_model(
+        [node("Reshape", ["input", "s0"], ["a"]),
+         node("Gemm", ["a", "B", "C"], ["g"], transA=1),
+         node("Reshape", ["g", "s1"], ["output"])],
+        [("input", x)], {"B": B, "C": C, "s0": np.array([6, 4], np.int64),
+                         "s1": np.array([1, 4, 5], np.int64)},
+        [("output", f32(want))], 13)
+    K = nrm(r, (3, 1, 4), 0.5)
+    xb = u(r, (1, 4), -1, 1)
+    bcast = build_model(
+        [node("Add", ["input", "K"], ["s"]),
+         node("ReduceMean", ["s"], ["output"], axes=[0], keepdims=0)],
+        [("input", xb)], {"K": K}, [("output", xb)], 13)
+    for name, model, x, want in (("gemm_transa", gemm, x, want),
+                                 ("batch_broadcast", bcast, xb, (f64(xb) + f64(K)).mean(0))):
+        onnx.checker.check_model(model, full_check=True)
+        w.model(f"layout/{name}.onnx", model)
+        w.npy(f"layout/{name}.calib.npy",
+              np.concatenate([x, u(r, (7,) + x.shape[1:], -1, 1)]))
+        w.npy(f"layout/{name}.test.npy", x)
+        w.npy(f"layout/{name}.out.npy", f32(want))
 
 
 # --------------------------------------------------------------------- main
@@ -2489,7 +2586,7 @@ def main():
                     "Run with /usr/bin/python3 (torch, onnx, sklearn, numpy).")
     ap.add_argument("--out", default="tests/onnx", metavar="DIR",
                     help="output directory (default: tests/onnx)")
-    ap.add_argument("--only", choices=["digits", "ops", "bad", "models", "precision"],
+    ap.add_argument("--only", choices=["digits", "ops", "bad", "models", "precision", "layout"],
                     action="append",
                     help="generate only this set (repeatable; default: all)")
     ap.add_argument("--list", action="store_true", help="print every file written")
@@ -2514,7 +2611,7 @@ def main():
 
     t0 = time.time()
     w = Writer(args.out)
-    sets = args.only or ["digits", "ops", "bad", "models", "precision"]
+    sets = args.only or ["digits", "ops", "bad", "models", "precision", "layout"]
     if "digits" in sets:
         make_digits(w)
     if "ops" in sets:
@@ -2525,6 +2622,8 @@ def main():
         make_models(w)
     if "precision" in sets:
         make_precision(w)
+    if "layout" in sets:
+        make_layout(w)
     total = 0
     for rel in w.files:
         total += os.path.getsize(os.path.join(args.out, rel))
