@@ -5,7 +5,8 @@
  * The fixture ($DNNQ_BENCH_MODELS_DIR, made by `make bench`:
  * bench/models-ort-fixture.py) holds, per model, the float ONNX export
  * (NAME.onnx), PyTorch's int8 QDQ export (NAME.qdq.onnx) and dnnq-convert
- * --per-channel's output (NAME.dnnq), and one held-out image (input.npy).
+ * --per-channel --precision int8's output (NAME.dnnq), and one held-out
+ * image (input.npy).
  * dnnq runs the .dnnq as dnnq-run does (dnnq_file_read, dnnq_model_read,
  * dnnq_model_build, dnnq_graph_run on a dnnq_pool), on the ISA dnnq picks
  * and, on CPUs with AVX-512 VNNI, also on its AVX2 kernels. ONNX Runtime
@@ -410,8 +411,8 @@ int bench_cmd_models(const struct bench_opts *o)
 		teardown(&r);
 	}
 	bench_note(&t, "ms: medians of %u interleaved rounds of %u runs (each block after a %.0f ms "
-	           "sleep and an untimed run), the 1-thread rounds before the N-thread ones. dnnq: the .dnnq of dnnq-convert --per-channel (8 "
-	           "calibration images) on a dnnq_pool; isa: its kernel table%s. ORT: "
+	           "sleep and an untimed run), the 1-thread rounds before the N-thread ones. dnnq: the .dnnq of dnnq-convert --per-channel "
+	           "--precision int8 (8 calibration images) on a dnnq_pool; isa: its kernel table%s. ORT: "
 	           "onnxruntime-node, intraOpNumThreads = threads; int8: PyTorch's QDQ export "
 	           "(FX static quantization, onednn qconfig), fp32: the float ONNX. int8/dnnq: ORT "
 	           "int8 ms / dnnq ms (> 1: dnnq faster). Nt x: 1-thread ms / N-thread ms. dB: output "
