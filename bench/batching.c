@@ -137,7 +137,6 @@ int bench_cmd_batching(const struct bench_opts *o)
 	const char *dnnqd = fixture_binary("DNNQ_DNNQD", "dnnqd");
 	const char *ctl = fixture_binary("DNNQ_DNNQCTL", "dnnqctl");
 	FILE *text = bench_text(o->tsv);
-	bench_machine_print(text);
 	if (!dnnqd || !ctl) {
 		fprintf(text, "batching: skipped: no %s ($DNNQ_DNNQD / $DNNQ_DNNQCTL; `make bench`"
 		        " sets them)\n", dnnqd ? "dnnqctl" : "dnnqd");
