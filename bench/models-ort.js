@@ -26,7 +26,8 @@ const readline = require('readline');
         for (const t of threads) {
             const s = await ort.InferenceSession.create(model, { intraOpNumThreads: Number(t),
                 interOpNumThreads: 1, executionMode: 'sequential',
-                graphOptimizationLevel: 'all' });
+                graphOptimizationLevel: 'all',
+                extra: { session: { intra_op: { allow_spinning: '0' } } } });
             const feeds = { [s.inputNames[0]]: x };
             const y = (await s.run(feeds))[s.outputNames[0]].data;
             if (t === threads[0])
