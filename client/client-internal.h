@@ -42,6 +42,7 @@ _Static_assert((int)DNNQ_TYPE_U8 == (int)DNNQ_SHM_DTYPE_U8 &&
 #define CLIENT_DEFAULT_SPIN_US 50
 #define CLIENT_DEFAULT_TIMEOUT 5000	/* ms */
 #define CLIENT_STALE_NS        ((int64_t)2000000000)	/* heartbeat silence = death */
+#define CLIENT_WAIT_MODELS     64u	/* wait-time estimates, by model id modulo this */
 
 /* One input or output of a signature; info.name points at name. */
 struct client_io {
@@ -64,6 +65,7 @@ struct client_slot {
 	uint32_t issued;	/* last ticket handed out (written by the slot's taker) */
 	uint32_t next;		/* free-list link: index + 1, 0 ends the list */
 	uint32_t abandoned;	/* 1: left to the daemon by a timed-out infer */
+	uint32_t model_id;	/* of the request in flight (written before its ticket) */
 };
 
 struct dnnq_client {
@@ -81,6 +83,12 @@ struct dnnq_client {
 	alignas(64) uint64_t free_head;
 	uint32_t n_abandoned;	/* slots waiting for a late completion */
 	uint32_t dead;		/* 1: the daemon is gone; every call fails */
+
+	/* Recent waits (ns from the start of a wait to the end seen), per
+	 * model id modulo CLIENT_WAIT_MODELS (two ids sharing an entry only
+	 * blur each other's estimate): request.c spins only when this is within
+	 * spin_ns. Relaxed, any thread; a lost update is harmless. */
+	alignas(64) int64_t wait_ns[CLIENT_WAIT_MODELS];
 
 	/* Control channel: one exchange at a time. */
 	alignas(64) pthread_mutex_t ctl_lock;
@@ -162,6 +170,9 @@ void model_free_all(struct dnnq_client *c);
 
 /* Fills the free list with every slot (dnnq_connect). */
 void request_slots_init(struct dnnq_client *c);
+/* Whether a wait for a request of model_id spins before it sleeps: spin_us
+ * allows it and the recent waits on the model were within it. */
+bool client_wait_spins(const struct dnnq_client *c, uint32_t model_id);
 
 /* ---- tensor.c ------------------------------------------------------------- */
 

@@ -90,7 +90,8 @@ struct dnnq_model;
 struct dnnq_connect_opts {
 	uint32_t slots;          /* requests in flight at most; 0: 64 */
 	uint64_t arena_bytes;    /* tensor arena; 0: 64 MiB */
-	int32_t  spin_us;        /* spin on a result before sleeping; <0: never
+	int32_t  spin_us;        /* spin on a result before sleeping, while the
+	                            model's recent waits fit in it; <0: never
 	                            spin, 0: 50 µs */
 	int32_t  timeout_ms;     /* connect + control replies; 0: 5000; < 0 is
 	                            DNNQ_E_INVAL (nothing waits forever) */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "calibration/npy.h"
+#include "client/client-internal.h"
 #include "client/dnnq.h"
 #include "shm/dnnq_proto.h"
 #include "tests/fakedaemon.h"
@@ -544,6 +545,32 @@ START_TEST(async_poll_wait_tickets)
 }
 END_TEST
 
+/* A wait spins only while the recent waits on its model fit in spin_us:
+ * a wait that lasted 20 ms (a timeout: the fake is paused) is past the
+ * 50 µs default, so the next wait on that model sleeps at once; another
+ * model's estimate is its own. */
+START_TEST(wait_spins_only_when_waits_are_short)
+{
+	fake_up();
+	struct dnnq_client *c = connect_fake(2);
+	struct dnnq_model *m = open_model(c, "double");
+	struct io io;
+	struct dnnq_request r;
+	io_alloc(m, 1, &io);
+	ck_assert(client_wait_spins(c, 7));
+	STORE(&fake.paused, 1);
+	ck_assert_int_eq(io_submit(m, &io, &r), 0);
+	ck_assert_int_eq(dnnq_wait(&r, 20), DNNQ_E_TIMEDOUT);
+	ck_assert(!client_wait_spins(c, 7));
+	ck_assert(client_wait_spins(c, 9));
+	STORE(&fake.paused, 0);
+	ck_assert_int_eq(dnnq_wait(&r, 2000), 0);
+	io_check(&io, 0);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
 START_TEST(infer_timeout_abandons_slot)
 {
 	struct env e;
@@ -854,6 +881,7 @@ Suite *suite_client(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("request");
 	tcase_add_test(tc, async_poll_wait_tickets);
+	tcase_add_test(tc, wait_spins_only_when_waits_are_short);
 	tcase_add_test(tc, infer_timeout_abandons_slot);
 	tcase_add_test(tc, failed_request_status);
 	tcase_add_test(tc, event_fd_and_doorbell);
