@@ -42,7 +42,7 @@
  * Sleeping (worker_sleep), after spin_us without work: announce the sleep
  * in every session (dnnq_shm_sleep_begin, which re-checks the ring after a
  * fence: docs/shm.md), and if none has work, go QSBR-offline and
- * epoll_wait (100 ms at most) on the doorbells and the wake eventfd. Once
+ * epoll_pwait2 (100 ms at most) on the doorbells and the wake eventfd. Once
  * online again, the announcements are taken back (sleep_end) and the
  * readable doorbells drained, each only if its session is still the one in
  * the table: while offline the control loop may have freed it, and an fd
@@ -63,8 +63,13 @@
  * batch runs once it holds max_batch items, or a preferred size with a
  * round finding nothing more, or at the deadline: the leader's start plus
  * max_queue_delay_us (the leader is the oldest, so no member waits longer
- * for company). Between rounds that found nothing the worker naps
- * (GATHER_NAP_NS): the clients it waits for may need this CPU to submit.
+ * for company). Between rounds that found nothing the worker sleeps as an
+ * idle one does (worker_sleep, the announcement making every submit ring
+ * its doorbell) until a submit or the deadline, but stays QSBR-online (its
+ * jobs hold sessions): the clients it waits for may need this CPU to
+ * submit, and a nap of fixed length either wakes too early or holds the
+ * batch past its company. The workers' timer slack is 1 µs, so the
+ * deadline is kept to the microsecond rather than the default 50.
  * The run gathers the inputs into the worker's staging buffers and
  * scatters the outputs back (request.c); each member then completes with
  * the batch's status. Members ride on the worker the leader claimed: they
@@ -90,6 +95,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -99,12 +105,11 @@
 #include "daemon/worker.h"
 
 #define WAKE_TAG UINT64_MAX
-#define SLEEP_MS 100
+#define SLEEP_NS 100000000      /* an idle worker's longest sleep */
 #define MAX_EVENTS 64
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
 #define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
 #define RESERVE_NS 10000000    /* a uid that finished a request this recently is active */
-#define GATHER_NAP_NS 10000    /* a partial batch's wait between rounds that found nothing */
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -387,6 +392,64 @@ static void job_finish(struct dnnqd_worker *w, struct dnnqd_job *j, const struct
 		release(s);
 }
 
+/* Up to DRAIN_MAX datagrams of a doorbell (a client sending all the while
+ * cannot keep a worker here). EAGAIN: drained, maybe by another worker. */
+static void drain_doorbell(int fd)
+{
+	char buf[64];
+	for (int i = 0; i < DRAIN_MAX; i++)
+		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) < 0)
+			return;
+}
+
+static void drain(struct dnnqd_worker *w, const struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct dnnqd_session *s = NULL;
+		uint64_t v;
+		if (ev[i].data.u64 == WAKE_TAG) {
+			if (read(w->wakefd, &v, sizeof v) < 0)
+				continue;	/* EAGAIN: drained already */
+		} else if ((s = lookup(w->d, ev[i].data.u64))) {
+			drain_doorbell(s->doorbell[0]);
+		}
+	}
+}
+
+/* Sleeps on the doorbells and the wake eventfd for at most timeout_ns,
+ * unless a session has work (held: not one the last pass held back). Idle
+ * (between passes), the worker is QSBR-offline meanwhile; gathering a batch
+ * it stays online, since its jobs hold sessions. */
+static void worker_sleep(struct dnnqd_worker *w, uint64_t timeout_ns, bool idle)
+{
+	struct dnnqd *d = w->d;
+	uint32_t n = 0, hwm = atomic_load(&d->hwm);
+	bool work = false;
+	for (uint32_t i = 0; i < hwm && !work; i++) {
+		struct dnnqd_session *s = atomic_load(&d->table[i]);
+		if (!s)
+			continue;
+		w->sleep_tags[n++] = session_tag(s);
+		work = dnnq_shm_sleep_begin(&s->view) && !(idle && held_back(w, s));
+	}
+	if (!work) {
+		struct epoll_event ev[MAX_EVENTS];
+		struct timespec t = { (time_t)(timeout_ns / 1000000000u),
+		                      (long)(timeout_ns % 1000000000u) };
+		if (idle)
+			dnnqd_qsbr_offline(&w->qs);
+		int k = epoll_pwait2(w->epfd, ev, MAX_EVENTS, &t, NULL);
+		if (idle)
+			dnnqd_qsbr_online(&w->qs);
+		drain(w, ev, k);
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		struct dnnqd_session *s = lookup(d, w->sleep_tags[j]);
+		if (s)
+			dnnq_shm_sleep_end(&s->view);
+	}
+}
+
 /* --- dynamic batching (the top comment's "Dynamic batching") ------------- */
 
 /* Whether checked job j leads a batch: its model batches, with room for
@@ -508,18 +571,22 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 		if (left || (!got && preferred(b, items)))
 			break;
 		/* checked after every round: a trickle of company cannot stretch it */
-		if ((expired = mono_ns() >= deadline))
+		uint64_t now = mono_ns();
+		if ((expired = now >= deadline))
 			break;
-		/* the company comes from clients that may need this CPU (the first
+		/* the company comes from clients that may need this CPU: sleep
+		 * until a submit rings a doorbell, or the deadline (the first
 		 * round passed over the leader's uid: the second does not wait) */
 		if (!got && rounds > 1)
-			nanosleep(&(struct timespec){ 0, GATHER_NAP_NS }, NULL);
+			worker_sleep(w, deadline - now, false);
 	}
 	set_waiting(mc, 0);
 	int rc = dnnqd_runner_run_batch(&w->runner, ms, jobs, n, items);
 	count_run(w, id, items, expired);
 	struct dnnq_diag diag;
-	snprintf(diag.msg, sizeof diag.msg, "a batch of %u requests, %u items", n, items);
+	diag.msg[0] = 0;
+	if (rc)	/* only a failure is logged: no formatting on the serving path */
+		snprintf(diag.msg, sizeof diag.msg, "a batch of %u requests, %u items", n, items);
 	for (unsigned k = 0; k < n; k++) {
 		jobs[k].status = rc;
 		job_finish(w, &jobs[k], &diag);
@@ -590,63 +657,14 @@ static bool worker_pass(struct dnnqd_worker *w)
 	return busy;
 }
 
-/* Up to DRAIN_MAX datagrams of a doorbell (a client sending all the while
- * cannot keep a worker here). EAGAIN: drained, maybe by another worker. */
-static void drain_doorbell(int fd)
-{
-	char buf[64];
-	for (int i = 0; i < DRAIN_MAX; i++)
-		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) < 0)
-			return;
-}
-
-static void drain(struct dnnqd_worker *w, const struct epoll_event *ev, int n)
-{
-	for (int i = 0; i < n; i++) {
-		struct dnnqd_session *s = NULL;
-		uint64_t v;
-		if (ev[i].data.u64 == WAKE_TAG) {
-			if (read(w->wakefd, &v, sizeof v) < 0)
-				continue;	/* EAGAIN: drained already */
-		} else if ((s = lookup(w->d, ev[i].data.u64))) {
-			drain_doorbell(s->doorbell[0]);
-		}
-	}
-}
-
-static void worker_sleep(struct dnnqd_worker *w)
-{
-	struct dnnqd *d = w->d;
-	uint32_t n = 0, hwm = atomic_load(&d->hwm);
-	bool work = false;
-	for (uint32_t i = 0; i < hwm && !work; i++) {
-		struct dnnqd_session *s = atomic_load(&d->table[i]);
-		if (!s)
-			continue;
-		w->sleep_tags[n++] = session_tag(s);
-		work = dnnq_shm_sleep_begin(&s->view) && !held_back(w, s);
-	}
-	if (!work) {
-		struct epoll_event ev[MAX_EVENTS];
-		dnnqd_qsbr_offline(&w->qs);
-		int k = epoll_wait(w->epfd, ev, MAX_EVENTS,
-		                   w->held ? RESERVE_NS / 1000000 : SLEEP_MS);
-		dnnqd_qsbr_online(&w->qs);
-		drain(w, ev, k);
-	}
-	for (uint32_t j = 0; j < n; j++) {
-		struct dnnqd_session *s = lookup(d, w->sleep_tags[j]);
-		if (s)
-			dnnq_shm_sleep_end(&s->view);
-	}
-}
-
 static void *worker_main(void *arg)
 {
 	struct dnnqd_worker *w = arg;
 	struct dnnqd *d = w->d;
 	const uint64_t spin_ns = (uint64_t)d->cfg.spin_us * 1000;
 	uint64_t idle_since = 0;
+	/* a batch's deadline is microseconds away: no 50 µs of timer slack */
+	prctl(PR_SET_TIMERSLACK, 1000ul, 0, 0, 0);
 	dnnqd_qsbr_online(&w->qs);
 	while (!atomic_load(&d->stop)) {
 		bool busy = worker_pass(w);
@@ -660,7 +678,7 @@ static void *worker_main(void *arg)
 		if (!idle_since) {
 			idle_since = now;
 		} else if (now - idle_since >= spin_ns) {
-			worker_sleep(w);
+			worker_sleep(w, w->held ? RESERVE_NS : SLEEP_NS, true);
 			idle_since = 0;
 		} else {
 			__builtin_ia32_pause();
