@@ -18,8 +18,14 @@
  *   2 clients x batch 8 on mlp           (what batching can reach)
  *   1 client x batch 1, on each          (what a lone client pays for it)
  *
- * Medians over the rounds of samples/s, p50 and p99, and the mean executed
- * batch (dnnqctl bench reads it from MODEL_STATS). Targets: the first
+ * Medians over the rounds of samples/s, p50 and p99, the mean executed
+ * batch (dnnqctl bench reads it from MODEL_STATS), and where the CPUs went,
+ * in CPU-seconds per second of the load: dnnqd's workers (its dnnqd-w*
+ * threads' /proc schedstat), the clients (dnnqctl's rusage: the bench
+ * threads) and other processes (/proc/stat busy time less both and the
+ * rest of dnnqd). This host has as many CPUs as workers, so whatever the
+ * clients and the others take, the workers lack; a shared host's figures
+ * are read through these columns. Targets: the first
  * (or the teamed one) reaches TARGET_RATIO of the unbatched 2 x 8's
  * samples/s, with a p99 no worse than the unbatched 8 x 1's. The lone client's pair is why dynamic batching is off by
  * default: its request waits max_queue_delay_us for company that never
@@ -34,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,14 +71,16 @@ static const struct load loads[] = {
 #define NLOADS (sizeof loads / sizeof loads[0])
 enum { BATCHED, TEAMED, UNBATCHED, BIG, LONE_BATCHED, LONE };
 
-enum { SAMPLES, P50, P99, MEAN_BATCH, NFIGS };
+enum { SAMPLES, P50, P99, MEAN_BATCH, NFIGS, WORKERS = NFIGS, CLIENTS, OTHERS, NALL };
 static const char *const keys[NFIGS] = { "\"samples_per_s\":", "\"p50\":", "\"p99\":",
                                          "\"mean_batch\":" };
 
-/* argv's stdout (at most len - 1 bytes); dies unless it exits 0. */
-static void capture(const char *const *argv, char *out, size_t len)
+/* argv's stdout (at most len - 1 bytes) and its CPU seconds; dies unless
+ * it exits 0. */
+static double capture(const char *const *argv, char *out, size_t len)
 {
 	int p[2], status;
+	struct rusage ru;
 	if (pipe(p))
 		bench_die("bench: pipe failed");
 	pid_t pid = fixture_fork();
@@ -89,8 +99,47 @@ static void capture(const char *const *argv, char *out, size_t len)
 		got += (size_t)r;
 	out[got] = 0;
 	close(p[0]);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+	if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
 		bench_die("bench: %s bench %s failed (status %d): %s", argv[0], argv[4], status, out);
+	return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+	       (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+/* CPU seconds of dnnqd's threads: all of them, and its workers' alone. */
+struct daemon_cpu {
+	double all, workers;
+};
+
+static struct daemon_cpu daemon_cpu(pid_t pid)
+{
+	struct daemon_cpu c = { 0, 0 };
+	char path[300], comm[32];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		unsigned long long ns = 0;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		int got = f ? fscanf(f, "%llu", &ns) : 0;
+		if (f)
+			fclose(f);
+		snprintf(path, sizeof path, "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+		f = fopen(path, "r");
+		if (!f || !fgets(comm, sizeof comm, f))
+			comm[0] = 0;
+		if (f)
+			fclose(f);
+		if (got != 1)
+			continue;
+		c.all += (double)ns * 1e-9;
+		if (!strncmp(comm, "dnnqd-w", 7))
+			c.workers += (double)ns * 1e-9;
+	}
+	if (d)
+		closedir(d);
+	return c;
 }
 
 /* The number after key in dnnqctl bench's JSON line; 0 when absent. */
@@ -127,6 +176,9 @@ static const struct bench_col cols[] = {
 	{ "p50_us", "p50 us", 8, 0 },
 	{ "p99_us", "p99 us", 8, 0 },
 	{ "mean_batch", "batch", 6, 2 },
+	{ "workers_cpu", "workers", 7, 2 },
+	{ "clients_cpu", "clients", 7, 2 },
+	{ "others_cpu", "others", 6, 2 },
 };
 
 int bench_cmd_batching(const struct bench_opts *o)
@@ -149,7 +201,7 @@ int bench_cmd_batching(const struct bench_opts *o)
 	                         &diag))
 		bench_die("bench: starting %s --config %s: %s", dnnqd, yaml, diag.msg);
 	unsigned rounds = o->quick ? ROUNDS_QUICK : ROUNDS;
-	double fig[NLOADS][NFIGS][ROUNDS];
+	double fig[NLOADS][NALL][ROUNDS];
 	for (unsigned r = 0; r < rounds; r++) {
 		for (size_t l = 0; l < NLOADS; l++) {
 			const char *const argv[] = {
@@ -157,9 +209,20 @@ int bench_cmd_batching(const struct bench_opts *o)
 				loads[l].clients, "--batch", loads[l].batch, "--duration",
 				o->quick ? DURATION_QUICK : DURATION, "--json", NULL,
 			};
-			capture(argv, out, sizeof out);
+			struct bench_load load;
+			struct daemon_cpu d0 = daemon_cpu(d.pid);
+			bench_load_begin(&load);
+			double clients = capture(argv, out, sizeof out);
+			double busy = bench_load_end(&load), wall = bench_now() - load.wall;
+			struct daemon_cpu d1 = daemon_cpu(d.pid);
 			for (int k = 0; k < NFIGS; k++)
 				fig[l][k][r] = figure(out, keys[k]);
+			/* bench_load_end counts the children (dnnqd, dnnqctl) as others */
+			fig[l][WORKERS][r] = (d1.workers - d0.workers) / wall;
+			fig[l][CLIENTS][r] = clients / wall;
+			fig[l][OTHERS][r] = busy - (d1.all - d0.all + clients) / wall;
+			if (fig[l][OTHERS][r] < 0)
+				fig[l][OTHERS][r] = 0;
 		}
 	}
 	if (fixture_daemon_stop(&d, &diag))
@@ -168,14 +231,14 @@ int bench_cmd_batching(const struct bench_opts *o)
 	unlink(model);
 	unlink(yaml);
 	rmdir(dir);
-	double med[NLOADS][NFIGS];
+	double med[NLOADS][NALL];
 	struct bench_table t;
 	bench_table_begin(&t, cols, sizeof cols / sizeof cols[0], o->tsv);
 	for (size_t l = 0; l < NLOADS; l++) {
-		for (int k = 0; k < NFIGS; k++)
+		for (int k = 0; k < NALL; k++)
 			med[l][k] = bench_median(fig[l][k], rounds);
 		bench_cell_str(&t, loads[l].label);
-		for (int k = 0; k < NFIGS; k++)
+		for (int k = 0; k < NALL; k++)
 			bench_cell_num(&t, med[l][k]);
 		bench_row_end(&t);
 	}
@@ -184,7 +247,9 @@ int bench_cmd_batching(const struct bench_opts *o)
 	double teamed = big > 0 ? med[TEAMED][SAMPLES] / big : 0;
 	bench_note(&t, "The MLP 1024-2048-2048-1024 FC through dnnqd (every CPU a worker), "
 	           "`dnnqctl bench --json` for %s s per load, the loads in turn, medians of %u "
-	           "rounds. batch: the mean executed batch (graph runs). mlp-batched: max_batch "
+	           "rounds. batch: the mean executed batch (graph runs). workers, clients, others: "
+	           "CPU-seconds per second of dnnqd's workers, the dnnqctl bench threads and other "
+	           "processes. mlp-batched: max_batch "
 	           MAX_BATCH ", dynamic_batching " BATCHING "; mlp-teamed: the same, threads: 2.",
 	           o->quick ? DURATION_QUICK : DURATION, rounds);
 	bench_note(&t, "A lone client pays for batching: p50 %.0f us with it, %.0f us without "
