@@ -60,8 +60,9 @@
  * member runs on one version, whatever a reload publishes meanwhile). A
  * member that fails its check completes at once, alone; one for another
  * model, or too big for the room left, is served right after the batch. The
- * batch runs once it holds max_batch items, or a preferred size with a
- * round finding nothing more, or at the deadline: the leader's start plus
+ * batch runs once it holds its largest preferred size (else max_batch)
+ * items, or a smaller preferred size with a round finding nothing more, or
+ * at the deadline: the leader's start plus
  * max_queue_delay_us (the leader is the oldest, so no member waits longer
  * for company). Between rounds that found nothing the worker sleeps as an
  * idle one does (worker_sleep, the announcement making every submit ring
@@ -460,6 +461,16 @@ static bool batching(const struct dnnqd_models *ms, const struct dnnqd_job *j)
 	return m->src.batching.enabled && j->req.batch < m->max_batch;
 }
 
+/* The items a batch of m gathers at most: its largest preferred size (the
+ * requests beyond it are left for the next batch, which another worker may
+ * be free to lead), else max_batch. */
+static uint32_t gather_cap(const struct dnnqd_model *m)
+{
+	const struct dnnq_config_batching *b = &m->src.batching;
+	uint32_t top = b->npreferred ? b->preferred[b->npreferred - 1] : m->max_batch;
+	return top < m->max_batch ? top : m->max_batch;	/* conf/ checked it; cheap to be sure */
+}
+
 static bool preferred(const struct dnnq_config_batching *b, uint32_t items)
 {
 	for (unsigned i = 0; i < b->npreferred; i++)
@@ -528,7 +539,7 @@ static unsigned gather_round(struct dnnqd_worker *w, const struct dnnqd_models *
                              uint32_t *items, bool *left, bool first)
 {
 	struct dnnqd *d = w->d;
-	uint32_t hwm = atomic_load(&d->hwm), max = ms->m[w->jobs[0].req.model_id]->max_batch;
+	uint32_t hwm = atomic_load(&d->hwm), max = gather_cap(ms->m[w->jobs[0].req.model_id]);
 	unsigned from = first ? 0 : *n, added = *n;
 	if (!hwm)
 		return 0;
@@ -550,10 +561,11 @@ static void set_waiting(struct dnnqd_model_counts *mc, unsigned n)
 		atomic_store_explicit(&mc->waiting, n, memory_order_relaxed);
 }
 
-/* Gathers requests for jobs[0]'s model until the batch is full, has a
- * preferred size with nothing more queued, or its deadline (jobs[0]'s
- * start + max_queue_delay_us) has passed; runs them as one and completes
- * each. The request left for after it, moved to jobs[0], or NULL. */
+/* Gathers requests for jobs[0]'s model until the batch is full (its
+ * largest preferred size, else max_batch), has a preferred size with
+ * nothing more queued, or its deadline (jobs[0]'s start +
+ * max_queue_delay_us) has passed; runs them as one and completes each. The
+ * request left for after it, moved to jobs[0], or NULL. */
 static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_models *ms)
 {
 	struct dnnqd_job *jobs = w->jobs;
@@ -564,7 +576,7 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	struct dnnqd_model_counts *mc = model_counts(w, id);
 	unsigned n = 1, rounds = 0;
 	bool left = false, expired = false;
-	while (!left && items < m->max_batch && n < DNNQD_BATCH_JOBS - 1 &&
+	while (!left && items < gather_cap(m) && n < DNNQD_BATCH_JOBS - 1 &&
 	       !atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		set_waiting(mc, n);
 		unsigned got = gather_round(w, ms, &n, &items, &left, rounds++ == 0);

@@ -363,6 +363,39 @@ START_TEST(sessions_of_one_uid)
 }
 END_TEST
 
+/* A batch that reaches its largest preferred size runs at once, leaving
+ * the requests queued beyond it to the next batch (with 2 workers, the
+ * other's to lead): 4 requests of 1 item, preferred [2], are two runs of
+ * 2, neither waiting out its 10 s delay. */
+START_TEST(largest_preferred_caps_a_batch)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct party p[4];
+	struct rng r = { 0xca9 };
+	start_yaml(&d, dir, sizeof dir, BATCHED("fc1024", "2"));
+	struct fixture_ref *ref = ref_of(FIXTURE_FC1024);
+	for (int k = 0; k < 4; k++) {
+		party_open(&p[k], d.socket, "fc1024", 1, k % 2);
+		fill(&p[k], &r);
+	}
+	party_submit(&p[0]);
+	batching_wait_held(p[0].c, "fc1024", 1);
+	for (int k = 1; k < 4; k++)
+		party_submit(&p[k]);
+	expect_right(p, 4, ref);
+	struct dnnq_model_stats st;
+	batching_stats(p[0].c, "fc1024", &st);
+	ck_assert_uint_eq(st.runs, 2);
+	ck_assert_uint_eq(st.batches[1], 2);   /* 2 items */
+	ck_assert_uint_eq(st.expired, 0);
+	for (int k = 0; k < 4; k++)
+		party_close(&p[k]);
+	fixture_ref_destroy(ref);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
 /* The other uid's client of uid_fair (uid/gid 65534): two requests on one
  * session, submitted when told (a byte on go), then waited for; exit 0
  * when both succeeded. No Check assertion runs here. */
@@ -475,6 +508,7 @@ Suite *suite_batching(void)
 	tcase_add_test(tc, delay_bound_counted);
 	tcase_add_test(tc, client_killed_while_queued);
 	tcase_add_test(tc, sessions_of_one_uid);
+	tcase_add_test(tc, largest_preferred_caps_a_batch);
 	tcase_add_test(tc, uid_fair);
 	suite_add_tcase(s, tc);
 	return s;
