@@ -170,6 +170,12 @@ static void write_config(const char *dir, char *model, char *yaml, size_t len)
 		bench_die("bench: cannot write %s", yaml);
 }
 
+/* A load's samples per CPU-second of the workers (its medians). */
+static double per_cpu(const double *med)
+{
+	return med[WORKERS] > 0 ? med[SAMPLES] / med[WORKERS] : 0;
+}
+
 static const struct bench_col cols[] = {
 	{ "load", "load", 42, -2 },
 	{ "samples_per_s", "samples/s", 10, 0 },
@@ -261,5 +267,9 @@ int bench_cmd_batching(const struct bench_opts *o)
 	           TARGET_RATIO, ratio >= TARGET_RATIO || teamed >= TARGET_RATIO ? "met" : "MISSED",
 	           med[BATCHED][P99], med[TEAMED][P99], med[UNBATCHED][P99],
 	           med[BATCHED][P99] <= med[UNBATCHED][P99] ? "met" : "MISSED");
+	bench_note(&t, "Samples per worker CPU-second (what other processes' load distorts less "
+	           "than samples/s): batched 8 x 1 %.0f, with threads 2 %.0f, unbatched 2 x 8 %.0f "
+	           "(ratio %.2f).", per_cpu(med[BATCHED]), per_cpu(med[TEAMED]), per_cpu(med[BIG]),
+	           per_cpu(med[BIG]) > 0 ? per_cpu(med[BATCHED]) / per_cpu(med[BIG]) : 0);
 	return 0;
 }
