@@ -418,9 +418,10 @@ static void drain(struct dnnqd_worker *w, const struct epoll_event *ev, int n)
 }
 
 /* Sleeps on the doorbells and the wake eventfd for at most timeout_ns,
- * unless a session has work (held: not one the last pass held back). Idle
- * (between passes), the worker is QSBR-offline meanwhile; gathering a batch
- * it stays online, since its jobs hold sessions. */
+ * unless a session has work. Idle (between passes), the work of a session
+ * the last pass held back does not count, and the worker is QSBR-offline
+ * meanwhile; gathering a batch, any work counts (the next round takes it)
+ * and the worker stays online, since its jobs hold sessions. */
 static void worker_sleep(struct dnnqd_worker *w, uint64_t timeout_ns, bool idle)
 {
 	struct dnnqd *d = w->d;
