@@ -2236,6 +2236,9 @@ def make_bad(w):
 
 # --------------------------------------------------------------- precision/
 
+SPREAD_CONVS = 12
+
+
 def make_precision(w):
     """Models for dnnq-convert --precision auto (tests/test_convert.c).
 
@@ -2247,6 +2250,12 @@ def make_precision(w):
     bias_overflow.onnx: Gemm, Relu, Gemm; the second Gemm ("gemm_y") has
     weights around 1e-12 and a bias of 0.5: at its input's scale times its
     weights', the bias does not fit int32, so int8 cannot represent it.
+    spread.onnx: SPREAD_CONVS depthwise 3x3 Convs (near identity) and a 1x1
+    Conv that all but ignores channel 0, which the middle Conv scales by 30:
+    from there on every per-tensor int8 value rounds the small channels the
+    output reads to a few levels, a little in each unit, so no unit alone
+    moves the output (PaddleOCR's detector in small: --sqnr-floor); the
+    units before it are harmless.
     Each with calib_*.npy, 16 samples."""
     r = np.random.default_rng(16)
     x = nrm(r, (16, 3, 8, 8))
@@ -2283,7 +2292,29 @@ def make_precision(w):
     onnx.checker.check_model(m, full_check=True)
     w.model("precision/bias_overflow.onnx", m)
     w.npy("precision/calib_bias_overflow.npy", x)
-    print("precision: 2 models")
+
+    # spread.onnx: the int8 noise of many units, none decisive alone
+    x = nrm(r, (16, 8, 8, 8))
+    nodes, inits, v = [], {}, "x"
+    for k in range(SPREAD_CONVS):
+        W = nrm(r, (8, 1, 3, 3), 0.05)
+        W[:, 0, 1, 1] += 1
+        if k == SPREAD_CONVS // 2:
+            W[0, 0, 1, 1] = 30
+        inits[f"W{k}"], inits[f"B{k}"] = W, nrm(r, (8,), 0.01)
+        nodes.append(node("Conv", [v, f"W{k}", f"B{k}"], [f"d{k}"], pads=[1, 1, 1, 1],
+                          group=8))
+        v = f"d{k}"
+    P = nrm(r, (4, 8, 1, 1))
+    P[:, 0] *= 0.01
+    inits["P"] = P
+    nodes.append(node("Conv", [v, "P"], ["y"]))
+    m = build_model(nodes, [("x", x)], inits, [("y", np.zeros((16, 4, 8, 8), np.float32))],
+                    OPSET, name="spread")
+    onnx.checker.check_model(m, full_check=True)
+    w.model("precision/spread.onnx", m)
+    w.npy("precision/calib_spread.npy", x)
+    print("precision: 3 models")
 
 
 # ------------------------------------------------------------------ digits/
