@@ -409,11 +409,17 @@ static int bias(struct nctx *c, size_t i, unsigned dts, int64_t m)
 	return rc;
 }
 
+static int op_conv1d(struct nctx *c);
+
 static int op_conv(struct nctx *c)
 {
 	int rc;
-	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)) ||
-	    (rc = conv_shape(c, 0, 1)))
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)))
+		return rc;
+	if (V(c, 0)->ndim == 3)
+		return op_conv1d(c);
+	if ((rc = need_rank(c, 0, 4, "only 1-D and 2-D convolutions (3-D NCL, 4-D NCHW input) "
+	                    "are supported")) || (rc = conv_shape(c, 0, 1)))
 		return rc;
 	return bias(c, 2, DT_F32, V(c, 1)->dims[0]);
 }
@@ -717,12 +723,12 @@ int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what)
 	return 0;
 }
 
-/* One link of a chain: a node of c's operator on c->in[0 .. nin - 1]
- * whose output (c->out[0], "NAME:k") becomes c->in[0]. */
-static int chain_link(struct nctx *c, size_t k, size_t nin)
+/* A node of c->node's operator on c->in[0 .. nin - 1] whose output
+ * (c->out[0], "NAME" then suffix) becomes c->in[0]. */
+static int link_as(struct nctx *c, const char *suffix, size_t nin)
 {
 	char nm[160];
-	snprintf(nm, sizeof nm, "%.140s:%zu", c->name, k);
+	snprintf(nm, sizeof nm, "%.140s%.16s", c->name, suffix);
 	c->out[0].name = nm;
 	c->out[0].producer = (int32_t)c->m->ir->nnodes;
 	int32_t id = imp_new_value(c->m, &c->out[0], true);
@@ -744,6 +750,14 @@ static int chain_link(struct nctx *c, size_t k, size_t nin)
 	}
 	c->in[0] = id;
 	return 0;
+}
+
+/* One link of a chain: link_as with the suffix ":k". */
+static int chain_link(struct nctx *c, size_t k, size_t nin)
+{
+	char suffix[24];
+	snprintf(suffix, sizeof suffix, ":%zu", k);
+	return link_as(c, suffix, nin);
 }
 
 static int concat_shape(struct nctx *c);
@@ -2027,28 +2041,29 @@ static int a_one(struct nctx *c, const char *name, int64_t lo, size_t count, int
 	return 0;
 }
 
-/* MaxPool / AveragePool over L of [N, C, L]: the 2-D geometry with H 1
- * (kernel, stride, dilation 1 and no pads on it). */
-static int op_pool1d(struct nctx *c, bool max)
+/* The 1-D geometry over L of [N, C, L] (input 0) as the 2-D one with H 1
+ * (kernel, stride, dilation 1 and no pads on it): n->kernel[1] set (the
+ * kernel_shape attribute, when given, must agree), strides, dilations,
+ * pads and auto_pad read; *o the output length. */
+static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 {
 	struct dnnq_ir_node *n = &c->node;
-	const struct dnnq_ir_value *x = V(c, 0);
-	int64_t pads[2] = { 0, 0 };
+	int64_t pads[2] = { 0, 0 }, k = n->kernel[1];
 	char ap[32];
 	int rc;
 	n->kernel[0] = n->strides[0] = n->dilations[0] = 1;
 	n->strides[1] = n->dilations[1] = 1;
-	if (!attr(c, "kernel_shape"))
-		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
-	if ((rc = a_one(c, "kernel_shape", 1, 1, &n->kernel[1])) ||
+	if ((rc = a_one(c, "kernel_shape", 1, 1, &k)) ||
 	    (rc = a_one(c, "strides", 1, 1, &n->strides[1])) ||
 	    (rc = a_one(c, "dilations", 1, 1, &n->dilations[1])) ||
-	    (rc = a_one(c, "pads", 0, 2, pads)) || (rc = a_bool(c, "ceil_mode", &n->ceil_mode)) ||
+	    (rc = a_one(c, "pads", 0, 2, pads)) ||
 	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
 		return rc;
-	if (!max && (rc = a_bool(c, "count_include_pad", &n->count_include_pad)))
-		return rc;
-	if (!max && n->dilations[1] != 1)
+	if (n->kernel[1] && k != n->kernel[1])
+		return bad(c, DNNQ_E_SHAPE, "kernel_shape [%lld] disagrees with the weight [%s]",
+		           (long long)k, imp_dims_str(V(c, 1)));
+	n->kernel[1] = k;
+	if (!has_dil && n->dilations[1] != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 	enum autopad a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
 	               : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
@@ -2056,14 +2071,86 @@ static int op_pool1d(struct nctx *c, bool max)
 	if (a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
 		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
 		           "VALID", ap);
-	int64_t o;
-	if ((rc = out_len(c, 0, x->dims[2], n->kernel[1], n->strides[1], n->dilations[1], &pads[0],
-	                  &pads[1], a, n->ceil_mode, &o)))
+	if ((rc = out_len(c, 0, V(c, 0)->dims[2], n->kernel[1], n->strides[1], n->dilations[1],
+	                  &pads[0], &pads[1], a, n->ceil_mode, o)))
 		return rc;
+	n->pads[0] = n->pads[2] = 0;
 	n->pads[1] = pads[0];
 	n->pads[3] = pads[1];
+	return 0;
+}
+
+/* MaxPool / AveragePool over L of [N, C, L]. */
+static int op_pool1d(struct nctx *c, bool max)
+{
+	struct dnnq_ir_node *n = &c->node;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t o;
+	int rc;
+	n->kernel[1] = 0;
+	if (!attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) ||
+	    (!max && (rc = a_bool(c, "count_include_pad", &n->count_include_pad))) ||
+	    (rc = geometry1d(c, max, &o)))
+		return rc;
 	int64_t d[3] = { x->dims[0], x->dims[1], o };
 	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
+}
+
+/* Conv over L of [N, C, L] (a 3-D weight [M, C/g, K]): the 2-D Conv with
+ * H 1 (node NAME:2d, its weight [M, C/g, 1, K]) between two Reshapes,
+ * [N, C, 1, L] in (NAME:1d) and [N, M, L'] out (NAME), so the reference,
+ * the lowering and auto precision see the 2-D Conv they know. */
+static int op_conv1d(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	const struct dnnq_ir_value *x = V(c, 0), *w = V(c, 1);
+	int rc = need_rank(c, 1, 3, "the weight of a 1-D convolution is 3-D");
+	if (rc || (rc = a_int(c, "group", 1, &n->group)))
+		return rc;
+	int64_t g = n->group, C = x->dims[1], M = w->dims[0], o, merged[4];
+	if (g < 1 || g > C || C % g || M % g || w->dims[1] * g != C || M < 1 || w->dims[2] < 1)
+		return bad(c, DNNQ_E_SHAPE, "group %lld, input channels %lld, weight [%s] do not agree",
+		           (long long)g, (long long)C, imp_dims_str(w));
+	imp_merged_pads(c->m, c->index, merged);
+	if (merged[0] || merged[1] || merged[2] || merged[3])
+		return bad(c, DNNQ_E_UNSUPPORTED, "a Pad before a 1-D convolution is not supported");
+	n->kernel[1] = w->dims[2];
+	if ((rc = geometry1d(c, true, &o)) || (rc = bias(c, 2, DT_F32, M)))
+		return rc;
+	/* x and w move when values are added */
+	int64_t N = x->dims[0], L = x->dims[2], d4[4] = { N, C, 1, L }, y4[4] = { N, M, 1, o };
+	bool batched = x->batched;
+	size_t nw = numel(w);
+	char name[200];
+	float *f = malloc(nw * sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	memcpy(f, w->data, nw * sizeof *f);
+	snprintf(name, sizeof name, "%.180s:2d", w->name);
+	struct dnnq_ir_value v = *w;
+	v.name = name;
+	v.ndim = 4;
+	v.dims[2] = 1;
+	v.dims[3] = w->dims[2];
+	v.data = f;
+	int32_t id = imp_new_value(c->m, &v, true);
+	if (id < 0) {
+		free(f);
+		return id;
+	}
+	c->in[1] = id;
+	n->op = DNNQ_IR_RESHAPE;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, d4, batched)) || (rc = link_as(c, ":1d", 1)))
+		return rc;
+	n->op = DNNQ_IR_CONV;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y4, batched)) || (rc = link_as(c, ":2d", c->nin)))
+		return rc;
+	n->op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	int64_t y3[3] = { N, M, o };
+	return set_out(c, 0, DNNQ_IR_F32, 3, y3, batched);
 }
 
 /* GlobalMaxPool: a MaxPool whose window is the whole image (3-D: L). */

@@ -958,11 +958,17 @@ START_TEST(more_unsupported)
 	mb_output(b, "mean");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "reads 'mean', an output of node 'bn'");
 
-	int64_t xd[3] = { BATCH, 2, 5 }, wd[3] = { 1, 2, 3 };
+	int64_t xd[5] = { BATCH, 2, 5, 5, 5 }, wd[5] = { 1, 2, 3, 3, 3 };
+	b = io_model(13, "x", F, 5, xd);
+	mb_init(b, "W", F, 5, wd, (float[54]){ 0 });
+	mb_node(b, "Conv", "c3d", "x,W", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c3d' (Conv): input 0 'x' has rank 5: only 1-D and "
+	          "2-D convolutions");
 	b = io_model(13, "x", F, 3, xd);
-	mb_init(b, "W", F, 3, wd, (float[6]){ 0 });
+	mb_init(b, "W", F, 4, wd, (float[18]){ 0 });
 	mb_node(b, "Conv", "c1d", "x,W", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c1d' (Conv): input 0 'x' has rank 3: only 2-D");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c1d' (Conv): input 1 'W' has rank 4: the weight of a "
+	          "1-D convolution is 3-D");
 
 	b = nchw(13, 1, 1, 1);
 	mb_node(b, "Relu", "r", "x", "a");

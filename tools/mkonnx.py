@@ -252,6 +252,23 @@ def np_clip(a, ins, opset):
     return [f32(np.minimum(np.maximum(x, lo), hi))]
 
 
+def as_2d(fn):
+    """A 1-D pooling or convolution (N, C, L; a Conv's weight M, C/g, K) as
+    the 2-D one with H 1; 2-D as it is."""
+    def run(a, ins, opset):
+        if ins[0].ndim != 3:
+            return fn(a, ins, opset)
+        a2 = dict(a, strides=[1] + list(a.get("strides", [1])),
+                  dilations=[1] + list(a.get("dilations", [1])),
+                  pads=[0, a.get("pads", [0, 0])[0], 0, a.get("pads", [0, 0])[1]])
+        if "kernel_shape" in a:
+            a2["kernel_shape"] = [1] + list(a["kernel_shape"])
+        ins2 = [v[:, :, None] if v is not None and v.ndim == 3 else v for v in ins]
+        return [y[:, :, 0] for y in fn(a2, ins2, opset)]
+    return run
+
+
+@as_2d
 def np_conv(a, ins, opset):
     x, w = f64(ins[0]), f64(ins[1])
     pads = conv_pads(a, x.shape[2:], w.shape[2:])
@@ -274,21 +291,8 @@ def np_gemm(a, ins, opset):
     return [f32(y)]
 
 
-def pool_1d_as_2d(fn):
-    """A 1-D pooling (N, C, L) as the 2-D one with H 1; 2-D as it is."""
-    def run(a, ins, opset):
-        if ins[0].ndim != 3:
-            return fn(a, ins, opset)
-        a2 = dict(a, kernel_shape=[1] + list(a["kernel_shape"]),
-                  strides=[1] + list(a.get("strides", [1])),
-                  pads=[0, a.get("pads", [0, 0])[0], 0, a.get("pads", [0, 0])[1]])
-        a2.pop("dilations", None)
-        return [y[:, :, 0] for y in fn(a2, [ins[0][:, :, None]], opset)]
-    return run
-
-
 def np_pool(kind):
-    @pool_1d_as_2d
+    @as_2d
     def run(a, ins, opset):
         x = f64(ins[0])
         k = list(a["kernel_shape"])
@@ -725,6 +729,7 @@ def t_conv_raw(x, w, a):
                     tuple(a.get("dilations", [1, 1])), a.get("group", 1))
 
 
+@as_2d
 def t_conv(a, ins, opset):
     y = t_conv_raw(ins[0].double(), ins[1].double(), a)
     if len(ins) > 2 and ins[2] is not None:
@@ -743,7 +748,7 @@ def t_gemm(a, ins, opset):
 
 
 def t_pool(kind):
-    @pool_1d_as_2d
+    @as_2d
     def run(a, ins, opset):
         x = ins[0].double()
         p = list(a.get("pads", [0, 0, 0, 0]))
@@ -1224,6 +1229,11 @@ def fp32_cases(c):
     conv("conv_same_upper_s1", xshape=[2, 3, 5, 5], wshape=(4, 3, 2, 2), auto_pad="SAME_UPPER")
     conv("conv_valid", xshape=[2, 3, 6, 6], strides=[2, 2], auto_pad="VALID")
     conv("conv_1x1", wshape=(8, 3, 1, 1))
+    conv("conv_1d", xshape=[2, 3, 11], wshape=(4, 3, 3), pads=[1, 1])
+    conv("conv_1d_stride_dil", xshape=[2, 3, 17], wshape=(6, 3, 5), strides=[3],
+         dilations=[2], pads=[2, 1], kernel_shape=[5])
+    conv("conv_1d_depthwise", xshape=[2, 4, 9], wshape=(4, 1, 3), group=4, bias=False,
+         auto_pad="SAME_UPPER")
 
     def gemm(name, transB=1, bias=True, alpha=None, beta=None, cshape=(8,)):
         r = c.rng(name)
