@@ -1106,29 +1106,39 @@ static int op_minmax(struct nctx *c)
 }
 
 /* An integer exponent (opset 12 allows one) is made an f32 constant. */
+/* A new constant like *v (its dtype and dims), named after it with
+ * suffix, holding data (owned: freed on failure); its id, or < 0. */
+static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const char *suffix,
+                            void *data)
+{
+	char name[200];
+	snprintf(name, sizeof name, "%.180s%.16s", v->name, suffix);
+	struct dnnq_ir_value nv = *v;
+	nv.name = name;
+	nv.data = data;
+	int32_t id = imp_new_value(c->m, &nv, true);
+	if (id < 0)
+		free(data);
+	return id;
+}
+
 static int op_pow(struct nctx *c)
 {
 	registry_kind(c);
 	const struct dnnq_ir_value *e = V(c, 1);
 	if (e && e->data && (e->dtype == DNNQ_IR_S64 || e->dtype == DNNQ_IR_S32)) {
 		size_t n = numel(e);
-		char name[200];
 		float *f = malloc(n ? n * sizeof *f : 1);
 		if (!f)
 			return DNNQ_E_NOMEM;
 		for (size_t i = 0; i < n; i++)
 			f[i] = e->dtype == DNNQ_IR_S64 ? (float)((const int64_t *)e->data)[i]
 			                               : (float)((const int32_t *)e->data)[i];
-		snprintf(name, sizeof name, "%.180s:f32", e->name);
 		struct dnnq_ir_value v = *e;
-		v.name = name;
 		v.dtype = DNNQ_IR_F32;
-		v.data = f;
-		int32_t id = imp_new_value(c->m, &v, true);
-		if (id < 0) {
-			free(f);
+		int32_t id = new_constant(c, &v, ":f32", f);
+		if (id < 0)
 			return id;
-		}
 		c->in[1] = id;
 	}
 	return op_binary(c);
@@ -2123,23 +2133,17 @@ static int op_conv1d(struct nctx *c)
 	int64_t N = x->dims[0], L = x->dims[2], d4[4] = { N, C, 1, L }, y4[4] = { N, M, 1, o };
 	bool batched = x->batched;
 	size_t nw = numel(w);
-	char name[200];
 	float *f = malloc(nw * sizeof *f);
 	if (!f)
 		return DNNQ_E_NOMEM;
 	memcpy(f, w->data, nw * sizeof *f);
-	snprintf(name, sizeof name, "%.180s:2d", w->name);
 	struct dnnq_ir_value v = *w;
-	v.name = name;
 	v.ndim = 4;
 	v.dims[2] = 1;
 	v.dims[3] = w->dims[2];
-	v.data = f;
-	int32_t id = imp_new_value(c->m, &v, true);
-	if (id < 0) {
-		free(f);
+	int32_t id = new_constant(c, &v, ":2d", f);
+	if (id < 0)
 		return id;
-	}
 	c->in[1] = id;
 	n->op = DNNQ_IR_RESHAPE;
 	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, d4, batched)) || (rc = link_as(c, ":1d", 1)))

@@ -913,12 +913,20 @@ START_TEST(tools_input_shape)
 }
 END_TEST
 
+/* The number after the first "key": in dnnq-convert's --json out. */
+static double json_at(const char *out, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof k, "\"%s\":", key);
+	const char *s = strstr(out, k);
+	ck_assert_msg(s, "%s lacks %s", out, k);
+	return strtod(s + strlen(k), NULL);
+}
+
 /* The output SQNR dnnq-convert --json printed (its first "sqnr_db"). */
 static double json_sqnr(const char *out)
 {
-	const char *s = strstr(out, "\"sqnr_db\":");
-	ck_assert_msg(s, "%s", out);
-	return strtod(s + strlen("\"sqnr_db\":"), NULL);
+	return json_at(out, "sqnr_db");
 }
 
 #define PREC "tests/onnx/precision"
@@ -1021,8 +1029,7 @@ START_TEST(tools_precision_floor)
 	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/f.dnnq --calib " PREC
 	   "/calib_spread.npy --json", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
-	const char *p = strstr(c.out, "\"int8_sqnr_db\":");
-	ck_assert_msg(p && strtod(p + strlen("\"int8_sqnr_db\":"), NULL) < 15, "%s", c.out);
+	ck_assert_msg(json_at(c.out, "int8_sqnr_db") < 15, "%s", c.out);
 	ck_assert_msg(json_sqnr(c.out) >= 20, "%s", c.out);
 	ck_assert_msg(strstr(c.out, "{\"name\":\"conv_d0\",\"op\":\"Conv\",\"precision\":\"int8\","
 	                     "\"why\":\"loss\",") &&
