@@ -631,11 +631,49 @@ static int clip_bound(struct nctx *c, size_t i, float *out)
 	return rc;
 }
 
+static int op_binary(struct nctx *c);
+static int link_as(struct nctx *c, const char *suffix, size_t nin);
+
+/* Whether input i is a constant bound that clips nothing: -inf (at) or
+ * +inf. */
+static bool no_bound(struct nctx *c, size_t i, float at)
+{
+	const struct dnnq_ir_value *v = V(c, i);
+	return v && v->data && v->dtype == DNNQ_IR_F32 && numel(v) == 1 &&
+	       *(const float *)v->data == at;
+}
+
+/* Clip (opset 11+) with a bound computed at run time (a log spectrogram's
+ * floor at its maximum less 80 dB): Max(x, min) (NAME:max), then
+ * Min(that, max), the registry's binaries, broadcasting the bounds; a
+ * constant infinite bound clips nothing and is left out. */
+static int clip_dynamic(struct nctx *c)
+{
+	int32_t hi = c->nin > 2 && !no_bound(c, 2, INFINITY) ? c->in[2] : -1;
+	int rc;
+	if (no_bound(c, 1, -INFINITY))
+		c->in[1] = -1;
+	c->node.op = DNNQ_IR_ENGINE;
+	c->nin = 2;
+	if (c->in[1] >= 0) {
+		c->node.kind = dnnq_op_find_onnx("Max")->kind;
+		if (hi < 0)
+			return op_binary(c);
+		if ((rc = op_binary(c)) || (rc = link_as(c, ":max", 2)))
+			return rc;
+	}
+	c->in[1] = hi;
+	c->node.kind = dnnq_op_find_onnx("Min")->kind;
+	return op_binary(c);
+}
+
 static int op_clip(struct nctx *c)
 {
 	int rc;
 	if ((rc = need(c, 0, DT_F32, false)))
 		return rc;
+	if (c->m->opset >= 11 && ((V(c, 1) && !V(c, 1)->data) || (V(c, 2) && !V(c, 2)->data)))
+		return clip_dynamic(c);
 	if (c->m->opset < 11) {
 		if ((rc = a_float(c, "min", -INFINITY, &c->node.clip_min)) ||
 		    (rc = a_float(c, "max", INFINITY, &c->node.clip_max)))
@@ -1105,7 +1143,6 @@ static int op_minmax(struct nctx *c)
 	return op_binary(c);
 }
 
-/* An integer exponent (opset 12 allows one) is made an f32 constant. */
 /* A new constant like *v (its dtype and dims), named after it with
  * suffix, holding data (owned: freed on failure); its id, or < 0. */
 static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const char *suffix,
@@ -1122,6 +1159,7 @@ static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const
 	return id;
 }
 
+/* An integer exponent (opset 12 allows one) is made an f32 constant. */
 static int op_pow(struct nctx *c)
 {
 	registry_kind(c);

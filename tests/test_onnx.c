@@ -541,10 +541,18 @@ START_TEST(clip_opsets)
 	ck_assert(y[0] == -1.0f && y[1] == 1.0f);
 	dnnq_ir_free(&ir);
 
+	/* a bound computed at run time: Max(x, lo), then Min(., hi) */
 	b = nchw(13, 1, 1, 2);
 	mb_input(b, "lo", F, 0, NULL);
-	mb_node(b, "Clip", "c", "x,lo", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c' (Clip): input 1 'lo' must be a constant");
+	mb_input(b, "hi", F, 0, NULL);
+	mb_node(b, "Clip", "c", "x,lo,hi", "y");
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 2);
+	ck_assert(ir.nodes[0].op == DNNQ_IR_ENGINE && ir.nodes[1].op == DNNQ_IR_ENGINE);
+	ck_assert_str_eq(dnnq_op_get(ir.nodes[0].kind)->onnx, "Max");
+	ck_assert_str_eq(dnnq_op_get(ir.nodes[1].kind)->onnx, "Min");
+	ck_assert_str_eq(ir.nodes[1].name, "c");
+	dnnq_ir_free(&ir);
 }
 END_TEST
 

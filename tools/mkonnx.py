@@ -247,8 +247,8 @@ def np_clip(a, ins, opset):
     if opset < 11:
         lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
     else:
-        lo = float(ins[1]) if len(ins) > 1 and ins[1] is not None else -np.inf
-        hi = float(ins[2]) if len(ins) > 2 and ins[2] is not None else np.inf
+        lo = f64(ins[1]) if len(ins) > 1 and ins[1] is not None else -np.inf
+        hi = f64(ins[2]) if len(ins) > 2 and ins[2] is not None else np.inf
     return [f32(np.minimum(np.maximum(x, lo), hi))]
 
 
@@ -765,11 +765,13 @@ def t_pool(kind):
 
 def t_clip(a, ins, opset):
     if opset < 11:
-        lo, hi = a.get("min", None), a.get("max", None)
-    else:
-        lo = float(ins[1]) if len(ins) > 1 and ins[1] is not None else None
-        hi = float(ins[2]) if len(ins) > 2 and ins[2] is not None else None
-    return [torch.clamp(ins[0], lo, hi)]
+        return [torch.clamp(ins[0], a.get("min", None), a.get("max", None))]
+    y = ins[0]
+    if len(ins) > 1 and ins[1] is not None:
+        y = torch.maximum(y, ins[1].to(y.dtype))
+    if len(ins) > 2 and ins[2] is not None:
+        y = torch.minimum(y, ins[2].to(y.dtype))
+    return [y]
 
 
 def t_softmax(a, ins, opset):
@@ -1607,6 +1609,17 @@ def fp32_cases(c):
          [("x", [2, 3, 4, 5], -1, 1)])
     xfmr("reducemax_last_3d", [node("ReduceMax", ["x"], ["y"], axes=[2], keepdims=0)],
          [("x", [2, 6, 5], -1, 1)])
+    # a floor computed at run time: a log spectrogram's max - 80 dB
+    xfmr("clip_dynamic_min", [node("ReduceMax", ["x"], ["m"], axes=[1, 2], keepdims=1),
+                              node("Sub", ["m", "db"], ["lo"]),
+                              node("Clip", ["x", "lo", "inf"], ["y"])],
+         [("x", [2, 6, 5], -3, 3)],
+         {"db": lambda r: np.float32(2.5), "inf": lambda r: np.float32(np.inf)})
+    xfmr("clip_dynamic_both", [node("ReduceMean", ["x"], ["m"], axes=[2], keepdims=1),
+                               node("ReduceMax", ["x"], ["h"], axes=[1], keepdims=1),
+                               node("Mul", ["h", "half"], ["hi"]),
+                               node("Clip", ["x", "m", "hi"], ["y"])],
+         [("x", [2, 6, 5], -3, 3)], {"half": lambda r: np.float32(0.5)})
     xfmr("layernorm17", [node("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1,
                               epsilon=1e-5)],
          [("x", [2, 5, 16], -2, 2)],
