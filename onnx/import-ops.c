@@ -409,11 +409,17 @@ static int bias(struct nctx *c, size_t i, unsigned dts, int64_t m)
 	return rc;
 }
 
+static int op_conv1d(struct nctx *c);
+
 static int op_conv(struct nctx *c)
 {
 	int rc;
-	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)) ||
-	    (rc = conv_shape(c, 0, 1)))
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)))
+		return rc;
+	if (V(c, 0)->ndim == 3)
+		return op_conv1d(c);
+	if ((rc = need_rank(c, 0, 4, "only 1-D and 2-D convolutions (3-D NCL, 4-D NCHW input) "
+	                    "are supported")) || (rc = conv_shape(c, 0, 1)))
 		return rc;
 	return bias(c, 2, DT_F32, V(c, 1)->dims[0]);
 }
@@ -625,11 +631,49 @@ static int clip_bound(struct nctx *c, size_t i, float *out)
 	return rc;
 }
 
+static int op_binary(struct nctx *c);
+static int link_as(struct nctx *c, const char *suffix, size_t nin);
+
+/* Whether input i is a constant bound that clips nothing: -inf (at) or
+ * +inf. */
+static bool no_bound(struct nctx *c, size_t i, float at)
+{
+	const struct dnnq_ir_value *v = V(c, i);
+	return v && v->data && v->dtype == DNNQ_IR_F32 && numel(v) == 1 &&
+	       *(const float *)v->data == at;
+}
+
+/* Clip (opset 11+) with a bound computed at run time (a log spectrogram's
+ * floor at its maximum less 80 dB): Max(x, min) (NAME:max), then
+ * Min(that, max), the registry's binaries, broadcasting the bounds; a
+ * constant infinite bound clips nothing and is left out. */
+static int clip_dynamic(struct nctx *c)
+{
+	int32_t hi = c->nin > 2 && !no_bound(c, 2, INFINITY) ? c->in[2] : -1;
+	int rc;
+	if (no_bound(c, 1, -INFINITY))
+		c->in[1] = -1;
+	c->node.op = DNNQ_IR_ENGINE;
+	c->nin = 2;
+	if (c->in[1] >= 0) {
+		c->node.kind = dnnq_op_find_onnx("Max")->kind;
+		if (hi < 0)
+			return op_binary(c);
+		if ((rc = op_binary(c)) || (rc = link_as(c, ":max", 2)))
+			return rc;
+	}
+	c->in[1] = hi;
+	c->node.kind = dnnq_op_find_onnx("Min")->kind;
+	return op_binary(c);
+}
+
 static int op_clip(struct nctx *c)
 {
 	int rc;
 	if ((rc = need(c, 0, DT_F32, false)))
 		return rc;
+	if (c->m->opset >= 11 && ((V(c, 1) && !V(c, 1)->data) || (V(c, 2) && !V(c, 2)->data)))
+		return clip_dynamic(c);
 	if (c->m->opset < 11) {
 		if ((rc = a_float(c, "min", -INFINITY, &c->node.clip_min)) ||
 		    (rc = a_float(c, "max", INFINITY, &c->node.clip_max)))
@@ -717,12 +761,12 @@ int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what)
 	return 0;
 }
 
-/* One link of a chain: a node of c's operator on c->in[0 .. nin - 1]
- * whose output (c->out[0], "NAME:k") becomes c->in[0]. */
-static int chain_link(struct nctx *c, size_t k, size_t nin)
+/* A node of c->node's operator on c->in[0 .. nin - 1] whose output
+ * (c->out[0], "NAME" then suffix) becomes c->in[0]. */
+static int link_as(struct nctx *c, const char *suffix, size_t nin)
 {
 	char nm[160];
-	snprintf(nm, sizeof nm, "%.140s:%zu", c->name, k);
+	snprintf(nm, sizeof nm, "%.140s%.16s", c->name, suffix);
 	c->out[0].name = nm;
 	c->out[0].producer = (int32_t)c->m->ir->nnodes;
 	int32_t id = imp_new_value(c->m, &c->out[0], true);
@@ -744,6 +788,14 @@ static int chain_link(struct nctx *c, size_t k, size_t nin)
 	}
 	c->in[0] = id;
 	return 0;
+}
+
+/* One link of a chain: link_as with the suffix ":k". */
+static int chain_link(struct nctx *c, size_t k, size_t nin)
+{
+	char suffix[24];
+	snprintf(suffix, sizeof suffix, ":%zu", k);
+	return link_as(c, suffix, nin);
 }
 
 static int concat_shape(struct nctx *c);
@@ -1091,6 +1143,22 @@ static int op_minmax(struct nctx *c)
 	return op_binary(c);
 }
 
+/* A new constant like *v (its dtype and dims), named after it with
+ * suffix, holding data (owned: freed on failure); its id, or < 0. */
+static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const char *suffix,
+                            void *data)
+{
+	char name[200];
+	snprintf(name, sizeof name, "%.180s%.16s", v->name, suffix);
+	struct dnnq_ir_value nv = *v;
+	nv.name = name;
+	nv.data = data;
+	int32_t id = imp_new_value(c->m, &nv, true);
+	if (id < 0)
+		free(data);
+	return id;
+}
+
 /* An integer exponent (opset 12 allows one) is made an f32 constant. */
 static int op_pow(struct nctx *c)
 {
@@ -1098,23 +1166,17 @@ static int op_pow(struct nctx *c)
 	const struct dnnq_ir_value *e = V(c, 1);
 	if (e && e->data && (e->dtype == DNNQ_IR_S64 || e->dtype == DNNQ_IR_S32)) {
 		size_t n = numel(e);
-		char name[200];
 		float *f = malloc(n ? n * sizeof *f : 1);
 		if (!f)
 			return DNNQ_E_NOMEM;
 		for (size_t i = 0; i < n; i++)
 			f[i] = e->dtype == DNNQ_IR_S64 ? (float)((const int64_t *)e->data)[i]
 			                               : (float)((const int32_t *)e->data)[i];
-		snprintf(name, sizeof name, "%.180s:f32", e->name);
 		struct dnnq_ir_value v = *e;
-		v.name = name;
 		v.dtype = DNNQ_IR_F32;
-		v.data = f;
-		int32_t id = imp_new_value(c->m, &v, true);
-		if (id < 0) {
-			free(f);
+		int32_t id = new_constant(c, &v, ":f32", f);
+		if (id < 0)
 			return id;
-		}
 		c->in[1] = id;
 	}
 	return op_binary(c);
@@ -2027,28 +2089,29 @@ static int a_one(struct nctx *c, const char *name, int64_t lo, size_t count, int
 	return 0;
 }
 
-/* MaxPool / AveragePool over L of [N, C, L]: the 2-D geometry with H 1
- * (kernel, stride, dilation 1 and no pads on it). */
-static int op_pool1d(struct nctx *c, bool max)
+/* The 1-D geometry over L of [N, C, L] (input 0) as the 2-D one with H 1
+ * (kernel, stride, dilation 1 and no pads on it): n->kernel[1] set (the
+ * kernel_shape attribute, when given, must agree), strides, dilations,
+ * pads and auto_pad read; *o the output length. */
+static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 {
 	struct dnnq_ir_node *n = &c->node;
-	const struct dnnq_ir_value *x = V(c, 0);
-	int64_t pads[2] = { 0, 0 };
+	int64_t pads[2] = { 0, 0 }, k = n->kernel[1];
 	char ap[32];
 	int rc;
 	n->kernel[0] = n->strides[0] = n->dilations[0] = 1;
 	n->strides[1] = n->dilations[1] = 1;
-	if (!attr(c, "kernel_shape"))
-		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
-	if ((rc = a_one(c, "kernel_shape", 1, 1, &n->kernel[1])) ||
+	if ((rc = a_one(c, "kernel_shape", 1, 1, &k)) ||
 	    (rc = a_one(c, "strides", 1, 1, &n->strides[1])) ||
 	    (rc = a_one(c, "dilations", 1, 1, &n->dilations[1])) ||
-	    (rc = a_one(c, "pads", 0, 2, pads)) || (rc = a_bool(c, "ceil_mode", &n->ceil_mode)) ||
+	    (rc = a_one(c, "pads", 0, 2, pads)) ||
 	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
 		return rc;
-	if (!max && (rc = a_bool(c, "count_include_pad", &n->count_include_pad)))
-		return rc;
-	if (!max && n->dilations[1] != 1)
+	if (n->kernel[1] && k != n->kernel[1])
+		return bad(c, DNNQ_E_SHAPE, "kernel_shape [%lld] disagrees with the weight [%s]",
+		           (long long)k, imp_dims_str(V(c, 1)));
+	n->kernel[1] = k;
+	if (!has_dil && n->dilations[1] != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 	enum autopad a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
 	               : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
@@ -2056,14 +2119,80 @@ static int op_pool1d(struct nctx *c, bool max)
 	if (a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
 		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
 		           "VALID", ap);
-	int64_t o;
-	if ((rc = out_len(c, 0, x->dims[2], n->kernel[1], n->strides[1], n->dilations[1], &pads[0],
-	                  &pads[1], a, n->ceil_mode, &o)))
+	if ((rc = out_len(c, 0, V(c, 0)->dims[2], n->kernel[1], n->strides[1], n->dilations[1],
+	                  &pads[0], &pads[1], a, n->ceil_mode, o)))
 		return rc;
+	n->pads[0] = n->pads[2] = 0;
 	n->pads[1] = pads[0];
 	n->pads[3] = pads[1];
+	return 0;
+}
+
+/* MaxPool / AveragePool over L of [N, C, L]. */
+static int op_pool1d(struct nctx *c, bool max)
+{
+	struct dnnq_ir_node *n = &c->node;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t o;
+	int rc;
+	n->kernel[1] = 0;
+	if (!attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) ||
+	    (!max && (rc = a_bool(c, "count_include_pad", &n->count_include_pad))) ||
+	    (rc = geometry1d(c, max, &o)))
+		return rc;
 	int64_t d[3] = { x->dims[0], x->dims[1], o };
 	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
+}
+
+/* Conv over L of [N, C, L] (a 3-D weight [M, C/g, K]): the 2-D Conv with
+ * H 1 (node NAME:2d, its weight [M, C/g, 1, K]) between two Reshapes,
+ * [N, C, 1, L] in (NAME:1d) and [N, M, L'] out (NAME), so the reference,
+ * the lowering and auto precision see the 2-D Conv they know. */
+static int op_conv1d(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	const struct dnnq_ir_value *x = V(c, 0), *w = V(c, 1);
+	int rc = need_rank(c, 1, 3, "the weight of a 1-D convolution is 3-D");
+	if (rc || (rc = a_int(c, "group", 1, &n->group)))
+		return rc;
+	int64_t g = n->group, C = x->dims[1], M = w->dims[0], o, merged[4];
+	if (g < 1 || g > C || C % g || M % g || w->dims[1] * g != C || M < 1 || w->dims[2] < 1)
+		return bad(c, DNNQ_E_SHAPE, "group %lld, input channels %lld, weight [%s] do not agree",
+		           (long long)g, (long long)C, imp_dims_str(w));
+	imp_merged_pads(c->m, c->index, merged);
+	if (merged[0] || merged[1] || merged[2] || merged[3])
+		return bad(c, DNNQ_E_UNSUPPORTED, "a Pad before a 1-D convolution is not supported");
+	n->kernel[1] = w->dims[2];
+	if ((rc = geometry1d(c, true, &o)) || (rc = bias(c, 2, DT_F32, M)))
+		return rc;
+	/* x and w move when values are added */
+	int64_t N = x->dims[0], L = x->dims[2], d4[4] = { N, C, 1, L }, y4[4] = { N, M, 1, o };
+	bool batched = x->batched;
+	size_t nw = numel(w);
+	float *f = malloc(nw * sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	memcpy(f, w->data, nw * sizeof *f);
+	struct dnnq_ir_value v = *w;
+	v.ndim = 4;
+	v.dims[2] = 1;
+	v.dims[3] = w->dims[2];
+	int32_t id = new_constant(c, &v, ":2d", f);
+	if (id < 0)
+		return id;
+	c->in[1] = id;
+	n->op = DNNQ_IR_RESHAPE;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, d4, batched)) || (rc = link_as(c, ":1d", 1)))
+		return rc;
+	n->op = DNNQ_IR_CONV;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y4, batched)) || (rc = link_as(c, ":2d", c->nin)))
+		return rc;
+	n->op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	int64_t y3[3] = { N, M, o };
+	return set_out(c, 0, DNNQ_IR_F32, 3, y3, batched);
 }
 
 /* GlobalMaxPool: a MaxPool whose window is the whole image (3-D: L). */

@@ -25,6 +25,7 @@ const char *dnnq_precision_why_name(enum dnnq_precision_why why)
 	case DNNQ_PRECISION_WHY_KEPT: return "keep-fp32";
 	case DNNQ_PRECISION_WHY_REFUSED: return "int8 refused";
 	case DNNQ_PRECISION_WHY_FP32_ONLY: return "fp32 only";
+	case DNNQ_PRECISION_WHY_FLOOR: return "sqnr floor";
 	}
 	return "?";
 }
@@ -212,6 +213,106 @@ static int pass2(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
 	return rc;
 }
 
+/* The noise of unit i alone int8, for floor_pass's ranking. */
+static const double *rank_noise;
+
+static int by_noise(const void *a, const void *b)
+{
+	double x = rank_noise[*(const size_t *)a], y = rank_noise[*(const size_t *)b];
+	return (x < y) - (x > y);
+}
+
+/* fp32[] = choice[] with the first k units of rank[] fp32 too; the
+ * trial's SQNR in *db. */
+static int floor_trial(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
+                       const enum dnnq_calib_method *method, const struct dnnq_lower_opts *t,
+                       const int32_t *unit, const bool *choice, bool *fp32,
+                       const struct dnnq_precision_unit *u, const size_t *rank, size_t k,
+                       double *db, struct dnnq_diag *diag)
+{
+	memcpy(fp32, choice, sub->ir->nnodes * sizeof *fp32);
+	for (size_t j = 0; j < k; j++)
+		mark_unit(unit, sub->ir->nnodes, u[rank[j]].head, fp32, true);
+	return dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, db, diag);
+}
+
+/* The SQNR floor (po->floor_db): the trials above judge each unit against
+ * all the others int8, and when the model's int8 noise is spread over
+ * many units (PaddleOCR's detector and recognizer: depthwise convolutions
+ * reading channels of very different ranges, every layer a little) no
+ * unit alone moves the outputs and the choice stays far below any useful
+ * SQNR. Then, and only then, the units still int8 are ranked by the noise
+ * each gives alone (every other unit with an fp32 form fp32: all[]), and
+ * the fewest of the worst that lift the choice (fp32[], at choice_db) to
+ * the floor go fp32, found by a binary search along the ranking. Cost:
+ * none while the all-int8 model meets the floor (the common case), else
+ * one trial for the choice, one per int8 unit and log2 of their count. */
+static int floor_pass(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
+                      const enum dnnq_calib_method *method, const struct dnnq_lower_opts *t,
+                      const struct dnnq_precision_opts *po, const int32_t *unit,
+                      const bool *all, bool *fp32, struct dnnq_precision_unit *u,
+                      size_t nunits,
+                      void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
+                      size_t *done, size_t *total, struct dnnq_diag *diag)
+{
+	size_t nn = sub->ir->nnodes ? sub->ir->nnodes : 1, m = 0;
+	bool *choice = malloc(nn * sizeof *choice);
+	size_t *rank = malloc((nunits + 1) * sizeof *rank);
+	double *alone = calloc(nunits + 1, sizeof *alone);
+	int rc = choice && rank && alone
+	       ? DNNQ_OK : dnnq_diag_set(diag, DNNQ_E_NOMEM, "precision: out of memory");
+	if (rc)
+		goto out;
+	memcpy(choice, fp32, sub->ir->nnodes * sizeof *choice);
+	double db;
+	if ((rc = dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, &db, diag)) ||
+	    db >= po->floor_db)
+		goto out;
+	for (size_t i = 0; i < nunits; i++)
+		if (!u[i].fp32 && u[i].why == DNNQ_PRECISION_WHY_LOSS)
+			rank[m++] = i;
+	*total += m;
+	for (size_t r = m; r > 1; r = (r + 1) / 2)
+		++*total;
+	for (size_t j = 0; j < m; j++) {
+		for (size_t k = 0; k < sub->ir->nnodes; k++)
+			fp32[k] = choice[k] || all[k];
+		mark_unit(unit, sub->ir->nnodes, u[rank[j]].head, fp32, false);
+		if ((rc = dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, &db, diag)))
+			goto out;
+		alone[rank[j]] = noise(db);
+		if (progress)
+			progress(ctx, ++*done, *total);
+	}
+	rank_noise = alone;
+	qsort(rank, m, sizeof *rank, by_noise);
+	size_t lo = 0, hi = m;          /* choice + rank[0..lo) below the floor, [0..hi) not */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((rc = floor_trial(sub, co, method, t, unit, choice, fp32, u, rank, mid, &db,
+		                      diag)))
+			goto out;
+		if (db >= po->floor_db)
+			hi = mid;
+		else
+			lo = mid;
+		if (progress)
+			progress(ctx, ++*done, *total);
+	}
+	for (size_t j = 0; j < hi; j++) {
+		u[rank[j]].fp32 = true;
+		u[rank[j]].why = DNNQ_PRECISION_WHY_FLOOR;
+	}
+	memcpy(fp32, choice, sub->ir->nnodes * sizeof *fp32);
+	for (size_t j = 0; j < hi; j++)
+		mark_unit(unit, sub->ir->nnodes, u[rank[j]].head, fp32, true);
+out:
+	free(choice);
+	free(rank);
+	free(alone);
+	return rc;
+}
+
 int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *co,
                              const enum dnnq_calib_method *method,
                              const struct dnnq_lower_opts *lo,
@@ -282,6 +383,9 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 	if (!rc)
 		rc = pass2(&sub, co, method, &t, po, unit, fp32, *units, *nunits, *base_db, &db,
 		           progress, ctx, &done, &total, diag);
+	if (!rc && *base_db < po->floor_db)
+		rc = floor_pass(&sub, co, method, &t, po, unit, all, fp32, *units, *nunits,
+		                progress, ctx, &done, &total, diag);
 out:
 	c->cache_opts = sub.cache_opts;     /* what the shared cache now holds */
 	if (rc) {

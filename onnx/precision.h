@@ -19,7 +19,9 @@
  * (torchvision's googlenet with random weights gives logits that are
  * their biases, 256 dB all int8, where every unit "lost" 4 dB of
  * rounding). Units whose loss exceeds the threshold run fp32. Cost: one lowering and one engine
- * run on those samples per unit, and one for the all-int8 baseline.
+ * run on those samples per unit, and one for the all-int8 baseline. When
+ * the all-int8 SQNR is below floor_db, the fewest units that lift the
+ * choice to it go fp32 too (WHY_FLOOR; precision.c's floor_pass).
  */
 #ifndef DNNQ_ONNX_PRECISION_H
 #define DNNQ_ONNX_PRECISION_H
@@ -29,10 +31,12 @@
 #define DNNQ_FP32_THRESHOLD_DB 0.5
 #define DNNQ_PRECISION_SAMPLES 4
 #define DNNQ_PRECISION_CEILING_DB 80.0
+#define DNNQ_PRECISION_FLOOR_DB 20.0
 
 struct dnnq_precision_opts {
 	double threshold_db;          /* the largest loss that stays int8, dB */
 	size_t samples;               /* measured on the first min(samples, all) */
+	double floor_db;              /* below this output SQNR, more units go fp32 (0: off) */
 };
 
 /* Why a unit runs in the precision it does. */
@@ -41,13 +45,14 @@ enum dnnq_precision_why {
 	DNNQ_PRECISION_WHY_KEPT,      /* fp32 as asked (--keep-fp32) */
 	DNNQ_PRECISION_WHY_REFUSED,   /* int8 cannot represent it (lo->int8_refused) */
 	DNNQ_PRECISION_WHY_FP32_ONLY, /* the engine runs it only in fp32 */
+	DNNQ_PRECISION_WHY_FLOOR,     /* one of the fewest that lift the outputs to floor_db */
 };
 
 struct dnnq_precision_unit {
 	int32_t head, last;           /* IR nodes: the first and the last fused */
 	bool fp32;                    /* the choice */
 	enum dnnq_precision_why why;
-	double loss_db;               /* measured (why LOSS), else NaN */
+	double loss_db;               /* measured (why LOSS, FLOOR), else NaN */
 };
 
 /* The choice for the model c calibrated, lowered with calibration options
@@ -67,7 +72,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
                              void (*progress)(void *ctx, size_t done, size_t total),
                              void *ctx, struct dnnq_diag *diag);
 
-/* "loss", "keep-fp32", "int8 refused", "fp32 only". */
+/* "loss", "keep-fp32", "int8 refused", "fp32 only", "sqnr floor". */
 const char *dnnq_precision_why_name(enum dnnq_precision_why why);
 
 #endif

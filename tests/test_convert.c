@@ -913,12 +913,20 @@ START_TEST(tools_input_shape)
 }
 END_TEST
 
+/* The number after the first "key": in dnnq-convert's --json out. */
+static double json_at(const char *out, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof k, "\"%s\":", key);
+	const char *s = strstr(out, k);
+	ck_assert_msg(s, "%s lacks %s", out, k);
+	return strtod(s + strlen(k), NULL);
+}
+
 /* The output SQNR dnnq-convert --json printed (its first "sqnr_db"). */
 static double json_sqnr(const char *out)
 {
-	const char *s = strstr(out, "\"sqnr_db\":");
-	ck_assert_msg(s, "%s", out);
-	return strtod(s + strlen("\"sqnr_db\":"), NULL);
+	return json_at(out, "sqnr_db");
 }
 
 #define PREC "tests/onnx/precision"
@@ -926,7 +934,8 @@ static double json_sqnr(const char *out)
 /* --precision auto (the default): the Conv whose int8 weights a dead
  * channel's outlier ruins (tools/mkonnx.py make_precision) is measured
  * into fp32, alone, and the outputs gain; --precision int8 keeps it int8;
- * --fp32-threshold moves the count; --report and --json show each node's
+ * --fp32-threshold moves the count (with the SQNR floor off: the floor
+ * alone sends that Conv fp32 too); --report and --json show each node's
  * precision and int8 loss; a bias int8 cannot hold is lowered fp32 under
  * auto and refused naming the node under int8; bad values are usage
  * errors. */
@@ -940,7 +949,7 @@ START_TEST(tools_precision_auto)
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":1,") &&
 	              strstr(c.out, "\"precision\":{\"mode\":\"auto\",\"threshold_db\":0.500,"
-	                     "\"samples\":4,") &&
+	                     "\"floor_db\":20.000,\"samples\":4,") &&
 	              strstr(c.out, "{\"name\":\"relu_r2\",\"op\":\"Conv\",\"precision\":\"fp32\","
 	                     "\"why\":\"loss\",\"int8_loss_db\":") &&
 	              strstr(c.out, "{\"name\":\"relu_r1\",\"op\":\"Conv\",\"precision\":\"int8\","
@@ -955,7 +964,8 @@ START_TEST(tools_precision_auto)
 	double int8_db = json_sqnr(c.out);
 	ck_assert_msg(auto_db > int8_db + 20, "auto %.2f dB, int8 %.2f dB", auto_db, int8_db);
 	sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/t.dnnq --calib " PREC
-	   "/calib_sensitive.npy --fp32-threshold 100 --precision-samples 2 --json", dir);
+	   "/calib_sensitive.npy --fp32-threshold 100 --sqnr-floor 0 --precision-samples 2 "
+	   "--json", dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":0,") && strstr(c.out, "\"samples\":2,"),
 	              "%s", c.out);
@@ -994,12 +1004,47 @@ START_TEST(tools_precision_auto)
 		{ "--precision fp16", "--precision fp16: auto or int8" },
 		{ "--fp32-threshold -1", "--fp32-threshold -1: a number of dB in [0, 100]" },
 		{ "--precision-samples 0", "--precision-samples 0: an integer in [1, 65536]" },
+		{ "--sqnr-floor -1", "--sqnr-floor -1: a number of dB in [0, 100]" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/x.dnnq %s", dir, bad[i][0]);
 		ck_assert_int_eq(c.status, 2);
 		ck_assert_msg(strstr(c.err, bad[i][1]), "%s", c.err);
 	}
+	rm_rf(dir);
+}
+END_TEST
+
+/* --sqnr-floor: spread.onnx's int8 noise is spread over the units after
+ * its middle Conv, none of which moves the outputs alone (tools/mkonnx.py
+ * make_precision): the per-unit trials keep them all int8, far below the
+ * floor; the floor pass sends the noisy ones fp32, not the harmless ones
+ * before, and the outputs meet the floor; --sqnr-floor 0 keeps the
+ * per-unit choice. */
+START_TEST(tools_precision_floor)
+{
+	char dir[] = "/tmp/dnnq-floor-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/f.dnnq --calib " PREC
+	   "/calib_spread.npy --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(json_at(c.out, "int8_sqnr_db") < 15, "%s", c.out);
+	ck_assert_msg(json_sqnr(c.out) >= 20, "%s", c.out);
+	ck_assert_msg(strstr(c.out, "{\"name\":\"conv_d0\",\"op\":\"Conv\",\"precision\":\"int8\","
+	                     "\"why\":\"loss\",") &&
+	              strstr(c.out, "{\"name\":\"conv_d11\",\"op\":\"Conv\",\"precision\":\"fp32\","
+	                     "\"why\":\"sqnr floor\",") &&
+	              !strstr(c.out, "\"precision\":\"fp32\",\"why\":\"loss\""), "%s", c.out);
+	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/f.dnnq --calib " PREC
+	   "/calib_spread.npy --report", dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, " more fp32, the fewest whose int8 noise alone "
+	                                      "is the largest that lift the outputs to the 20.00 dB "
+	                                      "floor (--sqnr-floor)\n"), "%s", c.out);
+	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/z.dnnq --calib " PREC
+	   "/calib_spread.npy --sqnr-floor 0 --json", dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, "\"fp32_nodes\":0,") && json_sqnr(c.out) < 15,
+	              "%s", c.out);
 	rm_rf(dir);
 }
 END_TEST
@@ -1335,6 +1380,7 @@ Suite *suite_convert(void)
 	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
 	tcase_add_test(tc, tools_precision_auto);
+	tcase_add_test(tc, tools_precision_floor);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);

@@ -541,10 +541,18 @@ START_TEST(clip_opsets)
 	ck_assert(y[0] == -1.0f && y[1] == 1.0f);
 	dnnq_ir_free(&ir);
 
+	/* a bound computed at run time: Max(x, lo), then Min(., hi) */
 	b = nchw(13, 1, 1, 2);
 	mb_input(b, "lo", F, 0, NULL);
-	mb_node(b, "Clip", "c", "x,lo", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c' (Clip): input 1 'lo' must be a constant");
+	mb_input(b, "hi", F, 0, NULL);
+	mb_node(b, "Clip", "c", "x,lo,hi", "y");
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 2);
+	ck_assert(ir.nodes[0].op == DNNQ_IR_ENGINE && ir.nodes[1].op == DNNQ_IR_ENGINE);
+	ck_assert_str_eq(dnnq_op_get(ir.nodes[0].kind)->onnx, "Max");
+	ck_assert_str_eq(dnnq_op_get(ir.nodes[1].kind)->onnx, "Min");
+	ck_assert_str_eq(ir.nodes[1].name, "c");
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
@@ -958,11 +966,17 @@ START_TEST(more_unsupported)
 	mb_output(b, "mean");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "reads 'mean', an output of node 'bn'");
 
-	int64_t xd[3] = { BATCH, 2, 5 }, wd[3] = { 1, 2, 3 };
+	int64_t xd[5] = { BATCH, 2, 5, 5, 5 }, wd[5] = { 1, 2, 3, 3, 3 };
+	b = io_model(13, "x", F, 5, xd);
+	mb_init(b, "W", F, 5, wd, (float[54]){ 0 });
+	mb_node(b, "Conv", "c3d", "x,W", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c3d' (Conv): input 0 'x' has rank 5: only 1-D and "
+	          "2-D convolutions");
 	b = io_model(13, "x", F, 3, xd);
-	mb_init(b, "W", F, 3, wd, (float[6]){ 0 });
+	mb_init(b, "W", F, 4, wd, (float[18]){ 0 });
 	mb_node(b, "Conv", "c1d", "x,W", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c1d' (Conv): input 0 'x' has rank 3: only 2-D");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c1d' (Conv): input 1 'W' has rank 4: the weight of a "
+	          "1-D convolution is 3-D");
 
 	b = nchw(13, 1, 1, 1);
 	mb_node(b, "Relu", "r", "x", "a");

@@ -69,7 +69,7 @@ static void usage(FILE *f)
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"                    [--input-shape NAME=D0xD1x...]...\n"
 		"                    [--threads N] [--precision auto|int8] [--fp32-threshold DB]\n"
-		"                    [--precision-samples N]\n"
+		"                    [--precision-samples N] [--sqnr-floor DB]\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
 		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
 		"QLinearMatMul, ConvInteger, MatMulInteger) keeps its parameters.\n"
@@ -110,6 +110,9 @@ static void usage(FILE *f)
 		"                         int32) runs fp32; int8: int8 wherever a kernel exists\n"
 		"  --fp32-threshold DB    auto's largest int8 loss, dB (default 0.5)\n"
 		"  --precision-samples N  auto measures on the first N samples (default 4)\n"
+		"  --sqnr-floor DB        auto: when the outputs' SQNR all int8 is below DB, the\n"
+		"                         fewest nodes that lift it there run fp32 too\n"
+		"                         (default 20; 0: off)\n"
 		"  --report               per layer precision and SQNR, and the outputs' SQNR, on\n"
 		"                         the calibration samples; the nodes folded or removed\n"
 		"                         at import\n"
@@ -164,7 +167,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_ASYMW, O_DYN, O_BITS, O_BINS, O_NAME,
 	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
-	       O_KEEP_FP32, O_INPUT_SHAPE, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES };
+	       O_KEEP_FP32, O_INPUT_SHAPE, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES,
+	       O_SQNR_FLOOR };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "calib", required_argument, NULL, O_CALIB },
@@ -189,13 +193,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "precision", required_argument, NULL, O_PRECISION },
 		{ "fp32-threshold", required_argument, NULL, O_FP32_TH },
 		{ "precision-samples", required_argument, NULL, O_PREC_SAMPLES },
+		{ "sqnr-floor", required_argument, NULL, O_SQNR_FLOOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	*o = (struct opts){ .c = { .method = DNNQ_CALIB_L2,
 	                           .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } },
 	                    .lo = { .symmetric_weights = true },
-                    .po = { DNNQ_FP32_THRESHOLD_DB, DNNQ_PRECISION_SAMPLES },
+                    .po = { DNNQ_FP32_THRESHOLD_DB, DNNQ_PRECISION_SAMPLES,
+                            DNNQ_PRECISION_FLOOR_DB },
 	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
 	int ch;
 	long b;
@@ -276,6 +282,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (!integer_in(optarg, 1, 65536, &b))
 				return bad_option("precision-samples", optarg, "an integer in [1, 65536]");
 			o->po.samples = (size_t)b;
+			break;
+		case O_SQNR_FLOOR:
+			if (!number_in(optarg, 0, 100, &o->po.floor_db))
+				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
 			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
@@ -764,6 +774,8 @@ static void json_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	if (!o->prec_int8 && p->fp32) {
 		printf(",\"threshold_db\":");
 		dnnq_json_number(stdout, o->po.threshold_db, 3);
+		printf(",\"floor_db\":");
+		dnnq_json_number(stdout, o->po.floor_db, 3);
 		printf(",\"samples\":%zu,\"int8_sqnr_db\":", p->samples);
 		dnnq_json_number(stdout, p->int8_db, 3);
 		printf(",\"units\":[");
@@ -792,15 +804,21 @@ static void json_precision(const struct opts *o, const struct dnnq_ir *ir, const
 /* Under auto: how many units run fp32 and why, and each fp32 one. */
 static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const struct prec *p)
 {
-	size_t fp32 = 0, measured = 0;
+	size_t fp32 = 0, measured = 0, floor = 0;
 	for (size_t i = 0; i < p->nunits; i++) {
 		fp32 += p->units[i].fp32 && p->units[i].why == DNNQ_PRECISION_WHY_LOSS;
-		measured += p->units[i].why == DNNQ_PRECISION_WHY_LOSS;
+		floor += p->units[i].why == DNNQ_PRECISION_WHY_FLOOR;
+		measured += p->units[i].why == DNNQ_PRECISION_WHY_LOSS ||
+		            p->units[i].why == DNNQ_PRECISION_WHY_FLOOR;
 	}
 	if (p->fp32)
 		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
 		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, o->po.threshold_db,
 		       p->samples, p->int8_db);
+	if (floor)
+		printf("precision auto: %zu more fp32, the fewest whose int8 noise alone is the largest "
+		       "that lift the outputs to the %.2f dB floor (--sqnr-floor)\n", floor,
+		       o->po.floor_db);
 	for (size_t i = 0; i < p->nunits; i++)
 		if (p->units[i].fp32 && p->units[i].why == DNNQ_PRECISION_WHY_LOSS)
 			printf("  fp32: node '%s' (%s): int8 loss %.2f dB\n",

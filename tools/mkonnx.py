@@ -247,11 +247,28 @@ def np_clip(a, ins, opset):
     if opset < 11:
         lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
     else:
-        lo = float(ins[1]) if len(ins) > 1 and ins[1] is not None else -np.inf
-        hi = float(ins[2]) if len(ins) > 2 and ins[2] is not None else np.inf
+        lo = f64(ins[1]) if len(ins) > 1 and ins[1] is not None else -np.inf
+        hi = f64(ins[2]) if len(ins) > 2 and ins[2] is not None else np.inf
     return [f32(np.minimum(np.maximum(x, lo), hi))]
 
 
+def as_2d(fn):
+    """A 1-D pooling or convolution (N, C, L; a Conv's weight M, C/g, K) as
+    the 2-D one with H 1; 2-D as it is."""
+    def run(a, ins, opset):
+        if ins[0].ndim != 3:
+            return fn(a, ins, opset)
+        a2 = dict(a, strides=[1] + list(a.get("strides", [1])),
+                  dilations=[1] + list(a.get("dilations", [1])),
+                  pads=[0, a.get("pads", [0, 0])[0], 0, a.get("pads", [0, 0])[1]])
+        if "kernel_shape" in a:
+            a2["kernel_shape"] = [1] + list(a["kernel_shape"])
+        ins2 = [v[:, :, None] if v is not None and v.ndim == 3 else v for v in ins]
+        return [y[:, :, 0] for y in fn(a2, ins2, opset)]
+    return run
+
+
+@as_2d
 def np_conv(a, ins, opset):
     x, w = f64(ins[0]), f64(ins[1])
     pads = conv_pads(a, x.shape[2:], w.shape[2:])
@@ -274,21 +291,8 @@ def np_gemm(a, ins, opset):
     return [f32(y)]
 
 
-def pool_1d_as_2d(fn):
-    """A 1-D pooling (N, C, L) as the 2-D one with H 1; 2-D as it is."""
-    def run(a, ins, opset):
-        if ins[0].ndim != 3:
-            return fn(a, ins, opset)
-        a2 = dict(a, kernel_shape=[1] + list(a["kernel_shape"]),
-                  strides=[1] + list(a.get("strides", [1])),
-                  pads=[0, a.get("pads", [0, 0])[0], 0, a.get("pads", [0, 0])[1]])
-        a2.pop("dilations", None)
-        return [y[:, :, 0] for y in fn(a2, [ins[0][:, :, None]], opset)]
-    return run
-
-
 def np_pool(kind):
-    @pool_1d_as_2d
+    @as_2d
     def run(a, ins, opset):
         x = f64(ins[0])
         k = list(a["kernel_shape"])
@@ -725,6 +729,7 @@ def t_conv_raw(x, w, a):
                     tuple(a.get("dilations", [1, 1])), a.get("group", 1))
 
 
+@as_2d
 def t_conv(a, ins, opset):
     y = t_conv_raw(ins[0].double(), ins[1].double(), a)
     if len(ins) > 2 and ins[2] is not None:
@@ -743,7 +748,7 @@ def t_gemm(a, ins, opset):
 
 
 def t_pool(kind):
-    @pool_1d_as_2d
+    @as_2d
     def run(a, ins, opset):
         x = ins[0].double()
         p = list(a.get("pads", [0, 0, 0, 0]))
@@ -760,11 +765,13 @@ def t_pool(kind):
 
 def t_clip(a, ins, opset):
     if opset < 11:
-        lo, hi = a.get("min", None), a.get("max", None)
-    else:
-        lo = float(ins[1]) if len(ins) > 1 and ins[1] is not None else None
-        hi = float(ins[2]) if len(ins) > 2 and ins[2] is not None else None
-    return [torch.clamp(ins[0], lo, hi)]
+        return [torch.clamp(ins[0], a.get("min", None), a.get("max", None))]
+    y = ins[0]
+    if len(ins) > 1 and ins[1] is not None:
+        y = torch.maximum(y, ins[1].to(y.dtype))
+    if len(ins) > 2 and ins[2] is not None:
+        y = torch.minimum(y, ins[2].to(y.dtype))
+    return [y]
 
 
 def t_softmax(a, ins, opset):
@@ -1224,6 +1231,11 @@ def fp32_cases(c):
     conv("conv_same_upper_s1", xshape=[2, 3, 5, 5], wshape=(4, 3, 2, 2), auto_pad="SAME_UPPER")
     conv("conv_valid", xshape=[2, 3, 6, 6], strides=[2, 2], auto_pad="VALID")
     conv("conv_1x1", wshape=(8, 3, 1, 1))
+    conv("conv_1d", xshape=[2, 3, 11], wshape=(4, 3, 3), pads=[1, 1])
+    conv("conv_1d_stride_dil", xshape=[2, 3, 17], wshape=(6, 3, 5), strides=[3],
+         dilations=[2], pads=[2, 1], kernel_shape=[5])
+    conv("conv_1d_depthwise", xshape=[2, 4, 9], wshape=(4, 1, 3), group=4, bias=False,
+         auto_pad="SAME_UPPER")
 
     def gemm(name, transB=1, bias=True, alpha=None, beta=None, cshape=(8,)):
         r = c.rng(name)
@@ -1597,6 +1609,17 @@ def fp32_cases(c):
          [("x", [2, 3, 4, 5], -1, 1)])
     xfmr("reducemax_last_3d", [node("ReduceMax", ["x"], ["y"], axes=[2], keepdims=0)],
          [("x", [2, 6, 5], -1, 1)])
+    # a floor computed at run time: a log spectrogram's max - 80 dB
+    xfmr("clip_dynamic_min", [node("ReduceMax", ["x"], ["m"], axes=[1, 2], keepdims=1),
+                              node("Sub", ["m", "db"], ["lo"]),
+                              node("Clip", ["x", "lo", "inf"], ["y"])],
+         [("x", [2, 6, 5], -3, 3)],
+         {"db": lambda r: np.float32(2.5), "inf": lambda r: np.float32(np.inf)})
+    xfmr("clip_dynamic_both", [node("ReduceMean", ["x"], ["m"], axes=[2], keepdims=1),
+                               node("ReduceMax", ["x"], ["h"], axes=[1], keepdims=1),
+                               node("Mul", ["h", "half"], ["hi"]),
+                               node("Clip", ["x", "m", "hi"], ["y"])],
+         [("x", [2, 6, 5], -3, 3)], {"half": lambda r: np.float32(0.5)})
     xfmr("layernorm17", [node("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1,
                               epsilon=1e-5)],
          [("x", [2, 5, 16], -2, 2)],
@@ -2236,6 +2259,9 @@ def make_bad(w):
 
 # --------------------------------------------------------------- precision/
 
+SPREAD_CONVS = 12
+
+
 def make_precision(w):
     """Models for dnnq-convert --precision auto (tests/test_convert.c).
 
@@ -2247,6 +2273,12 @@ def make_precision(w):
     bias_overflow.onnx: Gemm, Relu, Gemm; the second Gemm ("gemm_y") has
     weights around 1e-12 and a bias of 0.5: at its input's scale times its
     weights', the bias does not fit int32, so int8 cannot represent it.
+    spread.onnx: SPREAD_CONVS depthwise 3x3 Convs (near identity) and a 1x1
+    Conv that all but ignores channel 0, which the middle Conv scales by 30:
+    from there on every per-tensor int8 value rounds the small channels the
+    output reads to a few levels, a little in each unit, so no unit alone
+    moves the output (PaddleOCR's detector in small: --sqnr-floor); the
+    units before it are harmless.
     Each with calib_*.npy, 16 samples."""
     r = np.random.default_rng(16)
     x = nrm(r, (16, 3, 8, 8))
@@ -2283,7 +2315,29 @@ def make_precision(w):
     onnx.checker.check_model(m, full_check=True)
     w.model("precision/bias_overflow.onnx", m)
     w.npy("precision/calib_bias_overflow.npy", x)
-    print("precision: 2 models")
+
+    # spread.onnx: the int8 noise of many units, none decisive alone
+    x = nrm(r, (16, 8, 8, 8))
+    nodes, inits, v = [], {}, "x"
+    for k in range(SPREAD_CONVS):
+        W = nrm(r, (8, 1, 3, 3), 0.05)
+        W[:, 0, 1, 1] += 1
+        if k == SPREAD_CONVS // 2:
+            W[0, 0, 1, 1] = 30
+        inits[f"W{k}"], inits[f"B{k}"] = W, nrm(r, (8,), 0.01)
+        nodes.append(node("Conv", [v, f"W{k}", f"B{k}"], [f"d{k}"], pads=[1, 1, 1, 1],
+                          group=8))
+        v = f"d{k}"
+    P = nrm(r, (4, 8, 1, 1))
+    P[:, 0] *= 0.01
+    inits["P"] = P
+    nodes.append(node("Conv", [v, "P"], ["y"]))
+    m = build_model(nodes, [("x", x)], inits, [("y", np.zeros((16, 4, 8, 8), np.float32))],
+                    OPSET, name="spread")
+    onnx.checker.check_model(m, full_check=True)
+    w.model("precision/spread.onnx", m)
+    w.npy("precision/calib_spread.npy", x)
+    print("precision: 3 models")
 
 
 # ------------------------------------------------------------------ digits/
