@@ -10,6 +10,7 @@
  * being judged, and its kernels are many times faster than the
  * reference's.
  */
+#define _GNU_SOURCE	/* qsort_r */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,12 +214,12 @@ static int pass2(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
 	return rc;
 }
 
-/* The noise of unit i alone int8, for floor_pass's ranking. */
-static const double *rank_noise;
-
-static int by_noise(const void *a, const void *b)
+/* floor_pass's ranking: by the noise of each unit alone int8 (ctx),
+ * largest first. */
+static int by_noise(const void *a, const void *b, void *ctx)
 {
-	double x = rank_noise[*(const size_t *)a], y = rank_noise[*(const size_t *)b];
+	const double *alone = ctx;
+	double x = alone[*(const size_t *)a], y = alone[*(const size_t *)b];
 	return (x < y) - (x > y);
 }
 
@@ -284,8 +285,7 @@ static int floor_pass(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts 
 		if (progress)
 			progress(ctx, ++*done, *total);
 	}
-	rank_noise = alone;
-	qsort(rank, m, sizeof *rank, by_noise);
+	qsort_r(rank, m, sizeof *rank, by_noise, alone);
 	size_t lo = 0, hi = m;          /* choice + rank[0..lo) below the floor, [0..hi) not */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -383,7 +383,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 	if (!rc)
 		rc = pass2(&sub, co, method, &t, po, unit, fp32, *units, *nunits, *base_db, &db,
 		           progress, ctx, &done, &total, diag);
-	if (!rc && *base_db < po->floor_db)
+	if (!rc && po->floor_db > 0 && *base_db < po->floor_db)
 		rc = floor_pass(&sub, co, method, &t, po, unit, all, fp32, *units, *nunits,
 		                progress, ctx, &done, &total, diag);
 out:

@@ -31,7 +31,8 @@
 #define DNNQ_FP32_THRESHOLD_DB 0.5
 #define DNNQ_PRECISION_SAMPLES 4
 #define DNNQ_PRECISION_CEILING_DB 80.0
-#define DNNQ_PRECISION_FLOOR_DB 20.0
+#define DNNQ_PRECISION_FLOOR_DB 20.0   /* at 8 bits */
+#define DNNQ_DB_PER_BIT 6.02           /* the floor's drop per activation bit fewer */
 
 struct dnnq_precision_opts {
 	double threshold_db;          /* the largest loss that stays int8, dB */

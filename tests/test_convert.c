@@ -1045,6 +1045,14 @@ START_TEST(tools_precision_floor)
 	   "/calib_spread.npy --sqnr-floor 0 --json", dir);
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"fp32_nodes\":0,") && json_sqnr(c.out) < 15,
 	              "%s", c.out);
+	/* the default floor follows --bits: 20 - 6.02 dB at 7 bits, off at 4 */
+	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/b.dnnq --calib " PREC
+	   "/calib_spread.npy --bits 7 --json", dir);
+	ck_assert_msg(c.status == 0 && fabs(json_at(c.out, "floor_db") - 13.98) < 1e-6, "%s", c.out);
+	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/b.dnnq --calib " PREC
+	   "/calib_spread.npy --bits 4 --json", dir);
+	ck_assert_msg(c.status == 0 && json_at(c.out, "floor_db") == 0 &&
+	              !strstr(c.out, "\"why\":\"sqnr floor\""), "%s", c.out);
 	rm_rf(dir);
 }
 END_TEST

@@ -112,7 +112,8 @@ static void usage(FILE *f)
 		"  --precision-samples N  auto measures on the first N samples (default 4)\n"
 		"  --sqnr-floor DB        auto: when the outputs' SQNR all int8 is below DB, the\n"
 		"                         fewest nodes that lift it there run fp32 too\n"
-		"                         (default 20; 0: off)\n"
+		"                         (default 20 at 8 bits, 6.02 dB less per bit fewer\n"
+		"                         with --bits; 0: off)\n"
 		"  --report               per layer precision and SQNR, and the outputs' SQNR, on\n"
 		"                         the calibration samples; the nodes folded or removed\n"
 		"                         at import\n"
@@ -205,6 +206,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
 	int ch;
 	long b;
+	bool floor_set = false;
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o': o->out = optarg; break;
@@ -286,6 +288,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_SQNR_FLOOR:
 			if (!number_in(optarg, 0, 100, &o->po.floor_db))
 				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
+			floor_set = true;
 			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
@@ -297,6 +300,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->in = argv[optind];
+	/* the default floor follows --bits: each bit fewer costs about 6 dB,
+	 * which the user asked for */
+	if (!floor_set)
+		o->po.floor_db = fmax(0, DNNQ_PRECISION_FLOOR_DB -
+		                         DNNQ_DB_PER_BIT * (8 - o->c.spec.precision));
 	if (!o->out)
 		o->out = default_output(o);
 	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO;
