@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "calibration/calib-internal.h"
 #include "calibration/hist.h"
 #include "calibration/npy.h"
 #include "calibration/range.h"
@@ -377,6 +378,57 @@ START_TEST(l2_search_matches_brute_force)
 			ck_assert_msg(e <= best * (1 + 1e-12), "%s %u-bit: search %.9g, every pair %.9g",
 			              dist_names[ds[k]], b, e, best);
 		}
+		dnnq_hist_destroy(&h);
+		free(x);
+	}
+}
+END_TEST
+
+/* The searches pass the best cost so far to model_err, which may stop
+ * once the sum can no longer come back below it. That must never change a
+ * comparison: below the bound the result is the full sum bit for bit, and
+ * a full sum below the bound is never cut short. Every norm, precisions
+ * from 1 to 16 bits, candidates all over the view, bounds at, just around
+ * and far from each full sum (and a histogram whose extremes sit a hair
+ * inside grid bins, for the narrowest bins a view has). */
+START_TEST(model_err_early_exit_is_exact)
+{
+	enum { N = 20000 };
+	static const unsigned bits[] = { 1, 2, 4, 8, 16 };
+	static const double scale[] = { 0.25, 0.9, 1 - 1e-15, 1, 1 + 1e-15, 1.1, 4 };
+	for (int dd = 0; dd < NDIST + 1; dd++) {
+		float *x = make_data(dd < NDIST ? (enum dist)dd : GAUSS, N, 900 + (uint64_t)dd);
+		if (dd == NDIST) {               /* extremes a hair inside their bins */
+			x[0] = nextafterf(-4.0f, 0);
+			x[1] = nextafterf(4.0f, 8);
+		}
+		struct dnnq_hist h;
+		struct cview v;
+		hist_of(&h, x, N, 256);
+		ck_assert_int_eq(cview_build(&h, &v), 0);
+		size_t cuts = 0;
+		for (size_t b = 0; b < sizeof bits / sizeof *bits; b++) {
+			for (int norm = 1; norm <= 2; norm++) {
+				for (size_t i = 0; i <= v.izero; i += 1 + v.izero / 9) {
+					for (size_t j = v.n; j >= v.izero && j <= v.n; j -= 1 + (v.n - v.izero) / 9) {
+						struct qmodel q = qmodel_asym(v.edge[i], v.edge[j], bits[b], norm);
+						double full = model_err(&v, &q, INFINITY);
+						for (size_t k = 0; k < sizeof scale / sizeof *scale; k++) {
+							double bound = full * scale[k], e = model_err(&v, &q, bound);
+							if (full < bound)
+								ck_assert_msg(e == full, "%s %u-bit L%d [%zu, %zu]: %.17g "
+								              "under bound %.17g, full %.17g", dist_names[dd % NDIST],
+								              bits[b], norm, i, j, e, bound, full);
+							else
+								ck_assert(e >= bound);
+							cuts += e != full;
+						}
+					}
+				}
+			}
+		}
+		ck_assert_uint_gt(cuts, 0);        /* the exit was taken */
+		cview_free(&v);
 		dnnq_hist_destroy(&h);
 		free(x);
 	}
@@ -1129,6 +1181,7 @@ Suite *suite_calib(void)
 	tcase_add_test(tc, l2_never_worse_than_minmax);
 	tcase_add_test(tc, l2_search_matches_brute_force);
 	tcase_add_test(tc, symmetric_search_matches_brute_force);
+	tcase_add_test(tc, model_err_early_exit_is_exact);
 	tcase_add_test(tc, laplace_clipping_gains);
 	tcase_add_test(tc, l2approx_close_to_exact);
 	tcase_add_test(tc, percentile_ranges);
