@@ -17,6 +17,7 @@
 
 #include "calibration/calib-internal.h"
 #include "calibration/hist.h"
+#include "calibration/hist-kernels.h"
 #include "calibration/npy.h"
 #include "calibration/range.h"
 #include "tests/rng.h"
@@ -261,6 +262,53 @@ START_TEST(hist_nonfinite_and_signed_zero)
 	ck_assert_int_eq(dnnq_hist_add(&h, NULL, 0), 0);
 	dnnq_hist_destroy(&h);
 	dnnq_hist_destroy(&g);
+}
+END_TEST
+
+/* dnnq_hist_add's AVX2 passes against the scalar ones they must equal:
+ * every length from 0 to 40 (vector steps and tails), then long blocks of
+ * Gaussian data sprinkled with NaN, infinities, zeros of both signs,
+ * subnormals, values on bin edges and the largest floats, on grids from
+ * the finest to a coarse one. */
+START_TEST(hist_kernels_agree)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	enum { N = 5000 };
+	static const float odd[] = { NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 0x1p-149f, -0x1p-140f,
+	                             FLT_MAX, -FLT_MAX, 0.25f, -0.5f, 3.0f };
+	static uint64_t ca[1 << 12], cb[1 << 12];
+	float *x = malloc(N * sizeof *x);
+	ck_assert_ptr_nonnull(x);
+	struct rng r = { 77 };
+	for (int trial = 0; trial < 60; trial++) {
+		size_t n = trial < 41 ? (size_t)trial : N - (size_t)trial;
+		double sd = ldexp(1, (int)rng_int(&r, -20, 20));
+		for (size_t i = 0; i < n; i++) {
+			x[i] = (float)(rng_gauss(&r) * sd);
+			if (rng_unit(&r) < (trial < 41 ? 0.2 : 0.002))
+				x[i] = odd[rng_int(&r, 0, sizeof odd / sizeof *odd - 1)];
+		}
+		struct hist_scan a = HIST_SCAN_EMPTY, b = HIST_SCAN_EMPTY;
+		hist_scan_scalar(&a, x, n);
+		hist_scan_avx2(&b, x, n);
+		ck_assert(a.lo == b.lo && a.hi == b.hi);
+		ck_assert(a.finite == b.finite && a.nan == b.nan && a.posinf == b.posinf &&
+		          a.neginf == b.neginf);
+		if (!a.finite)
+			continue;
+		for (uint32_t nbins = 2; nbins <= 1 << 12; nbins *= 8) {
+			int32_t e;
+			int64_t base;
+			dnnq_hist_grid(a.lo, a.hi, nbins, &e, &base);
+			memset(ca, 0, sizeof ca);
+			memset(cb, 0, sizeof cb);
+			hist_count_scalar(ca, x, n, ldexp(1, -e), base);
+			hist_count_avx2(cb, x, n, ldexp(1, -e), base);
+			ck_assert_msg(!memcmp(ca, cb, sizeof ca), "trial %d, %u bins", trial, nbins);
+		}
+	}
+	free(x);
 }
 END_TEST
 
@@ -1174,6 +1222,7 @@ Suite *suite_calib(void)
 	tcase_add_test(tc, hist_grid_is_canonical);
 	tcase_add_test(tc, hist_nonfinite_and_signed_zero);
 	tcase_add_test(tc, hist_errors_name_the_field);
+	tcase_add_test(tc, hist_kernels_agree);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("range");
 	tcase_set_timeout(tc, 300);
