@@ -203,8 +203,14 @@ static void im2col_row(const struct dnnq_ir_node *n, const struct cgeom *g, cons
 			row[ow] = 0.0f;
 		if (!in)
 			continue;
-		for (int64_t ow = lo; ow < hi; ow++)
-			row[ow] = xr[ow * sw + off];
+		if (sw == 1)            /* the common case, and stride 2 below, vectorized */
+			memcpy(row + lo, xr + lo + off, (size_t)(hi - lo) * sizeof *row);
+		else if (sw == 2)
+			for (int64_t ow = lo; ow < hi; ow++)
+				row[ow] = xr[ow * 2 + off];
+		else
+			for (int64_t ow = lo; ow < hi; ow++)
+				row[ow] = xr[ow * sw + off];
 		for (int64_t ow = hi; ow < g->OW; ow++)
 			row[ow] = 0.0f;
 	}
