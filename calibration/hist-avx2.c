@@ -5,7 +5,8 @@
  * computed as the scalar code does, in double: the float widened (exact),
  * times the power of two inv (exact), floored (exact), less base (both
  * integers below 2^52: exact), then narrowed to int32 (an integer in
- * [0, nbins)); only the increments stay scalar.
+ * [0, nbins)); only the increments stay scalar, alternating between the
+ * two arrays.
  */
 #include <immintrin.h>
 
@@ -56,7 +57,8 @@ void hist_scan_avx2(struct hist_scan *s, const float *x, size_t n)
 	s->finite += vec;
 }
 
-void hist_count_avx2(uint64_t *counts, const float *x, size_t n, double inv, int64_t base)
+void hist_count_avx2(uint64_t *counts, uint64_t *spare, const float *x, size_t n, double inv,
+                     int64_t base)
 {
 	const __m256d vinv = _mm256_set1_pd(inv), vbase = _mm256_set1_pd((double)base);
 	int32_t k[8];
@@ -74,8 +76,10 @@ void hist_count_avx2(uint64_t *counts, const float *x, size_t n, double inv, int
 		b = _mm256_sub_pd(_mm256_floor_pd(_mm256_mul_pd(b, vinv)), vbase);
 		_mm_storeu_si128((__m128i *)k, _mm256_cvtpd_epi32(a));
 		_mm_storeu_si128((__m128i *)(k + 4), _mm256_cvtpd_epi32(b));
-		for (int j = 0; j < 8; j++)
+		for (int j = 0; j < 8; j += 2) {
 			counts[k[j]]++;
+			spare[k[j + 1]]++;
+		}
 	}
 	hist_count_scalar(counts, x + i, n - i, inv, base);
 }

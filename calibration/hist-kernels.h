@@ -44,8 +44,12 @@ void hist_scan_avx2(struct hist_scan *s, const float *x, size_t n);
 
 /* counts[floor(x * inv) - base]++ for each finite x of x[0..n); every
  * finite one must land in counts (the grid holds the block's range). inv
- * is a power of two, so x * inv and its floor are exact in double. */
+ * is a power of two, so x * inv and its floor are exact in double. The
+ * AVX2 one puts every other value into spare instead (which may be counts
+ * itself): runs of equal values, the zeros after a Relu, then make two
+ * chains of increments, not one (the sum of both arrays is the count). */
 void hist_count_scalar(uint64_t *counts, const float *x, size_t n, double inv, int64_t base);
-void hist_count_avx2(uint64_t *counts, const float *x, size_t n, double inv, int64_t base);
+void hist_count_avx2(uint64_t *counts, uint64_t *spare, const float *x, size_t n, double inv,
+                     int64_t base);
 
 #endif

@@ -167,11 +167,25 @@ void hist_count_scalar(uint64_t *counts, const float *x, size_t n, double inv, i
  * cut gives the same histogram (the grid depends on the extremes alone). */
 #define BLOCK 4096
 
+/* counts += scratch, scratch = 0: the AVX2 count pass's second array in. */
+static void fold_spare(struct dnnq_hist *h)
+{
+	for (uint32_t i = 0; i < h->nbins; i++)
+		h->counts[i] += h->scratch[i];
+	memset(h->scratch, 0, h->nbins * sizeof *h->scratch);
+}
+
+/* The AVX2 count pass spreads its increments over counts and scratch
+ * (hist-kernels.h) for a batch that is large against the bins, where
+ * folding scratch back costs little; regrid() needs scratch, so it is
+ * folded before and cleared after. */
 int dnnq_hist_add(struct dnnq_hist *h, const float *x, size_t n)
 {
 	if (!h || !h->counts || (n && !x))
 		return DNNQ_E_INVAL;
-	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
+	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2), spare = avx2 && n >= h->nbins;
+	if (spare)
+		memset(h->scratch, 0, h->nbins * sizeof *h->scratch);
 	for (size_t at = 0; at < n; at += BLOCK) {
 		size_t k = n - at < BLOCK ? n - at : BLOCK;
 		struct hist_scan s = HIST_SCAN_EMPTY;
@@ -186,12 +200,22 @@ int dnnq_hist_add(struct dnnq_hist *h, const float *x, size_t n)
 			lo = fminf(lo, h->min);
 			hi = fmaxf(hi, h->max);
 		}
-		if (!h->nfinite || lo < h->min || hi > h->max)
+		if (!h->nfinite || lo < h->min || hi > h->max) {
+			if (spare)
+				fold_spare(h);
 			regrid(h, lo, hi);
-		(avx2 ? hist_count_avx2 : hist_count_scalar)(h->counts, x + at, k,
-		                                              ldexp(1.0, -h->exp), h->base);
+			if (spare)
+				memset(h->scratch, 0, h->nbins * sizeof *h->scratch);
+		}
+		double inv = ldexp(1.0, -h->exp);
+		if (avx2)
+			hist_count_avx2(h->counts, spare ? h->scratch : h->counts, x + at, k, inv, h->base);
+		else
+			hist_count_scalar(h->counts, x + at, k, inv, h->base);
 		h->nfinite += s.finite;
 	}
+	if (spare)
+		fold_spare(h);
 	return DNNQ_OK;
 }
 
