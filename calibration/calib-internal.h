@@ -25,6 +25,7 @@ struct cview {
 	double *cum, *m1, *m2;    /* n + 1 prefix sums of count, count E[x], count E[x^2] */
 	double *dens;             /* n: cnt / width, 0 for empty and zero-width bins */
 	double dsum;              /* sum of dens: model_err's bound on its rounding */
+	bool avx2;                /* saws_avx2 runs here */
 	double total;             /* finite values */
 	double dmin, dmax;        /* finite extremes */
 	double lo, hi;            /* edge[0], edge[n] */
@@ -56,6 +57,12 @@ struct qmodel qmodel_sym(double a, unsigned bits, int norm);
  * full sum is >= bound too; one below bound is the full sum, bit for bit
  * (INFINITY: always the full sum). */
 double model_err(const struct cview *v, const struct qmodel *q, double bound);
+
+/* out[k] = H_p((x[k] - lo) / s), the antiderivative of |u - round(u)|^p
+ * from 0 (view.c), for k < n: the saws at a run of bin edges, on which
+ * model_err spends most of its time. The AVX2 one gives the same bits. */
+void saws_scalar(const double *x, size_t n, double lo, double s, int p, double *out);
+void saws_avx2(const double *x, size_t n, double lo, double s, int p, double *out);
 
 /* Minimises f(ctx, i, j, bound) over i0 <= i <= i1, j0 <= j <= j1: every
  * pair of a grid of at most `coarse` + 2 values a side (the ends always

@@ -113,6 +113,7 @@ int cview_build(const struct dnnq_hist *h, struct cview *v)
 	if (cview_alloc(v, gn))
 		return DNNQ_E_NOMEM;
 	dnnq_hist_counts_on(h, e, k0, v->gcnt, gn);
+	v->avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
 	v->w = w;
 	v->k0 = k0;
 	v->dmin = dmin;
@@ -151,6 +152,12 @@ static double saw(double u, int p)
 {
 	double n = round_even(u), t = u - n;
 	return p == 2 ? n / 12 + t * t * t / 3 : n / 4 + (t < 0 ? -t * t : t * t) / 2;
+}
+
+void saws_scalar(const double *x, size_t n, double lo, double s, int p, double *out)
+{
+	for (size_t k = 0; k < n; k++)
+		out[k] = saw((x[k] - lo) / s, p);
 }
 
 static double powp(double x, int p)
@@ -252,11 +259,14 @@ static double exit_above(const struct cview *v, const struct qmodel *q, double b
 	return bound * (1 + 0x1p-26) + v->dsum * sp * (q->L / 4 + 1) * 0x1p-49;
 }
 
+/* Saws a step of model_err's loop. */
+#define SAW_RUN 64
+
 /* The bins between the first and the last in range lie inside [lo, hi]:
  * their error is bin_err's middle term alone, and each edge's saw serves
  * the bins on both its sides (the same operations as bin_err, once per
- * edge: the searches spend most of their time here). A NaN exit_above
- * (s not > 0) never exits. */
+ * edge, a run of SAW_RUN edges at a time: the searches spend most of
+ * their time here). A NaN exit_above (s not > 0) never exits. */
 double model_err(const struct cview *v, const struct qmodel *q, double bound)
 {
 	double hi = q->lo + (q->L - 1) * q->s, stop = exit_above(v, q, bound);
@@ -271,15 +281,20 @@ double model_err(const struct cview *v, const struct qmodel *q, double bound)
 	}
 	e += bin_err(v->edge[kb], v->edge[kb + 1], v->cnt[kb], q, hi);
 	int p = q->norm;
-	double sp = powp(q->s, p) * q->s, left = saw((v->edge[kb + 1] - q->lo) / q->s, p);
-	for (size_t k = kb + 1; k + 1 < ka; k++) {
-		double l = v->edge[k], r = v->edge[k + 1], c = v->cnt[k];
-		double right = saw((r - q->lo) / q->s, p);
-		if (c != 0)
-			e += r <= l ? c * point_err(l, q, hi) : v->dens[k] * (sp * (right - left));
-		left = right;
-		if (e > stop)
-			return e;
+	double sp = powp(q->s, p) * q->s, saws[SAW_RUN + 1];
+	saws[0] = saw((v->edge[kb + 1] - q->lo) / q->s, p);
+	for (size_t k0 = kb + 1; k0 + 1 < ka; k0 += SAW_RUN) {
+		size_t m = ka - 1 - k0 < SAW_RUN ? ka - 1 - k0 : SAW_RUN;   /* bins k0..k0+m-1 */
+		(v->avx2 ? saws_avx2 : saws_scalar)(v->edge + k0 + 1, m, q->lo, q->s, p, saws + 1);
+		for (size_t i = 0; i < m; i++) {
+			size_t k = k0 + i;
+			double l = v->edge[k], r = v->edge[k + 1], c = v->cnt[k];
+			if (c != 0)
+				e += r <= l ? c * point_err(l, q, hi) : v->dens[k] * (sp * (saws[i + 1] - saws[i]));
+			if (e > stop)
+				return e;
+		}
+		saws[0] = saws[m];
 	}
 	return e + bin_err(v->edge[ka - 1], v->edge[ka], v->cnt[ka - 1], q, hi);
 }

@@ -490,6 +490,37 @@ START_TEST(model_err_early_exit_is_exact)
 }
 END_TEST
 
+/* model_err's saws in AVX2 against the plain C, bit for bit: both norms,
+ * every run length up to 70 (vector steps and tails), edges on levels, on
+ * half levels (rounding ties), a hair off them (t t underflowing), and
+ * anywhere, for steps from 2^-30 to 2^10. */
+START_TEST(saws_agree)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	double x[70], a[70], b[70];
+	struct rng r = { 4242 };
+	for (int trial = 0; trial < 400; trial++) {
+		size_t n = (size_t)trial % 71;
+		int p = 1 + trial % 2;
+		double s = ldexp(rng_uniform(&r, 1, 2), (int)rng_int(&r, -30, 10));
+		double lo = -s * (double)rng_int(&r, 0, 255);
+		for (size_t k = 0; k < n; k++) {
+			double u = (double)rng_int(&r, 0, 255) + (double)rng_int(&r, 0, 1) / 2;
+			switch (rng_int(&r, 0, 3)) {
+			case 0: x[k] = lo + u * s; break;
+			case 1: x[k] = nextafter(lo + u * s, rng_int(&r, 0, 1) ? INFINITY : -INFINITY); break;
+			case 2: x[k] = lo + (u + ldexp(1, (int)rng_int(&r, -1074, -500))) * s; break;
+			default: x[k] = lo + rng_uniform(&r, 0, 255) * s;
+			}
+		}
+		saws_scalar(x, n, lo, s, p, a);
+		saws_avx2(x, n, lo, s, p, b);
+		ck_assert_msg(!memcmp(a, b, n * sizeof *a), "trial %d: n %zu, L%d", trial, n, p);
+	}
+}
+END_TEST
+
 /* Symmetric: with more candidates (grid edges below max|x|) than it scores
  * one by one (2048), the strided search still finds the best of them all. */
 START_TEST(symmetric_search_matches_brute_force)
@@ -1238,6 +1269,7 @@ Suite *suite_calib(void)
 	tcase_add_test(tc, l2_search_matches_brute_force);
 	tcase_add_test(tc, symmetric_search_matches_brute_force);
 	tcase_add_test(tc, model_err_early_exit_is_exact);
+	tcase_add_test(tc, saws_agree);
 	tcase_add_test(tc, laplace_clipping_gains);
 	tcase_add_test(tc, l2approx_close_to_exact);
 	tcase_add_test(tc, percentile_ranges);
