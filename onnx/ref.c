@@ -36,7 +36,7 @@
  * every large malloc afresh, so without them a run paid a page fault and
  * a page of zeroing for every 4 KiB of every output (a fifth of a
  * ResNet-18 observer pass at batch 32), with them only for its largest
- * live set.
+ * live set. An activation whose input dies at it writes over the input.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -1198,6 +1198,23 @@ static int alloc_outputs(struct run *r, const struct dnnq_ir_node *n, bool *owne
 	return 0;
 }
 
+/* The input an activation node (engine_act: Relu, LeakyRelu, Clip, which
+ * dnnq_f32_activation runs in place) may write over: one this node reads
+ * last, owned by the run, of the output's size and type; -1 for none. The
+ * observer has seen the input already, at its producer. */
+static int32_t in_place(const struct run *r, const struct dnnq_ir_node *n, const bool *owned,
+                        const int32_t *last, size_t i)
+{
+	enum dnnq_activation_kind k;
+	struct dnnq_act_params p;
+	int32_t v = n->ninputs ? n->inputs[0] : -1;
+	if (!engine_act(n, &k, &p) || n->noutputs != 1 || v < 0 || !owned[v] ||
+	    last[v] != (int32_t)i)
+		return -1;
+	const struct dnnq_ir_value *a = &r->ir->values[v], *b = &r->ir->values[n->outputs[0]];
+	return a->dtype == b->dtype && value_bytes(r, v) == value_bytes(r, n->outputs[0]) ? v : -1;
+}
+
 /* Whether the batch fits: every value's element count at this batch in size_t. */
 static bool batch_fits(const struct dnnq_ir *ir, size_t batch)
 {
@@ -1259,8 +1276,14 @@ int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *in
 		r.buf[ir->inputs[i]] = (void *)inputs[i];
 	for (size_t i = 0; i < ir->nnodes && !rc; i++) {
 		const struct dnnq_ir_node *n = &ir->nodes[i];
-		if ((rc = alloc_outputs(&r, n, owned, diag)))
+		int32_t over = in_place(&r, n, owned, last, i);
+		if (over >= 0) {
+			r.buf[n->outputs[0]] = r.buf[over];
+			owned[n->outputs[0]] = true;
+			owned[over] = false;
+		} else if ((rc = alloc_outputs(&r, n, owned, diag))) {
 			break;
+		}
 		exec(&r, n);
 		for (uint32_t k = 0; k < n->noutputs && observe; k++)
 			if (observe(ctx, ir, n->outputs[k], r.buf[n->outputs[k]], anumel(&r, n->outputs[k])))
