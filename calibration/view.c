@@ -290,7 +290,8 @@ double model_err(const struct cview *v, const struct qmodel *q, double bound)
 			size_t k = k0 + i;
 			double l = v->edge[k], r = v->edge[k + 1], c = v->cnt[k];
 			if (c != 0)
-				e += r <= l ? c * point_err(l, q, hi) : v->dens[k] * (sp * (saws[i + 1] - saws[i]));
+				e += r <= l ? c * point_err(l, q, hi)
+				            : v->dens[k] * (sp * (saws[i + 1] - saws[i]));
 			if (e > stop)
 				return e;
 		}
