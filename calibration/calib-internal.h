@@ -23,6 +23,9 @@ struct cview {
 	double *edge;             /* n + 1, non-decreasing */
 	double *cnt;              /* n */
 	double *cum, *m1, *m2;    /* n + 1 prefix sums of count, count E[x], count E[x^2] */
+	double *dens;             /* n: cnt / width, 0 for empty and zero-width bins */
+	double dsum;              /* sum of dens: model_err's bound on its rounding */
+	bool avx2;                /* saws_avx2 runs here */
 	double total;             /* finite values */
 	double dmin, dmax;        /* finite extremes */
 	double lo, hi;            /* edge[0], edge[n] */
@@ -48,20 +51,32 @@ struct qmodel {
 struct qmodel qmodel_asym(double lo, double hi, unsigned bits, int norm);
 struct qmodel qmodel_sym(double a, unsigned bits, int norm);
 
-/* sum over the data of |x - Q(x)|^norm, uniform density within each bin. */
-double model_err(const struct cview *v, const struct qmodel *q);
+/* sum over the data of |x - Q(x)|^norm, uniform density within each bin.
+ * A search only asks whether a candidate beats the best so far, so with a
+ * finite bound it may stop early: a result >= bound says only that the
+ * full sum is >= bound too; one below bound is the full sum, bit for bit
+ * (INFINITY: always the full sum). */
+double model_err(const struct cview *v, const struct qmodel *q, double bound);
 
-/* Minimises f(ctx, i, j) over i0 <= i <= i1, j0 <= j <= j1: every pair of a
- * grid of at most `coarse` + 2 values a side (the ends always included, and
- * (i0, j1) first so it wins ties), then windows of +-2 steps around the
- * best while the step halves down to 1. */
-typedef double (*cost2_fn)(void *ctx, size_t i, size_t j);
+/* out[k] = H_p((x[k] - lo) / s), the antiderivative of |u - round(u)|^p
+ * from 0 (view.c), for k < n: the saws at a run of bin edges, on which
+ * model_err spends most of its time. The AVX2 one gives the same bits. */
+void saws_scalar(const double *x, size_t n, double lo, double s, int p, double *out);
+void saws_avx2(const double *x, size_t n, double lo, double s, int p, double *out);
+
+/* Minimises f(ctx, i, j, bound) over i0 <= i <= i1, j0 <= j <= j1: every
+ * pair of a grid of at most `coarse` + 2 values a side (the ends always
+ * included, and (i0, j1) first so it wins ties), then windows of +-2 steps
+ * around the best while the step halves down to 1. bound is the best cost
+ * so far: f may return any value >= bound for a cost >= bound (model_err's
+ * early exit). */
+typedef double (*cost2_fn)(void *ctx, size_t i, size_t j, double bound);
 void search2(cost2_fn f, void *ctx, size_t i0, size_t i1, size_t j0, size_t j1,
              size_t coarse, size_t *bi, size_t *bj);
 
 /* The same in one dimension over 0..n-1 (n >= 1), from 0, at most `coarse`
  * + 2 candidates before the refinement; returns the best. */
-typedef double (*cost1_fn)(void *ctx, size_t k);
+typedef double (*cost1_fn)(void *ctx, size_t k, double bound);
 size_t search1(cost1_fn f, void *ctx, size_t n, size_t coarse);
 
 /* Resolved precision and scheme. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "calibration/hist.h"
+#include "calibration/hist-kernels.h"
 
 /* Below 2^-200 every float is its own bin anyway. */
 #define EXP_ZERO (-200)
@@ -141,29 +142,10 @@ static void regrid(struct dnnq_hist *h, float lo, float hi)
 	h->max = hi;
 }
 
-/* Finite extremes of a batch (zeros as +0) and its non-finite counts. */
-static uint64_t scan(struct dnnq_hist *h, const float *x, size_t n, float *lo, float *hi)
+void hist_scan_scalar(struct hist_scan *s, const float *x, size_t n)
 {
-	uint64_t finite = 0;
-	float a = INFINITY, b = -INFINITY;
-	for (size_t i = 0; i < n; i++) {
-		float v = x[i];
-		if (isnan(v)) {
-			h->nnan++;
-		} else if (isinf(v)) {
-			if (v > 0)
-				h->nposinf++;
-			else
-				h->nneginf++;
-		} else {
-			finite++;
-			a = v < a ? v : a;
-			b = v > b ? v : b;
-		}
-	}
-	*lo = a == 0 ? 0.0f : a;
-	*hi = b == 0 ? 0.0f : b;
-	return finite;
+	for (size_t i = 0; i < n; i++)
+		hist_scan_one(s, x[i]);
 }
 
 /* floor(t) for a t the grid keeps well inside int64_t, without libm's
@@ -174,25 +156,66 @@ static inline int64_t floor_i64(double t)
 	return k - (t < (double)k);
 }
 
+void hist_count_scalar(uint64_t *counts, const float *x, size_t n, double inv, int64_t base)
+{
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(x[i]))
+			counts[floor_i64(x[i] * inv) - base]++;
+}
+
+/* Values a block: scanned, then counted while it is still in cache. Any
+ * cut gives the same histogram (the grid depends on the extremes alone). */
+#define BLOCK 4096
+
+/* counts += scratch, scratch = 0: the AVX2 count pass's second array in. */
+static void fold_spare(struct dnnq_hist *h)
+{
+	for (uint32_t i = 0; i < h->nbins; i++)
+		h->counts[i] += h->scratch[i];
+	memset(h->scratch, 0, h->nbins * sizeof *h->scratch);
+}
+
+/* The AVX2 count pass spreads its increments over counts and scratch
+ * (hist-kernels.h) for a batch that is large against the bins, where
+ * folding scratch back costs little; regrid() needs scratch, so it is
+ * folded before and cleared after. */
 int dnnq_hist_add(struct dnnq_hist *h, const float *x, size_t n)
 {
 	if (!h || !h->counts || (n && !x))
 		return DNNQ_E_INVAL;
-	float lo, hi;
-	uint64_t finite = scan(h, x, n, &lo, &hi);
-	if (!finite)
-		return DNNQ_OK;
-	if (h->nfinite) {
-		lo = fminf(lo, h->min);
-		hi = fmaxf(hi, h->max);
+	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2), spare = avx2 && n >= h->nbins;
+	if (spare)
+		memset(h->scratch, 0, h->nbins * sizeof *h->scratch);
+	for (size_t at = 0; at < n; at += BLOCK) {
+		size_t k = n - at < BLOCK ? n - at : BLOCK;
+		struct hist_scan s = HIST_SCAN_EMPTY;
+		(avx2 ? hist_scan_avx2 : hist_scan_scalar)(&s, x + at, k);
+		h->nnan += s.nan;
+		h->nposinf += s.posinf;
+		h->nneginf += s.neginf;
+		if (!s.finite)
+			continue;
+		float lo = s.lo == 0 ? 0.0f : s.lo, hi = s.hi == 0 ? 0.0f : s.hi;
+		if (h->nfinite) {
+			lo = fminf(lo, h->min);
+			hi = fmaxf(hi, h->max);
+		}
+		if (!h->nfinite || lo < h->min || hi > h->max) {
+			if (spare)
+				fold_spare(h);
+			regrid(h, lo, hi);
+			if (spare)
+				memset(h->scratch, 0, h->nbins * sizeof *h->scratch);
+		}
+		double inv = ldexp(1.0, -h->exp);
+		if (avx2)
+			hist_count_avx2(h->counts, spare ? h->scratch : h->counts, x + at, k, inv, h->base);
+		else
+			hist_count_scalar(h->counts, x + at, k, inv, h->base);
+		h->nfinite += s.finite;
 	}
-	if (!h->nfinite || lo < h->min || hi > h->max)
-		regrid(h, lo, hi);
-	double inv = ldexp(1.0, -h->exp);
-	for (size_t i = 0; i < n; i++)
-		if (isfinite(x[i]))
-			h->counts[floor_i64(x[i] * inv) - h->base]++;
-	h->nfinite += finite;
+	if (spare)
+		fold_spare(h);
 	return DNNQ_OK;
 }
 

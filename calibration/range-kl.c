@@ -61,10 +61,12 @@ static double chunk_term(const struct klh *k, size_t s, size_t e, size_t i, size
 	return t;
 }
 
-/* KL(P || Q) = sum p/np log((p/np) / (q/nq)) = log(nq/np) + sum p log(p/q) / np. */
-static double kl_div(void *ctx, size_t i, size_t j)
+/* KL(P || Q) = sum p/np log((p/np) / (q/nq)) = log(nq/np) + sum p log(p/q) / np.
+ * Always the full sum (search2's bound is for model_err's early exit). */
+static double kl_div(void *ctx, size_t i, size_t j, double bound)
 {
 	const struct klh *k = ctx;
+	(void)bound;
 	size_t L = k->L;
 	if (j < i || j - i < L || !(k->cum[j] - k->cum[i] > 0))
 		return INFINITY;
@@ -110,7 +112,7 @@ static double kl_sym(const struct cview *v, unsigned bits)
 	struct klh k = { c, cum, n, (size_t)1 << (bits - 1) };
 	double best = INFINITY, a = amax;
 	for (size_t i = n; i >= k.L && i > 0; i--) {
-		double d = kl_div(&k, 0, i);
+		double d = kl_div(&k, 0, i, INFINITY);
 		if (d < best) {
 			best = d;
 			a = i == n ? amax : (double)i * v->w;

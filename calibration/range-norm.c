@@ -32,17 +32,17 @@ struct nctx {
 	int norm;
 };
 
-static double asym_cost(void *p, size_t i, size_t j)
+static double asym_cost(void *p, size_t i, size_t j, double bound)
 {
 	const struct nctx *c = p;
 	struct qmodel q = qmodel_asym(c->v->edge[i], c->v->edge[j], c->bits, c->norm);
-	return model_err(c->v, &q);
+	return model_err(c->v, &q, bound);
 }
 
-static double sym_cost(const struct nctx *c, double a)
+static double sym_cost(const struct nctx *c, double a, double bound)
 {
 	struct qmodel q = qmodel_sym(a, c->bits, c->norm);
-	return model_err(c->v, &q);
+	return model_err(c->v, &q, bound);
 }
 
 /* Symmetric candidates k = 0..sym_count()-1: max|x|, then the grid edges
@@ -58,10 +58,10 @@ static double sym_candidate(const struct cview *v, size_t k)
 	return k == 0 ? amax : (ceil(amax / v->w) - (double)k) * v->w;
 }
 
-static double sym_cost_k(void *p, size_t k)
+static double sym_cost_k(void *p, size_t k, double bound)
 {
 	const struct nctx *c = p;
-	return sym_cost(c, sym_candidate(c->v, k));
+	return sym_cost(c, sym_candidate(c->v, k), bound);
 }
 
 /* The first step of the greedy walks: 1 bin up to GREEDY_STEPS candidates. */
@@ -77,9 +77,9 @@ static size_t first_step(size_t n)
 static size_t sym_greedy(const struct nctx *c)
 {
 	size_t n = sym_count(c->v), k = 0, g = first_step(n);
-	double cur = sym_cost_k((void *)c, 0);
+	double cur = sym_cost_k((void *)c, 0, INFINITY);
 	for (;;) {
-		double e = k + g < n ? sym_cost_k((void *)c, k + g) : INFINITY;
+		double e = k + g < n ? sym_cost_k((void *)c, k + g, cur) : INFINITY;
 		if (e < cur) {
 			cur = e;
 			k += g;
@@ -100,7 +100,8 @@ static bool try_move(const struct nctx *c, size_t *i, size_t *j, size_t g, bool 
 	if (!d)
 		return false;
 	d = d < g ? d : g;
-	double e = left ? asym_cost((void *)c, *i + d, *j) : asym_cost((void *)c, *i, *j - d);
+	double e = left ? asym_cost((void *)c, *i + d, *j, *cur)
+	                : asym_cost((void *)c, *i, *j - d, *cur);
 	if (!(e < *cur))
 		return false;
 	*cur = e;
@@ -116,7 +117,7 @@ static void asym_greedy(const struct nctx *c, size_t *bi, size_t *bj)
 {
 	const struct cview *v = c->v;
 	size_t i = 0, j = v->n, g = first_step(v->n);
-	double cur = asym_cost((void *)c, i, j);
+	double cur = asym_cost((void *)c, i, j, INFINITY);
 	while (i < j) {
 		size_t gl = i + g < v->n ? g : v->n - i, gr = j > g ? g : j;
 		bool left = v->cum[i + gl] - v->cum[i] <= v->cum[j] - v->cum[j - gr];

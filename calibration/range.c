@@ -84,7 +84,7 @@ static size_t step_to(size_t i, size_t g, size_t end)
 static void try2(cost2_fn f, void *ctx, size_t i, size_t j, double *best, size_t *bi,
                  size_t *bj)
 {
-	double c = f(ctx, i, j);
+	double c = f(ctx, i, j, *best);
 	if (c < *best) {
 		*best = c;
 		*bi = i;
@@ -115,7 +115,7 @@ void search2(cost2_fn f, void *ctx, size_t i0, size_t i1, size_t j0, size_t j1,
 	size_t g = 1;
 	while ((i1 - i0) / g > coarse || (j1 - j0) / g > coarse)
 		g *= 2;
-	double best = f(ctx, i0, j1);
+	double best = f(ctx, i0, j1, INFINITY);
 	*bi = i0;
 	*bj = j1;
 	for (size_t i = i0;; i = step_to(i, g, i1)) {
@@ -142,7 +142,7 @@ void search2(cost2_fn f, void *ctx, size_t i0, size_t i1, size_t j0, size_t j1,
 
 static void try1(cost1_fn f, void *ctx, size_t k, double *best, size_t *bk)
 {
-	double c = f(ctx, k);
+	double c = f(ctx, k, *best);
 	if (c < *best) {
 		*best = c;
 		*bk = k;
@@ -154,7 +154,7 @@ size_t search1(cost1_fn f, void *ctx, size_t n, size_t coarse)
 	size_t g = 1, bk = 0;
 	while ((n - 1) / g > coarse)
 		g *= 2;
-	double best = f(ctx, 0);
+	double best = f(ctx, 0, INFINITY);
 	for (size_t k = step_to(0, g, n - 1); k > 0; k = k == n - 1 ? 0 : step_to(k, g, n - 1))
 		try1(f, ctx, k, &best, &bk);
 	for (;;) {
@@ -245,7 +245,7 @@ static void consider(const struct cview *v, double z, double step, double L, int
 	if (!(step > 0) || z * step > FLT_MAX || (L - 1 - z) * step > FLT_MAX)
 		return;
 	struct qmodel q = { -z * step, step, L, norm };
-	double e = model_err(v, &q);
+	double e = model_err(v, &q, *best);
 	if (e < *best) {
 		*best = e;
 		*lo = -z * step;
@@ -366,7 +366,7 @@ double dnnq_calib_model_error(const struct dnnq_hist *h, const struct dnnq_calib
 		return -1;
 	struct qmodel q = qs.symmetric ? qmodel_sym(fmax(fabs(min), fabs(max)), qs.bits, norm)
 	                               : qmodel_asym(fmin(min, 0), fmax(max, 0), qs.bits, norm);
-	double e = model_err(&v, &q);
+	double e = model_err(&v, &q, INFINITY);
 	cview_free(&v);
 	return e;
 }

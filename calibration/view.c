@@ -28,6 +28,7 @@ void cview_free(struct cview *v)
 	free(v->cum);
 	free(v->m1);
 	free(v->m2);
+	free(v->dens);
 	free(v->gcnt);
 	free(v->gcum);
 	memset(v, 0, sizeof *v);
@@ -67,6 +68,8 @@ static void prefix_sums(struct cview *v)
 		v->cum[k + 1] = v->cum[k] + c;
 		v->m1[k + 1] = v->m1[k] + c * (l + r) / 2;
 		v->m2[k + 1] = v->m2[k] + c * (l * l + l * r + r * r) / 3;
+		v->dens[k] = c != 0 && r > l ? c / (r - l) : 0;
+		v->dsum += v->dens[k];
 	}
 	v->total = v->cum[v->n];
 	v->izero = 0;
@@ -85,9 +88,10 @@ static int cview_alloc(struct cview *v, size_t gn)
 	v->cum = calloc(cap + 1, sizeof *v->cum);
 	v->m1 = calloc(cap + 1, sizeof *v->m1);
 	v->m2 = calloc(cap + 1, sizeof *v->m2);
+	v->dens = calloc(cap, sizeof *v->dens);
 	v->gcnt = calloc(gn, sizeof *v->gcnt);
 	v->gcum = calloc(gn + 1, sizeof *v->gcum);
-	if (!v->edge || !v->cnt || !v->cum || !v->m1 || !v->m2 || !v->gcnt || !v->gcum) {
+	if (!v->edge || !v->cnt || !v->cum || !v->m1 || !v->m2 || !v->dens || !v->gcnt || !v->gcum) {
 		cview_free(v);
 		return DNNQ_E_NOMEM;
 	}
@@ -109,6 +113,7 @@ int cview_build(const struct dnnq_hist *h, struct cview *v)
 	if (cview_alloc(v, gn))
 		return DNNQ_E_NOMEM;
 	dnnq_hist_counts_on(h, e, k0, v->gcnt, gn);
+	v->avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
 	v->w = w;
 	v->k0 = k0;
 	v->dmin = dmin;
@@ -147,6 +152,12 @@ static double saw(double u, int p)
 {
 	double n = round_even(u), t = u - n;
 	return p == 2 ? n / 12 + t * t * t / 3 : n / 4 + (t < 0 ? -t * t : t * t) / 2;
+}
+
+void saws_scalar(const double *x, size_t n, double lo, double s, int p, double *out)
+{
+	for (size_t k = 0; k < n; k++)
+		out[k] = saw((x[k] - lo) / s, p);
 }
 
 static double powp(double x, int p)
@@ -230,15 +241,39 @@ static double clip_err(const struct cview *v, const struct qmodel *q, double hi,
 	return fmax(below, 0) + fmax(above, 0);
 }
 
+/*
+ * The early exit. Every term model_err adds is the float image of a
+ * non-negative quantity, but the inside terms d s^(p+1) (H(u_r) - H(u_l))
+ * can come out below 0 when both saws round: each H is computed within 2
+ * ulps of H's largest value, under L/4 + 1, so a term is at least
+ * -d s^(p+1) (L/4 + 1) 2^-49, and the terms still to come at least
+ * -neg = -dsum s^(p+1) (L/4 + 1) 2^-49 together. Adding a term rounds
+ * monotonically, so from a partial sum e the full one is at least
+ * (e - neg)(1 - 2^-53)^m for m < 2^26 terms more, above bound once
+ * e > bound (1 + 2^-26) + neg. Past that, the rest cannot bring the sum
+ * back below bound, and model_err returns the partial sum.
+ */
+static double exit_above(const struct cview *v, const struct qmodel *q, double bound)
+{
+	double sp = powp(q->s, q->norm) * q->s;
+	return bound * (1 + 0x1p-26) + v->dsum * sp * (q->L / 4 + 1) * 0x1p-49;
+}
+
+/* Saws a step of model_err's loop. */
+#define SAW_RUN 64
+
 /* The bins between the first and the last in range lie inside [lo, hi]:
  * their error is bin_err's middle term alone, and each edge's saw serves
  * the bins on both its sides (the same operations as bin_err, once per
- * edge: the searches spend most of their time here). */
-double model_err(const struct cview *v, const struct qmodel *q)
+ * edge, a run of SAW_RUN edges at a time: the searches spend most of
+ * their time here). A NaN exit_above (s not > 0) never exits. */
+double model_err(const struct cview *v, const struct qmodel *q, double bound)
 {
-	double hi = q->lo + (q->L - 1) * q->s;
+	double hi = q->lo + (q->L - 1) * q->s, stop = exit_above(v, q, bound);
 	size_t kb = bins_upto(v, q->lo), ka = bins_from(v, hi, kb);
 	double e = clip_err(v, q, hi, kb, ka);
+	if (e > stop)
+		return e;
 	if (ka <= kb + 2 || !(q->s > 0)) {
 		for (size_t k = kb; k < ka; k++)
 			e += bin_err(v->edge[k], v->edge[k + 1], v->cnt[k], q, hi);
@@ -246,13 +281,21 @@ double model_err(const struct cview *v, const struct qmodel *q)
 	}
 	e += bin_err(v->edge[kb], v->edge[kb + 1], v->cnt[kb], q, hi);
 	int p = q->norm;
-	double sp = powp(q->s, p) * q->s, left = saw((v->edge[kb + 1] - q->lo) / q->s, p);
-	for (size_t k = kb + 1; k + 1 < ka; k++) {
-		double l = v->edge[k], r = v->edge[k + 1], c = v->cnt[k];
-		double right = saw((r - q->lo) / q->s, p);
-		if (c != 0)
-			e += r <= l ? c * point_err(l, q, hi) : c / (r - l) * (sp * (right - left));
-		left = right;
+	double sp = powp(q->s, p) * q->s, saws[SAW_RUN + 1];
+	saws[0] = saw((v->edge[kb + 1] - q->lo) / q->s, p);
+	for (size_t k0 = kb + 1; k0 + 1 < ka; k0 += SAW_RUN) {
+		size_t m = ka - 1 - k0 < SAW_RUN ? ka - 1 - k0 : SAW_RUN;   /* bins k0..k0+m-1 */
+		(v->avx2 ? saws_avx2 : saws_scalar)(v->edge + k0 + 1, m, q->lo, q->s, p, saws + 1);
+		for (size_t i = 0; i < m; i++) {
+			size_t k = k0 + i;
+			double l = v->edge[k], r = v->edge[k + 1], c = v->cnt[k];
+			if (c != 0)
+				e += r <= l ? c * point_err(l, q, hi)
+				            : v->dens[k] * (sp * (saws[i + 1] - saws[i]));
+			if (e > stop)
+				return e;
+		}
+		saws[0] = saws[m];
 	}
 	return e + bin_err(v->edge[ka - 1], v->edge[ka], v->cnt[ka - 1], q, hi);
 }

@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "calibration/calib-internal.h"
 #include "calibration/hist.h"
+#include "calibration/hist-kernels.h"
 #include "calibration/npy.h"
 #include "calibration/range.h"
 #include "tests/rng.h"
@@ -263,6 +265,60 @@ START_TEST(hist_nonfinite_and_signed_zero)
 }
 END_TEST
 
+/* dnnq_hist_add's AVX2 passes against the scalar ones they must equal:
+ * every length from 0 to 40 (vector steps and tails), then long blocks of
+ * Gaussian data sprinkled with NaN, infinities, zeros of both signs,
+ * subnormals, values on bin edges and the largest floats, on grids from
+ * the finest to a coarse one. */
+START_TEST(hist_kernels_agree)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	enum { N = 5000 };
+	static const float odd[] = { NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 0x1p-149f, -0x1p-140f,
+	                             FLT_MAX, -FLT_MAX, 0.25f, -0.5f, 3.0f };
+	static uint64_t ca[1 << 12], cb[1 << 12], cs[1 << 12];
+	float *x = malloc(N * sizeof *x);
+	ck_assert_ptr_nonnull(x);
+	struct rng r = { 77 };
+	for (int trial = 0; trial < 60; trial++) {
+		size_t n = trial < 41 ? (size_t)trial : N - (size_t)trial;
+		double sd = ldexp(1, (int)rng_int(&r, -20, 20));
+		for (size_t i = 0; i < n; i++) {
+			x[i] = (float)(rng_gauss(&r) * sd);
+			if (rng_unit(&r) < (trial < 41 ? 0.2 : 0.002))
+				x[i] = odd[rng_int(&r, 0, sizeof odd / sizeof *odd - 1)];
+		}
+		struct hist_scan a = HIST_SCAN_EMPTY, b = HIST_SCAN_EMPTY;
+		hist_scan_scalar(&a, x, n);
+		hist_scan_avx2(&b, x, n);
+		ck_assert(a.lo == b.lo && a.hi == b.hi);
+		ck_assert(a.finite == b.finite && a.nan == b.nan && a.posinf == b.posinf &&
+		          a.neginf == b.neginf);
+		if (!a.finite)
+			continue;
+		for (uint32_t nbins = 2; nbins <= 1 << 12; nbins *= 8) {
+			int32_t e;
+			int64_t base;
+			dnnq_hist_grid(a.lo, a.hi, nbins, &e, &base);
+			memset(ca, 0, sizeof ca);
+			memset(cb, 0, sizeof cb);
+			memset(cs, 0, sizeof cs);
+			hist_count_scalar(ca, x, n, ldexp(1, -e), base);
+			hist_count_avx2(cb, cs, x, n, ldexp(1, -e), base);
+			for (uint32_t i = 0; i < nbins; i++)
+				cb[i] += cs[i];
+			ck_assert_msg(!memcmp(ca, cb, sizeof ca), "trial %d, %u bins", trial, nbins);
+			memset(cb, 0, sizeof cb);       /* spare may be counts itself */
+			hist_count_avx2(cb, cb, x, n, ldexp(1, -e), base);
+			ck_assert_msg(!memcmp(ca, cb, sizeof ca), "trial %d, %u bins, one array", trial,
+			              nbins);
+		}
+	}
+	free(x);
+}
+END_TEST
+
 START_TEST(hist_errors_name_the_field)
 {
 	struct dnnq_hist a, b;
@@ -379,6 +435,88 @@ START_TEST(l2_search_matches_brute_force)
 		}
 		dnnq_hist_destroy(&h);
 		free(x);
+	}
+}
+END_TEST
+
+/* The searches pass the best cost so far to model_err, which may stop
+ * once the sum can no longer come back below it. That must never change a
+ * comparison: below the bound the result is the full sum bit for bit, and
+ * a full sum below the bound is never cut short. Every norm, precisions
+ * from 1 to 16 bits, candidates all over the view, bounds at, just around
+ * and far from each full sum (and a histogram whose extremes sit a hair
+ * inside grid bins, for the narrowest bins a view has). */
+START_TEST(model_err_early_exit_is_exact)
+{
+	enum { N = 20000 };
+	static const unsigned bits[] = { 1, 2, 4, 8, 16 };
+	static const double scale[] = { 0.25, 0.9, 1 - 1e-15, 1, 1 + 1e-15, 1.1, 4 };
+	for (int dd = 0; dd < NDIST + 1; dd++) {
+		float *x = make_data(dd < NDIST ? (enum dist)dd : GAUSS, N, 900 + (uint64_t)dd);
+		if (dd == NDIST) {               /* extremes a hair inside their bins */
+			x[0] = nextafterf(-4.0f, 0);
+			x[1] = nextafterf(4.0f, 8);
+		}
+		struct dnnq_hist h;
+		struct cview v;
+		hist_of(&h, x, N, 256);
+		ck_assert_int_eq(cview_build(&h, &v), 0);
+		size_t cuts = 0;
+		for (size_t b = 0; b < sizeof bits / sizeof *bits; b++) {
+			for (int norm = 1; norm <= 2; norm++) {
+				for (size_t i = 0; i <= v.izero; i += 1 + v.izero / 9) {
+					for (size_t j = v.n; j >= v.izero && j <= v.n; j -= 1 + (v.n - v.izero) / 9) {
+						struct qmodel q = qmodel_asym(v.edge[i], v.edge[j], bits[b], norm);
+						double full = model_err(&v, &q, INFINITY);
+						for (size_t k = 0; k < sizeof scale / sizeof *scale; k++) {
+							double bound = full * scale[k], e = model_err(&v, &q, bound);
+							if (full < bound)
+								ck_assert_msg(e == full, "%s %u-bit L%d [%zu, %zu]: %.17g "
+								              "under bound %.17g, full %.17g", dist_names[dd % NDIST],
+								              bits[b], norm, i, j, e, bound, full);
+							else
+								ck_assert(e >= bound);
+							cuts += e != full;
+						}
+					}
+				}
+			}
+		}
+		ck_assert_uint_gt(cuts, 0);        /* the exit was taken */
+		cview_free(&v);
+		dnnq_hist_destroy(&h);
+		free(x);
+	}
+}
+END_TEST
+
+/* model_err's saws in AVX2 against the plain C, bit for bit: both norms,
+ * every run length up to 70 (vector steps and tails), edges on levels, on
+ * half levels (rounding ties), a hair off them (t t underflowing), and
+ * anywhere, for steps from 2^-30 to 2^10. */
+START_TEST(saws_agree)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	double x[70], a[70], b[70];
+	struct rng r = { 4242 };
+	for (int trial = 0; trial < 400; trial++) {
+		size_t n = (size_t)trial % 71;
+		int p = 1 + trial % 2;
+		double s = ldexp(rng_uniform(&r, 1, 2), (int)rng_int(&r, -30, 10));
+		double lo = -s * (double)rng_int(&r, 0, 255);
+		for (size_t k = 0; k < n; k++) {
+			double u = (double)rng_int(&r, 0, 255) + (double)rng_int(&r, 0, 1) / 2;
+			switch (rng_int(&r, 0, 3)) {
+			case 0: x[k] = lo + u * s; break;
+			case 1: x[k] = nextafter(lo + u * s, rng_int(&r, 0, 1) ? INFINITY : -INFINITY); break;
+			case 2: x[k] = lo + (u + ldexp(1, (int)rng_int(&r, -1074, -500))) * s; break;
+			default: x[k] = lo + rng_uniform(&r, 0, 255) * s;
+			}
+		}
+		saws_scalar(x, n, lo, s, p, a);
+		saws_avx2(x, n, lo, s, p, b);
+		ck_assert_msg(!memcmp(a, b, n * sizeof *a), "trial %d: n %zu, L%d", trial, n, p);
 	}
 }
 END_TEST
@@ -1122,6 +1260,7 @@ Suite *suite_calib(void)
 	tcase_add_test(tc, hist_grid_is_canonical);
 	tcase_add_test(tc, hist_nonfinite_and_signed_zero);
 	tcase_add_test(tc, hist_errors_name_the_field);
+	tcase_add_test(tc, hist_kernels_agree);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("range");
 	tcase_set_timeout(tc, 300);
@@ -1129,6 +1268,8 @@ Suite *suite_calib(void)
 	tcase_add_test(tc, l2_never_worse_than_minmax);
 	tcase_add_test(tc, l2_search_matches_brute_force);
 	tcase_add_test(tc, symmetric_search_matches_brute_force);
+	tcase_add_test(tc, model_err_early_exit_is_exact);
+	tcase_add_test(tc, saws_agree);
 	tcase_add_test(tc, laplace_clipping_gains);
 	tcase_add_test(tc, l2approx_close_to_exact);
 	tcase_add_test(tc, percentile_ranges);

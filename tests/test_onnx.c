@@ -1259,6 +1259,58 @@ END_TEST
  * depthwise loop) against the definition summed in double: within 1e-5 of
  * the sum of the terms' magnitudes (float accumulation, docs/onnx.md); and
  * run on 3 threads, the same bits as on the calling thread. */
+/* What the reference's observer sees, value by value, as its buffers are
+ * reused: a = x + x; b = Relu(a), whose input a is read again later, so b
+ * must not be written over a; c = Relu(b), whose input dies there, so it
+ * is; y = c + a. */
+struct seen {
+	float v[8][8];
+	int count[8];
+};
+
+static int see(void *ctx, const struct dnnq_ir *ir, int32_t value, const void *data,
+               size_t numel)
+{
+	struct seen *s = ctx;
+	(void)ir;
+	ck_assert_uint_eq(numel, 8);
+	ck_assert(value >= 0 && value < 8);
+	memcpy(s->v[value], data, sizeof s->v[value]);
+	s->count[value]++;
+	return 0;
+}
+
+START_TEST(ref_activation_in_place)
+{
+	struct mb *b = nchw(13, 1, 2, 2);
+	mb_node(b, "Add", "add", "x,x", "a");
+	mb_node(b, "Relu", "r1", "a", "b");
+	mb_node(b, "Relu", "r2", "b", "c");
+	mb_node(b, "Add", "add2", "c,a", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 4);
+	ck_assert_uint_le(ir.nvalues, 8);
+	float x[8] = { -3, -1, 0, 2, 5, -0.5f, 1.5f, -7 }, y[8];
+	const void *in[1] = { x };
+	void *out[1] = { y };
+	struct seen s = { 0 };
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, in, out, see, &s, &d) == 0, "%s", d.msg);
+	const struct dnnq_ir_node *n = ir.nodes;
+	for (int i = 0; i < 8; i++) {
+		float a = x[i] + x[i], r = a > 0 ? a : 0;
+		ck_assert(s.v[n[0].outputs[0]][i] == a);
+		ck_assert(s.v[n[1].outputs[0]][i] == r);
+		ck_assert(s.v[n[2].outputs[0]][i] == r);
+		ck_assert_msg(y[i] == r + a, "y[%d] = %g, want %g", i, (double)y[i], (double)(r + a));
+	}
+	for (size_t k = 0; k < 4; k++)
+		ck_assert_int_eq(s.count[n[k].outputs[0]], 1);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 START_TEST(ref_conv_fast_paths)
 {
 	static const struct { int64_t c, h, m, cg, k, s, p, d, g; } geo[] = {
@@ -1268,6 +1320,7 @@ START_TEST(ref_conv_fast_paths)
 		{ 2, 7, 3, 2, 2, 1, 0, 2, 1 },   /* dilated */
 		{ 4, 7, 8, 1, 3, 1, 1, 1, 4 },   /* depthwise, multiplier 2 */
 		{ 4, 9, 4, 1, 3, 2, 2, 2, 4 },   /* depthwise, strided, dilated, padded */
+		{ 3, 10, 4, 3, 3, 3, 1, 1, 1 },  /* stride 3: the general im2col row copy */
 	};
 	struct dnnq_pool *pool = dnnq_pool_create(3, NULL);
 	ck_assert_ptr_nonnull(pool);
@@ -2181,6 +2234,7 @@ Suite *suite_onnx(void)
 	tc = tcase_create("ref");
 	tcase_add_test(tc, ref_conv);
 	tcase_add_test(tc, ref_conv_fast_paths);
+	tcase_add_test(tc, ref_activation_in_place);
 	tcase_add_test(tc, ref_pools);
 	tcase_add_test(tc, ref_gemm_trans_alpha_beta);
 	tcase_add_test(tc, ref_softmax_hardswish_bn);
