@@ -313,22 +313,49 @@ static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind k
 	return mn;
 }
 
+/* Row r of per-channel int8 weights w requantized at scale s (zero point
+ * 0): a channel whose weights are all but zero (a dead channel of a
+ * trained model: 1e-38) gets a scale of their size, at which its bias
+ * cannot be held in int32; at the bias's scale its weights round to the
+ * little they are. */
+static void requantize_row(struct dnnq_qtensor *w, size_t r, double s)
+{
+	size_t span = 1;
+	for (uint32_t i = 1; i < w->ndim; i++)
+		span *= (size_t)w->dims[i];
+	int8_t *q = (int8_t *)w->data + r * span;
+	double old = w->scales[r];
+	for (size_t i = 0; i < span; i++) {
+		double v = nearbyint((q[i] - w->zero_points[r]) * old / s);
+		q[i] = (int8_t)fmax(-127, fmin(127, v));
+	}
+	w->scales[r] = (float)s;
+	w->zero_points[r] = 0;
+}
+
 /* An int8 Conv / Gemm node mn (lowered from n) keeps its f32 bias as int32
- * at the input's scale times each channel's weight scale (engine/qlinear.h):
- * a bias beyond int32 there (weights or inputs of tiny range) is refused. */
+ * at the input's scale times each channel's weight scale (engine/qlinear.h).
+ * A bias beyond int32 there is refused, unless the weights are per
+ * channel and quantized here (ours: not a quantized model's own): then
+ * that channel's weight scale grows until its bias fits (requantize_row). */
 static int int8_bias(struct lower *L, const struct dnnq_ir_node *n,
-                     const struct dnnq_model_node *mn)
+                     const struct dnnq_model_node *mn, bool ours)
 {
 	if (L->fp32 || mn->dynamic)
 		return DNNQ_OK;
-	const struct dnnq_qtensor *w = &L->m->tensors[mn->weight].t;
+	struct dnnq_qtensor *w = &L->m->tensors[mn->weight].t;
 	const float *b = L->m->tensors[mn->bias].t.data;
 	double in_scale = L->v[n->inputs[0]].qp.scale;
 	for (size_t r = 0, rows = (size_t)w->dims[0]; r < rows; r++) {
 		double s = in_scale * w->scales[w->nqparams == 1 ? 0 : r];
-		if (!dnnq_qlinear_bias_fits(b[r], s))
-			return int8_refuse(L, n, "bias[%zu] = %g: too large for int32 at scale %g", r,
-			                   b[r], s);
+		if (dnnq_qlinear_bias_fits(b[r], s))
+			continue;
+		if (ours && w->nqparams > 1 && isfinite(b[r]) &&
+		    (float)(fabs(b[r]) / in_scale / 0x1p30) > 0)
+			requantize_row(w, r, (float)(fabs(b[r]) / in_scale / 0x1p30));
+		else
+			return int8_refuse(L, n, "bias[%zu] = %g: too large for int32 at scale %g",
+			                   r, b[r], s);
 	}
 	return DNNQ_OK;
 }
@@ -370,7 +397,7 @@ static int lower_conv(struct lower *L, size_t j)
 		oihw_to_ohwi(w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, sizeof *w);
 	struct dnnq_model_node *mn = fused_node(L, DNNQ_NODE_CONV, &ch, x, mw ? NULL : &q, wt, b,
 	                                        4, dims, &ref, &rc);
-	if (mn && !(rc = conv_geometry(L, n, 1, mn)) && !(rc = int8_bias(L, n, mn)))
+	if (mn && !(rc = conv_geometry(L, n, 1, mn)) && !(rc = int8_bias(L, n, mn, mw != 0)))
 		rc = act_out(L, ch.last, ch.out, mn, ref);
 out:
 	qweights_free(&q);
@@ -504,7 +531,7 @@ static int lower_gemm(struct lower *L, size_t j)
 		mn->out_dtype = DNNQ_DTYPE_F32;
 		L->v[ch.out].f32 = ref;
 		L->v[ch.out].f32_onnx = false;
-	} else if (!(rc = int8_bias(L, n, mn))) {
+	} else if (!(rc = int8_bias(L, n, mn, mw != 0))) {
 		rc = act_out(L, ch.last, ch.out, mn, ref);
 	}
 out:

@@ -1237,6 +1237,17 @@ def fp32_cases(c):
     conv("conv_1d_depthwise", xshape=[2, 4, 9], wshape=(4, 1, 3), group=4, bias=False,
          auto_pad="SAME_UPPER")
 
+    # a trained model's dead channel: weights of 1e-38 (PaddleOCR's
+    # detector), a bias of 1; per channel its weight scale would hold no
+    # int32 bias
+    r = c.rng("conv_dead_channel")
+    w = nrm(r, (4, 3, 3, 3))
+    w[1] *= np.float32(1e-38)
+    b = nrm(r, (4,), 0.1)
+    b[1] = 1.0
+    c.add("conv_dead_channel", "fp32", [node("Conv", ["x", "W", "B"], ["y"])],
+          [("x", u(r, X, 0, 1))], {"W": w, "B": b}, ["y"])
+
     def gemm(name, transB=1, bias=True, alpha=None, beta=None, cshape=(8,)):
         r = c.rng(name)
         x = u(r, [2, 16], -1, 1)
