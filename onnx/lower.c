@@ -820,7 +820,7 @@ static int lower_inputs(struct lower *L)
 		int32_t v = ir->inputs[i];
 		const struct dnnq_ir_value *iv = lval_ir(L, v);
 		struct dnnq_model_io *io = &m->inputs[i];
-		snprintf(io->name, sizeof io->name, "%s", iv->name);
+		model_name(io->name, iv->name, "");
 		if (iv->ndim < 1 || iv->ndim > DNNQ_MAX_DIMS || !iv->batched || iv->data)
 			return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s': rank %u%s:"
 			                     " want a batched tensor of rank 1..%d", iv->name, iv->ndim,
@@ -924,7 +924,7 @@ static int lower_output(struct lower *L, size_t i)
 	char name[DNNQ_MODEL_NAME_MAX];
 	int32_t ref = -1, in;
 	int rc = DNNQ_OK;
-	snprintf(io->name, sizeof io->name, "%s", iv->name);
+	model_name(io->name, iv->name, "");
 	io->ndim = iv->ndim;
 	memcpy(io->dims, iv->dims, iv->ndim * sizeof *iv->dims);
 	if (!p || iv->ndim < 1 || iv->ndim > DNNQ_MAX_DIMS || !iv->batched)

@@ -1057,6 +1057,29 @@ START_TEST(tools_precision_floor)
 }
 END_TEST
 
+/* Graph inputs and outputs keep names of more than 63 bytes distinct
+ * (the head, '~', a hash of the whole name): two outputs that agree in
+ * their first 70 bytes stay two outputs dnnq-run writes apart. */
+START_TEST(tools_long_output_names)
+{
+	char dir[] = "/tmp/dnnq-names-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-convert " OPS "/long_output_names.onnx -o %s/l.dnnq --calib " OPS
+	   "/long_output_names.in0.npy", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	sh(&c, dir, "dnnq-inspect %s/l.dnnq", dir);
+	const char *o = strstr(c.out, "\noutputs:\n");
+	ck_assert_msg(o, "%s", c.out);
+	const char *a = strstr(o, "  0 {\"name\": \""), *b = strstr(o, "  1 {\"name\": \"");
+	ck_assert_msg(a && b, "%s", c.out);
+	a += strlen("  0 {\"name\": \"");
+	b += strlen("  1 {\"name\": \"");
+	ck_assert_msg(strncmp(a, b, strcspn(a, "\"") + 1) && strchr(a, '~'), "%s", c.out);
+	rm_rf(dir);
+}
+END_TEST
+
 /*
  * Real architectures (tools/mkonnx.py's models set, exported by torch with
  * dynamic H and W): each converted as a user would (--per-channel, the
@@ -1389,6 +1412,7 @@ Suite *suite_convert(void)
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_floor);
+	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);

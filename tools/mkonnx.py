@@ -1248,6 +1248,14 @@ def fp32_cases(c):
     c.add("conv_dead_channel", "fp32", [node("Conv", ["x", "W", "B"], ["y"])],
           [("x", u(r, X, 0, 1))], {"W": w, "B": b}, ["y"])
 
+    # two outputs whose names agree in their first 70 bytes (openWakeWord
+    # names an output after a JSON string): distinct in the .dnnq too
+    long = "o" * 70
+    c.add("long_output_names", "fp32",
+          [node("Relu", ["x"], [long + "_a"]), node("Neg", ["x"], [long + "_b"])],
+          [("x", u(c.rng("long_output_names"), [2, 6], -1, 1))], {},
+          [long + "_a", long + "_b"])
+
     def gemm(name, transB=1, bias=True, alpha=None, beta=None, cshape=(8,)):
         r = c.rng(name)
         x = u(r, [2, 16], -1, 1)
