@@ -61,6 +61,7 @@ struct gnode {
 	void *op;
 	float *aux;                   /* what a reference needs that the operator keeps
 	                                 private (elementwise-linear's a and b) */
+	bool serial;                  /* planned: too little work to split (plan_serial) */
 };
 
 struct dnnq_graph {

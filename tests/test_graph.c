@@ -3,7 +3,8 @@
  * the graph equals the same operators run one by one, bit for bit, at two
  * batch sizes and thread counts, for every ISA the CPU runs (and those
  * equal the scalar ones); the arena reuses buffers; views cost
- * nothing; malformed graphs are refused with the node named.
+ * nothing; only nodes with work enough are split over the executor;
+ * malformed graphs are refused with the node named.
  */
 #include <check.h>
 #include <math.h>
@@ -640,12 +641,103 @@ START_TEST(pool_runs_each_task_once)
 }
 END_TEST
 
+/* An executor that runs every task on the calling thread and counts the
+ * jobs it was given: which nodes the plan splits. */
+static void count_jobs(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
+{
+	++*(unsigned *)ctx;
+	for (size_t i = 0; i < n; i++)
+		fn(arg, i, (unsigned)(i % 2));
+}
+
+enum { BH = 28, BW = 28, BC = 16, BC2 = 32 };
+
+/* x (BH x BW x BC) -> big: a 3x3 conv to BC2 channels -> gap -> output;
+ * the conv's output is an output too. */
+static struct dnnq_graph *build_big_small(const int8_t *wb, const float *s, const float *b,
+                                          struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[4] = { 0, BH, BW, BC };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "big", .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = conv3x3(wb, s, b, BC, BC2, false, qb);
+	int c = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c >= 0, "%s", d->msg);
+	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "gap", .ninputs = 1,
+	                              .inputs = { c } };
+	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
+	int p = dnnq_graph_add_node(g, &gap, d);
+	ck_assert_msg(p >= 0, "%s", d->msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, c, d), 0);
+	ck_assert_int_eq(dnnq_graph_add_output(g, p, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* The plan splits a node over the executor only when its work pays for a
+ * fork and join: the 3x3 conv (3.6 M multiply-adds) is split, the global
+ * pool of its 25 KiB and the small network's nodes run on the calling
+ * thread; either way the bytes are those of a run without executor. */
+START_TEST(graph_splits_big_nodes_only)
+{
+	struct rng r = { 29 };
+	static int8_t wb[BC2 * 9 * BC];
+	float s[BC2], b[BC2];
+	for (size_t i = 0; i < sizeof wb; i++)
+		wb[i] = (int8_t)rng_int(&r, -127, 127);
+	for (int i = 0; i < BC2; i++) {
+		s[i] = (float)rng_uniform(&r, 0.0005, 0.002);
+		b[i] = (float)rng_uniform(&r, -0.5, 0.5);
+	}
+	struct dnnq_diag d;
+	struct dnnq_graph *g = build_big_small(wb, s, b, &d);
+	ck_assert_msg(dnnq_graph_plan(g, 1, 2, &d) == 0, "%s", d.msg);
+	struct dnnq_node_info ni;
+	ck_assert_int_eq(dnnq_graph_node_info(g, 0, &ni), 0);
+	ck_assert(!ni.serial);
+	ck_assert_int_eq(dnnq_graph_node_info(g, 1, &ni), 0);
+	ck_assert(ni.serial);
+	static uint8_t x[BH * BW * BC], y1[BH * BW * BC2], y2[BH * BW * BC2];
+	uint8_t p1[BC2], p2[BC2];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	const void *in[1] = { x };
+	void *o1[2] = { y1, p1 }, *o2[2] = { y2, p2 };
+	ck_assert_int_eq(dnnq_graph_run(g, in, o1, NULL), 0);
+	unsigned jobs = 0;
+	struct dnnq_executor ex = { count_jobs, &jobs, 2 };
+	ck_assert_int_eq(dnnq_graph_run(g, in, o2, &ex), 0);
+	ck_assert_uint_eq(jobs, 1);   /* the conv's alone */
+	ck_assert_mem_eq(y1, y2, sizeof y1);
+	ck_assert_mem_eq(p1, p2, sizeof p1);
+	dnnq_graph_destroy(g);
+	/* the small network: nothing worth a fork */
+	struct weights *w = malloc(sizeof *w);
+	make_weights(&r, w);
+	g = build(w, &d, qb.scale);
+	ck_assert_int_eq(dnnq_graph_plan(g, 1, 2, &d), 0);
+	uint8_t xs[H * W * C] = { 0 }, logits[NCLS];
+	float prob[NCLS];
+	const void *ins[1] = { xs };
+	void *outs[2] = { logits, prob };
+	jobs = 0;
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, &ex), 0);
+	ck_assert_uint_eq(jobs, 0);
+	dnnq_graph_destroy(g);
+	free(w);
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
 	TCase *tc = tcase_create("graph");
 	tcase_add_loop_test(tc, graph_equals_operators, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, shadow_reports_each_node);
+	tcase_add_test(tc, graph_splits_big_nodes_only);
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
