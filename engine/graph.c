@@ -324,6 +324,50 @@ static struct gtensor *base_of(struct dnnq_graph *g, struct gtensor *t)
 	return t;
 }
 
+/* How many node inputs name tensor t. */
+static size_t readers(const struct dnnq_graph *g, int t)
+{
+	size_t r = 0;
+	for (size_t i = 0; i < g->nn; i++)
+		for (size_t k = 0; k < g->n[i].desc.ninputs; k++)
+			r += g->n[i].desc.inputs[k] == t;
+	return r;
+}
+
+static bool viewed(const struct dnnq_graph *g, int t)
+{
+	for (size_t i = 0; i < g->nt; i++)
+		if (g->t[i].view_of == t)
+			return true;
+	return false;
+}
+
+/*
+ * A table activation (a HardSwish, Sigmoid, ...) whose input is a
+ * convolution's u8 output that nothing else reads becomes part of that
+ * convolution: each of the convolution's tasks puts what it just stored
+ * through the table, while it is in L1, and the activation node does not
+ * run (no pass over memory, no fork and join of its own). Its output is a
+ * view of the convolution's, so the bytes are those of the two nodes run
+ * one after the other. The shadow run (g->unfused) runs them apart again,
+ * the activation in place, so that each reports its own output.
+ */
+static void fuse_tables(struct dnnq_graph *g)
+{
+	for (size_t i = 0; i < g->nn; i++) {
+		struct gnode *a = &g->n[i];
+		int t = a->desc.inputs[0];
+		struct gtensor *x = &g->t[t], *y = &g->t[a->out];
+		if (!dnnq_node_table(a) || a->desc.ninputs != 1 || x->producer < 0 ||
+		    !dnnq_node_takes_table(&g->n[x->producer]) || x->dtype != DNNQ_DTYPE_U8 ||
+		    x->view_of >= 0 || x->output_idx >= 0 || readers(g, t) != 1 || viewed(g, t))
+			continue;
+		y->view_of = t;
+		g->n[x->producer].post_table = dnnq_node_table(a);
+		a->fused = true;
+	}
+}
+
 int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 {
 	if (!g || g->finalized)
@@ -336,6 +380,7 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: %s '%s' is never used",
 			                     t->producer >= 0 ? "tensor of node" : "input", t->name);
 	}
+	fuse_tables(g);
 	/* views keep their base alive; an output that is a view writes through
 	 * its base, which must then be computed by a node */
 	for (size_t i = 0; i < g->nt; i++) {
@@ -602,9 +647,15 @@ static void unstage_inputs(struct dnnq_graph *g, const struct gnode *n, void *co
 static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_executor *ex)
 {
 	void *saved[DNNQ_GRAPH_MAX_NODE_INPUTS];
+	if (n->fused && !g->unfused)
+		return DNNQ_OK;   /* its producer applied it */
+	int rc = n->post_table ? dnnq_node_set_table(n, g->unfused ? NULL : n->post_table)
+	                       : DNNQ_OK;
+	if (rc)
+		return rc;
 	if (n->ops->stable_inputs)
 		stage_inputs(g, n, saved);
-	int rc = n->ops->setup(g, n, g->nthreads);
+	rc = n->ops->setup(g, n, g->nthreads);
 	if (!rc && n->ops->run)
 		rc = n->ops->run(n, n->serial ? NULL : ex);
 	if (n->ops->stable_inputs)
@@ -722,6 +773,7 @@ int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
 	if (!shadow)
 		return DNNQ_E_NOMEM;
 	g->shadow_ex = ex;
+	g->unfused = true;
 	for (size_t i = 0; i < g->nt && !rc; i++)
 		if (g->t[i].producer < 0 && !(shadow[i] = real_values(&g->t[i])))
 			rc = DNNQ_E_NOMEM;
@@ -743,6 +795,7 @@ int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
 		}
 	}
 	g->shadow_ex = NULL;
+	g->unfused = false;
 	for (size_t i = 0; i < g->nt; i++)
 		free(shadow[i]);
 	free(shadow);
@@ -799,6 +852,7 @@ int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_
 	out->macs = node_macs(g, n);
 	out->bytes = g->planned ? node_bytes(g, n) : 0;
 	out->serial = g->planned && n->serial;
+	out->fused = n->fused;
 	return DNNQ_OK;
 }
 
