@@ -2,9 +2,11 @@
  * Convolution (conv.h): create validates and packs, setup binds shapes and
  * sizes the per-thread scratch, run splits the output into tasks.
  *
- * Tasks never depend on the thread count: the im2col path cuts the output
- * pixels into blocks of DNNQ_GEMM_MC, the depthwise path into output rows,
- * the 1x1 path is one dnnq_gemm call (which splits itself the same way).
+ * Results never depend on the thread count: the im2col path cuts the
+ * output pixels into blocks of up to DNNQ_GEMM_MC (fewer where that evens
+ * the blocks out over the threads: dnnq_gemm_block_rows), the depthwise
+ * path into output rows, the 1x1 path is one dnnq_gemm call (which splits
+ * itself the same way); each pixel is computed alike in any block.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -458,8 +460,8 @@ static void column_chunk(const struct dnnq_conv *c, size_t task, size_t *j0, siz
 static void im2col_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	size_t npix = c->n * c->oh * c->ow, p0 = task / c->nsplit * DNNQ_GEMM_MC, j0, j1;
-	size_t rows = npix - p0 < DNNQ_GEMM_MC ? npix - p0 : DNNQ_GEMM_MC;
+	size_t npix = c->n * c->oh * c->ow, p0 = task / c->nsplit * c->mc, j0, j1;
+	size_t rows = npix - p0 < c->mc ? npix - p0 : c->mc;
 	column_chunk(c, task, &j0, &j1);
 	uint8_t *a = c->scratch[tid];
 	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
@@ -596,7 +598,8 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		dnnq_parallel_for(ex, c->n * c->oh, depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
-		run_blocks(c, (npix + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC, im2col_task, ex);
+		c->mc = dnnq_gemm_block_rows(ex, npix);
+		run_blocks(c, (npix + c->mc - 1) / c->mc, im2col_task, ex);
 		return DNNQ_OK;
 	}
 	return DNNQ_E_INVAL;

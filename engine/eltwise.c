@@ -98,19 +98,13 @@ static void chunk_task(void *arg, size_t t, unsigned tid)
 }
 
 /* fn(op, i0, i1) over [0, n) in pieces of at most `chunk` (a multiple of
- * `align`), each starting at a multiple of align. On several threads the
- * pieces are as many as a multiple of the threads, so that none is left
- * with one more (a 28x28x24 Add was one piece); each element's result does
- * not depend on where a piece starts. */
+ * `align`), each starting at a multiple of align, as many as a multiple of
+ * the threads (dnnq_even_pieces: a 28x28x24 Add was one piece); each
+ * element's result does not depend on where a piece starts. */
 static void run_chunked(const struct dnnq_executor *ex, size_t n, size_t chunk, size_t align,
                         void (*fn)(void *, size_t, size_t), void *op)
 {
-	size_t nt = dnnq_executor_threads(ex), tasks = n / chunk + (n % chunk != 0);
-	if (nt > 1 && tasks % nt) {
-		tasks += nt - tasks % nt;
-		size_t per = n / tasks + (n % tasks != 0);
-		chunk = (per + align - 1) / align * align;
-	}
+	chunk = dnnq_even_pieces(ex, n, chunk, align);
 	struct chunked c = { n, chunk, fn, op };
 	dnnq_parallel_for(ex, n / chunk + (n % chunk != 0), chunk_task, &c);
 }

@@ -33,6 +33,15 @@ struct dnnq_gemm_job {
 };
 
 
+/* The rows of A a task covers for m rows on ex: DNNQ_GEMM_MC, or fewer
+ * when that leaves the threads an uneven count of blocks (13 blocks of a
+ * 28x28 output on 2 threads: 7 and 6; 14 of 56 rows instead). Each row's
+ * result does not depend on its block. One block is split by columns. */
+static inline size_t dnnq_gemm_block_rows(const struct dnnq_executor *ex, size_t m)
+{
+	return m > DNNQ_GEMM_MC ? dnnq_even_pieces(ex, m, DNNQ_GEMM_MC, 1) : DNNQ_GEMM_MC;
+}
+
 /* A fused activation's table (out->lut; NULL: nothing to do) over rows
  * [i0, i1) x columns [j0, j1) of a U8 output with row stride ldc, just
  * stored (still in L1), in place, with the ISA's LUT kernel. */

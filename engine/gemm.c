@@ -2,7 +2,8 @@
  * GEMM driver (gemm.h): weight packing, argument checks, the split of a call
  * into tasks for the executor, and the scalar reference kernel.
  *
- * Tasks: the output is cut into row blocks of DNNQ_GEMM_MC rows and column
+ * Tasks: the output is cut into row blocks of up to DNNQ_GEMM_MC rows (as
+ * many as a multiple of the threads: dnnq_gemm_block_rows) and column
  * chunks of about DNNQ_GEMM_NC_BYTES of weights; one task computes one
  * (chunk, block) rectangle over the whole of K. Every output element is
  * computed by exactly one task in the same order whatever the thread count,
@@ -158,7 +159,7 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 	size_t kpad = (w->k + 3) & ~(size_t)3;
 	size_t panels = DNNQ_GEMM_NC_BYTES / (DNNQ_GEMM_NR * kpad);
 	job.nc = (panels ? panels : 1) * DNNQ_GEMM_NR;
-	job.mc = DNNQ_GEMM_MC;
+	job.mc = dnnq_gemm_block_rows(ex, m);
 	/* Enough tasks to keep every thread busy: split columns finer when
 	 * there are few rows (the weight-streaming small-M case). */
 	unsigned nt = dnnq_executor_threads(ex);
