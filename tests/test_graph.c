@@ -69,6 +69,21 @@ static struct dnnq_conv_desc conv3x3(const int8_t *w, const float *s, const floa
 	};
 }
 
+/* y -> last (one input); y and last's output are g's outputs; g
+ * finalized. */
+static struct dnnq_graph *finish_with(struct dnnq_graph *g, int y, struct dnnq_node_desc *last,
+                                      struct dnnq_diag *d)
+{
+	last->ninputs = 1;
+	last->inputs[0] = y;
+	int z = dnnq_graph_add_node(g, last, d);
+	ck_assert_msg(z >= 0, "%s", d->msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
+	ck_assert_int_eq(dnnq_graph_add_output(g, z, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
 /*
  * x -> conv1 (relu) -> conv2 -> add(conv1, conv2) -> gap -> flatten -> fc
  *   -> softmax
@@ -116,15 +131,9 @@ static struct dnnq_graph *build(const struct weights *w, struct dnnq_diag *d, fl
 	                                  .out_dtype = DNNQ_DTYPE_U8, .out_qp = qb };
 	int y = dnnq_graph_add_node(g, &fc, d);
 	ck_assert_msg(y >= 0, "%s", d->msg);
-	struct dnnq_node_desc sm = { .kind = DNNQ_NODE_SOFTMAX, .name = "prob", .ninputs = 1,
-	                             .inputs = { y } };
+	struct dnnq_node_desc sm = { .kind = DNNQ_NODE_SOFTMAX, .name = "prob" };
 	sm.op.softmax.isa = net_isa();
-	int prob = dnnq_graph_add_node(g, &sm, d);
-	ck_assert_msg(prob >= 0, "%s", d->msg);
-	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
-	ck_assert_int_eq(dnnq_graph_add_output(g, prob, d), 0);
-	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
-	return g;
+	return finish_with(g, y, &sm, d);
 }
 
 /* The same network, operator by operator, for one image. */
@@ -653,6 +662,27 @@ static void count_jobs(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
 
 enum { BH = 28, BW = 28, BC = 16, BC2 = 32 };
 
+/* y -> gap; y and the pool are g's outputs; g finalized. */
+static struct dnnq_graph *finish_with_gap(struct dnnq_graph *g, int y, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "gap" };
+	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
+	return finish_with(g, y, &gap, d);
+}
+
+/* Random weights (n), and per channel (BC2) scales in [smin, smax] and
+ * biases. */
+static void random_conv(struct rng *r, int8_t *w, size_t n, float *s, float *b, double smin,
+                        double smax)
+{
+	for (size_t i = 0; i < n; i++)
+		w[i] = (int8_t)rng_int(r, -127, 127);
+	for (int i = 0; i < BC2; i++) {
+		s[i] = (float)rng_uniform(r, smin, smax);
+		b[i] = (float)rng_uniform(r, -0.5, 0.5);
+	}
+}
+
 /* x (BH x BW x BC) -> big: a 3x3 conv to BC2 channels -> gap -> output;
  * the conv's output is an output too. */
 static struct dnnq_graph *build_big_small(const int8_t *wb, const float *s, const float *b,
@@ -667,15 +697,7 @@ static struct dnnq_graph *build_big_small(const int8_t *wb, const float *s, cons
 	n.op.conv = conv3x3(wb, s, b, BC, BC2, false, qb);
 	int c = dnnq_graph_add_node(g, &n, d);
 	ck_assert_msg(c >= 0, "%s", d->msg);
-	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "gap", .ninputs = 1,
-	                              .inputs = { c } };
-	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
-	int p = dnnq_graph_add_node(g, &gap, d);
-	ck_assert_msg(p >= 0, "%s", d->msg);
-	ck_assert_int_eq(dnnq_graph_add_output(g, c, d), 0);
-	ck_assert_int_eq(dnnq_graph_add_output(g, p, d), 0);
-	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
-	return g;
+	return finish_with_gap(g, c, d);
 }
 
 /* The plan splits a node over the executor only when its work pays for a
@@ -687,12 +709,7 @@ START_TEST(graph_splits_big_nodes_only)
 	struct rng r = { 29 };
 	static int8_t wb[BC2 * 9 * BC];
 	float s[BC2], b[BC2];
-	for (size_t i = 0; i < sizeof wb; i++)
-		wb[i] = (int8_t)rng_int(&r, -127, 127);
-	for (int i = 0; i < BC2; i++) {
-		s[i] = (float)rng_uniform(&r, 0.0005, 0.002);
-		b[i] = (float)rng_uniform(&r, -0.5, 0.5);
-	}
+	random_conv(&r, wb, sizeof wb, s, b, 0.0005, 0.002);
 	struct dnnq_diag d;
 	struct dnnq_graph *g = build_big_small(wb, s, b, &d);
 	ck_assert_msg(dnnq_graph_plan(g, 1, 2, &d) == 0, "%s", d.msg);
@@ -776,16 +793,7 @@ static struct dnnq_graph *build_fused(const int8_t *w, const float *s, const flo
 	n.op.conv.pad_t = n.op.conv.pad_l = n.op.conv.pad_b = n.op.conv.pad_r = 0;
 	c = dnnq_graph_add_node(g, &n, d);
 	ck_assert_msg(c >= 0, "%s", d->msg);
-	int y = add_act(g, "hsig", c, DNNQ_ACT_HARD_SIGMOID, d);
-	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "gap", .ninputs = 1,
-	                              .inputs = { y } };
-	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
-	int p = dnnq_graph_add_node(g, &gap, d);
-	ck_assert_msg(p >= 0, "%s", d->msg);
-	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
-	ck_assert_int_eq(dnnq_graph_add_output(g, p, d), 0);
-	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
-	return g;
+	return finish_with_gap(g, add_act(g, "hsig", c, DNNQ_ACT_HARD_SIGMOID, d), d);
 }
 
 /* One run of build_fused's graph at batch 2 on ex; the shadow run too
@@ -826,12 +834,7 @@ START_TEST(graph_fuses_activations)
 	struct rng r = { 31 };
 	static int8_t w[BC2 * 9 * BC];
 	float s[BC2], b[BC2];
-	for (size_t i = 0; i < sizeof w; i++)
-		w[i] = (int8_t)rng_int(&r, -127, 127);
-	for (int i = 0; i < BC2; i++) {
-		s[i] = (float)rng_uniform(&r, 0.001, 0.003);
-		b[i] = (float)rng_uniform(&r, -0.5, 0.5);
-	}
+	random_conv(&r, w, sizeof w, s, b, 0.001, 0.003);
 	static uint8_t x[2 * BH * BW * 3], y[4][2 * BH * BW * BC2];
 	uint8_t p[4][2 * BC2];
 	for (size_t i = 0; i < sizeof x; i++)
