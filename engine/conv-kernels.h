@@ -52,6 +52,7 @@ struct dnnq_conv {
 	void *out;
 	size_t out_es;                    /* output element size */
 	size_t nsplit;                    /* im2col: column chunks per pixel block */
+	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run */
 	uint8_t **scratch;                /* per thread */
 	unsigned nscratch;
 	size_t scratch_bytes;

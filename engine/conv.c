@@ -2,9 +2,11 @@
  * Convolution (conv.h): create validates and packs, setup binds shapes and
  * sizes the per-thread scratch, run splits the output into tasks.
  *
- * Tasks never depend on the thread count: the im2col path cuts the output
- * pixels into blocks of DNNQ_GEMM_MC, the depthwise path into output rows,
- * the 1x1 path is one dnnq_gemm call (which splits itself the same way).
+ * Results never depend on the thread count: the im2col path cuts the
+ * output pixels into blocks of up to DNNQ_GEMM_MC (fewer where that evens
+ * the blocks out over the threads: dnnq_gemm_block_rows), the depthwise
+ * path into output rows, the 1x1 path is one dnnq_gemm call (which splits
+ * itself the same way); each pixel is computed alike in any block.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -162,11 +164,18 @@ static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
 	return DNNQ_OK;
 }
 
+/* The output pipelines (c->gout): one per group, one for all the
+ * channels of a depthwise convolution. */
+static size_t out_groups(const struct dnnq_conv *c)
+{
+	return c->path == DNNQ_CONV_DEPTHWISE ? 1 : c->d.groups;
+}
+
 /* The output pipeline: constants for the static input scale, with the
  * weights' sums folded in, then one slice per group. */
 static int bind_output(struct dnnq_conv *c, struct dnnq_diag *diag)
 {
-	size_t groups = c->path == DNNQ_CONV_DEPTHWISE ? 1 : c->d.groups;
+	size_t groups = out_groups(c);
 	size_t per = c->d.cout / groups;
 	int32_t *wsum = malloc(c->d.cout * sizeof *wsum);
 	c->gout = calloc(groups, sizeof *c->gout);
@@ -451,17 +460,19 @@ static void column_chunk(const struct dnnq_conv *c, size_t task, size_t *j0, siz
 static void im2col_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	size_t npix = c->n * c->oh * c->ow, p0 = task / c->nsplit * DNNQ_GEMM_MC, j0, j1;
-	size_t rows = npix - p0 < DNNQ_GEMM_MC ? npix - p0 : DNNQ_GEMM_MC;
+	size_t npix = c->n * c->oh * c->ow, p0 = task / c->nsplit * c->mc, j0, j1;
+	size_t rows = npix - p0 < c->mc ? npix - p0 : c->mc;
 	column_chunk(c, task, &j0, &j1);
 	uint8_t *a = c->scratch[tid];
 	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
 		im2col_block(c, p0, rows, g, a);
 		char *y = (char *)c->out + (p0 * c->d.cout + g * c->coutg) * c->out_es;
-		if (c->pairs)
+		if (c->pairs) {
 			dnnq_conv_pairs_avx2(c, rows, a, y, j0, j1);
-		else
+			dnnq_gemm_apply_lut(c->d.isa, c->gout[g].lut, y, c->d.cout, 0, rows, j0, j1);
+		} else {
 			dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);
+		}
 	}
 }
 
@@ -500,6 +511,8 @@ static void depthwise_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
 	dnnq_kernels_of(c->d.isa)->dw.row(c, task / c->oh, task % c->oh, c->scratch[tid]);
+	dnnq_gemm_apply_lut(c->d.isa, c->gout[0].lut, c->out, c->d.cout, task * c->ow,
+	                    (task + 1) * c->ow, 0, c->d.cout);
 }
 
 /* Output pixels [lo, hi) of a row whose taps are all inside the image. */
@@ -585,10 +598,22 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		dnnq_parallel_for(ex, c->n * c->oh, depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
-		run_blocks(c, (npix + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC, im2col_task, ex);
+		c->mc = dnnq_gemm_block_rows(ex, npix);
+		run_blocks(c, (npix + c->mc - 1) / c->mc, im2col_task, ex);
 		return DNNQ_OK;
 	}
 	return DNNQ_E_INVAL;
+}
+
+int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)
+{
+	if (!c)
+		return DNNQ_E_INVAL;
+	if (table && c->q.d.out_dtype != DNNQ_DTYPE_U8)
+		return DNNQ_E_DTYPE;
+	for (size_t g = 0; g < out_groups(c); g++)
+		c->gout[g].lut = table;
+	return DNNQ_OK;
 }
 
 /* The raw weight of output channel o, tap t (ky * kw + kx), channel ci of

@@ -67,6 +67,11 @@ int dnnq_conv_output_size(const struct dnnq_conv *conv, size_t h, size_t w,
 int dnnq_conv_setup(struct dnnq_conv *conv, size_t n, size_t h, size_t w,
                     const uint8_t *in, void *out, unsigned nthreads);
 int dnnq_conv_run(struct dnnq_conv *conv, const struct dnnq_executor *ex);
+/* Until set again, every output value of the runs goes through table
+ * (256 entries, the caller's; NULL: none), applied by each task to what
+ * it just stored: an activation fused into the output stage. u8 outputs
+ * only (else DNNQ_E_DTYPE). */
+int dnnq_conv_set_lut(struct dnnq_conv *conv, const uint8_t *table);
 void dnnq_conv_destroy(struct dnnq_conv *conv);
 
 /* The fp32 reference: real-valued NHWC input x (n x h x w x cin) to the

@@ -97,10 +97,14 @@ static void chunk_task(void *arg, size_t t, unsigned tid)
 	c->fn(c->op, i0, i1);
 }
 
-/* fn(op, i0, i1) over [0, n) in pieces of `chunk`. */
-static void run_chunked(const struct dnnq_executor *ex, size_t n, size_t chunk,
+/* fn(op, i0, i1) over [0, n) in pieces of at most `chunk` (a multiple of
+ * `align`), each starting at a multiple of align, as many as a multiple of
+ * the threads (dnnq_even_pieces: a 28x28x24 Add was one piece); each
+ * element's result does not depend on where a piece starts. */
+static void run_chunked(const struct dnnq_executor *ex, size_t n, size_t chunk, size_t align,
                         void (*fn)(void *, size_t, size_t), void *op)
 {
+	chunk = dnnq_even_pieces(ex, n, chunk, align);
 	struct chunked c = { n, chunk, fn, op };
 	dnnq_parallel_for(ex, n / chunk + (n % chunk != 0), chunk_task, &c);
 }
@@ -319,7 +323,7 @@ int dnnq_eltwise_run(struct dnnq_eltwise *e, const struct dnnq_executor *ex)
 			pre[j] = k->mul ? v : k->m[in] * v;
 		}
 	}
-	run_chunked(ex, e->n, e->chunk, eltwise_chunk, e);
+	run_chunked(ex, e->n, e->chunk, e->k.period, eltwise_chunk, e);
 	return DNNQ_OK;
 }
 
@@ -479,7 +483,7 @@ int dnnq_activation_run(struct dnnq_activation *a, const struct dnnq_executor *e
 {
 	if (!a)
 		return DNNQ_E_INVAL;
-	run_chunked(ex, a->n, CHUNK, activation_chunk, a);
+	run_chunked(ex, a->n, CHUNK, 64, activation_chunk, a);
 	return DNNQ_OK;
 }
 
@@ -665,7 +669,7 @@ int dnnq_convert_run(struct dnnq_convert *c, const struct dnnq_executor *ex)
 {
 	if (!c)
 		return DNNQ_E_INVAL;
-	run_chunked(ex, c->n, c->chunk, convert_chunk, c);
+	run_chunked(ex, c->n, c->chunk, c->transpose ? 8 : 64, convert_chunk, c);
 	return DNNQ_OK;
 }
 
@@ -789,7 +793,7 @@ int dnnq_softmax_run(struct dnnq_softmax *s, const struct dnnq_executor *ex)
 {
 	if (!s)
 		return DNNQ_E_INVAL;
-	run_chunked(ex, s->rows, s->chunk, softmax_chunk, s);
+	run_chunked(ex, s->rows, s->chunk, 1, softmax_chunk, s);
 	return DNNQ_OK;
 }
 
@@ -930,7 +934,7 @@ int dnnq_elementwise_linear_run(struct dnnq_elementwise_linear *e,
 {
 	if (!e)
 		return DNNQ_E_INVAL;
-	run_chunked(ex, e->n, e->chunk, ewlin_chunk, e);
+	run_chunked(ex, e->n, e->chunk, e->k.period, ewlin_chunk, e);
 	return DNNQ_OK;
 }
 
@@ -1112,7 +1116,7 @@ int dnnq_concat_run(struct dnnq_concat *c, const struct dnnq_executor *ex)
 {
 	if (!c)
 		return DNNQ_E_INVAL;
-	run_chunked(ex, c->outer, c->chunk, concat_chunk, c);
+	run_chunked(ex, c->outer, c->chunk, 1, concat_chunk, c);
 	return DNNQ_OK;
 }
 

@@ -38,4 +38,20 @@ static inline unsigned dnnq_executor_threads(const struct dnnq_executor *ex)
 	return ex && ex->nthreads > 1 ? ex->nthreads : 1;
 }
 
+/* The size of the pieces n units of work are cut into on ex: at most per
+ * (a multiple of align, align >= 1), and on several threads as many
+ * pieces as a multiple of the threads, each a multiple of align, so that
+ * no thread is left with one more (7 pieces on 2 threads: at best 1.75x).
+ * For work whose every unit's result does not depend on the cut. */
+static inline size_t dnnq_even_pieces(const struct dnnq_executor *ex, size_t n, size_t per,
+                                      size_t align)
+{
+	size_t nt = dnnq_executor_threads(ex), pieces = n / per + (n % per != 0);
+	if (nt == 1 || pieces % nt == 0)
+		return per;
+	pieces += nt - pieces % nt;
+	size_t each = n / pieces + (n % pieces != 0);
+	return (each + align - 1) / align * align;
+}
+
 #endif

@@ -33,6 +33,21 @@ struct dnnq_gemm_job {
 };
 
 
+/* The rows of A a task covers for m rows on ex: DNNQ_GEMM_MC, or fewer
+ * when that leaves the threads an uneven count of blocks (13 blocks of a
+ * 28x28 output on 2 threads: 7 and 6; 14 of 56 rows instead). Each row's
+ * result does not depend on its block. One block is split by columns. */
+static inline size_t dnnq_gemm_block_rows(const struct dnnq_executor *ex, size_t m)
+{
+	return m > DNNQ_GEMM_MC ? dnnq_even_pieces(ex, m, DNNQ_GEMM_MC, 1) : DNNQ_GEMM_MC;
+}
+
+/* A fused activation's table (out->lut; NULL: nothing to do) over rows
+ * [i0, i1) x columns [j0, j1) of a U8 output with row stride ldc, just
+ * stored (still in L1), in place, with the ISA's LUT kernel. */
+void dnnq_gemm_apply_lut(enum dnnq_isa isa, const uint8_t *lut, void *c, size_t ldc,
+                         size_t i0, size_t i1, size_t j0, size_t j1);
+
 /* The GEMM kernels (engine/kernels.h has their tables): rows [i0, i1) x
  * columns [j0, j1) of the job's output on the calling thread
  * (i1 - i0 <= DNNQ_GEMM_MC). Operators that build their own A blocks
@@ -91,6 +106,7 @@ static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,
 {
 	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, DNNQ_GEMM_MC, w->n, 1, 1 };
 	w->kernel->block(&job, 0, m, j0, j1);
+	dnnq_gemm_apply_lut(w->isa, out->lut, c, ldc, 0, m, j0, j1);
 }
 
 /* Checks an output pipeline against packed weights (dnnq_gemm does it on

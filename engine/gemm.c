@@ -2,7 +2,8 @@
  * GEMM driver (gemm.h): weight packing, argument checks, the split of a call
  * into tasks for the executor, and the scalar reference kernel.
  *
- * Tasks: the output is cut into row blocks of DNNQ_GEMM_MC rows and column
+ * Tasks: the output is cut into row blocks of up to DNNQ_GEMM_MC rows (as
+ * many as a multiple of the threads: dnnq_gemm_block_rows) and column
  * chunks of about DNNQ_GEMM_NC_BYTES of weights; one task computes one
  * (chunk, block) rectangle over the whole of K. Every output element is
  * computed by exactly one task in the same order whatever the thread count,
@@ -158,7 +159,7 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 	size_t kpad = (w->k + 3) & ~(size_t)3;
 	size_t panels = DNNQ_GEMM_NC_BYTES / (DNNQ_GEMM_NR * kpad);
 	job.nc = (panels ? panels : 1) * DNNQ_GEMM_NR;
-	job.mc = DNNQ_GEMM_MC;
+	job.mc = dnnq_gemm_block_rows(ex, m);
 	/* Enough tasks to keep every thread busy: split columns finer when
 	 * there are few rows (the weight-streaming small-M case). */
 	unsigned nt = dnnq_executor_threads(ex);
@@ -187,6 +188,22 @@ static void gemm_task(void *arg, size_t task, unsigned tid)
 	(void)tid;
 	task_rect(job, task, r);
 	job->w->kernel->block(job, r[0], r[1], r[2], r[3]);
+	dnnq_gemm_apply_lut(job->w->isa, job->out->lut, job->c, job->ldc, r[0], r[1], r[2], r[3]);
+}
+
+void dnnq_gemm_apply_lut(enum dnnq_isa isa, const uint8_t *lut, void *c, size_t ldc,
+                         size_t i0, size_t i1, size_t j0, size_t j1)
+{
+	if (!lut || i1 <= i0)
+		return;
+	uint8_t *y = (uint8_t *)c + i0 * ldc + j0;
+	size_t rows = i1 - i0, cols = j1 - j0;
+	if (cols == ldc) {   /* whole rows: one run */
+		cols *= rows;
+		rows = 1;
+	}
+	for (size_t i = 0; i < rows; i++, y += ldc)
+		dnnq_kernels_of(isa)->lut(lut, y, y, cols);
 }
 
 /* The reference: one dot product per output, then the scalar output step. */

@@ -119,6 +119,9 @@ struct dnnq_gemm_output {
 	const float *scale;
 	const float *fbias;         /* ... and an optional float bias, n entries */
 	bool relu;                  /* F32: clamp at 0 */
+	/* U8: a 256-entry table each stored value goes through (an activation
+	 * the graph fused into a convolution's output stage); NULL: none */
+	const uint8_t *lut;
 };
 
 /* C (M x N, row stride ldc elements of out->dtype) = A * W^T through `out`.

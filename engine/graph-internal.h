@@ -61,6 +61,9 @@ struct gnode {
 	void *op;
 	float *aux;                   /* what a reference needs that the operator keeps
 	                                 private (elementwise-linear's a and b) */
+	bool serial;                  /* planned: too little work to split (plan_serial) */
+	const uint8_t *post_table;    /* fused: the table of the activation it feeds */
+	bool fused;                   /* an activation its producer applies; not run */
 };
 
 struct dnnq_graph {
@@ -81,6 +84,9 @@ struct dnnq_graph {
 	/* the shadow run's executor while it runs (else NULL): the conv and
 	 * FC references split their work on it */
 	const struct dnnq_executor *shadow_ex;
+	/* the shadow run: fused activations run as nodes of their own, so
+	 * that each node's output is its own (graph.c, fuse_tables) */
+	bool unfused;
 };
 
 static inline struct gtensor *gin(struct dnnq_graph *g, const struct gnode *n, size_t k)
@@ -114,6 +120,16 @@ static inline size_t gnumel(const struct gtensor *t)
  * batch: dims[0] is input 0's (engine/graph-nodes.c). */
 int dnnq_infer_batch(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                      struct dnnq_diag *diag);
+
+/* Node n's 256-entry table on its u8 input when n is nothing else (an
+ * int8 activation), which graph.c (fuse_tables) may move into the
+ * producer's output stage; NULL for other nodes (engine/graph-nodes.c). */
+const uint8_t *dnnq_node_table(const struct gnode *n);
+/* Whether node n can put each u8 output value it stores through a table
+ * (an int8 convolution), and setting that table (NULL: none) until set
+ * again. */
+bool dnnq_node_takes_table(const struct gnode *n);
+int dnnq_node_set_table(struct gnode *n, const uint8_t *table);
 
 /* A constant's values as f32 (malloc'd): an f32 one copied, a u8 one
  * dequantized; NULL when out of memory. */

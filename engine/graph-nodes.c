@@ -169,6 +169,16 @@ static int conv_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 static const struct node_ops conv_ops = { conv_create, conv_infer, conv_setup, conv_run,
                                           conv_destroy, conv_ref, false, false };
 
+bool dnnq_node_takes_table(const struct gnode *n)
+{
+	return n->ops == &conv_ops;
+}
+
+int dnnq_node_set_table(struct gnode *n, const uint8_t *table)
+{
+	return dnnq_node_takes_table(n) ? dnnq_conv_set_lut(n->op, table) : DNNQ_E_INVAL;
+}
+
 #define BERR(rc, ...) dnnq_op_build_err(b, diag, rc, __VA_ARGS__)
 
 static int conv_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag)
@@ -687,6 +697,11 @@ static int act_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in
 
 static const struct node_ops act_ops = { act_create, infer_same, act_setup, act_run, act_destroy,
                                          act_ref, false, false };
+
+const uint8_t *dnnq_node_table(const struct gnode *n)
+{
+	return n->ops == &act_ops ? dnnq_activation_table(n->op) : NULL;
+}
 
 static int act_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag)
 {

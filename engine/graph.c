@@ -324,6 +324,50 @@ static struct gtensor *base_of(struct dnnq_graph *g, struct gtensor *t)
 	return t;
 }
 
+/* How many node inputs name tensor t. */
+static size_t readers(const struct dnnq_graph *g, int t)
+{
+	size_t r = 0;
+	for (size_t i = 0; i < g->nn; i++)
+		for (size_t k = 0; k < g->n[i].desc.ninputs; k++)
+			r += g->n[i].desc.inputs[k] == t;
+	return r;
+}
+
+static bool viewed(const struct dnnq_graph *g, int t)
+{
+	for (size_t i = 0; i < g->nt; i++)
+		if (g->t[i].view_of == t)
+			return true;
+	return false;
+}
+
+/*
+ * A table activation (a HardSwish, Sigmoid, ...) whose input is a
+ * convolution's u8 output that nothing else reads becomes part of that
+ * convolution: each of the convolution's tasks puts what it just stored
+ * through the table, while it is in L1, and the activation node does not
+ * run (no pass over memory, no fork and join of its own). Its output is a
+ * view of the convolution's, so the bytes are those of the two nodes run
+ * one after the other. The shadow run (g->unfused) runs them apart again,
+ * the activation in place, so that each reports its own output.
+ */
+static void fuse_tables(struct dnnq_graph *g)
+{
+	for (size_t i = 0; i < g->nn; i++) {
+		struct gnode *a = &g->n[i];
+		int t = a->desc.inputs[0];
+		struct gtensor *x = &g->t[t], *y = &g->t[a->out];
+		if (!dnnq_node_table(a) || a->desc.ninputs != 1 || x->producer < 0 ||
+		    !dnnq_node_takes_table(&g->n[x->producer]) || x->dtype != DNNQ_DTYPE_U8 ||
+		    x->view_of >= 0 || x->output_idx >= 0 || readers(g, t) != 1 || viewed(g, t))
+			continue;
+		y->view_of = t;
+		g->n[x->producer].post_table = dnnq_node_table(a);
+		a->fused = true;
+	}
+}
+
 int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 {
 	if (!g || g->finalized)
@@ -336,6 +380,7 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: %s '%s' is never used",
 			                     t->producer >= 0 ? "tensor of node" : "input", t->name);
 	}
+	fuse_tables(g);
 	/* views keep their base alive; an output that is a view writes through
 	 * its base, which must then be computed by a node */
 	for (size_t i = 0; i < g->nt; i++) {
@@ -434,6 +479,58 @@ static int grow_buffer(uint8_t **buf, size_t *cap, size_t need, const char *what
 	return DNNQ_OK;
 }
 
+/* A conv's or FC's multiply-adds at the current shapes; 0 for other kinds. */
+static uint64_t node_macs(const struct dnnq_graph *g, const struct gnode *n)
+{
+	size_t numel = gnumel(&g->t[n->out]);
+	bool f32 = n->desc.precision == DNNQ_PRECISION_FP32;
+	if (n->desc.kind == DNNQ_NODE_CONV) {
+		size_t cin = f32 ? n->desc.op.conv_f32.cin : n->desc.op.conv.cin;
+		size_t groups = f32 ? n->desc.op.conv_f32.groups : n->desc.op.conv.groups;
+		size_t kh = f32 ? n->desc.op.conv_f32.kh : n->desc.op.conv.kh;
+		size_t kw = f32 ? n->desc.op.conv_f32.kw : n->desc.op.conv.kw;
+		return (uint64_t)numel * (groups ? cin / groups : 0) * kh * kw;
+	}
+	if (n->desc.kind == DNNQ_NODE_FC)
+		return (uint64_t)numel * (f32 ? n->desc.op.fc_f32.k : n->desc.op.fc.k);
+	return 0;
+}
+
+/* The bytes node n's inputs and output hold at the planned shapes. */
+static uint64_t node_bytes(const struct dnnq_graph *g, const struct gnode *n)
+{
+	uint64_t bytes = g->t[n->out].bytes;
+	for (size_t k = 0; k < n->desc.ninputs; k++)
+		bytes += g->t[n->desc.inputs[k]].bytes;
+	return bytes;
+}
+
+/*
+ * Which nodes run on the calling thread alone whatever the executor: those
+ * whose work is below what handing half of it to another thread costs.
+ * Work is counted in units of about 0.1 ns of one Zen 4 core: a byte a
+ * node reads or writes (a LUT or elementwise pass moves ~10 GB/s) or 8
+ * multiply-adds (a VNNI convolution does ~80 G/s). A job of the pool
+ * (daemon/pool.c) costs ~0.6 us to fork and join with a spinning worker
+ * and several us when that worker is not on a CPU (a shared host);
+ * measured on this machine class (2-core EPYC VM), a 2-task LUT pass
+ * broke even at 8-16 KiB, ~6-12 us of work. SERIAL_WORK, ~3 us, keeps
+ * the SE blocks' 1x1x1 convolutions and pools, small Adds and
+ * activations serial and splits everything bigger. The decision depends
+ * on shapes only, and kernels split work so that the result does not
+ * depend on the thread count, so it never changes an output.
+ */
+#define SERIAL_WORK ((uint64_t)1 << 15)
+#define MACS_PER_UNIT 8
+
+static void plan_serial(struct dnnq_graph *g)
+{
+	for (size_t i = 0; i < g->nn; i++) {
+		struct gnode *n = &g->n[i];
+		n->serial = node_bytes(g, n) + node_macs(g, n) / MACS_PER_UNIT < SERIAL_WORK;
+	}
+}
+
 int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
                     struct dnnq_diag *diag)
 {
@@ -486,6 +583,7 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 		rc = grow_buffer(&g->stage, &g->stage_bytes, stage, "staging buffer", diag);
 	if (rc)
 		return rc;
+	plan_serial(g);
 	g->batch = batch;
 	g->nthreads = nthreads ? nthreads : 1;
 	g->planned = true;
@@ -549,11 +647,17 @@ static void unstage_inputs(struct dnnq_graph *g, const struct gnode *n, void *co
 static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_executor *ex)
 {
 	void *saved[DNNQ_GRAPH_MAX_NODE_INPUTS];
+	if (n->fused && !g->unfused)
+		return DNNQ_OK;   /* its producer applied it */
+	int rc = n->post_table ? dnnq_node_set_table(n, g->unfused ? NULL : n->post_table)
+	                       : DNNQ_OK;
+	if (rc)
+		return rc;
 	if (n->ops->stable_inputs)
 		stage_inputs(g, n, saved);
-	int rc = n->ops->setup(g, n, g->nthreads);
+	rc = n->ops->setup(g, n, g->nthreads);
 	if (!rc && n->ops->run)
-		rc = n->ops->run(n, ex);
+		rc = n->ops->run(n, n->serial ? NULL : ex);
 	if (n->ops->stable_inputs)
 		unstage_inputs(g, n, saved);
 	return rc;
@@ -669,6 +773,7 @@ int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
 	if (!shadow)
 		return DNNQ_E_NOMEM;
 	g->shadow_ex = ex;
+	g->unfused = true;
 	for (size_t i = 0; i < g->nt && !rc; i++)
 		if (g->t[i].producer < 0 && !(shadow[i] = real_values(&g->t[i])))
 			rc = DNNQ_E_NOMEM;
@@ -690,6 +795,7 @@ int dnnq_graph_shadow_keep(struct dnnq_graph *g, const void *const *inputs,
 		}
 	}
 	g->shadow_ex = NULL;
+	g->unfused = false;
 	for (size_t i = 0; i < g->nt; i++)
 		free(shadow[i]);
 	free(shadow);
@@ -743,21 +849,10 @@ int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_
 	out->name = n->name;
 	out->kind = n->desc.kind;
 	out->precision = n->desc.precision;
-	size_t numel = gnumel(&g->t[n->out]);
-	bool f32 = n->desc.precision == DNNQ_PRECISION_FP32;
-	out->macs = 0;
-	if (n->desc.kind == DNNQ_NODE_CONV) {
-		size_t cin = f32 ? n->desc.op.conv_f32.cin : n->desc.op.conv.cin;
-		size_t groups = f32 ? n->desc.op.conv_f32.groups : n->desc.op.conv.groups;
-		size_t kh = f32 ? n->desc.op.conv_f32.kh : n->desc.op.conv.kh;
-		size_t kw = f32 ? n->desc.op.conv_f32.kw : n->desc.op.conv.kw;
-		out->macs = (uint64_t)numel * (groups ? cin / groups : 0) * kh * kw;
-	} else if (n->desc.kind == DNNQ_NODE_FC) {
-		out->macs = (uint64_t)numel * (f32 ? n->desc.op.fc_f32.k : n->desc.op.fc.k);
-	}
-	out->bytes = g->planned ? g->t[n->out].bytes : 0;
-	for (size_t k = 0; g->planned && k < n->desc.ninputs; k++)
-		out->bytes += gin((struct dnnq_graph *)g, n, k)->bytes;
+	out->macs = node_macs(g, n);
+	out->bytes = g->planned ? node_bytes(g, n) : 0;
+	out->serial = g->planned && n->serial;
+	out->fused = n->fused;
 	return DNNQ_OK;
 }
 

@@ -208,12 +208,18 @@ int dnnq_graph_run_profiled(struct dnnq_graph *g, const void *const *inputs,
 
 /* Node i as a profile shows it. macs: multiply-adds of a conv or FC at the
  * planned batch (0 for other kinds); bytes: what its inputs and output
- * hold at the planned batch (0 before planning). */
+ * hold at the planned batch (0 before planning); serial: the plan runs it
+ * on the calling thread alone, its work being below a fork and join's
+ * cost (docs/graph.md, "Running"); fused: below. */
 struct dnnq_node_info {
 	const char *name;              /* points into the graph */
 	uint32_t kind, precision;
 	struct dnnq_tensor_info out;
 	uint64_t macs, bytes;
+	bool serial;
+	/* an activation its producer's output stage applies (docs/graph.md,
+	 * "Running"): it takes no time of its own */
+	bool fused;
 };
 int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out);
 /* Bytes of the activation arena at the planned batch. */

@@ -270,7 +270,8 @@ static void ew_fit_output(struct ew_problem *p)
 
 static const size_t shapes[][2] = {   /* positions, channels */
 	{ 1, 1 }, { 7, 1 }, { 5, 3 }, { 3, 8 }, { 4, 17 }, { 9, 33 }, { 2, 64 }, { 3, 100 },
-	{ 2, 1001 }, { 2500, 33 },  /* the last spans several chunks */
+	{ 2, 1001 }, { 2500, 33 },  /* spans several chunks */
+	{ 700, 24 },                /* one chunk, split in one piece a thread */
 };
 enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
 

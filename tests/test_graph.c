@@ -3,7 +3,9 @@
  * the graph equals the same operators run one by one, bit for bit, at two
  * batch sizes and thread counts, for every ISA the CPU runs (and those
  * equal the scalar ones); the arena reuses buffers; views cost
- * nothing; malformed graphs are refused with the node named.
+ * nothing; only nodes with work enough are split over the executor;
+ * table activations run in their convolution's output stage;
+ * malformed graphs are refused with the node named.
  */
 #include <check.h>
 #include <math.h>
@@ -67,6 +69,21 @@ static struct dnnq_conv_desc conv3x3(const int8_t *w, const float *s, const floa
 	};
 }
 
+/* y -> last (one input); y and last's output are g's outputs; g
+ * finalized. */
+static struct dnnq_graph *finish_with(struct dnnq_graph *g, int y, struct dnnq_node_desc *last,
+                                      struct dnnq_diag *d)
+{
+	last->ninputs = 1;
+	last->inputs[0] = y;
+	int z = dnnq_graph_add_node(g, last, d);
+	ck_assert_msg(z >= 0, "%s", d->msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
+	ck_assert_int_eq(dnnq_graph_add_output(g, z, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
 /*
  * x -> conv1 (relu) -> conv2 -> add(conv1, conv2) -> gap -> flatten -> fc
  *   -> softmax
@@ -114,15 +131,9 @@ static struct dnnq_graph *build(const struct weights *w, struct dnnq_diag *d, fl
 	                                  .out_dtype = DNNQ_DTYPE_U8, .out_qp = qb };
 	int y = dnnq_graph_add_node(g, &fc, d);
 	ck_assert_msg(y >= 0, "%s", d->msg);
-	struct dnnq_node_desc sm = { .kind = DNNQ_NODE_SOFTMAX, .name = "prob", .ninputs = 1,
-	                             .inputs = { y } };
+	struct dnnq_node_desc sm = { .kind = DNNQ_NODE_SOFTMAX, .name = "prob" };
 	sm.op.softmax.isa = net_isa();
-	int prob = dnnq_graph_add_node(g, &sm, d);
-	ck_assert_msg(prob >= 0, "%s", d->msg);
-	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
-	ck_assert_int_eq(dnnq_graph_add_output(g, prob, d), 0);
-	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
-	return g;
+	return finish_with(g, y, &sm, d);
 }
 
 /* The same network, operator by operator, for one image. */
@@ -640,12 +651,220 @@ START_TEST(pool_runs_each_task_once)
 }
 END_TEST
 
+/* An executor that runs every task on the calling thread and counts the
+ * jobs it was given: which nodes the plan splits. */
+static void count_jobs(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
+{
+	++*(unsigned *)ctx;
+	for (size_t i = 0; i < n; i++)
+		fn(arg, i, (unsigned)(i % 2));
+}
+
+enum { BH = 28, BW = 28, BC = 16, BC2 = 32 };
+
+/* y -> gap; y and the pool are g's outputs; g finalized. */
+static struct dnnq_graph *finish_with_gap(struct dnnq_graph *g, int y, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "gap" };
+	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
+	return finish_with(g, y, &gap, d);
+}
+
+/* Random weights (n), and per channel (BC2) scales in [smin, smax] and
+ * biases. */
+static void random_conv(struct rng *r, int8_t *w, size_t n, float *s, float *b, double smin,
+                        double smax)
+{
+	for (size_t i = 0; i < n; i++)
+		w[i] = (int8_t)rng_int(r, -127, 127);
+	for (int i = 0; i < BC2; i++) {
+		s[i] = (float)rng_uniform(r, smin, smax);
+		b[i] = (float)rng_uniform(r, -0.5, 0.5);
+	}
+}
+
+/* x (BH x BW x BC) -> big: a 3x3 conv to BC2 channels -> gap -> output;
+ * the conv's output is an output too. */
+static struct dnnq_graph *build_big_small(const int8_t *wb, const float *s, const float *b,
+                                          struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[4] = { 0, BH, BW, BC };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "big", .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = conv3x3(wb, s, b, BC, BC2, false, qb);
+	int c = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c >= 0, "%s", d->msg);
+	return finish_with_gap(g, c, d);
+}
+
+/* The plan splits a node over the executor only when its work pays for a
+ * fork and join: the 3x3 conv (3.6 M multiply-adds) is split, the global
+ * pool of its 25 KiB and the small network's nodes run on the calling
+ * thread; either way the bytes are those of a run without executor. */
+START_TEST(graph_splits_big_nodes_only)
+{
+	struct rng r = { 29 };
+	static int8_t wb[BC2 * 9 * BC];
+	float s[BC2], b[BC2];
+	random_conv(&r, wb, sizeof wb, s, b, 0.0005, 0.002);
+	struct dnnq_diag d;
+	struct dnnq_graph *g = build_big_small(wb, s, b, &d);
+	ck_assert_msg(dnnq_graph_plan(g, 1, 2, &d) == 0, "%s", d.msg);
+	struct dnnq_node_info ni;
+	ck_assert_int_eq(dnnq_graph_node_info(g, 0, &ni), 0);
+	ck_assert(!ni.serial);
+	ck_assert_int_eq(dnnq_graph_node_info(g, 1, &ni), 0);
+	ck_assert(ni.serial);
+	static uint8_t x[BH * BW * BC], y1[BH * BW * BC2], y2[BH * BW * BC2];
+	uint8_t p1[BC2], p2[BC2];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	const void *in[1] = { x };
+	void *o1[2] = { y1, p1 }, *o2[2] = { y2, p2 };
+	ck_assert_int_eq(dnnq_graph_run(g, in, o1, NULL), 0);
+	unsigned jobs = 0;
+	struct dnnq_executor ex = { count_jobs, &jobs, 2 };
+	ck_assert_int_eq(dnnq_graph_run(g, in, o2, &ex), 0);
+	ck_assert_uint_eq(jobs, 1);   /* the conv's alone */
+	ck_assert_mem_eq(y1, y2, sizeof y1);
+	ck_assert_mem_eq(p1, p2, sizeof p1);
+	dnnq_graph_destroy(g);
+	/* the small network: nothing worth a fork */
+	struct weights *w = malloc(sizeof *w);
+	make_weights(&r, w);
+	g = build(w, &d, qb.scale);
+	ck_assert_int_eq(dnnq_graph_plan(g, 1, 2, &d), 0);
+	uint8_t xs[H * W * C] = { 0 }, logits[NCLS];
+	float prob[NCLS];
+	const void *ins[1] = { xs };
+	void *outs[2] = { logits, prob };
+	jobs = 0;
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, &ex), 0);
+	ck_assert_uint_eq(jobs, 0);
+	dnnq_graph_destroy(g);
+	free(w);
+}
+END_TEST
+
+/* An activation node after x: kind k, output qparams qa. */
+static int add_act(struct dnnq_graph *g, const char *name, int x, enum dnnq_activation_kind k,
+                   struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_ACTIVATION, .name = name, .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.activation = (struct dnnq_activation_desc){ .isa = net_isa(), .kind = k,
+	                                                 .p = { 1.0f / 6, 0.5f, 0, 0 },
+	                                                 .out_qp = qa };
+	int y = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(y >= 0, "%s", d->msg);
+	return y;
+}
+
+/* x (BH x BW x 3) -> 3x3 conv to BC -> HardSwish -> 3x3 depthwise ->
+ * Sigmoid -> 1x1 conv to BC2 -> HardSigmoid -> gap; the last activation
+ * and the pool are the outputs. Each convolution path (im2col, on AVX2
+ * with int16 pairs for 3 channels; depthwise; the 1x1 GEMM) then applies
+ * an activation in its output stage. */
+static struct dnnq_graph *build_fused(const int8_t *w, const float *s, const float *b,
+                                      struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[4] = { 0, BH, BW, 3 };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "c1", .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = conv3x3(w, s, b, 3, BC, false, qb);
+	int c = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c >= 0, "%s", d->msg);
+	n.name = "dw";
+	n.inputs[0] = add_act(g, "hswish", c, DNNQ_ACT_HARD_SWISH, d);
+	n.op.conv = conv3x3(w, s, b, BC, BC, false, qb);
+	n.op.conv.groups = BC;
+	c = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c >= 0, "%s", d->msg);
+	n.name = "c2";
+	n.inputs[0] = add_act(g, "sigmoid", c, DNNQ_ACT_SIGMOID, d);
+	n.op.conv = conv3x3(w, s, b, BC, BC2, false, qb);
+	n.op.conv.kh = n.op.conv.kw = 1;
+	n.op.conv.pad_t = n.op.conv.pad_l = n.op.conv.pad_b = n.op.conv.pad_r = 0;
+	c = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c >= 0, "%s", d->msg);
+	return finish_with_gap(g, add_act(g, "hsig", c, DNNQ_ACT_HARD_SIGMOID, d), d);
+}
+
+/* One run of build_fused's graph at batch 2 on ex; the shadow run too
+ * (shadow), which runs the activations as nodes of their own. */
+static void run_fused(const int8_t *w, const float *s, const float *b, const uint8_t *x,
+                      const struct dnnq_executor *ex, bool shadow, uint8_t *y, uint8_t *p)
+{
+	struct dnnq_diag d;
+	struct dnnq_graph *g = build_fused(w, s, b, &d);
+	ck_assert_msg(dnnq_graph_plan(g, 2, 2, &d) == 0, "%s", d.msg);
+	static const bool fused[8] = { false, true, false, true, false, true, false };
+	for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
+		struct dnnq_node_info ni;
+		ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+		ck_assert_msg(ni.fused == fused[i], "node %zu (%s): fused %d", i, ni.name, ni.fused);
+	}
+	const void *in[1] = { x };
+	void *out[2] = { y, p };
+	struct dnnq_node_report rep[7];
+	ck_assert_int_eq(shadow ? dnnq_graph_shadow(g, in, out, ex, rep)
+	                        : dnnq_graph_run(g, in, out, ex), 0);
+	/* each node's own output in the shadow: the convolution's before the
+	 * table (else its SQNR is that of a HardSwish: ~0 dB) */
+	for (size_t i = 0; shadow && i < 7; i++)
+		ck_assert_msg(rep[i].local_sqnr_db > (i % 2 ? 8 : 20), "%s: local SQNR %.1f dB",
+		              rep[i].name, rep[i].local_sqnr_db);
+	dnnq_graph_destroy(g);
+}
+
+/* _i: the ISA. A table activation after a convolution is applied in the
+ * convolution's output stage and does not run; the bytes are those of the
+ * shadow run, which runs it as a node, and of the scalar kernels, on 1
+ * and 2 threads (the counting executor splits the convolutions). */
+START_TEST(graph_fuses_activations)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	struct rng r = { 31 };
+	static int8_t w[BC2 * 9 * BC];
+	float s[BC2], b[BC2];
+	random_conv(&r, w, sizeof w, s, b, 0.001, 0.003);
+	static uint8_t x[2 * BH * BW * 3], y[4][2 * BH * BW * BC2];
+	uint8_t p[4][2 * BC2];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	unsigned jobs = 0;
+	struct dnnq_executor ex = { count_jobs, &jobs, 2 };
+	net_isa_set = DNNQ_ISA_SCALAR;
+	run_fused(w, s, b, x, NULL, false, y[0], p[0]);
+	net_isa_set = (enum dnnq_isa)_i;
+	run_fused(w, s, b, x, NULL, false, y[1], p[1]);
+	run_fused(w, s, b, x, &ex, false, y[2], p[2]);
+	ck_assert_uint_ge(jobs, 3);
+	run_fused(w, s, b, x, &ex, true, y[3], p[3]);
+	for (int k = 1; k < 4; k++) {
+		ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "run %d: %s", k,
+		              dnnq_isa_name(net_isa_set));
+		ck_assert_mem_eq(p[k], p[0], sizeof p[0]);
+	}
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
 	TCase *tc = tcase_create("graph");
 	tcase_add_loop_test(tc, graph_equals_operators, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, shadow_reports_each_node);
+	tcase_add_test(tc, graph_splits_big_nodes_only);
+	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
