@@ -15,6 +15,7 @@
 #include "engine/graph.h"
 #include "engine/model.h"
 #include "engine/op.h"
+#include "engine/qlinear.h"
 #include "onnx/lower.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
@@ -659,9 +660,11 @@ START_TEST(lower_conv_bn_relu)
 END_TEST
 
 /* A bias int8 cannot hold (conv weights of 1e-12, so the bias at the
- * input's scale times the weights' is beyond int32): an error naming the
- * node, or, with int8_refused, the node and the followers it fuses are
- * lowered fp32 and the refusal is noted; unit names the fused chain. */
+ * input's scale times the weights' is beyond int32): per channel, each
+ * channel's weight scale grows until its bias fits; per tensor, an error
+ * naming the node, or, with int8_refused, the node and the followers it
+ * fuses are lowered fp32 and the refusal is noted; unit names the fused
+ * chain. */
 START_TEST(lower_int8_refused)
 {
 	struct rng r = { 1 };
@@ -678,12 +681,25 @@ START_TEST(lower_int8_refused)
 	ranges(ir, B, val, qp, has);
 	struct dnnq_model m;
 	struct dnnq_diag d = { "" };
-	ck_assert_int_eq(dnnq_onnx_lower(ir, &opts_pc, qp, has, &m, &d), DNNQ_E_RANGE);
+	ck_assert_msg(dnnq_onnx_lower(ir, &opts_pc, qp, has, &m, &d) == 0, "%s", d.msg);
+	for (size_t j = 0; j < m.nnodes; j++)
+		ck_assert(m.nodes[j].precision == DNNQ_PRECISION_INT8);
+	size_t cv = 0;
+	while (cv < m.nnodes && m.nodes[cv].kind != DNNQ_NODE_CONV)
+		cv++;
+	ck_assert_uint_lt(cv, m.nnodes);
+	const struct dnnq_qtensor *wq = &m.tensors[m.nodes[cv].weight].t;
+	const float *bq = m.tensors[m.nodes[cv].bias].t.data;
+	ck_assert_uint_eq(wq->nqparams, 8);
+	for (size_t c = 0; c < 8; c++)
+		ck_assert(dnnq_qlinear_bias_fits(bq[c], (double)wq->scales[c] * qp[x].scale));
+	dnnq_model_free(&m);
+	ck_assert_int_eq(dnnq_onnx_lower(ir, &opts_pt, qp, has, &m, &d), DNNQ_E_RANGE);
 	ck_assert_msg(strstr(d.msg, "node 'conv' (Conv): bias[") &&
 	              strstr(d.msg, "too large for int32 at scale"), "%s", d.msg);
 	struct dnnq_diag refused[3] = { { "" }, { "" }, { "" } };
 	int32_t unit[3];
-	struct dnnq_lower_opts o = opts_pc;
+	struct dnnq_lower_opts o = opts_pt;
 	o.int8_refused = refused;
 	o.unit = unit;
 	ck_assert_msg(dnnq_onnx_lower(ir, &o, qp, has, &m, &d) == 0, "%s", d.msg);
