@@ -59,8 +59,9 @@
  * and checked like any against the one table the leader loaded (so every
  * member runs on one version, whatever a reload publishes meanwhile). A
  * member that fails its check completes at once, alone; one for another
- * model, or too big for the room left, is served right after the batch. The
- * batch runs once it holds its largest preferred size (else max_batch)
+ * model, or too big for the room left, is served right after the batch
+ * (leading a batch of its own only if the first batch's leader was popped
+ * by the pass: serve_one bounds the chain, so a pass ends). The batch runs once it holds its largest preferred size (else max_batch)
  * items, or a smaller preferred size with a round finding nothing more, or
  * at the deadline: the leader's start plus
  * max_queue_delay_us (the leader is the oldest, so no member waits longer
@@ -111,6 +112,7 @@
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
 #define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
 #define RESERVE_NS 10000000    /* a uid that finished a request this recently is active */
+#define BATCH_CHAIN 2           /* batches one request may lead to (serve_one) */
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -612,7 +614,11 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 
 /* One request of session s, if its ring has one; true when a ring cell
  * was consumed. With dynamic batching on for its model, it leads a batch
- * (serve_batch). */
+ * (serve_batch); the request that batch leaves over leads one more, and
+ * the one that one leaves runs alone: a client keeping two batched models
+ * in turn in its queue would otherwise keep the worker going from batch
+ * to batch, never at a quiescent point (no closed session freed, no old
+ * model version, no watchdog ping). */
 static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 {
 	uint32_t slot;
@@ -629,7 +635,7 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	const struct dnnqd_models *ms = atomic_load(&w->d->models);
 	struct dnnqd_job *j = &w->jobs[0];
 	job_take(s, slot, ms, j, &diag);
-	while (j && !j->status && batching(ms, j))
+	for (unsigned led = 0; j && !j->status && led < BATCH_CHAIN && batching(ms, j); led++)
 		j = serve_batch(w, ms);
 	if (j) {
 		if (!j->status) {

@@ -498,6 +498,104 @@ START_TEST(uid_fair)
 }
 END_TEST
 
+/* The feeder of two_models_keep_quiescing: one session keeping 4 requests
+ * of one item in flight, fc1024 and multi in turn (so the request queued
+ * behind a batch's leader is always for the other model), until killed.
+ * Exit status 1 when a request fails. No Check assertion runs here. */
+static int alternating_feeder(const char *socket)
+{
+	struct dnnq_connect_opts o = { .slots = 4, .arena_bytes = 1 << 20 };
+	struct dnnq_client *c;
+	struct dnnq_model *m[2];
+	struct dnnq_tensor t[4][FIXTURE_MAX_IO], *p[4][FIXTURE_MAX_IO];
+	struct dnnq_request req[4] = { { 0 } };
+	uint32_t ni[2];
+	if (dnnq_connect(socket, &o, &c) || dnnq_model_open(c, "fc1024", &m[0]) ||
+	    dnnq_model_open(c, "multi", &m[1]))
+		return 2;
+	for (int k = 0; k < 2; k++)
+		ni[k] = dnnq_model_num_inputs(m[k]);
+	for (int k = 0; k < 4; k++) {
+		struct dnnq_model *mk = m[k % 2];
+		uint32_t n = ni[k % 2] + dnnq_model_num_outputs(mk);
+		for (uint32_t i = 0; i < n; i++) {
+			bool in = i < ni[k % 2];
+			if (dnnq_tensor_alloc_io(mk, in ? DNNQ_INPUT : DNNQ_OUTPUT,
+			                         in ? i : i - ni[k % 2], 1, &t[k][i]))
+				return 3;
+			p[k][i] = &t[k][i];
+		}
+	}
+	for (int k = 0;; k = (k + 1) % 4) {
+		if (req[k].client && dnnq_wait(&req[k], BATCH_WAIT_MS))
+			return 1;
+		if (dnnq_submit(m[k % 2], (const struct dnnq_tensor *const *)p[k],
+		                p[k] + ni[k % 2], &req[k]))
+			return 1;
+	}
+}
+
+/* A session made and closed, retried until it is made: the daemon frees
+ * a closed session, and gives its bytes back to its uid's quota, once
+ * every worker has passed a quiescent point. */
+static void session_churn(const char *socket)
+{
+	struct dnnq_connect_opts o = { .slots = 4, .arena_bytes = 1 << 20 };
+	struct dnnq_client *c = NULL;
+	int rc = 0;
+	for (int t = 0; t < BATCH_WAIT_MS / 10; t++) {
+		if (!(rc = dnnq_connect(socket, &o, &c)))
+			break;
+		fixture_sleep_ms(10);
+	}
+	ck_assert_msg(rc == 0, "a session closed earlier is never freed: %s", dnnq_strerror(rc));
+	dnnq_close(c);
+}
+
+/* A batch's leader that finds a request for another batched model leaves
+ * it for after the batch, where it leads a batch of its own; a client
+ * that keeps the two models in turn in its queue must not keep the worker
+ * going from batch to batch without a quiescent point (the closed
+ * sessions it must free, a reload's old models, the watchdog all wait for
+ * one). With a uid quota of the feeder's session, the monitor's and one
+ * more, sessions are made and closed one after the other: each needs the
+ * one before it freed. */
+START_TEST(two_models_keep_quiescing)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct dnnq_client *mon;
+	struct dnnq_connect_opts o = { .slots = 4, .arena_bytes = 1 << 20 };
+	struct dnnq_model_stats a, b;
+	start_yaml(&d, dir, sizeof dir, BATCHED("fc1024", "8") BATCHED("multi", "8")
+	           "limits: { max_bytes_per_uid: 3670016 }\n");
+	pid_t kid = fixture_fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0)
+		_exit(alternating_feeder(d.socket));
+	ck_assert_int_eq(dnnq_connect(d.socket, &o, &mon), 0);
+	for (int t = 0; t < BATCH_WAIT_MS / 2; t++) {
+		batching_stats(mon, "fc1024", &a);
+		batching_stats(mon, "multi", &b);
+		if (a.runs >= 4 && b.runs >= 4)
+			break;
+		fixture_sleep_ms(2);
+	}
+	ck_assert_msg(a.runs >= 4 && b.runs >= 4, "%llu and %llu runs",
+	              (unsigned long long)a.runs, (unsigned long long)b.runs);
+	for (int k = 0; k < 4; k++)
+		session_churn(d.socket);
+	int st = fixture_wait(kid, 0);
+	ck_assert_msg(st == -1, "the feeder: wait status %#x", st);
+	ck_assert_int_eq(kill(kid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(kid, NULL, 0), kid);
+	batching_stats(mon, "fc1024", &a);
+	ck_assert_uint_eq(a.failures, 0);
+	dnnq_close(mon);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
 Suite *suite_batching(void)
 {
 	Suite *s = suite_create("batching");
@@ -510,6 +608,7 @@ Suite *suite_batching(void)
 	tcase_add_test(tc, sessions_of_one_uid);
 	tcase_add_test(tc, largest_preferred_caps_a_batch);
 	tcase_add_test(tc, uid_fair);
+	tcase_add_test(tc, two_models_keep_quiescing);
 	suite_add_tcase(s, tc);
 	return s;
 }
