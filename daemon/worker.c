@@ -466,12 +466,12 @@ static bool batching(const struct dnnqd_models *ms, const struct dnnqd_job *j)
 
 /* The items a batch of m gathers at most: its largest preferred size (the
  * requests beyond it are left for the next batch, which another worker may
- * be free to lead), else max_batch. */
+ * be free to lead; models.c checked it is within max_batch), else
+ * max_batch. */
 static uint32_t gather_cap(const struct dnnqd_model *m)
 {
 	const struct dnnq_config_batching *b = &m->src.batching;
-	uint32_t top = b->npreferred ? b->preferred[b->npreferred - 1] : m->max_batch;
-	return top < m->max_batch ? top : m->max_batch;	/* conf/ checked it; cheap to be sure */
+	return b->npreferred ? b->preferred[b->npreferred - 1] : m->max_batch;
 }
 
 static bool preferred(const struct dnnq_config_batching *b, uint32_t items)

@@ -596,6 +596,72 @@ START_TEST(two_models_keep_quiescing)
 }
 END_TEST
 
+/* tests/batching-model.c */
+int batching_model_write(const char *path, uint32_t max_batch, struct dnnq_diag *d);
+
+/* `dnnqd --check-config` of `yaml` written in dir: its wait status, what
+ * it said in out. */
+static int check_config(const char *dir, const char *yaml, char *out, size_t len)
+{
+	char path[400], cmd[1000];
+	const char *dnnqd = getenv("DNNQ_DNNQD");
+	ck_assert_ptr_nonnull(dnnqd);
+	snprintf(path, sizeof path, "%s/check.yaml", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(yaml, f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(cmd, sizeof cmd, "'%s' --check-config '%s' 2>&1", dnnqd, path);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = 0;
+	return pclose(p);
+}
+
+static void config_refused(const char *dir, const char *yaml, const char *why)
+{
+	char out[2048];
+	int st = check_config(dir, yaml, out, sizeof out);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "accepted (%#x): %s", st, out);
+	ck_assert_msg(strstr(out, why), "refused, but not saying '%s': %s", why, out);
+}
+
+/* dynamic_batching that could never gather or never reach a preferred
+ * size is refused, not left to silently do nothing: on a model entry of
+ * max_batch 1 (with the file and line), and on a graph that takes fewer
+ * items than the entry's max_batch (fc1024 recording 1 and 2 at most). */
+START_TEST(batching_past_the_graph)
+{
+	char dir[300], path[400], out[2048];
+	struct dnnq_diag diag = { "" };
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(dir, sizeof dir, "%s/batching-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (uint32_t b = 1; b <= 2; b++) {
+		snprintf(path, sizeof path, "%s/fc%u.dnnq", dir, b);
+		ck_assert_msg(batching_model_write(path, b, &diag) == 0, "%s", diag.msg);
+	}
+	config_refused(dir, "models:\n  - { name: a, path: fc2.dnnq, max_batch: 1,"
+	               " dynamic_batching: {} }\n",
+	               "check.yaml:2:64: models[0].dynamic_batching: the model's max_batch is 1");
+	config_refused(dir, "limits: { max_batch: 1 }\nmodels:\n  - { name: a, path: fc2.dnnq,"
+	               " dynamic_batching: { max_queue_delay_us: 0 } }\n",
+	               "check.yaml:3:50: models[0].dynamic_batching: the model's max_batch is 1");
+	config_refused(dir, "models:\n  - { name: a, path: fc1.dnnq, max_batch: 8,"
+	               " dynamic_batching: {} }\n", "dynamic_batching: the graph takes 1 item at most");
+	config_refused(dir, "models:\n  - { name: a, path: fc2.dnnq, max_batch: 8,"
+	               " dynamic_batching: { preferred_batch_size: [2, 4] } }\n",
+	               "dynamic_batching.preferred_batch_size[1] 4: the graph takes 2 items at most");
+	/* what the graph takes, it may prefer */
+	int st = check_config(dir, "models:\n  - { name: a, path: fc2.dnnq, max_batch: 8,"
+	                      " dynamic_batching: { preferred_batch_size: [2] } }\n", out, sizeof out);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "refused (%#x): %s", st, out);
+	snprintf(path, sizeof path, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 Suite *suite_batching(void)
 {
 	Suite *s = suite_create("batching");
@@ -609,6 +675,7 @@ Suite *suite_batching(void)
 	tcase_add_test(tc, largest_preferred_caps_a_batch);
 	tcase_add_test(tc, uid_fair);
 	tcase_add_test(tc, two_models_keep_quiescing);
+	tcase_add_test(tc, batching_past_the_graph);
 	suite_add_tcase(s, tc);
 	return s;
 }
