@@ -61,11 +61,14 @@
  * member that fails its check completes at once, alone; one for another
  * model, or too big for the room left, is served right after the batch
  * (leading a batch of its own only if the first batch's leader was popped
- * by the pass: serve_one bounds the chain, so a pass ends). The batch runs once it holds its largest preferred size (else max_batch)
- * items, or a smaller preferred size with a round finding nothing more, or
- * at the deadline: the leader's start plus
+ * by the pass: serve_one bounds the chain, so a pass ends). The batch
+ * runs once it holds its largest preferred size (else max_batch) items,
+ * or when a round finds nothing more and it holds a smaller preferred
+ * size or its deadline has passed: the leader's start plus
  * max_queue_delay_us (the leader is the oldest, so no member waits longer
- * for company). Between rounds that found nothing the worker sleeps as an
+ * for company). A round that found company, and the first (which passes
+ * over the leader's uid), is followed by another at once, so 0 gathers
+ * what is queued. Between rounds that found nothing the worker sleeps as an
  * idle one does (worker_sleep, the announcement making every submit ring
  * its doorbell) until a submit or the deadline, but stays QSBR-online (its
  * jobs hold sessions): the clients it waits for may need this CPU to
@@ -582,18 +585,22 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	while (!left && items < gather_cap(m) && n < DNNQD_BATCH_JOBS - 1 &&
 	       !atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		set_waiting(mc, n);
-		unsigned got = gather_round(w, ms, &n, &items, &left, rounds++ == 0);
-		if (left || (!got && preferred(b, items)))
+		bool first = rounds++ == 0;
+		/* a round that found company, or the first (it passed over the
+		 * leader's uid), is followed by another at once: nobody waits for
+		 * that, and each adds an item at least, so the cap bounds them */
+		if (gather_round(w, ms, &n, &items, &left, first) || first)
+			continue;
+		if (preferred(b, items))
 			break;
-		/* checked after every round: a trickle of company cannot stretch it */
+		/* checked after every round that found nothing: a trickle of
+		 * company cannot stretch the wait past it */
 		uint64_t now = mono_ns();
 		if ((expired = now >= deadline))
 			break;
 		/* the company comes from clients that may need this CPU: sleep
-		 * until a submit rings a doorbell, or the deadline (the first
-		 * round passed over the leader's uid: the second does not wait) */
-		if (!got && rounds > 1)
-			worker_sleep(w, deadline - now, false);
+		 * until a submit rings a doorbell, or the deadline */
+		worker_sleep(w, deadline - now, false);
 	}
 	set_waiting(mc, 0);
 	int rc = dnnqd_runner_run_batch(&w->runner, ms, jobs, n, items);

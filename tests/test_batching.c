@@ -596,6 +596,43 @@ START_TEST(two_models_keep_quiescing)
 }
 END_TEST
 
+/* max_queue_delay_us 0 gathers what is queued and never waits: 4
+ * sessions of one uid, a request each, all queued while dnnqd is stopped,
+ * are one run of 4 (the first round passes over the leader's uid, so the
+ * deadline cannot end the gathering after it: the rounds go on while
+ * they find company). */
+START_TEST(zero_delay_gathers_queued)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct party p[4];
+	struct rng r = { 0x0de1a7 };
+	int st;
+	start_yaml(&d, dir, sizeof dir,
+	           "  - name: fc1024\n    path: fc1024.dnnq\n    max_batch: 8\n"
+	           "    dynamic_batching: { max_queue_delay_us: 0 }\n");
+	struct fixture_ref *ref = ref_of(FIXTURE_FC1024);
+	for (int k = 0; k < 4; k++) {
+		party_open(&p[k], d.socket, "fc1024", 1, k % 2);
+		fill(&p[k], &r);
+	}
+	ck_assert_int_eq(kill(d.pid, SIGSTOP), 0);
+	ck_assert_int_eq(waitpid(d.pid, &st, WUNTRACED), d.pid);   /* every thread stopped */
+	for (int k = 0; k < 4; k++)
+		party_submit(&p[k]);
+	ck_assert_int_eq(kill(d.pid, SIGCONT), 0);
+	expect_right(p, 4, ref);
+	struct dnnq_model_stats ms;
+	batching_stats(p[0].c, "fc1024", &ms);
+	ck_assert_msg(ms.runs == 1 && ms.run_items == 4, "%llu runs of %llu items",
+	              (unsigned long long)ms.runs, (unsigned long long)ms.run_items);
+	for (int k = 0; k < 4; k++)
+		party_close(&p[k]);
+	fixture_ref_destroy(ref);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
 /* tests/batching-model.c */
 int batching_model_write(const char *path, uint32_t max_batch, struct dnnq_diag *d);
 
@@ -676,6 +713,7 @@ Suite *suite_batching(void)
 	tcase_add_test(tc, uid_fair);
 	tcase_add_test(tc, two_models_keep_quiescing);
 	tcase_add_test(tc, batching_past_the_graph);
+	tcase_add_test(tc, zero_delay_gathers_queued);
 	suite_add_tcase(s, tc);
 	return s;
 }
