@@ -586,10 +586,12 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	       !atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		set_waiting(mc, n);
 		bool first = rounds++ == 0;
+		unsigned got = gather_round(w, ms, &n, &items, &left, first);
 		/* a round that found company, or the first (it passed over the
 		 * leader's uid), is followed by another at once: nobody waits for
-		 * that, and each adds an item at least, so the cap bounds them */
-		if (gather_round(w, ms, &n, &items, &left, first) || first)
+		 * that, and each adds an item at least, so the cap bounds them;
+		 * a request left for after the batch ends it (the loop's test) */
+		if (got || first || left)
 			continue;
 		if (preferred(b, items))
 			break;
