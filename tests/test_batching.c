@@ -46,8 +46,12 @@ static void ctl_says(const struct fixture_daemon *d, const char *const *args, co
 	ck_assert_msg(strstr(out, part), "dnnqctl %s does not say '%s':\n%s", args[0], part, out);
 }
 
-/* A directory with fc1024.dnnq and multi.dnnq and a config of `models`
- * (YAML list items), served by one worker. */
+/* tests/batching-model.c */
+int batching_model_write(const char *path, uint32_t max_batch, struct dnnq_diag *d);
+int batching_s32_model_write(const char *path, struct dnnq_diag *d);
+
+/* A directory with fc1024.dnnq, multi.dnnq and s32.dnnq (fc1024 emitting
+ * s32) and a config of `models` (YAML list items), served by one worker. */
 static void start_yaml(struct fixture_daemon *d, char *dir, size_t len, const char *models)
 {
 	struct dnnq_diag diag = { "" };
@@ -59,6 +63,8 @@ static void start_yaml(struct fixture_daemon *d, char *dir, size_t len, const ch
 		snprintf(path, sizeof path, "%s/%s.dnnq", dir, fixture_model_name(m));
 		ck_assert_msg(fixture_model_write(m, path, &diag) == 0, "%s", diag.msg);
 	}
+	snprintf(path, sizeof path, "%s/s32.dnnq", dir);
+	ck_assert_msg(batching_s32_model_write(path, &diag) == 0, "%s", diag.msg);
 	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
@@ -596,6 +602,45 @@ START_TEST(two_models_keep_quiescing)
 }
 END_TEST
 
+/* A model with an s32 output (4 bytes an element) in a batch: each
+ * request's rows of the staging buffers are as wide as its dtype, and
+ * each answer is the one the same model gives it unbatched. */
+START_TEST(batched_s32)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct party p[2], solo;
+	struct rng r = { 0x532 };
+	start_yaml(&d, dir, sizeof dir, BATCHED("s32", "2")
+	           "  - { name: solo, path: s32.dnnq, max_batch: 8 }\n");
+	for (int k = 0; k < 2; k++) {
+		party_open(&p[k], d.socket, "s32", 1, false);
+		fill(&p[k], &r);
+	}
+	party_open(&solo, d.socket, "solo", 1, false);
+	party_submit(&p[0]);
+	batching_wait_held(p[0].c, "s32", 1);
+	party_submit(&p[1]);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(party_wait(&p[k]), 0);
+		memcpy(solo.t[0].data, p[k].t[0].data, solo.t[0].bytes);
+		party_submit(&solo);
+		ck_assert_int_eq(party_wait(&solo), 0);
+		ck_assert_uint_eq(solo.t[1].bytes, 1024 * sizeof(int32_t));
+		ck_assert_msg(!memcmp(solo.t[1].data, p[k].t[1].data, solo.t[1].bytes),
+		              "request %d's s32 output differs from its run alone", k);
+	}
+	struct dnnq_model_stats st;
+	batching_stats(p[0].c, "s32", &st);
+	ck_assert_uint_eq(st.runs, 1);
+	ck_assert_uint_eq(st.run_items, 2);
+	for (int k = 0; k < 2; k++)
+		party_close(&p[k]);
+	party_close(&solo);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
 /* max_queue_delay_us 0 gathers what is queued and never waits: 4
  * sessions of one uid, a request each, all queued while dnnqd is stopped,
  * are one run of 4 (the first round passes over the leader's uid, so the
@@ -633,8 +678,6 @@ START_TEST(zero_delay_gathers_queued)
 }
 END_TEST
 
-/* tests/batching-model.c */
-int batching_model_write(const char *path, uint32_t max_batch, struct dnnq_diag *d);
 
 /* `dnnqd --check-config` of `yaml` written in dir: its wait status, what
  * it said in out. */
@@ -714,6 +757,7 @@ Suite *suite_batching(void)
 	tcase_add_test(tc, two_models_keep_quiescing);
 	tcase_add_test(tc, batching_past_the_graph);
 	tcase_add_test(tc, zero_delay_gathers_queued);
+	tcase_add_test(tc, batched_s32);
 	suite_add_tcase(s, tc);
 	return s;
 }
