@@ -409,7 +409,7 @@ TABLE(metrics_table,
 
 struct model_item {
 	struct dnnq_config_model *m;
-	const struct conf_node *name, *path; /* where they were given */
+	const struct conf_node *name, *path, *batching; /* where they were given */
 	const struct conf_node *preferred[DNNQ_CONFIG_PREFERRED_MAX];
 };
 
@@ -517,18 +517,27 @@ TABLE(batching_table,
 static int set_batching(struct conf_walk *w, const struct conf_node *v, const struct key_def *k,
                         void *obj)
 {
-	struct dnnq_config_batching *b = &((struct model_item *)obj)->m->batching;
+	struct model_item *it = obj;
+	struct dnnq_config_batching *b = &it->m->batching;
 	(void)k;
+	it->batching = v;
 	b->enabled = true;
 	b->max_queue_delay_us = DNNQ_CONFIG_QUEUE_DELAY_US;
 	return walk_map(w, v, &batching_table, obj);
 }
 
-/* Each preferred size within the model's max_batch (given anywhere in
- * the entry). */
-static int check_preferred(struct conf_walk *w, const struct model_item *it)
+/* Batching with room for company, and each preferred size within the
+ * model's max_batch (given anywhere in the entry). */
+static int check_batching(struct conf_walk *w, const struct model_item *it)
 {
 	const struct dnnq_config_batching *b = &it->m->batching;
+	if (b->enabled && it->m->max_batch == 1) {
+		size_t old = path_push(w, ".dynamic_batching");
+		int rc = conf_fail(w, it->batching, DNNQ_E_INVAL, "the model's max_batch is 1:"
+		                   " a request would never have company");
+		path_pop(w, old);
+		return rc;
+	}
 	for (unsigned j = 0; j < b->npreferred; j++) {
 		if (b->preferred[j] <= it->m->max_batch)
 			continue;
@@ -558,7 +567,7 @@ static int model_item(struct conf_walk *w, const struct conf_node *v, void *ctx)
 {
 	struct dnnq_config *c = w->c;
 	const struct conf_node **names = ctx;
-	struct model_item it = { &c->models[c->nmodels], NULL, NULL, { NULL } };
+	struct model_item it = { &c->models[c->nmodels], NULL, NULL, NULL, { NULL } };
 	*it.m = (struct dnnq_config_model){ .max_batch = c->limits.max_batch, .threads = 1,
 	                                    .warmup = true };
 	unsigned i = c->nmodels++;         /* from here dnnq_config_free frees its path */
@@ -569,7 +578,7 @@ static int model_item(struct conf_walk *w, const struct conf_node *v, void *ctx)
 		return missing(w, v, "name");
 	if (!it.path)
 		return missing(w, v, "path");
-	if ((rc = check_preferred(w, &it)))
+	if ((rc = check_batching(w, &it)))
 		return rc;
 	names[i] = it.name;
 	for (unsigned j = 0; j < i; j++) {

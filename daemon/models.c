@@ -179,6 +179,24 @@ static void version_put(struct dnnqd_model *m)
 		version_free(m);
 }
 
+/* The entry's dynamic_batching against the batch the graph takes, which
+ * may be less than the entry's max_batch (conf/ checked against that):
+ * batching that could never gather, or a preferred size never reached,
+ * is an error, not a setting that silently does nothing. */
+static int check_batching(const struct dnnqd_model *m, struct dnnq_diag *d)
+{
+	const struct dnnq_config_batching *b = &m->src.batching;
+	if (b->enabled && m->max_batch == 1)
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "dynamic_batching: the graph takes 1 item"
+		                     " at most: a request would never have company");
+	for (unsigned i = 0; b->enabled && i < b->npreferred; i++)
+		if (b->preferred[i] > m->max_batch)
+			return dnnq_diag_set(d, DNNQ_E_RANGE, "dynamic_batching.preferred_batch_size"
+			                     "[%u] %u: the graph takes %u items at most", i,
+			                     b->preferred[i], m->max_batch);
+	return 0;
+}
+
 /* Parse, build every graph, read the signature, warm up. */
 static int version_fill(struct dnnqd_model *m, const void *buf, size_t len, struct dnnq_diag *d)
 {
@@ -187,6 +205,8 @@ static int version_fill(struct dnnqd_model *m, const void *buf, size_t len, stru
 		return rc;
 	if (m->parsed.max_batch && m->max_batch > m->parsed.max_batch)
 		m->max_batch = m->parsed.max_batch;     /* a graph that moves its batch */
+	if ((rc = check_batching(m, d)))
+		return rc;
 	if (!(m->graphs = aligned_alloc(_Alignof(struct dnnqd_graph_slot),
 	                                m->ngraphs * sizeof *m->graphs)))
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");

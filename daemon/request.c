@@ -222,10 +222,11 @@ int dnnqd_runner_run(struct dnnqd_runner *r, const struct dnnqd_models *ms, uint
 	return rc;
 }
 
-/* Bytes of one batch item of tensor i in the graph's dtype. */
+/* Bytes of one batch item of tensor i in the graph's dtype (u8, s8, s32
+ * or f32: models.c serves no other). */
 static size_t item_bytes(const struct dnnqd_io *io)
 {
-	return io->numel * (io->dtype == DNNQ_DTYPE_F32 ? sizeof(float) : 1);
+	return io->numel * dnnq_shm_dtype_size((uint32_t)io->dtype);
 }
 
 /* Job j's tensor i between its arena and rows [row, row + batch) of the

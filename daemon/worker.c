@@ -59,12 +59,16 @@
  * and checked like any against the one table the leader loaded (so every
  * member runs on one version, whatever a reload publishes meanwhile). A
  * member that fails its check completes at once, alone; one for another
- * model, or too big for the room left, is served right after the batch. The
- * batch runs once it holds its largest preferred size (else max_batch)
- * items, or a smaller preferred size with a round finding nothing more, or
- * at the deadline: the leader's start plus
+ * model, or too big for the room left, is served right after the batch
+ * (leading a batch of its own only if the first batch's leader was popped
+ * by the pass: serve_one bounds the chain, so a pass ends). The batch
+ * runs once it holds its largest preferred size (else max_batch) items,
+ * or when a round finds nothing more and it holds a smaller preferred
+ * size or its deadline has passed: the leader's start plus
  * max_queue_delay_us (the leader is the oldest, so no member waits longer
- * for company). Between rounds that found nothing the worker sleeps as an
+ * for company). A round that found company, and the first (which passes
+ * over the leader's uid), is followed by another at once, so 0 gathers
+ * what is queued. Between rounds that found nothing the worker sleeps as an
  * idle one does (worker_sleep, the announcement making every submit ring
  * its doorbell) until a submit or the deadline, but stays QSBR-online (its
  * jobs hold sessions): the clients it waits for may need this CPU to
@@ -111,6 +115,7 @@
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
 #define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
 #define RESERVE_NS 10000000    /* a uid that finished a request this recently is active */
+#define BATCH_CHAIN 2           /* batches one request may lead to (serve_one) */
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -464,12 +469,12 @@ static bool batching(const struct dnnqd_models *ms, const struct dnnqd_job *j)
 
 /* The items a batch of m gathers at most: its largest preferred size (the
  * requests beyond it are left for the next batch, which another worker may
- * be free to lead), else max_batch. */
+ * be free to lead; models.c checked it is within max_batch), else
+ * max_batch. */
 static uint32_t gather_cap(const struct dnnqd_model *m)
 {
 	const struct dnnq_config_batching *b = &m->src.batching;
-	uint32_t top = b->npreferred ? b->preferred[b->npreferred - 1] : m->max_batch;
-	return top < m->max_batch ? top : m->max_batch;	/* conf/ checked it; cheap to be sure */
+	return b->npreferred ? b->preferred[b->npreferred - 1] : m->max_batch;
 }
 
 static bool preferred(const struct dnnq_config_batching *b, uint32_t items)
@@ -580,18 +585,24 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	while (!left && items < gather_cap(m) && n < DNNQD_BATCH_JOBS - 1 &&
 	       !atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		set_waiting(mc, n);
-		unsigned got = gather_round(w, ms, &n, &items, &left, rounds++ == 0);
-		if (left || (!got && preferred(b, items)))
+		bool first = rounds++ == 0;
+		unsigned got = gather_round(w, ms, &n, &items, &left, first);
+		/* a round that found company, or the first (it passed over the
+		 * leader's uid), is followed by another at once: nobody waits for
+		 * that, and each adds an item at least, so the cap bounds them;
+		 * a request left for after the batch ends it (the loop's test) */
+		if (got || first || left)
+			continue;
+		if (preferred(b, items))
 			break;
-		/* checked after every round: a trickle of company cannot stretch it */
+		/* checked after every round that found nothing: a trickle of
+		 * company cannot stretch the wait past it */
 		uint64_t now = mono_ns();
 		if ((expired = now >= deadline))
 			break;
 		/* the company comes from clients that may need this CPU: sleep
-		 * until a submit rings a doorbell, or the deadline (the first
-		 * round passed over the leader's uid: the second does not wait) */
-		if (!got && rounds > 1)
-			worker_sleep(w, deadline - now, false);
+		 * until a submit rings a doorbell, or the deadline */
+		worker_sleep(w, deadline - now, false);
 	}
 	set_waiting(mc, 0);
 	int rc = dnnqd_runner_run_batch(&w->runner, ms, jobs, n, items);
@@ -612,7 +623,11 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 
 /* One request of session s, if its ring has one; true when a ring cell
  * was consumed. With dynamic batching on for its model, it leads a batch
- * (serve_batch). */
+ * (serve_batch); the request that batch leaves over leads one more, and
+ * the one that one leaves runs alone: a client keeping two batched models
+ * in turn in its queue would otherwise keep the worker going from batch
+ * to batch, never at a quiescent point (no closed session freed, no old
+ * model version, no watchdog ping). */
 static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 {
 	uint32_t slot;
@@ -629,7 +644,7 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	const struct dnnqd_models *ms = atomic_load(&w->d->models);
 	struct dnnqd_job *j = &w->jobs[0];
 	job_take(s, slot, ms, j, &diag);
-	while (j && !j->status && batching(ms, j))
+	for (unsigned led = 0; j && !j->status && led < BATCH_CHAIN && batching(ms, j); led++)
 		j = serve_batch(w, ms);
 	if (j) {
 		if (!j->status) {

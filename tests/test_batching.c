@@ -46,8 +46,12 @@ static void ctl_says(const struct fixture_daemon *d, const char *const *args, co
 	ck_assert_msg(strstr(out, part), "dnnqctl %s does not say '%s':\n%s", args[0], part, out);
 }
 
-/* A directory with fc1024.dnnq and multi.dnnq and a config of `models`
- * (YAML list items), served by one worker. */
+/* tests/batching-model.c */
+int batching_model_write(const char *path, uint32_t max_batch, struct dnnq_diag *d);
+int batching_s32_model_write(const char *path, struct dnnq_diag *d);
+
+/* A directory with fc1024.dnnq, multi.dnnq and s32.dnnq (fc1024 emitting
+ * s32) and a config of `models` (YAML list items), served by one worker. */
 static void start_yaml(struct fixture_daemon *d, char *dir, size_t len, const char *models)
 {
 	struct dnnq_diag diag = { "" };
@@ -59,6 +63,8 @@ static void start_yaml(struct fixture_daemon *d, char *dir, size_t len, const ch
 		snprintf(path, sizeof path, "%s/%s.dnnq", dir, fixture_model_name(m));
 		ck_assert_msg(fixture_model_write(m, path, &diag) == 0, "%s", diag.msg);
 	}
+	snprintf(path, sizeof path, "%s/s32.dnnq", dir);
+	ck_assert_msg(batching_s32_model_write(path, &diag) == 0, "%s", diag.msg);
 	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
@@ -498,6 +504,244 @@ START_TEST(uid_fair)
 }
 END_TEST
 
+/* The feeder of two_models_keep_quiescing: one session keeping 4 requests
+ * of one item in flight, fc1024 and multi in turn (so the request queued
+ * behind a batch's leader is always for the other model), until killed.
+ * Exit status 1 when a request fails. No Check assertion runs here. */
+static int alternating_feeder(const char *socket)
+{
+	struct dnnq_connect_opts o = { .slots = 4, .arena_bytes = 1 << 20 };
+	struct dnnq_client *c;
+	struct dnnq_model *m[2];
+	struct dnnq_tensor t[4][FIXTURE_MAX_IO], *p[4][FIXTURE_MAX_IO];
+	struct dnnq_request req[4] = { { 0 } };
+	uint32_t ni[2];
+	if (dnnq_connect(socket, &o, &c) || dnnq_model_open(c, "fc1024", &m[0]) ||
+	    dnnq_model_open(c, "multi", &m[1]))
+		return 2;
+	for (int k = 0; k < 2; k++)
+		ni[k] = dnnq_model_num_inputs(m[k]);
+	for (int k = 0; k < 4; k++) {
+		struct dnnq_model *mk = m[k % 2];
+		uint32_t n = ni[k % 2] + dnnq_model_num_outputs(mk);
+		for (uint32_t i = 0; i < n; i++) {
+			bool in = i < ni[k % 2];
+			if (dnnq_tensor_alloc_io(mk, in ? DNNQ_INPUT : DNNQ_OUTPUT,
+			                         in ? i : i - ni[k % 2], 1, &t[k][i]))
+				return 3;
+			p[k][i] = &t[k][i];
+		}
+	}
+	for (int k = 0;; k = (k + 1) % 4) {
+		if (req[k].client && dnnq_wait(&req[k], BATCH_WAIT_MS))
+			return 1;
+		if (dnnq_submit(m[k % 2], (const struct dnnq_tensor *const *)p[k],
+		                p[k] + ni[k % 2], &req[k]))
+			return 1;
+	}
+}
+
+/* A session made and closed, retried until it is made: the daemon frees
+ * a closed session, and gives its bytes back to its uid's quota, once
+ * every worker has passed a quiescent point. */
+static void session_churn(const char *socket)
+{
+	struct dnnq_connect_opts o = { .slots = 4, .arena_bytes = 1 << 20 };
+	struct dnnq_client *c = NULL;
+	int rc = 0;
+	for (int t = 0; t < BATCH_WAIT_MS / 10; t++) {
+		if (!(rc = dnnq_connect(socket, &o, &c)))
+			break;
+		fixture_sleep_ms(10);
+	}
+	ck_assert_msg(rc == 0, "a session closed earlier is never freed: %s", dnnq_strerror(rc));
+	dnnq_close(c);
+}
+
+/* A batch's leader that finds a request for another batched model leaves
+ * it for after the batch, where it leads a batch of its own; a client
+ * that keeps the two models in turn in its queue must not keep the worker
+ * going from batch to batch without a quiescent point (the closed
+ * sessions it must free, a reload's old models, the watchdog all wait for
+ * one). With a uid quota of the feeder's session, the monitor's and one
+ * more, sessions are made and closed one after the other: each needs the
+ * one before it freed. */
+START_TEST(two_models_keep_quiescing)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct dnnq_client *mon;
+	struct dnnq_connect_opts o = { .slots = 4, .arena_bytes = 1 << 20 };
+	struct dnnq_model_stats a, b;
+	start_yaml(&d, dir, sizeof dir, BATCHED("fc1024", "8") BATCHED("multi", "8")
+	           "limits: { max_bytes_per_uid: 3670016 }\n");
+	pid_t kid = fixture_fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0)
+		_exit(alternating_feeder(d.socket));
+	ck_assert_int_eq(dnnq_connect(d.socket, &o, &mon), 0);
+	for (int t = 0; t < BATCH_WAIT_MS / 2; t++) {
+		batching_stats(mon, "fc1024", &a);
+		batching_stats(mon, "multi", &b);
+		if (a.runs >= 4 && b.runs >= 4)
+			break;
+		fixture_sleep_ms(2);
+	}
+	ck_assert_msg(a.runs >= 4 && b.runs >= 4, "%llu and %llu runs",
+	              (unsigned long long)a.runs, (unsigned long long)b.runs);
+	for (int k = 0; k < 4; k++)
+		session_churn(d.socket);
+	int st = fixture_wait(kid, 0);
+	ck_assert_msg(st == -1, "the feeder: wait status %#x", st);
+	ck_assert_int_eq(kill(kid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(kid, NULL, 0), kid);
+	batching_stats(mon, "fc1024", &a);
+	ck_assert_uint_eq(a.failures, 0);
+	dnnq_close(mon);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
+/* A model with an s32 output (4 bytes an element) in a batch: each
+ * request's rows of the staging buffers are as wide as its dtype, and
+ * each answer is the one the same model gives it unbatched. */
+START_TEST(batched_s32)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct party p[2], solo;
+	struct rng r = { 0x532 };
+	start_yaml(&d, dir, sizeof dir, BATCHED("s32", "2")
+	           "  - { name: solo, path: s32.dnnq, max_batch: 8 }\n");
+	for (int k = 0; k < 2; k++) {
+		party_open(&p[k], d.socket, "s32", 1, false);
+		fill(&p[k], &r);
+	}
+	party_open(&solo, d.socket, "solo", 1, false);
+	party_submit(&p[0]);
+	batching_wait_held(p[0].c, "s32", 1);
+	party_submit(&p[1]);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(party_wait(&p[k]), 0);
+		memcpy(solo.t[0].data, p[k].t[0].data, solo.t[0].bytes);
+		party_submit(&solo);
+		ck_assert_int_eq(party_wait(&solo), 0);
+		ck_assert_uint_eq(solo.t[1].bytes, 1024 * sizeof(int32_t));
+		ck_assert_msg(!memcmp(solo.t[1].data, p[k].t[1].data, solo.t[1].bytes),
+		              "request %d's s32 output differs from its run alone", k);
+	}
+	struct dnnq_model_stats st;
+	batching_stats(p[0].c, "s32", &st);
+	ck_assert_uint_eq(st.runs, 1);
+	ck_assert_uint_eq(st.run_items, 2);
+	for (int k = 0; k < 2; k++)
+		party_close(&p[k]);
+	party_close(&solo);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
+/* max_queue_delay_us 0 gathers what is queued and never waits: 4
+ * sessions of one uid, a request each, all queued while dnnqd is stopped,
+ * are one run of 4 (the first round passes over the leader's uid, so the
+ * deadline cannot end the gathering after it: the rounds go on while
+ * they find company). */
+START_TEST(zero_delay_gathers_queued)
+{
+	struct fixture_daemon d;
+	char dir[300];
+	struct party p[4];
+	struct rng r = { 0x0de1a7 };
+	int st;
+	start_yaml(&d, dir, sizeof dir,
+	           "  - name: fc1024\n    path: fc1024.dnnq\n    max_batch: 8\n"
+	           "    dynamic_batching: { max_queue_delay_us: 0 }\n");
+	struct fixture_ref *ref = ref_of(FIXTURE_FC1024);
+	for (int k = 0; k < 4; k++) {
+		party_open(&p[k], d.socket, "fc1024", 1, k % 2);
+		fill(&p[k], &r);
+	}
+	ck_assert_int_eq(kill(d.pid, SIGSTOP), 0);
+	ck_assert_int_eq(waitpid(d.pid, &st, WUNTRACED), d.pid);   /* every thread stopped */
+	for (int k = 0; k < 4; k++)
+		party_submit(&p[k]);
+	ck_assert_int_eq(kill(d.pid, SIGCONT), 0);
+	expect_right(p, 4, ref);
+	struct dnnq_model_stats ms;
+	batching_stats(p[0].c, "fc1024", &ms);
+	ck_assert_msg(ms.runs == 1 && ms.run_items == 4, "%llu runs of %llu items",
+	              (unsigned long long)ms.runs, (unsigned long long)ms.run_items);
+	for (int k = 0; k < 4; k++)
+		party_close(&p[k]);
+	fixture_ref_destroy(ref);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
+
+/* `dnnqd --check-config` of `yaml` written in dir: its wait status, what
+ * it said in out. */
+static int check_config(const char *dir, const char *yaml, char *out, size_t len)
+{
+	char path[400], cmd[1000];
+	const char *dnnqd = getenv("DNNQ_DNNQD");
+	ck_assert_ptr_nonnull(dnnqd);
+	snprintf(path, sizeof path, "%s/check.yaml", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(yaml, f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(cmd, sizeof cmd, "'%s' --check-config '%s' 2>&1", dnnqd, path);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = 0;
+	return pclose(p);
+}
+
+static void config_refused(const char *dir, const char *yaml, const char *why)
+{
+	char out[2048];
+	int st = check_config(dir, yaml, out, sizeof out);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "accepted (%#x): %s", st, out);
+	ck_assert_msg(strstr(out, why), "refused, but not saying '%s': %s", why, out);
+}
+
+/* dynamic_batching that could never gather or never reach a preferred
+ * size is refused, not left to silently do nothing: on a model entry of
+ * max_batch 1 (with the file and line), and on a graph that takes fewer
+ * items than the entry's max_batch (fc1024 recording 1 and 2 at most). */
+START_TEST(batching_past_the_graph)
+{
+	char dir[300], path[400], out[2048];
+	struct dnnq_diag diag = { "" };
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(dir, sizeof dir, "%s/batching-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (uint32_t b = 1; b <= 2; b++) {
+		snprintf(path, sizeof path, "%s/fc%u.dnnq", dir, b);
+		ck_assert_msg(batching_model_write(path, b, &diag) == 0, "%s", diag.msg);
+	}
+	config_refused(dir, "models:\n  - { name: a, path: fc2.dnnq, max_batch: 1,"
+	               " dynamic_batching: {} }\n",
+	               "check.yaml:2:64: models[0].dynamic_batching: the model's max_batch is 1");
+	config_refused(dir, "limits: { max_batch: 1 }\nmodels:\n  - { name: a, path: fc2.dnnq,"
+	               " dynamic_batching: { max_queue_delay_us: 0 } }\n",
+	               "check.yaml:3:50: models[0].dynamic_batching: the model's max_batch is 1");
+	config_refused(dir, "models:\n  - { name: a, path: fc1.dnnq, max_batch: 8,"
+	               " dynamic_batching: {} }\n", "dynamic_batching: the graph takes 1 item at most");
+	config_refused(dir, "models:\n  - { name: a, path: fc2.dnnq, max_batch: 8,"
+	               " dynamic_batching: { preferred_batch_size: [2, 4] } }\n",
+	               "dynamic_batching.preferred_batch_size[1] 4: the graph takes 2 items at most");
+	/* what the graph takes, it may prefer */
+	int st = check_config(dir, "models:\n  - { name: a, path: fc2.dnnq, max_batch: 8,"
+	                      " dynamic_batching: { preferred_batch_size: [2] } }\n", out, sizeof out);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "refused (%#x): %s", st, out);
+	snprintf(path, sizeof path, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 Suite *suite_batching(void)
 {
 	Suite *s = suite_create("batching");
@@ -510,6 +754,10 @@ Suite *suite_batching(void)
 	tcase_add_test(tc, sessions_of_one_uid);
 	tcase_add_test(tc, largest_preferred_caps_a_batch);
 	tcase_add_test(tc, uid_fair);
+	tcase_add_test(tc, two_models_keep_quiescing);
+	tcase_add_test(tc, batching_past_the_graph);
+	tcase_add_test(tc, zero_delay_gathers_queued);
+	tcase_add_test(tc, batched_s32);
 	suite_add_tcase(s, tc);
 	return s;
 }

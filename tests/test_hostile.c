@@ -1285,15 +1285,17 @@ END_TEST
 
 /* ---- rewriting the input while it is computed ------------------------------ */
 
-START_TEST(hostile_input_rewrite)
+/* The attack of hostile_input_rewrite on a dnnqd started with `extra`
+ * (what the report lines say: `how`). */
+static void input_rewrite(const char *const *extra, const char *how)
 {
 	struct fixture_daemon d = { 0 };
 	struct honest h;
 	struct raw r;
 	struct load l;
-	char ratio[96], outcome[256];
+	char ratio[96], outcome[256], what[160];
 	pthread_t t;
-	start(&d, NULL);
+	start(&d, extra);
 	assert_honest_open(&h, &d);
 	struct level was = level_of(&d);
 	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
@@ -1317,7 +1319,8 @@ START_TEST(hostile_input_rewrite)
 	snprintf(outcome, sizeof outcome, "%lu completed (results the offender's own business),"
 	         " %lu scribbler passes; honest results equal the engine's; %s", answered,
 	         atomic_load(&s.passes), ratio);
-	report("input rewritten while computed (fc1024)", tries, outcome);
+	snprintf(what, sizeof what, "input rewritten while computed (fc1024%s)", how);
+	report(what, tries, outcome);
 
 	/* then the slot table itself: descriptors, states, status and waiters
 	 * words rewritten while the worker copies and runs */
@@ -1328,7 +1331,8 @@ START_TEST(hostile_input_rewrite)
 	unsigned long tries2 = 0, answered2 = 0;
 	t0 = fixture_now_s();
 	for (int i = 0; i < 200 || !long_enough(t0); i++, tries2++) {
-		struct dnnq_shm_request q = fc_at(&fc, batch, 0, 1u << 19);
+		/* batches of 1: when batched, they leave room for company */
+		struct dnnq_shm_request q = fc_at(&fc, extra ? 1 : batch, 0, 1u << 19);
 		uint32_t slot = (uint32_t)i % RAW_SLOTS;
 		/* take the slot back whatever state the scribbler left */
 		__atomic_store_n(&r.v.slots[slot].state, DNNQ_SLOT_FREE, __ATOMIC_RELEASE);
@@ -1341,10 +1345,41 @@ START_TEST(hostile_input_rewrite)
 	snprintf(outcome, sizeof outcome, "%lu seen finished (any status), %lu scribbler passes;"
 	         " honest results equal the engine's; %s", answered2, atomic_load(&s2.passes),
 	         ratio);
-	report("slot descriptors and state words rewritten while copied and run", tries2,
-	       outcome);
+	snprintf(what, sizeof what, "slot descriptors and state words rewritten while copied and"
+	         " run%s", how);
+	report(what, tries2, outcome);
 	raw_close(&r);
 	finish(&d, &h, was, "input rewrite");
+}
+
+START_TEST(hostile_input_rewrite)
+{
+	input_rewrite(NULL, "");
+}
+END_TEST
+
+/* The same inside gathered batches: fc1024 with dynamic_batching, so the
+ * offender's requests are members of the honest client's batches (and it
+ * of theirs) while it rewrites descriptors, offsets, shapes, states and
+ * data after they were checked. A member must be copied and checked from
+ * one read: the honest results stay the engine's, nothing crashes. */
+START_TEST(hostile_batch_rewrite)
+{
+	char dir[300], path[400], model[450];
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(dir, sizeof dir, "%s/hostile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("models:\n  - name: fc1024\n    path: fc1024.dnnq\n"
+	      "    dynamic_batching: { max_queue_delay_us: 2000 }\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(model, sizeof model, "%s", path);
+	const char *const extra[] = { "--config", model, NULL };
+	input_rewrite(extra, ", gathered into batches");
+	unlink(path);
+	rmdir(dir);
 }
 END_TEST
 
@@ -3408,6 +3443,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_descriptors);
 	tcase_add_test(tc, hostile_ring);
 	tcase_add_test(tc, hostile_input_rewrite);
+	tcase_add_test(tc, hostile_batch_rewrite);
 	tcase_add_test(tc, hostile_softmax_rewrite);
 	tcase_add_test(tc, hostile_every_kind);
 	tcase_add_test(tc, hostile_uncollected);
