@@ -5,7 +5,8 @@
  * Each worker owns one epoch word and writes it at three kinds of points,
  * all of them moments when it holds no pointer to any session:
  *
- *   quiescent  epoch += 2   once per pass over the session table
+ *   quiescent  epoch += 2   after each request served, and once per pass
+ *                           over the session table
  *   offline    epoch += 1   (even -> odd) before it sleeps in epoll_wait
  *   online     epoch += 1   (odd -> even) when it wakes, before it reads
  *                           the table again

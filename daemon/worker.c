@@ -678,9 +678,15 @@ static bool worker_pass(struct dnnqd_worker *w)
 		if (!claim(w, s, n))
 			continue;
 		t->last = i;
-		if (serve_one(w, s))
-			busy = true;
+		bool served = serve_one(w, s);
 		release(s);
+		/* no session or model pointer is held between picks: a pass of
+		 * several uids' batches (each up to two delays long) still lets
+		 * the control loop free what it retired, and ping the watchdog */
+		if (served) {
+			busy = true;
+			dnnqd_qsbr_quiescent(&w->qs);
+		}
 	}
 	return busy;
 }
