@@ -22,8 +22,11 @@
  * workers need, which on a host with fewer cores than clients is the one
  * they run on (8 clients spinning 50 µs per request of a 500 µs model
  * took a third of 2 cores). Sleeping still measures the waits (a wait that
- * times out counts as long as it was), so a model that turns fast again is
- * spun on again. Between slices
+ * times out counts as long as it was). A wait that sleeps sees the end
+ * late (the futex wake), which alone could hold the estimate above
+ * spin_us for a model that is fast again after one slow request; so one
+ * in CLIENT_SPIN_PROBE of the waits that would sleep spins anyway, and
+ * when that spin sees the end, its wait replaces the estimate. Between slices
  * the client checks that the daemon lives: the socket must not have hung
  * up, and the heartbeat word must have moved within stale_ns. A dead daemon
  * marks the client dead (all later calls fail with DNNQ_E_DISCONNECTED)
@@ -338,9 +341,16 @@ static int wait_end(struct dnnq_client *c, uint32_t idx, int timeout_ms, uint32_
 	uint32_t model_id = c->slots[idx].model_id;
 	int64_t now = start, *estimate = &c->wait_ns[model_id % CLIENT_WAIT_MODELS];
 	int64_t deadline = timeout_ms < 0 ? INT64_MAX : now + (int64_t)timeout_ms * 1000000;
-	if (client_wait_spins(c, model_id) &&
+	bool spins = client_wait_spins(c, model_id), probe = false;
+	if (!spins && c->spin_ns >= 0)
+		probe = spins = __atomic_add_fetch(&c->wait_probes, 1, __ATOMIC_RELAXED) %
+		                CLIENT_SPIN_PROBE == 0;
+	if (spins &&
 	    spin(c, idx, deadline - now < c->spin_ns ? deadline : now + c->spin_ns, state)) {
-		wait_seen(estimate, client_now_ns() - start);
+		if (probe)
+			__atomic_store_n(estimate, client_now_ns() - start, __ATOMIC_RELAXED);
+		else
+			wait_seen(estimate, client_now_ns() - start);
 		return 0;
 	}
 	for (;;) {

@@ -571,6 +571,41 @@ START_TEST(wait_spins_only_when_waits_are_short)
 }
 END_TEST
 
+/* A model fast again after a slow wait is spun on again: the waits that
+ * sleep see their ends late, but one in CLIENT_SPIN_PROBE spins, and when
+ * that spin sees the end the estimate is its wait. spin_us 5 ms (the
+ * fake's answers, ~0.1 ms, come within it); a 800 ms wait puts the
+ * estimate at 100 ms, which 16 sleeping waits alone would only bring to
+ * ~12 ms (7/8 each), still no spin. */
+START_TEST(wait_spins_again_when_fast_again)
+{
+	fake_up();
+	struct dnnq_connect_opts o = { .slots = 2, .arena_bytes = 1 << 20, .timeout_ms = 2000,
+	                               .spin_us = 5000 };
+	struct dnnq_client *c = NULL;
+	ck_assert_int_eq(dnnq_connect(fake.path, &o, &c), 0);
+	struct dnnq_model *m = open_model(c, "double");
+	struct io io;
+	struct dnnq_request r;
+	io_alloc(m, 1, &io);
+	STORE(&fake.paused, 1);
+	ck_assert_int_eq(io_submit(m, &io, &r), 0);
+	ck_assert_int_eq(dnnq_wait(&r, 800), DNNQ_E_TIMEDOUT);
+	STORE(&fake.paused, 0);
+	ck_assert_int_eq(dnnq_wait(&r, 2000), 0);	/* sleeps: the first of 16 */
+	ck_assert(!client_wait_spins(c, m->id));
+	for (unsigned k = 1; k < CLIENT_SPIN_PROBE; k++) {
+		ck_assert_int_eq(io_submit(m, &io, &r), 0);
+		ck_assert_int_eq(dnnq_wait(&r, 2000), 0);
+	}
+	ck_assert_msg(client_wait_spins(c, m->id), "estimate %lld ns",
+	              (long long)c->wait_ns[m->id % CLIENT_WAIT_MODELS]);
+	io_check(&io, 0);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
 START_TEST(infer_timeout_abandons_slot)
 {
 	struct env e;
@@ -882,6 +917,7 @@ Suite *suite_client(void)
 	tc = tcase_create("request");
 	tcase_add_test(tc, async_poll_wait_tickets);
 	tcase_add_test(tc, wait_spins_only_when_waits_are_short);
+	tcase_add_test(tc, wait_spins_again_when_fast_again);
 	tcase_add_test(tc, infer_timeout_abandons_slot);
 	tcase_add_test(tc, failed_request_status);
 	tcase_add_test(tc, event_fd_and_doorbell);
