@@ -1015,6 +1015,13 @@ START_TEST(tools_precision_auto)
 }
 END_TEST
 
+/* spread.onnx converted into DIR with its calibration samples and args. */
+static void convert_spread(struct cmd *c, const char *dir, const char *args)
+{
+	sh(c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/s.dnnq --calib " PREC
+	   "/calib_spread.npy %s", dir, args);
+}
+
 /* --sqnr-floor: spread.onnx's int8 noise is spread over the units after
  * its middle Conv, none of which moves the outputs alone (tools/mkonnx.py
  * make_precision): the per-unit trials keep them all int8, far below the
@@ -1026,8 +1033,7 @@ START_TEST(tools_precision_floor)
 	char dir[] = "/tmp/dnnq-floor-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
-	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/f.dnnq --calib " PREC
-	   "/calib_spread.npy --json", dir);
+	convert_spread(&c, dir, "--json");
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(json_at(c.out, "int8_sqnr_db") < 15, "%s", c.out);
 	ck_assert_msg(json_sqnr(c.out) >= 20, "%s", c.out);
@@ -1036,21 +1042,17 @@ START_TEST(tools_precision_floor)
 	              strstr(c.out, "{\"name\":\"conv_d11\",\"op\":\"Conv\",\"precision\":\"fp32\","
 	                     "\"why\":\"sqnr floor\",") &&
 	              !strstr(c.out, "\"precision\":\"fp32\",\"why\":\"loss\""), "%s", c.out);
-	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/f.dnnq --calib " PREC
-	   "/calib_spread.npy --report", dir);
+	convert_spread(&c, dir, "--report");
 	ck_assert_msg(c.status == 0 && strstr(c.out, " more fp32, the fewest whose int8 noise alone "
 	                                      "is the largest that lift the outputs to the 20.00 dB "
 	                                      "floor (--sqnr-floor)\n"), "%s", c.out);
-	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/z.dnnq --calib " PREC
-	   "/calib_spread.npy --sqnr-floor 0 --json", dir);
+	convert_spread(&c, dir, "--sqnr-floor 0 --json");
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"fp32_nodes\":0,") && json_sqnr(c.out) < 15,
 	              "%s", c.out);
 	/* the default floor follows --bits: 20 - 6.02 dB at 7 bits, off at 4 */
-	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/b.dnnq --calib " PREC
-	   "/calib_spread.npy --bits 7 --json", dir);
+	convert_spread(&c, dir, "--bits 7 --json");
 	ck_assert_msg(c.status == 0 && fabs(json_at(c.out, "floor_db") - 13.98) < 1e-6, "%s", c.out);
-	sh(&c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/b.dnnq --calib " PREC
-	   "/calib_spread.npy --bits 4 --json", dir);
+	convert_spread(&c, dir, "--bits 4 --json");
 	ck_assert_msg(c.status == 0 && json_at(c.out, "floor_db") == 0 &&
 	              !strstr(c.out, "\"why\":\"sqnr floor\""), "%s", c.out);
 	rm_rf(dir);
