@@ -26,6 +26,7 @@
  * converted; 2 for a usage error.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,6 +500,7 @@ struct prec {
 	struct dnnq_precision_unit *units;
 	size_t nunits, samples;
 	double int8_db;                   /* all int8 on those samples */
+	struct dnnq_precision_cost cost;  /* what the trials ran */
 };
 
 /* With --calib, each unit's precision measured (onnx/precision.h): lo's
@@ -512,7 +514,7 @@ static int choose_precision(const struct opts *o, struct dnnq_onnx_calib *c,
 	struct dnnq_progress bar;
 	dnnq_progress_start(&bar, "choosing precisions", o->json);
 	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &o->po, p->fp32, &p->units,
-	                                  &p->nunits, &p->int8_db, on_trial, &bar, d);
+	                                  &p->nunits, &p->int8_db, &p->cost, on_trial, &bar, d);
 	dnnq_progress_end(&bar);
 	p->samples = o->po.samples < c->samples ? o->po.samples : c->samples;
 	lo->fp32_nodes = p->fp32;
@@ -766,6 +768,9 @@ static void json_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		dnnq_json_number(stdout, o->po.threshold_db, 3);
 		printf(",\"samples\":%zu,\"int8_sqnr_db\":", p->samples);
 		dnnq_json_number(stdout, p->int8_db, 3);
+		printf(",\"trials\":%zu,\"trials_resumed\":%zu,\"trial_nodes_run\":%" PRIu64
+		       ",\"trial_nodes_whole\":%" PRIu64, p->cost.trials, p->cost.resumed,
+		       p->cost.nodes_run, p->cost.nodes_all);
 		printf(",\"units\":[");
 		for (size_t i = 0; i < p->nunits; i++) {
 			const struct dnnq_precision_unit *u = &p->units[i];
@@ -801,6 +806,12 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
 		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, o->po.threshold_db,
 		       p->samples, p->int8_db);
+	if (p->fp32 && o->report)
+		printf("  trials: %zu, %zu of them resumed at their first changed node: %" PRIu64
+		       " engine nodes run of %" PRIu64 " (%.0f%%)\n", p->cost.trials, p->cost.resumed,
+		       p->cost.nodes_run, p->cost.nodes_all,
+		       p->cost.nodes_all ? 100.0 * (double)p->cost.nodes_run / (double)p->cost.nodes_all
+		                         : 0.0);
 	for (size_t i = 0; i < p->nunits; i++)
 		if (p->units[i].fp32 && p->units[i].why == DNNQ_PRECISION_WHY_LOSS)
 			printf("  fp32: node '%s' (%s): int8 loss %.2f dB\n",
