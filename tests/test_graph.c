@@ -261,19 +261,27 @@ static void shadow_threads_agree(struct dnnq_graph *g, const void *const *in,
 	dnnq_pool_destroy(pool);
 }
 
+/* The network's weights (free them) and a random input x of n bytes. */
+static struct weights *net_fixture(struct rng *r, uint8_t *x, size_t n)
+{
+	struct weights *w = malloc(sizeof *w);
+	ck_assert_ptr_nonnull(w);
+	make_weights(r, w);
+	for (size_t i = 0; i < n; i++)
+		x[i] = (uint8_t)rng_int(r, 0, 255);
+	return w;
+}
+
 /* The shadow run: same outputs as a plain run, every node reports a finite
  * SQNR, and a node whose output range is far too narrow stands out. */
 START_TEST(shadow_reports_each_node)
 {
 	struct rng r = { 23 };
-	struct weights *w = malloc(sizeof *w);
-	make_weights(&r, w);
 	struct dnnq_diag d;
 	enum { B = 2 };
 	uint8_t x[B * H * W * C], l1[B * NCLS], l2[B * NCLS];
 	float p1[B * NCLS], p2[B * NCLS];
-	for (size_t i = 0; i < sizeof x; i++)
-		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct weights *w = net_fixture(&r, x, sizeof x);
 	const void *in[1] = { x };
 	struct dnnq_node_report rep[8];
 	double good_conv2 = 0;
@@ -327,14 +335,11 @@ END_TEST
 START_TEST(graph_run_resumed)
 {
 	struct rng r = { 29 };
-	struct weights *w = malloc(sizeof *w);
-	make_weights(&r, w);
 	struct dnnq_diag d;
 	enum { B = 2 };
 	uint8_t x[B * H * W * C], l[3][B * NCLS];
 	float p[3][B * NCLS];
-	for (size_t i = 0; i < sizeof x; i++)
-		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct weights *w = net_fixture(&r, x, sizeof x);
 	const void *in[1] = { x };
 	void *o[3][2] = { { l[0], p[0] }, { l[1], p[1] }, { l[2], p[2] } };
 	struct dnnq_graph *src = build(w, &d, qb.scale), *g = build(w, &d, 0.03f);
