@@ -689,6 +689,15 @@ int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const 
 	return dnnq_graph_run_profiled(g, inputs, outputs, ex, NULL);
 }
 
+int dnnq_graph_run_nodes(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
+                         const struct dnnq_executor *ex, size_t from, size_t to)
+{
+	int rc = resolve(g, inputs, outputs, ex);
+	for (size_t i = from; !rc && i < to && i < g->nn; i++)
+		rc = run_node(g, &g->n[i], ex);
+	return rc;
+}
+
 /* t's current contents as real values (a new array). */
 /* t's values (u8 dequantized) from data, as f32 (malloc'd). */
 static float *as_f32(const struct gtensor *t, const void *data)

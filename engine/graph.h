@@ -167,6 +167,23 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                    const struct dnnq_executor *ex);
 
+/* Part of a run (dnnq-convert's trials, onnx/resume.h): the buffers bound as
+ * dnnq_graph_run binds them, then nodes [from, to) alone (from == to: only
+ * the binding). The arena keeps its values between calls, so runs of
+ * [0, k) then [k, n) compute what one dnnq_graph_run does. */
+int dnnq_graph_run_nodes(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
+                         const struct dnnq_executor *ex, size_t from, size_t to);
+/* Nodes [k, n) of g, with the values of its nodes before k taken from src,
+ * whose last dnnq_graph_run_nodes stopped at k: the caller proves that
+ * both graphs' nodes before k are the same (the same records and weights,
+ * onnx/resume.c) and binds the same inputs. DNNQ_E_UNSUPPORTED, before
+ * anything runs, when a value g needs is no longer in src's buffers (src
+ * does not read it after k) or has another size or type there: run g
+ * whole then. */
+int dnnq_graph_run_from(struct dnnq_graph *g, const struct dnnq_graph *src, size_t k,
+                        const void *const *inputs, void *const *outputs,
+                        const struct dnnq_executor *ex);
+
 /* The shadow run (DNNLOWP's measure_quantization_error, for the whole
  * graph): dnnq_graph_run, and beside it every node's fp32 reference. Per
  * node, `sqnr_db` compares the node's quantized output (dequantized) with an

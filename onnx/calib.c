@@ -205,54 +205,6 @@ int dnnq_onnx_calib_lower(struct dnnq_onnx_calib *c, const struct dnnq_calib_opt
 	return rc;
 }
 
-int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
-                   const struct dnnq_executor *ex, double *sqnr_db, struct dnnq_diag *diag)
-{
-	const struct dnnq_ir *ir = c->ir;
-	struct dnnq_graph *g = NULL;
-	if (c->samples == 0)
-		return dnnq_diag_set(diag, DNNQ_E_INVAL, "evaluation: no calibration samples");
-	int rc = dnnq_model_build_shared(m, dnnq_isa_best(), c->wcache, &g, diag);
-	if (!rc)
-		rc = dnnq_graph_plan(g, c->samples, dnnq_executor_threads(ex), diag);
-	size_t nout = rc ? 0 : dnnq_graph_num_outputs(g);
-	if (!rc && nout != ir->noutputs)
-		rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "evaluation: the model has %zu outputs,"
-		                   " the ONNX graph %zu", nout, ir->noutputs);
-	float **y = rc ? NULL : calloc(nout ? nout : 1, sizeof *y);
-	if (!rc && !y)
-		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "evaluation: out of memory");
-	for (size_t k = 0; !rc && k < nout; k++) {
-		struct dnnq_tensor_info ti;
-		dnnq_graph_output_info(g, k, &ti);
-		if (ti.dtype != DNNQ_DTYPE_F32 || ti.bytes != output_numel(ir, k, c->samples) * 4)
-			rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "evaluation: output '%s' is not the"
-			                   " ONNX output's float32 shape", ti.name);
-		else if (!(y[k] = malloc(ti.bytes)))
-			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "evaluation: out of memory");
-	}
-	if (!rc) {
-		rc = dnnq_graph_run(g, (const void *const *)c->x, (void *const *)y, ex);
-		if (rc)
-			dnnq_diag_set(diag, rc, "evaluation: the model failed to run");
-	}
-	if (!rc) {
-		double sig = 0, noise = 0;
-		for (size_t k = 0; k < nout; k++)
-			for (size_t i = 0, n = output_numel(ir, k, c->samples); i < n; i++) {
-				double r = c->ref[k][i], d = r - y[k][i];
-				sig += r * r;
-				noise += d * d;
-			}
-		*sqnr_db = noise > 0 ? 10 * log10(sig / noise) : INFINITY;
-	}
-	for (size_t k = 0; y && k < nout; k++)
-		free(y[k]);
-	free(y);
-	dnnq_graph_destroy(g);
-	return rc;
-}
-
 int dnnq_onnx_calib_trial(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *o,
                           const enum dnnq_calib_method *method,
                           const struct dnnq_lower_opts *lo, const struct dnnq_executor *ex,

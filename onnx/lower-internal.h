@@ -54,6 +54,22 @@ struct lower {
  * an error naming the node, the attribute and the range. */
 int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn);
 
+/* What decides a Conv's or Gemm's int8 weights beside its IR node
+ * (dnnq_lower_wcache): a BatchNormalization folded in, the column
+ * permutation of a flattened input (struct lval's perm), the options. */
+struct wkey {
+	bool bn, perm, per_channel, symmetric;
+	int64_t pc, ph, pw;
+};
+
+/* The weight tensor IR node j's (unit's) key k gave before, or NULL (no
+ * cache, or not yet, or another key). */
+const struct dnnq_qtensor *wcache_find(const struct lower *L, size_t j, const struct wkey *k);
+/* A copy of model tensor id, for IR node j and key k (no cache: nothing). */
+int wcache_put(struct lower *L, size_t j, const struct wkey *k, int id);
+/* A new model tensor named name, a copy of t; its id. */
+int add_tensor_copy(struct lower *L, const char *name, const struct dnnq_qtensor *t);
+
 /* One diag line naming the IR node: "node 'conv1' (Conv): ...". */
 int lower_err(struct lower *L, const struct dnnq_ir_node *n, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -111,19 +111,27 @@ static int32_t same_precision(const struct lower *L, size_t j, int32_t r)
 	return r < 0 || !f || f[j] == f[r] ? r : -1;
 }
 
-/* w: rows x cols, b: rows (channel = row). */
+/* The BatchNormalization node j's output goes through (fused), or -1. */
+static int32_t bn_follower(const struct lower *L, size_t j)
+{
+	int32_t out = NODE(j)->outputs[0], r = same_precision(L, j, sole_reader(L, out));
+	return r >= 0 && NODE(r)->op == DNNQ_IR_BATCHNORM && NODE(r)->inputs[0] == out ? r : -1;
+}
+
+/* w: rows x cols (NULL: only b, the weights coming from the cache), b:
+ * rows (channel = row). */
 static int fuse(struct lower *L, size_t j, size_t rows, size_t cols, float *w, float *b,
                 bool allow_clip, struct chain *c)
 {
 	const struct dnnq_ir_node *n = NODE(j);
 	*c = (struct chain){ .out = n->outputs[0], .last = n };
-	int32_t r = same_precision(L, j, sole_reader(L, c->out));
-	if (r >= 0 && NODE(r)->op == DNNQ_IR_BATCHNORM && NODE(r)->inputs[0] == c->out) {
+	int32_t r = bn_follower(L, j);
+	if (r >= 0) {
 		const struct dnnq_ir_node *bn = NODE(r);
 		float *a = malloc(rows * sizeof *a), *bb = malloc(rows * sizeof *bb);
 		int rc = a && bb ? bn_coeffs(L, bn, rows, a, bb) : nomem(L);
 		for (size_t o = 0; o < rows && !rc; o++) {
-			for (size_t k = 0; k < cols; k++)
+			for (size_t k = 0; w && k < cols; k++)
 				w[o * cols + k] *= a[o];
 			b[o] = b[o] * a[o] + bb[o];
 		}
@@ -135,8 +143,8 @@ static int fuse(struct lower *L, size_t j, size_t rows, size_t cols, float *w, f
 		c->out = bn->outputs[0];
 		c->last = bn;
 		c->bn = true;
-		r = same_precision(L, j, sole_reader(L, c->out));
 	}
+	r = same_precision(L, j, sole_reader(L, c->out));
 	if (r >= 0 && NODE(r)->op == DNNQ_IR_RELU) {
 		c->relu = true;
 	} else if (r >= 0 && NODE(r)->op == DNNQ_IR_CLIP && allow_clip &&
@@ -266,13 +274,27 @@ static void set_acc16(const struct lower *L, const struct dnnq_ir_node *ir,
 	mn->acc16_spill = o->acc16_opts.spill;
 }
 
-/* The model node of Conv and Gemm (kind) reading x: its weights of shape
- * dims (ndim; rows = dims[0]), the model's integers w (int8) when q is
- * given, else floats w to quantize; the f32 bias [rows]; what ch fused.
- * NULL with *rc set on failure. */
-static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind kind,
+/* The key of IR node j's int8 weights (dnnq_lower_wcache) with the
+ * column permutation of la (NULL: none). */
+static struct wkey weights_key(const struct lower *L, size_t j, const struct lval *la)
+{
+	struct wkey k = { .bn = bn_follower(L, j) >= 0, .per_channel = L->o->per_channel,
+	                  .symmetric = L->o->symmetric_weights };
+	if (la && la->perm)
+		k = (struct wkey){ k.bn, true, k.per_channel, k.symmetric, la->pc, la->ph, la->pw };
+	return k;
+}
+
+/* The model node of Conv and Gemm (kind) IR node j reading x: its weights
+ * of shape dims (ndim; rows = dims[0]), the model's integers w (int8) when
+ * q is given, else cached (key k's, dnnq_lower_wcache) when not NULL, else
+ * floats w to quantize (and cache under k); the f32 bias [rows]; what ch
+ * fused. NULL with *rc set on failure. */
+static struct dnnq_model_node *fused_node(struct lower *L, size_t j, enum dnnq_node_kind kind,
                                           const struct chain *ch, int32_t x,
-                                          const struct qweights *q, const void *w,
+                                          const struct qweights *q,
+                                          const struct dnnq_qtensor *cached,
+                                          const struct wkey *k, const void *w,
                                           const float *bias, uint32_t ndim,
                                           const int64_t *dims, int32_t *ref, int *rc)
 {
@@ -287,7 +309,10 @@ static struct dnnq_model_node *fused_node(struct lower *L, enum dnnq_node_kind k
 	} else {
 		model_name(nm, name, ":weight");
 		wid = L->fp32 ? add_f32_tensor(L, nm, w, rows * cols)
+		    : cached  ? add_tensor_copy(L, nm, cached)
 		              : add_weight_tensor(L, nm, w, rows, cols, ndim, dims);
+		if (!cached && wid >= 0 && (*rc = wcache_put(L, j, k, wid)))
+			return NULL;
 	}
 	model_name(nm, name, ":bias");
 	int bid = wid < 0 ? wid : add_f32_tensor(L, nm, bias, rows);
@@ -374,29 +399,31 @@ static int lower_conv(struct lower *L, size_t j)
 	struct chain ch;
 	struct qweights q = { 0 };
 	int32_t x, ref;
-	if ((rc = const_f32(L, n, n->inputs[1], rows * cols, &w, NULL)))
+	struct wkey key = weights_key(L, j, NULL);
+	const struct dnnq_qtensor *cached = wcache_find(L, j, &key);
+	if (!cached && (rc = const_f32(L, n, n->inputs[1], rows * cols, &w, NULL)))
 		return rc;
 	if (n->ninputs > 2 && n->inputs[2] >= 0)
 		rc = const_f32(L, n, n->inputs[2], rows, &b, NULL);
 	else if (!(b = calloc(rows, sizeof *b)))
 		rc = nomem(L);
-	if (!rc && !(wt = malloc(rows * cols * sizeof *wt)))
+	if (!rc && !cached && !(wt = malloc(rows * cols * sizeof *wt)))
 		rc = nomem(L);
 	if (rc || (rc = fuse(L, j, rows, cols, w, b, true, &ch)) ||
 	    (rc = need_act(L, n, n->inputs[0], &x)))
 		goto out;
 	int64_t dims[4] = { cout, kh, kw, cig };
-	int mw = ch.bn || L->fp32 ? 1 : model_weights(L, n->inputs[1], rows, 0, &q);
+	int mw = cached || ch.bn || L->fp32 ? 1 : model_weights(L, n->inputs[1], rows, 0, &q);
 	if (mw < 0) {
 		rc = mw;
 		goto out;
 	}
 	if (mw == 0)
 		oihw_to_ohwi(q.w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, 1);
-	else
+	else if (!cached)
 		oihw_to_ohwi(w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, sizeof *w);
-	struct dnnq_model_node *mn = fused_node(L, DNNQ_NODE_CONV, &ch, x, mw ? NULL : &q, wt, b,
-	                                        4, dims, &ref, &rc);
+	struct dnnq_model_node *mn = fused_node(L, j, DNNQ_NODE_CONV, &ch, x, mw ? NULL : &q,
+	                                        cached, &key, wt, b, 4, dims, &ref, &rc);
 	if (mn && !(rc = conv_geometry(L, n, 1, mn)) && !(rc = int8_bias(L, n, mn, mw != 0)))
 		rc = act_out(L, ch.last, ch.out, mn, ref);
 out:
@@ -476,13 +503,15 @@ static int lower_gemm(struct lower *L, size_t j)
 	struct chain ch;
 	int32_t x, ref;
 	bool dyn = (L->o->dynamic || n->dynamic) && !L->fp32;
-	if ((rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
+	struct wkey key = weights_key(L, j, la);
+	const struct dnnq_qtensor *cached = wcache_find(L, j, &key);
+	if (!cached && (rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
 		return rc;
-	if (!(w = malloc(nn * k * sizeof *w)) || !(bias = calloc(nn, sizeof *bias))) {
+	if ((!cached && !(w = malloc(nn * k * sizeof *w))) || !(bias = calloc(nn, sizeof *bias))) {
 		rc = nomem(L);
 		goto out;
 	}
-	for (size_t r = 0; r < nn; r++)
+	for (size_t r = 0; w && r < nn; r++)
 		for (size_t c = 0; c < k; c++)
 			w[r * k + c] = n->alpha * (n->trans_b ? b[r * k + c] : b[c * nn + r]);
 	if (n->ninputs > 2 && n->inputs[2] >= 0) {
@@ -498,13 +527,13 @@ static int lower_gemm(struct lower *L, size_t j)
 		for (size_t r = 0; r < nn; r++)
 			bias[r] = n->beta * b[nc == 1 ? 0 : r];
 	}
-	if ((rc = permute_cols(L, la, w, nn, k, sizeof *w)) ||
+	if ((w && (rc = permute_cols(L, la, w, nn, k, sizeof *w))) ||
 	    (rc = fuse(L, j, nn, k, w, bias, !dyn, &ch)) ||
 	    (rc = dyn ? need_f32(L, n, n->inputs[0], &x) : need_act(L, n, n->inputs[0], &x)))
 		goto out;
 	int64_t dims[2] = { (int64_t)nn, (int64_t)k };
-	int mw = ch.bn || n->alpha != 1 || L->fp32 ? 1 : model_weights(L, n->inputs[1], nn,
-	                                                                  n->trans_b ? 0 : 1, &q);
+	int mw = cached || ch.bn || n->alpha != 1 || L->fp32
+	       ? 1 : model_weights(L, n->inputs[1], nn, n->trans_b ? 0 : 1, &q);
 	if (mw < 0) {
 		rc = mw;
 		goto out;
@@ -520,8 +549,9 @@ static int lower_gemm(struct lower *L, size_t j)
 		if ((rc = permute_cols(L, la, wi, nn, k, 1)))
 			goto out;
 	}
-	struct dnnq_model_node *mn = fused_node(L, DNNQ_NODE_FC, &ch, x, mw ? NULL : &q,
-	                                        mw ? (const void *)w : wi, bias, 2, dims, &ref, &rc);
+	struct dnnq_model_node *mn = fused_node(L, j, DNNQ_NODE_FC, &ch, x, mw ? NULL : &q, cached,
+	                                        &key, mw ? (const void *)w : wi, bias, 2, dims,
+	                                        &ref, &rc);
 	if (!mn)
 		goto out;
 	mn->n = (uint32_t)nn;

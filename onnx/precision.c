@@ -4,11 +4,11 @@
  * The all-int8 lowering (with lo's fp32 nodes and int8's refusals fp32)
  * gives the units (dnnq_lower_opts.unit) and each unit's precision; then
  * each int8 unit with an fp32 form is lowered alone fp32 and the model run
- * on the first samples (dnnq_onnx_eval on a prefix of the calibration
- * set: the samples are stored one after the other). The engine, not the
- * fp32 reference executor, runs these trials: it is the int8 arithmetic
- * being judged, and its kernels are many times faster than the
- * reference's.
+ * on the first samples (a prefix of the calibration set: the samples are
+ * stored one after the other), from that unit on: the nodes before it are
+ * the baseline's (onnx/trials.h). The engine, not the fp32 reference
+ * executor, runs these trials: it is the int8 arithmetic being judged, and
+ * its kernels are many times faster than the reference's.
  */
 #define _GNU_SOURCE	/* qsort_r */
 #include <math.h>
@@ -18,6 +18,7 @@
 #include "engine/op.h"
 #include "engine/wcache.h"
 #include "onnx/precision.h"
+#include "onnx/trials.h"
 
 const char *dnnq_precision_why_name(enum dnnq_precision_why why)
 {
@@ -154,15 +155,28 @@ static size_t neighbours(const struct dnnq_ir *ir, const int32_t *owner,
 	return found;
 }
 
+/* The model of the fp32 choice in t (t->trial set: r builds it) run
+ * through r: its SQNR in *db. */
+static int trial(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
+                 const enum dnnq_calib_method *method, const struct dnnq_lower_opts *t,
+                 struct dnnq_onnx_trials *r, double *db, struct dnnq_diag *diag)
+{
+	struct dnnq_model m;
+	int rc = dnnq_onnx_calib_lower(sub, co, method, t, &m, diag);
+	return rc ? rc : dnnq_onnx_trials_run(r, &m, db, diag);
+}
+
 /* Pass 2: the int8 units next to fp32 ones (neighbours) measured again,
  * each against the choice so far (fp32[] holds it; *db its SQNR), in
  * rounds until none is left: a unit's int8 error can matter only once
  * its neighbour is fp32 (a ViT's class token, quantized with the patch
  * embeddings it is concatenated with, loses its few levels in the Add
  * after the Concat whether the Concat is int8 or not, until that Add is
- * fp32). *done and *total count the trials for progress. */
+ * fp32). Each is run from the choice so far (r's baseline). *done and
+ * *total count the trials for progress. */
 static int pass2(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
                  const enum dnnq_calib_method *method, const struct dnnq_lower_opts *t,
+                 struct dnnq_onnx_trials *r,
                  const struct dnnq_precision_opts *po, const int32_t *unit, bool *fp32,
                  struct dnnq_precision_unit *u, size_t nunits, double int8_db, double *db,
                  void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
@@ -182,7 +196,9 @@ static int pass2(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
 			if (unit[k] == u[i].head)
 				owner[k] = (int32_t)i;
 	size_t n = rc ? 0 : neighbours(ir, owner, u, again, cand, seen, queue);
-	if (n && (rc = dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, db, diag)))
+	if (n && !(rc = trial(sub, co, method, t, r, db, diag)))
+		dnnq_onnx_trials_keep(r);
+	if (rc)
 		n = 0;
 	while (n) {
 		*total += n;
@@ -191,16 +207,18 @@ static int pass2(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
 				continue;
 			cand[i] = false;
 			again[i] = true;
-			double trial;
 			mark_unit(unit, ir->nnodes, u[i].head, fp32, true);
-			if ((rc = dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, &trial, diag)))
+			double tdb;
+			if ((rc = trial(sub, co, method, t, r, &tdb, diag)))
 				break;
-			u[i].loss_db = loss_db(int8_db, *db, trial);
+			u[i].loss_db = loss_db(int8_db, *db, tdb);
 			u[i].fp32 = u[i].loss_db > po->threshold_db;
-			if (u[i].fp32)
-				*db = trial;
-			else
+			if (u[i].fp32) {
+				*db = tdb;
+				dnnq_onnx_trials_keep(r);
+			} else {
 				mark_unit(unit, ir->nnodes, u[i].head, fp32, false);
+			}
 			if (progress)
 				progress(ctx, ++*done, *total);
 		}
@@ -318,7 +336,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
                              const struct dnnq_lower_opts *lo,
                              const struct dnnq_precision_opts *po, bool *fp32,
                              struct dnnq_precision_unit **units, size_t *nunits,
-                             double *base_db,
+                             double *base_db, struct dnnq_precision_cost *cost,
                              void (*progress)(void *ctx, size_t done, size_t total),
                              void *ctx, struct dnnq_diag *diag)
 {
@@ -335,9 +353,13 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 	/* the trials differ only in which units are fp32: each int8 node
 	 * packs its weights once, for all of them (a tenth of the pass) */
 	sub.wcache = NULL;
+	struct dnnq_onnx_trials r;
+	dnnq_onnx_trials_init(&r, &sub, sub.ex, po->whole);
 	int32_t *unit = calloc(ir->nnodes + 1, sizeof *unit);
 	bool *all = NULL;
-	int rc = unit && !dnnq_weights_cache_create(&sub.wcache)
+	struct dnnq_lower_wcache *lw = NULL;
+	int rc = unit && !dnnq_weights_cache_create(&sub.wcache) &&
+	         (po->whole || !dnnq_lower_wcache_create(ir->nnodes, &lw))
 	       ? dnnq_onnx_keep_fp32(ir, "*", &all, diag)
 	       : dnnq_diag_set(diag, DNNQ_E_NOMEM, "precision: out of memory");
 	if (rc)
@@ -347,13 +369,15 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 	struct dnnq_lower_opts t = *lo;
 	t.fp32_nodes = fp32;
 	t.unit = unit;
+	t.trial = true;               /* the trials' runner builds each model */
+	t.wcache = lw;                /* and their int8 weights are quantized once */
 	struct dnnq_model m;
 	if ((rc = dnnq_onnx_calib_lower(&sub, co, method, &t, &m, diag)))
 		goto out;
-	rc = find_units(ir, lo, &m, unit, all, units, nunits, diag);
-	if (!rc)
-		rc = dnnq_onnx_eval(&sub, &m, sub.ex, base_db, diag);
-	dnnq_model_free(&m);
+	if ((rc = find_units(ir, lo, &m, unit, all, units, nunits, diag)))
+		dnnq_model_free(&m);
+	else if (!(rc = dnnq_onnx_trials_run(&r, &m, base_db, diag)))
+		dnnq_onnx_trials_keep(&r);
 	t.unit = NULL;
 	size_t total = 1, done = 1;
 	for (size_t i = 0; !rc && i < *nunits; i++) {
@@ -369,7 +393,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 			continue;
 		double db;
 		mark_unit(unit, ir->nnodes, u->head, fp32, true);
-		if ((rc = dnnq_onnx_calib_trial(&sub, co, method, &t, sub.ex, &db, diag)))
+		if ((rc = trial(&sub, co, method, &t, &r, &db, diag)))
 			break;
 		u->loss_db = loss_db(*base_db, *base_db, db);
 		u->fp32 = u->loss_db > po->threshold_db;
@@ -381,13 +405,16 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 		mark_unit(unit, ir->nnodes, (*units)[i].head, fp32, (*units)[i].fp32);
 	double db;
 	if (!rc)
-		rc = pass2(&sub, co, method, &t, po, unit, fp32, *units, *nunits, *base_db, &db,
+		rc = pass2(&sub, co, method, &t, &r, po, unit, fp32, *units, *nunits, *base_db, &db,
 		           progress, ctx, &done, &total, diag);
 	if (!rc && po->floor_db > 0 && *base_db < po->floor_db)
 		rc = floor_pass(&sub, co, method, &t, po, unit, all, fp32, *units, *nunits,
 		                progress, ctx, &done, &total, diag);
 out:
 	c->cache_opts = sub.cache_opts;     /* what the shared cache now holds */
+	*cost = (struct dnnq_precision_cost){ r.resumed + r.wholes, r.resumed, r.nodes_run,
+	                                      r.nodes_all };
+	dnnq_onnx_trials_free(&r);
 	if (rc) {
 		free(*units);
 		*units = NULL;
@@ -396,5 +423,6 @@ out:
 	free(unit);
 	free(all);
 	dnnq_weights_cache_destroy(sub.wcache);
+	dnnq_lower_wcache_destroy(lw);
 	return rc;
 }

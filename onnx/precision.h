@@ -18,10 +18,12 @@
  * another order than the reference: 1e-4 relative at worst), not by int8
  * (torchvision's googlenet with random weights gives logits that are
  * their biases, 256 dB all int8, where every unit "lost" 4 dB of
- * rounding). Units whose loss exceeds the threshold run fp32. Cost: one lowering and one engine
- * run on those samples per unit, and one for the all-int8 baseline. When
- * the all-int8 SQNR is below floor_db, the fewest units that lift the
- * choice to it go fp32 too (WHY_FLOOR; precision.c's floor_pass).
+ * rounding). Units whose loss exceeds the threshold run fp32. Cost: one lowering per
+ * unit and one for the all-int8 baseline; each unit's engine run on those
+ * samples starts at the unit, from the baseline's values there
+ * (onnx/trials.h). When the all-int8 SQNR is below floor_db, the fewest
+ * units that lift the choice to it go fp32 too (WHY_FLOOR; precision.c's
+ * floor_pass).
  */
 #ifndef DNNQ_ONNX_PRECISION_H
 #define DNNQ_ONNX_PRECISION_H
@@ -38,6 +40,18 @@ struct dnnq_precision_opts {
 	double threshold_db;          /* the largest loss that stays int8, dB */
 	size_t samples;               /* measured on the first min(samples, all) */
 	double floor_db;              /* below this output SQNR, more units go fp32 (0: off) */
+	/* every trial lowered and run whole, as a model of its own: not
+	 * resumed from its baseline (onnx/trials.h), no int8 weights reused
+	 * (dnnq_lower_wcache); the tests' reference, the same losses */
+	bool whole;
+};
+
+/* What the trials ran (onnx/trials.h), for --report: the trials (the
+ * baselines among them), those resumed from their baseline, and the
+ * engine nodes run against the nodes of whole runs. */
+struct dnnq_precision_cost {
+	size_t trials, resumed;
+	uint64_t nodes_run, nodes_all;
 };
 
 /* Why a unit runs in the precision it does. */
@@ -62,14 +76,15 @@ struct dnnq_precision_unit {
  * (ir->nnodes entries) gets the nodes to keep in fp32, for lo's fp32_nodes
  * in the final lowering; *units (free it) one entry per unit with an
  * arithmetic precision, *nunits of them, in node order; *base_db the
- * all-int8 SQNR on the samples measured. progress (may be NULL) is called
- * after each lowering with (done, total). */
+ * all-int8 SQNR on the samples measured; *cost what the trials ran.
+ * progress (may be NULL) is called after each lowering with (done,
+ * total). */
 int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_opts *co,
                              const enum dnnq_calib_method *method,
                              const struct dnnq_lower_opts *lo,
                              const struct dnnq_precision_opts *po, bool *fp32,
                              struct dnnq_precision_unit **units, size_t *nunits,
-                             double *base_db,
+                             double *base_db, struct dnnq_precision_cost *cost,
                              void (*progress)(void *ctx, size_t done, size_t total),
                              void *ctx, struct dnnq_diag *diag);
 

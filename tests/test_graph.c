@@ -272,19 +272,27 @@ static void shadow_threads_agree(struct dnnq_graph *g, const void *const *in,
 	dnnq_pool_destroy(pool);
 }
 
+/* The network's weights (free them) and a random input x of n bytes. */
+static struct weights *net_fixture(struct rng *r, uint8_t *x, size_t n)
+{
+	struct weights *w = malloc(sizeof *w);
+	ck_assert_ptr_nonnull(w);
+	make_weights(r, w);
+	for (size_t i = 0; i < n; i++)
+		x[i] = (uint8_t)rng_int(r, 0, 255);
+	return w;
+}
+
 /* The shadow run: same outputs as a plain run, every node reports a finite
  * SQNR, and a node whose output range is far too narrow stands out. */
 START_TEST(shadow_reports_each_node)
 {
 	struct rng r = { 23 };
-	struct weights *w = malloc(sizeof *w);
-	make_weights(&r, w);
 	struct dnnq_diag d;
 	enum { B = 2 };
 	uint8_t x[B * H * W * C], l1[B * NCLS], l2[B * NCLS];
 	float p1[B * NCLS], p2[B * NCLS];
-	for (size_t i = 0; i < sizeof x; i++)
-		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct weights *w = net_fixture(&r, x, sizeof x);
 	const void *in[1] = { x };
 	struct dnnq_node_report rep[8];
 	double good_conv2 = 0;
@@ -325,6 +333,49 @@ START_TEST(shadow_reports_each_node)
 			              rep[2].local_sqnr_db);
 		dnnq_graph_destroy(g);
 	}
+	free(w);
+}
+END_TEST
+
+/* A run in parts (dnnq_graph_run_nodes) computes what one run does, and
+ * a run resumed at node k from another graph whose nodes before k are the
+ * same (dnnq_graph_run_from) what that graph computes whole: here the
+ * second graph's conv2 writes at another scale, so it differs from node 1
+ * on. A source planned at another batch holds the values at other sizes:
+ * refused before anything runs. */
+START_TEST(graph_run_resumed)
+{
+	struct rng r = { 29 };
+	struct dnnq_diag d;
+	enum { B = 2 };
+	uint8_t x[B * H * W * C], l[3][B * NCLS];
+	float p[3][B * NCLS];
+	struct weights *w = net_fixture(&r, x, sizeof x);
+	const void *in[1] = { x };
+	void *o[3][2] = { { l[0], p[0] }, { l[1], p[1] }, { l[2], p[2] } };
+	struct dnnq_graph *src = build(w, &d, qb.scale), *g = build(w, &d, 0.03f);
+	ck_assert_int_eq(dnnq_graph_plan(src, B, 1, &d), 0);
+	ck_assert_int_eq(dnnq_graph_plan(g, B, 1, &d), 0);
+	size_t n = dnnq_graph_num_nodes(src);
+	ck_assert_int_eq(dnnq_graph_run(src, in, o[0], NULL), 0);
+	ck_assert_int_eq(dnnq_graph_run_nodes(src, in, o[1], NULL, 0, 3), 0);
+	ck_assert_int_eq(dnnq_graph_run_nodes(src, in, o[1], NULL, 3, n), 0);
+	ck_assert_mem_eq(l[0], l[1], sizeof l[0]);
+	ck_assert_mem_eq(p[0], p[1], sizeof p[0]);
+	ck_assert_int_eq(dnnq_graph_run(g, in, o[0], NULL), 0);
+	ck_assert_mem_ne(l[0], l[1], sizeof l[0]);
+	memset(l[2], 0, sizeof l[2]);
+	ck_assert_int_eq(dnnq_graph_run_nodes(src, in, o[1], NULL, 0, 1), 0);
+	ck_assert_int_eq(dnnq_graph_run_from(g, src, 1, in, o[2], NULL), 0);
+	ck_assert_mem_eq(l[0], l[2], sizeof l[0]);
+	ck_assert_mem_eq(p[0], p[2], sizeof p[0]);
+	ck_assert_int_eq(dnnq_graph_plan(g, 1, 1, &d), 0);
+	memset(l[2], 0, sizeof l[2]);
+	ck_assert_int_eq(dnnq_graph_run_from(g, src, 1, in, o[2], NULL), DNNQ_E_UNSUPPORTED);
+	for (size_t i = 0; i < sizeof l[2]; i++)
+		ck_assert_uint_eq(l[2][i], 0);
+	dnnq_graph_destroy(src);
+	dnnq_graph_destroy(g);
 	free(w);
 }
 END_TEST
@@ -865,6 +916,7 @@ Suite *suite_graph(void)
 	tcase_add_test(tc, shadow_reports_each_node);
 	tcase_add_test(tc, graph_splits_big_nodes_only);
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);

@@ -26,6 +26,7 @@
  * converted; 2 for a usage error.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,8 +202,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .c = { .method = DNNQ_CALIB_L2,
 	                           .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } },
 	                    .lo = { .symmetric_weights = true },
-                    .po = { DNNQ_FP32_THRESHOLD_DB, DNNQ_PRECISION_SAMPLES,
-                            DNNQ_PRECISION_FLOOR_DB },
+                    .po = { .threshold_db = DNNQ_FP32_THRESHOLD_DB,
+                            .samples = DNNQ_PRECISION_SAMPLES,
+                            .floor_db = DNNQ_PRECISION_FLOOR_DB },
 	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
 	int ch;
 	long b;
@@ -517,6 +519,7 @@ struct prec {
 	struct dnnq_precision_unit *units;
 	size_t nunits, samples;
 	double int8_db;                   /* all int8 on those samples */
+	struct dnnq_precision_cost cost;  /* what the trials ran */
 };
 
 /* With --calib, each unit's precision measured (onnx/precision.h): lo's
@@ -530,7 +533,7 @@ static int choose_precision(const struct opts *o, struct dnnq_onnx_calib *c,
 	struct dnnq_progress bar;
 	dnnq_progress_start(&bar, "choosing precisions", o->json);
 	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &o->po, p->fp32, &p->units,
-	                                  &p->nunits, &p->int8_db, on_trial, &bar, d);
+	                                  &p->nunits, &p->int8_db, &p->cost, on_trial, &bar, d);
 	dnnq_progress_end(&bar);
 	p->samples = o->po.samples < c->samples ? o->po.samples : c->samples;
 	lo->fp32_nodes = p->fp32;
@@ -786,6 +789,9 @@ static void json_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		dnnq_json_number(stdout, o->po.floor_db, 3);
 		printf(",\"samples\":%zu,\"int8_sqnr_db\":", p->samples);
 		dnnq_json_number(stdout, p->int8_db, 3);
+		printf(",\"trials\":%zu,\"trials_resumed\":%zu,\"trial_nodes_run\":%" PRIu64
+		       ",\"trial_nodes_whole\":%" PRIu64, p->cost.trials, p->cost.resumed,
+		       p->cost.nodes_run, p->cost.nodes_all);
 		printf(",\"units\":[");
 		for (size_t i = 0; i < p->nunits; i++) {
 			const struct dnnq_precision_unit *u = &p->units[i];
@@ -827,6 +833,12 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		printf("precision auto: %zu more fp32, the fewest whose int8 noise alone is the largest "
 		       "that lift the outputs to the %.2f dB floor (--sqnr-floor)\n", floor,
 		       o->po.floor_db);
+	if (p->fp32 && o->report)
+		printf("  trials: %zu, %zu of them resumed at their first changed node: %" PRIu64
+		       " engine nodes run of %" PRIu64 " (%.0f%%)\n", p->cost.trials, p->cost.resumed,
+		       p->cost.nodes_run, p->cost.nodes_all,
+		       p->cost.nodes_all ? 100.0 * (double)p->cost.nodes_run / (double)p->cost.nodes_all
+		                         : 0.0);
 	for (size_t i = 0; i < p->nunits; i++)
 		if (p->units[i].fp32 && p->units[i].why == DNNQ_PRECISION_WHY_LOSS)
 			printf("  fp32: node '%s' (%s): int8 loss %.2f dB\n",

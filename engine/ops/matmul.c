@@ -12,7 +12,11 @@
  * sum(a b) - zb sum(a) - za sum(b) + K za zb (exact: K is at most
  * MATMUL_MAX_K, so no sum overflows), requantized as the GEMM's float
  * output stage does (dnnq_requant_float_1). Each task packs its rows of A
- * and all of B transposed into its scratch, then takes dot products of
+ * and all of B transposed into its scratch (a constant B, the same for
+ * every batch item: a linear layer's weights, once, at create, with its
+ * column sums: packed per task, a ViT-B's weights were copied seven times
+ * a run, a byte at a time, most of the model's time), then takes dot
+ * products of
  * contiguous u8 rows, four columns at a time: scalar, or AVX2 (vpmaddwd of
  * zero-extended bytes); integer sums, so every ISA gives the same bits.
  * fp32: the same packing, and the product by the f32 table's gemm (OpenBLAS's
@@ -55,6 +59,9 @@ struct matmul {
 	struct view a, b, y;
 	float mult, zy;
 	int32_t za, zb;
+	/* a constant B packed once (B transposed; int8: its column sums), or NULL */
+	void *bt;
+	uint32_t *bsum;
 	/* per-thread scratch: A rows, B transposed, C rows (fp32), sums (int8) */
 	uint8_t *scratch;
 	size_t per_thread, cap;
@@ -192,6 +199,60 @@ static int matmul_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	return DNNQ_OK;
 }
 
+/* rows x cols of src (strides rs, cs) into dst row-major, elements of esz:
+ * inlined for each element size, so an element is one move (a call's
+ * worth of byte loop each otherwise), a contiguous row one memcpy. */
+static inline __attribute__((always_inline)) void
+pack_es(uint8_t *dst, const uint8_t *src, size_t rows, size_t cols, size_t rs, size_t cs,
+        size_t esz)
+{
+	for (size_t i = 0; i < rows; i++) {
+		if (cs == 1) {
+			memcpy(dst + i * cols * esz, src + i * rs * esz, cols * esz);
+			continue;
+		}
+		for (size_t j = 0; j < cols; j++)
+			memcpy(dst + (i * cols + j) * esz, src + (i * rs + j * cs) * esz, esz);
+	}
+}
+
+static void pack(uint8_t *dst, const uint8_t *src, size_t rows, size_t cols, size_t rs,
+                 size_t cs, size_t esz)
+{
+	if (esz == 1)
+		pack_es(dst, src, rows, cols, rs, cs, 1);
+	else
+		pack_es(dst, src, rows, cols, rs, cs, sizeof(float));
+}
+
+/* The column sums of packed B^T (n columns of k bytes). */
+static void col_sums(const uint8_t *bt, size_t n, size_t k, uint32_t *sum)
+{
+	for (size_t j = 0; j < n; j++) {
+		uint32_t s = 0;
+		for (size_t p = 0; p < k; p++)
+			s += bt[j * k + p];
+		sum[j] = s;
+	}
+}
+
+/* op->bt (and op->bsum) from constant B at b, when every batch item reads
+ * the same B (its batch strides all 0); else nothing. */
+static int pack_const_b(struct matmul *op, const void *b)
+{
+	size_t r = op->r, esz = op->fp32 ? sizeof(float) : 1;
+	for (size_t i = 0; i + 2 < r; i++)
+		if (op->b.s[i])
+			return DNNQ_OK;
+	if (!(op->bt = aligned_alloc(64, (op->N * op->K * esz + 64) & ~(size_t)63)) ||
+	    (!op->fp32 && !(op->bsum = malloc((op->N ? op->N : 1) * sizeof *op->bsum))))
+		return DNNQ_E_NOMEM;
+	pack(op->bt, b, op->N, op->K, op->b.s[r - 1], op->b.s[r - 2], esz);
+	if (op->bsum)
+		col_sums(op->bt, op->N, op->K, op->bsum);
+	return DNNQ_OK;
+}
+
 static int matmul_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                          struct dnnq_diag *diag)
 {
@@ -224,6 +285,8 @@ static int matmul_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 		return rc;
 	if (fp32 && b->const_data && !(op->cst[1] = dnnq_graph_const_f32(b)))
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
+	if (b->const_data && (rc = pack_const_b(op, fp32 ? (const void *)op->cst[1] : b->const_data)))
+		return FAIL(rc, "node '%s': out of memory", n->name);
 	if (!fp32) {
 		op->mult = (float)((double)a->qp.scale * b->qp.scale / out->qp.scale);
 		op->zy = (float)out->qp.zero_point;
@@ -245,16 +308,8 @@ static size_t batch_off(const struct matmul *op, const struct view *v, size_t i)
 	return off;
 }
 
-/* rows x cols of src (strides rs, cs) into dst row-major, elements of esz. */
-static void pack(uint8_t *dst, const uint8_t *src, size_t rows, size_t cols, size_t rs,
-                 size_t cs, size_t esz)
-{
-	for (size_t i = 0; i < rows; i++)
-		for (size_t j = 0; j < cols; j++)
-			memcpy(dst + (i * cols + j) * esz, src + (i * rs + j * cs) * esz, esz);
-}
-
-static void block_u8(const struct matmul *op, uint8_t *sa, uint8_t *sb, uint32_t *colsum,
+static void block_u8(const struct matmul *op, const uint8_t *sa, const uint8_t *sb,
+                     const uint32_t *colsum,
                      uint32_t *dot, size_t m0, size_t m1, uint8_t *y)
 {
 	const size_t K = op->K, N = op->N, yr = op->y.s[op->r - 2], yc = op->y.s[op->r - 1];
@@ -274,8 +329,8 @@ static void block_u8(const struct matmul *op, uint8_t *sa, uint8_t *sb, uint32_t
 	}
 }
 
-static void block_f32(const struct matmul *op, float *sa, float *sb, float *sc, size_t m0,
-                      size_t m1, float *y)
+static void block_f32(const struct matmul *op, const float *sa, const float *sb, float *sc,
+                      size_t m0, size_t m1, float *y)
 {
 	const size_t N = op->N, yr = op->y.s[op->r - 2], yc = op->y.s[op->r - 1];
 	dnnq_f32_gemm(op->isa, true, m1 - m0, N, op->K, sa, op->K, sb, op->K, sc, N);
@@ -297,19 +352,19 @@ static void matmul_task(void *arg, size_t t, unsigned tid)
 	const uint8_t *b = (const uint8_t *)op->pb + batch_off(op, &op->b, bi) * esz;
 	uint8_t *y = (uint8_t *)op->py + batch_off(op, &op->y, bi) * esz;
 	pack(sa, a + m0 * op->a.s[r - 2] * esz, m1 - m0, K, op->a.s[r - 2], op->a.s[r - 1], esz);
-	pack(sb, b, N, K, op->b.s[r - 1], op->b.s[r - 2], esz);      /* B transposed */
+	const uint8_t *bt = op->bt;
+	if (!bt) {
+		pack(sb, b, N, K, op->b.s[r - 1], op->b.s[r - 2], esz);      /* B transposed */
+		bt = sb;
+	}
 	if (op->fp32) {
-		block_f32(op, (float *)sa, (float *)sb, (float *)sc, m0, m1, (float *)y);
+		block_f32(op, (float *)sa, (const float *)bt, (float *)sc, m0, m1, (float *)y);
 		return;
 	}
 	uint32_t *colsum = (uint32_t *)sc, *dot = colsum + N;
-	for (size_t j = 0; j < N; j++) {
-		uint32_t s = 0;
-		for (size_t p = 0; p < K; p++)
-			s += sb[j * K + p];
-		colsum[j] = s;
-	}
-	block_u8(op, sa, sb, colsum, dot, m0, m1, y);
+	if (!op->bsum)
+		col_sums(bt, N, K, colsum);
+	block_u8(op, sa, bt, op->bsum ? op->bsum : colsum, dot, m0, m1, y);
 }
 
 static int matmul_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
@@ -349,6 +404,8 @@ static void matmul_destroy(struct gnode *n)
 	struct matmul *op = n->op;
 	if (op) {
 		free((void *)op->cst[1]);
+		free(op->bt);
+		free(op->bsum);
 		free(op->scratch);
 	}
 	free(op);
