@@ -693,12 +693,15 @@ int dnnq_graph_run_nodes(struct dnnq_graph *g, const void *const *inputs, void *
                          const struct dnnq_executor *ex, size_t from, size_t to)
 {
 	int rc = resolve(g, inputs, outputs, ex);
+	/* a part may end between a convolution and the table activation fused
+	 * into it: the two run apart (the same bytes, fuse_tables) */
+	g->unfused = true;
 	for (size_t i = from; !rc && i < to && i < g->nn; i++)
 		rc = run_node(g, &g->n[i], ex);
+	g->unfused = false;
 	return rc;
 }
 
-/* t's current contents as real values (a new array). */
 /* t's values (u8 dequantized) from data, as f32 (malloc'd). */
 static float *as_f32(const struct gtensor *t, const void *data)
 {

@@ -167,10 +167,11 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                    const struct dnnq_executor *ex);
 
-/* Part of a run (dnnq-convert's trials, onnx/resume.h): the buffers bound as
+/* Part of a run (dnnq-convert's trials, onnx/trials.h): the buffers bound as
  * dnnq_graph_run binds them, then nodes [from, to) alone (from == to: only
- * the binding). The arena keeps its values between calls, so runs of
- * [0, k) then [k, n) compute what one dnnq_graph_run does. */
+ * the binding), table activations apart from the convolutions they are
+ * fused into. The arena keeps its values between calls, so runs of [0, k)
+ * then [k, n) compute what one dnnq_graph_run does. */
 int dnnq_graph_run_nodes(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                          const struct dnnq_executor *ex, size_t from, size_t to);
 /* Nodes [k, n) of g, with the values of its nodes before k taken from src,
