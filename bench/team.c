@@ -14,9 +14,11 @@
  * worker idle.
  */
 #define _GNU_SOURCE   /* mkdtemp */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
@@ -84,6 +86,52 @@ static void team_counts(struct dnnq_client *c, const char *name, uint64_t *teams
 		}
 }
 
+/* CPU seconds (user + system) process pid has used, from /proc. */
+static double process_cpu(pid_t pid)
+{
+	char path[64];
+	unsigned long long ut = 0, st = 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	/* comm, field 2, has no ')' of its own here: dnnqd */
+	if (!f || fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	                 &ut, &st) != 2)
+		ut = st = 0;
+	if (f)
+		fclose(f);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The two models interleaved (res), and the CPUs other processes kept
+ * busy meanwhile, dnnqd's own not counted: its workers are the row being
+ * measured. Run again, once, when that load could have moved the row. */
+static double interleave(const struct bench_cand *cand, pid_t daemon, struct bench_result *res)
+{
+	double others = INFINITY;
+	for (int attempt = 0; attempt < 2 && bench_load_disturbed(others, 2); attempt++) {
+		struct bench_result r[2];
+		struct bench_load l;
+		double c0 = process_cpu(daemon), t0 = now_s();
+		bench_load_begin(&l);
+		bench_interleave(cand, 2, bench_budget(), r);
+		double o = bench_load_end(&l) - (process_cpu(daemon) - c0) / (now_s() - t0);
+		if (o < 0)
+			o = 0;
+		if (o < others) {
+			others = o;
+			memcpy(res, r, sizeof r);
+		}
+	}
+	return others;
+}
+
 static const struct bench_col cols[] = {
 	{ "model", "model", 12, -2 },
 	{ "threads", "threads", 7, -1 },
@@ -131,7 +179,7 @@ int bench_cmd_team(const struct bench_opts *o)
 		bench_die("team: threads 1 and 2 give different logits");
 	struct bench_cand cand[2] = { { names[0], request, &s[0] }, { names[1], request, &s[1] } };
 	struct bench_result res[2];
-	double others = bench_interleave_guarded(cand, 2, bench_budget(), 2, res);
+	double others = interleave(cand, d.pid, res);
 	struct bench_table t;
 	bench_table_begin(&t, cols, sizeof cols / sizeof *cols, o->tsv);
 	for (int i = 0; i < 2; i++) {
@@ -153,7 +201,7 @@ int bench_cmd_team(const struct bench_opts *o)
 	           "spins 50 us, then sleeps) back to back, the two models alternating (timing.c: median per "
 	           "request = p50). teamed: requests the other worker joined (MODEL_STATS "
 	           "team_requests, over every request of the model, warm-up included). Logits of "
-	           "the two checked equal first. others: CPUs other processes kept busy.",
+	           "the two checked equal first. others: CPUs other processes than dnnqd kept busy.",
 	           names[0], names[1]);
 	bench_note(&t, "Target (issue 18): p50 threads 2 <= %.1fx threads 1: %s (%.2fx).",
 	           TARGET_RATIO, bench_load_disturbed(others, 2) ? "not judged, other processes "
