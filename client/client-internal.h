@@ -44,6 +44,7 @@ _Static_assert((int)DNNQ_TYPE_U8 == (int)DNNQ_SHM_DTYPE_U8 &&
 #define CLIENT_STALE_NS        ((int64_t)2000000000)	/* heartbeat silence = death */
 #define CLIENT_WAIT_MODELS     64u	/* wait-time estimates, by model id modulo this */
 #define CLIENT_SPIN_PROBE      16u	/* of the waits that sleep, one in this many spins */
+#define CLIENT_PROBE_BACKOFF   6u	/* each failed probe doubles the gap, up to 16 << 6 */
 
 /* One input or output of a signature; info.name points at name. */
 struct client_io {
@@ -90,7 +91,11 @@ struct dnnq_client {
 	 * blur each other's estimate): request.c spins only when this is within
 	 * spin_ns. Relaxed, any thread; a lost update is harmless. */
 	alignas(64) int64_t wait_ns[CLIENT_WAIT_MODELS];
-	uint32_t wait_probes;	/* waits that did not spin: every CLIENT_SPIN_PROBE-th spins */
+	uint32_t wait_probes;	/* waits that did not spin: every gap-th of them spins */
+	/* The gap between probes, per model entry: CLIENT_SPIN_PROBE << this
+	 * (at most CLIENT_PROBE_BACKOFF); a failed probe adds one, one that
+	 * sees the end clears it. Relaxed, like wait_ns. */
+	uint32_t probe_shift[CLIENT_WAIT_MODELS];
 
 	/* Control channel: one exchange at a time. */
 	alignas(64) pthread_mutex_t ctl_lock;

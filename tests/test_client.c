@@ -606,6 +606,47 @@ START_TEST(wait_spins_again_when_fast_again)
 }
 END_TEST
 
+/* A probe that does not see the end doubles the gap to the next, up to
+ * CLIENT_SPIN_PROBE << CLIENT_PROBE_BACKOFF waits, so a model that stays
+ * slow is rarely spun on; a probe that sees the end brings the gap back.
+ * The estimate is held far above spin_us (only probes spin) and the waits
+ * are of 0 ms on a paused daemon (every probe fails, at once): the probes
+ * come at the 16th, 32nd, 64th, ... wait. */
+START_TEST(failed_probes_back_off)
+{
+	fake_up();
+	struct dnnq_connect_opts o = { .slots = 2, .arena_bytes = 1 << 20, .timeout_ms = 2000,
+	                               .spin_us = 5000 };
+	struct dnnq_client *c = NULL;
+	ck_assert_int_eq(dnnq_connect(fake.path, &o, &c), 0);
+	struct dnnq_model *m = open_model(c, "double");
+	uint32_t *shift = &c->probe_shift[m->id % CLIENT_WAIT_MODELS];
+	int64_t *estimate = &c->wait_ns[m->id % CLIENT_WAIT_MODELS];
+	const uint32_t most = CLIENT_SPIN_PROBE << CLIENT_PROBE_BACKOFF;
+	struct io io;
+	struct dnnq_request r;
+	io_alloc(m, 1, &io);
+	STORE(&fake.paused, 1);
+	ck_assert_int_eq(io_submit(m, &io, &r), 0);
+	for (uint32_t k = 1; k <= 2 * most; k++) {
+		*estimate = INT64_MAX / 2;
+		ck_assert_int_eq(dnnq_wait(&r, 0), DNNQ_E_TIMEDOUT);
+		uint32_t probes = 0;
+		for (uint32_t gap = CLIENT_SPIN_PROBE; gap <= k && probes < CLIENT_PROBE_BACKOFF; gap *= 2)
+			probes++;
+		ck_assert_msg(*shift == probes, "after %u waits: shift %u, not %u", k, *shift, probes);
+	}
+	STORE(&fake.paused, 0);
+	c->wait_probes = 3 * most - 1;	/* the next wait is a probe */
+	*estimate = INT64_MAX / 2;
+	ck_assert_int_eq(dnnq_wait(&r, 2000), 0);
+	ck_assert_uint_eq(*shift, 0);
+	io_check(&io, 0);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
 START_TEST(infer_timeout_abandons_slot)
 {
 	struct env e;
@@ -918,6 +959,7 @@ Suite *suite_client(void)
 	tcase_add_test(tc, async_poll_wait_tickets);
 	tcase_add_test(tc, wait_spins_only_when_waits_are_short);
 	tcase_add_test(tc, wait_spins_again_when_fast_again);
+	tcase_add_test(tc, failed_probes_back_off);
 	tcase_add_test(tc, infer_timeout_abandons_slot);
 	tcase_add_test(tc, failed_request_status);
 	tcase_add_test(tc, event_fd_and_doorbell);
