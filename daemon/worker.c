@@ -398,14 +398,19 @@ static void job_finish(struct dnnqd_worker *w, struct dnnqd_job *j, const struct
 		release(s);
 }
 
-/* Up to DRAIN_MAX datagrams of a doorbell (a client sending all the while
- * cannot keep a worker here). EAGAIN: drained, maybe by another worker. */
+/* Up to DRAIN_MAX datagrams of a doorbell in one system call (a client
+ * sending all the while cannot keep a worker here); their bytes are
+ * dropped (one byte of buffer: a longer datagram is truncated). EAGAIN:
+ * drained, maybe by another worker. */
 static void drain_doorbell(int fd)
 {
-	char buf[64];
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	struct mmsghdr m[DRAIN_MAX];
 	for (int i = 0; i < DRAIN_MAX; i++)
-		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) < 0)
-			return;
+		m[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
+	if (recvmmsg(fd, m, DRAIN_MAX, MSG_DONTWAIT, NULL) < 0)
+		return;
 }
 
 static void drain(struct dnnqd_worker *w, const struct epoll_event *ev, int n)
@@ -579,6 +584,7 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	const struct dnnqd_model *m = ms->m[id];
 	const struct dnnq_config_batching *b = &m->src.batching;
 	const uint64_t deadline = jobs[0].t0 + (uint64_t)b->max_queue_delay_us * 1000;
+	const uint64_t spin_ns = (uint64_t)w->d->cfg.spin_us * 1000;
 	struct dnnqd_model_counts *mc = model_counts(w, id);
 	unsigned n = 1, rounds = 0;
 	bool left = false, expired = false;
@@ -600,9 +606,14 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 		uint64_t now = mono_ns();
 		if ((expired = now >= deadline))
 			break;
-		/* the company comes from clients that may need this CPU: sleep
-		 * until a submit rings a doorbell, or the deadline */
-		worker_sleep(w, deadline - now, false);
+		/* the company comes from clients that may need this CPU: for
+		 * the first spin_us the worker yields it to them (at once back
+		 * when nobody else wants it, and no doorbell to ring), then
+		 * sleeps until a submit rings a doorbell, or the deadline */
+		if (now - jobs[0].t0 < spin_ns)
+			sched_yield();
+		else
+			worker_sleep(w, deadline - now, false);
 	}
 	set_waiting(mc, 0);
 	int rc = dnnqd_runner_run_batch(&w->runner, ms, jobs, n, items);
