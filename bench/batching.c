@@ -19,7 +19,10 @@
  *   1 client x batch 1, on each          (what a lone client pays for it)
  *
  * Medians over the rounds of samples/s, p50 and p99, the mean executed
- * batch (dnnqctl bench reads it from MODEL_STATS), and where the CPUs went,
+ * batch (dnnqctl bench reads it from MODEL_STATS), the batched loads'
+ * histograms of executed batch sizes (summed over the rounds: how batches
+ * formed against preferred_batch_size, which load distorts less than
+ * samples/s), and where the CPUs went,
  * in CPU-seconds per second of the load: dnnqd's workers (its dnnqd-w*
  * threads' /proc schedstat), the clients (dnnqctl's rusage: the bench
  * threads) and other processes (/proc/stat busy time less both and the
@@ -147,6 +150,39 @@ static struct daemon_cpu daemon_cpu(pid_t pid)
 	return c;
 }
 
+/* dnnqctl bench's buckets of executed batch sizes up to MAX_BATCH. */
+static const char *const buckets[] = { "1", "2", "3-4", "5-8" };
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+/* The graph runs of each bucket in dnnqctl bench's JSON line ("batches":
+ * {"1": n, "3-4": m}), added to h. */
+static void add_hist(const char *json, double *h)
+{
+	const char *p = strstr(json, "\"batches\":{"), *end = p ? strchr(p, '}') : NULL;
+	char key[16];
+	for (size_t b = 0; end && b < NBUCKETS; b++) {
+		snprintf(key, sizeof key, "\"%s\":", buckets[b]);
+		const char *q = strstr(p, key);
+		if (q && q < end)
+			h[b] += strtod(q + strlen(key), NULL);
+	}
+}
+
+/* "[1] 2.0%, [2] 1.0%, [3-4] 96.0%, [5-8] 1.0%": each bucket's share of the
+ * runs of h. */
+static const char *hist_text(const double *h, char *buf, size_t len)
+{
+	double all = 0;
+	size_t at = 0;
+	for (size_t b = 0; b < NBUCKETS; b++)
+		all += h[b];
+	buf[0] = 0;
+	for (size_t b = 0; b < NBUCKETS && at < len; b++)
+		at += (size_t)snprintf(buf + at, len - at, "%s[%s] %.1f%%", b ? ", " : "", buckets[b],
+		                       all > 0 ? 100 * h[b] / all : 0);
+	return buf;
+}
+
 /* The number after key in dnnqctl bench's JSON line; 0 when absent. */
 static double figure(const char *json, const char *key)
 {
@@ -212,7 +248,7 @@ int bench_cmd_batching(const struct bench_opts *o)
 	                         &diag))
 		bench_die("bench: starting %s --config %s: %s", dnnqd, yaml, diag.msg);
 	unsigned rounds = o->quick ? ROUNDS_QUICK : ROUNDS;
-	double fig[NLOADS][NALL][ROUNDS];
+	double fig[NLOADS][NALL][ROUNDS], hist[NLOADS][NBUCKETS] = { { 0 } };
 	for (unsigned r = 0; r < rounds; r++) {
 		for (size_t l = 0; l < NLOADS; l++) {
 			const char *const argv[] = {
@@ -228,6 +264,7 @@ int bench_cmd_batching(const struct bench_opts *o)
 			struct daemon_cpu d1 = daemon_cpu(d.pid);
 			for (int k = 0; k < NFIGS; k++)
 				fig[l][k][r] = figure(out, keys[k]);
+			add_hist(out, hist[l]);
 			/* bench_load_end counts the children (dnnqd, dnnqctl) as others */
 			fig[l][WORKERS][r] = (d1.workers - d0.workers) / wall;
 			fig[l][CLIENTS][r] = clients / wall;
@@ -272,6 +309,10 @@ int bench_cmd_batching(const struct bench_opts *o)
 	           TARGET_RATIO, ratio >= TARGET_RATIO || teamed >= TARGET_RATIO ? "met" : "MISSED",
 	           med[BATCHED][P99], med[TEAMED][P99], med[UNBATCHED][P99],
 	           med[BATCHED][P99] <= med[UNBATCHED][P99] ? "met" : "MISSED");
+	char h1[128], h2[128];
+	bench_note(&t, "Executed batch sizes, share of the graph runs over all rounds: batched 8 x 1: "
+	           "%s; with threads 2: %s.", hist_text(hist[BATCHED], h1, sizeof h1),
+	           hist_text(hist[TEAMED], h2, sizeof h2));
 	bench_note(&t, "Samples per worker CPU-second (what other processes' load distorts less "
 	           "than samples/s): batched 8 x 1 %.0f, with threads 2 %.0f, unbatched 2 x 8 %.0f "
 	           "(ratio %.2f).", per_cpu(med[BATCHED]), per_cpu(med[TEAMED]), per_cpu(med[BIG]),

@@ -68,13 +68,16 @@
  * max_queue_delay_us (the leader is the oldest, so no member waits longer
  * for company). A round that found company, and the first (which passes
  * over the leader's uid), is followed by another at once, so 0 gathers
- * what is queued. Between rounds that found nothing the worker sleeps as an
- * idle one does (worker_sleep, the announcement making every submit ring
- * its doorbell) until a submit or the deadline, but stays QSBR-online (its
- * jobs hold sessions): the clients it waits for may need this CPU to
- * submit, and a nap of fixed length either wakes too early or holds the
- * batch past its company. The workers' timer slack is 1 µs, so the
- * deadline is kept to the microsecond rather than the default 50.
+ * what is queued. Between rounds that found nothing the clients it waits
+ * for may need this CPU to submit, so for the first spin_us of the wait
+ * the worker yields it (sched_yield: back at once when nobody else wants
+ * it, and the clients ring no doorbell, since no worker announced a
+ * sleep), and after that sleeps as an idle one does (worker_sleep, the
+ * announcement making every submit ring its doorbell) until a submit or
+ * the deadline, but stays QSBR-online (its jobs hold sessions). A nap of
+ * fixed length would either wake too early or hold the batch past its
+ * company. The workers' timer slack is 1 µs, so the deadline is kept to
+ * the microsecond rather than the default 50.
  * The run gathers the inputs into the worker's staging buffers and
  * scatters the outputs back (request.c); each member then completes with
  * the batch's status. Members ride on the worker the leader claimed: they
