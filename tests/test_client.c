@@ -32,6 +32,23 @@
 
 static struct fake_daemon fake;
 
+/* The fake's worker leaves the ring alone from now on: a pass already past
+ * its look at `paused` (a request submitted next could be in it) ends
+ * under the lock first. */
+static void pause_fake(void)
+{
+	STORE(&fake.paused, 1);
+	pthread_mutex_lock(&fake.lock);
+	pthread_mutex_unlock(&fake.lock);
+}
+
+/* Until the fake has completed n requests in all. */
+static void served_at_least(uint64_t n)
+{
+	while (LOAD(&fake.served) < n)
+		usleep(100);
+}
+
 static void fake_up(void)
 {
 	ck_assert_int_eq(fake_daemon_start(&fake), 0);
@@ -496,7 +513,7 @@ START_TEST(async_poll_wait_tickets)
 	struct dnnq_model *m = open_model(c, "double");
 	struct io io[5];
 	struct dnnq_request r[5];
-	STORE(&fake.paused, 1);
+	pause_fake();
 	for (int i = 0; i < 5; i++)
 		io_alloc(m, 1, &io[i]);
 	for (int i = 0; i < 4; i++)
@@ -514,7 +531,7 @@ START_TEST(async_poll_wait_tickets)
 	ck_assert_int_eq(dnnq_poll(&r[0]), DNNQ_E_INVAL);
 	ck_assert_int_eq(dnnq_wait(&r[0], 100), DNNQ_E_INVAL);
 	/* A stale request whose slot now runs another. */
-	STORE(&fake.paused, 1);
+	pause_fake();
 	ck_assert_int_eq(io_submit(m, &io[4], &r[4]), 0);
 	int reused = 0;
 	for (int i = 0; i < 4; i++) {
@@ -558,7 +575,7 @@ START_TEST(wait_spins_only_when_waits_are_short)
 	struct dnnq_request r;
 	io_alloc(m, 1, &io);
 	ck_assert(client_wait_spins(c, 7));
-	STORE(&fake.paused, 1);
+	pause_fake();
 	ck_assert_int_eq(io_submit(m, &io, &r), 0);
 	ck_assert_int_eq(dnnq_wait(&r, 20), DNNQ_E_TIMEDOUT);
 	ck_assert(!client_wait_spins(c, 7));
@@ -573,10 +590,11 @@ END_TEST
 
 /* A model fast again after a slow wait is spun on again: the waits that
  * sleep see their ends late, but one in CLIENT_SPIN_PROBE spins, and when
- * that spin sees the end the estimate is its wait. spin_us 5 ms (the
- * fake's answers, ~0.1 ms, come within it); a 800 ms wait puts the
- * estimate at 100 ms, which 16 sleeping waits alone would only bring to
- * ~12 ms (7/8 each), still no spin. */
+ * that spin sees the end the estimate is its wait. spin_us 5 ms; a 800 ms
+ * wait puts the estimate at 100 ms, which 16 sleeping waits alone would
+ * only bring to ~12 ms (7/8 each), still no spin. Each request is answered
+ * before its wait starts, so the probe sees its end however slowly a
+ * loaded host runs the fake. */
 START_TEST(wait_spins_again_when_fast_again)
 {
 	fake_up();
@@ -588,14 +606,16 @@ START_TEST(wait_spins_again_when_fast_again)
 	struct io io;
 	struct dnnq_request r;
 	io_alloc(m, 1, &io);
-	STORE(&fake.paused, 1);
+	pause_fake();
 	ck_assert_int_eq(io_submit(m, &io, &r), 0);
 	ck_assert_int_eq(dnnq_wait(&r, 800), DNNQ_E_TIMEDOUT);
 	STORE(&fake.paused, 0);
 	ck_assert_int_eq(dnnq_wait(&r, 2000), 0);	/* sleeps: the first of 16 */
 	ck_assert(!client_wait_spins(c, m->id));
 	for (unsigned k = 1; k < CLIENT_SPIN_PROBE; k++) {
+		uint64_t served = LOAD(&fake.served);
 		ck_assert_int_eq(io_submit(m, &io, &r), 0);
+		served_at_least(served + 1);
 		ck_assert_int_eq(dnnq_wait(&r, 2000), 0);
 	}
 	ck_assert_msg(client_wait_spins(c, m->id), "estimate %lld ns",
@@ -626,7 +646,7 @@ START_TEST(failed_probes_back_off)
 	struct io io;
 	struct dnnq_request r;
 	io_alloc(m, 1, &io);
-	STORE(&fake.paused, 1);
+	pause_fake();
 	ck_assert_int_eq(io_submit(m, &io, &r), 0);
 	for (uint32_t k = 1; k <= 2 * most; k++) {
 		*estimate = INT64_MAX / 2;
@@ -636,7 +656,9 @@ START_TEST(failed_probes_back_off)
 			probes++;
 		ck_assert_msg(*shift == probes, "after %u waits: shift %u, not %u", k, *shift, probes);
 	}
+	uint64_t served = LOAD(&fake.served);
 	STORE(&fake.paused, 0);
+	served_at_least(served + 1);	/* the probe sees the end at once */
 	c->wait_probes = 3 * most - 1;	/* the next wait is a probe */
 	*estimate = INT64_MAX / 2;
 	ck_assert_int_eq(dnnq_wait(&r, 2000), 0);
@@ -652,12 +674,11 @@ START_TEST(infer_timeout_abandons_slot)
 	struct env e;
 	struct dnnq_request r;
 	env_up(&e, 1, "double", 2);
-	STORE(&fake.paused, 1);
+	pause_fake();
 	ck_assert_int_eq(io_infer(e.m, &e.io, 20), DNNQ_E_TIMEDOUT);
 	ck_assert_int_eq(io_submit(e.m, &e.io, &r), DNNQ_E_BUSY);	/* still the daemon's */
 	STORE(&fake.paused, 0);
-	while (LOAD(&fake.served) < 1)
-		usleep(100);
+	served_at_least(1);
 	/* Reclaimed once it ended; the late outputs were written. */
 	io_check(&e.io, 0);
 	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), 0);
@@ -789,7 +810,7 @@ START_TEST(daemon_death_ends_every_wait)
 	fake_up();
 	struct dnnq_client *c = connect_fake(4);
 	struct dnnq_model *m = open_model(c, "double");
-	STORE(&fake.paused, 1);
+	pause_fake();
 	pthread_t th[3];
 	struct waiter w[3];
 	for (int i = 0; i < 3; i++) {
@@ -824,7 +845,7 @@ START_TEST(poll_notices_death)
 	struct env e;
 	struct dnnq_request r;
 	env_up(&e, 2, "double", 1);
-	STORE(&fake.paused, 1);
+	pause_fake();
 	ck_assert_int_eq(io_submit(e.m, &e.io, &r), 0);
 	ck_assert_int_eq(dnnq_poll(&r), DNNQ_E_AGAIN);
 	fake_daemon_kill(&fake);
@@ -844,7 +865,7 @@ START_TEST(stale_heartbeat_is_death)
 	struct env e;
 	env_up(&e, 2, "double", 1);
 	ck_assert_int_eq(io_infer(e.m, &e.io, 2000), 0);
-	STORE(&fake.paused, 1);
+	pause_fake();
 	STORE(&fake.beat, 0);
 	int64_t t0 = now_ms();
 	ck_assert_int_eq(io_infer(e.m, &e.io, 10000), DNNQ_E_DISCONNECTED);
@@ -859,7 +880,10 @@ START_TEST(late_control_reply_is_skipped)
 {
 	fake_up();
 	struct dnnq_client *c;
-	ck_assert_int_eq(connect_opts(2, 100, &c), 0);
+	ck_assert_int_eq(connect_opts(2, 2000, &c), 0);
+	/* control calls give up after 100 ms from here: not the connect, which
+	 * a loaded host can take longer over */
+	c->timeout_ms = 100;
 	struct dnnq_stats st;
 	STORE(&fake.stats_delay_ms, 300);
 	int64_t t0 = now_ms();
