@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/pool.h"
 #include "engine/graph.h"
@@ -702,6 +703,49 @@ START_TEST(pool_runs_each_task_once)
 }
 END_TEST
 
+/* The pool's sleeps: between jobs the workers sleep (a pause longer than
+ * their spin), and in each job the caller waits past its spin for the
+ * worker's task, so both are woken through the sleeping count and the
+ * waiting flag (daemon/pool.c). A lost wake-up hangs the test. Each job's
+ * two tasks meet, so each runs on its own thread; the worker's finishes
+ * late. */
+struct pool_meet {
+	_Atomic unsigned started;
+	_Atomic unsigned done;
+};
+
+static void sleep_ms(long ms)
+{
+	nanosleep(&(struct timespec){ 0, ms * 1000000 }, NULL);
+}
+
+static void pool_meet_task(void *arg, size_t i, unsigned tid)
+{
+	(void)i;
+	struct pool_meet *m = arg;
+	atomic_fetch_add(&m->started, 1);
+	while (atomic_load(&m->started) < 2)
+		;
+	if (tid)
+		sleep_ms(10);
+	atomic_fetch_add(&m->done, 1);
+}
+
+START_TEST(pool_wakes_sleepers)
+{
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	ck_assert_ptr_nonnull(pool);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	for (int job = 0; job < 10; job++) {
+		struct pool_meet m = { 0, 0 };
+		sleep_ms(10);
+		ex.parallel_for(ex.ctx, 2, pool_meet_task, &m);
+		ck_assert_uint_eq(atomic_load(&m.done), 2);
+	}
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 /* An executor that runs every task on the calling thread and counts the
  * jobs it was given: which nodes the plan splits. */
 static void count_jobs(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
@@ -918,6 +962,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, pool_runs_each_task_once);
+	tcase_add_test(tc, pool_wakes_sleepers);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
 	tcase_add_test(tc, graph_nchw_needs_rank_4);
