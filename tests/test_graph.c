@@ -844,6 +844,63 @@ START_TEST(graph_splits_big_nodes_only)
 }
 END_TEST
 
+/* A squeeze-excite 1x1 convolution of one pixel reads each of its
+ * weights for one multiply-add: with WC x WC = 64 K weights it is split
+ * (the plan counts weight bytes as work), and it gives the bytes it gives
+ * without an executor. With 16 x 16 it runs serial. */
+enum { WC = 256 };
+
+static bool pointwise_split(size_t c, const int8_t *w, const float *s, const float *b)
+{
+	struct dnnq_diag d;
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[4] = { 0, 1, 1, (int64_t)c };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, &d);
+	struct dnnq_conv_desc cd = conv3x3(w, s, b, c, c, true, qa);
+	cd.kh = cd.kw = 1;
+	cd.pad_t = cd.pad_l = cd.pad_b = cd.pad_r = 0;
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "fc1", .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = cd;
+	int y = dnnq_graph_add_node(g, &n, &d);
+	ck_assert_msg(y >= 0, "%s", d.msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, y, &d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_graph_plan(g, 1, 2, &d) == 0, "%s", d.msg);
+	struct dnnq_node_info ni;
+	ck_assert_int_eq(dnnq_graph_node_info(g, 0, &ni), 0);
+	uint8_t in[WC], o1[WC], o2[WC];
+	for (size_t i = 0; i < c; i++)
+		in[i] = (uint8_t)(i * 37 + 11);
+	const void *ins[1] = { in };
+	void *outs1[1] = { o1 }, *outs2[1] = { o2 };
+	unsigned jobs = 0;
+	struct dnnq_executor ex = { count_jobs, &jobs, 2 };
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs1, NULL), 0);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs2, &ex), 0);
+	ck_assert_uint_eq(jobs, ni.serial ? 0 : 1);
+	ck_assert_mem_eq(o1, o2, c);
+	dnnq_graph_destroy(g);
+	return !ni.serial;
+}
+
+START_TEST(graph_splits_wide_pointwise)
+{
+	struct rng r = { 31 };
+	static int8_t w[WC * WC];
+	static float s[WC], b[WC];
+	for (size_t i = 0; i < sizeof w; i++)
+		w[i] = (int8_t)rng_int(&r, -127, 127);
+	for (int i = 0; i < WC; i++) {
+		s[i] = (float)rng_uniform(&r, 0.0002, 0.001);
+		b[i] = (float)rng_uniform(&r, -0.5, 0.5);
+	}
+	ck_assert(pointwise_split(WC, w, s, b));
+	ck_assert(!pointwise_split(16, w, s, b));
+}
+END_TEST
+
 /* An activation node after x: kind k, output qparams qa. */
 static int add_act(struct dnnq_graph *g, const char *name, int x, enum dnnq_activation_kind k,
                    struct dnnq_diag *d)
@@ -959,6 +1016,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_equals_operators, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, shadow_reports_each_node);
 	tcase_add_test(tc, graph_splits_big_nodes_only);
+	tcase_add_test(tc, graph_splits_wide_pointwise);
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, pool_runs_each_task_once);
