@@ -26,7 +26,8 @@
  * read 0.91 to 1.45 from run to run.) ORT sessions do not spin
  * (allow_spinning 0, bench/models-ort.js), and `dnnq others` says how
  * many CPUs other processes, ORT's included, kept busy while dnnq was
- * timed. Output SQNR of each engine is against ORT fp32's output on the
+ * timed; a note names the rows where that left the run too few CPUs
+ * (bench_load_disturbed), as not judged. Output SQNR of each engine is against ORT fp32's output on the
  * same input.
  */
 #define _GNU_SOURCE
@@ -374,7 +375,25 @@ static const struct bench_col cols[] = {
 	{ "dnnq_others_cpus", "dnnq others", 11, 2 },
 };
 
-static void rows(struct bench_table *t, struct run *r, double others)
+/* The rows other processes disturbed ("resnet18 avx2 2t, ..."): their
+ * times are not judged against the targets. */
+struct disturbed {
+	char list[512];
+	size_t len;
+};
+
+static void note_disturbed(struct disturbed *d, const struct run *r, unsigned i, unsigned c)
+{
+	const struct cand *dc = &r->dnnq[i][c];
+	double others = dc->wall_s > 0 ? dc->others_s / dc->wall_s : 0;
+	if (!bench_load_disturbed(others, r->threads[c]) || d->len >= sizeof d->list)
+		return;
+	d->len += (size_t)snprintf(d->list + d->len, sizeof d->list - d->len, "%s%s %s %ut",
+	                           d->len ? ", " : "", r->name, dnnq_isa_name(r->isa[i]),
+	                           r->threads[c]);
+}
+
+static void rows(struct bench_table *t, struct run *r, double others, struct disturbed *dist)
 {
 	bool many = r->ncfg > 1;
 	double o8x = many ? speedup(&r->ort_c[0][0], &r->ort_c[0][1]) : 0, dx[MAX_ISAS];
@@ -399,6 +418,7 @@ static void rows(struct bench_table *t, struct run *r, double others)
 			bench_cell_num(t, others);
 			bench_cell_num(t, dc->wall_s > 0 ? dc->others_s / dc->wall_s : 0);
 			bench_row_end(t);
+			note_disturbed(dist, r, i, c);
 		}
 	}
 }
@@ -434,6 +454,7 @@ int bench_cmd_models(const struct bench_opts *o)
 		return 0;
 	}
 	struct bench_table t;
+	struct disturbed dist = { "", 0 };
 	bench_table_begin(&t, cols, sizeof cols / sizeof *cols, o->tsv);
 	for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
 		r.name = models[m];
@@ -445,7 +466,7 @@ int bench_cmd_models(const struct bench_opts *o)
 		setup(&r);
 		bench_load_begin(&load);
 		measure(&r);
-		rows(&t, &r, bench_load_end(&load));
+		rows(&t, &r, bench_load_end(&load), &dist);
 		teardown(&r);
 	}
 	bench_note(&t, "ms: medians of %u interleaved rounds of %u runs (each block after a %.0f ms "
@@ -461,5 +482,8 @@ int bench_cmd_models(const struct bench_opts *o)
 	           "dnnq runs only. Targets (issue 17): int8/dnnq >= 1.05 on 1 thread, also on "
 	           "avx2; Nt x >= 1.8.", rounds_of(), reps_of(), SETTLE * 1e3,
 	           r.nisa > 1 ? " (avx2: AVX2 kernels forced on this VNNI CPU)" : "");
+	if (dist.len)
+		bench_note(&t, "Not judged: other processes kept busy CPUs these rows needed (dnnq "
+		           "others above the CPUs left free): %s.", dist.list);
 	return 0;
 }
