@@ -479,21 +479,40 @@ static int grow_buffer(uint8_t **buf, size_t *cap, size_t need, const char *what
 	return DNNQ_OK;
 }
 
-/* A conv's or FC's multiply-adds at the current shapes; 0 for other kinds. */
-static uint64_t node_macs(const struct dnnq_graph *g, const struct gnode *n)
+/* A conv's or FC's multiply-adds per output element (0 for other kinds),
+ * and into *outc its output channels (its weights: outc rows of that). */
+static uint64_t macs_per_output(const struct gnode *n, uint64_t *outc)
 {
-	size_t numel = gnumel(&g->t[n->out]);
 	bool f32 = n->desc.precision == DNNQ_PRECISION_FP32;
+	*outc = 0;
 	if (n->desc.kind == DNNQ_NODE_CONV) {
 		size_t cin = f32 ? n->desc.op.conv_f32.cin : n->desc.op.conv.cin;
 		size_t groups = f32 ? n->desc.op.conv_f32.groups : n->desc.op.conv.groups;
 		size_t kh = f32 ? n->desc.op.conv_f32.kh : n->desc.op.conv.kh;
 		size_t kw = f32 ? n->desc.op.conv_f32.kw : n->desc.op.conv.kw;
-		return (uint64_t)numel * (groups ? cin / groups : 0) * kh * kw;
+		*outc = f32 ? n->desc.op.conv_f32.cout : n->desc.op.conv.cout;
+		return (uint64_t)(groups ? cin / groups : 0) * kh * kw;
 	}
-	if (n->desc.kind == DNNQ_NODE_FC)
-		return (uint64_t)numel * (f32 ? n->desc.op.fc_f32.k : n->desc.op.fc.k);
+	if (n->desc.kind == DNNQ_NODE_FC) {
+		*outc = f32 ? n->desc.op.fc_f32.n : n->desc.op.fc.n;
+		return f32 ? n->desc.op.fc_f32.k : n->desc.op.fc.k;
+	}
 	return 0;
+}
+
+/* A conv's or FC's multiply-adds at the current shapes; 0 for other kinds. */
+static uint64_t node_macs(const struct dnnq_graph *g, const struct gnode *n)
+{
+	uint64_t outc;
+	return (uint64_t)gnumel(&g->t[n->out]) * macs_per_output(n, &outc);
+}
+
+/* The bytes of a conv's or FC's weights (0 for other kinds): read once a
+ * run, whatever the output's size. */
+static uint64_t node_weight_bytes(const struct gnode *n)
+{
+	uint64_t outc, per = macs_per_output(n, &outc);
+	return outc * per * (n->desc.precision == DNNQ_PRECISION_FP32 ? sizeof(float) : 1);
 }
 
 /* The bytes node n's inputs and output hold at the planned shapes. */
@@ -509,14 +528,18 @@ static uint64_t node_bytes(const struct dnnq_graph *g, const struct gnode *n)
  * Which nodes run on the calling thread alone whatever the executor: those
  * whose work is below what handing half of it to another thread costs.
  * Work is counted in units of about 0.1 ns of one Zen 4 core: a byte a
- * node reads or writes (a LUT or elementwise pass moves ~10 GB/s) or 8
- * multiply-adds (a VNNI convolution does ~80 G/s). A job of the pool
- * (daemon/pool.c) costs ~0.6 us to fork and join with a spinning worker
- * and several us when that worker is not on a CPU (a shared host);
- * measured on this machine class (2-core EPYC VM), a 2-task LUT pass
- * broke even at 8-16 KiB, ~6-12 us of work. SERIAL_WORK, ~3 us, keeps
- * the SE blocks' 1x1x1 convolutions and pools, small Adds and
- * activations serial and splits everything bigger. The decision depends
+ * node reads or writes, its weights' included (a LUT or elementwise pass
+ * moves ~10 GB/s; so does a convolution of one output pixel, which reads
+ * every weight for one multiply-add: mobilenet_v3_small's squeeze-excite
+ * 1x1 convolutions of 576 x 144 weights took 6-9 us, not the 1 us their
+ * multiply-adds alone predict), or 8 multiply-adds (a VNNI convolution
+ * does ~80 G/s). A job of the pool (daemon/pool.c) costs ~0.6 us to
+ * fork and join with a spinning worker and several us when that worker
+ * is not on a CPU (a shared host); measured on this machine class (2-core
+ * EPYC VM), a 2-task LUT pass broke even at 8-16 KiB, ~6-12 us of work.
+ * SERIAL_WORK, ~3 us, keeps the SE blocks' pools and their 1x1x1
+ * convolutions up to ~30 K weights, small Adds and activations serial and
+ * splits everything bigger. The decision depends
  * on shapes only, and kernels split work so that the result does not
  * depend on the thread count, so it never changes an output.
  */
@@ -527,7 +550,8 @@ static void plan_serial(struct dnnq_graph *g)
 {
 	for (size_t i = 0; i < g->nn; i++) {
 		struct gnode *n = &g->n[i];
-		n->serial = node_bytes(g, n) + node_macs(g, n) / MACS_PER_UNIT < SERIAL_WORK;
+		n->serial = node_bytes(g, n) + node_weight_bytes(n) +
+		            node_macs(g, n) / MACS_PER_UNIT < SERIAL_WORK;
 	}
 }
 

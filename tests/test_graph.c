@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/pool.h"
 #include "engine/graph.h"
@@ -702,6 +703,49 @@ START_TEST(pool_runs_each_task_once)
 }
 END_TEST
 
+/* The pool's sleeps: between jobs the workers sleep (a pause longer than
+ * their spin), and in each job the caller waits past its spin for the
+ * worker's task, so both are woken through the sleeping count and the
+ * waiting flag (daemon/pool.c). A lost wake-up hangs the test. Each job's
+ * two tasks meet, so each runs on its own thread; the worker's finishes
+ * late. */
+struct pool_meet {
+	_Atomic unsigned started;
+	_Atomic unsigned done;
+};
+
+static void sleep_ms(long ms)
+{
+	nanosleep(&(struct timespec){ 0, ms * 1000000 }, NULL);
+}
+
+static void pool_meet_task(void *arg, size_t i, unsigned tid)
+{
+	(void)i;
+	struct pool_meet *m = arg;
+	atomic_fetch_add(&m->started, 1);
+	while (atomic_load(&m->started) < 2)
+		;
+	if (tid)
+		sleep_ms(10);
+	atomic_fetch_add(&m->done, 1);
+}
+
+START_TEST(pool_wakes_sleepers)
+{
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	ck_assert_ptr_nonnull(pool);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	for (int job = 0; job < 10; job++) {
+		struct pool_meet m = { 0, 0 };
+		sleep_ms(10);
+		ex.parallel_for(ex.ctx, 2, pool_meet_task, &m);
+		ck_assert_uint_eq(atomic_load(&m.done), 2);
+	}
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 /* An executor that runs every task on the calling thread and counts the
  * jobs it was given: which nodes the plan splits. */
 static void count_jobs(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
@@ -797,6 +841,63 @@ START_TEST(graph_splits_big_nodes_only)
 	ck_assert_uint_eq(jobs, 0);
 	dnnq_graph_destroy(g);
 	free(w);
+}
+END_TEST
+
+/* A squeeze-excite 1x1 convolution of one pixel reads each of its
+ * weights for one multiply-add: with WC x WC = 64 K weights it is split
+ * (the plan counts weight bytes as work), and it gives the bytes it gives
+ * without an executor. With 16 x 16 it runs serial. */
+enum { WC = 256 };
+
+static bool pointwise_split(size_t c, const int8_t *w, const float *s, const float *b)
+{
+	struct dnnq_diag d;
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[4] = { 0, 1, 1, (int64_t)c };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, &d);
+	struct dnnq_conv_desc cd = conv3x3(w, s, b, c, c, true, qa);
+	cd.kh = cd.kw = 1;
+	cd.pad_t = cd.pad_l = cd.pad_b = cd.pad_r = 0;
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "fc1", .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = cd;
+	int y = dnnq_graph_add_node(g, &n, &d);
+	ck_assert_msg(y >= 0, "%s", d.msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, y, &d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_graph_plan(g, 1, 2, &d) == 0, "%s", d.msg);
+	struct dnnq_node_info ni;
+	ck_assert_int_eq(dnnq_graph_node_info(g, 0, &ni), 0);
+	uint8_t in[WC], o1[WC], o2[WC];
+	for (size_t i = 0; i < c; i++)
+		in[i] = (uint8_t)(i * 37 + 11);
+	const void *ins[1] = { in };
+	void *outs1[1] = { o1 }, *outs2[1] = { o2 };
+	unsigned jobs = 0;
+	struct dnnq_executor ex = { count_jobs, &jobs, 2 };
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs1, NULL), 0);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs2, &ex), 0);
+	ck_assert_uint_eq(jobs, ni.serial ? 0 : 1);
+	ck_assert_mem_eq(o1, o2, c);
+	dnnq_graph_destroy(g);
+	return !ni.serial;
+}
+
+START_TEST(graph_splits_wide_pointwise)
+{
+	struct rng r = { 31 };
+	static int8_t w[WC * WC];
+	static float s[WC], b[WC];
+	for (size_t i = 0; i < sizeof w; i++)
+		w[i] = (int8_t)rng_int(&r, -127, 127);
+	for (int i = 0; i < WC; i++) {
+		s[i] = (float)rng_uniform(&r, 0.0002, 0.001);
+		b[i] = (float)rng_uniform(&r, -0.5, 0.5);
+	}
+	ck_assert(pointwise_split(WC, w, s, b));
+	ck_assert(!pointwise_split(16, w, s, b));
 }
 END_TEST
 
@@ -915,9 +1016,11 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_equals_operators, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, shadow_reports_each_node);
 	tcase_add_test(tc, graph_splits_big_nodes_only);
+	tcase_add_test(tc, graph_splits_wide_pointwise);
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, pool_runs_each_task_once);
+	tcase_add_test(tc, pool_wakes_sleepers);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
 	tcase_add_test(tc, graph_nchw_needs_rank_4);
