@@ -279,6 +279,10 @@ static int stat_id(const char *path, struct dnnqd_file_id *id, struct dnnq_diag 
 	return 0;
 }
 
+/* A model file is refused on its header before it is read whole. */
+static const struct dnnqd_load_head model_head = { DNNQ_MODEL_HEADER_SIZE,
+                                                   dnnq_model_check_header };
+
 /* The file's bytes and the identity they belong to: the same identity
  * before and after the read, or the read is repeated. */
 static int read_stable(const char *path, void **buf, size_t *len, struct dnnqd_file_id *id,
@@ -288,7 +292,8 @@ static int read_stable(const char *path, void **buf, size_t *len, struct dnnqd_f
 		struct dnnqd_file_id after;
 		int rc = stat_id(path, id, d);
 		if (!rc)
-			rc = dnnqd_load_file(path, DNNQD_LOADER_AUTO, MAX_MODEL_FILE, buf, len, NULL, d);
+			rc = dnnqd_load_file_head(path, DNNQD_LOADER_AUTO, MAX_MODEL_FILE, &model_head,
+			                          buf, len, NULL, d);
 		if (!rc && !(rc = stat_id(path, &after, d)) && file_same(id, &after)) {
 			if (d)
 				d->msg[0] = 0;	/* an earlier try's failure is no news */

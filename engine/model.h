@@ -138,6 +138,14 @@ static inline size_t dnnq_model_node_value(const struct dnnq_model *m, size_t j)
 void dnnq_model_node_init(struct dnnq_model_node *n, uint32_t kind, const char *name);
 
 int dnnq_model_write(const struct dnnq_model *m, void **buf, size_t *len, struct dnnq_diag *diag);
+/* The first len bytes of a file of file_size bytes (at least
+ * DNNQ_MODEL_HEADER_SIZE of them): the magic, the major version and the
+ * size the header declares, checked as dnnq_model_read checks them, so a
+ * reader can refuse a file that is not a .dnnq of exactly that size before
+ * it reads (and allocates) the rest. */
+#define DNNQ_MODEL_HEADER_SIZE 24u
+int dnnq_model_check_header(const void *buf, size_t len, uint64_t file_size,
+                            struct dnnq_diag *diag);
 /* out is overwritten (not freed first); on failure it holds nothing to free. */
 int dnnq_model_read(const void *buf, size_t len, struct dnnq_model *out, struct dnnq_diag *diag);
 void dnnq_model_free(struct dnnq_model *m);
