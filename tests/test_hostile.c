@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -3435,6 +3436,66 @@ START_TEST(hostile_metrics_tmp)
 }
 END_TEST
 
+/* ---- out of descriptors --------------------------------------------------- */
+
+#define NOFD_TRIES 20
+
+/* The lowest descriptor number pid has free: with its soft RLIMIT_NOFILE
+ * there, pid can open nothing. */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	int fd = 0;
+	do
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+	while (!lstat(path, &st) && ++fd);
+	return fd;
+}
+
+/* dnnqd's descriptors all taken (its soft RLIMIT_NOFILE lowered to the
+ * lowest free one; an offender holding sessions where the limit is low
+ * gets there too): accept failed with EMFILE and every new peer waited
+ * unanswered in the backlog, the library's connect until its timeout.
+ * Now each is accepted through the spare descriptor and refused at once,
+ * DNNQ_E_BUSY naming the limit; once descriptors are back, so are the
+ * connects, and no descriptor is left over. */
+START_TEST(hostile_out_of_fds)
+{
+	struct fixture_daemon d = { 0 };
+	struct rlimit old, none;
+	char msg[256] = "";
+	start_models(&d, 1u << FIXTURE_RELU64, NULL);
+	struct level was = level_of(&d);
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, NULL, &old), 0);
+	none = old;
+	none.rlim_cur = (rlim_t)lowest_free_fd(d.pid);
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &none, NULL), 0);
+	for (unsigned i = 0; i < NOFD_TRIES; i++) {
+		struct raw r;
+		int rc = raw_try_hello(&r, d.socket, 1, 65536, msg, sizeof msg);
+		raw_close(&r);
+		ck_assert_msg(rc == DNNQ_E_BUSY && strstr(msg, "RLIMIT_NOFILE"), "connect %u while"
+		              " dnnqd has no descriptor left: %s ('%s')", i,
+		              rc == DNNQ_E_IO ? "no answer" : dnnq_strerror(rc), msg);
+	}
+	struct dnnq_client *c = NULL;
+	struct dnnq_connect_opts o = { .slots = 1, .arena_bytes = 65536, .timeout_ms = 5000 };
+	int rc = dnnq_connect(d.socket, &o, &c);
+	ck_assert_msg(rc == DNNQ_E_BUSY, "the library's connect: %s", dnnq_strerror(rc));
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &old, NULL), 0);
+	assert_alive(&d);
+	assert_connects(&d, "out of descriptors");
+	assert_level(&d, was, "out of descriptors");
+	char outcome[400];
+	snprintf(outcome, sizeof outcome, "each refused at once, DNNQ_E_BUSY ('%s'), the library's"
+	         " connect too; connects fine with descriptors back, fds back to %d", msg, was.fds);
+	report("every descriptor of dnnqd taken (RLIMIT_NOFILE at the lowest free one), then"
+	       " connects", NOFD_TRIES + 1, outcome);
+	stop(&d);
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
@@ -3468,6 +3529,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_model_names_reload);
 	tcase_add_test(tc, hostile_retired_storm);
 	tcase_add_test(tc, hostile_metrics_tmp);
+	tcase_add_test(tc, hostile_out_of_fds);
 	suite_add_tcase(s, tc);
 	return s;
 }
