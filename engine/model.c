@@ -309,7 +309,10 @@ int rd_count(struct rd *r, const char *field, size_t min, uint32_t limit, size_t
 	int rc = rd_u32(r, field, &n);
 	if (rc)
 		return rc;
-	if (n > limit || (size_t)n > (r->len - r->off) / min)
+	if (n > limit)
+		return dnnq_diag_set(r->diag, DNNQ_E_FORMAT, "model: %s: %s = %" PRIu32 ": at most"
+		                     " %" PRIu32, r->sec, field, n, limit);
+	if ((size_t)n > (r->len - r->off) / min)
 		return dnnq_diag_set(r->diag, DNNQ_E_FORMAT,
 		                     "model: %s: %s = %" PRIu32 ": more than the %zu bytes left can hold",
 		                     r->sec, field, n, r->len - r->off);
