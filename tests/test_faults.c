@@ -404,6 +404,9 @@ static const char *const breakage_says[NBREAKAGES] = {
 static void do_break(const char *path, enum breakage b)
 {
 	struct stat st;
+	/* the ones that put something else in the file's place, and REMOVED */
+	if (b == DIRECTORY || b == FIFO || b == DEV_ZERO || b == REMOVED)
+		ck_assert_int_eq(unlink(path), 0);
 	switch (b) {
 	case TRUNCATED:
 		ck_assert_int_eq(stat(path, &st), 0);
@@ -412,22 +415,16 @@ static void do_break(const char *path, enum breakage b)
 	case ZERO_LENGTH:
 		ck_assert_int_eq(truncate(path, 0), 0);
 		break;
-	case DIRECTORY:
-		ck_assert_int_eq(unlink(path), 0);
-		ck_assert_int_eq(mkdir(path, 0755), 0);
-		break;
-	case REMOVED:
-		ck_assert_int_eq(unlink(path), 0);
-		break;
 	case SPARSE:
 		ck_assert_int_eq(truncate(path, SPARSE_BYTES), 0);
 		break;
+	case DIRECTORY:
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+		break;
 	case FIFO:
-		ck_assert_int_eq(unlink(path), 0);
 		ck_assert_int_eq(mkfifo(path, 0644), 0);
 		break;
 	case DEV_ZERO:
-		ck_assert_int_eq(unlink(path), 0);
 		ck_assert_int_eq(symlink("/dev/zero", path), 0);
 		break;
 	default:
