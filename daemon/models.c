@@ -9,7 +9,8 @@
  *
  * A version is accepted only if the daemon can serve it: it parses, it
  * builds, its inputs plus outputs fit a request (16 tensors), no name in
- * its signature has a control character (clients print them), every tensor
+ * its signature has a control character or is not UTF-8 text (clients
+ * print them, dnnqctl into JSON), every tensor
  * is U8 or F32 with a rank the wire carries, its declared signature says
  * what the graph computes, and a tensor of max_batch items has a size that
  * fits in memory arithmetic. A tensor's name is the one the signature
@@ -74,6 +75,32 @@ static bool has_control(const char *s)
 	return false;
 }
 
+/* Well-formed UTF-8 without C1 controls (U+0080..U+009F, which some
+ * terminals obey like ESC): the names go into dnnqctl's JSON, which must
+ * be UTF-8, and onto terminals. */
+static bool utf8_text(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	while (*s) {
+		unsigned n = *s < 0x80 ? 0 : *s >= 0xc2 && *s <= 0xdf ? 1
+		           : *s >= 0xe0 && *s <= 0xef ? 2 : *s >= 0xf0 && *s <= 0xf4 ? 3 : 4;
+		if (n == 4)
+			return false;
+		uint32_t c = n ? *s & (0x3fu >> n) : *s;
+		for (unsigned i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+			c = c << 6 | (s[i] & 0x3fu);
+		}
+		/* overlong, a surrogate, past U+10FFFF, or a C1 control */
+		if ((n == 2 && c < 0x800) || (n == 3 && (c < 0x10000 || c > 0x10ffff)) ||
+		    (c >= 0xd800 && c <= 0xdfff) || (c >= 0x80 && c <= 0x9f))
+			return false;
+		s += n + 1;
+	}
+	return true;
+}
+
 /* io from the declared name and the graph's tensor; dims[0] becomes 1. */
 static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tensor_info *ti,
                         uint32_t max_batch, struct dnnqd_io *io, struct dnnq_diag *d)
@@ -82,6 +109,9 @@ static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tens
 	if (has_control(decl->name))
 		return dnnq_diag_set(d, DNNQ_E_FORMAT, "'%s': a control character in a signature"
 		                     " name", decl->name);
+	if (!utf8_text(decl->name))
+		return dnnq_diag_set(d, DNNQ_E_FORMAT, "'%s': a signature name that is not UTF-8"
+		                     " text (a malformed sequence or a C1 control)", decl->name);
 	if (!dnnq_shm_dtype_size(ti->dtype))
 		return dnnq_diag_set(d, DNNQ_E_DTYPE, "'%s': dtype %s: only u8, s8, s32 and f32 are "
 		                     "served", decl->name, dnnq_dtype_name(ti->dtype));

@@ -3251,31 +3251,51 @@ static void write_renamed(const char *dir, const char *name, char *path, size_t 
 	free(buf);
 }
 
-/* A model file whose signature names hold escape sequences and newlines:
- * every client is sent those names and dnnqctl prints them, so the model
- * is refused with a message naming it, escaped in the log. */
-START_TEST(hostile_model_names)
+/* dnnqd started on relu64 and a model whose input is named `name`: the
+ * start's status, and its log in log. */
+static int start_renamed(const char *name, char *log, size_t len)
 {
-	char dir[] = "/tmp/dnnq-hostile-XXXXXX", path[128], log[8192], model[160];
+	char dir[] = "/tmp/dnnq-hostile-XXXXXX", path[128], model[160];
 	struct fixture_daemon d = { 0 };
 	struct dnnq_diag diag = { "" };
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	write_renamed(dir, "x\x1b]0;owned\x07\x1b[2J\n", path, sizeof path);
+	write_renamed(dir, name, path, sizeof path);
 	snprintf(model, sizeof model, "evil=%s", path);
 	const char *const extra[] = { "--model", model, NULL };
 	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
 	ck_assert_ptr_nonnull(bin);
 	int rc = fixture_daemon_start(&d, bin, 1u << FIXTURE_RELU64, extra, &diag);
-	fixture_daemon_log(&d, log, sizeof log);
+	fixture_daemon_log(&d, log, len);
 	fixture_daemon_destroy(&d);
 	unlink(path);
 	rmdir(dir);
+	return rc;
+}
+
+/* A model file whose signature names hold escape sequences and newlines:
+ * every client is sent those names and dnnqctl prints them, so the model
+ * is refused with a message naming it, escaped in the log. So is one
+ * whose names are not UTF-8 text (a stray byte, a C1 control such as
+ * CSI, U+009B): dnnqctl writes them into JSON, which must be UTF-8. */
+START_TEST(hostile_model_names)
+{
+	static const char *const not_text[] = { "x\xff", "x\xc2\x9b" "2J", "x\xed\xa0\x80",
+	                                        "x\xe0\x80\xaf" };
+	char log[8192];
+	int rc = start_renamed("x\x1b]0;owned\x07\x1b[2J\n", log, sizeof log);
 	ck_assert_msg(rc != 0, "dnnqd serves a model with escape sequences in its names");
 	ck_assert_msg(strstr(log, "a control character in a signature name") &&
 	              strstr(log, "'x\\x1b]0;owned\\x07\\x1b[2J\\x0a'"),
 	              "the refusal does not name the model's input: %s", log);
+	for (size_t i = 0; i < sizeof not_text / sizeof not_text[0]; i++) {
+		rc = start_renamed(not_text[i], log, sizeof log);
+		ck_assert_msg(rc != 0 && strstr(log, "a signature name that is not UTF-8 text"),
+		              "name %zu: not refused as not UTF-8: %s", i, log);
+	}
 	report("model file with escape sequences and a newline in a signature name", 1,
 	       "refused at load, named in the log (escaped)");
+	report("model file with a signature name that is not UTF-8 text (a stray byte, C1 CSI,"
+	       " a surrogate, an overlong '/')", 4, "refused at load, named in the log");
 }
 END_TEST
 
