@@ -75,29 +75,13 @@ static bool has_control(const char *s)
 	return false;
 }
 
-/* Well-formed UTF-8 without C1 controls (U+0080..U+009F, which some
- * terminals obey like ESC): the names go into dnnqctl's JSON, which must
- * be UTF-8, and onto terminals. */
-static bool utf8_text(const char *str)
+/* Text a terminal and JSON take as it is (dnnqd_utf8_char): the names go
+ * into dnnqctl's JSON, which must be UTF-8, and onto terminals. */
+static bool utf8_text(const char *s)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	while (*s) {
-		unsigned n = *s < 0x80 ? 0 : *s >= 0xc2 && *s <= 0xdf ? 1
-		           : *s >= 0xe0 && *s <= 0xef ? 2 : *s >= 0xf0 && *s <= 0xf4 ? 3 : 4;
-		if (n == 4)
+	for (size_t n; *s; s += n)
+		if (!(n = dnnqd_utf8_char(s)))
 			return false;
-		uint32_t c = n ? *s & (0x3fu >> n) : *s;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;
-			c = c << 6 | (s[i] & 0x3fu);
-		}
-		/* overlong, a surrogate, past U+10FFFF, or a C1 control */
-		if ((n == 2 && c < 0x800) || (n == 3 && (c < 0x10000 || c > 0x10ffff)) ||
-		    (c >= 0xd800 && c <= 0xdfff) || (c >= 0x80 && c <= 0x9f))
-			return false;
-		s += n + 1;
-	}
 	return true;
 }
 

@@ -3299,45 +3299,57 @@ START_TEST(hostile_model_names)
 }
 END_TEST
 
-/* Whether s (NUL-terminated within len) has a byte below 0x20 or DEL. */
-static bool has_control(const char *s, size_t len)
+/* Whether s (NUL-terminated within len) has a byte that is not printable
+ * ASCII: a control, DEL, or any byte of 0x80 and up (the test's paths are
+ * ASCII, so in its messages such a byte came from the model file raw). */
+static bool not_ascii_text(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len && s[i]; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
 			return true;
 	return false;
 }
 
-/* The same model file swapped in under a served model, then a reload: the
- * failure it reports (RELOAD's message, STATS's status line, which dnnqctl
- * prints) carries the name escaped. */
+/* The same model files swapped in under a served model, then a reload:
+ * the failure it reports (RELOAD's message, STATS's status line, which
+ * dnnqctl prints, and into JSON with --json) carries the name escaped:
+ * controls, and bytes that are not UTF-8 text, as \xNN. */
 START_TEST(hostile_model_names_reload)
 {
+	static const char *const names[][2] = {
+		{ "x\x1b]0;owned\x07\n", "x\\x1b]0;owned\\x07\\x0a" },
+		{ "x\xff\xc2\x9b" "2J", "x\\xff\\xc2\\x9b2J" },
+	};
 	char path[128];
 	struct fixture_daemon d = { 0 };
 	struct dnnq_client *c;
 	struct dnnq_reload_result rr;
 	struct dnnq_stats st;
 	start_models(&d, 1u << FIXTURE_RELU64, NULL);
-	write_renamed(d.dir, "x\x1b]0;owned\x07\n", path, sizeof path);
 	char served[sizeof d.dir + 16];
 	snprintf(served, sizeof served, "%s/%s.dnnq", d.dir, fixture_model_name(FIXTURE_RELU64));
-	ck_assert_int_eq(rename(path, served), 0);
 	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
-	ck_assert_int_eq(dnnq_reload(c, &rr), DNNQ_E_FORMAT);
-	ck_assert_int_eq(rr.status, DNNQ_E_FORMAT);
-	ck_assert_int_eq(dnnq_stats(c, &st), 0);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		write_renamed(d.dir, names[i][0], path, sizeof path);
+		ck_assert_int_eq(rename(path, served), 0);
+		ck_assert_int_eq(dnnq_reload(c, &rr), DNNQ_E_FORMAT);
+		ck_assert_int_eq(rr.status, DNNQ_E_FORMAT);
+		ck_assert_int_eq(dnnq_stats(c, &st), 0);
+		ck_assert_msg(strstr(rr.message, names[i][1]), "RELOAD: '%s'", rr.message);
+		ck_assert_msg(!not_ascii_text(rr.message, sizeof rr.message), "RELOAD's message"
+		              " holds controls or bytes that are not UTF-8 text: '%s'", rr.message);
+		ck_assert_msg(strstr(st.status, "last reload failed") &&
+		              !not_ascii_text(st.status, sizeof st.status), "STATS: '%s'", st.status);
+	}
 	dnnq_close(c);
-	ck_assert_msg(strstr(rr.message, "x\\x1b]0;owned\\x07\\x0a"), "RELOAD: '%s'", rr.message);
-	ck_assert_msg(!has_control(rr.message, sizeof rr.message), "RELOAD's message holds"
-	              " control characters");
-	ck_assert_msg(strstr(st.status, "last reload failed") &&
-	              !has_control(st.status, sizeof st.status), "STATS: '%s'", st.status);
-	report("reload onto a model file with escape sequences in a signature name", 1,
-	       "refused, the old version served, the error escaped in RELOAD and STATS");
+	report("reload onto a model file with escape sequences, or bytes that are not UTF-8"
+	       " text, in a signature name", 2, "refused, the old version served, the error"
+	       " escaped in RELOAD and STATS");
 	stop(&d);
 }
 END_TEST
+
+/* ---- a model of too many nodes --------------------------------------------- */
 
 /* relu64 grown to a chain of n ReLUs, written over the served relu64. */
 static void write_chain(const struct fixture_daemon *d, size_t n)
