@@ -112,24 +112,34 @@ static const char *over_limit(struct dnnqd *d, uint32_t uid, char *buf, size_t l
 	return buf;
 }
 
-bool dnnqd_conn_admit(struct dnnqd *d, struct dnnqd_conn *c, int fd,
-                      const struct dnnqd_acl *acl, uint64_t now_ns)
+/* c, a fresh connection on fd, with its peer's credentials; false when
+ * SO_PEERCRED has none. */
+static bool conn_init(struct dnnqd_conn *c, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof cred;
-	char buf[160];
 	memset(c, 0, sizeof *c);
 	c->fd = fd;
-	c->deadline_ns = now_ns + DNNQD_HELLO_TIMEOUT_NS;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-		c->refusal = DNNQ_E_PERM;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
 		return false;
-	}
 	c->pid = (uint32_t)cred.pid;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
-	bool allowed = listed(acl->uids, acl->nuids, cred.uid) ||
-	               listed(acl->gids, acl->ngids, cred.gid) ||
+	return true;
+}
+
+bool dnnqd_conn_admit(struct dnnqd *d, struct dnnqd_conn *c, int fd,
+                      const struct dnnqd_acl *acl, uint64_t now_ns)
+{
+	char buf[160];
+	bool known = conn_init(c, fd);
+	c->deadline_ns = now_ns + DNNQD_HELLO_TIMEOUT_NS;
+	if (!known) {
+		c->refusal = DNNQ_E_PERM;
+		return false;
+	}
+	bool allowed = listed(acl->uids, acl->nuids, c->uid) ||
+	               listed(acl->gids, acl->ngids, c->gid) ||
 	               (acl->ngids && groups_allowed(fd, acl));
 	const char *why = allowed ? over_limit(d, c->uid, buf, sizeof buf) : NULL;
 	struct dnnqd_uid *u = allowed && !why ? dnnqd_uid_get(d, c->uid) : NULL;
@@ -525,6 +535,13 @@ void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why)
 	char b;
 	for (int i = 0; i < 64 && recv(c->fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0; i++)
 		continue;
+}
+
+void dnnqd_conn_refuse_fd(int fd, int status, const char *why)
+{
+	struct dnnqd_conn c;
+	conn_init(&c, fd);
+	dnnqd_conn_refuse(&c, status, why);
 }
 
 bool dnnqd_conn_handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_t len)

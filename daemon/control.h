@@ -42,6 +42,9 @@ bool dnnqd_conn_admit(struct dnnqd *d, struct dnnqd_conn *c, int fd,
  * access settings, `why` may be NULL); c->refusal is set, and the caller
  * closes the connection. dnnqd_conn_admit calls it. */
 void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why);
+/* The same for a connection the daemon does not keep (it has no room to):
+ * the peer on fd is refused with status and why; the caller closes fd. */
+void dnnqd_conn_refuse_fd(int fd, int status, const char *why);
 /* Receives and answers what the peer has sent (non-blocking); false when
  * the connection must be closed (a hang-up, an unanswerable message, a
  * reply that cannot be sent, a refusal given). */

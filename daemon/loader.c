@@ -156,6 +156,24 @@ static int open_file(struct load *l, uint64_t max_bytes)
 	return 0;
 }
 
+/* The head of the open file through the caller's check. */
+static int check_head(const struct load *l, const struct dnnqd_load_head *head)
+{
+	uint8_t buf[256];
+	struct dnnq_diag why = { "" };
+	size_t want = head->len < l->size ? head->len : (size_t)l->size;
+	if (want > sizeof buf)
+		return dnnq_diag_set(l->diag, DNNQ_E_INVAL, "%s: a head of %zu bytes: at most %zu",
+		                     l->path, head->len, sizeof buf);
+	ssize_t n;
+	while ((n = pread(l->fd, buf, want, 0)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return read_error(l, 0, errno);
+	int rc = head->check(buf, (size_t)n, l->size, &why);
+	return rc ? dnnq_diag_set(l->diag, rc, "%s: %s", l->path, why.msg) : 0;
+}
+
 static int alloc_buffer(struct load *l)
 {
 	size_t cap = l->size ? ((size_t)l->size + 63) & ~(size_t)63 : 64;
@@ -362,13 +380,21 @@ static int check_args(enum dnnqd_loader which, const struct dnnqd_loader_tuning 
 int dnnqd_load_file(const char *path, enum dnnqd_loader which, uint64_t max_bytes, void **buf,
                     size_t *len, enum dnnqd_loader *used, struct dnnq_diag *diag)
 {
+	return dnnqd_load_file_head(path, which, max_bytes, NULL, buf, len, used, diag);
+}
+
+int dnnqd_load_file_head(const char *path, enum dnnqd_loader which, uint64_t max_bytes,
+                         const struct dnnqd_load_head *head, void **buf, size_t *len,
+                         enum dnnqd_loader *used, struct dnnq_diag *diag)
+{
 	struct load l = { .path = path, .diag = diag, .fd = -1, .tune = dnnqd_loader_tuning };
 	enum dnnqd_loader how = which == DNNQD_LOADER_READ ? DNNQD_LOADER_READ : DNNQD_LOADER_URING;
 	bool keep_buf = false;
 	*buf = NULL;
 	*len = 0;
 	int rc = check_args(which, &l.tune, path, diag);
-	if (rc || (rc = open_file(&l, max_bytes)) || (rc = alloc_buffer(&l)))
+	if (rc || (rc = open_file(&l, max_bytes)) || (head && (rc = check_head(&l, head))) ||
+	    (rc = alloc_buffer(&l)))
 		goto out;
 	if (how == DNNQD_LOADER_URING) {
 		rc = load_uring(&l, &keep_buf);

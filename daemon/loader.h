@@ -38,6 +38,23 @@ enum dnnqd_loader {
 int dnnqd_load_file(const char *path, enum dnnqd_loader which, uint64_t max_bytes, void **buf,
                     size_t *len, enum dnnqd_loader *used, struct dnnq_diag *diag);
 
+/* A look at a file before it is read whole: `check` is given its first
+ * `len` bytes (all of it when it is shorter) and the size fstat gave the
+ * open file, and a non-zero return (with its diag line, which gets "PATH: "
+ * in front) refuses the file before its buffer is allocated. The daemon
+ * checks a model's header so a file that is not a .dnnq of exactly its
+ * size (a sparse multi-gigabyte file, a disk image named by mistake) costs
+ * one small read, not its size in memory. */
+struct dnnqd_load_head {
+	size_t len;
+	int (*check)(const void *head, size_t len, uint64_t file_size, struct dnnq_diag *diag);
+};
+
+/* dnnqd_load_file, after `head` (NULL: none) has passed the file. */
+int dnnqd_load_file_head(const char *path, enum dnnqd_loader which, uint64_t max_bytes,
+                         const struct dnnqd_load_head *head, void **buf, size_t *len,
+                         enum dnnqd_loader *used, struct dnnq_diag *diag);
+
 /* For the fault tests: when set, called before each read is issued (both
  * loaders) with the file offset and length; a non-zero return fails that
  * read with that errno as if the device had (EINTR: the read is retried,

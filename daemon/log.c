@@ -11,8 +11,10 @@
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -63,17 +65,40 @@ bool dnnqd_log_to_journal(void)
 	return __atomic_load_n(&log_format, __ATOMIC_RELAXED) == FORMAT_JOURNAL;
 }
 
+size_t dnnqd_utf8_char(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned n = *s < 0x80 ? 0 : *s >= 0xc2 && *s <= 0xdf ? 1
+	           : *s >= 0xe0 && *s <= 0xef ? 2 : *s >= 0xf0 && *s <= 0xf4 ? 3 : 4;
+	if (n == 4)
+		return 0;
+	uint32_t c = n ? *s & (0x3fu >> n) : *s;
+	for (unsigned i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3fu);
+	}
+	/* C0, DEL, C1; overlong, a surrogate, past U+10FFFF */
+	if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (n == 2 && c < 0x800) ||
+	    (n == 3 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
 size_t dnnqd_escape(char *out, size_t len, const char *s)
 {
 	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		bool raw = *p >= 0x20 && *p != 0x7f;
-		if (n + (raw ? 1 : 4) >= len)
+	for (const char *p = s; *p;) {
+		size_t k = dnnqd_utf8_char(p);
+		if (n + (k ? k : 4) >= len)
 			break;
-		if (raw)
-			out[n++] = (char)*p;
-		else
-			n += (size_t)sprintf(out + n, "\\x%02x", *p);
+		if (k) {
+			memcpy(out + n, p, k);
+			n += k;
+			p += k;
+		} else {
+			n += (size_t)sprintf(out + n, "\\x%02x", (unsigned char)*p++);
+		}
 	}
 	if (len)
 		out[n] = 0;

@@ -9,7 +9,8 @@
  *
  * A version is accepted only if the daemon can serve it: it parses, it
  * builds, its inputs plus outputs fit a request (16 tensors), no name in
- * its signature has a control character (clients print them), every tensor
+ * its signature has a control character or is not UTF-8 text (clients
+ * print them, dnnqctl into JSON), every tensor
  * is U8 or F32 with a rank the wire carries, its declared signature says
  * what the graph computes, and a tensor of max_batch items has a size that
  * fits in memory arithmetic. A tensor's name is the one the signature
@@ -74,6 +75,16 @@ static bool has_control(const char *s)
 	return false;
 }
 
+/* Text a terminal and JSON take as it is (dnnqd_utf8_char): the names go
+ * into dnnqctl's JSON, which must be UTF-8, and onto terminals. */
+static bool utf8_text(const char *s)
+{
+	for (size_t n; *s; s += n)
+		if (!(n = dnnqd_utf8_char(s)))
+			return false;
+	return true;
+}
+
 /* io from the declared name and the graph's tensor; dims[0] becomes 1. */
 static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tensor_info *ti,
                         uint32_t max_batch, struct dnnqd_io *io, struct dnnq_diag *d)
@@ -82,6 +93,9 @@ static int signature_io(const struct dnnq_model_io *decl, const struct dnnq_tens
 	if (has_control(decl->name))
 		return dnnq_diag_set(d, DNNQ_E_FORMAT, "'%s': a control character in a signature"
 		                     " name", decl->name);
+	if (!utf8_text(decl->name))
+		return dnnq_diag_set(d, DNNQ_E_FORMAT, "'%s': a signature name that is not UTF-8"
+		                     " text (a malformed sequence or a C1 control)", decl->name);
 	if (!dnnq_shm_dtype_size(ti->dtype))
 		return dnnq_diag_set(d, DNNQ_E_DTYPE, "'%s': dtype %s: only u8, s8, s32 and f32 are "
 		                     "served", decl->name, dnnq_dtype_name(ti->dtype));
@@ -279,6 +293,10 @@ static int stat_id(const char *path, struct dnnqd_file_id *id, struct dnnq_diag 
 	return 0;
 }
 
+/* A model file is refused on its header before it is read whole. */
+static const struct dnnqd_load_head model_head = { DNNQ_MODEL_HEADER_SIZE,
+                                                   dnnq_model_check_header };
+
 /* The file's bytes and the identity they belong to: the same identity
  * before and after the read, or the read is repeated. */
 static int read_stable(const char *path, void **buf, size_t *len, struct dnnqd_file_id *id,
@@ -288,7 +306,8 @@ static int read_stable(const char *path, void **buf, size_t *len, struct dnnqd_f
 		struct dnnqd_file_id after;
 		int rc = stat_id(path, id, d);
 		if (!rc)
-			rc = dnnqd_load_file(path, DNNQD_LOADER_AUTO, MAX_MODEL_FILE, buf, len, NULL, d);
+			rc = dnnqd_load_file_head(path, DNNQD_LOADER_AUTO, MAX_MODEL_FILE, &model_head,
+			                          buf, len, NULL, d);
 		if (!rc && !(rc = stat_id(path, &after, d)) && file_same(id, &after)) {
 			if (d)
 				d->msg[0] = 0;	/* an earlier try's failure is no news */

@@ -26,11 +26,16 @@
  * for max-clients sessions and the pending budget (DNNQD_PENDING_MAX
  * connections that have not sent HELLO, at most DNNQD_PENDING_PER_UID per
  * uid, each closed after a second of silence). When accept runs out of
- * descriptors the listening socket is left alone until the next tick,
- * instead of spinning on it.
+ * descriptors (EMFILE, ENFILE), the spare descriptor the loop keeps open
+ * (/dev/null) is given up for a moment to accept the peer and refuse it
+ * with DNNQ_E_BUSY, so a client learns why at once instead of waiting
+ * unanswered in the backlog; without a spare (it is opened again on the
+ * tick) the listening socket is left alone until the next tick, instead
+ * of spinning on it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -167,6 +172,7 @@ struct server {
 	const struct dnnqd_acl *acl;
 	int listen_fd, sig_fd;
 	bool accept_paused;             /* out of fds: until the next tick */
+	int spare_fd;                   /* given up to refuse a peer when out of fds */
 	struct dnnqd_conn *conns;
 	uint32_t nconns, cap;
 	struct pollfd *pfds;            /* FIXED_FDS, then the conns */
@@ -193,13 +199,41 @@ static void answer_reloads(struct server *sv)
 	}
 }
 
+static void open_spare(struct server *sv)
+{
+	if (sv->spare_fd < 0)
+		sv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of descriptors: the spare one makes room to accept a peer and tell
+ * it so; false when there is no spare or no peer. */
+static bool refuse_out_of_fds(struct server *sv, int err)
+{
+	if (sv->spare_fd < 0)
+		return false;
+	close(sv->spare_fd);
+	sv->spare_fd = -1;
+	int fd = accept4(sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		dnnqd_conn_refuse_fd(fd, DNNQ_E_BUSY, err == EMFILE
+		                     ? "dnnqd has no file descriptor left (its RLIMIT_NOFILE)"
+		                     : "the system has no file descriptor left (fs.file-max)");
+		close(fd);
+	}
+	open_spare(sv);
+	return fd >= 0;
+}
+
 static void accept_some(struct server *sv, uint64_t now)
 {
 	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
 		int fd = accept4(sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				dnnqd_log(DNNQD_LOG_DEBUG, "accept: %s", strerror(errno));
+			int err = errno;
+			if ((err == EMFILE || err == ENFILE) && refuse_out_of_fds(sv, err))
+				continue;
+			if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+				dnnqd_log(DNNQD_LOG_DEBUG, "accept: %s", strerror(err));
 				sv->accept_paused = true;
 			}
 			return;
@@ -224,6 +258,7 @@ static void tick(struct server *sv, uint64_t now)
 	}
 	dnnqd_reap(sv->d);
 	sv->accept_paused = false;
+	open_spare(sv);
 	if (sv->d->reload) {
 		dnnqd_reload_tick(sv->d, sv->d->reload, now);
 		answer_reloads(sv);     /* a reload that could not start */
@@ -324,7 +359,9 @@ static int loop(struct server *sv, struct dnnq_diag *diag)
 int dnnqd_serve(struct dnnqd *d, const struct dnnqd_acl *acl, int listen_fd, int sig_fd,
                 struct dnnq_diag *diag)
 {
-	struct server sv = { .d = d, .acl = acl, .listen_fd = listen_fd, .sig_fd = sig_fd };
+	struct server sv = { .d = d, .acl = acl, .listen_fd = listen_fd, .sig_fd = sig_fd,
+	                     .spare_fd = -1 };
+	open_spare(&sv);
 	sv.cap = d->cfg.max_clients + DNNQD_PENDING_MAX;
 	sv.conns = calloc(sv.cap, sizeof *sv.conns);
 	sv.pfds = calloc(sv.cap + FIXED_FDS, sizeof *sv.pfds);
@@ -337,5 +374,7 @@ int dnnqd_serve(struct dnnqd *d, const struct dnnqd_acl *acl, int listen_fd, int
 		close_conn(&sv, &sv.conns[i]);
 	free(sv.conns);
 	free(sv.pfds);
+	if (sv.spare_fd >= 0)
+		close(sv.spare_fd);
 	return rc;
 }

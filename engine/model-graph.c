@@ -233,7 +233,7 @@ int dnnq_model_read_graph(struct rd *r, struct dnnq_model *m)
 	int rc;
 	size_t n;
 	if ((rc = read_constants(r, m)) ||
-	    (rc = rd_count(r, "node count", NODE_MIN, UINT32_MAX, &n)))
+	    (rc = rd_count(r, "node count", NODE_MIN, DNNQ_MODEL_MAX_NODES, &n)))
 		return rc;
 	if (n && !(m->nodes = calloc(n, sizeof *m->nodes)))
 		return dnnq_diag_set(r->diag, DNNQ_E_NOMEM, "model: GRAPH: out of memory");

@@ -18,7 +18,7 @@
 #include "engine/le.h"
 #include "engine/model-internal.h"
 
-#define HEADER_SIZE 24u
+#define HEADER_SIZE DNNQ_MODEL_HEADER_SIZE
 #define ENTRY_SIZE 28u
 #define SECTION_ALIGN 64u
 
@@ -309,7 +309,10 @@ int rd_count(struct rd *r, const char *field, size_t min, uint32_t limit, size_t
 	int rc = rd_u32(r, field, &n);
 	if (rc)
 		return rc;
-	if (n > limit || (size_t)n > (r->len - r->off) / min)
+	if (n > limit)
+		return dnnq_diag_set(r->diag, DNNQ_E_FORMAT, "model: %s: %s = %" PRIu32 ": at most"
+		                     " %" PRIu32, r->sec, field, n, limit);
+	if ((size_t)n > (r->len - r->off) / min)
 		return dnnq_diag_set(r->diag, DNNQ_E_FORMAT,
 		                     "model: %s: %s = %" PRIu32 ": more than the %zu bytes left can hold",
 		                     r->sec, field, n, r->len - r->off);
@@ -504,28 +507,38 @@ static int check_padding(const uint8_t *p, size_t len, size_t table_end,
 	return DNNQ_OK;
 }
 
-/* Header and table: every known section found once, every section inside
- * the file, aligned, past the table, not overlapping another, intact. */
-static int read_table(const uint8_t *p, size_t len, struct dnnq_model *m,
-                      const struct dnnq_model_section_info **known, struct dnnq_diag *diag)
+int dnnq_model_check_header(const void *buf, size_t len, uint64_t file_size,
+                            struct dnnq_diag *diag)
 {
+	const uint8_t *p = buf;
 	if (len < HEADER_SIZE)
 		return dnnq_diag_set(diag, DNNQ_E_TRUNCATED, "model: header: %zu bytes, need %u",
 		                     len, HEADER_SIZE);
 	if (memcmp(p, DNNQ_MODEL_MAGIC, 8))
 		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "model: header: magic: not a .dnnq file");
+	if (dnnq_le16(p + 8) != DNNQ_MODEL_VERSION_MAJOR)
+		return dnnq_diag_set(diag, DNNQ_E_VERSION, "model: header: file version %u.%u: this build"
+		                     " reads %d.x", dnnq_le16(p + 8), dnnq_le16(p + 10),
+		                     DNNQ_MODEL_VERSION_MAJOR);
+	uint64_t size = dnnq_le64(p + 16);
+	if (size != file_size)
+		return dnnq_diag_set(diag, size > file_size ? DNNQ_E_TRUNCATED : DNNQ_E_FORMAT,
+		                     "model: header: file size %" PRIu64 ": the buffer has %" PRIu64
+		                     " bytes", size, file_size);
+	return DNNQ_OK;
+}
+
+/* Header and table: every known section found once, every section inside
+ * the file, aligned, past the table, not overlapping another, intact. */
+static int read_table(const uint8_t *p, size_t len, struct dnnq_model *m,
+                      const struct dnnq_model_section_info **known, struct dnnq_diag *diag)
+{
+	int rc = dnnq_model_check_header(p, len, len, diag);
+	if (rc)
+		return rc;
 	m->version_major = dnnq_le16(p + 8);
 	m->version_minor = dnnq_le16(p + 10);
-	if (m->version_major != DNNQ_MODEL_VERSION_MAJOR)
-		return dnnq_diag_set(diag, DNNQ_E_VERSION, "model: header: file version %u.%u: this build"
-		                     " reads %d.x", m->version_major, m->version_minor,
-		                     DNNQ_MODEL_VERSION_MAJOR);
 	uint32_t n = dnnq_le32(p + 12);
-	uint64_t size = dnnq_le64(p + 16);
-	if (size != len)
-		return dnnq_diag_set(diag, size > len ? DNNQ_E_TRUNCATED : DNNQ_E_FORMAT,
-		                     "model: header: file size %" PRIu64 ": the buffer has %zu bytes",
-		                     size, len);
 	if (n == 0 || n > DNNQ_MODEL_MAX_SECTIONS)
 		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "model: header: section count %" PRIu32
 		                     ": must be 1..%d", n, DNNQ_MODEL_MAX_SECTIONS);
@@ -565,8 +578,7 @@ static int read_table(const uint8_t *p, size_t len, struct dnnq_model *m,
 			return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "model: table: section %" PRIu32
 			                     ": unknown required section type %" PRIu32, i, s->type);
 	}
-	int rc = check_padding(p, len, table_end, m, diag);
-	if (rc)
+	if ((rc = check_padding(p, len, table_end, m, diag)))
 		return rc;
 	for (uint32_t t = DNNQ_SECTION_META; t <= DNNQ_SECTION_GRAPH; t++)
 		if (!known[t])

@@ -382,18 +382,31 @@ static void wait_reload(struct dnnq_client *c, unsigned after, bool failed, char
 	ck_abort_msg("no %s reload after %u: '%s'", failed ? "failed" : "good", after, status);
 }
 
-enum breakage { TRUNCATED, DIRECTORY, REMOVED, ZERO_LENGTH, NBREAKAGES };
+enum breakage { TRUNCATED, DIRECTORY, REMOVED, ZERO_LENGTH, SPARSE, FIFO, DEV_ZERO,
+                NBREAKAGES };
 
 static const char *const breakage_name[NBREAKAGES] = {
 	"truncated mid-file", "replaced by a directory", "removed", "truncated to 0 bytes",
+	"grown to 512 MiB by a hole", "replaced by a FIFO", "replaced by a symlink to /dev/zero",
 };
 
 /* What the failure's message must say besides the path. */
-static const char *const breakage_says[NBREAKAGES] = { "", "regular file", "", "" };
+static const char *const breakage_says[NBREAKAGES] = {
+	"", "regular file", "", "", "file size", "a FIFO", "a character device",
+};
+
+/* How far dnnqd's peak RSS may grow through a failed reload: a file is
+ * judged by its header before it is read whole (daemon/loader.h), so a
+ * model file grown by a hole costs a small read, not its size. */
+#define BREAK_HWM_KIB (64 * 1024)
+#define SPARSE_BYTES ((off_t)512 << 20)
 
 static void do_break(const char *path, enum breakage b)
 {
 	struct stat st;
+	/* the ones that put something else in the file's place, and REMOVED */
+	if (b == DIRECTORY || b == FIFO || b == DEV_ZERO || b == REMOVED)
+		ck_assert_int_eq(unlink(path), 0);
 	switch (b) {
 	case TRUNCATED:
 		ck_assert_int_eq(stat(path, &st), 0);
@@ -402,12 +415,17 @@ static void do_break(const char *path, enum breakage b)
 	case ZERO_LENGTH:
 		ck_assert_int_eq(truncate(path, 0), 0);
 		break;
+	case SPARSE:
+		ck_assert_int_eq(truncate(path, SPARSE_BYTES), 0);
+		break;
 	case DIRECTORY:
-		ck_assert_int_eq(unlink(path), 0);
 		ck_assert_int_eq(mkdir(path, 0755), 0);
 		break;
-	case REMOVED:
-		ck_assert_int_eq(unlink(path), 0);
+	case FIFO:
+		ck_assert_int_eq(mkfifo(path, 0644), 0);
+		break;
+	case DEV_ZERO:
+		ck_assert_int_eq(symlink("/dev/zero", path), 0);
 		break;
 	default:
 		break;
@@ -442,14 +460,19 @@ START_TEST(reload_of_broken_file_keeps_serving)
 	for (int b = 0; b < NBREAKAGES; b++) {
 		status_of(c, status, sizeof status);
 		unsigned before = reloads_in(status);
+		long hwm = fixture_status_kib(d.pid, "VmHWM:");
 		do_break(path, b);
 		ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
 		wait_reload(c, before, true, status, sizeof status);
 		ck_assert_msg(strstr(status, path) && strstr(status, breakage_says[b]),
 		              "%s: '%s' does not name the failure", breakage_name[b], status);
+		long grew = fixture_status_kib(d.pid, "VmHWM:") - hwm;
+		ck_assert_msg(hwm > 0 && grew < BREAK_HWM_KIB, "%s: dnnqd's peak RSS grew %ld KiB"
+		              " (at most %d)", breakage_name[b], grew, BREAK_HWM_KIB);
 		const char *why = strstr(status, path) + strlen(path);
 		printf("faults: model file %s before a reload: 1 tries: reload failed (\"...%s\"),"
-		       " old version kept serving\n", breakage_name[b], why);
+		       " old version kept serving, dnnqd's peak RSS %+ld KiB\n", breakage_name[b],
+		       why, grew);
 		ck_assert_int_eq(call_run(&k), 0);
 		ck_assert_mem_eq(k.out.data, want, len);
 		ck_assert_uint_eq(dnnq_model_generation(k.m), 1);
@@ -462,9 +485,9 @@ START_TEST(reload_of_broken_file_keeps_serving)
 		ck_assert_mem_eq(k.out.data, want, len);
 		tries++;
 	}
-	printf("faults: model file truncated, zeroed, replaced by a directory or removed before"
-	       " a reload: %d tries: reload failed naming the file, old version kept serving,"
-	       " repaired file reloaded\n", tries);
+	printf("faults: model file truncated, zeroed, grown by a hole, replaced by a directory,"
+	       " a FIFO or /dev/zero, or removed before a reload: %d tries: reload failed naming"
+	       " the file, old version kept serving, repaired file reloaded\n", tries);
 	dnnq_tensor_free(c, &k.in);
 	dnnq_tensor_free(c, &k.out);
 	dnnq_model_close(k.m);

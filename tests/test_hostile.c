@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -3250,70 +3251,164 @@ static void write_renamed(const char *dir, const char *name, char *path, size_t 
 	free(buf);
 }
 
-/* A model file whose signature names hold escape sequences and newlines:
- * every client is sent those names and dnnqctl prints them, so the model
- * is refused with a message naming it, escaped in the log. */
-START_TEST(hostile_model_names)
+/* dnnqd started on relu64 and a model whose input is named `name`: the
+ * start's status, and its log in log. */
+static int start_renamed(const char *name, char *log, size_t len)
 {
-	char dir[] = "/tmp/dnnq-hostile-XXXXXX", path[128], log[8192], model[160];
+	char dir[] = "/tmp/dnnq-hostile-XXXXXX", path[128], model[160];
 	struct fixture_daemon d = { 0 };
 	struct dnnq_diag diag = { "" };
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	write_renamed(dir, "x\x1b]0;owned\x07\x1b[2J\n", path, sizeof path);
+	write_renamed(dir, name, path, sizeof path);
 	snprintf(model, sizeof model, "evil=%s", path);
 	const char *const extra[] = { "--model", model, NULL };
 	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
 	ck_assert_ptr_nonnull(bin);
 	int rc = fixture_daemon_start(&d, bin, 1u << FIXTURE_RELU64, extra, &diag);
-	fixture_daemon_log(&d, log, sizeof log);
+	fixture_daemon_log(&d, log, len);
 	fixture_daemon_destroy(&d);
 	unlink(path);
 	rmdir(dir);
+	return rc;
+}
+
+/* A model file whose signature names hold escape sequences and newlines:
+ * every client is sent those names and dnnqctl prints them, so the model
+ * is refused with a message naming it, escaped in the log. So is one
+ * whose names are not UTF-8 text (a stray byte, a C1 control such as
+ * CSI, U+009B): dnnqctl writes them into JSON, which must be UTF-8. */
+START_TEST(hostile_model_names)
+{
+	static const char *const not_text[] = { "x\xff", "x\xc2\x9b" "2J", "x\xed\xa0\x80",
+	                                        "x\xe0\x80\xaf" };
+	char log[8192];
+	int rc = start_renamed("x\x1b]0;owned\x07\x1b[2J\n", log, sizeof log);
 	ck_assert_msg(rc != 0, "dnnqd serves a model with escape sequences in its names");
 	ck_assert_msg(strstr(log, "a control character in a signature name") &&
 	              strstr(log, "'x\\x1b]0;owned\\x07\\x1b[2J\\x0a'"),
 	              "the refusal does not name the model's input: %s", log);
+	for (size_t i = 0; i < sizeof not_text / sizeof not_text[0]; i++) {
+		rc = start_renamed(not_text[i], log, sizeof log);
+		ck_assert_msg(rc != 0 && strstr(log, "a signature name that is not UTF-8 text"),
+		              "name %zu: not refused as not UTF-8: %s", i, log);
+	}
 	report("model file with escape sequences and a newline in a signature name", 1,
 	       "refused at load, named in the log (escaped)");
+	report("model file with a signature name that is not UTF-8 text (a stray byte, C1 CSI,"
+	       " a surrogate, an overlong '/')", 4, "refused at load, named in the log");
 }
 END_TEST
 
-/* Whether s (NUL-terminated within len) has a byte below 0x20 or DEL. */
-static bool has_control(const char *s, size_t len)
+/* Whether s (NUL-terminated within len) has a byte that is not printable
+ * ASCII: a control, DEL, or any byte of 0x80 and up (the test's paths are
+ * ASCII, so in its messages such a byte came from the model file raw). */
+static bool not_ascii_text(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len && s[i]; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
 			return true;
 	return false;
 }
 
-/* The same model file swapped in under a served model, then a reload: the
- * failure it reports (RELOAD's message, STATS's status line, which dnnqctl
- * prints) carries the name escaped. */
+/* The same model files swapped in under a served model, then a reload:
+ * the failure it reports (RELOAD's message, STATS's status line, which
+ * dnnqctl prints, and into JSON with --json) carries the name escaped:
+ * controls, and bytes that are not UTF-8 text, as \xNN. */
 START_TEST(hostile_model_names_reload)
 {
+	static const char *const names[][2] = {
+		{ "x\x1b]0;owned\x07\n", "x\\x1b]0;owned\\x07\\x0a" },
+		{ "x\xff\xc2\x9b" "2J", "x\\xff\\xc2\\x9b2J" },
+	};
 	char path[128];
 	struct fixture_daemon d = { 0 };
 	struct dnnq_client *c;
 	struct dnnq_reload_result rr;
 	struct dnnq_stats st;
 	start_models(&d, 1u << FIXTURE_RELU64, NULL);
-	write_renamed(d.dir, "x\x1b]0;owned\x07\n", path, sizeof path);
 	char served[sizeof d.dir + 16];
 	snprintf(served, sizeof served, "%s/%s.dnnq", d.dir, fixture_model_name(FIXTURE_RELU64));
-	ck_assert_int_eq(rename(path, served), 0);
 	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
-	ck_assert_int_eq(dnnq_reload(c, &rr), DNNQ_E_FORMAT);
-	ck_assert_int_eq(rr.status, DNNQ_E_FORMAT);
-	ck_assert_int_eq(dnnq_stats(c, &st), 0);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		write_renamed(d.dir, names[i][0], path, sizeof path);
+		ck_assert_int_eq(rename(path, served), 0);
+		ck_assert_int_eq(dnnq_reload(c, &rr), DNNQ_E_FORMAT);
+		ck_assert_int_eq(rr.status, DNNQ_E_FORMAT);
+		ck_assert_int_eq(dnnq_stats(c, &st), 0);
+		ck_assert_msg(strstr(rr.message, names[i][1]), "RELOAD: '%s'", rr.message);
+		ck_assert_msg(!not_ascii_text(rr.message, sizeof rr.message), "RELOAD's message"
+		              " holds controls or bytes that are not UTF-8 text: '%s'", rr.message);
+		ck_assert_msg(strstr(st.status, "last reload failed") &&
+		              !not_ascii_text(st.status, sizeof st.status), "STATS: '%s'", st.status);
+	}
 	dnnq_close(c);
-	ck_assert_msg(strstr(rr.message, "x\\x1b]0;owned\\x07\\x0a"), "RELOAD: '%s'", rr.message);
-	ck_assert_msg(!has_control(rr.message, sizeof rr.message), "RELOAD's message holds"
-	              " control characters");
-	ck_assert_msg(strstr(st.status, "last reload failed") &&
-	              !has_control(st.status, sizeof st.status), "STATS: '%s'", st.status);
-	report("reload onto a model file with escape sequences in a signature name", 1,
-	       "refused, the old version served, the error escaped in RELOAD and STATS");
+	report("reload onto a model file with escape sequences, or bytes that are not UTF-8"
+	       " text, in a signature name", 2, "refused, the old version served, the error"
+	       " escaped in RELOAD and STATS");
+	stop(&d);
+}
+END_TEST
+
+/* ---- a model of too many nodes --------------------------------------------- */
+
+/* relu64 grown to a chain of n ReLUs, written over the served relu64. */
+static void write_chain(const struct fixture_daemon *d, size_t n)
+{
+	struct dnnq_model m;
+	struct dnnq_diag diag = { "" };
+	void *buf;
+	size_t len;
+	char path[sizeof d->dir + 16], tmp[sizeof path + 8];
+	ck_assert_int_eq(fixture_model_bytes(FIXTURE_RELU64, &buf, &len, &diag), 0);
+	ck_assert_msg(dnnq_model_read(buf, len, &m, &diag) == 0, "%s", diag.msg);
+	free(buf);
+	ck_assert_uint_eq(m.nnodes, 1);
+	struct dnnq_model_node *nodes = realloc(m.nodes, n * sizeof *nodes);
+	ck_assert_ptr_nonnull(nodes);
+	m.nodes = nodes;
+	m.nnodes = n;
+	for (size_t j = 1; j < n; j++) {
+		nodes[j] = nodes[0];
+		snprintf(nodes[j].name, sizeof nodes[j].name, "relu%zu", j);
+		nodes[j].inputs[0] = (int32_t)dnnq_model_node_value(&m, j - 1);
+	}
+	m.outputs[0].value = (int32_t)dnnq_model_node_value(&m, n - 1);
+	ck_assert_msg(dnnq_model_write(&m, &buf, &len, &diag) == 0, "%s", diag.msg);
+	dnnq_model_free(&m);
+	snprintf(path, sizeof path, "%s/%s.dnnq", d->dir, fixture_model_name(FIXTURE_RELU64));
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	free(buf);
+}
+
+/* A model file of more nodes than a model may have (a chain of ReLUs, 2
+ * MB): the arena planner is quadratic in the node count, so a million of
+ * them (128 MB) held the reload thread for hours, and SIGTERM, which
+ * joins it, with it. The reader refuses the count before building
+ * anything; the old version keeps serving. */
+START_TEST(hostile_model_node_flood)
+{
+	struct fixture_daemon d = { 0 };
+	struct dnnq_client *c;
+	struct dnnq_reload_result rr;
+	start_models(&d, 1u << FIXTURE_RELU64, NULL);
+	write_chain(&d, DNNQ_MODEL_MAX_NODES + 1);
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
+	int rc = dnnq_reload(c, &rr);
+	ck_assert_msg(rc == DNNQ_E_FORMAT && strstr(rr.message, "node count"), "RELOAD onto %d"
+	              " nodes: %s ('%s')", DNNQ_MODEL_MAX_NODES + 1, dnnq_strerror(rc), rr.message);
+	struct dnnq_model *m;
+	ck_assert_int_eq(dnnq_model_open(c, fixture_model_name(FIXTURE_RELU64), &m), 0);
+	ck_assert_uint_eq(dnnq_model_generation(m), 1);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	char outcome[400];
+	snprintf(outcome, sizeof outcome, "refused ('%s'), the old version served", rr.message);
+	report("reload onto a model file of more nodes than a model may have", 1, outcome);
 	stop(&d);
 }
 END_TEST
@@ -3435,6 +3530,66 @@ START_TEST(hostile_metrics_tmp)
 }
 END_TEST
 
+/* ---- out of descriptors --------------------------------------------------- */
+
+#define NOFD_TRIES 20
+
+/* The lowest descriptor number pid has free: with its soft RLIMIT_NOFILE
+ * there, pid can open nothing. */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	int fd = 0;
+	do
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+	while (!lstat(path, &st) && ++fd);
+	return fd;
+}
+
+/* dnnqd's descriptors all taken (its soft RLIMIT_NOFILE lowered to the
+ * lowest free one; an offender holding sessions where the limit is low
+ * gets there too): accept failed with EMFILE and every new peer waited
+ * unanswered in the backlog, the library's connect until its timeout.
+ * Now each is accepted through the spare descriptor and refused at once,
+ * DNNQ_E_BUSY naming the limit; once descriptors are back, so are the
+ * connects, and no descriptor is left over. */
+START_TEST(hostile_out_of_fds)
+{
+	struct fixture_daemon d = { 0 };
+	struct rlimit old, none;
+	char msg[256] = "";
+	start_models(&d, 1u << FIXTURE_RELU64, NULL);
+	struct level was = level_of(&d);
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, NULL, &old), 0);
+	none = old;
+	none.rlim_cur = (rlim_t)lowest_free_fd(d.pid);
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &none, NULL), 0);
+	for (unsigned i = 0; i < NOFD_TRIES; i++) {
+		struct raw r;
+		int rc = raw_try_hello(&r, d.socket, 1, 65536, msg, sizeof msg);
+		raw_close(&r);
+		ck_assert_msg(rc == DNNQ_E_BUSY && strstr(msg, "RLIMIT_NOFILE"), "connect %u while"
+		              " dnnqd has no descriptor left: %s ('%s')", i,
+		              rc == DNNQ_E_IO ? "no answer" : dnnq_strerror(rc), msg);
+	}
+	struct dnnq_client *c = NULL;
+	struct dnnq_connect_opts o = { .slots = 1, .arena_bytes = 65536, .timeout_ms = 5000 };
+	int rc = dnnq_connect(d.socket, &o, &c);
+	ck_assert_msg(rc == DNNQ_E_BUSY, "the library's connect: %s", dnnq_strerror(rc));
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &old, NULL), 0);
+	assert_alive(&d);
+	assert_connects(&d, "out of descriptors");
+	assert_level(&d, was, "out of descriptors");
+	char outcome[400];
+	snprintf(outcome, sizeof outcome, "each refused at once, DNNQ_E_BUSY ('%s'), the library's"
+	         " connect too; connects fine with descriptors back, fds back to %d", msg, was.fds);
+	report("every descriptor of dnnqd taken (RLIMIT_NOFILE at the lowest free one), then"
+	       " connects", NOFD_TRIES + 1, outcome);
+	stop(&d);
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
@@ -3466,8 +3621,10 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_log_injection);
 	tcase_add_test(tc, hostile_model_names);
 	tcase_add_test(tc, hostile_model_names_reload);
+	tcase_add_test(tc, hostile_model_node_flood);
 	tcase_add_test(tc, hostile_retired_storm);
 	tcase_add_test(tc, hostile_metrics_tmp);
+	tcase_add_test(tc, hostile_out_of_fds);
 	suite_add_tcase(s, tc);
 	return s;
 }

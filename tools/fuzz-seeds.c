@@ -342,8 +342,39 @@ static void configs(void)
 		"log:\n  level: warn\n";
 	static const char flow[] =
 		"{listen: {path: /run/x.sock}, workers: {cpus: \"0\"}, models: [], log: {level: debug}}\n";
+	/* the keys every-key.yaml predates, and what the walk must refuse:
+	 * aliases (a billion laughs), anchors and tags, a repeated key,
+	 * nesting past CONF_DEPTH_MAX */
+	static const char later[] =
+		"limits:\n  max_sessions_per_uid: 4\n  max_bytes_per_uid: 16MiB\n"
+		"access:\n  public_stats: true\n"
+		"metrics:\n  textfile: /tmp/dnnq.prom\n  interval: 5\n"
+		"models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n"
+		"    dynamic_batching:\n      max_queue_delay_us: 200\n"
+		"      preferred_batch_size: [2, 4, 8]\n";
+	static const char laughs[] =
+		"models:\n  - &a [x, x, x, x, x, x, x, x, x]\n  - &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		"  - &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n  - [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
+	static const char tagged[] =
+		"limits: !!map &l\n  max_clients: !!int 8\nworkers: {spin_us: &s 10}\n"
+		"log: {level: !custom warn}\n";
+	static const char twice[] =
+		"limits:\n  max_clients: 8\n  max_clients: 9\nmodels:\n  - name: a\n"
+		"    name: b\n    path: a.dnnq\n";
+	char deep[512];
+	size_t k = 0;
+	for (unsigned i = 0; i < 80; i++)
+		deep[k++] = '[';
+	for (unsigned i = 0; i < 80; i++)
+		deep[k++] = ']';
+	deep[k++] = '\n';
 	put("config", "every-key.yaml", every, sizeof every - 1);
 	put("config", "flow.yaml", flow, sizeof flow - 1);
+	put("config", "later-keys.yaml", later, sizeof later - 1);
+	put("config", "laughs.yaml", laughs, sizeof laughs - 1);
+	put("config", "tags-anchors.yaml", tagged, sizeof tagged - 1);
+	put("config", "duplicate-keys.yaml", twice, sizeof twice - 1);
+	put("config", "deep.yaml", deep, k);
 }
 
 /* Control inputs: an admission byte, then messages as [u16 length][bytes]. */
@@ -373,6 +404,8 @@ static void controls(void)
 	struct dnnq_msg_open info = { .hdr = hdr(DNNQ_MSG_INFO, 3) };
 	struct dnnq_msg_close close_ = { .hdr = hdr(DNNQ_MSG_CLOSE, 4) };
 	struct dnnq_msg_hdr stats = hdr(DNNQ_MSG_STATS, 5);
+	struct dnnq_msg_hdr reload = hdr(DNNQ_MSG_RELOAD, 6);
+	struct dnnq_msg_open mstats = { .hdr = hdr(DNNQ_MSG_MODEL_STATS, 7) };
 	snprintf(open.name, sizeof open.name, "relu64");
 	const struct { const char *file; const void *m; size_t len; } after[] = {
 		{ "hello", NULL, 0 },
@@ -380,6 +413,8 @@ static void controls(void)
 		{ "hello-info", &info, sizeof info },
 		{ "hello-close", &close_, sizeof close_ },
 		{ "hello-stats", &stats, sizeof stats },
+		{ "hello-reload", &reload, sizeof reload },
+		{ "hello-model-stats", &mstats, sizeof mstats },
 	};
 	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
 		struct ctl c = { .n = 1 };

@@ -78,10 +78,13 @@ cat <<'EOF'
   `dnnq_infer`), 3 times: every waiting call returns `DNNQ_E_DISCONNECTED`
   (the slowest time from the kill is printed, not asserted), every client
   reconnects and gets right answers from the new daemon;
-- a model file truncated mid-file, truncated to 0 bytes, replaced by a
-  directory, or removed, then SIGHUP: the reload fails, STATS' line names
-  the file and why, the old version keeps serving (generation unchanged),
-  and the repaired file reloads;
+- a model file truncated mid-file, truncated to 0 bytes, grown to 512 MiB
+  by a hole, replaced by a directory, a FIFO or a symlink to /dev/zero, or
+  removed, then SIGHUP: the reload fails, STATS' line names the file and
+  why, the old version keeps serving (generation unchanged), dnnqd's peak
+  RSS (VmHWM) grows by less than 64 MiB (a file is judged by its header
+  before it is read whole; before that, the hole cost 512 MiB), and the
+  repaired file reloads;
 - read errors while loading (`dnnqd_loader_fault`, daemon/loader.h), both
   loaders (io_uring; read(2), forced by a seccomp filter that makes
   `io_uring_setup` fail): a bad sector at each read offset of the file in
@@ -135,6 +138,8 @@ depends on how the offender's own threads share them.
 | `hostile_doorbell_storm` | 8 sessions sending on their doorbells in a tight loop; one session's ring head, tail and cells rewritten all the time; its region header (magic, sizes, heartbeat, workers_sleeping, event_armed) rewritten all the time | the ringing session's own requests answered |
 | `hostile_close_midflight` | sessions closed (socket, fds, mapping) right after submitting 16 fc1024 requests at max batch | every session reclaimed once its requests finish |
 | `hostile_max_batch` | every slot (16) of one session kept full of fc1024 requests at the max batch | none fails |
+| `hostile_model_node_flood` | a reload onto a model file of 16,385 nodes (a chain of ReLUs), one more than a model may have | `DNNQ_E_FORMAT` naming the node count, the old version served (before: the quadratic arena planner held the reload past the client's timeout; a million nodes, hours, and SIGTERM with it) |
+| `hostile_out_of_fds` | every descriptor of dnnqd taken (its soft RLIMIT_NOFILE lowered to the lowest free one), then raw and library connects | each refused at once, `DNNQ_E_BUSY` naming RLIMIT_NOFILE, through the spare descriptor the control loop keeps (before: unanswered in the backlog until the client's timeout); connects fine with descriptors back, fds back to their level |
 
 The fixture's `k-*` models (one per node kind, `tools/serve-fixture.h`)
 are loaded only by `hostile_every_kind`.
