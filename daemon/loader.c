@@ -380,12 +380,12 @@ static int check_args(enum dnnqd_loader which, const struct dnnqd_loader_tuning 
 int dnnqd_load_file(const char *path, enum dnnqd_loader which, uint64_t max_bytes, void **buf,
                     size_t *len, enum dnnqd_loader *used, struct dnnq_diag *diag)
 {
-	return dnnqd_load_file_head(path, which, max_bytes, NULL, buf, len, used, diag);
+	return dnnqd_load_file_head(path, which, max_bytes, NULL, buf, len, used, NULL, diag);
 }
 
 int dnnqd_load_file_head(const char *path, enum dnnqd_loader which, uint64_t max_bytes,
                          const struct dnnqd_load_head *head, void **buf, size_t *len,
-                         enum dnnqd_loader *used, struct dnnq_diag *diag)
+                         enum dnnqd_loader *used, struct stat *opened, struct dnnq_diag *diag)
 {
 	struct load l = { .path = path, .diag = diag, .fd = -1, .tune = dnnqd_loader_tuning };
 	enum dnnqd_loader how = which == DNNQD_LOADER_READ ? DNNQD_LOADER_READ : DNNQD_LOADER_URING;
@@ -407,6 +407,8 @@ int dnnqd_load_file_head(const char *path, enum dnnqd_loader which, uint64_t max
 	}
 	if (!rc && how == DNNQD_LOADER_READ)
 		rc = load_read(&l);
+	if (!rc && opened && fstat(l.fd, opened))
+		rc = sys_error(&l, DNNQ_E_IO, "fstat", errno);
 out:
 	if (l.fd >= 0)
 		close(l.fd);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "shm/dnnq_error.h"
 
@@ -50,10 +51,14 @@ struct dnnqd_load_head {
 	int (*check)(const void *head, size_t len, uint64_t file_size, struct dnnq_diag *diag);
 };
 
-/* dnnqd_load_file, after `head` (NULL: none) has passed the file. */
+/* dnnqd_load_file, after `head` (NULL: none) has passed the file; `opened`
+ * (NULL: not wanted) gets fstat of the file it read, taken after the read:
+ * the caller compares it with stat of the path before and after, so a path
+ * swapped to another file and back around the open is seen. */
 int dnnqd_load_file_head(const char *path, enum dnnqd_loader which, uint64_t max_bytes,
                          const struct dnnqd_load_head *head, void **buf, size_t *len,
-                         enum dnnqd_loader *used, struct dnnq_diag *diag);
+                         enum dnnqd_loader *used, struct stat *opened,
+                         struct dnnq_diag *diag);
 
 /* For the fault tests: when set, called before each read is issued (both
  * loaders) with the file offset and length; a non-zero return fails that

@@ -18,8 +18,10 @@
  * it); everything else comes from the graph, which is what runs.
  *
  * The next table (dnnqd_models_next) decides per name: same config entry
- * and same file identity (dev, inode, size, mtime, ctime, taken before and
- * after the read so a file replaced while it was read is read again) keeps
+ * and same file identity (dev, inode, size, mtime, ctime, of the path
+ * before and after the read and of the descriptor read, so a file replaced
+ * while it was read, or a path swapped to another file and back around the
+ * open, is read again) keeps
  * the version; anything else loads a new one. The whole table is built
  * before anything is published, so one bad file fails the reload and
  * leaves the served table as it was.
@@ -303,12 +305,16 @@ static int read_stable(const char *path, void **buf, size_t *len, struct dnnqd_f
                        struct dnnq_diag *d)
 {
 	for (int t = 0; t < READ_TRIES; t++) {
-		struct dnnqd_file_id after;
+		struct dnnqd_file_id after, read_id;
+		struct stat opened;
 		int rc = stat_id(path, id, d);
 		if (!rc)
 			rc = dnnqd_load_file_head(path, DNNQD_LOADER_AUTO, MAX_MODEL_FILE, &model_head,
-			                          buf, len, NULL, d);
-		if (!rc && !(rc = stat_id(path, &after, d)) && file_same(id, &after)) {
+			                          buf, len, NULL, &opened, d);
+		if (!rc)
+			file_id(&opened, &read_id);
+		if (!rc && !(rc = stat_id(path, &after, d)) && file_same(id, &read_id) &&
+		    file_same(id, &after)) {
 			if (d)
 				d->msg[0] = 0;	/* an earlier try's failure is no news */
 			return 0;

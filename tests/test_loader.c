@@ -272,6 +272,7 @@ static struct {
 	int err;
 	const char *truncate_path;
 	off_t shrink_to;
+	const char *link_path, *link_to;   /* repointed as the read is issued */
 	bool fired;
 	uint64_t fired_at;
 	unsigned calls_after;
@@ -289,6 +290,12 @@ static int fault_hook(uint64_t off, size_t len)
 	hook.fired_at = off;
 	if (hook.truncate_path)
 		ck_assert_int_eq(truncate(hook.truncate_path, hook.shrink_to), 0);
+	if (hook.link_path) {
+		char tmp[400];
+		snprintf(tmp, sizeof tmp, "%s.new", hook.link_path);
+		ck_assert_int_eq(symlink(hook.link_to, tmp), 0);
+		ck_assert_int_eq(rename(tmp, hook.link_path), 0);
+	}
 	return hook.err;
 }
 
@@ -384,6 +391,45 @@ START_TEST(loader_file_shrinks)
 	}
 	dnnqd_loader_fault = NULL;
 	free(bytes);
+}
+END_TEST
+
+/* The path is a symlink repointed from a to b once the file is open:
+ * `opened` describes the file read (a), not what the path names after. */
+START_TEST(loader_reports_file_read)
+{
+	char dir[256], a[320], b[320], link[320];
+	enum dnnqd_loader l[3];
+	size_t nl = loaders(l, true);
+	make_dir(dir, sizeof dir);
+	uint8_t *abytes = write_random(dir, "a", 70000, a, sizeof a);
+	free(write_random(dir, "b", 1000, b, sizeof b));
+	snprintf(link, sizeof link, "%s/m", dir);
+	struct stat sa, sb, now;
+	ck_assert_int_eq(stat(a, &sa), 0);
+	ck_assert_int_eq(stat(b, &sb), 0);
+	for (size_t i = 0; i < nl; i++) {
+		unlink(link);
+		ck_assert_int_eq(symlink(a, link), 0);
+		hook_arm(0, 0);
+		hook.link_path = link;
+		hook.link_to = b;
+		struct dnnq_diag d = { "" };
+		struct stat opened;
+		void *buf;
+		size_t len;
+		ck_assert_msg(dnnqd_load_file_head(link, l[i], NO_LIMIT, NULL, &buf, &len, NULL,
+		                                   &opened, &d) == 0, "%s", d.msg);
+		ck_assert(hook.fired);
+		ck_assert_uint_eq(len, 70000);
+		ck_assert_int_eq(memcmp(buf, abytes, len), 0);
+		ck_assert_uint_eq(opened.st_ino, sa.st_ino);
+		ck_assert_int_eq(stat(link, &now), 0);
+		ck_assert_uint_eq(now.st_ino, sb.st_ino);
+		free(buf);
+	}
+	dnnqd_loader_fault = NULL;
+	free(abytes);
 }
 END_TEST
 
@@ -496,6 +542,7 @@ Suite *suite_loader(void)
 	tcase_add_test(tc, loader_faults);
 	tcase_add_test(tc, loader_eintr_retried);
 	tcase_add_test(tc, loader_file_shrinks);
+	tcase_add_test(tc, loader_reports_file_read);
 	tcase_add_test(tc, loader_falls_back_without_io_uring);
 	tcase_add_test(tc, loader_real_model);
 	suite_add_tcase(s, tc);

@@ -448,6 +448,10 @@ static int write_model(const char *path, const struct dnnq_model *m, struct dnnq
 {
 	void *buf;
 	size_t len;
+	if (m->nnodes > DNNQ_MODEL_MAX_NODES)
+		return dnnq_diag_set(d, DNNQ_E_RANGE, "%s: the lowered model has %zu nodes: a .dnnq"
+		                     " holds at most %d (dnnqd refuses more)", path, m->nnodes,
+		                     DNNQ_MODEL_MAX_NODES);
 	int rc = dnnq_model_write(m, &buf, &len, d);
 	if (rc)
 		return rc;
@@ -456,7 +460,6 @@ static int write_model(const char *path, const struct dnnq_model *m, struct dnnq
 	return rc;
 }
 
-/* The shadow run of the lowered model on the calibration samples. */
 /* The acc16 entry of model node j, or NULL (not conv or fc). */
 static const struct dnnq_acc16_layer *acc16_layer(const struct dnnq_acc16_layer *l, size_t nl,
                                                   size_t j)
