@@ -39,35 +39,41 @@ int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t 
 	return DNNQ_OK;
 }
 
-/* One group of 4 k for mr rows: acc[r][h] += A[r][4g..4g+3] . panel row. */
-INLINE void step(const int mr, const bool partial, const bool masked,
+/* One group of 4 k for mr rows: acc[r][h] += A[r][4g..4g+3] . panel row;
+ * sign: by the sign trick (see the top), |w| times a ^ key. */
+INLINE void step(const int mr, const bool partial, const bool sign,
                  const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
-                 const int8_t *b, __m256i m0, __m256i m1, __m256i amask,
-                 __m256i acc[DNNQ_GEMM_MR][2])
+                 const int8_t *b, __m256i m0, __m256i m1, __m256i acc[DNNQ_GEMM_MR][2])
 {
-	const __m256i ones = _mm256_set1_epi16(1);
-	__m256i b0, b1;
+	const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
+	__m256i b0, b1, k0 = flip, k1 = flip;
 	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
+	if (sign) {
+		k0 = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), b0), flip);
+		k1 = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), b1), flip);
+		b0 = _mm256_abs_epi8(b0);
+		b1 = _mm256_abs_epi8(b1);
+	}
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		__m256i av = _mm256_set1_epi32(dnnq_load4(ar[r] + koff, nb));
-		if (masked)
-			av = _mm256_and_si256(av, amask);
-		acc[r][0] = _mm256_add_epi32(acc[r][0],
-			_mm256_madd_epi16(_mm256_maddubs_epi16(av, b0), ones));
-		acc[r][1] = _mm256_add_epi32(acc[r][1],
-			_mm256_madd_epi16(_mm256_maddubs_epi16(av, b1), ones));
+		__m256i p0 = sign ? _mm256_maddubs_epi16(b0, _mm256_xor_si256(av, k0))
+		                  : _mm256_maddubs_epi16(av, b0);
+		__m256i p1 = sign ? _mm256_maddubs_epi16(b1, _mm256_xor_si256(av, k1))
+		                  : _mm256_maddubs_epi16(av, b1);
+		acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(p0, ones));
+		acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(p1, ones));
 	}
 }
 
 /*
- * acc[r][h] += sum over k of A[r][k] * W[j0 + 8h + lane][k] for mr rows.
- * partial: the panel has `width` < 16 columns (masked weight loads);
- * amask: ANDed into every activation broadcast (the split path).
+ * acc[r][h] += sum over k of A[r][k] * W[j0 + 8h + lane][k] for mr rows
+ * (sign: minus the columns' sign_fix). partial: the panel has `width` < 16
+ * columns (masked weight loads).
  */
-INLINE void kernel(const int mr, const bool partial, const bool masked,
+INLINE void kernel(const int mr, const bool partial, const bool sign,
                    const uint8_t *a, size_t lda, const int8_t *b, size_t width, size_t k,
-                   __m256i amask, __m256i acc[DNNQ_GEMM_MR][2])
+                   __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i m0 = dnnq_avx2_lane_mask(width < 8 ? width : 8);
 	const __m256i m1 = dnnq_avx2_lane_mask(width > 8 ? width - 8 : 0);
@@ -84,9 +90,9 @@ INLINE void kernel(const int mr, const bool partial, const bool masked,
 		c[r][1] = acc[r][1];
 	}
 	for (size_t g = 0; g < kfull; g++, b += gstride)
-		step(mr, partial, masked, ar, 4 * g, 4, b, m0, m1, amask, c);
+		step(mr, partial, sign, ar, 4 * g, 4, b, m0, m1, c);
 	if (k % 4)
-		step(mr, partial, masked, ar, 4 * kfull, k % 4, b, m0, m1, amask, c);
+		step(mr, partial, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		acc[r][0] = c[r][0];
@@ -94,21 +100,18 @@ INLINE void kernel(const int mr, const bool partial, const bool masked,
 	}
 }
 
-/* One micro-tile's raw sums, choosing the split path when needed. */
-#define KERNEL_CASE(MR, PART)                                                          \
-	case MR:                                                                       \
-		if (split) {                                                           \
-			kernel(MR, PART, true, a, lda, b, width, k, lo7, acc);         \
-			kernel(MR, PART, true, a, lda, b, width, k, hi1, acc);         \
-		} else {                                                               \
-			kernel(MR, PART, false, a, lda, b, width, k, lo7, acc);        \
-		}                                                                      \
+/* One micro-tile's raw sums, by the sign trick when a pair could saturate. */
+#define KERNEL_CASE(MR, PART)                                                  \
+	case MR:                                                               \
+		if (sign)                                                      \
+			kernel(MR, PART, true, a, lda, b, width, k, acc);      \
+		else                                                           \
+			kernel(MR, PART, false, a, lda, b, width, k, acc);     \
 		break;
 
-static void tile_full(int mr, bool split, const uint8_t *a, size_t lda, const int8_t *b,
+static void tile_full(int mr, bool sign, const uint8_t *a, size_t lda, const int8_t *b,
                       size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
 {
-	const __m256i lo7 = _mm256_set1_epi8(0x7f), hi1 = _mm256_set1_epi8((char)0x80);
 	switch (mr) {
 	KERNEL_CASE(1, false)
 	KERNEL_CASE(2, false)
@@ -117,10 +120,9 @@ static void tile_full(int mr, bool split, const uint8_t *a, size_t lda, const in
 	}
 }
 
-static void tile_partial(int mr, bool split, const uint8_t *a, size_t lda, const int8_t *b,
+static void tile_partial(int mr, bool sign, const uint8_t *a, size_t lda, const int8_t *b,
                          size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
 {
-	const __m256i lo7 = _mm256_set1_epi8(0x7f), hi1 = _mm256_set1_epi8((char)0x80);
 	switch (mr) {
 	KERNEL_CASE(1, true)
 	KERNEL_CASE(2, true)
@@ -166,19 +168,26 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
 		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
 		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
+		/* the sign trick's sums lack sign_fix: the accumulators start at it */
+		__m256i fix[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
+		for (size_t h = 0; h * 8 < width && !w->pair_safe; h++)
+			fix[h] = dnnq_avx2_load_i32(w->sign_fix + jp + 8 * h,
+			                            width - h * 8 < 8 ? width - h * 8 : 8);
 		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
-			bool split = false;
+			bool sign = false;
 			for (int r = 0; r < mr; r++)
-				split |= !w->pair_safe && big[i - i0 + r];
+				sign |= !w->pair_safe && big[i - i0 + r];
 			__m256i acc[DNNQ_GEMM_MR][2];
-			for (int r = 0; r < DNNQ_GEMM_MR; r++)
-				acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+			for (int r = 0; r < DNNQ_GEMM_MR; r++) {
+				acc[r][0] = sign ? fix[0] : _mm256_setzero_si256();
+				acc[r][1] = sign ? fix[1] : _mm256_setzero_si256();
+			}
 			const uint8_t *a = job->a + i * job->lda;
 			if (width == DNNQ_GEMM_NR)
-				tile_full(mr, split, a, job->lda, b, width, w->k, acc);
+				tile_full(mr, sign, a, job->lda, b, width, w->k, acc);
 			else
-				tile_partial(mr, split, a, job->lda, b, width, w->k, acc);
+				tile_partial(mr, sign, a, job->lda, b, width, w->k, acc);
 			for (int r = 0; r < mr; r++) {
 				for (size_t h = 0; h * 8 < width; h++) {
 					size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;

@@ -45,7 +45,9 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 	size_t bytes = panels ? dnnq_gemm_panel_bytes(n, k) : n * k;
 	out->data = dnnq_aligned_alloc(bytes);
 	out->row_sums = malloc(n * sizeof *out->row_sums);
-	if (!out->data || !out->row_sums) {
+	if (isa == DNNQ_ISA_AVX2)
+		out->sign_fix = malloc(n * sizeof *out->sign_fix);
+	if (!out->data || !out->row_sums || (isa == DNNQ_ISA_AVX2 && !out->sign_fix)) {
 		dnnq_gemm_weights_free(out);
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "gemm pack: %zu bytes", bytes);
 	}
@@ -56,10 +58,14 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 	out->pair_safe = true;
 	for (size_t j = 0; j < n; j++) {
 		const int8_t *row = w + j * ldw;
-		int32_t s = 0;
-		for (size_t t = 0; t < k; t++)
+		int32_t s = 0, neg = 0;
+		for (size_t t = 0; t < k; t++) {
 			s += row[t];
+			neg += row[t] < 0 ? row[t] : 0;
+		}
 		out->row_sums[j] = s;
+		if (out->sign_fix)
+			out->sign_fix[j] = 128 * s - neg;
 		out->pair_safe = out->pair_safe && pairs_safe(row, k);
 		if (!panels)
 			memcpy(out->data + j * k, row, k);
@@ -111,6 +117,7 @@ void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
 		return;
 	free(w->data);
 	free(w->row_sums);
+	free(w->sign_fix);
 	free(w->out_ptr);
 	free(w->out_idx);
 	free(w->out_val);
