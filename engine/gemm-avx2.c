@@ -39,31 +39,40 @@ int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t 
 	return DNNQ_OK;
 }
 
-/* One group of 4 k for mr rows: acc[r][h] += A[r][4g..4g+3] . panel row;
- * sign: by the sign trick (see the top), |w| times a ^ key. */
-INLINE void step(const int mr, const bool partial, const bool sign,
-                 const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
-                 const int8_t *b, __m256i m0, __m256i m1, __m256i acc[DNNQ_GEMM_MR][2])
+/* One half (8 columns, h) of a panel row for mr rows: acc[r][h] +=
+ * A[r][4g..4g+3] . those columns; sign: by the sign trick (see the top),
+ * |w| times a ^ key. A half at a time keeps the sign trick's extra
+ * registers (key, |w|) to one half's: 8 accumulators, 2 weight registers,
+ * the ones, a broadcast and a product fit the 16 ymm without a spill. */
+INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEMM_MR],
+                 size_t koff, size_t nb, __m256i bv, const int h,
+                 __m256i acc[DNNQ_GEMM_MR][2])
 {
-	const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
-	__m256i b0, b1, k0 = flip, k1 = flip;
-	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
+	const __m256i ones = _mm256_set1_epi16(1);
+	__m256i key = _mm256_setzero_si256();
 	if (sign) {
-		k0 = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), b0), flip);
-		k1 = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), b1), flip);
-		b0 = _mm256_abs_epi8(b0);
-		b1 = _mm256_abs_epi8(b1);
+		key = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), bv),
+		                       _mm256_set1_epi8((char)0x80));
+		bv = _mm256_abs_epi8(bv);
 	}
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		__m256i av = _mm256_set1_epi32(dnnq_load4(ar[r] + koff, nb));
-		__m256i p0 = sign ? _mm256_maddubs_epi16(b0, _mm256_xor_si256(av, k0))
-		                  : _mm256_maddubs_epi16(av, b0);
-		__m256i p1 = sign ? _mm256_maddubs_epi16(b1, _mm256_xor_si256(av, k1))
-		                  : _mm256_maddubs_epi16(av, b1);
-		acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(p0, ones));
-		acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(p1, ones));
+		__m256i p = sign ? _mm256_maddubs_epi16(bv, _mm256_xor_si256(av, key))
+		                 : _mm256_maddubs_epi16(av, bv);
+		acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(p, ones));
 	}
+}
+
+/* One group of 4 k for mr rows: both halves of the panel row. */
+INLINE void step(const int mr, const bool partial, const bool sign,
+                 const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
+                 const int8_t *b, __m256i m0, __m256i m1, __m256i acc[DNNQ_GEMM_MR][2])
+{
+	__m256i b0, b1;
+	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
+	half(mr, sign, ar, koff, nb, b0, 0, acc);
+	half(mr, sign, ar, koff, nb, b1, 1, acc);
 }
 
 /*
@@ -157,9 +166,12 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
 	}
 }
 
-void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t i1,
                             size_t j0, size_t j1)
 {
+	struct dnnq_avx2_job copy;
+	dnnq_avx2_job_copy(jobp, &copy);
+	const struct dnnq_gemm_job *job = &copy.job;
 	const struct dnnq_gemm_weights *w = job->w;
 	uint8_t big[DNNQ_GEMM_MC] = { 0 };
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
@@ -200,10 +212,13 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i
 	}
 }
 
-void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t mr,
+void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t mr,
                                size_t j0, size_t width, const int32_t *tile, size_t ldt,
                                const int32_t *rowsum)
 {
+	struct dnnq_avx2_job copy;
+	dnnq_avx2_job_copy(jobp, &copy);
+	const struct dnnq_gemm_job *job = &copy.job;
 	for (size_t r = 0; r < mr; r++)
 		for (size_t h = 0; h * 8 < width; h++) {
 			size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;

@@ -62,6 +62,25 @@ DNNQ_AVX2_INLINE __m256 dnnq_avx2_chan_f32(const float *p, size_t nchan, size_t 
 	return nchan == 1 ? _mm256_set1_ps(p[0]) : dnnq_avx2_load_f32(p + j, cnt);
 }
 
+/* A job with its weights and output pipeline copied: the output stage's
+ * byte stores may alias whatever the compiler reaches through pointers, so
+ * it reloads (and converts) their parameters on every store; copies whose
+ * address does not escape the kernel stay in registers or leave the loops. */
+struct dnnq_avx2_job {
+	struct dnnq_gemm_job job;
+	struct dnnq_gemm_weights w;
+	struct dnnq_gemm_output out;
+};
+
+DNNQ_AVX2_INLINE void dnnq_avx2_job_copy(const struct dnnq_gemm_job *src, struct dnnq_avx2_job *d)
+{
+	d->job = *src;
+	d->w = *src->w;
+	d->out = *src->out;
+	d->job.w = &d->w;
+	d->job.out = &d->out;
+}
+
 /* Corrections, bias and the output conversion of 8 columns j..j+cnt of row
  * i: dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
 DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_t cnt,
