@@ -185,6 +185,8 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 		for (size_t h = 0; h * 8 < width && !w->pair_safe; h++)
 			fix[h] = dnnq_avx2_load_i32(w->sign_fix + jp + 8 * h,
 			                            width - h * 8 < 8 ? width - h * 8 : 8);
+		struct dnnq_avx2_cols cols[2];
+		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
 		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
 			bool sign = false;
@@ -200,14 +202,10 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 				tile_full(mr, sign, a, job->lda, b, width, w->k, acc);
 			else
 				tile_partial(mr, sign, a, job->lda, b, width, w->k, acc);
-			for (int r = 0; r < mr; r++) {
-				for (size_t h = 0; h * 8 < width; h++) {
-					size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
-					dnnq_avx2_gemm_store8(acc[r][h], i + r, jp + 8 * h, cnt,
-					                      _mm256_set1_epi32(rowsum[i - i0 + r]),
-					                      job);
-				}
-			}
+			for (int r = 0; r < mr; r++)
+				for (size_t h = 0; h < halves; h++)
+					dnnq_avx2_store_cols(&cols[h], acc[r][h], i + r,
+					                     _mm256_set1_epi32(rowsum[i - i0 + r]), job);
 		}
 	}
 }
@@ -219,10 +217,14 @@ void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *jobp, size_t i0, size
 	struct dnnq_avx2_job copy;
 	dnnq_avx2_job_copy(jobp, &copy);
 	const struct dnnq_gemm_job *job = &copy.job;
-	for (size_t r = 0; r < mr; r++)
-		for (size_t h = 0; h * 8 < width; h++) {
-			size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
-			dnnq_avx2_gemm_store8(dnnq_avx2_load_i32(tile + r * ldt + 8 * h, cnt), i0 + r,
-			                      j0 + 8 * h, cnt, _mm256_set1_epi32(rowsum[r]), job);
-		}
+	for (size_t jp = j0; jp < j0 + width; jp += DNNQ_GEMM_NR) {
+		struct dnnq_avx2_cols cols[2];
+		size_t halves = dnnq_avx2_cols_panel(job, jp, j0 + width - jp < DNNQ_GEMM_NR
+		                                              ? j0 + width - jp : DNNQ_GEMM_NR, cols);
+		for (size_t r = 0; r < mr; r++)
+			for (size_t h = 0; h < halves; h++)
+				dnnq_avx2_store_cols(&cols[h], dnnq_avx2_load_i32(tile + r * ldt + jp - j0 +
+				                                                  8 * h, cols[h].cnt),
+				                     i0 + r, _mm256_set1_epi32(rowsum[r]), job);
+	}
 }

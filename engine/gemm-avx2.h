@@ -81,32 +81,84 @@ DNNQ_AVX2_INLINE void dnnq_avx2_job_copy(const struct dnnq_gemm_job *src, struct
 	d->job.out = &d->out;
 }
 
-/* Corrections, bias and the output conversion of 8 columns j..j+cnt of row
- * i: dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
-DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_t cnt,
-                                            __m256i xsum, const struct dnnq_gemm_job *job)
+/*
+ * The output stage of 8 columns j..j+cnt: dnnq_gemm_correct and
+ * dnnq_gemm_store_1, eight lanes at a time, in two parts. dnnq_avx2_cols
+ * gathers what depends on the columns only (the column term, zero points,
+ * multipliers, converted constants), once for all the rows that store to
+ * them; dnnq_avx2_store_cols finishes one row. The column term folds the
+ * corrections: v = acc + col - zw * xsum with col = colterm, or bias -
+ * za * row_sums + zw * k * za; int32 arithmetic wraps, so any order gives
+ * the scalar's bits.
+ */
+struct dnnq_avx2_cols {
+	size_t j, cnt;
+	__m256i col, zw;
+	__m256 fmult, fbias;              /* F32: scale; U8 float requant: fmult */
+	__m256 fzp, fmin, fmax;           /* U8 float requant */
+	__m256i qmult, qshift, izp, ilo, ihi;   /* U8 fixed-point requant */
+};
+
+DNNQ_AVX2_INLINE void dnnq_avx2_cols(const struct dnnq_gemm_job *job, size_t j, size_t cnt,
+                                     struct dnnq_avx2_cols *c)
 {
 	const struct dnnq_gemm_output *o = job->out;
 	const struct dnnq_gemm_weights *w = job->w;
+	*c = (struct dnnq_avx2_cols){ .j = j, .cnt = cnt };
+	c->zw = o->nwzp ? dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt)
+	                : _mm256_setzero_si256();
 	if (o->colterm) {
-		v = _mm256_add_epi32(v, dnnq_avx2_load_i32(o->colterm + j, cnt));
-		if (o->nwzp)
-			v = _mm256_sub_epi32(v, _mm256_mullo_epi32(
-				dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt), xsum));
+		c->col = dnnq_avx2_load_i32(o->colterm + j, cnt);
 	} else {
-		__m256i za = _mm256_set1_epi32(o->a_zero_point);
-		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, dnnq_avx2_load_i32(w->row_sums + j,
-		                                                                  cnt)));
-		if (o->nwzp) {
-			__m256i zw = dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt);
-			__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)w->k *
-			                                         (uint32_t)o->a_zero_point));
-			v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_sub_epi32(kz, xsum)));
-		}
+		c->col = _mm256_mullo_epi32(_mm256_set1_epi32(-o->a_zero_point),
+		                            dnnq_avx2_load_i32(w->row_sums + j, cnt));
+		if (o->nwzp)
+			c->col = _mm256_add_epi32(c->col, _mm256_mullo_epi32(c->zw,
+				_mm256_set1_epi32((int32_t)((uint32_t)w->k *
+				                            (uint32_t)o->a_zero_point))));
 		if (o->bias)
-			v = _mm256_add_epi32(v, dnnq_avx2_load_i32(o->bias + j, cnt));
+			c->col = _mm256_add_epi32(c->col, dnnq_avx2_load_i32(o->bias + j, cnt));
 	}
-	size_t at = i * job->ldc + j;
+	const struct dnnq_requant *rq = &o->rq;
+	if (o->dtype == DNNQ_DTYPE_F32) {
+		c->fmult = dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt);
+		if (o->fbias)
+			c->fbias = dnnq_avx2_load_f32(o->fbias + j, cnt);
+	} else if (o->dtype == DNNQ_DTYPE_U8 && rq->kind == DNNQ_REQUANT_FLOAT) {
+		c->fmult = dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt);
+		c->fzp = _mm256_set1_ps((float)rq->zero_point);
+		c->fmin = _mm256_set1_ps((float)rq->qmin);
+		c->fmax = _mm256_set1_ps((float)rq->qmax);
+	} else if (o->dtype == DNNQ_DTYPE_U8) {
+		c->qmult = dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt);
+		c->qshift = dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt);
+		c->izp = _mm256_set1_epi32(rq->zero_point);
+		c->ilo = _mm256_set1_epi32(rq->qmin - rq->zero_point);
+		c->ihi = _mm256_set1_epi32(rq->qmax - rq->zero_point);
+	}
+}
+
+/* The columns of a panel, j..j + width (width <= 16): c[0], and c[1] for
+ * those past 8; returns how many. */
+DNNQ_AVX2_INLINE size_t dnnq_avx2_cols_panel(const struct dnnq_gemm_job *job, size_t j,
+                                             size_t width, struct dnnq_avx2_cols c[2])
+{
+	dnnq_avx2_cols(job, j, width < 8 ? width : 8, &c[0]);
+	if (width > 8)
+		dnnq_avx2_cols(job, j + 8, width - 8, &c[1]);
+	return width > 8 ? 2 : 1;
+}
+
+/* Row i of the columns c: raw sums v, the row's activation sums xsum
+ * (used only with weight zero points). */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m256i v, size_t i,
+                                           __m256i xsum, const struct dnnq_gemm_job *job)
+{
+	const struct dnnq_gemm_output *o = job->out;
+	const size_t cnt = c->cnt, at = i * job->ldc + c->j;
+	v = _mm256_add_epi32(v, c->col);
+	if (o->nwzp)
+		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(c->zw, xsum));
 	if (o->dtype == DNNQ_DTYPE_S32) {
 		int32_t *dst = (int32_t *)job->c + at;
 		if (cnt == 8)
@@ -114,10 +166,9 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_
 		else
 			_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(cnt), v);
 	} else if (o->dtype == DNNQ_DTYPE_F32) {
-		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v),
-		                         dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt));
+		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), c->fmult);
 		if (o->fbias)
-			y = _mm256_add_ps(y, dnnq_avx2_load_f32(o->fbias + j, cnt));
+			y = _mm256_add_ps(y, c->fbias);
 		if (o->relu)
 			y = _mm256_max_ps(y, _mm256_setzero_ps());
 		float *dst = (float *)job->c + at;
@@ -126,21 +177,10 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_
 		else
 			_mm256_maskstore_ps(dst, dnnq_avx2_lane_mask(cnt), y);
 	} else {
-		const struct dnnq_requant *rq = &o->rq;
-		__m256i q;
-		if (rq->kind == DNNQ_REQUANT_FLOAT) {
-			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v),
-			                         dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt));
-			q = dnnq_avx2_saturate_rne(f, _mm256_set1_ps((float)rq->zero_point),
-			                           _mm256_set1_ps((float)rq->qmin),
-			                           _mm256_set1_ps((float)rq->qmax));
-		} else {
-			q = dnnq_avx2_requant_fixed(v, dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt),
-			                            dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt),
-			                            _mm256_set1_epi32(rq->zero_point),
-			                            _mm256_set1_epi32(rq->qmin - rq->zero_point),
-			                            _mm256_set1_epi32(rq->qmax - rq->zero_point));
-		}
+		__m256i q = o->rq.kind == DNNQ_REQUANT_FLOAT
+			? dnnq_avx2_saturate_rne(_mm256_mul_ps(_mm256_cvtepi32_ps(v), c->fmult),
+			                         c->fzp, c->fmin, c->fmax)
+			: dnnq_avx2_requant_fixed(v, c->qmult, c->qshift, c->izp, c->ilo, c->ihi);
 		uint8_t *dst = (uint8_t *)job->c + at;
 		if (cnt == 8) {
 			dnnq_avx2_store8(dst, DNNQ_DTYPE_U8, q);
@@ -150,6 +190,15 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_
 			memcpy(dst, tmp, cnt);
 		}
 	}
+}
+
+/* Both parts for one row (callers whose columns change every store). */
+DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_t cnt,
+                                            __m256i xsum, const struct dnnq_gemm_job *job)
+{
+	struct dnnq_avx2_cols c;
+	dnnq_avx2_cols(job, j, cnt, &c);
+	dnnq_avx2_store_cols(&c, v, i, xsum, job);
 }
 
 #endif
