@@ -161,10 +161,9 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 	const struct dnnq_gemm_output out = c->gout[0];
 	const struct dnnq_gemm_job job = { .w = &c->gw[0], .m = m, .a = a, .lda = c->k, .c = y,
 	                                   .ldc = c->d.cout, .out = &out };
-	uint8_t big[DNNQ_GEMM_MC];
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
 	if (out.nwzp)
-		dnnq_gemm_scan_avx2(a, c->k, m, c->k, big, rowsum);
+		dnnq_gemm_scan_avx2(a, c->k, m, c->k, NULL, rowsum);
 	for (size_t jp = j0; jp < j1; jp += 16) {
 		const int16_t *w = c->pairs + jp * 2;
 		size_t width = j1 - jp < 16 ? j1 - jp : 16;

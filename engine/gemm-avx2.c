@@ -2,16 +2,28 @@
  * AVX2 GEMM: packing, the 4 x 16 micro-kernel (gemm_4x16c4__avx2, the GEMM
  * kernel of DNNQ_ISA_AVX2's table, engine/kernels.c) and the fused output stage.
  *
- * Weight panel layout: 16 columns (the last panel of a matrix may be
- * narrower); for each group of 4 k, 4 bytes per column: W[j][4g..4g+3].
- * A micro-tile step broadcasts 4 activation bytes of a row and multiplies
- * them with two 32-byte panel rows: vpmaddubsw (u8 x s8, pairs summed to
- * 16 bits), vpmaddwd with ones (to 32 bits, 4 k summed), vpaddd.
- * 4 rows x 16 columns = 8 accumulators, two weight registers, one broadcast.
+ * The sign trick. vpmaddubsw multiplies u8 by s8 and sums pairs into int16
+ * with saturation: 255 * 127 * 2 does not fit, so u8 activations cannot meet
+ * the weights directly (real per-channel weights reach +-127). Instead the
+ * unsigned operand is |w| (0..128) and the signed one a ^ key, with key =
+ * 0x80 where w >= 0 (a - 128) and 0x7f where w < 0 (~(a - 128) = 127 - a,
+ * which stands for -(a - 128) - 1 and, unlike the negation, exists for every
+ * a). |w| * (a ^ key) = w * (a - 128) for w >= 0 and w * (a - 128) + w for
+ * w < 0; a pair sum lies in [-32768, 32512]: nothing saturates, for any
+ * weights (-128 too) and activations. The sums lack 128 * sum(w) minus the
+ * sum of the negative weights (sign_fix, per column, at pack time): the
+ * accumulators start at it, and the result is the exact product.
  *
- * Saturation (see gemm.h): rows that hold a byte above 127, against weights
- * whose pairs are not all safe, run the kernel twice on a & 0x7f and a & 0x80;
- * both halves are exact, and their sum is the exact product.
+ * Weight panel layout (signed panels, dnnq_gemm_sign_panels): 16 columns
+ * (the last panel of a matrix may be narrower); for each group of 4 k, 4
+ * bytes of |w| per column, W[j][4g..4g+3], then the 4 key bytes per column.
+ * A micro-tile step broadcasts 4 activation bytes of a row and, per 8
+ * columns, XORs the key in, multiplies with |w|: vpxor, vpmaddubsw (pairs
+ * summed to 16 bits), vpmaddwd with ones (to 32 bits, 4 k summed), vpaddd:
+ * per 32 multiply-adds two multiplies (the two vector multiply pipes of
+ * Zen 3 and Zen 4) and two simple operations (the other two).
+ * 4 rows x 16 columns = 8 accumulators, a half (|w|, key) at a time in two
+ * registers, the ones, a broadcast and a product: 13 of the 16 ymm.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -21,18 +33,23 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst)
+int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, bool sign,
+                        int8_t *dst)
 {
-	size_t kg = (k + 3) / 4;
+	size_t kg = (k + 3) / 4, per = sign ? 2 : 1;
 	for (size_t j0 = 0; j0 < n; j0 += DNNQ_GEMM_NR) {
 		size_t width = n - j0 < DNNQ_GEMM_NR ? n - j0 : DNNQ_GEMM_NR;
-		int8_t *panel = dst + dnnq_gemm_panel_bytes(j0, k);
+		int8_t *panel = dst + per * dnnq_gemm_panel_bytes(j0, k);
 		for (size_t g = 0; g < kg; g++) {
+			int8_t *row = panel + g * per * 4 * width;
 			for (size_t c = 0; c < width; c++) {
 				const int8_t *src = w + (j0 + c) * ldw + 4 * g;
-				int8_t *d = panel + (g * width + c) * 4;
-				for (size_t t = 0; t < 4; t++)
-					d[t] = 4 * g + t < k ? src[t] : 0;
+				for (size_t t = 0; t < 4; t++) {
+					int8_t v = 4 * g + t < k ? src[t] : 0;
+					row[c * 4 + t] = v;
+					if (sign)
+						row[(width + c) * 4 + t] = (int8_t)(v < 0 ? 0x7f : 0x80);
+				}
 			}
 		}
 	}
@@ -40,21 +57,16 @@ int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t 
 }
 
 /* One half (8 columns, h) of a panel row for mr rows: acc[r][h] +=
- * A[r][4g..4g+3] . those columns; sign: by the sign trick (see the top),
- * |w| times a ^ key. A half at a time keeps the sign trick's extra
- * registers (key, |w|) to one half's: 8 accumulators, 2 weight registers,
- * the ones, a broadcast and a product fit the 16 ymm without a spill. */
+ * A[r][4g..4g+3] . those columns' w; sign: by the sign trick, |w| times
+ * a ^ key (else w times a directly: rows without a byte above 127, or
+ * weights whose pairs cannot saturate). */
 INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEMM_MR],
-                 size_t koff, size_t nb, __m256i bv, const int h,
+                 size_t koff, size_t nb, __m256i bv, __m256i key, const int h,
                  __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i ones = _mm256_set1_epi16(1);
-	__m256i key = _mm256_setzero_si256();
-	if (sign) {
-		key = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), bv),
-		                       _mm256_set1_epi8((char)0x80));
+	if (sign)
 		bv = _mm256_abs_epi8(bv);
-	}
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		__m256i av = _mm256_set1_epi32(dnnq_load4(ar[r] + koff, nb));
@@ -64,15 +76,19 @@ INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEM
 	}
 }
 
-/* One group of 4 k for mr rows: both halves of the panel row. */
+/* One group of 4 k for mr rows: both halves of the panel row (b: its w,
+ * b + 4 * width: its keys). */
 INLINE void step(const int mr, const bool partial, const bool sign,
                  const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
-                 const int8_t *b, __m256i m0, __m256i m1, __m256i acc[DNNQ_GEMM_MR][2])
+                 const int8_t *b, size_t width, __m256i m0, __m256i m1,
+                 __m256i acc[DNNQ_GEMM_MR][2])
 {
-	__m256i b0, b1;
+	__m256i b0, b1, k0 = _mm256_setzero_si256(), k1 = k0;
 	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
-	half(mr, sign, ar, koff, nb, b0, 0, acc);
-	half(mr, sign, ar, koff, nb, b1, 1, acc);
+	if (sign)
+		dnnq_avx2_panel_row(partial, b + 4 * width, m0, m1, &k0, &k1);
+	half(mr, sign, ar, koff, nb, b0, k0, 0, acc);
+	half(mr, sign, ar, koff, nb, b1, k1, 1, acc);
 }
 
 /*
@@ -80,13 +96,13 @@ INLINE void step(const int mr, const bool partial, const bool sign,
  * (sign: minus the columns' sign_fix). partial: the panel has `width` < 16
  * columns (masked weight loads).
  */
-INLINE void kernel(const int mr, const bool partial, const bool sign,
-                   const uint8_t *a, size_t lda, const int8_t *b, size_t width, size_t k,
+INLINE void kernel(const int mr, const bool partial, const bool sign, const uint8_t *a,
+                   size_t lda, const int8_t *b, size_t width, size_t k,
                    __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i m0 = dnnq_avx2_lane_mask(width < 8 ? width : 8);
 	const __m256i m1 = dnnq_avx2_lane_mask(width > 8 ? width - 8 : 0);
-	const size_t gstride = 4 * width, kfull = k / 4;
+	const size_t gstride = 8 * width, kfull = k / 4;
 	const uint8_t *ar[DNNQ_GEMM_MR];
 	/* a private copy: `acc` lives in memory that the byte pointers a and b
 	 * may alias as far as the compiler knows, so it would be stored back
@@ -99,9 +115,9 @@ INLINE void kernel(const int mr, const bool partial, const bool sign,
 		c[r][1] = acc[r][1];
 	}
 	for (size_t g = 0; g < kfull; g++, b += gstride)
-		step(mr, partial, sign, ar, 4 * g, 4, b, m0, m1, c);
+		step(mr, partial, sign, ar, 4 * g, 4, b, width, m0, m1, c);
 	if (k % 4)
-		step(mr, partial, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
+		step(mr, partial, sign, ar, 4 * kfull, k % 4, b, width, m0, m1, c);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		acc[r][0] = c[r][0];
@@ -109,41 +125,55 @@ INLINE void kernel(const int mr, const bool partial, const bool sign,
 	}
 }
 
-/* One micro-tile's raw sums, by the sign trick when a pair could saturate. */
-#define KERNEL_CASE(MR, PART)                                                  \
-	case MR:                                                               \
-		if (sign)                                                      \
-			kernel(MR, PART, true, a, lda, b, width, k, acc);      \
-		else                                                           \
-			kernel(MR, PART, false, a, lda, b, width, k, acc);     \
+/* One micro-tile's raw sums (with sign: less sign_fix). */
+#define TILE_CASE(MR)                                                                  \
+	case MR:                                                                       \
+		if (full && sign)                                                      \
+			kernel(MR, false, true, a, lda, b, width, k, acc);             \
+		else if (full)                                                         \
+			kernel(MR, false, false, a, lda, b, width, k, acc);            \
+		else if (sign)                                                         \
+			kernel(MR, true, true, a, lda, b, width, k, acc);              \
+		else                                                                   \
+			kernel(MR, true, false, a, lda, b, width, k, acc);             \
 		break;
 
-static void tile_full(int mr, bool sign, const uint8_t *a, size_t lda, const int8_t *b,
-                      size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
+static void tile(int mr, bool sign, const uint8_t *a, size_t lda, const int8_t *b,
+                 size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
 {
+	const bool full = width == DNNQ_GEMM_NR;
 	switch (mr) {
-	KERNEL_CASE(1, false)
-	KERNEL_CASE(2, false)
-	KERNEL_CASE(3, false)
-	KERNEL_CASE(4, false)
+	TILE_CASE(1)
+	TILE_CASE(2)
+	TILE_CASE(3)
+	TILE_CASE(4)
 	}
 }
 
-static void tile_partial(int mr, bool sign, const uint8_t *a, size_t lda, const int8_t *b,
-                         size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
+/* Whether one of n < 32 bytes at p exceeds 127: 8-byte words, the last one
+ * overlapping the one before (the 1x1 convolutions of K = 16 or 24 spend
+ * most of the scan here). */
+static bool tail_big(const uint8_t *p, size_t n)
 {
-	switch (mr) {
-	KERNEL_CASE(1, true)
-	KERNEL_CASE(2, true)
-	KERNEL_CASE(3, true)
-	KERNEL_CASE(4, true)
+	const uint64_t high = 0x8080808080808080u;
+	uint64_t v, any = 0;
+	if (n < 8) {
+		for (size_t t = 0; t < n; t++)
+			any |= p[t];
+		return any & 0x80;
 	}
+	for (size_t t = 0; t + 8 <= n; t += 8) {
+		memcpy(&v, p + t, 8);
+		any |= v;
+	}
+	memcpy(&v, p + n - 8, 8);
+	return (any | v) & high;
 }
 
-/* Per row: whether a byte exceeds 127, and the row's sum (for asymmetric
- * weights), in one pass (gemm-kernels.h). */
-void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
-                         uint8_t *big, int32_t *sum)
+/* Per row, with sum its byte sum (gemm-kernels.h), with big whether a byte
+ * exceeds 127, in one pass. */
+void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big,
+                         int32_t *sum)
 {
 	for (size_t r = 0; r < rows; r++) {
 		const uint8_t *p = a + r * lda;
@@ -154,14 +184,14 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
 			orv = _mm256_or_si256(orv, v);
 			s = _mm256_add_epi64(s, _mm256_sad_epu8(v, _mm256_setzero_si256()));
 		}
+		if (big)
+			big[r] = _mm256_movemask_epi8(orv) || tail_big(p + t, k - t);
+		if (!sum)
+			continue;
 		int64_t total = _mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1) +
 		                _mm256_extract_epi64(s, 2) + _mm256_extract_epi64(s, 3);
-		int any = _mm256_movemask_epi8(orv);
-		for (; t < k; t++) {
+		for (; t < k; t++)
 			total += p[t];
-			any |= p[t] & 0x80;
-		}
-		big[r] = any != 0;
 		sum[r] = (int32_t)total;
 	}
 }
@@ -176,17 +206,17 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	uint8_t big[DNNQ_GEMM_MC] = { 0 };
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
 	if (!w->pair_safe || job->out->nwzp)
-		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big, rowsum);
+		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k,
+		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
 		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
-		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
-		/* the sign trick's sums lack sign_fix: the accumulators start at it */
-		__m256i fix[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
-		for (size_t h = 0; h * 8 < width && !w->pair_safe; h++)
-			fix[h] = dnnq_avx2_load_i32(w->sign_fix + jp + 8 * h,
-			                            width - h * 8 < 8 ? width - h * 8 : 8);
+		const int8_t *b = w->data + 2 * dnnq_gemm_panel_bytes(jp, w->k);
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
+		/* the sign trick's sums lack sign_fix: the accumulators start at it */
+		__m256i fix[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
+		for (size_t h = 0; h < halves && !w->pair_safe; h++)
+			fix[h] = dnnq_avx2_load_i32(w->sign_fix + jp + 8 * h, cols[h].cnt);
 		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
 			bool sign = false;
@@ -197,11 +227,7 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 				acc[r][0] = sign ? fix[0] : _mm256_setzero_si256();
 				acc[r][1] = sign ? fix[1] : _mm256_setzero_si256();
 			}
-			const uint8_t *a = job->a + i * job->lda;
-			if (width == DNNQ_GEMM_NR)
-				tile_full(mr, sign, a, job->lda, b, width, w->k, acc);
-			else
-				tile_partial(mr, sign, a, job->lda, b, width, w->k, acc);
+			tile(mr, sign, job->a + i * job->lda, job->lda, b, width, w->k, acc);
 			for (int r = 0; r < mr; r++)
 				for (size_t h = 0; h < halves; h++)
 					dnnq_avx2_store_cols(&cols[h], acc[r][h], i + r,

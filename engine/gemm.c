@@ -27,6 +27,12 @@ static bool pairs_safe(const int8_t *row, size_t k)
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
                    struct dnnq_gemm_weights *out, struct dnnq_diag *diag)
 {
+	return dnnq_gemm_pack_kernel(isa, false, w, n, k, ldw, out, diag);
+}
+
+int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t n, size_t k,
+                          size_t ldw, struct dnnq_gemm_weights *out, struct dnnq_diag *diag)
+{
 	if (!out || (n && k && !w))
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "gemm pack: NULL argument");
 	memset(out, 0, sizeof *out);
@@ -40,14 +46,14 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 	if (!kn)
 		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "gemm pack: %s not supported here",
 		                     dnnq_isa_name(isa));
-	out->kernel = &kn->gemm;
-	bool panels = dnnq_gemm_paneled(out);
-	size_t bytes = panels ? dnnq_gemm_panel_bytes(n, k) : n * k;
+	out->kernel = acc16 ? &kn->gemm_acc16 : &kn->gemm;
+	bool panels = dnnq_gemm_paneled(out), sign = dnnq_gemm_sign_panels(out);
+	size_t bytes = panels ? (sign ? 2 : 1) * dnnq_gemm_panel_bytes(n, k) : n * k;
 	out->data = dnnq_aligned_alloc(bytes);
 	out->row_sums = malloc(n * sizeof *out->row_sums);
-	if (isa == DNNQ_ISA_AVX2)
+	if (sign)
 		out->sign_fix = malloc(n * sizeof *out->sign_fix);
-	if (!out->data || !out->row_sums || (isa == DNNQ_ISA_AVX2 && !out->sign_fix)) {
+	if (!out->data || !out->row_sums || (sign && !out->sign_fix)) {
 		dnnq_gemm_weights_free(out);
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "gemm pack: %zu bytes", bytes);
 	}
@@ -64,14 +70,14 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 			neg += row[t] < 0 ? row[t] : 0;
 		}
 		out->row_sums[j] = s;
+		out->pair_safe = out->pair_safe && pairs_safe(row, k);
 		if (out->sign_fix)
 			out->sign_fix[j] = 128 * s - neg;
-		out->pair_safe = out->pair_safe && pairs_safe(row, k);
 		if (!panels)
 			memcpy(out->data + j * k, row, k);
 	}
 	if (panels)
-		dnnq_gemm_pack_avx2(w, n, k, ldw, out->data);
+		dnnq_gemm_pack_avx2(w, n, k, ldw, sign, out->data);
 	return DNNQ_OK;
 }
 
@@ -81,8 +87,12 @@ int8_t dnnq_gemm_main_weight(const struct dnnq_gemm_weights *w, size_t j, size_t
 		return w->data[j * w->k + k];
 	size_t j0 = j / DNNQ_GEMM_NR * DNNQ_GEMM_NR;
 	size_t width = w->n - j0 < DNNQ_GEMM_NR ? w->n - j0 : DNNQ_GEMM_NR;
-	const int8_t *panel = w->data + dnnq_gemm_panel_bytes(j0, w->k);
-	return panel[(k / 4 * width + (j - j0)) * 4 + k % 4];
+	if (!dnnq_gemm_sign_panels(w))
+		return w->data[dnnq_gemm_panel_bytes(j0, w->k) + (k / 4 * width + (j - j0)) * 4 +
+		               k % 4];
+	/* w of group k / 4, then its keys */
+	return w->data[2 * dnnq_gemm_panel_bytes(j0, w->k) + k / 4 * 8 * width + (j - j0) * 4 +
+	               k % 4];
 }
 
 int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)

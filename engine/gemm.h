@@ -50,7 +50,7 @@ struct dnnq_gemm_weights {
 	size_t data_bytes;
 	int32_t *row_sums;     /* sum_k W[j][k], n entries */
 	bool pair_safe;        /* no u8 activation can saturate a pair sum */
-	int32_t *sign_fix;     /* DNNQ_ISA_AVX2 weights: n entries, 128 * row_sums[j]
+	int32_t *sign_fix;     /* signed panels (the AVX2 kernel's): n entries, 128 * row_sums[j]
 	                          minus the sum of W[j]'s negative entries (the
 	                          AVX2 kernel's sign trick, gemm-avx2.c) */
 	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of
