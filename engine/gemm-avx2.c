@@ -2,28 +2,30 @@
  * AVX2 GEMM: packing, the 4 x 16 micro-kernel (gemm_4x16c4__avx2, the GEMM
  * kernel of DNNQ_ISA_AVX2's table, engine/kernels.c) and the fused output stage.
  *
- * The sign trick. vpmaddubsw multiplies u8 by s8 and sums pairs into int16
- * with saturation: 255 * 127 * 2 does not fit, so u8 activations cannot meet
- * the weights directly (real per-channel weights reach +-127). Instead the
- * unsigned operand is |w| (0..128) and the signed one a ^ key, with key =
- * 0x80 where w >= 0 (a - 128) and 0x7f where w < 0 (~(a - 128) = 127 - a,
- * which stands for -(a - 128) - 1 and, unlike the negation, exists for every
- * a). |w| * (a ^ key) = w * (a - 128) for w >= 0 and w * (a - 128) + w for
- * w < 0; a pair sum lies in [-32768, 32512]: nothing saturates, for any
- * weights (-128 too) and activations. The sums lack 128 * sum(w) minus the
- * sum of the negative weights (sign_fix, per column, at pack time): the
- * accumulators start at it, and the result is the exact product.
- *
  * Weight panel layout (signed panels, dnnq_gemm_sign_panels): 16 columns
  * (the last panel of a matrix may be narrower); for each group of 4 k, 4
- * bytes of |w| per column, W[j][4g..4g+3], then the 4 key bytes per column.
- * A micro-tile step broadcasts 4 activation bytes of a row and, per 8
- * columns, XORs the key in, multiplies with |w|: vpxor, vpmaddubsw (pairs
- * summed to 16 bits), vpmaddwd with ones (to 32 bits, 4 k summed), vpaddd:
- * per 32 multiply-adds two multiplies (the two vector multiply pipes of
- * Zen 3 and Zen 4) and two simple operations (the other two).
- * 4 rows x 16 columns = 8 accumulators, a half (|w|, key) at a time in two
- * registers, the ones, a broadcast and a product: 13 of the 16 ymm.
+ * bytes per column, W[j][4g..4g+3], then as many key bytes (below).
+ * A micro-tile step broadcasts 4 activation bytes of a row and multiplies
+ * them with the panel row, 8 columns (a half) at a time: vpmaddubsw (u8 x
+ * s8, pairs summed to 16 bits), vpmaddwd with ones (to 32 bits, 4 k
+ * summed), vpaddd. 4 rows x 16 columns = 8 accumulators; a half at a time
+ * keeps the weight registers to two (w or |w|, key), with the ones, a
+ * broadcast and a product: 13 of the 16 ymm, no spill.
+ *
+ * Saturation: vpmaddubsw sums its pairs into int16 with saturation, and
+ * 255 * 127 * 2 does not fit; real per-channel weights reach +-127 in most
+ * pairs. Rows whose bytes are all <= 127, or weights whose pairs are all
+ * safe (|w0| + |w1| <= 128, gemm.h), take a * w directly. The other tiles
+ * take the sign trick: the unsigned operand is |w| (0..128, one vpabsb per
+ * half, shared by the rows) and the signed one a ^ key, key = 0x80 where
+ * w >= 0 (a - 128) and 0x7f where w < 0 (~(a - 128), which stands for
+ * -(a - 128) - 1 and, unlike the negation, exists for every a): one vpxor
+ * per row and half. |w| * (a ^ key) = w * (a - 128), plus w where w < 0; a
+ * pair sum lies in [-32768, 32512]: nothing saturates, for any weights
+ * (-128 too) and activations. The sums lack 128 * sum(w) minus the sum of
+ * the negative weights (sign_fix, per column, at pack time): the
+ * accumulators start at it, and the result is the exact product, in one
+ * pass (it used to take two, on a & 0x7f and a & 0x80).
  */
 #include <immintrin.h>
 #include <string.h>
