@@ -2,9 +2,8 @@
  * AVX2 GEMM: packing, the 4 x 16 micro-kernel (gemm_4x16c4__avx2, the GEMM
  * kernel of DNNQ_ISA_AVX2's table, engine/kernels.c) and the fused output stage.
  *
- * Weight panel layout (signed panels, dnnq_gemm_sign_panels): 16 columns
- * (the last panel of a matrix may be narrower); for each group of 4 k, 4
- * bytes per column, W[j][4g..4g+3], then as many key bytes (below).
+ * Weight panel layout: 16 columns (the last panel of a matrix may be
+ * narrower); for each group of 4 k, 4 bytes per column: W[j][4g..4g+3].
  * A micro-tile step broadcasts 4 activation bytes of a row and multiplies
  * them with the panel row, 8 columns (a half) at a time: vpmaddubsw (u8 x
  * s8, pairs summed to 16 bits), vpmaddwd with ones (to 32 bits, 4 k
@@ -16,16 +15,20 @@
  * 255 * 127 * 2 does not fit; real per-channel weights reach +-127 in most
  * pairs. Rows whose bytes are all <= 127, or weights whose pairs are all
  * safe (|w0| + |w1| <= 128, gemm.h), take a * w directly. The other tiles
- * take the sign trick: the unsigned operand is |w| (0..128, one vpabsb per
- * half, shared by the rows) and the signed one a ^ key, key = 0x80 where
- * w >= 0 (a - 128) and 0x7f where w < 0 (~(a - 128), which stands for
- * -(a - 128) - 1 and, unlike the negation, exists for every a): one vpxor
- * per row and half. |w| * (a ^ key) = w * (a - 128), plus w where w < 0; a
- * pair sum lies in [-32768, 32512]: nothing saturates, for any weights
- * (-128 too) and activations. The sums lack 128 * sum(w) minus the sum of
- * the negative weights (sign_fix, per column, at pack time): the
+ * take the sign trick: the unsigned operand is |w| (0..128) and the signed
+ * one a ^ key, key = 0x80 where w >= 0 (a - 128) and 0x7f where w < 0
+ * (~(a - 128), which stands for -(a - 128) - 1 and, unlike the negation,
+ * exists for every a). |w| * (a ^ key) = w * (a - 128), plus w where
+ * w < 0; a pair sum lies in [-32768, 32512]: nothing saturates, for any
+ * weights (-128 too) and activations. The sums lack 128 * sum(w) minus the
+ * sum of the negative weights (sign_fix, per column, at pack time): the
  * accumulators start at it, and the result is the exact product, in one
- * pass (it used to take two, on a & 0x7f and a & 0x80).
+ * pass (it used to take two, on a & 0x7f and a & 0x80). |w| and the key
+ * (vpabsb, vpcmpgtb, vpxor) are derived from the panel row once per half
+ * and step, for all the tile's rows, then one vpxor per row and half: the
+ * panels stay W itself. Keys packed beside the weights (tried) saved those
+ * three instructions but doubled the bytes every inference streams:
+ * 1 x 1000 x 1280 ran 2x slower, large tiles 5-15 % slower, not faster.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -35,23 +38,18 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, bool sign,
-                        int8_t *dst)
+int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst)
 {
-	size_t kg = (k + 3) / 4, per = sign ? 2 : 1;
+	size_t kg = (k + 3) / 4;
 	for (size_t j0 = 0; j0 < n; j0 += DNNQ_GEMM_NR) {
 		size_t width = n - j0 < DNNQ_GEMM_NR ? n - j0 : DNNQ_GEMM_NR;
-		int8_t *panel = dst + per * dnnq_gemm_panel_bytes(j0, k);
+		int8_t *panel = dst + dnnq_gemm_panel_bytes(j0, k);
 		for (size_t g = 0; g < kg; g++) {
-			int8_t *row = panel + g * per * 4 * width;
 			for (size_t c = 0; c < width; c++) {
 				const int8_t *src = w + (j0 + c) * ldw + 4 * g;
-				for (size_t t = 0; t < 4; t++) {
-					int8_t v = 4 * g + t < k ? src[t] : 0;
-					row[c * 4 + t] = v;
-					if (sign)
-						row[(width + c) * 4 + t] = (int8_t)(v < 0 ? 0x7f : 0x80);
-				}
+				int8_t *d = panel + (g * width + c) * 4;
+				for (size_t t = 0; t < 4; t++)
+					d[t] = 4 * g + t < k ? src[t] : 0;
 			}
 		}
 	}
@@ -63,12 +61,16 @@ int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, bool si
  * a ^ key (else w times a directly: rows without a byte above 127, or
  * weights whose pairs cannot saturate). */
 INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEMM_MR],
-                 size_t koff, size_t nb, __m256i bv, __m256i key, const int h,
+                 size_t koff, size_t nb, __m256i bv, const int h,
                  __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i ones = _mm256_set1_epi16(1);
-	if (sign)
+	__m256i key = _mm256_setzero_si256();
+	if (sign) {
+		key = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), bv),
+		                       _mm256_set1_epi8((char)0x80));
 		bv = _mm256_abs_epi8(bv);
+	}
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		__m256i av = _mm256_set1_epi32(dnnq_load4(ar[r] + koff, nb));
@@ -78,19 +80,15 @@ INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEM
 	}
 }
 
-/* One group of 4 k for mr rows: both halves of the panel row (b: its w,
- * b + 4 * width: its keys). */
+/* One group of 4 k for mr rows: both halves of the panel row. */
 INLINE void step(const int mr, const bool partial, const bool sign,
                  const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
-                 const int8_t *b, size_t width, __m256i m0, __m256i m1,
-                 __m256i acc[DNNQ_GEMM_MR][2])
+                 const int8_t *b, __m256i m0, __m256i m1, __m256i acc[DNNQ_GEMM_MR][2])
 {
-	__m256i b0, b1, k0 = _mm256_setzero_si256(), k1 = k0;
+	__m256i b0, b1;
 	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
-	if (sign)
-		dnnq_avx2_panel_row(partial, b + 4 * width, m0, m1, &k0, &k1);
-	half(mr, sign, ar, koff, nb, b0, k0, 0, acc);
-	half(mr, sign, ar, koff, nb, b1, k1, 1, acc);
+	half(mr, sign, ar, koff, nb, b0, 0, acc);
+	half(mr, sign, ar, koff, nb, b1, 1, acc);
 }
 
 /*
@@ -104,7 +102,7 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 {
 	const __m256i m0 = dnnq_avx2_lane_mask(width < 8 ? width : 8);
 	const __m256i m1 = dnnq_avx2_lane_mask(width > 8 ? width - 8 : 0);
-	const size_t gstride = 8 * width, kfull = k / 4;
+	const size_t gstride = 4 * width, kfull = k / 4;
 	const uint8_t *ar[DNNQ_GEMM_MR];
 	/* a private copy: `acc` lives in memory that the byte pointers a and b
 	 * may alias as far as the compiler knows, so it would be stored back
@@ -117,9 +115,9 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 		c[r][1] = acc[r][1];
 	}
 	for (size_t g = 0; g < kfull; g++, b += gstride)
-		step(mr, partial, sign, ar, 4 * g, 4, b, width, m0, m1, c);
+		step(mr, partial, sign, ar, 4 * g, 4, b, m0, m1, c);
 	if (k % 4)
-		step(mr, partial, sign, ar, 4 * kfull, k % 4, b, width, m0, m1, c);
+		step(mr, partial, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		acc[r][0] = c[r][0];
@@ -212,7 +210,7 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
 		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
-		const int8_t *b = w->data + 2 * dnnq_gemm_panel_bytes(jp, w->k);
+		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
 		/* the sign trick's sums lack sign_fix: the accumulators start at it */

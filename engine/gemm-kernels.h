@@ -53,9 +53,8 @@ void dnnq_gemm_apply_lut(enum dnnq_isa isa, const uint8_t *lut, void *c, size_t 
  * (i1 - i0 <= DNNQ_GEMM_MC). Operators that build their own A blocks
  * (convolution's im2col) call them through dnnq_gemm_rows.
  * 1x1__scalar: the reference, one dot product per output, row-major weights.
- * 4x16c4__avx2: vpmaddubsw on 16c4 panels with a key per weight
- * (dnnq_gemm_sign_panels), by the sign trick for the rows that could
- * saturate (gemm-avx2.c).
+ * 4x16c4__avx2: vpmaddubsw on 16c4 panels, by the sign trick for the
+ * micro-tiles that could saturate (gemm-avx2.c).
  * 6x64c4__avx512vnni: vpdpbusd (u8 x s8 summed into int32, nothing to
  * saturate) on the same panels; the output stage is the AVX2 one, through
  * a tile (gemm-avx512vnni.c). */
@@ -100,9 +99,9 @@ static inline bool dnnq_gemm_paneled(const struct dnnq_gemm_weights *w)
 	return w->kernel->nr > 1;
 }
 
-/* Whether w's panels are the AVX2 kernel's signed ones: per group of 4 k,
- * w then the sign trick's keys, twice the bytes (gemm-avx2.c). */
-static inline bool dnnq_gemm_sign_panels(const struct dnnq_gemm_weights *w)
+/* Whether w runs the AVX2 32-bit kernel, whose sign trick needs
+ * w->sign_fix (gemm-avx2.c). */
+static inline bool dnnq_gemm_sign_trick(const struct dnnq_gemm_weights *w)
 {
 	return w->kernel->block == dnnq_gemm_4x16c4__avx2;
 }
@@ -123,13 +122,11 @@ static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,
  * every call; operators do it once at create). */
 int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o);
 /* dnnq_gemm_pack for the table's 32-bit kernel, or (acc16) for its acc16
- * one, whose layout differs on AVX2 (plain panels). */
+ * one (the same layout; only the 32-bit AVX2 kernel needs sign_fix). */
 int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t n, size_t k,
                           size_t ldw, struct dnnq_gemm_weights *out, struct dnnq_diag *diag);
-/* The panels of n x k weights W (stride ldw) at dst: plain (W itself), or
- * signed (sign: W and the keys, gemm-avx2.c). */
-int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, bool sign,
-                        int8_t *dst);
+/* The 16c4 panels of n x k weights W (stride ldw) at dst. */
+int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst);
 
 /* n (1..4) bytes at p as the low bytes of an int32 (the activation
  * broadcast of the micro-kernels); with n a constant 4 it is one load. */

@@ -47,8 +47,8 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
 		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "gemm pack: %s not supported here",
 		                     dnnq_isa_name(isa));
 	out->kernel = acc16 ? &kn->gemm_acc16 : &kn->gemm;
-	bool panels = dnnq_gemm_paneled(out), sign = dnnq_gemm_sign_panels(out);
-	size_t bytes = panels ? (sign ? 2 : 1) * dnnq_gemm_panel_bytes(n, k) : n * k;
+	bool panels = dnnq_gemm_paneled(out), sign = dnnq_gemm_sign_trick(out);
+	size_t bytes = panels ? dnnq_gemm_panel_bytes(n, k) : n * k;
 	out->data = dnnq_aligned_alloc(bytes);
 	out->row_sums = malloc(n * sizeof *out->row_sums);
 	if (sign)
@@ -77,7 +77,7 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
 			memcpy(out->data + j * k, row, k);
 	}
 	if (panels)
-		dnnq_gemm_pack_avx2(w, n, k, ldw, sign, out->data);
+		dnnq_gemm_pack_avx2(w, n, k, ldw, out->data);
 	return DNNQ_OK;
 }
 
@@ -87,12 +87,7 @@ int8_t dnnq_gemm_main_weight(const struct dnnq_gemm_weights *w, size_t j, size_t
 		return w->data[j * w->k + k];
 	size_t j0 = j / DNNQ_GEMM_NR * DNNQ_GEMM_NR;
 	size_t width = w->n - j0 < DNNQ_GEMM_NR ? w->n - j0 : DNNQ_GEMM_NR;
-	if (!dnnq_gemm_sign_panels(w))
-		return w->data[dnnq_gemm_panel_bytes(j0, w->k) + (k / 4 * width + (j - j0)) * 4 +
-		               k % 4];
-	/* w of group k / 4, then its keys */
-	return w->data[2 * dnnq_gemm_panel_bytes(j0, w->k) + k / 4 * 8 * width + (j - j0) * 4 +
-	               k % 4];
+	return w->data[dnnq_gemm_panel_bytes(j0, w->k) + (k / 4 * width + (j - j0)) * 4 + k % 4];
 }
 
 int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)

@@ -20,7 +20,7 @@
  * are exact for every input, in one pass; 7-bit activations (the
  * quantizer's reduce_range) or 7-bit weights save the trick's two extra
  * instructions. Weights packed for
- * DNNQ_ISA_AVX512VNNI have plain panels and run through vpdpbusd, which
+ * DNNQ_ISA_AVX512VNNI have the same panels and run through vpdpbusd, which
  * sums u8 x s8 products straight into int32 and cannot saturate. The
  * results are identical on every ISA. docs/gemm.md has the details and the
  * numbers.
@@ -52,7 +52,7 @@ struct dnnq_gemm_weights {
 	size_t data_bytes;
 	int32_t *row_sums;     /* sum_k W[j][k], n entries */
 	bool pair_safe;        /* no u8 activation can saturate a pair sum */
-	int32_t *sign_fix;     /* signed panels (the AVX2 kernel's): n entries, 128 * row_sums[j]
+	int32_t *sign_fix;     /* AVX2 32-bit kernel: n entries, 128 * row_sums[j]
 	                          minus the sum of W[j]'s negative entries (the
 	                          AVX2 kernel's sign trick, gemm-avx2.c) */
 	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of
