@@ -28,7 +28,7 @@
  * and step, for all the tile's rows, then one vpxor per row and half: the
  * panels stay W itself. Keys packed beside the weights (tried) saved those
  * three instructions but doubled the bytes every inference streams:
- * 1 x 1000 x 1280 ran 2x slower, large tiles 5-15 % slower, not faster.
+ * 1 x 1000 x 1280 ran 2x slower, large tiles 5-18 % slower, not faster.
  */
 #include <immintrin.h>
 #include <string.h>
