@@ -94,9 +94,11 @@ DNNQ_AVX2_INLINE void dnnq_avx2_job_copy(const struct dnnq_gemm_job *src, struct
 struct dnnq_avx2_cols {
 	size_t j, cnt;
 	__m256i col, zw;
-	__m256 fmult, fbias;              /* F32: scale; U8 float requant: fmult */
-	__m256 fzp, fmin, fmax;           /* U8 float requant */
-	__m256i qmult, qshift, izp, ilo, ihi;   /* U8 fixed-point requant */
+	/* small enough to live in registers: by the output's kind, F32: scale,
+	 * bias (floats); U8 float requant: multiplier, -, zero point, qmin,
+	 * qmax (floats); U8 fixed point: multiplier, shift, zero point,
+	 * qmin - zero point, qmax - zero point */
+	__m256i mult, shift, zp, lo, hi;
 };
 
 DNNQ_AVX2_INLINE void dnnq_avx2_cols(const struct dnnq_gemm_job *job, size_t j, size_t cnt,
@@ -121,20 +123,20 @@ DNNQ_AVX2_INLINE void dnnq_avx2_cols(const struct dnnq_gemm_job *job, size_t j, 
 	}
 	const struct dnnq_requant *rq = &o->rq;
 	if (o->dtype == DNNQ_DTYPE_F32) {
-		c->fmult = dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt);
+		c->mult = _mm256_castps_si256(dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt));
 		if (o->fbias)
-			c->fbias = dnnq_avx2_load_f32(o->fbias + j, cnt);
+			c->shift = _mm256_castps_si256(dnnq_avx2_load_f32(o->fbias + j, cnt));
 	} else if (o->dtype == DNNQ_DTYPE_U8 && rq->kind == DNNQ_REQUANT_FLOAT) {
-		c->fmult = dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt);
-		c->fzp = _mm256_set1_ps((float)rq->zero_point);
-		c->fmin = _mm256_set1_ps((float)rq->qmin);
-		c->fmax = _mm256_set1_ps((float)rq->qmax);
+		c->mult = _mm256_castps_si256(dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt));
+		c->zp = _mm256_castps_si256(_mm256_set1_ps((float)rq->zero_point));
+		c->lo = _mm256_castps_si256(_mm256_set1_ps((float)rq->qmin));
+		c->hi = _mm256_castps_si256(_mm256_set1_ps((float)rq->qmax));
 	} else if (o->dtype == DNNQ_DTYPE_U8) {
-		c->qmult = dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt);
-		c->qshift = dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt);
-		c->izp = _mm256_set1_epi32(rq->zero_point);
-		c->ilo = _mm256_set1_epi32(rq->qmin - rq->zero_point);
-		c->ihi = _mm256_set1_epi32(rq->qmax - rq->zero_point);
+		c->mult = dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt);
+		c->shift = dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt);
+		c->zp = _mm256_set1_epi32(rq->zero_point);
+		c->lo = _mm256_set1_epi32(rq->qmin - rq->zero_point);
+		c->hi = _mm256_set1_epi32(rq->qmax - rq->zero_point);
 	}
 }
 
@@ -166,9 +168,9 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m25
 		else
 			_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(cnt), v);
 	} else if (o->dtype == DNNQ_DTYPE_F32) {
-		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), c->fmult);
+		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_castsi256_ps(c->mult));
 		if (o->fbias)
-			y = _mm256_add_ps(y, c->fbias);
+			y = _mm256_add_ps(y, _mm256_castsi256_ps(c->shift));
 		if (o->relu)
 			y = _mm256_max_ps(y, _mm256_setzero_ps());
 		float *dst = (float *)job->c + at;
@@ -178,9 +180,11 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m25
 			_mm256_maskstore_ps(dst, dnnq_avx2_lane_mask(cnt), y);
 	} else {
 		__m256i q = o->rq.kind == DNNQ_REQUANT_FLOAT
-			? dnnq_avx2_saturate_rne(_mm256_mul_ps(_mm256_cvtepi32_ps(v), c->fmult),
-			                         c->fzp, c->fmin, c->fmax)
-			: dnnq_avx2_requant_fixed(v, c->qmult, c->qshift, c->izp, c->ilo, c->ihi);
+			? dnnq_avx2_saturate_rne(_mm256_mul_ps(_mm256_cvtepi32_ps(v),
+			                                       _mm256_castsi256_ps(c->mult)),
+			                         _mm256_castsi256_ps(c->zp), _mm256_castsi256_ps(c->lo),
+			                         _mm256_castsi256_ps(c->hi))
+			: dnnq_avx2_requant_fixed(v, c->mult, c->shift, c->zp, c->lo, c->hi);
 		uint8_t *dst = (uint8_t *)job->c + at;
 		if (cnt == 8) {
 			dnnq_avx2_store8(dst, DNNQ_DTYPE_U8, q);
