@@ -537,7 +537,7 @@ static const struct bench_col acc16_cols[] = {
 	{ "nbits", "nbits", 5, -1 },
 	{ "spill", "spill", 5, -1 },
 	{ "outlier_pct", "outliers %", 10, 2 },
-	{ "acc32_passes", "acc32 passes", 12, -1 },
+	{ "acc32_sign", "acc32 sign", 10, -1 },
 	{ "acc32_gops", "acc32 GOPS", 10, 1 },
 	{ "acc16_gops", "acc16 GOPS", 10, 1 },
 	{ "acc16_vs_acc32", "acc16/acc32", 11, 2 },
@@ -582,8 +582,8 @@ static void acc16_row(struct bench_table *t, struct shape s, int amax, unsigned 
 	bench_cell_int(t, d.w16.acc16_nbits);
 	bench_cell_int(t, d.w16.acc16_spill);
 	bench_cell_num(t, 100 * d.w16.outlier_density);
-	/* the 32-bit kernel's exact split path (gemm.h) */
-	bench_cell_int(t, amax > 127 && !d.w32.pair_safe ? 2 : 1);
+	/* whether the 32-bit kernel takes its sign trick (gemm-avx2.c) */
+	bench_cell_int(t, amax > 127 && !d.w32.pair_safe);
 	bench_cell_num(t, gops(&(struct gemm_data){ .m = s.m, .n = s.n, .k = s.k }, r[0].median));
 	bench_cell_num(t, gops(&(struct gemm_data){ .m = s.m, .n = s.n, .k = s.k }, r[1].median));
 	bench_cell_num(t, r[0].median / r[1].median);
@@ -632,8 +632,9 @@ static void acc16_tables(const struct bench_opts *o, const struct bench_threads 
 	           "255 (A bits 8) or at 127 (A bits 7, the quantizer's reduce_range); half "
 	           "zeros. W: N(0,1) per output channel quantized symmetric per channel (largest "
 	           "|w| = 127). acc32: dnnq_gemm_pack, the AVX2 kernel (vpmaddubsw, vpmaddwd, "
-	           "vpaddd); passes 2: 8-bit activations against weight pairs that could "
-	           "saturate vpmaddubsw, so it runs its exact split path (a & 0x7f, a & 0x80). "
+	           "vpaddd); sign 1: 8-bit activations against weight pairs that could "
+	           "saturate vpmaddubsw, so it multiplies by the sign trick (|w| times a ^ key, "
+	           "one more vpxor and vpabsb). "
 	           "acc16: dnnq_gemm_pack_acc16 with nbits (7 = the default: W_main in -64..63, "
 	           "the rest outliers; 8: no outliers, pair sums may saturate) and spill (steps "
 	           "of 4 K between int16 -> int32 spills; default %d), interleaved with acc32 in "

@@ -80,14 +80,15 @@ DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_
 {
 	const size_t cpad = (c->d.cout + 15) & ~(size_t)15;
 	const bool xs = job->out->nwzp != 0, odd = c->d.kh * c->d.kw % 2;
+	struct dnnq_avx2_cols cols[2];
+	size_t halves = dnnq_avx2_cols_panel(job, cb, n, cols);
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		__m256i s[2], x[2];
 		ptrdiff_t off;
 		const uint8_t *const *tab = dnnq_dw_pixel(tt, ox, &off);
 		block16(tab, off, np, odd, c->dw_w, cpad, cb, n, xs, s, x);
-		dnnq_avx2_gemm_store8(s[0], i0 + ox, cb, n < 8 ? n : 8, x[0], job);
-		if (n > 8)
-			dnnq_avx2_gemm_store8(s[1], i0 + ox, cb + 8, n - 8, x[1], job);
+		for (size_t h = 0; h < halves; h++)
+			dnnq_avx2_store_cols(&cols[h], s[h], i0 + ox, x[h], job);
 	}
 }
 
@@ -135,23 +136,21 @@ DNNQ_AVX2_INLINE void pairs_rows(const int mr, const uint8_t *a, size_t k, const
 	}
 }
 
-DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i, size_t j,
-                                  size_t width, const int32_t *rowsum,
-                                  const struct dnnq_gemm_job *job)
+DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i,
+                                  const struct dnnq_avx2_cols cols[2], size_t halves,
+                                  const int32_t *rowsum, const struct dnnq_gemm_job *job)
 {
 #pragma GCC unroll 4
-	for (int r = 0; r < mr; r++) {
-		__m256i rs = _mm256_set1_epi32(rowsum[r]);
-		dnnq_avx2_gemm_store8(s[r][0], i + r, j, width < 8 ? width : 8, rs, job);
-		if (width > 8)
-			dnnq_avx2_gemm_store8(s[r][1], i + r, j + 8, width - 8, rs, job);
-	}
+	for (int r = 0; r < mr; r++)
+		for (size_t h = 0; h < halves; h++)
+			dnnq_avx2_store_cols(&cols[h], s[r][h], i + r, _mm256_set1_epi32(rowsum[r]),
+			                     job);
 }
 
 #define PAIRS_CASE(MR)                                                     \
 	case MR:                                                           \
 		pairs_rows(MR, a + i * c->k, c->k, w, cpad, s);           \
-		pairs_store(MR, s, i, jp, width, rowsum + i, &job);        \
+		pairs_store(MR, s, i, cols, halves, rowsum + i, &job);        \
 		break;
 
 void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, void *y,
@@ -162,13 +161,14 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 	const struct dnnq_gemm_output out = c->gout[0];
 	const struct dnnq_gemm_job job = { .w = &c->gw[0], .m = m, .a = a, .lda = c->k, .c = y,
 	                                   .ldc = c->d.cout, .out = &out };
-	uint8_t big[DNNQ_GEMM_MC];
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
 	if (out.nwzp)
-		dnnq_gemm_scan_avx2(a, c->k, m, c->k, big, rowsum);
+		dnnq_gemm_scan_avx2(a, c->k, m, c->k, NULL, rowsum);
 	for (size_t jp = j0; jp < j1; jp += 16) {
 		const int16_t *w = c->pairs + jp * 2;
 		size_t width = j1 - jp < 16 ? j1 - jp : 16;
+		struct dnnq_avx2_cols cols[2];
+		size_t halves = dnnq_avx2_cols_panel(&job, jp, width, cols);
 		for (size_t i = 0; i < m; i += 4) {
 			__m256i s[4][2];
 			switch (m - i < 4 ? m - i : 4) {

@@ -246,13 +246,12 @@ void dnnq_gemm_acc16_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, si
 {
 	const struct dnnq_gemm_weights *w = job->w;
 	size_t nr = i1 - i0;
-	uint8_t big[DNNQ_GEMM_MC];
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
 	int32_t outl[DNNQ_GEMM_MC][DNNQ_GEMM_NR] __attribute__((aligned(32)));
 	uint8_t *at = NULL;
 	bool any_outl = w->out_ptr[j1] > w->out_ptr[j0];
 	if (job->out->nwzp)
-		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, nr, w->k, big, rowsum);
+		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, nr, w->k, NULL, rowsum);
 	if (any_outl) {
 		memset(outl, 0, sizeof outl);
 		/* without memory for it, the outlier sums come one by one */

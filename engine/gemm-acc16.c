@@ -197,11 +197,10 @@ int dnnq_gemm_pack_acc16(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k,
 			int v = w[j * ldw + t];
 			wm[j * k + t] = (int8_t)(v < lo || v > hi ? 0 : v);
 		}
-	int rc = dnnq_gemm_pack(isa, wm, n, k, k, out, diag);
+	int rc = dnnq_gemm_pack_kernel(isa, true, wm, n, k, k, out, diag);
 	free(wm);
 	if (rc)
 		return rc;
-	out->kernel = &dnnq_kernels_of(isa)->gemm_acc16;   /* the same layout */
 	out->acc16 = true;
 	out->acc16_nbits = nbits;
 	out->acc16_spill = spill;

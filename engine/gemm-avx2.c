@@ -5,13 +5,30 @@
  * Weight panel layout: 16 columns (the last panel of a matrix may be
  * narrower); for each group of 4 k, 4 bytes per column: W[j][4g..4g+3].
  * A micro-tile step broadcasts 4 activation bytes of a row and multiplies
- * them with two 32-byte panel rows: vpmaddubsw (u8 x s8, pairs summed to
- * 16 bits), vpmaddwd with ones (to 32 bits, 4 k summed), vpaddd.
- * 4 rows x 16 columns = 8 accumulators, two weight registers, one broadcast.
+ * them with the panel row, 8 columns (a half) at a time: vpmaddubsw (u8 x
+ * s8, pairs summed to 16 bits), vpmaddwd with ones (to 32 bits, 4 k
+ * summed), vpaddd. 4 rows x 16 columns = 8 accumulators; a half at a time
+ * keeps the weight registers to two (w or |w|, key), with the ones, a
+ * broadcast and a product: 13 of the 16 ymm, no spill.
  *
- * Saturation (see gemm.h): rows that hold a byte above 127, against weights
- * whose pairs are not all safe, run the kernel twice on a & 0x7f and a & 0x80;
- * both halves are exact, and their sum is the exact product.
+ * Saturation: vpmaddubsw sums its pairs into int16 with saturation, and
+ * 255 * 127 * 2 does not fit; real per-channel weights reach +-127 in most
+ * pairs. Rows whose bytes are all <= 127, or weights whose pairs are all
+ * safe (|w0| + |w1| <= 128, gemm.h), take a * w directly. The other tiles
+ * take the sign trick: the unsigned operand is |w| (0..128) and the signed
+ * one a ^ key, key = 0x80 where w >= 0 (a - 128) and 0x7f where w < 0
+ * (~(a - 128), which stands for -(a - 128) - 1 and, unlike the negation,
+ * exists for every a). |w| * (a ^ key) = w * (a - 128), plus w where
+ * w < 0; a pair sum lies in [-32768, 32512]: nothing saturates, for any
+ * weights (-128 too) and activations. The sums lack 128 * sum(w) minus the
+ * sum of the negative weights (sign_fix, per column, at pack time): the
+ * accumulators start at it, and the result is the exact product, in one
+ * pass (it used to take two, on a & 0x7f and a & 0x80). |w| and the key
+ * (vpabsb, vpcmpgtb, vpxor) are derived from the panel row once per half
+ * and step, for all the tile's rows, then one vpxor per row and half: the
+ * panels stay W itself. Keys packed beside the weights (tried) saved those
+ * three instructions but doubled the bytes every inference streams:
+ * 1 x 1000 x 1280 ran 2x slower, large tiles 5-18 % slower, not faster.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -39,35 +56,49 @@ int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t 
 	return DNNQ_OK;
 }
 
-/* One group of 4 k for mr rows: acc[r][h] += A[r][4g..4g+3] . panel row. */
-INLINE void step(const int mr, const bool partial, const bool masked,
-                 const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
-                 const int8_t *b, __m256i m0, __m256i m1, __m256i amask,
+/* One half (8 columns, h) of a panel row for mr rows: acc[r][h] +=
+ * A[r][4g..4g+3] . those columns' w; sign: by the sign trick, |w| times
+ * a ^ key (else w times a directly: rows without a byte above 127, or
+ * weights whose pairs cannot saturate). */
+INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEMM_MR],
+                 size_t koff, size_t nb, __m256i bv, const int h,
                  __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i ones = _mm256_set1_epi16(1);
-	__m256i b0, b1;
-	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
+	__m256i key = _mm256_setzero_si256();
+	if (sign) {
+		key = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), bv),
+		                       _mm256_set1_epi8((char)0x80));
+		bv = _mm256_abs_epi8(bv);
+	}
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		__m256i av = _mm256_set1_epi32(dnnq_load4(ar[r] + koff, nb));
-		if (masked)
-			av = _mm256_and_si256(av, amask);
-		acc[r][0] = _mm256_add_epi32(acc[r][0],
-			_mm256_madd_epi16(_mm256_maddubs_epi16(av, b0), ones));
-		acc[r][1] = _mm256_add_epi32(acc[r][1],
-			_mm256_madd_epi16(_mm256_maddubs_epi16(av, b1), ones));
+		__m256i p = sign ? _mm256_maddubs_epi16(bv, _mm256_xor_si256(av, key))
+		                 : _mm256_maddubs_epi16(av, bv);
+		acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(p, ones));
 	}
 }
 
+/* One group of 4 k for mr rows: both halves of the panel row. */
+INLINE void step(const int mr, const bool partial, const bool sign,
+                 const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
+                 const int8_t *b, __m256i m0, __m256i m1, __m256i acc[DNNQ_GEMM_MR][2])
+{
+	__m256i b0, b1;
+	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
+	half(mr, sign, ar, koff, nb, b0, 0, acc);
+	half(mr, sign, ar, koff, nb, b1, 1, acc);
+}
+
 /*
- * acc[r][h] += sum over k of A[r][k] * W[j0 + 8h + lane][k] for mr rows.
- * partial: the panel has `width` < 16 columns (masked weight loads);
- * amask: ANDed into every activation broadcast (the split path).
+ * acc[r][h] += sum over k of A[r][k] * W[j0 + 8h + lane][k] for mr rows
+ * (sign: minus the columns' sign_fix). partial: the panel has `width` < 16
+ * columns (masked weight loads).
  */
-INLINE void kernel(const int mr, const bool partial, const bool masked,
-                   const uint8_t *a, size_t lda, const int8_t *b, size_t width, size_t k,
-                   __m256i amask, __m256i acc[DNNQ_GEMM_MR][2])
+INLINE void kernel(const int mr, const bool partial, const bool sign, const uint8_t *a,
+                   size_t lda, const int8_t *b, size_t width, size_t k,
+                   __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i m0 = dnnq_avx2_lane_mask(width < 8 ? width : 8);
 	const __m256i m1 = dnnq_avx2_lane_mask(width > 8 ? width - 8 : 0);
@@ -84,9 +115,9 @@ INLINE void kernel(const int mr, const bool partial, const bool masked,
 		c[r][1] = acc[r][1];
 	}
 	for (size_t g = 0; g < kfull; g++, b += gstride)
-		step(mr, partial, masked, ar, 4 * g, 4, b, m0, m1, amask, c);
+		step(mr, partial, sign, ar, 4 * g, 4, b, m0, m1, c);
 	if (k % 4)
-		step(mr, partial, masked, ar, 4 * kfull, k % 4, b, m0, m1, amask, c);
+		step(mr, partial, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		acc[r][0] = c[r][0];
@@ -94,45 +125,55 @@ INLINE void kernel(const int mr, const bool partial, const bool masked,
 	}
 }
 
-/* One micro-tile's raw sums, choosing the split path when needed. */
-#define KERNEL_CASE(MR, PART)                                                          \
+/* One micro-tile's raw sums (with sign: less sign_fix). */
+#define TILE_CASE(MR)                                                                  \
 	case MR:                                                                       \
-		if (split) {                                                           \
-			kernel(MR, PART, true, a, lda, b, width, k, lo7, acc);         \
-			kernel(MR, PART, true, a, lda, b, width, k, hi1, acc);         \
-		} else {                                                               \
-			kernel(MR, PART, false, a, lda, b, width, k, lo7, acc);        \
-		}                                                                      \
+		if (full && sign)                                                      \
+			kernel(MR, false, true, a, lda, b, width, k, acc);             \
+		else if (full)                                                         \
+			kernel(MR, false, false, a, lda, b, width, k, acc);            \
+		else if (sign)                                                         \
+			kernel(MR, true, true, a, lda, b, width, k, acc);              \
+		else                                                                   \
+			kernel(MR, true, false, a, lda, b, width, k, acc);             \
 		break;
 
-static void tile_full(int mr, bool split, const uint8_t *a, size_t lda, const int8_t *b,
-                      size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
+static void tile(int mr, bool sign, const uint8_t *a, size_t lda, const int8_t *b,
+                 size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
 {
-	const __m256i lo7 = _mm256_set1_epi8(0x7f), hi1 = _mm256_set1_epi8((char)0x80);
+	const bool full = width == DNNQ_GEMM_NR;
 	switch (mr) {
-	KERNEL_CASE(1, false)
-	KERNEL_CASE(2, false)
-	KERNEL_CASE(3, false)
-	KERNEL_CASE(4, false)
+	TILE_CASE(1)
+	TILE_CASE(2)
+	TILE_CASE(3)
+	TILE_CASE(4)
 	}
 }
 
-static void tile_partial(int mr, bool split, const uint8_t *a, size_t lda, const int8_t *b,
-                         size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
+/* Whether one of n < 32 bytes at p exceeds 127: 8-byte words, the last one
+ * overlapping the one before (the 1x1 convolutions of K = 16 or 24 spend
+ * most of the scan here). */
+static bool tail_big(const uint8_t *p, size_t n)
 {
-	const __m256i lo7 = _mm256_set1_epi8(0x7f), hi1 = _mm256_set1_epi8((char)0x80);
-	switch (mr) {
-	KERNEL_CASE(1, true)
-	KERNEL_CASE(2, true)
-	KERNEL_CASE(3, true)
-	KERNEL_CASE(4, true)
+	const uint64_t high = 0x8080808080808080u;
+	uint64_t v, any = 0;
+	if (n < 8) {
+		for (size_t t = 0; t < n; t++)
+			any |= p[t];
+		return any & 0x80;
 	}
+	for (size_t t = 0; t + 8 <= n; t += 8) {
+		memcpy(&v, p + t, 8);
+		any |= v;
+	}
+	memcpy(&v, p + n - 8, 8);
+	return (any | v) & high;
 }
 
-/* Per row: whether a byte exceeds 127, and the row's sum (for asymmetric
- * weights), in one pass (gemm-kernels.h). */
-void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
-                         uint8_t *big, int32_t *sum)
+/* Per row, with sum its byte sum (gemm-kernels.h), with big whether a byte
+ * exceeds 127, in one pass. */
+void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big,
+                         int32_t *sum)
 {
 	for (size_t r = 0; r < rows; r++) {
 		const uint8_t *p = a + r * lda;
@@ -143,62 +184,73 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
 			orv = _mm256_or_si256(orv, v);
 			s = _mm256_add_epi64(s, _mm256_sad_epu8(v, _mm256_setzero_si256()));
 		}
+		if (big)
+			big[r] = _mm256_movemask_epi8(orv) || tail_big(p + t, k - t);
+		if (!sum)
+			continue;
 		int64_t total = _mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1) +
 		                _mm256_extract_epi64(s, 2) + _mm256_extract_epi64(s, 3);
-		int any = _mm256_movemask_epi8(orv);
-		for (; t < k; t++) {
+		for (; t < k; t++)
 			total += p[t];
-			any |= p[t] & 0x80;
-		}
-		big[r] = any != 0;
 		sum[r] = (int32_t)total;
 	}
 }
 
-void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *job, size_t i0, size_t i1,
+void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t i1,
                             size_t j0, size_t j1)
 {
+	struct dnnq_avx2_job copy;
+	dnnq_avx2_job_copy(jobp, &copy);
+	const struct dnnq_gemm_job *job = &copy.job;
 	const struct dnnq_gemm_weights *w = job->w;
 	uint8_t big[DNNQ_GEMM_MC] = { 0 };
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
 	if (!w->pair_safe || job->out->nwzp)
-		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big, rowsum);
+		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k,
+		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
 		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
 		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
+		struct dnnq_avx2_cols cols[2];
+		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
+		/* the sign trick's sums lack sign_fix: the accumulators start at it */
+		__m256i fix[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
+		for (size_t h = 0; h < halves && !w->pair_safe; h++)
+			fix[h] = dnnq_avx2_load_i32(w->sign_fix + jp + 8 * h, cols[h].cnt);
 		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
-			bool split = false;
+			bool sign = false;
 			for (int r = 0; r < mr; r++)
-				split |= !w->pair_safe && big[i - i0 + r];
+				sign |= !w->pair_safe && big[i - i0 + r];
 			__m256i acc[DNNQ_GEMM_MR][2];
-			for (int r = 0; r < DNNQ_GEMM_MR; r++)
-				acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-			const uint8_t *a = job->a + i * job->lda;
-			if (width == DNNQ_GEMM_NR)
-				tile_full(mr, split, a, job->lda, b, width, w->k, acc);
-			else
-				tile_partial(mr, split, a, job->lda, b, width, w->k, acc);
-			for (int r = 0; r < mr; r++) {
-				for (size_t h = 0; h * 8 < width; h++) {
-					size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
-					dnnq_avx2_gemm_store8(acc[r][h], i + r, jp + 8 * h, cnt,
-					                      _mm256_set1_epi32(rowsum[i - i0 + r]),
-					                      job);
-				}
+			for (int r = 0; r < DNNQ_GEMM_MR; r++) {
+				acc[r][0] = sign ? fix[0] : _mm256_setzero_si256();
+				acc[r][1] = sign ? fix[1] : _mm256_setzero_si256();
 			}
+			tile(mr, sign, job->a + i * job->lda, job->lda, b, width, w->k, acc);
+			for (int r = 0; r < mr; r++)
+				for (size_t h = 0; h < halves; h++)
+					dnnq_avx2_store_cols(&cols[h], acc[r][h], i + r,
+					                     _mm256_set1_epi32(rowsum[i - i0 + r]), job);
 		}
 	}
 }
 
-void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t mr,
+void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t mr,
                                size_t j0, size_t width, const int32_t *tile, size_t ldt,
                                const int32_t *rowsum)
 {
-	for (size_t r = 0; r < mr; r++)
-		for (size_t h = 0; h * 8 < width; h++) {
-			size_t cnt = width - h * 8 < 8 ? width - h * 8 : 8;
-			dnnq_avx2_gemm_store8(dnnq_avx2_load_i32(tile + r * ldt + 8 * h, cnt), i0 + r,
-			                      j0 + 8 * h, cnt, _mm256_set1_epi32(rowsum[r]), job);
-		}
+	struct dnnq_avx2_job copy;
+	dnnq_avx2_job_copy(jobp, &copy);
+	const struct dnnq_gemm_job *job = &copy.job;
+	for (size_t jp = j0; jp < j0 + width; jp += DNNQ_GEMM_NR) {
+		struct dnnq_avx2_cols cols[2];
+		size_t halves = dnnq_avx2_cols_panel(job, jp, j0 + width - jp < DNNQ_GEMM_NR
+		                                              ? j0 + width - jp : DNNQ_GEMM_NR, cols);
+		for (size_t r = 0; r < mr; r++)
+			for (size_t h = 0; h < halves; h++)
+				dnnq_avx2_store_cols(&cols[h], dnnq_avx2_load_i32(tile + r * ldt + jp - j0 +
+				                                                  8 * h, cols[h].cnt),
+				                     i0 + r, _mm256_set1_epi32(rowsum[r]), job);
+	}
 }

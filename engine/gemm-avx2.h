@@ -62,32 +62,105 @@ DNNQ_AVX2_INLINE __m256 dnnq_avx2_chan_f32(const float *p, size_t nchan, size_t 
 	return nchan == 1 ? _mm256_set1_ps(p[0]) : dnnq_avx2_load_f32(p + j, cnt);
 }
 
-/* Corrections, bias and the output conversion of 8 columns j..j+cnt of row
- * i: dnnq_gemm_correct and dnnq_gemm_store_1, eight lanes at a time. */
-DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_t cnt,
-                                            __m256i xsum, const struct dnnq_gemm_job *job)
+/* A job with its weights and output pipeline copied: the output stage's
+ * byte stores may alias whatever the compiler reaches through pointers, so
+ * it reloads (and converts) their parameters on every store; copies whose
+ * address does not escape the kernel stay in registers or leave the loops. */
+struct dnnq_avx2_job {
+	struct dnnq_gemm_job job;
+	struct dnnq_gemm_weights w;
+	struct dnnq_gemm_output out;
+};
+
+DNNQ_AVX2_INLINE void dnnq_avx2_job_copy(const struct dnnq_gemm_job *src, struct dnnq_avx2_job *d)
+{
+	d->job = *src;
+	d->w = *src->w;
+	d->out = *src->out;
+	d->job.w = &d->w;
+	d->job.out = &d->out;
+}
+
+/*
+ * The output stage of 8 columns j..j+cnt: dnnq_gemm_correct and
+ * dnnq_gemm_store_1, eight lanes at a time, in two parts. dnnq_avx2_cols
+ * gathers what depends on the columns only (the column term, zero points,
+ * multipliers, converted constants), once for all the rows that store to
+ * them; dnnq_avx2_store_cols finishes one row. The column term folds the
+ * corrections: v = acc + col - zw * xsum with col = colterm, or bias -
+ * za * row_sums + zw * k * za; int32 arithmetic wraps, so any order gives
+ * the scalar's bits.
+ */
+struct dnnq_avx2_cols {
+	size_t j, cnt;
+	__m256i col, zw;
+	/* small enough to live in registers: by the output's kind, F32: scale,
+	 * bias (floats); U8 float requant: multiplier, -, zero point, qmin,
+	 * qmax (floats); U8 fixed point: multiplier, shift, zero point,
+	 * qmin - zero point, qmax - zero point */
+	__m256i mult, shift, zp, lo, hi;
+};
+
+DNNQ_AVX2_INLINE void dnnq_avx2_cols(const struct dnnq_gemm_job *job, size_t j, size_t cnt,
+                                     struct dnnq_avx2_cols *c)
 {
 	const struct dnnq_gemm_output *o = job->out;
 	const struct dnnq_gemm_weights *w = job->w;
+	*c = (struct dnnq_avx2_cols){ .j = j, .cnt = cnt };
+	c->zw = o->nwzp ? dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt)
+	                : _mm256_setzero_si256();
 	if (o->colterm) {
-		v = _mm256_add_epi32(v, dnnq_avx2_load_i32(o->colterm + j, cnt));
-		if (o->nwzp)
-			v = _mm256_sub_epi32(v, _mm256_mullo_epi32(
-				dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt), xsum));
+		c->col = dnnq_avx2_load_i32(o->colterm + j, cnt);
 	} else {
-		__m256i za = _mm256_set1_epi32(o->a_zero_point);
-		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, dnnq_avx2_load_i32(w->row_sums + j,
-		                                                                  cnt)));
-		if (o->nwzp) {
-			__m256i zw = dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt);
-			__m256i kz = _mm256_set1_epi32((int32_t)((uint32_t)w->k *
-			                                         (uint32_t)o->a_zero_point));
-			v = _mm256_add_epi32(v, _mm256_mullo_epi32(zw, _mm256_sub_epi32(kz, xsum)));
-		}
+		c->col = _mm256_mullo_epi32(_mm256_set1_epi32(-o->a_zero_point),
+		                            dnnq_avx2_load_i32(w->row_sums + j, cnt));
+		if (o->nwzp)
+			c->col = _mm256_add_epi32(c->col, _mm256_mullo_epi32(c->zw,
+				_mm256_set1_epi32((int32_t)((uint32_t)w->k *
+				                            (uint32_t)o->a_zero_point))));
 		if (o->bias)
-			v = _mm256_add_epi32(v, dnnq_avx2_load_i32(o->bias + j, cnt));
+			c->col = _mm256_add_epi32(c->col, dnnq_avx2_load_i32(o->bias + j, cnt));
 	}
-	size_t at = i * job->ldc + j;
+	const struct dnnq_requant *rq = &o->rq;
+	if (o->dtype == DNNQ_DTYPE_F32) {
+		c->mult = _mm256_castps_si256(dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt));
+		if (o->fbias)
+			c->shift = _mm256_castps_si256(dnnq_avx2_load_f32(o->fbias + j, cnt));
+	} else if (o->dtype == DNNQ_DTYPE_U8 && rq->kind == DNNQ_REQUANT_FLOAT) {
+		c->mult = _mm256_castps_si256(dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt));
+		c->zp = _mm256_castps_si256(_mm256_set1_ps((float)rq->zero_point));
+		c->lo = _mm256_castps_si256(_mm256_set1_ps((float)rq->qmin));
+		c->hi = _mm256_castps_si256(_mm256_set1_ps((float)rq->qmax));
+	} else if (o->dtype == DNNQ_DTYPE_U8) {
+		c->mult = dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt);
+		c->shift = dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt);
+		c->zp = _mm256_set1_epi32(rq->zero_point);
+		c->lo = _mm256_set1_epi32(rq->qmin - rq->zero_point);
+		c->hi = _mm256_set1_epi32(rq->qmax - rq->zero_point);
+	}
+}
+
+/* The columns of a panel, j..j + width (width <= 16): c[0], and c[1] for
+ * those past 8; returns how many. */
+DNNQ_AVX2_INLINE size_t dnnq_avx2_cols_panel(const struct dnnq_gemm_job *job, size_t j,
+                                             size_t width, struct dnnq_avx2_cols c[2])
+{
+	dnnq_avx2_cols(job, j, width < 8 ? width : 8, &c[0]);
+	if (width > 8)
+		dnnq_avx2_cols(job, j + 8, width - 8, &c[1]);
+	return width > 8 ? 2 : 1;
+}
+
+/* Row i of the columns c: raw sums v, the row's activation sums xsum
+ * (used only with weight zero points). */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m256i v, size_t i,
+                                           __m256i xsum, const struct dnnq_gemm_job *job)
+{
+	const struct dnnq_gemm_output *o = job->out;
+	const size_t cnt = c->cnt, at = i * job->ldc + c->j;
+	v = _mm256_add_epi32(v, c->col);
+	if (o->nwzp)
+		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(c->zw, xsum));
 	if (o->dtype == DNNQ_DTYPE_S32) {
 		int32_t *dst = (int32_t *)job->c + at;
 		if (cnt == 8)
@@ -95,10 +168,9 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_
 		else
 			_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(cnt), v);
 	} else if (o->dtype == DNNQ_DTYPE_F32) {
-		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v),
-		                         dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt));
+		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_castsi256_ps(c->mult));
 		if (o->fbias)
-			y = _mm256_add_ps(y, dnnq_avx2_load_f32(o->fbias + j, cnt));
+			y = _mm256_add_ps(y, _mm256_castsi256_ps(c->shift));
 		if (o->relu)
 			y = _mm256_max_ps(y, _mm256_setzero_ps());
 		float *dst = (float *)job->c + at;
@@ -107,21 +179,12 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_
 		else
 			_mm256_maskstore_ps(dst, dnnq_avx2_lane_mask(cnt), y);
 	} else {
-		const struct dnnq_requant *rq = &o->rq;
-		__m256i q;
-		if (rq->kind == DNNQ_REQUANT_FLOAT) {
-			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v),
-			                         dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt));
-			q = dnnq_avx2_saturate_rne(f, _mm256_set1_ps((float)rq->zero_point),
-			                           _mm256_set1_ps((float)rq->qmin),
-			                           _mm256_set1_ps((float)rq->qmax));
-		} else {
-			q = dnnq_avx2_requant_fixed(v, dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt),
-			                            dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt),
-			                            _mm256_set1_epi32(rq->zero_point),
-			                            _mm256_set1_epi32(rq->qmin - rq->zero_point),
-			                            _mm256_set1_epi32(rq->qmax - rq->zero_point));
-		}
+		__m256i q = o->rq.kind == DNNQ_REQUANT_FLOAT
+			? dnnq_avx2_saturate_rne(_mm256_mul_ps(_mm256_cvtepi32_ps(v),
+			                                       _mm256_castsi256_ps(c->mult)),
+			                         _mm256_castsi256_ps(c->zp), _mm256_castsi256_ps(c->lo),
+			                         _mm256_castsi256_ps(c->hi))
+			: dnnq_avx2_requant_fixed(v, c->mult, c->shift, c->zp, c->lo, c->hi);
 		uint8_t *dst = (uint8_t *)job->c + at;
 		if (cnt == 8) {
 			dnnq_avx2_store8(dst, DNNQ_DTYPE_U8, q);
@@ -131,6 +194,15 @@ DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_
 			memcpy(dst, tmp, cnt);
 		}
 	}
+}
+
+/* Both parts for one row (callers whose columns change every store). */
+DNNQ_AVX2_INLINE void dnnq_avx2_gemm_store8(__m256i v, size_t i, size_t j, size_t cnt,
+                                            __m256i xsum, const struct dnnq_gemm_job *job)
+{
+	struct dnnq_avx2_cols c;
+	dnnq_avx2_cols(job, j, cnt, &c);
+	dnnq_avx2_store_cols(&c, v, i, xsum, job);
 }
 
 #endif

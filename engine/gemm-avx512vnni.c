@@ -102,12 +102,11 @@ void dnnq_gemm_6x64c4__avx512vnni(const struct dnnq_gemm_job *job, size_t i0, si
                                   size_t j0, size_t j1)
 {
 	const struct dnnq_gemm_weights *w = job->w;
-	uint8_t big[DNNQ_GEMM_MC];
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
 	int32_t tile[VMR * TILE_LD] __attribute__((aligned(64)));
 	size_t kpad = (w->k + 3) & ~(size_t)3;
 	if (job->out->nwzp)
-		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big, rowsum);
+		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, NULL, rowsum);
 	for (size_t jp = j0; jp < j1;) {
 		size_t rem = j1 - jp;
 		/* four panels a step for up to 3 rows (weight streaming), else two */

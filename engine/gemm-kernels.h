@@ -53,8 +53,8 @@ void dnnq_gemm_apply_lut(enum dnnq_isa isa, const uint8_t *lut, void *c, size_t 
  * (i1 - i0 <= DNNQ_GEMM_MC). Operators that build their own A blocks
  * (convolution's im2col) call them through dnnq_gemm_rows.
  * 1x1__scalar: the reference, one dot product per output, row-major weights.
- * 4x16c4__avx2: vpmaddubsw on 16c4 panels, splitting the rows that could
- * saturate (gemm-avx2.c).
+ * 4x16c4__avx2: vpmaddubsw on 16c4 panels, by the sign trick for the
+ * micro-tiles that could saturate (gemm-avx2.c).
  * 6x64c4__avx512vnni: vpdpbusd (u8 x s8 summed into int32, nothing to
  * saturate) on the same panels; the output stage is the AVX2 one, through
  * a tile (gemm-avx512vnni.c). */
@@ -72,8 +72,10 @@ void dnnq_gemm_6x64c4__avx512vnni(const struct dnnq_gemm_job *job, size_t i0, si
 void dnnq_gemm_store_row_scalar(const struct dnnq_gemm_job *job, size_t i, size_t j0,
                                 size_t j1, const int32_t *acc, const int32_t *xsum);
 
-void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k,
-                         uint8_t *big, int32_t *sum);
+/* For rows r < rows of a (stride lda, k bytes each): sum[r] = their sum
+ * and big[r] = whether one exceeds 127; either may be NULL. */
+void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big,
+                         int32_t *sum);
 /* The output stage of an mr x width tile of raw sums (row stride ldt) at
  * (i0, j0), with each row's activation sum. */
 void dnnq_gemm_store_tile_avx2(const struct dnnq_gemm_job *job, size_t i0, size_t mr,
@@ -97,6 +99,13 @@ static inline bool dnnq_gemm_paneled(const struct dnnq_gemm_weights *w)
 	return w->kernel->nr > 1;
 }
 
+/* Whether w runs the AVX2 32-bit kernel, whose sign trick needs
+ * w->sign_fix (gemm-avx2.c). */
+static inline bool dnnq_gemm_sign_trick(const struct dnnq_gemm_weights *w)
+{
+	return w->kernel->block == dnnq_gemm_4x16c4__avx2;
+}
+
 /* m <= DNNQ_GEMM_MC rows of A times columns [j0, j1) of W through `out`, on
  * the calling thread, with arguments already validated (by the operator's
  * create). j0 is a multiple of DNNQ_GEMM_NR. */
@@ -112,6 +121,11 @@ static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,
 /* Checks an output pipeline against packed weights (dnnq_gemm does it on
  * every call; operators do it once at create). */
 int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o);
+/* dnnq_gemm_pack for the table's 32-bit kernel, or (acc16) for its acc16
+ * one (the same layout; only the 32-bit AVX2 kernel needs sign_fix). */
+int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t n, size_t k,
+                          size_t ldw, struct dnnq_gemm_weights *out, struct dnnq_diag *diag);
+/* The 16c4 panels of n x k weights W (stride ldw) at dst. */
 int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst);
 
 /* n (1..4) bytes at p as the low bytes of an int32 (the activation

@@ -27,6 +27,12 @@ static bool pairs_safe(const int8_t *row, size_t k)
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
                    struct dnnq_gemm_weights *out, struct dnnq_diag *diag)
 {
+	return dnnq_gemm_pack_kernel(isa, false, w, n, k, ldw, out, diag);
+}
+
+int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t n, size_t k,
+                          size_t ldw, struct dnnq_gemm_weights *out, struct dnnq_diag *diag)
+{
 	if (!out || (n && k && !w))
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "gemm pack: NULL argument");
 	memset(out, 0, sizeof *out);
@@ -40,12 +46,14 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 	if (!kn)
 		return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "gemm pack: %s not supported here",
 		                     dnnq_isa_name(isa));
-	out->kernel = &kn->gemm;
-	bool panels = dnnq_gemm_paneled(out);
+	out->kernel = acc16 ? &kn->gemm_acc16 : &kn->gemm;
+	bool panels = dnnq_gemm_paneled(out), sign = dnnq_gemm_sign_trick(out);
 	size_t bytes = panels ? dnnq_gemm_panel_bytes(n, k) : n * k;
 	out->data = dnnq_aligned_alloc(bytes);
 	out->row_sums = malloc(n * sizeof *out->row_sums);
-	if (!out->data || !out->row_sums) {
+	if (sign)
+		out->sign_fix = malloc(n * sizeof *out->sign_fix);
+	if (!out->data || !out->row_sums || (sign && !out->sign_fix)) {
 		dnnq_gemm_weights_free(out);
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "gemm pack: %zu bytes", bytes);
 	}
@@ -56,11 +64,15 @@ int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_
 	out->pair_safe = true;
 	for (size_t j = 0; j < n; j++) {
 		const int8_t *row = w + j * ldw;
-		int32_t s = 0;
-		for (size_t t = 0; t < k; t++)
+		int32_t s = 0, neg = 0;
+		for (size_t t = 0; t < k; t++) {
 			s += row[t];
+			neg += row[t] < 0 ? row[t] : 0;
+		}
 		out->row_sums[j] = s;
 		out->pair_safe = out->pair_safe && pairs_safe(row, k);
+		if (out->sign_fix)
+			out->sign_fix[j] = 128 * s - neg;
 		if (!panels)
 			memcpy(out->data + j * k, row, k);
 	}
@@ -75,8 +87,7 @@ int8_t dnnq_gemm_main_weight(const struct dnnq_gemm_weights *w, size_t j, size_t
 		return w->data[j * w->k + k];
 	size_t j0 = j / DNNQ_GEMM_NR * DNNQ_GEMM_NR;
 	size_t width = w->n - j0 < DNNQ_GEMM_NR ? w->n - j0 : DNNQ_GEMM_NR;
-	const int8_t *panel = w->data + dnnq_gemm_panel_bytes(j0, w->k);
-	return panel[(k / 4 * width + (j - j0)) * 4 + k % 4];
+	return w->data[dnnq_gemm_panel_bytes(j0, w->k) + (k / 4 * width + (j - j0)) * 4 + k % 4];
 }
 
 int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)
@@ -111,6 +122,7 @@ void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
 		return;
 	free(w->data);
 	free(w->row_sums);
+	free(w->sign_fix);
 	free(w->out_ptr);
 	free(w->out_idx);
 	free(w->out_val);

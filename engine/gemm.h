@@ -14,10 +14,12 @@
  * sums saturate when an activation above 127 meets a weight pair with
  * |w0| + |w1| > 128. The packer records whether every pair is safe; when
  * it is not, dnnq_gemm checks the activations (one cheap pass) and, for the
- * rows that have a byte above 127, runs the kernel twice on the split
- * activations (a & 0x7f, then a & 0x80), which cannot saturate. So results
- * are exact for every input, fast when activations are 7-bit (the
- * quantizer's reduce_range) or weights are 7-bit. Weights packed for
+ * micro-tiles that have a byte above 127, multiplies |w| by a ^ key (the
+ * sign trick, gemm-avx2.c: a - 128 or 127 - a by the weight's sign, which
+ * cannot saturate) and adds the per-column correction back. So results
+ * are exact for every input, in one pass; 7-bit activations (the
+ * quantizer's reduce_range) or 7-bit weights save the trick's two extra
+ * instructions. Weights packed for
  * DNNQ_ISA_AVX512VNNI have the same panels and run through vpdpbusd, which
  * sums u8 x s8 products straight into int32 and cannot saturate. The
  * results are identical on every ISA. docs/gemm.md has the details and the
@@ -50,6 +52,9 @@ struct dnnq_gemm_weights {
 	size_t data_bytes;
 	int32_t *row_sums;     /* sum_k W[j][k], n entries */
 	bool pair_safe;        /* no u8 activation can saturate a pair sum */
+	int32_t *sign_fix;     /* AVX2 32-bit kernel: n entries, 128 * row_sums[j]
+	                          minus the sum of W[j]'s negative entries (the
+	                          AVX2 kernel's sign trick, gemm-avx2.c) */
 	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of
 	 * `isa`; W_outlier is sparse by output channel: entries
 	 * [out_ptr[j], out_ptr[j + 1]) of channel j each hold two of its

@@ -188,9 +188,9 @@ START_TEST(no_saturation_at_extremes)
 }
 END_TEST
 
-/* Mixed rows: some all-7-bit (fast path), some with a byte above 127 (split
- * path), against an independent 64-bit product. */
-START_TEST(split_path_is_exact)
+/* Mixed rows: some all-7-bit (the AVX2 kernel's plain path), some with a
+ * byte above 127 (its sign trick), against an independent 64-bit product. */
+START_TEST(sign_and_plain_paths_are_exact)
 {
 	struct rng r = { 9 };
 	size_t m = 13, n = 41, k = 300;
@@ -223,6 +223,52 @@ START_TEST(split_path_is_exact)
 }
 END_TEST
 
+/* The AVX2 sign trick's corners (gemm-avx2.c): weights -128, -127, +-1, 0,
+ * 127 in every pair combination against activations 0 (a - 128 = -128),
+ * 1, 127, 128 and 255, for every tile edge (M = _i rows: 1..9, partial
+ * panels, K not a multiple of 4), each output against a 64-bit product. */
+START_TEST(sign_trick_extremes_are_exact)
+{
+	static const int8_t wv[] = { -128, -127, -1, 0, 1, 127 };
+	static const uint8_t av[] = { 0, 1, 127, 128, 255 };
+	static const size_t ns[] = { 1, 7, 8, 9, 15, 16, 17, 33 };
+	static const size_t ks[] = { 1, 2, 3, 4, 5, 6, 7, 9, 13, 27, 64, 131 };
+	struct rng r = { 300 + (uint64_t)_i };
+	size_t m = (size_t)_i;
+	for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+		for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+			size_t n = ns[ni], k = ks[ki];
+			uint8_t *a = malloc(m * k);
+			int8_t *w = malloc(n * k);
+			int32_t *c = malloc(m * n * sizeof *c);
+			for (size_t i = 0; i < m * k; i++)
+				a[i] = av[rng_int(&r, 0, 4)];
+			/* pairs of equal weights too: -128, -128 reaches 2 * 128 * 128 */
+			for (size_t i = 0; i < n * k; i++)
+				w[i] = i % 2 && rng_int(&r, 0, 1) ? w[i - 1] : wv[rng_int(&r, 0, 5)];
+			FOR_EACH_ISA(isa) {
+				struct dnnq_gemm_weights pw;
+				pack_isa(isa, w, n, k, &pw);
+				struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
+				ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
+				for (size_t i = 0; i < m; i++)
+					for (size_t j = 0; j < n; j++) {
+						int64_t s = 0;
+						for (size_t t = 0; t < k; t++)
+							s += a[i * k + t] * w[j * k + t];
+						ck_assert_msg(c[i * n + j] == s, "%s M %zu N %zu K %zu "
+						              "(%zu, %zu): %d != %lld", pw.kernel->name, m,
+						              n, k, i, j, c[i * n + j], (long long)s);
+					}
+				dnnq_gemm_weights_free(&pw);
+			}
+			free(a);
+			free(w);
+			free(c);
+		}
+}
+END_TEST
+
 START_TEST(packing)
 {
 	struct rng r = { 1 };
@@ -237,9 +283,11 @@ START_TEST(packing)
 			pack_isa(isa, w, n, k, &pw);
 			/* weights with |w| <= 64 cannot saturate a pair */
 			ck_assert(pw.pair_safe);
-			/* <= 1.05 x the raw bytes (k is a multiple of 4 here) */
-			ck_assert_uint_le(pw.data_bytes * 100, n * k * 105);
+			/* the raw bytes (k is a multiple of 4 here) */
 			ck_assert_uint_eq(pw.data_bytes, n * k);
+			for (size_t j = 0; j < n; j++)
+				for (size_t t = 0; t < k; t++)
+					ck_assert_int_eq(dnnq_gemm_weight(&pw, j, t), w[j * k + t]);
 			for (size_t j = 0; j < n; j++) {
 				int32_t sum = 0;
 				for (size_t t = 0; t < k; t++)
@@ -626,7 +674,8 @@ Suite *suite_gemm(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("exact");
 	tcase_add_test(tc, no_saturation_at_extremes);
-	tcase_add_test(tc, split_path_is_exact);
+	tcase_add_test(tc, sign_and_plain_paths_are_exact);
+	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 10);
 	tcase_add_test(tc, packing);
 	tcase_add_test(tc, thread_count_does_not_change_results);
 	tcase_add_test(tc, argument_errors);
