@@ -2169,6 +2169,31 @@ def fold_cases(c):
     add_exported(c, "fold_paddle_flatten", m, xp, want)
 
 
+def fp16_cases(c):
+    """An fp16 model as onnxconverter-common's float16 conversion writes it
+    with keep_io_types (@imgly/background-removal's ISNet): float input, Cast
+    to float16, float16 weights (raw_data) and a float16 Constant
+    (int32_data), Cast back to float for the output."""
+    r = c.rng("fp16")
+    x = u(r, (2, 3, 6, 6), -1, 1)
+    W, B = nrm(r, (4, 3, 3, 3), 0.3).astype(np.float16), nrm(r, (4,), 0.1).astype(np.float16)
+    k = np.array([0.5, -1.25, 2.0, 0.1], np.float16).reshape(1, 4, 1, 1)
+    half = helper.make_tensor("k", onnx.TensorProto.FLOAT16, k.shape,
+                              k.astype(np.float32).ravel().tolist())
+    nodes = [node("Cast", ["x"], ["xh"], to=onnx.TensorProto.FLOAT16),
+             node("Conv", ["xh", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c"], ["r"]),
+             node("Constant", [], ["k"], value=half),
+             node("Mul", ["r", "k"], ["m"]),
+             node("Cast", ["m"], ["y"], to=onnx.TensorProto.FLOAT)]
+    assert not half.raw_data and len(half.int32_data) == 4
+    conv = F.conv2d(torch.from_numpy(x).double(), torch.from_numpy(f64(W)),
+                    torch.from_numpy(f64(B)), padding=1)
+    want = f32(torch.relu(conv).numpy() * f64(k))
+    m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", want)], OPSET, name="fp16_conv")
+    add_exported(c, "fp16_conv", m, x, want)
+
+
 def fpn_cases(c):
     """Small FPN-like segmentation nets exported by torch (seeded random
     weights): two strided convolutions, an upsampling (ConvTranspose, or
@@ -2227,6 +2252,7 @@ def make_ops(w):
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)
+    fp16_cases(c)
     with open(w.path("ops/MANIFEST"), "w") as f:
         f.write("\n".join(c.manifest) + "\n")
     n8 = sum(1 for m in c.manifest if " int8 " in m)
