@@ -2,8 +2,8 @@
  * onnx/import.c — an ONNX ModelProto to the IR (onnx/ir.h).
  *
  * protobuf-c parses the bytes (code generated from onnx.proto); this file
- * walks the graph once, in node order, and infers every value's dtype and
- * static shape as it goes (the batch, dim 0 of the graph inputs, stays
+ * walks the graph once, in topological order (onnx/import-order.c), and
+ * infers every value's dtype and static shape as it goes (the batch, dim 0 of the graph inputs, stays
  * symbolic: stored as 1 and flagged `batched`).
  *
  * Nothing in the model is trusted: every count, index, dimension and
@@ -765,10 +765,13 @@ static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 	m->g = g;
 	if ((rc = declare_inputs(m, g)))
 		return rc;
-	for (size_t i = 0; i < g->n_node; i++)
-		if ((rc = imp_node(m, g->node[i], i)))
-			return rc;
-	if ((rc = declare_outputs(m, g)))
+	size_t *order;
+	if ((rc = imp_node_order(g, &order)))
+		return rc;
+	for (size_t i = 0; !rc && i < g->n_node; i++)
+		rc = imp_node(m, g->node[order[i]], order[i]);
+	free(order);
+	if (rc || (rc = declare_outputs(m, g)))
 		return rc;
 	if (m->status)
 		return m->status;
