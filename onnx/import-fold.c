@@ -305,6 +305,8 @@ static int fold_cast(struct nctx *c)
 	bool to_bool = to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 	if (to_bool)
 		dt = DNNQ_IR_U8;        /* the IR has no bool: 0 or 1 in a byte */
+	else if (to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
+		dt = DNNQ_IR_F32;       /* float16 values are carried as float (docs/onnx.md) */
 	else if (imp_dtype((int32_t)to, &dt))
 		return bad(c, DNNQ_E_DTYPE, "casting to %s is not supported",
 		           imp_onnx_dtype_name((int32_t)to));

@@ -102,6 +102,9 @@ int imp_settled(struct imp *m, const char *name, const char *op_type,
 /* onnx/import-ops.c: one ONNX node into the IR (0, or DNNQ_E_NOMEM: every
  * other problem is recorded and the walk goes on). */
 int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index);
+/* The order to walk g's nodes in (onnx/import-order.c): *order, n_node
+ * indices, the caller's to free; DNNQ_E_NOMEM. */
+int imp_node_order(const Onnx__GraphProto *g, size_t **order);
 
 /* ---- one node, as the operators see it (onnx/import-ops.c) ----------------- */
 

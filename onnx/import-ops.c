@@ -2447,6 +2447,23 @@ static int settled(struct nctx *c)
 	return 0;
 }
 
+/* What a user needs to know about an operator dnnq does not import, beyond
+ * its name, for the families real exports hit (silero VAD's If and LSTM):
+ * " (why)", or "". */
+static const char *unsupported_why(const char *op)
+{
+	static const char *const flow = " (control flow: subgraphs are not imported)",
+	                  *const rnn = " (recurrent layers are not supported)";
+	static const struct { const char *op, *why; } known[] = {
+		{ "If", flow }, { "Loop", flow }, { "Scan", flow },
+		{ "LSTM", rnn }, { "GRU", rnn }, { "RNN", rnn },
+	};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (!strcmp(op, known[i].op))
+			return known[i].why;
+	return "";
+}
+
 int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 {
 	if (!np) {
@@ -2465,7 +2482,7 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	if (*dom && strcmp(dom, "ai.onnx"))
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "operator domain '%.60s' is not supported", dom);
 	else if (!d && !f)
-		rc = bad(&c, DNNQ_E_UNSUPPORTED, "unsupported operator");
+		rc = bad(&c, DNNQ_E_UNSUPPORTED, "unsupported operator%s", unsupported_why(op));
 	else if (!d)
 		rc = arity(&c, f->min_in, f->max_in, 1);
 	else if (np->n_input > IMP_MAX_NODE_INPUTS)

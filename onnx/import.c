@@ -2,8 +2,8 @@
  * onnx/import.c — an ONNX ModelProto to the IR (onnx/ir.h).
  *
  * protobuf-c parses the bytes (code generated from onnx.proto); this file
- * walks the graph once, in node order, and infers every value's dtype and
- * static shape as it goes (the batch, dim 0 of the graph inputs, stays
+ * walks the graph once, in topological order (onnx/import-order.c), and
+ * infers every value's dtype and static shape as it goes (the batch, dim 0 of the graph inputs, stays
  * symbolic: stored as 1 and flagged `batched`).
  *
  * Nothing in the model is trusted: every count, index, dimension and
@@ -238,10 +238,55 @@ int imp_const_alloc(struct imp *m, size_t bytes, const char *what, void **p)
 	return 0;
 }
 
+/* An IEEE half's bits as the float it is (every half is exactly a float). */
+static float half_to_float(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, f = h & 0x3ff, bits;
+	if (e == 0x1f)
+		bits = sign | 0x7f800000u | f << 13;             /* inf, nan */
+	else if (e)
+		bits = sign | (e + 112) << 23 | f << 13;          /* normal: bias 15 -> 127 */
+	else if (!f)
+		bits = sign;                                       /* zero */
+	else {                                                 /* subnormal: normalize */
+		int s = 0;
+		while (!(f & 0x400))
+			f <<= 1, s++;
+		bits = sign | (uint32_t)(113 - s) << 23 | (f & 0x3ff) << 13;
+	}
+	float x;
+	memcpy(&x, &bits, sizeof x);
+	return x;
+}
+
+/* A float16 tensor (raw_data: little-endian halves; int32_data: one half's
+ * bits per element) widened into v->data, v an F32 value. */
+static int tensor_data_f16(struct imp *m, const Onnx__TensorProto *t, struct dnnq_ir_value *v,
+                           const char *what)
+{
+	size_t numel = dnnq_ir_numel(v, 1);
+	size_t have = t->has_raw_data ? t->raw_data.len : t->n_int32_data;
+	size_t need = t->has_raw_data ? 2 * numel : numel;
+	if (have != need)
+		return imp_problem(m, DNNQ_E_FORMAT, "%s: float16 %s has %zu %s, dims [%s] need %zu",
+		                   what, t->has_raw_data ? "raw_data" : "int32_data", have,
+		                   t->has_raw_data ? "bytes" : "elements", imp_dims_str(v), need),
+		       DNNQ_E_FORMAT;
+	int rc = imp_const_alloc(m, numel * sizeof(float), what, &v->data);
+	for (size_t i = 0; !rc && i < numel; i++) {
+		const uint8_t *r = t->has_raw_data ? t->raw_data.data + 2 * i : NULL;
+		uint16_t h = r ? (uint16_t)(r[0] | r[1] << 8) : (uint16_t)t->int32_data[i];
+		((float *)v->data)[i] = half_to_float(h);
+	}
+	return rc;
+}
+
 /* The tensor's data into v->data (v's dtype and dims set); what: for messages. */
 static int tensor_data(struct imp *m, const Onnx__TensorProto *t, struct dnnq_ir_value *v,
                        const char *what)
 {
+	if (t->has_data_type && t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
+		return tensor_data_f16(m, t, v, what);
 	size_t numel = dnnq_ir_numel(v, 1), es = dnnq_ir_dtype_size(v->dtype), bytes = numel * es;
 	size_t have;
 	const char *field;
@@ -307,7 +352,9 @@ int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *
 {
 	struct dnnq_ir_value v = { .name = (char *)name, .producer = -1 };
 	int32_t dt = t->has_data_type ? t->data_type : 0;
-	if (imp_dtype(dt, &v.dtype)) {
+	if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
+		v.dtype = DNNQ_IR_F32;  /* widened: an fp16 model computes in fp32 (docs/onnx.md) */
+	else if (imp_dtype(dt, &v.dtype)) {
 		imp_problem(m, DNNQ_E_DTYPE, "%s: data type %s (%d) is not supported", what,
 		            imp_onnx_dtype_name(dt), (int)dt);
 		return DNNQ_E_DTYPE;
@@ -718,10 +765,13 @@ static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 	m->g = g;
 	if ((rc = declare_inputs(m, g)))
 		return rc;
-	for (size_t i = 0; i < g->n_node; i++)
-		if ((rc = imp_node(m, g->node[i], i)))
-			return rc;
-	if ((rc = declare_outputs(m, g)))
+	size_t *order;
+	if ((rc = imp_node_order(g, &order)))
+		return rc;
+	for (size_t i = 0; !rc && i < g->n_node; i++)
+		rc = imp_node(m, g->node[order[i]], order[i]);
+	free(order);
+	if (rc || (rc = declare_outputs(m, g)))
 		return rc;
 	if (m->status)
 		return m->status;

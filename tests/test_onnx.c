@@ -982,6 +982,22 @@ START_TEST(more_unsupported)
 	mb_node(b, "Relu", "r", "x", "a");
 	mb_node(b, "NonZero", "nz", "a", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'nz' (NonZero): unsupported operator");
+	/* nodes out of order are sorted (onnx/import-order.c); a cycle is not */
+	b = nchw(13, 1, 1, 1);
+	mb_node(b, "Relu", "r1", "c", "a");
+	mb_node(b, "Relu", "r2", "a", "c");
+	mb_node(b, "Relu", "r3", "x", "y");
+	imp_fails(b, DNNQ_E_FORMAT, "node 'r1' (Relu): input 'c' is not a graph input, an "
+	          "initializer or the output of an earlier node");
+	/* the families real exports hit say why (silero VAD: If, LSTM) */
+	b = nchw(13, 1, 1, 1);
+	mb_node(b, "If", "branch", "x", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'branch' (If): unsupported operator (control flow: "
+	          "subgraphs are not imported)");
+	b = nchw(13, 1, 1, 1);
+	mb_node(b, "LSTM", "rnn", "x", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'rnn' (LSTM): unsupported operator (recurrent layers "
+	          "are not supported)");
 
 	/* more inputs than any node may have: refused before any is read */
 	static char many[1025 * 2];

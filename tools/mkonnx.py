@@ -2098,9 +2098,11 @@ def expand_batch_cases(c):
 # expected outputs are torch's own (or NumPy's for the helper graph): the
 # executors above do not run Shape and friends, which is the point.
 
-def add_exported(c, name, model, x, want):
-    """Writes a case whose model and expected output come from elsewhere."""
-    onnx.checker.check_model(model, full_check=True)
+def add_exported(c, name, model, x, want, check=True):
+    """Writes a case whose model and expected output come from elsewhere
+    (check: False for a model onnx's checker refuses but ONNX Runtime runs)."""
+    if check:
+        onnx.checker.check_model(model, full_check=True)
     c.w.model(f"ops/{name}.onnx", model)
     c.w.npy(f"ops/{name}.in0.npy", x)
     c.w.npy(f"ops/{name}.out.npy", want)
@@ -2169,6 +2171,33 @@ def fold_cases(c):
     add_exported(c, "fold_paddle_flatten", m, xp, want)
 
 
+def fp16_cases(c):
+    """An fp16 model as onnxconverter-common's float16 conversion writes it
+    with keep_io_types (@imgly/background-removal's ISNet): float input, Cast
+    to float16, float16 weights (raw_data) and a float16 Constant
+    (int32_data), Cast back to float for the output; the input's Cast last
+    in the node list, where the converter appends it (ONNX Runtime sorts
+    the nodes, so the models it runs need not be in topological order)."""
+    r = c.rng("fp16")
+    x = u(r, (2, 3, 6, 6), -1, 1)
+    W, B = nrm(r, (4, 3, 3, 3), 0.3).astype(np.float16), nrm(r, (4,), 0.1).astype(np.float16)
+    k = np.array([0.5, -1.25, 2.0, 0.1], np.float16).reshape(1, 4, 1, 1)
+    half = helper.make_tensor("k", onnx.TensorProto.FLOAT16, k.shape,
+                              k.astype(np.float32).ravel().tolist())
+    nodes = [node("Conv", ["xh", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c"], ["r"]),
+             node("Constant", [], ["k"], value=half),
+             node("Mul", ["r", "k"], ["m"]),
+             node("Cast", ["m"], ["y"], to=onnx.TensorProto.FLOAT),
+             node("Cast", ["x"], ["xh"], to=onnx.TensorProto.FLOAT16)]
+    assert not half.raw_data and len(half.int32_data) == 4
+    conv = F.conv2d(torch.from_numpy(x).double(), torch.from_numpy(f64(W)),
+                    torch.from_numpy(f64(B)), padding=1)
+    want = f32(torch.relu(conv).numpy() * f64(k))
+    m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", want)], OPSET, name="fp16_conv")
+    add_exported(c, "fp16_conv", m, x, want, check=False)  # the checker wants the order
+
+
 def fpn_cases(c):
     """Small FPN-like segmentation nets exported by torch (seeded random
     weights): two strided convolutions, an upsampling (ConvTranspose, or
@@ -2227,6 +2256,7 @@ def make_ops(w):
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)
+    fp16_cases(c)
     with open(w.path("ops/MANIFEST"), "w") as f:
         f.write("\n".join(c.manifest) + "\n")
     n8 = sum(1 for m in c.manifest if " int8 " in m)
