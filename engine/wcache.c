@@ -51,8 +51,9 @@ const struct dnnq_wcache_entry *dnnq_weights_cache_find(const struct dnnq_weight
 {
 	for (size_t i = 0; c && key && i < c->n; i++) {
 		const struct dnnq_wcache_entry *e = &c->e[i];
-		if (!strcmp(e->key, key))
-			return e->kind == kind && e->isa == isa && e->n == n && e->k == k ? e : NULL;
+		if (!strcmp(e->key, key) && e->kind == kind && e->isa == isa && e->n == n &&
+		    e->k == k)
+			return e;
 	}
 	return NULL;
 }

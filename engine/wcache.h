@@ -8,8 +8,10 @@
  * their weights into the cache (which owns them from then on) and every
  * later graph built with the same cache borrows them: one copy per model
  * version, whatever the worker count. Entries are keyed by the node's name
- * (unique in a graph) and checked against the operator asking (ISA, kind,
- * shape); a mismatch packs privately instead of sharing.
+ * (unique in a graph) and the operator asking (ISA, kind, shape): one entry
+ * per variant, so graphs that alternate a node's form (--precision auto's
+ * trials: int8 in one, fp32 in the next) share each form's one copy rather
+ * than adding another each build.
  *
  * Adding is for the one thread that builds; once built, the cache is read
  * only (by nobody at run time: the operators hold the pointers). Destroy

@@ -365,6 +365,35 @@ START_TEST(model_graphs_share_weights)
 }
 END_TEST
 
+/* Graphs that alternate a node's form (here its ISA; --precision auto's
+ * trials alternate int8 and fp32) hold one entry per form: the cache
+ * stops growing after each form's first build (it grew by a model's
+ * weights each build when only a key's first entry was looked at). */
+START_TEST(model_cache_one_entry_per_form)
+{
+	if (dnnq_isa_best() == DNNQ_ISA_SCALAR)
+		return;
+	struct dnnq_model m;
+	make_model(&m, 4);
+	struct dnnq_weights_cache *cache;
+	ck_assert_int_eq(dnnq_weights_cache_create(&cache), 0);
+	struct dnnq_diag d;
+	size_t bytes[6];
+	for (int i = 0; i < 6; i++) {
+		struct dnnq_graph *g;
+		enum dnnq_isa isa = i % 2 ? DNNQ_ISA_SCALAR : dnnq_isa_best();
+		ck_assert_msg(dnnq_model_build_shared(&m, isa, cache, &g, &d) == 0, "%s", d.msg);
+		dnnq_graph_destroy(g);
+		bytes[i] = dnnq_weights_cache_bytes(cache);
+	}
+	ck_assert_uint_gt(bytes[1], bytes[0]);
+	for (int i = 2; i < 6; i++)
+		ck_assert_uint_eq(bytes[i], bytes[1]);
+	dnnq_weights_cache_destroy(cache);
+	dnnq_model_free(&m);
+}
+END_TEST
+
 /* read of a private copy of buf[0..n), so ASan sees any overread */
 static int read_copy(const uint8_t *buf, size_t n, struct dnnq_diag *d)
 {
@@ -1179,6 +1208,7 @@ Suite *suite_model(void)
 	tcase_add_test(tc, model_roundtrip_lossless);
 	tcase_add_test(tc, model_build_equals_original);
 	tcase_add_test(tc, model_graphs_share_weights);
+	tcase_add_test(tc, model_cache_one_entry_per_form);
 	tcase_add_test(tc, model_truncation_refused);
 	tcase_add_test(tc, model_bit_flips_refused);
 	tcase_add_test(tc, model_compatibility);
