@@ -588,6 +588,17 @@ START_TEST(wait_spins_only_when_waits_are_short)
 }
 END_TEST
 
+/* The fake up and a session with spin_us 5 ms on its model "double". */
+static struct dnnq_model *spin_session(struct dnnq_client **c)
+{
+	fake_up();
+	struct dnnq_connect_opts o = { .slots = 2, .arena_bytes = 1 << 20, .timeout_ms = 2000,
+	                               .spin_us = 5000 };
+	*c = NULL;
+	ck_assert_int_eq(dnnq_connect(fake.path, &o, c), 0);
+	return open_model(*c, "double");
+}
+
 /* A model fast again after a slow wait is spun on again: the waits that
  * sleep see their ends late, but one in CLIENT_SPIN_PROBE spins, and when
  * that spin sees the end the estimate is its wait. spin_us 5 ms; a 800 ms
@@ -597,12 +608,8 @@ END_TEST
  * loaded host runs the fake. */
 START_TEST(wait_spins_again_when_fast_again)
 {
-	fake_up();
-	struct dnnq_connect_opts o = { .slots = 2, .arena_bytes = 1 << 20, .timeout_ms = 2000,
-	                               .spin_us = 5000 };
-	struct dnnq_client *c = NULL;
-	ck_assert_int_eq(dnnq_connect(fake.path, &o, &c), 0);
-	struct dnnq_model *m = open_model(c, "double");
+	struct dnnq_client *c;
+	struct dnnq_model *m = spin_session(&c);
 	struct io io;
 	struct dnnq_request r;
 	io_alloc(m, 1, &io);
@@ -634,12 +641,8 @@ END_TEST
  * come at the 16th, 32nd, 64th, ... wait. */
 START_TEST(failed_probes_back_off)
 {
-	fake_up();
-	struct dnnq_connect_opts o = { .slots = 2, .arena_bytes = 1 << 20, .timeout_ms = 2000,
-	                               .spin_us = 5000 };
-	struct dnnq_client *c = NULL;
-	ck_assert_int_eq(dnnq_connect(fake.path, &o, &c), 0);
-	struct dnnq_model *m = open_model(c, "double");
+	struct dnnq_client *c;
+	struct dnnq_model *m = spin_session(&c);
 	uint32_t *shift = &c->probe_shift[m->id % CLIENT_WAIT_MODELS];
 	int64_t *estimate = &c->wait_ns[m->id % CLIENT_WAIT_MODELS];
 	const uint32_t most = CLIENT_SPIN_PROBE << CLIENT_PROBE_BACKOFF;
