@@ -171,9 +171,14 @@ struct bench_threads {
 	struct dnnq_pool *pool;
 	struct dnnq_executor exec;
 	const struct dnnq_executor *ex;
+	void *caller_cpus;      /* pinned: the caller's CPU mask before, restored by free */
 };
 
 void bench_threads_init(struct bench_threads *t, unsigned n);
+/* The same, thread i (the caller's first) pinned to the i-th CPU the
+ * process may run on, as dnnqd pins its workers: unpinned, a pool woken
+ * after a sleep can find both threads placed on one CPU for a while. */
+void bench_threads_pinned(struct bench_threads *t, unsigned n);
 void bench_threads_free(struct bench_threads *t);
 
 /* ---- peers (peers.c) ---- */

@@ -8,8 +8,9 @@
  * --per-channel --precision int8's output (NAME.dnnq), and one held-out
  * image (input.npy).
  * dnnq runs the .dnnq as dnnq-run does (dnnq_file_read, dnnq_model_read,
- * dnnq_model_build, dnnq_graph_run on a dnnq_pool), on the ISA dnnq picks
- * and, on CPUs with AVX-512 VNNI, also on its AVX2 kernels. ONNX Runtime
+ * dnnq_model_build, dnnq_graph_run on a dnnq_pool, pinned one thread a
+ * CPU as dnnqd pins its workers), on the ISA dnnq picks and, on CPUs
+ * with AVX-512 VNNI, also on its AVX2 kernels. ONNX Runtime
  * (onnxruntime-node) runs in one long-lived node process
  * (bench/models-ort.js) with a session per model and thread count, so
  * neither node's start nor session creation is timed.
@@ -279,7 +280,7 @@ static void setup(struct run *r)
 	load_input(r);
 	ort_start(r);
 	load_ort_outputs(r);
-	bench_threads_init(&r->th, r->nt);
+	bench_threads_pinned(&r->th, r->nt);
 	for (unsigned i = 0; i < r->nisa; i++) {
 		for (unsigned c = 0; c < r->ncfg; c++) {
 			struct cand *d = &r->dnnq[i][c];
@@ -472,7 +473,8 @@ int bench_cmd_models(const struct bench_opts *o)
 	bench_note(&t, "ms: medians of %u interleaved rounds of %u runs (each block after a %.0f ms "
 	           "sleep and an untimed run; in a round ORT first, then dnnq on N threads and "
 	           "right after on 1). dnnq: the .dnnq of dnnq-convert --per-channel --precision "
-	           "int8 (8 calibration images) on a dnnq_pool; isa: its kernel table%s. ORT: "
+	           "int8 (8 calibration images) on a dnnq_pool pinned a thread a CPU; isa: its "
+	           "kernel table%s. ORT: "
 	           "onnxruntime-node, intraOpNumThreads = threads, no spinning; int8: PyTorch's QDQ "
 	           "export (FX static quantization, onednn qconfig), fp32: the float ONNX. "
 	           "int8/dnnq: ORT int8 ms / dnnq ms (> 1: dnnq faster). Nt x: the median over "

@@ -1,10 +1,13 @@
 /*
  * bench/threads.c — what the dnnq side of every table runs on: a dnnq_pool
- * of the requested size (daemon/pool.h, unpinned, as the tests use it), and
+ * of the requested size (daemon/pool.h, unpinned as the tests use it, or
+ * pinned one thread a CPU as dnnqd's workers are), and
  * the ISA whose kernel table dnnq packs and runs for: the best this CPU
  * runs, or the one --isa names.
  */
+#define _GNU_SOURCE	/* sched_getaffinity */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +15,7 @@
 #include "daemon/pool.h"
 #include "engine/gemm.h"
 
-void bench_threads_init(struct bench_threads *t, unsigned n)
+static void threads_make(struct bench_threads *t, unsigned n, const int *cpus)
 {
 	struct bench_machine m;
 	bench_machine_read(&m);
@@ -21,16 +24,48 @@ void bench_threads_init(struct bench_threads *t, unsigned n)
 	*t = (struct bench_threads){ 0 };
 	if (n <= 1)
 		return;
-	t->pool = dnnq_pool_create(n, NULL);
+	t->pool = dnnq_pool_create(n, cpus);
 	if (!t->pool)
 		bench_die("bench: dnnq_pool_create(%u): %s", n, strerror(errno));
 	t->exec = dnnq_pool_executor(t->pool);
 	t->ex = &t->exec;
 }
 
+void bench_threads_init(struct bench_threads *t, unsigned n)
+{
+	threads_make(t, n, NULL);
+}
+
+void bench_threads_pinned(struct bench_threads *t, unsigned n)
+{
+	cpu_set_t set;
+	int cpus[CPU_SETSIZE];
+	unsigned k = 0;
+	if (sched_getaffinity(0, sizeof set, &set))
+		bench_die("bench: sched_getaffinity: %s", strerror(errno));
+	for (int c = 0; c < CPU_SETSIZE && k < n; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[k++] = c;
+	if (k < n || n <= 1) {
+		if (k < n)
+			bench_warn("%u threads on %u allowed CPUs: not pinned", n, k);
+		threads_make(t, n, NULL);
+		return;
+	}
+	cpu_set_t *caller = malloc(sizeof *caller);
+	if (!caller)
+		bench_die("bench: out of memory");
+	*caller = set;
+	threads_make(t, n, cpus);
+	t->caller_cpus = caller;
+}
+
 void bench_threads_free(struct bench_threads *t)
 {
 	dnnq_pool_destroy(t->pool);
+	if (t->caller_cpus && sched_setaffinity(0, sizeof(cpu_set_t), t->caller_cpus))
+		bench_warn("bench: sched_setaffinity: %s", strerror(errno));
+	free(t->caller_cpus);
 	*t = (struct bench_threads){ 0 };
 }
 
