@@ -3,7 +3,7 @@
  * caller writes only what happened; a line longer than the buffer is cut,
  * never split into two writes.
  *
- * Bytes a terminal or journald acts on are escaped (dnnqd_escape).
+ * Bytes a terminal or journald acts on are escaped (dnnq_escape).
  *
  * The format is decided once (dnnqd_log_setup, or the first line) and kept
  * in an atomic word: workers read it on every line without a lock, and two
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "shm/dnnq_error.h"
 
 enum dnnqd_log_level dnnqd_log_threshold = DNNQD_LOG_INFO;
 
@@ -65,46 +66,6 @@ bool dnnqd_log_to_journal(void)
 	return __atomic_load_n(&log_format, __ATOMIC_RELAXED) == FORMAT_JOURNAL;
 }
 
-size_t dnnqd_utf8_char(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	unsigned n = *s < 0x80 ? 0 : *s >= 0xc2 && *s <= 0xdf ? 1
-	           : *s >= 0xe0 && *s <= 0xef ? 2 : *s >= 0xf0 && *s <= 0xf4 ? 3 : 4;
-	if (n == 4)
-		return 0;
-	uint32_t c = n ? *s & (0x3fu >> n) : *s;
-	for (unsigned i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3fu);
-	}
-	/* C0, DEL, C1; overlong, a surrogate, past U+10FFFF */
-	if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (n == 2 && c < 0x800) ||
-	    (n == 3 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return n + 1;
-}
-
-size_t dnnqd_escape(char *out, size_t len, const char *s)
-{
-	size_t n = 0;
-	for (const char *p = s; *p;) {
-		size_t k = dnnqd_utf8_char(p);
-		if (n + (k ? k : 4) >= len)
-			break;
-		if (k) {
-			memcpy(out + n, p, k);
-			n += k;
-			p += k;
-		} else {
-			n += (size_t)sprintf(out + n, "\\x%02x", (unsigned char)*p++);
-		}
-	}
-	if (len)
-		out[n] = 0;
-	return n;
-}
-
 void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 {
 	if (!dnnqd_log_enabled(level))
@@ -131,7 +92,7 @@ void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 	int m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (m >= 0)
-		n += (int)dnnqd_escape(line + n, sizeof line - 1 - (size_t)n, msg);
+		n += (int)dnnq_escape(line + n, sizeof line - 1 - (size_t)n, msg);
 	line[n++] = '\n';	/* where the escape put its NUL */
 	/* Nothing useful can be done when stderr is gone. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)

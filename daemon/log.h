@@ -37,21 +37,6 @@ static inline bool dnnqd_log_enabled(enum dnnqd_log_level level)
 void dnnqd_log(enum dnnqd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* The length of the character at s when it is UTF-8 text: a well-formed
- * sequence (no overlong form, surrogate or code point past U+10FFFF) that
- * is not a control (C0, DEL, C1); 0 otherwise, and at the NUL. */
-size_t dnnqd_utf8_char(const char *s);
-
-/* s into out[0, len), NUL-terminated and cut to fit, each byte that is not
- * part of UTF-8 text (dnnqd_utf8_char) written as \xNN; the length.
- * Strings from clients and model files (names, a reload's error) pass
- * through it before a log line or a reply carries them: a newline would
- * start a log line (to journald, an entry of dnnqd's at the priority a
- * "<N>" prefix says) of their making, an escape sequence (ESC, or C1's
- * CSI) would drive the terminal that shows it, and a byte that is not
- * UTF-8 would make dnnqctl's JSON invalid. */
-size_t dnnqd_escape(char *out, size_t len, const char *s);
-
 /* Decides the format from $JOURNAL_STREAM and stderr. The first dnnqd_log
  * does it by itself; call it again after stderr or the variable changed
  * (the tests do), while no other thread logs. */

@@ -77,12 +77,12 @@ static bool has_control(const char *s)
 	return false;
 }
 
-/* Text a terminal and JSON take as it is (dnnqd_utf8_char): the names go
+/* Text a terminal and JSON take as it is (dnnq_utf8_char): the names go
  * into dnnqctl's JSON, which must be UTF-8, and onto terminals. */
 static bool utf8_text(const char *s)
 {
 	for (size_t n; *s; s += n)
-		if (!(n = dnnqd_utf8_char(s)))
+		if (!(n = dnnq_utf8_char(s)))
 			return false;
 	return true;
 }

@@ -237,8 +237,8 @@ static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 	if (rc) {
 		o->added = o->changed = o->removed = o->n_listed = 0;
 		/* clients print these: the model file's strings escaped */
-		dnnqd_escape(o->message, sizeof o->message, r->diag.msg);
-		dnnqd_escape(d->reload_error, sizeof d->reload_error, r->diag.msg);
+		dnnq_escape(o->message, sizeof o->message, r->diag.msg);
+		dnnq_escape(d->reload_error, sizeof d->reload_error, r->diag.msg);
 		dnnqd_log(DNNQD_LOG_ERROR, "reload failed: %s", r->diag.msg);
 	} else {
 		d->reload_error[0] = 0;

@@ -44,7 +44,24 @@ struct dnnq_diag {
 	char msg[256];
 };
 
-/* Formats into d->msg when d is non-NULL; returns `status` for tail calls. */
+/* The length of the character at s when it is UTF-8 text: a well-formed
+ * sequence (no overlong form, surrogate or code point past U+10FFFF) that
+ * is not a control (C0, DEL, C1); 0 otherwise, and at the NUL. */
+size_t dnnq_utf8_char(const char *s);
+
+/* s into out[0, len), NUL-terminated and cut to fit, each byte that is not
+ * part of UTF-8 text (dnnq_utf8_char) written as \xNN; the length.
+ * Strings from clients and model files (names, a reload's error) pass
+ * through it before a log line or a reply carries them: a newline would
+ * start a log line (to journald, an entry of dnnqd's at the priority a
+ * "<N>" prefix says) of their making, an escape sequence (ESC, or C1's
+ * CSI) would drive the terminal that shows it, and a byte that is not
+ * UTF-8 would make dnnqctl's JSON invalid. */
+size_t dnnq_escape(char *out, size_t len, const char *s);
+
+/* Formats into d->msg when d is non-NULL, escaped (dnnq_escape): the names
+ * it carries come from model files, ONNX files and clients, and the line
+ * goes to terminals, logs and JSON. Returns `status` for tail calls. */
 int dnnq_diag_set(struct dnnq_diag *d, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
