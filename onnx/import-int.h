@@ -16,6 +16,12 @@
 /* ... and on the bytes of all constants, read or folded */
 #define IMP_MAX_CONST_BYTES ((size_t)1 << 30)
 
+/* Refuses (DNNQ_E_FORMAT, the diag says why) bytes that protobuf-c would
+ * not unpack as a d, would unpack nested past protobuf's depth limit, or
+ * into far more memory than their size (onnx/wire.c). Call before unpack. */
+int imp_wire_check(const ProtobufCMessageDescriptor *d, const void *bytes, size_t len,
+                   struct dnnq_diag *diag);
+
 /* What a name in the graph stands for. */
 enum imp_kind {
 	IMP_VALUE,      /* idx: a value id */

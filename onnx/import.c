@@ -37,11 +37,12 @@
 
 void imp_problem(struct imp *m, int status, const char *fmt, ...)
 {
-	char line[512];
+	char raw[512], line[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	dnnq_escape(line, sizeof line, raw);    /* the names are the model's */
 	if (!m->status) {
 		m->status = status;
 		dnnq_diag_set(m->diag, status, "%s", line);
@@ -407,10 +408,13 @@ int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v
                           struct dnnq_diag *diag)
 {
 	*v = (struct dnnq_ir_value){ .producer = -1 };
-	Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, bytes);
+	struct dnnq_diag why = { "" };
+	Onnx__TensorProto *t = NULL;
+	if (!imp_wire_check(&onnx__tensor_proto__descriptor, bytes, len, &why) &&
+	    !(t = onnx__tensor_proto__unpack(NULL, len, bytes)))
+		dnnq_diag_set(&why, DNNQ_E_FORMAT, "the protobuf does not parse (%zu bytes)", len);
 	if (!t)
-		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "not a TensorProto: the protobuf does not "
-		                     "parse (%zu bytes)", len);
+		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "not a TensorProto: %s", why.msg);
 	/* imp_tensor_value's checks and copy, into an IR of its own */
 	struct dnnq_ir ir = { 0 };
 	struct imp m = { .ir = &ir, .diag = diag };
@@ -798,11 +802,14 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "onnx: no model");
 	*ir = (struct dnnq_ir){ 0 };
 	struct imp m = { .ir = ir, .opts = opts, .diag = diag };
-	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);
+	struct dnnq_diag why = { "" };
+	Onnx__ModelProto *mp = NULL;
+	if (!imp_wire_check(&onnx__model_proto__descriptor, bytes, len, &why) &&
+	    !(mp = onnx__model_proto__unpack(NULL, len, bytes)))
+		dnnq_diag_set(&why, DNNQ_E_FORMAT, "the protobuf does not parse (%zu bytes)", len);
 	int rc;
 	if (!mp) {
-		imp_problem(&m, DNNQ_E_FORMAT, "not an ONNX model: the protobuf does not parse "
-		            "(%zu bytes)", len);
+		imp_problem(&m, DNNQ_E_FORMAT, "not an ONNX model: %s", why.msg);
 		rc = DNNQ_E_FORMAT;
 	} else if (!mp->graph) {
 		imp_problem(&m, DNNQ_E_FORMAT, "not an ONNX model: no graph");
