@@ -31,6 +31,7 @@
 	DNNQ_SUITE(systemd) \
 	DNNQ_SUITE(faults) \
 	DNNQ_SUITE(hostile) \
+	DNNQ_SUITE(hostile_files) \
 	DNNQ_SUITE(onnx) \
 	DNNQ_SUITE(lower) \
 	DNNQ_SUITE(convert) \

@@ -1,0 +1,279 @@
+/*
+ * Hostile files (suite hostile_files): what a hostile ONNX, .npy or model
+ * file author, or a local user beside the model files, can do to the tools
+ * and to dnnqd's loader. The ONNX bytes are written here with a few wire-
+ * format helpers (no fixture: the shapes that matter are the nesting and
+ * the counts, which no exporter writes).
+ *
+ *   - graphs nested in If attributes 10,000 deep: protobuf-c's recursion
+ *     overflowed dnnq-convert's stack (SIGSEGV); now refused before unpack
+ *   - 5 million empty NodeProtos (10 MB): unpacked into ~850 MB; now refused
+ *     by the unpacked-size bound
+ *   - escape sequences, BEL, CR and newlines in node and value names:
+ *     written to the terminal as they were; now escaped (\xNN) in every
+ *     diag (dnnq_diag_set) and problem line (a .npy header's were already
+ *     refused by byte, never printed)
+ *   - a model file writable by every user, or in a directory every user
+ *     may write to: dnnqd served it; now refused at load
+ *
+ * Each test prints one `hostile: <what>: <n> tries: <outcome>` line for
+ * docs/reliability.md.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "calibration/npy.h"
+#include "daemon/loader.h"
+#include "onnx/ir.h"
+#include "tests/suites.h"
+
+/* ---- protobuf wire format, enough for ModelProto skeletons ------------- */
+
+struct pb {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void pb_bytes(struct pb *b, const void *s, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		ck_assert_ptr_nonnull(b->p);
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+}
+
+static size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >>= 7)
+		n++;
+	return n;
+}
+
+static void pb_varint(struct pb *b, uint64_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		pb_bytes(b, &(uint8_t){ (uint8_t)(v | 0x80) }, 1);
+	pb_bytes(b, &(uint8_t){ (uint8_t)v }, 1);
+}
+
+/* The tag and length of a length-delimited field of n bytes (what follows
+ * is its payload). */
+static void pb_open(struct pb *b, unsigned field, size_t n)
+{
+	pb_varint(b, field << 3 | 2);
+	pb_varint(b, n);
+}
+
+static void pb_string(struct pb *b, unsigned field, const char *s)
+{
+	pb_open(b, field, strlen(s));
+	pb_bytes(b, s, strlen(s));
+}
+
+/* ModelProto: ir_version 7, opset 13, then field 7 (graph) of n bytes. */
+static void pb_model_head(struct pb *b, size_t graph_len)
+{
+	pb_varint(b, 1 << 3);
+	pb_varint(b, 7);
+	pb_open(b, 8, 2);
+	pb_varint(b, 2 << 3);
+	pb_varint(b, 13);
+	pb_open(b, 7, graph_len);
+}
+
+static size_t delimited_len(size_t n)     /* a one-byte tag */
+{
+	return 1 + varint_len(n) + n;
+}
+
+/* A graph of one If node whose attribute 'g' is a graph of one If node...
+ * depth times, built outside in from the sizes computed inside out. */
+static struct pb nested_model(unsigned depth)
+{
+	size_t *g = calloc(depth + 1, sizeof *g);
+	ck_assert_ptr_nonnull(g);
+	/* attribute: name "g" (3 bytes), type GRAPH (field 20: 3 bytes), g */
+	for (unsigned i = 1; i <= depth; i++)
+		g[i] = delimited_len(4 + delimited_len(6 + delimited_len(g[i - 1])));
+	struct pb b = { 0 };
+	pb_model_head(&b, g[depth]);
+	for (unsigned i = depth; i >= 1; i--) {
+		size_t attr = 6 + delimited_len(g[i - 1]);
+		pb_open(&b, 1, 4 + delimited_len(attr));        /* GraphProto.node */
+		pb_string(&b, 4, "If");                          /* NodeProto.op_type */
+		pb_open(&b, 5, attr);                            /* NodeProto.attribute */
+		pb_string(&b, 1, "g");
+		pb_varint(&b, 20 << 3);
+		pb_varint(&b, 5);                                /* AttributeProto.GRAPH */
+		pb_open(&b, 6, g[i - 1]);
+	}
+	free(g);
+	return b;
+}
+
+struct imported {
+	int rc;
+	char *list;
+	size_t count;
+	struct dnnq_diag diag;
+};
+
+static struct imported import(const struct pb *b)
+{
+	struct imported r = { 0 };
+	struct dnnq_ir ir;
+	r.rc = dnnq_onnx_import(b->p, b->n, NULL, &ir, &r.list, &r.count, &r.diag);
+	if (!r.rc)
+		dnnq_ir_free(&ir);
+	return r;
+}
+
+START_TEST(hostile_onnx_nested_subgraphs)
+{
+	/* 30 graphs deep is 91 messages: under protobuf's limit of 100 */
+	struct pb ok = nested_model(30), deep = nested_model(10000);
+	struct imported a = import(&ok), r = import(&deep);
+	ck_assert_int_ne(a.rc, 0);
+	ck_assert_msg(a.list && strstr(a.list, "(If)"), "%s", a.diag.msg);
+	ck_assert_int_eq(r.rc, DNNQ_E_FORMAT);
+	ck_assert_msg(strstr(r.diag.msg, "nests messages more than 100 deep"), "%s", r.diag.msg);
+	printf("hostile: an ONNX file of graphs nested in If attributes 10000 deep (%zu bytes): "
+	       "1 tries: refused before unpacking ('%s'); 30 deep read\n", deep.n, r.diag.msg);
+	free(a.list);
+	free(r.list);
+	free(ok.p);
+	free(deep.p);
+}
+END_TEST
+
+START_TEST(hostile_onnx_empty_message_bomb)
+{
+	enum { NODES = 5000000 };
+	struct pb b = { 0 };
+	pb_model_head(&b, 2 * (size_t)NODES);
+	for (size_t i = 0; i < NODES; i++)
+		pb_bytes(&b, "\x0a\x00", 2);            /* an empty NodeProto */
+	struct imported r = import(&b);
+	ck_assert_int_eq(r.rc, DNNQ_E_FORMAT);
+	ck_assert_msg(strstr(r.diag.msg, "unpacked, more than 8 times its size"), "%s", r.diag.msg);
+	printf("hostile: an ONNX file of %d empty NodeProtos (%zu bytes): 1 tries: refused "
+	       "before unpacking ('%s')\n", NODES, b.n, r.diag.msg);
+	free(r.list);
+	free(b.p);
+}
+END_TEST
+
+static void assert_no_control(const char *s, const char *what)
+{
+	for (const char *p = s; *p; p++)
+		ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "%s: byte 0x%02x in '%s'",
+		              what, (unsigned char)*p, s);
+}
+
+#define EVIL "evil\x1b]0;owned\x07\r\nFAKE: ok\x9b"
+
+START_TEST(hostile_names_escaped)
+{
+	/* a node named EVIL of an unknown op reading an unknown value */
+	struct pb node = { 0 }, b = { 0 };
+	pb_string(&node, 1, "x" EVIL);
+	pb_string(&node, 2, "y");
+	pb_string(&node, 3, EVIL);
+	pb_string(&node, 4, "Frob");
+	pb_model_head(&b, delimited_len(node.n));
+	pb_open(&b, 1, node.n);
+	pb_bytes(&b, node.p, node.n);
+	struct imported r = import(&b);
+	ck_assert_int_ne(r.rc, 0);
+	ck_assert_ptr_nonnull(r.list);
+	assert_no_control(r.diag.msg, "diag");
+	ck_assert_msg(strstr(r.diag.msg, "evil\\x1b]0;owned\\x07\\x0d\\x0aFAKE"), "%s", r.diag.msg);
+	for (char *line = strtok(r.list, "\n"); line; line = strtok(NULL, "\n"))
+		assert_no_control(line, "problem");
+	/* and a .npy whose descr carries them */
+	static const char head[] = "{'descr': '\x1b[2J\r', 'fortran_order': False, 'shape': (1,), }";
+	uint8_t npy[128] = "\x93NUMPY\x01\x00";
+	size_t hlen = sizeof head - 1;
+	npy[8] = (uint8_t)(hlen + 1);
+	memcpy(npy + 10, head, hlen);
+	npy[10 + hlen] = '\n';
+	struct dnnq_npy a;
+	struct dnnq_diag d = { "" };
+	ck_assert_int_ne(dnnq_npy_parse(npy, 10 + hlen + 1 + 4, &a, &d), 0);
+	assert_no_control(d.msg, "npy");       /* the reader names the byte, never prints it */
+	printf("hostile: escape sequences, BEL, CR, LF and C1 CSI in ONNX node and value names "
+	       "and a .npy descr: 2 tries: escaped in every message ('%s'; '%s')\n", r.diag.msg,
+	       d.msg);
+	free(r.list);
+	free(node.p);
+	free(b.p);
+}
+END_TEST
+
+/* dnnqd's loader on path: the status, the diag in d. */
+static int load(const char *path, struct dnnq_diag *d)
+{
+	void *buf;
+	size_t len;
+	int rc = dnnqd_load_file(path, DNNQD_LOADER_READ, 1 << 20, &buf, &len, NULL, d);
+	if (!rc)
+		free(buf);
+	return rc;
+}
+
+START_TEST(hostile_model_file_writers)
+{
+	char dir[] = "/tmp/dnnq-writers-XXXXXX", path[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/m.dnnq", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("model", f);
+	fclose(f);
+	struct dnnq_diag d = { "" };
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_msg(load(path, &d) == 0, "%s", d.msg);
+	/* the file writable by every user */
+	ck_assert_int_eq(chmod(path, 0666), 0);
+	ck_assert_int_eq(load(path, &d), DNNQ_E_PERM);
+	ck_assert_msg(strstr(d.msg, "writable by every user (mode 0666)"), "%s", d.msg);
+	char file_msg[256];
+	snprintf(file_msg, sizeof file_msg, "%s", d.msg);
+	/* its directory writable by every user: anyone may replace the file */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(load(path, &d), DNNQ_E_PERM);
+	ck_assert_msg(strstr(d.msg, "its directory") && strstr(d.msg, "(mode 0777)"), "%s", d.msg);
+	char dir_msg[256];
+	snprintf(dir_msg, sizeof dir_msg, "%s", d.msg);
+	/* ... unless the sticky bit keeps them from replacing dnnqd's own file */
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_msg(load(path, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	printf("hostile: a model file writable by every user, or in a directory every user may "
+	       "write to: 2 tries: refused at load ('%s'; '%s'); in a sticky directory, dnnqd's "
+	       "own file loads\n", file_msg, dir_msg);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+Suite *suite_hostile_files(void)
+{
+	Suite *s = suite_create("hostile_files");
+	TCase *tc = tcase_create("files");
+	tcase_add_test(tc, hostile_onnx_nested_subgraphs);
+	tcase_add_test(tc, hostile_onnx_empty_message_bomb);
+	tcase_add_test(tc, hostile_names_escaped);
+	tcase_add_test(tc, hostile_model_file_writers);
+	suite_add_tcase(s, tc);
+	return s;
+}
