@@ -144,6 +144,19 @@ depends on how the offender's own threads share them.
 The fixture's `k-*` models (one per node kind, `tools/serve-fixture.h`)
 are loaded only by `hostile_every_kind`.
 
+**Hostile files** (`tests/test_hostile_files.c`, suite `hostile_files`;
+in-process, no daemon): the importer, the diagnostics and dnnqd's loader on
+files a hostile author or local user made.
+
+    build/tests/dnnq-check hostile_files
+
+| test | attacks (rows of the table) | what else must hold |
+| --- | --- | --- |
+| `hostile_onnx_nested_subgraphs` | an ONNX file of graphs nested in If attributes 10,000 deep (217 KB) | `DNNQ_E_FORMAT` before unpacking (before: SIGSEGV, protobuf-c's recursion past the stack); 30 deep is read |
+| `hostile_onnx_empty_message_bomb` | 5 million empty NodeProtos (10 MB) | `DNNQ_E_FORMAT` naming the unpacked size (before: 848 MB and 8 s) |
+| `hostile_names_escaped` | escape sequences, BEL, CR, LF and C1 CSI in an ONNX node's and value's names and in a .npy descr | no control byte in the diag or any problem line (before: written to the terminal as they were) |
+| `hostile_model_file_writers` | a model file of mode 0666; in a directory of mode 0777 | `DNNQ_E_PERM` naming the file or the directory (before: loaded and served); in a sticky directory, dnnqd's own file loads |
+
 **Soak** (`tools/soak.c`, `build/bin/dnnq-soak`):
 
     make soak DURATION=60          # default 60 s
