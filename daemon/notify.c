@@ -1,11 +1,15 @@
 /*
  * dnnqd and its service manager (notify.h), on libsystemd's sd-daemon.
  *
- * Every message is one sd_notify datagram; sd_notify does nothing (returns
- * 0) without $NOTIFY_SOCKET, so these functions are safe to call outside
- * systemd and their failures are ignored: a lost STATUS line must not stop
- * a daemon that serves. The environment is left in place (unset_environment
- * 0) because the daemon notifies many times over its life.
+ * Every message is one datagram to $NOTIFY_SOCKET, sd_notify's protocol,
+ * but sent here on a non-blocking socket: sd_notify's blocks, and a
+ * manager (or whatever the variable names) that stops reading held the
+ * control loop in sendmsg for good once the socket's queue (10 datagrams
+ * by default) was full, every client's connect with it. Without the
+ * variable nothing is sent, so these functions are safe outside systemd,
+ * and failures are ignored: a lost STATUS line must not stop a daemon that
+ * serves. The environment is left in place because the daemon notifies
+ * many times over its life.
  *
  * A STATUS= text is the caller's and may hold anything a log line holds; a
  * newline in it would start a new assignment in the datagram (a "READY=1"
@@ -17,11 +21,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/notify.h"
 #include "shm/dnnq_error.h"
@@ -36,11 +44,31 @@ static void status_line(char *buf, size_t len, const char *status)
 		*p = ' ';
 }
 
+/* msg to $NOTIFY_SOCKET (a path, or '@' for the abstract namespace), or
+ * dropped when it would block. */
+static void send_msg(const char *msg)
+{
+	const char *e = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	size_t n = e ? strlen(e) : 0;
+	if (n < 2 || n >= sizeof a.sun_path || (e[0] != '/' && e[0] != '@'))
+		return;
+	memcpy(a.sun_path, e, n);
+	a.sun_path[0] = e[0] == '@' ? 0 : e[0];
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	(void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&a,
+	             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+	close(fd);
+}
+
 static void notify(const char *prefix, const char *status)
 {
-	char line[sizeof "STATUS=" + STATUS_MAX];
+	char line[sizeof "STATUS=" + STATUS_MAX], msg[sizeof line + 16];
 	status_line(line, sizeof line, status);
-	sd_notifyf(0, "%s%s", prefix, line);
+	snprintf(msg, sizeof msg, "%s%s", prefix, line);
+	send_msg(msg);
 }
 
 void dnnqd_notify_ready(const char *status)
@@ -59,12 +87,14 @@ void dnnqd_notify_reloading(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	unsigned long long us = (unsigned long long)ts.tv_sec * 1000000u +
 	                        (unsigned long long)ts.tv_nsec / 1000u;
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", us);
+	char msg[64];
+	snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu", us);
+	send_msg(msg);
 }
 
 void dnnqd_notify_stopping(void)
 {
-	sd_notify(0, "STOPPING=1");
+	send_msg("STOPPING=1");
 }
 
 uint64_t dnnqd_watchdog_usec(void)
@@ -75,7 +105,7 @@ uint64_t dnnqd_watchdog_usec(void)
 
 void dnnqd_notify_watchdog(void)
 {
-	sd_notify(0, "WATCHDOG=1");
+	send_msg("WATCHDOG=1");
 }
 
 /* fd is the one passed socket: an AF_UNIX SOCK_SEQPACKET listener, made

@@ -32,6 +32,7 @@
 	DNNQ_SUITE(faults) \
 	DNNQ_SUITE(hostile) \
 	DNNQ_SUITE(hostile_files) \
+	DNNQ_SUITE(hostile_daemon) \
 	DNNQ_SUITE(onnx) \
 	DNNQ_SUITE(lower) \
 	DNNQ_SUITE(convert) \
