@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,6 +88,38 @@ out:
 	return rc;
 }
 
+/* Who may change an inode of mode m and owner uid, beside root and us. */
+static const char *others_may_write(mode_t m, uid_t uid)
+{
+	return m & S_IWOTH ? "writable by every user" : uid && uid != geteuid()
+	     ? "owned by another user" : NULL;
+}
+
+int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
+                             struct dnnq_diag *diag)
+{
+	char dir[PATH_MAX];
+	struct stat ds;
+	const char *who = others_may_write(st->st_mode, st->st_uid);
+	if (who)
+		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: %s (mode %04o, uid %u): another "
+		                     "user could change %s", path, who,
+		                     (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid, what);
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+	         slash ? path : ".");
+	if (stat(dir, &ds))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
+		                     strerror(errno));
+	/* sticky: only the file's owner (root or us) may replace it */
+	who = others_may_write(ds.st_mode & ~(ds.st_mode & S_ISVTX ? S_IWOTH : 0), ds.st_uid);
+	if (who)
+		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: its directory %s is %s (mode %04o, "
+		                     "uid %u): another user could replace %s", path, dir,
+		                     who, (unsigned)(ds.st_mode & 07777), (unsigned)ds.st_uid, what);
+	return 0;
+}
+
 /* The whole file into a malloc'd buffer of at most DNNQ_CONFIG_FILE_MAX.
  * O_NONBLOCK: a FIFO (or a device) named as the config must not block the
  * open until a writer comes; it is refused as "not a regular file", and a
@@ -103,6 +137,8 @@ static int read_file(const char *path, char **buf, size_t *len, struct dnnq_diag
 		                   fstat(fd, &st) ? strerror(errno) : "not a regular file");
 		goto out;
 	}
+	if ((rc = dnnq_config_file_trusted(path, &st, "dnnqd's config", diag)))
+		goto out;
 	if (!(*buf = malloc(DNNQ_CONFIG_FILE_MAX + 1))) {
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
 		goto out;

@@ -136,8 +136,21 @@ void dnnq_config_default(struct dnnq_config *out);
 int dnnq_config_parse(const char *buf, size_t len, const char *filename,
                       struct dnnq_config *out, struct dnnq_diag *diag);
 
-/* Reads the file at `path` (at most DNNQ_CONFIG_FILE_MAX bytes) and parses
- * it as dnnq_config_parse(..., path, ...) does. */
+/* Whether dnnqd may trust the file at `path` (st: fstat of the descriptor
+ * it reads): what it holds (`what`: "dnnqd's config", "the model dnnqd
+ * serves") reaches every client, so no other user may change it. DNNQ_E_PERM naming the
+ * file or its directory when either is writable by every user or owned by
+ * a uid other than root and the caller's; a directory every user may
+ * write to is fine when sticky and the file is root's or the caller's
+ * (/tmp). Group write is the owner's choice, as sshd's StrictModes does
+ * not have it. */
+struct stat;
+int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
+                             struct dnnq_diag *diag);
+
+/* Reads the file at `path` (at most DNNQ_CONFIG_FILE_MAX bytes, a file
+ * dnnq_config_file_trusted) and parses it as dnnq_config_parse(..., path,
+ * ...) does. */
 int dnnq_config_load(const char *path, struct dnnq_config *out, struct dnnq_diag *diag);
 
 /* Frees what c holds and zeroes it; NULL and a zeroed config are fine. */

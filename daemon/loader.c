@@ -64,15 +64,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <liburing.h>
-#include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf/config.h"
 #include "daemon/loader.h"
 
 int (*dnnqd_loader_fault)(uint64_t offset, size_t len);
@@ -136,32 +134,6 @@ static const char *file_kind(mode_t m)
 	     : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
 }
 
-/* dnnqd serves the model to every client: a file another user may write,
- * or replace through its directory, would let that user choose what they
- * all get. Refused: a file writable by others, or one in a directory
- * others may write to, unless the sticky bit keeps them from replacing a
- * file of root's or dnnqd's (/tmp). */
-static int check_writers(const struct load *l, const struct stat *st)
-{
-	char dir[PATH_MAX];
-	struct stat ds;
-	if (st->st_mode & S_IWOTH)
-		return dnnq_diag_set(l->diag, DNNQ_E_PERM, "%s: writable by every user (mode %04o):"
-		                     " any of them could change the model dnnqd serves", l->path,
-		                     (unsigned)(st->st_mode & 07777));
-	const char *slash = strrchr(l->path, '/');
-	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - l->path) + (slash == l->path) : 1,
-	         slash ? l->path : ".");
-	if (stat(dir, &ds))
-		return sys_error(l, DNNQ_E_IO, "stat of its directory", errno);
-	bool kept = (ds.st_mode & S_ISVTX) && (st->st_uid == 0 || st->st_uid == geteuid());
-	if ((ds.st_mode & S_IWOTH) && !kept)
-		return dnnq_diag_set(l->diag, DNNQ_E_PERM, "%s: its directory %s is writable by "
-		                     "every user (mode %04o): any of them could replace the model",
-		                     l->path, dir, (unsigned)(ds.st_mode & 07777));
-	return 0;
-}
-
 /* l->fd and l->size of a regular file within max_bytes. */
 static int open_file(struct load *l, uint64_t max_bytes)
 {
@@ -174,7 +146,7 @@ static int open_file(struct load *l, uint64_t max_bytes)
 	if (!S_ISREG(st.st_mode))
 		return dnnq_diag_set(l->diag, DNNQ_E_INVAL, "%s: %s, not a regular file: a model"
 		                     " is read from a file", l->path, file_kind(st.st_mode));
-	int rc = check_writers(l, &st);
+	int rc = dnnq_config_file_trusted(l->path, &st, "the model dnnqd serves", l->diag);
 	if (rc)
 		return rc;
 	if ((uint64_t)st.st_size > max_bytes || (uint64_t)st.st_size > SIZE_MAX - 63)

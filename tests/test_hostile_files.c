@@ -13,8 +13,8 @@
  *     written to the terminal as they were; now escaped (\xNN) in every
  *     diag (dnnq_diag_set) and problem line (a .npy header's were already
  *     refused by byte, never printed)
- *   - a model file writable by every user, or in a directory every user
- *     may write to: dnnqd served it; now refused at load
+ *   - a model or config file writable by every user or owned by another
+ *     user, or in a directory that is: dnnqd served it; now refused at load
  *
  * Each test prints one `hostile: <what>: <n> tries: <outcome>` line for
  * docs/reliability.md.
@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "calibration/npy.h"
+#include "conf/config.h"
 #include "daemon/loader.h"
 #include "onnx/ir.h"
 #include "tests/suites.h"
@@ -229,39 +230,89 @@ static int load(const char *path, struct dnnq_diag *d)
 	return rc;
 }
 
-START_TEST(hostile_model_file_writers)
+/* dnnqd's config reader on path. */
+static int load_config(const char *path, struct dnnq_diag *d)
 {
-	char dir[] = "/tmp/dnnq-writers-XXXXXX", path[64];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/m.dnnq", dir);
+	struct dnnq_config c;
+	int rc = dnnq_config_load(path, &c, d);
+	if (!rc)
+		dnnq_config_free(&c);
+	return rc;
+}
+
+/* path written with text, mode 0644 and root's. */
+static void write_file(const char *path, const char *text)
+{
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
-	fputs("model", f);
+	fputs(text, f);
 	fclose(f);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+}
+
+/* load(path) refused with DNNQ_E_PERM and a diag holding want; printed
+ * into the outcome. */
+static void assert_refused(int (*load)(const char *, struct dnnq_diag *), const char *path,
+                           const char *want, char *outcome, size_t len)
+{
 	struct dnnq_diag d = { "" };
-	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(load(path, &d), DNNQ_E_PERM);
+	ck_assert_msg(strstr(d.msg, want), "want '%s' in '%s'", want, d.msg);
+	size_t n = strlen(outcome);
+	snprintf(outcome + n, len - n, "%s'%s'", n ? "; " : "", d.msg);
+}
+
+static void assert_loads(int (*load)(const char *, struct dnnq_diag *), const char *path)
+{
+	struct dnnq_diag d = { "" };
 	ck_assert_msg(load(path, &d) == 0, "%s", d.msg);
-	/* the file writable by every user */
+}
+
+START_TEST(hostile_trusted_files)
+{
+	if (geteuid()) {
+		printf("hostile: model and config files other users may change: 0 tries: skipped "
+		       "(not root: cannot give a file to uid 65534)\n");
+		return;
+	}
+	char dir[] = "/tmp/dnnq-writers-XXXXXX", path[64], conf[64], outcome[2048] = "";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/m.dnnq", dir);
+	snprintf(conf, sizeof conf, "%s/dnnqd.yaml", dir);
+	write_file(path, "model");
+	write_file(conf, "log:\n  level: info\n");
+	assert_loads(load, path);
+	assert_loads(load_config, conf);
+	/* the file writable by every user, or another user's */
 	ck_assert_int_eq(chmod(path, 0666), 0);
-	ck_assert_int_eq(load(path, &d), DNNQ_E_PERM);
-	ck_assert_msg(strstr(d.msg, "writable by every user (mode 0666)"), "%s", d.msg);
-	char file_msg[256];
-	snprintf(file_msg, sizeof file_msg, "%s", d.msg);
-	/* its directory writable by every user: anyone may replace the file */
+	assert_refused(load, path, "writable by every user (mode 0666", outcome, sizeof outcome);
 	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	assert_refused(load, path, "owned by another user (mode 0644, uid 65534)", outcome,
+	               sizeof outcome);
+	ck_assert_int_eq(chown(path, 0, 0), 0);
+	ck_assert_int_eq(chmod(conf, 0646), 0);
+	assert_refused(load_config, conf, "could change dnnqd's config", outcome, sizeof outcome);
+	ck_assert_int_eq(chmod(conf, 0644), 0);
+	/* its directory writable by every user, or another user's: either
+	 * may replace the file */
 	ck_assert_int_eq(chmod(dir, 0777), 0);
-	ck_assert_int_eq(load(path, &d), DNNQ_E_PERM);
-	ck_assert_msg(strstr(d.msg, "its directory") && strstr(d.msg, "(mode 0777)"), "%s", d.msg);
-	char dir_msg[256];
-	snprintf(dir_msg, sizeof dir_msg, "%s", d.msg);
-	/* ... unless the sticky bit keeps them from replacing dnnqd's own file */
+	assert_refused(load, path, "its directory", outcome, sizeof outcome);
+	assert_refused(load_config, conf, "(mode 0777, uid 0)", outcome, sizeof outcome);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+	assert_refused(load, path, "is owned by another user", outcome, sizeof outcome);
+	ck_assert_int_eq(chown(dir, 0, 0), 0);
+	/* ... unless the sticky bit keeps them from replacing root's file */
 	ck_assert_int_eq(chmod(dir, 01777), 0);
-	ck_assert_msg(load(path, &d) == 0, "%s", d.msg);
+	assert_loads(load, path);
+	assert_loads(load_config, conf);
 	ck_assert_int_eq(chmod(dir, 0700), 0);
-	printf("hostile: a model file writable by every user, or in a directory every user may "
-	       "write to: 2 tries: refused at load ('%s'; '%s'); in a sticky directory, dnnqd's "
-	       "own file loads\n", file_msg, dir_msg);
+	printf("hostile: model and config files other users may change (mode 0666 or 0646, uid "
+	       "65534, in a directory of mode 0777 or of uid 65534): 6 tries: refused at load "
+	       "(%s); in a sticky directory, root's files load\n", outcome);
 	unlink(path);
+	unlink(conf);
 	rmdir(dir);
 }
 END_TEST
@@ -273,7 +324,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_onnx_nested_subgraphs);
 	tcase_add_test(tc, hostile_onnx_empty_message_bomb);
 	tcase_add_test(tc, hostile_names_escaped);
-	tcase_add_test(tc, hostile_model_file_writers);
+	tcase_add_test(tc, hostile_trusted_files);
 	suite_add_tcase(s, tc);
 	return s;
 }

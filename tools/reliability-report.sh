@@ -155,7 +155,7 @@ files a hostile author or local user made.
 | `hostile_onnx_nested_subgraphs` | an ONNX file of graphs nested in If attributes 10,000 deep (217 KB) | `DNNQ_E_FORMAT` before unpacking (before: SIGSEGV, protobuf-c's recursion past the stack); 30 deep is read |
 | `hostile_onnx_empty_message_bomb` | 5 million empty NodeProtos (10 MB) | `DNNQ_E_FORMAT` naming the unpacked size (before: 848 MB and 8 s) |
 | `hostile_names_escaped` | escape sequences, BEL, CR, LF and C1 CSI in an ONNX node's and value's names and in a .npy descr | no control byte in the diag or any problem line (before: written to the terminal as they were) |
-| `hostile_model_file_writers` | a model file of mode 0666; in a directory of mode 0777 | `DNNQ_E_PERM` naming the file or the directory (before: loaded and served); in a sticky directory, dnnqd's own file loads |
+| `hostile_trusted_files` | a model file of mode 0666 or of uid 65534; a config of mode 0646; either in a directory of mode 0777 or of uid 65534 | `DNNQ_E_PERM` naming the file or the directory and why (before: loaded and served); in a sticky directory, root's files load |
 
 **Soak** (`tools/soak.c`, `build/bin/dnnq-soak`):
 
