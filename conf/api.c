@@ -95,29 +95,33 @@ static const char *others_may_write(mode_t m, uid_t uid)
 	     ? "owned by another user" : NULL;
 }
 
-int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
-                             struct dnnq_diag *diag)
+int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag *diag)
 {
 	char dir[PATH_MAX];
 	struct stat ds;
-	const char *who = others_may_write(st->st_mode, st->st_uid);
-	if (who)
-		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: %s (mode %04o, uid %u): another "
-		                     "user could change %s", path, who,
-		                     (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid, what);
 	const char *slash = strrchr(path, '/');
 	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
 	         slash ? path : ".");
 	if (stat(dir, &ds))
 		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
 		                     strerror(errno));
-	/* sticky: only the file's owner (root or us) may replace it */
-	who = others_may_write(ds.st_mode & ~(ds.st_mode & S_ISVTX ? S_IWOTH : 0), ds.st_uid);
+	/* sticky: only a file's owner may replace it */
+	const char *who = others_may_write(ds.st_mode & ~(ds.st_mode & S_ISVTX ? S_IWOTH : 0),
+	                                   ds.st_uid);
+	return who ? dnnq_diag_set(diag, DNNQ_E_PERM, "%s: its directory %s is %s (mode %04o, "
+	                           "uid %u): another user could replace %s", path, dir, who,
+	                           (unsigned)(ds.st_mode & 07777), (unsigned)ds.st_uid, what) : 0;
+}
+
+int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
+                             struct dnnq_diag *diag)
+{
+	const char *who = others_may_write(st->st_mode, st->st_uid);
 	if (who)
-		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: its directory %s is %s (mode %04o, "
-		                     "uid %u): another user could replace %s", path, dir,
-		                     who, (unsigned)(ds.st_mode & 07777), (unsigned)ds.st_uid, what);
-	return 0;
+		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: %s (mode %04o, uid %u): another "
+		                     "user could change %s", path, who,
+		                     (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid, what);
+	return dnnq_config_dir_trusted(path, what, diag);
 }
 
 /* The whole file into a malloc'd buffer of at most DNNQ_CONFIG_FILE_MAX.

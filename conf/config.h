@@ -143,10 +143,12 @@ int dnnq_config_parse(const char *buf, size_t len, const char *filename,
  * a uid other than root and the caller's; a directory every user may
  * write to is fine when sticky and the file is root's or the caller's
  * (/tmp). Group write is the owner's choice, as sshd's StrictModes does
- * not have it. */
+ * not have it. dnnq_config_dir_trusted is the directory's half (a sticky
+ * one passes: the file's owner is for the caller to judge). */
 struct stat;
 int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
                              struct dnnq_diag *diag);
+int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag *diag);
 
 /* Reads the file at `path` (at most DNNQ_CONFIG_FILE_MAX bytes, a file
  * dnnq_config_file_trusted) and parses it as dnnq_config_parse(..., path,

@@ -46,6 +46,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "conf/config.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -142,6 +143,11 @@ int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, stru
 {
 	struct sockaddr_un a;
 	int rc = make_dir(path, d);
+	/* a directory another user may write to would let them put their
+	 * socket where clients connect, or swap ours for a symlink before the
+	 * chmod and chown below */
+	if (!rc)
+		rc = dnnq_config_dir_trusted(path, "the socket clients connect to", d);
 	if (!rc)
 		rc = clear_stale(path, d);
 	if (rc)

@@ -7,6 +7,9 @@
  *     sd_notify's blocking send held the control loop once the socket's
  *     queue was full (no connect answered, SIGTERM ignored); now every
  *     message is sent without blocking and dropped when it does not fit
+ *   - --socket in a directory every user may write to: another user could
+ *     put their socket where clients connect (or swap dnnqd's for a
+ *     symlink before its chmod); now refused at start
  *
  * Each test prints one `hostile: <what>: <n> tries: <outcome>` line for
  * docs/reliability.md.
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,11 +83,63 @@ START_TEST(hostile_notify_unread)
 }
 END_TEST
 
+/* dnnqd run with args until it exits (at most 20 s); its wait status, its
+ * stderr in err. */
+static int run_dnnqd(const char *const *args, char *err, size_t len)
+{
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	char log[] = "/tmp/dnnq-run-XXXXXX";
+	int fd = mkstemp(log);
+	ck_assert_int_ge(fd, 0);
+	pid_t pid = fixture_fork();
+	if (pid == 0) {
+		const char *argv[16] = { bin };
+		for (int i = 0; args[i] && i < 14; i++)
+			argv[i + 1] = args[i];
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	int status = fixture_wait(pid, 20000);
+	ssize_t n = pread(fd, err, len - 1, 0);
+	err[n > 0 ? n : 0] = 0;
+	close(fd);
+	unlink(log);
+	return status;
+}
+
+START_TEST(hostile_socket_dir)
+{
+	char dir[] = "/tmp/dnnq-sockdir-XXXXXX", sock[64], err[2048];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof sock, "%s/dnnqd.sock", dir);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	const char *const args[] = { "--socket", sock, NULL };
+	int status = run_dnnqd(args, err, sizeof err);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	              "dnnqd with its socket in a directory of mode 0777: wait status %#x; %s",
+	              (unsigned)status, err);
+	ck_assert_msg(strstr(err, "is writable by every user (mode 0777, uid 0): another user "
+	                          "could replace the socket clients connect to"), "%s", err);
+	ck_assert_int_eq(access(sock, F_OK), -1);
+	char *nl = strchr(err, '\n');
+	if (nl)
+		*nl = 0;
+	printf("hostile: dnnqd told to listen in a directory every user may write to (mode 0777):"
+	       " 1 tries: refused at start, exit 1, no socket left ('%s')\n",
+	       strstr(err, dir) ? strstr(err, dir) : err);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
 	TCase *tc = tcase_create("daemon");
 	tcase_add_test(tc, hostile_notify_unread);
+	tcase_add_test(tc, hostile_socket_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -157,6 +157,16 @@ files a hostile author or local user made.
 | `hostile_names_escaped` | escape sequences, BEL, CR, LF and C1 CSI in an ONNX node's and value's names and in a .npy descr | no control byte in the diag or any problem line (before: written to the terminal as they were) |
 | `hostile_trusted_files` | a model file of mode 0666 or of uid 65534; a config of mode 0646; either in a directory of mode 0777 or of uid 65534 | `DNNQ_E_PERM` naming the file or the directory and why (before: loaded and served); in a sticky directory, root's files load |
 
+**Hostile surroundings** (`tests/test_hostile_daemon.c`, suite
+`hostile_daemon`; a real dnnqd through `tools/serve-fixture.h`):
+
+    DNNQ_DNNQD=build/bin/dnnqd build/tests/dnnq-check hostile_daemon
+
+| test | attacks (rows of the table) | what else must hold |
+| --- | --- | --- |
+| `hostile_notify_unread` | `$NOTIFY_SOCKET` naming a datagram socket nobody reads, then 40 SIGHUPs (each reload 2 notifications; the socket's queue holds 10) | a client connects, SIGTERM ends dnnqd with status 0 (before: the control loop blocked for good in sd_notify's sendmsg) |
+| `hostile_socket_dir` | `--socket` in a directory of mode 0777 | exit 1 naming the directory, no socket left (before: served there, where another user could replace the socket) |
+
 **Soak** (`tools/soak.c`, `build/bin/dnnq-soak`):
 
     make soak DURATION=60          # default 60 s
