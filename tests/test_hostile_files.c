@@ -12,7 +12,8 @@
  *   - escape sequences, BEL, CR and newlines in node and value names:
  *     written to the terminal as they were; now escaped (\xNN) in every
  *     diag (dnnq_diag_set) and problem line (a .npy header's were already
- *     refused by byte, never printed)
+ *     refused by byte, never printed), and in dnnq-convert's and dnnq-run's
+ *     reports
  *   - a model or config file writable by every user or owned by another
  *     user, or in a directory that is: dnnqd served it; now refused at load
  *
@@ -219,6 +220,92 @@ START_TEST(hostile_names_escaped)
 }
 END_TEST
 
+/* ValueInfoProto field `field` of the graph: name, float [1, 4]. */
+static void pb_value_1x4(struct pb *b, unsigned field, const char *name)
+{
+	static const uint8_t type[] = { 0x0a, 0x0c, 0x08, 0x01, 0x12, 0x08,   /* tensor_type: */
+	                                0x0a, 0x02, 0x08, 0x01,               /* FLOAT, dims */
+	                                0x0a, 0x02, 0x08, 0x04 };             /* [1, 4] */
+	size_t n = strlen(name);
+	pb_open(b, field, delimited_len(n) + delimited_len(sizeof type));
+	pb_string(b, 1, name);
+	pb_open(b, 2, sizeof type);
+	pb_bytes(b, type, sizeof type);
+}
+
+/* NodeProto (GraphProto.node) of op reading in, writing out, named name. */
+static void pb_node(struct pb *b, const char *op, const char *in, const char *out,
+                    const char *name)
+{
+	struct pb n = { 0 };
+	pb_string(&n, 1, in);
+	pb_string(&n, 2, out);
+	pb_string(&n, 3, name);
+	pb_string(&n, 4, op);
+	pb_open(b, 1, n.n);
+	pb_bytes(b, n.p, n.n);
+	free(n.p);
+}
+
+/* A command's stdout and stderr into out; its exit status. */
+static int run_tool(const char *cmd, char *out, size_t len)
+{
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(out, 1, len - 1, f);
+	out[n] = 0;
+	return pclose(f);
+}
+
+START_TEST(hostile_tool_output_escaped)
+{
+	const char *bin = getenv("DNNQ_BINDIR") ? getenv("DNNQ_BINDIR") : "build/bin";
+	char dir[] = "/tmp/dnnq-names-XXXXXX", cmd[1024], out[16384];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* x -> Identity (removed at import, listed by --report) -> Relu -> y */
+	struct pb g = { 0 }, b = { 0 };
+	pb_node(&g, "Identity", "x", "t", "id" EVIL);
+	pb_node(&g, "Relu", "t", "y", "relu" EVIL);
+	pb_value_1x4(&g, 11, "x");
+	pb_value_1x4(&g, 12, "y");
+	pb_model_head(&b, g.n);
+	pb_bytes(&b, g.p, g.n);
+	char path[96];
+	snprintf(path, sizeof path, "%s/m.onnx", dir);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(b.p, 1, b.n, f), b.n);
+	fclose(f);
+	float x[8 * 4];
+	for (int i = 0; i < 8 * 4; i++)
+		x[i] = (float)((i * 37) % 17) - 8.0f;
+	struct dnnq_diag d = { "" };
+	snprintf(path, sizeof path, "%s/x.npy", dir);
+	ck_assert_msg(!dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 8, 4 }, 2, x, &d),
+	              "%s", d.msg);
+	snprintf(path, sizeof path, "%s/x1.npy", dir);
+	ck_assert_msg(!dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 1, 4 }, 2, x, &d),
+	              "%s", d.msg);
+	snprintf(cmd, sizeof cmd, "%s/dnnq-convert %s/m.onnx --calib %s/x.npy -o %s/m.dnnq "
+	         "--report 2>&1 && %s/dnnq-run %s/m.dnnq -i x=%s/x1.npy --profile 2>&1", bin, dir,
+	         dir, dir, bin, dir, dir);
+	int status = run_tool(cmd, out, sizeof out);
+	ck_assert_msg(status == 0, "%s: status %#x: %s", cmd, (unsigned)status, out);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		assert_no_control(line, "dnnq-convert/dnnq-run");
+		if (strstr(line, "reluevil\\x1b"))
+			snprintf(cmd, sizeof cmd, "%s", line);
+	}
+	ck_assert_msg(strstr(cmd, "reluevil\\x1b]0;owned"), "no escaped node name: %s", cmd);
+	printf("hostile: escape sequences in ONNX node names, through dnnq-convert --report and "
+	       "dnnq-run --profile: 1 tries: every line escaped (as '%s')\n", cmd);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(g.p);
+	free(b.p);
+}
+END_TEST
+
 /* dnnqd's loader on path: the status, the diag in d. */
 static int load(const char *path, struct dnnq_diag *d)
 {
@@ -324,6 +411,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_onnx_nested_subgraphs);
 	tcase_add_test(tc, hostile_onnx_empty_message_bomb);
 	tcase_add_test(tc, hostile_names_escaped);
+	tcase_add_test(tc, hostile_tool_output_escaped);
 	tcase_add_test(tc, hostile_trusted_files);
 	suite_add_tcase(s, tc);
 	return s;

@@ -319,6 +319,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* A name from the ONNX file as the terminal may show it (dnnq_escape);
+ * one buffer per slot, so a line can hold two. */
+static const char *shown(const char *name, int slot)
+{
+	static char buf[2][256];
+	dnnq_escape(buf[slot], sizeof buf[slot], name);
+	return buf[slot];
+}
+
 static int fail(const char *what, const struct dnnq_diag *d)
 {
 	fprintf(stderr, "%s: %s: %s\n", argv0, what, d->msg);
@@ -608,7 +617,8 @@ static int report(const struct opts *o, const struct dnnq_onnx_calib *c,
 			}
 			const char *prec = node_precision(r[i].kind, r[i].precision);
 			const struct dnnq_precision_unit *u = unit_named(c->ir, p, r[i].name);
-			printf("%-32s %-12s %-5s %10.2f %10.2f", r[i].name, dnnq_node_kind_name(r[i].kind),
+			printf("%-32s %-12s %-5s %10.2f %10.2f", shown(r[i].name, 0),
+			       dnnq_node_kind_name(r[i].kind),
 			       prec ? prec : "-", r[i].sqnr_db, r[i].local_sqnr_db);
 			if (u)
 				printf(" %10.2f", u->loss_db);
@@ -733,7 +743,7 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 	printf("\n");
 	for (size_t i = 0; o->report && i < ir->nremoved; i++)
 		printf("  %-7s %-16s %s\n", dnnq_ir_settled_name(ir->removed[i].how),
-		       ir->removed[i].op_type, ir->removed[i].name);
+		       shown(ir->removed[i].op_type, 0), shown(ir->removed[i].name, 1));
 }
 
 /* The model, its symbolic dims fixed by --input-shape or the samples. */
@@ -845,8 +855,8 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	for (size_t i = 0; i < p->nunits; i++)
 		if (p->units[i].fp32 && p->units[i].why == DNNQ_PRECISION_WHY_LOSS)
 			printf("  fp32: node '%s' (%s): int8 loss %.2f dB\n",
-			       ir->nodes[p->units[i].last].name, ir->nodes[p->units[i].head].op_type,
-			       p->units[i].loss_db);
+			       shown(ir->nodes[p->units[i].last].name, 0),
+			       shown(ir->nodes[p->units[i].head].op_type, 1), p->units[i].loss_db);
 	for (size_t j = 0; p->refused && j < ir->nnodes; j++)
 		if (p->refused[j].msg[0])
 			printf("  fp32 (int8 refused): %s\n", p->refused[j].msg);

@@ -538,7 +538,9 @@ static void print_profile(const struct opts *o, const struct run *r)
 			print_frac(true, of_peak(gbps, r->peak_gbps));
 			printf("}");
 		} else {
-			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%% %7.2f %7.2f", ni.name,
+			char name[37];  /* the model's: escaped for the terminal */
+			dnnq_escape(name, sizeof name, ni.name);
+			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%% %7.2f %7.2f", name,
 			       dnnq_node_kind_name(ni.kind), prec, shape, us, share * 100, gops, gbps);
 			print_frac(false, of_peak(gops, ops_peak));
 			print_frac(false, of_peak(gbps, r->peak_gbps));
