@@ -14,6 +14,8 @@
  *     diag (dnnq_diag_set) and problem line (a .npy header's were already
  *     refused by byte, never printed), and in dnnq-convert's and dnnq-run's
  *     reports
+ *   - an ONNX input named "../x" with dnnq-convert --calib DIR: read
+ *     DIR/../x.npy; now refused
  *   - a model or config file writable by every user or owned by another
  *     user, or in a directory that is: dnnqd served it; now refused at load
  *
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "calibration/npy.h"
@@ -306,6 +309,66 @@ START_TEST(hostile_tool_output_escaped)
 }
 END_TEST
 
+/* A model of inputs a and b (float [1, 4]) added into y, written to path. */
+static void write_add_model(const char *path, const char *a, const char *b)
+{
+	struct pb g = { 0 }, m = { 0 };
+	struct pb n = { 0 };
+	pb_string(&n, 1, a);
+	pb_string(&n, 1, b);
+	pb_string(&n, 2, "y");
+	pb_string(&n, 4, "Add");
+	pb_open(&g, 1, n.n);
+	pb_bytes(&g, n.p, n.n);
+	pb_value_1x4(&g, 11, a);
+	pb_value_1x4(&g, 11, b);
+	pb_value_1x4(&g, 12, "y");
+	pb_model_head(&m, g.n);
+	pb_bytes(&m, g.p, g.n);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(m.p, 1, m.n, f), m.n);
+	fclose(f);
+	free(n.p);
+	free(g.p);
+	free(m.p);
+}
+
+START_TEST(hostile_calib_input_names)
+{
+	const char *bin = getenv("DNNQ_BINDIR") ? getenv("DNNQ_BINDIR") : "build/bin";
+	char dir[] = "/tmp/dnnq-calibdir-XXXXXX", path[160], cmd[1024], out[4096];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* --calib DIR reads DIR/NAME.npy per input: an input named "../x"
+	 * reached DIR/../x.npy, here a decoy beside DIR */
+	snprintf(path, sizeof path, "%s/calib", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	float x[8 * 4] = { 0 };
+	struct dnnq_diag d = { "" };
+	snprintf(path, sizeof path, "%s/calib/a.npy", dir);
+	ck_assert_msg(!dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 8, 4 }, 2, x, &d),
+	              "%s", d.msg);
+	snprintf(path, sizeof path, "%s/x.npy", dir);
+	ck_assert_msg(!dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 8, 4 }, 2, x, &d),
+	              "%s", d.msg);
+	snprintf(path, sizeof path, "%s/m.onnx", dir);
+	write_add_model(path, "a", "../x");
+	snprintf(cmd, sizeof cmd, "%s/dnnq-convert %s --calib %s/calib -o %s/m.dnnq 2>&1", bin,
+	         path, dir, dir);
+	int status = run_tool(cmd, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s: status %#x: %s", cmd,
+	              (unsigned)status, out);
+	ck_assert_msg(strstr(out, "input '../x': not a file name in --calib"), "%s", out);
+	char *nl = strchr(out, '\n');
+	if (nl)
+		*nl = 0;
+	printf("hostile: an ONNX input named '../x' with dnnq-convert --calib DIR: 1 tries: "
+	       "refused, DIR/../x.npy not read ('%s')\n", out);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* dnnqd's loader on path: the status, the diag in d. */
 static int load(const char *path, struct dnnq_diag *d)
 {
@@ -412,6 +475,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_onnx_empty_message_bomb);
 	tcase_add_test(tc, hostile_names_escaped);
 	tcase_add_test(tc, hostile_tool_output_escaped);
+	tcase_add_test(tc, hostile_calib_input_names);
 	tcase_add_test(tc, hostile_trusted_files);
 	suite_add_tcase(s, tc);
 	return s;

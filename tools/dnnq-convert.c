@@ -418,8 +418,14 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 		const struct dnnq_ir_value *in = &ir->values[ir->inputs[i]];
 		char path[4096];
 		size_t k = 0;
-		snprintf(path, sizeof path, "%s/%s.npy", o->calib, in->name);
-		rc = load_samples(path, in, &x[i], &k, d);
+		/* the name is the ONNX file's: a '/' in it would leave the
+		 * directory ("../../x"), a cut path lose its ".npy" */
+		if (strchr(in->name, '/') || snprintf(path, sizeof path, "%s/%s.npy", o->calib,
+		                                      in->name) >= (int)sizeof path)
+			rc = dnnq_diag_set(d, DNNQ_E_INVAL, "input '%s': not a file name in --calib "
+			                   "%s (a '/', or too long)", in->name, o->calib);
+		if (!rc)
+			rc = load_samples(path, in, &x[i], &k, d);
 		if (!rc && i && k != n)
 			rc = dnnq_diag_set(d, DNNQ_E_SHAPE, "%s: %zu samples, the other inputs' %zu",
 			                   path, k, n);
