@@ -146,7 +146,7 @@ int imp_wire_check(const ProtobufCMessageDescriptor *d, const void *bytes, size_
 {
 	struct wire w = { 0 };
 	const uint8_t *p = bytes;
-	if (!walk(d, p, p + len, 1, &w))
+	if (len && !walk(d, p, p + len, 1, &w))        /* no bytes: maybe no pointer */
 		return w.deep ? dnnq_diag_set(diag, DNNQ_E_FORMAT, "the protobuf nests messages "
 		                              "more than %d deep (subgraphs in attributes?), "
 		                              "protobuf's own limit", WIRE_MAX_DEPTH)
