@@ -250,6 +250,32 @@ static void pb_node(struct pb *b, const char *op, const char *in, const char *ou
 	free(n.p);
 }
 
+/* b's bytes into the file at path. */
+static void write_pb(const char *path, const struct pb *b)
+{
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(b->p, 1, b->n, f), b->n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* DIR/NAME: n samples of float [4] from x. */
+static void write_samples(const char *dir, const char *name, const float *x, size_t n)
+{
+	char path[160];
+	struct dnnq_diag d = { "" };
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	ck_assert_msg(!dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ n, 4 }, 2, x, &d),
+	              "%s", d.msg);
+}
+
+static void remove_tree(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
 /* A command's stdout and stderr into out; its exit status. */
 static int run_tool(const char *cmd, char *out, size_t len)
 {
@@ -275,20 +301,12 @@ START_TEST(hostile_tool_output_escaped)
 	pb_bytes(&b, g.p, g.n);
 	char path[96];
 	snprintf(path, sizeof path, "%s/m.onnx", dir);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(b.p, 1, b.n, f), b.n);
-	fclose(f);
+	write_pb(path, &b);
 	float x[8 * 4];
 	for (int i = 0; i < 8 * 4; i++)
 		x[i] = (float)((i * 37) % 17) - 8.0f;
-	struct dnnq_diag d = { "" };
-	snprintf(path, sizeof path, "%s/x.npy", dir);
-	ck_assert_msg(!dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 8, 4 }, 2, x, &d),
-	              "%s", d.msg);
-	snprintf(path, sizeof path, "%s/x1.npy", dir);
-	ck_assert_msg(!dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 1, 4 }, 2, x, &d),
-	              "%s", d.msg);
+	write_samples(dir, "x.npy", x, 8);
+	write_samples(dir, "x1.npy", x, 1);
 	snprintf(cmd, sizeof cmd, "%s/dnnq-convert %s/m.onnx --calib %s/x.npy -o %s/m.dnnq "
 	         "--report 2>&1 && %s/dnnq-run %s/m.dnnq -i x=%s/x1.npy --profile 2>&1", bin, dir,
 	         dir, dir, bin, dir, dir);
@@ -302,8 +320,7 @@ START_TEST(hostile_tool_output_escaped)
 	ck_assert_msg(strstr(cmd, "reluevil\\x1b]0;owned"), "no escaped node name: %s", cmd);
 	printf("hostile: escape sequences in ONNX node names, through dnnq-convert --report and "
 	       "dnnq-run --profile: 1 tries: every line escaped (as '%s')\n", cmd);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	remove_tree(dir);
 	free(g.p);
 	free(b.p);
 }
@@ -325,10 +342,7 @@ static void write_add_model(const char *path, const char *a, const char *b)
 	pb_value_1x4(&g, 12, "y");
 	pb_model_head(&m, g.n);
 	pb_bytes(&m, g.p, g.n);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(m.p, 1, m.n, f), m.n);
-	fclose(f);
+	write_pb(path, &m);
 	free(n.p);
 	free(g.p);
 	free(m.p);
@@ -344,13 +358,8 @@ START_TEST(hostile_calib_input_names)
 	snprintf(path, sizeof path, "%s/calib", dir);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	float x[8 * 4] = { 0 };
-	struct dnnq_diag d = { "" };
-	snprintf(path, sizeof path, "%s/calib/a.npy", dir);
-	ck_assert_msg(!dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 8, 4 }, 2, x, &d),
-	              "%s", d.msg);
-	snprintf(path, sizeof path, "%s/x.npy", dir);
-	ck_assert_msg(!dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 8, 4 }, 2, x, &d),
-	              "%s", d.msg);
+	write_samples(path, "a.npy", x, 8);
+	write_samples(dir, "x.npy", x, 8);
 	snprintf(path, sizeof path, "%s/m.onnx", dir);
 	write_add_model(path, "a", "../x");
 	snprintf(cmd, sizeof cmd, "%s/dnnq-convert %s --calib %s/calib -o %s/m.dnnq 2>&1", bin,
@@ -364,8 +373,7 @@ START_TEST(hostile_calib_input_names)
 		*nl = 0;
 	printf("hostile: an ONNX input named '../x' with dnnq-convert --calib DIR: 1 tries: "
 	       "refused, DIR/../x.npy not read ('%s')\n", out);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	remove_tree(dir);
 }
 END_TEST
 
