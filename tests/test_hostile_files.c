@@ -308,8 +308,8 @@ START_TEST(hostile_tool_output_escaped)
 	write_samples(dir, "x.npy", x, 8);
 	write_samples(dir, "x1.npy", x, 1);
 	snprintf(cmd, sizeof cmd, "%s/dnnq-convert %s/m.onnx --calib %s/x.npy -o %s/m.dnnq "
-	         "--report 2>&1 && %s/dnnq-run %s/m.dnnq -i x=%s/x1.npy --profile 2>&1", bin, dir,
-	         dir, dir, bin, dir, dir);
+	         "--report 2>&1 && %s/dnnq-run %s/m.dnnq -i x=%s/x1.npy -o %s --profile 2>&1", bin,
+	         dir, dir, dir, bin, dir, dir, dir);
 	int status = run_tool(cmd, out, sizeof out);
 	ck_assert_msg(status == 0, "%s: status %#x: %s", cmd, (unsigned)status, out);
 	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
