@@ -130,13 +130,25 @@ static int32_t pick(struct lstm *l, int32_t a, uint32_t axis, int64_t k)
 	return node(l, n, 1, "slice", NULL, v->ndim, d);
 }
 
+static int32_t constant(struct lstm *l, const float *src, const float *src2, int64_t rows,
+                        int64_t cols, int64_t ld, const char *what);
+
 /* [B, H] from a [1, B, H] slice of a 3-D value: input k of the node, per
- * direction; -1 when the input is absent. */
+ * direction; -1 when the input is absent or a constant of zeros (torch
+ * exports an LSTM without state so: Expand of a 0). */
 static int32_t state_in(struct lstm *l, size_t k, int64_t dir)
 {
 	int32_t v = k < l->c->nin ? l->c->in[k] : -1;
 	if (v < 0)
 		return -1;
+	const float *data = l->c->m->ir->values[v].data;
+	if (data) {
+		size_t n = (size_t)(l->Bn * l->H);
+		bool zero = true;
+		for (size_t i = 0; i < n; i++)
+			zero &= data[(size_t)dir * n + i] == 0;
+		return zero ? -1 : constant(l, data + (size_t)dir * n, NULL, l->Bn, l->H, l->H, "state");
+	}
 	int32_t s = l->D > 1 ? pick(l, v, 0, dir) : v;
 	int64_t d[2] = { l->Bn, l->H };
 	return s < 0 ? s : reshape(l, s, 2, d, NULL);
@@ -222,7 +234,8 @@ static int32_t constant(struct lstm *l, const float *src, const float *src2, int
 		for (int64_t k = 0; k < cols; k++)
 			p[r * cols + k] = src ? src[r * ld + k] + (src2 ? src2[r * ld + k] : 0) : 0;
 	int64_t d[2] = { rows, cols };
-	int32_t id = new_value(l, what, NULL, rows > 1 ? 2 : 1, rows > 1 ? d : d + 1, p, -1);
+	bool bias = src2 || !src;       /* the gates' bias: [H] */
+	int32_t id = new_value(l, what, NULL, bias ? 1 : 2, bias ? d + 1 : d, p, -1);
 	if (id < 0)
 		free(p);
 	return id;
@@ -273,6 +286,9 @@ static int inputs(struct lstm *l)
 	if ((rc = need(c, X, DT_F32, false)) || (rc = need(c, W, DT_F32, true)) ||
 	    (rc = need(c, R, DT_F32, true)))
 		return rc;
+	for (size_t k = 0; k < c->nin; k++)
+		if (V(c, k) && V(c, k)->batched)
+			return batch_moves(c, "LSTM reads the batch on dim 1");
 	const struct dnnq_ir_value *x = V(c, X), *w = V(c, W), *r = V(c, R);
 	if (x->ndim != 3)
 		return bad(c, DNNQ_E_SHAPE, "X [%s]: [seq_length, batch, input_size] expected",
@@ -316,9 +332,6 @@ static int inputs(struct lstm *l)
 			                     k == INIT_H ? "initial_h" : "initial_c", imp_dims_str(s),
 			                     (long long)l->D, (long long)l->Bn, (long long)l->H);
 	}
-	for (size_t k = 0; k < c->nin; k++)
-		if (V(c, k) && V(c, k)->batched)
-			return batch_moves(c, "LSTM reads the batch on dim 1");
 	for (int64_t d = 0; d < l->D; d++)
 		for (int g = 0; g < 4; g++) {
 			const float *wb = b ? (const float *)b->data + d * 8 * l->H + g * l->H : NULL;

@@ -516,8 +516,9 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	struct dnnq_ir_value v = { .name = (char *)S(vi->name), .producer = -1 };
 	int32_t et = tt->has_elem_type ? tt->elem_type : 0;
 	if (imp_dtype(et, &v.dtype) || v.dtype == DNNQ_IR_S64) {
-		imp_problem(m, DNNQ_E_DTYPE, "%s: element type %s is not supported", what,
-		            imp_onnx_dtype_name(et));
+		imp_problem(m, DNNQ_E_DTYPE, "%s: element type %s is not supported%s", what,
+		            imp_onnx_dtype_name(et), et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? " as an input (a setting, as a sample rate? freeze it with --input-value "
+		              "NAME=V)" : "");
 		return DNNQ_E_DTYPE;
 	}
 	if (!tt->shape) {
@@ -542,8 +543,10 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	for (uint32_t i = 0; i < v.ndim; i++) {
 		if (i == 0) {
 			/* the batch, stored as 1; once it is fixed (m->fixed), a dim 0 the
-			 * model fixes is an ordinary axis that keeps its size (the batch
-			 * axis goes in front: onnx/import-batch.c) */
+			 * model fixes is an ordinary axis that keeps its size (silero VAD's
+			 * state [2, batch, 128], a static export's batch, an LSTM's
+			 * sequence): the batch axis goes in front (onnx/import-batch.c),
+			 * and the graph runs at the shapes it was exported with */
 			const Onnx__TensorShapeProto__Dimension *d0 = tt->shape->dim[0];
 			v.dims[0] = m->fixed && d0 && d0->value_case ==
 			            ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
