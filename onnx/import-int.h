@@ -49,7 +49,8 @@ struct imp_pad {
 
 struct imp {
 	struct dnnq_ir *ir;
-	const Onnx__GraphProto *g;
+	const Onnx__GraphProto *g;          /* the graph being walked (an If branch) */
+	const Onnx__GraphProto *root;       /* the model's: IMP_INIT indexes its initializers */
 	const struct dnnq_onnx_import_opts *opts;
 	int64_t opset;
 	bool fixed;                 /* the batch fixed to 1: dim 0 an ordinary axis,

@@ -787,7 +787,7 @@ int32_t imp_lookup(struct imp *m, const char *name, const char *who)
 	case IMP_INIT: {
 		char what[160];
 		snprintf(what, sizeof what, "initializer '%.100s'", name);
-		int32_t id = imp_tensor_value(m, m->g->initializer[e->idx], name, what);
+		int32_t id = imp_tensor_value(m, m->root->initializer[e->idx], name, what);
 		if (id == DNNQ_E_NOMEM)
 			return id;
 		e->kind = id < 0 ? IMP_UNKNOWN : IMP_VALUE;
@@ -906,7 +906,7 @@ static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 	int rc = model_header(m, mp);
 	if (rc)
 		return rc;
-	m->g = g;
+	m->g = m->root = g;
 	if ((rc = declare_inputs(m, g)))
 		return rc;
 	if ((rc = imp_walk(m, g)) || (rc = declare_outputs(m, g)))

@@ -8,8 +8,9 @@
               outputs y.npy, hn.npy, cn.npy; x and y with a leading batch axis
               of 1 (dnnq's batch: their dim 0 of 5 is the sequence), h0, c0,
               hn, cn as they are (a dim 0 of 1 is the batch).
-  if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (an initializer of
-              the branch) else (If(sr == 8000) then -x else relu(x)), x and
+  if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
+              the graph, read from the branch) else (If(sr == 8000) then x * -1
+              (-1: the branch's initializer) else relu(x)), x and
               sr inputs (sr int64, a scalar: frozen with --input-value); the
               expected outputs are written by the test (they are x * 2, -x).
   if_dyn.onnx the same then-branch under a condition that is an input
@@ -60,11 +61,11 @@ def if_model(out):
 
     f = TensorProto.FLOAT
     two = numpy_helper.from_array(np.full([1, 4], 2, np.float32), "two")
+    minus = numpy_helper.from_array(np.full([1, 4], -1, np.float32), "minus")
     then_g = helper.make_graph([helper.make_node("Mul", ["x", "two"], ["t"], "times2")],
-                               "then", [], [helper.make_tensor_value_info("t", f, [1, 4])],
-                               [two])
-    neg_g = helper.make_graph([helper.make_node("Neg", ["x"], ["n"], "neg")], "neg", [],
-                              [helper.make_tensor_value_info("n", f, [1, 4])])
+                               "then", [], [helper.make_tensor_value_info("t", f, [1, 4])])
+    neg_g = helper.make_graph([helper.make_node("Mul", ["x", "minus"], ["n"], "neg")], "neg",
+                              [], [helper.make_tensor_value_info("n", f, [1, 4])], [minus])
     relu_g = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], "relu")], "relu", [],
                                [helper.make_tensor_value_info("r", f, [1, 4])])
     else_g = helper.make_graph([
@@ -80,7 +81,7 @@ def if_model(out):
         helper.make_node("If", ["is16"], ["y"], "outer", then_branch=then_g, else_branch=else_g),
     ], "if", [helper.make_tensor_value_info("x", f, ["N", 4]),
               helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
-        [helper.make_tensor_value_info("y", f, ["N", 4])])
+        [helper.make_tensor_value_info("y", f, ["N", 4])], [two])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
                           producer_name="mkrnn")
     onnx.checker.check_model(m)
@@ -91,7 +92,7 @@ def if_model(out):
                                             else_branch=relu_g)], "if_dyn",
                           [helper.make_tensor_value_info("x", f, ["N", 4]),
                            helper.make_tensor_value_info("flag", TensorProto.UINT8, [])],
-                          [helper.make_tensor_value_info("y", f, ["N", 4])])
+                          [helper.make_tensor_value_info("y", f, ["N", 4])], [two])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
                                 producer_name="mkrnn"), os.path.join(out, "if_dyn.onnx"))
 
