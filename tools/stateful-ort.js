@@ -1,7 +1,9 @@
 // tools/stateful-ort.js — runs a stateful ONNX model (a streaming VAD:
 // silero VAD v4 "legacy", v5, v6) over a generated audio signal in ONNX
 // Runtime, feeding each call's state outputs back as the next call's
-// inputs, as an application does. Writes, in OUTDIR:
+// inputs, as an application does (v5 and v6 read 64 samples of context
+// before each 512-sample frame, as silero's own wrapper feeds them).
+// Writes, in OUTDIR:
 //   input.npy, and state.npy (v5/v6) or h.npy and c.npy (legacy): each
 //     call's inputs, a --calib directory for dnnq-convert (the states are
 //     the ones the model really sees, recorded, not made up);
@@ -9,7 +11,10 @@
 // The signal: silence (faint noise), a tone burst, noise, a harmonic
 // "voiced" burst with a syllable-rate envelope, silence again.
 //
-// usage: node tools/stateful-ort.js MODEL.onnx OUTDIR [CHUNKS=20] [SR=16000]
+// With WAV (16-bit PCM, mono: espeak-ng -w speech.wav "some words"), that
+// recording, resampled linearly to SR, is the signal instead.
+//
+// usage: node tools/stateful-ort.js MODEL.onnx OUTDIR [CHUNKS=20] [SR=16000] [WAV]
 // (needs onnxruntime-node: NODE_PATH=DIR/node_modules)
 'use strict';
 const fs = require('fs');
@@ -49,10 +54,38 @@ function signal(n, sr) {
 	return x;
 }
 
+// A 16-bit PCM mono WAV file's samples at rate sr, n of them (zeros past
+// its end).
+function wav(file, n, sr) {
+	const b = fs.readFileSync(file);
+	let at = 12, rate = 0, data = null;
+	while (at + 8 <= b.length) {
+		const id = b.toString('latin1', at, at + 4), len = b.readUInt32LE(at + 4);
+		if (id === 'fmt ') {
+			if (b.readUInt16LE(at + 8) !== 1 || b.readUInt16LE(at + 10) !== 1 ||
+			    b.readUInt16LE(at + 22) !== 16)
+				throw new Error(`${file}: not 16-bit PCM mono`);
+			rate = b.readUInt32LE(at + 12);
+		} else if (id === 'data') {
+			data = new Int16Array(b.buffer.slice(b.byteOffset + at + 8,
+				b.byteOffset + at + 8 + Math.min(len, b.length - at - 8)));
+		}
+		at += 8 + len + (len & 1);
+	}
+	if (!rate || !data) throw new Error(`${file}: no fmt or data chunk`);
+	const x = new Float32Array(n);
+	for (let i = 0; i < n; i++) {
+		const t = i * rate / sr, k = Math.floor(t), f = t - k;
+		const a = k < data.length ? data[k] : 0, c = k + 1 < data.length ? data[k + 1] : 0;
+		x[i] = (a + f * (c - a)) / 32768;
+	}
+	return x;
+}
+
 async function main() {
-	const [model, out, chunksArg, srArg] = process.argv.slice(2);
+	const [model, out, chunksArg, srArg, wavFile] = process.argv.slice(2);
 	if (!model || !out) {
-		console.error('usage: node tools/stateful-ort.js MODEL.onnx OUTDIR [CHUNKS] [SR]');
+		console.error('usage: node tools/stateful-ort.js MODEL.onnx OUTDIR [CHUNKS] [SR] [WAV]');
 		process.exit(2);
 	}
 	const chunks = Number(chunksArg || 20), sr = Number(srArg || 16000);
@@ -61,13 +94,17 @@ async function main() {
 	const legacy = s.inputNames.includes('h');
 	const states = legacy ? [['h', 'hn'], ['c', 'cn']] : [['state', 'stateN']];
 	const sdims = legacy ? [2, 1, 64] : [2, 1, 128];
-	const x = signal(chunks * win, sr);
+	const x = wavFile ? wav(wavFile, chunks * win, sr) : signal(chunks * win, sr);
 	const rec = { input: [] }, ref = {};
 	let st = Object.fromEntries(states.map(([i]) => [i, new Float32Array(sdims.reduce((a, b) => a * b))]));
 	for (const [i] of states) rec[i] = [];
+	// v5 and v6 read each frame after the last 64 samples of the one before
+	// (silero's wrapper, vad-web's): [1, 64 + 512]
+	const ctx = legacy ? 0 : sr === 16000 ? 64 : 32, len = ctx + win;
 	for (let k = 0; k < chunks; k++) {
-		const chunk = x.slice(k * win, (k + 1) * win);
-		const feeds = { input: new ort.Tensor('float32', chunk, [1, win]),
+		const chunk = new Float32Array(len);
+		chunk.set(x.slice(Math.max(0, k * win - ctx), (k + 1) * win), k ? 0 : ctx);
+		const feeds = { input: new ort.Tensor('float32', chunk, [1, len]),
 			sr: new ort.Tensor('int64', BigInt64Array.from([BigInt(sr)]), []) };
 		rec.input.push(...chunk);
 		for (const [i] of states) {
@@ -79,13 +116,13 @@ async function main() {
 		for (const [i, o] of states) st[i] = r[o].data;
 	}
 	fs.mkdirSync(path.join(out, 'ref'), { recursive: true });
-	npy(path.join(out, 'input.npy'), [chunks, win], rec.input);
+	npy(path.join(out, 'input.npy'), [chunks, len], rec.input);
 	for (const [i] of states) npy(path.join(out, i + '.npy'), [chunks, ...sdims], rec[i]);
 	for (const name of s.outputNames) {
 		const per = ref[name].length / chunks;
 		npy(path.join(out, 'ref', name + '.npy'), [chunks, per], ref[name]);
 	}
-	console.log(`${chunks} chunks of ${win} samples at ${sr} Hz; output: ` +
+	console.log(`${chunks} chunks of ${win} samples (${len} with context) at ${sr} Hz; output: ` +
 		ref.output.map((p) => p.toFixed(3)).join(' '));
 }
 
