@@ -15,6 +15,7 @@
               expected outputs are written by the test (they are x * 2, -x).
   if_dyn.onnx the same then-branch under a condition that is an input
               (flag, uint8): refused.
+  if_deep.onnx 40 Ifs nested: refused past 32.
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -95,6 +96,23 @@ def if_model(out):
                           [helper.make_tensor_value_info("y", f, ["N", 4])], [two])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
                                 producer_name="mkrnn"), os.path.join(out, "if_dyn.onnx"))
+    # 40 Ifs nested in their then-branches, each on the frozen sr: deeper
+    # than the importer follows (IMP_MAX_IF_DEPTH, 32)
+    inner = relu_g
+    for k in range(40):
+        eq = helper.make_node("Equal", ["sr", "k16"], [f"c{k}"], f"eq{k}")
+        node = helper.make_node("If", [f"c{k}"], [f"d{k}"], f"nest{k}", then_branch=inner,
+                                else_branch=relu_g)
+        inner = helper.make_graph([eq, node], f"b{k}", [],
+                                  [helper.make_tensor_value_info(f"d{k}", f, [1, 4])])
+    g = helper.make_graph([
+        helper.make_node("Constant", [], ["k16"], "k16",
+                         value=numpy_helper.from_array(np.array(16000, np.int64))),
+    ] + list(inner.node), "if_deep", [helper.make_tensor_value_info("x", f, ["N", 4]),
+                                      helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("d39", f, ["N", 4])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
+                                producer_name="mkrnn"), os.path.join(out, "if_deep.onnx"))
 
 
 def main():
