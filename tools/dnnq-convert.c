@@ -711,7 +711,7 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 {
 	if (o->json) {
 		printf(",\"import\":{");
-		for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_MERGED; h++) {
+		for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_INLINED; h++) {
 			printf("%s\"%s\":{", h ? "," : "", dnnq_ir_settled_name(h));
 			settled_counts(ir, h, json_count);
 			printf("}");
@@ -738,7 +738,7 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 	if (!ir->nremoved)
 		return;
 	printf("import:");
-	for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_MERGED; h++) {
+	for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_INLINED; h++) {
 		size_t n = settled_counts(ir, h, NULL);
 		if (!n)
 			continue;
