@@ -294,6 +294,9 @@ static int inputs(struct lstm *l)
 		return bad(c, DNNQ_E_SHAPE, "X [%s]: [seq_length, batch, input_size] expected",
 		           imp_dims_str(x));
 	l->T = x->dims[0], l->Bn = x->dims[1], l->I = x->dims[2];
+	if (l->T < 1 || l->Bn < 1 || l->I < 1)
+		return bad(c, DNNQ_E_SHAPE, "X [%s]: an empty sequence, batch or input",
+		           imp_dims_str(x));
 	if (l->H < 1 || l->H > 65536 || w->ndim != 3 || w->dims[0] != l->D ||
 	    w->dims[1] != 4 * l->H || w->dims[2] != l->I || r->ndim != 3 || r->dims[0] != l->D ||
 	    r->dims[1] != 4 * l->H || r->dims[2] != l->H)
