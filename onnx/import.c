@@ -428,11 +428,14 @@ int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v
 	return id < 0 ? id : DNNQ_OK;
 }
 
-/* The shape the options give graph input k, named name: --input-shape's
- * (*strict), else the samples' of that rank; NULL: none. */
+/* The shape the options give graph input k, named name, of shape sh:
+ * --input-shape's (*strict), else the samples' of that rank (or of one
+ * more, lifted: *lift); NULL: none. */
 static const struct dnnq_onnx_shape *given_shape(const struct imp *m, const char *name, size_t k,
-                                                 uint32_t ndim, bool *strict)
+                                                 const Onnx__TensorShapeProto *sh, bool *strict,
+                                                 struct dnnq_onnx_shape *lift)
 {
+	uint32_t ndim = (uint32_t)sh->n_dim;
 	const struct dnnq_onnx_import_opts *o = m->opts;
 	*strict = true;
 	for (size_t i = 0; o && i < o->nshapes; i++)
@@ -442,8 +445,21 @@ static const struct dnnq_onnx_shape *given_shape(const struct imp *m, const char
 	const struct dnnq_onnx_shape *pos = NULL;
 	for (size_t i = 0, nameless = 0; o && i < o->nsamples; i++) {
 		const struct dnnq_onnx_shape *s = &o->samples[i];
+		if (s->name && !strcmp(s->name, name) && s->ndim == ndim)
+			return s;
+		/* samples of a model input lifted behind a batch axis (a dim 0 the
+		 * model fixes is not the batch: state.npy [n, 2, 1, 128] for
+		 * [2, batch, 128]): the dims after the batch axis */
+		const Onnx__TensorShapeProto__Dimension *d0 = ndim ? sh->dim[0] : NULL;
+		if (s->name && !strcmp(s->name, name) && s->ndim == ndim + 1 && d0 &&
+		    d0->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+		    d0->dim_value > 1 && s->dims[1] == d0->dim_value) {
+			*lift = (struct dnnq_onnx_shape){ .name = s->name, .ndim = ndim };
+			memcpy(lift->dims, s->dims + 1, ndim * sizeof *lift->dims);
+			return lift;
+		}
 		if (s->name && !strcmp(s->name, name))
-			return s->ndim == ndim ? s : NULL;
+			return NULL;
 		if (!s->name && nameless++ == k)
 			pos = s;
 	}
@@ -533,7 +549,8 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	v.ndim = (uint32_t)tt->shape->n_dim;
 	v.batched = v.ndim > 0 && !m->fixed;
 	bool strict;
-	const struct dnnq_onnx_shape *given = given_shape(m, v.name, k, v.ndim, &strict);
+	struct dnnq_onnx_shape lift;
+	const struct dnnq_onnx_shape *given = given_shape(m, v.name, k, tt->shape, &strict, &lift);
 	if (given && strict && given->ndim != v.ndim) {
 		imp_problem(m, DNNQ_E_SHAPE, "%s: --input-shape gives %u dims, the model %u", what,
 		            given->ndim, v.ndim);

@@ -2247,6 +2247,18 @@ START_TEST(fold_input_shape)
 	ck_assert_int_eq(ir.values[ir.inputs[0]].dims[3], 6);
 	dnnq_ir_free(&ir);
 
+	/* samples of an input whose fixed dim 0 is not the batch: [n, 2, 5, 4]
+	 * for [2, C, 4], the dims after their batch axis */
+	struct dnnq_onnx_shape st = { "state", 4, { 9, 2, 5, 4 } };
+	struct dnnq_onnx_import_opts lo = { .samples = &st, .nsamples = 1 };
+	int64_t sd[3] = { 2, BATCH, 4 };
+	b = io_model(13, "state", F, 3, sd);
+	mb_node(b, "Relu", "r", "state", "y");
+	r = imp_with(b, &lo, &ir);
+	ck_assert_msg(r.rc == 0, "%s", r.diag.msg);
+	ck_assert_int_eq(ir.values[ir.inputs[0]].dims[1], 5);
+	dnnq_ir_free(&ir);
+
 	s.name = "x";
 	s.dims[1] = 4;
 	b = io_model(13, "x", F, 4, d);
