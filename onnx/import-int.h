@@ -68,7 +68,7 @@ struct imp {
 	struct imp_name *names;
 	size_t ncap, nused;
 	uint32_t depth;             /* If branches being walked (onnx/import-if.c) */
-	size_t walked;              /* ONNX nodes walked, branches included */
+	size_t walked;              /* ONNX nodes of the If branches walked */
 	size_t const_bytes;
 	/* problems */
 	char *list;
@@ -104,7 +104,7 @@ int imp_settled(struct imp *m, const char *name, const char *op_type,
                 enum dnnq_ir_settled how);
 
 /* Bounds on If branches (onnx/import-if.c): how deep they nest, and the
- * ONNX nodes a walk visits, branches included. */
+ * ONNX nodes of all the branches an import walks. */
 #define IMP_MAX_IF_DEPTH 32
 #define IMP_MAX_WALKED ((size_t)1 << 20)
 

@@ -1002,6 +1002,26 @@ START_TEST(more_unsupported)
 	mb_node(b, "If", "branch", "x", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'branch' (If): condition 'x' is only known at run "
 	          "time (it depends on 'x'): dnnq inlines an If whose condition is constant");
+	/* a constant condition whose branch is missing, or has other outputs */
+	for (int k = 0; k < 2; k++) {
+		int64_t one = 1;
+		b = nchw(13, 1, 1, 1);
+		mb_init(b, "cond", S64, 0, NULL, &one);
+		Onnx__NodeProto *n = mb_node(b, "If", "branch", "cond", "y");
+		if (k) {
+			Onnx__AttributeProto *a = attr(b, n, "then_branch",
+			                               ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH);
+			Onnx__GraphProto *g = A(b, sizeof *g);
+			*g = (Onnx__GraphProto)ONNX__GRAPH_PROTO__INIT;
+			g->n_output = 2;
+			g->output = A(b, 2 * sizeof *g->output);
+			g->output[0] = g->output[1] = vinfo(b, "x", F, -1, NULL);
+			a->g = g;
+		}
+		imp_fails(b, DNNQ_E_FORMAT, k ? "node 'branch' (If): then_branch "
+		          "has 2 outputs, the If 1" : "node 'branch' (If): attribute 'then_branch' (the "
+		          "branch the condition takes) is missing or not a graph");
+	}
 	b = nchw(13, 1, 1, 1);
 	mb_node(b, "GRU", "gru", "x", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'gru' (GRU): unsupported operator (of the recurrent "
