@@ -170,12 +170,12 @@ int pass_through(struct nctx *c);
 /* The node's ONNX outputs named unknown (its readers skipped quietly). */
 int imp_outputs_unknown(struct nctx *c);
 
-/* ---- LSTM (onnx/import-rnn.c) ------------------------------------------------- */
+/* ---- LSTM and GRU (onnx/import-rnn.c) ----------------------------------------- */
 
-/* An LSTM unrolled into the IR's GEMM, Add, Mul, Sigmoid, Tanh, Slice,
- * Reshape and Concat nodes, its outputs named; 0, DNNQ_E_NOMEM, or another
- * status with the problem recorded. */
-int imp_lstm(struct nctx *c);
+/* An LSTM (a GRU) unrolled into the IR's GEMM, Add, Sub, Mul, Sigmoid, Tanh,
+ * Slice, Reshape and Concat nodes, its outputs named; 0, DNNQ_E_NOMEM, or
+ * another status with the problem recorded. */
+int imp_rnn(struct nctx *c, bool gru);
 
 /* ---- If (onnx/import-if.c) ------------------------------------------------------ */
 

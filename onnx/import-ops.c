@@ -2454,9 +2454,9 @@ static const char *unsupported_why(const char *op)
 {
 	static const char *const flow = " (loops are not imported: only an If whose condition "
 	                                "is constant is, inlined)",
-	                  *const rnn = " (of the recurrent layers only LSTM is supported)";
+	                  *const rnn = " (of the recurrent layers only LSTM and GRU are supported)";
 	static const struct { const char *op, *why; } known[] = {
-		{ "Loop", flow }, { "Scan", flow }, { "GRU", rnn }, { "RNN", rnn },
+		{ "Loop", flow }, { "Scan", flow }, { "RNN", rnn },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(op, known[i].op))
@@ -2480,12 +2480,12 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	uint32_t kind = 0;
 	const struct opdef *d = find_op(op, &reg, &kind);
 	const struct imp_fold *f = imp_fold_find(op);
-	bool lstm = !strcmp(op, "LSTM");
+	bool lstm = !strcmp(op, "LSTM"), gru = !strcmp(op, "GRU");
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "operator domain '%.60s' is not supported", dom);
-	else if (lstm)
-		rc = arity(&c, 3, 8, 3);
+	else if (lstm || gru)
+		rc = arity(&c, 3, lstm ? 8 : 6, lstm ? 3 : 2);
 	else if (!d && !f)
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "unsupported operator%s", unsupported_why(op));
 	else if (!d)
@@ -2504,8 +2504,8 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	for (size_t i = 0; i < c.nin; i++)
 		if (c.in[i] >= 0 && !m->known[c.in[i]])
 			return imp_outputs_unknown(&c);
-	if (lstm) {
-		rc = imp_lstm(&c);
+	if (lstm || gru) {
+		rc = imp_rnn(&c, gru);
 		return rc && rc != DNNQ_E_NOMEM ? imp_outputs_unknown(&c) : rc;
 	}
 	rc = foldable(&c, f) ? f->fn(&c) : IMP_NOT_FOLDED;

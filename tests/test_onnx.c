@@ -1023,9 +1023,9 @@ START_TEST(more_unsupported)
 		          "branch the condition takes) is missing or not a graph");
 	}
 	b = nchw(13, 1, 1, 1);
-	mb_node(b, "GRU", "gru", "x", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'gru' (GRU): unsupported operator (of the recurrent "
-	          "layers only LSTM is supported)");
+	mb_node(b, "RNN", "rnn", "x", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'rnn' (RNN): unsupported operator (of the recurrent "
+	          "layers only LSTM and GRU are supported)");
 	b = nchw(13, 1, 1, 1);
 	mb_node(b, "Loop", "loop", "x", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'loop' (Loop): unsupported operator (loops are not "

@@ -1,6 +1,6 @@
 /*
  * tests/test_rnn.c — stateful and control-flow models (suite rnn): ONNX's
- * LSTM unrolled at import (onnx/import-rnn.c) against torch, an If inlined
+ * LSTM and GRU unrolled at import (onnx/import-rnn.c) against torch, an If inlined
  * once --input-value freezes the input its condition reads
  * (onnx/import-if.c), and what either refuses.
  *
@@ -43,50 +43,67 @@ static int import(const char *path, const struct dnnq_onnx_value *v, size_t nv,
 	return rc;
 }
 
-/* torch's bidirectional LSTM without state, then a forward one from h0, c0:
- * the reference executor, the engine all fp32 and int8 (conformance.h). */
-START_TEST(lstm_matches_torch)
+/* torch's bidirectional layer without state, then a forward one from its
+ * inputs' state (model: lstm or gru; files PREFIX*.npy): the reference
+ * executor, the engine all fp32 and int8 (conformance.h). */
+static void matches_torch(const char *model, const char *prefix, size_t nio,
+                          const char *const *in_names, const char *const *out_names)
 {
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
-	ck_assert_msg(import(RNN "/lstm.onnx", NULL, 0, &ir, &d) == 0, "%s", d.msg);
-	ck_assert_uint_eq(ir.max_batch, 1);        /* the LSTM reads its batch on dim 1 */
-	ck_assert_uint_eq(ir.ninputs, 3);
-	ck_assert_uint_eq(ir.noutputs, 3);
-	static const char *const in_names[3] = { "x", "h0", "c0" }, *const out_names[3] = {
-		"y", "hn", "cn" };
+	char path[256];
+	snprintf(path, sizeof path, RNN "/%s.onnx", model);
+	ck_assert_msg(import(path, NULL, 0, &ir, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(ir.max_batch, 1);        /* the layer reads its batch on dim 1 */
+	ck_assert_uint_eq(ir.ninputs, nio);
+	ck_assert_uint_eq(ir.noutputs, nio);
 	struct arr in[3], want[3];
 	struct dnnq_npy ina[3], wanta[3];
-	for (int k = 0; k < 3; k++) {
-		load(in_names[k], &in[k]);
-		load(out_names[k], &want[k]);
+	const void *inp[3];
+	void *out[3];
+	for (size_t k = 0; k < nio; k++) {
+		char name[64];
+		snprintf(name, sizeof name, "%s%s", prefix, in_names[k]);
+		load(name, &in[k]);
+		snprintf(name, sizeof name, "%s%s", prefix, out_names[k]);
+		load(name, &want[k]);
 		ina[k] = in[k].a;
 		wanta[k] = want[k].a;
-	}
-	/* the reference executor: the unrolled graph computes torch's LSTM */
-	const void *inp[3] = { ina[0].data, ina[1].data, ina[2].data };
-	void *out[3];
-	for (int k = 0; k < 3; k++) {
-		const struct dnnq_ir_value *v = &ir.values[ir.outputs[k]];
-		ck_assert_uint_eq(dnnq_ir_numel(v, 1), wanta[k].count);
+		inp[k] = ina[k].data;
+		ck_assert_uint_eq(dnnq_ir_numel(&ir.values[ir.outputs[k]], 1), wanta[k].count);
 		out[k] = malloc(wanta[k].count * sizeof(float));
 	}
+	/* the reference executor: the unrolled graph computes torch's layers */
 	ck_assert_msg(dnnq_ir_run(&ir, 1, inp, out, NULL, NULL, &d) == 0, "%s", d.msg);
-	for (int k = 0; k < 3; k++) {
+	for (size_t k = 0; k < nio; k++) {
 		double rel = conf_max_rel(out[k], (const float *)wanta[k].data, wanta[k].count);
-		ck_assert_msg(rel < 1e-5, "reference %s: max rel %g", out_names[k], rel);
+		ck_assert_msg(rel < 1e-5, "%s reference %s: max rel %g", model, out_names[k], rel);
 		free(out[k]);
 	}
 	struct conf_result r;
 	ck_assert_msg(conf_run(&ir, false, ina, wanta, &r, &d) == 0, "%s", d.msg);
-	printf("rnn: LSTM all fp32 max rel %.3g; int8 SQNR %.2f dB\n", r.fp32_rel, r.sqnr_db);
-	ck_assert_msg(r.fp32_rel < 1e-5, "all fp32: max rel %g", r.fp32_rel);
-	ck_assert_msg(r.sqnr_db > 15, "int8: %.2f dB", r.sqnr_db);
-	for (int k = 0; k < 3; k++) {
+	printf("rnn: %s all fp32 max rel %.3g; int8 SQNR %.2f dB\n", model, r.fp32_rel, r.sqnr_db);
+	ck_assert_msg(r.fp32_rel < 1e-5, "%s all fp32: max rel %g", model, r.fp32_rel);
+	ck_assert_msg(r.sqnr_db > 15, "%s int8: %.2f dB", model, r.sqnr_db);
+	for (size_t k = 0; k < nio; k++) {
 		free(in[k].buf);
 		free(want[k].buf);
 	}
 	dnnq_ir_free(&ir);
+}
+
+START_TEST(lstm_matches_torch)
+{
+	static const char *const in[3] = { "x", "h0", "c0" }, *const out[3] = { "y", "hn", "cn" };
+	matches_torch("lstm", "", 3, in, out);
+}
+END_TEST
+
+/* torch exports GRU with linear_before_reset */
+START_TEST(gru_matches_torch)
+{
+	static const char *const in[2] = { "x", "h0" }, *const out[2] = { "y", "hn" };
+	matches_torch("gru", "gru_", 2, in, out);
 }
 END_TEST
 
@@ -172,6 +189,7 @@ Suite *suite_rnn(void)
 	TCase *t = tcase_create("rnn");
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, lstm_matches_torch);
+	tcase_add_test(t, gru_matches_torch);
 	tcase_add_test(t, if_inlined);
 	tcase_add_test(t, if_refusals);
 	suite_add_tcase(s, t);

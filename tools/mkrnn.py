@@ -8,6 +8,8 @@
               outputs y.npy, hn.npy, cn.npy; x and y with a leading batch axis
               of 1 (dnnq's batch: their dim 0 of 5 is the sequence), h0, c0,
               hn, cn as they are (a dim 0 of 1 is the batch).
+  gru.onnx    torch: the same with GRUs (linear_before_reset, as torch
+              exports them) over x [4, 1, 6], h0 [1, 1, 8]; gru_*.npy.
   if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
               the graph, read from the branch) else (If(sr == 8000) then x * -1
               (-1: the branch's initializer) else relu(x)), x and
@@ -54,6 +56,33 @@ def lstm(out):
     for name, v in (("x", x), ("h0", h0), ("c0", c0), ("y", y), ("hn", hn), ("cn", cn)):
         v = v.numpy().astype(np.float32)
         np.save(os.path.join(out, name + ".npy"), v[None] if v.shape[0] != 1 else v)
+
+
+def gru(out):
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.GRU(6, 8, bidirectional=True)
+            self.b = torch.nn.GRU(16, 8)
+
+        def forward(self, x, h0):
+            y, _ = self.a(x)
+            return self.b(y, h0)
+
+    torch.manual_seed(11)
+    torch.set_num_threads(1)
+    net = Net().eval()
+    x = torch.randn(4, 1, 6)
+    h0 = torch.randn(1, 1, 8) * 0.5
+    with torch.no_grad():
+        y, hn = net(x, h0)
+    torch.onnx.export(net, (x, h0), os.path.join(out, "gru.onnx"), opset_version=13,
+                      input_names=["x", "h0"], output_names=["y", "hn"])
+    for name, v in (("x", x), ("h0", h0), ("y", y), ("hn", hn)):
+        v = v.numpy().astype(np.float32)
+        np.save(os.path.join(out, "gru_" + name + ".npy"), v[None] if v.shape[0] != 1 else v)
 
 
 def if_model(out):
@@ -121,6 +150,7 @@ def main():
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     lstm(a.out)
+    gru(a.out)
     if_model(a.out)
 
 
