@@ -33,9 +33,10 @@ static int check_geometry(const struct dnnq_conv_desc *d, struct dnnq_diag *diag
 	      "stride %zux%zu: must be >= 1", d->stride_h, d->stride_w);
 	CHECK(d->dil_h >= 1 && d->dil_w >= 1, DNNQ_E_SHAPE,
 	      "dilation %zux%zu: must be >= 1", d->dil_h, d->dil_w);
-	CHECK(d->kh <= 64 && d->kw <= 64 && d->dil_h <= 64 && d->dil_w <= 64 &&
-	      d->stride_h <= 64 && d->stride_w <= 64, DNNQ_E_RANGE,
-	      "kernel, stride and dilation must be <= 64");
+	CHECK(d->kh <= DNNQ_CONV_MAX_WINDOW && d->kw <= DNNQ_CONV_MAX_WINDOW &&
+	      d->dil_h <= DNNQ_CONV_MAX_WINDOW && d->dil_w <= DNNQ_CONV_MAX_WINDOW &&
+	      d->stride_h <= DNNQ_CONV_MAX_WINDOW && d->stride_w <= DNNQ_CONV_MAX_WINDOW,
+	      DNNQ_E_RANGE, "kernel, stride and dilation must be <= %d", DNNQ_CONV_MAX_WINDOW);
 	CHECK(d->pad_t < 1024 && d->pad_l < 1024 && d->pad_b < 1024 && d->pad_r < 1024,
 	      DNNQ_E_RANGE, "pads must be < 1024");
 	size_t k = d->kh * d->kw * (d->cin / d->groups);

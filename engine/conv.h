@@ -22,6 +22,12 @@
 
 #include "engine/gemm.h"
 
+/* The largest kernel, stride and dilation of an int8 conv (the depthwise
+ * row keeps a pointer per kernel row on the stack) and of an fp32 one
+ * (engine/f32.h: im2col only; an STFT's frame of 256 samples). */
+#define DNNQ_CONV_MAX_WINDOW 64
+#define DNNQ_F32_CONV_MAX_WINDOW 1024
+
 struct dnnq_conv_desc {
 	enum dnnq_isa isa;
 	size_t cin, cout, groups;

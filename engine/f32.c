@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/conv.h"
 #include "engine/f32-kernels.h"
 #include "engine/unary.h"
 #include "engine/wcache.h"
@@ -602,9 +603,10 @@ static int conv_check(const struct dnnq_f32_conv_desc *d, struct dnnq_diag *diag
 	      "cout = %zu: must be a positive multiple of groups = %zu", d->cout, d->groups);
 	CHECK(d->kh >= 1 && d->kw >= 1 && d->stride_h >= 1 && d->stride_w >= 1 && d->dil_h >= 1 &&
 	      d->dil_w >= 1, DNNQ_E_SHAPE, "kernel, stride and dilation must be >= 1");
-	CHECK(d->kh <= 64 && d->kw <= 64 && d->dil_h <= 64 && d->dil_w <= 64 &&
-	      d->stride_h <= 64 && d->stride_w <= 64, DNNQ_E_RANGE,
-	      "kernel, stride and dilation must be <= 64");
+	CHECK(d->kh <= DNNQ_F32_CONV_MAX_WINDOW && d->kw <= DNNQ_F32_CONV_MAX_WINDOW &&
+	      d->dil_h <= DNNQ_F32_CONV_MAX_WINDOW && d->dil_w <= DNNQ_F32_CONV_MAX_WINDOW &&
+	      d->stride_h <= DNNQ_F32_CONV_MAX_WINDOW && d->stride_w <= DNNQ_F32_CONV_MAX_WINDOW,
+	      DNNQ_E_RANGE, "kernel, stride and dilation must be <= %d", DNNQ_F32_CONV_MAX_WINDOW);
 	CHECK(d->pad_t < 1024 && d->pad_l < 1024 && d->pad_b < 1024 && d->pad_r < 1024,
 	      DNNQ_E_RANGE, "pads must be < 1024");
 	CHECK(d->cin <= (1u << 20) && d->cout <= (1u << 20), DNNQ_E_RANGE,

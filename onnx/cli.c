@@ -186,6 +186,17 @@ int dnnq_input_shape_parse(char *arg, struct dnnq_onnx_shape *s, struct dnnq_dia
 	}
 }
 
+int dnnq_input_value_parse(char *arg, struct dnnq_onnx_value *v, struct dnnq_diag *diag)
+{
+	char *eq = strchr(arg, '=');
+	*v = (struct dnnq_onnx_value){ .name = arg };
+	if (!eq || eq == arg || !eq[1])
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "NAME=V[,V...] expected");
+	*eq = '\0';
+	v->text = eq + 1;
+	return DNNQ_OK;
+}
+
 int dnnq_sample_shape(const char *path, const char *name, struct dnnq_onnx_shape *s,
                         struct dnnq_diag *diag)
 {

@@ -44,6 +44,11 @@ int dnnq_npy_list(const char *path, char ***paths, size_t *n, struct dnnq_diag *
  * becomes the name's end). */
 int dnnq_input_shape_parse(char *arg, struct dnnq_onnx_shape *s, struct dnnq_diag *diag);
 
+/* dnnq-convert --input-value NAME=V[,V...]: *v, whose name points into arg
+ * (its first '=' becomes the name's end) and text after it; the values are
+ * checked against the input's type and shape at import. */
+int dnnq_input_value_parse(char *arg, struct dnnq_onnx_value *v, struct dnnq_diag *diag);
+
 /* The shape of the array in path, for an input named name (NULL: the
  * input at its position; the name is copied). */
 int dnnq_sample_shape(const char *path, const char *name, struct dnnq_onnx_shape *s,

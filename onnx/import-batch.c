@@ -379,17 +379,15 @@ static void to_gemm(const struct fix *f, struct dnnq_ir_node *n)
 	n->beta = 0.0f;
 }
 
-/* Graph output i in form B under its own name. */
+/* Graph output i in form B under its own name, when its ONNX dim 0 is 1. */
 static int fix_output(struct fix *f, size_t i)
 {
 	struct dnnq_ir *ir = f->ir;
 	int32_t v = ir->outputs[i];
-	if (f->form[v] != F_L)
+	/* an output whose ONNX dim 0 is not 1 keeps the batch axis in front,
+	 * as an input of that kind takes it (fix_nodes) */
+	if (f->form[v] != F_L || onnx_rank(f, v) < 1 || onnx_dim0(f, v) != 1)
 		return DNNQ_OK;
-	if (onnx_rank(f, v) < 1 || onnx_dim0(f, v) != 1)
-		return dnnq_diag_set(f->diag, DNNQ_E_UNSUPPORTED, "graph output '%s': its dim 0 is "
-		                     "not the batch once the batch is fixed to 1 (%s)",
-		                     ir->values[v].name, f->why);
 	int32_t b = dropped(f, v);
 	if (b < 0)
 		return b;
@@ -410,6 +408,18 @@ static int fix_nodes(struct fix *f)
 			                     "(the graph moves the batch)", x->name);
 		x->batched = true;
 		f->form[ir->inputs[i]] = F_B;
+		if (x->dims[0] == 1)
+			continue;
+		/* dim 0 fixed by the model, not the batch (silero VAD's state
+		 * [2, batch, 128]): the input takes a batch axis of 1 in front */
+		if (x->ndim == DNNQ_IR_MAX_DIMS)
+			return dnnq_diag_set(f->diag, DNNQ_E_UNSUPPORTED, "graph input '%s': rank 8 "
+			                     "with dim 0 of %lld cannot take a batch axis in front",
+			                     x->name, (long long)x->dims[0]);
+		memmove(x->dims + 1, x->dims, x->ndim * sizeof *x->dims);
+		x->dims[0] = 1;
+		x->ndim++;
+		f->form[ir->inputs[i]] = F_L;
 	}
 	for (size_t j = 0; j < ir->nnodes; j++) {
 		/* moved; lift_node may add nodes before it */

@@ -608,7 +608,7 @@ static int fold_constantofshape(struct nctx *c)
 	return const_out(c, data, rc, false);
 }
 
-/* ---- arithmetic: Add, Sub, Mul, Div, Equal, Where ------------------------------------- */
+/* ---- arithmetic: Add, Sub, Mul, Div, Equal, Not, Where ---------------------------------- */
 
 enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_EQUAL };
 
@@ -689,6 +689,20 @@ static int fold_mul(struct nctx *c) { return fold_arith(c, AR_MUL); }
 static int fold_div(struct nctx *c) { return fold_arith(c, AR_DIV); }
 static int fold_equal(struct nctx *c) { return fold_arith(c, AR_EQUAL); }
 
+/* Not on a bool (the IR's u8 0 or 1): an If's condition from Equal. */
+static int fold_not(struct nctx *c)
+{
+	int rc = need(c, 0, DT(DNNQ_IR_U8), true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	void *data;
+	rc = alloc_out(c, DNNQ_IR_U8, x->ndim, x->dims, &data);
+	for (size_t i = 0; !rc && i < dnnq_ir_numel(x, 1); i++)
+		((uint8_t *)data)[i] = !((const uint8_t *)x->data)[i];
+	return const_out(c, data, rc, false);
+}
+
 static int fold_where(struct nctx *c)
 {
 	int rc;
@@ -715,6 +729,47 @@ static int fold_where(struct nctx *c)
 	return const_out(c, data, rc, c->m->batch[c->in[1]] || c->m->batch[c->in[2]]);
 }
 
+/* Transpose of a constant (torch's reflect padding transposes its pad
+ * amounts): the elements permuted by perm (default: the dims reversed). */
+static int fold_transpose(struct nctx *c)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	const int64_t *perm;
+	ptrdiff_t np;
+	int rc = a_ints(c, "perm", &perm, &np);
+	if (rc)
+		return rc;
+	int64_t p[DNNQ_IR_MAX_DIMS], od[DNNQ_IR_MAX_DIMS];
+	size_t st[DNNQ_IR_MAX_DIMS], os = 1;
+	bool seen[DNNQ_IR_MAX_DIMS] = { false };
+	if (np >= 0 && (size_t)np != x->ndim)
+		return bad(c, DNNQ_E_SHAPE, "perm has %td entries for rank %u", np, x->ndim);
+	for (uint32_t i = x->ndim; i-- > 0;) {
+		p[i] = np >= 0 ? perm[i] : (int64_t)(x->ndim - 1 - i);
+		st[i] = os;                     /* x's row-major strides */
+		os *= (size_t)x->dims[i];
+	}
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		if (p[i] < 0 || p[i] >= x->ndim || seen[p[i]])
+			return bad(c, DNNQ_E_RANGE, "perm[%u] = %lld: not a permutation of 0..%u", i,
+			           (long long)p[i], x->ndim - 1);
+		seen[p[i]] = true;
+		od[i] = x->dims[p[i]];
+	}
+	void *data;
+	size_t es = dnnq_ir_dtype_size(x->dtype), n = dnnq_ir_numel(x, 1);
+	rc = alloc_out(c, x->dtype, x->ndim, od, &data);
+	for (size_t e = 0; !rc && e < n; e++) {
+		size_t rem = e, src = 0;
+		for (uint32_t i = x->ndim; i-- > 0;) {
+			src += rem % (size_t)od[i] * st[p[i]];
+			rem /= (size_t)od[i];
+		}
+		memcpy((char *)data + e * es, (const char *)x->data + src * es, es);
+	}
+	return const_out(c, data, rc, c->m->batch[c->in[0]]);
+}
+
 /* ---- Pad: removed when zero, merged into a Conv or AveragePool when it can ----------- */
 
 static bool attr_int_is(const Onnx__NodeProto *np, const char *name, int64_t want)
@@ -734,6 +789,8 @@ static const Onnx__NodeProto *only_reader(struct imp *m, const char *name, size_
 			return NULL;
 	for (size_t j = index + 1; j < m->g->n_node; j++) {
 		const Onnx__NodeProto *np = m->g->node[j];
+		if (np && np->op_type && !strcmp(np->op_type, "If"))
+			return NULL;    /* its branches may read name too */
 		for (size_t k = 0; np && k < np->n_input; k++) {
 			if (!np->input[k] || strcmp(np->input[k], name))
 				continue;
@@ -840,7 +897,7 @@ static int fold_pad(struct nctx *c)
 	struct imp *m = c->m;
 	if (imp_grow((void **)&m->pads, &m->pcap, m->npads, sizeof *m->pads))
 		return DNNQ_E_NOMEM;
-	m->pads[m->npads++] = (struct imp_pad){ at, { pb[2], pb[3], pe[2], pe[3] } };
+	m->pads[m->npads++] = (struct imp_pad){ m->g, at, { pb[2], pb[3], pe[2], pe[3] } };
 	c->alias = c->in[0];
 	c->merged = true;
 	return 0;
@@ -850,7 +907,7 @@ void imp_merged_pads(struct imp *m, size_t index, int64_t pads[4])
 {
 	memset(pads, 0, 4 * sizeof *pads);
 	for (size_t i = 0; i < m->npads; i++)
-		if (m->pads[i].reader == index)
+		if (m->pads[i].g == m->g && m->pads[i].reader == index)
 			memcpy(pads, m->pads[i].pads, 4 * sizeof *pads);
 }
 
@@ -872,6 +929,8 @@ static const struct imp_fold FOLDS[] = {
 	{ "Mul", fold_mul, 2, 2, 0 },
 	{ "Div", fold_div, 2, 2, 0 },
 	{ "Equal", fold_equal, 2, 2, 0 },
+	{ "Not", fold_not, 1, 1, 0 },
+	{ "Transpose", fold_transpose, 1, 1, 0 },
 	{ "Where", fold_where, 3, 3, 0 },
 };
 

@@ -48,13 +48,15 @@ struct imp_name {
 
 /* A Pad merged into the node that reads it (onnx/import-fold.c). */
 struct imp_pad {
+	const Onnx__GraphProto *g;  /* the graph (or If branch) of both nodes */
 	size_t reader;              /* the ONNX node index of the Conv or AveragePool */
 	int64_t pads[4];            /* top, left, bottom, right */
 };
 
 struct imp {
 	struct dnnq_ir *ir;
-	const Onnx__GraphProto *g;
+	const Onnx__GraphProto *g;          /* the graph being walked (an If branch) */
+	const Onnx__GraphProto *root;       /* the model's: IMP_INIT indexes its initializers */
 	const struct dnnq_onnx_import_opts *opts;
 	int64_t opset;
 	bool fixed;                 /* the batch fixed to 1: dim 0 an ordinary axis,
@@ -71,6 +73,8 @@ struct imp {
 	size_t npads, pcap;
 	struct imp_name *names;
 	size_t ncap, nused;
+	uint32_t depth;             /* If branches being walked (onnx/import-if.c) */
+	size_t walked;              /* ONNX nodes of the If branches walked */
 	size_t const_bytes;
 	/* problems */
 	char *list;
@@ -104,6 +108,15 @@ const char *imp_node_name(struct imp *m, size_t i, char buf[128]);
 int imp_grow(void **array, size_t *cap, size_t n, size_t size);
 int imp_settled(struct imp *m, const char *name, const char *op_type,
                 enum dnnq_ir_settled how);
+
+/* Bounds on If branches (onnx/import-if.c): how deep they nest, and the
+ * ONNX nodes of all the branches an import walks. */
+#define IMP_MAX_IF_DEPTH 32
+#define IMP_MAX_WALKED ((size_t)1 << 20)
+
+/* Walks g's nodes (the model's graph, or an If branch: m->g while it
+ * runs) in imp_node_order; 0 or DNNQ_E_NOMEM. */
+int imp_walk(struct imp *m, const Onnx__GraphProto *g);
 
 /* onnx/import-ops.c: one ONNX node into the IR (0, or DNNQ_E_NOMEM: every
  * other problem is recorded and the walk goes on). */
@@ -160,6 +173,22 @@ int set_out(struct nctx *c, uint32_t k, enum dnnq_ir_dtype dt, uint32_t ndim,
 int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what);
 /* Identity's rule: output 0 is input 0 (a copy when a graph output needs one). */
 int pass_through(struct nctx *c);
+/* The node's ONNX outputs named unknown (its readers skipped quietly). */
+int imp_outputs_unknown(struct nctx *c);
+
+/* ---- LSTM and GRU (onnx/import-rnn.c) ----------------------------------------- */
+
+/* An LSTM (a GRU) unrolled into the IR's GEMM, Add, Sub, Mul, Sigmoid, Tanh,
+ * Slice, Reshape and Concat nodes, its outputs named; 0, DNNQ_E_NOMEM, or
+ * another status with the problem recorded. */
+int imp_rnn(struct nctx *c, bool gru);
+
+/* ---- If (onnx/import-if.c) ------------------------------------------------------ */
+
+/* An If whose condition is a constant: the branch it takes is walked in
+ * its place, its outputs named as the If's; a dynamic condition is
+ * refused, naming the graph inputs it depends on. 0 or DNNQ_E_NOMEM. */
+int imp_if(struct nctx *c);
 
 /* ---- folding and no-ops (onnx/import-fold.c) -------------------------------- */
 

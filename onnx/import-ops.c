@@ -2307,7 +2307,7 @@ static const struct opdef *find_op(const char *name, struct opdef *tmp, uint32_t
 /* ---- one node ------------------------------------------------------------------ */
 
 /* The node failed (or read an unknown value): its outputs are unknown. */
-static int outputs_unknown(struct nctx *c)
+int imp_outputs_unknown(struct nctx *c)
 {
 	for (size_t k = 0; k < c->np->n_output; k++) {
 		const char *o = S(c->np->output[k]);
@@ -2452,11 +2452,11 @@ static int settled(struct nctx *c)
  * " (why)", or "". */
 static const char *unsupported_why(const char *op)
 {
-	static const char *const flow = " (control flow: subgraphs are not imported)",
-	                  *const rnn = " (recurrent layers are not supported)";
+	static const char *const flow = " (loops are not imported: only an If whose condition "
+	                                "is constant is, inlined)",
+	                  *const rnn = " (of the recurrent layers only LSTM and GRU are supported)";
 	static const struct { const char *op, *why; } known[] = {
-		{ "If", flow }, { "Loop", flow }, { "Scan", flow },
-		{ "LSTM", rnn }, { "GRU", rnn }, { "RNN", rnn },
+		{ "Loop", flow }, { "Scan", flow }, { "RNN", rnn },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(op, known[i].op))
@@ -2474,13 +2474,18 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	imp_node_name(m, index, c.name);
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
+	if (!strcmp(op, "If") && (!*dom || !strcmp(dom, "ai.onnx")))
+		return imp_if(&c);
 	struct opdef reg;
 	uint32_t kind = 0;
 	const struct opdef *d = find_op(op, &reg, &kind);
 	const struct imp_fold *f = imp_fold_find(op);
+	bool lstm = !strcmp(op, "LSTM"), gru = !strcmp(op, "GRU");
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "operator domain '%.60s' is not supported", dom);
+	else if (lstm || gru)
+		rc = arity(&c, 3, lstm ? 8 : 6, lstm ? 3 : 2);
 	else if (!d && !f)
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "unsupported operator%s", unsupported_why(op));
 	else if (!d)
@@ -2489,16 +2494,20 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "%zu inputs: at most %d", np->n_input,
 		         IMP_MAX_NODE_INPUTS);
 	if (rc)
-		return outputs_unknown(&c);
+		return imp_outputs_unknown(&c);
 	c.nin = np->n_input;
 	bool unknown;
 	if ((rc = resolve_inputs(&c, &unknown)))
 		return rc;
 	if (unknown)
-		return outputs_unknown(&c);
+		return imp_outputs_unknown(&c);
 	for (size_t i = 0; i < c.nin; i++)
 		if (c.in[i] >= 0 && !m->known[c.in[i]])
-			return outputs_unknown(&c);
+			return imp_outputs_unknown(&c);
+	if (lstm || gru) {
+		rc = imp_rnn(&c, gru);
+		return rc && rc != DNNQ_E_NOMEM ? imp_outputs_unknown(&c) : rc;
+	}
 	rc = foldable(&c, f) ? f->fn(&c) : IMP_NOT_FOLDED;
 	if (rc == IMP_NOT_FOLDED)
 		rc = table_op(&c, d, kind);
@@ -2507,6 +2516,6 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	if (rc == DNNQ_E_NOMEM)
 		return rc;
 	if (rc)
-		return outputs_unknown(&c);
+		return imp_outputs_unknown(&c);
 	return emit(&c, d, index);
 }

@@ -18,6 +18,7 @@
  * onnx/import-ops.c; the helpers both files share are in onnx/import-int.h.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,11 +432,14 @@ int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v
 	return id < 0 ? id : DNNQ_OK;
 }
 
-/* The shape the options give graph input k, named name: --input-shape's
- * (*strict), else the samples' of that rank; NULL: none. */
+/* The shape the options give graph input k, named name, of shape sh:
+ * --input-shape's (*strict), else the samples' of that rank (or of one
+ * more, lifted: *lift); NULL: none. */
 static const struct dnnq_onnx_shape *given_shape(const struct imp *m, const char *name, size_t k,
-                                                 uint32_t ndim, bool *strict)
+                                                 const Onnx__TensorShapeProto *sh, bool *strict,
+                                                 struct dnnq_onnx_shape *lift)
 {
+	uint32_t ndim = (uint32_t)sh->n_dim;
 	const struct dnnq_onnx_import_opts *o = m->opts;
 	*strict = true;
 	for (size_t i = 0; o && i < o->nshapes; i++)
@@ -445,8 +449,21 @@ static const struct dnnq_onnx_shape *given_shape(const struct imp *m, const char
 	const struct dnnq_onnx_shape *pos = NULL;
 	for (size_t i = 0, nameless = 0; o && i < o->nsamples; i++) {
 		const struct dnnq_onnx_shape *s = &o->samples[i];
+		if (s->name && !strcmp(s->name, name) && s->ndim == ndim)
+			return s;
+		/* samples of a model input lifted behind a batch axis (a dim 0 the
+		 * model fixes is not the batch: state.npy [n, 2, 1, 128] for
+		 * [2, batch, 128]): the dims after the batch axis */
+		const Onnx__TensorShapeProto__Dimension *d0 = ndim ? sh->dim[0] : NULL;
+		if (s->name && !strcmp(s->name, name) && s->ndim == ndim + 1 && d0 &&
+		    d0->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+		    d0->dim_value > 1 && s->dims[1] == d0->dim_value) {
+			*lift = (struct dnnq_onnx_shape){ .name = s->name, .ndim = ndim };
+			memcpy(lift->dims, s->dims + 1, ndim * sizeof *lift->dims);
+			return lift;
+		}
 		if (s->name && !strcmp(s->name, name))
-			return s->ndim == ndim ? s : NULL;
+			return NULL;
 		if (!s->name && nameless++ == k)
 			pos = s;
 	}
@@ -519,8 +536,9 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	struct dnnq_ir_value v = { .name = (char *)S(vi->name), .producer = -1 };
 	int32_t et = tt->has_elem_type ? tt->elem_type : 0;
 	if (imp_dtype(et, &v.dtype) || v.dtype == DNNQ_IR_S64) {
-		imp_problem(m, DNNQ_E_DTYPE, "%s: element type %s is not supported", what,
-		            imp_onnx_dtype_name(et));
+		imp_problem(m, DNNQ_E_DTYPE, "%s: element type %s is not supported%s", what,
+		            imp_onnx_dtype_name(et), et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? " as an input (a setting, as a sample rate? freeze it with --input-value "
+		              "NAME=V)" : "");
 		return DNNQ_E_DTYPE;
 	}
 	if (!tt->shape) {
@@ -535,7 +553,8 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	v.ndim = (uint32_t)tt->shape->n_dim;
 	v.batched = v.ndim > 0 && !m->fixed;
 	bool strict;
-	const struct dnnq_onnx_shape *given = given_shape(m, v.name, k, v.ndim, &strict);
+	struct dnnq_onnx_shape lift;
+	const struct dnnq_onnx_shape *given = given_shape(m, v.name, k, tt->shape, &strict, &lift);
 	if (given && strict && given->ndim != v.ndim) {
 		imp_problem(m, DNNQ_E_SHAPE, "%s: --input-shape gives %u dims, the model %u", what,
 		            given->ndim, v.ndim);
@@ -544,14 +563,17 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	size_t numel = 1;
 	for (uint32_t i = 0; i < v.ndim; i++) {
 		if (i == 0) {
-			v.dims[0] = 1;
-			static_batch(m, tt->shape->dim[0]);
-			if (m->fixed && m->static_batch > 1) {
-				imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dim 0 is fixed at %lld, so the batch "
-				            "cannot be fixed to 1 where it leaves dim 0: %s", what,
-				            (long long)m->static_batch, m->batch_why);
-				return DNNQ_E_UNSUPPORTED;
-			}
+			/* the batch, stored as 1; once it is fixed (m->fixed), a dim 0 the
+			 * model fixes is an ordinary axis that keeps its size (silero VAD's
+			 * state [2, batch, 128], a static export's batch, an LSTM's
+			 * sequence): the batch axis goes in front (onnx/import-batch.c),
+			 * and the graph runs at the shapes it was exported with */
+			const Onnx__TensorShapeProto__Dimension *d0 = tt->shape->dim[0];
+			v.dims[0] = m->fixed && d0 && d0->value_case ==
+			            ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+			            d0->dim_value > 1 && d0->dim_value <= IMP_MAX_DIM ? d0->dim_value : 1;
+			numel = (size_t)v.dims[0];
+			static_batch(m, d0);
 			continue;
 		}
 		int64_t dv;
@@ -573,6 +595,106 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	return 0;
 }
 
+/* ---- inputs frozen to constants (--input-value) ----------------------------- */
+
+static const struct dnnq_onnx_value *frozen(const struct imp *m, const char *name)
+{
+	for (size_t i = 0; m->opts && i < m->opts->nvalues; i++)
+		if (m->opts->values[i].name && !strcmp(m->opts->values[i].name, name))
+			return &m->opts->values[i];
+	return NULL;
+}
+
+/* Element i of a frozen input's text into data (dtype dt); 0, or a message
+ * into why. */
+static int frozen_elem(const char *s, char **end, enum dnnq_ir_dtype dt, void *data, size_t i,
+                       char *why, size_t cap)
+{
+	static const long long lo[] = { [DNNQ_IR_U8] = 0, [DNNQ_IR_S8] = -128,
+	                                [DNNQ_IR_S32] = INT32_MIN, [DNNQ_IR_S64] = INT64_MIN };
+	static const long long hi[] = { [DNNQ_IR_U8] = 255, [DNNQ_IR_S8] = 127,
+	                                [DNNQ_IR_S32] = INT32_MAX, [DNNQ_IR_S64] = INT64_MAX };
+	errno = 0;
+	if (dt == DNNQ_IR_F32) {
+		float f = strtof(s, end);
+		if (*end == s || errno || !isfinite(f))
+			return snprintf(why, cap, "value %zu: '%.30s' is not a finite float", i, s), -1;
+		((float *)data)[i] = f;
+		return 0;
+	}
+	long long v = strtoll(s, end, 10);
+	if (*end == s || errno || v < lo[dt] || v > hi[dt])
+		return snprintf(why, cap, "value %zu: '%.30s' is not an integer in [%lld, %lld] (%s)",
+		                i, s, lo[dt], hi[dt], dnnq_ir_dtype_name(dt)), -1;
+	switch (dt) {
+	case DNNQ_IR_U8: ((uint8_t *)data)[i] = (uint8_t)v; break;
+	case DNNQ_IR_S8: ((int8_t *)data)[i] = (int8_t)v; break;
+	case DNNQ_IR_S32: ((int32_t *)data)[i] = (int32_t)v; break;
+	default: ((int64_t *)data)[i] = v; break;
+	}
+	return 0;
+}
+
+/* Input vi, frozen to f's values: a constant named as the input (every dim
+ * fixed by the model, one value an element); its id, or < 0. */
+static int32_t frozen_input(struct imp *m, const Onnx__ValueInfoProto *vi,
+                            const struct dnnq_onnx_value *f, const char *what)
+{
+	const Onnx__TypeProto *tp = vi->type;
+	const Onnx__TypeProto__Tensor *tt = tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
+	                                    ? tp->tensor_type : NULL;
+	struct dnnq_ir_value v = { .name = (char *)S(vi->name), .producer = -1 };
+	int32_t et = tt && tt->has_elem_type ? tt->elem_type : 0;
+	if (!tt || imp_dtype(et, &v.dtype))
+		return imp_problem(m, DNNQ_E_DTYPE, "%s: --input-value: element type %s cannot be "
+		                   "frozen", what, imp_onnx_dtype_name(et)), DNNQ_E_DTYPE;
+	if (!tt->shape || tt->shape->n_dim > DNNQ_IR_MAX_DIMS)
+		return imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: --input-value: the model gives no "
+		                   "shape of at most %d dims", what, DNNQ_IR_MAX_DIMS), DNNQ_E_UNSUPPORTED;
+	v.ndim = (uint32_t)tt->shape->n_dim;
+	size_t numel = 1;
+	for (uint32_t i = 0; i < v.ndim; i++) {
+		const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+		if (!d || d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
+		    d->dim_value < 0 || d->dim_value > 65536 ||
+		    !dnnq_mul_size(numel, (size_t)d->dim_value, &numel) || numel > 65536)
+			return imp_problem(m, DNNQ_E_SHAPE, "%s: --input-value: dims[%u] is not fixed "
+			                   "(or the input has more than 65536 elements): only an input "
+			                   "of fixed shape can be frozen", what, i), DNNQ_E_SHAPE;
+		v.dims[i] = d->dim_value;
+	}
+	int rc = imp_const_alloc(m, numel * dnnq_ir_dtype_size(v.dtype), what, &v.data);
+	if (rc)
+		return rc;
+	char why[200] = "";
+	const char *s = f->text;
+	size_t i = 0;
+	for (char *end; !*why && *s; i++) {
+		if (i == numel) {
+			snprintf(why, sizeof why, "more than the %zu value%s its shape [%s] holds", numel,
+			         numel == 1 ? "" : "s", imp_dims_str(&v));
+			break;
+		}
+		if (frozen_elem(s, &end, v.dtype, v.data, i, why, sizeof why))
+			break;
+		if (*end && *end != ',')
+			snprintf(why, sizeof why, "value %zu: '%.30s' is not a number", i, s);
+		s = *end ? end + 1 : end;
+	}
+	if (!*why && i < numel)
+		snprintf(why, sizeof why, "%zu value%s, its shape [%s] holds %zu", i, i == 1 ? "" : "s",
+		         imp_dims_str(&v), numel);
+	if (*why) {
+		free(v.data);
+		return imp_problem(m, DNNQ_E_INVAL, "%s: --input-value '%.60s': %s", what, f->text,
+		                   why), DNNQ_E_INVAL;
+	}
+	int32_t id = imp_new_value(m, &v, true);
+	if (id < 0)
+		free(v.data);
+	return id;
+}
+
 /* Every --input-shape names an input of the model. */
 static void check_shape_names(struct imp *m)
 {
@@ -585,6 +707,19 @@ static void check_shape_names(struct imp *m)
 		if (!input && !(e && e->kind == IMP_UNKNOWN))
 			imp_problem(m, DNNQ_E_NOTFOUND, "--input-shape '%.100s': the model has no input "
 			            "of that name", name ? name : "");
+	}
+	for (size_t i = 0; m->opts && i < m->opts->nvalues; i++) {
+		const char *name = m->opts->values[i].name;
+		bool input = false;
+		for (size_t k = 0; k < m->g->n_input; k++)
+			input |= m->g->input[k] && !strcmp(S(m->g->input[k]->name), name);
+		struct imp_name *e = imp_find(m, name);
+		if (!input || (e && e->kind == IMP_INIT))
+			imp_problem(m, DNNQ_E_NOTFOUND, "--input-value '%.100s': the model has no input "
+			            "of that name", name);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(m->opts->values[j].name, name))
+				imp_problem(m, DNNQ_E_INVAL, "--input-value '%.100s': given twice", name);
 	}
 }
 
@@ -619,6 +754,17 @@ static int declare_inputs(struct imp *m, const Onnx__GraphProto *g)
 			continue;       /* an initializer: a constant, not an input */
 		if (e) {
 			imp_problem(m, DNNQ_E_FORMAT, "input '%.100s' is listed twice", name);
+			continue;
+		}
+		const struct dnnq_onnx_value *f = frozen(m, name);
+		if (f) {
+			char what[160];
+			snprintf(what, sizeof what, "input '%.100s'", name);
+			int32_t id = frozen_input(m, vi, f, what);
+			if (id == DNNQ_E_NOMEM)
+				return id;
+			if (imp_add_name(m, name, id < 0 ? IMP_UNKNOWN : IMP_VALUE, id < 0 ? -1 : id))
+				return DNNQ_E_NOMEM;
 			continue;
 		}
 		size_t k = m->ir->ninputs;
@@ -662,7 +808,7 @@ int32_t imp_lookup(struct imp *m, const char *name, const char *who)
 	case IMP_INIT: {
 		char what[160];
 		snprintf(what, sizeof what, "initializer '%.100s'", name);
-		int32_t id = imp_tensor_value(m, m->g->initializer[e->idx], name, what);
+		int32_t id = imp_tensor_value(m, m->root->initializer[e->idx], name, what);
 		if (id == DNNQ_E_NOMEM)
 			return id;
 		e->kind = id < 0 ? IMP_UNKNOWN : IMP_VALUE;
@@ -760,22 +906,31 @@ static int model_header(struct imp *m, const Onnx__ModelProto *mp)
 	return 0;
 }
 
+int imp_walk(struct imp *m, const Onnx__GraphProto *g)
+{
+	const Onnx__GraphProto *outer = m->g;
+	size_t *order;
+	int rc = imp_node_order(g, &order);
+	if (rc)
+		return rc;
+	m->g = g;
+	for (size_t i = 0; !rc && i < g->n_node; i++)
+		rc = imp_node(m, g->node[order[i]], order[i]);
+	m->g = outer;
+	free(order);
+	return rc;
+}
+
 static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 {
 	const Onnx__GraphProto *g = mp->graph;
 	int rc = model_header(m, mp);
 	if (rc)
 		return rc;
-	m->g = g;
+	m->g = m->root = g;
 	if ((rc = declare_inputs(m, g)))
 		return rc;
-	size_t *order;
-	if ((rc = imp_node_order(g, &order)))
-		return rc;
-	for (size_t i = 0; !rc && i < g->n_node; i++)
-		rc = imp_node(m, g->node[order[i]], order[i]);
-	free(order);
-	if (rc || (rc = declare_outputs(m, g)))
+	if ((rc = imp_walk(m, g)) || (rc = declare_outputs(m, g)))
 		return rc;
 	if (m->status)
 		return m->status;

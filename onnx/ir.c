@@ -84,6 +84,6 @@ const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt)
 
 const char *dnnq_ir_settled_name(enum dnnq_ir_settled how)
 {
-	static const char *const name[] = { "folded", "removed", "merged" };
+	static const char *const name[] = { "folded", "removed", "merged", "inlined" };
 	return (unsigned)how < sizeof name / sizeof name[0] ? name[how] : "?";
 }

@@ -157,6 +157,8 @@ enum dnnq_ir_settled {
 	DNNQ_IR_FOLDED,          /* computed at import: its outputs are constants */
 	DNNQ_IR_NOOP,            /* a no-op: its readers read its input           */
 	DNNQ_IR_MERGED,          /* a Pad merged into its reader's pads           */
+	DNNQ_IR_INLINED,         /* an If: the branch its constant condition takes
+	                            was imported in its place (onnx/import-if.c) */
 };
 
 struct dnnq_ir_removed {
@@ -223,6 +225,15 @@ struct dnnq_onnx_shape {
 	int64_t dims[DNNQ_IR_MAX_DIMS];
 };
 
+/* An input frozen to a constant (dnnq-convert --input-value NAME=V,...):
+ * the input leaves the model's inputs and its readers fold (an If on it
+ * is inlined). text: the elements in row-major order, comma-separated,
+ * integers for an integer input; their count is the input's element
+ * count, every dim of which the model must fix (a scalar has none). */
+struct dnnq_onnx_value {
+	const char *name, *text;
+};
+
 struct dnnq_onnx_import_opts {
 	/* dnnq-convert --input-shape: each names an input (a name the model
 	 * lacks, a rank or a fixed dim it contradicts is a problem) */
@@ -234,6 +245,10 @@ struct dnnq_onnx_import_opts {
 	 * are checked when they are read) */
 	const struct dnnq_onnx_shape *samples;
 	size_t nsamples;
+	/* --input-value: each names an input (a name the model lacks, a value
+	 * that does not fit its type or element count is a problem) */
+	const struct dnnq_onnx_value *values;
+	size_t nvalues;
 };
 
 /* Parses an ONNX ModelProto (bytes) into ir. Everything unsupported (an

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/conv.h"
 #include "engine/op.h"
 #include "engine/qlinear.h"
 #include "engine/unary.h"
@@ -394,6 +395,15 @@ static int lower_conv(struct lower *L, size_t j)
 	int64_t cout, cig, kh, kw;
 	if ((rc = conv_shapes(L, n, n->inputs[0], n->inputs[1], &cout, &cig, &kh, &kw)))
 		return rc;
+	if (!L->fp32 && (kh > DNNQ_CONV_MAX_WINDOW || kw > DNNQ_CONV_MAX_WINDOW ||
+	                 n->strides[0] > DNNQ_CONV_MAX_WINDOW || n->strides[1] > DNNQ_CONV_MAX_WINDOW ||
+	                 n->dilations[0] > DNNQ_CONV_MAX_WINDOW ||
+	                 n->dilations[1] > DNNQ_CONV_MAX_WINDOW))
+		return int8_refuse(L, n, "kernel %lldx%lld, strides %lldx%lld, dilations %lldx%lld: "
+		                   "the int8 conv takes at most %d (an STFT's frame: runs fp32)",
+		                   (long long)kh, (long long)kw, (long long)n->strides[0],
+		                   (long long)n->strides[1], (long long)n->dilations[0],
+		                   (long long)n->dilations[1], DNNQ_CONV_MAX_WINDOW);
 	size_t cols = (size_t)(cig * kh * kw), rows = (size_t)cout;
 	float *w = NULL, *wt = NULL, *b = NULL;
 	struct chain ch;

@@ -99,6 +99,12 @@ static double noise(double db)
  * the first one into fp32). +inf when it removes all of it. */
 static double loss_db(double int8_db, double from_db, double trial_db)
 {
+	/* outputs not finite (run_sqnr's -inf): a unit that leaves them so
+	 * gains nothing measurable; one that makes them finite, everything */
+	if (trial_db == -INFINITY)
+		return 0;
+	if (from_db == -INFINITY)
+		return INFINITY;
 	double n8 = noise(int8_db), left = n8 - (noise(from_db) - noise(trial_db));
 	return left > 0 ? 10 * log10(n8 / left) : INFINITY;
 }

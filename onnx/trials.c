@@ -67,6 +67,8 @@ static double run_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_onnx_r
 			sig += ref * ref;
 			noise += d * d;
 		}
+	if (!isfinite(noise))
+		return -INFINITY;       /* NaN or inf outputs (int8 zero into a Log): the worst */
 	return noise > 0 ? 10 * log10(sig / noise) : INFINITY;
 }
 

@@ -76,6 +76,14 @@ out:
 	return rc;
 }
 
+/* A model's tensor of ndim dims (dims[0] 1) that an array of andim dims is
+ * one batch item of: the import put a batch axis in front of the ONNX
+ * dims (onnx/import-batch.c: a dim 0 the model fixes, not the batch). */
+static bool lifted(uint32_t ndim, int64_t dim0, uint32_t andim)
+{
+	return ndim == andim + 1 && dim0 == 1;
+}
+
 /* The inputs against the model's: their dtypes and shapes; *batch. */
 static int check_inputs(const struct dnnq_ir *ir, const struct dnnq_npy *in, size_t *batch,
                         struct dnnq_diag *d)
@@ -84,6 +92,16 @@ static int check_inputs(const struct dnnq_ir *ir, const struct dnnq_npy *in, siz
 	*batch = 1;
 	for (size_t i = 0; i < ir->ninputs; i++) {
 		const struct dnnq_ir_value *v = &ir->values[ir->inputs[i]];
+		if (v->batched && ir->max_batch == 1 && lifted(v->ndim, v->dims[0], in[i].ndim)) {
+			bool same = in[i].dtype == conf_dtype(v->dtype);
+			for (uint32_t k = 0; k < in[i].ndim; k++)
+				same &= in[i].shape[k] == (size_t)v->dims[k + 1];
+			if (!same)
+				return dnnq_diag_set(d, DNNQ_E_SHAPE, "input '%s': not the model's shape "
+				                     "less its batch axis", v->name);
+			known = true;
+			continue;
+		}
 		if (in[i].dtype != conf_dtype(v->dtype) || in[i].ndim != v->ndim)
 			return dnnq_diag_set(d, DNNQ_E_SHAPE, "input '%s': %s of %u dims given, the "
 			                     "model's is %s of %u", v->name,
@@ -127,10 +145,11 @@ static int check_outputs(const struct dnnq_tensor_info *info, size_t n, bool exa
 			return dnnq_diag_set(d, DNNQ_E_DTYPE, "output %zu is %s, expected %s", k,
 			                     dnnq_dtype_name(o->dtype), dnnq_dtype_name(dt));
 		size_t dims[DNNQ_MAX_DIMS];
-		bool same = o->ndim == want[k].ndim;
+		uint32_t lift = lifted(o->ndim, o->dims[0], want[k].ndim);
+		bool same = o->ndim == want[k].ndim + lift;
 		for (uint32_t j = 0; j < o->ndim; j++) {
 			dims[j] = (size_t)o->dims[j];
-			same &= dims[j] == want[k].shape[j];
+			same &= j < lift || dims[j] == want[k].shape[j - lift];
 		}
 		if (!same) {
 			char got[256], wants[256];

@@ -41,7 +41,8 @@
 	DNNQ_SUITE(registry) \
 	DNNQ_SUITE(xfmr) \
 	DNNQ_SUITE(unary) \
-	DNNQ_SUITE(vision)
+	DNNQ_SUITE(vision) \
+	DNNQ_SUITE(rnn)
 
 #define DNNQ_SUITE(name) Suite *suite_##name(void);
 DNNQ_SUITES

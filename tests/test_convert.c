@@ -872,6 +872,14 @@ START_TEST(tools_input_shape)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "input 'x': dims[2] is 'H' (symbolic): fix it with "
 	                     "--input-shape x=1x3x<H>x<W>"), "%s", c.err);
+	/* --input-value: NAME=V expected; a value the input's type refuses */
+	sh(&c, dir, "dnnq-convert tests/onnx/rnn/if.onnx -o %s/i.dnnq --input-value sr", dir);
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "--input-value sr: NAME=V[,V...] expected"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert tests/onnx/rnn/if.onnx -o %s/i.dnnq --input-value sr=1.5", dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "input 'sr': --input-value '1.5': value 0: '1.5' is not a "
+	                     "number"), "%s", c.err);
 	sh(&c, dir, "dnnq-convert %s -o %s/v.dnnq --input-shape x=2x3x6x6 --calib %s --report", m,
 	   dir, x);
 	ck_assert_msg(c.status == 0, "%s", c.err);
@@ -881,7 +889,8 @@ START_TEST(tools_input_shape)
 	   dir, x);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "\"import\":{\"folded\":{\"Shape\":1,\"Gather\":1,"
-	                     "\"Unsqueeze\":1,\"Concat\":1},\"removed\":{},\"merged\":{},\"nodes\":["),
+	                     "\"Unsqueeze\":1,\"Concat\":1},\"removed\":{},\"merged\":{},"
+	                     "\"inlined\":{},\"nodes\":["),
 	              "%s", c.out);
 	struct array want, got;
 	load(OPS "/fold_torch_view.out.npy", &want);

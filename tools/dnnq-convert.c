@@ -58,6 +58,8 @@ struct opts {
 	unsigned bins;
 	struct dnnq_onnx_shape shapes[MAX_SHAPES];  /* --input-shape */
 	size_t nshapes;
+	struct dnnq_onnx_value values[MAX_SHAPES];  /* --input-value */
+	size_t nvalues;
 	unsigned threads;
 };
 
@@ -68,7 +70,7 @@ static void usage(FILE *f)
 		"                    [--asymmetric-weights] [--dynamic] [--bits N] [--report]\n"
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
-		"                    [--input-shape NAME=D0xD1x...]...\n"
+		"                    [--input-shape NAME=D0xD1x...]... [--input-value NAME=V,...]...\n"
 		"                    [--threads N] [--precision auto|int8] [--fp32-threshold DB]\n"
 		"                    [--precision-samples N] [--sqnr-floor DB]\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
@@ -84,6 +86,11 @@ static void usage(FILE *f)
 		"                         fixes the symbolic dims of input NAME (repeatable;\n"
 		"                         D0 is the batch, which stays symbolic); without it\n"
 		"                         the calibration samples' shape fixes them\n"
+		"  --input-value NAME=V[,V...]\n"
+		"                         freezes input NAME to these values (repeatable; as\n"
+		"                         many as its elements, row-major): it leaves the\n"
+		"                         model's inputs, what reads it folds at import and\n"
+		"                         an If whose condition it decides is inlined\n"
 		"  --method M             minmax, percentile, l1, l2 (default), l2approx, kl, or\n"
 		"                         auto: per tensor, the method with the best output SQNR\n"
 		"  --percentile P         for --method percentile (default 99.99)\n"
@@ -169,7 +176,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_ASYMW, O_DYN, O_BITS, O_BINS, O_NAME,
 	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
-	       O_KEEP_FP32, O_INPUT_SHAPE, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES,
+	       O_KEEP_FP32, O_INPUT_SHAPE, O_INPUT_VALUE, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES,
 	       O_SQNR_FLOOR };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -191,6 +198,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "acc16-spill", required_argument, NULL, O_ACC16_SPILL },
 		{ "keep-fp32", required_argument, NULL, O_KEEP_FP32 },
 		{ "input-shape", required_argument, NULL, O_INPUT_SHAPE },
+		{ "input-value", required_argument, NULL, O_INPUT_VALUE },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "precision", required_argument, NULL, O_PRECISION },
 		{ "fp32-threshold", required_argument, NULL, O_FP32_TH },
@@ -245,6 +253,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return bad_option("input-shape", optarg, "given more than 64 times");
 			if (dnnq_input_shape_parse(optarg, &o->shapes[o->nshapes++], &d))
 				return bad_option("input-shape", optarg, d.msg);
+			break;
+		}
+		case O_INPUT_VALUE: {
+			struct dnnq_diag d = { "" };
+			if (o->nvalues == MAX_SHAPES)
+				return bad_option("input-value", optarg, "given more than 64 times");
+			if (dnnq_input_value_parse(optarg, &o->values[o->nvalues++], &d))
+				return bad_option("input-value", optarg, d.msg);
 			break;
 		}
 		case O_REPORT: o->report = true; break;
@@ -711,7 +727,7 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 {
 	if (o->json) {
 		printf(",\"import\":{");
-		for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_MERGED; h++) {
+		for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_INLINED; h++) {
 			printf("%s\"%s\":{", h ? "," : "", dnnq_ir_settled_name(h));
 			settled_counts(ir, h, json_count);
 			printf("}");
@@ -738,7 +754,7 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 	if (!ir->nremoved)
 		return;
 	printf("import:");
-	for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_MERGED; h++) {
+	for (int h = DNNQ_IR_FOLDED; h <= DNNQ_IR_INLINED; h++) {
 		size_t n = settled_counts(ir, h, NULL);
 		if (!n)
 			continue;
@@ -756,7 +772,8 @@ static void import_report(const struct opts *o, const struct dnnq_ir *ir)
 static int import(const struct opts *o, struct dnnq_ir *ir, char **list, size_t *count,
                   struct dnnq_diag *d)
 {
-	struct dnnq_onnx_import_opts io = { .shapes = o->shapes, .nshapes = o->nshapes };
+	struct dnnq_onnx_import_opts io = { .shapes = o->shapes, .nshapes = o->nshapes,
+	                                    .values = o->values, .nvalues = o->nvalues };
 	struct dnnq_onnx_shape *samples = NULL;
 	size_t nsamples = 0;
 	int rc = o->calib ? dnnq_sample_shapes(o->calib, &samples, &nsamples, d) : 0;

@@ -1,0 +1,197 @@
+/*
+ * tests/test_rnn.c — stateful and control-flow models (suite rnn): ONNX's
+ * LSTM and GRU unrolled at import (onnx/import-rnn.c) against torch, an If inlined
+ * once --input-value freezes the input its condition reads
+ * (onnx/import-if.c), and what either refuses.
+ *
+ * Fixtures: tests/onnx/rnn/, made by tools/mkrnn.py (torch's LSTM export
+ * and outputs; an If model built with onnx.helper).
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calibration/npy.h"
+#include "tests/conformance.h"
+#include "onnx/ir.h"
+
+#define RNN "tests/onnx/rnn"
+
+struct arr {
+	void *buf;
+	struct dnnq_npy a;
+};
+
+static void load(const char *name, struct arr *out)
+{
+	char path[256];
+	struct dnnq_diag d = { "" };
+	snprintf(path, sizeof path, RNN "/%s.npy", name);
+	ck_assert_msg(dnnq_npy_read_file(path, 1 << 20, &out->buf, &out->a, &d) == 0, "%s", d.msg);
+}
+
+/* Imports path with the frozen values (may be none); the status and the
+ * diag's message. */
+static int import(const char *path, const struct dnnq_onnx_value *v, size_t nv,
+                  struct dnnq_ir *ir, struct dnnq_diag *d)
+{
+	struct dnnq_onnx_import_opts o = { .values = v, .nvalues = nv };
+	char *list = NULL;
+	int rc = dnnq_onnx_import_file(path, &o, ir, &list, NULL, d);
+	free(list);
+	return rc;
+}
+
+/* torch's bidirectional layer without state, then a forward one from its
+ * inputs' state (model: lstm or gru; files PREFIX*.npy): the reference
+ * executor, the engine all fp32 and int8 (conformance.h). */
+static void matches_torch(const char *model, const char *prefix, size_t nio,
+                          const char *const *in_names, const char *const *out_names)
+{
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char path[256];
+	snprintf(path, sizeof path, RNN "/%s.onnx", model);
+	ck_assert_msg(import(path, NULL, 0, &ir, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(ir.max_batch, 1);        /* the layer reads its batch on dim 1 */
+	ck_assert_uint_eq(ir.ninputs, nio);
+	ck_assert_uint_eq(ir.noutputs, nio);
+	struct arr in[3], want[3];
+	struct dnnq_npy ina[3], wanta[3];
+	const void *inp[3];
+	void *out[3];
+	for (size_t k = 0; k < nio; k++) {
+		char name[64];
+		snprintf(name, sizeof name, "%s%s", prefix, in_names[k]);
+		load(name, &in[k]);
+		snprintf(name, sizeof name, "%s%s", prefix, out_names[k]);
+		load(name, &want[k]);
+		ina[k] = in[k].a;
+		wanta[k] = want[k].a;
+		inp[k] = ina[k].data;
+		ck_assert_uint_eq(dnnq_ir_numel(&ir.values[ir.outputs[k]], 1), wanta[k].count);
+		out[k] = malloc(wanta[k].count * sizeof(float));
+	}
+	/* the reference executor: the unrolled graph computes torch's layers */
+	ck_assert_msg(dnnq_ir_run(&ir, 1, inp, out, NULL, NULL, &d) == 0, "%s", d.msg);
+	for (size_t k = 0; k < nio; k++) {
+		double rel = conf_max_rel(out[k], (const float *)wanta[k].data, wanta[k].count);
+		ck_assert_msg(rel < 1e-5, "%s reference %s: max rel %g", model, out_names[k], rel);
+		free(out[k]);
+	}
+	struct conf_result r;
+	ck_assert_msg(conf_run(&ir, false, ina, wanta, &r, &d) == 0, "%s", d.msg);
+	printf("rnn: %s all fp32 max rel %.3g; int8 SQNR %.2f dB\n", model, r.fp32_rel, r.sqnr_db);
+	ck_assert_msg(r.fp32_rel < 1e-5, "%s all fp32: max rel %g", model, r.fp32_rel);
+	ck_assert_msg(r.sqnr_db > 15, "%s int8: %.2f dB", model, r.sqnr_db);
+	for (size_t k = 0; k < nio; k++) {
+		free(in[k].buf);
+		free(want[k].buf);
+	}
+	dnnq_ir_free(&ir);
+}
+
+START_TEST(lstm_matches_torch)
+{
+	static const char *const in[3] = { "x", "h0", "c0" }, *const out[3] = { "y", "hn", "cn" };
+	matches_torch("lstm", "", 3, in, out);
+}
+END_TEST
+
+/* torch exports GRU with linear_before_reset */
+START_TEST(gru_matches_torch)
+{
+	static const char *const in[2] = { "x", "h0" }, *const out[2] = { "y", "hn" };
+	matches_torch("gru", "gru_", 2, in, out);
+}
+END_TEST
+
+/* The value of x through if.onnx at sr: y = 2x (16000), -x (8000), relu(x). */
+static void if_case(const char *sr, float want_scale, bool relu)
+{
+	struct dnnq_onnx_value v = { "sr", sr };
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(import(RNN "/if.onnx", &v, 1, &ir, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(ir.ninputs, 1);          /* sr is a constant now */
+	ck_assert_str_eq(ir.values[ir.inputs[0]].name, "x");
+	ck_assert_uint_eq(ir.nnodes, 1);
+	size_t inlined = 0;
+	for (size_t i = 0; i < ir.nremoved; i++)
+		inlined += ir.removed[i].how == DNNQ_IR_INLINED;
+	ck_assert_uint_eq(inlined, relu || want_scale < 0 ? 2 : 1);
+	float x[4] = { -1.5f, 0, 0.25f, 3 }, y[4];
+	const void *in[1] = { x };
+	void *out[1] = { y };
+	ck_assert_msg(dnnq_ir_run(&ir, 1, in, out, NULL, NULL, &d) == 0, "%s", d.msg);
+	for (int i = 0; i < 4; i++)
+		ck_assert_float_eq(y[i], relu ? fmaxf(x[i], 0) : want_scale * x[i]);
+	dnnq_ir_free(&ir);
+}
+
+START_TEST(if_inlined)
+{
+	if_case("16000", 2, false);
+	if_case("8000", -1, false);
+	if_case("44100", 1, true);
+}
+END_TEST
+
+static void refused(const char *path, const struct dnnq_onnx_value *v, size_t nv, int rc,
+                    const char *needle)
+{
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	ck_assert_int_eq(import(path, v, nv, &ir, &d), rc);
+	ck_assert_msg(strstr(d.msg, needle), "'%s' lacks '%s'", d.msg, needle);
+	ck_assert_uint_eq(ir.nnodes, 0);
+}
+
+START_TEST(if_refusals)
+{
+	/* not frozen: an int64 input is refused, saying how to freeze it; a
+	 * condition that stays dynamic is, naming the input it depends on */
+	refused(RNN "/if.onnx", NULL, 0, DNNQ_E_DTYPE, "input 'sr': element type int64 is not "
+	        "supported as an input (a setting, as a sample rate? freeze it with --input-value");
+	refused(RNN "/if_dyn.onnx", NULL, 0, DNNQ_E_UNSUPPORTED,
+	        "node 'dyn' (If): condition 'flag' is only known at run time (it depends on "
+	        "'flag'): dnnq inlines an If whose condition is constant; freeze those inputs with "
+	        "--input-value");
+	/* --input-value: a bad value, a count that does not fit, a name that is
+	 * no input, twice */
+	struct dnnq_onnx_value v[2] = { { "sr", "16k" }, { "sr", "1" } };
+	refused(RNN "/if.onnx", v, 1, DNNQ_E_INVAL, "input 'sr': --input-value '16k': value 0: "
+	        "'16k' is not a number");
+	v[0].text = "16000,8000";
+	refused(RNN "/if.onnx", v, 1, DNNQ_E_INVAL, "more than the 1 value its shape [] holds");
+	v[0].text = "99999999999999999999";
+	refused(RNN "/if.onnx", v, 1, DNNQ_E_INVAL, "is not an integer in");
+	v[0] = (struct dnnq_onnx_value){ "sr", "16000" };
+	v[1] = (struct dnnq_onnx_value){ "rate", "16000" };
+	refused(RNN "/if.onnx", v, 2, DNNQ_E_NOTFOUND, "--input-value 'rate': the model has no "
+	        "input of that name");
+	v[1].name = "sr";
+	refused(RNN "/if.onnx", v, 2, DNNQ_E_INVAL, "--input-value 'sr': given twice");
+	/* nested deeper than the importer follows */
+	v[0] = (struct dnnq_onnx_value){ "sr", "16000" };
+	refused(RNN "/if_deep.onnx", v, 1, DNNQ_E_UNSUPPORTED, "(If): If nested deeper than 32");
+	/* x has a symbolic dim 0: only an input of fixed shape is frozen */
+	v[0] = (struct dnnq_onnx_value){ "x", "1,2,3,4" };
+	refused(RNN "/if.onnx", v, 1, DNNQ_E_SHAPE, "input 'x': --input-value: dims[0] is not "
+	        "fixed");
+}
+END_TEST
+
+Suite *suite_rnn(void)
+{
+	Suite *s = suite_create("rnn");
+	TCase *t = tcase_create("rnn");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, lstm_matches_torch);
+	tcase_add_test(t, gru_matches_torch);
+	tcase_add_test(t, if_inlined);
+	tcase_add_test(t, if_refusals);
+	suite_add_tcase(s, t);
+	return s;
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""tools/mkrnn.py: the fixtures of stateful and control-flow models
+(tests/onnx/rnn/), for suite rnn (tests/test_rnn.c).
+
+  lstm.onnx   torch: a bidirectional LSTM without initial state, then a
+              forward LSTM from inputs h0 and c0 (torch.onnx.export, opset
+              13), over x [5, 1, 6]; x.npy, h0.npy, c0.npy and torch's
+              outputs y.npy, hn.npy, cn.npy; x and y with a leading batch axis
+              of 1 (dnnq's batch: their dim 0 of 5 is the sequence), h0, c0,
+              hn, cn as they are (a dim 0 of 1 is the batch).
+  gru.onnx    torch: the same with GRUs (linear_before_reset, as torch
+              exports them) over x [4, 1, 6], h0 [1, 1, 8]; gru_*.npy.
+  if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
+              the graph, read from the branch) else (If(sr == 8000) then x * -1
+              (-1: the branch's initializer) else relu(x)), x and
+              sr inputs (sr int64, a scalar: frozen with --input-value); the
+              expected outputs are written by the test (they are x * 2, -x).
+  if_dyn.onnx the same then-branch under a condition that is an input
+              (flag, uint8): refused.
+  if_deep.onnx 40 Ifs nested: refused past 32.
+
+Run with Debian's interpreter (torch, onnx, numpy):
+    /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
+Deterministic: fixed seed, one torch thread.
+"""
+import argparse
+import os
+
+import numpy as np
+
+
+def lstm(out):
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.LSTM(6, 8, bidirectional=True)
+            self.b = torch.nn.LSTM(16, 8)
+
+        def forward(self, x, h0, c0):
+            y, _ = self.a(x)
+            y2, (hn, cn) = self.b(y, (h0, c0))
+            return y2, hn, cn
+
+    torch.manual_seed(7)
+    torch.set_num_threads(1)
+    net = Net().eval()
+    x = torch.randn(5, 1, 6)
+    h0 = torch.randn(1, 1, 8) * 0.5
+    c0 = torch.randn(1, 1, 8) * 0.5
+    with torch.no_grad():
+        y, hn, cn = net(x, h0, c0)
+    torch.onnx.export(net, (x, h0, c0), os.path.join(out, "lstm.onnx"), opset_version=13,
+                      input_names=["x", "h0", "c0"], output_names=["y", "hn", "cn"])
+    for name, v in (("x", x), ("h0", h0), ("c0", c0), ("y", y), ("hn", hn), ("cn", cn)):
+        v = v.numpy().astype(np.float32)
+        np.save(os.path.join(out, name + ".npy"), v[None] if v.shape[0] != 1 else v)
+
+
+def gru(out):
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.GRU(6, 8, bidirectional=True)
+            self.b = torch.nn.GRU(16, 8)
+
+        def forward(self, x, h0):
+            y, _ = self.a(x)
+            return self.b(y, h0)
+
+    torch.manual_seed(11)
+    torch.set_num_threads(1)
+    net = Net().eval()
+    x = torch.randn(4, 1, 6)
+    h0 = torch.randn(1, 1, 8) * 0.5
+    with torch.no_grad():
+        y, hn = net(x, h0)
+    torch.onnx.export(net, (x, h0), os.path.join(out, "gru.onnx"), opset_version=13,
+                      input_names=["x", "h0"], output_names=["y", "hn"])
+    for name, v in (("x", x), ("h0", h0), ("y", y), ("hn", hn)):
+        v = v.numpy().astype(np.float32)
+        np.save(os.path.join(out, "gru_" + name + ".npy"), v[None] if v.shape[0] != 1 else v)
+
+
+def if_model(out):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    f = TensorProto.FLOAT
+    two = numpy_helper.from_array(np.full([1, 4], 2, np.float32), "two")
+    minus = numpy_helper.from_array(np.full([1, 4], -1, np.float32), "minus")
+    then_g = helper.make_graph([helper.make_node("Mul", ["x", "two"], ["t"], "times2")],
+                               "then", [], [helper.make_tensor_value_info("t", f, [1, 4])])
+    neg_g = helper.make_graph([helper.make_node("Mul", ["x", "minus"], ["n"], "neg")], "neg",
+                              [], [helper.make_tensor_value_info("n", f, [1, 4])], [minus])
+    relu_g = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], "relu")], "relu", [],
+                               [helper.make_tensor_value_info("r", f, [1, 4])])
+    else_g = helper.make_graph([
+        helper.make_node("Constant", [], ["k8"], "k8",
+                         value=numpy_helper.from_array(np.array(8000, np.int64))),
+        helper.make_node("Equal", ["sr", "k8"], ["is8"], "eq8"),
+        helper.make_node("If", ["is8"], ["e"], "inner", then_branch=neg_g, else_branch=relu_g),
+    ], "else", [], [helper.make_tensor_value_info("e", f, [1, 4])])
+    g = helper.make_graph([
+        helper.make_node("Constant", [], ["k16"], "k16",
+                         value=numpy_helper.from_array(np.array(16000, np.int64))),
+        helper.make_node("Equal", ["sr", "k16"], ["is16"], "eq16"),
+        helper.make_node("If", ["is16"], ["y"], "outer", then_branch=then_g, else_branch=else_g),
+    ], "if", [helper.make_tensor_value_info("x", f, ["N", 4]),
+              helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("y", f, ["N", 4])], [two])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
+                          producer_name="mkrnn")
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, "if.onnx"))
+    # the condition an input of the graph (uint8, not ONNX's bool: the
+    # checker is not run), which nothing can fold: refused
+    g = helper.make_graph([helper.make_node("If", ["flag"], ["y"], "dyn", then_branch=then_g,
+                                            else_branch=relu_g)], "if_dyn",
+                          [helper.make_tensor_value_info("x", f, ["N", 4]),
+                           helper.make_tensor_value_info("flag", TensorProto.UINT8, [])],
+                          [helper.make_tensor_value_info("y", f, ["N", 4])], [two])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
+                                producer_name="mkrnn"), os.path.join(out, "if_dyn.onnx"))
+    # 40 Ifs nested in their then-branches, each on the frozen sr: deeper
+    # than the importer follows (IMP_MAX_IF_DEPTH, 32)
+    inner = relu_g
+    for k in range(40):
+        eq = helper.make_node("Equal", ["sr", "k16"], [f"c{k}"], f"eq{k}")
+        node = helper.make_node("If", [f"c{k}"], [f"d{k}"], f"nest{k}", then_branch=inner,
+                                else_branch=relu_g)
+        inner = helper.make_graph([eq, node], f"b{k}", [],
+                                  [helper.make_tensor_value_info(f"d{k}", f, [1, 4])])
+    g = helper.make_graph([
+        helper.make_node("Constant", [], ["k16"], "k16",
+                         value=numpy_helper.from_array(np.array(16000, np.int64))),
+    ] + list(inner.node), "if_deep", [helper.make_tensor_value_info("x", f, ["N", 4]),
+                                      helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("d39", f, ["N", 4])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
+                                producer_name="mkrnn"), os.path.join(out, "if_deep.onnx"))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default="tests/onnx/rnn")
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    lstm(a.out)
+    gru(a.out)
+    if_model(a.out)
+
+
+if __name__ == "__main__":
+    main()
