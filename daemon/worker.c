@@ -80,7 +80,10 @@
  * the microsecond rather than the default 50.
  * The run gathers the inputs into the worker's staging buffers and
  * scatters the outputs back (request.c); each member then completes with
- * the batch's status. Members ride on the worker the leader claimed: they
+ * the batch's status: every member's result published first, then the
+ * clients that sleep woken two per system call (FUTEX_WAKE_OP): a woken
+ * client takes this CPU where a system call returns, so waking one at a
+ * time left the others' results unpublished behind each preemption. Members ride on the worker the leader claimed: they
  * count as running on their sessions (the reserve sees them) but are never
  * held back. All of it happens inside one pass, so the sessions a batch
  * holds stay allocated until it is done, a killed client's included.
