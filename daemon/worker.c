@@ -83,10 +83,11 @@
  * the batch's status: every member's result published first, then the
  * clients that sleep woken two per system call (FUTEX_WAKE_OP): a woken
  * client takes this CPU where a system call returns, so waking one at a
- * time left the others' results unpublished behind each preemption. Members ride on the worker the leader claimed: they
- * count as running on their sessions (the reserve sees them) but are never
- * held back. All of it happens inside one pass, so the sessions a batch
- * holds stay allocated until it is done, a killed client's included.
+ * time left the others' results unpublished behind each preemption.
+ * Members ride on the worker the leader claimed: they count as running on
+ * their sessions (the reserve sees them) but are never held back. All of
+ * it happens inside one pass, so the sessions a batch holds stay
+ * allocated until it is done, a killed client's included.
  *
  * A worker never blocks on a file a client can touch. SCM_RIGHTS passes
  * the open file, O_NONBLOCK included, so the doorbell and the completion
