@@ -328,7 +328,7 @@ static inline uint32_t dnnq_shm_slot_state(const struct dnnq_shm *v, uint32_t sl
 }
 
 /* Daemon: publish a result (RUNNING -> DONE/FAILED); the waiter, if one
- * sleeps, is woken apart (dnnq_shm_slot_wake_waiter), so that a batch
+ * sleeps, is woken apart (dnnq_shm_slot_sleeper), so that a batch
  * publishes every member's result before its first system call, and
  * wakes two sleepers per system call (dnnq_shm_futex_wake2). */
 static inline int dnnq_shm_slot_publish(const struct dnnq_shm *v, uint32_t slot, int status)
@@ -349,7 +349,7 @@ static inline uint32_t *dnnq_shm_slot_sleeper(const struct dnnq_shm *v, uint32_t
 	return dnnq_shm_load_relaxed32(&v->slots[slot].waiters) ? &v->slots[slot].state : NULL;
 }
 
-/* Both: publish, then wake the waiter if one sleeps. */
+/* One slot alone: publish, fence, and wake the waiter if one sleeps. */
 static inline int dnnq_shm_slot_complete(const struct dnnq_shm *v, uint32_t slot, int status)
 {
 	int rc = dnnq_shm_slot_publish(v, slot, status);
