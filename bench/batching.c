@@ -26,7 +26,10 @@
  * in CPU-seconds per second of the load: dnnqd's workers (its dnnqd-w*
  * threads' /proc schedstat), the clients (dnnqctl's rusage: the bench
  * threads) and other processes (/proc/stat busy time less both and the
- * rest of dnnqd). This host has as many CPUs as workers, so whatever the
+ * rest of dnnqd), and the workers' involuntary context switches per
+ * request (/proc status: the preemptions by the clients a batch wakes,
+ * which a loaded host distorts less than samples/s). This host has as
+ * many CPUs as workers, so whatever the
  * clients and the others take, the workers lack; a shared host's figures
  * are read through these columns. Targets: the first
  * (or the teamed one) reaches TARGET_RATIO of the unbatched 2 x 8's
@@ -84,7 +87,7 @@ static const struct load loads[] = {
 #define NLOADS (sizeof loads / sizeof loads[0])
 enum { BATCHED, TEAMED, UNBATCHED, BIG, LONE_BATCHED, LONE };
 
-enum { SAMPLES, P50, P99, MEAN_BATCH, NFIGS, WORKERS = NFIGS, CLIENTS, OTHERS, NALL };
+enum { SAMPLES, P50, P99, MEAN_BATCH, NFIGS, WORKERS = NFIGS, CLIENTS, OTHERS, SWITCHES, NALL };
 static const char *const keys[NFIGS] = { "\"samples_per_s\":", "\"p50\":", "\"p99\":",
                                          "\"mean_batch\":" };
 
@@ -118,14 +121,31 @@ static double capture(const char *const *argv, char *out, size_t len)
 	       (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
-/* CPU seconds of dnnqd's threads: all of them, and its workers' alone. */
+/* CPU seconds of dnnqd's threads: all of them, and its workers' alone;
+ * the workers' involuntary context switches (preemptions, and yields to
+ * another thread), which a batch's wakes cost them. */
 struct daemon_cpu {
-	double all, workers;
+	double all, workers, switches;
 };
+
+/* nonvoluntary_ctxt_switches of task tid of pid; 0 when unreadable. */
+static double involuntary_switches(pid_t pid, const char *tid)
+{
+	char path[300], line[128];
+	double n = 0;
+	snprintf(path, sizeof path, "/proc/%d/task/%s/status", (int)pid, tid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "nonvoluntary_ctxt_switches:", 27))
+			n = strtod(line + 27, NULL);
+	if (f)
+		fclose(f);
+	return n;
+}
 
 static struct daemon_cpu daemon_cpu(pid_t pid)
 {
-	struct daemon_cpu c = { 0, 0 };
+	struct daemon_cpu c = { 0, 0, 0 };
 	char path[300], comm[32];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
 	DIR *d = opendir(path);
@@ -147,8 +167,10 @@ static struct daemon_cpu daemon_cpu(pid_t pid)
 		if (got != 1)
 			continue;
 		c.all += (double)ns * 1e-9;
-		if (!strncmp(comm, "dnnqd-w", 7))
+		if (!strncmp(comm, "dnnqd-w", 7)) {
 			c.workers += (double)ns * 1e-9;
+			c.switches += involuntary_switches(pid, e->d_name);
+		}
 	}
 	if (d)
 		closedir(d);
@@ -231,6 +253,7 @@ static const struct bench_col cols[] = {
 	{ "workers_cpu", "workers", 7, 2 },
 	{ "clients_cpu", "clients", 7, 2 },
 	{ "others_cpu", "others", 6, 2 },
+	{ "worker_switches_per_request", "sw/req", 6, 2 },
 };
 
 int bench_cmd_batching(const struct bench_opts *o)
@@ -273,6 +296,8 @@ int bench_cmd_batching(const struct bench_opts *o)
 			/* bench_load_end counts the children (dnnqd, dnnqctl) as others */
 			fig[l][WORKERS][r] = (d1.workers - d0.workers) / wall;
 			fig[l][CLIENTS][r] = clients / wall;
+			double requests = figure(out, "\"requests\":");
+			fig[l][SWITCHES][r] = requests > 0 ? (d1.switches - d0.switches) / requests : 0;
 			fig[l][OTHERS][r] = busy - (d1.all - d0.all + clients) / wall;
 			if (fig[l][OTHERS][r] < 0)
 				fig[l][OTHERS][r] = 0;
@@ -302,7 +327,7 @@ int bench_cmd_batching(const struct bench_opts *o)
 	           "`dnnqctl bench --json` for %s s per load, the loads in turn, medians of %u "
 	           "rounds. batch: the mean executed batch (graph runs). workers, clients, others: "
 	           "CPU-seconds per second of dnnqd's workers, the dnnqctl bench threads and other "
-	           "processes. mlp-batched: max_batch "
+	           "processes. sw/req: the workers' involuntary context switches per request (the preemptions by woken clients and the yields to them; other processes' preemptions too). mlp-batched: max_batch "
 	           MAX_BATCH ", dynamic_batching " BATCHING "; mlp-teamed: the same, threads: 2.",
 	           o->quick ? DURATION_QUICK : DURATION, rounds);
 	bench_note(&t, "A lone client pays for batching: p50 %.0f us with it, %.0f us without "

@@ -63,6 +63,7 @@ struct dnnqd_job {
 	uint32_t slot;
 	int status;
 	bool joined;                    /* rides on the worker another request claimed */
+	bool published;                 /* its result is in its slot (worker.c) */
 	uint64_t submit, t0;            /* the slot's stamp; when its check began */
 	uint64_t copied;
 };

@@ -80,10 +80,14 @@
  * the microsecond rather than the default 50.
  * The run gathers the inputs into the worker's staging buffers and
  * scatters the outputs back (request.c); each member then completes with
- * the batch's status. Members ride on the worker the leader claimed: they
- * count as running on their sessions (the reserve sees them) but are never
- * held back. All of it happens inside one pass, so the sessions a batch
- * holds stay allocated until it is done, a killed client's included.
+ * the batch's status: every member's result published first, then the
+ * clients that sleep woken two per system call (FUTEX_WAKE_OP): a woken
+ * client takes this CPU where a system call returns, so waking one at a
+ * time left the others' results unpublished behind each preemption.
+ * Members ride on the worker the leader claimed: they count as running on
+ * their sessions (the reserve sees them) but are never held back. All of
+ * it happens inside one pass, so the sessions a batch holds stay
+ * allocated until it is done, a killed client's included.
  *
  * A worker never blocks on a file a client can touch. SCM_RIGHTS passes
  * the open file, O_NONBLOCK included, so the doorbell and the completion
@@ -382,9 +386,9 @@ static void count(struct dnnqd_counters *c, int status, uint64_t copied)
 	dnnqd_count(&c->bytes_copied, copied);
 }
 
-/* Counts and completes j: FUTEX_WAKE only if the client sleeps on it, a
- * byte on the completion socket only if the client armed it. */
-static void job_finish(struct dnnqd_worker *w, struct dnnqd_job *j, const struct dnnq_diag *diag)
+/* Counts j and publishes its result: no system call, so a batch
+ * publishes every member's before job_notify wakes the first. */
+static void job_publish(struct dnnqd_worker *w, struct dnnqd_job *j, const struct dnnq_diag *diag)
 {
 	struct dnnqd_session *s = j->s;
 	if (j->status && dnnqd_log_enabled(DNNQD_LOG_DEBUG))
@@ -394,11 +398,41 @@ static void job_finish(struct dnnqd_worker *w, struct dnnqd_job *j, const struct
 	count(&w->d->counts[w->index], j->status, j->copied);
 	count(&s->counts[w->index], j->status, j->copied);
 	CLIENT_ORDER_RELEASE(s);
-	dnnq_shm_slot_complete(&s->view, j->slot, j->status);
-	if (dnnq_shm_event_armed(&s->view))
-		signal_completion(s->completion[0]);
-	if (j->joined)
-		release(s);
+	j->published = dnnq_shm_slot_publish(&s->view, j->slot, j->status) == 0;
+}
+
+/* After job_publish of jobs[0, n): FUTEX_WAKE only for the clients that
+ * sleep on them, two per system call (each call's return is where a woken
+ * client takes this CPU: one preemption per pair, not per request), a
+ * byte on the completion socket only if the client armed it. */
+static void job_notify(struct dnnqd_job *jobs, unsigned n)
+{
+	uint32_t *pending = NULL;
+	dnnq_shm_fence_seqcst();	/* the results before the waiters words */
+	for (unsigned k = 0; k < n; k++) {
+		struct dnnqd_session *s = jobs[k].s;
+		uint32_t *word = jobs[k].published ? dnnq_shm_slot_sleeper(&s->view, jobs[k].slot)
+		                                   : NULL;
+		if (word && pending) {
+			dnnq_shm_futex_wake2(pending, word);
+			pending = NULL;
+		} else if (word) {
+			pending = word;
+		}
+		if (dnnq_shm_event_armed(&s->view))
+			signal_completion(s->completion[0]);
+		if (jobs[k].joined)
+			release(s);
+	}
+	if (pending)
+		dnnq_shm_futex_wake(pending, INT32_MAX);
+}
+
+/* Counts and completes j alone. */
+static void job_finish(struct dnnqd_worker *w, struct dnnqd_job *j, const struct dnnq_diag *diag)
+{
+	job_publish(w, j, diag);
+	job_notify(j, 1);
 }
 
 /* Up to DRAIN_MAX datagrams of a doorbell in one system call (a client
@@ -624,10 +658,13 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	diag.msg[0] = 0;
 	if (rc)	/* only a failure is logged: no formatting on the serving path */
 		snprintf(diag.msg, sizeof diag.msg, "a batch of %u requests, %u items", n, items);
+	/* every result first, then the wakes: a woken client that takes this
+	 * CPU at the first system call's return delays no other member */
 	for (unsigned k = 0; k < n; k++) {
 		jobs[k].status = rc;
-		job_finish(w, &jobs[k], &diag);
+		job_publish(w, &jobs[k], &diag);
 	}
+	job_notify(jobs, n);
 	if (!left)
 		return NULL;
 	jobs[0] = jobs[n];

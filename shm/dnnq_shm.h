@@ -220,6 +220,9 @@ size_t dnnq_shm_dtype_size(uint32_t dtype);
  * wake-up), DNNQ_E_TIMEDOUT, or DNNQ_E_IO. */
 int dnnq_shm_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
 int dnnq_shm_futex_wake(uint32_t *word, int n);
+/* Every waiter on a and on b in one system call (FUTEX_WAKE_OP, whose
+ * operation on b is an atomic OR of 0: b keeps its value). */
+int dnnq_shm_futex_wake2(uint32_t *a, uint32_t *b);
 
 /*
  * The doorbell is a datagram socketpair the daemon creates per session;
@@ -246,7 +249,6 @@ bool dnnq_shm_ring_nonempty(const struct dnnq_shm *view);
  * issues FUTEX_WAKE only for sleeping clients. */
 int dnnq_shm_slot_wait(const struct dnnq_shm *view, uint32_t slot, uint32_t while_state,
                        int64_t timeout_ns);
-int dnnq_shm_slot_wake(const struct dnnq_shm *view, uint32_t slot);
 
 /* ---- fast paths ---------------------------------------------------------- */
 
@@ -325,20 +327,37 @@ static inline uint32_t dnnq_shm_slot_state(const struct dnnq_shm *v, uint32_t sl
 	return dnnq_shm_load_acquire32(&v->slots[slot].state);
 }
 
-/* Daemon: publish a result (RUNNING -> DONE/FAILED) and wake the waiter
- * if one sleeps (the fence pairs with the one in dnnq_shm_slot_wait: a
- * client either sees the new state or is seen in `waiters`). */
-static inline int dnnq_shm_slot_complete(const struct dnnq_shm *v, uint32_t slot, int status)
+/* Daemon: publish a result (RUNNING -> DONE/FAILED); the waiter, if one
+ * sleeps, is woken apart (dnnq_shm_slot_sleeper), so that a batch
+ * publishes every member's result before its first system call, and
+ * wakes two sleepers per system call (dnnq_shm_futex_wake2). */
+static inline int dnnq_shm_slot_publish(const struct dnnq_shm *v, uint32_t slot, int status)
 {
 	if (slot >= v->slot_count)
 		return DNNQ_E_RANGE;
 	dnnq_shm_store_relaxed_s32(&v->slots[slot].status, status);
-	int rc = dnnq_shm_slot_transition(v, slot, DNNQ_SLOT_RUNNING,
-	                                  status ? DNNQ_SLOT_FAILED : DNNQ_SLOT_DONE);
+	return dnnq_shm_slot_transition(v, slot, DNNQ_SLOT_RUNNING,
+	                                status ? DNNQ_SLOT_FAILED : DNNQ_SLOT_DONE);
+}
+
+/* Daemon, after publishing slot's result and then a seq_cst fence (which
+ * pairs with the one in dnnq_shm_slot_wait: a client either sees the new
+ * state or is seen in `waiters`): the futex word to wake, or NULL when no
+ * client sleeps on it. slot must be < v->slot_count (a published one is). */
+static inline uint32_t *dnnq_shm_slot_sleeper(const struct dnnq_shm *v, uint32_t slot)
+{
+	return dnnq_shm_load_relaxed32(&v->slots[slot].waiters) ? &v->slots[slot].state : NULL;
+}
+
+/* One slot alone: publish, fence, and wake the waiter if one sleeps. */
+static inline int dnnq_shm_slot_complete(const struct dnnq_shm *v, uint32_t slot, int status)
+{
+	int rc = dnnq_shm_slot_publish(v, slot, status);
 	if (rc == 0) {
 		dnnq_shm_fence_seqcst();
-		if (dnnq_shm_load_relaxed32(&v->slots[slot].waiters))
-			dnnq_shm_slot_wake(v, slot);
+		uint32_t *word = dnnq_shm_slot_sleeper(v, slot);
+		if (word)
+			dnnq_shm_futex_wake(word, INT32_MAX);
 	}
 	return rc;
 }

@@ -308,6 +308,16 @@ int dnnq_shm_futex_wake(uint32_t *word, int n)
 	return r < 0 ? DNNQ_E_IO : (int)r;
 }
 
+int dnnq_shm_futex_wake2(uint32_t *a, uint32_t *b)
+{
+	/* *b |= 0, then b's waiters woken when the old value >= 0 as an int:
+	 * any state a client leaves there but a negative one, whose waiter
+	 * wakes at its next slice anyway */
+	long r = syscall(SYS_futex, a, FUTEX_WAKE_OP, INT_MAX, (void *)(uintptr_t)INT_MAX, b,
+	                 FUTEX_OP(FUTEX_OP_OR, 0, FUTEX_OP_CMP_GE, 0));
+	return r < 0 ? DNNQ_E_IO : (int)r;
+}
+
 void dnnq_shm_doorbell_ring(const struct dnnq_shm *v, int doorbell_fd)
 {
 	dnnq_shm_fence_seqcst();	/* pairs with the one in sleep_begin */
@@ -346,15 +356,8 @@ int dnnq_shm_slot_wait(const struct dnnq_shm *v, uint32_t slot, uint32_t while_s
 		return DNNQ_E_RANGE;
 	uint32_t *w = &v->slots[slot].waiters;
 	dnnq_shm_fetch_add_release32(w, 1);
-	dnnq_shm_fence_seqcst();	/* pairs with the one in slot_complete */
+	dnnq_shm_fence_seqcst();	/* pairs with the daemon's before dnnq_shm_slot_sleeper */
 	int rc = dnnq_shm_futex_wait(&v->slots[slot].state, while_state, timeout_ns);
 	dnnq_shm_fetch_add_release32(w, UINT32_MAX);	/* -1 */
 	return rc;
-}
-
-int dnnq_shm_slot_wake(const struct dnnq_shm *v, uint32_t slot)
-{
-	if (slot >= v->slot_count)
-		return DNNQ_E_RANGE;
-	return dnnq_shm_futex_wake(&v->slots[slot].state, INT_MAX);
 }

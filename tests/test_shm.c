@@ -319,12 +319,13 @@ END_TEST
 struct waiter {
 	struct dnnq_shm *v;
 	int rc;
+	uint32_t slot;
 };
 
 static void *slot_waiter(void *arg)
 {
 	struct waiter *w = arg;
-	w->rc = dnnq_shm_slot_wait(w->v, 2, DNNQ_SLOT_RUNNING, 30LL * 1000 * 1000 * 1000);
+	w->rc = dnnq_shm_slot_wait(w->v, w->slot, DNNQ_SLOT_RUNNING, 10LL * 1000 * 1000 * 1000);
 	return NULL;
 }
 
@@ -334,7 +335,7 @@ START_TEST(waiter_woken_by_other_thread)
 	struct region r;
 	region_make(&r, 4, 4096);
 	ck_assert_int_eq(dnnq_shm_slot_transition(&r.v, 2, DNNQ_SLOT_FREE, DNNQ_SLOT_RUNNING), 0);
-	struct waiter w = { &r.v, 99 };
+	struct waiter w = { &r.v, 99, 2 };
 	pthread_t t;
 	ck_assert_int_eq(pthread_create(&t, NULL, slot_waiter, &w), 0);
 	usleep(10000);	/* usually asleep by now; the outcome is the same if not */
@@ -432,6 +433,46 @@ static void make_bad(struct dnnq_shm_request *q, enum bad b, uint64_t arena)
 	case B_NBAD:           break;
 	}
 }
+
+/* A batch's completion: both results published, then one FUTEX_WAKE_OP
+ * for the two sleepers; each wakes with its own result (a wake lost
+ * would leave its wait to time out after 10 s). */
+START_TEST(two_sleepers_one_wake)
+{
+	struct region r;
+	region_make(&r, 4, 4096);
+	struct waiter w[2] = { { &r.v, 99, 1 }, { &r.v, 99, 3 } };
+	pthread_t t[2];
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(dnnq_shm_slot_transition(&r.v, w[k].slot, DNNQ_SLOT_FREE,
+		                                          DNNQ_SLOT_RUNNING), 0);
+		ck_assert_int_eq(pthread_create(&t[k], NULL, slot_waiter, &w[k]), 0);
+	}
+	/* both announced: each is asleep or about to find its result */
+	for (int k = 0; k < 2; k++)
+		while (!dnnq_shm_load_acquire32(&r.v.slots[w[k].slot].waiters))
+			usleep(1000);
+	ck_assert_int_eq(dnnq_shm_slot_publish(&r.v, 2, 0), DNNQ_E_AGAIN);	/* not RUNNING */
+	ck_assert_int_eq(dnnq_shm_slot_publish(&r.v, 1, 0), 0);
+	ck_assert_int_eq(dnnq_shm_slot_publish(&r.v, 3, DNNQ_E_SHAPE), 0);
+	dnnq_shm_fence_seqcst();
+	uint32_t *a = dnnq_shm_slot_sleeper(&r.v, 1), *b = dnnq_shm_slot_sleeper(&r.v, 3);
+	ck_assert_ptr_eq(a, &r.v.slots[1].state);
+	ck_assert_ptr_eq(b, &r.v.slots[3].state);
+	ck_assert_int_ge(dnnq_shm_futex_wake2(a, b), 0);
+	for (int k = 0; k < 2; k++) {
+		pthread_join(t[k], NULL);
+		ck_assert_int_eq(w[k].rc, 0);
+		ck_assert_uint_eq(r.v.slots[w[k].slot].waiters, 0);
+	}
+	/* the OR of 0 left the second word as it was */
+	ck_assert_uint_eq(dnnq_shm_slot_state(&r.v, 1), DNNQ_SLOT_DONE);
+	ck_assert_uint_eq(dnnq_shm_slot_state(&r.v, 3), DNNQ_SLOT_FAILED);
+	ck_assert_int_eq(dnnq_shm_load_relaxed_s32(&r.v.slots[3].status), DNNQ_E_SHAPE);
+	ck_assert_ptr_null(dnnq_shm_slot_sleeper(&r.v, 1));	/* nobody sleeps now */
+	region_free(&r);
+}
+END_TEST
 
 START_TEST(desc_validation_names_field)
 {
@@ -589,6 +630,7 @@ Suite *suite_shm(void)
 	tc = tcase_create("slot");
 	tcase_add_test(tc, slot_state_machine);
 	tcase_add_test(tc, waiter_woken_by_other_thread);
+	tcase_add_test(tc, two_sleepers_one_wake);
 	tcase_add_test(tc, desc_validation_names_field);
 	tcase_add_test(tc, desc_private_copy_survives_scribbling);
 	suite_add_tcase(s, tc);
