@@ -267,11 +267,11 @@ DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i,
                                   const struct dnnq_avx2_cols cols[2], size_t halves,
                                   const int32_t *rowsum, const struct dnnq_gemm_job *job)
 {
+	const enum dnnq_avx2_kind kind = dnnq_avx2_kind_of(job->out);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++)
-		for (size_t h = 0; h < halves; h++)
-			dnnq_avx2_store_cols(&cols[h], s[r][h], i + r, _mm256_set1_epi32(rowsum[r]),
-			                     job);
+		dnnq_avx2_store_panel(kind, cols, halves, s[r], i + r, _mm256_set1_epi32(rowsum[r]),
+		                      job);
 }
 
 #define PAIRS_CASE(MR)                                                     \

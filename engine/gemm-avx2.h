@@ -187,18 +187,31 @@ DNNQ_AVX2_INLINE size_t dnnq_avx2_cols_panel(const struct dnnq_gemm_job *job, si
 	return width > 8 ? 2 : 1;
 }
 
+/* The output stage's forms. A kernel that passes a constant one (a switch
+ * on dnnq_avx2_kind_of outside its loops) gets a store without a test of
+ * the output's type. */
+enum dnnq_avx2_kind { DNNQ_AVX2_S32, DNNQ_AVX2_F32, DNNQ_AVX2_U8_FLOAT, DNNQ_AVX2_U8_FIXED };
+
+DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_kind_of(const struct dnnq_gemm_output *o)
+{
+	return o->dtype == DNNQ_DTYPE_S32 ? DNNQ_AVX2_S32
+	     : o->dtype == DNNQ_DTYPE_F32 ? DNNQ_AVX2_F32
+	     : o->rq.kind == DNNQ_REQUANT_FLOAT ? DNNQ_AVX2_U8_FLOAT : DNNQ_AVX2_U8_FIXED;
+}
+
 /* The output values of raw sums v in the lanes of c, with the activation
  * sums xsum (used only with weight zero points): int32 (S32), float bits
- * (F32) or the u8 values in int32 lanes (U8). */
-DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish(const struct dnnq_avx2_cols *c, __m256i v,
-                                          __m256i xsum, const struct dnnq_gemm_output *o)
+ * (F32) or the u8 values in int32 lanes (U8); kind is o's. */
+DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish_as(const enum dnnq_avx2_kind kind,
+                                             const struct dnnq_avx2_cols *c, __m256i v,
+                                             __m256i xsum, const struct dnnq_gemm_output *o)
 {
 	v = _mm256_add_epi32(v, c->col);
 	if (o->nwzp)
 		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(c->zw, xsum));
-	if (o->dtype == DNNQ_DTYPE_S32)
+	if (kind == DNNQ_AVX2_S32)
 		return v;
-	if (o->dtype == DNNQ_DTYPE_F32) {
+	if (kind == DNNQ_AVX2_F32) {
 		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_castsi256_ps(c->mult));
 		if (o->fbias)
 			y = _mm256_add_ps(y, _mm256_castsi256_ps(c->shift));
@@ -206,12 +219,18 @@ DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish(const struct dnnq_avx2_cols *c, __m256
 			y = _mm256_max_ps(y, _mm256_setzero_ps());
 		return _mm256_castps_si256(y);
 	}
-	return o->rq.kind == DNNQ_REQUANT_FLOAT
+	return kind == DNNQ_AVX2_U8_FLOAT
 		? dnnq_avx2_saturate_rne(_mm256_mul_ps(_mm256_cvtepi32_ps(v),
 		                                       _mm256_castsi256_ps(c->mult)),
 		                         _mm256_castsi256_ps(c->zp), _mm256_castsi256_ps(c->lo),
 		                         _mm256_castsi256_ps(c->hi))
 		: dnnq_avx2_requant_fixed(v, c->mult, c->shift, c->zp, c->lo, c->hi);
+}
+
+DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish(const struct dnnq_avx2_cols *c, __m256i v,
+                                          __m256i xsum, const struct dnnq_gemm_output *o)
+{
+	return dnnq_avx2_finish_as(dnnq_avx2_kind_of(o), c, v, xsum, o);
 }
 
 /* cnt <= 8 int32 lanes (S32, or F32's bits) to p. */
@@ -224,13 +243,13 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_i32(int32_t *p, __m256i v, size_t cnt)
 }
 
 /* Row i of the columns c: raw sums v, the row's activation sums xsum. */
-DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m256i v, size_t i,
-                                           __m256i xsum, const struct dnnq_gemm_job *job)
+DNNQ_AVX2_INLINE void dnnq_avx2_store_as(const enum dnnq_avx2_kind kind,
+                                         const struct dnnq_avx2_cols *c, __m256i v, size_t i,
+                                         __m256i xsum, const struct dnnq_gemm_job *job)
 {
-	const struct dnnq_gemm_output *o = job->out;
 	const size_t cnt = c->cnt, at = i * job->ldc + c->j;
-	v = dnnq_avx2_finish(c, v, xsum, o);
-	if (o->dtype != DNNQ_DTYPE_U8) {
+	v = dnnq_avx2_finish_as(kind, c, v, xsum, job->out);
+	if (kind == DNNQ_AVX2_S32 || kind == DNNQ_AVX2_F32) {
 		dnnq_avx2_store_i32((int32_t *)job->c + at, v, cnt);
 		return;
 	}
@@ -242,6 +261,34 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m25
 		dnnq_avx2_store8(tmp, DNNQ_DTYPE_U8, v);
 		memcpy(dst, tmp, cnt);
 	}
+}
+
+DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m256i v, size_t i,
+                                           __m256i xsum, const struct dnnq_gemm_job *job)
+{
+	dnnq_avx2_store_as(dnnq_avx2_kind_of(job->out), c, v, i, xsum, job);
+}
+
+/* Row i of a panel's columns (dnnq_avx2_cols_panel: halves of c): a full
+ * panel of u8 outputs as 16 bytes in one store (the values are in range:
+ * the packs do not saturate). */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_panel(const enum dnnq_avx2_kind kind,
+                                            const struct dnnq_avx2_cols c[2], size_t halves,
+                                            const __m256i v[2], size_t i, __m256i xsum,
+                                            const struct dnnq_gemm_job *job)
+{
+	if ((kind == DNNQ_AVX2_U8_FLOAT || kind == DNNQ_AVX2_U8_FIXED) && halves == 2 &&
+	    c[1].cnt == 8) {
+		__m256i w = _mm256_packs_epi32(dnnq_avx2_finish_as(kind, &c[0], v[0], xsum, job->out),
+		                               dnnq_avx2_finish_as(kind, &c[1], v[1], xsum, job->out));
+		w = _mm256_permute4x64_epi64(w, 0xD8);
+		_mm_storeu_si128((__m128i *)((uint8_t *)job->c + i * job->ldc + c[0].j),
+		                 _mm_packus_epi16(_mm256_castsi256_si128(w),
+		                                  _mm256_extracti128_si256(w, 1)));
+		return;
+	}
+	for (size_t h = 0; h < halves; h++)
+		dnnq_avx2_store_as(kind, &c[h], v[h], i, xsum, job);
 }
 
 /* Both parts for one row (callers whose columns change every store). */
