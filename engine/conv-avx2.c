@@ -96,17 +96,17 @@ DNNQ_AVX2_INLINE void widen_add(__m256i e, __m256i o, __m256i acc[4])
 	acc[3] = _mm256_add_epi32(acc[3], _mm256_madd_epi16(o, hi));
 }
 
-/* The sums (and with xs the input sums) of channels cb..cb+32 of the pixel
- * whose np tap pairs tab points at, in accumulator order; n valid
- * channels; blk the block's packed weights. */
+/* The sums from start (and with xs the input sums) of channels cb..cb+32
+ * of the pixel whose np tap pairs tab points at, in accumulator order; n
+ * valid channels; blk the block's packed weights. */
 DNNQ_AVX2_INLINE void block32(const uint8_t *const *tab, ptrdiff_t off, size_t np, bool odd,
                               const uint8_t *blk, size_t cb, size_t n, const bool xs,
-                              __m256i s[4], __m256i x[4])
+                              const __m256i start[4], __m256i s[4], __m256i x[4])
 {
 	const __m256i one_e = _mm256_set1_epi16(1), one_o = _mm256_set1_epi16(0x100);
 #pragma GCC unroll 4
 	for (int r = 0; r < 4; r++) {
-		s[r] = _mm256_loadu_si256((const __m256i *)blk + r);
+		s[r] = start[r];
 		x[r] = _mm256_setzero_si256();
 	}
 	const __m256i *wt = (const __m256i *)(blk + 32 * sizeof(int32_t));
@@ -181,18 +181,23 @@ DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_
                                 const bool xs, const struct dnnq_gemm_job *job, size_t i0)
 {
 	const bool odd = c->d.kh * c->d.kw % 2;
+	const enum dnnq_avx2_kind kind = dnnq_avx2_kind_of(job->out);
 	struct dnnq_avx2_cols cols[4];
+	__m256i start[4];   /* the sign trick's constant and the column term */
 #pragma GCC unroll 4
-	for (size_t r = 0; r < 4; r++)
+	for (size_t r = 0; r < 4; r++) {
 		dnnq_avx2_cols_at(job, cb + r, 4, n > r ? (n - r + 3) / 4 : 0, &cols[r]);
+		start[r] = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)blk + r),
+		                            cols[r].col);
+	}
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		__m256i s[4], x[4], q[4];
 		ptrdiff_t off;
 		const uint8_t *const *tab = dnnq_dw_pixel(tt, ox, &off);
-		block32(tab, off, np, odd, blk, cb, n, xs, s, x);
+		block32(tab, off, np, odd, blk, cb, n, xs, start, s, x);
 #pragma GCC unroll 4
 		for (int r = 0; r < 4; r++)
-			q[r] = dnnq_avx2_finish(&cols[r], s[r], x[r], job->out);
+			q[r] = dnnq_avx2_finish_as(kind, &cols[r], s[r], x[r], job->out);
 		store_block(q, i0 + ox, cb, n, job);
 	}
 }
@@ -240,14 +245,18 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
 /* The sums of mr im2col rows (a, row stride k) with 16 columns of the
  * pair-packed weights (w at the block's first column): per pair of k, the
  * row's two bytes as the int16 pair of every 32-bit lane, one vpmaddwd per
- * 8 columns (u8 x s8 fits int16 and the pair's sum int32: exact). An odd k's last byte is paired with 0,
- * so no row is read past its end. */
+ * 8 columns (u8 x s8 fits int16 and the pair's sum int32: exact), from
+ * the column term. An odd k's last byte is paired with 0, so no row is
+ * read past its end. */
 DNNQ_AVX2_INLINE void pairs_rows(const int mr, const uint8_t *a, size_t k, const int16_t *w,
-                                 size_t cpad, __m256i s[4][2])
+                                 size_t cpad, const struct dnnq_avx2_cols cols[2],
+                                 __m256i s[4][2])
 {
 #pragma GCC unroll 4
-	for (int r = 0; r < mr; r++)
-		s[r][0] = s[r][1] = _mm256_setzero_si256();
+	for (int r = 0; r < mr; r++) {
+		s[r][0] = cols[0].col;
+		s[r][1] = cols[1].col;
+	}
 	for (size_t q = 0; q < (k + 1) / 2; q++) {
 		const int16_t *wp = w + q * cpad * 2;
 		__m256i w0 = _mm256_loadu_si256((const __m256i *)wp);
@@ -276,7 +285,7 @@ DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i,
 
 #define PAIRS_CASE(MR)                                                     \
 	case MR:                                                           \
-		pairs_rows(MR, a + i * c->k, c->k, w, cpad, s);           \
+		pairs_rows(MR, a + i * c->k, c->k, w, cpad, cols, s);     \
 		pairs_store(MR, s, i, cols, halves, rowsum + i, &job);        \
 		break;
 

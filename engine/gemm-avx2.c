@@ -209,10 +209,13 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
-		/* the sign trick's sums lack sign_fix: the accumulators start at it */
-		__m256i fix[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
+		/* the accumulators start at the column term, and the sign trick's
+		 * lack sign_fix too */
+		__m256i start[2] = { cols[0].col, cols[1].col };
+		__m256i fix[2] = { start[0], start[1] };
 		for (size_t h = 0; h < halves && !w->pair_safe; h++)
-			fix[h] = dnnq_avx2_load_i32(w->sign_fix + jp + 8 * h, cols[h].cnt);
+			fix[h] = _mm256_add_epi32(start[h], dnnq_avx2_load_i32(w->sign_fix + jp + 8 * h,
+			                                                       cols[h].cnt));
 		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
 			bool sign = false;
@@ -220,8 +223,8 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 				sign |= !w->pair_safe && big[i - i0 + r];
 			__m256i acc[DNNQ_GEMM_MR][2];
 			for (int r = 0; r < DNNQ_GEMM_MR; r++) {
-				acc[r][0] = sign ? fix[0] : _mm256_setzero_si256();
-				acc[r][1] = sign ? fix[1] : _mm256_setzero_si256();
+				acc[r][0] = sign ? fix[0] : start[0];
+				acc[r][1] = sign ? fix[1] : start[1];
 			}
 			const uint8_t *a = job->a + i * job->lda;
 			/* the common tile inline: its sums stay in registers for the

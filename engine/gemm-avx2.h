@@ -124,9 +124,9 @@ struct dnnq_avx2_cols {
 	size_t j, cnt;
 	__m256i col, zw;
 	/* small enough to live in registers: by the output's kind, F32: scale,
-	 * bias (floats); U8 float requant: multiplier, -, zero point, qmin,
-	 * qmax (floats); U8 fixed point: multiplier, shift, zero point,
-	 * qmin - zero point, qmax - zero point */
+	 * bias (floats); U8 float requant: multiplier, -, zero point (int32),
+	 * qmin - zero point, qmax - zero point (floats); U8 fixed point:
+	 * multiplier, shift, zero point, qmin - zero point, qmax - zero point */
 	__m256i mult, shift, zp, lo, hi;
 };
 
@@ -158,9 +158,9 @@ DNNQ_AVX2_INLINE void dnnq_avx2_cols_at(const struct dnnq_gemm_job *job, size_t 
 	} else if (o->dtype == DNNQ_DTYPE_U8 && rq->kind == DNNQ_REQUANT_FLOAT) {
 		c->mult = _mm256_castps_si256(dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, stride,
 		                                                 cnt));
-		c->zp = _mm256_castps_si256(_mm256_set1_ps((float)rq->zero_point));
-		c->lo = _mm256_castps_si256(_mm256_set1_ps((float)rq->qmin));
-		c->hi = _mm256_castps_si256(_mm256_set1_ps((float)rq->qmax));
+		c->zp = _mm256_set1_epi32(rq->zero_point);
+		c->lo = _mm256_castps_si256(_mm256_set1_ps((float)(rq->qmin - rq->zero_point)));
+		c->hi = _mm256_castps_si256(_mm256_set1_ps((float)(rq->qmax - rq->zero_point)));
 	} else if (o->dtype == DNNQ_DTYPE_U8) {
 		c->mult = dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, stride, cnt);
 		c->shift = dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, stride, cnt);
@@ -177,13 +177,16 @@ DNNQ_AVX2_INLINE void dnnq_avx2_cols(const struct dnnq_gemm_job *job, size_t j, 
 }
 
 /* The columns of a panel, j..j + width (width <= 16): c[0], and c[1] for
- * those past 8; returns how many. */
+ * those past 8 (else a copy of c[0], so that both may be read); returns
+ * how many. */
 DNNQ_AVX2_INLINE size_t dnnq_avx2_cols_panel(const struct dnnq_gemm_job *job, size_t j,
                                              size_t width, struct dnnq_avx2_cols c[2])
 {
 	dnnq_avx2_cols(job, j, width < 8 ? width : 8, &c[0]);
 	if (width > 8)
 		dnnq_avx2_cols(job, j + 8, width - 8, &c[1]);
+	else
+		c[1] = c[0];
 	return width > 8 ? 2 : 1;
 }
 
@@ -199,14 +202,18 @@ DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_kind_of(const struct dnnq_gemm_ou
 	     : o->rq.kind == DNNQ_REQUANT_FLOAT ? DNNQ_AVX2_U8_FLOAT : DNNQ_AVX2_U8_FIXED;
 }
 
-/* The output values of raw sums v in the lanes of c, with the activation
- * sums xsum (used only with weight zero points): int32 (S32), float bits
- * (F32) or the u8 values in int32 lanes (U8); kind is o's. */
+/* The output values of sums v that include the column term (kernels start
+ * their sums at c->col, so that no add per store remains), with the
+ * activation sums xsum (used only with weight zero points): int32 (S32),
+ * float bits (F32) or the u8 values in int32 lanes (U8); kind is o's.
+ * Float requantization clamps before it rounds (cvtps2dq, to nearest even
+ * as rintf) and adds the zero point after: the same integers as
+ * dnnq_saturate_rne's round, add, clamp, since the bounds are integers
+ * (NaN: maxps returns the bound, qmin). */
 DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish_as(const enum dnnq_avx2_kind kind,
                                              const struct dnnq_avx2_cols *c, __m256i v,
                                              __m256i xsum, const struct dnnq_gemm_output *o)
 {
-	v = _mm256_add_epi32(v, c->col);
 	if (o->nwzp)
 		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(c->zw, xsum));
 	if (kind == DNNQ_AVX2_S32)
@@ -219,18 +226,11 @@ DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish_as(const enum dnnq_avx2_kind kind,
 			y = _mm256_max_ps(y, _mm256_setzero_ps());
 		return _mm256_castps_si256(y);
 	}
-	return kind == DNNQ_AVX2_U8_FLOAT
-		? dnnq_avx2_saturate_rne(_mm256_mul_ps(_mm256_cvtepi32_ps(v),
-		                                       _mm256_castsi256_ps(c->mult)),
-		                         _mm256_castsi256_ps(c->zp), _mm256_castsi256_ps(c->lo),
-		                         _mm256_castsi256_ps(c->hi))
-		: dnnq_avx2_requant_fixed(v, c->mult, c->shift, c->zp, c->lo, c->hi);
-}
-
-DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish(const struct dnnq_avx2_cols *c, __m256i v,
-                                          __m256i xsum, const struct dnnq_gemm_output *o)
-{
-	return dnnq_avx2_finish_as(dnnq_avx2_kind_of(o), c, v, xsum, o);
+	if (kind == DNNQ_AVX2_U8_FIXED)
+		return dnnq_avx2_requant_fixed(v, c->mult, c->shift, c->zp, c->lo, c->hi);
+	__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_castsi256_ps(c->mult));
+	y = _mm256_min_ps(_mm256_max_ps(y, _mm256_castsi256_ps(c->lo)), _mm256_castsi256_ps(c->hi));
+	return _mm256_add_epi32(_mm256_cvtps_epi32(y), c->zp);
 }
 
 /* cnt <= 8 int32 lanes (S32, or F32's bits) to p. */
@@ -242,7 +242,8 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_i32(int32_t *p, __m256i v, size_t cnt)
 		_mm256_maskstore_epi32((int *)p, dnnq_avx2_lane_mask(cnt), v);
 }
 
-/* Row i of the columns c: raw sums v, the row's activation sums xsum. */
+/* Row i of the columns c: sums v with the column term, the row's
+ * activation sums xsum. */
 DNNQ_AVX2_INLINE void dnnq_avx2_store_as(const enum dnnq_avx2_kind kind,
                                          const struct dnnq_avx2_cols *c, __m256i v, size_t i,
                                          __m256i xsum, const struct dnnq_gemm_job *job)
@@ -263,15 +264,17 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_as(const enum dnnq_avx2_kind kind,
 	}
 }
 
+/* The same from raw sums v. */
 DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m256i v, size_t i,
                                            __m256i xsum, const struct dnnq_gemm_job *job)
 {
-	dnnq_avx2_store_as(dnnq_avx2_kind_of(job->out), c, v, i, xsum, job);
+	dnnq_avx2_store_as(dnnq_avx2_kind_of(job->out), c, _mm256_add_epi32(v, c->col), i, xsum,
+	                   job);
 }
 
-/* Row i of a panel's columns (dnnq_avx2_cols_panel: halves of c): a full
- * panel of u8 outputs as 16 bytes in one store (the values are in range:
- * the packs do not saturate). */
+/* Row i of a panel's columns (dnnq_avx2_cols_panel: halves of c), sums v
+ * with the column term: a full panel of u8 outputs as 16 bytes in one
+ * store (the values are in range: the packs do not saturate). */
 DNNQ_AVX2_INLINE void dnnq_avx2_store_panel(const enum dnnq_avx2_kind kind,
                                             const struct dnnq_avx2_cols c[2], size_t halves,
                                             const __m256i v[2], size_t i, __m256i xsum,
