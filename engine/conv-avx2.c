@@ -186,7 +186,10 @@ DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_
 	__m256i start[4];   /* the sign trick's constant and the column term */
 #pragma GCC unroll 4
 	for (size_t r = 0; r < 4; r++) {
-		dnnq_avx2_cols_at(job, cb + r, 4, n > r ? (n - r + 3) / 4 : 0, &cols[r]);
+		/* no lane past n (fewer than 4 channels: none, from a channel that
+		 * exists) */
+		dnnq_avx2_cols_at(job, n > r ? cb + r : cb, 4, n > r ? (n - r + 3) / 4 : 0,
+		                  &cols[r]);
 		start[r] = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)blk + r),
 		                            cols[r].col);
 	}
