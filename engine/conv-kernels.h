@@ -44,7 +44,7 @@ struct dnnq_conv {
 	struct dnnq_gemm_weights dw_sums; /* only row_sums (per channel) and k (taps) */
 	bool borrowed;                    /* gw, dw_block, dw_sums.row_sums: the cache's */
 	/* im2col with few input channels on AVX2: the weights as int16 pairs
-	 * (dnnq_dw_pack_avx2's layout, k for the taps), else NULL */
+	 * (dnnq_conv_pairs_pack_avx2), else NULL */
 	int16_t *pairs;
 	/* bound by setup */
 	size_t n, h, w, oh, ow;
@@ -62,8 +62,9 @@ struct dnnq_conv {
  * row (img, oy) from the bound input to the bound output; scratch is the
  * calling thread's (dnnq_dw_scratch_bytes).
  * 1x1__scalar: one channel of one pixel at a time (dnnq_dw_one), the oracle.
- * 16c2__avx2: 16 channels, taps in pairs: vpmaddwd of u8 inputs widened to
- * int16 with the pair's int16 weights (exact).
+ * 32c2__avx2: 32 channels, taps in pairs: vpmaddubsw of |w| with the input
+ * bytes flipped by the weight's sign (the GEMM's sign trick), even and odd
+ * channels apart, the pair summed in int16 (exact).
  * 32c4__avx512vnni: 32 channels, taps in fours: vpdpbusd of the four taps'
  * bytes interleaved per channel with the four s8 weights (exact). */
 #define DNNQ_DW_TG_scalar 1
@@ -85,6 +86,7 @@ void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, vo
 #define DNNQ_CONV_PAIRS_CIN 4
 void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, void *y,
                           size_t j0, size_t j1);
+size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *dst);
 
 /* The taps of output row (img, oy): the pointers of pixel ox's taps (at
  * channel 0 of each) are tab + ox * stride, except in the interior

@@ -158,10 +158,10 @@ static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
 	if (c->d.isa != DNNQ_ISA_AVX2 || c->path != DNNQ_CONV_IM2COL || c->d.groups > 1 ||
 	    c->cing > DNNQ_CONV_PAIRS_CIN || c->d.acc16)
 		return DNNQ_OK;
-	size_t bytes = dnnq_dw_pack_avx2(c->d.w, c->d.cout, c->k, NULL);
+	size_t bytes = dnnq_conv_pairs_pack_avx2(c->d.w, c->d.cout, c->k, NULL);
 	if (!(c->pairs = dnnq_aligned_alloc(bytes)))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
-	dnnq_dw_pack_avx2(c->d.w, c->d.cout, c->k, c->pairs);
+	dnnq_conv_pairs_pack_avx2(c->d.w, c->d.cout, c->k, c->pairs);
 	return DNNQ_OK;
 }
 

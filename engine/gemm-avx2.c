@@ -80,15 +80,17 @@ INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEM
 	}
 }
 
-/* One group of 4 k for mr rows: both halves of the panel row. */
-INLINE void step(const int mr, const bool partial, const bool sign,
+/* One group of 4 k for mr rows: both halves of the panel row (the first
+ * only when a partial panel has no second: its sums would be of zeros). */
+INLINE void step(const int mr, const bool partial, const bool second, const bool sign,
                  const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
                  const int8_t *b, __m256i m0, __m256i m1, __m256i acc[DNNQ_GEMM_MR][2])
 {
 	__m256i b0, b1;
 	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
 	half(mr, sign, ar, koff, nb, b0, 0, acc);
-	half(mr, sign, ar, koff, nb, b1, 1, acc);
+	if (!partial || second)
+		half(mr, sign, ar, koff, nb, b1, 1, acc);
 }
 
 /*
@@ -103,6 +105,7 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 	const __m256i m0 = dnnq_avx2_lane_mask(width < 8 ? width : 8);
 	const __m256i m1 = dnnq_avx2_lane_mask(width > 8 ? width - 8 : 0);
 	const size_t gstride = 4 * width, kfull = k / 4;
+	const bool second = width > 8;
 	const uint8_t *ar[DNNQ_GEMM_MR];
 	/* a private copy: `acc` lives in memory that the byte pointers a and b
 	 * may alias as far as the compiler knows, so it would be stored back
@@ -115,9 +118,9 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 		c[r][1] = acc[r][1];
 	}
 	for (size_t g = 0; g < kfull; g++, b += gstride)
-		step(mr, partial, sign, ar, 4 * g, 4, b, m0, m1, c);
+		step(mr, partial, second, sign, ar, 4 * g, 4, b, m0, m1, c);
 	if (k % 4)
-		step(mr, partial, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
+		step(mr, partial, second, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		acc[r][0] = c[r][0];
@@ -196,6 +199,49 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, ui
 	}
 }
 
+/* Panels [j0, j1) of rows [i0, i1), kind the output's (a constant). */
+INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *job, size_t i0,
+                   size_t i1, size_t j0, size_t j1, const uint8_t *big, const int32_t *rowsum)
+{
+	const struct dnnq_gemm_weights *w = job->w;
+	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
+		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
+		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
+		struct dnnq_avx2_cols cols[2];
+		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
+		/* the accumulators start at the column term, and the sign trick's
+		 * lack sign_fix too */
+		__m256i start[2] = { cols[0].col, cols[1].col };
+		__m256i fix[2] = { start[0], start[1] };
+		for (size_t h = 0; h < halves && !w->pair_safe; h++)
+			fix[h] = _mm256_add_epi32(start[h], dnnq_avx2_load_i32(w->sign_fix + jp + 8 * h,
+			                                                       cols[h].cnt));
+		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
+			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
+			bool sign = false;
+			for (int r = 0; r < mr; r++)
+				sign |= !w->pair_safe && big[i - i0 + r];
+			__m256i acc[DNNQ_GEMM_MR][2];
+			for (int r = 0; r < DNNQ_GEMM_MR; r++) {
+				acc[r][0] = sign ? fix[0] : start[0];
+				acc[r][1] = sign ? fix[1] : start[1];
+			}
+			const uint8_t *a = job->a + i * job->lda;
+			/* the common tile inline: its sums stay in registers for the
+			 * stores (a call passes them through memory) */
+			if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR && sign)
+				kernel(DNNQ_GEMM_MR, false, true, a, job->lda, b, width, w->k, acc);
+			else if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR)
+				kernel(DNNQ_GEMM_MR, false, false, a, job->lda, b, width, w->k, acc);
+			else
+				tile(mr, sign, a, job->lda, b, width, w->k, acc);
+			for (int r = 0; r < mr; r++)
+				dnnq_avx2_store_panel(kind, cols, halves, acc[r], i + r,
+				                      _mm256_set1_epi32(rowsum[i - i0 + r]), job);
+		}
+	}
+}
+
 void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t i1,
                             size_t j0, size_t j1)
 {
@@ -208,31 +254,11 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	if (!w->pair_safe || job->out->nwzp)
 		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k,
 		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
-	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
-		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
-		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
-		struct dnnq_avx2_cols cols[2];
-		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
-		/* the sign trick's sums lack sign_fix: the accumulators start at it */
-		__m256i fix[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
-		for (size_t h = 0; h < halves && !w->pair_safe; h++)
-			fix[h] = dnnq_avx2_load_i32(w->sign_fix + jp + 8 * h, cols[h].cnt);
-		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
-			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
-			bool sign = false;
-			for (int r = 0; r < mr; r++)
-				sign |= !w->pair_safe && big[i - i0 + r];
-			__m256i acc[DNNQ_GEMM_MR][2];
-			for (int r = 0; r < DNNQ_GEMM_MR; r++) {
-				acc[r][0] = sign ? fix[0] : _mm256_setzero_si256();
-				acc[r][1] = sign ? fix[1] : _mm256_setzero_si256();
-			}
-			tile(mr, sign, job->a + i * job->lda, job->lda, b, width, w->k, acc);
-			for (int r = 0; r < mr; r++)
-				for (size_t h = 0; h < halves; h++)
-					dnnq_avx2_store_cols(&cols[h], acc[r][h], i + r,
-					                     _mm256_set1_epi32(rowsum[i - i0 + r]), job);
-		}
+	switch (dnnq_avx2_kind_of(job->out)) {
+	case DNNQ_AVX2_S32: panels(DNNQ_AVX2_S32, job, i0, i1, j0, j1, big, rowsum); break;
+	case DNNQ_AVX2_F32: panels(DNNQ_AVX2_F32, job, i0, i1, j0, j1, big, rowsum); break;
+	case DNNQ_AVX2_U8_FLOAT: panels(DNNQ_AVX2_U8_FLOAT, job, i0, i1, j0, j1, big, rowsum); break;
+	case DNNQ_AVX2_U8_FIXED: panels(DNNQ_AVX2_U8_FIXED, job, i0, i1, j0, j1, big, rowsum); break;
 	}
 }
 

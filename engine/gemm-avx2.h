@@ -49,17 +49,44 @@ DNNQ_AVX2_INLINE __m256 dnnq_avx2_load_f32(const float *p, size_t cnt)
 	return cnt == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, dnnq_avx2_lane_mask(cnt));
 }
 
-/* The per-channel (or broadcast) parameter vector for columns j..j+cnt. */
-DNNQ_AVX2_INLINE __m256i dnnq_avx2_chan_i32(const int32_t *p, size_t nchan, size_t j,
-                                            size_t cnt)
+/* cnt values at p, p + stride, ... (lanes past cnt 0): one load when
+ * stride is 1 (the GEMM's columns), else a gather (the depthwise kernel's
+ * lanes of every fourth channel, once per block of a row). */
+DNNQ_AVX2_INLINE __m256i dnnq_avx2_strided_idx(size_t stride)
 {
-	return nchan == 1 ? _mm256_set1_epi32(p[0]) : dnnq_avx2_load_i32(p + j, cnt);
+	return _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+	                          _mm256_set1_epi32((int)stride));
+}
+
+DNNQ_AVX2_INLINE __m256i dnnq_avx2_load_i32s(const int32_t *p, size_t stride, size_t cnt)
+{
+	if (stride == 1)
+		return dnnq_avx2_load_i32(p, cnt);
+	return _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), (const int *)p,
+	                                   dnnq_avx2_strided_idx(stride),
+	                                   dnnq_avx2_lane_mask(cnt), 4);
+}
+
+DNNQ_AVX2_INLINE __m256 dnnq_avx2_load_f32s(const float *p, size_t stride, size_t cnt)
+{
+	if (stride == 1)
+		return dnnq_avx2_load_f32(p, cnt);
+	return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, dnnq_avx2_strided_idx(stride),
+	                                _mm256_castsi256_ps(dnnq_avx2_lane_mask(cnt)), 4);
+}
+
+/* The per-channel (or broadcast) parameter vector for columns j, j +
+ * stride, ... (cnt of them). */
+DNNQ_AVX2_INLINE __m256i dnnq_avx2_chan_i32(const int32_t *p, size_t nchan, size_t j,
+                                            size_t stride, size_t cnt)
+{
+	return nchan == 1 ? _mm256_set1_epi32(p[0]) : dnnq_avx2_load_i32s(p + j, stride, cnt);
 }
 
 DNNQ_AVX2_INLINE __m256 dnnq_avx2_chan_f32(const float *p, size_t nchan, size_t j,
-                                           size_t cnt)
+                                           size_t stride, size_t cnt)
 {
-	return nchan == 1 ? _mm256_set1_ps(p[0]) : dnnq_avx2_load_f32(p + j, cnt);
+	return nchan == 1 ? _mm256_set1_ps(p[0]) : dnnq_avx2_load_f32s(p + j, stride, cnt);
 }
 
 /* A job with its weights and output pipeline copied: the output stage's
@@ -86,7 +113,9 @@ DNNQ_AVX2_INLINE void dnnq_avx2_job_copy(const struct dnnq_gemm_job *src, struct
  * dnnq_gemm_store_1, eight lanes at a time, in two parts. dnnq_avx2_cols
  * gathers what depends on the columns only (the column term, zero points,
  * multipliers, converted constants), once for all the rows that store to
- * them; dnnq_avx2_store_cols finishes one row. The column term folds the
+ * them; dnnq_avx2_store_cols finishes one row (dnnq_avx2_finish, the
+ * values, then the store). dnnq_avx2_cols_at's lanes may be columns j,
+ * j + stride, ... (the depthwise kernel's). The column term folds the
  * corrections: v = acc + col - zw * xsum with col = colterm, or bias -
  * za * row_sums + zw * k * za; int32 arithmetic wraps, so any order gives
  * the scalar's bits.
@@ -95,105 +124,174 @@ struct dnnq_avx2_cols {
 	size_t j, cnt;
 	__m256i col, zw;
 	/* small enough to live in registers: by the output's kind, F32: scale,
-	 * bias (floats); U8 float requant: multiplier, -, zero point, qmin,
-	 * qmax (floats); U8 fixed point: multiplier, shift, zero point,
-	 * qmin - zero point, qmax - zero point */
+	 * bias (floats); U8 float requant: multiplier, -, zero point (int32),
+	 * qmin - zero point, qmax - zero point (floats); U8 fixed point:
+	 * multiplier, shift, zero point, qmin - zero point, qmax - zero point */
 	__m256i mult, shift, zp, lo, hi;
 };
 
-DNNQ_AVX2_INLINE void dnnq_avx2_cols(const struct dnnq_gemm_job *job, size_t j, size_t cnt,
-                                     struct dnnq_avx2_cols *c)
+DNNQ_AVX2_INLINE void dnnq_avx2_cols_at(const struct dnnq_gemm_job *job, size_t j,
+                                        size_t stride, size_t cnt, struct dnnq_avx2_cols *c)
 {
 	const struct dnnq_gemm_output *o = job->out;
 	const struct dnnq_gemm_weights *w = job->w;
 	*c = (struct dnnq_avx2_cols){ .j = j, .cnt = cnt };
-	c->zw = o->nwzp ? dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, cnt)
+	c->zw = o->nwzp ? dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, stride, cnt)
 	                : _mm256_setzero_si256();
 	if (o->colterm) {
-		c->col = dnnq_avx2_load_i32(o->colterm + j, cnt);
+		c->col = dnnq_avx2_load_i32s(o->colterm + j, stride, cnt);
 	} else {
 		c->col = _mm256_mullo_epi32(_mm256_set1_epi32(-o->a_zero_point),
-		                            dnnq_avx2_load_i32(w->row_sums + j, cnt));
+		                            dnnq_avx2_load_i32s(w->row_sums + j, stride, cnt));
 		if (o->nwzp)
 			c->col = _mm256_add_epi32(c->col, _mm256_mullo_epi32(c->zw,
 				_mm256_set1_epi32((int32_t)((uint32_t)w->k *
 				                            (uint32_t)o->a_zero_point))));
 		if (o->bias)
-			c->col = _mm256_add_epi32(c->col, dnnq_avx2_load_i32(o->bias + j, cnt));
+			c->col = _mm256_add_epi32(c->col, dnnq_avx2_load_i32s(o->bias + j, stride, cnt));
 	}
 	const struct dnnq_requant *rq = &o->rq;
 	if (o->dtype == DNNQ_DTYPE_F32) {
-		c->mult = _mm256_castps_si256(dnnq_avx2_chan_f32(o->scale, o->nscale, j, cnt));
+		c->mult = _mm256_castps_si256(dnnq_avx2_chan_f32(o->scale, o->nscale, j, stride, cnt));
 		if (o->fbias)
-			c->shift = _mm256_castps_si256(dnnq_avx2_load_f32(o->fbias + j, cnt));
+			c->shift = _mm256_castps_si256(dnnq_avx2_load_f32s(o->fbias + j, stride, cnt));
 	} else if (o->dtype == DNNQ_DTYPE_U8 && rq->kind == DNNQ_REQUANT_FLOAT) {
-		c->mult = _mm256_castps_si256(dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, cnt));
-		c->zp = _mm256_castps_si256(_mm256_set1_ps((float)rq->zero_point));
-		c->lo = _mm256_castps_si256(_mm256_set1_ps((float)rq->qmin));
-		c->hi = _mm256_castps_si256(_mm256_set1_ps((float)rq->qmax));
+		c->mult = _mm256_castps_si256(dnnq_avx2_chan_f32(rq->fmult, rq->nchan, j, stride,
+		                                                 cnt));
+		c->zp = _mm256_set1_epi32(rq->zero_point);
+		c->lo = _mm256_castps_si256(_mm256_set1_ps((float)(rq->qmin - rq->zero_point)));
+		c->hi = _mm256_castps_si256(_mm256_set1_ps((float)(rq->qmax - rq->zero_point)));
 	} else if (o->dtype == DNNQ_DTYPE_U8) {
-		c->mult = dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, cnt);
-		c->shift = dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, cnt);
+		c->mult = dnnq_avx2_chan_i32(rq->qmult, rq->nchan, j, stride, cnt);
+		c->shift = dnnq_avx2_chan_i32(rq->qshift, rq->nchan, j, stride, cnt);
 		c->zp = _mm256_set1_epi32(rq->zero_point);
 		c->lo = _mm256_set1_epi32(rq->qmin - rq->zero_point);
 		c->hi = _mm256_set1_epi32(rq->qmax - rq->zero_point);
 	}
 }
 
+DNNQ_AVX2_INLINE void dnnq_avx2_cols(const struct dnnq_gemm_job *job, size_t j, size_t cnt,
+                                     struct dnnq_avx2_cols *c)
+{
+	dnnq_avx2_cols_at(job, j, 1, cnt, c);
+}
+
 /* The columns of a panel, j..j + width (width <= 16): c[0], and c[1] for
- * those past 8; returns how many. */
+ * those past 8 (else a copy of c[0], so that both may be read); returns
+ * how many. */
 DNNQ_AVX2_INLINE size_t dnnq_avx2_cols_panel(const struct dnnq_gemm_job *job, size_t j,
                                              size_t width, struct dnnq_avx2_cols c[2])
 {
 	dnnq_avx2_cols(job, j, width < 8 ? width : 8, &c[0]);
 	if (width > 8)
 		dnnq_avx2_cols(job, j + 8, width - 8, &c[1]);
+	else
+		c[1] = c[0];
 	return width > 8 ? 2 : 1;
 }
 
-/* Row i of the columns c: raw sums v, the row's activation sums xsum
- * (used only with weight zero points). */
-DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m256i v, size_t i,
-                                           __m256i xsum, const struct dnnq_gemm_job *job)
+/* The output stage's forms. A kernel that passes a constant one (a switch
+ * on dnnq_avx2_kind_of outside its loops) gets a store without a test of
+ * the output's type. */
+enum dnnq_avx2_kind { DNNQ_AVX2_S32, DNNQ_AVX2_F32, DNNQ_AVX2_U8_FLOAT, DNNQ_AVX2_U8_FIXED };
+
+DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_kind_of(const struct dnnq_gemm_output *o)
 {
-	const struct dnnq_gemm_output *o = job->out;
-	const size_t cnt = c->cnt, at = i * job->ldc + c->j;
-	v = _mm256_add_epi32(v, c->col);
+	return o->dtype == DNNQ_DTYPE_S32 ? DNNQ_AVX2_S32
+	     : o->dtype == DNNQ_DTYPE_F32 ? DNNQ_AVX2_F32
+	     : o->rq.kind == DNNQ_REQUANT_FLOAT ? DNNQ_AVX2_U8_FLOAT : DNNQ_AVX2_U8_FIXED;
+}
+
+/* The output values of sums v that include the column term (kernels start
+ * their sums at c->col, so that no add per store remains), with the
+ * activation sums xsum (used only with weight zero points): int32 (S32),
+ * float bits (F32) or the u8 values in int32 lanes (U8); kind is o's.
+ * Float requantization clamps before it rounds (cvtps2dq, to nearest even
+ * as rintf) and adds the zero point after: the same integers as
+ * dnnq_saturate_rne's round, add, clamp, since the bounds are integers
+ * (NaN: maxps returns the bound, qmin). */
+DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish_as(const enum dnnq_avx2_kind kind,
+                                             const struct dnnq_avx2_cols *c, __m256i v,
+                                             __m256i xsum, const struct dnnq_gemm_output *o)
+{
 	if (o->nwzp)
 		v = _mm256_sub_epi32(v, _mm256_mullo_epi32(c->zw, xsum));
-	if (o->dtype == DNNQ_DTYPE_S32) {
-		int32_t *dst = (int32_t *)job->c + at;
-		if (cnt == 8)
-			_mm256_storeu_si256((__m256i *)dst, v);
-		else
-			_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(cnt), v);
-	} else if (o->dtype == DNNQ_DTYPE_F32) {
+	if (kind == DNNQ_AVX2_S32)
+		return v;
+	if (kind == DNNQ_AVX2_F32) {
 		__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_castsi256_ps(c->mult));
 		if (o->fbias)
 			y = _mm256_add_ps(y, _mm256_castsi256_ps(c->shift));
 		if (o->relu)
 			y = _mm256_max_ps(y, _mm256_setzero_ps());
-		float *dst = (float *)job->c + at;
-		if (cnt == 8)
-			_mm256_storeu_ps(dst, y);
-		else
-			_mm256_maskstore_ps(dst, dnnq_avx2_lane_mask(cnt), y);
-	} else {
-		__m256i q = o->rq.kind == DNNQ_REQUANT_FLOAT
-			? dnnq_avx2_saturate_rne(_mm256_mul_ps(_mm256_cvtepi32_ps(v),
-			                                       _mm256_castsi256_ps(c->mult)),
-			                         _mm256_castsi256_ps(c->zp), _mm256_castsi256_ps(c->lo),
-			                         _mm256_castsi256_ps(c->hi))
-			: dnnq_avx2_requant_fixed(v, c->mult, c->shift, c->zp, c->lo, c->hi);
-		uint8_t *dst = (uint8_t *)job->c + at;
-		if (cnt == 8) {
-			dnnq_avx2_store8(dst, DNNQ_DTYPE_U8, q);
-		} else {
-			uint8_t tmp[8];
-			dnnq_avx2_store8(tmp, DNNQ_DTYPE_U8, q);
-			memcpy(dst, tmp, cnt);
-		}
+		return _mm256_castps_si256(y);
 	}
+	if (kind == DNNQ_AVX2_U8_FIXED)
+		return dnnq_avx2_requant_fixed(v, c->mult, c->shift, c->zp, c->lo, c->hi);
+	__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_castsi256_ps(c->mult));
+	y = _mm256_min_ps(_mm256_max_ps(y, _mm256_castsi256_ps(c->lo)), _mm256_castsi256_ps(c->hi));
+	return _mm256_add_epi32(_mm256_cvtps_epi32(y), c->zp);
+}
+
+/* cnt <= 8 int32 lanes (S32, or F32's bits) to p. */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_i32(int32_t *p, __m256i v, size_t cnt)
+{
+	if (cnt == 8)
+		_mm256_storeu_si256((__m256i *)p, v);
+	else
+		_mm256_maskstore_epi32((int *)p, dnnq_avx2_lane_mask(cnt), v);
+}
+
+/* Row i of the columns c: sums v with the column term, the row's
+ * activation sums xsum. */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_as(const enum dnnq_avx2_kind kind,
+                                         const struct dnnq_avx2_cols *c, __m256i v, size_t i,
+                                         __m256i xsum, const struct dnnq_gemm_job *job)
+{
+	const size_t cnt = c->cnt, at = i * job->ldc + c->j;
+	v = dnnq_avx2_finish_as(kind, c, v, xsum, job->out);
+	if (kind == DNNQ_AVX2_S32 || kind == DNNQ_AVX2_F32) {
+		dnnq_avx2_store_i32((int32_t *)job->c + at, v, cnt);
+		return;
+	}
+	uint8_t *dst = (uint8_t *)job->c + at;
+	if (cnt == 8) {
+		dnnq_avx2_store8(dst, DNNQ_DTYPE_U8, v);
+	} else {
+		uint8_t tmp[8];
+		dnnq_avx2_store8(tmp, DNNQ_DTYPE_U8, v);
+		memcpy(dst, tmp, cnt);
+	}
+}
+
+/* The same from raw sums v. */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_cols(const struct dnnq_avx2_cols *c, __m256i v, size_t i,
+                                           __m256i xsum, const struct dnnq_gemm_job *job)
+{
+	dnnq_avx2_store_as(dnnq_avx2_kind_of(job->out), c, _mm256_add_epi32(v, c->col), i, xsum,
+	                   job);
+}
+
+/* Row i of a panel's columns (dnnq_avx2_cols_panel: halves of c), sums v
+ * with the column term: a full panel of u8 outputs as 16 bytes in one
+ * store (the values are in range: the packs do not saturate). */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_panel(const enum dnnq_avx2_kind kind,
+                                            const struct dnnq_avx2_cols c[2], size_t halves,
+                                            const __m256i v[2], size_t i, __m256i xsum,
+                                            const struct dnnq_gemm_job *job)
+{
+	if ((kind == DNNQ_AVX2_U8_FLOAT || kind == DNNQ_AVX2_U8_FIXED) && halves == 2 &&
+	    c[1].cnt == 8) {
+		__m256i w = _mm256_packs_epi32(dnnq_avx2_finish_as(kind, &c[0], v[0], xsum, job->out),
+		                               dnnq_avx2_finish_as(kind, &c[1], v[1], xsum, job->out));
+		w = _mm256_permute4x64_epi64(w, 0xD8);
+		_mm_storeu_si128((__m128i *)((uint8_t *)job->c + i * job->ldc + c[0].j),
+		                 _mm_packus_epi16(_mm256_castsi256_si128(w),
+		                                  _mm256_extracti128_si256(w, 1)));
+		return;
+	}
+	for (size_t h = 0; h < halves; h++)
+		dnnq_avx2_store_as(kind, &c[h], v[h], i, xsum, job);
 }
 
 /* Both parts for one row (callers whose columns change every store). */

@@ -46,7 +46,7 @@ const struct dnnq_kernels dnnq_kernel_tables[DNNQ_ISA_COUNT] = {
 		.gemm = { "gemm_4x16c4__avx2", DNNQ_GEMM_MR, DNNQ_GEMM_NR, 4,
 		          dnnq_gemm_4x16c4__avx2 },
 		.gemm_acc16 = GEMM_ACC16_AVX2,
-		.dw = DW(16c2, avx2),
+		.dw = DW(32c2, avx2),
 		STEPS(avx2),
 	},
 	[DNNQ_ISA_AVX512VNNI] = {

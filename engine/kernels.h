@@ -49,7 +49,7 @@ struct dnnq_gemm_ukernel {
  * the output stage included, reading a tap table padded to a multiple of
  * tg taps (dnnq_dw_tap_table). */
 struct dnnq_dw_ukernel {
-	const char *name;           /* "dw_16c2__avx2" */
+	const char *name;           /* "dw_32c2__avx2" */
 	unsigned tg;                /* taps per weight group */
 	size_t (*pack)(const int8_t *w, size_t cout, size_t taps, void *dst);
 	void (*row)(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
