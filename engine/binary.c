@@ -25,7 +25,7 @@ struct binary {
 	size_t dims[DNNQ_MAX_DIMS];
 	size_t stride[2][DNNQ_MAX_DIMS];
 	size_t rows, per_task;
-	size_t piece;                  /* rows a task, this run (dnnq_even_pieces) */
+	struct dnnq_pieces pieces;     /* the rows' cut, this run (dnnq_split_even) */
 	/* bound by setup */
 	const void *a, *b;
 	void *y;
@@ -208,9 +208,9 @@ static void binary_task(void *arg, size_t t, unsigned tid)
 	struct binary *op = arg;
 	size_t inner = op->dims[op->nd - 1];
 	size_t sa = op->stride[0][op->nd - 1], sb = op->stride[1][op->nd - 1];
-	size_t end = (t + 1) * op->piece < op->rows ? (t + 1) * op->piece : op->rows;
+	size_t end = dnnq_piece_start(&op->pieces, t + 1);
 	(void)tid;
-	for (size_t r = t * op->piece; r < end; r++) {
+	for (size_t r = dnnq_piece_start(&op->pieces, t); r < end; r++) {
 		size_t oa, ob;
 		row_offsets(op, r, &oa, &ob);
 		if (op->fp32)
@@ -237,8 +237,8 @@ static int binary_run(struct gnode *n, const struct dnnq_executor *ex)
 	struct binary *op = n->op;
 	if (!op->y)
 		return DNNQ_E_INVAL;
-	op->piece = dnnq_even_pieces(ex, op->rows, op->per_task, 1);
-	dnnq_parallel_for(ex, (op->rows + op->piece - 1) / op->piece, binary_task, op);
+	op->pieces = dnnq_split_even(ex, op->rows, op->per_task, 1);
+	dnnq_parallel_for(ex, op->pieces.count, binary_task, op);
 	return DNNQ_OK;
 }
 

@@ -496,15 +496,14 @@ static void strided_1x1_task(void *arg, size_t task, unsigned tid)
 }
 
 /* Runs `blocks` pixel blocks, each in nsplit column chunks: columns are split
- * only when the blocks alone leave threads idle (the 7x7 layers of ResNet
- * have one block). The split never changes a result. */
+ * only when the blocks alone do not go evenly to the threads (the 7x7
+ * layers of ResNet have one block; dnnq_gemm_chunk_cols). The split never
+ * changes a result. */
 static void run_blocks(struct dnnq_conv *c, size_t blocks, dnnq_task_fn fn,
                        const struct dnnq_executor *ex)
 {
-	size_t want = 4 * (size_t)dnnq_executor_threads(ex);
-	size_t panels = (c->coutg + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
-	size_t split = blocks >= want || c->d.groups > 1 ? 1 : (want + blocks - 1) / blocks;
-	c->nsplit = split < panels ? split : panels;
+	size_t nc = c->d.groups > 1 ? c->coutg : dnnq_gemm_chunk_cols(ex, blocks, c->coutg, c->coutg);
+	c->nsplit = nc ? (c->coutg + nc - 1) / nc : 0;
 	dnnq_parallel_for(ex, blocks * c->nsplit, fn, c);
 }
 

@@ -84,7 +84,7 @@ static size_t period_of(size_t c)
 }
 
 struct chunked {
-	size_t n, chunk;
+	struct dnnq_pieces pieces;
 	void (*fn)(void *op, size_t i0, size_t i1);
 	void *op;
 };
@@ -93,20 +93,19 @@ static void chunk_task(void *arg, size_t t, unsigned tid)
 {
 	const struct chunked *c = arg;
 	(void)tid;
-	size_t i0 = t * c->chunk, i1 = c->n - i0 < c->chunk ? c->n : i0 + c->chunk;
-	c->fn(c->op, i0, i1);
+	c->fn(c->op, dnnq_piece_start(&c->pieces, t), dnnq_piece_start(&c->pieces, t + 1));
 }
 
 /* fn(op, i0, i1) over [0, n) in pieces of at most `chunk` (a multiple of
  * `align`), each starting at a multiple of align, as many as a multiple of
- * the threads (dnnq_even_pieces: a 28x28x24 Add was one piece); each
- * element's result does not depend on where a piece starts. */
+ * the threads and of sizes at most align apart (dnnq_split_even: a
+ * 28x28x24 Add was one piece); each element's result does not depend on
+ * where a piece starts. */
 static void run_chunked(const struct dnnq_executor *ex, size_t n, size_t chunk, size_t align,
                         void (*fn)(void *, size_t, size_t), void *op)
 {
-	chunk = dnnq_even_pieces(ex, n, chunk, align);
-	struct chunked c = { n, chunk, fn, op };
-	dnnq_parallel_for(ex, n / chunk + (n % chunk != 0), chunk_task, &c);
+	struct chunked c = { dnnq_split_even(ex, n, chunk, align), fn, op };
+	dnnq_parallel_for(ex, c.pieces.count, chunk_task, &c);
 }
 
 /* ---- scalar kernels ----------------------------------------------------- */

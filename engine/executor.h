@@ -38,20 +38,52 @@ static inline unsigned dnnq_executor_threads(const struct dnnq_executor *ex)
 	return ex && ex->nthreads > 1 ? ex->nthreads : 1;
 }
 
-/* The size of the pieces n units of work are cut into on ex: at most per
- * (a multiple of align, align >= 1), and on several threads as many
- * pieces as a multiple of the threads, each a multiple of align, so that
- * no thread is left with one more (7 pieces on 2 threads: at best 1.75x).
- * For work whose every unit's result does not depend on the cut. */
+/* n units of work cut for an executor (dnnq_split_even): `count`
+ * pieces, piece t covering [dnnq_piece_start(p, t), dnnq_piece_start(p,
+ * t + 1)). */
+struct dnnq_pieces {
+	size_t n, count, align;
+};
+
+/* n units cut into pieces of at most per (a multiple of align, align >=
+ * 1), each starting at a multiple of align and their sizes at most align
+ * apart; on several threads as many pieces as a multiple of the threads
+ * where there are units enough, so that no thread is left with one more
+ * (7 pieces on 2 threads: at best 1.75x; 49 rows in 7-row pieces now go
+ * 6 or 7 rows to each of 8). For work whose every unit's result does not
+ * depend on the cut. */
+static inline struct dnnq_pieces dnnq_split_even(const struct dnnq_executor *ex, size_t n,
+                                                 size_t per, size_t align)
+{
+	size_t nt = dnnq_executor_threads(ex), units = n / align + (n % align != 0);
+	size_t per_units = per / align ? per / align : 1;
+	size_t count = units / per_units + (units % per_units != 0);
+	if (count % nt)
+		count += nt - count % nt;
+	return (struct dnnq_pieces){ n, count < units ? count : units, align };
+}
+
+static inline size_t dnnq_piece_start(const struct dnnq_pieces *p, size_t t)
+{
+	size_t units = p->n / p->align + (p->n % p->align != 0);
+	if (p->count == 0)
+		return 0;   /* n == 0: no piece */
+	size_t u = (size_t)((unsigned __int128)t * units / p->count) * p->align;
+	return u < p->n ? u : p->n;
+}
+
+/* The one size of the pieces of dnnq_split_even for work indexed by a
+ * fixed stride (the GEMM's row blocks): on several threads the largest
+ * piece, a multiple of align (the last one is shorter: 196 rows in 64-row
+ * blocks are 4 of 49, not 3 of 64 and one of 4); on one, per. */
 static inline size_t dnnq_even_pieces(const struct dnnq_executor *ex, size_t n, size_t per,
                                       size_t align)
 {
-	size_t nt = dnnq_executor_threads(ex), pieces = n / per + (n % per != 0);
-	if (nt == 1 || pieces % nt == 0)
+	struct dnnq_pieces p = dnnq_split_even(ex, n, per, align);
+	if (dnnq_executor_threads(ex) == 1 || p.count <= 1)
 		return per;
-	pieces += nt - pieces % nt;
-	size_t each = n / pieces + (n % pieces != 0);
-	return (each + align - 1) / align * align;
+	size_t units = n / align + (n % align != 0);
+	return (units / p.count + (units % p.count != 0)) * align;
 }
 
 #endif

@@ -33,13 +33,44 @@ struct dnnq_gemm_job {
 };
 
 
-/* The rows of A a task covers for m rows on ex: DNNQ_GEMM_MC, or fewer
- * when that leaves the threads an uneven count of blocks (13 blocks of a
- * 28x28 output on 2 threads: 7 and 6; 14 of 56 rows instead). Each row's
- * result does not depend on its block. One block is split by columns. */
+/* The rows of A a task covers for m rows on ex: DNNQ_GEMM_MC, or on
+ * several threads fewer, as many blocks as a multiple of the threads and
+ * of equal rows (13 blocks of a 28x28 output on 2 threads: 7 and 6; 14 of
+ * 56 rows instead; 196 rows: 4 of 49, not 64, 64, 64 and 4). Each row's
+ * result does not depend on its block. One block is split by columns
+ * (dnnq_gemm_chunk_cols). */
 static inline size_t dnnq_gemm_block_rows(const struct dnnq_executor *ex, size_t m)
 {
 	return m > DNNQ_GEMM_MC ? dnnq_even_pieces(ex, m, DNNQ_GEMM_MC, 1) : DNNQ_GEMM_MC;
+}
+
+/* The columns a task covers when the n columns of `blocks` row blocks are
+ * cut into chunks on ex: a whole number of DNNQ_GEMM_NR-column panels, at
+ * most max_cols (a multiple of DNNQ_GEMM_NR: what keeps a chunk's weights
+ * in L2). On several threads, when the blocks alone do not go evenly to
+ * the threads, the cut whose busiest thread (taking every nt-th task)
+ * has the fewest panels, the fewest chunks of those: one 49-row block of
+ * 576 columns was cut into 9 chunks of 64 (5 against 4), now 2 of 288.
+ * Each output's result does not depend on its chunk. */
+static inline size_t dnnq_gemm_chunk_cols(const struct dnnq_executor *ex, size_t blocks,
+                                          size_t n, size_t max_cols)
+{
+	size_t nt = dnnq_executor_threads(ex), panels = (n + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
+	size_t least = (n + max_cols - 1) / max_cols, best = least, best_load = SIZE_MAX;
+	if (panels == 0)
+		return DNNQ_GEMM_NR;
+	if (nt > 1 && blocks * least % nt) {
+		size_t hi = 2 * least > 4 * nt ? 2 * least : 4 * nt;
+		for (size_t c = least; c <= hi && c <= panels; c++) {
+			size_t per = (panels + c - 1) / c, real = (panels + per - 1) / per;
+			size_t load = (blocks * real + nt - 1) / nt * per;
+			if (load < best_load) {
+				best_load = load;
+				best = real;
+			}
+		}
+	}
+	return (panels + best - 1) / best * DNNQ_GEMM_NR;
 }
 
 /* A fused activation's table (out->lut; NULL: nothing to do) over rows

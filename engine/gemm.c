@@ -170,14 +170,11 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, 0, 0, 0, 0 };
 	size_t kpad = (w->k + 3) & ~(size_t)3;
 	size_t panels = DNNQ_GEMM_NC_BYTES / (DNNQ_GEMM_NR * kpad);
-	job.nc = (panels ? panels : 1) * DNNQ_GEMM_NR;
 	job.mc = dnnq_gemm_block_rows(ex, m);
-	/* Enough tasks to keep every thread busy: split columns finer when
-	 * there are few rows (the weight-streaming small-M case). */
-	unsigned nt = dnnq_executor_threads(ex);
 	job.mblocks = (m + job.mc - 1) / job.mc;
-	while (nt > 1 && job.nc > DNNQ_GEMM_NR && job.mblocks * ((w->n + job.nc - 1) / job.nc) < 4 * nt)
-		job.nc -= DNNQ_GEMM_NR;
+	/* columns split further when the row blocks leave threads idle (the
+	 * weight-streaming small-M case) */
+	job.nc = dnnq_gemm_chunk_cols(ex, job.mblocks, w->n, (panels ? panels : 1) * DNNQ_GEMM_NR);
 	job.nchunks = (w->n + job.nc - 1) / job.nc;
 	dnnq_parallel_for(ex, job.mblocks * job.nchunks, gemm_task, &job);
 	return DNNQ_OK;

@@ -13,6 +13,7 @@
 
 #include "daemon/pool.h"
 #include "engine/gemm.h"
+#include "engine/gemm-kernels.h"
 #include "engine/peak.h"
 #include "tests/isa.h"
 #include "tests/rng.h"
@@ -301,11 +302,14 @@ START_TEST(packing)
 }
 END_TEST
 
-/* The same results for 1, 2 and 3 threads, in every byte. */
+/* The same results for 1, 2 and 3 threads, in every byte: many row blocks,
+ * one block of 49 rows (its columns split, dnnq_gemm_chunk_cols) and one
+ * row. */
 START_TEST(thread_count_does_not_change_results)
 {
+	static const size_t ms[] = { 150, 49, 1 };
 	struct rng r = { 21 };
-	size_t m = 150, n = 333, k = 517;
+	size_t m = ms[_i], n = 333, k = 517;
 	uint8_t *a = malloc(m * k);
 	int8_t *w = malloc(n * k);
 	for (size_t i = 0; i < m * k; i++)
@@ -335,6 +339,73 @@ START_TEST(thread_count_does_not_change_results)
 	free(a);
 	free(w);
 	free(p);
+}
+END_TEST
+
+/* An executor of nt threads as the split helpers see it (they read only
+ * the count). */
+static struct dnnq_executor threads_of(unsigned nt)
+{
+	return (struct dnnq_executor){ NULL, NULL, nt };
+}
+
+/* dnnq_split_even: the pieces cover [0, n) in order, start at multiples
+ * of align, are at most per long and at most align apart, and are as
+ * many as a multiple of the threads unless each is one unit already. */
+START_TEST(even_pieces_cover_and_balance)
+{
+	static const size_t cases[][3] = {   /* n, per, align */
+		{ 49, 7, 1 }, { 196, 64, 1 }, { 50176, 5456, 8 }, { 18816, 65536, 64 },
+		{ 3, 1, 1 }, { 1, 7, 1 }, { 1000, 64, 64 }, { 65, 64, 1 }, { 0, 8, 1 },
+	};
+	for (unsigned nt = 1; nt <= 3; nt++)
+		for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+			size_t n = cases[c][0], per = cases[c][1], align = cases[c][2];
+			struct dnnq_executor ex = threads_of(nt);
+			struct dnnq_pieces p = dnnq_split_even(&ex, n, per, align);
+			size_t units = (n + align - 1) / align, lo = SIZE_MAX, hi = 0;
+			ck_assert_uint_eq(dnnq_piece_start(&p, 0), 0);
+			ck_assert_uint_eq(dnnq_piece_start(&p, p.count), n);
+			ck_assert(p.count % nt == 0 || p.count == units);
+			for (size_t t = 0; t < p.count; t++) {
+				size_t s = dnnq_piece_start(&p, t), e = dnnq_piece_start(&p, t + 1);
+				ck_assert_uint_eq(s % align, 0);
+				ck_assert_uint_le(e - s, per > align ? per : align);
+				lo = e - s < lo ? e - s : lo;
+				hi = e - s > hi ? e - s : hi;
+			}
+			if (p.count > 1 && n % align == 0)
+				ck_assert_uint_le(hi - lo, align);
+		}
+	/* the cases that were uneven on 2 threads */
+	struct dnnq_executor two = threads_of(2);
+	ck_assert_uint_eq(dnnq_split_even(&two, 49, 7, 1).count, 8);
+	ck_assert_uint_eq(dnnq_even_pieces(&two, 196, DNNQ_GEMM_MC, 1), 49);
+	ck_assert_uint_eq(dnnq_even_pieces(NULL, 196, DNNQ_GEMM_MC, 1), DNNQ_GEMM_MC);
+}
+END_TEST
+
+/* dnnq_gemm_chunk_cols: whole panels, within the cap, the cap alone on
+ * one thread, and even shares where the row blocks are odd. */
+START_TEST(column_chunks_balance)
+{
+	struct dnnq_executor one = threads_of(1), two = threads_of(2);
+	ck_assert_uint_eq(dnnq_gemm_chunk_cols(&one, 1, 576, 4096), 576);
+	ck_assert_uint_eq(dnnq_gemm_chunk_cols(&one, 1, 1000, 512), 512);
+	/* one 49-row block of 576 columns: 2 chunks, not 9 of 64 */
+	ck_assert_uint_eq(dnnq_gemm_chunk_cols(&two, 1, 576, 4096), 288);
+	/* blocks that go evenly are not split */
+	ck_assert_uint_eq(dnnq_gemm_chunk_cols(&two, 4, 240, 4096), 240);
+	/* 7 row blocks (a strided 7x7 output): two chunks each */
+	ck_assert_uint_eq(dnnq_gemm_chunk_cols(&two, 7, 96, 4096), 48);
+	for (size_t n = 1; n <= 700; n += 13)
+		for (unsigned nt = 1; nt <= 3; nt++) {
+			struct dnnq_executor ex = threads_of(nt);
+			size_t cols = dnnq_gemm_chunk_cols(&ex, 1, n, 256);
+			ck_assert_uint_eq(cols % DNNQ_GEMM_NR, 0);
+			ck_assert_uint_le(cols, 256);
+			ck_assert_uint_ge(cols, DNNQ_GEMM_NR);
+		}
 }
 END_TEST
 
@@ -677,7 +748,9 @@ Suite *suite_gemm(void)
 	tcase_add_test(tc, sign_and_plain_paths_are_exact);
 	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 10);
 	tcase_add_test(tc, packing);
-	tcase_add_test(tc, thread_count_does_not_change_results);
+	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 3);
+	tcase_add_test(tc, even_pieces_cover_and_balance);
+	tcase_add_test(tc, column_chunks_balance);
 	tcase_add_test(tc, argument_errors);
 	tcase_add_test(tc, peaks_are_measured);
 	tcase_set_timeout(tc, 300);

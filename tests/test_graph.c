@@ -703,6 +703,49 @@ START_TEST(pool_runs_each_task_once)
 }
 END_TEST
 
+/* Jobs past the claim word's 16-bit unit count (daemon/pool.c: units of
+ * several tasks) run every task once too; and on two threads the caller's
+ * tasks come before the worker's (it claims from the front, the worker
+ * from the back), so each thread keeps one part of a tensor. */
+struct pool_order {
+	_Atomic uint32_t *hits;
+	_Atomic uint8_t *tid;
+};
+
+static void pool_mark(void *arg, size_t i, unsigned tid)
+{
+	struct pool_order *o = arg;
+	atomic_fetch_add_explicit(&o->hits[i], 1, memory_order_relaxed);
+	atomic_store_explicit(&o->tid[i], (uint8_t)tid, memory_order_relaxed);
+}
+
+START_TEST(pool_big_jobs_and_order)
+{
+	static const size_t ns[] = { 2, 7, 49, 65535, 65536, 200003 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	ck_assert_ptr_nonnull(pool);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	struct pool_order o = { malloc(200003 * sizeof *o.hits), malloc(200003) };
+	ck_assert(o.hits && o.tid);
+	for (int rep = 0; rep < 20; rep++)
+		for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+			size_t n = ns[k], switches = 0;
+			for (size_t i = 0; i < n; i++)
+				atomic_init(&o.hits[i], 0);
+			ex.parallel_for(ex.ctx, n, pool_mark, &o);
+			for (size_t i = 0; i < n; i++) {
+				ck_assert_uint_eq(atomic_load(&o.hits[i]), 1);
+				switches += i && atomic_load(&o.tid[i]) != atomic_load(&o.tid[i - 1]);
+			}
+			ck_assert_msg(switches == 0 || (switches == 1 && atomic_load(&o.tid[0]) == 0),
+			              "%zu tasks: the threads' parts interleave", n);
+		}
+	free(o.hits);
+	free((void *)o.tid);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 /* The pool's sleeps: between jobs the workers sleep (a pause longer than
  * their spin), and in each job the caller waits past its spin for the
  * worker's task, so both are woken through the sleeping count and the
@@ -1020,6 +1063,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, pool_runs_each_task_once);
+	tcase_add_test(tc, pool_big_jobs_and_order);
 	tcase_add_test(tc, pool_wakes_sleepers);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
