@@ -88,11 +88,12 @@ out:
 	return rc;
 }
 
-/* Who may change an inode of mode m and owner uid, beside root and us. */
-static const char *others_may_write(mode_t m, uid_t uid)
+/* Whether every user may change an inode of mode m. Another owner is the
+ * operator's choice (a deploy user's models, root serving a user's file):
+ * only a file or directory anyone may write is refused. */
+static const char *others_may_write(mode_t m)
 {
-	return m & S_IWOTH ? "writable by every user" : uid && uid != geteuid()
-	     ? "owned by another user" : NULL;
+	return m & S_IWOTH ? "writable by every user" : NULL;
 }
 
 int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag *diag)
@@ -106,8 +107,7 @@ int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag
 		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
 		                     strerror(errno));
 	/* sticky: only a file's owner may replace it */
-	const char *who = others_may_write(ds.st_mode & ~(ds.st_mode & S_ISVTX ? S_IWOTH : 0),
-	                                   ds.st_uid);
+	const char *who = others_may_write(ds.st_mode & ~(ds.st_mode & S_ISVTX ? S_IWOTH : 0));
 	return who ? dnnq_diag_set(diag, DNNQ_E_PERM, "%s: its directory %s is %s (mode %04o, "
 	                           "uid %u): another user could replace %s", path, dir, who,
 	                           (unsigned)(ds.st_mode & 07777), (unsigned)ds.st_uid, what) : 0;
@@ -116,11 +116,10 @@ int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag
 int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
                              struct dnnq_diag *diag)
 {
-	const char *who = others_may_write(st->st_mode, st->st_uid);
+	const char *who = others_may_write(st->st_mode);
 	if (who)
-		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: %s (mode %04o, uid %u): another "
-		                     "user could change %s", path, who,
-		                     (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid, what);
+		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: %s (mode %04o): another user could "
+		                     "change %s", path, who, (unsigned)(st->st_mode & 07777), what);
 	return dnnq_config_dir_trusted(path, what, diag);
 }
 

@@ -11,8 +11,9 @@
  * the branch's outputs. The other branch is never read. A condition that
  * stays dynamic is refused, naming the graph inputs it depends on.
  *
- * Bounded: nesting depth (IMP_MAX_IF_DEPTH, the walk recurses) and the ONNX
- * nodes a walk visits (IMP_MAX_WALKED).
+ * Bounded: nesting depth by the wire check before unpacking (onnx/wire.c:
+ * 100 messages, three per If level, so the recursive walk goes at most 33
+ * Ifs deep) and the ONNX nodes a walk visits (IMP_MAX_WALKED).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,18 +161,13 @@ int imp_if(struct nctx *c)
 	const Onnx__GraphProto *g = branch(c, cond);
 	if (!g)
 		return imp_outputs_unknown(c);
-	if (m->depth >= IMP_MAX_IF_DEPTH)
-		return bad(c, DNNQ_E_UNSUPPORTED, "If nested deeper than %d", IMP_MAX_IF_DEPTH),
-		       imp_outputs_unknown(c);
 	if (g->n_node > IMP_MAX_WALKED - m->walked)
 		return bad(c, DNNQ_E_UNSUPPORTED, "its branch's %zu nodes take the walk past %zu "
 		           "nodes", g->n_node, IMP_MAX_WALKED), imp_outputs_unknown(c);
 	m->walked += g->n_node;
 	int rc = initializers(c, g);
-	m->depth++;
 	if (!rc)
 		rc = imp_walk(m, g);
-	m->depth--;
 	if (rc || (rc = name_outputs(c, g)))
 		return rc;
 	return imp_settled(m, c->name, "If", DNNQ_IR_INLINED);

@@ -73,7 +73,6 @@ struct imp {
 	size_t npads, pcap;
 	struct imp_name *names;
 	size_t ncap, nused;
-	uint32_t depth;             /* If branches being walked (onnx/import-if.c) */
 	size_t walked;              /* ONNX nodes of the If branches walked */
 	size_t const_bytes;
 	/* problems */
@@ -109,9 +108,8 @@ int imp_grow(void **array, size_t *cap, size_t n, size_t size);
 int imp_settled(struct imp *m, const char *name, const char *op_type,
                 enum dnnq_ir_settled how);
 
-/* Bounds on If branches (onnx/import-if.c): how deep they nest, and the
- * ONNX nodes of all the branches an import walks. */
-#define IMP_MAX_IF_DEPTH 32
+/* The ONNX nodes of all the If branches an import walks (onnx/import-if.c;
+ * how deep they nest is bounded by the wire check, onnx/wire.c). */
 #define IMP_MAX_WALKED ((size_t)1 << 20)
 
 /* Walks g's nodes (the model's graph, or an If branch: m->g while it

@@ -17,7 +17,7 @@
               expected outputs are written by the test (they are x * 2, -x).
   if_dyn.onnx the same then-branch under a condition that is an input
               (flag, uint8): refused.
-  if_deep.onnx 40 Ifs nested: refused past 32.
+  if_deep.onnx 40 Ifs nested: refused before unpacking (protobuf depth 100).
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -126,7 +126,7 @@ def if_model(out):
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
                                 producer_name="mkrnn"), os.path.join(out, "if_dyn.onnx"))
     # 40 Ifs nested in their then-branches, each on the frozen sr: deeper
-    # than the importer follows (IMP_MAX_IF_DEPTH, 32)
+    # than the importer follows (protobuf nesting past 100 messages, onnx/wire.c)
     inner = relu_g
     for k in range(40):
         eq = helper.make_node("Equal", ["sr", "k16"], [f"c{k}"], f"eq{k}")

@@ -157,7 +157,7 @@ files a hostile author or local user made.
 | `hostile_names_escaped` | escape sequences, BEL, CR, LF and C1 CSI in an ONNX node's and value's names and in a .npy descr | no control byte in the diag or any problem line (before: written to the terminal as they were) |
 | `hostile_tool_output_escaped` | escape sequences, BEL, CR and LF in the node names of an ONNX file, through `dnnq-convert --report` (removed nodes, per-layer table, fp32 units) and `dnnq-run --profile` | exit 0, no control byte in any line, the names shown escaped (before: written to the terminal as they were) |
 | `hostile_calib_input_names` | a 2-input ONNX model whose second input is named `../x`, converted with `--calib DIR` (a valid `DIR/../x.npy` as the decoy) | exit 1 naming the input (before: the decoy was read and the model converted) |
-| `hostile_trusted_files` | a model file of mode 0666 or of uid 65534; a config of mode 0646; either in a directory of mode 0777 or of uid 65534 | `DNNQ_E_PERM` naming the file or the directory and why (before: loaded and served); in a sticky directory, root's files load |
+| `hostile_trusted_files` | a model file of mode 0666; a config of mode 0646; either in a directory of mode 0777 | `DNNQ_E_PERM` naming the file or the directory and why (before: loaded and served); in a sticky directory, or owned by another user, the files load |
 
 **Hostile surroundings** (`tests/test_hostile_daemon.c`, suite
 `hostile_daemon`; a real dnnqd through `tools/serve-fixture.h`):
