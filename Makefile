@@ -44,7 +44,12 @@ DEPS_OK := $(shell pkg-config --exists liburing yaml-0.1 libsystemd check libpro
              command -v protoc-c >/dev/null && test -n "$(ONNX_PROTO)" && \
              test -d $(ONNX_NODE_TESTS) && echo y)
 DEPS_FIRST := $(if $(DEPS_OK),,deps)
-BENCH_OK := $(shell test -f /usr/include/oneapi/dnnl/dnnl.h && pkg-config --exists openblas 2>/dev/null && echo y)
+# make bench's peers (oneDNN) and its fixtures' exporters (torch,
+# torchvision, onnx under /usr/bin/python3).
+BENCH_OK := $(shell test -f /usr/include/oneapi/dnnl/dnnl.h && pkg-config --exists openblas 2>/dev/null && \
+              test -d /usr/lib/python3/dist-packages/torchvision && \
+              test -d /usr/lib/python3/dist-packages/onnx && echo y)
+BENCH_DEPS := $(if $(BENCH_OK),,deps-bench)
 
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
@@ -214,7 +219,7 @@ $(BENCH_BIN): $(call obj,$(BENCH_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) 
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -ldnnl $(ENGINE_LIBS) $(DAEMON_LIBS)
 
-bench: $(if $(BENCH_OK),,deps-bench)
+bench: $(BENCH_DEPS)
 	$(MAKE) $(BENCH_BIN) $(DNNQD) $(DNNQCTL) $(ONNX_TOOLS) $(CALIB_FIXTURE) $(MODELS_FIXTURE)
 	DNNQ_DNNQD=$(DNNQD) DNNQ_DNNQCTL=$(DNNQCTL) DNNQ_BENCH_CALIB_DIR=$(CALIB_DIR) \
 	    DNNQ_BENCH_MODELS_DIR=$(MODELS_DIR) $(BENCH_BIN) all
@@ -259,6 +264,8 @@ $(MODELS_DIR)/models-ort.js: bench/models-ort.js
 $(MODELS_DIR)/node_modules: $(CALIB_DIR)/node_modules/onnxruntime-node/package.json
 	@mkdir -p $(dir $@)
 	ln -sfn $(abspath $(CALIB_DIR)/node_modules) $@
+# The peers and exporters first (CALIB_DIR and MODELS_DIR are set above).
+$(call obj,$(BENCH_SRC)) $(CALIB_DIR)/resnet18.onnx $(MODELS_DIR)/exported: | $(BENCH_DEPS)
 .PHONY: bench-models
 bench-models: $(BENCH_BIN) $(MODELS_FIXTURE)
 	DNNQ_BENCH_MODELS_DIR=$(MODELS_DIR) $(BENCH_BIN) models

@@ -14,11 +14,13 @@
 #                          the Python client's tests, `make check-python`;
 #                          libonnx-testdata: ONNX's backend node tests,
 #                          suite nodetests)
-#   tools/deps.sh --bench  also the other benchmark peer (oneDNN)
+#   tools/deps.sh --bench  also the other benchmark peer (oneDNN) and what
+#                          exports the bench fixtures (python3-torch,
+#                          python3-torchvision, python3-onnx)
 # Not root: prints the apt-get command to run instead and fails.
 set -eu
 pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-dev python3-numpy python3-pytest libonnx-testdata"
-[ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev"
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev python3-torch python3-torchvision python3-onnx"
 missing=""
 for p in $pkgs; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
