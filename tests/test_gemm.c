@@ -270,6 +270,18 @@ START_TEST(sign_trick_extremes_are_exact)
 }
 END_TEST
 
+/* dnnq_gemm_weight reads every packed weight back as W: one assertion for the
+ * matrix (a Check assertion per element costs a message to the runner). */
+static void assert_weights_read_back(const struct dnnq_gemm_weights *pw, const int8_t *w,
+                                     size_t n, size_t k)
+{
+	for (size_t j = 0; j < n; j++)
+		for (size_t t = 0; t < k; t++)
+			if (dnnq_gemm_weight(pw, j, t) != w[j * k + t])
+				ck_abort_msg("%s: weight [%zu][%zu] reads %d, not %d", pw->kernel->name,
+				             j, t, dnnq_gemm_weight(pw, j, t), w[j * k + t]);
+}
+
 START_TEST(packing)
 {
 	struct rng r = { 1 };
@@ -286,9 +298,7 @@ START_TEST(packing)
 			ck_assert(pw.pair_safe);
 			/* the raw bytes (k is a multiple of 4 here) */
 			ck_assert_uint_eq(pw.data_bytes, n * k);
-			for (size_t j = 0; j < n; j++)
-				for (size_t t = 0; t < k; t++)
-					ck_assert_int_eq(dnnq_gemm_weight(&pw, j, t), w[j * k + t]);
+			assert_weights_read_back(&pw, w, n, k);
 			for (size_t j = 0; j < n; j++) {
 				int32_t sum = 0;
 				for (size_t t = 0; t < k; t++)
@@ -575,9 +585,7 @@ START_TEST(acc16_outliers_exact)
 			ck_assert_uint_eq(pw.outliers, want);
 			ck_assert(pw.outlier_density == (double)want / ((double)n * (double)k));
 			ck_assert_uint_eq(pw.acc16_nbits, nbits);
-			for (size_t j = 0; j < n; j++)
-				for (size_t t = 0; t < k; t++)
-					ck_assert_int_eq(dnnq_gemm_weight(&pw, j, t), w[j * k + t]);
+			assert_weights_read_back(&pw, w, n, k);
 			dnnq_gemm_weights_free(&pw);
 		}
 		free(a);
