@@ -12,9 +12,10 @@
  * stage's operands are gathered in that order once per block of a row
  * (dnnq_avx2_cols_at, stride 4), and the four vectors of u8 results are
  * one vector of the 32 bytes in channel order by shifts and ors (S32 and
- * F32 outputs transpose instead). A row's last block ends at cout,
- * overlapping the one before (the same values written twice); fewer than
- * 32 channels are read with masked loads.
+ * F32 outputs transpose instead). Blocks start at multiples of 32, so a
+ * task may take any range of whole blocks (DNNQ_DW_BLOCK); a last block
+ * of fewer than 32 channels is read and stored with masked loads and
+ * stores (its weights 0 past cout).
  *
  * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
@@ -25,16 +26,10 @@
 #include "engine/conv-kernels.h"
 #include "engine/gemm-avx2.h"
 
-/* The blocks of 32 channels: block b starts at channel b * 32, the last at
- * cout - 32 (one block of cout channels when there are fewer). */
+/* The blocks of 32 channels: block b starts at channel b * 32. */
 static size_t dw_blocks(size_t cout)
 {
 	return (cout + 31) / 32;
-}
-
-static size_t dw_block_start(size_t cout, size_t b)
-{
-	return cout < 32 ? 0 : b * 32 + 32 <= cout ? b * 32 : cout - 32;
 }
 
 /* A block's bytes: the accumulators' start (32 int32, accumulator order:
@@ -57,7 +52,7 @@ size_t dnnq_dw_pack_avx2(const int8_t *w, size_t cout, size_t taps, void *dst)
 	for (size_t b = 0; b < nb; b++) {
 		uint8_t *blk = (uint8_t *)dst + b * bb;
 		int32_t fix[32] = { 0 };
-		size_t c0 = dw_block_start(cout, b), n = cout < 32 ? cout : 32;
+		size_t c0 = b * 32, n = cout - c0 < 32 ? cout - c0 : 32;
 		for (size_t t = 0; t < tp; t++) {
 			uint8_t *key = blk + 32 * sizeof(int32_t) + t * DW_TAP_BYTES;
 			for (size_t i = 0; i < 32; i++) {
@@ -167,6 +162,8 @@ DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_
 	uint8_t *dst = (uint8_t *)job->c + at;
 	if (n == 32) {
 		_mm256_storeu_si256((__m256i *)dst, b);
+	} else if (n % 4 == 0) {
+		_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(n / 4), b);
 	} else {
 		uint8_t tmp[32];
 		_mm256_storeu_si256((__m256i *)tmp, b);
@@ -175,7 +172,7 @@ DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_
 }
 
 /* One block of 32 channels from cb over the row's pixels (n of them valid:
- * 32, or cout when it is smaller). */
+ * 32, or fewer in the last block). */
 DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt,
                                 size_t np, const uint8_t *blk, size_t cb, size_t n,
                                 const bool xs, const struct dnnq_gemm_job *job, size_t i0)
@@ -205,9 +202,10 @@ DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_
 	}
 }
 
-void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch)
+void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0, size_t c1,
+                      void *scratch)
 {
-	const size_t cout = c->d.cout, taps = c->d.kh * c->d.kw, np = (taps + 1) / 2;
+	const size_t taps = c->d.kh * c->d.kw, np = (taps + 1) / 2;
 	const size_t i0 = (img * c->oh + oy) * c->ow, bb = dw_block_bytes(taps);
 	const struct dnnq_dw_taps tt = dnnq_dw_tap_table(c, img, oy, 2 * np, scratch);
 	/* a local copy: the output stores cannot change it, so its loads and
@@ -215,12 +213,11 @@ void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *sc
 	const struct dnnq_gemm_output out = c->gout[0];
 	struct dnnq_gemm_job job = dnnq_dw_job(c);
 	job.out = &out;
-	for (size_t b = 0; b < dw_blocks(cout); b++) {
-		const uint8_t *blk = (const uint8_t *)c->dw_w + b * bb;
-		size_t cb = dw_block_start(cout, b);
+	for (size_t cb = c0; cb < c1; cb += 32) {
+		const uint8_t *blk = (const uint8_t *)c->dw_w + cb / 32 * bb;
 		/* constant arguments for the common blocks: no test in the loops */
-		if (cout < 32)
-			row_block(c, &tt, np, blk, cb, cout, out.nwzp != 0, &job, i0);
+		if (c1 - cb < 32)
+			row_block(c, &tt, np, blk, cb, c1 - cb, out.nwzp != 0, &job, i0);
 		else if (out.nwzp)
 			row_block(c, &tt, np, blk, cb, 32, true, &job, i0);
 		else

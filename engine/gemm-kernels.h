@@ -55,22 +55,10 @@ static inline size_t dnnq_gemm_block_rows(const struct dnnq_executor *ex, size_t
 static inline size_t dnnq_gemm_chunk_cols(const struct dnnq_executor *ex, size_t blocks,
                                           size_t n, size_t max_cols)
 {
-	size_t nt = dnnq_executor_threads(ex), panels = (n + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
-	size_t least = (n + max_cols - 1) / max_cols, best = least, best_load = SIZE_MAX;
+	size_t panels = (n + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
 	if (panels == 0)
 		return DNNQ_GEMM_NR;
-	if (nt > 1 && blocks * least % nt) {
-		size_t hi = 2 * least > 4 * nt ? 2 * least : 4 * nt;
-		for (size_t c = least; c <= hi && c <= panels; c++) {
-			size_t per = (panels + c - 1) / c, real = (panels + per - 1) / per;
-			size_t load = (blocks * real + nt - 1) / nt * per;
-			if (load < best_load) {
-				best_load = load;
-				best = real;
-			}
-		}
-	}
-	return (panels + best - 1) / best * DNNQ_GEMM_NR;
+	return dnnq_split_panels(ex, blocks, panels, (n + max_cols - 1) / max_cols) * DNNQ_GEMM_NR;
 }
 
 /* A fused activation's table (out->lut; NULL: nothing to do) over rows
