@@ -8,32 +8,22 @@
  * worker has looked at it (which cost one scheduler wake-up per node).
  *
  * The caller claims from the front of the job and the workers from its
- * back, so with two threads the caller runs the first part of every job
- * and the worker the rest: the kernels number their tasks in memory order
- * (rows, pixel blocks, chunks), so the part of a tensor one thread wrote
- * is, node after node, the part the same thread reads next, from its own
- * L2. (With one shared counter the two threads took tasks in turn, and a
- * node read half its input from the other core's cache.) A late worker
- * still takes what is left at the back, and a missing one leaves it all to
- * the caller.
+ * back (daemon/claim.h, shared with the teams), so with two threads the
+ * caller runs the first part of every job and the worker the rest: the
+ * part of a tensor one thread wrote is, node after node, the part the
+ * same thread reads next, from its own L2. A late worker still takes what
+ * is left at the back, and a missing one leaves it all to the caller.
  *
- * A late worker must not run a task of a job it did not claim. Claims go
- * through one 64-bit word, job id << 32 | front << 16 | back, the units
- * [front, back) still unclaimed; a unit is one task, or several
- * consecutive ones when a job has more than UNITS_MAX. A claim takes a
- * share of what is left (1/(2 nthreads) of it, at least one unit): each
- * claim moves the word's cache line between cores, which cost ~0.1 us a
- * task when every task was claimed alone (196 of them in
- * mobilenet_v3_small's first convolution), and the last claims, of one
- * unit each, still even out the threads' ends. The id is even
- * while the job takes claims and odd between jobs. The caller closes a
- * job (odd id) before it writes the next one's function, argument and
- * count, and opens it (the next even id, front 0, back the unit count)
- * after; a thread claims by compare-and-swap on the word it read, so a
- * claim read in one job fails in any other, and a successful claim keeps
- * the job's parameters in place until that unit is done (the job cannot
- * end before). Ids wrap after 2^31 jobs: a worker would have to stall
- * between its load and its CAS for that many jobs to be fooled.
+ * A late worker must not run a task of a job it did not claim: the claim
+ * word holds the job's id, even while the job takes claims and odd
+ * between jobs. The caller closes a job (odd id) before it writes the
+ * next one's function, argument and count, and opens it (the next even
+ * id, front 0, back the unit count) after; a thread claims by
+ * compare-and-swap on the word it read, so a claim read in one job fails
+ * in any other, and a successful claim keeps the job's parameters in place
+ * until that unit is done (the job cannot end before). Ids wrap after
+ * 2^31 jobs: a worker would have to stall between its load and its CAS
+ * for that many jobs to be fooled.
  *
  * Workers spin briefly on the generation word before sleeping on it with
  * futex(2), so back-to-back jobs (layer after layer) do not pay a wake-up
@@ -58,10 +48,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "daemon/claim.h"
 #include "daemon/pool.h"
 
 #define SPIN_ITERS 20000
-#define UNITS_MAX  0xffffu   /* claim units a job: front and back are 16-bit fields */
 
 struct dnnq_pool {
 	unsigned nthreads;
@@ -69,9 +59,7 @@ struct dnnq_pool {
 	/* the job's parameters, read only under a claim of the job */
 	dnnq_task_fn fn;
 	void *arg;
-	size_t ntasks, per_unit;    /* tasks, and tasks a claim unit */
-	uint32_t units;
-	_Atomic uint64_t claim;     /* job id << 32 | front << 16 | back */
+	struct dnnq_claims claims;  /* the job's tasks, their claim word */
 	_Atomic uint32_t done;      /* units of the current job finished */
 	_Atomic uint32_t gen;       /* bumped per job; workers wait on it */
 	_Atomic uint32_t sleeping;  /* workers asleep (or about to be) on gen */
@@ -107,28 +95,17 @@ static void pin(pthread_t t, int cpu)
  * the front, workers from the back. */
 static void run_tasks(struct dnnq_pool *p, unsigned tid)
 {
-	uint64_t c = atomic_load_explicit(&p->claim, memory_order_acquire);
-	for (;;) {
-		uint32_t front = (uint32_t)(c >> 16) & 0xffffu, back = (uint32_t)c & 0xffffu;
-		if (((c >> 32) & 1) || front >= back)
-			return;
-		/* a share of what is left, down to one unit at the end */
-		uint32_t k = (back - front) / (2 * p->nthreads);
-		k = k ? k : 1;
-		uint64_t next = tid ? c - k : c + ((uint64_t)k << 16);
-		if (!atomic_compare_exchange_weak_explicit(&p->claim, &c, next,
-		                                           memory_order_acquire,
-		                                           memory_order_acquire))
-			continue;
+	uint64_t c = atomic_load_explicit(&p->claims.word, memory_order_acquire);
+	size_t i, end;
+	uint32_t k;
+	while ((k = dnnq_claims_take(&p->claims, &c, tid, p->nthreads, &i, &end))) {
 		/* read before the units count as done: the caller may then move on */
-		uint32_t units = p->units;
-		size_t i = (size_t)(tid ? back - k : front) * p->per_unit;
-		size_t end = i + (size_t)k * p->per_unit;
-		for (end = end < p->ntasks ? end : p->ntasks; i < end; i++)
+		uint32_t units = p->claims.units;
+		for (; i < end; i++)
 			p->fn(p->arg, i, tid);
 		if (atomic_fetch_add(&p->done, k) + k == units && atomic_load(&p->waiting))
 			futex_wake(&p->done, 1);
-		c = atomic_load_explicit(&p->claim, memory_order_acquire);
+		c = atomic_load_explicit(&p->claims.word, memory_order_acquire);
 	}
 }
 
@@ -196,20 +173,18 @@ static void pool_parallel_for(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
 	if (n == 0)
 		return;
 	/* the job's id: the closed word's id + 1, even */
-	uint64_t id = (atomic_load_explicit(&p->claim, memory_order_relaxed) >> 32) + 1;
+	uint64_t id = (atomic_load_explicit(&p->claims.word, memory_order_relaxed) >> 32) + 1;
 	p->fn = fn;
 	p->arg = arg;
-	p->ntasks = n;
-	p->per_unit = n / UNITS_MAX + (n % UNITS_MAX != 0);
-	p->units = (uint32_t)(n / p->per_unit + (n % p->per_unit != 0));
+	uint64_t open = dnnq_claims_job(&p->claims, n, (uint32_t)id);
 	atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-	atomic_store_explicit(&p->claim, (id & 0xffffffffu) << 32 | p->units,
-	                      memory_order_release);
+	atomic_store_explicit(&p->claims.word, open, memory_order_release);
 	bump_gen(p);
 	run_tasks(p, 0);
-	wait_for(&p->done, p->units, reached, &p->waiting);
+	wait_for(&p->done, p->claims.units, reached, &p->waiting);
 	/* closed: a claim read in this job now fails */
-	atomic_store_explicit(&p->claim, ((id + 1) & 0xffffffffu) << 32, memory_order_release);
+	atomic_store_explicit(&p->claims.word, ((id + 1) & 0xffffffffu) << 32,
+	                      memory_order_release);
 }
 
 struct dnnq_pool *dnnq_pool_create(unsigned nthreads, const int *cpus)
@@ -222,7 +197,7 @@ struct dnnq_pool *dnnq_pool_create(unsigned nthreads, const int *cpus)
 	if (!p)
 		return NULL;
 	p->nthreads = nthreads;
-	atomic_init(&p->claim, (uint64_t)1 << 32);   /* closed: the first job's id is 2 */
+	atomic_init(&p->claims.word, (uint64_t)1 << 32);   /* closed: the first job's id is 2 */
 	if (nthreads > 1 && !(p->threads = calloc(nthreads - 1, sizeof *p->threads))) {
 		free(p);
 		return NULL;

@@ -38,14 +38,15 @@ static unsigned field(uint64_t w, unsigned shift)
 	return (unsigned)(w >> shift & FIELD);
 }
 
-/* Tasks of t's job under tid until none is left; how many ran. */
+/* Tasks of t's job under tid until none is left (the poster, tid 0, from
+ * the front, joiners from the back: daemon/claim.h); how many ran. */
 static size_t run_tasks(struct dnnqd_team *t, unsigned tid)
 {
-	size_t i, ran = 0;
-	while ((i = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->ntasks) {
-		t->fn(t->arg, i, tid);
-		ran++;
-	}
+	uint64_t c = atomic_load_explicit(&t->claims.word, memory_order_relaxed);
+	size_t i, end, ran = 0;
+	while (dnnq_claims_take(&t->claims, &c, tid, t->seats, &i, &end))
+		for (ran += end - i; i < end; i++)
+			t->fn(t->arg, i, tid);
 	return ran;
 }
 
@@ -54,8 +55,9 @@ static void team_parallel_for(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
 	struct dnnqd_team *t = ctx;
 	t->fn = fn;
 	t->arg = arg;
-	t->ntasks = n;
-	atomic_store_explicit(&t->next, 0, memory_order_relaxed);
+	/* id 0: a joiner claims only inside the job (the word counts it in) */
+	atomic_store_explicit(&t->claims.word, dnnq_claims_job(&t->claims, n, 0),
+	                      memory_order_relaxed);
 	atomic_store_explicit(&t->helped, 0, memory_order_relaxed);
 	atomic_store_explicit(&t->word, OPEN | (uint64_t)t->seats << SEATS_SHIFT,
 	                      memory_order_release);
@@ -71,11 +73,10 @@ static void team_parallel_for(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
 void dnnqd_team_init(struct dnnqd_team *t, struct dnnqd *d, unsigned worker_index)
 {
 	atomic_init(&t->word, 0);
-	atomic_init(&t->next, 0);
+	atomic_init(&t->claims.word, 0);
 	atomic_init(&t->helped, 0);
 	t->fn = NULL;
 	t->arg = NULL;
-	t->ntasks = 0;
 	t->d = d;
 	t->index = worker_index;
 	t->seats = 1;

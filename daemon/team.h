@@ -5,8 +5,8 @@
  * runner hands the graph a team executor (dnnqd_team_executor) whose
  * parallel_for posts each job (the task function and count) on the board;
  * idle workers, those whose pass found no request of their own, join it
- * (dnnqd_team_help) and take task indices from the job's counter beside
- * the poster, which waits for them before it returns. The executor says N
+ * (dnnqd_team_help) and claim its tasks from the back while the poster
+ * claims from the front (daemon/claim.h, as the pool's), and it waits for them before it returns. The executor says N
  * threads whoever joins: the engine splits work by that count and indexes
  * per-thread scratch by tid < N, so the results do not depend on how many
  * workers came, and a request nobody joins runs all N-way tasks alone.
@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/claim.h"
 #include "engine/executor.h"
 
 struct dnnqd;
@@ -32,12 +33,11 @@ struct dnnqd_model_counts;
 struct dnnqd_team {
 	/* OPEN, the job's seats (N), seats taken by joiners, joiners in it */
 	_Alignas(64) _Atomic uint64_t word;
-	_Atomic size_t next;            /* the job's next task index */
 	_Atomic uint32_t helped;        /* joiners that ran a task of the job */
 	/* the job: written by the poster while it is closed and nobody is in */
 	dnnq_task_fn fn;
 	void *arg;
-	size_t ntasks;
+	struct dnnq_claims claims;      /* its tasks (daemon/claim.h) */
 	/* the poster's own */
 	struct dnnqd *d;
 	unsigned index;                 /* its worker */

@@ -4,17 +4,20 @@
  * sign trick (gemm-avx2.c): vpmaddubsw of |w| (u8) with x ^ key (s8: x -
  * 128 for w >= 0, 127 - x for w < 0) is w * x - 128 w or - 127 w, the
  * difference a constant per channel (the accumulators start at its
- * opposite). No shuffle: the 32 input bytes of a tap stay as loaded, and
- * two vpmaddubsw take the even channels (weights 0 at the odd bytes) and
- * the odd ones. A product is in [-16384, 16256], so a pair of taps adds in
- * int16 exactly; vpmaddwd with (1, 0) or (0, 1) widens every other int16
- * lane to int32. Accumulator r's lane k is channel 4k + r; the output
- * stage's operands are gathered in that order once per block of a row
- * (dnnq_avx2_cols_at, stride 4), and the four vectors of u8 results are
- * one vector of the 32 bytes in channel order by shifts and ors (S32 and
- * F32 outputs transpose instead). A row's last block ends at cout,
- * overlapping the one before (the same values written twice); fewer than
- * 32 channels are read with masked loads.
+ * opposite). The two taps of a pair are interleaved per channel (vpunpck
+ * lo and hi of their keyed bytes), so one vpmaddubsw against the pair's
+ * weights, packed (32 channels x 2) in that order, sums both taps of 16
+ * channels: a product is in [-16384, 16256], so the pair adds in int16
+ * exactly. Two pairs' int16 sums interleaved (vpunpck of words) and one
+ * vpmaddwd by 1 widen four taps into int32. The unpacks leave channel
+ * 4v + i (i < 4) and 16 + 4v + i in accumulator v: the sign trick's
+ * constants are packed in that order, the output stage's operands are
+ * gathered in natural order once per block of a row and moved there
+ * (vperm2i128), and the u8 results are back in channel order after
+ * vpackssdw and vpackuswb (S32 and F32 outputs: vperm2i128). Blocks start
+ * at multiples of 32, so a task may take any range of whole blocks
+ * (DNNQ_DW_BLOCK); a last block of fewer than 32 channels is read and
+ * stored with masked loads and stores (its weights 0 past cout).
  *
  * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
@@ -25,27 +28,34 @@
 #include "engine/conv-kernels.h"
 #include "engine/gemm-avx2.h"
 
-/* The blocks of 32 channels: block b starts at channel b * 32, the last at
- * cout - 32 (one block of cout channels when there are fewer). */
+/* The blocks of 32 channels: block b starts at channel b * 32. */
 static size_t dw_blocks(size_t cout)
 {
 	return (cout + 31) / 32;
 }
 
-static size_t dw_block_start(size_t cout, size_t b)
-{
-	return cout < 32 ? 0 : b * 32 + 32 <= cout ? b * 32 : cout - 32;
-}
-
-/* A block's bytes: the accumulators' start (32 int32, accumulator order:
- * [r * 8 + k] is channel 4k + r), then per tap (the count rounded up to
- * even; the extra tap's weights 0) the keys, |w| of the even channels and
- * |w| of the odd ones, 32 bytes each. */
-#define DW_TAP_BYTES 96
+/* A block's bytes: the accumulators' start (32 int32 in accumulator order),
+ * then per pair of taps (the count rounded up to even; the extra tap's
+ * weights 0) the two taps' keys (32 bytes each, channel order) and |w| of
+ * both taps interleaved per channel, for the low then the high unpack
+ * (32 bytes each). */
+#define DW_PAIR_BYTES 128
 
 static size_t dw_block_bytes(size_t taps)
 {
-	return 32 * sizeof(int32_t) + (taps + 1) / 2 * 2 * DW_TAP_BYTES;
+	return 32 * sizeof(int32_t) + (taps + 1) / 2 * DW_PAIR_BYTES;
+}
+
+/* Where channel i (< 32) of a block is in the accumulators, and in the
+ * unpacked weights (vpunpcklbw: channels 0-7 | 16-23; hi: 8-15 | 24-31). */
+static size_t acc_index(size_t i)
+{
+	return i % 16 / 4 * 8 + i % 4 + i / 16 * 4;
+}
+
+static size_t unpack_index(size_t i)
+{
+	return i % 16 / 8 * 32 + i / 16 * 16 + i % 8 * 2;
 }
 
 size_t dnnq_dw_pack_avx2(const int8_t *w, size_t cout, size_t taps, void *dst)
@@ -57,14 +67,14 @@ size_t dnnq_dw_pack_avx2(const int8_t *w, size_t cout, size_t taps, void *dst)
 	for (size_t b = 0; b < nb; b++) {
 		uint8_t *blk = (uint8_t *)dst + b * bb;
 		int32_t fix[32] = { 0 };
-		size_t c0 = dw_block_start(cout, b), n = cout < 32 ? cout : 32;
+		size_t c0 = b * 32, n = cout - c0 < 32 ? cout - c0 : 32;
 		for (size_t t = 0; t < tp; t++) {
-			uint8_t *key = blk + 32 * sizeof(int32_t) + t * DW_TAP_BYTES;
+			uint8_t *pair = blk + 32 * sizeof(int32_t) + t / 2 * DW_PAIR_BYTES;
 			for (size_t i = 0; i < 32; i++) {
 				int v = i < n && t < taps ? w[(c0 + i) * taps + t] : 0;
-				key[i] = v < 0 ? 0x7f : 0x80;
-				key[32 * (1 + i % 2) + i] = (uint8_t)(v < 0 ? -v : v);
-				fix[i / 4 + i % 4 * 8] += v * (v < 0 ? 127 : 128);
+				pair[t % 2 * 32 + i] = v < 0 ? 0x7f : 0x80;
+				pair[64 + unpack_index(i) + t % 2] = (uint8_t)(v < 0 ? -v : v);
+				fix[acc_index(i)] += v * (v < 0 ? 127 : 128);
 			}
 		}
 		memcpy(blk, fix, sizeof fix);
@@ -85,15 +95,39 @@ DNNQ_AVX2_INLINE __m256i load32(const uint8_t *p, size_t n)
 	return _mm256_loadu_si256((const __m256i *)b);
 }
 
-/* acc[r] += lanes 2k (lo) and 2k + 1 (hi) of the int16 sums e (even
- * channels: r 0 and 2) and o (odd: r 1 and 3). */
-DNNQ_AVX2_INLINE void widen_add(__m256i e, __m256i o, __m256i acc[4])
+/* Pair p's int16 sums of the block's channels, lo (channels 0-7 | 16-23)
+ * and hi (8-15 | 24-31), and with xs the pair's input sums; a tap past
+ * the count (odd: p's second) adds nothing to those. */
+DNNQ_AVX2_INLINE void pair16(const uint8_t *const *tab, ptrdiff_t off, size_t p, const bool odd,
+                             const __m256i *wt, size_t cb, size_t n, const bool xs, __m256i s[2],
+                             __m256i x[2])
 {
-	const __m256i lo = _mm256_set1_epi32(1), hi = _mm256_set1_epi32(1 << 16);
-	acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(e, lo));
-	acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(o, lo));
-	acc[2] = _mm256_add_epi32(acc[2], _mm256_madd_epi16(e, hi));
-	acc[3] = _mm256_add_epi32(acc[3], _mm256_madd_epi16(o, hi));
+	__m256i a = load32(tab[2 * p] + off + cb, n), b = load32(tab[2 * p + 1] + off + cb, n);
+	__m256i ak = _mm256_xor_si256(a, _mm256_loadu_si256(wt));
+	__m256i bk = _mm256_xor_si256(b, _mm256_loadu_si256(wt + 1));
+	s[0] = _mm256_maddubs_epi16(_mm256_loadu_si256(wt + 2), _mm256_unpacklo_epi8(ak, bk));
+	s[1] = _mm256_maddubs_epi16(_mm256_loadu_si256(wt + 3), _mm256_unpackhi_epi8(ak, bk));
+	if (xs) {
+		const __m256i one = _mm256_set1_epi8(1);
+		if (odd)
+			b = _mm256_setzero_si256();
+		x[0] = _mm256_maddubs_epi16(_mm256_unpacklo_epi8(a, b), one);
+		x[1] = _mm256_maddubs_epi16(_mm256_unpackhi_epi8(a, b), one);
+	}
+}
+
+/* acc[v] += the int16 sums of two pairs (e, f: lo and hi), widened. */
+DNNQ_AVX2_INLINE void widen_add(const __m256i e[2], const __m256i f[2], __m256i acc[4])
+{
+	const __m256i one = _mm256_set1_epi16(1);
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++) {
+		acc[2 * h] = _mm256_add_epi32(acc[2 * h],
+		                              _mm256_madd_epi16(_mm256_unpacklo_epi16(e[h], f[h]), one));
+		acc[2 * h + 1] = _mm256_add_epi32(acc[2 * h + 1],
+		                                  _mm256_madd_epi16(_mm256_unpackhi_epi16(e[h], f[h]),
+		                                                    one));
+	}
 }
 
 /* The sums from start (and with xs the input sums) of channels cb..cb+32
@@ -103,48 +137,73 @@ DNNQ_AVX2_INLINE void block32(const uint8_t *const *tab, ptrdiff_t off, size_t n
                               const uint8_t *blk, size_t cb, size_t n, const bool xs,
                               const __m256i start[4], __m256i s[4], __m256i x[4])
 {
-	const __m256i one_e = _mm256_set1_epi16(1), one_o = _mm256_set1_epi16(0x100);
+	const __m256i zero[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
 #pragma GCC unroll 4
 	for (int r = 0; r < 4; r++) {
 		s[r] = start[r];
 		x[r] = _mm256_setzero_si256();
 	}
 	const __m256i *wt = (const __m256i *)(blk + 32 * sizeof(int32_t));
-#pragma GCC unroll 2
-	for (size_t p = 0; p < np; p++, wt += 6) {
-		__m256i a = load32(tab[2 * p] + off + cb, n), b = load32(tab[2 * p + 1] + off + cb, n);
-		__m256i ak = _mm256_xor_si256(a, _mm256_loadu_si256(wt));
-		__m256i bk = _mm256_xor_si256(b, _mm256_loadu_si256(wt + 3));
-		__m256i e = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256(wt + 1), ak),
-		                             _mm256_maddubs_epi16(_mm256_loadu_si256(wt + 4), bk));
-		__m256i o = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256(wt + 2), ak),
-		                             _mm256_maddubs_epi16(_mm256_loadu_si256(wt + 5), bk));
-		widen_add(e, o, s);
-		if (xs) {
-			/* the second tap of an odd count's last pair is not a tap */
-			if (odd && p + 1 == np)
-				b = _mm256_setzero_si256();
-			widen_add(_mm256_add_epi16(_mm256_maddubs_epi16(a, one_e),
-			                           _mm256_maddubs_epi16(b, one_e)),
-			          _mm256_add_epi16(_mm256_maddubs_epi16(a, one_o),
-			                           _mm256_maddubs_epi16(b, one_o)), x);
-		}
+	size_t p = 0;
+	for (; p + 2 <= np; p += 2, wt += 8) {
+		__m256i e[2], f[2], xe[2], xf[2];
+		pair16(tab, off, p, false, wt, cb, n, xs, e, xe);
+		pair16(tab, off, p + 1, odd && p + 2 == np, wt + 4, cb, n, xs, f, xf);
+		widen_add(e, f, s);
+		if (xs)
+			widen_add(xe, xf, x);
+	}
+	if (p < np) {
+		__m256i e[2], xe[2];
+		pair16(tab, off, p, odd, wt, cb, n, xs, e, xe);
+		widen_add(e, zero, s);
+		if (xs)
+			widen_add(xe, zero, x);
 	}
 }
 
-/* Four vectors in accumulator order (v[r] lane k: channel 4k + r) as the
- * 32 lanes in channel order, 8 a vector. */
+/* Lanes 0-3 | 4-7 of accumulator v are channels 4v.. | 16 + 4v..: the
+ * natural order, eight channels a vector, and back. */
 DNNQ_AVX2_INLINE void to_channel_order(const __m256i v[4], __m256i y[4])
 {
-	__m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpacklo_epi32(v[2], v[3]);
-	__m256i t2 = _mm256_unpackhi_epi32(v[0], v[1]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
-	/* channels 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31 */
-	__m256i u0 = _mm256_unpacklo_epi64(t0, t1), u1 = _mm256_unpackhi_epi64(t0, t1);
-	__m256i u2 = _mm256_unpacklo_epi64(t2, t3), u3 = _mm256_unpackhi_epi64(t2, t3);
-	y[0] = _mm256_permute2x128_si256(u0, u1, 0x20);
-	y[1] = _mm256_permute2x128_si256(u2, u3, 0x20);
-	y[2] = _mm256_permute2x128_si256(u0, u1, 0x31);
-	y[3] = _mm256_permute2x128_si256(u2, u3, 0x31);
+	y[0] = _mm256_permute2x128_si256(v[0], v[1], 0x20);
+	y[1] = _mm256_permute2x128_si256(v[2], v[3], 0x20);
+	y[2] = _mm256_permute2x128_si256(v[0], v[1], 0x31);
+	y[3] = _mm256_permute2x128_si256(v[2], v[3], 0x31);
+}
+
+DNNQ_AVX2_INLINE void to_acc_order(const __m256i y[4], __m256i v[4])
+{
+	v[0] = _mm256_permute2x128_si256(y[0], y[2], 0x20);
+	v[1] = _mm256_permute2x128_si256(y[0], y[2], 0x31);
+	v[2] = _mm256_permute2x128_si256(y[1], y[3], 0x20);
+	v[3] = _mm256_permute2x128_si256(y[1], y[3], 0x31);
+}
+
+/* The output stage's operands of channels cb..cb+n (natural order, eight a
+ * vector) moved to accumulator order. */
+DNNQ_AVX2_INLINE void acc_cols(const struct dnnq_gemm_job *job, size_t cb, size_t n,
+                               struct dnnq_avx2_cols cols[4])
+{
+	struct dnnq_avx2_cols nat[4];
+	for (size_t g = 0; g < 4; g++)   /* no lane past n: none, from a channel that exists */
+		dnnq_avx2_cols(job, n > 8 * g ? cb + 8 * g : cb,
+		               n > 8 * g ? (n - 8 * g < 8 ? n - 8 * g : 8) : 0, &nat[g]);
+#define DW_PERMUTE(f)                                                        \
+	do {                                                                 \
+		__m256i y[4] = { nat[0].f, nat[1].f, nat[2].f, nat[3].f }, v[4]; \
+		to_acc_order(y, v);                                          \
+		for (int r = 0; r < 4; r++)                                  \
+			cols[r].f = v[r];                                    \
+	} while (0)
+	DW_PERMUTE(col);
+	DW_PERMUTE(zw);
+	DW_PERMUTE(mult);
+	DW_PERMUTE(shift);
+	DW_PERMUTE(zp);
+	DW_PERMUTE(lo);
+	DW_PERMUTE(hi);
+#undef DW_PERMUTE
 }
 
 /* Output pixel i's n channels from cb: the four finished vectors q. */
@@ -160,13 +219,14 @@ DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_
 			                    n - v * 8 < 8 ? n - v * 8 : 8);
 		return;
 	}
-	/* u8 values in int32 lanes: lane k's four bytes are channels 4k..4k+3 */
-	__m256i b = _mm256_or_si256(_mm256_or_si256(q[0], _mm256_slli_epi32(q[1], 8)),
-	                            _mm256_or_si256(_mm256_slli_epi32(q[2], 16),
-	                                            _mm256_slli_epi32(q[3], 24)));
+	/* u8 values in int32 lanes: packed, the lanes in channel order again */
+	__m256i b = _mm256_packus_epi16(_mm256_packs_epi32(q[0], q[1]),
+	                                _mm256_packs_epi32(q[2], q[3]));
 	uint8_t *dst = (uint8_t *)job->c + at;
 	if (n == 32) {
 		_mm256_storeu_si256((__m256i *)dst, b);
+	} else if (n % 4 == 0) {
+		_mm256_maskstore_epi32((int *)dst, dnnq_avx2_lane_mask(n / 4), b);
 	} else {
 		uint8_t tmp[32];
 		_mm256_storeu_si256((__m256i *)tmp, b);
@@ -175,7 +235,7 @@ DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_
 }
 
 /* One block of 32 channels from cb over the row's pixels (n of them valid:
- * 32, or cout when it is smaller). */
+ * 32, or fewer in the last block). */
 DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt,
                                 size_t np, const uint8_t *blk, size_t cb, size_t n,
                                 const bool xs, const struct dnnq_gemm_job *job, size_t i0)
@@ -184,15 +244,11 @@ DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_
 	const enum dnnq_avx2_kind kind = dnnq_avx2_kind_of(job->out);
 	struct dnnq_avx2_cols cols[4];
 	__m256i start[4];   /* the sign trick's constant and the column term */
+	acc_cols(job, cb, n, cols);
 #pragma GCC unroll 4
-	for (size_t r = 0; r < 4; r++) {
-		/* no lane past n (fewer than 4 channels: none, from a channel that
-		 * exists) */
-		dnnq_avx2_cols_at(job, n > r ? cb + r : cb, 4, n > r ? (n - r + 3) / 4 : 0,
-		                  &cols[r]);
+	for (size_t r = 0; r < 4; r++)
 		start[r] = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)blk + r),
 		                            cols[r].col);
-	}
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		__m256i s[4], x[4], q[4];
 		ptrdiff_t off;
@@ -205,9 +261,10 @@ DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_
 	}
 }
 
-void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch)
+void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0, size_t c1,
+                      void *scratch)
 {
-	const size_t cout = c->d.cout, taps = c->d.kh * c->d.kw, np = (taps + 1) / 2;
+	const size_t taps = c->d.kh * c->d.kw, np = (taps + 1) / 2;
 	const size_t i0 = (img * c->oh + oy) * c->ow, bb = dw_block_bytes(taps);
 	const struct dnnq_dw_taps tt = dnnq_dw_tap_table(c, img, oy, 2 * np, scratch);
 	/* a local copy: the output stores cannot change it, so its loads and
@@ -215,12 +272,11 @@ void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *sc
 	const struct dnnq_gemm_output out = c->gout[0];
 	struct dnnq_gemm_job job = dnnq_dw_job(c);
 	job.out = &out;
-	for (size_t b = 0; b < dw_blocks(cout); b++) {
-		const uint8_t *blk = (const uint8_t *)c->dw_w + b * bb;
-		size_t cb = dw_block_start(cout, b);
+	for (size_t cb = c0; cb < c1; cb += 32) {
+		const uint8_t *blk = (const uint8_t *)c->dw_w + cb / 32 * bb;
 		/* constant arguments for the common blocks: no test in the loops */
-		if (cout < 32)
-			row_block(c, &tt, np, blk, cb, cout, out.nwzp != 0, &job, i0);
+		if (c1 - cb < 32)
+			row_block(c, &tt, np, blk, cb, c1 - cb, out.nwzp != 0, &job, i0);
 		else if (out.nwzp)
 			row_block(c, &tt, np, blk, cb, 32, true, &job, i0);
 		else

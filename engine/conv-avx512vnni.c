@@ -124,9 +124,10 @@ DNNQ_AVX512_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_d
 	}
 }
 
-void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch)
+void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0,
+                            size_t c1, void *scratch)
 {
-	const size_t cout = c->d.cout, taps = c->d.kh * c->d.kw, nq = (taps + 3) / 4;
+	const size_t taps = c->d.kh * c->d.kw, nq = (taps + 3) / 4;
 	const size_t rest = taps - 4 * (nq - 1), i0 = (img * c->oh + oy) * c->ow;
 	const struct dnnq_dw_taps tt = dnnq_dw_tap_table(c, img, oy, 4 * nq, scratch);
 	/* a local copy: the output stores cannot change it, so its loads and
@@ -134,9 +135,8 @@ void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, vo
 	const struct dnnq_gemm_output out = c->gout[0];
 	struct dnnq_gemm_job job = dnnq_dw_job(c);
 	job.out = &out;
-	size_t c0 = 0;
-	for (; c0 + 32 <= cout; c0 += 32)
+	for (; c0 + 32 <= c1; c0 += 32)
 		row_block(c, &tt, nq, rest, c0, true, 32, &job, i0);
-	if (c0 < cout)
-		row_block(c, &tt, nq, rest, c0, false, cout - c0, &job, i0);
+	if (c0 < c1)
+		row_block(c, &tt, nq, rest, c0, false, c1 - c0, &job, i0);
 }

@@ -58,24 +58,31 @@ struct dnnq_conv {
 	size_t scratch_bytes;
 };
 
-/* The depthwise kernels (struct dnnq_dw_ukernel, engine/kernels.h): output
- * row (img, oy) from the bound input to the bound output; scratch is the
- * calling thread's (dnnq_dw_scratch_bytes).
+/* The depthwise kernels (struct dnnq_dw_ukernel, engine/kernels.h):
+ * channels [c0, c1) of output row (img, oy) from the bound input to the
+ * bound output; scratch is the calling thread's (dnnq_dw_scratch_bytes).
+ * A row is split by channels in blocks of DNNQ_DW_BLOCK, the SIMD kernels'
+ * block (so a task never writes another's channels, whose fused table may
+ * have run already).
  * 1x1__scalar: one channel of one pixel at a time (dnnq_dw_one), the oracle.
  * 32c2__avx2: 32 channels, taps in pairs: vpmaddubsw of |w| with the input
  * bytes flipped by the weight's sign (the GEMM's sign trick), even and odd
  * channels apart, the pair summed in int16 (exact).
  * 32c4__avx512vnni: 32 channels, taps in fours: vpdpbusd of the four taps'
  * bytes interleaved per channel with the four s8 weights (exact). */
+#define DNNQ_DW_BLOCK 32
 #define DNNQ_DW_TG_scalar 1
 #define DNNQ_DW_TG_avx2 2
 #define DNNQ_DW_TG_avx512vnni 4
 size_t dnnq_dw_pack_scalar(const int8_t *w, size_t cout, size_t taps, void *dst);
 size_t dnnq_dw_pack_avx2(const int8_t *w, size_t cout, size_t taps, void *dst);
 size_t dnnq_dw_pack_avx512vnni(const int8_t *w, size_t cout, size_t taps, void *dst);
-void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
-void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
-void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
+void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0, size_t c1,
+                        void *scratch);
+void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0, size_t c1,
+                      void *scratch);
+void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0,
+                            size_t c1, void *scratch);
 
 /* The im2col path's GEMM for first layers (one group, at most
  * DNNQ_CONV_PAIRS_CIN input channels) on AVX2: m im2col rows a (row stride

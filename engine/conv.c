@@ -5,7 +5,8 @@
  * Results never depend on the thread count: the im2col path cuts the
  * output pixels into blocks of up to DNNQ_GEMM_MC (fewer where that evens
  * the blocks out over the threads: dnnq_gemm_block_rows), the depthwise
- * path into output rows, the 1x1 path is one dnnq_gemm call (which splits
+ * path into output rows and, where the rows do not go evenly to the
+ * threads, blocks of channels (depthwise_task), the 1x1 path is one dnnq_gemm call (which splits
  * itself the same way); each pixel is computed alike in any block.
  */
 #include <stdlib.h>
@@ -444,13 +445,15 @@ static void im2col_block(const struct dnnq_conv *c, size_t p0, size_t rows, size
 	}
 }
 
-/* Column chunk `task % nsplit` of a group's output channels: [*j0, *j1). */
-static void column_chunk(const struct dnnq_conv *c, size_t task, size_t *j0, size_t *j1)
+/* Column chunk `task % nsplit` of n channels (a group's outputs), whole
+ * blocks of `align` (a power of 2): [*j0, *j1). */
+static void column_chunk(const struct dnnq_conv *c, size_t n, size_t task, size_t align,
+                         size_t *j0, size_t *j1)
 {
-	size_t chunk = (c->coutg + c->nsplit - 1) / c->nsplit;
-	chunk = (chunk + DNNQ_GEMM_NR - 1) & ~(size_t)(DNNQ_GEMM_NR - 1);
+	size_t chunk = (n + c->nsplit - 1) / c->nsplit;
+	chunk = (chunk + align - 1) & ~(align - 1);
 	*j0 = task % c->nsplit * chunk;
-	*j1 = *j0 + chunk < c->coutg ? *j0 + chunk : c->coutg;
+	*j1 = *j0 + chunk < n ? *j0 + chunk : n;
 }
 
 /* Task = (pixel block, column chunk): a block of DNNQ_GEMM_MC output pixels
@@ -463,7 +466,7 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 	const struct dnnq_conv *c = arg;
 	size_t npix = c->n * c->oh * c->ow, p0 = task / c->nsplit * c->mc, j0, j1;
 	size_t rows = npix - p0 < c->mc ? npix - p0 : c->mc;
-	column_chunk(c, task, &j0, &j1);
+	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
 	uint8_t *a = c->scratch[tid];
 	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
 		im2col_block(c, p0, rows, g, a);
@@ -489,7 +492,7 @@ static void strided_1x1_task(void *arg, size_t task, unsigned tid)
 	size_t img = row / c->oh, iy = row % c->oh * c->d.stride_h, cin = c->d.cin;
 	size_t rows = c->ow - ox0 < DNNQ_GEMM_MC ? c->ow - ox0 : DNNQ_GEMM_MC;
 	(void)tid;
-	column_chunk(c, task, &j0, &j1);
+	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
 	const uint8_t *a = c->in + ((img * c->h + iy) * c->w + ox0 * c->d.stride_w) * cin;
 	char *y = (char *)c->out + (row * c->ow + ox0) * c->d.cout * c->out_es;
 	dnnq_gemm_rows(&c->gw[0], rows, a, c->d.stride_w * cin, y, c->d.cout, &c->gout[0], j0, j1);
@@ -507,12 +510,16 @@ static void run_blocks(struct dnnq_conv *c, size_t blocks, dnnq_task_fn fn,
 	dnnq_parallel_for(ex, blocks * c->nsplit, fn, c);
 }
 
+/* Task = (output row, channel chunk): rows alone leave two threads 4
+ * against 3 at 7x7, so their channels are cut too (dnnq_split_panels). */
 static void depthwise_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	dnnq_kernels_of(c->d.isa)->dw.row(c, task / c->oh, task % c->oh, c->scratch[tid]);
-	dnnq_gemm_apply_lut(c->d.isa, c->gout[0].lut, c->out, c->d.cout, task * c->ow,
-	                    (task + 1) * c->ow, 0, c->d.cout);
+	size_t row = task / c->nsplit, c0, c1;
+	column_chunk(c, c->d.cout, task, DNNQ_DW_BLOCK, &c0, &c1);
+	dnnq_kernels_of(c->d.isa)->dw.row(c, row / c->oh, row % c->oh, c0, c1, c->scratch[tid]);
+	dnnq_gemm_apply_lut(c->d.isa, c->gout[0].lut, c->out, c->d.cout, row * c->ow,
+	                    (row + 1) * c->ow, c0, c1);
 }
 
 /* Output pixels [lo, hi) of a row whose taps are all inside the image. */
@@ -563,16 +570,17 @@ struct dnnq_dw_taps dnnq_dw_tap_table(const struct dnnq_conv *c, size_t img, siz
 	return tt;
 }
 
-void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch)
+void dnnq_dw_row_scalar(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0, size_t c1,
+                        void *scratch)
 {
 	size_t cout = c->d.cout;
 	const uint8_t *image = c->in + img * c->h * c->w * cout;
 	int32_t *acc = scratch, *xsum = acc + cout;
 	struct dnnq_gemm_job job = dnnq_dw_job(c);
 	for (size_t ox = 0; ox < c->ow; ox++) {
-		for (size_t ch = 0; ch < cout; ch++)
-			dnnq_dw_one(c, image, oy, ox, ch, &acc[ch], &xsum[ch]);
-		dnnq_gemm_store_row_scalar(&job, (img * c->oh + oy) * c->ow + ox, 0, cout, acc,
+		for (size_t ch = c0; ch < c1; ch++)
+			dnnq_dw_one(c, image, oy, ox, ch, &acc[ch - c0], &xsum[ch - c0]);
+		dnnq_gemm_store_row_scalar(&job, (img * c->oh + oy) * c->ow + ox, c0, c1, acc,
 		                           c->q.out.nwzp ? xsum : NULL);
 	}
 }
@@ -595,7 +603,10 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		           strided_1x1_task, ex);
 		return DNNQ_OK;
 	case DNNQ_CONV_DEPTHWISE:
-		dnnq_parallel_for(ex, c->n * c->oh, depthwise_task, c);
+		c->nsplit = dnnq_split_panels(ex, c->n * c->oh, (c->d.cout + DNNQ_DW_BLOCK - 1) /
+		                              DNNQ_DW_BLOCK, 1);
+		c->nsplit = (c->d.cout + c->nsplit * DNNQ_DW_BLOCK - 1) / (c->nsplit * DNNQ_DW_BLOCK);
+		dnnq_parallel_for(ex, c->n * c->oh * c->nsplit, depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
 		c->mc = dnnq_gemm_block_rows(ex, npix);

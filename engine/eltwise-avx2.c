@@ -202,6 +202,37 @@ static inline __m128i quantize8_u8(const float *x, __m256 scale, __m256 zp, __m2
 	return _mm_packus_epi16(w, w);
 }
 
+/* Positions [p0, pv) (a multiple of 8 of them) of a 3-channel image: per
+ * 8, the channels' 8 bytes each, interleaved (r g b, r g b, ...) by two
+ * vpshufb each of r|g and of b into 16 + 8 bytes. (Scattered byte by byte,
+ * mobilenet_v3_small's 224x224 input took 64 us.) */
+static void quantize_rgb(const struct dnnq_nchw_kernel *k, const float *x, uint8_t *y, size_t p0,
+                         size_t pv, __m256 scale, __m256 zp, __m256 qmax)
+{
+	const size_t ns = k->spatial;
+	uint8_t m_rg[24], m_b[24];
+	for (int i = 0; i < 24; i++) {
+		int px = i / 3, ch = i % 3;
+		m_rg[i] = (uint8_t)(ch == 0 ? px : ch == 1 ? 8 + px : 0x80);
+		m_b[i] = (uint8_t)(ch == 2 ? px : 0x80);
+	}
+	const __m128i rg0 = _mm_loadu_si128((const __m128i *)m_rg);
+	const __m128i b0 = _mm_loadu_si128((const __m128i *)m_b);
+	const __m128i rg1 = _mm_loadl_epi64((const __m128i *)(m_rg + 16));
+	const __m128i b1 = _mm_loadl_epi64((const __m128i *)(m_b + 16));
+	const __m256 qmin = _mm256_setzero_ps();
+	for (size_t p = p0; p < pv; p += 8) {
+		__m128i r = quantize8_u8(x + p, scale, zp, qmin, qmax);
+		__m128i g = quantize8_u8(x + ns + p, scale, zp, qmin, qmax);
+		__m128i b = quantize8_u8(x + 2 * ns + p, scale, zp, qmin, qmax);
+		__m128i rg = _mm_unpacklo_epi64(r, g);
+		_mm_storeu_si128((__m128i *)(y + 3 * p),
+		                 _mm_or_si128(_mm_shuffle_epi8(rg, rg0), _mm_shuffle_epi8(b, b0)));
+		_mm_storel_epi64((__m128i *)(y + 3 * p + 16),
+		                 _mm_or_si128(_mm_shuffle_epi8(rg, rg1), _mm_shuffle_epi8(b, b1)));
+	}
+}
+
 void dnnq_quantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_t p0,
                              size_t p1, size_t c0, size_t c1)
 {
@@ -226,9 +257,14 @@ void dnnq_quantize_nchw_avx2(const struct dnnq_nchw_kernel *k, size_t img, size_
 		if (pv < p1)
 			dnnq_quantize_nchw_scalar(k, img, pv, p1, c, c + 8);
 	}
-	/* fewer than 8 channels left (an RGB input): still 8 positions at a
-	 * time, the bytes scattered one by one */
-	for (size_t c = cv; c < c1; c++) {
+	/* an RGB image: 8 positions of the three channels a step, interleaved
+	 * by vpshufb into 24 bytes */
+	const bool rgb = nc == 3 && cv == 0 && c1 == 3;
+	if (rgb)
+		quantize_rgb(k, x, y, p0, pv, scale, zp, qmax);
+	/* fewer than 8 channels left: still 8 positions at a time, the bytes
+	 * scattered one by one */
+	for (size_t c = rgb ? c1 : cv; c < c1; c++) {
 		for (size_t p = p0; p < pv; p += 8) {
 			uint8_t b[8];
 			_mm_storel_epi64((__m128i *)b, quantize8_u8(x + c * ns + p, scale, zp, qmin, qmax));

@@ -13,6 +13,7 @@
 #define DNNQ_ENGINE_EXECUTOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef void (*dnnq_task_fn)(void *arg, size_t i, unsigned tid);
 
@@ -84,6 +85,31 @@ static inline size_t dnnq_even_pieces(const struct dnnq_executor *ex, size_t n, 
 		return per;
 	size_t units = n / align + (n % align != 0);
 	return (units / p.count + (units % p.count != 0)) * align;
+}
+
+/* Panels a chunk when the `panels` units of the columns of each of
+ * `blocks` row blocks are cut into chunks of whole panels, at least
+ * `least` chunks (what keeps a chunk in cache), tasks numbered block by
+ * block: on several threads, when the blocks alone do not go evenly to
+ * the threads, the cut whose busiest thread (taking every nt-th task) has
+ * the fewest panels, the fewest chunks of those (the GEMM's columns,
+ * dnnq_gemm_chunk_cols; a depthwise convolution's channels). */
+static inline size_t dnnq_split_panels(const struct dnnq_executor *ex, size_t blocks,
+                                       size_t panels, size_t least)
+{
+	size_t nt = dnnq_executor_threads(ex), best = least, best_load = SIZE_MAX;
+	if (nt > 1 && blocks * least % nt) {
+		size_t hi = 2 * least > 4 * nt ? 2 * least : 4 * nt;
+		for (size_t c = least; c <= hi && c <= panels; c++) {
+			size_t per = (panels + c - 1) / c, real = (panels + per - 1) / per;
+			size_t load = (blocks * real + nt - 1) / nt * per;
+			if (load < best_load) {
+				best_load = load;
+				best = real;
+			}
+		}
+	}
+	return (panels + best - 1) / best;
 }
 
 #endif

@@ -16,6 +16,10 @@
 #define DNNQ_GEMM_NR 16       /* columns of an AVX2 weight panel */
 #define DNNQ_GEMM_MC 64       /* rows of A one task covers (A block in L2) */
 #define DNNQ_GEMM_NC_BYTES (512u << 10)  /* weight bytes one task covers (in L2) */
+/* weights up to this size are split by rows of about this many, not by
+ * columns, on several threads (gemm.c small_rows) */
+#define DNNQ_GEMM_ROWSPLIT_BYTES (64u << 10)
+#define DNNQ_GEMM_ROWSPLIT_ROWS 8
 #define DNNQ_GEMM_MAX_K 32768 /* keeps every int32 intermediate exact */
 
 /* One call's work, split into tasks = (column chunk, row block) pairs;
@@ -55,22 +59,10 @@ static inline size_t dnnq_gemm_block_rows(const struct dnnq_executor *ex, size_t
 static inline size_t dnnq_gemm_chunk_cols(const struct dnnq_executor *ex, size_t blocks,
                                           size_t n, size_t max_cols)
 {
-	size_t nt = dnnq_executor_threads(ex), panels = (n + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
-	size_t least = (n + max_cols - 1) / max_cols, best = least, best_load = SIZE_MAX;
+	size_t panels = (n + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
 	if (panels == 0)
 		return DNNQ_GEMM_NR;
-	if (nt > 1 && blocks * least % nt) {
-		size_t hi = 2 * least > 4 * nt ? 2 * least : 4 * nt;
-		for (size_t c = least; c <= hi && c <= panels; c++) {
-			size_t per = (panels + c - 1) / c, real = (panels + per - 1) / per;
-			size_t load = (blocks * real + nt - 1) / nt * per;
-			if (load < best_load) {
-				best_load = load;
-				best = real;
-			}
-		}
-	}
-	return (panels + best - 1) / best * DNNQ_GEMM_NR;
+	return dnnq_split_panels(ex, blocks, panels, (n + max_cols - 1) / max_cols) * DNNQ_GEMM_NR;
 }
 
 /* A fused activation's table (out->lut; NULL: nothing to do) over rows

@@ -156,6 +156,25 @@ int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_
 
 static void gemm_task(void *arg, size_t task, unsigned tid);
 
+/* Small weights (every thread keeps them all in L2) with rows too few to
+ * go evenly to the threads: blocks of a few tiles' rows (at least 8) and
+ * all the columns, rather than every thread reading all of A for its part
+ * of the columns. The threads' parts of A are then the rows they wrote
+ * themselves in the node before (the pool claims from both ends), and the
+ * claims even out the blocks. */
+static void small_rows(struct dnnq_gemm_job *job, const struct dnnq_gemm_weights *w,
+                       const struct dnnq_executor *ex)
+{
+	size_t mr = w->kernel->mr ? w->kernel->mr : 1;
+	size_t mc = (DNNQ_GEMM_ROWSPLIT_ROWS + mr - 1) / mr * mr;
+	if ((job->m + mc - 1) / mc < dnnq_executor_threads(ex))
+		return;   /* a row block for each thread at least */
+	job->mc = mc;
+	job->mblocks = (job->m + job->mc - 1) / job->mc;
+	job->nc = w->n;
+	job->nchunks = 1;
+}
+
 int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, size_t lda,
               void *c, size_t ldc, const struct dnnq_gemm_output *out,
               const struct dnnq_executor *ex)
@@ -176,6 +195,8 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 	 * weight-streaming small-M case) */
 	job.nc = dnnq_gemm_chunk_cols(ex, job.mblocks, w->n, (panels ? panels : 1) * DNNQ_GEMM_NR);
 	job.nchunks = (w->n + job.nc - 1) / job.nc;
+	if (job.nchunks > 1 && w->n * kpad <= DNNQ_GEMM_ROWSPLIT_BYTES)
+		small_rows(&job, w, ex);
 	dnnq_parallel_for(ex, job.mblocks * job.nchunks, gemm_task, &job);
 	return DNNQ_OK;
 }

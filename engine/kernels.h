@@ -45,14 +45,16 @@ struct dnnq_gemm_ukernel {
 
 /* A depthwise convolution kernel (engine/conv-kernels.h). pack lays the
  * cout x taps weights (OHWI) out as row reads them and returns the bytes
- * that takes (with dst NULL: only the size); row computes one output row,
- * the output stage included, reading a tap table padded to a multiple of
- * tg taps (dnnq_dw_tap_table). */
+ * that takes (with dst NULL: only the size); row computes channels
+ * [c0, c1) of one output row, the output stage included, reading a tap
+ * table padded to a multiple of tg taps (dnnq_dw_tap_table); c0 is a
+ * multiple of DNNQ_DW_BLOCK, c1 one too or cout. */
 struct dnnq_dw_ukernel {
 	const char *name;           /* "dw_32c2__avx2" */
 	unsigned tg;                /* taps per weight group */
 	size_t (*pack)(const int8_t *w, size_t cout, size_t taps, void *dst);
-	void (*row)(const struct dnnq_conv *c, size_t img, size_t oy, void *scratch);
+	void (*row)(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0, size_t c1,
+	            void *scratch);
 };
 
 struct dnnq_kernels {

@@ -863,7 +863,7 @@ static void convert_run_nchw(const struct dnnq_convert_desc *d, size_t nb, size_
  */
 static const size_t nchw_shapes[][3] = {
 	{ 1, 1, 1 }, { 2, 3, 5 }, { 1, 8, 8 }, { 3, 17, 33 }, { 2, 9, 15 }, { 1, 64, 49 },
-	{ 2, 1, 20 }, { 2, 20, 1 }, { 2, 3, 50176 }, { 2, 2100, 9 }, { 1, 16, 7 },
+	{ 2, 1, 20 }, { 2, 20, 1 }, { 2, 3, 50176 }, { 2, 2100, 9 }, { 1, 16, 7 }, { 1, 3, 29 },
 };
 #define NNCHW (sizeof nchw_shapes / sizeof nchw_shapes[0])
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/claim.h"
 #include "daemon/pool.h"
 #include "engine/graph.h"
 #include "tests/rng.h"
@@ -749,6 +750,47 @@ START_TEST(pool_big_jobs_and_order)
 }
 END_TEST
 
+/* daemon/claim.h alone, two claimers taking turns: thread 0's claims
+ * are one run from the front, the other's one run from the back, they
+ * meet with every task claimed once (past the 16-bit unit count too), and
+ * a closed word (odd id) gives nothing. */
+START_TEST(claims_meet_from_both_ends)
+{
+	static const size_t ns[] = { 1, 2, 7, 49, 65535, 65536, 200003 };
+	uint8_t *owner = malloc(200003);
+	ck_assert_ptr_nonnull(owner);
+	for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+		struct dnnq_claims cl;
+		size_t n = ns[k], front = 0, back = n, i0, i1;
+		atomic_init(&cl.word, dnnq_claims_job(&cl, n, 2));
+		memset(owner, 0xff, n);
+		for (unsigned turn = 0;; turn++) {
+			unsigned tid = turn % 2;
+			uint64_t c = atomic_load(&cl.word);
+			if (!dnnq_claims_take(&cl, &c, tid, 2, &i0, &i1))
+				break;
+			ck_assert_uint_lt(i0, i1);
+			ck_assert_uint_eq(tid ? i1 : i0, tid ? back : front);
+			for (size_t i = i0; i < i1; i++) {
+				ck_assert_uint_eq(owner[i], 0xff);
+				owner[i] = (uint8_t)tid;
+			}
+			if (tid)
+				back = i0;
+			else
+				front = i1;
+		}
+		ck_assert_uint_eq(front, back);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_uint_eq(owner[i], i >= front);
+		atomic_store(&cl.word, dnnq_claims_job(&cl, n, 3));
+		uint64_t c = atomic_load(&cl.word);
+		ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 0);
+	}
+	free(owner);
+}
+END_TEST
+
 /* The pool's sleeps: between jobs the workers sleep (a pause longer than
  * their spin), and in each job the caller waits past its spin for the
  * worker's task, so both are woken through the sleeping count and the
@@ -1067,6 +1109,7 @@ Suite *suite_graph(void)
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, pool_big_jobs_and_order);
+	tcase_add_test(tc, claims_meet_from_both_ends);
 	tcase_add_test(tc, pool_wakes_sleepers);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
