@@ -790,6 +790,45 @@ static int link_as(struct nctx *c, const char *suffix, size_t nin)
 	return 0;
 }
 
+/* Where(cond, x, y) as where_keep(cond, x) (NAME:then) + where_drop(cond, y)
+ * (NAME:else): the registry's binaries, each broadcasting, and Add
+ * broadcasting the two; exact in fp32 (one term of each sum is 0, whatever
+ * the operand not taken holds). The Add is c's node, not yet linked. */
+static int where_halves(struct nctx *c, int32_t cond, int32_t x, int32_t y)
+{
+	int rc;
+	c->node.op = DNNQ_IR_ENGINE;
+	c->node.kind = dnnq_op_find("where_keep")->kind;
+	c->nin = 2;
+	c->in[0] = cond;
+	c->in[1] = x;
+	if ((rc = op_binary(c)) || (rc = link_as(c, ":then", 2)))
+		return rc;
+	int32_t taken = c->in[0];
+	c->node.kind = dnnq_op_find("where_drop")->kind;
+	c->in[0] = cond;
+	c->in[1] = y;
+	if ((rc = op_binary(c)) || (rc = link_as(c, ":else", 2)))
+		return rc;
+	c->in[1] = taken;
+	c->node.op = DNNQ_IR_ADD;
+	return op_binary(c);
+}
+
+static int op_where(struct nctx *c)
+{
+	return where_halves(c, c->in[0], c->in[1], c->in[2]);
+}
+
+int imp_select(struct nctx *c, int32_t cond, int32_t x, int32_t y, int32_t *out)
+{
+	int rc = where_halves(c, cond, x, y);
+	if (rc || (rc = link_as(c, "", 2)))
+		return rc;
+	*out = c->in[0];
+	return 0;
+}
+
 /* One link of a chain: link_as with the suffix ":k". */
 static int chain_link(struct nctx *c, size_t k, size_t nin)
 {
@@ -1269,12 +1308,19 @@ static int op_dynquant(struct nctx *c)
 	return set_out(c, 2, DNNQ_IR_U8, 0, NULL, false);
 }
 
-/* Cast of a computed integer value to float (ONNX TensorProto FLOAT = 1). */
+/* Cast of a computed integer value to float (ONNX TensorProto FLOAT = 1),
+ * or of a float to bool (BOOL = 9): the registry's nonzero, a bool carried
+ * as the float 0 or 1. */
 static int op_cast(struct nctx *c)
 {
 	int64_t to;
-	int rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false);
-	if (rc || (rc = a_int(c, "to", 0, &to)))
+	int rc = a_int(c, "to", 0, &to);
+	if (!rc && to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL && V(c, 0)->dtype == DNNQ_IR_F32) {
+		c->node.op = DNNQ_IR_ENGINE;
+		c->node.kind = dnnq_op_find("nonzero")->kind;
+		return same_out(c, V(c, 0), DNNQ_IR_F32);
+	}
+	if (rc || (rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false)))
 		return rc;
 	if (to != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float", (long long)to);
@@ -2260,6 +2306,7 @@ static const struct opdef OPS[] = {
 	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "PRelu", DNNQ_IR_ENGINE, op_prelu, 2, 2, 1 },
 	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
+	{ "Where", DNNQ_IR_ENGINE, op_where, 3, 3, 1 },
 	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
 	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
 	{ "Upsample", DNNQ_IR_ENGINE, op_upsample, 1, 2, 1 },
