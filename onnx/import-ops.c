@@ -790,10 +790,10 @@ static int link_as(struct nctx *c, const char *suffix, size_t nin)
 	return 0;
 }
 
-/* Where(cond, x, y) as where_keep(cond, x) (NAME:then) + where_drop(cond, y)
- * (NAME:else): the registry's binaries, each broadcasting, and Add
- * broadcasting the two; exact in fp32 (one term of each sum is 0, whatever
- * the operand not taken holds). The Add is c's node, not yet linked. */
+/* Where(cond, x, y) as where_join(where_keep(cond, x) (NAME:then),
+ * where_drop(cond, y) (NAME:else)): the registry's fp32 binaries, each
+ * broadcasting (engine/ops/where_keep.c). The join is c's node, not yet
+ * linked. */
 static int where_halves(struct nctx *c, int32_t cond, int32_t x, int32_t y)
 {
 	int rc;
@@ -811,7 +811,7 @@ static int where_halves(struct nctx *c, int32_t cond, int32_t x, int32_t y)
 	if ((rc = op_binary(c)) || (rc = link_as(c, ":else", 2)))
 		return rc;
 	c->in[1] = taken;
-	c->node.op = DNNQ_IR_ADD;
+	c->node.kind = dnnq_op_find("where_join")->kind;
 	return op_binary(c);
 }
 

@@ -4,5 +4,5 @@
  */
 #include "engine/binary.h"
 
-DNNQ_BINARY_OP(where_drop, NULL, 87, a != 0.0f ? 0.0f : b,
-               _mm256_andnot_ps(_mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_NEQ_UQ), b));
+DNNQ_BINARY_OP_FP32(where_drop, NULL, 87, a != 0.0f ? 0.0f : b,
+                    _mm256_andnot_ps(_mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_NEQ_UQ), b));
