@@ -1146,7 +1146,10 @@ static int op_dropout(struct nctx *c)
 		if ((rc = need(c, 2, DT_ANY, true)))
 			return rc;
 		const struct dnnq_ir_value *t = V(c, 2);
-		if (numel(t) != 1 || dnnq_ir_dtype_size(t->dtype) != 1 || *(const uint8_t *)t->data)
+		/* a folded bool (one byte) or a bool initializer (the float 0 or 1) */
+		bool f32 = t->dtype == DNNQ_IR_F32;
+		if (numel(t) != 1 || (!f32 && dnnq_ir_dtype_size(t->dtype) != 1) ||
+		    (f32 ? *(const float *)t->data != 0 : *(const uint8_t *)t->data != 0))
 			return bad(c, DNNQ_E_UNSUPPORTED, "training_mode must be a constant false");
 	}
 	int64_t is_test;
