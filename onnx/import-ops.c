@@ -856,11 +856,50 @@ static int op_concat(struct nctx *c)
 	return concat_shape(c);
 }
 
+/* A float constant of dim 0 = 1 beside batched inputs (tf2onnx's channel
+ * padding: a Concat with ConstantOfShape's zeros) is the registry's expand
+ * to the batch first (NAME:expandK, engine/ops/expand.c). */
+static int concat_expand(struct nctx *c)
+{
+	bool batched = false;
+	for (size_t i = 0; i < c->nin; i++)
+		batched |= V(c, i) && V(c, i)->batched;
+	const struct dnnq_op_def *def = dnnq_op_find("expand");
+	for (size_t i = 0; batched && def && i < c->nin; i++) {
+		const struct dnnq_ir_value *v = V(c, i);
+		if (!v || !v->data || v->batched || v->dtype != DNNQ_IR_F32 || !v->ndim ||
+		    v->dims[0] != 1)
+			continue;
+		int32_t saved[DNNQ_IR_MAX_INPUTS];
+		size_t nin = c->nin;
+		struct dnnq_ir_node node = c->node;
+		memcpy(saved, c->in, nin * sizeof *c->in);
+		c->node.op = DNNQ_IR_ENGINE;
+		c->node.kind = def->kind;
+		c->in[0] = saved[i];
+		char suffix[32];
+		snprintf(suffix, sizeof suffix, ":expand%zu", i);
+		int rc = set_out(c, 0, DNNQ_IR_F32, v->ndim, v->dims, true);
+		if (!rc)
+			rc = link_as(c, suffix, 1);
+		int32_t id = c->in[0];
+		memcpy(c->in, saved, nin * sizeof *c->in);
+		c->nin = nin;
+		c->node = node;
+		if (rc)
+			return rc;
+		c->in[i] = id;
+	}
+	return 0;
+}
+
 static int concat_shape(struct nctx *c)
 {
 	int rc;
 	if (c->nin < 1)
 		return bad(c, DNNQ_E_FORMAT, "no inputs");
+	if ((rc = concat_expand(c)))
+		return rc;
 	if (!attr(c, "axis"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'axis' is missing");
 	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) || (rc = a_int(c, "axis", 0, &c->node.axis)))
