@@ -998,10 +998,15 @@ START_TEST(more_unsupported)
 	          "initializer or the output of an earlier node");
 	/* the families real exports hit say why (silero VAD: If, LSTM; tests/
 	 * test_rnn.c has the ones dnnq imports) */
-	b = nchw(13, 1, 1, 1);
+	b = nchw(13, 2, 1, 1);      /* 2 elements a sample: not a condition to select by */
 	mb_node(b, "If", "branch", "x", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'branch' (If): condition 'x' is only known at run "
 	          "time (it depends on 'x'): dnnq inlines an If whose condition is constant");
+	/* one element a sample: both branches run, so both must be there */
+	b = nchw(13, 1, 1, 1);
+	mb_node(b, "If", "branch", "x", "y");
+	imp_fails(b, DNNQ_E_FORMAT, "node 'branch' (If): attribute 'then_branch' (the branch the "
+	          "condition takes) is missing or not a graph");
 	/* a constant condition whose branch is missing, or has other outputs */
 	for (int k = 0; k < 2; k++) {
 		int64_t one = 1;

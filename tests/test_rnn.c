@@ -126,16 +126,16 @@ START_TEST(gru_matches_torch)
 END_TEST
 
 /* A condition only known at run time (if_select.onnx: both branches run,
- * each sample takes its own) and Where, Not, Less, LessOrEqual, Equal and
- * a bool initializer (where.onnx), against numpy: exact in fp32 and, the
- * samples away from the threshold, in int8 up to the branches' own
- * quantization. */
+ * each sample takes its own) and Where, Not, Less, LessOrEqual, Equal, a
+ * bool initializer and Max with an infinite constant (where.onnx), against
+ * numpy: exact in fp32 and, the samples away from the threshold, in int8 up
+ * to the branches' own quantization. */
 START_TEST(select_matches_numpy)
 {
 	static const char *const x[1] = { "x" }, *const y[1] = { "y" };
-	static const char *const y2[2] = { "y", "y2" };
+	static const char *const y3[3] = { "y", "y2", "y3" };
 	matches("if_select", "sel_", 1, x, 1, y, 35);
-	matches("where", "where_", 1, x, 2, y2, 35);
+	matches("where", "where_", 1, x, 3, y3, 35);
 }
 END_TEST
 

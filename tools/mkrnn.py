@@ -25,7 +25,8 @@
               element per sample); sel_x.npy, sel_y.npy (numpy's).
   where.onnx  y = Where(Not(x < 0), x, -x); y2 = Where(Equal(x <= 0.5, mask),
               x, 0), mask a bool initializer [4] broadcast over x [N, 4];
-              where_x.npy, where_y.npy, where_y2.npy (numpy's).
+              y3 = Max(x, [-inf, 0.5, -inf, 1]) (an infinite constant: the
+              node runs fp32); where_x.npy, where_y*.npy (numpy's).
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -192,10 +193,13 @@ def select_models(out):
         helper.make_node("LessOrEqual", ["x", "half"], ["le"], "small"),
         helper.make_node("Equal", ["le", "mask"], ["eq"], "agree"),
         helper.make_node("Where", ["eq", "x", "zero"], ["y2"], "pick"),
+        helper.make_node("Max", ["x", "floor"], ["y3"], "floored"),
     ], "where", [helper.make_tensor_value_info("x", f, ["N", 4])],
         [helper.make_tensor_value_info("y", f, ["N", 4]),
-         helper.make_tensor_value_info("y2", f, ["N", 4])],
-        [c("zero", np.float32(0)), c("half", np.float32(0.5)), c("mask", mask)])
+         helper.make_tensor_value_info("y2", f, ["N", 4]),
+         helper.make_tensor_value_info("y3", f, ["N", 4])],
+        [c("zero", np.float32(0)), c("half", np.float32(0.5)), c("mask", mask),
+         c("floor", np.array([-np.inf, 0.5, -np.inf, 1], np.float32))])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="mkrnn")
     onnx.checker.check_model(m)
     onnx.save(m, os.path.join(out, "where.onnx"))
@@ -203,6 +207,8 @@ def select_models(out):
     np.save(os.path.join(out, "where_y.npy"), np.abs(x))
     np.save(os.path.join(out, "where_y2.npy"),
             np.where((x <= 0.5) == mask, x, 0).astype(np.float32))
+    np.save(os.path.join(out, "where_y3.npy"),
+            np.maximum(x, [-np.inf, 0.5, -np.inf, 1]).astype(np.float32))
 
 
 def main():
