@@ -53,7 +53,7 @@ extern const struct node_ops dnnq_binary_ops;
 
 #define DNNQ_BINARY_ATTRS (DNNQ_A_OUT_QP | DNNQ_A(DNNQ_A_PRECISION))
 
-#define DNNQ_BINARY_OP(NAME, ONNX, KIND, EXPR, EXPR_AVX2)                                  \
+#define DNNQ_BINARY_DEF(NAME, ONNX, KIND, EXPR, EXPR_AVX2, OPS)                             \
 static float NAME##_f32(float a, float b)                                                  \
 {                                                                                          \
 	return EXPR;                                                                       \
@@ -127,9 +127,18 @@ static const struct dnnq_binary_impl NAME##_impl = {                            
 };                                                                                         \
 const struct dnnq_op_def dnnq_op_##NAME = {                                                \
 	.kind = KIND, .name = #NAME, .onnx = ONNX, .min_inputs = 2, .max_inputs = 2,       \
-	.attrs = DNNQ_BINARY_ATTRS, .build = dnnq_binary_build, .ops = &dnnq_binary_ops,   \
+	.attrs = DNNQ_BINARY_ATTRS, .build = dnnq_binary_build, .ops = OPS,                \
 	.ops_f32 = &dnnq_binary_ops,    .f32 = NAME##_f32, .impl = &NAME##_impl,          \
 }
+
+#define DNNQ_BINARY_OP(NAME, ONNX, KIND, EXPR, EXPR_AVX2)                                  \
+	DNNQ_BINARY_DEF(NAME, ONNX, KIND, EXPR, EXPR_AVX2, &dnnq_binary_ops)
+
+/* A binary operator with no int8 node: the lowering runs it fp32 whatever
+ * the options say (a selection, whose output holds one input's values
+ * exactly, not a range calibration saw). */
+#define DNNQ_BINARY_OP_FP32(NAME, ONNX, KIND, EXPR, EXPR_AVX2)                             \
+	DNNQ_BINARY_DEF(NAME, ONNX, KIND, EXPR, EXPR_AVX2, NULL)
 
 /* The build every binary operator shares: the output's parameters. */
 int dnnq_binary_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,

@@ -8,8 +8,15 @@
  * as if its nodes were the graph's: its initializers become constants,
  * names from outer scopes resolve through the one name table (ONNX names
  * are unique across scopes), nested Ifs recurse, and the If's outputs name
- * the branch's outputs. The other branch is never read. A condition that
- * stays dynamic is refused, naming the graph inputs it depends on.
+ * the branch's outputs. The other branch is never read.
+ *
+ * A condition only known at run time (a wake-word model that runs its
+ * verifier when the detector's score passes 0.5) is settled by running
+ * both branches and selecting each output by the condition, as
+ * Where(cond, then, else) (imp_select): gated to a condition of one element
+ * per sample (ONNX's, with the batch in front) and float outputs that
+ * broadcast, so each sample takes its own branch. Otherwise it is refused,
+ * naming the graph inputs it depends on.
  *
  * Bounded: nesting depth by the wire check before unpacking (onnx/wire.c:
  * 100 messages, three per If level, so the recursive walk goes at most 33
@@ -59,9 +66,16 @@ out:
 }
 
 /* The branch the constant condition cond takes, or NULL (a problem said why). */
-static const Onnx__GraphProto *branch(struct nctx *c, int32_t cond)
+static const Onnx__GraphProto *graph_attr(struct nctx *c, const char *want);
+
+/* The branch the constant condition cond takes, or NULL (a problem said
+ * why); *both: the condition is dynamic, run both. */
+static const Onnx__GraphProto *branch(struct nctx *c, int32_t cond, bool *both)
 {
 	const struct dnnq_ir_value *v = &c->m->ir->values[cond];
+	*both = !v->data && v->dtype == DNNQ_IR_F32 && dnnq_ir_numel(v, 1) == 1;
+	if (*both)
+		return graph_attr(c, "then_branch");
 	if (!v->data) {
 		char in[200];
 		inputs_of(c->m->ir, cond, in, sizeof in);
@@ -82,7 +96,11 @@ static const Onnx__GraphProto *branch(struct nctx *c, int32_t cond)
 		take |= ((const uint8_t *)v->data)[b] != 0;
 	if (v->dtype == DNNQ_IR_F32)
 		take = *(const float *)v->data != 0;
-	const char *want = take ? "then_branch" : "else_branch";
+	return graph_attr(c, take ? "then_branch" : "else_branch");
+}
+
+static const Onnx__GraphProto *graph_attr(struct nctx *c, const char *want)
+{
 	const Onnx__AttributeProto *a = attr(c, want);
 	if (!a || a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH || !a->g) {
 		bad(c, DNNQ_E_FORMAT, "attribute '%s' (the branch the condition takes) is missing or "
@@ -147,6 +165,52 @@ static int name_outputs(struct nctx *c, const Onnx__GraphProto *g)
 	return 0;
 }
 
+/* Walks branch g as if its nodes were the graph's. */
+static int walk(struct nctx *c, const Onnx__GraphProto *g)
+{
+	struct imp *m = c->m;
+	if (g->n_node > IMP_MAX_WALKED - m->walked)
+		return bad(c, DNNQ_E_UNSUPPORTED, "its branch's %zu nodes take the walk past %zu "
+		           "nodes", g->n_node, IMP_MAX_WALKED);
+	m->walked += g->n_node;
+	int rc = initializers(c, g);
+	return rc ? rc : imp_walk(m, g);
+}
+
+/* A dynamic condition: both branches walked, each If output the Where of
+ * the branches' outputs at its position (nodes NAME, NAME:then, NAME:else;
+ * NAME:k for output k of several). */
+static int select_outputs(struct nctx *c, int32_t cond, const Onnx__GraphProto *then)
+{
+	const Onnx__GraphProto *other = graph_attr(c, "else_branch");
+	int rc;
+	if (!other)
+		return DNNQ_E_FORMAT;
+	if ((rc = walk(c, then)) || (rc = walk(c, other)))
+		return rc;
+	char base[sizeof c->name];
+	memcpy(base, c->name, sizeof base);
+	for (size_t k = 0; k < c->np->n_output; k++) {
+		const char *o = S(c->np->output[k]);
+		const char *t = then->output[k] ? S(then->output[k]->name) : "";
+		const char *e = other->output[k] ? S(other->output[k]->name) : "";
+		if (!*o)
+			continue;
+		if (!*t || !*e || imp_find(c->m, o))
+			return bad(c, DNNQ_E_FORMAT, "output %zu: a branch output has no name, or "
+			           "'%.100s' is defined twice", k, o);
+		int32_t x = imp_lookup(c->m, t, c->who), y = imp_lookup(c->m, e, c->who), id;
+		if (x < 0 || y < 0)
+			return x < 0 ? x : y;
+		if (c->np->n_output > 1)
+			snprintf(c->name, sizeof c->name, "%.100s:%zu", base, k);
+		if ((rc = imp_select(c, cond, x, y, &id)) ||
+		    (rc = imp_add_name(c->m, o, IMP_VALUE, id)))
+			return rc;
+	}
+	return 0;
+}
+
 int imp_if(struct nctx *c)
 {
 	struct imp *m = c->m;
@@ -158,17 +222,18 @@ int imp_if(struct nctx *c)
 		return cond;
 	if (cond < 0 || !m->known[cond])
 		return imp_outputs_unknown(c);
-	const Onnx__GraphProto *g = branch(c, cond);
+	bool both;
+	const Onnx__GraphProto *g = branch(c, cond, &both);
 	if (!g)
 		return imp_outputs_unknown(c);
-	if (g->n_node > IMP_MAX_WALKED - m->walked)
-		return bad(c, DNNQ_E_UNSUPPORTED, "its branch's %zu nodes take the walk past %zu "
-		           "nodes", g->n_node, IMP_MAX_WALKED), imp_outputs_unknown(c);
-	m->walked += g->n_node;
-	int rc = initializers(c, g);
-	if (!rc)
-		rc = imp_walk(m, g);
-	if (rc || (rc = name_outputs(c, g)))
+	if (both) {
+		int rc = select_outputs(c, cond, g);
+		return rc && rc != DNNQ_E_NOMEM ? imp_outputs_unknown(c) : rc;
+	}
+	int rc = walk(c, g);
+	if (rc == DNNQ_E_NOMEM || (!rc && (rc = name_outputs(c, g))))
 		return rc;
+	if (rc)
+		return imp_outputs_unknown(c);
 	return imp_settled(m, c->name, "If", DNNQ_IR_INLINED);
 }

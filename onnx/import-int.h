@@ -187,6 +187,10 @@ int imp_rnn(struct nctx *c, bool gru);
  * its place, its outputs named as the If's; a dynamic condition is
  * refused, naming the graph inputs it depends on. 0 or DNNQ_E_NOMEM. */
 int imp_if(struct nctx *c);
+/* ONNX's Where(cond, x, y) as IR nodes (onnx/import-ops.c): c->name's
+ * ":then", ":else" and, the value *out, c->name itself; 0, DNNQ_E_NOMEM or
+ * another status with the problem recorded. */
+int imp_select(struct nctx *c, int32_t cond, int32_t x, int32_t y, int32_t *out);
 
 /* ---- folding and no-ops (onnx/import-fold.c) -------------------------------- */
 

@@ -790,6 +790,45 @@ static int link_as(struct nctx *c, const char *suffix, size_t nin)
 	return 0;
 }
 
+/* Where(cond, x, y) as where_join(where_keep(cond, x) (NAME:then),
+ * where_drop(cond, y) (NAME:else)): the registry's fp32 binaries, each
+ * broadcasting (engine/ops/where_keep.c). The join is c's node, not yet
+ * linked. */
+static int where_halves(struct nctx *c, int32_t cond, int32_t x, int32_t y)
+{
+	int rc;
+	c->node.op = DNNQ_IR_ENGINE;
+	c->node.kind = dnnq_op_find("where_keep")->kind;
+	c->nin = 2;
+	c->in[0] = cond;
+	c->in[1] = x;
+	if ((rc = op_binary(c)) || (rc = link_as(c, ":then", 2)))
+		return rc;
+	int32_t taken = c->in[0];
+	c->node.kind = dnnq_op_find("where_drop")->kind;
+	c->in[0] = cond;
+	c->in[1] = y;
+	if ((rc = op_binary(c)) || (rc = link_as(c, ":else", 2)))
+		return rc;
+	c->in[1] = taken;
+	c->node.kind = dnnq_op_find("where_join")->kind;
+	return op_binary(c);
+}
+
+static int op_where(struct nctx *c)
+{
+	return where_halves(c, c->in[0], c->in[1], c->in[2]);
+}
+
+int imp_select(struct nctx *c, int32_t cond, int32_t x, int32_t y, int32_t *out)
+{
+	int rc = where_halves(c, cond, x, y);
+	if (rc || (rc = link_as(c, "", 2)))
+		return rc;
+	*out = c->in[0];
+	return 0;
+}
+
 /* One link of a chain: link_as with the suffix ":k". */
 static int chain_link(struct nctx *c, size_t k, size_t nin)
 {
@@ -817,11 +856,50 @@ static int op_concat(struct nctx *c)
 	return concat_shape(c);
 }
 
+/* A float constant of dim 0 = 1 beside batched inputs (tf2onnx's channel
+ * padding: a Concat with ConstantOfShape's zeros) is the registry's expand
+ * to the batch first (NAME:expandK, engine/ops/expand.c). */
+static int concat_expand(struct nctx *c)
+{
+	bool batched = false;
+	for (size_t i = 0; i < c->nin; i++)
+		batched |= V(c, i) && V(c, i)->batched;
+	const struct dnnq_op_def *def = dnnq_op_find("expand");
+	for (size_t i = 0; batched && def && i < c->nin; i++) {
+		const struct dnnq_ir_value *v = V(c, i);
+		if (!v || !v->data || v->batched || v->dtype != DNNQ_IR_F32 || !v->ndim ||
+		    v->dims[0] != 1)
+			continue;
+		int32_t saved[DNNQ_IR_MAX_INPUTS];
+		size_t nin = c->nin;
+		struct dnnq_ir_node node = c->node;
+		memcpy(saved, c->in, nin * sizeof *c->in);
+		c->node.op = DNNQ_IR_ENGINE;
+		c->node.kind = def->kind;
+		c->in[0] = saved[i];
+		char suffix[32];
+		snprintf(suffix, sizeof suffix, ":expand%zu", i);
+		int rc = set_out(c, 0, DNNQ_IR_F32, v->ndim, v->dims, true);
+		if (!rc)
+			rc = link_as(c, suffix, 1);
+		int32_t id = c->in[0];
+		memcpy(c->in, saved, nin * sizeof *c->in);
+		c->nin = nin;
+		c->node = node;
+		if (rc)
+			return rc;
+		c->in[i] = id;
+	}
+	return 0;
+}
+
 static int concat_shape(struct nctx *c)
 {
 	int rc;
 	if (c->nin < 1)
 		return bad(c, DNNQ_E_FORMAT, "no inputs");
+	if ((rc = concat_expand(c)))
+		return rc;
 	if (!attr(c, "axis"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'axis' is missing");
 	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) || (rc = a_int(c, "axis", 0, &c->node.axis)))
@@ -1107,7 +1185,10 @@ static int op_dropout(struct nctx *c)
 		if ((rc = need(c, 2, DT_ANY, true)))
 			return rc;
 		const struct dnnq_ir_value *t = V(c, 2);
-		if (numel(t) != 1 || dnnq_ir_dtype_size(t->dtype) != 1 || *(const uint8_t *)t->data)
+		/* a folded bool (one byte) or a bool initializer (the float 0 or 1) */
+		bool f32 = t->dtype == DNNQ_IR_F32;
+		if (numel(t) != 1 || (!f32 && dnnq_ir_dtype_size(t->dtype) != 1) ||
+		    (f32 ? *(const float *)t->data != 0 : *(const uint8_t *)t->data != 0))
 			return bad(c, DNNQ_E_UNSUPPORTED, "training_mode must be a constant false");
 	}
 	int64_t is_test;
@@ -1269,12 +1350,19 @@ static int op_dynquant(struct nctx *c)
 	return set_out(c, 2, DNNQ_IR_U8, 0, NULL, false);
 }
 
-/* Cast of a computed integer value to float (ONNX TensorProto FLOAT = 1). */
+/* Cast of a computed integer value to float (ONNX TensorProto FLOAT = 1),
+ * or of a float to bool (BOOL = 9): the registry's nonzero, a bool carried
+ * as the float 0 or 1. */
 static int op_cast(struct nctx *c)
 {
 	int64_t to;
-	int rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false);
-	if (rc || (rc = a_int(c, "to", 0, &to)))
+	int rc = a_int(c, "to", 0, &to);
+	if (!rc && to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL && V(c, 0)->dtype == DNNQ_IR_F32) {
+		c->node.op = DNNQ_IR_ENGINE;
+		c->node.kind = dnnq_op_find("nonzero")->kind;
+		return same_out(c, V(c, 0), DNNQ_IR_F32);
+	}
+	if (rc || (rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false)))
 		return rc;
 	if (to != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float", (long long)to);
@@ -2260,6 +2348,7 @@ static const struct opdef OPS[] = {
 	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "PRelu", DNNQ_IR_ENGINE, op_prelu, 2, 2, 1 },
 	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
+	{ "Where", DNNQ_IR_ENGINE, op_where, 3, 3, 1 },
 	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
 	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
 	{ "Upsample", DNNQ_IR_ENGINE, op_upsample, 1, 2, 1 },

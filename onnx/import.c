@@ -283,12 +283,33 @@ static int tensor_data_f16(struct imp *m, const Onnx__TensorProto *t, struct dnn
 	return rc;
 }
 
+/* A bool tensor (raw_data: one byte per element; int32_data: one per
+ * element) as the floats 0 and 1 into v->data, v an F32 value: a bool is
+ * carried as the float 0 or 1 (docs/onnx.md). */
+static int tensor_data_bool(struct imp *m, const Onnx__TensorProto *t, struct dnnq_ir_value *v,
+                            const char *what)
+{
+	size_t numel = dnnq_ir_numel(v, 1);
+	size_t have = t->has_raw_data ? t->raw_data.len : t->n_int32_data;
+	if (have != numel)
+		return imp_problem(m, DNNQ_E_FORMAT, "%s: bool %s has %zu elements, dims [%s] need "
+		                   "%zu", what, t->has_raw_data ? "raw_data" : "int32_data", have,
+		                   imp_dims_str(v), numel),
+		       DNNQ_E_FORMAT;
+	int rc = imp_const_alloc(m, numel * sizeof(float), what, &v->data);
+	for (size_t i = 0; !rc && i < numel; i++)
+		((float *)v->data)[i] = (t->has_raw_data ? t->raw_data.data[i] : t->int32_data[i]) != 0;
+	return rc;
+}
+
 /* The tensor's data into v->data (v's dtype and dims set); what: for messages. */
 static int tensor_data(struct imp *m, const Onnx__TensorProto *t, struct dnnq_ir_value *v,
                        const char *what)
 {
 	if (t->has_data_type && t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
 		return tensor_data_f16(m, t, v, what);
+	if (t->has_data_type && t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+		return tensor_data_bool(m, t, v, what);
 	size_t numel = dnnq_ir_numel(v, 1), es = dnnq_ir_dtype_size(v->dtype), bytes = numel * es;
 	size_t have;
 	const char *field;
@@ -354,8 +375,9 @@ int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *
 {
 	struct dnnq_ir_value v = { .name = (char *)name, .producer = -1 };
 	int32_t dt = t->has_data_type ? t->data_type : 0;
-	if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
-		v.dtype = DNNQ_IR_F32;  /* widened: an fp16 model computes in fp32 (docs/onnx.md) */
+	if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 || dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+		v.dtype = DNNQ_IR_F32;  /* widened: an fp16 model computes in fp32, a bool is
+		                           the float 0 or 1 (docs/onnx.md) */
 	else if (imp_dtype(dt, &v.dtype)) {
 		imp_problem(m, DNNQ_E_DTYPE, "%s: data type %s (%d) is not supported", what,
 		            imp_onnx_dtype_name(dt), (int)dt);
@@ -535,7 +557,9 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
 	struct dnnq_ir_value v = { .name = (char *)S(vi->name), .producer = -1 };
 	int32_t et = tt->has_elem_type ? tt->elem_type : 0;
-	if (imp_dtype(et, &v.dtype) || v.dtype == DNNQ_IR_S64) {
+	if (et == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+		v.dtype = DNNQ_IR_F32;  /* the float 0 or 1 */
+	else if (imp_dtype(et, &v.dtype) || v.dtype == DNNQ_IR_S64) {
 		imp_problem(m, DNNQ_E_DTYPE, "%s: element type %s is not supported%s", what,
 		            imp_onnx_dtype_name(et), et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? " as an input (a setting, as a sample rate? freeze it with --input-value "
 		              "NAME=V)" : "");

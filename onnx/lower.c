@@ -1121,11 +1121,31 @@ static int self_check(struct lower *L)
 	return rc;
 }
 
-/* A registry operator with no int8 kernel runs in fp32 whatever the options say. */
-static bool fp32_only(const struct dnnq_ir_node *n)
+/* Whether an elementwise node reads a float constant holding inf or NaN
+ * (an attention mask's -inf, a bound): no int8 range holds it, so the
+ * constant stays float and the node runs fp32. */
+static bool reads_nonfinite(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
+{
+	if (n->op != DNNQ_IR_ENGINE && n->op != DNNQ_IR_ADD && n->op != DNNQ_IR_MUL)
+		return false;
+	for (uint32_t i = 0; i < n->ninputs; i++) {
+		const struct dnnq_ir_value *v = n->inputs[i] >= 0 ? &ir->values[n->inputs[i]] : NULL;
+		if (!v || !v->data || v->dtype != DNNQ_IR_F32)
+			continue;
+		for (size_t e = 0, ne = dnnq_ir_numel(v, 1); e < ne; e++)
+			if (!isfinite(((const float *)v->data)[e]))
+				return true;
+	}
+	return false;
+}
+
+/* A registry operator with no int8 kernel runs in fp32 whatever the
+ * options say, and so does a node reading an inf or NaN constant. */
+static bool fp32_only(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *d = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
-	return d && !d->ops && d->ops_f32;
+	return (d && !d->ops && d->ops_f32) || (d && d->ops_f32 && reads_nonfinite(ir, n)) ||
+	       (!d && reads_nonfinite(ir, n));
 }
 
 /* The follower node k's lowering fused (done with it, and the sole reader
@@ -1158,7 +1178,7 @@ static int run(struct lower *L)
 	for (size_t j = 0; j < ir->nnodes; j++)
 		if (L->live[j] && !L->done[j]) {
 			L->cur = j;
-			L->fp32 = (L->o->fp32_nodes && L->o->fp32_nodes[j]) || fp32_only(&ir->nodes[j]);
+			L->fp32 = (L->o->fp32_nodes && L->o->fp32_nodes[j]) || fp32_only(ir, &ir->nodes[j]);
 			rc = lower_node(L, j);
 			L->done[j] = true;
 			for (int32_t k = (int32_t)j; k >= 0; k = fused_next(L, k))

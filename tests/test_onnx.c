@@ -662,6 +662,29 @@ START_TEST(matmul_gemm_and_more_ops)
 }
 END_TEST
 
+/* tf2onnx pads channels by a Concat with ConstantOfShape's zeros [1, k, H,
+ * W]: the constant is expanded to the batch first (MediaPipe BlazeFace). */
+START_TEST(concat_constant_to_batch)
+{
+	struct dnnq_ir ir;
+	struct mb *b = nchw(13, 2, 1, 1);
+	int64_t pd[4] = { 1, 1, 1, 1 };
+	float half = 0.5f;
+	mb_init(b, "pad", F, 4, pd, &half);
+	at_i(b, mb_node(b, "Concat", "cat", "x,pad", "y"), "axis", 1);
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 2);
+	ck_assert_str_eq(ir.nodes[0].name, "cat:expand1");
+	ck_assert_int_eq(ir.nodes[1].op, DNNQ_IR_CONCAT);
+	int64_t yd[4] = { 1, 3, 1, 1 };
+	dims_are(out_value(&ir, 0), 4, yd);
+	float x[4] = { 1, 2, 3, 4 }, y[6], want[6] = { 1, 2, 0.5f, 3, 4, 0.5f };
+	run1(&ir, 2, x, y);
+	near(y, want, 6, 0);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 START_TEST(softmax_opset11_rules)
 {
 	int64_t d[3] = { BATCH, 2, 3 };
@@ -998,10 +1021,15 @@ START_TEST(more_unsupported)
 	          "initializer or the output of an earlier node");
 	/* the families real exports hit say why (silero VAD: If, LSTM; tests/
 	 * test_rnn.c has the ones dnnq imports) */
-	b = nchw(13, 1, 1, 1);
+	b = nchw(13, 2, 1, 1);      /* 2 elements a sample: not a condition to select by */
 	mb_node(b, "If", "branch", "x", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'branch' (If): condition 'x' is only known at run "
 	          "time (it depends on 'x'): dnnq inlines an If whose condition is constant");
+	/* one element a sample: both branches run, so both must be there */
+	b = nchw(13, 1, 1, 1);
+	mb_node(b, "If", "branch", "x", "y");
+	imp_fails(b, DNNQ_E_FORMAT, "node 'branch' (If): attribute 'then_branch' (the branch the "
+	          "condition takes) is missing or not a graph");
 	/* a constant condition whose branch is missing, or has other outputs */
 	for (int k = 0; k < 2; k++) {
 		int64_t one = 1;
@@ -2304,6 +2332,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, identity_dropout_removed);
 	tcase_add_test(tc, matmul_gemm_and_more_ops);
 	tcase_add_test(tc, softmax_opset11_rules);
+	tcase_add_test(tc, concat_constant_to_batch);
 	tcase_add_test(tc, constants_and_broadcast_run);
 	tcase_add_test(tc, quantize_per_axis_run);
 	suite_add_tcase(s, tc);

@@ -18,6 +18,15 @@
   if_dyn.onnx the same then-branch under a condition that is an input
               (flag, uint8): refused.
   if_deep.onnx 40 Ifs nested: refused before unpacking (protobuf depth 100).
+  if_select.onnx  a condition only known at run time, as openWakeWord's
+              hey_jarvis model verifies a detection: p = Sigmoid(ReduceMean(x)),
+              If(Cast(p >= 0.5, bool)) then 2x else relu(x), x [N, 4]; both
+              branches run, each sample takes its own (the condition has one
+              element per sample); sel_x.npy, sel_y.npy (numpy's).
+  where.onnx  y = Where(Not(x < 0), x, -x); y2 = Where(Equal(x <= 0.5, mask),
+              x, 0), mask a bool initializer [4] broadcast over x [N, 4];
+              y3 = Max(x, [-inf, 0.5, -inf, 1]) (an infinite constant: the
+              node runs fp32); where_x.npy, where_y*.npy (numpy's).
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -144,6 +153,64 @@ def if_model(out):
                                 producer_name="mkrnn"), os.path.join(out, "if_deep.onnx"))
 
 
+def select_models(out):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    f = TensorProto.FLOAT
+    c = lambda name, v: numpy_helper.from_array(np.asarray(v), name)
+    rng = np.random.default_rng(5)
+    # samples whose mean is well away from 0 (p far from the 0.5 threshold)
+    x = (rng.uniform(-1, 1, (8, 4)) + np.repeat([[1.5], [-1.5]], 4, 0)).astype(np.float32)
+    then_g = helper.make_graph([helper.make_node("Mul", ["x", "two"], ["t"], "times2")],
+                               "then", [], [helper.make_tensor_value_info("t", f, [1, 4])])
+    relu_g = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], "relu")], "relu", [],
+                               [helper.make_tensor_value_info("r", f, [1, 4])])
+    g = helper.make_graph([
+        helper.make_node("ReduceMean", ["x"], ["m"], "mean", axes=[1], keepdims=1),
+        helper.make_node("Sigmoid", ["m"], ["p"], "score"),
+        helper.make_node("GreaterOrEqual", ["p", "half"], ["ge"], "detect"),
+        helper.make_node("Cast", ["ge"], ["cond"], "to_bool", to=TensorProto.BOOL),
+        helper.make_node("If", ["cond"], ["y"], "verify", then_branch=then_g,
+                         else_branch=relu_g),
+    ], "if_select", [helper.make_tensor_value_info("x", f, ["N", 4])],
+        [helper.make_tensor_value_info("y", f, ["N", 4])],
+        [c("two", np.full([1, 4], 2, np.float32)), c("half", np.float32(0.5))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="mkrnn")
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, "if_select.onnx"))
+    p = 1 / (1 + np.exp(-x.mean(1, keepdims=True)))
+    np.save(os.path.join(out, "sel_x.npy"), x)
+    np.save(os.path.join(out, "sel_y.npy"), np.where(p >= 0.5, 2 * x, np.maximum(x, 0)))
+
+    x = rng.uniform(-2, 2, (6, 4)).astype(np.float32)
+    mask = np.array([True, False, True, False])
+    g = helper.make_graph([
+        helper.make_node("Less", ["x", "zero"], ["neg"], "is_neg"),
+        helper.make_node("Not", ["neg"], ["pos"], "is_pos"),
+        helper.make_node("Neg", ["x"], ["nx"], "minus"),
+        helper.make_node("Where", ["pos", "x", "nx"], ["y"], "abs"),
+        helper.make_node("LessOrEqual", ["x", "half"], ["le"], "small"),
+        helper.make_node("Equal", ["le", "mask"], ["eq"], "agree"),
+        helper.make_node("Where", ["eq", "x", "zero"], ["y2"], "pick"),
+        helper.make_node("Max", ["x", "floor"], ["y3"], "floored"),
+    ], "where", [helper.make_tensor_value_info("x", f, ["N", 4])],
+        [helper.make_tensor_value_info("y", f, ["N", 4]),
+         helper.make_tensor_value_info("y2", f, ["N", 4]),
+         helper.make_tensor_value_info("y3", f, ["N", 4])],
+        [c("zero", np.float32(0)), c("half", np.float32(0.5)), c("mask", mask),
+         c("floor", np.array([-np.inf, 0.5, -np.inf, 1], np.float32))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="mkrnn")
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, "where.onnx"))
+    np.save(os.path.join(out, "where_x.npy"), x)
+    np.save(os.path.join(out, "where_y.npy"), np.abs(x))
+    np.save(os.path.join(out, "where_y2.npy"),
+            np.where((x <= 0.5) == mask, x, 0).astype(np.float32))
+    np.save(os.path.join(out, "where_y3.npy"),
+            np.maximum(x, [-np.inf, 0.5, -np.inf, 1]).astype(np.float32))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="tests/onnx/rnn")
@@ -152,6 +219,7 @@ def main():
     lstm(a.out)
     gru(a.out)
     if_model(a.out)
+    select_models(a.out)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,10 @@
+/*
+ * LessOrEqual: y = a <= b, ONNX's LessOrEqual with NumPy broadcasting
+ * (engine/binary.h). A bool is carried as the float 0 or 1 (docs/onnx.md,
+ * "Comparisons and selection"); NaN compares false. fp32 only: a threshold
+ * constant stays exact, not a quantization level beside it. File code 32.
+ */
+#include "engine/binary.h"
+
+DNNQ_BINARY_OP_FP32(less_equal, "LessOrEqual", 32, a <= b ? 1.0f : 0.0f,
+                    _mm256_and_ps(_mm256_cmp_ps(a, b, _CMP_LE_OQ), _mm256_set1_ps(1.0f)));
