@@ -67,8 +67,8 @@ INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEM
 	const __m256i ones = _mm256_set1_epi16(1);
 	__m256i key = _mm256_setzero_si256();
 	if (sign) {
-		key = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), bv),
-		                       _mm256_set1_epi8((char)0x80));
+		/* by w's sign bit: one vpblendvb (vpcmpgtb and vpxor were two) */
+		key = _mm256_blendv_epi8(_mm256_set1_epi8((char)0x80), _mm256_set1_epi8(0x7f), bv);
 		bv = _mm256_abs_epi8(bv);
 	}
 #pragma GCC unroll 4
@@ -199,6 +199,28 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, ui
 	}
 }
 
+/* Whether row r of a (stride lda, k bytes) has a byte above 127. */
+static bool row_big(const uint8_t *p, size_t k)
+{
+	size_t t = 0;
+	for (; t + 32 <= k; t += 32)
+		if (_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(p + t))))
+			return true;
+	return tail_big(p + t, k - t);
+}
+
+/* big[r] for the rows of a that need the sign trick, without the sums:
+ * only a tile's first row with a byte above 127 is marked (the tile takes
+ * the trick if any is), and the scan of a row stops at its first such byte
+ * (most ReLU outputs have one in their first 32 bytes). */
+static void tiles_big(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big)
+{
+	for (size_t r0 = 0; r0 < rows; r0 += DNNQ_GEMM_MR)
+		for (size_t r = r0; r < rows && r < r0 + DNNQ_GEMM_MR; r++)
+			if ((big[r] = row_big(a + r * lda, k)))
+				break;
+}
+
 /* Panels [j0, j1) of rows [i0, i1), kind the output's (a constant). */
 INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *job, size_t i0,
                    size_t i1, size_t j0, size_t j1, const uint8_t *big, const int32_t *rowsum)
@@ -235,7 +257,12 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 				kernel(DNNQ_GEMM_MR, false, false, a, job->lda, b, width, w->k, acc);
 			else
 				tile(mr, sign, a, job->lda, b, width, w->k, acc);
-			for (int r = 0; r < mr; r++)
+			int r = 0;
+			for (; r + 1 < mr; r += 2)
+				dnnq_avx2_store_panel2(kind, cols, halves, acc[r], acc[r + 1], i + r,
+				                       _mm256_set1_epi32(rowsum[i - i0 + r]),
+				                       _mm256_set1_epi32(rowsum[i - i0 + r + 1]), job);
+			if (r < mr)
 				dnnq_avx2_store_panel(kind, cols, halves, acc[r], i + r,
 				                      _mm256_set1_epi32(rowsum[i - i0 + r]), job);
 		}
@@ -251,14 +278,19 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	const struct dnnq_gemm_weights *w = job->w;
 	uint8_t big[DNNQ_GEMM_MC] = { 0 };
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
-	if (!w->pair_safe || job->out->nwzp)
+	if (!w->pair_safe && !job->out->nwzp)
+		tiles_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big);
+	else if (!w->pair_safe || job->out->nwzp)
 		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k,
 		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
-	switch (dnnq_avx2_kind_of(job->out)) {
+	switch (dnnq_avx2_gemm_kind_of(job->out)) {
 	case DNNQ_AVX2_S32: panels(DNNQ_AVX2_S32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_F32: panels(DNNQ_AVX2_F32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_U8_FLOAT: panels(DNNQ_AVX2_U8_FLOAT, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_U8_FIXED: panels(DNNQ_AVX2_U8_FIXED, job, i0, i1, j0, j1, big, rowsum); break;
+	case DNNQ_AVX2_U8_FLOAT_Q0:
+		panels(DNNQ_AVX2_U8_FLOAT_Q0, job, i0, i1, j0, j1, big, rowsum);
+		break;
 	}
 }
 
