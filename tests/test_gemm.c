@@ -226,7 +226,7 @@ END_TEST
 
 /* The AVX2 sign trick's corners (gemm-avx2.c): weights -128, -127, +-1, 0,
  * 127 in every pair combination against activations 0 (a - 128 = -128),
- * 1, 127, 128 and 255, for every tile edge (M = _i rows: 1..9, partial
+ * 1, 127, 128 and 255, for every tile edge (M = _i rows: 1..21, the 4- and 8-row tiles and their mixes, partial
  * panels, K not a multiple of 4), each output against a 64-bit product. */
 START_TEST(sign_trick_extremes_are_exact)
 {
@@ -819,7 +819,7 @@ Suite *suite_gemm(void)
 	tc = tcase_create("exact");
 	tcase_add_test(tc, no_saturation_at_extremes);
 	tcase_add_test(tc, sign_and_plain_paths_are_exact);
-	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 10);
+	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 22);
 	tcase_add_loop_test(tc, u8_requant_bounds_match_scalar, 1, 10);
 	tcase_add_test(tc, packing);
 	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 3);
