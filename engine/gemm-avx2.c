@@ -60,8 +60,9 @@ int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t 
  * A[r][4g..4g+3] . those columns' w; sign: by the sign trick, |w| times
  * a ^ key (else w times a directly: rows without a byte above 127, or
  * weights whose pairs cannot saturate). */
-INLINE void half(const int mr, const bool sign, const uint8_t *const ar[], size_t koff,
-                 size_t nb, __m256i bv, const int h, __m256i acc[][2])
+INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEMM_MR],
+                 size_t koff, size_t nb, __m256i bv, const int h,
+                 __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i ones = _mm256_set1_epi16(1);
 	__m256i key = _mm256_setzero_si256();
@@ -70,7 +71,7 @@ INLINE void half(const int mr, const bool sign, const uint8_t *const ar[], size_
 		key = _mm256_blendv_epi8(_mm256_set1_epi8((char)0x80), _mm256_set1_epi8(0x7f), bv);
 		bv = _mm256_abs_epi8(bv);
 	}
-#pragma GCC unroll 8
+#pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		__m256i av = _mm256_set1_epi32(dnnq_load4(ar[r] + koff, nb));
 		__m256i p = sign ? _mm256_maddubs_epi16(bv, _mm256_xor_si256(av, key))
@@ -125,43 +126,6 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 		acc[r][0] = c[r][0];
 		acc[r][1] = c[r][1];
 	}
-}
-
-/*
- * The sign trick's tall tile: TALL rows x 16 columns of a full panel, a
- * half at a time (the K loop runs twice, 8 accumulators each time; 16 would
- * not fit in registers beside the weights), so |w| and the key serve 8
- * rows instead of 4: per 8 rows, half and step, one vpabsb and one
- * vpblendvb instead of two of each. acc[r][h] += sum over k of
- * A[r][k] * |W| ^ key, as kernel().
- */
-#define TALL 8
-
-INLINE void tall_half(const uint8_t *const ar[TALL], const int8_t *b, size_t k, const int h,
-                      __m256i acc[TALL][2])
-{
-	__m256i c[TALL][2];   /* private, as in kernel(); only [r][h] is used */
-#pragma GCC unroll 8
-	for (int r = 0; r < TALL; r++)
-		c[r][h] = acc[r][h];
-	const size_t kfull = k / 4;
-	b += 32 * h;
-	for (size_t g = 0; g < kfull; g++, b += 4 * DNNQ_GEMM_NR)
-		half(TALL, true, ar, 4 * g, 4, _mm256_loadu_si256((const __m256i *)b), h, c);
-	if (k % 4)
-		half(TALL, true, ar, 4 * kfull, k % 4, _mm256_loadu_si256((const __m256i *)b), h, c);
-#pragma GCC unroll 8
-	for (int r = 0; r < TALL; r++)
-		acc[r][h] = c[r][h];
-}
-
-INLINE void tall(const uint8_t *a, size_t lda, const int8_t *b, size_t k, __m256i acc[TALL][2])
-{
-	const uint8_t *ar[TALL];
-	for (int r = 0; r < TALL; r++)
-		ar[r] = a + r * lda;
-	tall_half(ar, b, k, 0, acc);
-	tall_half(ar, b, k, 1, acc);
 }
 
 /* One micro-tile's raw sums (with sign: less sign_fix). */
@@ -294,21 +258,6 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
 			bool sign = false;
 			const uint8_t *a = job->a + i * job->lda;
-			if (!w->pair_safe && width == DNNQ_GEMM_NR && i1 - i >= TALL) {
-				for (int r = 0; r < TALL; r++)
-					sign |= big[i - i0 + r];
-				if (sign) {
-					__m256i acc[TALL][2];
-					for (int r = 0; r < TALL; r++) {
-						acc[r][0] = fix[0];
-						acc[r][1] = fix[1];
-					}
-					tall(a, job->lda, b, w->k, acc);
-					store_rows(kind, cols, halves, acc, TALL, i, rowsum + (i - i0), job);
-					i += TALL - DNNQ_GEMM_MR;
-					continue;
-				}
-			}
 			for (int r = 0; r < mr; r++)
 				sign |= !w->pair_safe && big[i - i0 + r];
 			__m256i acc[DNNQ_GEMM_MR][2];
