@@ -24,11 +24,14 @@
  * sum of the negative weights (sign_fix, per column, at pack time): the
  * accumulators start at it, and the result is the exact product, in one
  * pass (it used to take two, on a & 0x7f and a & 0x80). |w| and the key
- * (vpabsb, vpcmpgtb, vpxor) are derived from the panel row once per half
- * and step, for all the tile's rows, then one vpxor per row and half: the
- * panels stay W itself. Keys packed beside the weights (tried) saved those
- * three instructions but doubled the bytes every inference streams:
- * 1 x 1000 x 1280 ran 2x slower, large tiles 5-18 % slower, not faster.
+ * (vpabsb, and one vpblendvb on w's sign bits) are derived from the panel
+ * row once per half and step, for all the tile's rows, then one vpxor per
+ * row and half: the panels stay W itself. Keys packed beside the weights
+ * (tried) saved those instructions but doubled the bytes every inference
+ * streams: 1 x 1000 x 1280 ran 2x slower, large tiles 5-18 % slower, not
+ * faster; derived once per row block into an L1 buffer for K <= 256
+ * (tried), 12-16 % slower with K = 16..32; an 8-row tile sharing them
+ * (tried) was no faster (docs/gemm.md).
  */
 #include <immintrin.h>
 #include <string.h>

@@ -226,8 +226,9 @@ END_TEST
 
 /* The AVX2 sign trick's corners (gemm-avx2.c): weights -128, -127, +-1, 0,
  * 127 in every pair combination against activations 0 (a - 128 = -128),
- * 1, 127, 128 and 255, for every tile edge (M = _i rows: 1..21, the 4- and 8-row tiles and their mixes, partial
- * panels, K not a multiple of 4), each output against a 64-bit product. */
+ * 1, 127, 128 and 255, for every tile edge (M = _i rows: 1..21, several
+ * tiles and their odd rows, stored in pairs; partial panels, K not a
+ * multiple of 4), each output against a 64-bit product. */
 START_TEST(sign_trick_extremes_are_exact)
 {
 	static const int8_t wv[] = { -128, -127, -1, 0, 1, 127 };
