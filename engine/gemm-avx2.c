@@ -24,11 +24,14 @@
  * sum of the negative weights (sign_fix, per column, at pack time): the
  * accumulators start at it, and the result is the exact product, in one
  * pass (it used to take two, on a & 0x7f and a & 0x80). |w| and the key
- * (vpabsb, vpcmpgtb, vpxor) are derived from the panel row once per half
- * and step, for all the tile's rows, then one vpxor per row and half: the
- * panels stay W itself. Keys packed beside the weights (tried) saved those
- * three instructions but doubled the bytes every inference streams:
- * 1 x 1000 x 1280 ran 2x slower, large tiles 5-18 % slower, not faster.
+ * (vpabsb, and one vpblendvb on w's sign bits) are derived from the panel
+ * row once per half and step, for all the tile's rows, then one vpxor per
+ * row and half: the panels stay W itself. Keys packed beside the weights
+ * (tried) saved those instructions but doubled the bytes every inference
+ * streams: 1 x 1000 x 1280 ran 2x slower, large tiles 5-18 % slower, not
+ * faster; derived once per row block into an L1 buffer for K <= 256
+ * (tried), 12-16 % slower with K = 16..32; an 8-row tile sharing them
+ * (tried) was no faster (docs/gemm.md).
  */
 #include <immintrin.h>
 #include <string.h>
@@ -67,8 +70,8 @@ INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEM
 	const __m256i ones = _mm256_set1_epi16(1);
 	__m256i key = _mm256_setzero_si256();
 	if (sign) {
-		key = _mm256_xor_si256(_mm256_cmpgt_epi8(_mm256_setzero_si256(), bv),
-		                       _mm256_set1_epi8((char)0x80));
+		/* by w's sign bit: one vpblendvb (vpcmpgtb and vpxor were two) */
+		key = _mm256_blendv_epi8(_mm256_set1_epi8((char)0x80), _mm256_set1_epi8(0x7f), bv);
 		bv = _mm256_abs_epi8(bv);
 	}
 #pragma GCC unroll 4
@@ -199,6 +202,44 @@ void dnnq_gemm_scan_avx2(const uint8_t *a, size_t lda, size_t rows, size_t k, ui
 	}
 }
 
+/* Whether row r of a (stride lda, k bytes) has a byte above 127. */
+static bool row_big(const uint8_t *p, size_t k)
+{
+	size_t t = 0;
+	for (; t + 32 <= k; t += 32)
+		if (_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(p + t))))
+			return true;
+	return tail_big(p + t, k - t);
+}
+
+/* big[r] for the rows of a that need the sign trick, without the sums:
+ * only a tile's first row with a byte above 127 is marked (the tile takes
+ * the trick if any is), and the scan of a row stops at its first such byte
+ * (most ReLU outputs have one in their first 32 bytes). */
+static void tiles_big(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big)
+{
+	for (size_t r0 = 0; r0 < rows; r0 += DNNQ_GEMM_MR)
+		for (size_t r = r0; r < rows && r < r0 + DNNQ_GEMM_MR; r++)
+			if ((big[r] = row_big(a + r * lda, k)))
+				break;
+}
+
+/* The outputs of mr rows from i (sums with the column term, the rows'
+ * activation sums at rowsum), two rows a store where a panel allows. */
+INLINE void store_rows(const enum dnnq_avx2_kind kind, const struct dnnq_avx2_cols cols[2],
+                       size_t halves, __m256i acc[][2], int mr, size_t i,
+                       const int32_t *rowsum, const struct dnnq_gemm_job *job)
+{
+	int r = 0;
+	for (; r + 1 < mr; r += 2)
+		dnnq_avx2_store_panel2(kind, cols, halves, acc[r], acc[r + 1], i + r,
+		                       _mm256_set1_epi32(rowsum[r]), _mm256_set1_epi32(rowsum[r + 1]),
+		                       job);
+	if (r < mr)
+		dnnq_avx2_store_panel(kind, cols, halves, acc[r], i + r, _mm256_set1_epi32(rowsum[r]),
+		                      job);
+}
+
 /* Panels [j0, j1) of rows [i0, i1), kind the output's (a constant). */
 INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *job, size_t i0,
                    size_t i1, size_t j0, size_t j1, const uint8_t *big, const int32_t *rowsum)
@@ -219,6 +260,7 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
 			bool sign = false;
+			const uint8_t *a = job->a + i * job->lda;
 			for (int r = 0; r < mr; r++)
 				sign |= !w->pair_safe && big[i - i0 + r];
 			__m256i acc[DNNQ_GEMM_MR][2];
@@ -226,7 +268,6 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 				acc[r][0] = sign ? fix[0] : start[0];
 				acc[r][1] = sign ? fix[1] : start[1];
 			}
-			const uint8_t *a = job->a + i * job->lda;
 			/* the common tile inline: its sums stay in registers for the
 			 * stores (a call passes them through memory) */
 			if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR && sign)
@@ -235,9 +276,7 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 				kernel(DNNQ_GEMM_MR, false, false, a, job->lda, b, width, w->k, acc);
 			else
 				tile(mr, sign, a, job->lda, b, width, w->k, acc);
-			for (int r = 0; r < mr; r++)
-				dnnq_avx2_store_panel(kind, cols, halves, acc[r], i + r,
-				                      _mm256_set1_epi32(rowsum[i - i0 + r]), job);
+			store_rows(kind, cols, halves, acc, mr, i, rowsum + (i - i0), job);
 		}
 	}
 }
@@ -251,14 +290,19 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	const struct dnnq_gemm_weights *w = job->w;
 	uint8_t big[DNNQ_GEMM_MC] = { 0 };
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
-	if (!w->pair_safe || job->out->nwzp)
+	if (!w->pair_safe && !job->out->nwzp)
+		tiles_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big);
+	else if (!w->pair_safe || job->out->nwzp)
 		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k,
 		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
-	switch (dnnq_avx2_kind_of(job->out)) {
+	switch (dnnq_avx2_gemm_kind_of(job->out)) {
 	case DNNQ_AVX2_S32: panels(DNNQ_AVX2_S32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_F32: panels(DNNQ_AVX2_F32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_U8_FLOAT: panels(DNNQ_AVX2_U8_FLOAT, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_U8_FIXED: panels(DNNQ_AVX2_U8_FIXED, job, i0, i1, j0, j1, big, rowsum); break;
+	case DNNQ_AVX2_U8_FLOAT_Q0:
+		panels(DNNQ_AVX2_U8_FLOAT_Q0, job, i0, i1, j0, j1, big, rowsum);
+		break;
 	}
 }
 

@@ -193,13 +193,32 @@ DNNQ_AVX2_INLINE size_t dnnq_avx2_cols_panel(const struct dnnq_gemm_job *job, si
 /* The output stage's forms. A kernel that passes a constant one (a switch
  * on dnnq_avx2_kind_of outside its loops) gets a store without a test of
  * the output's type. */
-enum dnnq_avx2_kind { DNNQ_AVX2_S32, DNNQ_AVX2_F32, DNNQ_AVX2_U8_FLOAT, DNNQ_AVX2_U8_FIXED };
+enum dnnq_avx2_kind { DNNQ_AVX2_S32, DNNQ_AVX2_F32, DNNQ_AVX2_U8_FLOAT, DNNQ_AVX2_U8_FIXED,
+                      /* float requantization with qmin 0 (u8 after a ReLU or a
+                       * full range), for stores that pack with saturation
+                       * only (dnnq_avx2_gemm_kind_of) */
+                      DNNQ_AVX2_U8_FLOAT_Q0 };
+
+DNNQ_AVX2_INLINE bool dnnq_avx2_kind_u8(const enum dnnq_avx2_kind kind)
+{
+	return kind == DNNQ_AVX2_U8_FLOAT || kind == DNNQ_AVX2_U8_FIXED ||
+	       kind == DNNQ_AVX2_U8_FLOAT_Q0;
+}
 
 DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_kind_of(const struct dnnq_gemm_output *o)
 {
 	return o->dtype == DNNQ_DTYPE_S32 ? DNNQ_AVX2_S32
 	     : o->dtype == DNNQ_DTYPE_F32 ? DNNQ_AVX2_F32
 	     : o->rq.kind == DNNQ_REQUANT_FLOAT ? DNNQ_AVX2_U8_FLOAT : DNNQ_AVX2_U8_FIXED;
+}
+
+/* The same for the GEMM, whose u8 stores all go through vpackssdw and
+ * vpackuswb: with qmin 0 their saturation is the lower clamp, so float
+ * requantization only clamps above (DNNQ_AVX2_U8_FLOAT_Q0). */
+DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_gemm_kind_of(const struct dnnq_gemm_output *o)
+{
+	enum dnnq_avx2_kind kind = dnnq_avx2_kind_of(o);
+	return kind == DNNQ_AVX2_U8_FLOAT && o->rq.qmin == 0 ? DNNQ_AVX2_U8_FLOAT_Q0 : kind;
 }
 
 /* The output values of sums v that include the column term (kernels start
@@ -229,7 +248,15 @@ DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish_as(const enum dnnq_avx2_kind kind,
 	if (kind == DNNQ_AVX2_U8_FIXED)
 		return dnnq_avx2_requant_fixed(v, c->mult, c->shift, c->zp, c->lo, c->hi);
 	__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_castsi256_ps(c->mult));
-	y = _mm256_min_ps(_mm256_max_ps(y, _mm256_castsi256_ps(c->lo)), _mm256_castsi256_ps(c->hi));
+	if (kind == DNNQ_AVX2_U8_FLOAT_Q0)
+		/* below qmin - zp (or NaN, which minps passes on as its second
+		 * operand), vcvtps2dq gives an integer below -zp or INT32_MIN,
+		 * and the sum with zp a negative one, which the packs take to
+		 * 0 = qmin: the scalar's bits without the lower clamp */
+		y = _mm256_min_ps(_mm256_castsi256_ps(c->hi), y);
+	else
+		y = _mm256_min_ps(_mm256_max_ps(y, _mm256_castsi256_ps(c->lo)),
+		                  _mm256_castsi256_ps(c->hi));
 	return _mm256_add_epi32(_mm256_cvtps_epi32(y), c->zp);
 }
 
@@ -280,8 +307,7 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_panel(const enum dnnq_avx2_kind kind,
                                             const __m256i v[2], size_t i, __m256i xsum,
                                             const struct dnnq_gemm_job *job)
 {
-	if ((kind == DNNQ_AVX2_U8_FLOAT || kind == DNNQ_AVX2_U8_FIXED) && halves == 2 &&
-	    c[1].cnt == 8) {
+	if (dnnq_avx2_kind_u8(kind) && halves == 2 && c[1].cnt == 8) {
 		__m256i w = _mm256_packs_epi32(dnnq_avx2_finish_as(kind, &c[0], v[0], xsum, job->out),
 		                               dnnq_avx2_finish_as(kind, &c[1], v[1], xsum, job->out));
 		w = _mm256_permute4x64_epi64(w, 0xD8);
@@ -292,6 +318,33 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_panel(const enum dnnq_avx2_kind kind,
 	}
 	for (size_t h = 0; h < halves; h++)
 		dnnq_avx2_store_as(kind, &c[h], v[h], i, xsum, job);
+}
+
+/* Rows i and i + 1 of a panel's columns, sums v0 and v1 with the column
+ * term: full panels of u8 outputs packed together, one store per row. */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_panel2(const enum dnnq_avx2_kind kind,
+                                             const struct dnnq_avx2_cols c[2], size_t halves,
+                                             const __m256i v0[2], const __m256i v1[2],
+                                             size_t i, __m256i xsum0, __m256i xsum1,
+                                             const struct dnnq_gemm_job *job)
+{
+	if (!dnnq_avx2_kind_u8(kind) || halves != 2 || c[1].cnt != 8) {
+		dnnq_avx2_store_panel(kind, c, halves, v0, i, xsum0, job);
+		dnnq_avx2_store_panel(kind, c, halves, v1, i + 1, xsum1, job);
+		return;
+	}
+	const struct dnnq_gemm_output *o = job->out;
+	__m256i w0 = _mm256_packs_epi32(dnnq_avx2_finish_as(kind, &c[0], v0[0], xsum0, o),
+	                                dnnq_avx2_finish_as(kind, &c[1], v0[1], xsum0, o));
+	__m256i w1 = _mm256_packs_epi32(dnnq_avx2_finish_as(kind, &c[0], v1[0], xsum1, o),
+	                                dnnq_avx2_finish_as(kind, &c[1], v1[1], xsum1, o));
+	/* dwords: row i columns 0-3, 8-11, row i + 1 0-3, 8-11, then 4-7 and
+	 * 12-15 of each */
+	__m256i b = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w0, w1),
+	                                        _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+	uint8_t *dst = (uint8_t *)job->c + i * job->ldc + c[0].j;
+	_mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(b));
+	_mm_storeu_si128((__m128i *)(dst + job->ldc), _mm256_extracti128_si256(b, 1));
 }
 
 /* Both parts for one row (callers whose columns change every store). */

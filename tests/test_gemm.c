@@ -226,8 +226,9 @@ END_TEST
 
 /* The AVX2 sign trick's corners (gemm-avx2.c): weights -128, -127, +-1, 0,
  * 127 in every pair combination against activations 0 (a - 128 = -128),
- * 1, 127, 128 and 255, for every tile edge (M = _i rows: 1..9, partial
- * panels, K not a multiple of 4), each output against a 64-bit product. */
+ * 1, 127, 128 and 255, for every tile edge (M = _i rows: 1..21, several
+ * tiles and their odd rows, stored in pairs; partial panels, K not a
+ * multiple of 4), each output against a 64-bit product. */
 START_TEST(sign_trick_extremes_are_exact)
 {
 	static const int8_t wv[] = { -128, -127, -1, 0, 1, 127 };
@@ -281,6 +282,71 @@ static void assert_weights_read_back(const struct dnnq_gemm_weights *pw, const i
 				ck_abort_msg("%s: weight [%zu][%zu] reads %d, not %d", pw->kernel->name,
 				             j, t, dnnq_gemm_weight(pw, j, t), w[j * k + t]);
 }
+
+/* u8 outputs at and past their bounds: every ISA's requantization against
+ * the scalar one, float and fixed point, qmin 0 (the AVX2 GEMM leaves that
+ * clamp to its packs' saturation) or the zero point (ReLU), qmax 255 or
+ * less, multipliers that send sums far past both ends (and past the int32
+ * range: vcvtps2dq's 0x80000000), zero points 0..255, every row parity (the
+ * stores take rows two at a time) and partial panels. */
+START_TEST(u8_requant_bounds_match_scalar)
+{
+	static const float mults[] = { 1e-6f, 1e-3f, 0.05f, 1.0f, 3e4f, 1e9f };
+	static const int32_t zps[] = { 0, 1, 128, 254, 255 };
+	static const size_t ns[] = { 8, 16, 17, 40 };
+	struct rng r = { 500 + (uint64_t)_i };
+	size_t m = (size_t)_i, k = 37;
+	for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+		size_t n = ns[ni];
+		uint8_t *a = malloc(m * k), *cs = malloc(m * n), *cv = malloc(m * n);
+		int8_t *w = malloc(n * k);
+		for (size_t i = 0; i < m * k; i++)
+			a[i] = (uint8_t)(rng_int(&r, 0, 3) ? rng_int(&r, 0, 255) : 255 * rng_int(&r, 0, 1));
+		for (size_t i = 0; i < n * k; i++)
+			w[i] = (int8_t)(rng_int(&r, 0, 3) ? rng_int(&r, -128, 127)
+			                                   : rng_int(&r, 0, 1) ? 127 : -128);
+		struct pipeline *p = malloc(sizeof *p);
+		for (size_t j = 0; j < n; j++) {
+			p->fm[j] = mults[rng_int(&r, 0, 5)];
+			struct dnnq_fixedpoint f;
+			dnnq_fixedpoint_from_real(p->fm[j] < 1 ? p->fm[j] : 0.99, &f);
+			p->qm[j] = f.multiplier;
+			p->qs[j] = f.shift;
+			p->bias[j] = (int32_t)rng_int(&r, -400000, 400000);
+		}
+		struct dnnq_gemm_weights ws, wv;
+		pack_isa(DNNQ_ISA_SCALAR, w, n, k, &ws);
+		for (size_t z = 0; z < sizeof zps / sizeof zps[0]; z++)
+			for (int variant = 0; variant < 8; variant++) {
+				int32_t zp = zps[z], qmax = variant & 2 ? 200 : 255;
+				memset(&p->o, 0, sizeof p->o);
+				p->o.dtype = DNNQ_DTYPE_U8;
+				p->o.a_zero_point = (int32_t)rng_int(&r, 0, 255);
+				p->o.bias = p->bias;
+				p->o.rq = (struct dnnq_requant){
+					variant & 4 ? DNNQ_REQUANT_FIXED : DNNQ_REQUANT_FLOAT, n, p->fm,
+					p->qm, p->qs, zp, variant & 1 && zp <= qmax ? zp : 0, qmax,
+				};
+				memset(cs, 0x3c, m * n);
+				ck_assert_int_eq(dnnq_gemm(&ws, m, a, k, cs, n, &p->o, NULL), 0);
+				FOR_EACH_SIMD_ISA(isa) {
+					pack_isa(isa, w, n, k, &wv);
+					memset(cv, 0x3c, m * n);
+					ck_assert_int_eq(dnnq_gemm(&wv, m, a, k, cv, n, &p->o, NULL), 0);
+					ck_assert_msg(!memcmp(cs, cv, m * n), "%s M %zu N %zu zp %d "
+					              "variant %d", wv.kernel->name, m, n, zp, variant);
+					dnnq_gemm_weights_free(&wv);
+				}
+			}
+		dnnq_gemm_weights_free(&ws);
+		free(p);
+		free(a);
+		free(w);
+		free(cs);
+		free(cv);
+	}
+}
+END_TEST
 
 START_TEST(packing)
 {
@@ -754,7 +820,8 @@ Suite *suite_gemm(void)
 	tc = tcase_create("exact");
 	tcase_add_test(tc, no_saturation_at_extremes);
 	tcase_add_test(tc, sign_and_plain_paths_are_exact);
-	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 10);
+	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 22);
+	tcase_add_loop_test(tc, u8_requant_bounds_match_scalar, 1, 10);
 	tcase_add_test(tc, packing);
 	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 3);
 	tcase_add_test(tc, even_pieces_cover_and_balance);
