@@ -58,6 +58,7 @@
 #include "engine/model.h"
 #include "shm/dnnq_proto.h"
 #include "shm/dnnq_shm.h"
+#include "tests/hostile-models.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
@@ -3354,60 +3355,28 @@ END_TEST
 /* relu64 grown to a chain of n ReLUs, written over the served relu64. */
 static void write_chain(const struct fixture_daemon *d, size_t n)
 {
-	struct dnnq_model m;
-	struct dnnq_diag diag = { "" };
 	void *buf;
 	size_t len;
-	char path[sizeof d->dir + 16], tmp[sizeof path + 8];
-	ck_assert_int_eq(fixture_model_bytes(FIXTURE_RELU64, &buf, &len, &diag), 0);
-	ck_assert_msg(dnnq_model_read(buf, len, &m, &diag) == 0, "%s", diag.msg);
-	free(buf);
-	ck_assert_uint_eq(m.nnodes, 1);
-	struct dnnq_model_node *nodes = realloc(m.nodes, n * sizeof *nodes);
-	ck_assert_ptr_nonnull(nodes);
-	m.nodes = nodes;
-	m.nnodes = n;
-	for (size_t j = 1; j < n; j++) {
-		nodes[j] = nodes[0];
-		snprintf(nodes[j].name, sizeof nodes[j].name, "relu%zu", j);
-		nodes[j].inputs[0] = (int32_t)dnnq_model_node_value(&m, j - 1);
-	}
-	m.outputs[0].value = (int32_t)dnnq_model_node_value(&m, n - 1);
-	ck_assert_msg(dnnq_model_write(&m, &buf, &len, &diag) == 0, "%s", diag.msg);
-	dnnq_model_free(&m);
+	char path[sizeof d->dir + 16];
+	hostile_chain_bytes(n, 64, &buf, &len);
 	snprintf(path, sizeof path, "%s/%s.dnnq", d->dir, fixture_model_name(FIXTURE_RELU64));
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(rename(tmp, path), 0);
+	hostile_write(path, buf, len);
 	free(buf);
 }
 
-/* A model file of more nodes than a model may have (a chain of ReLUs, 2
- * MB): the arena planner is quadratic in the node count, so a million of
+/* A model file of more nodes than a model may have (a chain of ReLUs, 17
+ * MB): the arena planner was quadratic in the node count, so a million of
  * them (128 MB) held the reload thread for hours, and SIGTERM, which
  * joins it, with it. The reader refuses the count before building
  * anything; the old version keeps serving. */
 START_TEST(hostile_model_node_flood)
 {
 	struct fixture_daemon d = { 0 };
-	struct dnnq_client *c;
-	struct dnnq_reload_result rr;
 	start_models(&d, 1u << FIXTURE_RELU64, NULL);
 	write_chain(&d, DNNQ_MODEL_MAX_NODES + 1);
-	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
-	int rc = dnnq_reload(c, &rr);
-	ck_assert_msg(rc == DNNQ_E_FORMAT && strstr(rr.message, "node count"), "RELOAD onto %d"
-	              " nodes: %s ('%s')", DNNQ_MODEL_MAX_NODES + 1, dnnq_strerror(rc), rr.message);
-	struct dnnq_model *m;
-	ck_assert_int_eq(dnnq_model_open(c, fixture_model_name(FIXTURE_RELU64), &m), 0);
-	ck_assert_uint_eq(dnnq_model_generation(m), 1);
-	dnnq_model_close(m);
-	dnnq_close(c);
-	char outcome[400];
-	snprintf(outcome, sizeof outcome, "refused ('%s'), the old version served", rr.message);
+	char msg[300], outcome[400];
+	hostile_reload_refused(d.socket, DNNQ_E_FORMAT, "node count", msg, sizeof msg);
+	snprintf(outcome, sizeof outcome, "refused ('%s'), the old version served", msg);
 	report("reload onto a model file of more nodes than a model may have", 1, outcome);
 	stop(&d);
 }
