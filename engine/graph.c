@@ -94,6 +94,28 @@ static int grow(void **arr, size_t *cap, size_t used, size_t elem)
 	return DNNQ_OK;
 }
 
+/* The last tensor made taken back (a node or input that failed): out of
+ * the names table by backward shift, so no probe chain is left broken. */
+static void drop_last_tensor(struct dnnq_graph *g)
+{
+	int id = (int)--g->nt;
+	size_t mask = g->names_cap - 1, i = name_slot(g->t[id].name, g->names_cap);
+	while (g->names[i] != id)
+		i = (i + 1) & mask;
+	for (size_t j = i;;) {
+		g->names[i] = -1;
+		size_t k;
+		do {
+			j = (j + 1) & mask;
+			if (g->names[j] < 0)
+				return;
+			k = name_slot(g->t[g->names[j]].name, g->names_cap);
+		} while (i <= j ? i < k && k <= j : i < k || k <= j);   /* home in (i, j]: stays */
+		g->names[i] = g->names[j];
+		i = j;
+	}
+}
+
 /* A new tensor named `name` (or "<node>:out"); its id, or a negative status. */
 static int new_tensor(struct dnnq_graph *g, const char *name, struct dnnq_diag *diag)
 {
@@ -194,7 +216,7 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 	if (id < 0)
 		return id;
 	if (push_id(&g->inputs, &g->ninputs, id)) {
-		g->nt--;
+		drop_last_tensor(g);
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	}
 	struct gtensor *t = &g->t[id];
@@ -227,7 +249,7 @@ static int add_constant(struct dnnq_graph *g, const char *name, uint32_t ndim,
 	memcpy(t->dims, dims, ndim * sizeof *dims);
 	size_t n = gnumel(t) * elem_bytes(dt);
 	if (!(t->const_data = malloc(n ? n : 1))) {
-		g->nt--;
+		drop_last_tensor(g);
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	}
 	memcpy(t->const_data, data, n);
@@ -325,7 +347,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 		n->ops->destroy(n);
 	if (rc) {
 		free(n->aux);
-		g->nt--;
+		drop_last_tensor(g);
 		return rc;
 	}
 	for (size_t k = 0; k < d->ninputs; k++) {
