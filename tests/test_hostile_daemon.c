@@ -140,7 +140,7 @@ END_TEST
 /* ---- models that take long to warm up, or too long ----------------------- */
 
 /* 256 MaxPools of 15 x 15 over 2048 x 2048 x 1: each node 2^30 taps (a
- * second or so), far under the bound, the whole warm-up minutes. */
+ * second or so of a core), far under the bound, 2^38 in all. */
 static void write_slow(const char *path)
 {
 	void *buf;
@@ -192,7 +192,7 @@ static int term_while_loading(const char *dir, char *out, size_t len)
 
 /*
  * A model whose warm-up is long (each node under the bound, the sum
- * minutes): dnnqd ran it to the end with SIGTERM pending, at start-up (the
+ * 2^38 taps): dnnqd ran it to the end with SIGTERM pending, at start-up (the
  * main thread loads before it reads the signalfd) and in a reload (SIGTERM
  * joins the reload thread). Now the warm-up asks between nodes: SIGTERM
  * ends dnnqd with status 0 within a node. And a compute bomb reloaded is
@@ -231,7 +231,7 @@ START_TEST(hostile_slow_warm_up)
 	fixture_daemon_log(&d, log, sizeof log);
 	ck_assert_msg(rc == 0, "SIGTERM during a reload's warm-up: %s; log: %s", diag.msg, log);
 	fixture_daemon_destroy(&d);
-	printf("hostile: a model of 256 MaxPools of 15x15 over 2048x2048 (minutes to warm up), "
+	printf("hostile: a model of 256 MaxPools of 15x15 over 2048x2048 (2^38 taps of warm-up), "
 	       "SIGTERM while it warmed up at start and in a reload; a compute bomb reloaded: 3 "
 	       "tries: dnnqd ended with status 0 both times; the bomb refused, generation 1 "
 	       "served ('%s')\n", bomb);

@@ -172,7 +172,7 @@ files a hostile author or local user made.
 | --- | --- | --- |
 | `hostile_notify_unread` | `$NOTIFY_SOCKET` naming a datagram socket nobody reads, then 40 SIGHUPs (each reload 2 notifications; the socket's queue holds 10) | a client connects, SIGTERM ends dnnqd with status 0 (before: the control loop blocked for good in sd_notify's sendmsg) |
 | `hostile_socket_dir` | `--socket` in a directory of mode 0777 | exit 1 naming the directory, no socket left (before: served there, where another user could replace the socket) |
-| `hostile_slow_warm_up` | a model of 256 MaxPools of 15 x 15 over 2048 x 2048 (minutes to warm up, each node under the bound): SIGTERM a second into start-up, and a second into a reload onto it; a reload onto a compute bomb | dnnqd exits 0 both times ("stopped while loading the models" at start-up; before: the warm-up ran to its end with SIGTERM pending); the bomb refused by RELOAD naming the node, generation 1 served |
+| `hostile_slow_warm_up` | a model of 256 MaxPools of 15 x 15 over 2048 x 2048 (2^38 taps of warm-up, each node 2^30, under the bound): SIGTERM a second into start-up, and a second into a reload onto it; a reload onto a compute bomb | dnnqd exits 0 both times ("stopped while loading the models" at start-up; before: the warm-up ran to its end with SIGTERM pending); the bomb refused by RELOAD naming the node, generation 1 served |
 
 **Soak** (`tools/soak.c`, `build/bin/dnnq-soak`):
 
