@@ -10,11 +10,14 @@
  * so every grace period is over by then.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "daemon/log.h"
 #include "daemon/session.h"
 #include "daemon/worker.h"
 
@@ -83,6 +86,19 @@ int dnnqd_start(struct dnnqd *d, const struct dnnqd_config *cfg, struct dnnqd_mo
 		dnnqd_destroy(d);
 	}
 	return rc;
+}
+
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83        /* asm-generic/socket.h, Linux 6.16 */
+#endif
+
+void dnnqd_refuse_fds(int fd, bool read_side)
+{
+	int zero = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof zero) && errno != ENOPROTOOPT)
+		dnnqd_log(DNNQD_LOG_DEBUG, "SO_PASSRIGHTS: %s", strerror(errno));
+	if (read_side)
+		shutdown(fd, SHUT_RD);
 }
 
 void dnnqd_stop(struct dnnqd *d)

@@ -172,6 +172,14 @@ int dnnqd_start(struct dnnqd *d, const struct dnnqd_config *cfg, struct dnnqd_mo
 /* Stops the workers (each finishes the request it is running) and joins
  * them; sessions stay until dnnqd_destroy. */
 void dnnqd_stop(struct dnnqd *d);
+
+/* fd (an AF_UNIX socket of dnnqd's) takes no SCM_RIGHTS: a peer's sendmsg
+ * with fds fails (EPERM) instead of queueing open files in a socket dnnqd
+ * never reads them from (SO_PASSRIGHTS, Linux 6.16; older kernels say
+ * ENOPROTOOPT, and dnnqd's recvs, which pass no control buffer, discard
+ * them as before). `read_side`: dnnqd only writes fd, and its read side is
+ * shut down too, so nothing at all queues there. */
+void dnnqd_refuse_fds(int fd, bool read_side);
 /* After dnnqd_stop: frees every session, published or retired, every
  * table and the workers. */
 void dnnqd_destroy(struct dnnqd *d);

@@ -91,8 +91,9 @@ static int load_models(const struct dnnq_config *c, struct dnnqd_models **out,
                        struct dnnq_diag *diag)
 {
 	struct dnnqd_models *none = dnnqd_models_new(c->workers.ncpus);
+	struct dnnqd_cancel on_signal = { .signals = true };
 	unsigned changed;
-	int rc = none ? dnnqd_models_next(none, c, NULL, out, &changed, diag)
+	int rc = none ? dnnqd_models_next(none, c, &on_signal, out, &changed, diag)
 	              : dnnq_diag_set(diag, DNNQ_E_NOMEM, "model table: out of memory");
 	if (!rc)
 		dnnqd_models_log_loaded(NULL, *out);
@@ -191,6 +192,12 @@ static int run(const struct dnnqd_options *o)
 		dnnqd_log_threshold = (enum dnnqd_log_level)c.log_level;
 		raise_fd_limit(&c);
 		rc = load_models(&c, &ms, &diag);
+		if (rc == DNNQ_E_AGAIN) {	/* SIGTERM or SIGINT while loading */
+			dnnqd_log(DNNQD_LOG_INFO, "stopped while loading the models");
+			dnnq_config_free(&c);
+			close(sig_fd);
+			return 0;
+		}
 	}
 	if (!rc)
 		rc = open_socket(&c, &listen_fd, &activated, &diag);

@@ -31,11 +31,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/loader.h"
 #include "daemon/log.h"
@@ -152,9 +154,76 @@ static size_t io_bytes(const struct dnnqd_io *io, uint32_t batch)
 	return (size_t)batch * io->numel * dnnq_shm_dtype_size(io->dtype);
 }
 
+bool dnnqd_cancelled(const struct dnnqd_cancel *c)
+{
+	sigset_t p;
+	if (!c)
+		return false;
+	if (atomic_load(&c->set))
+		return true;
+	return c->signals && !sigpending(&p) &&
+	       (sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1);
+}
+
+static bool stop_warm_up(void *cancel)
+{
+	return dnnqd_cancelled(cancel);
+}
+
+/* Half the host's physical memory: what every worker's activations of
+ * one model may take at its max batch. */
+static uint64_t memory_bound(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 2 : UINT64_MAX;
+}
+
+/*
+ * A small file may describe enormous work or memory (a 2048 x 2048 pool
+ * over a 4096 x 4096 input: 2^44 taps; an activation declared 2^40
+ * bytes): judged from the shapes before anything is allocated or run, so
+ * that the warm-up, which cannot be interrupted inside a node, stays
+ * short, and no worker's plan at max_batch asks for more memory than the
+ * host has. The error names the node or the bytes and the bound.
+ */
+static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
+{
+	struct dnnq_graph *g = m->graphs[0].g;
+	struct dnnq_graph_cost one, most;
+	struct dnnq_node_info ni = { .name = "?" };
+	int rc = dnnq_graph_cost(g, 1, &one, d);
+	if (!rc)
+		rc = dnnq_graph_cost(g, m->max_batch, &most, d);
+	if (rc)
+		return rc;
+	if (one.node_work > DNNQD_MAX_NODE_WORK) {
+		dnnq_graph_node_info(g, one.node, &ni);
+		return dnnq_diag_set(d, DNNQ_E_RANGE, "node '%s' (%s): %llu operations a run of one"
+		                     " item: more than the %llu (2^36) a node may take", ni.name,
+		                     dnnq_node_kind_name(ni.kind), (unsigned long long)one.node_work,
+		                     (unsigned long long)DNNQD_MAX_NODE_WORK);
+	}
+	if (one.work > DNNQD_MAX_MODEL_WORK)
+		return dnnq_diag_set(d, DNNQ_E_RANGE, "%llu operations a run of one item: more than"
+		                     " the %llu (2^40) a model may take",
+		                     (unsigned long long)one.work,
+		                     (unsigned long long)DNNQD_MAX_MODEL_WORK);
+	uint64_t bound = memory_bound(), need;
+	if (__builtin_mul_overflow(most.bytes + most.graph_bytes, (uint64_t)m->ngraphs, &need) ||
+	    need > bound)
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "activations: %llu bytes at max_batch %u (and"
+		                     " %llu of nodes) for each of %u workers: more than %llu, half of"
+		                     " this host's memory", (unsigned long long)most.bytes,
+		                     m->max_batch, (unsigned long long)most.graph_bytes, m->ngraphs,
+		                     (unsigned long long)bound);
+	return 0;
+}
+
 /* Every graph planned for batch 1 on the model's threads and, for warmup,
- * run once on zeros (on one thread: the plan sized every thread's scratch). */
-static int warm_up(struct dnnqd_model *m, struct dnnq_diag *d)
+ * run once on zeros (on one thread: the plan sized every thread's scratch);
+ * cancel stops it between nodes. */
+static int warm_up(struct dnnqd_model *m, const struct dnnqd_cancel *cancel,
+                   struct dnnq_diag *d)
 {
 	void *bufs[DNNQ_SHM_MAX_TENSORS] = { 0 };
 	unsigned nt = m->n_inputs + m->n_outputs;
@@ -167,9 +236,12 @@ static int warm_up(struct dnnqd_model *m, struct dnnq_diag *d)
 		if ((rc = dnnq_graph_plan(gs->g, 1, dnnqd_model_threads(m), d)))
 			break;
 		gs->batch = 1;
-		if (m->src.warmup && (rc = dnnq_graph_run(gs->g, (const void *const *)bufs,
-		                                          bufs + m->n_inputs, NULL)))
-			dnnq_diag_set(d, rc, "warm-up run: %s", dnnq_strerror(rc));
+		if (m->src.warmup &&
+		    (rc = dnnq_graph_run_stoppable(gs->g, (const void *const *)bufs,
+		                                   bufs + m->n_inputs, NULL, stop_warm_up,
+		                                   (void *)cancel)))
+			dnnq_diag_set(d, rc, "warm-up run: %s", rc == DNNQ_E_AGAIN ? "cancelled"
+			              : dnnq_strerror(rc));
 	}
 	for (unsigned i = 0; i < nt; i++)
 		free(bufs[i]);
@@ -213,8 +285,9 @@ static int check_batching(const struct dnnqd_model *m, struct dnnq_diag *d)
 	return 0;
 }
 
-/* Parse, build every graph, read the signature, warm up. */
-static int version_fill(struct dnnqd_model *m, const void *buf, size_t len, struct dnnq_diag *d)
+/* Parse, build every graph, read the signature, judge the cost, warm up. */
+static int version_fill(struct dnnqd_model *m, const void *buf, size_t len,
+                        const struct dnnqd_cancel *cancel, struct dnnq_diag *d)
 {
 	int rc = dnnq_model_read(buf, len, &m->parsed, d);
 	if (rc)
@@ -230,18 +303,23 @@ static int version_fill(struct dnnqd_model *m, const void *buf, size_t len, stru
 	/* one copy of the packed weights, whatever the worker count */
 	if (dnnq_weights_cache_create(&m->weights))
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
-	for (unsigned w = 0; w < m->ngraphs && !rc; w++)
-		rc = dnnq_model_build_shared(&m->parsed, dnnq_isa_best(), m->weights,
-		                             &m->graphs[w].g, d);
+	/* the other workers' graphs only once the first one's cost is judged */
+	rc = dnnq_model_build_shared(&m->parsed, dnnq_isa_best(), m->weights, &m->graphs[0].g, d);
 	if (!rc)
 		rc = signature(m, m->graphs[0].g, d);
-	return rc ? rc : warm_up(m, d);
+	if (!rc)
+		rc = check_cost(m, d);
+	for (unsigned w = 1; w < m->ngraphs && !rc; w++)
+		rc = dnnq_model_build_shared(&m->parsed, dnnq_isa_best(), m->weights,
+		                             &m->graphs[w].g, d);
+	return rc ? rc : warm_up(m, cancel, d);
 }
 
 /* A version of entry src from bytes, with one reference; NULL src path:
  * made from memory. */
 static int version_make(const struct dnnq_config_model *src, const void *buf, size_t len,
-                        unsigned nworkers, struct dnnqd_model **out, struct dnnq_diag *d)
+                        unsigned nworkers, const struct dnnqd_cancel *cancel,
+                        struct dnnqd_model **out, struct dnnq_diag *d)
 {
 	if (!src->name[0] || strlen(src->name) >= DNNQ_PROTO_NAME_MAX)
 		return dnnq_diag_set(d, DNNQ_E_INVAL, "model name '%s': must have 1..%u bytes",
@@ -262,7 +340,7 @@ static int version_make(const struct dnnq_config_model *src, const void *buf, si
 	if (src->path && !(m->src.path = strdup(src->path)))
 		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "model '%s': out of memory", src->name);
 	if (!rc)
-		rc = version_fill(m, buf, len, d);
+		rc = version_fill(m, buf, len, cancel, d);
 	if (rc) {
 		version_free(m);
 		return rc;
@@ -332,7 +410,8 @@ static int read_stable(const char *path, void **buf, size_t *len, struct dnnqd_f
 
 /* A version of entry src from its file; diag lines start with the path. */
 static int version_load(const struct dnnq_config_model *src, unsigned nworkers,
-                        struct dnnqd_model **out, struct dnnq_diag *diag)
+                        const struct dnnqd_cancel *cancel, struct dnnqd_model **out,
+                        struct dnnq_diag *diag)
 {
 	void *buf = NULL;
 	size_t len = 0;
@@ -343,7 +422,7 @@ static int version_load(const struct dnnq_config_model *src, unsigned nworkers,
 	if (rc)
 		return rc;
 	struct dnnq_diag why = { "" };
-	rc = version_make(src, buf, len, nworkers, out, &why);
+	rc = version_make(src, buf, len, nworkers, cancel, out, &why);
 	free(buf);
 	if (rc)
 		return dnnq_diag_set(diag, rc, "%s: %s", src->path, why.msg);
@@ -357,7 +436,7 @@ static int version_load(const struct dnnq_config_model *src, unsigned nworkers,
 int dnnqd_models_check(const struct dnnq_config_model *e, struct dnnq_diag *diag)
 {
 	struct dnnqd_model *v;
-	int rc = version_load(e, 1, &v, diag);
+	int rc = version_load(e, 1, NULL, &v, diag);
 	if (!rc)
 		version_put(v);
 	return rc;
@@ -434,7 +513,7 @@ int dnnqd_models_add(struct dnnqd_models *ms, const char *name, const void *buf,
 	if (strlen(name) >= sizeof src.name)
 		src.name[0] = 0;	/* refused as too long by version_make */
 	struct dnnqd_model *v;
-	int rc = version_make(&src, buf, len, ms->nworkers, &v, diag);
+	int rc = version_make(&src, buf, len, ms->nworkers, NULL, &v, diag);
 	return rc ? rc : add_new(ms, name, v, diag);
 }
 
@@ -445,7 +524,7 @@ int dnnqd_models_load(struct dnnqd_models *ms, const char *name, const char *pat
 	                                 .threads = 1, .warmup = true };
 	snprintf(src.name, sizeof src.name, "%s", name);
 	struct dnnqd_model *v;
-	int rc = version_load(&src, ms->nworkers, &v, diag);
+	int rc = version_load(&src, ms->nworkers, NULL, &v, diag);
 	return rc ? rc : add_new(ms, name, v, diag);
 }
 
@@ -474,8 +553,8 @@ static bool signature_same(const struct dnnqd_model *a, const struct dnnqd_model
 /* The served version of entry e after `old` (NULL: a new name): old itself
  * with another reference when nothing changed, else a fresh load. */
 static int next_version(const struct dnnqd_model *old, const struct dnnq_config_model *e,
-                        unsigned nworkers, struct dnnqd_model **out, bool *loaded,
-                        struct dnnq_diag *diag)
+                        unsigned nworkers, const struct dnnqd_cancel *cancel,
+                        struct dnnqd_model **out, bool *loaded, struct dnnq_diag *diag)
 {
 	struct dnnqd_file_id now;
 	*loaded = false;
@@ -485,7 +564,7 @@ static int next_version(const struct dnnqd_model *old, const struct dnnq_config_
 		*out = (struct dnnqd_model *)old;
 		return 0;
 	}
-	int rc = version_load(e, nworkers, out, diag);
+	int rc = version_load(e, nworkers, cancel, out, diag);
 	if (rc || !old)
 		return rc;
 	struct dnnqd_model *v = *out;
@@ -497,7 +576,7 @@ static int next_version(const struct dnnqd_model *old, const struct dnnq_config_
 }
 
 int dnnqd_models_next(const struct dnnqd_models *cur, const struct dnnq_config *c,
-                      const _Atomic bool *cancel, struct dnnqd_models **out,
+                      const struct dnnqd_cancel *cancel, struct dnnqd_models **out,
                       unsigned *changed, struct dnnq_diag *diag)
 {
 	struct dnnqd_models *ms = dnnqd_models_new(cur->nworkers);
@@ -510,12 +589,12 @@ int dnnqd_models_next(const struct dnnqd_models *cur, const struct dnnq_config *
 		int id = dnnqd_models_find(cur, e->name);
 		struct dnnqd_model *v;
 		bool loaded;
-		if (cancel && atomic_load(cancel)) {
+		if (dnnqd_cancelled(cancel)) {
 			rc = dnnq_diag_set(diag, DNNQ_E_AGAIN, "cancelled");
 			break;
 		}
-		if ((rc = next_version(id >= 0 ? cur->m[id] : NULL, e, cur->nworkers, &v, &loaded,
-		                       diag)))
+		if ((rc = next_version(id >= 0 ? cur->m[id] : NULL, e, cur->nworkers, cancel, &v,
+		                       &loaded, diag)))
 			break;
 		if (id < 0)
 			v->id = next_id++;

@@ -109,6 +109,25 @@ int dnnqd_models_add(struct dnnqd_models *ms, const char *name, const void *buf,
 int dnnqd_models_load(struct dnnqd_models *ms, const char *name, const char *path,
                       uint32_t max_batch, struct dnnq_diag *diag);
 
+/* What stops a load between two models or two nodes of a warm-up run
+ * (DNNQ_E_AGAIN, "cancelled"): `set` (the control loop's, at SIGTERM
+ * while a reload runs) or, with `signals`, a SIGTERM or SIGINT pending
+ * for the calling thread (start-up, where the main thread loads before
+ * it reads the signalfd). */
+struct dnnqd_cancel {
+	_Atomic bool set;
+	bool signals;
+};
+bool dnnqd_cancelled(const struct dnnqd_cancel *c);
+
+/* Bounds on what one model may cost (models.c, check_cost): the
+ * operations of one node and of the whole graph for one item (a byte
+ * read or written, a multiply-add, a pooling tap: dnnq_graph_cost), and
+ * the activation memory of every worker's graph at max_batch: at most
+ * half of the host's physical memory. */
+#define DNNQD_MAX_NODE_WORK ((uint64_t)1 << 36)
+#define DNNQD_MAX_MODEL_WORK ((uint64_t)1 << 40)
+
 /* The table for config c after table cur: versions whose entry and file
  * are unchanged are shared, the others loaded anew (generation + 1, same
  * id), new names get new ids, names not in c are dropped. *changed counts
@@ -116,7 +135,7 @@ int dnnqd_models_load(struct dnnqd_models *ms, const char *name, const char *pat
  * diag names the file. `cancel`, when set meanwhile, stops it
  * (DNNQ_E_AGAIN). */
 int dnnqd_models_next(const struct dnnqd_models *cur, const struct dnnq_config *c,
-                      const _Atomic bool *cancel, struct dnnqd_models **out,
+                      const struct dnnqd_cancel *cancel, struct dnnqd_models **out,
                       unsigned *changed, struct dnnq_diag *diag);
 
 /* Loads entry e's file as the daemon would (read, checksums, one graph

@@ -60,7 +60,7 @@ struct dnnqd_reload {
 	/* the reload in progress: written by its thread until done_fd fires */
 	bool running;
 	pthread_t thread;
-	_Atomic bool cancel;
+	struct dnnqd_cancel cancel;
 	const struct dnnqd_models *cur;
 	int rc;
 	struct dnnq_diag diag;
@@ -265,7 +265,7 @@ void dnnqd_reload_tick(struct dnnqd *d, struct dnnqd_reload *r, uint64_t now)
 	r->rc = 0;
 	r->diag.msg[0] = 0;
 	r->changed = 0;
-	atomic_store(&r->cancel, false);
+	atomic_store(&r->cancel.set, false);
 	int e = pthread_create(&r->thread, NULL, reload_main, r);
 	if (!e) {
 		r->running = true;
@@ -333,7 +333,7 @@ void dnnqd_reload_destroy(struct dnnqd_reload *r)
 	if (!r)
 		return;
 	if (r->running) {
-		atomic_store(&r->cancel, true);
+		atomic_store(&r->cancel.set, true);
 		pthread_join(r->thread, NULL);
 		dnnqd_models_free(r->next);
 		dnnq_config_free(&r->c);

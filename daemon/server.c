@@ -244,6 +244,8 @@ static void accept_some(struct server *sv, uint64_t now)
 			}
 			return;
 		}
+		/* control messages carry no fds to dnnqd */
+		dnnqd_refuse_fds(fd, false);
 		/* the budgets keep it from filling; closing is the last word */
 		if (sv->nconns < sv->cap &&
 		    dnnqd_conn_admit(sv->d, &sv->conns[sv->nconns], fd, sv->acl, now))
@@ -367,6 +369,8 @@ int dnnqd_serve(struct dnnqd *d, const struct dnnqd_acl *acl, int listen_fd, int
 {
 	struct server sv = { .d = d, .acl = acl, .listen_fd = listen_fd, .sig_fd = sig_fd,
 	                     .spare_fd = -1 };
+	/* what connects later inherits it (a message sent before accept too) */
+	dnnqd_refuse_fds(listen_fd, false);
 	open_spare(&sv);
 	sv.cap = d->cfg.max_clients + DNNQD_PENDING_MAX;
 	sv.conns = calloc(sv.cap, sizeof *sv.conns);

@@ -51,6 +51,10 @@ static int make_region(struct dnnqd_session *s, const struct dnnq_shm_layout *l,
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s->doorbell) ||
 	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s->completion))
 		goto fail;
+	/* dnnqd's ends: the doorbell's is read for wake-ups only, the
+	 * completion's only written */
+	dnnqd_refuse_fds(s->doorbell[0], false);
+	dnnqd_refuse_fds(s->completion[0], true);
 	int rc = dnnq_shm_init(s->map, s->map_size, l);
 	return rc ? rc : dnnq_shm_attach(s->map, s->map_size, &s->view, d);
 fail:

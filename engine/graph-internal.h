@@ -73,6 +73,10 @@ struct dnnq_graph {
 	size_t nn, capn;
 	int *inputs, *outputs;
 	size_t ninputs, noutputs;
+	/* tensor ids by name (open addressing, -1 free, at most half full):
+	 * a name is checked for reuse in constant time (graph.c, name_taken) */
+	int *names;
+	size_t names_cap;
 	bool finalized;
 	size_t batch;
 	unsigned nthreads;

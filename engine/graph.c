@@ -34,17 +34,50 @@ void dnnq_graph_destroy(struct dnnq_graph *g)
 	free(g->n);
 	free(g->inputs);
 	free(g->outputs);
+	free(g->names);
 	free(g->arena);
 	free(g->stage);
 	free(g);
 }
 
+/* FNV-1a: the names table's slot to start at. */
+static size_t name_slot(const char *name, size_t cap)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ull;
+	return (size_t)h & (cap - 1);
+}
+
 static bool name_taken(const struct dnnq_graph *g, const char *name)
 {
-	for (size_t i = 0; i < g->nt; i++)
-		if (!strcmp(g->t[i].name, name))
+	for (size_t i = g->names_cap ? name_slot(name, g->names_cap) : 0;
+	     g->names_cap && g->names[i] >= 0; i = (i + 1) & (g->names_cap - 1))
+		if (!strcmp(g->t[g->names[i]].name, name))
 			return true;
 	return false;
+}
+
+/* Tensor id into the names table, doubling it at half full. */
+static int name_add(struct dnnq_graph *g, int id)
+{
+	if (2 * (g->nt + 1) > g->names_cap) {
+		size_t cap = g->names_cap ? 2 * g->names_cap : 64;
+		int *a = malloc(cap * sizeof *a);
+		if (!a)
+			return DNNQ_E_NOMEM;
+		memset(a, 0xff, cap * sizeof *a);
+		free(g->names);
+		g->names = a;
+		g->names_cap = cap;
+		for (int k = 0; k < id; k++)
+			name_add(g, k);
+	}
+	size_t i = name_slot(g->t[id].name, g->names_cap);
+	while (g->names[i] >= 0)
+		i = (i + 1) & (g->names_cap - 1);
+	g->names[i] = id;
+	return DNNQ_OK;
 }
 
 /* Room for one more element in an array of `used` of *cap; doubles. */
@@ -59,6 +92,28 @@ static int grow(void **arr, size_t *cap, size_t used, size_t elem)
 	*arr = p;
 	*cap = ncap;
 	return DNNQ_OK;
+}
+
+/* The last tensor made taken back (a node or input that failed): out of
+ * the names table by backward shift, so no probe chain is left broken. */
+static void drop_last_tensor(struct dnnq_graph *g)
+{
+	int id = (int)--g->nt;
+	size_t mask = g->names_cap - 1, i = name_slot(g->t[id].name, g->names_cap);
+	while (g->names[i] != id)
+		i = (i + 1) & mask;
+	for (size_t j = i;;) {
+		g->names[i] = -1;
+		size_t k;
+		do {
+			j = (j + 1) & mask;
+			if (g->names[j] < 0)
+				return;
+			k = name_slot(g->t[g->names[j]].name, g->names_cap);
+		} while (i <= j ? i < k && k <= j : i < k || k <= j);   /* home in (i, j]: stays */
+		g->names[i] = g->names[j];
+		i = j;
+	}
 }
 
 /* A new tensor named `name` (or "<node>:out"); its id, or a negative status. */
@@ -77,6 +132,8 @@ static int new_tensor(struct dnnq_graph *g, const char *name, struct dnnq_diag *
 	memset(t, 0, sizeof *t);
 	strcpy(t->name, name);
 	t->producer = t->last_use = t->input_idx = t->output_idx = t->view_of = t->out_alias = -1;
+	if (name_add(g, (int)g->nt))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	return (int)g->nt++;
 }
 
@@ -159,7 +216,7 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 	if (id < 0)
 		return id;
 	if (push_id(&g->inputs, &g->ninputs, id)) {
-		g->nt--;
+		drop_last_tensor(g);
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	}
 	struct gtensor *t = &g->t[id];
@@ -192,7 +249,7 @@ static int add_constant(struct dnnq_graph *g, const char *name, uint32_t ndim,
 	memcpy(t->dims, dims, ndim * sizeof *dims);
 	size_t n = gnumel(t) * elem_bytes(dt);
 	if (!(t->const_data = malloc(n ? n : 1))) {
-		g->nt--;
+		drop_last_tensor(g);
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	}
 	memcpy(t->const_data, data, n);
@@ -290,7 +347,7 @@ int dnnq_graph_add_node(struct dnnq_graph *g, const struct dnnq_node_desc *d,
 		n->ops->destroy(n);
 	if (rc) {
 		free(n->aux);
-		g->nt--;
+		drop_last_tensor(g);
 		return rc;
 	}
 	for (size_t k = 0; k < d->ninputs; k++) {
@@ -324,22 +381,21 @@ static struct gtensor *base_of(struct dnnq_graph *g, struct gtensor *t)
 	return t;
 }
 
-/* How many node inputs name tensor t. */
-static size_t readers(const struct dnnq_graph *g, int t)
+/* How many node inputs name each tensor (reads[t]) and whether a view is
+ * made of it (viewed[t]): one pass, so fusing is linear in the node count. */
+static int count_reads(const struct dnnq_graph *g, size_t **reads, bool **viewed)
 {
-	size_t r = 0;
+	*reads = calloc(g->nt ? g->nt : 1, sizeof **reads);
+	*viewed = calloc(g->nt ? g->nt : 1, sizeof **viewed);
+	if (!*reads || !*viewed)
+		return DNNQ_E_NOMEM;
 	for (size_t i = 0; i < g->nn; i++)
 		for (size_t k = 0; k < g->n[i].desc.ninputs; k++)
-			r += g->n[i].desc.inputs[k] == t;
-	return r;
-}
-
-static bool viewed(const struct dnnq_graph *g, int t)
-{
+			(*reads)[g->n[i].desc.inputs[k]]++;
 	for (size_t i = 0; i < g->nt; i++)
-		if (g->t[i].view_of == t)
-			return true;
-	return false;
+		if (g->t[i].view_of >= 0)
+			(*viewed)[g->t[i].view_of] = true;
+	return DNNQ_OK;
 }
 
 /*
@@ -352,20 +408,27 @@ static bool viewed(const struct dnnq_graph *g, int t)
  * one after the other. The shadow run (g->unfused) runs them apart again,
  * the activation in place, so that each reports its own output.
  */
-static void fuse_tables(struct dnnq_graph *g)
+static int fuse_tables(struct dnnq_graph *g)
 {
-	for (size_t i = 0; i < g->nn; i++) {
+	size_t *reads;
+	bool *viewed;
+	int rc = count_reads(g, &reads, &viewed);
+	for (size_t i = 0; !rc && i < g->nn; i++) {
 		struct gnode *a = &g->n[i];
 		int t = a->desc.inputs[0];
 		struct gtensor *x = &g->t[t], *y = &g->t[a->out];
 		if (!dnnq_node_table(a) || a->desc.ninputs != 1 || x->producer < 0 ||
 		    !dnnq_node_takes_table(&g->n[x->producer]) || x->dtype != DNNQ_DTYPE_U8 ||
-		    x->view_of >= 0 || x->output_idx >= 0 || readers(g, t) != 1 || viewed(g, t))
+		    x->view_of >= 0 || x->output_idx >= 0 || reads[t] != 1 || viewed[t])
 			continue;
 		y->view_of = t;
+		viewed[t] = true;
 		g->n[x->producer].post_table = dnnq_node_table(a);
 		a->fused = true;
 	}
+	free(reads);
+	free(viewed);
+	return rc;
 }
 
 int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
@@ -380,7 +443,8 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: %s '%s' is never used",
 			                     t->producer >= 0 ? "tensor of node" : "input", t->name);
 	}
-	fuse_tables(g);
+	if (fuse_tables(g))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	/* views keep their base alive; an output that is a view writes through
 	 * its base, which must then be computed by a node */
 	for (size_t i = 0; i < g->nt; i++) {
@@ -405,25 +469,32 @@ static size_t align64(size_t n)
 	return (n + 63) & ~(size_t)63;
 }
 
-/* First fit: the lowest offset where t does not overlap any arena tensor
- * alive during [t's producer, t's last use]. */
-static size_t place(struct dnnq_graph *g, size_t ti)
+/* First fit: the lowest offset where t does not overlap any of the `n`
+ * tensors of live[] (alive while t is made, sorted by offset). One sweep:
+ * a tensor passed below off stays below it as off grows. */
+static size_t place(const struct dnnq_graph *g, const struct gtensor *t, const int *live,
+                    size_t n)
 {
-	struct gtensor *t = &g->t[ti];
 	size_t off = 0;
-	for (bool moved = true; moved;) {
-		moved = false;
-		for (size_t j = 0; j < ti; j++) {
-			struct gtensor *u = &g->t[j];
-			if (u->offset == SIZE_MAX || u->last_use < t->producer || u->producer > t->last_use)
-				continue;
-			if (off < u->offset + u->bytes && u->offset < off + t->bytes) {
-				off = align64(u->offset + u->bytes);
-				moved = true;
-			}
-		}
+	for (size_t j = 0; j < n; j++) {
+		const struct gtensor *u = &g->t[live[j]];
+		if (off < u->offset + u->bytes && u->offset < off + t->bytes)
+			off = align64(u->offset + u->bytes);
 	}
 	return off;
+}
+
+/* Tensor ti (placed) into live[] (n of them, in offset order). Tensors are
+ * placed in the order their nodes run, so one dead before a tensor's node
+ * is dead for every later one too and leaves live[] for good: the planner
+ * is linear in the node count times the live set (a chain: two). */
+static void live_insert(const struct dnnq_graph *g, int *live, size_t *n, int ti)
+{
+	size_t at = *n;
+	for (; at > 0 && g->t[live[at - 1]].offset > g->t[ti].offset; at--)
+		live[at] = live[at - 1];
+	live[at] = ti;
+	(*n)++;
 }
 
 /* t's buffer is the caller's (a graph input or output, or a view of
@@ -555,8 +626,10 @@ static void plan_serial(struct dnnq_graph *g)
 	}
 }
 
-int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
-                    struct dnnq_diag *diag)
+/* Shapes, arena offsets and sizes at `batch`, nothing allocated: *arena
+ * and *stage are the bytes the arena and the staging buffer need. */
+static int layout(struct dnnq_graph *g, size_t batch, size_t *arena, size_t *stage,
+                  struct dnnq_diag *diag)
 {
 	if (!g || !g->finalized)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: plan before finalize");
@@ -573,7 +646,6 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 		if (rc)
 			return rc;
 	}
-	size_t total = 0;
 	for (size_t i = 0; i < g->nt; i++) {
 		struct gtensor *t = &g->t[i];
 		if (!t->const_data &&
@@ -583,26 +655,48 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 			                     SIZE_BITS_LIMIT);
 		t->offset = SIZE_MAX;
 	}
+	int *live = malloc((g->nt ? g->nt : 1) * sizeof *live);
+	if (!live)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
+	size_t total = 0, nlive = 0;
+	int rc = DNNQ_OK;
 	/* every placed tensor ends by MAX_ARENA_BYTES and is at most
 	 * MAX_TENSOR_BYTES: place()'s offsets and ends cannot overflow */
-	for (size_t i = 0; i < g->nt; i++) {
+	for (size_t i = 0; i < g->nt && !rc; i++) {
 		struct gtensor *t = &g->t[i];
 		if (!in_arena(t))
 			continue;
 		struct gtensor *u = inplace_input(g, t);
-		t->offset = u ? u->offset : place(g, i);
+		size_t k = 0;
+		for (size_t j = 0; j < nlive; j++)      /* dead before t's node: gone */
+			if (g->t[live[j]].last_use >= t->producer)
+				live[k++] = live[j];
+		nlive = k;
+		t->offset = u ? u->offset : place(g, t, live, nlive);
 		if (t->offset + t->bytes > MAX_ARENA_BYTES)
-			return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: tensor '%s': at batch %zu the "
-			                     "arena passes 2^%d bytes", t->name, batch,
-			                     (int)(sizeof(size_t) * 8 - 2));
-		if (align64(t->offset + t->bytes) > total)
+			rc = dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: tensor '%s': at batch %zu the "
+			                   "arena passes 2^%d bytes", t->name, batch,
+			                   (int)(sizeof(size_t) * 8 - 2));
+		else if (align64(t->offset + t->bytes) > total)
 			total = align64(t->offset + t->bytes);
+		live_insert(g, live, &nlive, (int)i);
 	}
-	size_t stage = 0;
+	free(live);
+	*stage = 0;
 	for (size_t i = 0; i < g->nn; i++)
-		if (stage_need(g, &g->n[i]) > stage)
-			stage = stage_need(g, &g->n[i]);
-	int rc = grow_buffer(&g->arena, &g->arena_bytes, total, "arena", diag);
+		if (stage_need(g, &g->n[i]) > *stage)
+			*stage = stage_need(g, &g->n[i]);
+	*arena = total;
+	return rc;
+}
+
+int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
+                    struct dnnq_diag *diag)
+{
+	size_t total, stage;
+	int rc = layout(g, batch, &total, &stage, diag);
+	if (!rc)
+		rc = grow_buffer(&g->arena, &g->arena_bytes, total, "arena", diag);
 	if (!rc)
 		rc = grow_buffer(&g->stage, &g->stage_bytes, stage, "staging buffer", diag);
 	if (rc)
@@ -611,6 +705,44 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 	g->batch = batch;
 	g->nthreads = nthreads ? nthreads : 1;
 	g->planned = true;
+	return DNNQ_OK;
+}
+
+/* Node n's operations a run at the laid-out shapes: a byte read or written,
+ * a multiply-add, a pooling window's tap each count one. */
+static uint64_t node_work(const struct dnnq_graph *g, const struct gnode *n)
+{
+	uint64_t w = node_bytes(g, n) + node_weight_bytes(n) + node_macs(g, n);
+	if (n->desc.kind == DNNQ_NODE_MAXPOOL || n->desc.kind == DNNQ_NODE_AVGPOOL) {
+		const struct dnnq_pooling_geom *p = n->desc.kind == DNNQ_NODE_MAXPOOL
+			? &n->desc.op.maxpool.geom : &n->desc.op.avgpool.geom;
+		w += (uint64_t)gnumel(&g->t[n->out]) * (uint64_t)p->kernel_h * (uint64_t)p->kernel_w;
+	}
+	const struct dnnq_op_def *def = dnnq_op_get(n->desc.kind);
+	if (def && def->work)
+		w += def->work(g, n);
+	return w;
+}
+
+int dnnq_graph_cost(struct dnnq_graph *g, size_t batch, struct dnnq_graph_cost *out,
+                    struct dnnq_diag *diag)
+{
+	size_t arena, stage;
+	memset(out, 0, sizeof *out);
+	int rc = layout(g, batch, &arena, &stage, diag);
+	if (rc)
+		return rc;
+	out->bytes = (uint64_t)arena + stage;
+	out->graph_bytes = (uint64_t)g->capn * sizeof *g->n + (uint64_t)g->capt * sizeof *g->t;
+	for (size_t i = 0; i < g->nn; i++) {
+		uint64_t w = node_work(g, &g->n[i]);
+		if (w > out->node_work || i == 0) {
+			out->node_work = w;
+			out->node = i;
+		}
+		/* saturating: a sum past 2^64 is past any bound anyway */
+		out->work = out->work + w < out->work ? UINT64_MAX : out->work + w;
+	}
 	return DNNQ_OK;
 }
 
@@ -694,17 +826,33 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int dnnq_graph_run_profiled(struct dnnq_graph *g, const void *const *inputs,
-                            void *const *outputs, const struct dnnq_executor *ex, uint64_t *ns)
+static int run_all(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
+                   const struct dnnq_executor *ex, uint64_t *ns, bool (*stop)(void *),
+                   void *arg)
 {
 	int rc = resolve(g, inputs, outputs, ex);
 	for (size_t i = 0; !rc && i < g->nn; i++) {
+		if (stop && stop(arg))
+			return DNNQ_E_AGAIN;
 		uint64_t t0 = ns ? now_ns() : 0;
 		rc = run_node(g, &g->n[i], ex);
 		if (ns)
 			ns[i] += now_ns() - t0;
 	}
 	return rc;
+}
+
+int dnnq_graph_run_profiled(struct dnnq_graph *g, const void *const *inputs,
+                            void *const *outputs, const struct dnnq_executor *ex, uint64_t *ns)
+{
+	return run_all(g, inputs, outputs, ex, ns, NULL, NULL);
+}
+
+int dnnq_graph_run_stoppable(struct dnnq_graph *g, const void *const *inputs,
+                             void *const *outputs, const struct dnnq_executor *ex,
+                             bool (*stop)(void *arg), void *arg)
+{
+	return run_all(g, inputs, outputs, ex, NULL, stop, arg);
 }
 
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,

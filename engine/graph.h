@@ -162,10 +162,30 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag);
 
 int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
                     struct dnnq_diag *diag);
+/* What running g at `batch` takes, from the shapes alone (nothing is
+ * allocated or run; dnnq_graph_plan again before a run). Work counts
+ * operations: a byte a node reads or writes, a multiply-add, a pooling
+ * window's tap. dnnqd refuses a model past its bounds (docs/serving.md). */
+struct dnnq_graph_cost {
+	uint64_t bytes;                /* the activation arena and staging buffer */
+	uint64_t graph_bytes;          /* the graph's own nodes and tensors */
+	uint64_t work;                 /* every node's (saturating) */
+	uint64_t node_work;            /* the costliest node's ... */
+	size_t node;                   /* ... and its index */
+};
+int dnnq_graph_cost(struct dnnq_graph *g, size_t batch, struct dnnq_graph_cost *out,
+                    struct dnnq_diag *diag);
+
 /* inputs[i] / outputs[i]: buffers of graph input / output i at the planned
  * batch. */
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                    const struct dnnq_executor *ex);
+
+/* dnnq_graph_run that calls stop(arg) before each node and ends with
+ * DNNQ_E_AGAIN when it says so (dnnqd's warm-up, cancelled by SIGTERM). */
+int dnnq_graph_run_stoppable(struct dnnq_graph *g, const void *const *inputs,
+                             void *const *outputs, const struct dnnq_executor *ex,
+                             bool (*stop)(void *arg), void *arg);
 
 /* Part of a run (dnnq-convert's trials, onnx/trials.h): the buffers bound as
  * dnnq_graph_run binds them, then nodes [from, to) alone (from == to: only

@@ -26,12 +26,14 @@
 #define DNNQ_MODEL_MAX_BATCH 65536
 #define DNNQ_MODEL_NAME_MAX 64         /* strings: at most 63 bytes */
 #define DNNQ_MODEL_MAX_SECTIONS 64
-/* GRAPH's node count: 1..this. The graph's arena planner is first fit over
- * every earlier tensor, quadratic in the node count: 16,000 nodes plan in
- * about 1 s per graph on the 2-core development VM, a million in hours
- * (a file of 128 MB), and the largest real model converted here (ViT-B/16)
- * has under 1,700 ONNX nodes. */
-#define DNNQ_MODEL_MAX_NODES 16384
+/* GRAPH's node count: 1..this. The graph's passes (names, table fusion,
+ * the arena planner) are linear in the node count: a chain of 131,072
+ * ReLUs loads into two graphs in about 3 s on the 2-core development VM
+ * (the planner was quadratic once: 16,000 nodes took 1 s a graph, a
+ * million hours). Each node costs each worker's graph about 1 KiB; the
+ * largest real model converted here (ViT-B/16) has under 1,700 ONNX
+ * nodes. */
+#define DNNQ_MODEL_MAX_NODES 131072
 
 enum dnnq_model_section {
 	DNNQ_SECTION_META = 1,

@@ -107,6 +107,8 @@ struct dnnq_qparams dnnq_op_out_qp(const struct dnnq_model_node *n);
 int dnnq_op_build_err(struct dnnq_op_build *b, struct dnnq_diag *diag, int rc,
                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+struct gnode;
+
 struct dnnq_op_def {
 	uint32_t kind;             /* the file's code: enum dnnq_node_kind, or above */
 	const char *name;          /* "conv", "sub" */
@@ -126,6 +128,10 @@ struct dnnq_op_def {
 	/* What the kind's family of adapters needs (engine/binary.h: struct
 	 * dnnq_binary_impl), or NULL. */
 	const void *impl;
+	/* Operations a run beyond the bytes a node reads and writes, at the
+	 * planned shapes (dnnq_graph_cost; the built-in conv, FC and pools are
+	 * counted by engine/graph.c); NULL: none. */
+	uint64_t (*work)(const struct dnnq_graph *g, const struct gnode *n);
 };
 
 /* The description of kind, or NULL. */

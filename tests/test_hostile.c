@@ -58,6 +58,7 @@
 #include "engine/model.h"
 #include "shm/dnnq_proto.h"
 #include "shm/dnnq_shm.h"
+#include "tests/hostile-models.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
@@ -2436,9 +2437,24 @@ START_TEST(hostile_stats_scope)
 END_TEST
 /* ---- malformed control messages -------------------------------------------- */
 
-/* Sends len bytes of msg (with fds when nfds) and reads the answer: its
- * status, 1 when the connection was closed, 2 on no answer. */
-static int raw_exchange(int fd, const void *msg, size_t len, const int *fds, unsigned nfds)
+#define RAW_FDS_REFUSED 3   /* sendmsg with fds failed EPERM: dnnqd's SO_PASSRIGHTS 0 */
+
+/* Whether this kernel has SO_PASSRIGHTS (Linux 6.16): dnnqd's sockets then
+ * refuse fds at the sender. */
+static bool kernel_refuses_fds(void)
+{
+	int sv[2], zero = 0;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	bool has = !setsockopt(sv[0], SOL_SOCKET, 83 /* SO_PASSRIGHTS */, &zero, sizeof zero);
+	close(sv[0]);
+	close(sv[1]);
+	return has;
+}
+
+/* sendmsg of len bytes of msg with nfds fds (SCM_RIGHTS) on fd, with
+ * MSG_NOSIGNAL and flags. */
+static ssize_t send_fds(int fd, const void *msg, size_t len, const int *fds, unsigned nfds,
+                        int flags)
 {
 	union {
 		struct cmsghdr align;
@@ -2456,8 +2472,16 @@ static int raw_exchange(int fd, const void *msg, size_t len, const int *fds, uns
 		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
 	}
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)len)
-		return 1;
+	return sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
+}
+
+/* Sends len bytes of msg (with fds when nfds) and reads the answer: its
+ * status, 1 when the connection was closed, 2 on no answer,
+ * RAW_FDS_REFUSED when the kernel refused the fds. */
+static int raw_exchange(int fd, const void *msg, size_t len, const int *fds, unsigned nfds)
+{
+	if (send_fds(fd, msg, len, fds, nfds, 0) != (ssize_t)len)
+		return nfds && errno == EPERM ? RAW_FDS_REFUSED : 1;
 	_Alignas(8) uint8_t buf[DNNQ_PROTO_MAX_MSG];
 	ssize_t n = raw_recv(fd, buf, sizeof buf, NULL, NULL);
 	if (n < 0)
@@ -2586,6 +2610,7 @@ START_TEST(hostile_control_messages)
 	load_start(&l, &h, base);
 	struct rng g = { 99 };
 	unsigned long tries = 0, closed = 0, proto = 0, other = 0;
+	bool refuses = kernel_refuses_fds();
 	double t0 = fixture_now_s();
 	for (int round = 0; round < 4 || !long_enough(t0); round++) {
 		for (int b = 0; b < MSG_NKINDS; b++) {
@@ -2599,7 +2624,8 @@ START_TEST(hostile_control_messages)
 			bool field = b == MSG_HELLO_ABI || b == MSG_HELLO_SLOTS || b == MSG_HELLO_ARENA ||
 			             b == MSG_OPEN_UNKNOWN || b == MSG_INFO_INDEX || b == MSG_CLOSE_ID;
 			if (b == MSG_FDS)
-				ck_assert_msg(st == 0, "STATS with fds: %d", st);
+				ck_assert_msg(st == (refuses ? RAW_FDS_REFUSED : 0), "STATS with fds: %d",
+				              st);
 			else if (field)
 				ck_assert_msg(st < 0, "%s: %d, want an error", bad_msg_name[b], st);
 			else if (b != MSG_GARBAGE)
@@ -2647,10 +2673,77 @@ START_TEST(hostile_control_messages)
 	report("requests sent without ever reading the replies", sent, outcome);
 	assert_alive(&d);
 	snprintf(outcome, sizeof outcome, "%lu DNNQ_E_PROTO, %lu closed, %lu a field's error"
-	         " (VERSION/RANGE/NOMEM/NOTFOUND), fds discarded; %s", proto, closed, other, ratio);
+	         " (VERSION/RANGE/NOMEM/NOTFOUND), fds %s; %s", proto, closed, other,
+	         refuses ? "refused by the kernel (SO_PASSRIGHTS)" : "discarded", ratio);
 	report("malformed control messages (short, long, magic, version, type, order, names,"
 	       " fds, garbage)", tries, outcome);
 	finish(&d, &h, was, "control messages");
+}
+END_TEST
+
+/* ---- fds passed to dnnqd's sockets ---------------------------------------- */
+
+#define FD_ROUNDS 200
+
+/*
+ * fds sent by SCM_RIGHTS to each socket of dnnqd a client can reach: the
+ * control connection, the doorbell (dnnqd reads it for wake-ups) and the
+ * completion socket (dnnqd only writes it). They sat in the receive queues
+ * until read (the completion's never: open files pinned for the session's
+ * life, 250 a datagram). Now every one of dnnqd's ends says SO_PASSRIGHTS
+ * 0 (Linux 6.16: the sender's sendmsg fails EPERM) and the completion end
+ * is shut for reading (the sender's send fails EPIPE, fds or not); on an
+ * older kernel the control and doorbell fds are discarded unread.
+ */
+START_TEST(hostile_passed_fds)
+{
+	struct fixture_daemon d = { 0 };
+	struct raw r;
+	start_models(&d, 1u << FIXTURE_RELU64, NULL);
+	bool refuses = kernel_refuses_fds();
+	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
+	int before = count_fds(d.pid), most = before, fds[8];
+	fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (int i = 1; i < 8; i++)
+		fds[i] = dup(fds[0]);
+	unsigned long control = 0, doorbell = 0, completion = 0, served = 0;
+	for (int i = 0; i < FD_ROUNDS; i++) {
+		struct dnnq_msg_hdr st;
+		raw_hdr(&r, &st, DNNQ_MSG_STATS);
+		int rc = raw_exchange(r.fd, &st, sizeof st, fds, 8);
+		control += rc == (refuses ? RAW_FDS_REFUSED : 0);
+		char one = 1;
+		ssize_t n = send_fds(r.fds[1], &one, 1, fds, 8, MSG_DONTWAIT);
+		doorbell += refuses ? n < 0 && errno == EPERM : n == 1;
+		n = send_fds(r.fds[2], &one, 1, fds, 8, MSG_DONTWAIT);
+		completion += n < 0 && errno == EPIPE;
+		struct dnnq_shm_request q = raw_good(&r);
+		uint32_t slot = (uint32_t)i % RAW_SLOTS;
+		ck_assert_int_eq(raw_push(&r, slot, &q), 0);
+		dnnq_shm_doorbell_ring(&r.v, r.fds[1]);
+		served += raw_wait(&r, slot, 5000) == 0;
+		if (i % 20 == 0) {
+			int c = count_fds(d.pid);
+			most = c > most ? c : most;
+		}
+	}
+	for (int i = 0; i < 8; i++)
+		close(fds[i]);
+	raw_close(&r);
+	assert_alive(&d);
+	ck_assert_msg(control == FD_ROUNDS && doorbell == FD_ROUNDS && completion == FD_ROUNDS,
+	              "of %d: control %lu, doorbell %lu, completion %lu as expected", FD_ROUNDS,
+	              control, doorbell, completion);
+	ck_assert_uint_eq(served, FD_ROUNDS);
+	ck_assert_msg(most <= before, "dnnqd held %d fds, %d before", most, before);
+	char outcome[400];
+	snprintf(outcome, sizeof outcome, "control and doorbell: %s; completion: EPIPE (shut for"
+	         " reading); every request served, dnnqd's fds at most %d (%d before)",
+	         refuses ? "EPERM at the sender (SO_PASSRIGHTS 0)" : "sent, discarded unread"
+	         " (kernel before 6.16)", most, before);
+	report("8 fds by SCM_RIGHTS into the control socket, the doorbell and the completion"
+	       " socket, each with a request", 3 * FD_ROUNDS, outcome);
+	stop(&d);
 }
 END_TEST
 
@@ -2746,10 +2839,15 @@ START_TEST(hostile_control_flood)
 	load_start(&l, &h, base);
 	unsigned long passed = 0;
 	int peak = 0;
+	bool refuses = kernel_refuses_fds();
 	for (int i = 0; i < 500; i++, passed++) {
 		struct dnnq_msg_hdr s;
 		raw_hdr(&r, &s, DNNQ_MSG_STATS);
-		ck_assert_int_eq(raw_exchange(r.fd, &s, sizeof s, fds, 250), 0);
+		/* refused by the kernel, then sent without them: answered */
+		int st = raw_exchange(r.fd, &s, sizeof s, fds, 250);
+		ck_assert_int_eq(st, refuses ? RAW_FDS_REFUSED : 0);
+		if (refuses)
+			ck_assert_int_eq(raw_exchange(r.fd, &s, sizeof s, NULL, 0), 0);
 		if (i % 50 == 0) {
 			int n = count_fds(d.pid);
 			peak = n > peak ? n : peak;
@@ -2758,8 +2856,9 @@ START_TEST(hostile_control_flood)
 	load_stop(&l, ratio, sizeof ratio);
 	for (int i = 0; i < 250; i++)
 		close(fds[i]);
-	snprintf(outcome, sizeof outcome, "each STATS answered, the fds discarded (dnnqd's fd"
-	         " count at most %d, %d before); %s", peak, mid.fds, ratio);
+	snprintf(outcome, sizeof outcome, "each STATS answered, the fds %s (dnnqd's fd"
+	         " count at most %d, %d before); %s", refuses ? "refused at the sender (EPERM:"
+	         " SO_PASSRIGHTS 0)" : "discarded", peak, mid.fds, ratio);
 	report("250 fds passed by SCM_RIGHTS with each of 500 STATS", passed, outcome);
 	ck_assert_msg(peak <= mid.fds, "dnnqd held %d fds while fds were passed to it, %d before",
 	              peak, mid.fds);
@@ -3354,60 +3453,28 @@ END_TEST
 /* relu64 grown to a chain of n ReLUs, written over the served relu64. */
 static void write_chain(const struct fixture_daemon *d, size_t n)
 {
-	struct dnnq_model m;
-	struct dnnq_diag diag = { "" };
 	void *buf;
 	size_t len;
-	char path[sizeof d->dir + 16], tmp[sizeof path + 8];
-	ck_assert_int_eq(fixture_model_bytes(FIXTURE_RELU64, &buf, &len, &diag), 0);
-	ck_assert_msg(dnnq_model_read(buf, len, &m, &diag) == 0, "%s", diag.msg);
-	free(buf);
-	ck_assert_uint_eq(m.nnodes, 1);
-	struct dnnq_model_node *nodes = realloc(m.nodes, n * sizeof *nodes);
-	ck_assert_ptr_nonnull(nodes);
-	m.nodes = nodes;
-	m.nnodes = n;
-	for (size_t j = 1; j < n; j++) {
-		nodes[j] = nodes[0];
-		snprintf(nodes[j].name, sizeof nodes[j].name, "relu%zu", j);
-		nodes[j].inputs[0] = (int32_t)dnnq_model_node_value(&m, j - 1);
-	}
-	m.outputs[0].value = (int32_t)dnnq_model_node_value(&m, n - 1);
-	ck_assert_msg(dnnq_model_write(&m, &buf, &len, &diag) == 0, "%s", diag.msg);
-	dnnq_model_free(&m);
+	char path[sizeof d->dir + 16];
+	hostile_chain_bytes(n, 64, &buf, &len);
 	snprintf(path, sizeof path, "%s/%s.dnnq", d->dir, fixture_model_name(FIXTURE_RELU64));
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(rename(tmp, path), 0);
+	hostile_write(path, buf, len);
 	free(buf);
 }
 
-/* A model file of more nodes than a model may have (a chain of ReLUs, 2
- * MB): the arena planner is quadratic in the node count, so a million of
+/* A model file of more nodes than a model may have (a chain of ReLUs, 17
+ * MB): the arena planner was quadratic in the node count, so a million of
  * them (128 MB) held the reload thread for hours, and SIGTERM, which
  * joins it, with it. The reader refuses the count before building
  * anything; the old version keeps serving. */
 START_TEST(hostile_model_node_flood)
 {
 	struct fixture_daemon d = { 0 };
-	struct dnnq_client *c;
-	struct dnnq_reload_result rr;
 	start_models(&d, 1u << FIXTURE_RELU64, NULL);
 	write_chain(&d, DNNQ_MODEL_MAX_NODES + 1);
-	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
-	int rc = dnnq_reload(c, &rr);
-	ck_assert_msg(rc == DNNQ_E_FORMAT && strstr(rr.message, "node count"), "RELOAD onto %d"
-	              " nodes: %s ('%s')", DNNQ_MODEL_MAX_NODES + 1, dnnq_strerror(rc), rr.message);
-	struct dnnq_model *m;
-	ck_assert_int_eq(dnnq_model_open(c, fixture_model_name(FIXTURE_RELU64), &m), 0);
-	ck_assert_uint_eq(dnnq_model_generation(m), 1);
-	dnnq_model_close(m);
-	dnnq_close(c);
-	char outcome[400];
-	snprintf(outcome, sizeof outcome, "refused ('%s'), the old version served", rr.message);
+	char msg[300], outcome[400];
+	hostile_reload_refused(d.socket, DNNQ_E_FORMAT, "node count", msg, sizeof msg);
+	snprintf(outcome, sizeof outcome, "refused ('%s'), the old version served", msg);
 	report("reload onto a model file of more nodes than a model may have", 1, outcome);
 	stop(&d);
 }
@@ -3612,6 +3679,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_stats_scope);
 	tcase_add_test(tc, hostile_control_messages);
 	tcase_add_test(tc, hostile_control_flood);
+	tcase_add_test(tc, hostile_passed_fds);
 	tcase_add_test(tc, hostile_connect_storm);
 	tcase_add_test(tc, hostile_memfd);
 	tcase_add_test(tc, hostile_doorbell_storm);

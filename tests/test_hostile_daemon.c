@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "client/dnnq.h"
+#include "tests/hostile-models.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
 
@@ -135,12 +137,114 @@ START_TEST(hostile_socket_dir)
 }
 END_TEST
 
+/* ---- models that take long to warm up, or too long ----------------------- */
+
+/* 256 MaxPools of 15 x 15 over 2048 x 2048 x 1: each node 2^30 taps (a
+ * second or so of a core), far under the bound, 2^38 in all. */
+static void write_slow(const char *path)
+{
+	void *buf;
+	size_t len;
+	hostile_pool_bytes(256, 2048, 15, &buf, &len);
+	hostile_write(path, buf, len);
+	free(buf);
+}
+
+/* dnnqd started on the slow model alone, given a second to be loading
+ * it, then SIGTERM: its wait status, its output in out. */
+static int term_while_loading(const char *dir, char *out, size_t len)
+{
+	char model[300], arg[320], sock[300], log[300];
+	snprintf(model, sizeof model, "%s/slow.dnnq", dir);
+	snprintf(arg, sizeof arg, "slow=%s", model);
+	snprintf(sock, sizeof sock, "%s/dnnqd.sock", dir);
+	snprintf(log, sizeof log, "%s/dnnqd.log", dir);
+	write_slow(model);
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	pid_t pid = fixture_fork();
+	if (pid == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(bin, bin, "--socket", sock, "--model", arg, "--cpus", "0", (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	fixture_sleep_ms(1000);
+	kill(pid, SIGTERM);
+	int status = fixture_wait(pid, 60000);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	fd = open(log, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, out, len - 1) : -1;
+	out[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(log);
+	unlink(model);
+	unlink(sock);
+	return status;
+}
+
+/*
+ * A model whose warm-up is long (each node under the bound, the sum
+ * 2^38 taps): dnnqd ran it to the end with SIGTERM pending, at start-up (the
+ * main thread loads before it reads the signalfd) and in a reload (SIGTERM
+ * joins the reload thread). Now the warm-up asks between nodes: SIGTERM
+ * ends dnnqd with status 0 within a node. And a compute bomb reloaded is
+ * refused naming its node; the old version serves on.
+ */
+START_TEST(hostile_slow_warm_up)
+{
+	struct fixture_daemon d = { 0 };
+	struct dnnq_diag diag = { "" };
+	char dir[] = "/tmp/dnnq-warmup-XXXXXX", out[4096], path[400];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	int status = term_while_loading(dir, out, sizeof out);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "SIGTERM while warming up: wait status %#x; %s", (unsigned)status, out);
+	ck_assert_msg(strstr(out, "stopped while loading the models"), "%s", out);
+	rmdir(dir);
+
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_int_eq(fixture_daemon_start(&d, bin, 1u << FIXTURE_RELU64, NULL, &diag), 0);
+	snprintf(path, sizeof path, "%s/%s.dnnq", d.dir, fixture_model_name(FIXTURE_RELU64));
+	/* a compute bomb: refused by RELOAD, the old version served */
+	void *buf;
+	size_t len;
+	hostile_pool_bytes(1, 4096, 2047, &buf, &len);
+	hostile_write(path, buf, len);
+	free(buf);
+	char bomb[400];
+	hostile_reload_refused(d.socket, DNNQ_E_RANGE, "node 'pool0' (maxpool)", bomb,
+	                       sizeof bomb);
+	/* a slow one: SIGHUP, then SIGTERM while the reload warms it up */
+	write_slow(path);
+	kill(d.pid, SIGHUP);
+	fixture_sleep_ms(1000);
+	int rc = fixture_daemon_stop(&d, &diag);
+	char log[600];
+	fixture_daemon_log(&d, log, sizeof log);
+	ck_assert_msg(rc == 0, "SIGTERM during a reload's warm-up: %s; log: %s", diag.msg, log);
+	fixture_daemon_destroy(&d);
+	printf("hostile: a model of 256 MaxPools of 15x15 over 2048x2048 (2^38 taps of warm-up), "
+	       "SIGTERM while it warmed up at start and in a reload; a compute bomb reloaded: 3 "
+	       "tries: dnnqd ended with status 0 both times; the bomb refused, generation 1 "
+	       "served ('%s')\n", bomb);
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
 	TCase *tc = tcase_create("daemon");
 	tcase_add_test(tc, hostile_notify_unread);
 	tcase_add_test(tc, hostile_socket_dir);
+	tcase_add_test(tc, hostile_slow_warm_up);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -28,12 +28,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "calibration/npy.h"
 #include "conf/config.h"
 #include "daemon/loader.h"
+#include "daemon/models.h"
+#include "engine/model.h"
 #include "onnx/ir.h"
+#include "tests/hostile-models.h"
 #include "tests/suites.h"
 
 /* ---- protobuf wire format, enough for ModelProto skeletons ------------- */
@@ -474,6 +478,107 @@ START_TEST(hostile_trusted_files)
 }
 END_TEST
 
+/* ---- models whose cost is in their shapes --------------------------------- */
+
+#define WORKERS 2          /* graphs a version builds, as dnnqd with 2 workers */
+
+/* buf as model "m" of a table of WORKERS graphs at max_batch: the status,
+ * the diag in d, the load's milliseconds in *ms. */
+static int add_model(void *buf, size_t len, uint32_t max_batch, struct dnnq_diag *d,
+                     double *ms)
+{
+	struct dnnqd_models *t = dnnqd_models_new(WORKERS);
+	ck_assert_ptr_nonnull(t);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = dnnqd_models_add(t, "m", buf, len, max_batch, d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ms)
+		*ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	dnnqd_models_free(t);
+	free(buf);
+	return rc;
+}
+
+/*
+ * Compute bombs: a few hundred bytes whose work is enormous. dnnqd built
+ * and warmed them up, one MaxPool window at a time: a 2047 x 2047 window
+ * over a 4096 x 4096 input is 2^46 taps, days of a core, and SIGTERM
+ * waited for it. Now judged from the shapes at load (dnnq_graph_cost):
+ * refused naming the node, or the model when every node is under the
+ * node bound but their sum is not.
+ */
+START_TEST(hostile_compute_bomb)
+{
+	struct dnnq_diag d = { "" }, whole = { "" };
+	void *buf;
+	size_t len;
+	hostile_pool_bytes(1, 4096, 2047, &buf, &len);
+	size_t bomb_len = len;
+	ck_assert_int_eq(add_model(buf, len, 1, &d, NULL), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, "node 'pool0' (maxpool)") && strstr(d.msg, "(2^36)"),
+	              "%s", d.msg);
+	/* 64 nodes of 2^22 x 127^2 taps each: every one under 2^36, 2^42 in all */
+	hostile_pool_bytes(64, 2048, 127, &buf, &len);
+	ck_assert_int_eq(add_model(buf, len, 1, &whole, NULL), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(whole.msg, "a model may take"), "%s", whole.msg);
+	printf("hostile: compute bombs (a %zu-byte model of one 2047x2047 MaxPool over "
+	       "4096x4096; 64 MaxPools of 127x127 over 2048x2048): 2 tries: refused at load "
+	       "before any run ('%s'; '%s')\n", bomb_len, d.msg, whole.msg);
+}
+END_TEST
+
+/*
+ * Memory bombs: the activations a model needs at its max batch, for each
+ * worker's graph, declared in a few bytes of shape. A worker planned them
+ * when a request at that batch came (malloc, overcommitted, then touched:
+ * the OOM killer). Now refused at load when past half the host's memory;
+ * a shape whose bytes alone are past the work bound is refused as work.
+ */
+START_TEST(hostile_memory_bomb)
+{
+	struct dnnq_diag d = { "" }, huge = { "" };
+	void *buf;
+	size_t len;
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	ck_assert(pages > 0 && psize > 0);
+	/* one item of features bytes: at max batch 65536 the host's memory */
+	int64_t features = (int64_t)(((uint64_t)pages * (uint64_t)psize / 65536 + 63) & ~63ull);
+	hostile_chain_bytes(2, features, &buf, &len);
+	ck_assert_int_eq(add_model(buf, len, 65536, &d, NULL), DNNQ_E_NOMEM);
+	ck_assert_msg(strstr(d.msg, "activations: ") && strstr(d.msg, "at max_batch 65536") &&
+	              strstr(d.msg, "half of this host's memory"), "%s", d.msg);
+	hostile_chain_bytes(2, (int64_t)1 << 41, &buf, &len);
+	int hrc = add_model(buf, len, 1, &huge, NULL);
+	ck_assert_msg(hrc == DNNQ_E_RANGE, "%d %s", hrc, huge.msg);
+	ck_assert_msg(strstr(huge.msg, "node 'relu"), "%s", huge.msg);
+	printf("hostile: memory bombs (2 ReLUs of %lld bytes an item at max_batch 65536; of 2^41"
+	       " bytes at batch 1): 2 tries: refused at load before any allocation ('%s'; '%s')\n",
+	       (long long)features, d.msg, huge.msg);
+}
+END_TEST
+
+/*
+ * A long chain of cheap nodes: the arena planner compared every tensor
+ * with every one placed before it (and table fusion counted each
+ * tensor's readers over every node): quadratic, hours for a million
+ * nodes. Now linear in the nodes times the live set.
+ */
+START_TEST(hostile_long_chain)
+{
+	struct dnnq_diag d = { "" };
+	void *buf;
+	size_t len;
+	double ms;
+	hostile_chain_bytes(DNNQ_MODEL_MAX_NODES, 64, &buf, &len);
+	size_t file = len;
+	ck_assert_msg(add_model(buf, len, 64, &d, &ms) == 0, "%s", d.msg);
+	printf("hostile: a chain of %d ReLUs (%zu bytes; the most nodes a model may have), "
+	       "%d graphs: 1 tries: loaded and warmed up in %.0f ms\n", DNNQ_MODEL_MAX_NODES,
+	       file, WORKERS, ms);
+}
+END_TEST
+
 Suite *suite_hostile_files(void)
 {
 	Suite *s = suite_create("hostile_files");
@@ -484,6 +589,9 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_tool_output_escaped);
 	tcase_add_test(tc, hostile_calib_input_names);
 	tcase_add_test(tc, hostile_trusted_files);
+	tcase_add_test(tc, hostile_compute_bomb);
+	tcase_add_test(tc, hostile_memory_bomb);
+	tcase_add_test(tc, hostile_long_chain);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -347,6 +347,14 @@ static int convt_ref(struct dnnq_graph *g, struct gnode *n, const float *const *
 	return DNNQ_OK;
 }
 
+/* Each input element times its group's patch of columns (kh x kw x cout /
+ * groups): one multiply-add each. */
+static uint64_t convt_work(const struct dnnq_graph *g, const struct gnode *n)
+{
+	const struct convt *op = n->op;
+	return (uint64_t)gnumel(&g->t[n->desc.inputs[0]]) * op->ncols;
+}
+
 /* Both precisions share the adapter: create reads the node's. */
 static const struct node_ops convt_ops = { convt_create, dnnq_infer_batch, convt_setup,
                                            convt_run, convt_destroy, convt_ref, false, false };
@@ -411,4 +419,5 @@ const struct dnnq_op_def dnnq_op_convtranspose = {
 	         DNNQ_A(DNNQ_A_KERNEL) | DNNQ_A(DNNQ_A_STRIDES) | DNNQ_A(DNNQ_A_DILATIONS) |
 	         DNNQ_A(DNNQ_A_PADS) | DNNQ_A(DNNQ_A_NDIM) | DNNQ_A(DNNQ_A_DIMS) | DNNQ_A_OUT_QP,
 	.check = convt_check, .build = convt_build, .ops = &convt_ops, .ops_f32 = &convt_ops,
+	.work = convt_work,
 };

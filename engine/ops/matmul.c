@@ -434,6 +434,13 @@ static int matmul_ref(struct dnnq_graph *g, struct gnode *n, const float *const 
 	return DNNQ_OK;
 }
 
+/* A multiply-add per output element and step of K. */
+static uint64_t matmul_work(const struct dnnq_graph *g, const struct gnode *n)
+{
+	const struct matmul *op = n->op;
+	return (uint64_t)gnumel(&g->t[n->out]) * op->K;
+}
+
 static const struct node_ops matmul_ops = { matmul_create, matmul_infer, matmul_setup,
                                             matmul_run, matmul_destroy, matmul_ref, false,
                                             false };
@@ -442,4 +449,5 @@ const struct dnnq_op_def dnnq_op_matmul = {
 	.kind = 41, .name = "matmul", .onnx = "MatMul", .min_inputs = 2, .max_inputs = 2,
 	.attrs = DNNQ_A(DNNQ_A_OP) | DNNQ_A_OUT_QP | DNNQ_A(DNNQ_A_PRECISION),
 	.build = dnnq_xfmr_build, .ops = &matmul_ops, .ops_f32 = &matmul_ops,
+	.work = matmul_work,
 };

@@ -1,0 +1,109 @@
+/*
+ * Hostile model files (hostile-models.h): the fixture's models read back,
+ * their shapes and node lists rewritten, written again. The file format
+ * checks everything a reader can check alone; what these files carry is
+ * cost, which only the shapes tell.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/dnnq.h"
+#include "engine/model.h"
+#include "tests/hostile-models.h"
+#include "tools/serve-fixture.h"
+
+static void read_fixture(enum fixture_model which, struct dnnq_model *m)
+{
+	struct dnnq_diag diag = { "" };
+	void *buf;
+	size_t len;
+	ck_assert_int_eq(fixture_model_bytes(which, &buf, &len, &diag), 0);
+	ck_assert_msg(dnnq_model_read(buf, len, m, &diag) == 0, "%s", diag.msg);
+	free(buf);
+}
+
+/* m's node 0 repeated to n nodes, each reading the one before; the one
+ * output the last node's. */
+static void repeat_node(struct dnnq_model *m, size_t n, const char *prefix)
+{
+	struct dnnq_model_node *nodes = realloc(m->nodes, n * sizeof *nodes);
+	ck_assert_ptr_nonnull(nodes);
+	m->nodes = nodes;
+	m->nnodes = n;
+	for (size_t j = 1; j < n; j++) {
+		nodes[j] = nodes[0];
+		snprintf(nodes[j].name, sizeof nodes[j].name, "%s%zu", prefix, j);
+		nodes[j].inputs[0] = (int32_t)dnnq_model_node_value(m, j - 1);
+	}
+	m->noutputs = 1;
+	m->outputs[0].value = (int32_t)dnnq_model_node_value(m, n - 1);
+}
+
+static void write_model(struct dnnq_model *m, void **buf, size_t *len)
+{
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(dnnq_model_write(m, buf, len, &diag) == 0, "%s", diag.msg);
+	dnnq_model_free(m);
+}
+
+void hostile_chain_bytes(size_t n, int64_t features, void **buf, size_t *len)
+{
+	struct dnnq_model m;
+	read_fixture(FIXTURE_RELU64, &m);
+	ck_assert_uint_eq(m.nnodes, 1);
+	repeat_node(&m, n, "relu");
+	/* a file's dims are at most INT32_MAX: more features as [N, f / 2^20, 2^20] */
+	struct dnnq_model_io *io[2] = { &m.inputs[0], &m.outputs[0] };
+	for (int k = 0; k < 2; k++) {
+		io[k]->ndim = features > INT32_MAX ? 3 : 2;
+		io[k]->dims[1] = features > INT32_MAX ? features >> 20 : features;
+		io[k]->dims[2] = (int64_t)1 << 20;
+	}
+	write_model(&m, buf, len);
+}
+
+void hostile_pool_bytes(size_t n, int64_t side, int32_t kernel, void **buf, size_t *len)
+{
+	struct dnnq_model m;
+	read_fixture(FIXTURE_KIND_MAXPOOL, &m);
+	const int32_t geom[10] = { kernel, kernel, 1, 1, (kernel - 1) / 2, (kernel - 1) / 2,
+	                           kernel / 2, kernel / 2, 1, 1 };
+	memcpy(m.nodes[0].pool, geom, sizeof geom);
+	snprintf(m.nodes[0].name, sizeof m.nodes[0].name, "pool0");
+	repeat_node(&m, n, "pool");
+	const int64_t dims[4] = { 1, side, side, 1 };
+	memcpy(m.inputs[0].dims, dims, sizeof dims);
+	memcpy(m.outputs[0].dims, dims, sizeof dims);
+	m.outputs[0].qp = m.inputs[0].qp;
+	write_model(&m, buf, len);
+}
+
+void hostile_write(const char *path, const void *buf, size_t len)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+void hostile_reload_refused(const char *socket, int want, const char *needle, char *msg,
+                            size_t len)
+{
+	struct dnnq_client *c;
+	struct dnnq_reload_result rr;
+	struct dnnq_model *m;
+	ck_assert_int_eq(dnnq_connect(socket, NULL, &c), 0);
+	int rc = dnnq_reload(c, &rr);
+	ck_assert_msg(rc == want && strstr(rr.message, needle), "RELOAD: %s ('%s'), want %s and"
+	              " '%s'", dnnq_strerror(rc), rr.message, dnnq_strerror(want), needle);
+	ck_assert_int_eq(dnnq_model_open(c, fixture_model_name(FIXTURE_RELU64), &m), 0);
+	ck_assert_uint_eq(dnnq_model_generation(m), 1);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	snprintf(msg, len, "%s", rr.message);
+}

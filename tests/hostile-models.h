@@ -1,0 +1,27 @@
+/*
+ * Model files a hostile author writes (tests/hostile-models.c): small,
+ * valid .dnnq images whose cost is in their shapes, made from the serving
+ * fixture's relu64 and k-maxpool (tools/serve-fixture.h). Each returns the
+ * bytes (malloc'd) and fails the test on any error.
+ */
+#ifndef DNNQ_TESTS_HOSTILE_MODELS_H
+#define DNNQ_TESTS_HOSTILE_MODELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* relu64 grown to a chain of n ReLUs over [N, features] (past INT32_MAX:
+ * [N, features / 2^20, 2^20]). */
+void hostile_chain_bytes(size_t n, int64_t features, void **buf, size_t *len);
+/* A chain of n MaxPools, each a kernel x kernel window, stride 1, padded
+ * to keep the size, over a u8 input [N, side, side, 1]. */
+void hostile_pool_bytes(size_t n, int64_t side, int32_t kernel, void **buf, size_t *len);
+/* buf[len] written to path through a renamed temporary file. */
+void hostile_write(const char *path, const void *buf, size_t len);
+
+/* A RELOAD on dnnqd at socket refused with want and a message holding
+ * `needle`, relu64 still served at generation 1; the message into msg. */
+void hostile_reload_refused(const char *socket, int want, const char *needle, char *msg,
+                            size_t len);
+
+#endif
