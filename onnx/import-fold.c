@@ -369,6 +369,52 @@ static int fold_gather(struct nctx *c)
 	return const_out(c, data, 0, c->m->batch[id_of(c, x)]);
 }
 
+/* ScatterND on constants, reduction none (the masks of shifted windows, Swin's):
+ * a copy of data with each index tuple's slice replaced by its updates. */
+static int fold_scatternd(struct nctx *c)
+{
+	int rc;
+	char red[16];
+	if ((rc = need(c, 0, DT_ANY, true)) || (rc = need(c, 1, DT_INT, true)) ||
+	    (rc = need(c, 2, DT_ANY, true)) || (rc = same_dtype(c, 0, 2)) ||
+	    (rc = a_str(c, "reduction", "none", red, sizeof red)))
+		return rc;
+	if (strcmp(red, "none"))
+		return bad(c, DNNQ_E_UNSUPPORTED, "reduction '%s' (only none)", red);
+	const struct dnnq_ir_value *x = V(c, 0), *ix = V(c, 1), *u = V(c, 2);
+	if (c->m->batch[id_of(c, x)] || c->m->batch[id_of(c, u)])
+		return batch_refused(c);
+	uint32_t k = ix->ndim ? (uint32_t)ix->dims[ix->ndim - 1] : 0;
+	bool fits = ix->ndim >= 1 && k >= 1 && k <= x->ndim && u->ndim == ix->ndim - 1 + x->ndim - k;
+	for (uint32_t d = 0; fits && d < u->ndim; d++)
+		fits = u->dims[d] == (d < ix->ndim - 1 ? ix->dims[d] : x->dims[k + d - (ix->ndim - 1)]);
+	if (!fits)
+		return bad(c, DNNQ_E_SHAPE, "data [%s], indices [%s] and updates [%s] do not agree",
+		           imp_dims_str(x), imp_dims_str(ix), imp_dims_str(u));
+	size_t es = dnnq_ir_dtype_size(x->dtype), inner = 1, n = dnnq_ir_numel(ix, 1) / k;
+	for (uint32_t d = k; d < x->ndim; d++)
+		inner *= (size_t)x->dims[d];
+	void *data;
+	if ((rc = alloc_out(c, x->dtype, x->ndim, x->dims, &data)))
+		return rc;
+	if (dnnq_ir_numel(x, 1))
+		memcpy(data, x->data, dnnq_ir_numel(x, 1) * es);
+	for (size_t t = 0; !rc && t < n; t++) {
+		size_t at = 0;
+		for (uint32_t d = 0; !rc && d < k; d++) {
+			int64_t i = geti(c, ix, t * k + d), len = x->dims[d];
+			if (i < -len || i >= len)
+				rc = bad(c, DNNQ_E_RANGE, "index %lld is out of range for axis %u of [%s]",
+				         (long long)i, d, imp_dims_str(x));
+			at = at * (size_t)len + (size_t)(i < 0 ? i + len : i);
+		}
+		if (!rc)
+			memcpy((char *)data + at * inner * es, (const char *)u->data + t * inner * es,
+			       inner * es);
+	}
+	return const_out(c, data, rc, false);
+}
+
 /* Slice's starts, ends, axes and steps: attributes before opset 10, inputs after. */
 static int slice_args(struct nctx *c, int64_t v[4][DNNQ_IR_MAX_DIMS], size_t *n)
 {
@@ -608,9 +654,11 @@ static int fold_constantofshape(struct nctx *c)
 	return const_out(c, data, rc, false);
 }
 
-/* ---- arithmetic: Add, Sub, Mul, Div, Equal, Not, Where ---------------------------------- */
+/* ---- arithmetic: Add, Sub, Mul, Div, Mod, Pow, Equal, Not, Where ------------------------ */
 
-enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_EQUAL };
+/* AR_MOD: Mod's default, the remainder takes the divisor's sign (Python's %);
+ * AR_FMOD: fmod=1, the dividend's (C's % and fmod) */
+enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD, AR_FMOD, AR_POW, AR_EQUAL };
 
 /* a op b on integers; the batch only through an identity (N*1, N+0...). */
 static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_t *y)
@@ -637,6 +685,22 @@ static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_
 			           (long long)b);
 		*y = a / b;
 		break;
+	case AR_MOD:
+	case AR_FMOD:
+		if (b == 0)
+			return bad(c, DNNQ_E_RANGE, "integer modulo of %lld by 0", (long long)a);
+		*y = b == -1 ? 0 : a % b;
+		if (op == AR_MOD && *y && (*y < 0) != (b < 0))
+			*y += b;
+		break;
+	case AR_POW:
+		if (b < 0)
+			return bad(c, DNNQ_E_RANGE, "integer power %lld ** %lld", (long long)a,
+			           (long long)b);
+		*y = 1;
+		for (int64_t e = 0; !ovf && e < b && *y; e++)
+			ovf = __builtin_mul_overflow(*y, a, y) || (e > 64 && (a > 1 || a < -1));
+		break;
 	case AR_EQUAL: *y = a == b; break;
 	}
 	return ovf ? bad(c, DNNQ_E_RANGE, "%lld and %lld: integer overflow", (long long)a,
@@ -650,6 +714,12 @@ static double arith_f(enum arith op, double a, double b)
 	case AR_SUB: return (float)a - (float)b;
 	case AR_MUL: return (float)a * (float)b;
 	case AR_DIV: return (float)a / (float)b;
+	case AR_MOD:
+	case AR_FMOD: {
+		float r = fmodf((float)a, (float)b);
+		return op == AR_MOD && r != 0 && (r < 0) != (b < 0) ? r + (float)b : r;
+	}
+	case AR_POW: return powf((float)a, (float)b);
 	default: return a == b;
 	}
 }
@@ -688,6 +758,7 @@ static int fold_sub(struct nctx *c) { return fold_arith(c, AR_SUB); }
 static int fold_mul(struct nctx *c) { return fold_arith(c, AR_MUL); }
 static int fold_div(struct nctx *c) { return fold_arith(c, AR_DIV); }
 static int fold_equal(struct nctx *c) { return fold_arith(c, AR_EQUAL); }
+static int fold_pow(struct nctx *c) { return fold_arith(c, AR_POW); }
 
 /* Not on a bool (the IR's u8 0 or 1): an If's condition from Equal. */
 static int fold_not(struct nctx *c)
@@ -776,6 +847,12 @@ static bool attr_int_is(const Onnx__NodeProto *np, const char *name, int64_t wan
 {
 	const Onnx__AttributeProto *a = imp_attr(np, name);
 	return a ? a->has_i && a->i == want : want == 0;
+}
+
+/* Mod on constants (the shape arithmetic of padded windows, Swin's) */
+static int fold_mod(struct nctx *c)
+{
+	return fold_arith(c, attr_int_is(c->np, "fmod", 1) ? AR_FMOD : AR_MOD);
 }
 
 /* The one node reading ONNX value `name` after node `index`, as its input
@@ -919,6 +996,7 @@ static const struct imp_fold FOLDS[] = {
 	{ "Cast", fold_cast, 1, 1, IMP_ANY_INPUT },
 	{ "Pad", fold_pad, 1, 4, 1 },
 	{ "Gather", fold_gather, 2, 2, 0 },
+	{ "ScatterND", fold_scatternd, 3, 3, 0 },
 	{ "Slice", fold_slice, 1, 5, 0 },
 	{ "Concat", fold_concat, 1, IMP_MAX_NODE_INPUTS, 0 },
 	{ "Expand", fold_expand, 2, 2, 0 },
@@ -928,6 +1006,8 @@ static const struct imp_fold FOLDS[] = {
 	{ "Sub", fold_sub, 2, 2, 0 },
 	{ "Mul", fold_mul, 2, 2, 0 },
 	{ "Div", fold_div, 2, 2, 0 },
+	{ "Mod", fold_mod, 2, 2, 0 },
+	{ "Pow", fold_pow, 2, 2, 0 },
 	{ "Equal", fold_equal, 2, 2, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
 	{ "Transpose", fold_transpose, 1, 1, 0 },

@@ -1185,11 +1185,17 @@ static int op_dropout(struct nctx *c)
 		if ((rc = need(c, 2, DT_ANY, true)))
 			return rc;
 		const struct dnnq_ir_value *t = V(c, 2);
-		/* a folded bool (one byte) or a bool initializer (the float 0 or 1) */
+		/* a folded bool (one byte) or a bool initializer (the float 0 or 1);
+		 * training with a constant ratio 0 drops nothing (Swin's export) */
 		bool f32 = t->dtype == DNNQ_IR_F32;
+		const struct dnnq_ir_value *r = V(c, 1);
+		bool none_dropped = r && r->data && r->dtype == DNNQ_IR_F32 && numel(r) == 1 &&
+		                    *(const float *)r->data == 0;
 		if (numel(t) != 1 || (!f32 && dnnq_ir_dtype_size(t->dtype) != 1) ||
-		    (f32 ? *(const float *)t->data != 0 : *(const uint8_t *)t->data != 0))
-			return bad(c, DNNQ_E_UNSUPPORTED, "training_mode must be a constant false");
+		    ((f32 ? *(const float *)t->data != 0 : *(const uint8_t *)t->data != 0) &&
+		     !none_dropped))
+			return bad(c, DNNQ_E_UNSUPPORTED,
+			           "training_mode must be a constant false (or ratio a constant 0)");
 	}
 	int64_t is_test;
 	if ((rc = a_int(c, "is_test", 1, &is_test)))

@@ -597,6 +597,24 @@ START_TEST(identity_dropout_removed)
 	mb_node(b, "Dropout", "d", "x", "c,mask");
 	mb_node(b, "Identity", "i", "mask", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "reads 'mask', an output of node 'd'");
+
+	/* training_mode true: removed with a ratio of 0 (Swin's export), else refused */
+	for (int k = 0; k < 2; k++) {
+		float ratio = k ? 0.1f : 0.0f, on = 1;
+		b = nchw(13, 1, 2, 2);
+		mb_init(b, "ratio", F, 0, NULL, &ratio);
+		mb_init(b, "train", F, 0, NULL, &on);
+		mb_node(b, "Dropout", "d", "x,ratio,train", "y");
+		if (k)
+			imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'd' (Dropout): training_mode must be a "
+			          "constant false (or ratio a constant 0)");
+		else {
+			imp_ok(b, &ir);
+			ck_assert_uint_eq(ir.nnodes, 1);
+			ck_assert_int_eq(ir.nodes[0].op, DNNQ_IR_RESHAPE);
+			dnnq_ir_free(&ir);
+		}
+	}
 }
 END_TEST
 
@@ -2140,6 +2158,66 @@ START_TEST(fold_values)
 }
 END_TEST
 
+/* Mod (both signs, fmod 0 and 1), Pow and ScatterND on constants: their values. */
+static const int64_t *fold_one(struct mb *b, struct dnnq_ir *ir, size_t n)
+{
+	imp_ok(b, ir);
+	ck_assert_uint_eq(ir->nnodes, 0);
+	return folded_i64(ir, n);
+}
+
+START_TEST(fold_mod_pow_scatternd)
+{
+	int64_t d[2] = { 2, 3 }, four[1] = { 4 };
+	int64_t a[4] = { -7, 7, -7, 7 }, m[4] = { 3, 3, -3, -3 };
+	static const int64_t py[4] = { 2, 1, -1, -2 }, c[4] = { -1, 1, -1, 1 };
+	struct dnnq_ir ir;
+	for (int fmod = 0; fmod < 2; fmod++) {
+		struct mb *b = io_model(13, "x", F, 2, d);
+		mb_i64(b, "a", 4, a);
+		mb_i64(b, "m", 4, m);
+		at_i(b, mb_node(b, "Mod", "mod", "a,m", "y"), "fmod", fmod);
+		const int64_t *y = fold_one(b, &ir, 4);
+		for (int i = 0; i < 4; i++)
+			ck_assert_int_eq(y[i], fmod ? c[i] : py[i]);
+		dnnq_ir_free(&ir);
+	}
+	int64_t zero[1] = { 0 }, two[1] = { 2 }, e[3] = { 0, 1, 10 };
+	struct mb *b = io_model(13, "x", F, 2, d);
+	mb_i64(b, "a", 1, four);
+	mb_i64(b, "m", 1, zero);
+	mb_node(b, "Mod", "mod", "a,m", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'mod' (Mod): integer modulo of 4 by 0");
+
+	b = io_model(13, "x", F, 2, d);
+	mb_i64(b, "two", 1, two);
+	mb_i64(b, "e", 3, e);
+	mb_node(b, "Pow", "pow", "two,e", "y");
+	const int64_t *y = fold_one(b, &ir, 3);
+	ck_assert(y[0] == 1 && y[1] == 2 && y[2] == 1024);
+	dnnq_ir_free(&ir);
+
+	/* data [2,3] zeros; indices [[1,2],[0,0]] take 7 and 9 */
+	int64_t z[6] = { 0 }, ix[4] = { 1, 2, 0, 0 }, ixd[2] = { 2, 2 }, up[2] = { 7, 9 };
+	int64_t bad_ix[4] = { 1, 3, 0, 0 };
+	for (int k = 0; k < 2; k++) {
+		b = io_model(13, "x", F, 2, d);
+		mb_init(b, "data", S64, 2, d, z);
+		mb_init(b, "ix", S64, 2, ixd, k ? bad_ix : ix);
+		mb_i64(b, "up", 2, up);
+		mb_node(b, "ScatterND", "sc", "data,ix,up", "y");
+		if (k) {
+			imp_fails(b, DNNQ_E_RANGE, "node 'sc' (ScatterND): index 3 is out of range for "
+			          "axis 1 of [2,3]");
+			continue;
+		}
+		y = fold_one(b, &ir, 6);
+		ck_assert(y[0] == 9 && y[1] == 0 && y[2] == 0 && y[3] == 0 && y[4] == 0 && y[5] == 7);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 /* ConstantOfShape(shape) of a model whose input is [N,3]: refused. */
 static void fill_fails(size_t n, const int64_t *shape, int rc, const char *needle)
 {
@@ -2355,6 +2433,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, fold_expand_batch);
 	tcase_add_test(tc, fold_values);
+	tcase_add_test(tc, fold_mod_pow_scatternd);
 	tcase_add_test(tc, fold_huge_refused);
 	tcase_add_test(tc, fold_pad_into_avgpool);
 	tcase_add_test(tc, fold_noops_removed);
