@@ -1040,9 +1040,13 @@ static int op_reshape(struct nctx *c)
 	if (x->batched) {
 		batched = keep_batch || (n > 0 && ((sh[0] == 0 && !allowzero) ||
 		                                   (sh[0] == -1 && d[0] == 1)));
+		if (!batched && !n)
+			return batch_moves(c, "reshaping a batched value to a scalar");
 		if (!batched)
-			return batch_moves(c, "reshaping a batched value: shape[0] must keep "
-			           "the batch (0, -1 standing for it, or the batch the model fixes)");
+			return batch_moves(c, "reshaping a batched value: shape[0] = %lld merges "
+			           "the batch with other dims or moves it (shape[0] keeps the batch as "
+			           "0, as -1 standing for it, or as the batch the model fixes)",
+			           (long long)sh[0]);
 	}
 	return reshape_to(c, (uint32_t)n, d, batched);
 }

@@ -752,18 +752,21 @@ static bool per_channel(const struct dnnq_ir_value *x, const struct dnnq_ir_valu
 	return true;
 }
 
-/* A constant c (k elements, value *cv, of rank 4 or less, dims[0] 1 at
- * rank 4) that broadcasts against a 4-D activation: *cv becomes its 4-D
- * shape (leading 1s), c its data in NHWC order. */
-static int const_nhwc(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_ir_value *cv,
-                      float *c, size_t k)
+/* A constant c (k elements, value *cv, of rank r or less, dims[0] 1 at
+ * rank r) that broadcasts against an activation of rank r: *cv becomes its
+ * r-D shape (leading 1s) and, at rank 4, c its data in NHWC order. The
+ * engine reads a 4-D value as NHWC whatever it is: a 4-D constant against
+ * a 5-D activation (lifted attention scores, [1, B*nW, heads, N, N] plus
+ * a [1, heads, N, N] bias) must be 5-D, its ONNX order kept. */
+static int const_to_rank(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_ir_value *cv,
+                         float *c, size_t k, uint32_t r)
 {
-	uint32_t lead = 4 - cv->ndim;
+	uint32_t lead = r - cv->ndim;
 	memmove(cv->dims + lead, cv->dims, cv->ndim * sizeof *cv->dims);
 	for (uint32_t i = 0; i < lead; i++)
 		cv->dims[i] = 1;
-	cv->ndim = 4;
-	if (same_order(cv))
+	cv->ndim = r;
+	if (r != 4 || same_order(cv))
 		return DNNQ_OK;
 	float *t = malloc(k * sizeof *t);
 	if (!t)
@@ -798,12 +801,11 @@ static int binary_input(struct lower *L, const struct dnnq_ir_node *n, int32_t v
 	} else if (cv->ndim <= x->ndim && (cv->ndim < x->ndim || cv->dims[0] == 1)) {
 		/* any other shape that broadcasts (a ViT's position embeddings, the
 		 * bias of a channels-last 4-D value): kept whole, for the
-		 * registry's broadcasting operators; against a 4-D activation as
-		 * a 4-D constant in the engine's order */
+		 * registry's broadcasting operators, at the activation's rank
+		 * (against a 4-D activation in the engine's order) */
 		struct dnnq_ir_value c4 = *cv;
 		int64_t d[DNNQ_MAX_DIMS];
-		if (x->ndim == 4)
-			rc = const_nhwc(L, n, &c4, c, k);
+		rc = const_to_rank(L, n, &c4, c, k, x->ndim);
 		engine_dims(&c4, d);
 		if (!rc)
 			rc = add_constant_nd(L, nm, c, c4.ndim, d, ref);

@@ -19,6 +19,7 @@
 #include "calibration/npy.h"
 #include "daemon/pool.h"
 #include "engine/op.h"
+#include "onnx/calib.h"
 #include "onnx/ir.h"
 #include "onnx/onnx.pb-c.h"
 #include "tests/rng.h"
@@ -2063,6 +2064,135 @@ START_TEST(fold_batch_arithmetic_fixed)
 }
 END_TEST
 
+/* Swin's window attention at batch 1 (torchvision swin_t exports it so):
+ * x [1, H, W, C] cut into windows by Reshape and Transpose, a Reshape that
+ * merges the batch with the windows ([nW, N, C]: the import fixes the batch
+ * to 1), qkv as [nW, N, 3, heads, d] moved by perm [2, 0, 3, 1, 4] (the
+ * batch leaves dim 0), q, k and v Gathered on axis 0, q k^T plus a
+ * relative position bias [1, heads, N, N], times v. The output is compared
+ * with the same arithmetic by hand: the reference's, then the lowered
+ * model's (the bias, 4-D against 5-D lifted scores, once had its dims
+ * taken for NHWC while its data kept the ONNX order). */
+enum { SW_H = 2, SW_W = 4, SW_WS = 2, SW_C = 6, SW_HEADS = 3, SW_D = SW_C / SW_HEADS,
+       SW_N = SW_WS * SW_WS, SW_NW = (SW_H / SW_WS) * (SW_W / SW_WS),
+       SW_OUT = SW_NW * SW_HEADS * SW_N * SW_D };
+
+/* y[win][head][i][e] of x [H, W, C] */
+static void swin_by_hand(const float *x, const float *wqkv, const float *bias, float *y)
+{
+	float qkv[SW_NW][SW_N][3 * SW_C];
+	for (int win = 0; win < SW_NW; win++)
+		for (int t = 0; t < SW_N; t++) {
+			int nww = SW_W / SW_WS;
+			int h = win / nww * SW_WS + t / SW_WS, w = win % nww * SW_WS + t % SW_WS;
+			for (int j = 0; j < 3 * SW_C; j++) {
+				float acc = 0;
+				for (int c = 0; c < SW_C; c++)
+					acc += x[(h * SW_W + w) * SW_C + c] * wqkv[c * 3 * SW_C + j];
+				qkv[win][t][j] = acc;
+			}
+		}
+	for (int win = 0; win < SW_NW; win++)
+		for (int hd = 0; hd < SW_HEADS; hd++)
+			for (int i = 0; i < SW_N; i++)
+				for (int e = 0; e < SW_D; e++) {
+					float acc = 0;
+					for (int j = 0; j < SW_N; j++) {
+						float a = bias[(hd * SW_N + i) * SW_N + j];
+						for (int f = 0; f < SW_D; f++)
+							a += qkv[win][i][hd * SW_D + f] *
+							     qkv[win][j][SW_C + hd * SW_D + f];
+						acc += a * qkv[win][j][2 * SW_C + hd * SW_D + e];
+					}
+					y[((win * SW_HEADS + hd) * SW_N + i) * SW_D + e] = acc;
+				}
+}
+
+static struct mb *swin_model(const float *wqkv, const float *bias)
+{
+	int64_t xd[4] = { 1, SW_H, SW_W, SW_C }, wd[2] = { SW_C, 3 * SW_C };
+	int64_t bd[4] = { 1, SW_HEADS, SW_N, SW_N }, zero = 0, one = 1, two = 2;
+	int64_t s1[6] = { 1, SW_H / SW_WS, SW_WS, SW_W / SW_WS, SW_WS, SW_C };
+	int64_t s2[3] = { SW_NW, SW_N, SW_C }, s3[5] = { SW_NW, SW_N, 3, SW_HEADS, SW_D };
+	int64_t p1[6] = { 0, 1, 3, 2, 4, 5 }, p2[5] = { 2, 0, 3, 1, 4 }, p3[4] = { 0, 1, 3, 2 };
+	struct mb *b = io_model(13, "x", F, 4, xd);
+	mb_i64(b, "s1", 6, s1);
+	mb_i64(b, "s2", 3, s2);
+	mb_i64(b, "s3", 5, s3);
+	mb_init(b, "wqkv", F, 2, wd, wqkv);
+	mb_init(b, "bias", F, 4, bd, bias);
+	mb_init(b, "i0", S64, 0, NULL, &zero);
+	mb_init(b, "i1", S64, 0, NULL, &one);
+	mb_init(b, "i2", S64, 0, NULL, &two);
+	mb_node(b, "Reshape", "windows", "x,s1", "r1");
+	at_ints(b, mb_node(b, "Transpose", "t1", "r1", "t1"), "perm", 6, p1);
+	mb_node(b, "Reshape", "merge", "t1,s2", "r2");
+	mb_node(b, "MatMul", "qkv", "r2,wqkv", "qkv");
+	mb_node(b, "Reshape", "heads", "qkv,s3", "r3");
+	at_ints(b, mb_node(b, "Transpose", "t3", "r3", "t3"), "perm", 5, p2);
+	at_i(b, mb_node(b, "Gather", "q", "t3,i0", "q"), "axis", 0);
+	at_i(b, mb_node(b, "Gather", "k", "t3,i1", "k"), "axis", 0);
+	at_i(b, mb_node(b, "Gather", "v", "t3,i2", "v"), "axis", 0);
+	at_ints(b, mb_node(b, "Transpose", "kt", "k", "kt"), "perm", 4, p3);
+	mb_node(b, "MatMul", "qk", "q,kt", "qk");
+	mb_node(b, "Add", "biased", "qk,bias", "a");
+	mb_node(b, "MatMul", "av", "a,v", "y");
+	return b;
+}
+
+START_TEST(batch_fixed_window_attention)
+{
+	enum { S = 4, XN = SW_H * SW_W * SW_C };
+	struct rng r = { 0x5717 };
+	float wqkv[SW_C * 3 * SW_C], bias[SW_HEADS * SW_N * SW_N], x[S * XN];
+	for (size_t i = 0; i < sizeof wqkv / sizeof *wqkv; i++)
+		wqkv[i] = (float)rng_uniform(&r, -0.5, 0.5);
+	for (size_t i = 0; i < sizeof bias / sizeof *bias; i++)
+		bias[i] = (float)rng_uniform(&r, -1, 1);
+	for (size_t i = 0; i < S * XN; i++)
+		x[i] = (float)rng_uniform(&r, -1, 1);
+	struct dnnq_ir ir;
+	imp_ok(swin_model(wqkv, bias), &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	ck_assert_ptr_nonnull(strstr(ir.batch_note, "node 'merge' (Reshape): reshaping a batched "
+	                                           "value: shape[0] = 2 merges the batch"));
+	int64_t yd[5] = { 1, SW_NW, SW_HEADS, SW_N, SW_D };   /* lifted: dim 0 is 2 */
+	dims_are(out_value(&ir, 0), 5, yd);
+	float want[S][SW_OUT], got[SW_OUT];
+	for (int s = 0; s < S; s++) {
+		swin_by_hand(x + s * XN, wqkv, bias, want[s]);
+		run1(&ir, 1, x + s * XN, got);
+		near(got, want[s], SW_OUT, 1e-5f);
+	}
+
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_calib c;
+	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
+	const float *cx[1] = { x };
+	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, S, &d) == 0, "%s", d.msg);
+	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
+	ck_assert_ptr_nonnull(method);
+	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_L2, method);
+	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
+	bool *all = malloc(ir.nnodes * sizeof *all);
+	ck_assert_ptr_nonnull(all);
+	memset(all, 1, ir.nnodes * sizeof *all);
+	struct dnnq_lower_opts lo = { .calibration = "test" };
+	for (int fp32 = 0; fp32 < 2; fp32++) {
+		lo.fp32_nodes = fp32 ? all : NULL;
+		double db;
+		ck_assert_msg(dnnq_onnx_calib_trial(&c, &o, method, &lo, NULL, &db, &d) == 0,
+		              "%s: %s", fp32 ? "fp32" : "int8", d.msg);
+		ck_assert_msg(db >= (fp32 ? 100.0 : 25.0), "%s: SQNR %.2f dB", fp32 ? "fp32" : "int8",
+		              db);
+	}
+	free(all);
+	free(method);
+	dnnq_onnx_calib_free(&c);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* Expand of a constant tok to [batch, rest...] (the batch from Shape): the
  * registry's expand node, its output batched; what does not broadcast,
  * meets the batch with a dim > 1 or is too large is refused, naming it. */
@@ -2431,6 +2561,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_opset9);
 	tcase_add_test(tc, fold_static_batch);
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
+	tcase_add_test(tc, batch_fixed_window_attention);
 	tcase_add_test(tc, fold_expand_batch);
 	tcase_add_test(tc, fold_values);
 	tcase_add_test(tc, fold_mod_pow_scatternd);
