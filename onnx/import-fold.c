@@ -384,8 +384,9 @@ static int fold_scatternd(struct nctx *c)
 	const struct dnnq_ir_value *x = V(c, 0), *ix = V(c, 1), *u = V(c, 2);
 	if (c->m->batch[id_of(c, x)] || c->m->batch[id_of(c, u)])
 		return batch_refused(c);
-	uint32_t k = ix->ndim ? (uint32_t)ix->dims[ix->ndim - 1] : 0;
-	bool fits = ix->ndim >= 1 && k >= 1 && k <= x->ndim && u->ndim == ix->ndim - 1 + x->ndim - k;
+	int64_t last = ix->ndim ? ix->dims[ix->ndim - 1] : 0;
+	uint32_t k = last >= 1 && last <= x->ndim ? (uint32_t)last : 0;
+	bool fits = k >= 1 && u->ndim == ix->ndim - 1 + x->ndim - k;
 	for (uint32_t d = 0; fits && d < u->ndim; d++)
 		fits = u->dims[d] == (d < ix->ndim - 1 ? ix->dims[d] : x->dims[k + d - (ix->ndim - 1)]);
 	if (!fits)
@@ -697,9 +698,17 @@ static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_
 		if (b < 0)
 			return bad(c, DNNQ_E_RANGE, "integer power %lld ** %lld", (long long)a,
 			           (long long)b);
-		*y = 1;
-		for (int64_t e = 0; !ovf && e < b && *y; e++)
-			ovf = __builtin_mul_overflow(*y, a, y) || (e > 64 && (a > 1 || a < -1));
+		/* 0, 1 and -1 at once (a file's exponent may be 2^62); any other
+		 * base overflows within 63 steps */
+		if (b == 0 || a == 0 || a == 1)
+			*y = b == 0 ? 1 : a;
+		else if (a == -1)
+			*y = b & 1 ? -1 : 1;
+		else {
+			*y = 1;
+			for (int64_t e = 0; !ovf && e < b; e++)
+				ovf = __builtin_mul_overflow(*y, a, y);
+		}
 		break;
 	case AR_EQUAL: *y = a == b; break;
 	}

@@ -2326,6 +2326,20 @@ START_TEST(fold_mod_pow_scatternd)
 	const int64_t *y = fold_one(b, &ir, 3);
 	ck_assert(y[0] == 1 && y[1] == 2 && y[2] == 1024);
 	dnnq_ir_free(&ir);
+	/* bases 1 and -1 to a huge exponent at once; 2 to it overflows */
+	int64_t bases[3] = { 1, -1, 2 }, huge[1] = { ((int64_t)1 << 62) + 1 };
+	b = io_model(13, "x", F, 2, d);
+	mb_i64(b, "b", 2, bases);
+	mb_i64(b, "e", 1, huge);
+	mb_node(b, "Pow", "pow", "b,e", "y");
+	y = fold_one(b, &ir, 2);
+	ck_assert(y[0] == 1 && y[1] == -1);
+	dnnq_ir_free(&ir);
+	b = io_model(13, "x", F, 2, d);
+	mb_i64(b, "b", 3, bases);
+	mb_i64(b, "e", 1, huge);
+	mb_node(b, "Pow", "pow", "b,e", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'pow' (Pow): 2 and 4611686018427387905: integer overflow");
 
 	/* data [2,3] zeros; indices [[1,2],[0,0]] take 7 and 9 */
 	int64_t z[6] = { 0 }, ix[4] = { 1, 2, 0, 0 }, ixd[2] = { 2, 2 }, up[2] = { 7, 9 };
