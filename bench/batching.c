@@ -51,6 +51,14 @@
  * batch of 8 could be one run over both workers) still averaged ~4 items
  * at 9-14k samples/s where [4] made 14-22k in the same interleaved runs:
  * the 8 clients are never all waiting at once.
+ *
+ * The last lines time the engine alone (the MLP in-process at batch 1, 4
+ * and 8, interleaved): the per-sample cost of a batch of 4 against one of
+ * 8 bounds the first load against the 2 x 8 one before any client or
+ * daemon cost. On the Zen 4 VM a batch of 4 streams the 8 MB of weights
+ * from L3 at about 69 GB/s (the GEMM alone: 122 us a run, at its
+ * bandwidth limit), a batch of 8 is bound by vpdpbusd (180 us, 96 % of the
+ * measured peak): 30.6 against 22.5 us a sample, a ceiling of 0.74.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -238,6 +246,59 @@ static void write_config(const char *dir, char *model, char *yaml, size_t len)
 		bench_die("bench: cannot write %s", yaml);
 }
 
+/* The engine alone, on this thread: one MLP run at batch `batch`, the
+ * fixture's in-process reference (no daemon, no clients). */
+struct engine_run {
+	struct fixture_ref *ref;
+	uint32_t batch;
+	const void *in[1];
+	void *out[1];
+};
+
+static void engine_run(void *arg)
+{
+	struct engine_run *e = arg;
+	if (fixture_ref_run(e->ref, e->batch, e->in, e->out))
+		bench_die("bench: the MLP's in-process run failed");
+}
+
+/* What the engine makes of a batch of 4 against a batch of 8, per sample:
+ * the ceiling of a load whose batches hold 4 (two workers, 8 closed-loop
+ * clients) against one whose batches hold 8, before any daemon or client
+ * cost. us[0..2]: per-sample microseconds at batch 1, 4 and 8. */
+static void engine_per_sample(double us[3])
+{
+	static const uint32_t batches[3] = { 1, 4, 8 };
+	struct dnnq_diag diag = { "" };
+	struct engine_run e[3];
+	struct bench_cand c[3];
+	struct bench_result r[3];
+	void *x = NULL, *y = NULL;
+	/* a model each, planned once for its batch (a re-plan per call would
+	 * be timed too) */
+	for (int i = 0; i < 3; i++) {
+		if (fixture_ref_create(FIXTURE_MLP, &e[i].ref, &diag))
+			bench_die("bench: %s", diag.msg);
+		if (!x) {
+			size_t nx = fixture_io_bytes(fixture_ref_io(e[i].ref, 0, 0), 8);
+			x = bench_alloc(nx);
+			y = bench_alloc(fixture_io_bytes(fixture_ref_io(e[i].ref, 1, 0), 8));
+			memset(x, 7, nx);
+		}
+		e[i].batch = batches[i];
+		e[i].in[0] = x;
+		e[i].out[0] = y;
+		c[i] = (struct bench_cand){ "mlp", engine_run, &e[i] };
+	}
+	bench_interleave(c, 3, bench_budget(), r);
+	for (int i = 0; i < 3; i++) {
+		us[i] = r[i].median * 1e6 / batches[i];
+		fixture_ref_destroy(e[i].ref);
+	}
+	free(x);
+	free(y);
+}
+
 /* A load's samples per CPU-second of the workers (its medians). */
 static double per_cpu(const double *med)
 {
@@ -339,6 +400,12 @@ int bench_cmd_batching(const struct bench_opts *o)
 	           TARGET_RATIO, ratio >= TARGET_RATIO || teamed >= TARGET_RATIO ? "met" : "MISSED",
 	           med[BATCHED][P99], med[TEAMED][P99], med[UNBATCHED][P99],
 	           med[BATCHED][P99] <= med[UNBATCHED][P99] ? "met" : "MISSED");
+	double us[3];
+	engine_per_sample(us);
+	bench_note(&t, "The engine alone (the MLP in-process on one thread, interleaved, no "
+	           "daemon): %.1f / %.1f / %.1f us a sample at batch 1 / 4 / 8. Batches of 4 "
+	           "can reach at most %.2f of batches of 8 (their per-sample ratio), before the "
+	           "clients' and the daemon's CPU.", us[0], us[1], us[2], us[1] > 0 ? us[2] / us[1] : 0);
 	char h1[128], h2[128];
 	bench_note(&t, "Executed batch sizes, share of the graph runs over all rounds: batched 8 x 1: "
 	           "%s; with threads 2: %s.", hist_text(hist[BATCHED], h1, sizeof h1),
