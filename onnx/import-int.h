@@ -99,6 +99,11 @@ int32_t imp_lookup(struct imp *m, const char *name, const char *who);
 /* *p = bytes for a constant (what: for the message), within the limit on
  * all constants. */
 int imp_const_alloc(struct imp *m, size_t bytes, const char *what, void **p);
+/* The `need` bytes of tensor t's external data (onnx/import-external.c),
+ * read from its file beside the model into *out (malloc'd; the caller
+ * frees); 0, or the status of the problem recorded. */
+int imp_external_data(struct imp *m, const Onnx__TensorProto *t, size_t need, const char *what,
+                      void **out);
 const Onnx__AttributeProto *imp_attr(const Onnx__NodeProto *np, const char *name);
 /* The IR name of ONNX node i: its name, or "OpType#i". */
 const char *imp_node_name(struct imp *m, size_t i, char buf[128]);

@@ -383,12 +383,6 @@ int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *
 		            imp_onnx_dtype_name(dt), (int)dt);
 		return DNNQ_E_DTYPE;
 	}
-	if ((t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) ||
-	    t->n_external_data) {
-		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: external data is not supported (save the "
-		            "model with its weights inside)", what);
-		return DNNQ_E_UNSUPPORTED;
-	}
 	if (t->segment) {
 		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: segmented tensors are not supported", what);
 		return DNNQ_E_UNSUPPORTED;
@@ -409,7 +403,24 @@ int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *
 			return DNNQ_E_FORMAT;
 		}
 	}
-	int rc = tensor_data(m, t, &v, what);
+	int rc;
+	if ((t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) ||
+	    t->n_external_data) {
+		/* the file's bytes as the tensor's raw_data */
+		Onnx__TensorProto ext = *t;
+		size_t es = dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 ? 2
+		          : dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? 1 : dnnq_ir_dtype_size(v.dtype);
+		void *bytes;
+		if ((rc = imp_external_data(m, t, numel * es, what, &bytes)))
+			return rc;
+		ext.has_raw_data = 1;
+		ext.raw_data.len = numel * es;
+		ext.raw_data.data = bytes;
+		rc = tensor_data(m, &ext, &v, what);
+		free(bytes);
+	} else {
+		rc = tensor_data(m, t, &v, what);
+	}
 	if (rc)
 		return rc;
 	int32_t id = imp_new_value(m, &v, true);
@@ -1122,9 +1133,17 @@ int dnnq_onnx_import_file(const char *path, const struct dnnq_onnx_import_opts *
 		}
 	}
 	fclose(f);
+	/* external data is read from the model's directory unless told otherwise */
+	struct dnnq_onnx_import_opts o = opts ? *opts : (struct dnnq_onnx_import_opts){ 0 };
+	char *dir = NULL;
+	if (!rc && !o.data_dir) {
+		if (!(dir = dnnq_onnx_data_dir(path)))
+			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);
+		o.data_dir = dir;
+	}
 	if (!rc) {
 		struct dnnq_diag d = { "" };
-		rc = dnnq_onnx_import(buf, len, opts, ir, list, count, &d);
+		rc = dnnq_onnx_import(buf, len, &o, ir, list, count, &d);
 		if (rc)
 			dnnq_diag_set(diag, rc, "%s: %s", path, d.msg);
 		else if (generic_name(ir->name) && (rc = name_from_path(ir, path)) != 0) {
@@ -1137,5 +1156,6 @@ int dnnq_onnx_import_file(const char *path, const struct dnnq_onnx_import_opts *
 		}
 	}
 	free(buf);
+	free(dir);
 	return rc;
 }

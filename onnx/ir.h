@@ -249,6 +249,10 @@ struct dnnq_onnx_import_opts {
 	 * that does not fit its type or element count is a problem) */
 	const struct dnnq_onnx_value *values;
 	size_t nvalues;
+	/* the directory a tensor's external data locations are relative to
+	 * (the model file's; dnnq_onnx_import_file sets it when NULL); NULL:
+	 * a model with external data is refused */
+	const char *data_dir;
 };
 
 /* Parses an ONNX ModelProto (bytes) into ir. Everything unsupported (an
@@ -261,6 +265,9 @@ struct dnnq_onnx_import_opts {
  * may be NULL (every input dim but the batch must then be fixed). */
 int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_import_opts *opts,
                      struct dnnq_ir *ir, char **list, size_t *count, struct dnnq_diag *diag);
+/* The directory of the model file at model_path ("." for a bare name), for
+ * dnnq_onnx_import_opts.data_dir; malloc'd, NULL when out of memory. */
+char *dnnq_onnx_data_dir(const char *model_path);
 /* The file's bytes, then dnnq_onnx_import; messages start with the path. */
 int dnnq_onnx_import_file(const char *path, const struct dnnq_onnx_import_opts *opts,
                           struct dnnq_ir *ir, char **list, size_t *count,

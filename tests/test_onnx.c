@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "calibration/npy.h"
 #include "daemon/pool.h"
@@ -839,6 +840,111 @@ START_TEST(dynamic_dim_rejected)
 }
 END_TEST
 
+/* x [N,4] + W [4], W's 16 bytes external: at `location` with `offset`
+ * and `length` (NULL: the entry left out), the model written as
+ * dir/m.onnx and imported from that file (bytes: from its bytes, with no
+ * data_dir). */
+static struct res ext_import(const char *dir, const char *location, const char *offset,
+                             const char *length, bool bytes, struct dnnq_ir *ir)
+{
+	int64_t d[2] = { BATCH, 4 }, wd[1] = { 4 };
+	struct mb *b = io_model(13, "x", F, 2, d);
+	Onnx__TensorProto *t = mb_init(b, "W", F, 1, wd, (float[4]){ 0 });
+	t->has_raw_data = 0;
+	t->raw_data.len = 0;
+	t->has_data_location = 1;
+	t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+	const char *kv[3][2] = { { "location", location }, { "offset", offset },
+	                         { "length", length } };
+	t->external_data = A(b, 3 * sizeof *t->external_data);
+	for (int i = 0; i < 3; i++) {
+		if (!kv[i][1])
+			continue;
+		Onnx__StringStringEntryProto *e = A(b, sizeof *e);
+		*e = (Onnx__StringStringEntryProto)ONNX__STRING_STRING_ENTRY_PROTO__INIT;
+		e->key = D(b, kv[i][0]);
+		e->value = D(b, kv[i][1]);
+		t->external_data[t->n_external_data++] = e;
+	}
+	mb_node(b, "Add", "a", "x,W", "y");
+	if (bytes)
+		return imp(b, ir);
+	char path[256];
+	snprintf(path, sizeof path, "%s/m.onnx", dir);
+	size_t len;
+	uint8_t *p = mb_pack(b, &len);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(p, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(p);
+	mb_free(b);
+	struct res r = { 0 };
+	r.rc = dnnq_onnx_import_file(path, NULL, ir, &r.list, &r.count, &r.diag);
+	return r;
+}
+
+static void ext_fails(const char *dir, const char *location, const char *offset,
+                      const char *length, bool bytes, int rc, const char *needle)
+{
+	struct dnnq_ir ir;
+	struct res r = ext_import(dir, location, offset, length, bytes, &ir);
+	ck_assert_msg(r.rc == rc, "%s: %d (want %d) %s", location, r.rc, rc, r.diag.msg);
+	ck_assert_msg(strstr(r.diag.msg, needle), "diag '%s' lacks '%s'", r.diag.msg, needle);
+	ck_assert_ptr_null(ir.values);
+	free(r.list);
+}
+
+/* External data: read from a file beside the model, at its offset; a
+ * location outside the model's directory, a range past the file's end, a
+ * length the dims contradict, a missing or non-regular file, and a model
+ * given as bytes are refused, naming the tensor and the file. */
+START_TEST(external_data)
+{
+	char dir[] = "/tmp/dnnq-onnx-ext.XXXXXX", path[300];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const float w[4] = { 1.5f, -2, 3.25f, 4 };
+	snprintf(path, sizeof path, "%s/w.bin", dir);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite("0123456789abcdef", 1, 16, f), 16);   /* offset 16 */
+	ck_assert_uint_eq(fwrite(w, sizeof *w, 4, f), 4);
+	ck_assert_int_eq(fclose(f), 0);
+
+	struct dnnq_ir ir;
+	struct res r = ext_import(dir, "w.bin", "16", "16", false, &ir);
+	ck_assert_msg(r.rc == 0, "import: %s", r.diag.msg);
+	float x[8] = { 0, 0, 0, 0, 1, 1, 1, 1 }, y[8];
+	run1(&ir, 2, x, y);
+	for (int i = 0; i < 8; i++)
+		ck_assert(y[i] == w[i % 4] + x[i]);
+	dnnq_ir_free(&ir);
+	/* ./w.bin, and no length: the bytes the dims need */
+	r = ext_import(dir, "./w.bin", "16", NULL, false, &ir);
+	ck_assert_msg(r.rc == 0, "import: %s", r.diag.msg);
+	dnnq_ir_free(&ir);
+
+	ext_fails(dir, "../w.bin", "16", NULL, false, DNNQ_E_FORMAT, "inside the model's directory");
+	ext_fails(dir, "a/../../w.bin", NULL, NULL, false, DNNQ_E_FORMAT, "no '..'");
+	ext_fails(dir, path, "16", NULL, false, DNNQ_E_FORMAT, "inside the model's directory");
+	ext_fails(dir, "w.bin", "17", NULL, false, DNNQ_E_FORMAT,
+	          "initializer 'W': external data 'w.bin': offset 17 + 16 bytes pass its end "
+	          "(32 bytes)");
+	ext_fails(dir, "w.bin", "99999999999999999999", NULL, false, DNNQ_E_FORMAT, "not a count");
+	ext_fails(dir, "w.bin", "-1", NULL, false, DNNQ_E_FORMAT, "not a count");
+	ext_fails(dir, "w.bin", "0", "12", false, DNNQ_E_FORMAT, "length 12, the tensor needs 16");
+	ext_fails(dir, "none.bin", NULL, NULL, false, DNNQ_E_IO, "No such file");
+	ext_fails(dir, ".", NULL, NULL, false, DNNQ_E_IO, "not a regular file");
+	ext_fails(dir, "w.bin", "16", NULL, true, DNNQ_E_UNSUPPORTED, "given as bytes");
+
+	snprintf(path, sizeof path, "%s/w.bin", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/m.onnx", dir);
+	unlink(path);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* x + W, W's dims replaced by dims (nd) after its one value was stored: refused with needle. */
 static void bad_init_dims(size_t nd, int64_t *dims, const char *needle)
 {
@@ -868,7 +974,7 @@ START_TEST(bad_tensors)
 	b->init[0]->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
 	b->init[0]->has_data_location = 1;
 	mb_node(b, "Add", "a", "x,W", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "initializer 'W': external data");
+	imp_fails(b, DNNQ_E_FORMAT, "initializer 'W': external data without a location");
 
 	b = nchw(13, 1, 1, 1);
 	mb_init(b, "W", ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE, 0, NULL, (double[1]){ 0 });
@@ -2548,6 +2654,7 @@ Suite *suite_onnx(void)
 	Suite *s = suite_create("onnx");
 	TCase *tc = tcase_create("import");
 	tcase_add_test(tc, conv_auto_pad);
+	tcase_add_test(tc, external_data);
 	tcase_add_test(tc, reshape_flatten_shapes);
 	tcase_add_test(tc, squeeze_unsqueeze_opsets);
 	tcase_add_test(tc, clip_opsets);

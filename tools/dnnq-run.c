@@ -199,9 +199,11 @@ static int import_onnx(const struct opts *o, const void *buf, size_t len, struct
                        struct dnnq_diag *d)
 {
 	struct dnnq_onnx_shape s[MAX_IO];
-	struct dnnq_onnx_import_opts io = { .samples = s };
+	/* external data beside the model, as dnnq_onnx_import_file reads it */
+	char *dir = dnnq_onnx_data_dir(o->model);
+	struct dnnq_onnx_import_opts io = { .samples = s, .data_dir = dir };
 	struct dnnq_diag why = { "" };
-	int rc = 0;
+	int rc = dir ? 0 : dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", o->model);
 	*ir = (struct dnnq_ir){ 0 };
 	for (; !rc && io.nsamples < o->nin; io.nsamples++)
 		rc = dnnq_sample_shape(o->in[io.nsamples].path, o->in[io.nsamples].name,
@@ -210,6 +212,7 @@ static int import_onnx(const struct opts *o, const void *buf, size_t len, struct
 		dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
 	for (size_t i = 0; i < io.nsamples; i++)
 		free((char *)s[i].name);
+	free(dir);
 	return rc;
 }
 
