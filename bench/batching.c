@@ -50,7 +50,15 @@
  * (the delay rarely binds), and [8] (with threads 1 or 2, so that a
  * batch of 8 could be one run over both workers) still averaged ~4 items
  * at 9-14k samples/s where [4] made 14-22k in the same interleaved runs:
- * the 8 clients are never all waiting at once.
+ * the 8 clients are never all waiting at once. Two leaders gather at once
+ * and split them 4 and 4; a worker that handed its request to the other's
+ * open batch instead (waiting in that batch's teamed run) was built and
+ * measured (2026-12-04, threads 2, [8], quick runs alternated with the
+ * build before): batches of 7.85 on average, but 16-34k samples/s against
+ * 20-25k, the [4] load's 31-33k and the 2 x 8 load's 60-61k, and a p99 of
+ * 3-4 ms whenever another process preempted a team member (the poster
+ * waits for a joiner to leave): with all 8 requests in one batch, the
+ * clients' turn and the run no longer overlap. Reverted.
  *
  * The last lines time the engine alone (the MLP in-process at batch 1, 4
  * and 8, interleaved): the per-sample cost of a batch of 4 against one of
