@@ -603,20 +603,27 @@ int dnnq_convert_setup_nchw(struct dnnq_convert *c, size_t batch, size_t channel
 }
 
 /* The f32-to-f32 kinds' kernel, as the others': positions [p0, p1) of
- * image img, channels [c0, c1). A copy: the memory is the cost. */
+ * image img, channels [c0, c1). A copy: the memory is the cost, so the
+ * writes go in order: into NCHW one plane's run of the chunk at a time.
+ * Pixel by pixel, every store went to another plane: planes a multiple
+ * of 4 KiB apart (224 x 224 floats) all fall in one L1 set, and
+ * DeepLabV3's [1, 21, 224, 224] output moved at 1.3 GB/s, a third of the
+ * model's time (18.6 -> 12.7 ms a run; lraspp 13.6 -> 7.5 ms). */
 static void move_nchw(const struct dnnq_nchw_kernel *k, bool to_nhwc, size_t img, size_t p0,
                       size_t p1, size_t c0, size_t c1)
 {
 	const size_t nc = k->channels, ns = k->spatial;
 	const float *x = (const float *)k->x + img * nc * ns;
 	float *y = (float *)k->y + img * nc * ns;
-	for (size_t p = p0; p < p1; p++)
-		for (size_t ch = c0; ch < c1; ch++) {
-			if (to_nhwc)
+	if (to_nhwc) {
+		for (size_t p = p0; p < p1; p++)
+			for (size_t ch = c0; ch < c1; ch++)
 				y[p * nc + ch] = x[ch * ns + p];
-			else
-				y[ch * ns + p] = x[p * nc + ch];
-		}
+		return;
+	}
+	for (size_t ch = c0; ch < c1; ch++)
+		for (size_t p = p0; p < p1; p++)
+			y[ch * ns + p] = x[p * nc + ch];
 }
 
 /* Positions [i0, i1), image by image. */

@@ -864,6 +864,7 @@ static void convert_run_nchw(const struct dnnq_convert_desc *d, size_t nb, size_
 static const size_t nchw_shapes[][3] = {
 	{ 1, 1, 1 }, { 2, 3, 5 }, { 1, 8, 8 }, { 3, 17, 33 }, { 2, 9, 15 }, { 1, 64, 49 },
 	{ 2, 1, 20 }, { 2, 20, 1 }, { 2, 3, 50176 }, { 2, 2100, 9 }, { 1, 16, 7 }, { 1, 3, 29 },
+	{ 2, 21, 1024 },   /* planes 4 KiB apart */
 };
 #define NNCHW (sizeof nchw_shapes / sizeof nchw_shapes[0])
 
@@ -918,6 +919,19 @@ START_TEST(convert_nchw_transposes)
 				ck_assert(memcmp(backs, back, n * sizeof *x + GUARD) == 0);
 			}
 		}
+	}
+	/* the f32 moves: the same transposition, both ways, bit for bit */
+	for (int pooled = 0; pooled < 2; pooled++) {
+		struct dnnq_convert_desc d = { dnnq_isa_best(), DNNQ_CONVERT_TO_NHWC, qp, false };
+		memset(back, 0xa5, n * sizeof *x + GUARD);
+		convert_run_nchw(&d, nb, nc, ns, x, back, pooled ? &ex : NULL);
+		ck_assert_msg(memcmp(back, xt, n * sizeof *x) == 0, "to_nhwc %zux%zux%zu", nb, nc, ns);
+		assert_guard((const uint8_t *)back, n * sizeof *x);
+		d.kind = DNNQ_CONVERT_TO_NCHW;
+		memset(backs, 0xa5, n * sizeof *x + GUARD);
+		convert_run_nchw(&d, nb, nc, ns, back, backs, pooled ? &ex : NULL);
+		ck_assert_msg(memcmp(backs, x, n * sizeof *x) == 0, "to_nchw %zux%zux%zu", nb, nc, ns);
+		assert_guard((const uint8_t *)backs, n * sizeof *x);
 	}
 	/* the fp32 reference moves the values the same way, and back */
 	dnnq_convert_ref(DNNQ_CONVERT_QUANTIZE_NCHW, nb, nc, ns, x, want_ft);
