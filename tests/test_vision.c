@@ -109,6 +109,8 @@ START_TEST(vision_resize_every_isa)
 		{ DNNQ_RESIZE_MODE(0, DNNQ_RESIZE_HALF_PIXEL, DNNQ_RESIZE_ROUND_PREFER_CEIL),
 		  4, 5, 3, 7, 3, 1.75f, 0.6f },
 		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_HALF_PIXEL, 0), 4, 5, 33, 8, 10, 2, 2 },
+		/* 21 channels: two vectors and a masked tail of 5 */
+		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_HALF_PIXEL, 0), 3, 4, 21, 6, 8, 2, 2 },
 		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_ALIGN_CORNERS, 0), 3, 4, 16, 7, 9, 7.f / 3, 9.f / 4 },
 		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_PYTORCH_HALF_PIXEL, 0), 6, 5, 8, 3, 1, 0.5f, 0.2f },
 	};
