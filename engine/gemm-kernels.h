@@ -156,11 +156,19 @@ int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t 
 static inline __attribute__((always_inline)) int32_t dnnq_load4(const uint8_t *p, size_t n)
 {
 	int32_t v = 0;
-	if (n == 4)
+	if (n == 4) {
 		memcpy(&v, p, 4);
-	else
-		memcpy(&v, p, n & 3);
-	return v;
+		return v;
+	}
+	/* built in a register: a byte-wise copy into v was stored to the
+	 * stack and read back as one word, a failed store forwarding per row
+	 * and tile (K = 27, a first layer's, spent half its GEMM on it) */
+	uint32_t u = n & 3 ? p[0] : 0;
+	if ((n & 3) > 1)
+		u |= (uint32_t)p[1] << 8;
+	if ((n & 3) > 2)
+		u |= (uint32_t)p[2] << 16;
+	return (int32_t)u;
 }
 
 /* Bytes of an AVX2 weight panel of `cols` columns: 4 bytes per column per
