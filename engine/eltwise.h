@@ -297,6 +297,8 @@ void dnnq_ewlin_avx2(const struct dnnq_ewlin_kernel *k, size_t i0, size_t i1);
 /* y[i] = table[x[i]] */
 void dnnq_lut_scalar(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
 void dnnq_lut_avx2(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
+/* AVX512_VBMI's where the CPU has it, else dnnq_lut_avx2 (eltwise-avx512vnni.c) */
+void dnnq_lut_avx512vnni(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
 /* One softmax row: texp[d] = exp(-scale * d), e[i] = texp[max - x[i]], summed
  * in double into lane i % 8 (the AVX2 lanes), the lanes then reduced by
  * dnnq_softmax_sum8; y = e * (float)(1 / sum). */

@@ -20,12 +20,13 @@
 
 /* Every step but GEMM and depthwise, from the kernels whose names end in _<isa>
  * (AVX-512 VNNI takes the AVX2 ones). */
-#define STEPS(isa) \
+#define STEPS(isa) STEPS_LUT(isa, dnnq_lut_##isa)
+#define STEPS_LUT(isa, lut_kernel) \
 	.maxpool = dnnq_maxpool_kernel_##isa, \
 	.avgpool = dnnq_avgpool_kernel_##isa, \
 	.ew = dnnq_ew_##isa, \
 	.ewlin = dnnq_ewlin_##isa, \
-	.lut = dnnq_lut_##isa, \
+	.lut = lut_kernel, \
 	.quantize_nchw = dnnq_quantize_nchw_##isa, \
 	.dequantize_nchw = dnnq_dequantize_nchw_##isa, \
 	.softmax_row = dnnq_softmax_row_##isa, \
@@ -57,7 +58,8 @@ const struct dnnq_kernels dnnq_kernel_tables[DNNQ_ISA_COUNT] = {
 		 * weights keep the AVX2 kernel (the same panels) */
 		.gemm_acc16 = GEMM_ACC16_AVX2,
 		.dw = DW(32c4, avx512vnni),
-		STEPS(avx2),
+		/* the AVX2 steps, but the byte table: vpermi2b where there is VBMI */
+		STEPS_LUT(avx2, dnnq_lut_avx512vnni),
 	},
 };
 
