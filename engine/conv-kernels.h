@@ -46,6 +46,12 @@ struct dnnq_conv {
 	/* im2col with few input channels on AVX2: the weights as int16 pairs
 	 * (dnnq_conv_pairs_pack_avx2), else NULL */
 	int16_t *pairs;
+	/* im2col by segments on VNNI (one group, kernel rows of kw * cin bytes,
+	 * a multiple of 4, symmetric weights): an interior pixel's kernel row
+	 * read where it lies in the input, not copied
+	 * (dnnq_gemm_segs_avx512vnni); kw * cin bytes of the input zero point
+	 * for the rows in the padding; else NULL */
+	uint8_t *seg_zero;
 	/* bound by setup */
 	size_t n, h, w, oh, ow;
 	const uint8_t *in;

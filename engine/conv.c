@@ -231,6 +231,15 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	if ((rc = get_weights(c, diag)) || (rc = pack_pairs(c, diag)) ||
 	    (rc = bind_output(c, diag)))
 		goto error;
+	if (c->path == DNNQ_CONV_IM2COL && d->isa == DNNQ_ISA_AVX512VNNI && d->groups == 1 &&
+	    d->dil_w == 1 && d->kw * d->cin % 4 == 0 && !d->acc16 && !c->q.out.nwzp &&
+	    c->gw[0].kernel->block == dnnq_gemm_6x64c4__avx512vnni) {
+		if (!(c->seg_zero = malloc(d->kw * d->cin))) {
+			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
+			goto error;
+		}
+		memset(c->seg_zero, d->in_qp.zero_point, d->kw * d->cin);
+	}
 	if (c->path == DNNQ_CONV_DEPTHWISE) {
 		if (!(c->dw_zero = malloc(d->cout))) {
 			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
@@ -278,7 +287,9 @@ static size_t dw_scratch_bytes(const struct dnnq_conv *c)
 
 static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 {
-	size_t bytes = c->path == DNNQ_CONV_IM2COL ? DNNQ_GEMM_MC * c->k
+	/* by segments: a block's segment pointers, then the padded ones' bytes */
+	size_t segs = c->seg_zero ? DNNQ_GEMM_MC * c->d.kh * sizeof(const uint8_t *) : 0;
+	size_t bytes = c->path == DNNQ_CONV_IM2COL ? segs + DNNQ_GEMM_MC * c->k
 	             : c->path == DNNQ_CONV_DEPTHWISE ? dw_scratch_bytes(c)
 	             : 0;
 	if (nthreads <= c->nscratch && bytes <= c->scratch_bytes)
@@ -461,6 +472,50 @@ static void column_chunk(const struct dnnq_conv *c, size_t n, size_t task, size_
  * one chunk of the output channels (all of them unless the layer has too
  * few pixels to keep every thread busy: then the columns are split and the
  * block's im2col is redone per chunk). */
+/* The kernel rows of output pixels [p0, p0 + rows) by segments
+ * (c->seg_zero): segs[r * kh + ky] is pixel p0 + r's kernel row ky, kw *
+ * cin bytes, where it lies in the input when all its taps are inside, the
+ * zero point's row when the row is in the padding, else assembled in buf. */
+static void segs_block(const struct dnnq_conv *c, size_t p0, size_t rows, const uint8_t **segs,
+                       uint8_t *buf)
+{
+	const struct dnnq_conv_desc *d = &c->d;
+	size_t kh = d->kh, kw = d->kw, cin = d->cin, seg = kw * cin;
+	size_t img = p0 / (c->oh * c->ow), oy = p0 / c->ow % c->oh, ox = p0 % c->ow;
+	for (size_t r = 0; r < rows; r++) {
+		const uint8_t *image = c->in + img * c->h * c->w * cin;
+		ptrdiff_t ix0 = (ptrdiff_t)(ox * d->stride_w) - (ptrdiff_t)d->pad_l;
+		bool inside = ix0 >= 0 && ix0 + (ptrdiff_t)kw <= (ptrdiff_t)c->w;
+		for (size_t ky = 0; ky < kh; ky++) {
+			ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
+			const uint8_t **sp = &segs[r * kh + ky];
+			if (iy < 0) {
+				*sp = c->seg_zero;
+			} else if (inside) {
+				*sp = image + ((size_t)iy * c->w + (size_t)ix0) * cin;
+			} else {
+				for (size_t kx = 0; kx < kw; kx++) {
+					ptrdiff_t ix = dnnq_conv_ix(c, ox, kx);
+					if (ix < 0)
+						memset(buf + kx * cin, d->in_qp.zero_point, cin);
+					else
+						memcpy(buf + kx * cin,
+						       image + ((size_t)iy * c->w + (size_t)ix) * cin, cin);
+				}
+				*sp = buf;
+				buf += seg;
+			}
+		}
+		if (++ox == c->ow) {
+			ox = 0;
+			if (++oy == c->oh) {
+				oy = 0;
+				img++;
+			}
+		}
+	}
+}
+
 static void im2col_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
@@ -468,6 +523,14 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 	size_t rows = npix - p0 < c->mc ? npix - p0 : c->mc;
 	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
 	uint8_t *a = c->scratch[tid];
+	if (c->seg_zero && j0 < j1) {
+		const uint8_t **segs = (const uint8_t **)(void *)a;
+		segs_block(c, p0, rows, segs, a + DNNQ_GEMM_MC * c->d.kh * sizeof *segs);
+		dnnq_gemm_segs_avx512vnni(&c->gw[0], rows, segs, c->d.kh, c->d.kw * c->d.cin,
+		                          (char *)c->out + p0 * c->d.cout * c->out_es, c->d.cout,
+		                          &c->gout[0], j0, j1);
+		return;
+	}
 	for (size_t g = 0; g < c->d.groups && j0 < j1; g++) {
 		im2col_block(c, p0, rows, g, a);
 		char *y = (char *)c->out + (p0 * c->d.cout + g * c->coutg) * c->out_es;
@@ -754,6 +817,7 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 		free(c->dw_sums.row_sums);
 	}
 	free(c->dw_zero);
+	free(c->seg_zero);
 	free(c->pairs);
 	free(c->gout);
 	for (unsigned t = 0; t < c->nscratch; t++)

@@ -124,3 +124,91 @@ void dnnq_gemm_6x64c4__avx512vnni(const struct dnnq_gemm_job *job, size_t i0, si
 		jp += width;
 	}
 }
+
+/* kernel()'s sums of rows given as kh segments of seg bytes each (seg a
+ * multiple of 4): row r's segment s at segs[r * kh + s], against the
+ * weights' groups from s * seg / 4 on. A kernel of its own: the segment
+ * loop in kernel() cost the plain GEMM's small-K 1x1 layers 4-5 % of
+ * MobileNetV2's and mobilenet_v3_small's time (chrt, alternated). */
+INLINE void kernel_segs(const int mr, const int np, const uint8_t *const *segs, size_t kh,
+                        size_t seg, const int8_t *b0, size_t pstride, size_t gstride,
+                        __mmask16 m0, int32_t *tile)
+{
+	__m512i c[VMR][4];
+#pragma GCC unroll 6
+	for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+		for (int p = 0; p < np; p++)
+			c[r][p] = _mm512_setzero_si512();
+	for (size_t s = 0, g0 = 0; s < kh; s++, g0 += seg / 4) {
+		const uint8_t *ar[VMR];
+#pragma GCC unroll 6
+		for (int r = 0; r < mr; r++)
+			ar[r] = segs[(size_t)r * kh + s];
+		for (size_t g = 0; g < seg / 4; g++) {
+			__m512i wv[4];
+			wv[0] = _mm512_maskz_loadu_epi32(m0, b0 + (g0 + g) * gstride);
+#pragma GCC unroll 4
+			for (int p = 1; p < np; p++)
+				wv[p] = _mm512_loadu_si512(b0 + p * pstride + (g0 + g) * 64);
+#pragma GCC unroll 6
+			for (int r = 0; r < mr; r++) {
+				__m512i av = _mm512_set1_epi32(dnnq_load4(ar[r] + 4 * g, 4));
+#pragma GCC unroll 4
+				for (int p = 0; p < np; p++)
+					c[r][p] = _mm512_dpbusd_epi32(c[r][p], av, wv[p]);
+			}
+		}
+	}
+#pragma GCC unroll 6
+	for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+		for (int p = 0; p < np; p++)
+			_mm512_storeu_si512(tile + r * TILE_LD + 16 * p, c[r][p]);
+}
+
+#define CASE_SEGS(MR)                                                                    \
+	case MR:                                                                         \
+		if (np == 4)                                                             \
+			kernel_segs(MR, 4, segs, kh, seg, b0, pstride, 64, 0xffff, tile);\
+		else if (np == 2)                                                        \
+			kernel_segs(MR, 2, segs, kh, seg, b0, pstride, 64, 0xffff, tile);\
+		else                                                                     \
+			kernel_segs(MR, 1, segs, kh, seg, b0, pstride, gstride, m0, tile);\
+		break;
+
+static void tile_sums_segs(int mr, int np, const uint8_t *const *segs, size_t kh, size_t seg,
+                           const int8_t *b0, size_t pstride, size_t gstride, __mmask16 m0,
+                           int32_t *tile)
+{
+	switch (mr) {
+	CASE_SEGS(1) CASE_SEGS(2) CASE_SEGS(3) CASE_SEGS(4) CASE_SEGS(5) CASE_SEGS(6)
+	}
+}
+
+void dnnq_gemm_segs_avx512vnni(const struct dnnq_gemm_weights *w, size_t m,
+                               const uint8_t *const *segs, size_t kh, size_t seg, void *c,
+                               size_t ldc, const struct dnnq_gemm_output *out, size_t j0,
+                               size_t j1)
+{
+	struct dnnq_gemm_job job = { w, m, NULL, 0, c, ldc, out, DNNQ_GEMM_MC, w->n, 1, 1 };
+	static const int32_t rowsum[VMR];       /* out->nwzp is 0: no row sums */
+	int32_t tile[VMR * TILE_LD] __attribute__((aligned(64)));
+	size_t kpad = (w->k + 3) & ~(size_t)3;
+	for (size_t jp = j0; jp < j1;) {
+		size_t rem = j1 - jp;
+		int np = rem >= 64 ? 4 : rem >= 32 ? 2 : 1;
+		size_t width = np > 1 ? 16 * (size_t)np : rem < 16 ? rem : 16;
+		const int8_t *b0 = w->data + dnnq_gemm_panel_bytes(jp, w->k);
+		size_t pw = w->n - jp < 16 ? w->n - jp : 16;
+		__mmask16 m0 = (__mmask16)((1u << pw) - 1);
+		for (size_t i = 0; i < m; i += VMR) {
+			int mr = m - i < VMR ? (int)(m - i) : VMR;
+			tile_sums_segs(mr, np, segs + i * kh, kh, seg, b0, 16 * kpad, 4 * pw, m0, tile);
+			store_tile(&job, i, (size_t)mr, jp, width, tile, rowsum);
+		}
+		jp += width;
+	}
+	dnnq_gemm_apply_lut(w->isa, out->lut, c, ldc, 0, m, j0, j1);
+}
+

@@ -141,6 +141,16 @@ static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,
 	dnnq_gemm_apply_lut(w->isa, out->lut, c, ldc, 0, m, j0, j1);
 }
 
+/* The VNNI kernel on an implicit im2col: m <= DNNQ_GEMM_MC rows of A, row
+ * i the kh segments of seg bytes (seg a multiple of 4, k = kh * seg) at
+ * segs[i * kh + s], times columns [j0, j1) of W (packed for
+ * dnnq_gemm_6x64c4__avx512vnni) through `out`, whose weights are
+ * symmetric (nwzp 0: no row sums); the fused table applied. */
+void dnnq_gemm_segs_avx512vnni(const struct dnnq_gemm_weights *w, size_t m,
+                               const uint8_t *const *segs, size_t kh, size_t seg, void *c,
+                               size_t ldc, const struct dnnq_gemm_output *out, size_t j0,
+                               size_t j1);
+
 /* Checks an output pipeline against packed weights (dnnq_gemm does it on
  * every call; operators do it once at create). */
 int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o);

@@ -277,6 +277,35 @@ START_TEST(stem_small_cin)
 }
 END_TEST
 
+/* The VNNI im2col by segments (one group, kernel rows of kw * cin bytes,
+ * a multiple of 4, symmetric weights): kernel rows read in place, in the
+ * padding, and assembled at the edges, against scalar on 1 and 2 threads. */
+START_TEST(im2col_segments)
+{
+	static const size_t cins[] = { 4, 8, 12, 64 };
+	struct rng r = { 9000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 0);
+	free(p.wt);
+	free(p.x);
+	p.d.groups = 1;
+	p.d.cin = cins[_i % 4];
+	p.d.dil_w = 1;
+	p.d.w_zero_point = NULL;
+	p.w = p.d.kw + (size_t)rng_int(&r, 0, 9);
+	p.h = (p.d.kh - 1) * p.d.dil_h + 1 + (size_t)rng_int(&r, 0, 9);
+	size_t k = p.d.kh * p.d.kw * p.d.cin, nx = p.n * p.h * p.w * p.d.cin;
+	p.x = malloc(nx);
+	p.wt = malloc(p.d.cout * k);
+	for (size_t i = 0; i < nx; i++)
+		p.x[i] = (uint8_t)rng_int(&r, 0, 255);
+	for (size_t i = 0; i < p.d.cout * k; i++)
+		p.wt[i] = (int8_t)rng_int(&r, -128, 127);
+	p.d.w = p.wt;
+	check_problem(&p, 0);
+}
+END_TEST
+
 START_TEST(paths_and_edges)
 {
 	struct rng r = { 3 };
@@ -417,6 +446,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, random_against_reference, 0, 120);
 	tcase_add_loop_test(tc, depthwise_wide, 0, 40);
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
+	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);
