@@ -1978,9 +1978,17 @@ START_TEST(hostile_refused_flood)
 	ck_assert_msg(other == 0, "%lu other replies to a refused peer (%s)", other, sh->msg);
 	ck_assert_msg(refused >= FLOOD_CONNS, "%lu refusals for the first %d connections",
 	              refused, FLOOD_CONNS);
+	/* the first 8 refusals, then each 2^nth: a log line for each was a
+	 * disk filled by anyone who can connect */
+	unsigned long conns = atomic_load(&sh->tries);
+	unsigned lines = log_count(&d, "refused pid"), most = 8;
+	for (unsigned long n = conns; n > 8; n >>= 1)
+		most++;
+	ck_assert_msg(lines <= most, "%u log lines for %lu refusals (%lu connections): at most %u",
+	              lines, refused, conns, most);
 	snprintf(outcome, sizeof outcome, "%lu refusals, each DNNQ_E_PERM right after accept"
-	         " (nothing sent) and then closed; 0 closed without one; root connected %u of %u"
-	         " times meanwhile; %s", refused, ok, tried, ratio);
+	         " (nothing sent) and then closed; 0 closed without one; %u log lines about them;"
+	         " root connected %u of %u times meanwhile; %s", refused, lines, ok, tried, ratio);
 	report(attack, atomic_load(&sh->tries), outcome);
 	munmap(sh, sizeof *sh);
 	assert_honest(&h);
