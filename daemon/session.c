@@ -254,6 +254,18 @@ static void uid_release(struct dnnqd *d, const struct dnnqd_session *s)
 	}
 }
 
+/* Frees the pages of s's region, whoever still holds the memfd: its
+ * peer gets a region of holes, which read as zeros and which only the
+ * peer's own writes fill again (charged to the peer). Never fails in a
+ * way that matters: the sealed memfd allows it (F_SEAL_WRITE is not set),
+ * and on failure the pages are freed when the last holder closes. */
+static void scrub(const struct dnnqd_session *s)
+{
+	if (s->memfd >= 0 && s->map_size)
+		(void)fallocate(s->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		                (off_t)s->map_size);
+}
+
 void dnnqd_session_reap(struct dnnqd *d)
 {
 	for (struct dnnqd_session **p = &d->retired; *p;) {
@@ -261,6 +273,8 @@ void dnnqd_session_reap(struct dnnqd *d)
 		if (dnnqd_grace_over(d, s->grace)) {
 			*p = s->next;
 			uid_release(d, s);
+			if (!atomic_load(&d->stop))
+				scrub(s);
 			dnnqd_session_free(s);
 		} else {
 			p = &s->next;

@@ -54,7 +54,12 @@ void dnnqd_session_free(struct dnnqd_session *s);
  * is full, DNNQ_E_IO when epoll refuses (nothing changed then). */
 int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s);
 void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s);
-/* Frees the retired sessions whose grace period is over. */
+/* Frees the retired sessions whose grace period is over. While the daemon
+ * serves, each region's pages are freed first (a hole punched over the
+ * whole memfd): a client that kept its memfd open past its session would
+ * otherwise keep every page the workers faulted in, charged to dnnqd's
+ * cgroup and outside every quota, session after session. At stop they
+ * are left, for clients still reading their last results. */
 void dnnqd_session_reap(struct dnnqd *d);
 
 #endif
