@@ -283,10 +283,12 @@ static bool scrub(struct dnnqd_session *s, uint64_t *budget)
 		              (off_t)s->scrubbed, (off_t)n))
 			return true;
 		s->scrubbed += n;
-		uint64_t now = held_bytes(s->memfd);
-		uint64_t cost = now < held && held - now > SCRUB_CALL ? held - now : SCRUB_CALL;
+		/* what the punch could have freed, at most: a peer writing
+		 * pages meanwhile cannot make it look cheaper */
+		uint64_t cost = held < n ? held : n;
+		cost = cost > SCRUB_CALL ? cost : SCRUB_CALL;
 		*budget -= cost < *budget ? cost : *budget;
-		held = now;
+		held = held_bytes(s->memfd);
 	}
 	return true;
 }
