@@ -96,31 +96,50 @@ static const char *others_may_write(mode_t m)
 	return m & S_IWOTH ? "writable by every user" : NULL;
 }
 
+/* path's directory judged; its name and stat in dir and *ds. */
+static int dir_trusted(const char *path, const char *what, char *dir, size_t len,
+                       struct stat *ds, struct dnnq_diag *diag)
+{
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, len, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+	         slash ? path : ".");
+	if (stat(dir, ds))
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
+		                     strerror(errno));
+	/* sticky: only a file's owner may replace it */
+	const char *who = others_may_write(ds->st_mode & ~(ds->st_mode & S_ISVTX ? S_IWOTH : 0));
+	return who ? dnnq_diag_set(diag, DNNQ_E_PERM, "%s: its directory %s is %s (mode %04o, "
+	                           "uid %u): another user could replace %s", path, dir, who,
+	                           (unsigned)(ds->st_mode & 07777), (unsigned)ds->st_uid, what) : 0;
+}
+
 int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag *diag)
 {
 	char dir[PATH_MAX];
 	struct stat ds;
-	const char *slash = strrchr(path, '/');
-	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
-	         slash ? path : ".");
-	if (stat(dir, &ds))
-		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
-		                     strerror(errno));
-	/* sticky: only a file's owner may replace it */
-	const char *who = others_may_write(ds.st_mode & ~(ds.st_mode & S_ISVTX ? S_IWOTH : 0));
-	return who ? dnnq_diag_set(diag, DNNQ_E_PERM, "%s: its directory %s is %s (mode %04o, "
-	                           "uid %u): another user could replace %s", path, dir, who,
-	                           (unsigned)(ds.st_mode & 07777), (unsigned)ds.st_uid, what) : 0;
+	return dir_trusted(path, what, dir, sizeof dir, &ds, diag);
 }
 
 int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
                              struct dnnq_diag *diag)
 {
+	char dir[PATH_MAX];
+	struct stat ds;
 	const char *who = others_may_write(st->st_mode);
 	if (who)
 		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: %s (mode %04o): another user could "
 		                     "change %s", path, who, (unsigned)(st->st_mode & 07777), what);
-	return dnnq_config_dir_trusted(path, what, diag);
+	int rc = dir_trusted(path, what, dir, sizeof dir, &ds, diag);
+	/* In a sticky directory every user may write to (/tmp) anyone may
+	 * create the file, under the name the config gives, whenever it is
+	 * missing (a deploy that removes it first, a typo): only root's or
+	 * the caller's own was put there by the operator. */
+	if (!rc && others_may_write(ds.st_mode) && st->st_uid != 0 && st->st_uid != geteuid())
+		rc = dnnq_diag_set(diag, DNNQ_E_PERM, "%s: owned by uid %u, in %s, a directory every"
+		                   " user may write to (mode %04o): anyone could have put %s there;"
+		                   " only root's or uid %u's is trusted", path, (unsigned)st->st_uid,
+		                   dir, (unsigned)(ds.st_mode & 07777), what, (unsigned)geteuid());
+	return rc;
 }
 
 /* The whole file into a malloc'd buffer of at most DNNQ_CONFIG_FILE_MAX.

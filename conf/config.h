@@ -139,12 +139,13 @@ int dnnq_config_parse(const char *buf, size_t len, const char *filename,
 /* Whether dnnqd may trust the file at `path` (st: fstat of the descriptor
  * it reads): what it holds (`what`: "dnnqd's config", "the model dnnqd
  * serves") reaches every client, so no other user may change it. DNNQ_E_PERM naming the
- * file or its directory when either is writable by every user or owned by
- * a uid other than root and the caller's; a directory every user may
- * write to is fine when sticky and the file is root's or the caller's
- * (/tmp). Group write is the owner's choice, as sshd's StrictModes does
- * not have it. dnnq_config_dir_trusted is the directory's half (a sticky
- * one passes: the file's owner is for the caller to judge). */
+ * file or its directory when either is writable by every user; a
+ * directory every user may write to is fine when sticky and the file is
+ * root's or the caller's (/tmp: anyone could have created another's
+ * there). Elsewhere another owner is the operator's choice. Group write
+ * is the owner's choice, as sshd's StrictModes does not have it.
+ * dnnq_config_dir_trusted is the directory's half (a sticky one passes:
+ * the file's owner is for the caller to judge). */
 struct stat;
 int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
                              struct dnnq_diag *diag);

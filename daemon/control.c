@@ -38,6 +38,7 @@
 #include "daemon/session.h"
 
 #define MSGS_PER_WAKE 16    /* then the loop serves the others */
+#define REFUSALS_LOGGED 8   /* at info; then only the 2^nth (refusal_logged) */
 
 struct reply {
 	union {
@@ -130,6 +131,8 @@ static bool conn_init(struct dnnqd_conn *c, int fd)
 	return true;
 }
 
+static void refuse(struct dnnqd_conn *c, int status, const char *why, uint64_t nth);
+
 bool dnnqd_conn_admit(struct dnnqd *d, struct dnnqd_conn *c, int fd,
                       const struct dnnqd_acl *acl, uint64_t now_ns)
 {
@@ -146,7 +149,8 @@ bool dnnqd_conn_admit(struct dnnqd *d, struct dnnqd_conn *c, int fd,
 	const char *why = allowed ? over_limit(d, c->uid, buf, sizeof buf) : NULL;
 	struct dnnqd_uid *u = allowed && !why ? dnnqd_uid_get(d, c->uid) : NULL;
 	if (!u) {
-		dnnqd_conn_refuse(c, allowed ? DNNQ_E_BUSY : DNNQ_E_PERM, why ? why : "no room");
+		refuse(c, allowed ? DNNQ_E_BUSY : DNNQ_E_PERM, why ? why : "no room",
+		       allowed ? 0 : ++d->refused);
 		return false;
 	}
 	u->pending++;
@@ -512,22 +516,37 @@ static bool handle(struct dnnqd *d, struct dnnqd_conn *c, const void *buf, size_
 	return sent;
 }
 
-void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why)
+/* Whether the nth refusal of a peer not allowed is logged at info: the
+ * first REFUSALS_LOGGED, then each power of two. Anyone who can reach the
+ * socket can be refused, as fast as it connects: a line for each would
+ * fill the disk of a log file no journald rate-limits (every one is
+ * logged at debug). */
+static bool refusal_logged(uint64_t nth)
+{
+	return nth <= REFUSALS_LOGGED || !(nth & (nth - 1));
+}
+
+/* dnnqd_conn_refuse; nth: the daemon's count of refusals of peers not
+ * allowed, this one's included (0: not counted, logged at info). */
+static void refuse(struct dnnqd_conn *c, int status, const char *why, uint64_t nth)
 {
 	struct dnnq_msg_hdr h = { .magic = DNNQ_PROTO_MAGIC, .version = DNNQ_PROTO_VERSION,
 	                          .type = DNNQ_MSG_HELLO };
 	struct reply r;
-	char perm[160];
+	char perm[160], count[120] = "";
 	if (status == DNNQ_E_PERM) {
 		snprintf(perm, sizeof perm, "uid %u gid %u: not allowed (access: in the config,"
 		         " --allow-uid, --allow-gid)", c->uid, c->gid);
 		why = perm;
 	}
+	if (nth > REFUSALS_LOGGED)
+		snprintf(count, sizeof count, " (refusal #%llu: past #%u only #2^n are logged, the"
+		         " others at debug)", (unsigned long long)nth, REFUSALS_LOGGED);
 	c->refusal = status;
 	reply_start(&r, &h);
 	reply_fail(&r, status, why);
-	dnnqd_log(status == DNNQ_E_PERM ? DNNQD_LOG_INFO : DNNQD_LOG_DEBUG,
-	          "refused pid %u uid %u: %s", c->pid, c->uid, why);
+	dnnqd_log(status == DNNQ_E_PERM && (!nth || refusal_logged(nth)) ? DNNQD_LOG_INFO
+	          : DNNQD_LOG_DEBUG, "refused pid %u uid %u: %s%s", c->pid, c->uid, why, count);
 	/* a peer whose buffer is full learns it from the close */
 	send_reply(c->fd, &r);
 	/* No more from the peer (its sends fail from here on), and what it
@@ -537,6 +556,11 @@ void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why)
 	char b;
 	for (int i = 0; i < 64 && recv(c->fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0; i++)
 		continue;
+}
+
+void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why)
+{
+	refuse(c, status, why, 0);
 }
 
 void dnnqd_conn_refuse_fd(int fd, int status, const char *why)

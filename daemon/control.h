@@ -40,7 +40,8 @@ bool dnnqd_conn_admit(struct dnnqd *d, struct dnnqd_conn *c, int fd,
 /* Refuses the peer before it has said anything: a HELLO reply with seq 0,
  * `status` and `why` (for DNNQ_E_PERM the message names the uid and the
  * access settings, `why` may be NULL); c->refusal is set, and the caller
- * closes the connection. dnnqd_conn_admit calls it. */
+ * closes the connection. dnnqd_conn_admit does the same, logging the
+ * refusals of peers not allowed at info only thinned out (d->refused). */
 void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why);
 /* The same for a connection the daemon does not keep (it has no room to):
  * the peer on fd is refused with status and why; the caller closes fd. */

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/session.h"
@@ -254,11 +255,51 @@ static void uid_release(struct dnnqd *d, const struct dnnqd_session *s)
 	}
 }
 
+/* What one punch costs a reap's budget at least (a region nearly all
+ * holes is punched in a few calls, each a system call). */
+#define SCRUB_CALL ((uint64_t)256 << 10)
+
+/* Bytes of pages memfd holds (tmpfs counts them in st_blocks). */
+static uint64_t held_bytes(int memfd)
+{
+	struct stat st;
+	return fstat(memfd, &st) ? 0 : (uint64_t)st.st_blocks * 512;
+}
+
+/* Frees the pages of s's region, whoever still holds the memfd, from
+ * s->scrubbed on while *budget lasts: its peer gets a region of holes,
+ * which read as zeros and which only the peer's own writes fill again
+ * (charged to the peer). True once the region holds no page or has been
+ * punched to its end (or cannot be: the last close frees the pages). */
+static bool scrub(struct dnnqd_session *s, uint64_t *budget)
+{
+	uint64_t held = s->memfd >= 0 ? held_bytes(s->memfd) : 0;
+	while (held && s->scrubbed < s->map_size) {
+		if (!*budget)
+			return false;
+		uint64_t n = s->map_size - s->scrubbed;
+		n = n < DNNQD_SCRUB_CHUNK ? n : DNNQD_SCRUB_CHUNK;
+		if (fallocate(s->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		              (off_t)s->scrubbed, (off_t)n))
+			return true;
+		s->scrubbed += n;
+		/* what the punch could have freed, at most: a peer writing
+		 * pages meanwhile cannot make it look cheaper */
+		uint64_t cost = held < n ? held : n;
+		cost = cost > SCRUB_CALL ? cost : SCRUB_CALL;
+		*budget -= cost < *budget ? cost : *budget;
+		held = held_bytes(s->memfd);
+	}
+	return true;
+}
+
 void dnnqd_session_reap(struct dnnqd *d)
 {
+	uint64_t budget = DNNQD_SCRUB_PER_REAP;
+	bool stopping = atomic_load(&d->stop);
 	for (struct dnnqd_session **p = &d->retired; *p;) {
 		struct dnnqd_session *s = *p;
-		if (dnnqd_grace_over(d, s->grace)) {
+		if (dnnqd_grace_over(d, s->grace) && (stopping || scrub(s, &budget))) {
 			*p = s->next;
 			uid_release(d, s);
 			dnnqd_session_free(s);

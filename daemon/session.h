@@ -36,6 +36,7 @@ struct dnnqd_session {
 	struct dnnqd_session *next;     /* the retired list */
 	uint64_t *grace;                /* every worker's epoch when retired */
 	struct dnnqd_counters *counts;  /* this session's, one per worker */
+	uint64_t scrubbed;              /* region bytes punched out (reap) */
 };
 
 /* A region of `slots` slots (0: 64) and `arena_bytes` of arena (0: 64 MiB)
@@ -54,7 +55,20 @@ void dnnqd_session_free(struct dnnqd_session *s);
  * is full, DNNQ_E_IO when epoll refuses (nothing changed then). */
 int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s);
 void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s);
-/* Frees the retired sessions whose grace period is over. */
+/* Frees the retired sessions whose grace period is over. While the daemon
+ * serves, each region's pages are freed first (holes punched over the
+ * whole memfd): a client that kept its memfd open past its session would
+ * otherwise keep every page the workers faulted in, charged to dnnqd's
+ * cgroup and outside every quota, session after session. At stop they
+ * are left, for clients still reading their last results.
+ * Freeing pages costs 0.2 to 0.6 s a GiB, and the control loop that reaps
+ * is the one that moves every session's heartbeat, whose 2 s of silence a
+ * client takes for the daemon's death: a call frees about
+ * DNNQD_SCRUB_PER_REAP bytes of pages (DNNQD_SCRUB_CHUNK more at most),
+ * and a region with more waits for the next (the control loop's tick);
+ * its bytes count against its uid until it is freed. */
+#define DNNQD_SCRUB_PER_REAP ((uint64_t)64 << 20)
+#define DNNQD_SCRUB_CHUNK    ((uint64_t)16 << 20)      /* one punch */
 void dnnqd_session_reap(struct dnnqd *d);
 
 #endif

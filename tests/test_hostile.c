@@ -1978,9 +1978,17 @@ START_TEST(hostile_refused_flood)
 	ck_assert_msg(other == 0, "%lu other replies to a refused peer (%s)", other, sh->msg);
 	ck_assert_msg(refused >= FLOOD_CONNS, "%lu refusals for the first %d connections",
 	              refused, FLOOD_CONNS);
+	/* the first 8 refusals, then each 2^nth: a log line for each was a
+	 * disk filled by anyone who can connect */
+	unsigned long conns = atomic_load(&sh->tries);
+	unsigned lines = log_count(&d, "refused pid"), most = 8;
+	for (unsigned long n = conns; n > 8; n >>= 1)
+		most++;
+	ck_assert_msg(lines <= most, "%u log lines for %lu refusals (%lu connections): at most %u",
+	              lines, refused, conns, most);
 	snprintf(outcome, sizeof outcome, "%lu refusals, each DNNQ_E_PERM right after accept"
-	         " (nothing sent) and then closed; 0 closed without one; root connected %u of %u"
-	         " times meanwhile; %s", refused, ok, tried, ratio);
+	         " (nothing sent) and then closed; 0 closed without one; %u log lines about them;"
+	         " root connected %u of %u times meanwhile; %s", refused, lines, ok, tried, ratio);
 	report(attack, atomic_load(&sh->tries), outcome);
 	munmap(sh, sizeof *sh);
 	assert_honest(&h);
@@ -2041,6 +2049,22 @@ END_TEST
 #define QUOTA_ARENA (4u << 20)
 #define QUOTA_TRIES 64
 
+/* fc1024 requests (r->model) whose outputs cover r's arena past its first
+ * max batch of input, so the worker's writes fault in every page of it;
+ * the requests that completed with status 0, *tries of them sent. */
+static unsigned fault_outputs(struct raw *r, unsigned *tries)
+{
+	uint32_t batch = r->model.max_batch < 64 ? r->model.max_batch : 64;
+	uint64_t step = 1024ull * batch;
+	unsigned done = 0;
+	*tries = 0;
+	for (uint64_t off = step; off + step <= r->v.arena_size; off += step, ++*tries) {
+		struct dnnq_shm_request q = fc_at(&r->model, batch, 0, off);
+		done += raw_submit_wait(r, 0, &q, RAW_WAIT_MS) == 0;
+	}
+	return done;
+}
+
 /* As uid 65534: sessions of 4 MiB until refused, then on each, fc1024
  * requests whose outputs land on arena pages nobody has touched, so that
  * the worker's writes fault them in (charged to dnnqd). Holds the
@@ -2059,14 +2083,10 @@ static int quota_main(struct nobody *sh, const char *socket)
 	sh->n = n;
 	sh->rc = rc;
 	for (int s = 0; s < n; s++) {
-		uint32_t batch = r[s].model.max_batch < 64 ? r[s].model.max_batch : 64;
-		uint64_t step = 1024ull * batch;
-		for (uint64_t off = step; off + step <= r[s].v.arena_size; off += step) {
-			struct dnnq_shm_request q = fc_at(&r[s].model, batch, 0, off);
-			int st = raw_submit_wait(&r[s], 0, &q, RAW_WAIT_MS);
-			atomic_fetch_add(st == 0 ? &sh->done : &sh->failed, 1);
-			atomic_fetch_add(&sh->tries, 1);
-		}
+		unsigned tries, done = fault_outputs(&r[s], &tries);
+		atomic_fetch_add(&sh->done, done);
+		atomic_fetch_add(&sh->failed, tries - done);
+		atomic_fetch_add(&sh->tries, tries);
 	}
 	atomic_store(&sh->ready, 1);
 	for (int i = 0; i < 60000 && !atomic_load(&sh->stop); i++)
@@ -3113,6 +3133,73 @@ START_TEST(hostile_doorbell_storm)
 }
 END_TEST
 
+/* ---- a region kept past its session ---------------------------------------- */
+
+#define KEPT_SESSIONS 8
+#define KEPT_ARENA    (4u << 20)
+
+/* Bytes of the memfd's pages that exist (tmpfs counts them in st_blocks). */
+static uint64_t memfd_bytes(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) ? UINT64_MAX : (uint64_t)st.st_blocks * 512;
+}
+
+/* A client that closes its session (socket, mapping, the other fds) but
+ * keeps the region's memfd. The pages a worker faulted in writing its
+ * outputs are charged to dnnqd's cgroup (the unit's MemoryMax=), and they
+ * outlived the session: its bytes left the uid's quota when dnnqd freed
+ * it, and the next session could fill as many again (8 sessions of 4 MiB:
+ * 32 MiB held, for ever, by one client with a quota of any size). dnnqd
+ * now punches the region out when it frees the session. */
+START_TEST(hostile_kept_region)
+{
+	const char *attack = "sessions closed with the region memfd kept, after fc1024 outputs"
+	                     " filled their 4 MiB arenas";
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct load l;
+	char ratio[96], outcome[320];
+	struct level was;
+	int kept[KEPT_SESSIONS];
+	uint64_t filled = 0, held = 0;
+	unsigned long tries = 0, done = 0;
+	double base = begin(&d, &h, NULL, &was);
+	load_start(&l, &h, base);
+	for (int i = 0; i < KEPT_SESSIONS; i++) {
+		struct raw r;
+		ck_assert_int_eq(raw_try_hello(&r, d.socket, 4, KEPT_ARENA, NULL, 0), 0);
+		raw_open(&r, fixture_model_name(FIXTURE_FC1024), &r.model);
+		unsigned n;
+		done += fault_outputs(&r, &n);
+		tries += n;
+		kept[i] = dup(r.fds[0]);
+		ck_assert_int_ge(kept[i], 0);
+		filled += memfd_bytes(kept[i]);
+		raw_close(&r);
+	}
+	load_stop(&l, ratio, sizeof ratio);
+	/* every session freed: dnnqd's fds back to their level (the memfds) */
+	assert_level(&d, was, "kept regions");
+	for (int i = 0; i < KEPT_SESSIONS; i++) {
+		held += memfd_bytes(kept[i]);
+		close(kept[i]);
+	}
+	ck_assert_msg(done == tries, "%lu of %lu requests failed", tries - done, tries);
+	ck_assert_msg(filled >= (uint64_t)KEPT_SESSIONS * KEPT_ARENA / 2, "the outputs filled"
+	              " only %llu bytes of the %d regions", (unsigned long long)filled,
+	              KEPT_SESSIONS);
+	ck_assert_msg(held == 0, "%llu bytes of pages in the memfds of %d freed sessions (%llu"
+	              " while they were open): held past every quota", (unsigned long long)held,
+	              KEPT_SESSIONS, (unsigned long long)filled);
+	snprintf(outcome, sizeof outcome, "%lu requests filled %llu bytes of region pages; once"
+	         " dnnqd freed the sessions the kept memfds held %llu bytes; %s", done,
+	         (unsigned long long)filled, (unsigned long long)held, ratio);
+	report(attack, KEPT_SESSIONS, outcome);
+	finish(&d, &h, was, "kept regions");
+}
+END_TEST
+
 /* ---- sessions closed mid-flight, every slot at max batch --------------------- */
 
 #define BIG_SLOTS 16
@@ -3695,6 +3782,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_memfd);
 	tcase_add_test(tc, hostile_doorbell_storm);
 	tcase_add_test(tc, hostile_close_midflight);
+	tcase_add_test(tc, hostile_kept_region);
 	tcase_add_test(tc, hostile_max_batch);
 	tcase_add_test(tc, hostile_nonfinite_inputs);
 	tcase_add_test(tc, hostile_log_injection);

@@ -468,10 +468,18 @@ START_TEST(hostile_trusted_files)
 	ck_assert_int_eq(chmod(dir, 01777), 0);
 	assert_loads(load, path);
 	assert_loads(load_config, conf);
+	/* but there anyone may create a file the config names while it is
+	 * missing: another user's is refused (before: loaded and served) */
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	ck_assert_int_eq(chown(conf, 65534, 65534), 0);
+	assert_refused(load, path, "owned by uid 65534, in", outcome, sizeof outcome);
+	assert_refused(load_config, conf, "anyone could have put dnnqd's config there", outcome,
+	               sizeof outcome);
 	ck_assert_int_eq(chmod(dir, 0700), 0);
 	printf("hostile: model and config files every user may change (mode 0666 or 0646, in a "
-	       "directory of mode 0777): 4 tries: refused at load (%s); in a sticky directory, "
-	       "or owned by another user, the files load\n", outcome);
+	       "directory of mode 0777), or another user's in a sticky one (mode 1777): 6 tries:"
+	       " refused at load (%s); root's in a sticky directory, or another user's elsewhere,"
+	       " load\n", outcome);
 	unlink(path);
 	unlink(conf);
 	rmdir(dir);
