@@ -2246,6 +2246,36 @@ static struct mb *swin_model(const float *wqkv, const float *bias)
 	return b;
 }
 
+/* The model lowered int8 and all fp32, calibrated on the n samples x:
+ * its outputs' SQNR against the reference's on them, at least 25 and 100 dB. */
+static void lowered_sqnr(const struct dnnq_ir *ir, const float *x, size_t n)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_calib c;
+	ck_assert_msg(dnnq_onnx_calib_init(&c, ir, 0, &d) == 0, "%s", d.msg);
+	const float *cx[1] = { x };
+	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, n, &d) == 0, "%s", d.msg);
+	enum dnnq_calib_method *method = calloc(ir->nvalues, sizeof *method);
+	ck_assert_ptr_nonnull(method);
+	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_L2, method);
+	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
+	bool *all = malloc(ir->nnodes * sizeof *all);
+	ck_assert_ptr_nonnull(all);
+	memset(all, 1, ir->nnodes * sizeof *all);
+	struct dnnq_lower_opts lo = { .calibration = "test" };
+	for (int fp32 = 0; fp32 < 2; fp32++) {
+		lo.fp32_nodes = fp32 ? all : NULL;
+		double db;
+		ck_assert_msg(dnnq_onnx_calib_trial(&c, &o, method, &lo, NULL, &db, &d) == 0,
+		              "%s: %s", fp32 ? "fp32" : "int8", d.msg);
+		ck_assert_msg(db >= (fp32 ? 100.0 : 25.0), "%s: SQNR %.2f dB", fp32 ? "fp32" : "int8",
+		              db);
+	}
+	free(all);
+	free(method);
+	dnnq_onnx_calib_free(&c);
+}
+
 START_TEST(batch_fixed_window_attention)
 {
 	enum { S = 4, XN = SW_H * SW_W * SW_C };
@@ -2271,30 +2301,7 @@ START_TEST(batch_fixed_window_attention)
 		near(got, want[s], SW_OUT, 1e-5f);
 	}
 
-	struct dnnq_diag d = { "" };
-	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { x };
-	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, S, &d) == 0, "%s", d.msg);
-	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
-	ck_assert_ptr_nonnull(method);
-	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_L2, method);
-	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-	bool *all = malloc(ir.nnodes * sizeof *all);
-	ck_assert_ptr_nonnull(all);
-	memset(all, 1, ir.nnodes * sizeof *all);
-	struct dnnq_lower_opts lo = { .calibration = "test" };
-	for (int fp32 = 0; fp32 < 2; fp32++) {
-		lo.fp32_nodes = fp32 ? all : NULL;
-		double db;
-		ck_assert_msg(dnnq_onnx_calib_trial(&c, &o, method, &lo, NULL, &db, &d) == 0,
-		              "%s: %s", fp32 ? "fp32" : "int8", d.msg);
-		ck_assert_msg(db >= (fp32 ? 100.0 : 25.0), "%s: SQNR %.2f dB", fp32 ? "fp32" : "int8",
-		              db);
-	}
-	free(all);
-	free(method);
-	dnnq_onnx_calib_free(&c);
+	lowered_sqnr(&ir, x, S);
 	dnnq_ir_free(&ir);
 }
 END_TEST
@@ -2389,30 +2396,7 @@ START_TEST(batch_on_dim1_attention)
 	run1(&ir, S, x, got);
 	near(got, want, S * AT_XN, 1e-5f);
 
-	struct dnnq_diag d = { "" };
-	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { x };
-	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, S, &d) == 0, "%s", d.msg);
-	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
-	ck_assert_ptr_nonnull(method);
-	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_L2, method);
-	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-	bool *all = malloc(ir.nnodes * sizeof *all);
-	ck_assert_ptr_nonnull(all);
-	memset(all, 1, ir.nnodes * sizeof *all);
-	struct dnnq_lower_opts lo = { .calibration = "test" };
-	for (int fp32 = 0; fp32 < 2; fp32++) {
-		lo.fp32_nodes = fp32 ? all : NULL;
-		double db;
-		ck_assert_msg(dnnq_onnx_calib_trial(&c, &o, method, &lo, NULL, &db, &d) == 0,
-		              "%s: %s", fp32 ? "fp32" : "int8", d.msg);
-		ck_assert_msg(db >= (fp32 ? 100.0 : 25.0), "%s: SQNR %.2f dB", fp32 ? "fp32" : "int8",
-		              db);
-	}
-	free(all);
-	free(method);
-	dnnq_onnx_calib_free(&c);
+	lowered_sqnr(&ir, x, S);
 	dnnq_ir_free(&ir);
 }
 END_TEST
