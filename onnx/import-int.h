@@ -69,6 +69,9 @@ struct imp {
 	size_t vcap, ncap_nodes, rcap;
 	bool *known;                /* a value: its shape is known */
 	bool *batch;                /* a folded integer value: may hold IMP_BATCH */
+	bool *moved;                /* a value whose batch a Transpose put on ONNX's
+	                               dim 1: its dims 0 and 1 are ONNX's 1 and 0
+	                               (onnx/import-ops.c, op_transpose) */
 	struct imp_pad *pads;
 	size_t npads, pcap;
 	struct imp_name *names;
@@ -149,6 +152,7 @@ struct nctx {
 	int32_t alias;                     /* >= 0: output 0 is this value, no node */
 	int32_t constant;                  /* >= 0: output 0 is this new constant, no node */
 	bool merged;                       /* alias: a Pad merged into its reader */
+	bool moved[DNNQ_IR_MAX_OUTPUTS];   /* output k's batch is on ONNX's dim 1 */
 };
 
 #define DT(x) (1u << (x))

@@ -59,6 +59,28 @@ int batch_moves(struct nctx *c, const char *fmt, ...)
 	return bad(c, DNNQ_E_UNSUPPORTED, "%s", msg);
 }
 
+/* Whether input i's batch is on ONNX's dim 1, moved there by a Transpose
+ * (op_transpose): the IR keeps it on dim 0, ONNX's dim 0 on dim 1. */
+static bool in_moved(const struct nctx *c, size_t i)
+{
+	return i < c->nin && c->in[i] >= 0 && c->m->moved[c->in[i]];
+}
+
+/* ONNX's axis a (normalised) of input i as the IR's. */
+static int64_t ir_axis(const struct nctx *c, size_t i, int64_t a)
+{
+	return in_moved(c, i) && a < 2 ? 1 - a : a;
+}
+
+/* The operators that read a value whose batch is on ONNX's dim 1, each
+ * through ir_axis: they take one part of ONNX's dim 0 (q, k and v of an
+ * attention's [3, N, heads, L, d]) and so can bring the batch back. */
+static bool reads_moved(const char *op)
+{
+	return !strcmp(op, "Slice") || !strcmp(op, "Split") || !strcmp(op, "Gather") ||
+	       !strcmp(op, "Squeeze");
+}
+
 /* Input i's value; NULL when absent. */
 struct dnnq_ir_value *V(struct nctx *c, size_t i)
 {
@@ -1100,6 +1122,7 @@ static int op_squeeze(struct nctx *c)
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = norm_axis(c, &ax[i], x->ndim, "axis")))
 			return rc;
+		ax[i] = ir_axis(c, 0, ax[i]);
 		if (x->dims[ax[i]] != 1)
 			return bad(c, DNNQ_E_SHAPE, "axis %lld has size %lld, not 1", (long long)ax[i],
 			           (long long)x->dims[ax[i]]);
@@ -1115,6 +1138,7 @@ static int op_squeeze(struct nctx *c)
 	for (uint32_t i = 0; i < x->ndim; i++)
 		if (!drop[i])
 			d[r++] = x->dims[i];
+	c->moved[0] = in_moved(c, 0) && !drop[1];
 	return reshape_to(c, r, d, x->batched);
 }
 
@@ -1577,9 +1601,18 @@ static int op_transpose(struct nctx *c)
 		c->node.ints[i] = p;
 		d[i] = x->dims[p];
 	}
-	if (x->batched && x->ndim && c->node.ints[0] != 0)
+	if (x->batched && x->ndim >= 2 && c->node.ints[0] != 0 && c->node.ints[1] == 0) {
+		/* the batch to ONNX's dim 1: the IR keeps it first, ONNX's dim 0 second,
+		 * for readers that take a part of that dim (reads_moved) */
+		c->node.ints[1] = c->node.ints[0];
+		c->node.ints[0] = 0;
+		d[1] = d[0];
+		d[0] = x->dims[0];
+		c->moved[0] = true;
+	} else if (x->batched && x->ndim && c->node.ints[0] != 0) {
 		return batch_moves(c, "perm[0] = %lld: the batch (dim 0) must stay first",
 		           (long long)c->node.ints[0]);
+	}
 	c->node.nints = x->ndim;
 	if ((rc = engine_kind(c, "transpose")))
 		return rc;
@@ -2011,6 +2044,7 @@ static int op_slice(struct nctx *c)
 		int64_t a = na >= 0 ? ax[k] : k, step = np >= 0 ? sp[k] : 1;
 		if ((rc = norm_axis(c, &a, x->ndim, "axes")))
 			return rc;
+		a = ir_axis(c, 0, a);
 		if (seen[a] || !step || step < -IMP_MAX_DIM || step > IMP_MAX_DIM)
 			return bad(c, DNNQ_E_RANGE, "axis %lld: repeated, or step %lld", (long long)a,
 			           (long long)step);
@@ -2025,6 +2059,7 @@ static int op_slice(struct nctx *c)
 		if (!d[a])
 			return bad(c, DNNQ_E_SHAPE, "axis %lld: the slice is empty", (long long)a);
 	}
+	c->moved[0] = in_moved(c, 0);
 	c->nin = 1;
 	return set_out(c, 0, x->dtype, x->ndim, d, x->batched);
 }
@@ -2042,6 +2077,7 @@ static int op_split(struct nctx *c)
 	const struct dnnq_ir_value *x = V(c, 0);
 	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
 		return rc;
+	n->axis = ir_axis(c, 0, n->axis);
 	if (x->batched && n->axis == 0)
 		return batch_moves(c, "splitting the batch (axis 0)");
 	rc = c->m->opset < 13 ? attr_ints(c, "split", sz, DNNQ_IR_MAX_OUTPUTS, &ns)
@@ -2066,6 +2102,7 @@ static int op_split(struct nctx *c)
 		memcpy(d, x->dims, sizeof d);
 		d[n->axis] = s;
 		total += s;
+		c->moved[i] = in_moved(c, 0);
 		if ((rc = set_out(c, (uint32_t)i, x->dtype, x->ndim, d, x->batched)))
 			return rc;
 	}
@@ -2144,6 +2181,7 @@ static int op_gather(struct nctx *c)
 	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
 	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
 		return rc;
+	n->axis = ir_axis(c, 0, n->axis);
 	if (x->batched && n->axis == 0)
 		return batch_moves(c, "gathering along the batch (axis 0)");
 	if (iv->ndim > 1 || !numel(iv) || numel(iv) > (1 << 24))
@@ -2162,6 +2200,8 @@ static int op_gather(struct nctx *c)
 	for (uint32_t i = 0; i < x->ndim; i++)
 		if (i != n->axis || iv->ndim)
 			d[r++] = i == n->axis ? (int64_t)numel(iv) : x->dims[i];
+	/* ONNX's [k, N, ...] is the IR's [N, k, ...]; a scalar's [N, ...] both */
+	c->moved[0] = in_moved(c, 0) && (n->axis != 1 || iv->ndim);
 	return set_out(c, 0, x->dtype, r, d, x->batched);
 }
 
@@ -2458,6 +2498,7 @@ static int emit(struct nctx *c, const struct opdef *d, size_t index)
 			c->out[k].producer = node;
 			if ((id = imp_new_value(m, &c->out[k], true)) < 0)
 				return id;
+			m->moved[id] = c->moved[k];
 			c->node.outputs[k] = id;
 		} else {
 			if (*o && imp_add_name(m, o, IMP_UNUSED, (int32_t)index))
@@ -2603,6 +2644,13 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	for (size_t i = 0; i < c.nin; i++)
 		if (c.in[i] >= 0 && !m->known[c.in[i]])
 			return imp_outputs_unknown(&c);
+	for (size_t i = 0; i < c.nin; i++)
+		if (in_moved(&c, i) && !reads_moved(op)) {
+			batch_moves(&c, "input %zu '%.80s' has its batch on dim 1 (a Transpose moved "
+			            "it): only Slice, Split, Gather and Squeeze read it", i,
+			            S(np->input[i]));
+			return imp_outputs_unknown(&c);
+		}
 	if (lstm || gru) {
 		rc = imp_rnn(&c, gru);
 		return rc && rc != DNNQ_E_NOMEM ? imp_outputs_unknown(&c) : rc;

@@ -137,6 +137,9 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 		if (!(k = realloc(m->batch, cap * sizeof *k)))
 			return DNNQ_E_NOMEM;
 		m->batch = k;
+		if (!(k = realloc(m->moved, cap * sizeof *k)))
+			return DNNQ_E_NOMEM;
+		m->moved = k;
 		m->vcap = cap;
 	}
 	char *name = strdup(v->name ? v->name : "");
@@ -146,6 +149,7 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 	ir->values[ir->nvalues].name = name;
 	m->known[ir->nvalues] = known;
 	m->batch[ir->nvalues] = false;
+	m->moved[ir->nvalues] = false;
 	return (int32_t)ir->nvalues++;
 }
 
@@ -460,6 +464,7 @@ int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v
 	free(ir.values);
 	free(m.known);
 	free(m.batch);
+	free(m.moved);
 	free(m.list);
 	onnx__tensor_proto__free_unpacked(t, NULL);
 	return id < 0 ? id : DNNQ_OK;
@@ -880,6 +885,14 @@ static int declare_outputs(struct imp *m, const Onnx__GraphProto *g)
 			return id;
 		if (id < 0)
 			continue;
+		if (m->moved[id]) {     /* only the batch stands in the way: counted as such */
+			if (!m->nbatch++)
+				snprintf(m->batch_why, sizeof m->batch_why, "graph output '%.100s': its "
+				         "batch is on dim 1 (a Transpose moved it)", name);
+			imp_problem(m, DNNQ_E_UNSUPPORTED, "graph output '%.100s': its batch is on dim "
+			            "1 (a Transpose moved it)", name);
+			continue;
+		}
 		m->ir->outputs[m->ir->noutputs++] = id;
 	}
 	return 0;
@@ -978,6 +991,7 @@ static void imp_release(struct imp *m)
 	free(m->names);
 	free(m->known);
 	free(m->batch);
+	free(m->moved);
 	free(m->pads);
 }
 

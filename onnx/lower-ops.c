@@ -1814,7 +1814,8 @@ static int lower_remap(struct lower *L, size_t j)
 /* Gather: a gather node on the engine's axis with the indices an s32
  * tensor; a scalar index drops the axis through a view, where the
  * engine's element order is the ONNX one (not 4-D, or the channels of
- * 4-D). */
+ * 4-D), and a transpose to NHWC after it for a 4-D result (q of an
+ * attention's [N, 3, heads, L, d]). */
 static int lower_gather(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -1824,7 +1825,7 @@ static int lower_gather(struct lower *L, size_t j)
 	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
 	bool scalar = yv->ndim < xv->ndim;
 	if (n->axis < 1 || n->axis >= (int64_t)xv->ndim || !xv->batched || L->v[n->inputs[0]].perm ||
-	    (scalar && ((xv->ndim == 4 && n->axis != 1) || yv->ndim == 4)))
+	    (scalar && xv->ndim == 4 && n->axis != 1))
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld of '%s' (rank %u)%s",
 		                 (long long)n->axis, xv->name, xv->ndim, scalar ? " with a scalar "
 		                 "index: the engine's layout would reorder the result" : "");
@@ -1852,7 +1853,9 @@ static int lower_gather(struct lower *L, size_t j)
 	int32_t x, ref;
 	if ((rc = need_act(L, n, n->inputs[0], &x)))
 		return rc;
-	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, x, &ref);
+	bool nhwc = scalar && yv->ndim == 4;   /* the node's name is the reshape's */
+	model_name(nm, n->name, ":gather");
+	struct dnnq_model_node *mn = add_node1(L, n->kind, nhwc ? nm : n->name, x, &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
 	mn->axis = engine_axis(xv, (uint32_t)n->axis);
@@ -1860,7 +1863,9 @@ static int lower_gather(struct lower *L, size_t j)
 	mn->ndim = xv->ndim;
 	engine_dims(&g, mn->dims);
 	rc = input_qp_out(L, n, n->outputs[0], mn, ref);
-	return rc || !scalar ? rc : reshape_output(L, n, ref);
+	if (rc || !scalar)
+		return rc;
+	return nhwc ? lower_reshape_reordered(L, n, ref, L->fp32) : reshape_output(L, n, ref);
 }
 
 /* Expand of a constant to the batch: the constant (its dims aligned with

@@ -2246,6 +2246,36 @@ static struct mb *swin_model(const float *wqkv, const float *bias)
 	return b;
 }
 
+/* The model lowered int8 and all fp32, calibrated on the n samples x:
+ * its outputs' SQNR against the reference's on them, at least 25 and 100 dB. */
+static void lowered_sqnr(const struct dnnq_ir *ir, const float *x, size_t n)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_calib c;
+	ck_assert_msg(dnnq_onnx_calib_init(&c, ir, 0, &d) == 0, "%s", d.msg);
+	const float *cx[1] = { x };
+	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, n, &d) == 0, "%s", d.msg);
+	enum dnnq_calib_method *method = calloc(ir->nvalues, sizeof *method);
+	ck_assert_ptr_nonnull(method);
+	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_L2, method);
+	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
+	bool *all = malloc(ir->nnodes * sizeof *all);
+	ck_assert_ptr_nonnull(all);
+	memset(all, 1, ir->nnodes * sizeof *all);
+	struct dnnq_lower_opts lo = { .calibration = "test" };
+	for (int fp32 = 0; fp32 < 2; fp32++) {
+		lo.fp32_nodes = fp32 ? all : NULL;
+		double db;
+		ck_assert_msg(dnnq_onnx_calib_trial(&c, &o, method, &lo, NULL, &db, &d) == 0,
+		              "%s: %s", fp32 ? "fp32" : "int8", d.msg);
+		ck_assert_msg(db >= (fp32 ? 100.0 : 25.0), "%s: SQNR %.2f dB", fp32 ? "fp32" : "int8",
+		              db);
+	}
+	free(all);
+	free(method);
+	dnnq_onnx_calib_free(&c);
+}
+
 START_TEST(batch_fixed_window_attention)
 {
 	enum { S = 4, XN = SW_H * SW_W * SW_C };
@@ -2271,31 +2301,128 @@ START_TEST(batch_fixed_window_attention)
 		near(got, want[s], SW_OUT, 1e-5f);
 	}
 
-	struct dnnq_diag d = { "" };
-	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { x };
-	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, S, &d) == 0, "%s", d.msg);
-	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
-	ck_assert_ptr_nonnull(method);
-	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_L2, method);
-	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-	bool *all = malloc(ir.nnodes * sizeof *all);
-	ck_assert_ptr_nonnull(all);
-	memset(all, 1, ir.nnodes * sizeof *all);
-	struct dnnq_lower_opts lo = { .calibration = "test" };
-	for (int fp32 = 0; fp32 < 2; fp32++) {
-		lo.fp32_nodes = fp32 ? all : NULL;
-		double db;
-		ck_assert_msg(dnnq_onnx_calib_trial(&c, &o, method, &lo, NULL, &db, &d) == 0,
-		              "%s: %s", fp32 ? "fp32" : "int8", d.msg);
-		ck_assert_msg(db >= (fp32 ? 100.0 : 25.0), "%s: SQNR %.2f dB", fp32 ? "fp32" : "int8",
-		              db);
-	}
-	free(all);
-	free(method);
-	dnnq_onnx_calib_free(&c);
+	lowered_sqnr(&ir, x, S);
 	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* SVTR's (PaddleOCR's PP-OCRv4 recognizer) and ViT's attention: qkv
+ * [N, L, 3, heads, d] moved by perm [2, 0, 3, 1, 4] puts the batch on dim
+ * 1, and q, k and v, taken from dim 0 by Slice and Squeeze, Gather and
+ * Split and Squeeze, have it on dim 0 again. The batch stays symbolic (the
+ * IR keeps it first: the Transpose's perm [0, 2, 3, 1, 4]); three items
+ * run as one batch equal softmax(q k^T) v by hand, reference and lowered. */
+enum { AT_L = 4, AT_C = 6, AT_HEADS = 2, AT_D = AT_C / AT_HEADS, AT_XN = AT_L * AT_C };
+
+/* y[l][head * d + e] of x [L, C] */
+static void attn_by_hand(const float *x, const float *wqkv, float *y)
+{
+	float qkv[AT_L][3 * AT_C];
+	for (int t = 0; t < AT_L; t++)
+		for (int j = 0; j < 3 * AT_C; j++) {
+			float acc = 0;
+			for (int c = 0; c < AT_C; c++)
+				acc += x[t * AT_C + c] * wqkv[c * 3 * AT_C + j];
+			qkv[t][j] = acc;
+		}
+	for (int h = 0; h < AT_HEADS; h++)
+		for (int i = 0; i < AT_L; i++) {
+			float s[AT_L], mx = -INFINITY, sum = 0;
+			for (int j = 0; j < AT_L; j++) {
+				s[j] = 0;
+				for (int f = 0; f < AT_D; f++)
+					s[j] += qkv[i][h * AT_D + f] * qkv[j][AT_C + h * AT_D + f];
+				mx = fmaxf(mx, s[j]);
+			}
+			for (int j = 0; j < AT_L; j++)
+				sum += s[j] = expf(s[j] - mx);
+			for (int e = 0; e < AT_D; e++) {
+				float acc = 0;
+				for (int j = 0; j < AT_L; j++)
+					acc += s[j] / sum * qkv[j][2 * AT_C + h * AT_D + e];
+				y[i * AT_C + h * AT_D + e] = acc;
+			}
+		}
+}
+
+static struct mb *attn_model(const float *wqkv)
+{
+	int64_t xd[3] = { BATCH, AT_L, AT_C }, wd[2] = { AT_C, 3 * AT_C };
+	int64_t s3[5] = { 0, AT_L, 3, AT_HEADS, AT_D }, sy[3] = { 0, AT_L, AT_C };
+	int64_t p3[5] = { 2, 0, 3, 1, 4 }, pk[4] = { 0, 1, 3, 2 }, po[4] = { 0, 2, 1, 3 };
+	int64_t zero = 0, one = 1, parts[3] = { 1, 1, 1 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_init(b, "wqkv", F, 2, wd, wqkv);
+	mb_i64(b, "s3", 5, s3);
+	mb_i64(b, "sy", 3, sy);
+	mb_i64(b, "a0", 1, &zero);
+	mb_i64(b, "a1", 1, &one);
+	mb_i64(b, "parts", 3, parts);
+	mb_init(b, "i1", S64, 0, NULL, &one);
+	mb_node(b, "MatMul", "qkv", "x,wqkv", "qkv");
+	mb_node(b, "Reshape", "heads", "qkv,s3", "r3");
+	at_ints(b, mb_node(b, "Transpose", "t3", "r3", "t3"), "perm", 5, p3);
+	mb_node(b, "Slice", "q1", "t3,a0,a1,a0", "q1");
+	mb_node(b, "Squeeze", "q", "q1,a0", "q");
+	at_i(b, mb_node(b, "Gather", "k", "t3,i1", "k"), "axis", 0);
+	at_i(b, mb_node(b, "Split", "qkv3", "t3,parts", "_q,_k,v1"), "axis", 0);
+	mb_node(b, "Squeeze", "v", "v1,a0", "v");
+	at_ints(b, mb_node(b, "Transpose", "kt", "k", "kt"), "perm", 4, pk);
+	mb_node(b, "MatMul", "qk", "q,kt", "qk");
+	at_i(b, mb_node(b, "Softmax", "p", "qk", "p"), "axis", -1);
+	mb_node(b, "MatMul", "pv", "p,v", "o");
+	at_ints(b, mb_node(b, "Transpose", "ot", "o", "ot"), "perm", 4, po);
+	mb_node(b, "Reshape", "merge", "ot,sy", "y");
+	return b;
+}
+
+START_TEST(batch_on_dim1_attention)
+{
+	enum { S = 3 };
+	struct rng r = { 0x5a7 };
+	float wqkv[AT_C * 3 * AT_C], x[S * AT_XN], want[S * AT_XN], got[S * AT_XN];
+	for (size_t i = 0; i < sizeof wqkv / sizeof *wqkv; i++)
+		wqkv[i] = (float)rng_uniform(&r, -0.5, 0.5);
+	for (size_t i = 0; i < S * AT_XN; i++)
+		x[i] = (float)rng_uniform(&r, -1, 1);
+	for (int s = 0; s < S; s++)
+		attn_by_hand(x + s * AT_XN, wqkv, want + s * AT_XN);
+	struct dnnq_ir ir;
+	imp_ok(attn_model(wqkv), &ir);
+	ck_assert_uint_eq(ir.max_batch, 0);
+	ck_assert_ptr_null(ir.batch_note);
+	int64_t yd[3] = { 1, AT_L, AT_C };
+	dims_are(out_value(&ir, 0), 3, yd);
+	run1(&ir, S, x, got);
+	near(got, want, S * AT_XN, 1e-5f);
+
+	lowered_sqnr(&ir, x, S);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* A value whose batch a Transpose put on dim 1, read by anything but
+ * Slice, Split, Gather or Squeeze, or a graph output: the batch is fixed
+ * to 1 as before, the note naming the reader or the output. */
+START_TEST(batch_on_dim1_fixed)
+{
+	int64_t xd[3] = { BATCH, 4, 6 }, p[3] = { 1, 0, 2 };
+	for (int relu = 0; relu < 2; relu++) {
+		struct mb *b = io_model(13, "x", F, 3, xd);
+		at_ints(b, mb_node(b, "Transpose", "t", "x", relu ? "t" : "y"), "perm", 3, p);
+		if (relu)
+			mb_node(b, "Relu", "r", "t", "y");
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		ck_assert_uint_eq(ir.max_batch, 1);
+		ck_assert_msg(strstr(ir.batch_note, relu ? "node 'r' (Relu): input 0 't' has its "
+		                                           "batch on dim 1"
+		                                         : "graph output 'y': its batch is on dim 1"),
+		              "%s", ir.batch_note);
+		int64_t yd[4] = { 1, 4, 1, 6 };        /* lifted: [4, 1, 6] behind a batch axis */
+		dims_are(out_value(&ir, 0), 4, yd);
+		dnnq_ir_free(&ir);
+	}
 }
 END_TEST
 
@@ -2683,6 +2810,8 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_static_batch);
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, batch_fixed_window_attention);
+	tcase_add_test(tc, batch_on_dim1_attention);
+	tcase_add_test(tc, batch_on_dim1_fixed);
 	tcase_add_test(tc, fold_expand_batch);
 	tcase_add_test(tc, fold_values);
 	tcase_add_test(tc, fold_mod_pow_scatternd);
