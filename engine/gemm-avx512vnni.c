@@ -82,7 +82,7 @@ static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t
 
 /* The tile's output stage: 16 lanes at a time where dnnq_avx512_gemm_store16
  * covers the mode, each column block's operands loaded once. */
-static void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, size_t j0,
+INLINE void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, size_t j0,
                        size_t width, const int32_t *tile, const int32_t *rowsum)
 {
 	const struct dnnq_gemm_output *o = job->out;
