@@ -301,13 +301,27 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
 	return bytes;
 }
 
-/* The sums of mr im2col rows (a, row stride k) with 16 columns of the
- * pair-packed weights (w at the block's first column): per pair of k, the
- * row's two bytes as the int16 pair of every 32-bit lane, one vpmaddwd per
- * 8 columns (u8 x s8 fits int16 and the pair's sum int32: exact), from
- * the column term. An odd k's last byte is paired with 0, so no row is
- * read past its end. */
-DNNQ_AVX2_INLINE void pairs_rows(const int mr, const uint8_t *a, size_t k, const int16_t *w,
+/* The m im2col rows a (k bytes each, contiguous) zero-extended into a16,
+ * one more 0 after them: pair q of row r is the int32 at a16 + r * k + 2q
+ * (an odd k's last byte is paired with the next row's first or that 0,
+ * against the pair's weight 0). */
+static void widen_rows(const uint8_t *a, size_t n, int16_t *a16)
+{
+	size_t t = 0;
+	for (; t + 16 <= n; t += 16)
+		_mm256_storeu_si256((__m256i *)(a16 + t),
+		                    _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(a + t))));
+	for (; t < n; t++)
+		a16[t] = a[t];
+	a16[n] = 0;
+}
+
+/* The sums of mr im2col rows (a16, row stride k, widen_rows) with 16
+ * columns of the pair-packed weights (w at the block's first column): per
+ * pair of k, the row's two values as the int16 pair of every 32-bit lane
+ * (one broadcast load), one vpmaddwd per 8 columns (u8 x s8 fits int16
+ * and the pair's sum int32: exact), from the column term. */
+DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t k, const int16_t *w,
                                  size_t cpad, const struct dnnq_avx2_cols cols[2],
                                  __m256i s[4][2])
 {
@@ -320,11 +334,11 @@ DNNQ_AVX2_INLINE void pairs_rows(const int mr, const uint8_t *a, size_t k, const
 		const int16_t *wp = w + q * cpad * 2;
 		__m256i w0 = _mm256_loadu_si256((const __m256i *)wp);
 		__m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 16));
-		bool pair = 2 * q + 1 < k;
 #pragma GCC unroll 4
 		for (int r = 0; r < mr; r++) {
-			const uint8_t *p = a + r * k + 2 * q;
-			__m256i av = _mm256_set1_epi32(p[0] | (pair ? p[1] << 16 : 0));
+			int32_t pair;
+			memcpy(&pair, a16 + r * k + 2 * q, sizeof pair);
+			__m256i av = _mm256_set1_epi32(pair);
 			s[r][0] = _mm256_add_epi32(s[r][0], _mm256_madd_epi16(av, w0));
 			s[r][1] = _mm256_add_epi32(s[r][1], _mm256_madd_epi16(av, w1));
 		}
@@ -344,12 +358,12 @@ DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i,
 
 #define PAIRS_CASE(MR)                                                     \
 	case MR:                                                           \
-		pairs_rows(MR, a + i * c->k, c->k, w, cpad, cols, s);     \
+		pairs_rows(MR, a16 + i * c->k, c->k, w, cpad, cols, s);   \
 		pairs_store(MR, s, i, cols, halves, rowsum + i, &job);        \
 		break;
 
-void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, void *y,
-                          size_t j0, size_t j1)
+void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, int16_t *a16,
+                          void *y, size_t j0, size_t j1)
 {
 	const size_t cpad = (c->d.cout + 15) & ~(size_t)15;
 	/* a local copy, as in dnnq_dw_row_avx2 */
@@ -359,6 +373,7 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
 	if (out.nwzp)
 		dnnq_gemm_scan_avx2(a, c->k, m, c->k, NULL, rowsum);
+	widen_rows(a, m * c->k, a16);
 	for (size_t jp = j0; jp < j1; jp += 16) {
 		const int16_t *w = c->pairs + jp * 2;
 		size_t width = j1 - jp < 16 ? j1 - jp : 16;
