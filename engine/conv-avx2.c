@@ -236,12 +236,12 @@ DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_
 
 /* One block of 32 channels from cb over the row's pixels (n of them valid:
  * 32, or fewer in the last block). */
-DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt,
-                                size_t np, const uint8_t *blk, size_t cb, size_t n,
-                                const bool xs, const struct dnnq_gemm_job *job, size_t i0)
+DNNQ_AVX2_INLINE void row_block(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                const struct dnnq_dw_taps *tt, size_t np, const uint8_t *blk,
+                                size_t cb, size_t n, const bool xs,
+                                const struct dnnq_gemm_job *job, size_t i0)
 {
 	const bool odd = c->d.kh * c->d.kw % 2;
-	const enum dnnq_avx2_kind kind = dnnq_avx2_kind_of(job->out);
 	struct dnnq_avx2_cols cols[4];
 	__m256i start[4];   /* the sign trick's constant and the column term */
 	acc_cols(job, cb, n, cols);
@@ -261,27 +261,43 @@ DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_
 	}
 }
 
+/* The row's blocks of channels [c0, c1) (kind: the output stage's). */
+DNNQ_AVX2_INLINE void row_blocks(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                 const struct dnnq_dw_taps *tt, size_t c0, size_t c1,
+                                 const struct dnnq_gemm_job *job, size_t i0)
+{
+	const struct dnnq_gemm_output *out = job->out;
+	const size_t taps = c->d.kh * c->d.kw, np = (taps + 1) / 2;
+	const size_t bb = dw_block_bytes(taps);
+	for (size_t cb = c0; cb < c1; cb += 32) {
+		const uint8_t *blk = (const uint8_t *)c->dw_w + cb / 32 * bb;
+		/* constant arguments for the common blocks: no test in the loops */
+		if (c1 - cb < 32)
+			row_block(kind, c, tt, np, blk, cb, c1 - cb, out->nwzp != 0, job, i0);
+		else if (out->nwzp)
+			row_block(kind, c, tt, np, blk, cb, 32, true, job, i0);
+		else
+			row_block(kind, c, tt, np, blk, cb, 32, false, job, i0);
+	}
+}
+
 void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0, size_t c1,
                       void *scratch)
 {
 	const size_t taps = c->d.kh * c->d.kw, np = (taps + 1) / 2;
-	const size_t i0 = (img * c->oh + oy) * c->ow, bb = dw_block_bytes(taps);
+	const size_t i0 = (img * c->oh + oy) * c->ow;
 	const struct dnnq_dw_taps tt = dnnq_dw_tap_table(c, img, oy, 2 * np, scratch);
 	/* a local copy: the output stores cannot change it, so its loads and
 	 * broadcasts leave the loops */
 	const struct dnnq_gemm_output out = c->gout[0];
 	struct dnnq_gemm_job job = dnnq_dw_job(c);
 	job.out = &out;
-	for (size_t cb = c0; cb < c1; cb += 32) {
-		const uint8_t *blk = (const uint8_t *)c->dw_w + cb / 32 * bb;
-		/* constant arguments for the common blocks: no test in the loops */
-		if (c1 - cb < 32)
-			row_block(c, &tt, np, blk, cb, c1 - cb, out.nwzp != 0, &job, i0);
-		else if (out.nwzp)
-			row_block(c, &tt, np, blk, cb, 32, true, &job, i0);
-		else
-			row_block(c, &tt, np, blk, cb, 32, false, &job, i0);
-	}
+	/* the stores pack with saturation (store_block) */
+	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, c0, c1);
+	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
+		row_blocks(DNNQ_AVX2_U8_FLOAT_FULL, c, &tt, c0, c1, &job, i0);
+	else
+		row_blocks(kind, c, &tt, c0, c1, &job, i0);
 }
 
 /* First layers' weights: int16 pairs over k, column-major within a pair:
