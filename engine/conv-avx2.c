@@ -361,11 +361,11 @@ DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t k, con
 	}
 }
 
-DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i,
+DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
+                                  const __m256i s[4][2], size_t i,
                                   const struct dnnq_avx2_cols cols[2], size_t halves,
                                   const int32_t *rowsum, const struct dnnq_gemm_job *job)
 {
-	const enum dnnq_avx2_kind kind = dnnq_avx2_kind_of(job->out);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++)
 		dnnq_avx2_store_panel(kind, cols, halves, s[r], i + r, _mm256_set1_epi32(rowsum[r]),
@@ -375,13 +375,32 @@ DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i,
 #define PAIRS_CASE(MR)                                                     \
 	case MR:                                                           \
 		pairs_rows(MR, a16 + i * c->k, c->k, w, cpad, cols, s);   \
-		pairs_store(MR, s, i, cols, halves, rowsum + i, &job);        \
+		pairs_store(kind, MR, s, i, cols, halves, rowsum + i, job);   \
 		break;
+
+/* Columns [j0, j1) of the m rows in a16 (kind: the output stage's). */
+DNNQ_AVX2_INLINE void pairs_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                   const struct dnnq_gemm_job *job, const int16_t *a16,
+                                   const int32_t *rowsum, size_t j0, size_t j1)
+{
+	const size_t cpad = (c->d.cout + 15) & ~(size_t)15, m = job->m;
+	for (size_t jp = j0; jp < j1; jp += 16) {
+		const int16_t *w = c->pairs + jp * 2;
+		size_t width = j1 - jp < 16 ? j1 - jp : 16;
+		struct dnnq_avx2_cols cols[2];
+		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
+		for (size_t i = 0; i < m; i += 4) {
+			__m256i s[4][2];
+			switch (m - i < 4 ? m - i : 4) {
+			PAIRS_CASE(1) PAIRS_CASE(2) PAIRS_CASE(3) PAIRS_CASE(4)
+			}
+		}
+	}
+}
 
 void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, int16_t *a16,
                           void *y, size_t j0, size_t j1)
 {
-	const size_t cpad = (c->d.cout + 15) & ~(size_t)15;
 	/* a local copy, as in dnnq_dw_row_avx2 */
 	const struct dnnq_gemm_output out = c->gout[0];
 	const struct dnnq_gemm_job job = { .w = &c->gw[0], .m = m, .a = a, .lda = c->k, .c = y,
@@ -390,16 +409,10 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 	if (out.nwzp)
 		dnnq_gemm_scan_avx2(a, c->k, m, c->k, NULL, rowsum);
 	widen_rows(a, m * c->k, a16);
-	for (size_t jp = j0; jp < j1; jp += 16) {
-		const int16_t *w = c->pairs + jp * 2;
-		size_t width = j1 - jp < 16 ? j1 - jp : 16;
-		struct dnnq_avx2_cols cols[2];
-		size_t halves = dnnq_avx2_cols_panel(&job, jp, width, cols);
-		for (size_t i = 0; i < m; i += 4) {
-			__m256i s[4][2];
-			switch (m - i < 4 ? m - i : 4) {
-			PAIRS_CASE(1) PAIRS_CASE(2) PAIRS_CASE(3) PAIRS_CASE(4)
-			}
-		}
-	}
+	/* the stores pack with saturation (dnnq_avx2_store_panel) */
+	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
+	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
+		pairs_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, a16, rowsum, j0, j1);
+	else
+		pairs_panels(kind, c, &job, a16, rowsum, j0, j1);
 }
