@@ -236,12 +236,12 @@ DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_
 
 /* One block of 32 channels from cb over the row's pixels (n of them valid:
  * 32, or fewer in the last block). */
-DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt,
-                                size_t np, const uint8_t *blk, size_t cb, size_t n,
-                                const bool xs, const struct dnnq_gemm_job *job, size_t i0)
+DNNQ_AVX2_INLINE void row_block(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                const struct dnnq_dw_taps *tt, size_t np, const uint8_t *blk,
+                                size_t cb, size_t n, const bool xs,
+                                const struct dnnq_gemm_job *job, size_t i0)
 {
 	const bool odd = c->d.kh * c->d.kw % 2;
-	const enum dnnq_avx2_kind kind = dnnq_avx2_kind_of(job->out);
 	struct dnnq_avx2_cols cols[4];
 	__m256i start[4];   /* the sign trick's constant and the column term */
 	acc_cols(job, cb, n, cols);
@@ -261,27 +261,43 @@ DNNQ_AVX2_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_
 	}
 }
 
+/* The row's blocks of channels [c0, c1) (kind: the output stage's). */
+DNNQ_AVX2_INLINE void row_blocks(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                 const struct dnnq_dw_taps *tt, size_t c0, size_t c1,
+                                 const struct dnnq_gemm_job *job, size_t i0)
+{
+	const struct dnnq_gemm_output *out = job->out;
+	const size_t taps = c->d.kh * c->d.kw, np = (taps + 1) / 2;
+	const size_t bb = dw_block_bytes(taps);
+	for (size_t cb = c0; cb < c1; cb += 32) {
+		const uint8_t *blk = (const uint8_t *)c->dw_w + cb / 32 * bb;
+		/* constant arguments for the common blocks: no test in the loops */
+		if (c1 - cb < 32)
+			row_block(kind, c, tt, np, blk, cb, c1 - cb, out->nwzp != 0, job, i0);
+		else if (out->nwzp)
+			row_block(kind, c, tt, np, blk, cb, 32, true, job, i0);
+		else
+			row_block(kind, c, tt, np, blk, cb, 32, false, job, i0);
+	}
+}
+
 void dnnq_dw_row_avx2(const struct dnnq_conv *c, size_t img, size_t oy, size_t c0, size_t c1,
                       void *scratch)
 {
 	const size_t taps = c->d.kh * c->d.kw, np = (taps + 1) / 2;
-	const size_t i0 = (img * c->oh + oy) * c->ow, bb = dw_block_bytes(taps);
+	const size_t i0 = (img * c->oh + oy) * c->ow;
 	const struct dnnq_dw_taps tt = dnnq_dw_tap_table(c, img, oy, 2 * np, scratch);
 	/* a local copy: the output stores cannot change it, so its loads and
 	 * broadcasts leave the loops */
 	const struct dnnq_gemm_output out = c->gout[0];
 	struct dnnq_gemm_job job = dnnq_dw_job(c);
 	job.out = &out;
-	for (size_t cb = c0; cb < c1; cb += 32) {
-		const uint8_t *blk = (const uint8_t *)c->dw_w + cb / 32 * bb;
-		/* constant arguments for the common blocks: no test in the loops */
-		if (c1 - cb < 32)
-			row_block(c, &tt, np, blk, cb, c1 - cb, out.nwzp != 0, &job, i0);
-		else if (out.nwzp)
-			row_block(c, &tt, np, blk, cb, 32, true, &job, i0);
-		else
-			row_block(c, &tt, np, blk, cb, 32, false, &job, i0);
-	}
+	/* the stores pack with saturation (store_block) */
+	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, c0, c1);
+	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
+		row_blocks(DNNQ_AVX2_U8_FLOAT_FULL, c, &tt, c0, c1, &job, i0);
+	else
+		row_blocks(kind, c, &tt, c0, c1, &job, i0);
 }
 
 /* First layers' weights: int16 pairs over k, column-major within a pair:
@@ -301,13 +317,27 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
 	return bytes;
 }
 
-/* The sums of mr im2col rows (a, row stride k) with 16 columns of the
- * pair-packed weights (w at the block's first column): per pair of k, the
- * row's two bytes as the int16 pair of every 32-bit lane, one vpmaddwd per
- * 8 columns (u8 x s8 fits int16 and the pair's sum int32: exact), from
- * the column term. An odd k's last byte is paired with 0, so no row is
- * read past its end. */
-DNNQ_AVX2_INLINE void pairs_rows(const int mr, const uint8_t *a, size_t k, const int16_t *w,
+/* The m im2col rows a (k bytes each, contiguous) zero-extended into a16,
+ * one more 0 after them: pair q of row r is the int32 at a16 + r * k + 2q
+ * (an odd k's last byte is paired with the next row's first or that 0,
+ * against the pair's weight 0). */
+static void widen_rows(const uint8_t *a, size_t n, int16_t *a16)
+{
+	size_t t = 0;
+	for (; t + 16 <= n; t += 16)
+		_mm256_storeu_si256((__m256i *)(a16 + t),
+		                    _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(a + t))));
+	for (; t < n; t++)
+		a16[t] = a[t];
+	a16[n] = 0;
+}
+
+/* The sums of mr im2col rows (a16, row stride k, widen_rows) with 16
+ * columns of the pair-packed weights (w at the block's first column): per
+ * pair of k, the row's two values as the int16 pair of every 32-bit lane
+ * (one broadcast load), one vpmaddwd per 8 columns (u8 x s8 fits int16
+ * and the pair's sum int32: exact), from the column term. */
+DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t k, const int16_t *w,
                                  size_t cpad, const struct dnnq_avx2_cols cols[2],
                                  __m256i s[4][2])
 {
@@ -320,22 +350,22 @@ DNNQ_AVX2_INLINE void pairs_rows(const int mr, const uint8_t *a, size_t k, const
 		const int16_t *wp = w + q * cpad * 2;
 		__m256i w0 = _mm256_loadu_si256((const __m256i *)wp);
 		__m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 16));
-		bool pair = 2 * q + 1 < k;
 #pragma GCC unroll 4
 		for (int r = 0; r < mr; r++) {
-			const uint8_t *p = a + r * k + 2 * q;
-			__m256i av = _mm256_set1_epi32(p[0] | (pair ? p[1] << 16 : 0));
+			int32_t pair;
+			memcpy(&pair, a16 + r * k + 2 * q, sizeof pair);
+			__m256i av = _mm256_set1_epi32(pair);
 			s[r][0] = _mm256_add_epi32(s[r][0], _mm256_madd_epi16(av, w0));
 			s[r][1] = _mm256_add_epi32(s[r][1], _mm256_madd_epi16(av, w1));
 		}
 	}
 }
 
-DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i,
+DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
+                                  const __m256i s[4][2], size_t i,
                                   const struct dnnq_avx2_cols cols[2], size_t halves,
                                   const int32_t *rowsum, const struct dnnq_gemm_job *job)
 {
-	const enum dnnq_avx2_kind kind = dnnq_avx2_kind_of(job->out);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++)
 		dnnq_avx2_store_panel(kind, cols, halves, s[r], i + r, _mm256_set1_epi32(rowsum[r]),
@@ -344,26 +374,21 @@ DNNQ_AVX2_INLINE void pairs_store(const int mr, const __m256i s[4][2], size_t i,
 
 #define PAIRS_CASE(MR)                                                     \
 	case MR:                                                           \
-		pairs_rows(MR, a + i * c->k, c->k, w, cpad, cols, s);     \
-		pairs_store(MR, s, i, cols, halves, rowsum + i, &job);        \
+		pairs_rows(MR, a16 + i * c->k, c->k, w, cpad, cols, s);   \
+		pairs_store(kind, MR, s, i, cols, halves, rowsum + i, job);   \
 		break;
 
-void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, void *y,
-                          size_t j0, size_t j1)
+/* Columns [j0, j1) of the m rows in a16 (kind: the output stage's). */
+DNNQ_AVX2_INLINE void pairs_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                   const struct dnnq_gemm_job *job, const int16_t *a16,
+                                   const int32_t *rowsum, size_t j0, size_t j1)
 {
-	const size_t cpad = (c->d.cout + 15) & ~(size_t)15;
-	/* a local copy, as in dnnq_dw_row_avx2 */
-	const struct dnnq_gemm_output out = c->gout[0];
-	const struct dnnq_gemm_job job = { .w = &c->gw[0], .m = m, .a = a, .lda = c->k, .c = y,
-	                                   .ldc = c->d.cout, .out = &out };
-	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
-	if (out.nwzp)
-		dnnq_gemm_scan_avx2(a, c->k, m, c->k, NULL, rowsum);
+	const size_t cpad = (c->d.cout + 15) & ~(size_t)15, m = job->m;
 	for (size_t jp = j0; jp < j1; jp += 16) {
 		const int16_t *w = c->pairs + jp * 2;
 		size_t width = j1 - jp < 16 ? j1 - jp : 16;
 		struct dnnq_avx2_cols cols[2];
-		size_t halves = dnnq_avx2_cols_panel(&job, jp, width, cols);
+		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
 		for (size_t i = 0; i < m; i += 4) {
 			__m256i s[4][2];
 			switch (m - i < 4 ? m - i : 4) {
@@ -371,4 +396,23 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 			}
 		}
 	}
+}
+
+void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, int16_t *a16,
+                          void *y, size_t j0, size_t j1)
+{
+	/* a local copy, as in dnnq_dw_row_avx2 */
+	const struct dnnq_gemm_output out = c->gout[0];
+	const struct dnnq_gemm_job job = { .w = &c->gw[0], .m = m, .a = a, .lda = c->k, .c = y,
+	                                   .ldc = c->d.cout, .out = &out };
+	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
+	if (out.nwzp)
+		dnnq_gemm_scan_avx2(a, c->k, m, c->k, NULL, rowsum);
+	widen_rows(a, m * c->k, a16);
+	/* the stores pack with saturation (dnnq_avx2_store_panel) */
+	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
+	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
+		pairs_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, a16, rowsum, j0, j1);
+	else
+		pairs_panels(kind, c, &job, a16, rowsum, j0, j1);
 }

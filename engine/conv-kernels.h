@@ -97,8 +97,10 @@ void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, si
  * weights would send vpmaddubsw's GEMM down its split path (twice the work
  * and a scan of A); vpmaddwd on int16 pairs is exact without it. */
 #define DNNQ_CONV_PAIRS_CIN 4
-void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, void *y,
-                          size_t j0, size_t j1);
+/* a16: scratch for the m rows zero-extended to int16, m * k + 1 of them
+ * (the kernel broadcasts each pair with one load) */
+void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, int16_t *a16,
+                          void *y, size_t j0, size_t j1);
 size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *dst);
 
 /* The taps of output row (img, oy): the pointers of pixel ox's taps (at

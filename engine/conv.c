@@ -285,11 +285,20 @@ static size_t dw_scratch_bytes(const struct dnnq_conv *c)
 	return table > sums ? table : sums;
 }
 
+/* Where an im2col scratch holds the pairs kernel's int16 rows: after the
+ * bytes of a block, 32-byte aligned. */
+static size_t pairs_offset(const struct dnnq_conv *c)
+{
+	return (DNNQ_GEMM_MC * c->k + 31) & ~(size_t)31;
+}
+
 static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 {
-	/* by segments: a block's segment pointers, then the padded ones' bytes */
+	/* by segments (VNNI): a block's segment pointers, then the padded ones'
+	 * bytes; the pairs (AVX2): the block's bytes, then its int16 rows */
 	size_t segs = c->seg_zero ? DNNQ_GEMM_MC * c->d.kh * sizeof(const uint8_t *) : 0;
-	size_t bytes = c->path == DNNQ_CONV_IM2COL ? segs + DNNQ_GEMM_MC * c->k
+	size_t a16 = c->pairs ? (DNNQ_GEMM_MC * c->k + 1) * sizeof(int16_t) : 0;
+	size_t bytes = c->path == DNNQ_CONV_IM2COL ? segs + pairs_offset(c) + a16
 	             : c->path == DNNQ_CONV_DEPTHWISE ? dw_scratch_bytes(c)
 	             : 0;
 	if (nthreads <= c->nscratch && bytes <= c->scratch_bytes)
@@ -535,7 +544,7 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 		im2col_block(c, p0, rows, g, a);
 		char *y = (char *)c->out + (p0 * c->d.cout + g * c->coutg) * c->out_es;
 		if (c->pairs) {
-			dnnq_conv_pairs_avx2(c, rows, a, y, j0, j1);
+			dnnq_conv_pairs_avx2(c, rows, a, (int16_t *)(a + pairs_offset(c)), y, j0, j1);
 			dnnq_gemm_apply_lut(c->d.isa, c->gout[g].lut, y, c->d.cout, 0, rows, j0, j1);
 		} else {
 			dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);

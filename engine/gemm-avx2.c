@@ -303,6 +303,8 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	case DNNQ_AVX2_U8_FLOAT_Q0:
 		panels(DNNQ_AVX2_U8_FLOAT_Q0, job, i0, i1, j0, j1, big, rowsum);
 		break;
+	case DNNQ_AVX2_U8_FLOAT_FULL:   /* not from gemm_kind_of */
+		break;
 	}
 }
 

@@ -197,12 +197,16 @@ enum dnnq_avx2_kind { DNNQ_AVX2_S32, DNNQ_AVX2_F32, DNNQ_AVX2_U8_FLOAT, DNNQ_AVX
                       /* float requantization with qmin 0 (u8 after a ReLU or a
                        * full range), for stores that pack with saturation
                        * only (dnnq_avx2_gemm_kind_of) */
-                      DNNQ_AVX2_U8_FLOAT_Q0 };
+                      DNNQ_AVX2_U8_FLOAT_Q0,
+                      /* float requantization to the whole of [0, 255] with
+                       * multipliers within +-0.5: no clamp at all, the packs
+                       * saturate (dnnq_avx2_packed_kind_of) */
+                      DNNQ_AVX2_U8_FLOAT_FULL };
 
 DNNQ_AVX2_INLINE bool dnnq_avx2_kind_u8(const enum dnnq_avx2_kind kind)
 {
 	return kind == DNNQ_AVX2_U8_FLOAT || kind == DNNQ_AVX2_U8_FIXED ||
-	       kind == DNNQ_AVX2_U8_FLOAT_Q0;
+	       kind == DNNQ_AVX2_U8_FLOAT_Q0 || kind == DNNQ_AVX2_U8_FLOAT_FULL;
 }
 
 DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_kind_of(const struct dnnq_gemm_output *o)
@@ -212,6 +216,26 @@ DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_kind_of(const struct dnnq_gemm_ou
 	     : o->rq.kind == DNNQ_REQUANT_FLOAT ? DNNQ_AVX2_U8_FLOAT : DNNQ_AVX2_U8_FIXED;
 }
 
+/* Whether the float multipliers of columns [j0, j1) are all within
+ * +-0.5 (NaN is not). */
+DNNQ_AVX2_INLINE bool dnnq_avx2_small_mults(const struct dnnq_requant *rq, size_t j0, size_t j1)
+{
+	if (rq->nchan == 1)
+		return __builtin_fabsf(rq->fmult[0]) <= 0.5f;
+	const __m256 half = _mm256_set1_ps(0.5f);
+	const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 bad = _mm256_setzero_ps();
+	size_t j = j0;
+	for (; j + 8 <= j1; j += 8) {
+		__m256 m = _mm256_and_ps(_mm256_loadu_ps(rq->fmult + j), abs);
+		bad = _mm256_or_ps(bad, _mm256_cmp_ps(m, half, _CMP_NLE_UQ));
+	}
+	bool big = _mm256_movemask_ps(bad);
+	for (; j < j1; j++)
+		big |= !(__builtin_fabsf(rq->fmult[j]) <= 0.5f);
+	return !big;
+}
+
 /* The same for the GEMM, whose u8 stores all go through vpackssdw and
  * vpackuswb: with qmin 0 their saturation is the lower clamp, so float
  * requantization only clamps above (DNNQ_AVX2_U8_FLOAT_Q0). */
@@ -219,6 +243,21 @@ DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_gemm_kind_of(const struct dnnq_ge
 {
 	enum dnnq_avx2_kind kind = dnnq_avx2_kind_of(o);
 	return kind == DNNQ_AVX2_U8_FLOAT && o->rq.qmin == 0 ? DNNQ_AVX2_U8_FLOAT_Q0 : kind;
+}
+
+/* For stores that pack with saturation as well (the depthwise kernel's),
+ * columns [j0, j1): with qmax 255 too and multipliers within +-0.5 the
+ * packs are the upper clamp as well (DNNQ_AVX2_U8_FLOAT_FULL: |v * mult|
+ * <= 2^30, so vcvtps2dq and the zero point's addition stay in range and
+ * the packs saturate the integer to [0, 255] as the scalar's clamp does).
+ * Not the GEMM's: a fifth instance of its panel loop spilled the K loop's
+ * row pointers (docs/gemm.md). */
+DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_packed_kind_of(const struct dnnq_gemm_output *o,
+                                                             size_t j0, size_t j1)
+{
+	enum dnnq_avx2_kind kind = dnnq_avx2_gemm_kind_of(o);
+	return kind == DNNQ_AVX2_U8_FLOAT_Q0 && o->rq.qmax == 255 &&
+	       dnnq_avx2_small_mults(&o->rq, j0, j1) ? DNNQ_AVX2_U8_FLOAT_FULL : kind;
 }
 
 /* The output values of sums v that include the column term (kernels start
@@ -248,6 +287,8 @@ DNNQ_AVX2_INLINE __m256i dnnq_avx2_finish_as(const enum dnnq_avx2_kind kind,
 	if (kind == DNNQ_AVX2_U8_FIXED)
 		return dnnq_avx2_requant_fixed(v, c->mult, c->shift, c->zp, c->lo, c->hi);
 	__m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_castsi256_ps(c->mult));
+	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
+		return _mm256_add_epi32(_mm256_cvtps_epi32(y), c->zp);
 	if (kind == DNNQ_AVX2_U8_FLOAT_Q0)
 		/* below qmin - zp (or NaN, which minps passes on as its second
 		 * operand), vcvtps2dq gives an integer below -zp or INT32_MIN,
