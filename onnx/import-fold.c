@@ -127,31 +127,37 @@ static int int_list(struct nctx *c, size_t i, size_t max, int64_t *v, size_t *n)
 
 /* ---- folded outputs --------------------------------------------------------------- */
 
-/* Output 0's shape set and checked, *data allocated for it. */
-static int alloc_out(struct nctx *c, enum dnnq_ir_dtype dt, uint32_t ndim, const int64_t *dims,
-                     void **data)
+/* Output k's shape set and checked, *data allocated for it. */
+static int alloc_nth(struct nctx *c, uint32_t k, enum dnnq_ir_dtype dt, uint32_t ndim,
+                     const int64_t *dims, void **data)
 {
 	*data = NULL;
 	if (ndim > DNNQ_IR_MAX_DIMS)
 		return bad(c, DNNQ_E_UNSUPPORTED, "the result would have rank %u (at most %d)", ndim,
 		           DNNQ_IR_MAX_DIMS);
-	int rc = set_out(c, 0, dt, ndim, dims, false);
+	int rc = set_out(c, k, dt, ndim, dims, false);
 	if (rc)
 		return rc;
-	return imp_const_alloc(c->m, dnnq_ir_numel(&c->out[0], 1) * dnnq_ir_dtype_size(dt), c->who,
+	return imp_const_alloc(c->m, dnnq_ir_numel(&c->out[k], 1) * dnnq_ir_dtype_size(dt), c->who,
 	                       data);
 }
 
-/* Output 0 becomes the constant holding data (taken), which may hold the
+static int alloc_out(struct nctx *c, enum dnnq_ir_dtype dt, uint32_t ndim, const int64_t *dims,
+                     void **data)
+{
+	return alloc_nth(c, 0, dt, ndim, dims, data);
+}
+
+/* Output k becomes the constant holding data (taken), which may hold the
  * batch when `batch`. */
-static int const_out(struct nctx *c, void *data, int rc, bool batch)
+static int const_nth(struct nctx *c, uint32_t k, void *data, int rc, bool batch)
 {
 	if (rc) {
 		free(data);
 		return rc;
 	}
-	struct dnnq_ir_value v = c->out[0];
-	v.name = (char *)(c->np->output[0] ? c->np->output[0] : "");
+	struct dnnq_ir_value v = c->out[k];
+	v.name = (char *)(k < c->np->n_output && c->np->output[k] ? c->np->output[k] : "");
 	v.data = data;
 	v.producer = -1;
 	int32_t id = imp_new_value(c->m, &v, true);
@@ -160,8 +166,18 @@ static int const_out(struct nctx *c, void *data, int rc, bool batch)
 		return id;
 	}
 	c->m->batch[id] = batch;
-	c->constant = id;
+	if (k)
+		c->consts[k] = id;
+	else
+		c->constant = id;
+	if (c->nconst < k + 1)
+		c->nconst = k + 1;
 	return 0;
+}
+
+static int const_out(struct nctx *c, void *data, int rc, bool batch)
+{
+	return const_nth(c, 0, data, rc, batch);
 }
 
 int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x)
@@ -238,16 +254,22 @@ static int broadcast(struct nctx *c, const int64_t *a, uint32_t ra, const int64_
 	return 0;
 }
 
-/* A new output 0 of dims od: the elements of x that w walks. */
-static int copy_walk(struct nctx *c, const struct dnnq_ir_value *x, uint32_t r,
-                     const int64_t *od, struct walk *w)
+/* A new output k of dims od: the elements of x that w walks. */
+static int copy_nth(struct nctx *c, uint32_t k, const struct dnnq_ir_value *x, uint32_t r,
+                    const int64_t *od, struct walk *w)
 {
 	void *data;
 	size_t es = dnnq_ir_dtype_size(x->dtype);
-	int rc = alloc_out(c, x->dtype, r, od, &data);
-	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++)
+	int rc = alloc_nth(c, k, x->dtype, r, od, &data);
+	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[k], 1); e++)
 		memcpy((char *)data + e * es, (const char *)x->data + walk_next(w) * es, es);
-	return const_out(c, data, rc, c->m->batch[id_of(c, x)]);
+	return const_nth(c, k, data, rc, c->m->batch[id_of(c, x)]);
+}
+
+static int copy_walk(struct nctx *c, const struct dnnq_ir_value *x, uint32_t r,
+                     const int64_t *od, struct walk *w)
+{
+	return copy_nth(c, 0, x, r, od, w);
 }
 
 /* ---- Shape, Size ------------------------------------------------------------------ */
@@ -484,6 +506,27 @@ static int fold_slice(struct nctx *c)
 	struct walk w;
 	walk_init(&w, x->ndim, od, x, start, step);
 	return copy_walk(c, x, x->ndim, od, &w);
+}
+
+/* Each output a constant: the walk over its part of axis `axis`. */
+static int fold_split(struct nctx *c)
+{
+	int rc = need(c, 0, DT_ANY, true);
+	if (rc || (rc = imp_split_outs(c)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS], ax = c->node.axis;
+	for (uint32_t k = 0; k < x->ndim; k++)
+		step[k] = 1;
+	for (uint32_t i = 0; !rc && i < c->nout; i++) {
+		struct walk w;
+		int64_t od[DNNQ_IR_MAX_DIMS];
+		memcpy(od, c->out[i].dims, sizeof od);
+		walk_init(&w, x->ndim, od, x, start, step);
+		rc = copy_nth(c, i, x, x->ndim, od, &w);
+		start[ax] += od[ax];
+	}
+	return rc;
 }
 
 static int fold_concat(struct nctx *c)
@@ -1008,6 +1051,7 @@ static const struct imp_fold FOLDS[] = {
 	{ "ScatterND", fold_scatternd, 3, 3, 0 },
 	{ "Slice", fold_slice, 1, 5, 0 },
 	{ "Concat", fold_concat, 1, IMP_MAX_NODE_INPUTS, 0 },
+	{ "Split", fold_split, 1, 2, 0 },
 	{ "Expand", fold_expand, 2, 2, 0 },
 	{ "Range", fold_range, 3, 3, 0 },
 	{ "ConstantOfShape", fold_constantofshape, 1, 1, 0 },
@@ -1029,4 +1073,9 @@ const struct imp_fold *imp_fold_find(const char *op_type)
 		if (!strcmp(FOLDS[i].name, op_type))
 			return &FOLDS[i];
 	return NULL;
+}
+
+size_t imp_fold_outputs(const struct imp_fold *f)
+{
+	return f->fn == fold_split ? DNNQ_IR_MAX_OUTPUTS : 1;
 }

@@ -151,6 +151,8 @@ struct nctx {
 	struct dnnq_ir_value out[DNNQ_IR_MAX_OUTPUTS];
 	int32_t alias;                     /* >= 0: output 0 is this value, no node */
 	int32_t constant;                  /* >= 0: output 0 is this new constant, no node */
+	int32_t consts[DNNQ_IR_MAX_OUTPUTS];  /* and outputs 1 .. nconst - 1 these (Split) */
+	uint32_t nconst;
 	bool merged;                       /* alias: a Pad merged into its reader */
 	bool moved[DNNQ_IR_MAX_OUTPUTS];   /* output k's batch is on ONNX's dim 1 */
 };
@@ -178,6 +180,9 @@ int a_str(struct nctx *c, const char *name, const char *def, char *buf, size_t c
 int set_out(struct nctx *c, uint32_t k, enum dnnq_ir_dtype dt, uint32_t ndim,
             const int64_t *dims, bool batched);
 int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what);
+/* Split's outputs (axis, sizes from the attribute, input 1 or an even
+ * split) set on input 0's shape, c->node.axis the axis. */
+int imp_split_outs(struct nctx *c);
 /* Identity's rule: output 0 is input 0 (a copy when a graph output needs one). */
 int pass_through(struct nctx *c);
 /* The node's ONNX outputs named unknown (its readers skipped quietly). */
@@ -219,6 +224,8 @@ struct imp_fold {
 #define IMP_ANY_INPUT DNNQ_IR_MAX_INPUTS
 
 const struct imp_fold *imp_fold_find(const char *op_type);
+/* How many outputs f folds (Split's several, the others' one). */
+size_t imp_fold_outputs(const struct imp_fold *f);
 /* Output 0 = a constant with x's data and c->out[0]'s dtype and shape. */
 int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x);
 /* The pads a merged Pad adds to node index (none: all zero). */

@@ -2064,15 +2064,14 @@ static int op_slice(struct nctx *c)
 	return set_out(c, 0, x->dtype, x->ndim, d, x->batched);
 }
 
-static int op_split(struct nctx *c)
+int imp_split_outs(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
 	int64_t sz[DNNQ_IR_MAX_OUTPUTS], no;
 	ptrdiff_t ns;
 	size_t k = c->np->n_output;
 	int rc;
-	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
-	    (rc = a_int(c, "axis", 0, &n->axis)) || (rc = a_int(c, "num_outputs", 0, &no)))
+	if ((rc = a_int(c, "axis", 0, &n->axis)) || (rc = a_int(c, "num_outputs", 0, &no)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
@@ -2109,7 +2108,16 @@ static int op_split(struct nctx *c)
 	if (total != dim)
 		return bad(c, DNNQ_E_SHAPE, "split sizes add up to %lld, axis %lld has %lld",
 		           (long long)total, (long long)n->axis, (long long)dim);
-	n->split = true;
+	return 0;
+}
+
+static int op_split(struct nctx *c)
+{
+	int rc;
+	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = imp_split_outs(c)))
+		return rc;
+	c->node.split = true;
 	c->nin = 1;
 	return 0;
 }
@@ -2485,12 +2493,12 @@ static int emit(struct nctx *c, const struct opdef *d, size_t index)
 		}
 		int32_t id;
 		if (c->alias >= 0 || c->constant >= 0) {
-			if (k > 0) {
+			if (k > 0 && k >= c->nconst) {
 				if (*o && imp_add_name(m, o, IMP_UNUSED, (int32_t)index))
 					return DNNQ_E_NOMEM;
 				continue;
 			}
-			id = c->alias >= 0 ? c->alias : c->constant;
+			id = k ? c->consts[k] : c->alias >= 0 ? c->alias : c->constant;
 		} else if (k < c->nout) {
 			char syn[200];
 			snprintf(syn, sizeof syn, "%s:%zu", c->name, k);
@@ -2544,7 +2552,8 @@ static int arity(struct nctx *c, unsigned min_in, unsigned max_in, unsigned max_
  * it needs constant are. */
 static bool foldable(struct nctx *c, const struct imp_fold *f)
 {
-	if (!f || c->np->n_input < f->min_in || c->np->n_input > f->max_in || c->np->n_output != 1)
+	if (!f || c->np->n_input < f->min_in || c->np->n_input > f->max_in ||
+	    c->np->n_output < 1 || c->np->n_output > imp_fold_outputs(f))
 		return false;
 	for (size_t i = f->const_from; i < c->nin; i++)
 		if (V(c, i) && !V(c, i)->data)

@@ -318,6 +318,8 @@ int lower_reshape_reordered(struct lower *L, const struct dnnq_ir_node *n, int32
 		memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
 		if (yv->ndim == 4 && !same_order(yv))
 			rc = transpose_nd(L, n, ref, 4, to_nhwc, ":nhwc", &ref);
+		else if (yv->ndim == 4)   /* one channel (or pixel): NCHW's bytes, NHWC's dims */
+			engine_dims(yv, mn->dims);
 	}
 	L->fp32 = save;
 	if (rc)

@@ -1300,6 +1300,19 @@ static bool has_fp32_form(enum dnnq_ir_op op)
 	}
 }
 
+/* Whether name names IR node n: its name, the ONNX name it was cut from
+ * (the importer keeps 120 bytes) or the lowered node's (the report's,
+ * shortened with a hash of the whole: model_name). */
+static bool names_node(const struct dnnq_ir_node *n, const char *name)
+{
+	size_t len = strlen(n->name);
+	if (!strcmp(n->name, name) || (len >= 120 && !strncmp(n->name, name, len)))
+		return true;
+	char lowered[DNNQ_MODEL_NAME_MAX];
+	model_name(lowered, n->name, "");
+	return !strcmp(lowered, name);
+}
+
 int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep,
                         struct dnnq_diag *diag)
 {
@@ -1322,7 +1335,7 @@ int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep
 		}
 		const struct dnnq_ir_node *hit = NULL;
 		for (size_t j = 0; j < ir->nnodes && !hit; j++)
-			if (!strcmp(ir->nodes[j].name, name)) {
+			if (names_node(&ir->nodes[j], name)) {
 				hit = &ir->nodes[j];
 				(*keep)[j] = has_fp32_form(hit->op);
 			}

@@ -16,6 +16,7 @@
 #include "engine/model.h"
 #include "engine/op.h"
 #include "engine/qlinear.h"
+#include "onnx/lower-internal.h"
 #include "onnx/lower.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
@@ -1595,11 +1596,47 @@ START_TEST(lower_refuses)
 }
 END_TEST
 
+/* --keep-fp32 names a node as its ONNX name, though the importer kept
+ * 120 bytes of it (tf2onnx fuses names of 250), or as the report shows
+ * it (the lowered node's name, shortened with a hash). */
+START_TEST(lower_keep_fp32_long_names)
+{
+	char onnx[200], ir_name[121], other[200], lowered[DNNQ_MODEL_NAME_MAX];
+	memset(onnx, 'a', sizeof onnx - 1);
+	onnx[sizeof onnx - 1] = '\0';
+	memcpy(ir_name, onnx, 120);
+	ir_name[120] = '\0';
+	memcpy(other, onnx, sizeof other);
+	other[100] = 'b';
+	struct dnnq_ir_node nodes[2] = {
+		{ .name = ir_name, .op = DNNQ_IR_CONV },
+		{ .name = (char *)"relu", .op = DNNQ_IR_RELU },
+	};
+	struct dnnq_ir ir = { .nodes = nodes, .nnodes = 2 };
+	model_name(lowered, ir_name, "");
+	ck_assert_uint_eq(strlen(lowered), DNNQ_MODEL_NAME_MAX - 1);
+	const char *ok[3] = { onnx, ir_name, lowered };
+	for (int i = 0; i < 3; i++) {
+		bool *keep = NULL;
+		struct dnnq_diag d = { 0 };
+		ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, ok[i], &keep, &d), DNNQ_OK);
+		ck_assert(keep[0] && !keep[1]);
+		free(keep);
+	}
+	bool *keep = NULL;
+	struct dnnq_diag d = { 0 };
+	ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, other, &keep, &d), DNNQ_E_INVAL);
+	ck_assert_ptr_nonnull(strstr(d.msg, "is no node of the model"));
+	ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, "rel", &keep, &d), DNNQ_E_INVAL);
+}
+END_TEST
+
 Suite *suite_lower(void)
 {
 	Suite *s = suite_create("lower");
 	TCase *tc = tcase_create("lower");
 	tcase_add_test(tc, lower_conv_bn_relu);
+	tcase_add_test(tc, lower_keep_fp32_long_names);
 	tcase_add_test(tc, lower_int8_refused);
 	tcase_add_test(tc, lower_gemm);
 	tcase_add_test(tc, lower_flatten_gemm);

@@ -2595,6 +2595,49 @@ START_TEST(fold_mod_pow_scatternd)
 }
 END_TEST
 
+/* Split of a constant: every output folded (tf2onnx's pads: an int64
+ * constant split in 8 and concatenated in another order, M-LSD); opset
+ * 13's sizes from input 1, on axis 1 of a 2-D constant; sizes that do
+ * not add up name the node. */
+START_TEST(fold_split)
+{
+	int64_t d[2] = { 2, 3 }, pads[8] = { 0, 1, 2, 3, 4, 5, 6, 7 }, ones[8];
+	static const int64_t want[8] = { 0, 3, 1, 2, 4, 7, 5, 6 };
+	for (int i = 0; i < 8; i++)
+		ones[i] = 1;
+	struct mb *b = io_model(11, "x", F, 2, d);
+	mb_i64(b, "pads", 8, pads);
+	at_ints(b, mb_node(b, "Split", "split", "pads", "p0,p1,p2,p3,p4,p5,p6,p7"), "split", 8,
+	        ones);
+	at_i(b, mb_node(b, "Concat", "cat", "p0,p3,p1,p2,p4,p7,p5,p6", "y"), "axis", 0);
+	struct dnnq_ir ir;
+	const int64_t *y = fold_one(b, &ir, 8);
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(y[i], want[i]);
+	assert_settled(&ir, 0, "Split", DNNQ_IR_FOLDED);
+	dnnq_ir_free(&ir);
+
+	int64_t m[6] = { 0, 1, 2, 3, 4, 5 }, sizes[2] = { 2, 1 }, two[2] = { 2, 3 };
+	static const int64_t want2[6] = { 2, 0, 1, 5, 3, 4 };
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "m", S64, 2, two, m);
+	mb_i64(b, "sizes", 2, sizes);
+	at_i(b, mb_node(b, "Split", "split", "m,sizes", "a,c"), "axis", 1);
+	at_i(b, mb_node(b, "Concat", "cat", "c,a", "y"), "axis", 1);
+	y = fold_one(b, &ir, 6);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(y[i], want2[i]);
+	dnnq_ir_free(&ir);
+
+	int64_t bad[2] = { 2, 2 };
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "m", S64, 2, two, m);
+	mb_i64(b, "sizes", 2, bad);
+	at_i(b, mb_node(b, "Split", "split", "m,sizes", "a,y"), "axis", 1);
+	imp_fails(b, DNNQ_E_SHAPE, "node 'split' (Split): output 1: 2 elements of axis 1 (3)");
+}
+END_TEST
+
 /* ConstantOfShape(shape) of a model whose input is [N,3]: refused. */
 static void fill_fails(size_t n, const int64_t *shape, int rc, const char *needle)
 {
@@ -2815,6 +2858,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_expand_batch);
 	tcase_add_test(tc, fold_values);
 	tcase_add_test(tc, fold_mod_pow_scatternd);
+	tcase_add_test(tc, fold_split);
 	tcase_add_test(tc, fold_huge_refused);
 	tcase_add_test(tc, fold_pad_into_avgpool);
 	tcase_add_test(tc, fold_noops_removed);

@@ -1559,6 +1559,18 @@ def fp32_cases(c):
     head("gap_flatten_gemm", [node("GlobalAveragePool", ["r"], ["p"]),
                               node("Flatten", ["p"], ["f"])], {}, 4)
 
+    # A one-channel map reshaped to [N, H, W, 1] and back before a MaxPool
+    # (tf2onnx's M-LSD 512: the reshape back kept NCHW's dims in NHWC, the
+    # pool ran along H only)
+    r = c.rng("reshape_back_pool")
+    c.add("reshape_back_pool", "fp32",
+          [node("Sigmoid", ["x"], ["s"]), node("Reshape", ["s", "hw1"], ["t"]),
+           node("Reshape", ["t", "chw"], ["b"]),
+           node("MaxPool", ["b"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])],
+          [("x", nrm(r, (2, 1, 6, 8), 2))],
+          {"hw1": np.array([0, 6, 8, 1], np.int64), "chw": np.array([0, 1, 6, 8], np.int64)},
+          ["y"])
+
     def bn_params(r, ch):
         return {"s": u(r, (ch,), 0.5, 1.5), "b": nrm(r, (ch,), 0.2),
                 "m": nrm(r, (ch,), 0.3), "v": u(r, (ch,), 0.2, 1.0)}

@@ -104,8 +104,9 @@ async function main() {
 	for (let k = 0; k < chunks; k++) {
 		const chunk = new Float32Array(len);
 		chunk.set(x.slice(Math.max(0, k * win - ctx), (k + 1) * win), k ? 0 : ctx);
-		const feeds = { input: new ort.Tensor('float32', chunk, [1, len]),
-			sr: new ort.Tensor('int64', BigInt64Array.from([BigInt(sr)]), []) };
+		const feeds = { input: new ort.Tensor('float32', chunk, [1, len]) };
+		if (s.inputNames.includes('sr'))     // a 16 kHz-only export has none
+			feeds.sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(sr)]), []);
 		rec.input.push(...chunk);
 		for (const [i] of states) {
 			feeds[i] = new ort.Tensor('float32', st[i], sdims);

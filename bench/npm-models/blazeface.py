@@ -15,21 +15,14 @@ two score outputs (logits per anchor) how many anchors' decisions (logit
 > 0, score > 0.5) agree.
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
 
+from npmbench import PRECISIONS, convert, run_each, sh, snr
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.environ.get("DNNQ_BIN", "build/bin")
 PHOTO = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg"
-
-
-def sh(*a):
-    r = subprocess.run(a, capture_output=True, text=True)
-    if r.returncode:
-        print(" ".join(a), r.stderr.strip()[-400:], file=sys.stderr)
-    return r
 
 
 def crops(img, size, n, rng):
@@ -63,25 +56,15 @@ def main():
         path = f"{d}/{name}.onnx"
         sh("node", os.path.join(HERE, "ort-run.js"), path, f"{w}/ort", f"input:0={w}/test.npy")
         outs = sorted(os.listdir(f"{w}/ort"))
-        for prec, extra in (("fp32", ["--keep-fp32", "*"]), ("default", [])):
-            if sh(f"{BIN}/dnnq-convert", path, "-o", f"{w}/{prec}.dnnq", "--calib",
-                  f"{w}/calib.npy", *extra).returncode:
-                print(name, prec, "convert failed")
+        for prec, extra in PRECISIONS:
+            if not convert(path, f"{w}/{prec}.dnnq", "--calib", f"{w}/calib.npy", *extra):
                 continue
-            t = np.load(f"{w}/test.npy")
-            res = []
-            for i in range(len(t)):          # the model fixes batch 1
-                np.save(f"{w}/one.npy", t[i:i + 1])
-                sh(f"{BIN}/dnnq-run", f"{w}/{prec}.dnnq", "--input", f"input:0={w}/one.npy",
-                   "--output-dir", f"{w}/{prec}")
-                res.append({f.replace(":", "_"): np.load(f"{w}/{prec}/{f}")
-                            for f in os.listdir(f"{w}/{prec}")})
+            res = run_each(f"{w}/{prec}.dnnq", "input:0", np.load(f"{w}/test.npy"), w)
             line = [name, prec]
             for f in outs:
                 ref = np.load(f"{w}/ort/{f}")
-                o = np.concatenate([r[f] for r in res]).reshape(ref.shape)
-                s = 10 * np.log10((ref ** 2).sum() / max(((ref - o) ** 2).sum(), 1e-30))
-                line.append(f"{f[:-4]} {s:.2f} dB")
+                o = res[f].reshape(ref.shape)
+                line.append(f"{f[:-4]} {snr(ref, o):.2f} dB")
                 if ref.shape[-1] == 1:
                     line.append(f"(ORT detections {int((ref > 0).sum())}, anchors agree "
                                 f"{int(((ref > 0) == (o > 0)).sum())}/{ref.size})")

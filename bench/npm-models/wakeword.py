@@ -27,23 +27,13 @@ import wave
 
 import numpy as np
 
+from npmbench import BIN, sh, snr
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.environ.get("DNNQ_BIN", "build/bin")
 PHRASES = ["hey jarvis", "hey mycroft", "alexa", "hey rhasspy", "what is the weather",
            "set a timer for five minutes", "hello world", "turn on the lights", "good morning",
            "hey jarvis what time is it", "hello deepa", "namaste deepa"]
 N = 64000
-
-
-def sh(*a):
-    r = subprocess.run(a, capture_output=True, text=True)
-    if r.returncode:
-        print(" ".join(a), r.stderr.strip()[-400:], file=sys.stderr)
-    return r
-
-
-def snr(ref, out):
-    return 10 * np.log10((ref ** 2).sum() / max(((ref - out) ** 2).sum(), 1e-30))
 
 
 def load16k(path):

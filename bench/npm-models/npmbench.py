@@ -1,0 +1,45 @@
+"""bench/npm-models/npmbench.py: what the npm-models scripts share (docs/onnx.md,
+"Pretrained models from npm packages"): running a tool, the SNR against ORT,
+converting at both precisions and running a model that fixes batch 1 sample
+by sample."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+BIN = os.environ.get("DNNQ_BIN", "build/bin")
+# what the rows compare: the fp32 model, and the default precision (auto)
+PRECISIONS = (("fp32", ["--keep-fp32", "*"]), ("default", []))
+
+
+def sh(*a):
+    r = subprocess.run(a, capture_output=True, text=True)
+    if r.returncode:
+        print(" ".join(a), r.stderr.strip()[-400:], file=sys.stderr)
+    return r
+
+
+def snr(ref, out):
+    return 10 * np.log10((ref ** 2).sum() / max(((ref - out) ** 2).sum(), 1e-30))
+
+
+def convert(path, out, *args):
+    """dnnq-convert PATH -o OUT ARGS; False (the error printed) when it fails."""
+    if sh(f"{BIN}/dnnq-convert", path, "-o", out, *args).returncode:
+        print(os.path.basename(path), out, "convert failed", flush=True)
+        return False
+    return True
+
+
+def run_each(model, name, test, work):
+    """dnnq-run of each sample of the array test (input name) in turn:
+    {output file name, ':' as '_': the outputs stacked}."""
+    res = []
+    for i in range(len(test)):
+        np.save(f"{work}/one.npy", test[i:i + 1])
+        sh(f"{BIN}/dnnq-run", model, "--input", f"{name}={work}/one.npy", "--output-dir",
+           f"{work}/out")
+        res.append({f.replace(":", "_"): np.load(f"{work}/out/{f}")
+                    for f in os.listdir(f"{work}/out")})
+    return {f: np.concatenate([r[f] for r in res]) for f in res[0]}
