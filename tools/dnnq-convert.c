@@ -992,6 +992,14 @@ static int convert(const struct opts *o)
 	}
 	if (rc)
 		goto out;
+	/* auto could not lift the outputs to its floor (every fp32 choice it
+	 * measured was not enough, or the full calibration set disagrees with
+	 * the trials' samples): say so, a model this sensitive wants a look */
+	if (!o->prec_int8 && c.samples && o->po.floor_db > 0 && out_db < o->po.floor_db)
+		fprintf(stderr, "%s: warning: %s: output SQNR %.2f dB on the calibration samples, "
+		        "below the %.2f dB floor (--sqnr-floor): check its outputs on held-out "
+		        "inputs, or keep more of it fp32 (--keep-fp32)\n", argv0, o->out, out_db,
+		        o->po.floor_db);
 	struct census cn = count_nodes(&m);
 	if (o->json) {
 		printf("{\"input\":");
