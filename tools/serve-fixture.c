@@ -752,13 +752,19 @@ static void io_from_model(struct fixture_io *io, const struct dnnq_model_io *mio
 int fixture_ref_create(enum fixture_model which, struct fixture_ref **out,
                        struct dnnq_diag *diag)
 {
+	return fixture_ref_create_shared(which, NULL, out, diag);
+}
+
+int fixture_ref_create_shared(enum fixture_model which, struct dnnq_weights_cache *cache,
+                              struct fixture_ref **out, struct dnnq_diag *diag)
+{
 	struct dnnq_model m;
 	struct fixture_ref *r = calloc(1, sizeof *r);
 	int rc = r ? describe(which, &m, diag) : DNNQ_E_NOMEM;
 	if (!rc && (m.ninputs > FIXTURE_MAX_IO || m.noutputs > FIXTURE_MAX_IO))
 		rc = dnnq_diag_set(diag, DNNQ_E_RANGE, "fixture: too many inputs or outputs");
 	if (!rc)
-		rc = dnnq_model_build(&m, dnnq_isa_best(), &r->g, diag);
+		rc = dnnq_model_build_shared(&m, dnnq_isa_best(), cache, &r->g, diag);
 	if (!rc) {
 		r->count[0] = (uint32_t)m.ninputs;
 		r->count[1] = (uint32_t)m.noutputs;

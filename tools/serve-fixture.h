@@ -112,8 +112,14 @@ struct fixture_io {
 /* The model built from the same description as the file (dnnq_model_build)
  * and run with dnnq_graph_run on the calling thread. One run at a time. */
 struct fixture_ref;
+struct dnnq_weights_cache;
 
 int fixture_ref_create(enum fixture_model m, struct fixture_ref **out, struct dnnq_diag *diag);
+/* The same with the packed weights shared through cache (NULL: its own), as
+ * dnnqd's graphs of one model share them: several refs of one model then
+ * stream one copy of the weights. Destroy the cache after the refs. */
+int fixture_ref_create_shared(enum fixture_model m, struct dnnq_weights_cache *cache,
+                              struct fixture_ref **out, struct dnnq_diag *diag);
 void fixture_ref_destroy(struct fixture_ref *r);
 uint32_t fixture_ref_count(const struct fixture_ref *r, int output);
 /* output 0: input i, 1: output i; NULL past the count. */
