@@ -669,8 +669,8 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 	switch (c->path) {
 	case DNNQ_CONV_GEMM_1X1:
 		if (c->d.stride_h == 1 && c->d.stride_w == 1)
-			return dnnq_gemm(&c->gw[0], npix, c->in, c->d.cin, c->out, c->d.cout,
-			                 &c->gout[0], ex);
+			return dnnq_gemm_run(&c->gw[0], npix, c->in, c->d.cin, c->out, c->d.cout,
+			                     &c->gout[0], ex);
 		run_blocks(c, c->n * c->oh * ((c->ow + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC),
 		           strided_1x1_task, ex);
 		return DNNQ_OK;

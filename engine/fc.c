@@ -153,7 +153,7 @@ int dnnq_fc_run(struct dnnq_fc *fc, const struct dnnq_executor *ex)
 			return rc;
 		a = fc->qin;
 	}
-	return dnnq_gemm(&fc->w, fc->batch, a, d->k, fc->y, d->n, &fc->q.out, ex);
+	return dnnq_gemm_run(&fc->w, fc->batch, a, d->k, fc->y, d->n, &fc->q.out, ex);
 }
 
 struct dnnq_qparams dnnq_fc_input_qparams(const struct dnnq_fc *fc)

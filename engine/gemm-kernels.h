@@ -151,9 +151,6 @@ void dnnq_gemm_segs_avx512vnni(const struct dnnq_gemm_weights *w, size_t m,
                                size_t ldc, const struct dnnq_gemm_output *out, size_t j0,
                                size_t j1);
 
-/* Checks an output pipeline against packed weights (dnnq_gemm does it on
- * every call; operators do it once at create). */
-int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o);
 /* dnnq_gemm_pack for the table's 32-bit kernel, or (acc16) for its acc16
  * one (the same layout; only the 32-bit AVX2 kernel needs sign_fix). */
 int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t n, size_t k,

@@ -129,11 +129,11 @@ void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
 	memset(w, 0, sizeof *w);
 }
 
-int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_gemm_output *o)
+int dnnq_gemm_output_check(size_t n, const struct dnnq_gemm_output *o)
 {
 	if (o->a_zero_point < 0 || o->a_zero_point > 255)
 		return DNNQ_E_RANGE;
-	if (o->nwzp != 0 && o->nwzp != 1 && o->nwzp != w->n)
+	if (o->nwzp != 0 && o->nwzp != 1 && o->nwzp != n)
 		return DNNQ_E_SHAPE;
 	if (o->nwzp && !o->w_zero_points)
 		return DNNQ_E_INVAL;
@@ -144,9 +144,9 @@ int dnnq_gemm_output_check(const struct dnnq_gemm_weights *w, const struct dnnq_
 	case DNNQ_DTYPE_S32:
 		return DNNQ_OK;
 	case DNNQ_DTYPE_U8:
-		return dnnq_requant_check(DNNQ_DTYPE_U8, w->n, &o->rq);
+		return dnnq_requant_check(DNNQ_DTYPE_U8, n, &o->rq);
 	case DNNQ_DTYPE_F32:
-		if (o->nscale != 1 && o->nscale != w->n)
+		if (o->nscale != 1 && o->nscale != n)
 			return DNNQ_E_SHAPE;
 		return o->scale ? DNNQ_OK : DNNQ_E_INVAL;
 	default:
@@ -181,11 +181,20 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 {
 	if (!w || !w->data || !out)
 		return DNNQ_E_INVAL;
+	int rc = dnnq_gemm_output_check(w->n, out);
+	return rc ? rc : dnnq_gemm_run(w, m, a, lda, c, ldc, out, ex);
+}
+
+int dnnq_gemm_run(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, size_t lda,
+                  void *c, size_t ldc, const struct dnnq_gemm_output *out,
+                  const struct dnnq_executor *ex)
+{
+	if (!w || !w->data || !out)
+		return DNNQ_E_INVAL;
 	if (m && (!a || !c || lda < w->k || ldc < w->n))
 		return a && c ? DNNQ_E_SHAPE : DNNQ_E_INVAL;
-	int rc = dnnq_gemm_output_check(w, out);
-	if (rc || m == 0)
-		return rc;
+	if (m == 0)
+		return DNNQ_OK;
 	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, 0, 0, 0, 0 };
 	size_t kpad = (w->k + 3) & ~(size_t)3;
 	size_t panels = DNNQ_GEMM_NC_BYTES / (DNNQ_GEMM_NR * kpad);

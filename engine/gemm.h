@@ -129,10 +129,20 @@ struct dnnq_gemm_output {
 	const uint8_t *lut;
 };
 
+/* Checks an output pipeline for n columns: dnnq_gemm does it on every
+ * call, an operator once, when it binds the pipeline (dnnq_qlinear_bind),
+ * and then runs dnnq_gemm_run. */
+int dnnq_gemm_output_check(size_t n, const struct dnnq_gemm_output *o);
+
 /* C (M x N, row stride ldc elements of out->dtype) = A * W^T through `out`.
  * ex may be NULL. Fails only on invalid arguments; the ISA is w->isa. */
 int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, size_t lda,
               void *c, size_t ldc, const struct dnnq_gemm_output *out,
               const struct dnnq_executor *ex);
+/* dnnq_gemm with `out` already checked (dnnq_gemm_output_check for w->n
+ * columns): its per-channel loop was ~2% of an M = 4 FC's run. */
+int dnnq_gemm_run(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, size_t lda,
+                  void *c, size_t ldc, const struct dnnq_gemm_output *out,
+                  const struct dnnq_executor *ex);
 
 #endif

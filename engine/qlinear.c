@@ -175,7 +175,11 @@ int dnnq_qlinear_bind(struct dnnq_qlinear *q, const struct dnnq_qparams *in_qp,
 	q->out.a_zero_point = in_qp->zero_point;
 	if (q->wsum)
 		fold_columns(q);
-	return DNNQ_OK;
+	/* once here, so that no run's GEMM need (dnnq_gemm_run) */
+	int rc = dnnq_gemm_output_check(d->n, &q->out);
+	return rc ? dnnq_diag_set(diag, rc, "%s: output stage of %zu channels: %s", d->op, d->n,
+	                          dnnq_strerror(rc))
+	          : DNNQ_OK;
 }
 
 int dnnq_qlinear_set_weight_sums(struct dnnq_qlinear *q, const int32_t *wsum, size_t k)
