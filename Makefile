@@ -34,15 +34,16 @@ isa_flags = $(foreach i,avx2 sse42 avx512vnni,$(if $(findstring -$(i).c,$(1)),$(
 # first runs `make deps` (which installs them as root, or says what to run).
 # ONNX's schema, for onnx/: the one Debian's libonnx-dev installs in the
 # system include directory.
-# ONNX's backend node tests, which suite nodetests runs (the directory is
-# compiled into tests/test_nodetests.c): Debian's libonnx-testdata.
-ONNX_NODE_TESTS := /usr/share/libonnx-testdata/data/node
+# ONNX's backend tests, which suite nodetests runs (the directory is
+# compiled into tests/test_nodetests.c): Debian's libonnx-testdata, whose
+# node/, pytorch-converted/, pytorch-operator/ and simple/ it reads.
+ONNX_TEST_DATA := /usr/share/libonnx-testdata/data
 ONNX_PROTO ?= $(firstword $(wildcard $(addsuffix /onnx/onnx.proto,/usr/local/include /usr/include)))
 DEPS_OK := $(shell pkg-config --exists liburing yaml-0.1 libsystemd check libprotobuf-c \
              openblas 2>/dev/null && \
              command -v systemd-analyze >/dev/null && command -v groff >/dev/null && \
              command -v protoc-c >/dev/null && test -n "$(ONNX_PROTO)" && \
-             test -d $(ONNX_NODE_TESTS) && echo y)
+             test -d $(ONNX_TEST_DATA)/node && echo y)
 DEPS_FIRST := $(if $(DEPS_OK),,deps)
 # make bench's peers (oneDNN) and its fixtures' exporters (torch,
 # torchvision, onnx under /usr/bin/python3).
@@ -190,7 +191,7 @@ $(DNNQCTL): $(call obj,$(CTL_SRC) $(NPY_SRC) shm/error.c shm/metrics.c) $(CLIENT
 
 $(call obj,$(TEST_SRC)): DNNQ_CFLAGS += $(CHECK_CFLAGS) -I$(BUILD)/gen
 $(call obj,$(TEST_SRC)): | $(ONNX_GEN:.c=.h)
-$(call obj,tests/test_nodetests.c): DNNQ_CFLAGS += -DNODE_DIR='"$(ONNX_NODE_TESTS)"'
+$(call obj,tests/test_nodetests.c): DNNQ_CFLAGS += -DTEST_DATA='"$(ONNX_TEST_DATA)"'
 $(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(CLIENT_A) \
             $(ONNX_LIB) $(CALIB_LIB) $(ENGINE_LIB) $(SHM_LIB)
 	@mkdir -p $(dir $@)

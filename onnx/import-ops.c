@@ -712,13 +712,66 @@ static int op_clip(struct nctx *c)
 	return same_out(c, V(c, 0), DNNQ_IR_F32);
 }
 
+static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const char *suffix,
+                            void *data);
+
+/* Opset < 7's broadcast = 1 (Caffe2-era exports: a bias [C] added to
+ * [N, C, H, W] with axis 1): B's dims match A's from `axis` on, by default
+ * A's last ones, which is numpy's alignment. A constant B gets the
+ * trailing 1s that make numpy align it there too; a B computed at run
+ * time must already align. broadcast = 0 wants equal shapes, which numpy
+ * broadcasting takes as they are. */
+static int align_at(struct nctx *c, int64_t axis);
+
+static int legacy_broadcast(struct nctx *c)
+{
+	int64_t on, axis;
+	int rc;
+	if ((rc = a_int(c, "broadcast", 0, &on)) || !on || !attr(c, "axis") ||
+	    (rc = a_int(c, "axis", 0, &axis)))
+		return rc;
+	return align_at(c, axis);
+}
+
+/* B (input 1) aligned to A's dims from axis on, numpy's way: a constant B
+ * given trailing 1s. */
+static int align_at(struct nctx *c, int64_t axis)
+{
+	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	if (!a || !b)
+		return bad(c, DNNQ_E_SHAPE, "broadcast needs inputs A and B");
+	if (axis < 0)
+		axis += a->ndim;
+	if (axis < 0 || axis + b->ndim > a->ndim)
+		return bad(c, DNNQ_E_SHAPE, "broadcast axis %lld: B of rank %u does not fit in A's "
+		           "rank %u", (long long)axis, b->ndim, a->ndim);
+	uint32_t pad = a->ndim - (uint32_t)axis - b->ndim;
+	if (!pad)
+		return DNNQ_OK;
+	if (!b->data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "broadcast axis %lld of a B computed at run time "
+		           "(only a constant B is aligned)", (long long)axis);
+	size_t bytes = numel(b) * dnnq_ir_dtype_size(b->dtype);
+	void *copy = malloc(bytes ? bytes : 1);
+	if (!copy)
+		return DNNQ_E_NOMEM;
+	memcpy(copy, b->data, bytes);
+	struct dnnq_ir_value v = *b;
+	for (uint32_t i = 0; i < pad; i++)
+		v.dims[v.ndim++] = 1;
+	int32_t id = new_constant(c, &v, ":axis", copy);
+	if (id < 0)
+		return id;
+	c->in[1] = id;
+	return DNNQ_OK;
+}
+
 /* numpy broadcasting; the batch must stay dim 0 of the result. */
 static int op_binary(struct nctx *c)
 {
 	int rc;
-	if (c->m->opset < 7 && attr(c, "broadcast"))
-		return bad(c, DNNQ_E_UNSUPPORTED, "the opset < 7 'broadcast' attribute is not "
-		           "supported");
+	if (c->m->opset < 7 && (rc = legacy_broadcast(c)))
+		return rc;
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, false)))
 		return rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
@@ -1301,10 +1354,16 @@ static int op_pow(struct nctx *c)
 static int op_prelu(struct nctx *c)
 {
 	registry_kind(c);
-	int rc = op_binary(c);
+	int rc;
+	/* before opset 7, a 1-D slope of C values is per channel (dim 1) */
+	const struct dnnq_ir_value *x = V(c, 0), *slope = V(c, 1);
+	if (c->m->opset < 7 && x && slope && slope->ndim == 1 && x->ndim > 2 &&
+	    slope->dims[0] > 1 && slope->dims[0] == x->dims[1] && (rc = align_at(c, 1)))
+		return rc;
+	rc = op_binary(c);
 	if (rc)
 		return rc;
-	const struct dnnq_ir_value *x = V(c, 0);
+	x = V(c, 0);   /* the values may have moved: align_at added one */
 	if (!same_shape(&c->out[0], x)) {
 		char bs[128];
 		return bad(c, DNNQ_E_SHAPE, "slope [%s] does not broadcast to X [%s]",

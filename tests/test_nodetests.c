@@ -1,9 +1,13 @@
 /*
- * ONNX's backend node tests (issue 16, item 6), as Debian's libonnx-testdata
- * installs them (NODE_DIR, from the Makefile's ONNX_NODE_TESTS):
- * NODE_DIR/test_NAME/model.onnx and test_data_set_0/
+ * ONNX's backend tests (issue 16, item 6), as Debian's libonnx-testdata
+ * installs them (TEST_DATA, from the Makefile's ONNX_TEST_DATA):
+ * TEST_DATA/SET/test_NAME/model.onnx and test_data_set_0/
  * input_N.pb, output_N.pb (serialized TensorProtos, read by the importer's
- * own tensor code, dnnq_onnx_tensor_read).
+ * own tensor code, dnnq_onnx_tensor_read), for the sets node/ (one
+ * operator each), pytorch-converted/ and pytorch-operator/ (PyTorch
+ * modules and functions as its exporter wrote them for opset 6 and IR 3:
+ * old-style broadcast attributes, weights listed among the graph's inputs)
+ * and simple/. Test names are unique across the sets.
  *
  * Every test whose model the importer takes is converted and run as
  * dnnq-convert and dnnq-run do it (tests/conformance.h):
@@ -125,6 +129,28 @@ static void tensors_free(struct tensors *t)
 		free(t->v[i].name);
 		free(t->v[i].data);
 	}
+}
+
+/* IR < 4 lists every initializer among the graph's inputs too: those are
+ * the model's weights (constants, as the importer takes them), not inputs
+ * a test feeds. From IR 4 on, an input with an initializer is a default
+ * the test data may override: kept. */
+static void drop_initializer_inputs(Onnx__ModelProto *mp)
+{
+	Onnx__GraphProto *g = mp->graph;
+	if (mp->ir_version >= 4)
+		return;
+	size_t n = 0;
+	for (size_t k = 0; k < g->n_input; k++) {
+		bool init = false;
+		for (size_t i = 0; i < g->n_initializer && !init; i++)
+			init = !strcmp(S(g->input[k]->name), S(g->initializer[i]->name));
+		if (init)
+			onnx__value_info_proto__free_unpacked(g->input[k], NULL);
+		else
+			g->input[n++] = g->input[k];
+	}
+	g->n_input = n;
 }
 
 /* dir/test_data_set_0/KIND_N.pb for each of the graph's n inputs or
@@ -322,6 +348,8 @@ static enum verdict run_test(const char *dir, struct outcome *o)
 		dnnq_ir_free(&ir);
 	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
 	free(buf);
+	if (mp && mp->graph)
+		drop_initializer_inputs(mp);
 	if (!mp || !mp->graph)
 		r = failed(o, "model.onnx does not parse");
 	else if (r == PASSED || (r == FAILED && more_constants(mp->graph, list, constant)))
@@ -456,49 +484,59 @@ struct tally {
 	size_t tests, ran, passed, listed, unsupported, disagree;
 };
 
-/* The tests of NODE_DIR (only those named in only[], NULL-ended, when it
+static const char *const sets[] = { "node", "pytorch-converted", "pytorch-operator", "simple" };
+
+/* Test dir (named name) judged against the list's entry s (NULL: not
+ * listed); with out, a failure is written there instead. */
+static void judge(const char *dir, const char *name, struct skip *s, FILE *out, struct tally *n)
+{
+	struct outcome o = { 0 };
+	n->tests++;
+	run_child(dir, &o);
+	if (s)
+		s->seen = true;
+	n->unsupported += o.verdict == NOT_SUPPORTED;
+	n->ran += o.verdict != NOT_SUPPORTED;
+	n->passed += o.verdict == PASSED;
+	n->listed += o.verdict == FAILED && (s || out);
+	if (o.verdict == FAILED && out)
+		fprintf(out, "%s: %s\n", name, o.what);
+	const char *problem = out ? NULL
+	                    : o.verdict == FAILED && !s ? "fails and is not listed"
+	                    : o.verdict == PASSED && s ? "passes: remove it from the list"
+	                    : o.verdict == NOT_SUPPORTED && s ?
+	                      "is not supported: remove it from the list" : NULL;
+	n->disagree += problem != NULL;
+	if (o.verdict != NOT_SUPPORTED || problem)
+		printf("nodetests: %-44s %s: %s%s%s\n", name, o.verdict == PASSED ? "pass"
+		       : o.verdict == FAILED ? "FAIL" : "unsupported", o.what,
+		       problem ? "; ERROR: " : "", problem ? problem : "");
+}
+
+/* The tests of every set (only those named in only[], NULL-ended, when it
  * is given), each judged against the list at path, each disagreement an
  * ERROR line; with out, the failures are written there instead. */
 static struct tally run_all(const char *path, FILE *out, const char *const *only)
 {
-	struct dirent **ents;
-	int nt = scandir(NODE_DIR, &ents, is_test, alphasort);
-	ck_assert_msg(nt > 0, NODE_DIR ": %s (Debian's libonnx-testdata: tools/deps.sh installs it)",
-	              nt < 0 ? strerror(errno) : "no tests");
 	size_t nskips = 0;
 	struct skip *skips = out ? NULL : load_skips(path, &nskips);
 	struct tally n = { 0 };
-	for (int t = 0; t < nt; t++) {
-		const char *name = ents[t]->d_name;
-		char dir[512];
-		struct outcome o = { 0 };
-		snprintf(dir, sizeof dir, NODE_DIR "/%s", name);
-		if (named(only, name)) {
-			n.tests++;
-			run_child(dir, &o);
-			struct skip *s = find_skip(skips, nskips, name);
-			if (s)
-				s->seen = true;
-			n.unsupported += o.verdict == NOT_SUPPORTED;
-			n.ran += o.verdict != NOT_SUPPORTED;
-			n.passed += o.verdict == PASSED;
-			n.listed += o.verdict == FAILED && (s || out);
-			if (o.verdict == FAILED && out)
-				fprintf(out, "%s: %s\n", name, o.what);
-			const char *problem = out ? NULL
-			                    : o.verdict == FAILED && !s ? "fails and is not listed"
-			                    : o.verdict == PASSED && s ? "passes: remove it from the list"
-			                    : o.verdict == NOT_SUPPORTED && s ?
-			                      "is not supported: remove it from the list" : NULL;
-			n.disagree += problem != NULL;
-			if (o.verdict != NOT_SUPPORTED || problem)
-				printf("nodetests: %-44s %s: %s%s%s\n", name, o.verdict == PASSED ? "pass"
-				       : o.verdict == FAILED ? "FAIL" : "unsupported", o.what,
-				       problem ? "; ERROR: " : "", problem ? problem : "");
+	for (size_t set = 0; set < sizeof sets / sizeof sets[0]; set++) {
+		char top[256], dir[512];
+		struct dirent **ents;
+		snprintf(top, sizeof top, TEST_DATA "/%s", sets[set]);
+		int nt = scandir(top, &ents, is_test, alphasort);
+		ck_assert_msg(nt > 0, "%s: %s (Debian's libonnx-testdata: tools/deps.sh installs it)",
+		              top, nt < 0 ? strerror(errno) : "no tests");
+		for (int t = 0; t < nt; t++) {
+			const char *name = ents[t]->d_name;
+			snprintf(dir, sizeof dir, "%s/%s", top, name);
+			if (named(only, name))
+				judge(dir, name, find_skip(skips, nskips, name), out, &n);
+			free(ents[t]);
 		}
-		free(ents[t]);
+		free(ents);
 	}
-	free(ents);
 	for (size_t i = 0; i < nskips; i++)
 		if (!skips[i].seen) {
 			printf("nodetests: %s: ERROR: listed in %s, but no such test\n", skips[i].name,
@@ -516,7 +554,7 @@ START_TEST(node_tests)
 	if (write_to) {
 		out = fopen(write_to, "w");
 		ck_assert_msg(out, "%s: %s", write_to, strerror(errno));
-		fprintf(out, "# ONNX backend node tests (libonnx-testdata) that dnnq runs but does not"
+		fprintf(out, "# ONNX backend tests (libonnx-testdata) that dnnq runs but does not"
 		        " pass,\n# one 'test_name: reason' a line; suite nodetests fails for a test"
 		        " that\n# fails unlisted or passes listed (tests/test_nodetests.c). Written"
 		        " by\n# `make conformance-skips` from today's failures: review the diff.\n");

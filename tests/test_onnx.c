@@ -756,6 +756,41 @@ START_TEST(constants_and_broadcast_run)
 }
 END_TEST
 
+/* Opset 6's broadcast attributes (Caffe2-era exports): a constant B of
+ * C values aligned at axis 1 of [N, C, H, W], a scalar with no axis, and
+ * PRelu's per-channel slope of C values; a B computed at run time that
+ * would need aligning is refused, naming the node. */
+START_TEST(legacy_broadcast_run)
+{
+	struct mb *b = nchw(6, 2, 1, 2);
+	int64_t cd[1] = { 2 }, one[1] = { 1 };
+	mb_init(b, "bias", F, 1, cd, (float[2]){ 10, 20 });
+	mb_init(b, "k", F, 1, one, (float[1]){ 3 });
+	mb_init(b, "slope", F, 1, cd, (float[2]){ 0.5f, 2 });
+	Onnx__NodeProto *add = mb_node(b, "Add", "add", "x,bias", "s");
+	at_i(b, add, "broadcast", 1);
+	at_i(b, add, "axis", 1);
+	at_i(b, mb_node(b, "Mul", "mul", "s,k", "p"), "broadcast", 1);
+	mb_node(b, "PRelu", "pr", "p,slope", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[4] = { 1, -30, -11, 2 }, y[4];
+	run1(&ir, 1, x, y);
+	/* (x + [10 | 20]) * 3, then the slope of its channel where negative */
+	near(y, ((float[4]){ 33, -30, 27, 66 }), 4, 0);
+	dnnq_ir_free(&ir);
+
+	b = nchw(6, 2, 1, 2);
+	int64_t vd[2] = { BATCH, 2 };
+	mb_input(b, "v", F, 2, vd);
+	add = mb_node(b, "Add", "add", "x,v", "y");
+	at_i(b, add, "broadcast", 1);
+	at_i(b, add, "axis", 0);
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'add' (Add): broadcast axis 0 of a B computed at "
+	          "run time");
+}
+END_TEST
+
 START_TEST(quantize_per_axis_run)
 {
 	int64_t d[3] = { BATCH, 2, 2 }, cd[1] = { 2 };
@@ -2833,6 +2868,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, softmax_opset11_rules);
 	tcase_add_test(tc, concat_constant_to_batch);
 	tcase_add_test(tc, constants_and_broadcast_run);
+	tcase_add_test(tc, legacy_broadcast_run);
 	tcase_add_test(tc, quantize_per_axis_run);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
