@@ -1002,6 +1002,29 @@ static int concat_shape(struct nctx *c)
 	return set_out(c, 0, a->dtype, a->ndim, d, a->batched);
 }
 
+/* [N, C, L] (BatchNorm1d after a Conv1d's activation, as in SpeechBrain's
+ * ECAPA-TDNN): the engine normalizes channels of rank 2 or 4, so the node
+ * becomes NAME:4d, a Reshape to [N, C, L, 1], NAME:bn, the normalization,
+ * and NAME, a Reshape back. */
+static int batchnorm_1d(struct nctx *c)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	const int64_t d3[3] = { x->dims[0], x->dims[1], x->dims[2] };
+	const int64_t d4[4] = { d3[0], d3[1], d3[2], 1 };
+	const bool batched = x->batched;
+	const struct dnnq_ir_node bn = c->node;
+	int rc;
+	c->node.op = DNNQ_IR_RESHAPE;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, d4, batched)) || (rc = link_as(c, ":4d", 1)))
+		return rc;
+	c->node = bn;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, d4, batched)) || (rc = link_as(c, ":bn", 5)))
+		return rc;
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	return set_out(c, 0, DNNQ_IR_F32, 3, d3, batched);
+}
+
 static int op_batchnorm(struct nctx *c)
 {
 	int rc;
@@ -1025,7 +1048,7 @@ static int op_batchnorm(struct nctx *c)
 	}
 	if (!(c->node.epsilon >= 0))
 		return bad(c, DNNQ_E_RANGE, "epsilon must be >= 0");
-	return same_out(c, x, DNNQ_IR_F32);
+	return x->ndim == 3 ? batchnorm_1d(c) : same_out(c, x, DNNQ_IR_F32);
 }
 
 /* ---- shapes ------------------------------------------------------------------ */
