@@ -12,6 +12,7 @@
  * line (which says what failed and why) and exits 1.
  */
 #include <dnnq.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,9 +52,13 @@ static void print(const struct dnnq_io_info *io, const struct dnnq_tensor *t)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: dnnq-example MODEL [SOCKET]\n");
-		return 2;
+	bool help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+	if (help || argc < 2 || argc > 3) {
+		fprintf(help ? stdout : stderr, "usage: dnnq-example MODEL [SOCKET]\n"
+		        "Runs one inference of MODEL (a model name dnnqd serves) on a ramp of\n"
+		        "inputs and prints the outputs. SOCKET: dnnqd's socket (default:\n"
+		        "$DNNQ_SOCKET, else the default socket of dnnq(3)).\n");
+		return help ? 0 : 2;
 	}
 	struct dnnq_client *c;
 	int rc = dnnq_connect(argc > 2 ? argv[2] : NULL, NULL, &c);
