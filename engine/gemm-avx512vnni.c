@@ -80,7 +80,65 @@ static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t
 	}
 }
 
-/* The tile's output stage: 16 lanes at a time where dnnq_avx512_gemm_store16
+/* u8 outputs by float requantization, a tile row of nv x 16 columns (width
+ * of them) at a time. Per 16 columns: the sums plus the column term, times
+ * the multiplier, clamped to [qmin - zp, qmax - zp] (vmaxps first: NaN
+ * takes the lower bound, as the scalar's), rounded by vcvtps2dq (to nearest
+ * even, as rintf) and the zero point added: the scalar's integers, since
+ * the bounds are integers (dnnq_avx2_finish_as). With qmin 0 the lower
+ * clamp is the packs' saturation (below it, out of range or NaN, the sum
+ * with zp stays negative). vpackssdw, vpackuswb and one vpermd put the row's
+ * bytes in column order for one store; a vpmovusdb store per 16 columns
+ * (and vrndscaleps before the zero point) was a third of the stem's output
+ * stage (perf). */
+INLINE void store_u8_rows(const int nv, const struct dnnq_gemm_job *job, size_t i0, size_t mr,
+                          size_t j0, size_t width, const int32_t *tile, const int32_t *rowsum)
+{
+	const struct dnnq_gemm_output *o = job->out;
+	const struct dnnq_requant *rq = &o->rq;
+	const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+	const __m512i zp = _mm512_set1_epi32(rq->zero_point);
+	const __m512 lo = _mm512_set1_ps((float)(rq->qmin - rq->zero_point));
+	const __m512 hi = _mm512_set1_ps((float)(rq->qmax - rq->zero_point));
+	const bool q0 = rq->qmin == 0, wzp = o->nwzp != 0;
+	const __mmask64 m = width >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << width) - 1;
+	__m512i add[4], zw[4];
+	__m512 mult[4];
+#pragma GCC unroll 4
+	for (int h = 0; h < nv; h++) {
+		struct dnnq_avx512_cols k = dnnq_avx512_gemm_cols(job, j0 + 16 * (size_t)h,
+		                                                  width - 16 * (size_t)h);
+		add[h] = k.add;
+		zw[h] = k.zw;
+		mult[h] = k.mult;
+	}
+	uint8_t *c = (uint8_t *)job->c + i0 * job->ldc + j0;
+	for (size_t r = 0; r < mr; r++, c += job->ldc) {
+		__m512i q[4];
+		const __m512i xs = _mm512_set1_epi32(rowsum[r]);
+#pragma GCC unroll 4
+		for (int h = 0; h < 4; h++) {
+			if (h >= nv) {
+				q[h] = _mm512_setzero_si512();
+				continue;
+			}
+			__m512i v = _mm512_add_epi32(_mm512_load_si512(tile + r * TILE_LD + 16 * h),
+			                             add[h]);
+			if (wzp)
+				v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw[h], xs));
+			__m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(v), mult[h]);
+			if (!q0)
+				y = _mm512_max_ps(y, lo);
+			q[h] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(hi, y)), zp);
+		}
+		__m512i b = _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]),
+		                                _mm512_packs_epi32(q[2], q[3]));
+		_mm512_mask_storeu_epi8(c, m, _mm512_permutexvar_epi32(order, b));
+	}
+}
+
+/* The tile's output stage: u8 by float requantization a tile row at a time
+ * (store_u8_rows), else 16 lanes at a time where dnnq_avx512_gemm_store16
  * covers the mode, each column block's operands loaded once. */
 INLINE void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, size_t j0,
                        size_t width, const int32_t *tile, const int32_t *rowsum)
@@ -88,6 +146,15 @@ INLINE void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, si
 	const struct dnnq_gemm_output *o = job->out;
 	if (o->dtype == DNNQ_DTYPE_U8 && o->rq.kind == DNNQ_REQUANT_FIXED) {
 		dnnq_gemm_store_tile_avx2(job, i0, mr, j0, width, tile, TILE_LD, rowsum);
+		return;
+	}
+	if (o->dtype == DNNQ_DTYPE_U8) {
+		if (width > 32)
+			store_u8_rows(4, job, i0, mr, j0, width, tile, rowsum);
+		else if (width > 16)
+			store_u8_rows(2, job, i0, mr, j0, width, tile, rowsum);
+		else
+			store_u8_rows(1, job, i0, mr, j0, width, tile, rowsum);
 		return;
 	}
 	for (size_t h = 0; h * 16 < width; h++) {
