@@ -23,6 +23,25 @@
  * the independent accumulators still hide vpdpbusd's latency. */
 #define TILE_LD 64
 
+/* Group g of the tile: nb (1..4) bytes of each row against the panels. */
+INLINE void step(const int mr, const int np, const uint8_t *const *ar, size_t g, const size_t nb,
+                 const int8_t *b0, size_t pstride, size_t gstride, __mmask16 m0,
+                 __m512i c[VMR][4])
+{
+	__m512i wv[4];
+	wv[0] = _mm512_maskz_loadu_epi32(m0, b0 + g * gstride);
+#pragma GCC unroll 4
+	for (int p = 1; p < np; p++)
+		wv[p] = _mm512_loadu_si512(b0 + p * pstride + g * 64);
+#pragma GCC unroll 12
+	for (int r = 0; r < mr; r++) {
+		__m512i av = _mm512_set1_epi32(dnnq_load4(ar[r] + 4 * g, nb));
+#pragma GCC unroll 4
+		for (int p = 0; p < np; p++)
+			c[r][p] = _mm512_dpbusd_epi32(c[r][p], av, wv[p]);
+	}
+}
+
 INLINE void kernel(const int mr, const int np, const uint8_t *a, size_t lda,
                    const int8_t *b0, size_t pstride, size_t gstride, __mmask16 m0,
                    size_t k, int32_t *tile)
@@ -37,24 +56,13 @@ INLINE void kernel(const int mr, const int np, const uint8_t *a, size_t lda,
 			c[r][p] = _mm512_setzero_si512();
 	}
 	size_t kfull = k / 4;
-	for (size_t g = 0; g <= kfull; g++) {
-		size_t nb = g < kfull ? 4 : k % 4;
-		if (!nb)
-			break;
-		__m512i wv[4];
-		wv[0] = _mm512_maskz_loadu_epi32(m0, b0 + g * gstride);
-#pragma GCC unroll 4
-		for (int p = 1; p < np; p++)
-			wv[p] = _mm512_loadu_si512(b0 + p * pstride + g * 64);
-#pragma GCC unroll 12
-		for (int r = 0; r < mr; r++) {
-			__m512i av = _mm512_set1_epi32(nb == 4 ? dnnq_load4(ar[r] + 4 * g, 4)
-			                                       : dnnq_load4(ar[r] + 4 * g, nb));
-#pragma GCC unroll 4
-			for (int p = 0; p < np; p++)
-				c[r][p] = _mm512_dpbusd_epi32(c[r][p], av, wv[p]);
-		}
-	}
+	for (size_t g = 0; g < kfull; g++)
+		step(mr, np, ar, g, 4, b0, pstride, gstride, m0, c);
+	/* the partial group after the loop: inside it (a test per group) GCC
+	 * kept one of the 6 x 4 tile's accumulators on the stack, a load and a
+	 * store around its vpdpbusd every group */
+	if (k % 4)
+		step(mr, np, ar, kfull, k % 4, b0, pstride, gstride, m0, c);
 #pragma GCC unroll 12
 	for (int r = 0; r < mr; r++)
 #pragma GCC unroll 4
