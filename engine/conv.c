@@ -347,18 +347,16 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
  * end, instead of a library call per run. */
 static inline void copy_run(uint8_t *d, const uint8_t *s, size_t n)
 {
-	uint64_t a, b, c, e;
+	uint64_t a, b;
 	if (n > 32) {
 		memcpy(d, s, n);
 	} else if (n >= 16) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + 8, 8);
-		memcpy(&c, s + n - 16, 8);
-		memcpy(&e, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + 8, &b, 8);
-		memcpy(d + n - 16, &c, 8);
-		memcpy(d + n - 8, &e, 8);
+		/* two 16-byte moves (SSE2's movdqu on x86-64), overlapping */
+		struct { uint8_t v[16]; } h, t;
+		memcpy(&h, s, 16);
+		memcpy(&t, s + n - 16, 16);
+		memcpy(d, &h, 16);
+		memcpy(d + n - 16, &t, 16);
 	} else if (n >= 8) {
 		memcpy(&a, s, 8);
 		memcpy(&b, s + n - 8, 8);
