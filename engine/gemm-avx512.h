@@ -92,4 +92,50 @@ DNNQ_AVX512_INLINE void dnnq_avx512_gemm_store16(const struct dnnq_gemm_job *job
 	_mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)job->c + at, k->m, _mm512_cvtps_epi32(y));
 }
 
+/* u8 outputs by float requantization, 16 lanes at a time, and their bytes
+ * packed 64 at a time (the VNNI GEMM's tile rows, the depthwise kernel's
+ * 32-channel blocks). rq's clamp as [qmin - zp, qmax - zp] before
+ * vcvtps2dq rounds (to nearest even, as rintf) and the zero point added
+ * after: the scalar's integers, since the bounds are integers
+ * (dnnq_avx2_finish_as). With qmin 0 (q0) no lower clamp: below it, out
+ * of vcvtps2dq's range or NaN the sum with zp stays negative and the packs
+ * take it to 0. A vpmovusdb store per 16 lanes (and vrndscaleps before the
+ * zero point) was a third of a 7x7 stem's output stage (perf). */
+struct dnnq_avx512_u8 {
+	__m512 lo, hi;
+	__m512i zp;
+	bool q0;
+};
+
+DNNQ_AVX512_INLINE struct dnnq_avx512_u8 dnnq_avx512_u8_of(const struct dnnq_requant *rq)
+{
+	return (struct dnnq_avx512_u8){
+		.lo = _mm512_set1_ps((float)(rq->qmin - rq->zero_point)),
+		.hi = _mm512_set1_ps((float)(rq->qmax - rq->zero_point)),
+		.zp = _mm512_set1_epi32(rq->zero_point), .q0 = rq->qmin == 0,
+	};
+}
+
+/* The u8 values (in int32 lanes, or negative for 0) of sums v that include
+ * the column term, times mult. vmaxps first: NaN takes the lower bound, as
+ * the scalar's. */
+DNNQ_AVX512_INLINE __m512i dnnq_avx512_u8_float(const struct dnnq_avx512_u8 *u, __m512i v,
+                                                __m512 mult)
+{
+	__m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(v), mult);
+	if (!u->q0)
+		y = _mm512_max_ps(y, u->lo);
+	return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(u->hi, y)), u->zp);
+}
+
+/* Four vectors of such values as 64 bytes in lane order: vpackssdw and
+ * vpackuswb leave vector t's lanes 4L..4L+3 in dword 4L + t, one vpermd
+ * puts them back. */
+DNNQ_AVX512_INLINE __m512i dnnq_avx512_pack_u8(const __m512i q[4])
+{
+	const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+	__m512i b = _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
+	return _mm512_permutexvar_epi32(order, b);
+}
+
 #endif

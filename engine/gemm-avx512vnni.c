@@ -89,37 +89,19 @@ static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t
 }
 
 /* u8 outputs by float requantization, a tile row of nv x 16 columns (width
- * of them) at a time. Per 16 columns: the sums plus the column term, times
- * the multiplier, clamped to [qmin - zp, qmax - zp] (vmaxps first: NaN
- * takes the lower bound, as the scalar's), rounded by vcvtps2dq (to nearest
- * even, as rintf) and the zero point added: the scalar's integers, since
- * the bounds are integers (dnnq_avx2_finish_as). With qmin 0 the lower
- * clamp is the packs' saturation (below it, out of range or NaN, the sum
- * with zp stays negative). vpackssdw, vpackuswb and one vpermd put the row's
- * bytes in column order for one store; a vpmovusdb store per 16 columns
- * (and vrndscaleps before the zero point) was a third of the stem's output
- * stage (perf). */
+ * of them) at a time (dnnq_avx512_u8_float, dnnq_avx512_pack_u8), one
+ * store a row. */
 INLINE void store_u8_rows(const int nv, const struct dnnq_gemm_job *job, size_t i0, size_t mr,
                           size_t j0, size_t width, const int32_t *tile, const int32_t *rowsum)
 {
 	const struct dnnq_gemm_output *o = job->out;
-	const struct dnnq_requant *rq = &o->rq;
-	const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-	const __m512i zp = _mm512_set1_epi32(rq->zero_point);
-	const __m512 lo = _mm512_set1_ps((float)(rq->qmin - rq->zero_point));
-	const __m512 hi = _mm512_set1_ps((float)(rq->qmax - rq->zero_point));
-	const bool q0 = rq->qmin == 0, wzp = o->nwzp != 0;
+	const struct dnnq_avx512_u8 u = dnnq_avx512_u8_of(&o->rq);
+	const bool wzp = o->nwzp != 0;
 	const __mmask64 m = width >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << width) - 1;
-	__m512i add[4], zw[4];
-	__m512 mult[4];
+	struct dnnq_avx512_cols k[4];
 #pragma GCC unroll 4
-	for (int h = 0; h < nv; h++) {
-		struct dnnq_avx512_cols k = dnnq_avx512_gemm_cols(job, j0 + 16 * (size_t)h,
-		                                                  width - 16 * (size_t)h);
-		add[h] = k.add;
-		zw[h] = k.zw;
-		mult[h] = k.mult;
-	}
+	for (int h = 0; h < nv; h++)
+		k[h] = dnnq_avx512_gemm_cols(job, j0 + 16 * (size_t)h, width - 16 * (size_t)h);
 	uint8_t *c = (uint8_t *)job->c + i0 * job->ldc + j0;
 	for (size_t r = 0; r < mr; r++, c += job->ldc) {
 		__m512i q[4];
@@ -131,17 +113,12 @@ INLINE void store_u8_rows(const int nv, const struct dnnq_gemm_job *job, size_t 
 				continue;
 			}
 			__m512i v = _mm512_add_epi32(_mm512_load_si512(tile + r * TILE_LD + 16 * h),
-			                             add[h]);
+			                             k[h].add);
 			if (wzp)
-				v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw[h], xs));
-			__m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(v), mult[h]);
-			if (!q0)
-				y = _mm512_max_ps(y, lo);
-			q[h] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(hi, y)), zp);
+				v = _mm512_sub_epi32(v, _mm512_mullo_epi32(k[h].zw, xs));
+			q[h] = dnnq_avx512_u8_float(&u, v, k[h].mult);
 		}
-		__m512i b = _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]),
-		                                _mm512_packs_epi32(q[2], q[3]));
-		_mm512_mask_storeu_epi8(c, m, _mm512_permutexvar_epi32(order, b));
+		_mm512_mask_storeu_epi8(c, m, dnnq_avx512_pack_u8(q));
 	}
 }
 
