@@ -84,8 +84,9 @@ DNNQ_AVX512_INLINE void natural(const __m256i v[4], __m256i n[4])
 }
 
 /* Channels k->j.. (cnt <= 16) of output pixel i from their sums in two
- * natural-order vectors: the AVX-512 output stage, or the AVX2 one for
- * fixed-point requantization. */
+ * natural-order vectors, all but u8 by float requantization (store32_u8):
+ * the AVX-512 output stage, or the AVX2 one for fixed-point
+ * requantization. */
 DNNQ_AVX512_INLINE void store16(const struct dnnq_gemm_job *job, const struct dnnq_avx512_cols *k,
                                 const __m256i s[2], const __m256i x[2], size_t i, size_t cnt)
 {

@@ -21,7 +21,7 @@ struct dnnq_avx512_cols {
 	size_t j;
 	__mmask16 m;
 	__m512i zw, add;
-	__m512 mult, fbias, zp, qmin, qmax;
+	__m512 mult, fbias;
 };
 
 DNNQ_AVX512_INLINE struct dnnq_avx512_cols dnnq_avx512_gemm_cols(const struct dnnq_gemm_job *job,
@@ -51,19 +51,15 @@ DNNQ_AVX512_INLINE struct dnnq_avx512_cols dnnq_avx512_gemm_cols(const struct dn
 		k.mult = nch == 1 ? _mm512_set1_ps(mult[0]) : _mm512_maskz_loadu_ps(k.m, mult + j);
 	}
 	k.fbias = f32 && o->fbias ? _mm512_maskz_loadu_ps(k.m, o->fbias + j) : _mm512_setzero_ps();
-	k.zp = _mm512_set1_ps((float)o->rq.zero_point);
-	k.qmin = _mm512_set1_ps((float)o->rq.qmin);
-	k.qmax = _mm512_set1_ps((float)o->rq.qmax);
 	return k;
 }
 
-/* The output stage of row i's 16 columns k->j.. from raw sums v and
- * activation sums rowsum (per column: depthwise convolution): the scalar
- * steps of gemm-kernels.h (dnnq_gemm_correct, dnnq_gemm_store_1) sixteen
- * lanes at a time, in the same float operations (roundscale to nearest is
- * rintf; the clamped values convert and narrow exactly). Fixed-point
- * requantization is not here: the caller sends it to the AVX2 stage
- * (dnnq_avx2_gemm_store8). */
+/* The int32 or float outputs of row i's 16 columns k->j.. from raw sums v
+ * and activation sums rowsum (per column: depthwise convolution): the
+ * scalar steps of gemm-kernels.h (dnnq_gemm_correct, dnnq_gemm_store_1)
+ * sixteen lanes at a time, in the same float operations. u8 outputs are
+ * not here: float requantization is dnnq_avx512_u8_float's, fixed point
+ * the AVX2 stage's (dnnq_avx2_gemm_store8). */
 DNNQ_AVX512_INLINE void dnnq_avx512_gemm_store16(const struct dnnq_gemm_job *job,
                                                  const struct dnnq_avx512_cols *k, __m512i v,
                                                  size_t i, __m512i rowsum)
@@ -78,18 +74,11 @@ DNNQ_AVX512_INLINE void dnnq_avx512_gemm_store16(const struct dnnq_gemm_job *job
 		return;
 	}
 	__m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(v), k->mult);
-	if (o->dtype == DNNQ_DTYPE_F32) {
-		if (o->fbias)
-			y = _mm512_add_ps(y, k->fbias);
-		if (o->relu)
-			y = _mm512_max_ps(y, _mm512_setzero_ps());
-		_mm512_mask_storeu_ps((float *)job->c + at, k->m, y);
-		return;
-	}
-	y = _mm512_add_ps(_mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
-	                  k->zp);
-	y = _mm512_min_ps(_mm512_max_ps(y, k->qmin), k->qmax);
-	_mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)job->c + at, k->m, _mm512_cvtps_epi32(y));
+	if (o->fbias)
+		y = _mm512_add_ps(y, k->fbias);
+	if (o->relu)
+		y = _mm512_max_ps(y, _mm512_setzero_ps());
+	_mm512_mask_storeu_ps((float *)job->c + at, k->m, y);
 }
 
 /* u8 outputs by float requantization, 16 lanes at a time, and their bytes

@@ -123,8 +123,9 @@ INLINE void store_u8_rows(const int nv, const struct dnnq_gemm_job *job, size_t 
 }
 
 /* The tile's output stage: u8 by float requantization a tile row at a time
- * (store_u8_rows), else 16 lanes at a time where dnnq_avx512_gemm_store16
- * covers the mode, each column block's operands loaded once. */
+ * (store_u8_rows), by fixed point the AVX2 stage's, int32 and float 16
+ * lanes at a time (dnnq_avx512_gemm_store16), each column block's operands
+ * loaded once. */
 INLINE void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, size_t j0,
                        size_t width, const int32_t *tile, const int32_t *rowsum)
 {
