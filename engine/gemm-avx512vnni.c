@@ -6,8 +6,8 @@
  * 4-byte activation broadcast per row and one vpdpbusd per row and panel: 64
  * multiply-adds an instruction into int32 lanes. vpdpbusd has no 16-bit
  * intermediate, so there is nothing to saturate and no split path. Raw
- * sums go through a small tile to the AVX2 output stage (the same code, so
- * the same bits).
+ * sums go through a small tile to the output stage (engine/gemm-avx512.h;
+ * u8 by fixed point: the AVX2 one), which gives the scalar's bits.
  */
 #include <immintrin.h>
 #include <string.h>
