@@ -84,8 +84,9 @@ DNNQ_AVX512_INLINE void natural(const __m256i v[4], __m256i n[4])
 }
 
 /* Channels k->j.. (cnt <= 16) of output pixel i from their sums in two
- * natural-order vectors: the AVX-512 output stage, or the AVX2 one for
- * fixed-point requantization. */
+ * natural-order vectors, all but u8 by float requantization (store32_u8):
+ * the AVX-512 output stage, or the AVX2 one for fixed-point
+ * requantization. */
 DNNQ_AVX512_INLINE void store16(const struct dnnq_gemm_job *job, const struct dnnq_avx512_cols *k,
                                 const __m256i s[2], const __m256i x[2], size_t i, size_t cnt)
 {
@@ -100,17 +101,42 @@ DNNQ_AVX512_INLINE void store16(const struct dnnq_gemm_job *job, const struct dn
 	                         i, _mm512_inserti64x4(_mm512_castsi256_si512(x[0]), x[1], 1));
 }
 
-/* One block of n channels from c0 over the row's pixels; full: n is 32. */
+/* The block's channels (mask m) of output pixel i, u8 by float
+ * requantization, from their sums in natural order: both halves' bytes
+ * packed (dnnq_avx512_pack_u8) for one store. */
+DNNQ_AVX512_INLINE void store32_u8(const struct dnnq_gemm_job *job,
+                                   const struct dnnq_avx512_cols k[2],
+                                   const struct dnnq_avx512_u8 *u, const __m256i s[4],
+                                   const __m256i x[4], size_t i, __mmask32 m)
+{
+	__m512i q[4] = { _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+	                 _mm512_setzero_si512() };
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++) {
+		__m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(s[2 * h]), s[2 * h + 1], 1);
+		v = _mm512_add_epi32(v, k[h].add);
+		if (job->out->nwzp)
+			v = _mm512_sub_epi32(v, _mm512_mullo_epi32(k[h].zw,
+			        _mm512_inserti64x4(_mm512_castsi256_si512(x[2 * h]), x[2 * h + 1], 1)));
+		q[h] = dnnq_avx512_u8_float(u, v, k[h].mult);
+	}
+	_mm256_mask_storeu_epi8((uint8_t *)job->c + i * job->ldc + k[0].j, m,
+	                        _mm512_castsi512_si256(dnnq_avx512_pack_u8(q)));
+}
+
+/* One block of n channels from c0 over the row's pixels; full: n is 32;
+ * u8f: u8 outputs by float requantization (store32_u8). */
 DNNQ_AVX512_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_dw_taps *tt,
                                   size_t nq, size_t rest, size_t c0, const bool full, size_t n,
-                                  const struct dnnq_gemm_job *job, size_t i0)
+                                  const bool u8f, const struct dnnq_gemm_job *job, size_t i0)
 {
 	const size_t nb = (c->d.cout + 31) / 32, n0 = full || n >= 16 ? 16 : n;
 	const size_t n1 = full ? 16 : n > 16 ? n - 16 : 0;
 	const bool xs = job->out->nwzp != 0;
 	const __mmask32 m = (__mmask32)(full ? 0xffffffffu : (1u << n) - 1);
-	const struct dnnq_avx512_cols k0 = dnnq_avx512_gemm_cols(job, c0, n0);
-	const struct dnnq_avx512_cols k1 = dnnq_avx512_gemm_cols(job, c0 + 16, n1);
+	const struct dnnq_avx512_cols k[2] = { dnnq_avx512_gemm_cols(job, c0, n0),
+	                                       dnnq_avx512_gemm_cols(job, c0 + 16, n1) };
+	const struct dnnq_avx512_u8 u = dnnq_avx512_u8_of(&job->out->rq);
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		__m256i s[4], x[4], sn[4], xn[4];
 		ptrdiff_t off;
@@ -118,9 +144,13 @@ DNNQ_AVX512_INLINE void row_block(const struct dnnq_conv *c, const struct dnnq_d
 		block32(tab, off, nq, rest, c->dw_w, nb, c0, m, xs, s, x);
 		natural(s, sn);
 		natural(x, xn);
-		store16(job, &k0, sn, xn, i0 + ox, n0);
+		if (u8f) {
+			store32_u8(job, k, &u, sn, xn, i0 + ox, m);
+			continue;
+		}
+		store16(job, &k[0], sn, xn, i0 + ox, n0);
 		if (n1)
-			store16(job, &k1, sn + 2, xn + 2, i0 + ox, n1);
+			store16(job, &k[1], sn + 2, xn + 2, i0 + ox, n1);
 	}
 }
 
@@ -135,8 +165,13 @@ void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, si
 	const struct dnnq_gemm_output out = c->gout[0];
 	struct dnnq_gemm_job job = dnnq_dw_job(c);
 	job.out = &out;
-	for (; c0 + 32 <= c1; c0 += 32)
-		row_block(c, &tt, nq, rest, c0, true, 32, &job, i0);
+	const bool u8f = out.dtype == DNNQ_DTYPE_U8 && out.rq.kind == DNNQ_REQUANT_FLOAT;
+	for (; c0 + 32 <= c1; c0 += 32) {
+		if (u8f)
+			row_block(c, &tt, nq, rest, c0, true, 32, true, &job, i0);
+		else
+			row_block(c, &tt, nq, rest, c0, true, 32, false, &job, i0);
+	}
 	if (c0 < c1)
-		row_block(c, &tt, nq, rest, c0, false, c1 - c0, &job, i0);
+		row_block(c, &tt, nq, rest, c0, false, c1 - c0, u8f, &job, i0);
 }

@@ -347,18 +347,16 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
  * end, instead of a library call per run. */
 static inline void copy_run(uint8_t *d, const uint8_t *s, size_t n)
 {
-	uint64_t a, b, c, e;
+	uint64_t a, b;
 	if (n > 32) {
 		memcpy(d, s, n);
 	} else if (n >= 16) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + 8, 8);
-		memcpy(&c, s + n - 16, 8);
-		memcpy(&e, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + 8, &b, 8);
-		memcpy(d + n - 16, &c, 8);
-		memcpy(d + n - 8, &e, 8);
+		/* two 16-byte moves (SSE2's movdqu on x86-64), overlapping */
+		struct { uint8_t v[16]; } h, t;
+		memcpy(&h, s, 16);
+		memcpy(&t, s + n - 16, 16);
+		memcpy(d, &h, 16);
+		memcpy(d + n - 16, &t, 16);
 	} else if (n >= 8) {
 		memcpy(&a, s, 8);
 		memcpy(&b, s + n - 8, 8);
@@ -489,30 +487,41 @@ static void segs_block(const struct dnnq_conv *c, size_t p0, size_t rows, const 
                        uint8_t *buf)
 {
 	const struct dnnq_conv_desc *d = &c->d;
-	size_t kh = d->kh, kw = d->kw, cin = d->cin, seg = kw * cin;
+	const size_t kh = d->kh, kw = d->kw, cin = d->cin, w = c->w;
+	const uint8_t *zero = c->seg_zero;
 	size_t img = p0 / (c->oh * c->ow), oy = p0 / c->ow % c->oh, ox = p0 % c->ow;
+	/* the input rows of the output row's kernel rows, NULL in the padding:
+	 * an interior pixel's segments are these plus its offset (locals: the
+	 * stores through segs could alias *c) */
+	const uint8_t *in_row[DNNQ_CONV_MAX_WINDOW];
 	for (size_t r = 0; r < rows; r++) {
-		const uint8_t *image = c->in + img * c->h * c->w * cin;
+		if (r == 0 || ox == 0) {
+			const uint8_t *image = c->in + img * c->h * w * cin;
+			for (size_t ky = 0; ky < kh; ky++) {
+				ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
+				in_row[ky] = iy < 0 ? NULL : image + (size_t)iy * w * cin;
+			}
+		}
 		ptrdiff_t ix0 = (ptrdiff_t)(ox * d->stride_w) - (ptrdiff_t)d->pad_l;
-		bool inside = ix0 >= 0 && ix0 + (ptrdiff_t)kw <= (ptrdiff_t)c->w;
-		for (size_t ky = 0; ky < kh; ky++) {
-			ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
-			const uint8_t **sp = &segs[r * kh + ky];
-			if (iy < 0) {
-				*sp = c->seg_zero;
-			} else if (inside) {
-				*sp = image + ((size_t)iy * c->w + (size_t)ix0) * cin;
-			} else {
+		const uint8_t **sp = segs + r * kh;
+		if (ix0 >= 0 && ix0 + (ptrdiff_t)kw <= (ptrdiff_t)w) {
+			for (size_t ky = 0; ky < kh; ky++)
+				sp[ky] = in_row[ky] ? in_row[ky] + (size_t)ix0 * cin : zero;
+		} else {
+			for (size_t ky = 0; ky < kh; ky++) {
+				if (!in_row[ky]) {
+					sp[ky] = zero;
+					continue;
+				}
 				for (size_t kx = 0; kx < kw; kx++) {
 					ptrdiff_t ix = dnnq_conv_ix(c, ox, kx);
 					if (ix < 0)
 						memset(buf + kx * cin, d->in_qp.zero_point, cin);
 					else
-						memcpy(buf + kx * cin,
-						       image + ((size_t)iy * c->w + (size_t)ix) * cin, cin);
+						memcpy(buf + kx * cin, in_row[ky] + (size_t)ix * cin, cin);
 				}
-				*sp = buf;
-				buf += seg;
+				sp[ky] = buf;
+				buf += kw * cin;
 			}
 		}
 		if (++ox == c->ow) {

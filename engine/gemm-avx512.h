@@ -21,7 +21,7 @@ struct dnnq_avx512_cols {
 	size_t j;
 	__mmask16 m;
 	__m512i zw, add;
-	__m512 mult, fbias, zp, qmin, qmax;
+	__m512 mult, fbias;
 };
 
 DNNQ_AVX512_INLINE struct dnnq_avx512_cols dnnq_avx512_gemm_cols(const struct dnnq_gemm_job *job,
@@ -51,19 +51,15 @@ DNNQ_AVX512_INLINE struct dnnq_avx512_cols dnnq_avx512_gemm_cols(const struct dn
 		k.mult = nch == 1 ? _mm512_set1_ps(mult[0]) : _mm512_maskz_loadu_ps(k.m, mult + j);
 	}
 	k.fbias = f32 && o->fbias ? _mm512_maskz_loadu_ps(k.m, o->fbias + j) : _mm512_setzero_ps();
-	k.zp = _mm512_set1_ps((float)o->rq.zero_point);
-	k.qmin = _mm512_set1_ps((float)o->rq.qmin);
-	k.qmax = _mm512_set1_ps((float)o->rq.qmax);
 	return k;
 }
 
-/* The output stage of row i's 16 columns k->j.. from raw sums v and
- * activation sums rowsum (per column: depthwise convolution): the scalar
- * steps of gemm-kernels.h (dnnq_gemm_correct, dnnq_gemm_store_1) sixteen
- * lanes at a time, in the same float operations (roundscale to nearest is
- * rintf; the clamped values convert and narrow exactly). Fixed-point
- * requantization is not here: the caller sends it to the AVX2 stage
- * (dnnq_avx2_gemm_store8). */
+/* The int32 or float outputs of row i's 16 columns k->j.. from raw sums v
+ * and activation sums rowsum (per column: depthwise convolution): the
+ * scalar steps of gemm-kernels.h (dnnq_gemm_correct, dnnq_gemm_store_1)
+ * sixteen lanes at a time, in the same float operations. u8 outputs are
+ * not here: float requantization is dnnq_avx512_u8_float's, fixed point
+ * the AVX2 stage's (dnnq_avx2_gemm_store8). */
 DNNQ_AVX512_INLINE void dnnq_avx512_gemm_store16(const struct dnnq_gemm_job *job,
                                                  const struct dnnq_avx512_cols *k, __m512i v,
                                                  size_t i, __m512i rowsum)
@@ -78,18 +74,57 @@ DNNQ_AVX512_INLINE void dnnq_avx512_gemm_store16(const struct dnnq_gemm_job *job
 		return;
 	}
 	__m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(v), k->mult);
-	if (o->dtype == DNNQ_DTYPE_F32) {
-		if (o->fbias)
-			y = _mm512_add_ps(y, k->fbias);
-		if (o->relu)
-			y = _mm512_max_ps(y, _mm512_setzero_ps());
-		_mm512_mask_storeu_ps((float *)job->c + at, k->m, y);
-		return;
-	}
-	y = _mm512_add_ps(_mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
-	                  k->zp);
-	y = _mm512_min_ps(_mm512_max_ps(y, k->qmin), k->qmax);
-	_mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)job->c + at, k->m, _mm512_cvtps_epi32(y));
+	if (o->fbias)
+		y = _mm512_add_ps(y, k->fbias);
+	if (o->relu)
+		y = _mm512_max_ps(y, _mm512_setzero_ps());
+	_mm512_mask_storeu_ps((float *)job->c + at, k->m, y);
+}
+
+/* u8 outputs by float requantization, 16 lanes at a time, and their bytes
+ * packed 64 at a time (the VNNI GEMM's tile rows, the depthwise kernel's
+ * 32-channel blocks). rq's clamp as [qmin - zp, qmax - zp] before
+ * vcvtps2dq rounds (to nearest even, as rintf) and the zero point added
+ * after: the scalar's integers, since the bounds are integers
+ * (dnnq_avx2_finish_as). With qmin 0 (q0) no lower clamp: below it, out
+ * of vcvtps2dq's range or NaN the sum with zp stays negative and the packs
+ * take it to 0. A vpmovusdb store per 16 lanes (and vrndscaleps before the
+ * zero point) was a third of a 7x7 stem's output stage (perf). */
+struct dnnq_avx512_u8 {
+	__m512 lo, hi;
+	__m512i zp;
+	bool q0;
+};
+
+DNNQ_AVX512_INLINE struct dnnq_avx512_u8 dnnq_avx512_u8_of(const struct dnnq_requant *rq)
+{
+	return (struct dnnq_avx512_u8){
+		.lo = _mm512_set1_ps((float)(rq->qmin - rq->zero_point)),
+		.hi = _mm512_set1_ps((float)(rq->qmax - rq->zero_point)),
+		.zp = _mm512_set1_epi32(rq->zero_point), .q0 = rq->qmin == 0,
+	};
+}
+
+/* The u8 values (in int32 lanes, or negative for 0) of sums v that include
+ * the column term, times mult. vmaxps first: NaN takes the lower bound, as
+ * the scalar's. */
+DNNQ_AVX512_INLINE __m512i dnnq_avx512_u8_float(const struct dnnq_avx512_u8 *u, __m512i v,
+                                                __m512 mult)
+{
+	__m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(v), mult);
+	if (!u->q0)
+		y = _mm512_max_ps(y, u->lo);
+	return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(u->hi, y)), u->zp);
+}
+
+/* Four vectors of such values as 64 bytes in lane order: vpackssdw and
+ * vpackuswb leave vector t's lanes 4L..4L+3 in dword 4L + t, one vpermd
+ * puts them back. */
+DNNQ_AVX512_INLINE __m512i dnnq_avx512_pack_u8(const __m512i q[4])
+{
+	const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+	__m512i b = _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
+	return _mm512_permutexvar_epi32(order, b);
 }
 
 #endif

@@ -6,8 +6,8 @@
  * 4-byte activation broadcast per row and one vpdpbusd per row and panel: 64
  * multiply-adds an instruction into int32 lanes. vpdpbusd has no 16-bit
  * intermediate, so there is nothing to saturate and no split path. Raw
- * sums go through a small tile to the AVX2 output stage (the same code, so
- * the same bits).
+ * sums go through a small tile to the output stage (engine/gemm-avx512.h;
+ * u8 by fixed point: the AVX2 one), which gives the scalar's bits.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -23,6 +23,25 @@
  * the independent accumulators still hide vpdpbusd's latency. */
 #define TILE_LD 64
 
+/* Group g of the tile: nb (1..4) bytes of each row against the panels. */
+INLINE void step(const int mr, const int np, const uint8_t *const *ar, size_t g, const size_t nb,
+                 const int8_t *b0, size_t pstride, size_t gstride, __mmask16 m0,
+                 __m512i c[VMR][4])
+{
+	__m512i wv[4];
+	wv[0] = _mm512_maskz_loadu_epi32(m0, b0 + g * gstride);
+#pragma GCC unroll 4
+	for (int p = 1; p < np; p++)
+		wv[p] = _mm512_loadu_si512(b0 + p * pstride + g * 64);
+#pragma GCC unroll 12
+	for (int r = 0; r < mr; r++) {
+		__m512i av = _mm512_set1_epi32(dnnq_load4(ar[r] + 4 * g, nb));
+#pragma GCC unroll 4
+		for (int p = 0; p < np; p++)
+			c[r][p] = _mm512_dpbusd_epi32(c[r][p], av, wv[p]);
+	}
+}
+
 INLINE void kernel(const int mr, const int np, const uint8_t *a, size_t lda,
                    const int8_t *b0, size_t pstride, size_t gstride, __mmask16 m0,
                    size_t k, int32_t *tile)
@@ -37,24 +56,13 @@ INLINE void kernel(const int mr, const int np, const uint8_t *a, size_t lda,
 			c[r][p] = _mm512_setzero_si512();
 	}
 	size_t kfull = k / 4;
-	for (size_t g = 0; g <= kfull; g++) {
-		size_t nb = g < kfull ? 4 : k % 4;
-		if (!nb)
-			break;
-		__m512i wv[4];
-		wv[0] = _mm512_maskz_loadu_epi32(m0, b0 + g * gstride);
-#pragma GCC unroll 4
-		for (int p = 1; p < np; p++)
-			wv[p] = _mm512_loadu_si512(b0 + p * pstride + g * 64);
-#pragma GCC unroll 12
-		for (int r = 0; r < mr; r++) {
-			__m512i av = _mm512_set1_epi32(nb == 4 ? dnnq_load4(ar[r] + 4 * g, 4)
-			                                       : dnnq_load4(ar[r] + 4 * g, nb));
-#pragma GCC unroll 4
-			for (int p = 0; p < np; p++)
-				c[r][p] = _mm512_dpbusd_epi32(c[r][p], av, wv[p]);
-		}
-	}
+	for (size_t g = 0; g < kfull; g++)
+		step(mr, np, ar, g, 4, b0, pstride, gstride, m0, c);
+	/* the partial group after the loop: inside it (a test per group) GCC
+	 * kept one of the 6 x 4 tile's accumulators on the stack, a load and a
+	 * store around its vpdpbusd every group */
+	if (k % 4)
+		step(mr, np, ar, kfull, k % 4, b0, pstride, gstride, m0, c);
 #pragma GCC unroll 12
 	for (int r = 0; r < mr; r++)
 #pragma GCC unroll 4
@@ -80,14 +88,59 @@ static void tile_sums(int mr, int np, const uint8_t *a, size_t lda, const int8_t
 	}
 }
 
-/* The tile's output stage: 16 lanes at a time where dnnq_avx512_gemm_store16
- * covers the mode, each column block's operands loaded once. */
+/* u8 outputs by float requantization, a tile row of nv x 16 columns (width
+ * of them) at a time (dnnq_avx512_u8_float, dnnq_avx512_pack_u8), one
+ * store a row. */
+INLINE void store_u8_rows(const int nv, const struct dnnq_gemm_job *job, size_t i0, size_t mr,
+                          size_t j0, size_t width, const int32_t *tile, const int32_t *rowsum)
+{
+	const struct dnnq_gemm_output *o = job->out;
+	const struct dnnq_avx512_u8 u = dnnq_avx512_u8_of(&o->rq);
+	const bool wzp = o->nwzp != 0;
+	const __mmask64 m = width >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << width) - 1;
+	struct dnnq_avx512_cols k[4];
+#pragma GCC unroll 4
+	for (int h = 0; h < nv; h++)
+		k[h] = dnnq_avx512_gemm_cols(job, j0 + 16 * (size_t)h, width - 16 * (size_t)h);
+	uint8_t *c = (uint8_t *)job->c + i0 * job->ldc + j0;
+	for (size_t r = 0; r < mr; r++, c += job->ldc) {
+		__m512i q[4];
+		const __m512i xs = _mm512_set1_epi32(rowsum[r]);
+#pragma GCC unroll 4
+		for (int h = 0; h < 4; h++) {
+			if (h >= nv) {
+				q[h] = _mm512_setzero_si512();
+				continue;
+			}
+			__m512i v = _mm512_add_epi32(_mm512_load_si512(tile + r * TILE_LD + 16 * h),
+			                             k[h].add);
+			if (wzp)
+				v = _mm512_sub_epi32(v, _mm512_mullo_epi32(k[h].zw, xs));
+			q[h] = dnnq_avx512_u8_float(&u, v, k[h].mult);
+		}
+		_mm512_mask_storeu_epi8(c, m, dnnq_avx512_pack_u8(q));
+	}
+}
+
+/* The tile's output stage: u8 by float requantization a tile row at a time
+ * (store_u8_rows), by fixed point the AVX2 stage's, int32 and float 16
+ * lanes at a time (dnnq_avx512_gemm_store16), each column block's operands
+ * loaded once. */
 INLINE void store_tile(const struct dnnq_gemm_job *job, size_t i0, size_t mr, size_t j0,
                        size_t width, const int32_t *tile, const int32_t *rowsum)
 {
 	const struct dnnq_gemm_output *o = job->out;
 	if (o->dtype == DNNQ_DTYPE_U8 && o->rq.kind == DNNQ_REQUANT_FIXED) {
 		dnnq_gemm_store_tile_avx2(job, i0, mr, j0, width, tile, TILE_LD, rowsum);
+		return;
+	}
+	if (o->dtype == DNNQ_DTYPE_U8) {
+		if (width > 32)
+			store_u8_rows(4, job, i0, mr, j0, width, tile, rowsum);
+		else if (width > 16)
+			store_u8_rows(2, job, i0, mr, j0, width, tile, rowsum);
+		else
+			store_u8_rows(1, job, i0, mr, j0, width, tile, rowsum);
 		return;
 	}
 	for (size_t h = 0; h * 16 < width; h++) {

@@ -293,7 +293,7 @@ START_TEST(u8_requant_bounds_match_scalar)
 {
 	static const float mults[] = { 1e-6f, 1e-3f, 0.05f, 1.0f, 3e4f, 1e9f };
 	static const int32_t zps[] = { 0, 1, 128, 254, 255 };
-	static const size_t ns[] = { 8, 16, 17, 40 };
+	static const size_t ns[] = { 8, 16, 17, 40, 70 };
 	struct rng r = { 500 + (uint64_t)_i };
 	size_t m = (size_t)_i, k = 37;
 	for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
