@@ -45,7 +45,9 @@ struct dnnq_claims {
 	_Atomic uint64_t word;      /* id << 32 | front << 16 | back */
 	/* the job's shape: written before the word opens it, read under a claim */
 	size_t ntasks, per_unit;    /* tasks, and tasks a unit */
-	uint32_t units;
+	/* also read before a claim, for its size (a value of another job
+	 * only sizes a claim whose compare-and-swap then fails) */
+	_Atomic uint32_t units;
 };
 
 /* Sets up a job of n tasks and returns the word that opens it under id
@@ -56,8 +58,9 @@ static inline uint64_t dnnq_claims_job(struct dnnq_claims *cl, size_t n, uint32_
 	cl->ntasks = n;
 	cl->per_unit = n / DNNQ_CLAIM_UNITS_MAX + (n % DNNQ_CLAIM_UNITS_MAX != 0);
 	cl->per_unit += cl->per_unit == 0;
-	cl->units = (uint32_t)(n / cl->per_unit + (n % cl->per_unit != 0));
-	return (uint64_t)id << 32 | cl->units;
+	uint32_t units = (uint32_t)(n / cl->per_unit + (n % cl->per_unit != 0));
+	atomic_store_explicit(&cl->units, units, memory_order_relaxed);
+	return (uint64_t)id << 32 | units;
 }
 
 /* One claim for thread tid of nthreads, *c the word as last read (updated
@@ -73,8 +76,9 @@ static inline uint32_t dnnq_claims_take(struct dnnq_claims *cl, uint64_t *c, uns
 			return 0;
 		/* a thread's first claim takes its fair share of the job, later
 		 * ones a share of what is left, down to one unit at the end */
-		uint32_t left = back - front, fair = (cl->units + (tid ? 0 : nthreads - 1)) / nthreads;
-		uint32_t k = (tid ? back == cl->units : front == 0) && left >= fair
+		uint32_t units = atomic_load_explicit(&cl->units, memory_order_relaxed);
+		uint32_t left = back - front, fair = (units + (tid ? 0 : nthreads - 1)) / nthreads;
+		uint32_t k = (tid ? back == units : front == 0) && left >= fair
 		             ? fair : left / (2 * nthreads);
 		k = k ? k : 1;
 		uint64_t next = tid ? *c - k : *c + ((uint64_t)k << 16);
