@@ -15,12 +15,22 @@
  * The claims live in one 64-bit word, id << 32 | front << 16 | back, the
  * units [front, back) still unclaimed; a unit is one task, or several
  * consecutive ones when a job has more than DNNQ_CLAIM_UNITS_MAX. A claim
- * takes a share of what is left (1/(2 nthreads) of it, at least one unit)
- * by compare-and-swap on the word it read: each claim moves the word's
+ * is a compare-and-swap on the word it read, and each moves the word's
  * cache line between cores (~0.1 us a task when every task was claimed
- * alone), and the last claims, of one unit each, still even out the
- * threads' ends. A claim read under one id fails under any other, and an
- * odd id takes no claim (the pool closes a job that way between jobs).
+ * alone). A thread's first claim takes its fair share of the job, 1/nthreads
+ * of the units (the caller rounding up), where that much is left: kernels
+ * cut their work into pieces of equal size, as many as a multiple of the
+ * threads (engine/executor.h dnnq_split_even), so two threads that both
+ * come claim once each and meet at the job's middle, which is where they
+ * met in the node before. Later claims, and the first of a thread that
+ * comes when less than its share is left, take 1/(2 nthreads) of what is
+ * left, at least one unit, so a late or slow thread still evens out the
+ * ends. (With shares of what is left from the start, a 14-task job took
+ * about 10 claims, each a trip of the line: mobilenet_v3_small's 50 jobs
+ * on two threads summed 577-606 us, with fair first shares 512-518 us,
+ * medians of 500 runs under chrt.) A claim read under one id fails under
+ * any other, and an odd id takes no claim (the pool closes a job that way
+ * between jobs).
  */
 #ifndef DNNQ_DAEMON_CLAIM_H
 #define DNNQ_DAEMON_CLAIM_H
@@ -35,7 +45,9 @@ struct dnnq_claims {
 	_Atomic uint64_t word;      /* id << 32 | front << 16 | back */
 	/* the job's shape: written before the word opens it, read under a claim */
 	size_t ntasks, per_unit;    /* tasks, and tasks a unit */
-	uint32_t units;
+	/* also read before a claim, for its size (a value of another job
+	 * only sizes a claim whose compare-and-swap then fails) */
+	_Atomic uint32_t units;
 };
 
 /* Sets up a job of n tasks and returns the word that opens it under id
@@ -46,8 +58,9 @@ static inline uint64_t dnnq_claims_job(struct dnnq_claims *cl, size_t n, uint32_
 	cl->ntasks = n;
 	cl->per_unit = n / DNNQ_CLAIM_UNITS_MAX + (n % DNNQ_CLAIM_UNITS_MAX != 0);
 	cl->per_unit += cl->per_unit == 0;
-	cl->units = (uint32_t)(n / cl->per_unit + (n % cl->per_unit != 0));
-	return (uint64_t)id << 32 | cl->units;
+	uint32_t units = (uint32_t)(n / cl->per_unit + (n % cl->per_unit != 0));
+	atomic_store_explicit(&cl->units, units, memory_order_relaxed);
+	return (uint64_t)id << 32 | units;
 }
 
 /* One claim for thread tid of nthreads, *c the word as last read (updated
@@ -61,8 +74,12 @@ static inline uint32_t dnnq_claims_take(struct dnnq_claims *cl, uint64_t *c, uns
 		uint32_t front = (uint32_t)(*c >> 16) & 0xffffu, back = (uint32_t)*c & 0xffffu;
 		if (((*c >> 32) & 1) || front >= back)
 			return 0;
-		/* a share of what is left, down to one unit at the end */
-		uint32_t k = (back - front) / (2 * nthreads);
+		/* a thread's first claim takes its fair share of the job, later
+		 * ones a share of what is left, down to one unit at the end */
+		uint32_t units = atomic_load_explicit(&cl->units, memory_order_relaxed);
+		uint32_t left = back - front, fair = (units + (tid ? 0 : nthreads - 1)) / nthreads;
+		uint32_t k = (tid ? back == units : front == 0) && left >= fair
+		             ? fair : left / (2 * nthreads);
 		k = k ? k : 1;
 		uint64_t next = tid ? *c - k : *c + ((uint64_t)k << 16);
 		if (!atomic_compare_exchange_weak_explicit(&cl->word, c, next, memory_order_acquire,

@@ -74,6 +74,7 @@ void dnnqd_team_init(struct dnnqd_team *t, struct dnnqd *d, unsigned worker_inde
 {
 	atomic_init(&t->word, 0);
 	atomic_init(&t->claims.word, 0);
+	atomic_init(&t->claims.units, 0);
 	atomic_init(&t->helped, 0);
 	t->fn = NULL;
 	t->arg = NULL;

@@ -16,8 +16,8 @@
 #define DNNQ_GEMM_NR 16       /* columns of an AVX2 weight panel */
 #define DNNQ_GEMM_MC 64       /* rows of A one task covers (A block in L2) */
 #define DNNQ_GEMM_NC_BYTES (512u << 10)  /* weight bytes one task covers (in L2) */
-/* weights up to this size are split by rows of about this many, not by
- * columns, on several threads (gemm.c small_rows) */
+/* weights up to this size are split by rows, at least this many a
+ * thread, not by columns, on several threads (gemm.c small_rows) */
 #define DNNQ_GEMM_ROWSPLIT_BYTES (64u << 10)
 #define DNNQ_GEMM_ROWSPLIT_ROWS 8
 #define DNNQ_GEMM_MAX_K 32768 /* keeps every int32 intermediate exact */

@@ -157,19 +157,22 @@ int dnnq_gemm_output_check(size_t n, const struct dnnq_gemm_output *o)
 static void gemm_task(void *arg, size_t task, unsigned tid);
 
 /* Small weights (every thread keeps them all in L2) with rows too few to
- * go evenly to the threads: blocks of a few tiles' rows (at least 8) and
- * all the columns, rather than every thread reading all of A for its part
- * of the columns. The threads' parts of A are then the rows they wrote
- * themselves in the node before (the pool claims from both ends), and the
- * claims even out the blocks. */
+ * go evenly to the threads: row blocks with all the columns, rather than
+ * every thread reading all of A for its part of the columns. The threads'
+ * parts of A are then the rows they wrote themselves in the node before
+ * (the pool claims from both ends). The blocks are as many as a multiple
+ * of the threads and of equal rows (dnnq_even_pieces), since each thread
+ * claims its share of a job at once (daemon/claim.h): a 7x7 output's 49
+ * rows in blocks of two tiles (12 rows on VNNI) were 5 blocks, 36 rows
+ * against 13 on two threads; now 25 against 24. */
 static void small_rows(struct dnnq_gemm_job *job, const struct dnnq_gemm_weights *w,
                        const struct dnnq_executor *ex)
 {
 	size_t mr = w->kernel->mr ? w->kernel->mr : 1;
-	size_t mc = (DNNQ_GEMM_ROWSPLIT_ROWS + mr - 1) / mr * mr;
-	if ((job->m + mc - 1) / mc < dnnq_executor_threads(ex))
-		return;   /* a row block for each thread at least */
-	job->mc = mc;
+	size_t least = (DNNQ_GEMM_ROWSPLIT_ROWS + mr - 1) / mr * mr;
+	if ((job->m + least - 1) / least < dnnq_executor_threads(ex))
+		return;   /* a few tiles' rows for each thread at least */
+	job->mc = dnnq_even_pieces(ex, job->m, DNNQ_GEMM_MC, 1);
 	job->mblocks = (job->m + job->mc - 1) / job->mc;
 	job->nc = w->n;
 	job->nchunks = 1;

@@ -791,6 +791,51 @@ START_TEST(claims_meet_from_both_ends)
 }
 END_TEST
 
+/* daemon/claim.h's first claims: each thread takes its fair share of the
+ * job at once (the caller rounding up), so two threads that both arrive
+ * claim once each and meet; a worker that comes after the caller has
+ * taken more than its share takes a share of what is left, not all of it,
+ * and so does a second worker on three threads. */
+START_TEST(claims_take_fair_shares_first)
+{
+	static const size_t ns[] = { 1, 2, 7, 14, 21, 49, 65535, 200003 };
+	for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+		struct dnnq_claims cl;
+		size_t n = ns[k], i0, i1;
+		atomic_init(&cl.word, dnnq_claims_job(&cl, n, 2));
+		uint64_t c = atomic_load(&cl.word);
+		size_t half = (cl.units + 1) / 2 * cl.per_unit;
+		ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), (cl.units + 1) / 2);
+		ck_assert_uint_eq(i0, 0);
+		ck_assert_uint_eq(i1, half < n ? half : n);
+		c = atomic_load(&cl.word);
+		if (n > 1) {
+			ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 2, &i0, &i1), cl.units / 2);
+			ck_assert_uint_eq(i0, half);
+			ck_assert_uint_eq(i1, n);
+		}
+		ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 0);
+	}
+	/* 49 tasks, the worker late: the caller took 25, then 6 (24 / 4) */
+	struct dnnq_claims cl;
+	size_t i0, i1;
+	atomic_init(&cl.word, dnnq_claims_job(&cl, 49, 4));
+	uint64_t c = atomic_load(&cl.word);
+	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 25);
+	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 6);
+	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 2, &i0, &i1), 4);   /* 18 / 4 */
+	ck_assert_uint_eq(i1, 49);
+	/* three threads: 17, 16, then the second worker 16 / 6 */
+	atomic_store(&cl.word, dnnq_claims_job(&cl, 49, 6));
+	c = atomic_load(&cl.word);
+	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 3, &i0, &i1), 17);
+	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 3, &i0, &i1), 16);
+	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 2, 3, &i0, &i1), 2);
+	ck_assert_uint_eq(i0, 31);
+	ck_assert_uint_eq(i1, 33);
+}
+END_TEST
+
 /* The pool's sleeps: between jobs the workers sleep (a pause longer than
  * their spin), and in each job the caller waits past its spin for the
  * worker's task, so both are woken through the sleeping count and the
@@ -1110,6 +1155,7 @@ Suite *suite_graph(void)
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, pool_big_jobs_and_order);
 	tcase_add_test(tc, claims_meet_from_both_ends);
+	tcase_add_test(tc, claims_take_fair_shares_first);
 	tcase_add_test(tc, pool_wakes_sleepers);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
