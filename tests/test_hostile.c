@@ -1461,7 +1461,21 @@ static unsigned softmax_outputs(enum fixture_model m)
 	return m == FIXTURE_MULTI ? 1u << 1 : m == FIXTURE_KIND_SOFTMAX ? 1u << 0 | 1u << 2 : 0;
 }
 
-START_TEST(hostile_every_kind)
+/* Requests of every model that ran on more than one worker (measured, not
+ * asserted: a team forms only while the other worker is idle, and the
+ * honest client's load keeps it busy most of the time). */
+static uint64_t team_requests(struct dnnq_client *c)
+{
+	struct dnnq_model_stats ms;
+	uint64_t n = 0;
+	for (uint32_t i = 0; dnnq_model_stats(c, i, &ms) == 0; i++)
+		n += ms.team_requests;
+	return n;
+}
+
+/* The scribbler over every kind's inputs and outputs while computed;
+ * extra: dnnqd's further arguments, how: what they change, for the row. */
+static void every_kind_rewrite(const char *const *extra, const char *how)
 {
 	enum fixture_model list[2 + NKINDS] = { FIXTURE_RELU64, FIXTURE_FC1024 };
 	struct fixture_daemon d = { 0 };
@@ -1471,7 +1485,7 @@ START_TEST(hostile_every_kind)
 	char ratio[96], outcome[320];
 	pthread_t t;
 	memcpy(list + 2, every_kind, sizeof every_kind);
-	start_models(&d, FIXTURE_ALL_MODELS | FIXTURE_KIND_MODELS, NULL);
+	start_models(&d, FIXTURE_ALL_MODELS | FIXTURE_KIND_MODELS, extra);
 	assert_honest_list(&h, &d, list, 2 + NKINDS);
 	struct level was = level_of(&d);
 	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
@@ -1512,16 +1526,50 @@ START_TEST(hostile_every_kind)
 	assert_alive(&d);
 	ck_assert_msg(bad == 0, "%lu of %lu Softmax rows are no distribution (worst |sum - 1| %g)",
 	              bad, rows, worst);
+	uint64_t teamed = team_requests(h.c);
 	snprintf(outcome, sizeof outcome, "every request completed (status 0), every one of %lu"
-	         " Softmax rows a distribution; %lu scribbler passes; honest results of all %u"
-	         " models equal the engine's; %s", rows, atomic_load(&s.passes),
-	         (unsigned)(2 + NKINDS), ratio);
-	report("every node kind (conv, depthwise conv, fc, max/avg/global-avg pool, add, mul,"
-	       " sum-relu, sigmoid, tanh, clip, quantize, dequantize, softmax, elementwise-linear,"
-	       " concat, reshape views; 13 models at batch 64): every input and output byte but"
-	       " Softmax's results rewritten while computed", tries, outcome);
+	         " Softmax rows a distribution; %lu scribbler passes; %llu requests on several"
+	         " workers; honest results of all %u models equal the engine's; %s", rows,
+	         atomic_load(&s.passes), (unsigned long long)teamed, (unsigned)(2 + NKINDS),
+	         ratio);
+	char what[400];
+	snprintf(what, sizeof what, "every node kind (conv, depthwise conv, fc, max/avg/global-avg"
+	         " pool, add, mul, sum-relu, sigmoid, tanh, clip, quantize, dequantize, softmax,"
+	         " elementwise-linear, concat, reshape views; 13 models at batch 64%s): every input"
+	         " and output byte but Softmax's results rewritten while computed", how);
+	report(what, tries, outcome);
 	raw_close(&r);
 	finish(&d, &h, was, "every kind");
+}
+
+START_TEST(hostile_every_kind)
+{
+	every_kind_rewrite(NULL, "");
+}
+END_TEST
+
+/* The same with every model's threads at 2 on 2 workers: a request's
+ * nodes split into tasks that both workers run (team.c), so one value of
+ * client memory may be read by two workers at two moments. */
+START_TEST(hostile_every_kind_team)
+{
+	char dir[300], path[400], model[450];
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(dir, sizeof dir, "%s/hostile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("models:\n", f);
+	for (unsigned k = 0; k < NKINDS; k++)
+		fprintf(f, "  - {name: %s, path: %s.dnnq, threads: 2}\n",
+		        fixture_model_name(every_kind[k]), fixture_model_name(every_kind[k]));
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(model, sizeof model, "%s", path);
+	const char *const extra[] = { "--config", model, "--cpus", "0-1", NULL };
+	every_kind_rewrite(extra, ", threads 2 on 2 workers");
+	unlink(path);
+	rmdir(dir);
 }
 END_TEST
 
@@ -3793,5 +3841,9 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_metrics_tmp);
 	tcase_add_test(tc, hostile_out_of_fds);
 	suite_add_tcase(s, tc);
+	TCase *sc = tcase_create("scratch");
+	tcase_add_unchecked_fixture(sc, fixture_tmp_begin, fixture_tmp_end);
+	tcase_add_test(sc, hostile_every_kind_team);
+	suite_add_tcase(s, sc);
 	return s;
 }

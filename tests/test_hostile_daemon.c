@@ -238,6 +238,129 @@ START_TEST(hostile_slow_warm_up)
 }
 END_TEST
 
+/* ---- SIGTERM with requests in flight ------------------------------------- */
+
+#define TERM_CLIENTS 3
+#define TERM_SLOTS   16
+#define TERM_WAIT_MS 60000      /* a wait that takes this long has hung */
+
+/* One client's requests: TERM_SLOTS of fc1024 at one batch (0: the max),
+ * all on one input, and the engine's output for it. */
+struct term_client {
+	struct dnnq_client *c;
+	struct dnnq_model *m;
+	struct dnnq_tensor in[TERM_SLOTS], out[TERM_SLOTS];
+	struct dnnq_request req[TERM_SLOTS];
+	void *want;
+};
+
+static void term_client_open(struct term_client *t, const char *socket, struct fixture_ref *ref,
+                             uint32_t batch, uint32_t seed)
+{
+	struct dnnq_connect_opts o = { .slots = TERM_SLOTS, .arena_bytes = 8u << 20 };
+	ck_assert_int_eq(dnnq_connect(socket, &o, &t->c), 0);
+	ck_assert_int_eq(dnnq_model_open(t->c, fixture_model_name(FIXTURE_FC1024), &t->m), 0);
+	if (!batch)
+		batch = dnnq_model_max_batch(t->m);
+	for (unsigned k = 0; k < TERM_SLOTS; k++) {
+		ck_assert_int_eq(dnnq_tensor_alloc_io(t->m, DNNQ_INPUT, 0, batch, &t->in[k]), 0);
+		ck_assert_int_eq(dnnq_tensor_alloc_io(t->m, DNNQ_OUTPUT, 0, batch, &t->out[k]), 0);
+		uint8_t *x = t->in[k].data;
+		for (size_t i = 0; i < t->in[k].bytes; i++)
+			x[i] = (uint8_t)((i * 2654435761u + seed) >> 13);
+		memset(t->out[k].data, 0xa5, t->out[k].bytes);
+	}
+	ck_assert_ptr_nonnull(t->want = malloc(t->out[0].bytes));
+	const void *x[] = { t->in[0].data };
+	void *y[] = { t->want };
+	ck_assert_int_eq(fixture_ref_run(ref, batch, x, y), 0);
+}
+
+static void term_client_submit(struct term_client *t)
+{
+	for (unsigned k = 0; k < TERM_SLOTS; k++) {
+		const struct dnnq_tensor *ti[] = { &t->in[k] };
+		struct dnnq_tensor *to[] = { &t->out[k] };
+		ck_assert_int_eq(dnnq_submit(t->m, ti, to, &t->req[k]), 0);
+	}
+}
+
+/* Each request's end: right (the engine's bytes) or DNNQ_E_DISCONNECTED;
+ * *done and *gone count them. */
+static void term_client_collect(struct term_client *t, unsigned *done, unsigned *gone)
+{
+	for (unsigned k = 0; k < TERM_SLOTS; k++) {
+		int rc = dnnq_wait(&t->req[k], TERM_WAIT_MS);
+		ck_assert_msg(rc == 0 || rc == DNNQ_E_DISCONNECTED, "request %u at SIGTERM: %s", k,
+		              dnnq_strerror(rc));
+		if (rc == 0)
+			ck_assert_msg(!memcmp(t->out[k].data, t->want, t->out[k].bytes),
+			              "request %u completed at SIGTERM, its output not the engine's", k);
+		*done += rc == 0;
+		*gone += rc == DNNQ_E_DISCONNECTED;
+	}
+	dnnq_model_close(t->m);
+	dnnq_close(t->c);
+	free(t->want);
+}
+
+/* TERM_CLIENTS clients with TERM_SLOTS fc1024 requests each at `batch`
+ * (0: the max) in flight, then SIGTERM: dnnqd exits 0, and each request
+ * either completed with the engine's answer or was reported disconnected
+ * (none hangs, none completes with a wrong or half-written output).
+ * extra: dnnqd's further arguments. */
+static void term_in_flight(const char *const *extra, uint32_t batch, unsigned *done,
+                           unsigned *gone)
+{
+	struct fixture_daemon d = { 0 };
+	struct dnnq_diag diag = { "" };
+	struct term_client t[TERM_CLIENTS];
+	struct fixture_ref *ref;
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	int rc = fixture_daemon_start(&d, bin, 1u << FIXTURE_FC1024, extra, &diag);
+	ck_assert_msg(rc == 0, "%s", diag.msg);
+	ck_assert_int_eq(fixture_ref_create(FIXTURE_FC1024, &ref, NULL), 0);
+	for (unsigned i = 0; i < TERM_CLIENTS; i++)
+		term_client_open(&t[i], d.socket, ref, batch, 7 * i + 1);
+	for (unsigned i = 0; i < TERM_CLIENTS; i++)
+		term_client_submit(&t[i]);
+	rc = fixture_daemon_stop(&d, &diag);
+	char log[600];
+	fixture_daemon_log(&d, log, sizeof log);
+	ck_assert_msg(rc == 0, "SIGTERM with requests in flight: %s; log: %s", diag.msg, log);
+	for (unsigned i = 0; i < TERM_CLIENTS; i++)
+		term_client_collect(&t[i], done, gone);
+	fixture_ref_destroy(ref);
+	fixture_daemon_destroy(&d);
+}
+
+START_TEST(hostile_term_in_flight)
+{
+	unsigned done = 0, gone = 0, bdone = 0, bgone = 0;
+	term_in_flight(NULL, 0, &done, &gone);
+	/* requests of one item gathered into batches that wait 10 s for
+	 * company (the longest max_queue_delay_us) */
+	char dir[] = "/tmp/dnnq-term-XXXXXX", path[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("models:\n  - name: fc1024\n    path: fc1024.dnnq\n"
+	      "    dynamic_batching: { max_queue_delay_us: 10000000 }\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	const char *const extra[] = { "--config", path, NULL };
+	term_in_flight(extra, 1, &bdone, &bgone);
+	unlink(path);
+	rmdir(dir);
+	printf("hostile: SIGTERM with %d fc1024 requests at the max batch in flight (%d clients),"
+	       " then again at batch 1 gathered into batches that wait 10 s for company: 2 tries:"
+	       " dnnqd exited 0 both times; %u and %u completed with the engine's answer, %u and %u"
+	       " reported DNNQ_E_DISCONNECTED, none hung or wrong\n", TERM_CLIENTS * TERM_SLOTS,
+	       TERM_CLIENTS, done, bdone, gone, bgone);
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
@@ -245,6 +368,7 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_notify_unread);
 	tcase_add_test(tc, hostile_socket_dir);
 	tcase_add_test(tc, hostile_slow_warm_up);
+	tcase_add_test(tc, hostile_term_in_flight);
 	suite_add_tcase(s, tc);
 	return s;
 }
