@@ -3814,6 +3814,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_batch_rewrite);
 	tcase_add_test(tc, hostile_softmax_rewrite);
 	tcase_add_test(tc, hostile_every_kind);
+	tcase_add_test(tc, hostile_every_kind_team);
 	tcase_add_test(tc, hostile_uncollected);
 	tcase_add_test(tc, hostile_many_sessions);
 	tcase_add_test(tc, hostile_blocking_fds);
@@ -3841,9 +3842,5 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_metrics_tmp);
 	tcase_add_test(tc, hostile_out_of_fds);
 	suite_add_tcase(s, tc);
-	TCase *sc = tcase_create("scratch");
-	tcase_add_unchecked_fixture(sc, fixture_tmp_begin, fixture_tmp_end);
-	tcase_add_test(sc, hostile_every_kind_team);
-	suite_add_tcase(s, sc);
 	return s;
 }

@@ -10,6 +10,11 @@
  *   - --socket in a directory every user may write to: another user could
  *     put their socket where clients connect (or swap dnnqd's for a
  *     symlink before its chmod); now refused at start
+ *   - SIGTERM with requests in flight, plain and in gathered batches: each
+ *     completes right or reports DNNQ_E_DISCONNECTED, dnnqd exits 0
+ *   - stderr a pipe nobody reads, full from the start: each log line was a
+ *     write(2) that blocked for good (no socket, SIGTERM ignored); now
+ *     lines that do not fit are dropped and counted
  *
  * Each test prints one `hostile: <what>: <n> tries: <outcome>` line for
  * docs/reliability.md.
@@ -361,6 +366,89 @@ START_TEST(hostile_term_in_flight)
 }
 END_TEST
 
+/* ---- a log nobody reads ---------------------------------------------------- */
+
+/*
+ * dnnqd's stderr a pipe that nobody reads, full before dnnqd starts (a
+ * terminal stopped by ^S, a log pipe whose reader hung, a journald that
+ * does not keep up): every line dnnqd logs (a model loaded, ready, each
+ * SIGHUP, a refused peer's first lines, which anyone who can reach the
+ * socket can cause) was a write(2) that blocked the thread for good, so
+ * the control loop never listened, answered no connect and ignored
+ * SIGTERM. Now a line that does not fit is dropped and counted, and the
+ * next line that fits says how many were.
+ */
+START_TEST(hostile_stderr_unread)
+{
+	enum { HUPS = 20 };
+	char dir[] = "/tmp/dnnq-stderr-XXXXXX", model[64], arg[80], sock[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(model, sizeof model, "%s/relu64.dnnq", dir);
+	snprintf(arg, sizeof arg, "relu64=%s", model);
+	snprintf(sock, sizeof sock, "%s/dnnqd.sock", dir);
+	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, model, NULL), 0);
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	/* one page, filled to the brim, never read */
+	ck_assert_int_ge(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+	ck_assert_int_eq(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+	char junk[512];
+	memset(junk, 'x', sizeof junk);
+	size_t filled = 0;
+	for (ssize_t n; (n = write(p[1], junk, sizeof junk)) > 0;)
+		filled += (size_t)n;
+	ck_assert_int_eq(fcntl(p[1], F_SETFL, 0), 0);
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	pid_t pid = fixture_fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execl(bin, bin, "--socket", sock, "--model", arg, (char *)NULL);
+		_exit(127);
+	}
+	bool served = false;
+	for (int i = 0; i < 40 && !served && fixture_wait(pid, 0) == -1; i++)
+		served = connects(sock);
+	for (int i = 0; served && i < HUPS; i++) {
+		kill(pid, SIGHUP);
+		fixture_sleep_ms(20);
+	}
+	served = served && connects(sock);
+	/* room again: the next line says how many were dropped */
+	char *buf = calloc(1, filled + 4096);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(read(p[0], buf, filled), (ssize_t)filled);
+	kill(pid, SIGTERM);
+	int status = fixture_wait(pid, 20000);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	close(p[1]);
+	ssize_t got = read(p[0], buf, 4095);
+	buf[got > 0 ? got : 0] = 0;
+	close(p[0]);
+	unlink(model);
+	unlink(sock);
+	rmdir(dir);
+	ck_assert_msg(served, "dnnqd with a full stderr answered no connect (before %d SIGHUPs or"
+	              " after them)", HUPS);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "dnnqd with a full stderr: SIGTERM: wait status %#x", (unsigned)status);
+	const char *note = strstr(buf, " log lines dropped: stderr was full");
+	ck_assert_msg(note && strstr(buf, "SIGTERM: stopping"), "dnnqd's lines once stderr had"
+	              " room again: '%s'", buf);
+	const char *nl = strchr(buf, '\n');
+	int len = nl ? (int)(nl - buf) : (int)strlen(buf);
+	printf("hostile: dnnqd's stderr a pipe nobody reads, full before it starts, then %d"
+	       " SIGHUPs: 1 tries: connects answered before and after, SIGTERM ended dnnqd with"
+	       " status 0; once there was room, the first line said ('%.*s')\n", HUPS, len, buf);
+	free(buf);
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
@@ -369,6 +457,7 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_socket_dir);
 	tcase_add_test(tc, hostile_slow_warm_up);
 	tcase_add_test(tc, hostile_term_in_flight);
+	tcase_add_test(tc, hostile_stderr_unread);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -122,6 +122,7 @@ depends on how the offender's own threads share them.
 | `hostile_input_rewrite` | fc1024's input and output rewritten while computed; the slot table (descriptors, state, status, waiters) rewritten while copied and run | |
 | `hostile_softmax_rewrite` | multi at batch 64 with `logits` (an output that Softmax then reads) and the inputs rewritten while computed (issue 19, finding 1) | every `prob` row finite, in [0, 1], summing to 1 within 1e-3 (before the fix: NaN rows, and under ASan a heap-buffer-overflow in `dnnq_softmax_row_avx2`) |
 | `hostile_every_kind` | every engine node kind (the fixture's `k-*` models and multi: conv, depthwise conv, fc, max/avg/global-average pool, add, mul, sum-relu, sigmoid, tanh, clip, quantize, dequantize, softmax, elementwise-linear, concat, reshape views), each node reading graph inputs and a graph output, every input and output byte but Softmax's results rewritten while computed | every request completes with status 0; every Softmax row a distribution; the honest client's results of all 15 models right |
+| `hostile_every_kind_team` | the same with every model's `threads` at 2 on 2 workers (`--cpus 0-1`): a request's nodes split into tasks both workers run (daemon/team.c), so one value of client memory may be read by two workers at two moments | the same; the requests that ran on several workers are counted (MODEL_STATS' team_requests), not asserted: a team forms only while the other worker is idle |
 | `hostile_uncollected` | 16 requests in flight, then gone without collecting; HELLO over `--max-inflight` | `DNNQ_E_NOMEM` |
 | `hostile_many_sessions` | sessions up to and past `--max-clients`; connections that never send HELLO | past the limit `DNNQ_E_BUSY`, for a peer that sends nothing right after accept; silent ones closed after a second |
 | `hostile_blocking_fds` | O_NONBLOCK cleared on both socketpair ends the HELLO passed, the completion end's receive buffer shrunk and never read, datagrams sent into both ends, the doorbell's send buffer shrunk or forced to 4 MiB, events armed, requests, both ends closed before the completions, disconnect, reconnect (issue 19, finding 2) | the fds are AF_UNIX datagram sockets; every request answered; no log line about an fd that blocked; no SIGPIPE |
@@ -144,7 +145,7 @@ depends on how the offender's own threads share them.
 | `hostile_out_of_fds` | every descriptor of dnnqd taken (its soft RLIMIT_NOFILE lowered to the lowest free one), then raw and library connects | each refused at once, `DNNQ_E_BUSY` naming RLIMIT_NOFILE, through the spare descriptor the control loop keeps (before: unanswered in the backlog until the client's timeout); connects fine with descriptors back, fds back to their level |
 
 The fixture's `k-*` models (one per node kind, `tools/serve-fixture.h`)
-are loaded only by `hostile_every_kind`.
+are loaded only by `hostile_every_kind` and `hostile_every_kind_team`.
 
 **Hostile files** (`tests/test_hostile_files.c`, suite `hostile_files`;
 in-process, no daemon): the importer, the diagnostics and dnnqd's loader on
@@ -174,6 +175,8 @@ files a hostile author or local user made.
 | `hostile_notify_unread` | `$NOTIFY_SOCKET` naming a datagram socket nobody reads, then 40 SIGHUPs (each reload 2 notifications; the socket's queue holds 10) | a client connects, SIGTERM ends dnnqd with status 0 (before: the control loop blocked for good in sd_notify's sendmsg) |
 | `hostile_socket_dir` | `--socket` in a directory of mode 0777 | exit 1 naming the directory, no socket left (before: served there, where another user could replace the socket) |
 | `hostile_slow_warm_up` | a model of 256 MaxPools of 15 x 15 over 2048 x 2048 (2^38 taps of warm-up, each node 2^30, under the bound): SIGTERM a second into start-up, and a second into a reload onto it; a reload onto a compute bomb | dnnqd exits 0 both times ("stopped while loading the models" at start-up; before: the warm-up ran to its end with SIGTERM pending); the bomb refused by RELOAD naming the node, generation 1 served |
+| `hostile_term_in_flight` | SIGTERM with 3 clients' 48 fc1024 requests at the max batch in flight; again at batch 1 with `dynamic_batching` waiting up to 10 s for company | dnnqd exits 0 both times; every request either completes with the engine's bytes or its `dnnq_wait` returns `DNNQ_E_DISCONNECTED` (what runs is finished, what is queued is dropped: serving.md), none hangs, none completes wrong |
+| `hostile_stderr_unread` | dnnqd's stderr (and stdout) a pipe of one page, full before dnnqd starts and never read; then 20 SIGHUPs; then room again | connects answered before and after the SIGHUPs, SIGTERM ends dnnqd with status 0, and the first line once there is room says how many lines were dropped (before: the first line, a model loaded, blocked the main thread for good: no socket, SIGTERM ignored; a terminal stopped by ^S did the same) |
 
 **Soak** (`tools/soak.c`, `build/bin/dnnq-soak`):
 
