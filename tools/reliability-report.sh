@@ -178,6 +178,21 @@ files a hostile author or local user made.
 | `hostile_term_in_flight` | SIGTERM with 3 clients' 48 fc1024 requests at the max batch in flight; again at batch 1 with `dynamic_batching` waiting up to 10 s for company | dnnqd exits 0 both times; every request either completes with the engine's bytes or its `dnnq_wait` returns `DNNQ_E_DISCONNECTED` (what runs is finished, what is queued is dropped: serving.md), none hangs, none completes wrong |
 | `hostile_stderr_unread` | dnnqd's stderr (and stdout) a pipe of one page, full before dnnqd starts and never read; then 20 SIGHUPs; then room again | connects answered before and after the SIGHUPs, SIGTERM ends dnnqd with status 0, and the first line once there is room says how many lines were dropped (before: the first line, a model loaded, blocked the main thread for good: no socket, SIGTERM ignored; a terminal stopped by ^S did the same) |
 
+Tried by hand against dnnqd (hostile24), held, no test of their own:
+started with descriptors 0, 1 and 2 closed (the signalfd, the listening
+socket and the inotify fd take them; log lines are lost, no client
+socket or region ever becomes fd 2); 300 SIGHUPs 20 ms apart while a
+symlink model path was swapped between two files by rename each time,
+under 2 bench clients of relu64 and one of fc1024 with dynamic batching
+(227 generations, 1.2 M requests, 0 failures, dnnqd at 9.6 MB RSS and 14 fds after); started
+with RLIMIT_NOFILE 6 to 16 (below 12 start-up fails naming the
+descriptor it could not make; at 12 no spare descriptor is left, and a
+connecting client waits in the backlog until its own timeout; from 13 on
+a connect is refused with the reason); `--model` names with '/', a
+newline, a space, or 300 bytes (refused naming the rule), '..' and '-x'
+(accepted: names are never paths); a `--socket` path of 120 bytes
+(refused: longer than 107).
+
 **Soak** (`tools/soak.c`, `build/bin/dnnq-soak`):
 
     make soak DURATION=60          # default 60 s
