@@ -1367,21 +1367,12 @@ END_TEST
  * one read: the honest results stay the engine's, nothing crashes. */
 START_TEST(hostile_batch_rewrite)
 {
-	char dir[300], path[400], model[450];
-	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
-	snprintf(dir, sizeof dir, "%s/hostile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("models:\n  - name: fc1024\n    path: fc1024.dnnq\n"
-	      "    dynamic_batching: { max_queue_delay_us: 2000 }\n", f);
-	ck_assert_int_eq(fclose(f), 0);
-	snprintf(model, sizeof model, "%s", path);
-	const char *const extra[] = { "--config", model, NULL };
+	char path[400];
+	hostile_config("models:\n  - name: fc1024\n    path: fc1024.dnnq\n"
+	               "    dynamic_batching: { max_queue_delay_us: 2000 }\n", path, sizeof path);
+	const char *const extra[] = { "--config", path, NULL };
 	input_rewrite(extra, ", gathered into batches");
-	unlink(path);
-	rmdir(dir);
+	hostile_config_remove(path);
 }
 END_TEST
 
@@ -1553,23 +1544,16 @@ END_TEST
  * client memory may be read by two workers at two moments. */
 START_TEST(hostile_every_kind_team)
 {
-	char dir[300], path[400], model[450];
-	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
-	snprintf(dir, sizeof dir, "%s/hostile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("models:\n", f);
-	for (unsigned k = 0; k < NKINDS; k++)
-		fprintf(f, "  - {name: %s, path: %s.dnnq, threads: 2}\n",
-		        fixture_model_name(every_kind[k]), fixture_model_name(every_kind[k]));
-	ck_assert_int_eq(fclose(f), 0);
-	snprintf(model, sizeof model, "%s", path);
-	const char *const extra[] = { "--config", model, "--cpus", "0-1", NULL };
+	char yaml[2048] = "models:\n", path[400];
+	for (unsigned k = 0; k < NKINDS; k++) {
+		size_t n = strlen(yaml);
+		snprintf(yaml + n, sizeof yaml - n, "  - {name: %s, path: %s.dnnq, threads: 2}\n",
+		         fixture_model_name(every_kind[k]), fixture_model_name(every_kind[k]));
+	}
+	hostile_config(yaml, path, sizeof path);
+	const char *const extra[] = { "--config", path, "--cpus", "0-1", NULL };
 	every_kind_rewrite(extra, ", threads 2 on 2 workers");
-	unlink(path);
-	rmdir(dir);
+	hostile_config_remove(path);
 }
 END_TEST
 

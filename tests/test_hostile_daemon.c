@@ -346,18 +346,12 @@ START_TEST(hostile_term_in_flight)
 	term_in_flight(NULL, 0, &done, &gone);
 	/* requests of one item gathered into batches that wait 10 s for
 	 * company (the longest max_queue_delay_us) */
-	char dir[] = "/tmp/dnnq-term-XXXXXX", path[64];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("models:\n  - name: fc1024\n    path: fc1024.dnnq\n"
-	      "    dynamic_batching: { max_queue_delay_us: 10000000 }\n", f);
-	ck_assert_int_eq(fclose(f), 0);
+	char path[400];
+	hostile_config("models:\n  - name: fc1024\n    path: fc1024.dnnq\n"
+	               "    dynamic_batching: { max_queue_delay_us: 10000000 }\n", path, sizeof path);
 	const char *const extra[] = { "--config", path, NULL };
 	term_in_flight(extra, 1, &bdone, &bgone);
-	unlink(path);
-	rmdir(dir);
+	hostile_config_remove(path);
 	printf("hostile: SIGTERM with %d fc1024 requests at the max batch in flight (%d clients),"
 	       " then again at batch 1 gathered into batches that wait 10 s for company: 2 tries:"
 	       " dnnqd exited 0 both times; %u and %u completed with the engine's answer, %u and %u"
