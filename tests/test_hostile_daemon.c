@@ -402,8 +402,10 @@ START_TEST(hostile_stderr_unread)
 		_exit(127);
 	}
 	bool served = false;
-	for (int i = 0; i < 40 && !served && fixture_wait(pid, 0) == -1; i++)
-		served = connects(sock);
+	/* up to 20 s for the socket to appear (a connect before fails at once) */
+	for (int i = 0; i < 80 && !served && fixture_wait(pid, 0) == -1; i++)
+		if (!(served = connects(sock)))
+			fixture_sleep_ms(250);
 	for (int i = 0; served && i < HUPS; i++) {
 		kill(pid, SIGHUP);
 		fixture_sleep_ms(20);
