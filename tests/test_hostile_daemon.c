@@ -15,6 +15,9 @@
  *   - stderr a pipe nobody reads, full from the start: each log line was a
  *     write(2) that blocked for good (no socket, SIGTERM ignored); now
  *     lines that do not fit are dropped and counted
+ *   - started with too few descriptors: at the limit that left none after
+ *     start-up, dnnqd said ready and left clients unanswered; now it stops
+ *     before, saying why
  *
  * Each test prints one `hostile: <what>: <n> tries: <outcome>` line for
  * docs/reliability.md.
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -445,6 +449,107 @@ START_TEST(hostile_stderr_unread)
 }
 END_TEST
 
+/* ---- started with too few descriptors ------------------------------------ */
+
+#define NOFILE_FROM 6           /* fewer than dnnqd needs to start */
+#define NOFILE_TO   24          /* enough for a session */
+
+/* dnnq_connect's status on sock from a child (3 s for the connect), or
+ * INT32_MIN when the child did not end. */
+static int connect_status(const char *sock)
+{
+	pid_t pid = fixture_fork();
+	if (pid == 0) {
+		struct dnnq_connect_opts o = { .timeout_ms = 3000 };
+		struct dnnq_client *c;
+		int rc = dnnq_connect(sock, &o, &c);
+		if (!rc)
+			dnnq_close(c);
+		_exit(rc == 0 ? 0 : rc == DNNQ_E_TIMEDOUT ? 1 : 2);
+	}
+	int status = fixture_wait(pid, 10000);
+	return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : INT32_MIN;
+}
+
+/*
+ * dnnqd started under each RLIMIT_NOFILE from NOFILE_FROM to NOFILE_TO
+ * (soft and hard: it cannot raise it), one worker: it either refuses to
+ * start (exit 1, saying why), or a client that connects is answered, a
+ * session or a refusal naming RLIMIT_NOFILE. Before: at the one limit that
+ * left dnnqd no descriptor after start-up, not even its spare one, it
+ * said ready and a client waited in the backlog until its own timeout.
+ */
+START_TEST(hostile_low_fd_limit)
+{
+	char dir[] = "/tmp/dnnq-nofile-XXXXXX", model[64], arg[80], sock[64], log[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(model, sizeof model, "%s/relu64.dnnq", dir);
+	snprintf(arg, sizeof arg, "relu64=%s", model);
+	snprintf(sock, sizeof sock, "%s/dnnqd.sock", dir);
+	snprintf(log, sizeof log, "%s/dnnqd.log", dir);
+	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, model, NULL), 0);
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	unsigned refused_start = 0, served = 0, refused = 0;
+	for (rlim_t n = NOFILE_FROM; n <= NOFILE_TO; n++) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		ck_assert_int_ge(fd, 0);
+		pid_t pid = fixture_fork();
+		if (pid == 0) {
+			struct rlimit rl = { n, n };
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (setrlimit(RLIMIT_NOFILE, &rl))
+				_exit(126);
+			execl(bin, bin, "--socket", sock, "--model", arg, "--cpus", "0", (char *)NULL);
+			_exit(127);
+		}
+		close(fd);
+		int rc = INT32_MIN, status = -1;
+		/* up to 20 s for the socket, or the exit */
+		for (int i = 0; i < 80 && (status = fixture_wait(pid, 0)) == -1; i++) {
+			if (access(sock, F_OK) == 0 && (rc = connect_status(sock)) != INT32_MIN)
+				break;
+			fixture_sleep_ms(250);
+		}
+		if (status == -1) {
+			kill(pid, SIGTERM);
+			status = fixture_wait(pid, 20000);
+		}
+		char out[600] = "";
+		fd = open(log, O_RDONLY | O_CLOEXEC);
+		ssize_t k = fd >= 0 ? read(fd, out, sizeof out - 1) : -1;
+		out[k > 0 ? k : 0] = 0;
+		if (fd >= 0)
+			close(fd);
+		unlink(sock);
+		ck_assert_msg(status != -1 && WIFEXITED(status), "RLIMIT_NOFILE %llu: dnnqd did not"
+		              " end: %s", (unsigned long long)n, out);
+		if (rc == INT32_MIN) {
+			ck_assert_msg(WEXITSTATUS(status) == 1 && strstr(out, "dnnqd: "),
+			              "RLIMIT_NOFILE %llu: no socket, wait status %#x: %s",
+			              (unsigned long long)n, (unsigned)status, out);
+			refused_start++;
+			continue;
+		}
+		ck_assert_msg(rc != 1, "RLIMIT_NOFILE %llu: dnnqd started, and a client's connect"
+		              " timed out unanswered: %s", (unsigned long long)n, out);
+		ck_assert_msg(WEXITSTATUS(status) == 0, "RLIMIT_NOFILE %llu: after SIGTERM, wait"
+		              " status %#x: %s", (unsigned long long)n, (unsigned)status, out);
+		served += rc == 0;
+		refused += rc == 2;
+	}
+	unlink(log);
+	unlink(model);
+	rmdir(dir);
+	ck_assert_uint_gt(served, 0);
+	printf("hostile: dnnqd started with RLIMIT_NOFILE %d to %d, one worker, then a connect: %d"
+	       " tries: %u refused to start saying why, %u refused the client with a reason, %u"
+	       " served it; none left a client unanswered\n", NOFILE_FROM, NOFILE_TO,
+	       NOFILE_TO - NOFILE_FROM + 1, refused_start, refused, served);
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
@@ -454,6 +559,7 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_slow_warm_up);
 	tcase_add_test(tc, hostile_term_in_flight);
 	tcase_add_test(tc, hostile_stderr_unread);
+	tcase_add_test(tc, hostile_low_fd_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
