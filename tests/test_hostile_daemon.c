@@ -544,7 +544,7 @@ START_TEST(hostile_low_fd_limit)
 	rmdir(dir);
 	ck_assert_uint_gt(served, 0);
 	printf("hostile: dnnqd started with RLIMIT_NOFILE %d to %d, one worker, then a connect: %d"
-	       " tries: %u refused to start saying why, %u refused the client with a reason, %u"
+	       " tries: %u refused to start saying why, %u answered the client with an error, %u"
 	       " served it; none left a client unanswered\n", NOFILE_FROM, NOFILE_TO,
 	       NOFILE_TO - NOFILE_FROM + 1, refused_start, refused, served);
 }
