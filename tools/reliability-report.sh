@@ -193,6 +193,23 @@ newline, a space, or 300 bytes (refused naming the rule), '..' and '-x'
 (accepted: names are never paths); a `--socket` path of 120 bytes
 (refused: longer than 107).
 
+Open (hostile24, seen by hand, not fixed): a client can keep region
+pages dnnqd's workers faulted in, and so charged to dnnqd's memory
+cgroup, after its session is freed. It vmsplices its mapping of output
+tensors the workers wrote into pipes it keeps, then closes the session:
+the reap's FALLOC_FL_PUNCH_HOLE takes the pages out of the memfd, but the
+pipes still hold them (48 fc1024 outputs at batch 64: 3 MiB, read back
+from the pipes unchanged 2 s after dnnqd logged the session closed).
+They count against no uid's `max_bytes_per_uid` any more, so session
+after session a client could hold its pipe capacity of dnnqd's memory
+(64 MiB of large pipes per user by fs.pipe-user-pages-soft, then 8 KiB
+per further pipe up to its RLIMIT_NOFILE); io_uring fixed buffers pin the
+same way within RLIMIT_MEMLOCK. Checking that output pages are resident
+before a run does not close it (the client punches them again while the
+graph runs); what would is charging the pages to the client, e.g. dnnqd
+writing outputs only into pages the client faulted in itself, which no
+check before the write can guarantee.
+
 **Soak** (`tools/soak.c`, `build/bin/dnnq-soak`):
 
     make soak DURATION=60          # default 60 s
