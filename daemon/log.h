@@ -1,7 +1,10 @@
 /*
  * daemon/log.h — dnnqd's log lines: one line on stderr per event, filtered
  * by --log-level. Each line is formatted into a buffer and written with one
- * write(2), so lines from the control loop and the workers never interleave.
+ * write(2), so lines from the control loop and the workers never interleave,
+ * and never waits for room: a line stderr cannot take at once (a stopped
+ * terminal, a pipe nobody reads) is dropped, and the next that fits says
+ * how many were.
  *
  * Two formats. On a terminal, a file or a pipe (the tests read a log file)
  * a line starts with the time in UTC, ISO 8601 to the millisecond, then

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -133,6 +134,21 @@ static void socket_name(int fd, const char *fallback, char *buf, size_t len)
 		snprintf(buf, len, "@%.*s", (int)(n - 1), a.sun_path + 1);
 }
 
+/* A descriptor left after start-up: the control loop keeps one spare to
+ * accept a peer and tell it when it has run out (server.c); without even
+ * that, dnnqd would say ready and leave every client unanswered in the
+ * backlog until its own timeout. */
+static int descriptor_left(struct dnnq_diag *diag)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	else if (errno == EMFILE || errno == ENFILE)
+		return dnnq_diag_set(diag, DNNQ_E_IO, "no descriptor left for a client after start-up"
+		                     " (%s): raise RLIMIT_NOFILE (LimitNOFILE=)", strerror(errno));
+	return 0;
+}
+
 /* The loop from READY=1 to the end of the drain. */
 static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
                  struct dnnqd_models *ms, int listen_fd, bool activated, int sig_fd,
@@ -158,6 +174,10 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 		goto out;
 	d.reload = rl;
 	d.metrics = mx;
+	if ((rc = descriptor_left(diag))) {
+		dnnqd_stop(&d);
+		goto stop;
+	}
 	char status[256], where[sizeof(struct sockaddr_un)];
 	dnnqd_state_line(&d, status, sizeof status);
 	socket_name(listen_fd, c->listen.path, where, sizeof where);
@@ -165,6 +185,7 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 	          d.nworkers == 1 ? "" : "s", where, activated ? " (from systemd)" : "");
 	dnnqd_notify_ready(status);
 	rc = dnnqd_serve(&d, &acl, listen_fd, sig_fd, diag);
+stop:
 	/* the reload thread reads the served table: it ends first */
 	dnnqd_reload_destroy(rl);
 	rl = NULL;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/dnnq.h"
 #include "engine/model.h"
@@ -89,6 +90,30 @@ void hostile_write(const char *path, const void *buf, size_t len)
 	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+void hostile_config(const char *yaml, char *path, size_t len)
+{
+	char dir[300];
+	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
+	snprintf(dir, sizeof dir, "%s/hostile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, len, "%s/dnnqd.yaml", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(yaml, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+void hostile_config_remove(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	ck_assert_ptr_nonnull(slash);
+	*slash = 0;
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
 }
 
 void hostile_reload_refused(const char *socket, int want, const char *needle, char *msg,

@@ -19,6 +19,13 @@ void hostile_pool_bytes(size_t n, int64_t side, int32_t kernel, void **buf, size
 /* buf[len] written to path through a renamed temporary file. */
 void hostile_write(const char *path, const void *buf, size_t len);
 
+/* A config for dnnqd holding yaml, written as dnnqd.yaml in a new
+ * directory (under $DNNQ_FIXTURE_TMP, else /tmp): its path into path;
+ * hostile_config_remove takes both away. The model paths in yaml may be
+ * placeholders that the fixture's --model NAME=FILE replaces. */
+void hostile_config(const char *yaml, char *path, size_t len);
+void hostile_config_remove(const char *path);
+
 /* A RELOAD on dnnqd at socket refused with want and a message holding
  * `needle`, relu64 still served at generation 1; the message into msg. */
 void hostile_reload_refused(const char *socket, int want, const char *needle, char *msg,

@@ -1367,21 +1367,12 @@ END_TEST
  * one read: the honest results stay the engine's, nothing crashes. */
 START_TEST(hostile_batch_rewrite)
 {
-	char dir[300], path[400], model[450];
-	const char *tmp = getenv("DNNQ_FIXTURE_TMP");
-	snprintf(dir, sizeof dir, "%s/hostile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("models:\n  - name: fc1024\n    path: fc1024.dnnq\n"
-	      "    dynamic_batching: { max_queue_delay_us: 2000 }\n", f);
-	ck_assert_int_eq(fclose(f), 0);
-	snprintf(model, sizeof model, "%s", path);
-	const char *const extra[] = { "--config", model, NULL };
+	char path[400];
+	hostile_config("models:\n  - name: fc1024\n    path: fc1024.dnnq\n"
+	               "    dynamic_batching: { max_queue_delay_us: 2000 }\n", path, sizeof path);
+	const char *const extra[] = { "--config", path, NULL };
 	input_rewrite(extra, ", gathered into batches");
-	unlink(path);
-	rmdir(dir);
+	hostile_config_remove(path);
 }
 END_TEST
 
@@ -1461,7 +1452,21 @@ static unsigned softmax_outputs(enum fixture_model m)
 	return m == FIXTURE_MULTI ? 1u << 1 : m == FIXTURE_KIND_SOFTMAX ? 1u << 0 | 1u << 2 : 0;
 }
 
-START_TEST(hostile_every_kind)
+/* Requests of every model that ran on more than one worker (measured, not
+ * asserted: a team forms only while the other worker is idle, and the
+ * honest client's load keeps it busy most of the time). */
+static uint64_t team_requests(struct dnnq_client *c)
+{
+	struct dnnq_model_stats ms;
+	uint64_t n = 0;
+	for (uint32_t i = 0; dnnq_model_stats(c, i, &ms) == 0; i++)
+		n += ms.team_requests;
+	return n;
+}
+
+/* The scribbler over every kind's inputs and outputs while computed;
+ * extra: dnnqd's further arguments, how: what they change, for the row. */
+static void every_kind_rewrite(const char *const *extra, const char *how)
 {
 	enum fixture_model list[2 + NKINDS] = { FIXTURE_RELU64, FIXTURE_FC1024 };
 	struct fixture_daemon d = { 0 };
@@ -1471,7 +1476,7 @@ START_TEST(hostile_every_kind)
 	char ratio[96], outcome[320];
 	pthread_t t;
 	memcpy(list + 2, every_kind, sizeof every_kind);
-	start_models(&d, FIXTURE_ALL_MODELS | FIXTURE_KIND_MODELS, NULL);
+	start_models(&d, FIXTURE_ALL_MODELS | FIXTURE_KIND_MODELS, extra);
 	assert_honest_list(&h, &d, list, 2 + NKINDS);
 	struct level was = level_of(&d);
 	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
@@ -1512,16 +1517,43 @@ START_TEST(hostile_every_kind)
 	assert_alive(&d);
 	ck_assert_msg(bad == 0, "%lu of %lu Softmax rows are no distribution (worst |sum - 1| %g)",
 	              bad, rows, worst);
+	uint64_t teamed = team_requests(h.c);
 	snprintf(outcome, sizeof outcome, "every request completed (status 0), every one of %lu"
-	         " Softmax rows a distribution; %lu scribbler passes; honest results of all %u"
-	         " models equal the engine's; %s", rows, atomic_load(&s.passes),
-	         (unsigned)(2 + NKINDS), ratio);
-	report("every node kind (conv, depthwise conv, fc, max/avg/global-avg pool, add, mul,"
-	       " sum-relu, sigmoid, tanh, clip, quantize, dequantize, softmax, elementwise-linear,"
-	       " concat, reshape views; 13 models at batch 64): every input and output byte but"
-	       " Softmax's results rewritten while computed", tries, outcome);
+	         " Softmax rows a distribution; %lu scribbler passes; %llu requests on several"
+	         " workers; honest results of all %u models equal the engine's; %s", rows,
+	         atomic_load(&s.passes), (unsigned long long)teamed, (unsigned)(2 + NKINDS),
+	         ratio);
+	char what[400];
+	snprintf(what, sizeof what, "every node kind (conv, depthwise conv, fc, max/avg/global-avg"
+	         " pool, add, mul, sum-relu, sigmoid, tanh, clip, quantize, dequantize, softmax,"
+	         " elementwise-linear, concat, reshape views; 13 models at batch 64%s): every input"
+	         " and output byte but Softmax's results rewritten while computed", how);
+	report(what, tries, outcome);
 	raw_close(&r);
 	finish(&d, &h, was, "every kind");
+}
+
+START_TEST(hostile_every_kind)
+{
+	every_kind_rewrite(NULL, "");
+}
+END_TEST
+
+/* The same with every model's threads at 2 on 2 workers: a request's
+ * nodes split into tasks that both workers run (team.c), so one value of
+ * client memory may be read by two workers at two moments. */
+START_TEST(hostile_every_kind_team)
+{
+	char yaml[2048] = "models:\n", path[400];
+	for (unsigned k = 0; k < NKINDS; k++) {
+		size_t n = strlen(yaml);
+		snprintf(yaml + n, sizeof yaml - n, "  - {name: %s, path: %s.dnnq, threads: 2}\n",
+		         fixture_model_name(every_kind[k]), fixture_model_name(every_kind[k]));
+	}
+	hostile_config(yaml, path, sizeof path);
+	const char *const extra[] = { "--config", path, "--cpus", "0-1", NULL };
+	every_kind_rewrite(extra, ", threads 2 on 2 workers");
+	hostile_config_remove(path);
 }
 END_TEST
 
@@ -3766,6 +3798,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_batch_rewrite);
 	tcase_add_test(tc, hostile_softmax_rewrite);
 	tcase_add_test(tc, hostile_every_kind);
+	tcase_add_test(tc, hostile_every_kind_team);
 	tcase_add_test(tc, hostile_uncollected);
 	tcase_add_test(tc, hostile_many_sessions);
 	tcase_add_test(tc, hostile_blocking_fds);

@@ -10,6 +10,14 @@
  *   - --socket in a directory every user may write to: another user could
  *     put their socket where clients connect (or swap dnnqd's for a
  *     symlink before its chmod); now refused at start
+ *   - SIGTERM with requests in flight, plain and in gathered batches: each
+ *     completes right or reports DNNQ_E_DISCONNECTED, dnnqd exits 0
+ *   - stderr a pipe nobody reads, full from the start: each log line was a
+ *     write(2) that blocked for good (no socket, SIGTERM ignored); now
+ *     lines that do not fit are dropped and counted
+ *   - started with too few descriptors: at the limit that left none after
+ *     start-up, dnnqd said ready and left clients unanswered; now it stops
+ *     before, saying why
  *
  * Each test prints one `hostile: <what>: <n> tries: <outcome>` line for
  * docs/reliability.md.
@@ -22,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -238,6 +247,309 @@ START_TEST(hostile_slow_warm_up)
 }
 END_TEST
 
+/* ---- SIGTERM with requests in flight ------------------------------------- */
+
+#define TERM_CLIENTS 3
+#define TERM_SLOTS   16
+#define TERM_WAIT_MS 60000      /* a wait that takes this long has hung */
+
+/* One client's requests: TERM_SLOTS of fc1024 at one batch (0: the max),
+ * all on one input, and the engine's output for it. */
+struct term_client {
+	struct dnnq_client *c;
+	struct dnnq_model *m;
+	struct dnnq_tensor in[TERM_SLOTS], out[TERM_SLOTS];
+	struct dnnq_request req[TERM_SLOTS];
+	void *want;
+};
+
+static void term_client_open(struct term_client *t, const char *socket, struct fixture_ref *ref,
+                             uint32_t batch, uint32_t seed)
+{
+	struct dnnq_connect_opts o = { .slots = TERM_SLOTS, .arena_bytes = 8u << 20 };
+	ck_assert_int_eq(dnnq_connect(socket, &o, &t->c), 0);
+	ck_assert_int_eq(dnnq_model_open(t->c, fixture_model_name(FIXTURE_FC1024), &t->m), 0);
+	if (!batch)
+		batch = dnnq_model_max_batch(t->m);
+	for (unsigned k = 0; k < TERM_SLOTS; k++) {
+		ck_assert_int_eq(dnnq_tensor_alloc_io(t->m, DNNQ_INPUT, 0, batch, &t->in[k]), 0);
+		ck_assert_int_eq(dnnq_tensor_alloc_io(t->m, DNNQ_OUTPUT, 0, batch, &t->out[k]), 0);
+		uint8_t *x = t->in[k].data;
+		for (size_t i = 0; i < t->in[k].bytes; i++)
+			x[i] = (uint8_t)((i * 2654435761u + seed) >> 13);
+		memset(t->out[k].data, 0xa5, t->out[k].bytes);
+	}
+	ck_assert_ptr_nonnull(t->want = malloc(t->out[0].bytes));
+	const void *x[] = { t->in[0].data };
+	void *y[] = { t->want };
+	ck_assert_int_eq(fixture_ref_run(ref, batch, x, y), 0);
+}
+
+static void term_client_submit(struct term_client *t)
+{
+	for (unsigned k = 0; k < TERM_SLOTS; k++) {
+		const struct dnnq_tensor *ti[] = { &t->in[k] };
+		struct dnnq_tensor *to[] = { &t->out[k] };
+		ck_assert_int_eq(dnnq_submit(t->m, ti, to, &t->req[k]), 0);
+	}
+}
+
+/* Each request's end: right (the engine's bytes) or DNNQ_E_DISCONNECTED;
+ * *done and *gone count them. */
+static void term_client_collect(struct term_client *t, unsigned *done, unsigned *gone)
+{
+	for (unsigned k = 0; k < TERM_SLOTS; k++) {
+		int rc = dnnq_wait(&t->req[k], TERM_WAIT_MS);
+		ck_assert_msg(rc == 0 || rc == DNNQ_E_DISCONNECTED, "request %u at SIGTERM: %s", k,
+		              dnnq_strerror(rc));
+		if (rc == 0)
+			ck_assert_msg(!memcmp(t->out[k].data, t->want, t->out[k].bytes),
+			              "request %u completed at SIGTERM, its output not the engine's", k);
+		*done += rc == 0;
+		*gone += rc == DNNQ_E_DISCONNECTED;
+	}
+	dnnq_model_close(t->m);
+	dnnq_close(t->c);
+	free(t->want);
+}
+
+/* TERM_CLIENTS clients with TERM_SLOTS fc1024 requests each at `batch`
+ * (0: the max) in flight, then SIGTERM: dnnqd exits 0, and each request
+ * either completed with the engine's answer or was reported disconnected
+ * (none hangs, none completes with a wrong or half-written output).
+ * extra: dnnqd's further arguments. */
+static void term_in_flight(const char *const *extra, uint32_t batch, unsigned *done,
+                           unsigned *gone)
+{
+	struct fixture_daemon d = { 0 };
+	struct dnnq_diag diag = { "" };
+	struct term_client t[TERM_CLIENTS];
+	struct fixture_ref *ref;
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	int rc = fixture_daemon_start(&d, bin, 1u << FIXTURE_FC1024, extra, &diag);
+	ck_assert_msg(rc == 0, "%s", diag.msg);
+	ck_assert_int_eq(fixture_ref_create(FIXTURE_FC1024, &ref, NULL), 0);
+	for (unsigned i = 0; i < TERM_CLIENTS; i++)
+		term_client_open(&t[i], d.socket, ref, batch, 7 * i + 1);
+	for (unsigned i = 0; i < TERM_CLIENTS; i++)
+		term_client_submit(&t[i]);
+	rc = fixture_daemon_stop(&d, &diag);
+	char log[600];
+	fixture_daemon_log(&d, log, sizeof log);
+	ck_assert_msg(rc == 0, "SIGTERM with requests in flight: %s; log: %s", diag.msg, log);
+	for (unsigned i = 0; i < TERM_CLIENTS; i++)
+		term_client_collect(&t[i], done, gone);
+	fixture_ref_destroy(ref);
+	fixture_daemon_destroy(&d);
+}
+
+START_TEST(hostile_term_in_flight)
+{
+	unsigned done = 0, gone = 0, bdone = 0, bgone = 0;
+	term_in_flight(NULL, 0, &done, &gone);
+	/* requests of one item gathered into batches that wait 10 s for
+	 * company (the longest max_queue_delay_us) */
+	char path[400];
+	hostile_config("models:\n  - name: fc1024\n    path: fc1024.dnnq\n"
+	               "    dynamic_batching: { max_queue_delay_us: 10000000 }\n", path, sizeof path);
+	const char *const extra[] = { "--config", path, NULL };
+	term_in_flight(extra, 1, &bdone, &bgone);
+	hostile_config_remove(path);
+	printf("hostile: SIGTERM with %d fc1024 requests at the max batch in flight (%d clients),"
+	       " then again at batch 1 gathered into batches that wait 10 s for company: 2 tries:"
+	       " dnnqd exited 0 both times; %u and %u completed with the engine's answer, %u and %u"
+	       " reported DNNQ_E_DISCONNECTED, none hung or wrong\n", TERM_CLIENTS * TERM_SLOTS,
+	       TERM_CLIENTS, done, bdone, gone, bgone);
+}
+END_TEST
+
+/* ---- a log nobody reads ---------------------------------------------------- */
+
+/*
+ * dnnqd's stderr a pipe that nobody reads, full before dnnqd starts (a
+ * terminal stopped by ^S, a log pipe whose reader hung, a journald that
+ * does not keep up): every line dnnqd logs (a model loaded, ready, each
+ * SIGHUP, a refused peer's first lines, which anyone who can reach the
+ * socket can cause) was a write(2) that blocked the thread for good, so
+ * the control loop never listened, answered no connect and ignored
+ * SIGTERM. Now a line that does not fit is dropped and counted, and the
+ * next line that fits says how many were.
+ */
+START_TEST(hostile_stderr_unread)
+{
+	enum { HUPS = 20 };
+	char dir[] = "/tmp/dnnq-stderr-XXXXXX", model[64], arg[80], sock[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(model, sizeof model, "%s/relu64.dnnq", dir);
+	snprintf(arg, sizeof arg, "relu64=%s", model);
+	snprintf(sock, sizeof sock, "%s/dnnqd.sock", dir);
+	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, model, NULL), 0);
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	/* one page, filled to the brim, never read */
+	ck_assert_int_ge(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+	ck_assert_int_eq(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+	char junk[512];
+	memset(junk, 'x', sizeof junk);
+	size_t filled = 0;
+	for (ssize_t n; (n = write(p[1], junk, sizeof junk)) > 0;)
+		filled += (size_t)n;
+	ck_assert_int_eq(fcntl(p[1], F_SETFL, 0), 0);
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	pid_t pid = fixture_fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execl(bin, bin, "--socket", sock, "--model", arg, (char *)NULL);
+		_exit(127);
+	}
+	bool served = false;
+	/* up to 20 s for the socket to appear (a connect before fails at once) */
+	for (int i = 0; i < 80 && !served && fixture_wait(pid, 0) == -1; i++)
+		if (!(served = connects(sock)))
+			fixture_sleep_ms(250);
+	for (int i = 0; served && i < HUPS; i++) {
+		kill(pid, SIGHUP);
+		fixture_sleep_ms(20);
+	}
+	served = served && connects(sock);
+	/* room again: the next line says how many were dropped */
+	char *buf = calloc(1, filled + 4096);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(read(p[0], buf, filled), (ssize_t)filled);
+	kill(pid, SIGTERM);
+	int status = fixture_wait(pid, 20000);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	close(p[1]);
+	ssize_t got = read(p[0], buf, 4095);
+	buf[got > 0 ? got : 0] = 0;
+	close(p[0]);
+	unlink(model);
+	unlink(sock);
+	rmdir(dir);
+	ck_assert_msg(served, "dnnqd with a full stderr answered no connect (before %d SIGHUPs or"
+	              " after them)", HUPS);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "dnnqd with a full stderr: SIGTERM: wait status %#x", (unsigned)status);
+	const char *note = strstr(buf, " log lines dropped: stderr was full");
+	ck_assert_msg(note && strstr(buf, "SIGTERM: stopping"), "dnnqd's lines once stderr had"
+	              " room again: '%s'", buf);
+	const char *nl = strchr(buf, '\n');
+	int len = nl ? (int)(nl - buf) : (int)strlen(buf);
+	printf("hostile: dnnqd's stderr a pipe nobody reads, full before it starts, then %d"
+	       " SIGHUPs: 1 tries: connects answered before and after, SIGTERM ended dnnqd with"
+	       " status 0; once there was room, the first line said ('%.*s')\n", HUPS, len, buf);
+	free(buf);
+}
+END_TEST
+
+/* ---- started with too few descriptors ------------------------------------ */
+
+#define NOFILE_FROM 6           /* fewer than dnnqd needs to start */
+#define NOFILE_TO   24          /* enough for a session */
+
+/* dnnq_connect's status on sock from a child (3 s for the connect), or
+ * INT32_MIN when the child did not end. */
+static int connect_status(const char *sock)
+{
+	pid_t pid = fixture_fork();
+	if (pid == 0) {
+		struct dnnq_connect_opts o = { .timeout_ms = 3000 };
+		struct dnnq_client *c;
+		int rc = dnnq_connect(sock, &o, &c);
+		if (!rc)
+			dnnq_close(c);
+		_exit(rc == 0 ? 0 : rc == DNNQ_E_TIMEDOUT ? 1 : 2);
+	}
+	int status = fixture_wait(pid, 10000);
+	return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : INT32_MIN;
+}
+
+/*
+ * dnnqd started under each RLIMIT_NOFILE from NOFILE_FROM to NOFILE_TO
+ * (soft and hard: it cannot raise it), one worker: it either refuses to
+ * start (exit 1, saying why), or a client that connects is answered, a
+ * session or a refusal naming RLIMIT_NOFILE. Before: at the one limit that
+ * left dnnqd no descriptor after start-up, not even its spare one, it
+ * said ready and a client waited in the backlog until its own timeout.
+ */
+START_TEST(hostile_low_fd_limit)
+{
+	char dir[] = "/tmp/dnnq-nofile-XXXXXX", model[64], arg[80], sock[64], log[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(model, sizeof model, "%s/relu64.dnnq", dir);
+	snprintf(arg, sizeof arg, "relu64=%s", model);
+	snprintf(sock, sizeof sock, "%s/dnnqd.sock", dir);
+	snprintf(log, sizeof log, "%s/dnnqd.log", dir);
+	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, model, NULL), 0);
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	unsigned refused_start = 0, served = 0, refused = 0;
+	for (rlim_t n = NOFILE_FROM; n <= NOFILE_TO; n++) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		ck_assert_int_ge(fd, 0);
+		pid_t pid = fixture_fork();
+		if (pid == 0) {
+			struct rlimit rl = { n, n };
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (setrlimit(RLIMIT_NOFILE, &rl))
+				_exit(126);
+			execl(bin, bin, "--socket", sock, "--model", arg, "--cpus", "0", (char *)NULL);
+			_exit(127);
+		}
+		close(fd);
+		int rc = INT32_MIN, status = -1;
+		/* up to 20 s for the socket, or the exit */
+		for (int i = 0; i < 80 && (status = fixture_wait(pid, 0)) == -1; i++) {
+			if (access(sock, F_OK) == 0 && (rc = connect_status(sock)) != INT32_MIN)
+				break;
+			fixture_sleep_ms(250);
+		}
+		if (status == -1) {
+			kill(pid, SIGTERM);
+			status = fixture_wait(pid, 20000);
+		}
+		char out[600] = "";
+		fd = open(log, O_RDONLY | O_CLOEXEC);
+		ssize_t k = fd >= 0 ? read(fd, out, sizeof out - 1) : -1;
+		out[k > 0 ? k : 0] = 0;
+		if (fd >= 0)
+			close(fd);
+		unlink(sock);
+		ck_assert_msg(status != -1 && WIFEXITED(status), "RLIMIT_NOFILE %llu: dnnqd did not"
+		              " end: %s", (unsigned long long)n, out);
+		if (rc == INT32_MIN) {
+			ck_assert_msg(WEXITSTATUS(status) == 1 && strstr(out, "dnnqd: "),
+			              "RLIMIT_NOFILE %llu: no socket, wait status %#x: %s",
+			              (unsigned long long)n, (unsigned)status, out);
+			refused_start++;
+			continue;
+		}
+		ck_assert_msg(rc != 1, "RLIMIT_NOFILE %llu: dnnqd started, and a client's connect"
+		              " timed out unanswered: %s", (unsigned long long)n, out);
+		ck_assert_msg(WEXITSTATUS(status) == 0, "RLIMIT_NOFILE %llu: after SIGTERM, wait"
+		              " status %#x: %s", (unsigned long long)n, (unsigned)status, out);
+		served += rc == 0;
+		refused += rc == 2;
+	}
+	unlink(log);
+	unlink(model);
+	rmdir(dir);
+	ck_assert_uint_gt(served, 0);
+	printf("hostile: dnnqd started with RLIMIT_NOFILE %d to %d, one worker, then a connect: %d"
+	       " tries: %u refused to start saying why, %u answered the client with an error, %u"
+	       " served it; none left a client unanswered\n", NOFILE_FROM, NOFILE_TO,
+	       NOFILE_TO - NOFILE_FROM + 1, refused_start, refused, served);
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
@@ -245,6 +557,9 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_notify_unread);
 	tcase_add_test(tc, hostile_socket_dir);
 	tcase_add_test(tc, hostile_slow_warm_up);
+	tcase_add_test(tc, hostile_term_in_flight);
+	tcase_add_test(tc, hostile_stderr_unread);
+	tcase_add_test(tc, hostile_low_fd_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -122,6 +122,7 @@ depends on how the offender's own threads share them.
 | `hostile_input_rewrite` | fc1024's input and output rewritten while computed; the slot table (descriptors, state, status, waiters) rewritten while copied and run | |
 | `hostile_softmax_rewrite` | multi at batch 64 with `logits` (an output that Softmax then reads) and the inputs rewritten while computed (issue 19, finding 1) | every `prob` row finite, in [0, 1], summing to 1 within 1e-3 (before the fix: NaN rows, and under ASan a heap-buffer-overflow in `dnnq_softmax_row_avx2`) |
 | `hostile_every_kind` | every engine node kind (the fixture's `k-*` models and multi: conv, depthwise conv, fc, max/avg/global-average pool, add, mul, sum-relu, sigmoid, tanh, clip, quantize, dequantize, softmax, elementwise-linear, concat, reshape views), each node reading graph inputs and a graph output, every input and output byte but Softmax's results rewritten while computed | every request completes with status 0; every Softmax row a distribution; the honest client's results of all 15 models right |
+| `hostile_every_kind_team` | the same with every model's `threads` at 2 on 2 workers (`--cpus 0-1`): a request's nodes split into tasks both workers run (daemon/team.c), so one value of client memory may be read by two workers at two moments | the same; the requests that ran on several workers are counted (MODEL_STATS' team_requests), not asserted: a team forms only while the other worker is idle |
 | `hostile_uncollected` | 16 requests in flight, then gone without collecting; HELLO over `--max-inflight` | `DNNQ_E_NOMEM` |
 | `hostile_many_sessions` | sessions up to and past `--max-clients`; connections that never send HELLO | past the limit `DNNQ_E_BUSY`, for a peer that sends nothing right after accept; silent ones closed after a second |
 | `hostile_blocking_fds` | O_NONBLOCK cleared on both socketpair ends the HELLO passed, the completion end's receive buffer shrunk and never read, datagrams sent into both ends, the doorbell's send buffer shrunk or forced to 4 MiB, events armed, requests, both ends closed before the completions, disconnect, reconnect (issue 19, finding 2) | the fds are AF_UNIX datagram sockets; every request answered; no log line about an fd that blocked; no SIGPIPE |
@@ -144,7 +145,7 @@ depends on how the offender's own threads share them.
 | `hostile_out_of_fds` | every descriptor of dnnqd taken (its soft RLIMIT_NOFILE lowered to the lowest free one), then raw and library connects | each refused at once, `DNNQ_E_BUSY` naming RLIMIT_NOFILE, through the spare descriptor the control loop keeps (before: unanswered in the backlog until the client's timeout); connects fine with descriptors back, fds back to their level |
 
 The fixture's `k-*` models (one per node kind, `tools/serve-fixture.h`)
-are loaded only by `hostile_every_kind`.
+are loaded only by `hostile_every_kind` and `hostile_every_kind_team`.
 
 **Hostile files** (`tests/test_hostile_files.c`, suite `hostile_files`;
 in-process, no daemon): the importer, the diagnostics and dnnqd's loader on
@@ -174,6 +175,41 @@ files a hostile author or local user made.
 | `hostile_notify_unread` | `$NOTIFY_SOCKET` naming a datagram socket nobody reads, then 40 SIGHUPs (each reload 2 notifications; the socket's queue holds 10) | a client connects, SIGTERM ends dnnqd with status 0 (before: the control loop blocked for good in sd_notify's sendmsg) |
 | `hostile_socket_dir` | `--socket` in a directory of mode 0777 | exit 1 naming the directory, no socket left (before: served there, where another user could replace the socket) |
 | `hostile_slow_warm_up` | a model of 256 MaxPools of 15 x 15 over 2048 x 2048 (2^38 taps of warm-up, each node 2^30, under the bound): SIGTERM a second into start-up, and a second into a reload onto it; a reload onto a compute bomb | dnnqd exits 0 both times ("stopped while loading the models" at start-up; before: the warm-up ran to its end with SIGTERM pending); the bomb refused by RELOAD naming the node, generation 1 served |
+| `hostile_term_in_flight` | SIGTERM with 3 clients' 48 fc1024 requests at the max batch in flight; again at batch 1 with `dynamic_batching` waiting up to 10 s for company | dnnqd exits 0 both times; every request either completes with the engine's bytes or its `dnnq_wait` returns `DNNQ_E_DISCONNECTED` (what runs is finished, what is queued is dropped: serving.md), none hangs, none completes wrong |
+| `hostile_stderr_unread` | dnnqd's stderr (and stdout) a pipe of one page, full before dnnqd starts and never read; then 20 SIGHUPs; then room again | connects answered before and after the SIGHUPs, SIGTERM ends dnnqd with status 0, and the first line once there is room says how many lines were dropped (before: the first line, a model loaded, blocked the main thread for good: no socket, SIGTERM ignored; a terminal stopped by ^S did the same) |
+| `hostile_low_fd_limit` | dnnqd started under each RLIMIT_NOFILE (soft and hard) from 6 to 24, one worker, then a connect | each either refuses to start (exit 1, saying why) or answers the connect (a session, or a refusal naming RLIMIT_NOFILE); none leaves the client unanswered (before: at the limit that left no descriptor after start-up, dnnqd said ready and the client's connect timed out in the backlog) |
+
+Tried by hand against dnnqd (hostile24), held, no test of their own:
+started with descriptors 0, 1 and 2 closed (the signalfd, the listening
+socket and the inotify fd take them; log lines are lost, no client
+socket or region ever becomes fd 2); 300 SIGHUPs 20 ms apart while a
+symlink model path was swapped between two files by rename each time,
+under 2 bench clients of relu64 and one of fc1024 with dynamic batching
+(227 generations, 1.2 M requests, 0 failures, dnnqd at 9.6 MB RSS and 14 fds after); 30 bench
+clients of 3 sessions SIGKILLed with 8 requests each waiting in 500 ms
+partial batches (fds back to 14, the next bench 0 failures, exit 0);
+`--model` names with '/', a
+newline, a space, or 300 bytes (refused naming the rule), '..' and '-x'
+(accepted: names are never paths); a `--socket` path of 120 bytes
+(refused: longer than 107).
+
+Open (hostile24, seen by hand, not fixed): a client can keep region
+pages dnnqd's workers faulted in, and so charged to dnnqd's memory
+cgroup, after its session is freed. It vmsplices its mapping of output
+tensors the workers wrote into pipes it keeps, then closes the session:
+the reap's FALLOC_FL_PUNCH_HOLE takes the pages out of the memfd, but the
+pipes still hold them (48 fc1024 outputs at batch 64: the memfd held
+3144 KiB before the free and 0 after the punch, and the 3 MiB in the
+pipes still read back as the outputs).
+They count against no uid's `max_bytes_per_uid` any more, so session
+after session a client could hold its pipe capacity of dnnqd's memory
+(64 MiB of large pipes per user by fs.pipe-user-pages-soft, then 8 KiB
+per further pipe up to its RLIMIT_NOFILE); io_uring fixed buffers pin the
+same way within RLIMIT_MEMLOCK. Checking that output pages are resident
+before a run does not close it (the client punches them again while the
+graph runs); what would is charging the pages to the client, e.g. dnnqd
+writing outputs only into pages the client faulted in itself, which no
+check before the write can guarantee.
 
 **Soak** (`tools/soak.c`, `build/bin/dnnq-soak`):
 
