@@ -1756,6 +1756,87 @@ static int op_layernorm(struct nctx *c)
 	return (rc = engine_kind(c, "layernorm")) ? rc : same_out(c, x, DNNQ_IR_F32);
 }
 
+/* The f32 constant NAME<suffix> of rank r and dims: data's values, or
+ * all 1 (data NULL); its id, or < 0. */
+static int32_t instnorm_constant(struct nctx *c, const float *data, uint32_t r,
+                                 const int64_t *dims, const char *suffix)
+{
+	struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = r,
+	                           .producer = -1 };
+	memcpy(v.dims, dims, r * sizeof *dims);
+	size_t n = numel(&v);
+	float *f = malloc(n * sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		f[i] = data ? data[i] : 1.0f;
+	return new_constant(c, &v, suffix, f);
+}
+
+/* InstanceNormalization, X [N, C, D1, ...] with constant scale and B of
+ * [C]: the LayerNormalization over D1... with a unit scale (NAME:norm),
+ * then Mul by scale [C, 1, ...] (NAME:scaled) and Add of B, each left out
+ * when it changes nothing (torch's GroupNorm exports scale 1 and B 0 over
+ * [N, G, L], its affine after the Reshape back). */
+static int op_instancenorm(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, true)) ||
+	    (rc = need(c, 2, DT_F32, true)) ||
+	    (rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim < 3)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] expected",
+		           iname(c, 0), imp_dims_str(x));
+	if (!(c->node.epsilon >= 0) || !isfinite(c->node.epsilon))
+		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
+	int64_t C = x->dims[1], chan[DNNQ_IR_MAX_DIMS] = { C }, normalized[DNNQ_IR_MAX_DIMS];
+	uint32_t r = x->ndim;
+	for (uint32_t i = 1; i < r - 1; i++)
+		chan[i] = 1;
+	memcpy(normalized, x->dims + 2, (r - 2) * sizeof *normalized);
+	for (size_t k = 1; k < 3; k++)
+		if (V(c, k)->ndim != 1 || V(c, k)->dims[0] != C)
+			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: [%lld] (the channels) "
+			           "expected", k, iname(c, k), imp_dims_str(V(c, k)), (long long)C);
+	/* the data stay where they are when values are added; the values move */
+	const float *sd = V(c, 1)->data, *bd = V(c, 2)->data;
+	bool scaled = false, biased = false;
+	for (int64_t i = 0; i < C; i++) {
+		scaled |= sd[i] != 1.0f;
+		biased |= bd[i] != 0.0f;
+	}
+	int32_t scale = -1, bias = -1, one = instnorm_constant(c, NULL, r - 2, normalized, ":one");
+	if (one < 0)
+		return one;
+	if (scaled && (scale = instnorm_constant(c, sd, r - 1, chan, ":gamma")) < 0)
+		return scale;
+	if (biased && (bias = instnorm_constant(c, bd, r - 1, chan, ":beta")) < 0)
+		return bias;
+	c->node.axis = 2;
+	c->nin = 2;
+	c->in[1] = one;
+	if ((rc = engine_kind(c, "layernorm")) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)))
+		return rc;
+	if (scaled) {
+		if ((rc = link_as(c, ":norm", 2)))
+			return rc;
+		c->node.op = DNNQ_IR_MUL;
+		c->in[1] = scale;
+		if ((rc = op_binary(c)))
+			return rc;
+	}
+	if (biased) {
+		if ((rc = link_as(c, scaled ? ":scaled" : ":norm", 2)))
+			return rc;
+		c->node.op = DNNQ_IR_ADD;
+		c->in[1] = bias;
+		rc = op_binary(c);
+	}
+	return rc;
+}
+
 /* ---- vision: Resize, Upsample --------------------------------------------------- */
 
 /* One of the strings names (NULL-terminated) or an error; its index in *out. */
@@ -2423,6 +2504,7 @@ static const struct opdef OPS[] = {
 	{ "ReduceMax", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
+	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an
