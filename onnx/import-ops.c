@@ -1619,6 +1619,83 @@ static int op_transpose(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
 }
 
+/* Einsum's equation split into its three terms (spaces dropped): a, b and
+ * the output, each of at most DNNQ_IR_MAX_DIMS letters; false when it is
+ * not "A,B->OUT" in letters. */
+static bool einsum_terms(const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1])
+{
+	size_t k = 0, n = 0;
+	for (const char *p = eq; *p; p++) {
+		if (*p == ' ')
+			continue;
+		if ((*p == ',' && k == 0) || (p[0] == '-' && p[1] == '>' && k == 1)) {
+			t[k++][n] = 0;
+			n = 0;
+			p += *p == '-';
+		} else if (((*p | 32) >= 'a' && (*p | 32) <= 'z') && n < DNNQ_IR_MAX_DIMS) {
+			t[k][n++] = *p;
+		} else {
+			return false;
+		}
+	}
+	t[k][n] = 0;
+	return k == 2;
+}
+
+/* Einsum of the batched matrix product family (MaxViT's attention: "B G H
+ * I D, B G H J D -> B G H I J", "B G H I J, B G H J D -> B G H I D"): two
+ * operands of the output's rank r >= 2 whose first r - 2 labels are the
+ * output's, in order; the output's last two are i of a and j of b, a and
+ * b summing their other one. An operand whose pair is the other way round
+ * is transposed first (NAME:t0, NAME:t1), then it is MatMul. */
+static int op_einsum(struct nctx *c)
+{
+	char eq[160], t[3][DNNQ_IR_MAX_DIMS + 1];
+	int rc = a_str(c, "equation", "", eq, sizeof eq);
+	if (rc || (rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, false)))
+		return rc;
+	size_t r = einsum_terms(eq, t) ? strlen(t[2]) : 0;
+	bool ok = r >= 2 && strlen(t[0]) == r && strlen(t[1]) == r && V(c, 0)->ndim == r &&
+	          V(c, 1)->ndim == r && !strncmp(t[0], t[2], r - 2) && !strncmp(t[1], t[2], r - 2);
+	char i = ok ? t[2][r - 2] : 0, j = ok ? t[2][r - 1] : 0;
+	bool trans[2] = { ok && t[0][r - 1] == i, ok && t[1][r - 2] == j };
+	char k = trans[0] ? t[0][r - 2] : ok ? t[0][r - 1] : 0;
+	ok = ok && i != j && k != i && k != j && t[0][r - 2 + trans[0]] == i &&
+	     t[1][r - 1 - trans[1]] == j && t[1][r - 2 + trans[1]] == k &&
+	     !memchr(t[2], k, r - 2) && !memchr(t[2], i, r - 2) && !memchr(t[2], j, r - 2);
+	if (!ok)
+		return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s' on [%s] and [%s]: only a batched "
+		           "matrix product (\"...ik,...kj->...ij\", either operand's last two "
+		           "labels swapped) is supported", eq, imp_dims_str(V(c, 0)),
+		           imp_dims_str_r(V(c, 1), (char[128]){ 0 }, 128));
+	int32_t in[2] = { c->in[0], c->in[1] };
+	for (size_t o = 0; o < 2; o++) {
+		if (!trans[o])
+			continue;
+		const struct dnnq_ir_value *x = V(c, o);
+		if (x->batched && r == 2)
+			return batch_moves(c, "operand %zu's labels '%s': the batch (dim 0) would move",
+			                   o, t[o]);
+		int64_t d[DNNQ_IR_MAX_DIMS];
+		for (uint32_t a = 0; a < r; a++) {
+			c->node.ints[a] = a < r - 2 ? a : (int64_t)(2 * r - 3 - a);
+			d[a] = x->dims[c->node.ints[a]];
+		}
+		c->node.nints = (uint32_t)r;
+		c->in[0] = in[o];
+		if ((rc = engine_kind(c, "transpose")) ||
+		    (rc = set_out(c, 0, DNNQ_IR_F32, (uint32_t)r, d, x->batched)) ||
+		    (rc = link_as(c, o ? ":t1" : ":t0", 1)))
+			return rc;
+		in[o] = c->in[0];
+		c->in[0] = in[0];
+		c->in[1] = in[1];
+	}
+	c->node.nints = 0;
+	c->nin = 2;
+	return op_matmul(c);
+}
+
 /* The reductions' axes: the attribute, or input 1 (ReduceSum from opset 13,
  * the others from 18); empty: every axis, or none with
  * noop_with_empty_axes. Normalised, ascending, unique into node.ints. */
@@ -2505,6 +2582,7 @@ static const struct opdef OPS[] = {
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
+	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 2, 2, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

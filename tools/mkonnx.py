@@ -669,6 +669,8 @@ NP_XFMR = {
     "LogSoftmax": lambda a, i, o: [f32(np_log_softmax(i[0], a.get("axis", -1)))],
     "LayerNormalization": np_layernorm,
     "InstanceNormalization": np_instancenorm,
+    "Einsum": lambda a, i, o: [f32(np.einsum(a["equation"].replace(" ", ""), f64(i[0]),
+                                             f64(i[1])))],
 }
 
 
@@ -1079,6 +1081,8 @@ T_XFMR = {
     "LogSoftmax": lambda a, i, o: [torch.log_softmax(i[0].double(), a.get("axis", -1)).float()],
     "LayerNormalization": t_layernorm,
     "InstanceNormalization": t_instancenorm,
+    "Einsum": lambda a, i, o: [torch.einsum(a["equation"].replace(" ", ""), i[0].double(),
+                                            i[1].double()).float()],
 }
 
 
@@ -1683,6 +1687,14 @@ def fp32_cases(c):
     xfmr("instancenorm_3d_scale", [node("InstanceNormalization", ["x", "s", "b"], ["y"])],
          [("x", [2, 4, 6], -2, 2)],
          {"s": lambda r: u(r, (4,), 0.5, 1.5), "b": lambda r: np.zeros(4, np.float32)})
+    # Einsum's batched matrix products: MaxViT's attention (q k^T, then p v),
+    # and a transposed first operand
+    xfmr("einsum_qk", [node("Einsum", ["q", "k"], ["y"], equation="B G H I D, B G H J D -> B G H I J")],
+         [("q", [2, 2, 3, 5, 4], -1, 1), ("k", [2, 2, 3, 6, 4], -1, 1)], opset=12)
+    xfmr("einsum_pv", [node("Einsum", ["p", "v"], ["y"], equation="bhij,bhjd->bhid")],
+         [("p", [2, 3, 5, 6], 0, 1), ("v", [2, 3, 6, 4], -1, 1)], opset=12)
+    xfmr("einsum_ta", [node("Einsum", ["a", "b"], ["y"], equation="nki,nkj->nij")],
+         [("a", [2, 6, 5], -1, 1), ("b", [2, 6, 4], -1, 1)], opset=12)
     # torch's GroupNorm (fcos_resnet50_fpn's head): [N, G, -1], a unit
     # InstanceNormalization, back, then its affine per channel
     xfmr("instancenorm_groupnorm",
