@@ -1652,9 +1652,11 @@ static int op_einsum(struct nctx *c)
 {
 	char eq[160], t[3][DNNQ_IR_MAX_DIMS + 1];
 	int rc = a_str(c, "equation", "", eq, sizeof eq);
-	if (rc || (rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, false)))
+	for (size_t o = 0; !rc && o < c->nin; o++)
+		rc = need(c, o, DT_F32, false);
+	if (rc)
 		return rc;
-	size_t r = einsum_terms(eq, t) ? strlen(t[2]) : 0;
+	size_t r = c->nin == 2 && einsum_terms(eq, t) ? strlen(t[2]) : 0;
 	bool ok = r >= 2 && strlen(t[0]) == r && strlen(t[1]) == r && V(c, 0)->ndim == r &&
 	          V(c, 1)->ndim == r && !strncmp(t[0], t[2], r - 2) && !strncmp(t[1], t[2], r - 2);
 	char i = ok ? t[2][r - 2] : 0, j = ok ? t[2][r - 1] : 0;
@@ -1664,10 +1666,10 @@ static int op_einsum(struct nctx *c)
 	     t[1][r - 1 - trans[1]] == j && t[1][r - 2 + trans[1]] == k &&
 	     !memchr(t[2], k, r - 2) && !memchr(t[2], i, r - 2) && !memchr(t[2], j, r - 2);
 	if (!ok)
-		return bad(c, DNNQ_E_UNSUPPORTED, "equation '%.80s' on [%s] and [%s]: only a batched "
-		           "matrix product (\"...ik,...kj->...ij\", either operand's last two "
-		           "labels swapped) is supported", eq, imp_dims_str(V(c, 0)),
-		           imp_dims_str_r(V(c, 1), (char[128]){ 0 }, 128));
+		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator (of Einsum's equations only "
+		           "the batched matrix product of two operands, \"...ik,...kj->...ij\" with "
+		           "either one's last two labels swapped, is supported): equation '%.80s' on "
+		           "%zu operands", eq, c->nin);
 	int32_t in[2] = { c->in[0], c->in[1] };
 	for (size_t o = 0; o < 2; o++) {
 		if (!trans[o])
@@ -2582,7 +2584,7 @@ static const struct opdef OPS[] = {
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
-	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 2, 2, 1 },
+	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an
