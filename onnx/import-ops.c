@@ -1701,6 +1701,85 @@ static int op_transpose(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
 }
 
+/* Einsum's equation split into its three terms (spaces dropped): a, b and
+ * the output, each of at most DNNQ_IR_MAX_DIMS letters; false when it is
+ * not "A,B->OUT" in letters. */
+static bool einsum_terms(const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1])
+{
+	size_t k = 0, n = 0;
+	for (const char *p = eq; *p; p++) {
+		if (*p == ' ')
+			continue;
+		if ((*p == ',' && k == 0) || (p[0] == '-' && p[1] == '>' && k == 1)) {
+			t[k++][n] = 0;
+			n = 0;
+			p += *p == '-';
+		} else if (((*p | 32) >= 'a' && (*p | 32) <= 'z') && n < DNNQ_IR_MAX_DIMS) {
+			t[k][n++] = *p;
+		} else {
+			return false;
+		}
+	}
+	t[k][n] = 0;
+	return k == 2;
+}
+
+/* Einsum of the batched matrix product family (MaxViT's attention: "B G H
+ * I D, B G H J D -> B G H I J", "B G H I J, B G H J D -> B G H I D"): two
+ * operands of the output's rank r >= 2 whose first r - 2 labels are the
+ * output's, in order; the output's last two are i of a and j of b, a and
+ * b summing their other one. An operand whose pair is the other way round
+ * is transposed first (NAME:t0, NAME:t1), then it is MatMul. */
+static int op_einsum(struct nctx *c)
+{
+	char eq[160], t[3][DNNQ_IR_MAX_DIMS + 1];
+	int rc = a_str(c, "equation", "", eq, sizeof eq);
+	for (size_t o = 0; !rc && o < c->nin; o++)
+		rc = need(c, o, DT_F32, false);
+	if (rc)
+		return rc;
+	size_t r = c->nin == 2 && einsum_terms(eq, t) ? strlen(t[2]) : 0;
+	bool ok = r >= 2 && strlen(t[0]) == r && strlen(t[1]) == r && V(c, 0)->ndim == r &&
+	          V(c, 1)->ndim == r && !strncmp(t[0], t[2], r - 2) && !strncmp(t[1], t[2], r - 2);
+	char i = ok ? t[2][r - 2] : 0, j = ok ? t[2][r - 1] : 0;
+	bool trans[2] = { ok && t[0][r - 1] == i, ok && t[1][r - 2] == j };
+	char k = trans[0] ? t[0][r - 2] : ok ? t[0][r - 1] : 0;
+	ok = ok && i != j && k != i && k != j && t[0][r - 2 + trans[0]] == i &&
+	     t[1][r - 1 - trans[1]] == j && t[1][r - 2 + trans[1]] == k &&
+	     !memchr(t[2], k, r - 2) && !memchr(t[2], i, r - 2) && !memchr(t[2], j, r - 2);
+	if (!ok)
+		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator (of Einsum's equations only "
+		           "the batched matrix product of two operands, \"...ik,...kj->...ij\" with "
+		           "either one's last two labels swapped, is supported): equation '%.80s' on "
+		           "%zu operands", eq, c->nin);
+	int32_t in[2] = { c->in[0], c->in[1] };
+	for (size_t o = 0; o < 2; o++) {
+		if (!trans[o])
+			continue;
+		const struct dnnq_ir_value *x = V(c, o);
+		if (x->batched && r == 2)
+			return batch_moves(c, "operand %zu's labels '%s': the batch (dim 0) would move",
+			                   o, t[o]);
+		int64_t d[DNNQ_IR_MAX_DIMS];
+		for (uint32_t a = 0; a < r; a++) {
+			c->node.ints[a] = a < r - 2 ? a : (int64_t)(2 * r - 3 - a);
+			d[a] = x->dims[c->node.ints[a]];
+		}
+		c->node.nints = (uint32_t)r;
+		c->in[0] = in[o];
+		if ((rc = engine_kind(c, "transpose")) ||
+		    (rc = set_out(c, 0, DNNQ_IR_F32, (uint32_t)r, d, x->batched)) ||
+		    (rc = link_as(c, o ? ":t1" : ":t0", 1)))
+			return rc;
+		in[o] = c->in[0];
+		c->in[0] = in[0];
+		c->in[1] = in[1];
+	}
+	c->node.nints = 0;
+	c->nin = 2;
+	return op_matmul(c);
+}
+
 /* The reductions' axes: the attribute, or input 1 (ReduceSum from opset 13,
  * the others from 18); empty: every axis, or none with
  * noop_with_empty_axes. Normalised, ascending, unique into node.ints. */
@@ -1836,6 +1915,87 @@ static int op_layernorm(struct nctx *c)
 			           k, iname(c, k), imp_dims_str(w));
 	}
 	return (rc = engine_kind(c, "layernorm")) ? rc : same_out(c, x, DNNQ_IR_F32);
+}
+
+/* The f32 constant NAME<suffix> of rank r and dims: data's values, or
+ * all 1 (data NULL); its id, or < 0. */
+static int32_t instnorm_constant(struct nctx *c, const float *data, uint32_t r,
+                                 const int64_t *dims, const char *suffix)
+{
+	struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = r,
+	                           .producer = -1 };
+	memcpy(v.dims, dims, r * sizeof *dims);
+	size_t n = numel(&v);
+	float *f = malloc(n * sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		f[i] = data ? data[i] : 1.0f;
+	return new_constant(c, &v, suffix, f);
+}
+
+/* InstanceNormalization, X [N, C, D1, ...] with constant scale and B of
+ * [C]: the LayerNormalization over D1... with a unit scale (NAME:norm),
+ * then Mul by scale [C, 1, ...] (NAME:scaled) and Add of B, each left out
+ * when it changes nothing (torch's GroupNorm exports scale 1 and B 0 over
+ * [N, G, L], its affine after the Reshape back). */
+static int op_instancenorm(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, true)) ||
+	    (rc = need(c, 2, DT_F32, true)) ||
+	    (rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim < 3)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] expected",
+		           iname(c, 0), imp_dims_str(x));
+	if (!(c->node.epsilon >= 0) || !isfinite(c->node.epsilon))
+		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
+	int64_t C = x->dims[1], chan[DNNQ_IR_MAX_DIMS] = { C }, normalized[DNNQ_IR_MAX_DIMS];
+	uint32_t r = x->ndim;
+	for (uint32_t i = 1; i < r - 1; i++)
+		chan[i] = 1;
+	memcpy(normalized, x->dims + 2, (r - 2) * sizeof *normalized);
+	for (size_t k = 1; k < 3; k++)
+		if (V(c, k)->ndim != 1 || V(c, k)->dims[0] != C)
+			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: [%lld] (the channels) "
+			           "expected", k, iname(c, k), imp_dims_str(V(c, k)), (long long)C);
+	/* the data stay where they are when values are added; the values move */
+	const float *sd = V(c, 1)->data, *bd = V(c, 2)->data;
+	bool scaled = false, biased = false;
+	for (int64_t i = 0; i < C; i++) {
+		scaled |= sd[i] != 1.0f;
+		biased |= bd[i] != 0.0f;
+	}
+	int32_t scale = -1, bias = -1, one = instnorm_constant(c, NULL, r - 2, normalized, ":one");
+	if (one < 0)
+		return one;
+	if (scaled && (scale = instnorm_constant(c, sd, r - 1, chan, ":gamma")) < 0)
+		return scale;
+	if (biased && (bias = instnorm_constant(c, bd, r - 1, chan, ":beta")) < 0)
+		return bias;
+	c->node.axis = 2;
+	c->nin = 2;
+	c->in[1] = one;
+	if ((rc = engine_kind(c, "layernorm")) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)))
+		return rc;
+	if (scaled) {
+		if ((rc = link_as(c, ":norm", 2)))
+			return rc;
+		c->node.op = DNNQ_IR_MUL;
+		c->in[1] = scale;
+		if ((rc = op_binary(c)))
+			return rc;
+	}
+	if (biased) {
+		if ((rc = link_as(c, scaled ? ":scaled" : ":norm", 2)))
+			return rc;
+		c->node.op = DNNQ_IR_ADD;
+		c->in[1] = bias;
+		rc = op_binary(c);
+	}
+	return rc;
 }
 
 /* ---- vision: Resize, Upsample --------------------------------------------------- */
@@ -2505,6 +2665,8 @@ static const struct opdef OPS[] = {
 	{ "ReduceMax", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
+	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
+	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an

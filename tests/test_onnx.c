@@ -1168,6 +1168,24 @@ START_TEST(more_unsupported)
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c1d' (Conv): input 1 'W' has rank 4: the weight of a "
 	          "1-D convolution is 3-D");
 
+	/* Einsum: the batched matrix products only; InstanceNormalization: a
+	 * scale of the channels */
+	int64_t ed[3] = { BATCH, 2, 3 };
+	b = io_model(13, "x", F, 3, ed);
+	at_s(b, mb_node(b, "Einsum", "outer", "x,x", "y"), "equation", "nij,nkl->nijkl");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'outer' (Einsum): unsupported operator (of Einsum's "
+	          "equations only the batched matrix product of two operands, \"...ik,...kj->...ij\" "
+	          "with either one's last two labels swapped, is supported): equation "
+	          "'nij,nkl->nijkl' on 2 operands");
+	b = io_model(13, "x", F, 3, ed);
+	at_s(b, mb_node(b, "Einsum", "sum_k", "x,x", "y"), "equation", "nik,njk->nik");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "equation 'nik,njk->nik' on 2 operands");
+	b = io_model(13, "x", F, 3, ed);
+	mb_init(b, "s", F, 1, (int64_t[1]){ 3 }, (float[3]){ 1, 1, 1 });
+	mb_node(b, "InstanceNormalization", "in", "x,s,s", "y");
+	imp_fails(b, DNNQ_E_SHAPE, "node 'in' (InstanceNormalization): input 1 's' [3]: [2] (the "
+	          "channels) expected");
+
 	b = nchw(13, 1, 1, 1);
 	mb_node(b, "Relu", "r", "x", "a");
 	mb_node(b, "NonZero", "nz", "a", "y");

@@ -651,6 +651,16 @@ def np_layernorm(a, ins, opset):
     return [f32(y + f64(ins[2]) if len(ins) > 2 and ins[2] is not None else y)]
 
 
+def np_instancenorm(a, ins, opset):
+    x = f64(ins[0])
+    ax = tuple(range(2, x.ndim))
+    m = x.mean(axis=ax, keepdims=True)
+    v = ((x - m) ** 2).mean(axis=ax, keepdims=True)
+    c = (-1,) + (1,) * (x.ndim - 2)
+    y = (x - m) / np.sqrt(v + a.get("epsilon", 1e-5))
+    return [f32(y * f64(ins[1]).reshape(c) + f64(ins[2]).reshape(c))]
+
+
 NP_XFMR = {
     "Transpose": lambda a, i, o: [np.transpose(i[0], a.get("perm"))],
     "ReduceMean": np_reduce("ReduceMean", np.mean),
@@ -658,6 +668,9 @@ NP_XFMR = {
     "ReduceMax": np_reduce("ReduceMax", np.max),
     "LogSoftmax": lambda a, i, o: [f32(np_log_softmax(i[0], a.get("axis", -1)))],
     "LayerNormalization": np_layernorm,
+    "InstanceNormalization": np_instancenorm,
+    "Einsum": lambda a, i, o: [f32(np.einsum(a["equation"].replace(" ", ""), f64(i[0]),
+                                             f64(i[1])))],
 }
 
 
@@ -1054,6 +1067,11 @@ def t_layernorm(a, ins, opset):
                          a.get("epsilon", 1e-5)).float()]
 
 
+def t_instancenorm(a, ins, opset):
+    return [F.instance_norm(ins[0].double(), weight=ins[1].double(), bias=ins[2].double(),
+                            eps=a.get("epsilon", 1e-5)).float()]
+
+
 T_XFMR = {
     "Transpose": lambda a, i, o: [i[0].permute(*(a.get("perm") or
                                                  range(i[0].dim() - 1, -1, -1))).contiguous()],
@@ -1062,6 +1080,9 @@ T_XFMR = {
     "ReduceMax": t_reduce("ReduceMax", t_reduce_max),
     "LogSoftmax": lambda a, i, o: [torch.log_softmax(i[0].double(), a.get("axis", -1)).float()],
     "LayerNormalization": t_layernorm,
+    "InstanceNormalization": t_instancenorm,
+    "Einsum": lambda a, i, o: [torch.einsum(a["equation"].replace(" ", ""), i[0].double(),
+                                            i[1].double()).float()],
 }
 
 
@@ -1657,6 +1678,35 @@ def fp32_cases(c):
          {"g": lambda r: u(r, (16,), 0.5, 1.5), "b": lambda r: nrm(r, (16,), 0.2)}, opset=17)
     xfmr("layernorm17_axis1_4d", [node("LayerNormalization", ["x", "g"], ["y"], axis=1)],
          [("x", [2, 3, 4, 4], -2, 2)], {"g": lambda r: u(r, (3, 4, 4), 0.5, 1.5)}, opset=17)
+    # InstanceNormalization: the LayerNorm over the axes after C, then the
+    # per-channel scale and bias, each only where it changes something
+    xfmr("instancenorm_4d", [node("InstanceNormalization", ["x", "s", "b"], ["y"],
+                                  epsilon=1e-3)],
+         [("x", [2, 3, 4, 5], -2, 2)],
+         {"s": lambda r: u(r, (3,), 0.5, 1.5), "b": lambda r: nrm(r, (3,), 0.2)})
+    xfmr("instancenorm_3d_scale", [node("InstanceNormalization", ["x", "s", "b"], ["y"])],
+         [("x", [2, 4, 6], -2, 2)],
+         {"s": lambda r: u(r, (4,), 0.5, 1.5), "b": lambda r: np.zeros(4, np.float32)})
+    # Einsum's batched matrix products: MaxViT's attention (q k^T, then p v),
+    # and a transposed first operand
+    xfmr("einsum_qk", [node("Einsum", ["q", "k"], ["y"], equation="B G H I D, B G H J D -> B G H I J")],
+         [("q", [2, 2, 3, 5, 4], -1, 1), ("k", [2, 2, 3, 6, 4], -1, 1)], opset=12)
+    xfmr("einsum_pv", [node("Einsum", ["p", "v"], ["y"], equation="bhij,bhjd->bhid")],
+         [("p", [2, 3, 5, 6], 0, 1), ("v", [2, 3, 6, 4], -1, 1)], opset=12)
+    xfmr("einsum_ta", [node("Einsum", ["a", "b"], ["y"], equation="nki,nkj->nij")],
+         [("a", [2, 6, 5], -1, 1), ("b", [2, 6, 4], -1, 1)], opset=12)
+    # torch's GroupNorm (fcos_resnet50_fpn's head): [N, G, -1], a unit
+    # InstanceNormalization, back, then its affine per channel
+    xfmr("instancenorm_groupnorm",
+         [node("Reshape", ["x", "g"], ["t"]),
+          node("InstanceNormalization", ["t", "one", "zero"], ["n"]),
+          node("Reshape", ["n", "back"], ["u"]),
+          node("Mul", ["u", "gamma"], ["v"]), node("Add", ["v", "beta"], ["y"])],
+         [("x", [2, 6, 4, 4], -2, 2)],
+         {"g": lambda r: np.array([0, 3, -1], np.int64),
+          "back": lambda r: np.array([0, 6, 4, 4], np.int64),
+          "one": lambda r: np.ones(3, np.float32), "zero": lambda r: np.zeros(3, np.float32),
+          "gamma": lambda r: u(r, (6, 1, 1), 0.5, 1.5), "beta": lambda r: nrm(r, (6, 1, 1), 0.2)})
 
     r = c.rng("identity_dropout")
     c.add("identity_dropout", "fp32",
