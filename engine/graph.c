@@ -205,11 +205,13 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 	int rc = check_shape(ndim, dims, true, elem_bytes(dt), name ? name : "", diag);
 	if (rc)
 		return rc;
-	if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_S8 && dt != DNNQ_DTYPE_F32)
-		return dnnq_diag_set(diag, DNNQ_E_DTYPE, "graph: input '%s': dtype %s: need u8, s8 "
-		                     "or f32", name, dnnq_dtype_name(dt));
+	/* s32: integers as they are (token ids), no parameters */
+	bool real = dt == DNNQ_DTYPE_F32 || dt == DNNQ_DTYPE_S32;
+	if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_S8 && !real)
+		return dnnq_diag_set(diag, DNNQ_E_DTYPE, "graph: input '%s': dtype %s: need u8, s8, "
+		                     "s32 or f32", name, dnnq_dtype_name(dt));
 	struct dnnq_diag qd;
-	if (dt != DNNQ_DTYPE_F32 && (!qp || dnnq_qparams_check(qp, dt, &qd)))
+	if (!real && (!qp || dnnq_qparams_check(qp, dt, &qd)))
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: input '%s': qparams: %s", name,
 		                     qp ? qd.msg : "missing");
 	int id = new_tensor(g, name, diag);
@@ -221,7 +223,7 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 	}
 	struct gtensor *t = &g->t[id];
 	t->dtype = dt;
-	t->qp = dt != DNNQ_DTYPE_F32 ? *qp : (struct dnnq_qparams){ 0 };
+	t->qp = !real ? *qp : (struct dnnq_qparams){ 0 };
 	t->ndim = ndim;
 	memcpy(t->dims, dims, ndim * sizeof *dims);
 	t->dims[0] = 0;
