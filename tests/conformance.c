@@ -232,7 +232,7 @@ int conf_run(const struct dnnq_ir *ir, bool exact, const struct dnnq_npy *in,
 		if (!x)
 			rc = dnnq_diag_set(&why, DNNQ_E_NOMEM, "out of memory");
 		else if (!(rc = dnnq_onnx_calib_init(&c, ir, 0, &why)))
-			rc = dnnq_onnx_calib_add(&c, (const float *const *)x, batch, &why);
+			rc = dnnq_onnx_calib_add(&c, (const void *const *)x, batch, &why);
 		free(x);
 		if (rc)
 			dnnq_diag_set(d, rc, "calibrating on the inputs: %s", why.msg);

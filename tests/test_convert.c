@@ -131,7 +131,7 @@ static void digits_calib(const struct digits *g, struct dnnq_onnx_calib *c)
 {
 	struct dnnq_diag d = { "" };
 	ck_assert_msg(dnnq_onnx_calib_init(c, &g->ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { g->calib.data };
+	const void *cx[1] = { g->calib.data };
 	ck_assert_msg(dnnq_onnx_calib_add(c, cx, g->calib.a.shape[0], &d) == 0, "%s", d.msg);
 }
 
@@ -1176,7 +1176,7 @@ START_TEST(precision_trials_resumed)
 	import_with(path, &io, &ir);
 	struct dnnq_onnx_calib c;
 	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { x.data };
+	const void *cx[1] = { x.data };
 	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, x.a.shape[0], &d) == 0, "%s", d.msg);
 	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
 	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
