@@ -16,7 +16,10 @@ int dnnq_graph_create(struct dnnq_graph **out)
 	if (!out)
 		return DNNQ_E_INVAL;
 	*out = calloc(1, sizeof **out);
-	return *out ? DNNQ_OK : DNNQ_E_NOMEM;
+	if (!*out)
+		return DNNQ_E_NOMEM;
+	(*out)->failed = -1;
+	return DNNQ_OK;
 }
 
 void dnnq_graph_destroy(struct dnnq_graph *g)
@@ -833,11 +836,13 @@ static int run_all(struct dnnq_graph *g, const void *const *inputs, void *const 
                    void *arg)
 {
 	int rc = resolve(g, inputs, outputs, ex);
+	g->failed = -1;
 	for (size_t i = 0; !rc && i < g->nn; i++) {
 		if (stop && stop(arg))
 			return DNNQ_E_AGAIN;
 		uint64_t t0 = ns ? now_ns() : 0;
-		rc = run_node(g, &g->n[i], ex);
+		if ((rc = run_node(g, &g->n[i], ex)))
+			g->failed = (ptrdiff_t)i;
 		if (ns)
 			ns[i] += now_ns() - t0;
 	}
@@ -855,6 +860,11 @@ int dnnq_graph_run_stoppable(struct dnnq_graph *g, const void *const *inputs,
                              bool (*stop)(void *arg), void *arg)
 {
 	return run_all(g, inputs, outputs, ex, NULL, stop, arg);
+}
+
+ptrdiff_t dnnq_graph_failed_node(const struct dnnq_graph *g)
+{
+	return g ? g->failed : -1;
 }
 
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,

@@ -267,6 +267,9 @@ struct dnnq_node_info {
 	bool fused;
 };
 int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out);
+/* The node whose run ended the last run of g with an error (an
+ * embedding's id outside its table: DNNQ_E_RANGE), or -1. */
+ptrdiff_t dnnq_graph_failed_node(const struct dnnq_graph *g);
 /* Bytes of the activation arena at the planned batch. */
 size_t dnnq_graph_arena_bytes(const struct dnnq_graph *g);
 /* The kind's name in its description (engine/op.h), or "unknown". */

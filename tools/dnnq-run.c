@@ -371,8 +371,16 @@ static int run_once(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		return dnnq_ir_run(&r->ir, r->batch, r->inp, r->outp, NULL, NULL, d);
 	int rc = dnnq_graph_run_profiled(r->g, r->inp, r->outp, o->threads > 1 ? &r->ex : NULL,
 	                                 r->ns);
-	return rc ? dnnq_diag_set(d, rc, "%s: the run failed: %s", o->model, dnnq_strerror(rc))
-	          : DNNQ_OK;
+	struct dnnq_node_info ni;
+	if (!rc)
+		return DNNQ_OK;
+	if (dnnq_graph_failed_node(r->g) < 0 ||
+	    dnnq_graph_node_info(r->g, (size_t)dnnq_graph_failed_node(r->g), &ni))
+		return dnnq_diag_set(d, rc, "%s: the run failed: %s", o->model, dnnq_strerror(rc));
+	/* an embedding refuses an id outside its table so */
+	return dnnq_diag_set(d, rc, "%s: the run failed at node '%s' (%s): %s%s", o->model,
+	                     ni.name, dnnq_node_kind_name(ni.kind), dnnq_strerror(rc),
+	                     rc == DNNQ_E_RANGE ? " (an id outside the table?)" : "");
 }
 
 static double now_ms(void)
