@@ -1106,23 +1106,29 @@ END_TEST
  */
 #define MODELS "tests/onnx/models"
 
-/* DIR/m.dnnq run by dnnq-run on SET/NAME.test.npy: the SQNR of its output
- * against SET/NAME.out.npy. */
-static double run_sqnr(struct cmd *c, const char *dir, const char *set, const char *name)
+/* The SQNR of the f32 array in file got against the one in file want. */
+static double file_sqnr(const char *want_path, const char *got_path)
 {
 	struct array want, got;
-	char path[512];
-	sh(c, dir, "dnnq-run %s/m.dnnq -i %s/%s.test.npy -o %s", dir, set, name, dir);
-	ck_assert_msg(c->status == 0, "%s: %s", name, c->err);
-	snprintf(path, sizeof path, "%s/%s.out.npy", set, name);
-	load(path, &want);
-	snprintf(path, sizeof path, "%s/output.npy", dir);
-	load(path, &got);
+	load(want_path, &want);
+	load(got_path, &got);
 	ck_assert_uint_eq(got.a.count, want.a.count);
 	double db = dnnq_sqnr_db(want.data, got.data, want.a.count);
 	free(want.data);
 	free(got.data);
 	return db;
+}
+
+/* DIR/m.dnnq run by dnnq-run on SET/NAME.test.npy: the SQNR of its output
+ * against SET/NAME.out.npy. */
+static double run_sqnr(struct cmd *c, const char *dir, const char *set, const char *name)
+{
+	char want[512], got[512];
+	sh(c, dir, "dnnq-run %s/m.dnnq -i %s/%s.test.npy -o %s", dir, set, name, dir);
+	ck_assert_msg(c->status == 0, "%s: %s", name, c->err);
+	snprintf(want, sizeof want, "%s/%s.out.npy", set, name);
+	snprintf(got, sizeof got, "%s/output.npy", dir);
+	return file_sqnr(want, got);
 }
 
 START_TEST(models_end_to_end)
@@ -1395,16 +1401,9 @@ static void ids_with(const char *dir, const char *name, int64_t v)
 /* DIR/y.npy against NLP/y.npy: the SQNR. */
 static double nlp_sqnr(const char *dir)
 {
-	struct array want, got;
 	char path[512];
-	load(NLP "/y.npy", &want);
 	snprintf(path, sizeof path, "%s/y.npy", dir);
-	load(path, &got);
-	ck_assert_uint_eq(got.a.count, want.a.count);
-	double db = dnnq_sqnr_db(want.data, got.data, want.a.count);
-	free(want.data);
-	free(got.data);
-	return db;
+	return file_sqnr(NLP "/y.npy", path);
 }
 
 /* A tiny BERT-like model with token ids (tools/mknlp.py), exported with
