@@ -7,6 +7,7 @@
  * files have none), then hands the buffer to dnnq_npy_parse().
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,23 +60,51 @@ static int slurp(FILE *f, const char *path, size_t limit, uint8_t **buf, size_t 
 	return DNNQ_OK;
 }
 
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int k = 7; k >= 0; k--)
+		v = v << 8 | p[k];
+	return v;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int k = 0; k < 4; k++)
+		p[k] = (uint8_t)(v >> (8 * k));
+}
+
 /* The doubles at p become floats in place (float i at p + 4i is written
  * after double i at p + 8i has been read, and 4i <= 8i). */
 static void f64_to_f32(uint8_t *p, struct dnnq_npy *a)
 {
 	for (size_t i = 0; i < a->count; i++) {
-		uint64_t bits = 0;
-		for (int k = 7; k >= 0; k--)
-			bits = bits << 8 | p[8 * i + (size_t)k];
+		uint64_t bits = le64(p + 8 * i);
 		double v;
 		memcpy(&v, &bits, sizeof v);
 		float f = (float)v;
 		uint32_t fb;
 		memcpy(&fb, &f, sizeof fb);
-		for (int k = 0; k < 4; k++)
-			p[4 * i + (size_t)k] = (uint8_t)(fb >> (8 * k));
+		put_le32(p + 4 * i, fb);
 	}
 	a->nbytes = a->count * 4;
+}
+
+/* The int64s at p become int32s in place (as f64_to_f32); DNNQ_E_RANGE,
+ * naming the element, at the first value outside int32's range. */
+static int i64_to_i32(uint8_t *p, struct dnnq_npy *a, const char *path,
+                      struct dnnq_diag *diag)
+{
+	for (size_t i = 0; i < a->count; i++) {
+		int64_t v = (int64_t)le64(p + 8 * i);
+		if (v < INT32_MIN || v > INT32_MAX)
+			return dnnq_diag_set(diag, DNNQ_E_RANGE, "%s: element %zu = %" PRId64 ": an "
+			                     "int64 array is read as int32, and this value does not fit",
+			                     path, i, v);
+		put_le32(p + 4 * i, (uint32_t)v);
+	}
+	a->nbytes = a->count * 4;
+	return DNNQ_OK;
 }
 
 int dnnq_file_read(const char *path, size_t limit, void **buf, size_t *len,
@@ -95,6 +124,12 @@ int dnnq_file_read(const char *path, size_t limit, void **buf, size_t *len,
 	return DNNQ_OK;
 }
 
+const char *dnnq_npy_narrowed(const struct dnnq_npy *a)
+{
+	return a->from_f64 ? "float64 converted to float32" : a->from_i64 ? "int64 converted to "
+	       "int32" : NULL;
+}
+
 int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_npy *out,
                        struct dnnq_diag *diag)
 {
@@ -106,8 +141,11 @@ int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_n
 	int rc = dnnq_file_read(path, limit, &file, &len, diag);
 	uint8_t *data = file;
 	struct dnnq_diag pd;
-	if (!rc && (rc = dnnq_npy_parse_flags(data, len, DNNQ_NPY_F64, out, &pd)) != 0)
+	if (!rc && (rc = dnnq_npy_parse_flags(data, len, DNNQ_NPY_F64 | DNNQ_NPY_I64, out,
+	                                      &pd)) != 0)
 		dnnq_diag_set(diag, rc, "%s: %s", path, pd.msg);
+	if (!rc && out->from_i64)
+		rc = i64_to_i32(data + out->data_offset, out, path, diag);
 	if (rc) {
 		free(data);
 		return rc;

@@ -55,6 +55,7 @@ struct cur {
 	size_t n, pos;
 	struct dnnq_diag *diag;
 	bool f64_ok;                      /* '<f8' accepted (DNNQ_NPY_F64) */
+	bool i64_ok;                      /* '<i8' accepted (DNNQ_NPY_I64) */
 };
 
 static void skip_ws(struct cur *c)
@@ -170,9 +171,12 @@ static int set_descr(struct cur *c, struct dnnq_npy *a)
 	char order = d[0];
 	const char *t = order ? d + 1 : d;
 	bool one = !strcmp(t, "u1") || !strcmp(t, "i1"), four = !strcmp(t, "f4") || !strcmp(t, "i4");
-	if (c->f64_ok && !strcmp(t, "f8") && (order == '<' || order == '=')) {
-		a->dtype = DNNQ_DTYPE_F32;
-		a->from_f64 = true;
+	/* 8-byte elements the file reader narrows (DNNQ_NPY_F64, DNNQ_NPY_I64) */
+	if (((c->f64_ok && !strcmp(t, "f8")) || (c->i64_ok && !strcmp(t, "i8"))) &&
+	    (order == '<' || order == '=')) {
+		a->from_f64 = *t == 'f';
+		a->from_i64 = *t == 'i';
+		a->dtype = a->from_f64 ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_S32;
 		return DNNQ_OK;
 	}
 	if (!order || !strchr("<|>=", order) || (!one && !four))
@@ -283,7 +287,8 @@ static int shape_bytes(struct dnnq_npy *a, struct dnnq_diag *diag)
 	for (unsigned i = 0; i < a->ndim; i++)
 		if (!dnnq_mul_size(a->count, a->shape[i], &a->count))
 			return dnnq_diag_set(diag, DNNQ_E_RANGE, "shape: element count overflows");
-	if (!dnnq_mul_size(a->count, a->from_f64 ? 8 : dnnq_npy_itemsize(a->dtype), &a->nbytes))
+	size_t item = a->from_f64 || a->from_i64 ? 8 : dnnq_npy_itemsize(a->dtype);
+	if (!dnnq_mul_size(a->count, item, &a->nbytes))
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "shape: byte count overflows");
 	return DNNQ_OK;
 }
@@ -322,7 +327,8 @@ int dnnq_npy_parse_flags(const void *buf, size_t len, unsigned flags, struct dnn
 		rc = check_ascii(p + hstart, hlen, diag);
 	if (rc)
 		return rc;
-	struct cur c = { (const char *)p + hstart, hlen, 0, diag, (flags & DNNQ_NPY_F64) != 0 };
+	struct cur c = { (const char *)p + hstart, hlen, 0, diag, (flags & DNNQ_NPY_F64) != 0,
+	                  (flags & DNNQ_NPY_I64) != 0 };
 	rc = read_dict(&c, out);
 	if (!rc)
 		rc = check_sizes(out, len - hstart - hlen, diag);

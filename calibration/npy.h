@@ -35,6 +35,7 @@ struct dnnq_npy {
 	size_t data_offset;               /* where the data starts in the buffer */
 	const uint8_t *data;              /* little-endian, maybe unaligned */
 	bool from_f64;                    /* the file held '<f8' (DNNQ_NPY_F64) */
+	bool from_i64;                    /* the file held '<i8' (DNNQ_NPY_I64) */
 };
 
 /* Bytes an element of dt takes (F32, U8, S8, S32); 0 for any other. */
@@ -48,6 +49,11 @@ int dnnq_npy_parse(const void *buf, size_t len, struct dnnq_npy *out,
  * which it reports as dtype F32 with from_f64 set, data still the file's
  * doubles and nbytes count * 8 (dnnq_npy_read_file() converts them). */
 #define DNNQ_NPY_F64 1u
+/* DNNQ_NPY_I64 also accepts an '<i8' array (numpy's default integer), which
+ * it reports as dtype S32 with from_i64 set, data still the file's int64s
+ * and nbytes count * 8 (dnnq_npy_read_file() converts them, refusing a
+ * value outside int32's range). */
+#define DNNQ_NPY_I64 2u
 int dnnq_npy_parse_flags(const void *buf, size_t len, unsigned flags, struct dnnq_npy *out,
                          struct dnnq_diag *diag);
 
@@ -70,11 +76,17 @@ int dnnq_npy_encode(void *buf, size_t cap, enum dnnq_dtype dt, const size_t *sha
 int dnnq_file_read(const char *path, size_t limit, void **buf, size_t *len,
                    struct dnnq_diag *diag);
 
+/* What dnnq_npy_read_file() narrowed ("float64 converted to float32",
+ * "int64 converted to int32"), for the caller's note, or NULL. */
+const char *dnnq_npy_narrowed(const struct dnnq_npy *a);
+
 /* Reads a whole file of at most `limit` bytes into *buf (free() it) and
  * parses it into *out, whose data points into *buf. A float64 ('<f8') file
  * is converted to float32 in the buffer: out->dtype is F32 and
- * out->from_f64 is set, for the caller to say so. DNNQ_E_IO when the file
- * cannot be read, DNNQ_E_NOMEM when it is larger than limit. */
+ * out->from_f64 is set, for the caller to say so; an int64 ('<i8') one to
+ * int32 (dtype S32, from_i64 set), DNNQ_E_RANGE naming the file and the
+ * element when a value does not fit. DNNQ_E_IO when the file cannot be
+ * read, DNNQ_E_NOMEM when it is larger than limit. */
 int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_npy *out,
                        struct dnnq_diag *diag);
 

@@ -2,7 +2,7 @@
  * dnnqctl infer MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--json]
  *
  * Reads every input file first (a float64 file is converted to float32,
- * with a note) and makes the output directory (mkdir -p, checked
+ * an int64 one to int32, with a note) and makes the output directory (mkdir -p, checked
  * writable), so that a bad file or directory fails before the daemon is
  * bothered; opens the model, matches each of its inputs to a file by name
  * and checks the file against the signature: the dtype (the signature's,
@@ -132,8 +132,9 @@ static int load_files(struct infer_args *a)
 		                            &a->file[i].npy, &d);
 		if (rc)
 			return fail_file(a->file[i].path, rc, &d);
-		if (a->file[i].npy.from_f64)
-			fprintf(stderr, "dnnqctl: %s: float64 converted to float32\n", a->file[i].path);
+		if (dnnq_npy_narrowed(&a->file[i].npy))
+			fprintf(stderr, "dnnqctl: %s: %s\n", a->file[i].path,
+			        dnnq_npy_narrowed(&a->file[i].npy));
 	}
 	struct dnnq_diag d = { "" };
 	int rc = dnnq_npy_make_dir(a->outdir, &d);

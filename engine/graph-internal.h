@@ -84,6 +84,7 @@ struct dnnq_graph {
 	uint8_t *arena;
 	size_t arena_bytes;
 	uint8_t *stage;               /* private copies for stable_inputs nodes */
+	ptrdiff_t failed;             /* dnnq_graph_failed_node */
 	size_t stage_bytes;
 	/* the shadow run's executor while it runs (else NULL): the conv and
 	 * FC references split their work on it */

@@ -16,7 +16,10 @@ int dnnq_graph_create(struct dnnq_graph **out)
 	if (!out)
 		return DNNQ_E_INVAL;
 	*out = calloc(1, sizeof **out);
-	return *out ? DNNQ_OK : DNNQ_E_NOMEM;
+	if (!*out)
+		return DNNQ_E_NOMEM;
+	(*out)->failed = -1;
+	return DNNQ_OK;
 }
 
 void dnnq_graph_destroy(struct dnnq_graph *g)
@@ -205,11 +208,13 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 	int rc = check_shape(ndim, dims, true, elem_bytes(dt), name ? name : "", diag);
 	if (rc)
 		return rc;
-	if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_S8 && dt != DNNQ_DTYPE_F32)
-		return dnnq_diag_set(diag, DNNQ_E_DTYPE, "graph: input '%s': dtype %s: need u8, s8 "
-		                     "or f32", name, dnnq_dtype_name(dt));
+	/* s32: integers as they are (token ids), no parameters */
+	bool real = dt == DNNQ_DTYPE_F32 || dt == DNNQ_DTYPE_S32;
+	if (dt != DNNQ_DTYPE_U8 && dt != DNNQ_DTYPE_S8 && !real)
+		return dnnq_diag_set(diag, DNNQ_E_DTYPE, "graph: input '%s': dtype %s: need u8, s8, "
+		                     "s32 or f32", name, dnnq_dtype_name(dt));
 	struct dnnq_diag qd;
-	if (dt != DNNQ_DTYPE_F32 && (!qp || dnnq_qparams_check(qp, dt, &qd)))
+	if (!real && (!qp || dnnq_qparams_check(qp, dt, &qd)))
 		return dnnq_diag_set(diag, DNNQ_E_RANGE, "graph: input '%s': qparams: %s", name,
 		                     qp ? qd.msg : "missing");
 	int id = new_tensor(g, name, diag);
@@ -221,7 +226,7 @@ int dnnq_graph_add_input(struct dnnq_graph *g, const char *name, enum dnnq_dtype
 	}
 	struct gtensor *t = &g->t[id];
 	t->dtype = dt;
-	t->qp = dt != DNNQ_DTYPE_F32 ? *qp : (struct dnnq_qparams){ 0 };
+	t->qp = !real ? *qp : (struct dnnq_qparams){ 0 };
 	t->ndim = ndim;
 	memcpy(t->dims, dims, ndim * sizeof *dims);
 	t->dims[0] = 0;
@@ -831,11 +836,13 @@ static int run_all(struct dnnq_graph *g, const void *const *inputs, void *const 
                    void *arg)
 {
 	int rc = resolve(g, inputs, outputs, ex);
+	g->failed = -1;
 	for (size_t i = 0; !rc && i < g->nn; i++) {
 		if (stop && stop(arg))
 			return DNNQ_E_AGAIN;
 		uint64_t t0 = ns ? now_ns() : 0;
-		rc = run_node(g, &g->n[i], ex);
+		if ((rc = run_node(g, &g->n[i], ex)))
+			g->failed = (ptrdiff_t)i;
 		if (ns)
 			ns[i] += now_ns() - t0;
 	}
@@ -853,6 +860,11 @@ int dnnq_graph_run_stoppable(struct dnnq_graph *g, const void *const *inputs,
                              bool (*stop)(void *arg), void *arg)
 {
 	return run_all(g, inputs, outputs, ex, NULL, stop, arg);
+}
+
+ptrdiff_t dnnq_graph_failed_node(const struct dnnq_graph *g)
+{
+	return g ? g->failed : -1;
 }
 
 int dnnq_graph_run(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,

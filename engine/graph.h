@@ -66,6 +66,12 @@ struct dnnq_xfmr_desc {
 	size_t wn;
 };
 
+/* engine/ops/embed.c: the table, rows x width f32 (the model's tensor) */
+struct dnnq_embed_desc {
+	const float *table;
+	size_t rows, width;
+};
+
 struct dnnq_node_desc {
 	uint32_t kind;                 /* enum dnnq_node_kind, or an engine/ops/ code */
 	uint32_t precision;            /* enum dnnq_precision */
@@ -124,6 +130,7 @@ struct dnnq_node_desc {
 		struct dnnq_remap_desc remap;  /* engine/remap.h: slice, pad, gather */
 		/* xfmr: the transformer and reduction operators (engine/xfmr.h) */
 		struct dnnq_xfmr_desc xfmr;
+		struct dnnq_embed_desc embed;
 	} op;
 };
 
@@ -260,6 +267,9 @@ struct dnnq_node_info {
 	bool fused;
 };
 int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out);
+/* The node whose run ended the last run of g with an error (an
+ * embedding's id outside its table: DNNQ_E_RANGE), or -1. */
+ptrdiff_t dnnq_graph_failed_node(const struct dnnq_graph *g);
 /* Bytes of the activation arena at the planned batch. */
 size_t dnnq_graph_arena_bytes(const struct dnnq_graph *g);
 /* The kind's name in its description (engine/op.h), or "unknown". */

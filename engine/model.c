@@ -350,12 +350,12 @@ static int read_io(struct rd *r, struct dnnq_model_io *io, bool output, size_t i
 	snprintf(f, sizeof f, "%s %zu ('%s')", what, i, io->name);
 	if ((rc = rd_u32(r, f, &u)))
 		return rc;
-	/* s8: an int8 graph input or output; s32: an output (an integer
-	 * operator's accumulator) */
+	/* s8: an int8 graph input or output; s32: an input of integers (token
+	 * ids) or an output (an integer operator's accumulator) */
 	if (u != DNNQ_DTYPE_U8 && u != DNNQ_DTYPE_F32 && u != DNNQ_DTYPE_S8 &&
-	    !(output && u == DNNQ_DTYPE_S32))
-		return dnnq_diag_set(r->diag, DNNQ_E_FORMAT, "model: %s: %s: dtype %u: must be u8, s8"
-		                     "%s or f32", r->sec, f, u, output ? ", s32" : "");
+	    u != DNNQ_DTYPE_S32)
+		return dnnq_diag_set(r->diag, DNNQ_E_FORMAT, "model: %s: %s: dtype %u: must be u8, s8,"
+		                     " s32 or f32", r->sec, f, u);
 	io->dtype = u;
 	if ((rc = rd_u32(r, f, &io->ndim)))
 		return rc;

@@ -22,11 +22,12 @@ int dnnq_onnx_calib_init(struct dnnq_onnx_calib *c, const struct dnnq_ir *ir, ui
 		bool in = i < ir->ninputs;
 		const struct dnnq_ir_value *v = &ir->values[in ? ir->inputs[i]
 		                                               : ir->outputs[i - ir->ninputs]];
-		if (v->dtype != DNNQ_IR_F32 || !v->batched)
+		if ((v->dtype != DNNQ_IR_F32 && !(in && v->dtype == DNNQ_IR_S32)) || !v->batched)
 			return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "calibration: %s '%s' is %s%s;"
-			                     " calibration needs batched float32 inputs and outputs",
-			                     in ? "input" : "output", v->name, dnnq_ir_dtype_name(v->dtype),
-			                     v->batched ? "" : " without a batch");
+			                     " calibration needs batched float32 (or int32) inputs and "
+			                     "float32 outputs", in ? "input" : "output", v->name,
+			                     dnnq_ir_dtype_name(v->dtype), v->batched ? "" : " without a "
+			                     "batch");
 	}
 	c->ir = ir;
 	size_t nio = ir->ninputs + ir->noutputs + 1;
@@ -106,7 +107,7 @@ static int grow(float **p, size_t n)
 	return 0;
 }
 
-int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const float *const *x, size_t n,
+int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
                         struct dnnq_diag *diag)
 {
 	const struct dnnq_ir *ir = c->ir;
@@ -115,10 +116,14 @@ int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const float *const *x, size_t
 		return DNNQ_OK;
 	for (size_t i = 0; i < ir->ninputs; i++) {
 		size_t per = c->x_numel[i];
-		if (total > SIZE_MAX / sizeof(float) / (per ? per : 1) || grow(&c->x[i], total * per))
+		/* 4-byte elements: floats, or an int32 input's integers */
+		void *grown = total > SIZE_MAX / 4 / (per ? per : 1) ? NULL
+		              : realloc(c->x[i], total * per * 4);
+		if (!grown)
 			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "calibration: %zu samples do not fit",
 			                     total);
-		memcpy(c->x[i] + c->samples * per, x[i], n * per * sizeof **x);
+		c->x[i] = grown;
+		memcpy((uint8_t *)c->x[i] + c->samples * per * 4, x[i], n * per * 4);
 		int rc = observe(c, ir, ir->inputs[i], x[i], n * per);
 		if (rc)
 			return rc;
@@ -134,7 +139,7 @@ int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const float *const *x, size_t
 		outs[k] = c->ref[k] + output_numel(ir, k, c->samples);
 	}
 	c->nodes_done = 0;
-	int rc = dnnq_ir_run_ex(ir, n, (const void *const *)x, outs, observe_run, c, c->ex, diag);
+	int rc = dnnq_ir_run_ex(ir, n, x, outs, observe_run, c, c->ex, diag);
 	free(outs);
 	if (rc)
 		return rc;

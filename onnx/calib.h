@@ -38,8 +38,8 @@ struct dnnq_onnx_calib {
 	struct dnnq_hist *hist;         /* nvalues; counts NULL: not an observed value */
 	size_t samples;                 /* added so far */
 	/* the samples themselves (a copy), for evaluation */
-	float **x;                      /* per graph input */
-	size_t *x_numel;                /* per graph input: floats per sample */
+	void **x;                       /* per graph input: f32, or int32 for an int32 input */
+	size_t *x_numel;                /* per graph input: elements (4 bytes) per sample */
 	float **ref;                    /* per graph output: the fp32 reference on x */
 	/* each value's parameters by each method, computed once for cache_opts
 	 * (the range searches dominate --method auto otherwise) */
@@ -54,13 +54,14 @@ struct dnnq_onnx_calib {
 	struct dnnq_weights_cache *wcache;
 };
 
-/* Fails with DNNQ_E_UNSUPPORTED for a model with a non-f32 input or
- * output. nbins 0: the histograms' default. */
+/* Fails with DNNQ_E_UNSUPPORTED for a model with an input other than f32
+ * or s32, or an output other than f32. nbins 0: the histograms' default. */
 int dnnq_onnx_calib_init(struct dnnq_onnx_calib *c, const struct dnnq_ir *ir, uint32_t nbins,
                          struct dnnq_diag *diag);
 void dnnq_onnx_calib_free(struct dnnq_onnx_calib *c);
-/* n samples: x[i] holds n * c->x_numel[i] floats of graph input i. */
-int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const float *const *x, size_t n,
+/* n samples: x[i] holds n * c->x_numel[i] elements of graph input i, in
+ * its dtype (float32, or int32). */
+int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
                         struct dnnq_diag *diag);
 /* method[v] = m for every value but the graph outputs, which get min/max:
  * clipping an output saturates the very values a caller compares (a

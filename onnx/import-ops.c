@@ -104,12 +104,14 @@ int need(struct nctx *c, size_t i, unsigned dts, bool constant)
 	struct dnnq_ir_value *v = V(c, i);
 	if (!v)
 		return bad(c, DNNQ_E_FORMAT, "input %zu is missing", i);
-	if (!(dts & DT(v->dtype)))
-		return bad(c, DNNQ_E_DTYPE, "input %zu '%.80s' is %s: not supported here", i,
-		           iname(c, i), dnnq_ir_dtype_name(v->dtype));
+	/* a computed value where a constant belongs (an int32 input as a
+	 * Reshape's shape) is told so before its type */
 	if (constant && !v->data)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' must be a constant (an "
 		           "initializer or a Constant node)", i, iname(c, i));
+	if (!(dts & DT(v->dtype)))
+		return bad(c, DNNQ_E_DTYPE, "input %zu '%.80s' is %s: not supported here", i,
+		           iname(c, i), dnnq_ir_dtype_name(v->dtype));
 	return 0;
 }
 
@@ -2418,12 +2420,39 @@ static int op_pad(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
 }
 
+/* Gather on axis 0 of a constant f32 table [V, D] by computed int32 ids
+ * [N, T...] (an embedding): the registry's embed, f32 [N, T..., D]; the
+ * ids are checked when it runs (engine/ops/embed.c). */
+static int op_embed(struct nctx *c)
+{
+	int rc;
+	int64_t axis;
+	if ((rc = engine_kind(c, "embed")) || (rc = need(c, 0, DT_F32, true)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S32), false)) || (rc = a_int(c, "axis", 0, &axis)))
+		return rc;
+	const struct dnnq_ir_value *t = V(c, 0), *iv = V(c, 1);
+	if (t->ndim != 2 || (axis != 0 && axis != -2))
+		return bad(c, DNNQ_E_UNSUPPORTED, "computed indices '%.80s' into '%.80s' [%s] on axis "
+		           "%lld: an embedding reads rows (axis 0) of a 2-D table", iname(c, 1),
+		           iname(c, 0), imp_dims_str(t), (long long)axis);
+	if (!iv->batched || iv->ndim + 1 > DNNQ_IR_MAX_DIMS || t->dims[0] > INT32_MAX)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s] into %lld rows: want batched "
+		           "ids of rank 1..%d into at most 2^31-1 rows", iname(c, 1), imp_dims_str(iv),
+		           (long long)t->dims[0], DNNQ_IR_MAX_DIMS - 1);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, iv->dims, iv->ndim * sizeof *d);
+	d[iv->ndim] = t->dims[1];
+	return set_out(c, 0, DNNQ_IR_F32, iv->ndim + 1, d, true);
+}
+
 /* Gather with constant indices (a scalar or 1-D, each in [-n, n)) on one
- * axis, not the batch. */
+ * axis, not the batch; computed indices into a constant: op_embed. */
 static int op_gather(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
 	int rc;
+	if (V(c, 0) && V(c, 1) && V(c, 0)->data && !V(c, 1)->data)
+		return op_embed(c);
 	if ((rc = engine_kind(c, "gather")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
 	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
 	    (rc = a_int(c, "axis", 0, &n->axis)))

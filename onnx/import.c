@@ -573,12 +573,18 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
 	struct dnnq_ir_value v = { .name = (char *)S(vi->name), .producer = -1 };
 	int32_t et = tt->has_elem_type ? tt->elem_type : 0;
+	/* an int64 tensor (token ids, a mask) is an int32 input: a client sends
+	 * int32; an int64 scalar is a setting, frozen rather than served */
+	bool setting = et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 &&
+	               (!tt->shape || !tt->shape->n_dim);
 	if (et == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
 		v.dtype = DNNQ_IR_F32;  /* the float 0 or 1 */
-	else if (imp_dtype(et, &v.dtype) || v.dtype == DNNQ_IR_S64) {
+	else if (et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 && !setting)
+		v.dtype = DNNQ_IR_S32;
+	else if (imp_dtype(et, &v.dtype) || setting) {
 		imp_problem(m, DNNQ_E_DTYPE, "%s: element type %s is not supported%s", what,
-		            imp_onnx_dtype_name(et), et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? " as an input (a setting, as a sample rate? freeze it with --input-value "
-		              "NAME=V)" : "");
+		            imp_onnx_dtype_name(et), setting ? " as a scalar input (a setting, as a "
+		            "sample rate? freeze it with --input-value NAME=V)" : "");
 		return DNNQ_E_DTYPE;
 	}
 	if (!tt->shape) {

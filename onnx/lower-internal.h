@@ -105,6 +105,10 @@ struct dnnq_model_node *add_node1(struct lower *L, enum dnnq_node_kind kind, con
 int add_tensor(struct lower *L, const char *name, struct dnnq_qtensor **t);
 /* An f32 tensor [n] of data; its id, or a negative status. */
 int add_f32_tensor(struct lower *L, const char *name, const float *data, size_t n);
+/* A tensor of 4-byte elements of dtype dt (f32, s32), of shape dims; its
+ * id, or a negative status. */
+int add_tensor_nd(struct lower *L, const char *name, enum dnnq_dtype dt, const void *data,
+                  uint32_t ndim, const int64_t *dims);
 /* An s32 tensor [n] of data (gather's indices); its id, or a negative status. */
 int add_s32_tensor(struct lower *L, const char *name, const int32_t *data, size_t n);
 /* A constant [n] in the precision of the node being lowered: f32, or u8

@@ -961,6 +961,24 @@ static bool only_gemms(const struct lower *L, int32_t v)
 	return true;
 }
 
+/* Reshape n of an int32 value (token ids, a mask: a graph input) as a view
+ * in the engine's layout, where that keeps the element order. */
+static int reshape_s32(struct lower *L, const struct dnnq_ir_node *n, struct lval *ly)
+{
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	if (!same_order(xv) || !same_order(yv))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "int32 '%s' to '%s': only reshapes that "
+		                 "keep the element order in NHWC", xv->name, yv->name);
+	struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_RESHAPE, n->name,
+	                                       L->v[n->inputs[0]].s32, &ly->s32);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = yv->ndim;
+	engine_dims(yv, mn->dims);
+	L->v[n->outputs[0]] = *ly;
+	return DNNQ_OK;
+}
+
 static int lower_reshape(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -979,6 +997,8 @@ static int lower_reshape(struct lower *L, size_t j)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "'%s' to '%s': only reshapes that keep the "
 		                 "batch as dims[0] (rank 1..8)", xv->name, yv->name);
 	struct lval ly = { .u8 = -1, .f32 = -1, .s32 = -1 };
+	if (lx->s32 >= 0 && lx->u8 < 0 && lx->f32 < 0)
+		return reshape_s32(L, n, &ly);
 	/* an f32 tensor in the ONNX order reshapes as in ONNX; prefer it to the
 	 * u8 one when the u8 one would need the permutation */
 	bool f32 = lx->f32 >= 0 && (xv->ndim != 4 || lx->f32_onnx) &&
@@ -1868,6 +1888,38 @@ static int lower_gather(struct lower *L, size_t j)
 	return nhwc ? lower_reshape_reordered(L, n, ref, L->fp32) : reshape_output(L, n, ref);
 }
 
+/* An embedding: the table a model tensor [V, D] f32, the ids the int32
+ * graph input (or a view of one), the output f32 [N, T..., D], not 4-D
+ * (whose engine layout would reorder it). */
+static int lower_embed(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 2, 0);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *tv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	int32_t ids = L->v[n->inputs[1]].s32, ref;
+	if (ids < 0 || yv->ndim == 4 || tv->ndim != 2)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "ids '%s' into table '%s' (rank %u): want "
+		                 "int32 ids a graph input holds, of rank 1, 2 or 4..7, into a 2-D table",
+		                 lval_ir(L, n->inputs[1])->name, tv->name, tv->ndim);
+	float *t;
+	size_t k;
+	if ((rc = const_f32(L, n, n->inputs[0], 0, &t, &k)))
+		return rc;
+	char nm[DNNQ_MODEL_NAME_MAX];
+	model_name(nm, n->name, ":table");
+	int tid = add_tensor_nd(L, nm, DNNQ_DTYPE_F32, t, 2, tv->dims);
+	free(t);
+	if (tid < 0)
+		return tid;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, ids, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->weight = tid;
+	return act_out(L, n, n->outputs[0], mn, ref);
+}
+
 /* Expand of a constant to the batch: the constant (its dims aligned with
  * the output's, 1 where it has none; NHWC for 4-D) a new model constant in
  * the node's precision (u8 with its own min/max), the output in its
@@ -1939,6 +1991,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "reduce_mean", lower_reduce }, { "reduce_sum", lower_reduce },
 		{ "reduce_max", lower_reduce }, { "logsoftmax", lower_logsoftmax },
 		{ "layernorm", lower_layernorm }, { "expand", lower_expand },
+		{ "embed", lower_embed },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)

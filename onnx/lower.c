@@ -166,8 +166,7 @@ static size_t dims_numel(uint32_t ndim, const int64_t *dims)
 	return n;
 }
 
-/* A tensor of 4-byte elements of dtype dt (f32, s32), of shape dims. */
-static int add_tensor_nd(struct lower *L, const char *name, enum dnnq_dtype dt,
+int add_tensor_nd(struct lower *L, const char *name, enum dnnq_dtype dt,
                          const void *data, uint32_t ndim, const int64_t *dims)
 {
 	struct dnnq_qtensor *t;
@@ -833,10 +832,18 @@ static int lower_inputs(struct lower *L)
 			L->v[v].f32_onnx = true;
 			continue;
 		}
+		if (iv->dtype == DNNQ_IR_S32 && same_order(iv)) {
+			/* integers as they are (token ids, a mask): an embedding or a
+			 * Cast reads them */
+			io->dtype = DNNQ_DTYPE_S32;
+			L->v[v].s32 = (int32_t)i;
+			continue;
+		}
 		if (iv->dtype != DNNQ_IR_U8 && iv->dtype != DNNQ_IR_S8)
-			return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s': %s: inputs "
-			                     "are float32, uint8 or int8", iv->name,
-			                     dnnq_ir_dtype_name(iv->dtype));
+			return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s': %s%s: inputs "
+			                     "are float32, uint8, int8 or int32 (int64 read as int32) "
+			                     "not 4-D", iv->name, dnnq_ir_dtype_name(iv->dtype),
+			                     iv->ndim == 4 ? " [N, C, H, W]" : "");
 		struct dnnq_qparams qp;
 		int rc = value_qp(L, NULL, v, &qp);
 		if (rc)

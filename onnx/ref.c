@@ -1032,8 +1032,23 @@ static void gather(const struct run *r, const struct dnnq_ir_node *n)
 		}
 }
 
-/* The registry's kinds that are not binary elementwise operators; false
- * for those (binary). */
+/* An embedding: row ids[k] of the table (negative ones counted from the
+ * end) per id; the index of the first id outside the table, or -1. */
+static ptrdiff_t embed(const struct run *r, const struct dnnq_ir_node *n)
+{
+	const struct dnnq_ir_value *tv = &r->ir->values[n->inputs[0]];
+	int64_t rows = tv->dims[0];
+	size_t width = (size_t)tv->dims[1] * sizeof(float), count = anumel(r, n->inputs[1]);
+	const int32_t *ids = IN(1);
+	for (size_t k = 0; k < count; k++) {
+		int64_t i = ids[k] < 0 ? (int64_t)ids[k] + rows : ids[k];
+		if (i < 0 || i >= rows)
+			return (ptrdiff_t)k;
+		memcpy((uint8_t *)OUT(0) + k * width, (const uint8_t *)IN(0) + (size_t)i * width, width);
+	}
+	return -1;
+}
+
 /* Expand of a constant to the batch: its broadcast, every batch row. */
 static void expand(const struct run *r, const struct dnnq_ir_node *n)
 {
@@ -1125,6 +1140,25 @@ static void exec(const struct run *r, const struct dnnq_ir_node *n)
 			((float *)OUT(0))[e] = unary(n, ((const float *)IN(0))[e]);
 		break;
 	}
+}
+
+/* Node n, whose inputs may come from the caller: an embedding's ids are
+ * checked, its first outside the table is a message in diag. */
+static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
+                        struct dnnq_diag *diag)
+{
+	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	if (!def || strcmp(def->name, "embed")) {
+		exec(r, n);
+		return 0;
+	}
+	ptrdiff_t k = embed(r, n);
+	const struct dnnq_ir_value *tv = &r->ir->values[n->inputs[0]];
+	return k < 0 ? 0 : dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: node '%s': %s[%td] = %d: "
+	                                 "outside the %lld rows of '%s'", n->name,
+	                                 r->ir->values[n->inputs[1]].name, k,
+	                                 ((const int32_t *)IN(1))[k], (long long)tv->dims[0],
+	                                 tv->name);
 }
 
 /* Which node reads each value last (-1: none); graph outputs live to the end. */
@@ -1284,7 +1318,8 @@ int dnnq_ir_run_ex(const struct dnnq_ir *ir, size_t batch, const void *const *in
 		} else if ((rc = alloc_outputs(&r, n, owned, diag))) {
 			break;
 		}
-		exec(&r, n);
+		if ((rc = exec_checked(&r, n, diag)))
+			break;
 		for (uint32_t k = 0; k < n->noutputs && observe; k++)
 			if (observe(ctx, ir, n->outputs[k], r.buf[n->outputs[k]], anumel(&r, n->outputs[k])))
 				rc = dnnq_diag_set(diag, DNNQ_E_INVAL, "onnx: run: stopped by the observer "

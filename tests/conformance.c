@@ -226,13 +226,13 @@ int conf_run(const struct dnnq_ir *ir, bool exact, const struct dnnq_npy *in,
 	if (exact) {
 		rc = convert_run("exact", ir, NULL, false, batch, in, want, q, d);
 	} else {
-		float **x = calloc(ir->ninputs + 1, sizeof *x);
+		const void **x = calloc(ir->ninputs + 1, sizeof *x);
 		for (size_t i = 0; x && i < ir->ninputs; i++)
-			x[i] = (float *)in[i].data;
+			x[i] = in[i].data;
 		if (!x)
 			rc = dnnq_diag_set(&why, DNNQ_E_NOMEM, "out of memory");
 		else if (!(rc = dnnq_onnx_calib_init(&c, ir, 0, &why)))
-			rc = dnnq_onnx_calib_add(&c, (const float *const *)x, batch, &why);
+			rc = dnnq_onnx_calib_add(&c, x, batch, &why);
 		free(x);
 		if (rc)
 			dnnq_diag_set(d, rc, "calibrating on the inputs: %s", why.msg);

@@ -1136,6 +1136,15 @@ START_TEST(npy_survives_corruption)
 }
 END_TEST
 
+/* raw[0..n) in a new file named from the template path. */
+static void tmp_file(char *path, const uint8_t *raw, size_t n)
+{
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, raw, n), (ssize_t)n);
+	close(fd);
+}
+
 /* A float64 file: dnnq_npy_parse refuses it unless asked (DNNQ_NPY_F64);
  * the file reader converts it to float32 and says so in from_f64. */
 START_TEST(npy_float64_converted)
@@ -1150,10 +1159,7 @@ START_TEST(npy_float64_converted)
 	ck_assert_int_eq(dnnq_npy_parse_flags(raw, n, DNNQ_NPY_F64, &a, &d), 0);
 	ck_assert(a.from_f64 && a.dtype == DNNQ_DTYPE_F32 && a.count == 5 && a.nbytes == 40);
 	char path[] = "/tmp/dnnq-calib-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, raw, n), (ssize_t)n);
-	close(fd);
+	tmp_file(path, raw, n);
 	void *buf;
 	ck_assert_msg(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d) == 0, "%s", d.msg);
 	ck_assert(a.from_f64 && a.dtype == DNNQ_DTYPE_F32 && a.count == 5 && a.nbytes == 20);
@@ -1190,6 +1196,46 @@ START_TEST(npy_float64_converted)
 	char rm[160];
 	snprintf(rm, sizeof rm, "rm -rf %s", dir);
 	ck_assert_int_eq(system(rm), 0);
+}
+END_TEST
+
+/* An int64 file (numpy's default integer): dnnq_npy_parse refuses it
+ * unless asked (DNNQ_NPY_I64); the file reader converts it to int32, and
+ * a value outside int32's range fails naming the file and the element. */
+START_TEST(npy_int64_converted)
+{
+	static const int64_t v[4] = { 0, -1, 999, INT32_MIN };
+	uint8_t raw[256];
+	const char *hdr = "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2)}\n";
+	size_t n = build(raw, 1, hdr, v, sizeof v);
+	struct dnnq_npy a;
+	struct dnnq_diag d = { "" };
+	ck_assert_int_eq(dnnq_npy_parse(raw, n, &a, &d), DNNQ_E_DTYPE);
+	ck_assert_int_eq(dnnq_npy_parse_flags(raw, n, DNNQ_NPY_I64, &a, &d), 0);
+	ck_assert(a.from_i64 && !a.from_f64 && a.dtype == DNNQ_DTYPE_S32 && a.nbytes == 32);
+	char path[] = "/tmp/dnnq-calib-XXXXXX";
+	tmp_file(path, raw, n);
+	void *buf;
+	ck_assert_msg(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d) == 0, "%s", d.msg);
+	ck_assert(a.from_i64 && a.dtype == DNNQ_DTYPE_S32 && a.count == 4 && a.nbytes == 16);
+	ck_assert_str_eq(dnnq_npy_narrowed(&a), "int64 converted to int32");
+	for (int i = 0; i < 4; i++) {
+		int32_t x;
+		memcpy(&x, a.data + 4 * i, 4);
+		ck_assert_int_eq(x, v[i]);
+	}
+	free(buf);
+	/* 2^31 in element 3: refused, the file named */
+	static const int64_t big[4] = { 1, 2, 3, (int64_t)INT32_MAX + 1 };
+	n = build(raw, 1, hdr, big, sizeof big);
+	FILE *fp = fopen(path, "wb");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(raw, 1, n, fp), n);
+	fclose(fp);
+	ck_assert_int_eq(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d), DNNQ_E_RANGE);
+	ck_assert_ptr_null(buf);
+	ck_assert_msg(strstr(d.msg, path) && strstr(d.msg, "element 3 = 2147483648"), "%s", d.msg);
+	unlink(path);
 }
 END_TEST
 
@@ -1290,6 +1336,7 @@ Suite *suite_calib(void)
 	tcase_add_test(tc, npy_survives_corruption);
 	tcase_add_test(tc, npy_file_wrappers);
 	tcase_add_test(tc, npy_float64_converted);
+	tcase_add_test(tc, npy_int64_converted);
 	suite_add_tcase(s, tc);
 	return s;
 }

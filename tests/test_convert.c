@@ -131,7 +131,7 @@ static void digits_calib(const struct digits *g, struct dnnq_onnx_calib *c)
 {
 	struct dnnq_diag d = { "" };
 	ck_assert_msg(dnnq_onnx_calib_init(c, &g->ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { g->calib.data };
+	const void *cx[1] = { g->calib.data };
 	ck_assert_msg(dnnq_onnx_calib_add(c, cx, g->calib.a.shape[0], &d) == 0, "%s", d.msg);
 }
 
@@ -1106,23 +1106,29 @@ END_TEST
  */
 #define MODELS "tests/onnx/models"
 
-/* DIR/m.dnnq run by dnnq-run on SET/NAME.test.npy: the SQNR of its output
- * against SET/NAME.out.npy. */
-static double run_sqnr(struct cmd *c, const char *dir, const char *set, const char *name)
+/* The SQNR of the f32 array in file got against the one in file want. */
+static double file_sqnr(const char *want_path, const char *got_path)
 {
 	struct array want, got;
-	char path[512];
-	sh(c, dir, "dnnq-run %s/m.dnnq -i %s/%s.test.npy -o %s", dir, set, name, dir);
-	ck_assert_msg(c->status == 0, "%s: %s", name, c->err);
-	snprintf(path, sizeof path, "%s/%s.out.npy", set, name);
-	load(path, &want);
-	snprintf(path, sizeof path, "%s/output.npy", dir);
-	load(path, &got);
+	load(want_path, &want);
+	load(got_path, &got);
 	ck_assert_uint_eq(got.a.count, want.a.count);
 	double db = dnnq_sqnr_db(want.data, got.data, want.a.count);
 	free(want.data);
 	free(got.data);
 	return db;
+}
+
+/* DIR/m.dnnq run by dnnq-run on SET/NAME.test.npy: the SQNR of its output
+ * against SET/NAME.out.npy. */
+static double run_sqnr(struct cmd *c, const char *dir, const char *set, const char *name)
+{
+	char want[512], got[512];
+	sh(c, dir, "dnnq-run %s/m.dnnq -i %s/%s.test.npy -o %s", dir, set, name, dir);
+	ck_assert_msg(c->status == 0, "%s: %s", name, c->err);
+	snprintf(want, sizeof want, "%s/%s.out.npy", set, name);
+	snprintf(got, sizeof got, "%s/output.npy", dir);
+	return file_sqnr(want, got);
 }
 
 START_TEST(models_end_to_end)
@@ -1176,7 +1182,7 @@ START_TEST(precision_trials_resumed)
 	import_with(path, &io, &ir);
 	struct dnnq_onnx_calib c;
 	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { x.data };
+	const void *cx[1] = { x.data };
 	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, x.a.shape[0], &d) == 0, "%s", d.msg);
 	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
 	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
@@ -1299,6 +1305,30 @@ END_TEST
  * and run with dnnqctl infer: every output equals NumPy's exactly, in its
  * dtype. The daemon is stopped at the end, or dies with the test.
  */
+/* dnnqd (argv[0]) started, its socket sock there; it dies with the test. */
+static pid_t start_dnnqd(char *const *argv, const char *sock)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	for (int t = 0; t < 2000 && access(sock, F_OK); t++)
+		usleep(5000);
+	return pid;
+}
+
+/* SIGTERM, and dnnqd must exit 0. */
+static void stop_dnnqd(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "dnnqd status %d", st);
+}
+
 START_TEST(tools_serve_typed)
 {
 	static const char *const cases[][2] = {
@@ -1320,15 +1350,7 @@ START_TEST(tools_serve_typed)
 	}
 	snprintf(sock, sizeof sock, "%s/d.sock", dir);
 	snprintf(dnnqd, sizeof dnnqd, "%s/dnnqd", bindir());
-	pid_t pid = fork();
-	if (pid == 0) {                 /* dies with this test, whatever happens to it */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execv(dnnqd, argv);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	for (int t = 0; t < 2000 && access(sock, F_OK); t++)
-		usleep(5000);
+	pid_t pid = start_dnnqd(argv, sock);
 	for (int i = 0; i < 3; i++) {
 		sh(&c, dir, "dnnqctl --socket %s infer %s -i " OPS "/%s.in0.npy -o %s/out-%s", sock,
 		   cases[i][0], cases[i][1], dir, cases[i][0]);
@@ -1347,10 +1369,124 @@ START_TEST(tools_serve_typed)
 		free(a.data);
 		free(b.data);
 	}
-	kill(pid, SIGTERM);
-	int st;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "dnnqd status %d", st);
+	stop_dnnqd(pid);
+	rm_rf(dir);
+}
+END_TEST
+
+#define NLP "tests/onnx/nlp"
+
+/* ids.npy (int64 [16, 8]) with element 5 set to v, as DIR/NAME.npy. */
+static void ids_with(const char *dir, const char *name, int64_t v)
+{
+	static uint8_t buf[4096];
+	FILE *f = fopen(NLP "/ids.npy", "rb");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	struct dnnq_npy a;
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_npy_parse_flags(buf, n, DNNQ_NPY_I64, &a, &d) == 0, "%s", d.msg);
+	ck_assert(a.from_i64);
+	for (int k = 0; k < 8; k++)
+		buf[a.data_offset + 8 * 5 + (size_t)k] = (uint8_t)((uint64_t)v >> (8 * k));
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, n, f), n);
+	fclose(f);
+}
+
+/* DIR/y.npy against NLP/y.npy: the SQNR. */
+static double nlp_sqnr(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/y.npy", dir);
+	return file_sqnr(NLP "/y.npy", path);
+}
+
+/* A tiny BERT-like model with token ids (tools/mknlp.py), exported with
+ * int64 and int32 inputs: both convert from the int64 samples (read as
+ * int32) and run close to torch int8, near-exact all fp32; an id outside
+ * the vocabulary or int32 fails the run or the read, naming what; dnnqd
+ * serves it with int32 ids and refuses a bad id without a crash. */
+START_TEST(nlp_token_ids)
+{
+	static const char *const models[2] = { "bert", "bert_i32" };
+	char dir[] = "/tmp/dnnq-nlp-XXXXXX", sock[128], dnnqd[512], model[600];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	const char *run = "dnnq-run %s/%s.dnnq -i ids=" NLP "/ids.npy -i mask=" NLP "/mask.npy "
+	                  "-o %s";
+	for (int i = 0; i < 2; i++) {
+		sh(&c, dir, "dnnq-convert " NLP "/%s.onnx --calib " NLP " -o %s/%s.dnnq", models[i],
+		   dir, models[i]);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		ck_assert_msg(strstr(c.err, "ids.npy: int64 converted to int32"), "%s", c.err);
+		sh(&c, dir, run, dir, models[i], dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		double db = nlp_sqnr(dir);
+		sh(&c, dir, "dnnq-convert " NLP "/%s.onnx --calib " NLP " --keep-fp32 '*' -o "
+		   "%s/f.dnnq", models[i], dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		sh(&c, dir, run, dir, "f", dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		double fdb = nlp_sqnr(dir);
+		printf("convert: nlp %-8s int8 SQNR %6.2f dB, all fp32 %6.2f dB against torch\n",
+		       models[i], db, fdb);
+		ck_assert_msg(db >= 30 && fdb >= 100, "%s: %.2f, %.2f dB", models[i], db, fdb);
+	}
+	/* V = 100: id 100 is outside, -101 too (wrapped once), 2^40 no int32 */
+	ids_with(dir, "oov", 100);
+	ids_with(dir, "neg", -101);
+	ids_with(dir, "big", (int64_t)1 << 40);
+	sh(&c, dir, "dnnq-run %s/bert.dnnq -i ids=%s/oov.npy -i mask=" NLP "/mask.npy -o %s", dir,
+	   dir, dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "(embed): value out of range"), "%s", c.err);
+	sh(&c, dir, "dnnq-run %s/bert.dnnq -i ids=%s/neg.npy -i mask=" NLP "/mask.npy -o %s", dir,
+	   dir, dir);
+	ck_assert_msg(c.status == 1 && strstr(c.err, "(embed)"), "%s", c.err);
+	sh(&c, dir, "dnnq-run " NLP "/bert.onnx -i ids=%s/oov.npy -i mask=" NLP "/mask.npy -o %s",
+	   dir, dir);
+	ck_assert_msg(c.status == 1 && strstr(c.err, "ids[5] = 100: outside the 100 rows"), "%s",
+	              c.err);
+	sh(&c, dir, "dnnq-run %s/bert.dnnq -i ids=%s/big.npy -i mask=" NLP "/mask.npy -o %s", dir,
+	   dir, dir);
+	ck_assert_msg(c.status == 1 && strstr(c.err, "big.npy: element 5 = 1099511627776"), "%s",
+	              c.err);
+	/* served: the same bytes as dnnq-run's; a bad id fails its request only */
+	snprintf(sock, sizeof sock, "%s/d.sock", dir);
+	snprintf(dnnqd, sizeof dnnqd, "%s/dnnqd", bindir());
+	snprintf(model, sizeof model, "bert=%s/bert.dnnq", dir);
+	char *argv[] = { dnnqd, "--socket", sock, "--model", model, NULL };
+	pid_t pid = start_dnnqd(argv, sock);
+	sh(&c, dir, run, dir, "bert", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	char oov[512];
+	snprintf(oov, sizeof oov, "%s/oov.npy", dir);
+	for (int round = 0; round < 2; round++) {
+		sh(&c, dir, "dnnqctl --socket %s infer bert -i ids=%s -i mask=" NLP "/mask.npy -o "
+		   "%s/served", sock, round ? oov : NLP "/ids.npy", dir);
+		if (round == 0) {
+			ck_assert_msg(c.status == 0, "%s", c.err);
+			char path[512];
+			struct array a, b;
+			snprintf(path, sizeof path, "%s/served/y.npy", dir);
+			load(path, &a);
+			snprintf(path, sizeof path, "%s/y.npy", dir);
+			load(path, &b);
+			ck_assert_uint_eq(a.a.nbytes, b.a.nbytes);
+			ck_assert_msg(!memcmp(a.data, b.data, b.a.nbytes), "served output differs");
+			free(a.data);
+			free(b.data);
+		} else {
+			ck_assert_msg(c.status != 0 && strstr(c.err, "value out of range"), "%d %s",
+			              c.status, c.err);
+		}
+	}
+	stop_dnnqd(pid);
 	rm_rf(dir);
 }
 END_TEST
@@ -1520,6 +1656,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_loop_test(tc, precision_trials_resumed, 0, 3);
 	tcase_add_test(tc, tools_serve_typed);
+	tcase_add_test(tc, nlp_token_ids);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);

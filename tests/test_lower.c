@@ -1566,11 +1566,14 @@ START_TEST(lower_refuses)
 	int32_t wv = ir_value(ir, "w", DNNQ_IR_U8, 4, (int64_t[]){ 1, 1, 2, 2 }, false, w8);
 	ir_node(ir, DNNQ_IR_CONVINTEGER, "ci", "ConvInteger", 2, (int32_t[]){ xu, wv }, DNNQ_IR_S32,
 	        4, (int64_t[]){ 1, 1, 1, 1 }, &y);
-	/* its int32 sums are a graph output, or nothing: no node reads them */
+	/* its int32 sums are a graph output, through a reshape that keeps
+	 * their order (a view), a Cast, or nothing: no other node reads them */
 	ir_node(ir, DNNQ_IR_RESHAPE, "r", "Reshape", 1, (int32_t[]){ y }, DNNQ_IR_S32, 2,
 	        (int64_t[]){ 1, 1 }, &y);
+	ir_node(ir, DNNQ_IR_RELU, "relu", "Relu", 1, (int32_t[]){ y }, DNNQ_IR_S32, 2,
+	        (int64_t[]){ 1, 1 }, &y);
 	ir_output(ir, y);
-	expect_error(ir, NULL, DNNQ_E_UNSUPPORTED, "node 'r' (Reshape)", "not computed");
+	expect_error(ir, NULL, DNNQ_E_UNSUPPORTED, "node 'relu' (Relu)", "not computed");
 	ir_destroy(ir);
 
 	/* an IR whose shapes do not follow from its operators */

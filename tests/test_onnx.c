@@ -2306,7 +2306,7 @@ static void lowered_sqnr(const struct dnnq_ir *ir, const float *x, size_t n)
 	struct dnnq_diag d = { "" };
 	struct dnnq_onnx_calib c;
 	ck_assert_msg(dnnq_onnx_calib_init(&c, ir, 0, &d) == 0, "%s", d.msg);
-	const float *cx[1] = { x };
+	const void *cx[1] = { x };
 	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, n, &d) == 0, "%s", d.msg);
 	enum dnnq_calib_method *method = calloc(ir->nvalues, sizeof *method);
 	ck_assert_ptr_nonnull(method);
@@ -2328,6 +2328,96 @@ static void lowered_sqnr(const struct dnnq_ir *ir, const float *x, size_t n)
 	free(method);
 	dnnq_onnx_calib_free(&c);
 }
+
+/* Token ids: an int64 input [N, 3] is an int32 input; Gather of a constant
+ * table [5, 2] by it is the registry's embed (f32 [N, 3, 2]); Unsqueeze
+ * and Cast of the ids are a view and the convert cast. */
+static struct mb *embed_model(void)
+{
+	struct mb *b = mb_new(14);
+	int64_t idd[2] = { BATCH, 3 }, td[2] = { 5, 2 }, one = 1;
+	float table[10];
+	for (int i = 0; i < 10; i++)
+		table[i] = (float)(10 * (i / 2) + i % 2);
+	mb_input(b, "ids", S64, 2, idd);
+	mb_init(b, "table", F, 2, td, table);
+	mb_i64(b, "ax", 1, &one);
+	mb_node(b, "Gather", "emb", "table,ids", "y");
+	mb_node(b, "Unsqueeze", "unsq", "ids,ax", "u");
+	at_i(b, mb_node(b, "Cast", "cast", "u", "z"), "to", F);
+	mb_output(b, "y");
+	mb_output(b, "z");
+	return b;
+}
+
+/* y[k] is the table's row ids[k] (wrapped once), z the ids as floats. */
+static void expect_embedded(const int32_t *ids, size_t n, const float *y, const float *z)
+{
+	for (size_t k = 0; k < n; k++) {
+		int32_t row = ids[k] < 0 ? ids[k] + 5 : ids[k];
+		ck_assert_float_eq(y[2 * k], (float)(10 * row));
+		ck_assert_float_eq(y[2 * k + 1], (float)(10 * row + 1));
+		ck_assert_float_eq(z[k], (float)ids[k]);
+	}
+}
+
+START_TEST(embedding_gather)
+{
+	struct dnnq_ir ir;
+	imp_ok(embed_model(), &ir);
+	const struct dnnq_ir_value *in = &ir.values[ir.inputs[0]];
+	ck_assert_int_eq(in->dtype, DNNQ_IR_S32);
+	ck_assert(in->batched);
+	const struct dnnq_ir_node *e = &ir.nodes[out_value(&ir, 0)->producer];
+	ck_assert_int_eq(e->op, DNNQ_IR_ENGINE);
+	ck_assert_str_eq(dnnq_op_get(e->kind)->name, "embed");
+	ck_assert_uint_eq(out_value(&ir, 0)->ndim, 3);
+	/* the reference: negative ids count from the end, one outside the
+	 * table is an error naming the node and the id, not a read */
+	int32_t ids[6] = { 0, 4, -1, 3, -5, 2 }, bad[6] = { 0, 1, 2, 3, 5, 0 };
+	float y[12], z[6];
+	void *outs[2] = { y, z };
+	const void *ins[1] = { ids };
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	expect_embedded(ids, 6, y, z);
+	ins[0] = bad;
+	ck_assert_int_eq(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, "node 'emb'") && strstr(d.msg, "ids[4] = 5: outside the 5 "
+	                                                       "rows"), "%s", d.msg);
+	/* lowered (calibrated on the good ids) and run by the engine: the
+	 * same values; a bad id fails the run, whatever its sign */
+	struct dnnq_onnx_calib c;
+	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
+	ins[0] = ids;
+	ck_assert_msg(dnnq_onnx_calib_add(&c, ins, 2, &d) == 0, "%s", d.msg);
+	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
+	ck_assert_ptr_nonnull(method);
+	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_MINMAX, method);
+	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
+	struct dnnq_lower_opts lo = { .calibration = "test" };
+	struct dnnq_model m;
+	ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(m.inputs[0].dtype, DNNQ_DTYPE_S32);
+	struct dnnq_graph *g;
+	ck_assert_msg(dnnq_model_build(&m, dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_graph_plan(g, 2, 1, &d) == 0, "%s", d.msg);
+	memset(y, 0, sizeof y);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	expect_embedded(ids, 6, y, z);
+	static const int32_t outside[] = { 5, -6, INT32_MAX, INT32_MIN };
+	for (size_t i = 0; i < sizeof outside / sizeof *outside; i++) {
+		bad[4] = outside[i];
+		ins[0] = bad;
+		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), DNNQ_E_RANGE);
+	}
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	free(method);
+	dnnq_onnx_calib_free(&c);
+	dnnq_ir_free(&ir);
+}
+END_TEST
 
 START_TEST(batch_fixed_window_attention)
 {
@@ -2906,6 +2996,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_opset9);
 	tcase_add_test(tc, fold_static_batch);
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
+	tcase_add_test(tc, embedding_gather);
 	tcase_add_test(tc, batch_fixed_window_attention);
 	tcase_add_test(tc, batch_on_dim1_attention);
 	tcase_add_test(tc, batch_on_dim1_fixed);

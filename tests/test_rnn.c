@@ -185,7 +185,8 @@ START_TEST(if_refusals)
 	/* not frozen: an int64 input is refused, saying how to freeze it; a
 	 * condition that stays dynamic is, naming the input it depends on */
 	refused(RNN "/if.onnx", NULL, 0, DNNQ_E_DTYPE, "input 'sr': element type int64 is not "
-	        "supported as an input (a setting, as a sample rate? freeze it with --input-value");
+	        "supported as a scalar input (a setting, as a sample rate? freeze it with "
+	        "--input-value");
 	refused(RNN "/if_dyn.onnx", NULL, 0, DNNQ_E_UNSUPPORTED,
 	        "node 'dyn' (If): condition 'flag' is only known at run time (it depends on "
 	        "'flag'): dnnq inlines an If whose condition is constant; freeze those inputs with "

@@ -350,20 +350,28 @@ static int fail(const char *what, const struct dnnq_diag *d)
 	return 1;
 }
 
-/* One input's samples from path, as floats (*x: free it), n of them. */
-static int load_samples(const char *path, const struct dnnq_ir_value *in, float **x, size_t *n,
+/* One input's samples from path (*x: free it), n of them: floats, or an
+ * int32 input's int32s (an int64 file read as int32). */
+static int load_samples(const char *path, const struct dnnq_ir_value *in, void **x, size_t *n,
                         struct dnnq_diag *d)
 {
 	void *buf = NULL;
 	struct dnnq_npy a;
+	bool ints = in->dtype == DNNQ_IR_S32;
 	int rc = dnnq_npy_load_batch(path, in->ndim, in->dims, &buf, &a, d);
-	*x = rc ? NULL : malloc(a.count * sizeof **x);
+	if (!rc && ints && a.dtype != DNNQ_DTYPE_S32)
+		rc = dnnq_diag_set(d, DNNQ_E_DTYPE, "%s: %s, input '%s' takes int32 (or int64)", path,
+		                   dnnq_dtype_name(a.dtype), in->name);
+	*x = rc ? NULL : malloc(a.count * 4);
 	if (!rc && !*x)
 		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", path);
 	if (!rc) {
-		if (a.from_f64)
-			fprintf(stderr, "%s: %s: float64 converted to float32\n", argv0, path);
-		dnnq_npy_to_f32(&a, *x);
+		if (dnnq_npy_narrowed(&a))
+			fprintf(stderr, "%s: %s: %s\n", argv0, path, dnnq_npy_narrowed(&a));
+		if (ints)
+			memcpy(*x, a.data, a.nbytes);
+		else
+			dnnq_npy_to_f32(&a, *x);
 		*n = a.shape[0];
 	}
 	free(buf);
@@ -407,11 +415,11 @@ static int calibrate_one(const struct opts *o, struct dnnq_onnx_calib *c, struct
 		return rc;
 	bar_start(o, c, &at);
 	for (at.f = 0; !rc && at.f < at.npaths; at.f++) {
-		float *x = NULL;
+		void *x = NULL;
 		rc = load_samples(paths[at.f], &c->ir->values[c->ir->inputs[0]], &x, &at.n, d);
 		for (at.s = 0; !rc && at.s < at.n; at.s += CALIB_CHUNK) {
 			at.k = at.n - at.s < CALIB_CHUNK ? at.n - at.s : CALIB_CHUNK;
-			const float *xs[1] = { x + at.s * c->x_numel[0] };
+			const void *xs[1] = { (const uint8_t *)x + at.s * c->x_numel[0] * 4 };
 			rc = dnnq_onnx_calib_add(c, xs, at.k, d);
 		}
 		free(x);
@@ -427,7 +435,7 @@ static int calibrate_one(const struct opts *o, struct dnnq_onnx_calib *c, struct
 static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struct dnnq_diag *d)
 {
 	const struct dnnq_ir *ir = c->ir;
-	float **x = calloc(ir->ninputs, sizeof *x);
+	void **x = calloc(ir->ninputs, sizeof *x);
 	size_t n = 0;
 	int rc = x ? 0 : dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < ir->ninputs; i++) {
@@ -450,7 +458,7 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 	if (!rc) {
 		struct calib_at at = { .npaths = 1, .k = n, .n = n };
 		bar_start(o, c, &at);
-		rc = dnnq_onnx_calib_add(c, (const float *const *)x, n, d);
+		rc = dnnq_onnx_calib_add(c, (const void *const *)x, n, d);
 		bar_end(c, &at);
 	}
 	for (size_t i = 0; x && i < ir->ninputs; i++)

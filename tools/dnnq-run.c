@@ -83,7 +83,8 @@ static void usage(FILE *f)
 		"the reference executor) on .npy inputs and writes each output as NAME.npy.\n"
 		"  -i, --input NAME=FILE  the array for input NAME ([n, ...]: n samples); once\n"
 		"                     per input (NAME may be left out when the model has one);\n"
-		"                     a float64 array is converted to float32\n"
+		"                     a float64 array is converted to float32, an int64 one\n"
+		"                     to int32 (each value must fit)\n"
 		"  -o, --output-dir DIR  where the outputs go, created if missing (default .)\n"
 		"  --threads N        engine threads, 1..256 (default 1)\n"
 		"  --repeat N         N timed runs after the first: latency statistics\n"
@@ -294,8 +295,8 @@ static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		int rc = dnnq_npy_load_batch(b->path, io->ndim, io->dims, &io->buf, &io->a, d);
 		if (rc)
 			return rc;
-		if (io->a.from_f64)
-			fprintf(stderr, "%s: %s: float64 converted to float32\n", argv0, b->path);
+		if (dnnq_npy_narrowed(&io->a))
+			fprintf(stderr, "%s: %s: %s\n", argv0, b->path, dnnq_npy_narrowed(&io->a));
 		if (io->a.dtype != io->dtype && io->dtype != DNNQ_DTYPE_F32)
 			return dnnq_diag_set(d, DNNQ_E_DTYPE, "%s: %s, input '%s' takes %s", b->path,
 			                     dnnq_dtype_name(io->a.dtype), io->name,
@@ -370,8 +371,16 @@ static int run_once(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		return dnnq_ir_run(&r->ir, r->batch, r->inp, r->outp, NULL, NULL, d);
 	int rc = dnnq_graph_run_profiled(r->g, r->inp, r->outp, o->threads > 1 ? &r->ex : NULL,
 	                                 r->ns);
-	return rc ? dnnq_diag_set(d, rc, "%s: the run failed: %s", o->model, dnnq_strerror(rc))
-	          : DNNQ_OK;
+	struct dnnq_node_info ni;
+	if (!rc)
+		return DNNQ_OK;
+	if (dnnq_graph_failed_node(r->g) < 0 ||
+	    dnnq_graph_node_info(r->g, (size_t)dnnq_graph_failed_node(r->g), &ni))
+		return dnnq_diag_set(d, rc, "%s: the run failed: %s", o->model, dnnq_strerror(rc));
+	/* an embedding refuses an id outside its table so */
+	return dnnq_diag_set(d, rc, "%s: the run failed at node '%s' (%s): %s%s", o->model,
+	                     ni.name, dnnq_node_kind_name(ni.kind), dnnq_strerror(rc),
+	                     rc == DNNQ_E_RANGE ? " (an id outside the table?)" : "");
 }
 
 static double now_ms(void)

@@ -28,13 +28,15 @@ import numpy as np
 
 from . import _lib
 from ._lib import lib
-from .errors import (Disconnected, DtypeError, InvalidArgument, NoSpace, ShapeError, Timeout,
-                     from_code)
+from .errors import (Disconnected, DtypeError, InvalidArgument, NoSpace, RangeError, ShapeError,
+                     Timeout, from_code)
 
 _NP_OF = {_lib.TYPE_U8: np.dtype(np.uint8), _lib.TYPE_S8: np.dtype(np.int8),
           _lib.TYPE_S32: np.dtype(np.int32), _lib.TYPE_F32: np.dtype(np.float32)}
 _CODE_OF = {v: k for k, v in _NP_OF.items()}
 _F32 = np.dtype(np.float32)
+_I64 = np.dtype(np.int64)
+_I32_MIN, _I32_MAX = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 _TYPESTR = {k: v.str for k, v in _NP_OF.items()}
 
 
@@ -520,6 +522,13 @@ class Model:
                 codes.append(info._code)
             elif dt == _F32 and info._code == _lib.TYPE_U8:
                 codes.append(_lib.TYPE_F32)
+            elif dt == _I64 and info._code == _lib.TYPE_S32:
+                # numpy's default integer (token ids): copied as int32 if it fits
+                if a.size and (a.min() < _I32_MIN or a.max() > _I32_MAX):
+                    raise RangeError(f"input '{info.name}': int64 values from {a.min()} to "
+                                     f"{a.max()}: an int32 input takes "
+                                     f"{_I32_MIN}..{_I32_MAX}")
+                codes.append(info._code)
             else:
                 info._tensor_dtype(dt, "input")     # raises DtypeError
             if a.ndim != len(info.shape) or a.shape[1:] != info.shape[1:] or a.shape[0] < 1:

@@ -2,8 +2,9 @@
 temporary directory holding its socket, its log and its models.
 
 Models: relu64 and multi (tools/serve-fixture.c's, as written into
-tests/fuzz/corpus/model/ by `make fuzz-seeds`) and digits, the digits CNN of
-tests/onnx/digits converted by dnnq-convert as `make demo` converts it.
+tests/fuzz/corpus/model/ by `make fuzz-seeds`), digits, the digits CNN of
+tests/onnx/digits converted by dnnq-convert as `make demo` converts it, and
+bert, tests/onnx/nlp's tiny BERT-like model with int32 token-id inputs.
 
 Binaries: $DNNQ_DNNQD, $DNNQ_DNNQCTL, and dnnq-convert in $DNNQ_BINDIR
 (make check-python sets them; default build/bin). The library:
@@ -29,11 +30,12 @@ import dnnq  # noqa: E402
 DNNQD = os.path.abspath(os.environ.get("DNNQ_DNNQD", os.path.join(BINDIR, "dnnqd")))
 DNNQCTL = os.path.abspath(os.environ.get("DNNQ_DNNQCTL", os.path.join(BINDIR, "dnnqctl")))
 DIGITS = os.path.join(ROOT, "tests", "onnx", "digits")
+NLP = os.path.join(ROOT, "tests", "onnx", "nlp")
 FIXTURE_MODELS = os.path.join(ROOT, "tests", "fuzz", "corpus", "model")
 
 
 class Daemon:
-    """dnnqd serving relu64, multi and digits on DIR/dnnqd.sock."""
+    """dnnqd serving relu64, multi, digits and bert on DIR/dnnqd.sock."""
 
     def __init__(self, extra=()):
         self.dir = tempfile.mkdtemp(prefix="dnnq-py-")
@@ -44,7 +46,11 @@ class Daemon:
         subprocess.run([os.path.join(BINDIR, "dnnq-convert"), os.path.join(DIGITS, "cnn.onnx"),
                         "-o", digits, "--calib", os.path.join(DIGITS, "calib_x.npy"),
                         "--per-channel"], check=True, capture_output=True)
+        bert = os.path.join(self.dir, "bert.dnnq")
+        subprocess.run([os.path.join(BINDIR, "dnnq-convert"), os.path.join(NLP, "bert.onnx"),
+                        "-o", bert, "--calib", NLP], check=True, capture_output=True)
         self.argv = [DNNQD, "--socket", self.socket, "--model", "digits=" + digits,
+                     "--model", "bert=" + bert,
                      "--model", "relu64=" + os.path.join(FIXTURE_MODELS, "relu64.dnnq"),
                      "--model", "multi=" + os.path.join(FIXTURE_MODELS, "multi.dnnq"),
                      *extra]

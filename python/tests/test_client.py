@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import dnnq
-from daemon import DIGITS, DNNQCTL
+from daemon import DIGITS, DNNQCTL, NLP
 
 RNG = np.random.default_rng(21)
 
@@ -52,6 +52,34 @@ def test_u8_model_equals_dnnqctl_infer(daemon, client, tmp_path):
     assert got.dtype == np.uint8
     assert np.array_equal(got, np.load(out / "y.npy"))
     assert got.any()
+
+
+def test_token_ids_int64(daemon, client, tmp_path):
+    # bert's inputs are int32; numpy's int64 arrays go as int32 when they fit
+    ids, mask = np.load(os.path.join(NLP, "ids.npy")), np.load(os.path.join(NLP, "mask.npy"))
+    assert ids.dtype == np.int64
+    m = client.model("bert")
+    assert [i.dtype for i in m.inputs] == [np.dtype(np.int32)] * 2
+    got, = m.run([ids, mask])
+    assert got.dtype == np.float32 and got.shape == (16, 3)
+    assert np.array_equal(got, m.run([ids.astype(np.int32), mask])[0])
+    out = tmp_path / "out"
+    subprocess.run([DNNQCTL, "--socket", daemon.socket, "infer", "bert", "--input",
+                    f"ids={os.path.join(NLP, 'ids.npy')}", "--input",
+                    f"mask={os.path.join(NLP, 'mask.npy')}", "--output-dir", str(out)],
+                   check=True, capture_output=True)
+    assert np.array_equal(got, np.load(out / "y.npy"))
+    y = np.load(os.path.join(NLP, "y.npy"))
+    assert 10 * np.log10((y ** 2).sum() / ((y - got) ** 2).sum()) > 30
+    big = ids.copy()
+    big[1, 2] = 1 << 40
+    with pytest.raises(dnnq.RangeError, match="int64 values from 0 to 1099511627776"):
+        m.run([big, mask])
+    # an id outside the vocabulary (100) fails that request, in the daemon
+    ids[3, 1] = 100
+    with pytest.raises(dnnq.RangeError):
+        m.run([ids, mask])
+    assert np.array_equal(m.run([ids[:3], mask[:3]])[0], got[:3])
 
 
 def test_signature(client):
