@@ -472,28 +472,29 @@ int dnnq_gavgpool_setup_sums(struct dnnq_gavgpool *op, size_t n, size_t h, size_
  * then the ISA's requantization by the average's multiplier: the sums are
  * exact (h * w <= DNNQ_AVGPOOL_MAX_TAPS) and the requantization is the
  * avgpool kernels' output step, so the bytes are those of the kernels on
- * the pixels. A few thousand adds: no split. */
+ * the pixels. A few thousand adds (8 lanes at a time): no split. */
 static void run_sums(const struct pooler *p)
 {
+	typedef uint32_t u32x8 __attribute__((vector_size(32), aligned(4)));
 	struct dnnq_avgpool_k k = avg_k(p, (int64_t)(p->h * p->w), (int64_t)(p->h * p->w));
 	const struct dnnq_requant rq = { DNNQ_REQUANT_FLOAT, 1, &k.mult, NULL, NULL,
 	                                 (int32_t)p->zy, (int32_t)p->qmin, (int32_t)p->qmax };
-	int32_t acc[64];
+	uint32_t acc[64];   /* mod 2^32; the result, sum - nzx, is an int32 */
 	for (size_t img = 0; img < p->n; img++) {
 		for (size_t c0 = 0; c0 < p->c; c0 += 64) {
 			size_t nc = p->c - c0 < 64 ? p->c - c0 : 64;
 			const uint32_t *s = p->row_sums + img * p->h * p->c + c0;
 			for (size_t t = 0; t < 64; t++)
-				acc[t] = -k.nzx;
+				acc[t] = -(uint32_t)k.nzx;
 			for (size_t r = 0; r < p->h; r++, s += p->c) {
-				if (nc == 64)
-					for (size_t t = 0; t < 64; t++)
-						acc[t] += (int32_t)s[t];
-				else
-					for (size_t t = 0; t < nc; t++)
-						acc[t] += (int32_t)s[t];
+				size_t t = 0;
+				for (; t + 8 <= nc; t += 8)
+					*(u32x8 *)(acc + t) += *(const u32x8 *)(s + t);
+				for (; t < nc; t++)
+					acc[t] += s[t];
 			}
-			p->kn->requantize(acc, p->out + img * p->c + c0, DNNQ_DTYPE_U8, 1, nc, &rq);
+			p->kn->requantize((const int32_t *)acc, p->out + img * p->c + c0, DNNQ_DTYPE_U8,
+			                  1, nc, &rq);
 		}
 	}
 }
