@@ -10,7 +10,9 @@
  * computed here, once, for both ISAs: the kernels only add, compare and
  * apply the shared output step, which is why AVX2 and scalar agree bit for
  * bit. Geometry is computed in int64 from int32 fields and int32-bounded
- * sizes, so no product can overflow.
+ * sizes, so no product can overflow. A global pool may instead be handed
+ * its input's sums per row, taken where the input was made
+ * (dnnq_gavgpool_setup_sums): it then adds rows and requantizes.
  */
 #include <float.h>
 #include <math.h>
