@@ -62,6 +62,11 @@ struct dnnq_conv {
 	uint8_t **scratch;                /* per thread */
 	unsigned nscratch;
 	size_t scratch_bytes;
+	/* depthwise, while dnnq_conv_set_sums is on: per output row (n x oh)
+	 * and channel, the sum of the u8 values the row's tasks stored */
+	bool sum_rows;
+	uint32_t *row_sums;
+	size_t row_sums_cap;              /* elements */
 };
 
 /* The depthwise kernels (struct dnnq_dw_ukernel, engine/kernels.h):

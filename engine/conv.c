@@ -14,6 +14,7 @@
 
 #include "engine/conv-kernels.h"
 #include "engine/f32.h"
+#include "engine/pooling.h"
 #include "engine/wcache.h"
 
 enum { WCACHE_CONV = 1, WCACHE_CONV_ACC16 = 2 };
@@ -337,6 +338,14 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
 	c->in = in;
 	c->out = out;
 	c->nsplit = 1;
+	size_t sums = c->sum_rows ? n * oh * c->d.cout : 0;
+	if (sums > c->row_sums_cap) {
+		free(c->row_sums);
+		c->row_sums_cap = 0;
+		if (!(c->row_sums = malloc(sums * sizeof *c->row_sums)))
+			return DNNQ_E_NOMEM;
+		c->row_sums_cap = sums;
+	}
 	return size_scratch(c, nthreads ? nthreads : 1);
 }
 
@@ -601,6 +610,12 @@ static void depthwise_task(void *arg, size_t task, unsigned tid)
 	dnnq_kernels_of(c->d.isa)->dw.row(c, row / c->oh, row % c->oh, c0, c1, c->scratch[tid]);
 	dnnq_gemm_apply_lut(c->d.isa, c->gout[0].lut, c->out, c->d.cout, row * c->ow,
 	                    (row + 1) * c->ow, c0, c1);
+	if (c->sum_rows) {   /* for a global pool of the output, while the row is in L1 */
+		size_t cout = c->d.cout;
+		const struct dnnq_pooling_win win = {
+			(const uint8_t *)c->out + row * c->ow * cout + c0, 1, c->ow, 0, cout };
+		dnnq_kernels_of(c->d.isa)->pool_sums(&win, c1 - c0, c->row_sums + row * cout + c0);
+	}
 }
 
 /* Output pixels [lo, hi) of a row whose taps are all inside the image. */
@@ -684,6 +699,8 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		           strided_1x1_task, ex);
 		return DNNQ_OK;
 	case DNNQ_CONV_DEPTHWISE:
+		if (c->sum_rows && c->row_sums_cap < c->n * c->oh * c->d.cout)
+			return DNNQ_E_INVAL;   /* sums set on after setup */
 		c->nsplit = dnnq_split_panels(ex, c->n * c->oh, (c->d.cout + DNNQ_DW_BLOCK - 1) /
 		                              DNNQ_DW_BLOCK, 1);
 		c->nsplit = (c->d.cout + c->nsplit * DNNQ_DW_BLOCK - 1) / (c->nsplit * DNNQ_DW_BLOCK);
@@ -706,6 +723,26 @@ int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)
 	for (size_t g = 0; g < out_groups(c); g++)
 		c->gout[g].lut = table;
 	return DNNQ_OK;
+}
+
+bool dnnq_conv_can_sum(const struct dnnq_conv *c)
+{
+	return c && c->path == DNNQ_CONV_DEPTHWISE && c->q.d.out_dtype == DNNQ_DTYPE_U8;
+}
+
+int dnnq_conv_set_sums(struct dnnq_conv *c, bool on)
+{
+	if (!c)
+		return DNNQ_E_INVAL;
+	if (on && !dnnq_conv_can_sum(c))
+		return DNNQ_E_UNSUPPORTED;
+	c->sum_rows = on;
+	return DNNQ_OK;
+}
+
+const uint32_t *dnnq_conv_row_sums(const struct dnnq_conv *c)
+{
+	return c->sum_rows ? c->row_sums : NULL;
 }
 
 /* The raw weight of output channel o, tap t (ky * kw + kx), channel ci of
@@ -837,6 +874,7 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 	free(c->dw_zero);
 	free(c->seg_zero);
 	free(c->pairs);
+	free(c->row_sums);
 	free(c->gout);
 	for (unsigned t = 0; t < c->nscratch; t++)
 		free(c->scratch[t]);

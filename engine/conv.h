@@ -78,6 +78,17 @@ int dnnq_conv_run(struct dnnq_conv *conv, const struct dnnq_executor *ex);
  * it just stored: an activation fused into the output stage. u8 outputs
  * only (else DNNQ_E_DTYPE). */
 int dnnq_conv_set_lut(struct dnnq_conv *conv, const uint8_t *table);
+/* Until set again, each task of the runs also sums, per channel, the u8
+ * values it just stored (after the table) over its output row, so that a
+ * global average pool of the output adds n x oh rows of sums instead of
+ * reading n x oh x ow pixels (engine/graph.c, fuse_pools). Integer sums:
+ * the same whatever the split. The depthwise path with a u8 output only
+ * (dnnq_conv_can_sum; else DNNQ_E_UNSUPPORTED). */
+bool dnnq_conv_can_sum(const struct dnnq_conv *conv);
+int dnnq_conv_set_sums(struct dnnq_conv *conv, bool on);
+/* The last run's sums, (n x oh) rows of cout, when set_sums is on; else
+ * NULL. Valid until the next setup. */
+const uint32_t *dnnq_conv_row_sums(const struct dnnq_conv *conv);
 void dnnq_conv_destroy(struct dnnq_conv *conv);
 
 /* The fp32 reference: real-valued NHWC input x (n x h x w x cin) to the

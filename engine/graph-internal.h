@@ -64,6 +64,8 @@ struct gnode {
 	bool serial;                  /* planned: too little work to split (plan_serial) */
 	const uint8_t *post_table;    /* fused: the table of the activation it feeds */
 	bool fused;                   /* an activation its producer applies; not run */
+	bool post_sums;               /* fused: sums its rows for a global pool */
+	const struct gnode *sums_of;  /* fused: the global pool adds these row sums */
 };
 
 struct dnnq_graph {
@@ -135,6 +137,13 @@ const uint8_t *dnnq_node_table(const struct gnode *n);
  * again. */
 bool dnnq_node_takes_table(const struct gnode *n);
 int dnnq_node_set_table(struct gnode *n, const uint8_t *table);
+/* Whether node n can sum, per output row and channel, the u8 values it
+ * stores (a depthwise int8 convolution: dnnq_conv_set_sums), and turning
+ * that on or off; whether node n is a global pool that can add such sums
+ * instead of reading its input (int8). */
+bool dnnq_node_sums_rows(const struct gnode *n);
+int dnnq_node_set_sums(struct gnode *n, bool on);
+bool dnnq_node_pools_sums(const struct gnode *n);
 
 /* A constant's values as f32 (malloc'd): an f32 one copied, a u8 one
  * dequantized; NULL when out of memory. */

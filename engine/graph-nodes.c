@@ -179,6 +179,16 @@ int dnnq_node_set_table(struct gnode *n, const uint8_t *table)
 	return dnnq_node_takes_table(n) ? dnnq_conv_set_lut(n->op, table) : DNNQ_E_INVAL;
 }
 
+bool dnnq_node_sums_rows(const struct gnode *n)
+{
+	return n->ops == &conv_ops && dnnq_conv_can_sum(n->op);
+}
+
+int dnnq_node_set_sums(struct gnode *n, bool on)
+{
+	return n->ops == &conv_ops ? dnnq_conv_set_sums(n->op, on) : DNNQ_E_INVAL;
+}
+
 #define BERR(rc, ...) dnnq_op_build_err(b, diag, rc, __VA_ARGS__)
 
 static int conv_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag)
@@ -443,11 +453,15 @@ static int pool_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 	struct gtensor *x = gin(g, n, 0);
 	size_t d[4] = { (size_t)x->dims[0], (size_t)x->dims[1], (size_t)x->dims[2], (size_t)x->dims[3] };
 	uint8_t *y = g->t[n->out].buf;
+	/* the producer summed its rows in this run (graph.c, fuse_pools) */
+	const uint32_t *sums = n->sums_of && !g->unfused ? dnnq_conv_row_sums(n->sums_of->op) : NULL;
 	(void)nthreads;
 	switch (n->desc.kind) {
 	case DNNQ_NODE_MAXPOOL: return dnnq_maxpool_setup(n->op, d[0], d[1], d[2], d[3], x->buf, y);
 	case DNNQ_NODE_AVGPOOL: return dnnq_avgpool_setup(n->op, d[0], d[1], d[2], d[3], x->buf, y);
-	default:                return dnnq_gavgpool_setup(n->op, d[0], d[1], d[2], d[3], x->buf, y);
+	default:
+		return sums ? dnnq_gavgpool_setup_sums(n->op, d[0], d[1], d[2], d[3], sums, y)
+		            : dnnq_gavgpool_setup(n->op, d[0], d[1], d[2], d[3], x->buf, y);
 	}
 }
 
@@ -482,6 +496,11 @@ static int pool_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 
 static const struct node_ops pool_ops = { pool_create, pool_infer, pool_setup, pool_run,
                                           pool_destroy, pool_ref, false, false };
+
+bool dnnq_node_pools_sums(const struct gnode *n)
+{
+	return n->ops == &pool_ops && n->desc.kind == DNNQ_NODE_GAVGPOOL;
+}
 
 static struct dnnq_pooling_geom pool_geom(const struct dnnq_model_node *n)
 {

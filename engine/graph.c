@@ -436,6 +436,34 @@ static int fuse_tables(struct dnnq_graph *g)
 	return rc;
 }
 
+/*
+ * A global average pool (int8) of a depthwise convolution's output, or of
+ * the table activation fused into one, takes that convolution's sums: its
+ * tasks add up, per output row and channel, the values they just stored
+ * (after the table), and the pool adds n x oh rows of sums instead of
+ * reading n x oh x ow pixels, half of them from the other core's cache.
+ * The sums are exact, so the bytes are the pool's on the output. Squeeze-
+ * and-excitation blocks pool each depthwise output this way; the pool
+ * runs serially, so what it reads is time no other thread shares. The
+ * shadow run (g->unfused) pools the output again.
+ */
+static void fuse_pools(struct dnnq_graph *g)
+{
+	for (size_t i = 0; i < g->nn; i++) {
+		struct gnode *p = &g->n[i];
+		const struct gtensor *x = gin(g, p, 0);
+		if (!dnnq_node_pools_sums(p) || x->producer < 0)
+			continue;
+		const struct gnode *a = &g->n[x->producer];
+		if (a->fused)     /* its output is a view of its input, the convolution's */
+			x = gin(g, a, 0);
+		if (x->producer < 0 || !dnnq_node_sums_rows(&g->n[x->producer]))
+			continue;
+		g->n[x->producer].post_sums = true;
+		p->sums_of = &g->n[x->producer];
+	}
+}
+
 int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 {
 	if (!g || g->finalized)
@@ -450,6 +478,7 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 	}
 	if (fuse_tables(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
+	fuse_pools(g);
 	/* views keep their base alive; an output that is a view writes through
 	 * its base, which must then be computed by a node */
 	for (size_t i = 0; i < g->nt; i++) {
@@ -812,6 +841,8 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 		return DNNQ_OK;   /* its producer applied it */
 	int rc = n->post_table ? dnnq_node_set_table(n, g->unfused ? NULL : n->post_table)
 	                       : DNNQ_OK;
+	if (!rc && n->post_sums)
+		rc = dnnq_node_set_sums(n, !g->unfused);
 	if (rc)
 		return rc;
 	if (n->ops->stable_inputs)
@@ -1049,6 +1080,7 @@ int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_
 	out->bytes = g->planned ? node_bytes(g, n) : 0;
 	out->serial = g->planned && n->serial;
 	out->fused = n->fused;
+	out->summed = n->sums_of != NULL;
 	return DNNQ_OK;
 }
 

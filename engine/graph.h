@@ -265,6 +265,9 @@ struct dnnq_node_info {
 	/* an activation its producer's output stage applies (docs/graph.md,
 	 * "Running"): it takes no time of its own */
 	bool fused;
+	/* a global pool that adds the sums its producer took of the rows it
+	 * stored (docs/graph.md, "Running"): it reads none of its input */
+	bool summed;
 };
 int dnnq_graph_node_info(const struct dnnq_graph *g, size_t i, struct dnnq_node_info *out);
 /* The node whose run ended the last run of g with an error (an

@@ -24,6 +24,7 @@
 #define STEPS_LUT(isa, lut_kernel) \
 	.maxpool = dnnq_maxpool_kernel_##isa, \
 	.avgpool = dnnq_avgpool_kernel_##isa, \
+	.pool_sums = dnnq_pool_sums_##isa, \
 	.ew = dnnq_ew_##isa, \
 	.ewlin = dnnq_ewlin_##isa, \
 	.lut = lut_kernel, \

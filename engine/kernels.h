@@ -65,6 +65,7 @@ struct dnnq_kernels {
 	void (*maxpool)(const struct dnnq_pooling_win *win, size_t c, uint8_t *y);
 	void (*avgpool)(const struct dnnq_pooling_win *win, size_t c,
 	                const struct dnnq_avgpool_k *k, uint8_t *y);
+	void (*pool_sums)(const struct dnnq_pooling_win *win, size_t c, uint32_t *sum);
 	void (*ew)(const struct dnnq_ew_kernel *k, size_t i0, size_t i1);
 	void (*ewlin)(const struct dnnq_ewlin_kernel *k, size_t i0, size_t i1);
 	void (*lut)(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);

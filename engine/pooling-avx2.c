@@ -85,6 +85,18 @@ static inline __m256i avg_out8(__m256i sum, const struct dnnq_avgpool_k *k)
 	                              _mm256_set1_ps(k->qmax));
 }
 
+/* The int32 sums of channels [ch, ch + 8) over the window. */
+static inline __m256i sum8(const struct dnnq_pooling_win *win, size_t ch)
+{
+	__m256i acc = _mm256_setzero_si256();
+	for (size_t i = 0; i < win->nh; i++) {
+		const uint8_t *x = win->x + i * win->sh + ch;
+		for (size_t j = 0; j < win->nw; j++)
+			acc = _mm256_add_epi32(acc, dnnq_avx2_load8(x + j * win->sw, DNNQ_DTYPE_U8));
+	}
+	return acc;
+}
+
 void dnnq_avgpool_kernel_avx2(const struct dnnq_pooling_win *win, size_t c,
                               const struct dnnq_avgpool_k *k, uint8_t *y)
 {
@@ -95,18 +107,29 @@ void dnnq_avgpool_kernel_avx2(const struct dnnq_pooling_win *win, size_t c,
 		for (int q = 0; q < 4; q++)
 			dnnq_avx2_store8(y + ch + 8 * q, DNNQ_DTYPE_U8, avg_out8(acc[q], k));
 	}
-	for (; ch + 8 <= c; ch += 8) {
-		__m256i acc = _mm256_setzero_si256();
-		for (size_t i = 0; i < win->nh; i++) {
-			const uint8_t *x = win->x + i * win->sh + ch;
-			for (size_t j = 0; j < win->nw; j++)
-				acc = _mm256_add_epi32(acc, dnnq_avx2_load8(x + j * win->sw, DNNQ_DTYPE_U8));
-		}
-		dnnq_avx2_store8(y + ch, DNNQ_DTYPE_U8, avg_out8(acc, k));
-	}
+	for (; ch + 8 <= c; ch += 8)
+		dnnq_avx2_store8(y + ch, DNNQ_DTYPE_U8, avg_out8(sum8(win, ch), k));
 	if (ch < c) {
 		struct dnnq_pooling_win tail = *win;
 		tail.x += ch;
 		dnnq_avgpool_kernel_scalar(&tail, c - ch, k, y + ch);
+	}
+}
+
+void dnnq_pool_sums_avx2(const struct dnnq_pooling_win *win, size_t c, uint32_t *sum)
+{
+	size_t ch = 0;
+	for (; ch + 32 <= c; ch += 32) {
+		__m256i acc[4];
+		sum32(win, ch, acc);
+		for (int q = 0; q < 4; q++)
+			_mm256_storeu_si256((__m256i *)(sum + ch + 8 * q), acc[q]);
+	}
+	for (; ch + 8 <= c; ch += 8)
+		_mm256_storeu_si256((__m256i *)(sum + ch), sum8(win, ch));
+	if (ch < c) {
+		struct dnnq_pooling_win tail = *win;
+		tail.x += ch;
+		dnnq_pool_sums_scalar(&tail, c - ch, sum + ch);
 	}
 }

@@ -10,7 +10,9 @@
  * computed here, once, for both ISAs: the kernels only add, compare and
  * apply the shared output step, which is why AVX2 and scalar agree bit for
  * bit. Geometry is computed in int64 from int32 fields and int32-bounded
- * sizes, so no product can overflow.
+ * sizes, so no product can overflow. A global pool may instead be handed
+ * its input's sums per row, taken where the input was made
+ * (dnnq_gavgpool_setup_sums): it then adds rows and requantizes.
  */
 #include <float.h>
 #include <math.h>
@@ -34,6 +36,7 @@ struct pooler {
 	size_t rows_per_task;
 	size_t n, h, w, c, oh, ow;
 	const uint8_t *in;
+	const uint32_t *row_sums;    /* global, bound by setup_sums: read instead of in */
 	uint8_t *out;
 };
 
@@ -187,14 +190,15 @@ static void set_avg(struct pooler *p, const struct dnnq_qparams *in_qp,
 	p->qmax = (float)dnnq_qmax(out_qp->precision, false);
 }
 
-/* Binds the shape and buffers; the axes are already set. */
+/* Binds the shape and buffers; the axes (and a global pool's row_sums)
+ * are already set. */
 static int bind(struct pooler *p, size_t n, size_t h, size_t w, size_t c,
                 const uint8_t *in, uint8_t *out)
 {
 	p->bound = false;
 	if (h < 1 || w < 1 || c < 1 || h > INT32_MAX || w > INT32_MAX)
 		return DNNQ_E_SHAPE;
-	if (n && (!in || !out))
+	if (n && ((!in && !p->row_sums) || !out))
 		return DNNQ_E_INVAL;
 	int64_t oh = axis_out(&p->ax[0], (int64_t)h, p->ceil_mode);
 	int64_t ow = axis_out(&p->ax[1], (int64_t)w, p->ceil_mode);
@@ -221,6 +225,16 @@ static int bind(struct pooler *p, size_t n, size_t h, size_t w, size_t c,
 	return DNNQ_OK;
 }
 
+/* The output step of an average of `taps` values inside the image over
+ * `count`. */
+static struct dnnq_avgpool_k avg_k(const struct pooler *p, int64_t taps, int64_t count)
+{
+	return (struct dnnq_avgpool_k){
+		(int32_t)taps * p->zx, count ? (float)(p->sx / (p->sy * (double)count)) : 0.0f,
+		p->zy, p->qmin, p->qmax,
+	};
+}
+
 /* One output pixel, channels [c0, c0 + nc), from output row r (over all
  * images) and the height window hs of that row. */
 static void pixel(const struct pooler *p, size_t r, const struct dnnq_pooling_span *hs,
@@ -240,11 +254,7 @@ static void pixel(const struct pooler *p, size_t r, const struct dnnq_pooling_sp
 		return;
 	}
 	int64_t taps = hs->n * ws.n;
-	int64_t count = p->include_pad ? hs->count * ws.count : taps;
-	struct dnnq_avgpool_k k = {
-		(int32_t)taps * p->zx, count ? (float)(p->sx / (p->sy * (double)count)) : 0.0f,
-		p->zy, p->qmin, p->qmax,
-	};
+	struct dnnq_avgpool_k k = avg_k(p, taps, p->include_pad ? hs->count * ws.count : taps);
 	p->kn->avgpool(&win, nc, &k, y);
 }
 
@@ -434,8 +444,8 @@ int dnnq_gavgpool_create(const struct dnnq_gavgpool_desc *d, struct dnnq_gavgpoo
 	return DNNQ_OK;
 }
 
-int dnnq_gavgpool_setup(struct dnnq_gavgpool *op, size_t n, size_t h, size_t w, size_t c,
-                        const uint8_t *in, uint8_t *out)
+static int gavgpool_bind(struct dnnq_gavgpool *op, size_t n, size_t h, size_t w, size_t c,
+                         const uint8_t *in, const uint32_t *row_sums, uint8_t *out)
 {
 	if (!op)
 		return DNNQ_E_INVAL;
@@ -444,11 +454,59 @@ int dnnq_gavgpool_setup(struct dnnq_gavgpool *op, size_t n, size_t h, size_t w, 
 		return DNNQ_E_SHAPE;
 	op->p.ax[0] = (struct dnnq_pooling_axis){ (int64_t)h, 1, 0, 0, 1 };
 	op->p.ax[1] = (struct dnnq_pooling_axis){ (int64_t)w, 1, 0, 0, 1 };
+	op->p.row_sums = row_sums;
 	return bind(&op->p, n, h, w, c, in, out);
+}
+
+int dnnq_gavgpool_setup(struct dnnq_gavgpool *op, size_t n, size_t h, size_t w, size_t c,
+                        const uint8_t *in, uint8_t *out)
+{
+	return gavgpool_bind(op, n, h, w, c, in, NULL, out);
+}
+
+int dnnq_gavgpool_setup_sums(struct dnnq_gavgpool *op, size_t n, size_t h, size_t w, size_t c,
+                             const uint32_t *row_sums, uint8_t *out)
+{
+	return gavgpool_bind(op, n, h, w, c, NULL, row_sums, out);
+}
+
+/* Each image's h rows of sums added per channel, less the zero point's,
+ * then the ISA's requantization by the average's multiplier: the sums are
+ * exact (h * w <= DNNQ_AVGPOOL_MAX_TAPS) and the requantization is the
+ * avgpool kernels' output step, so the bytes are those of the kernels on
+ * the pixels. A few thousand adds (8 lanes at a time): no split. */
+static void run_sums(const struct pooler *p)
+{
+	typedef uint32_t u32x8 __attribute__((vector_size(32), aligned(4)));
+	struct dnnq_avgpool_k k = avg_k(p, (int64_t)(p->h * p->w), (int64_t)(p->h * p->w));
+	const struct dnnq_requant rq = { DNNQ_REQUANT_FLOAT, 1, &k.mult, NULL, NULL,
+	                                 (int32_t)p->zy, (int32_t)p->qmin, (int32_t)p->qmax };
+	uint32_t acc[64];   /* mod 2^32; the result, sum - nzx, is an int32 */
+	for (size_t img = 0; img < p->n; img++) {
+		for (size_t c0 = 0; c0 < p->c; c0 += 64) {
+			size_t nc = p->c - c0 < 64 ? p->c - c0 : 64;
+			const uint32_t *s = p->row_sums + img * p->h * p->c + c0;
+			for (size_t t = 0; t < 64; t++)
+				acc[t] = -(uint32_t)k.nzx;
+			for (size_t r = 0; r < p->h; r++, s += p->c) {
+				size_t t = 0;
+				for (; t + 8 <= nc; t += 8)
+					*(u32x8 *)(acc + t) += *(const u32x8 *)(s + t);
+				for (; t < nc; t++)
+					acc[t] += s[t];
+			}
+			p->kn->requantize((const int32_t *)acc, p->out + img * p->c + c0, DNNQ_DTYPE_U8,
+			                  1, nc, &rq);
+		}
+	}
 }
 
 int dnnq_gavgpool_run(struct dnnq_gavgpool *op, const struct dnnq_executor *ex)
 {
+	if (op && op->p.bound && op->p.row_sums) {
+		run_sums(&op->p);
+		return DNNQ_OK;
+	}
 	return op ? run(&op->p, ex) : DNNQ_E_INVAL;
 }
 
@@ -471,22 +529,29 @@ void dnnq_maxpool_kernel_scalar(const struct dnnq_pooling_win *win, size_t c, ui
 	}
 }
 
+void dnnq_pool_sums_scalar(const struct dnnq_pooling_win *win, size_t c, uint32_t *sum)
+{
+	memset(sum, 0, c * sizeof *sum);
+	for (size_t i = 0; i < win->nh; i++) {
+		for (size_t j = 0; j < win->nw; j++) {
+			const uint8_t *x = win->x + i * win->sh + j * win->sw;
+			for (size_t t = 0; t < c; t++)
+				sum[t] += x[t];
+		}
+	}
+}
+
 void dnnq_avgpool_kernel_scalar(const struct dnnq_pooling_win *win, size_t c,
                                 const struct dnnq_avgpool_k *k, uint8_t *y)
 {
-	int32_t acc[64];
+	uint32_t acc[64];
 	for (size_t c0 = 0; c0 < c; c0 += 64) {
 		size_t nc = c - c0 < 64 ? c - c0 : 64;
-		memset(acc, 0, sizeof acc);
-		for (size_t i = 0; i < win->nh; i++) {
-			for (size_t j = 0; j < win->nw; j++) {
-				const uint8_t *x = win->x + i * win->sh + j * win->sw + c0;
-				for (size_t t = 0; t < nc; t++)
-					acc[t] += x[t];
-			}
-		}
+		struct dnnq_pooling_win part = *win;
+		part.x += c0;
+		dnnq_pool_sums_scalar(&part, nc, acc);
 		for (size_t t = 0; t < nc; t++)
-			y[c0 + t] = (uint8_t)dnnq_saturate_rne((float)(acc[t] - k->nzx) * k->mult,
-			                                       k->zy, k->qmin, k->qmax);
+			y[c0 + t] = (uint8_t)dnnq_saturate_rne((float)((int32_t)acc[t] - k->nzx) *
+			                                       k->mult, k->zy, k->qmin, k->qmax);
 	}
 }

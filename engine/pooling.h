@@ -128,6 +128,11 @@ int dnnq_gavgpool_create(const struct dnnq_gavgpool_desc *desc, struct dnnq_gavg
 /* DNNQ_E_RANGE when h * w > DNNQ_AVGPOOL_MAX_TAPS. */
 int dnnq_gavgpool_setup(struct dnnq_gavgpool *op, size_t n, size_t h, size_t w, size_t c,
                         const uint8_t *in, uint8_t *out);
+/* The pool of sums taken where the input was made (dnnq_conv_set_sums):
+ * row_sums holds, per image and input row (n x h), each channel's sum over
+ * the row's w pixels; run adds them up instead of reading the input. */
+int dnnq_gavgpool_setup_sums(struct dnnq_gavgpool *op, size_t n, size_t h, size_t w, size_t c,
+                             const uint32_t *row_sums, uint8_t *out);
 int dnnq_gavgpool_run(struct dnnq_gavgpool *op, const struct dnnq_executor *ex);
 void dnnq_gavgpool_destroy(struct dnnq_gavgpool *op);
 
@@ -169,6 +174,11 @@ struct dnnq_pooling_span dnnq_pooling_window(const struct dnnq_pooling_axis *a, 
 
 void dnnq_maxpool_kernel_scalar(const struct dnnq_pooling_win *win, size_t c, uint8_t *y);
 void dnnq_maxpool_kernel_avx2(const struct dnnq_pooling_win *win, size_t c, uint8_t *y);
+/* The sums of channels [0, c) over the window's taps, mod 2^32 (exact
+ * for at most 2^24 taps): an average's sums, and a depthwise convolution's
+ * row sums for a global pool of its output (dnnq_conv_set_sums). */
+void dnnq_pool_sums_scalar(const struct dnnq_pooling_win *win, size_t c, uint32_t *sum);
+void dnnq_pool_sums_avx2(const struct dnnq_pooling_win *win, size_t c, uint32_t *sum);
 void dnnq_avgpool_kernel_scalar(const struct dnnq_pooling_win *win, size_t c,
                                 const struct dnnq_avgpool_k *k, uint8_t *y);
 void dnnq_avgpool_kernel_avx2(const struct dnnq_pooling_win *win, size_t c,

@@ -911,20 +911,28 @@ static void random_conv(struct rng *r, int8_t *w, size_t n, float *s, float *b, 
 	}
 }
 
+/* A new graph *g with input x (BH x BW x BC) -> conv `name`: its output. */
+static int conv_on_input(struct dnnq_graph **g, const char *name, struct dnnq_conv_desc conv,
+                         struct dnnq_diag *d)
+{
+	ck_assert_int_eq(dnnq_graph_create(g), 0);
+	int64_t dims[4] = { 0, BH, BW, BC };
+	int x = dnnq_graph_add_input(*g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = name, .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = conv;
+	int c = dnnq_graph_add_node(*g, &n, d);
+	ck_assert_msg(c >= 0, "%s", d->msg);
+	return c;
+}
+
 /* x (BH x BW x BC) -> big: a 3x3 conv to BC2 channels -> gap -> output;
  * the conv's output is an output too. */
 static struct dnnq_graph *build_big_small(const int8_t *wb, const float *s, const float *b,
                                           struct dnnq_diag *d)
 {
 	struct dnnq_graph *g;
-	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int64_t dims[4] = { 0, BH, BW, BC };
-	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
-	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "big", .ninputs = 1,
-	                            .inputs = { x } };
-	n.op.conv = conv3x3(wb, s, b, BC, BC2, false, qb);
-	int c = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(c >= 0, "%s", d->msg);
+	int c = conv_on_input(&g, "big", conv3x3(wb, s, b, BC, BC2, false, qb), d);
 	return finish_with_gap(g, c, d);
 }
 
@@ -1142,6 +1150,79 @@ START_TEST(graph_fuses_activations)
 }
 END_TEST
 
+/* x (BH x BW x BC) -> 3x3 depthwise -> HardSwish -> a; a -> gap1; a ->
+ * 3x3 depthwise stride 2 (ReLU) -> gap2; the pools are the outputs, each
+ * adding its depthwise convolution's row sums. */
+static struct dnnq_graph *build_pooled(const int8_t *w, const float *s, const float *b,
+                                       struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	struct dnnq_conv_desc dw = conv3x3(w, s, b, BC, BC, false, qb);
+	dw.groups = BC;
+	int c = conv_on_input(&g, "dw1", dw, d);
+	int a = add_act(g, "hswish", c, DNNQ_ACT_HARD_SWISH, d);
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "dw2", .ninputs = 1,
+	                            .inputs = { a } };
+	n.op.conv = conv3x3(w, s, b, BC, BC, true, qa);
+	n.op.conv.groups = BC;
+	n.op.conv.stride_h = n.op.conv.stride_w = 2;
+	c = dnnq_graph_add_node(g, &n, d);
+	ck_assert_msg(c >= 0, "%s", d->msg);
+	const int from[2] = { a, c };
+	for (int k = 0; k < 2; k++) {
+		struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = k ? "gap2" : "gap1",
+		                              .ninputs = 1, .inputs = { from[k] } };
+		gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
+		int p = dnnq_graph_add_node(g, &gap, d);
+		ck_assert_msg(p >= 0, "%s", d->msg);
+		ck_assert_int_eq(dnnq_graph_add_output(g, p, d), 0);
+	}
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* _i: the ISA. A global pool of a depthwise convolution's output adds the
+ * sums the convolution's tasks took of the rows they stored: the bytes of
+ * the pool on the pixels (the shadow run's, which pools them, and the
+ * scalar kernels'), on 1 and 2 threads, at batch 2. */
+START_TEST(graph_pools_where_made)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	struct rng r = { 37 };
+	int8_t w[BC * 9];
+	float s[BC2], b[BC2];
+	random_conv(&r, w, sizeof w, s, b, 0.005, 0.02);
+	static uint8_t x[2 * BH * BW * BC];
+	uint8_t y[4][2][2 * BC];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	unsigned jobs = 0;
+	struct dnnq_executor ex = { count_jobs, &jobs, 2 };
+	const void *in[1] = { x };
+	struct dnnq_node_report rep[6];
+	for (int k = 0; k < 4; k++) {
+		net_isa_set = k ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+		struct dnnq_diag d;
+		struct dnnq_graph *g = build_pooled(w, s, b, &d);
+		ck_assert_msg(dnnq_graph_plan(g, 2, 2, &d) == 0, "%s", d.msg);
+		for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
+			struct dnnq_node_info ni;
+			ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+			ck_assert_msg(ni.summed == (ni.kind == DNNQ_NODE_GAVGPOOL), "%s", ni.name);
+		}
+		void *out[2] = { y[k][0], y[k][1] };
+		ck_assert_int_eq(k == 3 ? dnnq_graph_shadow(g, in, out, &ex, rep)
+		                        : dnnq_graph_run(g, in, out, k == 2 ? &ex : NULL), 0);
+		dnnq_graph_destroy(g);
+		ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "run %d: %s", k,
+		              dnnq_isa_name(net_isa_set));
+	}
+	ck_assert_uint_ge(jobs, 2);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
@@ -1151,6 +1232,7 @@ Suite *suite_graph(void)
 	tcase_add_test(tc, graph_splits_big_nodes_only);
 	tcase_add_test(tc, graph_splits_wide_pointwise);
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_pools_where_made, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, pool_big_jobs_and_order);
