@@ -30,7 +30,7 @@
 #define MC 128              /* output pixels (FC rows) one GEMM task covers */
 #define NC 256              /* FC output columns one task covers */
 
-enum { WCACHE_F32_CONV = 5, WCACHE_F32_DW = 6, WCACHE_F32_FC = 7 };  /* conv.c 1-2, fc.c 3-4 */
+enum { WCACHE_F32_CONV = 5, WCACHE_F32_DW = 6, WCACHE_F32_FC = 7 };  /* conv.c 1-2, fc.c 3-4, ops/embed.c 8 */
 
 /* ---- exp and the scalar kernels ------------------------------------------ */
 
@@ -542,11 +542,9 @@ static void epilogue_run(const struct epilogue *e, float *y, size_t rows, size_t
 		           y + r * ld, cols);
 }
 
-/* Weights n x k (transposed to k x n when transpose: the convolution),
- * borrowed from the cache when it has key's, else copied and, with a
- * cache, handed to it. */
-static int get_weights(struct dnnq_weights_cache *cache, const char *key, int kind, size_t n,
-                       size_t k, const float *src, bool transpose, float **out, bool *borrowed)
+int dnnq_f32_weights_get(struct dnnq_weights_cache *cache, const char *key, int kind, size_t n,
+                         size_t k, const float *src, bool transpose, float **out,
+                         bool *borrowed)
 {
 	const enum dnnq_isa isa = DNNQ_ISA_SCALAR;   /* the same floats for every ISA */
 	const struct dnnq_wcache_entry *e = dnnq_weights_cache_find(cache, key, kind, isa, n, k);
@@ -646,7 +644,7 @@ int dnnq_f32_conv_create(const struct dnnq_f32_conv_desc *d, struct dnnq_f32_con
 	rc = epilogue_init(&c->epi, d->isa, d->bias, d->cout, d->relu, d->clip, d->clip_min,
 	                   d->clip_max);
 	if (!rc)
-		rc = get_weights(d->cache, d->cache_key, dw ? WCACHE_F32_DW : WCACHE_F32_CONV,
+		rc = dnnq_f32_weights_get(d->cache, d->cache_key, dw ? WCACHE_F32_DW : WCACHE_F32_CONV,
 		                 d->cout, c->k, d->w, true, &c->w, &c->borrowed);
 	if (rc) {
 		dnnq_f32_conv_destroy(c);
@@ -877,7 +875,7 @@ int dnnq_f32_fc_create(const struct dnnq_f32_fc_desc *d, struct dnnq_f32_fc **ou
 	int rc = epilogue_init(&fc->epi, d->isa, d->bias, d->n, d->relu, d->clip, d->clip_min,
 	                       d->clip_max);
 	if (!rc)
-		rc = get_weights(d->cache, d->cache_key, WCACHE_F32_FC, d->n, d->k, d->w, false,
+		rc = dnnq_f32_weights_get(d->cache, d->cache_key, WCACHE_F32_FC, d->n, d->k, d->w, false,
 		                 &fc->w, &fc->borrowed);
 	if (rc) {
 		dnnq_f32_fc_destroy(fc);

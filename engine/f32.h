@@ -29,6 +29,15 @@
 
 struct dnnq_weights_cache;
 
+/* fp32 weights n x k (transposed to k x n when transpose: the
+ * convolution) for the node cached as key, kind (an operator's own tag,
+ * engine/wcache.h): borrowed from the cache when it has them (*borrowed),
+ * else copied from src, DNNQ_ALIGN-aligned, and, with a cache, handed to
+ * it (*borrowed then too); free what is not borrowed. */
+int dnnq_f32_weights_get(struct dnnq_weights_cache *cache, const char *key, int kind, size_t n,
+                         size_t k, const float *src, bool transpose, float **out,
+                         bool *borrowed);
+
 /* ---- convolution (NHWC, weights OHWI as engine/conv.h) ------------------- */
 
 struct dnnq_f32_conv_desc {

@@ -70,6 +70,7 @@ struct dnnq_xfmr_desc {
 struct dnnq_embed_desc {
 	const float *table;
 	size_t rows, width;
+	struct dnnq_weights_cache *cache;   /* the table shared by the model's graphs */
 };
 
 struct dnnq_node_desc {

@@ -20,6 +20,7 @@
 #include "calibration/npy.h"
 #include "daemon/pool.h"
 #include "engine/op.h"
+#include "engine/wcache.h"
 #include "onnx/calib.h"
 #include "onnx/ir.h"
 #include "onnx/onnx.pb-c.h"
@@ -2412,6 +2413,28 @@ START_TEST(embedding_gather)
 		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), DNNQ_E_RANGE);
 	}
 	dnnq_graph_destroy(g);
+	/* two graphs of the model on one weights cache (dnnqd's workers) hold
+	 * one copy of the table: the second build adds nothing to the cache */
+	struct dnnq_weights_cache *cache;
+	struct dnnq_graph *g2[2];
+	ck_assert_int_eq(dnnq_weights_cache_create(&cache), 0);
+	ck_assert_msg(dnnq_model_build_shared(&m, dnnq_isa_best(), cache, &g2[0], &d) == 0, "%s",
+	              d.msg);
+	size_t bytes = dnnq_weights_cache_bytes(cache);
+	ck_assert_uint_ge(bytes, 5 * 2 * sizeof(float));
+	ck_assert_msg(dnnq_model_build_shared(&m, dnnq_isa_best(), cache, &g2[1], &d) == 0, "%s",
+	              d.msg);
+	ck_assert_uint_eq(dnnq_weights_cache_bytes(cache), bytes);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_msg(dnnq_graph_plan(g2[k], 2, 1, &d) == 0, "%s", d.msg);
+		memset(y, 0, sizeof y);
+		ins[0] = ids;
+		ck_assert_int_eq(dnnq_graph_run(g2[k], ins, outs, NULL), 0);
+		expect_embedded(ids, 6, y, z);
+	}
+	dnnq_graph_destroy(g2[0]);
+	dnnq_graph_destroy(g2[1]);
+	dnnq_weights_cache_destroy(cache);
 	dnnq_model_free(&m);
 	free(method);
 	dnnq_onnx_calib_free(&c);

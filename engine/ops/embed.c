@@ -14,14 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/f32.h"
 #include "engine/graph-internal.h"
 #include "engine/op.h"
 
 #define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
 #define BERR(rc, ...) dnnq_op_build_err(b, diag, rc, __VA_ARGS__)
 
+/* The table's tag in the weights cache (engine/wcache.h; f32.c has 5-7). */
+#define WCACHE_EMBED 8
+
 struct embed {
-	float *table;                  /* a copy: rows x width */
+	float *table;                  /* rows x width: borrowed from the cache, or a copy */
+	bool borrowed;
 	size_t rows, width, n;         /* n: ids at the planned batch */
 	const int32_t *ids;
 	float *y;
@@ -72,9 +77,11 @@ static int embed_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	n->op = op;
 	op->rows = d->rows;
 	op->width = d->width;
-	if (!(op->table = malloc(d->rows * d->width * sizeof *op->table)))
+	/* one copy for every graph of the model (dnnqd's workers): a BERT-base
+	 * vocabulary is 94 MB */
+	if (dnnq_f32_weights_get(d->cache, n->name, WCACHE_EMBED, d->rows, d->width, d->table,
+	                         false, &op->table, &op->borrowed))
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
-	memcpy(op->table, d->table, d->rows * d->width * sizeof *op->table);
 	out->dtype = DNNQ_DTYPE_F32;
 	out->qp = (struct dnnq_qparams){ 0 };
 	return embed_infer(g, n, out, diag);
@@ -105,7 +112,7 @@ static int embed_run(struct gnode *n, const struct dnnq_executor *ex)
 static void embed_destroy(struct gnode *n)
 {
 	struct embed *op = n->op;
-	if (op)
+	if (op && !op->borrowed)
 		free(op->table);
 	free(op);
 }
@@ -136,6 +143,7 @@ static int embed_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct
 	d->op.embed.table = t->data;
 	d->op.embed.rows = (size_t)t->dims[0];
 	d->op.embed.width = (size_t)t->dims[1];
+	d->op.embed.cache = b->cache;
 	return DNNQ_OK;
 }
 
