@@ -2893,15 +2893,13 @@ static int replay(const char *socket, const struct recording *rec, unsigned long
 
 START_TEST(hostile_session_mutations)
 {
+	struct recording *rec = malloc(3 * sizeof *rec);
+	ck_assert_ptr_nonnull(rec);
 	struct fixture_daemon d = { 0 };
 	struct honest h;
-	struct load l;
-	char ratio[96], outcome[320];
 	struct level was;
 	double base = begin(&d, &h, NULL, &was);
 	struct raw r1, r2;
-	struct recording *rec = malloc(3 * sizeof *rec);
-	ck_assert_ptr_nonnull(rec);
 	ck_assert_int_eq(raw_hello(&r1, d.socket, 1), 0);
 	ck_assert_int_eq(raw_hello(&r2, d.socket, 1), 0);
 	record(&rec[0], &r1, "relu64", "fc1024");
@@ -2914,6 +2912,7 @@ START_TEST(hostile_session_mutations)
 	ck_assert_uint_eq(ok, rec[0].n);
 	ck_assert_uint_eq(err, 0);
 	ok = 0;
+	struct load l;
 	load_start(&l, &h, base);
 	struct rng g = { 0x51ed2701 };
 	for (int k = 0; k < SEQ_TRIES; k++) {
@@ -2924,6 +2923,7 @@ START_TEST(hostile_session_mutations)
 		if (k % 50 == 49)
 			assert_alive(&d);
 	}
+	char ratio[96], outcome[320];
 	load_stop(&l, ratio, sizeof ratio);
 	free(rec);
 	snprintf(outcome, sizeof outcome, "%lu replies of success, %lu errors, %lu sessions "
