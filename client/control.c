@@ -226,6 +226,9 @@ static int take_fds(struct msghdr *mh, int *fds, unsigned *n)
 /* One packet into reply[0, size); *len is its true length (size + 1 means
  * longer). fds get what came along. 0, or TIMEDOUT / DISCONNECTED / IO.
  *
+ * A packet of no bytes reads as an end of file; fds it carried (a hostile
+ * peer's) are closed, not left open in this process.
+ *
  * An end of file is believed only when a second recvmsg says it again: a
  * non-blocking SEQPACKET recvmsg that finds the queue empty checks for the
  * peer's shutdown afterwards, so when dnnqd sends its reply and closes in
@@ -254,6 +257,11 @@ static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsi
 		if (n > 0) {
 			*len = (size_t)n;
 			return take_fds(&mh, fds, nfds);
+		}
+		if (n == 0) {	/* an empty packet may carry fds too: into this process */
+			take_fds(&mh, fds, nfds);
+			close_fds(fds, *nfds);
+			*nfds = 0;
 		}
 		bool closed = n == 0 || errno == ECONNRESET;
 		if (closed && eof++)

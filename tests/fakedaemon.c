@@ -248,9 +248,10 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 	break_hello(r, fault, &len, &nfds);
 	int extra = eventfd(0, EFD_CLOEXEC);
 	int fds[4] = { fd->memfd, fd->doorbell[1], fd->event[1], extra };
-	int rc = send_reply(fd, buf, len, fds, nfds);
+	int rc = fault == FAKE_HELLO_EMPTY_FD ? send_fds(fd->conn, "", 0, &extra, 1) : 0;
+	rc = rc ? rc : send_reply(fd, buf, len, fds, nfds);
 	close(extra);
-	if (fault == FAKE_HELLO_OK)
+	if (fault == FAKE_HELLO_OK || fault == FAKE_HELLO_EMPTY_FD)
 		STORE(&fd->ready, 1);
 	return rc ? 1 : 0;
 }

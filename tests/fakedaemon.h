@@ -48,6 +48,7 @@ enum fake_hello_fault {
 	FAKE_HELLO_HDR_ONLY,	/* an error reply of only a header */
 	FAKE_HELLO_HANGUP,	/* closes without answering */
 	FAKE_HELLO_SILENT,	/* never answers */
+	FAKE_HELLO_EMPTY_FD,	/* an empty packet carrying an eventfd first */
 	FAKE_HELLO_NFAULTS
 };
 

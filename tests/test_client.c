@@ -294,6 +294,7 @@ static const int hello_want[FAKE_HELLO_NFAULTS] = {
 	[FAKE_HELLO_HDR_ONLY]   = DNNQ_E_PROTO,
 	[FAKE_HELLO_HANGUP]     = DNNQ_E_DISCONNECTED,
 	[FAKE_HELLO_SILENT]     = DNNQ_E_TIMEDOUT,
+	[FAKE_HELLO_EMPTY_FD]   = 0,	/* the packet (read as a hang-up, then not) dropped */
 };
 
 START_TEST(hello_faults_leave_nothing)
