@@ -10,8 +10,8 @@
  * The malformed replies are built by taking the good one and breaking one
  * thing, so each fault tests exactly one check of the client. A session
  * under mutate_seed instead breaks one to three things of each reply at
- * random (send_reply), and some of the region header and of the statuses
- * the worker completes with.
+ * random (send_reply), and some of the region header, of the statuses the
+ * worker completes with and of the slots' state and waiters words.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -444,6 +444,12 @@ static void run(struct fake_daemon *fd, uint32_t idx)
 	if (fd->wmut.s && rng_int(&fd->wmut, 0, 3) == 0)
 		rc = (int)edge(&fd->wmut);
 	dnnq_shm_slot_complete(&fd->view, idx, rc);
+	if (fd->wmut.s && rng_int(&fd->wmut, 0, 7) == 0) {	/* a slot's state or waiters */
+		struct rng *g = &fd->wmut;
+		struct dnnq_shm_slot *s = &fd->view.slots[rng_int(g, 0, fd->view.slot_count - 1)];
+		uint32_t v = rng_int(g, 0, 1) ? (uint32_t)rng_int(g, 0, 5) : (uint32_t)edge(g);
+		STORE(rng_int(g, 0, 1) ? &s->state : &s->waiters, v);
+	}
 	char one = 1;
 	if (dnnq_shm_event_armed(&fd->view) && write(fd->event[0], &one, sizeof one) < 0)
 		return;

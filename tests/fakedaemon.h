@@ -7,7 +7,8 @@
  * stopped heartbeat, a slow STATS reply, or a sudden death; or, seeded,
  * mutate every reply of a session (the good one recorded, then bits,
  * fields at their edges, lengths, the fds) and what it shares with the
- * client (the region header, the completions' statuses).
+ * client (the region header, the completions' statuses, the slots' state
+ * and waiters words).
  *
  * It serves three models:
  *   "double" (id 7, gen 3): x F32 [N, 4] -> y F32 [N, 4], y = 2x; max batch 8

@@ -388,7 +388,7 @@ START_TEST(mutated_replies)
 	dnnq_close(connect_fake(2));
 	printf("client: a session's replies mutated (bits, u16/u32/u64 fields at edges, cut, "
 	       "grown, seq, status, NULs gone, fds of another kind, twice, fewer, more; the region "
-	       "header; completion statuses): %d tries: %d connected, %d sessions whole\n",
+	       "header; completion statuses; slot state and waiters words): %d tries: %d connected, %d sessions whole\n",
 	       MUTATED, connected, whole);
 	fake_down();
 }
