@@ -522,10 +522,30 @@ START_TEST(reload_mutated_config)
 }
 END_TEST
 
+/* TENSORS at off in buf: each QTensor record's own CRC32C (its last 4
+ * bytes) made right again, where `good` says the records are. */
+static void fix_records(const uint8_t *good, uint8_t *buf, uint64_t off)
+{
+	uint32_t n;
+	memcpy(&n, good + off, 4);
+	uint64_t at = off + 4;
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t name;
+		uint64_t len;
+		memcpy(&name, good + at, 2);
+		memcpy(&len, good + at + 2 + name, 8);
+		uint64_t rec = at + 2 + name + 8;
+		uint32_t crc = dnnq_crc32c(buf + rec, (size_t)len - 4);
+		memcpy(buf + rec + len - 4, &crc, 4);
+		at = rec + len;
+	}
+}
+
 /* One seeded mutation of a .dnnq file (buf, a copy of the valid `good`,
  * whose header and table say where the sections are): mostly inside a
- * section, with the section's CRC32C made right again so the reader's
- * checks past the CRC see it; else the header or the table as they are. */
+ * section, with the section's CRC32C (and in TENSORS the records' own)
+ * made right again so the reader's checks past the CRC see it; else the
+ * header or the table as they are. */
 static void mutate_model(struct rng *g, const uint8_t *good, uint8_t *buf)
 {
 	uint32_t nsec;
@@ -555,6 +575,10 @@ static void mutate_model(struct rng *g, const uint8_t *good, uint8_t *buf)
 		memmove(p + i, p + rng_int(g, 0, (int64_t)n - 4), (size_t)rng_int(g, 1, 3));
 	}
 	if (!raw) {
+		uint32_t type;
+		memcpy(&type, good + ent, 4);
+		if (type == 3)
+			fix_records(good, buf, off);
 		uint32_t crc = dnnq_crc32c(buf + off, (size_t)size);
 		memcpy(buf + ent + 24, &crc, 4);
 	}
@@ -589,9 +613,9 @@ START_TEST(reload_mutated_model)
 		}
 	}
 	printf("ctlreload: multi's model file mutated (bits, u16 and u32 fields at edges, bytes "
-	       "moved; the section CRC made right, or the header and table as they are) before a "
-	       "reload: %d tries: %d taken and served, %d refused naming the file, the old version "
-	       "served\n", MUTATIONS, taken, named);
+	       "moved; the CRCs of the section and its records made right, or the header and "
+	       "table as they are) before a reload: %d tries: %d taken and served, %d refused "
+	       "naming the file, the old version served\n", MUTATIONS, taken, named);
 	free(buf);
 	free(good);
 	dnnq_close(c);
