@@ -165,6 +165,16 @@ bool ctl_str_ok(const char *s, size_t size)
 	return memchr(s, 0, size) != NULL;
 }
 
+bool ctl_name_ok(const char *s, size_t size)
+{
+	if (!ctl_str_ok(s, size))
+		return false;
+	for (size_t n; *s; s += n)
+		if (!(n = dnnq_utf8_char(s)))
+			return false;
+	return true;
+}
+
 /* After a non-blocking call failed with errno: 0 to try it again (it was
  * interrupted, or fd is ready now), else the status to fail with. */
 static int retry_when_ready(int fd, short events, int64_t deadline_ns)

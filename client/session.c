@@ -294,7 +294,7 @@ static int reload_call(struct dnnq_client *c, struct dnnq_reload_result *out)
 	if (!ctl_str_ok(rep.message, sizeof rep.message) || rep.n_listed > DNNQ_PROTO_RELOAD_MAX)
 		return DNNQ_E_PROTO;
 	for (uint32_t i = 0; i < rep.n_listed; i++)
-		if (!ctl_str_ok(rep.m[i].name, sizeof rep.m[i].name) ||
+		if (!ctl_name_ok(rep.m[i].name, sizeof rep.m[i].name) ||
 		    rep.m[i].change < DNNQ_RELOAD_ADDED || rep.m[i].change > DNNQ_RELOAD_REMOVED)
 			return DNNQ_E_PROTO;
 	*out = (struct dnnq_reload_result){
@@ -332,7 +332,7 @@ static int model_stats_call(struct dnnq_client *c, uint32_t index, struct dnnq_m
 	int rc = ctl_call(c, &spec, &req, sizeof req, &rep, NULL);
 	if (rc)
 		return rc;
-	if (!ctl_str_ok(rep.name, sizeof rep.name))
+	if (!ctl_name_ok(rep.name, sizeof rep.name))
 		return DNNQ_E_PROTO;
 	*out = (struct dnnq_model_stats){
 		.model_id = rep.model_id, .generation = rep.generation, .models = rep.n_models,

@@ -305,6 +305,7 @@ static void break_model(struct dnnq_msg_model *r, int fault, size_t *len)
 	case FAKE_MODEL_SHORT:     *len = sizeof *r - 1; break;
 	case FAKE_MODEL_HDR_ONLY:  *len = sizeof r->hdr; break;
 	case FAKE_MODEL_SEQ:       r->hdr.seq++; break;
+	case FAKE_MODEL_ESCAPE:    strcpy(r->t[1].name, "y\x1b[2J\n"); break;
 	}
 }
 

@@ -66,6 +66,7 @@ enum fake_model_fault {
 	FAKE_MODEL_SHORT,	/* one byte short */
 	FAKE_MODEL_HDR_ONLY,	/* status 0 in a bare header */
 	FAKE_MODEL_SEQ,		/* seq + 1 */
+	FAKE_MODEL_ESCAPE,	/* a tensor name with ESC [ 2 J and a newline */
 	FAKE_MODEL_NFAULTS
 };
 
