@@ -165,6 +165,12 @@ bool ctl_str_ok(const char *s, size_t size)
 	return memchr(s, 0, size) != NULL;
 }
 
+char *ctl_text(char *out, const char *s, size_t size)
+{
+	dnnq_escape(out, size, s);
+	return out;
+}
+
 bool ctl_name_ok(const char *s, size_t size)
 {
 	if (!ctl_str_ok(s, size))
@@ -323,9 +329,10 @@ static int check_reply(const struct dnnq_msg_hdr *h, size_t len, const struct ct
  * when it has one, is the call's last-error text. */
 static void refusal_message(const struct dnnq_msg_hello_reply *r)
 {
+	char text[sizeof r->message];
 	if (ctl_str_ok(r->message, sizeof r->message) && r->message[0])
-		client_errorf(r->hdr.status, "dnnqd refused the session: %s (%s)", r->message,
-		              dnnq_strerror(r->hdr.status));
+		client_errorf(r->hdr.status, "dnnqd refused the session: %s (%s)",
+		              ctl_text(text, r->message, sizeof text), dnnq_strerror(r->hdr.status));
 }
 
 /* Receives until the reply to `seq` arrives (or the deadline passes). */

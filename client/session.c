@@ -266,7 +266,7 @@ static int stats_call(struct dnnq_client *c, struct dnnq_stats *out)
 		.models = rep.models, .workers = rep.workers, .pid = rep.pid,
 		.scope = rep.scope,
 	};
-	memcpy(out->status, rep.message, sizeof out->status);
+	ctl_text(out->status, rep.message, sizeof out->status);
 	return 0;
 }
 
@@ -301,14 +301,14 @@ static int reload_call(struct dnnq_client *c, struct dnnq_reload_result *out)
 		.status = rc, .added = rep.added, .changed = rep.changed, .removed = rep.removed,
 		.served = rep.served, .reloads = rep.reloads, .n_listed = rep.n_listed,
 	};
-	memcpy(out->message, rep.message, sizeof out->message);
+	ctl_text(out->message, rep.message, sizeof out->message);
 	for (uint32_t i = 0; i < rep.n_listed; i++) {
 		memcpy(out->models[i].name, rep.m[i].name, sizeof out->models[i].name);
 		out->models[i].change = rep.m[i].change;
 		out->models[i].generation = rep.m[i].generation;
 	}
 	if (rc)
-		return client_errorf(rc, "reload: %s", rep.message);
+		return client_errorf(rc, "reload: %s", out->message);
 	return 0;
 }
 

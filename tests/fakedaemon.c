@@ -210,6 +210,8 @@ static void break_hello(struct dnnq_msg_hello_reply *r, int fault, size_t *len, 
 	case FAKE_HELLO_MESSAGE:    memset(r->message, 'x', sizeof r->message); break;
 	case FAKE_HELLO_ABI:        r->abi_major++; break;
 	case FAKE_HELLO_PERM:       r->hdr.status = DNNQ_E_PERM; break;
+	case FAKE_HELLO_ESCAPE:     r->hdr.status = DNNQ_E_PERM;
+	                            strcpy(r->message, "no\x1b[2J\n"); break;
 	case FAKE_HELLO_HDR_ONLY:   r->hdr.status = DNNQ_E_BUSY; *len = sizeof r->hdr; break;
 	}
 }

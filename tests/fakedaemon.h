@@ -50,6 +50,7 @@ enum fake_hello_fault {
 	FAKE_HELLO_HANGUP,	/* closes without answering */
 	FAKE_HELLO_SILENT,	/* never answers */
 	FAKE_HELLO_EMPTY_FD,	/* an empty packet carrying an eventfd first */
+	FAKE_HELLO_ESCAPE,	/* DNNQ_E_PERM, the message with ESC [ 2 J and a newline */
 	FAKE_HELLO_NFAULTS
 };
 

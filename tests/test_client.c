@@ -273,6 +273,15 @@ START_TEST(connect_arguments_and_paths)
 }
 END_TEST
 
+/* What the library hands on from a hostile daemon is text: UTF-8 without
+ * a control (no escape sequence, no newline) for terminals and logs. */
+static void assert_text(const char *s, const char *what)
+{
+	for (size_t n, at = 0; s[at]; at += n)
+		ck_assert_msg((n = dnnq_utf8_char(s + at)) > 0, "%s: byte %zu of '%s' is %#x", what,
+		              at, s, (unsigned char)s[at]);
+}
+
 static const int hello_want[FAKE_HELLO_NFAULTS] = {
 	[FAKE_HELLO_OK]         = 0,
 	[FAKE_HELLO_SHORT]      = DNNQ_E_PROTO,
@@ -295,6 +304,7 @@ static const int hello_want[FAKE_HELLO_NFAULTS] = {
 	[FAKE_HELLO_HANGUP]     = DNNQ_E_DISCONNECTED,
 	[FAKE_HELLO_SILENT]     = DNNQ_E_TIMEDOUT,
 	[FAKE_HELLO_EMPTY_FD]   = 0,	/* the packet (read as a hang-up, then not) dropped */
+	[FAKE_HELLO_ESCAPE]     = DNNQ_E_PERM,
 };
 
 START_TEST(hello_faults_leave_nothing)
@@ -309,6 +319,7 @@ START_TEST(hello_faults_leave_nothing)
 		ck_assert_msg(rc == hello_want[f], "fault %d: rc %d (%s), want %d", f, rc,
 		              dnnq_strerror(rc), hello_want[f]);
 		ck_assert_int_lt(now_ms() - t0, 2000);
+		assert_text(dnnq_last_error(), "the last error");
 		if (rc == 0)
 			dnnq_close(c);
 		else
@@ -330,8 +341,8 @@ static int mutated_session(struct dnnq_client *c)
 	char name[64];
 	struct dnnq_stats st;
 	int rc = dnnq_model_name(c, 1, name, sizeof name);
-	if (rc >= 0)
-		rc = dnnq_stats(c, &st);
+	if (rc >= 0 && (rc = dnnq_stats(c, &st)) == 0)
+		assert_text(st.status, "STATS");
 	for (unsigned i = 0; i < 2 && rc >= 0; i++) {
 		struct dnnq_model *m = NULL;
 		rc = dnnq_model_open(c, i ? "quant" : "double", &m);
@@ -378,6 +389,7 @@ START_TEST(mutated_replies)
 		}
 		ck_assert_msg(rc <= 0 && dnnq_strerror(rc)[0], "seed %d: rc %d", (int)k, rc);
 		ck_assert_msg(rc == 0 || dnnq_last_error()[0], "seed %d: no text", (int)k);
+		assert_text(dnnq_last_error(), "the last error");
 		ck_assert_msg(fake_daemon_wait_ended(&fake, k) == 0, "seed %d: still connected",
 		              (int)k);
 		ck_assert_msg(count_fds() == fds, "seed %d: %d fds open, %d before", (int)k,
