@@ -14,7 +14,9 @@
  * Replies are hostile input: the packet's size is checked for its type and
  * status, then magic, version, type, seq and status; file descriptors are
  * accepted only where the protocol sends them (HELLO) and every other one
- * is closed at once, so an error path never leaks an fd.
+ * (an empty packet's too) is closed at once, so an error path never leaks
+ * an fd. Names must be UTF-8 text (ctl_name_ok) and messages are escaped
+ * (ctl_text) before a caller sees them: they reach terminals and logs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
