@@ -167,6 +167,16 @@ int ctl_call(struct dnnq_client *c, const struct ctl_spec *spec, void *req, size
 
 /* Whether a fixed-size string field of a reply is NUL-terminated. */
 bool ctl_str_ok(const char *s, size_t size);
+/* A message field (s, checked by ctl_str_ok) into out[0, size) as text
+ * (dnnq_escape): dnnqd's are escaped already, which this leaves as they
+ * are; a hostile daemon's escape sequences and newlines become \xNN.
+ * Returns out. */
+char *ctl_text(char *out, const char *s, size_t size);
+/* ctl_str_ok, and UTF-8 text (dnnq_utf8_char) as dnnqd's names always are
+ * (model names A-Z a-z 0-9 . _ -, signature names checked at load): a
+ * hostile daemon's name with an escape sequence or a newline would reach
+ * terminals, logs and dnnqctl's JSON through every caller that prints it. */
+bool ctl_name_ok(const char *s, size_t size);
 
 /* ---- model.c --------------------------------------------------------------- */
 

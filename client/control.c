@@ -14,7 +14,9 @@
  * Replies are hostile input: the packet's size is checked for its type and
  * status, then magic, version, type, seq and status; file descriptors are
  * accepted only where the protocol sends them (HELLO) and every other one
- * is closed at once, so an error path never leaks an fd.
+ * (an empty packet's too) is closed at once, so an error path never leaks
+ * an fd. Names must be UTF-8 text (ctl_name_ok) and messages are escaped
+ * (ctl_text) before a caller sees them: they reach terminals and logs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -165,6 +167,22 @@ bool ctl_str_ok(const char *s, size_t size)
 	return memchr(s, 0, size) != NULL;
 }
 
+char *ctl_text(char *out, const char *s, size_t size)
+{
+	dnnq_escape(out, size, s);
+	return out;
+}
+
+bool ctl_name_ok(const char *s, size_t size)
+{
+	if (!ctl_str_ok(s, size))
+		return false;
+	for (size_t n; *s; s += n)
+		if (!(n = dnnq_utf8_char(s)))
+			return false;
+	return true;
+}
+
 /* After a non-blocking call failed with errno: 0 to try it again (it was
  * interrupted, or fd is ready now), else the status to fail with. */
 static int retry_when_ready(int fd, short events, int64_t deadline_ns)
@@ -226,6 +244,9 @@ static int take_fds(struct msghdr *mh, int *fds, unsigned *n)
 /* One packet into reply[0, size); *len is its true length (size + 1 means
  * longer). fds get what came along. 0, or TIMEDOUT / DISCONNECTED / IO.
  *
+ * A packet of no bytes reads as an end of file; fds it carried (a hostile
+ * peer's) are closed, not left open in this process.
+ *
  * An end of file is believed only when a second recvmsg says it again: a
  * non-blocking SEQPACKET recvmsg that finds the queue empty checks for the
  * peer's shutdown afterwards, so when dnnqd sends its reply and closes in
@@ -254,6 +275,11 @@ static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsi
 		if (n > 0) {
 			*len = (size_t)n;
 			return take_fds(&mh, fds, nfds);
+		}
+		if (n == 0) {	/* an empty packet may carry fds too: into this process */
+			take_fds(&mh, fds, nfds);
+			close_fds(fds, *nfds);
+			*nfds = 0;
 		}
 		bool closed = n == 0 || errno == ECONNRESET;
 		if (closed && eof++)
@@ -305,9 +331,10 @@ static int check_reply(const struct dnnq_msg_hdr *h, size_t len, const struct ct
  * when it has one, is the call's last-error text. */
 static void refusal_message(const struct dnnq_msg_hello_reply *r)
 {
+	char text[sizeof r->message];
 	if (ctl_str_ok(r->message, sizeof r->message) && r->message[0])
-		client_errorf(r->hdr.status, "dnnqd refused the session: %s (%s)", r->message,
-		              dnnq_strerror(r->hdr.status));
+		client_errorf(r->hdr.status, "dnnqd refused the session: %s (%s)",
+		              ctl_text(text, r->message, sizeof text), dnnq_strerror(r->hdr.status));
 }
 
 /* Receives until the reply to `seq` arrives (or the deadline passes). */

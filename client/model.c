@@ -31,7 +31,7 @@ static int io_from_wire(struct client_io *io, const struct dnnq_wire_tensor *w,
                         uint32_t max_batch)
 {
 	uint64_t bytes;
-	if (!ctl_str_ok(w->name, sizeof w->name))
+	if (!ctl_name_ok(w->name, sizeof w->name))
 		return DNNQ_E_PROTO;
 	if (!dnnq_shm_dtype_size(w->dtype))
 		return DNNQ_E_PROTO;
@@ -60,7 +60,7 @@ static int io_from_wire(struct client_io *io, const struct dnnq_wire_tensor *w,
 /* The validated signature of a MODEL reply into m. */
 static int model_from_reply(struct dnnq_model *m, const struct dnnq_msg_model *r)
 {
-	if (!ctl_str_ok(r->name, sizeof r->name) || r->n_inputs < 1 || r->n_outputs < 1 ||
+	if (!ctl_name_ok(r->name, sizeof r->name) || r->n_inputs < 1 || r->n_outputs < 1 ||
 	    r->n_inputs > DNNQ_SHM_MAX_TENSORS || r->n_outputs > DNNQ_SHM_MAX_TENSORS ||
 	    r->n_inputs + r->n_outputs > DNNQ_SHM_MAX_TENSORS)
 		return DNNQ_E_PROTO;

@@ -266,7 +266,7 @@ static int stats_call(struct dnnq_client *c, struct dnnq_stats *out)
 		.models = rep.models, .workers = rep.workers, .pid = rep.pid,
 		.scope = rep.scope,
 	};
-	memcpy(out->status, rep.message, sizeof out->status);
+	ctl_text(out->status, rep.message, sizeof out->status);
 	return 0;
 }
 
@@ -294,21 +294,21 @@ static int reload_call(struct dnnq_client *c, struct dnnq_reload_result *out)
 	if (!ctl_str_ok(rep.message, sizeof rep.message) || rep.n_listed > DNNQ_PROTO_RELOAD_MAX)
 		return DNNQ_E_PROTO;
 	for (uint32_t i = 0; i < rep.n_listed; i++)
-		if (!ctl_str_ok(rep.m[i].name, sizeof rep.m[i].name) ||
+		if (!ctl_name_ok(rep.m[i].name, sizeof rep.m[i].name) ||
 		    rep.m[i].change < DNNQ_RELOAD_ADDED || rep.m[i].change > DNNQ_RELOAD_REMOVED)
 			return DNNQ_E_PROTO;
 	*out = (struct dnnq_reload_result){
 		.status = rc, .added = rep.added, .changed = rep.changed, .removed = rep.removed,
 		.served = rep.served, .reloads = rep.reloads, .n_listed = rep.n_listed,
 	};
-	memcpy(out->message, rep.message, sizeof out->message);
+	ctl_text(out->message, rep.message, sizeof out->message);
 	for (uint32_t i = 0; i < rep.n_listed; i++) {
 		memcpy(out->models[i].name, rep.m[i].name, sizeof out->models[i].name);
 		out->models[i].change = rep.m[i].change;
 		out->models[i].generation = rep.m[i].generation;
 	}
 	if (rc)
-		return client_errorf(rc, "reload: %s", rep.message);
+		return client_errorf(rc, "reload: %s", out->message);
 	return 0;
 }
 
@@ -332,7 +332,7 @@ static int model_stats_call(struct dnnq_client *c, uint32_t index, struct dnnq_m
 	int rc = ctl_call(c, &spec, &req, sizeof req, &rep, NULL);
 	if (rc)
 		return rc;
-	if (!ctl_str_ok(rep.name, sizeof rep.name))
+	if (!ctl_name_ok(rep.name, sizeof rep.name))
 		return DNNQ_E_PROTO;
 	*out = (struct dnnq_model_stats){
 		.model_id = rep.model_id, .generation = rep.generation, .models = rep.n_models,

@@ -8,7 +8,10 @@
  * both hold fd->lock, so a session can end while the worker runs.
  *
  * The malformed replies are built by taking the good one and breaking one
- * thing, so each fault tests exactly one check of the client.
+ * thing, so each fault tests exactly one check of the client. A session
+ * under mutate_seed instead breaks one to three things of each reply at
+ * random (send_reply), and some of the region header, of the statuses the
+ * worker completes with and of the slots' state and waiters words.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -57,6 +60,80 @@ static int send_fds(int sock, const void *buf, size_t len, const int *fds, unsig
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
+/* ---- seeded mutation ---------------------------------------------------- */
+
+static const uint64_t edges[] = {
+	0, 1, 2, 63, 64, 4096, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ull,
+	(uint64_t)1 << 40, INT64_MAX, UINT64_MAX, (uint64_t)-4096,
+};
+
+static uint64_t edge(struct rng *g)
+{
+	return edges[rng_int(g, 0, sizeof edges / sizeof edges[0] - 1)];
+}
+
+/* A value at an edge into the w-byte field at a random w-aligned offset. */
+static void put_edge(struct rng *g, unsigned char *buf, size_t len, size_t w)
+{
+	if (len < w)
+		return;
+	uint64_t v = edge(g);
+	memcpy(buf + (size_t)rng_int(g, 0, (int64_t)(len / w) - 1) * w, &v, w);
+}
+
+/* One mutation of a reply (len bytes of buf, room for cap) and its fds
+ * (n of them, room for 4; `other` an fd of another kind). */
+static void mutate_reply(struct rng *g, unsigned char *buf, size_t *len, size_t cap, int *fds,
+                         unsigned *n, int other)
+{
+	struct dnnq_msg_hdr *h = (void *)buf;
+	size_t i = *len ? (size_t)rng_int(g, 0, (int64_t)*len - 1) : 0;
+	switch (rng_int(g, 0, 9)) {
+	case 0:	 if (*len) buf[i] ^= (unsigned char)(1u << rng_int(g, 0, 7)); break;
+	case 1:	 put_edge(g, buf, *len, 4); break;
+	case 2:	 put_edge(g, buf, *len, 8); break;
+	case 3:	 put_edge(g, buf, *len, 2); break;
+	case 4:	 *len = i; break;
+	case 5:	 if (*len < cap) *len += (size_t)rng_int(g, 1, (int64_t)(cap - *len)); break;
+	case 6:	 if (*len >= sizeof *h) h->seq += (uint32_t)rng_int(g, -1, 1); break;
+	case 7:	 if (*len >= sizeof *h) h->status = (int32_t)rng_int(g, -40, 3); break;
+	case 8:	 /* a NUL-terminated name or message no more */
+		if (*len > i)
+			memset(buf + i, 'x', (size_t)rng_int(g, 1, (int64_t)(*len - i)));
+		break;
+	default: {	/* an fd of another kind or twice, one fewer, one more */
+		int64_t what = rng_int(g, 0, 2);
+		if (what == 0 && *n)
+			fds[rng_int(g, 0, *n - 1)] = rng_int(g, 0, 1) ? other : fds[0];
+		else if (what == 1 && *n)
+			(*n)--;
+		else if (*n < 4)
+			fds[(*n)++] = other;
+	}
+	}
+}
+
+/* fd->conn gets msg (len bytes, n fds); in a session under mutate_seed,
+ * one reply in three mutated (so that some sessions get far). */
+static int send_reply(struct fake_daemon *fd, const void *msg, size_t len, const int *fds,
+                      unsigned n)
+{
+	unsigned char buf[DNNQ_PROTO_MAX_MSG + 64];
+	int f[4] = { -1, -1, -1, -1 };
+	memcpy(buf, msg, len);
+	if (n)
+		memcpy(f, fds, n * sizeof *fds);
+	memset(buf + len, 0xa5, sizeof buf - len);
+	if (!fd->mut.s || rng_int(&fd->mut, 0, 2))
+		return send_fds(fd->conn, buf, len, f, n);
+	int other = eventfd(0, EFD_CLOEXEC);
+	for (int64_t k = rng_int(&fd->mut, 1, 3); k > 0; k--)
+		mutate_reply(&fd->mut, buf, &len, sizeof buf, f, &n, other);
+	int rc = send_fds(fd->conn, buf, len, f, n);
+	close(other);
+	return rc;
+}
+
 static struct dnnq_msg_hdr reply_hdr(const struct dnnq_msg_hdr *req, uint16_t type, int status)
 {
 	return (struct dnnq_msg_hdr){
@@ -69,7 +146,7 @@ static int send_hdr(struct fake_daemon *fd, const struct dnnq_msg_hdr *req, uint
                     int status)
 {
 	struct dnnq_msg_hdr h = reply_hdr(req, type, status);
-	return send_fds(fd->conn, &h, sizeof h, NULL, 0);
+	return send_reply(fd, &h, sizeof h, NULL, 0);
 }
 
 /* ---- the region -------------------------------------------------------- */
@@ -133,6 +210,8 @@ static void break_hello(struct dnnq_msg_hello_reply *r, int fault, size_t *len, 
 	case FAKE_HELLO_MESSAGE:    memset(r->message, 'x', sizeof r->message); break;
 	case FAKE_HELLO_ABI:        r->abi_major++; break;
 	case FAKE_HELLO_PERM:       r->hdr.status = DNNQ_E_PERM; break;
+	case FAKE_HELLO_ESCAPE:     r->hdr.status = DNNQ_E_PERM;
+	                            strcpy(r->message, "no\x1b[2J\n"); break;
 	case FAKE_HELLO_HDR_ONLY:   r->hdr.status = DNNQ_E_BUSY; *len = sizeof r->hdr; break;
 	}
 }
@@ -151,6 +230,10 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 		return 1;
 	if (fault == FAKE_HELLO_CORRUPT)
 		((struct dnnq_shm_header *)fd->base)->magic ^= 1;
+	/* after the worker's view attached: what the client attaches to */
+	if (fd->mut.s && rng_int(&fd->mut, 0, 3) == 0)
+		put_edge(&fd->mut, fd->base, sizeof(struct dnnq_shm_header),
+		         rng_int(&fd->mut, 0, 1) ? 4 : 8);
 	unsigned char buf[sizeof(struct dnnq_msg_hello_reply) + 1] = { 0 };
 	struct dnnq_msg_hello_reply *r = (void *)buf;
 	r->hdr = reply_hdr(&h->hdr, DNNQ_MSG_HELLO, 0);
@@ -167,9 +250,10 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 	break_hello(r, fault, &len, &nfds);
 	int extra = eventfd(0, EFD_CLOEXEC);
 	int fds[4] = { fd->memfd, fd->doorbell[1], fd->event[1], extra };
-	int rc = send_fds(fd->conn, buf, len, fds, nfds);
+	int rc = fault == FAKE_HELLO_EMPTY_FD ? send_fds(fd->conn, "", 0, &extra, 1) : 0;
+	rc = rc ? rc : send_reply(fd, buf, len, fds, nfds);
 	close(extra);
-	if (fault == FAKE_HELLO_OK)
+	if (fault == FAKE_HELLO_OK || fault == FAKE_HELLO_EMPTY_FD)
 		STORE(&fd->ready, 1);
 	return rc ? 1 : 0;
 }
@@ -223,6 +307,7 @@ static void break_model(struct dnnq_msg_model *r, int fault, size_t *len)
 	case FAKE_MODEL_SHORT:     *len = sizeof *r - 1; break;
 	case FAKE_MODEL_HDR_ONLY:  *len = sizeof r->hdr; break;
 	case FAKE_MODEL_SEQ:       r->hdr.seq++; break;
+	case FAKE_MODEL_ESCAPE:    strcpy(r->t[1].name, "y\x1b[2J\n"); break;
 	}
 }
 
@@ -240,7 +325,7 @@ static int on_model(struct fake_daemon *fd, const struct dnnq_msg_open *o)
 	size_t len = sizeof r;
 	fill_model(i, &r);
 	break_model(&r, LOAD(&fd->model_fault), &len);
-	return send_fds(fd->conn, &r, len, NULL, 0);
+	return send_reply(fd, &r, len, NULL, 0);
 }
 
 static int on_stats(struct fake_daemon *fd, const struct dnnq_msg_hdr *h)
@@ -252,7 +337,7 @@ static int on_stats(struct fake_daemon *fd, const struct dnnq_msg_hdr *h)
 		.pid = (uint32_t)getpid(),
 	};
 	strcpy(r.message, "serving 3 models");
-	return send_fds(fd->conn, &r, sizeof r, NULL, 0);
+	return send_reply(fd, &r, sizeof r, NULL, 0);
 }
 
 /* One message; nonzero ends the session. */
@@ -307,6 +392,9 @@ static void *ctl_main(void *arg)
 			continue;
 		pthread_mutex_lock(&fd->lock);
 		fd->conn = conn;
+		uint64_t seed = LOAD(&fd->mutate_seed);
+		fd->mut.s = seed;
+		fd->wmut.s = seed ? seed ^ 0x5555555555555555ull : 0;
 		pthread_mutex_unlock(&fd->lock);
 		serve_session(fd);
 		end_session(fd);
@@ -356,7 +444,15 @@ static void run(struct fake_daemon *fd, uint32_t idx)
 	/* counted before the completion: a client that has seen it and then
 	 * reads `served` finds it counted */
 	__atomic_fetch_add(&fd->served, 1, __ATOMIC_RELEASE);
+	if (fd->wmut.s && rng_int(&fd->wmut, 0, 3) == 0)
+		rc = (int)edge(&fd->wmut);
 	dnnq_shm_slot_complete(&fd->view, idx, rc);
+	if (fd->wmut.s && rng_int(&fd->wmut, 0, 7) == 0) {	/* a slot's state or waiters */
+		struct rng *g = &fd->wmut;
+		struct dnnq_shm_slot *s = &fd->view.slots[rng_int(g, 0, fd->view.slot_count - 1)];
+		uint32_t v = rng_int(g, 0, 1) ? (uint32_t)rng_int(g, 0, 5) : (uint32_t)edge(g);
+		STORE(rng_int(g, 0, 1) ? &s->state : &s->waiters, v);
+	}
 	char one = 1;
 	if (dnnq_shm_event_armed(&fd->view) && write(fd->event[0], &one, sizeof one) < 0)
 		return;

@@ -4,7 +4,11 @@
  * made with dnnq_shm_layout/dnnq_shm_init in a sealed memfd, real
  * sockets) and a worker thread that serves the ring. Knobs let a test make
  * it misbehave: a malformed HELLO or MODEL reply, a paused worker, a
- * stopped heartbeat, a slow STATS reply, or a sudden death.
+ * stopped heartbeat, a slow STATS reply, or a sudden death; or, seeded,
+ * mutate every reply of a session (the good one recorded, then bits,
+ * fields at their edges, lengths, the fds) and what it shares with the
+ * client (the region header, the completions' statuses, the slots' state
+ * and waiters words).
  *
  * It serves three models:
  *   "double" (id 7, gen 3): x F32 [N, 4] -> y F32 [N, 4], y = 2x; max batch 8
@@ -22,6 +26,7 @@
 #include <stdint.h>
 
 #include "shm/dnnq_shm.h"
+#include "tests/rng.h"
 
 enum fake_hello_fault {
 	FAKE_HELLO_OK,
@@ -44,6 +49,8 @@ enum fake_hello_fault {
 	FAKE_HELLO_HDR_ONLY,	/* an error reply of only a header */
 	FAKE_HELLO_HANGUP,	/* closes without answering */
 	FAKE_HELLO_SILENT,	/* never answers */
+	FAKE_HELLO_EMPTY_FD,	/* an empty packet carrying an eventfd first */
+	FAKE_HELLO_ESCAPE,	/* DNNQ_E_PERM, the message with ESC [ 2 J and a newline */
 	FAKE_HELLO_NFAULTS
 };
 
@@ -60,6 +67,7 @@ enum fake_model_fault {
 	FAKE_MODEL_SHORT,	/* one byte short */
 	FAKE_MODEL_HDR_ONLY,	/* status 0 in a bare header */
 	FAKE_MODEL_SEQ,		/* seq + 1 */
+	FAKE_MODEL_ESCAPE,	/* a tensor name with ESC [ 2 J and a newline */
 	FAKE_MODEL_NFAULTS
 };
 
@@ -75,6 +83,7 @@ struct fake_daemon {
 	int beat;		/* the heartbeat moves (default 1) */
 	int stats_delay_ms;	/* STATS is answered this late */
 	int killed;		/* dead: socket closed, no beat, no work */
+	uint64_t mutate_seed;	/* nonzero: the next sessions' replies mutated */
 	int stop;
 
 	/* The current session (the control thread's, readable once ready). */
@@ -86,6 +95,7 @@ struct fake_daemon {
 	int ready;		/* view is attached and served */
 	uint32_t hello_slots;
 	uint64_t hello_arena;
+	struct rng mut, wmut;	/* the control thread's and the worker's, s 0: off */
 
 	/* What the worker did, for the tests to check (atomics). */
 	uint64_t served;

@@ -273,6 +273,15 @@ START_TEST(connect_arguments_and_paths)
 }
 END_TEST
 
+/* What the library hands on from a hostile daemon is text: UTF-8 without
+ * a control (no escape sequence, no newline) for terminals and logs. */
+static void assert_text(const char *s, const char *what)
+{
+	for (size_t n, at = 0; s[at]; at += n)
+		ck_assert_msg((n = dnnq_utf8_char(s + at)) > 0, "%s: byte %zu of '%s' is %#x", what,
+		              at, s, (unsigned char)s[at]);
+}
+
 static const int hello_want[FAKE_HELLO_NFAULTS] = {
 	[FAKE_HELLO_OK]         = 0,
 	[FAKE_HELLO_SHORT]      = DNNQ_E_PROTO,
@@ -294,6 +303,8 @@ static const int hello_want[FAKE_HELLO_NFAULTS] = {
 	[FAKE_HELLO_HDR_ONLY]   = DNNQ_E_PROTO,
 	[FAKE_HELLO_HANGUP]     = DNNQ_E_DISCONNECTED,
 	[FAKE_HELLO_SILENT]     = DNNQ_E_TIMEDOUT,
+	[FAKE_HELLO_EMPTY_FD]   = 0,	/* the packet (read as a hang-up, then not) dropped */
+	[FAKE_HELLO_ESCAPE]     = DNNQ_E_PERM,
 };
 
 START_TEST(hello_faults_leave_nothing)
@@ -308,6 +319,7 @@ START_TEST(hello_faults_leave_nothing)
 		ck_assert_msg(rc == hello_want[f], "fault %d: rc %d (%s), want %d", f, rc,
 		              dnnq_strerror(rc), hello_want[f]);
 		ck_assert_int_lt(now_ms() - t0, 2000);
+		assert_text(dnnq_last_error(), "the last error");
 		if (rc == 0)
 			dnnq_close(c);
 		else
@@ -317,6 +329,79 @@ START_TEST(hello_faults_leave_nothing)
 		              count_fds(), fds);
 		ck_assert_msg(fake_mapped() == 0, "fault %d: the region is still mapped", f);
 	}
+	fake_down();
+}
+END_TEST
+
+/* Each call of a session, the answers hostile: every one returns 0 or an
+ * error (with its text), none crashes, hangs past the timeout or (ASan)
+ * reads or writes outside its buffers. The first error ends it. */
+static int mutated_session(struct dnnq_client *c)
+{
+	char name[64];
+	struct dnnq_stats st;
+	int rc = dnnq_model_name(c, 1, name, sizeof name);
+	if (rc >= 0 && (rc = dnnq_stats(c, &st)) == 0)
+		assert_text(st.status, "STATS");
+	for (unsigned i = 0; i < 2 && rc >= 0; i++) {
+		struct dnnq_model *m = NULL;
+		rc = dnnq_model_open(c, i ? "quant" : "double", &m);
+		if (rc)
+			break;
+		struct dnnq_io_info info;
+		ck_assert_int_eq(dnnq_model_io(m, DNNQ_OUTPUT, 0, &info), 0);
+		ck_assert_uint_lt(strlen(info.name), 64);
+		struct dnnq_tensor t[2];
+		rc = dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 2, &t[0]);
+		if (rc == 0 && (rc = dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 2, &t[1])) != 0)
+			dnnq_tensor_free(c, &t[0]);
+		if (rc == 0) {
+			memset(t[0].data, 1, t[0].bytes);
+			const struct dnnq_tensor *in = &t[0];
+			struct dnnq_tensor *out = &t[1];
+			rc = dnnq_infer(m, &in, &out, 100);
+			dnnq_tensor_free(c, &t[0]);
+			dnnq_tensor_free(c, &t[1]);
+		}
+		dnnq_model_close(m);
+	}
+	return rc > 0 ? 0 : rc;
+}
+
+#define MUTATED 300
+
+START_TEST(mutated_replies)
+{
+	fake_up();
+	int fds = count_fds();
+	int connected = 0, whole = 0;
+	for (uint64_t k = 1; k <= MUTATED; k++) {
+		struct dnnq_client *c = NULL;
+		STORE(&fake.mutate_seed, k * 0x9e3779b97f4a7c15ull);
+		int rc = connect_opts(4, 100, &c);
+		if (rc == 0) {
+			connected++;
+			rc = mutated_session(c);
+			whole += rc == 0;
+			dnnq_close(c);
+		} else {
+			ck_assert_ptr_null(c);
+		}
+		ck_assert_msg(rc <= 0 && dnnq_strerror(rc)[0], "seed %d: rc %d", (int)k, rc);
+		ck_assert_msg(rc == 0 || dnnq_last_error()[0], "seed %d: no text", (int)k);
+		assert_text(dnnq_last_error(), "the last error");
+		ck_assert_msg(fake_daemon_wait_ended(&fake, k) == 0, "seed %d: still connected",
+		              (int)k);
+		ck_assert_msg(count_fds() == fds, "seed %d: %d fds open, %d before", (int)k,
+		              count_fds(), fds);
+		ck_assert_msg(fake_mapped() == 0, "seed %d: the region is still mapped", (int)k);
+	}
+	STORE(&fake.mutate_seed, 0);
+	dnnq_close(connect_fake(2));
+	printf("client: a session's replies mutated (bits, u16/u32/u64 fields at edges, cut, "
+	       "grown, seq, status, NULs gone, fds of another kind, twice, fewer, more; the region "
+	       "header; completion statuses; slot state and waiters words): %d tries: %d connected, %d sessions whole\n",
+	       MUTATED, connected, whole);
 	fake_down();
 }
 END_TEST
@@ -968,6 +1053,7 @@ Suite *suite_client(void)
 	tcase_add_test(tc, connect_infer_stats);
 	tcase_add_test(tc, connect_arguments_and_paths);
 	tcase_add_test(tc, hello_faults_leave_nothing);
+	tcase_add_test(tc, mutated_replies);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("model");
 	tcase_add_test(tc, model_listing_and_lookup);

@@ -17,10 +17,12 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,9 @@
 #include <unistd.h>
 
 #include "client/dnnq.h"
+#include "engine/crc32c.h"
 #include "tests/daemon-fixture.h"
+#include "tests/rng.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
 
@@ -339,6 +343,286 @@ START_TEST(model_stats_count)
 }
 END_TEST
 
+/* ---- mutated files through a reload --------------------------------------- */
+
+#define MUTATIONS 150
+
+/* What a reload of a mutated file must leave: either it was taken (1), or
+ * it failed naming a file in ds->conf (`file`, the mutated one, counted in
+ * *named; the config with its line), and the model relu64 is served at
+ * generation `gen` still, answering a request (0). Never a crash, a hang past the
+ * client's timeout or (under ASan, at the final SIGTERM) a leak. */
+static int reload_outcome(struct dnnq_client *c, const struct dirs *ds, const char *file,
+                          uint32_t gen, int *named)
+{
+	struct dnnq_reload_result r;
+	int rc = dnnq_reload(c, &r);
+	ck_assert_msg(rc != DNNQ_E_DISCONNECTED && rc != DNNQ_E_TIMEDOUT, "reload: %s",
+	              dnnq_last_error());
+	if (rc == 0)
+		return 1;
+	ck_assert_int_eq(r.status, rc);
+	expect_in(r.message, ds->conf);
+	const char *at = strstr(r.message, file);
+	*named += at != NULL;
+	/* the config's errors say where: FILE:LINE:COLUMN */
+	ck_assert_msg(!at || strcmp(file, "dnnqd.yaml:") || isdigit((unsigned char)at[strlen(file)]),
+	              "no line: %s", r.message);
+	ck_assert_uint_eq(r.added + r.changed + r.removed, 0);
+	ck_assert_uint_eq(test_generation(c, "relu64"), gen);
+	struct dnnq_model *m;
+	ck_assert_int_eq(dnnq_model_open(c, "relu64", &m), 0);
+	ck_assert_int_eq(test_infer_zeros(c, m, 1, WAIT_MS), 0);
+	dnnq_model_close(m);
+	return 0;
+}
+
+/* A reload after a taken mutation puts the good file back: it must take. */
+static uint32_t restore(struct dnnq_client *c, const struct dirs *ds, const char *name,
+                        const void *good, size_t len)
+{
+	struct dnnq_reload_result r;
+	rewrite(ds, name, good, len);
+	ck_assert_msg(dnnq_reload(c, &r) == 0, "the good %s back: %s", name, dnnq_last_error());
+	uint32_t gen = test_generation(c, "relu64");
+	ck_assert_uint_gt(gen, 0);
+	return gen;
+}
+
+/* Every key a model entry has, and the other sections dnnqd reads at start
+ * (a reload parses them too). */
+static const char rich_yaml[] =
+	"# dnnqd.yaml\n"
+	"listen:\n  mode: 0660\n"
+	"workers:\n  spin_us: 50\n"
+	"limits:\n  max_batch: 64\n  max_inflight: 64\n  max_session_bytes: 64MiB\n"
+	"access:\n  uids: [0, 65534]\n  public_stats: false\n"
+	"models:\n"
+	"  - name: relu64\n    path: relu64.dnnq\n    max_batch: 16\n    threads: 1\n"
+	"    warmup: true\n"
+	"  - name: fc1024\n    path: fc1024.dnnq\n    dynamic_batching:\n"
+	"      max_queue_delay_us: 100\n      preferred_batch_size: [2, 4]\n"
+	"  - {name: \"k\", path: 'relu64.dnnq', max_batch: 2}\n"
+	"log:\n  level: info\n";
+
+/* Values at and past the schema's edges, YAML's odd corners and paths. */
+static const char *const edge_values[] = {
+	"0", "-1", "1", "65536", "65537", "4294967295", "4294967296",
+	"18446744073709551616", "1e999", "-0", "0x10", "0o7", "''", "~", "null", "[]", "{}",
+	"[1, [2]]", "*a", "&a x", "!!binary AA==", "!!str 7", "\"\\0\"", "yes", ".nan",
+	"/dev/zero", "..", "/", "relu64.dnnq", "fc1024.dnnq", "dnnqd.yaml", "|\n  x\n",
+	"10000001", "64GiB", "1KiB", "-9223372036854775808",
+};
+
+/* The byte offsets of text's line starts (at most cap); their count. */
+static size_t line_starts(const char *t, size_t len, size_t *at, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len && n < cap; i++)
+		if (i == 0 || t[i - 1] == '\n')
+			at[n++] = i;
+	return n;
+}
+
+/* One seeded mutation of the text in buf (len bytes, room for cap). */
+static size_t mutate_text(struct rng *g, char *buf, size_t len, size_t cap)
+{
+	size_t at[128];
+	size_t n = line_starts(buf, len, at, 128);
+	size_t l = (size_t)rng_int(g, 0, (int64_t)n - 1);
+	size_t end = l + 1 < n ? at[l + 1] : len;
+	size_t i = (size_t)rng_int(g, 0, (int64_t)len - 1);
+	char tmp[4096];
+	switch (rng_int(g, 0, 7)) {
+	case 0:	/* a bit */
+		buf[i] ^= (char)(1u << rng_int(g, 0, 7));
+		return len;
+	case 1:	/* a line gone */
+		memmove(buf + at[l], buf + end, len - end);
+		return len - (end - at[l]);
+	case 2:	/* a line twice */
+		if (len + (end - at[l]) > cap)
+			return len;
+		memmove(buf + end + (end - at[l]), buf + end, len - end);
+		memcpy(buf + end, buf + at[l], end - at[l]);
+		return len + (end - at[l]);
+	case 3:	/* cut short */
+		return i;
+	case 4: {	/* a value at an edge */
+		char *colon = memchr(buf + at[l], ':', end - at[l]);
+		const char *v = edge_values[rng_int(g, 0, sizeof edge_values / sizeof *edge_values - 1)];
+		if (!colon)
+			return len;
+		int k = snprintf(tmp, sizeof tmp, ": %s\n%.*s", v, (int)(len - end), buf + end);
+		size_t head = (size_t)(colon - buf);
+		if (head + (size_t)k > cap)
+			return len;
+		memcpy(buf + head, tmp, (size_t)k);
+		return head + (size_t)k;
+	}
+	case 5: {	/* a byte YAML minds */
+		static const char odd[] = { '\0', '\t', '\r', ':', '-', '{', '[', '#', '&', '*',
+		                            '!', '"', '\'', '|', '>', '%', '@', '\x80', '\xff' };
+		if (len + 1 > cap)
+			return len;
+		memmove(buf + i + 1, buf + i, len - i);
+		buf[i] = odd[rng_int(g, 0, sizeof odd - 1)];
+		return len + 1;
+	}
+	case 6:	/* a line indented by one more */
+		if (len + 1 > cap)
+			return len;
+		memmove(buf + at[l] + 1, buf + at[l], len - at[l]);
+		buf[at[l]] = ' ';
+		return len + 1;
+	default: {	/* two lines swapped */
+		size_t m = (size_t)rng_int(g, 0, (int64_t)n - 1);
+		if (m <= l)
+			return len;
+		size_t mend = m + 1 < n ? at[m + 1] : len;
+		size_t a = end - at[l], b = mend - at[m], mid = at[m] - end;
+		if (a + b + mid > sizeof tmp)
+			return len;
+		memcpy(tmp, buf + at[m], b);
+		memcpy(tmp + b, buf + end, mid);
+		memcpy(tmp + b + mid, buf + at[l], a);
+		memcpy(buf + at[l], tmp, a + b + mid);
+		return len;
+	}
+	}
+}
+
+START_TEST(reload_mutated_config)
+{
+	struct dirs ds;
+	struct fixture_daemon d;
+	start(&ds, &d);
+	struct dnnq_client *c = connect_to(d.socket);
+	size_t good = strlen(rich_yaml);
+	uint32_t gen = restore(c, &ds, "dnnqd.yaml", rich_yaml, good);
+	struct rng g = { 0x9e3779b97f4a7c15ull };
+	char buf[8192];
+	int taken = 0, named = 0;
+	for (int k = 0; k < MUTATIONS; k++) {
+		memcpy(buf, rich_yaml, good);
+		size_t len = good;
+		for (int64_t j = rng_int(&g, 1, 3); j > 0 && len > 0; j--)
+			len = mutate_text(&g, buf, len, sizeof buf);
+		rewrite(&ds, "dnnqd.yaml", buf, len);
+		if (reload_outcome(c, &ds, "dnnqd.yaml:", gen, &named)) {
+			taken++;
+			gen = restore(c, &ds, "dnnqd.yaml", rich_yaml, good);
+		}
+	}
+	printf("ctlreload: config mutated (bits, lines gone, twice, swapped, indented, cut, "
+	       "values at edges, odd bytes) before a reload: %d tries: %d taken, %d refused "
+	       "naming dnnqd.yaml, the old models served\n", MUTATIONS, taken, named);
+	dnnq_close(c);
+	test_daemon_stop(&d);
+}
+END_TEST
+
+/* TENSORS at off in buf: each QTensor record's own CRC32C (its last 4
+ * bytes) made right again, where `good` says the records are. */
+static void fix_records(const uint8_t *good, uint8_t *buf, uint64_t off)
+{
+	uint32_t n;
+	memcpy(&n, good + off, 4);
+	uint64_t at = off + 4;
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t name;
+		uint64_t len;
+		memcpy(&name, good + at, 2);
+		memcpy(&len, good + at + 2 + name, 8);
+		uint64_t rec = at + 2 + name + 8;
+		uint32_t crc = dnnq_crc32c(buf + rec, (size_t)len - 4);
+		memcpy(buf + rec + len - 4, &crc, 4);
+		at = rec + len;
+	}
+}
+
+/* One seeded mutation of a .dnnq file (buf, a copy of the valid `good`,
+ * whose header and table say where the sections are): mostly inside a
+ * section, with the section's CRC32C (and in TENSORS the records' own)
+ * made right again so the reader's checks past the CRC see it; else the
+ * header or the table as they are. */
+static void mutate_model(struct rng *g, const uint8_t *good, uint8_t *buf)
+{
+	uint32_t nsec;
+	memcpy(&nsec, good + 12, 4);
+	size_t ent = 24 + 28 * (size_t)rng_int(g, 0, nsec - 1);
+	uint64_t off, size;
+	memcpy(&off, good + ent + 8, 8);
+	memcpy(&size, good + ent + 16, 8);
+	bool raw = rng_int(g, 0, 7) == 0 || size < 8;
+	uint8_t *p = raw ? buf : buf + off;
+	size_t n = raw ? 24 + 28 * (size_t)nsec : (size_t)size;
+	size_t i = (size_t)rng_int(g, 0, (int64_t)n - 4);
+	static const uint32_t edge[] = { 0, 1, 2, 63, 64, 65535, 65536, 0x7fffffff,
+	                                 0x80000000, 0xffffffff };
+	uint32_t v = edge[rng_int(g, 0, sizeof edge / sizeof *edge - 1)];
+	switch (rng_int(g, 0, 3)) {
+	case 0:
+		p[i] ^= (uint8_t)(1u << rng_int(g, 0, 7));
+		break;
+	case 1:	/* a u16 (a string's length) */
+		memcpy(p + i, &v, 2);
+		break;
+	case 2:	/* a u32 (a count, a dtype, a value id) */
+		memcpy(p + i, &v, 4);
+		break;
+	default:	/* bytes copied from elsewhere in it */
+		memmove(p + i, p + rng_int(g, 0, (int64_t)n - 4), (size_t)rng_int(g, 1, 3));
+	}
+	if (!raw) {
+		uint32_t type;
+		memcpy(&type, good + ent, 4);
+		if (type == 3)
+			fix_records(good, buf, off);
+		uint32_t crc = dnnq_crc32c(buf + off, (size_t)size);
+		memcpy(buf + ent + 24, &crc, 4);
+	}
+}
+
+START_TEST(reload_mutated_model)
+{
+	struct dirs ds;
+	struct fixture_daemon d;
+	start(&ds, &d);
+	struct dnnq_client *c = connect_to(d.socket);
+	size_t len;
+	uint8_t *good = model_bytes(FIXTURE_MULTI, &len);
+	uint8_t *buf = malloc(len);
+	ck_assert_ptr_nonnull(buf);
+	uint32_t gen = restore(c, &ds, "relu64.dnnq", good, len);
+	struct rng g = { 0x2545f4914f6cdd1dull };
+	int taken = 0, named = 0;
+	for (int k = 0; k < MUTATIONS; k++) {
+		memcpy(buf, good, len);
+		for (int64_t j = rng_int(&g, 1, 2); j > 0; j--)
+			mutate_model(&g, good, buf);
+		rewrite(&ds, "relu64.dnnq", buf, len);
+		if (reload_outcome(c, &ds, "relu64.dnnq: ", gen, &named)) {
+			taken++;
+			struct dnnq_model *m;
+			ck_assert_int_eq(dnnq_model_open(c, "relu64", &m), 0);
+			int rc = test_infer_zeros(c, m, 1, WAIT_MS);
+			ck_assert_msg(rc != DNNQ_E_TIMEDOUT && rc != DNNQ_E_DISCONNECTED, "%d", rc);
+			dnnq_model_close(m);
+			gen = restore(c, &ds, "relu64.dnnq", good, len);
+		}
+	}
+	printf("ctlreload: multi's model file mutated (bits, u16 and u32 fields at edges, bytes "
+	       "moved; the CRCs of the section and its records made right, or the header and "
+	       "table as they are) before a reload: %d tries: %d taken and served, %d refused "
+	       "naming the file, the old version served\n", MUTATIONS, taken, named);
+	free(buf);
+	free(good);
+	dnnq_close(c);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 /* ---- not for other uids -------------------------------------------------- */
 
 /* As uid 65534: a session (allowed: --allow-uid), then RELOAD and
@@ -398,6 +682,8 @@ Suite *suite_ctlreload(void)
 	tcase_add_test(tc, reload_reports_changes);
 	tcase_add_test(tc, reload_not_for_others);
 	tcase_add_test(tc, model_stats_count);
+	tcase_add_test(tc, reload_mutated_config);
+	tcase_add_test(tc, reload_mutated_model);
 	suite_add_tcase(s, tc);
 	return s;
 }

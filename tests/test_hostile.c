@@ -2744,6 +2744,198 @@ START_TEST(hostile_control_messages)
 }
 END_TEST
 
+/* ---- a recorded session, mutated ---------------------------------------- */
+
+#define REC_MSGS   10
+#define SEQ_TRIES  300
+
+/* One client session's control messages as a client sends them. */
+struct recording {
+	uint32_t n;
+	uint32_t len[REC_MSGS + 8];
+	_Alignas(8) uint8_t m[REC_MSGS + 8][DNNQ_PROTO_MAX_MSG + 64];
+};
+
+static void rec_add(struct recording *rec, const void *msg, size_t len)
+{
+	memcpy(rec->m[rec->n], msg, len);
+	rec->len[rec->n++] = (uint32_t)len;
+}
+
+/* HELLO, OPEN of `first` and the other serving model, INFO 0 and 1, STATS,
+ * MODEL_STATS 0, CLOSE of both models' ids (from the OPEN replies of a
+ * live session, r), STATS: a session's control traffic. */
+static void record(struct recording *rec, struct raw *r, const char *first, const char *second)
+{
+	struct dnnq_msg_hello he = { .abi_major = DNNQ_SHM_ABI_MAJOR,
+	                             .abi_minor = DNNQ_SHM_ABI_MINOR, .slots = 2,
+	                             .arena_bytes = 65536 };
+	struct dnnq_msg_open o = { 0 };
+	struct dnnq_msg_close cl = { 0 };
+	struct dnnq_msg_hdr st;
+	struct dnnq_msg_model mm;
+	memset(rec, 0, sizeof *rec);
+	raw_hdr(r, &he.hdr, DNNQ_MSG_HELLO);
+	rec_add(rec, &he, sizeof he);
+	for (int i = 0; i < 2; i++) {
+		raw_open(r, i ? second : first, &mm);
+		raw_hdr(r, &o.hdr, DNNQ_MSG_OPEN);
+		snprintf(o.name, sizeof o.name, "%s", i ? second : first);
+		rec_add(rec, &o, sizeof o);
+		cl.model_id = mm.model_id;
+		raw_hdr(r, &cl.hdr, DNNQ_MSG_CLOSE);
+		rec_add(rec, &cl, sizeof cl);
+	}
+	memset(o.name, 0, sizeof o.name);
+	for (uint32_t i = 0; i < 2; i++) {
+		o.index = i;
+		raw_hdr(r, &o.hdr, i ? DNNQ_MSG_MODEL_STATS : DNNQ_MSG_INFO);
+		rec_add(rec, &o, sizeof o);
+	}
+	raw_hdr(r, &st, DNNQ_MSG_STATS);
+	rec_add(rec, &st, sizeof st);
+	o.index = 1;
+	raw_hdr(r, &o.hdr, DNNQ_MSG_INFO);
+	rec_add(rec, &o, sizeof o);
+}
+
+static const uint64_t msg_edges[] = {
+	0, 1, 2, 63, 64, 65, 4095, 4096, 65536, 0x7fffffff, 0x80000000, 0xffffffff,
+	0x100000000ull, (uint64_t)1 << 40, INT64_MAX, UINT64_MAX,
+};
+
+/* One mutation of rec: a message's bits, fields (2, 4 or 8 bytes at their
+ * alignment) at edges, length, seq; messages dropped, twice, swapped, or
+ * replaced by the same message of another session (`other`: its model
+ * ids). */
+static void mutate_recording(struct rng *g, struct recording *rec, const struct recording *other)
+{
+	uint32_t i = (uint32_t)rng_int(g, 0, rec->n - 1), j = (uint32_t)rng_int(g, 0, rec->n - 1);
+	uint8_t *m = rec->m[i];
+	uint32_t len = rec->len[i];
+	uint64_t v = msg_edges[rng_int(g, 0, sizeof msg_edges / sizeof *msg_edges - 1)];
+	size_t w = (size_t)1 << rng_int(g, 1, 3);
+	switch (rng_int(g, 0, 9)) {
+	case 0:
+		if (len)
+			m[rng_int(g, 0, len - 1)] ^= (uint8_t)(1u << rng_int(g, 0, 7));
+		break;
+	case 1:
+		if (len >= w)
+			memcpy(m + (size_t)rng_int(g, 0, len / w - 1) * w, &v, w);
+		break;
+	case 2:
+		rec->len[i] = (uint32_t)rng_int(g, 0, len);
+		break;
+	case 3:
+		rec->len[i] = (uint32_t)rng_int(g, len, DNNQ_PROTO_MAX_MSG + 64);
+		break;
+	case 4:	/* seq: 0, the same as before, or the last one */
+		if (len >= sizeof(struct dnnq_msg_hdr))
+			((struct dnnq_msg_hdr *)m)->seq = (uint32_t)rng_int(g, 0, 1) ? 0 : UINT32_MAX;
+		break;
+	case 5:	/* dropped */
+		memmove(&rec->m[i], &rec->m[i + 1], (rec->n - i - 1) * sizeof rec->m[0]);
+		memmove(&rec->len[i], &rec->len[i + 1], (rec->n - i - 1) * sizeof rec->len[0]);
+		rec->n -= rec->n > 1;
+		break;
+	case 6:	/* twice, at the end */
+		if (rec->n < REC_MSGS + 8)
+			rec_add(rec, m, len);
+		break;
+	case 7: {	/* swapped */
+		static _Alignas(8) uint8_t tmp[DNNQ_PROTO_MAX_MSG + 64];
+		memcpy(tmp, m, sizeof tmp);
+		memcpy(m, rec->m[j], sizeof tmp);
+		memcpy(rec->m[j], tmp, sizeof tmp);
+		rec->len[i] = rec->len[j];
+		rec->len[j] = len;
+		break;
+	}
+	default:	/* another session's */
+		memcpy(m, other->m[i < other->n ? i : 0], sizeof rec->m[0]);
+		rec->len[i] = other->len[i < other->n ? i : 0];
+	}
+}
+
+/* rec's messages one by one on a new connection, each answered (a reply
+ * with dnnqd's magic) before the next, until dnnqd closes it. Counts the
+ * replies of status 0 and the errors; 1 when dnnqd closed it. */
+static int replay(const char *socket, const struct recording *rec, unsigned long *ok,
+                  unsigned long *err)
+{
+	int fd = raw_socket(socket);
+	int closed = 0;
+	for (uint32_t i = 0; i < rec->n && !closed; i++) {
+		if (send(fd, rec->m[i], rec->len[i], MSG_NOSIGNAL) != (ssize_t)rec->len[i]) {
+			ck_assert_msg(errno == EPIPE || errno == ECONNRESET || errno == EMSGSIZE,
+			              "send: %s", strerror(errno));
+			closed = errno != EMSGSIZE;
+			continue;
+		}
+		_Alignas(8) uint8_t b[DNNQ_PROTO_MAX_MSG];
+		ssize_t n = raw_recv(fd, b, sizeof b, NULL, NULL);
+		ck_assert_msg(n >= 0, "message %u (type %u, %u bytes): no answer", i,
+		              ((const struct dnnq_msg_hdr *)rec->m[i])->type, rec->len[i]);
+		closed = n == 0;
+		if (n > 0) {
+			struct dnnq_msg_hdr h;
+			ck_assert_int_ge(n, sizeof h);
+			memcpy(&h, b, sizeof h);
+			ck_assert_uint_eq(h.magic, DNNQ_PROTO_MAGIC);
+			*ok += h.status == 0;
+			*err += h.status != 0;
+		}
+	}
+	close(fd);
+	return closed;
+}
+
+START_TEST(hostile_session_mutations)
+{
+	struct recording *rec = malloc(3 * sizeof *rec);
+	ck_assert_ptr_nonnull(rec);
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
+	struct raw r1, r2;
+	ck_assert_int_eq(raw_hello(&r1, d.socket, 1), 0);
+	ck_assert_int_eq(raw_hello(&r2, d.socket, 1), 0);
+	record(&rec[0], &r1, "relu64", "fc1024");
+	record(&rec[1], &r2, "fc1024", "relu64");
+	raw_close(&r1);
+	raw_close(&r2);
+	/* the recording as it is: every message answered with success */
+	unsigned long ok = 0, err = 0, closed = 0;
+	ck_assert_int_eq(replay(d.socket, &rec[0], &ok, &err), 0);
+	ck_assert_uint_eq(ok, rec[0].n);
+	ck_assert_uint_eq(err, 0);
+	ok = 0;
+	struct load l;
+	load_start(&l, &h, base);
+	struct rng g = { 0x51ed2701 };
+	for (int k = 0; k < SEQ_TRIES; k++) {
+		memcpy(&rec[2], &rec[k & 1], sizeof rec[2]);
+		for (int64_t j = rng_int(&g, 1, 4); j > 0; j--)
+			mutate_recording(&g, &rec[2], &rec[(k & 1) ^ 1]);
+		closed += replay(d.socket, &rec[2], &ok, &err);
+		if (k % 50 == 49)
+			assert_alive(&d);
+	}
+	char ratio[96], outcome[320];
+	load_stop(&l, ratio, sizeof ratio);
+	free(rec);
+	snprintf(outcome, sizeof outcome, "%lu replies of success, %lu errors, %lu sessions "
+	         "closed by dnnqd, every message answered or the session closed; %s", ok, err,
+	         closed, ratio);
+	report("a recorded session (HELLO, OPEN, CLOSE, INFO, STATS, MODEL_STATS) mutated: bits,"
+	       " fields at edges, lengths, seq, messages dropped, twice, swapped, another "
+	       "session's", SEQ_TRIES, outcome);
+	finish(&d, &h, was, "mutated sessions");
+}
+END_TEST
+
 /* ---- fds passed to dnnqd's sockets ---------------------------------------- */
 
 #define FD_ROUNDS 200
@@ -3809,6 +4001,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_sessions_per_uid);
 	tcase_add_test(tc, hostile_stats_scope);
 	tcase_add_test(tc, hostile_control_messages);
+	tcase_add_test(tc, hostile_session_mutations);
 	tcase_add_test(tc, hostile_control_flood);
 	tcase_add_test(tc, hostile_passed_fds);
 	tcase_add_test(tc, hostile_connect_storm);

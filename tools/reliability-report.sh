@@ -2,8 +2,8 @@
 # tools/reliability-report.sh LOG... > docs/reliability.md
 #
 # Makes docs/reliability.md from the output of a run: every line of the
-# shape `SUITE: WHAT: N tries: OUTCOME` (the hostile and faults suites and
-# dnnq-soak print them) becomes a row of the table, under the name of the
+# shape `SUITE: WHAT: N tries: OUTCOME` (the hostile, faults, client and
+# ctlreload suites and dnnq-soak print them) becomes a row of the table, under the name of the
 # log it came from (build/ci/check.log -> "check"). The sections after the
 # table are fixed text, kept here so the whole page is generated.
 # POSIX sh and awk only.
@@ -32,7 +32,7 @@ EOF
 for log in "$@"; do
 	run=$(basename "$log" .log)
 	awk -v run="$run" '
-	/^(hostile|faults|soak): / && match($0, /: [0-9]+ tries: /) {
+	/^(hostile|faults|soak|client|ctlreload): / && match($0, /: [0-9]+ tries: /) {
 		suite = substr($0, 1, index($0, ": ") - 1)
 		what = substr($0, length(suite) + 3, RSTART - length(suite) - 3)
 		rest = substr($0, RSTART + 2)
@@ -133,6 +133,7 @@ depends on how the offender's own threads share them.
 | `hostile_sessions_per_uid` | uid 65534 opening sessions until refused, then 4 of them keeping 16 fc1024 requests queued each, `--max-clients 16 --max-sessions-per-uid 4` (finding 5) | 4 sessions, the 5th `DNNQ_E_BUSY` naming `limits.max_sessions_per_uid`; root connects; counted, not timed: with root's own session keeping 64 requests queued too, the offender completes at most 2.5 requests per one of root's (measured 1.0 to 1.4; fairness per session gave 3.4 to 4.4) |
 | `hostile_stats_scope` | STATS from uid 65534 beside root's client, then with `--public-stats` (finding 7) | uid 65534 gets scope UID: its own uid's requests and sessions only, a status line without the daemon's session count; root gets scope DAEMON; with `--public-stats` everyone does |
 | `hostile_control_messages` | malformed control messages (sizes, magic, versions, status, types, order, reserved fields, names, indices, fds, garbage); peers that send requests without ever reading the replies | `DNNQ_E_PROTO` or a close, a field's own error for a well-formed message, never a success; each non-reader closed once its replies no longer fit |
+| `hostile_session_mutations` | a recorded session's control messages (HELLO, OPEN and CLOSE of two models, INFO, MODEL_STATS, STATS; checked first: each answered with success), 300 times with 1 to 4 seeded mutations: a bit, a 2-, 4- or 8-byte field at an edge (0, 2^31, 2^32, 2^63, 2^64 - 1, ...), cut or grown up to 8 KiB + 64, seq 0 or 2^32 - 1, a message dropped, sent twice, two swapped, or one replaced by the other session's | every message answered (dnnqd's magic) before the next, or the session closed; dnnqd alive every 50 |
 | `hostile_control_flood` | OPEN of 10000 unknown names and 2000 known, 2000 INFO, 2000 STATS; HELLOs for the largest slot counts and regions; 250 fds by SCM_RIGHTS with each of 500 STATS | each answered; over the limits refused; dnnqd's fd count never above its level (no passed fd is installed; on Linux >= 6.16 the kernel refuses them at the sender, SO_PASSRIGHTS 0) |
 | `hostile_passed_fds` | 8 fds by SCM_RIGHTS into the control connection, the doorbell and the completion socket, 200 times each, each round with a request | control and doorbell: EPERM at the sender on Linux >= 6.16 (dnnqd's ends say SO_PASSRIGHTS 0; before, the fds sat in the queues until read), else sent and discarded unread; completion: EPIPE (dnnqd's end shut for reading; before, the fds were pinned for the session's life); every request served; dnnqd's fd count never above its level |
 | `hostile_connect_storm` | connect and close (bare, HELLO then gone, whole sessions, half a header, the library) as fast as one thread goes | |
@@ -178,6 +179,34 @@ files a hostile author or local user made.
 | `hostile_term_in_flight` | SIGTERM with 3 clients' 48 fc1024 requests at the max batch in flight; again at batch 1 with `dynamic_batching` waiting up to 10 s for company | dnnqd exits 0 both times; every request either completes with the engine's bytes or its `dnnq_wait` returns `DNNQ_E_DISCONNECTED` (what runs is finished, what is queued is dropped: serving.md), none hangs, none completes wrong |
 | `hostile_stderr_unread` | dnnqd's stderr (and stdout) a pipe of one page, full before dnnqd starts and never read; then 20 SIGHUPs; then room again | connects answered before and after the SIGHUPs, SIGTERM ends dnnqd with status 0, and the first line once there is room says how many lines were dropped (before: the first line, a model loaded, blocked the main thread for good: no socket, SIGTERM ignored; a terminal stopped by ^S did the same) |
 | `hostile_low_fd_limit` | dnnqd started under each RLIMIT_NOFILE (soft and hard) from 6 to 24, one worker, then a connect | each either refuses to start (exit 1, saying why) or answers the connect (a session, or a refusal naming RLIMIT_NOFILE); none leaves the client unanswered (before: at the limit that left no descriptor after start-up, dnnqd said ready and the client's connect timed out in the backlog) |
+
+**Mutations** (seeded, a bounded number, each run in seconds): a valid
+input recorded, then mutated, against each side.
+
+| test (suite) | attacks (rows of the table) | what must hold |
+| --- | --- | --- |
+| `reload_mutated_config` (`ctlreload`) | a config of every model key (`max_batch`, `threads`, `warmup`, `dynamic_batching` with a preferred size, a flow mapping) and the other sections, 150 times with 1 to 3 mutations: a bit, a line gone, twice, two swapped, indented by one, cut, a value at an edge (0, -1, 2^32, 2^64, `1e999`, `~`, `[]`, an alias, a tag, a block scalar, `/dev/zero`, `..`), a byte YAML minds (NUL, tab, CR, `:`, `{`, 0xff), each then `dnnq_reload` (the RELOAD SIGHUP also starts) | refused: the message names a file in the config's directory (the config as FILE:LINE:COLUMN), nothing added, changed or removed, relu64 at its generation answers a request; taken: the good file reloads after; SIGTERM exit 0 (under ASan: no leak) |
+| `reload_mutated_model` (`ctlreload`) | multi's .dnnq (2.8 KB) as relu64's file, 150 times with 1 or 2 mutations inside a section (a bit, a u16 string length or a u32 count, dtype or value id at an edge, bytes moved) with the section's CRC32C made right (in TENSORS each QTensor record's too), so the checks past the CRCs see them; one in eight in the header or section table as they are | refused naming the file and the section and field ("relu64.dnnq: model: table: section 3 (GRAPH): offset ...", "node 'flatten': dims[1..1] ..."), the old version serves; taken (weights, scales): served, its request returns |
+| `mutated_replies` (`client`) | a fake dnnqd (tests/fakedaemon.c, `mutate_seed`) whose replies (one in three: HELLO, MODEL, STATS, CLOSE) get 1 to 3 mutations: a bit, a 2-, 4- or 8-byte field at an edge, cut, grown to 8 KiB + 64, seq +-1, a status from -40 to 3, a name or message without its NUL, an fd of another kind (an eventfd) or twice, one fd fewer or more; one region header in four with a field at an edge; one completion in four with a status at an edge; one in eight followed by a slot's state or waiters word rewritten (0 to 5, or an edge); 300 sessions of connect, model name, stats, open, io, a request of each model (timeouts 100 ms) | each call returns 0 or a `DNNQ_E_*` with its text; the library's fds and mappings back to none after `dnnq_close` or a failed connect; the fake sees the session end (found at seed 1443 of a longer run: a CLOSE reply cut to 0 bytes and carrying an eventfd left the fd open in the client's process, a packet of no bytes being read as a possible hang-up with its fds ignored; now closed, `FAKE_HELLO_EMPTY_FD` in `hello_faults_leave_nothing`). Also found meanwhile: a model or signature name with ESC, CSI or a newline in a reply was taken and handed to every caller that prints it (dnnqctl, logs, JSON); a name must now be UTF-8 text without controls, as dnnqd's are (`ctl_name_ok`; `FAKE_MODEL_ESCAPE` in `model_reply_faults`); every text the library hands back (`dnnq_last_error`, a STATS line) is checked to be UTF-8 text without controls |
+| `test_hostile_daemon_replies` (`make check-python`) | a fake dnnqd in Python answering each HELLO with garbage (0 to 8300 bytes), dnnqd's header echoing seq over random fields (a status of 0, -1, 7 or INT_MIN; region_size 0 to 2^64 - 1) with 0 to 5 fds (a memfd of 0 bytes, 4 KiB or 1 MiB, unsealed; pipe ends; /dev/null), or never; 60 times | each `dnnq.Client(timeout=0.3)` raises a `dnnq.Error` and hangs up; no fd left open |
+
+Longer runs by hand (hostile24b), all held: both `ctlreload` tests at 1500
+mutations and `hostile_session_mutations` at 3000 against dnnqd built with
+`SANITIZE=address,undefined`; `mutated_replies` at 4000 seeds with the
+client library and the fake under ASan and UBSan;
+`test_hostile_daemon_replies` at 600 with the library built with ASan and
+UBSan under python3. Fixed meanwhile too: the
+free-text `message` fields (HELLO refusal, STATS, RELOAD) were checked for
+their NUL only and handed on as they came (`dnnq_last_error`,
+`dnnq_stats`, `dnnq_reload`); dnnqd escapes them, a hostile daemon need
+not. The library now escapes them again (`ctl_text`, which leaves dnnqd's
+as they are); `FAKE_HELLO_ESCAPE` in `hello_faults_leave_nothing`, and
+`mutated_replies` checks every text it gets back. Not changed, a question
+for the protocol: a status from the daemon below `DNNQ_E_PROTO` (-34, or
+INT_MIN, in a reply or a completed slot) is returned to the caller as it
+is, which `dnnq_strerror` calls "unknown error" and Python raises as
+`dnnq.Error`; mapping it to `DNNQ_E_PROTO` would also hide a newer
+daemon's new code.
 
 Tried by hand against dnnqd (hostile24), held, no test of their own:
 started with descriptors 0, 1 and 2 closed (the signalfd, the listening

@@ -390,3 +390,88 @@ def test_daemon_restart(own_daemon):
     own_daemon.start()
     with dnnq.Client(own_daemon.socket) as c2:
         assert np.array_equal(c2.model("relu64").run(x), want)
+
+
+# ---- a hostile daemon ------------------------------------------------------
+
+HELLO_REPLY = 312   # struct dnnq_msg_hello_reply
+
+
+def _hostile_reply(rng, seq):
+    """A reply to HELLO (bytes, fds to pass, fds to close once sent) or None
+    (never answered): garbage, or dnnqd's header echoing seq over random
+    fields, with fds of every kind."""
+    kind = rng.integers(0, 4)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.bytes(int(rng.integers(0, 8300))), [], []
+    size = int(rng.choice([16, HELLO_REPLY - 1, HELLO_REPLY, HELLO_REPLY + 1, 8192]))
+    body = bytearray(rng.bytes(size))
+    status = int(rng.choice([0, 0, -1, -18, 7, -2**31]))
+    body[:16] = (0x50514E44).to_bytes(4, "little") + (4).to_bytes(2, "little") + \
+        (1).to_bytes(2, "little") + seq.to_bytes(4, "little") + \
+        status.to_bytes(4, "little", signed=True)
+    if size >= 40:  # region_size at an edge
+        edges = [0, 4096, 2**31, 2**63 - 1, 2**64 - 1]
+        edge = edges[int(rng.integers(0, len(edges)))]
+        body[32:40] = edge.to_bytes(8, "little")
+    memfd = os.memfd_create("hostile")
+    os.truncate(memfd, int(rng.choice([0, 4096, 1 << 20])))
+    r, w = os.pipe()
+    pool = [memfd, r, w, os.open("/dev/null", os.O_RDONLY)]
+    fds = [pool[i] for i in rng.integers(0, len(pool), size=int(rng.integers(0, 6)))]
+    return bytes(body), fds, pool
+
+
+def _count_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_hostile_daemon_replies(tmp_path):
+    """A fake dnnqd answers each HELLO with garbage, a header over random
+    fields, sizes at their edges and fds of every kind (a memfd of 0 bytes
+    or unsealed, pipes, /dev/null), or never: every Client() raises a
+    dnnq.Error within its timeout and leaves no fd open."""
+    import socket as so
+    path = str(tmp_path / "hostile.sock")
+    srv = so.socket(so.AF_UNIX, so.SOCK_SEQPACKET)
+    srv.bind(path)
+    srv.listen(4)
+    rng = np.random.default_rng(24)
+    stop = threading.Event()
+    ended = threading.Semaphore(0)
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                hello = conn.recv(8192)
+                got = _hostile_reply(rng, int.from_bytes(hello[8:12], "little"))
+                try:
+                    if got is not None:     # else silent
+                        so.send_fds(conn, [got[0]], got[1])
+                    conn.recv(1)            # until the client hangs up
+                except OSError:
+                    pass
+                for fd in got[2] if got else []:
+                    os.close(fd)
+            ended.release()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        before = _count_fds()
+        for i in range(60):
+            with pytest.raises(dnnq.Error):
+                dnnq.Client(path, timeout=0.3)
+            assert ended.acquire(timeout=10), f"try {i}: the client did not hang up"
+            assert _count_fds() == before, f"try {i}: fds left open"
+    finally:
+        stop.set()
+        srv.shutdown(so.SHUT_RDWR)
+        srv.close()
+        t.join()
