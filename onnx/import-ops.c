@@ -2828,8 +2828,10 @@ static bool foldable(struct nctx *c, const struct imp_fold *f)
 	if (!f || c->np->n_input < f->min_in || c->np->n_input > f->max_in ||
 	    c->np->n_output < 1 || c->np->n_output > imp_fold_outputs(f))
 		return false;
-	for (size_t i = f->const_from; i < c->nin; i++)
-		if (V(c, i) && !V(c, i)->data)
+	/* a required input left out (an empty name) is the operator's error
+	 * to report, not a constant to fold */
+	for (size_t i = 0; i < c->nin; i++)
+		if (V(c, i) ? i >= f->const_from && !V(c, i)->data : i < f->min_in)
 			return false;
 	return true;
 }
@@ -2937,6 +2939,13 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		rc = imp_rnn(&c, gru);
 		return rc && rc != DNNQ_E_NOMEM ? imp_outputs_unknown(&c) : rc;
 	}
+	/* an operator only folds know (Shape, Size) has no table op to say
+	 * that a required input is left out */
+	for (size_t i = 0; !d && i < f->min_in; i++)
+		if (c.in[i] < 0) {
+			bad(&c, DNNQ_E_FORMAT, "input %zu is missing", i);
+			return imp_outputs_unknown(&c);
+		}
 	rc = foldable(&c, f) ? f->fn(&c) : IMP_NOT_FOLDED;
 	if (rc == IMP_NOT_FOLDED)
 		rc = table_op(&c, d, kind);

@@ -792,6 +792,26 @@ START_TEST(legacy_broadcast_run)
 }
 END_TEST
 
+/* A required input left out (an empty name) of an operator that folds on
+ * constants is the operator's error, not a fold of nothing (the fuzzer's
+ * Transpose with input "" read a NULL value). */
+START_TEST(fold_required_input_missing)
+{
+	static const char *const ops[] = { "Transpose", "Shape", "Cast", "Not" };
+	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+		int64_t d[3] = { BATCH, 2, 3 };
+		struct mb *b = io_model(13, "x", F, 3, d);
+		Onnx__NodeProto *n = mb_node(b, ops[i], "t", "x", "y");
+		n->input[0] = D(b, "");
+		if (!strcmp(ops[i], "Cast"))
+			at_i(b, n, "to", 1);
+		char want[80];
+		snprintf(want, sizeof want, "node 't' (%s): input 0 is missing", ops[i]);
+		imp_fails(b, DNNQ_E_FORMAT, want);
+	}
+}
+END_TEST
+
 START_TEST(quantize_per_axis_run)
 {
 	int64_t d[3] = { BATCH, 2, 2 }, cd[1] = { 2 };
@@ -3000,6 +3020,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, concat_constant_to_batch);
 	tcase_add_test(tc, constants_and_broadcast_run);
 	tcase_add_test(tc, legacy_broadcast_run);
+	tcase_add_test(tc, fold_required_input_missing);
 	tcase_add_test(tc, quantize_per_axis_run);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
