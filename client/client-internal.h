@@ -116,6 +116,15 @@ static inline int64_t client_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* An error status the daemon sent (a reply header's, a completion's): one
+ * of the codes this library documents, or DNNQ_E_PROTO. A daemon that
+ * sends another value (newer, broken or hostile) must not hand the
+ * application a code its switch has no case for. */
+static inline int client_daemon_error(int32_t status)
+{
+	return status < 0 && status >= DNNQ_E_PROTO ? status : DNNQ_E_PROTO;
+}
+
 static inline bool client_is_dead(const struct dnnq_client *c)
 {
 	return __atomic_load_n(&c->dead, __ATOMIC_ACQUIRE) != 0;

@@ -298,6 +298,7 @@ static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsi
 static bool is_refusal(const struct dnnq_msg_hdr *h, size_t len)
 {
 	return h->seq == 0 && h->type == DNNQ_MSG_HELLO && h->status < 0 &&
+	       client_daemon_error(h->status) == h->status &&
 	       len == sizeof(struct dnnq_msg_hello_reply);
 }
 
@@ -314,7 +315,7 @@ static int check_reply(const struct dnnq_msg_hdr *h, size_t len, const struct ct
 		return 2;
 	if (h->seq != 0 && h->seq < seq)
 		return 1;
-	if (h->seq != seq || h->status > 0)
+	if (h->seq != seq || (h->status != 0 && client_daemon_error(h->status) != h->status))
 		return DNNQ_E_PROTO;
 	/* A success carries the reply type; an error may echo the request's
 	 * type instead (dnnq_proto.h allows either reading of "echoes"). */

@@ -35,7 +35,8 @@
  * belong to their client and must not outlive it.
  *
  * Failure. Functions return 0 (or a count) on success and a negative
- * DNNQ_E_* code otherwise; dnnq_strerror() gives the code's text and
+ * DNNQ_E_* code otherwise, never another value (a code the daemon sends
+ * that this library does not know is DNNQ_E_PROTO); dnnq_strerror() gives the code's text and
  * dnnq_last_error() a line that says what failed and why (the socket path
  * and the system's reason for a connect, the daemon's own message when it
  * refuses a session). When dnnqd dies

@@ -249,7 +249,7 @@ static int result_of(uint32_t state, int32_t status)
 {
 	if (state == DNNQ_SLOT_DONE)
 		return status == 0 ? 0 : DNNQ_E_PROTO;
-	return status < 0 ? status : DNNQ_E_PROTO;
+	return client_daemon_error(status);
 }
 
 /* Ends request (idx, ticket), seen in the ended state `state`: once only. */
