@@ -14,11 +14,12 @@
 
 #define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
 #define ROWS_PER_TASK 64
+#define MAX_ELEMS ((size_t)1 << 32)
 
 struct remap {
 	uint32_t nd;
 	size_t in[DNNQ_MAX_DIMS], out[DNNQ_MAX_DIMS], istride[DNNQ_MAX_DIMS];
-	int64_t *tab[DNNQ_MAX_DIMS];   /* axes 1..nd-1: the input index, or -1 (the fill) */
+	int32_t *tab[DNNQ_MAX_DIMS];   /* axes 1..nd-1: the input index (< 2^24), or -1 (the fill) */
 	bool contiguous;               /* the last axis reads consecutive elements */
 	size_t esize, rows;
 	union { uint8_t u8; float f32; } fill;
@@ -74,10 +75,20 @@ static int remap_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	else
 		op->fill.u8 = (uint8_t)dnnq_quantize_1(d->value, x->qp.scale, (float)x->qp.zero_point,
 		                                       0, 255);
+	/* The index tables hold an entry per output index of each axis: a
+	 * batch item's elements bound them (a few axes of 2^24 would be a GiB
+	 * of tables for a tensor no arena could hold). */
+	size_t elems = 1;
+	for (uint32_t i = 1; i < op->nd; i++)
+		if (d->out[i] < 1 || d->out[i] > (1 << 24) ||
+		    !dnnq_mul_size(elems, (size_t)d->out[i], &elems) || elems > MAX_ELEMS)
+			return FAIL(DNNQ_E_SHAPE, "node '%s': axis %u: output dim %lld: want 1..2^24 and "
+			            "at most 2^32 elements a batch item", n->name, i,
+			            (long long)d->out[i]);
 	for (uint32_t i = 1; i < op->nd; i++) {
 		op->in[i] = (size_t)x->dims[i];
 		op->out[i] = (size_t)d->out[i];
-		if (d->out[i] < 1 || d->out[i] > (1 << 24) || x->dims[i] < 1)
+		if (x->dims[i] < 1)
 			return FAIL(DNNQ_E_SHAPE, "node '%s': axis %u: %lld from %lld elements: want "
 			            "1..2^24", n->name, i, (long long)d->out[i], (long long)x->dims[i]);
 		if (!(op->tab[i] = malloc(op->out[i] * sizeof *op->tab[i])))
@@ -88,7 +99,7 @@ static int remap_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 				return FAIL(DNNQ_E_SHAPE, "node '%s': axis %u: output index %lld reads "
 				            "outside input '%s' (%lld elements)", n->name, i, (long long)o,
 				            x->name, (long long)x->dims[i]);
-			op->tab[i][o] = s;
+			op->tab[i][o] = (int32_t)s;
 		}
 	}
 	uint32_t last = op->nd - 1;

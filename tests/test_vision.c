@@ -467,6 +467,16 @@ START_TEST(vision_slice_gather_bounds)
 	                                        .axis = 1, .index = bad, .nindex = 2 };
 	ck_assert_int_ne(run_nd(&ng, DNNQ_DTYPE_F32, 3, dims, x, y, NULL, msg), 0);
 	ck_assert_msg(strstr(msg, "'op'") && strstr(msg, "axis 1"), "%s", msg);
+	/* an edge pad to 2^24 x 2^24 (reads inside, each dim allowed): refused
+	 * before its index tables are built, naming the axis that passes 2^32 */
+	struct dnnq_node_desc np = { .kind = dnnq_op_find("pad")->kind,
+	                             .precision = DNNQ_PRECISION_FP32 };
+	np.op.remap = (struct dnnq_remap_desc){ .mode = DNNQ_PAD_EDGE, .ndim = 3,
+	                                        .out = { 1, 1 << 24, 1 << 24 },
+	                                        .step = { 1, 1, 1 } };
+	ck_assert_int_ne(run_nd(&np, DNNQ_DTYPE_F32, 3, dims, x, y, NULL, msg), 0);
+	ck_assert_msg(strstr(msg, "'op'") && strstr(msg, "axis 2") && strstr(msg, "2^32"), "%s",
+	              msg);
 }
 END_TEST
 
