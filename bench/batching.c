@@ -454,7 +454,8 @@ int bench_cmd_batching(const struct bench_opts *o)
 	           "serve 8 x 1 at most %u CPUs / (%.1f + %.1f us of the engine a sample) = %.0f "
 	           "samples/s, %.2f of the 2 x 8's; the wakes, the switches and the gathering "
 	           "come out of the difference (docs/serving.md, \"Where a batched request's CPU "
-	           "goes\").", cl, client_us(med[BIG], 8), affinity_cpus(), cl, us[2], cap,
+	           "goes\"). A bound for a quiet host: under others' load the interrupts and "
+	           "switches a request causes are partly charged to whatever else runs.", cl, client_us(med[BIG], 8), affinity_cpus(), cl, us[2], cap,
 	           big > 0 ? cap / big : 0);
 	return 0;
 }
