@@ -67,6 +67,14 @@
  * from L3 at about 69 GB/s (the GEMM alone: 122 us a run, at its
  * bandwidth limit), a batch of 8 is bound by vpdpbusd (180 us, 96 % of the
  * measured peak): 30.6 against 22.5 us a sample, a ceiling of 0.74.
+ *
+ * The last line bounds the target from the clients' side: a batch-1
+ * client spends its own CPU per request (submit, the futex sleep, the
+ * switch back in) on the CPUs the workers need, so even a daemon costing
+ * nothing, running batches of 8, serves 8 x 1 at most CPUs / (the
+ * client's CPU per request + the engine's per sample at batch 8). On the
+ * quiet VM: 2 / (13 + 23.2 us), 0.83 of 2 x 8 (docs/serving.md, "Where a
+ * batched request's CPU goes").
  */
 #define _GNU_SOURCE
 #include <stdio.h>
