@@ -67,12 +67,21 @@
  * from L3 at about 69 GB/s (the GEMM alone: 122 us a run, at its
  * bandwidth limit), a batch of 8 is bound by vpdpbusd (180 us, 96 % of the
  * measured peak): 30.6 against 22.5 us a sample, a ceiling of 0.74.
+ *
+ * The last line bounds the target from the clients' side: a batch-1
+ * client spends its own CPU per request (submit, the futex sleep, the
+ * switch back in) on the CPUs the workers need, so even a daemon costing
+ * nothing, running batches of 8, serves 8 x 1 at most CPUs / (the
+ * client's CPU per request + the engine's per sample at batch 8). On the
+ * quiet VM: 2 / (13 + 23.2 us), 0.83 of 2 x 8 (docs/serving.md, "Where a
+ * batched request's CPU goes").
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -314,6 +323,21 @@ static void engine_per_sample(double us[3])
 	free(y);
 }
 
+/* The CPUs dnnqd runs a worker on: those of this process's affinity mask,
+ * which it inherits. */
+static unsigned affinity_cpus(void)
+{
+	cpu_set_t set;
+	return sched_getaffinity(0, sizeof set, &set) ? 1 : (unsigned)CPU_COUNT(&set);
+}
+
+/* A load's CPU-microseconds of its clients per request (its medians; a
+ * batch-1 load's requests are its samples). */
+static double client_us(const double *med, double batch)
+{
+	return med[SAMPLES] > 0 ? med[CLIENTS] * 1e6 * batch / med[SAMPLES] : 0;
+}
+
 /* A load's samples per CPU-second of the workers (its medians). */
 static double per_cpu(const double *med)
 {
@@ -429,5 +453,17 @@ int bench_cmd_batching(const struct bench_opts *o)
 	           "than samples/s): batched 8 x 1 %.0f, with threads 2 %.0f, unbatched 2 x 8 %.0f "
 	           "(ratio %.2f).", per_cpu(med[BATCHED]), per_cpu(med[TEAMED]), per_cpu(med[BIG]),
 	           per_cpu(med[BIG]) > 0 ? per_cpu(med[BATCHED]) / per_cpu(med[BIG]) : 0);
+	/* the clients share the workers' CPUs: a batch-1 request costs its
+	 * client's CPU (submit, the futex sleep and the switch back in) on top
+	 * of the engine's, whatever the daemon does */
+	double cl = client_us(med[BATCHED], 1), cap = affinity_cpus() * 1e6 / (cl + us[2]);
+	bench_note(&t, "The clients' CPU per request: batched 8 x 1 %.1f us, unbatched 2 x 8 "
+	           "%.1f us (8 samples). A daemon costing nothing, with every batch of 8, would "
+	           "serve 8 x 1 at most %u CPUs / (%.1f + %.1f us of the engine a sample) = %.0f "
+	           "samples/s, %.2f of the 2 x 8's; the wakes, the switches and the gathering "
+	           "come out of the difference (docs/serving.md, \"Where a batched request's CPU "
+	           "goes\"). A bound for a quiet host: under others' load the interrupts and "
+	           "switches a request causes are partly charged to whatever else runs.", cl, client_us(med[BIG], 8), affinity_cpus(), cl, us[2], cap,
+	           big > 0 ? cap / big : 0);
 	return 0;
 }
