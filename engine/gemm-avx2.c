@@ -225,11 +225,21 @@ static void tiles_big(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8
 }
 
 /* The outputs of mr rows from i (sums with the column term, the rows'
- * activation sums at rowsum), two rows a store where a panel allows. */
-INLINE void store_rows(const enum dnnq_avx2_kind kind, const struct dnnq_avx2_cols cols[2],
-                       size_t halves, __m256i acc[][2], int mr, size_t i,
-                       const int32_t *rowsum, const struct dnnq_gemm_job *job)
+ * activation sums at rowsum), two rows a store where a panel allows; full:
+ * a full tile (DNNQ_GEMM_MR rows, a full panel), whose u8 stores need no
+ * test and whose sums stay in registers. */
+INLINE void store_rows(const enum dnnq_avx2_kind kind, const bool full,
+                       const struct dnnq_avx2_cols cols[2], size_t halves, __m256i acc[][2],
+                       int mr, size_t i, const int32_t *rowsum, const struct dnnq_gemm_job *job)
 {
+	if (full && dnnq_avx2_kind_u8(kind)) {
+#pragma GCC unroll 2
+		for (int r = 0; r < DNNQ_GEMM_MR; r += 2)
+			dnnq_avx2_store_full2(kind, cols, acc[r], acc[r + 1], i + r,
+			                      _mm256_set1_epi32(rowsum[r]),
+			                      _mm256_set1_epi32(rowsum[r + 1]), job);
+		return;
+	}
 	int r = 0;
 	for (; r + 1 < mr; r += 2)
 		dnnq_avx2_store_panel2(kind, cols, halves, acc[r], acc[r + 1], i + r,
@@ -270,13 +280,19 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 			}
 			/* the common tile inline: its sums stay in registers for the
 			 * stores (a call passes them through memory) */
-			if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR && sign)
-				kernel(DNNQ_GEMM_MR, false, true, a, job->lda, b, width, w->k, acc);
-			else if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR)
-				kernel(DNNQ_GEMM_MR, false, false, a, job->lda, b, width, w->k, acc);
-			else
+			if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR) {
+				if (sign)
+					kernel(DNNQ_GEMM_MR, false, true, a, job->lda, b, width, w->k,
+					       acc);
+				else
+					kernel(DNNQ_GEMM_MR, false, false, a, job->lda, b, width, w->k,
+					       acc);
+				store_rows(kind, true, cols, 2, acc, DNNQ_GEMM_MR, i, rowsum + (i - i0),
+				           job);
+			} else {
 				tile(mr, sign, a, job->lda, b, width, w->k, acc);
-			store_rows(kind, cols, halves, acc, mr, i, rowsum + (i - i0), job);
+				store_rows(kind, false, cols, halves, acc, mr, i, rowsum + (i - i0), job);
+			}
 		}
 	}
 }

@@ -361,19 +361,14 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_panel(const enum dnnq_avx2_kind kind,
 		dnnq_avx2_store_as(kind, &c[h], v[h], i, xsum, job);
 }
 
-/* Rows i and i + 1 of a panel's columns, sums v0 and v1 with the column
- * term: full panels of u8 outputs packed together, one store per row. */
-DNNQ_AVX2_INLINE void dnnq_avx2_store_panel2(const enum dnnq_avx2_kind kind,
-                                             const struct dnnq_avx2_cols c[2], size_t halves,
-                                             const __m256i v0[2], const __m256i v1[2],
-                                             size_t i, __m256i xsum0, __m256i xsum1,
-                                             const struct dnnq_gemm_job *job)
+/* Rows i and i + 1 of a full panel (16 columns, c[0] and c[1] of 8) of u8
+ * outputs (kind), sums v0 and v1 with the column term: packed together,
+ * one store per row. */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_full2(const enum dnnq_avx2_kind kind,
+                                            const struct dnnq_avx2_cols c[2], const __m256i v0[2],
+                                            const __m256i v1[2], size_t i, __m256i xsum0,
+                                            __m256i xsum1, const struct dnnq_gemm_job *job)
 {
-	if (!dnnq_avx2_kind_u8(kind) || halves != 2 || c[1].cnt != 8) {
-		dnnq_avx2_store_panel(kind, c, halves, v0, i, xsum0, job);
-		dnnq_avx2_store_panel(kind, c, halves, v1, i + 1, xsum1, job);
-		return;
-	}
 	const struct dnnq_gemm_output *o = job->out;
 	__m256i w0 = _mm256_packs_epi32(dnnq_avx2_finish_as(kind, &c[0], v0[0], xsum0, o),
 	                                dnnq_avx2_finish_as(kind, &c[1], v0[1], xsum0, o));
@@ -386,6 +381,22 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_panel2(const enum dnnq_avx2_kind kind,
 	uint8_t *dst = (uint8_t *)job->c + i * job->ldc + c[0].j;
 	_mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(b));
 	_mm_storeu_si128((__m128i *)(dst + job->ldc), _mm256_extracti128_si256(b, 1));
+}
+
+/* Rows i and i + 1 of a panel's columns, sums v0 and v1 with the column
+ * term: full panels of u8 outputs packed together (dnnq_avx2_store_full2). */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_panel2(const enum dnnq_avx2_kind kind,
+                                             const struct dnnq_avx2_cols c[2], size_t halves,
+                                             const __m256i v0[2], const __m256i v1[2],
+                                             size_t i, __m256i xsum0, __m256i xsum1,
+                                             const struct dnnq_gemm_job *job)
+{
+	if (!dnnq_avx2_kind_u8(kind) || halves != 2 || c[1].cnt != 8) {
+		dnnq_avx2_store_panel(kind, c, halves, v0, i, xsum0, job);
+		dnnq_avx2_store_panel(kind, c, halves, v1, i + 1, xsum1, job);
+		return;
+	}
+	dnnq_avx2_store_full2(kind, c, v0, v1, i, xsum0, xsum1, job);
 }
 
 /* Both parts for one row (callers whose columns change every store). */
