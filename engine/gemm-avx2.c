@@ -304,8 +304,12 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	dnnq_avx2_job_copy(jobp, &copy);
 	const struct dnnq_gemm_job *job = &copy.job;
 	const struct dnnq_gemm_weights *w = job->w;
-	uint8_t big[DNNQ_GEMM_MC] = { 0 };
-	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
+	uint8_t big[DNNQ_GEMM_MC];
+	int32_t rowsum[DNNQ_GEMM_MC];
+	/* the block's rows only (an initializer cleared all of both with
+	 * `rep stos` every call) */
+	memset(big, 0, i1 - i0);
+	memset(rowsum, 0, (i1 - i0) * sizeof *rowsum);
 	if (!w->pair_safe && !job->out->nwzp)
 		tiles_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big);
 	else if (!w->pair_safe || job->out->nwzp)

@@ -135,7 +135,12 @@ DNNQ_AVX2_INLINE void dnnq_avx2_cols_at(const struct dnnq_gemm_job *job, size_t 
 {
 	const struct dnnq_gemm_output *o = job->out;
 	const struct dnnq_gemm_weights *w = job->w;
-	*c = (struct dnnq_avx2_cols){ .j = j, .cnt = cnt };
+	/* field by field: a compound literal's zeroing of the whole struct
+	 * was a `rep stos` (30-odd cycles to start) per panel and half */
+	const __m256i zero = _mm256_setzero_si256();
+	c->j = j;
+	c->cnt = cnt;
+	c->mult = c->shift = c->zp = c->lo = c->hi = zero;
 	c->zw = o->nwzp ? dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, stride, cnt)
 	                : _mm256_setzero_si256();
 	if (o->colterm) {
