@@ -319,7 +319,7 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 		for (size_t r = 0; r < i1 - i0; r++)
 			big[r / DNNQ_GEMM_MR] = (r % DNNQ_GEMM_MR ? big[r / DNNQ_GEMM_MR] : 0) | big[r];
 	}
-	switch (dnnq_avx2_gemm_kind_of(job->out)) {
+	switch (dnnq_avx2_packed_kind_of(job->out, j0, j1)) {
 	case DNNQ_AVX2_S32: panels(DNNQ_AVX2_S32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_F32: panels(DNNQ_AVX2_F32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_U8_FLOAT: panels(DNNQ_AVX2_U8_FLOAT, job, i0, i1, j0, j1, big, rowsum); break;
@@ -327,7 +327,8 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	case DNNQ_AVX2_U8_FLOAT_Q0:
 		panels(DNNQ_AVX2_U8_FLOAT_Q0, job, i0, i1, j0, j1, big, rowsum);
 		break;
-	case DNNQ_AVX2_U8_FLOAT_FULL:   /* not from gemm_kind_of */
+	case DNNQ_AVX2_U8_FLOAT_FULL:
+		panels(DNNQ_AVX2_U8_FLOAT_FULL, job, i0, i1, j0, j1, big, rowsum);
 		break;
 	}
 }

@@ -250,13 +250,13 @@ DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_gemm_kind_of(const struct dnnq_ge
 	return kind == DNNQ_AVX2_U8_FLOAT && o->rq.qmin == 0 ? DNNQ_AVX2_U8_FLOAT_Q0 : kind;
 }
 
-/* For stores that pack with saturation as well (the depthwise kernel's),
- * columns [j0, j1): with qmax 255 too and multipliers within +-0.5 the
- * packs are the upper clamp as well (DNNQ_AVX2_U8_FLOAT_FULL: |v * mult|
- * <= 2^30, so vcvtps2dq and the zero point's addition stay in range and
- * the packs saturate the integer to [0, 255] as the scalar's clamp does).
- * Not the GEMM's: a fifth instance of its panel loop spilled the K loop's
- * row pointers (docs/gemm.md). */
+/* For stores that pack with saturation (the GEMM's, the depthwise and
+ * first-layer kernels'), columns [j0, j1): with qmax 255 too and
+ * multipliers within +-0.5 the packs are the upper clamp as well
+ * (DNNQ_AVX2_U8_FLOAT_FULL: |v * mult| <= 2^30, so vcvtps2dq and the zero
+ * point's addition stay in range and the packs saturate the integer to
+ * [0, 255] as the scalar's clamp does). The GEMM's sixth instance of its
+ * panel loop does not spill (docs/gemm.md: check after touching it). */
 DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_packed_kind_of(const struct dnnq_gemm_output *o,
                                                              size_t j0, size_t j1)
 {
