@@ -405,7 +405,8 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 	const struct dnnq_gemm_output out = c->gout[0];
 	const struct dnnq_gemm_job job = { .w = &c->gw[0], .m = m, .a = a, .lda = c->k, .c = y,
 	                                   .ldc = c->d.cout, .out = &out };
-	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
+	int32_t rowsum[DNNQ_GEMM_MC];
+	memset(rowsum, 0, m * sizeof *rowsum);   /* not all MC rows (a rep stos) */
 	if (out.nwzp)
 		dnnq_gemm_scan_avx2(a, c->k, m, c->k, NULL, rowsum);
 	widen_rows(a, m * c->k, a16);

@@ -212,24 +212,35 @@ static bool row_big(const uint8_t *p, size_t k)
 	return tail_big(p + t, k - t);
 }
 
-/* big[r] for the rows of a that need the sign trick, without the sums:
- * only a tile's first row with a byte above 127 is marked (the tile takes
- * the trick if any is), and the scan of a row stops at its first such byte
- * (most ReLU outputs have one in their first 32 bytes). */
+/* big[t] for the tiles of a (DNNQ_GEMM_MR rows each) that need the sign
+ * trick, without the row sums: whether one of its rows has a byte above
+ * 127, the scan of a row stopping at its first such byte (most ReLU
+ * outputs have one in their first 32 bytes) and a tile's at its first such
+ * row. */
 static void tiles_big(const uint8_t *a, size_t lda, size_t rows, size_t k, uint8_t *big)
 {
 	for (size_t r0 = 0; r0 < rows; r0 += DNNQ_GEMM_MR)
 		for (size_t r = r0; r < rows && r < r0 + DNNQ_GEMM_MR; r++)
-			if ((big[r] = row_big(a + r * lda, k)))
+			if ((big[r0 / DNNQ_GEMM_MR] = row_big(a + r * lda, k)))
 				break;
 }
 
 /* The outputs of mr rows from i (sums with the column term, the rows'
- * activation sums at rowsum), two rows a store where a panel allows. */
-INLINE void store_rows(const enum dnnq_avx2_kind kind, const struct dnnq_avx2_cols cols[2],
-                       size_t halves, __m256i acc[][2], int mr, size_t i,
-                       const int32_t *rowsum, const struct dnnq_gemm_job *job)
+ * activation sums at rowsum), two rows a store where a panel allows; full:
+ * a full tile (DNNQ_GEMM_MR rows, a full panel), whose u8 stores need no
+ * test and whose sums stay in registers. */
+INLINE void store_rows(const enum dnnq_avx2_kind kind, const bool full,
+                       const struct dnnq_avx2_cols cols[2], size_t halves, __m256i acc[][2],
+                       int mr, size_t i, const int32_t *rowsum, const struct dnnq_gemm_job *job)
 {
+	if (full && dnnq_avx2_kind_u8(kind)) {
+#pragma GCC unroll 2
+		for (int r = 0; r < DNNQ_GEMM_MR; r += 2)
+			dnnq_avx2_store_full2(kind, cols, acc[r], acc[r + 1], i + r,
+			                      _mm256_set1_epi32(rowsum[r]),
+			                      _mm256_set1_epi32(rowsum[r + 1]), job);
+		return;
+	}
 	int r = 0;
 	for (; r + 1 < mr; r += 2)
 		dnnq_avx2_store_panel2(kind, cols, halves, acc[r], acc[r + 1], i + r,
@@ -240,7 +251,8 @@ INLINE void store_rows(const enum dnnq_avx2_kind kind, const struct dnnq_avx2_co
 		                      job);
 }
 
-/* Panels [j0, j1) of rows [i0, i1), kind the output's (a constant). */
+/* Panels [j0, j1) of rows [i0, i1), kind the output's (a constant); big[t]:
+ * whether tile t takes the sign trick. */
 INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *job, size_t i0,
                    size_t i1, size_t j0, size_t j1, const uint8_t *big, const int32_t *rowsum)
 {
@@ -259,10 +271,8 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 			                                                       cols[h].cnt));
 		for (size_t i = i0; i < i1; i += DNNQ_GEMM_MR) {
 			int mr = i1 - i < DNNQ_GEMM_MR ? (int)(i1 - i) : DNNQ_GEMM_MR;
-			bool sign = false;
+			const bool sign = big[(i - i0) / DNNQ_GEMM_MR];
 			const uint8_t *a = job->a + i * job->lda;
-			for (int r = 0; r < mr; r++)
-				sign |= !w->pair_safe && big[i - i0 + r];
 			__m256i acc[DNNQ_GEMM_MR][2];
 			for (int r = 0; r < DNNQ_GEMM_MR; r++) {
 				acc[r][0] = sign ? fix[0] : start[0];
@@ -270,13 +280,19 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 			}
 			/* the common tile inline: its sums stay in registers for the
 			 * stores (a call passes them through memory) */
-			if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR && sign)
-				kernel(DNNQ_GEMM_MR, false, true, a, job->lda, b, width, w->k, acc);
-			else if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR)
-				kernel(DNNQ_GEMM_MR, false, false, a, job->lda, b, width, w->k, acc);
-			else
+			if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR) {
+				if (sign)
+					kernel(DNNQ_GEMM_MR, false, true, a, job->lda, b, width, w->k,
+					       acc);
+				else
+					kernel(DNNQ_GEMM_MR, false, false, a, job->lda, b, width, w->k,
+					       acc);
+				store_rows(kind, true, cols, 2, acc, DNNQ_GEMM_MR, i, rowsum + (i - i0),
+				           job);
+			} else {
 				tile(mr, sign, a, job->lda, b, width, w->k, acc);
-			store_rows(kind, cols, halves, acc, mr, i, rowsum + (i - i0), job);
+				store_rows(kind, false, cols, halves, acc, mr, i, rowsum + (i - i0), job);
+			}
 		}
 	}
 }
@@ -288,14 +304,22 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	dnnq_avx2_job_copy(jobp, &copy);
 	const struct dnnq_gemm_job *job = &copy.job;
 	const struct dnnq_gemm_weights *w = job->w;
-	uint8_t big[DNNQ_GEMM_MC] = { 0 };
-	int32_t rowsum[DNNQ_GEMM_MC] = { 0 };
-	if (!w->pair_safe && !job->out->nwzp)
+	uint8_t big[DNNQ_GEMM_MC];
+	int32_t rowsum[DNNQ_GEMM_MC];
+	/* the block's rows only (an initializer cleared all of both with
+	 * `rep stos` every call) */
+	memset(big, 0, i1 - i0);
+	memset(rowsum, 0, (i1 - i0) * sizeof *rowsum);
+	if (!w->pair_safe && !job->out->nwzp) {
 		tiles_big(job->a + i0 * job->lda, job->lda, i1 - i0, w->k, big);
-	else if (!w->pair_safe || job->out->nwzp)
+	} else if (!w->pair_safe || job->out->nwzp) {
 		dnnq_gemm_scan_avx2(job->a + i0 * job->lda, job->lda, i1 - i0, w->k,
 		                    w->pair_safe ? NULL : big, job->out->nwzp ? rowsum : NULL);
-	switch (dnnq_avx2_gemm_kind_of(job->out)) {
+		/* rows to tiles, in place (tile t's flag after rows 4t.. are read) */
+		for (size_t r = 0; r < i1 - i0; r++)
+			big[r / DNNQ_GEMM_MR] = (r % DNNQ_GEMM_MR ? big[r / DNNQ_GEMM_MR] : 0) | big[r];
+	}
+	switch (dnnq_avx2_packed_kind_of(job->out, j0, j1)) {
 	case DNNQ_AVX2_S32: panels(DNNQ_AVX2_S32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_F32: panels(DNNQ_AVX2_F32, job, i0, i1, j0, j1, big, rowsum); break;
 	case DNNQ_AVX2_U8_FLOAT: panels(DNNQ_AVX2_U8_FLOAT, job, i0, i1, j0, j1, big, rowsum); break;
@@ -303,7 +327,8 @@ void dnnq_gemm_4x16c4__avx2(const struct dnnq_gemm_job *jobp, size_t i0, size_t 
 	case DNNQ_AVX2_U8_FLOAT_Q0:
 		panels(DNNQ_AVX2_U8_FLOAT_Q0, job, i0, i1, j0, j1, big, rowsum);
 		break;
-	case DNNQ_AVX2_U8_FLOAT_FULL:   /* not from gemm_kind_of */
+	case DNNQ_AVX2_U8_FLOAT_FULL:
+		panels(DNNQ_AVX2_U8_FLOAT_FULL, job, i0, i1, j0, j1, big, rowsum);
 		break;
 	}
 }

@@ -135,7 +135,12 @@ DNNQ_AVX2_INLINE void dnnq_avx2_cols_at(const struct dnnq_gemm_job *job, size_t 
 {
 	const struct dnnq_gemm_output *o = job->out;
 	const struct dnnq_gemm_weights *w = job->w;
-	*c = (struct dnnq_avx2_cols){ .j = j, .cnt = cnt };
+	/* field by field: a compound literal's zeroing of the whole struct
+	 * was a `rep stos` (30-odd cycles to start) per panel and half */
+	const __m256i zero = _mm256_setzero_si256();
+	c->j = j;
+	c->cnt = cnt;
+	c->mult = c->shift = c->zp = c->lo = c->hi = zero;
 	c->zw = o->nwzp ? dnnq_avx2_chan_i32(o->w_zero_points, o->nwzp, j, stride, cnt)
 	                : _mm256_setzero_si256();
 	if (o->colterm) {
@@ -245,13 +250,13 @@ DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_gemm_kind_of(const struct dnnq_ge
 	return kind == DNNQ_AVX2_U8_FLOAT && o->rq.qmin == 0 ? DNNQ_AVX2_U8_FLOAT_Q0 : kind;
 }
 
-/* For stores that pack with saturation as well (the depthwise kernel's),
- * columns [j0, j1): with qmax 255 too and multipliers within +-0.5 the
- * packs are the upper clamp as well (DNNQ_AVX2_U8_FLOAT_FULL: |v * mult|
- * <= 2^30, so vcvtps2dq and the zero point's addition stay in range and
- * the packs saturate the integer to [0, 255] as the scalar's clamp does).
- * Not the GEMM's: a fifth instance of its panel loop spilled the K loop's
- * row pointers (docs/gemm.md). */
+/* For stores that pack with saturation (the GEMM's, the depthwise and
+ * first-layer kernels'), columns [j0, j1): with qmax 255 too and
+ * multipliers within +-0.5 the packs are the upper clamp as well
+ * (DNNQ_AVX2_U8_FLOAT_FULL: |v * mult| <= 2^30, so vcvtps2dq and the zero
+ * point's addition stay in range and the packs saturate the integer to
+ * [0, 255] as the scalar's clamp does). The GEMM's sixth instance of its
+ * panel loop does not spill (docs/gemm.md: check after touching it). */
 DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_packed_kind_of(const struct dnnq_gemm_output *o,
                                                              size_t j0, size_t j1)
 {
@@ -361,19 +366,14 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_panel(const enum dnnq_avx2_kind kind,
 		dnnq_avx2_store_as(kind, &c[h], v[h], i, xsum, job);
 }
 
-/* Rows i and i + 1 of a panel's columns, sums v0 and v1 with the column
- * term: full panels of u8 outputs packed together, one store per row. */
-DNNQ_AVX2_INLINE void dnnq_avx2_store_panel2(const enum dnnq_avx2_kind kind,
-                                             const struct dnnq_avx2_cols c[2], size_t halves,
-                                             const __m256i v0[2], const __m256i v1[2],
-                                             size_t i, __m256i xsum0, __m256i xsum1,
-                                             const struct dnnq_gemm_job *job)
+/* Rows i and i + 1 of a full panel (16 columns, c[0] and c[1] of 8) of u8
+ * outputs (kind), sums v0 and v1 with the column term: packed together,
+ * one store per row. */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_full2(const enum dnnq_avx2_kind kind,
+                                            const struct dnnq_avx2_cols c[2], const __m256i v0[2],
+                                            const __m256i v1[2], size_t i, __m256i xsum0,
+                                            __m256i xsum1, const struct dnnq_gemm_job *job)
 {
-	if (!dnnq_avx2_kind_u8(kind) || halves != 2 || c[1].cnt != 8) {
-		dnnq_avx2_store_panel(kind, c, halves, v0, i, xsum0, job);
-		dnnq_avx2_store_panel(kind, c, halves, v1, i + 1, xsum1, job);
-		return;
-	}
 	const struct dnnq_gemm_output *o = job->out;
 	__m256i w0 = _mm256_packs_epi32(dnnq_avx2_finish_as(kind, &c[0], v0[0], xsum0, o),
 	                                dnnq_avx2_finish_as(kind, &c[1], v0[1], xsum0, o));
@@ -386,6 +386,22 @@ DNNQ_AVX2_INLINE void dnnq_avx2_store_panel2(const enum dnnq_avx2_kind kind,
 	uint8_t *dst = (uint8_t *)job->c + i * job->ldc + c[0].j;
 	_mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(b));
 	_mm_storeu_si128((__m128i *)(dst + job->ldc), _mm256_extracti128_si256(b, 1));
+}
+
+/* Rows i and i + 1 of a panel's columns, sums v0 and v1 with the column
+ * term: full panels of u8 outputs packed together (dnnq_avx2_store_full2). */
+DNNQ_AVX2_INLINE void dnnq_avx2_store_panel2(const enum dnnq_avx2_kind kind,
+                                             const struct dnnq_avx2_cols c[2], size_t halves,
+                                             const __m256i v0[2], const __m256i v1[2],
+                                             size_t i, __m256i xsum0, __m256i xsum1,
+                                             const struct dnnq_gemm_job *job)
+{
+	if (!dnnq_avx2_kind_u8(kind) || halves != 2 || c[1].cnt != 8) {
+		dnnq_avx2_store_panel(kind, c, halves, v0, i, xsum0, job);
+		dnnq_avx2_store_panel(kind, c, halves, v1, i + 1, xsum1, job);
+		return;
+	}
+	dnnq_avx2_store_full2(kind, c, v0, v1, i, xsum0, xsum1, job);
 }
 
 /* Both parts for one row (callers whose columns change every store). */
