@@ -791,6 +791,28 @@ START_TEST(claims_meet_from_both_ends)
 }
 END_TEST
 
+/* Claims of a job of 49 tasks in the order given: each takes k units,
+ * tasks [i0, i1) (k 0: none left). */
+struct claim_step {
+	unsigned tid, nthreads;
+	uint32_t k;
+	size_t i0, i1;
+};
+
+static void claim_steps(const struct claim_step *s, size_t n)
+{
+	struct dnnq_claims cl;
+	atomic_init(&cl.word, dnnq_claims_job(&cl, 49, 2));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t c = atomic_load(&cl.word);
+		size_t i0 = 0, i1 = 0;
+		ck_assert_uint_eq(dnnq_claims_take(&cl, &c, s[i].tid, s[i].nthreads, &i0, &i1),
+		                  s[i].k);
+		ck_assert_msg(!s[i].k || (i0 == s[i].i0 && i1 == s[i].i1),
+		              "claim %zu: tasks [%zu, %zu), not [%zu, %zu)", i, i0, i1, s[i].i0, s[i].i1);
+	}
+}
+
 /* daemon/claim.h's claims of a thread's own side: a fair share (the
  * caller rounding up) of at least DNNQ_CLAIM_TAIL_MIN units is taken in
  * two claims, all but an eighth of it, then that eighth next to the
@@ -827,42 +849,30 @@ START_TEST(claims_take_own_side_then_tail)
 		uint64_t c = atomic_load(&cl.word);
 		ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 0);
 	}
-	/* 49 tasks, the worker late: the caller took 25 in 21 and 4, then
-	 * steals 6 (24 / 4) of the worker's side; the worker takes the rest
-	 * of its side but the tail, 18 - 3, then the tail */
-	struct dnnq_claims cl;
-	size_t i0, i1;
-	atomic_init(&cl.word, dnnq_claims_job(&cl, 49, 4));
-	uint64_t c = atomic_load(&cl.word);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 21);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 4);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 6);
-	ck_assert_uint_eq(i0, 25);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 2, &i0, &i1), 15);
-	ck_assert_uint_eq(i1, 49);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 2, &i0, &i1), 3);
-	ck_assert_uint_eq(i0, 31);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 0);
-	/* the caller late: the worker took its 24 in 21 and 3, then steals
-	 * from the caller's side next to the middle, a share of what is left */
-	atomic_store(&cl.word, dnnq_claims_job(&cl, 49, 6));
-	c = atomic_load(&cl.word);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 2, &i0, &i1), 21);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 2, &i0, &i1), 3);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 2, &i0, &i1), 6);   /* 25 / 4 */
-	ck_assert_uint_eq(i1, 25);
-	ck_assert_uint_eq(i0, 19);
-	/* three threads: the caller 17 (14 and 3), a worker 16 less its tail
-	 * (the back side is 32, but a claim takes at most a fair share), the
-	 * second worker 16 less its tail too */
-	atomic_store(&cl.word, dnnq_claims_job(&cl, 49, 8));
-	c = atomic_load(&cl.word);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 3, &i0, &i1), 14);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 3, &i0, &i1), 3);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 3, &i0, &i1), 14);
-	ck_assert_uint_eq(i0, 35);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 2, 3, &i0, &i1), 14);
-	ck_assert_uint_eq(i0, 21);
+	/* 49 tasks, the worker late: the caller takes its 25 in 21 and 4,
+	 * then steals 6 (24 / 4) of the worker's side; the worker takes the
+	 * rest of its side but the tail, 18 - 3, then the tail */
+	static const struct claim_step late_worker[] = {
+		{ 0, 2, 21, 0, 21 }, { 0, 2, 4, 21, 25 }, { 0, 2, 6, 25, 31 },
+		{ 1, 2, 15, 34, 49 }, { 1, 2, 3, 31, 34 }, { 0, 2, 0, 0, 0 },
+	};
+	/* the caller late: the worker takes its 24 in 21 and 3, then steals
+	 * 6 (25 / 4) next to the middle; the caller its 19 left in 15 and 4 */
+	static const struct claim_step late_caller[] = {
+		{ 1, 2, 21, 28, 49 }, { 1, 2, 3, 25, 28 }, { 1, 2, 6, 19, 25 },
+		{ 0, 2, 15, 0, 15 }, { 0, 2, 4, 15, 19 }, { 1, 2, 0, 0, 0 },
+	};
+	/* three threads: the caller 17 (14 and 3); a worker 16 less its tail
+	 * of 2 (the back side is 32, a claim at most a fair share), the second
+	 * worker as much; the 4 left of the back side in 2 and 2 */
+	static const struct claim_step three[] = {
+		{ 0, 3, 14, 0, 14 }, { 0, 3, 3, 14, 17 }, { 1, 3, 14, 35, 49 },
+		{ 2, 3, 14, 21, 35 }, { 1, 3, 2, 19, 21 }, { 2, 3, 2, 17, 19 },
+		{ 0, 3, 0, 0, 0 },
+	};
+	claim_steps(late_worker, sizeof late_worker / sizeof late_worker[0]);
+	claim_steps(late_caller, sizeof late_caller / sizeof late_caller[0]);
+	claim_steps(three, sizeof three / sizeof three[0]);
 }
 END_TEST
 
