@@ -17,20 +17,28 @@
  * consecutive ones when a job has more than DNNQ_CLAIM_UNITS_MAX. A claim
  * is a compare-and-swap on the word it read, and each moves the word's
  * cache line between cores (~0.1 us a task when every task was claimed
- * alone). A thread's first claim takes its fair share of the job, 1/nthreads
- * of the units (the caller rounding up), where that much is left: kernels
- * cut their work into pieces of equal size, as many as a multiple of the
- * threads (engine/executor.h dnnq_split_even), so two threads that both
- * come claim once each and meet at the job's middle, which is where they
- * met in the node before. Later claims, and the first of a thread that
- * comes when less than its share is left, take 1/(2 nthreads) of what is
- * left, at least one unit, so a late or slow thread still evens out the
- * ends. (With shares of what is left from the start, a 14-task job took
- * about 10 claims, each a trip of the line: mobilenet_v3_small's 50 jobs
- * on two threads summed 577-606 us, with fair first shares 512-518 us,
- * medians of 500 runs under chrt.) A claim read under one id fails under
- * any other, and an odd id takes no claim (the pool closes a job that way
- * between jobs).
+ * alone; a round trip of a line between the two vCPUs of the 2-core VM
+ * took 0.44-0.47 us). A thread claims its own side of the job, the
+ * caller the first fair share (1/nthreads of the units, rounding up), the
+ * workers the rest, at most a fair share a claim: kernels cut their work
+ * into pieces of equal size, as many as a multiple of the threads
+ * (engine/executor.h dnnq_split_even), so two threads that both come
+ * meet at the job's middle, which is where they met in the node before.
+ * A fair share of DNNQ_CLAIM_TAIL_MIN units or more is claimed in two:
+ * all but an eighth of it, then that eighth, the tail next to the middle.
+ * A thread whose side is done takes 1/(2 nthreads) of what is left of the
+ * other's, at least one unit, from the middle: so the tail of a thread
+ * that is slow in this job (on a shared host one core often ran a node
+ * 10-40 % slower than the other, a different one from run to run) goes
+ * to the other, and a late or missing thread's whole side too. (With
+ * shares of what is left from the start, a 14-task job took about 10
+ * claims, each a trip of the line: mobilenet_v3_small's 50 jobs on two
+ * threads summed 577-606 us, with whole fair shares at once 512-518 us,
+ * medians of 500 runs under chrt; whole fair shares then left the caller
+ * waiting 70-200 us a MobileNetV2 run for the slower thread's end, and
+ * the tails made two threads 6-8 % faster on a loaded host: docs/graph.md.)
+ * A claim read under one id fails under any other, and an odd id takes no
+ * claim (the pool closes a job that way between jobs).
  */
 #ifndef DNNQ_DAEMON_CLAIM_H
 #define DNNQ_DAEMON_CLAIM_H
@@ -40,6 +48,7 @@
 #include <stdint.h>
 
 #define DNNQ_CLAIM_UNITS_MAX 0xffffu   /* front and back are 16-bit fields */
+#define DNNQ_CLAIM_TAIL_MIN 4          /* fair shares this big leave a tail */
 
 struct dnnq_claims {
 	_Atomic uint64_t word;      /* id << 32 | front << 16 | back */
@@ -74,12 +83,20 @@ static inline uint32_t dnnq_claims_take(struct dnnq_claims *cl, uint64_t *c, uns
 		uint32_t front = (uint32_t)(*c >> 16) & 0xffffu, back = (uint32_t)*c & 0xffffu;
 		if (((*c >> 32) & 1) || front >= back)
 			return 0;
-		/* a thread's first claim takes its fair share of the job, later
-		 * ones a share of what is left, down to one unit at the end */
+		/* what is left of the thread's own side of the job (the caller's
+		 * fair share at the front, the rest at the back), at most a fair
+		 * share, in two claims: all but the eighth of a fair share next
+		 * to the middle, then that; then a share of what is left of the
+		 * other side */
 		uint32_t units = atomic_load_explicit(&cl->units, memory_order_relaxed);
 		uint32_t left = back - front, fair = (units + (tid ? 0 : nthreads - 1)) / nthreads;
-		uint32_t k = (tid ? back == units : front == 0) && left >= fair
-		             ? fair : left / (2 * nthreads);
+		uint32_t split = (units + nthreads - 1) / nthreads;
+		uint32_t mine = tid ? (back > split ? back - (front > split ? front : split) : 0)
+		                    : (front < split ? (back < split ? back : split) - front : 0);
+		uint32_t tail = fair >= DNNQ_CLAIM_TAIL_MIN ? (fair + 7) / 8 : 0;
+		uint32_t k = mine < fair ? mine : fair;
+		k = k >= 2 * tail ? k - tail : k;
+		k = k ? k : left / (2 * nthreads);
 		k = k ? k : 1;
 		uint64_t next = tid ? *c - k : *c + ((uint64_t)k << 16);
 		if (!atomic_compare_exchange_weak_explicit(&cl->word, c, next, memory_order_acquire,

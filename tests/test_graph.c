@@ -791,48 +791,88 @@ START_TEST(claims_meet_from_both_ends)
 }
 END_TEST
 
-/* daemon/claim.h's first claims: each thread takes its fair share of the
- * job at once (the caller rounding up), so two threads that both arrive
- * claim once each and meet; a worker that comes after the caller has
- * taken more than its share takes a share of what is left, not all of it,
- * and so does a second worker on three threads. */
-START_TEST(claims_take_fair_shares_first)
+/* Claims of a job of 49 tasks in the order given: each takes k units,
+ * tasks [i0, i1) (k 0: none left). */
+struct claim_step {
+	unsigned tid, nthreads;
+	uint32_t k;
+	size_t i0, i1;
+};
+
+static void claim_steps(const struct claim_step *s, size_t n)
 {
-	static const size_t ns[] = { 1, 2, 7, 14, 21, 49, 65535, 200003 };
+	struct dnnq_claims cl;
+	atomic_init(&cl.word, dnnq_claims_job(&cl, 49, 2));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t c = atomic_load(&cl.word);
+		size_t i0 = 0, i1 = 0;
+		ck_assert_uint_eq(dnnq_claims_take(&cl, &c, s[i].tid, s[i].nthreads, &i0, &i1),
+		                  s[i].k);
+		ck_assert_msg(!s[i].k || (i0 == s[i].i0 && i1 == s[i].i1),
+		              "claim %zu: tasks [%zu, %zu), not [%zu, %zu)", i, i0, i1, s[i].i0, s[i].i1);
+	}
+}
+
+/* daemon/claim.h's claims of a thread's own side: a fair share (the
+ * caller rounding up) of at least DNNQ_CLAIM_TAIL_MIN units is taken in
+ * two claims, all but an eighth of it, then that eighth next to the
+ * middle, so two threads that both arrive meet at the middle in two
+ * claims each; a smaller share is one claim. A thread whose side is done
+ * takes shares of what is left of the other's, from the middle: the
+ * tail of a thread that is late is taken by the other; a worker that
+ * comes after the caller has taken more than its share takes a share of
+ * what is left, and so does a second worker on three threads. */
+START_TEST(claims_take_own_side_then_tail)
+{
+	static const size_t ns[] = { 1, 2, 7, 8, 14, 21, 49, 65535, 200003 };
 	for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
 		struct dnnq_claims cl;
 		size_t n = ns[k], i0, i1;
 		atomic_init(&cl.word, dnnq_claims_job(&cl, n, 2));
-		uint64_t c = atomic_load(&cl.word);
-		size_t half = (cl.units + 1) / 2 * cl.per_unit;
-		ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), (cl.units + 1) / 2);
-		ck_assert_uint_eq(i0, 0);
-		ck_assert_uint_eq(i1, half < n ? half : n);
-		c = atomic_load(&cl.word);
-		if (n > 1) {
-			ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 2, &i0, &i1), cl.units / 2);
-			ck_assert_uint_eq(i0, half);
-			ck_assert_uint_eq(i1, n);
+		uint32_t units = cl.units, fair[2] = { (units + 1) / 2, units / 2 };
+		size_t half = fair[0] * cl.per_unit;
+		for (unsigned tid = 0; tid < 2; tid++) {
+			uint32_t tail = fair[tid] >= DNNQ_CLAIM_TAIL_MIN ? (fair[tid] + 7) / 8 : 0;
+			uint64_t c = atomic_load(&cl.word);
+			if (!fair[tid]) {
+				ck_assert_uint_eq(dnnq_claims_take(&cl, &c, tid, 2, &i0, &i1), 0);
+				continue;
+			}
+			ck_assert_uint_eq(dnnq_claims_take(&cl, &c, tid, 2, &i0, &i1), fair[tid] - tail);
+			ck_assert_uint_eq(tid ? i1 : i0, tid ? n : 0);
+			if (tail) {
+				c = atomic_load(&cl.word);
+				ck_assert_uint_eq(dnnq_claims_take(&cl, &c, tid, 2, &i0, &i1), tail);
+			}
+			ck_assert_uint_eq(tid ? i0 : i1, half < n ? half : n);   /* at the middle */
 		}
+		uint64_t c = atomic_load(&cl.word);
 		ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 0);
 	}
-	/* 49 tasks, the worker late: the caller took 25, then 6 (24 / 4) */
-	struct dnnq_claims cl;
-	size_t i0, i1;
-	atomic_init(&cl.word, dnnq_claims_job(&cl, 49, 4));
-	uint64_t c = atomic_load(&cl.word);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 25);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 2, &i0, &i1), 6);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 2, &i0, &i1), 4);   /* 18 / 4 */
-	ck_assert_uint_eq(i1, 49);
-	/* three threads: 17, 16, then the second worker 16 / 6 */
-	atomic_store(&cl.word, dnnq_claims_job(&cl, 49, 6));
-	c = atomic_load(&cl.word);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 0, 3, &i0, &i1), 17);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 1, 3, &i0, &i1), 16);
-	ck_assert_uint_eq(dnnq_claims_take(&cl, &c, 2, 3, &i0, &i1), 2);
-	ck_assert_uint_eq(i0, 31);
-	ck_assert_uint_eq(i1, 33);
+	/* 49 tasks, the worker late: the caller takes its 25 in 21 and 4,
+	 * then steals 6 (24 / 4) of the worker's side; the worker takes the
+	 * rest of its side but the tail, 18 - 3, then the tail */
+	static const struct claim_step late_worker[] = {
+		{ 0, 2, 21, 0, 21 }, { 0, 2, 4, 21, 25 }, { 0, 2, 6, 25, 31 },
+		{ 1, 2, 15, 34, 49 }, { 1, 2, 3, 31, 34 }, { 0, 2, 0, 0, 0 },
+	};
+	/* the caller late: the worker takes its 24 in 21 and 3, then steals
+	 * 6 (25 / 4) next to the middle; the caller its 19 left in 15 and 4 */
+	static const struct claim_step late_caller[] = {
+		{ 1, 2, 21, 28, 49 }, { 1, 2, 3, 25, 28 }, { 1, 2, 6, 19, 25 },
+		{ 0, 2, 15, 0, 15 }, { 0, 2, 4, 15, 19 }, { 1, 2, 0, 0, 0 },
+	};
+	/* three threads: the caller 17 (14 and 3); a worker 16 less its tail
+	 * of 2 (the back side is 32, a claim at most a fair share), the second
+	 * worker as much; the 4 left of the back side in 2 and 2 */
+	static const struct claim_step three[] = {
+		{ 0, 3, 14, 0, 14 }, { 0, 3, 3, 14, 17 }, { 1, 3, 14, 35, 49 },
+		{ 2, 3, 14, 21, 35 }, { 1, 3, 2, 19, 21 }, { 2, 3, 2, 17, 19 },
+		{ 0, 3, 0, 0, 0 },
+	};
+	claim_steps(late_worker, sizeof late_worker / sizeof late_worker[0]);
+	claim_steps(late_caller, sizeof late_caller / sizeof late_caller[0]);
+	claim_steps(three, sizeof three / sizeof three[0]);
 }
 END_TEST
 
@@ -1237,7 +1277,7 @@ Suite *suite_graph(void)
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, pool_big_jobs_and_order);
 	tcase_add_test(tc, claims_meet_from_both_ends);
-	tcase_add_test(tc, claims_take_fair_shares_first);
+	tcase_add_test(tc, claims_take_own_side_then_tail);
 	tcase_add_test(tc, pool_wakes_sleepers);
 	tcase_add_test(tc, graph_refuses_malformed);
 	tcase_add_test(tc, graph_nchw_edges);
