@@ -2258,6 +2258,15 @@ def fp16_cases(c):
     want = f32(torch.relu(conv).numpy() * f64(k))
     m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", want)], OPSET, name="fp16_conv")
     add_exported(c, "fp16_conv", m, x, want, check=False)  # the checker wants the order
+    # the same conversion without keep_io_types: float16 graph input and
+    # output, served as float32 (x's values are halves, so ORT's run agrees)
+    xh = x.astype(np.float16)
+    nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]), node("Relu", ["c"], ["y"])]
+    want = f32(torch.relu(F.conv2d(torch.from_numpy(f64(xh)), torch.from_numpy(f64(W)),
+                                   torch.from_numpy(f64(B)), padding=1)).numpy())
+    m = build_model(nodes, [("x", xh)], {"W": W, "B": B}, [("y", want.astype(np.float16))],
+                    OPSET, name="fp16_io")
+    add_exported(c, "fp16_io", m, f32(xh), want)
 
 
 def fpn_cases(c):
