@@ -1661,6 +1661,13 @@ def fp32_cases(c):
          [("x", [2, 3, 4, 5], -1, 1)])
     xfmr("reducemax_last_3d", [node("ReduceMax", ["x"], ["y"], axes=[2], keepdims=0)],
          [("x", [2, 6, 5], -1, 1)])
+    # a 4-D input's H or W reduced without keepdims, C kept (an audio net's
+    # mean over frequency, max over time): the kept dims leave the engine's
+    # reduction NHWC-ordered and are transposed into place
+    xfmr("reducemean_h_4d", [node("ReduceMean", ["x"], ["y"], axes=[2], keepdims=0)],
+         [("x", [2, 3, 4, 5], -1, 1)])
+    xfmr("reducemax_w_4d", [node("ReduceMax", ["x"], ["y"], axes=[-1], keepdims=0)],
+         [("x", [2, 3, 4, 5], -1, 1)])
     # a floor computed at run time: a log spectrogram's max - 80 dB
     xfmr("clip_dynamic_min", [node("ReduceMax", ["x"], ["m"], axes=[1, 2], keepdims=1),
                               node("Sub", ["m", "db"], ["lo"]),
