@@ -581,6 +581,7 @@ NP_OPS = {
     "Exp": lambda a, i, o: [f32(np.exp(f64(i[0])))],
     "Log": lambda a, i, o: [f32(np.log(f64(i[0])))],
     "Erf": lambda a, i, o: [f32(np.vectorize(math.erf)(f64(i[0])))],
+    "Softplus": lambda a, i, o: [f32(np.logaddexp(0, f64(i[0])))],
     "Pow": lambda a, i, o: [f32(np.power(f64(i[0]), f64(i[1])))],
     "Min": lambda a, i, o: [f32(functools.reduce(np.minimum, [f64(t) for t in i]))],
     "Max": lambda a, i, o: [f32(functools.reduce(np.maximum, [f64(t) for t in i]))],
@@ -1003,6 +1004,7 @@ T_OPS = {
     "Exp": lambda a, i, o: [torch.exp(i[0].double()).float()],
     "Log": lambda a, i, o: [torch.log(i[0].double()).float()],
     "Erf": lambda a, i, o: [torch.erf(i[0].double()).float()],
+    "Softplus": lambda a, i, o: [F.softplus(i[0].double(), threshold=1e9).float()],
     "Pow": lambda a, i, o: [torch.pow(i[0].double(), i[1].double()).float()],
     "Min": lambda a, i, o: [functools.reduce(torch.minimum, [t.double() for t in i]).float()],
     "Max": lambda a, i, o: [functools.reduce(torch.maximum, [t.double() for t in i]).float()],
@@ -1388,6 +1390,7 @@ def fp32_cases(c):
     unary("exp", "Exp", -3, 2)
     unary("log", "Log", 0.05, 8)
     unary("erf", "Erf", -3, 3)
+    unary("softplus", "Softplus", -20, 20)     # Mish's inner function
     binary("pow_square", "Pow", const=lambda r: np.float32(2.0))
     binary("pow_cube_perchannel", "Pow", const=lambda r: np.array([3, 1, 2], np.float32)
            .reshape(3, 1, 1))
