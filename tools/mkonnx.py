@@ -666,6 +666,8 @@ NP_XFMR = {
     "Transpose": lambda a, i, o: [np.transpose(i[0], a.get("perm"))],
     "ReduceMean": np_reduce("ReduceMean", np.mean),
     "ReduceSum": np_reduce("ReduceSum", np.sum),
+    "ReduceSumSquare": np_reduce("ReduceSumSquare", lambda x, **k: np.sum(x * x, **k)),
+    "ReduceL2": np_reduce("ReduceL2", lambda x, **k: np.sqrt(np.sum(x * x, **k))),
     "ReduceMax": np_reduce("ReduceMax", np.max),
     "LogSoftmax": lambda a, i, o: [f32(np_log_softmax(i[0], a.get("axis", -1)))],
     "LayerNormalization": np_layernorm,
@@ -1079,6 +1081,9 @@ T_XFMR = {
                                                  range(i[0].dim() - 1, -1, -1))).contiguous()],
     "ReduceMean": t_reduce("ReduceMean", lambda x, ax, k: torch.mean(x, ax, keepdim=k)),
     "ReduceSum": t_reduce("ReduceSum", lambda x, ax, k: torch.sum(x, ax, keepdim=k)),
+    "ReduceSumSquare": t_reduce("ReduceSumSquare",
+                                lambda x, ax, k: torch.sum(x * x, ax, keepdim=k)),
+    "ReduceL2": t_reduce("ReduceL2", lambda x, ax, k: torch.norm(x, 2, ax, keepdim=k)),
     "ReduceMax": t_reduce("ReduceMax", t_reduce_max),
     "LogSoftmax": lambda a, i, o: [torch.log_softmax(i[0].double(), a.get("axis", -1)).float()],
     "LayerNormalization": t_layernorm,
@@ -1664,6 +1669,12 @@ def fp32_cases(c):
          [("x", [2, 3, 4, 5], -1, 1)])
     xfmr("reducemax_last_3d", [node("ReduceMax", ["x"], ["y"], axes=[2], keepdims=0)],
          [("x", [2, 6, 5], -1, 1)])
+    # F.normalize's norm (x / ||x||, a face embedding's last step) and its square
+    xfmr("reducel2_normalize", [node("ReduceL2", ["x"], ["n"], axes=[1], keepdims=1),
+                                node("Div", ["x", "n"], ["y"])],
+         [("x", [2, 16], -1, 1)])
+    xfmr("reducesumsquare_hw", [node("ReduceSumSquare", ["x"], ["y"], axes=[2, 3], keepdims=0)],
+         [("x", [2, 3, 4, 5], -1, 1)])
     # a 4-D input's H or W reduced without keepdims, C kept (an audio net's
     # mean over frequency, max over time): the kept dims leave the engine's
     # reduction NHWC-ordered and are transposed into place
