@@ -1817,6 +1817,8 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 	return 0;
 }
 
+/* ReduceMean, ReduceSum, ReduceMax; ReduceSumSquare and ReduceL2 (F.normalize's
+ * norm, a face embedding's last step) as Mul, ReduceSum and Sqrt. */
 static int op_reduce(struct nctx *c)
 {
 	int rc;
@@ -1832,8 +1834,21 @@ static int op_reduce(struct nctx *c)
 	if (noop || !c->node.nints)
 		return pass_through(c);
 	const char *op = S(c->np->op_type);
+	bool l2 = !strcmp(op, "ReduceL2"), square = l2 || !strcmp(op, "ReduceSumSquare");
+	if (square) {
+		/* x * x (NAME:square) first, then its ReduceSum; ReduceL2's Sqrt last */
+		struct dnnq_ir_node red = c->node;
+		c->node.op = DNNQ_IR_MUL;
+		c->node.nints = 0;
+		c->nin = 2;
+		c->in[1] = c->in[0];
+		if ((rc = op_binary(c)) || (rc = link_as(c, ":square", 2)))
+			return rc;
+		c->node = red;
+		x = V(c, 0);
+	}
 	if ((rc = engine_kind(c, !strcmp(op, "ReduceMean") ? "reduce_mean" :
-	                         !strcmp(op, "ReduceSum") ? "reduce_sum" : "reduce_max")))
+	                         !strcmp(op, "ReduceMax") ? "reduce_max" : "reduce_sum")))
 		return rc;
 	c->node.keepdims = keep;
 	c->nin = 1;
@@ -1845,7 +1860,13 @@ static int op_reduce(struct nctx *c)
 		if (!red || keep)
 			d[r++] = red ? 1 : x->dims[i];
 	}
-	return set_out(c, 0, DNNQ_IR_F32, r, d, x->batched);
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, r, d, x->batched)) || !l2)
+		return rc;
+	if ((rc = link_as(c, ":sum", 1)) || (rc = engine_kind(c, "sqrt")))
+		return rc;
+	c->node.nints = 0;
+	c->node.keepdims = 0;
+	return same_out(c, V(c, 0), DNNQ_IR_F32);
 }
 
 /* Softmax's checks and axis (opset < 13: the 2-D coercion, supported when
@@ -2692,6 +2713,8 @@ static const struct opdef OPS[] = {
 	{ "ReduceMean", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSum", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceMax", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "ReduceL2", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "ReduceSumSquare", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },

@@ -577,8 +577,11 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 	 * int32; an int64 scalar is a setting, frozen rather than served */
 	bool setting = et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 &&
 	               (!tt->shape || !tt->shape->n_dim);
-	if (et == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
-		v.dtype = DNNQ_IR_F32;  /* the float 0 or 1 */
+	/* a bool input is the float 0 or 1; a float16 one (a model converted to
+	 * half precision with its inputs: the engine computes fp16 models in
+	 * float32, as their fp16 constants) is served as float32 */
+	if (et == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL || et == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
+		v.dtype = DNNQ_IR_F32;
 	else if (et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 && !setting)
 		v.dtype = DNNQ_IR_S32;
 	else if (imp_dtype(et, &v.dtype) || setting) {

@@ -124,8 +124,27 @@ int lower_matmul(struct lower *L, size_t j)
 	return mn ? xfmr_out(L, n, mn, ref, false) : DNNQ_E_NOMEM;
 }
 
-/* The axes in the engine's layout; without keepdims the kept dims must
- * stay in the output's engine order. */
+/* A transpose of src by perm (engine dims, ndim of them), keeping src's
+ * dtype; the node's name gets suffix. */
+static int transpose_nd(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
+                        uint32_t ndim, const uint32_t *perm, const char *suffix, int32_t *ref)
+{
+	char nm[DNNQ_MODEL_NAME_MAX];
+	model_name(nm, n->name, suffix);
+	struct dnnq_model_node *mn = add_node1(L, (enum dnnq_node_kind)dnnq_op_find("transpose")->kind,
+	                                       nm, src, ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ndim = ndim;
+	for (uint32_t i = 0; i < ndim; i++)
+		mn->dims[i] = perm[i];
+	return DNNQ_OK;
+}
+
+/* The axes in the engine's layout. Without keepdims the reduction leaves
+ * the kept dims in the engine's order; where that is not the output's (a
+ * 4-D input's H or W reduced, C kept: [N, C, T, F] -> mean over F, an audio
+ * net's pooling), a transpose ":order" after it moves them into place. */
 int lower_reduce(struct lower *L, size_t j)
 {
 	const struct dnnq_ir_node *n = NODE(j);
@@ -148,10 +167,14 @@ int lower_reduce(struct lower *L, size_t j)
 		if (!on)
 			onnx_kept[no++] = i;
 	}
-	for (uint32_t i = 0; !n->keepdims && i < nk; i++)
-		if (kept[i] != onnx_kept[onnx_axis(yv, i)])
-			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "keepdims 0 of a 4-D input would "
-			                 "reorder the kept dims (NHWC inside): not supported");
+	/* order[i]: the reduction's output dim that is the output's engine dim i */
+	uint32_t order[DNNQ_MAX_DIMS];
+	bool moved = false;
+	for (uint32_t i = 0; !n->keepdims && i < nk; i++) {
+		for (order[i] = 0; kept[order[i]] != onnx_kept[onnx_axis(yv, i)]; order[i]++)
+			;
+		moved |= order[i] != i;
+	}
 	struct dnnq_model_node *mn = xfmr_node(L, n, kind, in, &ref);
 	if (!mn)
 		return DNNQ_E_NOMEM;
@@ -159,7 +182,21 @@ int lower_reduce(struct lower *L, size_t j)
 	for (uint32_t i = 0; i < xv->ndim; i++)
 		if (red[i])
 			mn->dims[mn->ndim++] = i;
-	return xfmr_out(L, n, mn, ref, !strcmp(kind, "reduce_max"));
+	if ((rc = xfmr_out(L, n, mn, ref, !strcmp(kind, "reduce_max"))) || !moved)
+		return rc;
+	if ((rc = transpose_nd(L, n, ref, nk, order, ":order", &ref)))
+		return rc;
+	struct lval *ly = &L->v[n->outputs[0]];
+	mn = &L->m->nodes[ref - REF_NODE];
+	if (L->fp32) {
+		mn->out_dtype = DNNQ_DTYPE_F32;
+		ly->f32 = ref;
+	} else {
+		set_out_qp(mn, &ly->qp);
+		mn->out_dtype = DNNQ_DTYPE_U8;
+		ly->u8 = ref;
+	}
+	return DNNQ_OK;
 }
 
 /* The axis in the engine's layout; fp32 (softmax_axis, logsoftmax). */
@@ -185,23 +222,6 @@ int lower_softmax_axis(struct lower *L, size_t j)
 int lower_logsoftmax(struct lower *L, size_t j)
 {
 	return lower_softmax_kind(L, NODE(j), "logsoftmax");
-}
-
-/* A transpose of src by perm (engine dims, ndim of them), keeping src's
- * dtype; the node's name gets suffix. */
-static int transpose_nd(struct lower *L, const struct dnnq_ir_node *n, int32_t src,
-                        uint32_t ndim, const uint32_t *perm, const char *suffix, int32_t *ref)
-{
-	char nm[DNNQ_MODEL_NAME_MAX];
-	model_name(nm, n->name, suffix);
-	struct dnnq_model_node *mn = add_node1(L, (enum dnnq_node_kind)dnnq_op_find("transpose")->kind,
-	                                       nm, src, ref);
-	if (!mn)
-		return DNNQ_E_NOMEM;
-	mn->ndim = ndim;
-	for (uint32_t i = 0; i < ndim; i++)
-		mn->dims[i] = perm[i];
-	return DNNQ_OK;
 }
 
 /* The engine transpose that brings LayerNorm n's normalized ONNX axes

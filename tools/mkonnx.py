@@ -581,6 +581,7 @@ NP_OPS = {
     "Exp": lambda a, i, o: [f32(np.exp(f64(i[0])))],
     "Log": lambda a, i, o: [f32(np.log(f64(i[0])))],
     "Erf": lambda a, i, o: [f32(np.vectorize(math.erf)(f64(i[0])))],
+    "Softplus": lambda a, i, o: [f32(np.logaddexp(0, f64(i[0])))],
     "Pow": lambda a, i, o: [f32(np.power(f64(i[0]), f64(i[1])))],
     "Min": lambda a, i, o: [f32(functools.reduce(np.minimum, [f64(t) for t in i]))],
     "Max": lambda a, i, o: [f32(functools.reduce(np.maximum, [f64(t) for t in i]))],
@@ -665,6 +666,8 @@ NP_XFMR = {
     "Transpose": lambda a, i, o: [np.transpose(i[0], a.get("perm"))],
     "ReduceMean": np_reduce("ReduceMean", np.mean),
     "ReduceSum": np_reduce("ReduceSum", np.sum),
+    "ReduceSumSquare": np_reduce("ReduceSumSquare", lambda x, **k: np.sum(x * x, **k)),
+    "ReduceL2": np_reduce("ReduceL2", lambda x, **k: np.sqrt(np.sum(x * x, **k))),
     "ReduceMax": np_reduce("ReduceMax", np.max),
     "LogSoftmax": lambda a, i, o: [f32(np_log_softmax(i[0], a.get("axis", -1)))],
     "LayerNormalization": np_layernorm,
@@ -1003,6 +1006,7 @@ T_OPS = {
     "Exp": lambda a, i, o: [torch.exp(i[0].double()).float()],
     "Log": lambda a, i, o: [torch.log(i[0].double()).float()],
     "Erf": lambda a, i, o: [torch.erf(i[0].double()).float()],
+    "Softplus": lambda a, i, o: [F.softplus(i[0].double(), threshold=1e9).float()],
     "Pow": lambda a, i, o: [torch.pow(i[0].double(), i[1].double()).float()],
     "Min": lambda a, i, o: [functools.reduce(torch.minimum, [t.double() for t in i]).float()],
     "Max": lambda a, i, o: [functools.reduce(torch.maximum, [t.double() for t in i]).float()],
@@ -1077,6 +1081,9 @@ T_XFMR = {
                                                  range(i[0].dim() - 1, -1, -1))).contiguous()],
     "ReduceMean": t_reduce("ReduceMean", lambda x, ax, k: torch.mean(x, ax, keepdim=k)),
     "ReduceSum": t_reduce("ReduceSum", lambda x, ax, k: torch.sum(x, ax, keepdim=k)),
+    "ReduceSumSquare": t_reduce("ReduceSumSquare",
+                                lambda x, ax, k: torch.sum(x * x, ax, keepdim=k)),
+    "ReduceL2": t_reduce("ReduceL2", lambda x, ax, k: torch.norm(x, 2, ax, keepdim=k)),
     "ReduceMax": t_reduce("ReduceMax", t_reduce_max),
     "LogSoftmax": lambda a, i, o: [torch.log_softmax(i[0].double(), a.get("axis", -1)).float()],
     "LayerNormalization": t_layernorm,
@@ -1388,6 +1395,7 @@ def fp32_cases(c):
     unary("exp", "Exp", -3, 2)
     unary("log", "Log", 0.05, 8)
     unary("erf", "Erf", -3, 3)
+    unary("softplus", "Softplus", -20, 20)     # Mish's inner function
     binary("pow_square", "Pow", const=lambda r: np.float32(2.0))
     binary("pow_cube_perchannel", "Pow", const=lambda r: np.array([3, 1, 2], np.float32)
            .reshape(3, 1, 1))
@@ -1661,6 +1669,19 @@ def fp32_cases(c):
          [("x", [2, 3, 4, 5], -1, 1)])
     xfmr("reducemax_last_3d", [node("ReduceMax", ["x"], ["y"], axes=[2], keepdims=0)],
          [("x", [2, 6, 5], -1, 1)])
+    # F.normalize's norm (x / ||x||, a face embedding's last step) and its square
+    xfmr("reducel2_normalize", [node("ReduceL2", ["x"], ["n"], axes=[1], keepdims=1),
+                                node("Div", ["x", "n"], ["y"])],
+         [("x", [2, 16], -1, 1)])
+    xfmr("reducesumsquare_hw", [node("ReduceSumSquare", ["x"], ["y"], axes=[2, 3], keepdims=0)],
+         [("x", [2, 3, 4, 5], -1, 1)])
+    # a 4-D input's H or W reduced without keepdims, C kept (an audio net's
+    # mean over frequency, max over time): the kept dims leave the engine's
+    # reduction NHWC-ordered and are transposed into place
+    xfmr("reducemean_h_4d", [node("ReduceMean", ["x"], ["y"], axes=[2], keepdims=0)],
+         [("x", [2, 3, 4, 5], -1, 1)])
+    xfmr("reducemax_w_4d", [node("ReduceMax", ["x"], ["y"], axes=[-1], keepdims=0)],
+         [("x", [2, 3, 4, 5], -1, 1)])
     # a floor computed at run time: a log spectrogram's max - 80 dB
     xfmr("clip_dynamic_min", [node("ReduceMax", ["x"], ["m"], axes=[1, 2], keepdims=1),
                               node("Sub", ["m", "db"], ["lo"]),
@@ -2258,6 +2279,15 @@ def fp16_cases(c):
     want = f32(torch.relu(conv).numpy() * f64(k))
     m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", want)], OPSET, name="fp16_conv")
     add_exported(c, "fp16_conv", m, x, want, check=False)  # the checker wants the order
+    # the same conversion without keep_io_types: float16 graph input and
+    # output, served as float32 (x's values are halves, so ORT's run agrees)
+    xh = x.astype(np.float16)
+    nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]), node("Relu", ["c"], ["y"])]
+    want = f32(torch.relu(F.conv2d(torch.from_numpy(f64(xh)), torch.from_numpy(f64(W)),
+                                   torch.from_numpy(f64(B)), padding=1)).numpy())
+    m = build_model(nodes, [("x", xh)], {"W": W, "B": B}, [("y", want.astype(np.float16))],
+                    OPSET, name="fp16_io")
+    add_exported(c, "fp16_io", m, f32(xh), want)
 
 
 def fpn_cases(c):
