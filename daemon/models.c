@@ -186,14 +186,42 @@ static uint64_t memory_bound(void)
  * short, and no worker's plan at max_batch asks for more memory than the
  * host has. The error names the node or the bytes and the bound.
  */
+/* The entry's dynamic_batching against the batch the graph takes, which
+ * may be less than the entry's max_batch (conf/ checked against that):
+ * batching that could never gather, or a preferred size never reached,
+ * is an error, not a setting that silently does nothing. */
+static int check_batching(const struct dnnqd_model *m, struct dnnq_diag *d)
+{
+	const struct dnnq_config_batching *b = &m->src.batching;
+	if (b->enabled && m->max_batch == 1)
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "dynamic_batching: the graph takes 1 item"
+		                     " at most: a request would never have company");
+	for (unsigned i = 0; b->enabled && i < b->npreferred; i++)
+		if (b->preferred[i] > m->max_batch)
+			return dnnq_diag_set(d, DNNQ_E_RANGE, "dynamic_batching.preferred_batch_size"
+			                     "[%u] %u: the graph takes %u items at most", i,
+			                     b->preferred[i], m->max_batch);
+	return 0;
+}
+
+/* Whether every worker's activations of m at `batch` (its graph's cost
+ * into *cost) fit in `bound` bytes. */
+static int batch_fits(struct dnnqd_model *m, uint32_t batch, uint64_t bound, bool *fits,
+                      struct dnnq_graph_cost *cost, struct dnnq_diag *d)
+{
+	uint64_t need;
+	int rc = dnnq_graph_cost(m->graphs[0].g, batch, cost, d);
+	*fits = !rc && !__builtin_mul_overflow(cost->bytes + cost->graph_bytes,
+	                                       (uint64_t)m->ngraphs, &need) && need <= bound;
+	return rc;
+}
+
 static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 {
 	struct dnnq_graph *g = m->graphs[0].g;
 	struct dnnq_graph_cost one, most;
 	struct dnnq_node_info ni = { .name = "?" };
 	int rc = dnnq_graph_cost(g, 1, &one, d);
-	if (!rc)
-		rc = dnnq_graph_cost(g, m->max_batch, &most, d);
 	if (rc)
 		return rc;
 	if (one.node_work > DNNQD_MAX_NODE_WORK) {
@@ -208,15 +236,36 @@ static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 		                     " the %llu (2^40) a model may take",
 		                     (unsigned long long)one.work,
 		                     (unsigned long long)DNNQD_MAX_MODEL_WORK);
-	uint64_t bound = memory_bound(), need;
-	if (__builtin_mul_overflow(most.bytes + most.graph_bytes, (uint64_t)m->ngraphs, &need) ||
-	    need > bound)
-		return dnnq_diag_set(d, DNNQ_E_NOMEM, "activations: %llu bytes at max_batch %u (and"
+	uint64_t bound = memory_bound();
+	bool fits;
+	if ((rc = batch_fits(m, m->max_batch, bound, &fits, &most, d)) || fits)
+		return rc;
+	/* A large model (a 1024 x 1024 segmenter: ~300 MB of activations an
+	 * item) at the default max_batch of 64 would not fit: the largest
+	 * batch that does is served, and the log says so; only a model whose
+	 * single item does not fit is refused. */
+	uint32_t lo = 1, hi = m->max_batch;     /* lo fits once checked, hi does not */
+	if ((rc = batch_fits(m, 1, bound, &fits, &most, d)))
+		return rc;
+	if (!fits)
+		return dnnq_diag_set(d, DNNQ_E_NOMEM, "activations: %llu bytes for one item (and"
 		                     " %llu of nodes) for each of %u workers: more than %llu, half of"
 		                     " this host's memory", (unsigned long long)most.bytes,
-		                     m->max_batch, (unsigned long long)most.graph_bytes, m->ngraphs,
+		                     (unsigned long long)most.graph_bytes, m->ngraphs,
 		                     (unsigned long long)bound);
-	return 0;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if ((rc = batch_fits(m, mid, bound, &fits, &most, d)))
+			return rc;
+		*(fits ? &lo : &hi) = mid;
+	}
+	dnnqd_log(DNNQD_LOG_WARN, "model %s: max_batch %u: the activations of %u workers would"
+	          " take more than %llu bytes, half of this host's memory: serving max_batch %u",
+	          m->src.name, m->max_batch, m->ngraphs, (unsigned long long)bound, lo);
+	m->max_batch = lo;
+	if ((rc = check_batching(m, d)))
+		return rc;
+	return signature(m, g, d);	/* its sizes are max_batch's */
 }
 
 /* Every graph planned for batch 1 on the model's threads and, for warmup,
@@ -265,24 +314,6 @@ static void version_put(struct dnnqd_model *m)
 {
 	if (m && atomic_fetch_sub(&m->refs, 1) == 1)
 		version_free(m);
-}
-
-/* The entry's dynamic_batching against the batch the graph takes, which
- * may be less than the entry's max_batch (conf/ checked against that):
- * batching that could never gather, or a preferred size never reached,
- * is an error, not a setting that silently does nothing. */
-static int check_batching(const struct dnnqd_model *m, struct dnnq_diag *d)
-{
-	const struct dnnq_config_batching *b = &m->src.batching;
-	if (b->enabled && m->max_batch == 1)
-		return dnnq_diag_set(d, DNNQ_E_INVAL, "dynamic_batching: the graph takes 1 item"
-		                     " at most: a request would never have company");
-	for (unsigned i = 0; b->enabled && i < b->npreferred; i++)
-		if (b->preferred[i] > m->max_batch)
-			return dnnq_diag_set(d, DNNQ_E_RANGE, "dynamic_batching.preferred_batch_size"
-			                     "[%u] %u: the graph takes %u items at most", i,
-			                     b->preferred[i], m->max_batch);
-	return 0;
 }
 
 /* Parse, build every graph, read the signature, judge the cost, warm up. */

@@ -492,8 +492,8 @@ END_TEST
 
 /* buf as model "m" of a table of WORKERS graphs at max_batch: the status,
  * the diag in d, the load's milliseconds in *ms. */
-static int add_model(void *buf, size_t len, uint32_t max_batch, struct dnnq_diag *d,
-                     double *ms)
+static int add_model_served(void *buf, size_t len, uint32_t max_batch, struct dnnq_diag *d,
+                            double *ms, uint32_t *served_batch)
 {
 	struct dnnqd_models *t = dnnqd_models_new(WORKERS);
 	ck_assert_ptr_nonnull(t);
@@ -503,9 +503,20 @@ static int add_model(void *buf, size_t len, uint32_t max_batch, struct dnnq_diag
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ms)
 		*ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (!rc && served_batch) {
+		struct dnnq_msg_model info;
+		dnnqd_model_describe(t, (uint32_t)dnnqd_models_find(t, "m"), &info);
+		*served_batch = info.max_batch;
+	}
 	dnnqd_models_free(t);
 	free(buf);
 	return rc;
+}
+
+static int add_model(void *buf, size_t len, uint32_t max_batch, struct dnnq_diag *d,
+                     double *ms)
+{
+	return add_model_served(buf, len, max_batch, d, ms, NULL);
 }
 
 /*
@@ -540,29 +551,42 @@ END_TEST
  * Memory bombs: the activations a model needs at its max batch, for each
  * worker's graph, declared in a few bytes of shape. A worker planned them
  * when a request at that batch came (malloc, overcommitted, then touched:
- * the OOM killer). Now refused at load when past half the host's memory;
- * a shape whose bytes alone are past the work bound is refused as work.
+ * the OOM killer). Now judged at load against half the host's memory: a
+ * model whose max batch does not fit is served at the largest batch that
+ * does (a 1024 x 1024 segmenter at the default 64), one whose single item
+ * does not fit is refused; a shape whose bytes alone are past the work
+ * bound is refused as work.
  */
 START_TEST(hostile_memory_bomb)
 {
-	struct dnnq_diag d = { "" }, huge = { "" };
+	struct dnnq_diag d = { "" }, one = { "" }, huge = { "" };
 	void *buf;
 	size_t len;
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 	ck_assert(pages > 0 && psize > 0);
+	uint64_t mem = (uint64_t)pages * (uint64_t)psize;
 	/* one item of features bytes: at max batch 65536 the host's memory */
-	int64_t features = (int64_t)(((uint64_t)pages * (uint64_t)psize / 65536 + 63) & ~63ull);
+	int64_t features = (int64_t)((mem / 65536 + 63) & ~63ull);
+	uint32_t served = 0;
 	hostile_chain_bytes(2, features, &buf, &len);
-	ck_assert_int_eq(add_model(buf, len, 65536, &d, NULL), DNNQ_E_NOMEM);
-	ck_assert_msg(strstr(d.msg, "activations: ") && strstr(d.msg, "at max_batch 65536") &&
-	              strstr(d.msg, "half of this host's memory"), "%s", d.msg);
+	ck_assert_msg(add_model_served(buf, len, 65536, &d, NULL, &served) == 0, "%s", d.msg);
+	/* at least a tensor of an item in each of WORKERS graphs */
+	ck_assert_msg(served >= 1 && served < 65536 &&
+	              (uint64_t)served * WORKERS * (uint64_t)features <= mem / 2,
+	              "served at max_batch %u", served);
+	/* one item past half the memory: nothing fits */
+	hostile_chain_bytes(2, (int64_t)((mem / 2 + 63) & ~63ull), &buf, &len);
+	ck_assert_int_eq(add_model(buf, len, 64, &one, NULL), DNNQ_E_NOMEM);
+	ck_assert_msg(strstr(one.msg, "activations: ") && strstr(one.msg, "for one item") &&
+	              strstr(one.msg, "half of this host's memory"), "%s", one.msg);
 	hostile_chain_bytes(2, (int64_t)1 << 41, &buf, &len);
 	int hrc = add_model(buf, len, 1, &huge, NULL);
 	ck_assert_msg(hrc == DNNQ_E_RANGE, "%d %s", hrc, huge.msg);
 	ck_assert_msg(strstr(huge.msg, "node 'relu"), "%s", huge.msg);
-	printf("hostile: memory bombs (2 ReLUs of %lld bytes an item at max_batch 65536; of 2^41"
-	       " bytes at batch 1): 2 tries: refused at load before any allocation ('%s'; '%s')\n",
-	       (long long)features, d.msg, huge.msg);
+	printf("hostile: memory bombs (2 ReLUs of %lld bytes an item at max_batch 65536; of half"
+	       " the memory an item; of 2^41 bytes at batch 1): 3 tries: served at max_batch %u,"
+	       " refused at load before any allocation ('%s'; '%s')\n", (long long)features,
+	       served, one.msg, huge.msg);
 }
 END_TEST
 
