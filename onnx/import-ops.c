@@ -2658,6 +2658,62 @@ struct opdef {
 	uint16_t min_in, max_in, max_out;   /* ONNX's: outputs past the IR's are unused */
 };
 
+/* DepthToSpace and SpaceToDepth as their definition: a 6-D Reshape
+ * (NAME:split), a Transpose (NAME:perm), a 4-D Reshape (PixelShuffle and
+ * PixelUnshuffle in super-resolution nets and YOLO's focus layers). */
+static int op_space_depth(struct nctx *c)
+{
+	static const char *const modes[] = { "DCR", "CRD", NULL };
+	int64_t bs;
+	int rc, mode = 0;
+	bool to_space = !strcmp(S(c->np->op_type), "DepthToSpace");
+	if ((rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need_rank(c, 0, 4, "a 4-D NCHW input expected")) ||
+	    (rc = a_int(c, "blocksize", 0, &bs)) ||
+	    (to_space && (rc = a_enum(c, "mode", modes, &mode))))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	const int64_t n = x->dims[0], ch = x->dims[1], h = x->dims[2], w = x->dims[3];
+	const bool batched = x->batched;
+	if (bs < 1 || bs > 1024)
+		return bad(c, DNNQ_E_RANGE, "blocksize %lld: 1..1024 expected", (long long)bs);
+	if (to_space ? ch % (bs * bs) : h % bs || w % bs)
+		return bad(c, DNNQ_E_SHAPE, "input [%s]: %s not divisible by blocksize %lld",
+		           imp_dims_str(x), to_space ? "C by its square" : "H or W",
+		           (long long)bs);
+	int64_t split[6], out[4], d[6];
+	static const int64_t perms[3][6] = {
+		{ 0, 3, 4, 1, 5, 2 },	/* DCR: [N, bs, bs, C', H, W] */
+		{ 0, 1, 4, 2, 5, 3 },	/* CRD: [N, C', bs, bs, H, W] */
+		{ 0, 3, 5, 1, 2, 4 },	/* SpaceToDepth: [N, C, H', bs, W', bs] */
+	};
+	const int64_t *perm = perms[to_space ? mode : 2];
+	if (!to_space) {
+		memcpy(split, (int64_t[6]){ n, ch, h / bs, bs, w / bs, bs }, sizeof split);
+		memcpy(out, (int64_t[4]){ n, ch * bs * bs, h / bs, w / bs }, sizeof out);
+	} else {
+		int64_t cp = ch / (bs * bs);
+		memcpy(split, mode ? (int64_t[6]){ n, cp, bs, bs, h, w }
+		                   : (int64_t[6]){ n, bs, bs, cp, h, w }, sizeof split);
+		memcpy(out, (int64_t[4]){ n, cp, h * bs, w * bs }, sizeof out);
+	}
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 6, split, batched)) ||
+	    (rc = link_as(c, ":split", 1)) || (rc = engine_kind(c, "transpose")))
+		return rc;
+	for (uint32_t i = 0; i < 6; i++) {
+		c->node.ints[i] = perm[i];
+		d[i] = split[perm[i]];
+	}
+	c->node.nints = 6;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 6, d, batched)) || (rc = link_as(c, ":perm", 1)))
+		return rc;
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->node.nints = 0;
+	return set_out(c, 0, DNNQ_IR_F32, 4, out, batched);
+}
+
 static const struct opdef OPS[] = {
 	{ "Conv", DNNQ_IR_CONV, op_conv, 2, 3, 1 },
 	{ "Gemm", DNNQ_IR_GEMM, op_gemm, 2, 3, 1 },
@@ -2719,6 +2775,8 @@ static const struct opdef OPS[] = {
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
+	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
+	{ "SpaceToDepth", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
 };
 
 /* An operator of the engine's registry (engine/op.h) that implements an
