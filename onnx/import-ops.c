@@ -2658,6 +2658,54 @@ struct opdef {
 	uint16_t min_in, max_in, max_out;   /* ONNX's: outputs past the IR's are unused */
 };
 
+/* Expand of an activation (a pooled map expanded back over H and W,
+ * torch's expand_as) to a shape of at most its rank: a slice whose step is 0
+ * on each axis of 1 that grows (the engine's remap repeats the element);
+ * the batch stays. A constant input folds (import-fold.c). */
+static int op_expand(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int64_t sh[DNNQ_IR_MAX_DIMS], d[DNNQ_IR_MAX_DIMS];
+	ptrdiff_t k;
+	int rc;
+	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = const_ints(c, 1, sh, DNNQ_IR_MAX_DIMS, &k)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (k < 0 || k > (ptrdiff_t)x->ndim)
+		return bad(c, DNNQ_E_UNSUPPORTED, "shape of %td values for input [%s]: an Expand to "
+		           "a higher rank is not supported", k, imp_dims_str(x));
+	/* aligned at the last axis: the leading ones stay */
+	size_t lead = x->ndim - (size_t)k;
+	memmove(sh + lead, sh, (size_t)k * sizeof *sh);
+	for (size_t i = 0; i < lead; i++)
+		sh[i] = 1;
+	bool grows = false;
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		n->starts[i] = 0;
+		n->steps[i] = 1;
+		d[i] = x->dims[i];
+		if (i == 0 && x->batched) {
+			if (sh[0] != IMP_BATCH && sh[0] != 1 && sh[0] != x->dims[0])
+				return batch_moves(c, "shape[0] = %lld: the batch can not grow",
+				                   (long long)sh[0]);
+			continue;
+		}
+		if (sh[i] == x->dims[i] || sh[i] == 1)
+			continue;
+		if (x->dims[i] != 1 || sh[i] < 1 || sh[i] > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_SHAPE, "shape[%u] = %lld: input [%s] does not broadcast to it",
+			           i, (long long)sh[i], imp_dims_str(x));
+		n->steps[i] = 0;
+		d[i] = sh[i];
+		grows = true;
+	}
+	c->nin = 1;
+	if (!grows)
+		return pass_through(c);
+	return set_out(c, 0, x->dtype, x->ndim, d, x->batched);
+}
+
 /* DepthToSpace and SpaceToDepth as their definition: a 6-D Reshape
  * (NAME:split), a Transpose (NAME:perm), a 4-D Reshape (PixelShuffle and
  * PixelUnshuffle in super-resolution nets and YOLO's focus layers). */
@@ -2776,6 +2824,7 @@ static const struct opdef OPS[] = {
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
+	{ "Expand", DNNQ_IR_ENGINE, op_expand, 2, 2, 1 },
 	{ "SpaceToDepth", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
 };
 

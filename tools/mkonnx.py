@@ -2173,6 +2173,16 @@ def expand_batch_cases(c):
     torch.manual_seed(6)
     export("expand_batch_4d", Map(), [2, 3, 3, 4])
 
+    class ExpandAs(nn.Module):
+        """Expand of an activation: a pooled map expanded back over H and
+        W (`expand_as`, a slice of step 0), and F.normalize (ReduceL2, its
+        norm expanded to x's shape, Div)."""
+        def forward(self, x):
+            m = x.mean(dim=(2, 3), keepdim=True).expand_as(x)
+            return x * m + nn.functional.normalize(x, dim=1)
+
+    export("expand_activation", ExpandAs(), [2, 3, 4, 5])
+
 
 # ------------------------------------------------------------ folding cases
 # Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),

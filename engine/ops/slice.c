@@ -19,16 +19,11 @@ static int slice_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct
 	return DNNQ_OK;
 }
 
-/* The remap's checks, a step other than 0 on every axis but the batch. */
+/* The remap's checks (a step of 0 repeats one element along its axis:
+ * ONNX's Expand of an activation; create refuses a start outside). */
 static int slice_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
-	int rc = dnnq_remap_check(n, why, cap);
-	for (uint32_t i = 1; !rc && i < n->ndim; i++)
-		if (!n->steps[i]) {
-			snprintf(why, cap, "steps[%u] = 0: want nonzero", i);
-			rc = DNNQ_E_RANGE;
-		}
-	return rc;
+	return dnnq_remap_check(n, why, cap);
 }
 
 const struct dnnq_op_def dnnq_op_slice = {
