@@ -178,14 +178,6 @@ static uint64_t memory_bound(void)
 	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 2 : UINT64_MAX;
 }
 
-/*
- * A small file may describe enormous work or memory (a 2048 x 2048 pool
- * over a 4096 x 4096 input: 2^44 taps; an activation declared 2^40
- * bytes): judged from the shapes before anything is allocated or run, so
- * that the warm-up, which cannot be interrupted inside a node, stays
- * short, and no worker's plan at max_batch asks for more memory than the
- * host has. The error names the node or the bytes and the bound.
- */
 /* The entry's dynamic_batching against the batch the graph takes, which
  * may be less than the entry's max_batch (conf/ checked against that):
  * batching that could never gather, or a preferred size never reached,
@@ -205,17 +197,25 @@ static int check_batching(const struct dnnqd_model *m, struct dnnq_diag *d)
 }
 
 /* Whether every worker's activations of m at `batch` (its graph's cost
- * into *cost) fit in `bound` bytes. */
-static int batch_fits(struct dnnqd_model *m, uint32_t batch, uint64_t bound, bool *fits,
-                      struct dnnq_graph_cost *cost, struct dnnq_diag *d)
+ * into *cost) fit in `bound` bytes; a batch whose sizes overflow does not. */
+static bool batch_fits(struct dnnqd_model *m, uint32_t batch, uint64_t bound,
+                       struct dnnq_graph_cost *cost)
 {
+	struct dnnq_diag ignored;
 	uint64_t need;
-	int rc = dnnq_graph_cost(m->graphs[0].g, batch, cost, d);
-	*fits = !rc && !__builtin_mul_overflow(cost->bytes + cost->graph_bytes,
-	                                       (uint64_t)m->ngraphs, &need) && need <= bound;
-	return rc;
+	return !dnnq_graph_cost(m->graphs[0].g, batch, cost, &ignored) &&
+	       !__builtin_mul_overflow(cost->bytes + cost->graph_bytes, (uint64_t)m->ngraphs,
+	                               &need) && need <= bound;
 }
 
+/*
+ * A small file may describe enormous work or memory (a 2048 x 2048 pool
+ * over a 4096 x 4096 input: 2^44 taps; an activation declared 2^40
+ * bytes): judged from the shapes before anything is allocated or run, so
+ * that the warm-up, which cannot be interrupted inside a node, stays
+ * short, and no worker's plan at max_batch asks for more memory than the
+ * host has. The error names the node or the bytes and the bound.
+ */
 static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 {
 	struct dnnq_graph *g = m->graphs[0].g;
@@ -237,17 +237,14 @@ static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 		                     (unsigned long long)one.work,
 		                     (unsigned long long)DNNQD_MAX_MODEL_WORK);
 	uint64_t bound = memory_bound();
-	bool fits;
-	if ((rc = batch_fits(m, m->max_batch, bound, &fits, &most, d)) || fits)
-		return rc;
+	if (batch_fits(m, m->max_batch, bound, &most))
+		return 0;
 	/* A large model (a 1024 x 1024 segmenter: ~300 MB of activations an
 	 * item) at the default max_batch of 64 would not fit: the largest
 	 * batch that does is served, and the log says so; only a model whose
 	 * single item does not fit is refused. */
-	uint32_t lo = 1, hi = m->max_batch;     /* lo fits once checked, hi does not */
-	if ((rc = batch_fits(m, 1, bound, &fits, &most, d)))
-		return rc;
-	if (!fits)
+	uint32_t lo = 1, hi = m->max_batch;     /* lo fits, hi does not */
+	if (!batch_fits(m, 1, bound, &most))
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "activations: %llu bytes for one item (and"
 		                     " %llu of nodes) for each of %u workers: more than %llu, half of"
 		                     " this host's memory", (unsigned long long)most.bytes,
@@ -255,9 +252,7 @@ static int check_cost(struct dnnqd_model *m, struct dnnq_diag *d)
 		                     (unsigned long long)bound);
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if ((rc = batch_fits(m, mid, bound, &fits, &most, d)))
-			return rc;
-		*(fits ? &lo : &hi) = mid;
+		*(batch_fits(m, mid, bound, &most) ? &lo : &hi) = mid;
 	}
 	dnnqd_log(DNNQD_LOG_WARN, "model %s: max_batch %u: the activations of %u workers would"
 	          " take more than %llu bytes, half of this host's memory: serving max_batch %u",
