@@ -437,8 +437,50 @@ static int fuse_tables(struct dnnq_graph *g)
 }
 
 /*
+ * An elementwise node (a residual Add, SumRelu, ...: every input full
+ * size) whose latest input is a convolution's u8 output that nothing else
+ * reads, its other inputs made before that convolution, becomes part of
+ * the convolution too: each task, after storing a tile (and putting it
+ * through a fused table), runs the node's kernel on that tile's elements,
+ * reading the other inputs' same elements, while the tile is in L1. Its
+ * output is a view of the convolution's (it wrote in place over one input
+ * anyway), so the bytes are those of the two nodes one after the other.
+ * On two threads each task adds the skip rows of the tile it made, where
+ * the separate node read the half the other core wrote, and a pass and a
+ * fork and join go. The shadow run runs them apart again.
+ */
+static int fuse_eltwise(struct dnnq_graph *g)
+{
+	size_t *reads;
+	bool *viewed;
+	int rc = count_reads(g, &reads, &viewed);
+	for (size_t i = 0; !rc && i < g->nn; i++) {
+		struct gnode *e = &g->n[i];
+		if (!dnnq_node_runs_at(e))
+			continue;
+		int t = e->desc.inputs[0];
+		for (size_t k = 1; k < e->desc.ninputs; k++)
+			if (g->t[e->desc.inputs[k]].producer > g->t[t].producer)
+				t = e->desc.inputs[k];
+		struct gtensor *x = &g->t[t], *y = &g->t[e->out];
+		if (x->producer < 0 || !dnnq_node_takes_table(&g->n[x->producer]) ||
+		    x->dtype != DNNQ_DTYPE_U8 || x->view_of >= 0 || x->output_idx >= 0 ||
+		    reads[t] != 1 || viewed[t] || g->n[x->producer].post_eltwise)
+			continue;
+		y->view_of = t;
+		viewed[t] = true;
+		g->n[x->producer].post_eltwise = e;
+		e->fused = true;
+	}
+	free(reads);
+	free(viewed);
+	return rc;
+}
+
+/*
  * A global average pool (int8) of a depthwise convolution's output, or of
- * the table activation fused into one, takes that convolution's sums: its
+ * a node fused into one (its output a view of the convolution's), takes
+ * that convolution's sums: its
  * tasks add up, per output row and channel, the values they just stored
  * (after the table), and the pool adds n x oh rows of sums instead of
  * reading n x oh x ow pixels, half of them from the other core's cache.
@@ -455,8 +497,8 @@ static void fuse_pools(struct dnnq_graph *g)
 		if (!dnnq_node_pools_sums(p) || x->producer < 0)
 			continue;
 		const struct gnode *a = &g->n[x->producer];
-		if (a->fused)     /* its output is a view of its input, the convolution's */
-			x = gin(g, a, 0);
+		if (a->fused)     /* its output is a view of the convolution's */
+			x = &g->t[g->t[a->out].view_of];
 		if (x->producer < 0 || !dnnq_node_sums_rows(&g->n[x->producer]))
 			continue;
 		g->n[x->producer].post_sums = true;
@@ -476,7 +518,7 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: %s '%s' is never used",
 			                     t->producer >= 0 ? "tensor of node" : "input", t->name);
 	}
-	if (fuse_tables(g))
+	if (fuse_tables(g) || fuse_eltwise(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	fuse_pools(g);
 	/* views keep their base alive; an output that is a view writes through
@@ -843,6 +885,10 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 	                       : DNNQ_OK;
 	if (!rc && n->post_sums)
 		rc = dnnq_node_set_sums(n, !g->unfused);
+	if (!rc && n->post_eltwise && !g->unfused)   /* bound to this run's buffers */
+		rc = n->post_eltwise->ops->setup(g, n->post_eltwise, g->nthreads);
+	if (!rc && n->post_eltwise)
+		rc = dnnq_node_set_post(n, g->unfused ? NULL : n->post_eltwise);
 	if (rc)
 		return rc;
 	if (n->ops->stable_inputs)
@@ -908,8 +954,8 @@ int dnnq_graph_run_nodes(struct dnnq_graph *g, const void *const *inputs, void *
                          const struct dnnq_executor *ex, size_t from, size_t to)
 {
 	int rc = resolve(g, inputs, outputs, ex);
-	/* a part may end between a convolution and the table activation fused
-	 * into it: the two run apart (the same bytes, fuse_tables) */
+	/* a part may end between a convolution and a node fused into it: the
+	 * two run apart (the same bytes, fuse_tables, fuse_eltwise) */
 	g->unfused = true;
 	for (size_t i = from; !rc && i < to && i < g->nn; i++)
 		rc = run_node(g, &g->n[i], ex);
