@@ -81,7 +81,7 @@ int dnnq_conv_set_lut(struct dnnq_conv *conv, const uint8_t *table);
 /* Until set again, each task of the runs calls post(ctx, y, n) on each run
  * of n output values at y it just stored (after the table, before the row
  * sums), which may rewrite them in place: an elementwise node fused into
- * the output stage (a residual Add, engine/graph.c: fuse_eltwise). NULL:
+ * the output stage (a residual Add, engine/graph.c: fuse_into_convs). NULL:
  * none. u8 outputs only (else DNNQ_E_DTYPE). */
 int dnnq_conv_set_post(struct dnnq_conv *conv,
                        void (*post)(const void *ctx, uint8_t *y, size_t n), const void *ctx);

@@ -94,7 +94,7 @@ struct dnnq_graph {
 	 * FC references split their work on it */
 	const struct dnnq_executor *shadow_ex;
 	/* the shadow run: fused activations run as nodes of their own, so
-	 * that each node's output is its own (graph.c, fuse_tables) */
+	 * that each node's output is its own (graph.c, fuse_into_convs) */
 	bool unfused;
 };
 
@@ -131,7 +131,7 @@ int dnnq_infer_batch(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                      struct dnnq_diag *diag);
 
 /* Node n's 256-entry table on its u8 input when n is nothing else (an
- * int8 activation), which graph.c (fuse_tables) may move into the
+ * int8 activation), which graph.c (fuse_into_convs) may move into the
  * producer's output stage; NULL for other nodes (engine/graph-nodes.c). */
 const uint8_t *dnnq_node_table(const struct gnode *n);
 /* Whether node n can put each u8 output value it stores through a table

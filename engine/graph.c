@@ -408,69 +408,54 @@ static int count_reads(const struct dnnq_graph *g, size_t **reads, bool **viewed
  * convolution's u8 output that nothing else reads becomes part of that
  * convolution: each of the convolution's tasks puts what it just stored
  * through the table, while it is in L1, and the activation node does not
- * run (no pass over memory, no fork and join of its own). Its output is a
- * view of the convolution's, so the bytes are those of the two nodes run
- * one after the other. The shadow run (g->unfused) runs them apart again,
- * the activation in place, so that each reports its own output.
+ * run (no pass over memory, no fork and join of its own). So does an
+ * elementwise node (a residual Add, SumRelu, ...: every input full size)
+ * whose latest input is such an output, its other inputs made before
+ * that convolution: each task, after storing a tile (and putting it
+ * through a fused table), runs the node's kernel on that tile's elements,
+ * reading the other inputs' same elements; on two threads each task adds
+ * the skip rows of the tile it made, where the node apart read the half
+ * the other core wrote. The node's output is a view of the convolution's
+ * (an Add wrote in place over one input anyway), so the bytes are those
+ * of the two nodes run one after the other. The shadow run (g->unfused)
+ * runs them apart again, the node in place, so that each reports its own
+ * output.
  */
-static int fuse_tables(struct dnnq_graph *g)
+static int fused_input(const struct dnnq_graph *g, const struct gnode *n)
+{
+	if (dnnq_node_table(n))
+		return n->desc.ninputs == 1 ? n->desc.inputs[0] : -1;
+	if (!dnnq_node_runs_at(n))
+		return -1;
+	int t = n->desc.inputs[0];
+	for (size_t k = 1; k < n->desc.ninputs; k++)
+		if (g->t[n->desc.inputs[k]].producer > g->t[t].producer)
+			t = n->desc.inputs[k];
+	return t;
+}
+
+static int fuse_into_convs(struct dnnq_graph *g)
 {
 	size_t *reads;
 	bool *viewed;
 	int rc = count_reads(g, &reads, &viewed);
 	for (size_t i = 0; !rc && i < g->nn; i++) {
 		struct gnode *a = &g->n[i];
-		int t = a->desc.inputs[0];
+		int t = fused_input(g, a);
+		if (t < 0)
+			continue;
 		struct gtensor *x = &g->t[t], *y = &g->t[a->out];
-		if (!dnnq_node_table(a) || a->desc.ninputs != 1 || x->producer < 0 ||
-		    !dnnq_node_takes_table(&g->n[x->producer]) || x->dtype != DNNQ_DTYPE_U8 ||
+		struct gnode *p = x->producer >= 0 ? &g->n[x->producer] : NULL;
+		if (!p || !dnnq_node_takes_table(p) || x->dtype != DNNQ_DTYPE_U8 ||
 		    x->view_of >= 0 || x->output_idx >= 0 || reads[t] != 1 || viewed[t])
 			continue;
 		y->view_of = t;
-		viewed[t] = true;
-		g->n[x->producer].post_table = dnnq_node_table(a);
+		viewed[t] = true;   /* one node a convolution */
+		if (dnnq_node_table(a))
+			p->post_table = dnnq_node_table(a);
+		else
+			p->post_eltwise = a;
 		a->fused = true;
-	}
-	free(reads);
-	free(viewed);
-	return rc;
-}
-
-/*
- * An elementwise node (a residual Add, SumRelu, ...: every input full
- * size) whose latest input is a convolution's u8 output that nothing else
- * reads, its other inputs made before that convolution, becomes part of
- * the convolution too: each task, after storing a tile (and putting it
- * through a fused table), runs the node's kernel on that tile's elements,
- * reading the other inputs' same elements, while the tile is in L1. Its
- * output is a view of the convolution's (it wrote in place over one input
- * anyway), so the bytes are those of the two nodes one after the other.
- * On two threads each task adds the skip rows of the tile it made, where
- * the separate node read the half the other core wrote, and a pass and a
- * fork and join go. The shadow run runs them apart again.
- */
-static int fuse_eltwise(struct dnnq_graph *g)
-{
-	size_t *reads;
-	bool *viewed;
-	int rc = count_reads(g, &reads, &viewed);
-	for (size_t i = 0; !rc && i < g->nn; i++) {
-		struct gnode *e = &g->n[i];
-		if (!dnnq_node_runs_at(e))
-			continue;
-		int t = e->desc.inputs[0];
-		for (size_t k = 1; k < e->desc.ninputs; k++)
-			if (g->t[e->desc.inputs[k]].producer > g->t[t].producer)
-				t = e->desc.inputs[k];
-		struct gtensor *x = &g->t[t], *y = &g->t[e->out];
-		if (x->producer < 0 || !dnnq_node_takes_table(&g->n[x->producer]) ||
-		    x->dtype != DNNQ_DTYPE_U8 || x->view_of >= 0 || x->output_idx >= 0 ||
-		    reads[t] != 1 || viewed[t] || g->n[x->producer].post_eltwise)
-			continue;
-		y->view_of = t;
-		viewed[t] = true;
-		g->n[x->producer].post_eltwise = e;
-		e->fused = true;
 	}
 	free(reads);
 	free(viewed);
@@ -518,7 +503,7 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: %s '%s' is never used",
 			                     t->producer >= 0 ? "tensor of node" : "input", t->name);
 	}
-	if (fuse_tables(g) || fuse_eltwise(g))
+	if (fuse_into_convs(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	fuse_pools(g);
 	/* views keep their base alive; an output that is a view writes through
@@ -955,7 +940,7 @@ int dnnq_graph_run_nodes(struct dnnq_graph *g, const void *const *inputs, void *
 {
 	int rc = resolve(g, inputs, outputs, ex);
 	/* a part may end between a convolution and a node fused into it: the
-	 * two run apart (the same bytes, fuse_tables, fuse_eltwise) */
+	 * two run apart (the same bytes, fuse_into_convs) */
 	g->unfused = true;
 	for (size_t i = from; !rc && i < to && i < g->nn; i++)
 		rc = run_node(g, &g->n[i], ex);

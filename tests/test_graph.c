@@ -1082,6 +1082,14 @@ START_TEST(graph_splits_wide_pointwise)
 }
 END_TEST
 
+/* Node n added to g: its output (asserted). */
+static int add_checked(struct dnnq_graph *g, const struct dnnq_node_desc *n, struct dnnq_diag *d)
+{
+	int y = dnnq_graph_add_node(g, n, d);
+	ck_assert_msg(y >= 0, "%s", d->msg);
+	return y;
+}
+
 /* An activation node after x: kind k, output qparams qa. */
 static int add_act(struct dnnq_graph *g, const char *name, int x, enum dnnq_activation_kind k,
                    struct dnnq_diag *d)
@@ -1091,9 +1099,44 @@ static int add_act(struct dnnq_graph *g, const char *name, int x, enum dnnq_acti
 	n.op.activation = (struct dnnq_activation_desc){ .isa = net_isa(), .kind = k,
 	                                                 .p = { 1.0f / 6, 0.5f, 0, 0 },
 	                                                 .out_qp = qa };
-	int y = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(y >= 0, "%s", d->msg);
-	return y;
+	return add_checked(g, &n, d);
+}
+
+/* An eltwise node `name` of op on a and b, output qparams q. */
+static int add_eltwise(struct dnnq_graph *g, const char *name, enum dnnq_eltwise_op op, int a,
+                       int b, struct dnnq_qparams q, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_ELTWISE, .name = name, .ninputs = 2,
+	                            .inputs = { a, b } };
+	n.op.eltwise = (struct dnnq_eltwise_desc){ .isa = net_isa(), .op = op, .out_qp = q };
+	return add_checked(g, &n, d);
+}
+
+/* A conv `name` of x. */
+static int add_conv(struct dnnq_graph *g, const char *name, int x, struct dnnq_conv_desc cd,
+                    struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = name, .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = cd;
+	return add_checked(g, &n, d);
+}
+
+/* A global pool `name` of x, an output of g. */
+static void gap_output(struct dnnq_graph *g, const char *name, int x, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = name, .ninputs = 1,
+	                              .inputs = { x } };
+	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
+	ck_assert_int_eq(dnnq_graph_add_output(g, add_checked(g, &gap, d), d), 0);
+}
+
+/* A new graph *g with input x (BH x BW x 3): x. */
+static int rgb_input(struct dnnq_graph **g, struct dnnq_diag *d)
+{
+	ck_assert_int_eq(dnnq_graph_create(g), 0);
+	int64_t dims[4] = { 0, BH, BW, 3 };
+	return dnnq_graph_add_input(*g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
 }
 
 /* x (BH x BW x 3) -> 3x3 conv to BC -> HardSwish -> 3x3 depthwise ->
@@ -1105,27 +1148,15 @@ static struct dnnq_graph *build_fused(const int8_t *w, const float *s, const flo
                                       struct dnnq_diag *d)
 {
 	struct dnnq_graph *g;
-	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int64_t dims[4] = { 0, BH, BW, 3 };
-	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
-	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "c1", .ninputs = 1,
-	                            .inputs = { x } };
-	n.op.conv = conv3x3(w, s, b, 3, BC, false, qb);
-	int c = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(c >= 0, "%s", d->msg);
-	n.name = "dw";
-	n.inputs[0] = add_act(g, "hswish", c, DNNQ_ACT_HARD_SWISH, d);
-	n.op.conv = conv3x3(w, s, b, BC, BC, false, qb);
-	n.op.conv.groups = BC;
-	c = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(c >= 0, "%s", d->msg);
-	n.name = "c2";
-	n.inputs[0] = add_act(g, "sigmoid", c, DNNQ_ACT_SIGMOID, d);
-	n.op.conv = conv3x3(w, s, b, BC, BC2, false, qb);
-	n.op.conv.kh = n.op.conv.kw = 1;
-	n.op.conv.pad_t = n.op.conv.pad_l = n.op.conv.pad_b = n.op.conv.pad_r = 0;
-	c = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(c >= 0, "%s", d->msg);
+	int x = rgb_input(&g, d);
+	int c = add_conv(g, "c1", x, conv3x3(w, s, b, 3, BC, false, qb), d);
+	struct dnnq_conv_desc dw = conv3x3(w, s, b, BC, BC, false, qb);
+	dw.groups = BC;
+	c = add_conv(g, "dw", add_act(g, "hswish", c, DNNQ_ACT_HARD_SWISH, d), dw, d);
+	struct dnnq_conv_desc pw = conv3x3(w, s, b, BC, BC2, false, qb);
+	pw.kh = pw.kw = 1;
+	pw.pad_t = pw.pad_l = pw.pad_b = pw.pad_r = 0;
+	c = add_conv(g, "c2", add_act(g, "sigmoid", c, DNNQ_ACT_SIGMOID, d), pw, d);
 	return finish_with_gap(g, add_act(g, "hsig", c, DNNQ_ACT_HARD_SIGMOID, d), d);
 }
 
@@ -1208,15 +1239,8 @@ static struct dnnq_graph *build_pooled(const int8_t *w, const float *s, const fl
 	n.op.conv.stride_h = n.op.conv.stride_w = 2;
 	c = dnnq_graph_add_node(g, &n, d);
 	ck_assert_msg(c >= 0, "%s", d->msg);
-	const int from[2] = { a, c };
-	for (int k = 0; k < 2; k++) {
-		struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = k ? "gap2" : "gap1",
-		                              .ninputs = 1, .inputs = { from[k] } };
-		gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
-		int p = dnnq_graph_add_node(g, &gap, d);
-		ck_assert_msg(p >= 0, "%s", d->msg);
-		ck_assert_int_eq(dnnq_graph_add_output(g, p, d), 0);
-	}
+	gap_output(g, "gap1", a, d);
+	gap_output(g, "gap2", c, d);
 	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
 	return g;
 }
@@ -1263,30 +1287,6 @@ START_TEST(graph_pools_where_made)
 }
 END_TEST
 
-/* An eltwise node `name` of op on a and b, output qparams q. */
-static int add_eltwise(struct dnnq_graph *g, const char *name, enum dnnq_eltwise_op op, int a,
-                       int b, struct dnnq_qparams q, struct dnnq_diag *d)
-{
-	struct dnnq_node_desc n = { .kind = DNNQ_NODE_ELTWISE, .name = name, .ninputs = 2,
-	                            .inputs = { a, b } };
-	n.op.eltwise = (struct dnnq_eltwise_desc){ .isa = net_isa(), .op = op, .out_qp = q };
-	int y = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(y >= 0, "%s", d->msg);
-	return y;
-}
-
-/* A conv `name` of x (groups 1, or depthwise) to cout channels. */
-static int add_conv(struct dnnq_graph *g, const char *name, int x, struct dnnq_conv_desc cd,
-                    struct dnnq_diag *d)
-{
-	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = name, .ninputs = 1,
-	                            .inputs = { x } };
-	n.op.conv = cd;
-	int y = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(y >= 0, "%s", d->msg);
-	return y;
-}
-
 /* x (BH x BW x 3) -> c0 (3x3, ReLU); x -> c1 (3x3; int16 pairs on AVX2)
  * -> a1 = Add(c0, c1) -> c2 (3x3 depthwise) -> a2 = SumRelu(c2, a1) ->
  * c3 (1x1, the GEMM) -> a3 = Add(c3, a2) -> c4 (3x3 from 16 channels:
@@ -1298,9 +1298,7 @@ static struct dnnq_graph *build_residual(const int8_t *w, const float *s, const 
                                          struct dnnq_diag *d)
 {
 	struct dnnq_graph *g;
-	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int64_t dims[4] = { 0, BH, BW, 3 };
-	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	int x = rgb_input(&g, d);
 	int c0 = add_conv(g, "c0", x, conv3x3(w, s, b, 3, BC, true, qa), d);
 	int c1 = add_conv(g, "c1", x, conv3x3(w + 7, s, b, 3, BC, false, qb), d);
 	int a = add_eltwise(g, "a1", DNNQ_ELTWISE_ADD, c0, c1, qb, d);
@@ -1314,12 +1312,7 @@ static struct dnnq_graph *build_residual(const int8_t *w, const float *s, const 
 	struct dnnq_conv_desc c4 = conv3x3(w + 13, s, b, BC, BC, false, qb);
 	a = add_eltwise(g, "a4", DNNQ_ELTWISE_ADD, add_conv(g, "c4", a, c4, d), a, qb, d);
 	ck_assert_int_eq(dnnq_graph_add_output(g, a, d), 0);
-	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "gap", .ninputs = 1,
-	                              .inputs = { a2 } };
-	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
-	int p = dnnq_graph_add_node(g, &gap, d);
-	ck_assert_msg(p >= 0, "%s", d->msg);
-	ck_assert_int_eq(dnnq_graph_add_output(g, p, d), 0);
+	gap_output(g, "gap", a2, d);
 	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
 	return g;
 }
