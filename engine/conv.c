@@ -563,7 +563,7 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 		char *y = (char *)c->out + (p0 * c->d.cout + g * c->coutg) * c->out_es;
 		if (c->pairs) {
 			dnnq_conv_pairs_avx2(c, rows, a, (int16_t *)(a + pairs_offset(c)), y, j0, j1);
-			dnnq_gemm_apply_lut(c->d.isa, c->gout[g].lut, y, c->d.cout, 0, rows, j0, j1);
+			dnnq_gemm_apply_post(c->d.isa, &c->gout[g], y, c->d.cout, 0, rows, j0, j1);
 		} else {
 			dnnq_gemm_rows(&c->gw[g], rows, a, c->k, y, c->d.cout, &c->gout[g], j0, j1);
 		}
@@ -608,8 +608,8 @@ static void depthwise_task(void *arg, size_t task, unsigned tid)
 	size_t row = task / c->nsplit, c0, c1;
 	column_chunk(c, c->d.cout, task, DNNQ_DW_BLOCK, &c0, &c1);
 	dnnq_kernels_of(c->d.isa)->dw.row(c, row / c->oh, row % c->oh, c0, c1, c->scratch[tid]);
-	dnnq_gemm_apply_lut(c->d.isa, c->gout[0].lut, c->out, c->d.cout, row * c->ow,
-	                    (row + 1) * c->ow, c0, c1);
+	dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row * c->ow,
+	                     (row + 1) * c->ow, c0, c1);
 	if (c->sum_rows) {   /* for a global pool of the output, while the row is in L1 */
 		size_t cout = c->d.cout;
 		const struct dnnq_pooling_win win = {
@@ -722,6 +722,20 @@ int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)
 		return DNNQ_E_DTYPE;
 	for (size_t g = 0; g < out_groups(c); g++)
 		c->gout[g].lut = table;
+	return DNNQ_OK;
+}
+
+int dnnq_conv_set_post(struct dnnq_conv *c, void (*post)(const void *ctx, uint8_t *y, size_t n),
+                       const void *ctx)
+{
+	if (!c)
+		return DNNQ_E_INVAL;
+	if (post && c->q.d.out_dtype != DNNQ_DTYPE_U8)
+		return DNNQ_E_DTYPE;
+	for (size_t g = 0; g < out_groups(c); g++) {
+		c->gout[g].post = post;
+		c->gout[g].post_ctx = ctx;
+	}
 	return DNNQ_OK;
 }
 

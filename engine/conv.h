@@ -78,6 +78,13 @@ int dnnq_conv_run(struct dnnq_conv *conv, const struct dnnq_executor *ex);
  * it just stored: an activation fused into the output stage. u8 outputs
  * only (else DNNQ_E_DTYPE). */
 int dnnq_conv_set_lut(struct dnnq_conv *conv, const uint8_t *table);
+/* Until set again, each task of the runs calls post(ctx, y, n) on each run
+ * of n output values at y it just stored (after the table, before the row
+ * sums), which may rewrite them in place: an elementwise node fused into
+ * the output stage (a residual Add, engine/graph.c: fuse_into_convs). NULL:
+ * none. u8 outputs only (else DNNQ_E_DTYPE). */
+int dnnq_conv_set_post(struct dnnq_conv *conv,
+                       void (*post)(const void *ctx, uint8_t *y, size_t n), const void *ctx);
 /* Until set again, each task of the runs also sums, per channel, the u8
  * values it just stored (after the table) over its output row, so that a
  * global average pool of the output adds n x oh rows of sums instead of

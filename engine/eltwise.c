@@ -326,6 +326,21 @@ int dnnq_eltwise_run(struct dnnq_eltwise *e, const struct dnnq_executor *ex)
 	return DNNQ_OK;
 }
 
+bool dnnq_eltwise_full_size(const struct dnnq_eltwise *e)
+{
+	for (size_t k = 0; k < e->d.ninputs; k++)
+		if (e->d.bcast[k] != DNNQ_BCAST_NONE)
+			return false;
+	return true;
+}
+
+void dnnq_eltwise_run_at(const void *op, uint8_t *y, size_t n)
+{
+	const struct dnnq_eltwise *e = op;
+	size_t i0 = (size_t)(y - e->k.y);
+	dnnq_kernels_of(e->d.isa)->ew(&e->k, i0, i0 + n);
+}
+
 void dnnq_eltwise_destroy(struct dnnq_eltwise *e)
 {
 	if (!e)

@@ -76,6 +76,14 @@ int dnnq_eltwise_create(const struct dnnq_eltwise_desc *desc, struct dnnq_eltwis
 int dnnq_eltwise_setup(struct dnnq_eltwise *op, size_t n, const uint8_t *const in[],
                        uint8_t *out, struct dnnq_diag *diag);
 int dnnq_eltwise_run(struct dnnq_eltwise *op, const struct dnnq_executor *ex);
+/* Whether every input is full-size (no broadcast term to precompute), so
+ * that dnnq_eltwise_run_at computes what dnnq_eltwise_run does. */
+bool dnnq_eltwise_full_size(const struct dnnq_eltwise *op);
+/* Output elements [y, y + n) of the bound setup (y within its output) on
+ * the calling thread, each the bytes dnnq_eltwise_run gives it: the
+ * output stage of the node that makes an input (dnnq_conv_set_post),
+ * with op a full-size one (dnnq_eltwise_full_size). */
+void dnnq_eltwise_run_at(const void *op, uint8_t *y, size_t n);
 void dnnq_eltwise_destroy(struct dnnq_eltwise *op);
 
 /* fp32 reference: y[i] = op(in[0][i], in[1][j1], ...), j = i, 0 or i % channels. */

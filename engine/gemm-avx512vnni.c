@@ -262,6 +262,6 @@ void dnnq_gemm_segs_avx512vnni(const struct dnnq_gemm_weights *w, size_t m,
 		}
 		jp += width;
 	}
-	dnnq_gemm_apply_lut(w->isa, out->lut, c, ldc, 0, m, j0, j1);
+	dnnq_gemm_apply_post(w->isa, out, c, ldc, 0, m, j0, j1);
 }
 

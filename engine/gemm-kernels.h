@@ -65,11 +65,13 @@ static inline size_t dnnq_gemm_chunk_cols(const struct dnnq_executor *ex, size_t
 	return dnnq_split_panels(ex, blocks, panels, (n + max_cols - 1) / max_cols) * DNNQ_GEMM_NR;
 }
 
-/* A fused activation's table (out->lut; NULL: nothing to do) over rows
- * [i0, i1) x columns [j0, j1) of a U8 output with row stride ldc, just
- * stored (still in L1), in place, with the ISA's LUT kernel. */
-void dnnq_gemm_apply_lut(enum dnnq_isa isa, const uint8_t *lut, void *c, size_t ldc,
-                         size_t i0, size_t i1, size_t j0, size_t j1);
+/* What the graph fused into the output stage (out->lut, then out->post;
+ * NULL: nothing to do) over rows [i0, i1) x columns [j0, j1) of a U8
+ * output with row stride ldc, just stored (still in L1), in place: the
+ * table with the ISA's LUT kernel, then the elementwise node, a run of
+ * whole rows at once. */
+void dnnq_gemm_apply_post(enum dnnq_isa isa, const struct dnnq_gemm_output *out, void *c,
+                          size_t ldc, size_t i0, size_t i1, size_t j0, size_t j1);
 
 /* The GEMM kernels (engine/kernels.h has their tables): rows [i0, i1) x
  * columns [j0, j1) of the job's output on the calling thread
@@ -138,7 +140,7 @@ static inline void dnnq_gemm_rows(const struct dnnq_gemm_weights *w, size_t m,
 {
 	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, DNNQ_GEMM_MC, w->n, 1, 1 };
 	w->kernel->block(&job, 0, m, j0, j1);
-	dnnq_gemm_apply_lut(w->isa, out->lut, c, ldc, 0, m, j0, j1);
+	dnnq_gemm_apply_post(w->isa, out, c, ldc, 0, m, j0, j1);
 }
 
 /* The VNNI kernel on an implicit im2col: m <= DNNQ_GEMM_MC rows of A, row

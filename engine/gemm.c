@@ -230,13 +230,13 @@ static void gemm_task(void *arg, size_t task, unsigned tid)
 	(void)tid;
 	task_rect(job, task, r);
 	job->w->kernel->block(job, r[0], r[1], r[2], r[3]);
-	dnnq_gemm_apply_lut(job->w->isa, job->out->lut, job->c, job->ldc, r[0], r[1], r[2], r[3]);
+	dnnq_gemm_apply_post(job->w->isa, job->out, job->c, job->ldc, r[0], r[1], r[2], r[3]);
 }
 
-void dnnq_gemm_apply_lut(enum dnnq_isa isa, const uint8_t *lut, void *c, size_t ldc,
-                         size_t i0, size_t i1, size_t j0, size_t j1)
+void dnnq_gemm_apply_post(enum dnnq_isa isa, const struct dnnq_gemm_output *out, void *c,
+                          size_t ldc, size_t i0, size_t i1, size_t j0, size_t j1)
 {
-	if (!lut || i1 <= i0)
+	if ((!out->lut && !out->post) || i1 <= i0)
 		return;
 	uint8_t *y = (uint8_t *)c + i0 * ldc + j0;
 	size_t rows = i1 - i0, cols = j1 - j0;
@@ -244,8 +244,12 @@ void dnnq_gemm_apply_lut(enum dnnq_isa isa, const uint8_t *lut, void *c, size_t 
 		cols *= rows;
 		rows = 1;
 	}
-	for (size_t i = 0; i < rows; i++, y += ldc)
-		dnnq_kernels_of(isa)->lut(lut, y, y, cols);
+	for (size_t i = 0; i < rows; i++, y += ldc) {
+		if (out->lut)
+			dnnq_kernels_of(isa)->lut(out->lut, y, y, cols);
+		if (out->post)
+			out->post(out->post_ctx, y, cols);
+	}
 }
 
 /* The reference: one dot product per output, then the scalar output step. */

@@ -127,6 +127,11 @@ struct dnnq_gemm_output {
 	/* U8: a 256-entry table each stored value goes through (an activation
 	 * the graph fused into a convolution's output stage); NULL: none */
 	const uint8_t *lut;
+	/* U8: then post(post_ctx, y, n) on each run of n values at y just
+	 * stored, in place (an elementwise node the graph fused into a
+	 * convolution's output stage: a residual Add); NULL: none */
+	void (*post)(const void *post_ctx, uint8_t *y, size_t n);
+	const void *post_ctx;
 };
 
 /* Checks an output pipeline for n columns: dnnq_gemm does it on every

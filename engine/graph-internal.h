@@ -63,7 +63,9 @@ struct gnode {
 	                                 private (elementwise-linear's a and b) */
 	bool serial;                  /* planned: too little work to split (plan_serial) */
 	const uint8_t *post_table;    /* fused: the table of the activation it feeds */
-	bool fused;                   /* an activation its producer applies; not run */
+	struct gnode *post_eltwise;   /* fused: the elementwise node it feeds */
+	bool fused;                   /* an activation or elementwise node its
+	                                 producer applies; not run */
 	bool post_sums;               /* fused: sums its rows for a global pool */
 	const struct gnode *sums_of;  /* fused: the global pool adds these row sums */
 };
@@ -92,7 +94,7 @@ struct dnnq_graph {
 	 * FC references split their work on it */
 	const struct dnnq_executor *shadow_ex;
 	/* the shadow run: fused activations run as nodes of their own, so
-	 * that each node's output is its own (graph.c, fuse_tables) */
+	 * that each node's output is its own (graph.c, fuse_into_convs) */
 	bool unfused;
 };
 
@@ -129,7 +131,7 @@ int dnnq_infer_batch(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                      struct dnnq_diag *diag);
 
 /* Node n's 256-entry table on its u8 input when n is nothing else (an
- * int8 activation), which graph.c (fuse_tables) may move into the
+ * int8 activation), which graph.c (fuse_into_convs) may move into the
  * producer's output stage; NULL for other nodes (engine/graph-nodes.c). */
 const uint8_t *dnnq_node_table(const struct gnode *n);
 /* Whether node n can put each u8 output value it stores through a table
@@ -137,6 +139,13 @@ const uint8_t *dnnq_node_table(const struct gnode *n);
  * again. */
 bool dnnq_node_takes_table(const struct gnode *n);
 int dnnq_node_set_table(struct gnode *n, const uint8_t *table);
+/* Whether node n computes each output element from the same element of
+ * its inputs alone (an int8 eltwise node with no broadcast input), so that
+ * a producer of one of them may run it on what it just stored; and
+ * setting such a node e (NULL: none) into the output stage of a node n
+ * that takes a table, bound to the buffers e's setup bound last. */
+bool dnnq_node_runs_at(const struct gnode *n);
+int dnnq_node_set_post(struct gnode *n, const struct gnode *e);
 /* Whether node n can sum, per output row and channel, the u8 values it
  * stores (a depthwise int8 convolution: dnnq_conv_set_sums), and turning
  * that on or off; whether node n is a global pool that can add such sums

@@ -179,6 +179,13 @@ int dnnq_node_set_table(struct gnode *n, const uint8_t *table)
 	return dnnq_node_takes_table(n) ? dnnq_conv_set_lut(n->op, table) : DNNQ_E_INVAL;
 }
 
+int dnnq_node_set_post(struct gnode *n, const struct gnode *e)
+{
+	if (!dnnq_node_takes_table(n) || (e && !dnnq_node_runs_at(e)))
+		return DNNQ_E_INVAL;
+	return dnnq_conv_set_post(n->op, e ? dnnq_eltwise_run_at : NULL, e ? e->op : NULL);
+}
+
 bool dnnq_node_sums_rows(const struct gnode *n)
 {
 	return n->ops == &conv_ops && dnnq_conv_can_sum(n->op);
@@ -641,6 +648,11 @@ static int eltwise_ref(struct dnnq_graph *g, struct gnode *n, const float *const
 static const struct node_ops eltwise_ops = { eltwise_create, infer_same, eltwise_setup,
                                              eltwise_run, eltwise_destroy, eltwise_ref, true,
                                              false };
+
+bool dnnq_node_runs_at(const struct gnode *n)
+{
+	return n->ops == &eltwise_ops && dnnq_eltwise_full_size(n->op);
+}
 
 static int eltwise_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
                          struct dnnq_diag *diag)

@@ -408,27 +408,53 @@ static int count_reads(const struct dnnq_graph *g, size_t **reads, bool **viewed
  * convolution's u8 output that nothing else reads becomes part of that
  * convolution: each of the convolution's tasks puts what it just stored
  * through the table, while it is in L1, and the activation node does not
- * run (no pass over memory, no fork and join of its own). Its output is a
- * view of the convolution's, so the bytes are those of the two nodes run
- * one after the other. The shadow run (g->unfused) runs them apart again,
- * the activation in place, so that each reports its own output.
+ * run (no pass over memory, no fork and join of its own). So does an
+ * elementwise node (a residual Add, SumRelu, ...: every input full size)
+ * whose latest input is such an output, its other inputs made before
+ * that convolution: each task, after storing a tile (and putting it
+ * through a fused table), runs the node's kernel on that tile's elements,
+ * reading the other inputs' same elements; on two threads each task adds
+ * the skip rows of the tile it made, where the node apart read the half
+ * the other core wrote. The node's output is a view of the convolution's
+ * (an Add wrote in place over one input anyway), so the bytes are those
+ * of the two nodes run one after the other. The shadow run (g->unfused)
+ * runs them apart again, the node in place, so that each reports its own
+ * output.
  */
-static int fuse_tables(struct dnnq_graph *g)
+static int fused_input(const struct dnnq_graph *g, const struct gnode *n)
+{
+	if (dnnq_node_table(n))
+		return n->desc.ninputs == 1 ? n->desc.inputs[0] : -1;
+	if (!dnnq_node_runs_at(n))
+		return -1;
+	int t = n->desc.inputs[0];
+	for (size_t k = 1; k < n->desc.ninputs; k++)
+		if (g->t[n->desc.inputs[k]].producer > g->t[t].producer)
+			t = n->desc.inputs[k];
+	return t;
+}
+
+static int fuse_into_convs(struct dnnq_graph *g)
 {
 	size_t *reads;
 	bool *viewed;
 	int rc = count_reads(g, &reads, &viewed);
 	for (size_t i = 0; !rc && i < g->nn; i++) {
 		struct gnode *a = &g->n[i];
-		int t = a->desc.inputs[0];
+		int t = fused_input(g, a);
+		if (t < 0)
+			continue;
 		struct gtensor *x = &g->t[t], *y = &g->t[a->out];
-		if (!dnnq_node_table(a) || a->desc.ninputs != 1 || x->producer < 0 ||
-		    !dnnq_node_takes_table(&g->n[x->producer]) || x->dtype != DNNQ_DTYPE_U8 ||
+		struct gnode *p = x->producer >= 0 ? &g->n[x->producer] : NULL;
+		if (!p || !dnnq_node_takes_table(p) || x->dtype != DNNQ_DTYPE_U8 ||
 		    x->view_of >= 0 || x->output_idx >= 0 || reads[t] != 1 || viewed[t])
 			continue;
 		y->view_of = t;
-		viewed[t] = true;
-		g->n[x->producer].post_table = dnnq_node_table(a);
+		viewed[t] = true;   /* one node a convolution */
+		if (dnnq_node_table(a))
+			p->post_table = dnnq_node_table(a);
+		else
+			p->post_eltwise = a;
 		a->fused = true;
 	}
 	free(reads);
@@ -438,7 +464,8 @@ static int fuse_tables(struct dnnq_graph *g)
 
 /*
  * A global average pool (int8) of a depthwise convolution's output, or of
- * the table activation fused into one, takes that convolution's sums: its
+ * a node fused into one (its output a view of the convolution's), takes
+ * that convolution's sums: its
  * tasks add up, per output row and channel, the values they just stored
  * (after the table), and the pool adds n x oh rows of sums instead of
  * reading n x oh x ow pixels, half of them from the other core's cache.
@@ -455,8 +482,8 @@ static void fuse_pools(struct dnnq_graph *g)
 		if (!dnnq_node_pools_sums(p) || x->producer < 0)
 			continue;
 		const struct gnode *a = &g->n[x->producer];
-		if (a->fused)     /* its output is a view of its input, the convolution's */
-			x = gin(g, a, 0);
+		if (a->fused)     /* its output is a view of the convolution's */
+			x = &g->t[g->t[a->out].view_of];
 		if (x->producer < 0 || !dnnq_node_sums_rows(&g->n[x->producer]))
 			continue;
 		g->n[x->producer].post_sums = true;
@@ -476,7 +503,7 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: %s '%s' is never used",
 			                     t->producer >= 0 ? "tensor of node" : "input", t->name);
 	}
-	if (fuse_tables(g))
+	if (fuse_into_convs(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	fuse_pools(g);
 	/* views keep their base alive; an output that is a view writes through
@@ -843,6 +870,10 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 	                       : DNNQ_OK;
 	if (!rc && n->post_sums)
 		rc = dnnq_node_set_sums(n, !g->unfused);
+	if (!rc && n->post_eltwise && !g->unfused)   /* bound to this run's buffers */
+		rc = n->post_eltwise->ops->setup(g, n->post_eltwise, g->nthreads);
+	if (!rc && n->post_eltwise)
+		rc = dnnq_node_set_post(n, g->unfused ? NULL : n->post_eltwise);
 	if (rc)
 		return rc;
 	if (n->ops->stable_inputs)
@@ -908,8 +939,8 @@ int dnnq_graph_run_nodes(struct dnnq_graph *g, const void *const *inputs, void *
                          const struct dnnq_executor *ex, size_t from, size_t to)
 {
 	int rc = resolve(g, inputs, outputs, ex);
-	/* a part may end between a convolution and the table activation fused
-	 * into it: the two run apart (the same bytes, fuse_tables) */
+	/* a part may end between a convolution and a node fused into it: the
+	 * two run apart (the same bytes, fuse_into_convs) */
 	g->unfused = true;
 	for (size_t i = from; !rc && i < to && i < g->nn; i++)
 		rc = run_node(g, &g->n[i], ex);

@@ -1082,6 +1082,14 @@ START_TEST(graph_splits_wide_pointwise)
 }
 END_TEST
 
+/* Node n added to g: its output (asserted). */
+static int add_checked(struct dnnq_graph *g, const struct dnnq_node_desc *n, struct dnnq_diag *d)
+{
+	int y = dnnq_graph_add_node(g, n, d);
+	ck_assert_msg(y >= 0, "%s", d->msg);
+	return y;
+}
+
 /* An activation node after x: kind k, output qparams qa. */
 static int add_act(struct dnnq_graph *g, const char *name, int x, enum dnnq_activation_kind k,
                    struct dnnq_diag *d)
@@ -1091,9 +1099,44 @@ static int add_act(struct dnnq_graph *g, const char *name, int x, enum dnnq_acti
 	n.op.activation = (struct dnnq_activation_desc){ .isa = net_isa(), .kind = k,
 	                                                 .p = { 1.0f / 6, 0.5f, 0, 0 },
 	                                                 .out_qp = qa };
-	int y = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(y >= 0, "%s", d->msg);
-	return y;
+	return add_checked(g, &n, d);
+}
+
+/* An eltwise node `name` of op on a and b, output qparams q. */
+static int add_eltwise(struct dnnq_graph *g, const char *name, enum dnnq_eltwise_op op, int a,
+                       int b, struct dnnq_qparams q, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_ELTWISE, .name = name, .ninputs = 2,
+	                            .inputs = { a, b } };
+	n.op.eltwise = (struct dnnq_eltwise_desc){ .isa = net_isa(), .op = op, .out_qp = q };
+	return add_checked(g, &n, d);
+}
+
+/* A conv `name` of x. */
+static int add_conv(struct dnnq_graph *g, const char *name, int x, struct dnnq_conv_desc cd,
+                    struct dnnq_diag *d)
+{
+	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = name, .ninputs = 1,
+	                            .inputs = { x } };
+	n.op.conv = cd;
+	return add_checked(g, &n, d);
+}
+
+/* A global pool `name` of x, an output of g. */
+static void gap_output(struct dnnq_graph *g, const char *name, int x, struct dnnq_diag *d)
+{
+	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = name, .ninputs = 1,
+	                              .inputs = { x } };
+	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
+	ck_assert_int_eq(dnnq_graph_add_output(g, add_checked(g, &gap, d), d), 0);
+}
+
+/* A new graph *g with input x (BH x BW x 3): x. */
+static int rgb_input(struct dnnq_graph **g, struct dnnq_diag *d)
+{
+	ck_assert_int_eq(dnnq_graph_create(g), 0);
+	int64_t dims[4] = { 0, BH, BW, 3 };
+	return dnnq_graph_add_input(*g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
 }
 
 /* x (BH x BW x 3) -> 3x3 conv to BC -> HardSwish -> 3x3 depthwise ->
@@ -1105,27 +1148,15 @@ static struct dnnq_graph *build_fused(const int8_t *w, const float *s, const flo
                                       struct dnnq_diag *d)
 {
 	struct dnnq_graph *g;
-	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int64_t dims[4] = { 0, BH, BW, 3 };
-	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
-	struct dnnq_node_desc n = { .kind = DNNQ_NODE_CONV, .name = "c1", .ninputs = 1,
-	                            .inputs = { x } };
-	n.op.conv = conv3x3(w, s, b, 3, BC, false, qb);
-	int c = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(c >= 0, "%s", d->msg);
-	n.name = "dw";
-	n.inputs[0] = add_act(g, "hswish", c, DNNQ_ACT_HARD_SWISH, d);
-	n.op.conv = conv3x3(w, s, b, BC, BC, false, qb);
-	n.op.conv.groups = BC;
-	c = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(c >= 0, "%s", d->msg);
-	n.name = "c2";
-	n.inputs[0] = add_act(g, "sigmoid", c, DNNQ_ACT_SIGMOID, d);
-	n.op.conv = conv3x3(w, s, b, BC, BC2, false, qb);
-	n.op.conv.kh = n.op.conv.kw = 1;
-	n.op.conv.pad_t = n.op.conv.pad_l = n.op.conv.pad_b = n.op.conv.pad_r = 0;
-	c = dnnq_graph_add_node(g, &n, d);
-	ck_assert_msg(c >= 0, "%s", d->msg);
+	int x = rgb_input(&g, d);
+	int c = add_conv(g, "c1", x, conv3x3(w, s, b, 3, BC, false, qb), d);
+	struct dnnq_conv_desc dw = conv3x3(w, s, b, BC, BC, false, qb);
+	dw.groups = BC;
+	c = add_conv(g, "dw", add_act(g, "hswish", c, DNNQ_ACT_HARD_SWISH, d), dw, d);
+	struct dnnq_conv_desc pw = conv3x3(w, s, b, BC, BC2, false, qb);
+	pw.kh = pw.kw = 1;
+	pw.pad_t = pw.pad_l = pw.pad_b = pw.pad_r = 0;
+	c = add_conv(g, "c2", add_act(g, "sigmoid", c, DNNQ_ACT_SIGMOID, d), pw, d);
 	return finish_with_gap(g, add_act(g, "hsig", c, DNNQ_ACT_HARD_SIGMOID, d), d);
 }
 
@@ -1208,15 +1239,8 @@ static struct dnnq_graph *build_pooled(const int8_t *w, const float *s, const fl
 	n.op.conv.stride_h = n.op.conv.stride_w = 2;
 	c = dnnq_graph_add_node(g, &n, d);
 	ck_assert_msg(c >= 0, "%s", d->msg);
-	const int from[2] = { a, c };
-	for (int k = 0; k < 2; k++) {
-		struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = k ? "gap2" : "gap1",
-		                              .ninputs = 1, .inputs = { from[k] } };
-		gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
-		int p = dnnq_graph_add_node(g, &gap, d);
-		ck_assert_msg(p >= 0, "%s", d->msg);
-		ck_assert_int_eq(dnnq_graph_add_output(g, p, d), 0);
-	}
+	gap_output(g, "gap1", a, d);
+	gap_output(g, "gap2", c, d);
 	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
 	return g;
 }
@@ -1263,6 +1287,102 @@ START_TEST(graph_pools_where_made)
 }
 END_TEST
 
+/* x (BH x BW x 3) -> c0 (3x3, ReLU); x -> c1 (3x3; int16 pairs on AVX2)
+ * -> a1 = Add(c0, c1) -> c2 (3x3 depthwise) -> a2 = SumRelu(c2, a1) ->
+ * c3 (1x1, the GEMM) -> a3 = Add(c3, a2) -> c4 (3x3 from 16 channels:
+ * the VNNI segments) -> a4 = Add(c4, a3); a4 and a pool of a2 (the
+ * depthwise convolution's row sums, taken after the Add) are the outputs.
+ * Each Add runs in the output stage of the convolution it reads, which
+ * is its input 1 (a1) or 0 (the others). */
+static struct dnnq_graph *build_residual(const int8_t *w, const float *s, const float *b,
+                                         struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	int x = rgb_input(&g, d);
+	int c0 = add_conv(g, "c0", x, conv3x3(w, s, b, 3, BC, true, qa), d);
+	int c1 = add_conv(g, "c1", x, conv3x3(w + 7, s, b, 3, BC, false, qb), d);
+	int a = add_eltwise(g, "a1", DNNQ_ELTWISE_ADD, c0, c1, qb, d);
+	struct dnnq_conv_desc dw = conv3x3(w, s, b, BC, BC, false, qb);
+	dw.groups = BC;
+	int a2 = add_eltwise(g, "a2", DNNQ_ELTWISE_SUM_RELU, add_conv(g, "c2", a, dw, d), a, qa, d);
+	struct dnnq_conv_desc pw = conv3x3(w + 11, s, b, BC, BC, false, qb);
+	pw.kh = pw.kw = 1;
+	pw.pad_t = pw.pad_l = pw.pad_b = pw.pad_r = 0;
+	a = add_eltwise(g, "a3", DNNQ_ELTWISE_ADD, add_conv(g, "c3", a2, pw, d), a2, qb, d);
+	struct dnnq_conv_desc c4 = conv3x3(w + 13, s, b, BC, BC, false, qb);
+	a = add_eltwise(g, "a4", DNNQ_ELTWISE_ADD, add_conv(g, "c4", a, c4, d), a, qb, d);
+	ck_assert_int_eq(dnnq_graph_add_output(g, a, d), 0);
+	gap_output(g, "gap", a2, d);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* _i: the ISA. A residual Add (SumRelu) after a convolution runs in the
+ * convolution's output stage, on each tile a task stored; the bytes are
+ * those of the nodes run apart (dnnq_graph_run_nodes: nothing fused) and
+ * of the scalar kernels, on 1 and 2 threads (the counting executor and
+ * the pool), and the shadow run reports each node's own output: the
+ * convolution's before the Add. */
+START_TEST(graph_fuses_residual_adds)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	struct rng r = { 41 };
+	static int8_t w[9 * BC * BC + 16];
+	float s[BC2], b[BC2];
+	random_conv(&r, w, sizeof w, s, b, 0.001, 0.003);
+	static uint8_t x[2 * BH * BW * 3], y[8][2 * BH * BW * BC];
+	uint8_t p[8][2 * BC];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	unsigned jobs = 0;
+	struct dnnq_executor count = { count_jobs, &jobs, 2 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor two = dnnq_pool_executor(pool);
+	/* run k: scalar; the ISA fused on 1 thread, 2 (counting), 2 (pool);
+	 * apart on 1, 2 (counting), 2 (pool); the shadow run on 2 */
+	const struct dnnq_executor *ex[8] = { NULL, NULL, &count, &two, NULL, &count, &two, &two };
+	static const char fused[10] = "0010101010";
+	struct dnnq_node_report rep[10];
+	const void *in[1] = { x };
+	for (int k = 0; k < 8; k++) {
+		net_isa_set = k ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+		struct dnnq_diag d;
+		struct dnnq_graph *g = build_residual(w, s, b, &d);
+		ck_assert_msg(dnnq_graph_plan(g, 2, 2, &d) == 0, "%s", d.msg);
+		ck_assert_uint_eq(dnnq_graph_num_nodes(g), 10);
+		for (size_t i = 0; i < 10; i++) {
+			struct dnnq_node_info ni;
+			ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+			ck_assert_msg(ni.fused == (fused[i] == '1'), "%s: fused %d", ni.name, ni.fused);
+			ck_assert_msg(ni.summed == (i == 9), "%s: summed %d", ni.name, ni.summed);
+		}
+		void *out[2] = { y[k], p[k] };
+		int rc = k == 7 ? dnnq_graph_shadow(g, in, out, ex[k], rep)
+		       : k >= 4 ? dnnq_graph_run_nodes(g, in, out, ex[k], 0, 10)
+		                : dnnq_graph_run(g, in, out, ex[k]);
+		ck_assert_int_eq(rc, 0);
+		dnnq_graph_destroy(g);
+		ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "run %d: %s", k,
+		              dnnq_isa_name(net_isa_set));
+		ck_assert_msg(!memcmp(p[k], p[0], sizeof p[0]), "run %d: %s pool", k,
+		              dnnq_isa_name(net_isa_set));
+	}
+	dnnq_pool_destroy(pool);
+	ck_assert_uint_ge(jobs, 8);
+	/* a convolution's output with the skip added already would be some
+	 * dB off its reference; the values are not saturated throughout */
+	for (size_t i = 0; i < 10; i++)
+		ck_assert_msg(rep[i].local_sqnr_db > 25, "%s: local SQNR %.1f dB", rep[i].name,
+		              rep[i].local_sqnr_db);
+	size_t distinct = 0;
+	for (size_t i = 1; i < sizeof y[0]; i++)
+		distinct += y[0][i] != y[0][i - 1];
+	ck_assert_uint_gt(distinct, sizeof y[0] / 4);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
@@ -1273,6 +1393,7 @@ Suite *suite_graph(void)
 	tcase_add_test(tc, graph_splits_wide_pointwise);
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_pools_where_made, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_fuses_residual_adds, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, pool_big_jobs_and_order);
