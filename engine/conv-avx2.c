@@ -206,12 +206,15 @@ DNNQ_AVX2_INLINE void acc_cols(const struct dnnq_gemm_job *job, size_t cb, size_
 #undef DW_PERMUTE
 }
 
-/* Output pixel i's n channels from cb: the four finished vectors q. */
-DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_t n,
+/* Output pixel i's n channels from cb: the four finished vectors q, zp16
+ * the zero point in int16 lanes where added after the first pack
+ * (dnnq_avx2_zp_after_pack), else 0. */
+DNNQ_AVX2_INLINE void store_block(const enum dnnq_avx2_kind kind, const __m256i q[4],
+                                  __m256i zp16, size_t i, size_t cb, size_t n,
                                   const struct dnnq_gemm_job *job)
 {
 	const size_t at = i * job->ldc + cb;
-	if (job->out->dtype != DNNQ_DTYPE_U8) {
+	if (!dnnq_avx2_kind_u8(kind)) {
 		__m256i y[4];
 		to_channel_order(q, y);
 		for (size_t v = 0; v * 8 < n; v++)
@@ -220,8 +223,8 @@ DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_
 		return;
 	}
 	/* u8 values in int32 lanes: packed, the lanes in channel order again */
-	__m256i b = _mm256_packus_epi16(_mm256_packs_epi32(q[0], q[1]),
-	                                _mm256_packs_epi32(q[2], q[3]));
+	__m256i b = _mm256_packus_epi16(_mm256_adds_epi16(_mm256_packs_epi32(q[0], q[1]), zp16),
+	                                _mm256_adds_epi16(_mm256_packs_epi32(q[2], q[3]), zp16));
 	uint8_t *dst = (uint8_t *)job->c + at;
 	if (n == 32) {
 		_mm256_storeu_si256((__m256i *)dst, b);
@@ -245,10 +248,16 @@ DNNQ_AVX2_INLINE void row_block(const enum dnnq_avx2_kind kind, const struct dnn
 	struct dnnq_avx2_cols cols[4];
 	__m256i start[4];   /* the sign trick's constant and the column term */
 	acc_cols(job, cb, n, cols);
+	__m256i zp16 = _mm256_setzero_si256();
+	if (dnnq_avx2_zp_after_pack(kind))
+		zp16 = _mm256_set1_epi16((int16_t)job->out->rq.zero_point);
 #pragma GCC unroll 4
-	for (size_t r = 0; r < 4; r++)
+	for (size_t r = 0; r < 4; r++) {
 		start[r] = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)blk + r),
 		                            cols[r].col);
+		if (dnnq_avx2_zp_after_pack(kind))
+			cols[r].zp = _mm256_setzero_si256();
+	}
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		__m256i s[4], x[4], q[4];
 		ptrdiff_t off;
@@ -257,7 +266,7 @@ DNNQ_AVX2_INLINE void row_block(const enum dnnq_avx2_kind kind, const struct dnn
 #pragma GCC unroll 4
 		for (int r = 0; r < 4; r++)
 			q[r] = dnnq_avx2_finish_as(kind, &cols[r], s[r], x[r], job->out);
-		store_block(q, i0 + ox, cb, n, job);
+		store_block(kind, q, zp16, i0 + ox, cb, n, job);
 	}
 }
 
