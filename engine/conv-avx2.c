@@ -41,6 +41,9 @@ static size_t dw_blocks(size_t cout)
  * (32 bytes each). */
 #define DW_PAIR_BYTES 128
 
+/* The tap pairs of a 3x3 kernel, the common one: a row_block of its own. */
+#define DW_PAIRS_3X3 5
+
 static size_t dw_block_bytes(size_t taps)
 {
 	return 32 * sizeof(int32_t) + (taps + 1) / 2 * DW_PAIR_BYTES;
@@ -130,6 +133,20 @@ DNNQ_AVX2_INLINE void widen_add(const __m256i e[2], const __m256i f[2], __m256i 
 	}
 }
 
+/* Pairs p and p + 1 (np in all) added to s (and with xs the input sums to
+ * x). */
+DNNQ_AVX2_INLINE void two_pairs(const uint8_t *const *tab, ptrdiff_t off, size_t p, size_t np,
+                                bool odd, const __m256i *wt, size_t cb, size_t n, const bool xs,
+                                __m256i s[4], __m256i x[4])
+{
+	__m256i e[2], f[2], xe[2], xf[2];
+	pair16(tab, off, p, false, wt, cb, n, xs, e, xe);
+	pair16(tab, off, p + 1, odd && p + 2 == np, wt + 4, cb, n, xs, f, xf);
+	widen_add(e, f, s);
+	if (xs)
+		widen_add(xe, xf, x);
+}
+
 /* The sums from start (and with xs the input sums) of channels cb..cb+32
  * of the pixel whose np tap pairs tab points at, in accumulator order; n
  * valid channels; blk the block's packed weights. */
@@ -145,13 +162,18 @@ DNNQ_AVX2_INLINE void block32(const uint8_t *const *tab, ptrdiff_t off, size_t n
 	}
 	const __m256i *wt = (const __m256i *)(blk + 32 * sizeof(int32_t));
 	size_t p = 0;
-	for (; p + 2 <= np; p += 2, wt += 8) {
-		__m256i e[2], f[2], xe[2], xf[2];
-		pair16(tab, off, p, false, wt, cb, n, xs, e, xe);
-		pair16(tab, off, p + 1, odd && p + 2 == np, wt + 4, cb, n, xs, f, xf);
-		widen_add(e, f, s);
-		if (xs)
-			widen_add(xe, xf, x);
+	if (np == DW_PAIRS_3X3) {
+		/* unrolled: GCC leaves the loop of two steps rolled, and around
+		 * it stores and reloads two of the output stage's registers
+		 * every pixel (a pragma on the loop below unrolls it for every
+		 * tap count, which slowed the others down) */
+		two_pairs(tab, off, 0, np, odd, wt, cb, n, xs, s, x);
+		two_pairs(tab, off, 2, np, odd, wt + 8, cb, n, xs, s, x);
+		p = 4;
+		wt += 16;
+	} else {
+		for (; p + 2 <= np; p += 2, wt += 8)
+			two_pairs(tab, off, p, np, odd, wt, cb, n, xs, s, x);
 	}
 	if (p < np) {
 		__m256i e[2], xe[2];
@@ -280,9 +302,12 @@ DNNQ_AVX2_INLINE void row_blocks(const enum dnnq_avx2_kind kind, const struct dn
 	const size_t bb = dw_block_bytes(taps);
 	for (size_t cb = c0; cb < c1; cb += 32) {
 		const uint8_t *blk = (const uint8_t *)c->dw_w + cb / 32 * bb;
-		/* constant arguments for the common blocks: no test in the loops */
+		/* constant arguments for the common blocks: no test in the loops,
+		 * and 3x3's tap pairs unrolled */
 		if (c1 - cb < 32)
 			row_block(kind, c, tt, np, blk, cb, c1 - cb, out->nwzp != 0, job, i0);
+		else if (np == DW_PAIRS_3X3 && !out->nwzp)
+			row_block(kind, c, tt, DW_PAIRS_3X3, blk, cb, 32, false, job, i0);
 		else if (out->nwzp)
 			row_block(kind, c, tt, np, blk, cb, 32, true, job, i0);
 		else
