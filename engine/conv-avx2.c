@@ -14,8 +14,11 @@
  * constants are packed in that order, the output stage's operands are
  * gathered in natural order once per block of a row and moved there
  * (vperm2i128), and the u8 results are back in channel order after
- * vpackssdw and vpackuswb (S32 and F32 outputs: vperm2i128). Blocks start
- * at multiples of 32, so a task may take any range of whole blocks
+ * vpackssdw and vpackuswb (S32 and F32 outputs: vperm2i128), float
+ * requantization's zero point added in between (dnnq_avx2_zp_after_pack).
+ * 3x3 kernels (five pairs) have a row_block of their own, unrolled: GCC
+ * kept the pair loop rolled and spilled around it (docs/gemm.md). Blocks
+ * start at multiples of 32, so a task may take any range of whole blocks
  * (DNNQ_DW_BLOCK); a last block of fewer than 32 channels is read and
  * stored with masked loads and stores (its weights 0 past cout).
  *
