@@ -14,8 +14,11 @@
  * constants are packed in that order, the output stage's operands are
  * gathered in natural order once per block of a row and moved there
  * (vperm2i128), and the u8 results are back in channel order after
- * vpackssdw and vpackuswb (S32 and F32 outputs: vperm2i128). Blocks start
- * at multiples of 32, so a task may take any range of whole blocks
+ * vpackssdw and vpackuswb (S32 and F32 outputs: vperm2i128), float
+ * requantization's zero point added in between (dnnq_avx2_zp_after_pack).
+ * 3x3 kernels (five pairs) have a row_block of their own, unrolled: GCC
+ * kept the pair loop rolled and spilled around it (docs/gemm.md). Blocks
+ * start at multiples of 32, so a task may take any range of whole blocks
  * (DNNQ_DW_BLOCK); a last block of fewer than 32 channels is read and
  * stored with masked loads and stores (its weights 0 past cout).
  *
@@ -40,6 +43,9 @@ static size_t dw_blocks(size_t cout)
  * both taps interleaved per channel, for the low then the high unpack
  * (32 bytes each). */
 #define DW_PAIR_BYTES 128
+
+/* The tap pairs of a 3x3 kernel, the common one: a row_block of its own. */
+#define DW_PAIRS_3X3 5
 
 static size_t dw_block_bytes(size_t taps)
 {
@@ -130,6 +136,20 @@ DNNQ_AVX2_INLINE void widen_add(const __m256i e[2], const __m256i f[2], __m256i 
 	}
 }
 
+/* Pairs p and p + 1 (np in all) added to s (and with xs the input sums to
+ * x). */
+DNNQ_AVX2_INLINE void two_pairs(const uint8_t *const *tab, ptrdiff_t off, size_t p, size_t np,
+                                bool odd, const __m256i *wt, size_t cb, size_t n, const bool xs,
+                                __m256i s[4], __m256i x[4])
+{
+	__m256i e[2], f[2], xe[2], xf[2];
+	pair16(tab, off, p, false, wt, cb, n, xs, e, xe);
+	pair16(tab, off, p + 1, odd && p + 2 == np, wt + 4, cb, n, xs, f, xf);
+	widen_add(e, f, s);
+	if (xs)
+		widen_add(xe, xf, x);
+}
+
 /* The sums from start (and with xs the input sums) of channels cb..cb+32
  * of the pixel whose np tap pairs tab points at, in accumulator order; n
  * valid channels; blk the block's packed weights. */
@@ -145,13 +165,18 @@ DNNQ_AVX2_INLINE void block32(const uint8_t *const *tab, ptrdiff_t off, size_t n
 	}
 	const __m256i *wt = (const __m256i *)(blk + 32 * sizeof(int32_t));
 	size_t p = 0;
-	for (; p + 2 <= np; p += 2, wt += 8) {
-		__m256i e[2], f[2], xe[2], xf[2];
-		pair16(tab, off, p, false, wt, cb, n, xs, e, xe);
-		pair16(tab, off, p + 1, odd && p + 2 == np, wt + 4, cb, n, xs, f, xf);
-		widen_add(e, f, s);
-		if (xs)
-			widen_add(xe, xf, x);
+	if (np == DW_PAIRS_3X3) {
+		/* unrolled: GCC leaves the loop of two steps rolled, and around
+		 * it stores and reloads two of the output stage's registers
+		 * every pixel (a pragma on the loop below unrolls it for every
+		 * tap count, which slowed the others down) */
+		two_pairs(tab, off, 0, np, odd, wt, cb, n, xs, s, x);
+		two_pairs(tab, off, 2, np, odd, wt + 8, cb, n, xs, s, x);
+		p = 4;
+		wt += 16;
+	} else {
+		for (; p + 2 <= np; p += 2, wt += 8)
+			two_pairs(tab, off, p, np, odd, wt, cb, n, xs, s, x);
 	}
 	if (p < np) {
 		__m256i e[2], xe[2];
@@ -206,12 +231,15 @@ DNNQ_AVX2_INLINE void acc_cols(const struct dnnq_gemm_job *job, size_t cb, size_
 #undef DW_PERMUTE
 }
 
-/* Output pixel i's n channels from cb: the four finished vectors q. */
-DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_t n,
+/* Output pixel i's n channels from cb: the four finished vectors q, zp16
+ * the zero point in int16 lanes where added after the first pack
+ * (dnnq_avx2_zp_after_pack), else 0. */
+DNNQ_AVX2_INLINE void store_block(const enum dnnq_avx2_kind kind, const __m256i q[4],
+                                  __m256i zp16, size_t i, size_t cb, size_t n,
                                   const struct dnnq_gemm_job *job)
 {
 	const size_t at = i * job->ldc + cb;
-	if (job->out->dtype != DNNQ_DTYPE_U8) {
+	if (!dnnq_avx2_kind_u8(kind)) {
 		__m256i y[4];
 		to_channel_order(q, y);
 		for (size_t v = 0; v * 8 < n; v++)
@@ -220,8 +248,8 @@ DNNQ_AVX2_INLINE void store_block(const __m256i q[4], size_t i, size_t cb, size_
 		return;
 	}
 	/* u8 values in int32 lanes: packed, the lanes in channel order again */
-	__m256i b = _mm256_packus_epi16(_mm256_packs_epi32(q[0], q[1]),
-	                                _mm256_packs_epi32(q[2], q[3]));
+	__m256i b = _mm256_packus_epi16(_mm256_adds_epi16(_mm256_packs_epi32(q[0], q[1]), zp16),
+	                                _mm256_adds_epi16(_mm256_packs_epi32(q[2], q[3]), zp16));
 	uint8_t *dst = (uint8_t *)job->c + at;
 	if (n == 32) {
 		_mm256_storeu_si256((__m256i *)dst, b);
@@ -245,10 +273,16 @@ DNNQ_AVX2_INLINE void row_block(const enum dnnq_avx2_kind kind, const struct dnn
 	struct dnnq_avx2_cols cols[4];
 	__m256i start[4];   /* the sign trick's constant and the column term */
 	acc_cols(job, cb, n, cols);
+	__m256i zp16 = _mm256_setzero_si256();
+	if (dnnq_avx2_zp_after_pack(kind))
+		zp16 = _mm256_set1_epi16((int16_t)job->out->rq.zero_point);
 #pragma GCC unroll 4
-	for (size_t r = 0; r < 4; r++)
+	for (size_t r = 0; r < 4; r++) {
 		start[r] = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)blk + r),
 		                            cols[r].col);
+		if (dnnq_avx2_zp_after_pack(kind))
+			cols[r].zp = _mm256_setzero_si256();
+	}
 	for (size_t ox = 0; ox < c->ow; ox++) {
 		__m256i s[4], x[4], q[4];
 		ptrdiff_t off;
@@ -257,7 +291,7 @@ DNNQ_AVX2_INLINE void row_block(const enum dnnq_avx2_kind kind, const struct dnn
 #pragma GCC unroll 4
 		for (int r = 0; r < 4; r++)
 			q[r] = dnnq_avx2_finish_as(kind, &cols[r], s[r], x[r], job->out);
-		store_block(q, i0 + ox, cb, n, job);
+		store_block(kind, q, zp16, i0 + ox, cb, n, job);
 	}
 }
 
@@ -271,9 +305,12 @@ DNNQ_AVX2_INLINE void row_blocks(const enum dnnq_avx2_kind kind, const struct dn
 	const size_t bb = dw_block_bytes(taps);
 	for (size_t cb = c0; cb < c1; cb += 32) {
 		const uint8_t *blk = (const uint8_t *)c->dw_w + cb / 32 * bb;
-		/* constant arguments for the common blocks: no test in the loops */
+		/* constant arguments for the common blocks: no test in the loops,
+		 * and 3x3's tap pairs unrolled */
 		if (c1 - cb < 32)
 			row_block(kind, c, tt, np, blk, cb, c1 - cb, out->nwzp != 0, job, i0);
+		else if (np == DW_PAIRS_3X3 && !out->nwzp)
+			row_block(kind, c, tt, DW_PAIRS_3X3, blk, cb, 32, false, job, i0);
 		else if (out->nwzp)
 			row_block(kind, c, tt, np, blk, cb, 32, true, job, i0);
 		else

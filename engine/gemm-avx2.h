@@ -214,6 +214,21 @@ DNNQ_AVX2_INLINE bool dnnq_avx2_kind_u8(const enum dnnq_avx2_kind kind)
 	       kind == DNNQ_AVX2_U8_FLOAT_Q0 || kind == DNNQ_AVX2_U8_FLOAT_FULL;
 }
 
+/* Whether a store that packs (vpackssdw, then vpackuswb) may add the zero
+ * point after the first pack, in int16 with saturation (vpaddsw: one add
+ * per 16 outputs where vpaddd took two), its columns' zp set to 0 for
+ * dnnq_avx2_finish_as: float requantization's u8 kinds. The int32 values
+ * before the zero point lie in [qmin - zp, qmax - zp] (U8_FLOAT), or
+ * below that by any amount (Q0, FULL: qmin is 0, zp in [0, 255]); a value
+ * the first pack saturates to -32768 stays negative plus zp and one
+ * saturated to 32767 stays above 255, so vpackuswb gives the bytes the
+ * int32 sum with zp would (docs/gemm.md). */
+DNNQ_AVX2_INLINE bool dnnq_avx2_zp_after_pack(const enum dnnq_avx2_kind kind)
+{
+	return kind == DNNQ_AVX2_U8_FLOAT || kind == DNNQ_AVX2_U8_FLOAT_Q0 ||
+	       kind == DNNQ_AVX2_U8_FLOAT_FULL;
+}
+
 DNNQ_AVX2_INLINE enum dnnq_avx2_kind dnnq_avx2_kind_of(const struct dnnq_gemm_output *o)
 {
 	return o->dtype == DNNQ_DTYPE_S32 ? DNNQ_AVX2_S32

@@ -266,6 +266,54 @@ START_TEST(depthwise_wide)
 }
 END_TEST
 
+/* Depthwise output stages at their corners: activations 0 and 255 and
+ * weights -128 and 127 (the sums at their extremes), multipliers at 0.5
+ * (the AVX2 stores' unclamped FULL form) or above it, output zero points
+ * 0, 1, 128, 254 and 255, with no activation (qmin 0, qmax 255), a ReLU
+ * (qmin = zp) or a Clip (qmin 0, qmax < 255): sums far outside int16
+ * before the zero point, which the AVX2 kernel adds after its first pack.
+ * Widths 1..3 with padding, strides 1 and 2, MobileNet's channel counts. */
+START_TEST(depthwise_requant_corners)
+{
+	static const int32_t zps[] = { 0, 1, 128, 254, 255 };
+	struct rng r = { 11000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 3);
+	struct dnnq_conv_desc *d = &p.d;
+	free(p.x);
+	free(p.wt);
+	if (_i % 4 == 1) {   /* a row of 1..3 pixels, every tap of it padded somewhere */
+		d->kh = d->kw = 3;
+		d->dil_h = d->dil_w = 1;
+		d->pad_t = d->pad_l = d->pad_b = d->pad_r = 1;
+		p.w = 1 + (size_t)(_i / 4 % 3);
+	}
+	d->stride_h = d->stride_w = 1 + (size_t)(_i % 2);
+	size_t taps = d->kh * d->kw, nx = p.n * p.h * p.w * d->cin;
+	p.x = malloc(nx);
+	p.wt = malloc(d->cout * taps);
+	for (size_t i = 0; i < nx; i++)
+		p.x[i] = _i % 3 ? (uint8_t)(rng_int(&r, 0, 1) * 255) : (uint8_t)rng_int(&r, 0, 255);
+	for (size_t i = 0; i < d->cout * taps; i++)
+		p.wt[i] = (int8_t)(rng_int(&r, 0, 7) ? (rng_int(&r, 0, 1) ? 127 : -128)
+		                                      : rng_int(&r, -128, 127));
+	d->w = p.wt;
+	for (size_t j = 0; j < d->nwq; j++)
+		p.w_scale[j] = 0.005f;
+	d->in_qp.zero_point = _i % 3 == 2 ? 0 : d->in_qp.zero_point;
+	/* multipliers 0.02 * 0.005 / scale: 0.5, or 2/3 */
+	d->out_qp.scale = _i % 7 < 4 ? 0.0002f : 0.00015f;
+	d->out_qp.zero_point = zps[_i % 5];
+	d->requant = DNNQ_REQUANT_FLOAT;
+	d->out_dtype = DNNQ_DTYPE_U8;
+	d->relu = _i / 5 % 3 == 1;
+	d->clip = _i / 5 % 3 == 2;
+	d->clip_min = -1e3f;
+	d->clip_max = d->out_qp.scale * 100;
+	check_problem(&p, 3);
+}
+END_TEST
+
 /* First layers (few input channels, the stem): the im2col path's
  * small-channel packing on every ISA, 1 and 2 threads. */
 START_TEST(stem_small_cin)
@@ -445,6 +493,7 @@ Suite *suite_conv(void)
 	TCase *tc = tcase_create("conv");
 	tcase_add_loop_test(tc, random_against_reference, 0, 120);
 	tcase_add_loop_test(tc, depthwise_wide, 0, 40);
+	tcase_add_loop_test(tc, depthwise_requant_corners, 0, 60);
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_test(tc, paths_and_edges);
