@@ -487,6 +487,17 @@ static void print_frac(bool json, double f)
 		printf(" %5.1f%%", f * 100);
 }
 
+/* A rate, or "-" (null) where there is none: a fused node's. */
+static void print_rate(bool json, double v)
+{
+	if (json)
+		printf(isnan(v) ? "null" : "%.3f", v);
+	else if (isnan(v))
+		printf(" %7s", "-");
+	else
+		printf(" %7.2f", v);
+}
+
 static void print_peaks(const struct opts *o, const struct run *r)
 {
 	const char *kind = r->have_peak ? dnnq_peak_name(r->peak) : NULL;
@@ -532,8 +543,9 @@ static void print_profile(const struct opts *o, const struct run *r)
 		                  ? r->peak_gops : 0;
 		double us = (double)r->ns[i] / 1e3 / (double)o->repeat;
 		double share = total > 0 ? (double)r->ns[i] / total : 0;
-		double gops = us > 0 ? 2.0 * (double)ni.macs / us / 1e3 : 0;
-		double gbps = us > 0 ? (double)ni.bytes / us / 1e3 : 0;
+		/* a fused node's work is timed in its producer's row */
+		double gops = ni.fused ? NAN : us > 0 ? 2.0 * (double)ni.macs / us / 1e3 : 0;
+		double gbps = ni.fused ? NAN : us > 0 ? (double)ni.bytes / us / 1e3 : 0;
 		char shape[64];
 		int n = snprintf(shape, sizeof shape, "%s ", dnnq_dtype_name(ni.out.dtype));
 		for (uint32_t k = 0; k < ni.out.ndim && n > 0 && (size_t)n < sizeof shape; k++)
@@ -543,8 +555,13 @@ static void print_profile(const struct opts *o, const struct run *r)
 			printf("%s{\"name\":", i ? "," : "");
 			dnnq_json_string(stdout, ni.name);
 			printf(",\"kind\":\"%s\",\"precision\":\"%s\",\"output\":\"%s\",\"us\":%.3f,"
-			       "\"share\":%.5f,\"gops\":%.3f,\"gbps\":%.3f,\"ops_of_peak\":",
-			       dnnq_node_kind_name(ni.kind), prec, shape, us, share, gops, gbps);
+			       "\"share\":%.5f,\"fused\":%s,\"gops\":",
+			       dnnq_node_kind_name(ni.kind), prec, shape, us, share,
+			       ni.fused ? "true" : "false");
+			print_rate(true, gops);
+			printf(",\"gbps\":");
+			print_rate(true, gbps);
+			printf(",\"ops_of_peak\":");
 			print_frac(true, of_peak(gops, ops_peak));
 			printf(",\"bw_of_peak\":");
 			print_frac(true, of_peak(gbps, r->peak_gbps));
@@ -552,8 +569,10 @@ static void print_profile(const struct opts *o, const struct run *r)
 		} else {
 			char name[37];  /* the model's: escaped for the terminal */
 			dnnq_escape(name, sizeof name, ni.name);
-			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%% %7.2f %7.2f", name,
-			       dnnq_node_kind_name(ni.kind), prec, shape, us, share * 100, gops, gbps);
+			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%%", name,
+			       dnnq_node_kind_name(ni.kind), prec, shape, us, share * 100);
+			print_rate(false, gops);
+			print_rate(false, gbps);
 			print_frac(false, of_peak(gops, ops_peak));
 			print_frac(false, of_peak(gbps, r->peak_gbps));
 			printf("\n");
