@@ -73,6 +73,9 @@ enum dnnq_ir_op {
 	DNNQ_IR_TANH,
 	DNNQ_IR_HARDSIGMOID,     /* alpha, beta                                  */
 	DNNQ_IR_HARDSWISH,
+	DNNQ_IR_ELU,             /* alpha                                        */
+	DNNQ_IR_SELU,            /* alpha, beta (ONNX's gamma)                   */
+	DNNQ_IR_CELU,            /* alpha (not 0)                                */
 	DNNQ_IR_MAXPOOL,         /* kernel, strides, pads, dilations, ceil_mode  */
 	DNNQ_IR_AVGPOOL,         /* kernel, strides, pads, ceil_mode,
 	                            count_include_pad                            */
@@ -127,7 +130,8 @@ struct dnnq_ir_node {
 	int64_t pads[4];                /* top, left, bottom, right */
 	int64_t group;
 	bool ceil_mode, count_include_pad;
-	float alpha, beta;              /* Gemm, LeakyRelu, HardSigmoid */
+	float alpha, beta;              /* Gemm, LeakyRelu, HardSigmoid, Elu, Selu
+	                                   (beta: gamma), Celu */
 	bool trans_a, trans_b;          /* Gemm */
 	float clip_min, clip_max;       /* Clip */
 	float epsilon;                  /* BatchNormalization */

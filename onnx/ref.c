@@ -546,6 +546,10 @@ static float unary(const struct dnnq_ir_node *n, float x)
 		float v = x / 6.0f + 0.5f;
 		return x * (v < 0 ? 0.0f : v > 1 ? 1.0f : v);
 	}
+	case DNNQ_IR_ELU: return x > 0 ? x : (float)(n->alpha * expm1((double)x));
+	case DNNQ_IR_SELU:
+		return (float)(n->beta * (x > 0 ? (double)x : n->alpha * expm1((double)x)));
+	case DNNQ_IR_CELU: return x > 0 ? x : (float)(n->alpha * expm1((double)x / n->alpha));
 	default: return x;
 	}
 }
