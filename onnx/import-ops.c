@@ -1915,6 +1915,42 @@ static int op_softmax(struct nctx *c)
 	return same_out(c, x, DNNQ_IR_F32);
 }
 
+/* ArgMax and ArgMin: axis, keepdims, select_last_index (opset 12; the
+ * registry's argmax / argmin, op bits engine/argmax.h). The indices are
+ * int32 (ONNX's int64: docs/onnx.md); across the batch the import fixes it
+ * to 1. */
+static int op_arg(struct nctx *c)
+{
+	int rc;
+	int64_t keep, last;
+	bool min = !strcmp(S(c->np->op_type), "ArgMin");
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "axis", 0, &c->node.axis)) ||
+	    (rc = a_int(c, "keepdims", 1, &keep)) ||
+	    (rc = a_int(c, "select_last_index", 0, &last)) ||
+	    (rc = engine_kind(c, min ? "argmin" : "argmax")))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (keep != 0 && keep != 1)
+		return bad(c, DNNQ_E_RANGE, "keepdims = %lld: 0 or 1 expected", (long long)keep);
+	if (last != 0 && last != 1)
+		return bad(c, DNNQ_E_RANGE, "select_last_index = %lld: 0 or 1 expected",
+		           (long long)last);
+	if (x->ndim == 0)
+		return bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && c->node.axis == 0)
+		return batch_moves(c, "%s across the batch (axis 0)", S(c->np->op_type));
+	c->node.keepdims = keep;
+	c->node.mode = (uint32_t)last;
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != c->node.axis || keep)
+			d[r++] = i == c->node.axis ? 1 : x->dims[i];
+	return set_out(c, 0, DNNQ_IR_S32, r, d, x->batched);
+}
+
 static int op_logsoftmax(struct nctx *c)
 {
 	int rc = op_softmax(c);
@@ -2867,6 +2903,8 @@ static const struct opdef OPS[] = {
 	{ "ReduceL2", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSumSquare", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
+	{ "ArgMax", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
+	{ "ArgMin", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },

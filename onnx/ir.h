@@ -140,7 +140,8 @@ struct dnnq_ir_node {
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
 	/* vision (registry kinds of engine/ops/): */
 	uint32_t mode;                  /* Resize: engine/resize.h's mode; Pad:
-	                                   engine/remap.h's */
+	                                   engine/remap.h's; ArgMax, ArgMin: 1
+	                                   select_last_index */
 	float scales[2];                /* Resize: H, W (output / input) */
 	/* Slice, Pad: per axis (ONNX's order), output index o reads input index
 	 * starts[i] + steps[i] * o (Pad: steps 1, outside: the mode decides) */
@@ -153,7 +154,7 @@ struct dnnq_ir_node {
 	/* xfmr: Transpose's perm, the reductions' axes (ascending, >= 0) */
 	int64_t ints[DNNQ_IR_MAX_DIMS];
 	uint32_t nints;
-	bool keepdims;                  /* the reductions */
+	bool keepdims;                  /* the reductions, ArgMax, ArgMin */
 };
 
 /* What the importer settled without a node (reported by dnnq-convert). */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/argmax.h"
 #include "engine/op.h"
 #include "onnx/lower-internal.h"
 
@@ -122,6 +123,33 @@ int lower_matmul(struct lower *L, size_t j)
 		return rc;
 	struct dnnq_model_node *mn = matmul_node(L, n, in[0], in[1], b, is_const(L, b), &ref);
 	return mn ? xfmr_out(L, n, mn, ref, false) : DNNQ_E_NOMEM;
+}
+
+/* ArgMax, ArgMin: the registry's argmax / argmin along the axis in the
+ * engine's layout, s32 indices (a graph output; any other reader refuses
+ * it: an s32 value). A 4-D input's H or W without keepdims would leave
+ * [N, W, C] where ONNX has [N, C, W]: refused. */
+int lower_arg(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	int32_t in, ref;
+	int rc = xfmr_input(L, n, 0, &in);
+	if (rc)
+		return rc;
+	uint32_t axis = engine_axis(xv, (uint32_t)n->axis);
+	if (xv->ndim == 4 && !n->keepdims && axis != 3)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld (H or W) of a 4-D input "
+		                 "without keepdims: only the channels, or keepdims 1",
+		                 (long long)n->axis);
+	struct dnnq_model_node *mn = xfmr_node(L, n, dnnq_op_get(n->kind)->name, in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = axis;
+	mn->op = (n->keepdims ? DNNQ_ARG_KEEPDIMS : 0) | (n->mode & 1 ? DNNQ_ARG_LAST : 0);
+	mn->out_dtype = DNNQ_DTYPE_S32;
+	L->v[n->outputs[0]].s32 = ref;
+	return DNNQ_OK;
 }
 
 /* A transpose of src by perm (engine dims, ndim of them), keeping src's

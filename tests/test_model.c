@@ -16,6 +16,7 @@
 #include "engine/crc32c.h"
 #include "engine/le.h"
 #include "engine/model.h"
+#include "engine/op.h"
 #include "engine/wcache.h"
 #include "tests/qtensor-eq.h"
 #include "tests/rng.h"
@@ -1101,6 +1102,47 @@ START_TEST(model_bad_activation_refused)
 }
 END_TEST
 
+/* An argmax's op bits beyond keepdims | select_last_index and axis 0 (the
+ * batch) are refused by the reader naming the field; axis 9 by the
+ * attribute's range. */
+START_TEST(model_bad_argmax_refused)
+{
+	static const int64_t xd[3] = { 1, 2, 8 }, dims[2] = { 1, 16 };
+	static const struct {
+		uint32_t op, axis;
+		const char *want;          /* NULL: reads */
+	} cases[] = {
+		{ 4, 1, "model: GRAPH: node 1 ('r1'): op 4: want keepdims (1) | select_last_index (2)" },
+		{ 1, 0, "model: GRAPH: node 1 ('r1'): axis 0: the batch (want 1..rank-1)" },
+		{ 0, 9, "model: GRAPH: node 1 ('r1'): axis 9: want 0..7" },
+		{ 3, 2, NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct dnnq_model m, back;
+		make_reshape_model(&m, 3, xd, 2, dims);
+		m.nodes[1].kind = dnnq_op_find("argmax")->kind;
+		m.nodes[1].op = cases[i].op;
+		m.nodes[1].axis = cases[i].axis;
+		uint8_t *buf;
+		size_t len;
+		struct dnnq_diag d = { "" };
+		write_model(&m, &buf, &len);
+		int rc = dnnq_model_read(buf, len, &back, &d);
+		if (cases[i].want) {
+			ck_assert_int_eq(rc, DNNQ_E_FORMAT);
+			ck_assert_str_eq(d.msg, cases[i].want);
+		} else {
+			ck_assert_msg(rc == 0, "case %zu: %s", i, d.msg);
+			ck_assert_uint_eq(back.nodes[1].op, cases[i].op);
+			ck_assert_uint_eq(back.nodes[1].axis, cases[i].axis);
+			dnnq_model_free(&back);
+		}
+		free(buf);
+		dnnq_model_free(&m);
+	}
+}
+END_TEST
+
 /*
  * Finding 6 of issue 19: reshape dims {1, -1, -16} multiply to the input's
  * 16 elements; the file loaded, and a graph ran on the negative shape. Now
@@ -1272,6 +1314,7 @@ Suite *suite_model(void)
 	tcase_add_test(tc, model_nchw_converts);
 	tcase_add_test(tc, model_bad_convert_kind_refused);
 	tcase_add_test(tc, model_bad_activation_refused);
+	tcase_add_test(tc, model_bad_argmax_refused);
 	tcase_add_test(tc, model_max_batch_roundtrip);
 	tcase_add_test(tc, model_acc16_roundtrip);
 	tcase_add_test(tc, model_bad_acc16_refused);

@@ -2128,10 +2128,10 @@ def vit_block_cases(c):
           opset=17)
 
 
-def export_case(c, name, model, shape, op_type, opset=13, lo=-2, hi=2):
+def export_case(c, name, model, shape, op_type, opset=13, lo=-2, hi=2, want_dtype=None):
     """model exported by torch with the batch dynamic (input x, output y;
     x uniform in [lo, hi)), checked to hold an op_type node, written with
-    torch's output as the expected one."""
+    torch's output as the expected one (as want_dtype when given)."""
     x = torch.from_numpy(u(c.rng(name), shape, lo, hi))
     buf = io.BytesIO()
     with torch.no_grad():
@@ -2142,7 +2142,7 @@ def export_case(c, name, model, shape, op_type, opset=13, lo=-2, hi=2):
     m = onnx.load_from_string(buf.getvalue())
     m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
     assert any(n.op_type == op_type for n in m.graph.node), f"{name}: no {op_type}"
-    add_exported(c, name, m, x.numpy(), want)
+    add_exported(c, name, m, x.numpy(), want if want_dtype is None else want.astype(want_dtype))
 
 
 def expand_batch_cases(c):
@@ -2217,6 +2217,30 @@ def activation_param_cases(c):
 
     torch.manual_seed(7)
     export_case(c, "act_params", Acts(), [2, 3, 5, 6], "Celu", opset=13, lo=-3, hi=3)
+
+
+def argmax_cases(c):
+    """A segmentation head's label map: a Conv's class scores, argmax over
+    the channels (torchvision's and segformer's `argmax(dim=1)`), int64 in
+    ONNX, int32 in dnnq (the expected output is written as int32); and
+    ArgMin over the last axis of a 3-D value, keepdim."""
+    nn = torch.nn
+
+    class Seg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 5, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x).argmax(dim=1)
+
+    class Near(nn.Module):
+        def forward(self, x):
+            return (x * x).argmin(dim=2, keepdim=True)
+
+    torch.manual_seed(8)
+    export_case(c, "argmax_seg", Seg(), [2, 3, 6, 7], "ArgMax", want_dtype=np.int32)
+    export_case(c, "argmin_last", Near(), [2, 4, 9], "ArgMin", want_dtype=np.int32)
 
 
 # ------------------------------------------------------------ folding cases
@@ -2391,6 +2415,7 @@ def make_ops(w):
     vit_block_cases(c)
     expand_batch_cases(c)
     activation_param_cases(c)
+    argmax_cases(c)
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)
