@@ -1049,6 +1049,25 @@ static void make_reshape_model(struct dnnq_model *m, uint32_t xnd, const int64_t
 	unary(&m->nodes[2], DNNQ_NODE_SOFTMAX, "prob", 2);
 }
 
+/* m written and read back: refused with exactly the message want (true),
+ * or read into *back (false: the caller frees it; want NULL). */
+static bool read_back(const struct dnnq_model *m, struct dnnq_model *back, const char *want)
+{
+	uint8_t *buf;
+	size_t len;
+	struct dnnq_diag d = { "" };
+	write_model(m, &buf, &len);
+	int rc = dnnq_model_read(buf, len, back, &d);
+	free(buf);
+	if (want) {
+		ck_assert_int_eq(rc, DNNQ_E_FORMAT);
+		ck_assert_str_eq(d.msg, want);
+	} else {
+		ck_assert_msg(rc == 0, "%s", d.msg);
+	}
+	return want != NULL;
+}
+
 /* An activation's op past the last kind, or parameters its kind cannot
  * use (Elu's alpha infinite, Selu's gamma NaN, Celu's alpha 0), are
  * refused by the reader naming the field (NaN by the attribute's range);
@@ -1080,23 +1099,14 @@ START_TEST(model_bad_activation_refused)
 		m.nodes[0].op = cases[i].op;
 		m.nodes[0].params[0] = cases[i].alpha;
 		m.nodes[0].params[1] = cases[i].beta;
-		uint8_t *buf;
-		size_t len;
-		struct dnnq_diag d = { "" };
-		write_model(&m, &buf, &len);
-		int rc = dnnq_model_read(buf, len, &back, &d);
-		if (cases[i].want) {
-			ck_assert_int_eq(rc, DNNQ_E_FORMAT);
-			ck_assert_str_eq(d.msg, cases[i].want);
-		} else {
-			ck_assert_msg(rc == 0, "case %zu: %s", i, d.msg);
+		if (!read_back(&m, &back, cases[i].want)) {
 			struct dnnq_graph *g = NULL;
+			struct dnnq_diag d = { "" };
 			ck_assert_msg(dnnq_model_build(&back, DNNQ_ISA_SCALAR, &g, &d) == 0,
 			              "case %zu: %s", i, d.msg);
 			dnnq_graph_destroy(g);
 			dnnq_model_free(&back);
 		}
-		free(buf);
 		dnnq_model_free(&m);
 	}
 }
@@ -1123,21 +1133,11 @@ START_TEST(model_bad_argmax_refused)
 		m.nodes[1].kind = dnnq_op_find("argmax")->kind;
 		m.nodes[1].op = cases[i].op;
 		m.nodes[1].axis = cases[i].axis;
-		uint8_t *buf;
-		size_t len;
-		struct dnnq_diag d = { "" };
-		write_model(&m, &buf, &len);
-		int rc = dnnq_model_read(buf, len, &back, &d);
-		if (cases[i].want) {
-			ck_assert_int_eq(rc, DNNQ_E_FORMAT);
-			ck_assert_str_eq(d.msg, cases[i].want);
-		} else {
-			ck_assert_msg(rc == 0, "case %zu: %s", i, d.msg);
+		if (!read_back(&m, &back, cases[i].want)) {
 			ck_assert_uint_eq(back.nodes[1].op, cases[i].op);
 			ck_assert_uint_eq(back.nodes[1].axis, cases[i].axis);
 			dnnq_model_free(&back);
 		}
-		free(buf);
 		dnnq_model_free(&m);
 	}
 }
