@@ -2223,7 +2223,8 @@ def argmax_cases(c):
     """A segmentation head's label map: a Conv's class scores, argmax over
     the channels (torchvision's and segformer's `argmax(dim=1)`), int64 in
     ONNX, int32 in dnnq (the expected output is written as int32); and
-    ArgMin over the last axis of a 3-D value, keepdim."""
+    ArgMin over the last axis of a 3-D value, keepdim; ArgMax over H of a
+    4-D value (ties of the Relu's zeros: the first index)."""
     nn = torch.nn
 
     class Seg(nn.Module):
@@ -2238,9 +2239,15 @@ def argmax_cases(c):
         def forward(self, x):
             return (x * x).argmin(dim=2, keepdim=True)
 
+    class OverH(nn.Module):
+        """over H of an NCHW value, the dim dropped: [N, C, W]"""
+        def forward(self, x):
+            return torch.relu(x).argmax(dim=2)
+
     torch.manual_seed(8)
     export_case(c, "argmax_seg", Seg(), [2, 3, 6, 7], "ArgMax", want_dtype=np.int32)
     export_case(c, "argmin_last", Near(), [2, 4, 9], "ArgMin", want_dtype=np.int32)
+    export_case(c, "argmax_h", OverH(), [2, 3, 5, 6], "ArgMax", want_dtype=np.int32)
 
 
 # ------------------------------------------------------------ folding cases
