@@ -376,8 +376,8 @@ struct dnnq_activation {
 static const char *activation_name(enum dnnq_activation_kind kind)
 {
 	static const char *const names[] = { "relu", "clip", "leaky_relu", "sigmoid", "tanh",
-	                                     "hard_sigmoid", "hard_swish" };
-	return (unsigned)kind <= DNNQ_ACT_HARD_SWISH ? names[kind] : "activation";
+	                                     "hard_sigmoid", "hard_swish", "elu", "selu", "celu" };
+	return (unsigned)kind <= DNNQ_ACT_LAST ? names[kind] : "activation";
 }
 
 /* clamp to [0, 1]; NaN -> 0 */
@@ -406,6 +406,12 @@ float dnnq_activation_fn(enum dnnq_activation_kind kind, const struct dnnq_act_p
 		float g = unit_clamp(x / 6.0f + 0.5f);
 		return g == 0 ? 0 : x * g;
 	}
+	case DNNQ_ACT_ELU:
+		return x > 0 ? x : p->alpha * expm1f(x);
+	case DNNQ_ACT_SELU:
+		return p->beta * (x > 0 ? x : p->alpha * expm1f(x));
+	case DNNQ_ACT_CELU:
+		return x > 0 ? x : p->alpha * expm1f(x / p->alpha);
 	}
 	return NAN;
 }
@@ -417,32 +423,52 @@ void dnnq_activation_ref(enum dnnq_activation_kind kind, const struct dnnq_act_p
 		y[i] = dnnq_activation_fn(kind, p, x[i]);
 }
 
+int dnnq_activation_check_params(enum dnnq_activation_kind kind,
+                                 const struct dnnq_act_params *p, char *why, size_t cap)
+{
+	const char *op = activation_name(kind);
+	bool alpha = false, beta = false;
+	switch (kind) {
+	case DNNQ_ACT_CLIP:
+		if (isnan(p->min) || isnan(p->max) || p->min > p->max) {
+			snprintf(why, cap, "clip: min = %g, max = %g: need min <= max", p->min, p->max);
+			return DNNQ_E_RANGE;
+		}
+		return DNNQ_OK;
+	case DNNQ_ACT_HARD_SIGMOID: case DNNQ_ACT_SELU:
+		beta = true;
+		/* fall through */
+	case DNNQ_ACT_LEAKY_RELU: case DNNQ_ACT_ELU: case DNNQ_ACT_CELU:
+		alpha = true;
+		break;
+	case DNNQ_ACT_RELU: case DNNQ_ACT_SIGMOID: case DNNQ_ACT_TANH: case DNNQ_ACT_HARD_SWISH:
+		return DNNQ_OK;
+	default:
+		snprintf(why, cap, "activation: kind %d: unknown", (int)kind);
+		return DNNQ_E_INVAL;
+	}
+	if ((alpha && !isfinite(p->alpha)) || (beta && !isfinite(p->beta))) {
+		snprintf(why, cap, "%s: params[%d] (%s) = %g: must be finite", op,
+		         alpha && !isfinite(p->alpha) ? 0 : 1,
+		         alpha && !isfinite(p->alpha) ? "alpha" : kind == DNNQ_ACT_SELU ? "gamma" : "beta",
+		         alpha && !isfinite(p->alpha) ? p->alpha : p->beta);
+		return DNNQ_E_RANGE;
+	}
+	if (kind == DNNQ_ACT_CELU && p->alpha == 0) {
+		snprintf(why, cap, "celu: params[0] (alpha) = 0: divides x");
+		return DNNQ_E_RANGE;
+	}
+	return DNNQ_OK;
+}
+
 static int activation_check(const struct dnnq_activation_desc *d, struct dnnq_diag *diag)
 {
 	const char *op = activation_name(d->kind);
-	const struct dnnq_act_params *p = &d->p;
-	switch (d->kind) {
-	case DNNQ_ACT_CLIP:
-		if (isnan(p->min) || isnan(p->max) || p->min > p->max)
-			return dnnq_diag_set(diag, DNNQ_E_RANGE, "clip: min = %g, max = %g: need "
-			                     "min <= max", p->min, p->max);
-		break;
-	case DNNQ_ACT_LEAKY_RELU:
-		if (!isfinite(p->alpha))
-			return dnnq_diag_set(diag, DNNQ_E_RANGE, "leaky_relu: alpha = %g: must be "
-			                     "finite", p->alpha);
-		break;
-	case DNNQ_ACT_HARD_SIGMOID:
-		if (!isfinite(p->alpha) || !isfinite(p->beta))
-			return dnnq_diag_set(diag, DNNQ_E_RANGE, "hard_sigmoid: alpha = %g, beta = %g: "
-			                     "must be finite", p->alpha, p->beta);
-		break;
-	case DNNQ_ACT_RELU: case DNNQ_ACT_SIGMOID: case DNNQ_ACT_TANH: case DNNQ_ACT_HARD_SWISH:
-		break;
-	default:
-		return dnnq_diag_set(diag, DNNQ_E_INVAL, "activation: kind %d: unknown", (int)d->kind);
-	}
-	int rc = check_isa(op, d->isa, diag);
+	char why[160];
+	int rc = dnnq_activation_check_params(d->kind, &d->p, why, sizeof why);
+	if (rc)
+		return dnnq_diag_set(diag, rc, "%s", why);
+	rc = check_isa(op, d->isa, diag);
 	if (!rc)
 		rc = check_qp(op, "input", &d->in_qp, diag);
 	return rc ? rc : check_qp(op, "output", &d->out_qp, diag);

@@ -101,10 +101,15 @@ enum dnnq_activation_kind {
 	DNNQ_ACT_TANH = 4,
 	DNNQ_ACT_HARD_SIGMOID = 5, /* max(0, min(1, alpha * x + beta)) (ONNX) */
 	DNNQ_ACT_HARD_SWISH = 6,   /* x * max(0, min(1, x / 6 + 0.5)) */
+	DNNQ_ACT_ELU = 7,          /* x > 0 ? x : alpha * (e^x - 1) */
+	DNNQ_ACT_SELU = 8,         /* beta (ONNX's gamma) * (x > 0 ? x : alpha * (e^x - 1)) */
+	DNNQ_ACT_CELU = 9,         /* x > 0 ? x : alpha * (e^(x / alpha) - 1), alpha != 0 */
 };
+#define DNNQ_ACT_LAST DNNQ_ACT_CELU
 
 struct dnnq_act_params {
-	float alpha, beta;         /* LeakyRelu: alpha; HardSigmoid: alpha, beta */
+	float alpha, beta;         /* LeakyRelu, Elu, Celu: alpha; HardSigmoid: alpha,
+	                              beta; Selu: alpha, beta = gamma */
 	float min, max;            /* Clip */
 };
 
@@ -125,6 +130,12 @@ int dnnq_activation_run(struct dnnq_activation *op, const struct dnnq_executor *
 /* table[q] = quantize_out(f(dequantize_in(q))), 256 entries. */
 const uint8_t *dnnq_activation_table(const struct dnnq_activation *op);
 void dnnq_activation_destroy(struct dnnq_activation *op);
+
+/* Whether p suits kind (alpha, beta finite where the kind reads them;
+ * Celu's alpha not 0; Clip's min <= max): 0, or DNNQ_E_RANGE (DNNQ_E_INVAL
+ * for a kind that is none) with a message naming the parameter into why. */
+int dnnq_activation_check_params(enum dnnq_activation_kind kind,
+                                 const struct dnnq_act_params *p, char *why, size_t cap);
 
 /* fp32 reference: the function the table samples. */
 float dnnq_activation_fn(enum dnnq_activation_kind kind, const struct dnnq_act_params *p,

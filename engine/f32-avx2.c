@@ -50,6 +50,12 @@ static __m256 act8(enum dnnq_activation_kind kind, const struct dnnq_act_params 
 	case DNNQ_ACT_HARD_SWISH:
 		t = _mm256_add_ps(_mm256_div_ps(x, SET1(6.0f)), SET1(0.5f));
 		return _mm256_mul_ps(x, _mm256_max_ps(zero, _mm256_min_ps(one, t)));
+	case DNNQ_ACT_ELU: case DNNQ_ACT_SELU: case DNNQ_ACT_CELU:
+		/* x > 0 ? x : alpha * (e^(x / d) - 1), d alpha for Celu; Selu by gamma */
+		t = kind == DNNQ_ACT_CELU ? _mm256_div_ps(x, SET1(p->alpha)) : x;
+		t = _mm256_mul_ps(SET1(p->alpha), _mm256_sub_ps(dnnq_exp8(t), one));
+		t = _mm256_blendv_ps(t, x, _mm256_cmp_ps(x, zero, _CMP_GT_OQ));
+		return kind == DNNQ_ACT_SELU ? _mm256_mul_ps(SET1(p->beta), t) : t;
 	}
 	return x;
 }

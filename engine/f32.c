@@ -102,6 +102,12 @@ static float act1(enum dnnq_activation_kind kind, const struct dnnq_act_params *
 		t = 1.0f < t ? 1.0f : t;
 		t = 0.0f > t ? 0.0f : t;
 		return x * t;
+	case DNNQ_ACT_ELU:
+		return x > 0.0f ? x : p->alpha * (dnnq_f32_exp(x) - 1.0f);
+	case DNNQ_ACT_SELU:
+		return p->beta * (x > 0.0f ? x : p->alpha * (dnnq_f32_exp(x) - 1.0f));
+	case DNNQ_ACT_CELU:
+		return x > 0.0f ? x : p->alpha * (dnnq_f32_exp(x / p->alpha) - 1.0f);
 	}
 	return x;
 }

@@ -746,7 +746,12 @@ static int act_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct d
 
 static int act_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
-	return check_op(n, DNNQ_ACT_HARD_SWISH, "an activation", why, cap);
+	int rc = check_op(n, DNNQ_ACT_LAST, "an activation", why, cap);
+	if (rc)
+		return rc;
+	struct dnnq_act_params p = { n->params[0], n->params[1], n->params[2], n->params[3] };
+	return dnnq_activation_check_params((enum dnnq_activation_kind)n->op, &p, why, cap)
+	       ? DNNQ_E_FORMAT : DNNQ_OK;
 }
 
 const struct dnnq_op_def dnnq_op_activation = {

@@ -22,10 +22,10 @@ int dnnq_onnx_calib_init(struct dnnq_onnx_calib *c, const struct dnnq_ir *ir, ui
 		bool in = i < ir->ninputs;
 		const struct dnnq_ir_value *v = &ir->values[in ? ir->inputs[i]
 		                                               : ir->outputs[i - ir->ninputs]];
-		if ((v->dtype != DNNQ_IR_F32 && !(in && v->dtype == DNNQ_IR_S32)) || !v->batched)
+		if ((v->dtype != DNNQ_IR_F32 && v->dtype != DNNQ_IR_S32) || !v->batched)
 			return dnnq_diag_set(diag, DNNQ_E_UNSUPPORTED, "calibration: %s '%s' is %s%s;"
-			                     " calibration needs batched float32 (or int32) inputs and "
-			                     "float32 outputs", in ? "input" : "output", v->name,
+			                     " calibration needs batched float32 or int32 inputs and "
+			                     "outputs", in ? "input" : "output", v->name,
 			                     dnnq_ir_dtype_name(v->dtype), v->batched ? "" : " without a "
 			                     "batch");
 	}
@@ -140,6 +140,11 @@ int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t 
 	}
 	c->nodes_done = 0;
 	int rc = dnnq_ir_run_ex(ir, n, x, outs, observe_run, c, c->ex, diag);
+	/* an int32 output (ArgMax's indices) is kept as its integers' values */
+	for (size_t k = 0; !rc && k < ir->noutputs; k++)
+		if (ir->values[ir->outputs[k]].dtype == DNNQ_IR_S32)
+			for (size_t e = 0, m = output_numel(ir, k, n); e < m; e++)
+				((float *)outs[k])[e] = (float)((const int32_t *)outs[k])[e];
 	free(outs);
 	if (rc)
 		return rc;
@@ -415,11 +420,14 @@ static int output_sqnr(struct dnnq_graph *g, size_t k, const void *y, const floa
 	int rc = dnnq_graph_output_info(g, k, &ti);
 	if (rc)
 		return rc;
-	size_t n = ti.bytes / (ti.dtype == DNNQ_DTYPE_F32 ? sizeof(float) : 1);
+	size_t n = ti.bytes / (ti.dtype == DNNQ_DTYPE_F32 || ti.dtype == DNNQ_DTYPE_S32 ? 4 : 1);
 	float *x = ti.dtype == DNNQ_DTYPE_F32 ? (float *)y : malloc((n ? n : 1) * sizeof *x);
 	if (!x)
 		return DNNQ_E_NOMEM;
-	if (x != y)
+	if (ti.dtype == DNNQ_DTYPE_S32)        /* indices: their integers */
+		for (size_t i = 0; i < n; i++)
+			x[i] = (float)((const int32_t *)y)[i];
+	else if (x != y)
 		rc = dnnq_dequantize(DNNQ_ISA_SCALAR, y, ti.dtype, x, n, &ti.qp);
 	if (!rc)
 		*db = dnnq_sqnr_db(ref, x, n);

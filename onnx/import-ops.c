@@ -638,11 +638,32 @@ static int op_unary(struct nctx *c)
 	int rc;
 	if ((rc = need(c, 0, DT_F32, false)))
 		return rc;
-	if (c->node.op == DNNQ_IR_LEAKYRELU)
+	switch (c->node.op) {
+	case DNNQ_IR_LEAKYRELU:
 		rc = a_float(c, "alpha", 0.01f, &c->node.alpha);
-	else if (c->node.op == DNNQ_IR_HARDSIGMOID && !(rc = a_float(c, "alpha", 0.2f, &c->node.alpha)))
-		rc = a_float(c, "beta", 0.5f, &c->node.beta);
-	return rc ? rc : same_out(c, V(c, 0), DNNQ_IR_F32);
+		break;
+	case DNNQ_IR_HARDSIGMOID:
+		if (!(rc = a_float(c, "alpha", 0.2f, &c->node.alpha)))
+			rc = a_float(c, "beta", 0.5f, &c->node.beta);
+		break;
+	case DNNQ_IR_ELU: case DNNQ_IR_CELU:
+		rc = a_float(c, "alpha", 1.0f, &c->node.alpha);
+		break;
+	case DNNQ_IR_SELU:   /* ONNX's defaults, float32 as the spec writes them */
+		if (!(rc = a_float(c, "alpha", 1.67326319217681884765625f, &c->node.alpha)))
+			rc = a_float(c, "gamma", 1.05070102214813232421875f, &c->node.beta);
+		break;
+	default:
+		break;
+	}
+	if (rc)
+		return rc;
+	if (!isfinite(c->node.alpha) || !isfinite(c->node.beta))
+		return bad(c, DNNQ_E_RANGE, "alpha %g, beta or gamma %g: finite values expected",
+		           c->node.alpha, c->node.beta);
+	if (c->node.op == DNNQ_IR_CELU && c->node.alpha == 0)
+		return bad(c, DNNQ_E_RANGE, "alpha 0: Celu divides by it");
+	return same_out(c, V(c, 0), DNNQ_IR_F32);
 }
 
 static int clip_bound(struct nctx *c, size_t i, float *out)
@@ -1894,6 +1915,42 @@ static int op_softmax(struct nctx *c)
 	return same_out(c, x, DNNQ_IR_F32);
 }
 
+/* ArgMax and ArgMin: axis, keepdims, select_last_index (opset 12; the
+ * registry's argmax / argmin, op bits engine/argmax.h). The indices are
+ * int32 (ONNX's int64: docs/onnx.md); across the batch the import fixes it
+ * to 1. */
+static int op_arg(struct nctx *c)
+{
+	int rc;
+	int64_t keep, last;
+	bool min = !strcmp(S(c->np->op_type), "ArgMin");
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "axis", 0, &c->node.axis)) ||
+	    (rc = a_int(c, "keepdims", 1, &keep)) ||
+	    (rc = a_int(c, "select_last_index", 0, &last)) ||
+	    (rc = engine_kind(c, min ? "argmin" : "argmax")))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (keep != 0 && keep != 1)
+		return bad(c, DNNQ_E_RANGE, "keepdims = %lld: 0 or 1 expected", (long long)keep);
+	if (last != 0 && last != 1)
+		return bad(c, DNNQ_E_RANGE, "select_last_index = %lld: 0 or 1 expected",
+		           (long long)last);
+	if (x->ndim == 0)
+		return bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && c->node.axis == 0)
+		return batch_moves(c, "%s across the batch (axis 0)", S(c->np->op_type));
+	c->node.keepdims = keep;
+	c->node.mode = (uint32_t)last;
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	uint32_t r = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != c->node.axis || keep)
+			d[r++] = i == c->node.axis ? 1 : x->dims[i];
+	return set_out(c, 0, DNNQ_IR_S32, r, d, x->batched);
+}
+
 static int op_logsoftmax(struct nctx *c)
 {
 	int rc = op_softmax(c);
@@ -2661,20 +2718,43 @@ struct opdef {
 /* Expand of an activation (a pooled map expanded back over H and W,
  * torch's expand_as) to a shape of at most its rank: a slice whose step is 0
  * on each axis of 1 that grows (the engine's remap repeats the element);
- * the batch stays. A constant input folds (import-fold.c). */
+ * the batch stays. To a higher rank, the new axes lead: a batched input's
+ * batch moves off dim 0 (the import fixes it to 1: import-batch.c); any
+ * other is first a Reshape (NAME:rank) that puts 1-axes in front, up to
+ * the engine's rank less the batch axis the graph lifts it by. A constant
+ * input folds (import-fold.c). */
 static int op_expand(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
 	int64_t sh[DNNQ_IR_MAX_DIMS], d[DNNQ_IR_MAX_DIMS];
 	ptrdiff_t k;
 	int rc;
-	if ((rc = engine_kind(c, "slice")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
 	    (rc = const_ints(c, 1, sh, DNNQ_IR_MAX_DIMS, &k)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
-	if (k < 0 || k > (ptrdiff_t)x->ndim)
+	if (k < 0)
+		return bad(c, DNNQ_E_FORMAT, "shape: a 1-D constant expected");
+	if (k > (ptrdiff_t)x->ndim && x->batched)
+		return batch_moves(c, "shape of %td values for input [%s]: an Expand to a higher "
+		                   "rank puts axes before the batch", k, imp_dims_str(x));
+	if (k >= DNNQ_IR_MAX_DIMS && k > (ptrdiff_t)x->ndim)
 		return bad(c, DNNQ_E_UNSUPPORTED, "shape of %td values for input [%s]: an Expand to "
-		           "a higher rank is not supported", k, imp_dims_str(x));
+		           "rank %td (at most %d: the engine's %d less a batch axis)", k,
+		           imp_dims_str(x), k, DNNQ_IR_MAX_DIMS - 1, DNNQ_IR_MAX_DIMS);
+	if (k > (ptrdiff_t)x->ndim) {
+		size_t lead = (size_t)k - x->ndim;
+		for (size_t i = 0; i < (size_t)k; i++)
+			d[i] = i < lead ? 1 : x->dims[i - lead];
+		c->node.op = DNNQ_IR_RESHAPE;
+		c->nin = 1;
+		if ((rc = set_out(c, 0, x->dtype, (uint32_t)k, d, false)) ||
+		    (rc = link_as(c, ":rank", 1)))
+			return rc;
+		x = V(c, 0);
+	}
+	if ((rc = engine_kind(c, "slice")))
+		return rc;
 	/* aligned at the last axis: the leading ones stay */
 	size_t lead = x->ndim - (size_t)k;
 	memmove(sh + lead, sh, (size_t)k * sizeof *sh);
@@ -2773,6 +2853,9 @@ static const struct opdef OPS[] = {
 	{ "Tanh", DNNQ_IR_TANH, op_unary, 1, 1, 1 },
 	{ "HardSigmoid", DNNQ_IR_HARDSIGMOID, op_unary, 1, 1, 1 },
 	{ "HardSwish", DNNQ_IR_HARDSWISH, op_unary, 1, 1, 1 },
+	{ "Elu", DNNQ_IR_ELU, op_unary, 1, 1, 1 },
+	{ "Selu", DNNQ_IR_SELU, op_unary, 1, 1, 1 },
+	{ "Celu", DNNQ_IR_CELU, op_unary, 1, 1, 1 },
 	{ "MaxPool", DNNQ_IR_MAXPOOL, op_pool, 1, 1, 2 },
 	{ "AveragePool", DNNQ_IR_AVGPOOL, op_pool, 1, 1, 1 },
 	{ "GlobalAveragePool", DNNQ_IR_GAVGPOOL, op_gavgpool, 1, 1, 1 },
@@ -2820,6 +2903,8 @@ static const struct opdef OPS[] = {
 	{ "ReduceL2", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSumSquare", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
+	{ "ArgMax", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
+	{ "ArgMin", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },

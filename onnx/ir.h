@@ -73,6 +73,9 @@ enum dnnq_ir_op {
 	DNNQ_IR_TANH,
 	DNNQ_IR_HARDSIGMOID,     /* alpha, beta                                  */
 	DNNQ_IR_HARDSWISH,
+	DNNQ_IR_ELU,             /* alpha                                        */
+	DNNQ_IR_SELU,            /* alpha, beta (ONNX's gamma)                   */
+	DNNQ_IR_CELU,            /* alpha (not 0)                                */
 	DNNQ_IR_MAXPOOL,         /* kernel, strides, pads, dilations, ceil_mode  */
 	DNNQ_IR_AVGPOOL,         /* kernel, strides, pads, ceil_mode,
 	                            count_include_pad                            */
@@ -127,7 +130,8 @@ struct dnnq_ir_node {
 	int64_t pads[4];                /* top, left, bottom, right */
 	int64_t group;
 	bool ceil_mode, count_include_pad;
-	float alpha, beta;              /* Gemm, LeakyRelu, HardSigmoid */
+	float alpha, beta;              /* Gemm, LeakyRelu, HardSigmoid, Elu, Selu
+	                                   (beta: gamma), Celu */
 	bool trans_a, trans_b;          /* Gemm */
 	float clip_min, clip_max;       /* Clip */
 	float epsilon;                  /* BatchNormalization */
@@ -136,7 +140,8 @@ struct dnnq_ir_node {
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
 	/* vision (registry kinds of engine/ops/): */
 	uint32_t mode;                  /* Resize: engine/resize.h's mode; Pad:
-	                                   engine/remap.h's */
+	                                   engine/remap.h's; ArgMax, ArgMin: 1
+	                                   select_last_index */
 	float scales[2];                /* Resize: H, W (output / input) */
 	/* Slice, Pad: per axis (ONNX's order), output index o reads input index
 	 * starts[i] + steps[i] * o (Pad: steps 1, outside: the mode decides) */
@@ -149,7 +154,7 @@ struct dnnq_ir_node {
 	/* xfmr: Transpose's perm, the reductions' axes (ascending, >= 0) */
 	int64_t ints[DNNQ_IR_MAX_DIMS];
 	uint32_t nints;
-	bool keepdims;                  /* the reductions */
+	bool keepdims;                  /* the reductions, ArgMax, ArgMin */
 };
 
 /* What the importer settled without a node (reported by dnnq-convert). */

@@ -643,7 +643,8 @@ static int lower_activation(struct lower *L, size_t j)
 		[DNNQ_IR_RELU] = DNNQ_ACT_RELU, [DNNQ_IR_LEAKYRELU] = DNNQ_ACT_LEAKY_RELU,
 		[DNNQ_IR_CLIP] = DNNQ_ACT_CLIP, [DNNQ_IR_SIGMOID] = DNNQ_ACT_SIGMOID,
 		[DNNQ_IR_TANH] = DNNQ_ACT_TANH, [DNNQ_IR_HARDSIGMOID] = DNNQ_ACT_HARD_SIGMOID,
-		[DNNQ_IR_HARDSWISH] = DNNQ_ACT_HARD_SWISH,
+		[DNNQ_IR_HARDSWISH] = DNNQ_ACT_HARD_SWISH, [DNNQ_IR_ELU] = DNNQ_ACT_ELU,
+		[DNNQ_IR_SELU] = DNNQ_ACT_SELU, [DNNQ_IR_CELU] = DNNQ_ACT_CELU,
 	};
 	int32_t ref;
 	int rc;
@@ -1991,7 +1992,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "reduce_mean", lower_reduce }, { "reduce_sum", lower_reduce },
 		{ "reduce_max", lower_reduce }, { "logsoftmax", lower_logsoftmax },
 		{ "layernorm", lower_layernorm }, { "expand", lower_expand },
-		{ "embed", lower_embed },
+		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)
@@ -2013,7 +2014,10 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_SIGMOID:
 	case DNNQ_IR_TANH:
 	case DNNQ_IR_HARDSIGMOID:
-	case DNNQ_IR_HARDSWISH:     return lower_activation(L, j);
+	case DNNQ_IR_HARDSWISH:
+	case DNNQ_IR_ELU:
+	case DNNQ_IR_SELU:
+	case DNNQ_IR_CELU:          return lower_activation(L, j);
 	case DNNQ_IR_MAXPOOL:
 	case DNNQ_IR_AVGPOOL:
 	case DNNQ_IR_GAVGPOOL:      return lower_pool(L, j);

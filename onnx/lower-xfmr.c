@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/argmax.h"
 #include "engine/op.h"
 #include "onnx/lower-internal.h"
 
@@ -122,6 +123,44 @@ int lower_matmul(struct lower *L, size_t j)
 		return rc;
 	struct dnnq_model_node *mn = matmul_node(L, n, in[0], in[1], b, is_const(L, b), &ref);
 	return mn ? xfmr_out(L, n, mn, ref, false) : DNNQ_E_NOMEM;
+}
+
+/* ArgMax, ArgMin: the registry's argmax / argmin along the axis in the
+ * engine's layout, s32 indices (read as int32 token ids are: a graph
+ * output, a reshape, a cast). A 4-D input's H or W without keepdims would
+ * leave [N, W, C] where ONNX has [N, C, W]: the node keeps the dim
+ * ([N, 1, W, C]), a to_nchw (":nchw") gives [N, C, 1, W] and a reshape
+ * (":drop") ONNX's [N, C, W]. */
+int lower_arg(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	int32_t in, ref;
+	int rc = xfmr_input(L, n, 0, &in);
+	if (rc)
+		return rc;
+	uint32_t axis = engine_axis(xv, (uint32_t)n->axis);
+	bool moved = xv->ndim == 4 && !n->keepdims && axis != 3;
+	struct dnnq_model_node *mn = xfmr_node(L, n, dnnq_op_get(n->kind)->name, in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = axis;
+	mn->op = (n->keepdims || moved ? DNNQ_ARG_KEEPDIMS : 0) | (n->mode & 1 ? DNNQ_ARG_LAST : 0);
+	mn->out_dtype = DNNQ_DTYPE_S32;
+	if (moved) {
+		model_name(nm, n->name, ":nchw");
+		if (!(mn = add_node1(L, DNNQ_NODE_CONVERT, nm, ref, &ref)))
+			return DNNQ_E_NOMEM;
+		mn->op = DNNQ_CONVERT_TO_NCHW;
+		model_name(nm, n->name, ":drop");
+		if (!(mn = add_node1(L, DNNQ_NODE_RESHAPE, nm, ref, &ref)))
+			return DNNQ_E_NOMEM;
+		mn->ndim = yv->ndim;
+		memcpy(mn->dims, yv->dims, yv->ndim * sizeof *yv->dims);
+	}
+	L->v[n->outputs[0]].s32 = ref;
+	return DNNQ_OK;
 }
 
 /* A transpose of src by perm (engine dims, ndim of them), keeping src's

@@ -1298,7 +1298,8 @@ static bool has_fp32_form(enum dnnq_ir_op op)
 	switch (op) {
 	case DNNQ_IR_CONV: case DNNQ_IR_GEMM: case DNNQ_IR_BATCHNORM: case DNNQ_IR_RELU:
 	case DNNQ_IR_LEAKYRELU: case DNNQ_IR_CLIP: case DNNQ_IR_SIGMOID: case DNNQ_IR_TANH:
-	case DNNQ_IR_HARDSIGMOID: case DNNQ_IR_HARDSWISH: case DNNQ_IR_MAXPOOL:
+	case DNNQ_IR_HARDSIGMOID: case DNNQ_IR_HARDSWISH: case DNNQ_IR_ELU: case DNNQ_IR_SELU:
+	case DNNQ_IR_CELU: case DNNQ_IR_MAXPOOL:
 	case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: case DNNQ_IR_ADD: case DNNQ_IR_MUL:
 	case DNNQ_IR_SUM: case DNNQ_IR_CONCAT: case DNNQ_IR_SOFTMAX: case DNNQ_IR_ENGINE:
 		return true;

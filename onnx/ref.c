@@ -546,6 +546,10 @@ static float unary(const struct dnnq_ir_node *n, float x)
 		float v = x / 6.0f + 0.5f;
 		return x * (v < 0 ? 0.0f : v > 1 ? 1.0f : v);
 	}
+	case DNNQ_IR_ELU: return x > 0 ? x : (float)(n->alpha * expm1((double)x));
+	case DNNQ_IR_SELU:
+		return (float)(n->beta * (x > 0 ? (double)x : n->alpha * expm1((double)x)));
+	case DNNQ_IR_CELU: return x > 0 ? x : (float)(n->alpha * expm1((double)x / n->alpha));
 	default: return x;
 	}
 }
@@ -866,6 +870,30 @@ static void layernorm(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
+/* ArgMax (ArgMin: min) along n->axis, from the definition: the first
+ * extreme (the last with select_last_index), a NaN beating every number
+ * as in NumPy; int32 indices. */
+static void arg(const struct run *r, const struct dnnq_ir_node *n, bool min)
+{
+	size_t O, A, I;
+	split(r, n->inputs[0], n->axis, &O, &A, &I);
+	const float *x = IN(0);
+	int32_t *y = OUT(0);
+	bool last = n->mode & 1;
+	for (size_t o = 0; o < O; o++)
+		for (size_t i = 0; i < I; i++) {
+			size_t best = 0;
+			for (size_t k = 1; k < A; k++) {
+				float v = x[(o * A + k) * I + i], b = x[(o * A + best) * I + i];
+				bool better = isnan(v) ? !isnan(b) : !isnan(b) && (min ? v < b : v > b);
+				bool tie = v == b || (isnan(v) && isnan(b));
+				if (better || (last && tie))
+					best = k;
+			}
+			y[o * I + i] = (int32_t)best;
+		}
+}
+
 /* The transformer and reduction kinds of the registry; false for the
  * others. */
 static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
@@ -882,6 +910,8 @@ static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
 		softmax(r, n, true);
 	else if (!strcmp(name, "layernorm"))
 		layernorm(r, n);
+	else if (!strcmp(name, "argmax") || !strcmp(name, "argmin"))
+		arg(r, n, !strcmp(name, "argmin"));
 	else
 		return false;
 	return true;

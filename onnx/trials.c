@@ -42,11 +42,13 @@ static int run_prepare(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "evaluation: out of memory");
 	for (size_t k = 0; !rc && k < nout; k++) {
 		struct dnnq_tensor_info ti;
+		const struct dnnq_ir_value *v = &ir->values[ir->outputs[k]];
 		dnnq_graph_output_info(r->g, k, &ti);
-		if (ti.dtype != DNNQ_DTYPE_F32 ||
-		    ti.bytes != dnnq_ir_numel(&ir->values[ir->outputs[k]], c->samples) * 4)
+		if (ti.dtype != (v->dtype == DNNQ_IR_S32 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32) ||
+		    ti.bytes != dnnq_ir_numel(v, c->samples) * 4)
 			rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "evaluation: output '%s' is not the"
-			                   " ONNX output's float32 shape", ti.name);
+			                   " ONNX output's %s shape", ti.name,
+			                   dnnq_ir_dtype_name(v->dtype));
 		else if (!(r->y[k] = malloc(ti.bytes)))
 			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "evaluation: out of memory");
 	}
@@ -55,18 +57,22 @@ static int run_prepare(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 	return rc;
 }
 
-/* The SQNR of all of r's outputs together against the fp32 reference. */
+/* The SQNR of all of r's outputs together against the fp32 reference (an
+ * int32 output, ArgMax's indices, as its integers' values). */
 static double run_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_onnx_run *r)
 {
 	const struct dnnq_ir *ir = c->ir;
 	double sig = 0, noise = 0;
-	for (size_t k = 0; k < ir->noutputs; k++)
+	for (size_t k = 0; k < ir->noutputs; k++) {
+		bool s32 = ir->values[ir->outputs[k]].dtype == DNNQ_IR_S32;
 		for (size_t i = 0, n = dnnq_ir_numel(&ir->values[ir->outputs[k]], c->samples); i < n;
 		     i++) {
-			double ref = c->ref[k][i], d = ref - r->y[k][i];
+			double y = s32 ? ((const int32_t *)r->y[k])[i] : r->y[k][i];
+			double ref = c->ref[k][i], d = ref - y;
 			sig += ref * ref;
 			noise += d * d;
 		}
+	}
 	if (!isfinite(noise))
 		return -INFINITY;       /* NaN or inf outputs (int8 zero into a Log): the worst */
 	return noise > 0 ? 10 * log10(sig / noise) : INFINITY;

@@ -133,14 +133,15 @@ static const char *shape_str(char *buf, size_t cap, const size_t *dims, unsigned
 	return buf;
 }
 
-/* The outputs' shapes against want's, and their dtypes: want's (exact), or
- * f32. */
+/* The outputs' shapes against want's, and their dtypes: want's (exact, or
+ * an integer output of a float model: ArgMax's indices), or f32. */
 static int check_outputs(const struct dnnq_tensor_info *info, size_t n, bool exact,
                          const struct dnnq_npy *want, struct dnnq_diag *d)
 {
 	for (size_t k = 0; k < n; k++) {
 		const struct dnnq_tensor_info *o = &info[k];
-		enum dnnq_dtype dt = exact ? want[k].dtype : DNNQ_DTYPE_F32;
+		enum dnnq_dtype dt = exact || want[k].dtype == DNNQ_DTYPE_S32 ? want[k].dtype
+		                                                              : DNNQ_DTYPE_F32;
 		if (o->dtype != dt)
 			return dnnq_diag_set(d, DNNQ_E_DTYPE, "output %zu is %s, expected %s", k,
 			                     dnnq_dtype_name(o->dtype), dnnq_dtype_name(dt));
@@ -246,10 +247,17 @@ int conf_run(const struct dnnq_ir *ir, bool exact, const struct dnnq_npy *in,
 	for (size_t k = 0; k < nout; k++) {
 		size_t n = want[k].count, es = dnnq_npy_itemsize(want[k].dtype);
 		const float *w = (const float *)want[k].data;
-		if (exact) {
-			for (size_t i = 0; i < n; i++)
-				if (memcmp((char *)q[k] + i * es, want[k].data + i * es, es) && !r->differ++)
+		if (exact || want[k].dtype == DNNQ_DTYPE_S32) {
+			/* a float model's integer output: the fp32 run exactly, the int8
+			 * one counted */
+			for (size_t i = 0; i < n; i++) {
+				const char *e = (const char *)want[k].data + i * es;
+				if (memcmp((char *)(exact ? q[k] : f[k]) + i * es, e, es) && !r->differ++)
 					r->first = r->elements + i;
+				r->int8_differ += !exact && memcmp((char *)q[k] + i * es, e, es);
+			}
+			if (!exact)
+				free(f[k]);
 		} else {
 			/* a NaN anywhere stays: it passes no bound */
 			double db = dnnq_sqnr_db(w, q[k], n), rel = conf_max_rel(f[k], w, n);

@@ -25,7 +25,10 @@
 
 struct conf_result {
 	size_t elements;        /* of all outputs */
-	size_t differ, first;   /* exact: elements that differ, the first (over all outputs) */
+	size_t differ, first;   /* exact: elements that differ, the first (over all outputs);
+	                           float with integer outputs (ArgMax's): those of the all
+	                           fp32 run */
+	size_t int8_differ;     /* float: integer outputs' elements the int8 run gets wrong */
 	double sqnr_db;         /* float: int8 against want, the worst output's */
 	double fp32_rel;        /* float: all fp32, the worst output's conf_max_rel */
 	double fp32_sqnr_db;    /* float: all fp32 against want, the worst output's */

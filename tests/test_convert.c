@@ -540,10 +540,19 @@ static void conformance_case(const char *name, const char *kind, unsigned nin)
 		ck_assert_msg(r.fp32_sqnr_db >= 30.0, "%s: in fp32: SQNR %.2f dB < 30", name,
 		              r.fp32_sqnr_db);
 	} else {
-		printf("convert: conformance %-28s fp32  SQNR %6.2f dB, all-fp32 max rel %.2g\n",
-		       name, r.sqnr_db, r.fp32_rel);
+		printf("convert: conformance %-28s fp32  SQNR %6.2f dB, all-fp32 max rel %.2g", name,
+		       r.sqnr_db, r.fp32_rel);
+		/* integer outputs (ArgMax's indices): exact in fp32, int8's wrong counted */
+		bool indices = false;
+		for (size_t k = 0; k < ir.noutputs; k++)
+			indices |= wanta[k].dtype == DNNQ_DTYPE_S32;
+		if (indices)
+			printf(", indices: int8 %zu of %zu wrong", r.int8_differ, r.elements);
+		printf("\n");
 		ck_assert_msg(r.sqnr_db >= 30.0, "%s: SQNR %.2f dB < 30", name, r.sqnr_db);
 		ck_assert_msg(r.fp32_rel <= 1e-5, "%s: in fp32: max rel error %g", name, r.fp32_rel);
+		ck_assert_msg(r.differ == 0, "%s: in fp32: %zu of %zu indices differ (first at %zu)",
+		              name, r.differ, r.elements, r.first);
 	}
 	for (unsigned i = 0; i < nin; i++)
 		free(in[i].data);

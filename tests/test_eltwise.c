@@ -140,6 +140,16 @@ START_TEST(references_by_hand_1)
 	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_HARD_SWISH, &p, 4), 4);
 	ck_assert_float_eq_tol(dnnq_activation_fn(DNNQ_ACT_HARD_SWISH, &p, 1), 2.0f / 3, 1e-7);
 	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_HARD_SWISH, &p, -INFINITY), 0);
+	p.alpha = 1.5f;
+	p.beta = 2.0f;
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_ELU, &p, 3), 3);
+	ck_assert_float_eq_tol(dnnq_activation_fn(DNNQ_ACT_ELU, &p, -1), 1.5f * -0.63212056f, 1e-6);
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_ELU, &p, -INFINITY), -1.5f);
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_SELU, &p, 3), 6);
+	ck_assert_float_eq_tol(dnnq_activation_fn(DNNQ_ACT_SELU, &p, -1), 3 * -0.63212056f, 1e-6);
+	ck_assert_float_eq_tol(dnnq_activation_fn(DNNQ_ACT_CELU, &p, -1.5f), 1.5f * -0.63212056f,
+	                       1e-6);
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_CELU, &p, 0.25f), 0.25f);
 }
 END_TEST
 
@@ -579,6 +589,9 @@ static double act_double(enum dnnq_activation_kind kind, const struct dnnq_act_p
 	case DNNQ_ACT_TANH:         return tanh(x);
 	case DNNQ_ACT_HARD_SIGMOID: return fmin(1, fmax(0, p->alpha * x + p->beta));
 	case DNNQ_ACT_HARD_SWISH:   return x * fmin(1, fmax(0, x / 6 + 0.5));
+	case DNNQ_ACT_ELU:          return x > 0 ? x : p->alpha * expm1(x);
+	case DNNQ_ACT_SELU:         return p->beta * (x > 0 ? x : p->alpha * expm1(x));
+	case DNNQ_ACT_CELU:         return x > 0 ? x : p->alpha * expm1(x / p->alpha);
 	}
 	return NAN;
 }
@@ -632,11 +645,13 @@ static void act_check(const struct dnnq_activation_desc *d, struct rng *r,
 	free(y);
 }
 
+#define NACT (DNNQ_ACT_LAST + 1)
+
 /* _i: kind x 4 random parameter sets. */
 START_TEST(activation_tables)
 {
 	struct rng r = { 300 + (uint64_t)_i };
-	struct dnnq_activation_desc d = { .kind = (enum dnnq_activation_kind)(_i % 7) };
+	struct dnnq_activation_desc d = { .kind = (enum dnnq_activation_kind)(_i % NACT) };
 	d.in_qp = random_qp(&r);
 	float lo = d.in_qp.scale * -d.in_qp.zero_point, hi = d.in_qp.scale * (255 - d.in_qp.zero_point);
 	d.p.alpha = d.kind == DNNQ_ACT_LEAKY_RELU ? (float)rng_uniform(&r, 0, 0.3)
@@ -664,7 +679,7 @@ START_TEST(activation_extreme_qparams)
 	static const float scales[] = { 1e-30f, 1.0f / 255, 1e30f };
 	static const int32_t zps[] = { 0, 128, 255 };
 	struct rng r = { 9 };
-	for (int kind = 0; kind < 7; kind++) {
+	for (int kind = 0; kind < NACT; kind++) {
 		for (int c = 0; c < 9; c++) {
 			struct dnnq_activation_desc d = {
 				.kind = (enum dnnq_activation_kind)kind,
@@ -711,11 +726,14 @@ START_TEST(activation_errors)
 	} want[] = {
 		{ "clip: min = 2, max = 1: need min <= max", DNNQ_E_RANGE },
 		{ "clip: min = nan", DNNQ_E_RANGE },
-		{ "leaky_relu: alpha = inf: must be finite", DNNQ_E_RANGE },
-		{ "hard_sigmoid: alpha = 0.2, beta = nan", DNNQ_E_RANGE },
+		{ "leaky_relu: params[0] (alpha) = inf: must be finite", DNNQ_E_RANGE },
+		{ "hard_sigmoid: params[1] (beta) = nan: must be finite", DNNQ_E_RANGE },
 		{ "activation: kind 12: unknown", DNNQ_E_INVAL },
 		{ "sigmoid: input qparams: scale -1", DNNQ_E_RANGE },
 		{ "tanh: output qparams: unsigned 9-bit values do not fit dtype u8", DNNQ_E_DTYPE },
+		{ "elu: params[0] (alpha) = -inf: must be finite", DNNQ_E_RANGE },
+		{ "selu: params[1] (gamma) = nan: must be finite", DNNQ_E_RANGE },
+		{ "celu: params[0] (alpha) = 0: divides x", DNNQ_E_RANGE },
 	};
 	for (size_t c = 0; c < sizeof want / sizeof want[0]; c++) {
 		struct dnnq_activation_desc d = {
@@ -730,6 +748,9 @@ START_TEST(activation_errors)
 		case 4: d.kind = 12; break;
 		case 5: d.kind = DNNQ_ACT_SIGMOID; d.in_qp.scale = -1; break;
 		case 6: d.kind = DNNQ_ACT_TANH; d.out_qp.precision = 9; break;
+		case 7: d.kind = DNNQ_ACT_ELU; d.p.alpha = -INFINITY; break;
+		case 8: d.kind = DNNQ_ACT_SELU; d.p.beta = NAN; break;
+		case 9: d.kind = DNNQ_ACT_CELU; d.p.alpha = 0; break;
 		}
 		struct dnnq_activation *op = (struct dnnq_activation *)&d;
 		struct dnnq_diag diag = { "" };
@@ -1616,7 +1637,7 @@ Suite *suite_eltwise(void)
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("activation");
-	tcase_add_loop_test(tc, activation_tables, 0, 7 * 4);
+	tcase_add_loop_test(tc, activation_tables, 0, NACT * 4);
 	tcase_add_test(tc, activation_extreme_qparams);
 	tcase_add_test(tc, lut_kernel_lengths);
 	tcase_add_test(tc, activation_errors);

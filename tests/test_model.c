@@ -16,6 +16,7 @@
 #include "engine/crc32c.h"
 #include "engine/le.h"
 #include "engine/model.h"
+#include "engine/op.h"
 #include "engine/wcache.h"
 #include "tests/qtensor-eq.h"
 #include "tests/rng.h"
@@ -1048,6 +1049,100 @@ static void make_reshape_model(struct dnnq_model *m, uint32_t xnd, const int64_t
 	unary(&m->nodes[2], DNNQ_NODE_SOFTMAX, "prob", 2);
 }
 
+/* m written and read back: refused with exactly the message want (true),
+ * or read into *back (false: the caller frees it; want NULL). */
+static bool read_back(const struct dnnq_model *m, struct dnnq_model *back, const char *want)
+{
+	uint8_t *buf;
+	size_t len;
+	struct dnnq_diag d = { "" };
+	write_model(m, &buf, &len);
+	int rc = dnnq_model_read(buf, len, back, &d);
+	free(buf);
+	if (want) {
+		ck_assert_int_eq(rc, DNNQ_E_FORMAT);
+		ck_assert_str_eq(d.msg, want);
+	} else {
+		ck_assert_msg(rc == 0, "%s", d.msg);
+	}
+	return want != NULL;
+}
+
+/* An activation's op past the last kind, or parameters its kind cannot
+ * use (Elu's alpha infinite, Selu's gamma NaN, Celu's alpha 0), are
+ * refused by the reader naming the field (NaN by the attribute's range);
+ * good ones read and build. */
+START_TEST(model_bad_activation_refused)
+{
+	static const int64_t xd[3] = { 1, 2, 8 }, dims[2] = { 1, 16 };
+	static const struct {
+		uint32_t op;
+		float alpha, beta;
+		const char *want;          /* NULL: reads and builds */
+	} cases[] = {
+		{ 10, 1, 1, "model: GRAPH: node 0 ('relu'): op 10: not an activation (0..9)" },
+		{ DNNQ_ACT_ELU, INFINITY, 0, "model: GRAPH: node 0 ('relu'): elu: params[0] (alpha) "
+		  "= inf: must be finite" },
+		{ DNNQ_ACT_SELU, 1.67f, -INFINITY, "model: GRAPH: node 0 ('relu'): selu: params[1] "
+		  "(gamma) = -inf: must be finite" },
+		{ DNNQ_ACT_SELU, 1.67f, NAN, "model: GRAPH: node 0 ('relu'): params[1] nan: want "
+		  "-inf..inf" },
+		{ DNNQ_ACT_CELU, 0, 0, "model: GRAPH: node 0 ('relu'): celu: params[0] (alpha) = 0: "
+		  "divides x" },
+		{ DNNQ_ACT_ELU, 0.5f, 0, NULL },
+		{ DNNQ_ACT_SELU, 1.67f, 1.05f, NULL },
+		{ DNNQ_ACT_CELU, -2, 0, NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct dnnq_model m, back;
+		make_reshape_model(&m, 3, xd, 2, dims);
+		m.nodes[0].op = cases[i].op;
+		m.nodes[0].params[0] = cases[i].alpha;
+		m.nodes[0].params[1] = cases[i].beta;
+		if (!read_back(&m, &back, cases[i].want)) {
+			struct dnnq_graph *g = NULL;
+			struct dnnq_diag d = { "" };
+			ck_assert_msg(dnnq_model_build(&back, DNNQ_ISA_SCALAR, &g, &d) == 0,
+			              "case %zu: %s", i, d.msg);
+			dnnq_graph_destroy(g);
+			dnnq_model_free(&back);
+		}
+		dnnq_model_free(&m);
+	}
+}
+END_TEST
+
+/* An argmax's op bits beyond keepdims | select_last_index and axis 0 (the
+ * batch) are refused by the reader naming the field; axis 9 by the
+ * attribute's range. */
+START_TEST(model_bad_argmax_refused)
+{
+	static const int64_t xd[3] = { 1, 2, 8 }, dims[2] = { 1, 16 };
+	static const struct {
+		uint32_t op, axis;
+		const char *want;          /* NULL: reads */
+	} cases[] = {
+		{ 4, 1, "model: GRAPH: node 1 ('r1'): op 4: want keepdims (1) | select_last_index (2)" },
+		{ 1, 0, "model: GRAPH: node 1 ('r1'): axis 0: the batch (want 1..rank-1)" },
+		{ 0, 9, "model: GRAPH: node 1 ('r1'): axis 9: want 0..7" },
+		{ 3, 2, NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct dnnq_model m, back;
+		make_reshape_model(&m, 3, xd, 2, dims);
+		m.nodes[1].kind = dnnq_op_find("argmax")->kind;
+		m.nodes[1].op = cases[i].op;
+		m.nodes[1].axis = cases[i].axis;
+		if (!read_back(&m, &back, cases[i].want)) {
+			ck_assert_uint_eq(back.nodes[1].op, cases[i].op);
+			ck_assert_uint_eq(back.nodes[1].axis, cases[i].axis);
+			dnnq_model_free(&back);
+		}
+		dnnq_model_free(&m);
+	}
+}
+END_TEST
+
 /*
  * Finding 6 of issue 19: reshape dims {1, -1, -16} multiply to the input's
  * 16 elements; the file loaded, and a graph ran on the negative shape. Now
@@ -1218,6 +1313,8 @@ Suite *suite_model(void)
 	tcase_add_test(tc, model_other_kinds);
 	tcase_add_test(tc, model_nchw_converts);
 	tcase_add_test(tc, model_bad_convert_kind_refused);
+	tcase_add_test(tc, model_bad_activation_refused);
+	tcase_add_test(tc, model_bad_argmax_refused);
 	tcase_add_test(tc, model_max_batch_roundtrip);
 	tcase_add_test(tc, model_acc16_roundtrip);
 	tcase_add_test(tc, model_bad_acc16_refused);

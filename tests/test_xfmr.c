@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/pool.h"
+#include "engine/argmax.h"
 #include "engine/graph.h"
 #include "engine/op.h"
 #include "engine/quant-scalar.h"
@@ -384,6 +385,69 @@ START_TEST(xfmr_softmax_layernorm_every_isa)
 }
 END_TEST
 
+/* ---- ArgMax, ArgMin ---- */
+
+/* Every axis, keepdims and select_last_index, both kinds, on values with
+ * many ties (and NaNs in fp32): the index of the oracle's scan (a NaN
+ * beats every number); int8 gives the fp32 node's indices on the
+ * dequantized bytes exactly; 2 threads, every ISA the same. */
+START_TEST(xfmr_argmax_every_isa)
+{
+	const int64_t X[4] = { 2, 3, 5, 37 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	struct rng r = { 47 };
+	size_t n = numel(4, X);
+	uint8_t *u = malloc(n);
+	float *f = malloc(n * sizeof *f), *fu = malloc(n * sizeof *fu);
+	for (size_t e = 0; e < n; e++) {
+		u[e] = (uint8_t)(120 + rng_int(&r, 0, 7));
+		f[e] = rng_int(&r, 0, 60) ? (float)rng_int(&r, -3, 3) : NAN;
+		fu[e] = dnnq_dequantize_1(u[e], QA.zero_point, QA.scale);
+	}
+	for (int kind = 0; kind < 2; kind++)
+		for (uint32_t axis = 1; axis < 4; axis++)
+			for (uint32_t op = 0; op < 4; op++)
+				for (int fp32 = 0; fp32 < 3; fp32++) {   /* 2: fp32 on u's values */
+					bool min = kind == 1, last = op & DNNQ_ARG_LAST;
+					struct one c = { .name = min ? "argmin" : "argmax", .fp32 = fp32 > 0,
+					                 .nin = 1, .nd = { 4 } };
+					memcpy(c.dims[0], X, sizeof X);
+					c.x.axis = axis;
+					c.x.op = op;
+					const float *xf = fp32 == 1 ? f : fu;
+					size_t bytes;
+					int32_t *y = every_isa_same(&c, (const void *[]){ fp32 == 1 ? (void *)f
+					                                                  : fp32 ? (void *)fu
+					                                                         : (void *)u },
+					                            &bytes, &ex);
+					size_t len = (size_t)X[axis], inner = 1;
+					for (uint32_t k = axis + 1; k < 4; k++)
+						inner *= (size_t)X[k];
+					ck_assert_uint_eq(bytes, n / len * 4);
+					for (size_t l = 0; l < n / len; l++) {
+						const float *xl = xf + l / inner * len * inner + l % inner;
+						size_t best = 0;
+						for (size_t k = 1; k < len; k++) {
+							float v = xl[k * inner], b = xl[best * inner];
+							bool nv = isnan(v), nb = isnan(b);
+							bool better = nv ? !nb : !nb && (min ? v < b : v > b);
+							if (better || (last && (v == b || (nv && nb))))
+								best = k;
+						}
+						ck_assert_msg(y[l] == (int32_t)best, "%s axis %u op %u %s: line %zu: "
+						              "%d, want %zu", c.name, axis, op, fp32 ? "fp32" : "int8",
+						              l, y[l], best);
+					}
+					free(y);
+				}
+	free(u);
+	free(f);
+	free(fu);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 /* ---- refused ---- */
 
 START_TEST(xfmr_bad_attributes)
@@ -402,6 +466,8 @@ START_TEST(xfmr_bad_attributes)
 		{ "reduce_max", 1, 2, 0, { 1 }, "keepdims" },
 		{ "softmax_axis", 0, 0, 0, { 0 }, "axis 0" },
 		{ "logsoftmax", 0, 0, 7, { 0 }, "axis 7" },
+		{ "argmax", 0, 0, 4, { 0 }, "axis 4" },
+		{ "argmin", 0, 0, 0, { 0 }, "axis 0" },
 	};
 	uint8_t xb[2 * 3 * 4 * 5] = { 0 };
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -440,6 +506,7 @@ Suite *suite_xfmr(void)
 	tcase_add_test(tc, xfmr_reduce_every_isa);
 	tcase_add_test(tc, xfmr_transpose_every_isa);
 	tcase_add_test(tc, xfmr_softmax_layernorm_every_isa);
+	tcase_add_test(tc, xfmr_argmax_every_isa);
 	tcase_add_test(tc, xfmr_bad_attributes);
 	suite_add_tcase(s, tc);
 	return s;

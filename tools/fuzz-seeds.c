@@ -258,6 +258,31 @@ static void eltwise_model(void)
 	seed_write(&s, "eltwise.dnnq");
 }
 
+/* x u8 [1, 5, 7] -> elu 'e' (alpha 0.7) -> argmax 'a' (axis 2, keepdims,
+ * select_last_index): s32 [1, 5, 1]; e is the second output. */
+static void argmax_model(void)
+{
+	static const struct dnnq_qparams qx = { 0.05f, 128, 8, false }, qe = { 0.04f, 40, 8, false };
+	static const char *const names[2] = { "e", "a" };
+	const enum dnnq_node_kind kinds[2] = {
+		DNNQ_NODE_ACTIVATION, (enum dnnq_node_kind)dnnq_op_find("argmax")->kind,
+	};
+	static const int32_t from[2] = { 0, 1 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_U8, .ndim = 3, .dims = { 1, 5, 7 }, .qp = qx },
+		{ .name = "a", .dtype = DNNQ_DTYPE_S32, .ndim = 3, .dims = { 1, 5, 1 }, .value = 2 },
+		{ .name = "e", .dtype = DNNQ_DTYPE_U8, .ndim = 3, .dims = { 1, 5, 7 }, .qp = qe,
+		  .value = 1 },
+	} };
+	seed_nodes(&s, 2, names, kinds, from);
+	s.n[0].op = DNNQ_ACT_ELU;
+	s.n[0].params[0] = 0.7f;
+	out_qp(&s.n[0], qe.scale, qe.zero_point);
+	s.n[1].axis = 2;
+	s.n[1].op = 3;
+	seed_write(&s, "argmax.dnnq");
+}
+
 /* Two serving models, the kinds above and the reshapes. */
 static void models(void)
 {
@@ -275,6 +300,7 @@ static void models(void)
 	reshape_model("reshape-onnx.dnnq", 12, (const int64_t[]){ 1, 0, -1 });
 	reshape_model("reshape-negative.dnnq", 8, (const int64_t[]){ 1, -1, -16 });
 	eltwise_model();
+	argmax_model();
 }
 
 static void qtensor(const char *file, enum dnnq_dtype dt, unsigned precision, bool is_signed,

@@ -2128,6 +2128,23 @@ def vit_block_cases(c):
           opset=17)
 
 
+def export_case(c, name, model, shape, op_type, opset=13, lo=-2, hi=2, want_dtype=None):
+    """model exported by torch with the batch dynamic (input x, output y;
+    x uniform in [lo, hi)), checked to hold an op_type node, written with
+    torch's output as the expected one (as want_dtype when given)."""
+    x = torch.from_numpy(u(c.rng(name), shape, lo, hi))
+    buf = io.BytesIO()
+    with torch.no_grad():
+        want = model.eval()(x).numpy()
+        torch.onnx.export(model, x, buf, opset_version=opset, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+                          do_constant_folding=True)
+    m = onnx.load_from_string(buf.getvalue())
+    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    assert any(n.op_type == op_type for n in m.graph.node), f"{name}: no {op_type}"
+    add_exported(c, name, m, x.numpy(), want if want_dtype is None else want.astype(want_dtype))
+
+
 def expand_batch_cases(c):
     """A constant expanded to the batch (torchvision's ViT class token,
     `tok.expand(x.shape[0], -1, -1)`): Expand of the constant to a shape
@@ -2145,17 +2162,7 @@ def expand_batch_cases(c):
             return torch.cat([self.tok.expand(x.shape[0], -1, -1), x], 1)
 
     def export(name, model, shape):
-        x = torch.from_numpy(u(c.rng(name), shape, -2, 2))
-        buf = io.BytesIO()
-        with torch.no_grad():
-            want = model.eval()(x).numpy()
-            torch.onnx.export(model, x, buf, opset_version=13, input_names=["x"],
-                              output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
-                              do_constant_folding=True)
-        m = onnx.load_from_string(buf.getvalue())
-        m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
-        assert any(n.op_type == "Expand" for n in m.graph.node), f"{name}: no Expand"
-        add_exported(c, name, m, x.numpy(), want)
+        export_case(c, name, model, shape, "Expand")
 
     torch.manual_seed(5)
     export("expand_batch", Tok(), [3, 6, 16])
@@ -2182,6 +2189,65 @@ def expand_batch_cases(c):
             return x * m + nn.functional.normalize(x, dim=1)
 
     export("expand_activation", ExpandAs(), [2, 3, 4, 5])
+
+    class ExpandRank(nn.Module):
+        """Expand of an activation to a higher rank: new leading axes, the
+        batch moved to dim 1 (the import fixes it to 1), summed away."""
+        def forward(self, x):
+            return (x.expand(3, *x.shape) * torch.arange(1.0, 4.0).view(3, 1, 1, 1)).sum(0)
+
+    export("expand_rank", ExpandRank(), [1, 5, 6])
+
+
+def activation_param_cases(c):
+    """The activations with parameters, as torch exports them: Elu, Selu,
+    Celu (opset 12+), LeakyRelu, HardSigmoid and HardSwish after a Conv."""
+    nn = torch.nn
+
+    class Acts(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 6, 3, padding=1)
+            self.acts = nn.ModuleList([nn.ELU(0.7), nn.SELU(), nn.CELU(1.3),
+                                       nn.LeakyReLU(0.2), nn.Hardsigmoid(), nn.Hardswish()])
+
+        def forward(self, x):
+            y = self.conv(x)
+            return torch.cat([a(y[:, i:i + 1]) for i, a in enumerate(self.acts)], 1)
+
+    torch.manual_seed(7)
+    export_case(c, "act_params", Acts(), [2, 3, 5, 6], "Celu", opset=13, lo=-3, hi=3)
+
+
+def argmax_cases(c):
+    """A segmentation head's label map: a Conv's class scores, argmax over
+    the channels (torchvision's and segformer's `argmax(dim=1)`), int64 in
+    ONNX, int32 in dnnq (the expected output is written as int32); and
+    ArgMin over the last axis of a 3-D value, keepdim; ArgMax over H of a
+    4-D value (ties of the Relu's zeros: the first index)."""
+    nn = torch.nn
+
+    class Seg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 5, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x).argmax(dim=1)
+
+    class Near(nn.Module):
+        def forward(self, x):
+            return (x * x).argmin(dim=2, keepdim=True)
+
+    class OverH(nn.Module):
+        """over H of an NCHW value, the dim dropped: [N, C, W]"""
+        def forward(self, x):
+            return torch.relu(x).argmax(dim=2)
+
+    torch.manual_seed(8)
+    export_case(c, "argmax_seg", Seg(), [2, 3, 6, 7], "ArgMax", want_dtype=np.int32)
+    export_case(c, "argmin_last", Near(), [2, 4, 9], "ArgMin", want_dtype=np.int32)
+    export_case(c, "argmax_h", OverH(), [2, 3, 5, 6], "ArgMax", want_dtype=np.int32)
 
 
 # ------------------------------------------------------------ folding cases
@@ -2355,6 +2421,8 @@ def make_ops(w):
     fp32_cases(c)
     vit_block_cases(c)
     expand_batch_cases(c)
+    activation_param_cases(c)
+    argmax_cases(c)
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)

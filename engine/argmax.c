@@ -1,0 +1,165 @@
+/*
+ * The graph adapter and kernels of ArgMax and ArgMin (engine/argmax.h).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine/argmax.h"
+
+#define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
+#define ELEMS_PER_TASK 16384u
+
+struct arg {
+	bool fp32, min, last;
+	size_t outer, len, inner, per_task;
+	const void *x;
+	int32_t *y;
+};
+
+int dnnq_arg_check(const struct dnnq_model_node *n, char *why, size_t cap)
+{
+	if (n->op & ~(DNNQ_ARG_KEEPDIMS | DNNQ_ARG_LAST)) {
+		snprintf(why, cap, "op %u: want keepdims (1) | select_last_index (2)", n->op);
+		return DNNQ_E_FORMAT;
+	}
+	if (n->axis == 0) {
+		snprintf(why, cap, "axis 0: the batch (want 1..rank-1)");
+		return DNNQ_E_FORMAT;
+	}
+	return DNNQ_OK;
+}
+
+static int arg_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                     struct dnnq_diag *diag)
+{
+	struct arg *op = n->op;
+	const struct gtensor *x = gin(g, n, 0);
+	uint32_t axis = n->desc.op.xfmr.axis;
+	bool keep = n->desc.op.xfmr.op & DNNQ_ARG_KEEPDIMS;
+	(void)diag;
+	out->ndim = 0;
+	op->outer = op->len = op->inner = 1;
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		size_t d = (size_t)x->dims[i];
+		*(i < axis ? &op->outer : i == axis ? &op->len : &op->inner) *= d;
+		if (i != axis || keep)
+			out->dims[out->ndim++] = i == axis ? 1 : x->dims[i];
+	}
+	op->per_task = dnnq_xfmr_rows_per_task(op->len, ELEMS_PER_TASK);
+	return DNNQ_OK;
+}
+
+static int arg_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
+                      struct dnnq_diag *diag)
+{
+	bool fp32;
+	const struct gtensor *x = gin(g, n, 0);
+	int rc = dnnq_xfmr_inputs(g, n, 1, &fp32, diag);
+	if (rc)
+		return rc;
+	uint32_t axis = n->desc.op.xfmr.axis;
+	if (axis < 1 || axis >= x->ndim)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': axis %u of input '%s' (rank %u): want 1..rank-1",
+		            n->name, axis, x->name, x->ndim);
+	if (x->dims[axis] > INT32_MAX)
+		return FAIL(DNNQ_E_SHAPE, "node '%s': axis %u of input '%s' has %lld elements: s32 "
+		            "indices hold 2^31", n->name, axis, x->name, (long long)x->dims[axis]);
+	struct arg *op = calloc(1, sizeof *op);
+	if (!op)
+		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
+	n->op = op;
+	op->fp32 = fp32;
+	op->min = *(const bool *)dnnq_op_get(n->desc.kind)->impl;
+	op->last = n->desc.op.xfmr.op & DNNQ_ARG_LAST;
+	out->dtype = DNNQ_DTYPE_S32;
+	out->qp = (struct dnnq_qparams){ .scale = 1, .precision = 32, .is_signed = true };
+	return arg_infer(g, n, out, diag);
+}
+
+/* Whether v takes the place of the best so far, b: a NaN beats every
+ * number; a tie goes to the later one only with last. */
+static inline bool wins_f32(bool min, bool last, float v, float b)
+{
+	if (isnan(v))
+		return last || !isnan(b);
+	if (isnan(b))
+		return false;
+	return min ? v < b || (last && v == b) : v > b || (last && v == b);
+}
+
+static inline bool wins_u8(bool min, bool last, uint8_t v, uint8_t b)
+{
+	return min ? v < b || (last && v == b) : v > b || (last && v == b);
+}
+
+/* Lines [l0, l1) of (outer x inner), each len values apart by inner. */
+static void lines(const struct arg *op, const void *x, int32_t *y, size_t l0, size_t l1)
+{
+	size_t L = op->len, I = op->inner;
+	for (size_t l = l0; l < l1; l++) {
+		size_t base = l / I * L * I + l % I, best = 0;
+		if (op->fp32) {
+			const float *xl = (const float *)x + base;
+			for (size_t k = 1; k < L; k++)
+				if (wins_f32(op->min, op->last, xl[k * I], xl[best * I]))
+					best = k;
+		} else {
+			const uint8_t *xl = (const uint8_t *)x + base;
+			for (size_t k = 1; k < L; k++)
+				if (wins_u8(op->min, op->last, xl[k * I], xl[best * I]))
+					best = k;
+		}
+		y[l] = (int32_t)best;
+	}
+}
+
+static void arg_task(void *arg, size_t t, unsigned tid)
+{
+	const struct arg *op = arg;
+	size_t n = op->outer * op->inner, l0 = t * op->per_task, l1 = l0 + op->per_task;
+	(void)tid;
+	lines(op, op->x, op->y, l0, l1 < n ? l1 : n);
+}
+
+static int arg_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
+{
+	struct arg *op = n->op;
+	void *y;
+	(void)nthreads;
+	dnnq_xfmr_bind(g, n, &op->x, &y);
+	op->y = y;
+	return DNNQ_OK;
+}
+
+static int arg_run(struct gnode *n, const struct dnnq_executor *ex)
+{
+	struct arg *op = n->op;
+	return dnnq_xfmr_run(ex, op->y, op->outer * op->inner, op->per_task, arg_task, op);
+}
+
+static void arg_destroy(struct gnode *n)
+{
+	free(n->op);
+}
+
+/* On real values: the same scan over f32, the indices as floats (the
+ * shadow run reads an s32 tensor as its integers). */
+static int arg_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
+{
+	struct arg op = *(const struct arg *)n->op;
+	size_t m = op.outer * op.inner;
+	int32_t *idx = malloc((m ? m : 1) * sizeof *idx);
+	(void)g;
+	if (!idx)
+		return DNNQ_E_NOMEM;
+	op.fp32 = true;
+	lines(&op, in[0], idx, 0, m);
+	for (size_t i = 0; i < m; i++)
+		out[i] = (float)idx[i];
+	free(idx);
+	return DNNQ_OK;
+}
+
+const struct node_ops dnnq_arg_ops = { arg_create, arg_infer, arg_setup, arg_run, arg_destroy,
+                                       arg_ref, false, false };
