@@ -20,10 +20,12 @@ static void run_free(const struct dnnq_onnx_calib *c, struct dnnq_onnx_run *r)
 	r->g = NULL;
 }
 
-/* r->g and r->y for model m on c's samples (m stays the caller's). */
+/* r->g and r->y for model m on c's samples (m stays the caller's), with
+ * the buffers of spare (a run on the same samples, or NULL) when it has
+ * them: its graph's arena and its outputs, which it loses. */
 static int run_prepare(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
                        const struct dnnq_executor *ex, struct dnnq_onnx_run *r,
-                       struct dnnq_diag *diag)
+                       struct dnnq_onnx_run *spare, struct dnnq_diag *diag)
 {
 	const struct dnnq_ir *ir = c->ir;
 	r->g = NULL;
@@ -32,14 +34,20 @@ static int run_prepare(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 	if (c->samples == 0)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "evaluation: no calibration samples");
 	int rc = dnnq_model_build_shared(m, dnnq_isa_best(), c->wcache, &r->g, diag);
+	if (!rc && spare && spare->g)
+		rc = dnnq_graph_take_buffers(r->g, spare->g);
 	if (!rc)
 		rc = dnnq_graph_plan(r->g, c->samples, dnnq_executor_threads(ex), diag);
 	size_t nout = rc ? 0 : dnnq_graph_num_outputs(r->g);
 	if (!rc && nout != ir->noutputs)
 		rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "evaluation: the model has %zu outputs,"
 		                   " the ONNX graph %zu", nout, ir->noutputs);
-	if (!rc && !(r->y = calloc(nout ? nout : 1, sizeof *r->y)))
+	if (!rc && spare && spare->y) {
+		r->y = spare->y;        /* the same outputs: ir's, on c's samples */
+		spare->y = NULL;
+	} else if (!rc && !(r->y = calloc(nout ? nout : 1, sizeof *r->y))) {
 		rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "evaluation: out of memory");
+	}
 	for (size_t k = 0; !rc && k < nout; k++) {
 		struct dnnq_tensor_info ti;
 		dnnq_graph_output_info(r->g, k, &ti);
@@ -47,7 +55,7 @@ static int run_prepare(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 		    ti.bytes != dnnq_ir_numel(&ir->values[ir->outputs[k]], c->samples) * 4)
 			rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "evaluation: output '%s' is not the"
 			                   " ONNX output's float32 shape", ti.name);
-		else if (!(r->y[k] = malloc(ti.bytes)))
+		else if (!r->y[k] && !(r->y[k] = malloc(ti.bytes)))
 			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "evaluation: out of memory");
 	}
 	if (rc)
@@ -76,7 +84,7 @@ int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
                    const struct dnnq_executor *ex, double *sqnr_db, struct dnnq_diag *diag)
 {
 	struct dnnq_onnx_run r;
-	int rc = run_prepare(c, m, ex, &r, diag);
+	int rc = run_prepare(c, m, ex, &r, NULL, diag);
 	if (rc)
 		return rc;
 	if ((rc = dnnq_graph_run(r.g, (const void *const *)c->x, (void *const *)r.y, ex)))
@@ -105,10 +113,25 @@ static void drop(struct dnnq_onnx_trials *r, struct dnnq_onnx_run *run, bool *ha
 	*has = false;
 }
 
+/* run, done with, becomes r's spare: its model freed, its graph and
+ * outputs kept for their buffers (the spare they replace freed). */
+static void retire(struct dnnq_onnx_trials *r, struct dnnq_onnx_run *run, bool *has)
+{
+	if (!*has)
+		return;
+	run_free(r->c, &r->spare);
+	r->spare.g = run->g;
+	r->spare.y = run->y;
+	run->g = NULL;
+	run->y = NULL;
+	drop(r, run, has);
+}
+
 void dnnq_onnx_trials_free(struct dnnq_onnx_trials *r)
 {
 	drop(r, &r->base, &r->has_base);
 	drop(r, &r->last, &r->has_last);
+	run_free(r->c, &r->spare);
 }
 
 /* Whether the same bytes (b may be NULL only when a is, or n is 0). */
@@ -188,9 +211,9 @@ int dnnq_onnx_trials_run(struct dnnq_onnx_trials *r, struct dnnq_model *m, doubl
                          struct dnnq_diag *diag)
 {
 	const void *const *x = (const void *const *)r->c->x;
-	drop(r, &r->last, &r->has_last);
+	retire(r, &r->last, &r->has_last);
 	r->last.m = *m;
-	int rc = run_prepare(r->c, m, r->ex, &r->last, diag);
+	int rc = run_prepare(r->c, m, r->ex, &r->last, &r->spare, diag);
 	if (rc) {
 		dnnq_model_free(m);
 		return rc;
@@ -227,7 +250,7 @@ void dnnq_onnx_trials_keep(struct dnnq_onnx_trials *r)
 {
 	if (!r->has_last)
 		return;
-	drop(r, &r->base, &r->has_base);
+	retire(r, &r->base, &r->has_base);
 	r->base = r->last;
 	r->base.at = 0;             /* its whole run left the arena reused */
 	r->has_base = true;
