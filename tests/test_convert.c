@@ -1159,6 +1159,28 @@ START_TEST(models_end_to_end)
 }
 END_TEST
 
+/* tests/onnx/models' fixture name imported at the shape of its
+ * calibration samples (*x, the caller frees x->data), and *c those
+ * samples run through the reference. */
+static void calibrated_fixture(const char *name, struct array *x, struct dnnq_ir *ir,
+                               struct dnnq_onnx_calib *c)
+{
+	char path[512];
+	struct dnnq_diag d = { "" };
+	snprintf(path, sizeof path, MODELS "/%s.calib.npy", name);
+	load(path, x);
+	ck_assert_int_eq(x->a.dtype, DNNQ_DTYPE_F32);
+	struct dnnq_onnx_shape shape = { .ndim = (uint32_t)x->a.ndim };
+	for (size_t i = 0; i < x->a.ndim; i++)
+		shape.dims[i] = (int64_t)x->a.shape[i];
+	struct dnnq_onnx_import_opts io = { .samples = &shape, .nsamples = 1 };
+	snprintf(path, sizeof path, MODELS "/%s.onnx", name);
+	import_with(path, &io, ir);
+	ck_assert_msg(dnnq_onnx_calib_init(c, ir, 0, &d) == 0, "%s", d.msg);
+	const void *cx[1] = { x->data };
+	ck_assert_msg(dnnq_onnx_calib_add(c, cx, x->a.shape[0], &d) == 0, "%s", d.msg);
+}
+
 /* --precision auto's trials resumed at their first changed node
  * (onnx/trials.h) give the losses, the choice and the all-int8 SQNR of
  * trials run whole, bit for bit, on the fixtures of issue 16 (the ViT's
@@ -1168,23 +1190,11 @@ START_TEST(precision_trials_resumed)
 {
 	static const char *const names[] = { "vit_tiny", "mobilenet_v3_small", "fpn_tiny" };
 	const char *name = names[_i];
-	char path[512];
 	struct dnnq_diag d = { "" };
 	struct array x;
-	snprintf(path, sizeof path, MODELS "/%s.calib.npy", name);
-	load(path, &x);
-	ck_assert_int_eq(x.a.dtype, DNNQ_DTYPE_F32);
-	struct dnnq_onnx_shape shape = { .ndim = (uint32_t)x.a.ndim };
-	for (size_t i = 0; i < x.a.ndim; i++)
-		shape.dims[i] = (int64_t)x.a.shape[i];
-	struct dnnq_onnx_import_opts io = { .samples = &shape, .nsamples = 1 };
 	struct dnnq_ir ir;
-	snprintf(path, sizeof path, MODELS "/%s.onnx", name);
-	import_with(path, &io, &ir);
 	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const void *cx[1] = { x.data };
-	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, x.a.shape[0], &d) == 0, "%s", d.msg);
+	calibrated_fixture(name, &x, &ir, &c);
 	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
 	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
 	struct dnnq_diag *refused = calloc(ir.nnodes, sizeof *refused);
@@ -1258,21 +1268,11 @@ END_TEST
  * output values, several chunks. */
 START_TEST(eval_sqnr_threads)
 {
-	char path[512];
 	struct dnnq_diag d = { "" };
 	struct array x;
-	load(MODELS "/fpn_tiny.calib.npy", &x);
-	struct dnnq_onnx_shape shape = { .ndim = (uint32_t)x.a.ndim };
-	for (size_t i = 0; i < x.a.ndim; i++)
-		shape.dims[i] = (int64_t)x.a.shape[i];
-	struct dnnq_onnx_import_opts io = { .samples = &shape, .nsamples = 1 };
 	struct dnnq_ir ir;
-	snprintf(path, sizeof path, MODELS "/fpn_tiny.onnx");
-	import_with(path, &io, &ir);
 	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const void *cx[1] = { x.data };
-	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, x.a.shape[0], &d) == 0, "%s", d.msg);
+	calibrated_fixture("fpn_tiny", &x, &ir, &c);
 	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
 	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
 	ck_assert_ptr_nonnull(method);
