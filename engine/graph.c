@@ -769,6 +769,22 @@ int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
 	return DNNQ_OK;
 }
 
+int dnnq_graph_take_buffers(struct dnnq_graph *dst, struct dnnq_graph *src)
+{
+	if (!dst || !src || dst == src || dst->planned)
+		return DNNQ_E_INVAL;
+	free(dst->arena);
+	free(dst->stage);
+	dst->arena = src->arena;
+	dst->arena_bytes = src->arena_bytes;
+	dst->stage = src->stage;
+	dst->stage_bytes = src->stage_bytes;
+	src->arena = src->stage = NULL;
+	src->arena_bytes = src->stage_bytes = 0;
+	src->planned = false;
+	return DNNQ_OK;
+}
+
 /* Node n's operations a run at the laid-out shapes: a byte read or written,
  * a multiply-add, a pooling window's tap each count one. */
 static uint64_t node_work(const struct dnnq_graph *g, const struct gnode *n)

@@ -170,6 +170,13 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag);
 
 int dnnq_graph_plan(struct dnnq_graph *g, size_t batch, unsigned nthreads,
                     struct dnnq_diag *diag);
+/* src's activation arena and staging buffer handed to dst, before dst is
+ * planned (DNNQ_E_INVAL once it is): dst's plan keeps them where they are
+ * big enough. One graph after another at one batch (dnnq-convert's
+ * trials, onnx/trials.h) thus reuses memory the process has already
+ * faulted in, instead of mapping and zeroing an arena of its own each
+ * time. src is left unplanned: it runs again only once planned again. */
+int dnnq_graph_take_buffers(struct dnnq_graph *dst, struct dnnq_graph *src);
 /* What running g at `batch` takes, from the shapes alone (nothing is
  * allocated or run; dnnq_graph_plan again before a run). Work counts
  * operations: a byte a node reads or writes, a multiply-add, a pooling

@@ -15,7 +15,8 @@
  * a value the baseline no longer holds, runs whole.
  *
  * Memory: the baseline's and the trial's models and graphs (arenas), at
- * once; nothing else is saved.
+ * once, and the buffers of the last run retired for the next one to take;
+ * nothing else is saved.
  */
 #ifndef DNNQ_ONNX_TRIALS_H
 #define DNNQ_ONNX_TRIALS_H
@@ -36,6 +37,10 @@ struct dnnq_onnx_trials {
 	bool whole;                   /* every run whole (tests compare) */
 	bool has_base, has_last;
 	struct dnnq_onnx_run base, last;
+	/* a run done with: its graph's arena and its outputs go to the next
+	 * one (dnnq_graph_take_buffers), whose pages are then faulted in
+	 * already (ISNet at 1024x1024: a few hundred MB each) */
+	struct dnnq_onnx_run spare;
 	/* what ran: trials resumed and whole, nodes run and nodes in all */
 	size_t resumed, wholes;
 	uint64_t nodes_run, nodes_all;

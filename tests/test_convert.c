@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "calibration/npy.h"
+#include "daemon/pool.h"
 #include "engine/op.h"
 #include "onnx/calib.h"
 #include "onnx/precision.h"
@@ -1167,6 +1168,28 @@ START_TEST(models_end_to_end)
 }
 END_TEST
 
+/* tests/onnx/models' fixture name imported at the shape of its
+ * calibration samples (*x, the caller frees x->data), and *c those
+ * samples run through the reference. */
+static void calibrated_fixture(const char *name, struct array *x, struct dnnq_ir *ir,
+                               struct dnnq_onnx_calib *c)
+{
+	char path[512];
+	struct dnnq_diag d = { "" };
+	snprintf(path, sizeof path, MODELS "/%s.calib.npy", name);
+	load(path, x);
+	ck_assert_int_eq(x->a.dtype, DNNQ_DTYPE_F32);
+	struct dnnq_onnx_shape shape = { .ndim = (uint32_t)x->a.ndim };
+	for (size_t i = 0; i < x->a.ndim; i++)
+		shape.dims[i] = (int64_t)x->a.shape[i];
+	struct dnnq_onnx_import_opts io = { .samples = &shape, .nsamples = 1 };
+	snprintf(path, sizeof path, MODELS "/%s.onnx", name);
+	import_with(path, &io, ir);
+	ck_assert_msg(dnnq_onnx_calib_init(c, ir, 0, &d) == 0, "%s", d.msg);
+	const void *cx[1] = { x->data };
+	ck_assert_msg(dnnq_onnx_calib_add(c, cx, x->a.shape[0], &d) == 0, "%s", d.msg);
+}
+
 /* --precision auto's trials resumed at their first changed node
  * (onnx/trials.h) give the losses, the choice and the all-int8 SQNR of
  * trials run whole, bit for bit, on the fixtures of issue 16 (the ViT's
@@ -1176,23 +1199,11 @@ START_TEST(precision_trials_resumed)
 {
 	static const char *const names[] = { "vit_tiny", "mobilenet_v3_small", "fpn_tiny" };
 	const char *name = names[_i];
-	char path[512];
 	struct dnnq_diag d = { "" };
 	struct array x;
-	snprintf(path, sizeof path, MODELS "/%s.calib.npy", name);
-	load(path, &x);
-	ck_assert_int_eq(x.a.dtype, DNNQ_DTYPE_F32);
-	struct dnnq_onnx_shape shape = { .ndim = (uint32_t)x.a.ndim };
-	for (size_t i = 0; i < x.a.ndim; i++)
-		shape.dims[i] = (int64_t)x.a.shape[i];
-	struct dnnq_onnx_import_opts io = { .samples = &shape, .nsamples = 1 };
 	struct dnnq_ir ir;
-	snprintf(path, sizeof path, MODELS "/%s.onnx", name);
-	import_with(path, &io, &ir);
 	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const void *cx[1] = { x.data };
-	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, x.a.shape[0], &d) == 0, "%s", d.msg);
+	calibrated_fixture(name, &x, &ir, &c);
 	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
 	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
 	struct dnnq_diag *refused = calloc(ir.nnodes, sizeof *refused);
@@ -1252,6 +1263,63 @@ START_TEST(precision_trials_resumed)
 	free(fp32[0]);
 	free(fp32[1]);
 	free(refused);
+	free(method);
+	free(x.data);
+	dnnq_onnx_calib_free(&c);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* The evaluation's output SQNR (what every trial of --precision auto
+ * compares) is summed by chunks of the outputs over the executor
+ * (onnx/trials.c run_sqnr): the same bits on 1 and on 3 threads, and the
+ * plain double sum's value. The FPN fixture's 8 samples give 61440
+ * output values, several chunks. */
+START_TEST(eval_sqnr_threads)
+{
+	struct dnnq_diag d = { "" };
+	struct array x;
+	struct dnnq_ir ir;
+	struct dnnq_onnx_calib c;
+	calibrated_fixture("fpn_tiny", &x, &ir, &c);
+	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
+	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
+	ck_assert_ptr_nonnull(method);
+	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_L2, method);
+	struct dnnq_lower_opts lo = { .per_channel = true, .calibration = "test" };
+	struct dnnq_model m;
+	ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m, &d) == 0, "%s", d.msg);
+	struct dnnq_pool *pool = dnnq_pool_create(3, NULL);
+	ck_assert_ptr_nonnull(pool);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	double db[2];
+	ck_assert_msg(dnnq_onnx_eval(&c, &m, NULL, &db[0], &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_onnx_eval(&c, &m, &ex, &db[1], &d) == 0, "%s", d.msg);
+	ck_assert_msg(!memcmp(&db[0], &db[1], sizeof db[0]), "1 thread %.17g dB, 3: %.17g dB",
+	              db[0], db[1]);
+	/* the plain sum, in order, of the model's outputs run here */
+	struct dnnq_graph *g;
+	ck_assert_msg(dnnq_model_build(&m, dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_graph_plan(g, c.samples, 1, &d) == 0, "%s", d.msg);
+	size_t n = dnnq_ir_numel(&ir.values[ir.outputs[0]], c.samples);
+	ck_assert_uint_gt(n, 3 * 16384);
+	float *y = malloc(n * sizeof *y);
+	void *out[1] = { y };
+	ck_assert_ptr_nonnull(y);
+	ck_assert_int_eq(dnnq_graph_run(g, (const void *const *)c.x, out, NULL), 0);
+	double sig = 0, noise = 0;
+	for (size_t i = 0; i < n; i++) {
+		double r = c.ref[0][i], e = r - y[i];
+		sig += r * r;
+		noise += e * e;
+	}
+	double want = 10 * log10(sig / noise);
+	ck_assert_msg(fabs(db[0] - want) < 1e-9 && want > 10, "%.17g dB, plain sum %.17g dB",
+	              db[0], want);
+	free(y);
+	dnnq_graph_destroy(g);
+	dnnq_pool_destroy(pool);
+	dnnq_model_free(&m);
 	free(method);
 	free(x.data);
 	dnnq_onnx_calib_free(&c);
@@ -1664,6 +1732,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_precision_floor);
 	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_loop_test(tc, precision_trials_resumed, 0, 3);
+	tcase_add_test(tc, eval_sqnr_threads);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, nlp_token_ids);
 	tcase_add_test(tc, digits_cnn_acc16);

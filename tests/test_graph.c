@@ -382,6 +382,48 @@ START_TEST(graph_run_resumed)
 }
 END_TEST
 
+/* A graph planned with another's buffers (dnnq_graph_take_buffers, the
+ * trials' reuse of one arena) keeps the larger arena, however its bytes
+ * were left, and computes what a graph with its own does; the graph
+ * that gave them runs no more until planned again, and a planned graph
+ * takes none. */
+START_TEST(graph_take_buffers)
+{
+	struct rng r = { 31 };
+	struct dnnq_diag d;
+	enum { B = 3 };
+	uint8_t x[2 * B * H * W * C], l[2][2 * B * NCLS];   /* src runs 2 B */
+	float p[2][2 * B * NCLS];
+	struct weights *w = net_fixture(&r, x, sizeof x);
+	const void *in[1] = { x };
+	void *o[2][2] = { { l[0], p[0] }, { l[1], p[1] } };
+	struct dnnq_graph *ref = build(w, &d, qb.scale), *src = build(w, &d, 0.03f);
+	struct dnnq_graph *g = build(w, &d, qb.scale);
+	ck_assert_int_eq(dnnq_graph_plan(ref, B, 1, &d), 0);
+	ck_assert_int_eq(dnnq_graph_run(ref, in, o[0], NULL), 0);
+	ck_assert_int_eq(dnnq_graph_plan(src, 2 * B, 1, &d), 0);
+	ck_assert_int_eq(dnnq_graph_run(src, in, o[1], NULL), 0);   /* bytes left in it */
+	size_t big = dnnq_graph_arena_bytes(src);
+	ck_assert_uint_gt(big, dnnq_graph_arena_bytes(ref));
+	ck_assert_int_eq(dnnq_graph_take_buffers(ref, src), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_graph_take_buffers(g, src), 0);
+	ck_assert_uint_eq(dnnq_graph_arena_bytes(src), 0);
+	ck_assert_int_eq(dnnq_graph_run(src, in, o[1], NULL), DNNQ_E_INVAL);
+	ck_assert_int_eq(dnnq_graph_plan(g, B, 1, &d), 0);
+	ck_assert_uint_eq(dnnq_graph_arena_bytes(g), big);
+	memset(l[1], 0, sizeof l[1]);
+	ck_assert_int_eq(dnnq_graph_run(g, in, o[1], NULL), 0);
+	ck_assert_mem_eq(l[0], l[1], B * NCLS);
+	ck_assert_mem_eq(p[0], p[1], B * NCLS * sizeof **p);
+	ck_assert_int_eq(dnnq_graph_plan(src, B, 1, &d), 0);        /* planned again: its own */
+	ck_assert_int_eq(dnnq_graph_run(src, in, o[1], NULL), 0);
+	dnnq_graph_destroy(ref);
+	dnnq_graph_destroy(src);
+	dnnq_graph_destroy(g);
+	free(w);
+}
+END_TEST
+
 START_TEST(graph_refuses_malformed)
 {
 	struct rng r = { 2 };
@@ -1395,6 +1437,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_pools_where_made, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_fuses_residual_adds, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
+	tcase_add_test(tc, graph_take_buffers);
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, pool_big_jobs_and_order);
 	tcase_add_test(tc, claims_meet_from_both_ends);
