@@ -84,6 +84,12 @@ double bench_load_end(const struct bench_load *l);
  * (more than the CPUs left free, + 0.1). */
 bool bench_load_disturbed(double others, unsigned threads);
 
+/* Seconds this process's threads have spent runnable but waiting for a
+ * CPU (the run_delay of every /proc/self/task/TID/schedstat, in ns: a
+ * precise count where /proc/stat's busy time moves in 10 ms ticks); -1
+ * when the kernel keeps no schedstat. */
+double bench_waited_seconds(void);
+
 /* bench_interleave for candidates running on `threads` threads, measured a
  * second time when other processes took CPUs they needed
  * (bench_load_disturbed); keeps the less disturbed of the two. Returns the

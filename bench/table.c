@@ -137,7 +137,7 @@ static void print_wrapped(const char *s)
 
 void bench_note(const struct bench_table *t, const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[2048];
 	va_list ap;
 	if (t->tsv)
 		return;

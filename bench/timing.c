@@ -17,6 +17,7 @@
  * processes kept busy meanwhile (/proc/stat), and a row that lost CPUs its
  * candidates needed is measured a second time (bench_interleave_guarded).
  */
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,31 @@ static double busy_seconds(void)
 		return -1;
 	long hz = sysconf(_SC_CLK_TCK);
 	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)(hz > 0 ? hz : 100);
+}
+
+double bench_waited_seconds(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	double s = 0;
+	bool any = false;
+	for (struct dirent *e; (e = readdir(d));) {
+		char path[300];
+		unsigned long long run, delay;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f && fscanf(f, "%llu %llu", &run, &delay) == 2) {
+			s += (double)delay * 1e-9;
+			any = true;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return any ? s : -1;
 }
 
 void bench_load_begin(struct bench_load *l)
