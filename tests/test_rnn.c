@@ -125,6 +125,45 @@ START_TEST(gru_matches_torch)
 }
 END_TEST
 
+/* torch's batch_first layer (bidirectional, no state) exported with a
+ * dynamic batch: X a Transpose of [N, T, I], the zero state a
+ * ConstantOfShape of the batch, Y transposed and reshaped back to [N, T,
+ * 2H]; the batch stays symbolic. Against torch at batch 3, and the 3
+ * items at once giving the bytes each gives alone, int8 and fp32. */
+static void batch_first(const char *model)
+{
+	static const char *const x[1] = { "x" }, *const y[1] = { "y" };
+	char path[256], prefix[64];
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	snprintf(path, sizeof path, RNN "/%s.onnx", model);
+	snprintf(prefix, sizeof prefix, "%s_", model);
+	ck_assert_msg(import(path, NULL, 0, &ir, &d) == 0, "%s", d.msg);
+	ck_assert_msg(ir.max_batch != 1, "%s: max batch %u", model, ir.max_batch);
+	ck_assert(ir.values[ir.inputs[0]].batched);
+	struct arr in, want;
+	snprintf(path, sizeof path, "%sx", prefix);
+	load(path, &in);
+	snprintf(path, sizeof path, "%sy", prefix);
+	load(path, &want);
+	size_t differ;
+	ck_assert_uint_eq(in.a.shape[0], 3);
+	ck_assert_msg(conf_items_alone(&ir, &in.a, &want.a, &differ, &d) == 0, "%s", d.msg);
+	ck_assert_msg(differ == 0, "%s: %zu elements differ from the items run alone", model,
+	              differ);
+	free(in.buf);
+	free(want.buf);
+	dnnq_ir_free(&ir);
+	matches(model, prefix, 1, x, 1, y, 30);
+}
+
+START_TEST(batch_first_keeps_batch)
+{
+	batch_first("lstm_bf");
+	batch_first("gru_bf");
+}
+END_TEST
+
 /* A condition only known at run time (if_select.onnx: both branches run,
  * each sample takes its own) and Where, Not, Less, LessOrEqual, Equal, a
  * bool initializer and Max with an infinite constant (where.onnx), against
@@ -224,6 +263,7 @@ Suite *suite_rnn(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, lstm_matches_torch);
 	tcase_add_test(t, gru_matches_torch);
+	tcase_add_test(t, batch_first_keeps_batch);
 	tcase_add_test(t, if_inlined);
 	tcase_add_test(t, select_matches_numpy);
 	tcase_add_test(t, if_refusals);
