@@ -75,22 +75,22 @@ static bool in_moved(const struct nctx *c, size_t i)
 /* ONNX's axis a (normalised) of input i as the IR's. */
 static int64_t ir_axis(const struct nctx *c, size_t i, int64_t a)
 {
-	return in_moved(c, i) && a < 2 ? 1 - a : a;
+	int64_t k = moved_at(c, i);
+	return !k || a > k ? a : a == k ? 0 : a + 1;
 }
 
 /* Whether op reads input i whose batch is on ONNX's dim `at`: a Transpose
- * wherever it is; on dim 1, an LSTM's or GRU's X (batch_first exports),
- * a Reshape that keeps dims 0 and 1, and, each through ir_axis, the
- * operators that take one part of ONNX's dim 0 (q, k and v of an
+ * or a Squeeze wherever it is; on dim 1, an LSTM's or GRU's X (batch_first
+ * exports), a Reshape that keeps dims 0 and 1, and, each through ir_axis,
+ * the operators that take one part of ONNX's dim 0 (q, k and v of an
  * attention's [3, N, heads, L, d]) and so can bring the batch back. */
 static bool reads_moved(const char *op, size_t i, unsigned at)
 {
-	if (!strcmp(op, "Transpose"))
+	if (!strcmp(op, "Transpose") || !strcmp(op, "Squeeze"))
 		return true;
 	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "Reshape"))
 		return at == 1 && i == 0;
-	return at == 1 && (!strcmp(op, "Slice") || !strcmp(op, "Split") || !strcmp(op, "Gather") ||
-	                   !strcmp(op, "Squeeze"));
+	return at == 1 && (!strcmp(op, "Slice") || !strcmp(op, "Split") || !strcmp(op, "Gather"));
 }
 
 /* Input i's value; NULL when absent. */
@@ -1262,7 +1262,11 @@ static int op_squeeze(struct nctx *c)
 	for (uint32_t i = 0; i < x->ndim; i++)
 		if (!drop[i])
 			d[r++] = x->dims[i];
-	c->moved[0] = in_moved(c, 0) && !drop[1];
+	/* the batch moves down by the dims dropped before it */
+	unsigned k = moved_at(c, 0);
+	c->moved[0] = (uint8_t)k;
+	for (unsigned i = 1; i <= k; i++)
+		c->moved[0] -= drop[i];
 	return reshape_to(c, r, d, x->batched);
 }
 
@@ -3174,8 +3178,8 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	for (size_t i = 0; i < c.nin; i++)
 		if (in_moved(&c, i) && !reads_moved(op, i, moved_at(&c, i))) {
 			batch_moves(&c, "input %zu '%.80s' has its batch on dim %u (a Transpose moved "
-			            "it): only a Transpose reads it, or on dim 1 Slice, Split, Gather, "
-			            "Squeeze, a Reshape keeping dims 0 and 1, an LSTM's or GRU's X", i,
+			            "it): only a Transpose or a Squeeze reads it, or on dim 1 Slice, "
+			            "Split, Gather, a Reshape keeping dims 0 and 1, an LSTM's or GRU's X", i,
 			            S(np->input[i]), moved_at(&c, i));
 			return imp_outputs_unknown(&c);
 		}

@@ -367,7 +367,9 @@ static int inputs(struct lstm *l)
 	l->moved = c->m->moved[c->in[X]] == 1;
 	for (size_t k = 0; k < c->nin; k++)
 		if (V(c, k) && V(c, k)->batched && !(k == X && l->moved))
-			return batch_moves(c, "%s reads the batch on dim 1", l->gru ? "GRU" : "LSTM");
+			return batch_moves(c, "%s reads the batch on dim 1 (only an X that is a "
+			                   "Transpose of a batch_first [N, T, I], from no state or "
+			                   "zeros, keeps it)", l->gru ? "GRU" : "LSTM");
 	const struct dnnq_ir_value *x = V(c, X), *w = V(c, W), *r = V(c, R);
 	if (x->ndim != 3)
 		return bad(c, DNNQ_E_SHAPE, "X [%s]: [seq_length, batch, input_size] expected",

@@ -103,10 +103,19 @@ static void matches(const char *model, const char *prefix, size_t nin,
 
 /* torch's bidirectional layer without state, then a forward one from its
  * inputs' state: the layer reads its batch on dim 1, so the import fixes
- * it to 1. */
+ * it to 1, the note saying so. */
 static void matches_torch(const char *model, const char *prefix, size_t nio,
                           const char *const *in_names, const char *const *out_names)
 {
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char path[256];
+	snprintf(path, sizeof path, RNN "/%s.onnx", model);
+	ck_assert_msg(import(path, NULL, 0, &ir, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	ck_assert_msg(ir.batch_note && strstr(ir.batch_note, "reads the batch on dim 1 (only an X "
+	              "that is a Transpose of a batch_first [N, T, I]"), "%s", ir.batch_note);
+	dnnq_ir_free(&ir);
 	matches(model, prefix, nio, in_names, nio, out_names, 15);
 }
 
@@ -128,7 +137,8 @@ END_TEST
 /* torch's batch_first layer (bidirectional, no state) exported with a
  * dynamic batch: X a Transpose of [N, T, I], the zero state a
  * ConstantOfShape of the batch, Y transposed and reshaped back to [N, T,
- * 2H]; the batch stays symbolic. Against torch at batch 3, and the 3
+ * 2H] (forward only: squeezed and transposed, its last step taken); the
+ * batch stays symbolic. Against torch at batch 3, and the 3
  * items at once giving the bytes each gives alone, int8 and fp32. */
 static void batch_first(const char *model)
 {
@@ -161,6 +171,7 @@ START_TEST(batch_first_keeps_batch)
 {
 	batch_first("lstm_bf");
 	batch_first("gru_bf");
+	batch_first("lstm_last");
 }
 END_TEST
 

@@ -15,6 +15,9 @@
               Linear, exported with a dynamic batch, over x [3, 5, 6];
               lstm_bf_x.npy and torch's lstm_bf_y.npy.
   gru_bf.onnx the same with a GRU; gru_bf_*.npy.
+  lstm_last.onnx  the same with a forward LSTM (its Y squeezed, not
+              reshaped) whose last step y[:, -1] feeds the Linear;
+              lstm_last_*.npy.
   if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
               the graph, read from the branch) else (If(sr == 8000) then x * -1
               (-1: the branch's initializer) else relu(x)), x and
@@ -103,19 +106,22 @@ def batch_first(out):
     import torch
 
     class Net(torch.nn.Module):
-        def __init__(self, cell):
+        def __init__(self, cell, bidi):
             super().__init__()
-            self.a = cell(6, 8, bidirectional=True, batch_first=True)
-            self.fc = torch.nn.Linear(16, 3)
+            self.bidi = bidi
+            self.a = cell(6, 8, bidirectional=bidi, batch_first=True)
+            self.fc = torch.nn.Linear(16 if bidi else 8, 3)
 
         def forward(self, x):
             y, _ = self.a(x)
-            return self.fc(y)
+            return self.fc(y if self.bidi else y[:, -1])
 
-    for name, cell, seed in (("lstm_bf", torch.nn.LSTM, 13), ("gru_bf", torch.nn.GRU, 17)):
+    for name, cell, bidi, seed in (("lstm_bf", torch.nn.LSTM, True, 13),
+                                   ("gru_bf", torch.nn.GRU, True, 17),
+                                   ("lstm_last", torch.nn.LSTM, False, 19)):
         torch.manual_seed(seed)
         torch.set_num_threads(1)
-        net = Net(cell).eval()
+        net = Net(cell, bidi).eval()
         x = torch.randn(3, 5, 6)
         with torch.no_grad():
             y = net(x)
