@@ -573,13 +573,16 @@ static int fold_concat(struct nctx *c)
 	return const_out(c, data, 0, batch);
 }
 
-/* A shape input (1-D int64, no batch, no negative dim) into d, rank *r. */
-static int shape_arg(struct nctx *c, size_t i, int64_t *d, uint32_t *r)
+/* A shape input (1-D int64, no negative dim) into d, rank *r; the batch
+ * refused, or when batch_one (past dim 0) taken as 1. */
+static int shape_arg(struct nctx *c, size_t i, bool batch_one, int64_t *d, uint32_t *r)
 {
 	size_t n;
 	int rc = int_list(c, i, DNNQ_IR_MAX_DIMS, d, &n);
 	for (size_t k = 0; !rc && k < n; k++)
-		if (d[k] == IMP_BATCH)
+		if (d[k] == IMP_BATCH && batch_one && k)
+			d[k] = 1;
+		else if (d[k] == IMP_BATCH)
 			rc = batch_refused(c);
 		else if (d[k] < 0)
 			rc = bad(c, DNNQ_E_SHAPE, "shape[%zu] = %lld is negative", k, (long long)d[k]);
@@ -628,7 +631,7 @@ static int fold_expand(struct nctx *c)
 	int rc = need(c, 0, DT_ANY, true);
 	if (!rc && !(rc = int_list(c, 1, DNNQ_IR_MAX_DIMS, sh, &nb)) && nb && sh[0] == IMP_BATCH)
 		return expand_batched(c, sh, (uint32_t)nb);
-	if (rc || (rc = shape_arg(c, 1, sh, &n)) ||
+	if (rc || (rc = shape_arg(c, 1, false, sh, &n)) ||
 	    (rc = broadcast(c, V(c, 0)->dims, V(c, 0)->ndim, sh, n, od, &r)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
@@ -668,13 +671,37 @@ static int fold_range(struct nctx *c)
 	return const_out(c, data, rc, false);
 }
 
+/* Whether output 0 is only read as an LSTM's or GRU's initial_h or
+ * initial_c (inputs 5, 6), in this graph and no branch of it, and fill is
+ * a float 0: torch's zero state of a batch_first layer, a ConstantOfShape
+ * of [dirs, batch, hidden]. The unroller takes zeros as no state, so the
+ * batch in the shape may be 1 (onnx/import-rnn.c). */
+static bool zero_state_only(struct nctx *c, const struct dnnq_ir_value *fill)
+{
+	const Onnx__GraphProto *g = c->m->g;
+	const char *o = c->np->n_output ? c->np->output[0] : NULL;
+	if (!o || fill->dtype != DNNQ_IR_F32 || *(const float *)fill->data != 0)
+		return false;
+	for (size_t i = 0; i < g->n_output; i++)
+		if (g->output[i]->name && !strcmp(g->output[i]->name, o))
+			return false;
+	for (size_t i = 0; i < g->n_node; i++) {
+		const Onnx__NodeProto *n = g->node[i];
+		bool rnn = n->op_type && (!strcmp(n->op_type, "LSTM") || !strcmp(n->op_type, "GRU"));
+		for (size_t k = 0; k < n->n_attribute; k++)
+			if (n->attribute[k]->g || n->attribute[k]->n_graphs)
+				return false;
+		for (size_t k = 0; k < n->n_input; k++)
+			if (n->input[k] && !strcmp(n->input[k], o) && (!rnn || k < 5 || k > 6))
+				return false;
+	}
+	return true;
+}
+
 static int fold_constantofshape(struct nctx *c)
 {
 	int64_t d[DNNQ_IR_MAX_DIMS];
 	uint32_t r;
-	int rc = shape_arg(c, 0, d, &r);
-	if (rc)
-		return rc;
 	const Onnx__AttributeProto *a = attr(c, "value");
 	struct dnnq_ir_value fill = { .dtype = DNNQ_IR_F32, .data = &(float){ 0 } };
 	if (a) {
@@ -690,6 +717,9 @@ static int fold_constantofshape(struct nctx *c)
 			return bad(c, DNNQ_E_SHAPE, "attribute 'value' has %zu elements, not 1",
 			           dnnq_ir_numel(&fill, 1));
 	}
+	int rc = shape_arg(c, 0, zero_state_only(c, &fill), d, &r);
+	if (rc)
+		return rc;
 	void *data;
 	size_t es = dnnq_ir_dtype_size(fill.dtype);
 	rc = alloc_out(c, fill.dtype, r, d, &data);

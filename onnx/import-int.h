@@ -69,9 +69,10 @@ struct imp {
 	size_t vcap, ncap_nodes, rcap;
 	bool *known;                /* a value: its shape is known */
 	bool *batch;                /* a folded integer value: may hold IMP_BATCH */
-	bool *moved;                /* a value whose batch a Transpose put on ONNX's
-	                               dim 1: its dims 0 and 1 are ONNX's 1 and 0
-	                               (onnx/import-ops.c, op_transpose) */
+	uint8_t *moved;             /* a value whose batch a Transpose (or an unrolled
+	                               LSTM / GRU) put on ONNX's dim moved[v] (0: dim
+	                               0): the IR keeps it first, then ONNX's other
+	                               dims in order (onnx/import-ops.c, op_transpose) */
 	struct imp_pad *pads;
 	size_t npads, pcap;
 	struct imp_name *names;
@@ -154,7 +155,7 @@ struct nctx {
 	int32_t consts[DNNQ_IR_MAX_OUTPUTS];  /* and outputs 1 .. nconst - 1 these (Split) */
 	uint32_t nconst;
 	bool merged;                       /* alias: a Pad merged into its reader */
-	bool moved[DNNQ_IR_MAX_OUTPUTS];   /* output k's batch is on ONNX's dim 1 */
+	uint8_t moved[DNNQ_IR_MAX_OUTPUTS]; /* output k's batch is on ONNX's dim moved[k] */
 };
 
 #define DT(x) (1u << (x))

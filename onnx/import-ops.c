@@ -59,26 +59,38 @@ int batch_moves(struct nctx *c, const char *fmt, ...)
 	return bad(c, DNNQ_E_UNSUPPORTED, "%s", msg);
 }
 
-/* Whether input i's batch is on ONNX's dim 1, moved there by a Transpose
- * (op_transpose): the IR keeps it on dim 0, ONNX's dim 0 on dim 1. */
+/* The ONNX dim input i's batch is on, moved there by a Transpose
+ * (op_transpose) or an unrolled LSTM / GRU: the IR keeps it on dim 0, then
+ * ONNX's other dims in order; 0 when it is not moved. */
+static unsigned moved_at(const struct nctx *c, size_t i)
+{
+	return i < c->nin && c->in[i] >= 0 ? c->m->moved[c->in[i]] : 0;
+}
+
 static bool in_moved(const struct nctx *c, size_t i)
 {
-	return i < c->nin && c->in[i] >= 0 && c->m->moved[c->in[i]];
+	return moved_at(c, i) != 0;
 }
 
 /* ONNX's axis a (normalised) of input i as the IR's. */
 static int64_t ir_axis(const struct nctx *c, size_t i, int64_t a)
 {
-	return in_moved(c, i) && a < 2 ? 1 - a : a;
+	int64_t k = moved_at(c, i);
+	return !k || a > k ? a : a == k ? 0 : a + 1;
 }
 
-/* The operators that read a value whose batch is on ONNX's dim 1, each
- * through ir_axis: they take one part of ONNX's dim 0 (q, k and v of an
+/* Whether op reads input i whose batch is on ONNX's dim `at`: a Transpose
+ * or a Squeeze wherever it is; on dim 1, an LSTM's or GRU's X (batch_first
+ * exports), a Reshape that keeps dims 0 and 1, and, each through ir_axis,
+ * the operators that take one part of ONNX's dim 0 (q, k and v of an
  * attention's [3, N, heads, L, d]) and so can bring the batch back. */
-static bool reads_moved(const char *op)
+static bool reads_moved(const char *op, size_t i, unsigned at)
 {
-	return !strcmp(op, "Slice") || !strcmp(op, "Split") || !strcmp(op, "Gather") ||
-	       !strcmp(op, "Squeeze");
+	if (!strcmp(op, "Transpose") || !strcmp(op, "Squeeze"))
+		return true;
+	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "Reshape"))
+		return at == 1 && i == 0;
+	return at == 1 && (!strcmp(op, "Slice") || !strcmp(op, "Split") || !strcmp(op, "Gather"));
 }
 
 /* Input i's value; NULL when absent. */
@@ -1122,14 +1134,21 @@ static int op_reshape(struct nctx *c)
 	if (s->ndim != 1 || n > DNNQ_IR_MAX_DIMS)
 		return bad(c, DNNQ_E_UNSUPPORTED, "shape [%s]: 1-D, at most %d values expected",
 		           imp_dims_str(s), DNNQ_IR_MAX_DIMS);
-	int64_t d[DNNQ_IR_MAX_DIMS], known = 1;
+	/* ONNX's dims of x: its batch b on dim 1 (moved), dims 0 and 1 swapped */
+	int64_t d[DNNQ_IR_MAX_DIMS], xd[DNNQ_IR_MAX_DIMS], known = 1;
+	uint32_t b = moved_at(c, 0);
+	memcpy(xd, x->dims, sizeof xd);
+	if (b) {
+		xd[0] = x->dims[1];
+		xd[1] = x->dims[0];
+	}
 	int minus = -1;
 	bool keep_batch = false, marked = c->m->batch[c->in[1]];
 	for (size_t i = 0; i < n; i++) {
 		d[i] = sh[i];
-		if (i == 0 && x->batched && ((marked && sh[0] == IMP_BATCH) ||
-		                             (c->m->static_batch > 0 && sh[0] == c->m->static_batch))) {
-			d[0] = x->dims[0];
+		if (i == b && x->batched && ((marked && sh[b] == IMP_BATCH) ||
+		                             (c->m->static_batch > 0 && sh[b] == c->m->static_batch))) {
+			d[b] = xd[b];
 			keep_batch = true;
 		} else if (marked && sh[i] == IMP_BATCH) {
 			return batch_moves(c, "shape[%zu] is the batch (from a Shape): only "
@@ -1137,7 +1156,7 @@ static int op_reshape(struct nctx *c)
 		} else if (sh[i] == 0 && !allowzero) {
 			if (i >= x->ndim)
 				return bad(c, DNNQ_E_SHAPE, "shape[%zu] = 0 copies a dim the input lacks", i);
-			d[i] = x->dims[i];
+			d[i] = xd[i];
 		} else if (sh[i] == -1) {
 			if (minus >= 0)
 				return bad(c, DNNQ_E_SHAPE, "shape has two -1");
@@ -1159,15 +1178,21 @@ static int op_reshape(struct nctx *c)
 	}
 	bool batched = false;
 	if (x->batched) {
-		batched = keep_batch || (n > 0 && ((sh[0] == 0 && !allowzero) ||
-		                                   (sh[0] == -1 && d[0] == 1)));
+		batched = keep_batch || (n > b && ((sh[b] == 0 && !allowzero) ||
+		                                   (sh[b] == -1 && d[b] == 1)));
 		if (!batched && !n)
 			return batch_moves(c, "reshaping a batched value to a scalar");
-		if (!batched)
-			return batch_moves(c, "reshaping a batched value: shape[0] = %lld merges "
-			           "the batch with other dims or moves it (shape[0] keeps the batch as "
-			           "0, as -1 standing for it, or as the batch the model fixes)",
-			           (long long)sh[0]);
+		if (!batched || (b && d[0] != xd[0]))
+			return batch_moves(c, "reshaping a batched value: shape[%u] = %lld merges "
+			           "the batch with other dims or moves it (shape[%u] keeps the batch as "
+			           "0, as -1 standing for it, or as the batch the model fixes%s)", b,
+			           (long long)sh[b], b, b ? "; shape[0] keeps dim 0" : "");
+	}
+	if (b) {
+		int64_t t = d[0];
+		d[0] = d[1];
+		d[1] = t;
+		c->moved[0] = 1;
 	}
 	return reshape_to(c, (uint32_t)n, d, batched);
 }
@@ -1237,7 +1262,11 @@ static int op_squeeze(struct nctx *c)
 	for (uint32_t i = 0; i < x->ndim; i++)
 		if (!drop[i])
 			d[r++] = x->dims[i];
-	c->moved[0] = in_moved(c, 0) && !drop[1];
+	/* the batch moves down by the dims dropped before it */
+	unsigned k = moved_at(c, 0);
+	c->moved[0] = (uint8_t)k;
+	for (unsigned i = 1; i <= k; i++)
+		c->moved[0] -= drop[i];
 	return reshape_to(c, r, d, x->batched);
 }
 
@@ -1696,28 +1725,31 @@ static int op_transpose(struct nctx *c)
 	bool seen[DNNQ_IR_MAX_DIMS] = { false };
 	if (n >= 0 && (size_t)n != x->ndim)
 		return bad(c, DNNQ_E_SHAPE, "perm has %td values for rank %u", n, x->ndim);
-	int64_t d[DNNQ_IR_MAX_DIMS];
+	int64_t d[DNNQ_IR_MAX_DIMS], p[DNNQ_IR_MAX_DIMS];
 	for (uint32_t i = 0; i < x->ndim; i++) {
-		int64_t p = n >= 0 ? v[i] : (int64_t)(x->ndim - 1 - i);    /* default: reversed */
-		if (p < 0 || p >= (int64_t)x->ndim || seen[p])
+		p[i] = n >= 0 ? v[i] : (int64_t)(x->ndim - 1 - i);    /* default: reversed */
+		if (p[i] < 0 || p[i] >= (int64_t)x->ndim || seen[p[i]])
 			return bad(c, DNNQ_E_RANGE, "perm[%u] = %lld: not a permutation of 0..%u", i,
-			           (long long)p, x->ndim - 1);
-		seen[p] = true;
-		c->node.ints[i] = p;
-		d[i] = x->dims[p];
+			           (long long)p[i], x->ndim - 1);
+		seen[p[i]] = true;
 	}
-	if (x->batched && x->ndim >= 2 && c->node.ints[0] != 0 && c->node.ints[1] == 0) {
-		/* the batch to ONNX's dim 1: the IR keeps it first, ONNX's dim 0 second,
-		 * for readers that take a part of that dim (reads_moved) */
-		c->node.ints[1] = c->node.ints[0];
+	/* ONNX's perm on the IR's dims: the batch (ONNX's dim k in, j out) stays
+	 * first in the IR, ONNX's other dims follow in order; the output's batch
+	 * on a dim other than 0 is moved (for the readers of reads_moved) */
+	int64_t k = x->batched ? (int64_t)moved_at(c, 0) : -1, j = 0;
+	for (uint32_t i = 0, o = k >= 0; i < x->ndim; i++) {
+		if (p[i] == k) {
+			j = i;
+			continue;
+		}
+		int64_t at = k < 0 || p[i] > k ? p[i] : p[i] + 1;   /* ONNX's dim p[i] in the IR */
+		c->node.ints[o++] = at;
+	}
+	if (k >= 0)
 		c->node.ints[0] = 0;
-		d[1] = d[0];
-		d[0] = x->dims[0];
-		c->moved[0] = true;
-	} else if (x->batched && x->ndim && c->node.ints[0] != 0) {
-		return batch_moves(c, "perm[0] = %lld: the batch (dim 0) must stay first",
-		           (long long)c->node.ints[0]);
-	}
+	for (uint32_t i = 0; i < x->ndim; i++)
+		d[i] = x->dims[c->node.ints[i]];
+	c->moved[0] = (uint8_t)j;
 	c->node.nints = x->ndim;
 	if ((rc = engine_kind(c, "transpose")))
 		return rc;
@@ -3144,10 +3176,11 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		if (c.in[i] >= 0 && !m->known[c.in[i]])
 			return imp_outputs_unknown(&c);
 	for (size_t i = 0; i < c.nin; i++)
-		if (in_moved(&c, i) && !reads_moved(op)) {
-			batch_moves(&c, "input %zu '%.80s' has its batch on dim 1 (a Transpose moved "
-			            "it): only Slice, Split, Gather and Squeeze read it", i,
-			            S(np->input[i]));
+		if (in_moved(&c, i) && !reads_moved(op, i, moved_at(&c, i))) {
+			batch_moves(&c, "input %zu '%.80s' has its batch on dim %u (a Transpose moved "
+			            "it): only a Transpose or a Squeeze reads it, or on dim 1 Slice, "
+			            "Split, Gather, a Reshape keeping dims 0 and 1, an LSTM's or GRU's X", i,
+			            S(np->input[i]), moved_at(&c, i));
 			return imp_outputs_unknown(&c);
 		}
 	if (lstm || gru) {

@@ -17,6 +17,12 @@
  * a node group per step, so sequences are bounded (IMP_MAX_LSTM_STEPS);
  * real exports that stream audio (silero VAD) run a step or a few per call.
  *
+ * X's batch is on dim 1, so the model is imported with the batch fixed to
+ * 1, except when X is a Transpose of a batched [N, T, I] (torch's
+ * batch_first): the IR holds it as [N, T, I], each step slices its dim 1
+ * and Y ([T, dirs, N, H] in ONNX) is the IR's [N, T, dirs, H], its batch
+ * moved to ONNX's dim 2 for the Transposes after it (import-ops.c).
+ *
  * Refused, clearly: layout 1, activations other than the defaults, clip,
  * input_forget, peepholes (P), sequence_lens other than the full length.
  */
@@ -35,6 +41,8 @@ enum { X, W, R, B, SEQ_LENS, INIT_H, INIT_C, P };
 struct lstm {
 	struct nctx *c;
 	bool gru, lbr;                      /* a GRU; its linear_before_reset */
+	bool moved;                         /* X's batch on ONNX's dim 1, dim 0 in the IR
+	                                       (batch_first: X a Transpose of [N, T, I]) */
 	int G;                              /* gates: 4 (LSTM: i, o, f, c), 3 (GRU: z, r, h) */
 	int64_t T, Bn, I, H, D;
 	uint32_t slice_kind, sub_kind;
@@ -65,7 +73,7 @@ static int32_t new_value(struct lstm *l, const char *what, const char *oname, ui
 	snprintf(name, sizeof name, "%s/%s.%zu", l->c->name, what, l->seq++);
 	struct dnnq_ir_value v = { .name = (char *)(oname && *oname ? oname : name),
 	                           .dtype = DNNQ_IR_F32, .ndim = ndim, .data = data,
-	                           .producer = producer };
+	                           .batched = l->moved && producer >= 0, .producer = producer };
 	memcpy(v.dims, dims, ndim * sizeof *dims);
 	return imp_new_value(l->c->m, &v, true);
 }
@@ -150,6 +158,9 @@ static int32_t state_in(struct lstm *l, size_t k, int64_t dir)
 		bool zero = true;
 		for (size_t i = 0; i < n; i++)
 			zero &= data[(size_t)dir * n + i] == 0;
+		if (!zero && l->moved)
+			return batch_moves(l->c, "a nonzero constant initial state beside X's batch on "
+			                   "dim 1");
 		return zero ? -1 : constant(l, data + (size_t)dir * n, NULL, l->Bn, l->H, l->H, false,
 		                            "state");
 	}
@@ -351,14 +362,19 @@ static int inputs(struct lstm *l)
 	if ((rc = need(c, X, DT_F32, false)) || (rc = need(c, W, DT_F32, true)) ||
 	    (rc = need(c, R, DT_F32, true)))
 		return rc;
+	/* X's batch where ONNX has it, on dim 1 (a Transpose of batch_first's
+	 * [N, T, I]); any other batched input refused */
+	l->moved = c->m->moved[c->in[X]] == 1;
 	for (size_t k = 0; k < c->nin; k++)
-		if (V(c, k) && V(c, k)->batched)
-			return batch_moves(c, "LSTM reads the batch on dim 1");
+		if (V(c, k) && V(c, k)->batched && !(k == X && l->moved))
+			return batch_moves(c, "%s reads the batch on dim 1 (only an X that is a "
+			                   "Transpose of a batch_first [N, T, I], from no state or "
+			                   "zeros, keeps it)", l->gru ? "GRU" : "LSTM");
 	const struct dnnq_ir_value *x = V(c, X), *w = V(c, W), *r = V(c, R);
 	if (x->ndim != 3)
 		return bad(c, DNNQ_E_SHAPE, "X [%s]: [seq_length, batch, input_size] expected",
 		           imp_dims_str(x));
-	l->T = x->dims[0], l->Bn = x->dims[1], l->I = x->dims[2];
+	l->T = x->dims[l->moved], l->Bn = x->dims[!l->moved], l->I = x->dims[2];
 	if (l->T < 1 || l->Bn < 1 || l->I < 1)
 		return bad(c, DNNQ_E_SHAPE, "X [%s]: an empty sequence, batch or input",
 		           imp_dims_str(x));
@@ -439,17 +455,24 @@ int imp_rnn(struct nctx *c, bool gru)
 	int32_t *ys = calloc((size_t)(l.T * l.D), sizeof *ys), hs[2], cs[2], out[3] = { -1, -1, -1 };
 	if (!ys)
 		return DNNQ_E_NOMEM;
+	/* Y [T, dirs, N, H], Y_h and Y_c [dirs, N, H]; X's batch moved: the IR's
+	 * [N, T, dirs, H] and [N, dirs, H], the batch on ONNX's dims 2 and 1 */
 	int64_t y4[4] = { 1, 1, l.Bn, l.H }, s3[3] = { 1, l.Bn, l.H }, xd[2] = { l.Bn, l.I };
+	uint32_t ax = l.moved;          /* the IR's axis of ONNX's dim 0 */
+	if (l.moved) {
+		y4[0] = l.Bn, y4[2] = 1;
+		s3[0] = l.Bn, s3[1] = 1;
+	}
 	for (int64_t d = 0; !rc && d < l.D; d++) {
 		l.h = state_in(&l, INIT_H, d);
 		l.cs = l.h < -1 || gru ? l.h : state_in(&l, INIT_C, d);
 		if (l.h < -1 || l.cs < -1) {
-			rc = DNNQ_E_NOMEM;
+			rc = l.h < -1 ? l.h : l.cs;
 			break;
 		}
 		for (int64_t s = 0; !rc && s < l.T; s++) {
 			int64_t t = reverse || d == 1 ? l.T - 1 - s : s;
-			int32_t x = l.T > 1 ? pick(&l, c->in[X], 0, t) : c->in[X];
+			int32_t x = l.T > 1 ? pick(&l, c->in[X], ax, t) : c->in[X];
 			if (x < 0 || (x = reshape(&l, x, 2, xd, NULL)) < 0 ||
 			    (rc = gru ? gru_step(&l, x, d) : step(&l, x, d)))
 				rc = rc ? rc : x;
@@ -462,14 +485,17 @@ int imp_rnn(struct nctx *c, bool gru)
 	}
 	/* Y: each direction's steps along axis 0, the directions along axis 1 */
 	for (int64_t d = 0; !rc && *oname(c, 0) && d < l.D; d++)
-		if ((ys[d] = concat(&l, ys + d * l.T, (size_t)l.T, 0, l.D == 1 ? oname(c, 0) : NULL)) < 0)
+		if ((ys[d] = concat(&l, ys + d * l.T, (size_t)l.T, ax, l.D == 1 ? oname(c, 0) : NULL)) < 0)
 			rc = ys[d];
-	if (!rc && *oname(c, 0) && (out[0] = concat(&l, ys, (size_t)l.D, 1, oname(c, 0))) < 0)
+	if (!rc && *oname(c, 0) && (out[0] = concat(&l, ys, (size_t)l.D, ax + 1, oname(c, 0))) < 0)
 		rc = out[0];
-	if (!rc && *oname(c, 1) && (out[1] = concat(&l, hs, (size_t)l.D, 0, oname(c, 1))) < 0)
+	if (!rc && *oname(c, 1) && (out[1] = concat(&l, hs, (size_t)l.D, ax, oname(c, 1))) < 0)
 		rc = out[1];
-	if (!rc && *oname(c, 2) && (out[2] = concat(&l, cs, (size_t)l.D, 0, oname(c, 2))) < 0)
+	if (!rc && *oname(c, 2) && (out[2] = concat(&l, cs, (size_t)l.D, ax, oname(c, 2))) < 0)
 		rc = out[2];
+	for (int k = 0; !rc && l.moved && k < 3; k++)
+		if (out[k] >= 0)
+			c->m->moved[out[k]] = k ? 1 : 2;
 	free(ys);
 	for (size_t k = 0; !rc && k < c->np->n_output; k++) {
 		if (!*oname(c, k))

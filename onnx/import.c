@@ -137,9 +137,10 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 		if (!(k = realloc(m->batch, cap * sizeof *k)))
 			return DNNQ_E_NOMEM;
 		m->batch = k;
-		if (!(k = realloc(m->moved, cap * sizeof *k)))
+		uint8_t *mv = realloc(m->moved, cap * sizeof *mv);
+		if (!mv)
 			return DNNQ_E_NOMEM;
-		m->moved = k;
+		m->moved = mv;
 		m->vcap = cap;
 	}
 	char *name = strdup(v->name ? v->name : "");
@@ -149,7 +150,7 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 	ir->values[ir->nvalues].name = name;
 	m->known[ir->nvalues] = known;
 	m->batch[ir->nvalues] = false;
-	m->moved[ir->nvalues] = false;
+	m->moved[ir->nvalues] = 0;
 	return (int32_t)ir->nvalues++;
 }
 
@@ -897,9 +898,9 @@ static int declare_outputs(struct imp *m, const Onnx__GraphProto *g)
 		if (m->moved[id]) {     /* only the batch stands in the way: counted as such */
 			if (!m->nbatch++)
 				snprintf(m->batch_why, sizeof m->batch_why, "graph output '%.100s': its "
-				         "batch is on dim 1 (a Transpose moved it)", name);
+				         "batch is on dim %u (a Transpose moved it)", name, m->moved[id]);
 			imp_problem(m, DNNQ_E_UNSUPPORTED, "graph output '%.100s': its batch is on dim "
-			            "1 (a Transpose moved it)", name);
+			            "%u (a Transpose moved it)", name, m->moved[id]);
 			continue;
 		}
 		m->ir->outputs[m->ir->noutputs++] = id;

@@ -209,6 +209,80 @@ static int convert_run(const char *what, const struct dnnq_ir *ir, struct dnnq_o
 	return rc;
 }
 
+/* c calibrated on in (batch samples), as dnnq-convert by default. */
+static int calibrate(const struct dnnq_ir *ir, const struct dnnq_npy *in, size_t batch,
+                     struct dnnq_onnx_calib *c, struct dnnq_diag *d)
+{
+	struct dnnq_diag why = { "" };
+	const void **x = calloc(ir->ninputs + 1, sizeof *x);
+	int rc;
+	for (size_t i = 0; x && i < ir->ninputs; i++)
+		x[i] = in[i].data;
+	if (!x)
+		rc = dnnq_diag_set(&why, DNNQ_E_NOMEM, "out of memory");
+	else if (!(rc = dnnq_onnx_calib_init(c, ir, 0, &why)))
+		rc = dnnq_onnx_calib_add(c, x, batch, &why);
+	free(x);
+	if (rc)
+		dnnq_diag_set(d, rc, "calibrating on the inputs: %s", why.msg);
+	return rc;
+}
+
+/* Item i of the n arrays a of batch items, into v (a view of a's data). */
+static void item_view(const struct dnnq_npy *a, size_t n, size_t batch, size_t i,
+                      struct dnnq_npy *v)
+{
+	for (size_t k = 0; k < n; k++) {
+		v[k] = a[k];
+		v[k].count = a[k].count / batch;
+		v[k].shape[0] = 1;
+		v[k].nbytes = a[k].nbytes / batch;
+		v[k].data = a[k].data + i * v[k].nbytes;
+	}
+}
+
+int conf_items_alone(const struct dnnq_ir *ir, const struct dnnq_npy *in,
+                     const struct dnnq_npy *want, size_t *differ, struct dnnq_diag *d)
+{
+	size_t batch, nout = ir->noutputs;
+	struct dnnq_onnx_calib c = { 0 };
+	*differ = 0;
+	int rc = check_inputs(ir, in, &batch, d);
+	void **all = calloc(nout + 1, sizeof *all), **one = calloc(nout + 1, sizeof *one);
+	struct dnnq_npy *iv = calloc(ir->ninputs + 1, sizeof *iv), *wv = calloc(nout + 1, sizeof *wv);
+	if (!rc && (!all || !one || !iv || !wv))
+		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
+	if (!rc)
+		rc = calibrate(ir, in, batch, &c, d);
+	for (int fp32 = 0; !rc && fp32 < 2; fp32++) {
+		const char *what = fp32 ? "fp32" : "int8";
+		if ((rc = convert_run(what, ir, &c, fp32, batch, in, want, all, d)))
+			break;
+		for (size_t i = 0; !rc && i < batch; i++) {
+			item_view(in, ir->ninputs, batch, i, iv);
+			item_view(want, nout, batch, i, wv);
+			if ((rc = convert_run(what, ir, &c, fp32, 1, iv, wv, one, d)))
+				break;
+			for (size_t k = 0; k < nout; k++) {
+				size_t es = dnnq_npy_itemsize(want[k].dtype);
+				const char *a = (const char *)all[k] + i * wv[k].nbytes;
+				for (size_t e = 0; e < wv[k].count; e++)
+					*differ += memcmp(a + e * es, (const char *)one[k] + e * es, es) != 0;
+				free(one[k]);
+			}
+		}
+		for (size_t k = 0; k < nout; k++)
+			free(all[k]);
+	}
+	if (c.ir)
+		dnnq_onnx_calib_free(&c);
+	free(wv);
+	free(iv);
+	free(one);
+	free(all);
+	return rc;
+}
+
 int conf_run(const struct dnnq_ir *ir, bool exact, const struct dnnq_npy *in,
              const struct dnnq_npy *want, struct conf_result *r, struct dnnq_diag *d)
 {
@@ -219,7 +293,6 @@ int conf_run(const struct dnnq_ir *ir, bool exact, const struct dnnq_npy *in,
 		return rc;
 	void **q = calloc(nout + 1, sizeof *q), **f = calloc(nout + 1, sizeof *f);
 	struct dnnq_onnx_calib c = { 0 };
-	struct dnnq_diag why = { "" };
 	if (!q || !f) {
 		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 		goto out;
@@ -227,17 +300,8 @@ int conf_run(const struct dnnq_ir *ir, bool exact, const struct dnnq_npy *in,
 	if (exact) {
 		rc = convert_run("exact", ir, NULL, false, batch, in, want, q, d);
 	} else {
-		const void **x = calloc(ir->ninputs + 1, sizeof *x);
-		for (size_t i = 0; x && i < ir->ninputs; i++)
-			x[i] = in[i].data;
-		if (!x)
-			rc = dnnq_diag_set(&why, DNNQ_E_NOMEM, "out of memory");
-		else if (!(rc = dnnq_onnx_calib_init(&c, ir, 0, &why)))
-			rc = dnnq_onnx_calib_add(&c, x, batch, &why);
-		free(x);
-		if (rc)
-			dnnq_diag_set(d, rc, "calibrating on the inputs: %s", why.msg);
-		else if (!(rc = convert_run("int8", ir, &c, false, batch, in, want, q, d)) &&
+		if (!(rc = calibrate(ir, in, batch, &c, d)) &&
+		    !(rc = convert_run("int8", ir, &c, false, batch, in, want, q, d)) &&
 		         (rc = convert_run("fp32", ir, &c, true, batch, in, want, f, d)))
 			for (size_t k = 0; k < nout; k++)
 				free(q[k]);

@@ -42,6 +42,13 @@ struct conf_result {
 int conf_run(const struct dnnq_ir *ir, bool exact, const struct dnnq_npy *in,
              const struct dnnq_npy *want, struct conf_result *r, struct dnnq_diag *d);
 
+/* A float ir with a batch, calibrated on in as conf_run does, lowered int8
+ * and all fp32: in's batch run at once against each item run alone (both
+ * through conf_run_model), the output elements whose bytes differ (over
+ * both passes) into *differ. */
+int conf_items_alone(const struct dnnq_ir *ir, const struct dnnq_npy *in,
+                     const struct dnnq_npy *want, size_t *differ, struct dnnq_diag *d);
+
 /* m through the file (written, read back), built, planned at batch and
  * run: out[k] (malloc'd; free each) and info[k] for each output. */
 int conf_run_model(const struct dnnq_model *m, size_t batch, const void *const *in, void **out,

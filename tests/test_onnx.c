@@ -2587,9 +2587,10 @@ START_TEST(batch_on_dim1_attention)
 }
 END_TEST
 
-/* A value whose batch a Transpose put on dim 1, read by anything but
- * Slice, Split, Gather or Squeeze, or a graph output: the batch is fixed
- * to 1 as before, the note naming the reader or the output. */
+/* A value whose batch a Transpose put on dim 1, read by what does not
+ * take it there (reads_moved in onnx/import-ops.c: a Relu), or a graph
+ * output: the batch is fixed to 1 as before, the note naming the reader or
+ * the output. */
 START_TEST(batch_on_dim1_fixed)
 {
 	int64_t xd[3] = { BATCH, 4, 6 }, p[3] = { 1, 0, 2 };

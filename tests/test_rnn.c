@@ -103,10 +103,19 @@ static void matches(const char *model, const char *prefix, size_t nin,
 
 /* torch's bidirectional layer without state, then a forward one from its
  * inputs' state: the layer reads its batch on dim 1, so the import fixes
- * it to 1. */
+ * it to 1, the note saying so. */
 static void matches_torch(const char *model, const char *prefix, size_t nio,
                           const char *const *in_names, const char *const *out_names)
 {
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char path[256];
+	snprintf(path, sizeof path, RNN "/%s.onnx", model);
+	ck_assert_msg(import(path, NULL, 0, &ir, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	ck_assert_msg(ir.batch_note && strstr(ir.batch_note, "reads the batch on dim 1 (only an X "
+	              "that is a Transpose of a batch_first [N, T, I]"), "%s", ir.batch_note);
+	dnnq_ir_free(&ir);
 	matches(model, prefix, nio, in_names, nio, out_names, 15);
 }
 
@@ -122,6 +131,47 @@ START_TEST(gru_matches_torch)
 {
 	static const char *const in[2] = { "x", "h0" }, *const out[2] = { "y", "hn" };
 	matches_torch("gru", "gru_", 2, in, out);
+}
+END_TEST
+
+/* torch's batch_first layer (bidirectional, no state) exported with a
+ * dynamic batch: X a Transpose of [N, T, I], the zero state a
+ * ConstantOfShape of the batch, Y transposed and reshaped back to [N, T,
+ * 2H] (forward only: squeezed and transposed, its last step taken); the
+ * batch stays symbolic. Against torch at batch 3, and the 3
+ * items at once giving the bytes each gives alone, int8 and fp32. */
+static void batch_first(const char *model)
+{
+	static const char *const x[1] = { "x" }, *const y[1] = { "y" };
+	char path[256], prefix[64];
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	snprintf(path, sizeof path, RNN "/%s.onnx", model);
+	snprintf(prefix, sizeof prefix, "%s_", model);
+	ck_assert_msg(import(path, NULL, 0, &ir, &d) == 0, "%s", d.msg);
+	ck_assert_msg(ir.max_batch != 1, "%s: max batch %u", model, ir.max_batch);
+	ck_assert(ir.values[ir.inputs[0]].batched);
+	struct arr in, want;
+	snprintf(path, sizeof path, "%sx", prefix);
+	load(path, &in);
+	snprintf(path, sizeof path, "%sy", prefix);
+	load(path, &want);
+	size_t differ;
+	ck_assert_uint_eq(in.a.shape[0], 3);
+	ck_assert_msg(conf_items_alone(&ir, &in.a, &want.a, &differ, &d) == 0, "%s", d.msg);
+	ck_assert_msg(differ == 0, "%s: %zu elements differ from the items run alone", model,
+	              differ);
+	free(in.buf);
+	free(want.buf);
+	dnnq_ir_free(&ir);
+	matches(model, prefix, 1, x, 1, y, 30);
+}
+
+START_TEST(batch_first_keeps_batch)
+{
+	batch_first("lstm_bf");
+	batch_first("gru_bf");
+	batch_first("lstm_last");
 }
 END_TEST
 
@@ -224,6 +274,7 @@ Suite *suite_rnn(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, lstm_matches_torch);
 	tcase_add_test(t, gru_matches_torch);
+	tcase_add_test(t, batch_first_keeps_batch);
 	tcase_add_test(t, if_inlined);
 	tcase_add_test(t, select_matches_numpy);
 	tcase_add_test(t, if_refusals);

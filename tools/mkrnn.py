@@ -10,6 +10,14 @@
               hn, cn as they are (a dim 0 of 1 is the batch).
   gru.onnx    torch: the same with GRUs (linear_before_reset, as torch
               exports them) over x [4, 1, 6], h0 [1, 1, 8]; gru_*.npy.
+  lstm_bf.onnx  torch: a bidirectional LSTM with batch_first=True (no
+              state: torch's zeros of a ConstantOfShape of the batch), then a
+              Linear, exported with a dynamic batch, over x [3, 5, 6];
+              lstm_bf_x.npy and torch's lstm_bf_y.npy.
+  gru_bf.onnx the same with a GRU; gru_bf_*.npy.
+  lstm_last.onnx  the same with a forward LSTM (its Y squeezed, not
+              reshaped) whose last step y[:, -1] feeds the Linear;
+              lstm_last_*.npy.
   if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
               the graph, read from the branch) else (If(sr == 8000) then x * -1
               (-1: the branch's initializer) else relu(x)), x and
@@ -92,6 +100,36 @@ def gru(out):
     for name, v in (("x", x), ("h0", h0), ("y", y), ("hn", hn)):
         v = v.numpy().astype(np.float32)
         np.save(os.path.join(out, "gru_" + name + ".npy"), v[None] if v.shape[0] != 1 else v)
+
+
+def batch_first(out):
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self, cell, bidi):
+            super().__init__()
+            self.bidi = bidi
+            self.a = cell(6, 8, bidirectional=bidi, batch_first=True)
+            self.fc = torch.nn.Linear(16 if bidi else 8, 3)
+
+        def forward(self, x):
+            y, _ = self.a(x)
+            return self.fc(y if self.bidi else y[:, -1])
+
+    for name, cell, bidi, seed in (("lstm_bf", torch.nn.LSTM, True, 13),
+                                   ("gru_bf", torch.nn.GRU, True, 17),
+                                   ("lstm_last", torch.nn.LSTM, False, 19)):
+        torch.manual_seed(seed)
+        torch.set_num_threads(1)
+        net = Net(cell, bidi).eval()
+        x = torch.randn(3, 5, 6)
+        with torch.no_grad():
+            y = net(x)
+        torch.onnx.export(net, (x,), os.path.join(out, name + ".onnx"), opset_version=13,
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
+        np.save(os.path.join(out, name + "_x.npy"), x.numpy().astype(np.float32))
+        np.save(os.path.join(out, name + "_y.npy"), y.numpy().astype(np.float32))
 
 
 def if_model(out):
@@ -218,6 +256,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     lstm(a.out)
     gru(a.out)
+    batch_first(a.out)
     if_model(a.out)
     select_models(a.out)
 
