@@ -678,24 +678,9 @@ static int fold_range(struct nctx *c)
  * batch in the shape may be 1 (onnx/import-rnn.c). */
 static bool zero_state_only(struct nctx *c, const struct dnnq_ir_value *fill)
 {
-	const Onnx__GraphProto *g = c->m->g;
 	const char *o = c->np->n_output ? c->np->output[0] : NULL;
-	if (!o || fill->dtype != DNNQ_IR_F32 || *(const float *)fill->data != 0)
-		return false;
-	for (size_t i = 0; i < g->n_output; i++)
-		if (g->output[i]->name && !strcmp(g->output[i]->name, o))
-			return false;
-	for (size_t i = 0; i < g->n_node; i++) {
-		const Onnx__NodeProto *n = g->node[i];
-		bool rnn = n->op_type && (!strcmp(n->op_type, "LSTM") || !strcmp(n->op_type, "GRU"));
-		for (size_t k = 0; k < n->n_attribute; k++)
-			if (n->attribute[k]->g || n->attribute[k]->n_graphs)
-				return false;
-		for (size_t k = 0; k < n->n_input; k++)
-			if (n->input[k] && !strcmp(n->input[k], o) && (!rnn || k < 5 || k > 6))
-				return false;
-	}
-	return true;
+	return o && fill->dtype == DNNQ_IR_F32 && *(const float *)fill->data == 0 &&
+	       imp_read_elsewhere(c->m, o) == 0;
 }
 
 static int fold_constantofshape(struct nctx *c)

@@ -78,6 +78,8 @@ struct imp {
 	struct imp_name *names;
 	size_t ncap, nused;
 	size_t walked;              /* ONNX nodes of the If branches walked */
+	struct imp_reads *reads;    /* of the graph being walked, built at the first
+	                               need (imp_read_elsewhere), NULL before */
 	size_t const_bytes;
 	/* problems */
 	char *list;
@@ -86,6 +88,14 @@ struct imp {
 	bool nomem;
 	struct dnnq_diag *diag;
 };
+
+/* Whether value `name` of the graph being walked is a graph output or read
+ * by a node other than as an LSTM's or GRU's initial_h / initial_c, or the
+ * graph has subgraphs (whose reads are not looked at): once per graph, a
+ * sorted index of its reads (a lookup per node would make an import of n
+ * nodes n^2). -1: out of memory. */
+int imp_read_elsewhere(struct imp *m, const char *name);
+void imp_reads_free(struct imp_reads *r);
 
 void imp_problem(struct imp *m, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -964,16 +964,79 @@ static int model_header(struct imp *m, const Onnx__ModelProto *mp)
 	return 0;
 }
 
+struct imp_reads {
+	const char **names;         /* sorted */
+	size_t n;
+	bool subgraphs;
+};
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool state_input(const Onnx__NodeProto *n, size_t k)
+{
+	return (k == 5 || k == 6) && n->op_type &&
+	       (!strcmp(n->op_type, "LSTM") || !strcmp(n->op_type, "GRU"));
+}
+
+static struct imp_reads *reads_of(const Onnx__GraphProto *g)
+{
+	struct imp_reads *r = calloc(1, sizeof *r);
+	size_t cap = g->n_output;
+	for (size_t i = 0; i < g->n_node; i++)
+		cap += g->node[i]->n_input;
+	if (!r || !(r->names = malloc((cap ? cap : 1) * sizeof *r->names))) {
+		imp_reads_free(r);
+		return NULL;
+	}
+	for (size_t i = 0; i < g->n_output; i++)
+		if (g->output[i]->name)
+			r->names[r->n++] = g->output[i]->name;
+	for (size_t i = 0; i < g->n_node; i++) {
+		const Onnx__NodeProto *n = g->node[i];
+		for (size_t k = 0; k < n->n_attribute; k++)
+			r->subgraphs |= n->attribute[k]->g || n->attribute[k]->n_graphs;
+		for (size_t k = 0; k < n->n_input; k++)
+			if (n->input[k] && !state_input(n, k))
+				r->names[r->n++] = n->input[k];
+	}
+	qsort(r->names, r->n, sizeof *r->names, cmp_name);
+	return r;
+}
+
+void imp_reads_free(struct imp_reads *r)
+{
+	if (r)
+		free(r->names);
+	free(r);
+}
+
+int imp_read_elsewhere(struct imp *m, const char *name)
+{
+	if (!m->reads && !(m->reads = reads_of(m->g))) {
+		m->nomem = true;
+		return -1;
+	}
+	return m->reads->subgraphs ||
+	       bsearch(&name, m->reads->names, m->reads->n, sizeof *m->reads->names, cmp_name);
+}
+
 int imp_walk(struct imp *m, const Onnx__GraphProto *g)
 {
 	const Onnx__GraphProto *outer = m->g;
+	struct imp_reads *outer_reads = m->reads;
 	size_t *order;
 	int rc = imp_node_order(g, &order);
 	if (rc)
 		return rc;
 	m->g = g;
+	m->reads = NULL;        /* g's, when asked */
 	for (size_t i = 0; !rc && i < g->n_node; i++)
 		rc = imp_node(m, g->node[order[i]], order[i]);
+	imp_reads_free(m->reads);
+	m->reads = outer_reads;
 	m->g = outer;
 	free(order);
 	return rc;
