@@ -476,26 +476,28 @@ static int timed(const struct opts *o, struct run *r, struct dnnq_latency *lat,
 	return rc;
 }
 
+/* v, or "-" (JSON null) where there is none (NaN: no peak, a fused
+ * node's rate): JSON with jprec decimals, text " %width.tprecf" and unit. */
+static void print_opt(bool json, double v, int jprec, int width, int tprec, const char *unit)
+{
+	if (json)
+		printf(isnan(v) ? "null" : "%.*f", jprec, v);
+	else if (isnan(v))
+		printf(" %*s", width + (int)strlen(unit), "-");
+	else
+		printf(" %*.*f%s", width, tprec, v, unit);
+}
+
 /* A share of peak: " 12.3%" or "     -" (text), 0.123 or null (JSON). */
 static void print_frac(bool json, double f)
 {
-	if (json)
-		printf(isnan(f) ? "null" : "%.5f", f);
-	else if (isnan(f))
-		printf(" %6s", "-");
-	else
-		printf(" %5.1f%%", f * 100);
+	print_opt(json, json ? f : f * 100, 5, 5, 1, "%");
 }
 
-/* A rate, or "-" (null) where there is none: a fused node's. */
+/* A rate: "  123.45" or "       -" (text), 123.450 or null (JSON). */
 static void print_rate(bool json, double v)
 {
-	if (json)
-		printf(isnan(v) ? "null" : "%.3f", v);
-	else if (isnan(v))
-		printf(" %7s", "-");
-	else
-		printf(" %7.2f", v);
+	print_opt(json, v, 3, 7, 2, "");
 }
 
 static void print_peaks(const struct opts *o, const struct run *r)
