@@ -63,6 +63,13 @@ int dnnq_qtensor_serialize(const struct dnnq_qtensor *t, void *buf, size_t cap,
 	p += 8;
 	if (nbytes)
 		memcpy(p, t->data, nbytes);
+	/* A packed tensor's last byte may end in bits no element owns; they
+	 * hold whatever the allocation held (dnnq_qtensor_resize does not
+	 * clear it): written as zeros, so the record is a function of the
+	 * tensor's values alone and carries no heap bytes into a file. */
+	size_t used = dnnq_qtensor_numel(t) * t->precision % 8;
+	if (t->dtype == DNNQ_DTYPE_PACKED && nbytes && used)
+		p[nbytes - 1] &= (uint8_t)((1u << used) - 1);
 	p += nbytes;
 	dnnq_put_le32(p, dnnq_crc32c(buf, (size_t)(p - (uint8_t *)buf)));
 	if (written)
