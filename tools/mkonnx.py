@@ -22,10 +22,15 @@ the same graph is only required to be within a quantum or two of it.
 
 Run with Debian's interpreter (torch, onnx, sklearn, numpy):
     /usr/bin/python3 tools/mkonnx.py [--out tests/onnx]
-Deterministic: fixed seeds, one torch thread, deterministic algorithms.
+Deterministic: fixed seeds, one torch thread, deterministic algorithms;
+torch's expected outputs computed in float64 (torch_want), so the same bytes
+on AVX2 and AVX-512 hosts. Not digits/cnn.onnx and its logits: its float32
+training sums in an order that depends on the CPU's kernels, so another ISA
+writes it with other last bits.
 """
 
 import argparse
+import copy
 import functools
 import hashlib
 import io
@@ -1151,6 +1156,18 @@ def node(op, ins, outs, **attrs):
     return helper.make_node(op, ins, outs, name=f"{op.lower()}_{outs[0]}", **attrs)
 
 
+def torch_want(model, x):
+    """model(x) as a case's expected output: computed in float64 and
+    rounded to float32, so that the bytes do not depend on which kernels
+    this CPU's torch picks (its float32 convolutions and GEMMs sum in an
+    order that depends on the ISA: AVX2 and AVX-512 hosts wrote outputs
+    4.8e-8 apart). Integer outputs (argmax) keep their dtype."""
+    m64 = copy.deepcopy(model).double()
+    with torch.no_grad():
+        y = m64(x.double())
+    return (y.float() if y.is_floating_point() else y).numpy()
+
+
 def assert_close(got, want, what, rtol=1e-4):
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     tol = rtol * max(1.0, np.abs(want).max())
@@ -2117,8 +2134,7 @@ def vit_block_cases(c):
     x = torch.from_numpy(u(c.rng("vit_block"), [4, 8, 32], -2, 2))
     import io
     buf = io.BytesIO()
-    with torch.no_grad():
-        want = model(x).numpy()
+    want = torch_want(model, x)
     torch.onnx.export(model, x, buf, opset_version=17, input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, do_constant_folding=True)
     m = onnx.load_from_string(buf.getvalue())
@@ -2134,8 +2150,8 @@ def export_case(c, name, model, shape, op_type, opset=13, lo=-2, hi=2, want_dtyp
     torch's output as the expected one (as want_dtype when given)."""
     x = torch.from_numpy(u(c.rng(name), shape, lo, hi))
     buf = io.BytesIO()
+    want = torch_want(model.eval(), x)
     with torch.no_grad():
-        want = model.eval()(x).numpy()
         torch.onnx.export(model, x, buf, opset_version=opset, input_names=["x"],
                           output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
                           do_constant_folding=True)
@@ -2277,8 +2293,7 @@ def torch_case(c, name, module, x):
                       dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}, "y": {0: "N"}})
     m = onnx.load_from_string(buf.getvalue())
     m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
-    with torch.no_grad():
-        want = module(torch.from_numpy(x)).numpy()
+    want = torch_want(module, torch.from_numpy(x))
     ops = [n.op_type for n in m.graph.node]
     return m, want, ops
 
@@ -2408,8 +2423,7 @@ def fpn_cases(c):
                           dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, do_constant_folding=True)
         g = onnx.load_from_string(buf.getvalue()).graph
         inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-        with torch.no_grad():
-            want = model(torch.from_numpy(x)).numpy()
+        want = torch_want(model, torch.from_numpy(x))
         got = np_run(build_model(list(g.node), [("x", x)], inits, [("y", want)], 13),
                      {"x": x})[0]
         assert_close(got, want, f"{name}: numpy executor vs the torch module")
@@ -2645,8 +2659,7 @@ def export_torch(w, stem, m, shape, dyn, calib, test):
     model = onnx.load_from_string(buf.getvalue())
     model.producer_name = "dnnq-mkonnx (torch.onnx.export)"
     onnx.checker.check_model(model, full_check=True)
-    with torch.no_grad():
-        want = m(test).numpy()
+    want = torch_want(m, test)
     w.model(f"{stem}.onnx", model)
     w.npy(f"{stem}.calib.npy", calib.numpy())
     w.npy(f"{stem}.test.npy", test.numpy())
