@@ -18,6 +18,9 @@
  *   - started with too few descriptors: at the limit that left none after
  *     start-up, dnnqd said ready and left clients unanswered; now it stops
  *     before, saying why
+ *   - started with descriptors 0 to 2 closed: its first descriptors took
+ *     their places and every log line went into one of them (stderr the
+ *     listening socket, a signalfd, an eventfd); now they are /dev/null
  *
  * Each test prints one `hostile: <what>: <n> tries: <outcome>` line for
  * docs/reliability.md.
@@ -449,6 +452,71 @@ START_TEST(hostile_stderr_unread)
 }
 END_TEST
 
+/* ---- started with descriptors 0 to 2 closed ------------------------------ */
+
+/*
+ * dnnqd started with stdin, stdout and stderr closed, logging at debug, then
+ * a connect and a SIGHUP (log lines both): its descriptors 0 to 2 are
+ * /dev/null. Before, its first descriptors took their places (stderr the
+ * listening socket, or a signalfd or an eventfd), every log line a write
+ * into one of them.
+ */
+START_TEST(hostile_closed_stdio)
+{
+	char dir[] = "/tmp/dnnq-stdio-XXXXXX", model[64], arg[80], sock[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(model, sizeof model, "%s/relu64.dnnq", dir);
+	snprintf(arg, sizeof arg, "relu64=%s", model);
+	snprintf(sock, sizeof sock, "%s/dnnqd.sock", dir);
+	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, model, NULL), 0);
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	pid_t pid = fixture_fork();
+	if (pid == 0) {
+		close(0);
+		close(1);
+		close(2);
+		execl(bin, bin, "--socket", sock, "--model", arg, "--log-level", "debug",
+		      (char *)NULL);
+		_exit(127);
+	}
+	bool served = false;
+	/* up to 20 s for the socket to appear (a connect before fails at once) */
+	for (int i = 0; i < 80 && !served && fixture_wait(pid, 0) == -1; i++)
+		if (!(served = connects(sock)))
+			fixture_sleep_ms(250);
+	kill(pid, SIGHUP);
+	served = served && connects(sock);
+	char fds[3][64] = { "", "", "" };
+	for (int fd = 0; fd < 3; fd++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+		ssize_t n = readlink(path, fds[fd], sizeof fds[fd] - 1);
+		fds[fd][n > 0 ? n : 0] = 0;
+	}
+	kill(pid, SIGTERM);
+	int status = fixture_wait(pid, 20000);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	unlink(model);
+	unlink(sock);
+	rmdir(dir);
+	ck_assert_msg(served, "dnnqd started with descriptors 0 to 2 closed answered no connect");
+	for (int fd = 0; fd < 3; fd++)
+		ck_assert_msg(!strcmp(fds[fd], "/dev/null"), "dnnqd started with descriptors 0 to 2"
+		              " closed: its descriptor %d is '%s', not /dev/null", fd, fds[fd]);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "dnnqd started with descriptors 0 to 2 closed: SIGTERM: wait status %#x",
+	              (unsigned)status);
+	printf("hostile: dnnqd started with descriptors 0 to 2 closed, logging at debug, then a"
+	       " connect, a SIGHUP, a connect: 1 tries: each of 0 to 2 was /dev/null (not the"
+	       " socket or a signalfd its log lines went to), connects answered, SIGTERM ended"
+	       " dnnqd with status 0\n");
+}
+END_TEST
+
 /* ---- started with too few descriptors ------------------------------------ */
 
 #define NOFILE_FROM 6           /* fewer than dnnqd needs to start */
@@ -565,6 +633,7 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_term_in_flight);
 	tcase_add_test(tc, hostile_stderr_unread);
 	tcase_add_test(tc, hostile_low_fd_limit);
+	tcase_add_test(tc, hostile_closed_stdio);
 	suite_add_tcase(s, tc);
 	return s;
 }
