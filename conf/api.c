@@ -96,49 +96,92 @@ static const char *others_may_write(mode_t m)
 	return m & S_IWOTH ? "writable by every user" : NULL;
 }
 
-/* path's directory judged; its name and stat in dir and *ds. */
-static int dir_trusted(const char *path, const char *what, char *dir, size_t len,
-                       struct stat *ds, struct dnnq_diag *diag)
+/* The length of the directory above r's first n bytes. */
+static size_t up_len(const char *r, size_t n)
 {
-	const char *slash = strrchr(path, '/');
-	snprintf(dir, len, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
-	         slash ? path : ".");
-	if (stat(dir, ds))
-		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
-		                     strerror(errno));
-	/* sticky: only a file's owner may replace it */
-	const char *who = others_may_write(ds->st_mode & ~(ds->st_mode & S_ISVTX ? S_IWOTH : 0));
-	return who ? dnnq_diag_set(diag, DNNQ_E_PERM, "%s: its directory %s is %s (mode %04o, "
-	                           "uid %u): another user could replace %s", path, dir, who,
-	                           (unsigned)(ds->st_mode & 07777), (unsigned)ds->st_uid, what) : 0;
+	size_t pn = (size_t)((const char *)memrchr(r, '/', n) - r);
+	return pn ? pn : 1;
+}
+
+/*
+ * The directories on the way to r (a resolved path: realpath's, so no
+ * symlink and no ".." is left) judged, up to /: none may be writable by
+ * every user, since another user could rename r's way away and put their
+ * own in its place, except a sticky one (/tmp), where only an entry's owner
+ * may rename or remove it; there the entry on r's way must be root's or
+ * ours, since anyone may create that name while it is missing. st: r's
+ * inode when r is the file `path` names, from its directory up; NULL when
+ * r is path's directory, judged itself first (a sticky one passes: what
+ * goes in it is the caller's). Messages name `path` as given, with " -> r"
+ * when a symlink led elsewhere.
+ */
+static int way_trusted(const char *path, const char *r, const struct stat *st,
+                       const char *what, struct dnnq_diag *diag)
+{
+	char dir[PATH_MAX];
+	struct stat child = st ? *st : (struct stat){ 0 }, ds;
+	const char *arrow = st && strcmp(path, r) ? " -> " : "", *to = *arrow ? r : "";
+	size_t n = strlen(r), dn = st ? up_len(r, n) : n;
+	for (unsigned up = 0;; up++) {
+		snprintf(dir, sizeof dir, "%.*s", (int)dn, r);
+		if (stat(dir, &ds))
+			return dnnq_diag_set(diag, DNNQ_E_IO, "%s%s%s: stat of %s: %s", path, arrow, to,
+			                     dir, strerror(errno));
+		bool own = st && !up;   /* child is the file */
+		if (others_may_write(ds.st_mode) && !(ds.st_mode & S_ISVTX))
+			return dnnq_diag_set(diag, DNNQ_E_PERM, "%s%s%s: %s%s%s is writable by every user"
+			                     " (mode %04o, uid %u): another user could replace %s", path,
+			                     arrow, to, up ? "" : "its directory ", dir,
+			                     up ? ", a directory on its way," : "",
+			                     (unsigned)(ds.st_mode & 07777), (unsigned)ds.st_uid, what);
+		if (others_may_write(ds.st_mode) && (st || up) && child.st_uid != 0 &&
+		    child.st_uid != geteuid())
+			return dnnq_diag_set(diag, DNNQ_E_PERM, "%s%s%s: %.*s%sowned by uid %u, in %s, a"
+			                     " directory every user may write to (mode %04o): anyone could"
+			                     " have put %s there; only root's or uid %u's is trusted", path,
+			                     arrow, to, own ? 0 : (int)n, r,
+			                     own ? "" : ", a directory on its way, is ",
+			                     (unsigned)child.st_uid, dir, (unsigned)(ds.st_mode & 07777),
+			                     own ? what : "it", (unsigned)geteuid());
+		if (dn == 1)
+			return 0;
+		child = ds;
+		n = dn;
+		dn = up_len(r, n);
+	}
 }
 
 int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag *diag)
 {
 	char dir[PATH_MAX];
-	struct stat ds;
-	return dir_trusted(path, what, dir, sizeof dir, &ds, diag);
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+	         slash ? path : ".");
+	char *r = realpath(dir, NULL);
+	int rc = r ? way_trusted(path, r, NULL, what, diag)
+	           : dnnq_diag_set(diag, DNNQ_E_IO, "%s: stat of its directory %s: %s", path, dir,
+	                           strerror(errno));
+	free(r);
+	return rc;
 }
 
 int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
                              struct dnnq_diag *diag)
 {
-	char dir[PATH_MAX];
-	struct stat ds;
 	const char *who = others_may_write(st->st_mode);
 	if (who)
 		return dnnq_diag_set(diag, DNNQ_E_PERM, "%s: %s (mode %04o): another user could "
 		                     "change %s", path, who, (unsigned)(st->st_mode & 07777), what);
-	int rc = dir_trusted(path, what, dir, sizeof dir, &ds, diag);
-	/* In a sticky directory every user may write to (/tmp) anyone may
-	 * create the file, under the name the config gives, whenever it is
-	 * missing (a deploy that removes it first, a typo): only root's or
-	 * the caller's own was put there by the operator. */
-	if (!rc && others_may_write(ds.st_mode) && st->st_uid != 0 && st->st_uid != geteuid())
-		rc = dnnq_diag_set(diag, DNNQ_E_PERM, "%s: owned by uid %u, in %s, a directory every"
-		                   " user may write to (mode %04o): anyone could have put %s there;"
-		                   " only root's or uid %u's is trusted", path, (unsigned)st->st_uid,
-		                   dir, (unsigned)(ds.st_mode & 07777), what, (unsigned)geteuid());
+	/* the file read is judged where it lies: a symlink in a trusted
+	 * directory may point into one every user may write */
+	struct stat rs;
+	char *r = realpath(path, NULL);
+	int rc = !r || stat(r, &rs)
+	         ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot resolve: %s", path, strerror(errno))
+	         : rs.st_dev != st->st_dev || rs.st_ino != st->st_ino
+	         ? dnnq_diag_set(diag, DNNQ_E_IO, "%s: replaced while it was opened", path)
+	         : way_trusted(path, r, st, what, diag);
+	free(r);
 	return rc;
 }
 

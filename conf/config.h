@@ -143,9 +143,14 @@ int dnnq_config_parse(const char *buf, size_t len, const char *filename,
  * directory every user may write to is fine when sticky and the file is
  * root's or the caller's (/tmp: anyone could have created another's
  * there). Elsewhere another owner is the operator's choice. Group write
- * is the owner's choice, as sshd's StrictModes does not have it.
- * dnnq_config_dir_trusted is the directory's half (a sticky one passes:
- * the file's owner is for the caller to judge). */
+ * is the owner's choice, as sshd's StrictModes does not have it. Every
+ * directory on the way to the file, path resolved (symlinks followed; the
+ * file found there must be st's), is judged up to / by the same rule, the
+ * next entry down standing for the file in a sticky one: DNNQ_E_PERM
+ * naming it; DNNQ_E_IO when path cannot be resolved or now names another
+ * file. dnnq_config_dir_trusted is the directory's half (path's directory
+ * and every one above it; a sticky one itself passes: the file's owner is
+ * for the caller to judge). */
 struct stat;
 int dnnq_config_file_trusted(const char *path, const struct stat *st, const char *what,
                              struct dnnq_diag *diag);

@@ -42,6 +42,27 @@
 
 static pthread_t main_thread;
 
+/* Descriptors 0 to 2 on /dev/null where they are closed: dnnqd started
+ * with one closed (`2>&-`, a careless supervisor) would get it back from
+ * its first open, and every log line would go to whatever that is (with
+ * stderr closed: the signalfd or the listening socket, or under socket
+ * activation an eventfd, each refusing the write, so nothing was logged at
+ * all). Before anything else is opened; 0, or -1 after a line on stderr. */
+static int std_fds_open(void)
+{
+	/* in order: open takes the lowest free descriptor, fd */
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", O_RDWR) < 0) {
+			fprintf(stderr, "dnnqd: descriptor %d is closed and /dev/null cannot take its"
+			        " place: %s\n", fd, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* In a thread that does not block sig (pthread_kill is async-signal-safe). */
 static void forward_signal(int sig)
 {
@@ -267,6 +288,8 @@ static int check_config(const char *path)
 
 int main(int argc, char **argv)
 {
+	if (std_fds_open())
+		return 1;
 	struct dnnqd_options o;
 	struct dnnq_diag diag = { "" };
 	int status = 0;

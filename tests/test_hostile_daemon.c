@@ -18,6 +18,9 @@
  *   - started with too few descriptors: at the limit that left none after
  *     start-up, dnnqd said ready and left clients unanswered; now it stops
  *     before, saying why
+ *   - started with descriptors 0 to 2 closed: its first descriptors took
+ *     their places and every log line went into one of them (stderr the
+ *     listening socket, a signalfd, an eventfd); now they are /dev/null
  *
  * Each test prints one `hostile: <what>: <n> tries: <outcome>` line for
  * docs/reliability.md.
@@ -364,6 +367,51 @@ START_TEST(hostile_term_in_flight)
 }
 END_TEST
 
+/* ---- a dnnqd of relu64 in a temporary directory ------------------------- */
+
+struct relu_dnnqd {
+	char dir[32], model[64], arg[80], sock[64];
+	pid_t pid;
+};
+
+/* r's directory, made from tmpl ("/tmp/NAME-XXXXXX"), holding relu64.dnnq. */
+static void relu_dir(struct relu_dnnqd *r, const char *tmpl)
+{
+	snprintf(r->dir, sizeof r->dir, "%s", tmpl);
+	ck_assert_ptr_nonnull(mkdtemp(r->dir));
+	snprintf(r->model, sizeof r->model, "%s/relu64.dnnq", r->dir);
+	snprintf(r->arg, sizeof r->arg, "relu64=%s", r->model);
+	snprintf(r->sock, sizeof r->sock, "%s/dnnqd.sock", r->dir);
+	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, r->model, NULL), 0);
+}
+
+/* Whether r's dnnqd answered a connect within 20 s of its start. */
+static bool relu_started(const struct relu_dnnqd *r)
+{
+	bool served = false;
+	/* the socket appears when it listens (a connect before fails at once) */
+	for (int i = 0; i < 80 && !served && fixture_wait(r->pid, 0) == -1; i++)
+		if (!(served = connects(r->sock)))
+			fixture_sleep_ms(250);
+	return served;
+}
+
+/* SIGTERM to r's dnnqd (SIGKILL when it has not ended 20 s later), its
+ * files removed: the wait status, -1 when it had to be killed. */
+static int relu_stop(struct relu_dnnqd *r)
+{
+	kill(r->pid, SIGTERM);
+	int status = fixture_wait(r->pid, 20000);
+	if (status == -1) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+	}
+	unlink(r->model);
+	unlink(r->sock);
+	rmdir(r->dir);
+	return status;
+}
+
 /* ---- a log nobody reads ---------------------------------------------------- */
 
 /*
@@ -379,12 +427,8 @@ END_TEST
 START_TEST(hostile_stderr_unread)
 {
 	enum { HUPS = 20 };
-	char dir[] = "/tmp/dnnq-stderr-XXXXXX", model[64], arg[80], sock[64];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(model, sizeof model, "%s/relu64.dnnq", dir);
-	snprintf(arg, sizeof arg, "relu64=%s", model);
-	snprintf(sock, sizeof sock, "%s/dnnqd.sock", dir);
-	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, model, NULL), 0);
+	struct relu_dnnqd r;
+	relu_dir(&r, "/tmp/dnnq-stderr-XXXXXX");
 	int p[2];
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	/* one page, filled to the brim, never read */
@@ -398,41 +442,28 @@ START_TEST(hostile_stderr_unread)
 	ck_assert_int_eq(fcntl(p[1], F_SETFL, 0), 0);
 	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
 	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
-	pid_t pid = fixture_fork();
-	if (pid == 0) {
+	if ((r.pid = fixture_fork()) == 0) {
 		dup2(p[1], 1);
 		dup2(p[1], 2);
-		execl(bin, bin, "--socket", sock, "--model", arg, (char *)NULL);
+		execl(bin, bin, "--socket", r.sock, "--model", r.arg, (char *)NULL);
 		_exit(127);
 	}
-	bool served = false;
-	/* up to 20 s for the socket to appear (a connect before fails at once) */
-	for (int i = 0; i < 80 && !served && fixture_wait(pid, 0) == -1; i++)
-		if (!(served = connects(sock)))
-			fixture_sleep_ms(250);
+	bool served = relu_started(&r);
 	for (int i = 0; served && i < HUPS; i++) {
-		kill(pid, SIGHUP);
+		kill(r.pid, SIGHUP);
 		fixture_sleep_ms(20);
 	}
-	served = served && connects(sock);
+	served = served && connects(r.sock);
 	/* room again: the next line says how many were dropped */
 	char *buf = calloc(1, filled + 4096);
 	ck_assert_ptr_nonnull(buf);
 	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
 	ck_assert_int_eq(read(p[0], buf, filled), (ssize_t)filled);
-	kill(pid, SIGTERM);
-	int status = fixture_wait(pid, 20000);
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	int status = relu_stop(&r);
 	close(p[1]);
 	ssize_t got = read(p[0], buf, 4095);
 	buf[got > 0 ? got : 0] = 0;
 	close(p[0]);
-	unlink(model);
-	unlink(sock);
-	rmdir(dir);
 	ck_assert_msg(served, "dnnqd with a full stderr answered no connect (before %d SIGHUPs or"
 	              " after them)", HUPS);
 	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -446,6 +477,54 @@ START_TEST(hostile_stderr_unread)
 	       " SIGHUPs: 1 tries: connects answered before and after, SIGTERM ended dnnqd with"
 	       " status 0; once there was room, the first line said ('%.*s')\n", HUPS, len, buf);
 	free(buf);
+}
+END_TEST
+
+/* ---- started with descriptors 0 to 2 closed ------------------------------ */
+
+/*
+ * dnnqd started with stdin, stdout and stderr closed, logging at debug, then
+ * a connect and a SIGHUP (log lines both): its descriptors 0 to 2 are
+ * /dev/null. Before, its first descriptors took their places (stderr the
+ * listening socket, or a signalfd or an eventfd), every log line a write
+ * into one of them.
+ */
+START_TEST(hostile_closed_stdio)
+{
+	struct relu_dnnqd r;
+	relu_dir(&r, "/tmp/dnnq-stdio-XXXXXX");
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	if ((r.pid = fixture_fork()) == 0) {
+		close(0);
+		close(1);
+		close(2);
+		execl(bin, bin, "--socket", r.sock, "--model", r.arg, "--log-level", "debug",
+		      (char *)NULL);
+		_exit(127);
+	}
+	bool served = relu_started(&r);
+	kill(r.pid, SIGHUP);
+	served = served && connects(r.sock);
+	char fds[3][64] = { "", "", "" };
+	for (int fd = 0; fd < 3; fd++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)r.pid, fd);
+		ssize_t n = readlink(path, fds[fd], sizeof fds[fd] - 1);
+		fds[fd][n > 0 ? n : 0] = 0;
+	}
+	int status = relu_stop(&r);
+	ck_assert_msg(served, "dnnqd started with descriptors 0 to 2 closed answered no connect");
+	for (int fd = 0; fd < 3; fd++)
+		ck_assert_msg(!strcmp(fds[fd], "/dev/null"), "dnnqd started with descriptors 0 to 2"
+		              " closed: its descriptor %d is '%s', not /dev/null", fd, fds[fd]);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "dnnqd started with descriptors 0 to 2 closed: SIGTERM: wait status %#x",
+	              (unsigned)status);
+	printf("hostile: dnnqd started with descriptors 0 to 2 closed, logging at debug, then a"
+	       " connect, a SIGHUP, a connect: 1 tries: each of 0 to 2 was /dev/null (not the"
+	       " socket or a signalfd its log lines went to), connects answered, SIGTERM ended"
+	       " dnnqd with status 0\n");
 }
 END_TEST
 
@@ -565,6 +644,7 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_term_in_flight);
 	tcase_add_test(tc, hostile_stderr_unread);
 	tcase_add_test(tc, hostile_low_fd_limit);
+	tcase_add_test(tc, hostile_closed_stdio);
 	suite_add_tcase(s, tc);
 	return s;
 }

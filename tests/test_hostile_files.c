@@ -18,6 +18,9 @@
  *     DIR/../x.npy; now refused
  *   - a model or config file writable by every user or owned by another
  *     user, or in a directory that is: dnnqd served it; now refused at load
+ *   - the same through a symlink, a directory further up, or another
+ *     user's directory in /tmp (and the socket's directory): only the
+ *     directory the path named was judged; now every one on its way
  *
  * Each test prints one `hostile: <what>: <n> tries: <outcome>` line for
  * docs/reliability.md.
@@ -437,8 +440,13 @@ START_TEST(hostile_trusted_files)
 		       "(not root: cannot give a file to uid 65534)\n");
 		return;
 	}
-	char dir[] = "/tmp/dnnq-writers-XXXXXX", path[64], conf[64], outcome[2048] = "";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* in a directory of root's (mkdtemp's in /tmp), where another user's
+	 * directory is the operator's choice */
+	char top[] = "/tmp/dnnq-writers-XXXXXX", dir[64], path[80], conf[80], outcome[2048] = "";
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	ck_assert_int_eq(chmod(top, 0755), 0);
+	snprintf(dir, sizeof dir, "%s/d", top);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
 	snprintf(path, sizeof path, "%s/m.dnnq", dir);
 	snprintf(conf, sizeof conf, "%s/dnnqd.yaml", dir);
 	write_file(path, "model");
@@ -480,9 +488,101 @@ START_TEST(hostile_trusted_files)
 	       "directory of mode 0777), or another user's in a sticky one (mode 1777): 6 tries:"
 	       " refused at load (%s); root's in a sticky directory, or another user's elsewhere,"
 	       " load\n", outcome);
-	unlink(path);
-	unlink(conf);
-	rmdir(dir);
+	remove_tree(top);
+}
+END_TEST
+
+/* top/rel (a directory, mode m, uid u) holding root's m.dnnq and dnnqd.yaml:
+ * its path in out. */
+static void trusted_dir(const char *top, const char *rel, mode_t m, uid_t u, char *out,
+                        size_t len)
+{
+	char f[160];
+	snprintf(out, len, "%s/%s", top, rel);
+	ck_assert_int_eq(mkdir(out, 0700), 0);
+	snprintf(f, sizeof f, "%s/m.dnnq", out);
+	write_file(f, "model");
+	snprintf(f, sizeof f, "%s/dnnqd.yaml", out);
+	write_file(f, "log:\n  level: info\n");
+	ck_assert_int_eq(chown(out, u, u), 0);
+	ck_assert_int_eq(chmod(out, m), 0);
+}
+
+/* dnnqd's socket check on path (a socket in that directory). */
+static int check_socket(const char *path, struct dnnq_diag *d)
+{
+	return dnnq_config_dir_trusted(path, "the socket clients connect to", d);
+}
+
+/*
+ * The way to a model, a config or the socket through a directory every
+ * user may write to. Only the directory the path names was judged, so a
+ * symlink there to a file in a directory of mode 0777, a directory of mode
+ * 0777 further up, or a directory another user made in a sticky one (/tmp)
+ * passed, and that user could put their own file in its place (rename
+ * the directory away, make their own). Now the path is resolved and every
+ * directory on its way judged, up to /.
+ */
+START_TEST(hostile_trusted_paths)
+{
+	if (geteuid()) {
+		printf("hostile: a model, config or socket reached through a directory every user"
+		       " may write to: 0 tries: skipped (not root: cannot give a directory to uid"
+		       " 65534)\n");
+		return;
+	}
+	char top[] = "/tmp/dnnq-ways-XXXXXX", w[64], sub[80], st[64], u[80], ok[64];
+	char p[160], q[160], outcome[4096] = "";
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	ck_assert_int_eq(chmod(top, 0755), 0);
+	trusted_dir(top, "w", 0777, 0, w, sizeof w);
+	trusted_dir(top, "w/sub", 0755, 0, sub, sizeof sub);
+	trusted_dir(top, "s", 01777, 0, st, sizeof st);
+	trusted_dir(top, "s/u", 0755, 65534, u, sizeof u);
+	trusted_dir(top, "ok", 0755, 0, ok, sizeof ok);
+	/* symlinks in a trusted directory to files in w */
+	snprintf(p, sizeof p, "%s/lw.dnnq", ok);
+	ck_assert_int_eq(symlink("../w/m.dnnq", p), 0);
+	assert_refused(load, p, "/w is writable by every user (mode 0777", outcome,
+	               sizeof outcome);
+	ck_assert_ptr_nonnull(strstr(outcome, " -> /tmp/dnnq-ways-"));
+	snprintf(q, sizeof q, "%s/lw.yaml", ok);
+	ck_assert_int_eq(symlink("../w/dnnqd.yaml", q), 0);
+	assert_refused(load_config, q, "could replace dnnqd's config", outcome, sizeof outcome);
+	/* w above the directory named */
+	snprintf(p, sizeof p, "%s/m.dnnq", sub);
+	assert_refused(load, p, "/w, a directory on its way, is writable by every user", outcome,
+	               sizeof outcome);
+	snprintf(p, sizeof p, "%s/dnnqd.yaml", sub);
+	assert_refused(load_config, p, "on its way", outcome, sizeof outcome);
+	snprintf(p, sizeof p, "%s/dnnqd.sock", sub);
+	assert_refused(check_socket, p, "could replace the socket clients connect to", outcome,
+	               sizeof outcome);
+	/* uid 65534's directory in a sticky one: anyone could have made it */
+	snprintf(p, sizeof p, "%s/m.dnnq", u);
+	assert_refused(load, p, "/s/u, a directory on its way, is owned by uid 65534, in",
+	               outcome, sizeof outcome);
+	snprintf(p, sizeof p, "%s/dnnqd.sock", u);
+	assert_refused(check_socket, p, "owned by uid 65534", outcome, sizeof outcome);
+	/* and what loads: a symlink within trusted directories, root's
+	 * directory in the sticky one, the same ways once w is not writable */
+	snprintf(p, sizeof p, "%s/lok.dnnq", ok);
+	ck_assert_int_eq(symlink("m.dnnq", p), 0);
+	assert_loads(load, p);
+	ck_assert_int_eq(chown(u, 0, 0), 0);
+	snprintf(p, sizeof p, "%s/m.dnnq", u);
+	assert_loads(load, p);
+	ck_assert_int_eq(chmod(w, 0755), 0);
+	snprintf(p, sizeof p, "%s/m.dnnq", sub);
+	assert_loads(load, p);
+	assert_loads(load_config, q);
+	snprintf(p, sizeof p, "%s/dnnqd.sock", sub);
+	assert_loads(check_socket, p);
+	printf("hostile: a model, config or socket reached through a directory every user may"
+	       " write to (a symlink into one of mode 0777, one of mode 0777 further up, uid"
+	       " 65534's directory in a sticky one): 7 tries: refused (%s); the same ways load"
+	       " once no other user may change them\n", outcome);
+	remove_tree(top);
 }
 END_TEST
 
@@ -658,6 +758,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_tool_output_escaped);
 	tcase_add_test(tc, hostile_calib_input_names);
 	tcase_add_test(tc, hostile_trusted_files);
+	tcase_add_test(tc, hostile_trusted_paths);
 	tcase_add_test(tc, hostile_compute_bomb);
 	tcase_add_test(tc, hostile_memory_bomb);
 	tcase_add_test(tc, hostile_long_chain);
