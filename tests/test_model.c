@@ -523,9 +523,9 @@ START_TEST(model_compatibility)
 	/* major version 2 is refused, minor version 7 reads */
 	dnnq_put_le16(buf + 8, 2);
 	ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_VERSION);
-	char want[64];
-	snprintf(want, sizeof want, "file version 2.%d: this build reads 1.x",
-	         DNNQ_MODEL_VERSION_MINOR);
+	char want[128];
+	snprintf(want, sizeof want, "file version 2.%d: this build reads 1.x (convert the ONNX"
+	         " model again with this build's dnnq-convert)", DNNQ_MODEL_VERSION_MINOR);
 	ck_assert_ptr_nonnull(strstr(d.msg, want));
 	dnnq_put_le16(buf + 8, 1);
 	dnnq_put_le16(buf + 10, 7);
