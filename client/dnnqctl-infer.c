@@ -147,19 +147,26 @@ static void free_files(struct infer_args *a)
 		free(a->file[i].buf);
 }
 
-/* The file for the model's input io: by name, or the only one. */
+/* The one file for the model's input io: by name, or an unnamed one when the
+ * model has one input. */
 static int find_file(const struct infer_args *a, const struct dnnq_model *m,
                      const struct dnnq_io_info *io, unsigned *f)
 {
+	unsigned n = 0, unnamed = 0;
 	for (unsigned i = 0; i < a->n_files; i++) {
+		unnamed += !a->file[i].name;
 		if (a->file[i].name ? !strcmp(a->file[i].name, io->name)
-		                    : dnnq_model_num_inputs(m) == 1 && a->n_files == 1) {
-			*f = i;
-			return 0;
-		}
+		                    : dnnq_model_num_inputs(m) == 1)
+			*f = n++ ? *f : i;
 	}
-	return ctl_failf("infer: model '%s' input '%s': no --input %s=FILE", a->model, io->name,
-	                 io->name);
+	if (n > 1)
+		return ctl_failf("infer: model '%s' input '%s': %u --input files for it, give one",
+		                 a->model, io->name, n);
+	if (!n && unnamed)
+		return ctl_failf("infer: model '%s' has %u inputs: name each file (--input %s=FILE)",
+		                 a->model, dnnq_model_num_inputs(m), io->name);
+	return n ? 0 : ctl_failf("infer: model '%s' input '%s': no --input %s=FILE", a->model,
+	                         io->name, io->name);
 }
 
 /* Every --input NAME must be an input of the model. */

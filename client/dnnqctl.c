@@ -138,7 +138,8 @@ int ctl_open(const struct ctl_global *g, const char *model, uint64_t arena_bytes
 	if (rc) {
 		dnnq_close(*c);
 		*c = NULL;
-		return ctl_failf("model '%s': %s", model, dnnq_strerror(rc));
+		return ctl_failf("model '%s': %s%s", model, dnnq_strerror(rc), rc == DNNQ_E_NOTFOUND ?
+		                 " ('dnnqctl models' lists the models served)" : "");
 	}
 	return 0;
 }

@@ -1715,6 +1715,29 @@ START_TEST(tools_infer_split)
 }
 END_TEST
 
+/* dnnqctl infer's mistakes against the fake daemon, each named with what to
+ * do: two files for one input, a model it does not serve. */
+START_TEST(tools_infer_mistakes)
+{
+	static struct fake_daemon fake;
+	ck_assert_int_eq(fake_daemon_start(&fake), 0);
+	static struct cmd c;
+	char x[256];
+	float xs[4] = { 1, 2, 3, 4 };
+	snprintf(x, sizeof x, "%s/x.npy", fake.dir);
+	write_f64(x, xs, (size_t[]){ 1, 4 }, 2);
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s -i x=%s", fake.path, x, x);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "dnnqctl: infer: model 'double' input 'x': 2 --input files"
+	                            " for it, give one\n"), "%s", c.err);
+	sh(&c, fake.dir, "dnnqctl --socket %s infer nosuch -i %s", fake.path, x);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "dnnqctl: model 'nosuch': not found ('dnnqctl models' lists"
+	                            " the models served)\n"), "%s", c.err);
+	fake_daemon_stop(&fake);
+}
+END_TEST
+
 Suite *suite_convert(void)
 {
 	Suite *s = suite_create("convert");
@@ -1741,6 +1764,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_end_to_end);
 	tcase_add_test(tc, tools_defaults);
 	tcase_add_test(tc, tools_infer_split);
+	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);
 	return s;
 }
