@@ -999,6 +999,16 @@ START_TEST(tools_precision_auto)
 	              strstr(c.out, " int8 loss\n") &&
 	              strstr(c.out, "\nrelu_r2                          conv         fp32 "),
 	              "%s", c.out);
+	ck_assert_msg(!strstr(c.out, "no measured node stayed int8"), "%s", c.out);
+	/* the digits MLP: both of its layers lose more than 0.5 dB, so nothing
+	 * stays int8, and the summary says how to keep some */
+	sh(&c, dir, "dnnq-convert " DIGITS "/mlp.onnx -o %s/m.dnnq --calib " DIGITS "/calib_x.npy",
+	   dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "precision: 0 int8 and 2 fp32 nodes;") &&
+	              strstr(c.out, "\nprecision auto: no measured node stayed int8; --fp32-threshold"
+	                            " DB allows more loss, --precision int8 keeps every node int8\n"),
+	              "%s", c.out);
 	sh(&c, dir, "dnnq-inspect %s/a.dnnq --json", dir);
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"precision\": \"fp32\""), "%s", c.out);
 

@@ -873,6 +873,9 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
 		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, o->po.threshold_db,
 		       p->samples, p->int8_db);
+	if (p->fp32 && fp32 == measured)
+		printf("precision auto: no measured node stayed int8; --fp32-threshold DB allows more"
+		       " loss, --precision int8 keeps every node int8\n");
 	if (floor)
 		printf("precision auto: %zu more fp32, the fewest whose int8 noise alone is the largest "
 		       "that lift the outputs to the %.2f dB floor (--sqnr-floor)\n", floor,
