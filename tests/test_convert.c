@@ -787,6 +787,9 @@ START_TEST(tools_end_to_end)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "bad_einsum") && strstr(c.err, "bad_shrink"),
 	              "every unsupported node named: %s", c.err);
+	ck_assert_msg(strstr(c.err, "node 'bad_shrink' (Shrink): unsupported operator\n"
+	                            "dnnq-convert: docs/onnx.md (\"Supported operators\") lists the"
+	                            " operators dnnq imports: "), "%s", c.err);
 	sh(&c, dir, "dnnq-convert tests/onnx/bad/not_onnx.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "not_onnx.onnx"));

@@ -909,6 +909,10 @@ static int convert(const struct opts *o)
 			        list[0] && list[strlen(list) - 1] == '\n' ? "" : "\n");
 		else	/* the importer's messages start with the path */
 			fprintf(stderr, "%s: %s\n", argv0, d.msg);
+		if (strstr(count > 1 && list ? list : d.msg, "unsupported operator"))
+			fprintf(stderr, "%s: docs/onnx.md (\"Supported operators\") lists the operators"
+			        " dnnq imports: export the model without the ones named, or with them"
+			        " in a supported form\n", argv0);
 		free(list);
 		return 1;
 	}
