@@ -652,6 +652,14 @@ START_TEST(tools_end_to_end)
 	   " --repeat 3 --json", dir, dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_ptr_nonnull(strstr(c.out, "\"latency_ms\":{\"runs\":3"));
+	/* the text form in 4 significant digits: a run of microseconds is not
+	 * "0.000 ms" */
+	sh(&c, dir, "dnnq-run %s/cnn.dnnq --input input=" DIGITS "/demo_x.npy --output-dir %s"
+	   " --repeat 3", dir, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	const char *min = strstr(c.out, "3 runs of batch 1: min ");
+	ck_assert_msg(min && strtod(min + strlen("3 runs of batch 1: min "), NULL) > 0 &&
+	              strstr(min, " ms, median "), "%s", c.out);
 	/* --profile: one row per engine node (8 in the CNN: quantize, conv,
 	 * maxpool, conv, maxpool, reshape, fc, dequantize); the shares add to 1;
 	 * the convolutions report GOP/s; an .onnx model is refused */

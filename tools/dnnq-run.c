@@ -632,15 +632,15 @@ int main(int argc, char **argv)
 	if (!rc && o.json) {
 		printf("]");
 		if (o.repeat)
-			printf(",\"latency_ms\":{\"runs\":%zu,\"min\":%.4f,\"median\":%.4f,"
-			       "\"p99\":%.4f,\"mean\":%.4f}", lat.runs, lat.min_ms, lat.median_ms,
+			printf(",\"latency_ms\":{\"runs\":%zu,\"min\":%.6g,\"median\":%.6g,"
+			       "\"p99\":%.6g,\"mean\":%.6g}", lat.runs, lat.min_ms, lat.median_ms,
 			       lat.p99_ms, lat.mean_ms);
 		if (r.ns)
 			print_profile(&o, &r);
 		printf("}\n");
 	} else if (!rc && o.repeat) {
-		printf("%zu runs of batch %zu: min %.3f ms, median %.3f ms, p99 %.3f ms,"
-		       " mean %.3f ms\n", lat.runs, r.batch, lat.min_ms, lat.median_ms, lat.p99_ms,
+		printf("%zu runs of batch %zu: min %.4g ms, median %.4g ms, p99 %.4g ms,"
+		       " mean %.4g ms\n", lat.runs, r.batch, lat.min_ms, lat.median_ms, lat.p99_ms,
 		       lat.mean_ms);
 		if (r.ns)
 			print_profile(&o, &r);
