@@ -66,8 +66,9 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s IN.onnx [-o OUT.dnnq] [--calib PATH] [--method M] [--per-channel]\n"
-		"                    [--asymmetric-weights] [--dynamic] [--bits N] [--report]\n"
+		"usage: %s IN.onnx [-o OUT.dnnq] [--calib PATH] [--method M] [--percentile P]\n"
+		"                    [--per-channel] [--asymmetric-weights|--symmetric-weights]\n"
+		"                    [--dynamic] [--bits N] [--bins N] [--name NAME] [--report]\n"
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"                    [--input-shape NAME=D0xD1x...]... [--input-value NAME=V,...]...\n"
