@@ -63,9 +63,9 @@ struct opts {
 	unsigned threads;
 };
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f,
+	printf(
 		"usage: %s IN.onnx [-o OUT.dnnq] [--calib PATH] [--method M] [--percentile P]\n"
 		"                    [--per-channel] [--asymmetric-weights|--symmetric-weights]\n"
 		"                    [--dynamic] [--bits N] [--bins N] [--name NAME] [--report]\n"
@@ -309,8 +309,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
 			floor_set = true;
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
+		case 'h': usage(); exit(0);
+		default:	/* getopt said which option */
+			fprintf(stderr, "%s: try --help\n", argv0);
+			return 2;
 		}
 	}
 	if (optind + 1 != argc) {

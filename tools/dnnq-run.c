@@ -74,9 +74,9 @@ struct run {
 	double peak_gops, peak_gbps;    /* on --threads threads, measured at start */
 };
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f,
+	printf(
 		"usage: %s MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]\n"
 		"                [--repeat N] [--profile] [--isa ISA] [--json]\n"
 		"Runs a .dnnq model (int8, through the engine) or an .onnx model (fp32, through\n"
@@ -161,8 +161,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_PROFILE: o->profile = true; break;
 		case O_JSON: o->json = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
+		case 'h': usage(); exit(0);
+		default:	/* getopt said which option */
+			fprintf(stderr, "%s: try --help\n", argv0);
+			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
