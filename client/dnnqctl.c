@@ -603,6 +603,9 @@ static void print_reload_text(const struct dnnq_reload_result *r)
 	uint32_t total = r->added + r->changed + r->removed;
 	if (total > r->n_listed)
 		printf("  ... and %u more\n", total - r->n_listed);
+	if (!total)
+		printf("  nothing changed since the last reload (dnnqd also reloads by itself when"
+		       " a file changes; 'dnnqctl models' shows the generations)\n");
 }
 
 static int cmd_reload(const struct ctl_global *g, int argc, char **argv)
