@@ -808,6 +808,19 @@ START_TEST(tools_end_to_end)
 	ck_assert_msg(strstr(c.err, "node 'bad_shrink' (Shrink): unsupported operator\n"
 	                            "dnnq-convert: docs/onnx.md (\"Supported operators\") lists the"
 	                            " operators dnnq imports: "), "%s", c.err);
+	/* calibration samples that are all NaN: named as such, not as a value
+	 * without quantization parameters */
+	float nans[2 * 64];
+	char nanf[512];
+	for (int i = 0; i < 2 * 64; i++)
+		nans[i] = NAN;
+	snprintf(nanf, sizeof nanf, "%s/nan.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(nanf, DNNQ_DTYPE_F32, (size_t[]){ 2, 1, 8, 8 }, 4, nans,
+	                                     NULL), 0);
+	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --calib %s", dir, nanf);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "/nan.npy: input 'input': no finite value in its samples (NaN"
+	                            " or infinity only)\n"), "%s", c.err);
 	sh(&c, dir, "dnnq-convert tests/onnx/bad/not_onnx.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "not_onnx.onnx"));

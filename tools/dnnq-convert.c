@@ -434,6 +434,21 @@ static int calibrate_one(const struct opts *o, struct dnnq_onnx_calib *c, struct
 	return rc;
 }
 
+/* A float input whose samples held no finite value has no range (the
+ * lowering would say only that it lacks quantization parameters). */
+static int check_finite(const struct opts *o, const struct dnnq_onnx_calib *c,
+                        struct dnnq_diag *d)
+{
+	for (size_t i = 0; i < c->ir->ninputs; i++) {
+		const struct dnnq_hist *h = &c->hist[c->ir->inputs[i]];
+		if (h->counts && !h->nfinite)
+			return dnnq_diag_set(d, DNNQ_E_RANGE, "--calib %s: input '%s': no finite value"
+			                     " in its samples (NaN or infinity only)", o->calib,
+			                     shown(c->ir->values[c->ir->inputs[i]].name, 0));
+	}
+	return 0;
+}
+
 /* A model with several inputs: the directory holds NAME.npy for each. */
 static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struct dnnq_diag *d)
 {
@@ -957,6 +972,8 @@ static int convert(const struct opts *o)
 			goto out;
 		c.ex = ex;
 		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
+			goto out;
+		if ((rc = check_finite(o, &c, &d)))
 			goto out;
 		dnnq_onnx_calib_methods(&c, o->autom ? DNNQ_CALIB_L2 : o->c.method, method);
 		if (o->autom) {
