@@ -916,6 +916,12 @@ START_TEST(tools_input_shape)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "input 'x': dims[2] is 'H' (symbolic): fix it with "
 	                     "--input-shape x=1x3x<H>x<W>"), "%s", c.err);
+	/* dnnq-run has no --input-shape: its arrays fix the dims, and an array
+	 * of another rank is told the shape it needs */
+	sh(&c, dir, "dnnq-run %s -i " DIGITS "/test_y.npy -o %s", m, dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "input 'x': dims[2] is 'H' (symbolic): fix it with an --input"
+	                     " array of shape 1x3x<H>x<W> (dim 0 is the batch)\n"), "%s", c.err);
 	/* --input-value: NAME=V expected; a value the input's type refuses */
 	sh(&c, dir, "dnnq-convert tests/onnx/rnn/if.onnx -o %s/i.dnnq --input-value sr", dir);
 	ck_assert_int_eq(c.status, 2);

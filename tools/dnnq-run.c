@@ -204,7 +204,8 @@ static int import_onnx(const struct opts *o, const void *buf, size_t len, struct
 	struct dnnq_onnx_shape s[MAX_IO];
 	/* external data beside the model, as dnnq_onnx_import_file reads it */
 	char *dir = dnnq_onnx_data_dir(o->model);
-	struct dnnq_onnx_import_opts io = { .samples = s, .data_dir = dir };
+	struct dnnq_onnx_import_opts io = { .samples = s, .data_dir = dir,
+	                                    .samples_are_inputs = true };
 	struct dnnq_diag why = { "" };
 	int rc = dir ? 0 : dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", o->model);
 	*ir = (struct dnnq_ir){ 0 };
