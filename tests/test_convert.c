@@ -787,7 +787,15 @@ START_TEST(tools_end_to_end)
 	ck_assert_ptr_nonnull(strstr(c.err, "test_y.npy"));
 	sh(&c, dir, "dnnq-run %s/cnn.dnnq --input nosuch=" DIGITS "/test_x.npy", dir);
 	ck_assert_int_eq(c.status, 1);
-	ck_assert_ptr_nonnull(strstr(c.err, "nosuch"));
+	ck_assert_msg(strstr(c.err, "--input nosuch: the model has no input of that name (its"
+	                            " inputs: 'input')\n"), "%s", c.err);
+	/* files without names to a model of two inputs: name them, and which */
+	sh(&c, dir, "dnnq-run tests/onnx/nlp/bert.onnx -i tests/onnx/nlp/ids.npy"
+	   " -i tests/onnx/nlp/mask.npy");
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "--input tests/onnx/nlp/ids.npy: the model has 2 inputs ("),
+	              "%s", c.err);
+	ck_assert_msg(strstr(c.err, "): give each as NAME=FILE\n"), "%s", c.err);
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "--calib"));

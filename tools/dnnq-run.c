@@ -277,21 +277,41 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	return rc ? dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg) : DNNQ_OK;
 }
 
+/* The model's input names for a message, "'a', 'b'" (cut to fit). */
+static const char *input_names(const struct run *r, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->nin && n < len; i++) {
+		char name[128];
+		dnnq_escape(name, sizeof name, r->in[i].name);
+		n += (size_t)snprintf(buf + n, len - n, "%s'%s'", i ? ", " : "", name);
+	}
+	return buf;
+}
+
 /* Each --input bound to a model input, read, checked; the batch agreed. */
 static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
+	char names[160];
 	if (o->nin != r->nin)
-		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s has %zu input%s, %zu --input given",
-		                     o->model, r->nin, r->nin == 1 ? "" : "s", o->nin);
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s has %zu input%s (%s), %zu --input given",
+		                     o->model, r->nin, r->nin == 1 ? "" : "s",
+		                     input_names(r, names, sizeof names), o->nin);
 	for (size_t k = 0; k < o->nin; k++) {
 		const struct binding *b = &o->in[k];
 		size_t i = 0;
 		if (b->name || r->nin != 1)
 			for (i = 0; i < r->nin && (!b->name || strcmp(b->name, r->in[i].name)); i++)
 				;
+		if (i == r->nin && !b->name)
+			return dnnq_diag_set(d, DNNQ_E_INVAL, "--input %s: the model has %zu inputs"
+			                     " (%s): give each as NAME=FILE", b->path, r->nin,
+			                     input_names(r, names, sizeof names));
 		if (i == r->nin)
 			return dnnq_diag_set(d, DNNQ_E_NOTFOUND, "--input %s: the model has no input"
-			                     " of that name", b->name ? b->name : b->path);
+			                     " of that name (its inputs: %s)", b->name,
+			                     input_names(r, names, sizeof names));
 		struct io *io = &r->in[i];
 		if (io->buf)
 			return dnnq_diag_set(d, DNNQ_E_INVAL, "--input %s given twice", io->name);
