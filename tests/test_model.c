@@ -520,6 +520,12 @@ START_TEST(model_compatibility)
 	ck_assert_int_eq(dnnq_model_read(c, clen, &back, &d), DNNQ_E_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(d.msg, "unknown required section type 77"));
 	free(c);
+	/* another file (an ONNX model given where the .dnnq goes): what to do */
+	buf[0] ^= 0xff;
+	ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_FORMAT);
+	ck_assert_str_eq(d.msg, "model: header: magic: not a .dnnq file (dnnq-convert makes one from"
+	                 " an ONNX model)");
+	buf[0] ^= 0xff;
 	/* major version 2 is refused, minor version 7 reads */
 	dnnq_put_le16(buf + 8, 2);
 	ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_VERSION);
