@@ -365,6 +365,9 @@ static void top1(const struct dnnq_tensor *t, const struct dnnq_io_info *io, int
 	}
 }
 
+/* The text summary's top-1 rows of a batch; the rest are counted. */
+#define TEXT_ROWS 8
+
 static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info *io,
                          const char *path, bool json)
 {
@@ -382,7 +385,7 @@ static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info 
 	}
 	if (t->rank == 2) {
 		printf(json ? ",\"top1\":[" : "");
-		for (int64_t n = 0; n < t->dims[0]; n++) {
+		for (int64_t n = 0; n < t->dims[0] && (json || n < TEXT_ROWS); n++) {
 			int64_t cls;
 			double val;
 			top1(t, io, n, &cls, &val);
@@ -394,6 +397,9 @@ static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info 
 				printf("  row %lld: predicted class %lld (%.6g)\n", (long long)n,
 				       (long long)cls, val);
 		}
+		if (!json && t->dims[0] > TEXT_ROWS)
+			printf("  ... %lld more rows (%s has them all; --json lists every row's class)\n",
+			       (long long)(t->dims[0] - TEXT_ROWS), path);
 		printf(json ? "]" : "");
 	}
 	printf(json ? "}" : "");

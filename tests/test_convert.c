@@ -1764,6 +1764,13 @@ START_TEST(tools_infer_split)
 	for (int i = 0; i < 20 * 4; i++)
 		ck_assert_float_eq(ys[i], 2 * xs[i]);
 	free(buf);
+	/* the text summary: the first 8 rows' classes, the other 12 counted */
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i x=%s -o %s/out/b", fake.path, x,
+	   fake.dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\n  row 7: predicted class ") && !strstr(c.out, "row 8:") &&
+	              strstr(c.out, "/out/b/y.npy has them all; --json lists every row's class)\n") &&
+	              strstr(c.out, "\n  ... 12 more rows ("), "%s", c.out);
 	/* an output directory that cannot be made: refused before the daemon is asked */
 	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i x=%s -o %s/x.npy/sub", fake.path, x,
 	   fake.dir);
