@@ -43,7 +43,8 @@ static const char infer_help[] =
 	"                         files are accepted for u8 inputs\n"
 	"  -o, --output-dir DIR   where the outputs go, created if missing\n"
 	"                         (default: .)\n"
-	"      --timeout MS       how long the request may take (default: 10000)\n"
+	"      --timeout MS       how long the request may take, 1..86400000 (default:\n"
+	"                         10000)\n"
 	"      --json             the summary as one JSON object\n"
 	"  -h, --help             this text\n";
 
@@ -103,8 +104,9 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 		case 'o': a->outdir = optarg; break;
 		case 'j': a->json = true; break;
 		case 't':
-			if (!ctl_parse_u32(optarg, 0, 86400000, &a->timeout_ms))
-				return ctl_usage_error("infer ", "--timeout %s: not a number of ms", optarg);
+			if (!ctl_parse_u32(optarg, 1, 86400000, &a->timeout_ms))
+				return ctl_usage_error("infer ", "--timeout %s: a number of ms, 1..86400000",
+				                       optarg);
 			break;
 		case 'h': fputs(infer_help, stdout); return -1;
 		default:  return ctl_usage_error("infer ", "bad option");

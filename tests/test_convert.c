@@ -1795,6 +1795,10 @@ START_TEST(tools_infer_mistakes)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "dnnqctl: infer: model 'double' input 'x': 2 --input files"
 	                            " for it, give one\n"), "%s", c.err);
+	/* --timeout 0 would time out at once: refused */
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s --timeout 0", fake.path, x);
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "--timeout 0: a number of ms, 1..86400000"), "%s", c.err);
 	sh(&c, fake.dir, "dnnqctl --socket %s infer nosuch -i %s", fake.path, x);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "dnnqctl: model 'nosuch': not found ('dnnqctl models' lists"
