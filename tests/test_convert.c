@@ -1795,6 +1795,11 @@ START_TEST(tools_infer_mistakes)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "dnnqctl: infer: model 'double' input 'x': 2 --input files"
 	                            " for it, give one\n"), "%s", c.err);
+	/* bench's values out of range: the option and its range */
+	sh(&c, fake.dir, "dnnqctl --socket %s bench double --async 5000", fake.path);
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "dnnqctl: --async 5000: 1..4096 requests in flight (try"
+	                            " 'dnnqctl bench --help')\n"), "%s", c.err);
 	/* --timeout 0 would time out at once: refused */
 	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s --timeout 0", fake.path, x);
 	ck_assert_int_eq(c.status, 2);
