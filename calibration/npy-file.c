@@ -166,8 +166,9 @@ int dnnq_file_replace(const char *path, const void *buf, size_t len, struct dnnq
 	/* O_EXCL: a file or symlink already under the temporary name is not
 	 * written through */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd < 0)
-		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", tmp, strerror(errno));
+	if (fd < 0)	/* the name the caller gave, but for a leftover temporary file */
+		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: cannot write: %s", errno == EEXIST ? tmp : path,
+		                     strerror(errno));
 	const uint8_t *p = buf;
 	int err = 0;
 	for (size_t off = 0; off < len && !err;) {

@@ -103,17 +103,30 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 	*a = (struct bench_args){ .threads = 1, .depth = 1, .batch = 1, .duration = 5 };
 	while ((ch = getopt_long(argc, argv, "c:d:a:b:h", opts, NULL)) != -1) {
 		bool ok = true;
+		const char *want = "%s";	/* the message for a value refused: what is valid */
 		switch (ch) {
-		case 'c': ok = ctl_parse_u32(optarg, 1, 1024, &a->threads); break;
-		case 'a': ok = ctl_parse_u32(optarg, 1, 4096, &a->depth); break;
-		case 'b': ok = ctl_parse_u32(optarg, 1, 65536, &a->batch); break;
-		case 'd': ok = ctl_parse_seconds(optarg, &a->duration); break;
+		case 'c':
+			ok = ctl_parse_u32(optarg, 1, 1024, &a->threads);
+			want = "--concurrency %s: 1..1024 threads";
+			break;
+		case 'a':
+			ok = ctl_parse_u32(optarg, 1, 4096, &a->depth);
+			want = "--async %s: 1..4096 requests in flight";
+			break;
+		case 'b':
+			ok = ctl_parse_u32(optarg, 1, 65536, &a->batch);
+			want = "--batch %s: 1..65536";
+			break;
+		case 'd':
+			ok = ctl_parse_seconds(optarg, &a->duration);
+			want = "--duration %s: seconds above 0, at most 86400";
+			break;
 		case 'j': a->json = true; break;
 		case 'h': fputs(bench_help, stdout); return -1;
 		default:  return ctl_usage_error("bench ", "bad option");
 		}
 		if (!ok)
-			return ctl_usage_error("bench ", "%s: not a valid value", optarg);
+			return ctl_usage_error("bench ", want, optarg);
 	}
 	if (optind != argc - 1)
 		return ctl_usage_error("bench ", optind < argc ? "one MODEL only" : "no MODEL");

@@ -43,7 +43,8 @@ static const char infer_help[] =
 	"                         files are accepted for u8 inputs\n"
 	"  -o, --output-dir DIR   where the outputs go, created if missing\n"
 	"                         (default: .)\n"
-	"      --timeout MS       how long the request may take (default: 10000)\n"
+	"      --timeout MS       how long the request may take, 1..86400000 (default:\n"
+	"                         10000)\n"
 	"      --json             the summary as one JSON object\n"
 	"  -h, --help             this text\n";
 
@@ -103,8 +104,9 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 		case 'o': a->outdir = optarg; break;
 		case 'j': a->json = true; break;
 		case 't':
-			if (!ctl_parse_u32(optarg, 0, 86400000, &a->timeout_ms))
-				return ctl_usage_error("infer ", "--timeout %s: not a number of ms", optarg);
+			if (!ctl_parse_u32(optarg, 1, 86400000, &a->timeout_ms))
+				return ctl_usage_error("infer ", "--timeout %s: a number of ms, 1..86400000",
+				                       optarg);
 			break;
 		case 'h': fputs(infer_help, stdout); return -1;
 		default:  return ctl_usage_error("infer ", "bad option");
@@ -147,19 +149,26 @@ static void free_files(struct infer_args *a)
 		free(a->file[i].buf);
 }
 
-/* The file for the model's input io: by name, or the only one. */
+/* The one file for the model's input io: by name, or an unnamed one when the
+ * model has one input. */
 static int find_file(const struct infer_args *a, const struct dnnq_model *m,
                      const struct dnnq_io_info *io, unsigned *f)
 {
+	unsigned n = 0, unnamed = 0;
 	for (unsigned i = 0; i < a->n_files; i++) {
+		unnamed += !a->file[i].name;
 		if (a->file[i].name ? !strcmp(a->file[i].name, io->name)
-		                    : dnnq_model_num_inputs(m) == 1 && a->n_files == 1) {
-			*f = i;
-			return 0;
-		}
+		                    : dnnq_model_num_inputs(m) == 1)
+			*f = n++ ? *f : i;
 	}
-	return ctl_failf("infer: model '%s' input '%s': no --input %s=FILE", a->model, io->name,
-	                 io->name);
+	if (n > 1)
+		return ctl_failf("infer: model '%s' input '%s': %u --input files for it, give one",
+		                 a->model, io->name, n);
+	if (!n && unnamed)
+		return ctl_failf("infer: model '%s' has %u inputs: name each file (--input %s=FILE)",
+		                 a->model, dnnq_model_num_inputs(m), io->name);
+	return n ? 0 : ctl_failf("infer: model '%s' input '%s': no --input %s=FILE", a->model,
+	                         io->name, io->name);
 }
 
 /* Every --input NAME must be an input of the model. */
@@ -358,6 +367,9 @@ static void top1(const struct dnnq_tensor *t, const struct dnnq_io_info *io, int
 	}
 }
 
+/* The text summary's top-1 rows of a batch; the rest are counted. */
+#define TEXT_ROWS 8
+
 static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info *io,
                          const char *path, bool json)
 {
@@ -375,7 +387,7 @@ static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info 
 	}
 	if (t->rank == 2) {
 		printf(json ? ",\"top1\":[" : "");
-		for (int64_t n = 0; n < t->dims[0]; n++) {
+		for (int64_t n = 0; n < t->dims[0] && (json || n < TEXT_ROWS); n++) {
 			int64_t cls;
 			double val;
 			top1(t, io, n, &cls, &val);
@@ -387,6 +399,9 @@ static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info 
 				printf("  row %lld: predicted class %lld (%.6g)\n", (long long)n,
 				       (long long)cls, val);
 		}
+		if (!json && t->dims[0] > TEXT_ROWS)
+			printf("  ... %lld more rows (%s has them all; --json lists every row's class)\n",
+			       (long long)(t->dims[0] - TEXT_ROWS), path);
 		printf(json ? "]" : "");
 	}
 	printf(json ? "}" : "");

@@ -138,7 +138,8 @@ int ctl_open(const struct ctl_global *g, const char *model, uint64_t arena_bytes
 	if (rc) {
 		dnnq_close(*c);
 		*c = NULL;
-		return ctl_failf("model '%s': %s", model, dnnq_strerror(rc));
+		return ctl_failf("model '%s': %s%s", model, dnnq_strerror(rc), rc == DNNQ_E_NOTFOUND ?
+		                 " ('dnnqctl models' lists the models served)" : "");
 	}
 	return 0;
 }
@@ -602,6 +603,9 @@ static void print_reload_text(const struct dnnq_reload_result *r)
 	uint32_t total = r->added + r->changed + r->removed;
 	if (total > r->n_listed)
 		printf("  ... and %u more\n", total - r->n_listed);
+	if (!total)
+		printf("  nothing changed since the last reload (dnnqd also reloads by itself when"
+		       " a file changes; 'dnnqctl models' shows the generations)\n");
 }
 
 static int cmd_reload(const struct ctl_global *g, int argc, char **argv)

@@ -202,10 +202,23 @@ static int yaml_failed(struct builder *b, const yaml_parser_t *p, const char *bu
 		offset_mark(buf, len, p->problem_offset, &line, &col);
 		return diag_at(b->diag, DNNQ_E_FORMAT, b->file, line, col, "%s", problem);
 	}
-	if (!p->context)
-		return diag_at(b->diag, DNNQ_E_FORMAT, b->file, line, col, "%s", problem);
-	return diag_at(b->diag, DNNQ_E_FORMAT, b->file, line, col, "%s (%s at %zu:%zu)", problem,
-	               p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+	/* a scanner's or parser's: most often an indentation gone wrong (an
+	 * unclosed bracket in a flow collection), from the line its context
+	 * opened at, if any, to the problem's */
+	const char *check = p->context && strstr(p->context, "flow") ? "the brackets and commas"
+	                    : "the indentation (spaces), ':' and '-'";
+	char where[64], context[160] = "";
+	unsigned from = p->context && p->context_mark.line + 1 < line ?
+	                (unsigned)p->context_mark.line + 1 : line;
+	if (from < line)
+		snprintf(where, sizeof where, "lines %u-%u", from, line);
+	else
+		snprintf(where, sizeof where, "line %u", line);
+	if (p->context)
+		snprintf(context, sizeof context, " (%s at %zu:%zu)", p->context,
+		         p->context_mark.line + 1, p->context_mark.column + 1);
+	return diag_at(b->diag, DNNQ_E_FORMAT, b->file, line, col, "%s%s; check %s on %s", problem,
+	               context, check, where);
 }
 
 int conf_tree_build(struct conf_tree *t, const char *buf, size_t len, const char *file,

@@ -515,10 +515,12 @@ int dnnq_model_check_header(const void *buf, size_t len, uint64_t file_size,
 		return dnnq_diag_set(diag, DNNQ_E_TRUNCATED, "model: header: %zu bytes, need %u",
 		                     len, HEADER_SIZE);
 	if (memcmp(p, DNNQ_MODEL_MAGIC, 8))
-		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "model: header: magic: not a .dnnq file");
+		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "model: header: magic: not a .dnnq file"
+		                     " (dnnq-convert makes one from an ONNX model)");
 	if (dnnq_le16(p + 8) != DNNQ_MODEL_VERSION_MAJOR)
 		return dnnq_diag_set(diag, DNNQ_E_VERSION, "model: header: file version %u.%u: this build"
-		                     " reads %d.x", dnnq_le16(p + 8), dnnq_le16(p + 10),
+		                     " reads %d.x (convert the ONNX model again with this build's"
+		                     " dnnq-convert)", dnnq_le16(p + 8), dnnq_le16(p + 10),
 		                     DNNQ_MODEL_VERSION_MAJOR);
 	uint64_t size = dnnq_le64(p + 16);
 	if (size != file_size)

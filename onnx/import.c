@@ -545,10 +545,13 @@ static int input_dim(struct imp *m, const char *name, const char *what,
 	bool param = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
 	char ex[160];
 	shape_example(name, sh, ex, sizeof ex);
-	imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dims[%u] is %s%.60s%s: fix it with --input-shape "
-	            "%s (dim 0 is the batch) or calibration samples of that shape", what, i,
-	            param ? "'" : "unknown", param ? S(d->dim_param) : "", param ? "' (symbolic)" : "",
-	            ex);
+	bool run = m->opts && m->opts->samples_are_inputs;
+	/* dnnq-run: the array's shape, ex without its "NAME=" */
+	const char *shape = ex + (strlen(name) < 60 ? strlen(name) : 60) + 1;
+	imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dims[%u] is %s%.60s%s: fix it with %s%s (dim 0 is"
+	            " the batch)%s", what, i, param ? "'" : "unknown", param ? S(d->dim_param) : "",
+	            param ? "' (symbolic)" : "", run ? "an --input array of shape " : "--input-shape ",
+	            run ? shape : ex, run ? "" : " or calibration samples of that shape");
 	return DNNQ_E_UNSUPPORTED;
 }
 

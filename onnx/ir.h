@@ -250,6 +250,9 @@ struct dnnq_onnx_import_opts {
 	 * are checked when they are read) */
 	const struct dnnq_onnx_shape *samples;
 	size_t nsamples;
+	/* the samples are dnnq-run's --input arrays, not calibration samples
+	 * beside --input-shape: what a symbolic dim's message tells to do */
+	bool samples_are_inputs;
 	/* --input-value: each names an input (a name the model lacks, a value
 	 * that does not fit its type or element count is a problem) */
 	const struct dnnq_onnx_value *values;

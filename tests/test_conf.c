@@ -406,11 +406,16 @@ static const struct {
 	  FILE_NAME ":2:1: a second document (the config is one YAML document)" },
 	/* libyaml's own errors, with its text and mark */
 	{ "listen: [\n", DNNQ_E_FORMAT,
-	  FILE_NAME ":2:1: did not find expected node content (while parsing a flow node at 2:1)" },
-	{ "a: b: c\n", DNNQ_E_FORMAT, FILE_NAME ":1:5: mapping values are not allowed in this context" },
+	  FILE_NAME ":2:1: did not find expected node content (while parsing a flow node at 2:1);"
+	  " check the brackets and commas on line 2" },
+	{ "a: b: c\n", DNNQ_E_FORMAT, FILE_NAME ":1:5: mapping values are not allowed in this context;"
+	  " check the indentation (spaces), ':' and '-' on line 1" },
 	{ "log:\n\tlevel: info\n", DNNQ_E_FORMAT,
 	  FILE_NAME ":2:1: found character that cannot start any token (while scanning for the"
-	  " next token at 2:1)" },
+	  " next token at 2:1); check the indentation (spaces), ':' and '-' on line 2" },
+	{ "models:\n  - name: a\n   path: a.dnnq\n", DNNQ_E_FORMAT,
+	  FILE_NAME ":3:4: did not find expected '-' indicator (while parsing a block collection at"
+	  " 2:3); check the indentation (spaces), ':' and '-' on lines 2-3" },
 	{ "log: {level: \"\xc3\x28\"}\n", DNNQ_E_FORMAT,
 	  FILE_NAME ":1:16: invalid trailing UTF-8 octet" },
 	{ "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", DNNQ_E_INVAL,

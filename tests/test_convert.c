@@ -652,6 +652,14 @@ START_TEST(tools_end_to_end)
 	   " --repeat 3 --json", dir, dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_ptr_nonnull(strstr(c.out, "\"latency_ms\":{\"runs\":3"));
+	/* the text form in 4 significant digits: a run of microseconds is not
+	 * "0.000 ms" */
+	sh(&c, dir, "dnnq-run %s/cnn.dnnq --input input=" DIGITS "/demo_x.npy --output-dir %s"
+	   " --repeat 3", dir, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	const char *min = strstr(c.out, "3 runs of batch 1: min ");
+	ck_assert_msg(min && strtod(min + strlen("3 runs of batch 1: min "), NULL) > 0 &&
+	              strstr(min, " ms, median "), "%s", c.out);
 	/* --profile: one row per engine node (8 in the CNN: quantize, conv,
 	 * maxpool, conv, maxpool, reshape, fc, dequantize); the shares add to 1;
 	 * the convolutions report GOP/s; an .onnx model is refused */
@@ -779,14 +787,48 @@ START_TEST(tools_end_to_end)
 	ck_assert_ptr_nonnull(strstr(c.err, "test_y.npy"));
 	sh(&c, dir, "dnnq-run %s/cnn.dnnq --input nosuch=" DIGITS "/test_x.npy", dir);
 	ck_assert_int_eq(c.status, 1);
-	ck_assert_ptr_nonnull(strstr(c.err, "nosuch"));
+	ck_assert_msg(strstr(c.err, "--input nosuch: the model has no input of that name (its"
+	                            " inputs: 'input')\n"), "%s", c.err);
+	/* files without names to a model of two inputs: name them, and which */
+	sh(&c, dir, "dnnq-run tests/onnx/nlp/bert.onnx -i tests/onnx/nlp/ids.npy"
+	   " -i tests/onnx/nlp/mask.npy");
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "--input tests/onnx/nlp/ids.npy: the model has 2 inputs ("),
+	              "%s", c.err);
+	ck_assert_msg(strstr(c.err, "): give each as NAME=FILE\n"), "%s", c.err);
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "--calib"));
+	/* an unknown option: getopt's line and a pointer to --help, not the
+	 * whole usage */
+	sh(&c, dir, "dnnq-run %s/cnn.dnnq --bogus", dir);
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "'--bogus'") && strstr(c.err, "dnnq-run: try --help\n") &&
+	              !strstr(c.err, "usage:"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx --bogus");
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "'--bogus'") && strstr(c.err, "dnnq-convert: try --help\n") &&
+	              !strstr(c.err, "usage:"), "%s", c.err);
 	sh(&c, dir, "dnnq-convert tests/onnx/bad/unsupported.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "bad_einsum") && strstr(c.err, "bad_shrink"),
 	              "every unsupported node named: %s", c.err);
+	ck_assert_msg(strstr(c.err, "node 'bad_shrink' (Shrink): unsupported operator\n"
+	                            "dnnq-convert: docs/onnx.md (\"Supported operators\") lists the"
+	                            " operators dnnq imports: "), "%s", c.err);
+	/* calibration samples that are all NaN: named as such, not as a value
+	 * without quantization parameters */
+	float nans[2 * 64];
+	char nanf[512];
+	for (int i = 0; i < 2 * 64; i++)
+		nans[i] = NAN;
+	snprintf(nanf, sizeof nanf, "%s/nan.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(nanf, DNNQ_DTYPE_F32, (size_t[]){ 2, 1, 8, 8 }, 4, nans,
+	                                     NULL), 0);
+	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --calib %s", dir, nanf);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "/nan.npy: input 'input': no finite value in its samples (NaN"
+	                            " or infinity only)\n"), "%s", c.err);
 	sh(&c, dir, "dnnq-convert tests/onnx/bad/not_onnx.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "not_onnx.onnx"));
@@ -882,6 +924,12 @@ START_TEST(tools_input_shape)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "input 'x': dims[2] is 'H' (symbolic): fix it with "
 	                     "--input-shape x=1x3x<H>x<W>"), "%s", c.err);
+	/* dnnq-run has no --input-shape: its arrays fix the dims, and an array
+	 * of another rank is told the shape it needs */
+	sh(&c, dir, "dnnq-run %s -i " DIGITS "/test_y.npy -o %s", m, dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "input 'x': dims[2] is 'H' (symbolic): fix it with an --input"
+	                     " array of shape 1x3x<H>x<W> (dim 0 is the batch)\n"), "%s", c.err);
 	/* --input-value: NAME=V expected; a value the input's type refuses */
 	sh(&c, dir, "dnnq-convert tests/onnx/rnn/if.onnx -o %s/i.dnnq --input-value sr", dir);
 	ck_assert_int_eq(c.status, 2);
@@ -998,6 +1046,16 @@ START_TEST(tools_precision_auto)
 	              strstr(c.out, "  fp32: node 'relu_r2' (Conv): int8 loss ") &&
 	              strstr(c.out, " int8 loss\n") &&
 	              strstr(c.out, "\nrelu_r2                          conv         fp32 "),
+	              "%s", c.out);
+	ck_assert_msg(!strstr(c.out, "no measured node stayed int8"), "%s", c.out);
+	/* the digits MLP: both of its layers lose more than 0.5 dB, so nothing
+	 * stays int8, and the summary says how to keep some */
+	sh(&c, dir, "dnnq-convert " DIGITS "/mlp.onnx -o %s/m.dnnq --calib " DIGITS "/calib_x.npy",
+	   dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "precision: 0 int8 and 2 fp32 nodes;") &&
+	              strstr(c.out, "\nprecision auto: no measured node stayed int8; --fp32-threshold"
+	                            " DB allows more loss, --precision int8 keeps every node int8\n"),
 	              "%s", c.out);
 	sh(&c, dir, "dnnq-inspect %s/a.dnnq --json", dir);
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"precision\": \"fp32\""), "%s", c.out);
@@ -1706,11 +1764,50 @@ START_TEST(tools_infer_split)
 	for (int i = 0; i < 20 * 4; i++)
 		ck_assert_float_eq(ys[i], 2 * xs[i]);
 	free(buf);
+	/* the text summary: the first 8 rows' classes, the other 12 counted */
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i x=%s -o %s/out/b", fake.path, x,
+	   fake.dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\n  row 7: predicted class ") && !strstr(c.out, "row 8:") &&
+	              strstr(c.out, "/out/b/y.npy has them all; --json lists every row's class)\n") &&
+	              strstr(c.out, "\n  ... 12 more rows ("), "%s", c.out);
 	/* an output directory that cannot be made: refused before the daemon is asked */
 	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i x=%s -o %s/x.npy/sub", fake.path, x,
 	   fake.dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "x.npy/sub: cannot create: Not a directory"), "%s", c.err);
+	fake_daemon_stop(&fake);
+}
+END_TEST
+
+/* dnnqctl infer's mistakes against the fake daemon, each named with what to
+ * do: two files for one input, a model it does not serve. */
+START_TEST(tools_infer_mistakes)
+{
+	static struct fake_daemon fake;
+	ck_assert_int_eq(fake_daemon_start(&fake), 0);
+	static struct cmd c;
+	char x[256];
+	float xs[4] = { 1, 2, 3, 4 };
+	snprintf(x, sizeof x, "%s/x.npy", fake.dir);
+	write_f64(x, xs, (size_t[]){ 1, 4 }, 2);
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s -i x=%s", fake.path, x, x);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "dnnqctl: infer: model 'double' input 'x': 2 --input files"
+	                            " for it, give one\n"), "%s", c.err);
+	/* bench's values out of range: the option and its range */
+	sh(&c, fake.dir, "dnnqctl --socket %s bench double --async 5000", fake.path);
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "dnnqctl: --async 5000: 1..4096 requests in flight (try"
+	                            " 'dnnqctl bench --help')\n"), "%s", c.err);
+	/* --timeout 0 would time out at once: refused */
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s --timeout 0", fake.path, x);
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "--timeout 0: a number of ms, 1..86400000"), "%s", c.err);
+	sh(&c, fake.dir, "dnnqctl --socket %s infer nosuch -i %s", fake.path, x);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "dnnqctl: model 'nosuch': not found ('dnnqctl models' lists"
+	                            " the models served)\n"), "%s", c.err);
 	fake_daemon_stop(&fake);
 }
 END_TEST
@@ -1741,6 +1838,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_end_to_end);
 	tcase_add_test(tc, tools_defaults);
 	tcase_add_test(tc, tools_infer_split);
+	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -236,6 +236,12 @@ START_TEST(reload_reports_changes)
 	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 0, out, sizeof out);
 	expect_in(out, "1 changed");
 	expect_in(out, "relu64 (generation 4)");
+	ck_assert_ptr_null(strstr(out, "nothing changed"));
+	/* again: nothing to do, and where a change may have gone */
+	ctl_exits(&d, (const char *const[]){ "reload", NULL }, 0, out, sizeof out);
+	expect_in(out, "reloaded: 0 added, 0 changed, 0 removed; 2 models served\n  nothing changed"
+	          " since the last reload (dnnqd also reloads by itself when a file changes;"
+	          " 'dnnqctl models' shows the generations)\n");
 
 	dnnq_close(c);
 	test_daemon_stop(&d);

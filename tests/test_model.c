@@ -520,12 +520,18 @@ START_TEST(model_compatibility)
 	ck_assert_int_eq(dnnq_model_read(c, clen, &back, &d), DNNQ_E_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(d.msg, "unknown required section type 77"));
 	free(c);
+	/* another file (an ONNX model given where the .dnnq goes): what to do */
+	buf[0] ^= 0xff;
+	ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_FORMAT);
+	ck_assert_str_eq(d.msg, "model: header: magic: not a .dnnq file (dnnq-convert makes one from"
+	                 " an ONNX model)");
+	buf[0] ^= 0xff;
 	/* major version 2 is refused, minor version 7 reads */
 	dnnq_put_le16(buf + 8, 2);
 	ck_assert_int_eq(dnnq_model_read(buf, len, &back, &d), DNNQ_E_VERSION);
-	char want[64];
-	snprintf(want, sizeof want, "file version 2.%d: this build reads 1.x",
-	         DNNQ_MODEL_VERSION_MINOR);
+	char want[128];
+	snprintf(want, sizeof want, "file version 2.%d: this build reads 1.x (convert the ONNX"
+	         " model again with this build's dnnq-convert)", DNNQ_MODEL_VERSION_MINOR);
 	ck_assert_ptr_nonnull(strstr(d.msg, want));
 	dnnq_put_le16(buf + 8, 1);
 	dnnq_put_le16(buf + 10, 7);

@@ -1090,6 +1090,14 @@ static void assert_ctl_infer(const struct fixture_daemon *d)
 	int status = serve_run_ctl(d, (const char *[]){ "infer", "no-such-model", "--input", ia,
 	                                          "--output-dir", outdir, NULL }, out, sizeof out);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0, "wait status %#x", status);
+	/* a file without its input's name, to a model of two inputs: name them */
+	const char *argv[] = { "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1",
+	                       fixture_binary("DNNQ_DNNQCTL", "dnnqctl"), "--socket", d->socket,
+	                       "infer", "multi", "--input", pa, NULL };
+	status = test_run_as(argv, -1, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "wait status %#x", status);
+	ck_assert_msg(strstr(out, "dnnqctl: infer: model 'multi' has 2 inputs: name each file"
+	                          " (--input a=FILE)\n"), "%s", out);
 }
 
 START_TEST(serve_dnnqctl)

@@ -63,11 +63,12 @@ struct opts {
 	unsigned threads;
 };
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f,
-		"usage: %s IN.onnx [-o OUT.dnnq] [--calib PATH] [--method M] [--per-channel]\n"
-		"                    [--asymmetric-weights] [--dynamic] [--bits N] [--report]\n"
+	printf(
+		"usage: %s IN.onnx [-o OUT.dnnq] [--calib PATH] [--method M] [--percentile P]\n"
+		"                    [--per-channel] [--asymmetric-weights|--symmetric-weights]\n"
+		"                    [--dynamic] [--bits N] [--bins N] [--name NAME] [--report]\n"
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"                    [--input-shape NAME=D0xD1x...]... [--input-value NAME=V,...]...\n"
@@ -308,8 +309,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
 			floor_set = true;
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
+		case 'h': usage(); exit(0);
+		default:	/* getopt said which option */
+			fprintf(stderr, "%s: try --help\n", argv0);
+			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -429,6 +432,21 @@ static int calibrate_one(const struct opts *o, struct dnnq_onnx_calib *c, struct
 		free(paths[f]);
 	free(paths);
 	return rc;
+}
+
+/* A float input whose samples held no finite value has no range (the
+ * lowering would say only that it lacks quantization parameters). */
+static int check_finite(const struct opts *o, const struct dnnq_onnx_calib *c,
+                        struct dnnq_diag *d)
+{
+	for (size_t i = 0; i < c->ir->ninputs; i++) {
+		const struct dnnq_hist *h = &c->hist[c->ir->inputs[i]];
+		if (h->counts && !h->nfinite)
+			return dnnq_diag_set(d, DNNQ_E_RANGE, "--calib %s: input '%s': no finite value"
+			                     " in its samples (NaN or infinity only)", o->calib,
+			                     shown(c->ir->values[c->ir->inputs[i]].name, 0));
+	}
+	return 0;
 }
 
 /* A model with several inputs: the directory holds NAME.npy for each. */
@@ -873,6 +891,9 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
 		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, o->po.threshold_db,
 		       p->samples, p->int8_db);
+	if (p->fp32 && fp32 == measured)
+		printf("precision auto: no measured node stayed int8; --fp32-threshold DB allows more"
+		       " loss, --precision int8 keeps every node int8\n");
 	if (floor)
 		printf("precision auto: %zu more fp32, the fewest whose int8 noise alone is the largest "
 		       "that lift the outputs to the %.2f dB floor (--sqnr-floor)\n", floor,
@@ -906,6 +927,10 @@ static int convert(const struct opts *o)
 			        list[0] && list[strlen(list) - 1] == '\n' ? "" : "\n");
 		else	/* the importer's messages start with the path */
 			fprintf(stderr, "%s: %s\n", argv0, d.msg);
+		if (strstr(count > 1 && list ? list : d.msg, "unsupported operator"))
+			fprintf(stderr, "%s: docs/onnx.md (\"Supported operators\") lists the operators"
+			        " dnnq imports: export the model without the ones named, or with them"
+			        " in a supported form\n", argv0);
 		free(list);
 		return 1;
 	}
@@ -947,6 +972,8 @@ static int convert(const struct opts *o)
 			goto out;
 		c.ex = ex;
 		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
+			goto out;
+		if ((rc = check_finite(o, &c, &d)))
 			goto out;
 		dnnq_onnx_calib_methods(&c, o->autom ? DNNQ_CALIB_L2 : o->c.method, method);
 		if (o->autom) {

@@ -74,9 +74,9 @@ struct run {
 	double peak_gops, peak_gbps;    /* on --threads threads, measured at start */
 };
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f,
+	printf(
 		"usage: %s MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]\n"
 		"                [--repeat N] [--profile] [--isa ISA] [--json]\n"
 		"Runs a .dnnq model (int8, through the engine) or an .onnx model (fp32, through\n"
@@ -161,8 +161,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_PROFILE: o->profile = true; break;
 		case O_JSON: o->json = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
+		case 'h': usage(); exit(0);
+		default:	/* getopt said which option */
+			fprintf(stderr, "%s: try --help\n", argv0);
+			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -202,7 +204,8 @@ static int import_onnx(const struct opts *o, const void *buf, size_t len, struct
 	struct dnnq_onnx_shape s[MAX_IO];
 	/* external data beside the model, as dnnq_onnx_import_file reads it */
 	char *dir = dnnq_onnx_data_dir(o->model);
-	struct dnnq_onnx_import_opts io = { .samples = s, .data_dir = dir };
+	struct dnnq_onnx_import_opts io = { .samples = s, .data_dir = dir,
+	                                    .samples_are_inputs = true };
 	struct dnnq_diag why = { "" };
 	int rc = dir ? 0 : dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", o->model);
 	*ir = (struct dnnq_ir){ 0 };
@@ -274,21 +277,41 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	return rc ? dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg) : DNNQ_OK;
 }
 
+/* The model's input names for a message, "'a', 'b'" (cut to fit). */
+static const char *input_names(const struct run *r, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->nin && n < len; i++) {
+		char name[128];
+		dnnq_escape(name, sizeof name, r->in[i].name);
+		n += (size_t)snprintf(buf + n, len - n, "%s'%s'", i ? ", " : "", name);
+	}
+	return buf;
+}
+
 /* Each --input bound to a model input, read, checked; the batch agreed. */
 static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
+	char names[160];
 	if (o->nin != r->nin)
-		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s has %zu input%s, %zu --input given",
-		                     o->model, r->nin, r->nin == 1 ? "" : "s", o->nin);
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s has %zu input%s (%s), %zu --input given",
+		                     o->model, r->nin, r->nin == 1 ? "" : "s",
+		                     input_names(r, names, sizeof names), o->nin);
 	for (size_t k = 0; k < o->nin; k++) {
 		const struct binding *b = &o->in[k];
 		size_t i = 0;
 		if (b->name || r->nin != 1)
 			for (i = 0; i < r->nin && (!b->name || strcmp(b->name, r->in[i].name)); i++)
 				;
+		if (i == r->nin && !b->name)
+			return dnnq_diag_set(d, DNNQ_E_INVAL, "--input %s: the model has %zu inputs"
+			                     " (%s): give each as NAME=FILE", b->path, r->nin,
+			                     input_names(r, names, sizeof names));
 		if (i == r->nin)
 			return dnnq_diag_set(d, DNNQ_E_NOTFOUND, "--input %s: the model has no input"
-			                     " of that name", b->name ? b->name : b->path);
+			                     " of that name (its inputs: %s)", b->name,
+			                     input_names(r, names, sizeof names));
 		struct io *io = &r->in[i];
 		if (io->buf)
 			return dnnq_diag_set(d, DNNQ_E_INVAL, "--input %s given twice", io->name);
@@ -632,15 +655,15 @@ int main(int argc, char **argv)
 	if (!rc && o.json) {
 		printf("]");
 		if (o.repeat)
-			printf(",\"latency_ms\":{\"runs\":%zu,\"min\":%.4f,\"median\":%.4f,"
-			       "\"p99\":%.4f,\"mean\":%.4f}", lat.runs, lat.min_ms, lat.median_ms,
+			printf(",\"latency_ms\":{\"runs\":%zu,\"min\":%.6g,\"median\":%.6g,"
+			       "\"p99\":%.6g,\"mean\":%.6g}", lat.runs, lat.min_ms, lat.median_ms,
 			       lat.p99_ms, lat.mean_ms);
 		if (r.ns)
 			print_profile(&o, &r);
 		printf("}\n");
 	} else if (!rc && o.repeat) {
-		printf("%zu runs of batch %zu: min %.3f ms, median %.3f ms, p99 %.3f ms,"
-		       " mean %.3f ms\n", lat.runs, r.batch, lat.min_ms, lat.median_ms, lat.p99_ms,
+		printf("%zu runs of batch %zu: min %.4g ms, median %.4g ms, p99 %.4g ms,"
+		       " mean %.4g ms\n", lat.runs, r.batch, lat.min_ms, lat.median_ms, lat.p99_ms,
 		       lat.mean_ms);
 		if (r.ns)
 			print_profile(&o, &r);

@@ -121,7 +121,10 @@ class TensorInfo:
         if want == _F32 and self._code == _lib.TYPE_U8:
             return _lib.TYPE_F32
         takes = f"{self.dtype} or float32" if self._code == _lib.TYPE_U8 else str(self.dtype)
-        raise DtypeError(f"{what} '{self.name}': dtype {want}: takes {takes}")
+        # numpy's default float: the tools convert it, the client wants it said
+        hint = (" (.astype(numpy.float32))" if want == np.float64 and "float32" in takes
+                else "")
+        raise DtypeError(f"{what} '{self.name}': dtype {want}: takes {takes}{hint}")
 
 
 class Client:

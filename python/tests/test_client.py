@@ -196,6 +196,9 @@ def test_errors(client, tmp_path):
                                    "b": np.zeros((1, 6, 6, 4), np.uint8)})
     with pytest.raises(dnnq.DtypeError):
         client.model("digits").run(np.zeros((1, 1, 8, 8), np.uint8))
+    with pytest.raises(dnnq.DtypeError,
+                       match=r"float64: takes float32 \(\.astype\(numpy\.float32\)\)$"):
+        client.model("digits").run(np.zeros((1, 1, 8, 8)))
     with pytest.raises(dnnq.ShapeError, match="batch 0"):
         m.request(batch=0)
     with pytest.raises(dnnq.ShapeError):
