@@ -18,6 +18,7 @@
 #include "engine/unary.h"
 #include "engine/remap.h"
 #include "engine/resize.h"
+#include "engine/topk.h"
 #include "onnx/import-int.h"
 
 static const char *S(const char *s)
@@ -1983,6 +1984,47 @@ static int op_arg(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_S32, r, d, x->batched);
 }
 
+/* TopK: k (an attribute before opset 10, a constant input from 10), axis,
+ * largest, sorted (11); the registry's topk (the values) and topk_indices
+ * (int32 indices, engine/topk.h). sorted 0 leaves the order open: the
+ * sorted one is given. Across the batch the import fixes it to 1. */
+static int op_topk(struct nctx *c)
+{
+	int rc;
+	int64_t k[1], largest, sorted;
+	ptrdiff_t nk = 1;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "axis", -1, &c->node.axis)) ||
+	    (rc = a_int(c, "largest", 1, &largest)) || (rc = a_int(c, "sorted", 1, &sorted)) ||
+	    (rc = c->m->opset < 10 ? a_int(c, "k", -1, k) : const_ints(c, 1, k, 1, &nk)) ||
+	    (rc = engine_kind(c, "topk")))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (largest != 0 && largest != 1)
+		return bad(c, DNNQ_E_RANGE, "largest = %lld: 0 or 1 expected", (long long)largest);
+	if (sorted != 0 && sorted != 1)
+		return bad(c, DNNQ_E_RANGE, "sorted = %lld: 0 or 1 expected", (long long)sorted);
+	if (nk != 1)
+		return bad(c, DNNQ_E_FORMAT, "input 1 'K': one value expected, %td given", nk);
+	if (x->ndim == 0)
+		return bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && c->node.axis == 0)
+		return batch_moves(c, "TopK across the batch (axis 0)");
+	int64_t len = x->dims[c->node.axis];
+	if (k[0] < 1 || k[0] > len)
+		return bad(c, DNNQ_E_RANGE, "k = %lld: want 1..%lld (the length of axis %lld)",
+		           (long long)k[0], (long long)len, (long long)c->node.axis);
+	c->node.mode = largest ? 0 : DNNQ_TOPK_SMALLEST;
+	c->node.k = k[0];
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, x->dims, sizeof d);
+	d[c->node.axis] = k[0];
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched)))
+		return rc;
+	return set_out(c, 1, DNNQ_IR_S32, x->ndim, d, x->batched);
+}
+
 static int op_logsoftmax(struct nctx *c)
 {
 	int rc = op_softmax(c);
@@ -2937,6 +2979,7 @@ static const struct opdef OPS[] = {
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
 	{ "ArgMax", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
 	{ "ArgMin", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
+	{ "TopK", DNNQ_IR_ENGINE, op_topk, 1, 2, 2 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
