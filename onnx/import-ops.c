@@ -949,22 +949,33 @@ static int chain_link(struct nctx *c, size_t k, size_t nin)
 }
 
 static int concat_shape(struct nctx *c);
+static int concat_dims(struct nctx *c);
 
 /* Concat of more inputs than an IR node takes: concatenations of
  * DNNQ_IR_MAX_INPUTS at a time, each the first input of the next. */
-static int op_concat(struct nctx *c)
+/* A Concat of c->nin inputs, more than an IR node takes as a chain of
+ * nodes NAME<tag>:1, NAME<tag>:2, ... (each the first input of the next);
+ * shape fills the output of each. */
+static int concat_chain(struct nctx *c, const char *tag, int (*shape)(struct nctx *c))
 {
 	int rc;
 	size_t n = c->nin, k = 0;
 	while (n > DNNQ_IR_MAX_INPUTS) {
+		char suffix[40];
+		snprintf(suffix, sizeof suffix, "%.16s:%zu", tag, ++k);
 		c->nin = DNNQ_IR_MAX_INPUTS;
-		if ((rc = concat_shape(c)) || (rc = chain_link(c, ++k, DNNQ_IR_MAX_INPUTS)))
+		if ((rc = shape(c)) || (rc = link_as(c, suffix, DNNQ_IR_MAX_INPUTS)))
 			return rc;
 		n -= DNNQ_IR_MAX_INPUTS - 1;
 		memmove(c->in + 1, c->in + DNNQ_IR_MAX_INPUTS, (n - 1) * sizeof *c->in);
 	}
 	c->nin = n;
-	return concat_shape(c);
+	return shape(c);
+}
+
+static int op_concat(struct nctx *c)
+{
+	return concat_chain(c, "", concat_shape);
 }
 
 /* A float constant of dim 0 = 1 beside batched inputs (tf2onnx's channel
@@ -1015,9 +1026,16 @@ static int concat_shape(struct nctx *c)
 		return bad(c, DNNQ_E_FORMAT, "attribute 'axis' is missing");
 	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) || (rc = a_int(c, "axis", 0, &c->node.axis)))
 		return rc;
-	const struct dnnq_ir_value *a = V(c, 0);
-	if ((rc = norm_axis(c, &c->node.axis, a->ndim, "axis")))
+	if ((rc = norm_axis(c, &c->node.axis, V(c, 0)->ndim, "axis")))
 		return rc;
+	return concat_dims(c);
+}
+
+/* The output of a Concat of c->in along c->node.axis (normalised). */
+static int concat_dims(struct nctx *c)
+{
+	int rc;
+	const struct dnnq_ir_value *a = V(c, 0);
 	int64_t ax = c->node.axis, d[DNNQ_IR_MAX_DIMS];
 	if (a->batched && ax == 0)
 		return batch_moves(c, "concatenation along the batch (axis 0)");
@@ -2789,6 +2807,47 @@ struct opdef {
 	uint16_t min_in, max_in, max_out;   /* ONNX's: outputs past the IR's are unused */
 };
 
+/* Tile with constant repeats: per axis that repeats (r > 1), a Concat of
+ * r copies along it (NAME:tileA, the last one NAME; more than 16 copies
+ * a chain, concat_chain). A batch repeated fixes the batch to 1. */
+static int op_tile(struct nctx *c)
+{
+	int rc;
+	int64_t reps[DNNQ_IR_MAX_DIMS];
+	ptrdiff_t n;
+	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = const_ints(c, 1, reps, DNNQ_IR_MAX_DIMS, &n)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (n != (ptrdiff_t)x->ndim)
+		return bad(c, DNNQ_E_SHAPE, "%td repeats for an input of rank %u", n, x->ndim);
+	uint32_t last = x->ndim;
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		if (reps[i] < 1 || reps[i] > IMP_MAX_NODE_INPUTS)
+			return bad(c, DNNQ_E_RANGE, "repeats[%u] = %lld: want 1..%d", i,
+			           (long long)reps[i], IMP_MAX_NODE_INPUTS);
+		last = reps[i] > 1 ? i : last;
+	}
+	if (x->batched && reps[0] != 1)
+		return batch_moves(c, "Tile repeats the batch (repeats[0] = %lld)", (long long)reps[0]);
+	if (last == x->ndim)
+		return pass_through(c);
+	for (uint32_t i = 0; i <= last; i++) {
+		if (reps[i] == 1)
+			continue;
+		char tag[24];
+		snprintf(tag, sizeof tag, ":tile%u", i);
+		c->node.axis = i;
+		c->nin = (size_t)reps[i];
+		for (size_t k = 1; k < c->nin; k++)
+			c->in[k] = c->in[0];
+		if ((rc = concat_chain(c, tag, concat_dims)) ||
+		    (i < last && (rc = link_as(c, tag, c->nin))))
+			return rc;
+	}
+	return 0;
+}
+
 /* Expand of an activation (a pooled map expanded back over H and W,
  * torch's expand_as) to a shape of at most its rank: a slice whose step is 0
  * on each axis of 1 that grows (the engine's remap repeats the element);
@@ -2937,6 +2996,7 @@ static const struct opdef OPS[] = {
 	{ "Mul", DNNQ_IR_MUL, op_binary, 2, 2, 1 },
 	{ "Sum", DNNQ_IR_SUM, op_sum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "Concat", DNNQ_IR_CONCAT, op_concat, 1, IMP_MAX_NODE_INPUTS, 1 },
+	{ "Tile", DNNQ_IR_CONCAT, op_tile, 2, 2, 1 },
 	{ "Flatten", DNNQ_IR_RESHAPE, op_flatten, 1, 1, 1 },
 	{ "Reshape", DNNQ_IR_RESHAPE, op_reshape, 2, 2, 1 },
 	{ "Squeeze", DNNQ_IR_RESHAPE, op_squeeze, 1, 2, 1 },

@@ -875,31 +875,38 @@ END_TEST
 
 /* eltwise: a slope that widens X, a Min of three whose third does not
  * broadcast, a Sqrt of integers: each named with its op type. */
-/* TopK: largest 2, sorted 3, K of two values, k beyond the axis: each
- * named with the node. */
-START_TEST(topk_bad_attributes)
+/* TopK: largest 2, sorted 3, K of two values, k beyond the axis; Tile: a
+ * repeat of 0, repeats of another rank: each named with the node. */
+START_TEST(topk_tile_bad_inputs)
 {
 	struct mb *b = nchw(11, 1, 2, 4);
-	int64_t k1 = 2, k2[2] = { 1, 2 }, k9 = 9;
+	int64_t k1 = 2, k2[2] = { 1, 2 }, k9 = 9, r0[4] = { 1, 0, 1, 1 }, r2[2] = { 1, 2 };
 	mb_i64(b, "k1", 1, &k1);
 	mb_i64(b, "k2", 2, k2);
 	mb_i64(b, "k9", 1, &k9);
+	mb_i64(b, "r0", 4, r0);
+	mb_i64(b, "r2", 2, r2);
 	at_i(b, mb_node(b, "TopK", "big", "x,k1", "a,ai"), "largest", 2);
 	at_i(b, mb_node(b, "TopK", "order", "x,k1", "c,ci"), "sorted", 3);
 	mb_node(b, "TopK", "two", "x,k2", "e,ei");
 	mb_node(b, "TopK", "far", "x,k9", "g,gi");
-	mb_node(b, "Sum", "s", "a,c,e,g", "y");
+	mb_node(b, "Tile", "none", "x,r0", "h");
+	mb_node(b, "Tile", "short", "x,r2", "j");
+	mb_node(b, "Sum", "s", "a,c,e,g,h,j", "y");
 	struct dnnq_ir ir;
 	struct res r = imp(b, &ir);
 	ck_assert_int_ne(r.rc, 0);
-	ck_assert_uint_eq(r.count, 4);
-	ck_assert_msg(strstr(r.list, "node 'big' (TopK): largest = 2: 0 or 1 expected"), "%s",
-	              r.list);
-	ck_assert_msg(strstr(r.list, "node 'order' (TopK): sorted = 3: 0 or 1 expected"), "%s",
-	              r.list);
-	ck_assert_msg(strstr(r.list, "node 'two' (TopK): input 1 'k2' [2]"), "%s", r.list);
-	ck_assert_msg(strstr(r.list, "node 'far' (TopK): k = 9: want 1..4 (the length of axis 3)"),
-	              "%s", r.list);
+	ck_assert_uint_eq(r.count, 6);
+	static const char *const want[6] = {
+		"node 'big' (TopK): largest = 2: 0 or 1 expected",
+		"node 'order' (TopK): sorted = 3: 0 or 1 expected",
+		"node 'two' (TopK): input 1 'k2' [2]",
+		"node 'far' (TopK): k = 9: want 1..4 (the length of axis 3)",
+		"node 'none' (Tile): repeats[1] = 0: want 1..1024",
+		"node 'short' (Tile): 2 repeats for an input of rank 4",
+	};
+	for (size_t i = 0; i < 6; i++)
+		ck_assert_msg(strstr(r.list, want[i]), "%s not in %s", want[i], r.list);
 	free(r.list);
 }
 END_TEST
@@ -3098,7 +3105,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, unsupported_all_listed);
 	tcase_add_test(tc, eltwise_bad_inputs);
 	tcase_add_test(tc, topk_import);
-	tcase_add_test(tc, topk_bad_attributes);
+	tcase_add_test(tc, topk_tile_bad_inputs);
 	tcase_add_test(tc, dynamic_dim_rejected);
 	tcase_add_test(tc, bad_tensors);
 	tcase_add_test(tc, graph_errors);

@@ -2301,6 +2301,24 @@ def topk_cases(c):
                 outputs=("values", "indices"))
 
 
+def tile_cases(c):
+    """torch's repeat (ONNX Tile, constant repeats): a 4-D value repeated
+    over its channels and W (Concats in the engine's NHWC), and 20 copies
+    along the last axis of a 3-D value (a chain of two Concats)."""
+    nn = torch.nn
+
+    class Rep4(nn.Module):
+        def forward(self, x):
+            return x.repeat(1, 2, 1, 3) * 2
+
+    class Rep20(nn.Module):
+        def forward(self, x):
+            return x.repeat(1, 1, 20) + 1
+
+    export_case(c, "tile_4d", Rep4(), [2, 3, 4, 5], "Tile")
+    export_case(c, "tile_many", Rep20(), [2, 2, 3], "Tile")
+
+
 # ------------------------------------------------------------ folding cases
 # Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
 # as the exporters write them: torch with dynamic H and W (the samples'
@@ -2475,6 +2493,7 @@ def make_ops(w):
     activation_param_cases(c)
     argmax_cases(c)
     topk_cases(c)
+    tile_cases(c)
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)
