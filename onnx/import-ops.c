@@ -1445,6 +1445,21 @@ static int op_pow(struct nctx *c)
 }
 
 /* The slope broadcasts to X (unidirectionally: the output is X's shape). */
+static int engine_kind(struct nctx *c, const char *name);
+
+/* Mod on floats: the registry's fmod (fmod 1, C's fmodf) or mod (fmod 0,
+ * NumPy's: the sign of the divisor), broadcasting as the binaries. */
+static int op_mod(struct nctx *c)
+{
+	int64_t fmod;
+	int rc = a_int(c, "fmod", 0, &fmod);
+	if (rc)
+		return rc;
+	if (fmod != 0 && fmod != 1)
+		return bad(c, DNNQ_E_RANGE, "fmod = %lld: 0 or 1 expected", (long long)fmod);
+	return (rc = engine_kind(c, fmod ? "fmod" : "mod")) ? rc : op_binary(c);
+}
+
 static int op_prelu(struct nctx *c)
 {
 	registry_kind(c);
@@ -3019,6 +3034,7 @@ static const struct opdef OPS[] = {
 	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "PRelu", DNNQ_IR_ENGINE, op_prelu, 2, 2, 1 },
 	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
+	{ "Mod", DNNQ_IR_ENGINE, op_mod, 2, 2, 1 },
 	{ "Where", DNNQ_IR_ENGINE, op_where, 3, 3, 1 },
 	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
 	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },

@@ -2319,6 +2319,25 @@ def tile_cases(c):
     export_case(c, "tile_many", Rep20(), [2, 2, 3], "Tile")
 
 
+def rounding_logic_cases(c):
+    """Ceil, Floor, Round (half to even) and Mod (torch.fmod: fmod 1) of
+    an activation, fp32 in dnnq; And, Or and Xor of the comparisons'
+    bools (torch's &, |, ^), as 0/1 floats."""
+    nn = torch.nn
+
+    class Rounding(nn.Module):
+        def forward(self, x):
+            return torch.ceil(x) + torch.floor(x * 2) * torch.round(x * 3) + torch.fmod(x * 3, 1.5)
+
+    class Logic(nn.Module):
+        def forward(self, x):
+            a, b, k = x > 0, x < 1, x > -1
+            return ((a & b) | (k ^ a)).float()
+
+    export_case(c, "rounding", Rounding(), [2, 3, 4, 5], "Round", opset=13, lo=-3, hi=3)
+    export_case(c, "logic", Logic(), [2, 3, 4, 5], "Xor", opset=13)
+
+
 # ------------------------------------------------------------ folding cases
 # Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
 # as the exporters write them: torch with dynamic H and W (the samples'
@@ -2494,6 +2513,7 @@ def make_ops(w):
     argmax_cases(c)
     topk_cases(c)
     tile_cases(c)
+    rounding_logic_cases(c)
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)
