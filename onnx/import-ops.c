@@ -1905,7 +1905,8 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 }
 
 /* ReduceMean, ReduceSum, ReduceMax; ReduceSumSquare and ReduceL2 (F.normalize's
- * norm, a face embedding's last step) as Mul, ReduceSum and Sqrt. */
+ * norm, a face embedding's last step) as Mul, ReduceSum and Sqrt; ReduceMin
+ * as Neg, ReduceMax and Neg. */
 static int op_reduce(struct nctx *c)
 {
 	int rc;
@@ -1922,20 +1923,27 @@ static int op_reduce(struct nctx *c)
 		return pass_through(c);
 	const char *op = S(c->np->op_type);
 	bool l2 = !strcmp(op, "ReduceL2"), square = l2 || !strcmp(op, "ReduceSumSquare");
-	if (square) {
-		/* x * x (NAME:square) first, then its ReduceSum; ReduceL2's Sqrt last */
+	bool min = !strcmp(op, "ReduceMin");
+	if (square || min) {
+		/* x * x (NAME:square) first, then its ReduceSum; ReduceL2's Sqrt
+		 * last. ReduceMin: -ReduceMax(-x), Neg (NAME:neg) first and last */
 		struct dnnq_ir_node red = c->node;
-		c->node.op = DNNQ_IR_MUL;
 		c->node.nints = 0;
+		c->node.op = DNNQ_IR_MUL;
 		c->nin = 2;
 		c->in[1] = c->in[0];
-		if ((rc = op_binary(c)) || (rc = link_as(c, ":square", 2)))
+		if (min) {
+			c->nin = 1;
+			rc = engine_kind(c, "neg");
+		}
+		if ((rc = rc ? rc : min ? same_out(c, x, DNNQ_IR_F32) : op_binary(c)) ||
+		    (rc = link_as(c, min ? ":neg" : ":square", c->nin)))
 			return rc;
 		c->node = red;
 		x = V(c, 0);
 	}
 	if ((rc = engine_kind(c, !strcmp(op, "ReduceMean") ? "reduce_mean" :
-	                         !strcmp(op, "ReduceMax") ? "reduce_max" : "reduce_sum")))
+	                         !strcmp(op, "ReduceMax") || min ? "reduce_max" : "reduce_sum")))
 		return rc;
 	c->node.keepdims = keep;
 	c->nin = 1;
@@ -1947,9 +1955,9 @@ static int op_reduce(struct nctx *c)
 		if (!red || keep)
 			d[r++] = red ? 1 : x->dims[i];
 	}
-	if ((rc = set_out(c, 0, DNNQ_IR_F32, r, d, x->batched)) || !l2)
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, r, d, x->batched)) || !(l2 || min))
 		return rc;
-	if ((rc = link_as(c, ":sum", 1)) || (rc = engine_kind(c, "sqrt")))
+	if ((rc = link_as(c, min ? ":max" : ":sum", 1)) || (rc = engine_kind(c, min ? "neg" : "sqrt")))
 		return rc;
 	c->node.nints = 0;
 	c->node.keepdims = 0;
@@ -3050,6 +3058,7 @@ static const struct opdef OPS[] = {
 	{ "ReduceMean", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSum", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceMax", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "ReduceMin", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceL2", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSumSquare", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },

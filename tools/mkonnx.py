@@ -2321,7 +2321,8 @@ def tile_cases(c):
 
 def rounding_logic_cases(c):
     """Ceil, Floor, Round (half to even) and Mod (torch.fmod: fmod 1) of
-    an activation, fp32 in dnnq; And, Or and Xor of the comparisons'
+    an activation, fp32 in dnnq; ReduceMin (torch's amin) over H and W and
+    over the channels of a 4-D value; And, Or and Xor of the comparisons'
     bools (torch's &, |, ^), as 0/1 floats."""
     nn = torch.nn
 
@@ -2334,7 +2335,12 @@ def rounding_logic_cases(c):
             a, b, k = x > 0, x < 1, x > -1
             return ((a & b) | (k ^ a)).float()
 
+    class MinPool(nn.Module):
+        def forward(self, x):
+            return (x * 2).amin(dim=(2, 3), keepdim=True) + x.amin(dim=1, keepdim=True)
+
     export_case(c, "rounding", Rounding(), [2, 3, 4, 5], "Round", opset=13, lo=-3, hi=3)
+    export_case(c, "reduce_min", MinPool(), [2, 3, 4, 5], "ReduceMin", opset=13)
     export_case(c, "logic", Logic(), [2, 3, 4, 5], "Xor", opset=13)
 
 
