@@ -1957,7 +1957,8 @@ static int op_reduce(struct nctx *c)
 	}
 	if ((rc = set_out(c, 0, DNNQ_IR_F32, r, d, x->batched)) || !(l2 || min))
 		return rc;
-	if ((rc = link_as(c, min ? ":max" : ":sum", 1)) || (rc = engine_kind(c, min ? "neg" : "sqrt")))
+	if ((rc = link_as(c, min ? ":max" : ":sum", 1)) ||
+	    (rc = engine_kind(c, min ? "neg" : "sqrt")))
 		return rc;
 	c->node.nints = 0;
 	c->node.keepdims = 0;
@@ -2852,7 +2853,8 @@ static int op_tile(struct nctx *c)
 		last = reps[i] > 1 ? i : last;
 	}
 	if (x->batched && reps[0] != 1)
-		return batch_moves(c, "Tile repeats the batch (repeats[0] = %lld)", (long long)reps[0]);
+		return batch_moves(c, "Tile repeats the batch (repeats[0] = %lld)",
+		                   (long long)reps[0]);
 	if (last == x->ndim)
 		return pass_through(c);
 	for (uint32_t i = 0; i <= last; i++) {
