@@ -77,22 +77,6 @@ static int arg_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out
 	return arg_infer(g, n, out, diag);
 }
 
-/* Whether v takes the place of the best so far, b: a NaN beats every
- * number; a tie goes to the later one only with last. */
-static inline bool wins_f32(bool min, bool last, float v, float b)
-{
-	if (isnan(v))
-		return last || !isnan(b);
-	if (isnan(b))
-		return false;
-	return min ? v < b || (last && v == b) : v > b || (last && v == b);
-}
-
-static inline bool wins_u8(bool min, bool last, uint8_t v, uint8_t b)
-{
-	return min ? v < b || (last && v == b) : v > b || (last && v == b);
-}
-
 /* Lines [l0, l1) of (outer x inner), each len values apart by inner. */
 static void lines(const struct arg *op, const void *x, int32_t *y, size_t l0, size_t l1)
 {
@@ -102,12 +86,12 @@ static void lines(const struct arg *op, const void *x, int32_t *y, size_t l0, si
 		if (op->fp32) {
 			const float *xl = (const float *)x + base;
 			for (size_t k = 1; k < L; k++)
-				if (wins_f32(op->min, op->last, xl[k * I], xl[best * I]))
+				if (dnnq_arg_wins_f32(op->min, op->last, xl[k * I], xl[best * I]))
 					best = k;
 		} else {
 			const uint8_t *xl = (const uint8_t *)x + base;
 			for (size_t k = 1; k < L; k++)
-				if (wins_u8(op->min, op->last, xl[k * I], xl[best * I]))
+				if (dnnq_arg_wins_u8(op->min, op->last, xl[k * I], xl[best * I]))
 					best = k;
 		}
 		y[l] = (int32_t)best;

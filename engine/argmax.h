@@ -17,6 +17,8 @@
 #ifndef DNNQ_ENGINE_ARGMAX_H
 #define DNNQ_ENGINE_ARGMAX_H
 
+#include <math.h>
+
 #include "engine/xfmr.h"
 
 #define DNNQ_ARG_KEEPDIMS 1u
@@ -26,6 +28,23 @@
 extern const struct node_ops dnnq_arg_ops;
 /* op within DNNQ_ARG_KEEPDIMS | DNNQ_ARG_LAST, axis not 0. */
 int dnnq_arg_check(const struct dnnq_model_node *n, char *why, size_t cap);
+
+/* Whether v takes the place of the best so far, b: a NaN beats every
+ * number; a tie goes to the later one only with last (also TopK's order,
+ * engine/topk.h, with last false). */
+static inline bool dnnq_arg_wins_f32(bool min, bool last, float v, float b)
+{
+	if (isnan(v))
+		return last || !isnan(b);
+	if (isnan(b))
+		return false;
+	return min ? v < b || (last && v == b) : v > b || (last && v == b);
+}
+
+static inline bool dnnq_arg_wins_u8(bool min, bool last, uint8_t v, uint8_t b)
+{
+	return min ? v < b || (last && v == b) : v > b || (last && v == b);
+}
 
 #define DNNQ_ARG_OP(NAME, ONNX, KIND, MIN)                                                 \
 static const bool NAME##_min = MIN;                                                        \

@@ -131,6 +131,22 @@ const struct dnnq_op_def dnnq_op_##NAME = {                                     
 	.ops_f32 = &dnnq_binary_ops,    .f32 = NAME##_f32, .impl = &NAME##_impl,          \
 }
 
+/* The lanes of x that are true as a bool (≠ 0, NaN too): And, Or, Xor. */
+#define DNNQ_BINARY_TRUE8(x) _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_NEQ_UQ)
+
+/* The AVX2 form of an operator without vector arithmetic (Mod's): f on
+ * each of the 8 lanes, so that every ISA gives the scalar kernel's bits. */
+__attribute__((target("avx2"))) static inline __m256 dnnq_binary_lanes8(
+	__m256 a, __m256 b, float (*f)(float, float))
+{
+	float x[8], y[8];
+	_mm256_storeu_ps(x, a);
+	_mm256_storeu_ps(y, b);
+	for (int i = 0; i < 8; i++)
+		x[i] = f(x[i], y[i]);
+	return _mm256_loadu_ps(x);
+}
+
 #define DNNQ_BINARY_OP(NAME, ONNX, KIND, EXPR, EXPR_AVX2)                                  \
 	DNNQ_BINARY_DEF(NAME, ONNX, KIND, EXPR, EXPR_AVX2, &dnnq_binary_ops)
 

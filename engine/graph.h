@@ -60,6 +60,7 @@ struct dnnq_xfmr_desc {
 	enum dnnq_isa isa;
 	struct dnnq_qparams out_qp;
 	uint32_t op, axis, ndim;
+	uint32_t k;                    /* topk: the elements kept */
 	int64_t dims[DNNQ_MAX_DIMS];
 	float params[4];
 	const float *w, *b;            /* layernorm: scale and bias (f32), wn each */

@@ -18,6 +18,7 @@ int dnnq_xfmr_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dn
 	x->op = n->op;
 	x->axis = n->axis;
 	x->ndim = n->ndim;
+	x->k = n->k;
 	memcpy(x->dims, n->dims, sizeof x->dims);
 	memcpy(x->params, n->params, sizeof x->params);
 	x->w = x->b = NULL;

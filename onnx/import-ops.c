@@ -18,6 +18,7 @@
 #include "engine/unary.h"
 #include "engine/remap.h"
 #include "engine/resize.h"
+#include "engine/topk.h"
 #include "onnx/import-int.h"
 
 static const char *S(const char *s)
@@ -948,22 +949,33 @@ static int chain_link(struct nctx *c, size_t k, size_t nin)
 }
 
 static int concat_shape(struct nctx *c);
+static int concat_dims(struct nctx *c);
 
 /* Concat of more inputs than an IR node takes: concatenations of
  * DNNQ_IR_MAX_INPUTS at a time, each the first input of the next. */
-static int op_concat(struct nctx *c)
+/* A Concat of c->nin inputs, more than an IR node takes as a chain of
+ * nodes NAME<tag>:1, NAME<tag>:2, ... (each the first input of the next);
+ * shape fills the output of each. */
+static int concat_chain(struct nctx *c, const char *tag, int (*shape)(struct nctx *c))
 {
 	int rc;
 	size_t n = c->nin, k = 0;
 	while (n > DNNQ_IR_MAX_INPUTS) {
+		char suffix[40];
+		snprintf(suffix, sizeof suffix, "%.16s:%zu", tag, ++k);
 		c->nin = DNNQ_IR_MAX_INPUTS;
-		if ((rc = concat_shape(c)) || (rc = chain_link(c, ++k, DNNQ_IR_MAX_INPUTS)))
+		if ((rc = shape(c)) || (rc = link_as(c, suffix, DNNQ_IR_MAX_INPUTS)))
 			return rc;
 		n -= DNNQ_IR_MAX_INPUTS - 1;
 		memmove(c->in + 1, c->in + DNNQ_IR_MAX_INPUTS, (n - 1) * sizeof *c->in);
 	}
 	c->nin = n;
-	return concat_shape(c);
+	return shape(c);
+}
+
+static int op_concat(struct nctx *c)
+{
+	return concat_chain(c, "", concat_shape);
 }
 
 /* A float constant of dim 0 = 1 beside batched inputs (tf2onnx's channel
@@ -1014,9 +1026,16 @@ static int concat_shape(struct nctx *c)
 		return bad(c, DNNQ_E_FORMAT, "attribute 'axis' is missing");
 	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) || (rc = a_int(c, "axis", 0, &c->node.axis)))
 		return rc;
-	const struct dnnq_ir_value *a = V(c, 0);
-	if ((rc = norm_axis(c, &c->node.axis, a->ndim, "axis")))
+	if ((rc = norm_axis(c, &c->node.axis, V(c, 0)->ndim, "axis")))
 		return rc;
+	return concat_dims(c);
+}
+
+/* The output of a Concat of c->in along c->node.axis (normalised). */
+static int concat_dims(struct nctx *c)
+{
+	int rc;
+	const struct dnnq_ir_value *a = V(c, 0);
 	int64_t ax = c->node.axis, d[DNNQ_IR_MAX_DIMS];
 	if (a->batched && ax == 0)
 		return batch_moves(c, "concatenation along the batch (axis 0)");
@@ -1426,6 +1445,21 @@ static int op_pow(struct nctx *c)
 }
 
 /* The slope broadcasts to X (unidirectionally: the output is X's shape). */
+static int engine_kind(struct nctx *c, const char *name);
+
+/* Mod on floats: the registry's fmod (fmod 1, C's fmodf) or mod (fmod 0,
+ * NumPy's: the sign of the divisor), broadcasting as the binaries. */
+static int op_mod(struct nctx *c)
+{
+	int64_t fmod;
+	int rc = a_int(c, "fmod", 0, &fmod);
+	if (rc)
+		return rc;
+	if (fmod != 0 && fmod != 1)
+		return bad(c, DNNQ_E_RANGE, "fmod = %lld: 0 or 1 expected", (long long)fmod);
+	return (rc = engine_kind(c, fmod ? "fmod" : "mod")) ? rc : op_binary(c);
+}
+
 static int op_prelu(struct nctx *c)
 {
 	registry_kind(c);
@@ -1871,7 +1905,8 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 }
 
 /* ReduceMean, ReduceSum, ReduceMax; ReduceSumSquare and ReduceL2 (F.normalize's
- * norm, a face embedding's last step) as Mul, ReduceSum and Sqrt. */
+ * norm, a face embedding's last step) as Mul, ReduceSum and Sqrt; ReduceMin
+ * as Neg, ReduceMax and Neg. */
 static int op_reduce(struct nctx *c)
 {
 	int rc;
@@ -1888,20 +1923,27 @@ static int op_reduce(struct nctx *c)
 		return pass_through(c);
 	const char *op = S(c->np->op_type);
 	bool l2 = !strcmp(op, "ReduceL2"), square = l2 || !strcmp(op, "ReduceSumSquare");
-	if (square) {
-		/* x * x (NAME:square) first, then its ReduceSum; ReduceL2's Sqrt last */
+	bool min = !strcmp(op, "ReduceMin");
+	if (square || min) {
+		/* x * x (NAME:square) first, then its ReduceSum; ReduceL2's Sqrt
+		 * last. ReduceMin: -ReduceMax(-x), Neg (NAME:neg) first and last */
 		struct dnnq_ir_node red = c->node;
-		c->node.op = DNNQ_IR_MUL;
 		c->node.nints = 0;
+		c->node.op = DNNQ_IR_MUL;
 		c->nin = 2;
 		c->in[1] = c->in[0];
-		if ((rc = op_binary(c)) || (rc = link_as(c, ":square", 2)))
+		if (min) {
+			c->nin = 1;
+			rc = engine_kind(c, "neg");
+		}
+		if ((rc = rc ? rc : min ? same_out(c, x, DNNQ_IR_F32) : op_binary(c)) ||
+		    (rc = link_as(c, min ? ":neg" : ":square", c->nin)))
 			return rc;
 		c->node = red;
 		x = V(c, 0);
 	}
 	if ((rc = engine_kind(c, !strcmp(op, "ReduceMean") ? "reduce_mean" :
-	                         !strcmp(op, "ReduceMax") ? "reduce_max" : "reduce_sum")))
+	                         !strcmp(op, "ReduceMax") || min ? "reduce_max" : "reduce_sum")))
 		return rc;
 	c->node.keepdims = keep;
 	c->nin = 1;
@@ -1913,9 +1955,10 @@ static int op_reduce(struct nctx *c)
 		if (!red || keep)
 			d[r++] = red ? 1 : x->dims[i];
 	}
-	if ((rc = set_out(c, 0, DNNQ_IR_F32, r, d, x->batched)) || !l2)
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, r, d, x->batched)) || !(l2 || min))
 		return rc;
-	if ((rc = link_as(c, ":sum", 1)) || (rc = engine_kind(c, "sqrt")))
+	if ((rc = link_as(c, min ? ":max" : ":sum", 1)) ||
+	    (rc = engine_kind(c, min ? "neg" : "sqrt")))
 		return rc;
 	c->node.nints = 0;
 	c->node.keepdims = 0;
@@ -1981,6 +2024,47 @@ static int op_arg(struct nctx *c)
 		if (i != c->node.axis || keep)
 			d[r++] = i == c->node.axis ? 1 : x->dims[i];
 	return set_out(c, 0, DNNQ_IR_S32, r, d, x->batched);
+}
+
+/* TopK: k (an attribute before opset 10, a constant input from 10), axis,
+ * largest, sorted (11); the registry's topk (the values) and topk_indices
+ * (int32 indices, engine/topk.h). sorted 0 leaves the order open: the
+ * sorted one is given. Across the batch the import fixes it to 1. */
+static int op_topk(struct nctx *c)
+{
+	int rc;
+	int64_t k[1], largest, sorted;
+	ptrdiff_t nk = 1;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "axis", -1, &c->node.axis)) ||
+	    (rc = a_int(c, "largest", 1, &largest)) || (rc = a_int(c, "sorted", 1, &sorted)) ||
+	    (rc = c->m->opset < 10 ? a_int(c, "k", -1, k) : const_ints(c, 1, k, 1, &nk)) ||
+	    (rc = engine_kind(c, "topk")))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (largest != 0 && largest != 1)
+		return bad(c, DNNQ_E_RANGE, "largest = %lld: 0 or 1 expected", (long long)largest);
+	if (sorted != 0 && sorted != 1)
+		return bad(c, DNNQ_E_RANGE, "sorted = %lld: 0 or 1 expected", (long long)sorted);
+	if (nk != 1)
+		return bad(c, DNNQ_E_FORMAT, "input 1 'K': one value expected, %td given", nk);
+	if (x->ndim == 0)
+		return bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if ((rc = norm_axis(c, &c->node.axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && c->node.axis == 0)
+		return batch_moves(c, "TopK across the batch (axis 0)");
+	int64_t len = x->dims[c->node.axis];
+	if (k[0] < 1 || k[0] > len)
+		return bad(c, DNNQ_E_RANGE, "k = %lld: want 1..%lld (the length of axis %lld)",
+		           (long long)k[0], (long long)len, (long long)c->node.axis);
+	c->node.mode = largest ? 0 : DNNQ_TOPK_SMALLEST;
+	c->node.k = k[0];
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, x->dims, sizeof d);
+	d[c->node.axis] = k[0];
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched)))
+		return rc;
+	return set_out(c, 1, DNNQ_IR_S32, x->ndim, d, x->batched);
 }
 
 static int op_logsoftmax(struct nctx *c)
@@ -2747,6 +2831,48 @@ struct opdef {
 	uint16_t min_in, max_in, max_out;   /* ONNX's: outputs past the IR's are unused */
 };
 
+/* Tile with constant repeats: per axis that repeats (r > 1), a Concat of
+ * r copies along it (NAME:tileA, the last one NAME; more than 16 copies
+ * a chain, concat_chain). A batch repeated fixes the batch to 1. */
+static int op_tile(struct nctx *c)
+{
+	int rc;
+	int64_t reps[DNNQ_IR_MAX_DIMS];
+	ptrdiff_t n;
+	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = const_ints(c, 1, reps, DNNQ_IR_MAX_DIMS, &n)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (n != (ptrdiff_t)x->ndim)
+		return bad(c, DNNQ_E_SHAPE, "%td repeats for an input of rank %u", n, x->ndim);
+	uint32_t last = x->ndim;
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		if (reps[i] < 1 || reps[i] > IMP_MAX_NODE_INPUTS)
+			return bad(c, DNNQ_E_RANGE, "repeats[%u] = %lld: want 1..%d", i,
+			           (long long)reps[i], IMP_MAX_NODE_INPUTS);
+		last = reps[i] > 1 ? i : last;
+	}
+	if (x->batched && reps[0] != 1)
+		return batch_moves(c, "Tile repeats the batch (repeats[0] = %lld)",
+		                   (long long)reps[0]);
+	if (last == x->ndim)
+		return pass_through(c);
+	for (uint32_t i = 0; i <= last; i++) {
+		if (reps[i] == 1)
+			continue;
+		char tag[24];
+		snprintf(tag, sizeof tag, ":tile%u", i);
+		c->node.axis = i;
+		c->nin = (size_t)reps[i];
+		for (size_t k = 1; k < c->nin; k++)
+			c->in[k] = c->in[0];
+		if ((rc = concat_chain(c, tag, concat_dims)) ||
+		    (i < last && (rc = link_as(c, tag, c->nin))))
+			return rc;
+	}
+	return 0;
+}
+
 /* Expand of an activation (a pooled map expanded back over H and W,
  * torch's expand_as) to a shape of at most its rank: a slice whose step is 0
  * on each axis of 1 that grows (the engine's remap repeats the element);
@@ -2895,6 +3021,7 @@ static const struct opdef OPS[] = {
 	{ "Mul", DNNQ_IR_MUL, op_binary, 2, 2, 1 },
 	{ "Sum", DNNQ_IR_SUM, op_sum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "Concat", DNNQ_IR_CONCAT, op_concat, 1, IMP_MAX_NODE_INPUTS, 1 },
+	{ "Tile", DNNQ_IR_CONCAT, op_tile, 2, 2, 1 },
 	{ "Flatten", DNNQ_IR_RESHAPE, op_flatten, 1, 1, 1 },
 	{ "Reshape", DNNQ_IR_RESHAPE, op_reshape, 2, 2, 1 },
 	{ "Squeeze", DNNQ_IR_RESHAPE, op_squeeze, 1, 2, 1 },
@@ -2917,6 +3044,7 @@ static const struct opdef OPS[] = {
 	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "PRelu", DNNQ_IR_ENGINE, op_prelu, 2, 2, 1 },
 	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
+	{ "Mod", DNNQ_IR_ENGINE, op_mod, 2, 2, 1 },
 	{ "Where", DNNQ_IR_ENGINE, op_where, 3, 3, 1 },
 	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
 	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
@@ -2932,11 +3060,13 @@ static const struct opdef OPS[] = {
 	{ "ReduceMean", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSum", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceMax", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "ReduceMin", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceL2", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSumSquare", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
 	{ "ArgMax", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
 	{ "ArgMin", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
+	{ "TopK", DNNQ_IR_ENGINE, op_topk, 1, 2, 2 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },

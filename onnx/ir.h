@@ -141,7 +141,8 @@ struct dnnq_ir_node {
 	/* vision (registry kinds of engine/ops/): */
 	uint32_t mode;                  /* Resize: engine/resize.h's mode; Pad:
 	                                   engine/remap.h's; ArgMax, ArgMin: 1
-	                                   select_last_index */
+	                                   select_last_index; TopK: engine/topk.h's
+	                                   op */
 	float scales[2];                /* Resize: H, W (output / input) */
 	/* Slice, Pad: per axis (ONNX's order), output index o reads input index
 	 * starts[i] + steps[i] * o (Pad: steps 1, outside: the mode decides) */
@@ -155,6 +156,7 @@ struct dnnq_ir_node {
 	int64_t ints[DNNQ_IR_MAX_DIMS];
 	uint32_t nints;
 	bool keepdims;                  /* the reductions, ArgMax, ArgMin */
+	int64_t k;                      /* TopK: the elements kept */
 };
 
 /* What the importer settled without a node (reported by dnnq-convert). */

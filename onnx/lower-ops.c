@@ -1993,6 +1993,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "reduce_max", lower_reduce }, { "logsoftmax", lower_logsoftmax },
 		{ "layernorm", lower_layernorm }, { "expand", lower_expand },
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
+		{ "topk", lower_topk },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)

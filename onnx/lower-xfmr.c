@@ -163,6 +163,37 @@ int lower_arg(struct lower *L, size_t j)
 	return DNNQ_OK;
 }
 
+/* TopK: the registry's topk (values, the input's parameters in int8) and
+ * topk_indices (NAME:indices, s32) along the axis in the engine's layout,
+ * each only when its output is read; both read the input. */
+int lower_topk(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	int32_t in, ref;
+	int rc = xfmr_input(L, n, 0, &in);
+	for (uint32_t k = 0; !rc && k < 2; k++) {
+		if (!L->nreaders[n->outputs[k]])
+			continue;
+		char nm[DNNQ_MODEL_NAME_MAX];
+		uint32_t kind = dnnq_op_find(k ? "topk_indices" : "topk")->kind;
+		model_name(nm, n->name, k ? ":indices" : "");
+		struct dnnq_model_node *mn = add_node1(L, (enum dnnq_node_kind)kind, nm, in, &ref);
+		if (!mn)
+			return DNNQ_E_NOMEM;
+		mn->axis = engine_axis(xv, (uint32_t)n->axis);
+		mn->k = (uint32_t)n->k;
+		mn->op = n->mode;
+		if (k) {
+			mn->out_dtype = DNNQ_DTYPE_S32;
+			L->v[n->outputs[1]].s32 = ref;
+		} else {
+			rc = xfmr_out(L, n, mn, ref, true);
+		}
+	}
+	return rc;
+}
+
 /* A transpose of src by perm (engine dims, ndim of them), keeping src's
  * dtype; the node's name gets suffix. */
 static int transpose_nd(struct lower *L, const struct dnnq_ir_node *n, int32_t src,

@@ -1164,6 +1164,13 @@ static int32_t fused_next(const struct lower *L, int32_t k)
 	return r > k && L->done[r] ? r : -1;
 }
 
+/* Whether n's lowering gives its outputs past the first too. */
+static bool all_outputs(const struct dnnq_ir_node *n)
+{
+	return n->op == DNNQ_IR_DYNQUANT || n->split ||
+	       (n->op == DNNQ_IR_ENGINE && n->kind == dnnq_op_find("topk")->kind);
+}
+
 static int run(struct lower *L)
 {
 	const struct dnnq_ir *ir = L->ir;
@@ -1175,8 +1182,7 @@ static int run(struct lower *L)
 		return rc;
 	for (size_t j = 0; j < ir->nnodes; j++) {
 		const struct dnnq_ir_node *n = &ir->nodes[j];
-		for (uint32_t k = 1; L->live[j] && n->op != DNNQ_IR_DYNQUANT && !n->split &&
-		                     k < n->noutputs; k++)
+		for (uint32_t k = 1; L->live[j] && !all_outputs(n) && k < n->noutputs; k++)
 			if (L->nreaders[n->outputs[k]])
 				return lower_err(L, n, DNNQ_E_UNSUPPORTED, "output %u ('%s') is used: only the"
 				                 " first output is supported", k,

@@ -47,6 +47,7 @@
 #include "engine/unary.h"
 #include "engine/remap.h"
 #include "engine/resize.h"
+#include "engine/topk.h"
 #include "onnx/ir.h"
 
 #define SPARES 8
@@ -894,6 +895,43 @@ static void arg(const struct run *r, const struct dnnq_ir_node *n, bool min)
 		}
 }
 
+/* Whether element a of a TopK line comes before element b: a NaN first,
+ * then the larger (smaller with smallest), a tie to the lower index. */
+static bool topk_before(const float *x, size_t I, bool smallest, size_t a, size_t b)
+{
+	float va = x[a * I], vb = x[b * I];
+	if (isnan(va) || isnan(vb))
+		return isnan(va) && isnan(vb) ? a < b : isnan(va);
+	return va == vb ? a < b : smallest ? va < vb : va > vb;
+}
+
+/* TopK from the definition: output j is the first element in that order
+ * after output j - 1 (values into output 0, int32 indices into 1). */
+static void topk(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t O, A, I, K = (size_t)n->k;
+	split(r, n->inputs[0], n->axis, &O, &A, &I);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	int32_t *yi = OUT(1);
+	bool smallest = n->mode & DNNQ_TOPK_SMALLEST;
+	for (size_t o = 0; o < O; o++)
+		for (size_t i = 0; i < I; i++) {
+			const float *xl = x + o * A * I + i;
+			size_t prev = A;
+			for (size_t j = 0; j < K; j++) {
+				size_t best = A;
+				for (size_t e = 0; e < A; e++)
+					if ((prev == A || topk_before(xl, I, smallest, prev, e)) &&
+					    (best == A || topk_before(xl, I, smallest, e, best)))
+						best = e;
+				y[(o * K + j) * I + i] = xl[best * I];
+				yi[(o * K + j) * I + i] = (int32_t)best;
+				prev = best;
+			}
+		}
+}
+
 /* The transformer and reduction kinds of the registry; false for the
  * others. */
 static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
@@ -912,6 +950,8 @@ static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
 		layernorm(r, n);
 	else if (!strcmp(name, "argmax") || !strcmp(name, "argmin"))
 		arg(r, n, !strcmp(name, "argmin"));
+	else if (!strcmp(name, "topk"))
+		topk(r, n);
 	else
 		return false;
 	return true;

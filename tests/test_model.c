@@ -1120,30 +1120,51 @@ END_TEST
 
 /* An argmax's op bits beyond keepdims | select_last_index and axis 0 (the
  * batch) are refused by the reader naming the field; axis 9 by the
- * attribute's range. */
+ * attribute's range; a topk's op bits beyond smallest, axis 0 and k 0 too. */
 START_TEST(model_bad_argmax_refused)
 {
 	static const int64_t xd[3] = { 1, 2, 8 }, dims[2] = { 1, 16 };
 	static const struct {
-		uint32_t op, axis;
+		const char *kind;
+		uint32_t op, axis, k;
 		const char *want;          /* NULL: reads */
 	} cases[] = {
-		{ 4, 1, "model: GRAPH: node 1 ('r1'): op 4: want keepdims (1) | select_last_index (2)" },
-		{ 1, 0, "model: GRAPH: node 1 ('r1'): axis 0: the batch (want 1..rank-1)" },
-		{ 0, 9, "model: GRAPH: node 1 ('r1'): axis 9: want 0..7" },
-		{ 3, 2, NULL },
+		{ "argmax", 4, 1, 0, "model: GRAPH: node 1 ('r1'): op 4: want keepdims (1) | "
+		                     "select_last_index (2)" },
+		{ "argmax", 1, 0, 0, "model: GRAPH: node 1 ('r1'): axis 0: the batch (want "
+		                     "1..rank-1)" },
+		{ "argmax", 0, 9, 0, "model: GRAPH: node 1 ('r1'): axis 9: want 0..7" },
+		{ "argmax", 3, 2, 0, NULL },
+		{ "topk", 2, 1, 1, "model: GRAPH: node 1 ('r1'): op 2: want 0 (largest) or "
+		                   "smallest (1)" },
+		{ "topk_indices", 1, 0, 1, "model: GRAPH: node 1 ('r1'): axis 0: the batch (want "
+		                           "1..rank-1)" },
+		{ "topk", 0, 2, 0, "model: GRAPH: node 1 ('r1'): k 0: want 1..the axis' length" },
+		{ "topk_indices", 1, 2, 3, NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct dnnq_model m, back;
 		make_reshape_model(&m, 3, xd, 2, dims);
-		m.nodes[1].kind = dnnq_op_find("argmax")->kind;
+		m.nodes[1].kind = dnnq_op_find(cases[i].kind)->kind;
 		m.nodes[1].op = cases[i].op;
 		m.nodes[1].axis = cases[i].axis;
-		if (!read_back(&m, &back, cases[i].want)) {
+		m.nodes[1].k = cases[i].k;
+		uint8_t *buf;
+		size_t len;
+		struct dnnq_diag d = { "" };
+		write_model(&m, &buf, &len);
+		int rc = dnnq_model_read(buf, len, &back, &d);
+		if (cases[i].want) {
+			ck_assert_int_eq(rc, DNNQ_E_FORMAT);
+			ck_assert_str_eq(d.msg, cases[i].want);
+		} else {
+			ck_assert_msg(rc == 0, "case %zu: %s", i, d.msg);
 			ck_assert_uint_eq(back.nodes[1].op, cases[i].op);
 			ck_assert_uint_eq(back.nodes[1].axis, cases[i].axis);
+			ck_assert_uint_eq(back.nodes[1].k, cases[i].k);
 			dnnq_model_free(&back);
 		}
+		free(buf);
 		dnnq_model_free(&m);
 	}
 }

@@ -830,10 +830,111 @@ START_TEST(quantize_per_axis_run)
 }
 END_TEST
 
+/* TopK: K a constant input (opset 11, smallest: ties to the lower index)
+ * or the k attribute (opset 1, largest); both outputs, int32 indices. */
+START_TEST(topk_import)
+{
+	static const float x[6] = { 2, -1, 2, 0, -1, 5 };
+	static const struct {
+		int64_t opset, k, largest;
+		float values[3];
+		int32_t indices[3];
+	} cases[] = {
+		{ 11, 3, 0, { -1, -1, 0 }, { 1, 4, 3 } },
+		{ 1, 2, 1, { 5, 2 }, { 5, 0 } },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t xd[2] = { BATCH, 6 };
+		struct mb *b = io_model(cases[i].opset, "x", F, 2, xd);
+		mb_output(b, "i");
+		Onnx__NodeProto *n;
+		if (cases[i].opset < 10) {
+			n = mb_node(b, "TopK", "tk", "x", "y,i");
+			at_i(b, n, "k", cases[i].k);
+		} else {
+			mb_i64(b, "k", 1, &cases[i].k);
+			n = mb_node(b, "TopK", "tk", "x,k", "y,i");
+			at_i(b, n, "largest", cases[i].largest);
+		}
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		float y[3];
+		int32_t idx[3];
+		struct dnnq_diag d = { "" };
+		ck_assert_msg(dnnq_ir_run(&ir, 1, (const void *[]){ x }, (void *[]){ y, idx }, NULL,
+		                          NULL, &d) == 0, "run: %s", d.msg);
+		size_t k = (size_t)cases[i].k;
+		ck_assert_mem_eq(y, cases[i].values, k * sizeof *y);
+		ck_assert_mem_eq(idx, cases[i].indices, k * sizeof *idx);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
+/* Mod by a constant 2: fmod 0 takes the divisor's sign (a zero +0),
+ * fmod 1 the dividend's (C's fmodf: -4 gives -0). */
+START_TEST(mod_import)
+{
+	static const float x[4] = { -4.5f, 4.5f, 4, -4 };
+	static const float want[2][4] = { { 1.5f, 0.5f, 0, 0 }, { -0.5f, 0.5f, 0, -0.0f } };
+	for (int fmod = 0; fmod < 2; fmod++) {
+		int64_t xd[2] = { BATCH, 4 };
+		struct mb *b = io_model(13, "x", F, 2, xd);
+		mb_scalar_f(b, "two", 2);
+		at_i(b, mb_node(b, "Mod", "m", "x,two", "y"), "fmod", fmod);
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		float y[4];
+		run1(&ir, 1, x, y);
+		ck_assert_mem_eq(y, want[fmod], sizeof y);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 /* ---- importer: errors -------------------------------------------------------------- */
 
 /* eltwise: a slope that widens X, a Min of three whose third does not
  * broadcast, a Sqrt of integers: each named with its op type. */
+/* TopK: largest 2, sorted 3, K of two values, k beyond the axis; Tile: a
+ * repeat of 0, repeats of another rank; Mod: fmod 2: each named with the
+ * node. */
+START_TEST(new_ops_bad_inputs)
+{
+	struct mb *b = nchw(11, 1, 2, 4);
+	int64_t k1 = 2, k2[2] = { 1, 2 }, k9 = 9, r0[4] = { 1, 0, 1, 1 }, r2[2] = { 1, 2 };
+	mb_i64(b, "k1", 1, &k1);
+	mb_i64(b, "k2", 2, k2);
+	mb_i64(b, "k9", 1, &k9);
+	mb_i64(b, "r0", 4, r0);
+	mb_i64(b, "r2", 2, r2);
+	at_i(b, mb_node(b, "TopK", "big", "x,k1", "a,ai"), "largest", 2);
+	at_i(b, mb_node(b, "TopK", "order", "x,k1", "c,ci"), "sorted", 3);
+	mb_node(b, "TopK", "two", "x,k2", "e,ei");
+	mb_node(b, "TopK", "far", "x,k9", "g,gi");
+	mb_node(b, "Tile", "none", "x,r0", "h");
+	mb_node(b, "Tile", "short", "x,r2", "j");
+	at_i(b, mb_node(b, "Mod", "fm", "x,x", "l"), "fmod", 2);
+	mb_node(b, "Sum", "s", "a,c,e,g,h,j,l", "y");
+	struct dnnq_ir ir;
+	struct res r = imp(b, &ir);
+	ck_assert_int_ne(r.rc, 0);
+	ck_assert_uint_eq(r.count, 7);
+	static const char *const want[7] = {
+		"node 'big' (TopK): largest = 2: 0 or 1 expected",
+		"node 'order' (TopK): sorted = 3: 0 or 1 expected",
+		"node 'two' (TopK): input 1 'k2' [2]",
+		"node 'far' (TopK): k = 9: want 1..4 (the length of axis 3)",
+		"node 'none' (Tile): repeats[1] = 0: want 1..1024",
+		"node 'short' (Tile): 2 repeats for an input of rank 4",
+		"node 'fm' (Mod): fmod = 2: 0 or 1 expected",
+	};
+	for (size_t i = 0; i < 7; i++)
+		ck_assert_msg(strstr(r.list, want[i]), "%s not in %s", want[i], r.list);
+	free(r.list);
+}
+END_TEST
+
 START_TEST(eltwise_bad_inputs)
 {
 	struct mb *b = nchw(13, 1, 2, 2);
@@ -3027,6 +3128,9 @@ Suite *suite_onnx(void)
 	tc = tcase_create("errors");
 	tcase_add_test(tc, unsupported_all_listed);
 	tcase_add_test(tc, eltwise_bad_inputs);
+	tcase_add_test(tc, topk_import);
+	tcase_add_test(tc, new_ops_bad_inputs);
+	tcase_add_test(tc, mod_import);
 	tcase_add_test(tc, dynamic_dim_rejected);
 	tcase_add_test(tc, bad_tensors);
 	tcase_add_test(tc, graph_errors);

@@ -124,6 +124,11 @@ START_TEST(registry_every_kind_roundtrips)
 		for (uint32_t k = 0; k < n->ninputs; k++)
 			n->inputs[k] = 0;
 		set_attrs(n, all[j]);
+		/* op 2 is beyond a one-bit op (topk's smallest): 1 there */
+		char why[160];
+		if (dnnq_op_has(all[j], DNNQ_A_OP) && all[j]->check &&
+		    all[j]->check(n, why, sizeof why))
+			n->op = 1;
 		/* what no kind lists stays out of the file: set it everywhere */
 		if (!dnnq_op_has(all[j], DNNQ_A_AXIS))
 			n->axis = 5;
@@ -332,6 +337,68 @@ START_TEST(registry_binary_ops_every_isa)
 }
 END_TEST
 
+/* fp32 nodes of every binary kind (the fp32-only ones too: the
+ * comparisons, And, Or, Xor), a [3, 5, 6, 19] by b per channel [1, 1, 1,
+ * 19] (per batch item) and by itself, over values with zeros, signs, infinities and NaNs:
+ * every ISA gives the kind's f32 formula's bits, element by element. */
+START_TEST(registry_binary_f32_every_isa)
+{
+	static const float special[8] = { 0.0f, -0.0f, 1.0f, -1.5f, INFINITY, -INFINITY, NAN,
+	                                  2.0f };
+	int64_t da[4] = { 3, 5, 6, 19 }, dbs[2][4] = { { 1, 1, 1, 19 }, { 3, 5, 6, 19 } };
+	size_t n = 3 * 5 * 6 * 19;
+	float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *y = malloc(n * sizeof *y);
+	struct rng rng = { 0xf32 };
+	for (size_t e = 0; e < n; e++) {
+		a[e] = e % 3 ? (float)rng_int(&rng, -8, 8) / 4 : special[e / 3 % 8];
+		b[e] = e % 5 ? (float)rng_int(&rng, -8, 8) / 4 : special[e / 5 % 8];
+	}
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	size_t nk, nbin = 0;
+	const struct dnnq_op_def *const *all = dnnq_op_all(&nk);
+	for (size_t o = 0; o < nk; o++) {
+		const struct dnnq_op_def *def = all[o];
+		if (def->ops_f32 != &dnnq_binary_ops)
+			continue;
+		nbin++;
+		for (int s = 0; s < 2; s++)
+			FOR_EACH_ISA(isa) {
+				struct dnnq_graph *g;
+				struct dnnq_diag d;
+				ck_assert_int_eq(dnnq_graph_create(&g), 0);
+				int ia = dnnq_graph_add_input(g, "a", DNNQ_DTYPE_F32, 4, da, NULL, &d);
+				int ib = dnnq_graph_add_input(g, "b", DNNQ_DTYPE_F32, 4, dbs[s], NULL,
+				                              &d);
+				struct dnnq_node_desc nd = { .kind = def->kind, .name = "op",
+				                             .ninputs = 2, .inputs = { ia, ib },
+				                             .precision = DNNQ_PRECISION_FP32 };
+				nd.op.binary.isa = isa;
+				int out = dnnq_graph_add_node(g, &nd, &d);
+				ck_assert_msg(out >= 0, "%s: %s", def->name, d.msg);
+				ck_assert_int_eq(dnnq_graph_add_output(g, out, &d), 0);
+				ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+				ck_assert_msg(dnnq_graph_plan(g, 3, 2, &d) == 0, "%s", d.msg);
+				ck_assert_int_eq(dnnq_graph_run(g, (const void *[]){ a, b }, (void *[]){ y },
+				                                 isa % 2 ? &ex : NULL), 0);
+				dnnq_graph_destroy(g);
+				for (size_t e = 0; e < n; e++) {
+					size_t eb = s ? e : e / (n / 3) * 19 + e % 19;   /* dim 0: the batch */
+					float want = def->f32(a[e], b[eb]);
+					ck_assert_msg(!memcmp(&y[e], &want, 4) || (isnan(y[e]) && isnan(want)),
+					              "%s %s element %zu (%g, %g): %a, want %a", def->name,
+					              dnnq_isa_name(isa), e, a[e], b[eb], y[e], want);
+				}
+			}
+	}
+	ck_assert_uint_ge(nbin, 22);   /* 12..15, 25..35, 38, 80, 84..88 */
+	free(a);
+	free(b);
+	free(y);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 /* Shapes that do not broadcast are refused naming the node and dims. */
 START_TEST(registry_binary_bad_shapes)
 {
@@ -388,6 +455,7 @@ Suite *suite_registry(void)
 	tcase_add_test(tc, registry_descriptions);
 	tcase_add_test(tc, registry_every_kind_roundtrips);
 	tcase_add_test(tc, registry_binary_ops_every_isa);
+	tcase_add_test(tc, registry_binary_f32_every_isa);
 	tcase_add_test(tc, registry_binary_bad_shapes);
 	tcase_add_test(tc, registry_fp32_refused_no_leak);
 	suite_add_tcase(s, tc);

@@ -387,6 +387,37 @@ END_TEST
 
 /* ---- ArgMax, ArgMin ---- */
 
+/* Inputs with many ties: u8 codes 120..127, their dequantized values fu,
+ * and f32 integers -3..3 with a NaN one time in nan_in + 1 (a 4-D input
+ * X, seeded). */
+struct ties {
+	uint8_t *u;
+	float *f, *fu;
+	size_t n;
+};
+
+static struct ties tie_inputs(const int64_t *X, uint64_t seed, int nan_in)
+{
+	struct rng r = { seed };
+	struct ties t = { .n = numel(4, X) };
+	t.u = malloc(t.n);
+	t.f = malloc(t.n * sizeof *t.f);
+	t.fu = malloc(t.n * sizeof *t.fu);
+	for (size_t e = 0; e < t.n; e++) {
+		t.u[e] = (uint8_t)(120 + rng_int(&r, 0, 7));
+		t.f[e] = rng_int(&r, 0, nan_in) ? (float)rng_int(&r, -3, 3) : NAN;
+		t.fu[e] = dnnq_dequantize_1(t.u[e], QA.zero_point, QA.scale);
+	}
+	return t;
+}
+
+static void ties_free(struct ties *t)
+{
+	free(t->u);
+	free(t->f);
+	free(t->fu);
+}
+
 /* Every axis, keepdims and select_last_index, both kinds, on values with
  * many ties (and NaNs in fp32): the index of the oracle's scan (a NaN
  * beats every number); int8 gives the fp32 node's indices on the
@@ -396,15 +427,10 @@ START_TEST(xfmr_argmax_every_isa)
 	const int64_t X[4] = { 2, 3, 5, 37 };
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
-	struct rng r = { 47 };
-	size_t n = numel(4, X);
-	uint8_t *u = malloc(n);
-	float *f = malloc(n * sizeof *f), *fu = malloc(n * sizeof *fu);
-	for (size_t e = 0; e < n; e++) {
-		u[e] = (uint8_t)(120 + rng_int(&r, 0, 7));
-		f[e] = rng_int(&r, 0, 60) ? (float)rng_int(&r, -3, 3) : NAN;
-		fu[e] = dnnq_dequantize_1(u[e], QA.zero_point, QA.scale);
-	}
+	struct ties in = tie_inputs(X, 47, 60);
+	size_t n = in.n;
+	const uint8_t *u = in.u;
+	const float *f = in.f, *fu = in.fu;
 	for (int kind = 0; kind < 2; kind++)
 		for (uint32_t axis = 1; axis < 4; axis++)
 			for (uint32_t op = 0; op < 4; op++)
@@ -417,10 +443,9 @@ START_TEST(xfmr_argmax_every_isa)
 					c.x.op = op;
 					const float *xf = fp32 == 1 ? f : fu;
 					size_t bytes;
-					int32_t *y = every_isa_same(&c, (const void *[]){ fp32 == 1 ? (void *)f
-					                                                  : fp32 ? (void *)fu
-					                                                         : (void *)u },
-					                            &bytes, &ex);
+					const void *x = fp32 == 1 ? (const void *)f
+					              : fp32 ? (const void *)fu : (const void *)u;
+					int32_t *y = every_isa_same(&c, &x, &bytes, &ex);
 					size_t len = (size_t)X[axis], inner = 1;
 					for (uint32_t k = axis + 1; k < 4; k++)
 						inner *= (size_t)X[k];
@@ -441,9 +466,81 @@ START_TEST(xfmr_argmax_every_isa)
 					}
 					free(y);
 				}
-	free(u);
-	free(f);
-	free(fu);
+	ties_free(&in);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
+/* ---- TopK ---- */
+
+/* Whether element a of a line comes before b in TopK's order: a NaN
+ * first, then the larger (smaller: min), a tie to the lower index. */
+static bool topk_first(const float *xl, size_t inner, bool min, size_t a, size_t b)
+{
+	float va = xl[a * inner], vb = xl[b * inner];
+	if (isnan(va) != isnan(vb))
+		return isnan(va);
+	if (isnan(va) || va == vb)
+		return a < b;
+	return min ? va < vb : va > vb;
+}
+
+/* Both kinds on every axis, largest and smallest, k 1, 2 and the axis'
+ * length, on values with many ties (and NaNs in fp32): the first k of the
+ * line sorted by an insertion sort in that order; int8 selects as fp32
+ * does on the dequantized bytes and moves the bytes; 2 threads, every ISA
+ * the same. */
+START_TEST(xfmr_topk_every_isa)
+{
+	const int64_t X[4] = { 2, 3, 5, 37 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	struct ties in = tie_inputs(X, 53, 30);
+	size_t n = in.n, order[37];
+	const uint8_t *u = in.u;
+	const float *f = in.f, *fu = in.fu;
+	for (int kind = 0; kind < 2; kind++)
+		for (uint32_t axis = 1; axis < 4; axis++)
+			for (uint32_t t = 0; t < 6; t++)            /* op: t & 1; k: 1, 2, len */
+				for (int fp32 = 0; fp32 < 3; fp32++) {   /* 2: fp32 on u's values */
+					uint32_t op = t & 1, k = t < 2 ? 1 : t < 4 ? 2 : (uint32_t)X[axis];
+					struct one c = { .name = kind ? "topk_indices" : "topk",
+					                 .fp32 = fp32 > 0, .nin = 1, .nd = { 4 } };
+					memcpy(c.dims[0], X, sizeof X);
+					c.x.axis = axis;
+					c.x.op = op;
+					c.x.k = k;
+					const float *xf = fp32 == 1 ? f : fu;
+					size_t bytes, len = (size_t)X[axis], inner = 1;
+					const void *x = fp32 == 1 ? (const void *)f
+					              : fp32 ? (const void *)fu : (const void *)u;
+					void *y = every_isa_same(&c, &x, &bytes, &ex);
+					for (uint32_t a = axis + 1; a < 4; a++)
+						inner *= (size_t)X[a];
+					ck_assert_uint_eq(bytes, n / len * k * (kind || fp32 ? 4 : 1));
+					for (size_t l = 0; l < n / len; l++) {
+						size_t base = l / inner * len * inner + l % inner;
+						for (size_t e = 0; e < len; e++) {
+							size_t at = e;
+							for (; at > 0 && topk_first(xf + base, inner, op, e, order[at - 1]);
+							     at--)
+								order[at] = order[at - 1];
+							order[at] = e;
+						}
+						for (size_t j = 0; j < k; j++) {
+							size_t o = (l / inner * k + j) * inner + l % inner;
+							size_t src = base + order[j] * inner;
+							bool ok = kind ? ((int32_t *)y)[o] == (int32_t)order[j]
+							        : fp32 ? !memcmp((float *)y + o, xf + src, 4)
+							               : ((uint8_t *)y)[o] == u[src];
+							ck_assert_msg(ok, "%s axis %u op %u k %u %s: line %zu, %zu: want "
+							              "index %zu", c.name, axis, op, k, fp32 ? "fp32" :
+							              "int8", l, j, order[j]);
+						}
+					}
+					free(y);
+				}
+	ties_free(&in);
 	dnnq_pool_destroy(pool);
 }
 END_TEST
@@ -485,6 +582,21 @@ START_TEST(xfmr_bad_attributes)
 		ck_assert_msg(rc < 0 && strstr(d.msg, "'op'") && strstr(d.msg, cases[i].why),
 		              "case %zu (%s): rc %d, '%s'", i, cases[i].name, rc, d.msg);
 	}
+	/* TopK: k of 0 or beyond the axis' length, the batch's axis */
+	static const struct { uint32_t axis, k; const char *why; } tk[] = {
+		{ 2, 0, "k 0" }, { 2, 5, "k 5 of axis 2" }, { 0, 1, "axis 0" },
+	};
+	for (size_t i = 0; i < sizeof tk / sizeof tk[0]; i++) {
+		struct one c = { .name = i ? "topk_indices" : "topk", .nin = 1, .nd = { 4 },
+		                 .dims = { { 2, 3, 4, 5 } } };
+		c.x.axis = tk[i].axis;
+		c.x.k = tk[i].k;
+		struct dnnq_tensor_info oi;
+		struct dnnq_diag d = { 0 };
+		int rc = run_one(&c, DNNQ_ISA_SCALAR, (const void *[]){ xb }, NULL, &oi, NULL, &d);
+		ck_assert_msg(rc < 0 && strstr(d.msg, "'op'") && strstr(d.msg, tk[i].why),
+		              "topk case %zu: rc %d, '%s'", i, rc, d.msg);
+	}
 	/* MatMul: K does not chain; int8 LayerNormalization has no kernel */
 	struct one c = { .name = "matmul", .nin = 2, .nd = { 3, 3 },
 	                 .dims = { { 2, 4, 5 }, { 2, 6, 3 } } };
@@ -507,6 +619,7 @@ Suite *suite_xfmr(void)
 	tcase_add_test(tc, xfmr_transpose_every_isa);
 	tcase_add_test(tc, xfmr_softmax_layernorm_every_isa);
 	tcase_add_test(tc, xfmr_argmax_every_isa);
+	tcase_add_test(tc, xfmr_topk_every_isa);
 	tcase_add_test(tc, xfmr_bad_attributes);
 	suite_add_tcase(s, tc);
 	return s;

@@ -283,6 +283,32 @@ static void argmax_model(void)
 	seed_write(&s, "argmax.dnnq");
 }
 
+/* x u8 [1, 5, 7] -> topk 't' and topk_indices 'i' (axis 2, k 3, the
+ * smallest): u8 [1, 5, 3] in x's parameters and s32 [1, 5, 3]. */
+static void topk_model(void)
+{
+	static const struct dnnq_qparams qx = { 0.05f, 128, 8, false };
+	static const char *const names[2] = { "t", "i" };
+	const enum dnnq_node_kind kinds[2] = {
+		(enum dnnq_node_kind)dnnq_op_find("topk")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("topk_indices")->kind,
+	};
+	static const int32_t from[2] = { 0, 0 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_U8, .ndim = 3, .dims = { 1, 5, 7 }, .qp = qx },
+		{ .name = "t", .dtype = DNNQ_DTYPE_U8, .ndim = 3, .dims = { 1, 5, 3 }, .qp = qx,
+		  .value = 1 },
+		{ .name = "i", .dtype = DNNQ_DTYPE_S32, .ndim = 3, .dims = { 1, 5, 3 }, .value = 2 },
+	} };
+	seed_nodes(&s, 2, names, kinds, from);
+	for (int k = 0; k < 2; k++) {
+		s.n[k].axis = 2;
+		s.n[k].k = 3;
+		s.n[k].op = 1;
+	}
+	seed_write(&s, "topk.dnnq");
+}
+
 /* Two serving models, the kinds above and the reshapes. */
 static void models(void)
 {
@@ -301,6 +327,7 @@ static void models(void)
 	reshape_model("reshape-negative.dnnq", 8, (const int64_t[]){ 1, -1, -16 });
 	eltwise_model();
 	argmax_model();
+	topk_model();
 }
 
 static void qtensor(const char *file, enum dnnq_dtype dt, unsigned precision, bool is_signed,

@@ -1161,11 +1161,14 @@ def torch_want(model, x):
     rounded to float32, so that the bytes do not depend on which kernels
     this CPU's torch picks (its float32 convolutions and GEMMs sum in an
     order that depends on the ISA: AVX2 and AVX-512 hosts wrote outputs
-    4.8e-8 apart). Integer outputs (argmax) keep their dtype."""
+    4.8e-8 apart). Integer outputs (argmax) keep their dtype; a model of
+    several outputs (topk's values and indices) gives a list."""
     m64 = copy.deepcopy(model).double()
     with torch.no_grad():
         y = m64(x.double())
-    return (y.float() if y.is_floating_point() else y).numpy()
+    ys = [(t.float() if t.is_floating_point() else t).numpy() for t in
+          (y if isinstance(y, tuple) else (y,))]
+    return ys if isinstance(y, tuple) else ys[0]
 
 
 def assert_close(got, want, what, rtol=1e-4):
@@ -2144,21 +2147,27 @@ def vit_block_cases(c):
           opset=17)
 
 
-def export_case(c, name, model, shape, op_type, opset=13, lo=-2, hi=2, want_dtype=None):
-    """model exported by torch with the batch dynamic (input x, output y;
-    x uniform in [lo, hi)), checked to hold an op_type node, written with
-    torch's output as the expected one (as want_dtype when given)."""
+def export_case(c, name, model, shape, op_type, opset=13, lo=-2, hi=2, want_dtype=None,
+                outputs=("y",)):
+    """model exported by torch with the batch dynamic (input x, the given
+    outputs; x uniform in [lo, hi)), checked to hold an op_type node,
+    written with torch's outputs as the expected ones (the integer ones as
+    want_dtype when given)."""
     x = torch.from_numpy(u(c.rng(name), shape, lo, hi))
     buf = io.BytesIO()
     want = torch_want(model.eval(), x)
+    wants = want if len(outputs) > 1 else [want]
     with torch.no_grad():
         torch.onnx.export(model, x, buf, opset_version=opset, input_names=["x"],
-                          output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+                          output_names=list(outputs),
+                          dynamic_axes={"x": {0: "N"}, **{o: {0: "N"} for o in outputs}},
                           do_constant_folding=True)
     m = onnx.load_from_string(buf.getvalue())
     m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
     assert any(n.op_type == op_type for n in m.graph.node), f"{name}: no {op_type}"
-    add_exported(c, name, m, x.numpy(), want if want_dtype is None else want.astype(want_dtype))
+    wants = [w if want_dtype is None or w.dtype.kind == "f" else w.astype(want_dtype)
+             for w in wants]
+    add_exported(c, name, m, x.numpy(), wants if len(outputs) > 1 else wants[0])
 
 
 def expand_batch_cases(c):
@@ -2266,6 +2275,75 @@ def argmax_cases(c):
     export_case(c, "argmax_h", OverH(), [2, 3, 5, 6], "ArgMax", want_dtype=np.int32)
 
 
+def topk_cases(c):
+    """TopK's values and indices (int32 in dnnq: written as int32): a
+    classifier's top-5 over its logits (torch.topk(5, dim=1)), and the 2
+    smallest along H of a 4-D value (the engine's NHWC axis, s32 indices
+    moved back to NCHW)."""
+    nn = torch.nn
+
+    class Top5(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            return torch.topk(self.fc(x), 5, dim=1)
+
+    class LowH(nn.Module):
+        def forward(self, x):
+            return torch.topk(x * 3, 2, dim=2, largest=False)
+
+    torch.manual_seed(9)
+    export_case(c, "topk_head", Top5(), [2, 16], "TopK", want_dtype=np.int32,
+                outputs=("values", "indices"))
+    export_case(c, "topk_smallest_h", LowH(), [2, 3, 6, 5], "TopK", want_dtype=np.int32,
+                outputs=("values", "indices"))
+
+
+def tile_cases(c):
+    """torch's repeat (ONNX Tile, constant repeats): a 4-D value repeated
+    over its channels and W (Concats in the engine's NHWC), and 20 copies
+    along the last axis of a 3-D value (a chain of two Concats)."""
+    nn = torch.nn
+
+    class Rep4(nn.Module):
+        def forward(self, x):
+            return x.repeat(1, 2, 1, 3) * 2
+
+    class Rep20(nn.Module):
+        def forward(self, x):
+            return x.repeat(1, 1, 20) + 1
+
+    export_case(c, "tile_4d", Rep4(), [2, 3, 4, 5], "Tile")
+    export_case(c, "tile_many", Rep20(), [2, 2, 3], "Tile")
+
+
+def rounding_logic_cases(c):
+    """Ceil, Floor, Round (half to even) and Mod (torch.fmod: fmod 1) of
+    an activation, fp32 in dnnq; ReduceMin (torch's amin) over H and W and
+    over the channels of a 4-D value; And, Or and Xor of the comparisons'
+    bools (torch's &, |, ^), as 0/1 floats."""
+    nn = torch.nn
+
+    class Rounding(nn.Module):
+        def forward(self, x):
+            return torch.ceil(x) + torch.floor(x * 2) * torch.round(x * 3) + torch.fmod(x * 3, 1.5)
+
+    class Logic(nn.Module):
+        def forward(self, x):
+            a, b, k = x > 0, x < 1, x > -1
+            return ((a & b) | (k ^ a)).float()
+
+    class MinPool(nn.Module):
+        def forward(self, x):
+            return (x * 2).amin(dim=(2, 3), keepdim=True) + x.amin(dim=1, keepdim=True)
+
+    export_case(c, "rounding", Rounding(), [2, 3, 4, 5], "Round", opset=13, lo=-3, hi=3)
+    export_case(c, "reduce_min", MinPool(), [2, 3, 4, 5], "ReduceMin", opset=13)
+    export_case(c, "logic", Logic(), [2, 3, 4, 5], "Xor", opset=13)
+
+
 # ------------------------------------------------------------ folding cases
 # Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
 # as the exporters write them: torch with dynamic H and W (the samples'
@@ -2275,12 +2353,14 @@ def argmax_cases(c):
 
 def add_exported(c, name, model, x, want, check=True):
     """Writes a case whose model and expected output come from elsewhere
-    (check: False for a model onnx's checker refuses but ONNX Runtime runs)."""
+    (check: False for a model onnx's checker refuses but ONNX Runtime runs;
+    want: a list for several outputs, out.npy, out1.npy, ...)."""
     if check:
         onnx.checker.check_model(model, full_check=True)
     c.w.model(f"ops/{name}.onnx", model)
     c.w.npy(f"ops/{name}.in0.npy", x)
-    c.w.npy(f"ops/{name}.out.npy", want)
+    for k, w in enumerate(want if isinstance(want, list) else [want]):
+        c.w.npy(f"ops/{name}.out{k or ''}.npy", w)
     c.manifest.append(f"{name} fp32 1")
 
 
@@ -2437,6 +2517,9 @@ def make_ops(w):
     expand_batch_cases(c)
     activation_param_cases(c)
     argmax_cases(c)
+    topk_cases(c)
+    tile_cases(c)
+    rounding_logic_cases(c)
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)
