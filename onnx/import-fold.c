@@ -672,9 +672,10 @@ static int fold_range(struct nctx *c)
 }
 
 /* Whether output 0 is only read as an LSTM's or GRU's initial_h or
- * initial_c (inputs 5, 6), in this graph and no branch of it, and fill is
- * a float 0: torch's zero state of a batch_first layer, a ConstantOfShape
- * of [dirs, batch, hidden]. The unroller takes zeros as no state, so the
+ * initial_c (inputs 5, 6), directly or through a Slice, in this graph and
+ * no branch of it, and fill is a float 0: torch's zero state of a
+ * batch_first layer, a ConstantOfShape of [layers * dirs, batch, hidden]
+ * sliced per layer when there are several. The unroller takes zeros as no state, so the
  * batch in the shape may be 1 (onnx/import-rnn.c). */
 static bool zero_state_only(struct nctx *c, const struct dnnq_ir_value *fill)
 {

@@ -90,8 +90,8 @@ struct imp {
 };
 
 /* Whether value `name` of the graph being walked is a graph output or read
- * by a node other than as an LSTM's or GRU's initial_h / initial_c, or the
- * graph has subgraphs (whose reads are not looked at): once per graph, a
+ * by a node other than as an LSTM's or GRU's initial_h / initial_c (or a
+ * Slice whose output is read only so), or the graph has subgraphs (whose reads are not looked at): once per graph, a
  * sorted index of its reads (a lookup per node would make an import of n
  * nodes n^2). -1: out of memory. */
 int imp_read_elsewhere(struct imp *m, const char *name);

@@ -970,6 +970,13 @@ struct imp_reads {
 	bool subgraphs;
 };
 
+/* A read of names[k]; via: a Slice's output when the reader is that
+ * Slice's data input (torch slices the zero state of num_layers > 1 per
+ * layer), a read only if the Slice's output is read itself. */
+struct read {
+	const char *name, *via;
+};
+
 static int cmp_name(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -984,25 +991,34 @@ static bool state_input(const Onnx__NodeProto *n, size_t k)
 static struct imp_reads *reads_of(const Onnx__GraphProto *g)
 {
 	struct imp_reads *r = calloc(1, sizeof *r);
-	size_t cap = g->n_output;
+	size_t cap = g->n_output, n = 0;
 	for (size_t i = 0; i < g->n_node; i++)
 		cap += g->node[i]->n_input;
-	if (!r || !(r->names = malloc((cap ? cap : 1) * sizeof *r->names))) {
+	struct read *e = malloc((cap ? cap : 1) * sizeof *e);
+	if (!r || !e || !(r->names = malloc((cap ? cap : 1) * sizeof *r->names))) {
+		free(e);
 		imp_reads_free(r);
 		return NULL;
 	}
 	for (size_t i = 0; i < g->n_output; i++)
 		if (g->output[i]->name)
-			r->names[r->n++] = g->output[i]->name;
+			e[n++] = (struct read){ g->output[i]->name, NULL };
 	for (size_t i = 0; i < g->n_node; i++) {
-		const Onnx__NodeProto *n = g->node[i];
-		for (size_t k = 0; k < n->n_attribute; k++)
-			r->subgraphs |= n->attribute[k]->g || n->attribute[k]->n_graphs;
-		for (size_t k = 0; k < n->n_input; k++)
-			if (n->input[k] && !state_input(n, k))
-				r->names[r->n++] = n->input[k];
+		const Onnx__NodeProto *nd = g->node[i];
+		const char *via = nd->op_type && !strcmp(nd->op_type, "Slice") && nd->n_output == 1 &&
+		                  nd->output[0] ? nd->output[0] : NULL;
+		for (size_t k = 0; k < nd->n_attribute; k++)
+			r->subgraphs |= nd->attribute[k]->g || nd->attribute[k]->n_graphs;
+		for (size_t k = 0; k < nd->n_input; k++)
+			if (nd->input[k] && !state_input(nd, k))
+				e[n++] = (struct read){ nd->input[k], k ? NULL : via };
 	}
-	qsort(r->names, r->n, sizeof *r->names, cmp_name);
+	/* struct read begins with its name: the names sort and search as one */
+	qsort(e, n, sizeof *e, cmp_name);
+	for (size_t k = 0; k < n; k++)
+		if (!e[k].via || bsearch(&e[k].via, e, n, sizeof *e, cmp_name))
+			r->names[r->n++] = e[k].name;
+	free(e);
 	return r;
 }
 

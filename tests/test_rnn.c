@@ -175,6 +175,19 @@ START_TEST(batch_first_keeps_batch)
 }
 END_TEST
 
+/* num_layers 2 and 3: torch's zero state [layers * dirs, N, H] is one
+ * ConstantOfShape sliced per layer before the layers read it, no state for
+ * each; the heads after the last layer: a Linear on every step, the last
+ * step y[:, -1], the mean over time. */
+START_TEST(layers_keep_batch)
+{
+	batch_first("lstm_l2");         /* bidirectional, Linear on every step */
+	batch_first("lstm_l3");         /* forward, y[:, -1] */
+	batch_first("gru_l2");          /* forward, mean over time */
+	batch_first("gru_l3");          /* bidirectional, Linear on every step */
+}
+END_TEST
+
 /* A condition only known at run time (if_select.onnx: both branches run,
  * each sample takes its own) and Where, Not, Less, LessOrEqual, Equal, a
  * bool initializer and Max with an infinite constant (where.onnx), against
@@ -275,6 +288,7 @@ Suite *suite_rnn(void)
 	tcase_add_test(t, lstm_matches_torch);
 	tcase_add_test(t, gru_matches_torch);
 	tcase_add_test(t, batch_first_keeps_batch);
+	tcase_add_test(t, layers_keep_batch);
 	tcase_add_test(t, if_inlined);
 	tcase_add_test(t, select_matches_numpy);
 	tcase_add_test(t, if_refusals);

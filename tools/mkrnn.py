@@ -18,6 +18,13 @@
   lstm_last.onnx  the same with a forward LSTM (its Y squeezed, not
               reshaped) whose last step y[:, -1] feeds the Linear;
               lstm_last_*.npy.
+  lstm_l2.onnx, lstm_l3.onnx, gru_l2.onnx, gru_l3.onnx  the same with
+              num_layers 2 and 3 (torch's zero state [layers * dirs, N, 8]
+              sliced per layer): a bidirectional LSTM of 2 layers and a
+              Linear on every step, a forward LSTM of 3 whose last step feeds
+              it, a forward GRU of 2 whose mean over time feeds it, a
+              bidirectional GRU of 3 and a Linear on every step; *_x.npy,
+              *_y.npy.
   if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
               the graph, read from the branch) else (If(sr == 8000) then x * -1
               (-1: the branch's initializer) else relu(x)), x and
@@ -106,22 +113,27 @@ def batch_first(out):
     import torch
 
     class Net(torch.nn.Module):
-        def __init__(self, cell, bidi):
+        def __init__(self, cell, bidi, layers, head):
             super().__init__()
-            self.bidi = bidi
-            self.a = cell(6, 8, bidirectional=bidi, batch_first=True)
+            self.head = head
+            self.a = cell(6, 8, num_layers=layers, bidirectional=bidi, batch_first=True)
             self.fc = torch.nn.Linear(16 if bidi else 8, 3)
 
         def forward(self, x):
             y, _ = self.a(x)
-            return self.fc(y if self.bidi else y[:, -1])
+            return self.fc({"all": y, "last": y[:, -1], "mean": y.mean(1)}[self.head])
 
-    for name, cell, bidi, seed in (("lstm_bf", torch.nn.LSTM, True, 13),
-                                   ("gru_bf", torch.nn.GRU, True, 17),
-                                   ("lstm_last", torch.nn.LSTM, False, 19)):
+    for name, cell, bidi, layers, head, seed in (
+            ("lstm_bf", torch.nn.LSTM, True, 1, "all", 13),
+            ("gru_bf", torch.nn.GRU, True, 1, "all", 17),
+            ("lstm_last", torch.nn.LSTM, False, 1, "last", 19),
+            ("lstm_l2", torch.nn.LSTM, True, 2, "all", 23),
+            ("lstm_l3", torch.nn.LSTM, False, 3, "last", 29),
+            ("gru_l2", torch.nn.GRU, False, 2, "mean", 31),
+            ("gru_l3", torch.nn.GRU, True, 3, "all", 37)):
         torch.manual_seed(seed)
         torch.set_num_threads(1)
-        net = Net(cell, bidi).eval()
+        net = Net(cell, bidi, layers, head).eval()
         x = torch.randn(3, 5, 6)
         with torch.no_grad():
             y = net(x)
