@@ -278,6 +278,31 @@ static void refused(const char *path, const struct dnnq_onnx_value *v, size_t nv
 	ck_assert_uint_eq(ir.nnodes, 0);
 }
 
+/* x [T, N, 6] with T symbolic too: --input-shape fixes T (its D1, the
+ * batch, is not kept), without it the message names the option with the
+ * batch on dim 1. */
+START_TEST(symbolic_time_shape)
+{
+	struct dnnq_onnx_shape sh = { "x", 3, { 7, 2, 6 } };
+	struct dnnq_onnx_import_opts o = { .shapes = &sh, .nshapes = 1 };
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char *list = NULL;
+	ck_assert_msg(dnnq_onnx_import_file(RNN "/gru_symt.onnx", &o, &ir, &list, NULL, &d) == 0,
+	              "%s", d.msg);
+	free(list);
+	ck_assert_msg(ir.max_batch != 1, "%s", ir.batch_note);
+	const struct dnnq_ir_value *x = &ir.values[ir.inputs[0]];
+	int64_t want[4] = { 1, 7, 1, 6 };
+	ck_assert_uint_eq(x->ndim, 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(x->dims[i], want[i]);
+	dnnq_ir_free(&ir);
+	refused(RNN "/gru_symt.onnx", NULL, 0, DNNQ_E_UNSUPPORTED, "input 'x': dims[0] is 'T' "
+	        "(symbolic): fix it with --input-shape x=<T>x1x6 (dim 1 is the batch)");
+}
+END_TEST
+
 START_TEST(if_refusals)
 {
 	/* not frozen: an int64 input is refused, saying how to freeze it; a
@@ -326,6 +351,7 @@ Suite *suite_rnn(void)
 	tcase_add_test(t, layers_keep_batch);
 	tcase_add_test(t, time_major_keeps_batch);
 	tcase_add_test(t, state_inputs_keep_batch);
+	tcase_add_test(t, symbolic_time_shape);
 	tcase_add_test(t, if_inlined);
 	tcase_add_test(t, select_matches_numpy);
 	tcase_add_test(t, if_refusals);

@@ -36,6 +36,8 @@
               ([N, 1, 8], [N, 2, 1, 8]).
   lstm_st2.onnx  the same with a forward LSTM of 2 layers (h0 and c0
               [2, N, 8] sliced per layer) returning y; lstm_st2_*.npy.
+  gru_symt.onnx  a GRU over x [T, N, 6], both dims symbolic: T is fixed by
+              --input-shape (the test's), N stays the batch.
   if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
               the graph, read from the branch) else (If(sr == 8000) then x * -1
               (-1: the branch's initializer) else relu(x)), x and
@@ -210,6 +212,18 @@ def stateful(out):
             np.save(os.path.join(out, name + "_" + k + ".npy"), items(v))
 
 
+def symbolic_time(out):
+    import torch
+
+    torch.manual_seed(61)
+    torch.set_num_threads(1)
+    net = torch.nn.GRU(6, 8).eval()
+    torch.onnx.export(net, (torch.randn(5, 3, 6),), os.path.join(out, "gru_symt.onnx"),
+                      opset_version=13, input_names=["x"], output_names=["y", "hn"],
+                      dynamic_axes={"x": {0: "T", 1: "N"}, "y": {0: "T", 1: "N"},
+                                    "hn": {1: "N"}})
+
+
 def if_model(out):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -336,6 +350,7 @@ def main():
     gru(a.out)
     sequences(a.out)
     stateful(a.out)
+    symbolic_time(a.out)
     if_model(a.out)
     select_models(a.out)
 
