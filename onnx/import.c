@@ -972,10 +972,12 @@ static int32_t moved_output(struct imp *m, int32_t id, const char *name)
 		snprintf(keep, len, "%s:batch", name);
 	}
 	int32_t e = edge_reshape(m, id, name, ":items", r + front, d + !front);
-	if (e < 0 || !keep)
-		return free(keep), e;
-	free(m->ir->values[id].name);
-	m->ir->values[id].name = keep;
+	if (e >= 0 && keep) {
+		free(m->ir->values[id].name);
+		m->ir->values[id].name = keep;
+		keep = NULL;
+	}
+	free(keep);
 	return e;
 }
 
