@@ -293,8 +293,10 @@ static int fold_shape(struct nctx *c)
 	int64_t n = end > start ? end - start : 0;
 	void *data;
 	rc = alloc_out(c, DNNQ_IR_S64, 1, &n, &data);
-	for (int64_t k = 0; !rc && k < n; k++)
-		((int64_t *)data)[k] = start + k == 0 && x->batched ? IMP_BATCH : x->dims[start + k];
+	/* ONNX's dims: the batch on dim b (the IR's 0, then ONNX's others) */
+	int64_t b = c->m->moved[c->in[0]];
+	for (int64_t k = 0, j = start; !rc && k < n; k++, j++)
+		((int64_t *)data)[k] = j == b && x->batched ? IMP_BATCH : x->dims[j < b ? j + 1 : j];
 	return const_out(c, data, rc, x->batched);
 }
 
@@ -590,6 +592,21 @@ static int shape_arg(struct nctx *c, size_t i, bool batch_one, int64_t *d, uint3
 	return rc;
 }
 
+/* Whether output 0 is only read as an LSTM's or GRU's initial_h or
+ * initial_c (inputs 5, 6), directly or through a Slice, in this graph and
+ * no branch of it, and fill is float zeros: torch's zero state, a
+ * ConstantOfShape (or an Expand of zeros) of [layers * dirs, batch, hidden],
+ * sliced per layer when there are several. The unroller takes zeros as no
+ * state, so the batch in the shape may be 1 (onnx/import-rnn.c). */
+static bool zero_state_only(struct nctx *c, const struct dnnq_ir_value *fill)
+{
+	const char *o = c->np->n_output ? c->np->output[0] : NULL;
+	bool zero = o && fill->dtype == DNNQ_IR_F32;
+	for (size_t i = 0; zero && i < dnnq_ir_numel(fill, 1); i++)
+		zero = ((const float *)fill->data)[i] == 0;
+	return zero && imp_read_elsewhere(c->m, o) == 0;
+}
+
 /* Expand of a float constant to a shape whose dim 0 is the batch (and no
  * other dim): the registry's expand node (engine/ops/expand.c), its
  * output batched, every batch row the constant broadcast to the rest. */
@@ -631,7 +648,7 @@ static int fold_expand(struct nctx *c)
 	int rc = need(c, 0, DT_ANY, true);
 	if (!rc && !(rc = int_list(c, 1, DNNQ_IR_MAX_DIMS, sh, &nb)) && nb && sh[0] == IMP_BATCH)
 		return expand_batched(c, sh, (uint32_t)nb);
-	if (rc || (rc = shape_arg(c, 1, false, sh, &n)) ||
+	if (rc || (rc = shape_arg(c, 1, zero_state_only(c, V(c, 0)), sh, &n)) ||
 	    (rc = broadcast(c, V(c, 0)->dims, V(c, 0)->ndim, sh, n, od, &r)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
@@ -669,18 +686,6 @@ static int fold_range(struct nctx *c)
 		                             geti(c, a, 0) + i * geti(c, V(c, 2), 0))
 		                      : putf(c, a->dtype, data, (size_t)i, s + (double)i * d);
 	return const_out(c, data, rc, false);
-}
-
-/* Whether output 0 is only read as an LSTM's or GRU's initial_h or
- * initial_c (inputs 5, 6), in this graph and no branch of it, and fill is
- * a float 0: torch's zero state of a batch_first layer, a ConstantOfShape
- * of [dirs, batch, hidden]. The unroller takes zeros as no state, so the
- * batch in the shape may be 1 (onnx/import-rnn.c). */
-static bool zero_state_only(struct nctx *c, const struct dnnq_ir_value *fill)
-{
-	const char *o = c->np->n_output ? c->np->output[0] : NULL;
-	return o && fill->dtype == DNNQ_IR_F32 && *(const float *)fill->data == 0 &&
-	       imp_read_elsewhere(c->m, o) == 0;
 }
 
 static int fold_constantofshape(struct nctx *c)

@@ -69,6 +69,9 @@ struct imp {
 	size_t vcap, ncap_nodes, rcap;
 	bool *known;                /* a value: its shape is known */
 	bool *batch;                /* a folded integer value: may hold IMP_BATCH */
+	bool rnn_dim1;              /* an LSTM or GRU reads its batch on dim 1: a graph
+	                               output with its batch moved is given as ONNX's
+	                               item behind a batch axis (onnx/import.c) */
 	uint8_t *moved;             /* a value whose batch a Transpose (or an unrolled
 	                               LSTM / GRU) put on ONNX's dim moved[v] (0: dim
 	                               0): the IR keeps it first, then ONNX's other
@@ -90,10 +93,10 @@ struct imp {
 };
 
 /* Whether value `name` of the graph being walked is a graph output or read
- * by a node other than as an LSTM's or GRU's initial_h / initial_c, or the
- * graph has subgraphs (whose reads are not looked at): once per graph, a
- * sorted index of its reads (a lookup per node would make an import of n
- * nodes n^2). -1: out of memory. */
+ * by a node other than as an LSTM's or GRU's initial_h / initial_c (or a
+ * Slice whose output is read only so), or the graph has subgraphs (whose
+ * reads are not looked at): once per graph, a sorted index of its reads (a
+ * lookup per node would make an import of n nodes n^2). -1: out of memory. */
 int imp_read_elsewhere(struct imp *m, const char *name);
 void imp_reads_free(struct imp_reads *r);
 

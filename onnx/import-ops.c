@@ -80,16 +80,19 @@ static int64_t ir_axis(const struct nctx *c, size_t i, int64_t a)
 	return !k || a > k ? a : a == k ? 0 : a + 1;
 }
 
-/* Whether op reads input i whose batch is on ONNX's dim `at`: a Transpose
- * or a Squeeze wherever it is; on dim 1, an LSTM's or GRU's X (batch_first
- * exports), a Reshape that keeps dims 0 and 1, and, each through ir_axis,
- * the operators that take one part of ONNX's dim 0 (q, k and v of an
- * attention's [3, N, heads, L, d]) and so can bring the batch back. */
+/* Whether op reads input i whose batch is on ONNX's dim `at`: a Transpose,
+ * a Squeeze or a Shape (onnx/import-fold.c) wherever it is; on dim 1, an
+ * LSTM's or GRU's X or state, a Reshape that keeps dims 0 and 1, and, each
+ * through ir_axis, the operators that take one part of ONNX's dim 0 (q, k
+ * and v of an attention's [3, N, heads, L, d]) and so can bring the batch
+ * back. */
 static bool reads_moved(const char *op, size_t i, unsigned at)
 {
-	if (!strcmp(op, "Transpose") || !strcmp(op, "Squeeze"))
+	if (!strcmp(op, "Transpose") || !strcmp(op, "Squeeze") || !strcmp(op, "Shape"))
 		return true;
-	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "Reshape"))
+	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU"))
+		return at == 1 && (i == 0 || i == 5 || i == 6);
+	if (!strcmp(op, "Reshape"))
 		return at == 1 && i == 0;
 	return at == 1 && (!strcmp(op, "Slice") || !strcmp(op, "Split") || !strcmp(op, "Gather"));
 }
@@ -3308,8 +3311,9 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	for (size_t i = 0; i < c.nin; i++)
 		if (in_moved(&c, i) && !reads_moved(op, i, moved_at(&c, i))) {
 			batch_moves(&c, "input %zu '%.80s' has its batch on dim %u (a Transpose moved "
-			            "it): only a Transpose or a Squeeze reads it, or on dim 1 Slice, "
-			            "Split, Gather, a Reshape keeping dims 0 and 1, an LSTM's or GRU's X", i,
+			            "it): only a Transpose, a Squeeze or a Shape reads it, or on dim 1 "
+			            "Slice, Split, Gather, a Reshape keeping dims 0 and 1, an LSTM's or "
+			            "GRU's X or state", i,
 			            S(np->input[i]), moved_at(&c, i));
 			return imp_outputs_unknown(&c);
 		}

@@ -17,11 +17,13 @@
  * a node group per step, so sequences are bounded (IMP_MAX_LSTM_STEPS);
  * real exports that stream audio (silero VAD) run a step or a few per call.
  *
- * X's batch is on dim 1, so the model is imported with the batch fixed to
- * 1, except when X is a Transpose of a batched [N, T, I] (torch's
- * batch_first): the IR holds it as [N, T, I], each step slices its dim 1
- * and Y ([T, dirs, N, H] in ONNX) is the IR's [N, T, dirs, H], its batch
- * moved to ONNX's dim 2 for the Transposes after it (import-ops.c).
+ * X's batch is on dim 1 (the state's too). When X has it there, moved (a
+ * graph input [T, N, I], onnx/import.c, or a Transpose of torch's
+ * batch_first [N, T, I]), the IR holds it as [N, T, I], each step slices
+ * its dim 1 and Y ([T, dirs, N, H] in ONNX) is the IR's [N, T, dirs, H],
+ * its batch moved to ONNX's dim 2 for the Transposes after it
+ * (import-ops.c); a state input is the IR's [N, dirs, H]. Otherwise the
+ * model is imported with the batch fixed to 1.
  *
  * Refused, clearly: layout 1, activations other than the defaults, clip,
  * input_forget, peepholes (P), sequence_lens other than the full length.
@@ -164,7 +166,7 @@ static int32_t state_in(struct lstm *l, size_t k, int64_t dir)
 		return zero ? -1 : constant(l, data + (size_t)dir * n, NULL, l->Bn, l->H, l->H, false,
 		                            "state");
 	}
-	int32_t s = l->D > 1 ? pick(l, v, 0, dir) : v;
+	int32_t s = l->D > 1 ? pick(l, v, l->c->m->ir->values[v].batched, dir) : v;
 	int64_t d[2] = { l->Bn, l->H };
 	return s < 0 ? s : reshape(l, s, 2, d, NULL);
 }
@@ -362,19 +364,28 @@ static int inputs(struct lstm *l)
 	if ((rc = need(c, X, DT_F32, false)) || (rc = need(c, W, DT_F32, true)) ||
 	    (rc = need(c, R, DT_F32, true)))
 		return rc;
-	/* X's batch where ONNX has it, on dim 1 (a Transpose of batch_first's
-	 * [N, T, I]); any other batched input refused */
+	/* X's batch where ONNX has it, on dim 1 (a graph input [T, N, I], a
+	 * Transpose of batch_first's [N, T, I]), the states' too; any other
+	 * batched input refused */
 	l->moved = c->m->moved[c->in[X]] == 1;
+	c->m->rnn_dim1 |= l->moved;
 	for (size_t k = 0; k < c->nin; k++)
-		if (V(c, k) && V(c, k)->batched && !(k == X && l->moved))
-			return batch_moves(c, "%s reads the batch on dim 1 (only an X that is a "
-			                   "Transpose of a batch_first [N, T, I], from no state or "
-			                   "zeros, keeps it)", l->gru ? "GRU" : "LSTM");
-	const struct dnnq_ir_value *x = V(c, X), *w = V(c, W), *r = V(c, R);
+		if (V(c, k) && V(c, k)->batched && !(l->moved && c->m->moved[c->in[k]] == 1 &&
+		                                     (k == X || k == INIT_H || k == INIT_C)))
+			return batch_moves(c, "%s reads the batch on dim 1 (only an X with its batch "
+			                   "there, a graph input [T, N, I] or a Transpose of a "
+			                   "batch_first [N, T, I], keeps it)", l->gru ? "GRU" : "LSTM");
+	const struct dnnq_ir_value *w = V(c, W), *r = V(c, R);
+	struct dnnq_ir_value xo = *V(c, X), *x = &xo;      /* ONNX's dims, for messages */
+	if (l->moved) {
+		xo.dims[0] = V(c, X)->dims[1];
+		xo.dims[1] = V(c, X)->dims[0];
+		xo.batched = false;
+	}
 	if (x->ndim != 3)
 		return bad(c, DNNQ_E_SHAPE, "X [%s]: [seq_length, batch, input_size] expected",
 		           imp_dims_str(x));
-	l->T = x->dims[l->moved], l->Bn = x->dims[!l->moved], l->I = x->dims[2];
+	l->T = x->dims[0], l->Bn = x->dims[1], l->I = x->dims[2];
 	if (l->T < 1 || l->Bn < 1 || l->I < 1)
 		return bad(c, DNNQ_E_SHAPE, "X [%s]: an empty sequence, batch or input",
 		           imp_dims_str(x));
@@ -410,8 +421,9 @@ static int inputs(struct lstm *l)
 	}
 	for (size_t k = INIT_H; k <= (l->gru ? INIT_H : INIT_C); k++) {
 		const struct dnnq_ir_value *s = V(c, k);
-		if (s && ((rc = need(c, k, DT_F32, false)) || s->ndim != 3 || s->dims[0] != l->D ||
-		          s->dims[1] != l->Bn || s->dims[2] != l->H))
+		bool b = s && s->batched;       /* the IR's [N, dirs, H] */
+		if (s && ((rc = need(c, k, DT_F32, false)) || s->ndim != 3 || s->dims[b] != l->D ||
+		          s->dims[!b] != l->Bn || s->dims[2] != l->H))
 			return rc ? rc : bad(c, DNNQ_E_SHAPE, "%s [%s]: [%lld, %lld, %lld] expected",
 			                     k == INIT_H ? "initial_h" : "initial_c", imp_dims_str(s),
 			                     (long long)l->D, (long long)l->Bn, (long long)l->H);

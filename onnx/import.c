@@ -509,17 +509,22 @@ static const struct dnnq_onnx_shape *given_shape(const struct imp *m, const char
 	return pos && pos->ndim == ndim ? pos : NULL;
 }
 
-/* "x=1x3x<height>x<width>": what --input-shape would say, for the message. */
-static void shape_example(const char *name, const Onnx__TensorShapeProto *sh, char *buf,
-                          size_t cap)
+/* "x=1x3x<height>x<width>": what --input-shape would say, for the message
+ * (the batch, on dim b, 1 unless the model fixes it). */
+static void shape_example(const char *name, const Onnx__TensorShapeProto *sh, uint32_t b,
+                          char *buf, size_t cap)
 {
-	size_t o = (size_t)snprintf(buf, cap, "%.60s=1", name);
-	for (size_t i = 1; i < sh->n_dim && o < cap; i++) {
+	size_t o = (size_t)snprintf(buf, cap, "%.60s=", name);
+	for (size_t i = 0; i < sh->n_dim && o < cap; i++) {
 		const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
+		if (i && o < cap)
+			buf[o++] = 'x';
 		if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
-			o += (size_t)snprintf(buf + o, cap - o, "x%lld", (long long)d->dim_value);
+			o += (size_t)snprintf(buf + o, cap - o, "%lld", (long long)d->dim_value);
+		else if (i == b)
+			o += (size_t)snprintf(buf + o, cap - o, "1");
 		else
-			o += (size_t)snprintf(buf + o, cap - o, "x<%.20s>", d &&
+			o += (size_t)snprintf(buf + o, cap - o, "<%.20s>", d &&
 			                      d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ?
 			                      S(d->dim_param) : "?");
 	}
@@ -528,7 +533,7 @@ static void shape_example(const char *name, const Onnx__TensorShapeProto *sh, ch
 /* dims[i] of input `what`: the model's, checked against the given shape's
  * (strict), or, symbolic, the given shape's. */
 static int input_dim(struct imp *m, const char *name, const char *what,
-                     const Onnx__TensorShapeProto *sh, uint32_t i,
+                     const Onnx__TensorShapeProto *sh, uint32_t i, uint32_t b,
                      const struct dnnq_onnx_shape *given, bool strict, int64_t *out)
 {
 	const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
@@ -544,14 +549,14 @@ static int input_dim(struct imp *m, const char *name, const char *what,
 	}
 	bool param = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
 	char ex[160];
-	shape_example(name, sh, ex, sizeof ex);
+	shape_example(name, sh, b, ex, sizeof ex);
 	bool run = m->opts && m->opts->samples_are_inputs;
 	/* dnnq-run: the array's shape, ex without its "NAME=" */
 	const char *shape = ex + (strlen(name) < 60 ? strlen(name) : 60) + 1;
-	imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dims[%u] is %s%.60s%s: fix it with %s%s (dim 0 is"
+	imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dims[%u] is %s%.60s%s: fix it with %s%s (dim %u is"
 	            " the batch)%s", what, i, param ? "'" : "unknown", param ? S(d->dim_param) : "",
 	            param ? "' (symbolic)" : "", run ? "an --input array of shape " : "--input-shape ",
-	            run ? shape : ex, run ? "" : " or calibration samples of that shape");
+	            run ? shape : ex, b, run ? "" : " or calibration samples of that shape");
 	return DNNQ_E_UNSUPPORTED;
 }
 
@@ -565,7 +570,72 @@ static void static_batch(struct imp *m, const Onnx__TensorShapeProto__Dimension 
 	m->static_batch = !m->static_batch || m->static_batch == d->dim_value ? d->dim_value : -1;
 }
 
-static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
+/* Graph input k, value v; its id, or a negative status. */
+static int32_t declare_input(struct imp *m, const struct dnnq_ir_value *v, size_t k)
+{
+	int32_t id = imp_new_value(m, v, true);
+	if (id >= 0)
+		m->ir->inputs[k] = id;
+	return id;
+}
+
+static bool batch_on_dim1(struct imp *m, const char *name);
+
+/* A Reshape node of value in to a new value named name of dims (ndim),
+ * batched, the node named name + suffix; the new value's id, or a negative
+ * status. */
+static int32_t edge_reshape(struct imp *m, int32_t in, const char *name, const char *suffix,
+                            uint32_t ndim, const int64_t *dims)
+{
+	struct dnnq_ir_value v = { .name = (char *)name, .dtype = m->ir->values[in].dtype,
+	                           .ndim = ndim, .batched = true,
+	                           .producer = (int32_t)m->ir->nnodes };
+	memcpy(v.dims, dims, ndim * sizeof *dims);
+	int32_t id = imp_new_value(m, &v, true);
+	if (id < 0)
+		return id;
+	size_t len = strlen(name) + strlen(suffix) + 1;
+	struct dnnq_ir_node n = { .op = DNNQ_IR_RESHAPE, .ninputs = 1, .noutputs = 1,
+	                          .inputs = { in }, .outputs = { id }, .name = malloc(len),
+	                          .op_type = strdup("Reshape") };
+	if (n.name)
+		snprintf(n.name, len, "%s%s", name, suffix);
+	if (!n.name || !n.op_type || imp_new_node(m, &n)) {
+		free(n.name);
+		free(n.op_type);
+		return DNNQ_E_NOMEM;
+	}
+	return id;
+}
+
+/* Graph input k whose batch is on ONNX's dim 1 (v: ONNX's [D0, 1, D2]):
+ * ONNX's item behind a batch axis, [1, D0, 1, D2], as once the batch is
+ * fixed (onnx/import-batch.c; a D0 of 1 is the batch axis itself), and a
+ * Reshape to [1, D0, D2], the value the graph reads, the batch first and
+ * moved to ONNX's dim 1; that value's id, or a negative status. */
+static int32_t batch_dim1_input(struct imp *m, const struct dnnq_ir_value *v, size_t k)
+{
+	struct dnnq_ir_value e = *v;
+	int64_t d[3] = { 1, v->dims[0], v->dims[2] };
+	if (v->dims[0] > 1) {
+		e.ndim = 4;
+		e.dims[0] = 1;
+		e.dims[1] = v->dims[0];
+		e.dims[2] = 1;
+		e.dims[3] = v->dims[2];
+	}
+	int32_t id = declare_input(m, &e, k);
+	char name[160];
+	snprintf(name, sizeof name, "%.100s:batch", v->name);
+	if (id >= 0 && v->dims[0] > 1)
+		id = edge_reshape(m, id, name, "", 3, d);
+	if (id >= 0)
+		m->moved[id] = 1;
+	return id;
+}
+
+/* Graph input k; *as: the value its name stands for. */
+static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k, int32_t *as)
 {
 	char what[160];
 	snprintf(what, sizeof what, "input '%.100s'", S(vi->name));
@@ -613,24 +683,30 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 		            given->ndim, v.ndim);
 		return DNNQ_E_SHAPE;
 	}
+	/* an LSTM's X [T, N, I] or state [dirs, N, H]: the batch on dim 1,
+	 * dim 0 an ordinary axis */
+	const Onnx__TensorShapeProto__Dimension *d1 = v.ndim == 3 ? tt->shape->dim[1] : NULL;
+	uint32_t b = !m->fixed && d1 && (d1->value_case !=
+	             ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d1->dim_value == 1) &&
+	             batch_on_dim1(m, v.name);
 	size_t numel = 1;
 	for (uint32_t i = 0; i < v.ndim; i++) {
-		if (i == 0) {
+		if (i == b) {
 			/* the batch, stored as 1; once it is fixed (m->fixed), a dim 0 the
 			 * model fixes is an ordinary axis that keeps its size (silero VAD's
 			 * state [2, batch, 128], a static export's batch, an LSTM's
 			 * sequence): the batch axis goes in front (onnx/import-batch.c),
 			 * and the graph runs at the shapes it was exported with */
-			const Onnx__TensorShapeProto__Dimension *d0 = tt->shape->dim[0];
-			v.dims[0] = m->fixed && d0 && d0->value_case ==
+			const Onnx__TensorShapeProto__Dimension *d0 = tt->shape->dim[i];
+			v.dims[i] = m->fixed && d0 && d0->value_case ==
 			            ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
 			            d0->dim_value > 1 && d0->dim_value <= IMP_MAX_DIM ? d0->dim_value : 1;
-			numel = (size_t)v.dims[0];
+			numel *= (size_t)v.dims[i];
 			static_batch(m, d0);
 			continue;
 		}
 		int64_t dv;
-		int rc = input_dim(m, v.name, what, tt->shape, i, given, strict, &dv);
+		int rc = input_dim(m, v.name, what, tt->shape, i, b, given, strict, &dv);
 		if (rc)
 			return rc;
 		if (dv <= 0 || dv > IMP_MAX_DIM || !dnnq_mul_size(numel, (size_t)dv, &numel) ||
@@ -641,11 +717,8 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k)
 		}
 		v.dims[i] = dv;
 	}
-	int32_t id = imp_new_value(m, &v, true);
-	if (id < 0)
-		return id;
-	m->ir->inputs[k] = id;
-	return 0;
+	*as = b ? batch_dim1_input(m, &v, k) : declare_input(m, &v, k);
+	return *as < 0 ? *as : 0;
 }
 
 /* ---- inputs frozen to constants (--input-value) ----------------------------- */
@@ -755,8 +828,9 @@ static void check_shape_names(struct imp *m)
 		const char *name = m->opts->shapes[i].name;
 		struct imp_name *e = name ? imp_find(m, name) : NULL;
 		bool input = false;
-		for (size_t k = 0; e && k < m->ir->ninputs; k++)
-			input |= e->kind == IMP_VALUE && e->idx == m->ir->inputs[k];
+		for (size_t k = 0; e && k < m->ir->ninputs; k++)      /* by the value's name: */
+			input |= e->kind == IMP_VALUE &&               /* e's may be its Reshape */
+			         !strcmp(m->ir->values[m->ir->inputs[k]].name, name);
 		if (!input && !(e && e->kind == IMP_UNKNOWN))
 			imp_problem(m, DNNQ_E_NOTFOUND, "--input-shape '%.100s': the model has no input "
 			            "of that name", name ? name : "");
@@ -821,15 +895,18 @@ static int declare_inputs(struct imp *m, const Onnx__GraphProto *g)
 			continue;
 		}
 		size_t k = m->ir->ninputs;
-		int rc = graph_input(m, vi, k);
+		int32_t as;
+		int rc = graph_input(m, vi, k, &as);
 		if (rc == DNNQ_E_NOMEM)
 			return rc;
-		if (imp_add_name(m, name, rc ? IMP_UNKNOWN : IMP_VALUE, rc ? -1 : m->ir->inputs[k]))
+		if (imp_add_name(m, name, rc ? IMP_UNKNOWN : IMP_VALUE, rc ? -1 : as))
 			return DNNQ_E_NOMEM;
 		if (!rc)
 			m->ir->ninputs++;
 	}
 	check_shape_names(m);
+	imp_reads_free(m->reads);       /* the walk builds its own */
+	m->reads = NULL;
 	return 0;
 }
 
@@ -872,6 +949,41 @@ int32_t imp_lookup(struct imp *m, const char *name, const char *who)
 	return DNNQ_E_FORMAT;
 }
 
+/* Graph output `name`, value id, whose batch a Transpose or an LSTM moved
+ * to ONNX's dim k, in a graph whose LSTM or GRU reads its batch on dim 1
+ * (m->rnn_dim1): ONNX's item (the batch of 1 on dim k) behind a batch
+ * axis, as once the batch is fixed (onnx/import-batch.c; a dim 0 of 1 is
+ * the batch axis itself), by a Reshape when that is not id's dims; its
+ * value, DNNQ_E_UNSUPPORTED at rank 8, or DNNQ_E_NOMEM. */
+static int32_t moved_output(struct imp *m, int32_t id, const char *name)
+{
+	const struct dnnq_ir_value *x = &m->ir->values[id];
+	uint32_t k = m->moved[id], r = x->ndim;
+	int64_t d[DNNQ_IR_MAX_DIMS + 1] = { 1 };
+	for (uint32_t j = 0; j < r; j++)
+		d[1 + j] = j == k ? 1 : x->dims[j < k ? j + 1 : j];
+	bool front = d[1] != 1;     /* ONNX's dim 0 is not the batch axis */
+	if (r + front > DNNQ_IR_MAX_DIMS)
+		return DNNQ_E_UNSUPPORTED;
+	if (r + front == x->ndim && !memcmp(d + !front, x->dims, r * sizeof *d))
+		return id;
+	char *keep = NULL;
+	if (!strcmp(x->name, name)) {   /* the name goes to the Reshape's value */
+		size_t len = strlen(name) + 7;
+		if (!(keep = malloc(len)))
+			return DNNQ_E_NOMEM;
+		snprintf(keep, len, "%s:batch", name);
+	}
+	int32_t e = edge_reshape(m, id, name, ":items", r + front, d + !front);
+	if (e >= 0 && keep) {
+		free(m->ir->values[id].name);
+		m->ir->values[id].name = keep;
+		keep = NULL;
+	}
+	free(keep);
+	return e;
+}
+
 static int declare_outputs(struct imp *m, const Onnx__GraphProto *g)
 {
 	m->ir->outputs = calloc(g->n_output ? g->n_output : 1, sizeof *m->ir->outputs);
@@ -898,14 +1010,21 @@ static int declare_outputs(struct imp *m, const Onnx__GraphProto *g)
 			return id;
 		if (id < 0)
 			continue;
-		if (m->moved[id]) {     /* only the batch stands in the way: counted as such */
+		int32_t ext = !m->moved[id] ? id : m->rnn_dim1 ? moved_output(m, id, name)
+		                                             : DNNQ_E_UNSUPPORTED;
+		if (ext == DNNQ_E_NOMEM)
+			return ext;
+		if (ext < 0) {          /* only the batch stands in the way: counted as such */
+			char why[240];
+			snprintf(why, sizeof why, "graph output '%.100s': its batch is on dim %u (a "
+			         "Transpose moved it)%s", name, m->moved[id], m->rnn_dim1 ? " and it has "
+			         "rank 8, no room for a batch axis in front" : "");
 			if (!m->nbatch++)
-				snprintf(m->batch_why, sizeof m->batch_why, "graph output '%.100s': its "
-				         "batch is on dim %u (a Transpose moved it)", name, m->moved[id]);
-			imp_problem(m, DNNQ_E_UNSUPPORTED, "graph output '%.100s': its batch is on dim "
-			            "%u (a Transpose moved it)", name, m->moved[id]);
+				snprintf(m->batch_why, sizeof m->batch_why, "%s", why);
+			imp_problem(m, DNNQ_E_UNSUPPORTED, "%s", why);
 			continue;
 		}
+		id = ext;
 		m->ir->outputs[m->ir->noutputs++] = id;
 	}
 	return 0;
@@ -967,9 +1086,21 @@ static int model_header(struct imp *m, const Onnx__ModelProto *mp)
 	return 0;
 }
 
+/* How a node reads a name: what an input whose batch is on dim 1 allows. */
+enum read_how { R_OTHER, R_STATE, R_X, R_SHAPE, R_SLICE };
+
+/* A read of a name; via: a Slice's output when the reader is that Slice's
+ * data input (torch slices the zero state of num_layers > 1 per layer), a
+ * read only if the Slice's output is read itself. */
+struct read {
+	const char *name, *via;
+	enum read_how how;
+};
+
 struct imp_reads {
-	const char **names;         /* sorted */
-	size_t n;
+	const char **names;         /* sorted: the reads but the states' */
+	size_t n, nall;
+	struct read *all;           /* every read, sorted by name */
 	bool subgraphs;
 };
 
@@ -978,52 +1109,121 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool state_input(const Onnx__NodeProto *n, size_t k)
+/* How node n reads its input k. */
+static enum read_how read_how(const Onnx__NodeProto *n, size_t k)
 {
-	return (k == 5 || k == 6) && n->op_type &&
-	       (!strcmp(n->op_type, "LSTM") || !strcmp(n->op_type, "GRU"));
+	const char *op = n->op_type ? n->op_type : "";
+	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU"))
+		return k == 5 || k == 6 ? R_STATE : k ? R_OTHER : R_X;
+	if (!strcmp(op, "Shape"))
+		return R_SHAPE;
+	return !strcmp(op, "Slice") && !k ? R_SLICE : R_OTHER;
 }
 
 static struct imp_reads *reads_of(const Onnx__GraphProto *g)
 {
 	struct imp_reads *r = calloc(1, sizeof *r);
-	size_t cap = g->n_output;
+	size_t cap = g->n_output, n = 0;
 	for (size_t i = 0; i < g->n_node; i++)
 		cap += g->node[i]->n_input;
-	if (!r || !(r->names = malloc((cap ? cap : 1) * sizeof *r->names))) {
+	struct read *e = malloc((cap ? cap : 1) * sizeof *e);
+	if (!r || !e || !(r->names = malloc((cap ? cap : 1) * sizeof *r->names))) {
+		free(e);
 		imp_reads_free(r);
 		return NULL;
 	}
+	r->all = e;
 	for (size_t i = 0; i < g->n_output; i++)
 		if (g->output[i]->name)
-			r->names[r->n++] = g->output[i]->name;
+			e[n++] = (struct read){ g->output[i]->name, NULL, R_OTHER };
 	for (size_t i = 0; i < g->n_node; i++) {
-		const Onnx__NodeProto *n = g->node[i];
-		for (size_t k = 0; k < n->n_attribute; k++)
-			r->subgraphs |= n->attribute[k]->g || n->attribute[k]->n_graphs;
-		for (size_t k = 0; k < n->n_input; k++)
-			if (n->input[k] && !state_input(n, k))
-				r->names[r->n++] = n->input[k];
+		const Onnx__NodeProto *nd = g->node[i];
+		for (size_t k = 0; k < nd->n_attribute; k++)
+			r->subgraphs |= nd->attribute[k]->g || nd->attribute[k]->n_graphs;
+		for (size_t k = 0; k < nd->n_input; k++) {
+			enum read_how how = read_how(nd, k);
+			if (nd->input[k])
+				e[n++] = (struct read){ nd->input[k], how == R_SLICE && nd->n_output == 1 ?
+				                        nd->output[0] : NULL, how };
+		}
 	}
-	qsort(r->names, r->n, sizeof *r->names, cmp_name);
+	/* struct read begins with its name: the names sort and search as one */
+	qsort(e, n, sizeof *e, cmp_name);
+	r->nall = n;
+	bool *keep = malloc((n ? n : 1) * sizeof *keep);
+	if (!keep) {
+		imp_reads_free(r);
+		return NULL;
+	}
+	for (size_t k = 0; k < n; k++)
+		if (e[k].how != R_STATE)
+			r->names[r->n++] = e[k].name;
+	/* less the Slices whose output is not read so */
+	for (size_t k = 0, j = 0; k < n; k++)
+		if (e[k].how != R_STATE)
+			keep[j++] = !e[k].via || bsearch(&e[k].via, r->names, r->n, sizeof *r->names,
+			                                 cmp_name);
+	size_t kept = 0;
+	for (size_t j = 0; j < r->n; j++)
+		if (keep[j])
+			r->names[kept++] = r->names[j];
+	r->n = kept;
+	free(keep);
 	return r;
 }
 
 void imp_reads_free(struct imp_reads *r)
 {
-	if (r)
+	if (r) {
 		free(r->names);
+		free(r->all);
+	}
 	free(r);
+}
+
+/* The graph's reads, built at the first need. */
+static const struct imp_reads *reads(struct imp *m)
+{
+	if (!m->reads && !(m->reads = reads_of(m->g)))
+		m->nomem = true;
+	return m->reads;
 }
 
 int imp_read_elsewhere(struct imp *m, const char *name)
 {
-	if (!m->reads && !(m->reads = reads_of(m->g))) {
-		m->nomem = true;
-		return -1;
+	const struct imp_reads *r = reads(m);
+	return !r ? -1 : r->subgraphs || bsearch(&name, r->names, r->n, sizeof *r->names, cmp_name);
+}
+
+/* The reads of `name` in r that are an LSTM's or GRU's, when every one is
+ * of a kind in mask (a bit per enum read_how), a Slice's only when its
+ * output is read only as a state (depth: Slices still followed); -1 when
+ * one is not. */
+static int rnn_reads(const struct imp_reads *r, const char *name, unsigned mask, int depth)
+{
+	const struct read *e = bsearch(&name, r->all, r->nall, sizeof *r->all, cmp_name);
+	int n = 0;
+	while (e && e > r->all && !strcmp(e[-1].name, name))
+		e--;
+	for (; e && e < r->all + r->nall && !strcmp(e->name, name); e++) {
+		if (!(mask >> e->how & 1) || (e->how == R_SLICE && (!depth || !e->via ||
+		                                                  rnn_reads(r, e->via, 1u << R_STATE,
+		                                                            depth - 1) < 1)))
+			return -1;
+		n += e->how != R_SHAPE;
 	}
-	return m->reads->subgraphs ||
-	       bsearch(&name, m->reads->names, m->reads->n, sizeof *m->reads->names, cmp_name);
+	return n;
+}
+
+/* Whether graph input `name` has its batch on dim 1 by what reads it: an
+ * LSTM's or GRU's X or state (ONNX's [T, N, I], [dirs, N, H]), Shapes
+ * (torch's zero state of the batch) and Slices read as a state (torch's
+ * state of num_layers > 1, sliced per layer), and nothing else. */
+static bool batch_on_dim1(struct imp *m, const char *name)
+{
+	const struct imp_reads *r = reads(m);
+	return r && !r->subgraphs && rnn_reads(r, name, 1u << R_X | 1u << R_STATE | 1u << R_SHAPE |
+	                                       1u << R_SLICE, 1) > 0;
 }
 
 int imp_walk(struct imp *m, const Onnx__GraphProto *g)

@@ -1,6 +1,7 @@
 /*
  * tests/test_rnn.c — stateful and control-flow models (suite rnn): ONNX's
- * LSTM and GRU unrolled at import (onnx/import-rnn.c) against torch, an If inlined
+ * LSTM and GRU unrolled at import (onnx/import-rnn.c) against torch, their
+ * batch kept (batch_first or not, layers, state inputs), an If inlined
  * once --input-value freezes the input its condition reads
  * (onnx/import-if.c) or, its condition known only at run time, run both
  * ways and selected, Where and the comparisons, and what either refuses.
@@ -101,28 +102,63 @@ static void matches(const char *model, const char *prefix, size_t nin,
 	dnnq_ir_free(&ir);
 }
 
-/* torch's bidirectional layer without state, then a forward one from its
- * inputs' state: the layer reads its batch on dim 1, so the import fixes
- * it to 1, the note saying so. */
-static void matches_torch(const char *model, const char *prefix, size_t nio,
-                          const char *const *in_names, const char *const *out_names)
+/* model keeps a symbolic batch: against its outputs (torch's) at batch 3,
+ * and the 3 items at once giving the bytes each gives alone, int8 and fp32
+ * (files MODEL_NAME.npy for the inputs and outputs named). */
+static void keeps_batch(const char *model, size_t nin, const char *const *in_names, size_t nout,
+                        const char *const *out_names)
 {
+	char path[256], prefix[64];
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
-	char path[256];
 	snprintf(path, sizeof path, RNN "/%s.onnx", model);
+	snprintf(prefix, sizeof prefix, "%s_", model);
 	ck_assert_msg(import(path, NULL, 0, &ir, &d) == 0, "%s", d.msg);
-	ck_assert_uint_eq(ir.max_batch, 1);
-	ck_assert_msg(ir.batch_note && strstr(ir.batch_note, "reads the batch on dim 1 (only an X "
-	              "that is a Transpose of a batch_first [N, T, I]"), "%s", ir.batch_note);
+	ck_assert_msg(ir.max_batch != 1, "%s: max batch %u (%s)", model, ir.max_batch,
+	              ir.batch_note);
+	struct arr in[3], want[3];
+	struct dnnq_npy ina[3], wanta[3];
+	for (size_t k = 0; k < nin || k < nout; k++) {
+		if (k < nin) {
+			ck_assert(ir.values[ir.inputs[k]].batched);
+			snprintf(path, sizeof path, "%s%s", prefix, in_names[k]);
+			load(path, &in[k]);
+			ina[k] = in[k].a;
+			ck_assert_uint_eq(ina[k].shape[0], 3);
+		}
+		if (k < nout) {
+			snprintf(path, sizeof path, "%s%s", prefix, out_names[k]);
+			load(path, &want[k]);
+			wanta[k] = want[k].a;
+		}
+	}
+	size_t differ;
+	ck_assert_msg(conf_items_alone(&ir, ina, wanta, &differ, &d) == 0, "%s", d.msg);
+	ck_assert_msg(differ == 0, "%s: %zu elements differ from the items run alone", model,
+	              differ);
+	for (size_t k = 0; k < nin || k < nout; k++) {
+		if (k < nin)
+			free(in[k].buf);
+		if (k < nout)
+			free(want[k].buf);
+	}
 	dnnq_ir_free(&ir);
-	matches(model, prefix, nio, in_names, nio, out_names, 15);
+	matches(model, prefix, nin, in_names, nout, out_names, 35);
 }
 
+/* torch's bidirectional layer without state, then a forward one from its
+ * inputs' state, exported at batch 1 (x [T, 1, I], h0 [1, 1, H]): the
+ * batch on dim 1 of X and of the state is kept, the zero state (an Expand
+ * of zeros to the batch) no state. */
 START_TEST(lstm_matches_torch)
 {
 	static const char *const in[3] = { "x", "h0", "c0" }, *const out[3] = { "y", "hn", "cn" };
-	matches_torch("lstm", "", 3, in, out);
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(import(RNN "/lstm.onnx", NULL, 0, &ir, &d) == 0, "%s", d.msg);
+	ck_assert_msg(ir.max_batch != 1 && !ir.batch_note, "%s", ir.batch_note);
+	dnnq_ir_free(&ir);
+	matches("lstm", "", 3, in, 3, out, 15);
 }
 END_TEST
 
@@ -130,41 +166,18 @@ END_TEST
 START_TEST(gru_matches_torch)
 {
 	static const char *const in[2] = { "x", "h0" }, *const out[2] = { "y", "hn" };
-	matches_torch("gru", "gru_", 2, in, out);
+	matches("gru", "gru_", 2, in, 2, out, 15);
 }
 END_TEST
 
 /* torch's batch_first layer (bidirectional, no state) exported with a
  * dynamic batch: X a Transpose of [N, T, I], the zero state a
  * ConstantOfShape of the batch, Y transposed and reshaped back to [N, T,
- * 2H] (forward only: squeezed and transposed, its last step taken); the
- * batch stays symbolic. Against torch at batch 3, and the 3
- * items at once giving the bytes each gives alone, int8 and fp32. */
+ * 2H] (forward only: squeezed and transposed, its last step taken). */
 static void batch_first(const char *model)
 {
 	static const char *const x[1] = { "x" }, *const y[1] = { "y" };
-	char path[256], prefix[64];
-	struct dnnq_ir ir;
-	struct dnnq_diag d = { "" };
-	snprintf(path, sizeof path, RNN "/%s.onnx", model);
-	snprintf(prefix, sizeof prefix, "%s_", model);
-	ck_assert_msg(import(path, NULL, 0, &ir, &d) == 0, "%s", d.msg);
-	ck_assert_msg(ir.max_batch != 1, "%s: max batch %u", model, ir.max_batch);
-	ck_assert(ir.values[ir.inputs[0]].batched);
-	struct arr in, want;
-	snprintf(path, sizeof path, "%sx", prefix);
-	load(path, &in);
-	snprintf(path, sizeof path, "%sy", prefix);
-	load(path, &want);
-	size_t differ;
-	ck_assert_uint_eq(in.a.shape[0], 3);
-	ck_assert_msg(conf_items_alone(&ir, &in.a, &want.a, &differ, &d) == 0, "%s", d.msg);
-	ck_assert_msg(differ == 0, "%s: %zu elements differ from the items run alone", model,
-	              differ);
-	free(in.buf);
-	free(want.buf);
-	dnnq_ir_free(&ir);
-	matches(model, prefix, 1, x, 1, y, 30);
+	keeps_batch(model, 1, x, 1, y);
 }
 
 START_TEST(batch_first_keeps_batch)
@@ -172,6 +185,41 @@ START_TEST(batch_first_keeps_batch)
 	batch_first("lstm_bf");
 	batch_first("gru_bf");
 	batch_first("lstm_last");
+}
+END_TEST
+
+/* num_layers 2 and 3: torch's zero state [layers * dirs, N, H] is one
+ * ConstantOfShape sliced per layer before the layers read it, no state for
+ * each; the heads after the last layer: a Linear on every step, the last
+ * step y[:, -1], the mean over time. */
+START_TEST(layers_keep_batch)
+{
+	batch_first("lstm_l2");         /* bidirectional, Linear on every step */
+	batch_first("lstm_l3");         /* forward, y[:, -1] */
+	batch_first("gru_l2");          /* forward, mean over time */
+	batch_first("gru_l3");          /* bidirectional, Linear on every step */
+}
+END_TEST
+
+/* batch_first False: the model input x [T, N, I] has its batch on dim 1,
+ * taken as dnnq's items [N, T, 1, I]; y [T, N, H] given the same way, or
+ * y[-1] (the batch on dim 0 again) into a Linear. */
+START_TEST(time_major_keeps_batch)
+{
+	batch_first("lstm_tm");         /* 2 layers, bidirectional, Linear of y[-1] */
+	batch_first("gru_tm");          /* 2 layers, forward, y */
+}
+END_TEST
+
+/* The state as model inputs and outputs, [dirs, N, H] (a streaming model
+ * carries it from call to call): items [N, dirs, 1, H], a dirs of 1 the
+ * batch axis itself ([N, 1, H]); of 2 layers, [2, N, H] sliced per layer. */
+START_TEST(state_inputs_keep_batch)
+{
+	static const char *const in[3] = { "x", "h0", "c0" }, *const out[3] = { "y", "hn", "cn" };
+	keeps_batch("lstm_st", 3, in, 3, out);          /* forward */
+	keeps_batch("gru_st", 2, in, 2, out);           /* bidirectional */
+	keeps_batch("lstm_st2", 3, in, 1, out);         /* 2 layers: h0, c0 sliced, y */
 }
 END_TEST
 
@@ -230,6 +278,31 @@ static void refused(const char *path, const struct dnnq_onnx_value *v, size_t nv
 	ck_assert_uint_eq(ir.nnodes, 0);
 }
 
+/* x [T, N, 6] with T symbolic too: --input-shape fixes T (its D1, the
+ * batch, is not kept), without it the message names the option with the
+ * batch on dim 1. */
+START_TEST(symbolic_time_shape)
+{
+	struct dnnq_onnx_shape sh = { "x", 3, { 7, 2, 6 } };
+	struct dnnq_onnx_import_opts o = { .shapes = &sh, .nshapes = 1 };
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char *list = NULL;
+	ck_assert_msg(dnnq_onnx_import_file(RNN "/gru_symt.onnx", &o, &ir, &list, NULL, &d) == 0,
+	              "%s", d.msg);
+	free(list);
+	ck_assert_msg(ir.max_batch != 1, "%s", ir.batch_note);
+	const struct dnnq_ir_value *x = &ir.values[ir.inputs[0]];
+	int64_t want[4] = { 1, 7, 1, 6 };
+	ck_assert_uint_eq(x->ndim, 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(x->dims[i], want[i]);
+	dnnq_ir_free(&ir);
+	refused(RNN "/gru_symt.onnx", NULL, 0, DNNQ_E_UNSUPPORTED, "input 'x': dims[0] is 'T' "
+	        "(symbolic): fix it with --input-shape x=<T>x1x6 (dim 1 is the batch)");
+}
+END_TEST
+
 START_TEST(if_refusals)
 {
 	/* not frozen: an int64 input is refused, saying how to freeze it; a
@@ -275,6 +348,10 @@ Suite *suite_rnn(void)
 	tcase_add_test(t, lstm_matches_torch);
 	tcase_add_test(t, gru_matches_torch);
 	tcase_add_test(t, batch_first_keeps_batch);
+	tcase_add_test(t, layers_keep_batch);
+	tcase_add_test(t, time_major_keeps_batch);
+	tcase_add_test(t, state_inputs_keep_batch);
+	tcase_add_test(t, symbolic_time_shape);
 	tcase_add_test(t, if_inlined);
 	tcase_add_test(t, select_matches_numpy);
 	tcase_add_test(t, if_refusals);

@@ -18,6 +18,26 @@
   lstm_last.onnx  the same with a forward LSTM (its Y squeezed, not
               reshaped) whose last step y[:, -1] feeds the Linear;
               lstm_last_*.npy.
+  lstm_l2.onnx, lstm_l3.onnx, gru_l2.onnx, gru_l3.onnx  the same with
+              num_layers 2 and 3 (torch's zero state [layers * dirs, N, 8]
+              sliced per layer): a bidirectional LSTM of 2 layers and a
+              Linear on every step, a forward LSTM of 3 whose last step feeds
+              it, a forward GRU of 2 whose mean over time feeds it, a
+              bidirectional GRU of 3 and a Linear on every step; *_x.npy,
+              *_y.npy.
+  lstm_tm.onnx, gru_tm.onnx  batch_first=False, a dynamic batch on dim 1 of
+              x [5, N, 6]: a bidirectional LSTM of 2 layers whose y[-1] feeds
+              a Linear, a forward GRU of 2 returning y; *_x.npy, *_y.npy as
+              dnnq's items ([N, 5, 1, 6]: ONNX's item behind a batch axis).
+  lstm_st.onnx, gru_st.onnx  the state as inputs and outputs (a streaming
+              model): a forward LSTM from h0, c0 [1, N, 8] returning y, hn,
+              cn, a bidirectional GRU from h0 [2, N, 8] returning y, hn, over
+              x [4, N, 6]; *_x, _h0, _c0, _y, _hn, _cn.npy as dnnq's items
+              ([N, 1, 8], [N, 2, 1, 8]).
+  lstm_st2.onnx  the same with a forward LSTM of 2 layers (h0 and c0
+              [2, N, 8] sliced per layer) returning y; lstm_st2_*.npy.
+  gru_symt.onnx  a GRU over x [T, N, 6], both dims symbolic: T is fixed by
+              --input-shape (the test's), N stays the batch.
   if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
               the graph, read from the branch) else (If(sr == 8000) then x * -1
               (-1: the branch's initializer) else relu(x)), x and
@@ -102,34 +122,106 @@ def gru(out):
         np.save(os.path.join(out, "gru_" + name + ".npy"), v[None] if v.shape[0] != 1 else v)
 
 
-def batch_first(out):
+def items(v):
+    """torch's [A, N, B] as dnnq's items [N, A, 1, B] (a dim A of 1 is the
+    batch axis itself: [N, 1, B])"""
+    v = np.moveaxis(v.numpy().astype(np.float32), 1, 0)
+    return (v if v.shape[1] == 1 else np.expand_dims(v, 2)).copy()
+
+
+def sequences(out):
     import torch
 
     class Net(torch.nn.Module):
-        def __init__(self, cell, bidi):
+        def __init__(self, cell, bidi, layers, head, bf):
             super().__init__()
-            self.bidi = bidi
-            self.a = cell(6, 8, bidirectional=bidi, batch_first=True)
+            self.head = head
+            self.a = cell(6, 8, num_layers=layers, bidirectional=bidi, batch_first=bf)
             self.fc = torch.nn.Linear(16 if bidi else 8, 3)
 
         def forward(self, x):
             y, _ = self.a(x)
-            return self.fc(y if self.bidi else y[:, -1])
+            if self.head == "y":
+                return y
+            return self.fc({"all": y, "last": y[:, -1], "mean": y.mean(1), "y[-1]": y[-1]}
+                           [self.head])
 
-    for name, cell, bidi, seed in (("lstm_bf", torch.nn.LSTM, True, 13),
-                                   ("gru_bf", torch.nn.GRU, True, 17),
-                                   ("lstm_last", torch.nn.LSTM, False, 19)):
+    for name, cell, bidi, layers, head, seed in (
+            ("lstm_bf", torch.nn.LSTM, True, 1, "all", 13),
+            ("gru_bf", torch.nn.GRU, True, 1, "all", 17),
+            ("lstm_last", torch.nn.LSTM, False, 1, "last", 19),
+            ("lstm_l2", torch.nn.LSTM, True, 2, "all", 23),
+            ("lstm_l3", torch.nn.LSTM, False, 3, "last", 29),
+            ("gru_l2", torch.nn.GRU, False, 2, "mean", 31),
+            ("gru_l3", torch.nn.GRU, True, 3, "all", 37),
+            ("lstm_tm", torch.nn.LSTM, True, 2, "y[-1]", 41),
+            ("gru_tm", torch.nn.GRU, False, 2, "y", 43)):
+        bf = not name.endswith("_tm")    # time-major: x [T, N, I]
         torch.manual_seed(seed)
         torch.set_num_threads(1)
-        net = Net(cell, bidi).eval()
-        x = torch.randn(3, 5, 6)
+        net = Net(cell, bidi, layers, head, bf).eval()
+        x = torch.randn(3, 5, 6) if bf else torch.randn(5, 3, 6)
         with torch.no_grad():
             y = net(x)
         torch.onnx.export(net, (x,), os.path.join(out, name + ".onnx"), opset_version=13,
                           input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
-        np.save(os.path.join(out, name + "_x.npy"), x.numpy().astype(np.float32))
-        np.save(os.path.join(out, name + "_y.npy"), y.numpy().astype(np.float32))
+                          dynamic_axes={"x": {int(not bf): "N"},
+                                        "y": {int(head == "y"): "N"}})
+        np.save(os.path.join(out, name + "_x.npy"),
+                x.numpy().astype(np.float32) if bf else items(x))
+        np.save(os.path.join(out, name + "_y.npy"),
+                items(y) if head == "y" else y.numpy().astype(np.float32))
+
+
+def stateful(out):
+    import torch
+
+    class Stateful(torch.nn.Module):
+        def __init__(self, cell, bidi, layers):
+            super().__init__()
+            self.a = cell(6, 8, num_layers=layers, bidirectional=bidi)
+            self.layers = layers
+
+        def forward(self, x, *state):
+            y, s = self.a(x, state if len(state) > 1 else state[0])
+            # h_n of several layers (a Concat on ONNX's dim 0) is not returned
+            return (y,) + (s if isinstance(s, tuple) else (s,)) if self.layers == 1 else y
+
+    for name, cell, bidi, layers, seed in (("lstm_st", torch.nn.LSTM, False, 1, 47),
+                                           ("gru_st", torch.nn.GRU, True, 1, 53),
+                                           ("lstm_st2", torch.nn.LSTM, False, 2, 59)):
+        torch.manual_seed(seed)
+        torch.set_num_threads(1)
+        net = Stateful(cell, bidi, layers).eval()
+        dirs = 2 if bidi else 1
+        x = torch.randn(4, 3, 6)
+        state = tuple(torch.randn(layers * dirs, 3, 8) * 0.5
+                      for _ in range(2 if cell is torch.nn.LSTM else 1))
+        names = ["h0", "c0"][:len(state)]
+        outs = ["y", "hn", "cn"][:len(state) + 1 if layers == 1 else 1]
+        with torch.no_grad():
+            got = net(x, *state)
+        got = got if layers == 1 else (got,)
+        axes = {k: {1: "N"} for k in ["x"] + names + outs}
+        torch.onnx.export(net, (x,) + state, os.path.join(out, name + ".onnx"),
+                          opset_version=13, input_names=["x"] + names, output_names=outs,
+                          dynamic_axes=axes)
+        for k, v in zip(["x"] + names, (x,) + state):
+            np.save(os.path.join(out, name + "_" + k + ".npy"), items(v))
+        for k, v in zip(outs, got):
+            np.save(os.path.join(out, name + "_" + k + ".npy"), items(v))
+
+
+def symbolic_time(out):
+    import torch
+
+    torch.manual_seed(61)
+    torch.set_num_threads(1)
+    net = torch.nn.GRU(6, 8).eval()
+    torch.onnx.export(net, (torch.randn(5, 3, 6),), os.path.join(out, "gru_symt.onnx"),
+                      opset_version=13, input_names=["x"], output_names=["y", "hn"],
+                      dynamic_axes={"x": {0: "T", 1: "N"}, "y": {0: "T", 1: "N"},
+                                    "hn": {1: "N"}})
 
 
 def if_model(out):
@@ -256,7 +348,9 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     lstm(a.out)
     gru(a.out)
-    batch_first(a.out)
+    sequences(a.out)
+    stateful(a.out)
+    symbolic_time(a.out)
     if_model(a.out)
     select_models(a.out)
 
