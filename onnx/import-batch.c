@@ -31,12 +31,21 @@
 
 enum form { F_NONE, F_B, F_L };
 
+/* A value lifted to a higher ONNX rank (1s in front, as broadcasting reads
+ * it), made once and shared by every node that reads it so. */
+struct lift {
+	int32_t v, id;
+	uint32_t rank;
+};
+
 struct fix {
 	struct dnnq_ir *ir;
 	struct dnnq_ir_node *nodes;     /* the new node list */
 	size_t nnodes, ncap, vcap;
 	enum form *form;                /* per value */
 	int32_t *other;                 /* per value: its other form's value, or -1 */
+	struct lift *lifts;             /* the padded lifts made, room for one a read */
+	size_t nlifts;
 	uint32_t transpose, matmul, expand;     /* the registry's kinds */
 	const char *why;                /* the import's first refusal */
 	struct dnnq_diag *diag;
@@ -186,8 +195,10 @@ static int32_t adapter(struct fix *f, enum dnnq_ir_op op, uint32_t kind, int32_t
 }
 
 /* Value v lifted to ONNX rank `rank`, at least its own (1s in front, as
- * broadcasting reads it): [1, 1..., dims...]; v itself when it is that, a
- * B value's plain lift made once. */
+ * broadcasting reads it): [1, 1..., dims...]; v itself when it is that.
+ * Each lift is made once and shared by its readers (two nodes broadcasting
+ * one value): a B value's plain lift, NAME:lift, through f->other; a lift
+ * to a higher rank R, NAME:liftR, through f->lifts. */
 static int32_t lifted(struct fix *f, const struct dnnq_ir_node *n, int32_t v, uint32_t rank)
 {
 	uint32_t r = onnx_rank(f, v), pad = rank - r;
@@ -195,6 +206,9 @@ static int32_t lifted(struct fix *f, const struct dnnq_ir_node *n, int32_t v, ui
 		return v;
 	if (!pad && f->other[v] >= 0)
 		return f->other[v];
+	for (size_t i = 0; pad && i < f->nlifts; i++)
+		if (f->lifts[i].v == v && f->lifts[i].rank == rank)
+			return f->lifts[i].id;
 	const struct dnnq_ir_value *x = &f->ir->values[v];
 	int64_t d[DNNQ_IR_MAX_DIMS];
 	if (rank + 1 > DNNQ_IR_MAX_DIMS)
@@ -203,10 +217,16 @@ static int32_t lifted(struct fix *f, const struct dnnq_ir_node *n, int32_t v, ui
 	for (uint32_t i = 0; i <= pad; i++)
 		d[i] = 1;
 	memcpy(d + 1 + pad, x->dims + (f->form[v] == F_L), r * sizeof *d);
-	int32_t id = adapter(f, DNNQ_IR_RESHAPE, 0, v, ":lift", rank + 1, d, F_L, "Reshape");
-	if (id >= 0)
-		f->other[id] = pad ? -1 : v;
-	if (id >= 0 && !pad)
+	char suffix[16] = ":lift";
+	if (pad)
+		snprintf(suffix, sizeof suffix, ":lift%u", rank);
+	int32_t id = adapter(f, DNNQ_IR_RESHAPE, 0, v, suffix, rank + 1, d, F_L, "Reshape");
+	if (id < 0)
+		return id;
+	f->other[id] = pad ? -1 : v;
+	if (pad)
+		f->lifts[f->nlifts++] = (struct lift){ .v = v, .id = id, .rank = rank };
+	else
 		f->other[v] = id;
 	return id;
 }
@@ -504,8 +524,13 @@ int dnnq_ir_fix_batch(struct dnnq_ir *ir, const char *why, struct dnnq_diag *dia
 	f.nodes = malloc(f.ncap * sizeof *f.nodes);
 	f.form = calloc(f.vcap + 1, sizeof *f.form);
 	f.other = malloc((f.vcap + 1) * sizeof *f.other);
+	size_t reads = 0;
+	for (size_t j = 0; j < ir->nnodes; j++)
+		reads += ir->nodes[j].ninputs;
+	f.lifts = malloc((reads + 1) * sizeof *f.lifts);
 	ir->batch_note = strdup(why);
-	int rc = f.nodes && f.form && f.other && ir->batch_note ? DNNQ_OK : DNNQ_E_NOMEM;
+	int rc = f.nodes && f.form && f.other && f.lifts && ir->batch_note ? DNNQ_OK
+	                                                                 : DNNQ_E_NOMEM;
 	for (size_t v = 0; !rc && v < f.vcap; v++)
 		f.other[v] = -1;
 	if (!rc)
@@ -528,5 +553,6 @@ int dnnq_ir_fix_batch(struct dnnq_ir *ir, const char *why, struct dnnq_diag *dia
 	ir->max_batch = 1;
 	free(f.form);
 	free(f.other);
+	free(f.lifts);
 	return rc;
 }

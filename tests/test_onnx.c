@@ -2714,6 +2714,58 @@ START_TEST(batch_on_dim1_fixed)
 }
 END_TEST
 
+/* One value broadcast into two binary nodes of a graph whose batch is fixed
+ * to 1: the mean m [4] is lifted to rank 3 once, as m:lift3 [1, 1, 1, 4],
+ * the Mul and the Add both reading it (it was lifted once per reader under
+ * one name, and the lowering refused "tensor name 'm:lift' used twice");
+ * y = (t * m - (t + m)) moved back, by hand, and lowered (int8 and fp32). */
+START_TEST(batch_fixed_shared_lift)
+{
+	int64_t xd[3] = { BATCH, 3, 4 }, p[3] = { 1, 0, 2 }, ax[2] = { 0, 1 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	at_ints(b, mb_node(b, "Transpose", "t", "x", "t"), "perm", 3, p);
+	Onnx__NodeProto *mean = mb_node(b, "ReduceMean", "mean", "x", "m");
+	at_ints(b, mean, "axes", 2, ax);
+	at_i(b, mean, "keepdims", 0);
+	mb_node(b, "Mul", "mul", "t,m", "a");
+	mb_node(b, "Add", "add", "t,m", "s");
+	mb_node(b, "Sub", "sub", "a,s", "d");
+	at_ints(b, mb_node(b, "Transpose", "back", "d", "y"), "perm", 3, p);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	int32_t lift = -1;
+	for (size_t v = 0; v < ir.nvalues; v++) {
+		ck_assert_msg(!strstr(ir.values[v].name, "m:lift") || lift < 0,
+		              "m lifted twice: '%s'", ir.values[v].name);
+		if (strstr(ir.values[v].name, "m:lift"))
+			lift = (int32_t)v;
+	}
+	ck_assert_int_ge(lift, 0);
+	ck_assert_str_eq(ir.values[lift].name, "m:lift3");
+	int64_t ld[4] = { 1, 1, 1, 4 };
+	dims_are(&ir.values[lift], 4, ld);
+	int readers = 0;
+	for (size_t j = 0; j < ir.nnodes; j++)
+		if (!strcmp(ir.nodes[j].name, "mul") || !strcmp(ir.nodes[j].name, "add")) {
+			ck_assert_int_eq(ir.nodes[j].inputs[1], lift);
+			readers++;
+		}
+	ck_assert_int_eq(readers, 2);
+	float x[12], m[4] = { 0 }, want[12], got[12];
+	for (int i = 0; i < 12; i++)
+		x[i] = (float)(i % 5) * 0.25f - (float)i * 0.125f;
+	for (int i = 0; i < 12; i++)
+		m[i % 4] += x[i] / 3.0f;
+	for (int i = 0; i < 12; i++)
+		want[i] = x[i] * m[i % 4] - (x[i] + m[i % 4]);
+	run1(&ir, 1, x, got);
+	near(got, want, 12, 1e-5f);
+	lowered_sqnr(&ir, x, 1);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* Expand of a constant tok to [batch, rest...] (the batch from Shape): the
  * registry's expand node, its output batched; what does not broadcast,
  * meets the batch with a dim > 1 or is too large is refused, naming it. */
@@ -3149,6 +3201,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, batch_fixed_window_attention);
 	tcase_add_test(tc, batch_on_dim1_attention);
 	tcase_add_test(tc, batch_on_dim1_fixed);
+	tcase_add_test(tc, batch_fixed_shared_lift);
 	tcase_add_test(tc, fold_expand_batch);
 	tcase_add_test(tc, fold_values);
 	tcase_add_test(tc, fold_mod_pow_scatternd);

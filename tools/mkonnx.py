@@ -2344,6 +2344,22 @@ def rounding_logic_cases(c):
     export_case(c, "logic", Logic(), [2, 3, 4, 5], "Xor", opset=13)
 
 
+def shared_lift_cases(c):
+    """A value of lower rank broadcast into two binary nodes of a graph whose
+    batch is fixed to 1 (the permute moves it to dim 1): the import lifts
+    the mean m [4] to [1, 1, 1, 4] once, both the Mul and the Add reading
+    it (ONNX's test_greater_equal_bcast_expanded lifted it twice under one
+    name). Batch 1, as a graph that moves its batch runs."""
+    nn = torch.nn
+
+    class Shared(nn.Module):
+        def forward(self, x):
+            t, m = x.permute(1, 0, 2), x.mean((0, 1))
+            return (t * m - (t + m)).permute(1, 0, 2)
+
+    export_case(c, "bcast_shared_fixed", Shared(), [1, 3, 4], "Mul", opset=13)
+
+
 # ------------------------------------------------------------ folding cases
 # Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
 # as the exporters write them: torch with dynamic H and W (the samples'
@@ -2520,6 +2536,7 @@ def make_ops(w):
     topk_cases(c)
     tile_cases(c)
     rounding_logic_cases(c)
+    shared_lift_cases(c)
     fpn_cases(c)
     int8_cases(c)
     fold_cases(c)
