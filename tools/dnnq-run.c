@@ -160,7 +160,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case O_PROFILE: o->profile = true; break;
-		case O_JSON: o->json = true; break;
+		case O_JSON: o->json = true; dnnq_json_failures(); break;
 		case 'h': usage(); exit(0);
 		default:	/* getopt said which option */
 			fprintf(stderr, "%s: try --help\n", argv0);
@@ -629,7 +629,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
-		return rc;
+		return dnnq_json_exit(rc, 0);
 	static struct run r;
 	struct dnnq_diag d = { "" };
 	struct dnnq_latency lat = { 0 };
@@ -671,5 +671,5 @@ int main(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "%s: %s\n", argv0, d.msg);
 	release(&r);
-	return rc ? 1 : 0;
+	return dnnq_json_exit(rc ? 1 : 0, rc);
 }
