@@ -191,11 +191,10 @@ static int check_names(const struct infer_args *a, const struct dnnq_model *m)
 static int check_file(const char *path, const struct dnnq_npy *npy,
                       const struct dnnq_io_info *io, uint32_t *batch)
 {
-	if ((int)npy->dtype != (int)io->dtype &&
-	    !(io->dtype == DNNQ_TYPE_U8 && (int)npy->dtype == (int)DNNQ_TYPE_F32))
-		return ctl_failf_rc(DNNQ_E_DTYPE, "%s: dtype %s: input '%s' takes %s%s", path,
-		                 ctl_dtype_name((enum dnnq_type)npy->dtype), io->name,
-		                 ctl_dtype_name(io->dtype), io->dtype == DNNQ_TYPE_U8 ? " or f32" : "");
+	struct dnnq_diag d;
+	int rc = dnnq_npy_check_dtype(npy, path, io->name, (enum dnnq_dtype)io->dtype, true, &d);
+	if (rc)
+		return ctl_failf_rc(rc, "%s", d.msg);
 	unsigned skip = npy->ndim + 1 == io->rank ? 1 : 0;	/* no batch dim */
 	bool ok = npy->ndim + skip == io->rank;
 	for (unsigned k = 1; ok && k < io->rank; k++)
