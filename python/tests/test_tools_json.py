@@ -41,7 +41,7 @@ def failure(p):
     assert doc["ok"] is False, p.stdout
     err = doc["error"]
     assert err["code"].startswith("DNNQ_E_") and err["code"] != "DNNQ_E_UNKNOWN", p.stdout
-    assert err["message"] and err["message"] == p.stderr.splitlines()[0], (p.stdout, p.stderr)
+    assert err["message"] and err["message"] == p.stderr.rstrip("\n"), (p.stdout, p.stderr)
     return err
 
 
