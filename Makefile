@@ -68,7 +68,7 @@ DAEMON_SRC := $(filter-out daemon/main.c,$(sort $(wildcard daemon/*.c)))
 # client/dnnqctl*.c is the dnnqctl tool; the rest is libdnnq-client.
 CLIENT_SRC := $(filter-out client/dnnqctl%.c,$(sort $(wildcard client/*.c)))
 CTL_SRC    := $(sort $(wildcard client/dnnqctl*.c))
-NPY_SRC    := calibration/npy.c calibration/npy-file.c engine/base.c
+NPY_SRC    := calibration/npy.c calibration/npy-file.c engine/base.c engine/json.c
 # Models and a dnnqd process for the integration tests and the benchmarks.
 FIXTURE_SRC := tools/serve-fixture.c
 ONNX_SRC   := $(sort $(wildcard onnx/*.c))

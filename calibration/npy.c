@@ -37,6 +37,17 @@ size_t dnnq_npy_itemsize(enum dnnq_dtype dt)
 	}
 }
 
+int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char *input,
+                         enum dnnq_dtype want, bool f32_for_u8, struct dnnq_diag *diag)
+{
+	bool u8_as_f32 = f32_for_u8 && want == DNNQ_DTYPE_U8;
+	if (a->dtype == want || (u8_as_f32 && a->dtype == DNNQ_DTYPE_F32))
+		return DNNQ_OK;
+	return dnnq_diag_set(diag, DNNQ_E_DTYPE, "%s: dtype %s: input '%s' takes %s%s", path,
+	                     dnnq_dtype_name(a->dtype), input, dnnq_dtype_name(want),
+	                     u8_as_f32 ? " or f32" : "");
+}
+
 static const char *descr_of(enum dnnq_dtype dt)
 {
 	switch (dt) {

@@ -121,7 +121,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			ok = ctl_parse_seconds(optarg, &a->duration);
 			want = "--duration %s: seconds above 0, at most 86400";
 			break;
-		case 'j': a->json = true; break;
+		case 'j': a->json = true; dnnq_json_failures(); break;
 		case 'h': fputs(bench_help, stdout); return -1;
 		default:  return ctl_usage_error("bench ", "bad option");
 		}

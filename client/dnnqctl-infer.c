@@ -102,7 +102,7 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 		switch (ch) {
 		case 'i': if ((rc = add_input(a, optarg))) return rc; break;
 		case 'o': a->outdir = optarg; break;
-		case 'j': a->json = true; break;
+		case 'j': a->json = true; dnnq_json_failures(); break;
 		case 't':
 			if (!ctl_parse_u32(optarg, 1, 86400000, &a->timeout_ms))
 				return ctl_usage_error("infer ", "--timeout %s: a number of ms, 1..86400000",
@@ -123,7 +123,8 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 /* The npy file wrappers' lines already start with the path. */
 static int fail_file(const char *path, int rc, const struct dnnq_diag *d)
 {
-	return d->msg[0] ? ctl_failf("%s", d->msg) : ctl_failf("%s: %s", path, dnnq_strerror(rc));
+	return d->msg[0] ? ctl_failf_rc(rc, "%s", d->msg)
+	                 : ctl_failf_rc(rc, "%s: %s", path, dnnq_strerror(rc));
 }
 
 static int load_files(struct infer_args *a)
@@ -190,11 +191,10 @@ static int check_names(const struct infer_args *a, const struct dnnq_model *m)
 static int check_file(const char *path, const struct dnnq_npy *npy,
                       const struct dnnq_io_info *io, uint32_t *batch)
 {
-	if ((int)npy->dtype != (int)io->dtype &&
-	    !(io->dtype == DNNQ_TYPE_U8 && (int)npy->dtype == (int)DNNQ_TYPE_F32))
-		return ctl_failf("%s: dtype %s: input '%s' takes %s%s", path,
-		                 ctl_dtype_name((enum dnnq_type)npy->dtype), io->name,
-		                 ctl_dtype_name(io->dtype), io->dtype == DNNQ_TYPE_U8 ? " or f32" : "");
+	struct dnnq_diag d;
+	int rc = dnnq_npy_check_dtype(npy, path, io->name, (enum dnnq_dtype)io->dtype, true, &d);
+	if (rc)
+		return ctl_failf_rc(rc, "%s", d.msg);
 	unsigned skip = npy->ndim + 1 == io->rank ? 1 : 0;	/* no batch dim */
 	bool ok = npy->ndim + skip == io->rank;
 	for (unsigned k = 1; ok && k < io->rank; k++)
@@ -251,7 +251,7 @@ static int run_chunk(const struct infer_args *a, struct dnnq_client *c, struct d
 		io.dims[0] = k;
 		if ((rc = dnnq_tensor_alloc(c, (enum dnnq_type)npy->dtype, io.rank, io.dims,
 		                            &r->in[i])))
-			return ctl_failf("input '%s': %s", io.name, dnnq_strerror(rc));
+			return ctl_failf_rc(rc, "input '%s': %s", io.name, dnnq_strerror(rc));
 		memcpy(r->in[i].data, npy->data + (size_t)off * (r->in[i].bytes / k), r->in[i].bytes);
 		ins[i] = &r->in[i];
 	}

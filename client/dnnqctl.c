@@ -68,21 +68,35 @@ static const char reload_help[] =
 
 /* ---- shared helpers --------------------------------------------------- */
 
+static int vfail(int rc, const char *fmt, va_list ap)
+{
+	fputs("dnnqctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return dnnq_json_exit(CTL_EXIT_FAIL, rc);
+}
+
 int ctl_fail(const char *what, int rc)
 {
-	fprintf(stderr, "dnnqctl: %s: %s\n", what, dnnq_strerror(rc));
-	return CTL_EXIT_FAIL;
+	return ctl_failf_rc(rc, "%s: %s", what, dnnq_strerror(rc));
 }
 
 int ctl_failf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("dnnqctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	int rc = vfail(0, fmt, ap);
 	va_end(ap);
-	return CTL_EXIT_FAIL;
+	return rc;
+}
+
+int ctl_failf_rc(int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	rc = vfail(rc, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int ctl_usage_error(const char *cmd, const char *fmt, ...)
@@ -93,7 +107,7 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, " (try 'dnnqctl %s--help')\n", cmd ? cmd : "");
 	va_end(ap);
-	return CTL_EXIT_USAGE;
+	return dnnq_json_exit(CTL_EXIT_USAGE, 0);
 }
 
 bool ctl_parse_u32(const char *s, unsigned long min, unsigned long max, unsigned *out)
@@ -124,7 +138,7 @@ int ctl_connect(const struct ctl_global *g, uint64_t arena_bytes, uint32_t slots
 	struct dnnq_connect_opts o = { .slots = slots, .arena_bytes = arena_bytes };
 	int rc = dnnq_connect(g->socket, &o, c);
 	if (rc)
-		return ctl_failf("%s", dnnq_last_error());
+		return ctl_failf_rc(rc, "%s", dnnq_last_error());
 	return 0;
 }
 
@@ -138,7 +152,7 @@ int ctl_open(const struct ctl_global *g, const char *model, uint64_t arena_bytes
 	if (rc) {
 		dnnq_close(*c);
 		*c = NULL;
-		return ctl_failf("model '%s': %s%s", model, dnnq_strerror(rc), rc == DNNQ_E_NOTFOUND ?
+		return ctl_failf_rc(rc, "model '%s': %s%s", model, dnnq_strerror(rc), rc == DNNQ_E_NOTFOUND ?
 		                 " ('dnnqctl models' lists the models served)" : "");
 	}
 	return 0;
@@ -203,7 +217,7 @@ static int parse_json_flag(const char *cmd, const char *help, int argc, char **a
 	*json = false;
 	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (ch == 'j' && takes_json)
-			*json = true;
+			*json = true, dnnq_json_failures();
 		else if (ch == 'h')
 			return fputs(help, stdout), -1;
 		else
@@ -515,7 +529,7 @@ static int list_models(struct dnnq_client *c, bool json)
 			return ctl_fail("models", n);
 		int rc = dnnq_model_open(c, name, &m);
 		if (rc)
-			return ctl_failf("model '%s': %s", name, dnnq_strerror(rc));
+			return ctl_failf_rc(rc, "model '%s': %s", name, dnnq_strerror(rc));
 		if (json && i)
 			printf(",");
 		print_model(m, json);
@@ -574,10 +588,13 @@ static void print_reload_json(const struct dnnq_reload_result *r)
 	printf("{\"ok\":%s,\"added\":%u,\"changed\":%u,\"removed\":%u,\"served\":%u,"
 	       "\"reloads\":%u,\"error\":", r->status ? "false" : "true", r->added,
 	       r->changed, r->removed, r->served, r->reloads);
-	if (r->status)
+	if (r->status) {
+		printf("{\"code\":\"%s\",\"message\":", dnnq_status_name(r->status));
 		dnnq_json_string(stdout, r->message);
-	else
+		putchar('}');
+	} else {
 		fputs("null", stdout);
+	}
 	fputs(",\"models\":[", stdout);
 	for (uint32_t i = 0; i < r->n_listed; i++) {
 		printf("%s{\"name\":", i ? "," : "");
@@ -617,8 +634,8 @@ static int cmd_reload(const struct ctl_global *g, int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	struct dnnq_connect_opts o = { .slots = 1, .arena_bytes = CTL_PROBE_ARENA,
 	                               .timeout_ms = RELOAD_TIMEOUT_MS };
-	if (dnnq_connect(g->socket, &o, &c))
-		return ctl_failf("%s", dnnq_last_error());
+	if ((rc = dnnq_connect(g->socket, &o, &c)))
+		return ctl_failf_rc(rc, "%s", dnnq_last_error());
 	struct dnnq_reload_result r;
 	memset(&r, 0, sizeof r);
 	rc = dnnq_reload(c, &r);
@@ -629,7 +646,7 @@ static int cmd_reload(const struct ctl_global *g, int argc, char **argv)
 	 * counts no reload) */
 	bool answered = rc == 0 || (r.status == rc && r.reloads > 0);
 	if (!answered)
-		return ctl_failf("%s", why);
+		return ctl_failf_rc(rc, "%s", why);
 	if (json)
 		print_reload_json(&r);
 	else

@@ -619,9 +619,12 @@ int dnnqd_models_next(const struct dnnqd_models *cur, const struct dnnq_config *
 			rc = dnnq_diag_set(diag, DNNQ_E_AGAIN, "cancelled");
 			break;
 		}
+		struct dnnq_diag why = { "" };
 		if ((rc = next_version(id >= 0 ? cur->m[id] : NULL, e, cur->nworkers, cancel, &v,
-		                       &loaded, diag)))
+		                       &loaded, &why))) {
+			dnnq_diag_set(diag, rc, "model %s: %s", e->name, why.msg);
 			break;
+		}
 		if (id < 0)
 			v->id = next_id++;
 		*changed += loaded || id < 0;

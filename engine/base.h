@@ -89,5 +89,15 @@ void dnnq_json_string(FILE *f, const char *s);
 /* x with `decimals` digits, or null when it is not finite (JSON has no
  * infinity: an exact reconstruction's SQNR prints null). */
 void dnnq_json_number(FILE *f, double x, int decimals);
+/* --json on failure (engine/json.c). A tool calls dnnq_json_failures()
+ * when it reads --json: from then on stderr (its own stream, still written
+ * to fd 2) keeps what it is sent (4 KiB at most). dnnq_json_exit(exit_code,
+ * status) returns exit_code; when failures are kept and exit_code is not
+ * 0 it first prints {"ok":false,"error":{"code":C,"message":M}} on stdout:
+ * C dnnq_status_name(status) for a status < 0, else DNNQ_E_INVAL on a usage
+ * error (exit 2) and DNNQ_E_IO otherwise; M that text, without its last
+ * newline. */
+void dnnq_json_failures(void);
+int dnnq_json_exit(int exit_code, int status);
 
 #endif

@@ -36,6 +36,9 @@ enum dnnq_status {
 
 /* Static English text for a status code; never NULL. */
 const char *dnnq_strerror(int status);
+/* Its name as spelled here, "DNNQ_E_NOTFOUND" ("DNNQ_E_UNKNOWN" for a value
+ * that is no code): for the tools' --json failure objects. */
+const char *dnnq_status_name(int status);
 
 /* One line that says what is wrong with outside input, naming the field
  * and the rule ("qtensor: dims[1] = ...: element count overflows"): filled

@@ -1,38 +1,55 @@
 /* dnnq_strerror: the text for each status code of dnnq_error.h; diagnostics,
  * escaped. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "shm/dnnq_error.h"
 
+/* Each code's name and text, at -code. */
+#define CODE(c, text) [-(c)] = { #c, text }
+static const struct {
+	const char *name, *text;
+} codes[] = {
+	CODE(DNNQ_OK, "success"),
+	CODE(DNNQ_E_INVAL, "invalid argument"),
+	CODE(DNNQ_E_NOMEM, "out of memory or over a size limit"),
+	CODE(DNNQ_E_RANGE, "value out of range"),
+	CODE(DNNQ_E_FORMAT, "malformed data"),
+	CODE(DNNQ_E_VERSION, "unsupported format version"),
+	CODE(DNNQ_E_CHECKSUM, "checksum mismatch"),
+	CODE(DNNQ_E_TRUNCATED, "data truncated"),
+	CODE(DNNQ_E_SHAPE, "shape mismatch"),
+	CODE(DNNQ_E_DTYPE, "unsupported or mismatched data type"),
+	CODE(DNNQ_E_UNSUPPORTED, "not supported"),
+	CODE(DNNQ_E_NOSPACE, "output buffer too small"),
+	CODE(DNNQ_E_IO, "I/O error"),
+	CODE(DNNQ_E_TIMEDOUT, "timed out"),
+	CODE(DNNQ_E_AGAIN, "resource temporarily unavailable"),
+	CODE(DNNQ_E_DISCONNECTED, "disconnected from the daemon"),
+	CODE(DNNQ_E_PERM, "permission denied"),
+	CODE(DNNQ_E_NOTFOUND, "not found"),
+	CODE(DNNQ_E_BUSY, "limit reached (sessions or requests in flight)"),
+	CODE(DNNQ_E_MODEL_CHANGED, "the model changed: open it again"),
+	CODE(DNNQ_E_PROTO, "protocol error"),
+};
+#undef CODE
+
+static bool known(int status)
+{
+	return status <= 0 && -(long)status < (long)(sizeof codes / sizeof codes[0]);
+}
+
 const char *dnnq_strerror(int status)
 {
-	switch (status) {
-	case DNNQ_OK:            return "success";
-	case DNNQ_E_INVAL:       return "invalid argument";
-	case DNNQ_E_NOMEM:       return "out of memory or over a size limit";
-	case DNNQ_E_RANGE:       return "value out of range";
-	case DNNQ_E_FORMAT:      return "malformed data";
-	case DNNQ_E_VERSION:     return "unsupported format version";
-	case DNNQ_E_CHECKSUM:    return "checksum mismatch";
-	case DNNQ_E_TRUNCATED:   return "data truncated";
-	case DNNQ_E_SHAPE:       return "shape mismatch";
-	case DNNQ_E_DTYPE:       return "unsupported or mismatched data type";
-	case DNNQ_E_UNSUPPORTED: return "not supported";
-	case DNNQ_E_NOSPACE:     return "output buffer too small";
-	case DNNQ_E_IO:          return "I/O error";
-	case DNNQ_E_TIMEDOUT:    return "timed out";
-	case DNNQ_E_AGAIN:       return "resource temporarily unavailable";
-	case DNNQ_E_DISCONNECTED: return "disconnected from the daemon";
-	case DNNQ_E_PERM:        return "permission denied";
-	case DNNQ_E_NOTFOUND:    return "not found";
-	case DNNQ_E_BUSY:        return "limit reached (sessions or requests in flight)";
-	case DNNQ_E_MODEL_CHANGED: return "the model changed: open it again";
-	case DNNQ_E_PROTO:       return "protocol error";
-	}
-	return "unknown error";
+	return known(status) ? codes[-status].text : "unknown error";
+}
+
+const char *dnnq_status_name(int status)
+{
+	return known(status) ? codes[-status].name : "DNNQ_E_UNKNOWN";
 }
 
 size_t dnnq_utf8_char(const char *str)

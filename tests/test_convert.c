@@ -1808,6 +1808,20 @@ START_TEST(tools_infer_mistakes)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "dnnqctl: model 'nosuch': not found ('dnnqctl models' lists"
 	                            " the models served)\n"), "%s", c.err);
+	/* an int32 array for an f32 input: dnnqctl and dnnq-run refuse it with
+	 * the same words (dnnq-run converted it to f32) */
+	char want[600];
+	int32_t is[2 * 64] = { 0 };
+	snprintf(x, sizeof x, "%s/i.npy", fake.dir);
+	ck_assert_int_eq(dnnq_npy_write_file(x, DNNQ_DTYPE_S32, (size_t[]){ 1, 4 }, 2, is, NULL), 0);
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s", fake.path, x);
+	snprintf(want, sizeof want, "dnnqctl: %s: dtype s32: input 'x' takes f32\n", x);
+	ck_assert_msg(c.status == 1 && strstr(c.err, want), "%s", c.err);
+	ck_assert_int_eq(dnnq_npy_write_file(x, DNNQ_DTYPE_S32, (size_t[]){ 2, 1, 8, 8 }, 4, is,
+	                                     NULL), 0);
+	sh(&c, fake.dir, "dnnq-run " DIGITS "/cnn.onnx -i %s", x);
+	snprintf(want, sizeof want, "dnnq-run: %s: dtype s32: input 'input' takes f32\n", x);
+	ck_assert_msg(c.status == 1 && strstr(c.err, want), "%s", c.err);
 	fake_daemon_stop(&fake);
 }
 END_TEST

@@ -663,6 +663,15 @@ START_TEST(check_config_exit_codes)
 	snprintf(bad, sizeof bad, "%s/none.yaml", c.dir);
 	ck_assert_int_eq(run_dnnqd((const char *const[]){ "--check-config", bad, NULL }, out, err),
 	                 1);
+	/* a --model whose file is missing: the model and the file named */
+	char model[400];
+	snprintf(model, sizeof model, "a=%s/missing.dnnq", c.dir);
+	snprintf(bad, sizeof bad, "%s/sock", c.dir);
+	ck_assert_int_eq(run_dnnqd((const char *const[]){ "--socket", bad, "--model", model, NULL },
+	                           out, err), 1);
+	read_text(err, text, sizeof text);
+	snprintf(want, sizeof want, "model a: %s/missing.dnnq: cannot stat: ", c.dir);
+	expect_in(text, want);
 }
 END_TEST
 

@@ -110,7 +110,7 @@ static int parse_option(int c, const char *arg, struct opts *o)
 		return *arg && !*end ? 0 : bad_option("seed", arg, "must be a non-negative integer");
 	case 'y': o->c.spec.scheme = DNNQ_QSCHEME_SYMMETRIC; return 0;
 	case 'g': o->c.spec.is_signed = true; return 0;
-	case 'j': o->json = 1; return 0;
+	case 'j': o->json = 1; dnnq_json_failures(); return 0;
 	case 'h': usage(stdout); return -1;
 	default:  fprintf(stderr, "%s: try --help\n", argv0); return 2;
 	}
@@ -244,14 +244,15 @@ static void print_stats_text(const char *path, const struct dnnq_npy *a,
 static int load(const char *path, struct dnnq_npy *a, float **x, void **buf)
 {
 	struct dnnq_diag d = { "" };
-	if (dnnq_npy_read_file(path, FILE_LIMIT, buf, a, &d)) {
+	int rc = dnnq_npy_read_file(path, FILE_LIMIT, buf, a, &d);
+	if (rc) {
 		fprintf(stderr, "%s: %s\n", argv0, d.msg);
-		return 1;
+		return rc;
 	}
 	*x = malloc((a->count ? a->count : 1) * sizeof **x);
 	if (!*x) {
 		fprintf(stderr, "%s: %s: %zu values: out of memory\n", argv0, path, a->count);
-		return 1;
+		return DNNQ_E_NOMEM;
 	}
 	dnnq_npy_to_f32(a, *x);
 	return 0;
@@ -266,15 +267,13 @@ static int cmd_stats(const char *path, const struct opts *o)
 	float *x = NULL;
 	void *buf = NULL;
 	int rc = load(path, &a, &x, &buf);
-	if (!rc && dnnq_hist_init(&h, o->bins, &d)) {
+	if (!rc && (rc = dnnq_hist_init(&h, o->bins, &d))) {
 		fprintf(stderr, "%s: %s\n", argv0, d.msg);
-		rc = 1;
 	} else if (!rc) {
 		dnnq_hist_add(&h, x, a.count);
 		size_t n = keep_finite(x, a.count);
-		if (calibrate(x, n, &h, &o->c, &r, &d)) {
+		if ((rc = calibrate(x, n, &h, &o->c, &r, &d))) {
 			fprintf(stderr, "%s: %s: %s\n", argv0, path, d.msg);
-			rc = 1;
 		} else if (o->json) {
 			print_stats_json(path, &a, &h, o, &r);
 		} else {
@@ -378,8 +377,9 @@ static int run_table(const struct opts *o, struct result res[][3][3])
 static int cmd_table(const struct opts *o)
 {
 	static struct result res[DNNQ_CALIB_METHOD_COUNT][3][3];
-	if (run_table(o, res))
-		return 1;
+	int rc = run_table(o, res);
+	if (rc)
+		return rc;
 	if (o->json)
 		printf("{\"samples\":%ld,\"seed\":%llu,\"signed\":%s,\"symmetric\":%s,"
 		       "\"percentile\":%g,\"bins\":%u,\"rows\":[", o->samples, o->seed,
@@ -420,18 +420,19 @@ int main(int argc, char **argv)
 	}
 	int first = parse_args(argc, argv, &o);
 	if (first < 0)
-		return -1 - first;
+		return dnnq_json_exit(-1 - first, 0);
 	int operands = argc - first;
 	bool stats = !strcmp(cmd, "stats");
 	if (operands != (stats ? 1 : 0)) {
 		fprintf(stderr, "%s: %s: %s (try --help)\n", argv0, cmd,
 		        stats ? "expected one DATA.npy" : "takes no operands");
-		return 2;
+		return dnnq_json_exit(2, 0);
 	}
 	if (o.c.spec.scheme == DNNQ_QSCHEME_SYMMETRIC && o.c.spec.precision < 2) {
 		fprintf(stderr, "%s: --bits 1 --symmetric: symmetric quantization needs >= 2 bits\n",
 		        argv0);
-		return 2;
+		return dnnq_json_exit(2, 0);
 	}
-	return stats ? cmd_stats(argv[first], &o) : cmd_table(&o);
+	int rc = stats ? cmd_stats(argv[first], &o) : cmd_table(&o);
+	return dnnq_json_exit(rc ? 1 : 0, rc);
 }

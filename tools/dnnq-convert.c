@@ -266,7 +266,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case O_REPORT: o->report = true; break;
-		case O_JSON: o->json = true; break;
+		case O_JSON: o->json = true; dnnq_json_failures(); break;
 		case O_ACC16:
 			if (optarg && strcmp(optarg, "auto"))
 				return bad_option("acc16", optarg, "no value (every layer) or auto");
@@ -933,7 +933,7 @@ static int convert(const struct opts *o)
 			        " dnnq imports: export the model without the ones named, or with them"
 			        " in a supported form\n", argv0);
 		free(list);
-		return 1;
+		return dnnq_json_exit(1, rc);
 	}
 	free(list);
 	struct dnnq_onnx_calib c = { 0 };
@@ -1109,12 +1109,12 @@ out:
 	dnnq_ir_free(&ir);
 	if (pool)
 		dnnq_pool_destroy(pool);
-	return rc ? 1 : 0;
+	return dnnq_json_exit(rc ? 1 : 0, rc);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
-	return rc ? rc : convert(&o);
+	return rc ? dnnq_json_exit(rc, 0) : convert(&o);
 }

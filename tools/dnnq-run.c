@@ -160,7 +160,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case O_PROFILE: o->profile = true; break;
-		case O_JSON: o->json = true; break;
+		case O_JSON: o->json = true; dnnq_json_failures(); break;
 		case 'h': usage(); exit(0);
 		default:	/* getopt said which option */
 			fprintf(stderr, "%s: try --help\n", argv0);
@@ -320,32 +320,20 @@ static int load_inputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 			return rc;
 		if (dnnq_npy_narrowed(&io->a))
 			fprintf(stderr, "%s: %s: %s\n", argv0, b->path, dnnq_npy_narrowed(&io->a));
-		if (io->a.dtype != io->dtype && io->dtype != DNNQ_DTYPE_F32)
-			return dnnq_diag_set(d, DNNQ_E_DTYPE, "%s: %s, input '%s' takes %s", b->path,
-			                     dnnq_dtype_name(io->a.dtype), io->name,
-			                     dnnq_dtype_name(io->dtype));
+		if ((rc = dnnq_npy_check_dtype(&io->a, b->path, io->name, io->dtype, false, d)))
+			return rc;
 		if (r->batch && r->batch != io->a.shape[0])
 			return dnnq_diag_set(d, DNNQ_E_SHAPE, "%s: %zu samples, another input has %zu",
 			                     b->path, io->a.shape[0], r->batch);
 		r->batch = io->a.shape[0];
-		if (io->a.dtype != io->dtype) {	/* to f32 */
-			float *x = malloc(io->a.count * sizeof *x);
-			if (!x)
-				return dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", b->path);
-			dnnq_npy_to_f32(&io->a, x);
-			free(io->buf);
-			io->buf = x;
-			r->inp[i] = x;
-		} else {
-			/* the data may be unaligned in the file: copy it out */
-			void *x = dnnq_aligned_alloc(io->a.nbytes);
-			if (!x)
-				return dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", b->path);
-			memcpy(x, io->a.data, io->a.nbytes);
-			free(io->buf);
-			io->buf = x;
-			r->inp[i] = x;
-		}
+		/* the data may be unaligned in the file: copy it out */
+		void *x = dnnq_aligned_alloc(io->a.nbytes);
+		if (!x)
+			return dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", b->path);
+		memcpy(x, io->a.data, io->a.nbytes);
+		free(io->buf);
+		io->buf = x;
+		r->inp[i] = x;
 	}
 	return DNNQ_OK;
 }
@@ -629,7 +617,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
-		return rc;
+		return dnnq_json_exit(rc, 0);
 	static struct run r;
 	struct dnnq_diag d = { "" };
 	struct dnnq_latency lat = { 0 };
@@ -671,5 +659,5 @@ int main(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "%s: %s\n", argv0, d.msg);
 	release(&r);
-	return rc ? 1 : 0;
+	return dnnq_json_exit(rc ? 1 : 0, rc);
 }

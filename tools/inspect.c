@@ -29,7 +29,7 @@ static int read_file(const char *path, void **buf, size_t *len)
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "dnnq-inspect: %s: cannot open\n", path);
-		return 1;
+		return DNNQ_E_IO;
 	}
 	size_t cap = 1 << 16, n = 0;
 	uint8_t *p = malloc(cap);
@@ -53,7 +53,7 @@ static int read_file(const char *path, void **buf, size_t *len)
 		fprintf(stderr, "dnnq-inspect: %s: %s\n", path,
 		        !p ? "out of memory" : err ? "read error" : "larger than 4 GiB");
 		free(p);
-		return 1;
+		return err ? DNNQ_E_IO : DNNQ_E_NOMEM;
 	}
 	*buf = p;
 	*len = n;
@@ -377,27 +377,29 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
+			dnnq_json_failures();
 		} else if (argv[i][0] == '-' || path) {
 			usage(stderr);
-			return 2;
+			return dnnq_json_exit(2, 0);
 		} else {
 			path = argv[i];
 		}
 	}
 	if (!path) {
 		usage(stderr);
-		return 2;
+		return dnnq_json_exit(2, 0);
 	}
 	void *buf;
 	size_t len;
-	if (read_file(path, &buf, &len))
-		return 1;
+	int rc = read_file(path, &buf, &len);
+	if (rc)
+		return dnnq_json_exit(1, rc);
 	struct dnnq_model m;
 	struct dnnq_diag d;
-	if (dnnq_model_read(buf, len, &m, &d)) {
+	if ((rc = dnnq_model_read(buf, len, &m, &d))) {
 		fprintf(stderr, "%s: %s\n", path, d.msg);
 		free(buf);
-		return 1;
+		return dnnq_json_exit(1, rc);
 	}
 	free(buf);
 	if (json)
