@@ -1036,6 +1036,34 @@ START_TEST(tools_precision_auto)
 }
 END_TEST
 
+/* The outputs' SQNR takes each output at its own scale (docs/onnx.md):
+ * scales.onnx's small output, which one Conv's int8 ruins, counts beside an
+ * output 1e4 larger, so auto sends that Conv fp32 and keeps the big
+ * output's Conv int8 (pooled, the big one's went fp32 and the ruinous one
+ * stayed int8). */
+START_TEST(tools_precision_scales)
+{
+	char dir[] = "/tmp/dnnq-scales-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-convert " PREC "/scales.onnx -o %s/a.dnnq --calib " PREC
+	   "/calib_scales.npy --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":1,") &&
+	              strstr(c.out, "{\"name\":\"conv_small\",\"op\":\"Conv\",\"precision\":"
+	                     "\"fp32\",\"why\":\"loss\",") &&
+	              strstr(c.out, "{\"name\":\"conv_big\",\"op\":\"Conv\",\"precision\":"
+	                     "\"int8\",\"why\":\"loss\","), "%s", c.out);
+	double auto_db = json_sqnr(c.out);
+	sh(&c, dir, "dnnq-convert " PREC "/scales.onnx -o %s/i.dnnq --calib " PREC
+	   "/calib_scales.npy --precision int8 --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	double int8_db = json_sqnr(c.out);
+	ck_assert_msg(int8_db < 10 && auto_db > 30, "auto %.2f dB, int8 %.2f dB", auto_db, int8_db);
+	rm_rf(dir);
+}
+END_TEST
+
 /* spread.onnx converted into DIR with its calibration samples and args. */
 static void convert_spread(struct cmd *c, const char *dir, const char *args)
 {
@@ -1729,6 +1757,7 @@ Suite *suite_convert(void)
 	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
 	tcase_add_test(tc, tools_precision_auto);
+	tcase_add_test(tc, tools_precision_scales);
 	tcase_add_test(tc, tools_precision_floor);
 	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_loop_test(tc, precision_trials_resumed, 0, 3);
