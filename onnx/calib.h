@@ -78,8 +78,9 @@ int dnnq_onnx_calib_qparams(struct dnnq_onnx_calib *c, const struct dnnq_calib_o
                             bool *has, struct dnnq_diag *diag);
 
 /* Builds the model and runs it on the calibration samples (all of them, one
- * batch); *sqnr_db gets the SQNR of all outputs together against the fp32
- * reference. ex may be NULL. */
+ * batch); *sqnr_db gets the outputs' SQNR against the fp32 reference, each
+ * output's noise relative to its own signal, averaged (docs/onnx.md, "The
+ * outputs' SQNR"). ex may be NULL. */
 int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
                    const struct dnnq_executor *ex, double *sqnr_db, struct dnnq_diag *diag);
 

@@ -112,8 +112,12 @@ static void sqnr_task(void *arg, size_t task, unsigned tid)
 	j->sums[task][1] = (noise[0] + noise[1]) + (noise[2] + noise[3]);
 }
 
-/* *db: the SQNR of all of r's outputs together against the fp32
- * reference (an int32 output, ArgMax's indices, as its integers' values). */
+/* *db: the SQNR of r's outputs against the fp32 reference (an int32
+ * output, ArgMax's indices, as its integers' values), each output's noise
+ * taken relative to its own signal and those ratios averaged: a small
+ * output beside a large one (YOLOv8-seg's prototype masks, ~0.5, beside
+ * its boxes in pixels) weighs as much as it. An output whose reference is
+ * all zeros has no scale and is left out, unless every one is. */
 static int run_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_onnx_run *r,
                     const struct dnnq_executor *ex, double *db, struct dnnq_diag *diag)
 {
@@ -132,17 +136,29 @@ static int run_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_onnx_run 
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "evaluation: out of memory");
 	}
 	dnnq_parallel_for(ex, chunks, sqnr_task, &j);
-	double sig = 0, noise = 0;
-	for (size_t t = 0; t < chunks; t++) {
-		sig += j.sums[t][0];
-		noise += j.sums[t][1];
+	double rel = 0, zero_noise = 0;
+	size_t scaled = 0;
+	for (size_t k = 0; k < ir->noutputs; k++) {
+		double sig = 0, noise = 0;
+		for (size_t t = j.first[k]; t < j.first[k + 1]; t++) {
+			sig += j.sums[t][0];
+			noise += j.sums[t][1];
+		}
+		if (sig > 0) {
+			rel += noise / sig;
+			scaled++;
+		} else {
+			zero_noise += noise;
+		}
 	}
 	free(j.first);
 	free(j.sums);
-	if (!isfinite(noise))
+	if (!scaled)                /* every reference zero: any noise is the worst */
+		*db = zero_noise == 0 ? INFINITY : -INFINITY;
+	else if (!isfinite(rel))
 		*db = -INFINITY;        /* NaN or inf outputs (int8 zero into a Log): the worst */
 	else
-		*db = noise > 0 ? 10 * log10(sig / noise) : INFINITY;
+		*db = rel > 0 ? -10 * log10(rel / (double)scaled) : INFINITY;
 	return DNNQ_OK;
 }
 

@@ -1000,6 +1000,15 @@ static double json_sqnr(const char *out)
 
 #define PREC "tests/onnx/precision"
 
+/* tests/onnx/precision/NAME.onnx converted to DIR/OUT with its calibration
+ * samples (calib_NAME.npy) and args. */
+static void convert_prec(struct cmd *c, const char *dir, const char *name, const char *out,
+                         const char *args)
+{
+	sh(c, dir, "dnnq-convert " PREC "/%s.onnx -o %s/%s --calib " PREC "/calib_%s.npy %s", name,
+	   dir, out, name, args);
+}
+
 /* --precision auto (the default): the Conv whose int8 weights a dead
  * channel's outlier ruins (tools/mkonnx.py make_precision) is measured
  * into fp32, alone, and the outputs gain; --precision int8 keeps it int8;
@@ -1007,14 +1016,13 @@ static double json_sqnr(const char *out)
  * alone sends that Conv fp32 too); --report and --json show each node's
  * precision and int8 loss; a bias int8 cannot hold is lowered fp32 under
  * auto and refused naming the node under int8; bad values are usage
- * errors. */
+ * errors; a small output beside a large one counts (scales.onnx). */
 START_TEST(tools_precision_auto)
 {
 	char dir[] = "/tmp/dnnq-prec-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
-	sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/a.dnnq --calib " PREC
-	   "/calib_sensitive.npy --json", dir);
+	convert_prec(&c, dir, "sensitive", "a.dnnq", "--json");
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":1,") &&
 	              strstr(c.out, "\"precision\":{\"mode\":\"auto\",\"threshold_db\":0.500,"
@@ -1024,22 +1032,19 @@ START_TEST(tools_precision_auto)
 	              strstr(c.out, "{\"name\":\"relu_r1\",\"op\":\"Conv\",\"precision\":\"int8\","
 	                     "\"why\":\"loss\",\"int8_loss_db\":"), "%s", c.out);
 	double auto_db = json_sqnr(c.out);
-	sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/i.dnnq --calib " PREC
-	   "/calib_sensitive.npy --precision int8 --json", dir);
+	convert_prec(&c, dir, "sensitive", "i.dnnq", "--precision int8 --json");
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":0,") &&
 	              strstr(c.out, "\"precision\":{\"mode\":\"int8\",\"fallbacks\":[]}"),
 	              "%s", c.out);
 	double int8_db = json_sqnr(c.out);
 	ck_assert_msg(auto_db > int8_db + 20, "auto %.2f dB, int8 %.2f dB", auto_db, int8_db);
-	sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/t.dnnq --calib " PREC
-	   "/calib_sensitive.npy --fp32-threshold 100 --sqnr-floor 0 --precision-samples 2 "
-	   "--json", dir);
+	convert_prec(&c, dir, "sensitive", "t.dnnq",
+	             "--fp32-threshold 100 --sqnr-floor 0 --precision-samples 2 --json");
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "\"fp32_nodes\":0,") && strstr(c.out, "\"samples\":2,"),
 	              "%s", c.out);
-	sh(&c, dir, "dnnq-convert " PREC "/sensitive.onnx -o %s/a.dnnq --calib " PREC
-	   "/calib_sensitive.npy --report", dir);
+	convert_prec(&c, dir, "sensitive", "a.dnnq", "--report");
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "precision auto: 1 of 5 measured nodes fp32 (int8 loss above "
 	                     "0.50 dB on 4 samples;") &&
@@ -1060,21 +1065,18 @@ START_TEST(tools_precision_auto)
 	sh(&c, dir, "dnnq-inspect %s/a.dnnq --json", dir);
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"precision\": \"fp32\""), "%s", c.out);
 
-	sh(&c, dir, "dnnq-convert " PREC "/bias_overflow.onnx -o %s/b.dnnq --calib " PREC
-	   "/calib_bias_overflow.npy", dir);
+	convert_prec(&c, dir, "bias_overflow", "b.dnnq", "");
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(strstr(c.out, "  fp32 (int8 refused): node 'gemm_y' (Gemm): bias[0] = 0.5: "
 	                     "too large for int32 at scale "), "%s", c.out);
 	sh(&c, dir, "dnnq-run %s/b.dnnq -i " PREC "/calib_bias_overflow.npy -o %s/y.npy", dir,
 	   dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
-	sh(&c, dir, "dnnq-convert " PREC "/bias_overflow.onnx -o %s/b.dnnq --calib " PREC
-	   "/calib_bias_overflow.npy --json", dir);
+	convert_prec(&c, dir, "bias_overflow", "b.dnnq", "--json");
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"fallbacks\":[\"node 'gemm_y' (Gemm): bias[0]") &&
 	              strstr(c.out, "{\"name\":\"gemm_y\",\"op\":\"Gemm\",\"precision\":\"fp32\","
 	                     "\"why\":\"int8 refused\",\"int8_loss_db\":null}"), "%s", c.out);
-	sh(&c, dir, "dnnq-convert " PREC "/bias_overflow.onnx -o %s/b8.dnnq --calib " PREC
-	   "/calib_bias_overflow.npy --precision int8", dir);
+	convert_prec(&c, dir, "bias_overflow", "b8.dnnq", "--precision int8");
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "node 'gemm_y' (Gemm): bias[0] = 0.5: too large for int32 at "
 	                     "scale "), "%s", c.err);
@@ -1090,16 +1092,21 @@ START_TEST(tools_precision_auto)
 		ck_assert_int_eq(c.status, 2);
 		ck_assert_msg(strstr(c.err, bad[i][1]), "%s", c.err);
 	}
+	/* the outputs' SQNR takes each at its own scale: scales.onnx's small
+	 * output, which one Conv's int8 ruins, counts beside one 1e4 larger,
+	 * so that Conv goes fp32 and the big output's stays int8 (pooled, the
+	 * reverse) */
+	convert_prec(&c, dir, "scales", "s.dnnq", "--json");
+	ck_assert_msg(c.status == 0 && strstr(c.out, "\"fp32_nodes\":1,") &&
+	              strstr(c.out, "{\"name\":\"conv_small\",\"op\":\"Conv\",\"precision\":"
+	                     "\"fp32\",") &&
+	              strstr(c.out, "{\"name\":\"conv_big\",\"op\":\"Conv\",\"precision\":"
+	                     "\"int8\",") && json_sqnr(c.out) > 30, "%s%s", c.out, c.err);
+	convert_prec(&c, dir, "scales", "s8.dnnq", "--precision int8 --json");
+	ck_assert_msg(c.status == 0 && json_sqnr(c.out) < 10, "%s%s", c.out, c.err);
 	rm_rf(dir);
 }
 END_TEST
-
-/* spread.onnx converted into DIR with its calibration samples and args. */
-static void convert_spread(struct cmd *c, const char *dir, const char *args)
-{
-	sh(c, dir, "dnnq-convert " PREC "/spread.onnx -o %s/s.dnnq --calib " PREC
-	   "/calib_spread.npy %s", dir, args);
-}
 
 /* --sqnr-floor: spread.onnx's int8 noise is spread over the units after
  * its middle Conv, none of which moves the outputs alone (tools/mkonnx.py
@@ -1112,7 +1119,7 @@ START_TEST(tools_precision_floor)
 	char dir[] = "/tmp/dnnq-floor-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
-	convert_spread(&c, dir, "--json");
+	convert_prec(&c, dir, "spread", "s.dnnq", "--json");
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	ck_assert_msg(json_at(c.out, "int8_sqnr_db") < 15, "%s", c.out);
 	ck_assert_msg(json_sqnr(c.out) >= 20, "%s", c.out);
@@ -1121,17 +1128,17 @@ START_TEST(tools_precision_floor)
 	              strstr(c.out, "{\"name\":\"conv_d11\",\"op\":\"Conv\",\"precision\":\"fp32\","
 	                     "\"why\":\"sqnr floor\",") &&
 	              !strstr(c.out, "\"precision\":\"fp32\",\"why\":\"loss\""), "%s", c.out);
-	convert_spread(&c, dir, "--report");
+	convert_prec(&c, dir, "spread", "s.dnnq", "--report");
 	ck_assert_msg(c.status == 0 && strstr(c.out, " more fp32, the fewest whose int8 noise alone "
 	                                      "is the largest that lift the outputs to the 20.00 dB "
 	                                      "floor (--sqnr-floor)\n"), "%s", c.out);
-	convert_spread(&c, dir, "--sqnr-floor 0 --json");
+	convert_prec(&c, dir, "spread", "s.dnnq", "--sqnr-floor 0 --json");
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"fp32_nodes\":0,") && json_sqnr(c.out) < 15,
 	              "%s", c.out);
 	/* the default floor follows --bits: 20 - 6.02 dB at 7 bits, off at 4 */
-	convert_spread(&c, dir, "--bits 7 --json");
+	convert_prec(&c, dir, "spread", "s.dnnq", "--bits 7 --json");
 	ck_assert_msg(c.status == 0 && fabs(json_at(c.out, "floor_db") - 13.98) < 1e-6, "%s", c.out);
-	convert_spread(&c, dir, "--bits 4 --json");
+	convert_prec(&c, dir, "spread", "s.dnnq", "--bits 4 --json");
 	ck_assert_msg(c.status == 0 && json_at(c.out, "floor_db") == 0 &&
 	              !strstr(c.out, "\"why\":\"sqnr floor\""), "%s", c.out);
 	rm_rf(dir);

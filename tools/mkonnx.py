@@ -2612,6 +2612,12 @@ def make_precision(w):
     output reads to a few levels, a little in each unit, so no unit alone
     moves the output (PaddleOCR's detector in small: --sqnr-floor); the
     units before it are harmless.
+    scales.onnx: two outputs of scales 1e4 apart: "big", one Conv of
+    weights ~300, and "small", sensitive.onnx's first two Convs (the second,
+    "conv_small", ruined int8 by its dead channel's outlier weights). Measured
+    over both outputs pooled, the small one's noise vanished under the big
+    one's power and conv_small stayed int8 (YOLOv8-seg's mask prototypes
+    beside its boxes in pixels); each output at its own scale, it goes fp32.
     Each with calib_*.npy, 16 samples."""
     r = np.random.default_rng(16)
     x = nrm(r, (16, 3, 8, 8))
@@ -2670,7 +2676,25 @@ def make_precision(w):
     onnx.checker.check_model(m, full_check=True)
     w.model("precision/spread.onnx", m)
     w.npy("precision/calib_spread.npy", x)
-    print("precision: 3 models")
+
+    # scales.onnx: a small output beside a big one
+    x = nrm(r, (16, 3, 8, 8))
+    W1, B1 = nrm(r, (8, 3, 3, 3)), nrm(r, (8,), 0.1)
+    W1[7], B1[7] = 0, -1
+    W2, B2 = nrm(r, (4, 8, 3, 3), 0.3), nrm(r, (4,), 0.1)
+    W2[:, 7] = 1000
+    Wb = nrm(r, (4, 3, 3, 3), 300)
+    nodes = [node("Conv", ["x", "Wb"], ["big"], pads=[1, 1, 1, 1]),
+             node("Conv", ["x", "W1", "B1"], ["s1"], pads=[1, 1, 1, 1]),
+             node("Relu", ["s1"], ["r1"]),
+             node("Conv", ["r1", "W2", "B2"], ["small"], pads=[1, 1, 1, 1])]
+    m = build_model(nodes, [("x", x)], {"W1": W1, "B1": B1, "W2": W2, "B2": B2, "Wb": Wb},
+                    [("big", np.zeros((16, 4, 8, 8), np.float32)),
+                     ("small", np.zeros((16, 4, 8, 8), np.float32))], OPSET, name="scales")
+    onnx.checker.check_model(m, full_check=True)
+    w.model("precision/scales.onnx", m)
+    w.npy("precision/calib_scales.npy", x)
+    print("precision: 4 models")
 
 
 # ------------------------------------------------------------------ digits/
