@@ -605,10 +605,13 @@ START_TEST(hostile_low_fd_limit)
 		ck_assert_msg(status != -1 && WIFEXITED(status), "RLIMIT_NOFILE %llu: dnnqd did not"
 		              " end: %s", (unsigned long long)n, out);
 		/* a client that connected while dnnqd was still starting (the
-		 * socket listens before the last descriptor check) is dropped
-		 * when that check makes it exit: refused to start all the same */
+		 * socket listens before the workers' epoll sets are made and
+		 * before the last descriptor check) is dropped when one of them
+		 * runs out and dnnqd exits saying why ("no descriptor left",
+		 * "worker 0: epoll set: Too many open files", depending on what
+		 * else took a descriptor): refused to start all the same */
 		bool dropped = rc == 2 && WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
-		               strstr(out, "no descriptor left");
+		               strstr(out, "dnnqd: ");
 		if (rc == INT32_MIN || dropped) {
 			ck_assert_msg(WEXITSTATUS(status) == 1 && strstr(out, "dnnqd: "),
 			              "RLIMIT_NOFILE %llu: no socket, wait status %#x: %s",
