@@ -546,6 +546,77 @@ START_TEST(reload_removes_and_adds)
 }
 END_TEST
 
+/* Lines of d's whole log that hold needle. */
+static unsigned log_count(const struct fixture_daemon *d, const char *needle)
+{
+	char line[2048];
+	unsigned n = 0;
+	FILE *f = fopen(d->log, "r");
+	while (f && fgets(line, sizeof line, f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* A RELOAD that fails (ok: that works); the reloads finished so far. */
+static unsigned reload_now(struct dnnq_client *c, bool ok)
+{
+	struct dnnq_reload_result r;
+	int rc = dnnq_reload(c, &r);
+	ck_assert_msg(ok ? rc == 0 : rc != 0, "reload: %s", ok ? r.message : "succeeded");
+	return r.reloads;
+}
+
+/* Another user creating and deleting a missing model file in a loop
+ * (a sticky /tmp) fails a reload each time, for the same two causes:
+ * each cause is logged once until a reload works, the rest at debug;
+ * the good reload says how many failed; the next failure is news again.
+ * Past 16 distinct causes (a config naming ever other missing files),
+ * the nth failure is logged only when n is a power of two. */
+START_TEST(reload_failures_logged_once)
+{
+	struct conf_dir c;
+	struct fixture_daemon d;
+	char model[320], yaml[400];
+	struct dnnq_client *ctl = start_config(&c, relu_only, &d);
+	snprintf(model, sizeof model, "%s/relu64.dnnq", c.dir);
+	for (int i = 0; i < 12; i++) {
+		if (i % 2)
+			put_text(model, "not a model", IN_PLACE);
+		else
+			ck_assert_int_eq(unlink(model), 0);
+		reload_now(ctl, false);
+		reload_now(ctl, false);
+	}
+	ck_assert_int_eq(unlink(model), 0);
+	ck_assert_uint_eq(log_count(&d, "reload failed"), 2);
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(fixture_model_write(FIXTURE_RELU64, model, &diag) == 0, "%s", diag.msg);
+	reload_now(ctl, true);
+	ck_assert_uint_eq(test_generation(ctl, "relu64"), 2);
+	ck_assert_uint_eq(log_count(&d, "failed reloads before it"), 1);
+	ck_assert_int_eq(unlink(model), 0);
+	reload_now(ctl, false);
+	ck_assert_uint_eq(log_count(&d, "reload failed"), 3);
+	/* distinct causes: 16 logged, then the 2^nth failures */
+	unsigned before = log_count(&d, "reload failed"), reloads = 0;
+	for (int i = 0; i < 40; i++) {
+		snprintf(yaml, sizeof yaml, "models:\n  - name: relu64\n    path: missing-%d.dnnq\n",
+		         i);
+		put_text(c.yaml, yaml, RENAME);
+		reloads = reload_now(ctl, false);
+	}
+	unsigned lines = log_count(&d, "reload failed") - before, most = 16;
+	for (unsigned n = reloads; n > 16; n >>= 1)
+		most++;
+	ck_assert_msg(lines >= 16 && lines <= most, "%u lines for 40 distinct causes (%u"
+	              " reloads): 16 to %u", lines, reloads, most);
+	dnnq_close(ctl);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 /* A reload while requests wait in a partial batch (dynamic batching, one
  * worker): the batch is gathered against one table, so every request in
  * it finishes on the version that table serves, the old one, even those
@@ -714,5 +785,10 @@ Suite *suite_reload(void)
 	tcase_add_test(tc, check_config_exit_codes);
 	tcase_add_test(tc, config_precedence);
 	suite_add_tcase(s, tc);
+	/* its own case: the log of failed reloads (CK_RUN_CASE=failures) */
+	TCase *failures = tcase_create("failures");
+	tcase_add_unchecked_fixture(failures, fixture_tmp_begin, fixture_tmp_end);
+	tcase_add_test(failures, reload_failures_logged_once);
+	suite_add_tcase(s, failures);
 	return s;
 }
