@@ -10,8 +10,9 @@
  * reload starts when it ends, so a burst of writes is one reload. A
  * queue overflow counts as a change. The watched set is the config file
  * and every model path of the last config read plus the served table's
- * (a model that failed to load is watched too, so fixing it reloads);
- * it is recomputed after every reload.
+ * (a model that failed to load is watched too, so fixing it reloads),
+ * each also where it leads when it is a symlink; it is recomputed after
+ * every reload, so a link pointed elsewhere is followed.
  *
  * A reload runs on a thread of its own, so the control loop keeps serving
  * its sockets: the thread re-reads the settings (the config file, or the
@@ -113,7 +114,7 @@ static bool has_wd(const struct watched *f, unsigned n, int wd)
 
 /* path's directory watched and its name remembered; a directory that
  * cannot be watched (missing) is skipped: a SIGHUP still reloads. */
-static int watch_path(struct dnnqd_reload *r, const char *path, struct watched **files,
+static int watch_name(struct dnnqd_reload *r, const char *path, struct watched **files,
                       unsigned *n)
 {
 	char dir[PATH_MAX];
@@ -137,6 +138,20 @@ static int watch_path(struct dnnqd_reload *r, const char *path, struct watched *
 		return DNNQ_E_NOMEM;
 	f[(*n)++].wd = wd;
 	return 0;
+}
+
+/* path, and where it leads when it is a symlink (the file read is there:
+ * a change to it is a change to the model); a link that leads through
+ * others has its first and its last watched. */
+static int watch_path(struct dnnqd_reload *r, const char *path, struct watched **files,
+                      unsigned *n)
+{
+	int rc = watch_name(r, path, files, n);
+	char *real = rc ? NULL : realpath(path, NULL);
+	if (real && strcmp(real, path))
+		rc = watch_name(r, real, files, n);
+	free(real);
+	return rc;
 }
 
 static void files_free(struct watched *f, unsigned n)

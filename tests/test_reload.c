@@ -617,6 +617,53 @@ START_TEST(reload_failures_logged_once)
 }
 END_TEST
 
+/* A model given as a symlink into another directory: a new file at the
+ * link's target is seen there (inotify, no SIGHUP), and so is the link
+ * pointed elsewhere. */
+START_TEST(reload_symlink_target)
+{
+	char links[256], real[256], link[300], target[300], other[300], arg[320];
+	uint8_t x[K], y[K], want[K];
+	make_dir(links, sizeof links);
+	make_dir(real, sizeof real);
+	snprintf(link, sizeof link, "%s/fc.dnnq", links);
+	snprintf(target, sizeof target, "%s/fc-real.dnnq", real);
+	snprintf(other, sizeof other, "%s/fc-other.dnnq", real);
+	snprintf(arg, sizeof arg, "fc=%s", link);
+	write_version(target, 0, false, false, RENAME);
+	ck_assert_int_eq(symlink(target, link), 0);
+	struct fixture_daemon d;
+	test_daemon_start(&d, 0, (const char *const[]){ "--model", arg, NULL });
+	struct dnnq_client *c = connect_to(&d);
+	struct dnnq_model *m;
+	input(x);
+	/* the target replaced: generation 2 computes seed 1's answer */
+	write_version(target, 1, false, false, RENAME);
+	wait_generation(c, "fc", 2);
+	open_ok(c, "fc", &m);
+	expected(1, false, want);
+	ck_assert_int_eq(infer_once(c, m, x, y), 0);
+	ck_assert_mem_eq(y, want, K);
+	dnnq_model_close(m);
+	/* the link pointed at another file, then that file rewritten in place */
+	write_version(other, 2, false, false, RENAME);
+	char tmp[320];
+	snprintf(tmp, sizeof tmp, "%s.new", link);
+	ck_assert_int_eq(symlink(other, tmp), 0);
+	ck_assert_int_eq(rename(tmp, link), 0);
+	wait_generation(c, "fc", 3);
+	write_version(other, 3, false, false, IN_PLACE);
+	wait_generation(c, "fc", 4);
+	open_ok(c, "fc", &m);
+	expected(3, false, want);
+	ck_assert_int_eq(infer_once(c, m, x, y), 0);
+	ck_assert_mem_eq(y, want, K);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 /* A reload while requests wait in a partial batch (dynamic batching, one
  * worker): the batch is gathered against one table, so every request in
  * it finishes on the version that table serves, the old one, even those
@@ -785,10 +832,11 @@ Suite *suite_reload(void)
 	tcase_add_test(tc, check_config_exit_codes);
 	tcase_add_test(tc, config_precedence);
 	suite_add_tcase(s, tc);
-	/* its own case: the log of failed reloads (CK_RUN_CASE=failures) */
-	TCase *failures = tcase_create("failures");
-	tcase_add_unchecked_fixture(failures, fixture_tmp_begin, fixture_tmp_end);
-	tcase_add_test(failures, reload_failures_logged_once);
-	suite_add_tcase(s, failures);
+	/* what is watched and what is logged (CK_RUN_CASE=files) */
+	TCase *files = tcase_create("files");
+	tcase_add_unchecked_fixture(files, fixture_tmp_begin, fixture_tmp_end);
+	tcase_add_test(files, reload_failures_logged_once);
+	tcase_add_test(files, reload_symlink_target);
+	suite_add_tcase(s, files);
 	return s;
 }
