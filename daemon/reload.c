@@ -290,7 +290,7 @@ static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 		bool logged = news(r, r->diag.msg);
 		r->quiet += !logged;
 		dnnqd_log(logged ? DNNQD_LOG_ERROR : DNNQD_LOG_DEBUG, "reload failed: %s (%u in a"
-		          " row%s)", r->diag.msg, r->failed, logged ? "" : ", logged before");
+		          " row%s)", r->diag.msg, r->failed, logged ? "" : ", not news");
 	} else {
 		d->reload_error[0] = 0;
 		char before[128] = "";

@@ -546,19 +546,6 @@ START_TEST(reload_removes_and_adds)
 }
 END_TEST
 
-/* Lines of d's whole log that hold needle. */
-static unsigned log_count(const struct fixture_daemon *d, const char *needle)
-{
-	char line[2048];
-	unsigned n = 0;
-	FILE *f = fopen(d->log, "r");
-	while (f && fgets(line, sizeof line, f))
-		n += strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 /* A RELOAD that fails (ok: that works); the reloads finished so far. */
 static unsigned reload_now(struct dnnq_client *c, bool ok)
 {
@@ -590,24 +577,24 @@ START_TEST(reload_failures_logged_once)
 		reload_now(ctl, false);
 	}
 	ck_assert_int_eq(unlink(model), 0);
-	ck_assert_uint_eq(log_count(&d, "reload failed"), 2);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, "reload failed"), 2);
 	struct dnnq_diag diag = { "" };
 	ck_assert_msg(fixture_model_write(FIXTURE_RELU64, model, &diag) == 0, "%s", diag.msg);
 	reload_now(ctl, true);
 	ck_assert_uint_eq(test_generation(ctl, "relu64"), 2);
-	ck_assert_uint_eq(log_count(&d, "failed reloads before it"), 1);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, "failed reloads before it"), 1);
 	ck_assert_int_eq(unlink(model), 0);
 	reload_now(ctl, false);
-	ck_assert_uint_eq(log_count(&d, "reload failed"), 3);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, "reload failed"), 3);
 	/* distinct causes: 16 logged, then the 2^nth failures */
-	unsigned before = log_count(&d, "reload failed"), reloads = 0;
+	unsigned before = fixture_daemon_log_count(&d, "reload failed"), reloads = 0;
 	for (int i = 0; i < 40; i++) {
 		snprintf(yaml, sizeof yaml, "models:\n  - name: relu64\n    path: missing-%d.dnnq\n",
 		         i);
 		put_text(c.yaml, yaml, RENAME);
 		reloads = reload_now(ctl, false);
 	}
-	unsigned lines = log_count(&d, "reload failed") - before, most = 16;
+	unsigned lines = fixture_daemon_log_count(&d, "reload failed") - before, most = 16;
 	for (unsigned n = reloads; n > 16; n >>= 1)
 		most++;
 	ck_assert_msg(lines >= 16 && lines <= most, "%u lines for 40 distinct causes (%u"
