@@ -604,13 +604,26 @@ START_TEST(reload_failures_logged_once)
 }
 END_TEST
 
+/* fc served at generation gen computes version seed's answer. */
+static void serves_version(struct dnnq_client *c, uint32_t gen, unsigned seed)
+{
+	uint8_t x[K], y[K], want[K];
+	struct dnnq_model *m;
+	input(x);
+	expected(seed, false, want);
+	wait_generation(c, "fc", gen);
+	open_ok(c, "fc", &m);
+	ck_assert_int_eq(infer_once(c, m, x, y), 0);
+	ck_assert_mem_eq(y, want, K);
+	dnnq_model_close(m);
+}
+
 /* A model given as a symlink into another directory: a new file at the
  * link's target is seen there (inotify, no SIGHUP), and so is the link
  * pointed elsewhere. */
 START_TEST(reload_symlink_target)
 {
 	char links[256], real[256], link[300], target[300], other[300], arg[320];
-	uint8_t x[K], y[K], want[K];
 	make_dir(links, sizeof links);
 	make_dir(real, sizeof real);
 	snprintf(link, sizeof link, "%s/fc.dnnq", links);
@@ -622,16 +635,9 @@ START_TEST(reload_symlink_target)
 	struct fixture_daemon d;
 	test_daemon_start(&d, 0, (const char *const[]){ "--model", arg, NULL });
 	struct dnnq_client *c = connect_to(&d);
-	struct dnnq_model *m;
-	input(x);
 	/* the target replaced: generation 2 computes seed 1's answer */
 	write_version(target, 1, false, false, RENAME);
-	wait_generation(c, "fc", 2);
-	open_ok(c, "fc", &m);
-	expected(1, false, want);
-	ck_assert_int_eq(infer_once(c, m, x, y), 0);
-	ck_assert_mem_eq(y, want, K);
-	dnnq_model_close(m);
+	serves_version(c, 2, 1);
 	/* the link pointed at another file, then that file rewritten in place */
 	write_version(other, 2, false, false, RENAME);
 	char tmp[320];
@@ -640,12 +646,7 @@ START_TEST(reload_symlink_target)
 	ck_assert_int_eq(rename(tmp, link), 0);
 	wait_generation(c, "fc", 3);
 	write_version(other, 3, false, false, IN_PLACE);
-	wait_generation(c, "fc", 4);
-	open_ok(c, "fc", &m);
-	expected(3, false, want);
-	ck_assert_int_eq(infer_once(c, m, x, y), 0);
-	ck_assert_mem_eq(y, want, K);
-	dnnq_model_close(m);
+	serves_version(c, 4, 3);
 	dnnq_close(c);
 	test_daemon_stop(&d);
 }
