@@ -473,7 +473,6 @@ PY_ENV      = PYTHONDONTWRITEBYTECODE=1 DNNQ_BINDIR=$(abspath $(BUILD)/bin) \
 # dnnq-fakedaemon: tests/fakedaemon.c's hostile daemon as a process, which
 # python/tests/test_hostile.py drives ($DNNQ_FAKEDAEMON).
 FAKEDAEMON := $(BUILD)/tests/dnnq-fakedaemon
-$(call obj,tests/fakedaemon.c python/tests/fakedaemon.c): | $(DEPS_FIRST)
 $(FAKEDAEMON): $(call obj,python/tests/fakedaemon.c tests/fakedaemon.c) $(SHM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm -lpthread
