@@ -470,8 +470,15 @@ PY_PRELOAD  = $(if $(SANITIZE),LD_PRELOAD="$(strip $(foreach r,$(if $(findstring
 PY_ENV      = PYTHONDONTWRITEBYTECODE=1 DNNQ_BINDIR=$(abspath $(BUILD)/bin) \
               DNNQ_DNNQD=$(abspath $(DNNQD)) DNNQ_DNNQCTL=$(abspath $(DNNQCTL)) \
               DNNQ_CLIENT_LIB=$(abspath $(CLIENT_SO))
+# dnnq-fakedaemon: tests/fakedaemon.c's hostile daemon as a process, which
+# python/tests/test_hostile.py drives ($DNNQ_FAKEDAEMON).
+FAKEDAEMON := $(BUILD)/tests/dnnq-fakedaemon
+$(FAKEDAEMON): $(call obj,python/tests/fakedaemon.c tests/fakedaemon.c) $(SHM_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(DNNQ_CFLAGS) -o $@ $^ $(DNNQ_LDFLAGS) -lm -lpthread
+PY_ENV     += DNNQ_FAKEDAEMON=$(abspath $(FAKEDAEMON))
 .PHONY: check-python bench-python
-check-python: $(DEPS_FIRST) all
+check-python: $(DEPS_FIRST) all $(FAKEDAEMON)
 	@$(PYTHON) -c 'import numpy, pytest' 2>/dev/null || tools/deps.sh
 	$(PY_ENV) $(PY_PRELOAD) $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
 	rm -rf $(BUILD)/py-check && $(MAKE) --no-print-directory install-python PREFIX=/usr \

@@ -10,8 +10,9 @@
  * reload starts when it ends, so a burst of writes is one reload. A
  * queue overflow counts as a change. The watched set is the config file
  * and every model path of the last config read plus the served table's
- * (a model that failed to load is watched too, so fixing it reloads);
- * it is recomputed after every reload.
+ * (a model that failed to load is watched too, so fixing it reloads),
+ * each also where it leads when it is a symlink; it is recomputed after
+ * every reload, so a link pointed elsewhere is followed.
  *
  * A reload runs on a thread of its own, so the control loop keeps serving
  * its sockets: the thread re-reads the settings (the config file, or the
@@ -26,6 +27,14 @@
  *
  * Only the models follow a reload. The listening socket, the workers, the
  * limits, the access lists and the log level are read at start.
+ *
+ * A failure is not news every time. A model file missing from a sticky
+ * directory (/tmp) may be created and deleted by another user in a loop,
+ * each change a failed reload: the lines about failures (a reload's
+ * error, a directory that cannot be watched) are logged at their level
+ * the first time their text is seen since the last reload that worked,
+ * and at debug after (news). The good reload says how many failed before
+ * it and how many of those were logged at debug.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,6 +53,8 @@
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ONLYDIR)
 #define QUIET_NS ((uint64_t)DNNQD_RELOAD_QUIET_MS * 1000000)
+/* The failure texts remembered since the last good reload (news). */
+#define CAUSES_KEPT 16
 
 struct watched {
 	int wd;                 /* its directory's watch */
@@ -69,7 +80,27 @@ struct dnnqd_reload {
 	struct dnnqd_models *next;
 	unsigned changed;
 	struct dnnq_msg_reload result;  /* the last finished one's (RELOAD) */
+	/* since the last reload that worked (news) */
+	unsigned failed, quiet;         /* reloads failed, of them logged at debug */
+	unsigned ncauses;
+	char causes[CAUSES_KEPT][sizeof(struct dnnq_diag)];
 };
+
+/* Whether a line about a failure is news, logged at its level rather than
+ * at debug: its text not seen since the last reload that worked (while
+ * fewer than CAUSES_KEPT texts are remembered; by their first 255 bytes),
+ * or past them the 2^nth failed reload in a row. */
+static bool news(struct dnnqd_reload *r, const char *text)
+{
+	for (unsigned i = 0; i < r->ncauses; i++)
+		if (!strncmp(r->causes[i], text, sizeof r->causes[i] - 1))
+			return false;
+	if (r->ncauses < CAUSES_KEPT) {
+		snprintf(r->causes[r->ncauses++], sizeof r->causes[0], "%s", text);
+		return true;
+	}
+	return !(r->failed & (r->failed - 1));
+}
 
 /* ---- the watched files ----------------------------------------------------- */
 
@@ -83,7 +114,7 @@ static bool has_wd(const struct watched *f, unsigned n, int wd)
 
 /* path's directory watched and its name remembered; a directory that
  * cannot be watched (missing) is skipped: a SIGHUP still reloads. */
-static int watch_path(struct dnnqd_reload *r, const char *path, struct watched **files,
+static int watch_name(struct dnnqd_reload *r, const char *path, struct watched **files,
                       unsigned *n)
 {
 	char dir[PATH_MAX];
@@ -94,7 +125,9 @@ static int watch_path(struct dnnqd_reload *r, const char *path, struct watched *
 		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
 	int wd = inotify_add_watch(r->ifd, dir, WATCH_MASK);
 	if (wd < 0) {
-		dnnqd_log(DNNQD_LOG_WARN, "%s: cannot watch: %s", dir, strerror(errno));
+		char why[PATH_MAX + 64];
+		snprintf(why, sizeof why, "%s: cannot watch: %s", dir, strerror(errno));
+		dnnqd_log(news(r, why) ? DNNQD_LOG_WARN : DNNQD_LOG_DEBUG, "%s", why);
 		return 0;
 	}
 	struct watched *f = realloc(*files, (*n + 1) * sizeof *f);
@@ -105,6 +138,20 @@ static int watch_path(struct dnnqd_reload *r, const char *path, struct watched *
 		return DNNQ_E_NOMEM;
 	f[(*n)++].wd = wd;
 	return 0;
+}
+
+/* path, and where it leads when it is a symlink (the file read is there:
+ * a change to it is a change to the model); a link that leads through
+ * others has its first and its last watched. */
+static int watch_path(struct dnnqd_reload *r, const char *path, struct watched **files,
+                      unsigned *n)
+{
+	int rc = watch_name(r, path, files, n);
+	char *real = rc ? NULL : realpath(path, NULL);
+	if (real && strcmp(real, path))
+		rc = watch_name(r, real, files, n);
+	free(real);
+	return rc;
 }
 
 static void files_free(struct watched *f, unsigned n)
@@ -239,11 +286,20 @@ static void finish(struct dnnqd *d, struct dnnqd_reload *r)
 		/* clients print these: the model file's strings escaped */
 		dnnq_escape(o->message, sizeof o->message, r->diag.msg);
 		dnnq_escape(d->reload_error, sizeof d->reload_error, r->diag.msg);
-		dnnqd_log(DNNQD_LOG_ERROR, "reload failed: %s", r->diag.msg);
+		r->failed++;
+		bool logged = news(r, r->diag.msg);
+		r->quiet += !logged;
+		dnnqd_log(logged ? DNNQD_LOG_ERROR : DNNQD_LOG_DEBUG, "reload failed: %s (%u in a"
+		          " row%s)", r->diag.msg, r->failed, logged ? "" : ", not news");
 	} else {
 		d->reload_error[0] = 0;
-		dnnqd_log(DNNQD_LOG_INFO, "reload: %u model%s changed, %u served", r->changed,
-		          r->changed == 1 ? "" : "s", dnnqd_models_now(d)->count);
+		char before[128] = "";
+		if (r->failed)
+			snprintf(before, sizeof before, "; %u failed reloads before it, %u of them"
+			         " logged at debug only", r->failed, r->quiet);
+		dnnqd_log(DNNQD_LOG_INFO, "reload: %u model%s changed, %u served%s", r->changed,
+		          r->changed == 1 ? "" : "s", dnnqd_models_now(d)->count, before);
+		r->failed = r->quiet = r->ncauses = 0;
 	}
 	watch_all(r, r->have_config ? &r->c : NULL, dnnqd_models_now(d));
 	dnnq_config_free(&r->c);

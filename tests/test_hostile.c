@@ -98,19 +98,6 @@ static void start(struct fixture_daemon *d, const char *const *extra)
 	start_models(d, FIXTURE_ALL_MODELS, extra);
 }
 
-/* Lines of dnnqd's whole log that hold needle. */
-static unsigned log_count(const struct fixture_daemon *d, const char *needle)
-{
-	char line[2048];
-	unsigned n = 0;
-	FILE *f = fopen(d->log, "r");
-	while (f && fgets(line, sizeof line, f))
-		n += strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 /* A sanitizer report in dnnqd's log (it aborts on the first: an ASan or
  * UBSan build has -fno-sanitize-recover), or NULL. */
 static const char *sanitizer_report(const struct fixture_daemon *d)
@@ -118,7 +105,7 @@ static const char *sanitizer_report(const struct fixture_daemon *d)
 	static const char *const marks[] = { "AddressSanitizer", "LeakSanitizer",
 	                                      "runtime error:", "ThreadSanitizer" };
 	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
-		if (log_count(d, marks[i]))
+		if (fixture_daemon_log_count(d, marks[i]))
 			return marks[i];
 	return NULL;
 }
@@ -1826,7 +1813,7 @@ START_TEST(hostile_blocking_fds)
 	}
 	load_stop(&l, ratio, sizeof ratio);
 	assert_alive(&d);
-	unsigned warned = log_count(&d, "eventfd") + log_count(&d, "block");
+	unsigned warned = fixture_daemon_log_count(&d, "eventfd") + fixture_daemon_log_count(&d, "block");
 	printf("hostile: blocking fds: %lu sessions, %lu of %lu requests answered, %u log lines"
 	       " about eventfds or blocking; %s\n", rounds, answered, pushed, warned, ratio);
 	fflush(stdout);
@@ -2013,7 +2000,7 @@ START_TEST(hostile_refused_flood)
 	/* the first 8 refusals, then each 2^nth: a log line for each was a
 	 * disk filled by anyone who can connect */
 	unsigned long conns = atomic_load(&sh->tries);
-	unsigned lines = log_count(&d, "refused pid"), most = 8;
+	unsigned lines = fixture_daemon_log_count(&d, "refused pid"), most = 8;
 	for (unsigned long n = conns; n > 8; n >>= 1)
 		most++;
 	ck_assert_msg(lines <= most, "%u log lines for %lu refusals (%lu connections): at most %u",
@@ -3639,12 +3626,12 @@ START_TEST(hostile_log_injection)
 	}
 	raw_close(&r);
 	assert_alive(&d);
-	ck_assert_msg(log_count(&d, "FORGED") >= 2, "the refusals are not logged at debug");
+	ck_assert_msg(fixture_daemon_log_count(&d, "FORGED") >= 2, "the refusals are not logged at debug");
 	bool own = log_lines_own(&d, bad, sizeof bad);
 	if (!own)
 		dump_log(&d);
 	ck_assert_msg(own, "a client made this line of dnnqd's log: %s", bad);
-	ck_assert_msg(log_count(&d, "'x\\x0a1999-") == 1, "names[0] is not logged escaped");
+	ck_assert_msg(fixture_daemon_log_count(&d, "'x\\x0a1999-") == 1, "names[0] is not logged escaped");
 	report("names with newlines, CR, escapes, DEL in OPEN (logged at debug)",
 	       sizeof names / sizeof names[0], "logged escaped, every log line dnnqd's own");
 	stop(&d);

@@ -546,6 +546,112 @@ START_TEST(reload_removes_and_adds)
 }
 END_TEST
 
+/* A RELOAD that fails (ok: that works); the reloads finished so far. */
+static unsigned reload_now(struct dnnq_client *c, bool ok)
+{
+	struct dnnq_reload_result r;
+	int rc = dnnq_reload(c, &r);
+	ck_assert_msg(ok ? rc == 0 : rc != 0, "reload: %s", ok ? r.message : "succeeded");
+	return r.reloads;
+}
+
+/* Another user creating and deleting a missing model file in a loop
+ * (a sticky /tmp) fails a reload each time, for the same two causes:
+ * each cause is logged once until a reload works, the rest at debug;
+ * the good reload says how many failed; the next failure is news again.
+ * Past 16 distinct causes (a config naming ever other missing files),
+ * the nth failure is logged only when n is a power of two. */
+START_TEST(reload_failures_logged_once)
+{
+	struct conf_dir c;
+	struct fixture_daemon d;
+	char model[320], yaml[400];
+	struct dnnq_client *ctl = start_config(&c, relu_only, &d);
+	snprintf(model, sizeof model, "%s/relu64.dnnq", c.dir);
+	for (int i = 0; i < 12; i++) {
+		if (i % 2)
+			put_text(model, "not a model", IN_PLACE);
+		else
+			ck_assert_int_eq(unlink(model), 0);
+		reload_now(ctl, false);
+		reload_now(ctl, false);
+	}
+	ck_assert_int_eq(unlink(model), 0);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, "reload failed"), 2);
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(fixture_model_write(FIXTURE_RELU64, model, &diag) == 0, "%s", diag.msg);
+	reload_now(ctl, true);
+	ck_assert_uint_eq(test_generation(ctl, "relu64"), 2);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, "failed reloads before it"), 1);
+	ck_assert_int_eq(unlink(model), 0);
+	reload_now(ctl, false);
+	ck_assert_uint_eq(fixture_daemon_log_count(&d, "reload failed"), 3);
+	/* distinct causes: 16 logged, then the 2^nth failures */
+	unsigned before = fixture_daemon_log_count(&d, "reload failed"), reloads = 0;
+	for (int i = 0; i < 40; i++) {
+		snprintf(yaml, sizeof yaml, "models:\n  - name: relu64\n    path: missing-%d.dnnq\n",
+		         i);
+		put_text(c.yaml, yaml, RENAME);
+		reloads = reload_now(ctl, false);
+	}
+	unsigned lines = fixture_daemon_log_count(&d, "reload failed") - before, most = 16;
+	for (unsigned n = reloads; n > 16; n >>= 1)
+		most++;
+	ck_assert_msg(lines >= 16 && lines <= most, "%u lines for 40 distinct causes (%u"
+	              " reloads): 16 to %u", lines, reloads, most);
+	dnnq_close(ctl);
+	test_daemon_stop(&d);
+}
+END_TEST
+
+/* fc served at generation gen computes version seed's answer. */
+static void serves_version(struct dnnq_client *c, uint32_t gen, unsigned seed)
+{
+	uint8_t x[K], y[K], want[K];
+	struct dnnq_model *m;
+	input(x);
+	expected(seed, false, want);
+	wait_generation(c, "fc", gen);
+	open_ok(c, "fc", &m);
+	ck_assert_int_eq(infer_once(c, m, x, y), 0);
+	ck_assert_mem_eq(y, want, K);
+	dnnq_model_close(m);
+}
+
+/* A model given as a symlink into another directory: a new file at the
+ * link's target is seen there (inotify, no SIGHUP), and so is the link
+ * pointed elsewhere. */
+START_TEST(reload_symlink_target)
+{
+	char links[256], real[256], link[300], target[300], other[300], arg[320];
+	make_dir(links, sizeof links);
+	make_dir(real, sizeof real);
+	snprintf(link, sizeof link, "%s/fc.dnnq", links);
+	snprintf(target, sizeof target, "%s/fc-real.dnnq", real);
+	snprintf(other, sizeof other, "%s/fc-other.dnnq", real);
+	snprintf(arg, sizeof arg, "fc=%s", link);
+	write_version(target, 0, false, false, RENAME);
+	ck_assert_int_eq(symlink(target, link), 0);
+	struct fixture_daemon d;
+	test_daemon_start(&d, 0, (const char *const[]){ "--model", arg, NULL });
+	struct dnnq_client *c = connect_to(&d);
+	/* the target replaced: generation 2 computes seed 1's answer */
+	write_version(target, 1, false, false, RENAME);
+	serves_version(c, 2, 1);
+	/* the link pointed at another file, then that file rewritten in place */
+	write_version(other, 2, false, false, RENAME);
+	char tmp[320];
+	snprintf(tmp, sizeof tmp, "%s.new", link);
+	ck_assert_int_eq(symlink(other, tmp), 0);
+	ck_assert_int_eq(rename(tmp, link), 0);
+	wait_generation(c, "fc", 3);
+	write_version(other, 3, false, false, IN_PLACE);
+	serves_version(c, 4, 3);
+	dnnq_close(c);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 /* A reload while requests wait in a partial batch (dynamic batching, one
  * worker): the batch is gathered against one table, so every request in
  * it finishes on the version that table serves, the old one, even those
@@ -723,5 +829,11 @@ Suite *suite_reload(void)
 	tcase_add_test(tc, check_config_exit_codes);
 	tcase_add_test(tc, config_precedence);
 	suite_add_tcase(s, tc);
+	/* what is watched and what is logged (CK_RUN_CASE=files) */
+	TCase *files = tcase_create("files");
+	tcase_add_unchecked_fixture(files, fixture_tmp_begin, fixture_tmp_end);
+	tcase_add_test(files, reload_failures_logged_once);
+	tcase_add_test(files, reload_symlink_target);
+	suite_add_tcase(s, files);
 	return s;
 }

@@ -1137,6 +1137,18 @@ void fixture_daemon_destroy(struct fixture_daemon *d)
 	memset(d, 0, sizeof *d);
 }
 
+unsigned fixture_daemon_log_count(const struct fixture_daemon *d, const char *needle)
+{
+	char line[2048];
+	unsigned n = 0;
+	FILE *f = fopen(d->log, "r");
+	while (f && fgets(line, sizeof line, f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 void fixture_daemon_log(const struct fixture_daemon *d, char *buf, size_t len)
 {
 	buf[0] = '\0';

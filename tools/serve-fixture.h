@@ -194,6 +194,8 @@ void fixture_daemon_kill(struct fixture_daemon *d);
 void fixture_daemon_destroy(struct fixture_daemon *d);
 /* The last up to len - 1 bytes of the log, NUL-terminated. */
 void fixture_daemon_log(const struct fixture_daemon *d, char *buf, size_t len);
+/* The lines of the whole log that hold needle (a line cut at 2047 bytes). */
+unsigned fixture_daemon_log_count(const struct fixture_daemon *d, const char *needle);
 
 /* Sleeps ms milliseconds (through EINTR); CLOCK_MONOTONIC in seconds. */
 void fixture_sleep_ms(long ms);

@@ -1,0 +1,174 @@
+"""The Python client against a hostile daemon: tests/fakedaemon.c's, as the
+process dnnq-fakedaemon ($DNNQ_FAKEDAEMON, python/tests/fakedaemon.c).
+
+Every way it breaks a HELLO or a MODEL reply (a wrong size or type, a
+region bigger than its memfd, an unsealed memfd, a corrupt region header,
+fds missing, a close without an answer, no answer at all, bad dtypes,
+ranks, dims, scales) and its replies mutated at random (fields at their
+edges, bits, lengths, fds, the region header and the slots' words) must
+end in a dnnq.Error, never in another exception, a crash or a hang, and
+every numpy view the client hands out must lie inside the shared region
+it mapped."""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import dnnq
+from daemon import BINDIR
+
+FAKEDAEMON = os.environ.get("DNNQ_FAKEDAEMON",
+                            os.path.join(os.path.dirname(BINDIR), "tests", "dnnq-fakedaemon"))
+MUTATED = 150
+
+
+class Fake:
+    """dnnq-fakedaemon, driven through its stdin."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([FAKEDAEMON], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.socket, hello, model = self.proc.stdout.readline().split()
+        self.hello_faults, self.model_faults = int(hello), int(model)
+
+    def do(self, *words):
+        self.proc.stdin.write(" ".join(str(w) for w in words) + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        assert answer == "ok", f"{words}: {answer}"
+
+    def stop(self):
+        self.proc.stdin.close()
+        rc = self.proc.wait(30)
+        assert rc == 0, f"dnnq-fakedaemon exited with {rc}"
+
+
+@pytest.fixture
+def fake():
+    f = Fake()
+    try:
+        yield f
+    finally:
+        if f.proc.poll() is None:
+            f.stop()
+
+
+def region_of(address):
+    """The mapping of /proc/self/maps holding address: (start, end, name)."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            start, end = (int(v, 16) for v in fields[0].split("-"))
+            if start <= address < end:
+                return start, end, fields[5] if len(fields) > 5 else ""
+    return None
+
+
+def assert_in_region(view):
+    """view's bytes lie in one mapping, the fake's shared memfd."""
+    address = view.__array_interface__["data"][0]
+    found = region_of(address)
+    assert found, f"a view at {address:#x}: not mapped"
+    start, end, name = found
+    assert "dnnq-fake" in name, f"a view at {address:#x} in {name!r}, not the region"
+    assert address + view.nbytes <= end, \
+        f"a view of {view.nbytes} bytes at {address:#x} runs past the region's end {end:#x}"
+
+
+def session(socket):
+    """Connects, opens the fake's models, runs each; a dnnq.Error may end it
+    anywhere. The views handed out are checked against the region."""
+    with dnnq.Client(socket, slots=4, timeout=0.2) as c:
+        c.models()
+        c.stats()
+        for name in ("double", "quant", "stale"):
+            m = c.model(name)
+            shapes = [(1,) + i.shape[1:] for i in m.inputs]
+            with m.request(1) as r:
+                for view in list(r.inputs.values()) + list(r.outputs.values()):
+                    assert_in_region(view)
+                for view, shape in zip(r.inputs.values(), shapes):
+                    assert view.shape == shape
+                    view[...] = 1
+                try:
+                    out = r.run(timeout=0.5)
+                except dnnq.ModelChanged:
+                    if name != "stale":     # its every request fails so
+                        raise
+                    continue
+                for view in out.values():
+                    assert_in_region(view)
+                    np.sum(view)
+            m.close()
+
+
+def test_hello_faults(fake):
+    """Each broken HELLO reply: a dnnq.Error, or (a fault the library
+    repairs, such as a stray empty packet) a session that works whole."""
+    refused = 0
+    for fault in range(1, fake.hello_faults):
+        fake.do("hello", fault)
+        try:
+            session(fake.socket)
+        except dnnq.Error as e:
+            assert str(e), f"HELLO fault {fault}: no message"
+            refused += 1
+        fake.do("ended", fault)
+    assert refused, "no broken HELLO was refused"
+    fake.do("hello", 0)
+    session(fake.socket)
+
+
+def test_model_faults(fake):
+    refused = 0
+    with dnnq.Client(fake.socket, timeout=0.5) as c:
+        for fault in range(1, fake.model_faults):
+            fake.do("model", fault)
+            try:
+                m = c.model("double")
+                with m.request(1) as r:
+                    for view in list(r.inputs.values()) + list(r.outputs.values()):
+                        assert_in_region(view)
+                m.close()
+            except dnnq.Error as e:
+                assert str(e), f"MODEL fault {fault}: no message"
+                refused += 1
+    assert refused, "no broken MODEL reply was refused"
+    fake.do("model", 0)
+    session(fake.socket)
+
+
+def test_mutated_replies(fake):
+    whole = 0
+    for k in range(1, MUTATED + 1):
+        fake.do("mutate", k * 0x9e3779b97f4a7c15 % 2**64)
+        try:
+            session(fake.socket)
+            whole += 1
+        except dnnq.Error as e:
+            assert str(e), f"seed {k}: an error without a message"
+        fake.do("ended", k)
+    fake.do("mutate", 0)
+    session(fake.socket)
+    assert whole < MUTATED, "no mutated session failed: the mutation did nothing"
+
+
+def test_death_mid_request(fake):
+    """The daemon dies while a request waits for its worker, and when a
+    client connects after: Disconnected, with the views still readable."""
+    c = dnnq.Client(fake.socket, timeout=0.5)
+    m = c.model("double")
+    r = m.request(1)
+    fake.do("pause", 1)
+    future = r.submit()
+    fake.do("kill")
+    with pytest.raises(dnnq.Disconnected):
+        future.result(timeout=None)
+    with pytest.raises(dnnq.Error):
+        m.run(np.ones((1, 4), np.float32), timeout=None)
+    c.close()
+    for view in r.outputs.values():
+        assert not view.any()   # a closed client's views read zeros
+    with pytest.raises(dnnq.Error):
+        dnnq.Client(fake.socket, timeout=0.5)
