@@ -99,5 +99,10 @@ void dnnq_json_number(FILE *f, double x, int decimals);
  * newline. */
 void dnnq_json_failures(void);
 int dnnq_json_exit(int exit_code, int status);
+/* stdout holds one JSON object at most: dnnq_json_exit prints nothing
+ * after its own object, nor after the tool's when the tool said so with
+ * dnnq_json_answered() (dnnqctl bench's results with failed requests in
+ * them: the exit status and stderr still tell the failure). */
+void dnnq_json_answered(void);
 
 #endif

@@ -1,6 +1,7 @@
 /* The tools' --json failure object (engine/base.h): the one piece of
  * process state here, the tool's, never the engine's. */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@ static struct {
 	FILE *real;
 	char text[4096];
 	size_t len;
+	bool answered;                    /* stdout holds the tool's object */
 } said;
 
 static ssize_t tee_write(void *cookie, const char *buf, size_t n)
@@ -36,10 +38,16 @@ void dnnq_json_failures(void)
 	stderr = tee;
 }
 
+void dnnq_json_answered(void)
+{
+	said.answered = true;
+}
+
 int dnnq_json_exit(int exit_code, int status)
 {
-	if (!said.real || !exit_code)
+	if (!said.real || !exit_code || said.answered)
 		return exit_code;
+	said.answered = true;
 	while (said.len && said.text[said.len - 1] == '\n')
 		said.len--;
 	said.text[said.len] = 0;

@@ -7,15 +7,19 @@
  * writer against malformed, truncated and corrupted files.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "calibration/calib-internal.h"
+#include "engine/base.h"
 #include "calibration/hist.h"
 #include "calibration/hist-kernels.h"
 #include "calibration/npy.h"
@@ -1295,6 +1299,56 @@ START_TEST(npy_file_wrappers)
 }
 END_TEST
 
+/* What a tool's --json prints on stdout from dnnq_json_exit (engine/json.c),
+ * run in a child whose stdout is a pipe: `answered` says the tool printed
+ * its own object first; exits twice, as dnnqctl bench's failed requests
+ * after their results did. */
+static void json_exits(bool answered, char *out, size_t cap)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(p[1], 1);
+		dup2(null, 2);
+		close(p[0]);
+		close(p[1]);
+		dnnq_json_failures();
+		if (answered) {
+			printf("{\"requests\":3,\"failures\":1}\n");
+			dnnq_json_answered();
+		}
+		fprintf(stderr, "tool: first failure\n");
+		dnnq_json_exit(1, DNNQ_E_IO);
+		fprintf(stderr, "tool: second failure\n");
+		fflush(stdout);
+		_exit(dnnq_json_exit(1, DNNQ_E_TIMEDOUT));
+	}
+	close(p[1]);
+	size_t n = 0;
+	ssize_t k;
+	while (n < cap - 1 && (k = read(p[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = 0;
+	close(p[0]);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+}
+
+START_TEST(json_one_object_on_stdout)
+{
+	char out[1024];
+	json_exits(false, out, sizeof out);
+	ck_assert_str_eq(out, "{\"ok\":false,\"error\":{\"code\":\"DNNQ_E_IO\",\"message\":"
+	                      "\"tool: first failure\"}}\n");
+	json_exits(true, out, sizeof out);
+	ck_assert_str_eq(out, "{\"requests\":3,\"failures\":1}\n");
+}
+END_TEST
+
 Suite *suite_calib(void)
 {
 	Suite *s = suite_create("calib");
@@ -1337,6 +1391,7 @@ Suite *suite_calib(void)
 	tcase_add_test(tc, npy_file_wrappers);
 	tcase_add_test(tc, npy_float64_converted);
 	tcase_add_test(tc, npy_int64_converted);
+	tcase_add_test(tc, json_one_object_on_stdout);
 	suite_add_tcase(s, tc);
 	return s;
 }
