@@ -45,6 +45,15 @@ static int import(const char *path, const struct dnnq_onnx_value *v, size_t nv,
 	return rc;
 }
 
+/* The buffers of nin inputs and nout outputs. */
+static void free_arrs(struct arr *in, size_t nin, struct arr *want, size_t nout)
+{
+	for (size_t k = 0; k < nin; k++)
+		free(in[k].buf);
+	for (size_t k = 0; k < nout; k++)
+		free(want[k].buf);
+}
+
 /* model's outputs on its inputs (files PREFIX*.npy: torch's, numpy's):
  * the reference executor, the engine all fp32 and int8 (conformance.h),
  * whose SQNR must pass min_db. */
@@ -93,12 +102,7 @@ static void matches(const char *model, const char *prefix, size_t nin,
 	printf("rnn: %s all fp32 max rel %.3g; int8 SQNR %.2f dB\n", model, r.fp32_rel, r.sqnr_db);
 	ck_assert_msg(r.fp32_rel < 1e-5, "%s all fp32: max rel %g", model, r.fp32_rel);
 	ck_assert_msg(r.sqnr_db > min_db, "%s int8: %.2f dB", model, r.sqnr_db);
-	for (size_t k = 0; k < nin || k < nout; k++) {
-		if (k < nin)
-			free(in[k].buf);
-		if (k < nout)
-			free(want[k].buf);
-	}
+	free_arrs(in, nin, want, nout);
 	dnnq_ir_free(&ir);
 }
 
@@ -136,12 +140,7 @@ static void keeps_batch(const char *model, size_t nin, const char *const *in_nam
 	ck_assert_msg(conf_items_alone(&ir, ina, wanta, &differ, &d) == 0, "%s", d.msg);
 	ck_assert_msg(differ == 0, "%s: %zu elements differ from the items run alone", model,
 	              differ);
-	for (size_t k = 0; k < nin || k < nout; k++) {
-		if (k < nin)
-			free(in[k].buf);
-		if (k < nout)
-			free(want[k].buf);
-	}
+	free_arrs(in, nin, want, nout);
 	dnnq_ir_free(&ir);
 	matches(model, prefix, nin, in_names, nout, out_names, 35);
 }
