@@ -207,5 +207,14 @@ static int topk_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 	return DNNQ_OK;
 }
 
+uint64_t dnnq_topk_work(const struct dnnq_graph *g, const struct gnode *n)
+{
+	const struct topk *op = n->op;
+	/* a line's insertions move up to k indices an element: lines x len x k,
+	 * the output's elements times len (saturating) */
+	uint64_t out = (uint64_t)gnumel(&g->t[n->out]), w;
+	return __builtin_mul_overflow(out, (uint64_t)op->len, &w) ? UINT64_MAX : w;
+}
+
 const struct node_ops dnnq_topk_ops = { topk_create, topk_infer, topk_setup, topk_run,
                                         topk_destroy, topk_ref, false, true };

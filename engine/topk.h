@@ -27,6 +27,10 @@
 extern const struct node_ops dnnq_topk_ops;
 /* op within DNNQ_TOPK_SMALLEST, axis not 0, k not 0. */
 int dnnq_topk_check(const struct dnnq_model_node *n, char *why, size_t cap);
+/* The node's work for the graph's compute bounds (engine/graph.c
+ * node_work): the selection's worst case, len x k a line (fuzz-model found
+ * a 708-byte model of one long line with k its length taking 14 s). */
+uint64_t dnnq_topk_work(const struct dnnq_graph *g, const struct gnode *n);
 
 #define DNNQ_TOPK_OP(NAME, KIND, INDICES)                                                  \
 static const bool NAME##_indices = INDICES;                                                \
@@ -35,7 +39,7 @@ const struct dnnq_op_def dnnq_op_##NAME = {                                     
 	.attrs = DNNQ_A(DNNQ_A_OP) | DNNQ_A(DNNQ_A_AXIS) | DNNQ_A(DNNQ_A_K) |              \
 	         DNNQ_A(DNNQ_A_PRECISION),                                                 \
 	.check = dnnq_topk_check, .build = dnnq_xfmr_build, .ops = &dnnq_topk_ops,         \
-	.ops_f32 = &dnnq_topk_ops, .impl = &NAME##_indices,                                \
+	.ops_f32 = &dnnq_topk_ops, .impl = &NAME##_indices, .work = dnnq_topk_work,        \
 }
 
 #endif

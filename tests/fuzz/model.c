@@ -28,6 +28,7 @@
 #include "engine/graph-internal.h"
 #include "engine/le.h"
 #include "engine/model.h"
+#include "engine/op.h"
 
 #define HEADER_SIZE 24u      /* engine/model.c */
 #define ENTRY_SIZE 28u
@@ -70,8 +71,15 @@ static size_t cost(const struct dnnq_graph *g, const struct gnode *n)
 		return (size_t)d->op.avgpool.geom.kernel_h * (size_t)d->op.avgpool.geom.kernel_w;
 	case DNNQ_NODE_GAVGPOOL:
 		return x->ndim == 4 ? (size_t)x->dims[1] * (size_t)x->dims[2] : 1;
-	default:
+	default: {
+		/* a registry kind that counts its own work (a MatMul's K, a
+		 * TopK's line length): per output element */
+		const struct dnnq_op_def *def = dnnq_op_get(d->kind);
+		uint64_t out = (uint64_t)gnumel(&g->t[n->out]);
+		if (def && def->work && out)
+			return (size_t)(def->work(g, n) / out) + d->ninputs + 1;
 		return d->ninputs + 1;
+	}
 	}
 }
 
