@@ -28,12 +28,15 @@
 #include "engine/graph-internal.h"
 #include "engine/le.h"
 #include "engine/model.h"
-#include "engine/op.h"
 
 #define HEADER_SIZE 24u      /* engine/model.c */
 #define ENTRY_SIZE 28u
 #define RUN_MAX_BYTES ((size_t)16 << 20)   /* every tensor's bytes, summed, at the batch */
 #define RUN_MAX_WORK ((size_t)1 << 22)     /* multiply-adds (roughly), at the batch */
+/* the engine's own count at the batch (dnnq_graph_cost: bytes, multiply-adds,
+ * pooling taps, a registry kind's work such as a TopK's selection, len x k
+ * a line: a 708-byte model of one long line ran 14 s here) */
+#define RUN_MAX_COST ((uint64_t)1 << 26)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -71,23 +74,18 @@ static size_t cost(const struct dnnq_graph *g, const struct gnode *n)
 		return (size_t)d->op.avgpool.geom.kernel_h * (size_t)d->op.avgpool.geom.kernel_w;
 	case DNNQ_NODE_GAVGPOOL:
 		return x->ndim == 4 ? (size_t)x->dims[1] * (size_t)x->dims[2] : 1;
-	default: {
-		/* a registry kind that counts its own work (a MatMul's K, a
-		 * TopK's line length): per output element */
-		const struct dnnq_op_def *def = dnnq_op_get(d->kind);
-		uint64_t out = (uint64_t)gnumel(&g->t[n->out]);
-		if (def && def->work && out)
-			return (size_t)(def->work(g, n) / out) + d->ninputs + 1;
+	default:
 		return d->ninputs + 1;
-	}
 	}
 }
 
 /* Whether the graph is small enough to plan and run at `batch` here: the
  * bytes of all its tensors and a rough count of its operations, known
  * (but for the batch) once it is built. */
-static bool small_enough(const struct dnnq_graph *g, size_t batch)
+static bool small_enough(struct dnnq_graph *g, size_t batch)
 {
+	struct dnnq_graph_cost c;
+	struct dnnq_diag d = { "" };
 	size_t bytes = 0, work = 0, b;
 	for (size_t i = 0; i < g->nt; i++)
 		if (!item_bytes(&g->t[i], &b) || __builtin_add_overflow(bytes, b, &bytes))
@@ -99,7 +97,8 @@ static bool small_enough(const struct dnnq_graph *g, size_t batch)
 			return false;
 	}
 	return !__builtin_mul_overflow(bytes, batch, &bytes) && bytes <= RUN_MAX_BYTES &&
-	       !__builtin_mul_overflow(work, batch, &work) && work <= RUN_MAX_WORK;
+	       !__builtin_mul_overflow(work, batch, &work) && work <= RUN_MAX_WORK &&
+	       dnnq_graph_cost(g, batch, &c, &d) == 0 && c.work <= RUN_MAX_COST;
 }
 
 /* buf (n bytes of a tensor of dtype dt) from the fuzz input, cycled; f32
