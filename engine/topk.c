@@ -2,11 +2,16 @@
  * The graph adapter and kernel of TopK's two kinds (engine/topk.h).
  *
  * Each line (outer x inner, len values apart by inner) is scanned once in
- * index order, keeping the best k so far sorted in a per-thread buffer of
- * indices: a value that does not beat the k-th costs one compare, one that
- * does goes in by binary search. A later index never beats an equal
- * earlier one, so ties stay in index order. Both kinds select the same;
- * topk writes the values, topk_indices the indices.
+ * index order, keeping the best k so far in a per-thread buffer of indices
+ * laid out as a heap whose root is the one that comes last: a value that
+ * does not beat the root costs one compare, one that does replaces it and
+ * sinks (2 compares a level, log2 k levels); the heap is sorted in place
+ * at the end. TopK's order is total (a tie goes to the lower index), so
+ * the k kept and their order are those of a stable sort, whatever the
+ * heap's shape. A line costs at most len x 2 (1 + log2 k) compares
+ * (dnnq_topk_work), where keeping the k sorted moved up to k indices an
+ * element. Both kinds select the same; topk writes the values,
+ * topk_indices the indices.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,24 +110,45 @@ static inline bool beats(const struct topk *op, const void *xl, int32_t a, int32
 	                        ((const uint8_t *)xl)[(size_t)b * I]);
 }
 
+/* Whether index a of the line comes before b in TopK's order. */
+static inline bool before(const struct topk *op, const void *xl, int32_t a, int32_t b)
+{
+	return beats(op, xl, a, b) || (a < b && !beats(op, xl, b, a));
+}
+
+/* Sinks heap[at] in the heap of n indices whose root comes last. */
+static void sink(const struct topk *op, const void *xl, int32_t *heap, size_t n, size_t at)
+{
+	int32_t v = heap[at];
+	for (size_t c; (c = 2 * at + 1) < n; at = c) {
+		if (c + 1 < n && before(op, xl, heap[c], heap[c + 1]))
+			c++;
+		if (!before(op, xl, v, heap[c]))
+			break;
+		heap[at] = heap[c];
+	}
+	heap[at] = v;
+}
+
 /* The best k indices of the line at xl into best, best first. */
 static void select_line(const struct topk *op, const void *xl, int32_t *best)
 {
-	size_t n = 0, k = op->k;
-	for (size_t i = 0; i < op->len; i++) {
-		if (n == k && !beats(op, xl, (int32_t)i, best[k - 1]))
-			continue;
-		size_t lo = 0, hi = n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (beats(op, xl, (int32_t)i, best[mid]))
-				hi = mid;
-			else
-				lo = mid + 1;
+	size_t k = op->k;
+	for (size_t i = 0; i < k; i++)
+		best[i] = (int32_t)i;
+	for (size_t i = k / 2; i-- > 0;)
+		sink(op, xl, best, k, i);
+	/* a later index comes before the root only if it beats it */
+	for (size_t i = k; i < op->len; i++)
+		if (beats(op, xl, (int32_t)i, best[0])) {
+			best[0] = (int32_t)i;
+			sink(op, xl, best, k, 0);
 		}
-		n += n < k;
-		memmove(best + lo + 1, best + lo, (n - 1 - lo) * sizeof *best);
-		best[lo] = (int32_t)i;
+	for (size_t n = k - 1; n > 0; n--) {
+		int32_t last = best[0];
+		best[0] = best[n];
+		best[n] = last;
+		sink(op, xl, best, n, 0);
 	}
 }
 
@@ -210,10 +236,12 @@ static int topk_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 uint64_t dnnq_topk_work(const struct dnnq_graph *g, const struct gnode *n)
 {
 	const struct topk *op = n->op;
-	/* a line's insertions move up to k indices an element: lines x len x k,
-	 * the output's elements times len (saturating) */
-	uint64_t out = (uint64_t)gnumel(&g->t[n->out]), w;
-	return __builtin_mul_overflow(out, (uint64_t)op->len, &w) ? UINT64_MAX : w;
+	/* a line: heapify ~2k, len - k looks at the root and sinks of
+	 * 2 floor(log2 k) compares, k - 1 sinks to sort: within
+	 * len x 2 (1 + floor(log2 k)) since k <= len */
+	uint64_t lines = (uint64_t)gnumel(&g->t[n->out]) / op->k, w;
+	uint64_t per = (uint64_t)op->len * 2 * (uint64_t)(64 - __builtin_clzll((uint64_t)op->k));
+	return __builtin_mul_overflow(lines, per, &w) ? UINT64_MAX : w;
 }
 
 const struct node_ops dnnq_topk_ops = { topk_create, topk_infer, topk_setup, topk_run,

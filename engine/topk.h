@@ -28,8 +28,9 @@ extern const struct node_ops dnnq_topk_ops;
 /* op within DNNQ_TOPK_SMALLEST, axis not 0, k not 0. */
 int dnnq_topk_check(const struct dnnq_model_node *n, char *why, size_t cap);
 /* The node's work for the graph's compute bounds (engine/graph.c
- * node_work): the selection's worst case, len x k a line (fuzz-model found
- * a 708-byte model of one long line with k its length taking 14 s). */
+ * node_work): the selection's worst case, len x 2 (1 + floor(log2 k))
+ * compares a line (a count of the bytes it moves let fuzz-model find a
+ * 708-byte model of one long line with k its length taking 14 s). */
 uint64_t dnnq_topk_work(const struct dnnq_graph *g, const struct gnode *n);
 
 #define DNNQ_TOPK_OP(NAME, KIND, INDICES)                                                  \
