@@ -322,63 +322,84 @@ static void print_model_stats_text(const struct dnnq_model_stats *m)
 	putchar('\n');
 }
 
-/* Each served model's counters; not shown (a note) when dnnqd keeps them
- * from this uid or does not have them. */
-static int show_model_stats(struct dnnq_client *c, bool json)
+/* Every served model's counters (MODEL_STATS from index 0 until NOTFOUND)
+ * into *all (free it), *n of them, read before anything is printed: a
+ * request failing half-way leaves no half answer on stdout. 0, or the
+ * failure's status (*all NULL, *n 0). *why: 0, or DNNQ_E_PERM (kept from
+ * this uid) or DNNQ_E_PROTO (a dnnqd older than MODEL_STATS: the type is
+ * unknown there) at index 0, which leave the rest of the answer standing. */
+static int read_model_stats(struct dnnq_client *c, struct dnnq_model_stats **all, uint32_t *n,
+                            int *why)
 {
 	struct dnnq_model_stats m;
-	int rc = 0;
-	uint32_t i = 0;
-	if (json)
-		fputs(",\"model_stats\":", stdout);
-	for (;; i++) {
-		if ((rc = dnnq_model_stats(c, i, &m)))
+	int rc;
+	*all = NULL;
+	*n = 0;
+	*why = 0;
+	while (!(rc = dnnq_model_stats(c, *n, &m))) {
+		struct dnnq_model_stats *more = realloc(*all, (*n + 1) * sizeof m);
+		if (!more) {
+			rc = DNNQ_E_NOMEM;
 			break;
-		if (json) {
-			fputs(i ? "" : "[", stdout);
-			print_model_stats_json(&m, i == 0);
-			continue;
 		}
-		if (!i)
-			printf("  %-20s %10s %8s %10s %10s %10s %6s %6s %10s %5s  %s\n", "model",
-			       "requests", "failed", "samples", "avg us", "queue us", "queued", "batch",
-			       "teamed", "team",
-			       "latency (run, us)");
-		print_model_stats_text(&m);
+		*all = more;
+		(*all)[(*n)++] = m;
 	}
-	if (rc == DNNQ_E_NOTFOUND) {
-		if (json)
-			fputs(i ? "]" : "[]", stdout);
+	if (rc == DNNQ_E_NOTFOUND)
+		return 0;
+	if ((rc == DNNQ_E_PERM || rc == DNNQ_E_PROTO) && !*n) {
+		*why = rc;
 		return 0;
 	}
-	if (json)
-		fputs(i ? "]" : "null", stdout);
-	/* refused, or a daemon older than MODEL_STATS (the type is unknown
-	 * there: DNNQ_E_PROTO): the rest of the status stands */
-	if ((rc == DNNQ_E_PERM || rc == DNNQ_E_PROTO) && !i) {
-		if (!json)
-			printf("  per-model     %s\n", rc == DNNQ_E_PERM
-			       ? "not shown to this uid (access.public_stats)"
-			       : "not available (a dnnqd without per-model stats)");
-		return 0;
-	}
+	free(*all);
+	*all = NULL;
+	*n = 0;
 	return rc;
+}
+
+/* The n models' counters, or (why: DNNQ_E_PERM or DNNQ_E_PROTO) a note
+ * that they are not shown. */
+static void print_model_stats(const struct dnnq_model_stats *ms, uint32_t n, int why, bool json)
+{
+	if (json) {
+		fputs(",\"model_stats\":", stdout);
+		fputs(why ? "null" : "[", stdout);
+		for (uint32_t i = 0; i < n; i++)
+			print_model_stats_json(&ms[i], i == 0);
+		fputs(why ? "" : "]", stdout);
+		return;
+	}
+	if (why)
+		printf("  per-model     %s\n", why == DNNQ_E_PERM
+		       ? "not shown to this uid (access.public_stats)"
+		       : "not available (a dnnqd without per-model stats)");
+	if (n)
+		printf("  %-20s %10s %8s %10s %10s %10s %6s %6s %10s %5s  %s\n", "model",
+		       "requests", "failed", "samples", "avg us", "queue us", "queued", "batch",
+		       "teamed", "team", "latency (run, us)");
+	for (uint32_t i = 0; i < n; i++)
+		print_model_stats_text(&ms[i]);
 }
 
 static int show_status(struct dnnq_client *c, bool json)
 {
 	struct dnnq_stats s;
-	int rc = dnnq_stats(c, &s);
+	struct dnnq_model_stats *ms;
+	uint32_t n;
+	int why, rc = dnnq_stats(c, &s);
 	if (rc)
 		return ctl_fail("stats", rc);
+	if ((rc = read_model_stats(c, &ms, &n, &why)))
+		return ctl_fail("model stats", rc);
 	if (json)
 		print_status_json(&s);
 	else
 		print_status_text(&s);
-	rc = show_model_stats(c, json);
+	print_model_stats(ms, n, why, json);
 	if (json)
 		printf("}\n");
-	return rc ? ctl_fail("model stats", rc) : 0;
+	free(ms);
+	return 0;
 }
 
 /* ---- metrics ------------------------------------------------------------ */
@@ -426,34 +447,27 @@ static int show_metrics(struct dnnq_client *c, bool json)
 {
 	struct dnnq_stats s;
 	struct dnnq_msg_stats ws;
-	struct dnnq_model_stats m;
+	struct dnnq_model_stats *m;
 	struct dnnq_msg_model_stats *ms = NULL;
 	const char *note = NULL;
-	uint32_t n = 0;
-	int rc = dnnq_stats(c, &s);
+	uint32_t n;
+	int why, rc = dnnq_stats(c, &s);
 	(void)json;
 	if (rc)
 		return ctl_fail("stats", rc);
 	stats_to_wire(&s, &ws);
-	while (!(rc = dnnq_model_stats(c, n, &m))) {
-		struct dnnq_msg_model_stats *more = realloc(ms, (n + 1) * sizeof *ms);
-		if (!more) {
-			free(ms);
-			return ctl_failf("model stats: out of memory");
-		}
-		ms = more;
-		model_stats_to_wire(&m, &ms[n++]);
-	}
-	if (rc == DNNQ_E_PERM || rc == DNNQ_E_PROTO) {
-		note = rc == DNNQ_E_PERM ? "daemon-wide figures, for root, dnnqd's user or"
-		       " access.public_stats" : "a dnnqd without per-model stats";
-		free(ms);
-		ms = NULL;
-		n = 0;
-	} else if (rc != DNNQ_E_NOTFOUND) {
-		free(ms);
+	if ((rc = read_model_stats(c, &m, &n, &why)))
 		return ctl_fail("model stats", rc);
+	if (why)
+		note = why == DNNQ_E_PERM ? "daemon-wide figures, for root, dnnqd's user or"
+		       " access.public_stats" : "a dnnqd without per-model stats";
+	if (n && !(ms = calloc(n, sizeof *ms))) {
+		free(m);
+		return ctl_failf("model stats: out of memory");
 	}
+	for (uint32_t i = 0; i < n; i++)
+		model_stats_to_wire(&m[i], &ms[i]);
+	free(m);
 	/* no models served: the families, without series */
 	static const struct dnnq_msg_model_stats none;
 	rc = dnnq_metrics_write(stdout, &ws, ms ? ms : note ? NULL : &none, n, note);
@@ -513,31 +527,46 @@ static void print_model(const struct dnnq_model *m, bool json)
 		printf("}");
 }
 
-/* Lists by index, then opens each by name for its signature. */
+/* Lists by index and opens each by name for its signature, all before
+ * printing: a failure half-way prints no half list. */
 static int list_models(struct dnnq_client *c, bool json)
 {
 	char name[64];
-	int n = 1;
+	struct dnnq_model **m = NULL;
+	int n = 1, got = 0, rc = 0;
+	for (; got < n; got++) {
+		struct dnnq_model **more;
+		n = dnnq_model_name(c, (uint32_t)got, name, sizeof name);
+		if (n == DNNQ_E_NOTFOUND && got == 0)
+			break;	/* serving nothing */
+		if (n < 0) {
+			rc = ctl_fail("models", n);
+			goto out;
+		}
+		if (!(more = realloc(m, ((size_t)got + 1) * sizeof *m))) {
+			rc = ctl_fail("models", DNNQ_E_NOMEM);
+			goto out;
+		}
+		m = more;
+		if ((rc = dnnq_model_open(c, name, &m[got]))) {
+			rc = ctl_failf_rc(rc, "model '%s': %s", name, dnnq_strerror(rc));
+			goto out;
+		}
+	}
 	if (json)
 		printf("{\"models\":[");
-	for (int i = 0; i < n; i++) {
-		struct dnnq_model *m;
-		n = dnnq_model_name(c, (uint32_t)i, name, sizeof name);
-		if (n == DNNQ_E_NOTFOUND && i == 0)
-			break;	/* serving nothing */
-		if (n < 0)
-			return ctl_fail("models", n);
-		int rc = dnnq_model_open(c, name, &m);
-		if (rc)
-			return ctl_failf_rc(rc, "model '%s': %s", name, dnnq_strerror(rc));
+	for (int i = 0; i < got; i++) {
 		if (json && i)
 			printf(",");
-		print_model(m, json);
-		dnnq_model_close(m);
+		print_model(m[i], json);
 	}
 	if (json)
 		printf("]}\n");
-	return 0;
+out:
+	for (int i = 0; i < got; i++)
+		dnnq_model_close(m[i]);
+	free(m);
+	return rc;
 }
 
 /* status, metrics and models: --json (where it takes it), a small

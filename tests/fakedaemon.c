@@ -340,6 +340,20 @@ static int on_stats(struct fake_daemon *fd, const struct dnnq_msg_hdr *h)
 	return send_reply(fd, &r, sizeof r, NULL, 0);
 }
 
+/* MODEL_STATS under model_stats_fail: model 0's (nothing counted), then a
+ * failure, as a request failing half-way through `dnnqctl status`. */
+static int on_model_stats(struct fake_daemon *fd, const struct dnnq_msg_open *o)
+{
+	if (o->index > 0)
+		return send_hdr(fd, &o->hdr, DNNQ_MSG_MODEL_STATS, DNNQ_E_IO);
+	struct dnnq_msg_model_stats r = {
+		.hdr = reply_hdr(&o->hdr, DNNQ_MSG_MODEL_STATS, 0), .model_id = 7, .generation = 3,
+		.n_models = N_MODELS,
+	};
+	strcpy(r.name, model_names[0]);
+	return send_reply(fd, &r, sizeof r, NULL, 0);
+}
+
 /* One message; nonzero ends the session. */
 static int on_message(struct fake_daemon *fd, const void *msg, size_t len)
 {
@@ -356,6 +370,10 @@ static int on_message(struct fake_daemon *fd, const void *msg, size_t len)
 		return len == sizeof(struct dnnq_msg_close) ? send_hdr(fd, h, DNNQ_MSG_CLOSE, 0) : 1;
 	case DNNQ_MSG_STATS:
 		return len == sizeof *h ? on_stats(fd, h) : 1;
+	case DNNQ_MSG_MODEL_STATS:
+		if (LOAD(&fd->model_stats_fail))
+			return len == sizeof(struct dnnq_msg_open) ? on_model_stats(fd, msg) : 1;
+		break;
 	}
 	return send_hdr(fd, h, h->type, DNNQ_E_PROTO);
 }

@@ -986,18 +986,25 @@ END_TEST
 
 /* ---- dnnqctl ---------------------------------------------------------------- */
 
-/* Runs "$DNNQ_DNNQCTL --socket FAKE args", stdout and stderr into out;
- * returns its exit status. */
-static int run_ctl(const char *ctl, const char *args, char *out, size_t cap)
+/* Runs "$DNNQ_DNNQCTL --socket FAKE args", stdout (and stderr unless
+ * stdout_only) into out; returns its exit status. */
+static int run_ctl_to(const char *ctl, const char *args, bool stdout_only, char *out,
+                      size_t cap)
 {
 	char cmd[1024];
-	snprintf(cmd, sizeof cmd, "%s --socket %s %s 2>&1", ctl, fake.path, args);
+	snprintf(cmd, sizeof cmd, "%s --socket %s %s %s", ctl, fake.path, args,
+	         stdout_only ? "2>/dev/null" : "2>&1");
 	FILE *f = popen(cmd, "r");
 	ck_assert_ptr_nonnull(f);
 	size_t n = fread(out, 1, cap - 1, f);
 	out[n] = 0;
 	int st = pclose(f);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_ctl(const char *ctl, const char *args, char *out, size_t cap)
+{
+	return run_ctl_to(ctl, args, false, out, cap);
 }
 
 #define CTL_OK(args, want) do { \
@@ -1016,6 +1023,22 @@ START_TEST(dnnqctl_against_fake)
 	fake_up();
 	CTL_OK("status --json", "\"models\":3,");
 	CTL_OK("status", "serving 3 models");
+	/* MODEL_STATS failing after its first model: the failure object alone
+	 * on stdout, not the status object half written before it */
+	STORE(&fake.model_stats_fail, 1);
+	static const char failed[] = "{\"ok\":false,\"error\":{\"code\":\"DNNQ_E_IO\",";
+	ck_assert_int_eq(run_ctl_to(ctl, "status --json", true, out, sizeof out), 1);
+	ck_assert_msg(!strncmp(out, failed, sizeof failed - 1) && !strstr(out, "\"pid\"") &&
+	              strchr(out, '\n') == out + strlen(out) - 1, "status --json: %s", out);
+	ck_assert_int_eq(run_ctl_to(ctl, "status", true, out, sizeof out), 1);
+	ck_assert_str_eq(out, "");
+	STORE(&fake.model_stats_fail, 0);
+	/* a model whose signature is refused: no half list either */
+	STORE(&fake.model_fault, FAKE_MODEL_DTYPE);
+	ck_assert_int_eq(run_ctl_to(ctl, "models --json", true, out, sizeof out), 1);
+	ck_assert_msg(!strncmp(out, failed, 21) && !strstr(out, "{\"models\":["),
+	              "models --json: %s", out);
+	STORE(&fake.model_fault, FAKE_MODEL_OK);
 	CTL_OK("models", "[N, 2, 2]  scale 0.5 zero point 10");
 	CTL_OK("models --json", "\"shape\":[\"N\",4]");
 	snprintf(x, sizeof x, "%s/x.npy", fake.dir);
