@@ -12,16 +12,25 @@
 #define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
 #define ELEMS_PER_TASK 16384u
 
-/* acc[i] = acc[i] + x[i] (or the max), i < n */
-typedef void (*acc_f32_fn)(bool max, float *acc, const float *x, size_t n);
+/* How an element joins an accumulator: sum and mean add, max keeps the
+ * larger, prod (fp32 only) multiplies. */
+enum fold {
+	FOLD_ADD,
+	FOLD_MAX,
+	FOLD_MUL,
+};
+
+/* acc[i] = acc[i] folded with x[i], i < n (u8: added, or the max) */
+typedef void (*acc_f32_fn)(enum fold f, float *acc, const float *x, size_t n);
 typedef void (*acc_u8_fn)(bool max, int32_t *acc, const uint8_t *x, size_t n);
-/* The sum (or max) of x[0..n) */
-typedef float (*all_f32_fn)(bool max, const float *x, size_t n);
+/* x[0..n) folded */
+typedef float (*all_f32_fn)(enum fold f, const float *x, size_t n);
 typedef int32_t (*all_u8_fn)(bool max, const uint8_t *x, size_t n);
 
 struct reduce {
 	enum dnnq_reduce_mode mode;
-	bool fp32, max;
+	enum fold fold;
+	bool fp32;
 	acc_f32_fn acc_f32;
 	acc_u8_fn acc_u8;
 	all_f32_fn all_f32;
@@ -43,43 +52,50 @@ struct reduce {
 
 /* ---- kernels ---------------------------------------------------------------- */
 
-static float max_f(float a, float b)
+static float fold_f(enum fold f, float a, float b)
 {
-	return a > b ? a : b;           /* _mm256_max_ps(a, b) */
+	/* _mm256_max_ps(a, b), _mm256_mul_ps, _mm256_add_ps */
+	return f == FOLD_MAX ? (a > b ? a : b) : f == FOLD_MUL ? a * b : a + b;
 }
 
-static void acc_f32_scalar(bool max, float *acc, const float *x, size_t n)
+/* The accumulator before any element. */
+static float fold_start(enum fold f)
+{
+	return f == FOLD_MAX ? -INFINITY : f == FOLD_MUL ? 1.0f : 0.0f;
+}
+
+static void acc_f32_scalar(enum fold f, float *acc, const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		acc[i] = max ? max_f(acc[i], x[i]) : acc[i] + x[i];
+		acc[i] = fold_f(f, acc[i], x[i]);
 }
 
 /* Eight lanes (lane l holds elements l, l + 8, ...), then a fixed tree. */
-static float tree8(bool max, float *s)
+static float tree8(enum fold f, float *s)
 {
 	for (int w = 4; w >= 1; w /= 2)
 		for (int l = 0; l < w; l++)
-			s[l] = max ? max_f(s[l], s[l + w]) : s[l] + s[l + w];
+			s[l] = fold_f(f, s[l], s[l + w]);
 	return s[0];
 }
 
-static float all_tail(bool max, float *s, const float *x, size_t n)
+static float all_tail(enum fold f, float *s, const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		s[i] = max ? max_f(s[i], x[i]) : s[i] + x[i];
-	return tree8(max, s);
+		s[i] = fold_f(f, s[i], x[i]);
+	return tree8(f, s);
 }
 
-static float all_f32_scalar(bool max, const float *x, size_t n)
+static float all_f32_scalar(enum fold f, const float *x, size_t n)
 {
 	float s[8];
 	size_t i = 0;
 	for (int l = 0; l < 8; l++)
-		s[l] = max ? -INFINITY : 0.0f;
+		s[l] = fold_start(f);
 	for (; i + 8 <= n; i += 8)
 		for (int l = 0; l < 8; l++)
-			s[l] = max ? max_f(s[l], x[i + l]) : s[l] + x[i + l];
-	return all_tail(max, s, x + i, n - i);
+			s[l] = fold_f(f, s[l], x[i + l]);
+	return all_tail(f, s, x + i, n - i);
 }
 
 static void acc_u8_scalar(bool max, int32_t *acc, const uint8_t *x, size_t n)
@@ -97,28 +113,31 @@ static int32_t all_u8_scalar(bool max, const uint8_t *x, size_t n)
 }
 
 __attribute__((target("avx2")))
-static void acc_f32_avx2(bool max, float *acc, const float *x, size_t n)
+static inline __m256 fold8(enum fold f, __m256 a, __m256 b)
 {
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		__m256 a = _mm256_loadu_ps(acc + i), v = _mm256_loadu_ps(x + i);
-		_mm256_storeu_ps(acc + i, max ? _mm256_max_ps(a, v) : _mm256_add_ps(a, v));
-	}
-	acc_f32_scalar(max, acc + i, x + i, n - i);
+	return f == FOLD_MAX ? _mm256_max_ps(a, b) : f == FOLD_MUL ? _mm256_mul_ps(a, b)
+	                                                           : _mm256_add_ps(a, b);
 }
 
 __attribute__((target("avx2")))
-static float all_f32_avx2(bool max, const float *x, size_t n)
+static void acc_f32_avx2(enum fold f, float *acc, const float *x, size_t n)
 {
-	__m256 s = _mm256_set1_ps(max ? -INFINITY : 0.0f);
 	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		__m256 v = _mm256_loadu_ps(x + i);
-		s = max ? _mm256_max_ps(s, v) : _mm256_add_ps(s, v);
-	}
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(acc + i, fold8(f, _mm256_loadu_ps(acc + i), _mm256_loadu_ps(x + i)));
+	acc_f32_scalar(f, acc + i, x + i, n - i);
+}
+
+__attribute__((target("avx2")))
+static float all_f32_avx2(enum fold f, const float *x, size_t n)
+{
+	__m256 s = _mm256_set1_ps(fold_start(f));
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		s = fold8(f, s, _mm256_loadu_ps(x + i));
 	float l[8];
 	_mm256_storeu_ps(l, s);
-	return all_tail(max, l, x + i, n - i);
+	return all_tail(f, l, x + i, n - i);
 }
 
 __attribute__((target("avx2")))
@@ -248,7 +267,8 @@ static int reduce_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 	n->op = op;
 	op->mode = mode;
 	op->fp32 = fp32;
-	op->max = mode == DNNQ_REDUCE_MAX;
+	op->fold = mode == DNNQ_REDUCE_MAX ? FOLD_MAX : mode == DNNQ_REDUCE_PROD ? FOLD_MUL
+	                                                                        : FOLD_ADD;
 	bool avx2 = dnnq_xfmr_isa(n) != DNNQ_ISA_SCALAR;
 	op->acc_f32 = avx2 ? acc_f32_avx2 : acc_f32_scalar;
 	op->all_f32 = avx2 ? all_f32_avx2 : all_f32_scalar;
@@ -265,10 +285,10 @@ static void reduce_range(const struct reduce *op, const void *xv, void *accv, vo
                          size_t u0, size_t u1)
 {
 	size_t len = op->dims[op->nd - 1];
-	bool inner_red = op->red[op->nd - 1];
+	bool inner_red = op->red[op->nd - 1], max = op->fold == FOLD_MAX;
 	for (size_t o = u0 * op->outs_per_unit; o < u1 * op->outs_per_unit; o++) {
 		if (op->fp32)
-			((float *)accv)[o] = op->max ? -INFINITY : 0.0f;
+			((float *)accv)[o] = fold_start(op->fold);
 		else
 			((int32_t *)accv)[o] = 0;
 	}
@@ -282,19 +302,17 @@ static void reduce_range(const struct reduce *op, const void *xv, void *accv, vo
 			const float *x = (const float *)xv + r * len;
 			float *acc = (float *)accv + off;
 			if (!inner_red)
-				op->acc_f32(op->max, acc, x, len);
-			else if (op->max)
-				acc[0] = max_f(acc[0], op->all_f32(true, x, len));
+				op->acc_f32(op->fold, acc, x, len);
 			else
-				acc[0] += op->all_f32(false, x, len);
+				acc[0] = fold_f(op->fold, acc[0], op->all_f32(op->fold, x, len));
 		} else {
 			const uint8_t *x = (const uint8_t *)xv + r * len;
 			int32_t *acc = (int32_t *)accv + off;
-			int32_t v = inner_red ? op->all_u8(op->max, x, len) : 0;
+			int32_t v = inner_red ? op->all_u8(max, x, len) : 0;
 			if (!inner_red)
-				op->acc_u8(op->max, acc, x, len);
+				op->acc_u8(max, acc, x, len);
 			else
-				acc[0] = op->max ? (acc[0] > v ? acc[0] : v) : acc[0] + v;
+				acc[0] = max ? (acc[0] > v ? acc[0] : v) : acc[0] + v;
 		}
 	}
 	for (size_t o = u0 * op->outs_per_unit; o < u1 * op->outs_per_unit; o++) {
@@ -303,7 +321,7 @@ static void reduce_range(const struct reduce *op, const void *xv, void *accv, vo
 			((float *)yv)[o] = op->mode == DNNQ_REDUCE_MEAN ? v / (float)op->count : v;
 		} else {
 			int64_t v = ((int32_t *)accv)[o];
-			((uint8_t *)yv)[o] = op->max ? (uint8_t)v : (uint8_t)dnnq_saturate_rne(
+			((uint8_t *)yv)[o] = max ? (uint8_t)v : (uint8_t)dnnq_saturate_rne(
 				(float)(v - (int64_t)op->count * op->zx) * op->mult, op->zy, 0, 255);
 		}
 	}

@@ -1907,7 +1907,8 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 	return 0;
 }
 
-/* ReduceMean, ReduceSum, ReduceMax; ReduceSumSquare and ReduceL2 (F.normalize's
+/* ReduceMean, ReduceSum, ReduceMax, ReduceProd (fp32: the registry's
+ * reduce_prod has no int8 kernel); ReduceSumSquare and ReduceL2 (F.normalize's
  * norm, a face embedding's last step) as Mul, ReduceSum and Sqrt; ReduceMin
  * as Neg, ReduceMax and Neg. */
 static int op_reduce(struct nctx *c)
@@ -1946,7 +1947,8 @@ static int op_reduce(struct nctx *c)
 		x = V(c, 0);
 	}
 	if ((rc = engine_kind(c, !strcmp(op, "ReduceMean") ? "reduce_mean" :
-	                         !strcmp(op, "ReduceMax") || min ? "reduce_max" : "reduce_sum")))
+	                         !strcmp(op, "ReduceMax") || min ? "reduce_max" :
+	                         !strcmp(op, "ReduceProd") ? "reduce_prod" : "reduce_sum")))
 		return rc;
 	c->node.keepdims = keep;
 	c->nin = 1;
@@ -3064,6 +3066,7 @@ static const struct opdef OPS[] = {
 	{ "ReduceSum", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceMax", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceMin", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
+	{ "ReduceProd", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceL2", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSumSquare", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },

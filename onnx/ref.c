@@ -813,14 +813,15 @@ static void matmul_f32(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
-/* ReduceSum, ReduceMean, ReduceMax over node.ints (keepdims changes only
- * the shape), in double. */
+/* ReduceSum, ReduceMean, ReduceMax, ReduceProd over node.ints (keepdims
+ * changes only the shape), in double. */
 static void reduce(const struct run *r, const struct dnnq_ir_node *n, const char *name)
 {
 	int64_t xd[DNNQ_IR_MAX_DIMS], ys[DNNQ_IR_MAX_DIMS], kd[DNNQ_IR_MAX_DIMS];
 	uint32_t R = r->ir->values[n->inputs[0]].ndim;
 	adims(r, n->inputs[0], xd);
 	bool red[DNNQ_IR_MAX_DIMS] = { false }, max = !strcmp(name, "reduce_max");
+	bool prod = !strcmp(name, "reduce_prod");
 	for (uint32_t k = 0; k < n->nints; k++)
 		red[n->ints[k]] = true;
 	size_t count = 1;
@@ -834,7 +835,7 @@ static void reduce(const struct run *r, const struct dnnq_ir_node *n, const char
 	if (!acc)
 		return;
 	for (size_t o = 0; o < nout; o++)
-		acc[o] = max ? -INFINITY : 0;
+		acc[o] = max ? -INFINITY : prod ? 1 : 0;
 	const float *x = IN(0);
 	for (size_t e = 0; e < total; e++) {
 		size_t q = e, o = 0;
@@ -842,7 +843,7 @@ static void reduce(const struct run *r, const struct dnnq_ir_node *n, const char
 			o += red[i] ? 0 : q % (size_t)xd[i] * (size_t)ys[i];
 			q /= (size_t)xd[i];
 		}
-		acc[o] = max ? (x[e] > acc[o] ? x[e] : acc[o]) : acc[o] + x[e];
+		acc[o] = max ? (x[e] > acc[o] ? x[e] : acc[o]) : prod ? acc[o] * x[e] : acc[o] + x[e];
 	}
 	for (size_t o = 0; o < nout; o++)
 		((float *)OUT(0))[o] = (float)(strcmp(name, "reduce_mean") ? acc[o]

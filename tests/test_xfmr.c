@@ -285,6 +285,76 @@ START_TEST(xfmr_reduce_every_isa)
 }
 END_TEST
 
+/* ReduceProd, fp32 only: every ISA the scalar kernel's bits, within
+ * count x 2^-22 (relative) of the product in double, on values of
+ * magnitude 0.8..1.25 of either sign (the products stay finite), a NaN
+ * and an infinity carried through; int8 is refused naming the node. */
+START_TEST(xfmr_reduce_prod_every_isa)
+{
+	static const struct { int64_t axes[3]; uint32_t nax, keep; } cases[] = {
+		{ { 3 }, 1, 1 }, { { 1, 2 }, 2, 0 }, { { 2 }, 1, 1 }, { { 1, 3 }, 2, 0 },
+		{ { 1 }, 1, 1 }, { { 1, 2, 3 }, 3, 1 },
+	};
+	const int64_t X[4] = { 2, 3, 5, 37 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	struct rng r = { 61 };
+	size_t n = numel(4, X);
+	float *x = malloc(n * sizeof *x);
+	for (size_t e = 0; e < n; e++)
+		x[e] = (float)(rng_uniform(&r, 0.8, 1.25) * (rng_int(&r, 0, 1) ? -1 : 1));
+	x[7] = NAN;                              /* batch 0, the last dim's 7th */
+	x[n - 1] = INFINITY;                     /* batch 1, the last element */
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct one c = { .name = "reduce_prod", .fp32 = true, .nin = 1, .nd = { 4 } };
+		memcpy(c.dims[0], X, sizeof X);
+		c.x.ndim = cases[i].nax;
+		c.x.op = cases[i].keep;
+		memcpy(c.x.dims, cases[i].axes, sizeof cases[i].axes);
+		size_t bytes;
+		float *y = every_isa_same(&c, (const void *[]){ x }, &bytes, &ex);
+		bool red[4] = { false };
+		size_t count = 1;
+		for (uint32_t k = 0; k < cases[i].nax; k++)
+			red[cases[i].axes[k]] = true, count *= (size_t)X[cases[i].axes[k]];
+		size_t nout = n / count;
+		ck_assert_uint_eq(bytes, nout * 4);
+		double *acc = malloc(nout * sizeof *acc);
+		for (size_t o = 0; o < nout; o++)
+			acc[o] = 1;
+		for (size_t e = 0; e < n; e++) {
+			size_t q = e, o = 0, s = 1;
+			for (int k = 3; k >= 0; k--) {
+				size_t idx = q % (size_t)X[k];
+				q /= (size_t)X[k];
+				if (!red[k]) {
+					o += idx * s;
+					s *= (size_t)X[k];
+				}
+			}
+			acc[o] *= x[e];
+		}
+		for (size_t o = 0; o < nout; o++) {
+			double want = acc[o], got = y[o];
+			bool ok = isnan(want) ? isnan(got) : isinf(want) ? got == want
+			        : fabs(got - want) <= (double)count * 0x1p-22 * fabs(want);
+			ck_assert_msg(ok, "reduce_prod case %zu output %zu: %g, want %g", i, o, got, want);
+		}
+		free(acc);
+		free(y);
+	}
+	struct one c = { .name = "reduce_prod", .nin = 1, .nd = { 4 }, .x = { .ndim = 1 } };
+	memcpy(c.dims[0], X, sizeof X);
+	c.x.dims[0] = 3;
+	struct dnnq_tensor_info oi;
+	struct dnnq_diag d = { 0 };
+	ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
+	ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, "reduce_prod"), "%s", d.msg);
+	free(x);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 START_TEST(xfmr_transpose_every_isa)
 {
 	const int64_t X[4] = { 2, 3, 4, 5 };
@@ -727,6 +797,7 @@ Suite *suite_xfmr(void)
 	TCase *tc = tcase_create("xfmr");
 	tcase_add_test(tc, xfmr_matmul_every_isa);
 	tcase_add_test(tc, xfmr_reduce_every_isa);
+	tcase_add_test(tc, xfmr_reduce_prod_every_isa);
 	tcase_add_test(tc, xfmr_transpose_every_isa);
 	tcase_add_test(tc, xfmr_softmax_layernorm_every_isa);
 	tcase_add_test(tc, xfmr_argmax_every_isa);
