@@ -211,7 +211,10 @@ $(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(
 CHECK_ENV = CK_DEFAULT_TIMEOUT=$(if $(SANITIZE),600,120) DNNQ_BINDIR=$(BUILD)/bin \
             DNNQ_DNNQD=$(DNNQD) DNNQ_DNNQCTL=$(DNNQCTL) \
             $(if $(findstring address,$(SANITIZE)),ASAN_OPTIONS="quarantine_size_mb=16$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}")
-check: $(DEPS_FIRST) all $(TEST_BIN) $(DNNQD) $(DNNQCTL) $(ONNX_TOOLS)
+# dnnq-bench too where oneDNN is installed: suite systemd checks its --help
+# against man/dnnq-bench.1
+check: $(DEPS_FIRST) all $(TEST_BIN) $(DNNQD) $(DNNQCTL) $(ONNX_TOOLS) \
+       $(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),$(BENCH_BIN))
 	$(CHECK_ENV) $(TEST_BIN)
 
 # The list of the ONNX node tests dnnq runs but does not pass, each with

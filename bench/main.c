@@ -188,7 +188,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: dnnq-bench COMMAND [OPTIONS]\n"
 	        "Measures dnnq's int8 kernels against oneDNN and OpenBLAS on this machine.\n"
-	        "Candidates are timed in alternation and compared by medians.\n\ncommands:\n"
+	        "Candidates are timed in alternation and compared by medians.\n\nCommands:\n"
 	        "  peak      int8 multiply-add peaks of this core (AVX2, AVX-512 VNNI)\n"
 	        "  quant     quantization core, AVX2 against scalar\n"
 	        "  gemm      u8 x s8 GEMM against oneDNN and OpenBLAS\n"

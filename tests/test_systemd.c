@@ -649,7 +649,7 @@ END_TEST
 
 static const char *const man_pages[] = {
 	"dnnqd.8", "dnnqctl.1", "dnnq-inspect.1", "dnnq-calibrate.1", "dnnq-convert.1",
-	"dnnq-run.1", "dnnqd.yaml.5", "dnnq.3",
+	"dnnq-run.1", "dnnq-bench.1", "dnnqd.yaml.5", "dnnq.3",
 };
 #define NPAGES (sizeof man_pages / sizeof man_pages[0])
 
@@ -1007,6 +1007,12 @@ START_TEST(systemd_man_lists_options)
 		struct opts in_help = { .n = 0 }, in_page = { .n = 0 };
 		fmt(name, sizeof name, "%.*s", (int)(sec - 1 - man_pages[i]), man_pages[i]);
 		tool_path(name, tool, sizeof tool);
+		if (!strcmp(name, "dnnq-bench") && access(tool, X_OK)) {
+			/* make check builds it where oneDNN is installed (make deps-bench) */
+			fprintf(stderr, "systemd_man_lists_options: %s skipped: no %s\n", man_pages[i],
+			        tool);
+			continue;
+		}
 		help[0] = '\0';
 		help_of(tool, NULL, help, sizeof help);
 		commands_of(help, cmds, &ncmds);
@@ -1103,7 +1109,8 @@ static const char *const installed[] = {
 	/* in `find | sort` order: lib/x86_64-linux-gnu after lib/tmpfiles.d */
 	"./usr/@LIB@/libdnnq-client.so", "./usr/@LIB@/libdnnq-client.so.1",
 	"./usr/@LIB@/pkgconfig/dnnq-client.pc",
-	"./usr/share/man/man1/dnnq-calibrate.1", "./usr/share/man/man1/dnnq-convert.1",
+	"./usr/share/man/man1/dnnq-bench.1", "./usr/share/man/man1/dnnq-calibrate.1",
+	"./usr/share/man/man1/dnnq-convert.1",
 	"./usr/share/man/man1/dnnq-inspect.1", "./usr/share/man/man1/dnnq-run.1",
 	"./usr/share/man/man1/dnnqctl.1", "./usr/share/man/man3/dnnq.3",
 	"./usr/share/man/man5/dnnqd.yaml.5",
