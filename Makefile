@@ -413,6 +413,9 @@ $(FUZZ_SEEDS): $(call obj,tools/fuzz-seeds.c $(FIXTURE_SRC)) $(CLIENT_A) $(CALIB
 fuzz-seeds: $(FUZZ_SEEDS)
 	$(FUZZ_SEEDS) tests/fuzz/corpus
 
+# suite systemd checks their --help against their man pages
+check: $(SOAK_BIN) $(FUZZ_SEEDS)
+
 -include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

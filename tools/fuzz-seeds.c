@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,9 +503,15 @@ static void requests(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: dnnq-fuzz-seeds DIR (e.g. tests/fuzz/corpus)\n");
-		return 2;
+	static const char usage[] =
+		"usage: dnnq-fuzz-seeds DIR (e.g. tests/fuzz/corpus)\n"
+		"Writes the seed corpora of the fuzz harnesses (tests/fuzz/) into\n"
+		"DIR/HARNESS/: small valid inputs made by dnnq's own writers.\n"
+		"  -h, --help    this text\n";
+	bool help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+	if (help || argc != 2 || argv[1][0] == '-') {
+		fputs(usage, help ? stdout : stderr);
+		return help ? 0 : 2;
 	}
 	root = argv[1];
 	if (mkdir(root, 0755) && errno != EEXIST)
