@@ -2,22 +2,23 @@
  * The graph adapter and kernel of TopK's two kinds (engine/topk.h).
  *
  * Each line (outer x inner, len values apart by inner) is scanned once in
- * index order, keeping the best k so far in a per-thread buffer of indices
- * laid out as a heap whose root is the one that comes last: a value that
- * does not beat the root costs one compare, one that does replaces it and
- * sinks (2 compares a level, log2 k levels); the heap is sorted in place
- * at the end. TopK's order is total (a tie goes to the lower index), so
- * the k kept and their order are those of a stable sort, whatever the
- * heap's shape. A line costs at most len x 2 (1 + log2 k) compares
- * (dnnq_topk_work), where keeping the k sorted moved up to k indices an
- * element. Both kinds select the same; topk writes the values,
- * topk_indices the indices.
+ * index order. An element's place in TopK's order is one 64-bit key, the
+ * larger first: its value's rank (a NaN above every number both ways, -0
+ * and +0 equal, the smallest negated) over its index complemented (a tie
+ * to the lower index). The best k keys so far sit in a per-thread heap
+ * whose root is the smallest: a key below it costs one compare, a larger
+ * one replaces it and sinks (2 compares a level, log2 k levels); the heap
+ * is sorted in place at the end. Keys are unique, so the k kept and their
+ * order are those of a sort, whatever the heap's shape. A line costs at
+ * most len x 2 (1 + log2 k) compares (dnnq_topk_work), where keeping the k
+ * sorted moved up to k indices an element. Both kinds select the same;
+ * topk writes the values, topk_indices the indices.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/argmax.h"
 #include "engine/topk.h"
 
 #define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
@@ -28,7 +29,7 @@ struct topk {
 	size_t outer, len, inner, k, per_task;
 	const void *x;
 	void *y;
-	int32_t *scratch;              /* nscratch x k */
+	uint64_t *scratch;             /* nscratch x k keys */
 	unsigned nscratch;
 };
 
@@ -99,61 +100,62 @@ static int topk_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *ou
 	return topk_infer(g, n, out, diag);
 }
 
-/* Whether index a of the line beats index b. */
-static inline bool beats(const struct topk *op, const void *xl, int32_t a, int32_t b)
+/* Element i of the line at xl as its key (the top comment). */
+static inline uint64_t key(const struct topk *op, const void *xl, size_t i)
 {
-	size_t I = op->inner;
-	if (op->fp32)
-		return dnnq_arg_wins_f32(op->min, false, ((const float *)xl)[(size_t)a * I],
-		                         ((const float *)xl)[(size_t)b * I]);
-	return dnnq_arg_wins_u8(op->min, false, ((const uint8_t *)xl)[(size_t)a * I],
-	                        ((const uint8_t *)xl)[(size_t)b * I]);
+	uint32_t r;
+	if (op->fp32) {
+		float v = ((const float *)xl)[i * op->inner];
+		uint32_t b;
+		v = v == 0.0f ? 0.0f : v;
+		memcpy(&b, &v, sizeof b);
+		b = b & 0x80000000u ? ~b : b | 0x80000000u;     /* ascending with v */
+		r = isnan(v) ? UINT32_MAX : op->min ? ~b : b;
+	} else {
+		uint8_t c = ((const uint8_t *)xl)[i * op->inner];
+		r = op->min ? 255u - c : c;
+	}
+	return (uint64_t)r << 32 | (uint32_t)~i;
 }
 
-/* Whether index a of the line comes before b in TopK's order. */
-static inline bool before(const struct topk *op, const void *xl, int32_t a, int32_t b)
+/* Sinks heap[at] in the heap of n keys whose root is the smallest. */
+static void sink(uint64_t *heap, size_t n, size_t at)
 {
-	return beats(op, xl, a, b) || (a < b && !beats(op, xl, b, a));
-}
-
-/* Sinks heap[at] in the heap of n indices whose root comes last. */
-static void sink(const struct topk *op, const void *xl, int32_t *heap, size_t n, size_t at)
-{
-	int32_t v = heap[at];
+	uint64_t v = heap[at];
 	for (size_t c; (c = 2 * at + 1) < n; at = c) {
-		if (c + 1 < n && before(op, xl, heap[c], heap[c + 1]))
-			c++;
-		if (!before(op, xl, v, heap[c]))
+		c += c + 1 < n && heap[c + 1] < heap[c];
+		if (v < heap[c])
 			break;
 		heap[at] = heap[c];
 	}
 	heap[at] = v;
 }
 
-/* The best k indices of the line at xl into best, best first. */
-static void select_line(const struct topk *op, const void *xl, int32_t *best)
+/* The keys of the best k elements of the line at xl into best, best first. */
+static void select_line(const struct topk *op, const void *xl, uint64_t *best)
 {
 	size_t k = op->k;
 	for (size_t i = 0; i < k; i++)
-		best[i] = (int32_t)i;
+		best[i] = key(op, xl, i);
 	for (size_t i = k / 2; i-- > 0;)
-		sink(op, xl, best, k, i);
-	/* a later index comes before the root only if it beats it */
-	for (size_t i = k; i < op->len; i++)
-		if (beats(op, xl, (int32_t)i, best[0])) {
-			best[0] = (int32_t)i;
-			sink(op, xl, best, k, 0);
+		sink(best, k, i);
+	for (size_t i = k; i < op->len; i++) {
+		uint64_t y = key(op, xl, i);
+		if (y > best[0]) {
+			best[0] = y;
+			sink(best, k, 0);
 		}
+	}
 	for (size_t n = k - 1; n > 0; n--) {
-		int32_t last = best[0];
+		uint64_t last = best[0];
 		best[0] = best[n];
 		best[n] = last;
-		sink(op, xl, best, n, 0);
+		sink(best, n, 0);
 	}
 }
 
 /* Lines [l0, l1): the values (esz bytes each) or the indices into y. */
-static void lines(const struct topk *op, const void *x, void *y, int32_t *best, size_t l0,
+static void lines(const struct topk *op, const void *x, void *y, uint64_t *best, size_t l0,
                   size_t l1)
 {
 	size_t L = op->len, I = op->inner, K = op->k, esz = op->fp32 ? 4 : 1;
@@ -162,11 +164,11 @@ static void lines(const struct topk *op, const void *x, void *y, int32_t *best, 
 		const char *xl = (const char *)x + (o * L * I + i) * esz;
 		select_line(op, xl, best);
 		for (size_t j = 0; j < K; j++) {
-			size_t at = (o * K + j) * I + i;
+			size_t at = (o * K + j) * I + i, e = (uint32_t)~best[j];
 			if (op->indices)
-				((int32_t *)y)[at] = best[j];
+				((int32_t *)y)[at] = (int32_t)e;
 			else
-				memcpy((char *)y + at * esz, xl + (size_t)best[j] * I * esz, esz);
+				memcpy((char *)y + at * esz, xl + e * I * esz, esz);
 		}
 	}
 }
@@ -185,7 +187,7 @@ static int topk_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 	dnnq_xfmr_bind(g, n, &op->x, &op->y);
 	if (nthreads <= op->nscratch)
 		return DNNQ_OK;
-	int32_t *s = realloc(op->scratch, (size_t)nthreads * op->k * sizeof *s);
+	uint64_t *s = realloc(op->scratch, (size_t)nthreads * op->k * sizeof *s);
 	if (!s)
 		return DNNQ_E_NOMEM;
 	op->scratch = s;
@@ -213,7 +215,8 @@ static int topk_ref(struct dnnq_graph *g, struct gnode *n, const float *const *i
 {
 	struct topk op = *(const struct topk *)n->op;
 	size_t m = op.outer * op.k * op.inner;
-	int32_t *best = malloc(op.k * sizeof *best), *idx = malloc((m ? m : 1) * sizeof *idx);
+	uint64_t *best = malloc(op.k * sizeof *best);
+	int32_t *idx = malloc((m ? m : 1) * sizeof *idx);
 	(void)g;
 	if (!best || !idx) {
 		free(best);
