@@ -215,6 +215,22 @@ static void *every_isa_same(const struct one *c, const void *const *in, size_t *
 	return ref;
 }
 
+/* The output element that element e of a 4-D input X reduces into, the
+ * dims red[] reduced. */
+static size_t reduced_at(const int64_t *X, const bool *red, size_t e)
+{
+	size_t o = 0, s = 1;
+	for (int k = 3; k >= 0; k--) {
+		size_t idx = e % (size_t)X[k];
+		e /= (size_t)X[k];
+		if (!red[k]) {
+			o += idx * s;
+			s *= (size_t)X[k];
+		}
+	}
+	return o;
+}
+
 START_TEST(xfmr_reduce_every_isa)
 {
 	static const struct { const char *name; int64_t axes[3]; uint32_t nax, keep; } cases[] = {
@@ -249,15 +265,7 @@ START_TEST(xfmr_reduce_every_isa)
 			for (size_t o = 0; o < nout; o++)
 				acc[o] = max ? -INFINITY : 0;
 			for (size_t e = 0; e < in.n; e++) {
-				size_t q = e, o = 0, s = 1;
-				for (int k = 3; k >= 0; k--) {
-					size_t idx = q % (size_t)X[k];
-					q /= (size_t)X[k];
-					if (!red[k]) {
-						o += idx * s;
-						s *= (size_t)X[k];
-					}
-				}
+				size_t o = reduced_at(X, red, e);
 				double v = fp32 ? in.f[e] : in.u[e];
 				acc[o] = max ? fmax(acc[o], v) : acc[o] + v;
 			}
@@ -322,18 +330,8 @@ START_TEST(xfmr_reduce_prod_every_isa)
 		double *acc = malloc(nout * sizeof *acc);
 		for (size_t o = 0; o < nout; o++)
 			acc[o] = 1;
-		for (size_t e = 0; e < n; e++) {
-			size_t q = e, o = 0, s = 1;
-			for (int k = 3; k >= 0; k--) {
-				size_t idx = q % (size_t)X[k];
-				q /= (size_t)X[k];
-				if (!red[k]) {
-					o += idx * s;
-					s *= (size_t)X[k];
-				}
-			}
-			acc[o] *= x[e];
-		}
+		for (size_t e = 0; e < n; e++)
+			acc[reduced_at(X, red, e)] *= x[e];
 		for (size_t o = 0; o < nout; o++) {
 			double want = acc[o], got = y[o];
 			bool ok = isnan(want) ? isnan(got) : isinf(want) ? got == want
