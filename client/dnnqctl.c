@@ -444,7 +444,9 @@ static int show_metrics(struct dnnq_client *c, bool json)
 		ms = more;
 		model_stats_to_wire(&m, &ms[n++]);
 	}
-	if (rc == DNNQ_E_PERM || rc == DNNQ_E_PROTO) {
+	/* refused, or a daemon older than MODEL_STATS; after an answer, a
+	 * malformed reply (endless_model_indices) is a failure */
+	if ((rc == DNNQ_E_PERM || rc == DNNQ_E_PROTO) && !n) {
 		note = rc == DNNQ_E_PERM ? "daemon-wide figures, for root, dnnqd's user or"
 		       " access.public_stats" : "a dnnqd without per-model stats";
 		free(ms);

@@ -318,12 +318,14 @@ static int on_model(struct fake_daemon *fd, const struct dnnq_msg_open *o)
 		while (i < N_MODELS && strncmp(o->name, model_names[i], sizeof o->name))
 			i++;
 	else
-		i = o->index;
+		i = LOAD(&fd->endless) ? o->index % N_MODELS : o->index;
 	if (i >= N_MODELS)
 		return send_hdr(fd, &o->hdr, DNNQ_MSG_MODEL, DNNQ_E_NOTFOUND);
 	struct dnnq_msg_model r = { .hdr = reply_hdr(&o->hdr, DNNQ_MSG_MODEL, 0) };
 	size_t len = sizeof r;
 	fill_model(i, &r);
+	if (o->hdr.type == DNNQ_MSG_INFO && LOAD(&fd->endless))
+		r.n_models = o->index + LOAD(&fd->endless);
 	break_model(&r, LOAD(&fd->model_fault), &len);
 	return send_reply(fd, &r, len, NULL, 0);
 }
@@ -337,6 +339,20 @@ static int on_stats(struct fake_daemon *fd, const struct dnnq_msg_hdr *h)
 		.pid = (uint32_t)getpid(),
 	};
 	strcpy(r.message, "serving 3 models");
+	return send_reply(fd, &r, sizeof r, NULL, 0);
+}
+
+/* MODEL_STATS with endless: every index answered (as for INFO). Without,
+ * it is refused, as by a daemon older than MODEL_STATS. */
+static int on_model_stats(struct fake_daemon *fd, const struct dnnq_msg_open *o)
+{
+	uint32_t more = LOAD(&fd->endless);
+	struct dnnq_msg_model_stats r = {
+		.hdr = reply_hdr(&o->hdr, DNNQ_MSG_MODEL_STATS, 0),
+		.model_id = o->index, .generation = 1, .n_models = o->index + more,
+		.requests = 1, .runs = 1, .run_items = 1,
+	};
+	strcpy(r.name, model_names[o->index % N_MODELS]);
 	return send_reply(fd, &r, sizeof r, NULL, 0);
 }
 
@@ -356,6 +372,10 @@ static int on_message(struct fake_daemon *fd, const void *msg, size_t len)
 		return len == sizeof(struct dnnq_msg_close) ? send_hdr(fd, h, DNNQ_MSG_CLOSE, 0) : 1;
 	case DNNQ_MSG_STATS:
 		return len == sizeof *h ? on_stats(fd, h) : 1;
+	case DNNQ_MSG_MODEL_STATS:
+		if (len == sizeof(struct dnnq_msg_open) && LOAD(&fd->endless))
+			return on_model_stats(fd, msg);
+		break;
 	}
 	return send_hdr(fd, h, h->type, DNNQ_E_PROTO);
 }
