@@ -126,6 +126,7 @@ depends on how the offender's own threads share them.
 | `hostile_uncollected` | 16 requests in flight, then gone without collecting; HELLO over `--max-inflight` | `DNNQ_E_NOMEM` |
 | `hostile_many_sessions` | sessions up to and past `--max-clients`; connections that never send HELLO | past the limit `DNNQ_E_BUSY`, for a peer that sends nothing right after accept; silent ones closed after a second |
 | `hostile_blocking_fds` | O_NONBLOCK cleared on both socketpair ends the HELLO passed, the completion end's receive buffer shrunk and never read, datagrams sent into both ends, the doorbell's send buffer shrunk or forced to 4 MiB, events armed, requests, both ends closed before the completions, disconnect, reconnect (issue 19, finding 2) | the fds are AF_UNIX datagram sockets; every request answered; no log line about an fd that blocked; no SIGPIPE |
+| `hostile_socketpair_games` | the passed doorbell and completion ends, with events armed and a completion byte queued: disconnected (`connect` AF_UNSPEC, which sets ECONNRESET on dnnqd's completion end), shut down, connected to another socket, or autobound and sent to from outside; then 8 requests each, 40 sessions (attack28: nothing found) | every request answered (a doorbell that no longer reaches dnnqd waits for a worker's 100 ms sleep at most); fds back to their level |
 | `hostile_peer_uid` | uid 65534, not in the access list, connecting | `DNNQ_E_PERM` |
 | `hostile_refused_flood` | uid 65534, not allowed, holding 48 connections that send nothing, `--max-clients 8` (finding 3) | each connection gets `DNNQ_E_PERM` (a HELLO reply with seq 0) before sending anything, then is closed; root connects every time it tries (20 times at least) meanwhile; at most 8 + log2(connections) log lines about the refusals (before: one each at info, a log file filled by anyone who can connect) |
 | `hostile_idle_flood` | uid 65534, allowed, holding 48 connections that never say HELLO, `--max-clients 8` (finding 3) | root connects every time it tries (20 times at least) meanwhile |
@@ -226,6 +227,15 @@ partial batches (fds back to 14, the next bench 0 failures, exit 0);
 newline, a space, or 300 bytes (refused naming the rule), '..' and '-x'
 (accepted: names are never paths); a `--socket` path of 120 bytes
 (refused: longer than 107).
+
+Tried by hand (attack28), nothing found: subnormal f32 operands cost
+this host's AVX2 FMA and multiply nothing (AMD EPYC: 20,000 passes over
+4096 floats, 0.019 s with subnormal inputs against 0.023 s with normal
+ones), so a client's subnormal F32 inputs (already in
+`hostile_nonfinite_inputs`) slow no fp32 node; a SIGSTOPped client with
+requests queued for a model with `dynamic_batching` holds nothing a
+worker waits for (a batch waits for company only until its
+`max_queue_delay_us`, and a request of another model ends the wait).
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
