@@ -232,10 +232,11 @@ Tried by hand (attack28), nothing found: subnormal f32 operands cost
 this host's AVX2 FMA and multiply nothing (AMD EPYC: 20,000 passes over
 4096 floats, 0.019 s with subnormal inputs against 0.023 s with normal
 ones), so a client's subnormal F32 inputs (already in
-`hostile_nonfinite_inputs`) slow no fp32 node; a SIGSTOPped client with
-requests queued for a model with `dynamic_batching` holds nothing a
-worker waits for (a batch waits for company only until its
-`max_queue_delay_us`, and a request of another model ends the wait).
+`hostile_nonfinite_inputs`) slow no fp32 node. Read in the code, not
+run: a SIGSTOPped client with requests queued for a model with
+`dynamic_batching` holds nothing a worker waits for (its requests sit in
+its ring; a batch waits for company only until its `max_queue_delay_us`,
+and a request of another model ends the wait).
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
