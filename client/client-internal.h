@@ -187,6 +187,13 @@ char *ctl_text(char *out, const char *s, size_t size);
  * terminals, logs and dnnqctl's JSON through every caller that prints it. */
 bool ctl_name_ok(const char *s, size_t size);
 
+/* Whether a reply's n_models, to a question about model number index
+ * (INFO, MODEL_STATS), can be dnnqd's: index is one of them, and they are
+ * no more than a daemon serves (DNNQ_PROTO_MAX_MODELS). Callers walk the
+ * indices until an error, so a daemon answering every one would otherwise
+ * keep them going for good (dnnqctl status, metrics, models). */
+bool ctl_models_ok(uint32_t n_models, uint32_t index);
+
 /* ---- model.c --------------------------------------------------------------- */
 
 /* Frees every model handle still open (dnnq_close). */

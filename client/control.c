@@ -183,6 +183,11 @@ bool ctl_name_ok(const char *s, size_t size)
 	return true;
 }
 
+bool ctl_models_ok(uint32_t n_models, uint32_t index)
+{
+	return index < n_models && n_models <= DNNQ_PROTO_MAX_MODELS;
+}
+
 /* After a non-blocking call failed with errno: 0 to try it again (it was
  * interrupted, or fd is ready now), else the status to fail with. */
 static int retry_when_ready(int fd, short events, int64_t deadline_ns)

@@ -167,7 +167,7 @@ static int model_name_call(struct dnnq_client *c, uint32_t index, char *buf, siz
 	int rc = ask_model(c, DNNQ_MSG_INFO, NULL, index, &m, &n_models);
 	if (rc)
 		return rc;
-	if (n_models <= index || n_models > INT32_MAX)
+	if (!ctl_models_ok(n_models, index))
 		return DNNQ_E_PROTO;
 	size_t need = strlen(m.name) + 1;
 	if (len && need > len)

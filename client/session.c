@@ -332,7 +332,7 @@ static int model_stats_call(struct dnnq_client *c, uint32_t index, struct dnnq_m
 	int rc = ctl_call(c, &spec, &req, sizeof req, &rep, NULL);
 	if (rc)
 		return rc;
-	if (!ctl_name_ok(rep.name, sizeof rep.name))
+	if (!ctl_name_ok(rep.name, sizeof rep.name) || !ctl_models_ok(rep.n_models, index))
 		return DNNQ_E_PROTO;
 	*out = (struct dnnq_model_stats){
 		.model_id = rep.model_id, .generation = rep.generation, .models = rep.n_models,

@@ -21,10 +21,11 @@
 #include <stdint.h>
 
 #include "conf/config.h"
+#include "shm/dnnq_proto.h"
 
 #define CONF_DEPTH_MAX 64u
 #define CONF_LIST_MAX 4096u     /* entries of an access list */
-#define CONF_MODELS_MAX 1024u
+#define CONF_MODELS_MAX DNNQ_PROTO_MAX_MODELS  /* what a client takes for n_models */
 #define CONF_PATH_MAX 4096u     /* a resolved model path, NUL included */
 
 enum conf_kind { CONF_SCALAR, CONF_MAP, CONF_SEQ, CONF_ALIAS };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon/options.h"
+#include "shm/dnnq_proto.h"
 
 #define DEFAULT_SPIN_US 50   /* = conf's defaults, for --help and the tests */
 #define DEFAULT_MAX_CLIENTS 256
@@ -403,7 +404,7 @@ void dnnqd_usage(FILE *f)
 	        "  --socket PATH            listen here (default /run/dnnq/dnnqd.sock as root;\n"
 	        "                           else $XDG_RUNTIME_DIR/dnnq/dnnqd.sock when set)\n"
 	        "  --model NAME=FILE        serve FILE under NAME (repeatable; replaces the\n"
-	        "                           config's path for NAME)\n"
+	        "                           config's path for NAME; 1024 models at most)\n"
 	        "  --cpus LIST              one pinned worker per CPU, e.g. 0,2-3 (default: all)\n"
 	        "  --spin-us N              a worker spins N µs without work before it sleeps (50)\n"
 	        "  --allow-uid LIST         more uids that may connect (own uid and root always)\n"
@@ -498,7 +499,14 @@ int dnnqd_options_apply(const struct dnnqd_options *o, struct dnnq_config *c,
 		rc = add_ids_to(&c->access.gids, &c->access.ngids, o->acl.gids, o->acl.ngids);
 	for (unsigned i = 0; !rc && i < o->nmodels; i++)
 		rc = apply_model(&o->models[i], c);
-	return rc ? dnnq_diag_set(diag, rc, "command line: out of memory") : 0;
+	if (rc)
+		return dnnq_diag_set(diag, rc, "command line: out of memory");
+	/* a client takes a larger n_models for a daemon's lie (the config's
+	 * own list is held to it in conf/) */
+	if (c->nmodels > DNNQ_PROTO_MAX_MODELS)
+		return dnnq_diag_set(diag, DNNQ_E_RANGE, "--model: %u models with the config's: at"
+		                     " most %u are served", c->nmodels, DNNQ_PROTO_MAX_MODELS);
+	return 0;
 }
 
 int dnnqd_settings_load(const struct dnnqd_options *o, struct dnnq_config *c,

@@ -62,6 +62,7 @@
 #define DNNQ_PROTO_NAME_MAX 64u		/* names: at most 63 bytes + NUL */
 #define DNNQ_PROTO_MAX_MSG  8192u	/* no message is longer */
 #define DNNQ_PROTO_NFDS     3u		/* fds passed with the HELLO reply */
+#define DNNQ_PROTO_MAX_MODELS 1024u	/* models a daemon serves at most (n_models) */
 
 enum dnnq_msg_type {
 	DNNQ_MSG_HELLO = 1,

@@ -318,12 +318,14 @@ static int on_model(struct fake_daemon *fd, const struct dnnq_msg_open *o)
 		while (i < N_MODELS && strncmp(o->name, model_names[i], sizeof o->name))
 			i++;
 	else
-		i = o->index;
+		i = LOAD(&fd->endless) ? o->index % N_MODELS : o->index;
 	if (i >= N_MODELS)
 		return send_hdr(fd, &o->hdr, DNNQ_MSG_MODEL, DNNQ_E_NOTFOUND);
 	struct dnnq_msg_model r = { .hdr = reply_hdr(&o->hdr, DNNQ_MSG_MODEL, 0) };
 	size_t len = sizeof r;
 	fill_model(i, &r);
+	if (o->hdr.type == DNNQ_MSG_INFO && LOAD(&fd->endless))
+		r.n_models = o->index + LOAD(&fd->endless);
 	break_model(&r, LOAD(&fd->model_fault), &len);
 	return send_reply(fd, &r, len, NULL, 0);
 }
@@ -340,17 +342,26 @@ static int on_stats(struct fake_daemon *fd, const struct dnnq_msg_hdr *h)
 	return send_reply(fd, &r, sizeof r, NULL, 0);
 }
 
-/* MODEL_STATS under model_stats_fail: model 0's (nothing counted), then a
- * failure, as a request failing half-way through `dnnqctl status`. */
+/* MODEL_STATS under endless: every index answered (as for INFO); under
+ * model_stats_fail: model 0's (nothing counted), then a failure, as a
+ * request failing half-way through `dnnqctl status`. Without either it is
+ * refused, as by a daemon older than MODEL_STATS (on_message). */
 static int on_model_stats(struct fake_daemon *fd, const struct dnnq_msg_open *o)
 {
-	if (o->index > 0)
+	uint32_t more = LOAD(&fd->endless);
+	if (!more && o->index > 0)
 		return send_hdr(fd, &o->hdr, DNNQ_MSG_MODEL_STATS, DNNQ_E_IO);
 	struct dnnq_msg_model_stats r = {
 		.hdr = reply_hdr(&o->hdr, DNNQ_MSG_MODEL_STATS, 0), .model_id = 7, .generation = 3,
 		.n_models = N_MODELS,
 	};
-	strcpy(r.name, model_names[0]);
+	if (more) {
+		r.model_id = o->index;
+		r.generation = 1;
+		r.n_models = o->index + more;
+		r.requests = r.runs = r.run_items = 1;
+	}
+	strcpy(r.name, model_names[o->index % N_MODELS]);
 	return send_reply(fd, &r, sizeof r, NULL, 0);
 }
 
@@ -371,7 +382,7 @@ static int on_message(struct fake_daemon *fd, const void *msg, size_t len)
 	case DNNQ_MSG_STATS:
 		return len == sizeof *h ? on_stats(fd, h) : 1;
 	case DNNQ_MSG_MODEL_STATS:
-		if (LOAD(&fd->model_stats_fail))
+		if (LOAD(&fd->model_stats_fail) || LOAD(&fd->endless))
 			return len == sizeof(struct dnnq_msg_open) ? on_model_stats(fd, msg) : 1;
 		break;
 	}

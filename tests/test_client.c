@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -444,6 +446,39 @@ START_TEST(model_listing_and_lookup)
 	ck_assert_int_eq(dnnq_model_io(m, 5, 0, &info), DNNQ_E_INVAL);
 	/* Left open: dnnq_close frees it (ASan would see a leak). */
 	open_model(c, "double");
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+/* Callers walk the model indices until an error (dnnqctl status, metrics
+ * and models): a daemon that answers every INFO and MODEL_STATS, each
+ * reply claiming one model more than the index asked, must not keep them
+ * going. Before: dnnq_model_name went on to index 2^31 - 1, and
+ * dnnq_model_stats for good. */
+START_TEST(endless_model_indices)
+{
+	char name[64];
+	struct dnnq_model_stats ms;
+	fake_up();
+	struct dnnq_client *c = connect_fake(2);
+	STORE(&fake.endless, 1);
+	uint32_t named = 0, counted = 0;
+	int rc_name, rc_stats;
+	while ((rc_name = dnnq_model_name(c, named, name, sizeof name)) > 0 && named < 4096)
+		named++;
+	while (!(rc_stats = dnnq_model_stats(c, counted, &ms)) && counted < 4096)
+		counted++;
+	ck_assert_msg(named == DNNQ_PROTO_MAX_MODELS && rc_name == DNNQ_E_PROTO,
+	              "INFO answered for indices 0 to %u (rc %d)", named, rc_name);
+	ck_assert_msg(counted == DNNQ_PROTO_MAX_MODELS && rc_stats == DNNQ_E_PROTO,
+	              "MODEL_STATS answered for indices 0 to %u (rc %d)", counted, rc_stats);
+	/* a count past the most a daemon serves, or one not above the index */
+	STORE(&fake.endless, DNNQ_PROTO_MAX_MODELS + 1);
+	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), DNNQ_E_PROTO);
+	ck_assert_int_eq(dnnq_model_stats(c, 0, &ms), DNNQ_E_PROTO);
+	STORE(&fake.endless, 0);
+	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), 3);
 	dnnq_close(c);
 	fake_down();
 }
@@ -1007,6 +1042,49 @@ static int run_ctl(const char *ctl, const char *args, char *out, size_t cap)
 	return run_ctl_to(ctl, args, false, out, cap);
 }
 
+/* run_ctl for a command that may never end: its output (stdout and
+ * stderr) into out (NUL-terminated, the first cap - 1 bytes), its address
+ * space limited to 256 MiB (not under ASan); past cap bytes of output it
+ * is killed (-1).
+ * Its exit status, else -1. */
+static int run_ctl_capped(const char *ctl, const char *args, char *out, size_t cap)
+{
+	char cmd[1024];
+	int p[2];
+	snprintf(cmd, sizeof cmd, "exec %s --socket %s %s 2>&1", ctl, fake.path, args);
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+#ifndef __SANITIZE_ADDRESS__	/* whose shadow takes terabytes of address space */
+		struct rlimit as = { 256 << 20, 256 << 20 };
+		setrlimit(RLIMIT_AS, &as);
+#endif
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t n = 0;
+	ssize_t k;
+	char sink[4096];
+	while ((k = read(p[0], n < cap - 1 ? out + n : sink,
+	                 n < cap - 1 ? cap - 1 - n : sizeof sink)) > 0) {
+		n += (size_t)k;
+		if (n >= cap) {
+			kill(pid, SIGKILL);
+			break;
+		}
+	}
+	out[n < cap - 1 ? n : cap - 1] = 0;
+	close(p[0]);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return n < cap && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 #define CTL_OK(args, want) do { \
 	ck_assert_msg(run_ctl(ctl, args, out, sizeof out) == 0, "%s: %s", args, out); \
 	ck_assert_msg(strstr(out, want), "%s: '%s' lacks '%s'", args, out, want); \
@@ -1070,6 +1148,36 @@ START_TEST(dnnqctl_against_fake)
 }
 END_TEST
 
+/* dnnqctl status, metrics and models against a daemon that answers every
+ * model index (endless_model_indices): each stops at the most models a
+ * daemon serves, saying the daemon broke the protocol. Before: status and
+ * models printed for good, metrics grew its table until out of memory
+ * (and, had it stopped, would have taken the malformed reply for a daemon
+ * without MODEL_STATS). */
+START_TEST(dnnqctl_against_endless_fake)
+{
+	const char *ctl = getenv("DNNQ_DNNQCTL");
+	if (!ctl || access(ctl, X_OK)) {
+		fprintf(stderr, "dnnqctl_against_endless_fake: skipped ($DNNQ_DNNQCTL not set)\n");
+		return;
+	}
+	static char out[4 << 20];
+	static const char *const cmds[] = { "status", "status --json", "metrics", "models" };
+	fake_up();
+	/* two more than the index: "models" goes by the count of each reply */
+	STORE(&fake.endless, 2);
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		int st = run_ctl_capped(ctl, cmds[i], out, sizeof out);
+		const char *err = strstr(out, "dnnqctl: ");
+		ck_assert_msg(st == 1 && err && strstr(err, "protocol error"),
+		              "dnnqctl %s: exit %d, %zu bytes of output ending '%s'", cmds[i], st,
+		              strlen(out), strlen(out) > 200 ? out + strlen(out) - 200 : out);
+	}
+	STORE(&fake.endless, 0);
+	fake_down();
+}
+END_TEST
+
 Suite *suite_client(void)
 {
 	Suite *s = suite_create("client");
@@ -1082,6 +1190,7 @@ Suite *suite_client(void)
 	tc = tcase_create("model");
 	tcase_add_test(tc, model_listing_and_lookup);
 	tcase_add_test(tc, model_reply_faults);
+	tcase_add_test(tc, endless_model_indices);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tensor");
 	tcase_add_test(tc, tensor_alloc_checks);
@@ -1105,6 +1214,7 @@ Suite *suite_client(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dnnqctl");
 	tcase_add_test(tc, dnnqctl_against_fake);
+	tcase_add_test(tc, dnnqctl_against_endless_fake);
 	suite_add_tcase(s, tc);
 	return s;
 }

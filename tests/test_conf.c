@@ -20,6 +20,7 @@
 
 #include "conf/config.h"
 #include "daemon/options.h"
+#include "shm/dnnq_proto.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -844,6 +845,40 @@ START_TEST(command_line_over_file)
 }
 END_TEST
 
+/* --model adds to the config's models, and the sum is held to the 1024 a
+ * client believes a daemon serves (DNNQ_PROTO_MAX_MODELS: it takes a
+ * larger n_models for a lie); before, any number was served. */
+START_TEST(command_line_models_capped)
+{
+	enum { N = DNNQ_PROTO_MAX_MODELS + 1 };
+	static char args[N][32];
+	static char *argv[1 + 2 * N];
+	argv[0] = "dnnqd";
+	for (int i = 0; i < N; i++) {
+		snprintf(args[i], sizeof args[i], "m%d=/m.dnnq", i);
+		argv[1 + 2 * i] = "--model";
+		argv[2 + 2 * i] = args[i];
+	}
+	for (int n = N - 1; n <= N; n++) {
+		struct dnnqd_options o;
+		struct dnnq_config c;
+		struct dnnq_diag d = { "" };
+		ck_assert_int_eq(dnnqd_options_parse(&o, 1 + 2 * n, argv, &d), 0);
+		int rc = dnnqd_settings_load(&o, &c, &d);
+		if (n < N) {
+			ck_assert_msg(rc == 0, "%d models: %s", n, d.msg);
+			ck_assert_uint_eq(c.nmodels, DNNQ_PROTO_MAX_MODELS);
+		} else {
+			ck_assert_int_eq(rc, DNNQ_E_RANGE);
+			ck_assert_str_eq(d.msg, "--model: 1025 models with the config's: at most 1024"
+			                 " are served");
+		}
+		dnnq_config_free(&c);
+		dnnqd_options_free(&o);
+	}
+}
+END_TEST
+
 /* One random edit: a byte changed (often to YAML punctuation), a range
  * cut out, a line repeated, or the end cut off. */
 static size_t mutate(struct rng *r, char *buf, size_t len, size_t cap)
@@ -934,6 +969,7 @@ Suite *suite_conf(void)
 	tcase_add_test(tc, load_files);
 	tcase_add_test(tc, example_file);
 	tcase_add_test(tc, command_line_over_file);
+	tcase_add_test(tc, command_line_models_capped);
 	tcase_add_test(tc, random_mutations);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1836,6 +1836,79 @@ START_TEST(hostile_blocking_fds)
 }
 END_TEST
 
+/* One of the games a client can play with a datagram socketpair end it was
+ * given (end: r->fds[1] or r->fds[2]); other: a socket of the test's own. */
+static void pair_game(int end, unsigned game, int other)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	socklen_t len = sizeof a;
+	switch (game) {
+	case 0:	/* the pair dissolved, queued completion bytes and all */
+		connect(end, &unspec, sizeof unspec);
+		break;
+	case 1:
+		shutdown(end, SHUT_RDWR);
+		break;
+	case 2:	/* connected to another socket instead */
+		if (!getsockname(other, (struct sockaddr *)&a, &len))
+			connect(end, (struct sockaddr *)&a, len);
+		break;
+	default:	/* an address of its own (autobind), then sent to from outside */
+		bind(end, (struct sockaddr *)&a, sizeof(sa_family_t));
+		len = sizeof a;
+		if (!getsockname(end, (struct sockaddr *)&a, &len))
+			sendto(other, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&a, len);
+		break;
+	}
+}
+
+/* The passed socketpair ends (the doorbell and the completion signal) are
+ * the client's to play with: each session, with events armed and a
+ * completion byte queued, both ends are disconnected (AF_UNSPEC, which
+ * sets ECONNRESET on dnnqd's completion end), shut down, connected to
+ * another socket, or bound to an address of their own and sent to; then
+ * requests. Nothing found: every request is answered (a doorbell that no
+ * longer reaches dnnqd only waits for a worker's timeout), no fd left. */
+START_TEST(hostile_socketpair_games)
+{
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct raw r;
+	struct level was;
+	begin(&d, &h, NULL, &was);
+	int other = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	ck_assert_int_ge(other, 0);
+	ck_assert_int_eq(bind(other, (struct sockaddr *)&a, sizeof(sa_family_t)), 0);
+	unsigned long rounds = 0, pushed = 0, answered = 0;
+	for (; rounds < 40; rounds++) {
+		ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
+		__atomic_store_n(&r.v.hdr->event_armed, 1, __ATOMIC_RELEASE);
+		struct dnnq_shm_request q = raw_good(&r);
+		assert_answered(&d, raw_submit(&r, &q), "socketpair games: first request");
+		pair_game(r.fds[1], (unsigned)rounds % 4, other);
+		pair_game(r.fds[2], (unsigned)rounds % 4, other);
+		for (uint32_t slot = 0; slot < RAW_SLOTS; slot++)
+			pushed += raw_push(&r, slot, &q) == 0;
+		dnnq_shm_doorbell_ring(&r.v, r.fds[1]);
+		for (uint32_t slot = 0; slot < RAW_SLOTS; slot++)
+			answered += raw_wait(&r, slot, RAW_WAIT_MS) == 0;
+		raw_close(&r);
+	}
+	close(other);
+	assert_alive(&d);
+	ck_assert_msg(answered == pushed, "%lu of the %lu requests answered", answered, pushed);
+	char outcome[160];
+	snprintf(outcome, sizeof outcome, "all %lu requests answered, fds back to their level",
+	         pushed);
+	report("the passed socketpair ends disconnected (AF_UNSPEC) with a completion byte"
+	       " queued, shut down, connected to another socket, bound and sent to", rounds,
+	       outcome);
+	finish(&d, &h, was, "socketpair games");
+}
+END_TEST
+
 /* ---- a peer not allowed ---------------------------------------------------- */
 
 static int refused_connects(struct nobody *sh, const char *socket)
@@ -3981,6 +4054,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_uncollected);
 	tcase_add_test(tc, hostile_many_sessions);
 	tcase_add_test(tc, hostile_blocking_fds);
+	tcase_add_test(tc, hostile_socketpair_games);
 	tcase_add_test(tc, hostile_peer_uid);
 	tcase_add_test(tc, hostile_refused_flood);
 	tcase_add_test(tc, hostile_idle_flood);

@@ -8,6 +8,8 @@
  *   model N      the next MODEL replies broken the Nth way (0: whole)
  *   mutate SEED  the next sessions' replies and region mutated (0: off)
  *   pause N      the worker leaves the ring alone (1) or serves it (0)
+ *   endless N    INFO and MODEL_STATS answer every index, claiming it + N
+ *                models (0: off)
  *   kill         a sudden death: the session closes, no beat, no work
  *   ended N      waits (up to 2 s) for N sessions to have ended
  *
@@ -36,6 +38,8 @@ static const char *command(const char *line)
 		STORE(hello ? &fake.hello_fault : &fake.model_fault, (int)v);
 	} else if (n == 2 && !strcmp(word, "mutate"))
 		STORE(&fake.mutate_seed, (uint64_t)v);
+	else if (n == 2 && !strcmp(word, "endless"))
+		STORE(&fake.endless, (uint32_t)v);
 	else if (n == 2 && !strcmp(word, "pause"))
 		STORE(&fake.paused, v != 0);
 	else if (n == 1 && !strcmp(word, "kill"))

@@ -139,6 +139,20 @@ def test_model_faults(fake):
     session(fake.socket)
 
 
+def test_endless_models(fake):
+    """A daemon answering every model index, each reply claiming 5000
+    models more than the index: models() refuses a count past the 1024 a
+    daemon serves at most with a ProtocolError (before: any count up to
+    2^31 - 1 was taken, and that many names asked for and listed)."""
+    fake.do("endless", 5000)
+    with dnnq.Client(fake.socket, timeout=0.5) as c:
+        with pytest.raises(dnnq.ProtocolError) as e:
+            c.models()
+        assert e.value.code == -20, e.value
+    fake.do("endless", 0)
+    session(fake.socket)
+
+
 def test_mutated_replies(fake):
     whole = 0
     for k in range(1, MUTATED + 1):
