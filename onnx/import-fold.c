@@ -321,10 +321,8 @@ static int fold_cast(struct nctx *c)
 {
 	int64_t to;
 	int rc = need(c, 0, DT_ANY, false);
-	if (rc || (rc = a_int(c, "to", 0, &to)))
+	if (rc || (rc = imp_cast_to(c, &to)))
 		return rc;
-	if (!attr(c, "to"))
-		return bad(c, DNNQ_E_FORMAT, "attribute 'to' is missing");
 	enum dnnq_ir_dtype dt;
 	bool to_bool = to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 	if (to_bool)
@@ -1066,6 +1064,7 @@ static const struct imp_fold FOLDS[] = {
 	{ "Shape", fold_shape, 1, 1, IMP_ANY_INPUT },
 	{ "Size", fold_size, 1, 1, IMP_ANY_INPUT },
 	{ "Cast", fold_cast, 1, 1, IMP_ANY_INPUT },
+	{ "CastLike", fold_cast, 2, 2, IMP_ANY_INPUT },
 	{ "Pad", fold_pad, 1, 4, 1 },
 	{ "Gather", fold_gather, 2, 2, 0 },
 	{ "ScatterND", fold_scatternd, 3, 3, 0 },

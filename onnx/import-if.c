@@ -90,13 +90,17 @@ static const Onnx__GraphProto *branch(struct nctx *c, int32_t cond, bool *both)
 		    dnnq_ir_numel(v, 1));
 		return NULL;
 	}
-	bool take = false;
-	size_t es = dnnq_ir_dtype_size(v->dtype);
-	for (size_t b = 0; b < es; b++)
-		take |= ((const uint8_t *)v->data)[b] != 0;
+	return graph_attr(c, imp_truth(v) ? "then_branch" : "else_branch");
+}
+
+bool imp_truth(const struct dnnq_ir_value *v)
+{
 	if (v->dtype == DNNQ_IR_F32)
-		take = *(const float *)v->data != 0;
-	return graph_attr(c, take ? "then_branch" : "else_branch");
+		return *(const float *)v->data != 0;
+	bool t = false;
+	for (size_t b = 0; b < dnnq_ir_dtype_size(v->dtype); b++)
+		t |= ((const uint8_t *)v->data)[b] != 0;
+	return t;
 }
 
 static const Onnx__GraphProto *graph_attr(struct nctx *c, const char *want)
@@ -165,13 +169,13 @@ static int name_outputs(struct nctx *c, const Onnx__GraphProto *g)
 	return 0;
 }
 
-/* Walks branch g as if its nodes were the graph's. */
-static int walk(struct nctx *c, const Onnx__GraphProto *g)
+int imp_walk_sub(struct nctx *c, const Onnx__GraphProto *g)
 {
 	struct imp *m = c->m;
 	if (g->n_node > IMP_MAX_WALKED - m->walked)
-		return bad(c, DNNQ_E_UNSUPPORTED, "its branch's %zu nodes take the walk past %zu "
-		           "nodes", g->n_node, IMP_MAX_WALKED);
+		return bad(c, DNNQ_E_UNSUPPORTED, "its %s's %zu nodes take the walk past %zu "
+		           "nodes", strcmp(S(c->np->op_type), "If") ? "body" : "branch", g->n_node,
+		           IMP_MAX_WALKED);
 	m->walked += g->n_node;
 	int rc = initializers(c, g);
 	return rc ? rc : imp_walk(m, g);
@@ -186,7 +190,7 @@ static int select_outputs(struct nctx *c, int32_t cond, const Onnx__GraphProto *
 	int rc;
 	if (!other)
 		return DNNQ_E_FORMAT;
-	if ((rc = walk(c, then)) || (rc = walk(c, other)))
+	if ((rc = imp_walk_sub(c, then)) || (rc = imp_walk_sub(c, other)))
 		return rc;
 	char base[sizeof c->name];
 	memcpy(base, c->name, sizeof base);
@@ -230,7 +234,7 @@ int imp_if(struct nctx *c)
 		int rc = select_outputs(c, cond, g);
 		return rc && rc != DNNQ_E_NOMEM ? imp_outputs_unknown(c) : rc;
 	}
-	int rc = walk(c, g);
+	int rc = imp_walk_sub(c, g);
 	if (rc == DNNQ_E_NOMEM || (!rc && (rc = name_outputs(c, g))))
 		return rc;
 	if (rc)

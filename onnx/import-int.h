@@ -29,7 +29,18 @@ enum imp_kind {
 	IMP_UNKNOWN,    /* a value whose node failed: readers are skipped quietly */
 	IMP_UNUSED,     /* idx: the ONNX node whose optional output dnnq does not
 	                   compute (BatchNormalization's mean, Dropout's mask) */
+	IMP_SEQUENCE,   /* idx: a sequence of values (struct imp_seq), known at
+	                   import; only ConcatFromSequence and a Loop read one */
 };
+
+/* A sequence: the value ids of its tensors, in order (onnx/import-loop.c). */
+struct imp_seq {
+	int32_t *ids;
+	size_t n;
+};
+
+/* The most tensors a sequence holds (its ConcatFromSequence a Concat). */
+#define IMP_MAX_SEQ 1024
 
 struct imp_name {
 	const char *name;       /* points into the unpacked model */
@@ -78,9 +89,13 @@ struct imp {
 	                               dims in order (onnx/import-ops.c, op_transpose) */
 	struct imp_pad *pads;
 	size_t npads, pcap;
+	struct imp_seq *seqs;
+	size_t nseqs, scap;
 	struct imp_name *names;
 	size_t ncap, nused;
 	size_t walked;              /* ONNX nodes of the If branches walked */
+	char scope[48];             /* appended to the names of the IR's values and
+	                               nodes: "@i" in iteration i of a Loop */
 	struct imp_reads *reads;    /* of the graph being walked, built at the first
 	                               need (imp_read_elsewhere), NULL before */
 	size_t const_bytes;
@@ -104,6 +119,7 @@ void imp_problem(struct imp *m, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 struct imp_name *imp_find(struct imp *m, const char *name);
 int imp_add_name(struct imp *m, const char *name, enum imp_kind kind, int32_t idx);
+void imp_forget_name(struct imp *m, const char *name);
 int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known);
 int imp_new_node(struct imp *m, const struct dnnq_ir_node *n);
 int imp_dtype(int32_t onnx, enum dnnq_ir_dtype *dt);
@@ -197,6 +213,10 @@ int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what);
 /* Split's outputs (axis, sizes from the attribute, input 1 or an even
  * split) set on input 0's shape, c->node.axis the axis. */
 int imp_split_outs(struct nctx *c);
+/* The ONNX type a Cast casts to (its attribute 'to'), or a CastLike (input
+ * 1's type, then dropped from the node's inputs); 0, or the problem
+ * recorded. */
+int imp_cast_to(struct nctx *c, int64_t *to);
 /* Identity's rule: output 0 is input 0 (a copy when a graph output needs one). */
 int pass_through(struct nctx *c);
 /* The node's ONNX outputs named unknown (its readers skipped quietly). */
@@ -215,6 +235,28 @@ int imp_rnn(struct nctx *c, bool gru);
  * its place, its outputs named as the If's; a dynamic condition is
  * refused, naming the graph inputs it depends on. 0 or DNNQ_E_NOMEM. */
 int imp_if(struct nctx *c);
+/* Whether the one element of constant v is nonzero (an If's condition, a
+ * Loop's). */
+bool imp_truth(const struct dnnq_ir_value *v);
+/* Subgraph g (an If's branch, a Loop's body) walked as if its nodes were
+ * the graph's, its initializers made constants first; counted against
+ * IMP_MAX_WALKED. 0, DNNQ_E_NOMEM, or another status with the problem
+ * recorded. */
+int imp_walk_sub(struct nctx *c, const Onnx__GraphProto *g);
+
+/* ---- Loop (onnx/import-loop.c) -------------------------------------------------- */
+
+/* A Loop of a constant trip count: its body walked once per iteration in
+ * its place, its outputs named as the last iteration's carried values;
+ * anything else refused, naming the node. 0 or DNNQ_E_NOMEM. */
+int imp_loop(struct nctx *c);
+/* SequenceEmpty, SequenceConstruct, SequenceInsert: a new sequence, known
+ * at import, its output named it. 0 or DNNQ_E_NOMEM. */
+int imp_sequence(struct nctx *c);
+/* ConcatFromSequence's tensors as its inputs (c->nin, c->in), to be read
+ * as a Concat's; *unknown when one is; 0 or another status, the problem
+ * recorded. */
+int imp_sequence_inputs(struct nctx *c, bool *unknown);
 /* ONNX's Where(cond, x, y) as IR nodes (onnx/import-ops.c): c->name's
  * ":then", ":else" and, the value *out, c->name itself; 0, DNNQ_E_NOMEM or
  * another status with the problem recorded. */

@@ -28,7 +28,7 @@ static const char *S(const char *s)
 
 const char *imp_node_name(struct imp *m, size_t i, char buf[128])
 {
-	const Onnx__NodeProto *np = m->g->node[i];
+	const Onnx__NodeProto *np = i < m->g->n_node ? m->g->node[i] : NULL;
 	if (np && np->name && *np->name)
 		snprintf(buf, 128, "%.120s", np->name);
 	else
@@ -110,7 +110,7 @@ static size_t numel(const struct dnnq_ir_value *v)
 
 const char *iname(struct nctx *c, size_t i)
 {
-	return i < c->nin ? S(c->np->input[i]) : "";
+	return i < c->nin && i < c->np->n_input ? S(c->np->input[i]) : "";
 }
 
 /* ---- input checks ---------------------------------------------------------- */
@@ -1558,10 +1558,32 @@ static int op_dynquant(struct nctx *c)
 /* Cast of a computed integer value to float (ONNX TensorProto FLOAT = 1),
  * or of a float to bool (BOOL = 9): the registry's nonzero, a bool carried
  * as the float 0 or 1. */
+int imp_cast_to(struct nctx *c, int64_t *to)
+{
+	static const int64_t onnx_of[] = {
+		[DNNQ_IR_F32] = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
+		[DNNQ_IR_U8] = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8,
+		[DNNQ_IR_S8] = ONNX__TENSOR_PROTO__DATA_TYPE__INT8,
+		[DNNQ_IR_S32] = ONNX__TENSOR_PROTO__DATA_TYPE__INT32,
+		[DNNQ_IR_S64] = ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
+	};
+	if (strcmp(S(c->np->op_type), "CastLike")) {
+		if (!attr(c, "to"))
+			return bad(c, DNNQ_E_FORMAT, "attribute 'to' is missing");
+		return a_int(c, "to", 0, to);
+	}
+	int rc = need(c, 1, DT_ANY, false);
+	if (!rc) {
+		*to = onnx_of[V(c, 1)->dtype];
+		c->nin = 1;     /* input 1 gives only its type */
+	}
+	return rc;
+}
+
 static int op_cast(struct nctx *c)
 {
 	int64_t to;
-	int rc = a_int(c, "to", 0, &to);
+	int rc = imp_cast_to(c, &to);
 	if (!rc && to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL && V(c, 0)->dtype == DNNQ_IR_F32) {
 		c->node.op = DNNQ_IR_ENGINE;
 		c->node.kind = dnnq_op_find("nonzero")->kind;
@@ -2644,8 +2666,10 @@ static int op_embed(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, iv->ndim + 1, d, true);
 }
 
-/* Gather with constant indices (a scalar or 1-D, each in [-n, n)) on one
- * axis, not the batch; computed indices into a constant: op_embed. */
+/* Gather with constant indices (each in [-n, n)) on one axis, not the
+ * batch; computed indices into a constant: op_embed. Indices of rank 2 or
+ * more (torch's as_strided, exported as a Gather of the flattened tensor)
+ * gather their flattening (NAME:flat), then a Reshape gives their dims. */
 static int op_gather(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
@@ -2662,9 +2686,12 @@ static int op_gather(struct nctx *c)
 	n->axis = ir_axis(c, 0, n->axis);
 	if (x->batched && n->axis == 0)
 		return batch_moves(c, "gathering along the batch (axis 0)");
-	if (iv->ndim > 1 || !numel(iv) || numel(iv) > (1 << 24))
-		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s]: a scalar or 1-D (1..2^24 values)",
-		           imp_dims_str(iv));
+	if (!numel(iv) || numel(iv) > (1 << 24) || x->ndim + iv->ndim > DNNQ_IR_MAX_DIMS + 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s] on [%s]: 1..2^24 values, and at most "
+		           "rank %d out", imp_dims_str(iv), imp_dims_str(x), DNNQ_IR_MAX_DIMS);
+	if (iv->ndim > 1 && in_moved(c, 0))
+		return batch_moves(c, "indices of rank %u on a value whose batch a Transpose moved",
+		                   iv->ndim);
 	int64_t dim = x->dims[n->axis];
 	for (size_t k = 0; k < numel(iv); k++) {
 		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
@@ -2680,6 +2707,16 @@ static int op_gather(struct nctx *c)
 			d[r++] = i == n->axis ? (int64_t)numel(iv) : x->dims[i];
 	/* ONNX's [k, N, ...] is the IR's [N, k, ...]; a scalar's [N, ...] both */
 	c->moved[0] = in_moved(c, 0) && (n->axis != 1 || iv->ndim);
+	if ((rc = set_out(c, 0, x->dtype, r, d, x->batched)) || iv->ndim < 2)
+		return rc;
+	if ((rc = link_as(c, ":flat", 2)))
+		return rc;
+	r = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		for (uint32_t k = 0; k < (i == n->axis ? iv->ndim : 1); k++)
+			d[r++] = i == n->axis ? iv->dims[k] : x->dims[i];
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
 	return set_out(c, 0, x->dtype, r, d, x->batched);
 }
 
@@ -3044,6 +3081,7 @@ static const struct opdef OPS[] = {
 	{ "MatMulInteger", DNNQ_IR_MATMULINTEGER, op_matmulinteger, 2, 4, 1 },
 	{ "DynamicQuantizeLinear", DNNQ_IR_DYNQUANT, op_dynquant, 1, 1, 3 },
 	{ "Cast", DNNQ_IR_CAST, op_cast, 1, 1, 1 },
+	{ "CastLike", DNNQ_IR_CAST, op_cast, 2, 2, 1 },
 	/* eltwise (the unary operators of the registry import through it) */
 	{ "Min", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "Max", DNNQ_IR_ENGINE, op_minmax, 1, DNNQ_IR_MAX_INPUTS, 1 },
@@ -3259,11 +3297,11 @@ static int settled(struct nctx *c)
  * " (why)", or "". */
 static const char *unsupported_why(const char *op)
 {
-	static const char *const flow = " (loops are not imported: only an If whose condition "
-	                                "is constant is, inlined)",
+	static const char *const flow = " (of the loops only a Loop of a constant trip count "
+	                                "is imported, unrolled)",
 	                  *const rnn = " (of the recurrent layers only LSTM and GRU are supported)";
 	static const struct { const char *op, *why; } known[] = {
-		{ "Loop", flow }, { "Scan", flow }, { "RNN", rnn },
+		{ "Scan", flow }, { "RNN", rnn },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(op, known[i].op))
@@ -3281,12 +3319,21 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	imp_node_name(m, index, c.name);
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
-	if (!strcmp(op, "If") && (!*dom || !strcmp(dom, "ai.onnx")))
-		return imp_if(&c);
+	if (!*dom || !strcmp(dom, "ai.onnx")) {
+		if (!strcmp(op, "If"))
+			return imp_if(&c);
+		if (!strcmp(op, "Loop"))
+			return imp_loop(&c);
+		if (!strcmp(op, "SequenceEmpty") || !strcmp(op, "SequenceConstruct") ||
+		    !strcmp(op, "SequenceInsert"))
+			return imp_sequence(&c);
+	}
+	/* ConcatFromSequence: a Concat of the sequence's tensors */
+	bool seq = !strcmp(op, "ConcatFromSequence") && (!*dom || !strcmp(dom, "ai.onnx"));
 	struct opdef reg;
 	uint32_t kind = 0;
-	const struct opdef *d = find_op(op, &reg, &kind);
-	const struct imp_fold *f = imp_fold_find(op);
+	const struct opdef *d = find_op(seq ? "Concat" : op, &reg, &kind);
+	const struct imp_fold *f = imp_fold_find(seq ? "Concat" : op);
 	bool lstm = !strcmp(op, "LSTM"), gru = !strcmp(op, "GRU");
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
@@ -3304,8 +3351,11 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		return imp_outputs_unknown(&c);
 	c.nin = np->n_input;
 	bool unknown;
-	if ((rc = resolve_inputs(&c, &unknown)))
+	if ((rc = seq ? imp_sequence_inputs(&c, &unknown) : resolve_inputs(&c, &unknown)) ==
+	    DNNQ_E_NOMEM)
 		return rc;
+	if (rc)
+		return imp_outputs_unknown(&c);
 	if (unknown)
 		return imp_outputs_unknown(&c);
 	for (size_t i = 0; i < c.nin; i++)
@@ -3317,7 +3367,7 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 			            "it): only a Transpose, a Squeeze or a Shape reads it, or on dim 1 "
 			            "Slice, Split, Gather, a Reshape keeping dims 0 and 1, an LSTM's or "
 			            "GRU's X or state", i,
-			            S(np->input[i]), moved_at(&c, i));
+			            iname(&c, i), moved_at(&c, i));
 			return imp_outputs_unknown(&c);
 		}
 	if (lstm || gru) {

@@ -116,6 +116,27 @@ int imp_add_name(struct imp *m, const char *name, enum imp_kind kind, int32_t id
 	return 0;
 }
 
+/* Removes name from the table, if there (a Loop's body defines its names
+ * again each iteration: onnx/import-loop.c). Linear probing: each entry
+ * after it in its run moves back into the hole when its home slot is not
+ * between the hole and where it is. */
+void imp_forget_name(struct imp *m, const char *name)
+{
+	struct imp_name *e = imp_find(m, name);
+	if (!e)
+		return;
+	size_t hole = (size_t)(e - m->names), mask = m->ncap - 1;
+	for (size_t j = (hole + 1) & mask; m->names[j].name; j = (j + 1) & mask) {
+		size_t home = name_hash(m->names[j].name) & mask;
+		if (((j - home) & mask) >= ((j - hole) & mask)) {
+			m->names[hole] = m->names[j];
+			hole = j;
+		}
+	}
+	m->names[hole] = (struct imp_name){ 0 };
+	m->nused--;
+}
+
 /* ---- values and nodes --------------------------------------------------- */
 
 /* Appends a value (a copy of *v, name duplicated); its id, or < 0. */
@@ -143,9 +164,13 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 		m->moved = mv;
 		m->vcap = cap;
 	}
-	char *name = strdup(v->name ? v->name : "");
+	const char *base = v->name ? v->name : "";
+	size_t a = strlen(base), b = strlen(m->scope);
+	char *name = malloc(a + b + 1);
 	if (!name)
 		return DNNQ_E_NOMEM;
+	memcpy(name, base, a);
+	memcpy(name + a, m->scope, b + 1);
 	ir->values[ir->nvalues] = *v;
 	ir->values[ir->nvalues].name = name;
 	m->known[ir->nvalues] = known;
@@ -188,7 +213,16 @@ int imp_new_node(struct imp *m, const struct dnnq_ir_node *n)
 	struct dnnq_ir *ir = m->ir;
 	if (imp_grow((void **)&ir->nodes, &m->ncap_nodes, ir->nnodes, sizeof *ir->nodes))
 		return DNNQ_E_NOMEM;
-	ir->nodes[ir->nnodes++] = *n;
+	ir->nodes[ir->nnodes] = *n;
+	if (*m->scope) {        /* n's name is the caller's to free until it is stored */
+		size_t a = strlen(n->name), b = strlen(m->scope);
+		char *p = realloc(n->name, a + b + 1);
+		if (!p)
+			return DNNQ_E_NOMEM;
+		memcpy(p + a, m->scope, b + 1);
+		ir->nodes[ir->nnodes].name = p;
+	}
+	ir->nnodes++;
 	return 0;
 }
 
@@ -935,6 +969,10 @@ int32_t imp_lookup(struct imp *m, const char *name, const char *who)
 		            "that dnnq does not compute", who, name, imp_node_name(m, e->idx, nn));
 		return DNNQ_E_UNSUPPORTED;
 	}
+	case IMP_SEQUENCE:
+		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: reads '%.100s', a sequence: only "
+		            "ConcatFromSequence and a Loop read one", who, name);
+		return DNNQ_E_UNSUPPORTED;
 	case IMP_INIT: {
 		char what[160];
 		snprintf(what, sizeof what, "initializer '%.100s'", name);
@@ -1269,6 +1307,9 @@ static void imp_release(struct imp *m)
 	free(m->batch);
 	free(m->moved);
 	free(m->pads);
+	for (size_t i = 0; i < m->nseqs; i++)
+		free(m->seqs[i].ids);
+	free(m->seqs);
 }
 
 int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_import_opts *opts,

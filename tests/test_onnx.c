@@ -1355,9 +1355,13 @@ START_TEST(more_unsupported)
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'rnn' (RNN): unsupported operator (of the recurrent "
 	          "layers only LSTM and GRU are supported)");
 	b = nchw(13, 1, 1, 1);
+	mb_node(b, "Scan", "scan", "x", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'scan' (Scan): unsupported operator (of the loops "
+	          "only a Loop of a constant trip count is imported, unrolled)");
+	b = nchw(13, 1, 1, 1);
 	mb_node(b, "Loop", "loop", "x", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'loop' (Loop): unsupported operator (loops are not "
-	          "imported");
+	imp_fails(b, DNNQ_E_FORMAT, "node 'loop' (Loop): 1 inputs: a Loop takes M, cond and its "
+	          "carried values");
 	/* LSTM: what the unrolling cannot honour is refused by name */
 	static const char *const lstm_refused[] = { "clip", "activations", "layout",
 		"input_forget", "hidden" };

@@ -339,6 +339,36 @@ START_TEST(if_refusals)
 }
 END_TEST
 
+/* loop.onnx: a Loop of 3 iterations unrolled (its carried x through an If
+ * on the iteration number, its indices grown by Concat, its sequence by
+ * SequenceInsert then concatenated), CastLike and a Gather of 2-D indices,
+ * against numpy; a computed stop condition, a sequence read by another
+ * node and 2^40 iterations refused, naming the node. */
+START_TEST(loop_unrolled)
+{
+	static const char *const x[1] = { "x" }, *const y[3] = { "y", "y2", "y3" };
+	matches("loop", "loop_", 1, x, 3, y, 35);
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(import(RNN "/loop.onnx", NULL, 0, &ir, &d) == 0, "%s", d.msg);
+	size_t loops = 0;
+	for (size_t i = 0; i < ir.nremoved; i++)
+		loops += ir.removed[i].how == DNNQ_IR_INLINED && !strcmp(ir.removed[i].op_type, "Loop");
+	ck_assert_uint_eq(loops, 1);
+	ck_assert_msg(ir.max_batch != 1, "%s", ir.batch_note);
+	for (size_t i = 0; i < ir.nnodes; i++)      /* each iteration's nodes named apart */
+		for (size_t j = 0; j < i; j++)
+			ck_assert_str_ne(ir.nodes[i].name, ir.nodes[j].name);
+	dnnq_ir_free(&ir);
+	refused(RNN "/loop_while.onnx", NULL, 0, DNNQ_E_UNSUPPORTED, "node 'unrolled' (Loop): the "
+	        "body's condition 'cond_out' is not a constant");
+	refused(RNN "/loop_seqread.onnx", NULL, 0, DNNQ_E_UNSUPPORTED, "node 'all' (Identity): "
+	        "reads 'seq3', a sequence: only ConcatFromSequence and a Loop read one");
+	refused(RNN "/loop_long.onnx", NULL, 0, DNNQ_E_UNSUPPORTED, "node 'long' (Loop): iteration "
+	        "262144 of 1099511627776 takes the walk past 1048576 nodes");
+}
+END_TEST
+
 Suite *suite_rnn(void)
 {
 	Suite *s = suite_create("rnn");
@@ -354,6 +384,7 @@ Suite *suite_rnn(void)
 	tcase_add_test(t, if_inlined);
 	tcase_add_test(t, select_matches_numpy);
 	tcase_add_test(t, if_refusals);
+	tcase_add_test(t, loop_unrolled);
 	suite_add_tcase(s, t);
 	return s;
 }

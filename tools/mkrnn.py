@@ -55,6 +55,18 @@
               x, 0), mask a bool initializer [4] broadcast over x [N, 4];
               y3 = Max(x, [-inf, 0.5, -inf, 1]) (an infinite constant: the
               node runs fp32); where_x.npy, where_y*.npy (numpy's).
+  loop.onnx   onnx.helper: a Loop of a constant trip count (3) carrying x
+              (acc = acc * k + i, k = If(i == 0) then 1 else 0.5,
+              y3 through a CastLike to x's type), indices (Concat of i each
+              step: [0, 0, 1, 2]) and a sequence (SequenceEmpty, then
+              SequenceInsert of i); y = Gather(x, CastLike(ConcatFromSequence
+              of the sequence, int32), axis 1), y2 = Gather(x, the indices
+              as [2, 2], axis 1): [N, 2, 2]; loop_x.npy, loop_y*.npy (numpy's).
+  loop_while.onnx  the same with the body's condition computed from x
+              (ReduceMax(acc) < 2): refused.
+  loop_seqread.onnx  the same with the sequence read by an Identity: refused.
+  loop_long.onnx  2^40 iterations of a body that passes x through: refused
+              at the bound on the nodes an import walks.
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -341,6 +353,90 @@ def select_models(out):
             np.maximum(x, [-np.inf, 0.5, -np.inf, 1]).astype(np.float32))
 
 
+def loop_models(out):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+    c = lambda name, v: numpy_helper.from_array(np.asarray(v), name)
+    then_g = helper.make_graph([helper.make_node("Identity", ["one"], ["k1"], "k_first")],
+                               "first", [], [helper.make_tensor_value_info("k1", f, [])])
+    else_g = helper.make_graph([helper.make_node("Identity", ["half"], ["k2"], "k_next")],
+                               "next", [], [helper.make_tensor_value_info("k2", f, [])])
+    body = helper.make_graph([
+        helper.make_node("Cast", ["i"], ["fi"], "fi", to=f),
+        helper.make_node("Equal", ["i", "zero"], ["first"], "is_first"),
+        helper.make_node("If", ["first"], ["k"], "pick", then_branch=then_g, else_branch=else_g),
+        helper.make_node("Mul", ["acc", "k"], ["scaled"], "scale"),
+        helper.make_node("Add", ["scaled", "fi"], ["acc_out"], "step"),
+        helper.make_node("Reshape", ["i", "flat"], ["i1"], "i1"),
+        helper.make_node("Concat", ["idx", "i1"], ["idx_out"], "grow", axis=0),
+        helper.make_node("SequenceInsert", ["seq", "i1"], ["seq_out"], "insert"),
+        helper.make_node("Identity", ["cond"], ["cond_out"], "go_on"),
+    ], "body", [helper.make_tensor_value_info("i", i64, []),
+                helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+                helper.make_tensor_value_info("acc", f, ["N", 4]),
+                helper.make_tensor_value_info("idx", i64, [None]),
+                helper.make_tensor_sequence_value_info("seq", i64, [1])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_out", f, ["N", 4]),
+         helper.make_tensor_value_info("idx_out", i64, [None]),
+         helper.make_tensor_sequence_value_info("seq_out", i64, [1])],
+        [c("zero", np.int64(0)), c("flat", np.array([-1], np.int64))])
+    g = helper.make_graph([
+        helper.make_node("SequenceEmpty", [], ["seq0"], "empty", dtype=i64),
+        helper.make_node("Loop", ["three", "", "x", "idx0", "seq0"], ["acc3", "idx3", "seq3"],
+                         "unrolled", body=body),
+        helper.make_node("ConcatFromSequence", ["seq3"], ["all"], "all", axis=0),
+        helper.make_node("CastLike", ["all", "like32"], ["all32"], "to_i32"),
+        helper.make_node("Gather", ["x", "all32"], ["y"], "pick3", axis=1),
+        helper.make_node("Reshape", ["idx3", "two_by_two"], ["idx2d"], "idx2d"),
+        helper.make_node("Gather", ["x", "idx2d"], ["y2"], "pick2d", axis=1),
+        helper.make_node("CastLike", ["acc3", "x"], ["y3"], "same_type"),
+    ], "loop", [helper.make_tensor_value_info("x", f, ["N", 4])],
+        [helper.make_tensor_value_info("y", f, ["N", 3]),
+         helper.make_tensor_value_info("y2", f, ["N", 2, 2]),
+         helper.make_tensor_value_info("y3", f, ["N", 4])],
+        [c("three", np.int64(3)), c("idx0", np.array([0], np.int64)),
+         c("like32", np.array([0], np.int32)), c("two_by_two", np.array([2, 2], np.int64)),
+         c("one", np.float32(1)), c("half", np.float32(0.5))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 15)], producer_name="mkrnn")
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, os.path.join(out, "loop.onnx"))
+    x = np.random.default_rng(6).uniform(-2, 2, (3, 4)).astype(np.float32)
+    np.save(os.path.join(out, "loop_x.npy"), x)
+    np.save(os.path.join(out, "loop_y.npy"), np.ascontiguousarray(x[:, [0, 1, 2]]))
+    np.save(os.path.join(out, "loop_y2.npy"), np.ascontiguousarray(x[:, [[0, 0], [1, 2]]]))
+    acc = x
+    for i, k in enumerate((1, 0.5, 0.5)):
+        acc = acc * np.float32(k) + np.float32(i)
+    np.save(os.path.join(out, "loop_y3.npy"), acc)
+    # the body's condition computed from the carried value: refused
+    body = m.graph.node[1].attribute[0].g
+    body.node[-1].CopyFrom(helper.make_node("ReduceMax", ["acc_out"], ["top"], "top",
+                                            keepdims=0))
+    body.node.append(helper.make_node("Less", ["top", "limit"], ["cond_out"], "go_on"))
+    body.initializer.append(c("limit", np.float32(2)))
+    onnx.save(m, os.path.join(out, "loop_while.onnx"))
+    # a sequence read by a node other than ConcatFromSequence: refused
+    m = onnx.load(os.path.join(out, "loop.onnx"))
+    m.graph.node[2].CopyFrom(helper.make_node("Identity", ["seq3"], ["all"], "all"))
+    onnx.save(m, os.path.join(out, "loop_seqread.onnx"))
+    # 2^40 iterations of an empty body: refused at the walk's bound
+    empty = helper.make_graph(
+        [], "pass", [helper.make_tensor_value_info("i", i64, []),
+                     helper.make_tensor_value_info("go", TensorProto.BOOL, []),
+                     helper.make_tensor_value_info("a", f, ["N", 4])],
+        [helper.make_tensor_value_info("go", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("a", f, ["N", 4])])
+    g = helper.make_graph([helper.make_node("Loop", ["many", "", "x"], ["y"], "long", body=empty)],
+                          "loop_long", [helper.make_tensor_value_info("x", f, ["N", 4])],
+                          [helper.make_tensor_value_info("y", f, ["N", 4])],
+                          [c("many", np.int64(1 << 40))])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 15)],
+                                producer_name="mkrnn"), os.path.join(out, "loop_long.onnx"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="tests/onnx/rnn")
@@ -353,6 +449,7 @@ def main():
     symbolic_time(a.out)
     if_model(a.out)
     select_models(a.out)
+    loop_models(a.out)
 
 
 if __name__ == "__main__":

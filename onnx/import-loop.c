@@ -1,0 +1,428 @@
+/*
+ * onnx/import-loop.c — a Loop of a constant trip count is unrolled; the
+ * sequences it and its readers build are known at import.
+ *
+ * torch's dynamo exporter (torch 2.x, opset 18 and on) writes as_strided
+ * as a Loop over the tensor's rank that builds the gathered indices from
+ * constants, a sequence of ones growing by one each iteration
+ * (detypify-service's classifier: docs/onnx.md), its trip count a
+ * constant. The body is walked once per iteration in the Loop's place, as
+ * an If's branch is (onnx/import-if.c): the iteration number a new int64
+ * constant, the condition in a constant true, each loop-carried value
+ * bound to the name the body reads it by; folding makes what is constant
+ * constants, what is computed becomes IR nodes like any other. Between
+ * iterations the names the body defined are forgotten (ONNX names are
+ * unique across scopes, but each iteration defines them again). The
+ * Loop's outputs name the last iteration's carried values.
+ *
+ * Refused, naming the node: a trip count that is not a constant (a while
+ * loop, or one only known at run time), a condition out of the body that
+ * is not a constant, scan outputs (the body's outputs after the carried
+ * ones). Bounded: the trip count by the ONNX nodes a walk visits
+ * (IMP_MAX_WALKED, shared with the Ifs), each iteration charged the
+ * names its body defines (forgotten and bound again) as well as the nodes
+ * it walks.
+ *
+ * Sequences: SequenceEmpty, SequenceConstruct and SequenceInsert (at a
+ * constant position) make a list of value ids, no IR; ConcatFromSequence
+ * (new_axis 0) is the Concat of its tensors, folded when they are
+ * constants; a sequence holds at most IMP_MAX_SEQ tensors. Any other
+ * reader of a sequence is refused (onnx/import.c, imp_lookup).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/import-int.h"
+
+static const char *S(const char *s)
+{
+	return s ? s : "";
+}
+
+/* A new scalar constant of dtype dt (int64 or a bool's uint8) holding x,
+ * named name; its id, or < 0. */
+static int32_t scalar(struct nctx *c, const char *name, enum dnnq_ir_dtype dt, int64_t x)
+{
+	struct dnnq_ir_value v = { .name = (char *)name, .dtype = dt, .producer = -1 };
+	size_t es = dnnq_ir_dtype_size(dt);
+	int rc = imp_const_alloc(c->m, es, c->who, &v.data);
+	if (rc)
+		return rc;
+	if (dt == DNNQ_IR_S64)
+		memcpy(v.data, &x, es);
+	else
+		*(uint8_t *)v.data = (uint8_t)(x != 0);
+	int32_t id = imp_new_value(c->m, &v, true);
+	if (id < 0)
+		free(v.data);
+	return id;
+}
+
+/* The names graph g defines, with those of the graphs in its nodes'
+ * attributes: what forget_scope visits. */
+static size_t scope_size(const Onnx__GraphProto *g)
+{
+	size_t n = g->n_input + g->n_initializer;
+	for (size_t i = 0; i < g->n_node; i++) {
+		const Onnx__NodeProto *np = g->node[i];
+		for (size_t a = 0; np && a < np->n_attribute; a++) {
+			const Onnx__AttributeProto *at = np->attribute[a];
+			if (at && at->g)
+				n += scope_size(at->g);
+			for (size_t k = 0; at && k < at->n_graphs; k++)
+				if (at->graphs[k])
+					n += scope_size(at->graphs[k]);
+		}
+		n += np ? np->n_output + 1 : 1;
+	}
+	return n;
+}
+
+/* Forgets the names graph g defines: its inputs, initializers and node
+ * outputs, and those of the graphs in its nodes' attributes. */
+static void forget_scope(struct imp *m, const Onnx__GraphProto *g)
+{
+	for (size_t i = 0; i < g->n_input; i++)
+		if (g->input[i])
+			imp_forget_name(m, S(g->input[i]->name));
+	for (size_t i = 0; i < g->n_initializer; i++)
+		if (g->initializer[i])
+			imp_forget_name(m, S(g->initializer[i]->name));
+	for (size_t i = 0; i < g->n_node; i++) {
+		const Onnx__NodeProto *np = g->node[i];
+		if (!np)
+			continue;
+		for (size_t k = 0; k < np->n_output; k++)
+			imp_forget_name(m, S(np->output[k]));
+		for (size_t a = 0; a < np->n_attribute; a++) {
+			const Onnx__AttributeProto *at = np->attribute[a];
+			if (at && at->g)
+				forget_scope(m, at->g);
+			for (size_t k = 0; at && k < at->n_graphs; k++)
+				if (at->graphs[k])
+					forget_scope(m, at->graphs[k]);
+		}
+	}
+}
+
+/* Binds body input name to what entry e names (a carried value). */
+static int bind(struct imp *m, const char *name, struct imp_name e)
+{
+	return imp_add_name(m, name, e.kind, e.idx);
+}
+
+/* Input name, what (for messages): a constant integer scalar, *x; else
+ * refused (an unknown value quietly: its problem said why). */
+static int const_int(struct nctx *c, const char *name, const char *what, int64_t *x)
+{
+	int32_t id = imp_lookup(c->m, name, c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_UNSUPPORTED;
+	const struct dnnq_ir_value *v = &c->m->ir->values[id];
+	if (!v->data || (v->dtype != DNNQ_IR_S64 && v->dtype != DNNQ_IR_S32) ||
+	    dnnq_ir_numel(v, 1) != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "%s '%.100s' is not a constant integer scalar", what,
+		           name);
+	*x = v->dtype == DNNQ_IR_S64 ? *(const int64_t *)v->data : *(const int32_t *)v->data;
+	return 0;
+}
+
+/* The trip count: a constant integer scalar, *n; else refused. */
+static int trip_count(struct nctx *c, int64_t *n)
+{
+	const char *name = c->np->n_input ? S(c->np->input[0]) : "";
+	if (!*name)
+		return bad(c, DNNQ_E_UNSUPPORTED, "no trip count (M): a loop that runs until a "
+		           "condition is not unrolled, only one of a constant trip count");
+	return const_int(c, name, "trip count", n);
+}
+
+/* The body's condition out: *go; refused when it is not a constant. */
+static int cond_out(struct nctx *c, const Onnx__GraphProto *body, bool *go)
+{
+	const char *name = body->output[0] ? S(body->output[0]->name) : "";
+	int32_t id = imp_lookup(c->m, name, c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_UNSUPPORTED;
+	const struct dnnq_ir_value *v = &c->m->ir->values[id];
+	if (!v->data || dnnq_ir_numel(v, 1) != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "the body's condition '%.100s' is not a constant: "
+		           "a loop that stops on a computed condition is not unrolled", name);
+	*go = imp_truth(v);
+	return 0;
+}
+
+/* Iteration i: the body walked on carried, which it updates, and *go. */
+static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bool *go,
+                     struct imp_name *carried, size_t ncarried)
+{
+	struct imp *m = c->m;
+	if (i)      /* iteration 0 finds a name the body shares with the graph */
+		forget_scope(m, body);
+	char nm[160], cn[160];
+	snprintf(nm, sizeof nm, "%.100s:i", c->name);
+	snprintf(cn, sizeof cn, "%.100s:cond", c->name);
+	int32_t it = scalar(c, nm, DNNQ_IR_S64, i), yes = scalar(c, cn, DNNQ_IR_U8, 1);
+	if (it < 0 || yes < 0)
+		return it < 0 ? it : yes;
+	int rc = bind(m, S(body->input[0]->name), (struct imp_name){ .kind = IMP_VALUE, .idx = it });
+	if (!rc)
+		rc = bind(m, S(body->input[1]->name), (struct imp_name){ .kind = IMP_VALUE,
+		                                                         .idx = yes });
+	for (size_t k = 0; !rc && k < ncarried; k++)
+		rc = bind(m, S(body->input[k + 2]->name), carried[k]);
+	size_t problems = m->nproblems;
+	if (rc || (rc = imp_walk_sub(c, body)))
+		return rc;
+	if (m->nproblems > problems)
+		return DNNQ_E_UNSUPPORTED;      /* the body's problems say why */
+	for (size_t k = 0; k < ncarried; k++) {
+		const struct imp_name *e = imp_find(m, S(body->output[k + 1]->name));
+		if (!e)
+			return bad(c, DNNQ_E_FORMAT, "body output %zu '%.100s' is not defined", k + 1,
+			           S(body->output[k + 1]->name));
+		carried[k] = *e;
+	}
+	return cond_out(c, body, go);
+}
+
+/* Runs the iterations, each naming its values and nodes NAME@i (m->scope);
+ * carried[k] what carried value k names at the end. */
+static int unroll(struct nctx *c, const Onnx__GraphProto *body, int64_t n, bool go,
+                  struct imp_name *carried, size_t ncarried)
+{
+	struct imp *m = c->m;
+	char outer[sizeof m->scope];
+	memcpy(outer, m->scope, sizeof outer);
+	size_t cost = scope_size(body) + 1;     /* forgetting, binding: each iteration's */
+	int rc = 0;
+	for (int64_t i = 0; !rc && go && i < n; i++) {
+		if (cost > IMP_MAX_WALKED - m->walked) {
+			rc = bad(c, DNNQ_E_UNSUPPORTED, "iteration %lld of %lld takes the walk past %zu "
+			         "nodes", (long long)i, (long long)n, IMP_MAX_WALKED);
+			break;
+		}
+		m->walked += cost;
+		if (snprintf(m->scope, sizeof m->scope, "%s@%lld", outer, (long long)i) >=
+		    (int)sizeof m->scope)
+			rc = bad(c, DNNQ_E_UNSUPPORTED, "Loops nested too deep to name their "
+			         "iterations' values");
+		else
+			rc = iteration(c, body, i, &go, carried, ncarried);
+	}
+	memcpy(m->scope, outer, sizeof outer);
+	return rc;
+}
+
+/* The body graph, its inputs and outputs checked against the Loop's. */
+static const Onnx__GraphProto *body_of(struct nctx *c, size_t ncarried)
+{
+	const Onnx__AttributeProto *a = attr(c, "body");
+	const Onnx__GraphProto *g = a && a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH ?
+	                            a->g : NULL;
+	if (!g) {
+		bad(c, DNNQ_E_FORMAT, "attribute 'body' is missing or not a graph");
+		return NULL;
+	}
+	if (g->n_input != ncarried + 2 || g->n_output < ncarried + 1) {
+		bad(c, DNNQ_E_FORMAT, "the body has %zu inputs and %zu outputs, the Loop %zu "
+		    "carried values (2 + carried inputs, 1 + carried outputs expected)", g->n_input,
+		    g->n_output, ncarried);
+		return NULL;
+	}
+	if (g->n_output > ncarried + 1 || c->np->n_output > ncarried) {
+		bad(c, DNNQ_E_UNSUPPORTED, "%zu scan outputs: only a Loop's carried values are "
+		    "unrolled", g->n_output - ncarried - 1);
+		return NULL;
+	}
+	for (size_t i = 0; i < g->n_input; i++)
+		if (!g->input[i] || !*S(g->input[i]->name)) {
+			bad(c, DNNQ_E_FORMAT, "body input %zu has no name", i);
+			return NULL;
+		}
+	for (size_t i = 0; i < g->n_output; i++)
+		if (!g->output[i] || !*S(g->output[i]->name)) {
+			bad(c, DNNQ_E_FORMAT, "body output %zu has no name", i);
+			return NULL;
+		}
+	if (g->n_sparse_initializer) {
+		bad(c, DNNQ_E_UNSUPPORTED, "the body's sparse initializers are not supported");
+		return NULL;
+	}
+	return g;
+}
+
+int imp_loop(struct nctx *c)
+{
+	struct imp *m = c->m;
+	const Onnx__NodeProto *np = c->np;
+	if (np->n_input < 2)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs: a Loop takes M, cond and its carried "
+		           "values", np->n_input), imp_outputs_unknown(c);
+	size_t ncarried = np->n_input - 2;
+	const Onnx__GraphProto *body = body_of(c, ncarried);
+	int64_t n = 0;
+	int rc = body ? trip_count(c, &n) : DNNQ_E_FORMAT;
+	bool go = true;
+	const char *cname = S(np->input[1]);
+	if (!rc && *cname) {
+		int32_t id = imp_lookup(m, cname, c->who);
+		const struct dnnq_ir_value *v = id >= 0 ? &m->ir->values[id] : NULL;
+		if (id == DNNQ_E_NOMEM)
+			return id;
+		if (!v)
+			rc = DNNQ_E_UNSUPPORTED;
+		else if (!v->data || dnnq_ir_numel(v, 1) != 1)
+			rc = bad(c, DNNQ_E_UNSUPPORTED, "condition '%.100s' is not a constant: only a "
+			         "Loop of a constant trip count is unrolled", cname);
+		else
+			go = imp_truth(v);
+	}
+	struct imp_name *carried = rc ? NULL : calloc(ncarried + 1, sizeof *carried);
+	if (!rc && !carried)
+		return DNNQ_E_NOMEM;
+	for (size_t k = 0; !rc && k < ncarried; k++) {
+		const char *name = S(np->input[k + 2]);
+		const struct imp_name *e = imp_find(m, name);
+		if (!*name)
+			rc = bad(c, DNNQ_E_FORMAT, "carried input %zu has no name", k);
+		else if (!e)    /* the lookup says why */
+			rc = imp_lookup(m, name, c->who);
+		else
+			carried[k] = *e;
+	}
+	if (!rc)
+		rc = unroll(c, body, n, go, carried, ncarried);
+	for (size_t k = 0; !rc && k < np->n_output; k++) {
+		const char *o = S(np->output[k]);
+		if (!*o)
+			continue;
+		if (imp_find(m, o))
+			rc = bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
+		else
+			rc = imp_add_name(m, o, carried[k].kind, carried[k].idx);
+	}
+	free(carried);
+	if (rc == DNNQ_E_NOMEM)
+		return rc;
+	if (rc)
+		return imp_outputs_unknown(c);
+	return imp_settled(m, c->name, "Loop", DNNQ_IR_INLINED);
+}
+
+/* ---- sequences ------------------------------------------------------------------ */
+
+/* A new sequence of ids[0 .. n), its index in *idx; 0 or DNNQ_E_NOMEM. */
+static int new_seq(struct imp *m, const int32_t *ids, size_t n, int32_t *idx)
+{
+	if (m->nseqs >= INT32_MAX || imp_grow((void **)&m->seqs, &m->scap, m->nseqs, sizeof *m->seqs))
+		return DNNQ_E_NOMEM;
+	int32_t *p = malloc((n ? n : 1) * sizeof *p);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	if (n)
+		memcpy(p, ids, n * sizeof *p);
+	m->seqs[m->nseqs] = (struct imp_seq){ p, n };
+	*idx = (int32_t)m->nseqs++;
+	return 0;
+}
+
+/* Input i as a sequence: its index, IMP_ID_UNKNOWN (quietly: a problem
+ * said why), or another status with the problem recorded. */
+static int32_t seq_in(struct nctx *c, size_t i)
+{
+	const char *name = S(c->np->input[i]);
+	const struct imp_name *e = imp_find(c->m, name);
+	if (e && e->kind == IMP_SEQUENCE)
+		return e->idx;
+	if (e && e->kind == IMP_UNKNOWN)
+		return IMP_ID_UNKNOWN;
+	return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.100s' is not a sequence known at import "
+	           "(SequenceEmpty's, SequenceConstruct's, SequenceInsert's)", i, name);
+}
+
+/* The sequence SequenceInsert makes: seq's tensors with input 1 at the
+ * position input 2 gives (the end without it); its index in *idx. */
+static int insert(struct nctx *c, int32_t *idx)
+{
+	int32_t s = seq_in(c, 0), t = imp_lookup(c->m, S(c->np->input[1]), c->who);
+	if (t == -1)
+		return bad(c, DNNQ_E_FORMAT, "input 1 (the tensor to insert) is empty");
+	if (s < 0 || t < 0)
+		return s < 0 ? s : t;
+	const struct imp_seq *q = &c->m->seqs[s];
+	int64_t at = (int64_t)q->n;
+	if (c->np->n_input > 2 && *S(c->np->input[2])) {
+		int rc = const_int(c, S(c->np->input[2]), "position", &at);
+		if (rc)
+			return rc;
+		if (at < -(int64_t)q->n || at > (int64_t)q->n)
+			return bad(c, DNNQ_E_RANGE, "position %lld is outside [-%zu, %zu]", (long long)at,
+			           q->n, q->n);
+		at += at < 0 ? (int64_t)q->n : 0;
+	}
+	if (q->n >= IMP_MAX_SEQ)
+		return bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors", IMP_MAX_SEQ);
+	int32_t ids[IMP_MAX_SEQ];
+	memcpy(ids, q->ids, (size_t)at * sizeof *ids);
+	ids[at] = t;
+	memcpy(ids + at + 1, q->ids + at, (q->n - (size_t)at) * sizeof *ids);
+	return new_seq(c->m, ids, q->n + 1, idx);
+}
+
+int imp_sequence(struct nctx *c)
+{
+	const Onnx__NodeProto *np = c->np;
+	const char *op = S(np->op_type);
+	int32_t idx = -1, ids[IMP_MAX_SEQ];
+	int rc = 0;
+	if (np->n_output != 1)
+		rc = bad(c, DNNQ_E_FORMAT, "%zu outputs (1 expected)", np->n_output);
+	else if (!strcmp(op, "SequenceInsert"))
+		rc = np->n_input < 2 || np->n_input > 3 ?
+		     bad(c, DNNQ_E_FORMAT, "%zu inputs (2 to 3 expected)", np->n_input) : insert(c, &idx);
+	else if (np->n_input > IMP_MAX_SEQ)
+		rc = bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors", IMP_MAX_SEQ);
+	else {      /* SequenceEmpty (no inputs), SequenceConstruct */
+		for (size_t i = 0; !rc && i < np->n_input; i++) {
+			int32_t id = imp_lookup(c->m, S(np->input[i]), c->who);
+			rc = id < 0 ? (id == -1 ? bad(c, DNNQ_E_FORMAT, "input %zu is empty", i) : id) : 0;
+			ids[i] = id;
+		}
+		if (!rc)
+			rc = new_seq(c->m, ids, np->n_input, &idx);
+	}
+	if (rc == DNNQ_E_NOMEM)
+		return rc;
+	if (rc)
+		return imp_outputs_unknown(c);
+	const char *o = S(np->output[0]);
+	if (imp_find(c->m, o))
+		return bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o), 0;
+	return *o ? imp_add_name(c->m, o, IMP_SEQUENCE, idx) : 0;
+}
+
+int imp_sequence_inputs(struct nctx *c, bool *unknown)
+{
+	int64_t new_axis;
+	*unknown = false;
+	int rc = c->np->n_input != 1 ? bad(c, DNNQ_E_FORMAT, "%zu inputs (1 expected)",
+	                                   c->np->n_input) : a_int(c, "new_axis", 0, &new_axis);
+	if (rc)
+		return rc;
+	if (new_axis)
+		return bad(c, DNNQ_E_UNSUPPORTED, "new_axis = %lld: only 0, a Concat of the tensors",
+		           (long long)new_axis);
+	int32_t s = seq_in(c, 0);
+	if (s == IMP_ID_UNKNOWN)
+		*unknown = true;
+	if (s < 0)
+		return s == IMP_ID_UNKNOWN ? 0 : s;
+	const struct imp_seq *q = &c->m->seqs[s];
+	if (!q->n)
+		return bad(c, DNNQ_E_UNSUPPORTED, "an empty sequence: nothing to concatenate");
+	c->nin = q->n;
+	memcpy(c->in, q->ids, q->n * sizeof *q->ids);
+	return 0;
+}
