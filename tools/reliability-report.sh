@@ -236,7 +236,10 @@ ones), so a client's subnormal F32 inputs (already in
 run: a SIGSTOPped client with requests queued for a model with
 `dynamic_batching` holds nothing a worker waits for (its requests sit in
 its ring; a batch waits for company only until its `max_queue_delay_us`,
-and a request of another model ends the wait).
+and a request of another model ends the wait). `fuzz-config` for 240 s
+over its seed corpus after conf/ took its model limit from
+`DNNQ_PROTO_MAX_MODELS` (1.51 M runs, 477 edges; conf/ and shm/ built
+alone with clang): nothing.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
