@@ -4,8 +4,8 @@
  * made with dnnq_shm_layout/dnnq_shm_init in a sealed memfd, real
  * sockets) and a worker thread that serves the ring. Knobs let a test make
  * it misbehave: a malformed HELLO or MODEL reply, a paused worker, a
- * stopped heartbeat, a slow STATS reply, answers to every model index, or
- * a sudden death; or, seeded,
+ * stopped heartbeat, a slow STATS reply, answers to every model index, a
+ * flood of completion bytes, or a sudden death; or, seeded,
  * mutate every reply of a session (the good one recorded, then bits,
  * fields at their edges, lengths, the fds) and what it shares with the
  * client (the region header, the completions' statuses, the slots' state
@@ -83,6 +83,7 @@ struct fake_daemon {
 	int paused;		/* the worker leaves the ring alone */
 	int beat;		/* the heartbeat moves (default 1) */
 	int stats_delay_ms;	/* STATS is answered this late */
+	int flood;		/* the worker sends completion bytes without a pause */
 	uint32_t endless;	/* nonzero: INFO and MODEL_STATS answer every index
 				 * (as model index % 3), claiming index + endless
 				 * models */
