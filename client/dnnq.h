@@ -127,9 +127,12 @@ void dnnq_close(struct dnnq_client *c);
 void dnnq_close_keep_mapping(struct dnnq_client *c, void **base, size_t *size);
 
 /* An fd that becomes readable when a request of this client completes (a
- * datagram socket, non-blocking): read it until EAGAIN to clear it (each
- * completion queues a one-byte datagram, until the queue is full), then
- * dnnq_poll the requests in flight. The first call arms it (from then on
+ * datagram socket, non-blocking): read some of it (each completion queues
+ * a one-byte datagram, until the queue is full), then dnnq_poll the
+ * requests in flight. Read a bounded number a wake-up (the Python package
+ * reads 64) rather than until EAGAIN: a level-triggered poll wakes again
+ * while bytes are left, and a hostile daemon that kept sending would never
+ * let the EAGAIN come. The first call arms it (from then on
  * each completion costs the daemon one send); the fd belongs to the
  * client, and nothing done to it can slow the daemon. A daemon that dies
  * never makes it readable: wait on it with a timeout and dnnq_poll, which

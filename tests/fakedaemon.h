@@ -5,7 +5,8 @@
  * sockets) and a worker thread that serves the ring. Knobs let a test make
  * it misbehave: a malformed HELLO or MODEL reply, a paused worker, a
  * stopped heartbeat, a slow STATS reply, MODEL_STATS failing after its
- * first model, answers to every model index, or a sudden death; or, seeded,
+ * first model, answers to every model index, a flood of completion bytes,
+ * or a sudden death; or, seeded,
  * mutate every reply of a session (the good one recorded, then bits,
  * fields at their edges, lengths, the fds) and what it shares with the
  * client (the region header, the completions' statuses, the slots' state
@@ -85,6 +86,7 @@ struct fake_daemon {
 	int stats_delay_ms;	/* STATS is answered this late */
 	int model_stats_fail;	/* MODEL_STATS answered for model 0, failed (DNNQ_E_IO) past it;
 				   0: the type unknown (DNNQ_E_PROTO), a dnnqd without it */
+	int flood;		/* the worker sends completion bytes without a pause */
 	uint32_t endless;	/* nonzero: INFO and MODEL_STATS answer every index
 				 * (as model index % 3), claiming index + endless
 				 * models */

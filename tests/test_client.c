@@ -2,7 +2,8 @@
  * libdnnq-client against the fake daemon of tests/fakedaemon.h (no real
  * dnnqd: tests/test_serve.c does that): connecting and every malformed
  * HELLO reply (each an error, with no fd or mapping left behind), model
- * signatures and their malformed replies, tensors and the checks of a
+ * signatures and their malformed replies, a daemon answering every model
+ * index (the library and dnnqctl stop), tensors and the checks of a
  * request, synchronous and asynchronous requests, ticket misuse, abandoned
  * slots, the event fd and the doorbell, threads sharing a client, and the
  * daemon dying or hanging (socket hang-up, stale heartbeat, late control

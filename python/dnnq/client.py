@@ -38,6 +38,7 @@ _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _I32_MIN, _I32_MAX = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 _TYPESTR = {k: v.str for k, v in _NP_OF.items()}
+_DRAIN = 64     # completion bytes read per wake-up of run_async's reader
 
 
 def _timeout_ms(timeout):
@@ -338,9 +339,14 @@ class _Aio:
             self.tick = self.loop.call_later(0.05, self.on_tick)
 
     def readable(self):
+        """At most _DRAIN completion bytes (a datagram each), then the
+        requests: a daemon that kept the socket full would otherwise hold
+        the event loop here for good. Bytes left make the fd readable, so
+        the loop calls again after its other work."""
         try:
-            while os.read(self.fd, 64):
-                pass
+            for _ in range(_DRAIN):
+                if not os.read(self.fd, 64):
+                    break
         except (BlockingIOError, OSError):
             pass
         self.check()

@@ -8,6 +8,7 @@
  *   model N      the next MODEL replies broken the Nth way (0: whole)
  *   mutate SEED  the next sessions' replies and region mutated (0: off)
  *   pause N      the worker leaves the ring alone (1) or serves it (0)
+ *   flood N      the worker keeps the completion socket full (1) or not (0)
  *   endless N    INFO and MODEL_STATS answer every index, claiming it + N
  *                models (0: off)
  *   kill         a sudden death: the session closes, no beat, no work
@@ -40,6 +41,8 @@ static const char *command(const char *line)
 		STORE(&fake.mutate_seed, (uint64_t)v);
 	else if (n == 2 && !strcmp(word, "endless"))
 		STORE(&fake.endless, (uint32_t)v);
+	else if (n == 2 && !strcmp(word, "flood"))
+		STORE(&fake.flood, v != 0);
 	else if (n == 2 && !strcmp(word, "pause"))
 		STORE(&fake.paused, v != 0);
 	else if (n == 1 && !strcmp(word, "kill"))

@@ -9,6 +9,7 @@ edges, bits, lengths, fds, the region header and the slots' words) must
 end in a dnnq.Error, never in another exception, a crash or a hang, and
 every numpy view the client hands out must lie inside the shared region
 it mapped."""
+import asyncio
 import os
 import subprocess
 
@@ -151,6 +152,44 @@ def test_endless_models(fake):
         assert e.value.code == -20, e.value
     fake.do("endless", 0)
     session(fake.socket)
+
+
+def test_completion_flood(fake, monkeypatch):
+    """A daemon keeping the completion socket full: run_async's reader
+    drains at most 64 datagrams a call, then looks at its requests and
+    leaves the event loop to the others (before: it read until the socket
+    was empty, which a flooding daemon never lets happen, and the loop hung
+    in it; the test stops the flood after 2000 reads to see that)."""
+    from dnnq import client as dc
+    real_read, real_readable = os.read, dc._Aio.readable
+    count = {"in": False, "reads": 0, "most": 0, "all": 0}
+
+    def read(fd, n):
+        if count["in"]:
+            count["reads"] += 1
+            count["all"] += 1
+            if count["all"] == 2000:
+                fake.do("flood", 0)
+        return real_read(fd, n)
+
+    def readable(self):
+        count["in"], count["reads"] = True, 0
+        try:
+            real_readable(self)
+        finally:
+            count["in"] = False
+            count["most"] = max(count["most"], count["reads"])
+
+    monkeypatch.setattr(os, "read", read)
+    monkeypatch.setattr(dc._Aio, "readable", readable)
+    fake.do("flood", 1)
+    with dnnq.Client(fake.socket, timeout=2) as c:
+        m = c.model("double")
+        x = np.arange(4, dtype=np.float32).reshape(1, 4)
+        y = asyncio.run(m.run_async(x, timeout=30))
+        assert np.array_equal(y, 2 * x)
+    fake.do("flood", 0)
+    assert 0 < count["most"] <= 64, f"{count['most']} reads in one call of the reader"
 
 
 def test_mutated_replies(fake):
