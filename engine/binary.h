@@ -9,8 +9,10 @@
  * per-tensor parameters: each input dequantized, the expression in float,
  * the result quantized to the output's parameters (round half to even,
  * saturated; NaN to 0). The AVX2 kernel evaluates the same float operations
- * in the same order as the scalar one, so results are bit-exact across
- * ISAs; the scalar expression is also the fp32 reference. An fp32 node
+ * in the same order as the scalar one up to the quotient by the output's
+ * scale, then rounds and clamps in another order to the same integers
+ * (dnnq_binary_q8), so results are bit-exact across ISAs; the scalar
+ * expression is also the fp32 reference. An fp32 node
  * (precision fp32) evaluates the expression on f32 inputs, AVX2 or scalar,
  * bit-exact to each other too.
  *
