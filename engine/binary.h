@@ -173,6 +173,19 @@ NAME##_cols_avx2(const struct dnnq_binary_rows *r, const struct dnnq_binary_avx2
 		dnnq_binary_store(r->y + row * r->n + j, w, nv);                           \
 	}                                                                                  \
 }                                                                                          \
+/* The columns after the last 32 (up to 3 blocks of 8, then the scalar's):   \
+ * one instance, the strides at run time. */                                               \
+__attribute__((target("avx2"))) static void                                                \
+NAME##_tail_avx2(const struct dnnq_binary_rows *r, const struct dnnq_binary_q *q,          \
+                 const struct dnnq_binary_avx2 *k, size_t j)                               \
+{                                                                                          \
+	for (; j + 8 <= r->n; j += 8)                                                      \
+		NAME##_cols_avx2(r, k, j, 1, r->as, r->bs, !r->ars, !r->brs);              \
+	for (size_t row = 0; j < r->n && row < r->rows; row++)                             \
+		NAME##_row_scalar(r->a + row * r->ars + j * r->as, r->as,                  \
+		                  r->b + row * r->brs + j * r->bs, r->bs,                  \
+		                  r->y + row * r->n + j, r->n - j, q);                     \
+}                                                                                          \
 __attribute__((target("avx2"))) static inline __attribute__((always_inline)) void          \
 NAME##_rows_avx2_as(const struct dnnq_binary_rows *r, const struct dnnq_binary_q *q,       \
                     const size_t as, const size_t bs, const bool ha, const bool hb)        \
@@ -181,12 +194,8 @@ NAME##_rows_avx2_as(const struct dnnq_binary_rows *r, const struct dnnq_binary_q
 	size_t j = 0;                                                                      \
 	for (; j + 32 <= r->n; j += 32)                                                    \
 		NAME##_cols_avx2(r, &k, j, 4, as, bs, ha, hb);                             \
-	for (; j + 8 <= r->n; j += 8)                                                      \
-		NAME##_cols_avx2(r, &k, j, 1, as, bs, ha, hb);                             \
-	for (size_t row = 0; j < r->n && row < r->rows; row++)                             \
-		NAME##_row_scalar(r->a + row * r->ars + j * as, as,                        \
-		                  r->b + row * r->brs + j * bs, bs, r->y + row * r->n + j,  \
-		                  r->n - j, q);                                            \
+	if (j < r->n)                                                                      \
+		NAME##_tail_avx2(r, q, &k, j);                                             \
 }                                                                                          \
 /* The common cases with constant strides: no test in the loops. */                        \
 __attribute__((target("avx2")))                                                            \
