@@ -206,19 +206,28 @@ static void row_offsets(const struct binary *op, size_t r, size_t *oa, size_t *o
 static void binary_task(void *arg, size_t t, unsigned tid)
 {
 	struct binary *op = arg;
-	size_t inner = op->dims[op->nd - 1];
-	size_t sa = op->stride[0][op->nd - 1], sb = op->stride[1][op->nd - 1];
-	size_t end = dnnq_piece_start(&op->pieces, t + 1);
+	const uint32_t l = op->nd - 1;   /* the rows' dim: the one before the run */
+	size_t inner = op->dims[l];
+	size_t sa = op->stride[0][l], sb = op->stride[1][l];
+	size_t end = dnnq_piece_start(&op->pieces, t + 1), r = dnnq_piece_start(&op->pieces, t);
 	(void)tid;
-	for (size_t r = dnnq_piece_start(&op->pieces, t); r < end; r++) {
+	while (r < end) {
 		size_t oa, ob;
 		row_offsets(op, r, &oa, &ob);
-		if (op->fp32)
+		if (op->fp32) {
 			op->row_f32((const float *)op->a + oa, sa, (const float *)op->b + ob, sb,
 			            (float *)op->y + r * inner, inner);
-		else
-			op->row((const uint8_t *)op->a + oa, sa, (const uint8_t *)op->b + ob, sb,
-			        (uint8_t *)op->y + r * inner, inner, &op->q);
+			r++;
+			continue;
+		}
+		/* the rows up to the end of dim l - 1 (or of the task): one run */
+		size_t dim = l ? op->dims[l - 1] : 1, left = dim - r % dim;
+		struct dnnq_binary_rows run = {
+			(const uint8_t *)op->a + oa, (const uint8_t *)op->b + ob, sa, sb,
+			l ? op->stride[0][l - 1] : 0, l ? op->stride[1][l - 1] : 0,
+			(uint8_t *)op->y + r * inner, inner, left < end - r ? left : end - r };
+		op->row(&run, &op->q);
+		r += run.rows;
 	}
 }
 

@@ -9,8 +9,10 @@
  * per-tensor parameters: each input dequantized, the expression in float,
  * the result quantized to the output's parameters (round half to even,
  * saturated; NaN to 0). The AVX2 kernel evaluates the same float operations
- * in the same order as the scalar one, so results are bit-exact across
- * ISAs; the scalar expression is also the fp32 reference. An fp32 node
+ * in the same order as the scalar one up to the quotient by the output's
+ * scale, then rounds and clamps in another order to the same integers
+ * (dnnq_binary_q8), so results are bit-exact across ISAs; the scalar
+ * expression is also the fp32 reference. An fp32 node
  * (precision fp32) evaluates the expression on f32 inputs, AVX2 or scalar,
  * bit-exact to each other too.
  *
@@ -18,7 +20,10 @@
  * to the right, 1 stretches); dims[0] of a non-constant input is the batch;
  * a constant (no batch) broadcasts over it. The kernel walks the output in
  * rows of its innermost contiguous run, splitting rows over threads in
- * fixed chunks.
+ * fixed chunks; a kernel call takes a run of rows (struct
+ * dnnq_binary_rows), and the AVX2 kernel dequantizes an input whose row is
+ * the same in every row of the run (a squeeze-and-excitation scale) once
+ * per 32 columns, not once per row.
  */
 #ifndef DNNQ_ENGINE_BINARY_H
 #define DNNQ_ENGINE_BINARY_H
@@ -34,10 +39,19 @@ struct dnnq_binary_q {
 	float sy, zy, qmin, qmax;  /* output */
 };
 
-/* y[i] = quantize(f(deq_a(a[i * as]), deq_b(b[i * bs]))), i < n; as, bs
- * are 0 (a broadcast scalar) or 1. */
-typedef void (*dnnq_binary_row)(const uint8_t *a, size_t as, const uint8_t *b, size_t bs,
-                                uint8_t *y, size_t n, const struct dnnq_binary_q *q);
+/* One run of rows: row r < rows reads a + r * ars and b + r * brs and
+ * writes y + r * n, y[i] = quantize(f(deq_a(a[i * as]), deq_b(b[i * bs]))),
+ * i < n; as, bs are 0 (a broadcast scalar) or 1. A run is the rows along
+ * the walk's second innermost dim (engine/binary.c): a per-channel
+ * squeeze-and-excitation scale of a 56x56x16 map is one run of 3136 rows of
+ * 16, not 3136 calls. */
+struct dnnq_binary_rows {
+	const uint8_t *a, *b;
+	size_t as, bs, ars, brs;
+	uint8_t *y;
+	size_t n, rows;
+};
+typedef void (*dnnq_binary_row)(const struct dnnq_binary_rows *r, const struct dnnq_binary_q *q);
 /* The fp32 node's: y[i] = f(a[i * as], b[i * bs]). */
 typedef void (*dnnq_binary_row_f32)(const float *a, size_t as, const float *b, size_t bs,
                                     float *y, size_t n);
@@ -53,6 +67,63 @@ extern const struct node_ops dnnq_binary_ops;
 
 #define DNNQ_BINARY_ATTRS (DNNQ_A_OUT_QP | DNNQ_A(DNNQ_A_PRECISION))
 
+/* The AVX2 kernels' constants and steps. */
+struct dnnq_binary_avx2 {
+	__m256 za, sa, zb, sb, sy, top;   /* top: qmax - zy */
+	__m256i zy, qmin;
+};
+
+__attribute__((target("avx2"))) static inline struct dnnq_binary_avx2 dnnq_binary_avx2_of(
+	const struct dnnq_binary_q *q)
+{
+	return (struct dnnq_binary_avx2){
+		_mm256_set1_ps(q->za), _mm256_set1_ps(q->sa), _mm256_set1_ps(q->zb),
+		_mm256_set1_ps(q->sb), _mm256_set1_ps(q->sy), _mm256_set1_ps(q->qmax - q->zy),
+		_mm256_set1_epi32((int32_t)q->zy), _mm256_set1_epi32((int32_t)q->qmin) };
+}
+
+/* 8 inputs at p (s = 1; s = 0: p[0] broadcast) dequantized. */
+__attribute__((target("avx2"))) static inline __m256 dnnq_binary_load8(const uint8_t *p,
+                                                                      size_t s, __m256 z,
+                                                                      __m256 sc)
+{
+	__m256 v = s ? _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)))
+	             : _mm256_set1_ps((float)p[0]);
+	return _mm256_mul_ps(_mm256_sub_ps(v, z), sc);
+}
+
+/* dnnq_saturate_rne of 8 values (zy, qmin, qmax integral; qmin >= 0 >= -zy):
+ * clamped above to qmax - zy first (NaN stays NaN: vminps returns its
+ * second operand), rounded to nearest even by vcvtps2dq (NaN and values
+ * below -2^31 to INT32_MIN), zy added, clamped below as an integer; the
+ * same integers as rintf, the addition and both clamps in float. */
+__attribute__((target("avx2"))) static inline __m256i dnnq_binary_q8(
+	__m256 v, const struct dnnq_binary_avx2 *k)
+{
+	__m256i w = _mm256_cvtps_epi32(_mm256_min_ps(k->top, v));
+	return _mm256_max_epi32(_mm256_add_epi32(w, k->zy), k->qmin);
+}
+
+/* Four of dnnq_binary_q8's vectors (values in [0, 255]) as 32 bytes in
+ * order. */
+__attribute__((target("avx2"))) static inline __m256i dnnq_binary_pack32(const __m256i w[4])
+{
+	__m256i b = _mm256_packus_epi16(_mm256_packs_epi32(w[0], w[1]),
+	                                _mm256_packs_epi32(w[2], w[3]));
+	return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+__attribute__((target("avx2"))) static inline void dnnq_binary_store(uint8_t *y, const __m256i w[4],
+                                                                    size_t nv)
+{
+	if (nv == 4) {
+		_mm256_storeu_si256((__m256i *)y, dnnq_binary_pack32(w));
+		return;
+	}
+	__m128i h = _mm_packs_epi32(_mm256_castsi256_si128(w[0]), _mm256_extracti128_si256(w[0], 1));
+	_mm_storel_epi64((__m128i *)y, _mm_packus_epi16(h, h));
+}
+
 #define DNNQ_BINARY_DEF(NAME, ONNX, KIND, EXPR, EXPR_AVX2, OPS)                             \
 static float NAME##_f32(float a, float b)                                                  \
 {                                                                                          \
@@ -67,36 +138,78 @@ static void NAME##_row_scalar(const uint8_t *pa, size_t as, const uint8_t *pb, s
 		y[i] = (uint8_t)dnnq_saturate_rne((EXPR) / q->sy, q->zy, q->qmin, q->qmax); \
 	}                                                                                  \
 }                                                                                          \
-__attribute__((target("avx2")))                                                            \
-static __m256 NAME##_load_avx2(const uint8_t *p, size_t s, __m256 z, __m256 sc)            \
+static void NAME##_rows_scalar(const struct dnnq_binary_rows *r,                           \
+                               const struct dnnq_binary_q *q)                              \
 {                                                                                          \
-	__m256 v = s ? _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(            \
-	                   (const __m128i *)p)))                                           \
-	             : _mm256_set1_ps((float)p[0]);                                        \
-	return _mm256_mul_ps(_mm256_sub_ps(v, z), sc);                                     \
+	for (size_t k = 0; k < r->rows; k++)                                               \
+		NAME##_row_scalar(r->a + k * r->ars, r->as, r->b + k * r->brs, r->bs,      \
+		                  r->y + k * r->n, r->n, q);                               \
 }                                                                                          \
-__attribute__((target("avx2")))                                                            \
-static void NAME##_row_avx2(const uint8_t *pa, size_t as, const uint8_t *pb, size_t bs,    \
-                            uint8_t *y, size_t n, const struct dnnq_binary_q *q)           \
+/* Columns [j, j + 8 nv) of every row (nv: 4 or 1); ha, hb: the input's     \
+ * row is the same every row (row stride 0), dequantized once. */                          \
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void          \
+NAME##_cols_avx2(const struct dnnq_binary_rows *r, const struct dnnq_binary_avx2 *k,       \
+                 size_t j, const size_t nv, const size_t as, const size_t bs,              \
+                 const bool ha, const bool hb)                                             \
 {                                                                                          \
-	const __m256 za = _mm256_set1_ps(q->za), sa = _mm256_set1_ps(q->sa);               \
-	const __m256 zb = _mm256_set1_ps(q->zb), sb = _mm256_set1_ps(q->sb);               \
-	const __m256 sy = _mm256_set1_ps(q->sy), zy = _mm256_set1_ps(q->zy);               \
-	const __m256 lo = _mm256_set1_ps(q->qmin), hi = _mm256_set1_ps(q->qmax);           \
-	size_t i = 0;                                                                      \
-	for (; i + 8 <= n; i += 8) {                                                       \
-		__m256 a = NAME##_load_avx2(pa + i * as, as, za, sa);                      \
-		__m256 b = NAME##_load_avx2(pb + i * bs, bs, zb, sb);                      \
-		__m256 v = _mm256_div_ps((EXPR_AVX2), sy);                                 \
-		v = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT |           \
-		                                     _MM_FROUND_NO_EXC), zy);               \
-		v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);                               \
-		__m256i w = _mm256_cvtps_epi32(v);                                         \
-		__m128i h = _mm_packs_epi32(_mm256_castsi256_si128(w),                     \
-		                            _mm256_extracti128_si256(w, 1));               \
-		_mm_storel_epi64((__m128i *)(y + i), _mm_packus_epi16(h, h));              \
+	__m256 fa[4], fb[4];                                                               \
+	for (size_t v = 0; v < nv; v++) {                                                  \
+		if (ha)                                                                    \
+			fa[v] = dnnq_binary_load8(r->a + (j + 8 * v) * as, as, k->za, k->sa); \
+		if (hb)                                                                    \
+			fb[v] = dnnq_binary_load8(r->b + (j + 8 * v) * bs, bs, k->zb, k->sb); \
 	}                                                                                  \
-	NAME##_row_scalar(pa + i * as, as, pb + i * bs, bs, y + i, n - i, q);              \
+	for (size_t row = 0; row < r->rows; row++) {                                       \
+		const uint8_t *pa = r->a + row * r->ars + j * as;                          \
+		const uint8_t *pb = r->b + row * r->brs + j * bs;                          \
+		__m256i w[4];                                                              \
+		for (size_t v = 0; v < nv; v++) {                                          \
+			__m256 a = ha ? fa[v] : dnnq_binary_load8(pa + 8 * v * as, as, k->za, \
+			                                          k->sa);                  \
+			__m256 b = hb ? fb[v] : dnnq_binary_load8(pb + 8 * v * bs, bs, k->zb, \
+			                                          k->sb);                  \
+			w[v] = dnnq_binary_q8(_mm256_div_ps((EXPR_AVX2), k->sy), k);       \
+		}                                                                          \
+		dnnq_binary_store(r->y + row * r->n + j, w, nv);                           \
+	}                                                                                  \
+}                                                                                          \
+/* The columns after the last 32 (up to 3 blocks of 8, then the scalar's):   \
+ * one instance, the strides at run time. */                                               \
+__attribute__((target("avx2"))) static void                                                \
+NAME##_tail_avx2(const struct dnnq_binary_rows *r, const struct dnnq_binary_q *q,          \
+                 const struct dnnq_binary_avx2 *k, size_t j)                               \
+{                                                                                          \
+	for (; j + 8 <= r->n; j += 8)                                                      \
+		NAME##_cols_avx2(r, k, j, 1, r->as, r->bs, !r->ars, !r->brs);              \
+	for (size_t row = 0; j < r->n && row < r->rows; row++)                             \
+		NAME##_row_scalar(r->a + row * r->ars + j * r->as, r->as,                  \
+		                  r->b + row * r->brs + j * r->bs, r->bs,                  \
+		                  r->y + row * r->n + j, r->n - j, q);                     \
+}                                                                                          \
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void          \
+NAME##_rows_avx2_as(const struct dnnq_binary_rows *r, const struct dnnq_binary_q *q,       \
+                    const size_t as, const size_t bs, const bool ha, const bool hb)        \
+{                                                                                          \
+	const struct dnnq_binary_avx2 k = dnnq_binary_avx2_of(q);                          \
+	size_t j = 0;                                                                      \
+	for (; j + 32 <= r->n; j += 32)                                                    \
+		NAME##_cols_avx2(r, &k, j, 4, as, bs, ha, hb);                             \
+	if (j < r->n)                                                                      \
+		NAME##_tail_avx2(r, q, &k, j);                                             \
+}                                                                                          \
+/* The common cases with constant strides: no test in the loops. */                        \
+__attribute__((target("avx2")))                                                            \
+static void NAME##_rows_avx2(const struct dnnq_binary_rows *r, const struct dnnq_binary_q *q) \
+{                                                                                          \
+	bool ha = !r->ars, hb = !r->brs;                                                   \
+	if (r->as && r->bs && !ha && !hb)                                                  \
+		NAME##_rows_avx2_as(r, q, 1, 1, false, false);                             \
+	else if (r->as && r->bs && ha && !hb)                                              \
+		NAME##_rows_avx2_as(r, q, 1, 1, true, false);                              \
+	else if (r->as && r->bs && !ha && hb)                                              \
+		NAME##_rows_avx2_as(r, q, 1, 1, false, true);                              \
+	else                                                                               \
+		NAME##_rows_avx2_as(r, q, r->as, r->bs, ha, hb);                           \
 }                                                                                          \
 static void NAME##_rowf_scalar(const float *pa, size_t as, const float *pb, size_t bs,     \
                                float *y, size_t n)                                         \
@@ -119,8 +232,9 @@ static void NAME##_rowf_avx2(const float *pa, size_t as, const float *pb, size_t
 	NAME##_rowf_scalar(pa + i * as, as, pb + i * bs, bs, y + i, n - i);                \
 }                                                                                          \
 static const struct dnnq_binary_impl NAME##_impl = {                                       \
-	.row = { [DNNQ_ISA_SCALAR] = NAME##_row_scalar, [DNNQ_ISA_AVX2] = NAME##_row_avx2, \
-	         [DNNQ_ISA_AVX512VNNI] = NAME##_row_avx2 },                                \
+	.row = { [DNNQ_ISA_SCALAR] = NAME##_rows_scalar,                                   \
+	         [DNNQ_ISA_AVX2] = NAME##_rows_avx2,                                       \
+	         [DNNQ_ISA_AVX512VNNI] = NAME##_rows_avx2 },                               \
 	.row_f32 = { [DNNQ_ISA_SCALAR] = NAME##_rowf_scalar,                               \
 	             [DNNQ_ISA_AVX2] = NAME##_rowf_avx2,                                   \
 	             [DNNQ_ISA_AVX512VNNI] = NAME##_rowf_avx2 },                           \

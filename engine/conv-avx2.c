@@ -20,7 +20,9 @@
  * kept the pair loop rolled and spilled around it (docs/gemm.md). Blocks
  * start at multiples of 32, so a task may take any range of whole blocks
  * (DNNQ_DW_BLOCK); a last block of fewer than 32 channels is read and
- * stored with masked loads and stores (its weights 0 past cout).
+ * stored with masked loads and stores (its weights 0 past cout), or of 8,
+ * 16 or 24 (partial_block) with that count a constant: 8- and 16-byte
+ * loads, a constant mask, 3x3's pairs unrolled.
  *
  * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
@@ -94,6 +96,10 @@ DNNQ_AVX2_INLINE __m256i load32(const uint8_t *p, size_t n)
 {
 	if (n == 32)
 		return _mm256_loadu_si256((const __m256i *)p);
+	if (n == 16)
+		return _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)p));
+	if (n == 8)
+		return _mm256_zextsi128_si256(_mm_loadl_epi64((const __m128i *)p));
 	if (n % 4 == 0)
 		return _mm256_maskload_epi32((const int *)p, dnnq_avx2_lane_mask(n / 4));
 	uint8_t b[32] = { 0 };
@@ -295,6 +301,28 @@ DNNQ_AVX2_INLINE void row_block(const enum dnnq_avx2_kind kind, const struct dnn
 	}
 }
 
+/* A last block of 8, 16 or 24 channels (mobilenet_v3_small's 16, 72, 88,
+ * 120, 144, 240; MobileNetV2's 144), the count a constant: loads of 8 or
+ * 16 bytes or with a constant mask, and 3x3's pairs unrolled. */
+#define DW_PARTIAL(N)                                                                  \
+	case N:                                                                        \
+		if (np == DW_PAIRS_3X3)                                                \
+			row_block(kind, c, tt, DW_PAIRS_3X3, blk, cb, N, false, job, i0); \
+		else                                                                   \
+			row_block(kind, c, tt, np, blk, cb, N, false, job, i0);        \
+		break;
+
+DNNQ_AVX2_INLINE void partial_block(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                    const struct dnnq_dw_taps *tt, size_t np,
+                                    const uint8_t *blk, size_t cb, size_t n,
+                                    const struct dnnq_gemm_job *job, size_t i0)
+{
+	switch (n) {
+	DW_PARTIAL(8) DW_PARTIAL(16) DW_PARTIAL(24)
+	}
+}
+#undef DW_PARTIAL
+
 /* The row's blocks of channels [c0, c1) (kind: the output stage's). */
 DNNQ_AVX2_INLINE void row_blocks(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
                                  const struct dnnq_dw_taps *tt, size_t c0, size_t c1,
@@ -307,7 +335,9 @@ DNNQ_AVX2_INLINE void row_blocks(const enum dnnq_avx2_kind kind, const struct dn
 		const uint8_t *blk = (const uint8_t *)c->dw_w + cb / 32 * bb;
 		/* constant arguments for the common blocks: no test in the loops,
 		 * and 3x3's tap pairs unrolled */
-		if (c1 - cb < 32)
+		if (c1 - cb < 32 && (c1 - cb) % 8 == 0 && !out->nwzp)
+			partial_block(kind, c, tt, np, blk, cb, c1 - cb, job, i0);
+		else if (c1 - cb < 32)
 			row_block(kind, c, tt, np, blk, cb, c1 - cb, out->nwzp != 0, job, i0);
 		else if (np == DW_PAIRS_3X3 && !out->nwzp)
 			row_block(kind, c, tt, DW_PAIRS_3X3, blk, cb, 32, false, job, i0);

@@ -289,6 +289,14 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 					       acc);
 				store_rows(kind, true, cols, 2, acc, DNNQ_GEMM_MR, i, rowsum + (i - i0),
 				           job);
+			} else if (mr == DNNQ_GEMM_MR && width == 8) {
+				/* a last panel of 8 columns (N = 24, 72, 88, 120) too */
+				if (sign)
+					kernel(DNNQ_GEMM_MR, true, true, a, job->lda, b, 8, w->k, acc);
+				else
+					kernel(DNNQ_GEMM_MR, true, false, a, job->lda, b, 8, w->k, acc);
+				store_rows(kind, false, cols, 1, acc, DNNQ_GEMM_MR, i, rowsum + (i - i0),
+				           job);
 			} else {
 				tile(mr, sign, a, job->lda, b, width, w->k, acc);
 				store_rows(kind, false, cols, halves, acc, mr, i, rowsum + (i - i0), job);

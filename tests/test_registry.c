@@ -311,6 +311,9 @@ START_TEST(registry_binary_ops_every_isa)
 		{ 4, { 1, 5, 6, 1 }, { 1, 5, 6, 33 }, false, false },     /* inner broadcast */
 		{ 3, { 1, 40, 77 }, { 1, 40, 77 }, false, false },
 		{ 2, { 1, 1000 }, { 1, 1 }, false, false },
+		/* runs of rows (the kernels' unit) cut by the pool's pieces */
+		{ 4, { 1, 3, 20, 75 }, { 1, 3, 1, 75 }, false, false },
+		{ 4, { 1, 1, 1, 75 }, { 1, 3, 20, 75 }, false, false },   /* an SE scale */
 	};
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
