@@ -108,6 +108,12 @@ struct dnnq_f32_kernels {
 void dnnq_f32_gemm_pk_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda,
                              const float *bp, float *c, size_t ldc,
                              const struct dnnq_f32_epi *epi);
+/* The floats of n columns' panels of depth k. */
+size_t dnnq_f32_panel_floats(size_t n, size_t k);
+/* src's n x k rows (B transposed; groups of n / groups rows, each its own
+ * panels) packed into out: groups * dnnq_f32_panel_floats(n / groups, k)
+ * floats. */
+void dnnq_f32_pack_panels(const float *src, size_t n, size_t k, size_t groups, float *out);
 
 void dnnq_f32_maxpool_scalar(const struct dnnq_f32_win *win, size_t c, float *y);
 void dnnq_f32_maxpool_avx2(const struct dnnq_f32_win *win, size_t c, float *y);

@@ -559,25 +559,31 @@ static void epilogue_run(const struct epilogue *e, float *y, size_t rows, size_t
  * one set of panels a group of n / groups rows (panel_floats each). */
 enum wlayout { W_ROWS, W_TRANSPOSED, W_PANELS };
 
-static size_t panel_floats(size_t n, size_t k)
+size_t dnnq_f32_panel_floats(size_t n, size_t k)
 {
 	return (n + DNNQ_F32_NR - 1) / DNNQ_F32_NR * DNNQ_F32_NR * k;
+}
+
+void dnnq_f32_pack_panels(const float *src, size_t n, size_t k, size_t groups, float *out)
+{
+	size_t ng = n / groups, np = (ng + DNNQ_F32_NR - 1) / DNNQ_F32_NR;
+	for (size_t g = 0; g < groups; g++)
+		for (size_t p = 0; p < np; p++)
+			for (size_t kk = 0; kk < k; kk++)
+				for (size_t j = p * DNNQ_F32_NR; j < (p + 1) * DNNQ_F32_NR; j++)
+					*out++ = j < ng ? src[(g * ng + j) * k + kk] : 0.0f;
 }
 
 static void weights_fill(enum wlayout l, size_t n, size_t k, size_t groups, const float *src,
                          float *w)
 {
-	size_t ng = n / groups, np = (ng + DNNQ_F32_NR - 1) / DNNQ_F32_NR;
-	if (l == W_PANELS)
-		for (size_t g = 0; g < groups; g++)
-			for (size_t p = 0; p < np; p++)
-				for (size_t kk = 0; kk < k; kk++)
-					for (size_t j = p * DNNQ_F32_NR; j < (p + 1) * DNNQ_F32_NR; j++)
-						*w++ = j < ng ? src[(g * ng + j) * k + kk] : 0.0f;
-	else
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < k; j++)
-				w[l == W_TRANSPOSED ? j * n + i : i * k + j] = src[i * k + j];
+	if (l == W_PANELS) {
+		dnnq_f32_pack_panels(src, n, k, groups, w);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < k; j++)
+			w[l == W_TRANSPOSED ? j * n + i : i * k + j] = src[i * k + j];
 }
 
 /* dnnq_f32_weights_get in layout l (W_PANELS: groups sets of panels). */
@@ -594,7 +600,7 @@ static int weights_get(struct dnnq_weights_cache *cache, const char *key, int ki
 		*borrowed = true;
 		return DNNQ_OK;
 	}
-	size_t count = l == W_PANELS ? groups * panel_floats(n / groups, k) : n * k;
+	size_t count = l == W_PANELS ? groups * dnnq_f32_panel_floats(n / groups, k) : n * k;
 	float *w = dnnq_aligned_alloc(count * sizeof *w);
 	if (!w)
 		return DNNQ_E_NOMEM;
@@ -705,7 +711,7 @@ int dnnq_f32_conv_create(const struct dnnq_f32_conv_desc *d, struct dnnq_f32_con
 	rc = epilogue_init(&c->epi, d->isa, d->bias, d->cout, d->relu, d->clip, d->clip_min,
 	                   d->clip_max);
 	bool pk = !dw && c->epi.kn->gemm_pk;
-	c->gstride = pk ? panel_floats(c->coutg, c->k) : c->coutg;
+	c->gstride = pk ? dnnq_f32_panel_floats(c->coutg, c->k) : c->coutg;
 	if (!rc)
 		rc = weights_get(d->cache, d->cache_key, dw ? WCACHE_F32_DW : WCACHE_F32_CONV,
 		                 pk ? W_PANELS : W_TRANSPOSED, d->cout, c->k, d->groups, d->w, &c->w,
