@@ -640,6 +640,7 @@ struct dnnq_f32_conv {
 	float *w;                         /* OHWI transposed: (ky, kx, channel) x cout;
 	                                   * epi.kn->gemm_pk's panels, gstride floats a group */
 	size_t gstride;
+	bool pk;                          /* w is panels */
 	size_t ncb;                       /* column blocks of NC a pixel block has */
 	bool borrowed;
 	size_t n, h, wd, oh, ow;
@@ -710,11 +711,15 @@ int dnnq_f32_conv_create(const struct dnnq_f32_conv_desc *d, struct dnnq_f32_con
 	c->ncb = d->groups == 1 ? (d->cout + NC - 1) / NC : 1;
 	rc = epilogue_init(&c->epi, d->isa, d->bias, d->cout, d->relu, d->clip, d->clip_min,
 	                   d->clip_max);
-	bool pk = !dw && c->epi.kn->gemm_pk;
-	c->gstride = pk ? dnnq_f32_panel_floats(c->coutg, c->k) : c->coutg;
+	/* a group of fewer than half a panel's columns stays with gemm_nn: its
+	 * panels would be mostly zeros (128-row calls, 1 thread: 4 columns,
+	 * k 36: OpenBLAS 28 GFLOP/s, panels 24; 8, 72: 59, 52; 16, 144: 77,
+	 * 107) */
+	c->pk = !dw && c->epi.kn->gemm_pk && c->coutg >= DNNQ_F32_NR / 2;
+	c->gstride = c->pk ? dnnq_f32_panel_floats(c->coutg, c->k) : c->coutg;
 	if (!rc)
 		rc = weights_get(d->cache, d->cache_key, dw ? WCACHE_F32_DW : WCACHE_F32_CONV,
-		                 pk ? W_PANELS : W_TRANSPOSED, d->cout, c->k, d->groups, d->w, &c->w,
+		                 c->pk ? W_PANELS : W_TRANSPOSED, d->cout, c->k, d->groups, d->w, &c->w,
 		                 &c->borrowed);
 	if (rc) {
 		dnnq_f32_conv_destroy(c);
@@ -845,7 +850,7 @@ static void conv_product(const struct dnnq_f32_conv *c, size_t m, const float *a
 {
 	const struct dnnq_f32_kernels *kn = c->epi.kn;
 	size_t col0 = g * c->coutg + j0;
-	if (kn->gemm_pk) {
+	if (c->pk) {
 		struct dnnq_f32_epi e = epi_at(&c->epi, col0);
 		kn->gemm_pk(m, n, c->k, a, lda, c->w + g * c->gstride + j0 * c->k, y, c->cout, &e);
 	} else {
