@@ -5,7 +5,9 @@
  * Every kernel but gemm and dw does the same float operations in the same
  * order in both ISAs (the AVX2 ones hand what is left past the last full
  * vector to the scalar ones), so `isa` never changes their results; gemm
- * (OpenBLAS for AVX2) and dw (FMA for AVX2) round differently.
+ * (OpenBLAS for AVX2, engine/f32-avx512vnni.c's own for the convolutions
+ * and FCs of AVX-512 hosts) and dw (FMA for AVX2 and AVX-512, but for the
+ * channels past AVX2's last 8) round differently.
  */
 #ifndef DNNQ_ENGINE_F32_KERNELS_H
 #define DNNQ_ENGINE_F32_KERNELS_H
@@ -53,6 +55,15 @@ float dnnq_f32_exp(float x);
  * outside engine/f32.c (engine/ops/convtranspose.c, engine/ops/matmul.c). */
 const struct dnnq_f32_kernels *dnnq_f32_kernels_of(enum dnnq_isa isa);
 
+/* A product's epilogue: y += bias (NULL: none; the product's first
+ * column's), then ReLU when relu, then Clip to [clip->min, clip->max]
+ * (NULL: none). */
+struct dnnq_f32_epi {
+	const float *bias;
+	bool relu;
+	const struct dnnq_act_params *clip;
+};
+
 struct dnnq_f32_kernels {
 	/* c[i][j] = sum_p a[i][p] * b[j][p]: m x k times (n x k)^T, row-major */
 	void (*gemm)(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
@@ -60,6 +71,11 @@ struct dnnq_f32_kernels {
 	/* c[i][j] = sum_p a[i][p] * b[p][j]: m x k times k x n, row-major */
 	void (*gemm_nn)(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
 	                size_t ldb, float *c, size_t ldc);
+	/* c = a times B packed (DNNQ_F32_NR panels, below), then epi's
+	 * epilogue, for the convolutions' and FCs' constant weights; NULL:
+	 * they use gemm_nn, gemm and epi */
+	void (*gemm_pk)(size_t m, size_t n, size_t k, const float *a, size_t lda,
+	                const float *bp, float *c, size_t ldc, const struct dnnq_f32_epi *epi);
 	/* y[ch] = sum over the window's taps of x * w (w: the first tap's c
 	 * weights; wsh, wsw floats to the next row's, the next column's) */
 	void (*dw)(const struct dnnq_f32_win *win, const float *w, size_t wsh, size_t wsw,
@@ -82,6 +98,23 @@ struct dnnq_f32_kernels {
 	            size_t n);
 };
 
+/* The AVX-512 product's packed B: panels of DNNQ_F32_NR columns, each k x
+ * DNNQ_F32_NR floats (row kk of panel p: columns p * NR .. p * NR + NR - 1
+ * at kk), zero past the matrix's n columns; 64-byte aligned. */
+#define DNNQ_F32_NR 32
+/* c (m x n, ldc) = a (m x k, lda) times B (k x n, packed in bp: panel
+ * p at bp + p * DNNQ_F32_NR * k), each sum an FMA chain in k order, then
+ * epi's epilogue as its epi kernel does it. */
+void dnnq_f32_gemm_pk_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda,
+                             const float *bp, float *c, size_t ldc,
+                             const struct dnnq_f32_epi *epi);
+/* The floats of n columns' panels of depth k. */
+size_t dnnq_f32_panel_floats(size_t n, size_t k);
+/* src's n x k rows (B transposed; groups of n / groups rows, each its own
+ * panels) packed into out: groups * dnnq_f32_panel_floats(n / groups, k)
+ * floats. */
+void dnnq_f32_pack_panels(const float *src, size_t n, size_t k, size_t groups, float *out);
+
 void dnnq_f32_maxpool_scalar(const struct dnnq_f32_win *win, size_t c, float *y);
 void dnnq_f32_maxpool_avx2(const struct dnnq_f32_win *win, size_t c, float *y);
 void dnnq_f32_avgpool_scalar(const struct dnnq_f32_win *win, size_t c, float count, float *y);
@@ -90,6 +123,8 @@ void dnnq_f32_dw_scalar(const struct dnnq_f32_win *win, const float *w, size_t w
                         size_t wsw, size_t c, float *y);
 void dnnq_f32_dw_avx2(const struct dnnq_f32_win *win, const float *w, size_t wsh,
                       size_t wsw, size_t c, float *y);
+void dnnq_f32_dw_avx512(const struct dnnq_f32_win *win, const float *w, size_t wsh,
+                        size_t wsw, size_t c, float *y);
 void dnnq_f32_ew_scalar(enum dnnq_eltwise_op op, size_t ninputs, const float *const x[],
                         const bool full[], size_t n, float *y);
 void dnnq_f32_ew_avx2(enum dnnq_eltwise_op op, size_t ninputs, const float *const x[],

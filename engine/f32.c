@@ -1,14 +1,18 @@
 /*
  * The fp32 twins (f32.h): the operators, their drivers and the scalar
  * kernels (the oracle; engine/f32-kernels.h). AVX2 and AVX-512 VNNI take
- * engine/f32-avx2.c's kernels and multiply through OpenBLAS; the scalar
- * table multiplies with a plain loop (each sum in k order).
+ * engine/f32-avx2.c's kernels and multiply through OpenBLAS, but for the
+ * convolutions' and FCs' constant weights on AVX-512, which
+ * engine/f32-avx512vnni.c multiplies, packed once at create (Debian's
+ * OpenBLAS 0.3.21 runs its AVX2 kernels on CPUs it does not know, Zen 5
+ * among them, at half the speed); the scalar table multiplies with a plain
+ * loop (each sum in k order).
  *
  * Work is cut into fixed chunks: elementwise kernels CHUNK elements (whole
  * rows of the channel period when an operand is per channel), softmax whole
  * rows, pooling WINDOW_ROWS output rows by CBLOCK channels, depthwise
- * convolution one output row, the GEMM paths MC output pixels (FC: MC rows
- * by NC columns). A stateless kernel given an ISA this CPU lacks runs the
+ * convolution one output row, the GEMM paths MC output pixels (FC: rows) by
+ * NC output columns (a grouped convolution: all of them). A stateless kernel given an ISA this CPU lacks runs the
  * scalar one; one given a geometry dnnq_pooling_output_size refuses writes
  * nothing.
  */
@@ -28,7 +32,7 @@
 #define CBLOCK 256          /* channels one pooling task covers */
 #define WINDOW_ROWS 4       /* output rows one pooling task covers */
 #define MC 128              /* output pixels (FC rows) one GEMM task covers */
-#define NC 256              /* FC output columns one task covers */
+#define NC 256              /* output columns one task covers (FC; conv when groups = 1) */
 
 enum { WCACHE_F32_CONV = 5, WCACHE_F32_DW = 6, WCACHE_F32_FC = 7 };  /* conv.c 1-2, fc.c 3-4, ops/embed.c 8 */
 
@@ -252,10 +256,11 @@ static void gemm_blas_any(bool trans_b, size_t m, size_t n, size_t k, const floa
 GEMM_ENTRIES(gemm_scalar)
 GEMM_ENTRIES(gemm_blas)
 
-#define F32_KERNELS(isa, gemm_fn) { \
+#define F32_KERNELS(isa, gemm_fn, gemm_pk_fn, dw_fn) { \
 	.gemm = gemm_fn, \
+	.gemm_pk = gemm_pk_fn, \
 	.gemm_nn = gemm_fn##_nn, \
-	.dw = dnnq_f32_dw_##isa, \
+	.dw = dw_fn, \
 	.maxpool = dnnq_f32_maxpool_##isa, \
 	.avgpool = dnnq_f32_avgpool_##isa, \
 	.ew = dnnq_f32_ew_##isa, \
@@ -266,9 +271,10 @@ GEMM_ENTRIES(gemm_blas)
 }
 
 static const struct dnnq_f32_kernels f32_tables[DNNQ_ISA_COUNT] = {
-	[DNNQ_ISA_SCALAR] = F32_KERNELS(scalar, gemm_scalar),
-	[DNNQ_ISA_AVX2] = F32_KERNELS(avx2, gemm_blas),
-	[DNNQ_ISA_AVX512VNNI] = F32_KERNELS(avx2, gemm_blas),
+	[DNNQ_ISA_SCALAR] = F32_KERNELS(scalar, gemm_scalar, NULL, dnnq_f32_dw_scalar),
+	[DNNQ_ISA_AVX2] = F32_KERNELS(avx2, gemm_blas, NULL, dnnq_f32_dw_avx2),
+	[DNNQ_ISA_AVX512VNNI] = F32_KERNELS(avx2, gemm_blas, dnnq_f32_gemm_pk_avx512,
+	                                    dnnq_f32_dw_avx512),
 };
 
 static const struct dnnq_f32_kernels *kernels(enum dnnq_isa isa)
@@ -548,29 +554,78 @@ static void epilogue_run(const struct epilogue *e, float *y, size_t rows, size_t
 		           y + r * ld, cols);
 }
 
-int dnnq_f32_weights_get(struct dnnq_weights_cache *cache, const char *key, int kind, size_t n,
-                         size_t k, const float *src, bool transpose, float **out,
-                         bool *borrowed)
+/* How a product's weights (src: n x k rows) are laid out: as they are,
+ * transposed to k x n, or, for a table's gemm_pk, in DNNQ_F32_NR panels,
+ * one set of panels a group of n / groups rows (panel_floats each). */
+enum wlayout { W_ROWS, W_TRANSPOSED, W_PANELS };
+
+size_t dnnq_f32_panel_floats(size_t n, size_t k)
 {
-	const enum dnnq_isa isa = DNNQ_ISA_SCALAR;   /* the same floats for every ISA */
+	return (n + DNNQ_F32_NR - 1) / DNNQ_F32_NR * DNNQ_F32_NR * k;
+}
+
+void dnnq_f32_pack_panels(const float *src, size_t n, size_t k, size_t groups, float *out)
+{
+	size_t ng = n / groups, np = (ng + DNNQ_F32_NR - 1) / DNNQ_F32_NR;
+	for (size_t g = 0; g < groups; g++)
+		for (size_t p = 0; p < np; p++)
+			for (size_t kk = 0; kk < k; kk++)
+				for (size_t j = p * DNNQ_F32_NR; j < (p + 1) * DNNQ_F32_NR; j++)
+					*out++ = j < ng ? src[(g * ng + j) * k + kk] : 0.0f;
+}
+
+static void weights_fill(enum wlayout l, size_t n, size_t k, size_t groups, const float *src,
+                         float *w)
+{
+	if (l == W_PANELS) {
+		dnnq_f32_pack_panels(src, n, k, groups, w);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < k; j++)
+			w[l == W_TRANSPOSED ? j * n + i : i * k + j] = src[i * k + j];
+}
+
+/* dnnq_f32_weights_get in layout l (W_PANELS: groups sets of panels). */
+static int weights_get(struct dnnq_weights_cache *cache, const char *key, int kind,
+                       enum wlayout l, size_t n, size_t k, size_t groups, const float *src,
+                       float **out, bool *borrowed)
+{
+	/* the cache tells the layouts apart by ISA: the panels are the AVX-512
+	 * product's, the rest the same floats for every ISA */
+	const enum dnnq_isa isa = l == W_PANELS ? DNNQ_ISA_AVX512VNNI : DNNQ_ISA_SCALAR;
 	const struct dnnq_wcache_entry *e = dnnq_weights_cache_find(cache, key, kind, isa, n, k);
 	if (e) {
 		*out = e->f32w;
 		*borrowed = true;
 		return DNNQ_OK;
 	}
-	float *w = dnnq_aligned_alloc(n * k * sizeof *w);
+	size_t count = l == W_PANELS ? groups * dnnq_f32_panel_floats(n / groups, k) : n * k;
+	float *w = dnnq_aligned_alloc(count * sizeof *w);
 	if (!w)
 		return DNNQ_E_NOMEM;
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < k; j++)
-			w[transpose ? j * n + i : i * k + j] = src[i * k + j];
+	weights_fill(l, n, k, groups, src, w);
 	*out = w;
 	const struct dnnq_wcache_entry add = { .key = key, .kind = kind, .isa = isa, .n = n,
-	                                       .k = k, .f32w = w, .f32w_count = n * k };
+	                                       .k = k, .f32w = w, .f32w_count = count };
 	/* no room: kept private, which is only the memory this saves */
 	*borrowed = cache && key && !dnnq_weights_cache_add(cache, &add);
 	return DNNQ_OK;
+}
+
+/* e's epilogue for a product whose first column is output column col0. */
+static struct dnnq_f32_epi epi_at(const struct epilogue *e, size_t col0)
+{
+	return (struct dnnq_f32_epi){ e->bias ? e->bias + col0 : NULL, e->relu,
+	                              e->clip ? &e->clip_p : NULL };
+}
+
+int dnnq_f32_weights_get(struct dnnq_weights_cache *cache, const char *key, int kind, size_t n,
+                         size_t k, const float *src, bool transpose, float **out,
+                         bool *borrowed)
+{
+	return weights_get(cache, key, kind, transpose ? W_TRANSPOSED : W_ROWS, n, k, 1, src, out,
+	                   borrowed);
 }
 
 /* ---- convolution --------------------------------------------------------- */
@@ -582,7 +637,11 @@ struct dnnq_f32_conv {
 	struct dnnq_pooling_axis ax[2];   /* kernel, stride, pads, dilation */
 	enum conv_path path;
 	struct epilogue epi;
-	float *w;                         /* OHWI transposed: (ky, kx, channel) x cout */
+	float *w;                         /* OHWI transposed: (ky, kx, channel) x cout;
+	                                   * epi.kn->gemm_pk's panels, gstride floats a group */
+	size_t gstride;
+	bool pk;                          /* w is panels */
+	size_t ncb;                       /* column blocks of NC a pixel block has */
 	bool borrowed;
 	size_t n, h, wd, oh, ow;
 	const float *in;
@@ -647,11 +706,21 @@ int dnnq_f32_conv_create(const struct dnnq_f32_conv_desc *d, struct dnnq_f32_con
 	        : d->groups > 1 && d->groups == d->cin && d->cout == d->cin ? PATH_DEPTHWISE
 	        : PATH_IM2COL;
 	bool dw = c->path == PATH_DEPTHWISE;
+	/* one group's columns split in blocks of NC, so that a layer of few
+	 * pixels (the last of a ResNet: 7 x 7) still has a task per thread */
+	c->ncb = d->groups == 1 ? (d->cout + NC - 1) / NC : 1;
 	rc = epilogue_init(&c->epi, d->isa, d->bias, d->cout, d->relu, d->clip, d->clip_min,
 	                   d->clip_max);
+	/* a group of fewer than half a panel's columns stays with gemm_nn: its
+	 * panels would be mostly zeros (128-row calls, 1 thread: 4 columns,
+	 * k 36: OpenBLAS 28 GFLOP/s, panels 24; 8, 72: 59, 52; 16, 144: 77,
+	 * 107) */
+	c->pk = !dw && c->epi.kn->gemm_pk && c->coutg >= DNNQ_F32_NR / 2;
+	c->gstride = c->pk ? dnnq_f32_panel_floats(c->coutg, c->k) : c->coutg;
 	if (!rc)
-		rc = dnnq_f32_weights_get(d->cache, d->cache_key, dw ? WCACHE_F32_DW : WCACHE_F32_CONV,
-		                 d->cout, c->k, d->w, true, &c->w, &c->borrowed);
+		rc = weights_get(d->cache, d->cache_key, dw ? WCACHE_F32_DW : WCACHE_F32_CONV,
+		                 c->pk ? W_PANELS : W_TRANSPOSED, d->cout, c->k, d->groups, d->w, &c->w,
+		                 &c->borrowed);
 	if (rc) {
 		dnnq_f32_conv_destroy(c);
 		return dnnq_diag_set(diag, rc, "f32 conv: out of memory");
@@ -774,22 +843,39 @@ static void im2col(const struct dnnq_f32_conv *c, size_t p0, size_t p1, float *a
 	}
 }
 
+/* y (m x n, the output's row stride) = a (m x k, lda) times group g's
+ * weights, its output columns [j0, j0 + n). */
+static void conv_product(const struct dnnq_f32_conv *c, size_t m, const float *a, size_t lda,
+                         size_t g, size_t j0, size_t n, float *y)
+{
+	const struct dnnq_f32_kernels *kn = c->epi.kn;
+	size_t col0 = g * c->coutg + j0;
+	if (c->pk) {
+		struct dnnq_f32_epi e = epi_at(&c->epi, col0);
+		kn->gemm_pk(m, n, c->k, a, lda, c->w + g * c->gstride + j0 * c->k, y, c->cout, &e);
+	} else {
+		kn->gemm_nn(m, n, c->k, a, lda, c->w + g * c->gstride + j0, c->cout, y, c->cout);
+		epilogue_run(&c->epi, y, m, n, c->cout, col0);
+	}
+}
+
+/* Task t: MC output pixels by one column block (every group's columns when
+ * groups > 1). */
 static void conv_gemm_task(void *arg, size_t t, unsigned tid)
 {
 	const struct dnnq_f32_conv *c = arg;
-	size_t p0 = t * MC, p1 = min_size(p0 + MC, c->n * c->oh * c->ow);
-	float *y = c->out + p0 * c->cout;
+	size_t p0 = t / c->ncb * MC, p1 = min_size(p0 + MC, c->n * c->oh * c->ow);
+	size_t j0 = t % c->ncb * NC, nc = min_size(c->cout - j0, c->ncb > 1 ? NC : c->cout);
+	float *y = c->out + p0 * c->cout + j0;
 	if (c->path == PATH_1X1) {
-		c->epi.kn->gemm_nn(p1 - p0, c->cout, c->k, c->in + p0 * c->cin, c->cin, c->w,
-		                   c->cout, y, c->cout);
+		conv_product(c, p1 - p0, c->in + p0 * c->cin, c->cin, 0, j0, nc, y);
 	} else {
 		float *a = c->scratch[tid];
 		im2col(c, p0, p1, a);
 		for (size_t g = 0; g < c->groups; g++)
-			c->epi.kn->gemm_nn(p1 - p0, c->coutg, c->k, a + g * c->k, c->groups * c->k,
-			                   c->w + g * c->coutg, c->cout, y + g * c->coutg, c->cout);
+			conv_product(c, p1 - p0, a + g * c->k, c->groups * c->k, g, j0,
+			             c->groups > 1 ? c->coutg : nc, y + g * c->coutg);
 	}
-	epilogue_run(&c->epi, y, p1 - p0, c->cout, c->cout, 0);
 }
 
 /* One output row of the depthwise path: each pixel's window of taps inside
@@ -831,7 +917,8 @@ int dnnq_f32_conv_run(struct dnnq_f32_conv *c, const struct dnnq_executor *ex)
 	else if (c->path == PATH_IM2COL && c->nscratch < dnnq_executor_threads(ex))
 		return DNNQ_E_INVAL;
 	else
-		dnnq_parallel_for(ex, (c->n * c->oh * c->ow + MC - 1) / MC, conv_gemm_task, c);
+		dnnq_parallel_for(ex, (c->n * c->oh * c->ow + MC - 1) / MC * c->ncb, conv_gemm_task,
+		                  c);
 	return DNNQ_OK;
 }
 
@@ -881,8 +968,9 @@ int dnnq_f32_fc_create(const struct dnnq_f32_fc_desc *d, struct dnnq_f32_fc **ou
 	int rc = epilogue_init(&fc->epi, d->isa, d->bias, d->n, d->relu, d->clip, d->clip_min,
 	                       d->clip_max);
 	if (!rc)
-		rc = dnnq_f32_weights_get(d->cache, d->cache_key, WCACHE_F32_FC, d->n, d->k, d->w, false,
-		                 &fc->w, &fc->borrowed);
+		rc = weights_get(d->cache, d->cache_key, WCACHE_F32_FC,
+		                 fc->epi.kn->gemm_pk ? W_PANELS : W_ROWS, d->n, d->k, 1, d->w, &fc->w,
+		                 &fc->borrowed);
 	if (rc) {
 		dnnq_f32_fc_destroy(fc);
 		return dnnq_diag_set(diag, rc, "f32 fc: out of memory");
@@ -913,9 +1001,16 @@ static void fc_task(void *arg, size_t t, unsigned tid)
 	size_t i0 = t / nblocks * MC, i1 = min_size(i0 + MC, fc->m);
 	size_t j0 = t % nblocks * NC, j1 = min_size(j0 + NC, fc->n);
 	float *y = fc->out + i0 * fc->n + j0;
-	fc->epi.kn->gemm(i1 - i0, j1 - j0, fc->k, fc->in + i0 * fc->k, fc->k, fc->w + j0 * fc->k,
-	                 fc->k, y, fc->n);
-	epilogue_run(&fc->epi, y, i1 - i0, j1 - j0, fc->n, j0);
+	const struct dnnq_f32_kernels *kn = fc->epi.kn;
+	if (kn->gemm_pk) {   /* j0 starts a panel: NC is a multiple of DNNQ_F32_NR */
+		struct dnnq_f32_epi e = epi_at(&fc->epi, j0);
+		kn->gemm_pk(i1 - i0, j1 - j0, fc->k, fc->in + i0 * fc->k, fc->k, fc->w + j0 * fc->k,
+		            y, fc->n, &e);
+	} else {
+		kn->gemm(i1 - i0, j1 - j0, fc->k, fc->in + i0 * fc->k, fc->k, fc->w + j0 * fc->k,
+		         fc->k, y, fc->n);
+		epilogue_run(&fc->epi, y, i1 - i0, j1 - j0, fc->n, j0);
+	}
 }
 
 int dnnq_f32_fc_run(struct dnnq_f32_fc *op, const struct dnnq_executor *ex)

@@ -6,16 +6,19 @@
  * contract (fixed chunks: results never depend on the thread count).
  *
  * Kernels: a scalar one (the oracle) and an AVX2 one (AVX-512 hosts use
- * AVX2 here), chosen by `isa`; convolution and FC multiply through
- * OpenBLAS's sgemm (single-threaded: the executor owns the threads), so
- * their results may differ from the scalar oracle by float rounding of
- * the summation order, within the tolerance the tests document; the other
- * kernels are exact against their scalar versions except where noted
- * (exp in Sigmoid, Tanh, Softmax: a vectorized exp within 2 ulp).
+ * AVX2 here but for the products and the depthwise convolution), chosen by
+ * `isa`; convolution and FC multiply through OpenBLAS's sgemm
+ * (single-threaded: the executor owns the threads) on AVX2 and through
+ * engine/f32-avx512vnni.c's kernel, on weights packed at create, on
+ * AVX-512, so their results may differ from the scalar oracle by float
+ * rounding of the summation order, within the tolerance the tests
+ * document; the other kernels are exact against their scalar versions
+ * except where noted (exp in Sigmoid, Tanh, Softmax: a vectorized exp
+ * within 2 ulp).
  *
- * Weights are copied at create, or borrowed from the weights cache
- * (engine/wcache.h) when desc->cache is set, so every worker's graph of a
- * model shares one copy.
+ * Weights are copied (packed) at create, or borrowed from the weights
+ * cache (engine/wcache.h) when desc->cache is set, so every worker's graph
+ * of a model shares one copy.
  */
 #ifndef DNNQ_ENGINE_F32_H
 #define DNNQ_ENGINE_F32_H

@@ -494,6 +494,13 @@ static const struct conv_case conv_cases[] = {
 	{ 64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 16, 17, true, true, false },
 	{ 64, 48, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 20, 20, true, false, true },
 	{ 64, 32, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 12, 13, true, true, false },
+	/* the AVX-512 product's edges: columns over one task's block (NC 256)
+	 * and past the last full panel of 32, a group's columns over a panel,
+	 * depths over its KC 256; depthwise channels past 4 vectors of 16 */
+	{ 40, 300, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 9, 7, true, true, true },
+	{ 24, 270, 1, 3, 3, 2, 1, 1, 1, 1, 0, 0, 1, 2, 7, 6, true, false, true },
+	{ 80, 82, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5, 6, true, true, false },
+	{ 100, 100, 100, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1, 7, 9, true, false, true },
 };
 
 /* The double reference and the magnitude sums (bias included). */
@@ -611,6 +618,74 @@ START_TEST(conv_errors)
 }
 END_TEST
 
+/* ---- the AVX-512 packed product ------------------------------------------- */
+
+/* b (k x n) packed as f32-kernels.h lays DNNQ_F32_NR panels out. */
+static float *pack_panels(const float *b, size_t n, size_t k)
+{
+	size_t np = (n + DNNQ_F32_NR - 1) / DNNQ_F32_NR;
+	float *p = dnnq_aligned_alloc(np * DNNQ_F32_NR * k * sizeof *p);
+	ck_assert_ptr_nonnull(p);
+	for (size_t q = 0; q < np; q++)
+		for (size_t kk = 0; kk < k; kk++)
+			for (size_t j = 0; j < DNNQ_F32_NR; j++) {
+				size_t col = q * DNNQ_F32_NR + j;
+				p[(q * k + kk) * DNNQ_F32_NR + j] = col < n ? b[kk * n + col] : 0.0f;
+			}
+	return p;
+}
+
+/* gemm_pk against the double product, only its m x n block of c written,
+ * and its epilogue the very floats of the table's epi kernel after it
+ * (a row of NaN among the products). */
+START_TEST(gemm_packed)
+{
+	static const size_t shapes[][3] = {   /* m, n, k */
+		{ 1, 1, 1 }, { 13, 33, 7 }, { 25, 64, 256 }, { 12, 17, 257 }, { 37, 95, 600 },
+	};
+	const size_t m = shapes[_i][0], n = shapes[_i][1], k = shapes[_i][2], ldc = n + 3;
+	const struct dnnq_f32_kernels *kn = dnnq_f32_kernels_of(DNNQ_ISA_AVX512VNNI);
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX512VNNI))
+		return;
+	ck_assert_ptr_nonnull(kn->gemm_pk);
+	struct rng r = { 400 + (uint64_t)_i };
+	float *a = frand(&r, m * k, -1, 1), *b = frand(&r, k * n, -1, 1), *bias = frand(&r, n, -1, 1);
+	a[0] = NAN;   /* row 0 all NaN */
+	float *bp = pack_panels(b, n, k), *c = fvec(m * ldc), *c2 = fvec(m * ldc);
+	for (size_t i = 0; i < m * ldc; i++)
+		c[i] = c2[i] = 42.0f;
+	const struct dnnq_f32_epi none = { NULL, false, NULL };
+	kn->gemm_pk(m, n, k, a, k, bp, c, ldc, &none);
+	for (size_t i = 0; i < m; i++)
+		for (size_t j = 0; j < ldc; j++) {
+			if (j >= n) {
+				ck_assert(c[i * ldc + j] == 42.0f);
+				continue;
+			}
+			double s = 0, mag = 0;
+			for (size_t kk = 0; kk < k; kk++) {
+				s += (double)a[i * k + kk] * b[kk * n + j];
+				mag += fabs((double)a[i * k + kk] * b[kk * n + j]);
+			}
+			near_sum(&c[i * ldc + j], &s, &mag, i == 0 ? 0 : 1, "gemm_pk");
+		}
+	ck_assert(isnan(c[0]));
+	const struct dnnq_act_params clip = { 0, 0, -0.25f, 0.5f };
+	for (int v = 0; v < 4; v++) {
+		const struct dnnq_f32_epi e = { v & 1 ? bias : NULL, v & 2, &clip };
+		kn->gemm_pk(m, n, k, a, k, bp, c2, ldc, &e);
+		for (size_t i = 0; i < m; i++) {
+			float row[ldc];
+			memcpy(row, c + i * ldc, sizeof row);
+			kn->epi(e.bias, e.relu, e.clip, row, n);
+			same(c2 + i * ldc, row, ldc, "gemm_pk's epilogue");
+		}
+	}
+	free(bp);
+	free(a), free(b), free(bias), free(c), free(c2);
+}
+END_TEST
+
 /* ---- FC ------------------------------------------------------------------ */
 
 START_TEST(fc)
@@ -705,6 +780,7 @@ Suite *suite_f32(void)
 	tcase_add_test(tc, stateless_edges);
 	tcase_add_loop_test(tc, conv, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
 	tcase_add_test(tc, conv_errors);
+	tcase_add_loop_test(tc, gemm_packed, 0, 5);
 	tcase_add_loop_test(tc, fc, 0, 5);
 	tcase_add_test(tc, fc_errors);
 	tcase_set_timeout(tc, 300);

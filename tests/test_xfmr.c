@@ -32,11 +32,11 @@ static size_t numel(uint32_t r, const int64_t *d)
 }
 
 /* One node of kind `name` over nin graph inputs (u8 or f32; ranks nd,
- * dims; input 0's dims[0] the batch); *rc_add gets the node's status.
- * Output into y (its info into oi). */
+ * dims; input 0's dims[0] the batch), input 1 a constant when cst; *rc_add
+ * gets the node's status. Output into y (its info into oi). */
 struct one {
 	const char *name;
-	bool fp32;
+	bool fp32, cst;
 	size_t nin;
 	uint32_t nd[2];
 	int64_t dims[2][DNNQ_MAX_DIMS];
@@ -51,9 +51,15 @@ static int run_one(const struct one *c, enum dnnq_isa isa, const void *const *in
 	ck_assert_int_eq(dnnq_graph_create(&g), 0);
 	int ids[2];
 	for (size_t k = 0; k < c->nin; k++) {
-		ids[k] = dnnq_graph_add_input(g, k ? "b" : "a", c->fp32 ? DNNQ_DTYPE_F32
-		                                                        : DNNQ_DTYPE_U8,
-		                              c->nd[k], c->dims[k], k ? &QB : &QA, d);
+		if (k == 1 && c->cst)
+			ids[k] = c->fp32 ? dnnq_graph_add_constant_f32(g, "b", c->nd[k], c->dims[k],
+			                                               in[k], d)
+			                 : dnnq_graph_add_constant(g, "b", c->nd[k], c->dims[k], &QB,
+			                                           in[k], d);
+		else
+			ids[k] = dnnq_graph_add_input(g, k ? "b" : "a", c->fp32 ? DNNQ_DTYPE_F32
+			                                                        : DNNQ_DTYPE_U8,
+			                              c->nd[k], c->dims[k], k ? &QB : &QA, d);
 		ck_assert_msg(ids[k] >= 0, "%s", d->msg);
 	}
 	struct dnnq_node_desc nd = { .kind = dnnq_op_find(c->name)->kind, .name = "op",
@@ -118,14 +124,16 @@ static size_t at4(const int64_t *d, bool nhwc, size_t b0, size_t b1, size_t r, s
 }
 
 /* A [N, H, M, K] by B [N, Hb, K, N] (Hb 1 or H), 4-D, both operands and the
- * output NCHW-kept-NHWC when nhwc; int8 against the exact integer formula,
- * fp32 against double. */
+ * output NCHW-kept-NHWC when nhwc; B a constant [1, 1, K, N] (a linear
+ * layer's weights, packed at create) when hb is 0; int8 against the exact
+ * integer formula, fp32 against double. */
 static void matmul_case(bool fp32, bool nhwc, int64_t hb, enum dnnq_isa isa,
                         const struct dnnq_executor *ex, struct rng *r)
 {
-	const int64_t N = 2, H = 3, M = 5, K = 37, NN = 6;
-	struct one c = { .name = "matmul", .fp32 = fp32, .nin = 2, .nd = { 4, 4 } };
-	int64_t ao[4] = { N, H, M, K }, bo[4] = { N, hb, K, NN }, yo[4] = { N, H, M, NN };
+	const int64_t N = 2, H = 3, M = 5, K = hb ? 37 : 300, NN = hb ? 6 : 45;
+	struct one c = { .name = "matmul", .fp32 = fp32, .cst = !hb, .nin = 2, .nd = { 4, 4 } };
+	int64_t ao[4] = { N, H, M, K }, bo[4] = { hb ? N : 1, hb ? hb : 1, K, NN };
+	int64_t yo[4] = { N, H, M, NN };
 	for (int i = 0; i < 4; i++) {           /* the graph's dims: NHWC when nhwc */
 		static const int nhwc_of[4] = { 0, 2, 3, 1 };
 		c.dims[0][i] = nhwc ? ao[nhwc_of[i]] : ao[i];
@@ -146,20 +154,23 @@ static void matmul_case(bool fp32, bool nhwc, int64_t hb, enum dnnq_isa isa,
 			for (size_t m = 0; m < (size_t)M; m++)
 				for (size_t j = 0; j < (size_t)NN; j++) {
 					int64_t acc = 0;
-					double s = 0;
-					size_t hbi = hb == 1 ? 0 : h;
+					double s = 0, mag = 0;
+					size_t hbi = hb > 1 ? h : 0;
 					for (size_t k = 0; k < (size_t)K; k++) {
-						size_t ia = at4(ao, nhwc, n0, h, m, k), ib = at4(bo, nhwc, n0, hbi, k, j);
-						if (fp32)
+						size_t ia = at4(ao, nhwc, n0, h, m, k);
+						size_t ib = at4(bo, nhwc, hb ? n0 : 0, hbi, k, j);
+						if (fp32) {
 							s += (double)((float *)a)[ia] * ((float *)b)[ib];
-						else
+							mag += fabs((double)((float *)a)[ia] * ((float *)b)[ib]);
+						} else {
 							acc += ((int64_t)((uint8_t *)a)[ia] - QA.zero_point) *
 							       ((int64_t)((uint8_t *)b)[ib] - QB.zero_point);
+						}
 					}
 					size_t iy = at4(yo, nhwc, n0, h, m, j);
 					if (fp32) {
 						float got = ((float *)y)[iy];
-						ck_assert_msg(fabs(got - s) <= 1e-5 * (1 + fabs(s)), "matmul fp32 %s: "
+						ck_assert_msg(fabs(got - s) <= 1e-5 * (1 + mag), "matmul fp32 %s: "
 						              "%g, want %g", dnnq_isa_name(isa), got, s);
 					} else {
 						uint8_t want = (uint8_t)dnnq_requant_float_1((int32_t)acc, mult,
@@ -185,6 +196,7 @@ START_TEST(xfmr_matmul_every_isa)
 			for (int nhwc = 0; nhwc < 2; nhwc++) {
 				matmul_case(fp32, nhwc, 3, isa, &ex, &r);
 				matmul_case(fp32, nhwc, 1, isa, &ex, &r);      /* B broadcasts */
+				matmul_case(fp32, nhwc, 0, isa, &ex, &r);      /* B constant */
 			}
 	dnnq_pool_destroy(pool);
 }

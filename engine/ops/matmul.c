@@ -20,7 +20,8 @@
  * contiguous u8 rows, four columns at a time: scalar, or AVX2 (vpmaddwd of
  * zero-extended bytes); integer sums, so every ISA gives the same bits.
  * fp32: the same packing, and the product by the f32 table's gemm (OpenBLAS's
- * sgemm, or the scalar loop).
+ * sgemm, or the scalar loop), but for a constant B where the table has
+ * gemm_pk (AVX-512): packed once into its panels and multiplied by it.
  */
 #include <immintrin.h>
 #include <stdlib.h>
@@ -59,8 +60,10 @@ struct matmul {
 	struct view a, b, y;
 	float mult, zy;
 	int32_t za, zb;
-	/* a constant B packed once (B transposed; int8: its column sums), or NULL */
+	/* a constant B packed once (B transposed, or gemm_pk's panels when
+	 * panels; int8: its column sums), or NULL */
 	void *bt;
+	bool panels;
 	uint32_t *bsum;
 	/* per-thread scratch: A rows, B transposed, C rows (fp32), sums (int8) */
 	uint8_t *scratch;
@@ -250,6 +253,16 @@ static int pack_const_b(struct matmul *op, const void *b)
 	pack(op->bt, b, op->N, op->K, op->b.s[r - 1], op->b.s[r - 2], esz);
 	if (op->bsum)
 		col_sums(op->bt, op->N, op->K, op->bsum);
+	if (op->fp32 && dnnq_f32_kernels_of(op->isa)->gemm_pk) {
+		float *p = aligned_alloc(64, (dnnq_f32_panel_floats(op->N, op->K) * sizeof *p + 64) &
+		                             ~(size_t)63);
+		if (!p)
+			return DNNQ_E_NOMEM;
+		dnnq_f32_pack_panels(op->bt, op->N, op->K, 1, p);
+		free(op->bt);
+		op->bt = p;
+		op->panels = true;
+	}
 	return DNNQ_OK;
 }
 
@@ -333,7 +346,11 @@ static void block_f32(const struct matmul *op, const float *sa, const float *sb,
                       size_t m0, size_t m1, float *y)
 {
 	const size_t N = op->N, yr = op->y.s[op->r - 2], yc = op->y.s[op->r - 1];
-	dnnq_f32_gemm(op->isa, true, m1 - m0, N, op->K, sa, op->K, sb, op->K, sc, N);
+	static const struct dnnq_f32_epi none = { NULL, false, NULL };
+	if (op->panels)   /* sb is op->bt */
+		dnnq_f32_kernels_of(op->isa)->gemm_pk(m1 - m0, N, op->K, sa, op->K, sb, sc, N, &none);
+	else
+		dnnq_f32_gemm(op->isa, true, m1 - m0, N, op->K, sa, op->K, sb, op->K, sc, N);
 	for (size_t m = m0; m < m1; m++)
 		for (size_t j = 0; j < N; j++)
 			y[m * yr + j * yc] = sc[(m - m0) * N + j];
