@@ -349,7 +349,10 @@ static void reload_threads(struct team_dir *t, struct dnnq_client *c, unsigned t
 	struct dnnq_reload_result r;
 	write_yaml(t, threads);
 	ck_assert_msg(dnnq_reload(c, &r) == 0, "%s", dnnq_last_error());
-	ck_assert_uint_eq(r.changed, NMODELS);
+	/* dnnqd's own watch on the config may have reloaded it first (its
+	 * quiet period over before this request, on a loaded host): then this
+	 * reload finds nothing left to change, and the generations tell */
+	ck_assert_msg(r.changed == NMODELS || r.changed == 0, "changed %u", (unsigned)r.changed);
 	ck_assert_uint_eq(r.added + r.removed, 0);
 	for (size_t i = 0; i < NMODELS; i++) {
 		char name[80];
