@@ -102,6 +102,11 @@ struct dnnq_f32_kernels {
  * DNNQ_F32_NR floats (row kk of panel p: columns p * NR .. p * NR + NR - 1
  * at kk), zero past the matrix's n columns; 64-byte aligned. */
 #define DNNQ_F32_NR 32
+/* The fewest columns (a convolution's group's, an FC's, a MatMul's
+ * constant B's) worth panels: fewer multiply through the table's gemm or
+ * gemm_nn, their panels mostly zeros (one column's would hold and stream
+ * 32 times its weights; the timings at dnnq_f32_conv_create). */
+#define DNNQ_F32_PK_MIN_N (DNNQ_F32_NR / 2)
 /* c (m x n, ldc) = a (m x k, lda) times B (k x n, packed in bp: panel
  * p at bp + p * DNNQ_F32_NR * k), each sum an FMA chain in k order, then
  * epi's epilogue as its epi kernel does it. */

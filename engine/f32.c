@@ -715,7 +715,7 @@ int dnnq_f32_conv_create(const struct dnnq_f32_conv_desc *d, struct dnnq_f32_con
 	 * panels would be mostly zeros (128-row calls, 1 thread: 4 columns,
 	 * k 36: OpenBLAS 28 GFLOP/s, panels 24; 8, 72: 59, 52; 16, 144: 77,
 	 * 107) */
-	c->pk = !dw && c->epi.kn->gemm_pk && c->coutg >= DNNQ_F32_NR / 2;
+	c->pk = !dw && c->epi.kn->gemm_pk && c->coutg >= DNNQ_F32_PK_MIN_N;
 	c->gstride = c->pk ? dnnq_f32_panel_floats(c->coutg, c->k) : c->coutg;
 	if (!rc)
 		rc = weights_get(d->cache, d->cache_key, dw ? WCACHE_F32_DW : WCACHE_F32_CONV,
@@ -940,7 +940,8 @@ void dnnq_f32_conv_destroy(struct dnnq_f32_conv *c)
 struct dnnq_f32_fc {
 	size_t n, k, m;
 	struct epilogue epi;
-	float *w;
+	float *w;                         /* n x k rows, or epi.kn->gemm_pk's panels when pk */
+	bool pk;
 	bool borrowed;
 	const float *in;
 	float *out;
@@ -967,10 +968,10 @@ int dnnq_f32_fc_create(const struct dnnq_f32_fc_desc *d, struct dnnq_f32_fc **ou
 	fc->k = d->k;
 	int rc = epilogue_init(&fc->epi, d->isa, d->bias, d->n, d->relu, d->clip, d->clip_min,
 	                       d->clip_max);
+	fc->pk = fc->epi.kn->gemm_pk && d->n >= DNNQ_F32_PK_MIN_N;
 	if (!rc)
-		rc = weights_get(d->cache, d->cache_key, WCACHE_F32_FC,
-		                 fc->epi.kn->gemm_pk ? W_PANELS : W_ROWS, d->n, d->k, 1, d->w, &fc->w,
-		                 &fc->borrowed);
+		rc = weights_get(d->cache, d->cache_key, WCACHE_F32_FC, fc->pk ? W_PANELS : W_ROWS,
+		                 d->n, d->k, 1, d->w, &fc->w, &fc->borrowed);
 	if (rc) {
 		dnnq_f32_fc_destroy(fc);
 		return dnnq_diag_set(diag, rc, "f32 fc: out of memory");
@@ -1002,7 +1003,7 @@ static void fc_task(void *arg, size_t t, unsigned tid)
 	size_t j0 = t % nblocks * NC, j1 = min_size(j0 + NC, fc->n);
 	float *y = fc->out + i0 * fc->n + j0;
 	const struct dnnq_f32_kernels *kn = fc->epi.kn;
-	if (kn->gemm_pk) {   /* j0 starts a panel: NC is a multiple of DNNQ_F32_NR */
+	if (fc->pk) {   /* j0 starts a panel: NC is a multiple of DNNQ_F32_NR */
 		struct dnnq_f32_epi e = epi_at(&fc->epi, j0);
 		kn->gemm_pk(i1 - i0, j1 - j0, fc->k, fc->in + i0 * fc->k, fc->k, fc->w + j0 * fc->k,
 		            y, fc->n, &e);

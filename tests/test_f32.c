@@ -746,6 +746,33 @@ START_TEST(fc)
 }
 END_TEST
 
+/* An FC of fewer than DNNQ_F32_PK_MIN_N columns keeps its n x k rows on
+ * AVX-512 too: one column's panels would hold (and stream) 32 times its
+ * weights. A wider one packs its panels. */
+START_TEST(fc_narrow_rows)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX512VNNI))
+		return;
+	static const size_t ns[] = { 1, 15, 16 };
+	const size_t k = 300;
+	struct rng r = { 77 };
+	float *w = frand(&r, 16 * k, -1, 1);
+	for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+		struct dnnq_weights_cache *cache;
+		ck_assert_int_eq(dnnq_weights_cache_create(&cache), 0);
+		const struct dnnq_f32_fc_desc d = { DNNQ_ISA_AVX512VNNI, ns[t], k, w, NULL, false,
+		                                    false, 0, 0, cache, "fc" };
+		struct dnnq_f32_fc *fc;
+		ck_assert_int_eq(dnnq_f32_fc_create(&d, &fc, NULL), 0);
+		size_t floats = ns[t] < DNNQ_F32_PK_MIN_N ? ns[t] * k : dnnq_f32_panel_floats(ns[t], k);
+		ck_assert_uint_eq(dnnq_weights_cache_bytes(cache), floats * sizeof(float));
+		dnnq_f32_fc_destroy(fc);
+		dnnq_weights_cache_destroy(cache);
+	}
+	free(w);
+}
+END_TEST
+
 START_TEST(fc_errors)
 {
 	float w[4] = { 0 };
@@ -782,6 +809,7 @@ Suite *suite_f32(void)
 	tcase_add_test(tc, conv_errors);
 	tcase_add_loop_test(tc, gemm_packed, 0, 5);
 	tcase_add_loop_test(tc, fc, 0, 5);
+	tcase_add_test(tc, fc_narrow_rows);
 	tcase_add_test(tc, fc_errors);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);

@@ -20,8 +20,9 @@
  * contiguous u8 rows, four columns at a time: scalar, or AVX2 (vpmaddwd of
  * zero-extended bytes); integer sums, so every ISA gives the same bits.
  * fp32: the same packing, and the product by the f32 table's gemm (OpenBLAS's
- * sgemm, or the scalar loop), but for a constant B where the table has
- * gemm_pk (AVX-512): packed once into its panels and multiplied by it.
+ * sgemm, or the scalar loop), but for a constant B of DNNQ_F32_PK_MIN_N
+ * columns or more where the table has gemm_pk (AVX-512): packed once into
+ * its panels and multiplied by it.
  */
 #include <immintrin.h>
 #include <stdlib.h>
@@ -253,7 +254,7 @@ static int pack_const_b(struct matmul *op, const void *b)
 	pack(op->bt, b, op->N, op->K, op->b.s[r - 1], op->b.s[r - 2], esz);
 	if (op->bsum)
 		col_sums(op->bt, op->N, op->K, op->bsum);
-	if (op->fp32 && dnnq_f32_kernels_of(op->isa)->gemm_pk) {
+	if (op->fp32 && dnnq_f32_kernels_of(op->isa)->gemm_pk && op->N >= DNNQ_F32_PK_MIN_N) {
 		float *p = aligned_alloc(64, (dnnq_f32_panel_floats(op->N, op->K) * sizeof *p + 64) &
 		                             ~(size_t)63);
 		if (!p)
