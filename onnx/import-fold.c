@@ -320,6 +320,7 @@ static int fold_size(struct nctx *c)
 static int fold_cast(struct nctx *c)
 {
 	int64_t to;
+	size_t nin = c->nin;    /* a CastLike's 2, for the table's Cast when not folded */
 	int rc = need(c, 0, DT_ANY, false);
 	if (rc || (rc = imp_cast_to(c, &to)))
 		return rc;
@@ -335,8 +336,10 @@ static int fold_cast(struct nctx *c)
 	const struct dnnq_ir_value *x = V(c, 0);
 	if (!x->data && dt == x->dtype && !to_bool)
 		return pass_through(c);
-	if (!x->data)
+	if (!x->data) {
+		c->nin = nin;
 		return IMP_NOT_FOLDED;  /* the operator table's Cast: integers to float */
+	}
 	void *data;
 	size_t n = dnnq_ir_numel(x, 1);
 	rc = alloc_out(c, dt, x->ndim, x->dims, &data);

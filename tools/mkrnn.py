@@ -75,6 +75,8 @@
   loop_shadow.onnx  a body input named x, as the graph input: refused.
   loop_seqmem.onnx  2^40 iterations inserting into a sequence of 1023
               tensors: refused at the bound on the sequences' tensors.
+  castlike_int.onnx  y = CastLike(ArgMax(x, axis 1), x): a computed int64
+              to float; castlike_int_x.npy, castlike_int_y.npy.
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -512,6 +514,16 @@ def loop_odd_models(out):
     ], "loop_seqmem", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
         [c("many", np.int64(1 << 40)), c("k", np.array([1], np.int64))])
     save(g, "loop_seqmem.onnx")
+    # CastLike of a computed integer (ArgMax's int64) to x's float
+    g = helper.make_graph([
+        helper.make_node("ArgMax", ["x"], ["am"], "am", axis=1, keepdims=1),
+        helper.make_node("CastLike", ["am", "x"], ["y"], "to_float"),
+    ], "castlike_int", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 1])])
+    save(g, "castlike_int.onnx")
+    x = np.random.default_rng(9).uniform(-2, 2, (3, 4)).astype(np.float32)
+    np.save(os.path.join(out, "castlike_int_x.npy"), x)
+    np.save(os.path.join(out, "castlike_int_y.npy"),
+            np.argmax(x, axis=1).reshape(3, 1).astype(np.float32))
 
 
 def main():
