@@ -320,6 +320,7 @@ static int fold_size(struct nctx *c)
 static int fold_cast(struct nctx *c)
 {
 	int64_t to;
+	size_t nin = c->nin;    /* a CastLike's 2, for the table's Cast when not folded */
 	int rc = need(c, 0, DT_ANY, false);
 	if (rc || (rc = imp_cast_to(c, &to)))
 		return rc;
@@ -335,8 +336,10 @@ static int fold_cast(struct nctx *c)
 	const struct dnnq_ir_value *x = V(c, 0);
 	if (!x->data && dt == x->dtype && !to_bool)
 		return pass_through(c);
-	if (!x->data)
+	if (!x->data) {
+		c->nin = nin;
 		return IMP_NOT_FOLDED;  /* the operator table's Cast: integers to float */
+	}
 	void *data;
 	size_t n = dnnq_ir_numel(x, 1);
 	rc = alloc_out(c, dt, x->ndim, x->dims, &data);
@@ -925,8 +928,42 @@ static int fold_mod(struct nctx *c)
 	return fold_arith(c, attr_int_is(c->np, "fmod", 1) ? AR_FMOD : AR_MOD);
 }
 
-/* The one node reading ONNX value `name` after node `index`, as its input
- * 0; NULL when there are other readers, or it is a graph output. */
+static bool graph_reads(const Onnx__GraphProto *g, const char *name);
+
+/* Whether a subgraph of node np (an If's branch, a Loop's body) reads
+ * `name`, an outer value. */
+static bool sub_reads(const Onnx__NodeProto *np, const char *name)
+{
+	for (size_t a = 0; a < np->n_attribute; a++) {
+		const Onnx__AttributeProto *at = np->attribute[a];
+		if (at && at->g && graph_reads(at->g, name))
+			return true;
+		for (size_t k = 0; at && k < at->n_graphs; k++)
+			if (at->graphs[k] && graph_reads(at->graphs[k], name))
+				return true;
+	}
+	return false;
+}
+
+static bool graph_reads(const Onnx__GraphProto *g, const char *name)
+{
+	for (size_t i = 0; i < g->n_output; i++)
+		if (g->output[i] && g->output[i]->name && !strcmp(g->output[i]->name, name))
+			return true;
+	for (size_t j = 0; j < g->n_node; j++) {
+		const Onnx__NodeProto *np = g->node[j];
+		for (size_t k = 0; np && k < np->n_input; k++)
+			if (np->input[k] && !strcmp(np->input[k], name))
+				return true;
+		if (np && sub_reads(np, name))
+			return true;
+	}
+	return false;
+}
+
+/* The one node reading ONNX value `name` (node `index`'s output), as its
+ * input 0; NULL when there are other readers, a graph output, or a node
+ * with a subgraph (an If's branches, a Loop's body may read it). */
 static const Onnx__NodeProto *only_reader(struct imp *m, const char *name, size_t index,
                                           size_t *at)
 {
@@ -934,10 +971,10 @@ static const Onnx__NodeProto *only_reader(struct imp *m, const char *name, size_
 	for (size_t i = 0; i < m->g->n_output; i++)
 		if (m->g->output[i] && m->g->output[i]->name && !strcmp(m->g->output[i]->name, name))
 			return NULL;
-	for (size_t j = index + 1; j < m->g->n_node; j++) {
-		const Onnx__NodeProto *np = m->g->node[j];
-		if (np && np->op_type && !strcmp(np->op_type, "If"))
-			return NULL;    /* its branches may read name too */
+	for (size_t j = 0; j < m->g->n_node; j++) {     /* the file's order need not be the walk's */
+		const Onnx__NodeProto *np = j != index ? m->g->node[j] : NULL;
+		if (np && sub_reads(np, name))
+			return NULL;
 		for (size_t k = 0; np && k < np->n_input; k++) {
 			if (!np->input[k] || strcmp(np->input[k], name))
 				continue;

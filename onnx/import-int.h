@@ -41,6 +41,9 @@ struct imp_seq {
 
 /* The most tensors a sequence holds (its ConcatFromSequence a Concat). */
 #define IMP_MAX_SEQ 1024
+/* The most tensor ids the sequences of an import hold in all (each
+ * sequence its own copy): 16 MiB. */
+#define IMP_MAX_SEQ_IDS ((size_t)1 << 22)
 
 struct imp_name {
 	const char *name;       /* points into the unpacked model */
@@ -91,6 +94,7 @@ struct imp {
 	size_t npads, pcap;
 	struct imp_seq *seqs;
 	size_t nseqs, scap;
+	size_t seq_ids;             /* the ids they hold in all (IMP_MAX_SEQ_IDS) */
 	struct imp_name *names;
 	size_t ncap, nused;
 	size_t walked;              /* ONNX nodes of the If branches walked */

@@ -26,7 +26,8 @@
  * Sequences: SequenceEmpty, SequenceConstruct and SequenceInsert (at a
  * constant position) make a list of value ids, no IR; ConcatFromSequence
  * (new_axis 0) is the Concat of its tensors, folded when they are
- * constants; a sequence holds at most IMP_MAX_SEQ tensors. Any other
+ * constants; a sequence holds at most IMP_MAX_SEQ tensors, and all of them
+ * IMP_MAX_SEQ_IDS. Any other
  * reader of a sequence is refused (onnx/import.c, imp_lookup).
  */
 #include <stdio.h>
@@ -106,10 +107,17 @@ static void forget_scope(struct imp *m, const Onnx__GraphProto *g)
 	}
 }
 
-/* Binds body input name to what entry e names (a carried value). */
-static int bind(struct imp *m, const char *name, struct imp_name e)
+/* Binds body input k to what entry e names (a carried value); refused
+ * when its name is defined already (an outer value it would shadow, or
+ * another body input: the body's names are forgotten between iterations,
+ * so only such a name is found). */
+static int bind(struct nctx *c, const Onnx__GraphProto *body, size_t k, struct imp_name e)
 {
-	return imp_add_name(m, name, e.kind, e.idx);
+	const char *name = S(body->input[k]->name);
+	if (imp_find(c->m, name))
+		return bad(c, DNNQ_E_FORMAT, "body input %zu '%.100s' is a name defined before", k,
+		           name);
+	return imp_add_name(c->m, name, e.kind, e.idx);
 }
 
 /* Input name, what (for messages): a constant integer scalar, *x; else
@@ -166,12 +174,11 @@ static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bo
 	int32_t it = scalar(c, nm, DNNQ_IR_S64, i), yes = scalar(c, cn, DNNQ_IR_U8, 1);
 	if (it < 0 || yes < 0)
 		return it < 0 ? it : yes;
-	int rc = bind(m, S(body->input[0]->name), (struct imp_name){ .kind = IMP_VALUE, .idx = it });
+	int rc = bind(c, body, 0, (struct imp_name){ .kind = IMP_VALUE, .idx = it });
 	if (!rc)
-		rc = bind(m, S(body->input[1]->name), (struct imp_name){ .kind = IMP_VALUE,
-		                                                         .idx = yes });
+		rc = bind(c, body, 1, (struct imp_name){ .kind = IMP_VALUE, .idx = yes });
 	for (size_t k = 0; !rc && k < ncarried; k++)
-		rc = bind(m, S(body->input[k + 2]->name), carried[k]);
+		rc = bind(c, body, k + 2, carried[k]);
 	size_t problems = m->nproblems;
 	if (rc || (rc = imp_walk_sub(c, body)))
 		return rc;
@@ -212,6 +219,8 @@ static int unroll(struct nctx *c, const Onnx__GraphProto *body, int64_t n, bool 
 			rc = iteration(c, body, i, &go, carried, ncarried);
 	}
 	memcpy(m->scope, outer, sizeof outer);
+	if (!rc)        /* a later Loop's body may use the same names */
+		forget_scope(m, body);
 	return rc;
 }
 
@@ -313,9 +322,15 @@ int imp_loop(struct nctx *c)
 
 /* ---- sequences ------------------------------------------------------------------ */
 
-/* A new sequence of ids[0 .. n), its index in *idx; 0 or DNNQ_E_NOMEM. */
-static int new_seq(struct imp *m, const int32_t *ids, size_t n, int32_t *idx)
+/* A new sequence of ids[0 .. n), its index in *idx; 0, DNNQ_E_NOMEM, or
+ * refused past IMP_MAX_SEQ_IDS (each sequence a copy: SequenceInserts
+ * into one long sequence would take memory a small file does not). */
+static int new_seq(struct nctx *c, const int32_t *ids, size_t n, int32_t *idx)
 {
+	struct imp *m = c->m;
+	if (n > IMP_MAX_SEQ_IDS - m->seq_ids)
+		return bad(c, DNNQ_E_UNSUPPORTED, "the sequences take more than %zu tensors in all",
+		           IMP_MAX_SEQ_IDS);
 	if (m->nseqs >= INT32_MAX || imp_grow((void **)&m->seqs, &m->scap, m->nseqs, sizeof *m->seqs))
 		return DNNQ_E_NOMEM;
 	int32_t *p = malloc((n ? n : 1) * sizeof *p);
@@ -324,6 +339,7 @@ static int new_seq(struct imp *m, const int32_t *ids, size_t n, int32_t *idx)
 	if (n)
 		memcpy(p, ids, n * sizeof *p);
 	m->seqs[m->nseqs] = (struct imp_seq){ p, n };
+	m->seq_ids += n;
 	*idx = (int32_t)m->nseqs++;
 	return 0;
 }
@@ -368,7 +384,7 @@ static int insert(struct nctx *c, int32_t *idx)
 	memcpy(ids, q->ids, (size_t)at * sizeof *ids);
 	ids[at] = t;
 	memcpy(ids + at + 1, q->ids + at, (q->n - (size_t)at) * sizeof *ids);
-	return new_seq(c->m, ids, q->n + 1, idx);
+	return new_seq(c, ids, q->n + 1, idx);
 }
 
 int imp_sequence(struct nctx *c)
@@ -391,7 +407,7 @@ int imp_sequence(struct nctx *c)
 			ids[i] = id;
 		}
 		if (!rc)
-			rc = new_seq(c->m, ids, np->n_input, &idx);
+			rc = new_seq(c, ids, np->n_input, &idx);
 	}
 	if (rc == DNNQ_E_NOMEM)
 		return rc;

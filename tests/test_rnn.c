@@ -369,6 +369,27 @@ START_TEST(loop_unrolled)
 }
 END_TEST
 
+/* What an odd file does with a Loop: a Pad read by a Conv and by a body
+ * stays a Pad (the body reads it padded), two Loops whose bodies use the
+ * same names each read their own, a CastLike of a computed integer,
+ * against numpy; a body input shadowing
+ * the graph's x and a sequence copied each of 2^40 iterations refused,
+ * naming the node. */
+START_TEST(loop_odd_files)
+{
+	static const char *const x[1] = { "x" }, *const yl[2] = { "Y", "L" }, *const y[1] = { "y" };
+	matches("loop_pad", "loop_pad_", 1, x, 2, yl, 30);
+	matches("loop_twice", "loop_twice_", 1, x, 1, y, 30);
+	/* CastLike of a computed int64 (not folded): its input 1 gives the type;
+	 * int8 may pick another of two close maxima (a plain Cast the same) */
+	matches("castlike_int", "castlike_int_", 1, x, 1, y, 0);
+	refused(RNN "/loop_shadow.onnx", NULL, 0, DNNQ_E_FORMAT, "node 'shadowing' (Loop): body "
+	        "input 2 'x' is a name defined before");
+	refused(RNN "/loop_seqmem.onnx", NULL, 0, DNNQ_E_UNSUPPORTED, "node 'ins' (SequenceInsert): "
+	        "the sequences take more than 4194304 tensors in all");
+}
+END_TEST
+
 Suite *suite_rnn(void)
 {
 	Suite *s = suite_create("rnn");
@@ -385,6 +406,7 @@ Suite *suite_rnn(void)
 	tcase_add_test(t, select_matches_numpy);
 	tcase_add_test(t, if_refusals);
 	tcase_add_test(t, loop_unrolled);
+	tcase_add_test(t, loop_odd_files);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -67,6 +67,16 @@
   loop_seqread.onnx  the same with the sequence read by an Identity: refused.
   loop_long.onnx  2^40 iterations of a body that passes x through: refused
               at the bound on the nodes an import walks.
+  loop_pad.onnx  x [N, 1, 4, 4] padded by 1 (P), P read by a Conv (3x3 of
+              ones, Y) and by a Loop's body (1 iteration, L = P): the Pad is
+              not merged into the Conv; loop_pad_x.npy, loop_pad_*.npy.
+  loop_twice.onnx  two Loops (2 iterations of a + 1 each) whose bodies use
+              the same names: y = x + 4; loop_twice_x.npy, loop_twice_y.npy.
+  loop_shadow.onnx  a body input named x, as the graph input: refused.
+  loop_seqmem.onnx  2^40 iterations inserting into a sequence of 1023
+              tensors: refused at the bound on the sequences' tensors.
+  castlike_int.onnx  y = CastLike(ArgMax(x, axis 1), x): a computed int64
+              to float; castlike_int_x.npy, castlike_int_y.npy.
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -437,6 +447,85 @@ def loop_models(out):
                                 producer_name="mkrnn"), os.path.join(out, "loop_long.onnx"))
 
 
+def loop_odd_models(out):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    f, i64, b = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+    c = lambda name, v: numpy_helper.from_array(np.asarray(v), name)
+    vi = helper.make_tensor_value_info
+    save = lambda g, name: onnx.save(helper.make_model(
+        g, opset_imports=[helper.make_opsetid("", 15)], producer_name="mkrnn"),
+        os.path.join(out, name))
+
+    def body(ins, nodes, outs):
+        return helper.make_graph(nodes + [helper.make_node("Identity", [ins[1]], ["go_" + outs[0]])],
+                                 "body_" + outs[0], [vi(ins[0], i64, []), vi(ins[1], b, [])] +
+                                 [vi(n, f, None) for n in ins[2:]],
+                                 [vi("go_" + outs[0], b, [])] + [vi(n, f, None) for n in outs])
+    # a Pad whose output a Loop's body reads as well as a Conv
+    g = helper.make_graph([
+        helper.make_node("Pad", ["x", "pads"], ["P"], "pad"),
+        helper.make_node("Conv", ["P", "w"], ["Y"], "conv"),
+        helper.make_node("Loop", ["one", "", "x"], ["L"], "lp",
+                         body=body(["i", "go", "a"], [helper.make_node("Identity", ["P"], ["po"])],
+                                   ["po"])),
+    ], "loop_pad", [vi("x", f, ["N", 1, 4, 4])], [vi("Y", f, ["N", 1, 4, 4]),
+                                                  vi("L", f, ["N", 1, 6, 6])],
+        [c("one", np.int64(1)), c("pads", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)),
+         c("w", np.ones((1, 1, 3, 3), np.float32))])
+    save(g, "loop_pad.onnx")
+    x = np.random.default_rng(7).uniform(-2, 2, (3, 1, 4, 4)).astype(np.float32)
+    p = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    y = np.zeros_like(x)
+    for r in range(3):
+        for s in range(3):
+            y += p[:, :, r:r + 4, s:s + 4]
+    np.save(os.path.join(out, "loop_pad_x.npy"), x)
+    np.save(os.path.join(out, "loop_pad_Y.npy"), y)
+    np.save(os.path.join(out, "loop_pad_L.npy"), p)
+    # two Loops whose bodies use the same names (their inputs i, go, a)
+    inc = lambda o: body(["i", "go", "a"], [helper.make_node("Add", ["a", "one_f"], [o], o)], [o])
+    g = helper.make_graph([
+        helper.make_node("Loop", ["two", "", "x"], ["y1"], "first", body=inc("t")),
+        helper.make_node("Loop", ["two", "", "y1"], ["y"], "second", body=inc("u")),
+    ], "loop_twice", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
+        [c("two", np.int64(2)), c("one_f", np.float32(1))])
+    save(g, "loop_twice.onnx")
+    x = np.random.default_rng(8).uniform(-2, 2, (3, 4)).astype(np.float32)
+    np.save(os.path.join(out, "loop_twice_x.npy"), x)
+    np.save(os.path.join(out, "loop_twice_y.npy"), x + np.float32(4))
+    # a body input shadowing the graph's x
+    g = helper.make_graph([
+        helper.make_node("Mul", ["x", "ten"], ["x10"], "x10"),
+        helper.make_node("Loop", ["two", "", "x10"], ["y"], "shadowing",
+                         body=body(["i", "go", "x"], [helper.make_node("Add", ["x", "one_f"], ["t"])],
+                                   ["t"])),
+    ], "loop_shadow", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
+        [c("two", np.int64(2)), c("ten", np.float32(10)), c("one_f", np.float32(1))])
+    save(g, "loop_shadow.onnx")
+    # each iteration a copy of a sequence of 1024 tensors
+    g = helper.make_graph([
+        helper.make_node("SequenceConstruct", ["k"] * 1023, ["s0"], "ones"),
+        helper.make_node("Loop", ["many", "", "x"], ["y"], "inserting",
+                         body=body(["i", "go", "a"],
+                                   [helper.make_node("SequenceInsert", ["s0", "k"], ["s1"], "ins")],
+                                   ["a"])),
+    ], "loop_seqmem", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
+        [c("many", np.int64(1 << 40)), c("k", np.array([1], np.int64))])
+    save(g, "loop_seqmem.onnx")
+    # CastLike of a computed integer (ArgMax's int64) to x's float
+    g = helper.make_graph([
+        helper.make_node("ArgMax", ["x"], ["am"], "am", axis=1, keepdims=1),
+        helper.make_node("CastLike", ["am", "x"], ["y"], "to_float"),
+    ], "castlike_int", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 1])])
+    save(g, "castlike_int.onnx")
+    x = np.random.default_rng(9).uniform(-2, 2, (3, 4)).astype(np.float32)
+    np.save(os.path.join(out, "castlike_int_x.npy"), x)
+    np.save(os.path.join(out, "castlike_int_y.npy"),
+            np.argmax(x, axis=1).reshape(3, 1).astype(np.float32))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="tests/onnx/rnn")
@@ -450,6 +539,7 @@ def main():
     if_model(a.out)
     select_models(a.out)
     loop_models(a.out)
+    loop_odd_models(a.out)
 
 
 if __name__ == "__main__":
