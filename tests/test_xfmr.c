@@ -49,8 +49,9 @@ static int run_one(const struct one *c, enum dnnq_isa isa, const void *const *in
 {
 	struct dnnq_graph *g;
 	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int ids[2];
-	for (size_t k = 0; k < c->nin; k++) {
+	int ids[2] = { -1, -1 };
+	ck_assert_uint_le(c->nin, 2);
+	for (size_t k = 0; k < c->nin && k < 2; k++) {
 		if (k == 1 && c->cst)
 			ids[k] = c->fp32 ? dnnq_graph_add_constant_f32(g, "b", c->nd[k], c->dims[k],
 			                                               in[k], d)
