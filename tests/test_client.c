@@ -1045,7 +1045,7 @@ static int run_ctl(const char *ctl, const char *args, char *out, size_t cap)
 
 /* run_ctl for a command that may never end: its output (stdout and
  * stderr) into out (NUL-terminated, the first cap - 1 bytes), its address
- * space limited to 256 MiB (not under ASan); past cap bytes of output it
+ * space limited to 256 MiB (not under ASan or TSan); past cap bytes of output it
  * is killed (-1).
  * Its exit status, else -1. */
 static int run_ctl_capped(const char *ctl, const char *args, char *out, size_t cap)
@@ -1057,7 +1057,7 @@ static int run_ctl_capped(const char *ctl, const char *args, char *out, size_t c
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (!pid) {
-#ifndef __SANITIZE_ADDRESS__	/* whose shadow takes terabytes of address space */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  /* their shadow: terabytes of address space */
 		struct rlimit as = { 256 << 20, 256 << 20 };
 		setrlimit(RLIMIT_AS, &as);
 #endif
