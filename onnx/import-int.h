@@ -100,6 +100,8 @@ struct imp {
 	size_t walked;              /* ONNX nodes of the If branches walked */
 	char scope[48];             /* appended to the names of the IR's values and
 	                               nodes: "@i" in iteration i of a Loop */
+	size_t loop_ats;            /* the '@' of that "@i": one more than any name
+	                               in the model holds in a row (0: no Loop yet) */
 	struct imp_reads *reads;    /* of the graph being walked, built at the first
 	                               need (imp_read_elsewhere), NULL before */
 	size_t const_bytes;

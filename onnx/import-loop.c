@@ -107,6 +107,51 @@ static void forget_scope(struct imp *m, const Onnx__GraphProto *g)
 	}
 }
 
+/* The longest run of '@' in s. */
+static size_t at_run(const char *s)
+{
+	size_t best = 0, n = 0;
+	for (; s && *s; s++)
+		if ((n = *s == '@' ? n + 1 : 0) > best)
+			best = n;
+	return best;
+}
+
+static size_t max_size(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
+/* The longest run of '@' in a name of graph g (or a graph in its nodes'
+ * attributes): a node's, or a value's it defines or reads. */
+static size_t longest_at_run(const Onnx__GraphProto *g)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < g->n_input; i++)
+		n = max_size(n, g->input[i] ? at_run(g->input[i]->name) : 0);
+	for (size_t i = 0; i < g->n_initializer; i++)
+		n = max_size(n, g->initializer[i] ? at_run(g->initializer[i]->name) : 0);
+	for (size_t i = 0; i < g->n_node; i++) {
+		const Onnx__NodeProto *np = g->node[i];
+		if (!np)
+			continue;
+		n = max_size(n, at_run(np->name));
+		for (size_t k = 0; k < np->n_input; k++)
+			n = max_size(n, at_run(np->input[k]));
+		for (size_t k = 0; k < np->n_output; k++)
+			n = max_size(n, at_run(np->output[k]));
+		for (size_t a = 0; a < np->n_attribute; a++) {
+			const Onnx__AttributeProto *at = np->attribute[a];
+			if (at && at->g)
+				n = max_size(n, longest_at_run(at->g));
+			for (size_t k = 0; at && k < at->n_graphs; k++)
+				if (at->graphs[k])
+					n = max_size(n, longest_at_run(at->graphs[k]));
+		}
+	}
+	return n;
+}
+
 /* Binds body input k to what entry e names (a carried value); refused
  * when its name is defined already (an outer value it would shadow, or
  * another body input: the body's names are forgotten between iterations,
@@ -194,16 +239,24 @@ static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bo
 	return cond_out(c, body, go);
 }
 
-/* Runs the iterations, each naming its values and nodes NAME@i (m->scope);
- * carried[k] what carried value k names at the end. */
+/* Runs the iterations, each naming its values and nodes NAME@i (m->scope;
+ * @@i, ... when a name in the model holds @ already: no name made can be
+ * one of the model's); carried[k] what carried value k names at the end. */
 static int unroll(struct nctx *c, const Onnx__GraphProto *body, int64_t n, bool go,
                   struct imp_name *carried, size_t ncarried)
 {
 	struct imp *m = c->m;
-	char outer[sizeof m->scope];
+	char outer[sizeof m->scope], ats[sizeof m->scope];
 	memcpy(outer, m->scope, sizeof outer);
+	if (!m->loop_ats)
+		m->loop_ats = longest_at_run(m->root) + 1;
 	size_t cost = scope_size(body) + 1;     /* forgetting, binding: each iteration's */
 	int rc = 0;
+	if (m->loop_ats >= sizeof ats)
+		rc = bad(c, DNNQ_E_UNSUPPORTED, "a name holds %zu '@' in a row: too many to name "
+		         "the iterations' values apart", m->loop_ats - 1);
+	memset(ats, '@', sizeof ats);
+	ats[rc ? 0 : m->loop_ats] = 0;
 	for (int64_t i = 0; !rc && go && i < n; i++) {
 		if (cost > IMP_MAX_WALKED - m->walked) {
 			rc = bad(c, DNNQ_E_UNSUPPORTED, "iteration %lld of %lld takes the walk past %zu "
@@ -211,7 +264,7 @@ static int unroll(struct nctx *c, const Onnx__GraphProto *body, int64_t n, bool 
 			break;
 		}
 		m->walked += cost;
-		if (snprintf(m->scope, sizeof m->scope, "%s@%lld", outer, (long long)i) >=
+		if (snprintf(m->scope, sizeof m->scope, "%s%s%lld", outer, ats, (long long)i) >=
 		    (int)sizeof m->scope)
 			rc = bad(c, DNNQ_E_UNSUPPORTED, "Loops nested too deep to name their "
 			         "iterations' values");

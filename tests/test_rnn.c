@@ -369,6 +369,19 @@ START_TEST(loop_unrolled)
 }
 END_TEST
 
+/* No two of ir's values, nor two of its nodes, share a name. */
+static void names_distinct(const struct dnnq_ir *ir)
+{
+	for (size_t i = 0; i < ir->nvalues; i++)
+		for (size_t j = 0; j < i; j++)
+			ck_assert_msg(strcmp(ir->values[i].name, ir->values[j].name),
+			              "values %zu and %zu are both '%s'", j, i, ir->values[i].name);
+	for (size_t i = 0; i < ir->nnodes; i++)
+		for (size_t j = 0; j < i; j++)
+			ck_assert_msg(strcmp(ir->nodes[i].name, ir->nodes[j].name),
+			              "nodes %zu and %zu are both '%s'", j, i, ir->nodes[i].name);
+}
+
 /* What an odd file does with a Loop: a Pad read by a Conv and by a body
  * stays a Pad (the body reads it padded), two Loops whose bodies use the
  * same names each read their own, a CastLike of a computed integer,
@@ -383,6 +396,20 @@ START_TEST(loop_odd_files)
 	/* CastLike of a computed int64 (not folded): its input 1 gives the type;
 	 * int8 may pick another of two close maxima (a plain Cast the same) */
 	matches("castlike_int", "castlike_int_", 1, x, 1, y, 0);
+	/* the graph's own t@1 and add@1 beside a body's t and add unrolled:
+	 * its iterations take @@0, @@1 (before, iteration 1's made a second
+	 * value t@1 and a second node add@1) */
+	static const char *const yt[2] = { "y", "t@1" };
+	matches("loop_at_names", "loop_at_names_", 1, x, 2, yt, 30);
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(import(RNN "/loop_at_names.onnx", NULL, 0, &ir, &d) == 0, "%s", d.msg);
+	names_distinct(&ir);
+	bool body1 = false;
+	for (size_t i = 0; i < ir.nnodes; i++)
+		body1 |= !strcmp(ir.nodes[i].name, "add@@1");
+	ck_assert(body1);
+	dnnq_ir_free(&ir);
 	refused(RNN "/loop_shadow.onnx", NULL, 0, DNNQ_E_FORMAT, "node 'shadowing' (Loop): body "
 	        "input 2 'x' is a name defined before");
 	refused(RNN "/loop_seqmem.onnx", NULL, 0, DNNQ_E_UNSUPPORTED, "node 'ins' (SequenceInsert): "

@@ -77,6 +77,10 @@
               tensors: refused at the bound on the sequences' tensors.
   castlike_int.onnx  y = CastLike(ArgMax(x, axis 1), x): a computed int64
               to float; castlike_int_x.npy, castlike_int_y.npy.
+  loop_at_names.onnx  y = x + 2 by a Loop of 2 iterations whose body
+              Add (node add) defines t, beside a node add@1 defining t@1 =
+              x + 1 (the names iteration 1 would take); loop_at_names_x.npy,
+              loop_at_names_y.npy, loop_at_names_t@1.npy.
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -514,6 +518,18 @@ def loop_odd_models(out):
     ], "loop_seqmem", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
         [c("many", np.int64(1 << 40)), c("k", np.array([1], np.int64))])
     save(g, "loop_seqmem.onnx")
+    # names a Loop's unrolling makes (t@1, add@1) held by the graph already
+    g = helper.make_graph([
+        helper.make_node("Add", ["x", "one_f"], ["t@1"], "add@1"),
+        helper.make_node("Loop", ["two", "", "x"], ["y"], "lp", body=inc("t")),
+    ], "loop_at_names", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4]), vi("t@1", f, ["N", 4])],
+        [c("two", np.int64(2)), c("one_f", np.float32(1))])
+    g.node[1].attribute[0].g.node[0].name = "add"
+    save(g, "loop_at_names.onnx")
+    x = np.random.default_rng(10).uniform(-2, 2, (3, 4)).astype(np.float32)
+    np.save(os.path.join(out, "loop_at_names_x.npy"), x)
+    np.save(os.path.join(out, "loop_at_names_y.npy"), x + np.float32(2))
+    np.save(os.path.join(out, "loop_at_names_t@1.npy"), x + np.float32(1))
     # CastLike of a computed integer (ArgMax's int64) to x's float
     g = helper.make_graph([
         helper.make_node("ArgMax", ["x"], ["am"], "am", axis=1, keepdims=1),
