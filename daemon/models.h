@@ -94,6 +94,14 @@ struct dnnqd_models {
 	uint64_t *grace;
 };
 
+/* The version serving id in ms, or NULL: an id not handed out yet, or
+ * no longer served. */
+static inline const struct dnnqd_model *dnnqd_models_at(const struct dnnqd_models *ms,
+                                                        uint32_t id)
+{
+	return id < ms->n ? ms->m[id] : NULL;
+}
+
 /* An empty table whose versions get `nworkers` graphs; NULL: no memory. */
 struct dnnqd_models *dnnqd_models_new(unsigned nworkers);
 /* Drops the table's references and frees it; NULL is fine. */

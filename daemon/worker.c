@@ -373,10 +373,14 @@ static void job_take(struct dnnqd_session *s, uint32_t slot, const struct dnnqd_
 	j->submit = dnnq_shm_slot_submit_ns(&s->view, slot);
 	j->status = dnnq_shm_desc_copy_validate(&s->view, slot, &j->req, diag);
 	j->t0 = mono_ns();
-	if (j->status)
-		j->req.model_id = UINT32_MAX;	/* names no model to count it on */
-	else
+	if (!j->status)
 		j->status = dnnqd_request_check(ms, &j->req, diag);
+	else
+		j->req.model_id = UINT32_MAX;	/* names no model to count it on */
+	/* an id not served (not yet, or no longer): counted daemon-wide only,
+	 * not on the model a later reload gives the id */
+	if (!dnnqd_models_at(ms, j->req.model_id))
+		j->req.model_id = UINT32_MAX;
 }
 
 static void count(struct dnnqd_counters *c, int status, uint64_t copied)

@@ -1183,6 +1183,16 @@ START_TEST(request_served_end_to_end)
 	ck_assert_uint_eq(st.u.stats.bytes_copied, 0);
 	ck_assert_uint_eq(st.u.stats.session_requests, 3);
 	ck_assert_uint_eq(st.u.stats.session_failures, 1);
+	/* the request naming id 5 (2 given out) counts daemon-wide only: on
+	 * id 5's counters a model loaded there later would show a failure it
+	 * never had (one worker: the daemon's counters are worker 0's) */
+	const struct dnnqd_model_counts *k5 = &f.d.mcounts[5], *relu = &f.d.mcounts[RELU];
+	uint64_t counted[4] = { atomic_load(&k5->requests), atomic_load(&k5->failures),
+	                        atomic_load(&relu->requests), atomic_load(&relu->failures) };
+	ck_assert_uint_eq(counted[0], 0);
+	ck_assert_uint_eq(counted[1], 0);
+	ck_assert_uint_eq(counted[2], 2);
+	ck_assert_uint_eq(counted[3], 0);
 	/* hang-up: retired at once, freed once the worker has passed a
 	 * quiescent point, its region punched out first: a client that kept
 	 * the mapping (or the memfd) keeps none of the pages the daemon was
