@@ -83,6 +83,8 @@ struct imp {
 	size_t vcap, ncap_nodes, rcap;
 	bool *known;                /* a value: its shape is known */
 	bool *batch;                /* a folded integer value: may hold IMP_BATCH */
+	bool *is_bool;              /* a value ONNX types bool (the IR's float or byte
+	                               0 or 1): what a CastLike to it casts to */
 	bool rnn_dim1;              /* an LSTM or GRU reads its batch on dim 1: a graph
 	                               output with its batch moved is given as ONNX's
 	                               item behind a batch axis (onnx/import.c) */

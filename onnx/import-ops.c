@@ -1574,7 +1574,8 @@ int imp_cast_to(struct nctx *c, int64_t *to)
 	}
 	int rc = need(c, 1, DT_ANY, false);
 	if (!rc) {
-		*to = onnx_of[V(c, 1)->dtype];
+		*to = c->m->is_bool[c->in[1]] ? ONNX__TENSOR_PROTO__DATA_TYPE__BOOL
+		                              : onnx_of[V(c, 1)->dtype];
 		c->nin = 1;     /* input 1 gives only its type */
 	}
 	return rc;
@@ -3309,6 +3310,35 @@ static const char *unsupported_why(const char *op)
 	return "";
 }
 
+/* Whether the node, imported, makes bools (ONNX's type; the IR's float or
+ * byte 0 and 1), for a CastLike to them (imp_cast_to). */
+static bool makes_bool(struct nctx *c)
+{
+	static const char *const ops[] = { "Equal", "Greater", "GreaterOrEqual", "Less",
+	                                   "LessOrEqual", "Not", "And", "Or", "Xor" };
+	const char *op = S(c->np->op_type);
+	int64_t to;
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (!strcmp(op, ops[i]))
+			return true;
+	if (!strcmp(op, "Cast"))
+		return !a_int(c, "to", 0, &to) && to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+	return !strcmp(op, "CastLike") && c->in[1] >= 0 && c->m->is_bool[c->in[1]];
+}
+
+/* The node's outputs, emitted, marked bool when it makes bools. */
+static int emit_typed(struct nctx *c, const struct opdef *d, size_t index)
+{
+	int rc = emit(c, d, index);
+	bool bools = !rc && makes_bool(c);
+	for (size_t k = 0; bools && k < c->np->n_output; k++) {
+		const struct imp_name *e = imp_find(c->m, S(c->np->output[k]));
+		if (e && e->kind == IMP_VALUE)
+			c->m->is_bool[e->idx] = true;
+	}
+	return rc;
+}
+
 int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 {
 	if (!np) {
@@ -3390,5 +3420,5 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		return rc;
 	if (rc)
 		return imp_outputs_unknown(&c);
-	return emit(&c, d, index);
+	return emit_typed(&c, d, index);
 }

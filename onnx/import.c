@@ -158,6 +158,9 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 		if (!(k = realloc(m->batch, cap * sizeof *k)))
 			return DNNQ_E_NOMEM;
 		m->batch = k;
+		if (!(k = realloc(m->is_bool, cap * sizeof *k)))
+			return DNNQ_E_NOMEM;
+		m->is_bool = k;
 		uint8_t *mv = realloc(m->moved, cap * sizeof *mv);
 		if (!mv)
 			return DNNQ_E_NOMEM;
@@ -175,6 +178,7 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 	ir->values[ir->nvalues].name = name;
 	m->known[ir->nvalues] = known;
 	m->batch[ir->nvalues] = false;
+	m->is_bool[ir->nvalues] = false;
 	m->moved[ir->nvalues] = 0;
 	return (int32_t)ir->nvalues++;
 }
@@ -466,6 +470,8 @@ int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *
 	if (id < 0) {
 		free(v.data);
 		imp_problem(m, DNNQ_E_NOMEM, "%s: out of memory", what);
+	} else {
+		m->is_bool[id] = dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 	}
 	return id;
 }
@@ -500,6 +506,7 @@ int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v
 	free(m.known);
 	free(m.batch);
 	free(m.moved);
+	free(m.is_bool);
 	free(m.list);
 	onnx__tensor_proto__free_unpacked(t, NULL);
 	return id < 0 ? id : DNNQ_OK;
@@ -752,7 +759,10 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k, 
 		v.dims[i] = dv;
 	}
 	*as = b ? batch_dim1_input(m, &v, k) : declare_input(m, &v, k);
-	return *as < 0 ? *as : 0;
+	if (*as < 0)
+		return *as;
+	m->is_bool[*as] = et == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+	return 0;
 }
 
 /* ---- inputs frozen to constants (--input-value) ----------------------------- */
@@ -1306,6 +1316,7 @@ static void imp_release(struct imp *m)
 	free(m->known);
 	free(m->batch);
 	free(m->moved);
+	free(m->is_bool);
 	free(m->pads);
 	for (size_t i = 0; i < m->nseqs; i++)
 		free(m->seqs[i].ids);

@@ -396,6 +396,12 @@ START_TEST(loop_odd_files)
 	/* CastLike of a computed int64 (not folded): its input 1 gives the type;
 	 * int8 may pick another of two close maxima (a plain Cast the same) */
 	matches("castlike_int", "castlike_int_", 1, x, 1, y, 0);
+	/* CastLike to a bool, as Cast(to=BOOL): of x to a bool initializer's
+	 * type, of a constant to a computed bool's (before: cast to float, as
+	 * the IR carries those bools, y was x and y2 x + k; outputs agreed
+	 * with onnxruntime-node 1.x by tools/mkrnn.py's numpy) */
+	static const char *const y12[2] = { "y", "y2" };
+	matches("castlike_bool", "castlike_bool_", 1, x, 2, y12, 30);
 	/* the graph's own t@1 and add@1 beside a body's t and add unrolled:
 	 * its iterations take @@0, @@1 (before, iteration 1's made a second
 	 * value t@1 and a second node add@1) */

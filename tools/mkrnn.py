@@ -77,6 +77,11 @@
               tensors: refused at the bound on the sequences' tensors.
   castlike_int.onnx  y = CastLike(ArgMax(x, axis 1), x): a computed int64
               to float; castlike_int_x.npy, castlike_int_y.npy.
+  castlike_bool.onnx  y = CastLike(x, b0), b0 a bool initializer; y2 = x +
+              Cast(CastLike(k, x > 0), FLOAT), k the constant [0, 2.5, -1, 0]:
+              both a Cast to bool (y the float 0/1 dnnq gives a bool);
+              castlike_bool_x.npy (zeros, the others at least 0.25 from
+              0), castlike_bool_y*.npy.
   loop_at_names.onnx  y = x + 2 by a Loop of 2 iterations whose body
               Add (node add) defines t, beside a node add@1 defining t@1 =
               x + 1 (the names iteration 1 would take); loop_at_names_x.npy,
@@ -540,6 +545,27 @@ def loop_odd_models(out):
     np.save(os.path.join(out, "castlike_int_x.npy"), x)
     np.save(os.path.join(out, "castlike_int_y.npy"),
             np.argmax(x, axis=1).reshape(3, 1).astype(np.float32))
+    # CastLike to a bool: of a computed x to a bool initializer's type, of
+    # a constant to a computed bool's (Greater's): Cast(to=BOOL) both
+    g = helper.make_graph([
+        helper.make_node("CastLike", ["x", "b0"], ["y"], "x_like_b0"),
+        helper.make_node("Greater", ["x", "zero"], ["g"], "gt"),
+        helper.make_node("CastLike", ["k", "g"], ["kb"], "k_like_g"),
+        helper.make_node("Cast", ["kb"], ["kf"], "kf", to=f),
+        helper.make_node("Add", ["x", "kf"], ["y2"], "y2"),
+    ], "castlike_bool", [vi("x", f, ["N", 4])], [vi("y", b, ["N", 4]), vi("y2", f, ["N", 4])],
+        [c("b0", np.array(True)), c("zero", np.float32(0)),
+         c("k", np.array([0, 2.5, -1, 0], np.float32))])
+    save(g, "castlike_bool.onnx")
+    r = np.random.default_rng(11)
+    # Cast to bool: 0 is false, any other value true; the others away from
+    # 0 (int8 makes a value within half a step of 0 exactly 0, i.e. false)
+    x = (r.choice([-1, 1], (3, 4)) * r.uniform(0.25, 2, (3, 4))).astype(np.float32)
+    x[[0, 1, 2], [0, 3, 1]] = 0
+    np.save(os.path.join(out, "castlike_bool_x.npy"), x)
+    np.save(os.path.join(out, "castlike_bool_y.npy"), (x != 0).astype(np.float32))
+    np.save(os.path.join(out, "castlike_bool_y2.npy"),
+            x + (np.array([0, 2.5, -1, 0], np.float32) != 0).astype(np.float32))
 
 
 def main():
