@@ -232,3 +232,28 @@ int dnnq_npy_make_dir(const char *dir, struct dnnq_diag *diag)
 		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: not writable: %s", dir, strerror(errno));
 	return DNNQ_OK;
 }
+
+static bool stem_taken(const char *s, char (*stems)[DNNQ_NPY_STEM_MAX], size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (!strcmp(stems[k], s))
+			return true;
+	return false;
+}
+
+void dnnq_npy_output_stem(const char *name, char (*stems)[DNNQ_NPY_STEM_MAX], size_t i)
+{
+	char safe[64];
+	size_t n = 0;
+	for (; name[n] && n < sizeof safe - 1; n++) {
+		char ch = name[n];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		          (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || (ch == '.' && n);
+		safe[n] = ok ? ch : '_';
+	}
+	safe[n] = 0;
+	/* at most i stems are taken: one of -2 .. -(i + 2) is free */
+	snprintf(stems[i], DNNQ_NPY_STEM_MAX, "%s", safe);
+	for (size_t k = 2; stem_taken(stems[i], stems, i); k++)
+		snprintf(stems[i], DNNQ_NPY_STEM_MAX, "%s-%zu", safe, k);
+}

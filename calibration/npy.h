@@ -112,4 +112,13 @@ int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shap
  * the tools that write .npy files, before they do any work. */
 int dnnq_npy_make_dir(const char *dir, struct dnnq_diag *diag);
 
+/* Output i's file name in an output directory, for the tools that write
+ * each output as DIR/STEM.npy: its name with anything but [A-Za-z0-9._-]
+ * (and a leading dot) made '_' and cut to 63 bytes, so a name from a
+ * model or a daemon cannot leave DIR; a STEM that an earlier output,
+ * stems[0..i), took already gets the first free suffix -2, -3, ..., so no
+ * output overwrites another ("a/b" and "a_b": a_b.npy, a_b-2.npy). */
+#define DNNQ_NPY_STEM_MAX 88
+void dnnq_npy_output_stem(const char *name, char (*stems)[DNNQ_NPY_STEM_MAX], size_t i);
+
 #endif

@@ -67,6 +67,7 @@ struct infer_run {
 	struct dnnq_tensor in[DNNQ_MAX_IO], out[DNNQ_MAX_IO];
 	void *result[DNNQ_MAX_IO];      /* each output at the whole batch */
 	char path[DNNQ_MAX_IO][4096];
+	char stem[DNNQ_MAX_IO][DNNQ_NPY_STEM_MAX];
 	double latency_us;
 };
 
@@ -313,22 +314,6 @@ static int run_model(const struct infer_args *a, struct dnnq_client *c, struct d
 	return rc;
 }
 
-/* DIR/NAME.npy with anything but [A-Za-z0-9._-] in NAME (and a leading
- * dot) made '_', so a name from the daemon cannot leave DIR. */
-static void output_path(char *out, size_t cap, const char *dir, const char *name)
-{
-	char safe[64];	/* names are shorter (dnnq_proto.h) */
-	size_t n = 0;
-	for (; name[n] && n < sizeof safe - 1; n++) {
-		char ch = name[n];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		          (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || (ch == '.' && n);
-		safe[n] = ok ? ch : '_';
-	}
-	safe[n] = 0;
-	snprintf(out, cap, "%s/%s.npy", dir, safe);
-}
-
 static int write_outputs(const struct infer_args *a, struct dnnq_model *m, struct infer_run *r)
 {
 	for (uint32_t i = 0; i < dnnq_model_num_outputs(m); i++) {
@@ -338,7 +323,8 @@ static int write_outputs(const struct infer_args *a, struct dnnq_model *m, struc
 		dnnq_model_io(m, DNNQ_OUTPUT, i, &io);
 		for (uint32_t k = 0; k < r->out[i].rank; k++)
 			shape[k] = (size_t)r->out[i].dims[k];
-		output_path(r->path[i], sizeof r->path[i], a->outdir, io.name);
+		dnnq_npy_output_stem(io.name, r->stem, i);	/* a name from the daemon */
+		snprintf(r->path[i], sizeof r->path[i], "%s/%s.npy", a->outdir, r->stem[i]);
 		int rc = dnnq_npy_write_file(r->path[i], (enum dnnq_dtype)io.dtype, shape,
 		                             r->out[i].rank, r->out[i].data, &d);
 		if (rc)

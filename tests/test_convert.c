@@ -1168,6 +1168,42 @@ START_TEST(tools_long_output_names)
 }
 END_TEST
 
+/* Two outputs whose names make one file name (y/0 and y_0: y_0.npy) are
+ * written apart, the later one with a suffix, as the JSON says (before:
+ * the second overwrote the first); the stem rule alone on odd names. */
+START_TEST(tools_colliding_output_names)
+{
+	char dir[] = "/tmp/dnnq-collide-XXXXXX", got[512], want[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-run " OPS "/output_names_collide.onnx -i " OPS
+	   "/output_names_collide.in0.npy -o %s --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	snprintf(want, sizeof want, "\"file\":\"%s/y_0-2.npy\"", dir);
+	ck_assert_msg(strstr(c.out, want), "%s", c.out);
+	static const char *const files[2] = { "y_0", "y_0-2" }, *const outs[2] = { "out", "out1" };
+	for (int k = 0; k < 2; k++) {
+		snprintf(got, sizeof got, "%s/%s.npy", dir, files[k]);
+		snprintf(want, sizeof want, OPS "/output_names_collide.%s.npy", outs[k]);
+		struct array a, b;
+		load(got, &a);
+		load(want, &b);
+		ck_assert_msg(a.a.nbytes == b.a.nbytes && !memcmp(a.data, b.data, a.a.nbytes),
+		              "%s is not %s", got, want);
+		free(a.data);
+		free(b.data);
+	}
+	char stems[5][DNNQ_NPY_STEM_MAX];
+	static const char *const names[5] = { "a_b", "a/b", "a_b-2", ".x", "a:b" },
+	                         *const stem_want[5] = { "a_b", "a_b-2", "a_b-2-2", "_x", "a_b-3" };
+	for (size_t i = 0; i < 5; i++) {
+		dnnq_npy_output_stem(names[i], stems, i);
+		ck_assert_str_eq(stems[i], stem_want[i]);
+	}
+	rm_rf(dir);
+}
+END_TEST
+
 /*
  * Real architectures (tools/mkonnx.py's models set, exported by torch with
  * dynamic H and W): each converted as a user would (--per-channel, the
@@ -1849,6 +1885,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_floor);
 	tcase_add_test(tc, tools_long_output_names);
+	tcase_add_test(tc, tools_colliding_output_names);
 	tcase_add_loop_test(tc, precision_trials_resumed, 0, 3);
 	tcase_add_test(tc, eval_sqnr_threads);
 	tcase_add_test(tc, tools_serve_typed);

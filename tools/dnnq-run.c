@@ -401,24 +401,17 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* NAME.npy with the characters a file name cannot hold replaced. */
-static void output_path(const struct opts *o, const char *name, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s/", o->outdir);
-	for (const char *s = name; *s && n >= 0 && (size_t)n + 5 < len; s++)
-		buf[n++] = *s == '/' || (unsigned char)*s < 0x20 ? '_' : *s;
-	snprintf(buf + n, len - (size_t)n, ".npy");
-}
-
 static int write_outputs(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
+	char stem[MAX_IO][DNNQ_NPY_STEM_MAX];
 	for (size_t i = 0; i < r->nout; i++) {
 		struct io *io = &r->out[i];
 		char path[4096];
 		size_t shape[DNNQ_MAX_DIMS];
 		for (uint32_t k = 0; k < io->ndim; k++)
 			shape[k] = (size_t)io->dims[k];
-		output_path(o, io->name, path, sizeof path);
+		dnnq_npy_output_stem(io->name, stem, i);
+		snprintf(path, sizeof path, "%s/%s.npy", o->outdir, stem[i]);
 		int rc = dnnq_npy_write_file(path, io->dtype, shape, io->ndim, io->buf, d);
 		if (rc)
 			return rc;

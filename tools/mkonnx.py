@@ -1303,6 +1303,11 @@ def fp32_cases(c):
           [node("Relu", ["x"], [long + "_a"]), node("Neg", ["x"], [long + "_b"])],
           [("x", u(c.rng("long_output_names"), [2, 6], -1, 1))], {},
           [long + "_a", long + "_b"])
+    # two outputs one file name in an output directory: y/0 is y_0 made
+    # safe (dnnq-run and dnnqctl write y_0.npy and y_0-2.npy)
+    c.add("output_names_collide", "fp32",
+          [node("Relu", ["x"], ["y/0"]), node("Neg", ["x"], ["y_0"])],
+          [("x", u(c.rng("output_names_collide"), [2, 6], -1, 1))], {}, ["y/0", "y_0"])
 
     def gemm(name, transB=1, bias=True, alpha=None, beta=None, cshape=(8,)):
         r = c.rng(name)
