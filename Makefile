@@ -294,6 +294,11 @@ SYSCONFDIR = $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 LIBDIR    ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 UNIT_PATHS = s|/usr/bin/|$(PREFIX)/bin/|g; s|/etc/dnnq/|$(SYSCONFDIR)/dnnq/|g
+# The man pages of what is installed: the tools, dnnqd, its config and the
+# API. The development tools (dnnq-bench, dnnq-soak, dnnq-fuzz-seeds: run
+# from build/bin/ of a tree, on its fixtures) are not installed, nor are
+# their pages (man -l man/NAME.1 reads one in the tree; docs/deployment.md).
+MAN_PAGES = $(patsubst $(BUILD)/bin/%,man/%.1,$(TOOLS)) man/dnnqd.8 man/dnnqd.yaml.5 man/dnnq.3
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/systemd/system \
@@ -313,7 +318,7 @@ install: all
 	install -m 644 systemd/dnnq.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/dnnq.conf
 	if [ -f systemd/dnnqd.yaml ] && [ ! -e $(DESTDIR)$(SYSCONFDIR)/dnnq/dnnqd.yaml ]; then \
 	  install -m 644 systemd/dnnqd.yaml $(DESTDIR)$(SYSCONFDIR)/dnnq/; fi
-	for m in man/*.[1358]; do \
+	for m in $(MAN_PAGES); do \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/ || exit 1; \
 	done
 
@@ -325,7 +330,7 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/dnnq-client.pc $(DESTDIR)$(PREFIX)/include/dnnq.h \
 	  $(addprefix $(DESTDIR)$(PREFIX)/lib/systemd/system/,dnnqd.service dnnqd.socket) \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/dnnq.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/dnnq.conf
-	for m in man/*.[1358]; do \
+	for m in $(MAN_PAGES); do \
 	  rm -f $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m#man/} || exit 1; \
 	done
 
