@@ -85,7 +85,7 @@ static int64_t ir_axis(const struct nctx *c, size_t i, int64_t a)
  * LSTM's or GRU's X or state, a Reshape that keeps dims 0 and 1, and, each
  * through ir_axis, the operators that take one part of ONNX's dim 0 (q, k
  * and v of an attention's [3, N, heads, L, d]) and so can bring the batch
- * back. */
+ * back, and a Concat of such values (stacked layers' states). */
 static bool reads_moved(const char *op, size_t i, unsigned at)
 {
 	if (!strcmp(op, "Transpose") || !strcmp(op, "Squeeze") || !strcmp(op, "Shape"))
@@ -94,7 +94,8 @@ static bool reads_moved(const char *op, size_t i, unsigned at)
 		return at == 1 && (i == 0 || i == 5 || i == 6);
 	if (!strcmp(op, "Reshape"))
 		return at == 1 && i == 0;
-	return at == 1 && (!strcmp(op, "Slice") || !strcmp(op, "Split") || !strcmp(op, "Gather"));
+	return at == 1 && (!strcmp(op, "Slice") || !strcmp(op, "Split") || !strcmp(op, "Gather") ||
+	                   !strcmp(op, "Concat"));
 }
 
 /* Input i's value; NULL when absent. */
@@ -969,6 +970,7 @@ static int concat_chain(struct nctx *c, const char *tag, int (*shape)(struct nct
 		c->nin = DNNQ_IR_MAX_INPUTS;
 		if ((rc = shape(c)) || (rc = link_as(c, suffix, DNNQ_IR_MAX_INPUTS)))
 			return rc;
+		c->m->moved[c->in[0]] = c->moved[0];
 		n -= DNNQ_IR_MAX_INPUTS - 1;
 		memmove(c->in + 1, c->in + DNNQ_IR_MAX_INPUTS, (n - 1) * sizeof *c->in);
 	}
@@ -1031,6 +1033,17 @@ static int concat_shape(struct nctx *c)
 		return rc;
 	if ((rc = norm_axis(c, &c->node.axis, V(c, 0)->ndim, "axis")))
 		return rc;
+	/* inputs whose batch an LSTM or GRU put on ONNX's dim k (their states,
+	 * torch's h_n of stacked layers): along another ONNX axis, the IR's */
+	unsigned k = moved_at(c, 0);
+	for (size_t i = 1; i < c->nin; i++)
+		if (moved_at(c, i) != k)
+			return batch_moves(c, "input %zu '%.80s' has its batch on dim %u, input 0 "
+			                   "on dim %u", i, iname(c, i), moved_at(c, i), k);
+	if (k && c->node.axis == k)
+		return batch_moves(c, "concatenation along the batch (axis %u)", k);
+	c->node.axis = ir_axis(c, 0, c->node.axis);
+	c->moved[0] = (uint8_t)k;
 	return concat_dims(c);
 }
 
@@ -3395,9 +3408,8 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		if (in_moved(&c, i) && !reads_moved(op, i, moved_at(&c, i))) {
 			batch_moves(&c, "input %zu '%.80s' has its batch on dim %u (a Transpose moved "
 			            "it): only a Transpose, a Squeeze or a Shape reads it, or on dim 1 "
-			            "Slice, Split, Gather, a Reshape keeping dims 0 and 1, an LSTM's or "
-			            "GRU's X or state", i,
-			            iname(&c, i), moved_at(&c, i));
+			            "Slice, Split, Gather, Concat, a Reshape keeping dims 0 and 1, an "
+			            "LSTM's or GRU's X or state", i, iname(&c, i), moved_at(&c, i));
 			return imp_outputs_unknown(&c);
 		}
 	if (lstm || gru) {

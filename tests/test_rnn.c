@@ -212,13 +212,16 @@ END_TEST
 
 /* The state as model inputs and outputs, [dirs, N, H] (a streaming model
  * carries it from call to call): items [N, dirs, 1, H], a dirs of 1 the
- * batch axis itself ([N, 1, H]); of 2 layers, [2, N, H] sliced per layer. */
+ * batch axis itself ([N, 1, H]); of 2 layers, [2, N, H] sliced per layer
+ * and its hn, cn concatenated from the layers'. */
 START_TEST(state_inputs_keep_batch)
 {
 	static const char *const in[3] = { "x", "h0", "c0" }, *const out[3] = { "y", "hn", "cn" };
 	keeps_batch("lstm_st", 3, in, 3, out);          /* forward */
 	keeps_batch("gru_st", 2, in, 2, out);           /* bidirectional */
-	keeps_batch("lstm_st2", 3, in, 1, out);         /* 2 layers: h0, c0 sliced, y */
+	/* 2 layers: h0, c0 sliced, y; hn, cn each the Concat of the layers'
+	 * states (before, the Concat fixed the batch to 1) */
+	keeps_batch("lstm_st2", 3, in, 3, out);
 }
 END_TEST
 

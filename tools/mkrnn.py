@@ -35,7 +35,8 @@
               x [4, N, 6]; *_x, _h0, _c0, _y, _hn, _cn.npy as dnnq's items
               ([N, 1, 8], [N, 2, 1, 8]).
   lstm_st2.onnx  the same with a forward LSTM of 2 layers (h0 and c0
-              [2, N, 8] sliced per layer) returning y; lstm_st2_*.npy.
+              [2, N, 8] sliced per layer) returning y, hn, cn (each the
+              Concat of the layers' states on ONNX's dim 0); lstm_st2_*.npy.
   gru_symt.onnx  a GRU over x [T, N, 6], both dims symbolic: T is fixed by
               --input-shape (the test's), N stays the batch.
   if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
@@ -215,8 +216,8 @@ def stateful(out):
 
         def forward(self, x, *state):
             y, s = self.a(x, state if len(state) > 1 else state[0])
-            # h_n of several layers (a Concat on ONNX's dim 0) is not returned
-            return (y,) + (s if isinstance(s, tuple) else (s,)) if self.layers == 1 else y
+            # h_n of several layers: a Concat of theirs on ONNX's dim 0
+            return (y,) + (s if isinstance(s, tuple) else (s,))
 
     for name, cell, bidi, layers, seed in (("lstm_st", torch.nn.LSTM, False, 1, 47),
                                            ("gru_st", torch.nn.GRU, True, 1, 53),
@@ -229,10 +230,9 @@ def stateful(out):
         state = tuple(torch.randn(layers * dirs, 3, 8) * 0.5
                       for _ in range(2 if cell is torch.nn.LSTM else 1))
         names = ["h0", "c0"][:len(state)]
-        outs = ["y", "hn", "cn"][:len(state) + 1 if layers == 1 else 1]
+        outs = ["y", "hn", "cn"][:len(state) + 1]
         with torch.no_grad():
             got = net(x, *state)
-        got = got if layers == 1 else (got,)
         axes = {k: {1: "N"} for k in ["x"] + names + outs}
         torch.onnx.export(net, (x,) + state, os.path.join(out, name + ".onnx"),
                           opset_version=13, input_names=["x"] + names, output_names=outs,
