@@ -85,7 +85,10 @@ static int64_t ir_axis(const struct nctx *c, size_t i, int64_t a)
  * LSTM's or GRU's X or state, a Reshape that keeps dims 0 and 1, and, each
  * through ir_axis, the operators that take one part of ONNX's dim 0 (q, k
  * and v of an attention's [3, N, heads, L, d]) and so can bring the batch
- * back, and a Concat of such values (stacked layers' states). */
+ * back, and a Concat of such values (stacked layers' states); a MatMul's A
+ * by a 2-D constant B and an elementwise Add, Sub, Mul or Div whose other
+ * operand broadcasts alike in both layouts (op_binary: a Linear and its
+ * bias on [T, N, H]). */
 static bool reads_moved(const char *op, size_t i, unsigned at)
 {
 	if (!strcmp(op, "Transpose") || !strcmp(op, "Squeeze") || !strcmp(op, "Shape"))
@@ -94,8 +97,11 @@ static bool reads_moved(const char *op, size_t i, unsigned at)
 		return at == 1 && (i == 0 || i == 5 || i == 6);
 	if (!strcmp(op, "Reshape"))
 		return at == 1 && i == 0;
+	if (!strcmp(op, "MatMul"))      /* a Linear on [T, N, H]: op_matmul checks B */
+		return at == 1 && i == 0;
 	return at == 1 && (!strcmp(op, "Slice") || !strcmp(op, "Split") || !strcmp(op, "Gather") ||
-	                   !strcmp(op, "Concat"));
+	                   !strcmp(op, "Concat") || !strcmp(op, "Add") || !strcmp(op, "Sub") ||
+	                   !strcmp(op, "Mul") || !strcmp(op, "Div"));
 }
 
 /* Input i's value; NULL when absent. */
@@ -561,6 +567,9 @@ static int op_matmul(struct nctx *c)
 {
 	int rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	if (a && b && !dnnq_ir_matmul_is_gemm(a, b) && in_moved(c, 0))
+		return batch_moves(c, "input 0 '%.80s' has its batch on dim %u: only a 2-D "
+		                   "constant B multiplies it", iname(c, 0), moved_at(c, 0));
 	if (a && b && !dnnq_ir_matmul_is_gemm(a, b))
 		return op_matmul_any(c);
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_weight(c, 1, DT_F32)))
@@ -568,6 +577,8 @@ static int op_matmul(struct nctx *c)
 	c->node.op = DNNQ_IR_GEMM;
 	c->node.alpha = 1.0f;
 	c->node.beta = 0.0f;
+	/* rows are every dim but the last: a batch on ONNX's dim 1 stays */
+	c->moved[0] = (uint8_t)moved_at(c, 0);
 	return matmul_shape(c, 0, 1, false, false, true, DNNQ_IR_F32);
 }
 
@@ -807,6 +818,29 @@ static int align_at(struct nctx *c, int64_t axis)
 }
 
 /* numpy broadcasting; the batch must stay dim 0 of the result. */
+/* An elementwise operand whose batch is on ONNX's dim k (k > 0): the IR
+ * broadcasts its layout as ONNX does its own when the other operand has
+ * the batch on dim k too at the same rank, or is unbatched and covers only
+ * ONNX's dims after k (a bias [H] on [T, N, H]); the output keeps it there. */
+static int binary_moved(struct nctx *c)
+{
+	unsigned k = moved_at(c, 0) ? moved_at(c, 0) : moved_at(c, 1);
+	for (size_t i = 0; k && i < 2; i++) {
+		const struct dnnq_ir_value *v = V(c, i), *o = V(c, 1 - i);
+		if (moved_at(c, i) == k)
+			continue;
+		if (moved_at(c, i) || v->batched || v->ndim + 1 + k > o->ndim)
+			return batch_moves(c, "input %zu '%.80s' [%s] broadcasts against the batch on "
+			                   "dim %u of the other", i, iname(c, i), imp_dims_str(v), k);
+	}
+	if (k && moved_at(c, 0) == moved_at(c, 1) && V(c, 0)->ndim != V(c, 1)->ndim)
+		return batch_moves(c, "inputs of ranks %u and %u, both batched on dim %u",
+		                   V(c, 0)->ndim, V(c, 1)->ndim, k);
+	if (k)
+		c->moved[0] = (uint8_t)k;
+	return 0;
+}
+
 static int op_binary(struct nctx *c)
 {
 	int rc;
@@ -818,6 +852,8 @@ static int op_binary(struct nctx *c)
 	uint32_t r = a->ndim > b->ndim ? a->ndim : b->ndim;
 	int64_t d[DNNQ_IR_MAX_DIMS];
 	bool batched = false;
+	if ((rc = binary_moved(c)))
+		return rc;
 	for (uint32_t i = 0; i < r; i++) {
 		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
 		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
@@ -3408,8 +3444,9 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		if (in_moved(&c, i) && !reads_moved(op, i, moved_at(&c, i))) {
 			batch_moves(&c, "input %zu '%.80s' has its batch on dim %u (a Transpose moved "
 			            "it): only a Transpose, a Squeeze or a Shape reads it, or on dim 1 "
-			            "Slice, Split, Gather, Concat, a Reshape keeping dims 0 and 1, an "
-			            "LSTM's or GRU's X or state", i, iname(&c, i), moved_at(&c, i));
+			            "Slice, Split, Gather, Concat, Add, Sub, Mul, Div, a MatMul's A, a "
+			            "Reshape keeping dims 0 and 1, an LSTM's or GRU's X or state", i,
+			            iname(&c, i), moved_at(&c, i));
 			return imp_outputs_unknown(&c);
 		}
 	if (lstm || gru) {

@@ -207,6 +207,9 @@ START_TEST(time_major_keeps_batch)
 {
 	batch_first("lstm_tm");         /* 2 layers, bidirectional, Linear of y[-1] */
 	batch_first("gru_tm");          /* 2 layers, forward, y */
+	/* a Linear on every step of [T, N, 16]: MatMul and Add of the bias read
+	 * the batch on dim 1 (before, they fixed it to 1) */
+	batch_first("lstm_tm_fc");
 }
 END_TEST
 

@@ -29,6 +29,9 @@
               x [5, N, 6]: a bidirectional LSTM of 2 layers whose y[-1] feeds
               a Linear, a forward GRU of 2 returning y; *_x.npy, *_y.npy as
               dnnq's items ([N, 5, 1, 6]: ONNX's item behind a batch axis).
+  lstm_tm_fc.onnx  the same, a bidirectional LSTM whose y [5, N, 16] feeds
+              a Linear on every step: y [5, N, 3] (MatMul and Add of the
+              bias with the batch on dim 1).
   lstm_st.onnx, gru_st.onnx  the state as inputs and outputs (a streaming
               model): a forward LSTM from h0, c0 [1, N, 8] returning y, hn,
               cn, a bidirectional GRU from h0 [2, N, 8] returning y, hn, over
@@ -187,8 +190,10 @@ def sequences(out):
             ("gru_l2", torch.nn.GRU, False, 2, "mean", 31),
             ("gru_l3", torch.nn.GRU, True, 3, "all", 37),
             ("lstm_tm", torch.nn.LSTM, True, 2, "y[-1]", 41),
-            ("gru_tm", torch.nn.GRU, False, 2, "y", 43)):
-        bf = not name.endswith("_tm")    # time-major: x [T, N, I]
+            ("gru_tm", torch.nn.GRU, False, 2, "y", 43),
+            ("lstm_tm_fc", torch.nn.LSTM, True, 1, "all", 67)):
+        bf = "_tm" not in name           # time-major: x [T, N, I]
+        tm_y = head == "y" or (not bf and head == "all")     # y [T, N, ...]
         torch.manual_seed(seed)
         torch.set_num_threads(1)
         net = Net(cell, bidi, layers, head, bf).eval()
@@ -198,11 +203,11 @@ def sequences(out):
         torch.onnx.export(net, (x,), os.path.join(out, name + ".onnx"), opset_version=13,
                           input_names=["x"], output_names=["y"],
                           dynamic_axes={"x": {int(not bf): "N"},
-                                        "y": {int(head == "y"): "N"}})
+                                        "y": {int(tm_y): "N"}})
         np.save(os.path.join(out, name + "_x.npy"),
                 x.numpy().astype(np.float32) if bf else items(x))
         np.save(os.path.join(out, name + "_y.npy"),
-                items(y) if head == "y" else y.numpy().astype(np.float32))
+                items(y) if tm_y else y.numpy().astype(np.float32))
 
 
 def stateful(out):
