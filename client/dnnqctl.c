@@ -375,7 +375,7 @@ static void print_model_stats(const struct dnnq_model_stats *ms, uint32_t n, int
 		       : "not available (a dnnqd without per-model stats)");
 	if (n)
 		printf("  %-20s %10s %8s %10s %10s %10s %6s %6s %10s %5s  %s\n", "model",
-		       "requests", "failed", "samples", "avg us", "queue us", "queued", "batch",
+		       "requests", "failed", "samples", "avg us", "queue us", "depth", "batch",
 		       "teamed", "team", "latency (run, us)");
 	for (uint32_t i = 0; i < n; i++)
 		print_model_stats_text(&ms[i]);
