@@ -424,16 +424,18 @@ check: $(SOAK_BIN) $(FUZZ_SEEDS)
 # `make check-api` (part of `make check`) installs into $(BUILD)/api-check/
 # and, against that install only, through pkg-config: checks that dnnq.h
 # holds no internal declaration and that every function it declares is
-# exported; builds the example of dnnq(3); builds and runs tests/api/cxx.cc
-# (C++: the header's linkage);
-# builds examples/infer.c as $(BUILD)/bin/dnnq-example, which the api suite
-# (tests/test_api.c) runs against a dnnqd.
+# exported; builds the example of dnnq(3); compiles dnnq.h alone as C++11;
+# builds tests/api/cxx.cc as C++17 ($(BUILD)/bin/dnnq-cxx-example) and runs
+# it (the header's linkage); builds examples/infer.c as
+# $(BUILD)/bin/dnnq-example. The api suite (tests/test_api.c) runs both
+# against a dnnqd.
 API_PREFIX   = $(abspath $(BUILD))/api-check/prefix
 API_LIBDIR   = $(API_PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 API_PKG      = PKG_CONFIG_PATH=$(API_LIBDIR)/pkgconfig pkg-config
 API_FLAGS    = -Wall -Wextra -Werror -pedantic $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 API_LINK     = $$($(API_PKG) --cflags --libs dnnq-client) -Wl,-rpath,$(API_LIBDIR)
 EXAMPLE_BIN := $(BUILD)/bin/dnnq-example
+CXX_BIN     := $(BUILD)/bin/dnnq-cxx-example
 .PHONY: check-api
 check-api: $(DEPS_FIRST) all
 	rm -rf $(BUILD)/api-check && mkdir -p $(BUILD)/api-check
@@ -451,11 +453,13 @@ check-api: $(DEPS_FIRST) all
 	$(CC) -std=c11 $(API_FLAGS) $(BUILD)/api-check/man-example.c -o $(BUILD)/api-check/man-example \
 	  $(API_LINK)
 	command -v $(CXX) >/dev/null || tools/deps.sh
-	$(CXX) -std=c++11 $(API_FLAGS) tests/api/cxx.cc -o $(BUILD)/api-check/cxx $(API_LINK)
-	$(BUILD)/api-check/cxx
+	echo '#include <dnnq.h>' | $(CXX) -std=c++11 $(API_FLAGS) -fsyntax-only -x c++ - \
+	  $$($(API_PKG) --cflags dnnq-client)
+	$(CXX) -std=c++17 $(API_FLAGS) tests/api/cxx.cc -o $(CXX_BIN) $(API_LINK)
+	$(CXX_BIN)
 	$(CC) -std=c11 $(API_FLAGS) examples/infer.c -o $(EXAMPLE_BIN) $(API_LINK)
 check: check-api
-CHECK_ENV += DNNQ_EXAMPLE=$(EXAMPLE_BIN)
+CHECK_ENV += DNNQ_EXAMPLE=$(EXAMPLE_BIN) DNNQ_CXX=$(CXX_BIN)
 
 # ---- the Python client (issue 21) -------------------------------------------
 # python/dnnq: pure Python over libdnnq-client.so.1 (ctypes); docs/python.md.

@@ -175,16 +175,6 @@ uint64_t ctl_io_bytes(const struct dnnq_model *m, uint32_t batch, bool as_f32)
 	return total;
 }
 
-const char *ctl_dtype_name(enum dnnq_type t)
-{
-	switch (t) {
-	case DNNQ_TYPE_U8:  return "u8";
-	case DNNQ_TYPE_S8:  return "s8";
-	case DNNQ_TYPE_S32: return "s32";
-	case DNNQ_TYPE_F32: return "f32";
-	}
-	return "?";
-}
 
 
 void ctl_print_shape(FILE *f, uint32_t rank, const int64_t *dims, bool batch_n, bool json)
@@ -484,14 +474,14 @@ static void print_io(const struct dnnq_io_info *io, const char *kind, bool json)
 	if (json) {
 		printf("{\"name\":");
 		dnnq_json_string(stdout, io->name);
-		printf(",\"dtype\":\"%s\",\"shape\":", ctl_dtype_name(io->dtype));
+		printf(",\"dtype\":\"%s\",\"shape\":", dnnq_shm_dtype_name(io->dtype));
 		ctl_print_shape(stdout, io->rank, io->dims, true, true);
 		if (io->dtype == DNNQ_TYPE_U8)
 			printf(",\"scale\":%.9g,\"zero_point\":%d", io->scale, io->zero_point);
 		printf("}");
 		return;
 	}
-	printf("  %-7s %-16s %-4s ", kind, io->name, ctl_dtype_name(io->dtype));
+	printf("  %-7s %-16s %-4s ", kind, io->name, dnnq_shm_dtype_name(io->dtype));
 	ctl_print_shape(stdout, io->rank, io->dims, true, false);
 	if (io->dtype == DNNQ_TYPE_U8)
 		printf("  scale %.9g zero point %d", io->scale, io->zero_point);
