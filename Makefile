@@ -423,11 +423,12 @@ check: $(SOAK_BIN) $(FUZZ_SEEDS)
 # ---- the installed API (issue 20) ------------------------------------------
 # `make check-api` (part of `make check`) installs into $(BUILD)/api-check/
 # and, against that install only, through pkg-config: checks that dnnq.h
-# holds no internal declaration and that every function it declares is
-# exported; builds the example of dnnq(3); compiles dnnq.h alone as C++11;
-# builds tests/api/cxx.cc as C++17 ($(BUILD)/bin/dnnq-cxx-example) and runs
-# it (the header's linkage); builds examples/infer.c as
-# $(BUILD)/bin/dnnq-example. The api suite (tests/test_api.c) runs both
+# holds no internal declaration, that every function it declares is
+# exported, that the .pc's Version is DNNQ_CLIENT_VERSION, that the .so link
+# and the soname are libdnnq-client.so.1; builds the example of dnnq(3);
+# compiles dnnq.h alone as C++11; builds tests/api/cxx.cc as C++17
+# ($(BUILD)/bin/dnnq-cxx-example) and runs it (the header's linkage); builds
+# examples/infer.c as $(BUILD)/bin/dnnq-example. The api suite (tests/test_api.c) runs both
 # against a dnnqd.
 API_PREFIX   = $(abspath $(BUILD))/api-check/prefix
 API_LIBDIR   = $(API_PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
@@ -447,7 +448,14 @@ check-api: $(DEPS_FIRST) all
 	for f in $$(sed -n 's/^[a-z][^(]*[ *]\(dnnq_[a-z0-9_]*\)(.*/\1/p' $$h); do \
 	  nm -D --defined-only $(API_LIBDIR)/libdnnq-client.so | grep -qw $$f || \
 	  { echo "check-api: $$f is declared in dnnq.h but not exported" >&2; exit 1; }; \
-	done
+	done; \
+	v=$$(sed -n 's/^#define DNNQ_CLIENT_VERSION "\(.*\)"/\1/p' $$h); \
+	test "$$($(API_PKG) --modversion dnnq-client)" = "$$v" || \
+	  { echo "check-api: dnnq-client.pc's Version is not dnnq.h's $$v" >&2; exit 1; }; \
+	test "$$(readlink $(API_LIBDIR)/libdnnq-client.so)" = libdnnq-client.so.1 && \
+	readelf -d $(API_LIBDIR)/libdnnq-client.so.1 | grep -q 'SONAME.*\[libdnnq-client.so.1\]' || \
+	  { echo "check-api: libdnnq-client.so is not a link to the soname libdnnq-client.so.1" >&2; \
+	    exit 1; }
 	awk '/^\.SH EXAMPLES/ { ex = 1 } ex && /^\.fi/ { exit } ex && on { print } ex && /^\.nf/ { on = 1 }' \
 	  man/dnnq.3 | sed 's/\\e/\\/g' > $(BUILD)/api-check/man-example.c
 	$(CC) -std=c11 $(API_FLAGS) $(BUILD)/api-check/man-example.c -o $(BUILD)/api-check/man-example \

@@ -73,7 +73,8 @@ extern "C" {
  * the thread ends), the text good until its next failing call. */
 const char *dnnq_last_error(void);
 
-#define DNNQ_CLIENT_VERSION "0.1.0"
+/* The library's version (the "(0.N)" notes below), dnnq-client.pc's too. */
+#define DNNQ_CLIENT_VERSION "0.6.0"
 #define DNNQ_MAX_RANK 8
 #define DNNQ_MAX_IO 16            /* inputs + outputs of a model */
 #define DNNQ_DEFAULT_SOCKET "/run/dnnq/dnnqd.sock"
