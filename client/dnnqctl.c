@@ -205,13 +205,19 @@ static int parse_json_flag(const char *cmd, const char *help, int argc, char **a
 	bool takes_json = json != NULL;
 	json = json ? json : &ignored;
 	*json = false;
+	opterr = 0;	/* the line below names the option */
 	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (ch == 'j' && takes_json)
 			*json = true, dnnq_json_failures();
+		else if (ch == 'j')	/* metrics */
+			return ctl_usage_error(cmd, "--json: %sprints Prometheus' text format; 'status "
+			                       "--json' has the same counters as JSON", cmd);
 		else if (ch == 'h')
 			return fputs(help, stdout), -1;
+		else if (!strncmp(argv[optind - 1], "--", 2))
+			return ctl_usage_error(cmd, "bad option '%s'", argv[optind - 1]);
 		else
-			return ctl_usage_error(cmd, "bad option");
+			return ctl_usage_error(cmd, "bad option '-%c'", optopt);
 	}
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
