@@ -351,7 +351,8 @@ END_TEST
 
 /* A request dnnq_submit / dnnq_infer refuses: the last-error line names
  * the model, the tensor and the field (not only the code's text); a full
- * set of slots says how many and what to do. */
+ * set of slots says how many and what to do; so does a call after the
+ * daemon went away. */
 START_TEST(api_submit_errors_name_the_tensor)
 {
 	struct fixture_daemon d = { 0 };
@@ -394,13 +395,21 @@ START_TEST(api_submit_errors_name_the_tensor)
 	contains(dnnq_last_error(), "dnnq_submit: all 2 request slots of this client are in flight");
 	ck_assert_int_eq(dnnq_wait(&r[0], 5000), 0);
 	ck_assert_int_eq(dnnq_wait(&r[1], 5000), 0);
+	/* the daemon gone: the text says what to do */
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(fixture_daemon_stop(&d, &diag) == 0, "%s", diag.msg);
+	int rc = 0;
+	for (int i = 0; i < 100 && rc != DNNQ_E_DISCONNECTED; i++)
+		rc = dnnq_infer(m, ins, outs, 1000);
+	ck_assert_int_eq(rc, DNNQ_E_DISCONNECTED);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_infer: disconnected from the daemon (dnnqd "
+	                 "stopped or restarted: this client is done; close it, connect again once "
+	                 "dnnqd is back)");
 	struct dnnq_tensor *all[] = { &a, &b, &lg, &pr, &small, &wide };
 	for (unsigned i = 0; i < 6; i++)
 		dnnq_tensor_free(c, all[i]);
 	dnnq_model_close(m);
 	dnnq_close(c);
-	struct dnnq_diag diag = { "" };
-	ck_assert_msg(fixture_daemon_stop(&d, &diag) == 0, "%s", diag.msg);
 	fixture_daemon_destroy(&d);
 }
 END_TEST
