@@ -541,8 +541,9 @@ class Model:
                                       f"given {len(x)}")
             return tuple(np.asarray(a) for a in x), "list"
         if len(self.inputs) != 1:
-            raise InvalidArgument(f"model '{self.name}' takes {len(self.inputs)} inputs: "
-                                  "pass a dict by name")
+            raise InvalidArgument(f"model '{self.name}' takes {len(self.inputs)} inputs "
+                                  f"{list(self._in_names)}: pass a list in that order or a "
+                                  "dict by name")
         return (x if type(x) is np.ndarray else np.asarray(x),), "array"
 
     def _check(self, arrays):

@@ -191,6 +191,10 @@ def test_errors(client, tmp_path):
         m.run(np.zeros((0, 64), np.uint8))
     with pytest.raises(dnnq.InvalidArgument, match="no input 'z'"):
         m.run({"z": np.zeros((1, 64), np.uint8)})
+    with pytest.raises(dnnq.InvalidArgument,
+                       match=r"takes 2 inputs \['a', 'b'\]: pass a list in that order or a "
+                             "dict by name$"):
+        client.model("multi").run(np.zeros((1, 6, 6, 4), np.uint8))
     with pytest.raises(dnnq.ShapeError, match="batch 1: the other inputs have 2"):
         client.model("multi").run({"a": np.zeros((2, 6, 6, 4), np.uint8),
                                    "b": np.zeros((1, 6, 6, 4), np.uint8)})
