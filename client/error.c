@@ -38,8 +38,9 @@ int client_status(int rc, const char *what)
 	detail_pending = false;
 	if (rc < 0 && rc != DNNQ_E_AGAIN && !detail)
 		snprintf(last_error, sizeof last_error, "%s: %s%s", what, dnnq_strerror(rc),
-		         rc == DNNQ_E_DISCONNECTED ? " (dnnqd stopped or restarted: this client "
-		         "is done; close it, connect again once dnnqd is back)" : "");
+		         rc == DNNQ_E_DISCONNECTED ? " (dnnqd stopped, restarted or ended the "
+		         "session: this client is done; close it, connect again once dnnqd "
+		         "is back)" : "");
 	return rc;
 }
 

@@ -403,8 +403,8 @@ START_TEST(api_submit_errors_name_the_tensor)
 		rc = dnnq_infer(m, ins, outs, 1000);
 	ck_assert_int_eq(rc, DNNQ_E_DISCONNECTED);
 	ck_assert_str_eq(dnnq_last_error(), "dnnq_infer: disconnected from the daemon (dnnqd "
-	                 "stopped or restarted: this client is done; close it, connect again once "
-	                 "dnnqd is back)");
+	                 "stopped, restarted or ended the session: this client is done; close it, "
+	                 "connect again once dnnqd is back)");
 	struct dnnq_tensor *all[] = { &a, &b, &lg, &pr, &small, &wide };
 	for (unsigned i = 0; i < 6; i++)
 		dnnq_tensor_free(c, all[i]);
