@@ -502,7 +502,8 @@ check-python: $(DEPS_FIRST) all $(FAKEDAEMON)
 	rm -rf $(BUILD)/py-check && $(MAKE) --no-print-directory install-python PREFIX=/usr \
 	  DESTDIR=$(abspath $(BUILD))/py-check > /dev/null
 	cd / && PYTHONPATH=$(abspath $(BUILD))/py-check/usr/lib/python3/dist-packages $(PY_ENV) \
-	  $(PY_PRELOAD) $(PYTHON) -c "import dnnq; assert '/py-check/' in dnnq.__file__; \
+	  $(PY_PRELOAD) $(PYTHON) -c "import dnnq, os; assert '/py-check/' in dnnq.__file__; \
+	  assert os.path.isfile(os.path.join(os.path.dirname(dnnq.__file__), 'py.typed')); \
 	  print('check-python: the installed package imports:', dnnq.__file__)"
 check: check-python
 
@@ -516,7 +517,7 @@ install: install-python
 .PHONY: install-python
 install-python:
 	install -d $(DESTDIR)$(PYTHONDIR)/dnnq
-	install -m 644 python/dnnq/*.py $(DESTDIR)$(PYTHONDIR)/dnnq/
+	install -m 644 python/dnnq/*.py python/dnnq/py.typed $(DESTDIR)$(PYTHONDIR)/dnnq/
 
 uninstall: uninstall-python
 .PHONY: uninstall-python

@@ -291,6 +291,24 @@ def test_public_api_has_docstrings_and_type_hints():
     assert not missing, missing
 
 
+def test_wheel_and_sdist_hold_the_package_and_py_typed(tmp_path):
+    """pip install ./python's wheel (and the sdist) carry every module and
+    the py.typed marker, so type checkers read the hints."""
+    import importlib.util
+    import tarfile
+    import zipfile
+    here = os.path.join(os.path.dirname(__file__), "..", "build_backend", "dnnq_build.py")
+    spec = importlib.util.spec_from_file_location("dnnq_build", here)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    want = {f"dnnq/{n}" for n in ("__init__.py", "_lib.py", "client.py", "errors.py",
+                                  "py.typed")}
+    with zipfile.ZipFile(tmp_path / build.build_wheel(str(tmp_path))) as z:
+        assert want <= set(z.namelist())
+    with tarfile.open(tmp_path / build.build_sdist(str(tmp_path))) as t:
+        assert {f"dnnq-{dnnq.__version__}/{w}" for w in want} <= set(t.getnames())
+
+
 def test_closed_model_and_finished_future(client):
     m = client.model("relu64")
     r = m.request()
