@@ -245,7 +245,7 @@ static int submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
 	if (rc)
 		return rc;
 	if (!slot_take(c, &idx))
-		return client_errorf(DNNQ_E_BUSY, "dnnq_submit: all %u request slots of this client "
+		return client_errorf(DNNQ_E_BUSY, "all %u request slots of this client "
 		                     "are in flight: end one (dnnq_poll, dnnq_wait) or connect with "
 		                     "more (dnnq_connect_opts.slots)", c->view.slot_count);
 	write_desc(&c->view.slots[idx].req, m, batch, inputs, outputs);
