@@ -232,8 +232,10 @@ static void write_desc(struct dnnq_shm_request *d, const struct dnnq_model *m, u
 	}
 }
 
+/* what: the public call, for the message of a full set of slots. */
 static int submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
-                  const struct dnnq_tensor *const *outputs, struct dnnq_request *req)
+                  const struct dnnq_tensor *const *outputs, struct dnnq_request *req,
+                  const char *what)
 {
 	uint32_t batch = 0, idx;
 	if (!m || !req)
@@ -245,9 +247,9 @@ static int submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
 	if (rc)
 		return rc;
 	if (!slot_take(c, &idx))
-		return client_errorf(DNNQ_E_BUSY, "all %u request slots of this client "
-		                     "are in flight: end one (dnnq_poll, dnnq_wait) or connect with "
-		                     "more (dnnq_connect_opts.slots)", c->view.slot_count);
+		return client_errorf(DNNQ_E_BUSY, "%s: every request slot of this client (%u) is "
+		                     "in flight: end one (dnnq_poll, dnnq_wait) or connect with more "
+		                     "(dnnq_connect_opts.slots)", what, c->view.slot_count);
 	write_desc(&c->view.slots[idx].req, m, batch, inputs, outputs);
 	struct client_slot *s = &c->slots[idx];
 	uint32_t ticket = s->issued + 1 ? s->issued + 1 : 1;	/* 0 means none */
@@ -451,7 +453,7 @@ static bool poll_finds_dead(struct dnnq_client *c)
 int dnnq_submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
                 struct dnnq_tensor *const *outputs, struct dnnq_request *req)
 {
-	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, req);
+	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, req, "dnnq_submit");
 	return client_status(rc, "dnnq_submit");
 }
 
@@ -495,7 +497,7 @@ static int infer_call(struct dnnq_model *m, const struct dnnq_tensor *const *inp
 {
 	struct dnnq_request r;
 	uint32_t st;
-	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, &r);
+	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, &r, "dnnq_infer");
 	if (rc)
 		return rc;
 	rc = wait_end(r.client, r.slot, timeout_ms, &st);

@@ -392,8 +392,11 @@ START_TEST(api_submit_errors_name_the_tensor)
 	ck_assert_int_eq(dnnq_submit(m, ins, outs, &r[0]), 0);
 	ck_assert_int_eq(dnnq_submit(m, ins, outs, &r[1]), 0);
 	ck_assert_int_eq(dnnq_submit(m, ins, outs, &r[2]), DNNQ_E_BUSY);
-	ck_assert_str_eq(dnnq_last_error(), "all 2 request slots of this client are in flight: end "
-	                 "one (dnnq_poll, dnnq_wait) or connect with more (dnnq_connect_opts.slots)");
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_submit: every request slot of this client (2) "
+	                 "is in flight: end one (dnnq_poll, dnnq_wait) or connect with more "
+	                 "(dnnq_connect_opts.slots)");
+	ck_assert_int_eq(dnnq_infer(m, ins, outs, 1000), DNNQ_E_BUSY);
+	contains(dnnq_last_error(), "dnnq_infer: every request slot of this client (2) is in flight");
 	ck_assert_int_eq(dnnq_wait(&r[0], 5000), 0);
 	ck_assert_int_eq(dnnq_wait(&r[1], 5000), 0);
 	/* the daemon gone: the text says what to do */
@@ -510,7 +513,7 @@ START_TEST(api_cxx_async_runs)
 	char *busy[] = { (char *)cxx, (char *)"relu64", d.socket, (char *)"65", NULL };
 	ck_assert_int_eq(run_capture(busy, out, sizeof out, 20000), 1);
 	contains(out, "cxx: submit: limit reached (sessions or requests in flight)\n"
-	         "  all 64 request slots of this client are in flight");
+	         "  dnnq_submit: every request slot of this client (64) is in flight");
 	char *nope[] = { (char *)cxx, (char *)"nope", d.socket, NULL };
 	ck_assert_int_eq(run_capture(nope, out, sizeof out, 20000), 1);
 	contains(out, "cxx: open: not found\n  model 'nope': not found");
