@@ -663,14 +663,15 @@ class Model:
                         output_dtype: DtypeLike = None) -> ArrayOut:
         """run() for asyncio: submits, then awaits the completion on the
         client's event fd (dnnq_event_fd) without blocking the loop. A
-        batch above max_batch goes as several requests, awaited together."""
+        batch above max_batch goes as several requests, one after another
+        (as run() sends them: a huge batch never holds every slot)."""
         arrays, how = self._arrays(x)
         batch, in_codes = self._check(arrays)
         out_codes = self._out_codes(output_dtype)
         if timeout is not None:
             _timeout_ms(timeout)
-        parts = await asyncio.gather(*(self._run_chunk_async(a, b, in_codes, out_codes, timeout)
-                                       for a, b in self._chunks(arrays, batch)))
+        parts = [await self._run_chunk_async(a, b, in_codes, out_codes, timeout)
+                 for a, b in self._chunks(arrays, batch)]
         return self._joined(parts, how)
 
     async def _run_chunk_async(self, arrays, batch, in_codes, out_codes, timeout):
