@@ -428,17 +428,20 @@ check: $(SOAK_BIN) $(FUZZ_SEEDS)
 # ---- the installed API (issue 20) ------------------------------------------
 # `make check-api` (part of `make check`) installs into $(BUILD)/api-check/
 # and, against that install only, through pkg-config: checks that dnnq.h
-# holds no internal declaration and that every function it declares is
-# exported; builds the example of dnnq(3); builds and runs tests/api/cxx.cc
-# (C++: the header's linkage);
-# builds examples/infer.c as $(BUILD)/bin/dnnq-example, which the api suite
-# (tests/test_api.c) runs against a dnnqd.
+# holds no internal declaration, that every function it declares is
+# exported, that the .pc's Version is DNNQ_CLIENT_VERSION, that the .so link
+# and the soname are libdnnq-client.so.1; builds the example of dnnq(3);
+# compiles dnnq.h alone as C++11; builds tests/api/cxx.cc as C++17
+# ($(BUILD)/bin/dnnq-cxx-example) and runs it (the header's linkage); builds
+# examples/infer.c as $(BUILD)/bin/dnnq-example. The api suite (tests/test_api.c) runs both
+# against a dnnqd.
 API_PREFIX   = $(abspath $(BUILD))/api-check/prefix
 API_LIBDIR   = $(API_PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 API_PKG      = PKG_CONFIG_PATH=$(API_LIBDIR)/pkgconfig pkg-config
 API_FLAGS    = -Wall -Wextra -Werror -pedantic $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 API_LINK     = $$($(API_PKG) --cflags --libs dnnq-client) -Wl,-rpath,$(API_LIBDIR)
 EXAMPLE_BIN := $(BUILD)/bin/dnnq-example
+CXX_BIN     := $(BUILD)/bin/dnnq-cxx-example
 .PHONY: check-api
 check-api: $(DEPS_FIRST) all
 	rm -rf $(BUILD)/api-check && mkdir -p $(BUILD)/api-check
@@ -450,17 +453,26 @@ check-api: $(DEPS_FIRST) all
 	for f in $$(sed -n 's/^[a-z][^(]*[ *]\(dnnq_[a-z0-9_]*\)(.*/\1/p' $$h); do \
 	  nm -D --defined-only $(API_LIBDIR)/libdnnq-client.so | grep -qw $$f || \
 	  { echo "check-api: $$f is declared in dnnq.h but not exported" >&2; exit 1; }; \
-	done
+	done; \
+	v=$$(sed -n 's/^#define DNNQ_CLIENT_VERSION "\(.*\)"/\1/p' $$h); \
+	test "$$($(API_PKG) --modversion dnnq-client)" = "$$v" || \
+	  { echo "check-api: dnnq-client.pc's Version is not dnnq.h's $$v" >&2; exit 1; }; \
+	test "$$(readlink $(API_LIBDIR)/libdnnq-client.so)" = libdnnq-client.so.1 && \
+	readelf -d $(API_LIBDIR)/libdnnq-client.so.1 | grep -q 'SONAME.*\[libdnnq-client.so.1\]' || \
+	  { echo "check-api: libdnnq-client.so is not a link to the soname libdnnq-client.so.1" >&2; \
+	    exit 1; }
 	awk '/^\.SH EXAMPLES/ { ex = 1 } ex && /^\.fi/ { exit } ex && on { print } ex && /^\.nf/ { on = 1 }' \
 	  man/dnnq.3 | sed 's/\\e/\\/g' > $(BUILD)/api-check/man-example.c
 	$(CC) -std=c11 $(API_FLAGS) $(BUILD)/api-check/man-example.c -o $(BUILD)/api-check/man-example \
 	  $(API_LINK)
 	command -v $(CXX) >/dev/null || tools/deps.sh
-	$(CXX) -std=c++11 $(API_FLAGS) tests/api/cxx.cc -o $(BUILD)/api-check/cxx $(API_LINK)
-	$(BUILD)/api-check/cxx
+	echo '#include <dnnq.h>' | $(CXX) -std=c++11 $(API_FLAGS) -fsyntax-only -x c++ - \
+	  $$($(API_PKG) --cflags dnnq-client)
+	$(CXX) -std=c++17 $(API_FLAGS) tests/api/cxx.cc -o $(CXX_BIN) $(API_LINK)
+	$(CXX_BIN)
 	$(CC) -std=c11 $(API_FLAGS) examples/infer.c -o $(EXAMPLE_BIN) $(API_LINK)
 check: check-api
-CHECK_ENV += DNNQ_EXAMPLE=$(EXAMPLE_BIN)
+CHECK_ENV += DNNQ_EXAMPLE=$(EXAMPLE_BIN) DNNQ_CXX=$(CXX_BIN)
 
 # ---- the Python client (issue 21) -------------------------------------------
 # python/dnnq: pure Python over libdnnq-client.so.1 (ctypes); docs/python.md.
@@ -495,7 +507,8 @@ check-python: $(DEPS_FIRST) all $(FAKEDAEMON)
 	rm -rf $(BUILD)/py-check && $(MAKE) --no-print-directory install-python PREFIX=/usr \
 	  DESTDIR=$(abspath $(BUILD))/py-check > /dev/null
 	cd / && PYTHONPATH=$(abspath $(BUILD))/py-check/usr/lib/python3/dist-packages $(PY_ENV) \
-	  $(PY_PRELOAD) $(PYTHON) -c "import dnnq; assert '/py-check/' in dnnq.__file__; \
+	  $(PY_PRELOAD) $(PYTHON) -c "import dnnq, os; assert '/py-check/' in dnnq.__file__; \
+	  assert os.path.isfile(os.path.join(os.path.dirname(dnnq.__file__), 'py.typed')); \
 	  print('check-python: the installed package imports:', dnnq.__file__)"
 check: check-python
 
@@ -509,7 +522,7 @@ install: install-python
 .PHONY: install-python
 install-python:
 	install -d $(DESTDIR)$(PYTHONDIR)/dnnq
-	install -m 644 python/dnnq/*.py $(DESTDIR)$(PYTHONDIR)/dnnq/
+	install -m 644 python/dnnq/*.py python/dnnq/py.typed $(DESTDIR)$(PYTHONDIR)/dnnq/
 
 uninstall: uninstall-python
 .PHONY: uninstall-python

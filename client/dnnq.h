@@ -44,6 +44,10 @@
  * and so does every later call on that client: dnnq_close it and
  * dnnq_connect again once the daemon is back.
  *
+ * C++: the header compiles as C++11 and later. The functions dnnq_stats
+ * and dnnq_model_stats hide the structs of those names: write
+ * `struct dnnq_stats s{};`.
+ *
  * Link with `pkg-config --libs dnnq-client` (libc and pthread only).
  */
 #ifndef DNNQ_H
@@ -69,7 +73,8 @@ extern "C" {
  * the thread ends), the text good until its next failing call. */
 const char *dnnq_last_error(void);
 
-#define DNNQ_CLIENT_VERSION "0.1.0"
+/* The library's version (the "(0.N)" notes below), dnnq-client.pc's too. */
+#define DNNQ_CLIENT_VERSION "0.6.0"
 #define DNNQ_MAX_RANK 8
 #define DNNQ_MAX_IO 16            /* inputs + outputs of a model */
 #define DNNQ_DEFAULT_SOCKET "/run/dnnq/dnnqd.sock"
@@ -216,7 +221,8 @@ struct dnnq_request {
  * again by dnnqd): DNNQ_E_INVAL for a NULL or a tensor not allocated from
  * this client, DNNQ_E_DTYPE, DNNQ_E_SHAPE (rank, dims or a batch that
  * differs between tensors), DNNQ_E_RANGE for a batch outside
- * 1..max_batch. A failed request reports dnnqd's status, e.g.
+ * 1..max_batch; dnnq_last_error() then names the model, the tensor and the
+ * field. A failed request reports dnnqd's status, e.g.
  * DNNQ_E_MODEL_CHANGED. */
 int dnnq_submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
                 struct dnnq_tensor *const *outputs, struct dnnq_request *req);

@@ -362,12 +362,12 @@ static void print_output(const struct dnnq_tensor *t, const struct dnnq_io_info 
 	if (json) {
 		printf("{\"name\":");
 		dnnq_json_string(stdout, io->name);
-		printf(",\"dtype\":\"%s\",\"shape\":", ctl_dtype_name(t->dtype));
+		printf(",\"dtype\":\"%s\",\"shape\":", dnnq_shm_dtype_name(t->dtype));
 		ctl_print_shape(stdout, t->rank, t->dims, false, true);
 		printf(",\"file\":");
 		dnnq_json_string(stdout, path);
 	} else {
-		printf("output %s  %s ", io->name, ctl_dtype_name(t->dtype));
+		printf("output %s  %s ", io->name, dnnq_shm_dtype_name(t->dtype));
 		ctl_print_shape(stdout, t->rank, t->dims, false, false);
 		printf("  -> %s\n", path);
 	}

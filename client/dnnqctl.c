@@ -175,16 +175,6 @@ uint64_t ctl_io_bytes(const struct dnnq_model *m, uint32_t batch, bool as_f32)
 	return total;
 }
 
-const char *ctl_dtype_name(enum dnnq_type t)
-{
-	switch (t) {
-	case DNNQ_TYPE_U8:  return "u8";
-	case DNNQ_TYPE_S8:  return "s8";
-	case DNNQ_TYPE_S32: return "s32";
-	case DNNQ_TYPE_F32: return "f32";
-	}
-	return "?";
-}
 
 
 void ctl_print_shape(FILE *f, uint32_t rank, const int64_t *dims, bool batch_n, bool json)
@@ -215,13 +205,19 @@ static int parse_json_flag(const char *cmd, const char *help, int argc, char **a
 	bool takes_json = json != NULL;
 	json = json ? json : &ignored;
 	*json = false;
+	opterr = 0;	/* the line below names the option */
 	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (ch == 'j' && takes_json)
 			*json = true, dnnq_json_failures();
+		else if (ch == 'j')	/* metrics */
+			return ctl_usage_error(cmd, "--json: %sprints Prometheus' text format; 'status "
+			                       "--json' has the same counters as JSON", cmd);
 		else if (ch == 'h')
 			return fputs(help, stdout), -1;
+		else if (!strncmp(argv[optind - 1], "--", 2))
+			return ctl_usage_error(cmd, "bad option '%s'", argv[optind - 1]);
 		else
-			return ctl_usage_error(cmd, "bad option");
+			return ctl_usage_error(cmd, "bad option '-%c'", optopt);
 	}
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
@@ -375,7 +371,7 @@ static void print_model_stats(const struct dnnq_model_stats *ms, uint32_t n, int
 		       : "not available (a dnnqd without per-model stats)");
 	if (n)
 		printf("  %-20s %10s %8s %10s %10s %10s %6s %6s %10s %5s  %s\n", "model",
-		       "requests", "failed", "samples", "avg us", "queue us", "queued", "batch",
+		       "requests", "failed", "samples", "avg us", "queue us", "depth", "batch",
 		       "teamed", "team", "latency (run, us)");
 	for (uint32_t i = 0; i < n; i++)
 		print_model_stats_text(&ms[i]);
@@ -484,14 +480,14 @@ static void print_io(const struct dnnq_io_info *io, const char *kind, bool json)
 	if (json) {
 		printf("{\"name\":");
 		dnnq_json_string(stdout, io->name);
-		printf(",\"dtype\":\"%s\",\"shape\":", ctl_dtype_name(io->dtype));
+		printf(",\"dtype\":\"%s\",\"shape\":", dnnq_shm_dtype_name(io->dtype));
 		ctl_print_shape(stdout, io->rank, io->dims, true, true);
 		if (io->dtype == DNNQ_TYPE_U8)
 			printf(",\"scale\":%.9g,\"zero_point\":%d", io->scale, io->zero_point);
 		printf("}");
 		return;
 	}
-	printf("  %-7s %-16s %-4s ", kind, io->name, ctl_dtype_name(io->dtype));
+	printf("  %-7s %-16s %-4s ", kind, io->name, dnnq_shm_dtype_name(io->dtype));
 	ctl_print_shape(stdout, io->rank, io->dims, true, false);
 	if (io->dtype == DNNQ_TYPE_U8)
 		printf("  scale %.9g zero point %d", io->scale, io->zero_point);

@@ -13,6 +13,7 @@
 
 #include "client/dnnq.h"
 #include "engine/base.h"
+#include "shm/dnnq_shm.h"
 
 #define CTL_EXIT_FAIL  1
 #define CTL_EXIT_USAGE 2
@@ -55,7 +56,6 @@ int ctl_open(const struct ctl_global *g, const char *model, uint64_t arena_bytes
  * U8 tensor sent as F32. */
 uint64_t ctl_io_bytes(const struct dnnq_model *m, uint32_t batch, bool as_f32);
 
-const char *ctl_dtype_name(enum dnnq_type t);
 /* "[N, 1, 28, 28]" (batch_n: dims[0] shown as N) or "[2, 10]". */
 void ctl_print_shape(FILE *f, uint32_t rank, const int64_t *dims, bool batch_n, bool json);
 

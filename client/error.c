@@ -3,7 +3,8 @@
  * that fails. A call's inner layers may leave a detailed line (the socket
  * path and errno of a connect, the daemon's own words on a refusal) with
  * client_errorf; the public function's last step, client_status, keeps it,
- * or writes "dnnq_<call>: <dnnq_strerror>" when there is none. A detail
+ * or writes "dnnq_<call>: <dnnq_strerror>" when there is none (with what
+ * to do, for DNNQ_E_DISCONNECTED). A detail
  * never outlives its call: client_status consumes it either way.
  */
 #include <stdarg.h>
@@ -36,7 +37,10 @@ int client_status(int rc, const char *what)
 	bool detail = detail_pending;
 	detail_pending = false;
 	if (rc < 0 && rc != DNNQ_E_AGAIN && !detail)
-		snprintf(last_error, sizeof last_error, "%s: %s", what, dnnq_strerror(rc));
+		snprintf(last_error, sizeof last_error, "%s: %s%s", what, dnnq_strerror(rc),
+		         rc == DNNQ_E_DISCONNECTED ? " (dnnqd stopped, restarted or ended the "
+		         "session: this client is done; close it, connect again once dnnqd "
+		         "is back)" : "");
 	return rc;
 }
 

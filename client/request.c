@@ -43,6 +43,7 @@
  */
 #define _GNU_SOURCE	/* POLLRDHUP */
 #include <poll.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -141,21 +142,49 @@ static bool slot_take(struct dnnq_client *c, uint32_t *idx)
 
 /* ---- checks and the descriptor ----------------------------------------- */
 
-static int check_tensor(const struct dnnq_client *c, const struct dnnq_io_info *io,
-                        const struct dnnq_tensor *t, int64_t batch)
+/* Where tensor i of a request on m goes: "model 'multi' input 1 'b'". */
+static const char *io_where(const struct dnnq_model *m, uint32_t i, char *buf, size_t len)
 {
+	bool out = i >= m->n_inputs;
+	snprintf(buf, len, "model '%s' %s %u '%s'", m->name, out ? "output" : "input",
+	         out ? i - m->n_inputs : i, m->io[i].info.name);
+	return buf;
+}
+
+/* Tensor i (t) against the signature; the last-error line names the
+ * tensor and the field that breaks it. */
+static int check_tensor(const struct dnnq_model *m, uint32_t i, const struct dnnq_tensor *t,
+                        int64_t batch)
+{
+	const struct dnnq_io_info *io = &m->io[i].info;
+	char at[160];
 	uint64_t bytes;
-	if (!t || !tensor_in_arena(c, t))
-		return DNNQ_E_INVAL;
+	if (!t)
+		return client_errorf(DNNQ_E_INVAL, "%s: the tensor pointer is NULL",
+		                     io_where(m, i, at, sizeof at));
+	if (!tensor_in_arena(m->client, t))
+		return client_errorf(DNNQ_E_INVAL, "%s: not a tensor allocated from this client",
+		                     io_where(m, i, at, sizeof at));
 	if (t->dtype != io->dtype && !(io->dtype == DNNQ_TYPE_U8 && t->dtype == DNNQ_TYPE_F32))
-		return DNNQ_E_DTYPE;
-	if (t->rank != io->rank || t->dims[0] != batch)
-		return DNNQ_E_SHAPE;
+		return client_errorf(DNNQ_E_DTYPE, "%s: dtype %s, the signature's is %s%s",
+		                     io_where(m, i, at, sizeof at), dnnq_shm_dtype_name(t->dtype),
+		                     dnnq_shm_dtype_name(io->dtype),
+		                     io->dtype == DNNQ_TYPE_U8 ? " (or f32, which dnnqd converts)" : "");
+	if (t->rank != io->rank)
+		return client_errorf(DNNQ_E_SHAPE, "%s: rank %u, the signature's is %u",
+		                     io_where(m, i, at, sizeof at), t->rank, io->rank);
+	if (t->dims[0] != batch)
+		return client_errorf(DNNQ_E_SHAPE, "%s: batch (dims[0]) %lld, inputs[0]'s is %lld",
+		                     io_where(m, i, at, sizeof at), (long long)t->dims[0],
+		                     (long long)batch);
 	for (uint32_t k = 1; k < t->rank; k++)
 		if (t->dims[k] != io->dims[k])
-			return DNNQ_E_SHAPE;
+			return client_errorf(DNNQ_E_SHAPE, "%s: dims[%u] %lld, the signature's is %lld",
+			                     io_where(m, i, at, sizeof at), k, (long long)t->dims[k],
+			                     (long long)io->dims[k]);
 	if (tensor_bytes(t->dtype, t->rank, t->dims, &bytes) || bytes != t->bytes)
-		return DNNQ_E_INVAL;	/* the struct was changed after dnnq_tensor_alloc */
+		return client_errorf(DNNQ_E_INVAL, "%s: bytes or dims changed after dnnq_tensor_alloc",
+		                     io_where(m, i, at, sizeof at));
 	return 0;
 }
 
@@ -164,13 +193,15 @@ static int check_args(const struct dnnq_model *m, const struct dnnq_tensor *cons
                       const struct dnnq_tensor *const *outputs, uint32_t *batch)
 {
 	if (!inputs || !outputs || !inputs[0])
-		return DNNQ_E_INVAL;
+		return client_errorf(DNNQ_E_INVAL, "model '%s': %s is NULL", m->name,
+		                     !inputs ? "inputs" : !outputs ? "outputs" : "inputs[0]");
 	int64_t b = inputs[0]->dims[0];
 	if (b < 1 || b > m->max_batch)
-		return DNNQ_E_RANGE;
+		return client_errorf(DNNQ_E_RANGE, "model '%s': batch (inputs[0]->dims[0]) %lld "
+		                     "outside 1..%u, its max_batch", m->name, (long long)b,
+		                     m->max_batch);
 	for (uint32_t i = 0; i < m->n_inputs + m->n_outputs; i++) {
-		const struct dnnq_tensor *t = i < m->n_inputs ? inputs[i] : outputs[i - m->n_inputs];
-		int rc = check_tensor(m->client, &m->io[i].info, t, b);
+		int rc = check_tensor(m, i, i < m->n_inputs ? inputs[i] : outputs[i - m->n_inputs], b);
 		if (rc)
 			return rc;
 	}
@@ -201,10 +232,12 @@ static void write_desc(struct dnnq_shm_request *d, const struct dnnq_model *m, u
 	}
 }
 
+/* what: the public call, for the message of a full set of slots. */
 static int submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
-                  const struct dnnq_tensor *const *outputs, struct dnnq_request *req)
+                  const struct dnnq_tensor *const *outputs, struct dnnq_request *req,
+                  const char *what)
 {
-	uint32_t batch, idx;
+	uint32_t batch = 0, idx;
 	if (!m || !req)
 		return DNNQ_E_INVAL;
 	struct dnnq_client *c = m->client;
@@ -214,7 +247,9 @@ static int submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
 	if (rc)
 		return rc;
 	if (!slot_take(c, &idx))
-		return DNNQ_E_BUSY;
+		return client_errorf(DNNQ_E_BUSY, "%s: every request slot of this client (%u) is "
+		                     "in flight: end one (dnnq_poll, dnnq_wait) or connect with more "
+		                     "(dnnq_connect_opts.slots)", what, c->view.slot_count);
 	write_desc(&c->view.slots[idx].req, m, batch, inputs, outputs);
 	struct client_slot *s = &c->slots[idx];
 	uint32_t ticket = s->issued + 1 ? s->issued + 1 : 1;	/* 0 means none */
@@ -418,7 +453,7 @@ static bool poll_finds_dead(struct dnnq_client *c)
 int dnnq_submit(struct dnnq_model *m, const struct dnnq_tensor *const *inputs,
                 struct dnnq_tensor *const *outputs, struct dnnq_request *req)
 {
-	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, req);
+	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, req, "dnnq_submit");
 	return client_status(rc, "dnnq_submit");
 }
 
@@ -462,7 +497,7 @@ static int infer_call(struct dnnq_model *m, const struct dnnq_tensor *const *inp
 {
 	struct dnnq_request r;
 	uint32_t st;
-	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, &r);
+	int rc = submit(m, inputs, (const struct dnnq_tensor *const *)outputs, &r, "dnnq_infer");
 	if (rc)
 		return rc;
 	rc = wait_end(r.client, r.slot, timeout_ms, &st);

@@ -664,10 +664,14 @@ void dnnqd_models_log_loaded(const struct dnnqd_models *cur, const struct dnnqd_
 		const struct dnnqd_model *v = next->m[id];
 		if (cur && id < cur->n && cur->m[id] == v)
 			continue;
-		char size[32];
+		char size[32], batching[64] = "";
 		size_text(v->file.size, size, sizeof size);
-		dnnqd_log(DNNQD_LOG_INFO, "model %s: %s, generation %u, %s, loaded in %llu ms",
-		          v->name, v->src.path ? v->src.path : "(memory)", v->generation, size,
+		if (v->src.batching.enabled)
+			snprintf(batching, sizeof batching, ", dynamic batching %u us",
+			         v->src.batching.max_queue_delay_us);
+		dnnqd_log(DNNQD_LOG_INFO, "model %s: %s, generation %u, %s, max_batch %u, threads %u%s, "
+		          "loaded in %llu ms", v->name, v->src.path ? v->src.path : "(memory)",
+		          v->generation, size, v->max_batch, dnnqd_model_threads(v), batching,
 		          (unsigned long long)((v->load_ns + 500000) / 1000000));
 	}
 }

@@ -525,8 +525,10 @@ int dnnq_model_check_header(const void *buf, size_t len, uint64_t file_size,
 	uint64_t size = dnnq_le64(p + 16);
 	if (size != file_size)
 		return dnnq_diag_set(diag, size > file_size ? DNNQ_E_TRUNCATED : DNNQ_E_FORMAT,
-		                     "model: header: file size %" PRIu64 ": the buffer has %" PRIu64
-		                     " bytes", size, file_size);
+		                     "model: header: file size %" PRIu64 ", the file has %" PRIu64
+		                     " bytes (%s)", size, file_size, size > file_size
+		                     ? "cut short: still being copied? write it beside and rename it"
+		                     : "bytes past its end");
 	return DNNQ_OK;
 }
 

@@ -49,6 +49,14 @@ enum dnnq_shm_dtype {
 	DNNQ_SHM_DTYPE_F32 = 4,
 };
 
+/* "u8", "s8", "s32", "f32" ("?" for another value): for messages and
+ * dnnqctl's output. */
+static inline const char *dnnq_shm_dtype_name(uint32_t dtype)
+{
+	static const char *const names[] = { "?", "u8", "s8", "s32", "f32" };
+	return dtype < sizeof names / sizeof names[0] ? names[dtype] : "?";
+}
+
 /* Slot states; the word is also the futex a waiting client sleeps on. */
 enum dnnq_shm_slot_state {
 	DNNQ_SLOT_FREE      = 0,	/* owned by the client, not in use */

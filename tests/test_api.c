@@ -4,7 +4,8 @@
  * (path, errno, hint) through dnnq_last_error and dnnqctl, the daemon's
  * refusal message surfaced, the last-error text of other calls, and
  * examples/infer.c (built by `make check-api` against the installed
- * library) run against a dnnqd serving relu64 and multi.
+ * library) and tests/api/cxx.cc (C++17, asynchronous) run against a dnnqd
+ * serving relu64 and multi; the text of a request dnnq_submit refuses.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -348,6 +349,75 @@ START_TEST(api_last_error_messages)
 }
 END_TEST
 
+/* A request dnnq_submit / dnnq_infer refuses: the last-error line names
+ * the model, the tensor and the field (not only the code's text); a full
+ * set of slots says how many and what to do; so does a call after the
+ * daemon went away. */
+START_TEST(api_submit_errors_name_the_tensor)
+{
+	struct fixture_daemon d = { 0 };
+	start(&d, NULL);
+	struct dnnq_client *c;
+	struct dnnq_connect_opts o = { .slots = 2 };
+	ck_assert_int_eq(dnnq_connect(d.socket, &o, &c), 0);
+	struct dnnq_model *m;
+	ck_assert_int_eq(dnnq_model_open(c, "multi", &m), 0);
+	struct dnnq_tensor a, b, lg, pr, small, wide;
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, 2, &a), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 1, 2, &b), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, 2, &lg), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 1, 2, &pr), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 1, 1, &small), 0);
+	const int64_t wd[] = { 2, 6, 5, 4 };
+	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 4, wd, &wide), 0);
+	memset(a.data, 0, a.bytes);
+	memset(b.data, 0, b.bytes);
+	struct dnnq_tensor *outs[] = { &lg, &pr }, *swapped[] = { &pr, &lg };
+	const struct dnnq_tensor *ins[] = { &a, &b }, *batch1[] = { &a, &small },
+	                         *bad_dim[] = { &a, &wide }, *null_b[] = { &a, NULL };
+	ck_assert_int_eq(dnnq_infer(m, batch1, outs, 1000), DNNQ_E_SHAPE);
+	ck_assert_str_eq(dnnq_last_error(),
+	                 "model 'multi' input 1 'b': batch (dims[0]) 1, inputs[0]'s is 2");
+	ck_assert_int_eq(dnnq_infer(m, bad_dim, outs, 1000), DNNQ_E_SHAPE);
+	ck_assert_str_eq(dnnq_last_error(),
+	                 "model 'multi' input 1 'b': dims[2] 5, the signature's is 6");
+	/* logits (u8) takes f32, which dnnqd converts; prob (f32) no u8 */
+	ck_assert_int_eq(dnnq_infer(m, ins, swapped, 1000), DNNQ_E_DTYPE);
+	ck_assert_str_eq(dnnq_last_error(),
+	                 "model 'multi' output 1 'prob': dtype u8, the signature's is f32");
+	struct dnnq_request r[3];
+	ck_assert_int_eq(dnnq_submit(m, null_b, outs, &r[0]), DNNQ_E_INVAL);
+	ck_assert_str_eq(dnnq_last_error(), "model 'multi' input 1 'b': the tensor pointer is NULL");
+	/* two slots: the third submit finds none */
+	ck_assert_int_eq(dnnq_submit(m, ins, outs, &r[0]), 0);
+	ck_assert_int_eq(dnnq_submit(m, ins, outs, &r[1]), 0);
+	ck_assert_int_eq(dnnq_submit(m, ins, outs, &r[2]), DNNQ_E_BUSY);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_submit: every request slot of this client (2) "
+	                 "is in flight: end one (dnnq_poll, dnnq_wait) or connect with more "
+	                 "(dnnq_connect_opts.slots)");
+	ck_assert_int_eq(dnnq_infer(m, ins, outs, 1000), DNNQ_E_BUSY);
+	contains(dnnq_last_error(), "dnnq_infer: every request slot of this client (2) is in flight");
+	ck_assert_int_eq(dnnq_wait(&r[0], 5000), 0);
+	ck_assert_int_eq(dnnq_wait(&r[1], 5000), 0);
+	/* the daemon gone: the text says what to do */
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(fixture_daemon_stop(&d, &diag) == 0, "%s", diag.msg);
+	int rc = 0;
+	for (int i = 0; i < 100 && rc != DNNQ_E_DISCONNECTED; i++)
+		rc = dnnq_infer(m, ins, outs, 1000);
+	ck_assert_int_eq(rc, DNNQ_E_DISCONNECTED);
+	ck_assert_str_eq(dnnq_last_error(), "dnnq_infer: disconnected from the daemon (dnnqd "
+	                 "stopped, restarted or ended the session: this client is done; close it, "
+	                 "connect again once dnnqd is back)");
+	struct dnnq_tensor *all[] = { &a, &b, &lg, &pr, &small, &wide };
+	for (unsigned i = 0; i < 6; i++)
+		dnnq_tensor_free(c, all[i]);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	fixture_daemon_destroy(&d);
+}
+END_TEST
+
 /* dnnq_close_keep_mapping: the tensor's address stays readable (zeros, no
  * longer the daemon's region) and writable until the caller's munmap. */
 START_TEST(api_close_keep_mapping)
@@ -421,6 +491,38 @@ START_TEST(api_example_runs)
 }
 END_TEST
 
+/* tests/api/cxx.cc, the C++17 program `make check-api` built against the
+ * installed header: 16 requests submitted at once and awaited on
+ * dnnq_event_fd give dnnq_infer's outputs; a refusal prints the code's text
+ * and dnnq_last_error's line. */
+START_TEST(api_cxx_async_runs)
+{
+	const char *cxx = fixture_binary("DNNQ_CXX", "dnnq-cxx-example");
+	ck_assert_msg(cxx, "no dnnq-cxx-example: `make check-api` builds it (make check does)");
+	struct fixture_daemon d = { 0 };
+	char out[4096];
+	start(&d, NULL);
+	const char *models[] = { "relu64", "multi" };
+	for (unsigned i = 0; i < 2; i++) {
+		char *argv[] = { (char *)cxx, (char *)models[i], d.socket, (char *)"16", NULL };
+		ck_assert_msg(run_capture(argv, out, sizeof out, 20000) == 0, "%s", out);
+		contains(out, ": 16 async requests match dnnq_infer\n");
+		contains(out, models[i]);
+	}
+	/* 65 at once: over the 64 slots of the default session */
+	char *busy[] = { (char *)cxx, (char *)"relu64", d.socket, (char *)"65", NULL };
+	ck_assert_int_eq(run_capture(busy, out, sizeof out, 20000), 1);
+	contains(out, "cxx: submit: limit reached (sessions or requests in flight)\n"
+	         "  dnnq_submit: every request slot of this client (64) is in flight");
+	char *nope[] = { (char *)cxx, (char *)"nope", d.socket, NULL };
+	ck_assert_int_eq(run_capture(nope, out, sizeof out, 20000), 1);
+	contains(out, "cxx: open: not found\n  model 'nope': not found");
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(fixture_daemon_stop(&d, &diag) == 0, "%s", diag.msg);
+	fixture_daemon_destroy(&d);
+}
+END_TEST
+
 Suite *suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -430,8 +532,10 @@ Suite *suite_api(void)
 	tcase_add_test(tc, api_client_default_socket);
 	tcase_add_test(tc, api_connect_errors_name_the_cause);
 	tcase_add_test(tc, api_last_error_messages);
+	tcase_add_test(tc, api_submit_errors_name_the_tensor);
 	tcase_add_test(tc, api_close_keep_mapping);
 	tcase_add_test(tc, api_example_runs);
+	tcase_add_test(tc, api_cxx_async_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -277,7 +277,9 @@ START_TEST(delay_bound_counted)
 	/* what dnnqctl status and metrics show of it */
 	ctl_says(&d, (const char *const[]){ "status", "--json", NULL },
 	         "\"runs\":5,\"run_items\":5,\"mean_batch\":1.000,\"expired\":5,\"queue_depth\":0");
-	ctl_says(&d, (const char *const[]){ "status", NULL }, "queued  batch");
+	/* the text table: the queue depth is "depth" (JSON "queued" counts
+	 * the requests whose wait "queue us" averages) */
+	ctl_says(&d, (const char *const[]){ "status", NULL }, "queue us  depth  batch");
 	ctl_says(&d, (const char *const[]){ "metrics", NULL },
 	         "dnnq_model_batch_size_bucket{model=\"multi\",le=\"2\"} 5\n");
 	ctl_says(&d, (const char *const[]){ "metrics", NULL },

@@ -1142,6 +1142,12 @@ START_TEST(dnnqctl_against_fake)
 	ck_assert_int_eq(run_ctl(ctl, "infer double", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "bench double --async 0", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "frob", out, sizeof out), 2);
+	/* a bad option named; metrics' missing --json says where JSON is */
+	ck_assert_int_eq(run_ctl(ctl, "status --frob", out, sizeof out), 2);
+	ck_assert_str_eq(out, "dnnqctl: bad option '--frob' (try 'dnnqctl status --help')\n");
+	ck_assert_int_eq(run_ctl(ctl, "metrics --json", out, sizeof out), 2);
+	ck_assert_str_eq(out, "dnnqctl: --json: metrics prints Prometheus' text format; 'status "
+	                 "--json' has the same counters as JSON (try 'dnnqctl metrics --help')\n");
 	ck_assert_int_eq(run_ctl(ctl, "infer nosuch --input x.npy", out, sizeof out), 1);
 	unlink(x);
 	unlink(y);

@@ -778,6 +778,9 @@ START_TEST(example_file)
 	ck_assert_msg(rc == 0, "%s", d.msg);
 	ck_assert_uint_eq(c.nmodels, 1);
 	ck_assert(!strncmp(c.models[0].path, "/var/lib/dnnq/models/", 21));
+	ck_assert(c.models[0].batching.enabled);
+	ck_assert_uint_eq(c.models[0].batching.max_queue_delay_us, 500);
+	ck_assert_uint_eq(c.models[0].batching.npreferred, 2);
 	dnnq_config_free(&c);
 }
 END_TEST

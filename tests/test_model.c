@@ -418,6 +418,16 @@ START_TEST(model_truncation_refused)
 	struct dnnq_diag d;
 	for (size_t n = 0; n < len; n++)
 		ck_assert_msg(read_copy(buf, n, &d) < 0, "truncated at %zu: accepted", n);
+	/* the header's size against the file's: what to do about it */
+	char want[160];
+	ck_assert_int_eq(dnnq_model_check_header(buf, HDR, len - 1, &d), DNNQ_E_TRUNCATED);
+	snprintf(want, sizeof want, "model: header: file size %zu, the file has %zu bytes (cut "
+	         "short: still being copied? write it beside and rename it)", len, len - 1);
+	ck_assert_str_eq(d.msg, want);
+	ck_assert_int_eq(dnnq_model_check_header(buf, HDR, len + 1, &d), DNNQ_E_FORMAT);
+	snprintf(want, sizeof want, "model: header: file size %zu, the file has %zu bytes (bytes "
+	         "past its end)", len, len + 1);
+	ck_assert_str_eq(d.msg, want);
 	/* a truncated file whose header claims the shorter size */
 	for (size_t n = HDR; n < len; n += 7) {
 		uint8_t *c = malloc(n);

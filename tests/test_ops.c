@@ -300,9 +300,10 @@ END_TEST
 
 /* ---- log lines ---------------------------------------------------------------- */
 
-/* "model NAME: PATH, generation G, SIZE, loaded in N ms", size from the file */
+/* "model NAME: PATH, generation G, SIZE, SETTINGS, loaded in N ms", size
+ * from the file; settings "max_batch B, threads T[, dynamic batching D us]" */
 static void expect_model_line(const char *text, const char *name, const char *path,
-                              unsigned gen)
+                              unsigned gen, const char *settings)
 {
 	char want[512], line[1024], pattern[1024];
 	struct stat st;
@@ -317,7 +318,8 @@ static void expect_model_line(const char *text, const char *name, const char *pa
 		snprintf(size, sizeof size, "%.1f kB", kb);
 	else
 		snprintf(size, sizeof size, "%.1f MB", kb / 1000);
-	snprintf(pattern, sizeof pattern, "^" STAMP "%s%s, loaded in [0-9]+ ms$", want, size);
+	snprintf(pattern, sizeof pattern, "^" STAMP "%s%s, %s, loaded in [0-9]+ ms$", want, size,
+	         settings);
 	ck_assert_msg(matches(line, pattern), "'%s' is not '%s'", line, pattern);
 }
 
@@ -332,14 +334,16 @@ START_TEST(log_models_and_stamps)
 	spawn(&p, u.dir, (const char *const[]){ "DNNQD", "--config", yaml, "--socket", u.sock,
 	                                        NULL }, false);
 	wait_log(&p, "ready: ", text, sizeof text);
-	expect_model_line(text, "m", u.model, 1);
+	expect_model_line(text, "m", u.model, 1, "max_batch 64, threads 1");
 	/* the ready line names the socket it serves */
 	expect_ready_socket(text, u.sock, "");
-	/* a reload names the model it loaded again */
+	/* a reload names the model it loaded again, with its new settings */
 	model_file(FIXTURE_FC1024, u.model);
+	put_text(yaml, "models:\n  - name: m\n    path: relu64.dnnq\n    max_batch: 4\n"
+	         "    dynamic_batching: { max_queue_delay_us: 300 }\n");
 	kill(p.pid, SIGHUP);
 	wait_log(&p, "generation 2", text, sizeof text);
-	expect_model_line(text, "m", u.model, 2);
+	expect_model_line(text, "m", u.model, 2, "max_batch 4, threads 1, dynamic batching 300 us");
 	wait_log(&p, "reload: 1 model changed", text, sizeof text);
 	/* sessions are debug lines */
 	one_session(u.sock);
@@ -369,7 +373,8 @@ START_TEST(log_debug_sessions_journal)
 	ck_assert_str_eq(line, "<7>session 1: closed");
 	ck_assert_msg(line_with(text, "model relu64: ", line, sizeof line), "%s", text);
 	ck_assert_msg(matches(line, "^<6>model relu64: /.*/relu64\\.dnnq, generation 1, "
-	                            "[0-9.]+ [kM]?B, loaded in [0-9]+ ms$"), "'%s'", line);
+	                            "[0-9.]+ [kM]?B, max_batch [0-9]+, threads 1, "
+	                            "loaded in [0-9]+ ms$"), "'%s'", line);
 	expect_every_line(text, "^<[0-7]>", "[0-9]{2}:[0-9]{2}:[0-9]{2}\\.");
 }
 END_TEST

@@ -1143,6 +1143,7 @@ static const char *const installed[] = {
 	"./usr/lib/python3/dist-packages/dnnq/_lib.py",
 	"./usr/lib/python3/dist-packages/dnnq/client.py",
 	"./usr/lib/python3/dist-packages/dnnq/errors.py",
+	"./usr/lib/python3/dist-packages/dnnq/py.typed",
 	"./usr/lib/systemd/system/dnnqd.service", "./usr/lib/systemd/system/dnnqd.socket",
 	"./usr/lib/sysusers.d/dnnq.conf", "./usr/lib/tmpfiles.d/dnnq.conf",
 	/* in `find | sort` order: lib/x86_64-linux-gnu after lib/tmpfiles.d */

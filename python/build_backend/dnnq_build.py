@@ -1,6 +1,7 @@
 """A PEP 517 build backend for the dnnq package, standard library only, so
 that `pip install ./python` needs no network: it builds a pure-Python wheel
-of dnnq/*.py (the name, version and dependencies from pyproject.toml).
+of dnnq/*.py and dnnq/py.typed, PEP 561's marker of a package with type
+hints (the name, version and dependencies from pyproject.toml).
 """
 import base64
 import hashlib
@@ -34,14 +35,18 @@ def _metadata(p):
     return "\n".join(lines) + "\n"
 
 
+def _package():
+    """The package's files, as dnnq/NAME."""
+    return [f"dnnq/{n}" for n in sorted(os.listdir(os.path.join(HERE, "dnnq")))
+            if n.endswith(".py") or n == "py.typed"]
+
+
 def _files(p):
     """(archive name, bytes) of everything the wheel holds but RECORD."""
-    pkg = os.path.join(HERE, "dnnq")
     out = []
-    for name in sorted(os.listdir(pkg)):
-        if name.endswith(".py"):
-            with open(os.path.join(pkg, name), "rb") as f:
-                out.append((f"dnnq/{name}", f.read()))
+    for rel in _package():
+        with open(os.path.join(HERE, rel), "rb") as f:
+            out.append((rel, f.read()))
     info = f"{p['name']}-{p['version']}.dist-info"
     out.append((f"{info}/METADATA", _metadata(p).encode()))
     out.append((f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: dnnq_build\n"
@@ -87,8 +92,6 @@ def build_sdist(sdist_directory, config_settings=None):
     base = f"{p['name']}-{p['version']}"
     name = base + ".tar.gz"
     with tarfile.open(os.path.join(sdist_directory, name), "w:gz") as t:
-        for rel in ["pyproject.toml", "build_backend/dnnq_build.py"] + \
-                   [f"dnnq/{n}" for n in sorted(os.listdir(os.path.join(HERE, "dnnq")))
-                    if n.endswith(".py")]:
+        for rel in ["pyproject.toml", "build_backend/dnnq_build.py"] + _package():
             t.add(os.path.join(HERE, rel), f"{base}/{rel}")
     return name

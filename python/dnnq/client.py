@@ -17,12 +17,16 @@ Lifetimes (docs/python.md says the same for users):
 - Blocks a request in flight may still be written into (a timeout, a
   disconnect) are never given back: they stay on the client until close.
 """
+from __future__ import annotations
+
 import asyncio
 import ctypes
 import operator
 import os
 import threading
+from collections.abc import Mapping
 from types import SimpleNamespace
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -39,6 +43,12 @@ _I64 = np.dtype(np.int64)
 _I32_MIN, _I32_MAX = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 _TYPESTR = {k: v.str for k, v in _NP_OF.items()}
 _DRAIN = 64     # completion bytes read per wake-up of run_async's reader
+
+# What Model.run takes (one array, a list in input order, a dict by name)
+# and gives back (one array, else a list or a dict by output name).
+ArrayIn = Union[np.ndarray, Sequence[Any], Dict[str, Any]]
+ArrayOut = Union[np.ndarray, List[np.ndarray], Dict[str, np.ndarray]]
+DtypeLike = Optional[Any]   # None, or a numpy dtype (np.float32)
 
 
 def _timeout_ms(timeout):
@@ -122,9 +132,16 @@ class TensorInfo:
         if want == _F32 and self._code == _lib.TYPE_U8:
             return _lib.TYPE_F32
         takes = f"{self.dtype} or float32" if self._code == _lib.TYPE_U8 else str(self.dtype)
-        # numpy's default float: the tools convert it, the client wants it said
-        hint = (" (.astype(numpy.float32))" if want == np.float64 and "float32" in takes
-                else "")
+        # the right kind in another byte order, or numpy's default float
+        # (the tools convert it, the client wants it said)
+        native = want.newbyteorder("=")
+        if not want.isnative and (native == self.dtype or
+                                  (native == _F32 and self._code == _lib.TYPE_U8)):
+            hint = f" (big-endian {native}: .astype(numpy.{native}))"
+        elif want == np.float64 and "float32" in takes:
+            hint = " (.astype(numpy.float32))"
+        else:
+            hint = ""
         raise DtypeError(f"{what} '{self.name}': dtype {want}: takes {takes}{hint}")
 
 
@@ -135,7 +152,9 @@ class Client:
     for the connect and control replies (None: the default, 5 s). One Client
     serves many threads."""
 
-    def __init__(self, socket=None, *, slots=0, arena_bytes=0, spin_us=0, timeout=None):
+    def __init__(self, socket: Optional[Union[str, os.PathLike]] = None, *, slots: int = 0,
+                 arena_bytes: int = 0, spin_us: int = 0,
+                 timeout: Optional[float] = None) -> None:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._busy = 0
@@ -193,14 +212,15 @@ class Client:
     # ---- the API -------------------------------------------------------------
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
+        """Whether close() was called."""
         return self._closing
 
-    def model(self, name):
+    def model(self, name: str) -> Model:
         """Opens the model served under `name` (NotFound when there is none)."""
         return Model(self, name)
 
-    def models(self):
+    def models(self) -> List[str]:
         """The names of the models dnnqd serves, in its order."""
         names = []
         buf = ctypes.create_string_buffer(256)
@@ -218,7 +238,7 @@ class Client:
             raise from_code(n, "dnnq_model_name")
         return names
 
-    def stats(self):
+    def stats(self) -> SimpleNamespace:
         """dnnq_stats: the daemon's counters, as attributes (uptime_ns,
         requests, failures, bytes_copied, session_requests,
         session_failures, sessions, models, workers, pid, scope, status)."""
@@ -234,7 +254,7 @@ class Client:
         d["status"] = s.status.decode("utf-8", "replace")
         return SimpleNamespace(**d)
 
-    def close(self):
+    def close(self) -> None:
         """Refuses new calls, waits for the calls other threads are making
         to return, closes the session. Views of its tensors stay readable
         (zeros). Idempotent."""
@@ -255,16 +275,18 @@ class Client:
             self._region = None     # the blocks still hold it
             self._abandoned = []
 
-    def __enter__(self):
+    def __enter__(self) -> Client:
+        """`with dnnq.Client() as c:` closes c at the block's end."""
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.close()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Client:
+        """`async with dnnq.Client() as c:` closes c at the block's end."""
         return self
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc) -> None:
         self.close()
 
     def __del__(self):
@@ -463,7 +485,7 @@ class Model:
         return (f"<dnnq.Model {self.name!r} generation {self.generation}, inputs "
                 f"{list(self.inputs)}, outputs {list(self.outputs)}>")
 
-    def close(self):
+    def close(self) -> None:
         """Closes the model handle (waiting for the calls on it to return)."""
         c = self.client
         with c._lock:
@@ -477,10 +499,11 @@ class Model:
                 lib.dnnq_model_close(self._h)
             self._h = None
 
-    def __enter__(self):
+    def __enter__(self) -> Model:
+        """`with c.model(name) as m:` closes m at the block's end."""
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.close()
 
     def __del__(self):
@@ -490,7 +513,8 @@ class Model:
             except Exception:   # interpreter shutdown
                 pass
 
-    def request(self, batch=1, *, input_dtype=None, output_dtype=None):
+    def request(self, batch: int = 1, *, input_dtype: DtypeLike = None,
+                output_dtype: DtypeLike = None) -> Request:
         """A reusable request whose inputs and outputs are numpy views of
         the shared arena (zero copy). input_dtype / output_dtype: None for
         the signature's, or np.float32 where it says uint8 (the daemon then
@@ -517,8 +541,9 @@ class Model:
                                       f"given {len(x)}")
             return tuple(np.asarray(a) for a in x), "list"
         if len(self.inputs) != 1:
-            raise InvalidArgument(f"model '{self.name}' takes {len(self.inputs)} inputs: "
-                                  "pass a dict by name")
+            raise InvalidArgument(f"model '{self.name}' takes {len(self.inputs)} inputs "
+                                  f"{list(self._in_names)}: pass a list in that order or a "
+                                  "dict by name")
         return (x if type(x) is np.ndarray else np.asarray(x),), "array"
 
     def _check(self, arrays):
@@ -582,7 +607,8 @@ class Model:
             return list(outs)
         return {o.name: a for o, a in zip(self.outputs, outs)}
 
-    def run(self, x, *, timeout=None, output_dtype=None):
+    def run(self, x: ArrayIn, *, timeout: Optional[float] = None,
+            output_dtype: DtypeLike = None) -> ArrayOut:
         """Runs the model once and returns fresh arrays.
 
         x: one array (a model with one input), a list in input order, or a
@@ -596,41 +622,91 @@ class Model:
         batch, in_codes = self._check(arrays)
         out_codes = self._out_codes(output_dtype)
         ms = _timeout_ms(timeout)
+        parts = [self._run_chunk(a, b, in_codes, out_codes, ms) for a, b in
+                 self._chunks(arrays, batch)]
+        return self._joined(parts, how)
+
+    def _chunks(self, arrays, batch):
+        """(arrays, batch) for each request a batch of `batch` takes: one,
+        or max_batch-sized slices."""
         step = self.max_batch or batch
         if batch <= step:
-            return self._result(self._run_chunk(arrays, batch, in_codes, out_codes, ms), how)
-        parts = [self._run_chunk([a[o:o + step] for a in arrays], min(step, batch - o),
-                                 in_codes, out_codes, ms) for o in range(0, batch, step)]
+            return [(arrays, batch)]
+        return [([a[o:o + step] for a in arrays], min(step, batch - o))
+                for o in range(0, batch, step)]
+
+    def _joined(self, parts, how):
+        """The outputs of the chunks' requests, concatenated."""
+        if len(parts) == 1:
+            return self._result(parts[0], how)
         return self._result([np.concatenate(p) for p in zip(*parts)], how)
 
-    def _run_chunk(self, arrays, batch, in_codes, out_codes, ms):
+    def _staged(self, arrays, batch, in_codes, out_codes):
+        """A pooled request with the arrays copied into its inputs."""
         r = self._take(batch, in_codes, out_codes)
         for view, a in zip(r._in_views, arrays):
             view[...] = a
-        r._infer(ms)
+        return r
+
+    def _collected(self, r):
+        """Copies of r's outputs; r goes back to the pool."""
         outs = [v.copy() for v in r._out_views]
         self._give(r)
         return outs
 
-    async def run_async(self, x, *, timeout=None, output_dtype=None):
+    def _run_chunk(self, arrays, batch, in_codes, out_codes, ms):
+        r = self._staged(arrays, batch, in_codes, out_codes)
+        r._infer(ms)
+        return self._collected(r)
+
+    async def run_async(self, x: ArrayIn, *, timeout: Optional[float] = None,
+                        output_dtype: DtypeLike = None) -> ArrayOut:
         """run() for asyncio: submits, then awaits the completion on the
-        client's event fd (dnnq_event_fd) without blocking the loop."""
+        client's event fd (dnnq_event_fd) without blocking the loop. A
+        batch above max_batch goes as several requests, one after another
+        (as run() sends them: a huge batch never holds every slot)."""
         arrays, how = self._arrays(x)
         batch, in_codes = self._check(arrays)
-        if self.max_batch and batch > self.max_batch:
-            raise ShapeError(f"run_async: batch {batch} is above model '{self.name}''s "
-                             f"maximum {self.max_batch}")
         out_codes = self._out_codes(output_dtype)
         if timeout is not None:
             _timeout_ms(timeout)
-        r = self._take(batch, in_codes, out_codes)
-        for view, a in zip(r._in_views, arrays):
-            view[...] = a
+        parts = [await self._run_chunk_async(a, b, in_codes, out_codes, timeout)
+                 for a, b in self._chunks(arrays, batch)]
+        return self._joined(parts, how)
+
+    async def _run_chunk_async(self, arrays, batch, in_codes, out_codes, timeout):
+        r = self._staged(arrays, batch, in_codes, out_codes)
         r._submit()
         await self.client._wait_async(r, timeout)
-        outs = [v.copy() for v in r._out_views]
-        self._give(r)
-        return self._result(outs, how)
+        return self._collected(r)
+
+
+class _Views(Mapping):
+    """A request's views by name. Read-only: `r.inputs["x"] = a` would
+    only rebind the name, leaving the shared tensor as it was."""
+    __slots__ = ("_views", "_what")
+
+    def __init__(self, views, what):
+        self._views = views
+        self._what = what
+
+    def __getitem__(self, name):
+        return self._views[name]
+
+    def __iter__(self):
+        return iter(self._views)
+
+    def __len__(self):
+        return len(self._views)
+
+    def __repr__(self):
+        return repr(self._views)
+
+    def __setitem__(self, name, value):
+        raise TypeError(f"{self._what}[{name!r}] = ... would replace the view, not write the "
+                        f"shared tensor: write into it, {self._what}[{name!r}][...] = value")
+
+    __delitem__ = __setitem__
 
 
 class Request:
@@ -670,8 +746,10 @@ class Request:
         views = [np.asarray(b) for b in self._blocks]
         self._in_views = views[:n]
         self._out_views = views[n:]
-        self.inputs = {i.name: v for i, v in zip(model.inputs, self._in_views)}
-        self.outputs = {o.name: v for o, v in zip(model.outputs, self._out_views)}
+        self.inputs = _Views({i.name: v for i, v in zip(model.inputs, self._in_views)},
+                             "inputs")
+        self.outputs = _Views({o.name: v for o, v in zip(model.outputs, self._out_views)},
+                              "outputs")
 
     def __repr__(self):
         return f"<dnnq.Request {self.model.name!r} batch {self.batch}>"
@@ -695,7 +773,7 @@ class Request:
                 self._abandon()
             raise from_code(rc, "dnnq_infer")
 
-    def run(self, timeout=None):
+    def run(self, timeout: Optional[float] = None) -> Mapping[str, np.ndarray]:
         """Runs the request and waits (timeout: seconds, None waits); returns
         self.outputs."""
         self._infer(_timeout_ms(timeout))
@@ -708,7 +786,7 @@ class Request:
         self._inflight = True
         self._error = None
 
-    def submit(self):
+    def submit(self) -> Future:
         """Submits the request without waiting; returns its Future."""
         self._submit()
         return Future(self)
@@ -747,7 +825,7 @@ class Request:
             if not c._closing:
                 c._abandoned.extend(self._blocks)
 
-    def close(self):
+    def close(self) -> None:
         """Drops the request's tensors (waiting for one in flight first).
         Each goes back to the arena once no view of it is left."""
         if self._inflight and not self._client._closing:
@@ -756,14 +834,15 @@ class Request:
             except Exception:
                 pass
         self._blocks = []
-        self.inputs = {}
-        self.outputs = {}
+        self.inputs = _Views({}, "inputs")
+        self.outputs = _Views({}, "outputs")
         self._in_views = self._out_views = []
 
-    def __enter__(self):
+    def __enter__(self) -> Request:
+        """`with m.request() as r:` closes r at the block's end."""
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.close()
 
 
@@ -774,7 +853,7 @@ class Future:
         self.request = request
         self._rc = None
 
-    def done(self):
+    def done(self) -> bool:
         """Whether it ended (dnnq_poll; does not raise)."""
         if self._rc is None:
             rc = self.request._poll()
@@ -786,7 +865,7 @@ class Future:
         self._rc = rc
         self.request._ended(rc)
 
-    def result(self, timeout=None):
+    def result(self, timeout: Optional[float] = None) -> Mapping[str, np.ndarray]:
         """Waits for the end (timeout: seconds, None waits; Timeout leaves it
         in flight) and returns the request's outputs, or raises its error."""
         if self._rc is None:
@@ -799,7 +878,9 @@ class Future:
             raise self.request._error
         return self.request.outputs
 
-    def exception(self, timeout=None):
+    def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
+        """The request's error, or None when it succeeded; waits like
+        result() (Timeout, which leaves it in flight, is raised)."""
         try:
             self.result(timeout)
         except Timeout:
@@ -809,7 +890,7 @@ class Future:
         return None
 
 
-def connect(socket=None, **kw):
+def connect(socket: Optional[Union[str, os.PathLike]] = None, **kw: Any) -> Client:
     """Client(socket, **kw)."""
     return Client(socket, **kw)
 

@@ -22,7 +22,8 @@ class Error(Exception):
         self.message = message
 
     @property
-    def strerror(self):
+    def strerror(self) -> str:
+        """dnnq_strerror's text for the code ("" when it is 0)."""
         return _strerror(self.code) if self.code else ""
 
     def __str__(self):

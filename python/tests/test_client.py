@@ -191,6 +191,10 @@ def test_errors(client, tmp_path):
         m.run(np.zeros((0, 64), np.uint8))
     with pytest.raises(dnnq.InvalidArgument, match="no input 'z'"):
         m.run({"z": np.zeros((1, 64), np.uint8)})
+    with pytest.raises(dnnq.InvalidArgument,
+                       match=r"takes 2 inputs \['a', 'b'\]: pass a list in that order or a "
+                             "dict by name$"):
+        client.model("multi").run(np.zeros((1, 6, 6, 4), np.uint8))
     with pytest.raises(dnnq.ShapeError, match="batch 1: the other inputs have 2"):
         client.model("multi").run({"a": np.zeros((2, 6, 6, 4), np.uint8),
                                    "b": np.zeros((1, 6, 6, 4), np.uint8)})
@@ -219,6 +223,90 @@ def test_errors(client, tmp_path):
     with pytest.raises(dnnq.InvalidArgument, match="in flight"):
         r.run()
     r.close()
+
+
+def test_array_layouts(client):
+    """Non-contiguous, Fortran-order and read-only arrays are copied in as
+    they read; a big-endian float32 and a 0-d array are refused, saying
+    what to do."""
+    m = client.model("relu64")
+    x = relu64_input(4)
+    want = m.run(x)
+    wide = np.zeros((4, 128), np.uint8)
+    wide[:, ::2] = x
+    assert np.array_equal(m.run(wide[:, ::2]), want)
+    assert np.array_equal(m.run(np.asfortranarray(x)), want)
+    ro = x.copy()
+    ro.flags.writeable = False
+    assert np.array_equal(m.run(ro), want)
+    with pytest.raises(dnnq.DtypeError,
+                       match=r"dtype >f4: takes uint8 or float32 "
+                             r"\(big-endian float32: \.astype\(numpy\.float32\)\)$"):
+        m.run(x.astype(">f4"))
+    assert np.array_equal(m.run(x.astype(">f4").astype(np.float32)),
+                          m.run(x.astype(np.float32)))
+    with pytest.raises(dnnq.ShapeError, match=r"shape \(\): wants \(N, 64\)"):
+        m.run(np.uint8(3))
+
+
+def test_request_views_cannot_be_rebound(client):
+    """r.inputs["x"] = a would leave the shared tensor as it was: refused,
+    saying to write into the view."""
+    m = client.model("relu64")
+    x = relu64_input(1)
+    with m.request() as r:
+        with pytest.raises(TypeError, match=r"write into it, inputs\['x'\]\[\.\.\.\] = value"):
+            r.inputs["x"] = x
+        with pytest.raises(TypeError):
+            del r.outputs["y"]
+        r.inputs["x"][...] = x
+        assert np.array_equal(r.run(timeout=10)["y"], m.run(x))
+        assert list(r.inputs) == ["x"] and len(r.outputs) == 1 and "y" in r.outputs
+
+
+def test_run_async_splits_a_batch_like_run(client):
+    m = client.model("relu64")
+    x = relu64_input(2 * m.max_batch + 3)
+    assert np.array_equal(asyncio.run(m.run_async(x, timeout=10)), m.run(x))
+
+
+def test_public_api_has_docstrings_and_type_hints():
+    """help() says something of every public function and method, and each
+    one's return type is annotated."""
+    import inspect
+    import typing
+    missing = []
+    for name in ("Client", "Model", "Request", "Future", "connect"):
+        obj = getattr(dnnq, name)
+        members = [(name, obj)] if inspect.isfunction(obj) else [
+            (f"{name}.{k}", v.fget if isinstance(v, property) else v)
+            for k, v in vars(obj).items()
+            if (not k.startswith("_") or k in ("__enter__", "__aenter__"))
+            and (inspect.isfunction(v) or isinstance(v, property))]
+        for qual, f in members:
+            if not inspect.getdoc(f):
+                missing.append(f"{qual}: no docstring")
+            if "return" not in typing.get_type_hints(f):
+                missing.append(f"{qual}: no return annotation")
+    assert not missing, missing
+
+
+def test_wheel_and_sdist_hold_the_package_and_py_typed(tmp_path):
+    """pip install ./python's wheel (and the sdist) carry every module and
+    the py.typed marker, so type checkers read the hints."""
+    import importlib.util
+    import tarfile
+    import zipfile
+    here = os.path.join(os.path.dirname(__file__), "..", "build_backend", "dnnq_build.py")
+    spec = importlib.util.spec_from_file_location("dnnq_build", here)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    want = {f"dnnq/{n}" for n in ("__init__.py", "_lib.py", "client.py", "errors.py",
+                                  "py.typed")}
+    with zipfile.ZipFile(tmp_path / build.build_wheel(str(tmp_path))) as z:
+        assert want <= set(z.namelist())
+    with tarfile.open(tmp_path / build.build_sdist(str(tmp_path))) as t:
+        assert {f"dnnq-{dnnq.__version__}/{w}" for w in want} <= set(t.getnames())
 
 
 def test_closed_model_and_finished_future(client):
