@@ -40,12 +40,9 @@ void bench_threads_pinned(struct bench_threads *t, unsigned n)
 {
 	cpu_set_t set;
 	int cpus[CPU_SETSIZE];
-	unsigned k = 0;
 	if (sched_getaffinity(0, sizeof set, &set))
 		bench_die("bench: sched_getaffinity: %s", strerror(errno));
-	for (int c = 0; c < CPU_SETSIZE && k < n; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[k++] = c;
+	unsigned k = dnnq_pool_allowed_cpus(n, cpus);   /* at most CPU_SETSIZE */
 	if (k < n || n <= 1) {
 		if (k < n)
 			bench_warn("%u threads on %u allowed CPUs: not pinned", n, k);

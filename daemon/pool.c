@@ -187,6 +187,18 @@ static void pool_parallel_for(void *ctx, size_t n, dnnq_task_fn fn, void *arg)
 	                      memory_order_release);
 }
 
+unsigned dnnq_pool_allowed_cpus(unsigned n, int *cpus)
+{
+	cpu_set_t set;
+	unsigned k = 0;
+	if (sched_getaffinity(0, sizeof set, &set))
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE && k < n; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[k++] = c;
+	return k;
+}
+
 struct dnnq_pool *dnnq_pool_create(unsigned nthreads, const int *cpus)
 {
 	if (nthreads < 1 || nthreads > 1024) {

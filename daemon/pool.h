@@ -15,6 +15,10 @@ struct dnnq_pool;
  * entries: thread t is pinned to cpus[t] (the caller's thread is pinned too).
  * NULL on failure, with errno set. */
 struct dnnq_pool *dnnq_pool_create(unsigned nthreads, const int *cpus);
+/* The first CPUs (at most n) the calling thread may run on, into cpus: how
+ * many there are (0, with errno set, when the mask cannot be read). For
+ * pinning a pool one thread a CPU. */
+unsigned dnnq_pool_allowed_cpus(unsigned n, int *cpus);
 void dnnq_pool_destroy(struct dnnq_pool *pool);
 struct dnnq_executor dnnq_pool_executor(struct dnnq_pool *pool);
 

@@ -22,6 +22,7 @@
 #include <check.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -714,6 +715,37 @@ START_TEST(tools_end_to_end)
 	ck_assert_msg(run_db >= 20.0, "dnnq-run int8 vs fp32: %.2f dB", run_db);
 	free(q.data);
 	free(f.data);
+
+	/* --pin: the bytes of an unpinned run, on 2 threads where 2 CPUs are
+	 * allowed; with this process held to one CPU (the child inherits the
+	 * mask), more threads than allowed CPUs is an error that says so */
+	int cpus[2];
+	unsigned ncpus = dnnq_pool_allowed_cpus(2, cpus);
+	ck_assert_uint_ge(ncpus, 1);
+	if (ncpus == 2) {
+		sh(&c, dir, "dnnq-run %s/cnn.dnnq --input input=" DIGITS "/test_x.npy --output-dir %s"
+		   " --threads 2", dir, dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		load(path, &q);
+		sh(&c, dir, "dnnq-run %s/cnn.dnnq --input input=" DIGITS "/test_x.npy --output-dir %s"
+		   " --threads 2 --pin", dir, dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		load(path, &f);
+		ck_assert_uint_eq(q.a.nbytes, f.a.nbytes);
+		ck_assert(!memcmp(q.data, f.data, q.a.nbytes));
+		free(q.data);
+		free(f.data);
+	}
+	cpu_set_t was, one;
+	ck_assert_int_eq(sched_getaffinity(0, sizeof was, &was), 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpus[0], &one);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof one, &one), 0);
+	sh(&c, dir, "dnnq-run %s/cnn.dnnq --input input=" DIGITS "/test_x.npy --output-dir %s"
+	   " --threads 2 --pin", dir, dir);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof was, &was), 0);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "--pin: 2 threads on 1 allowed CPUs"), "%s", c.err);
 
 	/* 16-bit accumulation: everywhere, then auto; the file says so */
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/cnn16.dnnq --calib " DIGITS

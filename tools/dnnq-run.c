@@ -2,7 +2,7 @@
  * dnnq-run: runs a model in-process on .npy inputs and writes its outputs.
  *
  *   dnnq-run MODEL -i|--input NAME=FILE.npy ... [-o|--output-dir DIR] [--threads N]
- *            [--repeat N] [--isa ISA] [--json]
+ *            [--pin] [--repeat N] [--isa ISA] [--json]
  *
  * MODEL is a .dnnq model (the engine, int8 inside, as dnnqd runs it) or an
  * .onnx model (the fp32 reference executor, onnx/ref.c), told apart by the
@@ -43,7 +43,7 @@ struct opts {
 	unsigned threads;
 	long repeat;
 	enum dnnq_isa isa;
-	bool json, profile;
+	bool json, profile, pin;
 };
 
 /* One model input or output, in either kind of model. */
@@ -78,7 +78,7 @@ static void usage(void)
 {
 	printf(
 		"usage: %s MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]\n"
-		"                [--repeat N] [--profile] [--isa ISA] [--json]\n"
+		"                [--pin] [--repeat N] [--profile] [--isa ISA] [--json]\n"
 		"Runs a .dnnq model (int8, through the engine) or an .onnx model (fp32, through\n"
 		"the reference executor) on .npy inputs and writes each output as NAME.npy.\n"
 		"  -i, --input NAME=FILE  the array for input NAME ([n, ...]: n samples); once\n"
@@ -87,6 +87,9 @@ static void usage(void)
 		"                     to int32 (each value must fit)\n"
 		"  -o, --output-dir DIR  where the outputs go, created if missing (default .)\n"
 		"  --threads N        engine threads, 1..256 (default 1)\n"
+		"  --pin              each engine thread on a CPU of its own, the first\n"
+		"                     --threads of the CPUs this process may run on, as\n"
+		"                     dnnqd pins its workers (.dnnq models)\n"
 		"  --repeat N         N timed runs after the first: latency statistics\n"
 		"  --profile          each node's time over the timed runs (--repeat, default\n"
 		"                     20; .dnnq models): op, output, us, share, GOP/s, GB/s,\n"
@@ -102,11 +105,12 @@ static void usage(void)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_THREADS = 256, O_REPEAT, O_PROFILE, O_ISA, O_JSON };
+	enum { O_THREADS = 256, O_PIN, O_REPEAT, O_PROFILE, O_ISA, O_JSON };
 	static const struct option lopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, O_THREADS },
+		{ "pin", no_argument, NULL, O_PIN },
 		{ "repeat", required_argument, NULL, O_REPEAT },
 		{ "profile", no_argument, NULL, O_PROFILE },
 		{ "isa", required_argument, NULL, O_ISA },
@@ -159,6 +163,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			break;
+		case O_PIN: o->pin = true; break;
 		case O_PROFILE: o->profile = true; break;
 		case O_JSON: o->json = true; dnnq_json_failures(); break;
 		case 'h': usage(); exit(0);
@@ -345,8 +350,14 @@ static int prepare(const struct opts *o, struct run *r, struct dnnq_diag *d)
 		                     "most %u (its graph moves the batch off dim 0: "
 		                     "the import fixed the batch)", o->model, r->batch, (unsigned)r->max_batch);
 	if (!r->onnx) {
-		if (o->threads > 1) {
-			r->pool = dnnq_pool_create(o->threads, NULL);
+		int cpus[256];
+		unsigned ncpus = o->pin ? dnnq_pool_allowed_cpus(o->threads, cpus) : 0;
+		if (o->pin && ncpus < o->threads)
+			return dnnq_diag_set(d, DNNQ_E_RANGE, "--pin: %u threads on %u allowed CPUs",
+			                     o->threads, ncpus);
+		/* one thread pinned: a pool of none but the caller */
+		if (o->threads > 1 || o->pin) {
+			r->pool = dnnq_pool_create(o->threads, o->pin ? cpus : NULL);
 			if (!r->pool)
 				return dnnq_diag_set(d, DNNQ_E_NOMEM, "%u threads: cannot start them",
 				                     o->threads);
