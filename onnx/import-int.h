@@ -83,6 +83,8 @@ struct imp {
 	size_t vcap, ncap_nodes, rcap;
 	bool *known;                /* a value: its shape is known */
 	bool *batch;                /* a folded integer value: may hold IMP_BATCH */
+	bool *boolean;              /* a value ONNX types bool (the float 0 or 1, a
+	                               fold's uint8): a CastLike to it casts to bool */
 	bool rnn_dim1;              /* an LSTM or GRU reads its batch on dim 1: a graph
 	                               output with its batch moved is given as ONNX's
 	                               item behind a batch axis (onnx/import.c) */
@@ -188,6 +190,7 @@ struct nctx {
 	int32_t consts[DNNQ_IR_MAX_OUTPUTS];  /* and outputs 1 .. nconst - 1 these (Split) */
 	uint32_t nconst;
 	bool merged;                       /* alias: a Pad merged into its reader */
+	bool boolean;                      /* output 0 is a bool (m->boolean) */
 	uint8_t moved[DNNQ_IR_MAX_OUTPUTS]; /* output k's batch is on ONNX's dim moved[k] */
 };
 

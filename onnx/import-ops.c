@@ -108,8 +108,12 @@ static size_t numel(const struct dnnq_ir_value *v)
 	return dnnq_ir_numel(v, 1);
 }
 
+/* Input i's name: the ONNX node's, or for ConcatFromSequence (its one
+ * input the sequence) the value's. */
 const char *iname(struct nctx *c, size_t i)
 {
+	if (!strcmp(S(c->np->op_type), "ConcatFromSequence"))
+		return V(c, i) ? S(V(c, i)->name) : "";
 	return i < c->nin && i < c->np->n_input ? S(c->np->input[i]) : "";
 }
 
@@ -1567,16 +1571,17 @@ int imp_cast_to(struct nctx *c, int64_t *to)
 		[DNNQ_IR_S32] = ONNX__TENSOR_PROTO__DATA_TYPE__INT32,
 		[DNNQ_IR_S64] = ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
 	};
-	if (strcmp(S(c->np->op_type), "CastLike")) {
-		if (!attr(c, "to"))
-			return bad(c, DNNQ_E_FORMAT, "attribute 'to' is missing");
-		return a_int(c, "to", 0, to);
-	}
-	int rc = need(c, 1, DT_ANY, false);
-	if (!rc) {
-		*to = onnx_of[V(c, 1)->dtype];
+	int rc;
+	if (strcmp(S(c->np->op_type), "CastLike"))
+		rc = attr(c, "to") ? a_int(c, "to", 0, to)
+		                   : bad(c, DNNQ_E_FORMAT, "attribute 'to' is missing");
+	else if (!(rc = need(c, 1, DT_ANY, false))) {
+		/* a bool is carried as the float 0 or 1 (or a fold's uint8) */
+		*to = c->m->boolean[c->in[1]] ? ONNX__TENSOR_PROTO__DATA_TYPE__BOOL
+		                              : onnx_of[V(c, 1)->dtype];
 		c->nin = 1;     /* input 1 gives only its type */
 	}
+	c->boolean = !rc && *to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 	return rc;
 }
 
@@ -1908,6 +1913,9 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 	                      : attr_ints(c, "axes", ax, x->ndim, &k)))
 		return rc;
 	size_t n = k > 0 ? (size_t)k : 0;
+	if (noop_attr != 0 && noop_attr != 1)
+		return bad(c, DNNQ_E_RANGE, "noop_with_empty_axes = %lld: 0 or 1 expected",
+		           (long long)noop_attr);
 	if (!input && c->nin > 1)
 		return bad(c, DNNQ_E_FORMAT, "%zu inputs: axes is an input from opset %d on, an "
 		           "attribute before", c->nin, strcmp(op, "ReduceSum") ? 18 : 13);
@@ -3207,6 +3215,8 @@ static int emit(struct nctx *c, const struct opdef *d, size_t index)
 				return DNNQ_E_NOMEM;
 			continue;
 		}
+		if (!k && c->alias < 0 && c->boolean)
+			m->boolean[id] = true;
 		if (*o && imp_add_name(m, o, IMP_VALUE, id))
 			return DNNQ_E_NOMEM;
 	}

@@ -158,6 +158,9 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 		if (!(k = realloc(m->batch, cap * sizeof *k)))
 			return DNNQ_E_NOMEM;
 		m->batch = k;
+		if (!(k = realloc(m->boolean, cap * sizeof *k)))
+			return DNNQ_E_NOMEM;
+		m->boolean = k;
 		uint8_t *mv = realloc(m->moved, cap * sizeof *mv);
 		if (!mv)
 			return DNNQ_E_NOMEM;
@@ -175,6 +178,7 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 	ir->values[ir->nvalues].name = name;
 	m->known[ir->nvalues] = known;
 	m->batch[ir->nvalues] = false;
+	m->boolean[ir->nvalues] = false;
 	m->moved[ir->nvalues] = 0;
 	return (int32_t)ir->nvalues++;
 }
@@ -466,6 +470,8 @@ int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *
 	if (id < 0) {
 		free(v.data);
 		imp_problem(m, DNNQ_E_NOMEM, "%s: out of memory", what);
+	} else {
+		m->boolean[id] = dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 	}
 	return id;
 }
@@ -752,6 +758,8 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k, 
 		v.dims[i] = dv;
 	}
 	*as = b ? batch_dim1_input(m, &v, k) : declare_input(m, &v, k);
+	if (*as >= 0)
+		m->boolean[*as] = et == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 	return *as < 0 ? *as : 0;
 }
 
@@ -1305,6 +1313,7 @@ static void imp_release(struct imp *m)
 	free(m->names);
 	free(m->known);
 	free(m->batch);
+	free(m->boolean);
 	free(m->moved);
 	free(m->pads);
 	for (size_t i = 0; i < m->nseqs; i++)

@@ -371,8 +371,8 @@ END_TEST
 
 /* What an odd file does with a Loop: a Pad read by a Conv and by a body
  * stays a Pad (the body reads it padded), two Loops whose bodies use the
- * same names each read their own, a CastLike of a computed integer,
- * against numpy; a body input shadowing
+ * same names each read their own, a CastLike of a computed integer and
+ * one to a bool, against numpy; a body input shadowing
  * the graph's x and a sequence copied each of 2^40 iterations refused,
  * naming the node. */
 START_TEST(loop_odd_files)
@@ -383,6 +383,14 @@ START_TEST(loop_odd_files)
 	/* CastLike of a computed int64 (not folded): its input 1 gives the type;
 	 * int8 may pick another of two close maxima (a plain Cast the same) */
 	matches("castlike_int", "castlike_int_", 1, x, 1, y, 0);
+	/* CastLike to a bool's type: x != 0 (a bool is carried as the float 0
+	 * or 1, so it was x itself) */
+	matches("castlike_bool", "castlike_bool_", 1, x, 1, y, 30);
+	refused(RNN "/reduceprod_noop.onnx", NULL, 0, DNNQ_E_RANGE, "node 'prod' (ReduceProd): "
+	        "noop_with_empty_axes = 2: 0 or 1 expected");
+	/* the sequence's tensors named (were '' past input 0) */
+	refused(RNN "/seq_mixed.onnx", NULL, 0, DNNQ_E_DTYPE, "node 'cat' (ConcatFromSequence): "
+	        "input 0 'x' is float32, input 1 'ints' int64");
 	refused(RNN "/loop_shadow.onnx", NULL, 0, DNNQ_E_FORMAT, "node 'shadowing' (Loop): body "
 	        "input 2 'x' is a name defined before");
 	refused(RNN "/loop_seqmem.onnx", NULL, 0, DNNQ_E_UNSUPPORTED, "node 'ins' (SequenceInsert): "

@@ -77,6 +77,11 @@
               tensors: refused at the bound on the sequences' tensors.
   castlike_int.onnx  y = CastLike(ArgMax(x, axis 1), x): a computed int64
               to float; castlike_int_x.npy, castlike_int_y.npy.
+  castlike_bool.onnx  y = CastLike(CastLike(x, a bool), x): x != 0 as
+              float; castlike_bool_x.npy (two zeros), castlike_bool_y.npy.
+  reduceprod_noop.onnx  ReduceProd with noop_with_empty_axes 2: refused.
+  seq_mixed.onnx  ConcatFromSequence of x and an int64 tensor: refused,
+              naming both tensors.
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -524,6 +529,31 @@ def loop_odd_models(out):
     np.save(os.path.join(out, "castlike_int_x.npy"), x)
     np.save(os.path.join(out, "castlike_int_y.npy"),
             np.argmax(x, axis=1).reshape(3, 1).astype(np.float32))
+    # CastLike to a bool initializer's type and back to x's: y = (x != 0)
+    g = helper.make_graph([
+        helper.make_node("CastLike", ["x", "mask"], ["xb"], "to_bool"),
+        helper.make_node("CastLike", ["xb", "x"], ["y"], "to_float"),
+    ], "castlike_bool", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
+        [c("mask", np.array([True]))])
+    save(g, "castlike_bool.onnx")
+    x = np.random.default_rng(10).uniform(-2, 2, (3, 4)).astype(np.float32)
+    x[0, 1] = x[2, 3] = 0
+    np.save(os.path.join(out, "castlike_bool_x.npy"), x)
+    np.save(os.path.join(out, "castlike_bool_y.npy"), (x != 0).astype(np.float32))
+    # ReduceProd (opset 18: axes an input) with noop_with_empty_axes 2
+    g = helper.make_graph([
+        helper.make_node("ReduceProd", ["x", "axes"], ["y"], "prod", noop_with_empty_axes=2),
+    ], "reduceprod_noop", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 1])],
+        [c("axes", np.array([1], np.int64))])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)],
+                                producer_name="mkrnn"), os.path.join(out, "reduceprod_noop.onnx"))
+    # a sequence of x and an int64 constant concatenated
+    g = helper.make_graph([
+        helper.make_node("SequenceConstruct", ["x", "ints"], ["seq"], "pair"),
+        helper.make_node("ConcatFromSequence", ["seq"], ["y"], "cat", axis=1),
+    ], "seq_mixed", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 8])],
+        [c("ints", np.zeros((1, 4), np.int64))])
+    save(g, "seq_mixed.onnx")
 
 
 def main():
