@@ -830,11 +830,7 @@ static int fold_add(struct nctx *c) { return fold_arith(c, AR_ADD); }
 static int fold_sub(struct nctx *c) { return fold_arith(c, AR_SUB); }
 static int fold_mul(struct nctx *c) { return fold_arith(c, AR_MUL); }
 static int fold_div(struct nctx *c) { return fold_arith(c, AR_DIV); }
-static int fold_equal(struct nctx *c)
-{
-	c->boolean = true;
-	return fold_arith(c, AR_EQUAL);
-}
+static int fold_equal(struct nctx *c) { return fold_arith(c, AR_EQUAL); }
 static int fold_pow(struct nctx *c) { return fold_arith(c, AR_POW); }
 
 /* Not on a bool (the IR's u8 0 or 1): an If's condition from Equal. */
@@ -845,7 +841,6 @@ static int fold_not(struct nctx *c)
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	void *data;
-	c->boolean = true;
 	rc = alloc_out(c, DNNQ_IR_U8, x->ndim, x->dims, &data);
 	for (size_t i = 0; !rc && i < dnnq_ir_numel(x, 1); i++)
 		((uint8_t *)data)[i] = !((const uint8_t *)x->data)[i];

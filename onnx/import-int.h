@@ -190,7 +190,8 @@ struct nctx {
 	int32_t consts[DNNQ_IR_MAX_OUTPUTS];  /* and outputs 1 .. nconst - 1 these (Split) */
 	uint32_t nconst;
 	bool merged;                       /* alias: a Pad merged into its reader */
-	bool boolean;                      /* output 0 is a bool (m->boolean) */
+	bool boolean;                      /* a cast to bool: output 0 is one
+	                                      (m->boolean) */
 	uint8_t moved[DNNQ_IR_MAX_OUTPUTS]; /* output k's batch is on ONNX's dim moved[k] */
 };
 

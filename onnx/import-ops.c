@@ -3183,9 +3183,22 @@ static int resolve_inputs(struct nctx *c, bool *unknown)
 }
 
 /* Creates the IR outputs (or the alias) and names every ONNX output. */
+/* Whether ONNX's op gives a bool (carried as the float 0 or 1, folded as
+ * uint8): what a CastLike to its output casts to (m->boolean). */
+static bool yields_bool(const char *op)
+{
+	static const char *const ops[] = { "Equal", "Greater", "GreaterOrEqual", "Less",
+		"LessOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf" };
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (!strcmp(op, ops[i]))
+			return true;
+	return false;
+}
+
 static int emit(struct nctx *c, const struct opdef *d, size_t index)
 {
 	struct imp *m = c->m;
+	bool boolean = c->boolean || yields_bool(S(c->np->op_type));
 	int32_t node = c->alias < 0 && c->constant < 0 ? (int32_t)m->ir->nnodes : -1;
 	for (size_t k = 0; k < c->np->n_output || k < c->nout; k++) {
 		const char *o = k < c->np->n_output ? S(c->np->output[k]) : "";
@@ -3215,7 +3228,7 @@ static int emit(struct nctx *c, const struct opdef *d, size_t index)
 				return DNNQ_E_NOMEM;
 			continue;
 		}
-		if (!k && c->alias < 0 && c->boolean)
+		if (!k && c->alias < 0 && boolean)
 			m->boolean[id] = true;
 		if (*o && imp_add_name(m, o, IMP_VALUE, id))
 			return DNNQ_E_NOMEM;

@@ -385,7 +385,8 @@ START_TEST(loop_odd_files)
 	matches("castlike_int", "castlike_int_", 1, x, 1, y, 0);
 	/* CastLike to a bool's type: x != 0 (a bool is carried as the float 0
 	 * or 1, so it was x itself) */
-	matches("castlike_bool", "castlike_bool_", 1, x, 1, y, 30);
+	static const char *const y2[2] = { "y", "y2" };
+	matches("castlike_bool", "castlike_bool_", 1, x, 2, y2, 30);
 	refused(RNN "/reduceprod_noop.onnx", NULL, 0, DNNQ_E_RANGE, "node 'prod' (ReduceProd): "
 	        "noop_with_empty_axes = 2: 0 or 1 expected");
 	/* the sequence's tensors named (were '' past input 0) */

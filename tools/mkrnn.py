@@ -78,7 +78,8 @@
   castlike_int.onnx  y = CastLike(ArgMax(x, axis 1), x): a computed int64
               to float; castlike_int_x.npy, castlike_int_y.npy.
   castlike_bool.onnx  y = CastLike(CastLike(x, a bool), x): x != 0 as
-              float; castlike_bool_x.npy (two zeros), castlike_bool_y.npy.
+              float, y2 the same with Greater(x, 0.5)'s bool; castlike_bool_x.npy
+              (two zeros), castlike_bool_y*.npy.
   reduceprod_noop.onnx  ReduceProd with noop_with_empty_axes 2: refused.
   seq_mixed.onnx  ConcatFromSequence of x and an int64 tensor: refused,
               naming both tensors.
@@ -533,13 +534,17 @@ def loop_odd_models(out):
     g = helper.make_graph([
         helper.make_node("CastLike", ["x", "mask"], ["xb"], "to_bool"),
         helper.make_node("CastLike", ["xb", "x"], ["y"], "to_float"),
-    ], "castlike_bool", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
-        [c("mask", np.array([True]))])
+        helper.make_node("Greater", ["x", "half"], ["gt"], "gt"),
+        helper.make_node("CastLike", ["x", "gt"], ["xb2"], "to_bool2"),
+        helper.make_node("CastLike", ["xb2", "x"], ["y2"], "to_float2"),
+    ], "castlike_bool", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4]), vi("y2", f, ["N", 4])],
+        [c("mask", np.array([True])), c("half", np.float32(0.5))])
     save(g, "castlike_bool.onnx")
     x = np.random.default_rng(10).uniform(-2, 2, (3, 4)).astype(np.float32)
     x[0, 1] = x[2, 3] = 0
     np.save(os.path.join(out, "castlike_bool_x.npy"), x)
     np.save(os.path.join(out, "castlike_bool_y.npy"), (x != 0).astype(np.float32))
+    np.save(os.path.join(out, "castlike_bool_y2.npy"), (x != 0).astype(np.float32))
     # ReduceProd (opset 18: axes an input) with noop_with_empty_axes 2
     g = helper.make_graph([
         helper.make_node("ReduceProd", ["x", "axes"], ["y"], "prod", noop_with_empty_axes=2),
