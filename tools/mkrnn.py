@@ -83,6 +83,8 @@
   reduceprod_noop.onnx  ReduceProd with noop_with_empty_axes 2: refused.
   seq_mixed.onnx  ConcatFromSequence of x and an int64 tensor: refused,
               naming both tensors.
+  loop_many.onnx  4200 iterations of x + 1: --precision auto leaves its
+              4200 units int8 unmeasured (past DNNQ_PRECISION_MAX_WORK).
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -559,6 +561,12 @@ def loop_odd_models(out):
     ], "seq_mixed", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 8])],
         [c("ints", np.zeros((1, 4), np.int64))])
     save(g, "seq_mixed.onnx")
+    # 4200 iterations of x + 1: as many one-Add units, too many to measure
+    g = helper.make_graph([
+        helper.make_node("Loop", ["many", "", "x"], ["y"], "adds", body=inc("t")),
+    ], "loop_many", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
+        [c("many", np.int64(4200)), c("one_f", np.float32(1))])
+    save(g, "loop_many.onnx")
 
 
 def main():
