@@ -3198,7 +3198,9 @@ static bool yields_bool(const char *op)
 static int emit(struct nctx *c, const struct opdef *d, size_t index)
 {
 	struct imp *m = c->m;
-	bool boolean = c->boolean || yields_bool(S(c->np->op_type));
+	const char *op = S(c->np->op_type);
+	bool boolean = c->boolean || yields_bool(op) ||
+	               (!strcmp(op, "Identity") && c->nin && c->in[0] >= 0 && m->boolean[c->in[0]]);
 	int32_t node = c->alias < 0 && c->constant < 0 ? (int32_t)m->ir->nnodes : -1;
 	for (size_t k = 0; k < c->np->n_output || k < c->nout; k++) {
 		const char *o = k < c->np->n_output ? S(c->np->output[k]) : "";

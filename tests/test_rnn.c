@@ -389,6 +389,10 @@ START_TEST(loop_odd_files)
 	matches("castlike_bool", "castlike_bool_", 1, x, 2, y2, 30);
 	refused(RNN "/reduceprod_noop.onnx", NULL, 0, DNNQ_E_RANGE, "node 'prod' (ReduceProd): "
 	        "noop_with_empty_axes = 2: 0 or 1 expected");
+	/* a condition that is not a bool (the iteration number: taken as
+	 * its truth, 0 stopped the loop) */
+	refused(RNN "/loop_cond_int.onnx", NULL, 0, DNNQ_E_DTYPE, "node 'counting' (Loop): the "
+	        "body's condition 'i' is int64, not a bool");
 	/* the sequence's tensors named (were '' past input 0) */
 	refused(RNN "/seq_mixed.onnx", NULL, 0, DNNQ_E_DTYPE, "node 'cat' (ConcatFromSequence): "
 	        "input 0 'x' is float32, input 1 'ints' int64");

@@ -85,6 +85,8 @@
               naming both tensors.
   loop_many.onnx  4200 iterations of x + 1: --precision auto leaves its
               4200 units int8 unmeasured (past DNNQ_PRECISION_MAX_WORK).
+  loop_cond_int.onnx  a body whose condition out is its iteration number
+              (int64): refused (it stopped the loop at iteration 0).
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -567,6 +569,14 @@ def loop_odd_models(out):
     ], "loop_many", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
         [c("many", np.int64(4200)), c("one_f", np.float32(1))])
     save(g, "loop_many.onnx")
+    # a body whose condition out is its iteration number (int64, not a bool)
+    cnt = helper.make_graph([helper.make_node("Add", ["a", "one_f"], ["t"])], "count",
+                            [vi("i", i64, []), vi("go", b, []), vi("a", f, ["N", 4])],
+                            [vi("i", i64, []), vi("t", f, ["N", 4])])
+    g = helper.make_graph([helper.make_node("Loop", ["two", "", "x"], ["y"], "counting", body=cnt)],
+                          "loop_cond_int", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
+                          [c("two", np.int64(2)), c("one_f", np.float32(1))])
+    save(g, "loop_cond_int.onnx")
 
 
 def main():
