@@ -262,6 +262,10 @@ of 0, -1, 5 of 4, INT64_MIN, INT64_MAX, [1, 1], float, an input, ArgMax's
 output, a Loop's carried value, axis 0, 2, -3, INT64_MIN, lengths 2^28
 and 2^33; ReduceProd axes duplicated, out of range, INT64_MIN, an input,
 empty with and without noop_with_empty_axes, of a constant 1e30^64.
+Run against numpy (float64, 1e-4): an fp32 MatMul + Add (`--keep-fp32
+'*'`, this host's AVX-512 panels) of K 1, 2, 17, 300, 4099 by N 1, 15,
+16, 17, 32, 33, 48 (around DNNQ_F32_PK_MIN_N, 16), plain and with a NaN
+or an Inf weight: all 105 matched, NaNs where numpy's.
 Read, not run: the .dnnq checks of topk (op bits, axis 0, k against the
 axis and 2^31, `dnnq_topk_work` from the graph's shapes), reduce_prod
 (fp32 only: no int8 ops; axes ascending in 1..rank-1) and the fp32 FC
