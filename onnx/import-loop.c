@@ -17,7 +17,8 @@
  *
  * Refused, naming the node: a trip count that is not a constant (a while
  * loop, or one only known at run time), a condition out of the body that
- * is not a constant, scan outputs (the body's outputs after the carried
+ * is not a constant, a condition that is not a bool (m->is_bool, or a
+ * fold's uint8), scan outputs (the body's outputs after the carried
  * ones). Bounded: the trip count by the ONNX nodes a walk visits
  * (IMP_MAX_WALKED, shared with the Ifs), each iteration charged the
  * names its body defines (forgotten and bound again) as well as the nodes
@@ -199,6 +200,9 @@ static int cond_out(struct nctx *c, const Onnx__GraphProto *body, bool *go)
 	if (id < 0)
 		return id == DNNQ_E_NOMEM ? id : DNNQ_E_UNSUPPORTED;
 	const struct dnnq_ir_value *v = &c->m->ir->values[id];
+	if (!c->m->is_bool[id] && v->dtype != DNNQ_IR_U8)
+		return bad(c, DNNQ_E_DTYPE, "the body's condition '%.100s' is %s, not a bool", name,
+		           dnnq_ir_dtype_name(v->dtype));
 	if (!v->data || dnnq_ir_numel(v, 1) != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "the body's condition '%.100s' is not a constant: "
 		           "a loop that stops on a computed condition is not unrolled", name);
@@ -335,6 +339,9 @@ int imp_loop(struct nctx *c)
 			return id;
 		if (!v)
 			rc = DNNQ_E_UNSUPPORTED;
+		else if (!m->is_bool[id] && v->dtype != DNNQ_IR_U8)
+			rc = bad(c, DNNQ_E_DTYPE, "condition '%.100s' is %s, not a bool", cname,
+			         dnnq_ir_dtype_name(v->dtype));
 		else if (!v->data || dnnq_ir_numel(v, 1) != 1)
 			rc = bad(c, DNNQ_E_UNSUPPORTED, "condition '%.100s' is not a constant: only a "
 			         "Loop of a constant trip count is unrolled", cname);

@@ -115,8 +115,12 @@ static size_t numel(const struct dnnq_ir_value *v)
 	return dnnq_ir_numel(v, 1);
 }
 
+/* Input i's name: the ONNX node's, or for ConcatFromSequence (its one
+ * input the sequence) the value's. */
 const char *iname(struct nctx *c, size_t i)
 {
+	if (!strcmp(S(c->np->op_type), "ConcatFromSequence"))
+		return V(c, i) ? S(V(c, i)->name) : "";
 	return i < c->nin && i < c->np->n_input ? S(c->np->input[i]) : "";
 }
 
@@ -1958,6 +1962,9 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 	                      : attr_ints(c, "axes", ax, x->ndim, &k)))
 		return rc;
 	size_t n = k > 0 ? (size_t)k : 0;
+	if (noop_attr != 0 && noop_attr != 1)
+		return bad(c, DNNQ_E_RANGE, "noop_with_empty_axes = %lld: 0 or 1 expected",
+		           (long long)noop_attr);
 	if (!input && c->nin > 1)
 		return bad(c, DNNQ_E_FORMAT, "%zu inputs: axes is an input from opset %d on, an "
 		           "attribute before", c->nin, strcmp(op, "ReduceSum") ? 18 : 13);
@@ -3364,7 +3371,8 @@ static const char *unsupported_why(const char *op)
 static bool makes_bool(struct nctx *c)
 {
 	static const char *const ops[] = { "Equal", "Greater", "GreaterOrEqual", "Less",
-	                                   "LessOrEqual", "Not", "And", "Or", "Xor" };
+	                                   "LessOrEqual", "Not", "And", "Or", "Xor", "IsNaN",
+	                                   "IsInf" };
 	const char *op = S(c->np->op_type);
 	int64_t to;
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
@@ -3372,6 +3380,8 @@ static bool makes_bool(struct nctx *c)
 			return true;
 	if (!strcmp(op, "Cast"))
 		return !a_int(c, "to", 0, &to) && to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+	if (!strcmp(op, "Identity"))
+		return c->nin && c->in[0] >= 0 && c->m->is_bool[c->in[0]];
 	return !strcmp(op, "CastLike") && c->in[1] >= 0 && c->m->is_bool[c->in[1]];
 }
 

@@ -28,6 +28,7 @@ const char *dnnq_precision_why_name(enum dnnq_precision_why why)
 	case DNNQ_PRECISION_WHY_REFUSED: return "int8 refused";
 	case DNNQ_PRECISION_WHY_FP32_ONLY: return "fp32 only";
 	case DNNQ_PRECISION_WHY_FLOOR: return "sqnr floor";
+	case DNNQ_PRECISION_WHY_UNMEASURED: return "unmeasured";
 	}
 	return "?";
 }
@@ -390,6 +391,12 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 		struct dnnq_precision_unit *u = &(*units)[i];
 		mark_unit(unit, ir->nnodes, u->head, fp32, u->fp32);
 		total += u->why == DNNQ_PRECISION_WHY_LOSS;
+	}
+	if ((uint64_t)(total - 1) * ir->nnodes > DNNQ_PRECISION_MAX_WORK) {
+		for (size_t i = 0; !rc && i < *nunits; i++)
+			if ((*units)[i].why == DNNQ_PRECISION_WHY_LOSS)
+				(*units)[i].why = DNNQ_PRECISION_WHY_UNMEASURED;
+		total = 1;
 	}
 	if (progress)
 		progress(ctx, done, total);

@@ -23,7 +23,10 @@
  * samples starts at the unit, from the baseline's values there
  * (onnx/trials.h). When the all-int8 SQNR is below floor_db, the fewest
  * units that lift the choice to it go fp32 too (WHY_FLOOR; precision.c's
- * floor_pass).
+ * floor_pass). Bounded: the units to measure times the model's nodes (the
+ * lowerings' work) at most DNNQ_PRECISION_MAX_WORK, else none is measured
+ * and all stay int8 (WHY_UNMEASURED): a small ONNX file can unroll to
+ * thousands of one-node units (a Loop), whose trials took hours.
  */
 #ifndef DNNQ_ONNX_PRECISION_H
 #define DNNQ_ONNX_PRECISION_H
@@ -35,6 +38,8 @@
 #define DNNQ_PRECISION_CEILING_DB 80.0
 #define DNNQ_PRECISION_FLOOR_DB 20.0   /* at 8 bits */
 #define DNNQ_DB_PER_BIT 6.02           /* the floor's drop per activation bit fewer */
+#define DNNQ_PRECISION_MAX_WORK ((uint64_t)1 << 24)   /* units x nodes (2000 x 2000:
+                                                           27 s of one-Add units) */
 
 struct dnnq_precision_opts {
 	double threshold_db;          /* the largest loss that stays int8, dB */
@@ -61,6 +66,8 @@ enum dnnq_precision_why {
 	DNNQ_PRECISION_WHY_REFUSED,   /* int8 cannot represent it (lo->int8_refused) */
 	DNNQ_PRECISION_WHY_FP32_ONLY, /* the engine runs it only in fp32 */
 	DNNQ_PRECISION_WHY_FLOOR,     /* one of the fewest that lift the outputs to floor_db */
+	DNNQ_PRECISION_WHY_UNMEASURED, /* int8: measuring every unit passes
+	                                  DNNQ_PRECISION_MAX_WORK */
 };
 
 struct dnnq_precision_unit {
@@ -88,7 +95,8 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
                              void (*progress)(void *ctx, size_t done, size_t total),
                              void *ctx, struct dnnq_diag *diag);
 
-/* "loss", "keep-fp32", "int8 refused", "fp32 only", "sqnr floor". */
+/* "loss", "keep-fp32", "int8 refused", "fp32 only", "sqnr floor",
+ * "unmeasured". */
 const char *dnnq_precision_why_name(enum dnnq_precision_why why);
 
 #endif

@@ -1177,6 +1177,45 @@ START_TEST(tools_precision_floor)
 }
 END_TEST
 
+/* A 300-byte file of a Loop unrolled into 4200 one-Add units: measuring
+ * each (a trial lowers all 4200 nodes) took about 10 minutes; past
+ * DNNQ_PRECISION_MAX_WORK none is measured, all stay int8, and both the
+ * text and the JSON say so. */
+START_TEST(tools_precision_bounded)
+{
+	char dir[] = "/tmp/dnnq-bounded-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-convert tests/onnx/rnn/loop_many.onnx -o %s/m.dnnq --calib "
+	   "tests/onnx/rnn/loop_twice_x.npy", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\nprecision auto: 4200 nodes int8 unmeasured: 4200 trials of a "
+	                     "model of 4200 nodes pass the bound of 16777216 (--keep-fp32 NODE,... "
+	                     "chooses by hand)\n") &&
+	              !strstr(c.out, "no measured node stayed int8"), "%s", c.out);
+	/* the JSON (600 kB: past c.out) read whole from the stdout sh left */
+	sh(&c, dir, "dnnq-convert tests/onnx/rnn/loop_many.onnx -o %s/m.dnnq --calib "
+	   "tests/onnx/rnn/loop_twice_x.npy --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	char path[256];
+	snprintf(path, sizeof path, "%s/stdout", dir);
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	static char json[1 << 20];
+	size_t len = fread(json, 1, sizeof json - 1, f);
+	fclose(f);
+	json[len] = 0;
+	ck_assert_msg(len < sizeof json - 1 && strstr(json, "\"fp32_nodes\":0,") &&
+	              !strstr(json, "\"why\":\"loss\""), "%.300s", json);
+	size_t unmeasured = 0;
+	for (const char *p = json; (p = strstr(p, "\"precision\":\"int8\",\"why\":\"unmeasured\""));
+	     p++)
+		unmeasured++;
+	ck_assert_uint_eq(unmeasured, 4200);
+	rm_rf(dir);
+}
+END_TEST
+
 /* Graph inputs and outputs keep names of more than 63 bytes distinct
  * (the head, '~', a hash of the whole name): two outputs that agree in
  * their first 70 bytes stay two outputs dnnq-run writes apart. */
@@ -1916,6 +1955,7 @@ Suite *suite_convert(void)
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_floor);
+	tcase_add_test(tc, tools_precision_bounded);
 	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_test(tc, tools_colliding_output_names);
 	tcase_add_loop_test(tc, precision_trials_resumed, 0, 3);

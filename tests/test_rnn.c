@@ -390,10 +390,11 @@ static void names_distinct(const struct dnnq_ir *ir)
 
 /* What an odd file does with a Loop: a Pad read by a Conv and by a body
  * stays a Pad (the body reads it padded), two Loops whose bodies use the
- * same names each read their own, a CastLike of a computed integer,
- * against numpy; a body input shadowing
- * the graph's x and a sequence copied each of 2^40 iterations refused,
- * naming the node. */
+ * same names each read their own, a CastLike of a computed integer and
+ * one to a bool, against numpy; a body input shadowing the graph's x, a
+ * sequence copied each of 2^40 iterations, a condition not a bool, a
+ * sequence of mixed types and noop_with_empty_axes 2 refused, naming the
+ * node. */
 START_TEST(loop_odd_files)
 {
 	static const char *const x[1] = { "x" }, *const yl[2] = { "Y", "L" }, *const y[1] = { "y" };
@@ -422,10 +423,26 @@ START_TEST(loop_odd_files)
 		body1 |= !strcmp(ir.nodes[i].name, "add@@1");
 	ck_assert(body1);
 	dnnq_ir_free(&ir);
-	refused(RNN "/loop_shadow.onnx", NULL, 0, DNNQ_E_FORMAT, "node 'shadowing' (Loop): body "
-	        "input 2 'x' is a name defined before");
-	refused(RNN "/loop_seqmem.onnx", NULL, 0, DNNQ_E_UNSUPPORTED, "node 'ins' (SequenceInsert): "
-	        "the sequences take more than 4194304 tensors in all");
+	static const struct { const char *file; int rc; const char *msg; } bad[] = {
+		{ "/reduceprod_noop.onnx", DNNQ_E_RANGE, "node 'prod' (ReduceProd): "
+		  "noop_with_empty_axes = 2: 0 or 1 expected" },
+		/* a condition that is not a bool (the iteration number: taken
+		 * as its truth, 0 stopped the loop) */
+		{ "/loop_cond_int.onnx", DNNQ_E_DTYPE, "node 'counting' (Loop): the body's "
+		  "condition 'i' is int64, not a bool" },
+		/* the sequence's tensors named (were '' past input 0) */
+		{ "/seq_mixed.onnx", DNNQ_E_DTYPE, "node 'cat' (ConcatFromSequence): input 0 'x' is "
+		  "float32, input 1 'ints' int64" },
+		{ "/loop_shadow.onnx", DNNQ_E_FORMAT, "node 'shadowing' (Loop): body input 2 'x' is a "
+		  "name defined before" },
+		{ "/loop_seqmem.onnx", DNNQ_E_UNSUPPORTED, "node 'ins' (SequenceInsert): the "
+		  "sequences take more than 4194304 tensors in all" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char path[128];
+		snprintf(path, sizeof path, RNN "%s", bad[i].file);
+		refused(path, NULL, 0, bad[i].rc, bad[i].msg);
+	}
 }
 END_TEST
 

@@ -881,8 +881,9 @@ static void json_precision(const struct opts *o, const struct dnnq_ir *ir, const
 /* Under auto: how many units run fp32 and why, and each fp32 one. */
 static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const struct prec *p)
 {
-	size_t fp32 = 0, measured = 0, floor = 0;
+	size_t fp32 = 0, measured = 0, floor = 0, unmeasured = 0;
 	for (size_t i = 0; i < p->nunits; i++) {
+		unmeasured += p->units[i].why == DNNQ_PRECISION_WHY_UNMEASURED;
 		fp32 += p->units[i].fp32 && p->units[i].why == DNNQ_PRECISION_WHY_LOSS;
 		floor += p->units[i].why == DNNQ_PRECISION_WHY_FLOOR;
 		measured += p->units[i].why == DNNQ_PRECISION_WHY_LOSS ||
@@ -892,7 +893,11 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
 		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, o->po.threshold_db,
 		       p->samples, p->int8_db);
-	if (p->fp32 && fp32 == measured)
+	if (unmeasured)
+		printf("precision auto: %zu nodes int8 unmeasured: %zu trials of a model of %zu nodes "
+		       "pass the bound of %llu (--keep-fp32 NODE,... chooses by hand)\n", unmeasured,
+		       unmeasured, ir->nnodes, (unsigned long long)DNNQ_PRECISION_MAX_WORK);
+	else if (p->fp32 && fp32 == measured)
 		printf("precision auto: no measured node stayed int8; --fp32-threshold DB allows more"
 		       " loss, --precision int8 keeps every node int8\n");
 	if (floor)

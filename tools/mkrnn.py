@@ -90,6 +90,13 @@
               Add (node add) defines t, beside a node add@1 defining t@1 =
               x + 1 (the names iteration 1 would take); loop_at_names_x.npy,
               loop_at_names_y.npy, loop_at_names_t@1.npy.
+  reduceprod_noop.onnx  ReduceProd with noop_with_empty_axes 2: refused.
+  seq_mixed.onnx  ConcatFromSequence of x and an int64 tensor: refused,
+              naming both tensors.
+  loop_many.onnx  4200 iterations of x + 1: --precision auto leaves its
+              4200 units int8 unmeasured (past DNNQ_PRECISION_MAX_WORK).
+  loop_cond_int.onnx  a body whose condition out is its iteration number
+              (int64): refused (it stopped the loop at iteration 0).
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -571,6 +578,34 @@ def loop_odd_models(out):
     np.save(os.path.join(out, "castlike_bool_y.npy"), (x != 0).astype(np.float32))
     np.save(os.path.join(out, "castlike_bool_y2.npy"),
             x + (np.array([0, 2.5, -1, 0], np.float32) != 0).astype(np.float32))
+    # ReduceProd (opset 18: axes an input) with noop_with_empty_axes 2
+    g = helper.make_graph([
+        helper.make_node("ReduceProd", ["x", "axes"], ["y"], "prod", noop_with_empty_axes=2),
+    ], "reduceprod_noop", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 1])],
+        [c("axes", np.array([1], np.int64))])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)],
+                                producer_name="mkrnn"), os.path.join(out, "reduceprod_noop.onnx"))
+    # a sequence of x and an int64 constant concatenated
+    g = helper.make_graph([
+        helper.make_node("SequenceConstruct", ["x", "ints"], ["seq"], "pair"),
+        helper.make_node("ConcatFromSequence", ["seq"], ["y"], "cat", axis=1),
+    ], "seq_mixed", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 8])],
+        [c("ints", np.zeros((1, 4), np.int64))])
+    save(g, "seq_mixed.onnx")
+    # 4200 iterations of x + 1: as many one-Add units, too many to measure
+    g = helper.make_graph([
+        helper.make_node("Loop", ["many", "", "x"], ["y"], "adds", body=inc("t")),
+    ], "loop_many", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
+        [c("many", np.int64(4200)), c("one_f", np.float32(1))])
+    save(g, "loop_many.onnx")
+    # a body whose condition out is its iteration number (int64, not a bool)
+    cnt = helper.make_graph([helper.make_node("Add", ["a", "one_f"], ["t"])], "count",
+                            [vi("i", i64, []), vi("go", b, []), vi("a", f, ["N", 4])],
+                            [vi("i", i64, []), vi("t", f, ["N", 4])])
+    g = helper.make_graph([helper.make_node("Loop", ["two", "", "x"], ["y"], "counting", body=cnt)],
+                          "loop_cond_int", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
+                          [c("two", np.int64(2)), c("one_f", np.float32(1))])
+    save(g, "loop_cond_int.onnx")
 
 
 def main():

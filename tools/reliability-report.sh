@@ -242,6 +242,42 @@ over its seed corpus after conf/ took its model limit from
 `DNNQ_PROTO_MAX_MODELS` (1.51 M runs, 477 edges; conf/ and shm/ built
 alone with clang): nothing.
 
+Tried by hand (attack29) with dnnq-convert built with ASan on 83
+generated ONNX files, nothing found (each refused naming the node and
+field, or converted; no crash or leak, peak RSS 240 MB at most): Loop
+trip counts of -5, INT64_MIN and INT64_MAX (0 iterations, or refused at
+the walk's bound after 104,857), nested Loops of 1024 x 1000 and a
+triangle of 2000 (inner trip count the outer's iteration number), a body
+of 4000 nodes x 300 iterations (refused at the bound, 4.4 s, 240 MB), a
+carried constant doubled by Concat 40 times (refused at 1 GiB of
+constants), body outputs and initializers reusing outer names, a
+sequence as trip count or condition, a Loop of no outputs; SequenceInsert
+at INT64_MIN, -2, 5, a sequence grown past 1024 tensors in a Loop, an
+empty sequence, 1024 copies of a 4 MB constant concatenated (refused at
+1 GiB), new_axis 1, axis INT64_MIN, mixed ranks, a sequence of
+sequences; CastLike to string, float64, float16, an empty or a sequence
+input; Gather indices at INT64_MIN, INT64_MAX, INT32_MIN, -5, of
+[0, 3], [2^22, 1], rank 8, out of range after a Loop built them; TopK k
+of 0, -1, 5 of 4, INT64_MIN, INT64_MAX, [1, 1], float, an input, ArgMax's
+output, a Loop's carried value, axis 0, 2, -3, INT64_MIN, lengths 2^28
+and 2^33; ReduceProd axes duplicated, out of range, INT64_MIN, an input,
+empty with and without noop_with_empty_axes, of a constant 1e30^64.
+Run against numpy (float64, 1e-4): an fp32 MatMul + Add (`--keep-fp32
+'*'`, this host's AVX-512 panels) of K 1, 2, 17, 300, 4099 by N 1, 15,
+16, 17, 32, 33, 48 (around DNNQ_F32_PK_MIN_N, 16), plain and with a NaN
+or an Inf weight: all 105 matched, NaNs where numpy's.
+Fuzzed with the new seeds, 330 s each: `fuzz-onnx` 429,015 runs (937
+new units; the slowest, 10 s on the loaded host and 1 s in a plain
+build, a Loop of 4,194,306 iterations stopped at the walk's bound after
+131,072) and `fuzz-model` 139,165 runs: nothing.
+Read, not run: the .dnnq checks of topk (op bits, axis 0, k against the
+axis and 2^31, `dnnq_topk_work` from the graph's shapes), reduce_prod
+(fp32 only: no int8 ops; axes ascending in 1..rank-1) and the fp32 FC
+and Conv panels (sized from n and k by `dnnq_f32_panel_floats`, the file
+holding only the n x k weights); daemon/, client/ and shm/ since
+2026-12-04 (`batch_fits` on overflow, the symlinked model watch, the
+reap budget, descriptors 0 to 2 at start): nothing found.
+
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
 edges), `fuzz-config` (2.29 M runs, 433 edges) and `fuzz-model` (3.51 M
