@@ -1307,6 +1307,7 @@ static void imp_release(struct imp *m)
 	free(m->batch);
 	free(m->moved);
 	free(m->pads);
+	free(m->bn_folded);
 	for (size_t i = 0; i < m->nseqs; i++)
 		free(m->seqs[i].ids);
 	free(m->seqs);
