@@ -3108,8 +3108,10 @@ static int fold_bn(struct nctx *c, int64_t M, size_t K, float *w, float **b)
 		a = r->attribute[i];
 		if (!strcmp(S(a->name), "epsilon") && a->has_f)
 			eps = a->f;
-		else if (strcmp(S(a->name), "momentum"))
-			return 0;    /* training_mode, spatial: left to op_batchnorm */
+		else if (strcmp(S(a->name), "momentum") &&
+		         !(!strcmp(S(a->name), "training_mode") && a->has_i && !a->i) &&
+		         !(!strcmp(S(a->name), "spatial") && a->has_i && a->i == 1))
+			return 0;    /* anything else: op_batchnorm's to judge */
 	}
 	const float *p[4];
 	for (int i = 0; i < 4; i++) {
