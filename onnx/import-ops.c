@@ -337,6 +337,18 @@ static int same_out(struct nctx *c, const struct dnnq_ir_value *v, enum dnnq_ir_
 
 enum autopad { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID };
 
+/* auto_pad's value ap as *a. */
+static int autopad_of(struct nctx *c, const char *ap, enum autopad *a)
+{
+	*a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
+	   : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
+	   : !strcmp(ap, "VALID") ? PAD_VALID : PAD_NOTSET;
+	if (*a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
+		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
+		           "VALID", ap);
+	return 0;
+}
+
 /* One spatial axis: output length, pads resolved (pb, pe in and out). */
 static int out_len(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, int64_t d,
                    int64_t *pb, int64_t *pe, enum autopad ap, bool ceil_mode, int64_t *out)
@@ -388,17 +400,8 @@ static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_dil, 
 	if (has_ceil && (rc = a_bool(c, "ceil_mode", &n->ceil_mode)))
 		return rc;
 	enum autopad a;
-	if (!strcmp(ap, "NOTSET") || !*ap)
-		a = PAD_NOTSET;
-	else if (!strcmp(ap, "SAME_UPPER"))
-		a = PAD_SAME_UPPER;
-	else if (!strcmp(ap, "SAME_LOWER"))
-		a = PAD_SAME_LOWER;
-	else if (!strcmp(ap, "VALID"))
-		a = PAD_VALID;
-	else
-		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
-		           "VALID", ap);
+	if ((rc = autopad_of(c, ap, &a)))
+		return rc;
 	for (int i = 0; i < 2; i++)
 		if ((rc = out_len(c, i, x->dims[2 + i], n->kernel[i], n->strides[i], n->dilations[i],
 		                  &n->pads[i], &n->pads[2 + i], a, n->ceil_mode, &out[i])))
@@ -615,6 +618,15 @@ static int op_pool(struct nctx *c)
 	bool max = c->node.op == DNNQ_IR_MAXPOOL;
 	if ((rc = need(c, 0, DT_F32, false)))
 		return rc;
+	if (max) {
+		int64_t so;
+		if ((rc = a_int(c, "storage_order", 0, &so)))
+			return rc;
+		if (so)
+			return bad(c, DNNQ_E_UNSUPPORTED, "storage_order %lld (only 0)", (long long)so);
+	} else if ((rc = a_bool(c, "count_include_pad", &c->node.count_include_pad))) {
+		return rc;
+	}
 	if (V(c, 0)->ndim == 3)
 		return op_pool1d(c, max);
 	if (V(c, 0)->ndim == 5)
@@ -626,15 +638,6 @@ static int op_pool(struct nctx *c)
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
 	if ((rc = a_pair(c, "kernel_shape", 1, 1, c->node.kernel, 2)))
 		return rc;
-	if (max) {
-		int64_t so;
-		if ((rc = a_int(c, "storage_order", 0, &so)))
-			return rc;
-		if (so)
-			return bad(c, DNNQ_E_UNSUPPORTED, "storage_order %lld (only 0)", (long long)so);
-	} else if ((rc = a_bool(c, "count_include_pad", &c->node.count_include_pad))) {
-		return rc;
-	}
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t o[2];
 	if ((rc = spatial(c, x, max, true, o)))
@@ -2744,9 +2747,10 @@ static int op_gather(struct nctx *c)
 
 /* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
 
-/* A 1-D pooling's ints attribute: count values >= lo into out (absent:
- * out untouched). */
-static int a_one(struct nctx *c, const char *name, int64_t lo, size_t count, int64_t *out)
+/* A 1-D or 3-D (nd) node's ints attribute: count values >= lo into out
+ * (absent: out untouched). */
+static int a_nd(struct nctx *c, int nd, const char *name, int64_t lo, size_t count,
+                int64_t *out)
 {
 	const int64_t *v;
 	ptrdiff_t n;
@@ -2754,8 +2758,8 @@ static int a_one(struct nctx *c, const char *name, int64_t lo, size_t count, int
 	if (rc || n < 0)
 		return rc;
 	if ((size_t)n != count)
-		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: %zu for a 1-D pooling",
-		           name, n, count);
+		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: %zu for a %d-D node",
+		           name, n, count, nd);
 	for (size_t i = 0; i < count; i++)
 		if (v[i] < lo || v[i] > IMP_MAX_DIM)
 			return bad(c, DNNQ_E_RANGE, "attribute '%s'[%zu] = %lld: out of range", name, i,
@@ -2776,10 +2780,10 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 	int rc;
 	n->kernel[0] = n->strides[0] = n->dilations[0] = 1;
 	n->strides[1] = n->dilations[1] = 1;
-	if ((rc = a_one(c, "kernel_shape", 1, 1, &k)) ||
-	    (rc = a_one(c, "strides", 1, 1, &n->strides[1])) ||
-	    (rc = a_one(c, "dilations", 1, 1, &n->dilations[1])) ||
-	    (rc = a_one(c, "pads", 0, 2, pads)) ||
+	if ((rc = a_nd(c, 1, "kernel_shape", 1, 1, &k)) ||
+	    (rc = a_nd(c, 1, "strides", 1, 1, &n->strides[1])) ||
+	    (rc = a_nd(c, 1, "dilations", 1, 1, &n->dilations[1])) ||
+	    (rc = a_nd(c, 1, "pads", 0, 2, pads)) ||
 	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
 		return rc;
 	if (n->kernel[1] && k != n->kernel[1])
@@ -2788,12 +2792,9 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 	n->kernel[1] = k;
 	if (!has_dil && n->dilations[1] != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
-	enum autopad a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
-	               : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
-	               : !strcmp(ap, "VALID") ? PAD_VALID : PAD_NOTSET;
-	if (a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
-		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
-		           "VALID", ap);
+	enum autopad a;
+	if ((rc = autopad_of(c, ap, &a)))
+		return rc;
 	if ((rc = out_len(c, 0, V(c, 0)->dims[2], n->kernel[1], n->strides[1], n->dilations[1],
 	                  &pads[0], &pads[1], a, n->ceil_mode, o)))
 		return rc;
@@ -2803,7 +2804,8 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 	return 0;
 }
 
-/* MaxPool / AveragePool over L of [N, C, L]. */
+/* MaxPool / AveragePool over L of [N, C, L] (storage_order and
+ * count_include_pad read by op_pool). */
 static int op_pool1d(struct nctx *c, bool max)
 {
 	struct dnnq_ir_node *n = &c->node;
@@ -2813,9 +2815,7 @@ static int op_pool1d(struct nctx *c, bool max)
 	n->kernel[1] = 0;
 	if (!attr(c, "kernel_shape"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
-	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) ||
-	    (!max && (rc = a_bool(c, "count_include_pad", &n->count_include_pad))) ||
-	    (rc = geometry1d(c, max, &o)))
+	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) || (rc = geometry1d(c, max, &o)))
 		return rc;
 	int64_t d[3] = { x->dims[0], x->dims[1], o };
 	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
@@ -2900,24 +2900,6 @@ struct geo3 {
 	int64_t k[3], s[3], dl[3], pb[3], pe[3], o[3];
 };
 
-static int a_three(struct nctx *c, const char *name, int64_t lo, size_t count, int64_t *out)
-{
-	const int64_t *v;
-	ptrdiff_t n;
-	int rc = a_ints(c, name, &v, &n);
-	if (rc || n < 0)
-		return rc;
-	if ((size_t)n != count)
-		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: %zu for a 3-D node", name,
-		           n, count);
-	for (size_t i = 0; i < count; i++)
-		if (v[i] < lo || v[i] > IMP_MAX_DIM)
-			return bad(c, DNNQ_E_RANGE, "attribute '%s'[%zu] = %lld: out of range", name, i,
-			           (long long)v[i]);
-	memcpy(out, v, count * sizeof *v);
-	return 0;
-}
-
 static int geometry3d(struct nctx *c, bool has_dil, bool has_ceil, const int64_t *wk,
                       struct geo3 *g)
 {
@@ -2928,8 +2910,8 @@ static int geometry3d(struct nctx *c, bool has_dil, bool has_ceil, const int64_t
 	int rc;
 	for (int i = 0; i < 3; i++)
 		g->s[i] = g->dl[i] = 1;
-	if ((rc = a_three(c, "kernel_shape", 1, 3, ks)) || (rc = a_three(c, "strides", 1, 3, g->s)) ||
-	    (rc = a_three(c, "dilations", 1, 3, g->dl)) || (rc = a_three(c, "pads", 0, 6, pads)) ||
+	if ((rc = a_nd(c, 3, "kernel_shape", 1, 3, ks)) || (rc = a_nd(c, 3, "strides", 1, 3, g->s)) ||
+	    (rc = a_nd(c, 3, "dilations", 1, 3, g->dl)) || (rc = a_nd(c, 3, "pads", 0, 6, pads)) ||
 	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)) ||
 	    (has_ceil && (rc = a_bool(c, "ceil_mode", &ceil_mode))))
 		return rc;
@@ -2946,12 +2928,9 @@ static int geometry3d(struct nctx *c, bool has_dil, bool has_ceil, const int64_t
 	}
 	if (!wk && !ks[0])
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
-	enum autopad a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
-	               : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
-	               : !strcmp(ap, "VALID") ? PAD_VALID : PAD_NOTSET;
-	if (a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
-		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
-		           "VALID", ap);
+	enum autopad a;
+	if ((rc = autopad_of(c, ap, &a)))
+		return rc;
 	for (int i = 0; i < 3; i++)
 		if ((rc = out_len(c, i, x->dims[2 + i], g->k[i], g->s[i], g->dl[i], &g->pb[i],
 		                  &g->pe[i], a, ceil_mode, &g->o[i])))
@@ -3036,17 +3015,8 @@ static int pool2d_as(struct nctx *c, enum dnnq_ir_op op, const int64_t *out, con
 static int op_pool3d(struct nctx *c, bool max)
 {
 	struct geo3 g;
-	bool include_pad = false;
+	const bool include_pad = c->node.count_include_pad;   /* op_pool read it */
 	int rc;
-	if (max) {
-		int64_t so;
-		if ((rc = a_int(c, "storage_order", 0, &so)))
-			return rc;
-		if (so)
-			return bad(c, DNNQ_E_UNSUPPORTED, "storage_order %lld (only 0)", (long long)so);
-	} else if ((rc = a_bool(c, "count_include_pad", &include_pad))) {
-		return rc;
-	}
 	if ((rc = geometry3d(c, max, true, NULL, &g)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
@@ -3158,7 +3128,10 @@ static int fold_bn(struct nctx *c, int64_t M, size_t K, float *w, float **b)
  * NAME, a Transpose, makes it [N, M, D', H', W']. The work is the 3-D
  * convolution's (no product of a padding zero). A BatchNormalization
  * reading only the output is folded into the weights and the bias. */
-enum { W3_CACHE = 64 };   /* the tap runs whose weights op_conv3d shares */
+enum {
+	W3_CACHE = 64,        /* the tap runs whose weights op_conv3d shares */
+	MAX_DEPTH3D = 4096,   /* the output depths of a 3-D Conv (a node each) */
+};
 
 static int op_conv3d(struct nctx *c)
 {
@@ -3185,6 +3158,9 @@ static int op_conv3d(struct nctx *c)
 	const size_t K = (size_t)(Cg * kd * kh * kw), hw = (size_t)(kh * kw);
 	/* the pieces of one output depth's input: a run of taps per group (per
 	 * tap when dilated) */
+	if (g.o[0] > MAX_DEPTH3D)
+		return bad(c, DNNQ_E_UNSUPPORTED, "%lld output depths: a 3-D convolution is imported "
+		           "as a 2-D one per depth, at most %d", (long long)g.o[0], MAX_DEPTH3D);
 	if ((g.dl[0] > 1 ? kd : 1) * grp > DNNQ_IR_MAX_INPUTS)
 		return bad(c, DNNQ_E_UNSUPPORTED, "group %lld with kernel depth %lld and dilation %lld: "
 		           "at most %d groups (or taps) of a 3-D convolution are supported",
@@ -3225,8 +3201,8 @@ static int op_conv3d(struct nctx *c)
 		    (rc = transpose_as(c, 6, d6, (const int64_t[6]){ 0, 1, 3, 2, 4, 5 }, batched,
 		                       ":dc")))
 			goto out;
-	} else if ((rc = transpose_as(c, 5, x->dims, (const int64_t[5]){ 0, 2, 1, 3, 4 }, batched,
-	                              ":dc"))) {
+	} else if ((rc = transpose_as(c, 5, (const int64_t[5]){ N, C, D, H, W },
+	                              (const int64_t[5]){ 0, 2, 1, 3, 4 }, batched, ":dc"))) {
 		goto out;
 	}
 	int64_t st[4] = { N, grp * D * Cg, H, W };
