@@ -1302,6 +1302,12 @@ START_TEST(more_unsupported)
 	at_i(b, mb_node(b, "Conv", "dw3d", "x,W", "y"), "group", 17);
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'dw3d' (Conv): group 17 with kernel depth 3 and "
 	          "dilation 1: at most 16 groups (or taps) of a 3-D convolution are supported");
+	int64_t deep[5] = { BATCH, 1, 5000, 1, 1 }, w1[5] = { 1, 1, 1, 1, 1 };
+	b = io_model(13, "x", F, 5, deep);
+	mb_init(b, "W", F, 5, w1, (float[1]){ 1 });
+	mb_node(b, "Conv", "deep", "x,W", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'deep' (Conv): 5000 output depths: a 3-D "
+	          "convolution is imported as a 2-D one per depth, at most 4096");
 	b = io_model(13, "x", F, 3, xd);
 	mb_init(b, "W", F, 4, wd, (float[18]){ 0 });
 	mb_node(b, "Conv", "c1d", "x,W", "y");
