@@ -3146,9 +3146,10 @@ static int op_conv3d(struct nctx *c)
 	if (grp < 1 || grp > C || C % grp || M % grp || w->dims[1] * grp != C || M < 1)
 		return bad(c, DNNQ_E_SHAPE, "group %lld, input channels %lld, weight [%s] do not agree",
 		           (long long)grp, (long long)C, imp_dims_str(w));
-	if (!w->data)
-		return bad(c, DNNQ_E_UNSUPPORTED, "input 1 '%.80s': the weight of a 3-D convolution "
-		           "must be a float constant", iname(c, 1));
+	for (size_t i = 1; i < 3; i++)
+		if (V(c, i) && !V(c, i)->data)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s': the weight and bias of a 3-D "
+			           "convolution must be float constants", i, iname(c, i));
 	for (int i = 0; i < 3; i++)
 		if (w->dims[2 + i] < 1)
 			return bad(c, DNNQ_E_SHAPE, "weight [%s]: empty kernel", imp_dims_str(w));
@@ -3156,11 +3157,11 @@ static int op_conv3d(struct nctx *c)
 		return rc;
 	const int64_t Cg = C / grp, kd = g.k[0], kh = g.k[1], kw = g.k[2];
 	const size_t K = (size_t)(Cg * kd * kh * kw), hw = (size_t)(kh * kw);
-	/* the pieces of one output depth's input: a run of taps per group (per
-	 * tap when dilated) */
 	if (g.o[0] > MAX_DEPTH3D)
 		return bad(c, DNNQ_E_UNSUPPORTED, "%lld output depths: a 3-D convolution is imported "
 		           "as a 2-D one per depth, at most %d", (long long)g.o[0], MAX_DEPTH3D);
+	/* the pieces of one output depth's input: a run of taps per group (per
+	 * tap when dilated) */
 	if ((g.dl[0] > 1 ? kd : 1) * grp > DNNQ_IR_MAX_INPUTS)
 		return bad(c, DNNQ_E_UNSUPPORTED, "group %lld with kernel depth %lld and dilation %lld: "
 		           "at most %d groups (or taps) of a 3-D convolution are supported",

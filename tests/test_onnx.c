@@ -1302,6 +1302,14 @@ START_TEST(more_unsupported)
 	at_i(b, mb_node(b, "Conv", "dw3d", "x,W", "y"), "group", 17);
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'dw3d' (Conv): group 17 with kernel depth 3 and "
 	          "dilation 1: at most 16 groups (or taps) of a 3-D convolution are supported");
+	int64_t one[1] = { 1 };        /* a QDQ model's weight: refused, not read as floats */
+	b = io_model(13, "x", F, 5, dwx);
+	mb_init(b, "Wq", S8, 5, dww, (int8_t[51]){ 0 });
+	mb_init(b, "ws", F, 1, one, (float[1]){ 1 });
+	mb_node(b, "DequantizeLinear", "dw", "Wq,ws", "W");
+	at_i(b, mb_node(b, "Conv", "q3d", "x,W", "y"), "group", 17);
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'q3d' (Conv): input 1 'W': the weight and bias of a "
+	          "3-D convolution must be float constants");
 	int64_t deep[5] = { BATCH, 1, 5000, 1, 1 }, w1[5] = { 1, 1, 1, 1, 1 };
 	b = io_model(13, "x", F, 5, deep);
 	mb_init(b, "W", F, 5, w1, (float[1]){ 1 });
