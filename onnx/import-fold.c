@@ -961,11 +961,8 @@ static bool graph_reads(const Onnx__GraphProto *g, const char *name)
 	return false;
 }
 
-/* The one node reading ONNX value `name` (node `index`'s output), as its
- * input 0; NULL when there are other readers, a graph output, or a node
- * with a subgraph (an If's branches, a Loop's body may read it). */
-static const Onnx__NodeProto *only_reader(struct imp *m, const char *name, size_t index,
-                                          size_t *at)
+const Onnx__NodeProto *imp_only_reader(struct imp *m, const char *name, size_t index,
+                                       size_t *at)
 {
 	const Onnx__NodeProto *r = NULL;
 	for (size_t i = 0; i < m->g->n_output; i++)
@@ -1075,7 +1072,7 @@ static int fold_pad(struct nctx *c)
 	if (zero)
 		return pass_through(c);
 	size_t at = 0;
-	const Onnx__NodeProto *r = only_reader(c->m, c->np->output[0], c->index, &at);
+	const Onnx__NodeProto *r = imp_only_reader(c->m, c->np->output[0], c->index, &at);
 	if (strcmp(mode, "constant") || value != 0 || !spatial || !r || !takes_pads(r))
 		return IMP_NOT_FOLDED;
 	struct imp *m = c->m;
@@ -1085,6 +1082,14 @@ static int fold_pad(struct nctx *c)
 	c->alias = c->in[0];
 	c->merged = true;
 	return 0;
+}
+
+bool imp_bn_folded(const struct imp *m, size_t index)
+{
+	for (size_t i = 0; i < m->nbn_folded; i++)
+		if (m->bn_folded[i].g == m->g && m->bn_folded[i].node == index)
+			return true;
+	return false;
 }
 
 void imp_merged_pads(struct imp *m, size_t index, int64_t pads[4])

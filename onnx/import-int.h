@@ -67,6 +67,13 @@ struct imp_pad {
 	int64_t pads[4];            /* top, left, bottom, right */
 };
 
+/* A node of a graph (or If branch): a BatchNormalization folded into the
+ * 3-D Conv it reads (onnx/import-ops.c, op_conv3d). */
+struct imp_at {
+	const Onnx__GraphProto *g;
+	size_t node;
+};
+
 struct imp {
 	struct dnnq_ir *ir;
 	const Onnx__GraphProto *g;          /* the graph being walked (an If branch) */
@@ -94,6 +101,8 @@ struct imp {
 	                               dims in order (onnx/import-ops.c, op_transpose) */
 	struct imp_pad *pads;
 	size_t npads, pcap;
+	struct imp_at *bn_folded;
+	size_t nbn_folded, bncap;
 	struct imp_seq *seqs;
 	size_t nseqs, scap;
 	size_t seq_ids;             /* the ids they hold in all (IMP_MAX_SEQ_IDS) */
@@ -294,5 +303,14 @@ size_t imp_fold_outputs(const struct imp_fold *f);
 int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x);
 /* The pads a merged Pad adds to node index (none: all zero). */
 void imp_merged_pads(struct imp *m, size_t index, int64_t pads[4]);
+/* The one node reading ONNX value `name` (node `index`'s output), as its
+ * input 0 (*at its index); NULL when there are other readers, a graph
+ * output, or a node with a subgraph (an If's branches, a Loop's body may
+ * read it). */
+const Onnx__NodeProto *imp_only_reader(struct imp *m, const char *name, size_t index,
+                                       size_t *at);
+/* Whether node index of the graph being walked is a BatchNormalization
+ * folded into the 3-D Conv before it. */
+bool imp_bn_folded(const struct imp *m, size_t index);
 
 #endif

@@ -348,6 +348,18 @@ static int same_out(struct nctx *c, const struct dnnq_ir_value *v, enum dnnq_ir_
 
 enum autopad { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID };
 
+/* auto_pad's value ap as *a. */
+static int autopad_of(struct nctx *c, const char *ap, enum autopad *a)
+{
+	*a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
+	   : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
+	   : !strcmp(ap, "VALID") ? PAD_VALID : PAD_NOTSET;
+	if (*a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
+		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
+		           "VALID", ap);
+	return 0;
+}
+
 /* One spatial axis: output length, pads resolved (pb, pe in and out). */
 static int out_len(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, int64_t d,
                    int64_t *pb, int64_t *pe, enum autopad ap, bool ceil_mode, int64_t *out)
@@ -399,17 +411,8 @@ static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_dil, 
 	if (has_ceil && (rc = a_bool(c, "ceil_mode", &n->ceil_mode)))
 		return rc;
 	enum autopad a;
-	if (!strcmp(ap, "NOTSET") || !*ap)
-		a = PAD_NOTSET;
-	else if (!strcmp(ap, "SAME_UPPER"))
-		a = PAD_SAME_UPPER;
-	else if (!strcmp(ap, "SAME_LOWER"))
-		a = PAD_SAME_LOWER;
-	else if (!strcmp(ap, "VALID"))
-		a = PAD_VALID;
-	else
-		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
-		           "VALID", ap);
+	if ((rc = autopad_of(c, ap, &a)))
+		return rc;
 	for (int i = 0; i < 2; i++)
 		if ((rc = out_len(c, i, x->dims[2 + i], n->kernel[i], n->strides[i], n->dilations[i],
 		                  &n->pads[i], &n->pads[2 + i], a, n->ceil_mode, &out[i])))
@@ -461,6 +464,7 @@ static int bias(struct nctx *c, size_t i, unsigned dts, int64_t m)
 }
 
 static int op_conv1d(struct nctx *c);
+static int op_conv3d(struct nctx *c);
 
 static int op_conv(struct nctx *c)
 {
@@ -469,8 +473,10 @@ static int op_conv(struct nctx *c)
 		return rc;
 	if (V(c, 0)->ndim == 3)
 		return op_conv1d(c);
-	if ((rc = need_rank(c, 0, 4, "only 1-D and 2-D convolutions (3-D NCL, 4-D NCHW input) "
-	                    "are supported")) || (rc = conv_shape(c, 0, 1)))
+	if (V(c, 0)->ndim == 5)
+		return op_conv3d(c);
+	if ((rc = need_rank(c, 0, 4, "only 1-D, 2-D and 3-D convolutions (3-D NCL, 4-D NCHW, "
+	                    "5-D NCDHW input) are supported")) || (rc = conv_shape(c, 0, 1)))
 		return rc;
 	return bias(c, 2, DT_F32, V(c, 1)->dims[0]);
 }
@@ -619,21 +625,14 @@ static int op_matmulinteger(struct nctx *c)
 }
 
 static int op_pool1d(struct nctx *c, bool max);
+static int op_pool3d(struct nctx *c, bool max);
+static int gpool3d(struct nctx *c);
 
 static int op_pool(struct nctx *c)
 {
 	int rc;
 	bool max = c->node.op == DNNQ_IR_MAXPOOL;
 	if ((rc = need(c, 0, DT_F32, false)))
-		return rc;
-	if (V(c, 0)->ndim == 3)
-		return op_pool1d(c, max);
-	if ((rc = need_rank(c, 0, 4, "only 1-D and 2-D pooling (3-D NCL, 4-D NCHW input) is "
-	                    "supported")))
-		return rc;
-	if (!attr(c, "kernel_shape"))
-		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
-	if ((rc = a_pair(c, "kernel_shape", 1, 1, c->node.kernel, 2)))
 		return rc;
 	if (max) {
 		int64_t so;
@@ -644,6 +643,17 @@ static int op_pool(struct nctx *c)
 	} else if ((rc = a_bool(c, "count_include_pad", &c->node.count_include_pad))) {
 		return rc;
 	}
+	if (V(c, 0)->ndim == 3)
+		return op_pool1d(c, max);
+	if (V(c, 0)->ndim == 5)
+		return op_pool3d(c, max);
+	if ((rc = need_rank(c, 0, 4, "only 1-D, 2-D and 3-D pooling (3-D NCL, 4-D NCHW, 5-D "
+	                    "NCDHW input) is supported")))
+		return rc;
+	if (!attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if ((rc = a_pair(c, "kernel_shape", 1, 1, c->node.kernel, 2)))
+		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t o[2];
 	if ((rc = spatial(c, x, max, true, o)))
@@ -655,8 +665,12 @@ static int op_pool(struct nctx *c)
 static int op_gavgpool(struct nctx *c)
 {
 	int rc;
-	if ((rc = need(c, 0, DT_F32, false)) ||
-	    (rc = need_rank(c, 0, 4, "only 2-D pooling (4-D NCHW input) is supported")))
+	if ((rc = need(c, 0, DT_F32, false)))
+		return rc;
+	if (V(c, 0)->ndim == 5)
+		return gpool3d(c);
+	if ((rc = need_rank(c, 0, 4, "only 2-D and 3-D pooling (4-D NCHW, 5-D NCDHW input) is "
+	                    "supported")))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t d[4] = { x->dims[0], x->dims[1], 1, 1 };
@@ -1113,14 +1127,17 @@ static int concat_dims(struct nctx *c)
 }
 
 /* [N, C, L] (BatchNorm1d after a Conv1d's activation, as in SpeechBrain's
- * ECAPA-TDNN): the engine normalizes channels of rank 2 or 4, so the node
- * becomes NAME:4d, a Reshape to [N, C, L, 1], NAME:bn, the normalization,
+ * ECAPA-TDNN) and [N, C, D, H, W] (BatchNorm3d not after a 3-D Conv): the
+ * engine normalizes channels of rank 2 or 4, so the node becomes NAME:4d,
+ * a Reshape to [N, C, L, 1] ([N, C, D*H, W]), NAME:bn, the normalization,
  * and NAME, a Reshape back. */
-static int batchnorm_1d(struct nctx *c)
+static int batchnorm_4d(struct nctx *c)
 {
 	const struct dnnq_ir_value *x = V(c, 0);
-	const int64_t d3[3] = { x->dims[0], x->dims[1], x->dims[2] };
-	const int64_t d4[4] = { d3[0], d3[1], d3[2], 1 };
+	const uint32_t r = x->ndim;
+	int64_t d[5];
+	memcpy(d, x->dims, r * sizeof *d);
+	const int64_t d4[4] = { d[0], d[1], r == 3 ? d[2] : d[2] * d[3], r == 3 ? 1 : d[4] };
 	const bool batched = x->batched;
 	const struct dnnq_ir_node bn = c->node;
 	int rc;
@@ -1132,14 +1149,20 @@ static int batchnorm_1d(struct nctx *c)
 		return rc;
 	c->node.op = DNNQ_IR_RESHAPE;
 	c->nin = 1;
-	return set_out(c, 0, DNNQ_IR_F32, 3, d3, batched);
+	return set_out(c, 0, DNNQ_IR_F32, r, d, batched);
 }
 
 static int op_batchnorm(struct nctx *c)
 {
 	int rc;
 	int64_t v;
-	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)))
+	if ((rc = need(c, 0, DT_F32, false)))
+		return rc;
+	if (imp_bn_folded(c->m, c->index)) {
+		c->merged = true;
+		return pass_through(c);
+	}
+	if ((rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)))
 		return rc;
 	if ((rc = a_int(c, "training_mode", 0, &v)) || v)
 		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "training_mode 1");
@@ -1158,7 +1181,9 @@ static int op_batchnorm(struct nctx *c)
 	}
 	if (!(c->node.epsilon >= 0))
 		return bad(c, DNNQ_E_RANGE, "epsilon must be >= 0");
-	return x->ndim == 3 ? batchnorm_1d(c) : same_out(c, x, DNNQ_IR_F32);
+	if (x->ndim > 5)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input [%s]: rank 2 to 5 expected", imp_dims_str(x));
+	return x->ndim == 3 || x->ndim == 5 ? batchnorm_4d(c) : same_out(c, x, DNNQ_IR_F32);
 }
 
 /* ---- shapes ------------------------------------------------------------------ */
@@ -2779,9 +2804,10 @@ static int op_gather(struct nctx *c)
 
 /* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
 
-/* A 1-D pooling's ints attribute: count values >= lo into out (absent:
- * out untouched). */
-static int a_one(struct nctx *c, const char *name, int64_t lo, size_t count, int64_t *out)
+/* A 1-D or 3-D (nd) node's ints attribute: count values >= lo into out
+ * (absent: out untouched). */
+static int a_nd(struct nctx *c, int nd, const char *name, int64_t lo, size_t count,
+                int64_t *out)
 {
 	const int64_t *v;
 	ptrdiff_t n;
@@ -2789,8 +2815,8 @@ static int a_one(struct nctx *c, const char *name, int64_t lo, size_t count, int
 	if (rc || n < 0)
 		return rc;
 	if ((size_t)n != count)
-		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: %zu for a 1-D pooling",
-		           name, n, count);
+		return bad(c, DNNQ_E_SHAPE, "attribute '%s' has %td values: %zu for a %d-D node",
+		           name, n, count, nd);
 	for (size_t i = 0; i < count; i++)
 		if (v[i] < lo || v[i] > IMP_MAX_DIM)
 			return bad(c, DNNQ_E_RANGE, "attribute '%s'[%zu] = %lld: out of range", name, i,
@@ -2811,10 +2837,10 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 	int rc;
 	n->kernel[0] = n->strides[0] = n->dilations[0] = 1;
 	n->strides[1] = n->dilations[1] = 1;
-	if ((rc = a_one(c, "kernel_shape", 1, 1, &k)) ||
-	    (rc = a_one(c, "strides", 1, 1, &n->strides[1])) ||
-	    (rc = a_one(c, "dilations", 1, 1, &n->dilations[1])) ||
-	    (rc = a_one(c, "pads", 0, 2, pads)) ||
+	if ((rc = a_nd(c, 1, "kernel_shape", 1, 1, &k)) ||
+	    (rc = a_nd(c, 1, "strides", 1, 1, &n->strides[1])) ||
+	    (rc = a_nd(c, 1, "dilations", 1, 1, &n->dilations[1])) ||
+	    (rc = a_nd(c, 1, "pads", 0, 2, pads)) ||
 	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
 		return rc;
 	if (n->kernel[1] && k != n->kernel[1])
@@ -2823,12 +2849,9 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 	n->kernel[1] = k;
 	if (!has_dil && n->dilations[1] != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
-	enum autopad a = !strcmp(ap, "SAME_UPPER") ? PAD_SAME_UPPER
-	               : !strcmp(ap, "SAME_LOWER") ? PAD_SAME_LOWER
-	               : !strcmp(ap, "VALID") ? PAD_VALID : PAD_NOTSET;
-	if (a == PAD_NOTSET && *ap && strcmp(ap, "NOTSET"))
-		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
-		           "VALID", ap);
+	enum autopad a;
+	if ((rc = autopad_of(c, ap, &a)))
+		return rc;
 	if ((rc = out_len(c, 0, V(c, 0)->dims[2], n->kernel[1], n->strides[1], n->dilations[1],
 	                  &pads[0], &pads[1], a, n->ceil_mode, o)))
 		return rc;
@@ -2838,7 +2861,8 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 	return 0;
 }
 
-/* MaxPool / AveragePool over L of [N, C, L]. */
+/* MaxPool / AveragePool over L of [N, C, L] (storage_order and
+ * count_include_pad read by op_pool). */
 static int op_pool1d(struct nctx *c, bool max)
 {
 	struct dnnq_ir_node *n = &c->node;
@@ -2848,9 +2872,7 @@ static int op_pool1d(struct nctx *c, bool max)
 	n->kernel[1] = 0;
 	if (!attr(c, "kernel_shape"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
-	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) ||
-	    (!max && (rc = a_bool(c, "count_include_pad", &n->count_include_pad))) ||
-	    (rc = geometry1d(c, max, &o)))
+	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) || (rc = geometry1d(c, max, &o)))
 		return rc;
 	int64_t d[3] = { x->dims[0], x->dims[1], o };
 	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
@@ -2905,7 +2927,8 @@ static int op_conv1d(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, 3, y3, batched);
 }
 
-/* GlobalMaxPool: a MaxPool whose window is the whole image (3-D: L). */
+/* GlobalMaxPool: a MaxPool whose window is the whole image (3-D: L; 5-D:
+ * D*H by W, gpool3d). */
 static int op_gmaxpool(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
@@ -2913,12 +2936,473 @@ static int op_gmaxpool(struct nctx *c)
 	if (rc)
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim == 5)
+		return gpool3d(c);
 	if (x->ndim != 3 && x->ndim != 4)
-		return bad(c, DNNQ_E_UNSUPPORTED, "input [%s]: 3-D or 4-D expected", imp_dims_str(x));
+		return bad(c, DNNQ_E_UNSUPPORTED, "input [%s]: 3-D, 4-D or 5-D expected",
+		           imp_dims_str(x));
 	n->kernel[0] = x->ndim == 4 ? x->dims[2] : 1;
 	n->kernel[1] = x->dims[x->ndim - 1];
 	int64_t d[4] = { x->dims[0], x->dims[1], 1, 1 };
 	return set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched);
+}
+
+/* ---- 3-D convolution and pooling (rank-5 NCDHW) ------------------------------- */
+
+/* The geometry over D, H, W of input 0 [N, C, D, H, W]: kernel k (the
+ * weight's, or kernel_shape's: they must agree when both are there),
+ * strides s, dilations dl (has_dil; else 1), pads pb (begin) and pe (end),
+ * auto_pad, ceil_mode (has_ceil); o the output's D, H, W. */
+struct geo3 {
+	int64_t k[3], s[3], dl[3], pb[3], pe[3], o[3];
+};
+
+static int geometry3d(struct nctx *c, bool has_dil, bool has_ceil, const int64_t *wk,
+                      struct geo3 *g)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t pads[6] = { 0 }, ks[3] = { 0 };
+	char ap[32];
+	bool ceil_mode = false;
+	int rc;
+	for (int i = 0; i < 3; i++)
+		g->s[i] = g->dl[i] = 1;
+	if ((rc = a_nd(c, 3, "kernel_shape", 1, 3, ks)) || (rc = a_nd(c, 3, "strides", 1, 3, g->s)) ||
+	    (rc = a_nd(c, 3, "dilations", 1, 3, g->dl)) || (rc = a_nd(c, 3, "pads", 0, 6, pads)) ||
+	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)) ||
+	    (has_ceil && (rc = a_bool(c, "ceil_mode", &ceil_mode))))
+		return rc;
+	for (int i = 0; i < 3; i++) {
+		if (wk && ks[0] && ks[i] != wk[i])
+			return bad(c, DNNQ_E_SHAPE, "kernel_shape [%lld,%lld,%lld] disagrees with the "
+			           "weight [%s]", (long long)ks[0], (long long)ks[1], (long long)ks[2],
+			           imp_dims_str(V(c, 1)));
+		g->k[i] = wk ? wk[i] : ks[i];
+		if (!has_dil && g->dl[i] != 1)
+			return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
+		g->pb[i] = pads[i];
+		g->pe[i] = pads[3 + i];
+	}
+	if (!wk && !ks[0])
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	enum autopad a;
+	if ((rc = autopad_of(c, ap, &a)))
+		return rc;
+	for (int i = 0; i < 3; i++)
+		if ((rc = out_len(c, i, x->dims[2 + i], g->k[i], g->s[i], g->dl[i], &g->pb[i],
+		                  &g->pe[i], a, ceil_mode, &g->o[i])))
+			return rc;
+	c->node.ceil_mode = ceil_mode;
+	return 0;
+}
+
+/* c->node as a fresh node of op (attributes at table_op's defaults). */
+static void fresh(struct nctx *c, enum dnnq_ir_op op)
+{
+	c->node = (struct dnnq_ir_node){ .op = op, .group = 1, .strides = { 1, 1 },
+	                                 .dilations = { 1, 1 }, .alpha = 1.0f,
+	                                 .clip_min = -INFINITY, .clip_max = INFINITY };
+}
+
+/* A Reshape of c->in[0] to dims (ndim), linked as NAME<suffix>. */
+static int reshape_as(struct nctx *c, uint32_t ndim, const int64_t *dims, bool batched,
+                      const char *suffix)
+{
+	int rc;
+	fresh(c, DNNQ_IR_RESHAPE);
+	c->nin = 1;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, ndim, dims, batched)))
+		return rc;
+	return suffix ? link_as(c, suffix, 1) : 0;
+}
+
+/* A Transpose of c->in[0] (dims d, ndim) by perm, linked as NAME<suffix>
+ * (NULL: left as c's node, the last). */
+static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const int64_t *perm,
+                        bool batched, const char *suffix)
+{
+	int64_t o[DNNQ_IR_MAX_DIMS];
+	int rc;
+	fresh(c, DNNQ_IR_ENGINE);
+	if ((rc = engine_kind(c, "transpose")))
+		return rc;
+	for (uint32_t i = 0; i < ndim; i++) {
+		c->node.ints[i] = perm[i];
+		o[i] = d[perm[i]];
+	}
+	c->node.nints = ndim;
+	c->nin = 1;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, ndim, o, batched)))
+		return rc;
+	return suffix ? link_as(c, suffix, 1) : 0;
+}
+
+/* A 2-D pool node of op on c->in[0] to out ([N, C, H', W']) with kernel
+ * k, strides s, dilations dl, pads pb, pe (H, W each), linked as
+ * NAME<suffix>; ceil_mode and count_include_pad as given. */
+static int pool2d_as(struct nctx *c, enum dnnq_ir_op op, const int64_t *out, const int64_t *k,
+                     const int64_t *s, const int64_t *dl, const int64_t *pb, const int64_t *pe,
+                     bool ceil_mode, bool include_pad, bool batched, const char *suffix)
+{
+	int rc;
+	fresh(c, op);
+	struct dnnq_ir_node *n = &c->node;
+	n->ceil_mode = ceil_mode;
+	n->count_include_pad = include_pad;
+	for (int i = 0; i < 2; i++) {
+		n->kernel[i] = k[i];
+		n->strides[i] = s[i];
+		n->dilations[i] = dl[i];
+		n->pads[i] = pb[i];
+		n->pads[2 + i] = pe[i];
+	}
+	c->nin = 1;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, out, batched)))
+		return rc;
+	return link_as(c, suffix, 1);
+}
+
+/* MaxPool / AveragePool over D, H, W of [N, C, D, H, W], separably: the
+ * 2-D pool over H, W of [N, C*D, H, W] (NAME:hw), then over D of
+ * [N, C, D, H'*W'] (NAME:d, a (kd, 1) window), between Reshapes (NAME:chw,
+ * NAME:cd, and NAME back to rank 5). Exact: a maximum of maxima; for the
+ * average, each window's count is its D count times its H, W count, with
+ * or without the padding alike, so the mean over D of the H, W means is
+ * the mean over the box. */
+static int op_pool3d(struct nctx *c, bool max)
+{
+	struct geo3 g;
+	const bool include_pad = c->node.count_include_pad;   /* op_pool read it */
+	int rc;
+	if ((rc = geometry3d(c, max, true, NULL, &g)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	const bool batched = x->batched, ceil_mode = c->node.ceil_mode;
+	const enum dnnq_ir_op op = c->node.op;
+	const int64_t N = x->dims[0], C = x->dims[1], D = x->dims[2];
+	int64_t chw[4] = { N, C * D, x->dims[3], x->dims[4] };
+	int64_t hw[4] = { N, C * D, g.o[1], g.o[2] }, cd[4] = { N, C, D, g.o[1] * g.o[2] };
+	int64_t od[4] = { N, C, g.o[0], g.o[1] * g.o[2] };
+	int64_t kd[2] = { g.k[0], 1 }, sd[2] = { g.s[0], 1 }, dd[2] = { g.dl[0], 1 };
+	int64_t pbd[2] = { g.pb[0], 0 }, ped[2] = { g.pe[0], 0 };
+	if ((rc = reshape_as(c, 4, chw, batched, ":chw")) ||
+	    (rc = pool2d_as(c, op, hw, &g.k[1], &g.s[1], &g.dl[1], &g.pb[1], &g.pe[1], ceil_mode,
+	                    include_pad, batched, ":hw")) ||
+	    (rc = reshape_as(c, 4, cd, batched, ":cd")) ||
+	    (rc = pool2d_as(c, op, od, kd, sd, dd, pbd, ped, ceil_mode, include_pad, batched, ":d")))
+		return rc;
+	int64_t y[5] = { N, C, g.o[0], g.o[1], g.o[2] };
+	return reshape_as(c, 5, y, batched, NULL);
+}
+
+/* A global pool of [N, C, D, H, W] (the node set up for [N, C, D*H, W]):
+ * NAME:4d, a Reshape to that, the pool NAME:pool, and NAME, a Reshape to
+ * [N, C, 1, 1, 1]. */
+static int gpool3d(struct nctx *c)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	const int64_t d4[4] = { x->dims[0], x->dims[1], x->dims[2] * x->dims[3], x->dims[4] };
+	const int64_t y4[4] = { d4[0], d4[1], 1, 1 }, y5[5] = { d4[0], d4[1], 1, 1, 1 };
+	const bool batched = x->batched;
+	const struct dnnq_ir_node pool = c->node;
+	int rc;
+	if ((rc = reshape_as(c, 4, d4, batched, ":4d")))
+		return rc;
+	c->node = pool;
+	c->node.kernel[0] = d4[2];
+	c->node.kernel[1] = d4[3];
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y4, batched)) || (rc = link_as(c, ":pool", 1)))
+		return rc;
+	return reshape_as(c, 5, y5, batched, NULL);
+}
+
+/* The BatchNormalization that alone reads Conv c's output, folded into
+ * its weights w ([M, K]) and bias b ([M], allocated when NULL): recorded
+ * so that the node imports as its input (op_batchnorm); nothing when
+ * there is no such node or its parameters are not the constants it needs
+ * (it then imports as itself, checked there). */
+static int fold_bn(struct nctx *c, int64_t M, size_t K, float *w, float **b)
+{
+	struct imp *m = c->m;
+	size_t at = 0;
+	const Onnx__NodeProto *r = imp_only_reader(m, S(c->np->output[0]), c->index, &at);
+	if (!r || strcmp(S(r->op_type), "BatchNormalization") || r->n_input != 5 ||
+	    r->n_output != 1)
+		return 0;
+	const Onnx__AttributeProto *a;
+	float eps = 1e-5f;
+	for (size_t i = 0; i < r->n_attribute; i++) {
+		a = r->attribute[i];
+		if (!strcmp(S(a->name), "epsilon") && a->has_f)
+			eps = a->f;
+		else if (strcmp(S(a->name), "momentum") &&
+		         !(!strcmp(S(a->name), "training_mode") && a->has_i && !a->i) &&
+		         !(!strcmp(S(a->name), "spatial") && a->has_i && a->i == 1))
+			return 0;    /* anything else: op_batchnorm's to judge */
+	}
+	const float *p[4];
+	for (int i = 0; i < 4; i++) {
+		const struct imp_name *e = imp_find(m, S(r->input[1 + i]));
+		int32_t id = e && (e->kind == IMP_VALUE || e->kind == IMP_INIT)
+		           ? imp_lookup(m, S(r->input[1 + i]), c->who) : -1;
+		const struct dnnq_ir_value *v = id >= 0 ? &m->ir->values[id] : NULL;
+		if (!v || !v->data || v->dtype != DNNQ_IR_F32 || v->ndim != 1 || v->dims[0] != M)
+			return 0;
+		p[i] = v->data;
+	}
+	if (!(eps >= 0))
+		return 0;
+	for (int64_t o = 0; o < M; o++)
+		if (!((double)p[3][o] + eps > 0))
+			return 0;
+	if (!*b && !(*b = calloc((size_t)M, sizeof **b)))
+		return DNNQ_E_NOMEM;
+	if (imp_grow((void **)&m->bn_folded, &m->bncap, m->nbn_folded, sizeof *m->bn_folded))
+		return DNNQ_E_NOMEM;
+	m->bn_folded[m->nbn_folded++] = (struct imp_at){ m->g, at };
+	for (int64_t o = 0; o < M; o++) {
+		/* the lowering's BatchNormalization coefficients (bn_coeffs) */
+		float s = (float)(p[0][o] / sqrt((double)p[3][o] + eps));
+		float t = (float)(p[1][o] - (double)p[2][o] * s);
+		for (size_t k = 0; k < K; k++)
+			w[(size_t)o * K + k] *= s;
+		(*b)[o] = (*b)[o] * s + t;
+	}
+	return 0;
+}
+
+/* Conv over D, H, W of [N, C, D, H, W] by W [M, C/g, kd, kh, kw], as 2-D
+ * convolutions: x is stacked by depth, [N, g*D*C/g, H, W] (NAME:g for
+ * groups > 1, a Reshape to [N, g, C/g, D, H, W]; NAME:dc, a Transpose
+ * putting D before the channels; NAME:stack, the Reshape to 4-D); output
+ * depth od reads the kd depth slices its window covers, inside the input
+ * (the others are the zero padding: left out), each group's a run of
+ * channels (NAME:odI.J, a Slice per group, or per tap when dilated;
+ * NAME:odI.in, their Concat), and the 2-D Conv NAME:odI of the weight
+ * whose channels are those taps' (NAME:w*, shared by the depths that
+ * read the same taps) gives [N, M, H', W']; NAME:cat concatenates the
+ * depths to [N, D'*M, H', W'], NAME:dm reshapes to [N, D', M, H', W'] and
+ * NAME, a Transpose, makes it [N, M, D', H', W']. The work is the 3-D
+ * convolution's (no product of a padding zero). A BatchNormalization
+ * reading only the output is folded into the weights and the bias. */
+enum {
+	W3_CACHE = 64,        /* the tap runs whose weights op_conv3d shares */
+	MAX_DEPTH3D = 4096,   /* the output depths of a 3-D Conv (a node each) */
+};
+
+static int op_conv3d(struct nctx *c)
+{
+	const struct dnnq_ir_value *x = V(c, 0), *w = V(c, 1);
+	struct geo3 g;
+	int64_t grp;
+	int rc = need_rank(c, 1, 5, "the weight of a 3-D convolution is 5-D");
+	if (rc || (rc = a_int(c, "group", 1, &grp)))
+		return rc;
+	const int64_t N = x->dims[0], C = x->dims[1], D = x->dims[2], H = x->dims[3],
+	              W = x->dims[4], M = w->dims[0];
+	if (grp < 1 || grp > C || C % grp || M % grp || w->dims[1] * grp != C || M < 1)
+		return bad(c, DNNQ_E_SHAPE, "group %lld, input channels %lld, weight [%s] do not agree",
+		           (long long)grp, (long long)C, imp_dims_str(w));
+	for (size_t i = 1; i < 3; i++)
+		if (V(c, i) && !V(c, i)->data)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s': the weight and bias of a 3-D "
+			           "convolution must be float constants", i, iname(c, i));
+	for (int i = 0; i < 3; i++)
+		if (w->dims[2 + i] < 1)
+			return bad(c, DNNQ_E_SHAPE, "weight [%s]: empty kernel", imp_dims_str(w));
+	if ((rc = geometry3d(c, true, false, &w->dims[2], &g)) || (rc = bias(c, 2, DT_F32, M)))
+		return rc;
+	const int64_t Cg = C / grp, kd = g.k[0], kh = g.k[1], kw = g.k[2];
+	const size_t K = (size_t)(Cg * kd * kh * kw), hw = (size_t)(kh * kw);
+	if (g.o[0] > MAX_DEPTH3D)
+		return bad(c, DNNQ_E_UNSUPPORTED, "%lld output depths: a 3-D convolution is imported "
+		           "as a 2-D one per depth, at most %d", (long long)g.o[0], MAX_DEPTH3D);
+	/* the pieces of one output depth's input: a run of taps per group (per
+	 * tap when dilated) */
+	if ((g.dl[0] > 1 ? kd : 1) * grp > DNNQ_IR_MAX_INPUTS)
+		return bad(c, DNNQ_E_UNSUPPORTED, "group %lld with kernel depth %lld and dilation %lld: "
+		           "at most %d groups (or taps) of a 3-D convolution are supported",
+		           (long long)grp, (long long)kd, (long long)g.dl[0], DNNQ_IR_MAX_INPUTS);
+	const bool batched = x->batched;
+	float *wt = malloc((size_t)M * K * sizeof *wt), *bt = NULL;
+	if (!wt)
+		return DNNQ_E_NOMEM;
+	memcpy(wt, w->data, (size_t)M * K * sizeof *wt);
+	if (V(c, 2) && !(bt = malloc((size_t)M * sizeof *bt))) {
+		free(wt);
+		return DNNQ_E_NOMEM;
+	}
+	if (bt)
+		memcpy(bt, V(c, 2)->data, (size_t)M * sizeof *bt);
+	struct dnnq_ir_value wv = *w, bv = { .dtype = DNNQ_IR_F32, .ndim = 1, .dims = { M },
+	                                     .producer = -1 };
+	char wname[160], bname[168];
+	snprintf(wname, sizeof wname, "%.150s", w->name);
+	snprintf(bname, sizeof bname, "%.150s:b", c->name);
+	wv.name = wname;
+	bv.name = bname;
+	int32_t bias_id = -1, wids[W3_CACHE] = { 0 }, outs[DNNQ_IR_MAX_INPUTS];
+	int64_t wkey[2 * W3_CACHE];
+	size_t nw = 0, nouts = 0;
+	if ((rc = fold_bn(c, M, K, wt, &bt)))
+		goto out;
+	if (bt && (bias_id = new_constant(c, &bv, "", bt)) < 0) {
+		bt = NULL;
+		rc = bias_id;
+		goto out;
+	}
+	bt = NULL;
+	/* x stacked by depth */
+	if (grp > 1) {
+		int64_t d6[6] = { N, grp, Cg, D, H, W };
+		if ((rc = reshape_as(c, 6, d6, batched, ":g")) ||
+		    (rc = transpose_as(c, 6, d6, (const int64_t[6]){ 0, 1, 3, 2, 4, 5 }, batched,
+		                       ":dc")))
+			goto out;
+	} else if ((rc = transpose_as(c, 5, (const int64_t[5]){ N, C, D, H, W },
+	                              (const int64_t[5]){ 0, 2, 1, 3, 4 }, batched, ":dc"))) {
+		goto out;
+	}
+	int64_t st[4] = { N, grp * D * Cg, H, W };
+	if ((rc = reshape_as(c, 4, st, batched, ":stack")))
+		goto out;
+	const int32_t stacked = c->in[0];
+	int32_t cat = -1;
+	for (int64_t od = 0; od < g.o[0]; od++) {
+		/* the taps inside the input: i0 .. i0 + nt - 1 */
+		int64_t i0 = -1, nt = 0;
+		for (int64_t i = 0; i < kd; i++) {
+			int64_t d = od * g.s[0] - g.pb[0] + i * g.dl[0];
+			if (d >= 0 && d < D) {
+				i0 = i0 < 0 ? i : i0;
+				nt = i - i0 + 1;
+			}
+		}
+		char sfx[48];
+		if (!nt) {
+			rc = bad(c, DNNQ_E_UNSUPPORTED, "output depth %lld reads only padding",
+			         (long long)od);
+			goto out;
+		}
+		int64_t d0 = od * g.s[0] - g.pb[0] + i0 * g.dl[0];
+		bool dense = g.dl[0] == 1 || nt == 1;
+		size_t np = (size_t)grp * (dense ? 1 : (size_t)nt);
+		int32_t pieces[DNNQ_IR_MAX_INPUTS];
+		int64_t pd[4] = { N, (dense ? nt : 1) * Cg, H, W };
+		for (size_t p = 0; p < np && !(nt == D && grp == 1); p++) {
+			int64_t j = (int64_t)p / (dense ? 1 : nt), t = dense ? 0 : (int64_t)p % nt;
+			fresh(c, DNNQ_IR_ENGINE);
+			if ((rc = engine_kind(c, "slice")))
+				goto out;
+			for (int a = 0; a < 4; a++)
+				c->node.steps[a] = 1;
+			c->node.starts[1] = j * D * Cg + (d0 + t * g.dl[0]) * Cg;
+			c->in[0] = stacked;
+			c->nin = 1;
+			snprintf(sfx, sizeof sfx, ":od%lld.%zu", (long long)od, p);
+			if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, pd, batched)) ||
+			    (rc = link_as(c, sfx, 1)))
+				goto out;
+			pieces[p] = c->in[0];
+		}
+		int64_t cin[4] = { N, grp * nt * Cg, H, W };
+		if (nt == D && grp == 1) {
+			c->in[0] = stacked;
+		} else if (np > 1) {
+			fresh(c, DNNQ_IR_CONCAT);
+			c->node.axis = 1;
+			memcpy(c->in, pieces, np * sizeof *pieces);
+			snprintf(sfx, sizeof sfx, ":od%lld.in", (long long)od);
+			if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, cin, batched)) ||
+			    (rc = link_as(c, sfx, np)))
+				goto out;
+		}
+		/* the weight of taps i0 .. i0 + nt - 1, [M, nt * Cg, kh, kw] */
+		size_t k;
+		for (k = 0; k < nw && (wkey[2 * k] != i0 || wkey[2 * k + 1] != nt); k++)
+			;
+		if (k == nw) {
+			if (nw == W3_CACHE)
+				k = --nw;    /* the last entry makes room */
+			float *f = malloc((size_t)M * (size_t)(nt * Cg) * hw * sizeof *f);
+			if (!f) {
+				rc = DNNQ_E_NOMEM;
+				goto out;
+			}
+			for (int64_t o = 0; o < M; o++)
+				for (int64_t t = 0; t < nt; t++)
+					for (int64_t ci = 0; ci < Cg; ci++)
+						memcpy(f + (((size_t)o * (size_t)nt + (size_t)t) * (size_t)Cg +
+						            (size_t)ci) * hw,
+						       wt + (size_t)o * K + ((size_t)ci * (size_t)kd +
+						                             (size_t)(i0 + t)) * hw,
+						       hw * sizeof *f);
+			struct dnnq_ir_value v = wv;
+			v.ndim = 4;
+			v.dims[1] = nt * Cg;
+			v.dims[2] = kh;
+			v.dims[3] = kw;
+			snprintf(sfx, sizeof sfx, ":w%lld.%lld", (long long)i0, (long long)nt);
+			int32_t id = new_constant(c, &v, sfx, f);
+			if (id < 0) {
+				rc = id;
+				goto out;
+			}
+			wkey[2 * nw] = i0;
+			wkey[2 * nw + 1] = nt;
+			wids[nw++] = id;
+		}
+		fresh(c, DNNQ_IR_CONV);
+		struct dnnq_ir_node *n = &c->node;
+		n->group = grp;
+		for (int i = 0; i < 2; i++) {
+			n->kernel[i] = g.k[1 + i];
+			n->strides[i] = g.s[1 + i];
+			n->dilations[i] = g.dl[1 + i];
+			n->pads[i] = g.pb[1 + i];
+			n->pads[2 + i] = g.pe[1 + i];
+		}
+		c->in[1] = wids[k];
+		c->in[2] = bias_id;
+		int64_t y[4] = { N, M, g.o[1], g.o[2] };
+		snprintf(sfx, sizeof sfx, ":od%lld", (long long)od);
+		if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y, batched)) ||
+		    (rc = link_as(c, sfx, bias_id >= 0 ? 3 : 2)))
+			goto out;
+		outs[nouts++] = c->in[0];
+		/* the depths so far, DNNQ_IR_MAX_INPUTS at a time */
+		if (nouts == DNNQ_IR_MAX_INPUTS || od + 1 == g.o[0]) {
+			size_t base = cat >= 0;
+			int64_t have = cat >= 0 ? c->m->ir->values[cat].dims[1] : 0;
+			int32_t ins[DNNQ_IR_MAX_INPUTS + 1];
+			if (cat >= 0)
+				ins[0] = cat;
+			memcpy(ins + base, outs, nouts * sizeof *outs);
+			if (nouts + base == 1) {
+				cat = ins[0];
+			} else {
+				fresh(c, DNNQ_IR_CONCAT);
+				c->node.axis = 1;
+				memcpy(c->in, ins, (nouts + base) * sizeof *ins);
+				int64_t yc[4] = { N, have + (int64_t)nouts * M, g.o[1], g.o[2] };
+				snprintf(sfx, sizeof sfx, ":cat%lld", (long long)od);
+				if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, yc, batched)) ||
+				    (rc = link_as(c, sfx, nouts + base)))
+					goto out;
+				cat = c->in[0];
+			}
+			nouts = 0;
+		}
+	}
+	c->in[0] = cat;
+	int64_t dm[5] = { N, g.o[0], M, g.o[1], g.o[2] };
+	if ((rc = reshape_as(c, 5, dm, batched, ":dm")))
+		goto out;
+	rc = transpose_as(c, 5, dm, (const int64_t[5]){ 0, 2, 1, 3, 4 }, batched, NULL);
+out:
+	free(wt);
+	free(bt);
+	return rc;
 }
 
 /* ---- the table ----------------------------------------------------------------- */

@@ -1318,6 +1318,7 @@ static void imp_release(struct imp *m)
 	free(m->moved);
 	free(m->is_bool);
 	free(m->pads);
+	free(m->bn_folded);
 	for (size_t i = 0; i < m->nseqs; i++)
 		free(m->seqs[i].ids);
 	free(m->seqs);

@@ -163,7 +163,9 @@ struct dnnq_ir_node {
 enum dnnq_ir_settled {
 	DNNQ_IR_FOLDED,          /* computed at import: its outputs are constants */
 	DNNQ_IR_NOOP,            /* a no-op: its readers read its input           */
-	DNNQ_IR_MERGED,          /* a Pad merged into its reader's pads           */
+	DNNQ_IR_MERGED,          /* a Pad merged into its reader's pads, a
+	                            BatchNormalization into the 3-D Conv it
+	                            follows (onnx/import-ops.c, fold_bn)        */
 	DNNQ_IR_INLINED,         /* an If: the branch its constant condition takes
 	                            was imported in its place (onnx/import-if.c) */
 };

@@ -27,6 +27,11 @@ struct lval {
 	 * the ONNX flattening sits at (h * pw + w) * pc + c */
 	bool perm;
 	int64_t pc, ph, pw;
+	/* a constant: the model tensor of the Conv weights lowered from it as
+	 * they are (no BatchNormalization folded), int8 [0] and fp32 [1], or
+	 * -1; the other Convs reading it share it (a 3-D Conv's per-depth 2-D
+	 * Convs, docs/onnx.md) */
+	int32_t wshared[2];
 };
 
 struct lower {

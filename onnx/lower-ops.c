@@ -288,15 +288,16 @@ static struct wkey weights_key(const struct lower *L, size_t j, const struct lva
 
 /* The model node of Conv and Gemm (kind) IR node j reading x: its weights
  * of shape dims (ndim; rows = dims[0]), the model's integers w (int8) when
- * q is given, else cached (key k's, dnnq_lower_wcache) when not NULL, else
- * floats w to quantize (and cache under k); the f32 bias [rows]; what ch
- * fused. NULL with *rc set on failure. */
+ * q is given, else the tensor *share when share and *share >= 0 (else made
+ * and kept there), else cached (key k's, dnnq_lower_wcache) when not NULL,
+ * else floats w to quantize (and cache under k); the f32 bias [rows]; what
+ * ch fused. NULL with *rc set on failure. */
 static struct dnnq_model_node *fused_node(struct lower *L, size_t j, enum dnnq_node_kind kind,
                                           const struct chain *ch, int32_t x,
                                           const struct qweights *q,
                                           const struct dnnq_qtensor *cached,
-                                          const struct wkey *k, const void *w,
-                                          const float *bias, uint32_t ndim,
+                                          const struct wkey *k, int32_t *share,
+                                          const void *w, const float *bias, uint32_t ndim,
                                           const int64_t *dims, int32_t *ref, int *rc)
 {
 	const char *name = ch->last->name;
@@ -307,6 +308,8 @@ static struct dnnq_model_node *fused_node(struct lower *L, size_t j, enum dnnq_n
 	int wid;
 	if (q) {
 		wid = qweight_tensor(L, name, q, w, ndim, dims);
+	} else if (share && *share >= 0) {
+		wid = *share;
 	} else {
 		model_name(nm, name, ":weight");
 		wid = L->fp32 ? add_f32_tensor(L, nm, w, rows * cols)
@@ -314,6 +317,8 @@ static struct dnnq_model_node *fused_node(struct lower *L, size_t j, enum dnnq_n
 		              : add_weight_tensor(L, nm, w, rows, cols, ndim, dims);
 		if (!cached && wid >= 0 && (*rc = wcache_put(L, j, k, wid)))
 			return NULL;
+		if (share)
+			*share = wid;
 	}
 	model_name(nm, name, ":bias");
 	int bid = wid < 0 ? wid : add_f32_tensor(L, nm, bias, rows);
@@ -432,8 +437,9 @@ static int lower_conv(struct lower *L, size_t j)
 		oihw_to_ohwi(q.w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, 1);
 	else if (!cached)
 		oihw_to_ohwi(w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, sizeof *w);
+	int32_t *share = ch.bn || !mw ? NULL : &L->v[n->inputs[1]].wshared[L->fp32];
 	struct dnnq_model_node *mn = fused_node(L, j, DNNQ_NODE_CONV, &ch, x, mw ? NULL : &q,
-	                                        cached, &key, wt, b, 4, dims, &ref, &rc);
+	                                        cached, &key, share, wt, b, 4, dims, &ref, &rc);
 	if (mn && !(rc = conv_geometry(L, n, 1, mn)) && !(rc = int8_bias(L, n, mn, mw != 0)))
 		rc = act_out(L, ch.last, ch.out, mn, ref);
 out:
@@ -560,8 +566,8 @@ static int lower_gemm(struct lower *L, size_t j)
 			goto out;
 	}
 	struct dnnq_model_node *mn = fused_node(L, j, DNNQ_NODE_FC, &ch, x, mw ? NULL : &q, cached,
-	                                        &key, mw ? (const void *)w : wi, bias, 2, dims,
-	                                        &ref, &rc);
+	                                        &key, NULL, mw ? (const void *)w : wi, bias, 2,
+	                                        dims, &ref, &rc);
 	if (!mn)
 		goto out;
 	mn->n = (uint32_t)nn;

@@ -36,6 +36,13 @@ enum dnnq_dtype conf_dtype(enum dnnq_ir_dtype t)
 	}
 }
 
+static enum dnnq_isa conf_isa = DNNQ_ISA_COUNT;
+
+void conf_set_isa(enum dnnq_isa isa)
+{
+	conf_isa = isa;
+}
+
 int conf_run_model(const struct dnnq_model *m, size_t batch, const void *const *in, void **out,
                    struct dnnq_tensor_info *info, struct dnnq_diag *d)
 {
@@ -51,7 +58,8 @@ int conf_run_model(const struct dnnq_model *m, size_t batch, const void *const *
 	free(file);
 	if (rc)
 		return dnnq_diag_set(d, rc, "read: %s", why.msg);
-	rc = dnnq_model_build(&back, dnnq_isa_best(), &g, &why);
+	rc = dnnq_model_build(&back, conf_isa < DNNQ_ISA_COUNT ? conf_isa : dnnq_isa_best(), &g,
+	                      &why);
 	dnnq_model_free(&back);
 	if (rc)
 		return dnnq_diag_set(d, rc, "build: %s", why.msg);

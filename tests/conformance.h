@@ -12,7 +12,7 @@
  *   - a quantized model (exact true): lowered with the parameters it
  *     carries, no calibration, and compared bit for bit.
  * Each lowered model is written as a .dnnq file (in memory), read back,
- * built for the best ISA the CPU runs, planned at the inputs' batch and run
+ * built for the best ISA the CPU runs (or conf_set_isa's), planned at the inputs' batch and run
  * on one thread.
  */
 #ifndef DNNQ_TESTS_CONFORMANCE_H
@@ -49,10 +49,15 @@ int conf_run(const struct dnnq_ir *ir, bool exact, const struct dnnq_npy *in,
 int conf_items_alone(const struct dnnq_ir *ir, const struct dnnq_npy *in,
                      const struct dnnq_npy *want, size_t *differ, struct dnnq_diag *d);
 
-/* m through the file (written, read back), built, planned at batch and
- * run: out[k] (malloc'd; free each) and info[k] for each output. */
+/* m through the file (written, read back), built for the ISA conf_set_isa
+ * chose (else the best the CPU runs), planned at batch and run: out[k]
+ * (malloc'd; free each) and info[k] for each output. */
 int conf_run_model(const struct dnnq_model *m, size_t batch, const void *const *in, void **out,
                    struct dnnq_tensor_info *info, struct dnnq_diag *d);
+
+/* The ISA the models of conf_run and conf_run_model are built for from now
+ * on (one the CPU runs); DNNQ_ISA_COUNT: the best it runs, as before any call. */
+void conf_set_isa(enum dnnq_isa isa);
 
 /* The engine's dtype of an IR dtype; DNNQ_DTYPE_INVALID for int64. */
 enum dnnq_dtype conf_dtype(enum dnnq_ir_dtype t);

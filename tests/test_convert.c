@@ -582,6 +582,37 @@ START_TEST(conformance)
 }
 END_TEST
 
+/* The 3-D cases of the MANIFEST (conv3d_*, *pool3d*: imported as 2-D nodes,
+ * docs/onnx.md) on every ISA the CPU runs, against tools/mkonnx.py's
+ * float64 reference, as conformance judges them. */
+START_TEST(conformance_3d_isas)
+{
+	static const char *const isa_name[DNNQ_ISA_COUNT] = { "scalar", "avx2", "avx512vnni" };
+	unsigned cases = 0;
+	for (int isa = 0; isa < DNNQ_ISA_COUNT; isa++) {
+		if (!dnnq_isa_supported((enum dnnq_isa)isa))
+			continue;
+		printf("convert: conformance on %s\n", isa_name[isa]);
+		conf_set_isa((enum dnnq_isa)isa);
+		FILE *f = fopen(OPS "/MANIFEST", "r");
+		ck_assert_msg(f, OPS "/MANIFEST: cannot open (tools/mkonnx.py writes it)");
+		char line[256];
+		while (fgets(line, sizeof line, f)) {
+			char name[128], kind[16];
+			unsigned nin;
+			if (line[0] == '#' || sscanf(line, "%127s %15s %u", name, kind, &nin) != 3 ||
+			    (strncmp(name, "conv3d", 6) && !strstr(name, "pool3d")))
+				continue;
+			conformance_case(name, kind, nin);
+			cases++;
+		}
+		fclose(f);
+	}
+	conf_set_isa(DNNQ_ISA_COUNT);
+	ck_assert_uint_ge(cases, 14);
+}
+END_TEST
+
 /* ---- the tools -------------------------------------------------------------- */
 
 struct cmd {
@@ -1965,6 +1996,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);
+	tcase_add_test(tc, conformance_3d_isas);
 	tcase_add_test(tc, tools_end_to_end);
 	tcase_add_test(tc, tools_defaults);
 	tcase_add_test(tc, tools_infer_split);

@@ -1255,10 +1255,16 @@ START_TEST(graph_errors)
 	a->i = 2;
 	imp_fails(b, DNNQ_E_FORMAT, "node 'mp' (MaxPool): attribute 'kernel_shape' is not a list");
 
-	int64_t d5[5] = { BATCH, 2, 3, 4, 5 }, k3[3] = { 2, 2, 2 };    /* 1-D pools: vision */
+	int64_t d6[6] = { BATCH, 2, 3, 4, 5, 2 }, k4[4] = { 2, 2, 2, 2 };  /* 1-D, 3-D: vision */
+	b = io_model(13, "x", F, 6, d6);
+	at_ints(b, mb_node(b, "MaxPool", "mp", "x", "y"), "kernel_shape", 4, k4);
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "only 1-D, 2-D and 3-D pooling");
+
+	int64_t d5[5] = { BATCH, 2, 3, 4, 5 }, k2[2] = { 2, 2 };
 	b = io_model(13, "x", F, 5, d5);
-	at_ints(b, mb_node(b, "MaxPool", "mp", "x", "y"), "kernel_shape", 3, k3);
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "only 1-D and 2-D pooling");
+	at_ints(b, mb_node(b, "AveragePool", "ap", "x", "y"), "kernel_shape", 2, k2);
+	imp_fails(b, DNNQ_E_SHAPE, "node 'ap' (AveragePool): attribute 'kernel_shape' has 2 values: "
+	          "3 for a 3-D node");
 
 	b = nchw(13, 1, 1, 1);
 	int64_t bd[2] = { 1, 1 };
@@ -1278,12 +1284,38 @@ START_TEST(more_unsupported)
 	mb_output(b, "mean");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "reads 'mean', an output of node 'bn'");
 
-	int64_t xd[5] = { BATCH, 2, 5, 5, 5 }, wd[5] = { 1, 2, 3, 3, 3 };
-	b = io_model(13, "x", F, 5, xd);
+	/* 3-D: imported as 2-D Convs (docs/onnx.md), within what that takes */
+	int64_t xd[6] = { BATCH, 2, 5, 5, 5, 5 }, wd[5] = { 1, 2, 3, 3, 3 };
+	b = io_model(13, "x", F, 6, xd);
 	mb_init(b, "W", F, 5, wd, (float[54]){ 0 });
+	mb_node(b, "Conv", "c4d", "x,W", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c4d' (Conv): input 0 'x' has rank 6: only 1-D, 2-D "
+	          "and 3-D convolutions");
+	b = io_model(13, "x", F, 5, xd);
+	mb_init(b, "W", F, 4, wd, (float[18]){ 0 });
 	mb_node(b, "Conv", "c3d", "x,W", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c3d' (Conv): input 0 'x' has rank 5: only 1-D and "
-	          "2-D convolutions");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c3d' (Conv): input 1 'W' has rank 4: the weight of a "
+	          "3-D convolution is 5-D");
+	int64_t dwx[5] = { BATCH, 17, 4, 4, 4 }, dww[5] = { 17, 1, 3, 1, 1 };
+	b = io_model(13, "x", F, 5, dwx);
+	mb_init(b, "W", F, 5, dww, (float[51]){ 0 });
+	at_i(b, mb_node(b, "Conv", "dw3d", "x,W", "y"), "group", 17);
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'dw3d' (Conv): group 17 with kernel depth 3 and "
+	          "dilation 1: at most 16 groups (or taps) of a 3-D convolution are supported");
+	int64_t one[1] = { 1 };        /* a QDQ model's weight: refused, not read as floats */
+	b = io_model(13, "x", F, 5, dwx);
+	mb_init(b, "Wq", S8, 5, dww, (int8_t[51]){ 0 });
+	mb_init(b, "ws", F, 1, one, (float[1]){ 1 });
+	mb_node(b, "DequantizeLinear", "dw", "Wq,ws", "W");
+	at_i(b, mb_node(b, "Conv", "q3d", "x,W", "y"), "group", 17);
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'q3d' (Conv): input 1 'W': the weight and bias of a "
+	          "3-D convolution must be float constants");
+	int64_t deep[5] = { BATCH, 1, 5000, 1, 1 }, w1[5] = { 1, 1, 1, 1, 1 };
+	b = io_model(13, "x", F, 5, deep);
+	mb_init(b, "W", F, 5, w1, (float[1]){ 1 });
+	mb_node(b, "Conv", "deep", "x,W", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'deep' (Conv): 5000 output depths: a 3-D "
+	          "convolution is imported as a 2-D one per depth, at most 4096");
 	b = io_model(13, "x", F, 3, xd);
 	mb_init(b, "W", F, 4, wd, (float[18]){ 0 });
 	mb_node(b, "Conv", "c1d", "x,W", "y");

@@ -33,6 +33,7 @@ import argparse
 import copy
 import functools
 import hashlib
+import itertools
 import io
 import json
 import math
@@ -273,9 +274,31 @@ def as_2d(fn):
     return run
 
 
+def conv3d_core(x, w, strides, pads, dil, group):
+    """3-D convolution of x [N,C,D,H,W] by w [M,C/g,KD,KH,KW] (ONNX pads
+    [d0, h0, w0, d1, h1, w1]): per output depth, the 2-D convolutions of
+    the depth slices under the window, summed (float64)."""
+    d = x.shape[2]
+    kd = w.shape[2]
+    xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[3]), (0, 0), (0, 0)))
+    od = (d + pads[0] + pads[3] - (dil[0] * (kd - 1) + 1)) // strides[0] + 1
+    p2 = [pads[1], pads[2], pads[4], pads[5]]
+    ys = []
+    for o in range(od):
+        ys.append(sum(conv_core(xp[:, :, o * strides[0] + i * dil[0]], w[:, :, i], strides[1:],
+                                p2, dil[1:], group) for i in range(kd)))
+    return np.stack(ys, axis=2)
+
+
 @as_2d
 def np_conv(a, ins, opset):
     x, w = f64(ins[0]), f64(ins[1])
+    if x.ndim == 5:
+        y = conv3d_core(x, w, a.get("strides", [1, 1, 1]), a.get("pads", [0] * 6),
+                        a.get("dilations", [1, 1, 1]), a.get("group", 1))
+        if len(ins) > 2 and ins[2] is not None:
+            y = y + f64(ins[2]).reshape(1, -1, 1, 1, 1)
+        return [f32(y)]
     pads = conv_pads(a, x.shape[2:], w.shape[2:])
     y = conv_core(x, w, a.get("strides", [1, 1]), pads, a.get("dilations", [1, 1]),
                   a.get("group", 1))
@@ -296,10 +319,46 @@ def np_gemm(a, ins, opset):
     return [f32(y)]
 
 
+def pool3d_core(x, kind, a):
+    """Max or average pooling of x [N,C,D,H,W] (float64), one window at a
+    time: a window starts at o * stride - pad_begin; with ceil_mode, one
+    starting in the end padding is dropped; the average counts the
+    elements inside the input, or (count_include_pad) inside the padded
+    input."""
+    k = list(a["kernel_shape"])
+    st, dl = list(a.get("strides", [1] * 3)), list(a.get("dilations", [1] * 3))
+    p = list(a.get("pads", [0] * 6))
+    size = x.shape[2:]
+    outs = []
+    for i in range(3):
+        span = size[i] + p[i] + p[3 + i] - (k[i] - 1) * dl[i] - 1
+        o = (-(-span // st[i]) if a.get("ceil_mode", 0) else span // st[i]) + 1
+        if a.get("ceil_mode", 0) and (o - 1) * st[i] >= size[i] + p[i]:
+            o -= 1
+        outs.append(o)
+    y = np.zeros(x.shape[:2] + tuple(outs))
+    for o in itertools.product(*(range(n) for n in outs)):
+        idx, cnt = [], 1
+        for i in range(3):
+            start = o[i] * st[i] - p[i]
+            taps = [start + t * dl[i] for t in range(k[i])]
+            idx.append([t for t in taps if 0 <= t < size[i]])
+            if a.get("count_include_pad", 0):
+                cnt *= len([t for t in taps if t < size[i] + p[3 + i]])
+            else:
+                cnt *= len(idx[-1])
+        win = x[:, :, idx[0]][:, :, :, idx[1]][:, :, :, :, idx[2]]
+        y[(slice(None), slice(None)) + o] = (win.max(axis=(2, 3, 4)) if kind == "max"
+                                             else win.sum(axis=(2, 3, 4)) / cnt)
+    return y
+
+
 def np_pool(kind):
     @as_2d
     def run(a, ins, opset):
         x = f64(ins[0])
+        if x.ndim == 5:
+            return [f32(pool3d_core(x, kind, a))]
         k = list(a["kernel_shape"])
         assert list(a.get("dilations", [1, 1])) == [1, 1]
         pads = conv_pads(a, x.shape[2:], k)
@@ -571,7 +630,8 @@ NP_OPS = {
     "HardSwish": lambda a, i, o: [f32(f64(i[0]) * np.clip(f64(i[0]) / 6 + 0.5, 0, 1))],
     "MaxPool": np_pool("max"),
     "AveragePool": np_pool("avg"),
-    "GlobalAveragePool": lambda a, i, o: [f32(f64(i[0]).mean(axis=(2, 3), keepdims=True))],
+    "GlobalAveragePool": lambda a, i, o: [f32(f64(i[0]).mean(axis=tuple(range(2, i[0].ndim)),
+                                                             keepdims=True))],
     "Add": lambda a, i, o: [f32(f64(i[0]) + f64(i[1]))],
     "Sub": lambda a, i, o: [f32(f64(i[0]) - f64(i[1]))],
     "Div": lambda a, i, o: [f32(f64(i[0]) / f64(i[1]))],
@@ -752,6 +812,14 @@ def t_conv_raw(x, w, a):
 
 @as_2d
 def t_conv(a, ins, opset):
+    if ins[0].dim() == 5:
+        p = list(a.get("pads", [0] * 6))
+        x = F.pad(ins[0].double(), (p[2], p[5], p[1], p[4], p[0], p[3]))
+        y = F.conv3d(x, ins[1].double(), None, tuple(a.get("strides", [1] * 3)), 0,
+                     tuple(a.get("dilations", [1] * 3)), a.get("group", 1))
+        if len(ins) > 2 and ins[2] is not None:
+            y = y + ins[2].double().view(1, -1, 1, 1, 1)
+        return [y.float()]
     y = t_conv_raw(ins[0].double(), ins[1].double(), a)
     if len(ins) > 2 and ins[2] is not None:
         y = y + ins[2].double().view(1, -1, 1, 1)
@@ -772,6 +840,16 @@ def t_pool(kind):
     @as_2d
     def run(a, ins, opset):
         x = ins[0].double()
+        if x.dim() == 5:
+            p = list(a.get("pads", [0] * 6))
+            assert p[:3] == p[3:], "torch pools pad symmetrically"
+            k, s = tuple(a["kernel_shape"]), tuple(a.get("strides", [1] * 3))
+            cm = bool(a.get("ceil_mode", 0))
+            if kind == "max":
+                y = F.max_pool3d(x, k, s, tuple(p[:3]), tuple(a.get("dilations", [1] * 3)), cm)
+            else:
+                y = F.avg_pool3d(x, k, s, tuple(p[:3]), cm, bool(a.get("count_include_pad", 0)))
+            return [y.float()]
         p = list(a.get("pads", [0, 0, 0, 0]))
         assert p[0] == p[2] and p[1] == p[3], "torch pools pad symmetrically"
         k, s = tuple(a["kernel_shape"]), tuple(a.get("strides", [1, 1]))
@@ -997,7 +1075,8 @@ T_OPS = {
     "HardSwish": lambda a, i, o: [F.hardswish(i[0].double()).float()],
     "MaxPool": t_pool("max"),
     "AveragePool": t_pool("avg"),
-    "GlobalAveragePool": lambda a, i, o: [F.adaptive_avg_pool2d(i[0].double(), 1).float()],
+    "GlobalAveragePool": lambda a, i, o: [i[0].double().mean(dim=tuple(range(2, i[0].dim())),
+                                                            keepdim=True).float()],
     "Add": lambda a, i, o: [(i[0].double() + i[1].double()).float()],
     "Sub": lambda a, i, o: [(i[0].double() - i[1].double()).float()],
     "Div": lambda a, i, o: [(i[0].double() / i[1].double()).float()],
@@ -1285,6 +1364,32 @@ def fp32_cases(c):
     conv("conv_1d_depthwise", xshape=[2, 4, 9], wshape=(4, 1, 3), group=4, bias=False,
          auto_pad="SAME_UPPER")
 
+    # 3-D (NCDHW): odd sizes, asymmetric pads, stride 2, groups, dilation in
+    # depth (docs/onnx.md, "3-D convolution and pooling")
+    X3 = [2, 3, 5, 6, 7]
+    conv("conv3d_plain", xshape=X3, wshape=(4, 3, 3, 3, 3))
+    conv("conv3d_pads_asym", xshape=X3, wshape=(5, 3, 3, 2, 3), pads=[1, 0, 2, 2, 1, 0])
+    conv("conv3d_stride2", xshape=[2, 3, 7, 7, 6], wshape=(4, 3, 3, 3, 3), strides=[2, 2, 2],
+         pads=[1, 1, 1, 1, 1, 1], bias=False)
+    conv("conv3d_groups", xshape=[2, 4, 5, 5, 6], wshape=(6, 2, 3, 1, 1), group=2,
+         pads=[1, 0, 0, 1, 0, 0])
+    conv("conv3d_dilated", xshape=[2, 4, 7, 5, 5], wshape=(4, 2, 2, 3, 3), group=2,
+         dilations=[3, 1, 2], strides=[1, 2, 1], pads=[2, 1, 0, 1, 1, 2])
+    conv("conv3d_depthwise", xshape=[2, 4, 5, 5, 5], wshape=(4, 1, 3, 3, 3), group=4,
+         pads=[1, 1, 1, 1, 1, 1])
+    conv("conv3d_1x3x3", xshape=X3, wshape=(4, 3, 1, 3, 3), pads=[0, 1, 1, 0, 1, 1])
+
+    # BatchNormalization on rank 5: folded into the 3-D Conv it follows, and
+    # on its own (after a Relu)
+    r = c.rng("conv3d_bn")
+    bn = {"s": u(r, (4,), 0.5, 2), "b": nrm(r, (4,)), "m": nrm(r, (4,)), "v": u(r, (4,), 0.5, 2)}
+    c.add("conv3d_bn", "fp32",
+          [node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1, 1, 1]),
+           node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"], epsilon=1e-3),
+           node("Relu", ["n"], ["r"]),
+           node("BatchNormalization", ["r", "s", "b", "m", "v"], ["y"])],
+          [("x", u(r, X3, 0, 1))], {"W": nrm(r, (4, 3, 3, 3, 3)), **bn}, ["y"])
+
     # a trained model's dead channel: weights of 1e-38 (PaddleOCR's
     # detector), a bias of 1; per channel its weight scale would hold no
     # int32 bias
@@ -1376,6 +1481,15 @@ def fp32_cases(c):
          ceil_mode=1)
     pool("avgpool_2x2s2", "AveragePool", [2, 3, 6, 6], kernel_shape=[2, 2], strides=[2, 2])
     pool("globalavgpool", "GlobalAveragePool", [2, 3, 5, 5])
+    pool("maxpool3d", "MaxPool", [2, 3, 5, 7, 6], kernel_shape=[3, 3, 2], strides=[2, 2, 1],
+         pads=[1, 1, 0, 1, 1, 0])
+    pool("maxpool3d_ceil", "MaxPool", [2, 3, 6, 7, 5], kernel_shape=[2, 3, 3], strides=[2, 2, 2],
+         ceil_mode=1)
+    pool("avgpool3d_cip0", "AveragePool", [2, 3, 5, 5, 6], kernel_shape=[3, 3, 3],
+         strides=[2, 1, 2], pads=[1, 1, 1, 1, 1, 1], count_include_pad=0)
+    pool("avgpool3d_cip1", "AveragePool", [2, 3, 5, 6, 5], kernel_shape=[3, 2, 3],
+         strides=[2, 2, 2], pads=[1, 0, 1, 1, 0, 1], count_include_pad=1)
+    pool("globalavgpool3d", "GlobalAveragePool", [2, 3, 3, 5, 4])
 
     def binary(name, op, x2shape=None, const=None, n=2, x2range=(-1, 1), const_first=False):
         r = c.rng(name)
@@ -1576,6 +1690,7 @@ def fp32_cases(c):
     pool("avgpool_1d", "AveragePool", [2, 5, 8], kernel_shape=[2], strides=[2])
     pool("globalmaxpool", "GlobalMaxPool", [2, 3, 5, 6])
     pool("globalmaxpool_1d", "GlobalMaxPool", [2, 3, 7])
+    pool("globalmaxpool3d", "GlobalMaxPool", [2, 3, 3, 4, 5])
     # BatchNormalization standalone (not after a Conv): the elementwise-linear kind
     r = c.rng("batchnorm_standalone")
     c.add("batchnorm_standalone", "fp32",
