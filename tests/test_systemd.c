@@ -1006,7 +1006,8 @@ static bool has_tool_page(const char *name)
 
 /* Every program the build put beside the tools (dnnqd, dnnqctl, dnnq-*)
  * has a page below, so the test below covers every tool with a --help;
- * but dnnq-example, the example program of dnnq(3) (examples/infer.c). */
+ * but the example programs of dnnq(3): dnnq-example (examples/infer.c) and
+ * dnnq-cxx-example (tests/api/cxx.cc, built by check-api). */
 static void every_tool_has_page(void)
 {
 	char dir[PATH_MAX];
@@ -1018,7 +1019,7 @@ static void every_tool_has_page(void)
 		char path[PATH_MAX + 256];
 		fmt(path, sizeof path, "%s%s", dir, e->d_name);
 		if (strncmp(e->d_name, "dnnq", 4) || !strcmp(e->d_name, "dnnq-example") ||
-		    access(path, X_OK))
+		    !strcmp(e->d_name, "dnnq-cxx-example") || access(path, X_OK))
 			continue;
 		ck_assert_msg(has_tool_page(e->d_name), "%s has no man page in man_pages", path);
 		tools++;
