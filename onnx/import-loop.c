@@ -17,8 +17,8 @@
  *
  * Refused, naming the node: a trip count that is not a constant (a while
  * loop, or one only known at run time), a condition out of the body that
- * is not a constant, a condition that is not a bool (m->is_bool, or a
- * fold's uint8), scan outputs (the body's outputs after the carried
+ * is not a constant, a condition that is an integer (integer_cond), scan
+ * outputs (the body's outputs after the carried
  * ones). Bounded: the trip count by the ONNX nodes a walk visits
  * (IMP_MAX_WALKED, shared with the Ifs), each iteration charged the
  * names its body defines (forgotten and bound again) as well as the nodes
@@ -192,6 +192,17 @@ static int trip_count(struct nctx *c, int64_t *n)
 	return const_int(c, name, "trip count", n);
 }
 
+/* Whether value id, a Loop's condition, is an integer ONNX does not type
+ * bool (a body's iteration number as its condition): refused. A bool is
+ * the IR's float or byte 0 or 1, and the folds that move one (Squeeze,
+ * Reshape, ...) do not carry is_bool: a float or byte condition is taken
+ * as a bool. */
+static bool integer_cond(const struct imp *m, int32_t id)
+{
+	enum dnnq_ir_dtype dt = m->ir->values[id].dtype;
+	return !m->is_bool[id] && (dt == DNNQ_IR_S32 || dt == DNNQ_IR_S64);
+}
+
 /* The body's condition out: *go; refused when it is not a constant. */
 static int cond_out(struct nctx *c, const Onnx__GraphProto *body, bool *go)
 {
@@ -200,7 +211,7 @@ static int cond_out(struct nctx *c, const Onnx__GraphProto *body, bool *go)
 	if (id < 0)
 		return id == DNNQ_E_NOMEM ? id : DNNQ_E_UNSUPPORTED;
 	const struct dnnq_ir_value *v = &c->m->ir->values[id];
-	if (!c->m->is_bool[id] && v->dtype != DNNQ_IR_U8)
+	if (integer_cond(c->m, id))
 		return bad(c, DNNQ_E_DTYPE, "the body's condition '%.100s' is %s, not a bool", name,
 		           dnnq_ir_dtype_name(v->dtype));
 	if (!v->data || dnnq_ir_numel(v, 1) != 1)
@@ -223,6 +234,7 @@ static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bo
 	int32_t it = scalar(c, nm, DNNQ_IR_S64, i), yes = scalar(c, cn, DNNQ_IR_U8, 1);
 	if (it < 0 || yes < 0)
 		return it < 0 ? it : yes;
+	m->is_bool[yes] = true;	/* ONNX's bool cond: a CastLike to it casts to bool */
 	int rc = bind(c, body, 0, (struct imp_name){ .kind = IMP_VALUE, .idx = it });
 	if (!rc)
 		rc = bind(c, body, 1, (struct imp_name){ .kind = IMP_VALUE, .idx = yes });
@@ -339,7 +351,7 @@ int imp_loop(struct nctx *c)
 			return id;
 		if (!v)
 			rc = DNNQ_E_UNSUPPORTED;
-		else if (!m->is_bool[id] && v->dtype != DNNQ_IR_U8)
+		else if (integer_cond(m, id))
 			rc = bad(c, DNNQ_E_DTYPE, "condition '%.100s' is %s, not a bool", cname,
 			         dnnq_ir_dtype_name(v->dtype));
 		else if (!v->data || dnnq_ir_numel(v, 1) != 1)

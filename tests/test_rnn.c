@@ -414,6 +414,10 @@ START_TEST(loop_odd_files)
 	 * value t@1 and a second node add@1) */
 	static const char *const yt[2] = { "y", "t@1" };
 	matches("loop_at_names", "loop_at_names_", 1, x, 2, yt, 30);
+	/* bool conditions carried as floats (Squeezes of a bool constant):
+	 * taken (they were refused as float32 "not a bool"), and the body's
+	 * cond input a bool to CastLike (0.5 like it was 0, y was x) */
+	matches("loop_cond_squeeze", "loop_cond_squeeze_", 1, x, 1, y, 30);
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
 	ck_assert_msg(import(RNN "/loop_at_names.onnx", NULL, 0, &ir, &d) == 0, "%s", d.msg);

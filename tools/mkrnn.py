@@ -95,6 +95,9 @@
               naming both tensors.
   loop_many.onnx  4200 iterations of x + 1: --precision auto leaves its
               4200 units int8 unmeasured (past DNNQ_PRECISION_MAX_WORK).
+  loop_cond_squeeze.onnx  y = x + 3: a Loop whose condition (and its
+              body's) is a Squeeze of a bool constant, the body adding
+              Cast(CastLike(0.5, cond)) (1: cond is a bool); _x.npy, _y.npy.
   loop_cond_int.onnx  a body whose condition out is its iteration number
               (int64): refused (it stopped the loop at iteration 0).
 
@@ -606,6 +609,27 @@ def loop_odd_models(out):
                           "loop_cond_int", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
                           [c("two", np.int64(2)), c("one_f", np.float32(1))])
     save(g, "loop_cond_int.onnx")
+    # conditions that are bools the import carries as floats: the Loop's a
+    # Squeeze of a bool constant, the body's out the same; the body casts
+    # 0.5 like its cond input (a bool: 1) and adds it, 3 times
+    sq = helper.make_graph([
+        helper.make_node("Constant", [], ["cb1"], value=numpy_helper.from_array(np.array([True]))),
+        helper.make_node("Squeeze", ["cb1"], ["go_out"]),
+        helper.make_node("CastLike", ["half", "go"], ["hb"]),
+        helper.make_node("Cast", ["hb"], ["hf"], to=f),
+        helper.make_node("Add", ["a", "hf"], ["t"]),
+    ], "squeezed", [vi("i", i64, []), vi("go", b, []), vi("a", f, ["N", 4])],
+        [vi("go_out", b, []), vi("t", f, ["N", 4])])
+    g = helper.make_graph([
+        helper.make_node("Constant", [], ["cb"], value=numpy_helper.from_array(np.array([True]))),
+        helper.make_node("Squeeze", ["cb"], ["cs"], "cs"),
+        helper.make_node("Loop", ["three", "cs", "x"], ["y"], "sq_loop", body=sq),
+    ], "loop_cond_squeeze", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 4])],
+        [c("three", np.int64(3)), c("half", np.float32(0.5))])
+    save(g, "loop_cond_squeeze.onnx")
+    x = np.random.default_rng(12).uniform(-2, 2, (3, 4)).astype(np.float32)
+    np.save(os.path.join(out, "loop_cond_squeeze_x.npy"), x)
+    np.save(os.path.join(out, "loop_cond_squeeze_y.npy"), x + 3)
 
 
 def main():
