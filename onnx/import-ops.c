@@ -3081,14 +3081,16 @@ static int op_pool3d(struct nctx *c, bool max)
 	const enum dnnq_ir_op op = c->node.op;
 	const int64_t N = x->dims[0], C = x->dims[1], D = x->dims[2];
 	int64_t chw[4] = { N, C * D, x->dims[3], x->dims[4] };
-	int64_t hw[4] = { N, C * D, g.o[1], g.o[2] }, cd[4] = { N, C, D, g.o[1] * g.o[2] };
-	int64_t od[4] = { N, C, g.o[0], g.o[1] * g.o[2] };
+	int64_t hw[4] = { N, C * D, g.o[1], g.o[2] };
 	int64_t kd[2] = { g.k[0], 1 }, sd[2] = { g.s[0], 1 }, dd[2] = { g.dl[0], 1 };
 	int64_t pbd[2] = { g.pb[0], 0 }, ped[2] = { g.pe[0], 0 };
 	if ((rc = reshape_as(c, 4, chw, batched, ":chw")) ||
 	    (rc = pool2d_as(c, op, hw, &g.k[1], &g.s[1], &g.dl[1], &g.pb[1], &g.pe[1], ceil_mode,
-	                    include_pad, batched, ":hw")) ||
-	    (rc = reshape_as(c, 4, cd, batched, ":cd")) ||
+	                    include_pad, batched, ":hw")))
+		return rc;
+	/* H' x W' only now that the (H, W) pool's output was checked */
+	int64_t cd[4] = { N, C, D, g.o[1] * g.o[2] }, od[4] = { N, C, g.o[0], g.o[1] * g.o[2] };
+	if ((rc = reshape_as(c, 4, cd, batched, ":cd")) ||
 	    (rc = pool2d_as(c, op, od, kd, sd, dd, pbd, ped, ceil_mode, include_pad, batched, ":d")))
 		return rc;
 	int64_t y[5] = { N, C, g.o[0], g.o[1], g.o[2] };
@@ -3237,7 +3239,8 @@ static int op_conv3d(struct nctx *c)
 	struct dnnq_ir_value wv = *w, bv = { .dtype = DNNQ_IR_F32, .ndim = 1, .dims = { M },
 	                                     .producer = -1 };
 	char wname[160], bname[168];
-	snprintf(wname, sizeof wname, "%.150s", w->name);
+	/* the slices NODE:wI.N: two 3-D Convs of one weight name theirs apart */
+	snprintf(wname, sizeof wname, "%.150s", c->name);
 	snprintf(bname, sizeof bname, "%.150s:b", c->name);
 	wv.name = wname;
 	bv.name = bname;
@@ -3324,11 +3327,12 @@ static int op_conv3d(struct nctx *c)
 		if (k == nw) {
 			if (nw == W3_CACHE)
 				k = --nw;    /* the last entry makes room */
-			float *f = malloc((size_t)M * (size_t)(nt * Cg) * hw * sizeof *f);
-			if (!f) {
-				rc = DNNQ_E_NOMEM;
+			/* counted against the import's constants: kd taps and
+			 * 2 kd - 1 runs of them would make kd copies of the weight */
+			float *f;
+			if ((rc = imp_const_alloc(c->m, (size_t)M * (size_t)(nt * Cg) * hw * sizeof *f,
+			                          c->who, (void **)&f)))
 				goto out;
-			}
 			for (int64_t o = 0; o < M; o++)
 				for (int64_t t = 0; t < nt; t++)
 					for (int64_t ci = 0; ci < Cg; ci++)
