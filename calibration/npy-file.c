@@ -208,11 +208,12 @@ int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shap
 
 int dnnq_npy_make_dir(const char *dir, struct dnnq_diag *diag)
 {
-	char p[4096];
+	char p[DNNQ_NPY_PATH_MAX];
 	size_t n = dir ? strlen(dir) : 0;
-	if (!n || n >= sizeof p)
-		return dnnq_diag_set(diag, DNNQ_E_INVAL, "output directory '%s': %s", dir ? dir : "",
-		                     n ? "too long" : "empty");
+	/* room for "/STEM.npy" after it: no output path is ever cut short */
+	if (!n || n + 1 + DNNQ_NPY_STEM_MAX + 4 >= sizeof p)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "output directory '%.200s': %s",
+		                     dir ? dir : "", n ? "too long" : "empty");
 	memcpy(p, dir, n + 1);
 	for (size_t i = 1; i <= n; i++) {
 		if (p[i] != '/' && p[i] != 0)
@@ -252,6 +253,8 @@ void dnnq_npy_output_stem(const char *name, char (*stems)[DNNQ_NPY_STEM_MAX], si
 		safe[n] = ok ? ch : '_';
 	}
 	safe[n] = 0;
+	if (!n)	/* an empty name: not the hidden file .npy */
+		strcpy(safe, "_");
 	/* at most i stems are taken: one of -2 .. -(i + 2) is free */
 	snprintf(stems[i], DNNQ_NPY_STEM_MAX, "%s", safe);
 	for (size_t k = 2; stem_taken(stems[i], stems, i); k++)

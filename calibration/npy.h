@@ -108,13 +108,16 @@ int dnnq_npy_write_file(const char *path, enum dnnq_dtype dt, const size_t *shap
                         unsigned ndim, const void *data, struct dnnq_diag *diag);
 
 /* dir, and any missing parent, created (mkdir -p); DNNQ_E_IO when it is
- * not a directory or cannot be written to. For the output directory of
- * the tools that write .npy files, before they do any work. */
+ * not a directory or cannot be written to, DNNQ_E_INVAL when it is empty or
+ * so long that DIR/STEM.npy (below) would not fit DNNQ_NPY_PATH_MAX bytes.
+ * For the output directory of the tools that write .npy files, before
+ * they do any work; their output paths are DNNQ_NPY_PATH_MAX bytes. */
+#define DNNQ_NPY_PATH_MAX 4096
 int dnnq_npy_make_dir(const char *dir, struct dnnq_diag *diag);
 
 /* Output i's file name in an output directory, for the tools that write
  * each output as DIR/STEM.npy: its name with anything but [A-Za-z0-9._-]
- * (and a leading dot) made '_' and cut to 63 bytes, so a name from a
+ * (and a leading dot) made '_' and cut to 63 bytes (an empty one '_'), so a name from a
  * model or a daemon cannot leave DIR; a STEM that an earlier output,
  * stems[0..i), took already gets the first free suffix -2, -3, ..., so no
  * output overwrites another ("a/b" and "a_b": a_b.npy, a_b-2.npy). */

@@ -66,7 +66,7 @@ struct infer_run {
 	unsigned file[DNNQ_MAX_IO];     /* the file of each model input */
 	struct dnnq_tensor in[DNNQ_MAX_IO], out[DNNQ_MAX_IO];
 	void *result[DNNQ_MAX_IO];      /* each output at the whole batch */
-	char path[DNNQ_MAX_IO][4096];
+	char path[DNNQ_MAX_IO][DNNQ_NPY_PATH_MAX];
 	char stem[DNNQ_MAX_IO][DNNQ_NPY_STEM_MAX];
 	double latency_us;
 };

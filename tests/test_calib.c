@@ -1197,6 +1197,16 @@ START_TEST(npy_float64_converted)
 	strcat(sub, "/x");
 	ck_assert_int_eq(dnnq_npy_make_dir(sub, &d), DNNQ_E_IO);
 	ck_assert_ptr_nonnull(strstr(d.msg, "cannot create"));
+	/* a path leaving no room for DIR/STEM.npy is refused before anything
+	 * is made (the tools' paths were cut short, two outputs one file) */
+	char deep[DNNQ_NPY_PATH_MAX];
+	size_t at = (size_t)snprintf(deep, sizeof deep, "%s/", dir);
+	memset(deep + at, 'd', sizeof deep - DNNQ_NPY_STEM_MAX - 5 - at);
+	deep[sizeof deep - DNNQ_NPY_STEM_MAX - 5] = 0;
+	ck_assert_int_eq(dnnq_npy_make_dir(deep, &d), DNNQ_E_INVAL);
+	ck_assert_ptr_nonnull(strstr(d.msg, "too long"));
+	deep[strlen(deep) - 1] = 0;	/* one byte less fits */
+	ck_assert_int_eq(dnnq_npy_make_dir(deep, &d), DNNQ_E_IO);	/* NAME_MAX */
 	char rm[160];
 	snprintf(rm, sizeof rm, "rm -rf %s", dir);
 	ck_assert_int_eq(system(rm), 0);

@@ -1295,10 +1295,11 @@ START_TEST(tools_colliding_output_names)
 		free(a.data);
 		free(b.data);
 	}
-	char stems[5][DNNQ_NPY_STEM_MAX];
-	static const char *const names[5] = { "a_b", "a/b", "a_b-2", ".x", "a:b" },
-	                         *const stem_want[5] = { "a_b", "a_b-2", "a_b-2-2", "_x", "a_b-3" };
-	for (size_t i = 0; i < 5; i++) {
+	char stems[6][DNNQ_NPY_STEM_MAX];
+	static const char *const names[6] = { "a_b", "a/b", "a_b-2", ".x", "a:b", "" },
+	                         *const stem_want[6] = { "a_b", "a_b-2", "a_b-2-2", "_x", "a_b-3",
+	                                                 "_" };
+	for (size_t i = 0; i < 6; i++) {
 		dnnq_npy_output_stem(names[i], stems, i);
 		ck_assert_str_eq(stems[i], stem_want[i]);
 	}

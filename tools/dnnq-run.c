@@ -417,7 +417,7 @@ static int write_outputs(const struct opts *o, struct run *r, struct dnnq_diag *
 	char stem[MAX_IO][DNNQ_NPY_STEM_MAX];
 	for (size_t i = 0; i < r->nout; i++) {
 		struct io *io = &r->out[i];
-		char path[4096];
+		char path[DNNQ_NPY_PATH_MAX];
 		size_t shape[DNNQ_MAX_DIMS];
 		for (uint32_t k = 0; k < io->ndim; k++)
 			shape[k] = (size_t)io->dims[k];
