@@ -214,10 +214,10 @@ static int parse_json_flag(const char *cmd, const char *help, int argc, char **a
 			                       "--json' has the same counters as JSON", cmd);
 		else if (ch == 'h')
 			return fputs(help, stdout), -1;
-		else if (!strncmp(argv[optind - 1], "--", 2))
-			return ctl_usage_error(cmd, "bad option '%s'", argv[optind - 1]);
-		else
+		else if (optopt)	/* a short one, maybe inside a group (-xq) */
 			return ctl_usage_error(cmd, "bad option '-%c'", optopt);
+		else	/* an unknown long one: getopt has stepped past it */
+			return ctl_usage_error(cmd, "bad option '%s'", argv[optind - 1]);
 	}
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);

@@ -1145,6 +1145,9 @@ START_TEST(dnnqctl_against_fake)
 	/* a bad option named; metrics' missing --json says where JSON is */
 	ck_assert_int_eq(run_ctl(ctl, "status --frob", out, sizeof out), 2);
 	ck_assert_str_eq(out, "dnnqctl: bad option '--frob' (try 'dnnqctl status --help')\n");
+	/* a short one in a group after a long one: itself, not the long one */
+	ck_assert_int_eq(run_ctl(ctl, "status --json -xq", out, sizeof out), 2);
+	ck_assert_msg(strstr(out, "\"message\":\"dnnqctl: bad option '-x' (try"), "%s", out);
 	ck_assert_int_eq(run_ctl(ctl, "metrics --json", out, sizeof out), 2);
 	ck_assert_str_eq(out, "dnnqctl: --json: metrics prints Prometheus' text format; 'status "
 	                 "--json' has the same counters as JSON (try 'dnnqctl metrics --help')\n");
