@@ -302,10 +302,10 @@ class Client:
 
     # ---- asyncio ---------------------------------------------------------------
 
-    async def _wait_async(self, req, timeout):
-        """Until req (a submitted Request) ends; its status. Wakes on the
-        client's completion fd (dnnq_event_fd), with a 50 ms tick as the
-        backstop that notices a dead daemon."""
+    def _aio_here(self):
+        """The running loop's waiter of completions, made on its first use;
+        refuses (before anything is submitted, so no request is left in
+        flight unwatched) a closed client or one another live loop uses."""
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._closing:
@@ -318,8 +318,13 @@ class Client:
                 self._aio = _Aio(self, loop)
                 if old is not None:     # a closed loop's leftovers: finished here
                     old.close(keep=self._aio)
-            aio = self._aio
-        fut = loop.create_future()
+            return self._aio
+
+    async def _wait_async(self, aio, req, timeout):
+        """Until req (submitted after _aio_here gave aio) ends; its status.
+        Wakes on the client's completion fd (dnnq_event_fd), with a 50 ms
+        tick as the backstop that notices a dead daemon."""
+        fut = aio.loop.create_future()
         aio.add(req, fut)
         aio.check()
         try:
@@ -676,8 +681,9 @@ class Model:
 
     async def _run_chunk_async(self, arrays, batch, in_codes, out_codes, timeout):
         r = self._staged(arrays, batch, in_codes, out_codes)
+        aio = self.client._aio_here()
         r._submit()
-        await self.client._wait_async(r, timeout)
+        await self.client._wait_async(aio, r, timeout)
         return self._collected(r)
 
 
@@ -706,7 +712,9 @@ class _Views(Mapping):
         raise TypeError(f"{self._what}[{name!r}] = ... would replace the view, not write the "
                         f"shared tensor: write into it, {self._what}[{name!r}][...] = value")
 
-    __delitem__ = __setitem__
+    def __delitem__(self, name):
+        raise TypeError(f"del {self._what}[{name!r}]: a request's tensors are fixed by its "
+                        f"model (close() drops them all)")
 
 
 class Request:
