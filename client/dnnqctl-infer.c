@@ -324,7 +324,9 @@ static int write_outputs(const struct infer_args *a, struct dnnq_model *m, struc
 		for (uint32_t k = 0; k < r->out[i].rank; k++)
 			shape[k] = (size_t)r->out[i].dims[k];
 		dnnq_npy_output_stem(io.name, r->stem, i);	/* a name from the daemon */
-		snprintf(r->path[i], sizeof r->path[i], "%s/%s.npy", a->outdir, r->stem[i]);
+		char stem[DNNQ_NPY_STEM_MAX];	/* apart from r: GCC's -Wrestrict */
+		memcpy(stem, r->stem[i], sizeof stem);
+		snprintf(r->path[i], sizeof r->path[i], "%s/%s.npy", a->outdir, stem);
 		int rc = dnnq_npy_write_file(r->path[i], (enum dnnq_dtype)io.dtype, shape,
 		                             r->out[i].rank, r->out[i].data, &d);
 		if (rc)
