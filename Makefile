@@ -479,7 +479,8 @@ CHECK_ENV += DNNQ_EXAMPLE=$(EXAMPLE_BIN) DNNQ_CXX=$(CXX_BIN)
 # `make check-python` (part of `make check`) runs its pytest suite with
 # Debian's interpreter, numpy and pytest (tools/deps.sh installs them)
 # against the dnnqd of this build, which the suite starts on a temporary
-# socket. Under SANITIZE the instrumented library is loaded into an
+# socket, and type-checks the package with mypy (its hints are public:
+# py.typed). Under SANITIZE the instrumented library is loaded into an
 # uninstrumented python3 with the sanitizer runtimes preloaded. `make
 # install` puts the package where Debian's python3 finds it:
 # /usr/lib/python3/dist-packages for PREFIX=/usr, else
@@ -502,8 +503,9 @@ $(FAKEDAEMON): $(call obj,python/tests/fakedaemon.c tests/fakedaemon.c) $(SHM_LI
 PY_ENV     += DNNQ_FAKEDAEMON=$(abspath $(FAKEDAEMON))
 .PHONY: check-python bench-python
 check-python: $(DEPS_FIRST) all $(FAKEDAEMON)
-	@$(PYTHON) -c 'import numpy, pytest' 2>/dev/null || tools/deps.sh
+	@$(PYTHON) -c 'import numpy, pytest, mypy' 2>/dev/null || tools/deps.sh
 	$(PY_ENV) $(PY_PRELOAD) $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+	$(PYTHON) -m mypy --cache-dir=$(BUILD)/mypy-cache python/dnnq
 	rm -rf $(BUILD)/py-check && $(MAKE) --no-print-directory install-python PREFIX=/usr \
 	  DESTDIR=$(abspath $(BUILD))/py-check > /dev/null
 	cd / && PYTHONPATH=$(abspath $(BUILD))/py-check/usr/lib/python3/dist-packages $(PY_ENV) \

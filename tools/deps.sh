@@ -10,7 +10,8 @@
 #                          libonnx-dev: the ONNX importer, generated from
 #                          onnx/onnx.proto at build time; libopenblas-dev:
 #                          the engine's fp32 sgemm, engine/f32.c, and a
-#                          benchmark peer; python3-numpy and python3-pytest:
+#                          benchmark peer; python3-numpy, python3-pytest and
+#                          python3-mypy:
 #                          the Python client's tests, `make check-python`;
 #                          libonnx-testdata: ONNX's backend node tests,
 #                          suite nodetests)
@@ -21,7 +22,7 @@
 #                          its digits models on python3-sklearn's data)
 # Not root: prints the apt-get command to run instead and fails.
 set -eu
-pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-dev python3-numpy python3-pytest libonnx-testdata"
+pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-dev python3-numpy python3-pytest python3-mypy libonnx-testdata"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev python3-torch python3-torchvision python3-onnx python3-sklearn"
 missing=""
 for p in $pkgs; do

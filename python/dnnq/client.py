@@ -35,7 +35,7 @@ from ._lib import lib
 from .errors import (Disconnected, DtypeError, InvalidArgument, NoSpace, RangeError, ShapeError,
                      Timeout, from_code)
 
-_NP_OF = {_lib.TYPE_U8: np.dtype(np.uint8), _lib.TYPE_S8: np.dtype(np.int8),
+_NP_OF: Dict[int, np.dtype[Any]] = {_lib.TYPE_U8: np.dtype(np.uint8), _lib.TYPE_S8: np.dtype(np.int8),
           _lib.TYPE_S32: np.dtype(np.int32), _lib.TYPE_F32: np.dtype(np.float32)}
 _CODE_OF = {v: k for k, v in _NP_OF.items()}
 _F32 = np.dtype(np.float32)
@@ -159,10 +159,10 @@ class Client:
         self._cond = threading.Condition(self._lock)
         self._busy = 0
         self._closing = False
-        self._region = _Region()
-        self._abandoned = []
+        self._region: Optional[_Region] = _Region()
+        self._abandoned: List[_Block] = []
         self._aio = None
-        self._h = ctypes.c_void_p()
+        self._h: Optional[ctypes.c_void_p] = ctypes.c_void_p()
         self.socket = os.fspath(socket) if socket is not None else None
         tmo = 0 if timeout is None else _timeout_ms(timeout) or 1
         opts = _lib.ConnectOpts(slots, arena_bytes, spin_us, tmo)
@@ -270,7 +270,8 @@ class Client:
             base, size = ctypes.c_void_p(), ctypes.c_size_t()
             if self._h:
                 lib.dnnq_close_keep_mapping(self._h, ctypes.byref(base), ctypes.byref(size))
-            self._region.base, self._region.size = base.value, size.value
+            if self._region is not None:
+                self._region.base, self._region.size = base.value, size.value
             self._h = None
             self._region = None     # the blocks still hold it
             self._abandoned = []

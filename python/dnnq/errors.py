@@ -71,12 +71,12 @@ class NoSpace(Error):
     code = -11
 
 
-class IoError(Error, ConnectionError):
+class IoError(Error, ConnectionError):  # type: ignore[misc]  # Error.strerror wins by MRO
     """DNNQ_E_IO: a system call failed (e.g. nothing listens on the socket)."""
     code = -12
 
 
-class Timeout(Error, TimeoutError):
+class Timeout(Error, TimeoutError):  # type: ignore[misc]  # Error.strerror wins by MRO
     """DNNQ_E_TIMEDOUT: a wait ran out of time."""
     code = -13
 
@@ -86,13 +86,13 @@ class Busy(Error):
     code = -18
 
 
-class Disconnected(Error, ConnectionError):
+class Disconnected(Error, ConnectionError):  # type: ignore[misc]  # Error.strerror wins by MRO
     """DNNQ_E_DISCONNECTED: dnnqd went away, or the client was closed.
     Close the client and connect again once dnnqd is back."""
     code = -15
 
 
-class PermissionDenied(Error, PermissionError):
+class PermissionDenied(Error, PermissionError):  # type: ignore[misc]  # Error.strerror wins by MRO
     """DNNQ_E_PERM: dnnqd refuses the caller."""
     code = -16
 
