@@ -2311,7 +2311,7 @@ static int sessions_main(struct nobody *sh, const char *socket)
 #define FAIR_WARM 200
 #define FAIR_K 2000
 #define FAIR_BOUND 2.5
-#define FAIR_WINDOWS 3
+#define FAIR_WINDOWS 5
 
 static unsigned long fair_count(const struct fixture_daemon *d, struct nobody *sh)
 {
