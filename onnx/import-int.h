@@ -50,7 +50,7 @@ struct imp_name {
 	enum imp_kind kind;
 	int32_t idx;
 	bool is_bool;           /* ONNX types the name bool (a sequence: of bools), the
-	                           IR carrying it as the float or byte 0 or 1: what a
+	                           IR carrying it as the float 0 or 1: what a
 	                           CastLike to it casts to. A mark of the name, not of
 	                           its value: a Cast of a bool to float names the same
 	                           value and is no bool */

@@ -42,8 +42,8 @@ static const char *S(const char *s)
 	return s ? s : "";
 }
 
-/* A new scalar constant of dtype dt (int64 or a bool's uint8) holding x,
- * named name; its id, or < 0. */
+/* A new scalar constant of dtype dt (int64, or a bool's float 0 or 1)
+ * holding x, named name; its id, or < 0. */
 static int32_t scalar(struct nctx *c, const char *name, enum dnnq_ir_dtype dt, int64_t x)
 {
 	struct dnnq_ir_value v = { .name = (char *)name, .dtype = dt, .producer = -1 };
@@ -54,7 +54,7 @@ static int32_t scalar(struct nctx *c, const char *name, enum dnnq_ir_dtype dt, i
 	if (dt == DNNQ_IR_S64)
 		memcpy(v.data, &x, es);
 	else
-		*(uint8_t *)v.data = (uint8_t)(x != 0);
+		*(float *)v.data = x != 0;
 	int32_t id = imp_new_value(c->m, &v, true);
 	if (id < 0)
 		free(v.data);
@@ -196,7 +196,7 @@ static int trip_count(struct nctx *c, int64_t *n)
 
 /* Whether name (value id), a Loop's condition, is an integer ONNX does not
  * type bool (a body's iteration number as its condition): refused. A bool
- * is the IR's float or byte 0 or 1, never an integer: a float or byte
+ * is the IR's float 0 or 1, never an integer: a float (or byte)
  * condition is taken as a bool (the mark, struct imp_name, follows what
  * moves one: a Squeeze of a bool constant). */
 static bool integer_cond(struct imp *m, const char *name, int32_t id)
@@ -233,7 +233,7 @@ static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bo
 	char nm[160], cn[160];
 	snprintf(nm, sizeof nm, "%.100s:i", c->name);
 	snprintf(cn, sizeof cn, "%.100s:cond", c->name);
-	int32_t it = scalar(c, nm, DNNQ_IR_S64, i), yes = scalar(c, cn, DNNQ_IR_U8, 1);
+	int32_t it = scalar(c, nm, DNNQ_IR_S64, i), yes = scalar(c, cn, DNNQ_IR_F32, 1);
 	if (it < 0 || yes < 0)
 		return it < 0 ? it : yes;
 	int rc = bind(c, body, 0, (struct imp_name){ .kind = IMP_VALUE, .idx = it });

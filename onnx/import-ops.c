@@ -3870,8 +3870,8 @@ static bool bool_tensor(struct nctx *c, const char *name)
 
 #define ALL_INPUTS UINT32_MAX
 
-/* Whether the node, imported, makes bools (ONNX's type; the IR's float or
- * byte 0 and 1), for a CastLike to them (imp_cast_to): a comparison, a
+/* Whether the node, imported, makes bools (ONNX's type; the IR's float 0
+ * and 1), for a CastLike to them (imp_cast_to): a comparison, a
  * logical operator, a Cast or CastLike to bool, a Constant or
  * ConstantOfShape of a bool tensor, or an operator that moves or selects
  * elements without changing them whose inputs moved are all bools. One

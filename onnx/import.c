@@ -790,8 +790,8 @@ static const struct dnnq_onnx_value *frozen(const struct imp *m, const char *nam
 	return NULL;
 }
 
-/* Element i of a frozen input's text into data (dtype dt; a bool's u8 0 or
- * 1); 0, or a message into why. */
+/* Element i of a frozen input's text into data (dtype dt; a bool's float
+ * 0 or 1); 0, or a message into why. */
 static int frozen_elem(const char *s, char **end, enum dnnq_ir_dtype dt, bool is_bool,
                        void *data, size_t i, char *why, size_t cap)
 {
@@ -800,18 +800,20 @@ static int frozen_elem(const char *s, char **end, enum dnnq_ir_dtype dt, bool is
 	static const long long hi[] = { [DNNQ_IR_U8] = 255, [DNNQ_IR_S8] = 127,
 	                                [DNNQ_IR_S32] = INT32_MAX, [DNNQ_IR_S64] = INT64_MAX };
 	errno = 0;
-	if (dt == DNNQ_IR_F32) {
+	if (dt == DNNQ_IR_F32 && !is_bool) {
 		float f = strtof(s, end);
 		if (*end == s || errno || !isfinite(f))
 			return snprintf(why, cap, "value %zu: '%.30s' is not a finite float", i, s), -1;
 		((float *)data)[i] = f;
 		return 0;
 	}
-	long long v = strtoll(s, end, 10), top = is_bool ? 1 : hi[dt];
-	if (*end == s || errno || v < lo[dt] || v > top)
+	long long v = strtoll(s, end, 10);
+	long long bottom = is_bool ? 0 : lo[dt], top = is_bool ? 1 : hi[dt];
+	if (*end == s || errno || v < bottom || v > top)
 		return snprintf(why, cap, "value %zu: '%.30s' is not an integer in [%lld, %lld] (%s)",
-		                i, s, lo[dt], top, is_bool ? "bool" : dnnq_ir_dtype_name(dt)), -1;
+		                i, s, bottom, top, is_bool ? "bool" : dnnq_ir_dtype_name(dt)), -1;
 	switch (dt) {
+	case DNNQ_IR_F32: ((float *)data)[i] = (float)v; break;      /* a bool */
 	case DNNQ_IR_U8: ((uint8_t *)data)[i] = (uint8_t)v; break;
 	case DNNQ_IR_S8: ((int8_t *)data)[i] = (int8_t)v; break;
 	case DNNQ_IR_S32: ((int32_t *)data)[i] = (int32_t)v; break;
@@ -821,8 +823,8 @@ static int frozen_elem(const char *s, char **end, enum dnnq_ir_dtype dt, bool is
 }
 
 /* Input vi, frozen to f's values: a constant named as the input (every dim
- * fixed by the model, one value an element; a bool 0 or 1 in a byte, as a
- * Cast to bool folds); its id, or < 0. */
+ * fixed by the model, one value an element; a bool the float 0 or 1, as a
+ * bool initializer); its id, or < 0. */
 static int32_t frozen_input(struct imp *m, const Onnx__ValueInfoProto *vi,
                             const struct dnnq_onnx_value *f, const char *what)
 {
@@ -831,7 +833,7 @@ static int32_t frozen_input(struct imp *m, const Onnx__ValueInfoProto *vi,
 	int32_t et = elem_type(vi);
 	bool is_bool = et == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 	if (is_bool)
-		v.dtype = DNNQ_IR_U8;
+		v.dtype = DNNQ_IR_F32;
 	if (!tt || (!is_bool && imp_dtype(et, &v.dtype)))
 		return imp_problem(m, DNNQ_E_DTYPE, "%s: --input-value: element type %s cannot be "
 		                   "frozen", what, imp_onnx_dtype_name(et)), DNNQ_E_DTYPE;

@@ -466,6 +466,11 @@ START_TEST(bool_moves)
 {
 	static const char *const x[1] = { "x" }, *const y[2] = { "y", "y2" };
 	matches("bool_moves", "bool_moves_", 1, x, 2, y, 30);
+	/* every bool the float 0 or 1, folded ones too: Not, Where's condition,
+	 * Equal and Concat of a bool initializer beside a folded Cast to bool
+	 * (before: refused, Not and Where folding only bytes, the folded Cast
+	 * a byte beside the initializer's float) */
+	matches("bool_carriers", "bool_carriers_", 1, x, 1, y, 30);
 }
 END_TEST
 

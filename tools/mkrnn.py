@@ -110,6 +110,9 @@
               branches give bools), concatenated: y, x != 0 25 times; y2
               x cast like Cast(g, FLOAT), x; bool_moves_x.npy,
               bool_moves_y*.npy (numpy's).
+  bool_carriers.onnx  Not and Where of a bool initializer b4, Equal of a
+              folded Cast to bool and b4, their Concat: folded; y, x times
+              each (numpy's); bool_carriers_x.npy, bool_carriers_y.npy.
   bool_frozen.onnx  a bool input flag (a scalar, frozen by the test):
               y = CastLike(x, flag), y2 = If(Not(flag)) then 2x else -x.
 
@@ -735,6 +738,26 @@ def bool_models(out):
     np.save(os.path.join(out, "bool_moves_y.npy"),
             np.tile((x != 0).astype(np.float32), (1, len(likes))))
     np.save(os.path.join(out, "bool_moves_y2.npy"), x)
+    # bools carried alike (the float 0 or 1) whichever way they came: Not
+    # and Where of a bool initializer b4, Equal of a folded Cast to bool and
+    # b4, their Concat (sliced), all folded at import; x times each
+    k, b4 = np.array([1, 0, 0, 1], np.float32), np.array([True, False, True, False])
+    g = helper.make_graph([
+        n("Not", ["b4"], ["nb"]), n("Cast", ["k"], ["kb"], to=b), n("Equal", ["kb", "b4"], ["eq"]),
+        n("Concat", ["kb", "b4"], ["cb"], axis=0), n("Slice", ["cb", "st2", "en6"], ["mix"]),
+        n("Where", ["b4", "one4", "two4"], ["w"]),
+    ] + [n("Cast", [v], [v + "_f"], to=f) for v in ("nb", "eq", "mix")] +
+        [n("Mul", ["x", v], ["x_" + v]) for v in ("nb_f", "eq_f", "mix_f", "w")] +
+        [n("Concat", ["x_nb_f", "x_eq_f", "x_mix_f", "x_w"], ["y"], axis=1)],
+        "bool_carriers", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 16])],
+        [c("b4", b4), c("k", k), c("st2", np.array([2], np.int64)),
+         c("en6", np.array([6], np.int64)), c("one4", np.ones(4, np.float32)),
+         c("two4", np.full(4, 2, np.float32))])
+    save(g, "bool_carriers.onnx")
+    np.save(os.path.join(out, "bool_carriers_x.npy"), x)
+    np.save(os.path.join(out, "bool_carriers_y.npy"), np.concatenate(
+        [x * ~b4, x * ((k != 0) == b4), x * np.concatenate([k != 0, b4])[2:6],
+         x * np.where(b4, 1, 2)], axis=1).astype(np.float32))
     # a bool input frozen with --input-value: x cast like it; If(Not(flag))
     g = helper.make_graph([
         n("CastLike", ["x", "flag"], ["xb"]), n("Cast", ["xb"], ["y"], to=f),
