@@ -450,13 +450,14 @@ START_TEST(loop_odd_files)
 }
 END_TEST
 
-/* bool_moves.onnx: x cast like 25 bools that moved unchanged (Squeeze,
+/* bool_moves.onnx: x cast like 28 bools that moved unchanged (Squeeze,
  * Reshape, Flatten, Transpose, Expand, Slice, Gather, Concat, Identity,
- * Where, Tile, Split, ConstantOfShape, ConcatFromSequence, an If inlined, a
- * Loop's carried value, of a bool constant; Unsqueeze, Transpose, Slice,
- * Concat, Gather, Where, Flatten, Tile of a computed one; an If run both
- * ways whose branches give bools): each a Cast to bool, y x != 0 25 times
- * (before, 22 of them cast x to the float carrying the bool, y was x there:
+ * Where, Tile, Split, ConstantOfShape, ConcatFromSequence of two
+ * sequences, Pad, ScatterND, an If inlined, a Loop's carried value, of a
+ * bool constant; Unsqueeze, Transpose, Slice, Concat, Gather, Where,
+ * Flatten, Tile of a computed one; an If run both ways whose branches give
+ * bools): each a Cast to bool, y x != 0 28 times
+ * (before, 25 of them cast x to the float carrying the bool, y was x there:
  * all but the Identity's and the two Flattens', which keep the shape and so
  * name the bool's value); y2 x cast like a Cast of a bool to float, x (before: the
  * Cast named the bool's value, marked, and y2 was x != 0). numpy's

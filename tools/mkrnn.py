@@ -100,14 +100,16 @@
               Cast(CastLike(0.5, cond)) (1: cond is a bool); _x.npy, _y.npy.
   loop_cond_int.onnx  a body whose condition out is its iteration number
               (int64): refused (it stopped the loop at iteration 0).
-  bool_moves.onnx  x cast like (CastLike, then Cast to float) 25 bools
+  bool_moves.onnx  x cast like (CastLike, then Cast to float) 28 bools
               moved unchanged from a bool initializer b0 (Squeeze,
               Reshape, Flatten, Transpose, Expand, Slice, Gather, Concat,
               Identity, Where, Tile, Split, ConstantOfShape,
-              ConcatFromSequence, an inlined If, a Loop carrying b0) and
-              from g = x > 0 (Unsqueeze, Transpose, Slice, Concat, Gather,
-              Where, Flatten, Tile, an If on a computed condition whose
-              branches give bools), concatenated: y, x != 0 25 times; y2
+              ConcatFromSequence of SequenceConstruct and of SequenceEmpty
+              then SequenceInsert, Pad, ScatterND, an inlined If, a Loop
+              carrying b0) and from g = x > 0 (Unsqueeze, Transpose, Slice,
+              Concat, Gather, Where, Flatten, Tile, an If on a computed
+              condition whose branches give bools), concatenated: y,
+              x != 0 28 times; y2
               x cast like Cast(g, FLOAT), x; bool_moves_x.npy,
               bool_moves_y*.npy (numpy's).
   bool_carriers.onnx  Not and Where of a bool initializer b4, Equal of a
@@ -696,6 +698,10 @@ def bool_models(out):
         n("ConstantOfShape", ["s2"], ["cs"], value=helper.make_tensor("v", b, [1], [True])),
         n("SequenceConstruct", ["b0", "b1"], ["seq"]),
         n("ConcatFromSequence", ["seq"], ["cq"], axis=0),
+        n("SequenceEmpty", [], ["none"], dtype=b), n("SequenceInsert", ["none", "b0"], ["seq1"]),
+        n("ConcatFromSequence", ["seq1"], ["se"], axis=0),
+        n("Pad", ["b0", "pads"], ["pd"]),
+        n("ScatterND", ["b0", "at00", "b1row"], ["sn"]),
         n("If", ["t"], ["ifc"], then_branch=sq, else_branch=never),
         n("Loop", ["two", "", "b0"], ["lp"], body=body),
         # computed
@@ -713,7 +719,8 @@ def bool_models(out):
         n("If", ["ge"], ["ifd"], then_branch=above, else_branch=below),
     ]
     likes = ["sq", "rs", "fl", "tr", "ex", "sl", "ga", "ct", "id", "wh", "ti", "sp", "cs",
-             "cq", "ifc", "lp", "gu", "gt", "gs", "gc", "gg", "gw", "gf", "gtl", "ifd"]
+             "cq", "se", "pd", "sn", "ifc", "lp", "gu", "gt", "gs", "gc", "gg", "gw", "gf",
+             "gtl", "ifd"]
     for k in likes:
         paths += [n("CastLike", ["x", k], ["x_" + k]), n("Cast", ["x_" + k], ["f_" + k], to=f)]
     paths += [n("Concat", ["f_" + k for k in likes], ["y"], axis=1),
@@ -726,8 +733,10 @@ def bool_models(out):
                           [c(k, np.array(v, np.int64)) for k, v in (
                               ("ax0", [0]), ("ax1", [1]), ("ax2", [2]), ("s32", [3, 2]),
                               ("s223", [2, 2, 3]), ("st", [1]), ("en", [3]), ("i1", [0, 2]),
-                              ("k3", 3), ("r12", [1, 2]), ("s2", [2]), ("two", 2))] +
-                          [c("t", np.array(True)), c("zero", np.float32(0)),
+                              ("k3", 3), ("r12", [1, 2]), ("s2", [2]), ("two", 2),
+                              ("pads", [0, 1, 0, 1]), ("at00", [[0, 0]]))] +
+                          [c("t", np.array(True)), c("b1row", np.array([False])),
+                           c("zero", np.float32(0)),
                            c("one", np.float32(1)), c("mone", np.float32(-1))])
     save(g, "bool_moves.onnx")
     r = np.random.default_rng(13)
