@@ -327,7 +327,8 @@ static int fold_cast(struct nctx *c)
 	enum dnnq_ir_dtype dt;
 	bool to_bool = to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 	if (to_bool)
-		dt = DNNQ_IR_U8;        /* the IR has no bool: 0 or 1 in a byte */
+		dt = DNNQ_IR_F32;       /* the IR has no bool: the float 0 or 1, as a bool
+		                           initializer, input or comparison */
 	else if (to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
 		dt = DNNQ_IR_F32;       /* float16 values are carried as float (docs/onnx.md) */
 	else if (imp_dtype((int32_t)to, &dt))
@@ -345,7 +346,7 @@ static int fold_cast(struct nctx *c)
 	rc = alloc_out(c, dt, x->ndim, x->dims, &data);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (to_bool)
-			rc = puti(c, dt, data, i, getf(c, x, i) != 0);
+			rc = putf(c, dt, data, i, getf(c, x, i) != 0);
 		else if (is_int(x->dtype) && is_int(dt))
 			rc = puti(c, dt, data, i, geti(c, x, i));
 		else if (is_int(x->dtype) && geti(c, x, i) == IMP_BATCH)
@@ -811,7 +812,7 @@ static int fold_arith(struct nctx *c, enum arith op)
 	struct walk wa, wb;
 	walk_broadcast(&wa, r, od, a);
 	walk_broadcast(&wb, r, od, b);
-	enum dnnq_ir_dtype dt = op == AR_EQUAL ? DNNQ_IR_U8 : a->dtype;
+	enum dnnq_ir_dtype dt = op == AR_EQUAL ? DNNQ_IR_F32 : a->dtype;    /* a bool: 0 or 1 */
 	void *data;
 	rc = alloc_out(c, dt, r, od, &data);
 	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
@@ -820,7 +821,7 @@ static int fold_arith(struct nctx *c, enum arith op)
 		if (!is_int(a->dtype))
 			rc = putf(c, dt, data, e, arith_f(op, getf(c, a, i), getf(c, b, j)));
 		else if (!(rc = arith_int(c, op, geti(c, a, i), geti(c, b, j), &y)))
-			rc = puti(c, dt, data, e, y);
+			rc = is_int(dt) ? puti(c, dt, data, e, y) : putf(c, dt, data, e, (double)y);
 	}
 	return const_out(c, data, rc, op != AR_EQUAL && (c->m->batch[c->in[0]] ||
 	                                                 c->m->batch[c->in[1]]));
@@ -833,24 +834,24 @@ static int fold_div(struct nctx *c) { return fold_arith(c, AR_DIV); }
 static int fold_equal(struct nctx *c) { return fold_arith(c, AR_EQUAL); }
 static int fold_pow(struct nctx *c) { return fold_arith(c, AR_POW); }
 
-/* Not on a bool (the IR's u8 0 or 1): an If's condition from Equal. */
+/* Not on a bool (the IR's float 0 or 1): an If's condition from Equal. */
 static int fold_not(struct nctx *c)
 {
-	int rc = need(c, 0, DT(DNNQ_IR_U8), true);
+	int rc = need(c, 0, DT_F32, true);
 	if (rc)
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	void *data;
-	rc = alloc_out(c, DNNQ_IR_U8, x->ndim, x->dims, &data);
+	rc = alloc_out(c, DNNQ_IR_F32, x->ndim, x->dims, &data);
 	for (size_t i = 0; !rc && i < dnnq_ir_numel(x, 1); i++)
-		((uint8_t *)data)[i] = !((const uint8_t *)x->data)[i];
+		((float *)data)[i] = ((const float *)x->data)[i] == 0;
 	return const_out(c, data, rc, false);
 }
 
 static int fold_where(struct nctx *c)
 {
 	int rc;
-	if ((rc = need(c, 0, DT(DNNQ_IR_U8), true)) || (rc = need(c, 1, DT_ANY, true)) ||
+	if ((rc = need(c, 0, DT_F32, true)) || (rc = need(c, 1, DT_ANY, true)) ||
 	    (rc = need(c, 2, DT_ANY, true)) || (rc = same_dtype(c, 1, 2)))
 		return rc;
 	const struct dnnq_ir_value *v[3] = { V(c, 0), V(c, 1), V(c, 2) };
@@ -867,7 +868,7 @@ static int fold_where(struct nctx *c)
 	rc = alloc_out(c, v[1]->dtype, r, od, &data);
 	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
 		size_t at[3] = { walk_next(&w[0]), walk_next(&w[1]), walk_next(&w[2]) };
-		int k = ((const uint8_t *)v[0]->data)[at[0]] ? 1 : 2;
+		int k = ((const float *)v[0]->data)[at[0]] != 0 ? 1 : 2;
 		memcpy((char *)data + e * es, (const char *)v[k]->data + at[k] * es, es);
 	}
 	return const_out(c, data, rc, c->m->batch[c->in[1]] || c->m->batch[c->in[2]]);

@@ -142,11 +142,13 @@ static int initializers(struct nctx *c, const Onnx__GraphProto *g)
 			return id;
 		if (imp_add_name(c->m, name, id < 0 ? IMP_UNKNOWN : IMP_VALUE, id < 0 ? -1 : id))
 			return DNNQ_E_NOMEM;
+		imp_mark_bool(c->m, name, t->has_data_type &&
+		              t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL);
 	}
 	return 0;
 }
 
-/* Each If output names the branch output at its position. */
+/* Each If output names the branch output at its position (a bool if it is). */
 static int name_outputs(struct nctx *c, const Onnx__GraphProto *g)
 {
 	for (size_t k = 0; k < c->np->n_output; k++) {
@@ -165,6 +167,7 @@ static int name_outputs(struct nctx *c, const Onnx__GraphProto *g)
 			bad(c, DNNQ_E_FORMAT, "branch output %zu has no name", k);
 		if (imp_add_name(c->m, o, id < 0 ? IMP_UNKNOWN : IMP_VALUE, id < 0 ? -1 : id))
 			return DNNQ_E_NOMEM;
+		imp_mark_bool(c->m, o, *from && imp_is_bool(c->m, from));
 	}
 	return 0;
 }
@@ -183,7 +186,7 @@ int imp_walk_sub(struct nctx *c, const Onnx__GraphProto *g)
 
 /* A dynamic condition: both branches walked, each If output the Where of
  * the branches' outputs at its position (nodes NAME, NAME:then, NAME:else;
- * NAME:k for output k of several). */
+ * NAME:k for output k of several), a bool when both are. */
 static int select_outputs(struct nctx *c, int32_t cond, const Onnx__GraphProto *then)
 {
 	const Onnx__GraphProto *other = graph_attr(c, "else_branch");
@@ -211,6 +214,7 @@ static int select_outputs(struct nctx *c, int32_t cond, const Onnx__GraphProto *
 		if ((rc = imp_select(c, cond, x, y, &id)) ||
 		    (rc = imp_add_name(c->m, o, IMP_VALUE, id)))
 			return rc;
+		imp_mark_bool(c->m, o, imp_is_bool(c->m, t) && imp_is_bool(c->m, e));
 	}
 	return 0;
 }

@@ -49,6 +49,11 @@ struct imp_name {
 	const char *name;       /* points into the unpacked model */
 	enum imp_kind kind;
 	int32_t idx;
+	bool is_bool;           /* ONNX types the name bool (a sequence: of bools), the
+	                           IR carrying it as the float 0 or 1: what a
+	                           CastLike to it casts to. A mark of the name, not of
+	                           its value: a Cast of a bool to float names the same
+	                           value and is no bool */
 };
 
 #define IMP_ID_UNKNOWN (-1000)
@@ -90,8 +95,6 @@ struct imp {
 	size_t vcap, ncap_nodes, rcap;
 	bool *known;                /* a value: its shape is known */
 	bool *batch;                /* a folded integer value: may hold IMP_BATCH */
-	bool *is_bool;              /* a value ONNX types bool (the IR's float or byte
-	                               0 or 1): what a CastLike to it casts to */
 	bool rnn_dim1;              /* an LSTM or GRU reads its batch on dim 1: a graph
 	                               output with its batch moved is given as ONNX's
 	                               item behind a batch axis (onnx/import.c) */
@@ -137,6 +140,9 @@ void imp_problem(struct imp *m, int status, const char *fmt, ...)
 struct imp_name *imp_find(struct imp *m, const char *name);
 int imp_add_name(struct imp *m, const char *name, enum imp_kind kind, int32_t idx);
 void imp_forget_name(struct imp *m, const char *name);
+/* Whether name is marked bool (struct imp_name); marks it (when defined). */
+bool imp_is_bool(struct imp *m, const char *name);
+void imp_mark_bool(struct imp *m, const char *name, bool is_bool);
 int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known);
 int imp_new_node(struct imp *m, const struct dnnq_ir_node *n);
 int imp_dtype(int32_t onnx, enum dnnq_ir_dtype *dt);

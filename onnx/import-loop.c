@@ -42,8 +42,8 @@ static const char *S(const char *s)
 	return s ? s : "";
 }
 
-/* A new scalar constant of dtype dt (int64 or a bool's uint8) holding x,
- * named name; its id, or < 0. */
+/* A new scalar constant of dtype dt (int64, or a bool's float 0 or 1)
+ * holding x, named name; its id, or < 0. */
 static int32_t scalar(struct nctx *c, const char *name, enum dnnq_ir_dtype dt, int64_t x)
 {
 	struct dnnq_ir_value v = { .name = (char *)name, .dtype = dt, .producer = -1 };
@@ -54,7 +54,7 @@ static int32_t scalar(struct nctx *c, const char *name, enum dnnq_ir_dtype dt, i
 	if (dt == DNNQ_IR_S64)
 		memcpy(v.data, &x, es);
 	else
-		*(uint8_t *)v.data = (uint8_t)(x != 0);
+		*(float *)v.data = x != 0;
 	int32_t id = imp_new_value(c->m, &v, true);
 	if (id < 0)
 		free(v.data);
@@ -163,7 +163,9 @@ static int bind(struct nctx *c, const Onnx__GraphProto *body, size_t k, struct i
 	if (imp_find(c->m, name))
 		return bad(c, DNNQ_E_FORMAT, "body input %zu '%.100s' is a name defined before", k,
 		           name);
-	return imp_add_name(c->m, name, e.kind, e.idx);
+	int rc = imp_add_name(c->m, name, e.kind, e.idx);
+	imp_mark_bool(c->m, name, e.is_bool);
+	return rc;
 }
 
 /* Input name, what (for messages): a constant integer scalar, *x; else
@@ -192,15 +194,15 @@ static int trip_count(struct nctx *c, int64_t *n)
 	return const_int(c, name, "trip count", n);
 }
 
-/* Whether value id, a Loop's condition, is an integer ONNX does not type
- * bool (a body's iteration number as its condition): refused. A bool is
- * the IR's float or byte 0 or 1, and the folds that move one (Squeeze,
- * Reshape, ...) do not carry is_bool: a float or byte condition is taken
- * as a bool. */
-static bool integer_cond(const struct imp *m, int32_t id)
+/* Whether name (value id), a Loop's condition, is an integer ONNX does not
+ * type bool (a body's iteration number as its condition): refused. A bool
+ * is the IR's float 0 or 1, never an integer: a float (or byte)
+ * condition is taken as a bool (the mark, struct imp_name, follows what
+ * moves one: a Squeeze of a bool constant). */
+static bool integer_cond(struct imp *m, const char *name, int32_t id)
 {
 	enum dnnq_ir_dtype dt = m->ir->values[id].dtype;
-	return !m->is_bool[id] && (dt == DNNQ_IR_S32 || dt == DNNQ_IR_S64);
+	return !imp_is_bool(m, name) && (dt == DNNQ_IR_S32 || dt == DNNQ_IR_S64);
 }
 
 /* The body's condition out: *go; refused when it is not a constant. */
@@ -211,7 +213,7 @@ static int cond_out(struct nctx *c, const Onnx__GraphProto *body, bool *go)
 	if (id < 0)
 		return id == DNNQ_E_NOMEM ? id : DNNQ_E_UNSUPPORTED;
 	const struct dnnq_ir_value *v = &c->m->ir->values[id];
-	if (integer_cond(c->m, id))
+	if (integer_cond(c->m, name, id))
 		return bad(c, DNNQ_E_DTYPE, "the body's condition '%.100s' is %s, not a bool", name,
 		           dnnq_ir_dtype_name(v->dtype));
 	if (!v->data || dnnq_ir_numel(v, 1) != 1)
@@ -231,13 +233,13 @@ static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bo
 	char nm[160], cn[160];
 	snprintf(nm, sizeof nm, "%.100s:i", c->name);
 	snprintf(cn, sizeof cn, "%.100s:cond", c->name);
-	int32_t it = scalar(c, nm, DNNQ_IR_S64, i), yes = scalar(c, cn, DNNQ_IR_U8, 1);
+	int32_t it = scalar(c, nm, DNNQ_IR_S64, i), yes = scalar(c, cn, DNNQ_IR_F32, 1);
 	if (it < 0 || yes < 0)
 		return it < 0 ? it : yes;
-	m->is_bool[yes] = true;	/* ONNX's bool cond: a CastLike to it casts to bool */
 	int rc = bind(c, body, 0, (struct imp_name){ .kind = IMP_VALUE, .idx = it });
-	if (!rc)
-		rc = bind(c, body, 1, (struct imp_name){ .kind = IMP_VALUE, .idx = yes });
+	if (!rc)        /* ONNX's bool cond: a CastLike to it casts to bool */
+		rc = bind(c, body, 1, (struct imp_name){ .kind = IMP_VALUE, .idx = yes,
+		                                          .is_bool = true });
 	for (size_t k = 0; !rc && k < ncarried; k++)
 		rc = bind(c, body, k + 2, carried[k]);
 	size_t problems = m->nproblems;
@@ -351,7 +353,7 @@ int imp_loop(struct nctx *c)
 			return id;
 		if (!v)
 			rc = DNNQ_E_UNSUPPORTED;
-		else if (integer_cond(m, id))
+		else if (integer_cond(m, cname, id))
 			rc = bad(c, DNNQ_E_DTYPE, "condition '%.100s' is %s, not a bool", cname,
 			         dnnq_ir_dtype_name(v->dtype));
 		else if (!v->data || dnnq_ir_numel(v, 1) != 1)
@@ -381,8 +383,8 @@ int imp_loop(struct nctx *c)
 			continue;
 		if (imp_find(m, o))
 			rc = bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
-		else
-			rc = imp_add_name(m, o, carried[k].kind, carried[k].idx);
+		else if (!(rc = imp_add_name(m, o, carried[k].kind, carried[k].idx)))
+			imp_mark_bool(m, o, carried[k].is_bool);
 	}
 	free(carried);
 	if (rc == DNNQ_E_NOMEM)
@@ -431,8 +433,9 @@ static int32_t seq_in(struct nctx *c, size_t i)
 }
 
 /* The sequence SequenceInsert makes: seq's tensors with input 1 at the
- * position input 2 gives (the end without it); its index in *idx. */
-static int insert(struct nctx *c, int32_t *idx)
+ * position input 2 gives (the end without it); its index in *idx, *bools
+ * whether it holds only bools. */
+static int insert(struct nctx *c, int32_t *idx, bool *bools)
 {
 	int32_t s = seq_in(c, 0), t = imp_lookup(c->m, S(c->np->input[1]), c->who);
 	if (t == -1)
@@ -452,6 +455,8 @@ static int insert(struct nctx *c, int32_t *idx)
 	}
 	if (q->n >= IMP_MAX_SEQ)
 		return bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors", IMP_MAX_SEQ);
+	*bools = imp_is_bool(c->m, S(c->np->input[1])) &&
+	         (!q->n || imp_is_bool(c->m, S(c->np->input[0])));
 	int32_t ids[IMP_MAX_SEQ];
 	memcpy(ids, q->ids, (size_t)at * sizeof *ids);
 	ids[at] = t;
@@ -464,19 +469,26 @@ int imp_sequence(struct nctx *c)
 	const Onnx__NodeProto *np = c->np;
 	const char *op = S(np->op_type);
 	int32_t idx = -1, ids[IMP_MAX_SEQ];
+	int64_t dt;
+	bool bools = false;     /* ONNX's seq(tensor(bool)): SequenceEmpty's dtype
+	                           says, the others' tensors */
 	int rc = 0;
 	if (np->n_output != 1)
 		rc = bad(c, DNNQ_E_FORMAT, "%zu outputs (1 expected)", np->n_output);
 	else if (!strcmp(op, "SequenceInsert"))
 		rc = np->n_input < 2 || np->n_input > 3 ?
-		     bad(c, DNNQ_E_FORMAT, "%zu inputs (2 to 3 expected)", np->n_input) : insert(c, &idx);
+		     bad(c, DNNQ_E_FORMAT, "%zu inputs (2 to 3 expected)", np->n_input) :
+		     insert(c, &idx, &bools);
 	else if (np->n_input > IMP_MAX_SEQ)
 		rc = bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors", IMP_MAX_SEQ);
 	else {      /* SequenceEmpty (no inputs), SequenceConstruct */
+		bools = np->n_input ? true : !a_int(c, "dtype", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
+		                                    &dt) && dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 		for (size_t i = 0; !rc && i < np->n_input; i++) {
 			int32_t id = imp_lookup(c->m, S(np->input[i]), c->who);
 			rc = id < 0 ? (id == -1 ? bad(c, DNNQ_E_FORMAT, "input %zu is empty", i) : id) : 0;
 			ids[i] = id;
+			bools &= imp_is_bool(c->m, S(np->input[i]));
 		}
 		if (!rc)
 			rc = new_seq(c, ids, np->n_input, &idx);
@@ -488,7 +500,10 @@ int imp_sequence(struct nctx *c)
 	const char *o = S(np->output[0]);
 	if (imp_find(c->m, o))
 		return bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o), 0;
-	return *o ? imp_add_name(c->m, o, IMP_SEQUENCE, idx) : 0;
+	if (!*o || (rc = imp_add_name(c->m, o, IMP_SEQUENCE, idx)))
+		return rc;
+	imp_mark_bool(c->m, o, bools);
+	return 0;
 }
 
 int imp_sequence_inputs(struct nctx *c, bool *unknown)

@@ -1652,8 +1652,8 @@ int imp_cast_to(struct nctx *c, int64_t *to)
 	}
 	int rc = need(c, 1, DT_ANY, false);
 	if (!rc) {
-		*to = c->m->is_bool[c->in[1]] ? ONNX__TENSOR_PROTO__DATA_TYPE__BOOL
-		                              : onnx_of[V(c, 1)->dtype];
+		*to = imp_is_bool(c->m, S(c->np->input[1])) ? ONNX__TENSOR_PROTO__DATA_TYPE__BOOL
+		                                            : onnx_of[V(c, 1)->dtype];
 		c->nin = 1;     /* input 1 gives only its type */
 	}
 	return rc;
@@ -3854,35 +3854,71 @@ static const char *unsupported_why(const char *op)
 	return "";
 }
 
-/* Whether the node, imported, makes bools (ONNX's type; the IR's float or
- * byte 0 and 1), for a CastLike to them (imp_cast_to). */
-static bool makes_bool(struct nctx *c)
+/* Whether ONNX node input i is marked bool. */
+static bool in_bool(struct nctx *c, size_t i)
 {
-	static const char *const ops[] = { "Equal", "Greater", "GreaterOrEqual", "Less",
-	                                   "LessOrEqual", "Not", "And", "Or", "Xor", "IsNaN",
-	                                   "IsInf" };
-	const char *op = S(c->np->op_type);
-	int64_t to;
-	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-		if (!strcmp(op, ops[i]))
-			return true;
-	if (!strcmp(op, "Cast"))
-		return !a_int(c, "to", 0, &to) && to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
-	if (!strcmp(op, "Identity"))
-		return c->nin && c->in[0] >= 0 && c->m->is_bool[c->in[0]];
-	return !strcmp(op, "CastLike") && c->in[1] >= 0 && c->m->is_bool[c->in[1]];
+	return i < c->np->n_input && imp_is_bool(c->m, S(c->np->input[i]));
 }
 
-/* The node's outputs, emitted, marked bool when it makes bools. */
+/* Whether attribute name is a bool tensor (a Constant's, a ConstantOfShape's value). */
+static bool bool_tensor(struct nctx *c, const char *name)
+{
+	const Onnx__AttributeProto *a = attr(c, name);
+	return a && a->t && a->t->has_data_type &&
+	       a->t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+}
+
+#define ALL_INPUTS UINT32_MAX
+
+/* Whether the node, imported, makes bools (ONNX's type; the IR's float 0
+ * and 1), for a CastLike to them (imp_cast_to): a comparison, a
+ * logical operator, a Cast or CastLike to bool, a Constant or
+ * ConstantOfShape of a bool tensor, or an operator that moves or selects
+ * elements without changing them whose inputs moved are all bools. One
+ * rule for a node and its fold alike (folded or not, aliased or not: the
+ * mark is the output name's). */
+static bool makes_bool(struct nctx *c)
+{
+	/* bit i of `in`: input i is moved, a bool when every one moved is
+	 * (ALL_INPUTS: every input); 0: bools always */
+	static const struct { const char *op; uint32_t in; } rules[] = {
+		{ "Equal", 0 }, { "Greater", 0 }, { "GreaterOrEqual", 0 }, { "Less", 0 },
+		{ "LessOrEqual", 0 }, { "Not", 0 }, { "And", 0 }, { "Or", 0 }, { "Xor", 0 },
+		{ "IsNaN", 0 }, { "IsInf", 0 },
+		{ "Identity", 1 }, { "Reshape", 1 }, { "Flatten", 1 }, { "Squeeze", 1 },
+		{ "Unsqueeze", 1 }, { "Transpose", 1 }, { "Expand", 1 }, { "Tile", 1 },
+		{ "Slice", 1 }, { "Split", 1 }, { "Gather", 1 }, { "Pad", 1 },
+		{ "DepthToSpace", 1 }, { "SpaceToDepth", 1 }, { "ReduceMax", 1 },
+		{ "ReduceMin", 1 }, { "ConcatFromSequence", 1 }, { "ScatterND", 5 },
+		{ "Where", 6 }, { "Concat", ALL_INPUTS },
+	};
+	const char *op = S(c->np->op_type);
+	int64_t to;
+	if (!strcmp(op, "Cast"))
+		return !a_int(c, "to", 0, &to) && to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+	if (!strcmp(op, "CastLike"))
+		return in_bool(c, 1);
+	if (!strcmp(op, "Constant") || !strcmp(op, "ConstantOfShape"))
+		return bool_tensor(c, "value");
+	for (size_t k = 0; k < sizeof rules / sizeof rules[0]; k++) {
+		if (strcmp(op, rules[k].op))
+			continue;
+		bool all = !rules[k].in || c->np->n_input > 0;
+		for (size_t i = 0; all && i < c->np->n_input; i++)
+			if (i < 32 ? rules[k].in >> i & 1 : rules[k].in == ALL_INPUTS)
+				all = in_bool(c, i);
+		return all;
+	}
+	return false;
+}
+
+/* The node's outputs, emitted, their names marked bool when it makes bools. */
 static int emit_typed(struct nctx *c, const struct opdef *d, size_t index)
 {
 	int rc = emit(c, d, index);
 	bool bools = !rc && makes_bool(c);
-	for (size_t k = 0; bools && k < c->np->n_output; k++) {
-		const struct imp_name *e = imp_find(c->m, S(c->np->output[k]));
-		if (e && e->kind == IMP_VALUE)
-			c->m->is_bool[e->idx] = true;
-	}
+	for (size_t k = 0; bools && k < c->np->n_output; k++)
+		imp_mark_bool(c->m, S(c->np->output[k]), true);
 	return rc;
 }
 

@@ -111,9 +111,22 @@ int imp_add_name(struct imp *m, const char *name, enum imp_kind kind, int32_t id
 	size_t j = name_hash(name) & (m->ncap - 1);
 	while (m->names[j].name)
 		j = (j + 1) & (m->ncap - 1);
-	m->names[j] = (struct imp_name){ name, kind, idx };
+	m->names[j] = (struct imp_name){ name, kind, idx, false };
 	m->nused++;
 	return 0;
+}
+
+bool imp_is_bool(struct imp *m, const char *name)
+{
+	const struct imp_name *e = imp_find(m, name);
+	return e && e->is_bool;
+}
+
+void imp_mark_bool(struct imp *m, const char *name, bool is_bool)
+{
+	struct imp_name *e = imp_find(m, name);
+	if (e)
+		e->is_bool = is_bool;
 }
 
 /* Removes name from the table, if there (a Loop's body defines its names
@@ -158,9 +171,6 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 		if (!(k = realloc(m->batch, cap * sizeof *k)))
 			return DNNQ_E_NOMEM;
 		m->batch = k;
-		if (!(k = realloc(m->is_bool, cap * sizeof *k)))
-			return DNNQ_E_NOMEM;
-		m->is_bool = k;
 		uint8_t *mv = realloc(m->moved, cap * sizeof *mv);
 		if (!mv)
 			return DNNQ_E_NOMEM;
@@ -178,7 +188,6 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 	ir->values[ir->nvalues].name = name;
 	m->known[ir->nvalues] = known;
 	m->batch[ir->nvalues] = false;
-	m->is_bool[ir->nvalues] = false;
 	m->moved[ir->nvalues] = 0;
 	return (int32_t)ir->nvalues++;
 }
@@ -470,8 +479,6 @@ int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *
 	if (id < 0) {
 		free(v.data);
 		imp_problem(m, DNNQ_E_NOMEM, "%s: out of memory", what);
-	} else {
-		m->is_bool[id] = dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 	}
 	return id;
 }
@@ -506,7 +513,6 @@ int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v
 	free(m.known);
 	free(m.batch);
 	free(m.moved);
-	free(m.is_bool);
 	free(m.list);
 	onnx__tensor_proto__free_unpacked(t, NULL);
 	return id < 0 ? id : DNNQ_OK;
@@ -675,19 +681,31 @@ static int32_t batch_dim1_input(struct imp *m, const struct dnnq_ir_value *v, si
 	return id;
 }
 
+static const Onnx__TypeProto__Tensor *tensor_type(const Onnx__ValueInfoProto *vi)
+{
+	const Onnx__TypeProto *tp = vi->type;
+	return tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
+}
+
+/* A graph input's ONNX element type (0: none). */
+static int32_t elem_type(const Onnx__ValueInfoProto *vi)
+{
+	const Onnx__TypeProto__Tensor *tt = tensor_type(vi);
+	return tt && tt->has_elem_type ? tt->elem_type : 0;
+}
+
 /* Graph input k; *as: the value its name stands for. */
 static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k, int32_t *as)
 {
 	char what[160];
 	snprintf(what, sizeof what, "input '%.100s'", S(vi->name));
-	const Onnx__TypeProto *tp = vi->type;
-	if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
+	const Onnx__TypeProto__Tensor *tt = tensor_type(vi);
+	if (!tt) {
 		imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: not a tensor (or no type)", what);
 		return DNNQ_E_UNSUPPORTED;
 	}
-	const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
 	struct dnnq_ir_value v = { .name = (char *)S(vi->name), .producer = -1 };
-	int32_t et = tt->has_elem_type ? tt->elem_type : 0;
+	int32_t et = elem_type(vi);
 	/* an int64 tensor (token ids, a mask) is an int32 input: a client sends
 	 * int32; an int64 scalar is a setting, frozen rather than served */
 	bool setting = et == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 &&
@@ -759,10 +777,7 @@ static int graph_input(struct imp *m, const Onnx__ValueInfoProto *vi, size_t k, 
 		v.dims[i] = dv;
 	}
 	*as = b ? batch_dim1_input(m, &v, k) : declare_input(m, &v, k);
-	if (*as < 0)
-		return *as;
-	m->is_bool[*as] = et == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
-	return 0;
+	return *as < 0 ? *as : 0;
 }
 
 /* ---- inputs frozen to constants (--input-value) ----------------------------- */
@@ -775,17 +790,17 @@ static const struct dnnq_onnx_value *frozen(const struct imp *m, const char *nam
 	return NULL;
 }
 
-/* Element i of a frozen input's text into data (dtype dt); 0, or a message
- * into why. */
-static int frozen_elem(const char *s, char **end, enum dnnq_ir_dtype dt, void *data, size_t i,
-                       char *why, size_t cap)
+/* Element i of a frozen input's text into data (dtype dt; a bool's float
+ * 0 or 1); 0, or a message into why. */
+static int frozen_elem(const char *s, char **end, enum dnnq_ir_dtype dt, bool is_bool,
+                       void *data, size_t i, char *why, size_t cap)
 {
 	static const long long lo[] = { [DNNQ_IR_U8] = 0, [DNNQ_IR_S8] = -128,
 	                                [DNNQ_IR_S32] = INT32_MIN, [DNNQ_IR_S64] = INT64_MIN };
 	static const long long hi[] = { [DNNQ_IR_U8] = 255, [DNNQ_IR_S8] = 127,
 	                                [DNNQ_IR_S32] = INT32_MAX, [DNNQ_IR_S64] = INT64_MAX };
 	errno = 0;
-	if (dt == DNNQ_IR_F32) {
+	if (dt == DNNQ_IR_F32 && !is_bool) {
 		float f = strtof(s, end);
 		if (*end == s || errno || !isfinite(f))
 			return snprintf(why, cap, "value %zu: '%.30s' is not a finite float", i, s), -1;
@@ -793,10 +808,12 @@ static int frozen_elem(const char *s, char **end, enum dnnq_ir_dtype dt, void *d
 		return 0;
 	}
 	long long v = strtoll(s, end, 10);
-	if (*end == s || errno || v < lo[dt] || v > hi[dt])
+	long long bottom = is_bool ? 0 : lo[dt], top = is_bool ? 1 : hi[dt];
+	if (*end == s || errno || v < bottom || v > top)
 		return snprintf(why, cap, "value %zu: '%.30s' is not an integer in [%lld, %lld] (%s)",
-		                i, s, lo[dt], hi[dt], dnnq_ir_dtype_name(dt)), -1;
+		                i, s, bottom, top, is_bool ? "bool" : dnnq_ir_dtype_name(dt)), -1;
 	switch (dt) {
+	case DNNQ_IR_F32: ((float *)data)[i] = (float)v; break;      /* a bool */
 	case DNNQ_IR_U8: ((uint8_t *)data)[i] = (uint8_t)v; break;
 	case DNNQ_IR_S8: ((int8_t *)data)[i] = (int8_t)v; break;
 	case DNNQ_IR_S32: ((int32_t *)data)[i] = (int32_t)v; break;
@@ -806,16 +823,18 @@ static int frozen_elem(const char *s, char **end, enum dnnq_ir_dtype dt, void *d
 }
 
 /* Input vi, frozen to f's values: a constant named as the input (every dim
- * fixed by the model, one value an element); its id, or < 0. */
+ * fixed by the model, one value an element; a bool the float 0 or 1, as a
+ * bool initializer); its id, or < 0. */
 static int32_t frozen_input(struct imp *m, const Onnx__ValueInfoProto *vi,
                             const struct dnnq_onnx_value *f, const char *what)
 {
-	const Onnx__TypeProto *tp = vi->type;
-	const Onnx__TypeProto__Tensor *tt = tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
-	                                    ? tp->tensor_type : NULL;
+	const Onnx__TypeProto__Tensor *tt = tensor_type(vi);
 	struct dnnq_ir_value v = { .name = (char *)S(vi->name), .producer = -1 };
-	int32_t et = tt && tt->has_elem_type ? tt->elem_type : 0;
-	if (!tt || imp_dtype(et, &v.dtype))
+	int32_t et = elem_type(vi);
+	bool is_bool = et == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+	if (is_bool)
+		v.dtype = DNNQ_IR_F32;
+	if (!tt || (!is_bool && imp_dtype(et, &v.dtype)))
 		return imp_problem(m, DNNQ_E_DTYPE, "%s: --input-value: element type %s cannot be "
 		                   "frozen", what, imp_onnx_dtype_name(et)), DNNQ_E_DTYPE;
 	if (!tt->shape || tt->shape->n_dim > DNNQ_IR_MAX_DIMS)
@@ -845,7 +864,7 @@ static int32_t frozen_input(struct imp *m, const Onnx__ValueInfoProto *vi,
 			         numel == 1 ? "" : "s", imp_dims_str(&v));
 			break;
 		}
-		if (frozen_elem(s, &end, v.dtype, v.data, i, why, sizeof why))
+		if (frozen_elem(s, &end, v.dtype, is_bool, v.data, i, why, sizeof why))
 			break;
 		if (*end && *end != ',')
 			snprintf(why, sizeof why, "value %zu: '%.30s' is not a number", i, s);
@@ -909,6 +928,8 @@ static int declare_inputs(struct imp *m, const Onnx__GraphProto *g)
 		}
 		if (imp_add_name(m, name, IMP_INIT, (int32_t)i))
 			return DNNQ_E_NOMEM;
+		imp_mark_bool(m, name, t->has_data_type &&
+		              t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL);
 	}
 	m->ir->inputs = calloc(g->n_input ? g->n_input : 1, sizeof *m->ir->inputs);
 	if (!m->ir->inputs)
@@ -936,6 +957,7 @@ static int declare_inputs(struct imp *m, const Onnx__GraphProto *g)
 				return id;
 			if (imp_add_name(m, name, id < 0 ? IMP_UNKNOWN : IMP_VALUE, id < 0 ? -1 : id))
 				return DNNQ_E_NOMEM;
+			imp_mark_bool(m, name, elem_type(vi) == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL);
 			continue;
 		}
 		size_t k = m->ir->ninputs;
@@ -945,6 +967,7 @@ static int declare_inputs(struct imp *m, const Onnx__GraphProto *g)
 			return rc;
 		if (imp_add_name(m, name, rc ? IMP_UNKNOWN : IMP_VALUE, rc ? -1 : as))
 			return DNNQ_E_NOMEM;
+		imp_mark_bool(m, name, elem_type(vi) == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL);
 		if (!rc)
 			m->ir->ninputs++;
 	}
@@ -1316,7 +1339,6 @@ static void imp_release(struct imp *m)
 	free(m->known);
 	free(m->batch);
 	free(m->moved);
-	free(m->is_bool);
 	free(m->pads);
 	free(m->bn_folded);
 	for (size_t i = 0; i < m->nseqs; i++)

@@ -450,6 +450,62 @@ START_TEST(loop_odd_files)
 }
 END_TEST
 
+/* bool_moves.onnx: x cast like 28 bools that moved unchanged (Squeeze,
+ * Reshape, Flatten, Transpose, Expand, Slice, Gather, Concat, Identity,
+ * Where, Tile, Split, ConstantOfShape, ConcatFromSequence of two
+ * sequences, Pad, ScatterND, an If inlined, a Loop's carried value, of a
+ * bool constant; Unsqueeze, Transpose, Slice, Concat, Gather, Where,
+ * Flatten, Tile of a computed one; an If run both ways whose branches give
+ * bools): each a Cast to bool, y x != 0 28 times
+ * (before, 25 of them cast x to the float carrying the bool, y was x there:
+ * all but the Identity's and the two Flattens', which keep the shape and so
+ * name the bool's value); y2 x cast like a Cast of a bool to float, x (before: the
+ * Cast named the bool's value, marked, and y2 was x != 0). numpy's
+ * outputs, which onnxruntime-node 1.x gives too (its Where takes no bools:
+ * checked with each Where as And, Or and Not). */
+START_TEST(bool_moves)
+{
+	static const char *const x[1] = { "x" }, *const y[2] = { "y", "y2" };
+	matches("bool_moves", "bool_moves_", 1, x, 2, y, 30);
+	/* every bool the float 0 or 1, folded ones too: Not, Where's condition,
+	 * Equal and Concat of a bool initializer beside a folded Cast to bool
+	 * (before: refused, Not and Where folding only bytes, the folded Cast
+	 * a byte beside the initializer's float) */
+	matches("bool_carriers", "bool_carriers_", 1, x, 1, y, 30);
+}
+END_TEST
+
+/* bool_frozen.onnx with --input-value flag=V: y = CastLike(x, flag), x != 0;
+ * y2 = If(Not(flag)) then 2x else -x (before: a bool input could not be
+ * frozen). */
+static void frozen_flag(const char *flag, float scale)
+{
+	struct dnnq_onnx_value v = { "flag", flag };
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(import(RNN "/bool_frozen.onnx", &v, 1, &ir, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(ir.ninputs, 1);
+	float xs[4] = { -1.5f, 0, 0.25f, 3 }, y[4], y2[4];
+	const void *in[1] = { xs };
+	void *out[2] = { y, y2 };
+	ck_assert_msg(dnnq_ir_run(&ir, 1, in, out, NULL, NULL, &d) == 0, "%s", d.msg);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_float_eq(y[i], xs[i] != 0);
+		ck_assert_float_eq(y2[i], scale * xs[i]);
+	}
+	dnnq_ir_free(&ir);
+}
+
+START_TEST(bool_frozen)
+{
+	frozen_flag("1", -1);
+	frozen_flag("0", 2);
+	struct dnnq_onnx_value v = { "flag", "2" };
+	refused(RNN "/bool_frozen.onnx", &v, 1, DNNQ_E_INVAL, "input 'flag': --input-value '2': "
+	        "value 0: '2' is not an integer in [0, 1] (bool)");
+}
+END_TEST
+
 Suite *suite_rnn(void)
 {
 	Suite *s = suite_create("rnn");
@@ -467,6 +523,8 @@ Suite *suite_rnn(void)
 	tcase_add_test(t, if_refusals);
 	tcase_add_test(t, loop_unrolled);
 	tcase_add_test(t, loop_odd_files);
+	tcase_add_test(t, bool_moves);
+	tcase_add_test(t, bool_frozen);
 	suite_add_tcase(s, t);
 	return s;
 }

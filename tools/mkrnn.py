@@ -100,6 +100,23 @@
               Cast(CastLike(0.5, cond)) (1: cond is a bool); _x.npy, _y.npy.
   loop_cond_int.onnx  a body whose condition out is its iteration number
               (int64): refused (it stopped the loop at iteration 0).
+  bool_moves.onnx  x cast like (CastLike, then Cast to float) 28 bools
+              moved unchanged from a bool initializer b0 (Squeeze,
+              Reshape, Flatten, Transpose, Expand, Slice, Gather, Concat,
+              Identity, Where, Tile, Split, ConstantOfShape,
+              ConcatFromSequence of SequenceConstruct and of SequenceEmpty
+              then SequenceInsert, Pad, ScatterND, an inlined If, a Loop
+              carrying b0) and from g = x > 0 (Unsqueeze, Transpose, Slice,
+              Concat, Gather, Where, Flatten, Tile, an If on a computed
+              condition whose branches give bools), concatenated: y,
+              x != 0 28 times; y2
+              x cast like Cast(g, FLOAT), x; bool_moves_x.npy,
+              bool_moves_y*.npy (numpy's).
+  bool_carriers.onnx  Not and Where of a bool initializer b4, Equal of a
+              folded Cast to bool and b4, their Concat: folded; y, x times
+              each (numpy's); bool_carriers_x.npy, bool_carriers_y.npy.
+  bool_frozen.onnx  a bool input flag (a scalar, frozen by the test):
+              y = CastLike(x, flag), y2 = If(Not(flag)) then 2x else -x.
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mkrnn.py [--out tests/onnx/rnn]
@@ -632,6 +649,137 @@ def loop_odd_models(out):
     np.save(os.path.join(out, "loop_cond_squeeze_y.npy"), x + 3)
 
 
+def bool_models(out):
+    """bool_moves.onnx, bool_frozen.onnx: CastLike to bools that moved."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    f, i64, b = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+    c = lambda name, v: numpy_helper.from_array(np.asarray(v), name)
+    vi = helper.make_tensor_value_info
+    n = helper.make_node
+
+    def save(g, name):
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 15)],
+                              producer_name="mkrnn")
+        onnx.checker.check_model(m)
+        onnx.save(m, os.path.join(out, name))
+
+    # each path a bool (of b0, a bool initializer, or g = x > 0, computed)
+    # through an operator that moves it unchanged; x cast like each
+    sq = helper.make_graph([n("Unsqueeze", ["b0", "ax0"], ["tu"]),
+                            n("Squeeze", ["tu", "ax0"], ["to"])], "then_sq", [],
+                           [vi("to", b, None)])
+    never = helper.make_graph([n("Identity", ["b0"], ["eo"])], "else_b0", [],
+                              [vi("eo", b, None)])
+    above = helper.make_graph([n("Greater", ["x", "one"], ["ab"])], "above", [],
+                              [vi("ab", b, None)])
+    below = helper.make_graph([n("Less", ["x", "mone"], ["be"])], "below", [],
+                              [vi("be", b, None)])
+    body = helper.make_graph([
+        n("Identity", ["go"], ["go_out"]),
+        n("Unsqueeze", ["bi", "ax0"], ["bu"]), n("Squeeze", ["bu", "ax0"], ["bo"]),
+    ], "carry", [vi("i", i64, []), vi("go", b, []), vi("bi", b, None)],
+        [vi("go_out", b, []), vi("bo", b, None)])
+    paths = [
+        # constants, folded at import
+        n("Unsqueeze", ["b0", "ax0"], ["b0u"]), n("Squeeze", ["b0u", "ax0"], ["sq"]),
+        n("Reshape", ["b0", "s32"], ["rs"]),
+        n("Flatten", ["b0"], ["fl"]),
+        n("Transpose", ["b0"], ["tr"]),
+        n("Expand", ["b0", "s223"], ["ex"]),
+        n("Slice", ["b0", "st", "en"], ["sl"]),
+        n("Gather", ["b0", "i1"], ["ga"], axis=1),
+        n("Concat", ["b0", "b1"], ["ct"], axis=0),
+        n("Identity", ["b0"], ["id1"]), n("Identity", ["id1"], ["id"]),
+        n("Equal", ["k3", "k3"], ["yes"]), n("Where", ["yes", "b0", "b1"], ["wh"]),
+        n("Tile", ["b0", "r12"], ["ti"]),
+        n("Split", ["b0"], ["sp0", "sp"], axis=0),
+        n("ConstantOfShape", ["s2"], ["cs"], value=helper.make_tensor("v", b, [1], [True])),
+        n("SequenceConstruct", ["b0", "b1"], ["seq"]),
+        n("ConcatFromSequence", ["seq"], ["cq"], axis=0),
+        n("SequenceEmpty", [], ["none"], dtype=b), n("SequenceInsert", ["none", "b0"], ["seq1"]),
+        n("ConcatFromSequence", ["seq1"], ["se"], axis=0),
+        n("Pad", ["b0", "pads"], ["pd"]),
+        n("ScatterND", ["b0", "at00", "b1row"], ["sn"]),
+        n("If", ["t"], ["ifc"], then_branch=sq, else_branch=never),
+        n("Loop", ["two", "", "b0"], ["lp"], body=body),
+        # computed
+        n("Greater", ["x", "zero"], ["g"]),
+        n("Unsqueeze", ["g", "ax2"], ["gu"]),
+        n("Transpose", ["gu"], ["gt"], perm=[0, 2, 1]),
+        n("Slice", ["g", "st", "en", "ax1"], ["gs"]),
+        n("Concat", ["g", "g"], ["gc"], axis=1),
+        n("Gather", ["g", "i1"], ["gg"], axis=1),
+        n("Not", ["g"], ["ng"]), n("Where", ["g", "g", "ng"], ["gw"]),
+        n("Flatten", ["g"], ["gf"]),
+        n("Tile", ["g", "r12"], ["gtl"]),
+        n("ReduceMean", ["x"], ["m"], axes=[1], keepdims=1),
+        n("GreaterOrEqual", ["m", "zero"], ["ge"]),
+        n("If", ["ge"], ["ifd"], then_branch=above, else_branch=below),
+    ]
+    likes = ["sq", "rs", "fl", "tr", "ex", "sl", "ga", "ct", "id", "wh", "ti", "sp", "cs",
+             "cq", "se", "pd", "sn", "ifc", "lp", "gu", "gt", "gs", "gc", "gg", "gw", "gf",
+             "gtl", "ifd"]
+    for k in likes:
+        paths += [n("CastLike", ["x", k], ["x_" + k]), n("Cast", ["x_" + k], ["f_" + k], to=f)]
+    paths += [n("Concat", ["f_" + k for k in likes], ["y"], axis=1),
+              # a Cast of a bool to float is no bool: x cast like it is x
+              n("Cast", ["g"], ["gfl"], to=f), n("CastLike", ["x", "gfl"], ["y2"])]
+    b0 = np.array([[True, False, True], [False, True, True]])
+    g = helper.make_graph(paths, "bool_moves", [vi("x", f, ["N", 4])],
+                          [vi("y", f, ["N", 4 * len(likes)]), vi("y2", f, ["N", 4])],
+                          [c("b0", b0), c("b1", ~b0)] +
+                          [c(k, np.array(v, np.int64)) for k, v in (
+                              ("ax0", [0]), ("ax1", [1]), ("ax2", [2]), ("s32", [3, 2]),
+                              ("s223", [2, 2, 3]), ("st", [1]), ("en", [3]), ("i1", [0, 2]),
+                              ("k3", 3), ("r12", [1, 2]), ("s2", [2]), ("two", 2),
+                              ("pads", [0, 1, 0, 1]), ("at00", [[0, 0]]))] +
+                          [c("t", np.array(True)), c("b1row", np.array([False])),
+                           c("zero", np.float32(0)),
+                           c("one", np.float32(1)), c("mone", np.float32(-1))])
+    save(g, "bool_moves.onnx")
+    r = np.random.default_rng(13)
+    # away from 0 (int8 rounds a value within half a step of 0 to 0: false)
+    x = (r.choice([-1, 1], (4, 4)) * r.uniform(0.25, 2, (4, 4))).astype(np.float32)
+    x[[0, 1, 2, 3], [0, 3, 1, 2]] = 0
+    np.save(os.path.join(out, "bool_moves_x.npy"), x)
+    np.save(os.path.join(out, "bool_moves_y.npy"),
+            np.tile((x != 0).astype(np.float32), (1, len(likes))))
+    np.save(os.path.join(out, "bool_moves_y2.npy"), x)
+    # bools carried alike (the float 0 or 1) whichever way they came: Not
+    # and Where of a bool initializer b4, Equal of a folded Cast to bool and
+    # b4, their Concat (sliced), all folded at import; x times each
+    k, b4 = np.array([1, 0, 0, 1], np.float32), np.array([True, False, True, False])
+    g = helper.make_graph([
+        n("Not", ["b4"], ["nb"]), n("Cast", ["k"], ["kb"], to=b), n("Equal", ["kb", "b4"], ["eq"]),
+        n("Concat", ["kb", "b4"], ["cb"], axis=0), n("Slice", ["cb", "st2", "en6"], ["mix"]),
+        n("Where", ["b4", "one4", "two4"], ["w"]),
+    ] + [n("Cast", [v], [v + "_f"], to=f) for v in ("nb", "eq", "mix")] +
+        [n("Mul", ["x", v], ["x_" + v]) for v in ("nb_f", "eq_f", "mix_f", "w")] +
+        [n("Concat", ["x_nb_f", "x_eq_f", "x_mix_f", "x_w"], ["y"], axis=1)],
+        "bool_carriers", [vi("x", f, ["N", 4])], [vi("y", f, ["N", 16])],
+        [c("b4", b4), c("k", k), c("st2", np.array([2], np.int64)),
+         c("en6", np.array([6], np.int64)), c("one4", np.ones(4, np.float32)),
+         c("two4", np.full(4, 2, np.float32))])
+    save(g, "bool_carriers.onnx")
+    np.save(os.path.join(out, "bool_carriers_x.npy"), x)
+    np.save(os.path.join(out, "bool_carriers_y.npy"), np.concatenate(
+        [x * ~b4, x * ((k != 0) == b4), x * np.concatenate([k != 0, b4])[2:6],
+         x * np.where(b4, 1, 2)], axis=1).astype(np.float32))
+    # a bool input frozen with --input-value: x cast like it; If(Not(flag))
+    g = helper.make_graph([
+        n("CastLike", ["x", "flag"], ["xb"]), n("Cast", ["xb"], ["y"], to=f),
+        n("Not", ["flag"], ["off"]),
+        n("If", ["off"], ["y2"], then_branch=helper.make_graph(
+            [n("Mul", ["x", "twice"], ["dbl"])], "double", [], [vi("dbl", f, None)]),
+          else_branch=helper.make_graph([n("Neg", ["x"], ["neg"])], "negate", [],
+                                        [vi("neg", f, None)])),
+    ], "bool_frozen", [vi("x", f, ["N", 4]), vi("flag", b, [])],
+        [vi("y", f, ["N", 4]), vi("y2", f, ["N", 4])], [c("twice", np.float32(2))])
+    save(g, "bool_frozen.onnx")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="tests/onnx/rnn")
@@ -646,6 +794,7 @@ def main():
     select_models(a.out)
     loop_models(a.out)
     loop_odd_models(a.out)
+    bool_models(a.out)
 
 
 if __name__ == "__main__":
