@@ -42,6 +42,7 @@
 #include "onnx/ir.h"
 #include "tests/hostile-models.h"
 #include "tests/suites.h"
+#include "tools/serve-fixture.h"
 
 /* ---- protobuf wire format, enough for ModelProto skeletons ------------- */
 
@@ -748,6 +749,52 @@ START_TEST(hostile_onnx_zero_fills)
 }
 END_TEST
 
+/*
+ * Two convolutions of one name. The weights cache (engine/wcache.h) the
+ * graphs of a dnnqd model version share keys packed weights by the node's
+ * name, its output channels and its depth: not by its groups nor its
+ * weights. A second node of the name whose rows and depth agree (4 -> 4
+ * in 2 groups over a 3 x 6 kernel reading the first one's 4 x 36 weights,
+ * or the first one's geometry over other weights) would take the first
+ * one's entry: read past its one group's packed weights, or run its
+ * weights. It cannot: the graph names each node's output after the node
+ * and refuses a name used twice before the operator packs anything.
+ */
+START_TEST(hostile_same_name_weights)
+{
+	char outcome[sizeof ((struct dnnq_diag *)0)->msg];
+	for (int variant = 0; variant < 2; variant++) {
+		struct dnnq_model m;
+		struct dnnq_diag d = { "" };
+		void *buf;
+		size_t len;
+		ck_assert_int_eq(fixture_model_bytes(FIXTURE_KIND_CONV, &buf, &len, &d), 0);
+		ck_assert_msg(dnnq_model_read(buf, len, &m, &d) == 0, "%s", d.msg);
+		free(buf);
+		struct dnnq_model_node *n = &m.nodes[1], first = m.nodes[0];
+		first.inputs[0] = n->inputs[0];
+		*n = first;
+		if (variant) {
+			n->weight = 2;      /* the depthwise node's: other weights, other depth */
+			n->groups = 4;
+		} else {
+			n->groups = 2;
+			n->kernel[1] = 6;
+			n->pads[1] = 2;
+			n->pads[3] = 3;
+		}
+		ck_assert_msg(dnnq_model_write(&m, &buf, &len, &d) == 0, "%s", d.msg);
+		dnnq_model_free(&m);
+		ck_assert_int_eq(add_model(buf, len, 4, &d, NULL), DNNQ_E_INVAL);
+		ck_assert_msg(strstr(d.msg, "tensor name 'conv' used twice"), "%s", d.msg);
+		snprintf(outcome, sizeof outcome, "%s", d.msg);
+	}
+	printf("hostile: two convolutions of one name, the weights cache's key (4 -> 4, then in 2 "
+	       "groups over a 3x6 kernel of the same 4 x 36 weights, or depthwise): 2 tries: "
+	       "refused at load before any packing ('%s')\n", outcome);
+}
+END_TEST
+
 Suite *suite_hostile_files(void)
 {
 	Suite *s = suite_create("hostile_files");
@@ -762,6 +809,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_compute_bomb);
 	tcase_add_test(tc, hostile_memory_bomb);
 	tcase_add_test(tc, hostile_long_chain);
+	tcase_add_test(tc, hostile_same_name_weights);
 	tcase_add_test(tc, hostile_onnx_zero_fills);
 	suite_add_tcase(s, tc);
 	return s;

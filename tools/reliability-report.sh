@@ -167,6 +167,7 @@ files a hostile author or local user made.
 | `hostile_compute_bomb` | a 644-byte model of one 2047 x 2047 MaxPool over 4096 x 4096 (2^46 taps); 64 MaxPools of 127 x 127 over 2048 x 2048 (each under the node bound, 2^42 in all), loaded by dnnqd's model table with 2 workers | `DNNQ_E_RANGE` naming the node and the 2^36 bound, or the model and the 2^40 one, before any run (before: days of warm-up, SIGTERM ignored meanwhile) |
 | `hostile_memory_bomb` | 2 ReLUs whose one item is 1/65536 of the host's memory, at max_batch 65536; 2 ReLUs of 2^41 bytes at batch 1 | `DNNQ_E_NOMEM` naming the activation bytes, the max batch, the workers and half the host's memory; the 2^41 one `DNNQ_E_RANGE` as work (before: planned when a request at that batch came, malloc overcommitted, then the OOM killer; or a bare "out of memory") |
 | `hostile_long_chain` | a chain of 131,072 ReLUs (17 MB), the most nodes a model may have, into 2 graphs | loads and warms up (3 s on the 2-core VM; the old planner, quadratic, took about 1 s a graph at 16,384 nodes and hours at a million) |
+| `hostile_same_name_weights` | a model of two convolutions of one name (k-conv's second node renamed `conv`): 4 -> 4 in 2 groups over a 3 x 6 kernel reading the first one's 4 x 36 weights, or depthwise over other weights; loaded by dnnqd's model table (2 graphs sharing a weights cache) | refused at load before any weights are packed ("graph: tensor name 'conv' used twice"): the weights cache a version's graphs share keys its entries by node name, output channels and depth, not groups or weights, so a second node of a name would take the first one's packed weights (read past its one group's, or run them); the graph's unique tensor names are what keeps that from happening, and this test holds them to it (nothing found) |
 
 **Hostile surroundings** (`tests/test_hostile_daemon.c`, suite
 `hostile_daemon`; a real dnnqd through `tools/serve-fixture.h`):
@@ -277,6 +278,37 @@ and Conv panels (sized from n and k by `dnnq_f32_panel_floats`, the file
 holding only the n x k weights); daemon/, client/ and shm/ since
 2026-12-04 (`batch_fits` on overflow, the symlinked model watch, the
 reap budget, descriptors 0 to 2 at start): nothing found.
+
+Tried by hand (attack30) with dnnq-convert on 68 generated ONNX files
+of 3-D convolution and pooling (`onnx/import-ops.c` `op_conv3d`,
+`op_pool3d`, `gpool3d`). Found: every 3-D Conv of 32 or more output
+depths crashed dnnq-convert (SIGSEGV while calibrating, in the reference
+Concat): the Concats that gather the per-depth 2-D Convs took 16 new
+depths each plus the Concat before, 17 inputs, and the IR node keeps 16
+(`DNNQ_IR_MAX_INPUTS`), so the 17th was dropped and its count kept; a
+32-frame clip at stride 1 is enough. Fixed (at most 16 with the one
+before); case `conv3d_deep` (33 depths, against numpy) in tests/onnx/ops,
+which main's build aborts on. The rest refused naming the node and field,
+or converted: kernels deeper, higher or wider than the input with and
+without padding ("the kernel (5, dilated) is larger than the padded
+input (2)"); pads, strides and dilations of -1, 0, -2^62, 2^40, 2^62;
+an output depth reading only padding; 4096 output depths (8467 nodes,
+17 s, 304 MB) and 5000 (refused at 4096); groups of 64 and 1024 (refused
+past 16 pieces); auto_pad SAME_UPPER, SAME_LOWER with stride 3, VALID;
+kernel_shape, pads and strides of the wrong length; an empty dim or
+kernel; a 5-D ConvTranspose, MaxPool's indices, LpPool; weights of
+float16 (converted), float64, rank 4 or 6, or computed; biases of the
+wrong shape; a BatchNormalization after it with a negative variance,
+with a second reader of the Conv, or between two 3-D Convs; one weight
+read by two 3-D Convs of other strides; a node named like one the
+lowering makes (`c:od0`: refused, "tensor name 'c:od0' used twice"), a
+value so named (`c:dc`: converted); a 300-byte name. An AveragePool of 30,000 depths over 60,000
+took 58 s to calibrate on 4 samples (the work asked for; dnnqd's
+per-node bound, 2^36, is above it). Read, not run: dnnqd's weights cache
+(above, `hostile_same_name_weights`): shared weight tensors are read
+only and checked per node (count and dtype), so a tensor shared by nodes
+of other shapes or kinds, or listed as a constant too (copied into the
+graph), changes nothing another node reads.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
