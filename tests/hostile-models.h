@@ -16,6 +16,8 @@ void hostile_chain_bytes(size_t n, int64_t features, void **buf, size_t *len);
 /* A chain of n MaxPools, each a kernel x kernel window, stride 1, padded
  * to keep the size, over a u8 input [N, side, side, 1]. */
 void hostile_pool_bytes(size_t n, int64_t side, int32_t kernel, void **buf, size_t *len);
+/* relu64 with its input made a constant: a model of no inputs. */
+void hostile_no_input_bytes(void **buf, size_t *len);
 /* buf[len] written to path through a renamed temporary file. */
 void hostile_write(const char *path, const void *buf, size_t len);
 

@@ -795,6 +795,26 @@ START_TEST(hostile_same_name_weights)
 }
 END_TEST
 
+/*
+ * A model of no inputs (relu64's made a constant). The file reads and
+ * builds, and dnnqd served it: listed by INFO, and then refused by every
+ * client ("model 'noin': protocol error": the library takes no model
+ * reply of no inputs, a request's batch being its inputs'). Now refused
+ * at load, naming why.
+ */
+START_TEST(hostile_no_inputs)
+{
+	struct dnnq_diag d = { "" };
+	void *buf;
+	size_t len;
+	hostile_no_input_bytes(&buf, &len);
+	ck_assert_int_eq(add_model(buf, len, 4, &d, NULL), DNNQ_E_UNSUPPORTED);
+	ck_assert_msg(strstr(d.msg, "no inputs"), "%s", d.msg);
+	printf("hostile: a model of no inputs (relu64's input made a constant): 1 tries: refused at"
+	       " load ('%s')\n", d.msg);
+}
+END_TEST
+
 Suite *suite_hostile_files(void)
 {
 	Suite *s = suite_create("hostile_files");
@@ -810,6 +830,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_memory_bomb);
 	tcase_add_test(tc, hostile_long_chain);
 	tcase_add_test(tc, hostile_same_name_weights);
+	tcase_add_test(tc, hostile_no_inputs);
 	tcase_add_test(tc, hostile_onnx_zero_fills);
 	suite_add_tcase(s, tc);
 	return s;
