@@ -81,6 +81,25 @@ void hostile_pool_bytes(size_t n, int64_t side, int32_t kernel, void **buf, size
 	write_model(&m, buf, len);
 }
 
+void hostile_same_name_bytes(bool depthwise, void **buf, size_t *len)
+{
+	struct dnnq_model m;
+	read_fixture(FIXTURE_KIND_CONV, &m);
+	struct dnnq_model_node *n = &m.nodes[1], first = m.nodes[0];
+	first.inputs[0] = n->inputs[0];
+	*n = first;
+	if (depthwise) {
+		n->weight = 2;
+		n->groups = 4;
+	} else {
+		n->groups = 2;
+		n->kernel[1] = 6;
+		n->pads[1] = 2;
+		n->pads[3] = 3;
+	}
+	write_model(&m, buf, len);
+}
+
 void hostile_no_input_bytes(void **buf, size_t *len)
 {
 	struct dnnq_model m;

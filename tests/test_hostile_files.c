@@ -42,7 +42,6 @@
 #include "onnx/ir.h"
 #include "tests/hostile-models.h"
 #include "tests/suites.h"
-#include "tools/serve-fixture.h"
 
 /* ---- protobuf wire format, enough for ModelProto skeletons ------------- */
 
@@ -763,28 +762,11 @@ END_TEST
 START_TEST(hostile_same_name_weights)
 {
 	char outcome[sizeof ((struct dnnq_diag *)0)->msg];
-	for (int variant = 0; variant < 2; variant++) {
-		struct dnnq_model m;
+	for (int depthwise = 0; depthwise < 2; depthwise++) {
 		struct dnnq_diag d = { "" };
 		void *buf;
 		size_t len;
-		ck_assert_int_eq(fixture_model_bytes(FIXTURE_KIND_CONV, &buf, &len, &d), 0);
-		ck_assert_msg(dnnq_model_read(buf, len, &m, &d) == 0, "%s", d.msg);
-		free(buf);
-		struct dnnq_model_node *n = &m.nodes[1], first = m.nodes[0];
-		first.inputs[0] = n->inputs[0];
-		*n = first;
-		if (variant) {
-			n->weight = 2;      /* the depthwise node's: other weights, other depth */
-			n->groups = 4;
-		} else {
-			n->groups = 2;
-			n->kernel[1] = 6;
-			n->pads[1] = 2;
-			n->pads[3] = 3;
-		}
-		ck_assert_msg(dnnq_model_write(&m, &buf, &len, &d) == 0, "%s", d.msg);
-		dnnq_model_free(&m);
+		hostile_same_name_bytes(depthwise, &buf, &len);
 		ck_assert_int_eq(add_model(buf, len, 4, &d, NULL), DNNQ_E_INVAL);
 		ck_assert_msg(strstr(d.msg, "tensor name 'conv' used twice"), "%s", d.msg);
 		snprintf(outcome, sizeof outcome, "%s", d.msg);
