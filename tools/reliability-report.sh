@@ -305,7 +305,12 @@ read by two 3-D Convs of other strides; a node named like one the
 lowering makes (`c:od0`: refused, "tensor name 'c:od0' used twice"), a
 value so named (`c:dc`: converted); a 300-byte name. An AveragePool of 30,000 depths over 60,000
 took 58 s to calibrate on 4 samples (the work asked for; dnnqd's
-per-node bound, 2^36, is above it). Read, not run: dnnqd's weights cache
+per-node bound, 2^36, is above it). Converted with `--keep-fp32 '*'`
+and run by dnnq-run, 9 of them (ceil_mode with pads, pads past half the
+kernel with and without the padding counted, kernels larger than the
+input but padded, SAME_LOWER at stride 3, depth dilation 4 with padding)
+agree with torch's conv3d, max_pool3d, avg_pool3d or numpy within
+3e-6. Read, not run: dnnqd's weights cache
 (above, `hostile_same_name_weights`): shared weight tensors are read
 only and checked per node (count and dtype), so a tensor shared by nodes
 of other shapes or kinds, or listed as a constant too (copied into the
