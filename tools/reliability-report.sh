@@ -282,10 +282,11 @@ reap budget, descriptors 0 to 2 at start): nothing found.
 
 Tried by hand (attack30) with dnnq-convert on 68 generated ONNX files
 of 3-D convolution and pooling (`onnx/import-ops.c` `op_conv3d`,
-`op_pool3d`, `gpool3d`); after the fix below, 67 of them again with
-dnnq-convert built with ASan and UBSan (leaks checked; all but the
-60,000-deep AveragePool and 5000 depths, refused at once anyway): no
-report. Found: every 3-D Conv of 32 or more output
+`op_pool3d`, `gpool3d`); after the fix below, 72 files again with
+dnnq-convert built with ASan and UBSan, leaks checked (65 of these, not
+the 60,000-deep AveragePool, 5000 depths or a second 4096; the 31 to 48
+depth sweep; the shared weights below): no report (4096 depths: 45 s,
+842 MB). Found: every 3-D Conv of 32 or more output
 depths crashed dnnq-convert (SIGSEGV while calibrating, in the reference
 Concat): the Concats that gather the per-depth 2-D Convs took 16 new
 depths each plus the Concat before, 17 inputs, and the IR node keeps 16
