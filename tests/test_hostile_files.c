@@ -781,8 +781,9 @@ END_TEST
  * A model of no inputs (relu64's made a constant). The file reads and
  * builds, and dnnqd served it: listed by INFO, and then refused by every
  * client ("model 'noin': protocol error": the library takes no model
- * reply of no inputs, a request's batch being its inputs'). Now refused
- * at load, naming why.
+ * reply of no inputs, a request's batch being its inputs'; `dnnqctl
+ * models` then listed none of the daemon's models). Now refused at load,
+ * naming why.
  */
 START_TEST(hostile_no_inputs)
 {
