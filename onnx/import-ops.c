@@ -3374,11 +3374,13 @@ static int op_conv3d(struct nctx *c)
 		    (rc = link_as(c, sfx, bias_id >= 0 ? 3 : 2)))
 			goto out;
 		outs[nouts++] = c->in[0];
-		/* the depths so far, DNNQ_IR_MAX_INPUTS at a time */
-		if (nouts == DNNQ_IR_MAX_INPUTS || od + 1 == g.o[0]) {
-			size_t base = cat >= 0;
+		/* the depths so far, after the Concat of those before: at most
+		 * DNNQ_IR_MAX_INPUTS inputs (a 17th was dropped: from 32 output
+		 * depths on the Concat read past its inputs, SIGSEGV) */
+		size_t base = cat >= 0;
+		if (nouts + base == DNNQ_IR_MAX_INPUTS || od + 1 == g.o[0]) {
 			int64_t have = cat >= 0 ? c->m->ir->values[cat].dims[1] : 0;
-			int32_t ins[DNNQ_IR_MAX_INPUTS + 1];
+			int32_t ins[DNNQ_IR_MAX_INPUTS];
 			if (cat >= 0)
 				ins[0] = cat;
 			memcpy(ins + base, outs, nouts * sizeof *outs);

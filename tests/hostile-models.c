@@ -81,6 +81,47 @@ void hostile_pool_bytes(size_t n, int64_t side, int32_t kernel, void **buf, size
 	write_model(&m, buf, len);
 }
 
+void hostile_same_name_bytes(bool depthwise, void **buf, size_t *len)
+{
+	struct dnnq_model m;
+	read_fixture(FIXTURE_KIND_CONV, &m);
+	struct dnnq_model_node *n = &m.nodes[1], first = m.nodes[0];
+	first.inputs[0] = n->inputs[0];
+	*n = first;
+	if (depthwise) {
+		n->weight = 2;
+		n->groups = 4;
+	} else {
+		n->groups = 2;
+		n->kernel[1] = 6;
+		n->pads[1] = 2;
+		n->pads[3] = 3;
+	}
+	write_model(&m, buf, len);
+}
+
+void hostile_no_input_bytes(void **buf, size_t *len)
+{
+	struct dnnq_model m;
+	read_fixture(FIXTURE_RELU64, &m);
+	const struct dnnq_model_io *x = &m.inputs[0];
+	struct dnnq_model_tensor *t = calloc(1, sizeof *t);
+	int32_t *c = calloc(1, sizeof *c);
+	ck_assert(t && c);
+	snprintf(t->name, sizeof t->name, "%s", x->name);
+	dnnq_qtensor_init(&t->t);
+	ck_assert_int_eq(dnnq_qtensor_set_type(&t->t, DNNQ_DTYPE_U8, 8, false), 0);
+	ck_assert_int_eq(dnnq_qtensor_resize(&t->t, x->ndim, x->dims), 0);
+	ck_assert_int_eq(dnnq_qtensor_set_qparams(&t->t, &x->qp), 0);
+	/* value 0 is now the constant, which the ReLU reads */
+	m.tensors = t;
+	m.ntensors = 1;
+	m.constants = c;
+	m.nconstants = 1;
+	m.ninputs = 0;
+	write_model(&m, buf, len);
+}
+
 void hostile_write(const char *path, const void *buf, size_t len)
 {
 	char tmp[4096];

@@ -7,6 +7,7 @@
 #ifndef DNNQ_TESTS_HOSTILE_MODELS_H
 #define DNNQ_TESTS_HOSTILE_MODELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,12 @@ void hostile_chain_bytes(size_t n, int64_t features, void **buf, size_t *len);
 /* A chain of n MaxPools, each a kernel x kernel window, stride 1, padded
  * to keep the size, over a u8 input [N, side, side, 1]. */
 void hostile_pool_bytes(size_t n, int64_t side, int32_t kernel, void **buf, size_t *len);
+/* k-conv with its second node named "conv" like the first and of its
+ * geometry but for: 2 groups over a 3 x 6 kernel reading the first one's
+ * weights, or (depthwise) 4 groups over the depthwise weights. */
+void hostile_same_name_bytes(bool depthwise, void **buf, size_t *len);
+/* relu64 with its input made a constant: a model of no inputs. */
+void hostile_no_input_bytes(void **buf, size_t *len);
 /* buf[len] written to path through a renamed temporary file. */
 void hostile_write(const char *path, const void *buf, size_t len);
 

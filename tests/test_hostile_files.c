@@ -748,6 +748,56 @@ START_TEST(hostile_onnx_zero_fills)
 }
 END_TEST
 
+/*
+ * Two convolutions of one name. The weights cache (engine/wcache.h) the
+ * graphs of a dnnqd model version share keys packed weights by the node's
+ * name, its output channels and its depth: not by its groups nor its
+ * weights. A second node of the name whose rows and depth agree (4 -> 4
+ * in 2 groups over a 3 x 6 kernel reading the first one's 4 x 36 weights,
+ * or the first one's geometry over other weights) would take the first
+ * one's entry: read past its one group's packed weights, or run its
+ * weights. It cannot: the graph names each node's output after the node
+ * and refuses a name used twice before the operator packs anything.
+ */
+START_TEST(hostile_same_name_weights)
+{
+	char outcome[sizeof ((struct dnnq_diag *)0)->msg];
+	for (int depthwise = 0; depthwise < 2; depthwise++) {
+		struct dnnq_diag d = { "" };
+		void *buf;
+		size_t len;
+		hostile_same_name_bytes(depthwise, &buf, &len);
+		ck_assert_int_eq(add_model(buf, len, 4, &d, NULL), DNNQ_E_INVAL);
+		ck_assert_msg(strstr(d.msg, "tensor name 'conv' used twice"), "%s", d.msg);
+		snprintf(outcome, sizeof outcome, "%s", d.msg);
+	}
+	printf("hostile: two convolutions of one name, the weights cache's key (4 -> 4, then in 2 "
+	       "groups over a 3x6 kernel of the same 4 x 36 weights, or depthwise): 2 tries: "
+	       "refused at load before any packing ('%s')\n", outcome);
+}
+END_TEST
+
+/*
+ * A model of no inputs (relu64's made a constant). The file reads and
+ * builds, and dnnqd served it: listed by INFO, and then refused by every
+ * client ("model 'noin': protocol error": the library takes no model
+ * reply of no inputs, a request's batch being its inputs'; `dnnqctl
+ * models` then listed none of the daemon's models). Now refused at load,
+ * naming why.
+ */
+START_TEST(hostile_no_inputs)
+{
+	struct dnnq_diag d = { "" };
+	void *buf;
+	size_t len;
+	hostile_no_input_bytes(&buf, &len);
+	ck_assert_int_eq(add_model(buf, len, 4, &d, NULL), DNNQ_E_UNSUPPORTED);
+	ck_assert_msg(strstr(d.msg, "no inputs"), "%s", d.msg);
+	printf("hostile: a model of no inputs (relu64's input made a constant): 1 tries: refused at"
+	       " load ('%s')\n", d.msg);
+}
+END_TEST
+
 Suite *suite_hostile_files(void)
 {
 	Suite *s = suite_create("hostile_files");
@@ -762,6 +812,8 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_compute_bomb);
 	tcase_add_test(tc, hostile_memory_bomb);
 	tcase_add_test(tc, hostile_long_chain);
+	tcase_add_test(tc, hostile_same_name_weights);
+	tcase_add_test(tc, hostile_no_inputs);
 	tcase_add_test(tc, hostile_onnx_zero_fills);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1378,6 +1378,9 @@ def fp32_cases(c):
     conv("conv3d_depthwise", xshape=[2, 4, 5, 5, 5], wshape=(4, 1, 3, 3, 3), group=4,
          pads=[1, 1, 1, 1, 1, 1])
     conv("conv3d_1x3x3", xshape=X3, wshape=(4, 3, 1, 3, 3), pads=[0, 1, 1, 0, 1, 1])
+    # 33 output depths: more than two Concats of DNNQ_IR_MAX_INPUTS (16) gather
+    # them (from 32 on, the second one's 17th input was dropped: SIGSEGV)
+    conv("conv3d_deep", xshape=[2, 2, 33, 2, 3], wshape=(3, 2, 3, 1, 1), pads=[1, 0, 0, 1, 0, 0])
 
     # BatchNormalization on rank 5: folded into the 3-D Conv it follows, and
     # on its own (after a Relu)

@@ -167,6 +167,8 @@ files a hostile author or local user made.
 | `hostile_compute_bomb` | a 644-byte model of one 2047 x 2047 MaxPool over 4096 x 4096 (2^46 taps); 64 MaxPools of 127 x 127 over 2048 x 2048 (each under the node bound, 2^42 in all), loaded by dnnqd's model table with 2 workers | `DNNQ_E_RANGE` naming the node and the 2^36 bound, or the model and the 2^40 one, before any run (before: days of warm-up, SIGTERM ignored meanwhile) |
 | `hostile_memory_bomb` | 2 ReLUs whose one item is 1/65536 of the host's memory, at max_batch 65536; 2 ReLUs of 2^41 bytes at batch 1 | `DNNQ_E_NOMEM` naming the activation bytes, the max batch, the workers and half the host's memory; the 2^41 one `DNNQ_E_RANGE` as work (before: planned when a request at that batch came, malloc overcommitted, then the OOM killer; or a bare "out of memory") |
 | `hostile_long_chain` | a chain of 131,072 ReLUs (17 MB), the most nodes a model may have, into 2 graphs | loads and warms up (3 s on the 2-core VM; the old planner, quadratic, took about 1 s a graph at 16,384 nodes and hours at a million) |
+| `hostile_same_name_weights` | a model of two convolutions of one name (k-conv's second node renamed `conv`): 4 -> 4 in 2 groups over a 3 x 6 kernel reading the first one's 4 x 36 weights, or depthwise over other weights; loaded by dnnqd's model table (2 graphs sharing a weights cache) | refused at load before any weights are packed ("graph: tensor name 'conv' used twice"): the weights cache a version's graphs share keys its entries by node name, output channels and depth, not groups or weights, so a second node of a name would take the first one's packed weights (read past its one group's, or run them); the graph's unique tensor names are what keeps that from happening, and this test holds them to it (nothing found) |
+| `hostile_no_inputs` | relu64 with its input made a constant: a model of no inputs (the file reads and builds; dnnq-convert never writes one) | refused at load (`DNNQ_E_UNSUPPORTED`, "no inputs: a request's batch is its inputs' first dim ..."; before: served and listed, and refused by every client as a protocol error, the library taking no model of no inputs: `dnnqctl infer` said "model 'noin': protocol error", and `dnnqctl models` listed none of the daemon's models, "models: protocol error") |
 
 **Hostile surroundings** (`tests/test_hostile_daemon.c`, suite
 `hostile_daemon`; a real dnnqd through `tools/serve-fixture.h`):
@@ -277,6 +279,55 @@ and Conv panels (sized from n and k by `dnnq_f32_panel_floats`, the file
 holding only the n x k weights); daemon/, client/ and shm/ since
 2026-12-04 (`batch_fits` on overflow, the symlinked model watch, the
 reap budget, descriptors 0 to 2 at start): nothing found.
+
+Tried by hand (attack30) with dnnq-convert on 68 generated ONNX files
+of 3-D convolution and pooling (`onnx/import-ops.c` `op_conv3d`,
+`op_pool3d`, `gpool3d`); after the fix below, 72 files again with
+dnnq-convert built with ASan and UBSan, leaks checked (65 of these, not
+the 60,000-deep AveragePool, 5000 depths or a second 4096; the 31 to 48
+depth sweep; the shared weights below): no report (4096 depths: 45 s,
+842 MB). Found: every 3-D Conv of 32 or more output
+depths crashed dnnq-convert (SIGSEGV while calibrating, in the reference
+Concat): the Concats that gather the per-depth 2-D Convs took 16 new
+depths each plus the Concat before, 17 inputs, and the IR node keeps 16
+(`DNNQ_IR_MAX_INPUTS`), so the 17th was dropped and its count kept; a
+32-frame clip at stride 1 is enough. Fixed (at most 16 with the one
+before); case `conv3d_deep` (33 depths, against numpy) in tests/onnx/ops,
+which main's build aborts on. The rest refused naming the node and field,
+or converted: kernels deeper, higher or wider than the input with and
+without padding ("the kernel (5, dilated) is larger than the padded
+input (2)"); pads, strides and dilations of -1, 0, -2^62, 2^40, 2^62;
+an output depth reading only padding; 4096 output depths (8467 nodes,
+17 s, 304 MB) and 5000 (refused at 4096); groups of 64 and 1024 (refused
+past 16 pieces); auto_pad SAME_UPPER, SAME_LOWER with stride 3, VALID;
+kernel_shape, pads and strides of the wrong length; an empty dim or
+kernel; a 5-D ConvTranspose, MaxPool's indices, LpPool; weights of
+float16 (converted), float64, rank 4 or 6, or computed; biases of the
+wrong shape; a BatchNormalization after it with a negative variance,
+with a second reader of the Conv, or between two 3-D Convs; one weight
+read by two 3-D Convs of other strides; a node named like one the
+lowering makes (`c:od0`: refused, "tensor name 'c:od0' used twice"), a
+value so named (`c:dc`: converted); a 300-byte name. An AveragePool of 30,000 depths over 60,000
+took 58 s to calibrate on 4 samples (the work asked for; dnnqd's
+per-node bound, 2^36, is above it). Converted with `--keep-fp32 '*'`
+and run by dnnq-run, 9 of them (ceil_mode with pads, pads past half the
+kernel with and without the padding counted, kernels larger than the
+input but padded, SAME_LOWER at stride 3, depth dilation 4 with padding)
+agree with torch's conv3d, max_pool3d, avg_pool3d or numpy within
+3e-6. Read, not run: dnnqd's weights cache
+(above, `hostile_same_name_weights`): shared weight tensors are read
+only and checked per node (count and dtype), so a tensor shared by nodes
+of other shapes or kinds, or listed as a constant too (copied into the
+graph), changes nothing another node reads. Run, held: one ONNX weight
+read by a 1 -> 4 Conv and a depthwise one, by Convs of 1 and 2 groups,
+and by a 3-D Conv and a strided one: dnnq-convert writes one tensor for
+each pair (37.7, 37.4, 35.8 dB against fp32 at `--precision int8`), and
+dnnqd's outputs are dnnq-run's byte for byte; a `.dnnq` whose two outputs
+are one value, or whose output is its input (refused at build: "already
+an output", "graph inputs and constants cannot be outputs"); dnnqctl with
+an empty or a 200-byte socket path, a directory or /dev/null as the
+socket, 17 `--input`s, `--timeout` 10^20 and bad options (each refused
+saying why, exit 1 or 2).
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
