@@ -144,6 +144,10 @@ void imp_forget_name(struct imp *m, const char *name);
 bool imp_is_bool(struct imp *m, const char *name);
 void imp_mark_bool(struct imp *m, const char *name, bool is_bool);
 int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known);
+/* Appends node *n, taking its name and op_type (strdup'd; NULL: out of
+ * memory), freed here when it fails: 0, DNNQ_E_NOMEM, or DNNQ_E_RANGE
+ * (recorded) when the node holds more inputs or outputs than an IR node
+ * can (a lowering's bug, refused here rather than read past). */
 int imp_new_node(struct imp *m, const struct dnnq_ir_node *n);
 int imp_dtype(int32_t onnx, enum dnnq_ir_dtype *dt);
 const char *imp_onnx_dtype_name(int32_t t);

@@ -950,11 +950,9 @@ static int link_as(struct nctx *c, const char *suffix, size_t nin)
 		n.outputs[i] = i ? -1 : id;
 	n.name = strdup(nm);
 	n.op_type = strdup(S(c->np->op_type));
-	if (!n.name || !n.op_type || imp_new_node(c->m, &n)) {
-		free(n.name);
-		free(n.op_type);
-		return DNNQ_E_NOMEM;
-	}
+	int rc = imp_new_node(c->m, &n);
+	if (rc)
+		return rc;
 	c->in[0] = id;
 	return 0;
 }
@@ -3769,12 +3767,7 @@ static int emit(struct nctx *c, const struct opdef *d, size_t index)
 		c->node.outputs[k] = -1;
 	c->node.name = strdup(c->name);
 	c->node.op_type = strdup(S(c->np->op_type));
-	if (!c->node.name || !c->node.op_type || imp_new_node(m, &c->node)) {
-		free(c->node.name);
-		free(c->node.op_type);
-		return DNNQ_E_NOMEM;
-	}
-	return 0;
+	return imp_new_node(m, &c->node);
 }
 
 /* The node's input and output counts fit [min_in, max_in] and [1, max_out]. */

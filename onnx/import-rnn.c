@@ -93,12 +93,8 @@ static int32_t node(struct lstm *l, struct dnnq_ir_node n, uint32_t nin, const c
 	n.outputs[0] = id;
 	n.name = strdup(m->ir->values[id].name);
 	n.op_type = strdup(l->gru ? "GRU" : "LSTM");
-	if (!n.name || !n.op_type || imp_new_node(m, &n)) {
-		free(n.name);
-		free(n.op_type);
-		return DNNQ_E_NOMEM;
-	}
-	return id;
+	int rc = imp_new_node(m, &n);
+	return rc ? rc : id;
 }
 
 static int32_t unary(struct lstm *l, enum dnnq_ir_op op, int32_t a, const char *what)

@@ -221,13 +221,21 @@ int imp_settled(struct imp *m, const char *name, const char *op_type, enum dnnq_
 	return 0;
 }
 
-int imp_new_node(struct imp *m, const struct dnnq_ir_node *n)
+static int new_node(struct imp *m, const struct dnnq_ir_node *n)
 {
 	struct dnnq_ir *ir = m->ir;
+	if (!n->name || !n->op_type)
+		return DNNQ_E_NOMEM;
+	if (n->ninputs > DNNQ_IR_MAX_INPUTS || n->noutputs > DNNQ_IR_MAX_OUTPUTS) {
+		imp_problem(m, DNNQ_E_RANGE, "node '%s' (%s): the import made it of %u inputs and "
+		            "%u outputs, more than a node holds (%d, %d)", n->name, n->op_type,
+		            n->ninputs, n->noutputs, DNNQ_IR_MAX_INPUTS, DNNQ_IR_MAX_OUTPUTS);
+		return DNNQ_E_RANGE;
+	}
 	if (imp_grow((void **)&ir->nodes, &m->ncap_nodes, ir->nnodes, sizeof *ir->nodes))
 		return DNNQ_E_NOMEM;
 	ir->nodes[ir->nnodes] = *n;
-	if (*m->scope) {        /* n's name is the caller's to free until it is stored */
+	if (*m->scope) {
 		size_t a = strlen(n->name), b = strlen(m->scope);
 		char *p = realloc(n->name, a + b + 1);
 		if (!p)
@@ -237,6 +245,16 @@ int imp_new_node(struct imp *m, const struct dnnq_ir_node *n)
 	}
 	ir->nnodes++;
 	return 0;
+}
+
+int imp_new_node(struct imp *m, const struct dnnq_ir_node *n)
+{
+	int rc = new_node(m, n);
+	if (rc) {
+		free(n->name);
+		free(n->op_type);
+	}
+	return rc;
 }
 
 /* ---- tensors ------------------------------------------------------------ */
@@ -647,12 +665,8 @@ static int32_t edge_reshape(struct imp *m, int32_t in, const char *name, const c
 	                          .op_type = strdup("Reshape") };
 	if (n.name)
 		snprintf(n.name, len, "%s%s", name, suffix);
-	if (!n.name || !n.op_type || imp_new_node(m, &n)) {
-		free(n.name);
-		free(n.op_type);
-		return DNNQ_E_NOMEM;
-	}
-	return id;
+	int rc = imp_new_node(m, &n);
+	return rc ? rc : id;
 }
 
 /* Graph input k whose batch is on ONNX's dim 1 (v: ONNX's [D0, 1, D2]):
