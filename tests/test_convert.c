@@ -613,6 +613,141 @@ START_TEST(conformance_3d_isas)
 }
 END_TEST
 
+/* ---- ONNX Runtime's contrib operators (tools/mkms.py) ------------------------ */
+
+#define MS "tests/onnx/ms"
+
+/* How a lowered model's one output compares with ONNX Runtime's. */
+struct ms_diff {
+	size_t elements, differ;
+	int steps;              /* u8 / s8: the largest code difference */
+	double sqnr_db;         /* f32 */
+	size_t argmax_differ;   /* f32 [N, C]: the rows whose argmax differs */
+};
+
+static struct ms_diff ms_compare(const struct dnnq_npy *want, const void *got)
+{
+	struct ms_diff r = { .elements = want->count, .sqnr_db = INFINITY };
+	if (want->dtype == DNNQ_DTYPE_F32) {
+		const float *w = (const float *)want->data, *g = got;
+		r.sqnr_db = dnnq_sqnr_db(w, g, want->count);
+		size_t C = want->ndim == 2 ? (size_t)want->shape[1] : 0;
+		for (size_t i = 0; i < want->count; i++)
+			r.differ += w[i] != g[i];
+		for (size_t n = 0; C && n < want->count / C; n++) {
+			size_t bw = 0, bg = 0;
+			for (size_t k = 1; k < C; k++) {
+				bw = w[n * C + k] > w[n * C + bw] ? k : bw;
+				bg = g[n * C + k] > g[n * C + bg] ? k : bg;
+			}
+			r.argmax_differ += bw != bg;
+		}
+		return r;
+	}
+	ck_assert_msg(want->dtype == DNNQ_DTYPE_U8 || want->dtype == DNNQ_DTYPE_S8, "dtype %d",
+	              (int)want->dtype);
+	bool s8 = want->dtype == DNNQ_DTYPE_S8;
+	for (size_t i = 0; i < want->count; i++) {
+		int w = s8 ? ((const int8_t *)want->data)[i] : ((const uint8_t *)want->data)[i];
+		int g = s8 ? ((const int8_t *)got)[i] : ((const uint8_t *)got)[i];
+		r.differ += w != g;
+		r.steps = abs(w - g) > r.steps ? abs(w - g) : r.steps;
+	}
+	return r;
+}
+
+/* One case of tests/onnx/ms/MANIFEST converted with the parameters it
+ * carries (no calibration; every node fp32 when fp32), run, against ONNX
+ * Runtime's output. */
+static struct ms_diff ms_case(const char *name, unsigned nin, bool fp32)
+{
+	char path[512];
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes(MS, name, nin, shapes);
+	snprintf(path, sizeof path, MS "/%s.onnx", name);
+	import_with(path, &opts, &ir);
+	ck_assert_msg(ir.ninputs == nin && ir.noutputs == 1, "%s: %zu inputs, %zu outputs", name,
+	              ir.ninputs, ir.noutputs);
+	struct array in[8], want;
+	const void *x[8];
+	for (unsigned i = 0; i < nin; i++) {
+		snprintf(path, sizeof path, MS "/%s.in%u.npy", name, i);
+		load(path, &in[i]);
+		x[i] = in[i].data;
+	}
+	snprintf(path, sizeof path, MS "/%s.out.npy", name);
+	load(path, &want);
+	struct dnnq_lower_opts lo = { .calibration = "none" };
+	bool *keep = NULL;
+	if (fp32) {
+		ck_assert_msg(dnnq_onnx_keep_fp32(&ir, "*", &keep, &d) == 0, "%s", d.msg);
+		lo.fp32_nodes = keep;
+	}
+	struct dnnq_model m;
+	int rc = dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d);
+	free(keep);
+	ck_assert_msg(rc == 0, "%s: lower: %s", name, d.msg);
+	void *out[1];
+	struct dnnq_tensor_info info[1];
+	run_model(&m, (size_t)in[0].a.shape[0], x, out, info);
+	ck_assert_msg(info[0].dtype == want.a.dtype && info[0].ndim == want.a.ndim, "%s: output "
+	              "dtype %d rank %u, ONNX Runtime's %d %u", name, (int)info[0].dtype,
+	              info[0].ndim, (int)want.a.dtype, want.a.ndim);
+	for (unsigned k = 0; k < want.a.ndim; k++)
+		ck_assert_int_eq(info[0].dims[k], (int64_t)want.a.shape[k]);
+	struct ms_diff r = ms_compare(&want.a, out[0]);
+	free(out[0]);
+	dnnq_model_free(&m);
+	for (unsigned i = 0; i < nin; i++)
+		free(in[i].data);
+	free(want.data);
+	dnnq_ir_free(&ir);
+	return r;
+}
+
+/* Every case against ONNX Runtime (1.31, CPU): `exact` equal, `step`
+ * within one code, `fp32` (a float output, every node fp32) at 100 dB,
+ * `model` (the QOperator ResNet) at 30 dB and every argmax. */
+START_TEST(ms_ops)
+{
+	FILE *f = fopen(MS "/MANIFEST", "r");
+	ck_assert_msg(f, MS "/MANIFEST: cannot open (tools/mkms.py writes it)");
+	char line[256];
+	unsigned cases = 0;
+	while (fgets(line, sizeof line, f)) {
+		char name[128], kind[16];
+		unsigned nin;
+		if (line[0] == '#' || sscanf(line, "%127s %15s %u", name, kind, &nin) != 3)
+			continue;
+		struct ms_diff r = ms_case(name, nin, !strcmp(kind, "fp32"));
+		printf("convert: ms %-30s %-5s %zu of %zu differ", name, kind, r.differ, r.elements);
+		if (isfinite(r.sqnr_db) || !strcmp(kind, "model"))
+			printf(", SQNR %.2f dB, argmax %zu differ", r.sqnr_db, r.argmax_differ);
+		else
+			printf(", by at most %d", r.steps);
+		printf("\n");
+		if (!strcmp(kind, "exact")) {
+			ck_assert_msg(r.differ == 0, "%s: %zu of %zu elements differ", name, r.differ,
+			              r.elements);
+		} else if (!strcmp(kind, "step")) {
+			ck_assert_msg(r.steps <= 1, "%s: %d steps off", name, r.steps);
+		} else if (!strcmp(kind, "fp32")) {
+			ck_assert_msg(r.sqnr_db >= 100.0, "%s: SQNR %.2f dB", name, r.sqnr_db);
+		} else {
+			ck_assert_msg(!strcmp(kind, "model"), "%s: kind '%s'", name, kind);
+			ck_assert_msg(r.sqnr_db >= 30.0, "%s: SQNR %.2f dB", name, r.sqnr_db);
+			ck_assert_msg(r.argmax_differ == 0, "%s: %zu argmax differ", name,
+			              r.argmax_differ);
+		}
+		cases++;
+	}
+	fclose(f);
+	ck_assert_uint_ge(cases, 29);
+}
+END_TEST
+
 /* ---- the tools -------------------------------------------------------------- */
 
 struct cmd {
@@ -2003,5 +2138,9 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_infer_split);
 	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);
+	TCase *ms = tcase_create("ms");
+	tcase_set_timeout(ms, 600);
+	tcase_add_test(ms, ms_ops);
+	suite_add_tcase(s, ms);
 	return s;
 }
