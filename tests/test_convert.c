@@ -707,6 +707,31 @@ static struct ms_diff ms_case(const char *name, unsigned nin, bool fp32)
 	return r;
 }
 
+/* tests/onnx/ms/bad_domains.onnx: every refused node named, with its op
+ * and (where it is the reason) its domain. */
+START_TEST(ms_refused)
+{
+	static const char *const want[] = {
+		"node 'ms_attention' (Attention): unsupported operator of domain 'com.microsoft'",
+		"node 'std_qlinearadd' (QLinearAdd): unsupported operator",
+		"node 'foo_qlinearadd' (QLinearAdd): operator domain 'ai.foo' is not supported",
+		"node 'no_scale' (QLinearAdd): input 6 (the output's scale) is missing",
+		"node 'bad_concat' (QLinearConcat): 4 inputs",
+	};
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char *list;
+	size_t count;
+	int rc = dnnq_onnx_import_file(MS "/bad_domains.onnx", NULL, &ir, &list, &count, &d);
+	ck_assert_msg(rc == DNNQ_E_UNSUPPORTED, "%d %s", rc, d.msg);
+	ck_assert_msg(count == 5, "%zu problems: %s", count, list);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
+	ck_assert_msg(!strstr(list, "'good'"), "%s", list);
+	free(list);
+}
+END_TEST
+
 /* Every case against ONNX Runtime (1.31, CPU): `exact` equal, `step`
  * within one code, `fp32` (a float output, every node fp32) at 100 dB,
  * `model` (the QOperator ResNet) at 30 dB and every argmax. */
@@ -2141,6 +2166,7 @@ Suite *suite_convert(void)
 	TCase *ms = tcase_create("ms");
 	tcase_set_timeout(ms, 600);
 	tcase_add_test(ms, ms_ops);
+	tcase_add_test(ms, ms_refused);
 	suite_add_tcase(s, ms);
 	return s;
 }

@@ -215,6 +215,36 @@ def gemm_cases(c, rng):
             [a], h.make_tensor_value_info("y", TensorProto.FLOAT, None), inits)
 
 
+def refused(c):
+    """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
+    node named): a com.microsoft operator dnnq does not import (Attention),
+    QLinearAdd of the default domain (no such standard operator), a node of
+    an unknown domain, a QLinearAdd without its output's scale and a
+    QLinearConcat whose operands are not triples; last a good QLinearAdd
+    whose import goes on."""
+    import onnx
+    from onnx import TensorProto
+    h = c.h
+    t = TensorProto.UINT8
+    inits = [scalar("s", 0.1), scalar("z", 128, False)]
+    q = ["x", "s", "z"]
+    nodes = [
+        h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
+        h.make_node("QLinearAdd", q + q + ["s", "z"], ["b"], "std_qlinearadd"),
+        h.make_node("QLinearAdd", q + q + ["s", "z"], ["d"], "foo_qlinearadd", domain="ai.foo"),
+        h.make_node("QLinearAdd", q + q + ["", "z"], ["e"], "no_scale", domain="com.microsoft"),
+        h.make_node("QLinearConcat", ["s", "z", "x", "s"], ["f"], "bad_concat",
+                    domain="com.microsoft", axis=1),
+        h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
+    ]
+    g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],
+                     [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1),
+                                       h.make_opsetid("ai.foo", 1)])
+    m.ir_version = 7
+    onnx.save(m, os.path.join(c.out, "bad_domains.onnx"))
+
+
 # ---- resnet_qop: a QOperator model ---------------------------------------------------
 
 def qparams(lo, hi):
@@ -318,6 +348,7 @@ def main():
     binary_cases(c, rng)
     gemm_cases(c, rng)
     resnet_qop(c)
+    refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
 
