@@ -217,13 +217,13 @@ static Onnx__AttributeProto perm_attr(int64_t *perm)
 	return a;
 }
 
-/* QuantizeLinear (node NAME:what) of f at the output's scale (input ys)
- * and zero point (ys + 1; absent: 0 of the first operand's type) into y. */
-static int quantize(struct ms *s, const char *f, const char *what, const char *y)
+/* QuantizeLinear (node NAME:what) of in: f, scale, [zero point] (absent:
+ * 0 of x's type) into y. */
+static int quantize(struct ms *s, const char *const in[3], const char *x, const char *what,
+                    const char *y)
 {
 	struct nctx *c = s->c;
-	const char *in[3] = { f, in_name(s, s->d->ys), in_name(s, s->d->ys + 1) };
-	const struct imp_name *e = imp_find(c->m, in_name(s, s->d->first));
+	const struct imp_name *e = imp_find(c->m, x);
 	bool s8 = e && e->kind == IMP_VALUE && c->m->ir->values[e->idx].dtype == DNNQ_IR_S8;
 	Onnx__AttributeProto odt = int_attr("output_dtype", ONNX__TENSOR_PROTO__DATA_TYPE__INT8),
 	                     *attrs[1] = { &odt };
@@ -265,9 +265,11 @@ static int float_op(struct ms *s, const char **fin, size_t nf, bool nhwc, int64_
 	free(pass);
 	if (rc || !nhwc)
 		return rc;
-	if ((rc = made_name(s, "pooled_q", &q)) || (rc = quantize(s, y, "pooled_q", q)))
+	const char *in[3] = { y, in_name(s, s->d->ys), in_name(s, s->d->ys + 1) };
+	if ((rc = made_name(s, "pooled_q", &q)) ||
+	    (rc = quantize(s, in, in_name(s, s->d->first), "pooled_q", q)))
 		return rc;
-	const char *in[3] = { q, in_name(s, s->d->ys), in_name(s, s->d->ys + 1) };
+	in[0] = q;
 	if ((rc = dequantize(s, "pooled_dq", in, 1, &y)))
 		return rc;
 	perm = perm_attr(to_nhwc);
@@ -324,15 +326,89 @@ static int expand(struct ms *s)
 		rc = made_name(s, "f", &f);
 	if (!rc)
 		rc = float_op(s, fin, nf, nhwc, opset, f);
+	const char *qin[3] = { f, ys, yz };
 	if (!rc && quantized)
-		rc = quantize(s, f, "q", y);
+		rc = quantize(s, qin, in_name(s, d->first), "q", y);
 	free(fin);
 	return rc;
+}
+
+/* ---- MaxPool of a quantized tensor ---- */
+
+static const struct msdef MAXPOOL = { "MaxPool", "MaxPool", 1, 1, 0, 1, 0 };
+
+/* The names of the scale and zero point ("": none) value x was quantized
+ * with by the node producing it (through reshapes): a QuantizeLinear's, a
+ * QLinearConv's or QLinearMatMul's output parameters. */
+static int producer_params(struct ms *s, const char *x, const char *out[2])
+{
+	struct imp *m = s->c->m;
+	const struct imp_name *e = imp_find(m, x);
+	int32_t id = e && e->kind == IMP_VALUE ? e->idx : -1, si = -1, zi = -1;
+	const struct dnnq_ir_node *n = NULL;
+	while (id >= 0 && m->ir->values[id].producer >= 0) {
+		n = &m->ir->nodes[m->ir->values[id].producer];
+		if (n->op != DNNQ_IR_RESHAPE)
+			break;
+		id = n->inputs[0];
+	}
+	bool qlinear = n && (n->op == DNNQ_IR_QLINEARCONV || n->op == DNNQ_IR_QLINEARMATMUL);
+	if (n && (n->op == DNNQ_IR_QUANTIZE || qlinear)) {
+		si = n->inputs[qlinear ? 6 : 1];
+		zi = n->ninputs > (qlinear ? 7u : 2u) ? n->inputs[qlinear ? 7 : 2] : -1;
+	}
+	for (int k = 0; k < 2; k++) {
+		int32_t v = k ? zi : si;
+		out[k] = v >= 0 ? m->ir->values[v].name : "";
+		e = v >= 0 ? imp_find(m, out[k]) : NULL;
+		bool named = e && e->kind == IMP_VALUE && e->idx == v;
+		if (k ? v >= 0 && !named : !named)
+			return bad(s->c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is quantized: only the "
+			           "output of a QuantizeLinear, QLinearConv or QLinearMatMul (through "
+			           "reshapes) is pooled, at their scale and zero point", x);
+	}
+	return 0;
+}
+
+/* MaxPool of a uint8 / int8 tensor, as ONNX Runtime's QOperator format
+ * pools the quantized tensor itself: dequantized at the parameters its
+ * producer quantized it with, pooled, quantized back (exact: a maximum of
+ * the same codes). */
+static int maxpool(struct ms *s)
+{
+	struct nctx *c = s->c;
+	if (c->np->n_input != 1 || c->np->n_output != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "%zu inputs, %zu outputs of a uint8 / int8 "
+		           "MaxPool: 1 and 1 (no Indices) supported", c->np->n_input,
+		           c->np->n_output);
+	const char *x = in_name(s, 0), *p[2], *v, *f;
+	int rc = producer_params(s, x, p);
+	const char *in[3] = { x, p[0], p[1] };
+	if (rc || (rc = dequantize(s, "dq0", in, 1, &v)) || (rc = made_name(s, "f", &f)) ||
+	    (rc = float_op(s, &v, 1, false, c->m->opset, f)))
+		return rc;
+	in[0] = f;
+	return quantize(s, in, x, "q", S(c->np->output[0]));
+}
+
+bool imp_ms_pools_q8(struct nctx *c)
+{
+	const char *dom = S(c->np->domain);
+	const struct imp_name *e = c->np->n_input ? imp_find(c->m, S(c->np->input[0])) : NULL;
+	return (!*dom || !strcmp(dom, "ai.onnx")) && !strcmp(S(c->np->op_type), "MaxPool") && e &&
+	       e->kind == IMP_VALUE && (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
+	                                c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
 }
 
 int imp_ms(struct nctx *c)
 {
 	const char *op = S(c->np->op_type);
+	if (imp_ms_pools_q8(c)) {
+		struct ms s = { .c = c, .d = &MAXPOOL };
+		int rc = maxpool(&s);
+		ms_done(&s);
+		return rc == DNNQ_E_NOMEM ? rc : rc ? imp_outputs_unknown(c) : 0;
+	}
 	const struct msdef *d = NULL;
 	for (size_t i = 0; !d && i < sizeof MS / sizeof MS[0]; i++)
 		if (!strcmp(op, MS[i].name))

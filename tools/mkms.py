@@ -19,16 +19,19 @@ symbolic batch N, 2 here) and the output the quantized result, uint8 and
 int8 variants; zero points left out where the operator allows.
 
 resnet_qop: a small ResNet-like torch model (seeded weights: Conv-ReLU, a
-residual block of two 3x3 convolutions, a strided Conv-ReLU, global average
-pooling, a Linear to 10 classes) quantized by the QOperator quantizer below
-as ONNX Runtime's quantize_static(quant_format=QOperator) lays a model out:
-QuantizeLinear at the input, QLinearConv (int8 weights per output channel,
-symmetric, int32 bias at scale x_scale * w_scale; a ReLU folded into the
-output's range), QLinearAdd (the ReLU after it folded the same way),
-QLinearGlobalAveragePool, Flatten, QGemm (transB 1, int32 bias),
-DequantizeLinear at the output. Activation ranges: min/max over the 32
-calibration images (uint8, asymmetric, 0 in range). resnet_qop.in0.npy holds
-16 other images, resnet_qop.out.npy ONNX Runtime's logits of them.
+MaxPool, a residual block of two 3x3 convolutions, a strided Conv-ReLU,
+global average pooling, a Linear to 10 classes), exported (opset 13) and quantized by the
+QOperator quantizer below (qoperator; bench/ms-zoo.py uses it on
+torchvision's models) as ONNX Runtime's quantize_static(quant_format=
+QOperator) lays a model out: QuantizeLinear at the input, QLinearConv (int8
+weights per output channel, symmetric, int32 bias at scale x_scale *
+w_scale; a ReLU or Clip after it folded into the output's range),
+QLinearAdd (the same), MaxPool / Flatten / Reshape on the uint8 tensor,
+QLinearGlobalAveragePool, QGemm (transB 1, int32 bias), DequantizeLinear at
+the output. Activation ranges: min/max over the 32 calibration images
+(uint8, asymmetric, 0 in range), from ONNX Runtime's run of the float model.
+resnet_qop.in0.npy holds 16 other images, resnet_qop.out.npy ONNX Runtime's
+logits of them.
 
 Run from the repository root with Debian's interpreter (torch, onnx, numpy)
 and onnxruntime-node on NODE_PATH (make bench-calib installs it):
@@ -245,7 +248,7 @@ def refused(c):
     onnx.save(m, os.path.join(c.out, "bad_domains.onnx"))
 
 
-# ---- resnet_qop: a QOperator model ---------------------------------------------------
+# ---- a QOperator quantizer ---------------------------------------------------------
 
 def qparams(lo, hi):
     """uint8 asymmetric parameters of [lo, hi] (0 kept in range)."""
@@ -254,10 +257,141 @@ def qparams(lo, hi):
     return s, int(np.clip(np.rint(-lo / s), 0, 255))
 
 
-def resnet_qop(c):
+def ranges(model, calib, tmp):
+    """Each node output's (min, max) over calib (float32 [n, ...]), from
+    ONNX Runtime's run of model with every node output a graph output."""
+    import copy
+    import onnx
+    from onnx import TensorProto, helper
+    m = copy.deepcopy(model)
+    names = [o for n in m.graph.node for o in n.output]
+    del m.graph.output[:]
+    m.graph.output.extend(helper.make_tensor_value_info(o, TensorProto.FLOAT, None)
+                          for o in names)
+    path, x = os.path.join(tmp, "ranges.onnx"), os.path.join(tmp, "calib.npy")
+    onnx.save(m, path)
+    np.save(x, calib)
+    ort_outputs(path, os.path.join(tmp, "r"), [x])
+    r = {m.graph.input[0].name: (float(calib.min()), float(calib.max()))}
+    for k, o in enumerate(names):
+        v = np.load(os.path.join(tmp, "r.out%s.npy" % (k or "")))
+        r[o] = (float(v.min()), float(v.max()))
+    return r
+
+
+def qoperator(model, rng_of):
+    """model (float: Conv, Relu, Clip, Add, MaxPool, GlobalAveragePool,
+    Flatten, Reshape, Gemm) as ONNX Runtime's quantize_static(quant_format=
+    QOperator) lays it out: QuantizeLinear at the input; QLinearConv (int8
+    weights per output channel, symmetric; int32 bias at x_scale * w_scale)
+    and QLinearAdd, a Relu or Clip after either folded into its output's
+    range; MaxPool, Flatten and Reshape on the uint8 tensor;
+    QLinearGlobalAveragePool; QGemm; DequantizeLinear at the output.
+    rng_of: a value's (min, max)."""
+    from onnx import helper, numpy_helper
+    g = model.graph
+    w = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    readers = {}
+    for n in g.node:
+        for i in n.input:
+            readers[i] = readers.get(i, 0) + 1
+    inits, nodes, q = [], [], {}      # q: float value -> its uint8 tensor's name
+
+    def const(name, arr):
+        if all(i.name != name for i in inits):
+            inits.append(numpy_helper.from_array(arr, name))
+        return name
+
+    def act(v):
+        s, z = qparams(*rng_of[v])
+        base = "q%d" % list(rng_of).index(v)
+        return [const(base + "_s", np.array(s, np.float32)), const(base + "_z", np.array(z, np.uint8))]
+
+    def weights(name, wt, b, x, axis):
+        """int8 per channel (symmetric) along axis; the int32 bias."""
+        wt = wt.astype(np.float64)
+        rows = np.moveaxis(wt, axis, 0).reshape(wt.shape[axis], -1)
+        ws = np.maximum(np.abs(rows).max(1) / 127, 1e-12).astype(np.float32)
+        shape = [1] * wt.ndim
+        shape[axis] = -1
+        wq = np.clip(np.rint(wt / ws.reshape(shape)), -127, 127).astype(np.int8)
+        bq = np.rint(b / (ws.astype(np.float64) * float(qparams(*rng_of[x])[0]))).astype(np.int32)
+        return [const(name + "_w", wq), const(name + "_ws", ws),
+                const(name + "_wz", np.zeros(len(ws), np.int8))], const(name + "_b", bq)
+
+    x = g.input[0].name
+    q[x] = x + "_q"
+    nodes.append(helper.make_node("QuantizeLinear", [x] + act(x), [q[x]], "input_quantize"))
+    folded = set()
+    for n in g.node:
+        # a Constant is a Clip's bound: the Clip folds away
+        if n.name in folded or n.op_type == "Constant":
+            continue
+        y = n.output[0]
+        nxt = [r for r in g.node if y in r.input]
+        if n.op_type in ("Conv", "Add") and len(nxt) == 1 and readers[y] == 1 and \
+                nxt[0].op_type in ("Relu", "Clip"):
+            folded.add(nxt[0].name)
+            y = nxt[0].output[0]
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        ins = [q.get(i, i) for i in n.input]
+        q[y] = y + "_q"
+        if n.op_type == "Conv":
+            b = w[n.input[2]] if len(n.input) > 2 else np.zeros(w[n.input[1]].shape[0])
+            wt, bias = weights(n.name, w[n.input[1]], b, n.input[0], 0)
+            nodes.append(helper.make_node("QLinearConv", [ins[0]] + act(n.input[0]) + wt +
+                                          act(y) + [bias], [q[y]], n.name, **attrs))
+        elif n.op_type == "Add":
+            nodes.append(helper.make_node("QLinearAdd", [ins[0]] + act(n.input[0]) + [ins[1]] +
+                                          act(n.input[1]) + act(y), [q[y]], n.name,
+                                          domain="com.microsoft"))
+        elif n.op_type == "GlobalAveragePool":
+            nodes.append(helper.make_node("QLinearGlobalAveragePool", [ins[0]] + act(n.input[0]) +
+                                          act(y), [q[y]], n.name, domain="com.microsoft",
+                                          channels_last=0))
+        elif n.op_type == "Gemm":
+            assert attrs.get("transB") == 1 and attrs.get("alpha", 1.0) == 1.0
+            wt, bias = weights(n.name, w[n.input[1]], w[n.input[2]], n.input[0], 0)
+            nodes.append(helper.make_node("QGemm", [ins[0]] + act(n.input[0]) + wt + [bias] +
+                                          act(y), [q[y]], n.name, domain="com.microsoft",
+                                          transB=1))
+        elif n.op_type in ("MaxPool", "Flatten", "Reshape"):
+            # the uint8 tensor moved, its parameters the input's
+            rng_of[y] = rng_of[n.input[0]]
+            nodes.append(helper.make_node(n.op_type, ins, [q[y]], n.name, **attrs))
+            for i in n.input[1:]:
+                const(i, w[i])
+        else:
+            raise ValueError("qoperator: %s (%s)" % (n.name, n.op_type))
+    out = g.output[0].name
+    nodes.append(helper.make_node("DequantizeLinear", [q[out]] + act(out), [out],
+                                  "output_dequantize"))
+    graph = helper.make_graph(nodes, g.name + "_qop", [g.input[0]], [g.output[0]], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                helper.make_opsetid("com.microsoft", 1)],
+                          producer_name="tools/mkms.py qoperator")
+    m.ir_version = 7
+    return m
+
+
+def export(net, x):
+    """net (torch, eval) exported at opset 13 (BatchNormalization folded),
+    dim 0 of input x and output logits the symbolic N."""
+    import io
+    import onnx
     import torch
-    from onnx import TensorProto, numpy_helper
-    h = c.h
+    b = io.BytesIO()
+    torch.onnx.export(net, x, b, opset_version=13, do_constant_folding=True,
+                      input_names=["x"], output_names=["logits"],
+                      dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}})
+    return onnx.load_from_string(b.getvalue())
+
+
+# ---- resnet_qop ----------------------------------------------------------------------
+
+def resnet_qop(c):
+    import tempfile
+    import torch
     torch.manual_seed(7)
     torch.set_num_threads(1)
     nn = torch.nn
@@ -269,73 +403,24 @@ def resnet_qop(c):
             self.c1 = nn.Conv2d(8, 8, 3, padding=1)
             self.c2 = nn.Conv2d(8, 8, 3, padding=1)
             self.down = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+            self.pool = nn.AdaptiveAvgPool2d(1)
             self.fc = nn.Linear(16, 10)
 
         def forward(self, x):
-            t = {}
-            t["x"] = x
-            t["stem"] = x = torch.relu(self.stem(x))
-            t["c1"] = y = torch.relu(self.c1(x))
-            t["c2"] = y = self.c2(y)
-            t["add"] = x = torch.relu(x + y)
-            t["down"] = x = torch.relu(self.down(x))
-            t["gap"] = x = x.mean((2, 3), keepdim=True)
-            t["fc"] = self.fc(x.flatten(1))
-            return t
+            x = torch.max_pool2d(torch.relu(self.stem(x)), 2)
+            x = torch.relu(x + self.c2(torch.relu(self.c1(x))))
+            x = torch.relu(self.down(x))
+            return self.fc(self.pool(x).flatten(1))
 
     net = Net().eval()
     g = torch.Generator().manual_seed(11)
-    calib = torch.rand(32, 3, 16, 16, generator=g) * 2 - 1
-    test = torch.rand(16, 3, 16, 16, generator=g) * 2 - 1
-    with torch.no_grad():
-        t = net(calib)
-    qp = {k: qparams(float(v.min()), float(v.max())) for k, v in t.items()}
-    inits, nodes = [], []
-
-    def const(name, arr):
-        if all(i.name != name for i in inits):
-            inits.append(numpy_helper.from_array(arr, name))
-        return name
-
-    def act(k):
-        s, z = qp[k]
-        return [const(k + "_s", np.array(s, np.float32)), const(k + "_z", np.array(z, np.uint8))]
-
-    def weights(name, w, b, in_key):
-        """int8 per output channel (symmetric), the int32 bias at x_s * w_s."""
-        w = w.detach().numpy().astype(np.float64)
-        ws = (np.abs(w.reshape(w.shape[0], -1)).max(1) / 127).astype(np.float32)
-        wq = np.clip(np.rint(w / ws.reshape([-1] + [1] * (w.ndim - 1))), -127, 127).astype(np.int8)
-        bs = ws.astype(np.float64) * float(qp[in_key][0])
-        bq = np.rint(b.detach().numpy() / bs).astype(np.int32)
-        return [const(name + "_w", wq), const(name + "_ws", ws),
-                const(name + "_wz", np.zeros(len(ws), np.int8))], const(name + "_b", bq)
-
-    def conv(name, mod, x, out, stride):
-        w, b = weights(name, mod.weight, mod.bias, x)
-        nodes.append(h.make_node("QLinearConv", [x + "_q"] + act(x) + w + act(out) + [b],
-                                 [out + "_q"], name, kernel_shape=[3, 3], pads=[1, 1, 1, 1],
-                                 strides=[stride, stride]))
-
-    nodes.append(h.make_node("QuantizeLinear", ["x"] + act("x"), ["x_q"], "x_quantize"))
-    conv("stem", net.stem, "x", "stem", 1)
-    conv("c1", net.c1, "stem", "c1", 1)
-    conv("c2", net.c2, "c1", "c2", 1)
-    nodes.append(h.make_node("QLinearAdd", ["stem_q"] + act("stem") + ["c2_q"] + act("c2") +
-                             act("add"), ["add_q"], "add", domain="com.microsoft"))
-    conv("down", net.down, "add", "down", 2)
-    nodes.append(h.make_node("QLinearGlobalAveragePool", ["down_q"] + act("down") + act("gap"),
-                             ["gap_q"], "gap", domain="com.microsoft", channels_last=0))
-    nodes.append(h.make_node("Flatten", ["gap_q"], ["flat_q"], "flatten"))
-    w, b = weights("fc", net.fc.weight, net.fc.bias, "gap")
-    nodes.append(h.make_node("QGemm", ["flat_q"] + act("gap") + w + [b] + act("fc"), ["fc_q"],
-                             "fc", domain="com.microsoft", transB=1, alpha=1.0))
-    nodes.append(h.make_node("DequantizeLinear", ["fc_q"] + act("fc"), ["logits"],
-                             "logits_dequantize"))
-    c.write("resnet_qop", "model", nodes,
-            [h.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 16, 16])],
-            [test.numpy()], h.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10]),
-            inits)
+    calib = (torch.rand(32, 3, 16, 16, generator=g) * 2 - 1).numpy()
+    test = (torch.rand(16, 3, 16, 16, generator=g) * 2 - 1).numpy()
+    fp32 = export(net, torch.from_numpy(test[:1]))
+    with tempfile.TemporaryDirectory() as tmp:
+        m = qoperator(fp32, ranges(fp32, calib, tmp))
+    c.write("resnet_qop", "model", list(m.graph.node), list(m.graph.input), [test],
+            m.graph.output[0], list(m.graph.initializer))
 
 
 def main():
