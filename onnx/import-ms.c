@@ -22,6 +22,7 @@
  * nodes (the float operator's NAME:f) and forgotten once the node is in,
  * so they are no names of the model.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,22 +37,13 @@ static const char *S(const char *s)
  * quantized operands (x, scale, zero point: consecutive, zero points
  * optional) start and how many there are (0: all inputs from `first` on),
  * and the output's scale (its zero point next). */
+struct ms;
+
 struct msdef {
 	const char *name, *op;
 	uint16_t min_in, max_in;
 	uint8_t first, nq, ys;
-};
-
-static const struct msdef MS[] = {
-	{ "QLinearAdd", "Add", 7, 8, 0, 2, 6 },
-	{ "QLinearMul", "Mul", 7, 8, 0, 2, 6 },
-	{ "QLinearSigmoid", "Sigmoid", 4, 5, 0, 1, 3 },
-	{ "QLinearLeakyRelu", "LeakyRelu", 4, 5, 0, 1, 3 },
-	{ "QLinearGlobalAveragePool", "GlobalAveragePool", 5, 5, 0, 1, 3 },
-	{ "QLinearAveragePool", "AveragePool", 4, 5, 0, 1, 3 },
-	{ "QLinearSoftmax", "Softmax", 5, 5, 0, 1, 3 },
-	{ "QLinearConcat", "Concat", 5, IMP_MAX_NODE_INPUTS, 2, 0, 0 },
-	{ "QGemm", "Gemm", 6, 9, 0, 2, 7 },
+	int (*fn)(struct ms *s);    /* imports it */
 };
 
 /* One contrib node being imported. */
@@ -60,6 +52,23 @@ struct ms {
 	const struct msdef *d;
 	char **made;                /* the names of the values made here */
 	size_t nmade, cap;
+};
+
+static int expand(struct ms *s);
+static int fused(struct ms *s);
+
+static const struct msdef MS[] = {
+	{ "QLinearAdd", "Add", 7, 8, 0, 2, 6, expand },
+	{ "QLinearMul", "Mul", 7, 8, 0, 2, 6, expand },
+	{ "QLinearSigmoid", "Sigmoid", 4, 5, 0, 1, 3, expand },
+	{ "QLinearLeakyRelu", "LeakyRelu", 4, 5, 0, 1, 3, expand },
+	{ "QLinearGlobalAveragePool", "GlobalAveragePool", 5, 5, 0, 1, 3, expand },
+	{ "QLinearAveragePool", "AveragePool", 4, 5, 0, 1, 3, expand },
+	{ "QLinearSoftmax", "Softmax", 5, 5, 0, 1, 3, expand },
+	{ "QLinearConcat", "Concat", 5, IMP_MAX_NODE_INPUTS, 2, 0, 0, expand },
+	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand },
+	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused },
+	{ "FusedGemm", "Gemm", 2, 3, 0, 0, 0, fused },
 };
 
 static const char *in_name(const struct ms *s, size_t i)
@@ -113,14 +122,29 @@ static int sub(struct ms *s, const char *op, const char *name, const char *const
 	return imp_node(s->c->m, &np, s->c->index);
 }
 
-static Onnx__AttributeProto int_attr(const char *name, int64_t v)
+/* An attribute of the nodes made here (name: a literal or the model's). */
+static Onnx__AttributeProto typed(const char *name, Onnx__AttributeProto__AttributeType t)
 {
 	Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
 	a.name = (char *)name;
 	a.has_type = true;
-	a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+	a.type = t;
+	return a;
+}
+
+static Onnx__AttributeProto int_attr(const char *name, int64_t v)
+{
+	Onnx__AttributeProto a = typed(name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
 	a.has_i = true;
 	a.i = v;
+	return a;
+}
+
+static Onnx__AttributeProto float_attr(const char *name, float v)
+{
+	Onnx__AttributeProto a = typed(name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+	a.has_f = true;
+	a.f = v;
 	return a;
 }
 
@@ -208,10 +232,7 @@ static int gemm_bias(struct ms *s, float alpha, const char **v)
 
 static Onnx__AttributeProto perm_attr(int64_t *perm)
 {
-	Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
-	a.name = (char *)"perm";
-	a.has_type = true;
-	a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+	Onnx__AttributeProto a = typed("perm", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
 	a.n_ints = 4;
 	a.ints = perm;
 	return a;
@@ -233,7 +254,7 @@ static int quantize(struct ms *s, const char *const in[3], const char *x, const 
 }
 
 /* The float operator of the node, from inputs fin (nf of them) into out,
- * with the node's attributes but channels_last and opset; Softmax in the
+ * with the node's attributes but channels_last, opset and activation*; Softmax in the
  * opset the node names. For channels_last (an NHWC input: the pools) after
  * a Transpose to NCHW (NAME:nchw), its output quantized at the node's
  * output parameters (NAME:pooled_q, the lowering's int8 pool) and
@@ -249,7 +270,8 @@ static int float_op(struct ms *s, const char **fin, size_t nf, bool nhwc, int64_
 	size_t npass = 0;
 	for (size_t i = 0; i < np->n_attribute; i++)
 		if (np->attribute[i] && strcmp(S(np->attribute[i]->name), "channels_last") &&
-		    strcmp(S(np->attribute[i]->name), "opset"))
+		    strcmp(S(np->attribute[i]->name), "opset") &&
+		    strncmp(S(np->attribute[i]->name), "activation", 10))
 			pass[npass++] = np->attribute[i];
 	int64_t to_nchw[4] = { 0, 3, 1, 2 }, to_nhwc[4] = { 0, 2, 3, 1 };
 	Onnx__AttributeProto perm = perm_attr(to_nchw);
@@ -333,9 +355,100 @@ static int expand(struct ms *s)
 	return rc;
 }
 
+/* ---- ONNX Runtime's float fusions ---- */
+
+/* The activations FusedConv and FusedGemm name, and their parameters'
+ * attributes and defaults (Clip's min and max: attributes before opset 11,
+ * so it is imported in opset 6). */
+static const struct act {
+	const char *name, *p[2];
+	float def[2];
+} ACTS[] = {
+	{ "Relu", { NULL, NULL }, { 0, 0 } },
+	{ "Sigmoid", { NULL, NULL }, { 0, 0 } },
+	{ "Tanh", { NULL, NULL }, { 0, 0 } },
+	{ "LeakyRelu", { "alpha", NULL }, { 0.01f, 0 } },
+	{ "HardSigmoid", { "alpha", "beta" }, { 0.2f, 0.5f } },
+	{ "Clip", { "min", "max" }, { -INFINITY, INFINITY } },
+};
+
+/* The activation's parameters: FusedConv's activation_params, FusedGemm's
+ * activation_alpha and activation_beta; the defaults where absent. */
+static int act_params(struct ms *s, const struct act *a, float p[2])
+{
+	struct nctx *c = s->c;
+	const Onnx__AttributeProto *ap = attr(c, "activation_params");
+	int rc = 0;
+	for (int k = 0; k < 2; k++)
+		p[k] = a->def[k];
+	if (strcmp(s->d->op, "Gemm")) {
+		for (size_t k = 0; ap && k < ap->n_floats && k < 2; k++)
+			p[k] = ap->floats[k];
+	} else if (!(rc = a_float(c, "activation_alpha", p[0], &p[0]))) {
+		rc = a_float(c, "activation_beta", p[1], &p[1]);
+	}
+	return rc;
+}
+
+/* FusedConv (X, W, [B], [Z]: activation(Conv(X, W, B) + Z)) and FusedGemm
+ * (A, B, [C]: activation(Gemm)), what ONNX Runtime's graph optimizations
+ * save: the operator (NAME), the Add of Z (NAME:sum), the activation
+ * (NAME:act) its attribute names. */
+static int fused(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const struct msdef *d = s->d;
+	size_t n = c->np->n_input;
+	if (n < d->min_in || n > d->max_in || c->np->n_output != 1)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs, %zu outputs (%u to %u, and 1 expected)", n,
+		           c->np->n_output, d->min_in, d->max_in);
+	char name[32];
+	int rc = a_str(c, "activation", "", name, sizeof name);
+	const struct act *a = NULL;
+	for (size_t i = 0; !rc && *name && !a && i < sizeof ACTS / sizeof ACTS[0]; i++)
+		if (!strcmp(name, ACTS[i].name))
+			a = &ACTS[i];
+	if (rc || (*name && !a))
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "activation '%s' (Relu, Sigmoid, Tanh, "
+		                     "LeakyRelu, HardSigmoid or Clip supported)", name);
+	float p[2];
+	if (a && (rc = act_params(s, a, p)))
+		return rc;
+	const char *fin[3], *y = S(c->np->output[0]), *f = y;
+	const char *z = strcmp(d->op, "Gemm") && n > 3 ? in_name(s, 3) : "";
+	size_t nf = *z || n > 3 ? 3 : n;
+	for (size_t i = 0; i < nf; i++)
+		fin[i] = in_name(s, i);
+	if ((a || *z) && (rc = made_name(s, "f", &f)))
+		return rc;
+	if ((rc = float_op(s, fin, nf, false, c->m->opset, f)))
+		return rc;
+	if (*z) {
+		const char *in[2] = { f, z };
+		char sum[200];
+		snprintf(sum, sizeof sum, "%s:sum", c->name);
+		if ((a && (rc = made_name(s, "sum", &f))) ||
+		    (rc = sub(s, "Add", sum, in, 2, NULL, 0, a ? f : y)))
+			return rc;
+	}
+	if (!a)
+		return 0;
+	Onnx__AttributeProto pa[2] = { float_attr(S(a->p[0]), p[0]), float_attr(S(a->p[1]), p[1]) },
+	                     *attrs[2] = { &pa[0], &pa[1] };
+	char act[200];
+	snprintf(act, sizeof act, "%s:act", c->name);
+	int64_t was = c->m->opset;
+	if (a->p[0] && !strcmp(a->name, "Clip"))
+		c->m->opset = 6;
+	rc = sub(s, a->name, act, &f, 1, attrs, a->p[1] ? 2 : a->p[0] ? 1 : 0, y);
+	c->m->opset = was;
+	return rc;
+}
+
 /* ---- MaxPool of a quantized tensor ---- */
 
-static const struct msdef MAXPOOL = { "MaxPool", "MaxPool", 1, 1, 0, 1, 0 };
+static int maxpool(struct ms *s);
+static const struct msdef MAXPOOL = { "MaxPool", "MaxPool", 1, 1, 0, 1, 0, maxpool };
 
 /* The names of the scale and zero point ("": none) value x was quantized
  * with by the node producing it (through reshapes): a QuantizeLinear's, a
@@ -403,25 +516,19 @@ bool imp_ms_pools_q8(struct nctx *c)
 int imp_ms(struct nctx *c)
 {
 	const char *op = S(c->np->op_type);
-	if (imp_ms_pools_q8(c)) {
-		struct ms s = { .c = c, .d = &MAXPOOL };
-		int rc = maxpool(&s);
-		ms_done(&s);
-		return rc == DNNQ_E_NOMEM ? rc : rc ? imp_outputs_unknown(c) : 0;
-	}
-	const struct msdef *d = NULL;
+	const struct msdef *d = imp_ms_pools_q8(c) ? &MAXPOOL : NULL;
 	for (size_t i = 0; !d && i < sizeof MS / sizeof MS[0]; i++)
 		if (!strcmp(op, MS[i].name))
 			d = &MS[i];
 	if (!d) {
-		bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator of domain 'com.microsoft' (of those "
-		    "dnnq imports QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
+		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
+		    "FusedConv, FusedGemm, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
 		    "QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, QLinearSigmoid and "
-		    "QLinearSoftmax)");
+		    "QLinearSoftmax");
 		return imp_outputs_unknown(c);
 	}
 	struct ms s = { .c = c, .d = d };
-	int rc = expand(&s);
+	int rc = d->fn(&s);
 	ms_done(&s);
 	if (rc == DNNQ_E_NOMEM)
 		return rc;

@@ -11,7 +11,8 @@ MANIFEST has one line per case, NAME KIND NINPUTS: KIND `exact` (dnnq's
 outputs must equal ONNX Runtime's), `step` (within one quantization step:
 QLinearAdd, QLinearMul and QLinearConcat, whose requantization rounds in
 ONNX Runtime's kernels and dnnq's engine each its own way), `fp32` (QGemm
-with a float output: converted with every node fp32) or `model`
+with a float output, and ONNX Runtime's float fusions FusedConv and
+FusedGemm: converted with every node fp32) or `model`
 (resnet_qop below: SQNR and argmax against ONNX Runtime's).
 
 One ONNX node per case, the graph input the quantized tensor (dim 0 the
@@ -218,9 +219,43 @@ def gemm_cases(c, rng):
             [a], h.make_tensor_value_info("y", TensorProto.FLOAT, None), inits)
 
 
+def fused_cases(c, rng):
+    """ONNX Runtime's float fusions: FusedConv with LeakyRelu and the sum
+    input Z, FusedConv with Clip (ReLU6), FusedGemm with HardSigmoid."""
+    h = c.h
+    from onnx import TensorProto, numpy_helper
+    f = TensorProto.FLOAT
+
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    x, z = arr(2, 3, 6, 6), arr(2, 4, 6, 6)
+    inits = [numpy_helper.from_array(arr(4, 3, 3, 3), "w"), numpy_helper.from_array(arr(4), "b")]
+    node = h.make_node("FusedConv", ["x", "w", "b", "z"], ["y"], "fusedconv_sum",
+                       domain="com.microsoft", pads=[1, 1, 1, 1], activation="LeakyRelu",
+                       activation_params=[0.2])
+    c.write("fusedconv_leakyrelu_sum", "fp32", [node],
+            [h.make_tensor_value_info("x", f, ["N", 3, 6, 6]),
+             h.make_tensor_value_info("z", f, ["N", 4, 6, 6])], [x, z],
+            h.make_tensor_value_info("y", f, None), inits)
+    node = h.make_node("FusedConv", ["x", "w", "b"], ["y"], "fusedconv_clip",
+                       domain="com.microsoft", strides=[2, 2], activation="Clip",
+                       activation_params=[0.0, 6.0])
+    c.write("fusedconv_clip", "fp32", [node], [h.make_tensor_value_info("x", f, ["N", 3, 6, 6])],
+            [x * 4], h.make_tensor_value_info("y", f, None), inits)
+    inits = [numpy_helper.from_array(arr(8, 16), "bw"), numpy_helper.from_array(arr(8), "bc")]
+    node = h.make_node("FusedGemm", ["a", "bw", "bc"], ["y"], "fusedgemm", domain="com.microsoft",
+                       transB=1, alpha=0.5, activation="HardSigmoid", activation_alpha=0.3,
+                       activation_beta=0.4)
+    c.write("fusedgemm_hardsigmoid", "fp32", [node],
+            [h.make_tensor_value_info("a", f, ["N", 16])], [arr(4, 16)],
+            h.make_tensor_value_info("y", f, None), inits)
+
+
 def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
     node named): a com.microsoft operator dnnq does not import (Attention),
+    a FusedConv of an activation it does not know,
     QLinearAdd of the default domain (no such standard operator), a node of
     an unknown domain, a QLinearAdd without its output's scale and a
     QLinearConcat whose operands are not triples; last a good QLinearAdd
@@ -233,6 +268,8 @@ def refused(c):
     q = ["x", "s", "z"]
     nodes = [
         h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
+        h.make_node("FusedConv", ["x", "x"], ["a2"], "fused_selu", domain="com.microsoft",
+                    activation="Selu"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["b"], "std_qlinearadd"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["d"], "foo_qlinearadd", domain="ai.foo"),
         h.make_node("QLinearAdd", q + q + ["", "z"], ["e"], "no_scale", domain="com.microsoft"),
@@ -432,6 +469,7 @@ def main():
     unary_cases(c, rng)
     binary_cases(c, rng)
     gemm_cases(c, rng)
+    fused_cases(c, rng)
     resnet_qop(c)
     refused(c)
     c.finish()
