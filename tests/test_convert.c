@@ -482,6 +482,19 @@ static const char *reference_only_reason(const char *name)
 	return NULL;
 }
 
+/* Case NAME of a MANIFEST of dir (NAME.onnx; NINPUTS NAME.inK.npy) imported
+ * with its inputs' shapes. */
+static void import_case(const char *dir, const char *name, unsigned nin, struct dnnq_ir *ir)
+{
+	char path[512];
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes(dir, name, nin, shapes);
+	snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
+	import_with(path, &opts, ir);
+	ck_assert_msg(ir->ninputs == nin, "%s: %zu inputs, MANIFEST says %u", name, ir->ninputs,
+	              nin);
+}
+
 /* One MANIFEST case: NAME KIND NINPUTS, through tests/conformance.h: an
  * int8 case exactly, an fp32 one at SQNR >= 30 dB int8 and within 1e-5
  * with every node fp32, an approx one at 30 dB both ways. */
@@ -490,11 +503,7 @@ static void conformance_case(const char *name, const char *kind, unsigned nin)
 	char path[512];
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
-	struct dnnq_onnx_shape shapes[8];
-	struct dnnq_onnx_import_opts opts = case_shapes(OPS, name, nin, shapes);
-	snprintf(path, sizeof path, OPS "/%s.onnx", name);
-	import_with(path, &opts, &ir);
-	ck_assert_msg(ir.ninputs == nin, "%s: %zu inputs, MANIFEST says %u", name, ir.ninputs, nin);
+	import_case(OPS, name, nin, &ir);
 	const char *why = reference_only_reason(name);
 	if (why) {
 		struct dnnq_model m;
@@ -672,12 +681,8 @@ static struct ms_diff ms_case(const char *name, unsigned nin, bool fp32)
 	char path[512];
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
-	struct dnnq_onnx_shape shapes[8];
-	struct dnnq_onnx_import_opts opts = case_shapes(MS, name, nin, shapes);
-	snprintf(path, sizeof path, MS "/%s.onnx", name);
-	import_with(path, &opts, &ir);
-	ck_assert_msg(ir.ninputs == nin && ir.noutputs == 1, "%s: %zu inputs, %zu outputs", name,
-	              ir.ninputs, ir.noutputs);
+	import_case(MS, name, nin, &ir);
+	ck_assert_msg(ir.noutputs == 1, "%s: %zu outputs", name, ir.noutputs);
 	struct array in[8], want;
 	const void *x[8];
 	for (unsigned i = 0; i < nin; i++) {
