@@ -249,6 +249,16 @@ int pass_through(struct nctx *c);
 /* The node's ONNX outputs named unknown (its readers skipped quietly). */
 int imp_outputs_unknown(struct nctx *c);
 
+/* ---- ONNX Runtime's contrib operators (onnx/import-ms.c) ------------------- */
+
+/* A node of domain com.microsoft: the quantized operators ONNX Runtime's
+ * QOperator format writes, imported as their QDQ form, any other refused
+ * naming it; or a MaxPool of a uint8 / int8 tensor (imp_ms_pools_q8), as
+ * that format pools. 0 or DNNQ_E_NOMEM (other problems recorded, the
+ * outputs unknown). */
+int imp_ms(struct nctx *c);
+bool imp_ms_pools_q8(struct nctx *c);
+
 /* ---- LSTM and GRU (onnx/import-rnn.c) ----------------------------------------- */
 
 /* An LSTM (a GRU) unrolled into the IR's GEMM, Add, Sub, Mul, Sigmoid, Tanh,

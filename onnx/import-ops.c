@@ -3924,9 +3924,15 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		return 0;
 	}
 	struct nctx c = { .m = m, .np = np, .index = index, .alias = -1, .constant = -1 };
-	imp_node_name(m, index, c.name);
+	/* a node of the graph, or one onnx/import-ms.c made in node index's place */
+	if (index < m->g->n_node && np == m->g->node[index])
+		imp_node_name(m, index, c.name);
+	else
+		snprintf(c.name, sizeof c.name, "%.120s", S(np->name));
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
+	if (!strcmp(dom, "com.microsoft") || imp_ms_pools_q8(&c))
+		return imp_ms(&c);
 	if (!*dom || !strcmp(dom, "ai.onnx")) {
 		if (!strcmp(op, "If"))
 			return imp_if(&c);

@@ -482,6 +482,19 @@ static const char *reference_only_reason(const char *name)
 	return NULL;
 }
 
+/* Case NAME of a MANIFEST of dir (NAME.onnx; NINPUTS NAME.inK.npy) imported
+ * with its inputs' shapes. */
+static void import_case(const char *dir, const char *name, unsigned nin, struct dnnq_ir *ir)
+{
+	char path[512];
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes(dir, name, nin, shapes);
+	snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
+	import_with(path, &opts, ir);
+	ck_assert_msg(ir->ninputs == nin, "%s: %zu inputs, MANIFEST says %u", name, ir->ninputs,
+	              nin);
+}
+
 /* One MANIFEST case: NAME KIND NINPUTS, through tests/conformance.h: an
  * int8 case exactly, an fp32 one at SQNR >= 30 dB int8 and within 1e-5
  * with every node fp32, an approx one at 30 dB both ways. */
@@ -490,11 +503,7 @@ static void conformance_case(const char *name, const char *kind, unsigned nin)
 	char path[512];
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
-	struct dnnq_onnx_shape shapes[8];
-	struct dnnq_onnx_import_opts opts = case_shapes(OPS, name, nin, shapes);
-	snprintf(path, sizeof path, OPS "/%s.onnx", name);
-	import_with(path, &opts, &ir);
-	ck_assert_msg(ir.ninputs == nin, "%s: %zu inputs, MANIFEST says %u", name, ir.ninputs, nin);
+	import_case(OPS, name, nin, &ir);
 	const char *why = reference_only_reason(name);
 	if (why) {
 		struct dnnq_model m;
@@ -563,10 +572,13 @@ static void conformance_case(const char *name, const char *kind, unsigned nin)
 	dnnq_ir_free(&ir);
 }
 
-START_TEST(conformance)
+/* Each case of a MANIFEST (lines NAME KIND NINPUTS; by: the script that
+ * writes it) into fn; how many there were. */
+static unsigned each_case(const char *manifest, const char *by,
+                          void (*fn)(const char *name, const char *kind, unsigned nin))
 {
-	FILE *f = fopen(OPS "/MANIFEST", "r");
-	ck_assert_msg(f, OPS "/MANIFEST: cannot open (tools/mkonnx.py writes it)");
+	FILE *f = fopen(manifest, "r");
+	ck_assert_msg(f, "%s: cannot open (%s writes it)", manifest, by);
 	char line[256];
 	unsigned cases = 0;
 	while (fgets(line, sizeof line, f)) {
@@ -574,11 +586,16 @@ START_TEST(conformance)
 		unsigned nin;
 		if (line[0] == '#' || sscanf(line, "%127s %15s %u", name, kind, &nin) != 3)
 			continue;
-		conformance_case(name, kind, nin);
+		fn(name, kind, nin);
 		cases++;
 	}
 	fclose(f);
-	ck_assert_uint_ge(cases, 40);
+	return cases;
+}
+
+START_TEST(conformance)
+{
+	ck_assert_uint_ge(each_case(OPS "/MANIFEST", "tools/mkonnx.py", conformance_case), 40);
 }
 END_TEST
 
@@ -610,6 +627,156 @@ START_TEST(conformance_3d_isas)
 	}
 	conf_set_isa(DNNQ_ISA_COUNT);
 	ck_assert_uint_ge(cases, 14);
+}
+END_TEST
+
+/* ---- ONNX Runtime's contrib operators (tools/mkms.py) ------------------------ */
+
+#define MS "tests/onnx/ms"
+
+/* How a lowered model's one output compares with ONNX Runtime's. */
+struct ms_diff {
+	size_t elements, differ;
+	int steps;              /* u8 / s8: the largest code difference */
+	double sqnr_db;         /* f32 */
+	size_t argmax_differ;   /* f32 [N, C]: the rows whose argmax differs */
+};
+
+static struct ms_diff ms_compare(const struct dnnq_npy *want, const void *got)
+{
+	struct ms_diff r = { .elements = want->count, .sqnr_db = INFINITY };
+	if (want->dtype == DNNQ_DTYPE_F32) {
+		const float *w = (const float *)want->data, *g = got;
+		r.sqnr_db = dnnq_sqnr_db(w, g, want->count);
+		size_t C = want->ndim == 2 ? (size_t)want->shape[1] : 0;
+		for (size_t i = 0; i < want->count; i++)
+			r.differ += w[i] != g[i];
+		for (size_t n = 0; C && n < want->count / C; n++) {
+			size_t bw = 0, bg = 0;
+			for (size_t k = 1; k < C; k++) {
+				bw = w[n * C + k] > w[n * C + bw] ? k : bw;
+				bg = g[n * C + k] > g[n * C + bg] ? k : bg;
+			}
+			r.argmax_differ += bw != bg;
+		}
+		return r;
+	}
+	ck_assert_msg(want->dtype == DNNQ_DTYPE_U8 || want->dtype == DNNQ_DTYPE_S8, "dtype %d",
+	              (int)want->dtype);
+	bool s8 = want->dtype == DNNQ_DTYPE_S8;
+	for (size_t i = 0; i < want->count; i++) {
+		int w = s8 ? ((const int8_t *)want->data)[i] : ((const uint8_t *)want->data)[i];
+		int g = s8 ? ((const int8_t *)got)[i] : ((const uint8_t *)got)[i];
+		r.differ += w != g;
+		r.steps = abs(w - g) > r.steps ? abs(w - g) : r.steps;
+	}
+	return r;
+}
+
+/* One case of tests/onnx/ms/MANIFEST converted with the parameters it
+ * carries (no calibration; every node fp32 when fp32), run, against ONNX
+ * Runtime's output. */
+static struct ms_diff ms_case(const char *name, unsigned nin, bool fp32)
+{
+	char path[512];
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	import_case(MS, name, nin, &ir);
+	ck_assert_msg(ir.noutputs == 1, "%s: %zu outputs", name, ir.noutputs);
+	struct array in[8], want;
+	const void *x[8];
+	for (unsigned i = 0; i < nin; i++) {
+		snprintf(path, sizeof path, MS "/%s.in%u.npy", name, i);
+		load(path, &in[i]);
+		x[i] = in[i].data;
+	}
+	snprintf(path, sizeof path, MS "/%s.out.npy", name);
+	load(path, &want);
+	struct dnnq_lower_opts lo = { .calibration = "none" };
+	bool *keep = NULL;
+	if (fp32) {
+		ck_assert_msg(dnnq_onnx_keep_fp32(&ir, "*", &keep, &d) == 0, "%s", d.msg);
+		lo.fp32_nodes = keep;
+	}
+	struct dnnq_model m;
+	int rc = dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d);
+	free(keep);
+	ck_assert_msg(rc == 0, "%s: lower: %s", name, d.msg);
+	void *out[1];
+	struct dnnq_tensor_info info[1];
+	run_model(&m, (size_t)in[0].a.shape[0], x, out, info);
+	ck_assert_msg(info[0].dtype == want.a.dtype && info[0].ndim == want.a.ndim, "%s: output "
+	              "dtype %d rank %u, ONNX Runtime's %d %u", name, (int)info[0].dtype,
+	              info[0].ndim, (int)want.a.dtype, want.a.ndim);
+	for (unsigned k = 0; k < want.a.ndim; k++)
+		ck_assert_int_eq(info[0].dims[k], (int64_t)want.a.shape[k]);
+	struct ms_diff r = ms_compare(&want.a, out[0]);
+	free(out[0]);
+	dnnq_model_free(&m);
+	for (unsigned i = 0; i < nin; i++)
+		free(in[i].data);
+	free(want.data);
+	dnnq_ir_free(&ir);
+	return r;
+}
+
+/* tests/onnx/ms/bad_domains.onnx: every refused node named, with its op
+ * and (where it is the reason) its domain or attribute. */
+START_TEST(ms_refused)
+{
+	static const char *const want[] = {
+		"node 'ms_attention' (Attention): operator domain 'com.microsoft' is supported only "
+		"for FusedConv,",
+		"node 'fused_selu' (FusedConv): activation 'Selu' (Relu, Sigmoid, Tanh",
+		"node 'std_qlinearadd' (QLinearAdd): unsupported operator",
+		"node 'foo_qlinearadd' (QLinearAdd): operator domain 'ai.foo' is not supported",
+		"node 'no_scale' (QLinearAdd): input 6 (the output's scale) is missing",
+		"node 'bad_concat' (QLinearConcat): 4 inputs",
+	};
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char *list;
+	size_t count;
+	int rc = dnnq_onnx_import_file(MS "/bad_domains.onnx", NULL, &ir, &list, &count, &d);
+	ck_assert_msg(rc == DNNQ_E_UNSUPPORTED, "%d %s", rc, d.msg);
+	ck_assert_msg(count == 6, "%zu problems: %s", count, list);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
+	ck_assert_msg(!strstr(list, "'good'"), "%s", list);
+	free(list);
+}
+END_TEST
+
+/* Every case against ONNX Runtime (1.31, CPU): `exact` equal, `step`
+ * within one code, `fp32` (QGemm's float output, FusedConv, FusedGemm;
+ * every node fp32) at 100 dB,
+ * `model` (the QOperator ResNet) at 30 dB and every argmax. */
+static void ms_check(const char *name, const char *kind, unsigned nin)
+{
+	struct ms_diff r = ms_case(name, nin, !strcmp(kind, "fp32"));
+	printf("convert: ms %-30s %-5s %zu of %zu differ", name, kind, r.differ, r.elements);
+	if (isfinite(r.sqnr_db) || !strcmp(kind, "model"))
+		printf(", SQNR %.2f dB, argmax %zu differ", r.sqnr_db, r.argmax_differ);
+	else
+		printf(", by at most %d", r.steps);
+	printf("\n");
+	if (!strcmp(kind, "exact")) {
+		ck_assert_msg(r.differ == 0, "%s: %zu of %zu elements differ", name, r.differ,
+		              r.elements);
+	} else if (!strcmp(kind, "step")) {
+		ck_assert_msg(r.steps <= 1, "%s: %d steps off", name, r.steps);
+	} else if (!strcmp(kind, "fp32")) {
+		ck_assert_msg(r.sqnr_db >= 100.0, "%s: SQNR %.2f dB", name, r.sqnr_db);
+	} else {
+		ck_assert_msg(!strcmp(kind, "model"), "%s: kind '%s'", name, kind);
+		ck_assert_msg(r.sqnr_db >= 30.0, "%s: SQNR %.2f dB", name, r.sqnr_db);
+		ck_assert_msg(r.argmax_differ == 0, "%s: %zu argmax differ", name, r.argmax_differ);
+	}
+}
+
+START_TEST(ms_ops)
+{
+	ck_assert_uint_ge(each_case(MS "/MANIFEST", "tools/mkms.py", ms_check), 32);
 }
 END_TEST
 
@@ -2003,5 +2170,10 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_infer_split);
 	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);
+	TCase *ms = tcase_create("ms");
+	tcase_set_timeout(ms, 600);
+	tcase_add_test(ms, ms_ops);
+	tcase_add_test(ms, ms_refused);
+	suite_add_tcase(s, ms);
 	return s;
 }

@@ -1,0 +1,536 @@
+/*
+ * onnx/import-ms.c — ONNX Runtime's quantized operators of domain
+ * com.microsoft, as its quantization tool writes them in the QOperator
+ * format (quantize_static(quant_format=QOperator): the ONNX Model Zoo's
+ * *-int8 models): QLinearAdd, QLinearMul, QLinearSigmoid,
+ * QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool,
+ * QLinearSoftmax, QLinearConcat and QGemm.
+ *
+ * Each is the QDQ form its definition spells: DequantizeLinear of every
+ * quantized input, the standard float operator, QuantizeLinear at the
+ * output's scale and zero point. The node is imported as those ONNX nodes,
+ * made here and handed to imp_node as if the model held them, so every
+ * check, attribute default and shape rule is the standard operator's, and
+ * the QDQ fusion (onnx/qdq.c: QGemm becomes a QLinearMatMul) and the
+ * lowering (the float operator run int8 at the Q's parameters) treat them
+ * as they treat a QDQ model.
+ *
+ * Names: the float operator is the node's own name NAME (what the lowering
+ * names the engine node after), the others NAME:dq0, NAME:dq1, ... (one per
+ * quantized input), NAME:c (QGemm's bias), NAME:nchw and NAME:nhwc
+ * (channels_last) and NAME:q; the values between them are named as their
+ * nodes (the float operator's NAME:f) and forgotten once the node is in,
+ * so they are no names of the model.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/import-int.h"
+
+static const char *S(const char *s)
+{
+	return s ? s : "";
+}
+
+/* A contrib operator: its float operator, input counts, where its
+ * quantized operands (x, scale, zero point: consecutive, zero points
+ * optional) start and how many there are (0: all inputs from `first` on),
+ * and the output's scale (its zero point next). */
+struct ms;
+
+struct msdef {
+	const char *name, *op;
+	uint16_t min_in, max_in;
+	uint8_t first, nq, ys;
+	int (*fn)(struct ms *s);    /* imports it */
+};
+
+/* One contrib node being imported. */
+struct ms {
+	struct nctx *c;
+	const struct msdef *d;
+	char **made;                /* the names of the values made here */
+	size_t nmade, cap;
+};
+
+static int expand(struct ms *s);
+static int fused(struct ms *s);
+
+static const struct msdef MS[] = {
+	{ "QLinearAdd", "Add", 7, 8, 0, 2, 6, expand },
+	{ "QLinearMul", "Mul", 7, 8, 0, 2, 6, expand },
+	{ "QLinearSigmoid", "Sigmoid", 4, 5, 0, 1, 3, expand },
+	{ "QLinearLeakyRelu", "LeakyRelu", 4, 5, 0, 1, 3, expand },
+	{ "QLinearGlobalAveragePool", "GlobalAveragePool", 5, 5, 0, 1, 3, expand },
+	{ "QLinearAveragePool", "AveragePool", 4, 5, 0, 1, 3, expand },
+	{ "QLinearSoftmax", "Softmax", 5, 5, 0, 1, 3, expand },
+	{ "QLinearConcat", "Concat", 5, IMP_MAX_NODE_INPUTS, 2, 0, 0, expand },
+	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand },
+	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused },
+	{ "FusedGemm", "Gemm", 2, 3, 0, 0, 0, fused },
+};
+
+static const char *in_name(const struct ms *s, size_t i)
+{
+	return i < s->c->np->n_input ? S(s->c->np->input[i]) : "";
+}
+
+/* *out = "NAME:what", the name of a value made here (kept until ms_done
+ * forgets it); DNNQ_E_FORMAT when the model has that name already. */
+static int made_name(struct ms *s, const char *what, const char **out)
+{
+	char buf[200];
+	snprintf(buf, sizeof buf, "%s:%s", s->c->name, what);
+	if (imp_find(s->c->m, buf))
+		return bad(s->c, DNNQ_E_FORMAT, "'%.100s', a name its import makes, is a name of "
+		           "the model", buf);
+	char *p = strdup(buf);
+	if (!p || imp_grow((void **)&s->made, &s->cap, s->nmade, sizeof *s->made)) {
+		free(p);
+		return DNNQ_E_NOMEM;
+	}
+	*out = s->made[s->nmade++] = p;
+	return 0;
+}
+
+static void ms_done(struct ms *s)
+{
+	for (size_t i = 0; i < s->nmade; i++) {
+		imp_forget_name(s->c->m, s->made[i]);
+		free(s->made[i]);
+	}
+	free(s->made);
+}
+
+/* ONNX node op named `name`, its inputs and attributes, output out,
+ * imported in the contrib node's place; 0 or DNNQ_E_NOMEM (imp_node
+ * records the other problems and names the output unknown). */
+static int sub(struct ms *s, const char *op, const char *name, const char *const *in,
+               size_t nin, Onnx__AttributeProto **attrs, size_t nattr, const char *out)
+{
+	Onnx__NodeProto np = ONNX__NODE_PROTO__INIT;
+	np.n_input = nin;
+	np.input = (char **)in;
+	np.n_output = 1;
+	np.output = (char **)&out;
+	np.name = (char *)name;
+	np.op_type = (char *)op;
+	np.domain = (char *)"";
+	np.n_attribute = nattr;
+	np.attribute = attrs;
+	return imp_node(s->c->m, &np, s->c->index);
+}
+
+/* An attribute of the nodes made here (name: a literal or the model's). */
+static Onnx__AttributeProto typed(const char *name, Onnx__AttributeProto__AttributeType t)
+{
+	Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
+	a.name = (char *)name;
+	a.has_type = true;
+	a.type = t;
+	return a;
+}
+
+static Onnx__AttributeProto int_attr(const char *name, int64_t v)
+{
+	Onnx__AttributeProto a = typed(name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+	a.has_i = true;
+	a.i = v;
+	return a;
+}
+
+static Onnx__AttributeProto float_attr(const char *name, float v)
+{
+	Onnx__AttributeProto a = typed(name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+	a.has_f = true;
+	a.f = v;
+	return a;
+}
+
+/* A value made here, as node `what` of one input, output and attribute
+ * (NULL: none) makes it from input *v: *v then names it. */
+static int step(struct ms *s, const char *op, const char *what, const char *const *in,
+                size_t nin, Onnx__AttributeProto *a, const char **v)
+{
+	const char *out;
+	int rc = made_name(s, what, &out);
+	if (rc || (rc = sub(s, op, out, in, nin, a ? &a : NULL, a ? 1 : 0, out)))
+		return rc;
+	*v = out;
+	return 0;
+}
+
+/* DequantizeLinear (node and output NAME:what) of in: x, scale, [zero
+ * point] ("": none); axis a per-axis scale's (QGemm's B). Its output's
+ * name into *v. */
+static int dequantize(struct ms *s, const char *what, const char *const in[3], int64_t axis,
+                      const char **v)
+{
+	Onnx__AttributeProto ax = int_attr("axis", axis);
+	return step(s, "DequantizeLinear", what, in, *in[2] ? 3 : 2, &ax, v);
+}
+
+/* Operand k's DequantizeLinear (NAME:dqK; inputs at p: x, scale, [zero
+ * point]). */
+static int operand(struct ms *s, size_t k, size_t p, int64_t axis, const char **v)
+{
+	char what[24];
+	snprintf(what, sizeof what, "dq%zu", k);
+	const char *in[3] = { in_name(s, p), in_name(s, p + 1), in_name(s, p + 2) };
+	if (!*in[0] || !*in[1])
+		return bad(s->c, DNNQ_E_FORMAT, "input %zu is missing", *in[0] ? p + 1 : p);
+	return dequantize(s, what, in, axis, v);
+}
+
+/* A constant scale value (F32, one element when `scalar`) of the model:
+ * its id, or < 0 with the problem recorded. */
+static int32_t const_scale(struct ms *s, size_t i, bool scalar)
+{
+	int32_t id = imp_lookup(s->c->m, in_name(s, i), s->c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
+	if (!v->data || v->dtype != DNNQ_IR_F32 || (scalar && dnnq_ir_numel(v, 1) != 1))
+		return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s': the bias C needs a constant "
+		           "float scale%s", i, in_name(s, i), scalar ? " of one value" : "");
+	return id;
+}
+
+/* QGemm's int32 bias C (input 6): DequantizeLinear at scale alpha * a_scale
+ * * b_scale (per column when b_scale is), as ONNX Runtime adds it to the
+ * accumulator; its output's name into *v. */
+static int gemm_bias(struct ms *s, float alpha, const char **v)
+{
+	struct imp *m = s->c->m;
+	int32_t as = const_scale(s, 1, true), bs = as < 0 ? as : const_scale(s, 4, false);
+	if (bs < 0)
+		return bs;
+	const struct dnnq_ir_value *b = &m->ir->values[bs];
+	size_t n = dnnq_ir_numel(b, 1);
+	float *p;
+	int rc = imp_const_alloc(m, n * sizeof *p, s->c->who, (void **)&p);
+	if (rc)
+		return rc;
+	float a = alpha * *(const float *)m->ir->values[as].data;
+	for (size_t i = 0; i < n; i++)
+		p[i] = a * ((const float *)b->data)[i];
+	struct dnnq_ir_value sv = { .dtype = DNNQ_IR_F32, .ndim = b->ndim, .data = p,
+	                            .producer = -1 };
+	memcpy(sv.dims, b->dims, sizeof sv.dims);
+	int32_t id;
+	if ((rc = made_name(s, "cscale", (const char **)&sv.name)) ||
+	    (id = imp_new_value(m, &sv, true)) < 0) {
+		free(p);
+		return rc ? rc : DNNQ_E_NOMEM;
+	}
+	if (imp_add_name(m, sv.name, IMP_VALUE, id))
+		return DNNQ_E_NOMEM;
+	const char *in[3] = { in_name(s, 6), sv.name, "" };
+	return dequantize(s, "c", in, -1, v);
+}
+
+static Onnx__AttributeProto perm_attr(int64_t *perm)
+{
+	Onnx__AttributeProto a = typed("perm", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+	a.n_ints = 4;
+	a.ints = perm;
+	return a;
+}
+
+/* QuantizeLinear (node NAME:what) of in: f, scale, [zero point] (absent:
+ * 0 of x's type) into y. */
+static int quantize(struct ms *s, const char *const in[3], const char *x, const char *what,
+                    const char *y)
+{
+	struct nctx *c = s->c;
+	const struct imp_name *e = imp_find(c->m, x);
+	bool s8 = e && e->kind == IMP_VALUE && c->m->ir->values[e->idx].dtype == DNNQ_IR_S8;
+	Onnx__AttributeProto odt = int_attr("output_dtype", ONNX__TENSOR_PROTO__DATA_TYPE__INT8),
+	                     *attrs[1] = { &odt };
+	char name[200];
+	snprintf(name, sizeof name, "%s:%s", c->name, what);
+	return sub(s, "QuantizeLinear", name, in, *in[2] ? 3 : 2, attrs, !*in[2] && s8, y);
+}
+
+/* The float operator of the node, from inputs fin (nf of them) into out,
+ * with the node's attributes but channels_last, opset and activation*; Softmax in the
+ * opset the node names. For channels_last (an NHWC input: the pools) after
+ * a Transpose to NCHW (NAME:nchw), its output quantized at the node's
+ * output parameters (NAME:pooled_q, the lowering's int8 pool) and
+ * dequantized (NAME:pooled_dq), then a Transpose back (NAME:nhwc). */
+static int float_op(struct ms *s, const char **fin, size_t nf, bool nhwc, int64_t opset,
+                    const char *out)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	Onnx__AttributeProto **pass = calloc(np->n_attribute + 1, sizeof *pass);
+	if (!pass)
+		return DNNQ_E_NOMEM;
+	size_t npass = 0;
+	for (size_t i = 0; i < np->n_attribute; i++)
+		if (np->attribute[i] && strcmp(S(np->attribute[i]->name), "channels_last") &&
+		    strcmp(S(np->attribute[i]->name), "opset") &&
+		    strncmp(S(np->attribute[i]->name), "activation", 10))
+			pass[npass++] = np->attribute[i];
+	int64_t to_nchw[4] = { 0, 3, 1, 2 }, to_nhwc[4] = { 0, 2, 3, 1 };
+	Onnx__AttributeProto perm = perm_attr(to_nchw);
+	const char *y = out, *q;
+	int rc = 0;
+	if (nhwc && !(rc = step(s, "Transpose", "nchw", fin, 1, &perm, &fin[0])))
+		rc = made_name(s, "pooled", &y);
+	int64_t was = c->m->opset;
+	c->m->opset = opset;
+	if (!rc)
+		rc = sub(s, s->d->op, c->name, fin, nf, pass, npass, y);
+	c->m->opset = was;
+	free(pass);
+	if (rc || !nhwc)
+		return rc;
+	const char *in[3] = { y, in_name(s, s->d->ys), in_name(s, s->d->ys + 1) };
+	if ((rc = made_name(s, "pooled_q", &q)) ||
+	    (rc = quantize(s, in, in_name(s, s->d->first), "pooled_q", q)))
+		return rc;
+	in[0] = q;
+	if ((rc = dequantize(s, "pooled_dq", in, 1, &y)))
+		return rc;
+	perm = perm_attr(to_nhwc);
+	Onnx__AttributeProto *back = &perm;
+	char name[200];
+	snprintf(name, sizeof name, "%s:nhwc", c->name);
+	return sub(s, "Transpose", name, &y, 1, &back, 1, out);
+}
+
+/* The node as its DequantizeLinear / float operator / QuantizeLinear
+ * nodes; 0, DNNQ_E_NOMEM or another status with the problem recorded. */
+static int expand(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	const struct msdef *d = s->d;
+	bool gemm = !strcmp(d->op, "Gemm");
+	if (np->n_input < d->min_in || np->n_input > d->max_in ||
+	    (!d->nq && (np->n_input - d->first) % 3))
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs (%u to %u%s expected)", np->n_input,
+		           d->min_in, d->max_in, d->nq ? "" : ", 2 and then 3 an operand");
+	if (np->n_output != 1)
+		return bad(c, DNNQ_E_FORMAT, "%zu outputs (1 expected)", np->n_output);
+	int64_t nhwc, trans_b, opset = c->m->opset;
+	float alpha;
+	int rc;
+	if ((rc = a_int(c, "channels_last", 0, &nhwc)) || (rc = a_int(c, "transB", 0, &trans_b)) ||
+	    (rc = a_float(c, "alpha", 1.0f, &alpha)) ||
+	    (!strcmp(d->op, "Softmax") && (rc = a_int(c, "opset", 0, &opset))))
+		return rc;
+	if (nhwc != 0 && nhwc != 1)
+		return bad(c, DNNQ_E_RANGE, "channels_last = %lld: 0 or 1 expected", (long long)nhwc);
+	if (opset < 1)
+		return bad(c, DNNQ_E_FORMAT, "attribute 'opset' (the Softmax's) is %s",
+		           attr(c, "opset") ? "not positive" : "missing");
+	const char *ys = in_name(s, d->ys), *yz = in_name(s, d->ys + 1), *y = S(np->output[0]);
+	bool quantized = *ys || *yz;
+	if (!*ys && (*yz || !gemm))
+		return bad(c, DNNQ_E_FORMAT, "input %u (the output's scale) is missing", d->ys);
+	if (gemm && *ys && !*yz)
+		return bad(c, DNNQ_E_UNSUPPORTED, "y_scale without y_zero_point (ONNX Runtime's float "
+		           "output divided by y_scale)");
+	size_t nq = d->nq ? d->nq : (np->n_input - d->first) / 3;
+	const char **fin = calloc(nq + 1, sizeof *fin);
+	if (!fin)
+		return DNNQ_E_NOMEM;
+	for (size_t k = 0; !rc && k < nq; k++)
+		rc = operand(s, k, d->first + 3 * k, gemm && k == 1 && !trans_b ? 1 : 0, &fin[k]);
+	size_t nf = nq;
+	if (!rc && gemm && *in_name(s, 6))
+		rc = gemm_bias(s, alpha, &fin[nf++]);
+	const char *f = y;
+	if (!rc && quantized)
+		rc = made_name(s, "f", &f);
+	if (!rc)
+		rc = float_op(s, fin, nf, nhwc, opset, f);
+	const char *qin[3] = { f, ys, yz };
+	if (!rc && quantized)
+		rc = quantize(s, qin, in_name(s, d->first), "q", y);
+	free(fin);
+	return rc;
+}
+
+/* ---- ONNX Runtime's float fusions ---- */
+
+/* The activations FusedConv and FusedGemm name, and their parameters'
+ * attributes and defaults (Clip's min and max: attributes before opset 11,
+ * so it is imported in opset 6). */
+static const struct act {
+	const char *name, *p[2];
+	float def[2];
+} ACTS[] = {
+	{ "Relu", { NULL, NULL }, { 0, 0 } },
+	{ "Sigmoid", { NULL, NULL }, { 0, 0 } },
+	{ "Tanh", { NULL, NULL }, { 0, 0 } },
+	{ "LeakyRelu", { "alpha", NULL }, { 0.01f, 0 } },
+	{ "HardSigmoid", { "alpha", "beta" }, { 0.2f, 0.5f } },
+	{ "Clip", { "min", "max" }, { -INFINITY, INFINITY } },
+};
+
+/* The activation's parameters: FusedConv's activation_params, FusedGemm's
+ * activation_alpha and activation_beta; the defaults where absent. */
+static int act_params(struct ms *s, const struct act *a, float p[2])
+{
+	struct nctx *c = s->c;
+	const Onnx__AttributeProto *ap = attr(c, "activation_params");
+	int rc = 0;
+	for (int k = 0; k < 2; k++)
+		p[k] = a->def[k];
+	if (strcmp(s->d->op, "Gemm")) {
+		for (size_t k = 0; ap && k < ap->n_floats && k < 2; k++)
+			p[k] = ap->floats[k];
+	} else if (!(rc = a_float(c, "activation_alpha", p[0], &p[0]))) {
+		rc = a_float(c, "activation_beta", p[1], &p[1]);
+	}
+	return rc;
+}
+
+/* FusedConv (X, W, [B], [Z]: activation(Conv(X, W, B) + Z)) and FusedGemm
+ * (A, B, [C]: activation(Gemm)), what ONNX Runtime's graph optimizations
+ * save: the operator (NAME), the Add of Z (NAME:sum), the activation
+ * (NAME:act) its attribute names. */
+static int fused(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const struct msdef *d = s->d;
+	size_t n = c->np->n_input;
+	if (n < d->min_in || n > d->max_in || c->np->n_output != 1)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs, %zu outputs (%u to %u, and 1 expected)", n,
+		           c->np->n_output, d->min_in, d->max_in);
+	char name[32];
+	int rc = a_str(c, "activation", "", name, sizeof name);
+	const struct act *a = NULL;
+	for (size_t i = 0; !rc && *name && !a && i < sizeof ACTS / sizeof ACTS[0]; i++)
+		if (!strcmp(name, ACTS[i].name))
+			a = &ACTS[i];
+	if (rc || (*name && !a))
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "activation '%s' (Relu, Sigmoid, Tanh, "
+		                     "LeakyRelu, HardSigmoid or Clip supported)", name);
+	float p[2];
+	if (a && (rc = act_params(s, a, p)))
+		return rc;
+	const char *fin[3], *y = S(c->np->output[0]), *f = y;
+	const char *z = strcmp(d->op, "Gemm") && n > 3 ? in_name(s, 3) : "";
+	size_t nf = *z || n > 3 ? 3 : n;
+	for (size_t i = 0; i < nf; i++)
+		fin[i] = in_name(s, i);
+	if ((a || *z) && (rc = made_name(s, "f", &f)))
+		return rc;
+	if ((rc = float_op(s, fin, nf, false, c->m->opset, f)))
+		return rc;
+	if (*z) {
+		const char *in[2] = { f, z };
+		char sum[200];
+		snprintf(sum, sizeof sum, "%s:sum", c->name);
+		if ((a && (rc = made_name(s, "sum", &f))) ||
+		    (rc = sub(s, "Add", sum, in, 2, NULL, 0, a ? f : y)))
+			return rc;
+	}
+	if (!a)
+		return 0;
+	Onnx__AttributeProto pa[2] = { float_attr(S(a->p[0]), p[0]), float_attr(S(a->p[1]), p[1]) },
+	                     *attrs[2] = { &pa[0], &pa[1] };
+	char act[200];
+	snprintf(act, sizeof act, "%s:act", c->name);
+	int64_t was = c->m->opset;
+	if (a->p[0] && !strcmp(a->name, "Clip"))
+		c->m->opset = 6;
+	rc = sub(s, a->name, act, &f, 1, attrs, a->p[1] ? 2 : a->p[0] ? 1 : 0, y);
+	c->m->opset = was;
+	return rc;
+}
+
+/* ---- MaxPool of a quantized tensor ---- */
+
+static int maxpool(struct ms *s);
+static const struct msdef MAXPOOL = { "MaxPool", "MaxPool", 1, 1, 0, 1, 0, maxpool };
+
+/* The names of the scale and zero point ("": none) value x was quantized
+ * with by the node producing it (through reshapes): a QuantizeLinear's, a
+ * QLinearConv's or QLinearMatMul's output parameters. */
+static int producer_params(struct ms *s, const char *x, const char *out[2])
+{
+	struct imp *m = s->c->m;
+	const struct imp_name *e = imp_find(m, x);
+	int32_t id = e && e->kind == IMP_VALUE ? e->idx : -1, si = -1, zi = -1;
+	const struct dnnq_ir_node *n = NULL;
+	while (id >= 0 && m->ir->values[id].producer >= 0) {
+		n = &m->ir->nodes[m->ir->values[id].producer];
+		if (n->op != DNNQ_IR_RESHAPE)
+			break;
+		id = n->inputs[0];
+	}
+	bool qlinear = n && (n->op == DNNQ_IR_QLINEARCONV || n->op == DNNQ_IR_QLINEARMATMUL);
+	if (n && (n->op == DNNQ_IR_QUANTIZE || qlinear)) {
+		si = n->inputs[qlinear ? 6 : 1];
+		zi = n->ninputs > (qlinear ? 7u : 2u) ? n->inputs[qlinear ? 7 : 2] : -1;
+	}
+	for (int k = 0; k < 2; k++) {
+		int32_t v = k ? zi : si;
+		out[k] = v >= 0 ? m->ir->values[v].name : "";
+		e = v >= 0 ? imp_find(m, out[k]) : NULL;
+		bool named = e && e->kind == IMP_VALUE && e->idx == v;
+		if (k ? v >= 0 && !named : !named)
+			return bad(s->c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is quantized: only the "
+			           "output of a QuantizeLinear, QLinearConv or QLinearMatMul (through "
+			           "reshapes) is pooled, at their scale and zero point", x);
+	}
+	return 0;
+}
+
+/* MaxPool of a uint8 / int8 tensor, as ONNX Runtime's QOperator format
+ * pools the quantized tensor itself: dequantized at the parameters its
+ * producer quantized it with, pooled, quantized back (exact: a maximum of
+ * the same codes). */
+static int maxpool(struct ms *s)
+{
+	struct nctx *c = s->c;
+	if (c->np->n_input != 1 || c->np->n_output != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "%zu inputs, %zu outputs of a uint8 / int8 "
+		           "MaxPool: 1 and 1 (no Indices) supported", c->np->n_input,
+		           c->np->n_output);
+	const char *x = in_name(s, 0), *p[2], *v, *f;
+	int rc = producer_params(s, x, p);
+	const char *in[3] = { x, p[0], p[1] };
+	if (rc || (rc = dequantize(s, "dq0", in, 1, &v)) || (rc = made_name(s, "f", &f)) ||
+	    (rc = float_op(s, &v, 1, false, c->m->opset, f)))
+		return rc;
+	in[0] = f;
+	return quantize(s, in, x, "q", S(c->np->output[0]));
+}
+
+bool imp_ms_pools_q8(struct nctx *c)
+{
+	const char *dom = S(c->np->domain);
+	const struct imp_name *e = c->np->n_input ? imp_find(c->m, S(c->np->input[0])) : NULL;
+	return (!*dom || !strcmp(dom, "ai.onnx")) && !strcmp(S(c->np->op_type), "MaxPool") && e &&
+	       e->kind == IMP_VALUE && (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
+	                                c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
+}
+
+int imp_ms(struct nctx *c)
+{
+	const char *op = S(c->np->op_type);
+	const struct msdef *d = imp_ms_pools_q8(c) ? &MAXPOOL : NULL;
+	for (size_t i = 0; !d && i < sizeof MS / sizeof MS[0]; i++)
+		if (!strcmp(op, MS[i].name))
+			d = &MS[i];
+	if (!d) {
+		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
+		    "FusedConv, FusedGemm, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
+		    "QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, QLinearSigmoid and "
+		    "QLinearSoftmax");
+		return imp_outputs_unknown(c);
+	}
+	struct ms s = { .c = c, .d = d };
+	int rc = d->fn(&s);
+	ms_done(&s);
+	if (rc == DNNQ_E_NOMEM)
+		return rc;
+	return rc ? imp_outputs_unknown(c) : 0;
+}

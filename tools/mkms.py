@@ -1,0 +1,480 @@
+#!/usr/bin/python3
+"""tools/mkms.py: the fixtures of ONNX Runtime's quantized contrib operators
+(domain com.microsoft, the QOperator format of its quantization tool),
+tests/onnx/ms/, for the convert suite's case ms_ops and ms_resnet
+(tests/test_convert.c; docs/onnx.md, "Supported operators").
+
+Each case is a model built with onnx.helper, its inputs (seeded numpy) and
+ONNX Runtime's outputs on them (CPU provider, through onnxruntime-node and
+tools/ort-npy.js): NAME.onnx, NAME.in0.npy, NAME.in1.npy, ..., NAME.out.npy.
+MANIFEST has one line per case, NAME KIND NINPUTS: KIND `exact` (dnnq's
+outputs must equal ONNX Runtime's), `step` (within one quantization step:
+QLinearAdd, QLinearMul and QLinearConcat, whose requantization rounds in
+ONNX Runtime's kernels and dnnq's engine each its own way), `fp32` (QGemm
+with a float output, and ONNX Runtime's float fusions FusedConv and
+FusedGemm: converted with every node fp32) or `model`
+(resnet_qop below: SQNR and argmax against ONNX Runtime's).
+
+One ONNX node per case, the graph input the quantized tensor (dim 0 the
+symbolic batch N, 2 here) and the output the quantized result, uint8 and
+int8 variants; zero points left out where the operator allows.
+
+resnet_qop: a small ResNet-like torch model (seeded weights: Conv-ReLU, a
+MaxPool, a residual block of two 3x3 convolutions, a strided Conv-ReLU,
+global average pooling, a Linear to 10 classes), exported (opset 13) and quantized by the
+QOperator quantizer below (qoperator; bench/ms-zoo.py uses it on
+torchvision's models) as ONNX Runtime's quantize_static(quant_format=
+QOperator) lays a model out: QuantizeLinear at the input, QLinearConv (int8
+weights per output channel, symmetric, int32 bias at scale x_scale *
+w_scale; a ReLU or Clip after it folded into the output's range),
+QLinearAdd (the same), MaxPool / Flatten / Reshape on the uint8 tensor,
+QLinearGlobalAveragePool, QGemm (transB 1, int32 bias), DequantizeLinear at
+the output. Activation ranges: min/max over the 32 calibration images
+(uint8, asymmetric, 0 in range), from ONNX Runtime's run of the float model.
+resnet_qop.in0.npy holds 16 other images, resnet_qop.out.npy ONNX Runtime's
+logits of them.
+
+Run from the repository root with Debian's interpreter (torch, onnx, numpy)
+and onnxruntime-node on NODE_PATH (make bench-calib installs it):
+    NODE_PATH=build/bench-calib/node_modules /usr/bin/python3 tools/mkms.py
+Deterministic: fixed seeds, one torch thread.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def ort_outputs(model, prefix, inputs):
+    """ONNX Runtime's outputs of model on the .npy files inputs."""
+    subprocess.run(["node", os.path.join(ROOT, "tools", "ort-npy.js"), model, prefix] + inputs,
+                   check=True)
+
+
+class Cases:
+    def __init__(self, out):
+        from onnx import helper
+        self.h = helper
+        self.out = out
+        self.manifest = []
+        os.makedirs(out, exist_ok=True)
+
+    def write(self, name, kind, nodes, inputs, arrays, output, inits, opset=13):
+        """The one-output graph of nodes, its inputs (value infos) fed
+        arrays, into NAME.*; ONNX Runtime's output beside it."""
+        import onnx
+        h = self.h
+        g = h.make_graph(nodes, name, inputs, [output], initializer=inits)
+        m = h.make_model(g, opset_imports=[h.make_opsetid("", opset),
+                                           h.make_opsetid("com.microsoft", 1)],
+                         producer_name="tools/mkms.py")
+        m.ir_version = 7
+        path = os.path.join(self.out, name + ".onnx")
+        onnx.save(m, path)
+        files = []
+        for i, a in enumerate(arrays):
+            files.append(os.path.join(self.out, "%s.in%d.npy" % (name, i)))
+            np.save(files[-1], a, allow_pickle=False)
+        ort_outputs(path, os.path.join(self.out, name), files)
+        self.manifest.append("%s %s %d" % (name, kind, len(arrays)))
+
+    def finish(self):
+        with open(os.path.join(self.out, "MANIFEST"), "w") as f:
+            f.write("# NAME KIND NINPUTS (tools/mkms.py)\n")
+            f.write("\n".join(self.manifest) + "\n")
+
+
+def q8(signed):
+    from onnx import TensorProto
+    return (TensorProto.INT8, np.int8) if signed else (TensorProto.UINT8, np.uint8)
+
+
+def scalar(name, v, signed=None):
+    """A scalar initializer: float (signed None) or a zero point."""
+    from onnx import numpy_helper
+    if signed is None:
+        return numpy_helper.from_array(np.array(v, np.float32), name)
+    return numpy_helper.from_array(np.array(v, q8(signed)[1]), name)
+
+
+def codes(rng, shape, signed):
+    lo, hi = (-128, 128) if signed else (0, 256)
+    return rng.integers(lo, hi, size=shape).astype(q8(signed)[1])
+
+
+def unary_cases(c, rng):
+    """QLinearSigmoid, QLinearLeakyRelu, QLinearGlobalAveragePool,
+    QLinearAveragePool, QLinearSoftmax: x -> y, uint8 and int8."""
+    h = c.h
+    for signed in (False, True):
+        t, _ = q8(signed)
+        sfx = "s8" if signed else "u8"
+        zx, zy = (-3, 5) if signed else (120, 3)
+        specs = [
+            ("qlinearsigmoid", "QLinearSigmoid", [2, 3, 4, 5], {}, 0.05, 1 / 256),
+            ("qlinearleakyrelu", "QLinearLeakyRelu", [2, 3, 4, 5], {"alpha": 0.1}, 0.03, 0.02),
+            ("qlinearglobalavgpool", "QLinearGlobalAveragePool", [2, 4, 5, 6],
+             {"channels_last": 0}, 0.04, 0.01),
+            ("qlinearglobalavgpool_nhwc", "QLinearGlobalAveragePool", [2, 5, 6, 4],
+             {"channels_last": 1}, 0.04, 0.01),
+            ("qlinearavgpool", "QLinearAveragePool", [2, 3, 7, 7],
+             {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}, 0.04, 0.03),
+            ("qlinearavgpool_cip", "QLinearAveragePool", [2, 3, 6, 6],
+             {"kernel_shape": [2, 2], "strides": [2, 2], "count_include_pad": 1}, 0.04, 0.03),
+            ("qlinearsoftmax", "QLinearSoftmax", [2, 10], {"opset": 13, "axis": -1}, 0.05,
+             1 / 256),
+            ("qlinearsoftmax_opset12", "QLinearSoftmax", [2, 3, 8], {"opset": 12, "axis": 2},
+             0.05, 1 / 256),
+        ]
+        for name, op, shape, attrs, sx, sy in specs:
+            # the softmax output is in [0, 1]: its zero point the lowest code
+            oz = (-128 if signed else 0) if "softmax" in name else zy
+            x = codes(rng, shape, signed)
+            # a zero point left out (0) in the int8 sigmoid and leaky relu
+            omit = signed and op in ("QLinearSigmoid", "QLinearLeakyRelu")
+            ins = ["x", "xs", "" if omit else "xz", "ys", "" if omit else "yz"]
+            inits = [scalar("xs", sx), scalar("ys", sy)]
+            if not omit:
+                inits += [scalar("xz", zx, signed), scalar("yz", oz, signed)]
+            node = h.make_node(op, ins, ["y"], name, domain="com.microsoft", **attrs)
+            dims = ["N"] + shape[1:]
+            if "globalavgpool" in name:
+                ody = ["N", 1, 1, shape[3]] if attrs["channels_last"] else ["N", shape[1], 1, 1]
+            else:
+                ody = None
+            c.write(name + "_" + sfx, "exact", [node], [h.make_tensor_value_info("x", t, dims)],
+                    [x], h.make_tensor_value_info("y", t, ody), inits)
+
+
+def binary_cases(c, rng):
+    """QLinearAdd, QLinearMul (two activations, and a per-channel constant
+    b), QLinearConcat: uint8 and int8."""
+    h = c.h
+    from onnx import numpy_helper
+    for signed in (False, True):
+        t, dt = q8(signed)
+        sfx = "s8" if signed else "u8"
+        z = (-7, 4, 9) if signed else (128, 100, 90)
+        for name, op, sc in (("qlinearadd", "QLinearAdd", 0.08), ("qlinearmul", "QLinearMul", 0.5)):
+            shape = [2, 3, 4, 4]
+            a, b = codes(rng, shape, signed), codes(rng, shape, signed)
+            inits = [scalar("as", 0.05), scalar("az", z[0], signed), scalar("bs", 0.03),
+                     scalar("bz", z[1], signed), scalar("cs", sc), scalar("cz", z[2], signed)]
+            node = h.make_node(op, ["a", "as", "az", "b", "bs", "bz", "cs", "cz"], ["c"], name,
+                               domain="com.microsoft")
+            vi = [h.make_tensor_value_info(n, t, ["N"] + shape[1:]) for n in "ab"]
+            c.write(name + "_" + sfx, "step", [node], vi, [a, b],
+                    h.make_tensor_value_info("c", t, None), inits)
+            # b a per-channel constant [3, 1, 1], broadcast
+            bc = codes(rng, [3, 1, 1], signed)
+            inits2 = inits + [numpy_helper.from_array(bc, "bconst")]
+            node = h.make_node(op, ["a", "as", "az", "bconst", "bs", "bz", "cs", "cz"], ["c"],
+                               name + "_const", domain="com.microsoft")
+            c.write(name + "_const_" + sfx, "step", [node], vi[:1], [a],
+                    h.make_tensor_value_info("c", t, None), inits2)
+        # concat: two operands of their own parameters along the channels
+        a, b = codes(rng, [2, 3, 4, 5], signed), codes(rng, [2, 2, 4, 5], signed)
+        inits = [scalar("ys", 0.06), scalar("yz", z[2], signed), scalar("as", 0.05),
+                 scalar("az", z[0], signed), scalar("bs", 0.07), scalar("bz", z[1], signed)]
+        node = h.make_node("QLinearConcat", ["ys", "yz", "a", "as", "az", "b", "bs", "bz"], ["y"],
+                           "qlinearconcat", domain="com.microsoft", axis=1)
+        vi = [h.make_tensor_value_info("a", t, ["N", 3, 4, 5]),
+              h.make_tensor_value_info("b", t, ["N", 2, 4, 5])]
+        c.write("qlinearconcat_" + sfx, "step", [node], vi, [a, b],
+                h.make_tensor_value_info("y", t, None), inits)
+
+
+def gemm_cases(c, rng):
+    """QGemm: uint8 A by int8 B per column (transB 1, int32 bias, uint8 Y);
+    int8 A by int8 B per tensor (transB 0, no bias, float Y)."""
+    h = c.h
+    from onnx import TensorProto, numpy_helper
+    K, N = 16, 8
+    a = codes(rng, [4, K], False)
+    bt = rng.integers(-127, 128, size=[N, K]).astype(np.int8)
+    inits = [scalar("as", 0.02), scalar("az", 131, False),
+             numpy_helper.from_array(bt, "b"),
+             numpy_helper.from_array((rng.random(N) * 0.01 + 0.002).astype(np.float32), "bs"),
+             numpy_helper.from_array(np.zeros(N, np.int8), "bz"),
+             numpy_helper.from_array(rng.integers(-2000, 2000, size=N).astype(np.int32), "c"),
+             scalar("ys", 0.1), scalar("yz", 110, False)]
+    node = h.make_node("QGemm", ["a", "as", "az", "b", "bs", "bz", "c", "ys", "yz"], ["y"],
+                       "qgemm", domain="com.microsoft", transB=1, alpha=1.0)
+    c.write("qgemm_u8s8", "exact", [node], [h.make_tensor_value_info("a", TensorProto.UINT8,
+                                                                      ["N", K])],
+            [a], h.make_tensor_value_info("y", TensorProto.UINT8, None), inits)
+    a = codes(rng, [4, K], True)
+    b = rng.integers(-127, 128, size=[K, N]).astype(np.int8)
+    inits = [scalar("as", 0.02), scalar("az", 3, True), numpy_helper.from_array(b, "b"),
+             scalar("bs", 0.004), scalar("bz", 0, True)]
+    node = h.make_node("QGemm", ["a", "as", "az", "b", "bs", "bz"], ["y"], "qgemm_float",
+                       domain="com.microsoft", transB=0)
+    c.write("qgemm_s8_float", "fp32", [node], [h.make_tensor_value_info("a", TensorProto.INT8,
+                                                                          ["N", K])],
+            [a], h.make_tensor_value_info("y", TensorProto.FLOAT, None), inits)
+
+
+def fused_cases(c, rng):
+    """ONNX Runtime's float fusions: FusedConv with LeakyRelu and the sum
+    input Z, FusedConv with Clip (ReLU6), FusedGemm with HardSigmoid."""
+    h = c.h
+    from onnx import TensorProto, numpy_helper
+    f = TensorProto.FLOAT
+
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    x, z = arr(2, 3, 6, 6), arr(2, 4, 6, 6)
+    inits = [numpy_helper.from_array(arr(4, 3, 3, 3), "w"), numpy_helper.from_array(arr(4), "b")]
+    node = h.make_node("FusedConv", ["x", "w", "b", "z"], ["y"], "fusedconv_sum",
+                       domain="com.microsoft", pads=[1, 1, 1, 1], activation="LeakyRelu",
+                       activation_params=[0.2])
+    c.write("fusedconv_leakyrelu_sum", "fp32", [node],
+            [h.make_tensor_value_info("x", f, ["N", 3, 6, 6]),
+             h.make_tensor_value_info("z", f, ["N", 4, 6, 6])], [x, z],
+            h.make_tensor_value_info("y", f, None), inits)
+    node = h.make_node("FusedConv", ["x", "w", "b"], ["y"], "fusedconv_clip",
+                       domain="com.microsoft", strides=[2, 2], activation="Clip",
+                       activation_params=[0.0, 6.0])
+    c.write("fusedconv_clip", "fp32", [node], [h.make_tensor_value_info("x", f, ["N", 3, 6, 6])],
+            [x * 4], h.make_tensor_value_info("y", f, None), inits)
+    inits = [numpy_helper.from_array(arr(8, 16), "bw"), numpy_helper.from_array(arr(8), "bc")]
+    node = h.make_node("FusedGemm", ["a", "bw", "bc"], ["y"], "fusedgemm", domain="com.microsoft",
+                       transB=1, alpha=0.5, activation="HardSigmoid", activation_alpha=0.3,
+                       activation_beta=0.4)
+    c.write("fusedgemm_hardsigmoid", "fp32", [node],
+            [h.make_tensor_value_info("a", f, ["N", 16])], [arr(4, 16)],
+            h.make_tensor_value_info("y", f, None), inits)
+
+
+def refused(c):
+    """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
+    node named): a com.microsoft operator dnnq does not import (Attention),
+    a FusedConv of an activation it does not know,
+    QLinearAdd of the default domain (no such standard operator), a node of
+    an unknown domain, a QLinearAdd without its output's scale and a
+    QLinearConcat whose operands are not triples; last a good QLinearAdd
+    whose import goes on."""
+    import onnx
+    from onnx import TensorProto
+    h = c.h
+    t = TensorProto.UINT8
+    inits = [scalar("s", 0.1), scalar("z", 128, False)]
+    q = ["x", "s", "z"]
+    nodes = [
+        h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
+        h.make_node("FusedConv", ["x", "x"], ["a2"], "fused_selu", domain="com.microsoft",
+                    activation="Selu"),
+        h.make_node("QLinearAdd", q + q + ["s", "z"], ["b"], "std_qlinearadd"),
+        h.make_node("QLinearAdd", q + q + ["s", "z"], ["d"], "foo_qlinearadd", domain="ai.foo"),
+        h.make_node("QLinearAdd", q + q + ["", "z"], ["e"], "no_scale", domain="com.microsoft"),
+        h.make_node("QLinearConcat", ["s", "z", "x", "s"], ["f"], "bad_concat",
+                    domain="com.microsoft", axis=1),
+        h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
+    ]
+    g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],
+                     [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1),
+                                       h.make_opsetid("ai.foo", 1)])
+    m.ir_version = 7
+    onnx.save(m, os.path.join(c.out, "bad_domains.onnx"))
+
+
+# ---- a QOperator quantizer ---------------------------------------------------------
+
+def qparams(lo, hi):
+    """uint8 asymmetric parameters of [lo, hi] (0 kept in range)."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    s = np.float32((hi - lo) / 255 if hi > lo else 1.0)
+    return s, int(np.clip(np.rint(-lo / s), 0, 255))
+
+
+def ranges(model, calib, tmp):
+    """Each node output's (min, max) over calib (float32 [n, ...]), from
+    ONNX Runtime's run of model with every node output a graph output."""
+    import copy
+    import onnx
+    from onnx import TensorProto, helper
+    m = copy.deepcopy(model)
+    names = [o for n in m.graph.node for o in n.output]
+    del m.graph.output[:]
+    m.graph.output.extend(helper.make_tensor_value_info(o, TensorProto.FLOAT, None)
+                          for o in names)
+    path, x = os.path.join(tmp, "ranges.onnx"), os.path.join(tmp, "calib.npy")
+    onnx.save(m, path)
+    np.save(x, calib)
+    ort_outputs(path, os.path.join(tmp, "r"), [x])
+    r = {m.graph.input[0].name: (float(calib.min()), float(calib.max()))}
+    for k, o in enumerate(names):
+        v = np.load(os.path.join(tmp, "r.out%s.npy" % (k or "")))
+        r[o] = (float(v.min()), float(v.max()))
+    return r
+
+
+def qoperator(model, rng_of):
+    """model (float: Conv, Relu, Clip, Add, MaxPool, GlobalAveragePool,
+    Flatten, Reshape, Gemm) as ONNX Runtime's quantize_static(quant_format=
+    QOperator) lays it out: QuantizeLinear at the input; QLinearConv (int8
+    weights per output channel, symmetric; int32 bias at x_scale * w_scale)
+    and QLinearAdd, a Relu or Clip after either folded into its output's
+    range; MaxPool, Flatten and Reshape on the uint8 tensor;
+    QLinearGlobalAveragePool; QGemm; DequantizeLinear at the output.
+    rng_of: a value's (min, max)."""
+    from onnx import helper, numpy_helper
+    g = model.graph
+    w = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    readers = {}
+    for n in g.node:
+        for i in n.input:
+            readers[i] = readers.get(i, 0) + 1
+    inits, nodes, q = [], [], {}      # q: float value -> its uint8 tensor's name
+
+    def const(name, arr):
+        if all(i.name != name for i in inits):
+            inits.append(numpy_helper.from_array(arr, name))
+        return name
+
+    def act(v):
+        s, z = qparams(*rng_of[v])
+        base = "q%d" % list(rng_of).index(v)
+        return [const(base + "_s", np.array(s, np.float32)), const(base + "_z", np.array(z, np.uint8))]
+
+    def weights(name, wt, b, x, axis):
+        """int8 per channel (symmetric) along axis; the int32 bias."""
+        wt = wt.astype(np.float64)
+        rows = np.moveaxis(wt, axis, 0).reshape(wt.shape[axis], -1)
+        ws = np.maximum(np.abs(rows).max(1) / 127, 1e-12).astype(np.float32)
+        shape = [1] * wt.ndim
+        shape[axis] = -1
+        wq = np.clip(np.rint(wt / ws.reshape(shape)), -127, 127).astype(np.int8)
+        bq = np.rint(b / (ws.astype(np.float64) * float(qparams(*rng_of[x])[0]))).astype(np.int32)
+        return [const(name + "_w", wq), const(name + "_ws", ws),
+                const(name + "_wz", np.zeros(len(ws), np.int8))], const(name + "_b", bq)
+
+    x = g.input[0].name
+    q[x] = x + "_q"
+    nodes.append(helper.make_node("QuantizeLinear", [x] + act(x), [q[x]], "input_quantize"))
+    folded = set()
+    for n in g.node:
+        # a Constant is a Clip's bound: the Clip folds away
+        if n.name in folded or n.op_type == "Constant":
+            continue
+        y = n.output[0]
+        nxt = [r for r in g.node if y in r.input]
+        if n.op_type in ("Conv", "Add") and len(nxt) == 1 and readers[y] == 1 and \
+                nxt[0].op_type in ("Relu", "Clip"):
+            folded.add(nxt[0].name)
+            y = nxt[0].output[0]
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        ins = [q.get(i, i) for i in n.input]
+        q[y] = y + "_q"
+        if n.op_type == "Conv":
+            b = w[n.input[2]] if len(n.input) > 2 else np.zeros(w[n.input[1]].shape[0])
+            wt, bias = weights(n.name, w[n.input[1]], b, n.input[0], 0)
+            nodes.append(helper.make_node("QLinearConv", [ins[0]] + act(n.input[0]) + wt +
+                                          act(y) + [bias], [q[y]], n.name, **attrs))
+        elif n.op_type == "Add":
+            nodes.append(helper.make_node("QLinearAdd", [ins[0]] + act(n.input[0]) + [ins[1]] +
+                                          act(n.input[1]) + act(y), [q[y]], n.name,
+                                          domain="com.microsoft"))
+        elif n.op_type == "GlobalAveragePool":
+            nodes.append(helper.make_node("QLinearGlobalAveragePool", [ins[0]] + act(n.input[0]) +
+                                          act(y), [q[y]], n.name, domain="com.microsoft",
+                                          channels_last=0))
+        elif n.op_type == "Gemm":
+            assert attrs.get("transB") == 1 and attrs.get("alpha", 1.0) == 1.0
+            wt, bias = weights(n.name, w[n.input[1]], w[n.input[2]], n.input[0], 0)
+            nodes.append(helper.make_node("QGemm", [ins[0]] + act(n.input[0]) + wt + [bias] +
+                                          act(y), [q[y]], n.name, domain="com.microsoft",
+                                          transB=1))
+        elif n.op_type in ("MaxPool", "Flatten", "Reshape"):
+            # the uint8 tensor moved, its parameters the input's
+            rng_of[y] = rng_of[n.input[0]]
+            nodes.append(helper.make_node(n.op_type, ins, [q[y]], n.name, **attrs))
+            for i in n.input[1:]:
+                const(i, w[i])
+        else:
+            raise ValueError("qoperator: %s (%s)" % (n.name, n.op_type))
+    out = g.output[0].name
+    nodes.append(helper.make_node("DequantizeLinear", [q[out]] + act(out), [out],
+                                  "output_dequantize"))
+    graph = helper.make_graph(nodes, g.name + "_qop", [g.input[0]], [g.output[0]], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                helper.make_opsetid("com.microsoft", 1)],
+                          producer_name="tools/mkms.py qoperator")
+    m.ir_version = 7
+    return m
+
+
+def export(net, x):
+    """net (torch, eval) exported at opset 13 (BatchNormalization folded),
+    dim 0 of input x and output logits the symbolic N."""
+    import io
+    import onnx
+    import torch
+    b = io.BytesIO()
+    torch.onnx.export(net, x, b, opset_version=13, do_constant_folding=True,
+                      input_names=["x"], output_names=["logits"],
+                      dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}})
+    return onnx.load_from_string(b.getvalue())
+
+
+# ---- resnet_qop ----------------------------------------------------------------------
+
+def resnet_qop(c):
+    import tempfile
+    import torch
+    torch.manual_seed(7)
+    torch.set_num_threads(1)
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, padding=1)
+            self.c1 = nn.Conv2d(8, 8, 3, padding=1)
+            self.c2 = nn.Conv2d(8, 8, 3, padding=1)
+            self.down = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            x = torch.max_pool2d(torch.relu(self.stem(x)), 2)
+            x = torch.relu(x + self.c2(torch.relu(self.c1(x))))
+            x = torch.relu(self.down(x))
+            return self.fc(self.pool(x).flatten(1))
+
+    net = Net().eval()
+    g = torch.Generator().manual_seed(11)
+    calib = (torch.rand(32, 3, 16, 16, generator=g) * 2 - 1).numpy()
+    test = (torch.rand(16, 3, 16, 16, generator=g) * 2 - 1).numpy()
+    fp32 = export(net, torch.from_numpy(test[:1]))
+    with tempfile.TemporaryDirectory() as tmp:
+        m = qoperator(fp32, ranges(fp32, calib, tmp))
+    c.write("resnet_qop", "model", list(m.graph.node), list(m.graph.input), [test],
+            m.graph.output[0], list(m.graph.initializer))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=os.path.join("tests", "onnx", "ms"))
+    o = ap.parse_args()
+    c = Cases(o.out)
+    rng = np.random.default_rng(30)
+    unary_cases(c, rng)
+    binary_cases(c, rng)
+    gemm_cases(c, rng)
+    fused_cases(c, rng)
+    resnet_qop(c)
+    refused(c)
+    c.finish()
+    print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
