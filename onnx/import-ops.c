@@ -948,6 +948,7 @@ static int link_as(struct nctx *c, const char *suffix, size_t nin)
 		n.inputs[i] = i < nin ? c->in[i] : -1;
 	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
 		n.outputs[i] = i ? -1 : id;
+	n.whole = c->whole;
 	n.name = strdup(nm);
 	n.op_type = strdup(S(c->np->op_type));
 	if (!n.name || !n.op_type || imp_new_node(c->m, &n)) {
@@ -3255,6 +3256,7 @@ static int op_conv3d(struct nctx *c)
 		goto out;
 	}
 	bt = NULL;
+	c->whole = ++c->m->wholes;    /* its nodes are one precision unit */
 	/* x stacked by depth */
 	if (grp > 1) {
 		int64_t d6[6] = { N, grp, Cg, D, H, W };
@@ -3765,6 +3767,7 @@ static int emit(struct nctx *c, const struct opdef *d, size_t index)
 	memcpy(c->node.inputs, c->in, c->nin * sizeof *c->in);
 	for (size_t k = c->nout; k < DNNQ_IR_MAX_OUTPUTS; k++)
 		c->node.outputs[k] = -1;
+	c->node.whole = c->whole;
 	c->node.name = strdup(c->name);
 	c->node.op_type = strdup(S(c->np->op_type));
 	if (!c->node.name || !c->node.op_type || imp_new_node(m, &c->node)) {

@@ -1171,6 +1171,39 @@ START_TEST(tools_precision_auto)
 }
 END_TEST
 
+/* A 3-D Conv's nodes (its per-depth Convs, Slices, Concats and the
+ * Transposes around them: docs/onnx.md) are one precision unit named
+ * after the ONNX node: auto measures it once, --json names it so, and
+ * --keep-fp32 with its name keeps every one of its nodes fp32. */
+START_TEST(tools_precision_conv3d)
+{
+	char dir[] = "/tmp/dnnq-prec3d-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-convert " OPS "/conv3d_bn.onnx -o %s/a.dnnq --calib " OPS
+	   "/conv3d_bn.in0.npy --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	unsigned units = 0;
+	for (const char *w = strstr(c.out, "\"why\":"); w; w = strstr(w + 1, "\"why\":"))
+		units++;
+	/* the Conv, the Relu, the BatchNormalization; each a unit of its own
+	 * per depth before */
+	ck_assert_msg(units == 3 && !strstr(c.out, "\"name\":\"conv_c:") &&
+	              strstr(c.out, "\"units\":[{\"name\":\"conv_c\",\"op\":\"Conv\","),
+	              "%s", c.out);
+	sh(&c, dir, "dnnq-convert " OPS "/conv3d_bn.onnx -o %s/k.dnnq --calib " OPS
+	   "/conv3d_bn.in0.npy --precision int8 --keep-fp32 conv_c --report", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\nconv_c:od0                       conv         fp32 ") &&
+	              strstr(c.out, "\nconv_c:od4                       conv         fp32 ") &&
+	              strstr(c.out, "\nconv_c:od2.0                     slice        fp32 ") &&
+	              strstr(c.out, "\nconv_c                           transpose    fp32 ") &&
+	              strstr(c.out, "\nrelu_r                           activation   int8 ") &&
+	              !strstr(c.out, "conv         int8"), "%s", c.out);
+	rm_rf(dir);
+}
+END_TEST
+
 /* --sqnr-floor: spread.onnx's int8 noise is spread over the units after
  * its middle Conv, none of which moves the outputs alone (tools/mkonnx.py
  * make_precision): the per-unit trials keep them all int8, far below the
@@ -1987,6 +2020,7 @@ Suite *suite_convert(void)
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_floor);
+	tcase_add_test(tc, tools_precision_conv3d);
 	tcase_add_test(tc, tools_precision_bounded);
 	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_test(tc, tools_colliding_output_names);
