@@ -1378,6 +1378,12 @@ def fp32_cases(c):
     conv("conv3d_depthwise", xshape=[2, 4, 5, 5, 5], wshape=(4, 1, 3, 3, 3), group=4,
          pads=[1, 1, 1, 1, 1, 1])
     conv("conv3d_1x3x3", xshape=X3, wshape=(4, 3, 1, 3, 3), pads=[0, 1, 1, 0, 1, 1])
+    # output depths whose window lies wholly in the depth padding: the bias
+    # there (od 0 and 3), zeros without one
+    conv("conv3d_pad_depths", xshape=[2, 3, 3, 5, 5], wshape=(4, 3, 2, 3, 3),
+         strides=[2, 1, 1], pads=[3, 1, 1, 2, 1, 1])
+    conv("conv3d_pad_depths_nobias", xshape=[2, 4, 2, 5, 6], wshape=(6, 2, 1, 3, 3), group=2,
+         bias=False, pads=[2, 1, 0, 1, 1, 2])
 
     # BatchNormalization on rank 5: folded into the 3-D Conv it follows, and
     # on its own (after a Relu)
