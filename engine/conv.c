@@ -127,6 +127,10 @@ static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
 	int kind = d->acc16 && !dw ? WCACHE_CONV_ACC16 : WCACHE_CONV;
 	const struct dnnq_wcache_entry *e =
 		dnnq_weights_cache_find(d->cache, d->cache_key, kind, d->isa, d->cout, c->k);
+	/* another path's or group count's (a key named after a weight tensor
+	 * that other convs read, graph-nodes.c) is not this one's */
+	if (e && e->ngw != (dw ? 0 : d->groups))
+		e = NULL;
 	if (e) {
 		c->gw = e->gw;
 		if (dw)

@@ -595,12 +595,14 @@ static int weights_get(struct dnnq_weights_cache *cache, const char *key, int ki
 	 * product's, the rest the same floats for every ISA */
 	const enum dnnq_isa isa = l == W_PANELS ? DNNQ_ISA_AVX512VNNI : DNNQ_ISA_SCALAR;
 	const struct dnnq_wcache_entry *e = dnnq_weights_cache_find(cache, key, kind, isa, n, k);
-	if (e) {
+	size_t count = l == W_PANELS ? groups * dnnq_f32_panel_floats(n / groups, k) : n * k;
+	/* another layout's (a key named after a weight tensor that other
+	 * convs read, graph-nodes.c) is not this one's */
+	if (e && e->f32w_count == count) {
 		*out = e->f32w;
 		*borrowed = true;
 		return DNNQ_OK;
 	}
-	size_t count = l == W_PANELS ? groups * dnnq_f32_panel_floats(n / groups, k) : n * k;
 	float *w = dnnq_aligned_alloc(count * sizeof *w);
 	if (!w)
 		return DNNQ_E_NOMEM;

@@ -96,6 +96,9 @@ struct dnnq_graph {
 	/* the shadow run: fused activations run as nodes of their own, so
 	 * that each node's output is its own (graph.c, fuse_into_convs) */
 	bool unfused;
+	/* built without a weights cache (engine/model-build.c): the packed
+	 * weights its convs share (a weight tensor several read), or NULL */
+	struct dnnq_weights_cache *own_cache;
 };
 
 static inline struct gtensor *gin(struct dnnq_graph *g, const struct gnode *n, size_t k)

@@ -198,6 +198,21 @@ int dnnq_node_set_sums(struct gnode *n, bool on)
 
 #define BERR(rc, ...) dnnq_op_build_err(b, diag, rc, __VA_ARGS__)
 
+/* The cache key of conv n's packed weights: its name, or when other
+ * convs read its weight tensor (b->shared), the tensor's with its groups,
+ * kernel and 16-bit accumulation (the operators check the rest: n, k,
+ * the layout's size). */
+static const char *conv_key(struct dnnq_op_build *b, const struct dnnq_model_node *n)
+{
+	if (!b->shared || n->weight < 0 || (size_t)n->weight >= b->m->ntensors ||
+	    !b->shared[n->weight])
+		return n->name;
+	snprintf(b->key, sizeof b->key, "%s#%d/g%u/%ux%u/a%u.%u.%u", b->m->tensors[n->weight].name,
+	         n->weight, n->groups, n->kernel[0], n->kernel[1], n->acc16, n->acc16_nbits,
+	         n->acc16_spill);
+	return b->key;
+}
+
 static int conv_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dnnq_diag *diag)
 {
 	const struct dnnq_model_node *n = &b->m->nodes[b->j];
@@ -218,7 +233,7 @@ static int conv_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct 
 			.pad_t = n->pads[0], .pad_l = n->pads[1], .pad_b = n->pads[2],
 			.pad_r = n->pads[3], .w = w, .bias = bias, .relu = n->relu, .clip = n->clip,
 			.clip_min = n->clip_min, .clip_max = n->clip_max, .cache = b->cache,
-			.cache_key = n->name,
+			.cache_key = conv_key(b, n),
 		};
 		return rc;
 	}
@@ -235,7 +250,7 @@ static int conv_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct 
 		.out_qp = dnnq_op_out_qp(n), .requant = n->requant, .relu = n->relu, .clip = n->clip,
 		.clip_min = n->clip_min, .clip_max = n->clip_max, .acc16 = n->acc16,
 		.acc16_opts = { n->acc16_nbits, n->acc16_spill }, .cache = b->cache,
-		.cache_key = n->name,
+		.cache_key = conv_key(b, n),
 	};
 	return DNNQ_OK;
 }

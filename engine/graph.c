@@ -10,6 +10,7 @@
 
 #include "engine/graph-internal.h"
 #include "engine/op.h"
+#include "engine/wcache.h"
 
 int dnnq_graph_create(struct dnnq_graph **out)
 {
@@ -31,6 +32,7 @@ void dnnq_graph_destroy(struct dnnq_graph *g)
 			g->n[i].ops->destroy(&g->n[i]);
 		free(g->n[i].aux);
 	}
+	dnnq_weights_cache_destroy(g->own_cache);    /* after the nodes borrowing from it */
 	for (size_t i = 0; i < g->nt; i++)
 		free(g->t[i].const_data);
 	free(g->t);

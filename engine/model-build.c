@@ -14,7 +14,9 @@
 
 #include <stdarg.h>
 
+#include "engine/graph-internal.h"
 #include "engine/op.h"
+#include "engine/wcache.h"
 
 int dnnq_op_build_err(struct dnnq_op_build *b, struct dnnq_diag *diag, int rc,
                       const char *fmt, ...)
@@ -104,11 +106,12 @@ struct dnnq_qparams dnnq_op_out_qp(const struct dnnq_model_node *n)
 }
 
 static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
-                    enum dnnq_isa isa, struct dnnq_weights_cache *cache, int *vals,
-                    struct dnnq_diag *diag)
+                    enum dnnq_isa isa, struct dnnq_weights_cache *cache, const bool *shared,
+                    int *vals, struct dnnq_diag *diag)
 {
 	const struct dnnq_model_node *n = &m->nodes[j];
-	struct dnnq_op_build bld = { m, j, isa, cache, NULL }, *b = &bld;
+	struct dnnq_op_build bld = { .m = m, .j = j, .isa = isa, .cache = cache, .shared = shared };
+	struct dnnq_op_build *b = &bld;
 	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
 	if (!def)
 		return BERR(DNNQ_E_UNSUPPORTED, "kind %u: unknown", (unsigned)n->kind);
@@ -164,7 +167,8 @@ static int add_constant(struct dnnq_graph *g, const struct dnnq_model *m, size_t
 }
 
 static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa isa,
-                 struct dnnq_weights_cache *cache, int *vals, struct dnnq_diag *diag)
+                 struct dnnq_weights_cache *cache, const bool *shared, int *vals,
+                 struct dnnq_diag *diag)
 {
 	int rc;
 	for (size_t i = 0; i < m->ninputs; i++) {
@@ -180,7 +184,7 @@ static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa
 		if ((rc = add_constant(g, m, c, vals, diag)))
 			return rc;
 	for (size_t j = 0; j < m->nnodes; j++)
-		if ((rc = add_node(g, m, j, isa, cache, vals, diag)))
+		if ((rc = add_node(g, m, j, isa, cache, shared, vals, diag)))
 			return rc;
 	for (size_t i = 0; i < m->noutputs; i++) {
 		int v = m->outputs[i].value;
@@ -207,13 +211,33 @@ int dnnq_model_build_shared(const struct dnnq_model *m, enum dnnq_isa isa,
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "model: NULL argument");
 	struct dnnq_graph *g;
 	int *vals = calloc(dnnq_model_num_values(m) + 1, sizeof *vals);
-	int rc = vals ? dnnq_graph_create(&g) : DNNQ_E_NOMEM;
+	bool *shared = calloc(m->ntensors + 1, sizeof *shared), any = false;
+	bool *seen = calloc(m->ntensors + 1, sizeof *seen);
+	int rc = vals && shared && seen ? dnnq_graph_create(&g) : DNNQ_E_NOMEM;
+	const bool made = !rc;
+	/* a weight tensor several convs read (a 3-D Conv's depths): packed
+	 * once for them, in the caller's cache or the graph's own */
+	for (size_t j = 0; !rc && j < m->nnodes; j++) {
+		const struct dnnq_model_node *n = &m->nodes[j];
+		if (n->kind != DNNQ_NODE_CONV || n->weight < 0 || (size_t)n->weight >= m->ntensors)
+			continue;
+		if (seen[n->weight])
+			any = shared[n->weight] = true;
+		seen[n->weight] = true;
+	}
+	if (!rc && any && !cache && !(rc = dnnq_weights_cache_create(&g->own_cache)))
+		cache = g->own_cache;
+	free(seen);
 	if (rc) {
+		if (made)
+			dnnq_graph_destroy(g);
 		free(vals);
+		free(shared);
 		return dnnq_diag_set(diag, rc, "model: cannot create the graph");
 	}
-	rc = build(g, m, isa, cache, vals, diag);
+	rc = build(g, m, isa, cache, any ? shared : NULL, vals, diag);
 	free(vals);
+	free(shared);
 	if (rc) {
 		dnnq_graph_destroy(g);
 		return rc;

@@ -83,6 +83,12 @@ struct dnnq_op_build {
 	enum dnnq_isa isa;
 	struct dnnq_weights_cache *cache;
 	void *owned;
+	/* per model tensor (NULL: none): read as weights by more than one
+	 * conv (a 3-D Conv's depths, docs/onnx.md); such a conv's packed
+	 * weights are cached under the tensor (its name and id, and what
+	 * decides the packing: key), not the node, so one copy serves them */
+	const bool *shared;
+	char key[2 * DNNQ_MODEL_NAME_MAX];
 };
 
 /* A conv's or an FC's weights and bias, checked against rows (output

@@ -106,6 +106,7 @@ struct imp {
 	size_t npads, pcap;
 	struct imp_at *bn_folded;
 	size_t nbn_folded, bncap;
+	uint32_t wholes;            /* the dnnq_ir_node.whole numbers given */
 	struct imp_seq *seqs;
 	size_t nseqs, scap;
 	size_t seq_ids;             /* the ids they hold in all (IMP_MAX_SEQ_IDS) */
@@ -212,6 +213,7 @@ struct nctx {
 	uint32_t nconst;
 	bool merged;                       /* alias: a Pad merged into its reader */
 	uint8_t moved[DNNQ_IR_MAX_OUTPUTS]; /* output k's batch is on ONNX's dim moved[k] */
+	uint32_t whole;                    /* the IR nodes' dnnq_ir_node.whole (0: none) */
 };
 
 #define DT(x) (1u << (x))

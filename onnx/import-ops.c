@@ -948,6 +948,7 @@ static int link_as(struct nctx *c, const char *suffix, size_t nin)
 		n.inputs[i] = i < nin ? c->in[i] : -1;
 	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
 		n.outputs[i] = i ? -1 : id;
+	n.whole = c->whole;
 	n.name = strdup(nm);
 	n.op_type = strdup(S(c->np->op_type));
 	int rc = imp_new_node(c->m, &n);
@@ -3183,12 +3184,65 @@ static int fold_bn(struct nctx *c, int64_t M, size_t K, float *w, float **b)
  * read the same taps) gives [N, M, H', W']; NAME:cat concatenates the
  * depths to [N, D'*M, H', W'], NAME:dm reshapes to [N, D', M, H', W'] and
  * NAME, a Transpose, makes it [N, M, D', H', W']. The work is the 3-D
- * convolution's (no product of a padding zero). A BatchNormalization
- * reading only the output is folded into the weights and the bias. */
+ * convolution's (no product of a padding zero); a depth whose window is
+ * all padding is the bias (pad_depth). A BatchNormalization reading only
+ * the output is folded into the weights and the bias. */
 enum {
 	W3_CACHE = 64,        /* the tap runs whose weights op_conv3d shares */
 	MAX_DEPTH3D = 4096,   /* the output depths of a 3-D Conv (a node each) */
 };
+
+/* Output depth od of a 3-D Conv whose window lies wholly in the depth
+ * padding, y [N, M, H', W']: its bias (zeros without one, bias_id < 0)
+ * over H', W', with x's batch. NAME:odI.s, a one-element Slice of the
+ * stacked input; NAME:odI.z, Greater of it and itself: 0 whatever x holds
+ * (inf, NaN); NAME:odI, the Add of that and the bias [1, M, H', W']
+ * (*pad: one constant, NAME:pad, for every such depth). */
+static int pad_depth(struct nctx *c, int32_t stacked, const int64_t *y, int32_t bias_id,
+                     int32_t *pad, int64_t od, bool batched)
+{
+	const int64_t one[4] = { y[0], 1, 1, 1 }, M = y[1], hw = y[2] * y[3];
+	char sfx[48];
+	int rc;
+	if (*pad < 0) {
+		const float *b = bias_id >= 0 ? c->m->ir->values[bias_id].data : NULL;
+		float *f;
+		if ((rc = imp_const_alloc(c->m, (size_t)(M * hw) * sizeof *f, c->who, (void **)&f)))
+			return rc;
+		for (int64_t m = 0; m < M; m++)
+			for (int64_t i = 0; i < hw; i++)
+				f[m * hw + i] = b ? b[m] : 0.0f;
+		struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 4,
+		                           .dims = { 1, M, y[2], y[3] }, .producer = -1 };
+		if ((*pad = new_constant(c, &v, ":pad", f)) < 0)
+			return *pad;
+	}
+	fresh(c, DNNQ_IR_ENGINE);
+	if ((rc = engine_kind(c, "slice")))
+		return rc;
+	for (int a = 0; a < 4; a++)
+		c->node.steps[a] = 1;
+	c->in[0] = stacked;
+	c->nin = 1;
+	snprintf(sfx, sizeof sfx, ":od%lld.s", (long long)od);
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, one, batched)) || (rc = link_as(c, sfx, 1)))
+		return rc;
+	fresh(c, DNNQ_IR_ENGINE);
+	if ((rc = engine_kind(c, "greater")))
+		return rc;
+	c->in[1] = c->in[0];
+	c->nin = 2;
+	snprintf(sfx, sizeof sfx, ":od%lld.z", (long long)od);
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, one, batched)) || (rc = link_as(c, sfx, 2)))
+		return rc;
+	fresh(c, DNNQ_IR_ADD);
+	c->in[1] = *pad;
+	c->nin = 2;
+	snprintf(sfx, sizeof sfx, ":od%lld", (long long)od);
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y, batched)))
+		return rc;
+	return link_as(c, sfx, 2);
+}
 
 static int op_conv3d(struct nctx *c)
 {
@@ -3242,7 +3296,7 @@ static int op_conv3d(struct nctx *c)
 	snprintf(bname, sizeof bname, "%.150s:b", c->name);
 	wv.name = wname;
 	bv.name = bname;
-	int32_t bias_id = -1, wids[W3_CACHE] = { 0 }, outs[DNNQ_IR_MAX_INPUTS];
+	int32_t bias_id = -1, pad = -1, wids[W3_CACHE] = { 0 }, outs[DNNQ_IR_MAX_INPUTS];
 	int64_t wkey[2 * W3_CACHE];
 	size_t nw = 0, nouts = 0;
 	if ((rc = fold_bn(c, M, K, wt, &bt)))
@@ -3253,6 +3307,7 @@ static int op_conv3d(struct nctx *c)
 		goto out;
 	}
 	bt = NULL;
+	c->whole = ++c->m->wholes;    /* its nodes are one precision unit */
 	/* x stacked by depth */
 	if (grp > 1) {
 		int64_t d6[6] = { N, grp, Cg, D, H, W };
@@ -3280,10 +3335,12 @@ static int op_conv3d(struct nctx *c)
 			}
 		}
 		char sfx[48];
+		int64_t y[4] = { N, M, g.o[1], g.o[2] };
 		if (!nt) {
-			rc = bad(c, DNNQ_E_UNSUPPORTED, "output depth %lld reads only padding",
-			         (long long)od);
-			goto out;
+			if ((rc = pad_depth(c, stacked, y, bias_id, &pad, od, batched)))
+				goto out;
+			outs[nouts++] = c->in[0];
+			goto gather;
 		}
 		int64_t d0 = od * g.s[0] - g.pb[0] + i0 * g.dl[0];
 		bool dense = g.dl[0] == 1 || nt == 1;
@@ -3366,17 +3423,17 @@ static int op_conv3d(struct nctx *c)
 		}
 		c->in[1] = wids[k];
 		c->in[2] = bias_id;
-		int64_t y[4] = { N, M, g.o[1], g.o[2] };
 		snprintf(sfx, sizeof sfx, ":od%lld", (long long)od);
 		if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y, batched)) ||
 		    (rc = link_as(c, sfx, bias_id >= 0 ? 3 : 2)))
 			goto out;
 		outs[nouts++] = c->in[0];
+gather:
 		/* the depths so far, after the Concat of those before: at most
 		 * DNNQ_IR_MAX_INPUTS inputs (a 17th was dropped: from 32 output
 		 * depths on the Concat read past its inputs, SIGSEGV) */
-		size_t base = cat >= 0;
-		if (nouts + base == DNNQ_IR_MAX_INPUTS || od + 1 == g.o[0]) {
+		if (nouts + (cat >= 0) == DNNQ_IR_MAX_INPUTS || od + 1 == g.o[0]) {
+			size_t base = cat >= 0;
 			int64_t have = cat >= 0 ? c->m->ir->values[cat].dims[1] : 0;
 			int32_t ins[DNNQ_IR_MAX_INPUTS];
 			if (cat >= 0)
@@ -3765,6 +3822,7 @@ static int emit(struct nctx *c, const struct opdef *d, size_t index)
 	memcpy(c->node.inputs, c->in, c->nin * sizeof *c->in);
 	for (size_t k = c->nout; k < DNNQ_IR_MAX_OUTPUTS; k++)
 		c->node.outputs[k] = -1;
+	c->node.whole = c->whole;
 	c->node.name = strdup(c->name);
 	c->node.op_type = strdup(S(c->np->op_type));
 	return imp_new_node(m, &c->node);

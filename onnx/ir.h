@@ -157,6 +157,12 @@ struct dnnq_ir_node {
 	uint32_t nints;
 	bool keepdims;                  /* the reductions, ArgMax, ArgMin */
 	int64_t k;                      /* TopK: the elements kept */
+	/* Non-zero: one ONNX node the importer wrote as several IR nodes that
+	 * are one precision unit (a 3-D Conv: its Transposes, per-depth
+	 * Slices, Concats and Convs; docs/onnx.md), one after the other, each
+	 * carrying this number (distinct per such ONNX node), the last named
+	 * after the ONNX node. 0: a node of its own. */
+	uint32_t whole;
 };
 
 /* What the importer settled without a node (reported by dnnq-convert). */

@@ -49,6 +49,8 @@ struct lower {
 	bool fp32;                 /* the node being lowered is kept in fp32 */
 	size_t cur;                /* the node being lowered */
 	int32_t refused;           /* the node int8 refused (int8_refuse), or -1 */
+	uint32_t whole;            /* the last node lowered's dnnq_ir_node.whole */
+	int32_t whole_head;        /* its unit: the first of its nodes with an fp32 form, or -1 */
 	size_t cap_nodes, cap_tensors, cap_consts;
 	struct dnnq_diag *diag;
 };

@@ -415,29 +415,35 @@ static int lower_conv(struct lower *L, size_t j)
 	struct qweights q = { 0 };
 	int32_t x, ref;
 	struct wkey key = weights_key(L, j, NULL);
-	const struct dnnq_qtensor *cached = wcache_find(L, j, &key);
-	if (!cached && (rc = const_f32(L, n, n->inputs[1], rows * cols, &w, NULL)))
+	/* the weights as they are, lowered already by another Conv reading
+	 * them (a 3-D Conv's depths): nothing to read, fold or transpose */
+	int32_t *share = &L->v[n->inputs[1]].wshared[L->fp32];
+	bool shared = !key.bn && *share >= 0;
+	const struct dnnq_qtensor *cached = shared ? NULL : wcache_find(L, j, &key);
+	if (!cached && !shared && (rc = const_f32(L, n, n->inputs[1], rows * cols, &w, NULL)))
 		return rc;
 	if (n->ninputs > 2 && n->inputs[2] >= 0)
 		rc = const_f32(L, n, n->inputs[2], rows, &b, NULL);
 	else if (!(b = calloc(rows, sizeof *b)))
 		rc = nomem(L);
-	if (!rc && !cached && !(wt = malloc(rows * cols * sizeof *wt)))
+	if (!rc && w && !(wt = malloc(rows * cols * sizeof *wt)))
 		rc = nomem(L);
 	if (rc || (rc = fuse(L, j, rows, cols, w, b, true, &ch)) ||
 	    (rc = need_act(L, n, n->inputs[0], &x)))
 		goto out;
 	int64_t dims[4] = { cout, kh, kw, cig };
-	int mw = cached || ch.bn || L->fp32 ? 1 : model_weights(L, n->inputs[1], rows, 0, &q);
+	int mw = shared || cached || ch.bn || L->fp32
+	       ? 1 : model_weights(L, n->inputs[1], rows, 0, &q);
 	if (mw < 0) {
 		rc = mw;
 		goto out;
 	}
 	if (mw == 0)
 		oihw_to_ohwi(q.w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, 1);
-	else if (!cached)
+	else if (w)
 		oihw_to_ohwi(w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, sizeof *w);
-	int32_t *share = ch.bn || !mw ? NULL : &L->v[n->inputs[1]].wshared[L->fp32];
+	if (ch.bn || !mw)
+		share = NULL;
 	struct dnnq_model_node *mn = fused_node(L, j, DNNQ_NODE_CONV, &ch, x, mw ? NULL : &q,
 	                                        cached, &key, share, wt, b, 4, dims, &ref, &rc);
 	if (mn && !(rc = conv_geometry(L, n, 1, mn)) && !(rc = int8_bias(L, n, mn, mw != 0)))

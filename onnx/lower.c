@@ -1171,6 +1171,53 @@ static bool all_outputs(const struct dnnq_ir_node *n)
 	       (n->op == DNNQ_IR_ENGINE && n->kind == dnnq_op_find("topk")->kind);
 }
 
+/* IR operators with arithmetic the engine also runs in fp32. */
+static bool has_fp32_form(enum dnnq_ir_op op)
+{
+	switch (op) {
+	case DNNQ_IR_CONV: case DNNQ_IR_GEMM: case DNNQ_IR_BATCHNORM: case DNNQ_IR_RELU:
+	case DNNQ_IR_LEAKYRELU: case DNNQ_IR_CLIP: case DNNQ_IR_SIGMOID: case DNNQ_IR_TANH:
+	case DNNQ_IR_HARDSIGMOID: case DNNQ_IR_HARDSWISH: case DNNQ_IR_ELU: case DNNQ_IR_SELU:
+	case DNNQ_IR_CELU: case DNNQ_IR_MAXPOOL:
+	case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: case DNNQ_IR_ADD: case DNNQ_IR_MUL:
+	case DNNQ_IR_SUM: case DNNQ_IR_CONCAT: case DNNQ_IR_SOFTMAX: case DNNQ_IR_ENGINE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* on[k] for the nodes with an fp32 form of the whole IR node j is a node
+ * of (dnnq_ir_node.whole; the run of nodes around j carrying its number),
+ * when it is one: they are one unit. */
+static void mark_whole(const struct dnnq_ir *ir, size_t j, bool *on)
+{
+	uint32_t w = ir->nodes[j].whole;
+	size_t a = j, b = j;
+	while (w && a > 0 && ir->nodes[a - 1].whole == w)
+		a--;
+	while (w && b + 1 < ir->nnodes && ir->nodes[b + 1].whole == w)
+		b++;
+	for (size_t k = a; w && k <= b; k++)
+		on[k] |= has_fp32_form(ir->nodes[k].op);
+}
+
+/* The unit of IR node j (lowered now, L->cur): j, or the head of the
+ * whole it is a node of (dnnq_ir_node.whole: its first node with an fp32
+ * form, L->whole_head), so a 3-D Conv's nodes are one unit, named after
+ * it (its last node). */
+static int32_t unit_of(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = &L->ir->nodes[j];
+	if (n->whole != L->whole) {
+		L->whole = n->whole;
+		L->whole_head = -1;
+	}
+	if (n->whole && L->whole_head < 0 && has_fp32_form(n->op))
+		L->whole_head = (int32_t)j;
+	return L->whole_head >= 0 ? L->whole_head : (int32_t)j;
+}
+
 static int run(struct lower *L)
 {
 	const struct dnnq_ir *ir = L->ir;
@@ -1194,9 +1241,10 @@ static int run(struct lower *L)
 			L->fp32 = (L->o->fp32_nodes && L->o->fp32_nodes[j]) || fp32_only(ir, &ir->nodes[j]);
 			rc = lower_node(L, j);
 			L->done[j] = true;
+			int32_t u = unit_of(L, j);
 			for (int32_t k = (int32_t)j; k >= 0; k = fused_next(L, k))
 				if (L->o->unit)
-					L->o->unit[k] = (int32_t)j;
+					L->o->unit[k] = u;
 			if (rc)
 				return rc;
 		}
@@ -1231,7 +1279,8 @@ static int lower_once(struct lower *L, const struct dnnq_ir *ir, const struct dn
                       struct dnnq_diag *diag)
 {
 	memset(m, 0, sizeof *m);
-	*L = (struct lower){ .ir = ir, .o = o, .m = m, .refused = -1, .diag = diag };
+	*L = (struct lower){ .ir = ir, .o = o, .m = m, .refused = -1, .whole_head = -1,
+	                     .diag = diag };
 	size_t nv = ir->nvalues + 1, nn = ir->nnodes + 1;
 	L->qp = calloc(nv, sizeof *L->qp);
 	L->has_qp = calloc(nv, sizeof *L->has_qp);
@@ -1291,27 +1340,12 @@ int dnnq_onnx_lower(const struct dnnq_ir *ir, const struct dnnq_lower_opts *o,
 		o->int8_refused[L.refused] = *diag;
 		for (int32_t k = L.refused; k >= 0; k = fused_next(&L, k))
 			fp32[k] = true;
+		mark_whole(ir, (size_t)L.refused, fp32);
 		lower_free(&L);
 	}
 	lower_free(&L);
 	free(fp32);
 	return rc;
-}
-
-/* IR operators with arithmetic the engine also runs in fp32. */
-static bool has_fp32_form(enum dnnq_ir_op op)
-{
-	switch (op) {
-	case DNNQ_IR_CONV: case DNNQ_IR_GEMM: case DNNQ_IR_BATCHNORM: case DNNQ_IR_RELU:
-	case DNNQ_IR_LEAKYRELU: case DNNQ_IR_CLIP: case DNNQ_IR_SIGMOID: case DNNQ_IR_TANH:
-	case DNNQ_IR_HARDSIGMOID: case DNNQ_IR_HARDSWISH: case DNNQ_IR_ELU: case DNNQ_IR_SELU:
-	case DNNQ_IR_CELU: case DNNQ_IR_MAXPOOL:
-	case DNNQ_IR_AVGPOOL: case DNNQ_IR_GAVGPOOL: case DNNQ_IR_ADD: case DNNQ_IR_MUL:
-	case DNNQ_IR_SUM: case DNNQ_IR_CONCAT: case DNNQ_IR_SOFTMAX: case DNNQ_IR_ENGINE:
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* Whether name names IR node n: its name, the ONNX name it was cut from
@@ -1352,6 +1386,7 @@ int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep
 			if (names_node(&ir->nodes[j], name)) {
 				hit = &ir->nodes[j];
 				(*keep)[j] = has_fp32_form(hit->op);
+				mark_whole(ir, j, *keep);
 			}
 		if (hit && has_fp32_form(hit->op))
 			continue;

@@ -51,7 +51,10 @@ struct dnnq_lower_opts {
 	/* When non-NULL (ir->nnodes entries), filled with each node's unit:
 	 * the node whose lowering computes it (itself, or the Conv / Gemm it
 	 * is fused into: a follower is always the sole reader of the output
-	 * it follows); -1 for a node nothing needs. */
+	 * it follows), or for the nodes of one whole (dnnq_ir_node.whole: a
+	 * 3-D Conv's) its first node with an fp32 form, so that they are one
+	 * unit named after the ONNX node (its last); -1 for a node nothing
+	 * needs. */
 	int32_t *unit;
 	/* A trial's model (dnnq_onnx_calib_trial: --precision auto, --method
 	 * auto), which the caller builds and runs at once: the lowering skips
@@ -79,8 +82,9 @@ int dnnq_lower_wcache_create(size_t nnodes, struct dnnq_lower_wcache **out);
 void dnnq_lower_wcache_destroy(struct dnnq_lower_wcache *c);
 
 /* keep[j] for every IR node named in the comma-separated list names (ONNX
- * node names; ir->nnodes entries, calloc'd into *keep); "*" names every
- * node with an fp32 form. Every name must exist and be an operator with
+ * node names; ir->nnodes entries, calloc'd into *keep), and for the
+ * nodes with an fp32 form of the whole a named node is part of (a 3-D
+ * Conv's: dnnq_ir_node.whole); "*" names every node with an fp32 form. Every name must exist and be an operator with
  * arithmetic: one the engine runs in fp32 (not QuantizeLinear, a QLinear
  * operator, a reshape). The error names every problem at once. */
 int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep,

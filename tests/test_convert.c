@@ -35,7 +35,9 @@
 
 #include "calibration/npy.h"
 #include "daemon/pool.h"
+#include "engine/f32-kernels.h"
 #include "engine/op.h"
+#include "engine/wcache.h"
 #include "onnx/calib.h"
 #include "onnx/precision.h"
 #include "onnx/onnx.pb-c.h"
@@ -780,6 +782,85 @@ START_TEST(ms_ops)
 }
 END_TEST
 
+/* The per-depth Convs of a 3-D Conv read one weight tensor (conv3d_1x3x3:
+ * its 5 depths) and a graph packs it once for them (engine/model-build.c),
+ * int8 and fp32, on every ISA: a weights cache holds one copy, and a
+ * second graph on it adds nothing. */
+START_TEST(conv3d_packed_once)
+{
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes(OPS, "conv3d_1x3x3", 1, shapes);
+	import_with(OPS "/conv3d_1x3x3.onnx", &opts, &ir);
+	struct array in;
+	load(OPS "/conv3d_1x3x3.in0.npy", &in);
+	struct dnnq_onnx_calib c;
+	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
+	const void *cx[1] = { in.data };
+	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, in.a.shape[0], &d) == 0, "%s", d.msg);
+	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_SYMMETRIC, 8, false, false } };
+	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
+	ck_assert_ptr_nonnull(method);
+	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_MINMAX, method);
+	for (int fp32 = 0; fp32 < 2; fp32++) {
+		bool *keep = NULL;
+		ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, fp32 ? "*" : "", &keep, &d), 0);
+		struct dnnq_lower_opts lo = { .per_channel = true, .calibration = "test",
+		                              .fp32_nodes = keep };
+		struct dnnq_model m;
+		ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m, &d) == 0, "%s", d.msg);
+		int32_t w = -1;
+		size_t convs = 0, n = 0, k = 3 * 3 * 3;
+		for (size_t j = 0; j < m.nnodes; j++)
+			if (m.nodes[j].kind == DNNQ_NODE_CONV) {
+				w = w < 0 ? m.nodes[j].weight : w;
+				ck_assert_int_eq(m.nodes[j].weight, w);
+				n = m.nodes[j].cout;
+				convs++;
+			}
+		ck_assert_uint_eq(convs, 5);
+		ck_assert_uint_eq(n, 4);
+		const struct dnnq_qtensor *t = &m.tensors[w].t;
+		for (int isa = 0; isa < DNNQ_ISA_COUNT; isa++) {
+			if (!dnnq_isa_supported((enum dnnq_isa)isa))
+				continue;
+			/* one copy: int8, the GEMM's packing of the tensor; fp32, its
+			 * floats transposed or in panels */
+			size_t lo_b = n * k * sizeof(float), hi_b = dnnq_f32_panel_floats(n, k) * 4;
+			if (!fp32) {
+				struct dnnq_gemm_weights gw;
+				ck_assert_int_eq(t->dtype, DNNQ_DTYPE_S8);
+				ck_assert_msg(dnnq_gemm_pack((enum dnnq_isa)isa, t->data, n, k, k, &gw, &d) == 0,
+				              "%s", d.msg);
+				lo_b = hi_b = gw.data_bytes;
+				dnnq_gemm_weights_free(&gw);
+			}
+			struct dnnq_weights_cache *cache;
+			struct dnnq_graph *g[2];
+			ck_assert_int_eq(dnnq_weights_cache_create(&cache), 0);
+			for (int i = 0; i < 2; i++) {
+				ck_assert_msg(dnnq_model_build_shared(&m, (enum dnnq_isa)isa, cache, &g[i], &d) == 0,
+				              "%s", d.msg);
+				size_t bytes = dnnq_weights_cache_bytes(cache);
+				ck_assert_msg(bytes >= lo_b && bytes <= hi_b, "%s, isa %d: %zu bytes of packed "
+				              "weights, one copy is %zu..%zu", fp32 ? "fp32" : "int8", isa,
+				              bytes, lo_b, hi_b);
+			}
+			dnnq_graph_destroy(g[0]);
+			dnnq_graph_destroy(g[1]);
+			dnnq_weights_cache_destroy(cache);
+		}
+		dnnq_model_free(&m);
+		free(keep);
+	}
+	free(method);
+	dnnq_onnx_calib_free(&c);
+	free(in.data);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* ---- the tools -------------------------------------------------------------- */
 
 struct cmd {
@@ -1334,6 +1415,39 @@ START_TEST(tools_precision_auto)
 	                     "\"int8\",") && json_sqnr(c.out) > 30, "%s%s", c.out, c.err);
 	convert_prec(&c, dir, "scales", "s8.dnnq", "--precision int8 --json");
 	ck_assert_msg(c.status == 0 && json_sqnr(c.out) < 10, "%s%s", c.out, c.err);
+	rm_rf(dir);
+}
+END_TEST
+
+/* A 3-D Conv's nodes (its per-depth Convs, Slices, Concats and the
+ * Transposes around them: docs/onnx.md) are one precision unit named
+ * after the ONNX node: auto measures it once, --json names it so, and
+ * --keep-fp32 with its name keeps every one of its nodes fp32. */
+START_TEST(tools_precision_conv3d)
+{
+	char dir[] = "/tmp/dnnq-prec3d-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-convert " OPS "/conv3d_bn.onnx -o %s/a.dnnq --calib " OPS
+	   "/conv3d_bn.in0.npy --json", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	unsigned units = 0;
+	for (const char *w = strstr(c.out, "\"why\":"); w; w = strstr(w + 1, "\"why\":"))
+		units++;
+	/* the Conv, the Relu, the BatchNormalization; each a unit of its own
+	 * per depth before */
+	ck_assert_msg(units == 3 && !strstr(c.out, "\"name\":\"conv_c:") &&
+	              strstr(c.out, "\"units\":[{\"name\":\"conv_c\",\"op\":\"Conv\","),
+	              "%s", c.out);
+	sh(&c, dir, "dnnq-convert " OPS "/conv3d_bn.onnx -o %s/k.dnnq --calib " OPS
+	   "/conv3d_bn.in0.npy --precision int8 --keep-fp32 conv_c --report", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "\nconv_c:od0                       conv         fp32 ") &&
+	              strstr(c.out, "\nconv_c:od4                       conv         fp32 ") &&
+	              strstr(c.out, "\nconv_c:od2.0                     slice        fp32 ") &&
+	              strstr(c.out, "\nconv_c                           transpose    fp32 ") &&
+	              strstr(c.out, "\nrelu_r                           activation   int8 ") &&
+	              !strstr(c.out, "conv         int8"), "%s", c.out);
 	rm_rf(dir);
 }
 END_TEST
@@ -2154,6 +2268,7 @@ Suite *suite_convert(void)
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_floor);
+	tcase_add_test(tc, tools_precision_conv3d);
 	tcase_add_test(tc, tools_precision_bounded);
 	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_test(tc, tools_colliding_output_names);
@@ -2165,6 +2280,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);
 	tcase_add_test(tc, conformance_3d_isas);
+	tcase_add_test(tc, conv3d_packed_once);
 	tcase_add_test(tc, tools_end_to_end);
 	tcase_add_test(tc, tools_defaults);
 	tcase_add_test(tc, tools_infer_split);

@@ -1381,6 +1381,12 @@ def fp32_cases(c):
     # 33 output depths: more than two Concats of DNNQ_IR_MAX_INPUTS (16) gather
     # them (from 32 on, the second one's 17th input was dropped: SIGSEGV)
     conv("conv3d_deep", xshape=[2, 2, 33, 2, 3], wshape=(3, 2, 3, 1, 1), pads=[1, 0, 0, 1, 0, 0])
+    # output depths whose window lies wholly in the depth padding: the bias
+    # there (od 0 and 3), zeros without one
+    conv("conv3d_pad_depths", xshape=[2, 3, 3, 5, 5], wshape=(4, 3, 2, 3, 3),
+         strides=[2, 1, 1], pads=[3, 1, 1, 2, 1, 1])
+    conv("conv3d_pad_depths_nobias", xshape=[2, 4, 2, 5, 6], wshape=(6, 2, 1, 3, 3), group=2,
+         bias=False, pads=[2, 1, 0, 1, 1, 2])
 
     # BatchNormalization on rank 5: folded into the 3-D Conv it follows, and
     # on its own (after a Relu)
