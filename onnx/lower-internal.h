@@ -61,16 +61,18 @@ struct lower {
  * an error naming the node, the attribute and the range. */
 int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_node *mn);
 
-/* What decides a Conv's or Gemm's int8 weights beside its IR node
- * (dnnq_lower_wcache): a BatchNormalization folded in, the column
- * permutation of a flattened input (struct lval's perm), the options. */
+/* What decides a Conv's or Gemm's weights beside its IR node and its
+ * precision (dnnq_lower_wcache): a BatchNormalization folded in, the
+ * column permutation of a flattened input (struct lval's perm), the
+ * options. */
 struct wkey {
 	bool bn, perm, per_channel, symmetric;
 	int64_t pc, ph, pw;
 };
 
-/* The weight tensor IR node j's (unit's) key k gave before, or NULL (no
- * cache, or not yet, or another key). */
+/* The weight tensor IR node j's (unit's) key k gave before at L's
+ * precision (int8 or fp32), or NULL (no cache, or not yet, or another
+ * key). */
 const struct dnnq_qtensor *wcache_find(const struct lower *L, size_t j, const struct wkey *k);
 /* A copy of model tensor id, for IR node j and key k (no cache: nothing). */
 int wcache_put(struct lower *L, size_t j, const struct wkey *k, int id);

@@ -312,8 +312,8 @@ static struct dnnq_model_node *fused_node(struct lower *L, size_t j, enum dnnq_n
 		wid = *share;
 	} else {
 		model_name(nm, name, ":weight");
-		wid = L->fp32 ? add_f32_tensor(L, nm, w, rows * cols)
-		    : cached  ? add_tensor_copy(L, nm, cached)
+		wid = cached  ? add_tensor_copy(L, nm, cached)
+		    : L->fp32 ? add_f32_tensor(L, nm, w, rows * cols)
 		              : add_weight_tensor(L, nm, w, rows, cols, ndim, dims);
 		if (!cached && wid >= 0 && (*rc = wcache_put(L, j, k, wid)))
 			return NULL;

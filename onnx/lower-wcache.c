@@ -4,7 +4,11 @@
  * once per trial, each trial changing one unit's precision: without the
  * cache every Conv and Gemm copies, folds, transposes and quantizes its
  * float weights again each time, more than the trial's engine run on
- * ResNet-18. An entry is exact: the same IR node and key give the same
+ * ResNet-18. A node's fp32 weights (folded and transposed the same way)
+ * are kept beside its int8 ones: the SQNR floor's trials lower models
+ * that are fp32 but for one unit, where copying, folding and transposing
+ * every float weight again was most of a trial (efficientnet_v2_s). An
+ * entry is exact: the same IR node, precision and key give the same
  * bytes, which same_prefix (onnx/trials.c) also checks.
  */
 #include <stdlib.h>
@@ -18,13 +22,14 @@ struct dnnq_lower_wcache {
 		bool set;
 		struct wkey key;
 		struct dnnq_qtensor t;
-	} *e;
+	} *e;                         /* 2 per IR node: int8, fp32 */
 };
 
 int dnnq_lower_wcache_create(size_t nnodes, struct dnnq_lower_wcache **out)
 {
 	struct dnnq_lower_wcache *c = calloc(1, sizeof *c);
-	if (c && !(c->e = calloc(nnodes ? nnodes : 1, sizeof *c->e))) {
+	if (c && (nnodes > SIZE_MAX / 2 / sizeof *c->e ||
+	          !(c->e = calloc(nnodes ? 2 * nnodes : 1, sizeof *c->e)))) {
 		free(c);
 		c = NULL;
 	}
@@ -39,7 +44,7 @@ void dnnq_lower_wcache_destroy(struct dnnq_lower_wcache *c)
 {
 	if (!c)
 		return;
-	for (size_t j = 0; j < c->n; j++)
+	for (size_t j = 0; j < 2 * c->n; j++)
 		if (c->e[j].set)
 			dnnq_qtensor_free(&c->e[j].t);
 	free(c->e);
@@ -52,12 +57,17 @@ static bool same_key(const struct wkey *a, const struct wkey *b)
 	       a->symmetric == b->symmetric && a->pc == b->pc && a->ph == b->ph && a->pw == b->pw;
 }
 
+/* IR node j's entry for L's precision, or NULL (no cache, no such node). */
+static struct entry *slot(const struct lower *L, size_t j)
+{
+	struct dnnq_lower_wcache *c = L->o->wcache;
+	return c && j < c->n ? &c->e[2 * j + L->fp32] : NULL;
+}
+
 const struct dnnq_qtensor *wcache_find(const struct lower *L, size_t j, const struct wkey *k)
 {
-	const struct dnnq_lower_wcache *c = L->o->wcache;
-	if (!c || L->fp32 || j >= c->n || !c->e[j].set || !same_key(&c->e[j].key, k))
-		return NULL;
-	return &c->e[j].t;
+	const struct entry *e = slot(L, j);
+	return e && e->set && same_key(&e->key, k) ? &e->t : NULL;
 }
 
 /* dst (initialized, empty) = a copy of src. */
@@ -79,10 +89,9 @@ static int copy_qtensor(struct dnnq_qtensor *dst, const struct dnnq_qtensor *src
 
 int wcache_put(struct lower *L, size_t j, const struct wkey *k, int id)
 {
-	struct dnnq_lower_wcache *c = L->o->wcache;
-	if (!c || L->fp32 || j >= c->n || id < 0)
+	struct entry *e = slot(L, j);
+	if (!e || id < 0)
 		return DNNQ_OK;
-	struct entry *e = &c->e[j];
 	if (e->set)
 		dnnq_qtensor_free(&e->t);
 	dnnq_qtensor_init(&e->t);

@@ -62,19 +62,21 @@ struct dnnq_lower_opts {
 	 * the signature's inputs and outputs), a fifth of a trial's lowering;
 	 * the final lowering keeps it. */
 	bool trial;
-	/* When non-NULL (--precision auto's trials): the int8 weights of the
-	 * Conv and Gemm nodes lowered before with the same options, reused by
-	 * IR node (a trial's lowering otherwise quantizes every weight again:
-	 * most of its cost); see dnnq_lower_wcache_create. */
+	/* When non-NULL (--precision auto's trials): the int8 and fp32
+	 * weights of the Conv and Gemm nodes lowered before with the same
+	 * options, reused by IR node (a trial's lowering otherwise quantizes,
+	 * or folds and transposes, every weight again: most of its cost); see
+	 * dnnq_lower_wcache_create. */
 	struct dnnq_lower_wcache *wcache;
 };
 
-/* A cache of lowered int8 weights, for lowerings of one IR with the same
+/* A cache of lowered weights, for lowerings of one IR with the same
  * options but fp32_nodes (dnnq_lower_opts.wcache). An entry is the s8
- * weight tensor of a Conv or Gemm node quantized from float weights, kept
- * with what decided it (a BatchNormalization folded in, the permutation
- * of a flattened input, the weight options): a lowering that would decide
- * otherwise quantizes afresh. */
+ * weight tensor of a Conv or Gemm node quantized from float weights, or
+ * the node's fp32 weight tensor (two entries per node), kept with what
+ * decided it (a BatchNormalization folded in, the permutation of a
+ * flattened input, the weight options): a lowering that would decide
+ * otherwise makes it afresh. */
 struct dnnq_lower_wcache;
 /* For an IR of nnodes nodes. */
 int dnnq_lower_wcache_create(size_t nnodes, struct dnnq_lower_wcache **out);

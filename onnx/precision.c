@@ -249,17 +249,17 @@ static int by_noise(const void *a, const void *b, void *ctx)
 }
 
 /* fp32[] = choice[] with the first k units of rank[] fp32 too; the
- * trial's SQNR in *db. */
+ * trial's SQNR (run through r) in *db. */
 static int floor_trial(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
                        const enum dnnq_calib_method *method, const struct dnnq_lower_opts *t,
-                       const int32_t *unit, const bool *choice, bool *fp32,
-                       const struct dnnq_precision_unit *u, const size_t *rank, size_t k,
-                       double *db, struct dnnq_diag *diag)
+                       struct dnnq_onnx_trials *r, const int32_t *unit, const bool *choice,
+                       bool *fp32, const struct dnnq_precision_unit *u, const size_t *rank,
+                       size_t k, double *db, struct dnnq_diag *diag)
 {
 	memcpy(fp32, choice, sub->ir->nnodes * sizeof *fp32);
 	for (size_t j = 0; j < k; j++)
 		mark_unit(unit, sub->ir->nnodes, u[rank[j]].head, fp32, true);
-	return dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, db, diag);
+	return trial(sub, co, method, t, r, db, diag);
 }
 
 /* The SQNR floor (po->floor_db): the trials above judge each unit against
@@ -272,9 +272,13 @@ static int floor_trial(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts
  * the fewest of the worst that lift the choice (fp32[], at choice_db) to
  * the floor go fp32, found by a binary search along the ranking. Cost:
  * none while the all-int8 model meets the floor (the common case), else
- * one trial for the choice, one per int8 unit and log2 of their count. */
+ * one trial for the choice, one per int8 unit and log2 of their count,
+ * and one for the all-fp32 baseline: the units' trials, in node order,
+ * each differ from it from their unit on, and run through r from there
+ * (onnx/trials.h), on the buffers of the trial before. */
 static int floor_pass(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
                       const enum dnnq_calib_method *method, const struct dnnq_lower_opts *t,
+                      struct dnnq_onnx_trials *r,
                       const struct dnnq_precision_opts *po, const int32_t *unit,
                       const bool *all, bool *fp32, struct dnnq_precision_unit *u,
                       size_t nunits,
@@ -291,30 +295,35 @@ static int floor_pass(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts 
 		goto out;
 	memcpy(choice, fp32, sub->ir->nnodes * sizeof *choice);
 	double db;
-	if ((rc = dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, &db, diag)) ||
-	    db >= po->floor_db)
+	if ((rc = trial(sub, co, method, t, r, &db, diag)) || db >= po->floor_db)
 		goto out;
 	for (size_t i = 0; i < nunits; i++)
 		if (!u[i].fp32 && u[i].why == DNNQ_PRECISION_WHY_LOSS)
 			rank[m++] = i;
-	*total += m;
-	for (size_t r = m; r > 1; r = (r + 1) / 2)
+	*total += m + (m > 0);
+	for (size_t h = m; h > 1; h = (h + 1) / 2)
 		++*total;
-	for (size_t j = 0; j < m; j++) {
+	for (size_t j = 0; j <= m && m; j++) {
+		/* j == 0: the baseline, every unit with an fp32 form fp32 */
 		for (size_t k = 0; k < sub->ir->nnodes; k++)
 			fp32[k] = choice[k] || all[k];
-		mark_unit(unit, sub->ir->nnodes, u[rank[j]].head, fp32, false);
-		if ((rc = dnnq_onnx_calib_trial(sub, co, method, t, sub->ex, &db, diag)))
+		if (j)
+			mark_unit(unit, sub->ir->nnodes, u[rank[j - 1]].head, fp32, false);
+		if ((rc = trial(sub, co, method, t, r, &db, diag)))
 			goto out;
-		alone[rank[j]] = noise(db);
 		if (progress)
 			progress(ctx, ++*done, *total);
+		if (!j) {
+			dnnq_onnx_trials_keep(r);
+			continue;
+		}
+		alone[rank[j - 1]] = noise(db);
 	}
 	qsort_r(rank, m, sizeof *rank, by_noise, alone);
 	size_t lo = 0, hi = m;          /* choice + rank[0..lo) below the floor, [0..hi) not */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
-		if ((rc = floor_trial(sub, co, method, t, unit, choice, fp32, u, rank, mid, &db,
+		if ((rc = floor_trial(sub, co, method, t, r, unit, choice, fp32, u, rank, mid, &db,
 		                      diag)))
 			goto out;
 		if (db >= po->floor_db)
@@ -421,7 +430,7 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 		rc = pass2(&sub, co, method, &t, &r, po, unit, fp32, *units, *nunits, *base_db, &db,
 		           progress, ctx, &done, &total, diag);
 	if (!rc && po->floor_db > 0 && *base_db < po->floor_db)
-		rc = floor_pass(&sub, co, method, &t, po, unit, all, fp32, *units, *nunits,
+		rc = floor_pass(&sub, co, method, &t, &r, po, unit, all, fp32, *units, *nunits,
 		                progress, ctx, &done, &total, diag);
 out:
 	c->cache_opts = sub.cache_opts;     /* what the shared cache now holds */

@@ -1653,42 +1653,54 @@ START_TEST(models_end_to_end)
 }
 END_TEST
 
-/* tests/onnx/models' fixture name imported at the shape of its
- * calibration samples (*x, the caller frees x->data), and *c those
- * samples run through the reference. */
-static void calibrated_fixture(const char *name, struct array *x, struct dnnq_ir *ir,
-                               struct dnnq_onnx_calib *c)
+/* The fixture ONNX model onnx imported at the shape of its calibration
+ * samples (calib: *x, the caller frees x->data), and *c those samples run
+ * through the reference. */
+static void calibrated_model(const char *onnx, const char *calib, struct array *x,
+                             struct dnnq_ir *ir, struct dnnq_onnx_calib *c)
 {
-	char path[512];
 	struct dnnq_diag d = { "" };
-	snprintf(path, sizeof path, MODELS "/%s.calib.npy", name);
-	load(path, x);
+	load(calib, x);
 	ck_assert_int_eq(x->a.dtype, DNNQ_DTYPE_F32);
 	struct dnnq_onnx_shape shape = { .ndim = (uint32_t)x->a.ndim };
 	for (size_t i = 0; i < x->a.ndim; i++)
 		shape.dims[i] = (int64_t)x->a.shape[i];
 	struct dnnq_onnx_import_opts io = { .samples = &shape, .nsamples = 1 };
-	snprintf(path, sizeof path, MODELS "/%s.onnx", name);
-	import_with(path, &io, ir);
+	import_with(onnx, &io, ir);
 	ck_assert_msg(dnnq_onnx_calib_init(c, ir, 0, &d) == 0, "%s", d.msg);
 	const void *cx[1] = { x->data };
 	ck_assert_msg(dnnq_onnx_calib_add(c, cx, x->a.shape[0], &d) == 0, "%s", d.msg);
+}
+
+/* tests/onnx/models' fixture name, calibrated_model on its samples. */
+static void calibrated_fixture(const char *name, struct array *x, struct dnnq_ir *ir,
+                               struct dnnq_onnx_calib *c)
+{
+	char onnx[512], calib[512];
+	snprintf(onnx, sizeof onnx, MODELS "/%s.onnx", name);
+	snprintf(calib, sizeof calib, MODELS "/%s.calib.npy", name);
+	calibrated_model(onnx, calib, x, ir, c);
 }
 
 /* --precision auto's trials resumed at their first changed node
  * (onnx/trials.h) give the losses, the choice and the all-int8 SQNR of
  * trials run whole, bit for bit, on the fixtures of issue 16 (the ViT's
  * choice takes pass 2; MobileNet's squeeze-excitation branches and
- * HardSwish; the FPN's Resize and Concat), and most trials resume. */
+ * HardSwish; the FPN's Resize and Concat) and on spread.onnx, whose
+ * choice takes the SQNR floor's trials, and most trials resume. */
 START_TEST(precision_trials_resumed)
 {
-	static const char *const names[] = { "vit_tiny", "mobilenet_v3_small", "fpn_tiny" };
+	static const char *const names[] = { "vit_tiny", "mobilenet_v3_small", "fpn_tiny",
+	                                     "spread" };
 	const char *name = names[_i];
 	struct dnnq_diag d = { "" };
 	struct array x;
 	struct dnnq_ir ir;
 	struct dnnq_onnx_calib c;
-	calibrated_fixture(name, &x, &ir, &c);
+	if (!strcmp(name, "spread"))
+		calibrated_model(PREC "/spread.onnx", PREC "/calib_spread.npy", &x, &ir, &c);
+	else
+		calibrated_fixture(name, &x, &ir, &c);
 	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
 	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
 	struct dnnq_diag *refused = calloc(ir.nnodes, sizeof *refused);
@@ -1714,7 +1726,7 @@ START_TEST(precision_trials_resumed)
 	ck_assert_uint_eq(nu[0], nu[1]);
 	ck_assert_msg(!memcmp(&db[0], &db[1], sizeof db[0]), "%s: all int8 %.17g / %.17g dB", name,
 	              db[0], db[1]);
-	size_t measured = 0, fp32_units = 0;
+	size_t measured = 0, fp32_units = 0, floor_units = 0;
 	for (size_t i = 0; i < nu[0]; i++) {
 		const struct dnnq_precision_unit *w = &u[0][i], *r = &u[1][i];
 		ck_assert_int_eq(w->head, r->head);
@@ -1725,8 +1737,11 @@ START_TEST(precision_trials_resumed)
 		              ir.nodes[w->last].name, w->loss_db, r->loss_db);
 		measured += w->why == DNNQ_PRECISION_WHY_LOSS;
 		fp32_units += w->fp32 && w->why == DNNQ_PRECISION_WHY_LOSS;
+		floor_units += w->why == DNNQ_PRECISION_WHY_FLOOR;
 	}
 	ck_assert(!memcmp(fp32[0], fp32[1], ir.nnodes * sizeof **fp32));
+	ck_assert_msg((floor_units > 0) == !strcmp(name, "spread"), "%s: %zu units fp32 for the "
+	              "floor", name, floor_units);
 	ck_assert_uint_eq(cost[0].trials, cost[1].trials);
 	ck_assert_uint_eq(cost[0].resumed, 0);
 	ck_assert_uint_eq(cost[0].nodes_run, cost[0].nodes_all);
@@ -2272,7 +2287,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_precision_bounded);
 	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_test(tc, tools_colliding_output_names);
-	tcase_add_loop_test(tc, precision_trials_resumed, 0, 3);
+	tcase_add_loop_test(tc, precision_trials_resumed, 0, 4);
 	tcase_add_test(tc, eval_sqnr_threads);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, nlp_token_ids);
