@@ -44,6 +44,8 @@ struct msdef {
 	uint16_t min_in, max_in;
 	uint8_t first, nq, ys;
 	int (*fn)(struct ms *s);    /* imports it */
+	const char *attrs;          /* its attributes, " name name ... "
+	                             * (NULL: the standard operator's checks) */
 };
 
 /* One contrib node being imported. */
@@ -58,17 +60,21 @@ static int expand(struct ms *s);
 static int fused(struct ms *s);
 
 static const struct msdef MS[] = {
-	{ "QLinearAdd", "Add", 7, 8, 0, 2, 6, expand },
-	{ "QLinearMul", "Mul", 7, 8, 0, 2, 6, expand },
-	{ "QLinearSigmoid", "Sigmoid", 4, 5, 0, 1, 3, expand },
-	{ "QLinearLeakyRelu", "LeakyRelu", 4, 5, 0, 1, 3, expand },
-	{ "QLinearGlobalAveragePool", "GlobalAveragePool", 5, 5, 0, 1, 3, expand },
-	{ "QLinearAveragePool", "AveragePool", 4, 5, 0, 1, 3, expand },
-	{ "QLinearSoftmax", "Softmax", 5, 5, 0, 1, 3, expand },
-	{ "QLinearConcat", "Concat", 5, IMP_MAX_NODE_INPUTS, 2, 0, 0, expand },
-	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand },
-	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused },
-	{ "FusedGemm", "Gemm", 2, 3, 0, 0, 0, fused },
+	{ "QLinearAdd", "Add", 7, 8, 0, 2, 6, expand, " " },
+	{ "QLinearMul", "Mul", 7, 8, 0, 2, 6, expand, " " },
+	{ "QLinearSigmoid", "Sigmoid", 4, 5, 0, 1, 3, expand, " " },
+	{ "QLinearLeakyRelu", "LeakyRelu", 4, 5, 0, 1, 3, expand, " alpha " },
+	{ "QLinearGlobalAveragePool", "GlobalAveragePool", 5, 5, 0, 1, 3, expand,
+	  " channels_last " },
+	{ "QLinearAveragePool", "AveragePool", 4, 5, 0, 1, 3, expand,
+	  " auto_pad ceil_mode channels_last count_include_pad kernel_shape pads strides " },
+	{ "QLinearSoftmax", "Softmax", 5, 5, 0, 1, 3, expand, " axis opset " },
+	{ "QLinearConcat", "Concat", 5, IMP_MAX_NODE_INPUTS, 2, 0, 0, expand, " axis " },
+	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand, " alpha transA transB " },
+	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused, " auto_pad dilations group kernel_shape pads "
+	  "strides activation activation_params " },
+	{ "FusedGemm", "Gemm", 2, 3, 0, 0, 0, fused, " alpha beta transA transB activation "
+	  "activation_alpha activation_beta activation_gamma " },
 };
 
 static const char *in_name(const struct ms *s, size_t i)
@@ -173,14 +179,35 @@ static int dequantize(struct ms *s, const char *what, const char *const in[3], i
 
 /* Operand k's DequantizeLinear (NAME:dqK; inputs at p: x, scale, [zero
  * point]). */
-static int operand(struct ms *s, size_t k, size_t p, int64_t axis, const char **v)
+/* Inputs i and i + 1 (a scale and its zero point, "": absent) hold one
+ * value each, as ONNX Runtime requires of all but QGemm's B's. */
+static int one_value(struct ms *s, size_t i)
+{
+	for (size_t k = i; k < i + 2 && *in_name(s, k); k++) {
+		int32_t id = imp_lookup(s->c->m, in_name(s, k), s->c->who);
+		if (id < 0)
+			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		size_t n = dnnq_ir_numel(&s->c->m->ir->values[id], 1);
+		if (n != 1)
+			return bad(s->c, DNNQ_E_SHAPE, "input %zu '%.80s' holds %zu values: a %s of "
+			           "one value expected", k, in_name(s, k), n,
+			           k == i ? "scale" : "zero point");
+	}
+	return 0;
+}
+
+/* Operand k's DequantizeLinear (NAME:dqK; inputs at p: x, scale, [zero
+ * point]); per axis `axis` (QGemm's B: per_axis) or of one scale. */
+static int operand(struct ms *s, size_t k, size_t p, int64_t axis, bool per_axis,
+                   const char **v)
 {
 	char what[24];
 	snprintf(what, sizeof what, "dq%zu", k);
 	const char *in[3] = { in_name(s, p), in_name(s, p + 1), in_name(s, p + 2) };
 	if (!*in[0] || !*in[1])
 		return bad(s->c, DNNQ_E_FORMAT, "input %zu is missing", *in[0] ? p + 1 : p);
-	return dequantize(s, what, in, axis, v);
+	int rc = per_axis ? 0 : one_value(s, p + 1);
+	return rc ? rc : dequantize(s, what, in, axis, v);
 }
 
 /* A constant scale value (F32, one element when `scalar`) of the model:
@@ -334,12 +361,15 @@ static int expand(struct ms *s)
 	if (gemm && *ys && !*yz)
 		return bad(c, DNNQ_E_UNSUPPORTED, "y_scale without y_zero_point (ONNX Runtime's float "
 		           "output divided by y_scale)");
+	if (*ys && (rc = one_value(s, d->ys)))
+		return rc;
 	size_t nq = d->nq ? d->nq : (np->n_input - d->first) / 3;
 	const char **fin = calloc(nq + 1, sizeof *fin);
 	if (!fin)
 		return DNNQ_E_NOMEM;
 	for (size_t k = 0; !rc && k < nq; k++)
-		rc = operand(s, k, d->first + 3 * k, gemm && k == 1 && !trans_b ? 1 : 0, &fin[k]);
+		rc = operand(s, k, d->first + 3 * k, gemm && k == 1 && !trans_b ? 1 : 0,
+		             gemm && k == 1, &fin[k]);
 	size_t nf = nq;
 	if (!rc && gemm && *in_name(s, 6))
 		rc = gemm_bias(s, alpha, &fin[nf++]);
@@ -382,7 +412,12 @@ static int act_params(struct ms *s, const struct act *a, float p[2])
 	for (int k = 0; k < 2; k++)
 		p[k] = a->def[k];
 	if (strcmp(s->d->op, "Gemm")) {
-		for (size_t k = 0; ap && k < ap->n_floats && k < 2; k++)
+		/* ONNX Runtime takes exactly the activation's parameters */
+		size_t want = (a->p[0] != NULL) + (a->p[1] != NULL), have = ap ? ap->n_floats : 0;
+		if (have != want)
+			return bad(c, DNNQ_E_FORMAT, "attribute 'activation_params': %zu values, %s "
+			           "takes %zu", have, a->name, want);
+		for (size_t k = 0; k < want; k++)
 			p[k] = ap->floats[k];
 	} else if (!(rc = a_float(c, "activation_alpha", p[0], &p[0]))) {
 		rc = a_float(c, "activation_beta", p[1], &p[1]);
@@ -448,7 +483,7 @@ static int fused(struct ms *s)
 /* ---- MaxPool of a quantized tensor ---- */
 
 static int maxpool(struct ms *s);
-static const struct msdef MAXPOOL = { "MaxPool", "MaxPool", 1, 1, 0, 1, 0, maxpool };
+static const struct msdef MAXPOOL = { "MaxPool", "MaxPool", 1, 1, 0, 1, 0, maxpool, NULL };
 
 /* The names of the scale and zero point ("": none) value x was quantized
  * with by the node producing it (through reshapes): a QuantizeLinear's, a
@@ -526,6 +561,17 @@ int imp_ms(struct nctx *c)
 		    "QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, QLinearSigmoid and "
 		    "QLinearSoftmax");
 		return imp_outputs_unknown(c);
+	}
+	for (size_t i = 0; d->attrs && i < c->np->n_attribute; i++) {
+		const char *a = c->np->attribute[i] ? S(c->np->attribute[i]->name) : "";
+		char word[80];
+		snprintf(word, sizeof word, " %.60s ", a);
+		if (!*a || !strstr(d->attrs, word)) {
+			int n = (int)strlen(d->attrs) - 2;
+			bad(c, DNNQ_E_FORMAT, "attribute '%.60s' is not one of %s's (%.*s)", a, d->name,
+			    n > 0 ? n : 4, n > 0 ? d->attrs + 1 : "none");
+			return imp_outputs_unknown(c);
+		}
 	}
 	struct ms s = { .c = c, .d = d };
 	int rc = d->fn(&s);

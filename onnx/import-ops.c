@@ -30,7 +30,7 @@ const char *imp_node_name(struct imp *m, size_t i, char buf[128])
 {
 	const Onnx__NodeProto *np = i < m->g->n_node ? m->g->node[i] : NULL;
 	if (np && np->name && *np->name)
-		snprintf(buf, 128, "%.120s", np->name);
+		dnnq_ir_node_name(buf, np->name);
 	else
 		snprintf(buf, 128, "%.100s#%zu", np ? S(np->op_type) : "", i);
 	return buf;
@@ -3986,7 +3986,7 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	if (index < m->g->n_node && np == m->g->node[index])
 		imp_node_name(m, index, c.name);
 	else
-		snprintf(c.name, sizeof c.name, "%.120s", S(np->name));
+		dnnq_ir_node_name(c.name, S(np->name));
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
 	if (!strcmp(dom, "com.microsoft") || imp_ms_pools_q8(&c))

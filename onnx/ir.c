@@ -1,7 +1,9 @@
 /*
  * onnx/ir.c — the IR's small helpers (onnx/ir.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "onnx/ir.h"
 
@@ -49,6 +51,20 @@ int32_t *dnnq_ir_readers(const struct dnnq_ir *ir)
 bool dnnq_ir_matmul_is_gemm(const struct dnnq_ir_value *a, const struct dnnq_ir_value *b)
 {
 	return b->data && b->ndim == 2 && a->batched && a->ndim >= 2 && a->ndim != 4;
+}
+
+void dnnq_ir_node_name(char *buf, const char *name)
+{
+	size_t n = strlen(name);
+	if (n <= DNNQ_IR_NODE_NAME_MAX) {
+		memcpy(buf, name, n + 1);
+		return;
+	}
+	uint32_t h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(buf, DNNQ_IR_NODE_NAME_MAX + 8, "%.*s~%08x", DNNQ_IR_NODE_NAME_MAX - 9, name,
+	         (unsigned)h);
 }
 
 size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch)

@@ -224,6 +224,13 @@ int32_t *dnnq_ir_readers(const struct dnnq_ir *ir);
 bool dnnq_ir_matmul_is_gemm(const struct dnnq_ir_value *a, const struct dnnq_ir_value *b);
 /* Elements of a value with the batch as given (batched values), or as stored. */
 size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch);
+
+/* A node's name as the IR holds it (buf: DNNQ_IR_NODE_NAME_MAX + 8 bytes):
+ * the ONNX name itself when it has at most DNNQ_IR_NODE_NAME_MAX bytes, else
+ * its first 111 bytes, '~' and 8 hex digits of an FNV-1a hash of the whole,
+ * so that two long names alike in their first bytes stay two names. */
+#define DNNQ_IR_NODE_NAME_MAX 120
+void dnnq_ir_node_name(char *buf, const char *name);
 size_t dnnq_ir_dtype_size(enum dnnq_ir_dtype dt);
 const char *dnnq_ir_op_name(enum dnnq_ir_op op);
 const char *dnnq_ir_dtype_name(enum dnnq_ir_dtype dt);

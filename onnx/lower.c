@@ -1348,13 +1348,14 @@ int dnnq_onnx_lower(const struct dnnq_ir *ir, const struct dnnq_lower_opts *o,
 	return rc;
 }
 
-/* Whether name names IR node n: its name, the ONNX name it was cut from
- * (the importer keeps 120 bytes) or the lowered node's (the report's,
- * shortened with a hash of the whole: model_name). */
+/* Whether name names IR node n: its name, the ONNX name it was shortened
+ * from (dnnq_ir_node_name) or the lowered node's (the report's, shortened
+ * with a hash of the whole: model_name). */
 static bool names_node(const struct dnnq_ir_node *n, const char *name)
 {
-	size_t len = strlen(n->name);
-	if (!strcmp(n->name, name) || (len >= 120 && !strncmp(n->name, name, len)))
+	char ir[DNNQ_IR_NODE_NAME_MAX + 8];
+	dnnq_ir_node_name(ir, name);
+	if (!strcmp(n->name, name) || !strcmp(n->name, ir))
 		return true;
 	char lowered[DNNQ_MODEL_NAME_MAX];
 	model_name(lowered, n->name, "");

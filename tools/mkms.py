@@ -258,13 +258,16 @@ def refused(c):
     a FusedConv of an activation it does not know,
     QLinearAdd of the default domain (no such standard operator), a node of
     an unknown domain, a QLinearAdd without its output's scale and a
-    QLinearConcat whose operands are not triples; last a good QLinearAdd
-    whose import goes on."""
+    QLinearConcat whose operands are not triples, a QGemm with Gemm's beta
+    (no attribute of QGemm), a QLinearAdd of 4 scales for its B (ONNX
+    Runtime takes one), a FusedConv LeakyRelu without its activation_params;
+    last a good QLinearAdd whose import goes on."""
     import onnx
     from onnx import TensorProto
     h = c.h
     t = TensorProto.UINT8
-    inits = [scalar("s", 0.1), scalar("z", 128, False)]
+    inits = [scalar("s", 0.1), scalar("z", 128, False),
+             h.make_tensor("s4", TensorProto.FLOAT, [4], [0.1, 0.2, 0.3, 0.4])]
     q = ["x", "s", "z"]
     nodes = [
         h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
@@ -275,6 +278,12 @@ def refused(c):
         h.make_node("QLinearAdd", q + q + ["", "z"], ["e"], "no_scale", domain="com.microsoft"),
         h.make_node("QLinearConcat", ["s", "z", "x", "s"], ["f"], "bad_concat",
                     domain="com.microsoft", axis=1),
+        h.make_node("QGemm", q + q + ["", "s", "z"], ["g"], "qgemm_beta", domain="com.microsoft",
+                    beta=0.5),
+        h.make_node("QLinearAdd", q + ["x", "s4", "z", "s", "z"], ["v"], "scales4",
+                    domain="com.microsoft"),
+        h.make_node("FusedConv", ["x", "x"], ["a3"], "fused_leaky", domain="com.microsoft",
+                    activation="LeakyRelu"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],

@@ -1410,6 +1410,16 @@ def fp32_cases(c):
     c.add("conv_dead_channel", "fp32", [node("Conv", ["x", "W", "B"], ["y"])],
           [("x", u(r, X, 0, 1))], {"W": w, "B": b}, ["y"])
 
+    # two nodes whose names agree in their first 150 bytes (a deep module
+    # path of a torch export): two nodes in the .dnnq, not a name used twice
+    deep = "/model/" + "blocks.0/" * 16
+    r = c.rng("long_node_names")
+    c.add("long_node_names", "fp32",
+          [helper.make_node("Conv", ["x", "W1"], ["h"], name=deep + "conv1"),
+           helper.make_node("Conv", ["h", "W2"], ["y"], name=deep + "conv2")],
+          [("x", u(r, X, 0, 1))], {"W1": nrm(r, (4, 3, 1, 1)), "W2": nrm(r, (2, 4, 1, 1))},
+          ["y"])
+
     # two outputs whose names agree in their first 70 bytes (openWakeWord
     # names an output after a JSON string): distinct in the .dnnq too
     long = "o" * 70
