@@ -198,18 +198,20 @@ int dnnq_node_set_sums(struct gnode *n, bool on)
 
 #define BERR(rc, ...) dnnq_op_build_err(b, diag, rc, __VA_ARGS__)
 
-/* The cache key of conv n's packed weights: its name, or when other
- * convs read its weight tensor (b->shared), the tensor's with its groups,
- * kernel and 16-bit accumulation (the operators check the rest: n, k,
- * the layout's size). */
+/* The cache key of conv n's packed weights: "n/" and its name, or when
+ * other convs read its weight tensor (b->shared), "t/" and the tensor's
+ * with its groups, kernel and 16-bit accumulation (the operators check the
+ * rest: n, k, the layout's size). The prefixes keep the two apart whatever
+ * a file names its nodes. */
 static const char *conv_key(struct dnnq_op_build *b, const struct dnnq_model_node *n)
 {
 	if (!b->shared || n->weight < 0 || (size_t)n->weight >= b->m->ntensors ||
 	    !b->shared[n->weight])
-		return n->name;
-	snprintf(b->key, sizeof b->key, "%s#%d/g%u/%ux%u/a%u.%u.%u", b->m->tensors[n->weight].name,
-	         n->weight, n->groups, n->kernel[0], n->kernel[1], n->acc16, n->acc16_nbits,
-	         n->acc16_spill);
+		snprintf(b->key, sizeof b->key, "n/%s", n->name);
+	else
+		snprintf(b->key, sizeof b->key, "t/%s#%d/g%u/%ux%u/a%u.%u.%u",
+		         b->m->tensors[n->weight].name, n->weight, n->groups, n->kernel[0],
+		         n->kernel[1], n->acc16, n->acc16_nbits, n->acc16_spill);
 	return b->key;
 }
 

@@ -3201,9 +3201,15 @@ enum {
 static int pad_depth(struct nctx *c, int32_t stacked, const int64_t *y, int32_t bias_id,
                      int32_t *pad, int64_t od, bool batched)
 {
-	const int64_t one[4] = { y[0], 1, 1, 1 }, M = y[1], hw = y[2] * y[3];
+	const int64_t one[4] = { y[0], 1, 1, 1 }, M = y[1];
 	char sfx[48];
 	int rc;
+	size_t n;
+	if (M < 0 || y[2] < 0 || y[3] < 0 || !dnnq_mul_size((size_t)M, (size_t)y[2], &n) ||
+	    !dnnq_mul_size(n, (size_t)y[3], &n) || n > IMP_MAX_NUMEL)
+		return bad(c, DNNQ_E_SHAPE, "output [N, %lld, %lld, %lld] a depth: more than 2^31 "
+		           "elements", (long long)M, (long long)y[2], (long long)y[3]);
+	const int64_t hw = y[2] * y[3];
 	if (*pad < 0) {
 		const float *b = bias_id >= 0 ? c->m->ir->values[bias_id].data : NULL;
 		float *f;

@@ -1316,6 +1316,16 @@ START_TEST(more_unsupported)
 	mb_node(b, "Conv", "deep", "x,W", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'deep' (Conv): 5000 output depths: a 3-D "
 	          "convolution is imported as a 2-D one per depth, at most 4096");
+	/* an output depth in the padding is the bias over H' x W': their
+	 * product is checked before the constant is made (2^62 wrapped the
+	 * byte count: a heap overflow in the review of 00eceb4) */
+	int64_t x1[5] = { BATCH, 1, 1, 1, 1 }, huge = (int64_t)1 << 30;
+	b = io_model(13, "x", F, 5, x1);
+	mb_init(b, "W", F, 5, w1, (float[1]){ 1 });
+	at_ints(b, mb_node(b, "Conv", "wide", "x,W", "y"), "pads", 6,
+	        (int64_t[6]){ 1, huge, huge, 0, huge - 1, huge - 1 });
+	imp_fails(b, DNNQ_E_SHAPE, "node 'wide' (Conv): output [N, 1, 2147483648, 2147483648] a "
+	          "depth: more than 2^31 elements");
 	b = io_model(13, "x", F, 3, xd);
 	mb_init(b, "W", F, 4, wd, (float[18]){ 0 });
 	mb_node(b, "Conv", "c1d", "x,W", "y");
