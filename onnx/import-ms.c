@@ -4,7 +4,9 @@
  * format (quantize_static(quant_format=QOperator): the ONNX Model Zoo's
  * *-int8 models): QLinearAdd, QLinearMul, QLinearSigmoid,
  * QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool,
- * QLinearSoftmax, QLinearConcat and QGemm.
+ * QLinearSoftmax, QLinearConcat and QGemm; and the standard operators the
+ * format runs on the quantized tensor itself (MaxPool, Transpose,
+ * DepthToSpace, SpaceToDepth, Resize of a uint8 / int8 tensor).
  *
  * Each is the QDQ form its definition spells: DequantizeLinear of every
  * quantized input, the standard float operator, QuantizeLinear at the
@@ -56,7 +58,13 @@ struct ms {
 
 static int expand(struct ms *s);
 static int fused(struct ms *s);
+static int direct(struct ms *s);
 
+/* The contrib operators (domain com.microsoft), then the standard ones
+ * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
+ * they only move or select values (MaxPool takes a maximum of them); input
+ * 0 the tensor, the others (Resize's roi, scales, sizes) as the standard
+ * operator reads them. */
 static const struct msdef MS[] = {
 	{ "QLinearAdd", "Add", 7, 8, 0, 2, 6, expand },
 	{ "QLinearMul", "Mul", 7, 8, 0, 2, 6, expand },
@@ -69,6 +77,11 @@ static const struct msdef MS[] = {
 	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand },
 	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused },
 	{ "FusedGemm", "Gemm", 2, 3, 0, 0, 0, fused },
+	{ "MaxPool", "MaxPool", 1, 1, 0, 1, 0, direct },
+	{ "Transpose", "Transpose", 1, 1, 0, 1, 0, direct },
+	{ "DepthToSpace", "DepthToSpace", 1, 1, 0, 1, 0, direct },
+	{ "SpaceToDepth", "SpaceToDepth", 1, 1, 0, 1, 0, direct },
+	{ "Resize", "Resize", 1, 4, 0, 1, 0, direct },
 };
 
 static const char *in_name(const struct ms *s, size_t i)
@@ -445,10 +458,8 @@ static int fused(struct ms *s)
 	return rc;
 }
 
-/* ---- MaxPool of a quantized tensor ---- */
+/* ---- standard operators on a quantized tensor ---- */
 
-static int maxpool(struct ms *s);
-static const struct msdef MAXPOOL = { "MaxPool", "MaxPool", 1, 1, 0, 1, 0, maxpool };
 
 /* The names of the scale and zero point ("": none) value x was quantized
  * with by the node producing it (through reshapes): a QuantizeLinear's, a
@@ -476,50 +487,73 @@ static int producer_params(struct ms *s, const char *x, const char *out[2])
 		e = v >= 0 ? imp_find(m, out[k]) : NULL;
 		bool named = e && e->kind == IMP_VALUE && e->idx == v;
 		if (k ? v >= 0 && !named : !named)
-			return bad(s->c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is quantized: only the "
-			           "output of a QuantizeLinear, QLinearConv or QLinearMatMul (through "
-			           "reshapes) is pooled, at their scale and zero point", x);
+			return bad(s->c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is uint8 / int8: only "
+			           "the output of a QuantizeLinear, QLinearConv or QLinearMatMul "
+			           "(through reshapes) is %s, at their scale and zero point", x,
+			           s->d->op[0] == 'M' ? "pooled" : "moved");
 	}
 	return 0;
 }
 
-/* MaxPool of a uint8 / int8 tensor, as ONNX Runtime's QOperator format
- * pools the quantized tensor itself: dequantized at the parameters its
- * producer quantized it with, pooled, quantized back (exact: a maximum of
- * the same codes). */
-static int maxpool(struct ms *s)
+/* A direct operator of a uint8 / int8 tensor, as ONNX Runtime's QOperator
+ * format runs it on the quantized tensor itself: dequantized at the
+ * parameters its producer quantized it with (NAME:dq0), the float operator
+ * (NAME), quantized back (NAME:q); exact: the same codes moved, selected
+ * or (MaxPool) their maximum taken. */
+static int direct(struct ms *s)
 {
 	struct nctx *c = s->c;
-	if (c->np->n_input != 1 || c->np->n_output != 1)
+	const struct msdef *d = s->d;
+	size_t n = c->np->n_input;
+	if (n < d->min_in || n > d->max_in || c->np->n_output != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "%zu inputs, %zu outputs of a uint8 / int8 "
-		           "MaxPool: 1 and 1 (no Indices) supported", c->np->n_input,
-		           c->np->n_output);
-	const char *x = in_name(s, 0), *p[2], *v, *f;
-	int rc = producer_params(s, x, p);
+		           "%s: %u to %u and 1%s supported", n, c->np->n_output, d->op, d->min_in,
+		           d->max_in, d->op[0] == 'M' ? " (no Indices)" : "");
+	char mode[16];
+	int rc = a_str(c, "mode", "nearest", mode, sizeof mode);
+	if (rc)
+		return rc;
+	if (!strcmp(d->op, "Resize") && strcmp(mode, "nearest"))
+		return bad(c, DNNQ_E_UNSUPPORTED, "mode '%s' of a uint8 / int8 Resize: nearest "
+		           "supported (ONNX Runtime interpolates the codes its own way)", mode);
+	const char *x = in_name(s, 0), *p[2], *fin[4], *f;
+	rc = producer_params(s, x, p);
 	const char *in[3] = { x, p[0], p[1] };
-	if (rc || (rc = dequantize(s, "dq0", in, 1, &v)) || (rc = made_name(s, "f", &f)) ||
-	    (rc = float_op(s, &v, 1, false, c->m->opset, f)))
+	for (size_t i = 1; i < n; i++)
+		fin[i] = in_name(s, i);
+	if (rc || (rc = dequantize(s, "dq0", in, 1, &fin[0])) || (rc = made_name(s, "f", &f)) ||
+	    (rc = float_op(s, fin, n, false, c->m->opset, f)))
 		return rc;
 	in[0] = f;
 	return quantize(s, in, x, "q", S(c->np->output[0]));
 }
 
-bool imp_ms_pools_q8(struct nctx *c)
+/* The definition of node c: a contrib operator's (domain com.microsoft),
+ * or a direct operator's of a uint8 / int8 input 0 (the default domain);
+ * NULL for any other. */
+static const struct msdef *find_def(struct nctx *c)
 {
 	const char *dom = S(c->np->domain);
 	const struct imp_name *e = c->np->n_input ? imp_find(c->m, S(c->np->input[0])) : NULL;
-	return (!*dom || !strcmp(dom, "ai.onnx")) && !strcmp(S(c->np->op_type), "MaxPool") && e &&
-	       e->kind == IMP_VALUE && (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
-	                                c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
+	bool ms = !strcmp(dom, "com.microsoft"),
+	     q8 = (!*dom || !strcmp(dom, "ai.onnx")) && e && e->kind == IMP_VALUE &&
+	          (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
+	           c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
+	for (size_t i = 0; i < sizeof MS / sizeof MS[0]; i++)
+		if (!strcmp(S(c->np->op_type), MS[i].name) && (MS[i].fn == direct ? q8 : ms))
+			return &MS[i];
+	return NULL;
+}
+
+bool imp_ms_direct_q8(struct nctx *c)
+{
+	const struct msdef *d = find_def(c);
+	return d && d->fn == direct;
 }
 
 int imp_ms(struct nctx *c)
 {
-	const char *op = S(c->np->op_type);
-	const struct msdef *d = imp_ms_pools_q8(c) ? &MAXPOOL : NULL;
-	for (size_t i = 0; !d && i < sizeof MS / sizeof MS[0]; i++)
-		if (!strcmp(op, MS[i].name))
-			d = &MS[i];
+	const struct msdef *d = find_def(c);
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
 		    "FusedConv, FusedGemm, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "

@@ -252,19 +252,62 @@ def fused_cases(c, rng):
             h.make_tensor_value_info("y", f, None), inits)
 
 
+def direct_cases(c, rng):
+    """The standard operators ONNX Runtime's QOperator format runs on the
+    uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
+    values on the codes), then Transpose (NHWC), a ShuffleNet channel
+    shuffle (Reshape, Transpose, Reshape), DepthToSpace, SpaceToDepth,
+    Resize (nearest), the quantized output. All `exact`:
+    the same codes moved or selected."""
+    from onnx import numpy_helper
+    h = c.h
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    f32 = lambda name, v: numpy_helper.from_array(np.array(v, np.float32), name)
+    for signed in (False, True):
+        t, _ = q8(signed)
+        sfx = "s8" if signed else "u8"
+        zx, sx = (-3 if signed else 120), 0.05
+        specs = [
+            ("transpose", [2, 4, 5, 6], [("Transpose", [], {"perm": [0, 2, 3, 1]})], []),
+            ("shuffle", [2, 8, 4, 4], [("Reshape", ["g"], {}),
+                                       ("Transpose", [], {"perm": [0, 2, 1, 3, 4]}),
+                                       ("Reshape", ["c"], {})],
+             [i64("g", [0, 2, 4, 4, 4]), i64("c", [0, 8, 4, 4])]),
+            ("depthtospace", [2, 8, 3, 3], [("DepthToSpace", [], {"blocksize": 2,
+                                                                  "mode": "CRD"})], []),
+            ("spacetodepth", [2, 3, 4, 6], [("SpaceToDepth", [], {"blocksize": 2})], []),
+            ("resize_nearest", [2, 3, 4, 5], [("Resize", ["", "sc"], {"mode": "nearest"})],
+             [f32("sc", [1, 1, 2, 2])]),
+        ]
+        for name, shape, ops, inits in specs:
+            x = ((codes(rng, shape, signed).astype(np.float32) - zx) * np.float32(sx))
+            nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["v0"], "quantize")]
+            for k, (op, extra, attrs) in enumerate(ops):
+                out = "y" if k == len(ops) - 1 else "v%d" % (k + 1)
+                nodes.append(h.make_node(op, ["v%d" % k] + extra, [out], "%s%d" % (name, k),
+                                         **attrs))
+            inits = inits + [scalar("xs", sx), scalar("xz", zx, signed)]
+            c.write("direct_%s_%s" % (name, sfx), "exact", nodes,
+                    [h.make_tensor_value_info("x", 1, ["N"] + shape[1:])], [x],
+                    h.make_tensor_value_info("y", t, None), inits)
+
+
 def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
     node named): a com.microsoft operator dnnq does not import (Attention),
     a FusedConv of an activation it does not know,
     QLinearAdd of the default domain (no such standard operator), a node of
     an unknown domain, a QLinearAdd without its output's scale and a
-    QLinearConcat whose operands are not triples; last a good QLinearAdd
+    QLinearConcat whose operands are not triples, a Transpose of a uint8
+    tensor no quantizing node made (the graph input), a linear Resize of a
+    uint8 tensor (ONNX Runtime interpolates the codes); last a good QLinearAdd
     whose import goes on."""
     import onnx
-    from onnx import TensorProto
+    from onnx import TensorProto, numpy_helper
     h = c.h
     t = TensorProto.UINT8
-    inits = [scalar("s", 0.1), scalar("z", 128, False)]
+    inits = [scalar("s", 0.1), scalar("z", 128, False),
+             numpy_helper.from_array(np.array([1, 2], np.float32), "sc")]
     q = ["x", "s", "z"]
     nodes = [
         h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
@@ -275,6 +318,8 @@ def refused(c):
         h.make_node("QLinearAdd", q + q + ["", "z"], ["e"], "no_scale", domain="com.microsoft"),
         h.make_node("QLinearConcat", ["s", "z", "x", "s"], ["f"], "bad_concat",
                     domain="com.microsoft", axis=1),
+        h.make_node("Transpose", ["x"], ["g"], "direct_input", perm=[1, 0]),
+        h.make_node("Resize", ["x", "", "sc"], ["r"], "resize_linear", mode="linear"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],
@@ -471,6 +516,7 @@ def main():
     gemm_cases(c, rng)
     fused_cases(c, rng)
     resnet_qop(c)
+    direct_cases(c, np.random.default_rng(31))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
