@@ -6,7 +6,7 @@
  * QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool,
  * QLinearSoftmax, QLinearConcat and QGemm; and the standard operators the
  * format runs on the quantized tensor itself (MaxPool, Transpose,
- * DepthToSpace, SpaceToDepth, Resize of a uint8 / int8 tensor).
+ * DepthToSpace, SpaceToDepth, Resize, Pad of a uint8 / int8 tensor).
  *
  * Each is the QDQ form its definition spells: DequantizeLinear of every
  * quantized input, the standard float operator, QuantizeLinear at the
@@ -64,7 +64,8 @@ static int direct(struct ms *s);
  * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
  * they only move or select values (MaxPool takes a maximum of them); input
  * 0 the tensor, the others (Resize's roi, scales, sizes) as the standard
- * operator reads them. */
+ * operator reads them; Pad's constant_value a code of the tensor's (the
+ * float constant NAME:pad_value its value). */
 static const struct msdef MS[] = {
 	{ "QLinearAdd", "Add", 7, 8, 0, 2, 6, expand },
 	{ "QLinearMul", "Mul", 7, 8, 0, 2, 6, expand },
@@ -77,11 +78,10 @@ static const struct msdef MS[] = {
 	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand },
 	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused },
 	{ "FusedGemm", "Gemm", 2, 3, 0, 0, 0, fused },
-	{ "MaxPool", "MaxPool", 1, 1, 0, 1, 0, direct },
-	{ "Transpose", "Transpose", 1, 1, 0, 1, 0, direct },
-	{ "DepthToSpace", "DepthToSpace", 1, 1, 0, 1, 0, direct },
-	{ "SpaceToDepth", "SpaceToDepth", 1, 1, 0, 1, 0, direct },
-	{ "Resize", "Resize", 1, 4, 0, 1, 0, direct },
+#define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct }
+	DIRECT("MaxPool", 1, 1), DIRECT("Transpose", 1, 1), DIRECT("DepthToSpace", 1, 1),
+	DIRECT("SpaceToDepth", 1, 1), DIRECT("Resize", 1, 4), DIRECT("Pad", 2, 4),
+#undef DIRECT
 };
 
 static const char *in_name(const struct ms *s, size_t i)
@@ -210,6 +210,28 @@ static int32_t const_scale(struct ms *s, size_t i, bool scalar)
 	return id;
 }
 
+/* A float constant NAME:what of like's shape, made here: its data into
+ * *p (to fill), its name into *name. */
+static int new_f32(struct ms *s, const char *what, const struct dnnq_ir_value *like,
+                   float **p, const char **name)
+{
+	struct imp *m = s->c->m;
+	int rc = imp_const_alloc(m, dnnq_ir_numel(like, 1) * sizeof **p, s->c->who, (void **)p);
+	if (rc)
+		return rc;
+	struct dnnq_ir_value sv = { .dtype = DNNQ_IR_F32, .ndim = like->ndim, .data = *p,
+	                            .producer = -1 };
+	memcpy(sv.dims, like->dims, sizeof sv.dims);
+	int32_t id;
+	if ((rc = made_name(s, what, (const char **)&sv.name)) ||
+	    (id = imp_new_value(m, &sv, true)) < 0) {
+		free(*p);
+		return rc ? rc : DNNQ_E_NOMEM;
+	}
+	*name = sv.name;
+	return imp_add_name(m, sv.name, IMP_VALUE, id) ? DNNQ_E_NOMEM : 0;
+}
+
 /* QGemm's int32 bias C (input 6): DequantizeLinear at scale alpha * a_scale
  * * b_scale (per column when b_scale is), as ONNX Runtime adds it to the
  * accumulator; its output's name into *v. */
@@ -220,27 +242,12 @@ static int gemm_bias(struct ms *s, float alpha, const char **v)
 	if (bs < 0)
 		return bs;
 	const struct dnnq_ir_value *b = &m->ir->values[bs];
-	size_t n = dnnq_ir_numel(b, 1);
-	float *p;
-	int rc = imp_const_alloc(m, n * sizeof *p, s->c->who, (void **)&p);
-	if (rc)
-		return rc;
-	float a = alpha * *(const float *)m->ir->values[as].data;
-	for (size_t i = 0; i < n; i++)
+	float a = alpha * *(const float *)m->ir->values[as].data, *p;
+	const char *in[3] = { in_name(s, 6), "", "" };
+	int rc = new_f32(s, "cscale", b, &p, &in[1]);
+	for (size_t i = 0; !rc && i < dnnq_ir_numel(b, 1); i++)
 		p[i] = a * ((const float *)b->data)[i];
-	struct dnnq_ir_value sv = { .dtype = DNNQ_IR_F32, .ndim = b->ndim, .data = p,
-	                            .producer = -1 };
-	memcpy(sv.dims, b->dims, sizeof sv.dims);
-	int32_t id;
-	if ((rc = made_name(s, "cscale", (const char **)&sv.name)) ||
-	    (id = imp_new_value(m, &sv, true)) < 0) {
-		free(p);
-		return rc ? rc : DNNQ_E_NOMEM;
-	}
-	if (imp_add_name(m, sv.name, IMP_VALUE, id))
-		return DNNQ_E_NOMEM;
-	const char *in[3] = { in_name(s, 6), sv.name, "" };
-	return dequantize(s, "c", in, -1, v);
+	return rc ? rc : dequantize(s, "c", in, -1, v);
 }
 
 static Onnx__AttributeProto perm_attr(int64_t *perm)
@@ -495,6 +502,38 @@ static int producer_params(struct ms *s, const char *x, const char *out[2])
 	return 0;
 }
 
+/* A constant of the model named name, of dtype dt with one element; NULL
+ * when it is not one. */
+static const struct dnnq_ir_value *const_one(struct ms *s, const char *name,
+                                             enum dnnq_ir_dtype dt)
+{
+	int32_t id = imp_lookup(s->c->m, name, s->c->who);
+	const struct dnnq_ir_value *v = id >= 0 ? &s->c->m->ir->values[id] : NULL;
+	return v && v->data && v->dtype == dt && dnnq_ir_numel(v, 1) == 1 ? v : NULL;
+}
+
+/* Pad's constant_value (input 2), a code of the tensor's, as the float
+ * (code - zero point) * scale (NAME:pad_value) at its parameters p. */
+static int pad_value(struct ms *s, const char *const p[2], const char **v)
+{
+	const struct dnnq_ir_value *x = s->c->m->ir->values + imp_find(s->c->m, in_name(s, 0))->idx,
+	                           *code = const_one(s, in_name(s, 2), x->dtype),
+	                           *sc = const_one(s, p[0], DNNQ_IR_F32),
+	                           *zp = *p[1] ? const_one(s, p[1], x->dtype) : NULL;
+	if (!code || !sc || (*p[1] && !zp))
+		return bad(s->c, DNNQ_E_UNSUPPORTED, "input 2 '%.80s': a uint8 / int8 Pad needs a "
+		           "constant constant_value of the tensor's type and a constant scale and "
+		           "zero point of one value", in_name(s, 2));
+	bool s8 = x->dtype == DNNQ_IR_S8;
+	int32_t c = s8 ? *(const int8_t *)code->data : *(const uint8_t *)code->data,
+	        z = !zp ? 0 : s8 ? *(const int8_t *)zp->data : *(const uint8_t *)zp->data;
+	float *f;
+	int rc = new_f32(s, "pad_value", code, &f, v);
+	if (!rc)
+		*f = (float)(c - z) * *(const float *)sc->data;
+	return rc;
+}
+
 /* A direct operator of a uint8 / int8 tensor, as ONNX Runtime's QOperator
  * format runs it on the quantized tensor itself: dequantized at the
  * parameters its producer quantized it with (NAME:dq0), the float operator
@@ -509,20 +548,26 @@ static int direct(struct ms *s)
 		return bad(c, DNNQ_E_UNSUPPORTED, "%zu inputs, %zu outputs of a uint8 / int8 "
 		           "%s: %u to %u and 1%s supported", n, c->np->n_output, d->op, d->min_in,
 		           d->max_in, d->op[0] == 'M' ? " (no Indices)" : "");
+	bool pad = !strcmp(d->op, "Pad");
 	char mode[16];
-	int rc = a_str(c, "mode", "nearest", mode, sizeof mode);
+	int rc = a_str(c, "mode", pad ? "constant" : "nearest", mode, sizeof mode);
 	if (rc)
 		return rc;
 	if (!strcmp(d->op, "Resize") && strcmp(mode, "nearest"))
 		return bad(c, DNNQ_E_UNSUPPORTED, "mode '%s' of a uint8 / int8 Resize: nearest "
 		           "supported (ONNX Runtime interpolates the codes its own way)", mode);
+	if (pad && !strcmp(mode, "constant") && !*in_name(s, 2))
+		return bad(c, DNNQ_E_UNSUPPORTED, "a uint8 / int8 Pad of mode constant without "
+		           "input 2 (constant_value; ONNX Runtime's quantizer gives the zero point)");
 	const char *x = in_name(s, 0), *p[2], *fin[4], *f;
 	rc = producer_params(s, x, p);
 	const char *in[3] = { x, p[0], p[1] };
 	for (size_t i = 1; i < n; i++)
 		fin[i] = in_name(s, i);
-	if (rc || (rc = dequantize(s, "dq0", in, 1, &fin[0])) || (rc = made_name(s, "f", &f)) ||
-	    (rc = float_op(s, fin, n, false, c->m->opset, f)))
+	if (rc || (rc = dequantize(s, "dq0", in, 1, &fin[0])))
+		return rc;
+	if ((pad && *in_name(s, 2) && (rc = pad_value(s, p, &fin[2]))) ||
+	    (rc = made_name(s, "f", &f)) || (rc = float_op(s, fin, n, false, c->m->opset, f)))
 		return rc;
 	in[0] = f;
 	return quantize(s, in, x, "q", S(c->np->output[0]));

@@ -257,8 +257,8 @@ def direct_cases(c, rng):
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
     values on the codes), then Transpose (NHWC), a ShuffleNet channel
     shuffle (Reshape, Transpose, Reshape), DepthToSpace, SpaceToDepth,
-    Resize (nearest), the quantized output. All `exact`:
-    the same codes moved or selected."""
+    Resize (nearest), Pad (a constant code; reflect), the quantized
+    output. All `exact`: the same codes moved or selected."""
     from onnx import numpy_helper
     h = c.h
     i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
@@ -278,6 +278,10 @@ def direct_cases(c, rng):
             ("spacetodepth", [2, 3, 4, 6], [("SpaceToDepth", [], {"blocksize": 2})], []),
             ("resize_nearest", [2, 3, 4, 5], [("Resize", ["", "sc"], {"mode": "nearest"})],
              [f32("sc", [1, 1, 2, 2])]),
+            ("pad", [2, 3, 4, 5], [("Pad", ["pp", "pv"], {})],
+             [i64("pp", [0, 0, 1, 2, 0, 0, 2, 1]), scalar("pv", 9, signed)]),
+            ("pad_reflect", [2, 3, 4, 5], [("Pad", ["pp"], {"mode": "reflect"})],
+             [i64("pp", [0, 0, 1, 2, 0, 0, 2, 1])]),
         ]
         for name, shape, ops, inits in specs:
             x = ((codes(rng, shape, signed).astype(np.float32) - zx) * np.float32(sx))
@@ -300,14 +304,16 @@ def refused(c):
     an unknown domain, a QLinearAdd without its output's scale and a
     QLinearConcat whose operands are not triples, a Transpose of a uint8
     tensor no quantizing node made (the graph input), a linear Resize of a
-    uint8 tensor (ONNX Runtime interpolates the codes); last a good QLinearAdd
+    uint8 tensor (ONNX Runtime interpolates the codes), a constant Pad of
+    one without its constant_value; last a good QLinearAdd
     whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
     t = TensorProto.UINT8
     inits = [scalar("s", 0.1), scalar("z", 128, False),
-             numpy_helper.from_array(np.array([1, 2], np.float32), "sc")]
+             numpy_helper.from_array(np.array([1, 2], np.float32), "sc"),
+             numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp")]
     q = ["x", "s", "z"]
     nodes = [
         h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
@@ -320,6 +326,7 @@ def refused(c):
                     domain="com.microsoft", axis=1),
         h.make_node("Transpose", ["x"], ["g"], "direct_input", perm=[1, 0]),
         h.make_node("Resize", ["x", "", "sc"], ["r"], "resize_linear", mode="linear"),
+        h.make_node("Pad", ["x", "pp"], ["pd"], "pad_no_value"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],
