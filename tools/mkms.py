@@ -257,7 +257,7 @@ def direct_cases(c, rng):
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
     values on the codes), then Transpose (NHWC), a ShuffleNet channel
     shuffle (Reshape, Transpose, Reshape), DepthToSpace, SpaceToDepth,
-    Resize (nearest), Pad (a constant code; reflect), the quantized
+    Resize (nearest), Pad (a constant code; reflect; edge), the quantized
     output. All `exact`: the same codes moved or selected."""
     from onnx import numpy_helper
     h = c.h
@@ -282,6 +282,8 @@ def direct_cases(c, rng):
              [i64("pp", [0, 0, 1, 2, 0, 0, 2, 1]), scalar("pv", 9, signed)]),
             ("pad_reflect", [2, 3, 4, 5], [("Pad", ["pp"], {"mode": "reflect"})],
              [i64("pp", [0, 0, 1, 2, 0, 0, 2, 1])]),
+            ("pad_edge", [2, 3, 4, 5], [("Pad", ["pp"], {"mode": "edge"})],
+             [i64("pp", [0, 0, 2, 1, 0, 0, 1, 2])]),
         ]
         for name, shape, ops, inits in specs:
             x = ((codes(rng, shape, signed).astype(np.float32) - zx) * np.float32(sx))
