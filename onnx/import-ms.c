@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/op.h"
 #include "onnx/import-int.h"
 
 static const char *S(const char *s)
@@ -468,8 +469,19 @@ static int fused(struct ms *s)
 /* ---- standard operators on a quantized tensor ---- */
 
 
+/* Whether IR node n only moves or selects the values of its input 0 (a
+ * reshape; the engine's Slice, Split, Gather, Expand). */
+static bool moves(const struct dnnq_ir_node *n)
+{
+	static const char *const kinds[] = { "slice", "gather", "expand" };
+	for (size_t i = 0; n->op == DNNQ_IR_ENGINE && i < sizeof kinds / sizeof kinds[0]; i++)
+		if (n->kind == dnnq_op_find(kinds[i])->kind)
+			return true;
+	return n->op == DNNQ_IR_RESHAPE;
+}
+
 /* The names of the scale and zero point ("": none) value x was quantized
- * with by the node producing it (through reshapes): a QuantizeLinear's, a
+ * with by the node producing it (through the nodes that move its values): a QuantizeLinear's, a
  * QLinearConv's or QLinearMatMul's output parameters. */
 static int producer_params(struct ms *s, const char *x, const char *out[2])
 {
@@ -479,7 +491,7 @@ static int producer_params(struct ms *s, const char *x, const char *out[2])
 	const struct dnnq_ir_node *n = NULL;
 	while (id >= 0 && m->ir->values[id].producer >= 0) {
 		n = &m->ir->nodes[m->ir->values[id].producer];
-		if (n->op != DNNQ_IR_RESHAPE)
+		if (!moves(n))
 			break;
 		id = n->inputs[0];
 	}
@@ -496,7 +508,8 @@ static int producer_params(struct ms *s, const char *x, const char *out[2])
 		if (k ? v >= 0 && !named : !named)
 			return bad(s->c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is uint8 / int8: only "
 			           "the output of a QuantizeLinear, QLinearConv or QLinearMatMul "
-			           "(through reshapes) is %s, at their scale and zero point", x,
+			           "(through reshapes, Slice, Split, Gather, Expand) is %s, at their "
+			           "scale and zero point", x,
 			           s->d->op[0] == 'M' ? "pooled" : "moved");
 	}
 	return 0;

@@ -257,8 +257,8 @@ def direct_cases(c, rng):
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
     values on the codes), then Transpose (NHWC), a ShuffleNet channel
     shuffle (Reshape, Transpose, Reshape), DepthToSpace, SpaceToDepth,
-    Resize (nearest), Pad (a constant code; reflect; edge), the quantized
-    output. All `exact`: the same codes moved or selected."""
+    Resize (nearest), Pad (a constant code; reflect; edge), a Transpose after a Slice and a
+    MaxPool after a Gather, the quantized output. All `exact`: the same codes moved or selected."""
     from onnx import numpy_helper
     h = c.h
     i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
@@ -284,6 +284,12 @@ def direct_cases(c, rng):
              [i64("pp", [0, 0, 1, 2, 0, 0, 2, 1])]),
             ("pad_edge", [2, 3, 4, 5], [("Pad", ["pp"], {"mode": "edge"})],
              [i64("pp", [0, 0, 2, 1, 0, 0, 1, 2])]),
+            ("slice_transpose", [2, 6, 4, 5], [("Slice", ["st", "en", "ax"], {}),
+                                               ("Transpose", [], {"perm": [0, 3, 1, 2]})],
+             [i64("st", [1, 0]), i64("en", [5, 3]), i64("ax", [1, 3])]),
+            ("gather_maxpool", [2, 6, 4, 4], [("Gather", ["ix"], {"axis": 1}),
+                                              ("MaxPool", [], {"kernel_shape": [2, 2]})],
+             [i64("ix", [4, 0, 2])]),
         ]
         for name, shape, ops, inits in specs:
             x = ((codes(rng, shape, signed).astype(np.float32) - zx) * np.float32(sx))
