@@ -257,8 +257,9 @@ def direct_cases(c, rng):
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
     values on the codes), then Transpose (NHWC), a ShuffleNet channel
     shuffle (Reshape, Transpose, Reshape), DepthToSpace, SpaceToDepth,
-    Resize (nearest), Pad (a constant code; reflect; edge), a Transpose after a Slice and a
-    MaxPool after a Gather, the quantized output. All `exact`: the same codes moved or selected."""
+    Resize (nearest), Pad (a constant code; reflect; edge), a Transpose
+    after a Slice and a MaxPool after a Gather, the quantized output. All
+    `exact`: the same codes moved or selected."""
     from onnx import numpy_helper
     h = c.h
     i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
@@ -302,6 +303,43 @@ def direct_cases(c, rng):
             c.write("direct_%s_%s" % (name, sfx), "exact", nodes,
                     [h.make_tensor_value_info("x", 1, ["N"] + shape[1:])], [x],
                     h.make_tensor_value_info("y", t, None), inits)
+
+
+def shuffle_qconv_cases(c, rng):
+    """A ShuffleNet unit as the QOperator format lays it out: QuantizeLinear,
+    a 1x1 QLinearConv (int8 weights, int32 bias), the channel shuffle on
+    its quantized output (Reshape, Transpose, Reshape), a second 1x1
+    QLinearConv reading it; uint8 and int8. `exact` (ORT's QLinearConv may
+    round a rare tie the other way: none here)."""
+    from onnx import numpy_helper
+    h = c.h
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    for signed in (False, True):
+        t, _ = q8(signed)
+        zx, z1, z2 = (-3, 4, -6) if signed else (120, 110, 130)
+        x = (codes(rng, [2, 8, 5, 5], signed).astype(np.float32) - zx) * np.float32(0.05)
+        inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("s1", 0.08),
+                 scalar("z1", z1, signed), scalar("s2", 0.1), scalar("z2", z2, signed),
+                 i64("g", [0, 2, 4, 5, 5]), i64("cs", [0, 8, 5, 5])]
+        nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize")]
+        for k, (a, sa, za, y, sy, zy) in enumerate([("xq", "xs", "xz", "c0", "s1", "z1"),
+                                                     ("sh", "s1", "z1", "y", "s2", "z2")]):
+            w = rng.integers(-127, 128, size=(8, 8, 1, 1)).astype(np.int8)
+            b = rng.integers(-2000, 2000, size=8).astype(np.int32)
+            inits += [numpy_helper.from_array(w, "w%d" % k), scalar("ws%d" % k, 0.004),
+                      numpy_helper.from_array(np.array(0, np.int8), "wz%d" % k),
+                      numpy_helper.from_array(b, "b%d" % k)]
+            nodes.append(h.make_node("QLinearConv", [a, sa, za, "w%d" % k, "ws%d" % k,
+                                                     "wz%d" % k, sy, zy, "b%d" % k], [y],
+                                     "conv%d" % k))
+            if not k:
+                nodes += [h.make_node("Reshape", ["c0", "g"], ["r0"], "shuffle_reshape"),
+                          h.make_node("Transpose", ["r0"], ["r1"], "shuffle",
+                                      perm=[0, 2, 1, 3, 4]),
+                          h.make_node("Reshape", ["r1", "cs"], ["sh"], "shuffle_back")]
+        c.write("direct_shuffle_qconv_%s" % ("s8" if signed else "u8"), "exact", nodes,
+                [h.make_tensor_value_info("x", 1, ["N", 8, 5, 5])], [x],
+                h.make_tensor_value_info("y", t, None), inits)
 
 
 def refused(c):
@@ -532,6 +570,7 @@ def main():
     fused_cases(c, rng)
     resnet_qop(c)
     direct_cases(c, np.random.default_rng(31))
+    shuffle_qconv_cases(c, np.random.default_rng(32))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
