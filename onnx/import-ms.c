@@ -19,7 +19,8 @@
  *
  * Names: the float operator is the node's own name NAME (what the lowering
  * names the engine node after), the others NAME:dq0, NAME:dq1, ... (one per
- * quantized input), NAME:c (QGemm's bias), NAME:nchw and NAME:nhwc
+ * quantized input), NAME:c (QGemm's bias), NAME:pad_value (a Pad's
+ * constant_value, a float constant), NAME:nchw and NAME:nhwc
  * (channels_last) and NAME:q; the values between them are named as their
  * nodes (the float operator's NAME:f) and forgotten once the node is in,
  * so they are no names of the model.
