@@ -4,7 +4,8 @@
  * format (quantize_static(quant_format=QOperator): the ONNX Model Zoo's
  * *-int8 models): QLinearAdd, QLinearMul, QLinearSigmoid,
  * QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool,
- * QLinearSoftmax, QLinearConcat and QGemm; and the standard operators the
+ * QLinearSoftmax, QLinearConcat, QGemm and QLinearConv (channels_last 0:
+ * the standard one); and the standard operators the
  * format runs on the quantized tensor itself (MaxPool, Transpose,
  * DepthToSpace, SpaceToDepth, Resize, Pad of a uint8 / int8 tensor).
  *
@@ -61,6 +62,7 @@ struct ms {
 static int expand(struct ms *s);
 static int fused(struct ms *s);
 static int direct(struct ms *s);
+static int same_op(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
  * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
@@ -80,6 +82,7 @@ static const struct msdef MS[] = {
 	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand },
 	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused },
 	{ "FusedGemm", "Gemm", 2, 3, 0, 0, 0, fused },
+	{ "QLinearConv", "QLinearConv", 8, 9, 0, 0, 0, same_op },
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct }
 	DIRECT("MaxPool", 1, 1), DIRECT("Transpose", 1, 1), DIRECT("DepthToSpace", 1, 1),
 	DIRECT("SpaceToDepth", 1, 1), DIRECT("Resize", 1, 4), DIRECT("Pad", 2, 4),
@@ -377,6 +380,26 @@ static int expand(struct ms *s)
 	return rc;
 }
 
+/* A contrib operator that is the standard one of its name when
+ * channels_last is 0 (QLinearConv): imported as that one (NAME). */
+static int same_op(struct ms *s)
+{
+	struct nctx *c = s->c;
+	size_t n = c->np->n_input;
+	int64_t nhwc;
+	int rc = a_int(c, "channels_last", 0, &nhwc);
+	if (rc)
+		return rc;
+	if (nhwc)
+		return bad(c, DNNQ_E_UNSUPPORTED, "channels_last = %lld: 0 supported (the standard "
+		           "%s)", (long long)nhwc, s->d->op);
+	if (n < s->d->min_in || n > s->d->max_in || c->np->n_output != 1)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs, %zu outputs (%u to %u, and 1 expected)", n,
+		           c->np->n_output, s->d->min_in, s->d->max_in);
+	return float_op(s, (const char **)c->np->input, n, false, c->m->opset,
+	                S(c->np->output[0]));
+}
+
 /* ---- ONNX Runtime's float fusions ---- */
 
 /* The activations FusedConv and FusedGemm name, and their parameters'
@@ -616,7 +639,7 @@ int imp_ms(struct nctx *c)
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
 		    "FusedConv, FusedGemm, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
-		    "QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, QLinearSigmoid and "
+		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, QLinearSigmoid and "
 		    "QLinearSoftmax");
 		return imp_outputs_unknown(c);
 	}

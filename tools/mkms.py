@@ -342,6 +342,32 @@ def shuffle_qconv_cases(c, rng):
                 h.make_tensor_value_info("y", t, None), inits)
 
 
+def ms_qlinearconv_cases(c, rng):
+    """QLinearConv of domain com.microsoft (channels_last 0: the standard
+    operator): a 3x3 convolution, pads 1, int8 weights per output channel,
+    int32 bias; uint8 and int8."""
+    from onnx import numpy_helper
+    h = c.h
+    for signed in (False, True):
+        t, _ = q8(signed)
+        zx, zy = (-3, 5) if signed else (120, 100)
+        x = (codes(rng, [2, 4, 6, 6], signed).astype(np.float32) - zx) * np.float32(0.05)
+        w = rng.integers(-127, 128, size=(5, 4, 3, 3)).astype(np.int8)
+        inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("ys", 0.2),
+                 scalar("yz", zy, signed), numpy_helper.from_array(w, "w"),
+                 numpy_helper.from_array(np.linspace(0.002, 0.006, 5).astype(np.float32), "ws"),
+                 numpy_helper.from_array(np.zeros(5, np.int8), "wz"),
+                 numpy_helper.from_array(rng.integers(-3000, 3000, size=5).astype(np.int32),
+                                         "b")]
+        nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
+                 h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
+                             ["y"], "ms_qlinearconv", domain="com.microsoft", pads=[1, 1, 1, 1],
+                             channels_last=0)]
+        c.write("qlinearconv_ms_%s" % ("s8" if signed else "u8"), "exact", nodes,
+                [h.make_tensor_value_info("x", 1, ["N", 4, 6, 6])], [x],
+                h.make_tensor_value_info("y", t, None), inits)
+
+
 def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
     node named): a com.microsoft operator dnnq does not import (Attention),
@@ -351,7 +377,8 @@ def refused(c):
     QLinearConcat whose operands are not triples, a Transpose of a uint8
     tensor no quantizing node made (the graph input), a linear Resize of a
     uint8 tensor (ONNX Runtime interpolates the codes), a constant Pad of
-    one without its constant_value; last a good QLinearAdd
+    one without its constant_value, a channels_last QLinearConv of domain
+    com.microsoft; last a good QLinearAdd
     whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
@@ -373,6 +400,8 @@ def refused(c):
         h.make_node("Transpose", ["x"], ["g"], "direct_input", perm=[1, 0]),
         h.make_node("Resize", ["x", "", "sc"], ["r"], "resize_linear", mode="linear"),
         h.make_node("Pad", ["x", "pp"], ["pd"], "pad_no_value"),
+        h.make_node("QLinearConv", q + ["w", "s", "z"] + ["s", "z"], ["qc"], "conv_nhwc",
+                    domain="com.microsoft", channels_last=1),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],
@@ -571,6 +600,7 @@ def main():
     resnet_qop(c)
     direct_cases(c, np.random.default_rng(31))
     shuffle_qconv_cases(c, np.random.default_rng(32))
+    ms_qlinearconv_cases(c, np.random.default_rng(33))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
