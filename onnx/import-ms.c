@@ -7,7 +7,8 @@
  * QLinearSoftmax, QLinearConcat, QGemm and QLinearConv (channels_last 0:
  * the standard one); and the standard operators the
  * format runs on the quantized tensor itself (MaxPool, Transpose,
- * DepthToSpace, SpaceToDepth, Resize, Pad of a uint8 / int8 tensor).
+ * DepthToSpace, SpaceToDepth, Resize, Pad, Concat of a uint8 / int8
+ * tensor).
  *
  * Each is the QDQ form its definition spells: DequantizeLinear of every
  * quantized input, the standard float operator, QuantizeLinear at the
@@ -86,6 +87,7 @@ static const struct msdef MS[] = {
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct }
 	DIRECT("MaxPool", 1, 1), DIRECT("Transpose", 1, 1), DIRECT("DepthToSpace", 1, 1),
 	DIRECT("SpaceToDepth", 1, 1), DIRECT("Resize", 1, 4), DIRECT("Pad", 2, 4),
+	DIRECT("Concat", 1, IMP_MAX_NODE_INPUTS),
 #undef DIRECT
 };
 
@@ -504,12 +506,13 @@ static bool moves(const struct dnnq_ir_node *n)
 	return n->op == DNNQ_IR_RESHAPE;
 }
 
-/* The names of the scale and zero point ("": none) value x was quantized
+/* The names of the scale and zero point ("": none) input i was quantized
  * with by the node producing it (through the nodes that move its values): a QuantizeLinear's, a
  * QLinearConv's or QLinearMatMul's output parameters. */
-static int producer_params(struct ms *s, const char *x, const char *out[2])
+static int producer_params(struct ms *s, size_t i, const char *out[2])
 {
 	struct imp *m = s->c->m;
+	const char *x = in_name(s, i);
 	const struct imp_name *e = imp_find(m, x);
 	int32_t id = e && e->kind == IMP_VALUE ? e->idx : -1, si = -1, zi = -1;
 	const struct dnnq_ir_node *n = NULL;
@@ -530,10 +533,10 @@ static int producer_params(struct ms *s, const char *x, const char *out[2])
 		e = v >= 0 ? imp_find(m, out[k]) : NULL;
 		bool named = e && e->kind == IMP_VALUE && e->idx == v;
 		if (k ? v >= 0 && !named : !named)
-			return bad(s->c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is uint8 / int8: only "
+			return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is uint8 / int8: only "
 			           "the output of a QuantizeLinear, QLinearConv or QLinearMatMul "
 			           "(through reshapes, Slice, Split, Gather, Expand) is %s, at their "
-			           "scale and zero point", x,
+			           "scale and zero point", i, x,
 			           s->d->op[0] == 'M' ? "pooled" : "moved");
 	}
 	return 0;
@@ -547,6 +550,32 @@ static const struct dnnq_ir_value *const_one(struct ms *s, const char *name,
 	int32_t id = imp_lookup(s->c->m, name, s->c->who);
 	const struct dnnq_ir_value *v = id >= 0 ? &s->c->m->ir->values[id] : NULL;
 	return v && v->data && v->dtype == dt && dnnq_ir_numel(v, 1) == 1 ? v : NULL;
+}
+
+/* 0 when input k (of a Concat) was quantized at the scale and zero point
+ * of input 0 (p, their names), equal in value; the problem recorded
+ * otherwise. */
+static int same_params(struct ms *s, size_t k, const char *const p[2])
+{
+	const char *pk[2];
+	int rc = producer_params(s, k, pk);
+	if (rc || (!strcmp(p[0], pk[0]) && !strcmp(p[1], pk[1])))
+		return rc;
+	const struct dnnq_ir_value *x = s->c->m->ir->values + imp_find(s->c->m, in_name(s, 0))->idx;
+	int32_t z[2] = { 0, 0 };
+	float sc[2] = { NAN, NAN };
+	for (int j = 0; j < 2; j++) {
+		const char *const *q = j ? pk : p;
+		const struct dnnq_ir_value *a = const_one(s, q[0], DNNQ_IR_F32),
+		                           *b = *q[1] ? const_one(s, q[1], x->dtype) : NULL;
+		sc[j] = a ? *(const float *)a->data : NAN;
+		z[j] = !b ? 0 : x->dtype == DNNQ_IR_S8 ? *(const int8_t *)b->data
+		                                       : *(const uint8_t *)b->data;
+	}
+	return sc[0] == sc[1] && z[0] == z[1] ? 0 :
+	       bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is quantized at another scale or "
+	           "zero point than input 0 (a Concat of uint8 / int8 tensors moves the codes: "
+	           "QLinearConcat requantizes)", k, in_name(s, k));
 }
 
 /* Pad's constant_value (input 2), a code of the tensor's, as the float
@@ -596,29 +625,39 @@ static int direct(struct ms *s)
 	if (pad && !strcmp(mode, "constant") && !*in_name(s, 2))
 		return bad(c, DNNQ_E_UNSUPPORTED, "a uint8 / int8 Pad of mode constant without "
 		           "input 2 (constant_value; ONNX Runtime's quantizer gives the zero point)");
-	const char *x = in_name(s, 0), *p[2], *fin[4], *f;
-	rc = producer_params(s, x, p);
-	const char *in[3] = { x, p[0], p[1] };
-	for (size_t i = 1; i < n; i++)
-		fin[i] = in_name(s, i);
-	if (rc || (rc = dequantize(s, "dq0", in, 1, &fin[0])))
-		return rc;
-	if ((pad && *in_name(s, 2) && (rc = pad_value(s, p, &fin[2]))) ||
-	    (rc = made_name(s, "f", &f)) || (rc = float_op(s, fin, n, false, c->m->opset, f)))
-		return rc;
-	in[0] = f;
-	return quantize(s, in, x, "q", S(c->np->output[0]));
+	const char *x = in_name(s, 0), *p[2], **fin = calloc(n, sizeof *fin), *f;
+	if (!fin)
+		return DNNQ_E_NOMEM;
+	rc = producer_params(s, 0, p);
+	/* Concat: every operand a tensor of input 0's parameters */
+	bool concat = !strcmp(d->op, "Concat");
+	for (size_t i = 0; !rc && i < n; i++) {
+		char what[24];
+		snprintf(what, sizeof what, "dq%zu", i);
+		const char *in[3] = { in_name(s, i), p[0], p[1] };
+		fin[i] = in[0];
+		if ((i && concat && (rc = same_params(s, i, p))) ||
+		    (!rc && (!i || concat) && (rc = dequantize(s, what, in, 1, &fin[i]))))
+			break;
+	}
+	if (!rc && !(pad && *in_name(s, 2) && (rc = pad_value(s, p, &fin[2]))) &&
+	    !(rc = made_name(s, "f", &f)))
+		rc = float_op(s, fin, n, false, c->m->opset, f);
+	free(fin);
+	const char *in[3] = { rc ? "" : f, p[0], p[1] };
+	return rc ? rc : quantize(s, in, x, "q", S(c->np->output[0]));
 }
 
 /* The definition of node c: a contrib operator's (domain com.microsoft),
- * or a direct operator's of a uint8 / int8 input 0 (the default domain);
- * NULL for any other. */
+ * or a direct operator's of a computed uint8 / int8 input 0 (the default
+ * domain; a constant one folds as before); NULL for any other. */
 static const struct msdef *find_def(struct nctx *c)
 {
 	const char *dom = S(c->np->domain);
 	const struct imp_name *e = c->np->n_input ? imp_find(c->m, S(c->np->input[0])) : NULL;
 	bool ms = !strcmp(dom, "com.microsoft"),
 	     q8 = (!*dom || !strcmp(dom, "ai.onnx")) && e && e->kind == IMP_VALUE &&
+	          !c->m->ir->values[e->idx].data &&
 	          (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
 	           c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
 	for (size_t i = 0; i < sizeof MS / sizeof MS[0]; i++)

@@ -368,6 +368,26 @@ def ms_qlinearconv_cases(c, rng):
                 h.make_tensor_value_info("y", t, None), inits)
 
 
+def concat_cases(c, rng):
+    """A Concat of uint8 / int8 tensors (not a QLinearConcat): two inputs
+    quantized at equal parameters (other initializers of the same values),
+    concatenated on the channels."""
+    h = c.h
+    for signed in (False, True):
+        t, _ = q8(signed)
+        z = -3 if signed else 120
+        xs = [(codes(rng, [2, k, 4, 5], signed).astype(np.float32) - z) * np.float32(0.05)
+              for k in (3, 2)]
+        inits = [scalar("as", 0.05), scalar("az", z, signed), scalar("bs", 0.05),
+                 scalar("bz", z, signed)]
+        nodes = [h.make_node("QuantizeLinear", ["a", "as", "az"], ["aq"], "quantize_a"),
+                 h.make_node("QuantizeLinear", ["b", "bs", "bz"], ["bq"], "quantize_b"),
+                 h.make_node("Concat", ["aq", "bq"], ["y"], "concat", axis=1)]
+        c.write("direct_concat_%s" % ("s8" if signed else "u8"), "exact", nodes,
+                [h.make_tensor_value_info(n, 1, ["N", k, 4, 5]) for n, k in (("a", 3), ("b", 2))],
+                xs, h.make_tensor_value_info("y", t, None), inits)
+
+
 def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
     node named): a com.microsoft operator dnnq does not import (Attention),
@@ -378,7 +398,8 @@ def refused(c):
     tensor no quantizing node made (the graph input), a linear Resize of a
     uint8 tensor (ONNX Runtime interpolates the codes), a constant Pad of
     one without its constant_value, a channels_last QLinearConv of domain
-    com.microsoft; last a good QLinearAdd
+    com.microsoft, a Concat of uint8 tensors of two scales; last a good
+    QLinearAdd
     whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
@@ -386,7 +407,8 @@ def refused(c):
     t = TensorProto.UINT8
     inits = [scalar("s", 0.1), scalar("z", 128, False),
              numpy_helper.from_array(np.array([1, 2], np.float32), "sc"),
-             numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp")]
+             numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp"),
+             scalar("s2", 0.2)]
     q = ["x", "s", "z"]
     nodes = [
         h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
@@ -402,6 +424,10 @@ def refused(c):
         h.make_node("Pad", ["x", "pp"], ["pd"], "pad_no_value"),
         h.make_node("QLinearConv", q + ["w", "s", "z"] + ["s", "z"], ["qc"], "conv_nhwc",
                     domain="com.microsoft", channels_last=1),
+        h.make_node("DequantizeLinear", q, ["xf"], "xf"),
+        h.make_node("QuantizeLinear", ["xf", "s", "z"], ["qa"], "qa"),
+        h.make_node("QuantizeLinear", ["xf", "s2", "z"], ["qb"], "qb"),
+        h.make_node("Concat", ["qa", "qb"], ["cc"], "concat_scales", axis=1),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],
@@ -601,6 +627,7 @@ def main():
     direct_cases(c, np.random.default_rng(31))
     shuffle_qconv_cases(c, np.random.default_rng(32))
     ms_qlinearconv_cases(c, np.random.default_rng(33))
+    concat_cases(c, np.random.default_rng(34))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
