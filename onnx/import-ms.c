@@ -644,8 +644,10 @@ static int direct(struct ms *s)
 	    !(rc = made_name(s, "f", &f)))
 		rc = float_op(s, fin, n, false, c->m->opset, f);
 	free(fin);
-	const char *in[3] = { rc ? "" : f, p[0], p[1] };
-	return rc ? rc : quantize(s, in, x, "q", S(c->np->output[0]));
+	if (rc)
+		return rc;
+	const char *in[3] = { f, p[0], p[1] };
+	return quantize(s, in, x, "q", S(c->np->output[0]));
 }
 
 /* The definition of node c: a contrib operator's (domain com.microsoft),
