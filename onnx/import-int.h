@@ -255,11 +255,12 @@ int imp_outputs_unknown(struct nctx *c);
 
 /* A node of domain com.microsoft: the quantized operators ONNX Runtime's
  * QOperator format writes, imported as their QDQ form, any other refused
- * naming it; or a MaxPool of a uint8 / int8 tensor (imp_ms_pools_q8), as
- * that format pools. 0 or DNNQ_E_NOMEM (other problems recorded, the
+ * naming it; or a MaxPool, Transpose, DepthToSpace, SpaceToDepth, Resize,
+ * Pad or Concat of a uint8 / int8 tensor (imp_ms_direct_q8), as that format runs them on
+ * the quantized tensor. 0 or DNNQ_E_NOMEM (other problems recorded, the
  * outputs unknown). */
 int imp_ms(struct nctx *c);
-bool imp_ms_pools_q8(struct nctx *c);
+bool imp_ms_direct_q8(struct nctx *c);
 
 /* ---- LSTM and GRU (onnx/import-rnn.c) ----------------------------------------- */
 

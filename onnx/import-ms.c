@@ -4,7 +4,11 @@
  * format (quantize_static(quant_format=QOperator): the ONNX Model Zoo's
  * *-int8 models): QLinearAdd, QLinearMul, QLinearSigmoid,
  * QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool,
- * QLinearSoftmax, QLinearConcat and QGemm.
+ * QLinearSoftmax, QLinearConcat, QGemm and QLinearConv (channels_last 0:
+ * the standard one); and the standard operators the
+ * format runs on the quantized tensor itself (MaxPool, Transpose,
+ * DepthToSpace, SpaceToDepth, Resize, Pad, Concat of a uint8 / int8
+ * tensor).
  *
  * Each is the QDQ form its definition spells: DequantizeLinear of every
  * quantized input, the standard float operator, QuantizeLinear at the
@@ -17,7 +21,8 @@
  *
  * Names: the float operator is the node's own name NAME (what the lowering
  * names the engine node after), the others NAME:dq0, NAME:dq1, ... (one per
- * quantized input), NAME:c (QGemm's bias), NAME:nchw and NAME:nhwc
+ * quantized input), NAME:c (QGemm's bias), NAME:pad_value (a Pad's
+ * constant_value, a float constant), NAME:nchw and NAME:nhwc
  * (channels_last) and NAME:q; the values between them are named as their
  * nodes (the float operator's NAME:f) and forgotten once the node is in,
  * so they are no names of the model.
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/op.h"
 #include "onnx/import-int.h"
 
 static const char *S(const char *s)
@@ -58,7 +64,15 @@ struct ms {
 
 static int expand(struct ms *s);
 static int fused(struct ms *s);
+static int direct(struct ms *s);
+static int same_op(struct ms *s);
 
+/* The contrib operators (domain com.microsoft), then the standard ones
+ * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
+ * they only move or select values (MaxPool takes a maximum of them); input
+ * 0 the tensor, the others (Resize's roi, scales, sizes) as the standard
+ * operator reads them; Pad's constant_value a code of the tensor's (the
+ * float constant NAME:pad_value its value). */
 static const struct msdef MS[] = {
 	{ "QLinearAdd", "Add", 7, 8, 0, 2, 6, expand, " " },
 	{ "QLinearMul", "Mul", 7, 8, 0, 2, 6, expand, " " },
@@ -75,6 +89,13 @@ static const struct msdef MS[] = {
 	  "strides activation activation_params " },
 	{ "FusedGemm", "Gemm", 2, 3, 0, 0, 0, fused, " alpha beta transA transB activation "
 	  "activation_alpha activation_beta activation_gamma " },
+	{ "QLinearConv", "QLinearConv", 8, 9, 0, 0, 0, same_op, " auto_pad channels_last dilations "
+	  "group kernel_shape pads strides " },
+#define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
+	DIRECT("MaxPool", 1, 1), DIRECT("Transpose", 1, 1), DIRECT("DepthToSpace", 1, 1),
+	DIRECT("SpaceToDepth", 1, 1), DIRECT("Resize", 1, 4), DIRECT("Pad", 2, 4),
+	DIRECT("Concat", 1, IMP_MAX_NODE_INPUTS),
+#undef DIRECT
 };
 
 static const char *in_name(const struct ms *s, size_t i)
@@ -224,6 +245,28 @@ static int32_t const_scale(struct ms *s, size_t i, bool scalar)
 	return id;
 }
 
+/* A float constant NAME:what of like's shape, made here: its data into
+ * *p (to fill), its name into *name. */
+static int new_f32(struct ms *s, const char *what, const struct dnnq_ir_value *like,
+                   float **p, const char **name)
+{
+	struct imp *m = s->c->m;
+	int rc = imp_const_alloc(m, dnnq_ir_numel(like, 1) * sizeof **p, s->c->who, (void **)p);
+	if (rc)
+		return rc;
+	struct dnnq_ir_value sv = { .dtype = DNNQ_IR_F32, .ndim = like->ndim, .data = *p,
+	                            .producer = -1 };
+	memcpy(sv.dims, like->dims, sizeof sv.dims);
+	int32_t id;
+	if ((rc = made_name(s, what, (const char **)&sv.name)) ||
+	    (id = imp_new_value(m, &sv, true)) < 0) {
+		free(*p);
+		return rc ? rc : DNNQ_E_NOMEM;
+	}
+	*name = sv.name;
+	return imp_add_name(m, sv.name, IMP_VALUE, id) ? DNNQ_E_NOMEM : 0;
+}
+
 /* QGemm's int32 bias C (input 6): DequantizeLinear at scale alpha * a_scale
  * * b_scale (per column when b_scale is), as ONNX Runtime adds it to the
  * accumulator; its output's name into *v. */
@@ -234,27 +277,12 @@ static int gemm_bias(struct ms *s, float alpha, const char **v)
 	if (bs < 0)
 		return bs;
 	const struct dnnq_ir_value *b = &m->ir->values[bs];
-	size_t n = dnnq_ir_numel(b, 1);
-	float *p;
-	int rc = imp_const_alloc(m, n * sizeof *p, s->c->who, (void **)&p);
-	if (rc)
-		return rc;
-	float a = alpha * *(const float *)m->ir->values[as].data;
-	for (size_t i = 0; i < n; i++)
+	float a = alpha * *(const float *)m->ir->values[as].data, *p;
+	const char *in[3] = { in_name(s, 6), "", "" };
+	int rc = new_f32(s, "cscale", b, &p, &in[1]);
+	for (size_t i = 0; !rc && i < dnnq_ir_numel(b, 1); i++)
 		p[i] = a * ((const float *)b->data)[i];
-	struct dnnq_ir_value sv = { .dtype = DNNQ_IR_F32, .ndim = b->ndim, .data = p,
-	                            .producer = -1 };
-	memcpy(sv.dims, b->dims, sizeof sv.dims);
-	int32_t id;
-	if ((rc = made_name(s, "cscale", (const char **)&sv.name)) ||
-	    (id = imp_new_value(m, &sv, true)) < 0) {
-		free(p);
-		return rc ? rc : DNNQ_E_NOMEM;
-	}
-	if (imp_add_name(m, sv.name, IMP_VALUE, id))
-		return DNNQ_E_NOMEM;
-	const char *in[3] = { in_name(s, 6), sv.name, "" };
-	return dequantize(s, "c", in, -1, v);
+	return rc ? rc : dequantize(s, "c", in, -1, v);
 }
 
 static Onnx__AttributeProto perm_attr(int64_t *perm)
@@ -385,6 +413,26 @@ static int expand(struct ms *s)
 	return rc;
 }
 
+/* A contrib operator that is the standard one of its name when
+ * channels_last is 0 (QLinearConv): imported as that one (NAME). */
+static int same_op(struct ms *s)
+{
+	struct nctx *c = s->c;
+	size_t n = c->np->n_input;
+	int64_t nhwc;
+	int rc = a_int(c, "channels_last", 0, &nhwc);
+	if (rc)
+		return rc;
+	if (nhwc)
+		return bad(c, DNNQ_E_UNSUPPORTED, "channels_last = %lld: 0 supported (the standard "
+		           "%s)", (long long)nhwc, s->d->op);
+	if (n < s->d->min_in || n > s->d->max_in || c->np->n_output != 1)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs, %zu outputs (%u to %u, and 1 expected)", n,
+		           c->np->n_output, s->d->min_in, s->d->max_in);
+	return float_op(s, (const char **)c->np->input, n, false, c->m->opset,
+	                S(c->np->output[0]));
+}
+
 /* ---- ONNX Runtime's float fusions ---- */
 
 /* The activations FusedConv and FusedGemm name, and their parameters'
@@ -480,23 +528,33 @@ static int fused(struct ms *s)
 	return rc;
 }
 
-/* ---- MaxPool of a quantized tensor ---- */
+/* ---- standard operators on a quantized tensor ---- */
 
-static int maxpool(struct ms *s);
-static const struct msdef MAXPOOL = { "MaxPool", "MaxPool", 1, 1, 0, 1, 0, maxpool, NULL };
 
-/* The names of the scale and zero point ("": none) value x was quantized
- * with by the node producing it (through reshapes): a QuantizeLinear's, a
+/* Whether IR node n only moves or selects the values of its input 0 (a
+ * reshape; the engine's Slice, Split, Gather, Expand). */
+static bool moves(const struct dnnq_ir_node *n)
+{
+	static const char *const kinds[] = { "slice", "gather", "expand" };
+	for (size_t i = 0; n->op == DNNQ_IR_ENGINE && i < sizeof kinds / sizeof kinds[0]; i++)
+		if (n->kind == dnnq_op_find(kinds[i])->kind)
+			return true;
+	return n->op == DNNQ_IR_RESHAPE;
+}
+
+/* The names of the scale and zero point ("": none) input i was quantized
+ * with by the node producing it (through the nodes that move its values): a QuantizeLinear's, a
  * QLinearConv's or QLinearMatMul's output parameters. */
-static int producer_params(struct ms *s, const char *x, const char *out[2])
+static int producer_params(struct ms *s, size_t i, const char *out[2])
 {
 	struct imp *m = s->c->m;
+	const char *x = in_name(s, i);
 	const struct imp_name *e = imp_find(m, x);
 	int32_t id = e && e->kind == IMP_VALUE ? e->idx : -1, si = -1, zi = -1;
 	const struct dnnq_ir_node *n = NULL;
 	while (id >= 0 && m->ir->values[id].producer >= 0) {
 		n = &m->ir->nodes[m->ir->values[id].producer];
-		if (n->op != DNNQ_IR_RESHAPE)
+		if (!moves(n))
 			break;
 		id = n->inputs[0];
 	}
@@ -511,54 +569,154 @@ static int producer_params(struct ms *s, const char *x, const char *out[2])
 		e = v >= 0 ? imp_find(m, out[k]) : NULL;
 		bool named = e && e->kind == IMP_VALUE && e->idx == v;
 		if (k ? v >= 0 && !named : !named)
-			return bad(s->c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is quantized: only the "
-			           "output of a QuantizeLinear, QLinearConv or QLinearMatMul (through "
-			           "reshapes) is pooled, at their scale and zero point", x);
+			return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is uint8 / int8: only "
+			           "the output of a QuantizeLinear, QLinearConv or QLinearMatMul "
+			           "(through reshapes, Slice, Split, Gather, Expand) is %s, at their "
+			           "scale and zero point", i, x,
+			           s->d->op[0] == 'M' ? "pooled" : "moved");
 	}
 	return 0;
 }
 
-/* MaxPool of a uint8 / int8 tensor, as ONNX Runtime's QOperator format
- * pools the quantized tensor itself: dequantized at the parameters its
- * producer quantized it with, pooled, quantized back (exact: a maximum of
- * the same codes). */
-static int maxpool(struct ms *s)
+/* A constant of the model named name, of dtype dt with one element; NULL
+ * when it is not one. */
+static const struct dnnq_ir_value *const_one(struct ms *s, const char *name,
+                                             enum dnnq_ir_dtype dt)
+{
+	int32_t id = imp_lookup(s->c->m, name, s->c->who);
+	const struct dnnq_ir_value *v = id >= 0 ? &s->c->m->ir->values[id] : NULL;
+	return v && v->data && v->dtype == dt && dnnq_ir_numel(v, 1) == 1 ? v : NULL;
+}
+
+/* 0 when input k (of a Concat) was quantized at the scale and zero point
+ * of input 0 (p, their names), equal in value; the problem recorded
+ * otherwise. */
+static int same_params(struct ms *s, size_t k, const char *const p[2])
+{
+	const char *pk[2];
+	int rc = producer_params(s, k, pk);
+	if (rc || (!strcmp(p[0], pk[0]) && !strcmp(p[1], pk[1])))
+		return rc;
+	const struct dnnq_ir_value *x = s->c->m->ir->values + imp_find(s->c->m, in_name(s, 0))->idx;
+	int32_t z[2] = { 0, 0 };
+	float sc[2] = { NAN, NAN };
+	for (int j = 0; j < 2; j++) {
+		const char *const *q = j ? pk : p;
+		const struct dnnq_ir_value *a = const_one(s, q[0], DNNQ_IR_F32),
+		                           *b = *q[1] ? const_one(s, q[1], x->dtype) : NULL;
+		sc[j] = a ? *(const float *)a->data : NAN;
+		z[j] = !b ? 0 : x->dtype == DNNQ_IR_S8 ? *(const int8_t *)b->data
+		                                       : *(const uint8_t *)b->data;
+	}
+	return sc[0] == sc[1] && z[0] == z[1] ? 0 :
+	       bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is quantized at another scale or "
+	           "zero point than input 0 (a Concat of uint8 / int8 tensors moves the codes: "
+	           "QLinearConcat requantizes)", k, in_name(s, k));
+}
+
+/* Pad's constant_value (input 2), a code of the tensor's, as the float
+ * (code - zero point) * scale (NAME:pad_value) at its parameters p. */
+static int pad_value(struct ms *s, const char *const p[2], const char **v)
+{
+	const struct dnnq_ir_value *x = s->c->m->ir->values + imp_find(s->c->m, in_name(s, 0))->idx,
+	                           *code = const_one(s, in_name(s, 2), x->dtype),
+	                           *sc = const_one(s, p[0], DNNQ_IR_F32),
+	                           *zp = *p[1] ? const_one(s, p[1], x->dtype) : NULL;
+	if (!code || !sc || (*p[1] && !zp))
+		return bad(s->c, DNNQ_E_UNSUPPORTED, "input 2 '%.80s': a uint8 / int8 Pad needs a "
+		           "constant constant_value of the tensor's type and a constant scale and "
+		           "zero point of one value", in_name(s, 2));
+	bool s8 = x->dtype == DNNQ_IR_S8;
+	int32_t c = s8 ? *(const int8_t *)code->data : *(const uint8_t *)code->data,
+	        z = !zp ? 0 : s8 ? *(const int8_t *)zp->data : *(const uint8_t *)zp->data;
+	float *f;
+	int rc = new_f32(s, "pad_value", code, &f, v);
+	if (!rc)
+		*f = (float)(c - z) * *(const float *)sc->data;
+	return rc;
+}
+
+/* A direct operator of a uint8 / int8 tensor, as ONNX Runtime's QOperator
+ * format runs it on the quantized tensor itself: dequantized at the
+ * parameters its producer quantized it with (NAME:dq0), the float operator
+ * (NAME), quantized back (NAME:q); exact: the same codes moved, selected
+ * or (MaxPool) their maximum taken. */
+static int direct(struct ms *s)
 {
 	struct nctx *c = s->c;
-	if (c->np->n_input != 1 || c->np->n_output != 1)
+	const struct msdef *d = s->d;
+	size_t n = c->np->n_input;
+	if (n < d->min_in || n > d->max_in || c->np->n_output != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "%zu inputs, %zu outputs of a uint8 / int8 "
-		           "MaxPool: 1 and 1 (no Indices) supported", c->np->n_input,
-		           c->np->n_output);
-	const char *x = in_name(s, 0), *p[2], *v, *f;
-	int rc = producer_params(s, x, p);
-	const char *in[3] = { x, p[0], p[1] };
-	if (rc || (rc = dequantize(s, "dq0", in, 1, &v)) || (rc = made_name(s, "f", &f)) ||
-	    (rc = float_op(s, &v, 1, false, c->m->opset, f)))
+		           "%s: %u to %u and 1%s supported", n, c->np->n_output, d->op, d->min_in,
+		           d->max_in, d->op[0] == 'M' ? " (no Indices)" : "");
+	bool pad = !strcmp(d->op, "Pad");
+	char mode[16];
+	int rc = a_str(c, "mode", pad ? "constant" : "nearest", mode, sizeof mode);
+	if (rc)
 		return rc;
-	in[0] = f;
+	if (!strcmp(d->op, "Resize") && strcmp(mode, "nearest"))
+		return bad(c, DNNQ_E_UNSUPPORTED, "mode '%s' of a uint8 / int8 Resize: nearest "
+		           "supported (ONNX Runtime interpolates the codes its own way)", mode);
+	if (pad && !strcmp(mode, "constant") && !*in_name(s, 2))
+		return bad(c, DNNQ_E_UNSUPPORTED, "a uint8 / int8 Pad of mode constant without "
+		           "input 2 (constant_value; ONNX Runtime's quantizer gives the zero point)");
+	const char *x = in_name(s, 0), *p[2], **fin = calloc(n, sizeof *fin), *f;
+	if (!fin)
+		return DNNQ_E_NOMEM;
+	rc = producer_params(s, 0, p);
+	/* Concat: every operand a tensor of input 0's parameters */
+	bool concat = !strcmp(d->op, "Concat");
+	for (size_t i = 0; !rc && i < n; i++) {
+		char what[24];
+		snprintf(what, sizeof what, "dq%zu", i);
+		const char *in[3] = { in_name(s, i), p[0], p[1] };
+		fin[i] = in[0];
+		if ((i && concat && (rc = same_params(s, i, p))) ||
+		    (!rc && (!i || concat) && (rc = dequantize(s, what, in, 1, &fin[i]))))
+			break;
+	}
+	if (!rc && !(pad && *in_name(s, 2) && (rc = pad_value(s, p, &fin[2]))) &&
+	    !(rc = made_name(s, "f", &f)))
+		rc = float_op(s, fin, n, false, c->m->opset, f);
+	free(fin);
+	if (rc)
+		return rc;
+	const char *in[3] = { f, p[0], p[1] };
 	return quantize(s, in, x, "q", S(c->np->output[0]));
 }
 
-bool imp_ms_pools_q8(struct nctx *c)
+/* The definition of node c: a contrib operator's (domain com.microsoft),
+ * or a direct operator's of a computed uint8 / int8 input 0 (the default
+ * domain; a constant one folds as before); NULL for any other. */
+static const struct msdef *find_def(struct nctx *c)
 {
 	const char *dom = S(c->np->domain);
 	const struct imp_name *e = c->np->n_input ? imp_find(c->m, S(c->np->input[0])) : NULL;
-	return (!*dom || !strcmp(dom, "ai.onnx")) && !strcmp(S(c->np->op_type), "MaxPool") && e &&
-	       e->kind == IMP_VALUE && (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
-	                                c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
+	bool ms = !strcmp(dom, "com.microsoft"),
+	     q8 = (!*dom || !strcmp(dom, "ai.onnx")) && e && e->kind == IMP_VALUE &&
+	          !c->m->ir->values[e->idx].data &&
+	          (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
+	           c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
+	for (size_t i = 0; i < sizeof MS / sizeof MS[0]; i++)
+		if (!strcmp(S(c->np->op_type), MS[i].name) && (MS[i].fn == direct ? q8 : ms))
+			return &MS[i];
+	return NULL;
+}
+
+bool imp_ms_direct_q8(struct nctx *c)
+{
+	const struct msdef *d = find_def(c);
+	return d && d->fn == direct;
 }
 
 int imp_ms(struct nctx *c)
 {
-	const char *op = S(c->np->op_type);
-	const struct msdef *d = imp_ms_pools_q8(c) ? &MAXPOOL : NULL;
-	for (size_t i = 0; !d && i < sizeof MS / sizeof MS[0]; i++)
-		if (!strcmp(op, MS[i].name))
-			d = &MS[i];
+	const struct msdef *d = find_def(c);
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
 		    "FusedConv, FusedGemm, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
-		    "QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, QLinearSigmoid and "
+		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, QLinearSigmoid and "
 		    "QLinearSoftmax");
 		return imp_outputs_unknown(c);
 	}

@@ -252,6 +252,142 @@ def fused_cases(c, rng):
             h.make_tensor_value_info("y", f, None), inits)
 
 
+def direct_cases(c, rng):
+    """The standard operators ONNX Runtime's QOperator format runs on the
+    uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
+    values on the codes), then Transpose (NHWC), a ShuffleNet channel
+    shuffle (Reshape, Transpose, Reshape), DepthToSpace, SpaceToDepth,
+    Resize (nearest), Pad (a constant code; reflect; edge), a Transpose
+    after a Slice and a MaxPool after a Gather, the quantized output. All
+    `exact`: the same codes moved or selected."""
+    from onnx import numpy_helper
+    h = c.h
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    f32 = lambda name, v: numpy_helper.from_array(np.array(v, np.float32), name)
+    for signed in (False, True):
+        t, _ = q8(signed)
+        sfx = "s8" if signed else "u8"
+        zx, sx = (-3 if signed else 120), 0.05
+        specs = [
+            ("transpose", [2, 4, 5, 6], [("Transpose", [], {"perm": [0, 2, 3, 1]})], []),
+            ("shuffle", [2, 8, 4, 4], [("Reshape", ["g"], {}),
+                                       ("Transpose", [], {"perm": [0, 2, 1, 3, 4]}),
+                                       ("Reshape", ["c"], {})],
+             [i64("g", [0, 2, 4, 4, 4]), i64("c", [0, 8, 4, 4])]),
+            ("depthtospace", [2, 8, 3, 3], [("DepthToSpace", [], {"blocksize": 2,
+                                                                  "mode": "CRD"})], []),
+            ("spacetodepth", [2, 3, 4, 6], [("SpaceToDepth", [], {"blocksize": 2})], []),
+            ("resize_nearest", [2, 3, 4, 5], [("Resize", ["", "sc"], {"mode": "nearest"})],
+             [f32("sc", [1, 1, 2, 2])]),
+            ("pad", [2, 3, 4, 5], [("Pad", ["pp", "pv"], {})],
+             [i64("pp", [0, 0, 1, 2, 0, 0, 2, 1]), scalar("pv", 9, signed)]),
+            ("pad_reflect", [2, 3, 4, 5], [("Pad", ["pp"], {"mode": "reflect"})],
+             [i64("pp", [0, 0, 1, 2, 0, 0, 2, 1])]),
+            ("pad_edge", [2, 3, 4, 5], [("Pad", ["pp"], {"mode": "edge"})],
+             [i64("pp", [0, 0, 2, 1, 0, 0, 1, 2])]),
+            ("slice_transpose", [2, 6, 4, 5], [("Slice", ["st", "en", "ax"], {}),
+                                               ("Transpose", [], {"perm": [0, 3, 1, 2]})],
+             [i64("st", [1, 0]), i64("en", [5, 3]), i64("ax", [1, 3])]),
+            ("gather_maxpool", [2, 6, 4, 4], [("Gather", ["ix"], {"axis": 1}),
+                                              ("MaxPool", [], {"kernel_shape": [2, 2]})],
+             [i64("ix", [4, 0, 2])]),
+        ]
+        for name, shape, ops, inits in specs:
+            x = ((codes(rng, shape, signed).astype(np.float32) - zx) * np.float32(sx))
+            nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["v0"], "quantize")]
+            for k, (op, extra, attrs) in enumerate(ops):
+                out = "y" if k == len(ops) - 1 else "v%d" % (k + 1)
+                nodes.append(h.make_node(op, ["v%d" % k] + extra, [out], "%s%d" % (name, k),
+                                         **attrs))
+            inits = inits + [scalar("xs", sx), scalar("xz", zx, signed)]
+            c.write("direct_%s_%s" % (name, sfx), "exact", nodes,
+                    [h.make_tensor_value_info("x", 1, ["N"] + shape[1:])], [x],
+                    h.make_tensor_value_info("y", t, None), inits)
+
+
+def shuffle_qconv_cases(c, rng):
+    """A ShuffleNet unit as the QOperator format lays it out: QuantizeLinear,
+    a 1x1 QLinearConv (int8 weights, int32 bias), the channel shuffle on
+    its quantized output (Reshape, Transpose, Reshape), a second 1x1
+    QLinearConv reading it; uint8 and int8. `exact` (ORT's QLinearConv may
+    round a rare tie the other way: none here)."""
+    from onnx import numpy_helper
+    h = c.h
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    for signed in (False, True):
+        t, _ = q8(signed)
+        zx, z1, z2 = (-3, 4, -6) if signed else (120, 110, 130)
+        x = (codes(rng, [2, 8, 5, 5], signed).astype(np.float32) - zx) * np.float32(0.05)
+        inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("s1", 0.08),
+                 scalar("z1", z1, signed), scalar("s2", 0.1), scalar("z2", z2, signed),
+                 i64("g", [0, 2, 4, 5, 5]), i64("cs", [0, 8, 5, 5])]
+        nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize")]
+        for k, (a, sa, za, y, sy, zy) in enumerate([("xq", "xs", "xz", "c0", "s1", "z1"),
+                                                     ("sh", "s1", "z1", "y", "s2", "z2")]):
+            w = rng.integers(-127, 128, size=(8, 8, 1, 1)).astype(np.int8)
+            b = rng.integers(-2000, 2000, size=8).astype(np.int32)
+            inits += [numpy_helper.from_array(w, "w%d" % k), scalar("ws%d" % k, 0.004),
+                      numpy_helper.from_array(np.array(0, np.int8), "wz%d" % k),
+                      numpy_helper.from_array(b, "b%d" % k)]
+            nodes.append(h.make_node("QLinearConv", [a, sa, za, "w%d" % k, "ws%d" % k,
+                                                     "wz%d" % k, sy, zy, "b%d" % k], [y],
+                                     "conv%d" % k))
+            if not k:
+                nodes += [h.make_node("Reshape", ["c0", "g"], ["r0"], "shuffle_reshape"),
+                          h.make_node("Transpose", ["r0"], ["r1"], "shuffle",
+                                      perm=[0, 2, 1, 3, 4]),
+                          h.make_node("Reshape", ["r1", "cs"], ["sh"], "shuffle_back")]
+        c.write("direct_shuffle_qconv_%s" % ("s8" if signed else "u8"), "exact", nodes,
+                [h.make_tensor_value_info("x", 1, ["N", 8, 5, 5])], [x],
+                h.make_tensor_value_info("y", t, None), inits)
+
+
+def ms_qlinearconv_cases(c, rng):
+    """QLinearConv of domain com.microsoft (channels_last 0: the standard
+    operator): a 3x3 convolution, pads 1, int8 weights per output channel,
+    int32 bias; uint8 and int8."""
+    from onnx import numpy_helper
+    h = c.h
+    for signed in (False, True):
+        t, _ = q8(signed)
+        zx, zy = (-3, 5) if signed else (120, 100)
+        x = (codes(rng, [2, 4, 6, 6], signed).astype(np.float32) - zx) * np.float32(0.05)
+        w = rng.integers(-127, 128, size=(5, 4, 3, 3)).astype(np.int8)
+        inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("ys", 0.2),
+                 scalar("yz", zy, signed), numpy_helper.from_array(w, "w"),
+                 numpy_helper.from_array(np.linspace(0.002, 0.006, 5).astype(np.float32), "ws"),
+                 numpy_helper.from_array(np.zeros(5, np.int8), "wz"),
+                 numpy_helper.from_array(rng.integers(-3000, 3000, size=5).astype(np.int32),
+                                         "b")]
+        nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
+                 h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
+                             ["y"], "ms_qlinearconv", domain="com.microsoft", pads=[1, 1, 1, 1],
+                             channels_last=0)]
+        c.write("qlinearconv_ms_%s" % ("s8" if signed else "u8"), "exact", nodes,
+                [h.make_tensor_value_info("x", 1, ["N", 4, 6, 6])], [x],
+                h.make_tensor_value_info("y", t, None), inits)
+
+
+def concat_cases(c, rng):
+    """A Concat of uint8 / int8 tensors (not a QLinearConcat): two inputs
+    quantized at equal parameters (other initializers of the same values),
+    concatenated on the channels."""
+    h = c.h
+    for signed in (False, True):
+        t, _ = q8(signed)
+        z = -3 if signed else 120
+        xs = [(codes(rng, [2, k, 4, 5], signed).astype(np.float32) - z) * np.float32(0.05)
+              for k in (3, 2)]
+        inits = [scalar("as", 0.05), scalar("az", z, signed), scalar("bs", 0.05),
+                 scalar("bz", z, signed)]
+        nodes = [h.make_node("QuantizeLinear", ["a", "as", "az"], ["aq"], "quantize_a"),
+                 h.make_node("QuantizeLinear", ["b", "bs", "bz"], ["bq"], "quantize_b"),
+                 h.make_node("Concat", ["aq", "bq"], ["y"], "concat", axis=1)]
+        c.write("direct_concat_%s" % ("s8" if signed else "u8"), "exact", nodes,
+                [h.make_tensor_value_info(n, 1, ["N", k, 4, 5]) for n, k in (("a", 3), ("b", 2))],
+                xs, h.make_tensor_value_info("y", t, None), inits)
+
+
 def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
     node named): a com.microsoft operator dnnq does not import (Attention),
@@ -260,14 +396,21 @@ def refused(c):
     an unknown domain, a QLinearAdd without its output's scale and a
     QLinearConcat whose operands are not triples, a QGemm with Gemm's beta
     (no attribute of QGemm), a QLinearAdd of 4 scales for its B (ONNX
-    Runtime takes one), a FusedConv LeakyRelu without its activation_params;
-    last a good QLinearAdd whose import goes on."""
+    Runtime takes one), a FusedConv LeakyRelu without its activation_params,
+    a Transpose of a uint8 tensor no quantizing node made (the graph input),
+    a linear Resize of a uint8 tensor (ONNX Runtime interpolates the codes),
+    a constant Pad of one without its constant_value, a channels_last
+    QLinearConv of domain com.microsoft, a Concat of uint8 tensors of two
+    scales; last a good QLinearAdd whose import goes on."""
     import onnx
-    from onnx import TensorProto
+    from onnx import TensorProto, numpy_helper
     h = c.h
     t = TensorProto.UINT8
     inits = [scalar("s", 0.1), scalar("z", 128, False),
-             h.make_tensor("s4", TensorProto.FLOAT, [4], [0.1, 0.2, 0.3, 0.4])]
+             h.make_tensor("s4", TensorProto.FLOAT, [4], [0.1, 0.2, 0.3, 0.4]),
+             numpy_helper.from_array(np.array([1, 2], np.float32), "sc"),
+             numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp"),
+             scalar("s2", 0.2)]
     q = ["x", "s", "z"]
     nodes = [
         h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
@@ -284,6 +427,15 @@ def refused(c):
                     domain="com.microsoft"),
         h.make_node("FusedConv", ["x", "x"], ["a3"], "fused_leaky", domain="com.microsoft",
                     activation="LeakyRelu"),
+        h.make_node("Transpose", ["x"], ["g2"], "direct_input", perm=[1, 0]),
+        h.make_node("Resize", ["x", "", "sc"], ["r"], "resize_linear", mode="linear"),
+        h.make_node("Pad", ["x", "pp"], ["pd"], "pad_no_value"),
+        h.make_node("QLinearConv", q + ["w", "s", "z"] + ["s", "z"], ["qc"], "conv_nhwc",
+                    domain="com.microsoft", channels_last=1),
+        h.make_node("DequantizeLinear", q, ["xf"], "xf"),
+        h.make_node("QuantizeLinear", ["xf", "s", "z"], ["qa"], "qa"),
+        h.make_node("QuantizeLinear", ["xf", "s2", "z"], ["qb"], "qb"),
+        h.make_node("Concat", ["qa", "qb"], ["cc"], "concat_scales", axis=1),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],
@@ -480,6 +632,10 @@ def main():
     gemm_cases(c, rng)
     fused_cases(c, rng)
     resnet_qop(c)
+    direct_cases(c, np.random.default_rng(31))
+    shuffle_qconv_cases(c, np.random.default_rng(32))
+    ms_qlinearconv_cases(c, np.random.default_rng(33))
+    concat_cases(c, np.random.default_rng(34))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
