@@ -1612,17 +1612,22 @@ START_TEST(lower_refuses)
 END_TEST
 
 /* --keep-fp32 names a node as its ONNX name, though the importer kept
- * 120 bytes of it (tf2onnx fuses names of 250), or as the report shows
- * it (the lowered node's name, shortened with a hash). */
+ * 111 bytes of it and a hash (tf2onnx fuses names of 250:
+ * dnnq_ir_node_name), as the IR holds it, or as the report shows it (the
+ * lowered node's name, shortened with a hash); a name that differs from
+ * it anywhere, past byte 120 too, names another node. */
 START_TEST(lower_keep_fp32_long_names)
 {
-	char onnx[200], ir_name[121], other[200], lowered[DNNQ_MODEL_NAME_MAX];
+	char onnx[200], ir_name[DNNQ_IR_NODE_NAME_MAX + 8], other[200], late[200],
+	     lowered[DNNQ_MODEL_NAME_MAX];
 	memset(onnx, 'a', sizeof onnx - 1);
 	onnx[sizeof onnx - 1] = '\0';
-	memcpy(ir_name, onnx, 120);
-	ir_name[120] = '\0';
+	dnnq_ir_node_name(ir_name, onnx);
+	ck_assert_uint_eq(strlen(ir_name), DNNQ_IR_NODE_NAME_MAX);
 	memcpy(other, onnx, sizeof other);
 	other[100] = 'b';
+	memcpy(late, onnx, sizeof late);
+	late[150] = 'b';
 	struct dnnq_ir_node nodes[2] = {
 		{ .name = ir_name, .op = DNNQ_IR_CONV },
 		{ .name = (char *)"relu", .op = DNNQ_IR_RELU },
@@ -1638,11 +1643,13 @@ START_TEST(lower_keep_fp32_long_names)
 		ck_assert(keep[0] && !keep[1]);
 		free(keep);
 	}
-	bool *keep = NULL;
-	struct dnnq_diag d = { 0 };
-	ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, other, &keep, &d), DNNQ_E_INVAL);
-	ck_assert_ptr_nonnull(strstr(d.msg, "is no node of the model"));
-	ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, "rel", &keep, &d), DNNQ_E_INVAL);
+	const char *no[3] = { other, late, "rel" };
+	for (int i = 0; i < 3; i++) {
+		bool *keep = NULL;
+		struct dnnq_diag d = { 0 };
+		ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, no[i], &keep, &d), DNNQ_E_INVAL);
+		ck_assert_ptr_nonnull(strstr(d.msg, "is no node of the model"));
+	}
 }
 END_TEST
 
