@@ -270,8 +270,9 @@ static int run_chunk(const struct infer_args *a, struct dnnq_client *c, struct d
 	if (rc)
 		return ctl_fail("infer", rc);
 	for (uint32_t i = 0; i < dnnq_model_num_outputs(m); i++) {
-		size_t row = r->out[i].bytes / k;
-		if (!r->result[i] && !(r->result[i] = malloc(row * r->batch)))
+		size_t row = r->out[i].bytes / k, all;
+		if (!r->result[i] && (__builtin_mul_overflow(row, (size_t)r->batch, &all) ||
+		                      !(r->result[i] = malloc(all))))
 			return ctl_fail("output", DNNQ_E_NOMEM);
 		memcpy((char *)r->result[i] + (size_t)off * row, r->out[i].data, r->out[i].bytes);
 	}

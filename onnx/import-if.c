@@ -209,8 +209,11 @@ static int select_outputs(struct nctx *c, int32_t cond, const Onnx__GraphProto *
 		int32_t x = imp_lookup(c->m, t, c->who), y = imp_lookup(c->m, e, c->who), id;
 		if (x < 0 || y < 0)
 			return x < 0 ? x : y;
-		if (c->np->n_output > 1)
-			snprintf(c->name, sizeof c->name, "%.100s:%zu", base, k);
+		if (c->np->n_output > 1) {       /* NAME:K, hashed past 120 bytes */
+			char full[sizeof c->name + 24];
+			snprintf(full, sizeof full, "%s:%zu", base, k);
+			dnnq_ir_node_name(c->name, full);
+		}
 		if ((rc = imp_select(c, cond, x, y, &id)) ||
 		    (rc = imp_add_name(c->m, o, IMP_VALUE, id)))
 			return rc;

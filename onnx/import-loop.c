@@ -231,8 +231,8 @@ static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bo
 	if (i)      /* iteration 0 finds a name the body shares with the graph */
 		forget_scope(m, body);
 	char nm[160], cn[160];
-	snprintf(nm, sizeof nm, "%.100s:i", c->name);
-	snprintf(cn, sizeof cn, "%.100s:cond", c->name);
+	snprintf(nm, sizeof nm, "%s:i", c->name);       /* c->name: at most 120 bytes */
+	snprintf(cn, sizeof cn, "%s:cond", c->name);
 	int32_t it = scalar(c, nm, DNNQ_IR_S64, i), yes = scalar(c, cn, DNNQ_IR_F32, 1);
 	if (it < 0 || yes < 0)
 		return it < 0 ? it : yes;

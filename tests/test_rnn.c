@@ -239,6 +239,8 @@ START_TEST(select_matches_numpy)
 	static const char *const y3[3] = { "y", "y2", "y3" };
 	matches("if_select", "sel_", 1, x, 1, y, 35);
 	matches("where", "where_", 1, x, 3, y3, 35);
+	/* two Ifs named alike in their first 110 bytes: four output nodes */
+	matches("if_long_names", "ifl_", 1, x, 1, y, 30);
 }
 END_TEST
 

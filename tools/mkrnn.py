@@ -403,6 +403,35 @@ def select_models(out):
     np.save(os.path.join(out, "where_y3.npy"),
             np.maximum(x, [-np.inf, 0.5, -np.inf, 1]).astype(np.float32))
 
+    # two Ifs of two outputs each, named alike in their first 110 bytes
+    # (tf2onnx's long scoped names): their outputs' nodes NAME:0, NAME:1
+    # stay four names (cut at 100 bytes they were two, "used twice")
+    def branch(name, op):
+        return helper.make_graph(
+            [helper.make_node(op, ["x"], [name + "a"], name + "n1"),
+             helper.make_node("Neg", ["x"], [name + "b"], name + "n2")], name, [],
+            [helper.make_tensor_value_info(name + "a", f, [1, 4]),
+             helper.make_tensor_value_info(name + "b", f, [1, 4])])
+    nodes = [helper.make_node("ReduceMean", ["x"], ["m"], "mean", axes=[1], keepdims=1),
+             helper.make_node("GreaterOrEqual", ["m", "zero"], ["cond"], "ge")]
+    for i in (1, 2):
+        nodes.append(helper.make_node("If", ["cond"], ["y%da" % i, "y%db" % i],
+                                      "A" * 110 + str(i), then_branch=branch("t%d" % i, "Relu"),
+                                      else_branch=branch("e%d" % i, "Sigmoid")))
+    nodes.append(helper.make_node("Sum", ["y1a", "y1b", "y2a", "y2b"], ["y"], "sum"))
+    g = helper.make_graph(nodes, "if_long_names", [helper.make_tensor_value_info("x", f, ["N", 4])],
+                          [helper.make_tensor_value_info("y", f, ["N", 4])],
+                          [c("zero", np.float32(0))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="mkrnn")
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, "if_long_names.onnx"))
+    x = (np.random.default_rng(6).uniform(-1, 1, (8, 4))
+         + np.repeat([[1.0], [-1.0]], 4, 0)).astype(np.float32)
+    pos = x.mean(1, keepdims=True) >= 0
+    np.save(os.path.join(out, "ifl_x.npy"), x)
+    np.save(os.path.join(out, "ifl_y.npy"),
+            (2 * np.where(pos, np.maximum(x, 0), 1 / (1 + np.exp(-x))) - 2 * x).astype(np.float32))
+
 
 def loop_models(out):
     import onnx
