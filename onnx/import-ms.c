@@ -531,13 +531,26 @@ static int fused(struct ms *s)
 /* ---- standard operators on a quantized tensor ---- */
 
 
-/* Whether IR node n only moves or selects the values of its input 0 (a
- * reshape; the engine's Slice, Split, Gather, Expand). */
-static bool moves(const struct dnnq_ir_node *n)
+/* The most nodes that move values (moves) between a direct operator's
+ * tensor and the node that quantized it: each direct operator walks them,
+ * so a long chain that many read cost their product (4000 Gathers read by
+ * 4000 Transposes: 8.6 s of import). */
+#define MS_MAX_MOVES 64
+
+/* The engine's kinds of Slice (and Split), Gather and Expand. */
+static void moving_kinds(uint32_t kinds[3])
 {
-	static const char *const kinds[] = { "slice", "gather", "expand" };
-	for (size_t i = 0; n->op == DNNQ_IR_ENGINE && i < sizeof kinds / sizeof kinds[0]; i++)
-		if (n->kind == dnnq_op_find(kinds[i])->kind)
+	static const char *const names[] = { "slice", "gather", "expand" };
+	for (size_t i = 0; i < 3; i++)
+		kinds[i] = dnnq_op_find(names[i])->kind;
+}
+
+/* Whether IR node n only moves or selects the values of its input 0 (a
+ * reshape; an engine node of one of kinds, moving_kinds'). */
+static bool moves(const struct dnnq_ir_node *n, const uint32_t kinds[3])
+{
+	for (size_t i = 0; n->op == DNNQ_IR_ENGINE && i < 3; i++)
+		if (n->kind == kinds[i])
 			return true;
 	return n->op == DNNQ_IR_RESHAPE;
 }
@@ -552,10 +565,16 @@ static int producer_params(struct ms *s, size_t i, const char *out[2])
 	const struct imp_name *e = imp_find(m, x);
 	int32_t id = e && e->kind == IMP_VALUE ? e->idx : -1, si = -1, zi = -1;
 	const struct dnnq_ir_node *n = NULL;
-	while (id >= 0 && m->ir->values[id].producer >= 0) {
+	uint32_t kinds[3];
+	moving_kinds(kinds);
+	for (int hops = 0; id >= 0 && m->ir->values[id].producer >= 0; hops++) {
 		n = &m->ir->nodes[m->ir->values[id].producer];
-		if (!moves(n))
+		if (!moves(n, kinds))
 			break;
+		if (hops == MS_MAX_MOVES)
+			return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s': more than %d reshapes, "
+			           "Slice, Split, Gather or Expand nodes back to the node that quantized "
+			           "it", i, x, MS_MAX_MOVES);
 		id = n->inputs[0];
 	}
 	bool qlinear = n && (n->op == DNNQ_IR_QLINEARCONV || n->op == DNNQ_IR_QLINEARMATMUL);
@@ -595,9 +614,16 @@ static int same_params(struct ms *s, size_t k, const char *const p[2])
 {
 	const char *pk[2];
 	int rc = producer_params(s, k, pk);
-	if (rc || (!strcmp(p[0], pk[0]) && !strcmp(p[1], pk[1])))
+	if (rc)
 		return rc;
-	const struct dnnq_ir_value *x = s->c->m->ir->values + imp_find(s->c->m, in_name(s, 0))->idx;
+	const struct dnnq_ir_value *x = s->c->m->ir->values + imp_find(s->c->m, in_name(s, 0))->idx,
+	                           *xk = s->c->m->ir->values + imp_find(s->c->m, in_name(s, k))->idx;
+	if (xk->dtype != x->dtype)
+		return bad(s->c, DNNQ_E_FORMAT, "input %zu '%.80s' is %s, input 0 %s: a Concat's "
+		           "inputs are of one type", k, in_name(s, k), dnnq_ir_dtype_name(xk->dtype),
+		           dnnq_ir_dtype_name(x->dtype));
+	if (!strcmp(p[0], pk[0]) && !strcmp(p[1], pk[1]))
+		return 0;
 	int32_t z[2] = { 0, 0 };
 	float sc[2] = { NAN, NAN };
 	for (int j = 0; j < 2; j++) {

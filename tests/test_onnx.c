@@ -1521,6 +1521,10 @@ START_TEST(fixture_bad_models)
 		  "--input-shape x=1x3x<H>x<W>" },
 		{ "tests/onnx/bad/unsupported.onnx", DNNQ_E_UNSUPPORTED, "unsupported operator" },
 		{ "tests/onnx/bad/weight_input.onnx", DNNQ_E_UNSUPPORTED, "must be a constant" },
+		{ "tests/onnx/bad/ms_far.onnx", DNNQ_E_UNSUPPORTED, "node 'far' (Transpose): input 0 "
+		  "'g65': more than 64 reshapes, Slice, Split, Gather or Expand nodes back" },
+		{ "tests/onnx/bad/ms_mixed.onnx", DNNQ_E_FORMAT, "node 'mixed' (Concat): input 1 'b' is "
+		  "int8, input 0 uint8" },
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		FILE *f = fopen(c[i].file, "rb");

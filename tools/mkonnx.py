@@ -2726,7 +2726,32 @@ def make_bad(w):
     assert len(data) > 200
     w.bytes("bad/truncated.onnx", data[:100])
     w.bytes("bad/not_onnx.onnx", b"This is not an ONNX model: dnnq must say so, not crash.\n")
-    print("bad: 5 models")
+
+    # the QOperator format's direct operators of a uint8 tensor (onnx/import-ms.c)
+    q = [numpy_helper.from_array(np.array(0.1, np.float32), "s"),
+         numpy_helper.from_array(np.array(128, np.uint8), "z"),
+         numpy_helper.from_array(np.array(0, np.int8), "z8"),
+         numpy_helper.from_array(np.arange(4, dtype=np.int64), "keep")]
+    xq = [helper.make_tensor_value_info("x", 1, ["N", 3, 4, 4])]
+    u8 = [helper.make_tensor_value_info("y", onnx.TensorProto.UINT8, ["N", 3, 4, 4])]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["g0"], name="q")]
+    nodes += [helper.make_node("Gather", ["g%d" % i, "keep"], ["g%d" % (i + 1)],
+                               name="g%d" % i, axis=3) for i in range(65)]
+    nodes.append(helper.make_node("Transpose", ["g65"], ["y"], name="far", perm=[0, 1, 3, 2]))
+    m = helper.make_model(helper.make_graph(nodes, "ms_far", xq, u8, q),
+                          opset_imports=[helper.make_opsetid("", OPSET)])
+    onnx.checker.check_model(m, full_check=True)
+    w.model("bad/ms_far.onnx", m)
+
+    # a Concat of a uint8 and an int8 tensor (ONNX's Concat takes one type)
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s"], ["a"], name="qa"),
+             helper.make_node("QuantizeLinear", ["x", "s", "z8"], ["b"], name="qb"),
+             helper.make_node("Concat", ["a", "b"], ["y"], name="mixed", axis=1)]
+    u8[0] = helper.make_tensor_value_info("y", onnx.TensorProto.UINT8, ["N", 6, 4, 4])
+    m = helper.make_model(helper.make_graph(nodes, "ms_mixed", xq, u8, q),
+                          opset_imports=[helper.make_opsetid("", OPSET)])
+    w.model("bad/ms_mixed.onnx", m)
+    print("bad: 7 models")
 
 
 # --------------------------------------------------------------- precision/
