@@ -329,6 +329,54 @@ an empty or a 200-byte socket path, a directory or /dev/null as the
 socket, 17 `--input`s, `--timeout` 10^20 and bad options (each refused
 saying why, exit 1 or 2).
 
+Tried by hand (attack31) with dnnq-convert on 203 generated ONNX files
+of ONNX Runtime's QOperator operators (`onnx/import-ms.c`), each
+converted one also run by dnnq-run, both built with ASan and UBSan: no
+report. Found: a direct operator's walk back to its quantizing node was
+unbounded, so a chain of moving nodes read by many of them cost their
+product (4000 Gathers read by 4000 Transposes: 8.6 s, quadratic); now at
+most 64 moves, refused past that naming the node (`bad/ms_far.onnx`),
+0.4 s. A Concat of a uint8 and an int8 tensor at the same scale and
+zero point 0 imported, the int8 codes clamped into uint8 (ONNX's
+Concat takes one type); refused now (`bad/ms_mixed.onnx`). The rest
+refused naming the node and field, or converted: x, y and B scales of 0,
+-0.1, NaN, Inf, 1.4e-45 and 3e38 (a subnormal or huge output scale
+converts: QuantizeLinear saturates), of rank 2, empty, an activation or
+uint8; zero points int32, float, int8 for uint8, empty; per-axis B and
+QLinearConv weight scales and zero points of 3, 7 or 4000 values, of
+rank 2, NaN or 0 in one channel; QGemm's alpha NaN, 0, -2, 1e-45, 3e38,
+its int32 bias at a scale of 1e60 (inf) or of INT32_MAX, of 9 values,
+float, an activation, transA 1, transB 7, a zero point without its
+scale, a computed B, 300,000 columns; a computed QLinearConv weight; QLinearConv groups 0, 3, -4, pads 2^30, dilations 2^31, strides
+0, 70,000 output channels, channels_last 2^40, 10 inputs;
+QLinearSoftmax opset 0, -5, 1, 12, 1000, 2^40, float or string, axis 5,
+-9, 2^40, 0 (across the batch: batch fixed to 1); QLinearConcat of 7,
+9002 and 5 inputs, axis 77 and -2^62, missing operands; QLinear pools
+channels_last over rank 3 or 5; FusedConv and FusedGemm of unknown,
+empty, 5000-byte or NUL-holding activations, parameters NaN, Inf, too
+many or too few, a Z that does not broadcast; MaxPool, Transpose,
+DepthToSpace, SpaceToDepth, Resize, Pad and Concat of uint8 tensors with
+Indices, blocksizes 0, 2^31, 2^32 + 2, perms not permutations, Resize
+scales NaN and 10^6 and sizes 0, Pad pads 2^40 and -100, axes 9,
+constant_value int8, of 2 values or computed, a per-channel quantized
+tensor, a 1024-input and 3000-input Concat, a uint8 constant among the
+inputs, 20,000 Reshapes (folded), Gather indices out of range, an empty
+Slice, an Expand to 60000 x 60000; made names a model already holds
+(`mp:dq0`, `g:pooled`), node names of 50 to 300 bytes (two alike in
+their first 200: kept apart by the hash), nameless and 100-byte
+attribute names. Read, not run: the weights cache's shared keys
+(`t/TENSOR#id/gG/KHxKW/a...` with cout and depth checked by the find,
+the group count by conv.c, the precision by the cache kind): no two
+packings of one key can be taken for each other; dnnqctl infer's result
+rows (`bytes / k` times the batch, from the library's own sizes).
+`fuzz-onnx` for 300 s with the QOperator seeds (`ms-*.onnx`; onnx/ built
+alone with clang, linked against the ordinary build's engine): 181,140
+runs, 742 new units, 3084 edges, no crash; its 2 slow units (6.5 s
+under ASan, 1.9 s plain) are Loops stopped at the walk's bound, as
+attack29 saw. Noticed, left: dnnq-run and dnnqctl infer read an input of
+/dev/zero up to their file limit (1 GiB, 4 GiB) before the header is
+parsed.
+
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
 edges), `fuzz-config` (2.29 M runs, 433 edges) and `fuzz-model` (3.51 M
