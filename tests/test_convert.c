@@ -1782,6 +1782,69 @@ START_TEST(precision_trials_resumed)
 }
 END_TEST
 
+/* Trials share one engine weights cache (onnx/precision.c), and convs
+ * that read one weight tensor pack it once, under the tensor
+ * (engine/model-build.c). shared.onnx's three Convs read one tensor, and
+ * conv_b's bias makes int8 requantize a row of it (onnx/lower-ops.c
+ * int8_bias): the same tensor, name and id, holds other bytes when
+ * conv_b is fp32. That trial, run after the all-int8 model on one cache,
+ * gives what a fresh build of it gives, to the bit. */
+START_TEST(precision_shared_weights)
+{
+	struct dnnq_diag d = { "" };
+	struct array x;
+	struct dnnq_ir ir;
+	struct dnnq_onnx_calib c;
+	calibrated_model(PREC "/shared.onnx", PREC "/calib_shared.npy", &x, &ir, &c);
+	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
+	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
+	ck_assert_ptr_nonnull(method);
+	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_MINMAX, method);
+	struct dnnq_model m[2];
+	for (int k = 0; k < 2; k++) {
+		bool *keep = NULL;
+		ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, k ? "conv_b" : "", &keep, &d), 0);
+		struct dnnq_lower_opts lo = { .per_channel = true, .calibration = "test",
+		                              .fp32_nodes = keep };
+		ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m[k], &d) == 0, "%s", d.msg);
+		free(keep);
+	}
+	/* conv_a's and conv_c's int8 weights: one tensor, its bytes changed
+	 * by conv_b */
+	const struct dnnq_model_node *a[2] = { NULL, NULL }, *cc = NULL;
+	for (int k = 0; k < 2; k++)
+		for (size_t j = 0; j < m[k].nnodes; j++)
+			if (!strcmp(m[k].nodes[j].name, "conv_a"))
+				a[k] = &m[k].nodes[j];
+			else if (!k && !strcmp(m[k].nodes[j].name, "conv_c"))
+				cc = &m[k].nodes[j];
+	ck_assert(a[0] && a[1] && cc);
+	ck_assert_int_eq(a[0]->weight, a[1]->weight);
+	ck_assert_int_eq(cc->weight, a[0]->weight);
+	const struct dnnq_qtensor *w[2] = { &m[0].tensors[a[0]->weight].t,
+	                                    &m[1].tensors[a[1]->weight].t };
+	ck_assert_int_eq(w[0]->dtype, DNNQ_DTYPE_S8);
+	ck_assert_str_eq(m[0].tensors[a[0]->weight].name, m[1].tensors[a[1]->weight].name);
+	ck_assert(memcmp(w[0]->data, w[1]->data, dnnq_qtensor_nbytes(w[0])) != 0);
+	double db[3];
+	ck_assert_int_eq(dnnq_weights_cache_create(&c.wcache), 0);
+	for (int k = 0; k < 2; k++)
+		ck_assert_msg(dnnq_onnx_eval(&c, &m[k], c.ex, &db[k], &d) == 0, "%s", d.msg);
+	dnnq_weights_cache_destroy(c.wcache);
+	c.wcache = NULL;
+	ck_assert_msg(dnnq_onnx_eval(&c, &m[1], c.ex, &db[2], &d) == 0, "%s", d.msg);
+	ck_assert_msg(!memcmp(&db[1], &db[2], sizeof *db), "conv_b fp32: %.17g dB after the "
+	              "all-int8 model (%.17g dB) on one cache, %.17g dB built afresh", db[1], db[0],
+	              db[2]);
+	for (int k = 0; k < 2; k++)
+		dnnq_model_free(&m[k]);
+	free(method);
+	free(x.data);
+	dnnq_onnx_calib_free(&c);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* The evaluation's output SQNR (what every trial of --precision auto
  * compares) is summed by chunks of the outputs over the executor
  * (onnx/trials.c run_sqnr): the same bits on 1 and on 3 threads, and the
@@ -2300,6 +2363,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_test(tc, tools_colliding_output_names);
 	tcase_add_loop_test(tc, precision_trials_resumed, 0, 4);
+	tcase_add_test(tc, precision_shared_weights);
 	tcase_add_test(tc, eval_sqnr_threads);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, nlp_token_ids);
