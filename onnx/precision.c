@@ -67,7 +67,12 @@ static int find_units(const struct dnnq_ir *ir, const struct dnnq_lower_opts *lo
 		for (size_t k = j + 1; k < ir->nnodes; k++)
 			if (unit[k] == (int32_t)j)
 				last = k;
-		const struct dnnq_model_node *mn = arith_node(m, ir->nodes[last].name);
+		/* its last node's, or (a 3-D pool's last node is a Reshape) the
+		 * last one's of its nodes with an arithmetic precision */
+		const struct dnnq_model_node *mn = NULL;
+		for (size_t k = last + 1; !mn && k-- > j;)
+			if (unit[k] == (int32_t)j)
+				mn = arith_node(m, ir->nodes[k].name);
 		if (!mn)
 			continue;
 		struct dnnq_precision_unit *p = &(*u)[(*n)++];
