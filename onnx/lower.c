@@ -1147,12 +1147,16 @@ static bool reads_nonfinite(const struct dnnq_ir *ir, const struct dnnq_ir_node 
 }
 
 /* A registry operator with no int8 kernel runs in fp32 whatever the
- * options say, and so does a node reading an inf or NaN constant. */
+ * options say, and so does a node reading an inf or NaN constant, and a
+ * 3-D AveragePool's two pools (an AveragePool of a whole: op_pool3d's
+ * (H, W) pool, then its depth pool): int8, the value between them is
+ * rounded once more; fp32, an int8 producer's value is dequantized into
+ * them exactly, and an int8 reader quantizes their mean once. */
 static bool fp32_only(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *d = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
 	return (d && !d->ops && d->ops_f32) || (d && d->ops_f32 && reads_nonfinite(ir, n)) ||
-	       (!d && reads_nonfinite(ir, n));
+	       (!d && reads_nonfinite(ir, n)) || (n->op == DNNQ_IR_AVGPOOL && n->whole);
 }
 
 /* The follower node k's lowering fused (done with it, and the sole reader
