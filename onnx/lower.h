@@ -82,6 +82,9 @@ struct dnnq_lower_wcache;
 int dnnq_lower_wcache_create(size_t nnodes, struct dnnq_lower_wcache **out);
 /* NULL is a no-op. */
 void dnnq_lower_wcache_destroy(struct dnnq_lower_wcache *c);
+/* Frees IR node j's fp32 entry, if any (c NULL: a no-op): for weights no
+ * lowering to come takes fp32, or few enough to make afresh. */
+void dnnq_lower_wcache_drop_fp32(struct dnnq_lower_wcache *c, size_t j);
 
 /* keep[j] for every IR node named in the comma-separated list names (ONNX
  * node names; ir->nnodes entries, calloc'd into *keep), and for the
