@@ -1443,30 +1443,45 @@ START_TEST(tools_precision_auto)
 }
 END_TEST
 
+/* The precision units of OPS case name converted by default (c->out: the
+ * --json, in dir), counted. */
+static unsigned json_units(struct cmd *c, const char *dir, const char *name)
+{
+	sh(c, dir, "dnnq-convert " OPS "/%s.onnx -o %s/a.dnnq --calib " OPS "/%s.in0.npy --json",
+	   name, dir, name);
+	ck_assert_msg(c->status == 0, "%s: %s", name, c->err);
+	unsigned units = 0;
+	for (const char *w = strstr(c->out, "\"why\":"); w; w = strstr(w + 1, "\"why\":"))
+		units++;
+	return units;
+}
+
+/* OPS case name converted --precision int8 with node keep fp32 (c->out:
+ * the --report, in dir). */
+static void kept_report(struct cmd *c, const char *dir, const char *name, const char *keep)
+{
+	sh(c, dir, "dnnq-convert " OPS "/%s.onnx -o %s/k.dnnq --calib " OPS "/%s.in0.npy "
+	   "--precision int8 --keep-fp32 %s --report", name, dir, name, keep);
+	ck_assert_msg(c->status == 0, "%s: %s", name, c->err);
+}
+
 /* A 3-D Conv's nodes (its per-depth Convs, Slices, Concats and the
  * Transposes around them: docs/onnx.md) are one precision unit named
  * after the ONNX node: auto measures it once, --json names it so, and
- * --keep-fp32 with its name keeps every one of its nodes fp32. */
+ * --keep-fp32 with its name keeps every one of its nodes fp32; so are a
+ * standalone BatchNorm3d's and a 3-D pool's. */
 START_TEST(tools_precision_conv3d)
 {
 	char dir[] = "/tmp/dnnq-prec3d-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
-	sh(&c, dir, "dnnq-convert " OPS "/conv3d_bn.onnx -o %s/a.dnnq --calib " OPS
-	   "/conv3d_bn.in0.npy --json", dir);
-	ck_assert_msg(c.status == 0, "%s", c.err);
-	unsigned units = 0;
-	for (const char *w = strstr(c.out, "\"why\":"); w; w = strstr(w + 1, "\"why\":"))
-		units++;
 	/* the Conv, the Relu, the BatchNormalization; each a unit of its own
 	 * per depth before */
-	ck_assert_msg(units == 3 && !strstr(c.out, "\"name\":\"conv_c:") &&
+	ck_assert_msg(json_units(&c, dir, "conv3d_bn") == 3 && !strstr(c.out, "\"name\":\"conv_c:") &&
 	              strstr(c.out, "\"units\":[{\"name\":\"conv_c\",\"op\":\"Conv\",") &&
 	              strstr(c.out, "{\"name\":\"batchnormalization_y\",\"op\":"
 	                     "\"BatchNormalization\","), "%s", c.out);
-	sh(&c, dir, "dnnq-convert " OPS "/conv3d_bn.onnx -o %s/k.dnnq --calib " OPS
-	   "/conv3d_bn.in0.npy --precision int8 --keep-fp32 conv_c --report", dir);
-	ck_assert_msg(c.status == 0, "%s", c.err);
+	kept_report(&c, dir, "conv3d_bn", "conv_c");
 	ck_assert_msg(strstr(c.out, "\nconv_c:od0                       conv         fp32 ") &&
 	              strstr(c.out, "\nconv_c:od4                       conv         fp32 ") &&
 	              strstr(c.out, "\nconv_c:od2.0                     slice        fp32 ") &&
@@ -1474,43 +1489,24 @@ START_TEST(tools_precision_conv3d)
 	              strstr(c.out, "\nrelu_r                           activation   int8 ") &&
 	              !strstr(c.out, "conv         int8"), "%s", c.out);
 	/* the standalone BatchNorm3d (NAME:4d, NAME:bn, NAME) by its name */
-	sh(&c, dir, "dnnq-convert " OPS "/conv3d_bn.onnx -o %s/b.dnnq --calib " OPS
-	   "/conv3d_bn.in0.npy --precision int8 --keep-fp32 batchnormalization_y --report", dir);
-	ck_assert_msg(c.status == 0 && strstr(c.out, "\nbatchnormalization_y:bn") &&
+	kept_report(&c, dir, "conv3d_bn", "batchnormalization_y");
+	ck_assert_msg(strstr(c.out, "\nbatchnormalization_y:bn") &&
 	              !strstr(c.out, "elementwise_linear int8") &&
-	              strstr(c.out, "elementwise_linear fp32"), "%s%s", c.out, c.err);
-	rm_rf(dir);
-}
-END_TEST
-
-/* A 3-D pool's nodes (NAME:chw, the (H, W) pool NAME:hw, NAME:cd, the
- * depth pool NAME:d, and NAME, a Reshape) and a 3-D global pool's
- * (NAME:4d, NAME:pool, NAME) are one precision unit named after the ONNX
- * node, as a 3-D Conv's are: one trial each, and --keep-fp32 NAME keeps
- * both pools fp32 (before: a unit per pool, and NAME, a Reshape, was
- * refused as a node that only moves data). */
-START_TEST(tools_precision_pool3d)
-{
-	char dir[] = "/tmp/dnnq-precpool-XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	static struct cmd c;
+	              strstr(c.out, "elementwise_linear fp32"), "%s", c.out);
+	/* a 3-D pool's nodes (NAME:chw, the (H, W) pool NAME:hw, NAME:cd, the
+	 * depth pool NAME:d, and NAME, a Reshape) and a 3-D global pool's
+	 * (NAME:4d, NAME:pool, NAME) too: one trial each, and --keep-fp32
+	 * NAME keeps both pools fp32 (before: a unit per pool, and NAME, a
+	 * Reshape, was refused as a node that only moves data) */
 	static const char *const cases[][2] = { { "maxpool3d", "maxpool_y" },
 	                                        { "globalavgpool3d", "globalaveragepool_y" } };
 	for (size_t i = 0; i < 2; i++) {
-		const char *f = cases[i][0], *name = cases[i][1];
-		sh(&c, dir, "dnnq-convert " OPS "/%s.onnx -o %s/a.dnnq --calib " OPS "/%s.in0.npy "
-		   "--json", f, dir, f);
-		ck_assert_msg(c.status == 0, "%s", c.err);
-		unsigned units = 0;
-		for (const char *w = strstr(c.out, "\"why\":"); w; w = strstr(w + 1, "\"why\":"))
-			units++;
 		char want[96];
-		snprintf(want, sizeof want, "\"units\":[{\"name\":\"%s\",", name);
-		ck_assert_msg(units == 1 && strstr(c.out, want), "%s: %s", f, c.out);
+		snprintf(want, sizeof want, "\"units\":[{\"name\":\"%s\",", cases[i][1]);
+		ck_assert_msg(json_units(&c, dir, cases[i][0]) == 1 && strstr(c.out, want), "%s: %s",
+		              cases[i][0], c.out);
 	}
-	sh(&c, dir, "dnnq-convert " OPS "/maxpool3d.onnx -o %s/k.dnnq --calib " OPS
-	   "/maxpool3d.in0.npy --precision int8 --keep-fp32 maxpool_y --report", dir);
-	ck_assert_msg(c.status == 0, "%s", c.err);
+	kept_report(&c, dir, "maxpool3d", "maxpool_y");
 	ck_assert_msg(strstr(c.out, "\nmaxpool_y:hw                     maxpool      fp32 ") &&
 	              strstr(c.out, "\nmaxpool_y:d                      maxpool      fp32 ") &&
 	              !strstr(c.out, "maxpool      int8"), "%s", c.out);
@@ -2413,7 +2409,6 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_floor);
 	tcase_add_test(tc, tools_precision_conv3d);
-	tcase_add_test(tc, tools_precision_pool3d);
 	tcase_add_test(tc, tools_precision_bounded);
 	tcase_add_test(tc, tools_long_output_names);
 	tcase_add_test(tc, tools_colliding_output_names);
