@@ -72,11 +72,13 @@ struct dnnq_lower_opts {
 
 /* A cache of lowered weights, for lowerings of one IR with the same
  * options but fp32_nodes (dnnq_lower_opts.wcache). An entry is the s8
- * weight tensor of a Conv or Gemm node quantized from float weights, or
- * the node's fp32 weight tensor (two entries per node), kept with what
+ * weight tensor of a Conv or Gemm node quantized from float weights or
+ * converted from the model's own integers (a DequantizeLinear of int8
+ * constants: QDQ models, ONNX Runtime's dynamic quantization), or the
+ * node's fp32 weight tensor (two entries per node), kept with what
  * decided it (a BatchNormalization folded in, the permutation of a
- * flattened input, the weight options): a lowering that would decide
- * otherwise makes it afresh. */
+ * flattened input, the weight options, the integers' origin): a lowering
+ * that would decide otherwise makes it afresh. */
 struct dnnq_lower_wcache;
 /* For an IR of nnodes nodes. */
 int dnnq_lower_wcache_create(size_t nnodes, struct dnnq_lower_wcache **out);

@@ -43,6 +43,7 @@
 #include "onnx/onnx.pb-c.h"
 #include "tests/conformance.h"
 #include "tests/fakedaemon.h"
+#include "tests/qtensor-eq.h"
 #include "tests/samples.h"
 #include "tests/suites.h"
 
@@ -1895,6 +1896,57 @@ START_TEST(precision_shared_weights)
 }
 END_TEST
 
+/* The lowering's weights cache (dnnq_lower_opts.wcache: --precision
+ * auto's trials) also holds the integers a Conv or Gemm converts from the
+ * model's own (ONNX Runtime's dynamic quantization, fused into a Conv or
+ * a dynamic Gemm reading a DequantizeLinear): a lowering that takes them
+ * from the cache writes the tensors of one that converts them. */
+START_TEST(lower_wcache_model_integers)
+{
+	static const char *const names[] = { "ort_dynamic_conv", "ort_dynamic_matmul" };
+	for (size_t i = 0; i < 2; i++) {
+		struct dnnq_diag d = { "" };
+		char onnx[256], in[256];
+		snprintf(onnx, sizeof onnx, OPS "/%s.onnx", names[i]);
+		snprintf(in, sizeof in, OPS "/%s.in0.npy", names[i]);
+		struct array x;
+		struct dnnq_ir ir;
+		struct dnnq_onnx_calib c;
+		calibrated_model(onnx, in, &x, &ir, &c);
+		struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
+		enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
+		struct dnnq_lower_wcache *lw;
+		ck_assert_ptr_nonnull(method);
+		ck_assert_int_eq(dnnq_lower_wcache_create(ir.nnodes, &lw), 0);
+		dnnq_onnx_calib_methods(&c, DNNQ_CALIB_MINMAX, method);
+		struct dnnq_model m[3];
+		for (int k = 0; k < 3; k++) {
+			struct dnnq_lower_opts lo = { .per_channel = true, .calibration = "test",
+			                              .wcache = k ? lw : NULL };
+			ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m[k], &d) == 0, "%s: %s",
+			              names[i], d.msg);
+		}
+		size_t s8 = 0;
+		for (int k = 1; k < 3; k++) {
+			ck_assert_uint_eq(m[k].ntensors, m[0].ntensors);
+			for (size_t t = 0; t < m[0].ntensors; t++) {
+				ck_assert_str_eq(m[k].tensors[t].name, m[0].tensors[t].name);
+				assert_qtensor_eq(&m[0].tensors[t].t, &m[k].tensors[t].t);
+				s8 += m[k].tensors[t].t.dtype == DNNQ_DTYPE_S8;
+			}
+		}
+		ck_assert_uint_eq(s8, 2);   /* the weights, converted and cached */
+		for (int k = 0; k < 3; k++)
+			dnnq_model_free(&m[k]);
+		dnnq_lower_wcache_destroy(lw);
+		free(method);
+		free(x.data);
+		dnnq_onnx_calib_free(&c);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 /* The evaluation's output SQNR (what every trial of --precision auto
  * compares) is summed by chunks of the outputs over the executor
  * (onnx/trials.c run_sqnr): the same bits on 1 and on 3 threads, and the
@@ -2414,6 +2466,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_colliding_output_names);
 	tcase_add_loop_test(tc, precision_trials_resumed, 0, 4);
 	tcase_add_test(tc, precision_shared_weights);
+	tcase_add_test(tc, lower_wcache_model_integers);
 	tcase_add_test(tc, eval_sqnr_threads);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, nlp_token_ids);
