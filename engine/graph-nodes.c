@@ -4,6 +4,7 @@
  * tensors, the shape it produces, and how it binds and runs. The operators
  * themselves know nothing of the graph.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,18 +201,18 @@ int dnnq_node_set_sums(struct gnode *n, bool on)
 
 /* The cache key of conv n's packed weights: "n/" and its name, or when
  * other convs read its weight tensor (b->shared), "t/" and the tensor's
- * with its groups, kernel and 16-bit accumulation (the operators check the
- * rest: n, k, the layout's size). The prefixes keep the two apart whatever
- * a file names its nodes. */
+ * with the checksum of its bytes (b->sums), its groups, kernel and 16-bit
+ * accumulation (the operators check the rest: n, k, the layout's size).
+ * The prefixes keep the two apart whatever a file names its nodes. */
 static const char *conv_key(struct dnnq_op_build *b, const struct dnnq_model_node *n)
 {
 	if (!b->shared || n->weight < 0 || (size_t)n->weight >= b->m->ntensors ||
 	    !b->shared[n->weight])
 		snprintf(b->key, sizeof b->key, "n/%s", n->name);
 	else
-		snprintf(b->key, sizeof b->key, "t/%s#%d/g%u/%ux%u/a%u.%u.%u",
-		         b->m->tensors[n->weight].name, n->weight, n->groups, n->kernel[0],
-		         n->kernel[1], n->acc16, n->acc16_nbits, n->acc16_spill);
+		snprintf(b->key, sizeof b->key, "t/%s#%d/c%08" PRIx32 "/g%u/%ux%u/a%u.%u.%u",
+		         b->m->tensors[n->weight].name, n->weight, b->sums[n->weight], n->groups,
+		         n->kernel[0], n->kernel[1], n->acc16, n->acc16_nbits, n->acc16_spill);
 	return b->key;
 }
 

@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 
+#include "engine/crc32c.h"
 #include "engine/graph-internal.h"
 #include "engine/op.h"
 #include "engine/wcache.h"
@@ -107,10 +108,11 @@ struct dnnq_qparams dnnq_op_out_qp(const struct dnnq_model_node *n)
 
 static int add_node(struct dnnq_graph *g, const struct dnnq_model *m, size_t j,
                     enum dnnq_isa isa, struct dnnq_weights_cache *cache, const bool *shared,
-                    int *vals, struct dnnq_diag *diag)
+                    const uint32_t *sums, int *vals, struct dnnq_diag *diag)
 {
 	const struct dnnq_model_node *n = &m->nodes[j];
-	struct dnnq_op_build bld = { .m = m, .j = j, .isa = isa, .cache = cache, .shared = shared };
+	struct dnnq_op_build bld = { .m = m, .j = j, .isa = isa, .cache = cache, .shared = shared,
+	                             .sums = sums };
 	struct dnnq_op_build *b = &bld;
 	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
 	if (!def)
@@ -167,8 +169,8 @@ static int add_constant(struct dnnq_graph *g, const struct dnnq_model *m, size_t
 }
 
 static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa isa,
-                 struct dnnq_weights_cache *cache, const bool *shared, int *vals,
-                 struct dnnq_diag *diag)
+                 struct dnnq_weights_cache *cache, const bool *shared, const uint32_t *sums,
+                 int *vals, struct dnnq_diag *diag)
 {
 	int rc;
 	for (size_t i = 0; i < m->ninputs; i++) {
@@ -184,7 +186,7 @@ static int build(struct dnnq_graph *g, const struct dnnq_model *m, enum dnnq_isa
 		if ((rc = add_constant(g, m, c, vals, diag)))
 			return rc;
 	for (size_t j = 0; j < m->nnodes; j++)
-		if ((rc = add_node(g, m, j, isa, cache, shared, vals, diag)))
+		if ((rc = add_node(g, m, j, isa, cache, shared, sums, vals, diag)))
 			return rc;
 	for (size_t i = 0; i < m->noutputs; i++) {
 		int v = m->outputs[i].value;
@@ -213,16 +215,24 @@ int dnnq_model_build_shared(const struct dnnq_model *m, enum dnnq_isa isa,
 	int *vals = calloc(dnnq_model_num_values(m) + 1, sizeof *vals);
 	bool *shared = calloc(m->ntensors + 1, sizeof *shared), any = false;
 	bool *seen = calloc(m->ntensors + 1, sizeof *seen);
-	int rc = vals && shared && seen ? dnnq_graph_create(&g) : DNNQ_E_NOMEM;
+	uint32_t *sums = calloc(m->ntensors + 1, sizeof *sums);
+	int rc = vals && shared && seen && sums ? dnnq_graph_create(&g) : DNNQ_E_NOMEM;
 	const bool made = !rc;
 	/* a weight tensor several convs read (a 3-D Conv's depths): packed
-	 * once for them, in the caller's cache or the graph's own */
+	 * once for them, in the caller's cache or the graph's own, under the
+	 * checksum of its bytes too: a reader's lowering may change them
+	 * (onnx/lower-ops.c int8_bias requantizes a row), and a cache that
+	 * serves several models (--precision auto's trials) holds the packings
+	 * of the tensor's other bytes under the same name and id */
 	for (size_t j = 0; !rc && j < m->nnodes; j++) {
 		const struct dnnq_model_node *n = &m->nodes[j];
 		if (n->kind != DNNQ_NODE_CONV || n->weight < 0 || (size_t)n->weight >= m->ntensors)
 			continue;
-		if (seen[n->weight])
+		if (seen[n->weight] && !shared[n->weight]) {
+			const struct dnnq_qtensor *t = &m->tensors[n->weight].t;
+			sums[n->weight] = dnnq_crc32c(t->data, t->data ? dnnq_qtensor_nbytes(t) : 0);
 			any = shared[n->weight] = true;
+		}
 		seen[n->weight] = true;
 	}
 	if (!rc && any && !cache && !(rc = dnnq_weights_cache_create(&g->own_cache)))
@@ -233,11 +243,13 @@ int dnnq_model_build_shared(const struct dnnq_model *m, enum dnnq_isa isa,
 			dnnq_graph_destroy(g);
 		free(vals);
 		free(shared);
+		free(sums);
 		return dnnq_diag_set(diag, rc, "model: cannot create the graph");
 	}
-	rc = build(g, m, isa, cache, any ? shared : NULL, vals, diag);
+	rc = build(g, m, isa, cache, any ? shared : NULL, sums, vals, diag);
 	free(vals);
 	free(shared);
+	free(sums);
 	if (rc) {
 		dnnq_graph_destroy(g);
 		return rc;

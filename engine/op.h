@@ -85,9 +85,11 @@ struct dnnq_op_build {
 	void *owned;
 	/* per model tensor (NULL: none): read as weights by more than one
 	 * conv (a 3-D Conv's depths, docs/onnx.md); such a conv's packed
-	 * weights are cached under the tensor (its name and id, and what
-	 * decides the packing: key), not the node, so one copy serves them */
+	 * weights are cached under the tensor (its name, id and the CRC32C
+	 * of its bytes, sums[], and what decides the packing: key), not the
+	 * node, so one copy serves them */
 	const bool *shared;
+	const uint32_t *sums;
 	char key[2 * DNNQ_MODEL_NAME_MAX];
 };
 

@@ -50,7 +50,9 @@ struct dnnq_onnx_calib {
 	 * weights dnnq_onnx_eval's models share (engine/wcache.h). Only for
 	 * models lowered with the same options and ranges, whose int8 nodes
 	 * then have the same weights under the same names: a node's int8
-	 * weights are its IR node's (and its fused followers') quantized. */
+	 * weights are its IR node's (and its fused followers') quantized;
+	 * a weight tensor several convs read, whose bytes a reader may
+	 * change (int8_bias), is cached under their checksum too. */
 	struct dnnq_weights_cache *wcache;
 };
 

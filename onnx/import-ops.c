@@ -1140,6 +1140,7 @@ static int batchnorm_4d(struct nctx *c)
 	const bool batched = x->batched;
 	const struct dnnq_ir_node bn = c->node;
 	int rc;
+	c->whole = ++c->m->wholes;    /* one precision unit, named NAME */
 	c->node.op = DNNQ_IR_RESHAPE;
 	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, d4, batched)) || (rc = link_as(c, ":4d", 1)))
 		return rc;
@@ -3083,6 +3084,7 @@ static int op_pool3d(struct nctx *c, bool max)
 	int64_t hw[4] = { N, C * D, g.o[1], g.o[2] };
 	int64_t kd[2] = { g.k[0], 1 }, sd[2] = { g.s[0], 1 }, dd[2] = { g.dl[0], 1 };
 	int64_t pbd[2] = { g.pb[0], 0 }, ped[2] = { g.pe[0], 0 };
+	c->whole = ++c->m->wholes;    /* one precision unit, named NAME */
 	if ((rc = reshape_as(c, 4, chw, batched, ":chw")) ||
 	    (rc = pool2d_as(c, op, hw, &g.k[1], &g.s[1], &g.dl[1], &g.pb[1], &g.pe[1], ceil_mode,
 	                    include_pad, batched, ":hw")))
@@ -3107,6 +3109,7 @@ static int gpool3d(struct nctx *c)
 	const bool batched = x->batched;
 	const struct dnnq_ir_node pool = c->node;
 	int rc;
+	c->whole = ++c->m->wholes;    /* one precision unit, named NAME */
 	if ((rc = reshape_as(c, 4, d4, batched, ":4d")))
 		return rc;
 	c->node = pool;

@@ -159,7 +159,9 @@ struct dnnq_ir_node {
 	int64_t k;                      /* TopK: the elements kept */
 	/* Non-zero: one ONNX node the importer wrote as several IR nodes that
 	 * are one precision unit (a 3-D Conv: its Transposes, per-depth
-	 * Slices, Concats and Convs; docs/onnx.md), one after the other, each
+	 * Slices, Concats and Convs; a 3-D pool, whose AveragePools the
+	 * lowering runs fp32; a standalone rank-3 or rank-5
+	 * BatchNormalization; docs/onnx.md), one after the other, each
 	 * carrying this number (distinct per such ONNX node), the last named
 	 * after the ONNX node. 0: a node of its own. */
 	uint32_t whole;

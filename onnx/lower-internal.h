@@ -68,6 +68,7 @@ int map_attrs(struct lower *L, const struct dnnq_ir_node *n, struct dnnq_model_n
 struct wkey {
 	bool bn, perm, per_channel, symmetric;
 	int64_t pc, ph, pw;
+	bool model;                /* the weight is a DequantizeLinear of integers */
 };
 
 /* The weight tensor IR node j's (unit's) key k gave before at L's

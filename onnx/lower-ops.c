@@ -179,25 +179,31 @@ static void qweights_free(struct qweights *q);
 static int qweight_tensor(struct lower *L, const char *node, const struct qweights *q,
                           const int8_t *w, uint32_t ndim, const int64_t *dims);
 
-/* A weight that is a DequantizeLinear of an int8 / uint8 constant, per
- * tensor or along the output-channel axis: its integers and parameters are
- * kept (QDQ models the importer did not fuse). 1: another weight (quantize
- * its floats), 0: q filled, < 0: an error. */
-static int model_weights(struct lower *L, int32_t w, size_t rows, int64_t axis,
-                         struct qweights *q)
+/* The DequantizeLinear of an int8 / uint8 constant weight w is, per tensor
+ * or along the output-channel axis (rows parameters), or NULL: its
+ * integers and parameters are kept (QDQ models the importer did not fuse,
+ * ONNX Runtime's dynamic quantization). */
+static const struct dnnq_ir_node *model_dq(struct lower *L, int32_t w, size_t rows, int64_t axis)
 {
 	const struct dnnq_ir_value *wv = lval_ir(L, w);
-	memset(q, 0, sizeof *q);
 	if (wv->data || wv->producer < 0 || !is_const(L, w))
-		return 1;
+		return NULL;
 	const struct dnnq_ir_node *dq = NODE(wv->producer);
 	const struct dnnq_ir_value *x = lval_ir(L, dq->inputs[0]);
 	if ((x->dtype != DNNQ_IR_U8 && x->dtype != DNNQ_IR_S8) || !is_const(L, dq->inputs[1]))
-		return 1;
+		return NULL;
 	size_t ns = dnnq_ir_numel(lval_ir(L, dq->inputs[1]), 1);
-	if (ns != 1 && (ns != rows || dq->axis != axis))
-		return 1;
-	return qweights(L, dq, 0, rows, q);
+	return ns == 1 || (ns == rows && dq->axis == axis) ? dq : NULL;
+}
+
+/* model_dq's integers in q: 1 when there is none (quantize the floats),
+ * 0 when q is filled, < 0: an error. */
+static int model_weights(struct lower *L, int32_t w, size_t rows, int64_t axis,
+                         struct qweights *q)
+{
+	const struct dnnq_ir_node *dq = model_dq(L, w, rows, axis);
+	memset(q, 0, sizeof *q);
+	return dq ? qweights(L, dq, 0, rows, q) : 1;
 }
 
 /* ---- Conv ---- */
@@ -276,13 +282,19 @@ static void set_acc16(const struct lower *L, const struct dnnq_ir_node *ir,
 }
 
 /* The key of IR node j's int8 weights (dnnq_lower_wcache) with the
- * column permutation of la (NULL: none). */
-static struct wkey weights_key(const struct lower *L, size_t j, const struct lval *la)
+ * column permutation of la (NULL: none), of the model's own integers
+ * (model_dq) or not. */
+static struct wkey weights_key(const struct lower *L, size_t j, const struct lval *la,
+                               bool model)
 {
 	struct wkey k = { .bn = bn_follower(L, j) >= 0, .per_channel = L->o->per_channel,
-	                  .symmetric = L->o->symmetric_weights };
-	if (la && la->perm)
-		k = (struct wkey){ k.bn, true, k.per_channel, k.symmetric, la->pc, la->ph, la->pw };
+	                  .symmetric = L->o->symmetric_weights, .model = model };
+	if (la && la->perm) {
+		k.perm = true;
+		k.pc = la->pc;
+		k.ph = la->ph;
+		k.pw = la->pw;
+	}
 	return k;
 }
 
@@ -308,6 +320,8 @@ static struct dnnq_model_node *fused_node(struct lower *L, size_t j, enum dnnq_n
 	int wid;
 	if (q) {
 		wid = qweight_tensor(L, name, q, w, ndim, dims);
+		if (wid >= 0 && (*rc = wcache_put(L, j, k, wid)))
+			return NULL;
 	} else if (share && *share >= 0) {
 		wid = *share;
 	} else {
@@ -414,7 +428,7 @@ static int lower_conv(struct lower *L, size_t j)
 	struct chain ch;
 	struct qweights q = { 0 };
 	int32_t x, ref;
-	struct wkey key = weights_key(L, j, NULL);
+	struct wkey key = weights_key(L, j, NULL, model_dq(L, n->inputs[1], rows, 0) != NULL);
 	/* the weights as they are, lowered already by another Conv reading
 	 * them (a 3-D Conv's depths): nothing to read, fold or transpose */
 	int32_t *share = &L->v[n->inputs[1]].wshared[L->fp32];
@@ -444,9 +458,11 @@ static int lower_conv(struct lower *L, size_t j)
 		oihw_to_ohwi(w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, sizeof *w);
 	if (ch.bn || !mw)
 		share = NULL;
+	/* a cached tensor of the model's own integers is theirs too */
+	bool ours = cached ? !key.model || ch.bn : mw != 0;
 	struct dnnq_model_node *mn = fused_node(L, j, DNNQ_NODE_CONV, &ch, x, mw ? NULL : &q,
 	                                        cached, &key, share, wt, b, 4, dims, &ref, &rc);
-	if (mn && !(rc = conv_geometry(L, n, 1, mn)) && !(rc = int8_bias(L, n, mn, mw != 0)))
+	if (mn && !(rc = conv_geometry(L, n, 1, mn)) && !(rc = int8_bias(L, n, mn, ours)))
 		rc = act_out(L, ch.last, ch.out, mn, ref);
 out:
 	qweights_free(&q);
@@ -525,7 +541,8 @@ static int lower_gemm(struct lower *L, size_t j)
 	struct chain ch;
 	int32_t x, ref;
 	bool dyn = (L->o->dynamic || n->dynamic) && !L->fp32;
-	struct wkey key = weights_key(L, j, la);
+	struct wkey key = weights_key(L, j, la,
+	                              model_dq(L, n->inputs[1], nn, n->trans_b ? 0 : 1) != NULL);
 	const struct dnnq_qtensor *cached = wcache_find(L, j, &key);
 	if (!cached && (rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
 		return rc;
@@ -583,7 +600,8 @@ static int lower_gemm(struct lower *L, size_t j)
 		mn->out_dtype = DNNQ_DTYPE_F32;
 		L->v[ch.out].f32 = ref;
 		L->v[ch.out].f32_onnx = false;
-	} else if (!(rc = int8_bias(L, n, mn, mw != 0))) {
+	} else if (!(rc = int8_bias(L, n, mn, cached ? !key.model || ch.bn || n->alpha != 1
+	                                             : mw != 0))) {
 		rc = act_out(L, ch.last, ch.out, mn, ref);
 	}
 out:

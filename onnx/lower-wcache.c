@@ -51,10 +51,20 @@ void dnnq_lower_wcache_destroy(struct dnnq_lower_wcache *c)
 	free(c);
 }
 
+void dnnq_lower_wcache_drop_fp32(struct dnnq_lower_wcache *c, size_t j)
+{
+	struct entry *e = c && j < c->n ? &c->e[2 * j + 1] : NULL;
+	if (e && e->set)
+		dnnq_qtensor_free(&e->t);
+	if (e)
+		e->set = false;
+}
+
 static bool same_key(const struct wkey *a, const struct wkey *b)
 {
 	return a->bn == b->bn && a->perm == b->perm && a->per_channel == b->per_channel &&
-	       a->symmetric == b->symmetric && a->pc == b->pc && a->ph == b->ph && a->pw == b->pw;
+	       a->symmetric == b->symmetric && a->pc == b->pc && a->ph == b->ph &&
+	       a->pw == b->pw && a->model == b->model;
 }
 
 /* IR node j's entry for L's precision, or NULL (no cache, no such node). */

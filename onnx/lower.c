@@ -1147,12 +1147,16 @@ static bool reads_nonfinite(const struct dnnq_ir *ir, const struct dnnq_ir_node 
 }
 
 /* A registry operator with no int8 kernel runs in fp32 whatever the
- * options say, and so does a node reading an inf or NaN constant. */
+ * options say, and so does a node reading an inf or NaN constant, and a
+ * 3-D AveragePool's two pools (an AveragePool of a whole: op_pool3d's
+ * (H, W) pool, then its depth pool): int8, the value between them is
+ * rounded once more; fp32, an int8 producer's value is dequantized into
+ * them exactly, and an int8 reader quantizes their mean once. */
 static bool fp32_only(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *d = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
 	return (d && !d->ops && d->ops_f32) || (d && d->ops_f32 && reads_nonfinite(ir, n)) ||
-	       (!d && reads_nonfinite(ir, n));
+	       (!d && reads_nonfinite(ir, n)) || (n->op == DNNQ_IR_AVGPOOL && n->whole);
 }
 
 /* The follower node k's lowering fused (done with it, and the sole reader
@@ -1189,17 +1193,20 @@ static bool has_fp32_form(enum dnnq_ir_op op)
 
 /* on[k] for the nodes with an fp32 form of the whole IR node j is a node
  * of (dnnq_ir_node.whole; the run of nodes around j carrying its number),
- * when it is one: they are one unit. */
-static void mark_whole(const struct dnnq_ir *ir, size_t j, bool *on)
+ * when it is one: they are one unit. Whether there were any. */
+static bool mark_whole(const struct dnnq_ir *ir, size_t j, bool *on)
 {
 	uint32_t w = ir->nodes[j].whole;
 	size_t a = j, b = j;
+	bool any = false;
 	while (w && a > 0 && ir->nodes[a - 1].whole == w)
 		a--;
 	while (w && b + 1 < ir->nnodes && ir->nodes[b + 1].whole == w)
 		b++;
 	for (size_t k = a; w && k <= b; k++)
-		on[k] |= has_fp32_form(ir->nodes[k].op);
+		if (has_fp32_form(ir->nodes[k].op))
+			any = on[k] = true;
+	return any;
 }
 
 /* The unit of IR node j (lowered now, L->cur): j, or the head of the
@@ -1383,13 +1390,15 @@ int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep
 			continue;
 		}
 		const struct dnnq_ir_node *hit = NULL;
+		bool kept = false;
 		for (size_t j = 0; j < ir->nnodes && !hit; j++)
 			if (names_node(&ir->nodes[j], name)) {
 				hit = &ir->nodes[j];
-				(*keep)[j] = has_fp32_form(hit->op);
-				mark_whole(ir, j, *keep);
+				(*keep)[j] = kept = has_fp32_form(hit->op);
+				/* a 3-D pool's name is its last node's, a Reshape */
+				kept |= mark_whole(ir, j, *keep);
 			}
-		if (hit && has_fp32_form(hit->op))
+		if (kept)
 			continue;
 		bad++;
 		if (len < sizeof msg)

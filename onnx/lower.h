@@ -72,16 +72,21 @@ struct dnnq_lower_opts {
 
 /* A cache of lowered weights, for lowerings of one IR with the same
  * options but fp32_nodes (dnnq_lower_opts.wcache). An entry is the s8
- * weight tensor of a Conv or Gemm node quantized from float weights, or
- * the node's fp32 weight tensor (two entries per node), kept with what
+ * weight tensor of a Conv or Gemm node quantized from float weights or
+ * converted from the model's own integers (a DequantizeLinear of int8
+ * constants: QDQ models, ONNX Runtime's dynamic quantization), or the
+ * node's fp32 weight tensor (two entries per node), kept with what
  * decided it (a BatchNormalization folded in, the permutation of a
- * flattened input, the weight options): a lowering that would decide
- * otherwise makes it afresh. */
+ * flattened input, the weight options, the integers' origin): a lowering
+ * that would decide otherwise makes it afresh. */
 struct dnnq_lower_wcache;
 /* For an IR of nnodes nodes. */
 int dnnq_lower_wcache_create(size_t nnodes, struct dnnq_lower_wcache **out);
 /* NULL is a no-op. */
 void dnnq_lower_wcache_destroy(struct dnnq_lower_wcache *c);
+/* Frees IR node j's fp32 entry, if any (c NULL: a no-op): for weights no
+ * lowering to come takes fp32, or few enough to make afresh. */
+void dnnq_lower_wcache_drop_fp32(struct dnnq_lower_wcache *c, size_t j);
 
 /* keep[j] for every IR node named in the comma-separated list names (ONNX
  * node names; ir->nnodes entries, calloc'd into *keep), and for the

@@ -67,7 +67,12 @@ static int find_units(const struct dnnq_ir *ir, const struct dnnq_lower_opts *lo
 		for (size_t k = j + 1; k < ir->nnodes; k++)
 			if (unit[k] == (int32_t)j)
 				last = k;
-		const struct dnnq_model_node *mn = arith_node(m, ir->nodes[last].name);
+		/* its last node's, or (a 3-D pool's last node is a Reshape) the
+		 * last one's of its nodes with an arithmetic precision */
+		const struct dnnq_model_node *mn = NULL;
+		for (size_t k = last + 1; !mn && k-- > j;)
+			if (unit[k] == (int32_t)j)
+				mn = arith_node(m, ir->nodes[k].name);
 		if (!mn)
 			continue;
 		struct dnnq_precision_unit *p = &(*u)[(*n)++];
@@ -82,6 +87,21 @@ static int find_units(const struct dnnq_ir *ir, const struct dnnq_lower_opts *lo
 			p->why = DNNQ_PRECISION_WHY_FP32_ONLY;
 	}
 	return DNNQ_OK;
+}
+
+/* Unit j measured int8 for good: when no SQNR floor pass follows (all
+ * int8 at int8_db meets po's floor; that pass lowers every unit fp32 in
+ * each of its trials), its fp32 weights leave t's cache (dnnq_lower_wcache),
+ * which otherwise ends the first pass holding every unit's. A pass-2
+ * trial that measures it again makes them afresh. */
+static void drop_fp32(const struct dnnq_lower_opts *t, const struct dnnq_precision_opts *po,
+                      double int8_db, const int32_t *unit, size_t nnodes, int32_t j)
+{
+	if (po->floor_db > 0 && int8_db < po->floor_db)
+		return;
+	for (size_t k = (size_t)j; k < nnodes; k++)
+		if (unit[k] == j)
+			dnnq_lower_wcache_drop_fp32(t->wcache, k);
 }
 
 /* The noise power, relative to the signal's, of an output SQNR of db
@@ -169,6 +189,7 @@ static int trial(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
                  struct dnnq_onnx_trials *r, double *db, struct dnnq_diag *diag)
 {
 	struct dnnq_model m;
+	dnnq_onnx_trials_done(r);
 	int rc = dnnq_onnx_calib_lower(sub, co, method, t, &m, diag);
 	return rc ? rc : dnnq_onnx_trials_run(r, &m, db, diag);
 }
@@ -225,6 +246,7 @@ static int pass2(struct dnnq_onnx_calib *sub, const struct dnnq_calib_opts *co,
 				dnnq_onnx_trials_keep(r);
 			} else {
 				mark_unit(unit, ir->nnodes, u[i].head, fp32, false);
+				drop_fp32(t, po, int8_db, unit, ir->nnodes, u[i].head);
 			}
 			if (progress)
 				progress(ctx, ++*done, *total);
@@ -420,6 +442,8 @@ int dnnq_onnx_precision_auto(struct dnnq_onnx_calib *c, const struct dnnq_calib_
 		u->loss_db = loss_db(*base_db, *base_db, db);
 		u->fp32 = u->loss_db > po->threshold_db;
 		mark_unit(unit, ir->nnodes, u->head, fp32, false);
+		if (!u->fp32)
+			drop_fp32(&t, po, *base_db, unit, ir->nnodes, u->head);
 		if (progress)
 			progress(ctx, ++done, total);
 	}

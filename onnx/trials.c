@@ -327,6 +327,11 @@ int dnnq_onnx_trials_run(struct dnnq_onnx_trials *r, struct dnnq_model *m, doubl
 	return run_sqnr(r->c, t, r->ex, sqnr_db, diag);
 }
 
+void dnnq_onnx_trials_done(struct dnnq_onnx_trials *r)
+{
+	retire(r, &r->last, &r->has_last);
+}
+
 void dnnq_onnx_trials_keep(struct dnnq_onnx_trials *r)
 {
 	if (!r->has_last)

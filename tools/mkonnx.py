@@ -2782,6 +2782,12 @@ def make_precision(w):
     over both outputs pooled, the small one's noise vanished under the big
     one's power and conv_small stayed int8 (YOLOv8-seg's mask prototypes
     beside its boxes in pixels); each output at its own scale, it goes fp32.
+    shared.onnx: three Convs ("conv_a", "conv_b", "conv_c") of the input
+    reading one weight tensor, each its own output; conv_b's bias of 1e7 on
+    channel 1 does not fit int32 at the input's scale times that channel's
+    weight scale, so int8 requantizes the row the three share (coarser), and
+    only while conv_b is int8: a trial with conv_b fp32 packs the original
+    row (the engine's weights cache must tell the two apart).
     Each with calib_*.npy, 16 samples."""
     r = np.random.default_rng(16)
     x = nrm(r, (16, 3, 8, 8))
@@ -2858,7 +2864,22 @@ def make_precision(w):
     onnx.checker.check_model(m, full_check=True)
     w.model("precision/scales.onnx", m)
     w.npy("precision/calib_scales.npy", x)
-    print("precision: 4 models")
+
+    # shared.onnx: three Convs, three units, one weight tensor
+    r = np.random.default_rng(31)
+    x = nrm(r, (16, 3, 8, 8), 1.0)
+    W, Bb = nrm(r, (4, 3, 3, 3)), np.zeros((4,), np.float32)
+    Bb[1] = 1e7
+    nodes = [node("Conv", ["x", "W"], ["a"], pads=[1, 1, 1, 1]),
+             node("Conv", ["x", "W", "Bb"], ["b"], pads=[1, 1, 1, 1]),
+             node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1])]
+    y = np.zeros((16, 4, 8, 8), np.float32)
+    m = build_model(nodes, [("x", x)], {"W": W, "Bb": Bb}, [("a", y), ("b", y), ("c", y)],
+                    OPSET, name="shared")
+    onnx.checker.check_model(m, full_check=True)
+    w.model("precision/shared.onnx", m)
+    w.npy("precision/calib_shared.npy", x)
+    print("precision: 5 models")
 
 
 # ------------------------------------------------------------------ digits/
