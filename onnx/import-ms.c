@@ -8,9 +8,14 @@
  * the standard one); and the standard operators the
  * format runs on the quantized tensor itself (MaxPool, Transpose,
  * DepthToSpace, SpaceToDepth, Resize, Pad, Concat of a uint8 / int8
- * tensor).
+ * tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
+ * (Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization,
+ * SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization of the
+ * default domain) as their decompositions in standard operators, and
+ * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
+ * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
  *
- * Each is the QDQ form its definition spells: DequantizeLinear of every
+ * Each quantized one is the QDQ form its definition spells: DequantizeLinear of every
  * quantized input, the standard float operator, QuantizeLinear at the
  * output's scale and zero point. The node is imported as those ONNX nodes,
  * made here and handed to imp_node as if the model held them, so every
@@ -66,6 +71,9 @@ static int expand(struct ms *s);
 static int fused(struct ms *s);
 static int direct(struct ms *s);
 static int same_op(struct ms *s);
+static int gelus(struct ms *s);
+static int norms(struct ms *s);
+static int dyn_matmul(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
  * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
@@ -91,12 +99,26 @@ static const struct msdef MS[] = {
 	  "activation_alpha activation_beta activation_gamma " },
 	{ "QLinearConv", "QLinearConv", 8, 9, 0, 0, 0, same_op, " auto_pad channels_last dilations "
 	  "group kernel_shape pads strides " },
+	{ "Gelu", "", 1, 1, 0, 0, 0, gelus, " " },
+	{ "FastGelu", "", 1, 2, 0, 0, 0, gelus, " " },
+	{ "BiasGelu", "", 2, 2, 0, 0, 0, gelus, " " },
+	{ "QuickGelu", "", 1, 1, 0, 0, 0, gelus, " alpha " },
+	{ "BiasAdd", "", 3, 3, 0, 0, 0, gelus, " " },
+	{ "SkipLayerNormalization", "", 3, 5, 0, 0, 0, norms, " epsilon " },
+	{ "SkipSimplifiedLayerNormalization", "", 3, 4, 0, 0, 0, norms, " epsilon " },
+	{ "MatMulIntegerToFloat", "", 4, 7, 0, 0, 0, dyn_matmul, " " },
+	{ "DynamicQuantizeMatMul", "", 3, 5, 0, 0, 0, dyn_matmul, " " },
+	/* ONNX Runtime's, of the default domain (DEFAULT_DOMAIN) */
+	{ "SimplifiedLayerNormalization", "", 2, 2, 0, 0, 0, norms, " axis epsilon stash_type " },
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
 	DIRECT("MaxPool", 1, 1), DIRECT("Transpose", 1, 1), DIRECT("DepthToSpace", 1, 1),
 	DIRECT("SpaceToDepth", 1, 1), DIRECT("Resize", 1, 4), DIRECT("Pad", 2, 4),
 	DIRECT("Concat", 1, IMP_MAX_NODE_INPUTS),
 #undef DIRECT
 };
+
+/* The operators of MS ONNX Runtime registers in the default domain. */
+static const char DEFAULT_DOMAIN[] = " SimplifiedLayerNormalization ";
 
 static const char *in_name(const struct ms *s, size_t i)
 {
@@ -130,23 +152,31 @@ static void ms_done(struct ms *s)
 	free(s->made);
 }
 
-/* ONNX node op named `name`, its inputs and attributes, output out,
- * imported in the contrib node's place; 0 or DNNQ_E_NOMEM (imp_node
- * records the other problems and names the output unknown). */
-static int sub(struct ms *s, const char *op, const char *name, const char *const *in,
-               size_t nin, Onnx__AttributeProto **attrs, size_t nattr, const char *out)
+/* ONNX node op named `name`, its inputs and attributes, outputs out (nout
+ * of them), imported in the contrib node's place; 0 or DNNQ_E_NOMEM
+ * (imp_node records the other problems and names the outputs unknown). */
+static int sub_n(struct ms *s, const char *op, const char *name, const char *const *in,
+                 size_t nin, Onnx__AttributeProto **attrs, size_t nattr,
+                 const char *const *out, size_t nout)
 {
 	Onnx__NodeProto np = ONNX__NODE_PROTO__INIT;
 	np.n_input = nin;
 	np.input = (char **)in;
-	np.n_output = 1;
-	np.output = (char **)&out;
+	np.n_output = nout;
+	np.output = (char **)out;
 	np.name = (char *)name;
 	np.op_type = (char *)op;
 	np.domain = (char *)"";
 	np.n_attribute = nattr;
 	np.attribute = attrs;
 	return imp_node(s->c->m, &np, s->c->index);
+}
+
+/* sub_n of the one output out. */
+static int sub(struct ms *s, const char *op, const char *name, const char *const *in,
+               size_t nin, Onnx__AttributeProto **attrs, size_t nattr, const char *out)
+{
+	return sub_n(s, op, name, in, nin, attrs, nattr, &out, 1);
 }
 
 /* An attribute of the nodes made here (name: a literal or the model's). */
@@ -528,6 +558,206 @@ static int fused(struct ms *s)
 	return rc;
 }
 
+/* ---- ONNX Runtime's transformer fusions (fp32) ---- */
+
+/* Node op of inputs a and [b] (NULL: none): node and value NAME:what made
+ * here, *v its name; or, out given, node NAME (what "") or NAME:what into
+ * out (*v = out). */
+static int bin(struct ms *s, const char *op, const char *what, const char *a, const char *b,
+               const char *out, const char **v)
+{
+	const char *in[2] = { a, b };
+	if (!out)
+		return step(s, op, what, in, b ? 2 : 1, NULL, v);
+	char name[200];
+	snprintf(name, sizeof name, "%s%s%s", s->c->name, *what ? ":" : "", what);
+	*v = out;
+	return sub(s, op, name, in, b ? 2 : 1, NULL, 0, out);
+}
+
+/* bin of a and the float scalar constant k (NAME:what_k). */
+static int bin_k(struct ms *s, const char *op, const char *what, const char *a, float k,
+                 const char *out, const char **v)
+{
+	static const struct dnnq_ir_value scalar = { .ndim = 0 };
+	char kw[40];
+	snprintf(kw, sizeof kw, "%s_k", what);
+	const char *kv;
+	float *p;
+	int rc = new_f32(s, kw, &scalar, &p, &kv);
+	if (rc)
+		return rc;
+	*p = k;
+	return bin(s, op, what, a, kv, out, v);
+}
+
+/* The node has min_in to max_in inputs and 1 to max_out outputs. */
+static int io_count(struct ms *s, size_t max_out)
+{
+	const Onnx__NodeProto *np = s->c->np;
+	if (np->n_input >= s->d->min_in && np->n_input <= s->d->max_in && np->n_output >= 1 &&
+	    np->n_output <= max_out)
+		return 0;
+	return bad(s->c, DNNQ_E_FORMAT, "%zu inputs, %zu outputs (%u to %u, and 1 to %zu "
+	           "expected)", np->n_input, np->n_output, s->d->min_in, s->d->max_in, max_out);
+}
+
+/* Gelu (X), FastGelu (X, [bias]), BiasGelu (A, B), QuickGelu (X; alpha,
+ * default 1.702) and BiasAdd (X, bias, skip) as ONNX Runtime's CPU kernels
+ * compute them: input 1, when given, added first (NAME:biased); Gelu
+ * 0.5 x (1 + Erf(x / sqrt 2)) (NAME:scaled, :erf, :gate, :prod, NAME:
+ * onnx/fuse.c makes it the engine's GELU); FastGelu 0.5 x (1 + Tanh(x
+ * (0.7978845608 + 0.0356774081 x^2))) (NAME:square, :cubic, :inner,
+ * :scaled, :tanh, :gate, :prod, NAME); QuickGelu x Sigmoid(alpha x)
+ * (NAME:scaled, :gate, NAME); BiasAdd X + bias + skip (NAME). */
+static int gelus(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const char *op = s->d->name, *x = in_name(s, 0), *y = S(c->np->output[0]), *t, *g;
+	int rc = io_count(s, 1);
+	if (!rc && *in_name(s, 1))
+		rc = bin(s, "Add", "biased", x, in_name(s, 1), NULL, &x);
+	if (rc)
+		return rc;
+	if (!strcmp(op, "BiasAdd"))
+		return bin(s, "Add", "", x, in_name(s, 2), y, &t);
+	if (!strcmp(op, "QuickGelu")) {
+		float alpha;
+		if ((rc = a_float(c, "alpha", 1.702f, &alpha)) ||
+		    (rc = bin_k(s, "Mul", "scaled", x, alpha, NULL, &t)) ||
+		    (rc = bin(s, "Sigmoid", "gate", t, NULL, NULL, &g)))
+			return rc;
+		return bin(s, "Mul", "", x, g, y, &t);
+	}
+	if (!strcmp(op, "FastGelu")) {
+		if ((rc = bin(s, "Mul", "square", x, x, NULL, &t)) ||
+		    (rc = bin_k(s, "Mul", "cubic", t, 0.035677408136300125f, NULL, &t)) ||
+		    (rc = bin_k(s, "Add", "inner", t, 0.7978845608028654f, NULL, &t)) ||
+		    (rc = bin(s, "Mul", "scaled", x, t, NULL, &t)) ||
+		    (rc = bin(s, "Tanh", "tanh", t, NULL, NULL, &t)))
+			return rc;
+	} else if ((rc = bin_k(s, "Mul", "scaled", x, (float)M_SQRT1_2, NULL, &t)) ||
+	           (rc = bin(s, "Erf", "erf", t, NULL, NULL, &t))) {
+		return rc;
+	}
+	if ((rc = bin_k(s, "Add", "gate", t, 1.0f, NULL, &g)) ||
+	    (rc = bin(s, "Mul", "prod", x, g, NULL, &t)))
+		return rc;
+	return bin_k(s, "Mul", "", t, 0.5f, y, &t);
+}
+
+/* SkipLayerNormalization (input, skip, gamma, [beta], [bias]; epsilon,
+ * default 1e-12), SkipSimplifiedLayerNormalization (input, skip, gamma,
+ * [bias]; the same) and SimplifiedLayerNormalization (X, scale; axis
+ * -1, epsilon 1e-5, stash_type 1; ONNX Runtime's RMSNorm, of the default
+ * domain). The Skip ones: input + skip (NAME:sum0) + bias (NAME:sum), the
+ * sum their output 3 (input_skip_bias_sum) when named, normalized over the
+ * last axis. LayerNormalization (NAME); the simplified one x / Sqrt(
+ * ReduceMean(x * x) + epsilon) * scale (NAME:square, :mean, :eps, :rms,
+ * :normed, NAME). The mean and inv_std_var outputs are not computed: a node
+ * reading one is refused. */
+static int norms(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	bool skip = !strncmp(s->d->name, "Skip", 4), simple = strstr(s->d->name, "Simplified");
+	float eps;
+	int64_t axis, stash;
+	int rc = io_count(s, skip ? 4 : 2);
+	if (rc || (rc = a_float(c, "epsilon", skip ? 1e-12f : 1e-5f, &eps)) ||
+	    (rc = a_int(c, "axis", -1, &axis)) || (rc = a_int(c, "stash_type", 1, &stash)))
+		return rc;
+	if (stash != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "stash_type %lld: only 1 (float)", (long long)stash);
+	for (size_t k = 1; k < np->n_output && k < 3; k++) {
+		const char *o = S(np->output[k]);
+		if (*o && imp_find(c->m, o))
+			return bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
+		if (*o && imp_add_name(c->m, o, IMP_UNUSED, (int32_t)c->index))
+			return DNNQ_E_NOMEM;
+	}
+	const char *x = in_name(s, 0), *gamma = in_name(s, skip ? 2 : 1), *y = S(np->output[0]);
+	const char *beta = skip && !simple ? in_name(s, 3) : "";
+	const char *bias = skip ? in_name(s, simple ? 3 : 4) : "";
+	const char *sum = np->n_output > 3 && *S(np->output[3]) ? np->output[3] : NULL;
+	if (skip && ((rc = bin(s, "Add", *bias ? "sum0" : "sum", x, in_name(s, 1),
+	                       *bias ? NULL : sum, &x)) ||
+	             (*bias && (rc = bin(s, "Add", "sum", x, bias, sum, &x)))))
+		return rc;
+	Onnx__AttributeProto at[2] = { float_attr("epsilon", eps), int_attr("axis", -1) },
+	                     *attrs[2] = { &at[0], &at[1] };
+	int64_t was = c->m->opset;
+	if (!simple) {
+		const char *in[3] = { x, gamma, beta };
+		c->m->opset = 17;
+		rc = sub(s, "LayerNormalization", c->name, in, *beta ? 3 : 2, attrs, 2, y);
+		c->m->opset = was;
+		return rc;
+	}
+	int32_t id = imp_lookup(c->m, x, c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+	int64_t r = c->m->ir->values[id].ndim, axes[DNNQ_IR_MAX_DIMS];
+	if (axis < -r || axis >= r)
+		return bad(c, DNNQ_E_RANGE, "axis %lld: the input has rank %lld", (long long)axis,
+		           (long long)r);
+	axis += axis < 0 ? r : 0;
+	Onnx__AttributeProto ax = typed("axes", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+	ax.n_ints = (size_t)(r - axis);
+	ax.ints = axes;
+	for (int64_t i = axis; i < r; i++)
+		axes[i - axis] = i;
+	const char *t, *sq, *in[1];
+	if ((rc = bin(s, "Mul", "square", x, x, NULL, &sq)))
+		return rc;
+	in[0] = sq;
+	c->m->opset = 13;
+	rc = step(s, "ReduceMean", "mean", in, 1, &ax, &t);
+	c->m->opset = was;
+	if (rc || (rc = bin_k(s, "Add", "eps", t, eps, NULL, &t)) ||
+	    (rc = bin(s, "Sqrt", "rms", t, NULL, NULL, &t)) ||
+	    (rc = bin(s, "Div", "normed", x, t, NULL, &t)))
+		return rc;
+	return bin(s, "Mul", "", t, gamma, y, &t);
+}
+
+/* MatMulIntegerToFloat (A, B, a_scale, b_scale, [a_zero_point],
+ * [b_zero_point], [bias]) and DynamicQuantizeMatMul (A float, B,
+ * b_scale, [b_zero_point], [bias]; A quantized first: DynamicQuantizeLinear
+ * NAME:quant, its outputs NAME:quant, NAME:quant_scale,
+ * NAME:quant_zero_point) as what quantize_dynamic writes before ONNX
+ * Runtime fuses it: MatMulInteger (NAME:acc), Cast to float (NAME:accf),
+ * the product of the scales (NAME:scale), Mul (NAME, or NAME:prod before
+ * the Add of bias, NAME). onnx/qdq.c makes that the float product of A
+ * and DequantizeLinear(B) when A is a DynamicQuantizeLinear's (the
+ * engine's dynamic FC). */
+static int dyn_matmul(struct ms *s)
+{
+	struct nctx *c = s->c;
+	bool quant = s->d->name[0] == 'D';
+	size_t bi = quant ? 2 : 3;       /* b_scale */
+	const char *q[3] = { in_name(s, 0), in_name(s, 2), in_name(s, 4) }, *t, *acc, *sc;
+	const char *bias = in_name(s, quant ? 4 : 6), *y = S(c->np->output[0]);
+	int rc = io_count(s, 1);
+	if (!rc && quant && !((rc = made_name(s, "quant", &q[0])) ||
+	                      (rc = made_name(s, "quant_scale", &q[1])))) {
+		rc = made_name(s, "quant_zero_point", &q[2]);
+		const char *a = in_name(s, 0);
+		if (!rc)
+			rc = sub_n(s, "DynamicQuantizeLinear", q[0], &a, 1, NULL, 0, q, 3);
+	}
+	if (rc)
+		return rc;
+	const char *mi[4] = { q[0], in_name(s, 1), q[2], in_name(s, quant ? 3 : 5) };
+	Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+	if ((rc = step(s, "MatMulInteger", "acc", mi, *mi[3] ? 4 : *mi[2] ? 3 : 2, NULL, &acc)) ||
+	    (rc = step(s, "Cast", "accf", &acc, 1, &to, &acc)) ||
+	    (rc = bin(s, "Mul", "scale", q[1], in_name(s, bi), NULL, &sc)) ||
+	    (rc = bin(s, "Mul", *bias ? "prod" : "", acc, sc, *bias ? NULL : y, &t)))
+		return rc;
+	return *bias ? bin(s, "Add", "", t, bias, y, &t) : 0;
+}
+
 /* ---- standard operators on a quantized tensor ---- */
 
 
@@ -687,27 +917,31 @@ static int direct(struct ms *s)
 }
 
 /* The definition of node c: a contrib operator's (domain com.microsoft),
+ * ONNX Runtime's own of the default domain (SimplifiedLayerNormalization),
  * or a direct operator's of a computed uint8 / int8 input 0 (the default
  * domain; a constant one folds as before); NULL for any other. */
 static const struct msdef *find_def(struct nctx *c)
 {
 	const char *dom = S(c->np->domain);
 	const struct imp_name *e = c->np->n_input ? imp_find(c->m, S(c->np->input[0])) : NULL;
-	bool ms = !strcmp(dom, "com.microsoft"),
-	     q8 = (!*dom || !strcmp(dom, "ai.onnx")) && e && e->kind == IMP_VALUE &&
-	          !c->m->ir->values[e->idx].data &&
+	bool ms = !strcmp(dom, "com.microsoft"), std = !*dom || !strcmp(dom, "ai.onnx"),
+	     q8 = std && e && e->kind == IMP_VALUE && !c->m->ir->values[e->idx].data &&
 	          (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
 	           c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
+	char word[80];
+	snprintf(word, sizeof word, " %.60s ", S(c->np->op_type));
+	bool dflt = strstr(DEFAULT_DOMAIN, word);
 	for (size_t i = 0; i < sizeof MS / sizeof MS[0]; i++)
-		if (!strcmp(S(c->np->op_type), MS[i].name) && (MS[i].fn == direct ? q8 : ms))
+		if (!strcmp(S(c->np->op_type), MS[i].name) &&
+		    (MS[i].fn == direct ? q8 : dflt ? std : ms))
 			return &MS[i];
 	return NULL;
 }
 
-bool imp_ms_direct_q8(struct nctx *c)
+bool imp_ms_default(struct nctx *c)
 {
-	const struct msdef *d = find_def(c);
-	return d && d->fn == direct;
+	const char *dom = S(c->np->domain);
+	return (!*dom || !strcmp(dom, "ai.onnx")) && find_def(c);
 }
 
 int imp_ms(struct nctx *c)
@@ -715,9 +949,11 @@ int imp_ms(struct nctx *c)
 	const struct msdef *d = find_def(c);
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
-		    "FusedConv, FusedGemm, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
-		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, QLinearSigmoid and "
-		    "QLinearSoftmax");
+		    "BiasAdd, BiasGelu, DynamicQuantizeMatMul, FastGelu, FusedConv, FusedGemm, Gelu, "
+		    "MatMulIntegerToFloat, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
+		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "
+		    "QLinearSigmoid, QLinearSoftmax, QuickGelu, SkipLayerNormalization and "
+		    "SkipSimplifiedLayerNormalization");
 		return imp_outputs_unknown(c);
 	}
 	for (size_t i = 0; d->attrs && i < c->np->n_attribute; i++) {

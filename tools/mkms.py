@@ -12,8 +12,13 @@ outputs must equal ONNX Runtime's), `step` (within one quantization step:
 QLinearAdd, QLinearMul and QLinearConcat, whose requantization rounds in
 ONNX Runtime's kernels and dnnq's engine each its own way), `fp32` (QGemm
 with a float output, and ONNX Runtime's float fusions FusedConv and
-FusedGemm: converted with every node fp32) or `model`
-(resnet_qop below: SQNR and argmax against ONNX Runtime's).
+FusedGemm: converted with every node fp32), `float` (the transformer
+fusions: calibrated on the inputs and converted int8, and with every node
+fp32, as the convert suite's conformance cases of kind fp32), `approx`
+(DynamicQuantizeMatMul, MatMulIntegerToFloat: both runs within an SQNR,
+as the conformance cases of that kind) or `model`
+(resnet_qop below: SQNR and argmax against ONNX Runtime's). A case of
+several outputs has NAME.out.npy, NAME.out1.npy, ...
 
 One ONNX node per case, the graph input the quantized tensor (dim 0 the
 symbolic batch N, 2 here) and the output the quantized result, uint8 and
@@ -64,12 +69,15 @@ class Cases:
         self.manifest = []
         os.makedirs(out, exist_ok=True)
 
-    def write(self, name, kind, nodes, inputs, arrays, output, inits, opset=13):
-        """The one-output graph of nodes, its inputs (value infos) fed
-        arrays, into NAME.*; ONNX Runtime's output beside it."""
+    def write(self, name, kind, nodes, inputs, arrays, output, inits, opset=13, want=None):
+        """The graph of nodes, its inputs (value infos) fed arrays, its
+        output (a value info, or a list of them), into NAME.*; ONNX
+        Runtime's outputs beside it (want: numpy's, for an operator ONNX
+        Runtime's CPU provider does not run)."""
         import onnx
         h = self.h
-        g = h.make_graph(nodes, name, inputs, [output], initializer=inits)
+        outputs = output if isinstance(output, list) else [output]
+        g = h.make_graph(nodes, name, inputs, outputs, initializer=inits)
         m = h.make_model(g, opset_imports=[h.make_opsetid("", opset),
                                            h.make_opsetid("com.microsoft", 1)],
                          producer_name="tools/mkms.py")
@@ -80,7 +88,11 @@ class Cases:
         for i, a in enumerate(arrays):
             files.append(os.path.join(self.out, "%s.in%d.npy" % (name, i)))
             np.save(files[-1], a, allow_pickle=False)
-        ort_outputs(path, os.path.join(self.out, name), files)
+        if want is None:
+            ort_outputs(path, os.path.join(self.out, name), files)
+        for k, w in enumerate(want or []):
+            np.save(os.path.join(self.out, "%s.out%s.npy" % (name, k or "")), w,
+                    allow_pickle=False)
         self.manifest.append("%s %s %d" % (name, kind, len(arrays)))
 
     def finish(self):
@@ -252,6 +264,72 @@ def fused_cases(c, rng):
             h.make_tensor_value_info("y", f, None), inits)
 
 
+def xfmr_cases(c, rng):
+    """ONNX Runtime's fp32 fusions its transformer optimizer (and optimum)
+    writes into BERT / GPT-2 / ViT models, on [N, 4, 16]: Gelu, FastGelu
+    (with and without its bias), BiasGelu, QuickGelu, BiasAdd (which ONNX
+    Runtime runs on CUDA only: numpy's x + bias + skip),
+    SkipLayerNormalization (with beta, bias and the input_skip_bias_sum
+    output; and without), SkipSimplifiedLayerNormalization (bias and sum),
+    SimplifiedLayerNormalization (the default domain); `float`. Then what
+    quantize_dynamic writes once ONNX Runtime fused it: DynamicQuantizeLinear
+    and MatMulIntegerToFloat (int8 B per column, bias), DynamicQuantizeMatMul
+    (uint8 B of a zero point, per tensor, bias); `approx`."""
+    h = c.h
+    from onnx import TensorProto, numpy_helper
+    f, D = TensorProto.FLOAT, 16
+
+    def arr(shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    def ms(op, ins, outs, dom="com.microsoft", **attrs):
+        return h.make_node(op, ins, outs, op.lower(), domain=dom, **attrs)
+
+    x, skip = arr([2, 4, D], 2.0), arr([2, 4, D])
+    bias, gamma, beta = arr([D], 0.5), 1 + arr([D], 0.2), arr([D], 0.1)
+    inits = [numpy_helper.from_array(bias, "bias"), numpy_helper.from_array(gamma, "gamma"),
+             numpy_helper.from_array(beta, "beta")]
+    out = lambda n: h.make_tensor_value_info(n, f, None)
+    specs = [
+        ("gelu", ms("Gelu", ["x"], ["y"])),
+        ("fastgelu", ms("FastGelu", ["x", "bias"], ["y"])),
+        ("fastgelu_nobias", ms("FastGelu", ["x"], ["y"])),
+        ("biasgelu", ms("BiasGelu", ["x", "bias"], ["y"])),
+        ("quickgelu", ms("QuickGelu", ["x"], ["y"], alpha=1.5)),
+        ("biasadd", ms("BiasAdd", ["x", "bias", "skip"], ["y"])),
+        ("skiplayernorm", ms("SkipLayerNormalization", ["x", "skip", "gamma", "beta", "bias"],
+                             ["y", "", "", "sum"], epsilon=1e-5)),
+        ("skiplayernorm_nobeta", ms("SkipLayerNormalization", ["x", "skip", "gamma"], ["y"])),
+        ("skipsimplifiedlayernorm", ms("SkipSimplifiedLayerNormalization",
+                                       ["x", "skip", "gamma", "bias"], ["y", "", "", "sum"],
+                                       epsilon=1e-6)),
+        ("simplifiedlayernorm", ms("SimplifiedLayerNormalization", ["x", "gamma"], ["y"], "",
+                                   axis=-1, epsilon=1e-6)),
+    ]
+    for name, node in specs:
+        ins = [i for i in ("x", "skip") if i in node.input]
+        want = [x + bias + skip] if name == "biasadd" else None
+        c.write(name, "float", [node], [h.make_tensor_value_info(i, f, ["N", 4, D]) for i in ins],
+                [x if i == "x" else skip for i in ins], [out(o) for o in node.output if o],
+                [i for i in inits if i.name in node.input], want=want)
+    M = 8
+    w8 = rng.integers(-127, 128, size=[D, M]).astype(np.int8)
+    wu = rng.integers(0, 256, size=[D, M]).astype(np.uint8)
+    dinits = [numpy_helper.from_array(w8, "w8"), numpy_helper.from_array(wu, "wu"),
+              numpy_helper.from_array(rng.uniform(0.002, 0.01, M).astype(np.float32), "ws8"),
+              scalar("wsu", 0.006), scalar("wzu", 131, False),
+              numpy_helper.from_array(arr([M], 0.5), "b")]
+    xin = [h.make_tensor_value_info("x", f, ["N", 4, D])]
+    for name, nodes in (
+            ("matmulintegertofloat",
+             [h.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], "quant"),
+              ms("MatMulIntegerToFloat", ["xq", "w8", "xs", "ws8", "xz", "", "b"], ["y"])]),
+            ("dynamicquantizematmul",
+             [ms("DynamicQuantizeMatMul", ["x", "wu", "wsu", "wzu", "b"], ["y"])])):
+        c.write(name, "approx", nodes, xin, [x], out("y"),
+                [i for i in dinits if i.name in nodes[-1].input])
+
+
 def direct_cases(c, rng):
     """The standard operators ONNX Runtime's QOperator format runs on the
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
@@ -401,7 +479,10 @@ def refused(c):
     a linear Resize of a uint8 tensor (ONNX Runtime interpolates the codes),
     a constant Pad of one without its constant_value, a channels_last
     QLinearConv of domain com.microsoft, a Concat of uint8 tensors of two
-    scales; last a good QLinearAdd whose import goes on."""
+    scales, a SkipLayerNormalization whose mean output a node reads (dnnq
+    computes only its output and input_skip_bias_sum), a QuickGelu with an
+    attribute it does not have, a SimplifiedLayerNormalization of stash_type
+    0; last a good QLinearAdd whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
@@ -436,9 +517,18 @@ def refused(c):
         h.make_node("QuantizeLinear", ["xf", "s", "z"], ["qa"], "qa"),
         h.make_node("QuantizeLinear", ["xf", "s2", "z"], ["qb"], "qb"),
         h.make_node("Concat", ["qa", "qb"], ["cc"], "concat_scales", axis=1),
+        h.make_node("SkipLayerNormalization", ["xr", "xr", "s4"], ["ln", "mean"], "skipln_mean",
+                    domain="com.microsoft"),
+        h.make_node("Relu", ["mean"], ["rm"], "reads_mean"),
+        h.make_node("QuickGelu", ["xr"], ["qg"], "quickgelu_beta", domain="com.microsoft",
+                    beta=2.0),
+        h.make_node("SimplifiedLayerNormalization", ["xr", "s4"], ["rms"], "rmsnorm_stash",
+                    stash_type=0),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
-    g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],
+    g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
+                                            h.make_tensor_value_info("xr", TensorProto.FLOAT,
+                                                                     ["N", 4])],
                      [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1),
                                        h.make_opsetid("ai.foo", 1)])
@@ -636,6 +726,7 @@ def main():
     shuffle_qconv_cases(c, np.random.default_rng(32))
     ms_qlinearconv_cases(c, np.random.default_rng(33))
     concat_cases(c, np.random.default_rng(34))
+    xfmr_cases(c, np.random.default_rng(35))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
