@@ -11,7 +11,8 @@
  * tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
  * (Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization of the
- * default domain) as their decompositions in standard operators, and
+ * default domain, Attention) as their decompositions in standard
+ * operators, and
  * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
  * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
  *
@@ -74,6 +75,7 @@ static int same_op(struct ms *s);
 static int gelus(struct ms *s);
 static int norms(struct ms *s);
 static int dyn_matmul(struct ms *s);
+static int attention(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
  * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
@@ -108,6 +110,8 @@ static const struct msdef MS[] = {
 	{ "SkipSimplifiedLayerNormalization", "", 3, 4, 0, 0, 0, norms, " epsilon " },
 	{ "MatMulIntegerToFloat", "", 4, 7, 0, 0, 0, dyn_matmul, " " },
 	{ "DynamicQuantizeMatMul", "", 3, 5, 0, 0, 0, dyn_matmul, " " },
+	{ "Attention", "", 2, 7, 0, 0, 0, attention, " num_heads unidirectional qkv_hidden_sizes "
+	  "mask_filter_value scale do_rotary rotary_embedding_dim past_present_share_buffer " },
 	/* ONNX Runtime's, of the default domain (DEFAULT_DOMAIN) */
 	{ "SimplifiedLayerNormalization", "", 2, 2, 0, 0, 0, norms, " axis epsilon stash_type " },
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
@@ -275,18 +279,18 @@ static int32_t const_scale(struct ms *s, size_t i, bool scalar)
 	return id;
 }
 
-/* A float constant NAME:what of like's shape, made here: its data into
- * *p (to fill), its name into *name. */
-static int new_f32(struct ms *s, const char *what, const struct dnnq_ir_value *like,
-                   float **p, const char **name)
+/* A constant NAME:what of dtype dt and dims (ndim of them), made here:
+ * its data into *p (to fill), its name into *name. */
+static int new_const(struct ms *s, const char *what, enum dnnq_ir_dtype dt, uint32_t ndim,
+                     const int64_t *dims, void **p, const char **name)
 {
 	struct imp *m = s->c->m;
-	int rc = imp_const_alloc(m, dnnq_ir_numel(like, 1) * sizeof **p, s->c->who, (void **)p);
+	struct dnnq_ir_value sv = { .dtype = dt, .ndim = ndim, .producer = -1 };
+	memcpy(sv.dims, dims, ndim * sizeof *dims);
+	int rc = imp_const_alloc(m, dnnq_ir_numel(&sv, 1) * dnnq_ir_dtype_size(dt), s->c->who, p);
 	if (rc)
 		return rc;
-	struct dnnq_ir_value sv = { .dtype = DNNQ_IR_F32, .ndim = like->ndim, .data = *p,
-	                            .producer = -1 };
-	memcpy(sv.dims, like->dims, sizeof sv.dims);
+	sv.data = *p;
 	int32_t id;
 	if ((rc = made_name(s, what, (const char **)&sv.name)) ||
 	    (id = imp_new_value(m, &sv, true)) < 0) {
@@ -295,6 +299,14 @@ static int new_f32(struct ms *s, const char *what, const struct dnnq_ir_value *l
 	}
 	*name = sv.name;
 	return imp_add_name(m, sv.name, IMP_VALUE, id) ? DNNQ_E_NOMEM : 0;
+}
+
+/* A float constant NAME:what of like's shape, made here: its data into
+ * *p (to fill), its name into *name. */
+static int new_f32(struct ms *s, const char *what, const struct dnnq_ir_value *like,
+                   float **p, const char **name)
+{
+	return new_const(s, what, DNNQ_IR_F32, like->ndim, like->dims, (void **)p, name);
 }
 
 /* QGemm's int32 bias C (input 6): DequantizeLinear at scale alpha * a_scale
@@ -758,6 +770,168 @@ static int dyn_matmul(struct ms *s)
 	return *bias ? bin(s, "Add", "", t, bias, y, &t) : 0;
 }
 
+/* An int64 constant NAME:what of the n values v (a Reshape's shape). */
+static int shape_const(struct ms *s, const char *what, const int64_t *v, int64_t n,
+                       const char **name)
+{
+	int64_t *p;
+	int rc = new_const(s, what, DNNQ_IR_S64, 1, &n, (void **)&p, name);
+	if (!rc)
+		memcpy(p, v, (size_t)n * sizeof *p);
+	return rc;
+}
+
+/* Reshape (node and value NAME:what) of x to the shape v (n values; the
+ * constant NAME:what_shape), then Transpose by perm (NAME:what_t) into a
+ * value made here, *out its name. */
+static int heads(struct ms *s, const char *what, const char *x, const int64_t *v,
+                 int64_t *perm, const char **out)
+{
+	char sw[40], tw[40];
+	snprintf(sw, sizeof sw, "%s_shape", what);
+	snprintf(tw, sizeof tw, "%s_t", what);
+	const char *sh;
+	Onnx__AttributeProto pa = perm_attr(perm);
+	int rc = shape_const(s, sw, v, 4, &sh);
+	if (rc || (rc = bin(s, "Reshape", what, x, sh, NULL, &x)))
+		return rc;
+	return step(s, "Transpose", tw, &x, 1, &pa, out);
+}
+
+/* The value id of input i, of rank `rank`; < 0 with the problem recorded. */
+static int32_t ranked(struct ms *s, size_t i, uint32_t rank, const char *what)
+{
+	int32_t id = imp_lookup(s->c->m, in_name(s, i), s->c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
+	if (v->ndim != rank)
+		return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: rank %u "
+		           "supported", i, in_name(s, i), what, imp_dims_str(v), rank);
+	return id;
+}
+
+/* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
+ * [3 H]], [mask_index [B, S] of 0 / 1]; num_heads, unidirectional, scale
+ * (0: 1 / sqrt(H / num_heads)), mask_filter_value (-10000),
+ * qkv_hidden_sizes all equal) as ONNX Runtime's CPU kernel computes it:
+ * MatMul (NAME:qkv), Add of bias (NAME:qkv_bias), Split (NAME:q, :k, :v),
+ * each Reshaped to [B, S, heads, H / heads] and transposed (NAME:q_h,
+ * :q_h_t, ...: K to [B, heads, H / heads, S]), MatMul (NAME:scores), Mul
+ * by scale (NAME:scaled), the mask's (1 - mask) * mask_filter_value
+ * (NAME:maskf, :mask_scaled, :mask_add, :mask4, :masked) and the causal
+ * constant NAME:causal_k (mask_filter_value above the diagonal,
+ * NAME:causal) added, Softmax (NAME:probs), MatMul by V (NAME:ctx),
+ * Transpose (NAME:ctx_h_t) and Reshape to [B, S, H] (NAME). The other
+ * mask forms, past / present (the key-value cache), attention_bias and
+ * rotary embeddings are refused. */
+static int attention(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	int64_t nh, uni, rot;
+	float filter, scale;
+	const int64_t *sizes;
+	ptrdiff_t nsizes;
+	int rc = io_count(s, 2);
+	if (rc || (rc = a_int(c, "num_heads", 0, &nh)) || (rc = a_int(c, "unidirectional", 0, &uni)) ||
+	    (rc = a_int(c, "do_rotary", 0, &rot)) || (rc = a_float(c, "scale", 0, &scale)) ||
+	    (rc = a_float(c, "mask_filter_value", -10000.0f, &filter)) ||
+	    (rc = a_ints(c, "qkv_hidden_sizes", &sizes, &nsizes)))
+		return rc;
+	static const char *const cache[] = { "past", "attention_bias", "past_sequence_length" };
+	for (size_t i = 4; i < np->n_input; i++)
+		if (*in_name(s, i))
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported (no "
+			           "key-value cache, no attention bias)", i, in_name(s, i), cache[i - 4]);
+	if (np->n_output > 1 && *S(np->output[1]))
+		return bad(c, DNNQ_E_UNSUPPORTED, "output 1 '%.80s' (present): not supported (no "
+		           "key-value cache)", np->output[1]);
+	if (rot)
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'do_rotary' = %lld: 0 supported",
+		           (long long)rot);
+	if (uni != 0 && uni != 1)
+		return bad(c, DNNQ_E_RANGE, "attribute 'unidirectional' = %lld: 0 or 1 expected",
+		           (long long)uni);
+	int32_t xi = ranked(s, 0, 3, "input"), wi = xi < 0 ? xi : ranked(s, 1, 2, "weights");
+	if (wi < 0)
+		return wi;
+	const struct dnnq_ir_value *x = &c->m->ir->values[xi], *w = &c->m->ir->values[wi];
+	int64_t seq = x->dims[1], h = w->dims[1] / 3;
+	if (w->dims[1] % 3 || nh < 1 || h % nh)
+		return bad(c, DNNQ_E_UNSUPPORTED, "weights [%s], num_heads %lld: [D, 3 H], H a "
+		           "multiple of num_heads expected", imp_dims_str(w), (long long)nh);
+	for (ptrdiff_t i = 0; i < nsizes; i++)
+		if (nsizes != 3 || sizes[i] != h)
+			return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'qkv_hidden_sizes': only three "
+			           "sizes equal to a third of the weights' %lld columns supported",
+			           (long long)w->dims[1]);
+	const char *mask = in_name(s, 3), *y = S(np->output[0]), *qkv[3], *t, *q, *k, *v;
+	if (*mask) {
+		int32_t mi = ranked(s, 3, 2, "mask_index");
+		if (mi < 0)
+			return mi;
+		const struct dnnq_ir_value *mv = &c->m->ir->values[mi];
+		if (mv->dims[1] != seq)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input 3 '%.80s' (mask_index) [%s]: only the "
+			           "2-D [batch, sequence] form supported", mask, imp_dims_str(mv));
+	}
+	if (scale == 0)
+		scale = 1.0f / sqrtf((float)(h / nh));
+	if ((rc = bin(s, "MatMul", "qkv", in_name(s, 0), in_name(s, 1), NULL, &t)) ||
+	    (*in_name(s, 2) && (rc = bin(s, "Add", "qkv_bias", t, in_name(s, 2), NULL, &t))) ||
+	    (rc = made_name(s, "q", &qkv[0])) || (rc = made_name(s, "k", &qkv[1])) ||
+	    (rc = made_name(s, "v", &qkv[2])))
+		return rc;
+	Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
+	char name[200];
+	snprintf(name, sizeof name, "%s:split", c->name);
+	int64_t split[4] = { 0, 0, nh, h / nh }, to_heads[4] = { 0, 2, 1, 3 },
+	        to_keys[4] = { 0, 2, 3, 1 }, merged[3] = { 0, 0, h }, m4[4] = { 0, 1, 1, seq };
+	int64_t was = c->m->opset;
+	c->m->opset = 13;
+	if ((rc = sub_n(s, "Split", name, &t, 1, &axp, 1, qkv, 3)) ||
+	    (rc = heads(s, "q_h", qkv[0], split, to_heads, &q)) ||
+	    (rc = heads(s, "k_h", qkv[1], split, to_keys, &k)) ||
+	    (rc = heads(s, "v_h", qkv[2], split, to_heads, &v)) ||
+	    (rc = bin(s, "MatMul", "scores", q, k, NULL, &t)) ||
+	    (rc = bin_k(s, "Mul", "scaled", t, scale, NULL, &t)))
+		goto out;
+	if (*mask) {
+		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+		const char *mf, *sh;
+		if ((rc = step(s, "Cast", "maskf", &mask, 1, &to, &mf)) ||
+		    (rc = bin_k(s, "Mul", "mask_scaled", mf, -filter, NULL, &mf)) ||
+		    (rc = bin_k(s, "Add", "mask_add", mf, filter, NULL, &mf)) ||
+		    (rc = shape_const(s, "mask4_shape", m4, 4, &sh)) ||
+		    (rc = bin(s, "Reshape", "mask4", mf, sh, NULL, &mf)) ||
+		    (rc = bin(s, "Add", "masked", t, mf, NULL, &t)))
+			goto out;
+	}
+	if (uni) {
+		int64_t dims[2] = { seq, seq };
+		float *p;
+		const char *cm;
+		if ((rc = new_const(s, "causal_k", DNNQ_IR_F32, 2, dims, (void **)&p, &cm)))
+			goto out;
+		for (int64_t i = 0; i < seq * seq; i++)
+			p[i] = i % seq > i / seq ? filter : 0.0f;
+		if ((rc = bin(s, "Add", "causal", t, cm, NULL, &t)))
+			goto out;
+	}
+	const char *sh;
+	Onnx__AttributeProto pa = perm_attr(to_heads);
+	if ((rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
+	    (rc = bin(s, "MatMul", "ctx", t, v, NULL, &t)) ||
+	    (rc = step(s, "Transpose", "ctx_h_t", &t, 1, &pa, &t)) ||
+	    (rc = shape_const(s, "shape", merged, 3, &sh)))
+		goto out;
+	rc = bin(s, "Reshape", "", t, sh, y, &t);
+out:
+	c->m->opset = was;
+	return rc;
+}
+
 /* ---- standard operators on a quantized tensor ---- */
 
 
@@ -949,7 +1123,7 @@ int imp_ms(struct nctx *c)
 	const struct msdef *d = find_def(c);
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
-		    "BiasAdd, BiasGelu, DynamicQuantizeMatMul, FastGelu, FusedConv, FusedGemm, Gelu, "
+		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeMatMul, FastGelu, FusedConv, FusedGemm, Gelu, "
 		    "MatMulIntegerToFloat, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
 		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "
 		    "QLinearSigmoid, QLinearSoftmax, QuickGelu, SkipLayerNormalization and "

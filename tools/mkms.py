@@ -271,7 +271,8 @@ def xfmr_cases(c, rng):
     Runtime runs on CUDA only: numpy's x + bias + skip),
     SkipLayerNormalization (with beta, bias and the input_skip_bias_sum
     output; and without), SkipSimplifiedLayerNormalization (bias and sum),
-    SimplifiedLayerNormalization (the default domain); `float`. Then what
+    SimplifiedLayerNormalization (the default domain), Attention (below);
+    `float`. Then what
     quantize_dynamic writes once ONNX Runtime fused it: DynamicQuantizeLinear
     and MatMulIntegerToFloat (int8 B per column, bias), DynamicQuantizeMatMul
     (uint8 B of a zero point, per tensor, bias); `approx`."""
@@ -320,6 +321,25 @@ def xfmr_cases(c, rng):
               scalar("wsu", 0.006), scalar("wzu", 131, False),
               numpy_helper.from_array(arr([M], 0.5), "b")]
     xin = [h.make_tensor_value_info("x", f, ["N", 4, D])]
+    # Attention: packed QKV weights [16, 48], bias; ViT's (2 heads, no
+    # mask; `float`); BERT's 0 / 1 mask [N, 4] (int32: the last token of
+    # item 1 a pad) and GPT-2's unidirectional (4 heads, an explicit scale)
+    # with the mask too: `fp32` (the mask's -10000 in the scores leaves int8
+    # no range for them)
+    aw = [numpy_helper.from_array(arr([D, 3 * D], 0.1), "qkv_w"),
+          numpy_helper.from_array(arr([3 * D], 0.2), "qkv_b")]
+    mask = np.ones([2, 4], np.int32)
+    mask[1, 3] = 0
+    xi = h.make_tensor_value_info("x", f, ["N", 4, D])
+    c.write("attention_vit", "float", [ms("Attention", ["x", "qkv_w", "qkv_b"], ["y"],
+                                          num_heads=2)], [xi], [x], out("y"), aw)
+    for name, attrs in (("attention", {"num_heads": 2}),
+                        ("attention_causal", {"num_heads": 4, "unidirectional": 1,
+                                              "scale": 0.4})):
+        c.write(name, "fp32", [ms("Attention", ["x", "qkv_w", "qkv_b", "mask"], ["y"],
+                                  **attrs)],
+                [xi, h.make_tensor_value_info("mask", TensorProto.INT32, ["N", 4])],
+                [x, mask], out("y"), aw)
     for name, nodes in (
             ("matmulintegertofloat",
              [h.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], "quant"),
@@ -468,7 +488,8 @@ def concat_cases(c, rng):
 
 def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
-    node named): a com.microsoft operator dnnq does not import (Attention),
+    node named): a com.microsoft operator dnnq does not import
+    (GroupQueryAttention),
     a FusedConv of an activation it does not know,
     QLinearAdd of the default domain (no such standard operator), a node of
     an unknown domain, a QLinearAdd without its output's scale and a
@@ -482,7 +503,9 @@ def refused(c):
     scales, a SkipLayerNormalization whose mean output a node reads (dnnq
     computes only its output and input_skip_bias_sum), a QuickGelu with an
     attribute it does not have, a SimplifiedLayerNormalization of stash_type
-    0; last a good QLinearAdd whose import goes on."""
+    0, Attentions of a 1-D mask_index (lengths), of a past input and of
+    qkv_hidden_sizes that differ; last a good QLinearAdd whose import goes
+    on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
@@ -491,10 +514,10 @@ def refused(c):
              h.make_tensor("s4", TensorProto.FLOAT, [4], [0.1, 0.2, 0.3, 0.4]),
              numpy_helper.from_array(np.array([1, 2], np.float32), "sc"),
              numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp"),
-             scalar("s2", 0.2)]
+             scalar("s2", 0.2), numpy_helper.from_array(np.ones([4, 12], np.float32), "aw")]
     q = ["x", "s", "z"]
     nodes = [
-        h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
+        h.make_node("GroupQueryAttention", ["x", "x"], ["a"], "ms_gqa", domain="com.microsoft"),
         h.make_node("FusedConv", ["x", "x"], ["a2"], "fused_selu", domain="com.microsoft",
                     activation="Selu"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["b"], "std_qlinearadd"),
@@ -524,11 +547,21 @@ def refused(c):
                     beta=2.0),
         h.make_node("SimplifiedLayerNormalization", ["xr", "s4"], ["rms"], "rmsnorm_stash",
                     stash_type=0),
+        h.make_node("Attention", ["x3", "aw", "", "mlen"], ["at1"], "attention_lengths",
+                    domain="com.microsoft", num_heads=1),
+        h.make_node("Attention", ["x3", "aw", "", "", "x3"], ["at2"], "attention_past",
+                    domain="com.microsoft", num_heads=1),
+        h.make_node("Attention", ["x3", "aw"], ["at3"], "attention_sizes",
+                    domain="com.microsoft", num_heads=1, qkv_hidden_sizes=[4, 4, 2]),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
                                             h.make_tensor_value_info("xr", TensorProto.FLOAT,
-                                                                     ["N", 4])],
+                                                                     ["N", 4]),
+                                            h.make_tensor_value_info("x3", TensorProto.FLOAT,
+                                                                     ["N", 4, 4]),
+                                            h.make_tensor_value_info("mlen", TensorProto.INT32,
+                                                                     ["N"])],
                      [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1),
                                        h.make_opsetid("ai.foo", 1)])
