@@ -4,11 +4,11 @@
  * format (quantize_static(quant_format=QOperator): the ONNX Model Zoo's
  * *-int8 models): QLinearAdd, QLinearMul, QLinearSigmoid,
  * QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool,
- * QLinearSoftmax, QLinearConcat, QGemm and QLinearConv (channels_last 0:
- * the standard one); and the standard operators the
- * format runs on the quantized tensor itself (MaxPool, Transpose,
- * DepthToSpace, SpaceToDepth, Resize, Pad, Concat of a uint8 / int8
- * tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
+ * QLinearSoftmax, QLinearConcat, QLinearWhere, QLinearReduceMean, QGemm
+ * and QLinearConv (channels_last 0: the standard one; 1: between
+ * transposes); and the standard operators the format runs on the
+ * quantized tensor itself (MaxPool, Transpose, DepthToSpace,
+ * SpaceToDepth, Resize, Pad, Concat, Tile of a uint8 / int8 tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
  * (Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization of the
  * default domain, Attention) as their decompositions in standard
@@ -47,8 +47,10 @@ static const char *S(const char *s)
 
 /* A contrib operator: its float operator, input counts, where its
  * quantized operands (x, scale, zero point: consecutive, zero points
- * optional) start and how many there are (0: all inputs from `first` on),
- * and the output's scale (its zero point next). */
+ * optional) start and how many there are (0: all inputs from `first` on;
+ * else the inputs before `first` are the float operator's first, as they
+ * are: QLinearWhere's condition), and the output's scale (its zero point
+ * next). */
 struct ms;
 
 struct msdef {
@@ -94,6 +96,8 @@ static const struct msdef MS[] = {
 	  " auto_pad ceil_mode channels_last count_include_pad kernel_shape pads strides " },
 	{ "QLinearSoftmax", "Softmax", 5, 5, 0, 1, 3, expand, " axis opset " },
 	{ "QLinearConcat", "Concat", 5, IMP_MAX_NODE_INPUTS, 2, 0, 0, expand, " axis " },
+	{ "QLinearWhere", "Where", 9, 9, 1, 2, 7, expand, " " },
+	{ "QLinearReduceMean", "ReduceMean", 5, 5, 0, 1, 3, expand, " axes keepdims " },
 	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand, " alpha transA transB " },
 	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused, " auto_pad dilations group kernel_shape pads "
 	  "strides activation activation_params " },
@@ -117,7 +121,7 @@ static const struct msdef MS[] = {
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
 	DIRECT("MaxPool", 1, 1), DIRECT("Transpose", 1, 1), DIRECT("DepthToSpace", 1, 1),
 	DIRECT("SpaceToDepth", 1, 1), DIRECT("Resize", 1, 4), DIRECT("Pad", 2, 4),
-	DIRECT("Concat", 1, IMP_MAX_NODE_INPUTS),
+	DIRECT("Concat", 1, IMP_MAX_NODE_INPUTS), DIRECT("Tile", 2, 2),
 #undef DIRECT
 };
 
@@ -421,6 +425,8 @@ static int expand(struct ms *s)
 		return rc;
 	if (nhwc != 0 && nhwc != 1)
 		return bad(c, DNNQ_E_RANGE, "channels_last = %lld: 0 or 1 expected", (long long)nhwc);
+	if (!strcmp(d->op, "ReduceMean"))
+		opset = 13;     /* axes an attribute */
 	if (opset < 1)
 		return bad(c, DNNQ_E_FORMAT, "attribute 'opset' (the Softmax's) is %s",
 		           attr(c, "opset") ? "not positive" : "missing");
@@ -433,14 +439,16 @@ static int expand(struct ms *s)
 		           "output divided by y_scale)");
 	if (*ys && (rc = one_value(s, d->ys)))
 		return rc;
-	size_t nq = d->nq ? d->nq : (np->n_input - d->first) / 3;
-	const char **fin = calloc(nq + 1, sizeof *fin);
+	size_t nq = d->nq ? d->nq : (np->n_input - d->first) / 3, lead = d->nq ? d->first : 0;
+	const char **fin = calloc(lead + nq + 1, sizeof *fin);
 	if (!fin)
 		return DNNQ_E_NOMEM;
+	for (size_t i = 0; i < lead; i++)
+		fin[i] = in_name(s, i);
 	for (size_t k = 0; !rc && k < nq; k++)
 		rc = operand(s, k, d->first + 3 * k, gemm && k == 1 && !trans_b ? 1 : 0,
-		             gemm && k == 1, &fin[k]);
-	size_t nf = nq;
+		             gemm && k == 1, &fin[lead + k]);
+	size_t nf = lead + nq;
 	if (!rc && gemm && *in_name(s, 6))
 		rc = gemm_bias(s, alpha, &fin[nf++]);
 	const char *f = y;
@@ -455,8 +463,34 @@ static int expand(struct ms *s)
 	return rc;
 }
 
-/* A contrib operator that is the standard one of its name when
- * channels_last is 0 (QLinearConv): imported as that one (NAME). */
+/* Transpose by perm of the quantized tensor in (x, scale, [zero point]),
+ * as direct does it: DequantizeLinear (NAME:what_dq), Transpose
+ * (NAME:what), QuantizeLinear back (NAME:what_q) into out, or a value made
+ * here (out NULL): *v its name. */
+static int transpose_q(struct ms *s, const char *what, const char *const in[3], int64_t *perm,
+                       const char *out, const char **v)
+{
+	char w[40];
+	snprintf(w, sizeof w, "%s_dq", what);
+	Onnx__AttributeProto pa = perm_attr(perm);
+	const char *f;
+	int rc = dequantize(s, w, in, 1, &f);
+	if (rc || (rc = step(s, "Transpose", what, &f, 1, &pa, &f)))
+		return rc;
+	snprintf(w, sizeof w, "%s_q", what);
+	if (!out && (rc = made_name(s, w, &out)))
+		return rc;
+	const char *q[3] = { f, in[1], in[2] };
+	*v = out;
+	return quantize(s, q, in[0], w, out);
+}
+
+/* A contrib operator that is the standard one of its name (QLinearConv)
+ * when channels_last is 0: imported as that one (NAME). channels_last 1
+ * (ONNX Runtime's NHWC X and Y, W as ever): X transposed to NCHW
+ * (NAME:nchw_dq, NAME:nchw, NAME:nchw_q), the operator (NAME), its output
+ * transposed back (NAME:nhwc_dq, NAME:nhwc, NAME:nhwc_q): codes moved,
+ * exact. */
 static int same_op(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -465,14 +499,28 @@ static int same_op(struct ms *s)
 	int rc = a_int(c, "channels_last", 0, &nhwc);
 	if (rc)
 		return rc;
-	if (nhwc)
-		return bad(c, DNNQ_E_UNSUPPORTED, "channels_last = %lld: 0 supported (the standard "
-		           "%s)", (long long)nhwc, s->d->op);
+	if (nhwc != 0 && nhwc != 1)
+		return bad(c, DNNQ_E_RANGE, "channels_last = %lld: 0 or 1 expected", (long long)nhwc);
 	if (n < s->d->min_in || n > s->d->max_in || c->np->n_output != 1)
 		return bad(c, DNNQ_E_FORMAT, "%zu inputs, %zu outputs (%u to %u, and 1 expected)", n,
 		           c->np->n_output, s->d->min_in, s->d->max_in);
-	return float_op(s, (const char **)c->np->input, n, false, c->m->opset,
-	                S(c->np->output[0]));
+	const char *y = S(c->np->output[0]), **fin = calloc(n, sizeof *fin), *conv;
+	if (!fin)
+		return DNNQ_E_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		fin[i] = in_name(s, i);
+	int64_t to_nchw[4] = { 0, 3, 1, 2 }, to_nhwc[4] = { 0, 2, 3, 1 };
+	const char *x[3] = { fin[0], fin[1], fin[2] }, *yq[3] = { "", fin[6], fin[7] };
+	if (!nhwc)
+		rc = float_op(s, fin, n, false, c->m->opset, y);
+	else if (!(rc = transpose_q(s, "nchw", x, to_nchw, NULL, &fin[0])) &&
+	         !(rc = made_name(s, "conv", &conv)) &&
+	         !(rc = float_op(s, fin, n, false, c->m->opset, conv))) {
+		yq[0] = conv;
+		rc = transpose_q(s, "nhwc", yq, to_nhwc, y, &conv);
+	}
+	free(fin);
+	return rc;
 }
 
 /* ---- ONNX Runtime's float fusions ---- */
@@ -1040,6 +1088,50 @@ static int pad_value(struct ms *s, const char *const p[2], const char **v)
 	return rc;
 }
 
+/* A Tile of the dequantized tensor fin[0] (its parameters p) one
+ * repeated axis at a time, so that each is one Concat of the lowering's
+ * at the tensor's parameters: every axis but the last a Tile of its own
+ * (NAME:tileK of the repeats NAME:tileK_reps), quantized and dequantized
+ * back (NAME:tileK_q, NAME:tileK_dq) into fin[0]; the last axis's
+ * repeats into fin[1], for the node's own Tile. Repeats not a constant of
+ * int64 are left to the Tile's own checks. */
+static int tile_axes(struct ms *s, const char *const p[2], const char **fin)
+{
+	int32_t id = imp_lookup(s->c->m, in_name(s, 1), s->c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *r = &s->c->m->ir->values[id];
+	int64_t n = (int64_t)dnnq_ir_numel(r, 1), one[DNNQ_IR_MAX_DIMS], last = -1;
+	if (!r->data || r->dtype != DNNQ_IR_S64 || r->ndim != 1 || n > DNNQ_IR_MAX_DIMS)
+		return 0;
+	const int64_t *reps = r->data;
+	for (int64_t i = 0; i < n; i++)
+		last = reps[i] != 1 ? i : last;
+	int rc = 0;
+	for (int64_t i = 0; !rc && i <= last; i++) {
+		if (reps[i] == 1)
+			continue;
+		char w[40];
+		const char *t, *q;
+		for (int64_t k = 0; k < n; k++)
+			one[k] = k == i ? reps[i] : 1;
+		snprintf(w, sizeof w, "tile%lld_reps", (long long)i);
+		if ((rc = shape_const(s, w, one, n, &fin[1])) || i == last)
+			break;
+		snprintf(w, sizeof w, "tile%lld", (long long)i);
+		if ((rc = step(s, "Tile", w, fin, 2, NULL, &t)))
+			break;
+		snprintf(w, sizeof w, "tile%lld_q", (long long)i);
+		const char *in[3] = { t, p[0], p[1] };
+		if ((rc = made_name(s, w, &q)) || (rc = quantize(s, in, in_name(s, 0), w, q)))
+			break;
+		in[0] = q;
+		snprintf(w, sizeof w, "tile%lld_dq", (long long)i);
+		rc = dequantize(s, w, in, 1, &fin[0]);
+	}
+	return rc;
+}
+
 /* A direct operator of a uint8 / int8 tensor, as ONNX Runtime's QOperator
  * format runs it on the quantized tensor itself: dequantized at the
  * parameters its producer quantized it with (NAME:dq0), the float operator
@@ -1081,6 +1173,7 @@ static int direct(struct ms *s)
 			break;
 	}
 	if (!rc && !(pad && *in_name(s, 2) && (rc = pad_value(s, p, &fin[2]))) &&
+	    !(!strcmp(d->op, "Tile") && (rc = tile_axes(s, p, fin))) &&
 	    !(rc = made_name(s, "f", &f)))
 		rc = float_op(s, fin, n, false, c->m->opset, f);
 	free(fin);
@@ -1126,8 +1219,8 @@ int imp_ms(struct nctx *c)
 		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeMatMul, FastGelu, FusedConv, FusedGemm, Gelu, "
 		    "MatMulIntegerToFloat, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
 		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "
-		    "QLinearSigmoid, QLinearSoftmax, QuickGelu, SkipLayerNormalization and "
-		    "SkipSimplifiedLayerNormalization");
+		    "QLinearReduceMean, QLinearSigmoid, QLinearSoftmax, QLinearWhere, QuickGelu, "
+		    "SkipLayerNormalization and SkipSimplifiedLayerNormalization");
 		return imp_outputs_unknown(c);
 	}
 	for (size_t i = 0; d->attrs && i < c->np->n_attribute; i++) {

@@ -750,7 +750,7 @@ START_TEST(ms_refused)
 		"node 'resize_linear' (Resize): mode 'linear' of a uint8 / int8 Resize: nearest "
 		"supported",
 		"node 'pad_no_value' (Pad): a uint8 / int8 Pad of mode constant without input 2",
-		"node 'conv_nhwc' (QLinearConv): channels_last = 1: 0 supported",
+		"node 'conv_nhwc' (QLinearConv): channels_last = 2: 0 or 1 expected",
 		"node 'concat_scales' (Concat): input 1 'qb' is quantized at another scale",
 		"node 'reads_mean' (Relu): reads 'mean', an output of node 'skipln_mean' that dnnq "
 		"does not compute",

@@ -264,6 +264,67 @@ def fused_cases(c, rng):
             h.make_tensor_value_info("y", f, None), inits)
 
 
+def qop_more_cases(c, rng):
+    """uint8 and int8: a Tile of a quantized tensor (`exact`); QLinearConv
+    of domain com.microsoft with channels_last 1 (ONNX Runtime's NHWC X
+    and Y, 3x3, pads 1, weights per channel, bias; `exact`); QLinearWhere
+    (two operands of their own parameters, a constant bool condition
+    broadcast; `exact`: each operand requantized as ONNX Runtime's tables
+    do); QLinearReduceMean (axes 2, 3, keepdims 1; ONNX
+    Runtime has no kernel for it: numpy's dequantize, mean, quantize;
+    `step`)."""
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    for signed in (False, True):
+        t, dt = q8(signed)
+        sfx = "s8" if signed else "u8"
+        zx, zy, zw = (-3, 5, 9) if signed else (120, 100, 90)
+        x = (codes(rng, [2, 3, 4, 5], signed).astype(np.float32) - zx) * np.float32(0.05)
+        inits = [scalar("xs", 0.05), scalar("xz", zx, signed),
+                 numpy_helper.from_array(np.array([1, 2, 1, 3], np.int64), "reps")]
+        c.write("direct_tile_" + sfx, "exact",
+                [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
+                 h.make_node("Tile", ["xq", "reps"], ["y"], "tile")],
+                [h.make_tensor_value_info("x", 1, ["N", 3, 4, 5])], [x],
+                h.make_tensor_value_info("y", t, None), inits)
+        xn = (codes(rng, [2, 6, 6, 4], signed).astype(np.float32) - zx) * np.float32(0.05)
+        w = rng.integers(-127, 128, size=(5, 4, 3, 3)).astype(np.int8)
+        inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("ys", 0.2),
+                 scalar("yz", zy, signed), numpy_helper.from_array(w, "w"),
+                 numpy_helper.from_array(np.linspace(0.002, 0.006, 5).astype(np.float32), "ws"),
+                 numpy_helper.from_array(np.zeros(5, np.int8), "wz"),
+                 numpy_helper.from_array(rng.integers(-3000, 3000, size=5).astype(np.int32),
+                                         "b")]
+        c.write("qlinearconv_nhwc_" + sfx, "exact",
+                [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
+                 h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
+                             ["y"], "conv_nhwc", domain="com.microsoft", pads=[1, 1, 1, 1],
+                             channels_last=1)],
+                [h.make_tensor_value_info("x", 1, ["N", 6, 6, 4])], [xn],
+                h.make_tensor_value_info("y", t, None), inits)
+        a, b = codes(rng, [2, 3, 4, 5], signed), codes(rng, [2, 3, 4, 5], signed)
+        cond = rng.random([4, 5]) < 0.5
+        inits = [numpy_helper.from_array(cond, "cond"), scalar("as", 0.05),
+                 scalar("az", zx, signed), scalar("bs", 0.03), scalar("bz", zy, signed),
+                 scalar("cs", 0.06), scalar("cz", zw, signed)]
+        vi = [h.make_tensor_value_info(n, t, ["N", 3, 4, 5]) for n in "ab"]
+        c.write("qlinearwhere_" + sfx, "exact",
+                [h.make_node("QLinearWhere", ["cond", "a", "as", "az", "b", "bs", "bz", "cs", "cz"],
+                             ["y"], "qlinearwhere", domain="com.microsoft")],
+                vi, [a, b], h.make_tensor_value_info("y", t, None), inits)
+        inits = [scalar("as", 0.05), scalar("az", zx, signed), scalar("ys", 0.01),
+                 scalar("yz", zy, signed)]
+        lo, hi = (-128, 127) if signed else (0, 255)
+        mean = ((a.astype(np.float32) - zx) * np.float32(0.05)).mean((2, 3), keepdims=True,
+                                                                       dtype=np.float32)
+        want = np.clip(np.rint(mean / np.float32(0.01)) + zy, lo, hi).astype(dt)
+        c.write("qlinearreducemean_" + sfx, "step",
+                [h.make_node("QLinearReduceMean", ["a", "as", "az", "ys", "yz"], ["y"],
+                             "qlinearreducemean", domain="com.microsoft", axes=[2, 3],
+                             keepdims=1)],
+                vi[:1], [a], h.make_tensor_value_info("y", t, None), inits, want=[want])
+
+
 def xfmr_cases(c, rng):
     """ONNX Runtime's fp32 fusions its transformer optimizer (and optimum)
     writes into BERT / GPT-2 / ViT models, on [N, 4, 16]: Gelu, FastGelu
@@ -498,8 +559,8 @@ def refused(c):
     Runtime takes one), a FusedConv LeakyRelu without its activation_params,
     a Transpose of a uint8 tensor no quantizing node made (the graph input),
     a linear Resize of a uint8 tensor (ONNX Runtime interpolates the codes),
-    a constant Pad of one without its constant_value, a channels_last
-    QLinearConv of domain com.microsoft, a Concat of uint8 tensors of two
+    a constant Pad of one without its constant_value, a QLinearConv of
+    domain com.microsoft of channels_last 2, a Concat of uint8 tensors of two
     scales, a SkipLayerNormalization whose mean output a node reads (dnnq
     computes only its output and input_skip_bias_sum), a QuickGelu with an
     attribute it does not have, a SimplifiedLayerNormalization of stash_type
@@ -535,7 +596,7 @@ def refused(c):
         h.make_node("Resize", ["x", "", "sc"], ["r"], "resize_linear", mode="linear"),
         h.make_node("Pad", ["x", "pp"], ["pd"], "pad_no_value"),
         h.make_node("QLinearConv", q + ["w", "s", "z"] + ["s", "z"], ["qc"], "conv_nhwc",
-                    domain="com.microsoft", channels_last=1),
+                    domain="com.microsoft", channels_last=2),
         h.make_node("DequantizeLinear", q, ["xf"], "xf"),
         h.make_node("QuantizeLinear", ["xf", "s", "z"], ["qa"], "qa"),
         h.make_node("QuantizeLinear", ["xf", "s2", "z"], ["qb"], "qb"),
@@ -760,6 +821,7 @@ def main():
     ms_qlinearconv_cases(c, np.random.default_rng(33))
     concat_cases(c, np.random.default_rng(34))
     xfmr_cases(c, np.random.default_rng(35))
+    qop_more_cases(c, np.random.default_rng(36))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
