@@ -11,8 +11,8 @@
  * SpaceToDepth, Resize, Pad, Concat, Tile of a uint8 / int8 tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
  * (Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization of the
- * default domain, Attention) as their decompositions in standard
- * operators, and
+ * default domain, Attention, EmbedLayerNormalization) as their
+ * decompositions in standard operators, and
  * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
  * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
  *
@@ -78,6 +78,7 @@ static int gelus(struct ms *s);
 static int norms(struct ms *s);
 static int dyn_matmul(struct ms *s);
 static int attention(struct ms *s);
+static int embed_norm(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
  * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
@@ -116,6 +117,7 @@ static const struct msdef MS[] = {
 	{ "DynamicQuantizeMatMul", "", 3, 5, 0, 0, 0, dyn_matmul, " " },
 	{ "Attention", "", 2, 7, 0, 0, 0, attention, " num_heads unidirectional qkv_hidden_sizes "
 	  "mask_filter_value scale do_rotary rotary_embedding_dim past_present_share_buffer " },
+	{ "EmbedLayerNormalization", "", 7, 9, 0, 0, 0, embed_norm, " epsilon mask_index_type " },
 	/* ONNX Runtime's, of the default domain (DEFAULT_DOMAIN) */
 	{ "SimplifiedLayerNormalization", "", 2, 2, 0, 0, 0, norms, " axis epsilon stash_type " },
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
@@ -706,6 +708,21 @@ static int gelus(struct ms *s)
 	return bin_k(s, "Mul", "", t, 0.5f, y, &t);
 }
 
+/* LayerNormalization (node NAME, opset 17) of x over the last axis, by
+ * gamma and [beta] ("": none), into y. */
+static int layer_norm(struct ms *s, const char *x, const char *gamma, const char *beta,
+                      float eps, const char *y)
+{
+	Onnx__AttributeProto at[2] = { float_attr("epsilon", eps), int_attr("axis", -1) },
+	                     *attrs[2] = { &at[0], &at[1] };
+	const char *in[3] = { x, gamma, beta };
+	int64_t was = s->c->m->opset;
+	s->c->m->opset = 17;
+	int rc = sub(s, "LayerNormalization", s->c->name, in, *beta ? 3 : 2, attrs, 2, y);
+	s->c->m->opset = was;
+	return rc;
+}
+
 /* SkipLayerNormalization (input, skip, gamma, [beta], [bias]; epsilon,
  * default 1e-12), SkipSimplifiedLayerNormalization (input, skip, gamma,
  * [bias]; the same) and SimplifiedLayerNormalization (X, scale; axis
@@ -744,16 +761,9 @@ static int norms(struct ms *s)
 	                       *bias ? NULL : sum, &x)) ||
 	             (*bias && (rc = bin(s, "Add", "sum", x, bias, sum, &x)))))
 		return rc;
-	Onnx__AttributeProto at[2] = { float_attr("epsilon", eps), int_attr("axis", -1) },
-	                     *attrs[2] = { &at[0], &at[1] };
+	if (!simple)
+		return layer_norm(s, x, gamma, beta, eps, y);
 	int64_t was = c->m->opset;
-	if (!simple) {
-		const char *in[3] = { x, gamma, beta };
-		c->m->opset = 17;
-		rc = sub(s, "LayerNormalization", c->name, in, *beta ? 3 : 2, attrs, 2, y);
-		c->m->opset = was;
-		return rc;
-	}
 	int32_t id = imp_lookup(c->m, x, c->who);
 	if (id < 0)
 		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
@@ -846,16 +856,17 @@ static int heads(struct ms *s, const char *what, const char *x, const int64_t *v
 	return step(s, "Transpose", tw, &x, 1, &pa, out);
 }
 
-/* The value id of input i, of rank `rank`; < 0 with the problem recorded. */
-static int32_t ranked(struct ms *s, size_t i, uint32_t rank, const char *what)
+/* The value id of x, input i (the value it stands for: x), of rank
+ * `rank`; < 0 with the problem recorded. */
+static int32_t ranked(struct ms *s, size_t i, const char *x, uint32_t rank, const char *what)
 {
-	int32_t id = imp_lookup(s->c->m, in_name(s, i), s->c->who);
+	int32_t id = imp_lookup(s->c->m, x, s->c->who);
 	if (id < 0)
 		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
 	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
 	if (v->ndim != rank)
 		return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: rank %u "
-		           "supported", i, in_name(s, i), what, imp_dims_str(v), rank);
+		           "supported", i, x, what, imp_dims_str(v), rank);
 	return id;
 }
 
@@ -901,7 +912,7 @@ static int attention(struct ms *s)
 	if (uni != 0 && uni != 1)
 		return bad(c, DNNQ_E_RANGE, "attribute 'unidirectional' = %lld: 0 or 1 expected",
 		           (long long)uni);
-	int32_t xi = ranked(s, 0, 3, "input"), wi = xi < 0 ? xi : ranked(s, 1, 2, "weights");
+	int32_t xi = ranked(s, 0, in_name(s, 0), 3, "input"), wi = xi < 0 ? xi : ranked(s, 1, in_name(s, 1), 2, "weights");
 	if (wi < 0)
 		return wi;
 	const struct dnnq_ir_value *x = &c->m->ir->values[xi], *w = &c->m->ir->values[wi];
@@ -915,8 +926,15 @@ static int attention(struct ms *s)
 			           "sizes equal to a third of the weights' %lld columns supported",
 			           (long long)w->dims[1]);
 	const char *mask = in_name(s, 3), *y = S(np->output[0]), *qkv[3], *t, *q, *k, *v;
+	/* an EmbedLayerNormalization's mask_index: the mask it counts */
+	const struct imp_name *e = imp_find(c->m, mask);
+	const Onnx__NodeProto *en = e && e->kind == IMP_UNUSED && e->idx >= 0 &&
+	                            (size_t)e->idx < c->m->g->n_node ? c->m->g->node[e->idx] : NULL;
+	if (en && !strcmp(S(en->op_type), "EmbedLayerNormalization") && en->n_input > 7 &&
+	    *S(en->input[7]))
+		mask = en->input[7];
 	if (*mask) {
-		int32_t mi = ranked(s, 3, 2, "mask_index");
+		int32_t mi = ranked(s, 3, mask, 2, "mask_index");
 		if (mi < 0)
 			return mi;
 		const struct dnnq_ir_value *mv = &c->m->ir->values[mi];
@@ -978,6 +996,55 @@ static int attention(struct ms *s)
 out:
 	c->m->opset = was;
 	return rc;
+}
+
+/* EmbedLayerNormalization (input_ids, [segment_ids], word_embedding,
+ * position_embedding, [segment_embedding], gamma, beta, [mask],
+ * [position_ids]; epsilon, default 1e-12; mask_index_type 1) as ONNX
+ * Runtime's CPU kernel computes it: the word embeddings of the ids
+ * (Gather NAME:word), plus the position embeddings (of position_ids, or
+ * of 0 .. S - 1: NAME:pos_ids, Gather NAME:pos, Add NAME:sum_wp), plus the
+ * segment embeddings of segment_ids (NAME:segment, Add NAME:sum), the sum
+ * its output 2 (embedding_sum) when named, then LayerNormalization (NAME).
+ * Output 1 (mask_index, the count of each row's 1s) is not computed: an
+ * Attention reading it reads the mask instead (attention); anything else
+ * reading it is refused. */
+static int embed_norm(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	float eps;
+	int64_t mtype;
+	int rc = io_count(s, 3);
+	if (rc || (rc = a_float(c, "epsilon", 1e-12f, &eps)) ||
+	    (rc = a_int(c, "mask_index_type", 1, &mtype)))
+		return rc;
+	if (mtype != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'mask_index_type' = %lld: 1 supported",
+		           (long long)mtype);
+	const char *o = np->n_output > 1 ? S(np->output[1]) : "";
+	if (*o && imp_find(c->m, o))
+		return bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
+	if (*o && imp_add_name(c->m, o, IMP_UNUSED, (int32_t)c->index))
+		return DNNQ_E_NOMEM;
+	int32_t id = ranked(s, 0, in_name(s, 0), 2, "input_ids");
+	if (id < 0)
+		return id;
+	int64_t seq = c->m->ir->values[id].dims[1], *pos;
+	const char *w, *p, *g, *pid = in_name(s, 8), *seg = in_name(s, 1), *se = in_name(s, 4);
+	const char *sum = np->n_output > 2 && *S(np->output[2]) ? np->output[2] : NULL;
+	if (!*pid && (rc = new_const(s, "pos_ids", DNNQ_IR_S64, 1, &seq, (void **)&pos, &pid)))
+		return rc;
+	for (int64_t i = 0; pid == s->made[s->nmade - 1] && i < seq; i++)
+		pos[i] = i;
+	bool segments = *seg && *se;
+	if ((rc = bin(s, "Gather", "word", in_name(s, 2), in_name(s, 0), NULL, &w)) ||
+	    (rc = bin(s, "Gather", "pos", in_name(s, 3), pid, NULL, &p)) ||
+	    (rc = bin(s, "Add", segments ? "sum_wp" : "sum", w, p, segments ? NULL : sum, &w)) ||
+	    (segments && ((rc = bin(s, "Gather", "segment", se, seg, NULL, &g)) ||
+	                  (rc = bin(s, "Add", "sum", w, g, sum, &w)))))
+		return rc;
+	return layer_norm(s, w, in_name(s, 5), in_name(s, 6), eps, S(np->output[0]));
 }
 
 /* ---- standard operators on a quantized tensor ---- */
@@ -1216,7 +1283,8 @@ int imp_ms(struct nctx *c)
 	const struct msdef *d = find_def(c);
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
-		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeMatMul, FastGelu, FusedConv, FusedGemm, Gelu, "
+		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeMatMul, EmbedLayerNormalization, "
+		    "FastGelu, FusedConv, FusedGemm, Gelu, "
 		    "MatMulIntegerToFloat, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
 		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "
 		    "QLinearReduceMean, QLinearSigmoid, QLinearSoftmax, QLinearWhere, QuickGelu, "

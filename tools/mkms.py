@@ -287,21 +287,7 @@ def qop_more_cases(c, rng):
                  h.make_node("Tile", ["xq", "reps"], ["y"], "tile")],
                 [h.make_tensor_value_info("x", 1, ["N", 3, 4, 5])], [x],
                 h.make_tensor_value_info("y", t, None), inits)
-        xn = (codes(rng, [2, 6, 6, 4], signed).astype(np.float32) - zx) * np.float32(0.05)
-        w = rng.integers(-127, 128, size=(5, 4, 3, 3)).astype(np.int8)
-        inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("ys", 0.2),
-                 scalar("yz", zy, signed), numpy_helper.from_array(w, "w"),
-                 numpy_helper.from_array(np.linspace(0.002, 0.006, 5).astype(np.float32), "ws"),
-                 numpy_helper.from_array(np.zeros(5, np.int8), "wz"),
-                 numpy_helper.from_array(rng.integers(-3000, 3000, size=5).astype(np.int32),
-                                         "b")]
-        c.write("qlinearconv_nhwc_" + sfx, "exact",
-                [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
-                 h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
-                             ["y"], "conv_nhwc", domain="com.microsoft", pads=[1, 1, 1, 1],
-                             channels_last=1)],
-                [h.make_tensor_value_info("x", 1, ["N", 6, 6, 4])], [xn],
-                h.make_tensor_value_info("y", t, None), inits)
+        qconv_case(c, rng, "qlinearconv_nhwc_" + sfx, signed, [2, 6, 6, 4], 1)
         a, b = codes(rng, [2, 3, 4, 5], signed), codes(rng, [2, 3, 4, 5], signed)
         cond = rng.random([4, 5]) < 0.5
         inits = [numpy_helper.from_array(cond, "cond"), scalar("as", 0.05),
@@ -332,8 +318,8 @@ def xfmr_cases(c, rng):
     Runtime runs on CUDA only: numpy's x + bias + skip),
     SkipLayerNormalization (with beta, bias and the input_skip_bias_sum
     output; and without), SkipSimplifiedLayerNormalization (bias and sum),
-    SimplifiedLayerNormalization (the default domain), Attention (below);
-    `float`. Then what
+    SimplifiedLayerNormalization (the default domain), Attention and
+    EmbedLayerNormalization (below); `float`. Then what
     quantize_dynamic writes once ONNX Runtime fused it: DynamicQuantizeLinear
     and MatMulIntegerToFloat (int8 B per column, bias), DynamicQuantizeMatMul
     (uint8 B of a zero point, per tensor, bias); `approx`."""
@@ -401,6 +387,26 @@ def xfmr_cases(c, rng):
                                   **attrs)],
                 [xi, h.make_tensor_value_info("mask", TensorProto.INT32, ["N", 4])],
                 [x, mask], out("y"), aw)
+    # EmbedLayerNormalization: vocabulary 30, 8 positions, 2 segments, H 16;
+    # alone (the embedding_sum output; `float`), and BERT's as ONNX
+    # Runtime's optimizer leaves it: its mask_index read by the Attention
+    # (a right-padded mask; `fp32`)
+    i32 = TensorProto.INT32
+    ids = rng.integers(0, 30, size=[2, 4]).astype(np.int32)
+    segs = np.array([[0, 0, 1, 1], [0, 1, 1, 1]], np.int32)
+    einits = [numpy_helper.from_array(arr([30, D]), "word_emb"),
+              numpy_helper.from_array(arr([8, D], 0.5), "pos_emb"),
+              numpy_helper.from_array(arr([2, D], 0.5), "seg_emb"),
+              numpy_helper.from_array(gamma, "gamma"), numpy_helper.from_array(beta, "beta")]
+    ivi = [h.make_tensor_value_info(n, i32, ["N", 4]) for n in ("ids", "segs", "mask")]
+    eln = ["ids", "segs", "word_emb", "pos_emb", "seg_emb", "gamma", "beta"]
+    c.write("embedlayernorm", "float",
+            [ms("EmbedLayerNormalization", eln, ["y", "", "emb_sum"], epsilon=1e-5)],
+            ivi[:2], [ids, segs], [out("y"), out("emb_sum")], einits)
+    c.write("bert_embed_attention", "fp32",
+            [ms("EmbedLayerNormalization", eln + ["mask"], ["emb", "mask_index"]),
+             ms("Attention", ["emb", "qkv_w", "qkv_b", "mask_index"], ["y"], num_heads=2)],
+            ivi, [ids, segs, mask], out("y"), einits + aw)
     for name, nodes in (
             ("matmulintegertofloat",
              [h.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], "quant"),
@@ -501,30 +507,35 @@ def shuffle_qconv_cases(c, rng):
                 h.make_tensor_value_info("y", t, None), inits)
 
 
-def ms_qlinearconv_cases(c, rng):
-    """QLinearConv of domain com.microsoft (channels_last 0: the standard
-    operator): a 3x3 convolution, pads 1, int8 weights per output channel,
-    int32 bias; uint8 and int8."""
+def qconv_case(c, rng, name, signed, shape, channels_last):
+    """QuantizeLinear, then QLinearConv of domain com.microsoft of
+    channels_last (3x3, pads 1, 5 output channels, int8 weights per output
+    channel, int32 bias) on x of shape [2, ...]; `exact`."""
     from onnx import numpy_helper
     h = c.h
+    t, _ = q8(signed)
+    zx, zy = (-3, 5) if signed else (120, 100)
+    x = (codes(rng, shape, signed).astype(np.float32) - zx) * np.float32(0.05)
+    w = rng.integers(-127, 128, size=(5, 4, 3, 3)).astype(np.int8)
+    inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("ys", 0.2),
+             scalar("yz", zy, signed), numpy_helper.from_array(w, "w"),
+             numpy_helper.from_array(np.linspace(0.002, 0.006, 5).astype(np.float32), "ws"),
+             numpy_helper.from_array(np.zeros(5, np.int8), "wz"),
+             numpy_helper.from_array(rng.integers(-3000, 3000, size=5).astype(np.int32), "b")]
+    nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
+             h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
+                         ["y"], "ms_qlinearconv", domain="com.microsoft", pads=[1, 1, 1, 1],
+                         channels_last=channels_last)]
+    c.write(name, "exact", nodes, [h.make_tensor_value_info("x", 1, ["N"] + shape[1:])], [x],
+            h.make_tensor_value_info("y", t, None), inits)
+
+
+def ms_qlinearconv_cases(c, rng):
+    """QLinearConv of domain com.microsoft (channels_last 0: the standard
+    operator): uint8 and int8."""
     for signed in (False, True):
-        t, _ = q8(signed)
-        zx, zy = (-3, 5) if signed else (120, 100)
-        x = (codes(rng, [2, 4, 6, 6], signed).astype(np.float32) - zx) * np.float32(0.05)
-        w = rng.integers(-127, 128, size=(5, 4, 3, 3)).astype(np.int8)
-        inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("ys", 0.2),
-                 scalar("yz", zy, signed), numpy_helper.from_array(w, "w"),
-                 numpy_helper.from_array(np.linspace(0.002, 0.006, 5).astype(np.float32), "ws"),
-                 numpy_helper.from_array(np.zeros(5, np.int8), "wz"),
-                 numpy_helper.from_array(rng.integers(-3000, 3000, size=5).astype(np.int32),
-                                         "b")]
-        nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
-                 h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
-                             ["y"], "ms_qlinearconv", domain="com.microsoft", pads=[1, 1, 1, 1],
-                             channels_last=0)]
-        c.write("qlinearconv_ms_%s" % ("s8" if signed else "u8"), "exact", nodes,
-                [h.make_tensor_value_info("x", 1, ["N", 4, 6, 6])], [x],
-                h.make_tensor_value_info("y", t, None), inits)
+        qconv_case(c, rng, "qlinearconv_ms_%s" % ("s8" if signed else "u8"), signed,
+                   [2, 4, 6, 6], 0)
 
 
 def concat_cases(c, rng):
@@ -565,8 +576,8 @@ def refused(c):
     computes only its output and input_skip_bias_sum), a QuickGelu with an
     attribute it does not have, a SimplifiedLayerNormalization of stash_type
     0, Attentions of a 1-D mask_index (lengths), of a past input and of
-    qkv_hidden_sizes that differ; last a good QLinearAdd whose import goes
-    on."""
+    qkv_hidden_sizes that differ, an EmbedLayerNormalization of
+    mask_index_type 0; last a good QLinearAdd whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
@@ -614,6 +625,8 @@ def refused(c):
                     domain="com.microsoft", num_heads=1),
         h.make_node("Attention", ["x3", "aw"], ["at3"], "attention_sizes",
                     domain="com.microsoft", num_heads=1, qkv_hidden_sizes=[4, 4, 2]),
+        h.make_node("EmbedLayerNormalization", ["mlen", "", "aw", "aw", "", "s4", "s4"],
+                    ["el"], "eln_type0", domain="com.microsoft", mask_index_type=0),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
