@@ -293,7 +293,9 @@ static int new_const(struct ms *s, const char *what, enum dnnq_ir_dtype dt, uint
 	struct imp *m = s->c->m;
 	struct dnnq_ir_value sv = { .dtype = dt, .ndim = ndim, .producer = -1 };
 	memcpy(sv.dims, dims, ndim * sizeof *dims);
-	int rc = imp_const_alloc(m, dnnq_ir_numel(&sv, 1) * dnnq_ir_dtype_size(dt), s->c->who, p);
+	size_t n = dnnq_ir_numel(&sv, 1), size = dnnq_ir_dtype_size(dt);
+	/* too many bytes (an overflow too) exceed the constants' limit */
+	int rc = imp_const_alloc(m, n > SIZE_MAX / size ? SIZE_MAX : n * size, s->c->who, p);
 	if (rc)
 		return rc;
 	sv.data = *p;
