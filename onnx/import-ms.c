@@ -671,7 +671,7 @@ static int io_count(struct ms *s, size_t max_out)
  * compute them: input 1, when given, added first (NAME:biased); Gelu
  * 0.5 x (1 + Erf(x / sqrt 2)) (NAME:scaled, :erf, :gate, :prod, NAME:
  * onnx/fuse.c makes it the engine's GELU); FastGelu 0.5 x (1 + Tanh(x
- * (0.7978845608 + 0.0356774081 x^2))) (NAME:square, :cubic, :inner,
+ * (0.7978845608 + 0.0356774081 x^2))) (NAME:square, :coef, :inner,
  * :scaled, :tanh, :gate, :prod, NAME); QuickGelu x Sigmoid(alpha x)
  * (NAME:scaled, :gate, NAME); BiasAdd X + bias + skip (NAME). */
 static int gelus(struct ms *s)
@@ -695,7 +695,7 @@ static int gelus(struct ms *s)
 	}
 	if (!strcmp(op, "FastGelu")) {
 		if ((rc = bin(s, "Mul", "square", x, x, NULL, &t)) ||
-		    (rc = bin_k(s, "Mul", "cubic", t, 0.035677408136300125f, NULL, &t)) ||
+		    (rc = bin_k(s, "Mul", "coef", t, 0.035677408136300125f, NULL, &t)) ||
 		    (rc = bin_k(s, "Add", "inner", t, 0.7978845608028654f, NULL, &t)) ||
 		    (rc = bin(s, "Mul", "scaled", x, t, NULL, &t)) ||
 		    (rc = bin(s, "Tanh", "tanh", t, NULL, NULL, &t)))
@@ -1035,10 +1035,12 @@ static int embed_norm(struct ms *s)
 	int64_t seq = c->m->ir->values[id].dims[1], *pos;
 	const char *w, *p, *g, *pid = in_name(s, 8), *seg = in_name(s, 1), *se = in_name(s, 4);
 	const char *sum = np->n_output > 2 && *S(np->output[2]) ? np->output[2] : NULL;
-	if (!*pid && (rc = new_const(s, "pos_ids", DNNQ_IR_S64, 1, &seq, (void **)&pos, &pid)))
-		return rc;
-	for (int64_t i = 0; pid == s->made[s->nmade - 1] && i < seq; i++)
-		pos[i] = i;
+	if (!*pid) {
+		if ((rc = new_const(s, "pos_ids", DNNQ_IR_S64, 1, &seq, (void **)&pos, &pid)))
+			return rc;
+		for (int64_t i = 0; i < seq; i++)
+			pos[i] = i;
+	}
 	bool segments = *seg && *se;
 	if ((rc = bin(s, "Gather", "word", in_name(s, 2), in_name(s, 0), NULL, &w)) ||
 	    (rc = bin(s, "Gather", "pos", in_name(s, 3), pid, NULL, &p)) ||
