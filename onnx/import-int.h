@@ -254,13 +254,15 @@ int imp_outputs_unknown(struct nctx *c);
 /* ---- ONNX Runtime's contrib operators (onnx/import-ms.c) ------------------- */
 
 /* A node of domain com.microsoft: the quantized operators ONNX Runtime's
- * QOperator format writes, imported as their QDQ form, any other refused
- * naming it; or a MaxPool, Transpose, DepthToSpace, SpaceToDepth, Resize,
- * Pad or Concat of a uint8 / int8 tensor (imp_ms_direct_q8), as that format runs them on
- * the quantized tensor. 0 or DNNQ_E_NOMEM (other problems recorded, the
- * outputs unknown). */
+ * QOperator format writes, imported as their QDQ form, and its fp32
+ * fusions, as their decompositions; any other refused naming it. Or a node
+ * of the default domain imp_ms_default claims: a MaxPool, Transpose,
+ * DepthToSpace, SpaceToDepth, Resize, Pad or Concat of a uint8 / int8
+ * tensor, as that format runs them on the quantized tensor, or ONNX
+ * Runtime's SimplifiedLayerNormalization. 0 or DNNQ_E_NOMEM (other
+ * problems recorded, the outputs unknown). */
 int imp_ms(struct nctx *c);
-bool imp_ms_direct_q8(struct nctx *c);
+bool imp_ms_default(struct nctx *c);
 
 /* ---- LSTM and GRU (onnx/import-rnn.c) ----------------------------------------- */
 

@@ -4,13 +4,19 @@
  * format (quantize_static(quant_format=QOperator): the ONNX Model Zoo's
  * *-int8 models): QLinearAdd, QLinearMul, QLinearSigmoid,
  * QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool,
- * QLinearSoftmax, QLinearConcat, QGemm and QLinearConv (channels_last 0:
- * the standard one); and the standard operators the
- * format runs on the quantized tensor itself (MaxPool, Transpose,
- * DepthToSpace, SpaceToDepth, Resize, Pad, Concat of a uint8 / int8
- * tensor).
+ * QLinearSoftmax, QLinearConcat, QLinearWhere, QLinearReduceMean, QGemm
+ * and QLinearConv (channels_last 0: the standard one; 1: between
+ * transposes); and the standard operators the format runs on the
+ * quantized tensor itself (MaxPool, Transpose, DepthToSpace,
+ * SpaceToDepth, Resize, Pad, Concat, Tile of a uint8 / int8 tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
+ * (Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization,
+ * SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization of the
+ * default domain, Attention, EmbedLayerNormalization) as their
+ * decompositions in standard operators, and
+ * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
+ * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
  *
- * Each is the QDQ form its definition spells: DequantizeLinear of every
+ * Each quantized one is the QDQ form its definition spells: DequantizeLinear of every
  * quantized input, the standard float operator, QuantizeLinear at the
  * output's scale and zero point. The node is imported as those ONNX nodes,
  * made here and handed to imp_node as if the model held them, so every
@@ -41,8 +47,10 @@ static const char *S(const char *s)
 
 /* A contrib operator: its float operator, input counts, where its
  * quantized operands (x, scale, zero point: consecutive, zero points
- * optional) start and how many there are (0: all inputs from `first` on),
- * and the output's scale (its zero point next). */
+ * optional) start and how many there are (0: all inputs from `first` on;
+ * else the inputs before `first` are the float operator's first, as they
+ * are: QLinearWhere's condition), and the output's scale (its zero point
+ * next). */
 struct ms;
 
 struct msdef {
@@ -66,6 +74,11 @@ static int expand(struct ms *s);
 static int fused(struct ms *s);
 static int direct(struct ms *s);
 static int same_op(struct ms *s);
+static int gelus(struct ms *s);
+static int norms(struct ms *s);
+static int dyn_matmul(struct ms *s);
+static int attention(struct ms *s);
+static int embed_norm(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
  * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
@@ -84,6 +97,8 @@ static const struct msdef MS[] = {
 	  " auto_pad ceil_mode channels_last count_include_pad kernel_shape pads strides " },
 	{ "QLinearSoftmax", "Softmax", 5, 5, 0, 1, 3, expand, " axis opset " },
 	{ "QLinearConcat", "Concat", 5, IMP_MAX_NODE_INPUTS, 2, 0, 0, expand, " axis " },
+	{ "QLinearWhere", "Where", 9, 9, 1, 2, 7, expand, " " },
+	{ "QLinearReduceMean", "ReduceMean", 5, 5, 0, 1, 3, expand, " axes keepdims " },
 	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand, " alpha transA transB " },
 	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused, " auto_pad dilations group kernel_shape pads "
 	  "strides activation activation_params " },
@@ -91,12 +106,29 @@ static const struct msdef MS[] = {
 	  "activation_alpha activation_beta activation_gamma " },
 	{ "QLinearConv", "QLinearConv", 8, 9, 0, 0, 0, same_op, " auto_pad channels_last dilations "
 	  "group kernel_shape pads strides " },
+	{ "Gelu", "", 1, 1, 0, 0, 0, gelus, " " },
+	{ "FastGelu", "", 1, 2, 0, 0, 0, gelus, " " },
+	{ "BiasGelu", "", 2, 2, 0, 0, 0, gelus, " " },
+	{ "QuickGelu", "", 1, 1, 0, 0, 0, gelus, " alpha " },
+	{ "BiasAdd", "", 3, 3, 0, 0, 0, gelus, " " },
+	{ "SkipLayerNormalization", "", 3, 5, 0, 0, 0, norms, " epsilon " },
+	{ "SkipSimplifiedLayerNormalization", "", 3, 4, 0, 0, 0, norms, " epsilon " },
+	{ "MatMulIntegerToFloat", "", 4, 7, 0, 0, 0, dyn_matmul, " " },
+	{ "DynamicQuantizeMatMul", "", 3, 5, 0, 0, 0, dyn_matmul, " " },
+	{ "Attention", "", 2, 7, 0, 0, 0, attention, " num_heads unidirectional qkv_hidden_sizes "
+	  "mask_filter_value scale do_rotary rotary_embedding_dim past_present_share_buffer " },
+	{ "EmbedLayerNormalization", "", 7, 9, 0, 0, 0, embed_norm, " epsilon mask_index_type " },
+	/* ONNX Runtime's, of the default domain (DEFAULT_DOMAIN) */
+	{ "SimplifiedLayerNormalization", "", 2, 2, 0, 0, 0, norms, " axis epsilon stash_type " },
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
 	DIRECT("MaxPool", 1, 1), DIRECT("Transpose", 1, 1), DIRECT("DepthToSpace", 1, 1),
 	DIRECT("SpaceToDepth", 1, 1), DIRECT("Resize", 1, 4), DIRECT("Pad", 2, 4),
-	DIRECT("Concat", 1, IMP_MAX_NODE_INPUTS),
+	DIRECT("Concat", 1, IMP_MAX_NODE_INPUTS), DIRECT("Tile", 2, 2),
 #undef DIRECT
 };
+
+/* The operators of MS ONNX Runtime registers in the default domain. */
+static const char DEFAULT_DOMAIN[] = " SimplifiedLayerNormalization ";
 
 static const char *in_name(const struct ms *s, size_t i)
 {
@@ -130,23 +162,31 @@ static void ms_done(struct ms *s)
 	free(s->made);
 }
 
-/* ONNX node op named `name`, its inputs and attributes, output out,
- * imported in the contrib node's place; 0 or DNNQ_E_NOMEM (imp_node
- * records the other problems and names the output unknown). */
-static int sub(struct ms *s, const char *op, const char *name, const char *const *in,
-               size_t nin, Onnx__AttributeProto **attrs, size_t nattr, const char *out)
+/* ONNX node op named `name`, its inputs and attributes, outputs out (nout
+ * of them), imported in the contrib node's place; 0 or DNNQ_E_NOMEM
+ * (imp_node records the other problems and names the outputs unknown). */
+static int sub_n(struct ms *s, const char *op, const char *name, const char *const *in,
+                 size_t nin, Onnx__AttributeProto **attrs, size_t nattr,
+                 const char *const *out, size_t nout)
 {
 	Onnx__NodeProto np = ONNX__NODE_PROTO__INIT;
 	np.n_input = nin;
 	np.input = (char **)in;
-	np.n_output = 1;
-	np.output = (char **)&out;
+	np.n_output = nout;
+	np.output = (char **)out;
 	np.name = (char *)name;
 	np.op_type = (char *)op;
 	np.domain = (char *)"";
 	np.n_attribute = nattr;
 	np.attribute = attrs;
 	return imp_node(s->c->m, &np, s->c->index);
+}
+
+/* sub_n of the one output out. */
+static int sub(struct ms *s, const char *op, const char *name, const char *const *in,
+               size_t nin, Onnx__AttributeProto **attrs, size_t nattr, const char *out)
+{
+	return sub_n(s, op, name, in, nin, attrs, nattr, &out, 1);
 }
 
 /* An attribute of the nodes made here (name: a literal or the model's). */
@@ -245,18 +285,20 @@ static int32_t const_scale(struct ms *s, size_t i, bool scalar)
 	return id;
 }
 
-/* A float constant NAME:what of like's shape, made here: its data into
- * *p (to fill), its name into *name. */
-static int new_f32(struct ms *s, const char *what, const struct dnnq_ir_value *like,
-                   float **p, const char **name)
+/* A constant NAME:what of dtype dt and dims (ndim of them), made here:
+ * its data into *p (to fill), its name into *name. */
+static int new_const(struct ms *s, const char *what, enum dnnq_ir_dtype dt, uint32_t ndim,
+                     const int64_t *dims, void **p, const char **name)
 {
 	struct imp *m = s->c->m;
-	int rc = imp_const_alloc(m, dnnq_ir_numel(like, 1) * sizeof **p, s->c->who, (void **)p);
+	struct dnnq_ir_value sv = { .dtype = dt, .ndim = ndim, .producer = -1 };
+	memcpy(sv.dims, dims, ndim * sizeof *dims);
+	size_t n = dnnq_ir_numel(&sv, 1), size = dnnq_ir_dtype_size(dt);
+	/* too many bytes (an overflow too) exceed the constants' limit */
+	int rc = imp_const_alloc(m, n > SIZE_MAX / size ? SIZE_MAX : n * size, s->c->who, p);
 	if (rc)
 		return rc;
-	struct dnnq_ir_value sv = { .dtype = DNNQ_IR_F32, .ndim = like->ndim, .data = *p,
-	                            .producer = -1 };
-	memcpy(sv.dims, like->dims, sizeof sv.dims);
+	sv.data = *p;
 	int32_t id;
 	if ((rc = made_name(s, what, (const char **)&sv.name)) ||
 	    (id = imp_new_value(m, &sv, true)) < 0) {
@@ -265,6 +307,14 @@ static int new_f32(struct ms *s, const char *what, const struct dnnq_ir_value *l
 	}
 	*name = sv.name;
 	return imp_add_name(m, sv.name, IMP_VALUE, id) ? DNNQ_E_NOMEM : 0;
+}
+
+/* A float constant NAME:what of like's shape, made here: its data into
+ * *p (to fill), its name into *name. */
+static int new_f32(struct ms *s, const char *what, const struct dnnq_ir_value *like,
+                   float **p, const char **name)
+{
+	return new_const(s, what, DNNQ_IR_F32, like->ndim, like->dims, (void **)p, name);
 }
 
 /* QGemm's int32 bias C (input 6): DequantizeLinear at scale alpha * a_scale
@@ -379,6 +429,8 @@ static int expand(struct ms *s)
 		return rc;
 	if (nhwc != 0 && nhwc != 1)
 		return bad(c, DNNQ_E_RANGE, "channels_last = %lld: 0 or 1 expected", (long long)nhwc);
+	if (!strcmp(d->op, "ReduceMean"))
+		opset = 13;     /* axes an attribute */
 	if (opset < 1)
 		return bad(c, DNNQ_E_FORMAT, "attribute 'opset' (the Softmax's) is %s",
 		           attr(c, "opset") ? "not positive" : "missing");
@@ -391,14 +443,16 @@ static int expand(struct ms *s)
 		           "output divided by y_scale)");
 	if (*ys && (rc = one_value(s, d->ys)))
 		return rc;
-	size_t nq = d->nq ? d->nq : (np->n_input - d->first) / 3;
-	const char **fin = calloc(nq + 1, sizeof *fin);
+	size_t nq = d->nq ? d->nq : (np->n_input - d->first) / 3, lead = d->nq ? d->first : 0;
+	const char **fin = calloc(lead + nq + 1, sizeof *fin);
 	if (!fin)
 		return DNNQ_E_NOMEM;
+	for (size_t i = 0; i < lead; i++)
+		fin[i] = in_name(s, i);
 	for (size_t k = 0; !rc && k < nq; k++)
 		rc = operand(s, k, d->first + 3 * k, gemm && k == 1 && !trans_b ? 1 : 0,
-		             gemm && k == 1, &fin[k]);
-	size_t nf = nq;
+		             gemm && k == 1, &fin[lead + k]);
+	size_t nf = lead + nq;
 	if (!rc && gemm && *in_name(s, 6))
 		rc = gemm_bias(s, alpha, &fin[nf++]);
 	const char *f = y;
@@ -413,8 +467,34 @@ static int expand(struct ms *s)
 	return rc;
 }
 
-/* A contrib operator that is the standard one of its name when
- * channels_last is 0 (QLinearConv): imported as that one (NAME). */
+/* Transpose by perm of the quantized tensor in (x, scale, [zero point]),
+ * as direct does it: DequantizeLinear (NAME:what_dq), Transpose
+ * (NAME:what), QuantizeLinear back (NAME:what_q) into out, or a value made
+ * here (out NULL): *v its name. */
+static int transpose_q(struct ms *s, const char *what, const char *const in[3], int64_t *perm,
+                       const char *out, const char **v)
+{
+	char w[40];
+	snprintf(w, sizeof w, "%s_dq", what);
+	Onnx__AttributeProto pa = perm_attr(perm);
+	const char *f;
+	int rc = dequantize(s, w, in, 1, &f);
+	if (rc || (rc = step(s, "Transpose", what, &f, 1, &pa, &f)))
+		return rc;
+	snprintf(w, sizeof w, "%s_q", what);
+	if (!out && (rc = made_name(s, w, &out)))
+		return rc;
+	const char *q[3] = { f, in[1], in[2] };
+	*v = out;
+	return quantize(s, q, in[0], w, out);
+}
+
+/* A contrib operator that is the standard one of its name (QLinearConv)
+ * when channels_last is 0: imported as that one (NAME). channels_last 1
+ * (ONNX Runtime's NHWC X and Y, W as ever): X transposed to NCHW
+ * (NAME:nchw_dq, NAME:nchw, NAME:nchw_q), the operator (NAME), its output
+ * transposed back (NAME:nhwc_dq, NAME:nhwc, NAME:nhwc_q): codes moved,
+ * exact. */
 static int same_op(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -423,14 +503,28 @@ static int same_op(struct ms *s)
 	int rc = a_int(c, "channels_last", 0, &nhwc);
 	if (rc)
 		return rc;
-	if (nhwc)
-		return bad(c, DNNQ_E_UNSUPPORTED, "channels_last = %lld: 0 supported (the standard "
-		           "%s)", (long long)nhwc, s->d->op);
+	if (nhwc != 0 && nhwc != 1)
+		return bad(c, DNNQ_E_RANGE, "channels_last = %lld: 0 or 1 expected", (long long)nhwc);
 	if (n < s->d->min_in || n > s->d->max_in || c->np->n_output != 1)
 		return bad(c, DNNQ_E_FORMAT, "%zu inputs, %zu outputs (%u to %u, and 1 expected)", n,
 		           c->np->n_output, s->d->min_in, s->d->max_in);
-	return float_op(s, (const char **)c->np->input, n, false, c->m->opset,
-	                S(c->np->output[0]));
+	const char *y = S(c->np->output[0]), **fin = calloc(n, sizeof *fin), *conv;
+	if (!fin)
+		return DNNQ_E_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		fin[i] = in_name(s, i);
+	int64_t to_nchw[4] = { 0, 3, 1, 2 }, to_nhwc[4] = { 0, 2, 3, 1 };
+	const char *x[3] = { fin[0], fin[1], fin[2] }, *yq[3] = { "", fin[6], fin[7] };
+	if (!nhwc)
+		rc = float_op(s, fin, n, false, c->m->opset, y);
+	else if (!(rc = transpose_q(s, "nchw", x, to_nchw, NULL, &fin[0])) &&
+	         !(rc = made_name(s, "conv", &conv)) &&
+	         !(rc = float_op(s, fin, n, false, c->m->opset, conv))) {
+		yq[0] = conv;
+		rc = transpose_q(s, "nhwc", yq, to_nhwc, y, &conv);
+	}
+	free(fin);
+	return rc;
 }
 
 /* ---- ONNX Runtime's float fusions ---- */
@@ -526,6 +620,435 @@ static int fused(struct ms *s)
 	rc = sub(s, a->name, act, &f, 1, attrs, a->p[1] ? 2 : a->p[0] ? 1 : 0, y);
 	c->m->opset = was;
 	return rc;
+}
+
+/* ---- ONNX Runtime's transformer fusions (fp32) ---- */
+
+/* Node op of inputs a and [b] (NULL: none): node and value NAME:what made
+ * here, *v its name; or, out given, node NAME (what "") or NAME:what into
+ * out (*v = out). */
+static int bin(struct ms *s, const char *op, const char *what, const char *a, const char *b,
+               const char *out, const char **v)
+{
+	const char *in[2] = { a, b };
+	if (!out)
+		return step(s, op, what, in, b ? 2 : 1, NULL, v);
+	char name[200];
+	snprintf(name, sizeof name, "%s%s%s", s->c->name, *what ? ":" : "", what);
+	*v = out;
+	return sub(s, op, name, in, b ? 2 : 1, NULL, 0, out);
+}
+
+/* bin of a and the float scalar constant k (NAME:what_k). */
+static int bin_k(struct ms *s, const char *op, const char *what, const char *a, float k,
+                 const char *out, const char **v)
+{
+	static const struct dnnq_ir_value scalar = { .ndim = 0 };
+	char kw[40];
+	snprintf(kw, sizeof kw, "%s_k", what);
+	const char *kv;
+	float *p;
+	int rc = new_f32(s, kw, &scalar, &p, &kv);
+	if (rc)
+		return rc;
+	*p = k;
+	return bin(s, op, what, a, kv, out, v);
+}
+
+/* The node has min_in to max_in inputs and 1 to max_out outputs. */
+static int io_count(struct ms *s, size_t max_out)
+{
+	const Onnx__NodeProto *np = s->c->np;
+	if (np->n_input >= s->d->min_in && np->n_input <= s->d->max_in && np->n_output >= 1 &&
+	    np->n_output <= max_out)
+		return 0;
+	return bad(s->c, DNNQ_E_FORMAT, "%zu inputs, %zu outputs (%u to %u, and 1 to %zu "
+	           "expected)", np->n_input, np->n_output, s->d->min_in, s->d->max_in, max_out);
+}
+
+/* Gelu (X), FastGelu (X, [bias]), BiasGelu (A, B), QuickGelu (X; alpha,
+ * default 1.702) and BiasAdd (X, bias, skip) as ONNX Runtime's CPU kernels
+ * compute them: input 1, when given, added first (NAME:biased); Gelu
+ * 0.5 x (1 + Erf(x / sqrt 2)) (NAME:scaled, :erf, :gate, :prod, NAME:
+ * onnx/fuse.c makes it the engine's GELU); FastGelu 0.5 x (1 + Tanh(x
+ * (0.7978845608 + 0.0356774081 x^2))) (NAME:square, :coef, :inner,
+ * :scaled, :tanh, :gate, :prod, NAME); QuickGelu x Sigmoid(alpha x)
+ * (NAME:scaled, :gate, NAME); BiasAdd X + bias + skip (NAME). */
+static int gelus(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const char *op = s->d->name, *x = in_name(s, 0), *y = S(c->np->output[0]), *t, *g;
+	int rc = io_count(s, 1);
+	if (!rc && *in_name(s, 1))
+		rc = bin(s, "Add", "biased", x, in_name(s, 1), NULL, &x);
+	if (rc)
+		return rc;
+	if (!strcmp(op, "BiasAdd"))
+		return bin(s, "Add", "", x, in_name(s, 2), y, &t);
+	if (!strcmp(op, "QuickGelu")) {
+		float alpha;
+		if ((rc = a_float(c, "alpha", 1.702f, &alpha)) ||
+		    (rc = bin_k(s, "Mul", "scaled", x, alpha, NULL, &t)) ||
+		    (rc = bin(s, "Sigmoid", "gate", t, NULL, NULL, &g)))
+			return rc;
+		return bin(s, "Mul", "", x, g, y, &t);
+	}
+	if (!strcmp(op, "FastGelu")) {
+		if ((rc = bin(s, "Mul", "square", x, x, NULL, &t)) ||
+		    (rc = bin_k(s, "Mul", "coef", t, 0.035677408136300125f, NULL, &t)) ||
+		    (rc = bin_k(s, "Add", "inner", t, 0.7978845608028654f, NULL, &t)) ||
+		    (rc = bin(s, "Mul", "scaled", x, t, NULL, &t)) ||
+		    (rc = bin(s, "Tanh", "tanh", t, NULL, NULL, &t)))
+			return rc;
+	} else if ((rc = bin_k(s, "Mul", "scaled", x, (float)M_SQRT1_2, NULL, &t)) ||
+	           (rc = bin(s, "Erf", "erf", t, NULL, NULL, &t))) {
+		return rc;
+	}
+	if ((rc = bin_k(s, "Add", "gate", t, 1.0f, NULL, &g)) ||
+	    (rc = bin(s, "Mul", "prod", x, g, NULL, &t)))
+		return rc;
+	return bin_k(s, "Mul", "", t, 0.5f, y, &t);
+}
+
+/* LayerNormalization (node NAME, opset 17) of x over the last axis, by
+ * gamma and [beta] ("": none), into y. */
+static int layer_norm(struct ms *s, const char *x, const char *gamma, const char *beta,
+                      float eps, const char *y)
+{
+	Onnx__AttributeProto at[2] = { float_attr("epsilon", eps), int_attr("axis", -1) },
+	                     *attrs[2] = { &at[0], &at[1] };
+	const char *in[3] = { x, gamma, beta };
+	int64_t was = s->c->m->opset;
+	s->c->m->opset = 17;
+	int rc = sub(s, "LayerNormalization", s->c->name, in, *beta ? 3 : 2, attrs, 2, y);
+	s->c->m->opset = was;
+	return rc;
+}
+
+/* SkipLayerNormalization (input, skip, gamma, [beta], [bias]; epsilon,
+ * default 1e-12), SkipSimplifiedLayerNormalization (input, skip, gamma,
+ * [bias]; the same) and SimplifiedLayerNormalization (X, scale; axis
+ * -1, epsilon 1e-5, stash_type 1; ONNX Runtime's RMSNorm, of the default
+ * domain). The Skip ones: input + skip (NAME:sum0) + bias (NAME:sum), the
+ * sum their output 3 (input_skip_bias_sum) when named, normalized over the
+ * last axis. LayerNormalization (NAME); the simplified one x / Sqrt(
+ * ReduceMean(x * x) + epsilon) * scale (NAME:square, :mean, :eps, :rms,
+ * :normed, NAME). The mean and inv_std_var outputs are not computed: a node
+ * reading one is refused. */
+static int norms(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	bool skip = !strncmp(s->d->name, "Skip", 4), simple = strstr(s->d->name, "Simplified");
+	float eps;
+	int64_t axis, stash;
+	int rc = io_count(s, skip ? 4 : 2);
+	if (rc || (rc = a_float(c, "epsilon", skip ? 1e-12f : 1e-5f, &eps)) ||
+	    (rc = a_int(c, "axis", -1, &axis)) || (rc = a_int(c, "stash_type", 1, &stash)))
+		return rc;
+	if (stash != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "stash_type %lld: only 1 (float)", (long long)stash);
+	for (size_t k = 1; k < np->n_output && k < 3; k++) {
+		const char *o = S(np->output[k]);
+		if (*o && imp_find(c->m, o))
+			return bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
+		if (*o && imp_add_name(c->m, o, IMP_UNUSED, (int32_t)c->index))
+			return DNNQ_E_NOMEM;
+	}
+	const char *x = in_name(s, 0), *gamma = in_name(s, skip ? 2 : 1), *y = S(np->output[0]);
+	const char *beta = skip && !simple ? in_name(s, 3) : "";
+	const char *bias = skip ? in_name(s, simple ? 3 : 4) : "";
+	const char *sum = np->n_output > 3 && *S(np->output[3]) ? np->output[3] : NULL;
+	if (skip && ((rc = bin(s, "Add", *bias ? "sum0" : "sum", x, in_name(s, 1),
+	                       *bias ? NULL : sum, &x)) ||
+	             (*bias && (rc = bin(s, "Add", "sum", x, bias, sum, &x)))))
+		return rc;
+	if (!simple)
+		return layer_norm(s, x, gamma, beta, eps, y);
+	int64_t was = c->m->opset;
+	int32_t id = imp_lookup(c->m, x, c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+	int64_t r = c->m->ir->values[id].ndim, axes[DNNQ_IR_MAX_DIMS];
+	if (axis < -r || axis >= r)
+		return bad(c, DNNQ_E_RANGE, "axis %lld: the input has rank %lld", (long long)axis,
+		           (long long)r);
+	axis += axis < 0 ? r : 0;
+	Onnx__AttributeProto ax = typed("axes", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+	ax.n_ints = (size_t)(r - axis);
+	ax.ints = axes;
+	for (int64_t i = axis; i < r; i++)
+		axes[i - axis] = i;
+	const char *t, *sq, *in[1];
+	if ((rc = bin(s, "Mul", "square", x, x, NULL, &sq)))
+		return rc;
+	in[0] = sq;
+	c->m->opset = 13;
+	rc = step(s, "ReduceMean", "mean", in, 1, &ax, &t);
+	c->m->opset = was;
+	if (rc || (rc = bin_k(s, "Add", "eps", t, eps, NULL, &t)) ||
+	    (rc = bin(s, "Sqrt", "rms", t, NULL, NULL, &t)) ||
+	    (rc = bin(s, "Div", "normed", x, t, NULL, &t)))
+		return rc;
+	return bin(s, "Mul", "", t, gamma, y, &t);
+}
+
+/* MatMulIntegerToFloat (A, B, a_scale, b_scale, [a_zero_point],
+ * [b_zero_point], [bias]) and DynamicQuantizeMatMul (A float, B,
+ * b_scale, [b_zero_point], [bias]; A quantized first: DynamicQuantizeLinear
+ * NAME:quant, its outputs NAME:quant, NAME:quant_scale,
+ * NAME:quant_zero_point) as what quantize_dynamic writes before ONNX
+ * Runtime fuses it: MatMulInteger (NAME:acc), Cast to float (NAME:accf),
+ * the product of the scales (NAME:scale), Mul (NAME, or NAME:prod before
+ * the Add of bias, NAME). onnx/qdq.c makes that the float product of A
+ * and DequantizeLinear(B) when A is a DynamicQuantizeLinear's (the
+ * engine's dynamic FC). */
+static int dyn_matmul(struct ms *s)
+{
+	struct nctx *c = s->c;
+	bool quant = s->d->name[0] == 'D';
+	size_t bi = quant ? 2 : 3;       /* b_scale */
+	const char *q[3] = { in_name(s, 0), in_name(s, 2), in_name(s, 4) }, *t, *acc, *sc;
+	const char *bias = in_name(s, quant ? 4 : 6), *y = S(c->np->output[0]);
+	int rc = io_count(s, 1);
+	if (!rc && quant && !((rc = made_name(s, "quant", &q[0])) ||
+	                      (rc = made_name(s, "quant_scale", &q[1])))) {
+		rc = made_name(s, "quant_zero_point", &q[2]);
+		const char *a = in_name(s, 0);
+		if (!rc)
+			rc = sub_n(s, "DynamicQuantizeLinear", q[0], &a, 1, NULL, 0, q, 3);
+	}
+	if (rc)
+		return rc;
+	const char *mi[4] = { q[0], in_name(s, 1), q[2], in_name(s, quant ? 3 : 5) };
+	Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+	if ((rc = step(s, "MatMulInteger", "acc", mi, *mi[3] ? 4 : *mi[2] ? 3 : 2, NULL, &acc)) ||
+	    (rc = step(s, "Cast", "accf", &acc, 1, &to, &acc)) ||
+	    (rc = bin(s, "Mul", "scale", q[1], in_name(s, bi), NULL, &sc)) ||
+	    (rc = bin(s, "Mul", *bias ? "prod" : "", acc, sc, *bias ? NULL : y, &t)))
+		return rc;
+	return *bias ? bin(s, "Add", "", t, bias, y, &t) : 0;
+}
+
+/* An int64 constant NAME:what of the n values v (a Reshape's shape). */
+static int shape_const(struct ms *s, const char *what, const int64_t *v, int64_t n,
+                       const char **name)
+{
+	int64_t *p;
+	int rc = new_const(s, what, DNNQ_IR_S64, 1, &n, (void **)&p, name);
+	if (!rc)
+		memcpy(p, v, (size_t)n * sizeof *p);
+	return rc;
+}
+
+/* Reshape (node and value NAME:what) of x to the shape v (n values; the
+ * constant NAME:what_shape), then Transpose by perm (NAME:what_t) into a
+ * value made here, *out its name. */
+static int heads(struct ms *s, const char *what, const char *x, const int64_t *v,
+                 int64_t *perm, const char **out)
+{
+	char sw[40], tw[40];
+	snprintf(sw, sizeof sw, "%s_shape", what);
+	snprintf(tw, sizeof tw, "%s_t", what);
+	const char *sh;
+	Onnx__AttributeProto pa = perm_attr(perm);
+	int rc = shape_const(s, sw, v, 4, &sh);
+	if (rc || (rc = bin(s, "Reshape", what, x, sh, NULL, &x)))
+		return rc;
+	return step(s, "Transpose", tw, &x, 1, &pa, out);
+}
+
+/* The value id of x, input i (the value it stands for: x), of rank
+ * `rank`; < 0 with the problem recorded. */
+static int32_t ranked(struct ms *s, size_t i, const char *x, uint32_t rank, const char *what)
+{
+	int32_t id = imp_lookup(s->c->m, x, s->c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
+	if (v->ndim != rank)
+		return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: rank %u "
+		           "supported", i, x, what, imp_dims_str(v), rank);
+	return id;
+}
+
+/* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
+ * [3 H]], [mask_index [B, S] of 0 / 1]; num_heads, unidirectional, scale
+ * (0: 1 / sqrt(H / num_heads)), mask_filter_value (-10000),
+ * qkv_hidden_sizes all equal) as ONNX Runtime's CPU kernel computes it:
+ * MatMul (NAME:qkv), Add of bias (NAME:qkv_bias), Split (NAME:q, :k, :v),
+ * each Reshaped to [B, S, heads, H / heads] and transposed (NAME:q_h,
+ * :q_h_t, ...: K to [B, heads, H / heads, S]), MatMul (NAME:scores), Mul
+ * by scale (NAME:scaled), the mask's (1 - mask) * mask_filter_value
+ * (NAME:maskf, :mask_scaled, :mask_add, :mask4, :masked) and the causal
+ * constant NAME:causal_k (mask_filter_value above the diagonal,
+ * NAME:causal) added, Softmax (NAME:probs), MatMul by V (NAME:ctx),
+ * Transpose (NAME:ctx_h_t) and Reshape to [B, S, H] (NAME). The other
+ * mask forms, past / present (the key-value cache), attention_bias and
+ * rotary embeddings are refused. */
+static int attention(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	int64_t nh, uni, rot;
+	float filter, scale;
+	const int64_t *sizes;
+	ptrdiff_t nsizes;
+	int rc = io_count(s, 2);
+	if (rc || (rc = a_int(c, "num_heads", 0, &nh)) || (rc = a_int(c, "unidirectional", 0, &uni)) ||
+	    (rc = a_int(c, "do_rotary", 0, &rot)) || (rc = a_float(c, "scale", 0, &scale)) ||
+	    (rc = a_float(c, "mask_filter_value", -10000.0f, &filter)) ||
+	    (rc = a_ints(c, "qkv_hidden_sizes", &sizes, &nsizes)))
+		return rc;
+	static const char *const cache[] = { "past", "attention_bias", "past_sequence_length" };
+	for (size_t i = 4; i < np->n_input; i++)
+		if (*in_name(s, i))
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported (no "
+			           "key-value cache, no attention bias)", i, in_name(s, i), cache[i - 4]);
+	if (np->n_output > 1 && *S(np->output[1]))
+		return bad(c, DNNQ_E_UNSUPPORTED, "output 1 '%.80s' (present): not supported (no "
+		           "key-value cache)", np->output[1]);
+	if (rot)
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'do_rotary' = %lld: 0 supported",
+		           (long long)rot);
+	if (uni != 0 && uni != 1)
+		return bad(c, DNNQ_E_RANGE, "attribute 'unidirectional' = %lld: 0 or 1 expected",
+		           (long long)uni);
+	int32_t xi = ranked(s, 0, in_name(s, 0), 3, "input"), wi = xi < 0 ? xi : ranked(s, 1, in_name(s, 1), 2, "weights");
+	if (wi < 0)
+		return wi;
+	const struct dnnq_ir_value *x = &c->m->ir->values[xi], *w = &c->m->ir->values[wi];
+	int64_t seq = x->dims[1], h = w->dims[1] / 3;
+	if (w->dims[1] % 3 || nh < 1 || h % nh)
+		return bad(c, DNNQ_E_UNSUPPORTED, "weights [%s], num_heads %lld: [D, 3 H], H a "
+		           "multiple of num_heads expected", imp_dims_str(w), (long long)nh);
+	for (ptrdiff_t i = 0; i < nsizes; i++)
+		if (nsizes != 3 || sizes[i] != h)
+			return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'qkv_hidden_sizes': only three "
+			           "sizes equal to a third of the weights' %lld columns supported",
+			           (long long)w->dims[1]);
+	const char *mask = in_name(s, 3), *y = S(np->output[0]), *qkv[3], *t, *q, *k, *v;
+	/* an EmbedLayerNormalization's mask_index: the mask it counts */
+	const struct imp_name *e = imp_find(c->m, mask);
+	const Onnx__NodeProto *en = e && e->kind == IMP_UNUSED && e->idx >= 0 &&
+	                            (size_t)e->idx < c->m->g->n_node ? c->m->g->node[e->idx] : NULL;
+	if (en && !strcmp(S(en->op_type), "EmbedLayerNormalization") && en->n_input > 7 &&
+	    *S(en->input[7]))
+		mask = en->input[7];
+	if (*mask) {
+		int32_t mi = ranked(s, 3, mask, 2, "mask_index");
+		if (mi < 0)
+			return mi;
+		const struct dnnq_ir_value *mv = &c->m->ir->values[mi];
+		if (mv->dims[1] != seq)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input 3 '%.80s' (mask_index) [%s]: only the "
+			           "2-D [batch, sequence] form supported", mask, imp_dims_str(mv));
+	}
+	if (scale == 0)
+		scale = 1.0f / sqrtf((float)(h / nh));
+	if ((rc = bin(s, "MatMul", "qkv", in_name(s, 0), in_name(s, 1), NULL, &t)) ||
+	    (*in_name(s, 2) && (rc = bin(s, "Add", "qkv_bias", t, in_name(s, 2), NULL, &t))) ||
+	    (rc = made_name(s, "q", &qkv[0])) || (rc = made_name(s, "k", &qkv[1])) ||
+	    (rc = made_name(s, "v", &qkv[2])))
+		return rc;
+	Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
+	char name[200];
+	snprintf(name, sizeof name, "%s:split", c->name);
+	int64_t split[4] = { 0, 0, nh, h / nh }, to_heads[4] = { 0, 2, 1, 3 },
+	        to_keys[4] = { 0, 2, 3, 1 }, merged[3] = { 0, 0, h }, m4[4] = { 0, 1, 1, seq };
+	int64_t was = c->m->opset;
+	c->m->opset = 13;
+	if ((rc = sub_n(s, "Split", name, &t, 1, &axp, 1, qkv, 3)) ||
+	    (rc = heads(s, "q_h", qkv[0], split, to_heads, &q)) ||
+	    (rc = heads(s, "k_h", qkv[1], split, to_keys, &k)) ||
+	    (rc = heads(s, "v_h", qkv[2], split, to_heads, &v)) ||
+	    (rc = bin(s, "MatMul", "scores", q, k, NULL, &t)) ||
+	    (rc = bin_k(s, "Mul", "scaled", t, scale, NULL, &t)))
+		goto out;
+	if (*mask) {
+		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+		const char *mf, *sh;
+		if ((rc = step(s, "Cast", "maskf", &mask, 1, &to, &mf)) ||
+		    (rc = bin_k(s, "Mul", "mask_scaled", mf, -filter, NULL, &mf)) ||
+		    (rc = bin_k(s, "Add", "mask_add", mf, filter, NULL, &mf)) ||
+		    (rc = shape_const(s, "mask4_shape", m4, 4, &sh)) ||
+		    (rc = bin(s, "Reshape", "mask4", mf, sh, NULL, &mf)) ||
+		    (rc = bin(s, "Add", "masked", t, mf, NULL, &t)))
+			goto out;
+	}
+	if (uni) {
+		int64_t dims[2] = { seq, seq };
+		float *p;
+		const char *cm;
+		if ((rc = new_const(s, "causal_k", DNNQ_IR_F32, 2, dims, (void **)&p, &cm)))
+			goto out;
+		for (int64_t i = 0; i < seq * seq; i++)
+			p[i] = i % seq > i / seq ? filter : 0.0f;
+		if ((rc = bin(s, "Add", "causal", t, cm, NULL, &t)))
+			goto out;
+	}
+	const char *sh;
+	Onnx__AttributeProto pa = perm_attr(to_heads);
+	if ((rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
+	    (rc = bin(s, "MatMul", "ctx", t, v, NULL, &t)) ||
+	    (rc = step(s, "Transpose", "ctx_h_t", &t, 1, &pa, &t)) ||
+	    (rc = shape_const(s, "shape", merged, 3, &sh)))
+		goto out;
+	rc = bin(s, "Reshape", "", t, sh, y, &t);
+out:
+	c->m->opset = was;
+	return rc;
+}
+
+/* EmbedLayerNormalization (input_ids, [segment_ids], word_embedding,
+ * position_embedding, [segment_embedding], gamma, beta, [mask],
+ * [position_ids]; epsilon, default 1e-12; mask_index_type 1) as ONNX
+ * Runtime's CPU kernel computes it: the word embeddings of the ids
+ * (Gather NAME:word), plus the position embeddings (of position_ids, or
+ * of 0 .. S - 1: NAME:pos_ids, Gather NAME:pos, Add NAME:sum_wp), plus the
+ * segment embeddings of segment_ids (NAME:segment, Add NAME:sum), the sum
+ * its output 2 (embedding_sum) when named, then LayerNormalization (NAME).
+ * Output 1 (mask_index, the count of each row's 1s) is not computed: an
+ * Attention reading it reads the mask instead (attention); anything else
+ * reading it is refused. */
+static int embed_norm(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	float eps;
+	int64_t mtype;
+	int rc = io_count(s, 3);
+	if (rc || (rc = a_float(c, "epsilon", 1e-12f, &eps)) ||
+	    (rc = a_int(c, "mask_index_type", 1, &mtype)))
+		return rc;
+	if (mtype != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'mask_index_type' = %lld: 1 supported",
+		           (long long)mtype);
+	const char *o = np->n_output > 1 ? S(np->output[1]) : "";
+	if (*o && imp_find(c->m, o))
+		return bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
+	if (*o && imp_add_name(c->m, o, IMP_UNUSED, (int32_t)c->index))
+		return DNNQ_E_NOMEM;
+	int32_t id = ranked(s, 0, in_name(s, 0), 2, "input_ids");
+	if (id < 0)
+		return id;
+	int64_t seq = c->m->ir->values[id].dims[1], *pos;
+	const char *w, *p, *g, *pid = in_name(s, 8), *seg = in_name(s, 1), *se = in_name(s, 4);
+	const char *sum = np->n_output > 2 && *S(np->output[2]) ? np->output[2] : NULL;
+	if (!*pid) {
+		if ((rc = new_const(s, "pos_ids", DNNQ_IR_S64, 1, &seq, (void **)&pos, &pid)))
+			return rc;
+		for (int64_t i = 0; i < seq; i++)
+			pos[i] = i;
+	}
+	bool segments = *seg && *se;
+	if ((rc = bin(s, "Gather", "word", in_name(s, 2), in_name(s, 0), NULL, &w)) ||
+	    (rc = bin(s, "Gather", "pos", in_name(s, 3), pid, NULL, &p)) ||
+	    (rc = bin(s, "Add", segments ? "sum_wp" : "sum", w, p, segments ? NULL : sum, &w)) ||
+	    (segments && ((rc = bin(s, "Gather", "segment", se, seg, NULL, &g)) ||
+	                  (rc = bin(s, "Add", "sum", w, g, sum, &w)))))
+		return rc;
+	return layer_norm(s, w, in_name(s, 5), in_name(s, 6), eps, S(np->output[0]));
 }
 
 /* ---- standard operators on a quantized tensor ---- */
@@ -662,6 +1185,50 @@ static int pad_value(struct ms *s, const char *const p[2], const char **v)
 	return rc;
 }
 
+/* A Tile of the dequantized tensor fin[0] (its parameters p) one
+ * repeated axis at a time, so that each is one Concat of the lowering's
+ * at the tensor's parameters: every axis but the last a Tile of its own
+ * (NAME:tileK of the repeats NAME:tileK_reps), quantized and dequantized
+ * back (NAME:tileK_q, NAME:tileK_dq) into fin[0]; the last axis's
+ * repeats into fin[1], for the node's own Tile. Repeats not a constant of
+ * int64 are left to the Tile's own checks. */
+static int tile_axes(struct ms *s, const char *const p[2], const char **fin)
+{
+	int32_t id = imp_lookup(s->c->m, in_name(s, 1), s->c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *r = &s->c->m->ir->values[id];
+	int64_t n = (int64_t)dnnq_ir_numel(r, 1), one[DNNQ_IR_MAX_DIMS], last = -1;
+	if (!r->data || r->dtype != DNNQ_IR_S64 || r->ndim != 1 || n > DNNQ_IR_MAX_DIMS)
+		return 0;
+	const int64_t *reps = r->data;
+	for (int64_t i = 0; i < n; i++)
+		last = reps[i] != 1 ? i : last;
+	int rc = 0;
+	for (int64_t i = 0; !rc && i <= last; i++) {
+		if (reps[i] == 1)
+			continue;
+		char w[40];
+		const char *t, *q;
+		for (int64_t k = 0; k < n; k++)
+			one[k] = k == i ? reps[i] : 1;
+		snprintf(w, sizeof w, "tile%lld_reps", (long long)i);
+		if ((rc = shape_const(s, w, one, n, &fin[1])) || i == last)
+			break;
+		snprintf(w, sizeof w, "tile%lld", (long long)i);
+		if ((rc = step(s, "Tile", w, fin, 2, NULL, &t)))
+			break;
+		snprintf(w, sizeof w, "tile%lld_q", (long long)i);
+		const char *in[3] = { t, p[0], p[1] };
+		if ((rc = made_name(s, w, &q)) || (rc = quantize(s, in, in_name(s, 0), w, q)))
+			break;
+		in[0] = q;
+		snprintf(w, sizeof w, "tile%lld_dq", (long long)i);
+		rc = dequantize(s, w, in, 1, &fin[0]);
+	}
+	return rc;
+}
+
 /* A direct operator of a uint8 / int8 tensor, as ONNX Runtime's QOperator
  * format runs it on the quantized tensor itself: dequantized at the
  * parameters its producer quantized it with (NAME:dq0), the float operator
@@ -703,6 +1270,7 @@ static int direct(struct ms *s)
 			break;
 	}
 	if (!rc && !(pad && *in_name(s, 2) && (rc = pad_value(s, p, &fin[2]))) &&
+	    !(!strcmp(d->op, "Tile") && (rc = tile_axes(s, p, fin))) &&
 	    !(rc = made_name(s, "f", &f)))
 		rc = float_op(s, fin, n, false, c->m->opset, f);
 	free(fin);
@@ -713,27 +1281,31 @@ static int direct(struct ms *s)
 }
 
 /* The definition of node c: a contrib operator's (domain com.microsoft),
+ * ONNX Runtime's own of the default domain (SimplifiedLayerNormalization),
  * or a direct operator's of a computed uint8 / int8 input 0 (the default
  * domain; a constant one folds as before); NULL for any other. */
 static const struct msdef *find_def(struct nctx *c)
 {
 	const char *dom = S(c->np->domain);
 	const struct imp_name *e = c->np->n_input ? imp_find(c->m, S(c->np->input[0])) : NULL;
-	bool ms = !strcmp(dom, "com.microsoft"),
-	     q8 = (!*dom || !strcmp(dom, "ai.onnx")) && e && e->kind == IMP_VALUE &&
-	          !c->m->ir->values[e->idx].data &&
+	bool ms = !strcmp(dom, "com.microsoft"), std = !*dom || !strcmp(dom, "ai.onnx"),
+	     q8 = std && e && e->kind == IMP_VALUE && !c->m->ir->values[e->idx].data &&
 	          (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
 	           c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
+	char word[80];
+	snprintf(word, sizeof word, " %.60s ", S(c->np->op_type));
+	bool dflt = strstr(DEFAULT_DOMAIN, word);
 	for (size_t i = 0; i < sizeof MS / sizeof MS[0]; i++)
-		if (!strcmp(S(c->np->op_type), MS[i].name) && (MS[i].fn == direct ? q8 : ms))
+		if (!strcmp(S(c->np->op_type), MS[i].name) &&
+		    (MS[i].fn == direct ? q8 : dflt ? std : ms))
 			return &MS[i];
 	return NULL;
 }
 
-bool imp_ms_direct_q8(struct nctx *c)
+bool imp_ms_default(struct nctx *c)
 {
-	const struct msdef *d = find_def(c);
-	return d && d->fn == direct;
+	const char *dom = S(c->np->domain);
+	return (!*dom || !strcmp(dom, "ai.onnx")) && find_def(c);
 }
 
 int imp_ms(struct nctx *c)
@@ -741,9 +1313,12 @@ int imp_ms(struct nctx *c)
 	const struct msdef *d = find_def(c);
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
-		    "FusedConv, FusedGemm, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
-		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, QLinearSigmoid and "
-		    "QLinearSoftmax");
+		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeMatMul, EmbedLayerNormalization, "
+		    "FastGelu, FusedConv, FusedGemm, Gelu, "
+		    "MatMulIntegerToFloat, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
+		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "
+		    "QLinearReduceMean, QLinearSigmoid, QLinearSoftmax, QLinearWhere, QuickGelu, "
+		    "SkipLayerNormalization and SkipSimplifiedLayerNormalization");
 		return imp_outputs_unknown(c);
 	}
 	for (size_t i = 0; d->attrs && i < c->np->n_attribute; i++) {

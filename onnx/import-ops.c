@@ -3998,7 +3998,7 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		dnnq_ir_node_name(c.name, S(np->name));
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
-	if (!strcmp(dom, "com.microsoft") || imp_ms_direct_q8(&c))
+	if (!strcmp(dom, "com.microsoft") || imp_ms_default(&c))
 		return imp_ms(&c);
 	if (!*dom || !strcmp(dom, "ai.onnx")) {
 		if (!strcmp(op, "If"))

@@ -12,8 +12,13 @@ outputs must equal ONNX Runtime's), `step` (within one quantization step:
 QLinearAdd, QLinearMul and QLinearConcat, whose requantization rounds in
 ONNX Runtime's kernels and dnnq's engine each its own way), `fp32` (QGemm
 with a float output, and ONNX Runtime's float fusions FusedConv and
-FusedGemm: converted with every node fp32) or `model`
-(resnet_qop below: SQNR and argmax against ONNX Runtime's).
+FusedGemm: converted with every node fp32), `float` (the transformer
+fusions: calibrated on the inputs and converted int8, and with every node
+fp32, as the convert suite's conformance cases of kind fp32), `approx`
+(DynamicQuantizeMatMul, MatMulIntegerToFloat: both runs within an SQNR,
+as the conformance cases of that kind) or `model`
+(resnet_qop below: SQNR and argmax against ONNX Runtime's). A case of
+several outputs has NAME.out.npy, NAME.out1.npy, ...
 
 One ONNX node per case, the graph input the quantized tensor (dim 0 the
 symbolic batch N, 2 here) and the output the quantized result, uint8 and
@@ -64,12 +69,15 @@ class Cases:
         self.manifest = []
         os.makedirs(out, exist_ok=True)
 
-    def write(self, name, kind, nodes, inputs, arrays, output, inits, opset=13):
-        """The one-output graph of nodes, its inputs (value infos) fed
-        arrays, into NAME.*; ONNX Runtime's output beside it."""
+    def write(self, name, kind, nodes, inputs, arrays, output, inits, opset=13, want=None):
+        """The graph of nodes, its inputs (value infos) fed arrays, its
+        output (a value info, or a list of them), into NAME.*; ONNX
+        Runtime's outputs beside it (want: numpy's, for an operator ONNX
+        Runtime's CPU provider does not run)."""
         import onnx
         h = self.h
-        g = h.make_graph(nodes, name, inputs, [output], initializer=inits)
+        outputs = output if isinstance(output, list) else [output]
+        g = h.make_graph(nodes, name, inputs, outputs, initializer=inits)
         m = h.make_model(g, opset_imports=[h.make_opsetid("", opset),
                                            h.make_opsetid("com.microsoft", 1)],
                          producer_name="tools/mkms.py")
@@ -80,7 +88,11 @@ class Cases:
         for i, a in enumerate(arrays):
             files.append(os.path.join(self.out, "%s.in%d.npy" % (name, i)))
             np.save(files[-1], a, allow_pickle=False)
-        ort_outputs(path, os.path.join(self.out, name), files)
+        if want is None:
+            ort_outputs(path, os.path.join(self.out, name), files)
+        for k, w in enumerate(want or []):
+            np.save(os.path.join(self.out, "%s.out%s.npy" % (name, k or "")), w,
+                    allow_pickle=False)
         self.manifest.append("%s %s %d" % (name, kind, len(arrays)))
 
     def finish(self):
@@ -252,6 +264,159 @@ def fused_cases(c, rng):
             h.make_tensor_value_info("y", f, None), inits)
 
 
+def qop_more_cases(c, rng):
+    """uint8 and int8: a Tile of a quantized tensor (`exact`); QLinearConv
+    of domain com.microsoft with channels_last 1 (ONNX Runtime's NHWC X
+    and Y, 3x3, pads 1, weights per channel, bias; `exact`); QLinearWhere
+    (two operands of their own parameters, a constant bool condition
+    broadcast; `exact`: each operand requantized as ONNX Runtime's tables
+    do); QLinearReduceMean (axes 2, 3, keepdims 1; ONNX
+    Runtime has no kernel for it: numpy's dequantize, mean, quantize;
+    `step`)."""
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    for signed in (False, True):
+        t, dt = q8(signed)
+        sfx = "s8" if signed else "u8"
+        zx, zy, zw = (-3, 5, 9) if signed else (120, 100, 90)
+        x = (codes(rng, [2, 3, 4, 5], signed).astype(np.float32) - zx) * np.float32(0.05)
+        inits = [scalar("xs", 0.05), scalar("xz", zx, signed),
+                 numpy_helper.from_array(np.array([1, 2, 1, 3], np.int64), "reps")]
+        c.write("direct_tile_" + sfx, "exact",
+                [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
+                 h.make_node("Tile", ["xq", "reps"], ["y"], "tile")],
+                [h.make_tensor_value_info("x", 1, ["N", 3, 4, 5])], [x],
+                h.make_tensor_value_info("y", t, None), inits)
+        qconv_case(c, rng, "qlinearconv_nhwc_" + sfx, signed, [2, 6, 6, 4], 1)
+        a, b = codes(rng, [2, 3, 4, 5], signed), codes(rng, [2, 3, 4, 5], signed)
+        cond = rng.random([4, 5]) < 0.5
+        inits = [numpy_helper.from_array(cond, "cond"), scalar("as", 0.05),
+                 scalar("az", zx, signed), scalar("bs", 0.03), scalar("bz", zy, signed),
+                 scalar("cs", 0.06), scalar("cz", zw, signed)]
+        vi = [h.make_tensor_value_info(n, t, ["N", 3, 4, 5]) for n in "ab"]
+        c.write("qlinearwhere_" + sfx, "exact",
+                [h.make_node("QLinearWhere", ["cond", "a", "as", "az", "b", "bs", "bz", "cs", "cz"],
+                             ["y"], "qlinearwhere", domain="com.microsoft")],
+                vi, [a, b], h.make_tensor_value_info("y", t, None), inits)
+        inits = [scalar("as", 0.05), scalar("az", zx, signed), scalar("ys", 0.01),
+                 scalar("yz", zy, signed)]
+        lo, hi = (-128, 127) if signed else (0, 255)
+        mean = ((a.astype(np.float32) - zx) * np.float32(0.05)).mean((2, 3), keepdims=True,
+                                                                       dtype=np.float32)
+        want = np.clip(np.rint(mean / np.float32(0.01)) + zy, lo, hi).astype(dt)
+        c.write("qlinearreducemean_" + sfx, "step",
+                [h.make_node("QLinearReduceMean", ["a", "as", "az", "ys", "yz"], ["y"],
+                             "qlinearreducemean", domain="com.microsoft", axes=[2, 3],
+                             keepdims=1)],
+                vi[:1], [a], h.make_tensor_value_info("y", t, None), inits, want=[want])
+
+
+def xfmr_cases(c, rng):
+    """ONNX Runtime's fp32 fusions its transformer optimizer (and optimum)
+    writes into BERT / GPT-2 / ViT models, on [N, 4, 16]: Gelu, FastGelu
+    (with and without its bias), BiasGelu, QuickGelu, BiasAdd (which ONNX
+    Runtime runs on CUDA only: numpy's x + bias + skip),
+    SkipLayerNormalization (with beta, bias and the input_skip_bias_sum
+    output; and without), SkipSimplifiedLayerNormalization (bias and sum),
+    SimplifiedLayerNormalization (the default domain), Attention and
+    EmbedLayerNormalization (below); `float`. Then what
+    quantize_dynamic writes once ONNX Runtime fused it: DynamicQuantizeLinear
+    and MatMulIntegerToFloat (int8 B per column, bias), DynamicQuantizeMatMul
+    (uint8 B of a zero point, per tensor, bias); `approx`."""
+    h = c.h
+    from onnx import TensorProto, numpy_helper
+    f, D = TensorProto.FLOAT, 16
+
+    def arr(shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    def ms(op, ins, outs, dom="com.microsoft", **attrs):
+        return h.make_node(op, ins, outs, op.lower(), domain=dom, **attrs)
+
+    x, skip = arr([2, 4, D], 2.0), arr([2, 4, D])
+    bias, gamma, beta = arr([D], 0.5), 1 + arr([D], 0.2), arr([D], 0.1)
+    inits = [numpy_helper.from_array(bias, "bias"), numpy_helper.from_array(gamma, "gamma"),
+             numpy_helper.from_array(beta, "beta")]
+    out = lambda n: h.make_tensor_value_info(n, f, None)
+    specs = [
+        ("gelu", ms("Gelu", ["x"], ["y"])),
+        ("fastgelu", ms("FastGelu", ["x", "bias"], ["y"])),
+        ("fastgelu_nobias", ms("FastGelu", ["x"], ["y"])),
+        ("biasgelu", ms("BiasGelu", ["x", "bias"], ["y"])),
+        ("quickgelu", ms("QuickGelu", ["x"], ["y"], alpha=1.5)),
+        ("biasadd", ms("BiasAdd", ["x", "bias", "skip"], ["y"])),
+        ("skiplayernorm", ms("SkipLayerNormalization", ["x", "skip", "gamma", "beta", "bias"],
+                             ["y", "", "", "sum"], epsilon=1e-5)),
+        ("skiplayernorm_nobeta", ms("SkipLayerNormalization", ["x", "skip", "gamma"], ["y"])),
+        ("skipsimplifiedlayernorm", ms("SkipSimplifiedLayerNormalization",
+                                       ["x", "skip", "gamma", "bias"], ["y", "", "", "sum"],
+                                       epsilon=1e-6)),
+        ("simplifiedlayernorm", ms("SimplifiedLayerNormalization", ["x", "gamma"], ["y"], "",
+                                   axis=-1, epsilon=1e-6)),
+    ]
+    for name, node in specs:
+        ins = [i for i in ("x", "skip") if i in node.input]
+        want = [x + bias + skip] if name == "biasadd" else None
+        c.write(name, "float", [node], [h.make_tensor_value_info(i, f, ["N", 4, D]) for i in ins],
+                [x if i == "x" else skip for i in ins], [out(o) for o in node.output if o],
+                [i for i in inits if i.name in node.input], want=want)
+    M = 8
+    w8 = rng.integers(-127, 128, size=[D, M]).astype(np.int8)
+    wu = rng.integers(0, 256, size=[D, M]).astype(np.uint8)
+    dinits = [numpy_helper.from_array(w8, "w8"), numpy_helper.from_array(wu, "wu"),
+              numpy_helper.from_array(rng.uniform(0.002, 0.01, M).astype(np.float32), "ws8"),
+              scalar("wsu", 0.006), scalar("wzu", 131, False),
+              numpy_helper.from_array(arr([M], 0.5), "b")]
+    xin = [h.make_tensor_value_info("x", f, ["N", 4, D])]
+    # Attention: packed QKV weights [16, 48], bias; ViT's (2 heads, no
+    # mask; `float`); BERT's 0 / 1 mask [N, 4] (int32: the last token of
+    # item 1 a pad) and GPT-2's unidirectional (4 heads, an explicit scale)
+    # with the mask too: `fp32` (the mask's -10000 in the scores leaves int8
+    # no range for them)
+    aw = [numpy_helper.from_array(arr([D, 3 * D], 0.1), "qkv_w"),
+          numpy_helper.from_array(arr([3 * D], 0.2), "qkv_b")]
+    mask = np.ones([2, 4], np.int32)
+    mask[1, 3] = 0
+    xi = h.make_tensor_value_info("x", f, ["N", 4, D])
+    c.write("attention_vit", "float", [ms("Attention", ["x", "qkv_w", "qkv_b"], ["y"],
+                                          num_heads=2)], [xi], [x], out("y"), aw)
+    for name, attrs in (("attention", {"num_heads": 2}),
+                        ("attention_causal", {"num_heads": 4, "unidirectional": 1,
+                                              "scale": 0.4})):
+        c.write(name, "fp32", [ms("Attention", ["x", "qkv_w", "qkv_b", "mask"], ["y"],
+                                  **attrs)],
+                [xi, h.make_tensor_value_info("mask", TensorProto.INT32, ["N", 4])],
+                [x, mask], out("y"), aw)
+    # EmbedLayerNormalization: vocabulary 30, 8 positions, 2 segments, H 16;
+    # alone (the embedding_sum output; `float`), and BERT's as ONNX
+    # Runtime's optimizer leaves it: its mask_index read by the Attention
+    # (a right-padded mask; `fp32`)
+    i32 = TensorProto.INT32
+    ids = rng.integers(0, 30, size=[2, 4]).astype(np.int32)
+    segs = np.array([[0, 0, 1, 1], [0, 1, 1, 1]], np.int32)
+    einits = [numpy_helper.from_array(arr([30, D]), "word_emb"),
+              numpy_helper.from_array(arr([8, D], 0.5), "pos_emb"),
+              numpy_helper.from_array(arr([2, D], 0.5), "seg_emb"),
+              numpy_helper.from_array(gamma, "gamma"), numpy_helper.from_array(beta, "beta")]
+    ivi = [h.make_tensor_value_info(n, i32, ["N", 4]) for n in ("ids", "segs", "mask")]
+    eln = ["ids", "segs", "word_emb", "pos_emb", "seg_emb", "gamma", "beta"]
+    c.write("embedlayernorm", "float",
+            [ms("EmbedLayerNormalization", eln, ["y", "", "emb_sum"], epsilon=1e-5)],
+            ivi[:2], [ids, segs], [out("y"), out("emb_sum")], einits)
+    c.write("bert_embed_attention", "fp32",
+            [ms("EmbedLayerNormalization", eln + ["mask"], ["emb", "mask_index"]),
+             ms("Attention", ["emb", "qkv_w", "qkv_b", "mask_index"], ["y"], num_heads=2)],
+            ivi, [ids, segs, mask], out("y"), einits + aw)
+    for name, nodes in (
+            ("matmulintegertofloat",
+             [h.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], "quant"),
+              ms("MatMulIntegerToFloat", ["xq", "w8", "xs", "ws8", "xz", "", "b"], ["y"])]),
+            ("dynamicquantizematmul",
+             [ms("DynamicQuantizeMatMul", ["x", "wu", "wsu", "wzu", "b"], ["y"])])):
+        c.write(name, "approx", nodes, xin, [x], out("y"),
+                [i for i in dinits if i.name in nodes[-1].input])
+
+
 def direct_cases(c, rng):
     """The standard operators ONNX Runtime's QOperator format runs on the
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
@@ -342,30 +507,35 @@ def shuffle_qconv_cases(c, rng):
                 h.make_tensor_value_info("y", t, None), inits)
 
 
-def ms_qlinearconv_cases(c, rng):
-    """QLinearConv of domain com.microsoft (channels_last 0: the standard
-    operator): a 3x3 convolution, pads 1, int8 weights per output channel,
-    int32 bias; uint8 and int8."""
+def qconv_case(c, rng, name, signed, shape, channels_last):
+    """QuantizeLinear, then QLinearConv of domain com.microsoft of
+    channels_last (3x3, pads 1, 5 output channels, int8 weights per output
+    channel, int32 bias) on x of shape [2, ...]; `exact`."""
     from onnx import numpy_helper
     h = c.h
+    t, _ = q8(signed)
+    zx, zy = (-3, 5) if signed else (120, 100)
+    x = (codes(rng, shape, signed).astype(np.float32) - zx) * np.float32(0.05)
+    w = rng.integers(-127, 128, size=(5, 4, 3, 3)).astype(np.int8)
+    inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("ys", 0.2),
+             scalar("yz", zy, signed), numpy_helper.from_array(w, "w"),
+             numpy_helper.from_array(np.linspace(0.002, 0.006, 5).astype(np.float32), "ws"),
+             numpy_helper.from_array(np.zeros(5, np.int8), "wz"),
+             numpy_helper.from_array(rng.integers(-3000, 3000, size=5).astype(np.int32), "b")]
+    nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
+             h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
+                         ["y"], "ms_qlinearconv", domain="com.microsoft", pads=[1, 1, 1, 1],
+                         channels_last=channels_last)]
+    c.write(name, "exact", nodes, [h.make_tensor_value_info("x", 1, ["N"] + shape[1:])], [x],
+            h.make_tensor_value_info("y", t, None), inits)
+
+
+def ms_qlinearconv_cases(c, rng):
+    """QLinearConv of domain com.microsoft (channels_last 0: the standard
+    operator): uint8 and int8."""
     for signed in (False, True):
-        t, _ = q8(signed)
-        zx, zy = (-3, 5) if signed else (120, 100)
-        x = (codes(rng, [2, 4, 6, 6], signed).astype(np.float32) - zx) * np.float32(0.05)
-        w = rng.integers(-127, 128, size=(5, 4, 3, 3)).astype(np.int8)
-        inits = [scalar("xs", 0.05), scalar("xz", zx, signed), scalar("ys", 0.2),
-                 scalar("yz", zy, signed), numpy_helper.from_array(w, "w"),
-                 numpy_helper.from_array(np.linspace(0.002, 0.006, 5).astype(np.float32), "ws"),
-                 numpy_helper.from_array(np.zeros(5, np.int8), "wz"),
-                 numpy_helper.from_array(rng.integers(-3000, 3000, size=5).astype(np.int32),
-                                         "b")]
-        nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
-                 h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
-                             ["y"], "ms_qlinearconv", domain="com.microsoft", pads=[1, 1, 1, 1],
-                             channels_last=0)]
-        c.write("qlinearconv_ms_%s" % ("s8" if signed else "u8"), "exact", nodes,
-                [h.make_tensor_value_info("x", 1, ["N", 4, 6, 6])], [x],
-                h.make_tensor_value_info("y", t, None), inits)
+        qconv_case(c, rng, "qlinearconv_ms_%s" % ("s8" if signed else "u8"), signed,
+                   [2, 4, 6, 6], 0)
 
 
 def concat_cases(c, rng):
@@ -390,7 +560,8 @@ def concat_cases(c, rng):
 
 def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
-    node named): a com.microsoft operator dnnq does not import (Attention),
+    node named): a com.microsoft operator dnnq does not import
+    (GroupQueryAttention),
     a FusedConv of an activation it does not know,
     QLinearAdd of the default domain (no such standard operator), a node of
     an unknown domain, a QLinearAdd without its output's scale and a
@@ -399,9 +570,14 @@ def refused(c):
     Runtime takes one), a FusedConv LeakyRelu without its activation_params,
     a Transpose of a uint8 tensor no quantizing node made (the graph input),
     a linear Resize of a uint8 tensor (ONNX Runtime interpolates the codes),
-    a constant Pad of one without its constant_value, a channels_last
-    QLinearConv of domain com.microsoft, a Concat of uint8 tensors of two
-    scales; last a good QLinearAdd whose import goes on."""
+    a constant Pad of one without its constant_value, a QLinearConv of
+    domain com.microsoft of channels_last 2, a Concat of uint8 tensors of two
+    scales, a SkipLayerNormalization whose mean output a node reads (dnnq
+    computes only its output and input_skip_bias_sum), a QuickGelu with an
+    attribute it does not have, a SimplifiedLayerNormalization of stash_type
+    0, Attentions of a 1-D mask_index (lengths), of a past input and of
+    qkv_hidden_sizes that differ, an EmbedLayerNormalization of
+    mask_index_type 0; last a good QLinearAdd whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
@@ -410,10 +586,10 @@ def refused(c):
              h.make_tensor("s4", TensorProto.FLOAT, [4], [0.1, 0.2, 0.3, 0.4]),
              numpy_helper.from_array(np.array([1, 2], np.float32), "sc"),
              numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp"),
-             scalar("s2", 0.2)]
+             scalar("s2", 0.2), numpy_helper.from_array(np.ones([4, 12], np.float32), "aw")]
     q = ["x", "s", "z"]
     nodes = [
-        h.make_node("Attention", ["x", "x"], ["a"], "ms_attention", domain="com.microsoft"),
+        h.make_node("GroupQueryAttention", ["x", "x"], ["a"], "ms_gqa", domain="com.microsoft"),
         h.make_node("FusedConv", ["x", "x"], ["a2"], "fused_selu", domain="com.microsoft",
                     activation="Selu"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["b"], "std_qlinearadd"),
@@ -431,14 +607,35 @@ def refused(c):
         h.make_node("Resize", ["x", "", "sc"], ["r"], "resize_linear", mode="linear"),
         h.make_node("Pad", ["x", "pp"], ["pd"], "pad_no_value"),
         h.make_node("QLinearConv", q + ["w", "s", "z"] + ["s", "z"], ["qc"], "conv_nhwc",
-                    domain="com.microsoft", channels_last=1),
+                    domain="com.microsoft", channels_last=2),
         h.make_node("DequantizeLinear", q, ["xf"], "xf"),
         h.make_node("QuantizeLinear", ["xf", "s", "z"], ["qa"], "qa"),
         h.make_node("QuantizeLinear", ["xf", "s2", "z"], ["qb"], "qb"),
         h.make_node("Concat", ["qa", "qb"], ["cc"], "concat_scales", axis=1),
+        h.make_node("SkipLayerNormalization", ["xr", "xr", "s4"], ["ln", "mean"], "skipln_mean",
+                    domain="com.microsoft"),
+        h.make_node("Relu", ["mean"], ["rm"], "reads_mean"),
+        h.make_node("QuickGelu", ["xr"], ["qg"], "quickgelu_beta", domain="com.microsoft",
+                    beta=2.0),
+        h.make_node("SimplifiedLayerNormalization", ["xr", "s4"], ["rms"], "rmsnorm_stash",
+                    stash_type=0),
+        h.make_node("Attention", ["x3", "aw", "", "mlen"], ["at1"], "attention_lengths",
+                    domain="com.microsoft", num_heads=1),
+        h.make_node("Attention", ["x3", "aw", "", "", "x3"], ["at2"], "attention_past",
+                    domain="com.microsoft", num_heads=1),
+        h.make_node("Attention", ["x3", "aw"], ["at3"], "attention_sizes",
+                    domain="com.microsoft", num_heads=1, qkv_hidden_sizes=[4, 4, 2]),
+        h.make_node("EmbedLayerNormalization", ["mlen", "", "aw", "aw", "", "s4", "s4"],
+                    ["el"], "eln_type0", domain="com.microsoft", mask_index_type=0),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
-    g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4])],
+    g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
+                                            h.make_tensor_value_info("xr", TensorProto.FLOAT,
+                                                                     ["N", 4]),
+                                            h.make_tensor_value_info("x3", TensorProto.FLOAT,
+                                                                     ["N", 4, 4]),
+                                            h.make_tensor_value_info("mlen", TensorProto.INT32,
+                                                                     ["N"])],
                      [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1),
                                        h.make_opsetid("ai.foo", 1)])
@@ -636,6 +833,8 @@ def main():
     shuffle_qconv_cases(c, np.random.default_rng(32))
     ms_qlinearconv_cases(c, np.random.default_rng(33))
     concat_cases(c, np.random.default_rng(34))
+    xfmr_cases(c, np.random.default_rng(35))
+    qop_more_cases(c, np.random.default_rng(36))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
