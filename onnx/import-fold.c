@@ -334,9 +334,18 @@ static int fold_cast(struct nctx *c)
 	else if (imp_dtype((int32_t)to, &dt))
 		return bad(c, DNNQ_E_DTYPE, "casting to %s is not supported",
 		           imp_onnx_dtype_name((int32_t)to));
-	const struct dnnq_ir_value *x = V(c, 0);
+	struct dnnq_ir_value *x = V(c, 0);
 	if (!x->data && dt == x->dtype && !to_bool)
 		return pass_through(c);
+	/* integers computed at run time stay what carries them (docs/onnx.md,
+	 * "Token ids"): int32 ids as int32 (int64 is read so), integers and
+	 * bools held in floats as those floats, marked integers */
+	bool ints = x->dtype == DNNQ_IR_S32 || (x->dtype == DNNQ_IR_F32 &&
+	            (imp_is_int(c->m, iname(c, 0)) || imp_is_bool(c->m, iname(c, 0))));
+	if (!x->data && ints && (dt == DNNQ_IR_S32 || dt == DNNQ_IR_S64)) {
+		c->ints = x->integer = x->dtype == DNNQ_IR_F32;
+		return pass_through(c);
+	}
 	if (!x->data) {
 		c->nin = nin;
 		return IMP_NOT_FOLDED;  /* the operator table's Cast: integers to float */
@@ -621,9 +630,15 @@ static int expand_batched(struct nctx *c, const int64_t *sh, uint32_t n)
 	const struct dnnq_op_def *def = dnnq_op_find("expand");
 	if (!def)
 		return bad(c, DNNQ_E_UNSUPPORTED, "this build has no 'expand' operator");
+	/* integers (transformers' token type ids, buffered zeros) as floats
+	 * holding them, as computed integers are (docs/onnx.md, "Token ids") */
+	if (is_int(x->dtype) && (rc = imp_int_const(c, 0)))
+		return rc;
+	c->ints = is_int(x->dtype);
+	x = V(c, 0);
 	if (x->dtype != DNNQ_IR_F32)
 		return bad(c, DNNQ_E_UNSUPPORTED, "expanding a %s constant to the batch (only float "
-		           "data is)", dnnq_ir_dtype_name(x->dtype));
+		           "and integer data is)", dnnq_ir_dtype_name(x->dtype));
 	if (x->ndim > n || (x->ndim == n && x->dims[0] != 1))
 		return bad(c, DNNQ_E_SHAPE, "input '%.80s' [%s] against shape of rank %u: the batch "
 		           "(shape[0]) must meet a dim of 1 or none", iname(c, 0), imp_dims_str(x), n);
@@ -872,6 +887,42 @@ static int fold_where(struct nctx *c)
 		memcpy((char *)data + e * es, (const char *)v[k]->data + at[k] * es, es);
 	}
 	return const_out(c, data, rc, c->m->batch[c->in[1]] || c->m->batch[c->in[2]]);
+}
+
+/* Trilu of a constant (CLIP's causal mask, torch.full(...).triu_(1)): the
+ * elements of the upper (lower) triangle of the last two dims from
+ * diagonal k kept, the others 0. */
+static int fold_trilu(struct nctx *c)
+{
+	int64_t upper, k = 0;
+	int rc = need(c, 0, DT_ANY, true);
+	if (!rc && V(c, 1) && !(rc = need(c, 1, DT_INT, true)) && dnnq_ir_numel(V(c, 1), 1) != 1)
+		rc = bad(c, DNNQ_E_SHAPE, "k has %zu elements, not 1", dnnq_ir_numel(V(c, 1), 1));
+	if (rc || (rc = a_int(c, "upper", 1, &upper)))
+		return rc;
+	if (V(c, 1))
+		k = geti(c, V(c, 1), 0);
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim < 2)
+		return bad(c, DNNQ_E_SHAPE, "input of rank %u: a matrix or more expected", x->ndim);
+	void *data;
+	size_t es = dnnq_ir_dtype_size(x->dtype), n = dnnq_ir_numel(x, 1);
+	int64_t rows = x->dims[x->ndim - 2], cols = x->dims[x->ndim - 1];
+	rc = alloc_out(c, x->dtype, x->ndim, x->dims, &data);
+	for (size_t e = 0; !rc && e < n; e++) {
+		int64_t j = (int64_t)(e % (size_t)cols), i = (int64_t)(e / (size_t)cols % (size_t)rows);
+		bool keep = upper ? j - i >= k : j - i <= k;
+		if (keep)
+			memcpy((char *)data + e * es, (const char *)x->data + e * es, es);
+		else
+			memset((char *)data + e * es, 0, es);
+	}
+	return const_out(c, data, rc, false);
+}
+
+int imp_fold_where(struct nctx *c)
+{
+	return fold_where(c);
 }
 
 /* Transpose of a constant (torch's reflect padding transposes its pad
@@ -1126,6 +1177,7 @@ static const struct imp_fold FOLDS[] = {
 	{ "Equal", fold_equal, 2, 2, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
 	{ "Transpose", fold_transpose, 1, 1, 0 },
+	{ "Trilu", fold_trilu, 1, 2, 0 },
 	{ "Where", fold_where, 3, 3, 0 },
 };
 

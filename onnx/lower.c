@@ -1146,13 +1146,28 @@ static bool reads_nonfinite(const struct dnnq_ir *ir, const struct dnnq_ir_node 
 	return false;
 }
 
+/* Whether n reads or writes integers computed at run time (struct
+ * dnnq_ir_value.integer): an int8 level between two ids is no id. */
+static bool on_integers(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
+{
+	for (uint32_t i = 0; i < n->ninputs; i++)
+		if (n->inputs[i] >= 0 && ir->values[n->inputs[i]].integer &&
+		    !ir->values[n->inputs[i]].data)
+			return true;
+	for (uint32_t k = 0; k < n->noutputs; k++)
+		if (n->outputs[k] >= 0 && ir->values[n->outputs[k]].integer)
+			return true;
+	return false;
+}
+
 /* A registry operator with no int8 kernel runs in fp32 whatever the
- * options say, and so does a node reading an inf or NaN constant. */
+ * options say, and so does a node reading an inf or NaN constant, and one
+ * on integers computed at run time. */
 static bool fp32_only(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *d = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
 	return (d && !d->ops && d->ops_f32) || (d && d->ops_f32 && reads_nonfinite(ir, n)) ||
-	       (!d && reads_nonfinite(ir, n));
+	       (!d && reads_nonfinite(ir, n)) || on_integers(ir, n);
 }
 
 /* The follower node k's lowering fused (done with it, and the sole reader

@@ -2080,6 +2080,44 @@ START_TEST(nlp_token_ids)
 }
 END_TEST
 
+/* The integer arithmetic on ids and the attention masks Hugging Face's
+ * exports hold (tools/mknlp.py: ints.onnx, masks.onnx, batch and length
+ * symbolic, the length fixed by the samples): RoBERTa's position ids
+ * (Equal, Not, Cast, CumSum, Mul, Add on the ids, then a Gather of the
+ * position table by them), token type zeros expanded to the batch, the
+ * masked mean pooling's Expand of the mask; DistilBERT's masked_fill, the
+ * SDPA mask, CLIP's Trilu. Both convert, run close to torch int8 and
+ * near-exact all fp32, with the batch kept; refused before (an int64
+ * constant expanded to the batch, Trilu). */
+START_TEST(nlp_int_patterns)
+{
+	static const char *const models[2] = { "ints", "masks" };
+	char dir[] = "/tmp/dnnq-nlpi-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	for (int i = 0; i < 2; i++) {
+		double db[2];
+		for (int fp32 = 0; fp32 < 2; fp32++) {
+			sh(&c, dir, "dnnq-convert " NLP "/%s.onnx --calib " NLP " %s -o %s/m.dnnq",
+			   models[i], fp32 ? "--keep-fp32 '*'" : "", dir);
+			ck_assert_msg(c.status == 0 && !strstr(c.err, "batch fixed"), "%s", c.err);
+			sh(&c, dir, "dnnq-run %s/m.dnnq -i ids=" NLP "/ids.npy -i mask=" NLP "/mask.npy "
+			   "-o %s", dir, dir);
+			ck_assert_msg(c.status == 0, "%s", c.err);
+			char want[128], got[512];
+			snprintf(want, sizeof want, NLP "/y_%s.npy", models[i]);
+			snprintf(got, sizeof got, "%s/y.npy", dir);
+			db[fp32] = file_sqnr(want, got);
+		}
+		printf("convert: nlp %-5s int8 SQNR %6.2f dB, all fp32 %6.2f dB against torch\n",
+		       models[i], db[0], db[1]);
+		ck_assert_msg(db[0] >= 30 && db[1] >= 100, "%s: %.2f, %.2f dB", models[i], db[0],
+		              db[1]);
+	}
+	rm_rf(dir);
+}
+END_TEST
+
 /* src with its graph renamed to name, as dst. */
 static void rename_graph(const char *src, const char *dst, const char *name)
 {
@@ -2303,6 +2341,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, eval_sqnr_threads);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, nlp_token_ids);
+	tcase_add_test(tc, nlp_int_patterns);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);

@@ -13,9 +13,24 @@
   ids.npy, mask.npy  int64 [16, 8] (numpy's default integer; dnnq reads
                  them as int32), every other sample's mask 0 from token 6.
   y.npy          torch's output on them, float32 [16, 3].
+  ints.onnx      torch (opset 14, dims 0 and 1 of ids and mask symbolic, as
+                 Hugging Face's exporters declare them): integer arithmetic
+                 on the ids at run time: RoBERTa's position ids (ids.ne(pad)
+                 .int(), cumsum, * mask + pad) gathered from a position
+                 table, token type ids a buffer of zeros expanded to the
+                 batch, one attention layer, sentence-transformers' masked
+                 mean pooling (mask.unsqueeze(-1).expand(x.size()).float(),
+                 sum / clamp(sum(mask), 1e-9)) and F.normalize; y [N, 32].
+  masks.onnx     torch (opset 17, the same axes): the attention masks newer
+                 exports write: DistilBERT's masked_fill((mask == 0).view(b,
+                 1, 1, t).expand_as(scores), finfo.min), transformers' SDPA
+                 mask (1 - mask expanded to [b, 1, t, t]).masked_fill(bool,
+                 finfo.min), CLIP's causal mask (torch.full(finfo.min)
+                 .triu_(1), a Trilu); y [N, 3].
+  y_ints.npy, y_masks.npy  torch's outputs on ids.npy, mask.npy.
 
 Run with Debian's interpreter (torch, onnx, numpy):
-    /usr/bin/python3 tools/mknlp.py [--out tests/onnx/nlp]
+    /usr/bin/python3 tools/mknlp.py [--out tests/onnx/nlp] [--only bert|ints_masks]
 Deterministic: fixed seed, one torch thread.
 """
 import argparse
@@ -84,12 +99,90 @@ def bert(out):
     np.save(os.path.join(out, "y.npy"), y.astype(np.float32))
 
 
+def ints_masks(out):
+    """ints.onnx and masks.onnx (module docstring)."""
+    import torch
+    F = torch.nn.functional
+    fmin, pad = torch.finfo(torch.float32).min, 1
+
+    def attend(q, k, v, x, bias=None, fill=None):
+        B, L, _ = x.shape
+
+        def heads(t):
+            return t.view(B, L, H, D // H).transpose(1, 2)
+
+        a = torch.matmul(heads(q(x)), heads(k(x)).transpose(-1, -2)) / math.sqrt(D // H)
+        if fill is not None:
+            a = a.masked_fill(fill.expand_as(a), fmin)
+        if bias is not None:
+            a = a + bias
+        return torch.matmul(a.softmax(-1), heads(v(x))).transpose(1, 2).reshape(B, L, D)
+
+    class Ints(torch.nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.tok, s.pos, s.typ = (torch.nn.Embedding(n, D) for n in (V, T + 2, 2))
+            s.register_buffer("types", torch.zeros((1, 64), dtype=torch.long))
+            s.q, s.k, s.v = (torch.nn.Linear(D, D) for _ in range(3))
+            s.ln = torch.nn.LayerNorm(D)
+
+        def forward(s, ids, mask):
+            m = ids.ne(pad).int()
+            pos = (torch.cumsum(m, dim=1).type_as(m) * m).long() + pad
+            types = s.types[:, :ids.size(1)].expand(ids.shape)
+            x = s.ln(s.tok(ids) + s.pos(pos) + s.typ(types))
+            bias = (1.0 - mask[:, None, None, :].to(torch.float32)) * fmin
+            x = x + attend(s.q, s.k, s.v, x, bias=bias)
+            me = mask.unsqueeze(-1).expand(x.size()).float()
+            y = torch.sum(x * me, 1) / torch.clamp(me.sum(1), min=1e-9)
+            return F.normalize(y, p=2, dim=1)
+
+    class Masks(torch.nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.tok = torch.nn.Embedding(V, D)
+            s.qkv = [[torch.nn.Linear(D, D) for _ in range(3)] for _ in range(3)]
+            s.layers = torch.nn.ModuleList(torch.nn.ModuleList(q) for q in s.qkv)
+            s.head = torch.nn.Linear(D, 3)
+
+        def forward(s, ids, mask):
+            b, t = mask.shape
+            x = s.tok(ids)
+            fill = (mask == 0).view(b, 1, 1, t)
+            inv = 1.0 - mask[:, None, None, :].expand(b, 1, t, t).to(torch.float32)
+            sdpa = inv.masked_fill(inv.to(torch.bool), fmin)
+            causal = torch.full((t, t), fmin).triu_(1)[None, None]
+            x = x + attend(*s.layers[0], x, fill=fill)
+            x = x + attend(*s.layers[1], x, bias=sdpa)
+            x = x + attend(*s.layers[2], x, bias=causal + sdpa)
+            return s.head(x[:, 0])
+
+    torch.manual_seed(1)
+    ids = torch.from_numpy(np.load(os.path.join(out, "ids.npy")))
+    mask = torch.from_numpy(np.load(os.path.join(out, "mask.npy")))
+    axes = {"ids": {0: "batch_size", 1: "sequence_length"},
+            "mask": {0: "batch_size", 1: "sequence_length"}, "y": {0: "batch_size"}}
+    for name, net, opset in (("ints", Ints(), 14), ("masks", Masks(), 17)):
+        net.eval()
+        with torch.no_grad():
+            torch.onnx.export(net, (ids[:2], mask[:2]), os.path.join(out, name + ".onnx"),
+                              opset_version=opset, input_names=["ids", "mask"],
+                              output_names=["y"], dynamic_axes=axes)
+            y = net(ids, mask).numpy()
+        np.save(os.path.join(out, "y_" + name + ".npy"), y.astype(np.float32))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="tests/onnx/nlp")
+    p.add_argument("--only", choices=("bert", "ints_masks"),
+                   help="write one set of fixtures (default: all)")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    bert(a.out)
+    if a.only != "ints_masks":
+        bert(a.out)
+    if a.only != "bert":
+        ints_masks(a.out)
 
 
 if __name__ == "__main__":
