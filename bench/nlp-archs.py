@@ -393,22 +393,41 @@ def sweep(work, full):
             row.append(f"{prec}: refused: " + " // ".join(x[-260:] for x in lines[:4]))
             print(" | ".join(row), flush=True)
             return
-        note = [x for x in r.stderr.splitlines() if "batch fixed" in x or "fp32" in x]
-        r = sh(f"{BIN}/dnnq-run", out, *sum([["-i", f"{k}={f}"] for k, f in zip(ins, feeds)],
-                                              []), "-o", f"{d}/out-{prec}")
-        if r.returncode:
-            row.append(f"{prec}: run failed: {r.stderr.strip()[-300:]}")
+        note = ["batch fixed to 1"] if "batch fixed" in r.stderr else []
+        got = run(out, ins, feeds, f"{d}/out-{prec}", "batch fixed" in r.stderr)
+        if isinstance(got, str):
+            row.append(f"{prec}: run failed: {got}")
             continue
         res = []
         for o, rf in zip(outs, ref):
-            g = np.load(f"{d}/out-{prec}/{o}.npy")
+            g = got[o]
             if g.shape != rf.shape:
                 res.append(f"{o}: shape {g.shape} vs {rf.shape}")
                 continue
             res.append(f"{o} {snr(rf.astype(np.float64), g.astype(np.float64)):.1f} dB "
                        f"({decisions(name, o, rf, g)})")
-        row.append(f"{prec}: " + ", ".join(res) + (f" [{note[-1][-120:]}]" if note else ""))
+        row.append(f"{prec}: " + ", ".join(res) + (f" [{note[0]}]" if note else ""))
     print(" | ".join(row), flush=True)
+
+
+def run(model, ins, feeds, outdir, one_by_one):
+    """dnnq-run on the test samples (one at a time when the import fixed
+    the batch to 1): {output: array}, or the error."""
+    batches = [None] if not one_by_one else range(N_TEST)
+    res = []
+    for i in batches:
+        args = []
+        for k, f in zip(ins, feeds):
+            if i is not None:
+                np.save(f"{outdir}.{k}.npy", np.load(f)[i:i + 1])
+                f = f"{outdir}.{k}.npy"
+            args += ["-i", f"{k}={f}"]
+        r = sh(f"{BIN}/dnnq-run", model, *args, "-o", outdir)
+        if r.returncode:
+            return r.stderr.strip()[-300:]
+        res.append({f[:-4]: np.load(f"{outdir}/{f}") for f in os.listdir(outdir)
+                    if f.endswith(".npy")})
+    return {k: np.concatenate([x[k] for x in res]) for k in res[0]}
 
 
 def main(work, names):

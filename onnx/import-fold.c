@@ -317,6 +317,15 @@ static int fold_size(struct nctx *c)
 
 /* ---- Cast --------------------------------------------------------------------------- */
 
+/* An infinite float (sign: of x) cast to integer type dt: its largest or
+ * smallest value (+-2^62 for int64, clear of IMP_BATCH). */
+static int64_t inf_int(enum dnnq_ir_dtype dt, double x)
+{
+	int64_t hi = dt == DNNQ_IR_S64 ? (int64_t)1 << 62 : dt == DNNQ_IR_S32 ? INT32_MAX
+	           : dt == DNNQ_IR_S8 ? INT8_MAX : UINT8_MAX;
+	return x > 0 ? hi : dt == DNNQ_IR_U8 ? 0 : -hi;
+}
+
 static int fold_cast(struct nctx *c)
 {
 	int64_t to;
@@ -360,6 +369,10 @@ static int fold_cast(struct nctx *c)
 			rc = puti(c, dt, data, i, geti(c, x, i));
 		else if (is_int(x->dtype) && geti(c, x, i) == IMP_BATCH)
 			rc = batch_refused(c);
+		else if (is_int(dt) && isinf(getf(c, x, i)))
+			/* ONNX leaves it undefined: the integer farthest that way
+			 * (T5's log(0) cast to int64, discarded by its Where) */
+			rc = puti(c, dt, data, i, inf_int(dt, getf(c, x, i)));
 		else
 			rc = putf(c, dt, data, i, getf(c, x, i));
 	}
@@ -739,7 +752,14 @@ static int fold_constantofshape(struct nctx *c)
 
 /* AR_MOD: Mod's default, the remainder takes the divisor's sign (Python's %);
  * AR_FMOD: fmod=1, the dividend's (C's % and fmod) */
-enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD, AR_FMOD, AR_POW, AR_EQUAL };
+enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD, AR_FMOD, AR_POW, AR_EQUAL, AR_GREATER,
+             AR_LESS, AR_MIN, AR_MAX };
+
+/* Whether op gives a bool (the float 0 or 1). */
+static bool arith_bool(enum arith op)
+{
+	return op == AR_EQUAL || op == AR_GREATER || op == AR_LESS;
+}
 
 /* a op b on integers; the batch only through an identity (N*1, N+0...). */
 static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_t *y)
@@ -791,6 +811,10 @@ static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_
 		}
 		break;
 	case AR_EQUAL: *y = a == b; break;
+	case AR_GREATER: *y = a > b; break;
+	case AR_LESS: *y = a < b; break;
+	case AR_MIN: *y = a < b ? a : b; break;
+	case AR_MAX: *y = a > b ? a : b; break;
 	}
 	return ovf ? bad(c, DNNQ_E_RANGE, "%lld and %lld: integer overflow", (long long)a,
 	                 (long long)b) : 0;
@@ -809,6 +833,10 @@ static double arith_f(enum arith op, double a, double b)
 		return op == AR_MOD && r != 0 && (r < 0) != (b < 0) ? r + (float)b : r;
 	}
 	case AR_POW: return powf((float)a, (float)b);
+	case AR_GREATER: return a > b;
+	case AR_LESS: return a < b;
+	case AR_MIN: return isnan(a) || isnan(b) ? NAN : (float)(a < b ? a : b);
+	case AR_MAX: return isnan(a) || isnan(b) ? NAN : (float)(a > b ? a : b);
 	default: return a == b;
 	}
 }
@@ -827,7 +855,7 @@ static int fold_arith(struct nctx *c, enum arith op)
 	struct walk wa, wb;
 	walk_broadcast(&wa, r, od, a);
 	walk_broadcast(&wb, r, od, b);
-	enum dnnq_ir_dtype dt = op == AR_EQUAL ? DNNQ_IR_F32 : a->dtype;    /* a bool: 0 or 1 */
+	enum dnnq_ir_dtype dt = arith_bool(op) ? DNNQ_IR_F32 : a->dtype;    /* a bool: 0 or 1 */
 	void *data;
 	rc = alloc_out(c, dt, r, od, &data);
 	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
@@ -838,8 +866,8 @@ static int fold_arith(struct nctx *c, enum arith op)
 		else if (!(rc = arith_int(c, op, geti(c, a, i), geti(c, b, j), &y)))
 			rc = is_int(dt) ? puti(c, dt, data, e, y) : putf(c, dt, data, e, (double)y);
 	}
-	return const_out(c, data, rc, op != AR_EQUAL && (c->m->batch[c->in[0]] ||
-	                                                 c->m->batch[c->in[1]]));
+	return const_out(c, data, rc, !arith_bool(op) && (c->m->batch[c->in[0]] ||
+	                                                  c->m->batch[c->in[1]]));
 }
 
 static int fold_add(struct nctx *c) { return fold_arith(c, AR_ADD); }
@@ -848,6 +876,48 @@ static int fold_mul(struct nctx *c) { return fold_arith(c, AR_MUL); }
 static int fold_div(struct nctx *c) { return fold_arith(c, AR_DIV); }
 static int fold_equal(struct nctx *c) { return fold_arith(c, AR_EQUAL); }
 static int fold_pow(struct nctx *c) { return fold_arith(c, AR_POW); }
+static int fold_greater(struct nctx *c) { return fold_arith(c, AR_GREATER); }
+static int fold_less(struct nctx *c) { return fold_arith(c, AR_LESS); }
+
+/* Min and Max of two constants (T5's relative position buckets). */
+static int fold_min(struct nctx *c)
+{
+	return c->nin == 2 ? fold_arith(c, AR_MIN) : IMP_NOT_FOLDED;
+}
+
+static int fold_max(struct nctx *c)
+{
+	return c->nin == 2 ? fold_arith(c, AR_MAX) : IMP_NOT_FOLDED;
+}
+
+/* Abs, Neg of a constant, and Log of a float one (T5's relative position
+ * buckets: abs of the distances, the log of the far ones). */
+static int fold_unary(struct nctx *c)
+{
+	const char *op = c->np->op_type;
+	bool lg = !strcmp(op, "Log"), neg = !strcmp(op, "Neg");
+	int rc = need(c, 0, lg ? DT_F32 : DT_F32 | DT_INT, true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	void *data;
+	rc = alloc_out(c, x->dtype, x->ndim, x->dims, &data);
+	for (size_t i = 0; !rc && i < dnnq_ir_numel(x, 1); i++) {
+		if (!is_int(x->dtype)) {
+			float f = (float)getf(c, x, i);
+			rc = putf(c, x->dtype, data, i, lg ? logf(f) : neg ? -f : fabsf(f));
+			continue;
+		}
+		int64_t v = geti(c, x, i);
+		if (v == IMP_BATCH)
+			rc = batch_refused(c);
+		else if (v == INT64_MIN)
+			rc = bad(c, DNNQ_E_RANGE, "%s of %lld: integer overflow", op, (long long)v);
+		else
+			rc = puti(c, x->dtype, data, i, neg || v < 0 ? -v : v);
+	}
+	return const_out(c, data, rc, false);
+}
 
 /* Not on a bool (the IR's float 0 or 1): an If's condition from Equal. */
 static int fold_not(struct nctx *c)
@@ -1175,6 +1245,13 @@ static const struct imp_fold FOLDS[] = {
 	{ "Mod", fold_mod, 2, 2, 0 },
 	{ "Pow", fold_pow, 2, 2, 0 },
 	{ "Equal", fold_equal, 2, 2, 0 },
+	{ "Greater", fold_greater, 2, 2, 0 },
+	{ "Less", fold_less, 2, 2, 0 },
+	{ "Min", fold_min, 1, 2, 0 },
+	{ "Max", fold_max, 1, 2, 0 },
+	{ "Abs", fold_unary, 1, 1, 0 },
+	{ "Neg", fold_unary, 1, 1, 0 },
+	{ "Log", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
 	{ "Transpose", fold_transpose, 1, 1, 0 },
 	{ "Trilu", fold_trilu, 1, 2, 0 },

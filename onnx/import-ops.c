@@ -4178,17 +4178,16 @@ static int int_inputs(struct nctx *c, const char *op)
 	bool gather_embed = !strcmp(op, "Gather") && V(c, 0) && V(c, 0)->data;
 	for (size_t i = 0; i < c->nin; i++) {
 		bool data = k < n && (i < 32 ? INT_OPS[k].in >> i & 1 : INT_OPS[k].in == ALL_INPUTS);
-		if (!computed_int(c, i) || data || gather_embed)
+		/* an int32 value, or an index, an axis: the operator's to check */
+		if (!computed_int(c, i) || data || gather_embed || k < n ||
+		    V(c, i)->dtype == DNNQ_IR_S32)
 			continue;
-		if (k < n)
-			continue;       /* an index, an axis: the operator's to check */
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' holds integers computed at run "
-		           "time (%s): dnnq computes them (as float32, exact within +-2^24) only in "
-		           "Add, Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the "
-		           "comparisons, ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, "
-		           "Gather, Transpose, Concat), reads them as ids in a Gather of a table, "
-		           "and casts them to float", i, iname(c, i),
-		           dnnq_ir_dtype_name(V(c, i)->dtype));
+		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
+		           "Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the comparisons, "
+		           "ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, Gather, "
+		           "Transpose, Concat), reads them as ids in a Gather of a table, and casts "
+		           "them", i, iname(c, i));
 	}
 	if (k == n || gather_embed)
 		return 0;

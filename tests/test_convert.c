@@ -2118,6 +2118,39 @@ START_TEST(nlp_int_patterns)
 }
 END_TEST
 
+/* A GPT-2 block as transformers writes it, with T5's relative position
+ * bias and RMSNorm (tools/mknlp.py causal.onnx): Conv1D's x.view(-1, D)
+ * fixes the batch to 1 (said so), where(causal, scores, finfo.min) has
+ * constant halves, the bias buckets fold (Greater, Abs, Less, Log of 0
+ * cast to int64, Min); refused before. Integer Div of computed integers
+ * ((ids + 1) // 2) is refused naming the node. */
+START_TEST(nlp_causal)
+{
+	char dir[] = "/tmp/dnnq-nlpc-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	double db[2];
+	for (int fp32 = 0; fp32 < 2; fp32++) {
+		sh(&c, dir, "dnnq-convert " NLP "/causal.onnx --calib " NLP " %s -o %s/m.dnnq",
+		   fp32 ? "--keep-fp32 '*'" : "", dir);
+		ck_assert_msg(c.status == 0 && strstr(c.err, "batch fixed to 1"), "%s", c.err);
+		sh(&c, dir, "dnnq-run %s/m.dnnq -i ids=" NLP "/ids1.npy -i mask=" NLP "/mask1.npy "
+		   "-o %s", dir, dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		char got[512];
+		snprintf(got, sizeof got, "%s/y.npy", dir);
+		db[fp32] = file_sqnr(NLP "/y_causal.npy", got);
+	}
+	printf("convert: nlp causal int8 SQNR %6.2f dB, all fp32 %6.2f dB against torch\n", db[0],
+	       db[1]);
+	ck_assert_msg(db[0] >= 25 && db[1] >= 100, "%.2f, %.2f dB", db[0], db[1]);
+	sh(&c, dir, "dnnq-convert " NLP "/iddiv.onnx --calib " NLP " -o %s/d.dnnq", dir);
+	ck_assert_msg(c.status != 0 && strstr(c.err, "node '/Div' (Div): input 0 '/Add_output_0' "
+	              "holds integers computed at run time"), "%s", c.err);
+	rm_rf(dir);
+}
+END_TEST
+
 /* src with its graph renamed to name, as dst. */
 static void rename_graph(const char *src, const char *dst, const char *name)
 {
@@ -2342,6 +2375,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, nlp_token_ids);
 	tcase_add_test(tc, nlp_int_patterns);
+	tcase_add_test(tc, nlp_causal);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);
