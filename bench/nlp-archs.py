@@ -7,8 +7,10 @@ attention_mask (/ token_type_ids), batch and sequence symbolic as HF's
 exporters declare them ("batch_size", "sequence_length"), exported by
 torch.onnx at opset 14 and 17, converted at both precisions (default and
 --keep-fp32 '*') from calibration samples with padding masks, run by
-dnnq-run on held-out samples and compared with ONNX Runtime fp32
-(docs/onnx.md, "Token ids (NLP models)").
+dnnq-run on held-out samples (one at a time when the import fixed the
+batch to 1: GPT-2's Conv1D) and compared with ONNX Runtime fp32
+(docs/onnx.md, "Token ids (NLP models)"): the SQNR, and the argmax
+agreement of logits or the least cosine of embeddings.
 
 - minilm: BERT as sentence-transformers' all-MiniLM-L6-v2 is (6 layers, D
   384, 12 heads; vocabulary 1000): token type embedding, the extended mask

@@ -2080,6 +2080,31 @@ START_TEST(nlp_token_ids)
 }
 END_TEST
 
+/* NLP/model.onnx converted int8 (default) and all fp32 from the samples
+ * in NLP, each run on NLP/ids.npy, mask.npy (or ids1, mask1 when the
+ * batch is fixed, which dnnq-convert must say, or must not): db[0], db[1],
+ * the SQNR of y against NLP/y_model.npy (torch's), printed. */
+static void nlp_convert_both(const char *dir, const char *model, bool fixed, double db[2])
+{
+	static struct cmd c;
+	const char *one = fixed ? "1" : "";
+	for (int fp32 = 0; fp32 < 2; fp32++) {
+		sh(&c, dir, "dnnq-convert " NLP "/%s.onnx --calib " NLP " %s -o %s/m.dnnq", model,
+		   fp32 ? "--keep-fp32 '*'" : "", dir);
+		ck_assert_msg(c.status == 0 && !strstr(c.err, "batch fixed to 1") == !fixed, "%s",
+		              c.err);
+		sh(&c, dir, "dnnq-run %s/m.dnnq -i ids=" NLP "/ids%s.npy -i mask=" NLP "/mask%s.npy "
+		   "-o %s", dir, one, one, dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		char want[128], got[512];
+		snprintf(want, sizeof want, NLP "/y_%s.npy", model);
+		snprintf(got, sizeof got, "%s/y.npy", dir);
+		db[fp32] = file_sqnr(want, got);
+	}
+	printf("convert: nlp %-6s int8 SQNR %6.2f dB, all fp32 %6.2f dB against torch\n", model,
+	       db[0], db[1]);
+}
+
 /* The integer arithmetic on ids and the attention masks Hugging Face's
  * exports hold (tools/mknlp.py: ints.onnx, masks.onnx, batch and length
  * symbolic, the length fixed by the samples): RoBERTa's position ids
@@ -2094,23 +2119,9 @@ START_TEST(nlp_int_patterns)
 	static const char *const models[2] = { "ints", "masks" };
 	char dir[] = "/tmp/dnnq-nlpi-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	static struct cmd c;
 	for (int i = 0; i < 2; i++) {
 		double db[2];
-		for (int fp32 = 0; fp32 < 2; fp32++) {
-			sh(&c, dir, "dnnq-convert " NLP "/%s.onnx --calib " NLP " %s -o %s/m.dnnq",
-			   models[i], fp32 ? "--keep-fp32 '*'" : "", dir);
-			ck_assert_msg(c.status == 0 && !strstr(c.err, "batch fixed"), "%s", c.err);
-			sh(&c, dir, "dnnq-run %s/m.dnnq -i ids=" NLP "/ids.npy -i mask=" NLP "/mask.npy "
-			   "-o %s", dir, dir);
-			ck_assert_msg(c.status == 0, "%s", c.err);
-			char want[128], got[512];
-			snprintf(want, sizeof want, NLP "/y_%s.npy", models[i]);
-			snprintf(got, sizeof got, "%s/y.npy", dir);
-			db[fp32] = file_sqnr(want, got);
-		}
-		printf("convert: nlp %-5s int8 SQNR %6.2f dB, all fp32 %6.2f dB against torch\n",
-		       models[i], db[0], db[1]);
+		nlp_convert_both(dir, models[i], false, db);
 		ck_assert_msg(db[0] >= 30 && db[1] >= 100, "%s: %.2f, %.2f dB", models[i], db[0],
 		              db[1]);
 	}
@@ -2130,19 +2141,7 @@ START_TEST(nlp_causal)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
 	double db[2];
-	for (int fp32 = 0; fp32 < 2; fp32++) {
-		sh(&c, dir, "dnnq-convert " NLP "/causal.onnx --calib " NLP " %s -o %s/m.dnnq",
-		   fp32 ? "--keep-fp32 '*'" : "", dir);
-		ck_assert_msg(c.status == 0 && strstr(c.err, "batch fixed to 1"), "%s", c.err);
-		sh(&c, dir, "dnnq-run %s/m.dnnq -i ids=" NLP "/ids1.npy -i mask=" NLP "/mask1.npy "
-		   "-o %s", dir, dir);
-		ck_assert_msg(c.status == 0, "%s", c.err);
-		char got[512];
-		snprintf(got, sizeof got, "%s/y.npy", dir);
-		db[fp32] = file_sqnr(NLP "/y_causal.npy", got);
-	}
-	printf("convert: nlp causal int8 SQNR %6.2f dB, all fp32 %6.2f dB against torch\n", db[0],
-	       db[1]);
+	nlp_convert_both(dir, "causal", true, db);
 	ck_assert_msg(db[0] >= 25 && db[1] >= 100, "%.2f, %.2f dB", db[0], db[1]);
 	sh(&c, dir, "dnnq-convert " NLP "/iddiv.onnx --calib " NLP " -o %s/d.dnnq", dir);
 	ck_assert_msg(c.status != 0 && strstr(c.err, "node '/Div' (Div): input 0 '/Add_output_0' "
