@@ -2844,6 +2844,87 @@ static int op_embed(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, iv->ndim + 1, d, iv->batched);
 }
 
+/* The largest one-hot [K, T] a Gather by computed indices makes. */
+#define ONEHOT_MAX (1 << 22)
+
+/* Gather along axis 0 of an activation by indices integer arithmetic
+ * computed (floats holding them: "Token ids" in docs/onnx.md; CLIP's
+ * x[arange(b), ids.argmax(-1)]: x flattened to [b * t, d], the batch fixed
+ * to 1, gathered at arange(b) * t + argmax): the MatMul of the one-hot
+ * rows Equal(indices [K, 1] (NAME:idx), [0 .. T-1] (NAME:arange)) [K, T]
+ * (NAME:onehot) by x as [T, R] (NAME:rows), NAME:pick, then indices' dims
+ * and x's others. Exact in fp32; an index outside [0, T) picks zeros. */
+static int gather_rows(struct nctx *c)
+{
+	int64_t axis;
+	int rc = a_int(c, "axis", 0, &axis);
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	if (rc || (rc = norm_axis(c, &axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && axis == 0)
+		return batch_moves(c, "gathering along the batch (axis 0) by computed indices");
+	int64_t t = x->dims[0], k = (int64_t)numel(iv), rows = (int64_t)numel(x) / (t ? t : 1);
+	if (axis != 0 || x->batched || iv->batched || in_moved(c, 0) ||
+	    !iv->integer || k * t > ONEHOT_MAX ||
+	    iv->ndim + x->ndim > DNNQ_IR_MAX_DIMS + 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s] computed at run time into "
+		           "the activation '%.80s' [%s] on axis %lld: only integers, on axis 0 of a "
+		           "value without the batch, at most 2^22 indices times rows", iname(c, 1),
+		           imp_dims_str(iv), iname(c, 0), imp_dims_str(x), (long long)axis);
+	int32_t xid = c->in[0], idx = c->in[1];
+	float *ar = malloc((size_t)t * sizeof *ar);
+	if (!ar)
+		return DNNQ_E_NOMEM;
+	for (int64_t i = 0; i < t; i++)
+		ar[i] = (float)i;
+	struct dnnq_ir_value av = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                           .dims = { 1, t }, .producer = -1 };
+	int32_t arange = new_constant(c, &av, ":arange", ar);
+	if (arange < 0)
+		return arange;
+	int64_t d[DNNQ_IR_MAX_DIMS] = { k, 1 };
+	/* idx [K, 1] == arange [1, T]: the one-hot rows */
+	c->in[0] = idx;
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 2, d, false)) || (rc = link_as(c, ":idx", 1)))
+		return rc;
+	c->in[1] = arange;
+	c->nin = 2;
+	if ((rc = engine_kind(c, "equal")) || (rc = op_binary(c)) ||
+	    (rc = link_as(c, ":onehot", 2)))
+		return rc;
+	int32_t onehot = c->in[0];
+	c->in[0] = xid;
+	if (x->ndim != 2) {
+		d[0] = t;
+		d[1] = rows;
+		c->node.op = DNNQ_IR_RESHAPE;
+		c->nin = 1;
+		if ((rc = set_out(c, 0, DNNQ_IR_F32, 2, d, false)) || (rc = link_as(c, ":rows", 1)))
+			return rc;
+	}
+	c->in[1] = c->in[0];
+	c->in[0] = onehot;
+	c->nin = 2;
+	c->node.op = DNNQ_IR_GEMM;
+	if ((rc = op_matmul(c)))
+		return rc;
+	/* [K, R] as indices' dims, then x's after axis 0 */
+	uint32_t r = 0;
+	for (uint32_t i = 0; i < iv->ndim; i++)
+		d[r++] = iv->dims[i];
+	for (uint32_t i = 1; i < x->ndim; i++)
+		d[r++] = x->dims[i];
+	if (r == 2 && d[0] == k && d[1] == rows)
+		return 0;
+	if ((rc = link_as(c, ":pick", 2)))
+		return rc;
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	return set_out(c, 0, DNNQ_IR_F32, r, d, false);
+}
+
 /* Gather with constant indices (each in [-n, n)) on one axis, not the
  * batch; computed indices into a constant: op_embed. Indices of rank 2 or
  * more (torch's as_strided, exported as a Gather of the flattened tensor)
@@ -2854,6 +2935,8 @@ static int op_gather(struct nctx *c)
 	int rc;
 	if (V(c, 0) && V(c, 1) && V(c, 0)->data && !V(c, 1)->data)
 		return op_embed(c);
+	if (V(c, 0) && V(c, 1) && !V(c, 1)->data && V(c, 1)->dtype == DNNQ_IR_F32)
+		return gather_rows(c);
 	if ((rc = engine_kind(c, "gather")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
 	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
 	    (rc = a_int(c, "axis", 0, &n->axis)))

@@ -36,10 +36,15 @@
                  buckets: Sub, Greater, Abs, Less, Log of 0 cast to int64,
                  Min, Where on constants, then a Gather of the bias table)
                  and RMSNorm, logits by the tied token table; y [N, 8, 100].
-  ids1.npy, mask1.npy, y_causal.npy  sample 1 of ids.npy, mask.npy (masked
+  ids1.npy, mask1.npy, y_causal.npy  sample 0 of ids.npy, mask.npy (masked
                  from token 6), and torch's output on it.
   iddiv.onnx     an embedding of (ids + 1) // 2: integer Div on computed
                  integers, refused.
+  pool.onnx, y_pool.npy  CLIP's text pooling: LayerNorm of the token
+                 embeddings, x[torch.arange(b), ids.argmax(-1)] (a Gather of
+                 the flattened activations by computed indices; the batch
+                 fixed to 1) after a GELU FFN, a Linear; y [N, 3], torch's
+                 on ids1, mask1.
 
 Run with Debian's interpreter (torch, onnx, numpy):
     /usr/bin/python3 tools/mknlp.py [--out tests/onnx/nlp] [--only bert|ints_masks|causal]
@@ -240,8 +245,8 @@ def causal(out):
             return torch.matmul(x + s.out(h), s.tok.weight.t())
 
     torch.manual_seed(2)
-    ids = torch.from_numpy(np.load(os.path.join(out, "ids.npy")))[1:2]
-    mask = torch.from_numpy(np.load(os.path.join(out, "mask.npy")))[1:2]
+    ids = torch.from_numpy(np.load(os.path.join(out, "ids.npy")))[:1]
+    mask = torch.from_numpy(np.load(os.path.join(out, "mask.npy")))[:1]
     axes = {"ids": {0: "batch_size", 1: "sequence_length"},
             "mask": {0: "batch_size", 1: "sequence_length"},
             "y": {0: "batch_size", 1: "sequence_length"}}
@@ -261,6 +266,24 @@ def causal(out):
     torch.onnx.export(Div().eval(), (ids, mask), os.path.join(out, "iddiv.onnx"),
                       opset_version=14, input_names=["ids", "mask"], output_names=["y"],
                       dynamic_axes=axes)
+    class Pool(torch.nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.tok, s.ln, s.head = torch.nn.Embedding(V, D), torch.nn.LayerNorm(D), \
+                torch.nn.Linear(D, 3)
+            s.f1, s.f2 = torch.nn.Linear(D, 4 * D), torch.nn.Linear(4 * D, D)
+
+        def forward(s, ids, mask):
+            x = s.ln(s.tok(ids) * mask.unsqueeze(-1))
+            x = x + s.f2(torch.nn.functional.gelu(s.f1(x)))
+            return s.head(x[torch.arange(x.shape[0]), ids.to(torch.int).argmax(dim=-1)])
+
+    pool = Pool().eval()
+    with torch.no_grad():
+        torch.onnx.export(pool, (ids, mask), os.path.join(out, "pool.onnx"), opset_version=14,
+                          input_names=["ids", "mask"], output_names=["y"],
+                          dynamic_axes={k: axes[k] for k in ("ids", "mask")})
+        np.save(os.path.join(out, "y_pool.npy"), pool(ids, mask).numpy().astype(np.float32))
     np.save(os.path.join(out, "ids1.npy"), ids.numpy())
     np.save(os.path.join(out, "mask1.npy"), mask.numpy())
     np.save(os.path.join(out, "y_causal.npy"), y.astype(np.float32))
