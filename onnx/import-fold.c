@@ -317,6 +317,15 @@ static int fold_size(struct nctx *c)
 
 /* ---- Cast --------------------------------------------------------------------------- */
 
+/* An infinite float (sign: of x) cast to integer type dt: its largest or
+ * smallest value (+-2^62 for int64, clear of IMP_BATCH). */
+static int64_t inf_int(enum dnnq_ir_dtype dt, double x)
+{
+	int64_t hi = dt == DNNQ_IR_S64 ? (int64_t)1 << 62 : dt == DNNQ_IR_S32 ? INT32_MAX
+	           : dt == DNNQ_IR_S8 ? INT8_MAX : UINT8_MAX;
+	return x > 0 ? hi : dt == DNNQ_IR_U8 ? 0 : -hi;
+}
+
 static int fold_cast(struct nctx *c)
 {
 	int64_t to;
@@ -334,9 +343,18 @@ static int fold_cast(struct nctx *c)
 	else if (imp_dtype((int32_t)to, &dt))
 		return bad(c, DNNQ_E_DTYPE, "casting to %s is not supported",
 		           imp_onnx_dtype_name((int32_t)to));
-	const struct dnnq_ir_value *x = V(c, 0);
+	struct dnnq_ir_value *x = V(c, 0);
 	if (!x->data && dt == x->dtype && !to_bool)
 		return pass_through(c);
+	/* integers computed at run time stay what carries them (docs/onnx.md,
+	 * "Token ids"): int32 ids as int32 (int64 is read so), integers and
+	 * bools held in floats as those floats, marked integers */
+	bool ints = x->dtype == DNNQ_IR_S32 || (x->dtype == DNNQ_IR_F32 &&
+	            (imp_is_int(c->m, iname(c, 0)) || imp_is_bool(c->m, iname(c, 0))));
+	if (!x->data && ints && (dt == DNNQ_IR_S32 || dt == DNNQ_IR_S64)) {
+		c->ints = x->integer = x->dtype == DNNQ_IR_F32;
+		return pass_through(c);
+	}
 	if (!x->data) {
 		c->nin = nin;
 		return IMP_NOT_FOLDED;  /* the operator table's Cast: integers to float */
@@ -351,6 +369,10 @@ static int fold_cast(struct nctx *c)
 			rc = puti(c, dt, data, i, geti(c, x, i));
 		else if (is_int(x->dtype) && geti(c, x, i) == IMP_BATCH)
 			rc = batch_refused(c);
+		else if (is_int(dt) && isinf(getf(c, x, i)))
+			/* ONNX leaves it undefined: the integer farthest that way
+			 * (T5's log(0) cast to int64, discarded by its Where) */
+			rc = puti(c, dt, data, i, inf_int(dt, getf(c, x, i)));
 		else
 			rc = putf(c, dt, data, i, getf(c, x, i));
 	}
@@ -621,9 +643,15 @@ static int expand_batched(struct nctx *c, const int64_t *sh, uint32_t n)
 	const struct dnnq_op_def *def = dnnq_op_find("expand");
 	if (!def)
 		return bad(c, DNNQ_E_UNSUPPORTED, "this build has no 'expand' operator");
+	/* integers (transformers' token type ids, buffered zeros) as floats
+	 * holding them, as computed integers are (docs/onnx.md, "Token ids") */
+	if (is_int(x->dtype) && (rc = imp_int_const(c, 0)))
+		return rc;
+	c->ints = is_int(x->dtype);
+	x = V(c, 0);
 	if (x->dtype != DNNQ_IR_F32)
 		return bad(c, DNNQ_E_UNSUPPORTED, "expanding a %s constant to the batch (only float "
-		           "data is)", dnnq_ir_dtype_name(x->dtype));
+		           "and integer data is)", dnnq_ir_dtype_name(x->dtype));
 	if (x->ndim > n || (x->ndim == n && x->dims[0] != 1))
 		return bad(c, DNNQ_E_SHAPE, "input '%.80s' [%s] against shape of rank %u: the batch "
 		           "(shape[0]) must meet a dim of 1 or none", iname(c, 0), imp_dims_str(x), n);
@@ -724,7 +752,14 @@ static int fold_constantofshape(struct nctx *c)
 
 /* AR_MOD: Mod's default, the remainder takes the divisor's sign (Python's %);
  * AR_FMOD: fmod=1, the dividend's (C's % and fmod) */
-enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD, AR_FMOD, AR_POW, AR_EQUAL };
+enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD, AR_FMOD, AR_POW, AR_EQUAL, AR_GREATER,
+             AR_LESS, AR_MIN, AR_MAX };
+
+/* Whether op gives a bool (the float 0 or 1). */
+static bool arith_bool(enum arith op)
+{
+	return op == AR_EQUAL || op == AR_GREATER || op == AR_LESS;
+}
 
 /* a op b on integers; the batch only through an identity (N*1, N+0...). */
 static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_t *y)
@@ -776,6 +811,10 @@ static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_
 		}
 		break;
 	case AR_EQUAL: *y = a == b; break;
+	case AR_GREATER: *y = a > b; break;
+	case AR_LESS: *y = a < b; break;
+	case AR_MIN: *y = a < b ? a : b; break;
+	case AR_MAX: *y = a > b ? a : b; break;
 	}
 	return ovf ? bad(c, DNNQ_E_RANGE, "%lld and %lld: integer overflow", (long long)a,
 	                 (long long)b) : 0;
@@ -794,6 +833,10 @@ static double arith_f(enum arith op, double a, double b)
 		return op == AR_MOD && r != 0 && (r < 0) != (b < 0) ? r + (float)b : r;
 	}
 	case AR_POW: return powf((float)a, (float)b);
+	case AR_GREATER: return a > b;
+	case AR_LESS: return a < b;
+	case AR_MIN: return isnan(a) || isnan(b) ? NAN : (float)(a < b ? a : b);
+	case AR_MAX: return isnan(a) || isnan(b) ? NAN : (float)(a > b ? a : b);
 	default: return a == b;
 	}
 }
@@ -812,7 +855,7 @@ static int fold_arith(struct nctx *c, enum arith op)
 	struct walk wa, wb;
 	walk_broadcast(&wa, r, od, a);
 	walk_broadcast(&wb, r, od, b);
-	enum dnnq_ir_dtype dt = op == AR_EQUAL ? DNNQ_IR_F32 : a->dtype;    /* a bool: 0 or 1 */
+	enum dnnq_ir_dtype dt = arith_bool(op) ? DNNQ_IR_F32 : a->dtype;    /* a bool: 0 or 1 */
 	void *data;
 	rc = alloc_out(c, dt, r, od, &data);
 	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
@@ -823,8 +866,8 @@ static int fold_arith(struct nctx *c, enum arith op)
 		else if (!(rc = arith_int(c, op, geti(c, a, i), geti(c, b, j), &y)))
 			rc = is_int(dt) ? puti(c, dt, data, e, y) : putf(c, dt, data, e, (double)y);
 	}
-	return const_out(c, data, rc, op != AR_EQUAL && (c->m->batch[c->in[0]] ||
-	                                                 c->m->batch[c->in[1]]));
+	return const_out(c, data, rc, !arith_bool(op) && (c->m->batch[c->in[0]] ||
+	                                                  c->m->batch[c->in[1]]));
 }
 
 static int fold_add(struct nctx *c) { return fold_arith(c, AR_ADD); }
@@ -833,6 +876,48 @@ static int fold_mul(struct nctx *c) { return fold_arith(c, AR_MUL); }
 static int fold_div(struct nctx *c) { return fold_arith(c, AR_DIV); }
 static int fold_equal(struct nctx *c) { return fold_arith(c, AR_EQUAL); }
 static int fold_pow(struct nctx *c) { return fold_arith(c, AR_POW); }
+static int fold_greater(struct nctx *c) { return fold_arith(c, AR_GREATER); }
+static int fold_less(struct nctx *c) { return fold_arith(c, AR_LESS); }
+
+/* Min and Max of two constants (T5's relative position buckets). */
+static int fold_min(struct nctx *c)
+{
+	return c->nin == 2 ? fold_arith(c, AR_MIN) : IMP_NOT_FOLDED;
+}
+
+static int fold_max(struct nctx *c)
+{
+	return c->nin == 2 ? fold_arith(c, AR_MAX) : IMP_NOT_FOLDED;
+}
+
+/* Abs, Neg of a constant, and Log of a float one (T5's relative position
+ * buckets: abs of the distances, the log of the far ones). */
+static int fold_unary(struct nctx *c)
+{
+	const char *op = c->np->op_type;
+	bool lg = !strcmp(op, "Log"), neg = !strcmp(op, "Neg");
+	int rc = need(c, 0, lg ? DT_F32 : DT_F32 | DT_INT, true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	void *data;
+	rc = alloc_out(c, x->dtype, x->ndim, x->dims, &data);
+	for (size_t i = 0; !rc && i < dnnq_ir_numel(x, 1); i++) {
+		if (!is_int(x->dtype)) {
+			float f = (float)getf(c, x, i);
+			rc = putf(c, x->dtype, data, i, lg ? logf(f) : neg ? -f : fabsf(f));
+			continue;
+		}
+		int64_t v = geti(c, x, i);
+		if (v == IMP_BATCH)
+			rc = batch_refused(c);
+		else if (v == INT64_MIN)
+			rc = bad(c, DNNQ_E_RANGE, "%s of %lld: integer overflow", op, (long long)v);
+		else
+			rc = puti(c, x->dtype, data, i, neg || v < 0 ? -v : v);
+	}
+	return const_out(c, data, rc, false);
+}
 
 /* Not on a bool (the IR's float 0 or 1): an If's condition from Equal. */
 static int fold_not(struct nctx *c)
@@ -872,6 +957,42 @@ static int fold_where(struct nctx *c)
 		memcpy((char *)data + e * es, (const char *)v[k]->data + at[k] * es, es);
 	}
 	return const_out(c, data, rc, c->m->batch[c->in[1]] || c->m->batch[c->in[2]]);
+}
+
+/* Trilu of a constant (CLIP's causal mask, torch.full(...).triu_(1)): the
+ * elements of the upper (lower) triangle of the last two dims from
+ * diagonal k kept, the others 0. */
+static int fold_trilu(struct nctx *c)
+{
+	int64_t upper, k = 0;
+	int rc = need(c, 0, DT_ANY, true);
+	if (!rc && V(c, 1) && !(rc = need(c, 1, DT_INT, true)) && dnnq_ir_numel(V(c, 1), 1) != 1)
+		rc = bad(c, DNNQ_E_SHAPE, "k has %zu elements, not 1", dnnq_ir_numel(V(c, 1), 1));
+	if (rc || (rc = a_int(c, "upper", 1, &upper)))
+		return rc;
+	if (V(c, 1))
+		k = geti(c, V(c, 1), 0);
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim < 2)
+		return bad(c, DNNQ_E_SHAPE, "input of rank %u: a matrix or more expected", x->ndim);
+	void *data;
+	size_t es = dnnq_ir_dtype_size(x->dtype), n = dnnq_ir_numel(x, 1);
+	int64_t rows = x->dims[x->ndim - 2], cols = x->dims[x->ndim - 1];
+	rc = alloc_out(c, x->dtype, x->ndim, x->dims, &data);
+	for (size_t e = 0; !rc && e < n; e++) {
+		int64_t j = (int64_t)(e % (size_t)cols), i = (int64_t)(e / (size_t)cols % (size_t)rows);
+		bool keep = upper ? j - i >= k : j - i <= k;
+		if (keep)
+			memcpy((char *)data + e * es, (const char *)x->data + e * es, es);
+		else
+			memset((char *)data + e * es, 0, es);
+	}
+	return const_out(c, data, rc, false);
+}
+
+int imp_fold_where(struct nctx *c)
+{
+	return fold_where(c);
 }
 
 /* Transpose of a constant (torch's reflect padding transposes its pad
@@ -1124,8 +1245,16 @@ static const struct imp_fold FOLDS[] = {
 	{ "Mod", fold_mod, 2, 2, 0 },
 	{ "Pow", fold_pow, 2, 2, 0 },
 	{ "Equal", fold_equal, 2, 2, 0 },
+	{ "Greater", fold_greater, 2, 2, 0 },
+	{ "Less", fold_less, 2, 2, 0 },
+	{ "Min", fold_min, 1, 2, 0 },
+	{ "Max", fold_max, 1, 2, 0 },
+	{ "Abs", fold_unary, 1, 1, 0 },
+	{ "Neg", fold_unary, 1, 1, 0 },
+	{ "Log", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
 	{ "Transpose", fold_transpose, 1, 1, 0 },
+	{ "Trilu", fold_trilu, 1, 2, 0 },
 	{ "Where", fold_where, 3, 3, 0 },
 };
 

@@ -54,6 +54,10 @@ struct imp_name {
 	                           CastLike to it casts to. A mark of the name, not of
 	                           its value: a Cast of a bool to float names the same
 	                           value and is no bool */
+	bool is_int;            /* ONNX types the name integer and the IR carries it as
+	                           floats holding integers (computed from token ids:
+	                           docs/onnx.md, "Token ids"); a mark of the name, as
+	                           is_bool */
 };
 
 #define IMP_ID_UNKNOWN (-1000)
@@ -144,6 +148,9 @@ void imp_forget_name(struct imp *m, const char *name);
 /* Whether name is marked bool (struct imp_name); marks it (when defined). */
 bool imp_is_bool(struct imp *m, const char *name);
 void imp_mark_bool(struct imp *m, const char *name, bool is_bool);
+/* The same for struct imp_name.is_int. */
+bool imp_is_int(struct imp *m, const char *name);
+void imp_mark_int(struct imp *m, const char *name);
 int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known);
 /* Appends node *n, taking its name and op_type (strdup'd; NULL: out of
  * memory), freed here when it fails: 0, DNNQ_E_NOMEM, or DNNQ_E_RANGE
@@ -214,6 +221,7 @@ struct nctx {
 	bool merged;                       /* alias: a Pad merged into its reader */
 	uint8_t moved[DNNQ_IR_MAX_OUTPUTS]; /* output k's batch is on ONNX's dim moved[k] */
 	uint32_t whole;                    /* the IR nodes' dnnq_ir_node.whole (0: none) */
+	bool ints;                         /* the outputs are integers held in floats */
 };
 
 #define DT(x) (1u << (x))
@@ -228,6 +236,11 @@ int bad(struct nctx *c, int status, const char *fmt, ...) __attribute__((format(
  * and import again (onnx/import.c). */
 int batch_moves(struct nctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct dnnq_ir_value *V(struct nctx *c, size_t i);
+/* Integer constant input i made floats (each exact: within +-2^24), marked
+ * integer (docs/onnx.md, "Token ids"). */
+int imp_int_const(struct nctx *c, size_t i);
+/* Where of the constants c->in[0..2] as the constant c->constant. */
+int imp_fold_where(struct nctx *c);
 const char *iname(struct nctx *c, size_t i);
 int need(struct nctx *c, size_t i, unsigned dts, bool constant);
 int same_dtype(struct nctx *c, size_t i, size_t j);

@@ -962,22 +962,75 @@ static int link_as(struct nctx *c, const char *suffix, size_t nin)
  * where_drop(cond, y) (NAME:else)): the registry's fp32 binaries, each
  * broadcasting (engine/ops/where_keep.c). The join is c's node, not yet
  * linked. */
+static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const char *suffix,
+                            void *data);
+
+/* A half of Where whose condition and operand are constants (GPT-2's
+ * where(causal, scores, finfo.min)): the constant Where(cond, x, 0)
+ * (Where(cond, 0, y) for the else half), named NAME<suffix>, as *out. */
+static int where_half_const(struct nctx *c, int32_t cond, int32_t v, bool then,
+                            const char *suffix, int32_t *out)
+{
+	float *zero = malloc(sizeof *zero);
+	if (!zero)
+		return DNNQ_E_NOMEM;
+	*zero = 0;
+	struct dnnq_ir_value zv = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
+	int32_t z = new_constant(c, &zv, ":zero", zero);
+	if (z < 0)
+		return z;
+	c->nin = 3;
+	c->in[0] = cond;
+	c->in[1] = then ? v : z;
+	c->in[2] = then ? z : v;
+	int rc = imp_fold_where(c);
+	if (rc)
+		return rc;
+	struct dnnq_ir_value *r = &c->m->ir->values[c->constant];
+	char nm[160];
+	snprintf(nm, sizeof nm, "%.140s%.16s", c->name, suffix);
+	char *name = strdup(nm);
+	if (!name)
+		return DNNQ_E_NOMEM;
+	free(r->name);
+	r->name = name;
+	*out = c->constant;
+	c->constant = -1;
+	c->nconst = 0;
+	return 0;
+}
+
+/* Where's half `kind` (where_keep, where_drop) of cond and v, NAME<suffix>,
+ * as *out: a node, or a constant when both are. */
+static int where_half(struct nctx *c, const char *kind, int32_t cond, int32_t v,
+                      const char *suffix, int32_t *out)
+{
+	const struct dnnq_ir_value *cv = &c->m->ir->values[cond], *vv = &c->m->ir->values[v];
+	bool then = !strcmp(kind, "where_keep");
+	if (cv->data && vv->data && cv->dtype == DNNQ_IR_F32 && vv->dtype == DNNQ_IR_F32)
+		return where_half_const(c, cond, v, then, suffix, out);
+	c->node.op = DNNQ_IR_ENGINE;
+	c->node.kind = dnnq_op_find(kind)->kind;
+	c->nin = 2;
+	c->in[0] = cond;
+	c->in[1] = v;
+	int rc = op_binary(c);
+	if (rc || (rc = link_as(c, suffix, 2)))
+		return rc;
+	*out = c->in[0];
+	return 0;
+}
+
 static int where_halves(struct nctx *c, int32_t cond, int32_t x, int32_t y)
 {
 	int rc;
+	int32_t taken, dropped;
+	if ((rc = where_half(c, "where_keep", cond, x, ":then", &taken)) ||
+	    (rc = where_half(c, "where_drop", cond, y, ":else", &dropped)))
+		return rc;
 	c->node.op = DNNQ_IR_ENGINE;
-	c->node.kind = dnnq_op_find("where_keep")->kind;
 	c->nin = 2;
-	c->in[0] = cond;
-	c->in[1] = x;
-	if ((rc = op_binary(c)) || (rc = link_as(c, ":then", 2)))
-		return rc;
-	int32_t taken = c->in[0];
-	c->node.kind = dnnq_op_find("where_drop")->kind;
-	c->in[0] = cond;
-	c->in[1] = y;
-	if ((rc = op_binary(c)) || (rc = link_as(c, ":else", 2)))
-		return rc;
+	c->in[0] = dropped;
 	c->in[1] = taken;
 	c->node.kind = dnnq_op_find("where_join")->kind;
 	return op_binary(c);
@@ -1525,6 +1578,45 @@ static int op_pow(struct nctx *c)
 	return op_binary(c);
 }
 
+/* The largest axis CumSum sums along (its triangle is T x T floats). */
+#define CUMSUM_MAX 2048
+
+/* CumSum along the last axis (RoBERTa's position ids, cumsum(mask, 1)):
+ * the MatMul of x by a constant [T, T] triangle of ones (NAME:tri; exclusive
+ * leaves its diagonal out, reverse takes the other triangle), the engine's
+ * FC: exact on integers whose sums stay below 2^24. */
+static int op_cumsum(struct nctx *c)
+{
+	int64_t ex, rev;
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_param(c, 1, DT_INT, true, 1)) ||
+	    (rc = a_int(c, "exclusive", 0, &ex)) || (rc = a_int(c, "reverse", 0, &rev)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *av = V(c, 1);
+	int64_t axis = av->dtype == DNNQ_IR_S64 ? *(const int64_t *)av->data
+	                                        : *(const int32_t *)av->data;
+	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
+		return rc;
+	int64_t t = x->dims[x->ndim - 1];
+	if ((uint32_t)axis != x->ndim - 1 || (x->batched && axis == 0) || t > CUMSUM_MAX)
+		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: only along the last axis, not "
+		           "the batch, of at most %d", (long long)axis, imp_dims_str(x), CUMSUM_MAX);
+	float *tri = calloc((size_t)(t * t), sizeof *tri);
+	if (!tri)
+		return DNNQ_E_NOMEM;
+	/* y[j] = sum of x[i] over i <= j (i >= j reversed), i != j when exclusive */
+	for (int64_t i = 0; i < t; i++)
+		for (int64_t j = 0; j < t; j++)
+			tri[i * t + j] = (rev ? i >= j : i <= j) && !(ex && i == j);
+	struct dnnq_ir_value v = { .name = x->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                           .dims = { t, t }, .producer = -1 };
+	int32_t id = new_constant(c, &v, ":tri", tri);
+	if (id < 0)
+		return id;
+	c->in[1] = id;
+	return op_matmul(c);
+}
+
 /* The slope broadcasts to X (unidirectionally: the output is X's shape). */
 static int engine_kind(struct nctx *c, const char *name);
 
@@ -1671,7 +1763,8 @@ static int op_cast(struct nctx *c)
 	if (rc || (rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false)))
 		return rc;
 	if (to != 1)
-		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float", (long long)to);
+		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float, or to an integer "
+		           "of integers (ids, arithmetic on them, bools)", (long long)to);
 	return same_out(c, V(c, 0), DNNQ_IR_F32);
 }
 
@@ -2731,21 +2824,106 @@ static int op_embed(struct nctx *c)
 	int rc;
 	int64_t axis;
 	if ((rc = engine_kind(c, "embed")) || (rc = need(c, 0, DT_F32, true)) ||
-	    (rc = need(c, 1, DT(DNNQ_IR_S32), false)) || (rc = a_int(c, "axis", 0, &axis)))
+	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) || (rc = a_int(c, "axis", 0, &axis)))
 		return rc;
 	const struct dnnq_ir_value *t = V(c, 0), *iv = V(c, 1);
+	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
+		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: ids are integers (an input, "
+		           "or integer arithmetic on one)", iname(c, 1));
 	if (t->ndim != 2 || (axis != 0 && axis != -2))
 		return bad(c, DNNQ_E_UNSUPPORTED, "computed indices '%.80s' into '%.80s' [%s] on axis "
 		           "%lld: an embedding reads rows (axis 0) of a 2-D table", iname(c, 1),
 		           iname(c, 0), imp_dims_str(t), (long long)axis);
-	if (!iv->batched || iv->ndim + 1 > DNNQ_IR_MAX_DIMS || t->dims[0] > INT32_MAX)
+	if ((!iv->batched && !c->m->fixed) || iv->ndim < 1 || iv->ndim + 1 > DNNQ_IR_MAX_DIMS ||
+	    t->dims[0] > INT32_MAX)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s] into %lld rows: want batched "
 		           "ids of rank 1..%d into at most 2^31-1 rows", iname(c, 1), imp_dims_str(iv),
 		           (long long)t->dims[0], DNNQ_IR_MAX_DIMS - 1);
 	int64_t d[DNNQ_IR_MAX_DIMS];
 	memcpy(d, iv->dims, iv->ndim * sizeof *d);
 	d[iv->ndim] = t->dims[1];
-	return set_out(c, 0, DNNQ_IR_F32, iv->ndim + 1, d, true);
+	return set_out(c, 0, DNNQ_IR_F32, iv->ndim + 1, d, iv->batched);
+}
+
+/* The largest one-hot [K, T] a Gather by computed indices makes. */
+#define ONEHOT_MAX (1 << 22)
+
+/* Gather along axis 0 of an activation by indices integer arithmetic
+ * computed (floats holding them: "Token ids" in docs/onnx.md; CLIP's
+ * x[arange(b), ids.argmax(-1)]: x flattened to [b * t, d], the batch fixed
+ * to 1, gathered at arange(b) * t + argmax): the MatMul of the one-hot
+ * rows Equal(indices [K, 1] (NAME:idx), [0 .. T-1] (NAME:arange)) [K, T]
+ * (NAME:onehot) by x as [T, R] (NAME:rows), NAME:pick, then indices' dims
+ * and x's others. Exact in fp32; an index outside [0, T) picks zeros. */
+static int gather_rows(struct nctx *c)
+{
+	int64_t axis;
+	int rc = a_int(c, "axis", 0, &axis);
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	if (rc || (rc = norm_axis(c, &axis, x->ndim, "axis")))
+		return rc;
+	if (x->batched && axis == 0)
+		return batch_moves(c, "gathering along the batch (axis 0) by computed indices");
+	int64_t t = x->dims[0], k = (int64_t)numel(iv), rows = (int64_t)numel(x) / (t ? t : 1);
+	if (axis != 0 || x->batched || iv->batched || in_moved(c, 0) ||
+	    !iv->integer || k * t > ONEHOT_MAX ||
+	    iv->ndim + x->ndim > DNNQ_IR_MAX_DIMS + 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s] computed at run time into "
+		           "the activation '%.80s' [%s] on axis %lld: only integers, on axis 0 of a "
+		           "value without the batch, at most 2^22 indices times rows", iname(c, 1),
+		           imp_dims_str(iv), iname(c, 0), imp_dims_str(x), (long long)axis);
+	int32_t xid = c->in[0], idx = c->in[1];
+	float *ar = malloc((size_t)t * sizeof *ar);
+	if (!ar)
+		return DNNQ_E_NOMEM;
+	for (int64_t i = 0; i < t; i++)
+		ar[i] = (float)i;
+	struct dnnq_ir_value av = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                           .dims = { 1, t }, .producer = -1 };
+	int32_t arange = new_constant(c, &av, ":arange", ar);
+	if (arange < 0)
+		return arange;
+	int64_t d[DNNQ_IR_MAX_DIMS] = { k, 1 };
+	/* idx [K, 1] == arange [1, T]: the one-hot rows */
+	c->in[0] = idx;
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 2, d, false)) || (rc = link_as(c, ":idx", 1)))
+		return rc;
+	c->in[1] = arange;
+	c->nin = 2;
+	if ((rc = engine_kind(c, "equal")) || (rc = op_binary(c)) ||
+	    (rc = link_as(c, ":onehot", 2)))
+		return rc;
+	int32_t onehot = c->in[0];
+	c->in[0] = xid;
+	if (x->ndim != 2) {
+		d[0] = t;
+		d[1] = rows;
+		c->node.op = DNNQ_IR_RESHAPE;
+		c->nin = 1;
+		if ((rc = set_out(c, 0, DNNQ_IR_F32, 2, d, false)) || (rc = link_as(c, ":rows", 1)))
+			return rc;
+	}
+	c->in[1] = c->in[0];
+	c->in[0] = onehot;
+	c->nin = 2;
+	c->node.op = DNNQ_IR_GEMM;
+	if ((rc = op_matmul(c)))
+		return rc;
+	/* [K, R] as indices' dims, then x's after axis 0 */
+	uint32_t r = 0;
+	for (uint32_t i = 0; i < iv->ndim; i++)
+		d[r++] = iv->dims[i];
+	for (uint32_t i = 1; i < x->ndim; i++)
+		d[r++] = x->dims[i];
+	if (r == 2 && d[0] == k && d[1] == rows)
+		return 0;
+	if ((rc = link_as(c, ":pick", 2)))
+		return rc;
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	return set_out(c, 0, DNNQ_IR_F32, r, d, false);
 }
 
 /* Gather with constant indices (each in [-n, n)) on one axis, not the
@@ -2758,6 +2936,8 @@ static int op_gather(struct nctx *c)
 	int rc;
 	if (V(c, 0) && V(c, 1) && V(c, 0)->data && !V(c, 1)->data)
 		return op_embed(c);
+	if (V(c, 0) && V(c, 1) && !V(c, 1)->data && V(c, 1)->dtype == DNNQ_IR_F32)
+		return gather_rows(c);
 	if ((rc = engine_kind(c, "gather")) || (rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
 	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
 	    (rc = a_int(c, "axis", 0, &n->axis)))
@@ -3657,6 +3837,7 @@ static const struct opdef OPS[] = {
 	{ "Conv", DNNQ_IR_CONV, op_conv, 2, 3, 1 },
 	{ "Gemm", DNNQ_IR_GEMM, op_gemm, 2, 3, 1 },
 	{ "MatMul", DNNQ_IR_GEMM, op_matmul, 2, 2, 1 },
+	{ "CumSum", DNNQ_IR_GEMM, op_cumsum, 2, 2, 1 },
 	{ "Relu", DNNQ_IR_RELU, op_unary, 1, 1, 1 },
 	{ "LeakyRelu", DNNQ_IR_LEAKYRELU, op_unary, 1, 1, 1 },
 	{ "Clip", DNNQ_IR_CLIP, op_clip, 1, 3, 1 },
@@ -3974,6 +4155,163 @@ static bool makes_bool(struct nctx *c)
 	return false;
 }
 
+/* ---- integers computed at run time (token ids' arithmetic) ------------------- */
+
+/* The operators that compute on integers a graph input holds (int32 ids, a
+ * mask) or that an integer operator made: their data inputs (bit i: input
+ * i; ALL_INPUTS: every one) are computed as floats, exact below 2^24, and
+ * their outputs are integers again unless they make bools or indices. */
+static const struct { const char *op; uint32_t in; bool ints_out, as_is; } INT_OPS[] = {
+	/* views, read as they are (an int32 value too) */
+	{ "Reshape", 1, true, true }, { "Unsqueeze", 1, true, true },
+	{ "Squeeze", 1, true, true }, { "Flatten", 1, true, true },
+	{ "Identity", 1, true, true }, { "Shape", 1, false, true },
+	{ "Size", 1, false, true }, { "Cast", 1, false, true }, { "CastLike", 1, false, true },
+	{ "Add", 3, true, false }, { "Sub", 3, true, false }, { "Mul", 3, true, false },
+	{ "Neg", 1, true, false }, { "Abs", 1, true, false },
+	{ "Min", ALL_INPUTS, true, false }, { "Max", ALL_INPUTS, true, false },
+	{ "CumSum", 1, true, false }, { "ReduceSum", 1, true, false },
+	{ "ReduceMax", 1, true, false }, { "ReduceMin", 1, true, false },
+	{ "Expand", 1, true, false }, { "Tile", 1, true, false }, { "Slice", 1, true, false },
+	{ "Gather", 1, true, false }, { "Transpose", 1, true, false },
+	{ "Concat", ALL_INPUTS, true, false }, { "Where", 6, true, false },
+	{ "Equal", 3, false, false }, { "Greater", 3, false, false },
+	{ "GreaterOrEqual", 3, false, false }, { "Less", 3, false, false },
+	{ "LessOrEqual", 3, false, false }, { "ArgMax", 1, false, false },
+	{ "ArgMin", 1, false, false },
+};
+
+/* The largest integer every int32 and float32 holds alike. */
+#define INT_EXACT (1 << 24)
+
+/* Whether input i is computed integers: an int32 value, or floats holding them. */
+static bool computed_int(struct nctx *c, size_t i)
+{
+	const struct dnnq_ir_value *v = V(c, i);
+	return v && !v->data && (v->dtype == DNNQ_IR_S32 || imp_is_int(c->m, iname(c, i)));
+}
+
+/* The float of computed int32 value id: a Cast (NAME:f32) made once and
+ * shared; its id, or < 0. */
+static int32_t int_cast(struct nctx *c, int32_t id)
+{
+	struct dnnq_ir *ir = c->m->ir;
+	for (size_t k = 0; k < ir->nnodes; k++)
+		if (ir->nodes[k].op == DNNQ_IR_CAST && ir->nodes[k].inputs[0] == id &&
+		    ir->values[ir->nodes[k].outputs[0]].integer)
+			return ir->nodes[k].outputs[0];
+	struct dnnq_ir_value v = ir->values[id];
+	char nm[200];
+	snprintf(nm, sizeof nm, "%.180s:f32", v.name);
+	v.name = nm;
+	v.dtype = DNNQ_IR_F32;
+	v.integer = true;
+	v.producer = (int32_t)ir->nnodes;
+	int32_t out = imp_new_value(c->m, &v, true);
+	if (out < 0)
+		return out;
+	c->m->moved[out] = c->m->moved[id];
+	struct dnnq_ir_node n = { .op = DNNQ_IR_CAST, .ninputs = 1, .noutputs = 1,
+	                          .name = strdup(nm), .op_type = strdup("Cast") };
+	for (size_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
+		n.inputs[i] = i ? -1 : id;
+	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
+		n.outputs[i] = i ? -1 : out;
+	int rc = imp_new_node(c->m, &n);
+	return rc ? rc : out;
+}
+
+int imp_int_const(struct nctx *c, size_t i)
+{
+	const struct dnnq_ir_value *e = V(c, i);
+	size_t n = numel(e);
+	float *f = malloc(n ? n * sizeof *f : 1);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	for (size_t k = 0; k < n; k++) {
+		int64_t x = e->dtype == DNNQ_IR_S64 ? ((const int64_t *)e->data)[k]
+		          : e->dtype == DNNQ_IR_S32 ? ((const int32_t *)e->data)[k]
+		          : e->dtype == DNNQ_IR_S8 ? ((const int8_t *)e->data)[k]
+		          : ((const uint8_t *)e->data)[k];
+		if (x < -INT_EXACT || x > INT_EXACT) {
+			free(f);
+			return bad(c, DNNQ_E_RANGE, "input %zu '%.80s': element %zu = %lld: integers "
+			           "computed at run time are carried as float32, exact within +-2^24",
+			           i, iname(c, i), k, (long long)x);
+		}
+		f[k] = (float)x;
+	}
+	struct dnnq_ir_value v = *e;
+	v.dtype = DNNQ_IR_F32;
+	v.integer = true;
+	int32_t id = new_constant(c, &v, ":f32", f);
+	if (id < 0)
+		return id;
+	c->in[i] = id;
+	return 0;
+}
+
+/* A node reading computed integers (docs/onnx.md, "Token ids"): of
+ * INT_OPS, its integer data inputs become floats (int_cast, imp_int_const);
+ * any other operator is refused, naming the input. c->ints: the outputs
+ * hold integers. */
+static int int_inputs(struct nctx *c, const char *op)
+{
+	bool *ints = &c->ints;
+	size_t k = 0, n = sizeof INT_OPS / sizeof INT_OPS[0];
+	while (k < n && strcmp(op, INT_OPS[k].op))
+		k++;
+	bool gather_embed = !strcmp(op, "Gather") && V(c, 0) && V(c, 0)->data;
+	for (size_t i = 0; i < c->nin; i++) {
+		bool data = k < n && (i < 32 ? INT_OPS[k].in >> i & 1 : INT_OPS[k].in == ALL_INPUTS);
+		/* an int32 value, or an index, an axis: the operator's to check */
+		if (!computed_int(c, i) || data || gather_embed || k < n ||
+		    V(c, i)->dtype == DNNQ_IR_S32)
+			continue;
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' holds integers computed at run "
+		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
+		           "Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the comparisons, "
+		           "ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, Gather, "
+		           "Transpose, Concat), reads them as ids in a Gather of a table, and casts "
+		           "them", i, iname(c, i));
+	}
+	if (k == n || gather_embed)
+		return 0;
+	if (INT_OPS[k].as_is) {
+		*ints = INT_OPS[k].ints_out && computed_int(c, 0) && V(c, 0)->dtype == DNNQ_IR_F32;
+		return 0;
+	}
+	bool any = false, all = true;
+	for (size_t i = 0; i < c->nin; i++) {
+		bool data = i < 32 ? INT_OPS[k].in >> i & 1 : INT_OPS[k].in == ALL_INPUTS;
+		const struct dnnq_ir_value *v = V(c, i);
+		if (!data || !v)
+			continue;
+		any |= computed_int(c, i);
+		all &= computed_int(c, i) || (v->data && (v->dtype != DNNQ_IR_F32 || v->integer));
+	}
+	if (!any)
+		return 0;
+	for (size_t i = 0; i < c->nin; i++) {
+		bool data = i < 32 ? INT_OPS[k].in >> i & 1 : INT_OPS[k].in == ALL_INPUTS;
+		const struct dnnq_ir_value *v = V(c, i);
+		int32_t id;
+		int rc = 0;
+		if (!data || !v || v->dtype == DNNQ_IR_F32)
+			continue;
+		if (v->data)
+			rc = imp_int_const(c, i);
+		else if ((id = int_cast(c, c->in[i])) < 0)
+			rc = id;
+		else
+			c->in[i] = id;
+		if (rc)
+			return rc;
+	}
+	*ints = all && INT_OPS[k].ints_out;
+	return 0;
+}
+
 /* The node's outputs, emitted, their names marked bool when it makes bools. */
 static int emit_typed(struct nctx *c, const struct opdef *d, size_t index)
 {
@@ -3981,6 +4319,8 @@ static int emit_typed(struct nctx *c, const struct opdef *d, size_t index)
 	bool bools = !rc && makes_bool(c);
 	for (size_t k = 0; bools && k < c->np->n_output; k++)
 		imp_mark_bool(c->m, S(c->np->output[k]), true);
+	for (size_t k = 0; !rc && c->ints && k < c->np->n_output; k++)
+		imp_mark_int(c->m, S(c->np->output[k]));
 	return rc;
 }
 
@@ -4063,8 +4403,12 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 			return imp_outputs_unknown(&c);
 		}
 	rc = foldable(&c, f) ? f->fn(&c) : IMP_NOT_FOLDED;
-	if (rc == IMP_NOT_FOLDED)
+	if (rc == IMP_NOT_FOLDED && !(rc = int_inputs(&c, op)))
 		rc = table_op(&c, d, kind);
+	for (uint32_t k = 0; !rc && c.ints && k < c.nout; k++)
+		c.out[k].integer = true;
+	if (!rc && c.ints && c.alias >= 0)
+		m->ir->values[c.alias].integer = true;
 	if (!rc)
 		rc = settled(&c);
 	if (rc == DNNQ_E_NOMEM)

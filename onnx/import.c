@@ -111,7 +111,7 @@ int imp_add_name(struct imp *m, const char *name, enum imp_kind kind, int32_t id
 	size_t j = name_hash(name) & (m->ncap - 1);
 	while (m->names[j].name)
 		j = (j + 1) & (m->ncap - 1);
-	m->names[j] = (struct imp_name){ name, kind, idx, false };
+	m->names[j] = (struct imp_name){ name, kind, idx, false, false };
 	m->nused++;
 	return 0;
 }
@@ -127,6 +127,19 @@ void imp_mark_bool(struct imp *m, const char *name, bool is_bool)
 	struct imp_name *e = imp_find(m, name);
 	if (e)
 		e->is_bool = is_bool;
+}
+
+bool imp_is_int(struct imp *m, const char *name)
+{
+	const struct imp_name *e = imp_find(m, name);
+	return e && e->is_int;
+}
+
+void imp_mark_int(struct imp *m, const char *name)
+{
+	struct imp_name *e = imp_find(m, name);
+	if (e)
+		e->is_int = true;
 }
 
 /* Removes name from the table, if there (a Loop's body defines its names

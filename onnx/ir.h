@@ -114,6 +114,9 @@ struct dnnq_ir_value {
 	uint32_t ndim;                  /* 0: a scalar */
 	int64_t dims[DNNQ_IR_MAX_DIMS];
 	bool batched;                   /* dims[0] is the batch */
+	bool integer;                   /* f32 holding integers an ONNX integer operator
+	                                   computed (token ids' arithmetic: docs/onnx.md,
+	                                   "Token ids"); its nodes run fp32 */
 	void *data;                     /* constants: numel elements (owned); else NULL */
 	int32_t producer;               /* node index; -1: graph input or constant */
 };

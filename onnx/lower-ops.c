@@ -1930,9 +1930,13 @@ static int lower_embed(struct lower *L, size_t j)
 		return rc;
 	const struct dnnq_ir_value *tv = lval_ir(L, n->inputs[0]), *yv = lval_ir(L, n->outputs[0]);
 	int32_t ids = L->v[n->inputs[1]].s32, ref;
+	/* ids the graph computed: floats holding integers */
+	if (lval_ir(L, n->inputs[1])->integer && (rc = need_f32(L, n, n->inputs[1], &ids)))
+		return rc;
 	if (ids < 0 || yv->ndim == 4 || tv->ndim != 2)
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "ids '%s' into table '%s' (rank %u): want "
-		                 "int32 ids a graph input holds, of rank 1, 2 or 4..7, into a 2-D table",
+		                 "int32 ids a graph input holds (or integers computed from one), of "
+		                 "rank 1, 2 or 4..7, into a 2-D table",
 		                 lval_ir(L, n->inputs[1])->name, tv->name, tv->ndim);
 	float *t;
 	size_t k;

@@ -1146,17 +1146,33 @@ static bool reads_nonfinite(const struct dnnq_ir *ir, const struct dnnq_ir_node 
 	return false;
 }
 
+/* Whether n reads or writes integers computed at run time (struct
+ * dnnq_ir_value.integer): an int8 level between two ids is no id. */
+static bool on_integers(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
+{
+	for (uint32_t i = 0; i < n->ninputs; i++)
+		if (n->inputs[i] >= 0 && ir->values[n->inputs[i]].integer &&
+		    !ir->values[n->inputs[i]].data)
+			return true;
+	for (uint32_t k = 0; k < n->noutputs; k++)
+		if (n->outputs[k] >= 0 && ir->values[n->outputs[k]].integer)
+			return true;
+	return false;
+}
+
 /* A registry operator with no int8 kernel runs in fp32 whatever the
- * options say, and so does a node reading an inf or NaN constant, and a
- * 3-D AveragePool's two pools (an AveragePool of a whole: op_pool3d's
- * (H, W) pool, then its depth pool): int8, the value between them is
- * rounded once more; fp32, an int8 producer's value is dequantized into
- * them exactly, and an int8 reader quantizes their mean once. */
+ * options say, and so does a node reading an inf or NaN constant, one on
+ * integers computed at run time, and a 3-D AveragePool's two pools (an
+ * AveragePool of a whole: op_pool3d's (H, W) pool, then its depth pool):
+ * int8, the value between them is rounded once more; fp32, an int8
+ * producer's value is dequantized into them exactly, and an int8 reader
+ * quantizes their mean once. */
 static bool fp32_only(const struct dnnq_ir *ir, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *d = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
 	return (d && !d->ops && d->ops_f32) || (d && d->ops_f32 && reads_nonfinite(ir, n)) ||
-	       (!d && reads_nonfinite(ir, n)) || (n->op == DNNQ_IR_AVGPOOL && n->whole);
+	       (!d && reads_nonfinite(ir, n)) || on_integers(ir, n) ||
+	       (n->op == DNNQ_IR_AVGPOOL && n->whole);
 }
 
 /* The follower node k's lowering fused (done with it, and the sole reader

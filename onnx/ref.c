@@ -1103,6 +1103,17 @@ static void gather(const struct run *r, const struct dnnq_ir_node *n)
 		}
 }
 
+/* Id k of an embedding: an int32, or a float holding an integer (one that
+ * is not: INT64_MIN, outside every table). */
+static int64_t id_at(const struct run *r, const struct dnnq_ir_node *n, size_t k)
+{
+	if (r->ir->values[n->inputs[1]].dtype == DNNQ_IR_S32)
+		return ((const int32_t *)IN(1))[k];
+	float f = ((const float *)IN(1))[k];
+	return f >= -2147483648.0f && f < 2147483648.0f && f == (float)(int64_t)f ? (int64_t)f
+	                                                                           : INT64_MIN;
+}
+
 /* An embedding: row ids[k] of the table (negative ones counted from the
  * end) per id; the index of the first id outside the table, or -1. */
 static ptrdiff_t embed(const struct run *r, const struct dnnq_ir_node *n)
@@ -1110,9 +1121,9 @@ static ptrdiff_t embed(const struct run *r, const struct dnnq_ir_node *n)
 	const struct dnnq_ir_value *tv = &r->ir->values[n->inputs[0]];
 	int64_t rows = tv->dims[0];
 	size_t width = (size_t)tv->dims[1] * sizeof(float), count = anumel(r, n->inputs[1]);
-	const int32_t *ids = IN(1);
 	for (size_t k = 0; k < count; k++) {
-		int64_t i = ids[k] < 0 ? (int64_t)ids[k] + rows : ids[k];
+		int64_t i = id_at(r, n, k);
+		i = i < 0 ? i + rows : i;
 		if (i < 0 || i >= rows)
 			return (ptrdiff_t)k;
 		memcpy((uint8_t *)OUT(0) + k * width, (const uint8_t *)IN(0) + (size_t)i * width, width);
@@ -1225,11 +1236,12 @@ static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
 	}
 	ptrdiff_t k = embed(r, n);
 	const struct dnnq_ir_value *tv = &r->ir->values[n->inputs[0]];
-	return k < 0 ? 0 : dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: node '%s': %s[%td] = %d: "
-	                                 "outside the %lld rows of '%s'", n->name,
-	                                 r->ir->values[n->inputs[1]].name, k,
-	                                 ((const int32_t *)IN(1))[k], (long long)tv->dims[0],
-	                                 tv->name);
+	const struct dnnq_ir_value *iv = &r->ir->values[n->inputs[1]];
+	double id = k < 0 ? 0 : iv->dtype == DNNQ_IR_S32 ? ((const int32_t *)IN(1))[k]
+	                                                : ((const float *)IN(1))[k];
+	return k < 0 ? 0 : dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: node '%s': %s[%td] = %g: "
+	                                 "outside the %lld rows of '%s'", n->name, iv->name, k, id,
+	                                 (long long)tv->dims[0], tv->name);
 }
 
 /* Which node reads each value last (-1: none); graph outputs live to the end. */

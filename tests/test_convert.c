@@ -2262,6 +2262,80 @@ START_TEST(nlp_token_ids)
 }
 END_TEST
 
+/* Each NLP/MODEL.onnx of models[0 .. n-1] converted int8 (default) and all
+ * fp32 from the samples in NLP, run on NLP/ids.npy, mask.npy (ids1, mask1
+ * when the batch is fixed, which dnnq-convert must say, or must not): y
+ * within min_db (int8) and 100 dB (all fp32) of NLP/y_MODEL.npy, torch's. */
+static void nlp_convert_both(const char *dir, const char *const *models, int n, bool fixed,
+                             double min_db)
+{
+	static struct cmd c;
+	const char *one = fixed ? "1" : "";
+	for (int i = 0; i < 2 * n; i++) {
+		const char *model = models[i / 2];
+		int fp32 = i % 2;
+		static double db[2];
+		sh(&c, dir, "dnnq-convert " NLP "/%s.onnx --calib " NLP " %s -o %s/m.dnnq", model,
+		   fp32 ? "--keep-fp32 '*'" : "", dir);
+		ck_assert_msg(c.status == 0 && !strstr(c.err, "batch fixed to 1") == !fixed, "%s",
+		              c.err);
+		sh(&c, dir, "dnnq-run %s/m.dnnq -i ids=" NLP "/ids%s.npy -i mask=" NLP "/mask%s.npy "
+		   "-o %s", dir, one, one, dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		char want[128], got[512];
+		snprintf(want, sizeof want, NLP "/y_%s.npy", model);
+		snprintf(got, sizeof got, "%s/y.npy", dir);
+		db[fp32] = file_sqnr(want, got);
+		if (!fp32)
+			continue;
+		printf("convert: nlp %-6s int8 SQNR %6.2f dB, all fp32 %6.2f dB against torch\n",
+		       model, db[0], db[1]);
+		ck_assert_msg(db[0] >= min_db && db[1] >= 100, "%s: %.2f, %.2f dB", model, db[0],
+		              db[1]);
+	}
+}
+
+/* The integer arithmetic on ids and the attention masks Hugging Face's
+ * exports hold (tools/mknlp.py: ints.onnx, masks.onnx, batch and length
+ * symbolic, the length fixed by the samples): RoBERTa's position ids
+ * (Equal, Not, Cast, CumSum, Mul, Add on the ids, then a Gather of the
+ * position table by them), token type zeros expanded to the batch, the
+ * masked mean pooling's Expand of the mask; DistilBERT's masked_fill, the
+ * SDPA mask, CLIP's Trilu. Both convert, run close to torch int8 and
+ * near-exact all fp32, with the batch kept; refused before (an int64
+ * constant expanded to the batch, Trilu). */
+START_TEST(nlp_int_patterns)
+{
+	static const char *const models[2] = { "ints", "masks" };
+	char dir[] = "/tmp/dnnq-nlpi-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	nlp_convert_both(dir, models, 2, false, 30);
+	rm_rf(dir);
+}
+END_TEST
+
+/* A GPT-2 block as transformers writes it, with T5's relative position
+ * bias and RMSNorm (tools/mknlp.py causal.onnx): Conv1D's x.view(-1, D)
+ * fixes the batch to 1 (said so), where(causal, scores, finfo.min) has
+ * constant halves, the bias buckets fold (Greater, Abs, Less, Log of 0
+ * cast to int64, Min); CLIP's pooling x[arange(b), ids.argmax(-1)]
+ * (pool.onnx: a Gather of activations by computed indices); refused
+ * before. Integer Div of computed integers ((ids + 1) // 2) is refused
+ * naming the node. */
+START_TEST(nlp_causal)
+{
+	char dir[] = "/tmp/dnnq-nlpc-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	static const char *const models[2] = { "causal", "pool" };
+	nlp_convert_both(dir, models, 2, true, 25);
+	sh(&c, dir, "dnnq-convert " NLP "/iddiv.onnx --calib " NLP " -o %s/d.dnnq", dir);
+	ck_assert_msg(c.status != 0 && strstr(c.err, "node '/Div' (Div): input 0 '/Add_output_0' "
+	              "holds integers computed at run time"), "%s", c.err);
+	rm_rf(dir);
+}
+END_TEST
+
 /* src with its graph renamed to name, as dst. */
 static void rename_graph(const char *src, const char *dst, const char *name)
 {
@@ -2487,6 +2561,8 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, eval_sqnr_threads);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, nlp_token_ids);
+	tcase_add_test(tc, nlp_int_patterns);
+	tcase_add_test(tc, nlp_causal);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);

@@ -1,5 +1,5 @@
 // tools/ort-npy.js: ONNX Runtime's outputs (CPU provider, onnxruntime-node) of MODEL
-// on .npy inputs of any of float32, uint8, int8, int32 (the whole batch in one run),
+// on .npy inputs of any of float32, uint8, int8, int32, int64 (the whole batch in one run),
 // written as OUT_PREFIX.out.npy, OUT_PREFIX.out1.npy, ... in the outputs' own dtypes.
 // tools/mkms.py runs it for the fixtures of tests/onnx/ms (docs/onnx.md).
 // usage: NODE_PATH=.../node_modules node ort-npy.js MODEL OUT_PREFIX X0.npy X1.npy ...
@@ -7,7 +7,8 @@
 const ort = require('onnxruntime-node');
 const fs = require('fs');
 const TYPES = { '<f4': ['float32', Float32Array], '|u1': ['uint8', Uint8Array],
-                '|i1': ['int8', Int8Array], '<i4': ['int32', Int32Array] };
+                '|i1': ['int8', Int8Array], '<i4': ['int32', Int32Array],
+                '<i8': ['int64', BigInt64Array] };
 function load(path) {
   const b = fs.readFileSync(path), hl = b.readUInt16LE(8), h = b.subarray(10, 10 + hl).toString();
   const descr = h.match(/'descr': '([^']*)'/)[1], t = TYPES[descr];

@@ -9,7 +9,10 @@
  * never steers the daemon"): the graph hands the node a private copy
  * (stable_inputs), and each id is read once, a negative one wrapped once
  * (as ONNX counts from the end) and anything still outside [0, V) fails
- * the run with DNNQ_E_RANGE before a row is read from it.
+ * the run with DNNQ_E_RANGE before a row is read from it. Ids the graph
+ * computed from the ids (RoBERTa's position ids) come as f32 holding
+ * integers (docs/onnx.md, "Token ids"): one that is not an integer is
+ * outside too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +31,8 @@ struct embed {
 	float *table;                  /* rows x width: borrowed from the cache, or a copy */
 	bool borrowed;
 	size_t rows, width, n;         /* n: ids at the planned batch */
-	const int32_t *ids;
+	const void *ids;               /* s32, or f32 holding integers (ids the graph computed) */
+	bool f32;
 	float *y;
 };
 
@@ -42,6 +46,15 @@ static int put_row(const struct embed *op, int64_t id, float *y)
 		return DNNQ_E_RANGE;
 	memcpy(y, op->table + (size_t)id * op->width, op->width * sizeof *y);
 	return DNNQ_OK;
+}
+
+/* put_row of an id held in a float: one that is no integer (or NaN) is
+ * outside too. */
+static int put_row_f(const struct embed *op, float id, float *y)
+{
+	if (!(id >= -(float)op->rows && id < (float)op->rows) || id != (float)(int64_t)id)
+		return DNNQ_E_RANGE;
+	return put_row(op, (int64_t)id, y);
 }
 
 static int embed_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
@@ -63,9 +76,11 @@ static int embed_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *o
 	const struct dnnq_embed_desc *d = &n->desc.op.embed;
 	if (n->desc.precision != DNNQ_PRECISION_FP32)
 		return FAIL(DNNQ_E_UNSUPPORTED, "node '%s': int8: an embedding runs in fp32", n->name);
-	if (x->dtype != DNNQ_DTYPE_S32 || x->const_data || x->ndim >= DNNQ_MAX_DIMS)
-		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s %s of rank %u: want s32 ids "
-		            "of rank 1..%d, computed", n->name, x->name, dnnq_dtype_name(x->dtype),
+	if ((x->dtype != DNNQ_DTYPE_S32 && x->dtype != DNNQ_DTYPE_F32) || x->const_data ||
+	    x->ndim >= DNNQ_MAX_DIMS)
+		return FAIL(DNNQ_E_DTYPE, "node '%s': input '%s' is %s %s of rank %u: want s32 (or "
+		            "f32 integer) ids of rank 1..%d, computed", n->name, x->name,
+		            dnnq_dtype_name(x->dtype),
 		            x->const_data ? "constant" : "activation", x->ndim, DNNQ_MAX_DIMS - 1);
 	if (!d->table || d->rows < 1 || d->rows > (size_t)INT32_MAX || d->width < 1 ||
 	    d->width > ((size_t)1 << 24))
@@ -92,6 +107,7 @@ static int embed_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 	struct embed *op = n->op;
 	(void)nthreads;
 	op->ids = gin(g, n, 0)->buf;
+	op->f32 = gin(g, n, 0)->dtype == DNNQ_DTYPE_F32;
 	op->y = g->t[n->out].buf;
 	op->n = gnumel(gin(g, n, 0));
 	return DNNQ_OK;
@@ -105,7 +121,8 @@ static int embed_run(struct gnode *n, const struct dnnq_executor *ex)
 		return DNNQ_E_INVAL;
 	int rc = DNNQ_OK;
 	for (size_t k = 0; !rc && k < op->n; k++)
-		rc = put_row(op, op->ids[k], op->y + k * op->width);
+		rc = op->f32 ? put_row_f(op, ((const float *)op->ids)[k], op->y + k * op->width)
+		             : put_row(op, ((const int32_t *)op->ids)[k], op->y + k * op->width);
 	return rc;
 }
 
@@ -124,7 +141,7 @@ static int embed_ref(struct dnnq_graph *g, struct gnode *n, const float *const *
 	size_t count = gnumel(gin(g, n, 0));
 	int rc = DNNQ_OK;
 	for (size_t k = 0; !rc && k < count; k++)
-		rc = put_row(op, (int64_t)in[0][k], out + k * op->width);
+		rc = put_row_f(op, in[0][k], out + k * op->width);
 	return rc;
 }
 
