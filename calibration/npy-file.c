@@ -7,6 +7,7 @@
  * files have none), then hands the buffer to dnnq_npy_parse().
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,11 +31,15 @@ static int grow(uint8_t **buf, size_t *cap, size_t limit)
 	return DNNQ_OK;
 }
 
-/* The whole stream into *buf (at most limit bytes). */
-static int slurp(FILE *f, const char *path, size_t limit, uint8_t **buf, size_t *len,
-                 struct dnnq_diag *diag)
+#define NPY_MAGIC "\x93NUMPY"
+
+/* The whole stream into *buf (at most limit bytes). For a .npy (npy), a
+ * stream that does not begin with its magic is refused as soon as its
+ * first bytes are in, not after reading up to the limit (/dev/zero). */
+static int slurp(FILE *f, const char *path, size_t limit, bool npy, uint8_t **buf,
+                 size_t *len, struct dnnq_diag *diag)
 {
-	size_t cap = 0, n = 0;
+	size_t cap = 0, n = 0, mlen = npy ? strlen(NPY_MAGIC) : 0;
 	struct stat st;
 	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size <= limit)
 		cap = (size_t)st.st_size + 1;          /* one more, to see the end */
@@ -45,6 +50,9 @@ static int slurp(FILE *f, const char *path, size_t limit, uint8_t **buf, size_t 
 		if (n == cap && (n > limit || grow(buf, &cap, limit)))
 			break;
 		size_t got = fread(*buf + n, 1, cap - n, f);
+		if (n < mlen && n + got >= mlen && memcmp(*buf, NPY_MAGIC, mlen))
+			return dnnq_diag_set(diag, DNNQ_E_FORMAT, "%s: magic: not \\x93NUMPY (not a "
+			                     ".npy file)", path);
 		n += got;
 		if (got == 0)
 			break;
@@ -107,14 +115,14 @@ static int i64_to_i32(uint8_t *p, struct dnnq_npy *a, const char *path,
 	return DNNQ_OK;
 }
 
-int dnnq_file_read(const char *path, size_t limit, void **buf, size_t *len,
-                   struct dnnq_diag *diag)
+static int read_whole(const char *path, size_t limit, bool npy, void **buf, size_t *len,
+                      struct dnnq_diag *diag)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
 	uint8_t *data = NULL;
-	int rc = slurp(f, path, limit, &data, len, diag);
+	int rc = slurp(f, path, limit, npy, &data, len, diag);
 	fclose(f);
 	if (rc) {
 		free(data);
@@ -122,6 +130,12 @@ int dnnq_file_read(const char *path, size_t limit, void **buf, size_t *len,
 	}
 	*buf = data;
 	return DNNQ_OK;
+}
+
+int dnnq_file_read(const char *path, size_t limit, void **buf, size_t *len,
+                   struct dnnq_diag *diag)
+{
+	return read_whole(path, limit, false, buf, len, diag);
 }
 
 const char *dnnq_npy_narrowed(const struct dnnq_npy *a)
@@ -138,7 +152,7 @@ int dnnq_npy_read_file(const char *path, size_t limit, void **buf, struct dnnq_n
 	*buf = NULL;
 	void *file = NULL;
 	size_t len = 0;
-	int rc = dnnq_file_read(path, limit, &file, &len, diag);
+	int rc = read_whole(path, limit, true, &file, &len, diag);
 	uint8_t *data = file;
 	struct dnnq_diag pd;
 	if (!rc && (rc = dnnq_npy_parse_flags(data, len, DNNQ_NPY_F64 | DNNQ_NPY_I64, out,

@@ -1288,6 +1288,12 @@ START_TEST(npy_file_wrappers)
 	f = fopen(path, "wb");
 	fclose(f);
 	ck_assert_int_eq(dnnq_npy_read_file(path, 1 << 20, &buf, &a, &d), DNNQ_E_TRUNCATED);
+	/* an endless stream that is no .npy: refused at its first bytes, not
+	 * after a gigabyte read up to the limit */
+	ck_assert_int_eq(dnnq_npy_read_file("/dev/zero", (size_t)1 << 30, &buf, &a, &d),
+	                 DNNQ_E_FORMAT);
+	ck_assert_ptr_nonnull(strstr(d.msg, "not a .npy file"));
+	ck_assert_ptr_null(buf);
 	/* a symlink at the path is replaced, not written through: the empty
 	 * file it points to stays empty */
 	char link[sizeof path + 8];
