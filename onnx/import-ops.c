@@ -1601,9 +1601,9 @@ static int op_cumsum(struct nctx *c)
 	if ((uint32_t)axis != x->ndim - 1 || (x->batched && axis == 0) || t > CUMSUM_MAX)
 		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: only along the last axis, not "
 		           "the batch, of at most %d", (long long)axis, imp_dims_str(x), CUMSUM_MAX);
-	float *tri = calloc((size_t)(t * t), sizeof *tri);
-	if (!tri)
-		return DNNQ_E_NOMEM;
+	float *tri;
+	if ((rc = imp_const_alloc(c->m, (size_t)(t * t) * sizeof *tri, c->who, (void **)&tri)))
+		return rc;
 	/* y[j] = sum of x[i] over i <= j (i >= j reversed), i != j when exclusive */
 	for (int64_t i = 0; i < t; i++)
 		for (int64_t j = 0; j < t; j++)
@@ -2873,9 +2873,9 @@ static int gather_rows(struct nctx *c)
 		           "value without the batch, at most 2^22 indices times rows", iname(c, 1),
 		           imp_dims_str(iv), iname(c, 0), imp_dims_str(x), (long long)axis);
 	int32_t xid = c->in[0], idx = c->in[1];
-	float *ar = malloc((size_t)t * sizeof *ar);
-	if (!ar)
-		return DNNQ_E_NOMEM;
+	float *ar;
+	if ((rc = imp_const_alloc(c->m, (size_t)t * sizeof *ar, c->who, (void **)&ar)))
+		return rc;
 	for (int64_t i = 0; i < t; i++)
 		ar[i] = (float)i;
 	struct dnnq_ir_value av = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
@@ -4225,9 +4225,10 @@ int imp_int_const(struct nctx *c, size_t i)
 {
 	const struct dnnq_ir_value *e = V(c, i);
 	size_t n = numel(e);
-	float *f = malloc(n ? n * sizeof *f : 1);
-	if (!f)
-		return DNNQ_E_NOMEM;
+	float *f;
+	int rc = imp_const_alloc(c->m, n * sizeof *f, c->who, (void **)&f);
+	if (rc)
+		return rc;
 	for (size_t k = 0; k < n; k++) {
 		int64_t x = e->dtype == DNNQ_IR_S64 ? ((const int64_t *)e->data)[k]
 		          : e->dtype == DNNQ_IR_S32 ? ((const int32_t *)e->data)[k]
