@@ -1186,6 +1186,9 @@ static int fold_pad(struct nctx *c)
 	    (rc = pad_args(c, pb, pe, &value)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
+	/* the alias below names what x does: integers stay integers (docs/onnx.md,
+	 * "Token ids"), as the operator table's nodes mark theirs */
+	c->ints = imp_is_int(c->m, iname(c, 0));
 	bool zero = true, spatial = x->ndim == 4 && !pb[0] && !pb[1] && !pe[0] && !pe[1];
 	for (uint32_t k = 0; k < x->ndim; k++) {
 		zero &= !pb[k] && !pe[k];

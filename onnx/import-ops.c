@@ -931,13 +931,15 @@ int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what)
 }
 
 /* A node of c->node's operator on c->in[0 .. nin - 1] whose output
- * (c->out[0], "NAME" then suffix) becomes c->in[0]. */
+ * (c->out[0], "NAME" then suffix) becomes c->in[0]; integers when the
+ * node computes on integers (c->ints), as its last output is. */
 static int link_as(struct nctx *c, const char *suffix, size_t nin)
 {
 	char nm[160];
 	snprintf(nm, sizeof nm, "%.140s%.16s", c->name, suffix);
 	c->out[0].name = nm;
 	c->out[0].producer = (int32_t)c->m->ir->nnodes;
+	c->out[0].integer = c->ints;
 	int32_t id = imp_new_value(c->m, &c->out[0], true);
 	if (id < 0)
 		return id;
@@ -2848,13 +2850,29 @@ static int op_embed(struct nctx *c)
 /* The largest one-hot [K, T] a Gather by computed indices makes. */
 #define ONEHOT_MAX (1 << 22)
 
+/* The constant [1, t] of from .. from + t - 1, NAME<suffix>; its id, or < 0. */
+static int32_t arange_row(struct nctx *c, int64_t t, int64_t from, const char *suffix)
+{
+	float *ar;
+	int rc = imp_const_alloc(c->m, (size_t)t * sizeof *ar, c->who, (void **)&ar);
+	if (rc)
+		return rc;
+	for (int64_t i = 0; i < t; i++)
+		ar[i] = (float)(from + i);
+	struct dnnq_ir_value av = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                           .dims = { 1, t }, .producer = -1 };
+	return new_constant(c, &av, suffix, ar);
+}
+
 /* Gather along axis 0 of an activation by indices integer arithmetic
  * computed (floats holding them: "Token ids" in docs/onnx.md; CLIP's
  * x[arange(b), ids.argmax(-1)]: x flattened to [b * t, d], the batch fixed
  * to 1, gathered at arange(b) * t + argmax): the MatMul of the one-hot
- * rows Equal(indices [K, 1] (NAME:idx), [0 .. T-1] (NAME:arange)) [K, T]
- * (NAME:onehot) by x as [T, R] (NAME:rows), NAME:pick, then indices' dims
- * and x's others. Exact in fp32; an index outside [0, T) picks zeros. */
+ * rows Or(Equal(indices [K, 1] (NAME:idx), [0 .. T-1] (NAME:arange))
+ * (NAME:ahead), Equal(NAME:idx, [-T .. -1] (NAME:arange-T)) (NAME:behind))
+ * [K, T] (NAME:onehot) by x as [T, R] (NAME:rows), NAME:pick, then
+ * indices' dims and x's others. Exact in fp32; an index in [-T, 0) counts
+ * from the end, as ONNX's; one outside [-T, T) picks zeros. */
 static int gather_rows(struct nctx *c)
 {
 	int64_t axis;
@@ -2873,26 +2891,29 @@ static int gather_rows(struct nctx *c)
 		           "value without the batch, at most 2^22 indices times rows", iname(c, 1),
 		           imp_dims_str(iv), iname(c, 0), imp_dims_str(x), (long long)axis);
 	int32_t xid = c->in[0], idx = c->in[1];
-	float *ar;
-	if ((rc = imp_const_alloc(c->m, (size_t)t * sizeof *ar, c->who, (void **)&ar)))
-		return rc;
-	for (int64_t i = 0; i < t; i++)
-		ar[i] = (float)i;
-	struct dnnq_ir_value av = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
-	                           .dims = { 1, t }, .producer = -1 };
-	int32_t arange = new_constant(c, &av, ":arange", ar);
-	if (arange < 0)
-		return arange;
+	int32_t ahead = arange_row(c, t, 0, ":arange"), behind = arange_row(c, t, -t, ":arange-T");
+	if (ahead < 0 || behind < 0)
+		return ahead < 0 ? ahead : behind;
 	int64_t d[DNNQ_IR_MAX_DIMS] = { k, 1 };
-	/* idx [K, 1] == arange [1, T]: the one-hot rows */
+	/* idx [K, 1] == arange [1, T] or arange - T: the one-hot rows */
 	c->in[0] = idx;
 	c->node.op = DNNQ_IR_RESHAPE;
 	c->nin = 1;
 	if ((rc = set_out(c, 0, DNNQ_IR_F32, 2, d, false)) || (rc = link_as(c, ":idx", 1)))
 		return rc;
-	c->in[1] = arange;
+	idx = c->in[0];
+	c->in[1] = ahead;
 	c->nin = 2;
 	if ((rc = engine_kind(c, "equal")) || (rc = op_binary(c)) ||
+	    (rc = link_as(c, ":ahead", 2)))
+		return rc;
+	ahead = c->in[0];
+	c->in[0] = idx;
+	c->in[1] = behind;
+	if ((rc = op_binary(c)) || (rc = link_as(c, ":behind", 2)))
+		return rc;
+	c->in[1] = ahead;
+	if ((rc = engine_kind(c, "or")) || (rc = op_binary(c)) ||
 	    (rc = link_as(c, ":onehot", 2)))
 		return rc;
 	int32_t onehot = c->in[0];

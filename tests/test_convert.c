@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -2336,6 +2338,52 @@ START_TEST(nlp_causal)
 }
 END_TEST
 
+/* Integers computed from the ids in the one-hot Gather (tools/mknlp.py
+ * gathers, calibrated on ids.npy alone: one input): introws.onnx, a token
+ * id at a computed position embedded, converted --precision int8, keeps
+ * every node on integers fp32 (the one-hot GEMM too) and gives numpy's
+ * rows exactly; negidx.onnx's index -1 picks the last row, as ONNX counts
+ * from the end (zeros before); padint.onnx's integer Div after Pads that
+ * fold away is refused naming the Div, as without the Pads. */
+START_TEST(nlp_int_gathers)
+{
+	char dir[] = "/tmp/dnnq-nlpg-XXXXXX", cal[64], ids[PATH_MAX];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cal, sizeof cal, "%s/cal", dir);
+	ck_assert_int_eq(mkdir(cal, 0700), 0);
+	ck_assert_ptr_nonnull(realpath(NLP "/ids.npy", ids));
+	char link[96];
+	snprintf(link, sizeof link, "%s/ids.npy", cal);
+	ck_assert_int_eq(symlink(ids, link), 0);
+	static struct cmd c;
+	static const char *const models[2] = { "introws", "negidx" };
+	for (int i = 0; i < 2; i++) {
+		sh(&c, dir, "dnnq-convert " NLP "/%s.onnx --calib %s --precision int8 %s -o %s/m.dnnq",
+		   models[i], cal, i ? "--keep-fp32 '*'" : "", dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		sh(&c, dir, "dnnq-inspect %s/m.dnnq", dir);
+		ck_assert_msg(c.status == 0 && !strstr(c.out, "\"precision\": \"int8\""), "%s",
+		              c.out);
+		sh(&c, dir, "dnnq-run %s/m.dnnq -i ids=" NLP "/ids1.npy -o %s", dir, dir);
+		ck_assert_msg(c.status == 0, "%s", c.err);
+		char want[128], got[512];
+		snprintf(want, sizeof want, NLP "/y_%s.npy", models[i]);
+		snprintf(got, sizeof got, "%s/y.npy", dir);
+		struct array a, b;
+		load(want, &a);
+		load(got, &b);
+		ck_assert_uint_eq(a.a.nbytes, b.a.nbytes);
+		ck_assert_msg(!memcmp(a.data, b.data, b.a.nbytes), "%s: not numpy's rows", models[i]);
+		free(a.data);
+		free(b.data);
+	}
+	sh(&c, dir, "dnnq-convert " NLP "/padint.onnx --calib %s -o %s/d.dnnq", cal, dir);
+	ck_assert_msg(c.status != 0 && strstr(c.err, "node '/Div' (Div): input 0 'p' holds integers "
+	              "computed at run time"), "%s", c.err);
+	rm_rf(dir);
+}
+END_TEST
+
 /* src with its graph renamed to name, as dst. */
 static void rename_graph(const char *src, const char *dst, const char *name)
 {
@@ -2563,6 +2611,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, nlp_token_ids);
 	tcase_add_test(tc, nlp_int_patterns);
 	tcase_add_test(tc, nlp_causal);
+	tcase_add_test(tc, nlp_int_gathers);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);

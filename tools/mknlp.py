@@ -45,9 +45,18 @@
                  the flattened activations by computed indices; the batch
                  fixed to 1) after a GELU FFN, a Linear; y [N, 3], torch's
                  on ids1, mask1.
+  introws.onnx, y_introws.npy  onnx.helper, no torch (as those below): the
+                 token id at a computed position, ids.view(-1)[argmax(ids ==
+                 89) + 0] (an ArgMax itself is no index), embedded (integers through the one-hot Gather);
+                 y [1, 32], numpy's on ids1 (ONNX Runtime's alike).
+  negidx.onnx, y_negidx.npy  GPT-2's sequence-classification pooling of
+                 older exports: the embeddings' rows at argmax(ids == 0) - 1,
+                 -1 (no pad) the last token; y [1, 32], numpy's on ids1.
+  padint.onnx    (ids + 1) divided by (ids * 0 + 2), each padded by zeros
+                 first: an integer Div after Pads that fold away, refused.
 
 Run with Debian's interpreter (torch, onnx, numpy):
-    /usr/bin/python3 tools/mknlp.py [--out tests/onnx/nlp] [--only bert|ints_masks|causal]
+    /usr/bin/python3 tools/mknlp.py [--out tests/onnx/nlp] [--only bert|ints_masks|causal|gathers]
 Deterministic: fixed seed, one torch thread.
 """
 import argparse
@@ -289,10 +298,56 @@ def causal(out):
     np.save(os.path.join(out, "y_causal.npy"), y.astype(np.float32))
 
 
+def gathers(out):
+    import onnx
+    from onnx import TensorProto as TP, helper as h, numpy_helper as nh
+    rng = np.random.default_rng(7)
+    tab = rng.standard_normal((V, D)).astype(np.float32)
+    ids = np.load(os.path.join(out, "ids1.npy"))
+
+    def i64(name, v):
+        return nh.from_array(np.array(v, np.int64), name)
+
+    def save(name, nodes, inits, y_type=TP.FLOAT, y_dims=("N", D)):
+        g = h.make_graph(nodes, name, [h.make_tensor_value_info("ids", TP.INT64, ["N", T])],
+                         [h.make_tensor_value_info("y", y_type, y_dims)], inits)
+        m = h.make_model(g, opset_imports=[h.make_opsetid("", 14)])
+        m.ir_version = 7
+        onnx.checker.check_model(m)
+        onnx.save(m, os.path.join(out, name + ".onnx"))
+
+    def argmax_eq(tok, out_name):
+        return [h.make_node("Equal", ["ids", tok], ["eq"]),
+                h.make_node("Cast", ["eq"], ["eqi"], to=TP.INT64),
+                h.make_node("ArgMax", ["eqi"], [out_name], axis=-1, keepdims=0)]
+
+    save("introws", [h.make_node("Reshape", ["ids", "m1"], ["flat"])] + argmax_eq("eos", "at") +
+         [h.make_node("Add", ["at", "zero"], ["pos"]),
+          h.make_node("Gather", ["flat", "pos"], ["tok"], axis=0),
+          h.make_node("Gather", ["tab", "tok"], ["y"])],
+         [nh.from_array(tab, "tab"), i64("m1", [-1]), i64("eos", 89), i64("zero", 0)])
+    np.save(os.path.join(out, "y_introws.npy"), tab[ids.reshape(-1)[np.argmax(ids == 89, -1)]])
+    save("negidx", [h.make_node("Gather", ["tab", "ids"], ["e"]),
+                    h.make_node("Reshape", ["e", "shp"], ["x"])] + argmax_eq("pad", "at") +
+         [h.make_node("Sub", ["at", "one"], ["last"]),
+          h.make_node("Gather", ["x", "last"], ["y"], axis=0)],
+         [nh.from_array(tab, "tab"), i64("shp", [-1, D]), i64("pad", 0), i64("one", 1)])
+    np.save(os.path.join(out, "y_negidx.npy"),
+            tab[ids].reshape(-1, D)[np.argmax(ids == 0, -1) - 1])
+    save("padint", [h.make_node("Add", ["ids", "one"], ["a"]),
+                    h.make_node("Mul", ["ids", "zero"], ["z"]),
+                    h.make_node("Add", ["z", "two"], ["b"]),
+                    h.make_node("Pad", ["a", "pads"], ["p"]),
+                    h.make_node("Pad", ["b", "pads"], ["q"]),
+                    h.make_node("Div", ["p", "q"], ["y"], name="/Div")],
+         [i64("one", 1), i64("two", 2), i64("zero", 0), i64("pads", [0, 0, 0, 0])], TP.INT64,
+         ("N", T))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="tests/onnx/nlp")
-    p.add_argument("--only", choices=("bert", "ints_masks", "causal"),
+    p.add_argument("--only", choices=("bert", "ints_masks", "causal", "gathers"),
                    help="write one set of fixtures (default: all)")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -302,6 +357,8 @@ def main():
         ints_masks(a.out)
     if a.only in (None, "causal"):
         causal(a.out)
+    if a.only in (None, "gathers"):
+        gathers(a.out)
 
 
 if __name__ == "__main__":
