@@ -4134,6 +4134,13 @@ static bool bool_tensor(struct nctx *c, const char *name)
 
 #define ALL_INPUTS UINT32_MAX
 
+/* Whether a rule's input set `in` (bit i: input i; ALL_INPUTS: every
+ * one) holds input i. */
+static bool in_bit(uint32_t in, size_t i)
+{
+	return i < 32 ? in >> i & 1 : in == ALL_INPUTS;
+}
+
 /* Whether the node, imported, makes bools (ONNX's type; the IR's float 0
  * and 1), for a CastLike to them (imp_cast_to): a comparison, a
  * logical operator, a Cast or CastLike to bool, a Constant or
@@ -4169,7 +4176,7 @@ static bool makes_bool(struct nctx *c)
 			continue;
 		bool all = !rules[k].in || c->np->n_input > 0;
 		for (size_t i = 0; all && i < c->np->n_input; i++)
-			if (i < 32 ? rules[k].in >> i & 1 : rules[k].in == ALL_INPUTS)
+			if (in_bit(rules[k].in, i))
 				all = in_bool(c, i);
 		return all;
 	}
@@ -4284,11 +4291,9 @@ static int int_inputs(struct nctx *c, const char *op)
 	while (k < n && strcmp(op, INT_OPS[k].op))
 		k++;
 	bool gather_embed = !strcmp(op, "Gather") && V(c, 0) && V(c, 0)->data;
-	for (size_t i = 0; i < c->nin; i++) {
-		bool data = k < n && (i < 32 ? INT_OPS[k].in >> i & 1 : INT_OPS[k].in == ALL_INPUTS);
-		/* an int32 value, or an index, an axis: the operator's to check */
-		if (!computed_int(c, i) || data || gather_embed || k < n ||
-		    V(c, i)->dtype == DNNQ_IR_S32)
+	for (size_t i = 0; k == n && i < c->nin; i++) {
+		/* an int32 value: the operator's to check */
+		if (!computed_int(c, i) || V(c, i)->dtype == DNNQ_IR_S32)
 			continue;
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' holds integers computed at run "
 		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
@@ -4305,7 +4310,7 @@ static int int_inputs(struct nctx *c, const char *op)
 	}
 	bool any = false, all = true;
 	for (size_t i = 0; i < c->nin; i++) {
-		bool data = i < 32 ? INT_OPS[k].in >> i & 1 : INT_OPS[k].in == ALL_INPUTS;
+		bool data = in_bit(INT_OPS[k].in, i);
 		const struct dnnq_ir_value *v = V(c, i);
 		if (!data || !v)
 			continue;
@@ -4315,7 +4320,7 @@ static int int_inputs(struct nctx *c, const char *op)
 	if (!any)
 		return 0;
 	for (size_t i = 0; i < c->nin; i++) {
-		bool data = i < 32 ? INT_OPS[k].in >> i & 1 : INT_OPS[k].in == ALL_INPUTS;
+		bool data = in_bit(INT_OPS[k].in, i);
 		const struct dnnq_ir_value *v = V(c, i);
 		int32_t id;
 		int rc = 0;
