@@ -33,6 +33,7 @@
  * nodes (the float operator's NAME:f) and forgotten once the node is in,
  * so they are no names of the model.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,7 @@ static const struct msdef MS[] = {
 	{ "QLinearSoftmax", "Softmax", 5, 5, 0, 1, 3, expand, " axis opset " },
 	{ "QLinearConcat", "Concat", 5, IMP_MAX_NODE_INPUTS, 2, 0, 0, expand, " axis " },
 	{ "QLinearWhere", "Where", 9, 9, 1, 2, 7, expand, " " },
-	{ "QLinearReduceMean", "ReduceMean", 5, 5, 0, 1, 3, expand, " axes keepdims " },
+	{ "QLinearReduceMean", "ReduceMean", 4, 5, 0, 1, 3, expand, " axes keepdims " },
 	{ "QGemm", "Gemm", 6, 9, 0, 2, 7, expand, " alpha transA transB " },
 	{ "FusedConv", "Conv", 2, 4, 0, 0, 0, fused, " auto_pad dilations group kernel_shape pads "
 	  "strides activation activation_params " },
@@ -429,8 +430,13 @@ static int expand(struct ms *s)
 		return rc;
 	if (nhwc != 0 && nhwc != 1)
 		return bad(c, DNNQ_E_RANGE, "channels_last = %lld: 0 or 1 expected", (long long)nhwc);
-	if (!strcmp(d->op, "ReduceMean"))
+	if (!strcmp(d->op, "ReduceMean")) {
 		opset = 13;     /* axes an attribute */
+		const char *need = !attr(c, "axes") ? "axes" : !attr(c, "keepdims") ? "keepdims" : NULL;
+		if (need)
+			return bad(c, DNNQ_E_FORMAT, "attribute '%s' is missing (ONNX Runtime's schema "
+			           "requires it)", need);
+	}
 	if (opset < 1)
 		return bad(c, DNNQ_E_FORMAT, "attribute 'opset' (the Softmax's) is %s",
 		           attr(c, "opset") ? "not positive" : "missing");
@@ -508,6 +514,16 @@ static int same_op(struct ms *s)
 	if (n < s->d->min_in || n > s->d->max_in || c->np->n_output != 1)
 		return bad(c, DNNQ_E_FORMAT, "%zu inputs, %zu outputs (%u to %u, and 1 expected)", n,
 		           c->np->n_output, s->d->min_in, s->d->max_in);
+	if (nhwc) {
+		int32_t id = imp_lookup(c->m, in_name(s, 0), c->who);
+		if (id < 0)
+			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		const struct dnnq_ir_value *xv = &c->m->ir->values[id];
+		if (xv->ndim != 4)
+			return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'channels_last' = 1: only 2-D (rank "
+			           "4 X) supported; input 0 '%.80s' is [%s]", in_name(s, 0),
+			           imp_dims_str(xv));
+	}
 	const char *y = S(c->np->output[0]), **fin = calloc(n, sizeof *fin), *conv;
 	if (!fin)
 		return DNNQ_E_NOMEM;
@@ -666,6 +682,17 @@ static int io_count(struct ms *s, size_t max_out)
 	           "expected)", np->n_input, np->n_output, s->d->min_in, s->d->max_in, max_out);
 }
 
+/* Output k of the node, when named, is not computed: a node reading it is
+ * refused. */
+static int not_computed(struct ms *s, size_t k)
+{
+	struct nctx *c = s->c;
+	const char *o = k < c->np->n_output ? S(c->np->output[k]) : "";
+	if (*o && imp_find(c->m, o))
+		return bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
+	return *o && imp_add_name(c->m, o, IMP_UNUSED, (int32_t)c->index) ? DNNQ_E_NOMEM : 0;
+}
+
 /* Gelu (X), FastGelu (X, [bias]), BiasGelu (A, B), QuickGelu (X; alpha,
  * default 1.702) and BiasAdd (X, bias, skip) as ONNX Runtime's CPU kernels
  * compute them: input 1, when given, added first (NAME:biased); Gelu
@@ -748,13 +775,10 @@ static int norms(struct ms *s)
 		return rc;
 	if (stash != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "stash_type %lld: only 1 (float)", (long long)stash);
-	for (size_t k = 1; k < np->n_output && k < 3; k++) {
-		const char *o = S(np->output[k]);
-		if (*o && imp_find(c->m, o))
-			return bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
-		if (*o && imp_add_name(c->m, o, IMP_UNUSED, (int32_t)c->index))
-			return DNNQ_E_NOMEM;
-	}
+	for (size_t k = 1; !rc && k < 3; k++)
+		rc = not_computed(s, k);
+	if (rc)
+		return rc;
 	const char *x = in_name(s, 0), *gamma = in_name(s, skip ? 2 : 1), *y = S(np->output[0]);
 	const char *beta = skip && !simple ? in_name(s, 3) : "";
 	const char *bias = skip ? in_name(s, simple ? 3 : 4) : "";
@@ -872,17 +896,39 @@ static int32_t ranked(struct ms *s, size_t i, const char *x, uint32_t rank, cons
 	return id;
 }
 
+/* The keys an EmbedLayerNormalization's mask_index keeps of the float mask
+ * *v [B, S] (its 1s counted: mask_index): 1 where the key's position j <
+ * the count (NAME:mask_ones, :mask_axes, :mask_count, :mask_pos,
+ * :mask_keep), as ONNX Runtime's Attention reads a 1-D mask_index. */
+static int counted_keep(struct ms *s, int64_t seq, const char **v)
+{
+	const char *ax, *pos;
+	int64_t one = 1;
+	float *p;
+	int rc;
+	if ((rc = bin_k(s, "Equal", "mask_ones", *v, 1.0f, NULL, v)) ||
+	    (rc = shape_const(s, "mask_axes", &one, 1, &ax)) ||
+	    (rc = bin(s, "ReduceSum", "mask_count", *v, ax, NULL, v)) ||
+	    (rc = new_const(s, "mask_pos", DNNQ_IR_F32, 1, &seq, (void **)&p, &pos)))
+		return rc;
+	for (int64_t i = 0; i < seq; i++)
+		p[i] = (float)i;
+	return bin(s, "Less", "mask_keep", pos, *v, NULL, v);
+}
+
 /* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
- * [3 H]], [mask_index [B, S] of 0 / 1]; num_heads, unidirectional, scale
+ * [3 H]], [mask_index [B, S]: > 0 keeps the key]; num_heads, unidirectional, scale
  * (0: 1 / sqrt(H / num_heads)), mask_filter_value (-10000),
  * qkv_hidden_sizes all equal) as ONNX Runtime's CPU kernel computes it:
  * MatMul (NAME:qkv), Add of bias (NAME:qkv_bias), Split (NAME:q, :k, :v),
  * each Reshaped to [B, S, heads, H / heads] and transposed (NAME:q_h,
  * :q_h_t, ...: K to [B, heads, H / heads, S]), MatMul (NAME:scores), Mul
- * by scale (NAME:scaled), the mask's (1 - mask) * mask_filter_value
- * (NAME:maskf, :mask_scaled, :mask_add, :mask4, :masked) and the causal
- * constant NAME:causal_k (mask_filter_value above the diagonal,
- * NAME:causal) added, Softmax (NAME:probs), MatMul by V (NAME:ctx),
+ * by scale (NAME:scaled), the mask's 0 or mask_filter_value added
+ * (NAME:maskf, :mask_keep, :mask_scaled, :mask_add, :mask4, :masked; an
+ * EmbedLayerNormalization's mask_index: counted_keep), the scores above
+ * the diagonal (the constant NAME:causal_k) replaced by the lowest float
+ * (NAME:causal_low, Where NAME:causal) as ONNX Runtime writes it over the
+ * mask, Softmax (NAME:probs), MatMul by V (NAME:ctx),
  * Transpose (NAME:ctx_h_t) and Reshape to [B, S, H] (NAME). The other
  * mask forms, past / present (the key-value cache), attention_bias and
  * rotary embeddings are refused. */
@@ -928,13 +974,21 @@ static int attention(struct ms *s)
 			           "sizes equal to a third of the weights' %lld columns supported",
 			           (long long)w->dims[1]);
 	const char *mask = in_name(s, 3), *y = S(np->output[0]), *qkv[3], *t, *q, *k, *v;
-	/* an EmbedLayerNormalization's mask_index: the mask it counts */
+	/* an EmbedLayerNormalization's mask_index (mask_index_type 1): the mask
+	 * whose 1s it counts */
 	const struct imp_name *e = imp_find(c->m, mask);
 	const Onnx__NodeProto *en = e && e->kind == IMP_UNUSED && e->idx >= 0 &&
 	                            (size_t)e->idx < c->m->g->n_node ? c->m->g->node[e->idx] : NULL;
+	bool counted = false;
 	if (en && !strcmp(S(en->op_type), "EmbedLayerNormalization") && en->n_input > 7 &&
-	    *S(en->input[7]))
-		mask = en->input[7];
+	    *S(en->input[7])) {
+		int64_t mtype = 1;
+		for (size_t i = 0; i < en->n_attribute; i++)
+			if (en->attribute[i] && !strcmp(S(en->attribute[i]->name), "mask_index_type"))
+				mtype = en->attribute[i]->i;
+		counted = mtype == 1;
+		mask = counted ? en->input[7] : mask;
+	}
 	if (*mask) {
 		int32_t mi = ranked(s, 3, mask, 2, "mask_index");
 		if (mi < 0)
@@ -969,6 +1023,8 @@ static int attention(struct ms *s)
 		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
 		const char *mf, *sh;
 		if ((rc = step(s, "Cast", "maskf", &mask, 1, &to, &mf)) ||
+		    (rc = counted ? counted_keep(s, seq, &mf)
+		                  : bin_k(s, "Greater", "mask_keep", mf, 0.0f, NULL, &mf)) ||
 		    (rc = bin_k(s, "Mul", "mask_scaled", mf, -filter, NULL, &mf)) ||
 		    (rc = bin_k(s, "Add", "mask_add", mf, filter, NULL, &mf)) ||
 		    (rc = shape_const(s, "mask4_shape", m4, 4, &sh)) ||
@@ -978,13 +1034,15 @@ static int attention(struct ms *s)
 	}
 	if (uni) {
 		int64_t dims[2] = { seq, seq };
-		float *p;
-		const char *cm;
-		if ((rc = new_const(s, "causal_k", DNNQ_IR_F32, 2, dims, (void **)&p, &cm)))
+		float *p, *low;
+		const char *in[3] = { "", "", t };
+		if ((rc = new_const(s, "causal_k", DNNQ_IR_F32, 2, dims, (void **)&p, &in[0])) ||
+		    (rc = new_const(s, "causal_low", DNNQ_IR_F32, 0, dims, (void **)&low, &in[1])))
 			goto out;
 		for (int64_t i = 0; i < seq * seq; i++)
-			p[i] = i % seq > i / seq ? filter : 0.0f;
-		if ((rc = bin(s, "Add", "causal", t, cm, NULL, &t)))
+			p[i] = i % seq > i / seq;
+		*low = -FLT_MAX;
+		if ((rc = step(s, "Where", "causal", in, 3, NULL, &t)))
 			goto out;
 	}
 	const char *sh;
@@ -1002,15 +1060,18 @@ out:
 
 /* EmbedLayerNormalization (input_ids, [segment_ids], word_embedding,
  * position_embedding, [segment_embedding], gamma, beta, [mask],
- * [position_ids]; epsilon, default 1e-12; mask_index_type 1) as ONNX
+ * [position_ids]; epsilon, default 1e-12; mask_index_type 1 or 0) as ONNX
  * Runtime's CPU kernel computes it: the word embeddings of the ids
  * (Gather NAME:word), plus the position embeddings (of position_ids, or
  * of 0 .. S - 1: NAME:pos_ids, Gather NAME:pos, Add NAME:sum_wp), plus the
- * segment embeddings of segment_ids (NAME:segment, Add NAME:sum), the sum
- * its output 2 (embedding_sum) when named, then LayerNormalization (NAME).
- * Output 1 (mask_index, the count of each row's 1s) is not computed: an
- * Attention reading it reads the mask instead (attention); anything else
- * reading it is refused. */
+ * segment embeddings of segment_ids, or of segment 0 without them
+ * (NAME:segment_ids, Gather NAME:segment, Add NAME:sum), the sum its
+ * output 2 (embedding_sum) when named, then LayerNormalization (NAME);
+ * segment_ids without segment_embedding are refused, as ONNX Runtime
+ * refuses them. Output 1 (mask_index, the count of each row's 1s) is not
+ * computed: an Attention reading it (of mask_index_type 1 and a mask)
+ * counts the mask itself (attention); anything else reading it is
+ * refused. */
 static int embed_norm(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -1021,19 +1082,19 @@ static int embed_norm(struct ms *s)
 	if (rc || (rc = a_float(c, "epsilon", 1e-12f, &eps)) ||
 	    (rc = a_int(c, "mask_index_type", 1, &mtype)))
 		return rc;
-	if (mtype != 1)
-		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'mask_index_type' = %lld: 1 supported",
-		           (long long)mtype);
-	const char *o = np->n_output > 1 ? S(np->output[1]) : "";
-	if (*o && imp_find(c->m, o))
-		return bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
-	if (*o && imp_add_name(c->m, o, IMP_UNUSED, (int32_t)c->index))
-		return DNNQ_E_NOMEM;
+	if (mtype != 0 && mtype != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'mask_index_type' = %lld: 0 or 1 "
+		           "supported", (long long)mtype);
+	const char *w, *p, *g, *pid = in_name(s, 8), *seg = in_name(s, 1), *se = in_name(s, 4);
+	if (*seg && !*se)
+		return bad(c, DNNQ_E_FORMAT, "input 1 '%.80s' (segment_ids) without input 4 "
+		           "(segment_embedding)", seg);
+	if ((rc = not_computed(s, 1)))
+		return rc;
 	int32_t id = ranked(s, 0, in_name(s, 0), 2, "input_ids");
 	if (id < 0)
 		return id;
 	int64_t seq = c->m->ir->values[id].dims[1], *pos;
-	const char *w, *p, *g, *pid = in_name(s, 8), *seg = in_name(s, 1), *se = in_name(s, 4);
 	const char *sum = np->n_output > 2 && *S(np->output[2]) ? np->output[2] : NULL;
 	if (!*pid) {
 		if ((rc = new_const(s, "pos_ids", DNNQ_IR_S64, 1, &seq, (void **)&pos, &pid)))
@@ -1041,7 +1102,12 @@ static int embed_norm(struct ms *s)
 		for (int64_t i = 0; i < seq; i++)
 			pos[i] = i;
 	}
-	bool segments = *seg && *se;
+	if (*se && !*seg) {     /* no segment_ids: every token's segment 0 */
+		if ((rc = new_const(s, "segment_ids", DNNQ_IR_S64, 0, &seq, (void **)&pos, &seg)))
+			return rc;
+		*pos = 0;
+	}
+	bool segments = *se;
 	if ((rc = bin(s, "Gather", "word", in_name(s, 2), in_name(s, 0), NULL, &w)) ||
 	    (rc = bin(s, "Gather", "pos", in_name(s, 3), pid, NULL, &p)) ||
 	    (rc = bin(s, "Add", segments ? "sum_wp" : "sum", w, p, segments ? NULL : sum, &w)) ||

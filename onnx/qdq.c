@@ -312,7 +312,8 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 		    ir->nodes[xq->producer].op != DNNQ_IR_DYNQUANT)
 			continue;
 		struct dnnq_ir_node *dq = &ir->nodes[xq->producer];
-		if ((ii->ninputs > 2 && ii->inputs[2] >= 0 && ii->inputs[2] != dq->outputs[2]) ||
+		/* xq's zero point offsets it: without xz the product is not x's */
+		if (ii->ninputs <= 2 || ii->inputs[2] != dq->outputs[2] ||
 		    !wq->data || (wq->dtype != DNNQ_IR_U8 && wq->dtype != DNNQ_IR_S8))
 			continue;
 		size_t nch = (size_t)(conv ? wq->dims[0] : wq->dims[1]);
@@ -335,8 +336,7 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 			return DNNQ_E_NOMEM;
 		}
 		f->readers[d.inputs[0]]--;          /* xq, xz: read no more */
-		if (d.ninputs > 2 && d.inputs[2] >= 0)
-			f->readers[d.inputs[2]]--;
+		f->readers[d.inputs[2]]--;
 		free(d.op_type);
 		d.op = DNNQ_IR_DEQUANTIZE;
 		d.op_type = dtype;

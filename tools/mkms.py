@@ -16,7 +16,9 @@ FusedGemm: converted with every node fp32), `float` (the transformer
 fusions: calibrated on the inputs and converted int8, and with every node
 fp32, as the convert suite's conformance cases of kind fp32), `approx`
 (DynamicQuantizeMatMul, MatMulIntegerToFloat: both runs within an SQNR,
-as the conformance cases of that kind) or `model`
+as the conformance cases of that kind), `refused` (imported, its lowering
+refused naming a node: ONNX Runtime computes what the engine does not) or
+`model`
 (resnet_qop below: SQNR and argmax against ONNX Runtime's). A case of
 several outputs has NAME.out.npy, NAME.out1.npy, ...
 
@@ -417,6 +419,76 @@ def xfmr_cases(c, rng):
                 [i for i in dinits if i.name in nodes[-1].input])
 
 
+def review_cases(c, rng):
+    """What dnnq's import once got wrong (on [N, 4, 16], H 16, 2 heads):
+    Attention of unidirectional 1 and a left-padded mask (row 0 of item 1
+    sees only pads: ONNX Runtime's causal lowest replaces the mask's
+    filter) and of a mask holding 2 (> 0 keeps a key), `fp32`;
+    EmbedLayerNormalization of segment_embedding without segment_ids (row
+    0 added to every token) and of mask_index_type 0, `float`; BERT's
+    EmbedLayerNormalization and Attention of a left-padded mask (the
+    mask_index counts 1s: the last keys masked), `fp32`; DynamicQuantizeLinear
+    and MatMulIntegerToFloat without a_zero_point (xq offset by 0, not
+    x's product), `approx`; QLinearReduceMean without reduced_zero_point
+    (uint8 at 0; numpy's), `step`."""
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    f, i32, D = TensorProto.FLOAT, TensorProto.INT32, 16
+
+    def arr(shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    def ms(op, ins, outs, **attrs):
+        return h.make_node(op, ins, outs, op.lower(), domain="com.microsoft", **attrs)
+
+    x = arr([2, 4, D], 2.0)
+    xi, y = h.make_tensor_value_info("x", f, ["N", 4, D]), h.make_tensor_value_info("y", f, None)
+    mi = h.make_tensor_value_info("mask", i32, ["N", 4])
+    aw = [numpy_helper.from_array(arr([D, 3 * D], 0.3), "qkv_w"),
+          numpy_helper.from_array(arr([3 * D], 0.2), "qkv_b")]
+    for name, mask, attrs in (
+            ("attention_causal_leftpad", [[1, 1, 1, 1], [0, 0, 1, 1]], {"unidirectional": 1}),
+            ("attention_mask2", [[1, 2, 1, 1], [1, 1, 1, 0]], {})):
+        c.write(name, "fp32", [ms("Attention", ["x", "qkv_w", "qkv_b", "mask"], ["y"],
+                                  num_heads=2, **attrs)],
+                [xi, mi], [x, np.array(mask, np.int32)], y, aw)
+    ids = rng.integers(0, 30, size=[2, 4]).astype(np.int32)
+    segs = np.array([[0, 0, 1, 1], [0, 1, 1, 1]], np.int32)
+    einits = [numpy_helper.from_array(arr([30, D]), "word_emb"),
+              numpy_helper.from_array(arr([8, D], 0.5), "pos_emb"),
+              numpy_helper.from_array(arr([2, D], 0.5), "seg_emb"),
+              numpy_helper.from_array(1 + arr([D], 0.2), "gamma"),
+              numpy_helper.from_array(arr([D], 0.1), "beta")]
+    ivi = [h.make_tensor_value_info(n, i32, ["N", 4]) for n in ("ids", "segs", "mask")]
+    c.write("embedlayernorm_segemb", "float",
+            [ms("EmbedLayerNormalization", ["ids", "", "word_emb", "pos_emb", "seg_emb", "gamma",
+                                            "beta"], ["y", "mask_index"])],
+            ivi[:1], [ids], y, einits)
+    eln = ["ids", "segs", "word_emb", "pos_emb", "seg_emb", "gamma", "beta"]
+    c.write("embedlayernorm_type0", "float",
+            [ms("EmbedLayerNormalization", eln, ["y", "mask_index"], mask_index_type=0)],
+            ivi[:2], [ids, segs], y, einits)
+    c.write("bert_embed_attention_leftpad", "fp32",
+            [ms("EmbedLayerNormalization", eln + ["mask"], ["emb", "mask_index"]),
+             ms("Attention", ["emb", "qkv_w", "qkv_b", "mask_index"], ["y"], num_heads=2)],
+            ivi, [ids, segs, np.array([[1, 1, 1, 1], [0, 1, 1, 1]], np.int32)], y, einits + aw)
+    w8 = rng.integers(-127, 128, size=[D, 8]).astype(np.int8)
+    c.write("matmulintegertofloat_noazp", "refused",
+            [h.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], "quant"),
+             ms("MatMulIntegerToFloat", ["xq", "w8", "xs", "ws"], ["y"])], [xi], [x], y,
+            [numpy_helper.from_array(w8, "w8"), scalar("ws", 0.006)])
+    a = codes(rng, [2, 3, 4, 5], False)
+    mean = ((a.astype(np.float32) - 120) * np.float32(0.05)).mean(1, keepdims=True,
+                                                                   dtype=np.float32)
+    want = np.clip(np.rint(mean / np.float32(0.01)), 0, 255).astype(np.uint8)
+    c.write("qlinearreducemean_nozp_u8", "step",
+            [h.make_node("QLinearReduceMean", ["a", "as", "az", "ys"], ["y"],
+                         "qlinearreducemean", domain="com.microsoft", axes=[1], keepdims=1)],
+            [h.make_tensor_value_info("a", TensorProto.UINT8, ["N", 3, 4, 5])], [a],
+            h.make_tensor_value_info("y", TensorProto.UINT8, None),
+            [scalar("as", 0.05), scalar("az", 120, False), scalar("ys", 0.01)], want=[want])
+
+
 def direct_cases(c, rng):
     """The standard operators ONNX Runtime's QOperator format runs on the
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
@@ -576,8 +648,12 @@ def refused(c):
     computes only its output and input_skip_bias_sum), a QuickGelu with an
     attribute it does not have, a SimplifiedLayerNormalization of stash_type
     0, Attentions of a 1-D mask_index (lengths), of a past input and of
-    qkv_hidden_sizes that differ, an EmbedLayerNormalization of
-    mask_index_type 0; last a good QLinearAdd whose import goes on."""
+    qkv_hidden_sizes that differ, a node reading the mask_index of an
+    EmbedLayerNormalization of mask_index_type 0 (not computed), an
+    EmbedLayerNormalization of segment_ids without segment_embedding, a
+    QLinearConv of channels_last 1 whose X is not of rank 4, a
+    QLinearReduceMean without axes; last a good QLinearAdd whose import
+    goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
@@ -586,7 +662,8 @@ def refused(c):
              h.make_tensor("s4", TensorProto.FLOAT, [4], [0.1, 0.2, 0.3, 0.4]),
              numpy_helper.from_array(np.array([1, 2], np.float32), "sc"),
              numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp"),
-             scalar("s2", 0.2), numpy_helper.from_array(np.ones([4, 12], np.float32), "aw")]
+             scalar("s2", 0.2), numpy_helper.from_array(np.ones([4, 12], np.float32), "aw"),
+             numpy_helper.from_array(np.ones([12], np.float32), "g12")]
     q = ["x", "s", "z"]
     nodes = [
         h.make_node("GroupQueryAttention", ["x", "x"], ["a"], "ms_gqa", domain="com.microsoft"),
@@ -625,8 +702,15 @@ def refused(c):
                     domain="com.microsoft", num_heads=1),
         h.make_node("Attention", ["x3", "aw"], ["at3"], "attention_sizes",
                     domain="com.microsoft", num_heads=1, qkv_hidden_sizes=[4, 4, 2]),
-        h.make_node("EmbedLayerNormalization", ["mlen", "", "aw", "aw", "", "s4", "s4"],
-                    ["el"], "eln_type0", domain="com.microsoft", mask_index_type=0),
+        h.make_node("EmbedLayerNormalization", ["ids", "", "aw", "aw", "", "g12", "g12"],
+                    ["el", "el_mi"], "eln_type0", domain="com.microsoft", mask_index_type=0),
+        h.make_node("Relu", ["el_mi"], ["rmi"], "reads_mask_index"),
+        h.make_node("EmbedLayerNormalization", ["ids", "ids", "aw", "aw", "", "g12", "g12"],
+                    ["el2"], "eln_segids", domain="com.microsoft"),
+        h.make_node("QLinearConv", q + ["w", "s", "z"] + ["s", "z"], ["qc1"], "conv_nhwc_1d",
+                    domain="com.microsoft", channels_last=1),
+        h.make_node("QLinearReduceMean", q + ["s", "z"], ["qr"], "reducemean_noaxes",
+                    domain="com.microsoft", keepdims=1),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
@@ -635,7 +719,9 @@ def refused(c):
                                             h.make_tensor_value_info("x3", TensorProto.FLOAT,
                                                                      ["N", 4, 4]),
                                             h.make_tensor_value_info("mlen", TensorProto.INT32,
-                                                                     ["N"])],
+                                                                     ["N"]),
+                                            h.make_tensor_value_info("ids", TensorProto.INT32,
+                                                                     ["N", 4])],
                      [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1),
                                        h.make_opsetid("ai.foo", 1)])
@@ -835,6 +921,7 @@ def main():
     concat_cases(c, np.random.default_rng(34))
     xfmr_cases(c, np.random.default_rng(35))
     qop_more_cases(c, np.random.default_rng(36))
+    review_cases(c, np.random.default_rng(37))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
