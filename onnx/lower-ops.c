@@ -299,9 +299,10 @@ static struct wkey weights_key(const struct lower *L, size_t j, const struct lva
 }
 
 /* The model node of Conv and Gemm (kind) IR node j reading x: its weights
- * of shape dims (ndim; rows = dims[0]), the model's integers w (int8) when
- * q is given, else the tensor *share when share and *share >= 0 (else made
- * and kept there), else cached (key k's, dnnq_lower_wcache) when not NULL,
+ * of shape dims (ndim; rows = dims[0]), the model's integers w (int8;
+ * cached under k) when q is given, else the tensor *share when share and
+ * *share >= 0 (else made and kept there), else cached (key k's,
+ * dnnq_lower_wcache) when not NULL,
  * else floats w to quantize (and cache under k); the f32 bias [rows]; what
  * ch fused. NULL with *rc set on failure. */
 static struct dnnq_model_node *fused_node(struct lower *L, size_t j, enum dnnq_node_kind kind,
@@ -456,7 +457,10 @@ static int lower_conv(struct lower *L, size_t j)
 		oihw_to_ohwi(q.w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, 1);
 	else if (w)
 		oihw_to_ohwi(w, wt, rows, (size_t)cig, (size_t)kh, (size_t)kw, sizeof *w);
-	if (ch.bn || !mw)
+	/* the model's own integers are converted per reader (an int8_bias
+	 * refuses, not requantizes, a row): none of them shared, taken from
+	 * the cache or not */
+	if (ch.bn || !mw || (key.model && !L->fp32))
 		share = NULL;
 	/* a cached tensor of the model's own integers is theirs too */
 	bool ours = cached ? !key.model || ch.bn : mw != 0;

@@ -1949,12 +1949,18 @@ END_TEST
  * from the cache writes the tensors of one that converts them. */
 START_TEST(lower_wcache_model_integers)
 {
-	static const char *const names[] = { "ort_dynamic_conv", "ort_dynamic_matmul" };
-	for (size_t i = 0; i < 2; i++) {
+	/* each model: its ONNX file, calibration samples and the s8 tensors
+	 * of a lowering (shared_q: three Convs reading one DequantizeLinear
+	 * of the model's integers, each converting its own copy; taken from
+	 * the cache, they shared one) */
+	static const struct { const char *onnx, *in; size_t s8; } cases[] = {
+		{ OPS "/ort_dynamic_conv.onnx", OPS "/ort_dynamic_conv.in0.npy", 1 },
+		{ OPS "/ort_dynamic_matmul.onnx", OPS "/ort_dynamic_matmul.in0.npy", 1 },
+		{ PREC "/shared_q.onnx", PREC "/calib_shared.npy", 3 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct dnnq_diag d = { "" };
-		char onnx[256], in[256];
-		snprintf(onnx, sizeof onnx, OPS "/%s.onnx", names[i]);
-		snprintf(in, sizeof in, OPS "/%s.in0.npy", names[i]);
+		const char *onnx = cases[i].onnx, *in = cases[i].in;
 		struct array x;
 		struct dnnq_ir ir;
 		struct dnnq_onnx_calib c;
@@ -1970,18 +1976,19 @@ START_TEST(lower_wcache_model_integers)
 			struct dnnq_lower_opts lo = { .per_channel = true, .calibration = "test",
 			                              .wcache = k ? lw : NULL };
 			ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m[k], &d) == 0, "%s: %s",
-			              names[i], d.msg);
+			              onnx, d.msg);
 		}
 		size_t s8 = 0;
 		for (int k = 1; k < 3; k++) {
-			ck_assert_uint_eq(m[k].ntensors, m[0].ntensors);
+			ck_assert_msg(m[k].ntensors == m[0].ntensors, "%s: lowering %d: %zu tensors, "
+			              "%zu afresh", onnx, k, m[k].ntensors, m[0].ntensors);
 			for (size_t t = 0; t < m[0].ntensors; t++) {
 				ck_assert_str_eq(m[k].tensors[t].name, m[0].tensors[t].name);
 				assert_qtensor_eq(&m[0].tensors[t].t, &m[k].tensors[t].t);
 				s8 += m[k].tensors[t].t.dtype == DNNQ_DTYPE_S8;
 			}
 		}
-		ck_assert_uint_eq(s8, 2);   /* the weights, converted and cached */
+		ck_assert_uint_eq(s8, 2 * cases[i].s8);   /* the weights, converted and cached */
 		for (int k = 0; k < 3; k++)
 			dnnq_model_free(&m[k]);
 		dnnq_lower_wcache_destroy(lw);

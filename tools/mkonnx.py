@@ -2879,7 +2879,21 @@ def make_precision(w):
     onnx.checker.check_model(m, full_check=True)
     w.model("precision/shared.onnx", m)
     w.npy("precision/calib_shared.npy", x)
-    print("precision: 5 models")
+
+    # shared_q.onnx: the same three Convs (calib_shared.npy) reading one
+    # DequantizeLinear of the model's own per-channel int8 weights, conv_b's
+    # bias small enough to fit: each Conv converts its own copy of them
+    Wq, ws = qweights_s8(W, axis=0)
+    Bs = nrm(r, (4,), 0.1)
+    nodes = [node("DequantizeLinear", ["Wq", "ws"], ["Wd"], axis=0),
+             node("Conv", ["x", "Wd"], ["a"], pads=[1, 1, 1, 1]),
+             node("Conv", ["x", "Wd", "Bs"], ["b"], pads=[1, 1, 1, 1]),
+             node("Conv", ["x", "Wd"], ["c"], pads=[1, 1, 1, 1])]
+    m = build_model(nodes, [("x", x)], {"Wq": Wq, "ws": ws, "Bs": Bs},
+                    [("a", y), ("b", y), ("c", y)], OPSET, name="shared_q")
+    onnx.checker.check_model(m, full_check=True)
+    w.model("precision/shared_q.onnx", m)
+    print("precision: 6 models")
 
 
 # ------------------------------------------------------------------ digits/
