@@ -3082,7 +3082,8 @@ static int op_pool1d(struct nctx *c, bool max)
 /* Conv over L of [N, C, L] (a 3-D weight [M, C/g, K]): the 2-D Conv with
  * H 1 (node NAME:2d, its weight [M, C/g, 1, K]) between two Reshapes,
  * [N, C, 1, L] in (NAME:1d) and [N, M, L'] out (NAME), so the reference,
- * the lowering and auto precision see the 2-D Conv they know. */
+ * the lowering and auto precision see the 2-D Conv they know; the three
+ * are one precision unit named NAME, as the user's node. */
 static int op_conv1d(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
@@ -3116,6 +3117,7 @@ static int op_conv1d(struct nctx *c)
 	if (id < 0)
 		return id;
 	c->in[1] = id;
+	c->whole = ++c->m->wholes;    /* one precision unit, named NAME */
 	n->op = DNNQ_IR_RESHAPE;
 	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, d4, batched)) || (rc = link_as(c, ":1d", 1)))
 		return rc;

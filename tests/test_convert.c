@@ -1516,7 +1516,7 @@ static void kept_report(struct cmd *c, const char *dir, const char *name, const 
  * Transposes around them: docs/onnx.md) are one precision unit named
  * after the ONNX node: auto measures it once, --json names it so, and
  * --keep-fp32 with its name keeps every one of its nodes fp32; so are a
- * standalone BatchNorm3d's and a 3-D pool's. */
+ * standalone BatchNorm3d's, a 3-D pool's and a 1-D Conv's. */
 START_TEST(tools_precision_conv3d)
 {
 	char dir[] = "/tmp/dnnq-prec3d-XXXXXX";
@@ -1546,8 +1546,9 @@ START_TEST(tools_precision_conv3d)
 	 * NAME keeps both pools fp32 (before: a unit per pool, and NAME, a
 	 * Reshape, was refused as a node that only moves data) */
 	static const char *const cases[][2] = { { "maxpool3d", "maxpool_y" },
-	                                        { "globalavgpool3d", "globalaveragepool_y" } };
-	for (size_t i = 0; i < 2; i++) {
+	                                        { "globalavgpool3d", "globalaveragepool_y" },
+	                                        { "conv_1d", "conv_y" } };
+	for (size_t i = 0; i < 3; i++) {
 		char want[96];
 		snprintf(want, sizeof want, "\"units\":[{\"name\":\"%s\",", cases[i][1]);
 		ck_assert_msg(json_units(&c, dir, cases[i][0]) == 1 && strstr(c.out, want), "%s: %s",
@@ -1557,6 +1558,12 @@ START_TEST(tools_precision_conv3d)
 	ck_assert_msg(strstr(c.out, "\nmaxpool_y:hw                     maxpool      fp32 ") &&
 	              strstr(c.out, "\nmaxpool_y:d                      maxpool      fp32 ") &&
 	              !strstr(c.out, "maxpool      int8"), "%s", c.out);
+	/* a 1-D Conv (NAME:1d, the 2-D Conv NAME:2d, NAME: Reshapes around
+	 * it) by its name (before: the unit was NAME:2d, and NAME was refused
+	 * as a node that only moves data) */
+	kept_report(&c, dir, "conv_1d", "conv_y");
+	ck_assert_msg(strstr(c.out, "\nconv_y:2d") && !strstr(c.out, "conv         int8"), "%s",
+	              c.out);
 	rm_rf(dir);
 }
 END_TEST
