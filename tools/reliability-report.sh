@@ -373,9 +373,10 @@ rows (`bytes / k` times the batch, from the library's own sizes).
 alone with clang, linked against the ordinary build's engine): 181,140
 runs, 742 new units, 3084 edges, no crash; its 2 slow units (6.5 s
 under ASan, 1.9 s plain) are Loops stopped at the walk's bound, as
-attack29 saw. Noticed, left: dnnq-run and dnnqctl infer read an input of
-/dev/zero up to their file limit (1 GiB, 4 GiB) before the header is
-parsed.
+attack29 saw. Noticed: dnnq-run and dnnqctl infer read an input of
+/dev/zero up to their file limit (1 GiB, 4 GiB) before the header was
+parsed; a .npy that does not begin with its magic is refused at its
+first bytes since (test `npy_file_wrappers`).
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
