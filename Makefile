@@ -208,7 +208,11 @@ $(TEST_BIN): $(call obj,$(TEST_SRC) $(FIXTURE_SRC)) $(DAEMON_LIB) $(CONF_LIB) $(
 # messages), which every fork copied the page tables of: the eltwise suite
 # took 228 s, 91 s with 16 MB. Freed memory is still poisoned until 16 MB
 # more has been freed, in each test's own process.
+# CHECK_JOBS: the suites run in this many processes at once (tests/check_main.c;
+# their logs still print suite after suite); 1 runs them in one.
+CHECK_JOBS ?= 2
 CHECK_ENV = CK_DEFAULT_TIMEOUT=$(if $(SANITIZE),600,120) DNNQ_BINDIR=$(BUILD)/bin \
+            DNNQ_CHECK_JOBS=$(CHECK_JOBS) \
             DNNQ_DNNQD=$(DNNQD) DNNQ_DNNQCTL=$(DNNQCTL) \
             $(if $(findstring address,$(SANITIZE)),ASAN_OPTIONS="quarantine_size_mb=16$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}")
 # dnnq-bench too where oneDNN is installed: suite systemd checks its --help
