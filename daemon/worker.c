@@ -661,12 +661,22 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	struct dnnq_diag diag;
 	diag.msg[0] = 0;
 	if (rc)	/* only a failure is logged: no formatting on the serving path */
-		snprintf(diag.msg, sizeof diag.msg, "a batch of %u requests, %u items", n, items);
+		snprintf(diag.msg, sizeof diag.msg, "a batch of %u requests, %u items%s", n, items,
+		         n > 1 ? ", then alone" : "");
 	/* every result first, then the wakes: a woken client that takes this
 	 * CPU at the first system call's return delays no other member */
 	for (unsigned k = 0; k < n; k++) {
-		jobs[k].status = rc;
-		job_publish(w, &jobs[k], &diag);
+		struct dnnqd_job *j = &jobs[k];
+		j->status = rc;
+		/* a run that failed on what one request holds (an id outside an
+		 * embedding's table) fails that request only: each runs again
+		 * alone, in place, so its company gets its own answer */
+		if (rc && n > 1) {
+			j->copied = 0;
+			j->status = dnnqd_runner_run(&w->runner, ms, j->arena, &j->req, &j->copied);
+			count_run(w, id, j->req.batch, false);
+		}
+		job_publish(w, j, &diag);
 	}
 	job_notify(jobs, n);
 	if (!left)
