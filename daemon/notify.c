@@ -97,10 +97,13 @@ void dnnqd_notify_stopping(void)
 	send_msg("STOPPING=1");
 }
 
-uint64_t dnnqd_watchdog_usec(void)
+uint64_t dnnqd_watchdog_ns(void)
 {
 	uint64_t usec = 0;
-	return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return 0;
+	/* a value past 2^64 ns (584 years) wrapped to a few ns: no pings */
+	return usec > UINT64_MAX / 1000 ? UINT64_MAX : usec * 1000;
 }
 
 void dnnqd_notify_watchdog(void)

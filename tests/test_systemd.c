@@ -306,17 +306,24 @@ START_TEST(systemd_watchdog_interval)
 	fmt(pid, sizeof pid, "%d", (int)getpid());
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
-	ck_assert_uint_eq(dnnqd_watchdog_usec(), 0);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), 0);
 	setenv("WATCHDOG_USEC", "250000", 1);
 	setenv("WATCHDOG_PID", pid, 1);
-	ck_assert_uint_eq(dnnqd_watchdog_usec(), 250000);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), 250000000);
+	/* past 2^64 ns: the most, not wrapped to 384 ns (no pings) */
+	setenv("WATCHDOG_USEC", "18446744073709552", 1);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), UINT64_MAX);
+	setenv("WATCHDOG_USEC", "1", 1);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), 1000);
 	/* asked of another process (an inherited variable) */
 	fmt(pid, sizeof pid, "%d", (int)getpid() + 1);
 	setenv("WATCHDOG_PID", pid, 1);
-	ck_assert_uint_eq(dnnqd_watchdog_usec(), 0);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), 0);
 	unsetenv("WATCHDOG_PID");
-	setenv("WATCHDOG_USEC", "soon", 1);
-	ck_assert_uint_eq(dnnqd_watchdog_usec(), 0);
+	for (int i = 0; i < 3; i++) {
+		setenv("WATCHDOG_USEC", (const char *[]){ "soon", "0", "-5" }[i], 1);
+		ck_assert_uint_eq(dnnqd_watchdog_ns(), 0);
+	}
 }
 END_TEST
 
