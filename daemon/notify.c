@@ -131,11 +131,15 @@ static int check_passed(int fd, struct dnnq_diag *diag)
 
 int dnnqd_listen_fds(int *fd, struct dnnq_diag *diag)
 {
+	/* what it said, for the error: sd_listen_fds unsets it */
+	char said[32];
+	const char *e = getenv("LISTEN_FDS");
+	snprintf(said, sizeof said, "%s", e ? e : "");
 	/* unset LISTEN_*: nothing the daemon starts may take them for its own */
 	int n = sd_listen_fds(1);
 	if (n < 0)
-		return dnnq_diag_set(diag, DNNQ_E_IO, "socket activation: LISTEN_FDS: %s",
-		                     strerror(-n));
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "socket activation: LISTEN_FDS=%s: %s (want "
+		                     "1, the listening socket dnnqd.socket passes)", said, strerror(-n));
 	if (n == 0)
 		return 0;
 	if (n != 1)

@@ -393,6 +393,16 @@ START_TEST(systemd_listen_fds)
 	ck_assert_int_eq(p.rc, 0);
 	p = pass_socket(good, "2", getpid());
 	ck_assert_msg(p.rc < 0 && strstr(p.diag.msg, "2 sockets"), "rc %d: %s", p.rc, p.diag.msg);
+	/* no count systemd sets: refused, naming the value (before: "LISTEN_FDS:
+	 * Invalid argument") */
+	for (int i = 0; i < 3; i++) {
+		const char *bad = (const char *[]){ "0", "-1", "many" }[i];
+		char want[64];
+		p = pass_socket(good, bad, getpid());
+		fmt(want, sizeof want, "LISTEN_FDS=%s: ", bad);
+		ck_assert_msg(p.rc < 0 && strstr(p.diag.msg, want) && !p.env_left, "rc %d: %s", p.rc,
+		              p.diag.msg);
+	}
 	int stream = unix_socket(dir, "stream", SOCK_STREAM, true);
 	int unlistened = unix_socket(dir, "idle", SOCK_SEQPACKET, false);
 	int dgram = unix_socket(dir, "dgram", SOCK_DGRAM, false);
