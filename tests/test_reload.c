@@ -706,6 +706,74 @@ START_TEST(reload_while_queued)
 }
 END_TEST
 
+/* A reload onto another signature (relu64's [N, 64] under fc's name, which
+ * took [N, 1024]) while a request waits in a partial batch and more are
+ * submitted after it: the batch, gathered against the table its first
+ * request loaded, finishes on the old version, each answer the old one's;
+ * an old handle's next requests fail DNNQ_E_MODEL_CHANGED, each alone,
+ * none read or written past either version's sizes (under ASan); a handle
+ * opened again is served by the new version (attack40: nothing found). */
+START_TEST(reload_signature_while_queued)
+{
+	enum { N = 4 };
+	char dir[256], path[300], yaml[300], text[300];
+	uint8_t want[K];
+	struct party p[N], q;
+	struct fixture_daemon d;
+	struct dnnq_diag diag = { "" };
+	expected(0, false, want);
+	make_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/fc.dnnq", dir);
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	write_version(path, 0, false, false, RENAME);
+	snprintf(text, sizeof text, "models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n"
+	         "    dynamic_batching: { max_queue_delay_us: 10000000, preferred_batch_size:"
+	         " [%d] }\n", N);
+	put_text(yaml, text, RENAME);
+	test_daemon_start(&d, 0, (const char *const[]){ "--config", yaml, "--cpus", "0", NULL });
+	for (int k = 0; k < N; k++) {
+		party_open(&p[k], d.socket, "fc", 1, false);
+		input(p[k].t[0].data);
+	}
+	party_submit(&p[0]);
+	batching_wait_held(p[0].c, "fc", 1);
+	void *buf;
+	size_t len;
+	ck_assert_msg(fixture_model_bytes(FIXTURE_RELU64, &buf, &len, &diag) == 0, "%s", diag.msg);
+	put_file(path, buf, len, RENAME);
+	free(buf);
+	wait_generation(p[0].c, "fc", 2);
+	for (int k = 1; k < N; k++)
+		party_submit(&p[k]);
+	for (int k = 0; k < N; k++) {
+		ck_assert_int_eq(party_wait(&p[k]), 0);
+		ck_assert_mem_eq(p[k].t[1].data, want, K);
+	}
+	for (int k = 0; k < N; k++)
+		party_submit(&p[k]);
+	for (int k = 0; k < N; k++)
+		ck_assert_int_eq(party_wait(&p[k]), DNNQ_E_MODEL_CHANGED);
+	/* opened again: relu64's signature, at the preferred size */
+	party_open(&q, d.socket, "fc", N, false);
+	ck_assert_uint_eq(q.t[0].bytes, (size_t)N * 64);
+	struct fixture_ref *ref;
+	ck_assert_msg(fixture_ref_create(FIXTURE_RELU64, &ref, &diag) == 0, "%s", diag.msg);
+	uint8_t y[N * 64];
+	for (int i = 0; i < N * 64; i++)
+		((uint8_t *)q.t[0].data)[i] = (uint8_t)(i * 7);
+	ck_assert_int_eq(fixture_ref_run(ref, N, (const void *const[]){ q.t[0].data },
+	                                 (void *const[]){ y }), 0);
+	party_submit(&q);
+	ck_assert_int_eq(party_wait(&q), 0);
+	ck_assert_mem_eq(q.t[1].data, y, sizeof y);
+	fixture_ref_destroy(ref);
+	party_close(&q);
+	for (int k = 0; k < N; k++)
+		party_close(&p[k]);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 /* ---- the command line ------------------------------------------------------ */
 
 /* dnnqd ARGS... with stdout and stderr in out and err; its exit status. */
@@ -826,6 +894,7 @@ Suite *suite_reload(void)
 	tcase_add_test(tc, reload_signature_change);
 	tcase_add_test(tc, reload_removes_and_adds);
 	tcase_add_test(tc, reload_while_queued);
+	tcase_add_test(tc, reload_signature_while_queued);
 	tcase_add_test(tc, check_config_exit_codes);
 	tcase_add_test(tc, config_precedence);
 	suite_add_tcase(s, tc);
