@@ -774,6 +774,80 @@ START_TEST(reload_signature_while_queued)
 }
 END_TEST
 
+/* Reloads while a request waits in a partial batch (one worker), the
+ * gathering worker holding the table before the reload: a request of a
+ * model the reload added, and one of a handle opened at fc's generation
+ * after the table the batch holds, are popped by the gathering and left
+ * for after the batch, checked against the table then served: each is
+ * answered by its version, and so is the batch (before: DNNQ_E_RANGE,
+ * "the daemon has given out 1 ids", and DNNQ_E_MODEL_CHANGED, the fresh
+ * handle's retries failing the same until the batch ran). */
+START_TEST(reload_while_gathering)
+{
+	enum { N = 4 };
+	char dir[256], path[300], yaml[300], text[400];
+	uint8_t want[3][K];
+	struct party p, q, r;
+	struct fixture_daemon d;
+	struct fixture_ref *ref;
+	struct dnnq_diag diag = { "" };
+	for (unsigned v = 0; v < 3; v++)
+		expected(v, false, want[v]);
+	make_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/relu64.dnnq", dir);
+	ck_assert_msg(fixture_model_write(FIXTURE_RELU64, path, &diag) == 0, "%s", diag.msg);
+	snprintf(path, sizeof path, "%s/fc.dnnq", dir);
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	write_version(path, 0, false, false, RENAME);
+	const char *fc = "models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n"
+	                 "    dynamic_batching: { max_queue_delay_us: 10000000, "
+	                 "preferred_batch_size: [4] }\n";
+	put_text(yaml, fc, RENAME);
+	test_daemon_start(&d, 0, (const char *const[]){ "--config", yaml, "--cpus", "0", NULL });
+	party_open(&p, d.socket, "fc", 1, false);
+	input(p.t[0].data);
+	/* a model added */
+	party_submit(&p);
+	batching_wait_held(p.c, "fc", 1);
+	snprintf(text, sizeof text, "%s  - { name: relu64, path: relu64.dnnq }\n", fc);
+	put_text(yaml, text, RENAME);
+	wait_generation(p.c, "relu64", 1);
+	party_open(&r, d.socket, "relu64", 1, false);
+	for (size_t i = 0; i < r.t[0].bytes; i++)
+		((uint8_t *)r.t[0].data)[i] = (uint8_t)(i * 5);
+	party_submit(&r);
+	ck_assert_int_eq(party_wait(&r), 0);
+	ck_assert_int_eq(party_wait(&p), 0);
+	ck_assert_mem_eq(p.t[1].data, want[0], K);
+	ck_assert_msg(fixture_ref_create(FIXTURE_RELU64, &ref, &diag) == 0, "%s", diag.msg);
+	uint8_t y[64];
+	ck_assert_int_eq(fixture_ref_run(ref, 1, (const void *const[]){ r.t[0].data },
+	                                 (void *const[]){ y }), 0);
+	ck_assert_mem_eq(r.t[1].data, y, sizeof y);
+	fixture_ref_destroy(ref);
+	/* a handle of a newer generation (new weights, the same signature) */
+	write_version(path, 1, false, false, RENAME);
+	wait_generation(p.c, "fc", 2);
+	party_submit(&p);
+	batching_wait_held(p.c, "fc", 1);
+	write_version(path, 2, false, false, RENAME);
+	wait_generation(p.c, "fc", 3);
+	party_open(&q, d.socket, "fc", N, false);
+	for (int k = 0; k < N; k++)
+		input((uint8_t *)q.t[0].data + k * K);
+	party_submit(&q);
+	ck_assert_int_eq(party_wait(&q), 0);
+	for (int k = 0; k < N; k++)
+		ck_assert_mem_eq((uint8_t *)q.t[1].data + k * K, want[2], K);
+	ck_assert_int_eq(party_wait(&p), 0);
+	ck_assert_mem_eq(p.t[1].data, want[1], K);
+	party_close(&p);
+	party_close(&q);
+	party_close(&r);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 /* ---- the command line ------------------------------------------------------ */
 
 /* dnnqd ARGS... with stdout and stderr in out and err; its exit status. */
@@ -895,6 +969,7 @@ Suite *suite_reload(void)
 	tcase_add_test(tc, reload_removes_and_adds);
 	tcase_add_test(tc, reload_while_queued);
 	tcase_add_test(tc, reload_signature_while_queued);
+	tcase_add_test(tc, reload_while_gathering);
 	tcase_add_test(tc, check_config_exit_codes);
 	tcase_add_test(tc, config_precedence);
 	suite_add_tcase(s, tc);
