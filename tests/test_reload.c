@@ -652,6 +652,32 @@ START_TEST(reload_symlink_target)
 }
 END_TEST
 
+/* fc served with dynamic batching: a batch of 4 runs at once, a smaller
+ * one waits up to 10 s for company. */
+#define BATCHED_FC "models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n" \
+	"    dynamic_batching: { max_queue_delay_us: 10000000, preferred_batch_size: [4] }\n"
+
+/* A new directory (into dir, 256 bytes) of fc.dnnq (version 0, its path
+ * into path, 300 bytes) and a config of BATCHED_FC (into yaml, 300 bytes),
+ * served by dnnqd with one worker; n sessions of fc at batch 1, each input
+ * input(), the first one's request submitted and held in a partial batch. */
+static void hold_batched_fc(struct fixture_daemon *d, char *dir, char *path, char *yaml,
+                            struct party *p, int n)
+{
+	make_dir(dir, 256);
+	snprintf(path, 300, "%s/fc.dnnq", dir);
+	snprintf(yaml, 300, "%s/dnnqd.yaml", dir);
+	write_version(path, 0, false, false, RENAME);
+	put_text(yaml, BATCHED_FC, RENAME);
+	test_daemon_start(d, 0, (const char *const[]){ "--config", yaml, "--cpus", "0", NULL });
+	for (int k = 0; k < n; k++) {
+		party_open(&p[k], d->socket, "fc", 1, false);
+		input(p[k].t[0].data);
+	}
+	party_submit(&p[0]);
+	batching_wait_held(p[0].c, "fc", 1);
+}
+
 /* A reload while requests wait in a partial batch (dynamic batching, one
  * worker): the batch is gathered against one table, so every request in
  * it finishes on the version that table serves, the old one, even those
@@ -660,27 +686,13 @@ END_TEST
 START_TEST(reload_while_queued)
 {
 	enum { N = 4 };
-	char dir[256], path[300], yaml[300], text[300];
+	char dir[256], path[300], yaml[300];
 	uint8_t want[2][K];
 	struct party p[N];
 	struct fixture_daemon d;
 	expected(0, false, want[0]);
 	expected(1, false, want[1]);
-	make_dir(dir, sizeof dir);
-	snprintf(path, sizeof path, "%s/fc.dnnq", dir);
-	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
-	write_version(path, 0, false, false, RENAME);
-	snprintf(text, sizeof text, "models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n"
-	         "    dynamic_batching: { max_queue_delay_us: 10000000, preferred_batch_size:"
-	         " [%d] }\n", N);
-	put_text(yaml, text, RENAME);
-	test_daemon_start(&d, 0, (const char *const[]){ "--config", yaml, "--cpus", "0", NULL });
-	for (int k = 0; k < N; k++) {
-		party_open(&p[k], d.socket, "fc", 1, false);
-		input(p[k].t[0].data);
-	}
-	party_submit(&p[0]);
-	batching_wait_held(p[0].c, "fc", 1);
+	hold_batched_fc(&d, dir, path, yaml, p, N);
 	write_version(path, 1, false, false, RENAME);
 	wait_generation(p[0].c, "fc", 2);
 	for (int k = 1; k < N; k++)
@@ -716,27 +728,13 @@ END_TEST
 START_TEST(reload_signature_while_queued)
 {
 	enum { N = 4 };
-	char dir[256], path[300], yaml[300], text[300];
+	char dir[256], path[300], yaml[300];
 	uint8_t want[K];
 	struct party p[N], q;
 	struct fixture_daemon d;
 	struct dnnq_diag diag = { "" };
 	expected(0, false, want);
-	make_dir(dir, sizeof dir);
-	snprintf(path, sizeof path, "%s/fc.dnnq", dir);
-	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
-	write_version(path, 0, false, false, RENAME);
-	snprintf(text, sizeof text, "models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n"
-	         "    dynamic_batching: { max_queue_delay_us: 10000000, preferred_batch_size:"
-	         " [%d] }\n", N);
-	put_text(yaml, text, RENAME);
-	test_daemon_start(&d, 0, (const char *const[]){ "--config", yaml, "--cpus", "0", NULL });
-	for (int k = 0; k < N; k++) {
-		party_open(&p[k], d.socket, "fc", 1, false);
-		input(p[k].t[0].data);
-	}
-	party_submit(&p[0]);
-	batching_wait_held(p[0].c, "fc", 1);
+	hold_batched_fc(&d, dir, path, yaml, p, N);
 	void *buf;
 	size_t len;
 	ck_assert_msg(fixture_model_bytes(FIXTURE_RELU64, &buf, &len, &diag) == 0, "%s", diag.msg);
@@ -784,8 +782,8 @@ END_TEST
  * handle's retries failing the same until the batch ran). */
 START_TEST(reload_while_gathering)
 {
-	enum { N = 4 };
-	char dir[256], path[300], yaml[300], text[400];
+	enum { N = 4 };         /* BATCHED_FC's preferred size */
+	char dir[256], path[300], yaml[300], relu[320];
 	uint8_t want[3][K];
 	struct party p, q, r;
 	struct fixture_daemon d;
@@ -793,24 +791,11 @@ START_TEST(reload_while_gathering)
 	struct dnnq_diag diag = { "" };
 	for (unsigned v = 0; v < 3; v++)
 		expected(v, false, want[v]);
-	make_dir(dir, sizeof dir);
-	snprintf(path, sizeof path, "%s/relu64.dnnq", dir);
-	ck_assert_msg(fixture_model_write(FIXTURE_RELU64, path, &diag) == 0, "%s", diag.msg);
-	snprintf(path, sizeof path, "%s/fc.dnnq", dir);
-	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
-	write_version(path, 0, false, false, RENAME);
-	const char *fc = "models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n"
-	                 "    dynamic_batching: { max_queue_delay_us: 10000000, "
-	                 "preferred_batch_size: [4] }\n";
-	put_text(yaml, fc, RENAME);
-	test_daemon_start(&d, 0, (const char *const[]){ "--config", yaml, "--cpus", "0", NULL });
-	party_open(&p, d.socket, "fc", 1, false);
-	input(p.t[0].data);
 	/* a model added */
-	party_submit(&p);
-	batching_wait_held(p.c, "fc", 1);
-	snprintf(text, sizeof text, "%s  - { name: relu64, path: relu64.dnnq }\n", fc);
-	put_text(yaml, text, RENAME);
+	hold_batched_fc(&d, dir, path, yaml, &p, 1);
+	snprintf(relu, sizeof relu, "%s/relu64.dnnq", dir);
+	ck_assert_msg(fixture_model_write(FIXTURE_RELU64, relu, &diag) == 0, "%s", diag.msg);
+	put_text(yaml, BATCHED_FC "  - { name: relu64, path: relu64.dnnq }\n", RENAME);
 	wait_generation(p.c, "relu64", 1);
 	party_open(&r, d.socket, "relu64", 1, false);
 	for (size_t i = 0; i < r.t[0].bytes; i++)
