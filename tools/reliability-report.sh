@@ -404,7 +404,9 @@ under `WatchdogSec=50ms` an idle dnnqd pinged every 81 ms
 2^64 ns wrapped (fixed). A config of 1024 models of one 121 kB file:
 `--check-config` 1.2 s, ready in 9 s at 626 MB RSS (each entry its own
 version and graphs), `dnnqctl models`, `metrics` and `reload` 0.1 to
-0.2 s each. The Python client against a dnnqd SIGKILLed mid-run and
+0.2 s each; a model path that is the config itself, its directory or
+/dev/stdin, and a name given twice: each refused naming the file or the
+line. The Python client against a dnnqd SIGKILLed mid-run and
 started again: the old `Client`'s calls raise `Disconnected`, its close
 works, a new one gets the same bytes. Noticed, not changed: `dnnqctl
 reload` against a SIGSTOPped dnnqd waits its whole 300 s (the session
