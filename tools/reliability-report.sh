@@ -408,7 +408,9 @@ version and graphs), `dnnqctl models`, `metrics` and `reload` 0.1 to
 /dev/stdin, and a name given twice: each refused naming the file or the
 line. The Python client against a dnnqd SIGKILLed mid-run and
 started again: the old `Client`'s calls raise `Disconnected`, its close
-works, a new one gets the same bytes. Noticed, not changed: `dnnqctl
+works, a new one gets the same bytes; `dnnqctl reload` with dnnqd
+SIGKILLed 1.5 s into a reload of the 1024 models: exit 1 at once,
+"disconnected from the daemon". Noticed, not changed: `dnnqctl
 reload` against a SIGSTOPped dnnqd waits its whole 300 s (the session
 set-up takes the reload's timeout), the other commands 5 s. Found in
 reloads during a gathered batch (`reload_signature_while_queued` held: the
