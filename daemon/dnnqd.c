@@ -235,7 +235,10 @@ bool dnnqd_workers_alive(struct dnnqd *d, uint64_t now, uint64_t window_ns)
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct dnnqd_worker *w = &d->workers[i];
 		uint64_t e = dnnqd_qsbr_snapshot(&w->qs);
-		if (e != w->seen_epoch || !w->seen_ns) {
+		/* odd: asleep in epoll_wait, waiting for work, not stuck in one
+		 * (an idle worker's epoch moves only every 100 ms, and a shorter
+		 * WatchdogSec= got pings too rarely for it) */
+		if (e != w->seen_epoch || !w->seen_ns || (e & 1)) {
 			w->seen_epoch = e;
 			w->seen_ns = now;
 		}

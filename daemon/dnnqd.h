@@ -235,8 +235,9 @@ void dnnqd_uid_put(struct dnnqd *d, uint32_t uid);
 void dnnqd_state_line(const struct dnnqd *d, char *buf, size_t len);
 
 /* The watchdog's question: has every worker shown life (its epoch moved,
- * once per pass and around each sleep of at most 100 ms) within the last
- * window_ns? Call it from the control loop at least once per window. */
+ * once per pass and around each sleep of at most 100 ms, or it sleeps
+ * waiting for work) within the last window_ns? Call it from the control
+ * loop at least once per window. */
 bool dnnqd_workers_alive(struct dnnqd *d, uint64_t now_ns, uint64_t window_ns);
 
 #endif

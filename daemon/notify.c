@@ -97,10 +97,13 @@ void dnnqd_notify_stopping(void)
 	send_msg("STOPPING=1");
 }
 
-uint64_t dnnqd_watchdog_usec(void)
+uint64_t dnnqd_watchdog_ns(void)
 {
 	uint64_t usec = 0;
-	return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return 0;
+	/* a value past 2^64 ns (584 years) wrapped to a few ns: no pings */
+	return usec > UINT64_MAX / 1000 ? UINT64_MAX : usec * 1000;
 }
 
 void dnnqd_notify_watchdog(void)
@@ -128,11 +131,15 @@ static int check_passed(int fd, struct dnnq_diag *diag)
 
 int dnnqd_listen_fds(int *fd, struct dnnq_diag *diag)
 {
+	/* what it said, for the error: sd_listen_fds unsets it */
+	char said[32];
+	const char *e = getenv("LISTEN_FDS");
+	snprintf(said, sizeof said, "%s", e ? e : "");
 	/* unset LISTEN_*: nothing the daemon starts may take them for its own */
 	int n = sd_listen_fds(1);
 	if (n < 0)
-		return dnnq_diag_set(diag, DNNQ_E_IO, "socket activation: LISTEN_FDS: %s",
-		                     strerror(-n));
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "socket activation: LISTEN_FDS=%s: %s (want "
+		                     "1, the listening socket dnnqd.socket passes)", said, strerror(-n));
 	if (n == 0)
 		return 0;
 	if (n != 1)

@@ -19,9 +19,9 @@ void dnnqd_notify_reloading(void);
 void dnnqd_notify_status(const char *status);
 /* STOPPING=1, when a graceful stop begins. */
 void dnnqd_notify_stopping(void);
-/* The watchdog interval asked by the manager in µs (WATCHDOG_USEC for this
- * pid), 0 when it asks none. Ping at half of it. */
-uint64_t dnnqd_watchdog_usec(void);
+/* The watchdog interval asked by the manager (WATCHDOG_USEC for this pid)
+ * in ns, UINT64_MAX past it, 0 when it asks none. Ping at half of it. */
+uint64_t dnnqd_watchdog_ns(void);
 /* WATCHDOG=1: only from the control loop, only while every worker lives. */
 void dnnqd_notify_watchdog(void);
 

@@ -62,6 +62,10 @@ struct dnnqd_job {
 	struct dnnqd_session *s;
 	uint32_t slot;
 	int status;
+	uint32_t model_id;              /* as sent (req.model_id: UINT32_MAX when the table
+	                                   serves no such id, so nothing counts on it) */
+	bool recheck;                   /* failed its check against a table a reload has
+	                                   replaced since: checked again (worker.c) */
 	bool joined;                    /* rides on the worker another request claimed */
 	bool published;                 /* its result is in its slot (worker.c) */
 	uint64_t submit, t0;            /* the slot's stamp; when its check began */

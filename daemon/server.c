@@ -375,7 +375,11 @@ int dnnqd_serve(struct dnnqd *d, const struct dnnqd_acl *acl, int listen_fd, int
 	sv.cap = d->cfg.max_clients + DNNQD_PENDING_MAX;
 	sv.conns = calloc(sv.cap, sizeof *sv.conns);
 	sv.pfds = calloc(sv.cap + FIXED_FDS, sizeof *sv.pfds);
-	sv.wd_window_ns = dnnqd_watchdog_usec() * 1000;
+	sv.wd_window_ns = dnnqd_watchdog_ns();
+	if (sv.wd_window_ns && sv.wd_window_ns < 2 * TICK_NS)
+		dnnqd_log(DNNQD_LOG_WARN, "WATCHDOG_USEC=%llu: less than twice the control loop's %u ms"
+		          " tick, which pings the watchdog at most once a tick (WatchdogSec=30s is the "
+		          "unit's)", (unsigned long long)(sv.wd_window_ns / 1000), DNNQD_HEARTBEAT_MS);
 	int rc = sv.conns && sv.pfds ? loop(&sv, diag)
 	                             : dnnq_diag_set(diag, DNNQ_E_NOMEM, "control loop: out of memory");
 	/* requests that are running finish into their regions first */

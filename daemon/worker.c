@@ -58,8 +58,10 @@
  * buy a client no bigger share of a batch), each popped, copied, validated
  * and checked like any against the one table the leader loaded (so every
  * member runs on one version, whatever a reload publishes meanwhile). A
- * member that fails its check completes at once, alone; one for another
- * model, or too big for the room left, is served right after the batch
+ * member that fails its check completes at once, alone, unless a reload
+ * has published another table since (then it is checked again against
+ * that one after the batch); one for another model, or too big for the
+ * room left, is served right after the batch
  * (leading a batch of its own only if the first batch's leader was popped
  * by the pass: serve_one bounds the chain, so a pass ends). The batch
  * runs once it holds its largest preferred size (else max_batch) items,
@@ -359,9 +361,21 @@ static void release(struct dnnqd_session *s)
 	put(&s->load);
 }
 
+/* Validated job j checked against ms (request.c); j->status is 0 or why
+ * it fails. */
+static void job_check(const struct dnnqd_models *ms, struct dnnqd_job *j, struct dnnq_diag *diag)
+{
+	j->req.model_id = j->model_id;
+	j->status = dnnqd_request_check(ms, &j->req, diag);
+	/* an id not served (not yet, or no longer): counted daemon-wide only,
+	 * not on the model a later reload gives the id */
+	if (!dnnqd_models_at(ms, j->req.model_id))
+		j->req.model_id = UINT32_MAX;
+}
+
 /* A popped request into j: its descriptor copied and validated (shm/),
- * then checked against ms (request.c); j->status is 0 or why it fails.
- * t0 (CLOCK_MONOTONIC, vDSO) starts its time in the daemon. */
+ * then checked against ms; j->status is 0 or why it fails. t0
+ * (CLOCK_MONOTONIC, vDSO) starts its time in the daemon. */
 static void job_take(struct dnnqd_session *s, uint32_t slot, const struct dnnqd_models *ms,
                      struct dnnqd_job *j, struct dnnq_diag *diag)
 {
@@ -370,17 +384,15 @@ static void job_take(struct dnnqd_session *s, uint32_t slot, const struct dnnqd_
 	j->arena = s->view.arena;
 	j->copied = 0;
 	j->joined = false;
+	j->recheck = false;
 	j->submit = dnnq_shm_slot_submit_ns(&s->view, slot);
 	j->status = dnnq_shm_desc_copy_validate(&s->view, slot, &j->req, diag);
 	j->t0 = mono_ns();
+	j->model_id = j->status ? UINT32_MAX : j->req.model_id;
 	if (!j->status)
-		j->status = dnnqd_request_check(ms, &j->req, diag);
+		job_check(ms, j, diag);
 	else
 		j->req.model_id = UINT32_MAX;	/* names no model to count it on */
-	/* an id not served (not yet, or no longer): counted daemon-wide only,
-	 * not on the model a later reload gives the id */
-	if (!dnnqd_models_at(ms, j->req.model_id))
-		j->req.model_id = UINT32_MAX;
 }
 
 static void count(struct dnnqd_counters *c, int status, uint64_t copied)
@@ -553,7 +565,8 @@ enum join { JOIN_NONE, JOIN_ADDED, JOIN_LEFT };
 
 /* One request of s into jobs[*n], to join the batch of jobs[0, *n) of
  * *items items: popped, taken and checked like any. One that fails is
- * completed at once, alone; one for another model, or too big for the
+ * completed at once, alone (unless ms is no longer the table served: then
+ * it is left, marked recheck); one for another model, or too big for the
  * room left, stays in jobs[*n] for after the batch (JOIN_LEFT). */
 static enum join join_one(struct dnnqd_worker *w, struct dnnqd_session *s,
                           const struct dnnqd_models *ms, unsigned *n, uint32_t *items)
@@ -570,6 +583,14 @@ static enum join join_one(struct dnnqd_worker *w, struct dnnqd_session *s,
 	diag.msg[0] = 0;
 	job_take(s, slot, ms, j, &diag);
 	j->joined = true;
+	/* judged by a table a reload has replaced since the leader loaded it
+	 * (a model the reload added, a handle opened at the new generation):
+	 * left for after the batch and checked again against the table then
+	 * served (before: failed, DNNQ_E_RANGE or DNNQ_E_MODEL_CHANGED) */
+	if (j->status && j->model_id != UINT32_MAX && atomic_load(&w->d->models) != ms) {
+		j->recheck = true;
+		return JOIN_LEFT;
+	}
 	if (j->status) {
 		job_finish(w, j, &diag);
 		return JOIN_NONE;
@@ -661,12 +682,22 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	struct dnnq_diag diag;
 	diag.msg[0] = 0;
 	if (rc)	/* only a failure is logged: no formatting on the serving path */
-		snprintf(diag.msg, sizeof diag.msg, "a batch of %u requests, %u items", n, items);
+		snprintf(diag.msg, sizeof diag.msg, "a batch of %u requests, %u items%s", n, items,
+		         n > 1 ? ", then alone" : "");
 	/* every result first, then the wakes: a woken client that takes this
 	 * CPU at the first system call's return delays no other member */
 	for (unsigned k = 0; k < n; k++) {
-		jobs[k].status = rc;
-		job_publish(w, &jobs[k], &diag);
+		struct dnnqd_job *j = &jobs[k];
+		j->status = rc;
+		/* a run that failed on what one request holds (an id outside an
+		 * embedding's table) fails that request only: each runs again
+		 * alone, in place, so its company gets its own answer */
+		if (rc && n > 1) {
+			j->copied = 0;
+			j->status = dnnqd_runner_run(&w->runner, ms, j->arena, &j->req, &j->copied);
+			count_run(w, id, j->req.batch, false);
+		}
+		job_publish(w, j, &diag);
 	}
 	job_notify(jobs, n);
 	if (!left)
@@ -698,8 +729,13 @@ static bool serve_one(struct dnnqd_worker *w, struct dnnqd_session *s)
 	const struct dnnqd_models *ms = atomic_load(&w->d->models);
 	struct dnnqd_job *j = &w->jobs[0];
 	job_take(s, slot, ms, j, &diag);
-	for (unsigned led = 0; j && !j->status && led < BATCH_CHAIN && batching(ms, j); led++)
+	for (unsigned led = 0; j && !j->status && led < BATCH_CHAIN && batching(ms, j); led++) {
 		j = serve_batch(w, ms);
+		if (j && j->recheck) {
+			ms = atomic_load(&w->d->models);
+			job_check(ms, j, &diag);
+		}
+	}
 	if (j) {
 		if (!j->status) {
 			j->status = dnnqd_runner_run(&w->runner, ms, j->arena, &j->req, &j->copied);

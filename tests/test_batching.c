@@ -49,9 +49,10 @@ static void ctl_says(const struct fixture_daemon *d, const char *const *args, co
 /* tests/batching-model.c */
 int batching_model_write(const char *path, uint32_t max_batch, struct dnnq_diag *d);
 int batching_s32_model_write(const char *path, struct dnnq_diag *d);
+int batching_embed_model_write(const char *path, struct dnnq_diag *d);
 
-/* A directory with fc1024.dnnq, multi.dnnq and s32.dnnq (fc1024 emitting
- * s32) and a config of `models` (YAML list items), served by one worker. */
+/* A directory with fc1024.dnnq, multi.dnnq, s32.dnnq (fc1024 emitting
+ * s32) and embed.dnnq (token ids) and a config of `models` (YAML list items), served by one worker. */
 static void start_yaml(struct fixture_daemon *d, char *dir, size_t len, const char *models)
 {
 	struct dnnq_diag diag = { "" };
@@ -65,6 +66,8 @@ static void start_yaml(struct fixture_daemon *d, char *dir, size_t len, const ch
 	}
 	snprintf(path, sizeof path, "%s/s32.dnnq", dir);
 	ck_assert_msg(batching_s32_model_write(path, &diag) == 0, "%s", diag.msg);
+	snprintf(path, sizeof path, "%s/embed.dnnq", dir);
+	ck_assert_msg(batching_embed_model_write(path, &diag) == 0, "%s", diag.msg);
 	snprintf(path, sizeof path, "%s/dnnqd.yaml", dir);
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
@@ -643,6 +646,61 @@ START_TEST(batched_s32)
 }
 END_TEST
 
+/* p's ids (wrapped once when negative) looked up in embed's table: row r
+ * holds r * 10 + column. */
+static void expect_rows(const struct party *p)
+{
+	const int32_t *ids = p->t[0].data;
+	const float *y = p->t[1].data;
+	for (size_t k = 0; k < p->t[0].bytes / sizeof *ids; k++)
+		for (int c = 0; c < 4; c++)
+			ck_assert_msg(y[4 * k + c] == (float)((ids[k] < 0 ? ids[k] + 8 : ids[k]) * 10 + c),
+			              "id %d: y[%zu][%d] = %g", ids[k], k, c, (double)y[4 * k + c]);
+}
+
+/* Token ids steer a read (an embedding's row): a request holding an id
+ * outside the table, gathered into one batch with two honest ones (4
+ * items, the preferred size), fails alone with DNNQ_E_RANGE; the honest
+ * ones get their rows (before: the batch's run failed, and with it every
+ * request in it). */
+START_TEST(bad_ids_fail_alone)
+{
+	static const int32_t outside[] = { 8, -9, INT32_MAX, INT32_MIN };
+	enum { ROUNDS_BAD = sizeof outside / sizeof *outside };
+	struct fixture_daemon d;
+	char dir[300];
+	struct party good[2], bad;
+	start_yaml(&d, dir, sizeof dir, BATCHED("embed", "4"));
+	party_open(&good[0], d.socket, "embed", 1, false);
+	party_open(&good[1], d.socket, "embed", 2, false);
+	party_open(&bad, d.socket, "embed", 1, false);
+	for (int round = 0; round < ROUNDS_BAD; round++) {
+		for (int k = 0; k < 2; k++)
+			for (int i = 0; i < 4 * (k + 1); i++)
+				((int32_t *)good[k].t[0].data)[i] = (round + i * 3 + k) % 16 - 8;
+		memcpy(bad.t[0].data, (const int32_t[]){ 1, -1, outside[round], 2 }, 16);
+		party_submit(&good[0]);
+		batching_wait_held(good[0].c, "embed", 1);
+		party_submit(&bad);
+		party_submit(&good[1]);
+		ck_assert_int_eq(party_wait(&bad), DNNQ_E_RANGE);
+		for (int k = 0; k < 2; k++) {
+			ck_assert_int_eq(party_wait(&good[k]), 0);
+			expect_rows(&good[k]);
+		}
+	}
+	struct dnnq_model_stats st;
+	batching_stats(good[0].c, "embed", &st);
+	ck_assert_uint_eq(st.requests, 3 * ROUNDS_BAD);
+	ck_assert_uint_eq(st.failures, ROUNDS_BAD);
+	ck_assert_uint_eq(st.batches[2], ROUNDS_BAD);   /* 3-4 items: each round gathered */
+	party_close(&good[0]);
+	party_close(&good[1]);
+	party_close(&bad);
+	stop_and_clean(&d, dir);
+}
+END_TEST
+
 /* max_queue_delay_us 0 gathers what is queued and never waits: 4
  * sessions of one uid, a request each, all queued while dnnqd is stopped,
  * are one run of 4 (the first round passes over the leader's uid, so the
@@ -760,6 +818,7 @@ Suite *suite_batching(void)
 	tcase_add_test(tc, batching_past_the_graph);
 	tcase_add_test(tc, zero_delay_gathers_queued);
 	tcase_add_test(tc, batched_s32);
+	tcase_add_test(tc, bad_ids_fail_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -35,6 +35,7 @@
 #include "daemon/request.h"
 #include "daemon/server.h"
 #include "daemon/session.h"
+#include "daemon/worker.h"
 #include "engine/quant.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
@@ -488,6 +489,36 @@ START_TEST(qsbr_grace_rules)
 	ck_assert(dnnqd_qsbr_passed(&r, s));
 	dnnqd_qsbr_online(&r);
 	ck_assert(dnnqd_qsbr_passed(&r, s));
+}
+END_TEST
+
+/* The watchdog's look at the workers (no clock: the times are given): one
+ * asleep waiting for work (QSBR-offline, an odd epoch) lives however long
+ * it sleeps; one whose epoch stands still while online (stuck in a
+ * request) stops the pings once the window has passed (before: an idle
+ * worker, whose epoch moves every 100 ms, stopped them under
+ * WatchdogSec=50ms, and systemd killed an idle daemon). */
+START_TEST(watchdog_sleeping_worker_lives)
+{
+	const uint64_t win = 50000000, t0 = 1000;
+	struct dnnqd d;
+	memset(&d, 0, sizeof d);
+	d.nworkers = 2;
+	d.workers = calloc(2, sizeof *d.workers);
+	ck_assert_ptr_nonnull(d.workers);
+	struct dnnqd_qsbr *q0 = &d.workers[0].qs, *q1 = &d.workers[1].qs;
+	dnnqd_qsbr_init(q0);            /* asleep */
+	dnnqd_qsbr_init(q1);
+	dnnqd_qsbr_online(q1);          /* running */
+	ck_assert(dnnqd_workers_alive(&d, t0, win));
+	ck_assert(!dnnqd_workers_alive(&d, t0 + 4 * win, win));    /* worker 1 stuck */
+	dnnqd_qsbr_quiescent(q1);
+	ck_assert(dnnqd_workers_alive(&d, t0 + 5 * win, win));     /* worker 0 still asleep */
+	dnnqd_qsbr_online(q0);
+	dnnqd_qsbr_offline(q1);
+	ck_assert(dnnqd_workers_alive(&d, t0 + 6 * win, win));
+	ck_assert(!dnnqd_workers_alive(&d, t0 + 8 * win, win));    /* worker 0 stuck */
+	free(d.workers);
 }
 END_TEST
 
@@ -1414,6 +1445,7 @@ Suite *suite_daemon(void)
 	Suite *s = suite_create("daemon");
 	TCase *tc = tcase_create("request");
 	tcase_add_test(tc, request_accepted);
+	tcase_add_test(tc, watchdog_sleeping_worker_lives);
 	tcase_add_test(tc, request_rules_rejected);
 	tcase_add_test(tc, request_overlaps_rejected);
 	tcase_add_test(tc, runner_zero_copy_matches_reference);

@@ -652,6 +652,32 @@ START_TEST(reload_symlink_target)
 }
 END_TEST
 
+/* fc served with dynamic batching: a batch of 4 runs at once, a smaller
+ * one waits up to 10 s for company. */
+#define BATCHED_FC "models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n" \
+	"    dynamic_batching: { max_queue_delay_us: 10000000, preferred_batch_size: [4] }\n"
+
+/* A new directory (into dir, 256 bytes) of fc.dnnq (version 0, its path
+ * into path, 300 bytes) and a config of BATCHED_FC (into yaml, 300 bytes),
+ * served by dnnqd with one worker; n sessions of fc at batch 1, each input
+ * input(), the first one's request submitted and held in a partial batch. */
+static void hold_batched_fc(struct fixture_daemon *d, char *dir, char *path, char *yaml,
+                            struct party *p, int n)
+{
+	make_dir(dir, 256);
+	snprintf(path, 300, "%s/fc.dnnq", dir);
+	snprintf(yaml, 300, "%s/dnnqd.yaml", dir);
+	write_version(path, 0, false, false, RENAME);
+	put_text(yaml, BATCHED_FC, RENAME);
+	test_daemon_start(d, 0, (const char *const[]){ "--config", yaml, "--cpus", "0", NULL });
+	for (int k = 0; k < n; k++) {
+		party_open(&p[k], d->socket, "fc", 1, false);
+		input(p[k].t[0].data);
+	}
+	party_submit(&p[0]);
+	batching_wait_held(p[0].c, "fc", 1);
+}
+
 /* A reload while requests wait in a partial batch (dynamic batching, one
  * worker): the batch is gathered against one table, so every request in
  * it finishes on the version that table serves, the old one, even those
@@ -660,27 +686,13 @@ END_TEST
 START_TEST(reload_while_queued)
 {
 	enum { N = 4 };
-	char dir[256], path[300], yaml[300], text[300];
+	char dir[256], path[300], yaml[300];
 	uint8_t want[2][K];
 	struct party p[N];
 	struct fixture_daemon d;
 	expected(0, false, want[0]);
 	expected(1, false, want[1]);
-	make_dir(dir, sizeof dir);
-	snprintf(path, sizeof path, "%s/fc.dnnq", dir);
-	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
-	write_version(path, 0, false, false, RENAME);
-	snprintf(text, sizeof text, "models:\n  - name: fc\n    path: fc.dnnq\n    max_batch: 8\n"
-	         "    dynamic_batching: { max_queue_delay_us: 10000000, preferred_batch_size:"
-	         " [%d] }\n", N);
-	put_text(yaml, text, RENAME);
-	test_daemon_start(&d, 0, (const char *const[]){ "--config", yaml, "--cpus", "0", NULL });
-	for (int k = 0; k < N; k++) {
-		party_open(&p[k], d.socket, "fc", 1, false);
-		input(p[k].t[0].data);
-	}
-	party_submit(&p[0]);
-	batching_wait_held(p[0].c, "fc", 1);
+	hold_batched_fc(&d, dir, path, yaml, p, N);
 	write_version(path, 1, false, false, RENAME);
 	wait_generation(p[0].c, "fc", 2);
 	for (int k = 1; k < N; k++)
@@ -702,6 +714,121 @@ START_TEST(reload_while_queued)
 	}
 	for (int k = 0; k < N; k++)
 		party_close(&p[k]);
+	test_daemon_stop(&d);
+}
+END_TEST
+
+/* A reload onto another signature (relu64's [N, 64] under fc's name, which
+ * took [N, 1024]) while a request waits in a partial batch and more are
+ * submitted after it: the batch, gathered against the table its first
+ * request loaded, finishes on the old version, each answer the old one's;
+ * an old handle's next requests fail DNNQ_E_MODEL_CHANGED, each alone,
+ * none read or written past either version's sizes (under ASan); a handle
+ * opened again is served by the new version (attack40: nothing found). */
+START_TEST(reload_signature_while_queued)
+{
+	enum { N = 4 };
+	char dir[256], path[300], yaml[300];
+	uint8_t want[K];
+	struct party p[N], q;
+	struct fixture_daemon d;
+	struct dnnq_diag diag = { "" };
+	expected(0, false, want);
+	hold_batched_fc(&d, dir, path, yaml, p, N);
+	void *buf;
+	size_t len;
+	ck_assert_msg(fixture_model_bytes(FIXTURE_RELU64, &buf, &len, &diag) == 0, "%s", diag.msg);
+	put_file(path, buf, len, RENAME);
+	free(buf);
+	wait_generation(p[0].c, "fc", 2);
+	for (int k = 1; k < N; k++)
+		party_submit(&p[k]);
+	for (int k = 0; k < N; k++) {
+		ck_assert_int_eq(party_wait(&p[k]), 0);
+		ck_assert_mem_eq(p[k].t[1].data, want, K);
+	}
+	for (int k = 0; k < N; k++)
+		party_submit(&p[k]);
+	for (int k = 0; k < N; k++)
+		ck_assert_int_eq(party_wait(&p[k]), DNNQ_E_MODEL_CHANGED);
+	/* opened again: relu64's signature, at the preferred size */
+	party_open(&q, d.socket, "fc", N, false);
+	ck_assert_uint_eq(q.t[0].bytes, (size_t)N * 64);
+	struct fixture_ref *ref;
+	ck_assert_msg(fixture_ref_create(FIXTURE_RELU64, &ref, &diag) == 0, "%s", diag.msg);
+	uint8_t y[N * 64];
+	for (int i = 0; i < N * 64; i++)
+		((uint8_t *)q.t[0].data)[i] = (uint8_t)(i * 7);
+	ck_assert_int_eq(fixture_ref_run(ref, N, (const void *const[]){ q.t[0].data },
+	                                 (void *const[]){ y }), 0);
+	party_submit(&q);
+	ck_assert_int_eq(party_wait(&q), 0);
+	ck_assert_mem_eq(q.t[1].data, y, sizeof y);
+	fixture_ref_destroy(ref);
+	party_close(&q);
+	for (int k = 0; k < N; k++)
+		party_close(&p[k]);
+	test_daemon_stop(&d);
+}
+END_TEST
+
+/* Reloads while a request waits in a partial batch (one worker), the
+ * gathering worker holding the table before the reload: a request of a
+ * model the reload added, and one of a handle opened at fc's generation
+ * after the table the batch holds, are popped by the gathering and left
+ * for after the batch, checked against the table then served: each is
+ * answered by its version, and so is the batch (before: DNNQ_E_RANGE,
+ * "the daemon has given out 1 ids", and DNNQ_E_MODEL_CHANGED, the fresh
+ * handle's retries failing the same until the batch ran). */
+START_TEST(reload_while_gathering)
+{
+	enum { N = 4 };         /* BATCHED_FC's preferred size */
+	char dir[256], path[300], yaml[300], relu[320];
+	uint8_t want[3][K];
+	struct party p, q, r;
+	struct fixture_daemon d;
+	struct fixture_ref *ref;
+	struct dnnq_diag diag = { "" };
+	for (unsigned v = 0; v < 3; v++)
+		expected(v, false, want[v]);
+	/* a model added */
+	hold_batched_fc(&d, dir, path, yaml, &p, 1);
+	snprintf(relu, sizeof relu, "%s/relu64.dnnq", dir);
+	ck_assert_msg(fixture_model_write(FIXTURE_RELU64, relu, &diag) == 0, "%s", diag.msg);
+	put_text(yaml, BATCHED_FC "  - { name: relu64, path: relu64.dnnq }\n", RENAME);
+	wait_generation(p.c, "relu64", 1);
+	party_open(&r, d.socket, "relu64", 1, false);
+	for (size_t i = 0; i < r.t[0].bytes; i++)
+		((uint8_t *)r.t[0].data)[i] = (uint8_t)(i * 5);
+	party_submit(&r);
+	ck_assert_int_eq(party_wait(&r), 0);
+	ck_assert_int_eq(party_wait(&p), 0);
+	ck_assert_mem_eq(p.t[1].data, want[0], K);
+	ck_assert_msg(fixture_ref_create(FIXTURE_RELU64, &ref, &diag) == 0, "%s", diag.msg);
+	uint8_t y[64];
+	ck_assert_int_eq(fixture_ref_run(ref, 1, (const void *const[]){ r.t[0].data },
+	                                 (void *const[]){ y }), 0);
+	ck_assert_mem_eq(r.t[1].data, y, sizeof y);
+	fixture_ref_destroy(ref);
+	/* a handle of a newer generation (new weights, the same signature) */
+	write_version(path, 1, false, false, RENAME);
+	wait_generation(p.c, "fc", 2);
+	party_submit(&p);
+	batching_wait_held(p.c, "fc", 1);
+	write_version(path, 2, false, false, RENAME);
+	wait_generation(p.c, "fc", 3);
+	party_open(&q, d.socket, "fc", N, false);
+	for (int k = 0; k < N; k++)
+		input((uint8_t *)q.t[0].data + k * K);
+	party_submit(&q);
+	ck_assert_int_eq(party_wait(&q), 0);
+	for (int k = 0; k < N; k++)
+		ck_assert_mem_eq((uint8_t *)q.t[1].data + k * K, want[2], K);
+	ck_assert_int_eq(party_wait(&p), 0);
+	ck_assert_mem_eq(p.t[1].data, want[1], K);
+	party_close(&p);
+	party_close(&q);
+	party_close(&r);
 	test_daemon_stop(&d);
 }
 END_TEST
@@ -826,6 +953,8 @@ Suite *suite_reload(void)
 	tcase_add_test(tc, reload_signature_change);
 	tcase_add_test(tc, reload_removes_and_adds);
 	tcase_add_test(tc, reload_while_queued);
+	tcase_add_test(tc, reload_signature_while_queued);
+	tcase_add_test(tc, reload_while_gathering);
 	tcase_add_test(tc, check_config_exit_codes);
 	tcase_add_test(tc, config_precedence);
 	suite_add_tcase(s, tc);

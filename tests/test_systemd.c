@@ -306,17 +306,24 @@ START_TEST(systemd_watchdog_interval)
 	fmt(pid, sizeof pid, "%d", (int)getpid());
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
-	ck_assert_uint_eq(dnnqd_watchdog_usec(), 0);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), 0);
 	setenv("WATCHDOG_USEC", "250000", 1);
 	setenv("WATCHDOG_PID", pid, 1);
-	ck_assert_uint_eq(dnnqd_watchdog_usec(), 250000);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), 250000000);
+	/* past 2^64 ns: the most, not wrapped to 384 ns (no pings) */
+	setenv("WATCHDOG_USEC", "18446744073709552", 1);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), UINT64_MAX);
+	setenv("WATCHDOG_USEC", "1", 1);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), 1000);
 	/* asked of another process (an inherited variable) */
 	fmt(pid, sizeof pid, "%d", (int)getpid() + 1);
 	setenv("WATCHDOG_PID", pid, 1);
-	ck_assert_uint_eq(dnnqd_watchdog_usec(), 0);
+	ck_assert_uint_eq(dnnqd_watchdog_ns(), 0);
 	unsetenv("WATCHDOG_PID");
-	setenv("WATCHDOG_USEC", "soon", 1);
-	ck_assert_uint_eq(dnnqd_watchdog_usec(), 0);
+	for (int i = 0; i < 3; i++) {
+		setenv("WATCHDOG_USEC", (const char *[]){ "soon", "0", "-5" }[i], 1);
+		ck_assert_uint_eq(dnnqd_watchdog_ns(), 0);
+	}
 }
 END_TEST
 
@@ -386,6 +393,16 @@ START_TEST(systemd_listen_fds)
 	ck_assert_int_eq(p.rc, 0);
 	p = pass_socket(good, "2", getpid());
 	ck_assert_msg(p.rc < 0 && strstr(p.diag.msg, "2 sockets"), "rc %d: %s", p.rc, p.diag.msg);
+	/* no count systemd sets: refused, naming the value (before: "LISTEN_FDS:
+	 * Invalid argument") */
+	for (int i = 0; i < 3; i++) {
+		const char *bad = (const char *[]){ "0", "-1", "many" }[i];
+		char want[64];
+		p = pass_socket(good, bad, getpid());
+		fmt(want, sizeof want, "LISTEN_FDS=%s: ", bad);
+		ck_assert_msg(p.rc < 0 && strstr(p.diag.msg, want) && !p.env_left, "rc %d: %s", p.rc,
+		              p.diag.msg);
+	}
 	int stream = unix_socket(dir, "stream", SOCK_STREAM, true);
 	int unlistened = unix_socket(dir, "idle", SOCK_SEQPACKET, false);
 	int dgram = unix_socket(dir, "dgram", SOCK_DGRAM, false);

@@ -378,6 +378,49 @@ attack29 saw. Noticed: dnnq-run and dnnqctl infer read an input of
 parsed; a .npy that does not begin with its magic is refused at its
 first bytes since (test `npy_file_wrappers`).
 
+Tried by hand (attack40), token ids, reloads, systemd, the config. Run
+with dnnq-run and dnnqd built with ASan and UBSan, nothing found: the
+ids of tests/onnx/nlp's bert, ints, masks, pool, causal, introws and negidx
+(converted as suite convert does) set to -1, 99, 100, -100, -101, 2^24,
+2^24 + 1, 2^31 - 1, -2^31 and 12345678 at the first and the last position,
+the mask too: each run right or refused "value out of range" naming the
+embed node; served (ints, introws, pool at batch 1 and 64 through
+`dnnqctl infer`): each request answered or `DNNQ_E_RANGE` alone; int64
+.npy ids of 2^31 and -2^63 refused naming the element, float32, uint8 and
+int16 ids refused by their dtype. Read, not run: no other node derives an
+address from a value (TopK's and ArgMax's keys, Where's halves, a Gather
+of activations by computed indices, whose one-hot rows give zeros outside
+[-T, T), Resize, Slice, Pad and Expand from shapes only). Found: a token
+id outside the table failed every request gathered into its batch
+(`bad_ids_fail_alone`, fixed). By hand against dnnqd (nothing found):
+`LISTEN_FDS` of 2 and 3, fd 3 closed, a regular file, TCP, UDP, AF_UNIX
+stream and datagram sockets (each refused naming fd 3 or the count),
+`LISTEN_PID` of another process (its own socket bound);
+`NOTIFY_SOCKET` naming an abstract address, a path of 200 bytes, a
+regular file, a directory, a relative name or a stream socket, and
+`WATCHDOG_USEC` of 0, garbage and 2^64 - 1: served, SIGTERM exit 0. Found:
+under `WatchdogSec=50ms` an idle dnnqd pinged every 81 ms
+(`watchdog_sleeping_worker_lives`, fixed: 33 ms); `WATCHDOG_USEC` past
+2^64 ns wrapped (fixed). A config of 1024 models of one 121 kB file:
+`--check-config` 1.2 s, ready in 9 s at 626 MB RSS (each entry its own
+version and graphs), `dnnqctl models`, `metrics` and `reload` 0.1 to
+0.2 s each; a model path that is the config itself, its directory or
+/dev/stdin, and a name given twice: each refused naming the file or the
+line. The Python client against a dnnqd SIGKILLed mid-run and
+started again: the old `Client`'s calls raise `Disconnected`, its close
+works, a new one gets the same bytes; `dnnqctl reload` with dnnqd
+SIGKILLed 1.5 s into a reload of the 1024 models: exit 1 at once,
+"disconnected from the daemon". Noticed, not changed: `dnnqctl
+reload` against a SIGSTOPped dnnqd waits its whole 300 s (the session
+set-up takes the reload's timeout), the other commands 5 s. Found in
+reloads during a gathered batch (`reload_signature_while_queued` held: the
+batch finishes on the old version, the old handles then get
+`DNNQ_E_MODEL_CHANGED`): a request of a model the reload added, or of a
+handle opened at the new generation, popped by the gathering worker was
+judged by the table the batch's first request loaded and failed
+(`DNNQ_E_RANGE`, `DNNQ_E_MODEL_CHANGED`), the fresh handle's retries too
+until the batch ran (`reload_while_gathering`, fixed).
+
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
 edges), `fuzz-config` (2.29 M runs, 433 edges) and `fuzz-model` (3.51 M
