@@ -235,14 +235,19 @@ bool dnnqd_workers_alive(struct dnnqd *d, uint64_t now, uint64_t window_ns)
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct dnnqd_worker *w = &d->workers[i];
 		uint64_t e = dnnqd_qsbr_snapshot(&w->qs);
-		/* odd: asleep in epoll_wait, waiting for work, not stuck in one
-		 * (an idle worker's epoch moves only every 100 ms, and a shorter
-		 * WatchdogSec= got pings too rarely for it) */
-		if (e != w->seen_epoch || !w->seen_ns || (e & 1)) {
+		if (e != w->seen_epoch || !w->seen_ns) {
 			w->seen_epoch = e;
 			w->seen_ns = now;
 		}
-		alive = alive && now - w->seen_ns < window_ns;
+		/* odd: asleep in epoll_wait, waiting for work, not stuck in one
+		 * (an idle worker's epoch moves only once a sleep, and a shorter
+		 * WatchdogSec= got pings too rarely for it); but its sleeps end,
+		 * so an odd epoch that stopped moving is a worker that never got
+		 * back from one */
+		uint64_t limit = window_ns;
+		if ((e & 1) && limit < 2 * (uint64_t)DNNQD_IDLE_SLEEP_NS)
+			limit = 2 * (uint64_t)DNNQD_IDLE_SLEEP_NS;
+		alive = alive && now - w->seen_ns < limit;
 	}
 	return alive;
 }

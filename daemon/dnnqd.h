@@ -234,10 +234,15 @@ void dnnqd_uid_put(struct dnnqd *d, uint32_t uid);
  * "serving 2 models, 1 session[, 3 reloads][; last reload failed: why]". */
 void dnnqd_state_line(const struct dnnqd *d, char *buf, size_t len);
 
+/* An idle worker's longest sleep waiting for work (daemon/worker.c). */
+#define DNNQD_IDLE_SLEEP_NS 100000000
+
 /* The watchdog's question: has every worker shown life (its epoch moved,
- * once per pass and around each sleep of at most 100 ms, or it sleeps
- * waiting for work) within the last window_ns? Call it from the control
- * loop at least once per window. */
+ * once per pass and around each sleep of at most DNNQD_IDLE_SLEEP_NS)
+ * within the last window_ns? A worker asleep waiting for work passes while
+ * its epoch moved within two of its sleeps, so a window shorter than a
+ * sleep does not fail an idle worker, and one whose wake never comes back
+ * still fails. Call it from the control loop at least once per window. */
 bool dnnqd_workers_alive(struct dnnqd *d, uint64_t now_ns, uint64_t window_ns);
 
 #endif

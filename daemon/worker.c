@@ -119,7 +119,6 @@
 #include "daemon/worker.h"
 
 #define WAKE_TAG UINT64_MAX
-#define SLEEP_NS 100000000      /* an idle worker's longest sleep */
 #define MAX_EVENTS 64
 #define INDEX_BITS 16   /* max-clients <= 4096 (options.c) */
 #define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
@@ -587,7 +586,9 @@ static enum join join_one(struct dnnqd_worker *w, struct dnnqd_session *s,
 	 * (a model the reload added, a handle opened at the new generation):
 	 * left for after the batch and checked again against the table then
 	 * served (before: failed, DNNQ_E_RANGE or DNNQ_E_MODEL_CHANGED) */
-	if (j->status && j->model_id != UINT32_MAX && atomic_load(&w->d->models) != ms) {
+	if ((j->status == DNNQ_E_RANGE || j->status == DNNQ_E_NOTFOUND ||
+	     j->status == DNNQ_E_MODEL_CHANGED) &&
+	    j->model_id != UINT32_MAX && atomic_load(&w->d->models) != ms) {
 		j->recheck = true;
 		return JOIN_LEFT;
 	}
@@ -686,20 +687,25 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 		         n > 1 ? ", then alone" : "");
 	/* every result first, then the wakes: a woken client that takes this
 	 * CPU at the first system call's return delays no other member */
+	bool alone = rc && n > 1;
 	for (unsigned k = 0; k < n; k++) {
 		struct dnnqd_job *j = &jobs[k];
 		j->status = rc;
 		/* a run that failed on what one request holds (an id outside an
 		 * embedding's table) fails that request only: each runs again
-		 * alone, in place, so its company gets its own answer */
-		if (rc && n > 1) {
+		 * alone, in place, so its company gets its own answer, and is
+		 * woken at once, not after the runs of the members after it */
+		if (alone) {
 			j->copied = 0;
 			j->status = dnnqd_runner_run(&w->runner, ms, j->arena, &j->req, &j->copied);
 			count_run(w, id, j->req.batch, false);
 		}
 		job_publish(w, j, &diag);
+		if (alone)
+			job_notify(j, 1);
 	}
-	job_notify(jobs, n);
+	if (!alone)
+		job_notify(jobs, n);
 	if (!left)
 		return NULL;
 	jobs[0] = jobs[n];
@@ -802,7 +808,7 @@ static void *worker_main(void *arg)
 		if (!idle_since) {
 			idle_since = now;
 		} else if (now - idle_since >= spin_ns) {
-			worker_sleep(w, w->held ? RESERVE_NS : SLEEP_NS, true);
+			worker_sleep(w, w->held ? RESERVE_NS : DNNQD_IDLE_SLEEP_NS, true);
 			idle_since = 0;
 		} else {
 			__builtin_ia32_pause();

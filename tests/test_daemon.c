@@ -513,11 +513,22 @@ START_TEST(watchdog_sleeping_worker_lives)
 	ck_assert(dnnqd_workers_alive(&d, t0, win));
 	ck_assert(!dnnqd_workers_alive(&d, t0 + 4 * win, win));    /* worker 1 stuck */
 	dnnqd_qsbr_quiescent(q1);
+	dnnqd_qsbr_online(q0);          /* worker 0 woke from a sleep, and sleeps again */
+	dnnqd_qsbr_offline(q0);
 	ck_assert(dnnqd_workers_alive(&d, t0 + 5 * win, win));     /* worker 0 still asleep */
 	dnnqd_qsbr_online(q0);
 	dnnqd_qsbr_offline(q1);
 	ck_assert(dnnqd_workers_alive(&d, t0 + 6 * win, win));
 	ck_assert(!dnnqd_workers_alive(&d, t0 + 8 * win, win));    /* worker 0 stuck */
+	/* both asleep again, and neither epoch moves after: sleeps end, so
+	 * past two of them (DNNQD_IDLE_SLEEP_NS) a worker whose wake never
+	 * came back fails */
+	dnnqd_qsbr_offline(q0);
+	dnnqd_qsbr_online(q1);
+	dnnqd_qsbr_offline(q1);
+	ck_assert(dnnqd_workers_alive(&d, t0 + 9 * win, win));
+	ck_assert(dnnqd_workers_alive(&d, t0 + 9 * win + DNNQD_IDLE_SLEEP_NS, win));
+	ck_assert(!dnnqd_workers_alive(&d, t0 + 9 * win + 2 * DNNQD_IDLE_SLEEP_NS, win));
 	free(d.workers);
 }
 END_TEST
