@@ -79,6 +79,7 @@ static int gelus(struct ms *s);
 static int norms(struct ms *s);
 static int dyn_matmul(struct ms *s);
 static int attention(struct ms *s);
+static int mha(struct ms *s);
 static int embed_norm(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
@@ -119,6 +120,8 @@ static const struct msdef MS[] = {
 	{ "Attention", "", 2, 7, 0, 0, 0, attention, " num_heads unidirectional qkv_hidden_sizes "
 	  "mask_filter_value scale do_rotary rotary_embedding_dim past_present_share_buffer " },
 	{ "EmbedLayerNormalization", "", 7, 9, 0, 0, 0, embed_norm, " epsilon mask_index_type " },
+	{ "MultiHeadAttention", "", 1, 10, 0, 0, 0, mha, " num_heads unidirectional "
+	  "mask_filter_value scale " },
 	/* ONNX Runtime's, of the default domain (DEFAULT_DOMAIN) */
 	{ "SimplifiedLayerNormalization", "", 2, 2, 0, 0, 0, norms, " axis epsilon stash_type " },
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
@@ -896,54 +899,167 @@ static int32_t ranked(struct ms *s, size_t i, const char *x, uint32_t rank, cons
 	return id;
 }
 
-/* The keys an EmbedLayerNormalization's mask_index keeps of the float mask
- * *v [B, S] (its 1s counted: mask_index): 1 where the key's position j <
- * the count (NAME:mask_ones, :mask_axes, :mask_count, :mask_pos,
- * :mask_keep), as ONNX Runtime's Attention reads a 1-D mask_index. */
-static int counted_keep(struct ms *s, int64_t seq, const char **v)
+/* How an attention's mask reads (attend). */
+enum mask_form {
+	MASK_NONE,
+	MASK_2D,        /* [B, L]: > 0 keeps the key */
+	MASK_LENGTHS,   /* [B]: key j kept where j < the row's length */
+	MASK_COUNTED,   /* an EmbedLayerNormalization's mask [B, L]: its 1s counted */
+};
+
+/* What attend computes: num_heads, the hidden sizes of Q and K (hk) and
+ * of V (hv), the query's and the keys' sequence lengths, unidirectional,
+ * scale (0: 1 / sqrt(hk / nh)), mask_filter_value, the mask (form and
+ * value) and the attention bias ("": none). */
+struct attn {
+	int64_t nh, hk, hv, seq, kv_seq, uni;
+	float scale, filter;
+	enum mask_form form;
+	const char *mask, *bias;
+};
+
+/* The keys of the float mask *v kept (1) where their position j < the
+ * count of the row (*v [B, 1]; NAME:mask_pos, :mask_keep), as ONNX
+ * Runtime reads a 1-D mask_index; counted: *v is an
+ * EmbedLayerNormalization's mask [B, L] whose 1s are the count (its
+ * mask_index: NAME:mask_ones, :mask_axes, :mask_count). */
+static int keep_below(struct ms *s, int64_t seq, bool counted, const char **v)
 {
 	const char *ax, *pos;
 	int64_t one = 1;
 	float *p;
 	int rc;
-	if ((rc = bin_k(s, "Equal", "mask_ones", *v, 1.0f, NULL, v)) ||
-	    (rc = shape_const(s, "mask_axes", &one, 1, &ax)) ||
-	    (rc = bin(s, "ReduceSum", "mask_count", *v, ax, NULL, v)) ||
-	    (rc = new_const(s, "mask_pos", DNNQ_IR_F32, 1, &seq, (void **)&p, &pos)))
+	if (counted && ((rc = bin_k(s, "Equal", "mask_ones", *v, 1.0f, NULL, v)) ||
+	                (rc = shape_const(s, "mask_axes", &one, 1, &ax)) ||
+	                (rc = bin(s, "ReduceSum", "mask_count", *v, ax, NULL, v))))
+		return rc;
+	if ((rc = new_const(s, "mask_pos", DNNQ_IR_F32, 1, &seq, (void **)&p, &pos)))
 		return rc;
 	for (int64_t i = 0; i < seq; i++)
 		p[i] = (float)i;
 	return bin(s, "Less", "mask_keep", pos, *v, NULL, v);
 }
 
+/* How input i, mask (the value it stands for), of an attention whose
+ * query x has kv_seq keys, is read: [B, L] (MASK_2D), or [B] (lengths: a
+ * batched value, or the batch's size once the batch is fixed); its form
+ * into *form, or the problem recorded. */
+static int mask_form(struct ms *s, size_t i, const char *mask, const struct dnnq_ir_value *x,
+                     int64_t kv_seq, const char *what, enum mask_form *form)
+{
+	int32_t id = imp_lookup(s->c->m, mask, s->c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *m = &s->c->m->ir->values[id];
+	if (m->ndim == 2 && m->dims[1] == kv_seq) {
+		*form = MASK_2D;
+		return 0;
+	}
+	if (m->ndim == 1 && (m->batched ? x->batched : !x->batched && m->dims[0] == x->dims[0])) {
+		*form = MASK_LENGTHS;
+		return 0;
+	}
+	return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: the [batch, %lld] "
+	           "form (0 masks a key) or the [batch] one (lengths) supported", i, mask, what,
+	           imp_dims_str(m), (long long)kv_seq);
+}
+
+/* Attention of q [B, S, hk], k [B, L, hk] and v [B, L, hv] (names) into y,
+ * as ONNX Runtime's CPU kernels compute it: each Reshaped to [B, S or L,
+ * heads, hk / heads] and transposed (NAME:q_h, :q_h_t, ...: K to [B,
+ * heads, hk / heads, L]), MatMul (NAME:scores), Mul by scale
+ * (NAME:scaled), the mask's 0 or mask_filter_value added (NAME:maskf,
+ * :mask_keep, :mask_scaled, :mask_add, :mask4, :masked; lengths
+ * NAME:mask_len first, keep_below), the scores above the diagonal (the
+ * constant NAME:causal_k) replaced by the lowest float (NAME:causal_low,
+ * Where NAME:causal) as ONNX Runtime writes it over the mask, the
+ * attention bias added (NAME:biased), Softmax (NAME:probs), MatMul by V
+ * (NAME:ctx), Transpose (NAME:ctx_h_t) and Reshape to [B, S, hv]
+ * (NAME). */
+static int attend(struct ms *s, const struct attn *a, const char *q, const char *k,
+                  const char *v, const char *y)
+{
+	struct nctx *c = s->c;
+	int64_t sq[4] = { 0, 0, a->nh, a->hk / a->nh }, sv[4] = { 0, 0, a->nh, a->hv / a->nh },
+	        to_heads[4] = { 0, 2, 1, 3 }, to_keys[4] = { 0, 2, 3, 1 },
+	        merged[3] = { 0, 0, a->hv }, m4[4] = { 0, 1, 1, a->kv_seq }, m2[2] = { 0, 1 };
+	float scale = a->scale ? a->scale : 1.0f / sqrtf((float)(a->hk / a->nh));
+	const char *t, *sh;
+	Onnx__AttributeProto ax = int_attr("axis", -1);
+	int64_t was = c->m->opset;
+	c->m->opset = 13;
+	int rc;
+	if ((rc = heads(s, "q_h", q, sq, to_heads, &q)) ||
+	    (rc = heads(s, "k_h", k, sq, to_keys, &k)) ||
+	    (rc = heads(s, "v_h", v, sv, to_heads, &v)) ||
+	    (rc = bin(s, "MatMul", "scores", q, k, NULL, &t)) ||
+	    (rc = bin_k(s, "Mul", "scaled", t, scale, NULL, &t)))
+		goto out;
+	if (a->form != MASK_NONE) {
+		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+		const char *mf;
+		if ((rc = step(s, "Cast", "maskf", &a->mask, 1, &to, &mf)) ||
+		    (a->form == MASK_LENGTHS && ((rc = shape_const(s, "mask_len_shape", m2, 2, &sh)) ||
+		                                 (rc = bin(s, "Reshape", "mask_len", mf, sh, NULL,
+		                                           &mf)))) ||
+		    (rc = a->form == MASK_2D ? bin_k(s, "Greater", "mask_keep", mf, 0.0f, NULL, &mf)
+		                             : keep_below(s, a->kv_seq, a->form == MASK_COUNTED,
+		                                          &mf)) ||
+		    (rc = bin_k(s, "Mul", "mask_scaled", mf, -a->filter, NULL, &mf)) ||
+		    (rc = bin_k(s, "Add", "mask_add", mf, a->filter, NULL, &mf)) ||
+		    (rc = shape_const(s, "mask4_shape", m4, 4, &sh)) ||
+		    (rc = bin(s, "Reshape", "mask4", mf, sh, NULL, &mf)) ||
+		    (rc = bin(s, "Add", "masked", t, mf, NULL, &t)))
+			goto out;
+	}
+	if (a->uni) {
+		int64_t dims[2] = { a->seq, a->kv_seq };
+		float *p, *low;
+		const char *in[3] = { "", "", t };
+		if ((rc = new_const(s, "causal_k", DNNQ_IR_F32, 2, dims, (void **)&p, &in[0])) ||
+		    (rc = new_const(s, "causal_low", DNNQ_IR_F32, 0, dims, (void **)&low, &in[1])))
+			goto out;
+		for (int64_t i = 0; i < a->seq * a->kv_seq; i++)
+			p[i] = i % a->kv_seq > i / a->kv_seq;
+		*low = -FLT_MAX;
+		if ((rc = step(s, "Where", "causal", in, 3, NULL, &t)))
+			goto out;
+	}
+	Onnx__AttributeProto pa = perm_attr(to_heads);
+	if ((*a->bias && (rc = bin(s, "Add", "biased", t, a->bias, NULL, &t))) ||
+	    (rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
+	    (rc = bin(s, "MatMul", "ctx", t, v, NULL, &t)) ||
+	    (rc = step(s, "Transpose", "ctx_h_t", &t, 1, &pa, &t)) ||
+	    (rc = shape_const(s, "shape", merged, 3, &sh)))
+		goto out;
+	rc = bin(s, "Reshape", "", t, sh, y, &t);
+out:
+	c->m->opset = was;
+	return rc;
+}
+
 /* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
- * [3 H]], [mask_index [B, S]: > 0 keeps the key]; num_heads, unidirectional, scale
- * (0: 1 / sqrt(H / num_heads)), mask_filter_value (-10000),
- * qkv_hidden_sizes all equal) as ONNX Runtime's CPU kernel computes it:
- * MatMul (NAME:qkv), Add of bias (NAME:qkv_bias), Split (NAME:q, :k, :v),
- * each Reshaped to [B, S, heads, H / heads] and transposed (NAME:q_h,
- * :q_h_t, ...: K to [B, heads, H / heads, S]), MatMul (NAME:scores), Mul
- * by scale (NAME:scaled), the mask's 0 or mask_filter_value added
- * (NAME:maskf, :mask_keep, :mask_scaled, :mask_add, :mask4, :masked; an
- * EmbedLayerNormalization's mask_index: counted_keep), the scores above
- * the diagonal (the constant NAME:causal_k) replaced by the lowest float
- * (NAME:causal_low, Where NAME:causal) as ONNX Runtime writes it over the
- * mask, Softmax (NAME:probs), MatMul by V (NAME:ctx),
- * Transpose (NAME:ctx_h_t) and Reshape to [B, S, H] (NAME). The other
- * mask forms, past / present (the key-value cache), attention_bias and
- * rotary embeddings are refused. */
+ * [3 H]], [mask_index [B, S]: > 0 keeps the key; or [B]: lengths];
+ * num_heads, unidirectional, scale (0: 1 / sqrt(H / num_heads)),
+ * mask_filter_value (-10000), qkv_hidden_sizes all equal) as ONNX
+ * Runtime's CPU kernel computes it: MatMul (NAME:qkv), Add of bias
+ * (NAME:qkv_bias), Split (NAME:q, :k, :v), then attend (an
+ * EmbedLayerNormalization's mask_index: the mask whose 1s it counts). The
+ * [2 B] mask (start and end), the 3-D and 4-D ones, past / present (the
+ * key-value cache), attention_bias and rotary embeddings are refused. */
 static int attention(struct ms *s)
 {
 	struct nctx *c = s->c;
 	const Onnx__NodeProto *np = c->np;
-	int64_t nh, uni, rot;
-	float filter, scale;
+	int64_t rot;
+	struct attn a = { .form = MASK_NONE, .bias = "" };
 	const int64_t *sizes;
 	ptrdiff_t nsizes;
 	int rc = io_count(s, 2);
-	if (rc || (rc = a_int(c, "num_heads", 0, &nh)) || (rc = a_int(c, "unidirectional", 0, &uni)) ||
-	    (rc = a_int(c, "do_rotary", 0, &rot)) || (rc = a_float(c, "scale", 0, &scale)) ||
-	    (rc = a_float(c, "mask_filter_value", -10000.0f, &filter)) ||
+	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
+	    (rc = a_int(c, "unidirectional", 0, &a.uni)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
+	    (rc = a_float(c, "scale", 0, &a.scale)) ||
+	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)) ||
 	    (rc = a_ints(c, "qkv_hidden_sizes", &sizes, &nsizes)))
 		return rc;
 	static const char *const cache[] = { "past", "attention_bias", "past_sequence_length" };
@@ -957,49 +1073,45 @@ static int attention(struct ms *s)
 	if (rot)
 		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'do_rotary' = %lld: 0 supported",
 		           (long long)rot);
-	if (uni != 0 && uni != 1)
+	if (a.uni != 0 && a.uni != 1)
 		return bad(c, DNNQ_E_RANGE, "attribute 'unidirectional' = %lld: 0 or 1 expected",
-		           (long long)uni);
+		           (long long)a.uni);
 	int32_t xi = ranked(s, 0, in_name(s, 0), 3, "input"), wi = xi < 0 ? xi : ranked(s, 1, in_name(s, 1), 2, "weights");
 	if (wi < 0)
 		return wi;
 	const struct dnnq_ir_value *x = &c->m->ir->values[xi], *w = &c->m->ir->values[wi];
-	int64_t seq = x->dims[1], h = w->dims[1] / 3;
-	if (w->dims[1] % 3 || nh < 1 || h % nh)
+	int64_t h = w->dims[1] / 3;
+	a.seq = a.kv_seq = x->dims[1];
+	a.hk = a.hv = h;
+	if (w->dims[1] % 3 || a.nh < 1 || h % a.nh)
 		return bad(c, DNNQ_E_UNSUPPORTED, "weights [%s], num_heads %lld: [D, 3 H], H a "
-		           "multiple of num_heads expected", imp_dims_str(w), (long long)nh);
+		           "multiple of num_heads expected", imp_dims_str(w), (long long)a.nh);
 	for (ptrdiff_t i = 0; i < nsizes; i++)
 		if (nsizes != 3 || sizes[i] != h)
 			return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'qkv_hidden_sizes': only three "
 			           "sizes equal to a third of the weights' %lld columns supported",
 			           (long long)w->dims[1]);
-	const char *mask = in_name(s, 3), *y = S(np->output[0]), *qkv[3], *t, *q, *k, *v;
+	const char *qkv[3], *t;
+	a.mask = in_name(s, 3);
 	/* an EmbedLayerNormalization's mask_index (mask_index_type 1): the mask
 	 * whose 1s it counts */
-	const struct imp_name *e = imp_find(c->m, mask);
+	const struct imp_name *e = imp_find(c->m, a.mask);
 	const Onnx__NodeProto *en = e && e->kind == IMP_UNUSED && e->idx >= 0 &&
 	                            (size_t)e->idx < c->m->g->n_node ? c->m->g->node[e->idx] : NULL;
-	bool counted = false;
 	if (en && !strcmp(S(en->op_type), "EmbedLayerNormalization") && en->n_input > 7 &&
 	    *S(en->input[7])) {
 		int64_t mtype = 1;
 		for (size_t i = 0; i < en->n_attribute; i++)
 			if (en->attribute[i] && !strcmp(S(en->attribute[i]->name), "mask_index_type"))
 				mtype = en->attribute[i]->i;
-		counted = mtype == 1;
-		mask = counted ? en->input[7] : mask;
+		if (mtype == 1) {
+			a.form = MASK_COUNTED;
+			a.mask = en->input[7];
+		}
 	}
-	if (*mask) {
-		int32_t mi = ranked(s, 3, mask, 2, "mask_index");
-		if (mi < 0)
-			return mi;
-		const struct dnnq_ir_value *mv = &c->m->ir->values[mi];
-		if (mv->dims[1] != seq)
-			return bad(c, DNNQ_E_UNSUPPORTED, "input 3 '%.80s' (mask_index) [%s]: only the "
-			           "2-D [batch, sequence] form supported", mask, imp_dims_str(mv));
-	}
-	if (scale == 0)
-		scale = 1.0f / sqrtf((float)(h / nh));
+	if (*a.mask && a.form == MASK_NONE &&
+	    (rc = mask_form(s, 3, a.mask, x, a.seq, "mask_index", &a.form)))
+		return rc;
 	if ((rc = bin(s, "MatMul", "qkv", in_name(s, 0), in_name(s, 1), NULL, &t)) ||
 	    (*in_name(s, 2) && (rc = bin(s, "Add", "qkv_bias", t, in_name(s, 2), NULL, &t))) ||
 	    (rc = made_name(s, "q", &qkv[0])) || (rc = made_name(s, "k", &qkv[1])) ||
@@ -1008,54 +1120,196 @@ static int attention(struct ms *s)
 	Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
 	char name[200];
 	snprintf(name, sizeof name, "%s:split", c->name);
-	int64_t split[4] = { 0, 0, nh, h / nh }, to_heads[4] = { 0, 2, 1, 3 },
-	        to_keys[4] = { 0, 2, 3, 1 }, merged[3] = { 0, 0, h }, m4[4] = { 0, 1, 1, seq };
 	int64_t was = c->m->opset;
 	c->m->opset = 13;
-	if ((rc = sub_n(s, "Split", name, &t, 1, &axp, 1, qkv, 3)) ||
-	    (rc = heads(s, "q_h", qkv[0], split, to_heads, &q)) ||
-	    (rc = heads(s, "k_h", qkv[1], split, to_keys, &k)) ||
-	    (rc = heads(s, "v_h", qkv[2], split, to_heads, &v)) ||
-	    (rc = bin(s, "MatMul", "scores", q, k, NULL, &t)) ||
-	    (rc = bin_k(s, "Mul", "scaled", t, scale, NULL, &t)))
-		goto out;
-	if (*mask) {
-		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
-		const char *mf, *sh;
-		if ((rc = step(s, "Cast", "maskf", &mask, 1, &to, &mf)) ||
-		    (rc = counted ? counted_keep(s, seq, &mf)
-		                  : bin_k(s, "Greater", "mask_keep", mf, 0.0f, NULL, &mf)) ||
-		    (rc = bin_k(s, "Mul", "mask_scaled", mf, -filter, NULL, &mf)) ||
-		    (rc = bin_k(s, "Add", "mask_add", mf, filter, NULL, &mf)) ||
-		    (rc = shape_const(s, "mask4_shape", m4, 4, &sh)) ||
-		    (rc = bin(s, "Reshape", "mask4", mf, sh, NULL, &mf)) ||
-		    (rc = bin(s, "Add", "masked", t, mf, NULL, &t)))
-			goto out;
-	}
-	if (uni) {
-		int64_t dims[2] = { seq, seq };
-		float *p, *low;
-		const char *in[3] = { "", "", t };
-		if ((rc = new_const(s, "causal_k", DNNQ_IR_F32, 2, dims, (void **)&p, &in[0])) ||
-		    (rc = new_const(s, "causal_low", DNNQ_IR_F32, 0, dims, (void **)&low, &in[1])))
-			goto out;
-		for (int64_t i = 0; i < seq * seq; i++)
-			p[i] = i % seq > i / seq;
-		*low = -FLT_MAX;
-		if ((rc = step(s, "Where", "causal", in, 3, NULL, &t)))
-			goto out;
-	}
-	const char *sh;
-	Onnx__AttributeProto pa = perm_attr(to_heads);
-	if ((rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
-	    (rc = bin(s, "MatMul", "ctx", t, v, NULL, &t)) ||
-	    (rc = step(s, "Transpose", "ctx_h_t", &t, 1, &pa, &t)) ||
-	    (rc = shape_const(s, "shape", merged, 3, &sh)))
-		goto out;
-	rc = bin(s, "Reshape", "", t, sh, y, &t);
-out:
+	rc = sub_n(s, "Split", name, &t, 1, &axp, 1, qkv, 3);
 	c->m->opset = was;
-	return rc;
+	return rc ? rc : attend(s, &a, qkv[0], qkv[1], qkv[2], S(np->output[0]));
+}
+
+/* Input i, x, of MultiHeadAttention, the value it stands for: of rank
+ * `rank` and size dims[k] == want[k] where want[k] >= 0; its last dim into
+ * *last. */
+static int mha_input(struct ms *s, size_t i, const char *what, uint32_t rank,
+                     const int64_t *want, int64_t *last)
+{
+	int32_t id = ranked(s, i, in_name(s, i), rank, what);
+	if (id < 0)
+		return id;
+	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
+	for (uint32_t k = 1; k < rank; k++)
+		if (want[k] >= 0 && v->dims[k] != want[k])
+			return bad(s->c, DNNQ_E_FORMAT, "input %zu '%.80s' (%s) [%s]: dims[%u] %lld "
+			           "expected", i, in_name(s, i), what, imp_dims_str(v), k,
+			           (long long)want[k]);
+	*last = v->dims[rank - 1];
+	return 0;
+}
+
+/* Part `part` of a packed input i (query [B, S, N, 3, H], or key [B, L,
+ * N, 2, H]) on its axis 3: Gather (NAME:what of the index NAME:what_i),
+ * [B, S, N, H]. */
+static int unpack(struct ms *s, size_t i, int64_t part, const char *what, const char **v)
+{
+	char w[40];
+	int64_t *p;
+	const char *ix;
+	snprintf(w, sizeof w, "%s_i", what);
+	int rc = new_const(s, w, DNNQ_IR_S64, 0, NULL, (void **)&p, &ix);
+	if (rc)
+		return rc;
+	*p = part;
+	const char *in[2] = { in_name(s, i), ix };
+	Onnx__AttributeProto ax = int_attr("axis", 3);
+	return step(s, "Gather", what, in, 2, &ax, v);
+}
+
+/* *v + bias[from, from + n) (a Slice NAME:what_b of the bias, its starts
+ * and ends NAME:what_b0, :what_b1; Add NAME:what_biased). */
+static int add_part(struct ms *s, const char *what, int64_t from, int64_t n, const char **v)
+{
+	char w[40], w0[40], w1[40];
+	snprintf(w, sizeof w, "%s_b", what);
+	snprintf(w0, sizeof w0, "%s_b0", what);
+	snprintf(w1, sizeof w1, "%s_b1", what);
+	int64_t to = from + n;
+	const char *in[3] = { in_name(s, 3), "", "" }, *b;
+	int rc;
+	if ((rc = shape_const(s, w0, &from, 1, &in[1])) || (rc = shape_const(s, w1, &to, 1, &in[2])) ||
+	    (rc = step(s, "Slice", w, in, 3, NULL, &b)))
+		return rc;
+	snprintf(w, sizeof w, "%s_biased", what);
+	return bin(s, "Add", w, *v, b, NULL, v);
+}
+
+/* MultiHeadAttention (query [B, S, D], key [B, L, D], value [B, L, Dv];
+ * or query and packed key and value [B, L, N, 2, H]; or packed query, key
+ * and value [B, S, N, 3, H]; [bias [2 D + Dv]], [key_padding_mask [B, L]
+ * or [B]], [attention_bias [1 or B, 1 or N, S, L]]; num_heads,
+ * unidirectional, scale, mask_filter_value) as ONNX Runtime computes it:
+ * the packed parts taken (Gather NAME:q, :k, :v), the bias's parts added
+ * (add_part: NAME:q_biased ...), then attend. past_key, past_value,
+ * past_sequence_length, cache_indirection, the present and qk outputs,
+ * a key of rank 4 (a past key, BNSH) and a bias with packed inputs (ONNX
+ * Runtime's CPU kernel runs no packed input) are refused. */
+static int mha(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	struct attn a = { .form = MASK_NONE, .bias = in_name(s, 5), .mask = in_name(s, 4) };
+	int rc = io_count(s, 4);
+	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
+	    (rc = a_int(c, "unidirectional", 0, &a.uni)) ||
+	    (rc = a_float(c, "scale", 0, &a.scale)) ||
+	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)))
+		return rc;
+	static const char *const cache[] = { "past_key", "past_value", "past_sequence_length",
+	                                     "cache_indirection" };
+	static const char *const outs[] = { "present_key", "present_value", "qk" };
+	for (size_t i = 6; i < np->n_input; i++)
+		if (*in_name(s, i))
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported (no "
+			           "key-value cache)", i, in_name(s, i), cache[i - 6]);
+	for (size_t i = 1; i < np->n_output; i++)
+		if (*S(np->output[i]))
+			return bad(c, DNNQ_E_UNSUPPORTED, "output %zu '%.80s' (%s): not supported", i,
+			           np->output[i], outs[i - 1]);
+	if (a.nh < 1)
+		return bad(c, DNNQ_E_FORMAT, "attribute 'num_heads' = %lld: positive expected",
+		           (long long)a.nh);
+	if (a.uni != 0 && a.uni != 1)
+		return bad(c, DNNQ_E_RANGE, "attribute 'unidirectional' = %lld: 0 or 1 expected",
+		           (long long)a.uni);
+	int32_t qi = imp_lookup(c->m, in_name(s, 0), c->who), ki = -1;
+	if (qi < 0)
+		return qi == DNNQ_E_NOMEM ? qi : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *qv = &c->m->ir->values[qi];
+	const char *q = in_name(s, 0), *k = in_name(s, 1), *v = in_name(s, 2);
+	bool packed_qkv = qv->ndim == 5, packed_kv = false;
+	int64_t any[5] = { -1, -1, -1, -1, -1 }, last;
+	if (!packed_qkv && (rc = mha_input(s, 0, "query", 3, any, &a.hk)))
+		return rc;
+	if (packed_qkv && *k)
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' (query) [%s] is packed Q, K and V: "
+		           "input 1 '%.80s' (key) given too", q, imp_dims_str(qv), k);
+	if (!packed_qkv && !*k)
+		return bad(c, DNNQ_E_FORMAT, "input 1 (key) is missing (query [%s] is not packed)",
+		           imp_dims_str(qv));
+	if (*k && (ki = imp_lookup(c->m, k, c->who)) < 0)
+		return ki == DNNQ_E_NOMEM ? ki : DNNQ_E_FORMAT;
+	packed_kv = ki >= 0 && c->m->ir->values[ki].ndim == 5;
+	if ((packed_qkv || packed_kv) && *v)
+		return bad(c, DNNQ_E_FORMAT, "input 2 '%.80s' (value) given beside packed %s", v,
+		           packed_qkv ? "Q, K and V" : "K and V");
+	if ((packed_qkv || packed_kv) && *in_name(s, 3))
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 3 '%.80s' (bias) with packed %s: not "
+		           "supported (ONNX Runtime's CPU kernel has no packed inputs)", in_name(s, 3),
+		           packed_qkv ? "Q, K and V" : "K and V");
+	if (packed_qkv || packed_kv) {
+		size_t i = packed_qkv ? 0 : 1;
+		int64_t want[5] = { -1, -1, a.nh, packed_qkv ? 3 : 2, -1 }, hd;
+		if ((rc = mha_input(s, i, packed_qkv ? "packed query, key and value" :
+		                    "packed key and value", 5, want, &hd)))
+			return rc;
+		const struct dnnq_ir_value *pv = &c->m->ir->values[packed_qkv ? qi : ki];
+		a.kv_seq = pv->dims[1];
+		if (packed_qkv)
+			a.hk = a.nh * hd;
+		else if (a.hk != a.nh * hd)
+			return bad(c, DNNQ_E_FORMAT, "input 1 '%.80s' (packed key and value) [%s]: "
+			           "heads of %lld / %lld expected (the query's)", k, imp_dims_str(pv),
+			           (long long)a.hk, (long long)a.nh);
+		a.hv = a.hk;
+		if ((packed_qkv && (rc = unpack(s, 0, 0, "q", &q))) ||
+		    (rc = unpack(s, i, packed_qkv ? 1 : 0, "k", &k)) ||
+		    (rc = unpack(s, i, packed_qkv ? 2 : 1, "v", &v)))
+			return rc;
+	} else {
+		int64_t kd[3] = { -1, -1, a.hk };
+		if (!*v)
+			return bad(c, DNNQ_E_FORMAT, "input 2 (value) is missing (key is not packed)");
+		if ((rc = mha_input(s, 1, "key", 3, kd, &last)))
+			return rc;
+		kd[1] = a.kv_seq = c->m->ir->values[ki].dims[1];
+		kd[2] = -1;
+		if ((rc = mha_input(s, 2, "value", 3, kd, &a.hv)))
+			return rc;
+	}
+	a.seq = packed_qkv ? a.kv_seq : qv->dims[1];
+	if (a.hk % a.nh || a.hv % a.nh)
+		return bad(c, DNNQ_E_UNSUPPORTED, "hidden sizes %lld (query, key) and %lld (value): "
+		           "multiples of num_heads %lld expected", (long long)a.hk, (long long)a.hv,
+		           (long long)a.nh);
+	if (*in_name(s, 3)) {
+		int32_t bi = ranked(s, 3, in_name(s, 3), 1, "bias");
+		if (bi < 0)
+			return bi;
+		if (c->m->ir->values[bi].dims[0] != 2 * a.hk + a.hv)
+			return bad(c, DNNQ_E_FORMAT, "input 3 '%.80s' (bias) [%s]: [%lld] expected",
+			           in_name(s, 3), imp_dims_str(&c->m->ir->values[bi]),
+			           (long long)(2 * a.hk + a.hv));
+		if ((rc = add_part(s, "q", 0, a.hk, &q)) || (rc = add_part(s, "k", a.hk, a.hk, &k)) ||
+		    (rc = add_part(s, "v", 2 * a.hk, a.hv, &v)))
+			return rc;
+	}
+	if (*a.mask && (rc = mask_form(s, 4, a.mask, qv, a.kv_seq, "key_padding_mask", &a.form)))
+		return rc;
+	if (*a.bias) {
+		int64_t want[4] = { -1, -1, a.seq, a.kv_seq };
+		int32_t bi = ranked(s, 5, a.bias, 4, "attention_bias");
+		if (bi < 0)
+			return bi;
+		const struct dnnq_ir_value *bv = &c->m->ir->values[bi];
+		if ((rc = mha_input(s, 5, "attention_bias", 4, want, &last)))
+			return rc;
+		bool b0 = bv->batched || bv->dims[0] == 1 ||
+		          (!qv->batched && bv->dims[0] == qv->dims[0]);
+		if (!b0 || (bv->dims[1] != 1 && bv->dims[1] != a.nh))
+			return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (attention_bias) [%s]: [batch or "
+			           "1, %lld or 1, %lld, %lld] expected", a.bias, imp_dims_str(bv),
+			           (long long)a.nh, (long long)a.seq, (long long)a.kv_seq);
+	}
+	return attend(s, &a, q, k, v, S(np->output[0]));
 }
 
 /* EmbedLayerNormalization (input_ids, [segment_ids], word_embedding,
@@ -1381,7 +1635,7 @@ int imp_ms(struct nctx *c)
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
 		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeMatMul, EmbedLayerNormalization, "
 		    "FastGelu, FusedConv, FusedGemm, Gelu, "
-		    "MatMulIntegerToFloat, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
+		    "MatMulIntegerToFloat, MultiHeadAttention, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
 		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "
 		    "QLinearReduceMean, QLinearSigmoid, QLinearSoftmax, QLinearWhere, QuickGelu, "
 		    "SkipLayerNormalization and SkipSimplifiedLayerNormalization");

@@ -489,6 +489,125 @@ def review_cases(c, rng):
             [scalar("as", 0.05), scalar("az", 120, False), scalar("ys", 0.01)], want=[want])
 
 
+def mha_cases(c, rng):
+    """MultiHeadAttention as ONNX Runtime's transformer optimizer writes it
+    (on [N, S, 16], N 2): separate Q [N, 4, 16], K [N, 5, 16] and V [N, 5,
+    8] with their bias [40], 2 heads (`float`); self-attention of 4 heads,
+    scale 0.3, unidirectional and a 2-D key_padding_mask (`fp32`: the
+    mask's -10000 leaves int8 no range for the scores); cross-attention of a
+    1-D key_padding_mask (lengths 5 and 3; `fp32`); an attention_bias
+    constant [1, 2, 4, 4] masking the keys after each query with -10000
+    (unidirectional as exporters write it; `fp32`); packed K and V [N, 5, 2,
+    2, 8] and packed Q, K and V [N, 4, 2, 3, 8] (`float`: ONNX Runtime's
+    CPU kernel runs no packed input, so their outputs are its outputs of
+    the same MultiHeadAttention on the parts unpacked); Attention of a 1-D
+    mask_index (lengths 4 and 2; `fp32`); and a BERT-like layer (Q, K, V
+    projections, MultiHeadAttention, the output projection,
+    SkipLayerNormalization, a FastGelu feed-forward, SkipLayerNormalization)
+    and a GPT-like one (LayerNormalization, the same of unidirectional 1),
+    `float`."""
+    import tempfile
+    import onnx
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    f, i32, D = TensorProto.FLOAT, TensorProto.INT32, 16
+
+    def arr(shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    def vi(name, dims, t=f):
+        return h.make_tensor_value_info(name, t, ["N"] + dims)
+
+    def mha(ins, outs, name="mha", **attrs):
+        return h.make_node("MultiHeadAttention", ins, outs, name, domain="com.microsoft",
+                           **attrs)
+
+    y = h.make_tensor_value_info("y", f, None)
+    q, k, v = arr([2, 4, D]), arr([2, 5, D]), arr([2, 5, 8])
+    bias = numpy_helper.from_array(arr([2 * D + 8], 0.3), "bias")
+    c.write("mha", "float", [mha(["q", "k", "v", "bias"], ["y"], num_heads=2)],
+            [vi("q", [4, D]), vi("k", [5, D]), vi("v", [5, 8])], [q, k, v], y, [bias])
+    k4, v4 = arr([2, 4, D]), arr([2, 4, D])
+    mask = np.array([[1, 1, 1, 1], [1, 1, 1, 0]], np.int32)
+    bias = numpy_helper.from_array(arr([3 * D], 0.3), "bias")
+    c.write("mha_mask", "fp32",
+            [mha(["q", "k", "v", "bias", "mask"], ["y"], num_heads=4, unidirectional=1,
+                 scale=0.3)],
+            [vi("q", [4, D]), vi("k", [4, D]), vi("v", [4, D]), vi("mask", [4], i32)],
+            [q, k4, v4, mask], y, [bias])
+    q3, v16 = arr([2, 3, D]), arr([2, 5, D])
+    c.write("mha_lengths", "fp32",
+            [mha(["q", "k", "v", "", "len"], ["y"], num_heads=2)],
+            [vi("q", [3, D]), vi("k", [5, D]), vi("v", [5, D]), vi("len", [], i32)],
+            [q3, k, v16, np.array([5, 3], np.int32)], y, [])
+    ab = arr([1, 2, 4, 4], 0.5) + np.triu(np.full([4, 4], -10000, np.float32), 1)
+    c.write("mha_attn_bias", "fp32",
+            [mha(["q", "k", "v", "", "", "ab"], ["y"], num_heads=2)],
+            [vi("q", [4, D]), vi("k", [4, D]), vi("v", [4, D])], [q, k4, v4], y,
+            [numpy_helper.from_array(ab.astype(np.float32), "ab")])
+    # packed: ONNX Runtime's outputs of the unpacked node on the same values
+    kv = arr([2, 5, 2, 2, 8])
+    qkv = arr([2, 4, 2, 3, 8])
+    heads = lambda a, i: np.ascontiguousarray(a[:, :, :, i, :]).reshape(a.shape[0], a.shape[1], -1)
+    with tempfile.TemporaryDirectory() as tmp:
+        def ort_unpacked(parts):
+            g = h.make_graph([mha(["q", "k", "v"], ["y"], num_heads=2)], "unpacked",
+                             [vi(n, [p.shape[1], p.shape[2]]) for n, p in zip("qkv", parts)],
+                             [y])
+            m = h.make_model(g, opset_imports=[h.make_opsetid("", 13),
+                                               h.make_opsetid("com.microsoft", 1)])
+            m.ir_version = 7
+            path = os.path.join(tmp, "unpacked.onnx")
+            onnx.save(m, path)
+            files = []
+            for n, p in zip("qkv", parts):
+                files.append(os.path.join(tmp, n + ".npy"))
+                np.save(files[-1], p)
+            ort_outputs(path, os.path.join(tmp, "u"), files)
+            return np.load(os.path.join(tmp, "u.out.npy"))
+        want_kv = ort_unpacked([q, heads(kv, 0), heads(kv, 1)])
+        want_qkv = ort_unpacked([heads(qkv, 0), heads(qkv, 1), heads(qkv, 2)])
+    c.write("mha_packed_kv", "float", [mha(["q", "kv"], ["y"], num_heads=2)],
+            [vi("q", [4, D]), vi("kv", [5, 2, 2, 8])], [q, kv], y, [], want=[want_kv])
+    c.write("mha_packed_qkv", "float", [mha(["qkv"], ["y"], num_heads=2)],
+            [vi("qkv", [4, 2, 3, 8])], [qkv], y, [], want=[want_qkv])
+    aw = [numpy_helper.from_array(arr([D, 3 * D], 0.3), "qkv_w"),
+          numpy_helper.from_array(arr([3 * D], 0.2), "qkv_b")]
+    c.write("attention_lengths", "fp32",
+            [h.make_node("Attention", ["q", "qkv_w", "qkv_b", "len"], ["y"], "attention",
+                         domain="com.microsoft", num_heads=2)],
+            [vi("q", [4, D]), vi("len", [], i32)], [q, np.array([4, 2], np.int32)], y, aw)
+    # a BERT-like and a GPT-like layer around MultiHeadAttention
+    S, F = 6, 32
+    x = arr([2, S, D])
+    w = {n: numpy_helper.from_array(arr(shape, sc), n) for n, shape, sc in (
+        ("wq", [D, D], 0.25), ("wk", [D, D], 0.25), ("wv", [D, D], 0.25),
+        ("bqkv", [3 * D], 0.2), ("wo", [D, D], 0.25), ("bo", [D], 0.1), ("w1", [D, F], 0.25),
+        ("b1", [F], 0.1), ("w2", [F, D], 0.25), ("b2", [D], 0.1))}
+    w["g"] = numpy_helper.from_array(1 + arr([D], 0.1), "g")
+    w["be"] = numpy_helper.from_array(arr([D], 0.1), "be")
+
+    def ms(op, ins, outs, name, **attrs):
+        return h.make_node(op, ins, outs, name, domain="com.microsoft", **attrs)
+    proj = [h.make_node("MatMul", ["xa", "w" + n], [n], "proj_" + n) for n in "qkv"]
+    ffn = [h.make_node("MatMul", ["ln1", "w1"], ["f1"], "ffn_in"),
+           ms("FastGelu", ["f1", "b1"], ["f2"], "ffn_gelu"),
+           h.make_node("MatMul", ["f2", "w2"], ["f3"], "ffn_out"),
+           ms("SkipLayerNormalization", ["f3", "ln1", "g", "be", "b2"], ["y"], "ln2")]
+    bert = ([h.make_node("Identity", ["x"], ["xa"], "input")] + proj +
+            [mha(["q", "k", "v", "bqkv"], ["ctx"], num_heads=2),
+             h.make_node("MatMul", ["ctx", "wo"], ["o"], "attn_out"),
+             ms("SkipLayerNormalization", ["o", "x", "g", "be", "bo"], ["ln1"], "ln1")] + ffn)
+    gpt = ([h.make_node("LayerNormalization", ["x", "g", "be"], ["xa"], "ln0", axis=-1,
+                        epsilon=1e-5)] + proj +
+           [mha(["q", "k", "v", "bqkv"], ["ctx"], num_heads=2, unidirectional=1),
+            h.make_node("MatMul", ["ctx", "wo"], ["o"], "attn_out"),
+            ms("SkipLayerNormalization", ["o", "x", "g", "be", "bo"], ["ln1"], "ln1")] + ffn)
+    for name, nodes, opset in (("bert_mha", bert, 13), ("gpt_mha", gpt, 17)):
+        c.write(name, "float", nodes, [vi("x", [S, D])], [x], y,
+                [w[n] for n in sorted(w)], opset=opset)
+
+
 def direct_cases(c, rng):
     """The standard operators ONNX Runtime's QOperator format runs on the
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
@@ -647,8 +766,10 @@ def refused(c):
     scales, a SkipLayerNormalization whose mean output a node reads (dnnq
     computes only its output and input_skip_bias_sum), a QuickGelu with an
     attribute it does not have, a SimplifiedLayerNormalization of stash_type
-    0, Attentions of a 1-D mask_index (lengths), of a past input and of
-    qkv_hidden_sizes that differ, a node reading the mask_index of an
+    0, Attentions of a 3-D mask_index, of a past input and of
+    qkv_hidden_sizes that differ, MultiHeadAttentions of past_key and
+    past_value, of a present_key output, of unidirectional 2 and of a
+    key_padding_mask [N, 3] for 4 keys, a node reading the mask_index of an
     EmbedLayerNormalization of mask_index_type 0 (not computed), an
     EmbedLayerNormalization of segment_ids without segment_embedding, a
     QLinearConv of channels_last 1 whose X is not of rank 4, a
@@ -696,8 +817,16 @@ def refused(c):
                     beta=2.0),
         h.make_node("SimplifiedLayerNormalization", ["xr", "s4"], ["rms"], "rmsnorm_stash",
                     stash_type=0),
-        h.make_node("Attention", ["x3", "aw", "", "mlen"], ["at1"], "attention_lengths",
+        h.make_node("Attention", ["x3", "aw", "", "x3"], ["at1"], "attention_mask3d",
                     domain="com.microsoft", num_heads=1),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3", "", "", "", "x3", "x3"], ["mh1"],
+                    "mha_past", domain="com.microsoft", num_heads=2),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["mh2", "mh2_k"], "mha_present",
+                    domain="com.microsoft", num_heads=2),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["mh3"], "mha_uni2",
+                    domain="com.microsoft", num_heads=2, unidirectional=2),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3", "", "mlen2"], ["mh4"],
+                    "mha_mask_len", domain="com.microsoft", num_heads=2),
         h.make_node("Attention", ["x3", "aw", "", "", "x3"], ["at2"], "attention_past",
                     domain="com.microsoft", num_heads=1),
         h.make_node("Attention", ["x3", "aw"], ["at3"], "attention_sizes",
@@ -718,8 +847,8 @@ def refused(c):
                                                                      ["N", 4]),
                                             h.make_tensor_value_info("x3", TensorProto.FLOAT,
                                                                      ["N", 4, 4]),
-                                            h.make_tensor_value_info("mlen", TensorProto.INT32,
-                                                                     ["N"]),
+                                            h.make_tensor_value_info("mlen2", TensorProto.INT32,
+                                                                     ["N", 3]),
                                             h.make_tensor_value_info("ids", TensorProto.INT32,
                                                                      ["N", 4])],
                      [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
@@ -922,6 +1051,7 @@ def main():
     xfmr_cases(c, np.random.default_rng(35))
     qop_more_cases(c, np.random.default_rng(36))
     review_cases(c, np.random.default_rng(37))
+    mha_cases(c, np.random.default_rng(38))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
