@@ -11,7 +11,7 @@
  * SpaceToDepth, Resize, Pad, Concat, Tile of a uint8 / int8 tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
  * (Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization of the
- * default domain, Attention, EmbedLayerNormalization) as their
+ * default domain, Attention, MultiHeadAttention, EmbedLayerNormalization) as their
  * decompositions in standard operators, and
  * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
  * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
