@@ -11,7 +11,8 @@
  * SpaceToDepth, Resize, Pad, Concat, Tile of a uint8 / int8 tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
  * (Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization of the
- * default domain, Attention, MultiHeadAttention, EmbedLayerNormalization) as their
+ * default domain, Attention, MultiHeadAttention, RotaryEmbedding,
+ * EmbedLayerNormalization) as their
  * decompositions in standard operators, and
  * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
  * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
@@ -80,6 +81,7 @@ static int norms(struct ms *s);
 static int dyn_matmul(struct ms *s);
 static int attention(struct ms *s);
 static int mha(struct ms *s);
+static int rotary(struct ms *s);
 static int embed_norm(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
@@ -122,6 +124,8 @@ static const struct msdef MS[] = {
 	{ "EmbedLayerNormalization", "", 7, 9, 0, 0, 0, embed_norm, " epsilon mask_index_type " },
 	{ "MultiHeadAttention", "", 1, 10, 0, 0, 0, mha, " num_heads unidirectional "
 	  "mask_filter_value scale " },
+	{ "RotaryEmbedding", "", 4, 4, 0, 0, 0, rotary, " interleaved is_packed_batching "
+	  "num_heads rotary_embedding_dim scale " },
 	/* ONNX Runtime's, of the default domain (DEFAULT_DOMAIN) */
 	{ "SimplifiedLayerNormalization", "", 2, 2, 0, 0, 0, norms, " axis epsilon stash_type " },
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
@@ -1312,6 +1316,185 @@ static int mha(struct ms *s)
 	return attend(s, &a, q, k, v, S(np->output[0]));
 }
 
+/* Node op (NAME:what) of inputs in (n) and attribute a into a value made
+ * here, or, out given, node NAME into out; *v names the value. */
+static int last_step(struct ms *s, const char *op, const char *what, const char *const *in,
+                     size_t n, Onnx__AttributeProto *a, const char *out, const char **v)
+{
+	if (!out)
+		return step(s, op, what, in, n, a, v);
+	*v = out;
+	return sub(s, op, s->c->name, in, n, a ? &a : NULL, a ? 1 : 0, out);
+}
+
+/* x's last axis gathered by the constant indices idx (n of them;
+ * NAME:what_i): NAME:what, or NAME into out. */
+static int gather_last(struct ms *s, const char *what, const char *x, const int64_t *idx,
+                       int64_t n, const char *out, const char **v)
+{
+	char w[40];
+	snprintf(w, sizeof w, "%s_i", what);
+	const char *in[2] = { x, "" };
+	Onnx__AttributeProto ax = int_attr("axis", -1);
+	int rc = shape_const(s, w, idx, n, &in[1]);
+	return rc ? rc : last_step(s, "Gather", what, in, 2, &ax, out, v);
+}
+
+/* The rows of RotaryEmbedding's cos or sin cache (input i, NAME:what) at
+ * the positions pos, Reshaped (NAME:what_b, its shape NAME:what_bs) to
+ * broadcast against the heads: shape (n values; none: as they are). */
+static int rope_rows(struct ms *s, size_t i, const char *what, const char *pos,
+                     const int64_t *shape, int64_t n, const char **v)
+{
+	char w[40];
+	snprintf(w, sizeof w, "%s_bs", what);
+	const char *sh;
+	int rc = bin(s, "Gather", what, in_name(s, i), pos, NULL, v);
+	if (rc || !n || (rc = shape_const(s, w, shape, n, &sh)))
+		return rc;
+	snprintf(w, sizeof w, "%s_b", what);
+	return bin(s, "Reshape", w, *v, sh, NULL, v);
+}
+
+/* RotaryEmbedding (input [B, S, N H] or [B, N, S, H], position_ids [B, S]
+ * (int64: a graph input's are int32, "Token ids") or a constant offset of one value, cos_cache and sin_cache
+ * [max positions, R / 2] constants; interleaved, rotary_embedding_dim R
+ * (0: H = 2 * the caches' columns), num_heads, scale (ONNX Runtime's CPU
+ * kernel does not read it), is_packed_batching 0) as ONNX Runtime's CPU
+ * kernel computes it: a 3-D input Reshaped to heads [B, S, N, H]
+ * (NAME:heads); interleaved, the first R of each head's values reordered
+ * evens first (Gather NAME:perm) so that both forms rotate halves; Split
+ * (NAME:split) into x1, x2 (R / 2 each) and the rest (NAME:x1, :x2,
+ * :rest); the caches' rows at the positions (NAME:cos, NAME:sin, Reshaped
+ * NAME:cos_b, NAME:sin_b; a constant offset: the positions offset + 0 ..
+ * S - 1, NAME:pos, folded); x1 cos - x2 sin (NAME:x1c, :x2s, :r1), x2 cos
+ * + x1 sin (NAME:x2c, :x1s, :r2), Concat with the rest (NAME:rot), the
+ * order back (Gather NAME:unperm) and the input's shape (NAME). */
+static int rotary(struct ms *s)
+{
+	struct nctx *c = s->c;
+	int64_t inter, rdim, nh, packed;
+	float scale;
+	int rc = io_count(s, 1);
+	if (rc || (rc = a_int(c, "interleaved", 0, &inter)) ||
+	    (rc = a_int(c, "rotary_embedding_dim", 0, &rdim)) ||
+	    (rc = a_int(c, "num_heads", 0, &nh)) || (rc = a_int(c, "is_packed_batching", 0, &packed)) ||
+	    (rc = a_float(c, "scale", 1.0f, &scale)))
+		return rc;
+	if (inter != 0 && inter != 1)
+		return bad(c, DNNQ_E_RANGE, "attribute 'interleaved' = %lld: 0 or 1 expected",
+		           (long long)inter);
+	if (packed)
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'is_packed_batching' = %lld: 0 supported",
+		           (long long)packed);
+	if (rdim < 0 || nh < 0 || (rdim > 0 && !nh))
+		return bad(c, DNNQ_E_FORMAT, "attributes 'rotary_embedding_dim' = %lld, 'num_heads' = "
+		           "%lld: not negative, and num_heads given with rotary_embedding_dim",
+		           (long long)rdim, (long long)nh);
+	const struct dnnq_ir_value *v[4];
+	for (size_t i = 0; i < 4; i++) {
+		int32_t id = imp_lookup(c->m, in_name(s, i), c->who);
+		if (id < 0)
+			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		v[i] = &c->m->ir->values[id];
+	}
+	for (size_t i = 2; i < 4; i++)
+		if (!v[i]->data || v[i]->dtype != DNNQ_IR_F32 || v[i]->ndim != 2 ||
+		    v[i]->dims[0] != v[2]->dims[0] || v[i]->dims[1] != v[2]->dims[1])
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: a float constant "
+			           "[max positions, rotary dim / 2] (as input 2) supported", i,
+			           in_name(s, i), i == 2 ? "cos_cache" : "sin_cache",
+			           imp_dims_str(v[i]));
+	const struct dnnq_ir_value *x = v[0], *p = v[1];
+	bool bnsh = x->ndim == 4;
+	if (x->ndim != 3 && !bnsh)
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s]: rank 3 or 4 expected",
+		           in_name(s, 0), imp_dims_str(x));
+	int64_t seq = x->dims[bnsh ? 2 : 1], hidden = bnsh ? x->dims[1] * x->dims[3] : x->dims[2];
+	int64_t half = v[2]->dims[1], max = v[2]->dims[0];
+	int64_t hs = rdim ? hidden / nh : 2 * half, r = rdim ? rdim : hs, n = nh ? nh : hs ? hidden / hs : 0;
+	if (!hs || !n || hidden != n * hs || r > hs || r != 2 * half ||
+	    (bnsh && (x->dims[1] != n || x->dims[3] != hs)))
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s], caches [%lld, %lld], num_heads "
+		           "%lld, rotary_embedding_dim %lld: heads of size H, the rotary dim 2 x the "
+		           "caches' columns and at most H expected", in_name(s, 0), imp_dims_str(x),
+		           (long long)max, (long long)half, (long long)nh, (long long)rdim);
+	const char *pos = in_name(s, 1), *t = in_name(s, 0), *y = S(c->np->output[0]);
+	int64_t shape[4] = { 0, 0, 1, half }, ns = 4;
+	if (dnnq_ir_numel(p, 1) == 1 && p->ndim <= 1 && !p->batched) {
+		int64_t *q;
+		if (!p->data || p->dtype != DNNQ_IR_S64 || *(const int64_t *)p->data < 0 ||
+		    *(const int64_t *)p->data > max - seq)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input 1 '%.80s' (position_ids): an offset "
+			           "must be an int64 constant from 0 to %lld (the cache's %lld positions "
+			           "less the sequence's %lld)", pos, (long long)(max - seq),
+			           (long long)max, (long long)seq);
+		int64_t off = *(const int64_t *)p->data;
+		if ((rc = new_const(s, "pos", DNNQ_IR_S64, 1, &seq, (void **)&q, &pos)))
+			return rc;
+		for (int64_t i = 0; i < seq; i++)
+			q[i] = off + i;
+		shape[0] = seq;     /* the rows [S, R / 2]: [S, 1, R / 2] against [B, S, N, H] */
+		ns = bnsh ? 0 : 3;
+	} else if (p->ndim != 2 || p->dims[1] != seq ||
+	           (p->dtype != DNNQ_IR_S64 && p->dtype != DNNQ_IR_S32)) {
+		return bad(c, DNNQ_E_FORMAT, "input 1 '%.80s' (position_ids) [%s] %s: [batch, %lld] "
+		           "of int64, or one value, expected", pos, imp_dims_str(p),
+		           dnnq_ir_dtype_name(p->dtype), (long long)seq);
+	} else if (bnsh) {
+		shape[1] = 1;       /* [B, S, R / 2] against [B, N, S, H] */
+		shape[2] = seq;
+	}
+	int64_t heads4[4] = { 0, 0, n, hs }, merged[3] = { 0, 0, hidden }, *perm = NULL, *inv = NULL;
+	const char *cs, *sn, *part[3], *a, *b;
+	if ((rc = rope_rows(s, 2, "cos", pos, shape, ns, &cs)) ||
+	    (rc = rope_rows(s, 3, "sin", pos, shape, ns, &sn)) ||
+	    (!bnsh && ((rc = shape_const(s, "heads_shape", heads4, 4, &a)) ||
+	               (rc = bin(s, "Reshape", "heads", t, a, NULL, &t)))))
+		return rc;
+	if (inter) {
+		if (!(perm = malloc(2 * (size_t)hs * sizeof *perm)))
+			return DNNQ_E_NOMEM;
+		inv = perm + hs;
+		for (int64_t i = 0; i < hs; i++) {
+			perm[i] = i >= r ? i : i < half ? 2 * i : 2 * (i - half) + 1;
+			inv[perm[i]] = i;
+		}
+		rc = gather_last(s, "perm", t, perm, hs, NULL, &t);
+	}
+	int64_t sizes[3] = { half, half, hs - r }, np3 = r < hs ? 3 : 2;
+	Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
+	int64_t was = c->m->opset;
+	c->m->opset = 13;
+	if (!rc && !(rc = shape_const(s, "split_sizes", sizes, np3, &a)) &&
+	    !(rc = made_name(s, "x1", &part[0])) && !(rc = made_name(s, "x2", &part[1])) &&
+	    !(np3 == 3 && (rc = made_name(s, "rest", &part[2])))) {
+		char name[200];
+		const char *in[2] = { t, a };
+		snprintf(name, sizeof name, "%s:split", c->name);
+		rc = sub_n(s, "Split", name, in, 2, &axp, 1, part, (size_t)np3);
+	}
+	if (rc || (rc = bin(s, "Mul", "x1c", part[0], cs, NULL, &a)) ||
+	    (rc = bin(s, "Mul", "x2s", part[1], sn, NULL, &b)) ||
+	    (rc = bin(s, "Sub", "r1", a, b, NULL, &a)) ||
+	    (rc = bin(s, "Mul", "x2c", part[1], cs, NULL, &b)) ||
+	    (rc = bin(s, "Mul", "x1s", part[0], sn, NULL, &t)) ||
+	    (rc = bin(s, "Add", "r2", b, t, NULL, &b)))
+		goto out;
+	part[0] = a;
+	part[1] = b;
+	bool done = bnsh && !inter;
+	if ((rc = last_step(s, "Concat", "rot", part, (size_t)np3, &ax, done ? y : NULL, &t)) ||
+	    done || (inter && (rc = gather_last(s, "unperm", t, inv, hs, bnsh ? y : NULL, &t))) ||
+	    bnsh || (rc = shape_const(s, "shape", merged, 3, &a)))
+		goto out;
+	rc = bin(s, "Reshape", "", t, a, y, &t);
+out:
+	c->m->opset = was;
+	free(perm);
+	return rc;
+}
+
 /* EmbedLayerNormalization (input_ids, [segment_ids], word_embedding,
  * position_embedding, [segment_embedding], gamma, beta, [mask],
  * [position_ids]; epsilon, default 1e-12; mask_index_type 1 or 0) as ONNX
@@ -1638,7 +1821,7 @@ int imp_ms(struct nctx *c)
 		    "MatMulIntegerToFloat, MultiHeadAttention, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
 		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "
 		    "QLinearReduceMean, QLinearSigmoid, QLinearSoftmax, QLinearWhere, QuickGelu, "
-		    "SkipLayerNormalization and SkipSimplifiedLayerNormalization");
+		    "RotaryEmbedding, SkipLayerNormalization and SkipSimplifiedLayerNormalization");
 		return imp_outputs_unknown(c);
 	}
 	for (size_t i = 0; d->attrs && i < c->np->n_attribute; i++) {

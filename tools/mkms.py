@@ -608,6 +608,41 @@ def mha_cases(c, rng):
                 [w[n] for n in sorted(w)], opset=opset)
 
 
+def rope_cases(c, rng):
+    """RotaryEmbedding (`float`), caches of 8 positions cos / sin(p *
+    10000^(-2i / R)): x [N, 4, 16] of 2 heads (H 8) and position_ids [N,
+    4] (int64, an input); x [N, 2, 4, 8] (heads first) of interleaved 1 and
+    the constant offset 2; x [N, 4, 16] of num_heads 2,
+    rotary_embedding_dim 4 (half of each head rotated) and interleaved 1."""
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+
+    def caches(r):
+        ang = np.arange(8)[:, None] * 10000.0 ** (-np.arange(r // 2) * 2 / r)[None, :]
+        return [numpy_helper.from_array(np.cos(ang).astype(np.float32), "cos"),
+                numpy_helper.from_array(np.sin(ang).astype(np.float32), "sin")]
+
+    def rope(ins, **attrs):
+        return h.make_node("RotaryEmbedding", ins, ["y"], "rope", domain="com.microsoft",
+                           **attrs)
+    y = h.make_tensor_value_info("y", f, None)
+    x3 = rng.standard_normal([2, 4, 16]).astype(np.float32)
+    pos = np.array([[0, 1, 2, 3], [3, 4, 5, 6]], np.int64)
+    xvi = h.make_tensor_value_info("x", f, ["N", 4, 16])
+    pvi = h.make_tensor_value_info("pos", i64, ["N", 4])
+    c.write("rope", "float", [rope(["x", "pos", "cos", "sin"])], [xvi, pvi], [x3, pos], y,
+            caches(8))
+    x4 = rng.standard_normal([2, 2, 4, 8]).astype(np.float32)
+    c.write("rope_interleaved_offset", "float",
+            [rope(["x", "off", "cos", "sin"], interleaved=1)],
+            [h.make_tensor_value_info("x", f, ["N", 2, 4, 8])], [x4], y,
+            caches(8) + [numpy_helper.from_array(np.array([2], np.int64), "off")])
+    c.write("rope_partial", "float",
+            [rope(["x", "pos", "cos", "sin"], interleaved=1, num_heads=2,
+                  rotary_embedding_dim=4)], [xvi, pvi], [x3, pos], y, caches(4))
+
+
 def direct_cases(c, rng):
     """The standard operators ONNX Runtime's QOperator format runs on the
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
@@ -769,7 +804,8 @@ def refused(c):
     0, Attentions of a 3-D mask_index, of a past input and of
     qkv_hidden_sizes that differ, MultiHeadAttentions of past_key and
     past_value, of a present_key output, of unidirectional 2 and of a
-    key_padding_mask [N, 3] for 4 keys, a node reading the mask_index of an
+    key_padding_mask [N, 3] for 4 keys, a RotaryEmbedding of
+    is_packed_batching 1, a node reading the mask_index of an
     EmbedLayerNormalization of mask_index_type 0 (not computed), an
     EmbedLayerNormalization of segment_ids without segment_embedding, a
     QLinearConv of channels_last 1 whose X is not of rank 4, a
@@ -827,6 +863,8 @@ def refused(c):
                     domain="com.microsoft", num_heads=2, unidirectional=2),
         h.make_node("MultiHeadAttention", ["x3", "x3", "x3", "", "mlen2"], ["mh4"],
                     "mha_mask_len", domain="com.microsoft", num_heads=2),
+        h.make_node("RotaryEmbedding", ["x3", "x3", "x3", "x3"], ["re1"], "rope_packed",
+                    domain="com.microsoft", is_packed_batching=1),
         h.make_node("Attention", ["x3", "aw", "", "", "x3"], ["at2"], "attention_past",
                     domain="com.microsoft", num_heads=1),
         h.make_node("Attention", ["x3", "aw"], ["at3"], "attention_sizes",
@@ -1052,6 +1090,7 @@ def main():
     qop_more_cases(c, np.random.default_rng(36))
     review_cases(c, np.random.default_rng(37))
     mha_cases(c, np.random.default_rng(38))
+    rope_cases(c, np.random.default_rng(39))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
