@@ -82,6 +82,7 @@ static int dyn_matmul(struct ms *s);
 static int attention(struct ms *s);
 static int mha(struct ms *s);
 static int rotary(struct ms *s);
+static int gqa(struct ms *s);
 static int embed_norm(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
@@ -124,6 +125,9 @@ static const struct msdef MS[] = {
 	{ "EmbedLayerNormalization", "", 7, 9, 0, 0, 0, embed_norm, " epsilon mask_index_type " },
 	{ "MultiHeadAttention", "", 1, 10, 0, 0, 0, mha, " num_heads unidirectional "
 	  "mask_filter_value scale " },
+	{ "GroupQueryAttention", "", 7, 16, 0, 0, 0, gqa, " num_heads kv_num_heads scale softcap "
+	  "do_rotary rotary_interleaved local_window_size smooth_softmax qk_output causal "
+	  "sliding_window_cache k_quant_type v_quant_type kv_cache_bit_width qk_norm_epsilon " },
 	{ "RotaryEmbedding", "", 4, 4, 0, 0, 0, rotary, " interleaved is_packed_batching "
 	  "num_heads rotary_embedding_dim scale " },
 	/* ONNX Runtime's, of the default domain (DEFAULT_DOMAIN) */
@@ -909,6 +913,7 @@ enum mask_form {
 	MASK_2D,        /* [B, L]: > 0 keeps the key */
 	MASK_LENGTHS,   /* [B]: key j kept where j < the row's length */
 	MASK_COUNTED,   /* an EmbedLayerNormalization's mask [B, L]: its 1s counted */
+	MASK_SEQLENS,   /* GroupQueryAttention's seqlens_k [B]: key j kept where j <= it */
 };
 
 /* What attend computes: num_heads, the hidden sizes of Q and K (hk) and
@@ -922,12 +927,12 @@ struct attn {
 	const char *mask, *bias;
 };
 
-/* The keys of the float mask *v kept (1) where their position j < the
- * count of the row (*v [B, 1]; NAME:mask_pos, :mask_keep), as ONNX
- * Runtime reads a 1-D mask_index; counted: *v is an
- * EmbedLayerNormalization's mask [B, L] whose 1s are the count (its
- * mask_index: NAME:mask_ones, :mask_axes, :mask_count). */
-static int keep_below(struct ms *s, int64_t seq, bool counted, const char **v)
+/* The keys of the float mask *v kept (1) where their position j + first
+ * < the count of the row (*v [B, 1]; NAME:mask_pos, :mask_keep), as ONNX
+ * Runtime reads a 1-D mask_index (first 0) or seqlens_k (first -1);
+ * counted: *v is an EmbedLayerNormalization's mask [B, L] whose 1s are the
+ * count (its mask_index: NAME:mask_ones, :mask_axes, :mask_count). */
+static int keep_below(struct ms *s, int64_t seq, bool counted, int64_t first, const char **v)
 {
 	const char *ax, *pos;
 	int64_t one = 1;
@@ -940,7 +945,7 @@ static int keep_below(struct ms *s, int64_t seq, bool counted, const char **v)
 	if ((rc = new_const(s, "mask_pos", DNNQ_IR_F32, 1, &seq, (void **)&p, &pos)))
 		return rc;
 	for (int64_t i = 0; i < seq; i++)
-		p[i] = (float)i;
+		p[i] = (float)(i + first);
 	return bin(s, "Less", "mask_keep", pos, *v, NULL, v);
 }
 
@@ -1000,15 +1005,15 @@ static int attend(struct ms *s, const struct attn *a, const char *q, const char 
 	    (rc = bin_k(s, "Mul", "scaled", t, scale, NULL, &t)))
 		goto out;
 	if (a->form != MASK_NONE) {
+		bool rows = a->form == MASK_LENGTHS || a->form == MASK_SEQLENS;
 		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
 		const char *mf;
 		if ((rc = step(s, "Cast", "maskf", &a->mask, 1, &to, &mf)) ||
-		    (a->form == MASK_LENGTHS && ((rc = shape_const(s, "mask_len_shape", m2, 2, &sh)) ||
-		                                 (rc = bin(s, "Reshape", "mask_len", mf, sh, NULL,
-		                                           &mf)))) ||
+		    (rows && ((rc = shape_const(s, "mask_len_shape", m2, 2, &sh)) ||
+		              (rc = bin(s, "Reshape", "mask_len", mf, sh, NULL, &mf)))) ||
 		    (rc = a->form == MASK_2D ? bin_k(s, "Greater", "mask_keep", mf, 0.0f, NULL, &mf)
 		                             : keep_below(s, a->kv_seq, a->form == MASK_COUNTED,
-		                                          &mf)) ||
+		                                          a->form == MASK_SEQLENS ? -1 : 0, &mf)) ||
 		    (rc = bin_k(s, "Mul", "mask_scaled", mf, -a->filter, NULL, &mf)) ||
 		    (rc = bin_k(s, "Add", "mask_add", mf, a->filter, NULL, &mf)) ||
 		    (rc = shape_const(s, "mask4_shape", m4, 4, &sh)) ||
@@ -1313,6 +1318,198 @@ static int mha(struct ms *s)
 			           "1, %lld or 1, %lld, %lld] expected", a.bias, imp_dims_str(bv),
 			           (long long)a.nh, (long long)a.seq, (long long)a.kv_seq);
 	}
+	return attend(s, &a, q, k, v, S(np->output[0]));
+}
+
+/* A constant of the model named name, of dtype dt with one element; NULL
+ * when it is not one. */
+static const struct dnnq_ir_value *const_one(struct ms *s, const char *name,
+                                             enum dnnq_ir_dtype dt)
+{
+	int32_t id = imp_lookup(s->c->m, name, s->c->who);
+	const struct dnnq_ir_value *v = id >= 0 ? &s->c->m->ir->values[id] : NULL;
+	return v && v->data && v->dtype == dt && dnnq_ir_numel(v, 1) == 1 ? v : NULL;
+}
+
+/* *v [B, S, kvn H] with each of its kvn heads repeated n / kvn times, as
+ * GroupQueryAttention's query head i reads kv head i / (n / kvn):
+ * Reshape (NAME:what_kv, to [B, S, kvn, H]), Gather on the heads
+ * (NAME:what_rep) and Reshape back (NAME:what_all, [B, S, n H]). */
+static int repeat_kv(struct ms *s, const char *what, int64_t n, int64_t kvn, int64_t hd,
+                     const char **v)
+{
+	char w[40];
+	int64_t split[4] = { 0, 0, kvn, hd }, merged[3] = { 0, 0, n * hd }, *idx;
+	const char *sh, *ix;
+	snprintf(w, sizeof w, "%s_kv_shape", what);
+	int rc = shape_const(s, w, split, 4, &sh);
+	snprintf(w, sizeof w, "%s_kv", what);
+	if (rc || (rc = bin(s, "Reshape", w, *v, sh, NULL, v)))
+		return rc;
+	snprintf(w, sizeof w, "%s_rep_i", what);
+	if ((rc = new_const(s, w, DNNQ_IR_S64, 1, &n, (void **)&idx, &ix)))
+		return rc;
+	for (int64_t i = 0; i < n; i++)
+		idx[i] = i / (n / kvn);
+	const char *in[2] = { *v, ix };
+	Onnx__AttributeProto ax = int_attr("axis", 2);
+	snprintf(w, sizeof w, "%s_rep", what);
+	if ((rc = step(s, "Gather", w, in, 2, &ax, v)))
+		return rc;
+	snprintf(w, sizeof w, "%s_all_shape", what);
+	if ((rc = shape_const(s, w, merged, 3, &sh)))
+		return rc;
+	snprintf(w, sizeof w, "%s_all", what);
+	return bin(s, "Reshape", w, *v, sh, NULL, v);
+}
+
+/* GroupQueryAttention's output k (present_key, present_value), when
+ * named: the keys or values x [B, S, kvn H] of this prompt as the cache
+ * holds them, [B, kvn, S, H] (Reshape NAME:what, Transpose
+ * NAME:what_t, into the output). */
+static int present(struct ms *s, size_t k, const char *what, const char *x, int64_t kvn,
+                   int64_t hd)
+{
+	const char *o = k < s->c->np->n_output ? S(s->c->np->output[k]) : "";
+	if (!*o)
+		return 0;
+	char w[40], name[200];
+	int64_t split[4] = { 0, 0, kvn, hd }, perm[4] = { 0, 2, 1, 3 };
+	const char *sh;
+	snprintf(w, sizeof w, "%s_shape", what);
+	int rc = shape_const(s, w, split, 4, &sh);
+	if (rc || (rc = bin(s, "Reshape", what, x, sh, NULL, &x)))
+		return rc;
+	Onnx__AttributeProto pa = perm_attr(perm), *pp = &pa;
+	snprintf(name, sizeof name, "%s:%s_t", s->c->name, what);
+	return sub(s, "Transpose", name, &x, 1, &pp, 1, o);
+}
+
+/* GroupQueryAttention of a prompt (no past, or a past of sequence 0):
+ * query [B, S, n H], key and value [B, S, kvn H] (or packed into the
+ * query [B, S, (n + 2 kvn) H]: Split NAME:split into NAME:q, :k, :v);
+ * seqlens_k [B] (each item's length less one: ONNX Runtime's scores
+ * span its keys 0 .. seqlens_k, so keys past it are masked, a row past it
+ * unspecified), a constant total_sequence_length equal to S; num_heads,
+ * kv_num_heads, scale, causal 1. K and V repeated per group (repeat_kv),
+ * then attend, unidirectional, of the seqlens_k mask (NAME:maskf,
+ * :mask_len, :mask_pos of -1 .. L - 2, :mask_keep ...); present_key and
+ * present_value are this prompt's keys and values (present). Rotary embeddings, a local window, softcap,
+ * smooth softmax, the qk output, a quantized cache, attention_bias,
+ * head_sink and the Q / K norms are refused. */
+static int gqa(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	struct attn a = { .form = MASK_SEQLENS, .mask = in_name(s, 5), .bias = "", .uni = 1 };
+	int64_t kvn, rot, win, smooth, qko, causal, sws;
+	float softcap;
+	char kq[16], vq[16];
+	int rc = io_count(s, 4);
+	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
+	    (rc = a_int(c, "kv_num_heads", 0, &kvn)) || (rc = a_float(c, "scale", 0, &a.scale)) ||
+	    (rc = a_float(c, "softcap", 0, &softcap)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
+	    (rc = a_int(c, "local_window_size", -1, &win)) ||
+	    (rc = a_int(c, "smooth_softmax", -1, &smooth)) ||
+	    (rc = a_int(c, "qk_output", 0, &qko)) || (rc = a_int(c, "causal", 1, &causal)) ||
+	    (rc = a_int(c, "sliding_window_cache", 0, &sws)) ||
+	    (rc = a_str(c, "k_quant_type", "NONE", kq, sizeof kq)) ||
+	    (rc = a_str(c, "v_quant_type", "NONE", vq, sizeof vq)))
+		return rc;
+	static const char *const names[] = { "do_rotary", "local_window_size", "smooth_softmax",
+	                                     "qk_output", "causal", "sliding_window_cache" };
+	const int64_t got[] = { rot, win, smooth, qko, causal, sws }, ok[] = { 0, -1, 0, 0, 1, 0 };
+	for (size_t i = 0; i < sizeof got / sizeof got[0]; i++)
+		if (got[i] != ok[i] && !(i == 2 && got[i] == -1))
+			return bad(c, DNNQ_E_UNSUPPORTED, "attribute '%s' = %lld: only %lld supported",
+			           names[i], (long long)got[i], (long long)ok[i]);
+	if (softcap != 0 || strcmp(kq, "NONE") || strcmp(vq, "NONE"))
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute '%s': only %s supported",
+		           softcap != 0 ? "softcap" : strcmp(kq, "NONE") ? "k_quant_type" :
+		           "v_quant_type", softcap != 0 ? "0" : "NONE");
+	static const char *const extra[] = { "cos_cache", "sin_cache", "position_ids",
+	                                     "attention_bias", "head_sink", "k_scale", "v_scale",
+	                                     "q_norm_weight", "k_norm_weight" };
+	for (size_t i = 7; i < np->n_input; i++)
+		if (*in_name(s, i))
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported", i,
+			           in_name(s, i), extra[i - 7]);
+	if (np->n_output > 3 && *S(np->output[3]))
+		return bad(c, DNNQ_E_UNSUPPORTED, "output 3 '%.80s' (output_qk): not supported",
+		           np->output[3]);
+	if (a.nh < 1 || kvn < 1 || a.nh % kvn)
+		return bad(c, DNNQ_E_FORMAT, "attributes 'num_heads' = %lld, 'kv_num_heads' = %lld: "
+		           "positive, num_heads a multiple of kv_num_heads expected", (long long)a.nh,
+		           (long long)kvn);
+	const char *q = in_name(s, 0), *k = in_name(s, 1), *v = in_name(s, 2);
+	bool packed = !*k;
+	if (packed != !*v)
+		return bad(c, DNNQ_E_FORMAT, "input %d (%s) is missing: key and value come together",
+		           *k ? 2 : 1, *k ? "value" : "key");
+	int64_t any[3] = { -1, -1, -1 }, width, hd;
+	if ((rc = mha_input(s, 0, "query", 3, any, &width)))
+		return rc;
+	int32_t qi = imp_lookup(c->m, q, c->who);
+	a.seq = a.kv_seq = c->m->ir->values[qi].dims[1];
+	hd = width / (packed ? a.nh + 2 * kvn : a.nh);
+	if (hd < 1 || width != hd * (packed ? a.nh + 2 * kvn : a.nh))
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' (query): its %lld values not heads of "
+		           "%lld query and %lld key-value heads", q, (long long)width, (long long)a.nh,
+		           (long long)kvn);
+	int64_t kd[3] = { -1, a.seq, kvn * hd };
+	if (!packed && ((rc = mha_input(s, 1, "key", 3, kd, &width)) ||
+	                (rc = mha_input(s, 2, "value", 3, kd, &width))))
+		return rc;
+	for (size_t i = 3; i < 5; i++) {
+		if (!*in_name(s, i))
+			continue;
+		int32_t id = imp_lookup(c->m, in_name(s, i), c->who);
+		if (id < 0)
+			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		const struct dnnq_ir_value *pv = &c->m->ir->values[id];
+		if (pv->ndim != 4 || pv->dims[2] != 0)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: only a past of "
+			           "sequence 0 (a prompt) supported", i, in_name(s, i),
+			           i == 3 ? "past_key" : "past_value", imp_dims_str(pv));
+	}
+	const struct dnnq_ir_value *tv = const_one(s, in_name(s, 6), DNNQ_IR_S32);
+	if (!tv || *(const int32_t *)tv->data != a.seq)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 6 '%.80s' (total_sequence_length): a "
+		           "constant equal to the query's sequence %lld expected (a prompt without "
+		           "a key-value cache; --input-value freezes an input)", in_name(s, 6),
+		           (long long)a.seq);
+	enum mask_form form;
+	if ((rc = mask_form(s, 5, a.mask, &c->m->ir->values[qi], a.kv_seq, "seqlens_k", &form)))
+		return rc;
+	if (form != MASK_LENGTHS)
+		return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (seqlens_k): [batch] expected", a.mask);
+	if (packed) {
+		const char *parts[3], *sz;
+		int64_t sizes[3] = { a.nh * hd, kvn * hd, kvn * hd };
+		Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
+		char name[200];
+		snprintf(name, sizeof name, "%s:split", c->name);
+		int64_t was = c->m->opset;
+		if ((rc = shape_const(s, "split_sizes", sizes, 3, &sz)) ||
+		    (rc = made_name(s, "q", &parts[0])) || (rc = made_name(s, "k", &parts[1])) ||
+		    (rc = made_name(s, "v", &parts[2])))
+			return rc;
+		const char *in[2] = { q, sz };
+		c->m->opset = 13;
+		rc = sub_n(s, "Split", name, in, 2, &axp, 1, parts, 3);
+		c->m->opset = was;
+		if (rc)
+			return rc;
+		q = parts[0];
+		k = parts[1];
+		v = parts[2];
+	}
+	a.hk = a.hv = a.nh * hd;
+	if ((rc = present(s, 1, "present_k", k, kvn, hd)) ||
+	    (rc = present(s, 2, "present_v", v, kvn, hd)) ||
+	    (kvn < a.nh && ((rc = repeat_kv(s, "k", a.nh, kvn, hd, &k)) ||
+	                    (rc = repeat_kv(s, "v", a.nh, kvn, hd, &v)))))
+		return rc;
 	return attend(s, &a, q, k, v, S(np->output[0]));
 }
 
@@ -1623,16 +1820,6 @@ static int producer_params(struct ms *s, size_t i, const char *out[2])
 	return 0;
 }
 
-/* A constant of the model named name, of dtype dt with one element; NULL
- * when it is not one. */
-static const struct dnnq_ir_value *const_one(struct ms *s, const char *name,
-                                             enum dnnq_ir_dtype dt)
-{
-	int32_t id = imp_lookup(s->c->m, name, s->c->who);
-	const struct dnnq_ir_value *v = id >= 0 ? &s->c->m->ir->values[id] : NULL;
-	return v && v->data && v->dtype == dt && dnnq_ir_numel(v, 1) == 1 ? v : NULL;
-}
-
 /* 0 when input k (of a Concat) was quantized at the scale and zero point
  * of input 0 (p, their names), equal in value; the problem recorded
  * otherwise. */
@@ -1817,7 +2004,7 @@ int imp_ms(struct nctx *c)
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
 		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeMatMul, EmbedLayerNormalization, "
-		    "FastGelu, FusedConv, FusedGemm, Gelu, "
+		    "FastGelu, FusedConv, FusedGemm, Gelu, GroupQueryAttention, "
 		    "MatMulIntegerToFloat, MultiHeadAttention, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
 		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "
 		    "QLinearReduceMean, QLinearSigmoid, QLinearSoftmax, QLinearWhere, QuickGelu, "

@@ -643,6 +643,38 @@ def rope_cases(c, rng):
                   rotary_embedding_dim=4)], [xvi, pvi], [x3, pos], y, caches(4))
 
 
+def gqa_cases(c, rng):
+    """GroupQueryAttention of a prompt (no past; seqlens_k [N] an input of
+    3, total_sequence_length the constant 4), `float`: query [N, 4, 32] of
+    4 heads (ONNX Runtime takes heads of a multiple of 8), key and value [N, 4, 16] of 2 (each repeated for two query
+    heads), its present_key and present_value outputs too; and Q, K and V
+    packed [N, 4, 64], the presents named and not read."""
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    f, i32 = TensorProto.FLOAT, TensorProto.INT32
+    seqlens = np.array([3, 3], np.int32)
+    total = numpy_helper.from_array(np.array(4, np.int32), "total")
+    lens = h.make_tensor_value_info("seqlens", i32, ["N"])
+    out = lambda n: h.make_tensor_value_info(n, f, None)
+    q = rng.standard_normal([2, 4, 32]).astype(np.float32)
+    k, v = (rng.standard_normal([2, 4, 16]).astype(np.float32) for _ in range(2))
+    c.write("gqa", "float",
+            [h.make_node("GroupQueryAttention", ["q", "k", "v", "", "", "seqlens", "total"],
+                         ["y", "pk", "pv"], "gqa", domain="com.microsoft", num_heads=4,
+                         kv_num_heads=2)],
+            [h.make_tensor_value_info("q", f, ["N", 4, 32]),
+             h.make_tensor_value_info("k", f, ["N", 4, 16]),
+             h.make_tensor_value_info("v", f, ["N", 4, 16]), lens],
+            [q, k, v, seqlens], [out("y"), out("pk"), out("pv")], [total])
+    qkv = rng.standard_normal([2, 4, 64]).astype(np.float32)
+    c.write("gqa_packed", "float",
+            [h.make_node("GroupQueryAttention", ["qkv", "", "", "", "", "seqlens", "total"],
+                         ["y", "pk", "pv"], "gqa", domain="com.microsoft", num_heads=4,
+                         kv_num_heads=2, scale=0.4)],
+            [h.make_tensor_value_info("qkv", f, ["N", 4, 64]), lens], [qkv, seqlens],
+            out("y"), [total])
+
+
 def direct_cases(c, rng):
     """The standard operators ONNX Runtime's QOperator format runs on the
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
@@ -787,7 +819,8 @@ def concat_cases(c, rng):
 def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
     node named): a com.microsoft operator dnnq does not import
-    (GroupQueryAttention),
+    (MatMulNBits), GroupQueryAttentions of a total_sequence_length computed
+    at run time and of do_rotary 1,
     a FusedConv of an activation it does not know,
     QLinearAdd of the default domain (no such standard operator), a node of
     an unknown domain, a QLinearAdd without its output's scale and a
@@ -823,7 +856,12 @@ def refused(c):
              numpy_helper.from_array(np.ones([12], np.float32), "g12")]
     q = ["x", "s", "z"]
     nodes = [
-        h.make_node("GroupQueryAttention", ["x", "x"], ["a"], "ms_gqa", domain="com.microsoft"),
+        h.make_node("MatMulNBits", ["x", "x"], ["a"], "ms_nbits", domain="com.microsoft"),
+        h.make_node("GroupQueryAttention", ["x3", "x3", "x3", "", "", "mlen", "x3"], ["a4"],
+                    "gqa_total", domain="com.microsoft", num_heads=2, kv_num_heads=2),
+        h.make_node("GroupQueryAttention", ["x3", "x3", "x3", "", "", "mlen", "x3"], ["a5"],
+                    "gqa_rotary", domain="com.microsoft", num_heads=2, kv_num_heads=1,
+                    do_rotary=1),
         h.make_node("FusedConv", ["x", "x"], ["a2"], "fused_selu", domain="com.microsoft",
                     activation="Selu"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["b"], "std_qlinearadd"),
@@ -887,6 +925,8 @@ def refused(c):
                                                                      ["N", 4, 4]),
                                             h.make_tensor_value_info("mlen2", TensorProto.INT32,
                                                                      ["N", 3]),
+                                            h.make_tensor_value_info("mlen", TensorProto.INT32,
+                                                                     ["N"]),
                                             h.make_tensor_value_info("ids", TensorProto.INT32,
                                                                      ["N", 4])],
                      [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
@@ -1091,6 +1131,7 @@ def main():
     review_cases(c, np.random.default_rng(37))
     mha_cases(c, np.random.default_rng(38))
     rope_cases(c, np.random.default_rng(39))
+    gqa_cases(c, np.random.default_rng(40))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
