@@ -11,8 +11,8 @@
  * SpaceToDepth, Resize, Pad, Concat, Tile of a uint8 / int8 tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
  * (Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization of the
- * default domain, Attention, MultiHeadAttention, RotaryEmbedding,
- * EmbedLayerNormalization) as their
+ * default domain, Attention, MultiHeadAttention, GroupQueryAttention,
+ * RotaryEmbedding, EmbedLayerNormalization) as their
  * decompositions in standard operators, and
  * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
  * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
@@ -87,7 +87,8 @@ static int embed_norm(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
  * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
- * they only move or select values (MaxPool takes a maximum of them); input
+ * they only move or select values (MaxPool takes a maximum of them; a
+ * Resize not of mode nearest interpolates, requantized); input
  * 0 the tensor, the others (Resize's roi, scales, sizes) as the standard
  * operator reads them; Pad's constant_value a code of the tensor's (the
  * float constant NAME:pad_value its value). */
@@ -1923,7 +1924,8 @@ static int tile_axes(struct ms *s, const char *const p[2], const char **fin)
  * format runs it on the quantized tensor itself: dequantized at the
  * parameters its producer quantized it with (NAME:dq0), the float operator
  * (NAME), quantized back (NAME:q); exact: the same codes moved, selected
- * or (MaxPool) their maximum taken. */
+ * or (MaxPool) their maximum taken (a linear Resize: interpolated and
+ * rounded, within a code of ONNX Runtime's). */
 static int direct(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -1938,9 +1940,6 @@ static int direct(struct ms *s)
 	int rc = a_str(c, "mode", pad ? "constant" : "nearest", mode, sizeof mode);
 	if (rc)
 		return rc;
-	if (!strcmp(d->op, "Resize") && strcmp(mode, "nearest"))
-		return bad(c, DNNQ_E_UNSUPPORTED, "mode '%s' of a uint8 / int8 Resize: nearest "
-		           "supported (ONNX Runtime interpolates the codes its own way)", mode);
 	if (pad && !strcmp(mode, "constant") && !*in_name(s, 2))
 		return bad(c, DNNQ_E_UNSUPPORTED, "a uint8 / int8 Pad of mode constant without "
 		           "input 2 (constant_value; ONNX Runtime's quantizer gives the zero point)");

@@ -759,8 +759,8 @@ START_TEST(ms_refused)
 		"takes 1",
 		"node 'direct_input' (Transpose): input 0 'x' is uint8 / int8: only the output of a "
 		"QuantizeLinear,",
-		"node 'resize_linear' (Resize): mode 'linear' of a uint8 / int8 Resize: nearest "
-		"supported",
+		"node 'resize_linear' (Resize): input 0 'x' is uint8 / int8: only the output of a "
+		"QuantizeLinear,",
 		"node 'pad_no_value' (Pad): a uint8 / int8 Pad of mode constant without input 2",
 		"node 'conv_nhwc' (QLinearConv): channels_last = 2: 0 or 1 expected",
 		"node 'concat_scales' (Concat): input 1 'qb' is quantized at another scale",

@@ -675,6 +675,27 @@ def gqa_cases(c, rng):
             out("y"), [total])
 
 
+def resize_linear_cases(c, rng):
+    """A linear Resize (x2, half_pixel) of a uint8 / int8 tensor, imported
+    as DequantizeLinear, the float Resize and QuantizeLinear at the
+    tensor's parameters: `step` (ONNX Runtime interpolates the codes
+    themselves and rounds its own way)."""
+    from onnx import numpy_helper
+    h = c.h
+    for signed in (False, True):
+        t, _ = q8(signed)
+        sfx = "s8" if signed else "u8"
+        zx = -3 if signed else 120
+        x = (codes(rng, [2, 3, 4, 5], signed).astype(np.float32) - zx) * np.float32(0.05)
+        inits = [scalar("xs", 0.05), scalar("xz", zx, signed),
+                 numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "sc")]
+        c.write("direct_resize_linear_" + sfx, "step",
+                [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
+                 h.make_node("Resize", ["xq", "", "sc"], ["y"], "resize", mode="linear")],
+                [h.make_tensor_value_info("x", 1, ["N", 3, 4, 5])], [x],
+                h.make_tensor_value_info("y", t, None), inits)
+
+
 def direct_cases(c, rng):
     """The standard operators ONNX Runtime's QOperator format runs on the
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
@@ -828,7 +849,7 @@ def refused(c):
     (no attribute of QGemm), a QLinearAdd of 4 scales for its B (ONNX
     Runtime takes one), a FusedConv LeakyRelu without its activation_params,
     a Transpose of a uint8 tensor no quantizing node made (the graph input),
-    a linear Resize of a uint8 tensor (ONNX Runtime interpolates the codes),
+    a linear Resize of one,
     a constant Pad of one without its constant_value, a QLinearConv of
     domain com.microsoft of channels_last 2, a Concat of uint8 tensors of two
     scales, a SkipLayerNormalization whose mean output a node reads (dnnq
@@ -1132,6 +1153,7 @@ def main():
     mha_cases(c, np.random.default_rng(38))
     rope_cases(c, np.random.default_rng(39))
     gqa_cases(c, np.random.default_rng(40))
+    resize_linear_cases(c, np.random.default_rng(41))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
