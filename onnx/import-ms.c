@@ -1386,6 +1386,270 @@ static int present(struct ms *s, size_t k, const char *what, const char *x, int6
 	return sub(s, "Transpose", name, &x, 1, &pp, 1, o);
 }
 
+/* Node op (NAME:what) of inputs in (n) and attribute a into a value made
+ * here, or, out given, node NAME into out; *v names the value. */
+static int last_step(struct ms *s, const char *op, const char *what, const char *const *in,
+                     size_t n, Onnx__AttributeProto *a, const char *out, const char **v)
+{
+	if (!out)
+		return step(s, op, what, in, n, a, v);
+	*v = out;
+	return sub(s, op, s->c->name, in, n, a ? &a : NULL, a ? 1 : 0, out);
+}
+
+/* x's last axis gathered by the constant indices idx (n of them;
+ * NAME:what_i): NAME:what, or NAME into out. */
+static int gather_last(struct ms *s, const char *what, const char *x, const int64_t *idx,
+                       int64_t n, const char *out, const char **v)
+{
+	char w[40];
+	snprintf(w, sizeof w, "%s_i", what);
+	const char *in[2] = { x, "" };
+	Onnx__AttributeProto ax = int_attr("axis", -1);
+	int rc = shape_const(s, w, idx, n, &in[1]);
+	return rc ? rc : last_step(s, "Gather", what, in, 2, &ax, out, v);
+}
+
+/* The rows of RotaryEmbedding's cos or sin cache (input i, NAME:what) at
+ * the positions pos, Reshaped (NAME:what_b, its shape NAME:what_bs) to
+ * broadcast against the heads: shape (n values; none: as they are). */
+static int rope_rows(struct ms *s, size_t i, const char *what, const char *pos,
+                     const int64_t *shape, int64_t n, const char **v)
+{
+	char w[40];
+	snprintf(w, sizeof w, "%s_bs", what);
+	const char *sh;
+	int rc = bin(s, "Gather", what, in_name(s, i), pos, NULL, v);
+	if (rc || !n || (rc = shape_const(s, w, shape, n, &sh)))
+		return rc;
+	snprintf(w, sizeof w, "%s_b", what);
+	return bin(s, "Reshape", w, *v, sh, NULL, v);
+}
+
+/* What rope rotates: its nodes' name prefix ("", "q_", "k_"),
+ * interleaved, the rotary dim r, the head size hs and heads n of input
+ * [B, S, n hs] or (bnsh) [B, n, S, hs]. */
+struct rope {
+	const char *pre;
+	int64_t inter, r, hs, n;
+	bool bnsh;
+};
+
+/* pre what, in buf (48 bytes). */
+static const char *pre_name(char *buf, const char *pre, const char *what)
+{
+	snprintf(buf, 48, "%s%s", pre, what);
+	return buf;
+}
+
+/* x rotated by the cos and sin rows cs, sn (broadcasting against its
+ * heads) as RotaryEmbedding computes it (rotary, below: the nodes NAME:
+ * pre heads, pre perm, ...) into y (node NAME), or (y NULL) a value made
+ * here (NAME:pre rope); *v names it. */
+static int rope(struct ms *s, const struct rope *p, const char *x, const char *cs,
+                const char *sn, const char *y, const char **v)
+{
+	struct nctx *c = s->c;
+	char b[48], name[200];
+	int64_t hs = p->hs, half = p->r / 2, heads4[4] = { 0, 0, p->n, hs },
+	        merged[3] = { 0, 0, p->n * hs }, *perm = NULL, *inv = NULL;
+	const char *part[3], *a, *t = x;
+	int rc = 0;
+	if (!p->bnsh && ((rc = shape_const(s, pre_name(b, p->pre, "heads_shape"), heads4, 4, &a)) ||
+	                 (rc = bin(s, "Reshape", pre_name(b, p->pre, "heads"), t, a, NULL, &t))))
+		return rc;
+	if (p->inter) {
+		if (!(perm = malloc(2 * (size_t)hs * sizeof *perm)))
+			return DNNQ_E_NOMEM;
+		inv = perm + hs;
+		for (int64_t i = 0; i < hs; i++) {
+			perm[i] = i >= p->r ? i : i < half ? 2 * i : 2 * (i - half) + 1;
+			inv[perm[i]] = i;
+		}
+		rc = gather_last(s, pre_name(b, p->pre, "perm"), t, perm, hs, NULL, &t);
+	}
+	int64_t sizes[3] = { half, half, hs - p->r }, np3 = p->r < hs ? 3 : 2;
+	Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
+	int64_t was = c->m->opset;
+	c->m->opset = 13;
+	if (!rc && !(rc = shape_const(s, pre_name(b, p->pre, "split_sizes"), sizes, np3, &a)) &&
+	    !(rc = made_name(s, pre_name(b, p->pre, "x1"), &part[0])) &&
+	    !(rc = made_name(s, pre_name(b, p->pre, "x2"), &part[1])) &&
+	    !(np3 == 3 && (rc = made_name(s, pre_name(b, p->pre, "rest"), &part[2])))) {
+		const char *in[2] = { t, a };
+		snprintf(name, sizeof name, "%s:%ssplit", c->name, p->pre);
+		rc = sub_n(s, "Split", name, in, 2, &axp, 1, part, (size_t)np3);
+	}
+	if (rc || (rc = bin(s, "Mul", pre_name(b, p->pre, "x1c"), part[0], cs, NULL, &a)) ||
+	    (rc = bin(s, "Mul", pre_name(b, p->pre, "x2s"), part[1], sn, NULL, &t)) ||
+	    (rc = bin(s, "Sub", pre_name(b, p->pre, "r1"), a, t, NULL, &a)) ||
+	    (rc = bin(s, "Mul", pre_name(b, p->pre, "x2c"), part[1], cs, NULL, &t)) ||
+	    (rc = bin(s, "Mul", pre_name(b, p->pre, "x1s"), part[0], sn, NULL, &cs)) ||
+	    (rc = bin(s, "Add", pre_name(b, p->pre, "r2"), t, cs, NULL, &t)))
+		goto out;
+	part[0] = a;
+	part[1] = t;
+	bool done = p->bnsh && !p->inter;
+	if ((rc = last_step(s, "Concat", pre_name(b, p->pre, "rot"), part, (size_t)np3, &ax,
+	                    done ? y : NULL, v)) || done ||
+	    (p->inter && (rc = gather_last(s, pre_name(b, p->pre, "unperm"), *v, inv, hs,
+	                                   p->bnsh ? y : NULL, v))) ||
+	    p->bnsh || (rc = shape_const(s, pre_name(b, p->pre, "shape"), merged, 3, &a)))
+		goto out;
+	rc = bin(s, "Reshape", y ? "" : pre_name(b, p->pre, "rope"), *v, a, y, v);
+out:
+	c->m->opset = was;
+	free(perm);
+	return rc;
+}
+
+/* Inputs i and i + 1, a rotary embedding's cos and sin caches: float
+ * constants [max positions, R / 2] of one shape (its dims into *max and
+ * *half), or the problem recorded. */
+static int rope_caches(struct ms *s, size_t i, int64_t *max, int64_t *half)
+{
+	const struct dnnq_ir_value *v[2];
+	for (size_t k = 0; k < 2; k++) {
+		int32_t id = imp_lookup(s->c->m, in_name(s, i + k), s->c->who);
+		if (id < 0)
+			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		v[k] = &s->c->m->ir->values[id];
+		if (!v[k]->data || v[k]->dtype != DNNQ_IR_F32 || v[k]->ndim != 2 ||
+		    v[k]->dims[0] != v[0]->dims[0] || v[k]->dims[1] != v[0]->dims[1])
+			return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: a float "
+			           "constant [max positions, rotary dim / 2] (as input %zu) supported",
+			           i + k, in_name(s, i + k), k ? "sin_cache" : "cos_cache",
+			           imp_dims_str(v[k]), i);
+	}
+	*max = v[0]->dims[0];
+	*half = v[0]->dims[1];
+	return 0;
+}
+
+/* RotaryEmbedding (input [B, S, N H] or [B, N, S, H], position_ids [B, S]
+ * (int64: a graph input's are int32, "Token ids") or a constant offset of one value, cos_cache and sin_cache
+ * [max positions, R / 2] constants; interleaved, rotary_embedding_dim R
+ * (0: H = 2 * the caches' columns), num_heads, scale (ONNX Runtime's CPU
+ * kernel does not read it), is_packed_batching 0) as ONNX Runtime's CPU
+ * kernel computes it: a 3-D input Reshaped to heads [B, S, N, H]
+ * (NAME:heads); interleaved, the first R of each head's values reordered
+ * evens first (Gather NAME:perm) so that both forms rotate halves; Split
+ * (NAME:split) into x1, x2 (R / 2 each) and the rest (NAME:x1, :x2,
+ * :rest); the caches' rows at the positions (NAME:cos, NAME:sin, Reshaped
+ * NAME:cos_b, NAME:sin_b; a constant offset: the positions offset + 0 ..
+ * S - 1, NAME:pos, folded); x1 cos - x2 sin (NAME:x1c, :x2s, :r1), x2 cos
+ * + x1 sin (NAME:x2c, :x1s, :r2), Concat with the rest (NAME:rot), the
+ * order back (Gather NAME:unperm) and the input's shape (NAME). */
+static int rotary(struct ms *s)
+{
+	struct nctx *c = s->c;
+	int64_t inter, rdim, nh, packed;
+	float scale;
+	int rc = io_count(s, 1);
+	if (rc || (rc = a_int(c, "interleaved", 0, &inter)) ||
+	    (rc = a_int(c, "rotary_embedding_dim", 0, &rdim)) ||
+	    (rc = a_int(c, "num_heads", 0, &nh)) || (rc = a_int(c, "is_packed_batching", 0, &packed)) ||
+	    (rc = a_float(c, "scale", 1.0f, &scale)))
+		return rc;
+	if (inter != 0 && inter != 1)
+		return bad(c, DNNQ_E_RANGE, "attribute 'interleaved' = %lld: 0 or 1 expected",
+		           (long long)inter);
+	if (packed)
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'is_packed_batching' = %lld: 0 supported",
+		           (long long)packed);
+	if (rdim < 0 || nh < 0 || (rdim > 0 && !nh))
+		return bad(c, DNNQ_E_FORMAT, "attributes 'rotary_embedding_dim' = %lld, 'num_heads' = "
+		           "%lld: not negative, and num_heads given with rotary_embedding_dim",
+		           (long long)rdim, (long long)nh);
+	const struct dnnq_ir_value *v[2];
+	int64_t half = 0, max = 0;
+	for (size_t i = 0; i < 2; i++) {
+		int32_t id = imp_lookup(c->m, in_name(s, i), c->who);
+		if (id < 0)
+			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		v[i] = &c->m->ir->values[id];
+	}
+	if ((rc = rope_caches(s, 2, &max, &half)))
+		return rc;
+	const struct dnnq_ir_value *x = v[0], *p = v[1];
+	bool bnsh = x->ndim == 4;
+	if (x->ndim != 3 && !bnsh)
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s]: rank 3 or 4 expected",
+		           in_name(s, 0), imp_dims_str(x));
+	int64_t seq = x->dims[bnsh ? 2 : 1], hidden = bnsh ? x->dims[1] * x->dims[3] : x->dims[2];
+	int64_t hs = rdim ? hidden / nh : 2 * half, r = rdim ? rdim : hs, n = nh ? nh : hs ? hidden / hs : 0;
+	if (!hs || !n || hidden != n * hs || r > hs || r != 2 * half ||
+	    (bnsh && (x->dims[1] != n || x->dims[3] != hs)))
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s], caches [%lld, %lld], num_heads "
+		           "%lld, rotary_embedding_dim %lld: heads of size H, the rotary dim 2 x the "
+		           "caches' columns and at most H expected", in_name(s, 0), imp_dims_str(x),
+		           (long long)max, (long long)half, (long long)nh, (long long)rdim);
+	const char *pos = in_name(s, 1), *y = S(c->np->output[0]);
+	int64_t shape[4] = { 0, 0, 1, half }, ns = 4;
+	if (dnnq_ir_numel(p, 1) == 1 && p->ndim <= 1 && !p->batched) {
+		int64_t *q;
+		if (!p->data || p->dtype != DNNQ_IR_S64 || *(const int64_t *)p->data < 0 ||
+		    *(const int64_t *)p->data > max - seq)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input 1 '%.80s' (position_ids): an offset "
+			           "must be an int64 constant from 0 to %lld (the cache's %lld positions "
+			           "less the sequence's %lld)", pos, (long long)(max - seq),
+			           (long long)max, (long long)seq);
+		int64_t off = *(const int64_t *)p->data;
+		if ((rc = new_const(s, "pos", DNNQ_IR_S64, 1, &seq, (void **)&q, &pos)))
+			return rc;
+		for (int64_t i = 0; i < seq; i++)
+			q[i] = off + i;
+		shape[0] = seq;     /* the rows [S, R / 2]: [S, 1, R / 2] against [B, S, N, H] */
+		ns = bnsh ? 0 : 3;
+	} else if (p->ndim != 2 || p->dims[1] != seq ||
+	           (p->dtype != DNNQ_IR_S64 && p->dtype != DNNQ_IR_S32)) {
+		return bad(c, DNNQ_E_FORMAT, "input 1 '%.80s' (position_ids) [%s] %s: [batch, %lld] "
+		           "of int64, or one value, expected", pos, imp_dims_str(p),
+		           dnnq_ir_dtype_name(p->dtype), (long long)seq);
+	} else if (bnsh) {
+		shape[1] = 1;       /* [B, S, R / 2] against [B, N, S, H] */
+		shape[2] = seq;
+	}
+	const char *cs, *sn;
+	struct rope rp = { .pre = "", .inter = inter, .r = r, .hs = hs, .n = n, .bnsh = bnsh };
+	if ((rc = rope_rows(s, 2, "cos", pos, shape, ns, &cs)) ||
+	    (rc = rope_rows(s, 3, "sin", pos, shape, ns, &sn)))
+		return rc;
+	return rope(s, &rp, in_name(s, 0), cs, sn, y, &cs);
+}
+
+/* GroupQueryAttention's do_rotary: q (n heads) and k (kvn heads) of a
+ * prompt of seq positions, heads of hd, rotated as RotaryEmbedding does
+ * (rope: NAME:q_heads ... NAME:q_rope, NAME:k_...) by the caches (inputs
+ * 7, 8) at positions 0 .. seq - 1 (the constant NAME:pos; rows NAME:cos,
+ * NAME:sin, NAME:cos_b, NAME:sin_b); the rotary dim twice the caches'
+ * columns, at most hd. */
+static int gqa_rotary(struct ms *s, int64_t seq, int64_t n, int64_t kvn, int64_t hd,
+                      int64_t inter, const char **q, const char **k)
+{
+	int64_t max = 0, half = 0, *p;
+	int rc = rope_caches(s, 7, &max, &half);
+	if (rc)
+		return rc;
+	if (seq > max || 2 * half > hd || !half)
+		return bad(s->c, DNNQ_E_FORMAT, "inputs 7, 8 (cos_cache, sin_cache) [%lld, %lld]: %lld "
+		           "positions and a rotary dim of at most the heads' %lld expected",
+		           (long long)max, (long long)half, (long long)seq, (long long)hd);
+	const char *pos, *cs, *sn;
+	int64_t shape[3] = { seq, 1, half };
+	if ((rc = new_const(s, "pos", DNNQ_IR_S64, 1, &seq, (void **)&p, &pos)))
+		return rc;
+	for (int64_t i = 0; i < seq; i++)
+		p[i] = i;
+	struct rope rq = { .pre = "q_", .inter = inter, .r = 2 * half, .hs = hd, .n = n },
+	            rk = { .pre = "k_", .inter = inter, .r = 2 * half, .hs = hd, .n = kvn };
+	if ((rc = rope_rows(s, 7, "cos", pos, shape, 3, &cs)) ||
+	    (rc = rope_rows(s, 8, "sin", pos, shape, 3, &sn)) ||
+	    (rc = rope(s, &rq, *q, cs, sn, NULL, q)))
+		return rc;
+	return rope(s, &rk, *k, cs, sn, NULL, k);
+}
+
 /* GroupQueryAttention of a prompt (no past, or a past of sequence 0):
  * query [B, S, n H], key and value [B, S, kvn H] (or packed into the
  * query [B, S, (n + 2 kvn) H]: Split NAME:split into NAME:q, :k, :v);
@@ -1403,13 +1667,14 @@ static int gqa(struct ms *s)
 	struct nctx *c = s->c;
 	const Onnx__NodeProto *np = c->np;
 	struct attn a = { .form = MASK_SEQLENS, .mask = in_name(s, 5), .bias = "", .uni = 1 };
-	int64_t kvn, rot, win, smooth, qko, causal, sws;
+	int64_t kvn, rot, inter, win, smooth, qko, causal, sws;
 	float softcap;
 	char kq[16], vq[16];
 	int rc = io_count(s, 4);
 	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
 	    (rc = a_int(c, "kv_num_heads", 0, &kvn)) || (rc = a_float(c, "scale", 0, &a.scale)) ||
 	    (rc = a_float(c, "softcap", 0, &softcap)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
+	    (rc = a_int(c, "rotary_interleaved", 0, &inter)) ||
 	    (rc = a_int(c, "local_window_size", -1, &win)) ||
 	    (rc = a_int(c, "smooth_softmax", -1, &smooth)) ||
 	    (rc = a_int(c, "qk_output", 0, &qko)) || (rc = a_int(c, "causal", 1, &causal)) ||
@@ -1417,11 +1682,15 @@ static int gqa(struct ms *s)
 	    (rc = a_str(c, "k_quant_type", "NONE", kq, sizeof kq)) ||
 	    (rc = a_str(c, "v_quant_type", "NONE", vq, sizeof vq)))
 		return rc;
-	static const char *const names[] = { "do_rotary", "local_window_size", "smooth_softmax",
-	                                     "qk_output", "causal", "sliding_window_cache" };
-	const int64_t got[] = { rot, win, smooth, qko, causal, sws }, ok[] = { 0, -1, 0, 0, 1, 0 };
+	static const char *const names[] = { "local_window_size", "smooth_softmax", "qk_output",
+	                                     "causal", "sliding_window_cache" };
+	const int64_t got[] = { win, smooth, qko, causal, sws }, ok[] = { -1, 0, 0, 1, 0 };
+	if ((rot != 0 && rot != 1) || (inter != 0 && inter != 1))
+		return bad(c, DNNQ_E_RANGE, "attribute '%s' = %lld: 0 or 1 expected",
+		           rot != 0 && rot != 1 ? "do_rotary" : "rotary_interleaved",
+		           (long long)(rot != 0 && rot != 1 ? rot : inter));
 	for (size_t i = 0; i < sizeof got / sizeof got[0]; i++)
-		if (got[i] != ok[i] && !(i == 2 && got[i] == -1))
+		if (got[i] != ok[i] && !(i == 1 && got[i] == -1))
 			return bad(c, DNNQ_E_UNSUPPORTED, "attribute '%s' = %lld: only %lld supported",
 			           names[i], (long long)got[i], (long long)ok[i]);
 	if (softcap != 0 || strcmp(kq, "NONE") || strcmp(vq, "NONE"))
@@ -1432,9 +1701,13 @@ static int gqa(struct ms *s)
 	                                     "attention_bias", "head_sink", "k_scale", "v_scale",
 	                                     "q_norm_weight", "k_norm_weight" };
 	for (size_t i = 7; i < np->n_input; i++)
-		if (*in_name(s, i))
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported", i,
-			           in_name(s, i), extra[i - 7]);
+		if ((*in_name(s, i) != 0) != (rot && i < 9))
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): %s", i, in_name(s, i),
+			           extra[i - 7], i < 9 ? "given with do_rotary 1 only, and then needed" :
+			           "not supported");
+	if (rot && np->n_input < 9)
+		return bad(c, DNNQ_E_FORMAT, "do_rotary 1 without inputs 7 and 8 (cos_cache, "
+		           "sin_cache)");
 	if (np->n_output > 3 && *S(np->output[3]))
 		return bad(c, DNNQ_E_UNSUPPORTED, "output 3 '%.80s' (output_qk): not supported",
 		           np->output[3]);
@@ -1506,191 +1779,14 @@ static int gqa(struct ms *s)
 		v = parts[2];
 	}
 	a.hk = a.hv = a.nh * hd;
+	if (rot && (rc = gqa_rotary(s, a.seq, a.nh, kvn, hd, inter, &q, &k)))
+		return rc;
 	if ((rc = present(s, 1, "present_k", k, kvn, hd)) ||
 	    (rc = present(s, 2, "present_v", v, kvn, hd)) ||
 	    (kvn < a.nh && ((rc = repeat_kv(s, "k", a.nh, kvn, hd, &k)) ||
 	                    (rc = repeat_kv(s, "v", a.nh, kvn, hd, &v)))))
 		return rc;
 	return attend(s, &a, q, k, v, S(np->output[0]));
-}
-
-/* Node op (NAME:what) of inputs in (n) and attribute a into a value made
- * here, or, out given, node NAME into out; *v names the value. */
-static int last_step(struct ms *s, const char *op, const char *what, const char *const *in,
-                     size_t n, Onnx__AttributeProto *a, const char *out, const char **v)
-{
-	if (!out)
-		return step(s, op, what, in, n, a, v);
-	*v = out;
-	return sub(s, op, s->c->name, in, n, a ? &a : NULL, a ? 1 : 0, out);
-}
-
-/* x's last axis gathered by the constant indices idx (n of them;
- * NAME:what_i): NAME:what, or NAME into out. */
-static int gather_last(struct ms *s, const char *what, const char *x, const int64_t *idx,
-                       int64_t n, const char *out, const char **v)
-{
-	char w[40];
-	snprintf(w, sizeof w, "%s_i", what);
-	const char *in[2] = { x, "" };
-	Onnx__AttributeProto ax = int_attr("axis", -1);
-	int rc = shape_const(s, w, idx, n, &in[1]);
-	return rc ? rc : last_step(s, "Gather", what, in, 2, &ax, out, v);
-}
-
-/* The rows of RotaryEmbedding's cos or sin cache (input i, NAME:what) at
- * the positions pos, Reshaped (NAME:what_b, its shape NAME:what_bs) to
- * broadcast against the heads: shape (n values; none: as they are). */
-static int rope_rows(struct ms *s, size_t i, const char *what, const char *pos,
-                     const int64_t *shape, int64_t n, const char **v)
-{
-	char w[40];
-	snprintf(w, sizeof w, "%s_bs", what);
-	const char *sh;
-	int rc = bin(s, "Gather", what, in_name(s, i), pos, NULL, v);
-	if (rc || !n || (rc = shape_const(s, w, shape, n, &sh)))
-		return rc;
-	snprintf(w, sizeof w, "%s_b", what);
-	return bin(s, "Reshape", w, *v, sh, NULL, v);
-}
-
-/* RotaryEmbedding (input [B, S, N H] or [B, N, S, H], position_ids [B, S]
- * (int64: a graph input's are int32, "Token ids") or a constant offset of one value, cos_cache and sin_cache
- * [max positions, R / 2] constants; interleaved, rotary_embedding_dim R
- * (0: H = 2 * the caches' columns), num_heads, scale (ONNX Runtime's CPU
- * kernel does not read it), is_packed_batching 0) as ONNX Runtime's CPU
- * kernel computes it: a 3-D input Reshaped to heads [B, S, N, H]
- * (NAME:heads); interleaved, the first R of each head's values reordered
- * evens first (Gather NAME:perm) so that both forms rotate halves; Split
- * (NAME:split) into x1, x2 (R / 2 each) and the rest (NAME:x1, :x2,
- * :rest); the caches' rows at the positions (NAME:cos, NAME:sin, Reshaped
- * NAME:cos_b, NAME:sin_b; a constant offset: the positions offset + 0 ..
- * S - 1, NAME:pos, folded); x1 cos - x2 sin (NAME:x1c, :x2s, :r1), x2 cos
- * + x1 sin (NAME:x2c, :x1s, :r2), Concat with the rest (NAME:rot), the
- * order back (Gather NAME:unperm) and the input's shape (NAME). */
-static int rotary(struct ms *s)
-{
-	struct nctx *c = s->c;
-	int64_t inter, rdim, nh, packed;
-	float scale;
-	int rc = io_count(s, 1);
-	if (rc || (rc = a_int(c, "interleaved", 0, &inter)) ||
-	    (rc = a_int(c, "rotary_embedding_dim", 0, &rdim)) ||
-	    (rc = a_int(c, "num_heads", 0, &nh)) || (rc = a_int(c, "is_packed_batching", 0, &packed)) ||
-	    (rc = a_float(c, "scale", 1.0f, &scale)))
-		return rc;
-	if (inter != 0 && inter != 1)
-		return bad(c, DNNQ_E_RANGE, "attribute 'interleaved' = %lld: 0 or 1 expected",
-		           (long long)inter);
-	if (packed)
-		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'is_packed_batching' = %lld: 0 supported",
-		           (long long)packed);
-	if (rdim < 0 || nh < 0 || (rdim > 0 && !nh))
-		return bad(c, DNNQ_E_FORMAT, "attributes 'rotary_embedding_dim' = %lld, 'num_heads' = "
-		           "%lld: not negative, and num_heads given with rotary_embedding_dim",
-		           (long long)rdim, (long long)nh);
-	const struct dnnq_ir_value *v[4];
-	for (size_t i = 0; i < 4; i++) {
-		int32_t id = imp_lookup(c->m, in_name(s, i), c->who);
-		if (id < 0)
-			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
-		v[i] = &c->m->ir->values[id];
-	}
-	for (size_t i = 2; i < 4; i++)
-		if (!v[i]->data || v[i]->dtype != DNNQ_IR_F32 || v[i]->ndim != 2 ||
-		    v[i]->dims[0] != v[2]->dims[0] || v[i]->dims[1] != v[2]->dims[1])
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: a float constant "
-			           "[max positions, rotary dim / 2] (as input 2) supported", i,
-			           in_name(s, i), i == 2 ? "cos_cache" : "sin_cache",
-			           imp_dims_str(v[i]));
-	const struct dnnq_ir_value *x = v[0], *p = v[1];
-	bool bnsh = x->ndim == 4;
-	if (x->ndim != 3 && !bnsh)
-		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s]: rank 3 or 4 expected",
-		           in_name(s, 0), imp_dims_str(x));
-	int64_t seq = x->dims[bnsh ? 2 : 1], hidden = bnsh ? x->dims[1] * x->dims[3] : x->dims[2];
-	int64_t half = v[2]->dims[1], max = v[2]->dims[0];
-	int64_t hs = rdim ? hidden / nh : 2 * half, r = rdim ? rdim : hs, n = nh ? nh : hs ? hidden / hs : 0;
-	if (!hs || !n || hidden != n * hs || r > hs || r != 2 * half ||
-	    (bnsh && (x->dims[1] != n || x->dims[3] != hs)))
-		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s], caches [%lld, %lld], num_heads "
-		           "%lld, rotary_embedding_dim %lld: heads of size H, the rotary dim 2 x the "
-		           "caches' columns and at most H expected", in_name(s, 0), imp_dims_str(x),
-		           (long long)max, (long long)half, (long long)nh, (long long)rdim);
-	const char *pos = in_name(s, 1), *t = in_name(s, 0), *y = S(c->np->output[0]);
-	int64_t shape[4] = { 0, 0, 1, half }, ns = 4;
-	if (dnnq_ir_numel(p, 1) == 1 && p->ndim <= 1 && !p->batched) {
-		int64_t *q;
-		if (!p->data || p->dtype != DNNQ_IR_S64 || *(const int64_t *)p->data < 0 ||
-		    *(const int64_t *)p->data > max - seq)
-			return bad(c, DNNQ_E_UNSUPPORTED, "input 1 '%.80s' (position_ids): an offset "
-			           "must be an int64 constant from 0 to %lld (the cache's %lld positions "
-			           "less the sequence's %lld)", pos, (long long)(max - seq),
-			           (long long)max, (long long)seq);
-		int64_t off = *(const int64_t *)p->data;
-		if ((rc = new_const(s, "pos", DNNQ_IR_S64, 1, &seq, (void **)&q, &pos)))
-			return rc;
-		for (int64_t i = 0; i < seq; i++)
-			q[i] = off + i;
-		shape[0] = seq;     /* the rows [S, R / 2]: [S, 1, R / 2] against [B, S, N, H] */
-		ns = bnsh ? 0 : 3;
-	} else if (p->ndim != 2 || p->dims[1] != seq ||
-	           (p->dtype != DNNQ_IR_S64 && p->dtype != DNNQ_IR_S32)) {
-		return bad(c, DNNQ_E_FORMAT, "input 1 '%.80s' (position_ids) [%s] %s: [batch, %lld] "
-		           "of int64, or one value, expected", pos, imp_dims_str(p),
-		           dnnq_ir_dtype_name(p->dtype), (long long)seq);
-	} else if (bnsh) {
-		shape[1] = 1;       /* [B, S, R / 2] against [B, N, S, H] */
-		shape[2] = seq;
-	}
-	int64_t heads4[4] = { 0, 0, n, hs }, merged[3] = { 0, 0, hidden }, *perm = NULL, *inv = NULL;
-	const char *cs, *sn, *part[3], *a, *b;
-	if ((rc = rope_rows(s, 2, "cos", pos, shape, ns, &cs)) ||
-	    (rc = rope_rows(s, 3, "sin", pos, shape, ns, &sn)) ||
-	    (!bnsh && ((rc = shape_const(s, "heads_shape", heads4, 4, &a)) ||
-	               (rc = bin(s, "Reshape", "heads", t, a, NULL, &t)))))
-		return rc;
-	if (inter) {
-		if (!(perm = malloc(2 * (size_t)hs * sizeof *perm)))
-			return DNNQ_E_NOMEM;
-		inv = perm + hs;
-		for (int64_t i = 0; i < hs; i++) {
-			perm[i] = i >= r ? i : i < half ? 2 * i : 2 * (i - half) + 1;
-			inv[perm[i]] = i;
-		}
-		rc = gather_last(s, "perm", t, perm, hs, NULL, &t);
-	}
-	int64_t sizes[3] = { half, half, hs - r }, np3 = r < hs ? 3 : 2;
-	Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
-	int64_t was = c->m->opset;
-	c->m->opset = 13;
-	if (!rc && !(rc = shape_const(s, "split_sizes", sizes, np3, &a)) &&
-	    !(rc = made_name(s, "x1", &part[0])) && !(rc = made_name(s, "x2", &part[1])) &&
-	    !(np3 == 3 && (rc = made_name(s, "rest", &part[2])))) {
-		char name[200];
-		const char *in[2] = { t, a };
-		snprintf(name, sizeof name, "%s:split", c->name);
-		rc = sub_n(s, "Split", name, in, 2, &axp, 1, part, (size_t)np3);
-	}
-	if (rc || (rc = bin(s, "Mul", "x1c", part[0], cs, NULL, &a)) ||
-	    (rc = bin(s, "Mul", "x2s", part[1], sn, NULL, &b)) ||
-	    (rc = bin(s, "Sub", "r1", a, b, NULL, &a)) ||
-	    (rc = bin(s, "Mul", "x2c", part[1], cs, NULL, &b)) ||
-	    (rc = bin(s, "Mul", "x1s", part[0], sn, NULL, &t)) ||
-	    (rc = bin(s, "Add", "r2", b, t, NULL, &b)))
-		goto out;
-	part[0] = a;
-	part[1] = b;
-	bool done = bnsh && !inter;
-	if ((rc = last_step(s, "Concat", "rot", part, (size_t)np3, &ax, done ? y : NULL, &t)) ||
-	    done || (inter && (rc = gather_last(s, "unperm", t, inv, hs, bnsh ? y : NULL, &t))) ||
-	    bnsh || (rc = shape_const(s, "shape", merged, 3, &a)))
-		goto out;
-	rc = bin(s, "Reshape", "", t, a, y, &t);
-out:
-	c->m->opset = was;
-	free(perm);
-	return rc;
 }
 
 /* EmbedLayerNormalization (input_ids, [segment_ids], word_embedding,

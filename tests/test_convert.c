@@ -746,7 +746,7 @@ START_TEST(ms_refused)
 		"only for Attention, BiasAdd,",
 		"node 'gqa_total' (GroupQueryAttention): input 6 'x3' (total_sequence_length): a "
 		"constant equal to the query's sequence 4 expected",
-		"node 'gqa_rotary' (GroupQueryAttention): attribute 'do_rotary' = 1: only 0 supported",
+		"node 'gqa_rotary' (GroupQueryAttention): do_rotary 1 without inputs 7 and 8",
 		"node 'fused_selu' (FusedConv): activation 'Selu' (Relu, Sigmoid, Tanh",
 		"node 'std_qlinearadd' (QLinearAdd): unsupported operator",
 		"node 'foo_qlinearadd' (QLinearAdd): operator domain 'ai.foo' is not supported",

@@ -648,7 +648,10 @@ def gqa_cases(c, rng):
     3, total_sequence_length the constant 4), `float`: query [N, 4, 32] of
     4 heads (ONNX Runtime takes heads of a multiple of 8), key and value [N, 4, 16] of 2 (each repeated for two query
     heads), its present_key and present_value outputs too; and Q, K and V
-    packed [N, 4, 64], the presents named and not read."""
+    packed [N, 4, 64], the presents named and not read; the same of heads
+    of 16 (ONNX Runtime's rotary takes a multiple of 16) and do_rotary 1
+    (cos and sin caches of 8 positions for the whole head), the packed one
+    of rotary_interleaved 1 too."""
     from onnx import TensorProto, numpy_helper
     h = c.h
     f, i32 = TensorProto.FLOAT, TensorProto.INT32
@@ -673,6 +676,29 @@ def gqa_cases(c, rng):
                          kv_num_heads=2, scale=0.4)],
             [h.make_tensor_value_info("qkv", f, ["N", 4, 64]), lens], [qkv, seqlens],
             out("y"), [total])
+    # do_rotary (ONNX Runtime then takes heads of a multiple of 16): caches
+    # of 8 positions for the whole head of 16
+    ang = np.arange(8)[:, None] * 10000.0 ** (-np.arange(8) * 2 / 16)[None, :]
+    q = rng.standard_normal([2, 4, 64]).astype(np.float32)
+    k, v = (rng.standard_normal([2, 4, 32]).astype(np.float32) for _ in range(2))
+    qkv = rng.standard_normal([2, 4, 128]).astype(np.float32)
+    rot = [numpy_helper.from_array(np.cos(ang).astype(np.float32), "cos"),
+           numpy_helper.from_array(np.sin(ang).astype(np.float32), "sin")]
+    c.write("gqa_rotary", "float",
+            [h.make_node("GroupQueryAttention", ["q", "k", "v", "", "", "seqlens", "total", "cos",
+                                                 "sin"], ["y", "pk", "pv"], "gqa",
+                         domain="com.microsoft", num_heads=4, kv_num_heads=2, do_rotary=1)],
+            [h.make_tensor_value_info("q", f, ["N", 4, 64]),
+             h.make_tensor_value_info("k", f, ["N", 4, 32]),
+             h.make_tensor_value_info("v", f, ["N", 4, 32]), lens],
+            [q, k, v, seqlens], [out("y"), out("pk"), out("pv")], [total] + rot)
+    c.write("gqa_rotary_interleaved", "float",
+            [h.make_node("GroupQueryAttention", ["qkv", "", "", "", "", "seqlens", "total", "cos",
+                                                 "sin"], ["y", "pk", "pv"], "gqa",
+                         domain="com.microsoft", num_heads=4, kv_num_heads=2, do_rotary=1,
+                         rotary_interleaved=1)],
+            [h.make_tensor_value_info("qkv", f, ["N", 4, 128]), lens], [qkv, seqlens],
+            out("y"), [total] + rot)
 
 
 def resize_linear_cases(c, rng):
@@ -841,7 +867,7 @@ def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
     node named): a com.microsoft operator dnnq does not import
     (MatMulNBits), GroupQueryAttentions of a total_sequence_length computed
-    at run time and of do_rotary 1,
+    at run time and of do_rotary 1 without the caches,
     a FusedConv of an activation it does not know,
     QLinearAdd of the default domain (no such standard operator), a node of
     an unknown domain, a QLinearAdd without its output's scale and a
