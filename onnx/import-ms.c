@@ -1285,23 +1285,13 @@ static int mha(struct ms *s)
 		if ((rc = mha_input(s, 2, "value", 3, kd, &a.hv)))
 			return rc;
 	}
+	/* the values made since may have moved the table: qv afresh */
+	qv = &c->m->ir->values[qi];
 	a.seq = packed_qkv ? a.kv_seq : qv->dims[1];
 	if (a.hk % a.nh || a.hv % a.nh)
 		return bad(c, DNNQ_E_UNSUPPORTED, "hidden sizes %lld (query, key) and %lld (value): "
 		           "multiples of num_heads %lld expected", (long long)a.hk, (long long)a.hv,
 		           (long long)a.nh);
-	if (*in_name(s, 3)) {
-		int32_t bi = ranked(s, 3, in_name(s, 3), 1, "bias");
-		if (bi < 0)
-			return bi;
-		if (c->m->ir->values[bi].dims[0] != 2 * a.hk + a.hv)
-			return bad(c, DNNQ_E_FORMAT, "input 3 '%.80s' (bias) [%s]: [%lld] expected",
-			           in_name(s, 3), imp_dims_str(&c->m->ir->values[bi]),
-			           (long long)(2 * a.hk + a.hv));
-		if ((rc = add_part(s, "q", 0, a.hk, &q)) || (rc = add_part(s, "k", a.hk, a.hk, &k)) ||
-		    (rc = add_part(s, "v", 2 * a.hk, a.hv, &v)))
-			return rc;
-	}
 	if (*a.mask && (rc = mask_form(s, 4, a.mask, qv, a.kv_seq, "key_padding_mask", &a.form)))
 		return rc;
 	if (*a.bias) {
@@ -1318,6 +1308,18 @@ static int mha(struct ms *s)
 			return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (attention_bias) [%s]: [batch or "
 			           "1, %lld or 1, %lld, %lld] expected", a.bias, imp_dims_str(bv),
 			           (long long)a.nh, (long long)a.seq, (long long)a.kv_seq);
+	}
+	if (*in_name(s, 3)) {
+		int32_t bi = ranked(s, 3, in_name(s, 3), 1, "bias");
+		if (bi < 0)
+			return bi;
+		if (c->m->ir->values[bi].dims[0] != 2 * a.hk + a.hv)
+			return bad(c, DNNQ_E_FORMAT, "input 3 '%.80s' (bias) [%s]: [%lld] expected",
+			           in_name(s, 3), imp_dims_str(&c->m->ir->values[bi]),
+			           (long long)(2 * a.hk + a.hv));
+		if ((rc = add_part(s, "q", 0, a.hk, &q)) || (rc = add_part(s, "k", a.hk, a.hk, &k)) ||
+		    (rc = add_part(s, "v", 2 * a.hk, a.hv, &v)))
+			return rc;
 	}
 	return attend(s, &a, q, k, v, S(np->output[0]));
 }
