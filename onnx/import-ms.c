@@ -1165,7 +1165,7 @@ static int unpack(struct ms *s, size_t i, int64_t part, const char *what, const 
 	int64_t *p;
 	const char *ix;
 	snprintf(w, sizeof w, "%s_i", what);
-	int rc = new_const(s, w, DNNQ_IR_S64, 0, NULL, (void **)&p, &ix);
+	int rc = new_const(s, w, DNNQ_IR_S64, 0, &part, (void **)&p, &ix);    /* a scalar */
 	if (rc)
 		return rc;
 	*p = part;
