@@ -11,7 +11,8 @@
  * SpaceToDepth, Resize, Pad, Concat, Tile of a uint8 / int8 tensor). Also the fp32 fusions of ONNX Runtime's transformer optimizer
  * (Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization,
  * SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization of the
- * default domain, Attention, EmbedLayerNormalization) as their
+ * default domain, Attention, MultiHeadAttention, GroupQueryAttention,
+ * RotaryEmbedding, EmbedLayerNormalization) as their
  * decompositions in standard operators, and
  * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
  * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
@@ -79,11 +80,15 @@ static int gelus(struct ms *s);
 static int norms(struct ms *s);
 static int dyn_matmul(struct ms *s);
 static int attention(struct ms *s);
+static int mha(struct ms *s);
+static int rotary(struct ms *s);
+static int gqa(struct ms *s);
 static int embed_norm(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
  * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
- * they only move or select values (MaxPool takes a maximum of them); input
+ * they only move or select values (MaxPool takes a maximum of them; a
+ * Resize not of mode nearest interpolates, requantized); input
  * 0 the tensor, the others (Resize's roi, scales, sizes) as the standard
  * operator reads them; Pad's constant_value a code of the tensor's (the
  * float constant NAME:pad_value its value). */
@@ -119,6 +124,13 @@ static const struct msdef MS[] = {
 	{ "Attention", "", 2, 7, 0, 0, 0, attention, " num_heads unidirectional qkv_hidden_sizes "
 	  "mask_filter_value scale do_rotary rotary_embedding_dim past_present_share_buffer " },
 	{ "EmbedLayerNormalization", "", 7, 9, 0, 0, 0, embed_norm, " epsilon mask_index_type " },
+	{ "MultiHeadAttention", "", 1, 10, 0, 0, 0, mha, " num_heads unidirectional "
+	  "mask_filter_value scale " },
+	{ "GroupQueryAttention", "", 7, 16, 0, 0, 0, gqa, " num_heads kv_num_heads scale softcap "
+	  "do_rotary rotary_interleaved local_window_size smooth_softmax qk_output causal "
+	  "sliding_window_cache k_quant_type v_quant_type kv_cache_bit_width qk_norm_epsilon " },
+	{ "RotaryEmbedding", "", 4, 4, 0, 0, 0, rotary, " interleaved is_packed_batching "
+	  "num_heads rotary_embedding_dim scale " },
 	/* ONNX Runtime's, of the default domain (DEFAULT_DOMAIN) */
 	{ "SimplifiedLayerNormalization", "", 2, 2, 0, 0, 0, norms, " axis epsilon stash_type " },
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
@@ -896,54 +908,168 @@ static int32_t ranked(struct ms *s, size_t i, const char *x, uint32_t rank, cons
 	return id;
 }
 
-/* The keys an EmbedLayerNormalization's mask_index keeps of the float mask
- * *v [B, S] (its 1s counted: mask_index): 1 where the key's position j <
- * the count (NAME:mask_ones, :mask_axes, :mask_count, :mask_pos,
- * :mask_keep), as ONNX Runtime's Attention reads a 1-D mask_index. */
-static int counted_keep(struct ms *s, int64_t seq, const char **v)
+/* How an attention's mask reads (attend). */
+enum mask_form {
+	MASK_NONE,
+	MASK_2D,        /* [B, L]: > 0 keeps the key */
+	MASK_LENGTHS,   /* [B]: key j kept where j < the row's length */
+	MASK_COUNTED,   /* an EmbedLayerNormalization's mask [B, L]: its 1s counted */
+	MASK_SEQLENS,   /* GroupQueryAttention's seqlens_k [B]: key j kept where j <= it */
+};
+
+/* What attend computes: num_heads, the hidden sizes of Q and K (hk) and
+ * of V (hv), the query's and the keys' sequence lengths, unidirectional,
+ * scale (0: 1 / sqrt(hk / nh)), mask_filter_value, the mask (form and
+ * value) and the attention bias ("": none). */
+struct attn {
+	int64_t nh, hk, hv, seq, kv_seq, uni;
+	float scale, filter;
+	enum mask_form form;
+	const char *mask, *bias;
+};
+
+/* The keys of the float mask *v kept (1) where their position j + first
+ * < the count of the row (*v [B, 1]; NAME:mask_pos, :mask_keep), as ONNX
+ * Runtime reads a 1-D mask_index (first 0) or seqlens_k (first -1);
+ * counted: *v is an EmbedLayerNormalization's mask [B, L] whose 1s are the
+ * count (its mask_index: NAME:mask_ones, :mask_axes, :mask_count). */
+static int keep_below(struct ms *s, int64_t seq, bool counted, int64_t first, const char **v)
 {
 	const char *ax, *pos;
 	int64_t one = 1;
 	float *p;
 	int rc;
-	if ((rc = bin_k(s, "Equal", "mask_ones", *v, 1.0f, NULL, v)) ||
-	    (rc = shape_const(s, "mask_axes", &one, 1, &ax)) ||
-	    (rc = bin(s, "ReduceSum", "mask_count", *v, ax, NULL, v)) ||
-	    (rc = new_const(s, "mask_pos", DNNQ_IR_F32, 1, &seq, (void **)&p, &pos)))
+	if (counted && ((rc = bin_k(s, "Equal", "mask_ones", *v, 1.0f, NULL, v)) ||
+	                (rc = shape_const(s, "mask_axes", &one, 1, &ax)) ||
+	                (rc = bin(s, "ReduceSum", "mask_count", *v, ax, NULL, v))))
+		return rc;
+	if ((rc = new_const(s, "mask_pos", DNNQ_IR_F32, 1, &seq, (void **)&p, &pos)))
 		return rc;
 	for (int64_t i = 0; i < seq; i++)
-		p[i] = (float)i;
+		p[i] = (float)(i + first);
 	return bin(s, "Less", "mask_keep", pos, *v, NULL, v);
 }
 
+/* How input i, mask (the value it stands for), of an attention whose
+ * query x has kv_seq keys, is read: [B, L] (MASK_2D), or [B] (lengths: a
+ * batched value, or the batch's size once the batch is fixed); its form
+ * into *form, or the problem recorded. */
+static int mask_form(struct ms *s, size_t i, const char *mask, const struct dnnq_ir_value *x,
+                     int64_t kv_seq, const char *what, enum mask_form *form)
+{
+	int32_t id = imp_lookup(s->c->m, mask, s->c->who);
+	if (id < 0)
+		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *m = &s->c->m->ir->values[id];
+	if (m->ndim == 2 && m->dims[1] == kv_seq) {
+		*form = MASK_2D;
+		return 0;
+	}
+	if (m->ndim == 1 && (m->batched ? x->batched : !x->batched && m->dims[0] == x->dims[0])) {
+		*form = MASK_LENGTHS;
+		return 0;
+	}
+	return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: the [batch, %lld] "
+	           "form (0 masks a key) or the [batch] one (lengths) supported", i, mask, what,
+	           imp_dims_str(m), (long long)kv_seq);
+}
+
+/* Attention of q [B, S, hk], k [B, L, hk] and v [B, L, hv] (names) into y,
+ * as ONNX Runtime's CPU kernels compute it: each Reshaped to [B, S or L,
+ * heads, hk / heads] and transposed (NAME:q_h, :q_h_t, ...: K to [B,
+ * heads, hk / heads, L]), MatMul (NAME:scores), Mul by scale
+ * (NAME:scaled), the mask's 0 or mask_filter_value added (NAME:maskf,
+ * :mask_keep, :mask_scaled, :mask_add, :mask4, :masked; lengths
+ * NAME:mask_len first, keep_below), the scores above the diagonal (the
+ * constant NAME:causal_k) replaced by the lowest float (NAME:causal_low,
+ * Where NAME:causal) as ONNX Runtime writes it over the mask, the
+ * attention bias added (NAME:biased), Softmax (NAME:probs), MatMul by V
+ * (NAME:ctx), Transpose (NAME:ctx_h_t) and Reshape to [B, S, hv]
+ * (NAME). */
+static int attend(struct ms *s, const struct attn *a, const char *q, const char *k,
+                  const char *v, const char *y)
+{
+	struct nctx *c = s->c;
+	int64_t sq[4] = { 0, 0, a->nh, a->hk / a->nh }, sv[4] = { 0, 0, a->nh, a->hv / a->nh },
+	        to_heads[4] = { 0, 2, 1, 3 }, to_keys[4] = { 0, 2, 3, 1 },
+	        merged[3] = { 0, 0, a->hv }, m4[4] = { 0, 1, 1, a->kv_seq }, m2[2] = { 0, 1 };
+	float scale = a->scale ? a->scale : 1.0f / sqrtf((float)(a->hk / a->nh));
+	const char *t, *sh;
+	Onnx__AttributeProto ax = int_attr("axis", -1);
+	int64_t was = c->m->opset;
+	c->m->opset = 13;
+	int rc;
+	if ((rc = heads(s, "q_h", q, sq, to_heads, &q)) ||
+	    (rc = heads(s, "k_h", k, sq, to_keys, &k)) ||
+	    (rc = heads(s, "v_h", v, sv, to_heads, &v)) ||
+	    (rc = bin(s, "MatMul", "scores", q, k, NULL, &t)) ||
+	    (rc = bin_k(s, "Mul", "scaled", t, scale, NULL, &t)))
+		goto out;
+	if (a->form != MASK_NONE) {
+		bool rows = a->form == MASK_LENGTHS || a->form == MASK_SEQLENS;
+		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+		const char *mf;
+		if ((rc = step(s, "Cast", "maskf", &a->mask, 1, &to, &mf)) ||
+		    (rows && ((rc = shape_const(s, "mask_len_shape", m2, 2, &sh)) ||
+		              (rc = bin(s, "Reshape", "mask_len", mf, sh, NULL, &mf)))) ||
+		    (rc = a->form == MASK_2D ? bin_k(s, "Greater", "mask_keep", mf, 0.0f, NULL, &mf)
+		                             : keep_below(s, a->kv_seq, a->form == MASK_COUNTED,
+		                                          a->form == MASK_SEQLENS ? -1 : 0, &mf)) ||
+		    (rc = bin_k(s, "Mul", "mask_scaled", mf, -a->filter, NULL, &mf)) ||
+		    (rc = bin_k(s, "Add", "mask_add", mf, a->filter, NULL, &mf)) ||
+		    (rc = shape_const(s, "mask4_shape", m4, 4, &sh)) ||
+		    (rc = bin(s, "Reshape", "mask4", mf, sh, NULL, &mf)) ||
+		    (rc = bin(s, "Add", "masked", t, mf, NULL, &t)))
+			goto out;
+	}
+	if (a->uni) {
+		int64_t dims[2] = { a->seq, a->kv_seq };
+		float *p, *low;
+		const char *in[3] = { "", "", t };
+		if ((rc = new_const(s, "causal_k", DNNQ_IR_F32, 2, dims, (void **)&p, &in[0])) ||
+		    (rc = new_const(s, "causal_low", DNNQ_IR_F32, 0, dims, (void **)&low, &in[1])))
+			goto out;
+		for (int64_t i = 0; i < a->seq * a->kv_seq; i++)
+			p[i] = i % a->kv_seq > i / a->kv_seq;
+		*low = -FLT_MAX;
+		if ((rc = step(s, "Where", "causal", in, 3, NULL, &t)))
+			goto out;
+	}
+	Onnx__AttributeProto pa = perm_attr(to_heads);
+	if ((*a->bias && (rc = bin(s, "Add", "biased", t, a->bias, NULL, &t))) ||
+	    (rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
+	    (rc = bin(s, "MatMul", "ctx", t, v, NULL, &t)) ||
+	    (rc = step(s, "Transpose", "ctx_h_t", &t, 1, &pa, &t)) ||
+	    (rc = shape_const(s, "shape", merged, 3, &sh)))
+		goto out;
+	rc = bin(s, "Reshape", "", t, sh, y, &t);
+out:
+	c->m->opset = was;
+	return rc;
+}
+
 /* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
- * [3 H]], [mask_index [B, S]: > 0 keeps the key]; num_heads, unidirectional, scale
- * (0: 1 / sqrt(H / num_heads)), mask_filter_value (-10000),
- * qkv_hidden_sizes all equal) as ONNX Runtime's CPU kernel computes it:
- * MatMul (NAME:qkv), Add of bias (NAME:qkv_bias), Split (NAME:q, :k, :v),
- * each Reshaped to [B, S, heads, H / heads] and transposed (NAME:q_h,
- * :q_h_t, ...: K to [B, heads, H / heads, S]), MatMul (NAME:scores), Mul
- * by scale (NAME:scaled), the mask's 0 or mask_filter_value added
- * (NAME:maskf, :mask_keep, :mask_scaled, :mask_add, :mask4, :masked; an
- * EmbedLayerNormalization's mask_index: counted_keep), the scores above
- * the diagonal (the constant NAME:causal_k) replaced by the lowest float
- * (NAME:causal_low, Where NAME:causal) as ONNX Runtime writes it over the
- * mask, Softmax (NAME:probs), MatMul by V (NAME:ctx),
- * Transpose (NAME:ctx_h_t) and Reshape to [B, S, H] (NAME). The other
- * mask forms, past / present (the key-value cache), attention_bias and
- * rotary embeddings are refused. */
+ * [3 H]], [mask_index [B, S]: > 0 keeps the key; or [B]: lengths];
+ * num_heads, unidirectional, scale (0: 1 / sqrt(H / num_heads)),
+ * mask_filter_value (-10000), qkv_hidden_sizes all equal) as ONNX
+ * Runtime's CPU kernel computes it: MatMul (NAME:qkv), Add of bias
+ * (NAME:qkv_bias), Split (NAME:q, :k, :v), then attend (an
+ * EmbedLayerNormalization's mask_index: the mask whose 1s it counts). The
+ * [2 B] mask (start and end), the 3-D and 4-D ones, past / present (the
+ * key-value cache), attention_bias and rotary embeddings are refused. */
 static int attention(struct ms *s)
 {
 	struct nctx *c = s->c;
 	const Onnx__NodeProto *np = c->np;
-	int64_t nh, uni, rot;
-	float filter, scale;
+	int64_t rot;
+	struct attn a = { .form = MASK_NONE, .bias = "" };
 	const int64_t *sizes;
 	ptrdiff_t nsizes;
 	int rc = io_count(s, 2);
-	if (rc || (rc = a_int(c, "num_heads", 0, &nh)) || (rc = a_int(c, "unidirectional", 0, &uni)) ||
-	    (rc = a_int(c, "do_rotary", 0, &rot)) || (rc = a_float(c, "scale", 0, &scale)) ||
-	    (rc = a_float(c, "mask_filter_value", -10000.0f, &filter)) ||
+	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
+	    (rc = a_int(c, "unidirectional", 0, &a.uni)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
+	    (rc = a_float(c, "scale", 0, &a.scale)) ||
+	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)) ||
 	    (rc = a_ints(c, "qkv_hidden_sizes", &sizes, &nsizes)))
 		return rc;
 	static const char *const cache[] = { "past", "attention_bias", "past_sequence_length" };
@@ -957,49 +1083,45 @@ static int attention(struct ms *s)
 	if (rot)
 		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'do_rotary' = %lld: 0 supported",
 		           (long long)rot);
-	if (uni != 0 && uni != 1)
+	if (a.uni != 0 && a.uni != 1)
 		return bad(c, DNNQ_E_RANGE, "attribute 'unidirectional' = %lld: 0 or 1 expected",
-		           (long long)uni);
+		           (long long)a.uni);
 	int32_t xi = ranked(s, 0, in_name(s, 0), 3, "input"), wi = xi < 0 ? xi : ranked(s, 1, in_name(s, 1), 2, "weights");
 	if (wi < 0)
 		return wi;
 	const struct dnnq_ir_value *x = &c->m->ir->values[xi], *w = &c->m->ir->values[wi];
-	int64_t seq = x->dims[1], h = w->dims[1] / 3;
-	if (w->dims[1] % 3 || nh < 1 || h % nh)
+	int64_t h = w->dims[1] / 3;
+	a.seq = a.kv_seq = x->dims[1];
+	a.hk = a.hv = h;
+	if (w->dims[1] % 3 || a.nh < 1 || h % a.nh)
 		return bad(c, DNNQ_E_UNSUPPORTED, "weights [%s], num_heads %lld: [D, 3 H], H a "
-		           "multiple of num_heads expected", imp_dims_str(w), (long long)nh);
+		           "multiple of num_heads expected", imp_dims_str(w), (long long)a.nh);
 	for (ptrdiff_t i = 0; i < nsizes; i++)
 		if (nsizes != 3 || sizes[i] != h)
 			return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'qkv_hidden_sizes': only three "
 			           "sizes equal to a third of the weights' %lld columns supported",
 			           (long long)w->dims[1]);
-	const char *mask = in_name(s, 3), *y = S(np->output[0]), *qkv[3], *t, *q, *k, *v;
+	const char *qkv[3], *t;
+	a.mask = in_name(s, 3);
 	/* an EmbedLayerNormalization's mask_index (mask_index_type 1): the mask
 	 * whose 1s it counts */
-	const struct imp_name *e = imp_find(c->m, mask);
+	const struct imp_name *e = imp_find(c->m, a.mask);
 	const Onnx__NodeProto *en = e && e->kind == IMP_UNUSED && e->idx >= 0 &&
 	                            (size_t)e->idx < c->m->g->n_node ? c->m->g->node[e->idx] : NULL;
-	bool counted = false;
 	if (en && !strcmp(S(en->op_type), "EmbedLayerNormalization") && en->n_input > 7 &&
 	    *S(en->input[7])) {
 		int64_t mtype = 1;
 		for (size_t i = 0; i < en->n_attribute; i++)
 			if (en->attribute[i] && !strcmp(S(en->attribute[i]->name), "mask_index_type"))
 				mtype = en->attribute[i]->i;
-		counted = mtype == 1;
-		mask = counted ? en->input[7] : mask;
+		if (mtype == 1) {
+			a.form = MASK_COUNTED;
+			a.mask = en->input[7];
+		}
 	}
-	if (*mask) {
-		int32_t mi = ranked(s, 3, mask, 2, "mask_index");
-		if (mi < 0)
-			return mi;
-		const struct dnnq_ir_value *mv = &c->m->ir->values[mi];
-		if (mv->dims[1] != seq)
-			return bad(c, DNNQ_E_UNSUPPORTED, "input 3 '%.80s' (mask_index) [%s]: only the "
-			           "2-D [batch, sequence] form supported", mask, imp_dims_str(mv));
-	}
-	if (scale == 0)
-		scale = 1.0f / sqrtf((float)(h / nh));
+	if (*a.mask && a.form == MASK_NONE &&
+	    (rc = mask_form(s, 3, a.mask, x, a.seq, "mask_index", &a.form)))
+		return rc;
 	if ((rc = bin(s, "MatMul", "qkv", in_name(s, 0), in_name(s, 1), NULL, &t)) ||
 	    (*in_name(s, 2) && (rc = bin(s, "Add", "qkv_bias", t, in_name(s, 2), NULL, &t))) ||
 	    (rc = made_name(s, "q", &qkv[0])) || (rc = made_name(s, "k", &qkv[1])) ||
@@ -1008,54 +1130,665 @@ static int attention(struct ms *s)
 	Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
 	char name[200];
 	snprintf(name, sizeof name, "%s:split", c->name);
-	int64_t split[4] = { 0, 0, nh, h / nh }, to_heads[4] = { 0, 2, 1, 3 },
-	        to_keys[4] = { 0, 2, 3, 1 }, merged[3] = { 0, 0, h }, m4[4] = { 0, 1, 1, seq };
 	int64_t was = c->m->opset;
 	c->m->opset = 13;
-	if ((rc = sub_n(s, "Split", name, &t, 1, &axp, 1, qkv, 3)) ||
-	    (rc = heads(s, "q_h", qkv[0], split, to_heads, &q)) ||
-	    (rc = heads(s, "k_h", qkv[1], split, to_keys, &k)) ||
-	    (rc = heads(s, "v_h", qkv[2], split, to_heads, &v)) ||
-	    (rc = bin(s, "MatMul", "scores", q, k, NULL, &t)) ||
-	    (rc = bin_k(s, "Mul", "scaled", t, scale, NULL, &t)))
-		goto out;
-	if (*mask) {
-		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
-		const char *mf, *sh;
-		if ((rc = step(s, "Cast", "maskf", &mask, 1, &to, &mf)) ||
-		    (rc = counted ? counted_keep(s, seq, &mf)
-		                  : bin_k(s, "Greater", "mask_keep", mf, 0.0f, NULL, &mf)) ||
-		    (rc = bin_k(s, "Mul", "mask_scaled", mf, -filter, NULL, &mf)) ||
-		    (rc = bin_k(s, "Add", "mask_add", mf, filter, NULL, &mf)) ||
-		    (rc = shape_const(s, "mask4_shape", m4, 4, &sh)) ||
-		    (rc = bin(s, "Reshape", "mask4", mf, sh, NULL, &mf)) ||
-		    (rc = bin(s, "Add", "masked", t, mf, NULL, &t)))
-			goto out;
+	rc = sub_n(s, "Split", name, &t, 1, &axp, 1, qkv, 3);
+	c->m->opset = was;
+	return rc ? rc : attend(s, &a, qkv[0], qkv[1], qkv[2], S(np->output[0]));
+}
+
+/* Input i, x, of MultiHeadAttention, the value it stands for: of rank
+ * `rank` and size dims[k] == want[k] where want[k] >= 0; its last dim into
+ * *last. */
+static int mha_input(struct ms *s, size_t i, const char *what, uint32_t rank,
+                     const int64_t *want, int64_t *last)
+{
+	int32_t id = ranked(s, i, in_name(s, i), rank, what);
+	if (id < 0)
+		return id;
+	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
+	for (uint32_t k = 1; k < rank; k++)
+		if (want[k] >= 0 && v->dims[k] != want[k])
+			return bad(s->c, DNNQ_E_FORMAT, "input %zu '%.80s' (%s) [%s]: dims[%u] %lld "
+			           "expected", i, in_name(s, i), what, imp_dims_str(v), k,
+			           (long long)want[k]);
+	*last = v->dims[rank - 1];
+	return 0;
+}
+
+/* Part `part` of a packed input i (query [B, S, N, 3, H], or key [B, L,
+ * N, 2, H]) on its axis 3: Gather (NAME:what of the index NAME:what_i),
+ * [B, S, N, H]. */
+static int unpack(struct ms *s, size_t i, int64_t part, const char *what, const char **v)
+{
+	char w[40];
+	int64_t *p;
+	const char *ix;
+	snprintf(w, sizeof w, "%s_i", what);
+	int rc = new_const(s, w, DNNQ_IR_S64, 0, &part, (void **)&p, &ix);    /* a scalar */
+	if (rc)
+		return rc;
+	*p = part;
+	const char *in[2] = { in_name(s, i), ix };
+	Onnx__AttributeProto ax = int_attr("axis", 3);
+	return step(s, "Gather", what, in, 2, &ax, v);
+}
+
+/* *v + bias[from, from + n) (a Slice NAME:what_b of the bias, its starts
+ * and ends NAME:what_b0, :what_b1; Add NAME:what_biased). */
+static int add_part(struct ms *s, const char *what, int64_t from, int64_t n, const char **v)
+{
+	char w[40], w0[40], w1[40];
+	snprintf(w, sizeof w, "%s_b", what);
+	snprintf(w0, sizeof w0, "%s_b0", what);
+	snprintf(w1, sizeof w1, "%s_b1", what);
+	int64_t to = from + n;
+	const char *in[3] = { in_name(s, 3), "", "" }, *b;
+	int rc;
+	if ((rc = shape_const(s, w0, &from, 1, &in[1])) || (rc = shape_const(s, w1, &to, 1, &in[2])) ||
+	    (rc = step(s, "Slice", w, in, 3, NULL, &b)))
+		return rc;
+	snprintf(w, sizeof w, "%s_biased", what);
+	return bin(s, "Add", w, *v, b, NULL, v);
+}
+
+/* MultiHeadAttention (query [B, S, D], key [B, L, D], value [B, L, Dv];
+ * or query and packed key and value [B, L, N, 2, H]; or packed query, key
+ * and value [B, S, N, 3, H]; [bias [2 D + Dv]], [key_padding_mask [B, L]
+ * or [B]], [attention_bias [1 or B, 1 or N, S, L]]; num_heads,
+ * unidirectional, scale, mask_filter_value) as ONNX Runtime computes it:
+ * the packed parts taken (Gather NAME:q, :k, :v), the bias's parts added
+ * (add_part: NAME:q_biased ...), then attend. past_key, past_value,
+ * past_sequence_length, cache_indirection, the present and qk outputs,
+ * a key of rank 4 (a past key, BNSH) and a bias with packed inputs (ONNX
+ * Runtime's CPU kernel runs no packed input) are refused. */
+static int mha(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	struct attn a = { .form = MASK_NONE, .bias = in_name(s, 5), .mask = in_name(s, 4) };
+	int rc = io_count(s, 4);
+	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
+	    (rc = a_int(c, "unidirectional", 0, &a.uni)) ||
+	    (rc = a_float(c, "scale", 0, &a.scale)) ||
+	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)))
+		return rc;
+	static const char *const cache[] = { "past_key", "past_value", "past_sequence_length",
+	                                     "cache_indirection" };
+	static const char *const outs[] = { "present_key", "present_value", "qk" };
+	for (size_t i = 6; i < np->n_input; i++)
+		if (*in_name(s, i))
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported (no "
+			           "key-value cache)", i, in_name(s, i), cache[i - 6]);
+	for (size_t i = 1; i < np->n_output; i++)
+		if (*S(np->output[i]))
+			return bad(c, DNNQ_E_UNSUPPORTED, "output %zu '%.80s' (%s): not supported", i,
+			           np->output[i], outs[i - 1]);
+	if (a.nh < 1)
+		return bad(c, DNNQ_E_FORMAT, "attribute 'num_heads' = %lld: positive expected",
+		           (long long)a.nh);
+	if (a.uni != 0 && a.uni != 1)
+		return bad(c, DNNQ_E_RANGE, "attribute 'unidirectional' = %lld: 0 or 1 expected",
+		           (long long)a.uni);
+	int32_t qi = imp_lookup(c->m, in_name(s, 0), c->who), ki = -1;
+	if (qi < 0)
+		return qi == DNNQ_E_NOMEM ? qi : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *qv = &c->m->ir->values[qi];
+	const char *q = in_name(s, 0), *k = in_name(s, 1), *v = in_name(s, 2);
+	bool packed_qkv = qv->ndim == 5, packed_kv = false;
+	int64_t any[5] = { -1, -1, -1, -1, -1 }, last;
+	if (!packed_qkv && (rc = mha_input(s, 0, "query", 3, any, &a.hk)))
+		return rc;
+	if (packed_qkv && *k)
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' (query) [%s] is packed Q, K and V: "
+		           "input 1 '%.80s' (key) given too", q, imp_dims_str(qv), k);
+	if (!packed_qkv && !*k)
+		return bad(c, DNNQ_E_FORMAT, "input 1 (key) is missing (query [%s] is not packed)",
+		           imp_dims_str(qv));
+	if (*k && (ki = imp_lookup(c->m, k, c->who)) < 0)
+		return ki == DNNQ_E_NOMEM ? ki : DNNQ_E_FORMAT;
+	packed_kv = ki >= 0 && c->m->ir->values[ki].ndim == 5;
+	if ((packed_qkv || packed_kv) && *v)
+		return bad(c, DNNQ_E_FORMAT, "input 2 '%.80s' (value) given beside packed %s", v,
+		           packed_qkv ? "Q, K and V" : "K and V");
+	if ((packed_qkv || packed_kv) && *in_name(s, 3))
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 3 '%.80s' (bias) with packed %s: not "
+		           "supported (ONNX Runtime's CPU kernel has no packed inputs)", in_name(s, 3),
+		           packed_qkv ? "Q, K and V" : "K and V");
+	if (packed_qkv || packed_kv) {
+		size_t i = packed_qkv ? 0 : 1;
+		int64_t want[5] = { -1, -1, a.nh, packed_qkv ? 3 : 2, -1 }, hd;
+		if ((rc = mha_input(s, i, packed_qkv ? "packed query, key and value" :
+		                    "packed key and value", 5, want, &hd)))
+			return rc;
+		const struct dnnq_ir_value *pv = &c->m->ir->values[packed_qkv ? qi : ki];
+		a.kv_seq = pv->dims[1];
+		if (packed_qkv)
+			a.hk = a.nh * hd;
+		else if (a.hk != a.nh * hd)
+			return bad(c, DNNQ_E_FORMAT, "input 1 '%.80s' (packed key and value) [%s]: "
+			           "heads of %lld / %lld expected (the query's)", k, imp_dims_str(pv),
+			           (long long)a.hk, (long long)a.nh);
+		a.hv = a.hk;
+		if ((packed_qkv && (rc = unpack(s, 0, 0, "q", &q))) ||
+		    (rc = unpack(s, i, packed_qkv ? 1 : 0, "k", &k)) ||
+		    (rc = unpack(s, i, packed_qkv ? 2 : 1, "v", &v)))
+			return rc;
+	} else {
+		int64_t kd[3] = { -1, -1, a.hk };
+		if (!*v)
+			return bad(c, DNNQ_E_FORMAT, "input 2 (value) is missing (key is not packed)");
+		if ((rc = mha_input(s, 1, "key", 3, kd, &last)))
+			return rc;
+		kd[1] = a.kv_seq = c->m->ir->values[ki].dims[1];
+		kd[2] = -1;
+		if ((rc = mha_input(s, 2, "value", 3, kd, &a.hv)))
+			return rc;
 	}
-	if (uni) {
-		int64_t dims[2] = { seq, seq };
-		float *p, *low;
-		const char *in[3] = { "", "", t };
-		if ((rc = new_const(s, "causal_k", DNNQ_IR_F32, 2, dims, (void **)&p, &in[0])) ||
-		    (rc = new_const(s, "causal_low", DNNQ_IR_F32, 0, dims, (void **)&low, &in[1])))
-			goto out;
-		for (int64_t i = 0; i < seq * seq; i++)
-			p[i] = i % seq > i / seq;
-		*low = -FLT_MAX;
-		if ((rc = step(s, "Where", "causal", in, 3, NULL, &t)))
-			goto out;
+	/* the values made since may have moved the table: qv afresh */
+	qv = &c->m->ir->values[qi];
+	a.seq = packed_qkv ? a.kv_seq : qv->dims[1];
+	if (a.hk % a.nh || a.hv % a.nh)
+		return bad(c, DNNQ_E_UNSUPPORTED, "hidden sizes %lld (query, key) and %lld (value): "
+		           "multiples of num_heads %lld expected", (long long)a.hk, (long long)a.hv,
+		           (long long)a.nh);
+	if (*a.mask && (rc = mask_form(s, 4, a.mask, qv, a.kv_seq, "key_padding_mask", &a.form)))
+		return rc;
+	if (*a.bias) {
+		int64_t want[4] = { -1, -1, a.seq, a.kv_seq };
+		int32_t bi = ranked(s, 5, a.bias, 4, "attention_bias");
+		if (bi < 0)
+			return bi;
+		const struct dnnq_ir_value *bv = &c->m->ir->values[bi];
+		if ((rc = mha_input(s, 5, "attention_bias", 4, want, &last)))
+			return rc;
+		bool b0 = bv->batched || bv->dims[0] == 1 ||
+		          (!qv->batched && bv->dims[0] == qv->dims[0]);
+		if (!b0 || (bv->dims[1] != 1 && bv->dims[1] != a.nh))
+			return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (attention_bias) [%s]: [batch or "
+			           "1, %lld or 1, %lld, %lld] expected", a.bias, imp_dims_str(bv),
+			           (long long)a.nh, (long long)a.seq, (long long)a.kv_seq);
 	}
+	if (*in_name(s, 3)) {
+		int32_t bi = ranked(s, 3, in_name(s, 3), 1, "bias");
+		if (bi < 0)
+			return bi;
+		if (c->m->ir->values[bi].dims[0] != 2 * a.hk + a.hv)
+			return bad(c, DNNQ_E_FORMAT, "input 3 '%.80s' (bias) [%s]: [%lld] expected",
+			           in_name(s, 3), imp_dims_str(&c->m->ir->values[bi]),
+			           (long long)(2 * a.hk + a.hv));
+		if ((rc = add_part(s, "q", 0, a.hk, &q)) || (rc = add_part(s, "k", a.hk, a.hk, &k)) ||
+		    (rc = add_part(s, "v", 2 * a.hk, a.hv, &v)))
+			return rc;
+	}
+	return attend(s, &a, q, k, v, S(np->output[0]));
+}
+
+/* A constant of the model named name, of dtype dt with one element; NULL
+ * when it is not one. */
+static const struct dnnq_ir_value *const_one(struct ms *s, const char *name,
+                                             enum dnnq_ir_dtype dt)
+{
+	int32_t id = imp_lookup(s->c->m, name, s->c->who);
+	const struct dnnq_ir_value *v = id >= 0 ? &s->c->m->ir->values[id] : NULL;
+	return v && v->data && v->dtype == dt && dnnq_ir_numel(v, 1) == 1 ? v : NULL;
+}
+
+/* *v [B, S, kvn H] with each of its kvn heads repeated n / kvn times, as
+ * GroupQueryAttention's query head i reads kv head i / (n / kvn):
+ * Reshape (NAME:what_kv, to [B, S, kvn, H]), Gather on the heads
+ * (NAME:what_rep) and Reshape back (NAME:what_all, [B, S, n H]). */
+static int repeat_kv(struct ms *s, const char *what, int64_t n, int64_t kvn, int64_t hd,
+                     const char **v)
+{
+	char w[40];
+	int64_t split[4] = { 0, 0, kvn, hd }, merged[3] = { 0, 0, n * hd }, *idx;
+	const char *sh, *ix;
+	snprintf(w, sizeof w, "%s_kv_shape", what);
+	int rc = shape_const(s, w, split, 4, &sh);
+	snprintf(w, sizeof w, "%s_kv", what);
+	if (rc || (rc = bin(s, "Reshape", w, *v, sh, NULL, v)))
+		return rc;
+	snprintf(w, sizeof w, "%s_rep_i", what);
+	if ((rc = new_const(s, w, DNNQ_IR_S64, 1, &n, (void **)&idx, &ix)))
+		return rc;
+	for (int64_t i = 0; i < n; i++)
+		idx[i] = i / (n / kvn);
+	const char *in[2] = { *v, ix };
+	Onnx__AttributeProto ax = int_attr("axis", 2);
+	snprintf(w, sizeof w, "%s_rep", what);
+	if ((rc = step(s, "Gather", w, in, 2, &ax, v)))
+		return rc;
+	snprintf(w, sizeof w, "%s_all_shape", what);
+	if ((rc = shape_const(s, w, merged, 3, &sh)))
+		return rc;
+	snprintf(w, sizeof w, "%s_all", what);
+	return bin(s, "Reshape", w, *v, sh, NULL, v);
+}
+
+/* GroupQueryAttention's output k (present_key, present_value), when
+ * named: the keys or values x [B, S, kvn H] of this prompt as the cache
+ * holds them, [B, kvn, S, H] (Reshape NAME:what, Transpose
+ * NAME:what_t, into the output). */
+static int present(struct ms *s, size_t k, const char *what, const char *x, int64_t kvn,
+                   int64_t hd)
+{
+	const char *o = k < s->c->np->n_output ? S(s->c->np->output[k]) : "";
+	if (!*o)
+		return 0;
+	char w[40], name[200];
+	int64_t split[4] = { 0, 0, kvn, hd }, perm[4] = { 0, 2, 1, 3 };
 	const char *sh;
-	Onnx__AttributeProto pa = perm_attr(to_heads);
-	if ((rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
-	    (rc = bin(s, "MatMul", "ctx", t, v, NULL, &t)) ||
-	    (rc = step(s, "Transpose", "ctx_h_t", &t, 1, &pa, &t)) ||
-	    (rc = shape_const(s, "shape", merged, 3, &sh)))
+	snprintf(w, sizeof w, "%s_shape", what);
+	int rc = shape_const(s, w, split, 4, &sh);
+	if (rc || (rc = bin(s, "Reshape", what, x, sh, NULL, &x)))
+		return rc;
+	Onnx__AttributeProto pa = perm_attr(perm), *pp = &pa;
+	snprintf(name, sizeof name, "%s:%s_t", s->c->name, what);
+	return sub(s, "Transpose", name, &x, 1, &pp, 1, o);
+}
+
+/* Node op (NAME:what) of inputs in (n) and attribute a into a value made
+ * here, or, out given, node NAME into out; *v names the value. */
+static int last_step(struct ms *s, const char *op, const char *what, const char *const *in,
+                     size_t n, Onnx__AttributeProto *a, const char *out, const char **v)
+{
+	if (!out)
+		return step(s, op, what, in, n, a, v);
+	*v = out;
+	return sub(s, op, s->c->name, in, n, a ? &a : NULL, a ? 1 : 0, out);
+}
+
+/* x's last axis gathered by the constant indices idx (n of them;
+ * NAME:what_i): NAME:what, or NAME into out. */
+static int gather_last(struct ms *s, const char *what, const char *x, const int64_t *idx,
+                       int64_t n, const char *out, const char **v)
+{
+	char w[40];
+	snprintf(w, sizeof w, "%s_i", what);
+	const char *in[2] = { x, "" };
+	Onnx__AttributeProto ax = int_attr("axis", -1);
+	int rc = shape_const(s, w, idx, n, &in[1]);
+	return rc ? rc : last_step(s, "Gather", what, in, 2, &ax, out, v);
+}
+
+/* The rows of RotaryEmbedding's cos or sin cache (input i, NAME:what) at
+ * the positions pos, Reshaped (NAME:what_b, its shape NAME:what_bs) to
+ * broadcast against the heads: shape (n values; none: as they are). */
+static int rope_rows(struct ms *s, size_t i, const char *what, const char *pos,
+                     const int64_t *shape, int64_t n, const char **v)
+{
+	char w[40];
+	snprintf(w, sizeof w, "%s_bs", what);
+	const char *sh;
+	int rc = bin(s, "Gather", what, in_name(s, i), pos, NULL, v);
+	if (rc || !n || (rc = shape_const(s, w, shape, n, &sh)))
+		return rc;
+	snprintf(w, sizeof w, "%s_b", what);
+	return bin(s, "Reshape", w, *v, sh, NULL, v);
+}
+
+/* What rope rotates: its nodes' name prefix ("", "q_", "k_"),
+ * interleaved, the rotary dim r, the head size hs and heads n of input
+ * [B, S, n hs] or (bnsh) [B, n, S, hs]. */
+struct rope {
+	const char *pre;
+	int64_t inter, r, hs, n;
+	bool bnsh;
+};
+
+/* pre what, in buf (48 bytes). */
+static const char *pre_name(char *buf, const char *pre, const char *what)
+{
+	snprintf(buf, 48, "%s%s", pre, what);
+	return buf;
+}
+
+/* x rotated by the cos and sin rows cs, sn (broadcasting against its
+ * heads) as RotaryEmbedding computes it (rotary, below: the nodes NAME:
+ * pre heads, pre perm, ...) into y (node NAME), or (y NULL) a value made
+ * here (NAME:pre rope); *v names it. */
+static int rope(struct ms *s, const struct rope *p, const char *x, const char *cs,
+                const char *sn, const char *y, const char **v)
+{
+	struct nctx *c = s->c;
+	char b[48], name[200];
+	int64_t hs = p->hs, half = p->r / 2, heads4[4] = { 0, 0, p->n, hs },
+	        merged[3] = { 0, 0, p->n * hs }, *perm = NULL, *inv = NULL;
+	const char *part[3], *a, *t = x;
+	int rc = 0;
+	if (!p->bnsh && ((rc = shape_const(s, pre_name(b, p->pre, "heads_shape"), heads4, 4, &a)) ||
+	                 (rc = bin(s, "Reshape", pre_name(b, p->pre, "heads"), t, a, NULL, &t))))
+		return rc;
+	if (p->inter) {
+		if (!(perm = malloc(2 * (size_t)hs * sizeof *perm)))
+			return DNNQ_E_NOMEM;
+		inv = perm + hs;
+		for (int64_t i = 0; i < hs; i++) {
+			perm[i] = i >= p->r ? i : i < half ? 2 * i : 2 * (i - half) + 1;
+			inv[perm[i]] = i;
+		}
+		rc = gather_last(s, pre_name(b, p->pre, "perm"), t, perm, hs, NULL, &t);
+	}
+	int64_t sizes[3] = { half, half, hs - p->r }, np3 = p->r < hs ? 3 : 2;
+	Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
+	int64_t was = c->m->opset;
+	c->m->opset = 13;
+	if (!rc && !(rc = shape_const(s, pre_name(b, p->pre, "split_sizes"), sizes, np3, &a)) &&
+	    !(rc = made_name(s, pre_name(b, p->pre, "x1"), &part[0])) &&
+	    !(rc = made_name(s, pre_name(b, p->pre, "x2"), &part[1])) &&
+	    !(np3 == 3 && (rc = made_name(s, pre_name(b, p->pre, "rest"), &part[2])))) {
+		const char *in[2] = { t, a };
+		snprintf(name, sizeof name, "%s:%ssplit", c->name, p->pre);
+		rc = sub_n(s, "Split", name, in, 2, &axp, 1, part, (size_t)np3);
+	}
+	if (rc || (rc = bin(s, "Mul", pre_name(b, p->pre, "x1c"), part[0], cs, NULL, &a)) ||
+	    (rc = bin(s, "Mul", pre_name(b, p->pre, "x2s"), part[1], sn, NULL, &t)) ||
+	    (rc = bin(s, "Sub", pre_name(b, p->pre, "r1"), a, t, NULL, &a)) ||
+	    (rc = bin(s, "Mul", pre_name(b, p->pre, "x2c"), part[1], cs, NULL, &t)) ||
+	    (rc = bin(s, "Mul", pre_name(b, p->pre, "x1s"), part[0], sn, NULL, &cs)) ||
+	    (rc = bin(s, "Add", pre_name(b, p->pre, "r2"), t, cs, NULL, &t)))
 		goto out;
-	rc = bin(s, "Reshape", "", t, sh, y, &t);
+	part[0] = a;
+	part[1] = t;
+	bool done = p->bnsh && !p->inter;
+	if ((rc = last_step(s, "Concat", pre_name(b, p->pre, "rot"), part, (size_t)np3, &ax,
+	                    done ? y : NULL, v)) || done ||
+	    (p->inter && (rc = gather_last(s, pre_name(b, p->pre, "unperm"), *v, inv, hs,
+	                                   p->bnsh ? y : NULL, v))) ||
+	    p->bnsh || (rc = shape_const(s, pre_name(b, p->pre, "shape"), merged, 3, &a)))
+		goto out;
+	rc = bin(s, "Reshape", y ? "" : pre_name(b, p->pre, "rope"), *v, a, y, v);
 out:
 	c->m->opset = was;
+	free(perm);
 	return rc;
+}
+
+/* Inputs i and i + 1, a rotary embedding's cos and sin caches: float
+ * constants [max positions, R / 2] of one shape (its dims into *max and
+ * *half), or the problem recorded. */
+static int rope_caches(struct ms *s, size_t i, int64_t *max, int64_t *half)
+{
+	const struct dnnq_ir_value *v[2];
+	for (size_t k = 0; k < 2; k++) {
+		int32_t id = imp_lookup(s->c->m, in_name(s, i + k), s->c->who);
+		if (id < 0)
+			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		v[k] = &s->c->m->ir->values[id];
+		if (!v[k]->data || v[k]->dtype != DNNQ_IR_F32 || v[k]->ndim != 2 ||
+		    v[k]->dims[0] != v[0]->dims[0] || v[k]->dims[1] != v[0]->dims[1])
+			return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: a float "
+			           "constant [max positions, rotary dim / 2] (as input %zu) supported",
+			           i + k, in_name(s, i + k), k ? "sin_cache" : "cos_cache",
+			           imp_dims_str(v[k]), i);
+	}
+	*max = v[0]->dims[0];
+	*half = v[0]->dims[1];
+	return 0;
+}
+
+/* RotaryEmbedding (input [B, S, N H] or [B, N, S, H], position_ids [B, S]
+ * (int64: a graph input's are int32, "Token ids") or a constant offset of one value, cos_cache and sin_cache
+ * [max positions, R / 2] constants; interleaved, rotary_embedding_dim R
+ * (0: H = 2 * the caches' columns), num_heads, scale (ONNX Runtime's CPU
+ * kernel does not read it), is_packed_batching 0) as ONNX Runtime's CPU
+ * kernel computes it: a 3-D input Reshaped to heads [B, S, N, H]
+ * (NAME:heads); interleaved, the first R of each head's values reordered
+ * evens first (Gather NAME:perm) so that both forms rotate halves; Split
+ * (NAME:split) into x1, x2 (R / 2 each) and the rest (NAME:x1, :x2,
+ * :rest); the caches' rows at the positions (NAME:cos, NAME:sin, Reshaped
+ * NAME:cos_b, NAME:sin_b; a constant offset: the positions offset + 0 ..
+ * S - 1, NAME:pos, folded); x1 cos - x2 sin (NAME:x1c, :x2s, :r1), x2 cos
+ * + x1 sin (NAME:x2c, :x1s, :r2), Concat with the rest (NAME:rot), the
+ * order back (Gather NAME:unperm) and the input's shape (NAME). */
+static int rotary(struct ms *s)
+{
+	struct nctx *c = s->c;
+	int64_t inter, rdim, nh, packed;
+	float scale;
+	int rc = io_count(s, 1);
+	if (rc || (rc = a_int(c, "interleaved", 0, &inter)) ||
+	    (rc = a_int(c, "rotary_embedding_dim", 0, &rdim)) ||
+	    (rc = a_int(c, "num_heads", 0, &nh)) || (rc = a_int(c, "is_packed_batching", 0, &packed)) ||
+	    (rc = a_float(c, "scale", 1.0f, &scale)))
+		return rc;
+	if (inter != 0 && inter != 1)
+		return bad(c, DNNQ_E_RANGE, "attribute 'interleaved' = %lld: 0 or 1 expected",
+		           (long long)inter);
+	if (packed)
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute 'is_packed_batching' = %lld: 0 supported",
+		           (long long)packed);
+	if (rdim < 0 || nh < 0 || (rdim > 0 && !nh))
+		return bad(c, DNNQ_E_FORMAT, "attributes 'rotary_embedding_dim' = %lld, 'num_heads' = "
+		           "%lld: not negative, and num_heads given with rotary_embedding_dim",
+		           (long long)rdim, (long long)nh);
+	const struct dnnq_ir_value *v[2];
+	int64_t half = 0, max = 0;
+	for (size_t i = 0; i < 2; i++) {
+		int32_t id = imp_lookup(c->m, in_name(s, i), c->who);
+		if (id < 0)
+			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		v[i] = &c->m->ir->values[id];
+	}
+	if ((rc = rope_caches(s, 2, &max, &half)))
+		return rc;
+	const struct dnnq_ir_value *x = v[0], *p = v[1];
+	bool bnsh = x->ndim == 4;
+	if (x->ndim != 3 && !bnsh)
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s]: rank 3 or 4 expected",
+		           in_name(s, 0), imp_dims_str(x));
+	int64_t seq = x->dims[bnsh ? 2 : 1], hidden = bnsh ? x->dims[1] * x->dims[3] : x->dims[2];
+	int64_t hs = rdim ? hidden / nh : 2 * half, r = rdim ? rdim : hs, n = nh ? nh : hs ? hidden / hs : 0;
+	if (!hs || !n || hidden != n * hs || r > hs || r != 2 * half ||
+	    (bnsh && (x->dims[1] != n || x->dims[3] != hs)))
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s], caches [%lld, %lld], num_heads "
+		           "%lld, rotary_embedding_dim %lld: heads of size H, the rotary dim 2 x the "
+		           "caches' columns and at most H expected", in_name(s, 0), imp_dims_str(x),
+		           (long long)max, (long long)half, (long long)nh, (long long)rdim);
+	const char *pos = in_name(s, 1), *y = S(c->np->output[0]);
+	int64_t shape[4] = { 0, 0, 1, half }, ns = 4;
+	if (dnnq_ir_numel(p, 1) == 1 && p->ndim <= 1 && !p->batched) {
+		int64_t *q;
+		if (!p->data || p->dtype != DNNQ_IR_S64 || *(const int64_t *)p->data < 0 ||
+		    *(const int64_t *)p->data > max - seq)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input 1 '%.80s' (position_ids): an offset "
+			           "must be an int64 constant from 0 to %lld (the cache's %lld positions "
+			           "less the sequence's %lld)", pos, (long long)(max - seq),
+			           (long long)max, (long long)seq);
+		int64_t off = *(const int64_t *)p->data;
+		if ((rc = new_const(s, "pos", DNNQ_IR_S64, 1, &seq, (void **)&q, &pos)))
+			return rc;
+		for (int64_t i = 0; i < seq; i++)
+			q[i] = off + i;
+		shape[0] = seq;     /* the rows [S, R / 2]: [S, 1, R / 2] against [B, S, N, H] */
+		ns = bnsh ? 0 : 3;
+	} else if (p->ndim != 2 || p->dims[1] != seq ||
+	           (p->dtype != DNNQ_IR_S64 && p->dtype != DNNQ_IR_S32)) {
+		return bad(c, DNNQ_E_FORMAT, "input 1 '%.80s' (position_ids) [%s] %s: [batch, %lld] "
+		           "of int64, or one value, expected", pos, imp_dims_str(p),
+		           dnnq_ir_dtype_name(p->dtype), (long long)seq);
+	} else if (bnsh) {
+		shape[1] = 1;       /* [B, S, R / 2] against [B, N, S, H] */
+		shape[2] = seq;
+	}
+	const char *cs, *sn;
+	struct rope rp = { .pre = "", .inter = inter, .r = r, .hs = hs, .n = n, .bnsh = bnsh };
+	if ((rc = rope_rows(s, 2, "cos", pos, shape, ns, &cs)) ||
+	    (rc = rope_rows(s, 3, "sin", pos, shape, ns, &sn)))
+		return rc;
+	return rope(s, &rp, in_name(s, 0), cs, sn, y, &cs);
+}
+
+/* GroupQueryAttention's do_rotary: q (n heads) and k (kvn heads) of a
+ * prompt of seq positions, heads of hd, rotated as RotaryEmbedding does
+ * (rope: NAME:q_heads ... NAME:q_rope, NAME:k_...) by the caches (inputs
+ * 7, 8) at positions 0 .. seq - 1 (the constant NAME:pos; rows NAME:cos,
+ * NAME:sin, NAME:cos_b, NAME:sin_b); the rotary dim twice the caches'
+ * columns, at most hd. */
+static int gqa_rotary(struct ms *s, int64_t seq, int64_t n, int64_t kvn, int64_t hd,
+                      int64_t inter, const char **q, const char **k)
+{
+	int64_t max = 0, half = 0, *p;
+	int rc = rope_caches(s, 7, &max, &half);
+	if (rc)
+		return rc;
+	if (seq > max || 2 * half > hd || !half)
+		return bad(s->c, DNNQ_E_FORMAT, "inputs 7, 8 (cos_cache, sin_cache) [%lld, %lld]: %lld "
+		           "positions and a rotary dim of at most the heads' %lld expected",
+		           (long long)max, (long long)half, (long long)seq, (long long)hd);
+	const char *pos, *cs, *sn;
+	int64_t shape[3] = { seq, 1, half };
+	if ((rc = new_const(s, "pos", DNNQ_IR_S64, 1, &seq, (void **)&p, &pos)))
+		return rc;
+	for (int64_t i = 0; i < seq; i++)
+		p[i] = i;
+	struct rope rq = { .pre = "q_", .inter = inter, .r = 2 * half, .hs = hd, .n = n },
+	            rk = { .pre = "k_", .inter = inter, .r = 2 * half, .hs = hd, .n = kvn };
+	if ((rc = rope_rows(s, 7, "cos", pos, shape, 3, &cs)) ||
+	    (rc = rope_rows(s, 8, "sin", pos, shape, 3, &sn)) ||
+	    (rc = rope(s, &rq, *q, cs, sn, NULL, q)))
+		return rc;
+	return rope(s, &rk, *k, cs, sn, NULL, k);
+}
+
+/* GroupQueryAttention of a prompt (no past, or a past of sequence 0):
+ * query [B, S, n H], key and value [B, S, kvn H] (or packed into the
+ * query [B, S, (n + 2 kvn) H]: Split NAME:split into NAME:q, :k, :v);
+ * seqlens_k [B] (each item's length less one: ONNX Runtime's scores
+ * span its keys 0 .. seqlens_k, so keys past it are masked, a row past it
+ * unspecified), a constant total_sequence_length equal to S; num_heads,
+ * kv_num_heads, scale, causal 1. K and V repeated per group (repeat_kv),
+ * then attend, unidirectional, of the seqlens_k mask (NAME:maskf,
+ * :mask_len, :mask_pos of -1 .. L - 2, :mask_keep ...); present_key and
+ * present_value are this prompt's keys and values (present). Rotary embeddings, a local window, softcap,
+ * smooth softmax, the qk output, a quantized cache, attention_bias,
+ * head_sink and the Q / K norms are refused. */
+static int gqa(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	struct attn a = { .form = MASK_SEQLENS, .mask = in_name(s, 5), .bias = "", .uni = 1 };
+	int64_t kvn, rot, inter, win, smooth, qko, causal, sws;
+	float softcap;
+	char kq[16], vq[16];
+	int rc = io_count(s, 4);
+	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
+	    (rc = a_int(c, "kv_num_heads", 0, &kvn)) || (rc = a_float(c, "scale", 0, &a.scale)) ||
+	    (rc = a_float(c, "softcap", 0, &softcap)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
+	    (rc = a_int(c, "rotary_interleaved", 0, &inter)) ||
+	    (rc = a_int(c, "local_window_size", -1, &win)) ||
+	    (rc = a_int(c, "smooth_softmax", -1, &smooth)) ||
+	    (rc = a_int(c, "qk_output", 0, &qko)) || (rc = a_int(c, "causal", 1, &causal)) ||
+	    (rc = a_int(c, "sliding_window_cache", 0, &sws)) ||
+	    (rc = a_str(c, "k_quant_type", "NONE", kq, sizeof kq)) ||
+	    (rc = a_str(c, "v_quant_type", "NONE", vq, sizeof vq)))
+		return rc;
+	static const char *const names[] = { "local_window_size", "smooth_softmax", "qk_output",
+	                                     "causal", "sliding_window_cache" };
+	const int64_t got[] = { win, smooth, qko, causal, sws }, ok[] = { -1, 0, 0, 1, 0 };
+	if ((rot != 0 && rot != 1) || (inter != 0 && inter != 1))
+		return bad(c, DNNQ_E_RANGE, "attribute '%s' = %lld: 0 or 1 expected",
+		           rot != 0 && rot != 1 ? "do_rotary" : "rotary_interleaved",
+		           (long long)(rot != 0 && rot != 1 ? rot : inter));
+	for (size_t i = 0; i < sizeof got / sizeof got[0]; i++)
+		if (got[i] != ok[i] && !(i == 1 && got[i] == -1))
+			return bad(c, DNNQ_E_UNSUPPORTED, "attribute '%s' = %lld: only %lld supported",
+			           names[i], (long long)got[i], (long long)ok[i]);
+	if (softcap != 0 || strcmp(kq, "NONE") || strcmp(vq, "NONE"))
+		return bad(c, DNNQ_E_UNSUPPORTED, "attribute '%s': only %s supported",
+		           softcap != 0 ? "softcap" : strcmp(kq, "NONE") ? "k_quant_type" :
+		           "v_quant_type", softcap != 0 ? "0" : "NONE");
+	static const char *const extra[] = { "cos_cache", "sin_cache", "position_ids",
+	                                     "attention_bias", "head_sink", "k_scale", "v_scale",
+	                                     "q_norm_weight", "k_norm_weight" };
+	for (size_t i = 7; i < np->n_input; i++)
+		if ((*in_name(s, i) != 0) != (rot && i < 9))
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): %s", i, in_name(s, i),
+			           extra[i - 7], i < 9 ? "given with do_rotary 1 only, and then needed" :
+			           "not supported");
+	if (rot && np->n_input < 9)
+		return bad(c, DNNQ_E_FORMAT, "do_rotary 1 without inputs 7 and 8 (cos_cache, "
+		           "sin_cache)");
+	if (np->n_output > 3 && *S(np->output[3]))
+		return bad(c, DNNQ_E_UNSUPPORTED, "output 3 '%.80s' (output_qk): not supported",
+		           np->output[3]);
+	if (a.nh < 1 || kvn < 1 || a.nh % kvn)
+		return bad(c, DNNQ_E_FORMAT, "attributes 'num_heads' = %lld, 'kv_num_heads' = %lld: "
+		           "positive, num_heads a multiple of kv_num_heads expected", (long long)a.nh,
+		           (long long)kvn);
+	const char *q = in_name(s, 0), *k = in_name(s, 1), *v = in_name(s, 2);
+	bool packed = !*k;
+	if (packed != !*v)
+		return bad(c, DNNQ_E_FORMAT, "input %d (%s) is missing: key and value come together",
+		           *k ? 2 : 1, *k ? "value" : "key");
+	int64_t any[3] = { -1, -1, -1 }, width, hd;
+	if ((rc = mha_input(s, 0, "query", 3, any, &width)))
+		return rc;
+	int32_t qi = imp_lookup(c->m, q, c->who);
+	a.seq = a.kv_seq = c->m->ir->values[qi].dims[1];
+	hd = width / (packed ? a.nh + 2 * kvn : a.nh);
+	if (hd < 1 || width != hd * (packed ? a.nh + 2 * kvn : a.nh))
+		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' (query): its %lld values not heads of "
+		           "%lld query and %lld key-value heads", q, (long long)width, (long long)a.nh,
+		           (long long)kvn);
+	int64_t kd[3] = { -1, a.seq, kvn * hd };
+	if (!packed && ((rc = mha_input(s, 1, "key", 3, kd, &width)) ||
+	                (rc = mha_input(s, 2, "value", 3, kd, &width))))
+		return rc;
+	for (size_t i = 3; i < 5; i++) {
+		if (!*in_name(s, i))
+			continue;
+		int32_t id = imp_lookup(c->m, in_name(s, i), c->who);
+		if (id < 0)
+			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		const struct dnnq_ir_value *pv = &c->m->ir->values[id];
+		if (pv->ndim != 4 || pv->dims[2] != 0)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: only a past of "
+			           "sequence 0 (a prompt) supported", i, in_name(s, i),
+			           i == 3 ? "past_key" : "past_value", imp_dims_str(pv));
+	}
+	const struct dnnq_ir_value *tv = const_one(s, in_name(s, 6), DNNQ_IR_S32);
+	if (!tv || *(const int32_t *)tv->data != a.seq)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 6 '%.80s' (total_sequence_length): a "
+		           "constant equal to the query's sequence %lld expected (a prompt without "
+		           "a key-value cache; --input-value freezes an input)", in_name(s, 6),
+		           (long long)a.seq);
+	enum mask_form form;
+	if ((rc = mask_form(s, 5, a.mask, &c->m->ir->values[qi], a.kv_seq, "seqlens_k", &form)))
+		return rc;
+	if (form != MASK_LENGTHS)
+		return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (seqlens_k): [batch] expected", a.mask);
+	if (packed) {
+		const char *parts[3], *sz;
+		int64_t sizes[3] = { a.nh * hd, kvn * hd, kvn * hd };
+		Onnx__AttributeProto ax = int_attr("axis", -1), *axp = &ax;
+		char name[200];
+		snprintf(name, sizeof name, "%s:split", c->name);
+		int64_t was = c->m->opset;
+		if ((rc = shape_const(s, "split_sizes", sizes, 3, &sz)) ||
+		    (rc = made_name(s, "q", &parts[0])) || (rc = made_name(s, "k", &parts[1])) ||
+		    (rc = made_name(s, "v", &parts[2])))
+			return rc;
+		const char *in[2] = { q, sz };
+		c->m->opset = 13;
+		rc = sub_n(s, "Split", name, in, 2, &axp, 1, parts, 3);
+		c->m->opset = was;
+		if (rc)
+			return rc;
+		q = parts[0];
+		k = parts[1];
+		v = parts[2];
+	}
+	a.hk = a.hv = a.nh * hd;
+	if (rot && (rc = gqa_rotary(s, a.seq, a.nh, kvn, hd, inter, &q, &k)))
+		return rc;
+	if ((rc = present(s, 1, "present_k", k, kvn, hd)) ||
+	    (rc = present(s, 2, "present_v", v, kvn, hd)) ||
+	    (kvn < a.nh && ((rc = repeat_kv(s, "k", a.nh, kvn, hd, &k)) ||
+	                    (rc = repeat_kv(s, "v", a.nh, kvn, hd, &v)))))
+		return rc;
+	return attend(s, &a, q, k, v, S(np->output[0]));
 }
 
 /* EmbedLayerNormalization (input_ids, [segment_ids], word_embedding,
@@ -1186,16 +1919,6 @@ static int producer_params(struct ms *s, size_t i, const char *out[2])
 	return 0;
 }
 
-/* A constant of the model named name, of dtype dt with one element; NULL
- * when it is not one. */
-static const struct dnnq_ir_value *const_one(struct ms *s, const char *name,
-                                             enum dnnq_ir_dtype dt)
-{
-	int32_t id = imp_lookup(s->c->m, name, s->c->who);
-	const struct dnnq_ir_value *v = id >= 0 ? &s->c->m->ir->values[id] : NULL;
-	return v && v->data && v->dtype == dt && dnnq_ir_numel(v, 1) == 1 ? v : NULL;
-}
-
 /* 0 when input k (of a Concat) was quantized at the scale and zero point
  * of input 0 (p, their names), equal in value; the problem recorded
  * otherwise. */
@@ -1299,7 +2022,8 @@ static int tile_axes(struct ms *s, const char *const p[2], const char **fin)
  * format runs it on the quantized tensor itself: dequantized at the
  * parameters its producer quantized it with (NAME:dq0), the float operator
  * (NAME), quantized back (NAME:q); exact: the same codes moved, selected
- * or (MaxPool) their maximum taken. */
+ * or (MaxPool) their maximum taken (a linear Resize: interpolated and
+ * rounded, within a code of ONNX Runtime's). */
 static int direct(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -1314,9 +2038,6 @@ static int direct(struct ms *s)
 	int rc = a_str(c, "mode", pad ? "constant" : "nearest", mode, sizeof mode);
 	if (rc)
 		return rc;
-	if (!strcmp(d->op, "Resize") && strcmp(mode, "nearest"))
-		return bad(c, DNNQ_E_UNSUPPORTED, "mode '%s' of a uint8 / int8 Resize: nearest "
-		           "supported (ONNX Runtime interpolates the codes its own way)", mode);
 	if (pad && !strcmp(mode, "constant") && !*in_name(s, 2))
 		return bad(c, DNNQ_E_UNSUPPORTED, "a uint8 / int8 Pad of mode constant without "
 		           "input 2 (constant_value; ONNX Runtime's quantizer gives the zero point)");
@@ -1380,11 +2101,11 @@ int imp_ms(struct nctx *c)
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
 		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeMatMul, EmbedLayerNormalization, "
-		    "FastGelu, FusedConv, FusedGemm, Gelu, "
-		    "MatMulIntegerToFloat, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
+		    "FastGelu, FusedConv, FusedGemm, Gelu, GroupQueryAttention, "
+		    "MatMulIntegerToFloat, MultiHeadAttention, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
 		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "
 		    "QLinearReduceMean, QLinearSigmoid, QLinearSoftmax, QLinearWhere, QuickGelu, "
-		    "SkipLayerNormalization and SkipSimplifiedLayerNormalization");
+		    "RotaryEmbedding, SkipLayerNormalization and SkipSimplifiedLayerNormalization");
 		return imp_outputs_unknown(c);
 	}
 	for (size_t i = 0; d->attrs && i < c->np->n_attribute; i++) {

@@ -489,6 +489,239 @@ def review_cases(c, rng):
             [scalar("as", 0.05), scalar("az", 120, False), scalar("ys", 0.01)], want=[want])
 
 
+def mha_cases(c, rng):
+    """MultiHeadAttention as ONNX Runtime's transformer optimizer writes it
+    (on [N, S, 16], N 2): separate Q [N, 4, 16], K [N, 5, 16] and V [N, 5,
+    8] with their bias [40], 2 heads (`float`); self-attention of 4 heads,
+    scale 0.3, unidirectional and a 2-D key_padding_mask (`fp32`: the
+    mask's -10000 leaves int8 no range for the scores); cross-attention of a
+    1-D key_padding_mask (lengths 5 and 3; `fp32`); an attention_bias
+    constant [1, 2, 4, 4] masking the keys after each query with -10000
+    (unidirectional as exporters write it; `fp32`); packed K and V [N, 5, 2,
+    2, 8] and packed Q, K and V [N, 4, 2, 3, 8] (`float`: ONNX Runtime's
+    CPU kernel runs no packed input, so their outputs are its outputs of
+    the same MultiHeadAttention on the parts unpacked); Attention of a 1-D
+    mask_index (lengths 4 and 2; `fp32`); and a BERT-like layer (Q, K, V
+    projections, MultiHeadAttention, the output projection,
+    SkipLayerNormalization, a FastGelu feed-forward, SkipLayerNormalization)
+    and a GPT-like one (LayerNormalization, the same of unidirectional 1),
+    `float`."""
+    import tempfile
+    import onnx
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    f, i32, D = TensorProto.FLOAT, TensorProto.INT32, 16
+
+    def arr(shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    def vi(name, dims, t=f):
+        return h.make_tensor_value_info(name, t, ["N"] + dims)
+
+    def mha(ins, outs, name="mha", **attrs):
+        return h.make_node("MultiHeadAttention", ins, outs, name, domain="com.microsoft",
+                           **attrs)
+
+    y = h.make_tensor_value_info("y", f, None)
+    q, k, v = arr([2, 4, D]), arr([2, 5, D]), arr([2, 5, 8])
+    bias = numpy_helper.from_array(arr([2 * D + 8], 0.3), "bias")
+    c.write("mha", "float", [mha(["q", "k", "v", "bias"], ["y"], num_heads=2)],
+            [vi("q", [4, D]), vi("k", [5, D]), vi("v", [5, 8])], [q, k, v], y, [bias])
+    k4, v4 = arr([2, 4, D]), arr([2, 4, D])
+    mask = np.array([[1, 1, 1, 1], [1, 1, 1, 0]], np.int32)
+    bias = numpy_helper.from_array(arr([3 * D], 0.3), "bias")
+    c.write("mha_mask", "fp32",
+            [mha(["q", "k", "v", "bias", "mask"], ["y"], num_heads=4, unidirectional=1,
+                 scale=0.3)],
+            [vi("q", [4, D]), vi("k", [4, D]), vi("v", [4, D]), vi("mask", [4], i32)],
+            [q, k4, v4, mask], y, [bias])
+    q3, v16 = arr([2, 3, D]), arr([2, 5, D])
+    c.write("mha_lengths", "fp32",
+            [mha(["q", "k", "v", "", "len"], ["y"], num_heads=2)],
+            [vi("q", [3, D]), vi("k", [5, D]), vi("v", [5, D]), vi("len", [], i32)],
+            [q3, k, v16, np.array([5, 3], np.int32)], y, [])
+    ab = arr([1, 2, 4, 4], 0.5) + np.triu(np.full([4, 4], -10000, np.float32), 1)
+    c.write("mha_attn_bias", "fp32",
+            [mha(["q", "k", "v", "", "", "ab"], ["y"], num_heads=2)],
+            [vi("q", [4, D]), vi("k", [4, D]), vi("v", [4, D])], [q, k4, v4], y,
+            [numpy_helper.from_array(ab.astype(np.float32), "ab")])
+    # packed: ONNX Runtime's outputs of the unpacked node on the same values
+    kv = arr([2, 5, 2, 2, 8])
+    qkv = arr([2, 4, 2, 3, 8])
+    heads = lambda a, i: np.ascontiguousarray(a[:, :, :, i, :]).reshape(a.shape[0], a.shape[1], -1)
+    with tempfile.TemporaryDirectory() as tmp:
+        def ort_unpacked(parts):
+            g = h.make_graph([mha(["q", "k", "v"], ["y"], num_heads=2)], "unpacked",
+                             [vi(n, [p.shape[1], p.shape[2]]) for n, p in zip("qkv", parts)],
+                             [y])
+            m = h.make_model(g, opset_imports=[h.make_opsetid("", 13),
+                                               h.make_opsetid("com.microsoft", 1)])
+            m.ir_version = 7
+            path = os.path.join(tmp, "unpacked.onnx")
+            onnx.save(m, path)
+            files = []
+            for n, p in zip("qkv", parts):
+                files.append(os.path.join(tmp, n + ".npy"))
+                np.save(files[-1], p)
+            ort_outputs(path, os.path.join(tmp, "u"), files)
+            return np.load(os.path.join(tmp, "u.out.npy"))
+        want_kv = ort_unpacked([q, heads(kv, 0), heads(kv, 1)])
+        want_qkv = ort_unpacked([heads(qkv, 0), heads(qkv, 1), heads(qkv, 2)])
+    c.write("mha_packed_kv", "float", [mha(["q", "kv"], ["y"], num_heads=2)],
+            [vi("q", [4, D]), vi("kv", [5, 2, 2, 8])], [q, kv], y, [], want=[want_kv])
+    c.write("mha_packed_qkv", "float", [mha(["qkv"], ["y"], num_heads=2)],
+            [vi("qkv", [4, 2, 3, 8])], [qkv], y, [], want=[want_qkv])
+    aw = [numpy_helper.from_array(arr([D, 3 * D], 0.3), "qkv_w"),
+          numpy_helper.from_array(arr([3 * D], 0.2), "qkv_b")]
+    c.write("attention_lengths", "fp32",
+            [h.make_node("Attention", ["q", "qkv_w", "qkv_b", "len"], ["y"], "attention",
+                         domain="com.microsoft", num_heads=2)],
+            [vi("q", [4, D]), vi("len", [], i32)], [q, np.array([4, 2], np.int32)], y, aw)
+    # a BERT-like and a GPT-like layer around MultiHeadAttention
+    S, F = 6, 32
+    x = arr([2, S, D])
+    w = {n: numpy_helper.from_array(arr(shape, sc), n) for n, shape, sc in (
+        ("wq", [D, D], 0.25), ("wk", [D, D], 0.25), ("wv", [D, D], 0.25),
+        ("bqkv", [3 * D], 0.2), ("wo", [D, D], 0.25), ("bo", [D], 0.1), ("w1", [D, F], 0.25),
+        ("b1", [F], 0.1), ("w2", [F, D], 0.25), ("b2", [D], 0.1))}
+    w["g"] = numpy_helper.from_array(1 + arr([D], 0.1), "g")
+    w["be"] = numpy_helper.from_array(arr([D], 0.1), "be")
+
+    def ms(op, ins, outs, name, **attrs):
+        return h.make_node(op, ins, outs, name, domain="com.microsoft", **attrs)
+    proj = [h.make_node("MatMul", ["xa", "w" + n], [n], "proj_" + n) for n in "qkv"]
+    ffn = [h.make_node("MatMul", ["ln1", "w1"], ["f1"], "ffn_in"),
+           ms("FastGelu", ["f1", "b1"], ["f2"], "ffn_gelu"),
+           h.make_node("MatMul", ["f2", "w2"], ["f3"], "ffn_out"),
+           ms("SkipLayerNormalization", ["f3", "ln1", "g", "be", "b2"], ["y"], "ln2")]
+    bert = ([h.make_node("Identity", ["x"], ["xa"], "input")] + proj +
+            [mha(["q", "k", "v", "bqkv"], ["ctx"], num_heads=2),
+             h.make_node("MatMul", ["ctx", "wo"], ["o"], "attn_out"),
+             ms("SkipLayerNormalization", ["o", "x", "g", "be", "bo"], ["ln1"], "ln1")] + ffn)
+    gpt = ([h.make_node("LayerNormalization", ["x", "g", "be"], ["xa"], "ln0", axis=-1,
+                        epsilon=1e-5)] + proj +
+           [mha(["q", "k", "v", "bqkv"], ["ctx"], num_heads=2, unidirectional=1),
+            h.make_node("MatMul", ["ctx", "wo"], ["o"], "attn_out"),
+            ms("SkipLayerNormalization", ["o", "x", "g", "be", "bo"], ["ln1"], "ln1")] + ffn)
+    for name, nodes, opset in (("bert_mha", bert, 13), ("gpt_mha", gpt, 17)):
+        c.write(name, "float", nodes, [vi("x", [S, D])], [x], y,
+                [w[n] for n in sorted(w)], opset=opset)
+
+
+def rope_cases(c, rng):
+    """RotaryEmbedding (`float`), caches of 8 positions cos / sin(p *
+    10000^(-2i / R)): x [N, 4, 16] of 2 heads (H 8) and position_ids [N,
+    4] (int64, an input); x [N, 2, 4, 8] (heads first) of interleaved 1 and
+    the constant offset 2; x [N, 4, 16] of num_heads 2,
+    rotary_embedding_dim 4 (half of each head rotated) and interleaved 1."""
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+
+    def caches(r):
+        ang = np.arange(8)[:, None] * 10000.0 ** (-np.arange(r // 2) * 2 / r)[None, :]
+        return [numpy_helper.from_array(np.cos(ang).astype(np.float32), "cos"),
+                numpy_helper.from_array(np.sin(ang).astype(np.float32), "sin")]
+
+    def rope(ins, **attrs):
+        return h.make_node("RotaryEmbedding", ins, ["y"], "rope", domain="com.microsoft",
+                           **attrs)
+    y = h.make_tensor_value_info("y", f, None)
+    x3 = rng.standard_normal([2, 4, 16]).astype(np.float32)
+    pos = np.array([[0, 1, 2, 3], [3, 4, 5, 6]], np.int64)
+    xvi = h.make_tensor_value_info("x", f, ["N", 4, 16])
+    pvi = h.make_tensor_value_info("pos", i64, ["N", 4])
+    c.write("rope", "float", [rope(["x", "pos", "cos", "sin"])], [xvi, pvi], [x3, pos], y,
+            caches(8))
+    x4 = rng.standard_normal([2, 2, 4, 8]).astype(np.float32)
+    c.write("rope_interleaved_offset", "float",
+            [rope(["x", "off", "cos", "sin"], interleaved=1)],
+            [h.make_tensor_value_info("x", f, ["N", 2, 4, 8])], [x4], y,
+            caches(8) + [numpy_helper.from_array(np.array([2], np.int64), "off")])
+    c.write("rope_partial", "float",
+            [rope(["x", "pos", "cos", "sin"], interleaved=1, num_heads=2,
+                  rotary_embedding_dim=4)], [xvi, pvi], [x3, pos], y, caches(4))
+
+
+def gqa_cases(c, rng):
+    """GroupQueryAttention of a prompt (no past; seqlens_k [N] an input of
+    3, total_sequence_length the constant 4), `float`: query [N, 4, 32] of
+    4 heads (ONNX Runtime takes heads of a multiple of 8), key and value [N, 4, 16] of 2 (each repeated for two query
+    heads), its present_key and present_value outputs too; and Q, K and V
+    packed [N, 4, 64], the presents named and not read; the same of heads
+    of 16 (ONNX Runtime's rotary takes a multiple of 16) and do_rotary 1
+    (cos and sin caches of 8 positions for the whole head), the packed one
+    of rotary_interleaved 1 too."""
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    f, i32 = TensorProto.FLOAT, TensorProto.INT32
+    seqlens = np.array([3, 3], np.int32)
+    total = numpy_helper.from_array(np.array(4, np.int32), "total")
+    lens = h.make_tensor_value_info("seqlens", i32, ["N"])
+    out = lambda n: h.make_tensor_value_info(n, f, None)
+    q = rng.standard_normal([2, 4, 32]).astype(np.float32)
+    k, v = (rng.standard_normal([2, 4, 16]).astype(np.float32) for _ in range(2))
+    c.write("gqa", "float",
+            [h.make_node("GroupQueryAttention", ["q", "k", "v", "", "", "seqlens", "total"],
+                         ["y", "pk", "pv"], "gqa", domain="com.microsoft", num_heads=4,
+                         kv_num_heads=2)],
+            [h.make_tensor_value_info("q", f, ["N", 4, 32]),
+             h.make_tensor_value_info("k", f, ["N", 4, 16]),
+             h.make_tensor_value_info("v", f, ["N", 4, 16]), lens],
+            [q, k, v, seqlens], [out("y"), out("pk"), out("pv")], [total])
+    qkv = rng.standard_normal([2, 4, 64]).astype(np.float32)
+    c.write("gqa_packed", "float",
+            [h.make_node("GroupQueryAttention", ["qkv", "", "", "", "", "seqlens", "total"],
+                         ["y", "pk", "pv"], "gqa", domain="com.microsoft", num_heads=4,
+                         kv_num_heads=2, scale=0.4)],
+            [h.make_tensor_value_info("qkv", f, ["N", 4, 64]), lens], [qkv, seqlens],
+            out("y"), [total])
+    # do_rotary (ONNX Runtime then takes heads of a multiple of 16): caches
+    # of 8 positions for the whole head of 16
+    ang = np.arange(8)[:, None] * 10000.0 ** (-np.arange(8) * 2 / 16)[None, :]
+    q = rng.standard_normal([2, 4, 64]).astype(np.float32)
+    k, v = (rng.standard_normal([2, 4, 32]).astype(np.float32) for _ in range(2))
+    qkv = rng.standard_normal([2, 4, 128]).astype(np.float32)
+    rot = [numpy_helper.from_array(np.cos(ang).astype(np.float32), "cos"),
+           numpy_helper.from_array(np.sin(ang).astype(np.float32), "sin")]
+    c.write("gqa_rotary", "float",
+            [h.make_node("GroupQueryAttention", ["q", "k", "v", "", "", "seqlens", "total", "cos",
+                                                 "sin"], ["y", "pk", "pv"], "gqa",
+                         domain="com.microsoft", num_heads=4, kv_num_heads=2, do_rotary=1)],
+            [h.make_tensor_value_info("q", f, ["N", 4, 64]),
+             h.make_tensor_value_info("k", f, ["N", 4, 32]),
+             h.make_tensor_value_info("v", f, ["N", 4, 32]), lens],
+            [q, k, v, seqlens], [out("y"), out("pk"), out("pv")], [total] + rot)
+    c.write("gqa_rotary_interleaved", "float",
+            [h.make_node("GroupQueryAttention", ["qkv", "", "", "", "", "seqlens", "total", "cos",
+                                                 "sin"], ["y", "pk", "pv"], "gqa",
+                         domain="com.microsoft", num_heads=4, kv_num_heads=2, do_rotary=1,
+                         rotary_interleaved=1)],
+            [h.make_tensor_value_info("qkv", f, ["N", 4, 128]), lens], [qkv, seqlens],
+            out("y"), [total] + rot)
+
+
+def resize_linear_cases(c, rng):
+    """A linear Resize (x2, half_pixel) of a uint8 / int8 tensor, imported
+    as DequantizeLinear, the float Resize and QuantizeLinear at the
+    tensor's parameters: `step` (ONNX Runtime interpolates the codes
+    themselves and rounds its own way)."""
+    from onnx import numpy_helper
+    h = c.h
+    for signed in (False, True):
+        t, _ = q8(signed)
+        sfx = "s8" if signed else "u8"
+        zx = -3 if signed else 120
+        x = (codes(rng, [2, 3, 4, 5], signed).astype(np.float32) - zx) * np.float32(0.05)
+        inits = [scalar("xs", 0.05), scalar("xz", zx, signed),
+                 numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "sc")]
+        c.write("direct_resize_linear_" + sfx, "step",
+                [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "quantize"),
+                 h.make_node("Resize", ["xq", "", "sc"], ["y"], "resize", mode="linear")],
+                [h.make_tensor_value_info("x", 1, ["N", 3, 4, 5])], [x],
+                h.make_tensor_value_info("y", t, None), inits)
+
+
 def direct_cases(c, rng):
     """The standard operators ONNX Runtime's QOperator format runs on the
     uint8 / int8 tensor itself: a float input quantized (QuantizeLinear, its
@@ -633,7 +866,8 @@ def concat_cases(c, rng):
 def refused(c):
     """bad_domains.onnx (not in MANIFEST: the import must refuse it, each
     node named): a com.microsoft operator dnnq does not import
-    (GroupQueryAttention),
+    (MatMulNBits), GroupQueryAttentions of a total_sequence_length computed
+    at run time and of do_rotary 1 without the caches,
     a FusedConv of an activation it does not know,
     QLinearAdd of the default domain (no such standard operator), a node of
     an unknown domain, a QLinearAdd without its output's scale and a
@@ -641,14 +875,17 @@ def refused(c):
     (no attribute of QGemm), a QLinearAdd of 4 scales for its B (ONNX
     Runtime takes one), a FusedConv LeakyRelu without its activation_params,
     a Transpose of a uint8 tensor no quantizing node made (the graph input),
-    a linear Resize of a uint8 tensor (ONNX Runtime interpolates the codes),
+    a linear Resize of one,
     a constant Pad of one without its constant_value, a QLinearConv of
     domain com.microsoft of channels_last 2, a Concat of uint8 tensors of two
     scales, a SkipLayerNormalization whose mean output a node reads (dnnq
     computes only its output and input_skip_bias_sum), a QuickGelu with an
     attribute it does not have, a SimplifiedLayerNormalization of stash_type
-    0, Attentions of a 1-D mask_index (lengths), of a past input and of
-    qkv_hidden_sizes that differ, a node reading the mask_index of an
+    0, Attentions of a 3-D mask_index, of a past input and of
+    qkv_hidden_sizes that differ, MultiHeadAttentions of past_key and
+    past_value, of a present_key output, of unidirectional 2 and of a
+    key_padding_mask [N, 3] for 4 keys, a RotaryEmbedding of
+    is_packed_batching 1, a node reading the mask_index of an
     EmbedLayerNormalization of mask_index_type 0 (not computed), an
     EmbedLayerNormalization of segment_ids without segment_embedding, a
     QLinearConv of channels_last 1 whose X is not of rank 4, a
@@ -666,7 +903,12 @@ def refused(c):
              numpy_helper.from_array(np.ones([12], np.float32), "g12")]
     q = ["x", "s", "z"]
     nodes = [
-        h.make_node("GroupQueryAttention", ["x", "x"], ["a"], "ms_gqa", domain="com.microsoft"),
+        h.make_node("MatMulNBits", ["x", "x"], ["a"], "ms_nbits", domain="com.microsoft"),
+        h.make_node("GroupQueryAttention", ["x3", "x3", "x3", "", "", "mlen", "x3"], ["a4"],
+                    "gqa_total", domain="com.microsoft", num_heads=2, kv_num_heads=2),
+        h.make_node("GroupQueryAttention", ["x3", "x3", "x3", "", "", "mlen", "x3"], ["a5"],
+                    "gqa_rotary", domain="com.microsoft", num_heads=2, kv_num_heads=1,
+                    do_rotary=1),
         h.make_node("FusedConv", ["x", "x"], ["a2"], "fused_selu", domain="com.microsoft",
                     activation="Selu"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["b"], "std_qlinearadd"),
@@ -696,8 +938,18 @@ def refused(c):
                     beta=2.0),
         h.make_node("SimplifiedLayerNormalization", ["xr", "s4"], ["rms"], "rmsnorm_stash",
                     stash_type=0),
-        h.make_node("Attention", ["x3", "aw", "", "mlen"], ["at1"], "attention_lengths",
+        h.make_node("Attention", ["x3", "aw", "", "x3"], ["at1"], "attention_mask3d",
                     domain="com.microsoft", num_heads=1),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3", "", "", "", "x3", "x3"], ["mh1"],
+                    "mha_past", domain="com.microsoft", num_heads=2),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["mh2", "mh2_k"], "mha_present",
+                    domain="com.microsoft", num_heads=2),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["mh3"], "mha_uni2",
+                    domain="com.microsoft", num_heads=2, unidirectional=2),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3", "", "mlen2"], ["mh4"],
+                    "mha_mask_len", domain="com.microsoft", num_heads=2),
+        h.make_node("RotaryEmbedding", ["x3", "x3", "x3", "x3"], ["re1"], "rope_packed",
+                    domain="com.microsoft", is_packed_batching=1),
         h.make_node("Attention", ["x3", "aw", "", "", "x3"], ["at2"], "attention_past",
                     domain="com.microsoft", num_heads=1),
         h.make_node("Attention", ["x3", "aw"], ["at3"], "attention_sizes",
@@ -718,6 +970,8 @@ def refused(c):
                                                                      ["N", 4]),
                                             h.make_tensor_value_info("x3", TensorProto.FLOAT,
                                                                      ["N", 4, 4]),
+                                            h.make_tensor_value_info("mlen2", TensorProto.INT32,
+                                                                     ["N", 3]),
                                             h.make_tensor_value_info("mlen", TensorProto.INT32,
                                                                      ["N"]),
                                             h.make_tensor_value_info("ids", TensorProto.INT32,
@@ -922,6 +1176,10 @@ def main():
     xfmr_cases(c, np.random.default_rng(35))
     qop_more_cases(c, np.random.default_rng(36))
     review_cases(c, np.random.default_rng(37))
+    mha_cases(c, np.random.default_rng(38))
+    rope_cases(c, np.random.default_rng(39))
+    gqa_cases(c, np.random.default_rng(40))
+    resize_linear_cases(c, np.random.default_rng(41))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
