@@ -5,6 +5,7 @@ by sample."""
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -51,3 +52,22 @@ def run_samples(model, inputs, work):
         res.append({f.replace(":", "_"): np.load(f"{work}/out/{f}")
                     for f in os.listdir(f"{work}/out")})
     return {f: np.concatenate([r[f] for r in res]) for f in res[0]}
+
+
+def serve(models, work):
+    """dnnqd on work/dnnqd.sock serving models {name: path}: its Popen, the socket."""
+    sock = f"{work}/dnnqd.sock"
+    args = [f"{BIN}/dnnqd", "--socket", sock]
+    for name, path in models.items():
+        args += ["--model", f"{name}={path}"]
+    log = open(f"{work}/dnnqd.log", "w")
+    d = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(3000):                   # 5 minutes: a big model loads slowly
+        if subprocess.run([f"{BIN}/dnnqctl", "--socket", sock, "status"],
+                          capture_output=True).returncode == 0:
+            return d, sock
+        if d.poll() is not None:
+            break
+        time.sleep(0.1)
+    d.terminate()
+    sys.exit(f"dnnqd did not serve (see {work}/dnnqd.log)")

@@ -15,30 +15,11 @@ else the largest difference and the SNR against dnnq-run's.
 """
 import os
 import re
-import subprocess
 import sys
-import time
 
 import numpy as np
 
-from npmbench import BIN, run_samples, sh, snr
-
-
-def serve(model, work):
-    """dnnqd on WORKDIR/dnnqd.sock serving model as "m": its Popen, the socket."""
-    sock = f"{work}/dnnqd.sock"
-    log = open(f"{work}/dnnqd.log", "w")
-    d = subprocess.Popen([f"{BIN}/dnnqd", "--socket", sock, "--model", f"m={model}"],
-                         stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(3000):
-        if subprocess.run([f"{BIN}/dnnqctl", "--socket", sock, "status"],
-                          capture_output=True).returncode == 0:
-            return d, sock
-        if d.poll() is not None:
-            break
-        time.sleep(0.1)
-    d.terminate()
-    sys.exit(f"dnnqd did not serve {model} (see {work}/dnnqd.log)")
+from npmbench import BIN, run_samples, serve, sh, snr
 
 
 def infer(sock, inputs, work, out):
@@ -77,7 +58,7 @@ def main():
         inputs[name] = np.load(path)
     ref = {re.sub(r"[^A-Za-z0-9._-]", "_", f): a
            for f, a in run_samples(model, inputs, work).items()}
-    d, sock = serve(model, work)
+    d, sock = serve({"m": model}, work)
     try:
         n = len(next(iter(inputs.values())))
         each = [infer(sock, {k: a[i:i + 1] for k, a in inputs.items()}, work,
