@@ -19,7 +19,6 @@ Files are kept in WORKDIR/MODEL/ and reused when present.
 """
 import importlib.util
 import os
-import subprocess
 import sys
 import time
 
@@ -30,29 +29,11 @@ spec = importlib.util.spec_from_file_location("zoo", os.path.join(HERE, "torchvi
 zoo = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(zoo)
 BIN, sh, snr = zoo.BIN, zoo.sh, zoo.snr
+from npmbench import serve  # noqa: E402 (bench/npm-models, on the path torchvision-zoo.py set)
 
 VIDEO = ("r3d_18", "mc3_18", "r2plus1d_18")
 N_CALIB, N_TEST = 8, 2
 CONVERTS = (("int8", ["--per-channel"]), ("fp32", ["--keep-fp32", "*"]))
-
-
-def serve(models, work):
-    """dnnqd on work/dnnqd.sock serving models {name: path}: its Popen."""
-    sock = f"{work}/dnnqd.sock"
-    args = [f"{BIN}/dnnqd", "--socket", sock]
-    for name, path in models.items():
-        args += ["--model", f"{name}={path}"]
-    log = open(f"{work}/dnnqd.log", "w")
-    d = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(600):
-        if subprocess.run([f"{BIN}/dnnqctl", "--socket", sock, "status"],
-                          capture_output=True).returncode == 0:
-            return d, sock
-        if d.poll() is not None:
-            break
-        time.sleep(0.1)
-    d.terminate()
-    sys.exit(f"dnnqd did not serve (see {work}/dnnqd.log)")
 
 
 def sweep(work, name):

@@ -1456,6 +1456,13 @@ START_TEST(tools_precision_auto)
 	              strstr(c.out, "\nprecision auto: no measured node stayed int8; --fp32-threshold"
 	                            " DB allows more loss, --precision int8 keeps every node int8\n"),
 	              "%s", c.out);
+	/* every node kept fp32 by hand: none measured, so no advice on keeping
+	 * some int8 (it said "no measured node stayed int8" of 0 nodes) */
+	sh(&c, dir, "dnnq-convert " DIGITS "/mlp.onnx -o %s/m.dnnq --calib " DIGITS "/calib_x.npy "
+	   "--keep-fp32 '*'", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.out, "precision: 0 int8 and 2 fp32 nodes;") &&
+	              !strstr(c.out, "no measured node stayed int8"), "%s", c.out);
 	sh(&c, dir, "dnnq-inspect %s/a.dnnq --json", dir);
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"precision\": \"fp32\""), "%s", c.out);
 

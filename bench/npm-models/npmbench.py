@@ -5,6 +5,7 @@ by sample."""
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -35,11 +36,38 @@ def convert(path, out, *args):
 def run_each(model, name, test, work):
     """dnnq-run of each sample of the array test (input name) in turn:
     {output file name, ':' as '_': the outputs stacked}."""
+    return run_samples(model, {name: test}, work)
+
+
+def run_samples(model, inputs, work):
+    """run_each of a model of several inputs: inputs {name: array}, the
+    arrays' samples (dim 0) taken together, one dnnq-run each."""
     res = []
-    for i in range(len(test)):
-        np.save(f"{work}/one.npy", test[i:i + 1])
-        sh(f"{BIN}/dnnq-run", model, "--input", f"{name}={work}/one.npy", "--output-dir",
-           f"{work}/out")
+    for i in range(len(next(iter(inputs.values())))):
+        args = []
+        for k, (name, a) in enumerate(inputs.items()):
+            np.save(f"{work}/one{k}.npy", a[i:i + 1])
+            args += ["--input", f"{name}={work}/one{k}.npy"]
+        sh(f"{BIN}/dnnq-run", model, *args, "--output-dir", f"{work}/out")
         res.append({f.replace(":", "_"): np.load(f"{work}/out/{f}")
                     for f in os.listdir(f"{work}/out")})
     return {f: np.concatenate([r[f] for r in res]) for f in res[0]}
+
+
+def serve(models, work):
+    """dnnqd on work/dnnqd.sock serving models {name: path}: its Popen, the socket."""
+    sock = f"{work}/dnnqd.sock"
+    args = [f"{BIN}/dnnqd", "--socket", sock]
+    for name, path in models.items():
+        args += ["--model", f"{name}={path}"]
+    log = open(f"{work}/dnnqd.log", "w")
+    d = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(3000):                   # 5 minutes: a big model loads slowly
+        if subprocess.run([f"{BIN}/dnnqctl", "--socket", sock, "status"],
+                          capture_output=True).returncode == 0:
+            return d, sock
+        if d.poll() is not None:
+            break
+        time.sleep(0.1)
+    d.terminate()
+    sys.exit(f"dnnqd did not serve (see {work}/dnnqd.log)")
