@@ -99,6 +99,7 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 	};
 	int ch, rc;
 	*a = (struct infer_args){ .outdir = ".", .timeout_ms = 10000 };
+	opterr = 0;	/* ctl_bad_option names the option */
 	while ((ch = getopt_long(argc, argv, "i:o:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'i': if ((rc = add_input(a, optarg))) return rc; break;
@@ -110,7 +111,7 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 				                       optarg);
 			break;
 		case 'h': fputs(infer_help, stdout); return -1;
-		default:  return ctl_usage_error("infer ", "bad option");
+		default:  return ctl_bad_option("infer ", argv, "i:o:h", opts);
 		}
 	}
 	if (optind != argc - 1)

@@ -1144,10 +1144,22 @@ START_TEST(dnnqctl_against_fake)
 	ck_assert_int_eq(run_ctl(ctl, "frob", out, sizeof out), 2);
 	/* a bad option named; metrics' missing --json says where JSON is */
 	ck_assert_int_eq(run_ctl(ctl, "status --frob", out, sizeof out), 2);
-	ck_assert_str_eq(out, "dnnqctl: bad option '--frob' (try 'dnnqctl status --help')\n");
+	ck_assert_str_eq(out, "dnnqctl: unrecognized option '--frob' (try 'dnnqctl status "
+	                 "--help')\n");
+	/* a typo gets the option meant, an unknown command the command meant,
+	 * a command's option before the command where it goes */
+	ck_assert_int_eq(run_ctl(ctl, "bench double --concurency 2", out, sizeof out), 2);
+	ck_assert_str_eq(out, "dnnqctl: unrecognized option '--concurency': did you mean "
+	                 "'--concurrency'? (try 'dnnqctl bench --help')\n");
+	ck_assert_int_eq(run_ctl(ctl, "infer double --timeout", out, sizeof out), 2);
+	ck_assert_str_eq(out, "dnnqctl: option '--timeout' needs a value (try 'dnnqctl infer "
+	                 "--help')\n");
+	ck_assert_int_eq(run_ctl(ctl, "modles", out, sizeof out), 2);
+	ck_assert_str_eq(out, "dnnqctl: unknown command 'modles': did you mean 'models'? (try "
+	                 "'dnnqctl --help')\n");
 	/* a short one in a group after a long one: itself, not the long one */
 	ck_assert_int_eq(run_ctl(ctl, "status --json -xq", out, sizeof out), 2);
-	ck_assert_msg(strstr(out, "\"message\":\"dnnqctl: bad option '-x' (try"), "%s", out);
+	ck_assert_msg(strstr(out, "\"message\":\"dnnqctl: unrecognized option '-x' (try"), "%s", out);
 	ck_assert_int_eq(run_ctl(ctl, "metrics --json", out, sizeof out), 2);
 	ck_assert_str_eq(out, "dnnqctl: --json: metrics prints Prometheus' text format; 'status "
 	                 "--json' has the same counters as JSON (try 'dnnqctl metrics --help')\n");

@@ -220,6 +220,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int ch;
 	long b;
 	bool floor_set = false;
+	opterr = 0;	/* bad_usage names the option, with the one meant */
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o': o->out = optarg; break;
@@ -312,9 +313,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			floor_set = true;
 			break;
 		case 'h': usage(); exit(0);
-		default:	/* getopt said which option */
-			fprintf(stderr, "%s: try --help\n", argv0);
+		default: {
+			char why[256];
+			dnnq_getopt_error(argv, "o:h", lopts, why, sizeof why);
+			fprintf(stderr, "%s: %s (try --help)\n", argv0, why);
 			return 2;
+		}
 		}
 	}
 	if (optind + 1 != argc) {

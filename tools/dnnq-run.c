@@ -121,6 +121,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .outdir = ".", .threads = 1, .isa = dnnq_isa_best() };
 	int ch;
 	char *end;
+	opterr = 0;	/* the default case names the option, with the one meant */
 	while ((ch = getopt_long(argc, argv, "i:o:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'i': {
@@ -167,9 +168,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_PROFILE: o->profile = true; break;
 		case O_JSON: o->json = true; dnnq_json_failures(); break;
 		case 'h': usage(); exit(0);
-		default:	/* getopt said which option */
-			fprintf(stderr, "%s: try --help\n", argv0);
+		default: {
+			char why[256];
+			dnnq_getopt_error(argv, "i:o:h", lopts, why, sizeof why);
+			fprintf(stderr, "%s: %s (try --help)\n", argv0, why);
 			return 2;
+		}
 		}
 	}
 	if (optind + 1 != argc) {
