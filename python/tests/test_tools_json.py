@@ -66,3 +66,23 @@ def test_json_usage_error_before_json():
     """A bad option before --json: a usage error as before, nothing on stdout."""
     p = run(["dnnq-inspect", "--bogus", "--json"])
     assert p.returncode == 2 and p.stdout == "" and "usage:" in p.stderr
+
+
+def test_json_infer_input_mistakes(daemon, tmp_path):
+    """dnnqctl infer's input checks answer --json too (an array of the wrong
+    shape printed its line on stderr only), and a wrong input name lists the
+    model's inputs."""
+    import numpy as np
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((2, 1, 9, 9), np.float32))
+    p = run([DNNQCTL, "--socket", daemon.socket, "infer", "--json", "digits",
+             "--input", f"input={x}", "-o", str(tmp_path)])
+    assert p.returncode == 1, p.stderr
+    err = failure(p)
+    assert err["code"] == "DNNQ_E_SHAPE" and "wants [N, 1, 8, 8]" in err["message"], err
+    p = run([DNNQCTL, "--socket", daemon.socket, "infer", "--json", "digits",
+             "--input", f"x={x}", "-o", str(tmp_path)])
+    assert p.returncode == 1, p.stderr
+    err = failure(p)
+    assert err["code"] == "DNNQ_E_NOTFOUND", err
+    assert err["message"].endswith("has no input 'x' (its inputs: 'input')"), err
