@@ -1181,6 +1181,17 @@ START_TEST(tools_end_to_end)
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "--calib"));
+	/* a file that is no .npy: named once (the file reader's line already
+	 * starts with its path), for an input and for --calib alike */
+	sh(&c, dir, "dnnq-run %s/cnn.dnnq --input " DIGITS "/digits.json", dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_str_eq(c.err, "dnnq-run: " DIGITS "/digits.json: not a .npy file (it does not begin"
+	                 " with \\x93NUMPY, as np.save writes)\n");
+	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --calib " DIGITS "/digits.json",
+	   dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_str_eq(c.err, "dnnq-convert: " DIGITS "/digits.json: not a .npy file (it does not"
+	                 " begin with \\x93NUMPY, as np.save writes)\n");
 	/* an unknown option: one line naming it (and the option meant, for a
 	 * typo) and a pointer to --help, not the whole usage */
 	sh(&c, dir, "dnnq-run %s/cnn.dnnq --bogus", dir);
