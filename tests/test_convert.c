@@ -1192,6 +1192,16 @@ START_TEST(tools_end_to_end)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_str_eq(c.err, "dnnq-convert: " DIGITS "/digits.json: not a .npy file (it does not"
 	                 " begin with \\x93NUMPY, as np.save writes)\n");
+	/* a .dnnq given to dnnq-convert: said so, with what to do with it; a
+	 * file that is neither kind given to dnnq-run */
+	sh(&c, dir, "dnnq-convert %s/cnn.dnnq -o %s/x.dnnq", dir, dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "/cnn.dnnq is a .dnnq model already (what dnnq-convert writes)"),
+	              "%s", c.err);
+	sh(&c, dir, "dnnq-run " DIGITS "/digits.json -i " DIGITS "/demo_x.npy");
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "; nor is it a .dnnq model (dnnq-run runs either)\n"), "%s",
+	              c.err);
 	/* an unknown option: one line naming it (and the option meant, for a
 	 * typo) and a pointer to --help, not the whole usage */
 	sh(&c, dir, "dnnq-run %s/cnn.dnnq --bogus", dir);

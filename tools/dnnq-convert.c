@@ -925,6 +925,18 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 			printf("  fp32 (int8 refused): %s\n", p->refused[j].msg);
 }
 
+/* Whether path begins as a .dnnq model does: the likeliest non-ONNX input. */
+static bool is_dnnq_file(const char *path)
+{
+	char magic[8];
+	FILE *f = fopen(path, "rb");
+	bool yes = f && fread(magic, 1, sizeof magic, f) == sizeof magic &&
+	           !memcmp(magic, DNNQ_MODEL_MAGIC, sizeof magic);
+	if (f)
+		fclose(f);
+	return yes;
+}
+
 static int convert(const struct opts *o)
 {
 	struct dnnq_diag d = { "" };
@@ -938,6 +950,9 @@ static int convert(const struct opts *o)
 			        list[0] && list[strlen(list) - 1] == '\n' ? "" : "\n");
 		else	/* the importer's messages start with the path */
 			fprintf(stderr, "%s: %s\n", argv0, d.msg);
+		if (rc == DNNQ_E_FORMAT && is_dnnq_file(o->in))
+			fprintf(stderr, "%s: %s is a .dnnq model already (what dnnq-convert writes): serve"
+			        " it (dnnqd --model NAME=%s) or run it (dnnq-run)\n", argv0, o->in, o->in);
 		if (strstr(count > 1 && list ? list : d.msg, "unsupported operator"))
 			fprintf(stderr, "%s: docs/onnx.md (\"Supported operators\") lists the operators"
 			        " dnnq imports: export the model without the ones named, or with them"

@@ -222,7 +222,8 @@ static int import_onnx(const struct opts *o, const void *buf, size_t len, struct
 		rc = dnnq_sample_shape(o->in[io.nsamples].path, o->in[io.nsamples].name,
 		                       &s[io.nsamples], d);
 	if (!rc && (rc = dnnq_onnx_import(buf, len, &io, ir, NULL, NULL, &why)))
-		dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
+		dnnq_diag_set(d, rc, "%s: %s%s", o->model, why.msg, strstr(why.msg, "not an ONNX model")
+		              ? "; nor is it a .dnnq model (dnnq-run runs either)" : "");
 	for (size_t i = 0; i < io.nsamples; i++)
 		free((char *)s[i].name);
 	free(dir);
