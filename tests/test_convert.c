@@ -1202,6 +1202,15 @@ START_TEST(tools_end_to_end)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "; nor is it a .dnnq model (dnnq-run runs either)\n"), "%s",
 	              c.err);
+	/* dnnq-inspect: the system's reason, and its name before a model's fault */
+	sh(&c, dir, "dnnq-inspect %s", dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "dnnq-inspect: ") && strstr(c.err, ": Is a directory\n"), "%s",
+	              c.err);
+	sh(&c, dir, "dnnq-inspect " DIGITS "/cnn.onnx");
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(!strncmp(c.err, "dnnq-inspect: " DIGITS "/cnn.onnx: model: header: magic: not a"
+	                       " .dnnq file", 60), "%s", c.err);
 	/* an unknown option: one line naming it (and the option meant, for a
 	 * typo) and a pointer to --help, not the whole usage */
 	sh(&c, dir, "dnnq-run %s/cnn.dnnq --bogus", dir);
