@@ -98,6 +98,10 @@ void dnnq_json_number(FILE *f, double x, int decimals);
  * error (exit 2) and DNNQ_E_IO otherwise; M that text, without its last
  * newline. */
 void dnnq_json_failures(void);
+/* dnnq_json_failures() when --json is anywhere on the command line (before
+ * a "--"): a script that asked for JSON gets the failure object for a bad
+ * command line too, whatever the order of its words. */
+void dnnq_json_failures_if_asked(int argc, char *const *argv);
 int dnnq_json_exit(int exit_code, int status);
 /* For a mistyped name (an option, a command, a config key): the name of
  * the table nearest to word[0, len), when it is one typo away (a letter

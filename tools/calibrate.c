@@ -410,6 +410,7 @@ static int cmd_table(const struct opts *o)
 
 int main(int argc, char **argv)
 {
+	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o = {
 		.c = { DNNQ_CALIB_L2, { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false }, 0 },
 		.samples = 1000000,
@@ -427,7 +428,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s%s%s: expected a command, stats or table%s%s%s (try --help)\n",
 		        argv0, cmd ? "'" : "", cmd ? cmd : "no command", cmd ? "'" : "",
 		        near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
-		return 2;
+		return dnnq_json_exit(2, 0);
 	}
 	int first = parse_args(argc, argv, &o);
 	if (first < 0)

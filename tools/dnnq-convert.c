@@ -1139,6 +1139,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	return rc ? dnnq_json_exit(rc, 0) : convert(&o);

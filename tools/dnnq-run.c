@@ -623,6 +623,7 @@ static void release(struct run *r)
 
 int main(int argc, char **argv)
 {
+	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	if (rc)

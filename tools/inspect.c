@@ -370,6 +370,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	dnnq_json_failures_if_asked(argc, argv);
 	const char *path = NULL;
 	bool json = false;
 	for (int i = 1; i < argc; i++) {

@@ -62,10 +62,19 @@ def test_json_on_failure_daemon(daemon, tmp_path):
     assert failure(p)["code"] == "DNNQ_E_NOTFOUND"
 
 
-def test_json_usage_error_before_json():
-    """A bad option before --json: a usage error as before, nothing on stdout."""
-    p = run(["dnnq-inspect", "--bogus", "--json"])
-    assert p.returncode == 2 and p.stdout == "" and "usage:" in p.stderr
+@pytest.mark.parametrize("argv", [
+    ["dnnq-inspect", "--bogus", "--json"],
+    ["dnnq-calibrate", "--json", "stats", "x.npy"],
+    ["dnnq-run", "--bogus", "m.dnnq", "--json"],
+    [DNNQCTL, "--json", "status"],
+    [DNNQCTL, "--socket", NOSOCK, "statuss", "--json"],
+], ids=lambda a: " ".join(a[-3:]))
+def test_json_usage_error_before_json(argv):
+    """A bad command line answers --json wherever --json is on it (a bad
+    option before it, or a command word after it, printed nothing)."""
+    p = run(argv)
+    assert p.returncode == 2, p.stderr
+    assert failure(p)["code"] == "DNNQ_E_INVAL", p.stdout
 
 
 def test_json_infer_input_mistakes(daemon, tmp_path):
