@@ -44,9 +44,10 @@ int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char 
 	bool u8_as_f32 = f32_for_u8 && want == DNNQ_DTYPE_U8;
 	if (a->dtype == want || (u8_as_f32 && a->dtype == DNNQ_DTYPE_F32))
 		return DNNQ_OK;
-	return dnnq_diag_set(diag, DNNQ_E_DTYPE, "%s: dtype %s: input '%s' takes %s%s", path,
+	return dnnq_diag_set(diag, DNNQ_E_DTYPE, "%s: dtype %s: input '%s' takes %s%s%s", path,
 	                     dnnq_dtype_name(a->dtype), input, dnnq_dtype_name(want),
-	                     u8_as_f32 ? " or f32" : "");
+	                     u8_as_f32 ? " or f32" : "", want == DNNQ_DTYPE_F32 || u8_as_f32 ?
+	                     " (x.astype(np.float32) converts an array)" : "");
 }
 
 static const char *descr_of(enum dnnq_dtype dt)

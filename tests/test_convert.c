@@ -2646,12 +2646,14 @@ START_TEST(tools_infer_mistakes)
 	snprintf(x, sizeof x, "%s/i.npy", fake.dir);
 	ck_assert_int_eq(dnnq_npy_write_file(x, DNNQ_DTYPE_S32, (size_t[]){ 1, 4 }, 2, is, NULL), 0);
 	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s", fake.path, x);
-	snprintf(want, sizeof want, "dnnqctl: %s: dtype s32: input 'x' takes f32\n", x);
+	snprintf(want, sizeof want, "dnnqctl: %s: dtype s32: input 'x' takes f32 (x.astype("
+	         "np.float32) converts an array)\n", x);
 	ck_assert_msg(c.status == 1 && strstr(c.err, want), "%s", c.err);
 	ck_assert_int_eq(dnnq_npy_write_file(x, DNNQ_DTYPE_S32, (size_t[]){ 2, 1, 8, 8 }, 4, is,
 	                                     NULL), 0);
 	sh(&c, fake.dir, "dnnq-run " DIGITS "/cnn.onnx -i %s", x);
-	snprintf(want, sizeof want, "dnnq-run: %s: dtype s32: input 'input' takes f32\n", x);
+	snprintf(want, sizeof want, "dnnq-run: %s: dtype s32: input 'input' takes f32 (x.astype("
+	         "np.float32) converts an array)\n", x);
 	ck_assert_msg(c.status == 1 && strstr(c.err, want), "%s", c.err);
 	fake_daemon_stop(&fake);
 }
