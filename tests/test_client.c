@@ -1142,21 +1142,25 @@ START_TEST(dnnqctl_against_fake)
 	ck_assert_int_eq(run_ctl(ctl, "infer double", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "bench double --async 0", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "frob", out, sizeof out), 2);
-	/* a bad option named; metrics' missing --json says where JSON is */
-	ck_assert_int_eq(run_ctl(ctl, "status --frob", out, sizeof out), 2);
-	ck_assert_str_eq(out, "dnnqctl: unrecognized option '--frob' (try 'dnnqctl status "
-	                 "--help')\n");
-	/* a typo gets the option meant, an unknown command the command meant,
-	 * a command's option before the command where it goes */
-	ck_assert_int_eq(run_ctl(ctl, "bench double --concurency 2", out, sizeof out), 2);
-	ck_assert_str_eq(out, "dnnqctl: unrecognized option '--concurency': did you mean "
-	                 "'--concurrency'? (try 'dnnqctl bench --help')\n");
-	ck_assert_int_eq(run_ctl(ctl, "infer double --timeout", out, sizeof out), 2);
-	ck_assert_str_eq(out, "dnnqctl: option '--timeout' needs a value (try 'dnnqctl infer "
-	                 "--help')\n");
-	ck_assert_int_eq(run_ctl(ctl, "modles", out, sizeof out), 2);
-	ck_assert_str_eq(out, "dnnqctl: unknown command 'modles': did you mean 'models'? (try "
-	                 "'dnnqctl --help')\n");
+	/* a bad option named; a typo gets the option meant, an unknown command
+	 * the command meant, a command's option before the command where it
+	 * goes; metrics' missing --json says where JSON is (below) */
+	static const struct { const char *args, *out; } usage[] = {
+		{ "status --frob", "unrecognized option '--frob' (try 'dnnqctl status --help')" },
+		{ "bench double --concurency 2", "unrecognized option '--concurency': did you mean "
+		  "'--concurrency'? (try 'dnnqctl bench --help')" },
+		{ "infer double --timeout", "option '--timeout' needs a value (try 'dnnqctl infer "
+		  "--help')" },
+		{ "modles", "unknown command 'modles': did you mean 'models'? (try 'dnnqctl --help')" },
+		{ "--async 4 bench double", "'--async' before the command: a command's options go "
+		  "after it (dnnqctl bench --async) (try 'dnnqctl --help')" },
+	};
+	for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+		char want[256];
+		snprintf(want, sizeof want, "dnnqctl: %s\n", usage[i].out);
+		ck_assert_int_eq(run_ctl(ctl, usage[i].args, out, sizeof out), 2);
+		ck_assert_str_eq(out, want);
+	}
 	/* a short one in a group after a long one: itself, not the long one */
 	ck_assert_int_eq(run_ctl(ctl, "status --json -xq", out, sizeof out), 2);
 	ck_assert_msg(strstr(out, "\"message\":\"dnnqctl: unrecognized option '-x' (try"), "%s", out);
