@@ -1202,6 +1202,20 @@ START_TEST(tools_end_to_end)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "; nor is it a .dnnq model (dnnq-run runs either)\n"), "%s",
 	              c.err);
+	/* a model of two inputs: --calib a file, or a directory without one of
+	 * them, names the inputs it wants */
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "mkdir -p %s/two && cp tests/onnx/nlp/ids.npy %s/two/", dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	sh(&c, dir, "dnnq-convert tests/onnx/nlp/bert.onnx -o %s/x.dnnq --calib %s/two", dir, dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "/two: no mask.npy for input 'mask' (the model's inputs: 'ids',"
+	                            " 'mask'; one INPUT.npy each)\n"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert tests/onnx/nlp/bert.onnx -o %s/x.dnnq --calib %s/two/ids.npy",
+	   dir, dir);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "/ids.npy: the model has 2 inputs ('ids', 'mask'): give a "
+	                            "directory holding INPUT.npy for each\n"), "%s", c.err);
 	/* dnnq-inspect: the system's reason, and its name before a model's fault */
 	sh(&c, dir, "dnnq-inspect %s", dir);
 	ck_assert_int_eq(c.status, 1);

@@ -28,6 +28,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,10 +456,27 @@ static int check_finite(const struct opts *o, const struct dnnq_onnx_calib *c,
 	return 0;
 }
 
+/* "'ids', 'mask'": the model's input names, for a message. */
+static const char *input_names(const struct dnnq_ir *ir)
+{
+	static char buf[256];
+	size_t k = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < ir->ninputs && k < sizeof buf; i++)
+		k += (size_t)snprintf(buf + k, sizeof buf - k, "%s'%s'", i ? ", " : "",
+		                      shown(ir->values[ir->inputs[i]].name, 0));
+	return buf;
+}
+
 /* A model with several inputs: the directory holds NAME.npy for each. */
 static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struct dnnq_diag *d)
 {
 	const struct dnnq_ir *ir = c->ir;
+	struct stat st;
+	if (stat(o->calib, &st) == 0 && !S_ISDIR(st.st_mode))
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "--calib %s: the model has %zu inputs (%s): give"
+		                     " a directory holding INPUT.npy for each", o->calib, ir->ninputs,
+		                     input_names(ir));
 	void **x = calloc(ir->ninputs, sizeof *x);
 	size_t n = 0;
 	int rc = x ? 0 : dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
@@ -472,6 +490,10 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 		                                      in->name) >= (int)sizeof path)
 			rc = dnnq_diag_set(d, DNNQ_E_INVAL, "input '%s': not a file name in --calib "
 			                   "%s (a '/', or too long)", in->name, o->calib);
+		if (!rc && access(path, F_OK))
+			rc = dnnq_diag_set(d, DNNQ_E_IO, "--calib %s: no %s.npy for input '%s' (the model's"
+			                   " inputs: %s; one INPUT.npy each)", o->calib, in->name, in->name,
+			                   input_names(ir));
 		if (!rc)
 			rc = load_samples(path, in, &x[i], &k, d);
 		if (!rc && i && k != n)
