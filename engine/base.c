@@ -126,8 +126,8 @@ static unsigned osa_distance(const char *a, size_t la, const char *b)
 const char *dnnq_nearest(const char *word, size_t len, const char *const *names, size_t n,
                          size_t stride)
 {
-	const char *best = NULL;
-	unsigned best_d = 3;
+	const char *best = NULL, *prefixed = NULL;
+	unsigned best_d = 3, nprefixed = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = *(const char *const *)(const void *)((const char *)names +
 		                                                        i * stride);
@@ -140,8 +140,11 @@ const char *dnnq_nearest(const char *word, size_t len, const char *const *names,
 			best = name;
 			best_d = d;
 		}
+		if (len >= 4 && !strncmp(name, word, len) && !nprefixed++)
+			prefixed = name;
 	}
-	return best;
+	/* else a name the word begins (max_queue_delay: max_queue_delay_us) */
+	return best ? best : nprefixed == 1 ? prefixed : NULL;
 }
 
 /* The option of opts named exactly name[0, len), or NULL. */

@@ -106,7 +106,8 @@ int dnnq_json_exit(int exit_code, int status);
 /* For a mistyped name (an option, a command, a config key): the name of
  * the table nearest to word[0, len), when it is one typo away (a letter
  * missing, extra, wrong or two swapped; two such for names of 6 letters or
- * more), else NULL (and NULL for an exact match: nothing to suggest). The
+ * more) or, failing that, the one name that word (4 letters or more) begins,
+ * else NULL (and NULL for an exact match: nothing to suggest). The
  * names are at `names`, `stride` bytes apart, as the first member of a
  * struct option or a key table's rows; NULL names are skipped. */
 const char *dnnq_nearest(const char *word, size_t len, const char *const *names, size_t n,

@@ -247,6 +247,9 @@ static const struct {
 	{ "models:\n  - {name: a, path: b, dynamic_batching: {delay_us: 1}}\n", DNNQ_E_INVAL,
 	  FILE_NAME ":2:43: models[0].dynamic_batching.delay_us: unknown key (expected"
 	  " max_queue_delay_us, preferred_batch_size)" },
+	{ "models:\n  - {name: a, path: b, dynamic_batching: {max_queue_delay: 1}}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":2:43: models[0].dynamic_batching.max_queue_delay: unknown key: did you mean"
+	  " 'max_queue_delay_us'? (expected max_queue_delay_us, preferred_batch_size)" },
 	/* wrong types */
 	{ "models:\n  - name: a\n    path: [x]\n", DNNQ_E_INVAL,
 	  FILE_NAME ":3:11: models[0].path: expected a string, got a sequence" },
