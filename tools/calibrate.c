@@ -425,6 +425,12 @@ int main(int argc, char **argv)
 		static const char *const commands[] = { "stats", "table" };
 		const char *near = cmd ? dnnq_nearest(cmd, strlen(cmd), commands, 2, sizeof *commands)
 		                       : NULL;
+		for (int i = 2; cmd && *cmd == '-' && i < argc; i++)
+			if (!strcmp(argv[i], "stats") || !strcmp(argv[i], "table")) {
+				fprintf(stderr, "%s: '%s' before the command: options go after it (%s %s "
+				        "%s) (try --help)\n", argv0, cmd, argv0, argv[i], cmd);
+				return dnnq_json_exit(2, 0);
+			}
 		fprintf(stderr, "%s: %s%s%s: expected a command, stats or table%s%s%s (try --help)\n",
 		        argv0, cmd ? "'" : "", cmd ? cmd : "no command", cmd ? "'" : "",
 		        near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");

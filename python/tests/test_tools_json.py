@@ -74,7 +74,10 @@ def test_json_usage_error_before_json(argv):
     option before it, or a command word after it, printed nothing)."""
     p = run(argv)
     assert p.returncode == 2, p.stderr
-    assert failure(p)["code"] == "DNNQ_E_INVAL", p.stdout
+    err = failure(p)
+    assert err["code"] == "DNNQ_E_INVAL", p.stdout
+    if argv[1] == "--json":     # a command's option first: where it goes
+        assert "'--json' before the command" in err["message"], err
 
 
 def test_json_infer_input_mistakes(daemon, tmp_path):
