@@ -19,6 +19,7 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "calibration/npy.h"
@@ -43,9 +44,10 @@ int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char 
 	bool u8_as_f32 = f32_for_u8 && want == DNNQ_DTYPE_U8;
 	if (a->dtype == want || (u8_as_f32 && a->dtype == DNNQ_DTYPE_F32))
 		return DNNQ_OK;
-	return dnnq_diag_set(diag, DNNQ_E_DTYPE, "%s: dtype %s: input '%s' takes %s%s", path,
+	return dnnq_diag_set(diag, DNNQ_E_DTYPE, "%s: dtype %s: input '%s' takes %s%s%s", path,
 	                     dnnq_dtype_name(a->dtype), input, dnnq_dtype_name(want),
-	                     u8_as_f32 ? " or f32" : "");
+	                     u8_as_f32 ? " or f32" : "", want == DNNQ_DTYPE_F32 || u8_as_f32 ?
+	                     " (x.astype(np.float32) converts an array)" : "");
 }
 
 static const char *descr_of(enum dnnq_dtype dt)
@@ -172,6 +174,31 @@ static int read_shape(struct cur *c, struct dnnq_npy *a)
 	return rc ? rc : expect(c, ')', "'shape' must be a tuple");
 }
 
+/* " (int16)" for the type part of a descr ("i2"), as numpy names it, into
+ * buf; "" for one it does not name so. */
+static const char *numpy_name(const char *t, char *buf, size_t len)
+{
+	static const struct { char kind; const char *name; bool sized; } kinds[] = {
+		{ 'f', "float", true }, { 'i', "int", true }, { 'u', "uint", true },
+		{ 'c', "complex", true }, { 'b', "bool", false }, { 'O', "object", false },
+		{ 'U', "str", false }, { 'S', "bytes", false }, { 'M', "datetime64", false },
+		{ 'm', "timedelta64", false }, { 'V', "void", false },
+	};
+	char *end;
+	long bytes = t[0] ? strtol(t + 1, &end, 10) : 0;
+	for (size_t i = 0; t[0] && i < sizeof kinds / sizeof kinds[0]; i++)
+		if (kinds[i].kind == t[0]) {
+			if (!kinds[i].sized)
+				snprintf(buf, len, " (%s)", kinds[i].name);
+			else if (bytes > 0 && bytes <= 16 && !*end)
+				snprintf(buf, len, " (%s%ld)", kinds[i].name, bytes * 8);
+			else
+				break;
+			return buf;
+		}
+	return "";
+}
+
 static int set_descr(struct cur *c, struct dnnq_npy *a)
 {
 	char d[32];
@@ -190,9 +217,12 @@ static int set_descr(struct cur *c, struct dnnq_npy *a)
 		a->dtype = a->from_f64 ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_S32;
 		return DNNQ_OK;
 	}
+	char name[24];
 	if (!order || !strchr("<|>=", order) || (!one && !four))
-		return dnnq_diag_set(c->diag, DNNQ_E_DTYPE,
-		                     "descr '%s': not one of <f4, |u1, |i1, <i4", d);
+		return dnnq_diag_set(c->diag, DNNQ_E_DTYPE, "dtype '%s'%s: dnnq reads float32, uint8,"
+		                     " int8 and int32%s arrays (x.astype(np.float32) converts one)",
+		                     d, numpy_name(t, name, sizeof name), c->f64_ok || c->i64_ok ? " (float64 and"
+		                     " int64 converted)" : "");
 	if (four && order != '<')
 		return dnnq_diag_set(c->diag, DNNQ_E_DTYPE, "descr '%s': %s", d,
 		                     order == '>' ? "big-endian data is not supported"
@@ -274,7 +304,8 @@ static int read_preamble(const uint8_t *p, size_t len, size_t *hstart, size_t *h
 		return dnnq_diag_set(diag, DNNQ_E_TRUNCATED,
 		                     "length %zu: too short for the magic and version", len);
 	if (memcmp(p, MAGIC, sizeof MAGIC))
-		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "magic: not \\x93NUMPY (not a .npy file)");
+		return dnnq_diag_set(diag, DNNQ_E_FORMAT, "not a .npy file (it does not begin with "
+		                     "\\x93NUMPY, as np.save writes)");
 	if (p[6] < 1 || p[6] > 3 || p[7] != 0)
 		return dnnq_diag_set(diag, DNNQ_E_VERSION,
 		                     "version %u.%u: only 1.0, 2.0 and 3.0 are read", p[6], p[7]);

@@ -60,7 +60,8 @@ int dnnq_npy_parse_flags(const void *buf, size_t len, unsigned flags, struct dnn
 /* Whether a, read from path, may feed the input `input` of dtype want: its
  * dtype must be want, or f32 for a u8 input when f32_for_u8 (dnnqctl: the
  * daemon quantizes it). DNNQ_E_DTYPE otherwise, diag "PATH: dtype s32:
- * input 'x' takes f32" (dnnqctl infer and dnnq-run say the same). */
+ * input 'x' takes f32 (x.astype(np.float32) converts an array)" (dnnqctl
+ * infer and dnnq-run say the same). */
 int dnnq_npy_check_dtype(const struct dnnq_npy *a, const char *path, const char *input,
                          enum dnnq_dtype want, bool f32_for_u8, struct dnnq_diag *diag);
 

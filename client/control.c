@@ -71,7 +71,8 @@ static const char *connect_hint(int e, const char *path)
 	case ENOENT:
 	case ENOTDIR:
 		return "no such socket: is dnnqd running? systemctl status dnnqd.socket "
-		       "(or pass the socket: --socket PATH, $DNNQ_SOCKET)";
+		       "(or name its socket: $DNNQ_SOCKET, dnnq_connect's path, dnnq.Client(path),"
+		       " dnnqctl --socket PATH)";
 	}
 	return "is dnnqd running? systemctl status dnnqd.socket";
 }

@@ -101,6 +101,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 	};
 	int ch;
 	*a = (struct bench_args){ .threads = 1, .depth = 1, .batch = 1, .duration = 5 };
+	opterr = 0;	/* ctl_bad_option names the option */
 	while ((ch = getopt_long(argc, argv, "c:d:a:b:h", opts, NULL)) != -1) {
 		bool ok = true;
 		const char *want = "%s";	/* the message for a value refused: what is valid */
@@ -123,7 +124,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			break;
 		case 'j': a->json = true; dnnq_json_failures(); break;
 		case 'h': fputs(bench_help, stdout); return -1;
-		default:  return ctl_usage_error("bench ", "bad option");
+		default:  return ctl_bad_option("bench ", argv, "c:d:a:b:h", opts);
 		}
 		if (!ok)
 			return ctl_usage_error("bench ", want, optarg);

@@ -99,6 +99,7 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 	};
 	int ch, rc;
 	*a = (struct infer_args){ .outdir = ".", .timeout_ms = 10000 };
+	opterr = 0;	/* ctl_bad_option names the option */
 	while ((ch = getopt_long(argc, argv, "i:o:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'i': if ((rc = add_input(a, optarg))) return rc; break;
@@ -110,7 +111,7 @@ static int parse_args(int argc, char **argv, struct infer_args *a)
 				                       optarg);
 			break;
 		case 'h': fputs(infer_help, stdout); return -1;
-		default:  return ctl_usage_error("infer ", "bad option");
+		default:  return ctl_bad_option("infer ", argv, "i:o:h", opts);
 		}
 	}
 	if (optind != argc - 1)
@@ -182,8 +183,15 @@ static int check_names(const struct infer_args *a, const struct dnnq_model *m)
 		while (a->file[i].name && dnnq_model_io(m, DNNQ_INPUT, k, &io) == 0 &&
 		       strcmp(io.name, a->file[i].name))
 			k++;
-		if (a->file[i].name && k == dnnq_model_num_inputs(m))
-			return ctl_failf("infer: model '%s' has no input '%s'", a->model, a->file[i].name);
+		if (a->file[i].name && k == dnnq_model_num_inputs(m)) {
+			char names[512] = "";
+			for (uint32_t j = 0, n = 0; dnnq_model_io(m, DNNQ_INPUT, j, &io) == 0 &&
+			                            n < sizeof names; j++)
+				n += (size_t)snprintf(names + n, sizeof names - n, "%s'%s'", j ? ", " : "",
+				                      io.name);
+			return ctl_failf_rc(DNNQ_E_NOTFOUND, "infer: model '%s' has no input '%s' (its "
+			                    "inputs: %s)", a->model, a->file[i].name, names);
+		}
 	}
 	return 0;
 }
@@ -208,7 +216,7 @@ static int check_file(const char *path, const struct dnnq_npy *npy,
 		fprintf(stderr, ": input '%s' wants ", io->name);
 		ctl_print_shape(stderr, io->rank, io->dims, true, false);
 		fprintf(stderr, " with N >= 1\n");
-		return CTL_EXIT_FAIL;
+		return dnnq_json_exit(CTL_EXIT_FAIL, DNNQ_E_SHAPE);
 	}
 	*batch = (uint32_t)b;
 	return 0;

@@ -110,6 +110,14 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...)
 	return dnnq_json_exit(CTL_EXIT_USAGE, 0);
 }
 
+int ctl_bad_option(const char *cmd, char *const *argv, const char *shortopts,
+                   const struct option *opts)
+{
+	char why[256];
+	dnnq_getopt_error(argv, shortopts, opts, why, sizeof why);
+	return ctl_usage_error(cmd, "%s", why);
+}
+
 bool ctl_parse_u32(const char *s, unsigned long min, unsigned long max, unsigned *out)
 {
 	char *end;
@@ -214,10 +222,8 @@ static int parse_json_flag(const char *cmd, const char *help, int argc, char **a
 			                       "--json' has the same counters as JSON", cmd);
 		else if (ch == 'h')
 			return fputs(help, stdout), -1;
-		else if (optopt)	/* a short one, maybe inside a group (-xq) */
-			return ctl_usage_error(cmd, "bad option '-%c'", optopt);
-		else	/* an unknown long one: getopt has stepped past it */
-			return ctl_usage_error(cmd, "bad option '%s'", argv[optind - 1]);
+		else
+			return ctl_bad_option(cmd, argv, "+h", opts);
 	}
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
@@ -693,8 +699,26 @@ static const struct {
 	{ "bench", ctl_cmd_bench },
 };
 
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* A command's option before the command (dnnqctl --json status) is the
+ * likeliest mistake: say where it goes. */
+static int bad_global_option(int argc, char **argv, const struct option *opts)
+{
+	const char *arg = argv[optind - 1], *name = arg + strspn(arg, "-");
+	bool typo = dnnq_nearest(name, strcspn(name, "="), &opts[0].name, 3, sizeof *opts);
+	for (int i = optind; !optopt && !typo && i < argc; i++)
+		for (size_t k = 0; k < NCOMMANDS; k++)
+			if (!strcmp(argv[i], commands[k].name))
+				return ctl_usage_error(NULL, "'%s' before the command: a command's "
+				                       "options go after it (dnnqctl %s %s)", arg,
+				                       commands[k].name, arg);
+	return ctl_bad_option(NULL, argv, "+hV", opts);
+}
+
 int main(int argc, char **argv)
 {
+	dnnq_json_failures_if_asked(argc, argv);
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -703,18 +727,19 @@ int main(int argc, char **argv)
 	};
 	struct ctl_global g = { 0 };
 	int ch;
+	opterr = 0;	/* bad_global_option names the option */
 	while ((ch = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': g.socket = optarg; break;
 		case 'h': fputs(global_help, stdout); return 0;
 		case 'V': printf("dnnqctl %s\n", DNNQ_CLIENT_VERSION); return 0;
-		default:  return ctl_usage_error(NULL, "bad option");
+		default:  return bad_global_option(argc, argv, opts);
 		}
 	}
 	if (optind >= argc)
 		return ctl_usage_error(NULL, "no command");
 	const char *cmd = argv[optind];
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(cmd, commands[i].name))
 			continue;
 		argc -= optind;
@@ -722,5 +747,9 @@ int main(int argc, char **argv)
 		optind = 0;	/* getopt starts afresh on the command's argv */
 		return commands[i].run(&g, argc, argv);
 	}
+	const char *near = dnnq_nearest(cmd, strlen(cmd), &commands[0].name, NCOMMANDS,
+	                                sizeof commands[0]);
+	if (near)
+		return ctl_usage_error(NULL, "unknown command '%s': did you mean '%s'?", cmd, near);
 	return ctl_usage_error(NULL, "unknown command '%s'", cmd);
 }

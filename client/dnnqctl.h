@@ -33,6 +33,11 @@ int ctl_failf_rc(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 
 int ctl_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* After getopt_long (opterr 0) refused an option of argv: a usage error
+ * naming it, and the option meant when it looks like a typo of one. */
+int ctl_bad_option(const char *cmd, char *const *argv, const char *shortopts,
+                   const struct option *opts);
+
 /* A whole decimal number in [min, max]; seconds: a positive decimal up to a
  * day, fractions allowed. false when the text is not one. */
 bool ctl_parse_u32(const char *s, unsigned long min, unsigned long max, unsigned *out);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "conf/internal.h"
+#include "engine/base.h"
 
 #define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 #define KEYS_MAX 8
@@ -95,7 +96,7 @@ struct key_def {
 	text_fn text;                /* strings: what takes them */
 };
 
-/* "unknown key (expected cpus, spin_us)" */
+/* "unknown key: did you mean 'spin_us'? (expected cpus, spin_us)" */
 static int unknown_key(struct conf_walk *w, const struct conf_node *k, const struct key_table *t)
 {
 	char list[160];
@@ -103,6 +104,11 @@ static int unknown_key(struct conf_walk *w, const struct conf_node *k, const str
 	list[0] = 0;
 	for (unsigned i = 0; i < t->n && n < sizeof list; i++)
 		n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", t->keys[i].name);
+	const char *name = k->text, *near = dnnq_nearest(name, strlen(name), &t->keys[0].name, t->n,
+	                                                 sizeof t->keys[0]);
+	if (near)
+		return conf_fail(w, k, DNNQ_E_INVAL, "unknown key: did you mean '%s'? (expected %s)",
+		                 near, list);
 	return conf_fail(w, k, DNNQ_E_INVAL, "unknown key (expected %s)", list);
 }
 

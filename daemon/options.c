@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon/options.h"
+#include "engine/base.h"
 #include "shm/dnnq_proto.h"
 
 #define DEFAULT_SPIN_US 50   /* = conf's defaults, for --help and the tests */
@@ -217,6 +218,11 @@ static int set_model(struct dnnqd_options *o, const struct option_def *def, cons
                      struct dnnq_diag *d)
 {
 	const char *eq = strchr(val, '=');
+	if (!eq && strstr(val, ".dnnq")) {	/* the file alone: name it after its stem */
+		const char *base = strrchr(val, '/') ? strrchr(val, '/') + 1 : val;
+		return bad(d, def->name, val, -1, "want NAME=FILE, the name clients open it by"
+		           " (--model %.*s=%s)", (int)strcspn(base, "."), base, val);
+	}
 	if (!eq || eq == val || !eq[1])
 		return bad(d, def->name, val, -1, "want NAME=FILE");
 	size_t len = (size_t)(eq - val);
@@ -346,8 +352,12 @@ static int parse_one(struct dnnqd_options *o, int argc, char *const *argv, int i
 	const char *arg = argv[i];
 	size_t len = strcspn(arg, "=");
 	const struct option_def *def = find_option(arg, len);
-	if (!def)
-		return dnnq_diag_set(d, DNNQ_E_INVAL, "'%s': unknown option (try --help)", arg);
+	if (!def) {
+		const char *near = dnnq_nearest(arg, len, &options[0].name,
+		                                sizeof options / sizeof options[0], sizeof options[0]);
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "'%s': unknown option%s%s%s (try --help)", arg,
+		                     near ? ": did you mean '" : "", near ? near : "", near ? "'?" : "");
+	}
 	if (!def->set) {
 		if (arg[len])
 			return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: takes no value", def->name);

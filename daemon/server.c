@@ -101,7 +101,8 @@ static int make_dir(const char *path, struct dnnq_diag *d)
 		                                               " is not a directory", dir);
 	if (errno != ENOENT || !default_dir(dir))
 		return dnnq_diag_set(d, DNNQ_E_IO, "%s: socket directory: %s", dir,
-		                     errno == ENOENT ? "does not exist" : strerror(errno));
+		                     errno == ENOENT ? "does not exist (create it, or listen in one "
+		                     "that does: --socket, listen.path)" : strerror(errno));
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot create: %s", dir, strerror(errno));
 	return 0;

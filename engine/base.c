@@ -1,4 +1,5 @@
 /* Diagnostics, aligned allocation and CPU feature detection (engine/base.h). */
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,4 +94,100 @@ void dnnq_json_number(FILE *f, double x, int decimals)
 		fprintf(f, "%.*f", decimals, x);
 	else
 		fputs("null", f);
+}
+
+/* Optimal string alignment distance of a[0, la) and b, at most 3 (past it
+ * the names are unrelated): a row of the table per letter of a. */
+static unsigned osa_distance(const char *a, size_t la, const char *b)
+{
+	enum { MAXLEN = 64 };
+	size_t lb = strlen(b);
+	if (la >= MAXLEN || lb >= MAXLEN)
+		return 3;
+	unsigned d[MAXLEN][MAXLEN];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (unsigned)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			unsigned del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+			unsigned m = sub < del ? sub : del;
+			m = m < ins ? m : ins;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < m)
+				m = d[i - 2][j - 2] + 1;
+			d[i][j] = m;
+		}
+	return d[la][lb] < 3 ? d[la][lb] : 3;
+}
+
+const char *dnnq_nearest(const char *word, size_t len, const char *const *names, size_t n,
+                         size_t stride)
+{
+	const char *best = NULL, *prefixed = NULL;
+	unsigned best_d = 3, nprefixed = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = *(const char *const *)(const void *)((const char *)names +
+		                                                        i * stride);
+		if (!name)
+			continue;
+		unsigned d = osa_distance(word, len, name);
+		if (d == 0)
+			return NULL;
+		if (d < best_d && d <= (strlen(name) >= 6 ? 2u : 1u) && d < len) {
+			best = name;
+			best_d = d;
+		}
+		if (len >= 4 && !strncmp(name, word, len) && !nprefixed++)
+			prefixed = name;
+	}
+	/* else a name the word begins (max_queue_delay: max_queue_delay_us) */
+	return best ? best : nprefixed == 1 ? prefixed : NULL;
+}
+
+/* The option of opts named exactly name[0, len), or NULL. */
+static const struct option *long_option(const struct option *opts, const char *name, size_t len)
+{
+	for (; opts->name; opts++)
+		if (strlen(opts->name) == len && !strncmp(opts->name, name, len))
+			return opts;
+	return NULL;
+}
+
+void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct option *opts,
+                       char *buf, size_t len)
+{
+	/* getopt has stepped past a long one (optopt 0 when unknown, its val
+	 * when its value is missing); a short one may sit in a group (-xq)
+	 * after a long one */
+	const char *arg = argv[optind - 1], *name = arg + 2;
+	size_t nlen = strcspn(name, "=");
+	const struct option *o = strncmp(arg, "--", 2) ? NULL : long_option(opts, name, nlen);
+	if (optopt && (!o || o->val != optopt)) {
+		const char *s = strchr(shortopts, optopt);
+		snprintf(buf, len, s && s[1] == ':' ? "option '-%c' needs a value"
+		                                      : "unrecognized option '-%c'", optopt);
+		return;
+	}
+	if (o) {
+		snprintf(buf, len, o->has_arg == no_argument ? "option '--%s' takes no value"
+		                                             : "option '--%s' needs a value", o->name);
+		return;
+	}
+	size_t n = 0;
+	while (opts[n].name)
+		n++;
+	size_t k = (size_t)snprintf(buf, len, "option '--%.*s' is ambiguous:", (int)nlen, name);
+	unsigned prefixed = 0;
+	for (size_t i = 0; i < n && k < len; i++)
+		if (nlen && !strncmp(opts[i].name, name, nlen))
+			k += (size_t)snprintf(buf + k, len - k, "%s --%s", prefixed++ ? "," : "",
+			                      opts[i].name);
+	if (prefixed > 1)
+		return;
+	const char *near = dnnq_nearest(name, nlen, &opts[0].name, n, sizeof *opts);
+	snprintf(buf, len, "unrecognized option '%s'%s%s%s", arg, near ? ": did you mean '--" : "",
+	         near ? near : "", near ? "'?" : "");
 }

@@ -98,7 +98,27 @@ void dnnq_json_number(FILE *f, double x, int decimals);
  * error (exit 2) and DNNQ_E_IO otherwise; M that text, without its last
  * newline. */
 void dnnq_json_failures(void);
+/* dnnq_json_failures() when --json is anywhere on the command line (before
+ * a "--"): a script that asked for JSON gets the failure object for a bad
+ * command line too, whatever the order of its words. */
+void dnnq_json_failures_if_asked(int argc, char *const *argv);
 int dnnq_json_exit(int exit_code, int status);
+/* For a mistyped name (an option, a command, a config key): the name of
+ * the table nearest to word[0, len), when it is one typo away (a letter
+ * missing, extra, wrong or two swapped; two such for names of 6 letters or
+ * more) or, failing that, the one name that word (4 letters or more) begins,
+ * else NULL (and NULL for an exact match: nothing to suggest). The
+ * names are at `names`, `stride` bytes apart, as the first member of a
+ * struct option or a key table's rows; NULL names are skipped. */
+const char *dnnq_nearest(const char *word, size_t len, const char *const *names, size_t n,
+                         size_t stride);
+/* After getopt_long (opterr = 0) returned '?' or ':' for argv: what was
+ * wrong, in words, into buf ("unrecognized option '--calb': did you mean
+ * '--calib'?", "option '--calib' needs a value"), for the tool to print
+ * with its name and its pointer to --help. */
+struct option;
+void dnnq_getopt_error(char *const *argv, const char *shortopts, const struct option *opts,
+                       char *buf, size_t len);
 /* stdout holds one JSON object at most: dnnq_json_exit prints nothing
  * after its own object, nor after the tool's when the tool said so with
  * dnnq_json_answered() (dnnqctl bench's results with failed requests in

@@ -38,6 +38,15 @@ void dnnq_json_failures(void)
 	stderr = tee;
 }
 
+void dnnq_json_failures_if_asked(int argc, char *const *argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json")) {
+			dnnq_json_failures();
+			return;
+		}
+}
+
 void dnnq_json_answered(void)
 {
 	said.answered = true;

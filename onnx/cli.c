@@ -58,10 +58,9 @@ void dnnq_progress_end(struct dnnq_progress *p)
 int dnnq_npy_load_batch(const char *path, uint32_t ndim, const int64_t *dims, void **buf,
                         struct dnnq_npy *a, struct dnnq_diag *diag)
 {
-	struct dnnq_diag why = { "" };
-	int rc = dnnq_npy_read_file(path, NPY_LIMIT, buf, a, &why);
+	int rc = dnnq_npy_read_file(path, NPY_LIMIT, buf, a, diag);	/* its lines name path */
 	if (rc)
-		return dnnq_diag_set(diag, rc, "%s: %s", path, why.msg);
+		return rc;
 	bool ok = a->ndim == ndim && ndim >= 1 && a->shape[0] >= 1;
 	for (uint32_t k = 1; ok && k < ndim; k++)
 		ok = (int64_t)a->shape[k] == dims[k];
@@ -202,11 +201,10 @@ int dnnq_sample_shape(const char *path, const char *name, struct dnnq_onnx_shape
 {
 	void *buf = NULL;
 	struct dnnq_npy a;
-	struct dnnq_diag why = { "" };
-	int rc = dnnq_npy_read_file(path, NPY_LIMIT, &buf, &a, &why);
+	int rc = dnnq_npy_read_file(path, NPY_LIMIT, &buf, &a, diag);	/* its lines name path */
 	free(buf);
 	if (rc)
-		return dnnq_diag_set(diag, rc, "%s: %s", path, why.msg);
+		return rc;
 	*s = (struct dnnq_onnx_shape){ .ndim = a.ndim };
 	if (name && !(s->name = strdup(name)))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "%s: out of memory", path);

@@ -225,6 +225,7 @@ START_TEST(api_connect_errors_name_the_cause)
 	contains(msg, path);
 	contains(msg, "No such file or directory");
 	contains(msg, "systemctl status dnnqd.socket");
+	contains(msg, "(or name its socket: $DNNQ_SOCKET, dnnq_connect's path");
 	ck_assert_int_ne(dnnqctl_status(path, msg, sizeof msg), 0);
 	contains(msg, "dnnqctl: connect to ");
 	contains(msg, path);

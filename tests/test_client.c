@@ -1142,15 +1142,33 @@ START_TEST(dnnqctl_against_fake)
 	ck_assert_int_eq(run_ctl(ctl, "infer double", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "bench double --async 0", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "frob", out, sizeof out), 2);
-	/* a bad option named; metrics' missing --json says where JSON is */
-	ck_assert_int_eq(run_ctl(ctl, "status --frob", out, sizeof out), 2);
-	ck_assert_str_eq(out, "dnnqctl: bad option '--frob' (try 'dnnqctl status --help')\n");
+	/* a bad option named; a typo gets the option meant, an unknown command
+	 * the command meant, a command's option before the command where it
+	 * goes; metrics' missing --json says where JSON is (below) */
+	static const struct { const char *args, *out; } usage[] = {
+		{ "status --frob", "unrecognized option '--frob' (try 'dnnqctl status --help')" },
+		{ "bench double --concurency 2", "unrecognized option '--concurency': did you mean "
+		  "'--concurrency'? (try 'dnnqctl bench --help')" },
+		{ "infer double --timeout", "option '--timeout' needs a value (try 'dnnqctl infer "
+		  "--help')" },
+		{ "modles", "unknown command 'modles': did you mean 'models'? (try 'dnnqctl --help')" },
+		{ "--async 4 bench double", "'--async' before the command: a command's options go "
+		  "after it (dnnqctl bench --async) (try 'dnnqctl --help')" },
+	};
+	for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+		char want[256];
+		snprintf(want, sizeof want, "dnnqctl: %s\n", usage[i].out);
+		ck_assert_int_eq(run_ctl(ctl, usage[i].args, out, sizeof out), 2);
+		ck_assert_str_eq(out, want);
+	}
 	/* a short one in a group after a long one: itself, not the long one */
 	ck_assert_int_eq(run_ctl(ctl, "status --json -xq", out, sizeof out), 2);
-	ck_assert_msg(strstr(out, "\"message\":\"dnnqctl: bad option '-x' (try"), "%s", out);
+	ck_assert_msg(strstr(out, "\"message\":\"dnnqctl: unrecognized option '-x' (try"), "%s", out);
+	/* (and, --json being asked for, the failure object too) */
 	ck_assert_int_eq(run_ctl(ctl, "metrics --json", out, sizeof out), 2);
-	ck_assert_str_eq(out, "dnnqctl: --json: metrics prints Prometheus' text format; 'status "
-	                 "--json' has the same counters as JSON (try 'dnnqctl metrics --help')\n");
+	ck_assert_msg(!strncmp(out, "dnnqctl: --json: metrics prints Prometheus' text format; "
+	                       "'status --json' has the same counters as JSON (try 'dnnqctl "
+	                       "metrics --help')\n{\"ok\":false,", 146), "%s", out);
 	ck_assert_int_eq(run_ctl(ctl, "infer nosuch --input x.npy", out, sizeof out), 1);
 	unlink(x);
 	unlink(y);

@@ -237,15 +237,19 @@ static const struct {
 } errors[] = {
 	/* unknown keys, at any level */
 	{ "workers:\n  cpu: 1\n", DNNQ_E_INVAL,
-	  FILE_NAME ":2:3: workers.cpu: unknown key (expected cpus, spin_us)" },
+	  FILE_NAME ":2:3: workers.cpu: unknown key: did you mean 'cpus'? (expected cpus, spin_us)" },
 	{ "listen: {path: /x}\nmodel: []\n", DNNQ_E_INVAL,
-	  FILE_NAME ":2:1: model: unknown key (expected listen, workers, limits, access, metrics, models, log)" },
+	  FILE_NAME ":2:1: model: unknown key: did you mean 'models'? (expected listen, workers,"
+	  " limits, access, metrics, models, log)" },
 	{ "models:\n  - {name: a, path: b, thread: 1}\n", DNNQ_E_INVAL,
-	  FILE_NAME ":2:24: models[0].thread: unknown key (expected name, path, max_batch, threads,"
-	  " warmup, dynamic_batching)" },
+	  FILE_NAME ":2:24: models[0].thread: unknown key: did you mean 'threads'? (expected name,"
+	  " path, max_batch, threads, warmup, dynamic_batching)" },
 	{ "models:\n  - {name: a, path: b, dynamic_batching: {delay_us: 1}}\n", DNNQ_E_INVAL,
 	  FILE_NAME ":2:43: models[0].dynamic_batching.delay_us: unknown key (expected"
 	  " max_queue_delay_us, preferred_batch_size)" },
+	{ "models:\n  - {name: a, path: b, dynamic_batching: {max_queue_delay: 1}}\n", DNNQ_E_INVAL,
+	  FILE_NAME ":2:43: models[0].dynamic_batching.max_queue_delay: unknown key: did you mean"
+	  " 'max_queue_delay_us'? (expected max_queue_delay_us, preferred_batch_size)" },
 	/* wrong types */
 	{ "models:\n  - name: a\n    path: [x]\n", DNNQ_E_INVAL,
 	  FILE_NAME ":3:11: models[0].path: expected a string, got a sequence" },
@@ -339,8 +343,8 @@ static const struct {
 	{ "access: {public_stats: \"true\"}\n", DNNQ_E_INVAL,
 	  FILE_NAME ":1:24: access.public_stats: expected true or false, got the string \"true\"" },
 	{ "access: {public_stat: true}\n", DNNQ_E_INVAL,
-	  FILE_NAME ":1:10: access.public_stat: unknown key (expected uids, users, gids, groups,"
-	  " public_stats)" },
+	  FILE_NAME ":1:10: access.public_stat: unknown key: did you mean 'public_stats'? (expected"
+	  " uids, users, gids, groups, public_stats)" },
 	/* sizes and modes */
 	{ "limits: {max_session_bytes: 64MB}\n", DNNQ_E_INVAL,
 	  FILE_NAME ":1:29: limits.max_session_bytes: expected a size (bytes, or a number with B,"

@@ -602,6 +602,12 @@ static void expect_args_error(const char *const *args, const char *msg)
 START_TEST(arguments_rejected)
 {
 	expect_args_error(ARGS("--bogus"), "'--bogus': unknown option (try --help)");
+	expect_args_error(ARGS("--modle", "a=f"), "'--modle': unknown option: did you mean"
+	                  " '--model'? (try --help)");
+	expect_args_error(ARGS("--max-bach=8"), "'--max-bach=8': unknown option: did you mean"
+	                  " '--max-batch'? (try --help)");
+	expect_args_error(ARGS("--model", "m/digits.dnnq"), "--model: 'm/digits.dnnq': want"
+	                  " NAME=FILE, the name clients open it by (--model digits=m/digits.dnnq)");
 	expect_args_error(ARGS("--model"), "--model: needs a value");
 	expect_args_error(ARGS("--config", ""), "--config: '': empty path");
 	expect_args_error(ARGS("--model", "x"), "--model: 'x': want NAME=FILE");

@@ -674,8 +674,8 @@ START_TEST(metrics_config_errors)
 		{ "metrics:\n  textfile: /etc/passwd/x.prom\n", "is not a directory" },
 		{ "metrics:\n  interval: 0\n", "m.yaml:2:13: metrics.interval: '0' is out of range"
 		  " (1..3600)" },
-		{ "metrics:\n  textfil: /tmp/x.prom\n", "m.yaml:2:3: metrics.textfil: unknown key"
-		  " (expected textfile, interval)" },
+		{ "metrics:\n  textfil: /tmp/x.prom\n", "m.yaml:2:3: metrics.textfil: unknown key: did"
+		  " you mean 'textfile'? (expected textfile, interval)" },
 		{ "metrics: /tmp/x.prom\n", "m.yaml:1:10: metrics: expected a mapping" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -381,7 +381,7 @@ END_TEST
 
 START_TEST(socket_dir_missing)
 {
-	char missing[300], text[4096], want[400];
+	char missing[300], text[4096], want[512];
 	struct setup u;
 	struct proc p;
 	set_up(&u, "nowhere/dnnqd.sock");
@@ -392,7 +392,8 @@ START_TEST(socket_dir_missing)
 	read_text(p.log, text, sizeof text);
 	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s",
 	              (unsigned)st, text);
-	snprintf(want, sizeof want, "dnnqd: %s: socket directory: does not exist\n", missing);
+	snprintf(want, sizeof want, "dnnqd: %s: socket directory: does not exist (create it, or "
+	         "listen in one that does: --socket, listen.path)\n", missing);
 	expect_in(text, want);
 	struct stat sb;
 	ck_assert_msg(stat(missing, &sb) != 0, "%s was made", missing);

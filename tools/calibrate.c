@@ -112,8 +112,8 @@ static int parse_option(int c, const char *arg, struct opts *o)
 	case 'g': o->c.spec.is_signed = true; return 0;
 	case 'j': o->json = 1; dnnq_json_failures(); return 0;
 	case 'h': usage(stdout); return -1;
-	default:  fprintf(stderr, "%s: try --help\n", argv0); return 2;
 	}
+	return 0;
 }
 
 /* Options after the command word (argv[1]); returns the index of the first
@@ -135,7 +135,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	};
 	int c;
 	optind = 2;
+	opterr = 0;	/* the line below names the option, with the one meant */
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			char why[256];
+			dnnq_getopt_error(argv, "h", lopts, why, sizeof why);
+			fprintf(stderr, "%s: %s (try --help)\n", argv0, why);
+			return -1 - 2;
+		}
 		int rc = parse_option(c, optarg, o);
 		if (rc)
 			return rc < 0 ? -1 : -1 - rc;
@@ -403,6 +410,7 @@ static int cmd_table(const struct opts *o)
 
 int main(int argc, char **argv)
 {
+	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o = {
 		.c = { DNNQ_CALIB_L2, { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false }, 0 },
 		.samples = 1000000,
@@ -414,9 +422,19 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!cmd || (strcmp(cmd, "stats") && strcmp(cmd, "table"))) {
-		fprintf(stderr, "%s: %s%s%s: expected a command, stats or table (try --help)\n",
-		        argv0, cmd ? "'" : "", cmd ? cmd : "no command", cmd ? "'" : "");
-		return 2;
+		static const char *const commands[] = { "stats", "table" };
+		const char *near = cmd ? dnnq_nearest(cmd, strlen(cmd), commands, 2, sizeof *commands)
+		                       : NULL;
+		for (int i = 2; cmd && *cmd == '-' && i < argc; i++)
+			if (!strcmp(argv[i], "stats") || !strcmp(argv[i], "table")) {
+				fprintf(stderr, "%s: '%s' before the command: options go after it (%s %s "
+				        "%s) (try --help)\n", argv0, cmd, argv0, argv[i], cmd);
+				return dnnq_json_exit(2, 0);
+			}
+		fprintf(stderr, "%s: %s%s%s: expected a command, stats or table%s%s%s (try --help)\n",
+		        argv0, cmd ? "'" : "", cmd ? cmd : "no command", cmd ? "'" : "",
+		        near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+		return dnnq_json_exit(2, 0);
 	}
 	int first = parse_args(argc, argv, &o);
 	if (first < 0)

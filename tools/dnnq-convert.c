@@ -28,6 +28,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int ch;
 	long b;
 	bool floor_set = false;
+	opterr = 0;	/* bad_usage names the option, with the one meant */
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o': o->out = optarg; break;
@@ -312,9 +314,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			floor_set = true;
 			break;
 		case 'h': usage(); exit(0);
-		default:	/* getopt said which option */
-			fprintf(stderr, "%s: try --help\n", argv0);
+		default: {
+			char why[256];
+			dnnq_getopt_error(argv, "o:h", lopts, why, sizeof why);
+			fprintf(stderr, "%s: %s (try --help)\n", argv0, why);
 			return 2;
+		}
 		}
 	}
 	if (optind + 1 != argc) {
@@ -451,10 +456,27 @@ static int check_finite(const struct opts *o, const struct dnnq_onnx_calib *c,
 	return 0;
 }
 
+/* "'ids', 'mask'": the model's input names, for a message. */
+static const char *input_names(const struct dnnq_ir *ir)
+{
+	static char buf[256];
+	size_t k = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < ir->ninputs && k < sizeof buf; i++)
+		k += (size_t)snprintf(buf + k, sizeof buf - k, "%s'%s'", i ? ", " : "",
+		                      shown(ir->values[ir->inputs[i]].name, 0));
+	return buf;
+}
+
 /* A model with several inputs: the directory holds NAME.npy for each. */
 static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struct dnnq_diag *d)
 {
 	const struct dnnq_ir *ir = c->ir;
+	struct stat st;
+	if (stat(o->calib, &st) == 0 && !S_ISDIR(st.st_mode))
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "--calib %s: the model has %zu inputs (%s): give"
+		                     " a directory holding INPUT.npy for each", o->calib, ir->ninputs,
+		                     input_names(ir));
 	void **x = calloc(ir->ninputs, sizeof *x);
 	size_t n = 0;
 	int rc = x ? 0 : dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
@@ -468,6 +490,10 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 		                                      in->name) >= (int)sizeof path)
 			rc = dnnq_diag_set(d, DNNQ_E_INVAL, "input '%s': not a file name in --calib "
 			                   "%s (a '/', or too long)", in->name, o->calib);
+		if (!rc && access(path, F_OK))
+			rc = dnnq_diag_set(d, DNNQ_E_IO, "--calib %s: no %s.npy for input '%s' (the model's"
+			                   " inputs: %s; one INPUT.npy each)", o->calib, in->name, in->name,
+			                   input_names(ir));
 		if (!rc)
 			rc = load_samples(path, in, &x[i], &k, d);
 		if (!rc && i && k != n)
@@ -921,6 +947,18 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 			printf("  fp32 (int8 refused): %s\n", p->refused[j].msg);
 }
 
+/* Whether path begins as a .dnnq model does: the likeliest non-ONNX input. */
+static bool is_dnnq_file(const char *path)
+{
+	char magic[8];
+	FILE *f = fopen(path, "rb");
+	bool yes = f && fread(magic, 1, sizeof magic, f) == sizeof magic &&
+	           !memcmp(magic, DNNQ_MODEL_MAGIC, sizeof magic);
+	if (f)
+		fclose(f);
+	return yes;
+}
+
 static int convert(const struct opts *o)
 {
 	struct dnnq_diag d = { "" };
@@ -934,6 +972,9 @@ static int convert(const struct opts *o)
 			        list[0] && list[strlen(list) - 1] == '\n' ? "" : "\n");
 		else	/* the importer's messages start with the path */
 			fprintf(stderr, "%s: %s\n", argv0, d.msg);
+		if (rc == DNNQ_E_FORMAT && is_dnnq_file(o->in))
+			fprintf(stderr, "%s: %s is a .dnnq model already (what dnnq-convert writes): serve"
+			        " it (dnnqd --model NAME=%s) or run it (dnnq-run)\n", argv0, o->in, o->in);
 		if (strstr(count > 1 && list ? list : d.msg, "unsupported operator"))
 			fprintf(stderr, "%s: docs/onnx.md (\"Supported operators\") lists the operators"
 			        " dnnq imports: export the model without the ones named, or with them"
@@ -1120,6 +1161,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	return rc ? dnnq_json_exit(rc, 0) : convert(&o);

@@ -121,6 +121,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .outdir = ".", .threads = 1, .isa = dnnq_isa_best() };
 	int ch;
 	char *end;
+	opterr = 0;	/* the default case names the option, with the one meant */
 	while ((ch = getopt_long(argc, argv, "i:o:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'i': {
@@ -167,9 +168,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_PROFILE: o->profile = true; break;
 		case O_JSON: o->json = true; dnnq_json_failures(); break;
 		case 'h': usage(); exit(0);
-		default:	/* getopt said which option */
-			fprintf(stderr, "%s: try --help\n", argv0);
+		default: {
+			char why[256];
+			dnnq_getopt_error(argv, "i:o:h", lopts, why, sizeof why);
+			fprintf(stderr, "%s: %s (try --help)\n", argv0, why);
 			return 2;
+		}
 		}
 	}
 	if (optind + 1 != argc) {
@@ -218,7 +222,8 @@ static int import_onnx(const struct opts *o, const void *buf, size_t len, struct
 		rc = dnnq_sample_shape(o->in[io.nsamples].path, o->in[io.nsamples].name,
 		                       &s[io.nsamples], d);
 	if (!rc && (rc = dnnq_onnx_import(buf, len, &io, ir, NULL, NULL, &why)))
-		dnnq_diag_set(d, rc, "%s: %s", o->model, why.msg);
+		dnnq_diag_set(d, rc, "%s: %s%s", o->model, why.msg, strstr(why.msg, "not an ONNX model")
+		              ? "; nor is it a .dnnq model (dnnq-run runs either)" : "");
 	for (size_t i = 0; i < io.nsamples; i++)
 		free((char *)s[i].name);
 	free(dir);
@@ -618,6 +623,7 @@ static void release(struct run *r)
 
 int main(int argc, char **argv)
 {
+	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	if (rc)

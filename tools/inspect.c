@@ -11,6 +11,7 @@
  * read or is not a valid model (one line naming the section and field);
  * 2 for a usage error.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static int read_file(const char *path, void **buf, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		fprintf(stderr, "dnnq-inspect: %s: cannot open\n", path);
+		fprintf(stderr, "dnnq-inspect: %s: %s\n", path, strerror(errno));
 		return DNNQ_E_IO;
 	}
 	size_t cap = 1 << 16, n = 0;
@@ -47,11 +48,11 @@ static int read_file(const char *path, void **buf, size_t *len)
 		p = q;
 		cap = grow;
 	}
-	int err = ferror(f);
+	int err = ferror(f) ? errno : 0;
 	fclose(f);
 	if (!p || err || n > FILE_LIMIT) {
 		fprintf(stderr, "dnnq-inspect: %s: %s\n", path,
-		        !p ? "out of memory" : err ? "read error" : "larger than 4 GiB");
+		        !p ? "out of memory" : err ? strerror(err) : "larger than 4 GiB");
 		free(p);
 		return err ? DNNQ_E_IO : DNNQ_E_NOMEM;
 	}
@@ -369,6 +370,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	dnnq_json_failures_if_asked(argc, argv);
 	const char *path = NULL;
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
@@ -379,6 +381,8 @@ int main(int argc, char **argv)
 			json = true;
 			dnnq_json_failures();
 		} else if (argv[i][0] == '-' || path) {
+			fprintf(stderr, argv[i][0] == '-' ? "dnnq-inspect: unrecognized option '%s'\n"
+			                                  : "dnnq-inspect: '%s': one FILE only\n", argv[i]);
 			usage(stderr);
 			return dnnq_json_exit(2, 0);
 		} else {
@@ -386,6 +390,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!path) {
+		fprintf(stderr, "dnnq-inspect: no FILE\n");
 		usage(stderr);
 		return dnnq_json_exit(2, 0);
 	}
@@ -397,7 +402,7 @@ int main(int argc, char **argv)
 	struct dnnq_model m;
 	struct dnnq_diag d;
 	if ((rc = dnnq_model_read(buf, len, &m, &d))) {
-		fprintf(stderr, "%s: %s\n", path, d.msg);
+		fprintf(stderr, "dnnq-inspect: %s: %s\n", path, d.msg);
 		free(buf);
 		return dnnq_json_exit(1, rc);
 	}

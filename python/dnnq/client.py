@@ -535,7 +535,8 @@ class Model:
             unknown = set(x) - set(self._in_names)
             if unknown:
                 raise InvalidArgument(f"model '{self.name}' has no input "
-                                      f"{', '.join(repr(u) for u in sorted(unknown))}")
+                                      f"{', '.join(repr(u) for u in sorted(unknown))} (its "
+                                      f"inputs: {', '.join(repr(n) for n in self._in_names)})")
             missing = [n for n in self._in_names if n not in x]
             if missing:
                 raise InvalidArgument(f"model '{self.name}': no value for input '{missing[0]}'")

@@ -62,7 +62,39 @@ def test_json_on_failure_daemon(daemon, tmp_path):
     assert failure(p)["code"] == "DNNQ_E_NOTFOUND"
 
 
-def test_json_usage_error_before_json():
-    """A bad option before --json: a usage error as before, nothing on stdout."""
-    p = run(["dnnq-inspect", "--bogus", "--json"])
-    assert p.returncode == 2 and p.stdout == "" and "usage:" in p.stderr
+@pytest.mark.parametrize("argv", [
+    ["dnnq-inspect", "--bogus", "--json"],
+    ["dnnq-calibrate", "--json", "stats", "x.npy"],
+    ["dnnq-run", "--bogus", "m.dnnq", "--json"],
+    [DNNQCTL, "--json", "status"],
+    [DNNQCTL, "--socket", NOSOCK, "statuss", "--json"],
+], ids=lambda a: " ".join(a[-3:]))
+def test_json_usage_error_before_json(argv):
+    """A bad command line answers --json wherever --json is on it (a bad
+    option before it, or a command word after it, printed nothing)."""
+    p = run(argv)
+    assert p.returncode == 2, p.stderr
+    err = failure(p)
+    assert err["code"] == "DNNQ_E_INVAL", p.stdout
+    if argv[1] == "--json":     # a command's option first: where it goes
+        assert "'--json' before the command" in err["message"], err
+
+
+def test_json_infer_input_mistakes(daemon, tmp_path):
+    """dnnqctl infer's input checks answer --json too (an array of the wrong
+    shape printed its line on stderr only), and a wrong input name lists the
+    model's inputs."""
+    import numpy as np
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((2, 1, 9, 9), np.float32))
+    p = run([DNNQCTL, "--socket", daemon.socket, "infer", "--json", "digits",
+             "--input", f"input={x}", "-o", str(tmp_path)])
+    assert p.returncode == 1, p.stderr
+    err = failure(p)
+    assert err["code"] == "DNNQ_E_SHAPE" and "wants [N, 1, 8, 8]" in err["message"], err
+    p = run([DNNQCTL, "--socket", daemon.socket, "infer", "--json", "digits",
+             "--input", f"x={x}", "-o", str(tmp_path)])
+    assert p.returncode == 1, p.stderr
+    err = failure(p)
+    assert err["code"] == "DNNQ_E_NOTFOUND", err
+    assert err["message"].endswith("has no input 'x' (its inputs: 'input')"), err
