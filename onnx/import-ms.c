@@ -343,6 +343,7 @@ static int gemm_bias(struct ms *s, float alpha, const char **v)
 	float a = alpha * *(const float *)m->ir->values[as].data, *p;
 	const char *in[3] = { in_name(s, 6), "", "" };
 	int rc = new_f32(s, "cscale", b, &p, &in[1]);
+	b = &m->ir->values[bs];     /* the new value may have moved the table */
 	for (size_t i = 0; !rc && i < dnnq_ir_numel(b, 1); i++)
 		p[i] = a * ((const float *)b->data)[i];
 	return rc ? rc : dequantize(s, "c", in, -1, v);

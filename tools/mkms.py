@@ -713,7 +713,7 @@ def gqa_cases(c, rng):
             out("y"), [total] + rot)
 
 
-def review40_cases(c, rng, fill=(61, 60, 59)):
+def review40_cases(c, rng, fill=(61, 60, 59, 53)):
     """The review of the attentions' import: with fill[i] Relus before them
     (a chain on an input d [N, 4], its end an output too), the values
     table full when the node's initializers become values (their lookup
@@ -722,7 +722,9 @@ def review40_cases(c, rng, fill=(61, 60, 59)):
     initializer (lengths 4 and 3) and a GroupQueryAttention of a seqlens_k
     initializer (these two of a fixed batch of 2, as the mask's, not in
     MANIFEST: the import refuses a [batch] mask of a batched query, after
-    the lookup; test_convert.c's ms_full_table); a unidirectional MultiHeadAttention of a query
+    the lookup; test_convert.c's ms_full_table); a QGemm of a bias C
+    whose scale constant's value (NAME:cscale) fills the table under the
+    B scale's pointer (the same test: imported); a unidirectional MultiHeadAttention of a query
     of one position and 4 keys (ONNX Runtime masks no key then); a
     GroupQueryAttention of seqlens_k 3 and 1 (a padded item: its rows
     past 1, unspecified, read keys 0 and 1 only, as the mask does; `fp32`:
@@ -769,6 +771,20 @@ def review40_cases(c, rng, fill=(61, 60, 59)):
             [vi("d", [4], n=2), vi("q", [4, 16], n=2), vi("k", [4, 8], n=2),
              vi("v", [4, 8], n=2)], outs(fill[2]),
             [numpy_helper.from_array(np.array([3, 3], np.int32), "sl"), total])
+    u8 = TensorProto.UINT8
+    c.save("qgemm_bias_full_table",
+           chain(fill[3]) + [h.make_node("QGemm", ["a", "as", "az", "b", "bs", "bz", "c", "ys",
+                                                   "yz"], ["y"], "qgemm",
+                                         domain="com.microsoft", transB=1)],
+           [vi("d", [4]), vi("a", [16], u8)],
+           [h.make_tensor_value_info("y", u8, None),
+            h.make_tensor_value_info("d%d" % (fill[3] - 1), f, None)],
+           [scalar("as", 0.02), scalar("az", 131, False),
+            numpy_helper.from_array(np.ones([8, 16], np.int8), "b"),
+            numpy_helper.from_array(np.full(8, 0.005, np.float32), "bs"),
+            numpy_helper.from_array(np.zeros(8, np.int8), "bz"),
+            numpy_helper.from_array(np.arange(8, dtype=np.int32), "c"),
+            scalar("ys", 0.1), scalar("yz", 110, False)])
     y = h.make_tensor_value_info("y", f, None)
     c.write("mha_uni_query1", "float",
             [ms("MultiHeadAttention", ["q", "k", "v"], "mha", num_heads=2, unidirectional=1)],
