@@ -1983,21 +1983,25 @@ static int same_params(struct ms *s, size_t k, const char *const p[2])
  * (code - zero point) * scale (NAME:pad_value) at its parameters p. */
 static int pad_value(struct ms *s, const char *const p[2], const char **v)
 {
-	const struct dnnq_ir_value *x = s->c->m->ir->values + imp_find(s->c->m, in_name(s, 0))->idx,
-	                           *code = const_one(s, in_name(s, 2), x->dtype),
-	                           *sc = const_one(s, p[0], DNNQ_IR_F32),
-	                           *zp = *p[1] ? const_one(s, p[1], x->dtype) : NULL;
+	/* each read as soon as looked up: an initializer's lookup (the
+	 * constant_value's) may move the values table */
+	enum dnnq_ir_dtype dt = s->c->m->ir->values[imp_find(s->c->m, in_name(s, 0))->idx].dtype;
+	bool s8 = dt == DNNQ_IR_S8;
+	const struct dnnq_ir_value *code = const_one(s, in_name(s, 2), dt);
+	struct dnnq_ir_value like = code ? *code : (struct dnnq_ir_value){ 0 };
+	int32_t c = !code ? 0 : s8 ? *(const int8_t *)code->data : *(const uint8_t *)code->data;
+	const struct dnnq_ir_value *sc = const_one(s, p[0], DNNQ_IR_F32);
+	float scale = sc ? *(const float *)sc->data : 0;
+	const struct dnnq_ir_value *zp = *p[1] ? const_one(s, p[1], dt) : NULL;
+	int32_t z = !zp ? 0 : s8 ? *(const int8_t *)zp->data : *(const uint8_t *)zp->data;
 	if (!code || !sc || (*p[1] && !zp))
 		return bad(s->c, DNNQ_E_UNSUPPORTED, "input 2 '%.80s': a uint8 / int8 Pad needs a "
 		           "constant constant_value of the tensor's type and a constant scale and "
 		           "zero point of one value", in_name(s, 2));
-	bool s8 = x->dtype == DNNQ_IR_S8;
-	int32_t c = s8 ? *(const int8_t *)code->data : *(const uint8_t *)code->data,
-	        z = !zp ? 0 : s8 ? *(const int8_t *)zp->data : *(const uint8_t *)zp->data;
 	float *f;
-	int rc = new_f32(s, "pad_value", code, &f, v);
+	int rc = new_f32(s, "pad_value", &like, &f, v);
 	if (!rc)
-		*f = (float)(c - z) * *(const float *)sc->data;
+		*f = (float)(c - z) * scale;
 	return rc;
 }
 

@@ -816,18 +816,20 @@ END_TEST
  * moves the table, the query read after it (a use after free under
  * ASan), then the mask refused (a [batch] one of a batched query); and a
  * QGemm's bias C whose scale constant, a new value, fills the table
- * under the pointer to B's scale (imported: no problem). */
+ * under the pointer to B's scale, and a uint8 Pad whose constant_value
+ * initializer fills it under the tensor's (imported: no problem). */
 START_TEST(ms_full_table)
 {
 	static const char *const name[] = { "mha_mask_full_table", "gqa_seqlens_full_table",
-	                                    "qgemm_bias_full_table" };
+	                                    "qgemm_bias_full_table", "pad_value_full_table" };
 	static const char *const want[] = {
 		"node 'mha' (MultiHeadAttention): input 4 'mask' (key_padding_mask) [2]: the [batch, "
 		"4] form",
 		"node 'gqa' (GroupQueryAttention): input 5 'sl' (seqlens_k) [2]: the [batch, 4] form",
 		NULL,
+		NULL,
 	};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		char path[200];
 		struct dnnq_ir ir;
 		struct dnnq_diag d = { "" };

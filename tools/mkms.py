@@ -713,7 +713,7 @@ def gqa_cases(c, rng):
             out("y"), [total] + rot)
 
 
-def review40_cases(c, rng, fill=(61, 60, 59, 53)):
+def review40_cases(c, rng, fill=(61, 60, 59, 53, 57)):
     """The review of the attentions' import: with fill[i] Relus before them
     (a chain on an input d [N, 4], its end an output too), the values
     table full when the node's initializers become values (their lookup
@@ -724,7 +724,8 @@ def review40_cases(c, rng, fill=(61, 60, 59, 53)):
     MANIFEST: the import refuses a [batch] mask of a batched query, after
     the lookup; test_convert.c's ms_full_table); a QGemm of a bias C
     whose scale constant's value (NAME:cscale) fills the table under the
-    B scale's pointer (the same test: imported); a unidirectional MultiHeadAttention of a query
+    B scale's pointer, and a uint8 Pad whose constant_value initializer
+    fills it under the tensor's (the same test: imported); a unidirectional MultiHeadAttention of a query
     of one position and 4 keys (ONNX Runtime masks no key then); a
     GroupQueryAttention of seqlens_k 3 and 1 (a padded item: its rows
     past 1, unspecified, read keys 0 and 1 only, as the mask does; `fp32`:
@@ -785,6 +786,16 @@ def review40_cases(c, rng, fill=(61, 60, 59, 53)):
             numpy_helper.from_array(np.zeros(8, np.int8), "bz"),
             numpy_helper.from_array(np.arange(8, dtype=np.int32), "c"),
             scalar("ys", 0.1), scalar("yz", 110, False)])
+    c.save("pad_value_full_table",
+           chain(fill[4]) + [h.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"], "xq"),
+                             h.make_node("Pad", ["xq", "pp", "pv"], ["pq"], "pad"),
+                             h.make_node("DequantizeLinear", ["pq", "s", "z"], ["y"], "yd")],
+           [vi("d", [4]), vi("x", [4])],
+           [h.make_tensor_value_info("y", f, None),
+            h.make_tensor_value_info("d%d" % (fill[4] - 1), f, None)],
+           [scalar("s", 0.1), scalar("z", 128, False),
+            numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp"),
+            scalar("pv", 130, False)])
     y = h.make_tensor_value_info("y", f, None)
     c.write("mha_uni_query1", "float",
             [ms("MultiHeadAttention", ["q", "k", "v"], "mha", num_heads=2, unidirectional=1)],
