@@ -343,6 +343,7 @@ static int gemm_bias(struct ms *s, float alpha, const char **v)
 	float a = alpha * *(const float *)m->ir->values[as].data, *p;
 	const char *in[3] = { in_name(s, 6), "", "" };
 	int rc = new_f32(s, "cscale", b, &p, &in[1]);
+	b = &m->ir->values[bs];     /* the new value may have moved the table */
 	for (size_t i = 0; !rc && i < dnnq_ir_numel(b, 1); i++)
 		p[i] = a * ((const float *)b->data)[i];
 	return rc ? rc : dequantize(s, "c", in, -1, v);
@@ -951,16 +952,17 @@ static int keep_below(struct ms *s, int64_t seq, bool counted, int64_t first, co
 }
 
 /* How input i, mask (the value it stands for), of an attention whose
- * query x has kv_seq keys, is read: [B, L] (MASK_2D), or [B] (lengths: a
- * batched value, or the batch's size once the batch is fixed); its form
- * into *form, or the problem recorded. */
-static int mask_form(struct ms *s, size_t i, const char *mask, const struct dnnq_ir_value *x,
-                     int64_t kv_seq, const char *what, enum mask_form *form)
+ * query (value xi) has kv_seq keys, is read: [B, L] (MASK_2D), or [B]
+ * (lengths: a batched value, or the batch's size once the batch is
+ * fixed); its form into *form, or the problem recorded. The query by its
+ * id: the lookup of an initializer mask may move the values. */
+static int mask_form(struct ms *s, size_t i, const char *mask, int32_t xi, int64_t kv_seq,
+                     const char *what, enum mask_form *form)
 {
 	int32_t id = imp_lookup(s->c->m, mask, s->c->who);
 	if (id < 0)
 		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
-	const struct dnnq_ir_value *m = &s->c->m->ir->values[id];
+	const struct dnnq_ir_value *m = &s->c->m->ir->values[id], *x = &s->c->m->ir->values[xi];
 	if (m->ndim == 2 && m->dims[1] == kv_seq) {
 		*form = MASK_2D;
 		return 0;
@@ -1022,7 +1024,9 @@ static int attend(struct ms *s, const struct attn *a, const char *q, const char 
 		    (rc = bin(s, "Add", "masked", t, mf, NULL, &t)))
 			goto out;
 	}
-	if (a->uni) {
+	/* ONNX Runtime masks the future only of a query of more than one
+	 * position (is_unidirectional && sequence_length > 1) */
+	if (a->uni && a->seq > 1) {
 		int64_t dims[2] = { a->seq, a->kv_seq };
 		float *p, *low;
 		const char *in[3] = { "", "", t };
@@ -1048,6 +1052,18 @@ out:
 	return rc;
 }
 
+/* Attribute name (default def), a count of heads or a rotary dim, into
+ * *v: at most IMP_MAX_DIM (their products and sums stay far from
+ * overflowing), or the problem recorded. */
+static int a_dim(struct nctx *c, const char *name, int64_t def, int64_t *v)
+{
+	int rc = a_int(c, name, def, v);
+	if (!rc && *v > IMP_MAX_DIM)
+		return bad(c, DNNQ_E_RANGE, "attribute '%s' = %lld: at most %lld supported", name,
+		           (long long)*v, (long long)IMP_MAX_DIM);
+	return rc;
+}
+
 /* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
  * [3 H]], [mask_index [B, S]: > 0 keeps the key; or [B]: lengths];
  * num_heads, unidirectional, scale (0: 1 / sqrt(H / num_heads)),
@@ -1066,7 +1082,7 @@ static int attention(struct ms *s)
 	const int64_t *sizes;
 	ptrdiff_t nsizes;
 	int rc = io_count(s, 2);
-	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
+	if (rc || (rc = a_dim(c, "num_heads", 0, &a.nh)) ||
 	    (rc = a_int(c, "unidirectional", 0, &a.uni)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
 	    (rc = a_float(c, "scale", 0, &a.scale)) ||
 	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)) ||
@@ -1120,7 +1136,7 @@ static int attention(struct ms *s)
 		}
 	}
 	if (*a.mask && a.form == MASK_NONE &&
-	    (rc = mask_form(s, 3, a.mask, x, a.seq, "mask_index", &a.form)))
+	    (rc = mask_form(s, 3, a.mask, xi, a.seq, "mask_index", &a.form)))
 		return rc;
 	if ((rc = bin(s, "MatMul", "qkv", in_name(s, 0), in_name(s, 1), NULL, &t)) ||
 	    (*in_name(s, 2) && (rc = bin(s, "Add", "qkv_bias", t, in_name(s, 2), NULL, &t))) ||
@@ -1208,7 +1224,7 @@ static int mha(struct ms *s)
 	const Onnx__NodeProto *np = c->np;
 	struct attn a = { .form = MASK_NONE, .bias = in_name(s, 5), .mask = in_name(s, 4) };
 	int rc = io_count(s, 4);
-	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
+	if (rc || (rc = a_dim(c, "num_heads", 0, &a.nh)) ||
 	    (rc = a_int(c, "unidirectional", 0, &a.uni)) ||
 	    (rc = a_float(c, "scale", 0, &a.scale)) ||
 	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)))
@@ -1292,16 +1308,18 @@ static int mha(struct ms *s)
 		return bad(c, DNNQ_E_UNSUPPORTED, "hidden sizes %lld (query, key) and %lld (value): "
 		           "multiples of num_heads %lld expected", (long long)a.hk, (long long)a.hv,
 		           (long long)a.nh);
-	if (*a.mask && (rc = mask_form(s, 4, a.mask, qv, a.kv_seq, "key_padding_mask", &a.form)))
+	if (*a.mask && (rc = mask_form(s, 4, a.mask, qi, a.kv_seq, "key_padding_mask", &a.form)))
 		return rc;
 	if (*a.bias) {
 		int64_t want[4] = { -1, -1, a.seq, a.kv_seq };
 		int32_t bi = ranked(s, 5, a.bias, 4, "attention_bias");
 		if (bi < 0)
 			return bi;
-		const struct dnnq_ir_value *bv = &c->m->ir->values[bi];
 		if ((rc = mha_input(s, 5, "attention_bias", 4, want, &last)))
 			return rc;
+		/* after the lookups (an initializer's may move the table) */
+		const struct dnnq_ir_value *bv = &c->m->ir->values[bi];
+		qv = &c->m->ir->values[qi];
 		bool b0 = bv->batched || bv->dims[0] == 1 ||
 		          (!qv->batched && bv->dims[0] == qv->dims[0]);
 		if (!b0 || (bv->dims[1] != 1 && bv->dims[1] != a.nh))
@@ -1457,6 +1475,12 @@ static int rope(struct ms *s, const struct rope *p, const char *x, const char *c
 	        merged[3] = { 0, 0, p->n * hs }, *perm = NULL, *inv = NULL;
 	const char *part[3], *a, *t = x;
 	int rc = 0;
+	/* interleaved, perm and inv become constants (gather_last): within
+	 * their budget before they are allocated */
+	if (p->inter && (size_t)hs > IMP_MAX_CONST_BYTES / (2 * sizeof *perm))
+		return bad(c, DNNQ_E_RANGE, "interleaved heads of %lld values: at most %zu "
+		           "supported (the constants' limit of %zu bytes)", (long long)hs,
+		           IMP_MAX_CONST_BYTES / (2 * sizeof *perm), IMP_MAX_CONST_BYTES);
 	if (!p->bnsh && ((rc = shape_const(s, pre_name(b, p->pre, "heads_shape"), heads4, 4, &a)) ||
 	                 (rc = bin(s, "Reshape", pre_name(b, p->pre, "heads"), t, a, NULL, &t))))
 		return rc;
@@ -1511,11 +1535,13 @@ out:
 static int rope_caches(struct ms *s, size_t i, int64_t *max, int64_t *half)
 {
 	const struct dnnq_ir_value *v[2];
+	int32_t id[2];
+	for (size_t k = 0; k < 2; k++)
+		if ((id[k] = imp_lookup(s->c->m, in_name(s, i + k), s->c->who)) < 0)
+			return id[k] == DNNQ_E_NOMEM ? id[k] : DNNQ_E_FORMAT;
 	for (size_t k = 0; k < 2; k++) {
-		int32_t id = imp_lookup(s->c->m, in_name(s, i + k), s->c->who);
-		if (id < 0)
-			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
-		v[k] = &s->c->m->ir->values[id];
+		/* after both lookups (an initializer's may move the table) */
+		v[k] = &s->c->m->ir->values[id[k]];
 		if (!v[k]->data || v[k]->dtype != DNNQ_IR_F32 || v[k]->ndim != 2 ||
 		    v[k]->dims[0] != v[0]->dims[0] || v[k]->dims[1] != v[0]->dims[1])
 			return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: a float "
@@ -1549,8 +1575,8 @@ static int rotary(struct ms *s)
 	float scale;
 	int rc = io_count(s, 1);
 	if (rc || (rc = a_int(c, "interleaved", 0, &inter)) ||
-	    (rc = a_int(c, "rotary_embedding_dim", 0, &rdim)) ||
-	    (rc = a_int(c, "num_heads", 0, &nh)) || (rc = a_int(c, "is_packed_batching", 0, &packed)) ||
+	    (rc = a_dim(c, "rotary_embedding_dim", 0, &rdim)) ||
+	    (rc = a_dim(c, "num_heads", 0, &nh)) || (rc = a_int(c, "is_packed_batching", 0, &packed)) ||
 	    (rc = a_float(c, "scale", 1.0f, &scale)))
 		return rc;
 	if (inter != 0 && inter != 1)
@@ -1563,24 +1589,22 @@ static int rotary(struct ms *s)
 		return bad(c, DNNQ_E_FORMAT, "attributes 'rotary_embedding_dim' = %lld, 'num_heads' = "
 		           "%lld: not negative, and num_heads given with rotary_embedding_dim",
 		           (long long)rdim, (long long)nh);
-	const struct dnnq_ir_value *v[2];
+	int32_t id[2];
 	int64_t half = 0, max = 0;
-	for (size_t i = 0; i < 2; i++) {
-		int32_t id = imp_lookup(c->m, in_name(s, i), c->who);
-		if (id < 0)
-			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
-		v[i] = &c->m->ir->values[id];
-	}
+	for (size_t i = 0; i < 2; i++)
+		if ((id[i] = imp_lookup(c->m, in_name(s, i), c->who)) < 0)
+			return id[i] == DNNQ_E_NOMEM ? id[i] : DNNQ_E_FORMAT;
 	if ((rc = rope_caches(s, 2, &max, &half)))
 		return rc;
-	const struct dnnq_ir_value *x = v[0], *p = v[1];
+	/* after the caches' lookups (an initializer's may move the table) */
+	const struct dnnq_ir_value *x = &c->m->ir->values[id[0]], *p = &c->m->ir->values[id[1]];
 	bool bnsh = x->ndim == 4;
 	if (x->ndim != 3 && !bnsh)
 		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s]: rank 3 or 4 expected",
 		           in_name(s, 0), imp_dims_str(x));
 	int64_t seq = x->dims[bnsh ? 2 : 1], hidden = bnsh ? x->dims[1] * x->dims[3] : x->dims[2];
 	int64_t hs = rdim ? hidden / nh : 2 * half, r = rdim ? rdim : hs, n = nh ? nh : hs ? hidden / hs : 0;
-	if (!hs || !n || hidden != n * hs || r > hs || r != 2 * half ||
+	if (!hs || !n || hidden % hs || hidden / hs != n || r > hs || r != 2 * half ||
 	    (bnsh && (x->dims[1] != n || x->dims[3] != hs)))
 		return bad(c, DNNQ_E_FORMAT, "input 0 '%.80s' [%s], caches [%lld, %lld], num_heads "
 		           "%lld, rotary_embedding_dim %lld: heads of size H, the rotary dim 2 x the "
@@ -1656,25 +1680,28 @@ static int gqa_rotary(struct ms *s, int64_t seq, int64_t n, int64_t kvn, int64_t
  * query [B, S, n H], key and value [B, S, kvn H] (or packed into the
  * query [B, S, (n + 2 kvn) H]: Split NAME:split into NAME:q, :k, :v);
  * seqlens_k [B] (each item's length less one: ONNX Runtime's scores
- * span its keys 0 .. seqlens_k, so keys past it are masked, a row past it
- * unspecified), a constant total_sequence_length equal to S; num_heads,
- * kv_num_heads, scale, causal 1. K and V repeated per group (repeat_kv),
- * then attend, unidirectional, of the seqlens_k mask (NAME:maskf,
- * :mask_len, :mask_pos of -1 .. L - 2, :mask_keep ...); present_key and
- * present_value are this prompt's keys and values (present). Rotary embeddings, a local window, softcap,
+ * span its keys 0 .. seqlens_k, a row past it unspecified), a constant
+ * total_sequence_length equal to S; num_heads, kv_num_heads, scale,
+ * causal 1; do_rotary (gqa_rotary). K and V repeated per group
+ * (repeat_kv), then attend, unidirectional, of the seqlens_k mask
+ * (NAME:maskf, :mask_len, :mask_pos of -1 .. L - 2, :mask_keep ...; keys
+ * past seqlens_k get -10000, as ONNX Runtime's Attention masks: for the
+ * rows it specifies the causal mask hides them already); present_key and
+ * present_value are this prompt's keys and values (present). A local window, softcap,
  * smooth softmax, the qk output, a quantized cache, attention_bias,
  * head_sink and the Q / K norms are refused. */
 static int gqa(struct ms *s)
 {
 	struct nctx *c = s->c;
 	const Onnx__NodeProto *np = c->np;
-	struct attn a = { .form = MASK_SEQLENS, .mask = in_name(s, 5), .bias = "", .uni = 1 };
+	struct attn a = { .form = MASK_SEQLENS, .mask = in_name(s, 5), .bias = "", .uni = 1,
+	                  .filter = -10000.0f };
 	int64_t kvn, rot, inter, win, smooth, qko, causal, sws;
 	float softcap;
 	char kq[16], vq[16];
 	int rc = io_count(s, 4);
-	if (rc || (rc = a_int(c, "num_heads", 0, &a.nh)) ||
-	    (rc = a_int(c, "kv_num_heads", 0, &kvn)) || (rc = a_float(c, "scale", 0, &a.scale)) ||
+	if (rc || (rc = a_dim(c, "num_heads", 0, &a.nh)) ||
+	    (rc = a_dim(c, "kv_num_heads", 0, &kvn)) || (rc = a_float(c, "scale", 0, &a.scale)) ||
 	    (rc = a_float(c, "softcap", 0, &softcap)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
 	    (rc = a_int(c, "rotary_interleaved", 0, &inter)) ||
 	    (rc = a_int(c, "local_window_size", -1, &win)) ||
@@ -1755,7 +1782,7 @@ static int gqa(struct ms *s)
 		           "a key-value cache; --input-value freezes an input)", in_name(s, 6),
 		           (long long)a.seq);
 	enum mask_form form;
-	if ((rc = mask_form(s, 5, a.mask, &c->m->ir->values[qi], a.kv_seq, "seqlens_k", &form)))
+	if ((rc = mask_form(s, 5, a.mask, qi, a.kv_seq, "seqlens_k", &form)))
 		return rc;
 	if (form != MASK_LENGTHS)
 		return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (seqlens_k): [batch] expected", a.mask);
@@ -1956,21 +1983,25 @@ static int same_params(struct ms *s, size_t k, const char *const p[2])
  * (code - zero point) * scale (NAME:pad_value) at its parameters p. */
 static int pad_value(struct ms *s, const char *const p[2], const char **v)
 {
-	const struct dnnq_ir_value *x = s->c->m->ir->values + imp_find(s->c->m, in_name(s, 0))->idx,
-	                           *code = const_one(s, in_name(s, 2), x->dtype),
-	                           *sc = const_one(s, p[0], DNNQ_IR_F32),
-	                           *zp = *p[1] ? const_one(s, p[1], x->dtype) : NULL;
+	/* each read as soon as looked up: an initializer's lookup (the
+	 * constant_value's) may move the values table */
+	enum dnnq_ir_dtype dt = s->c->m->ir->values[imp_find(s->c->m, in_name(s, 0))->idx].dtype;
+	bool s8 = dt == DNNQ_IR_S8;
+	const struct dnnq_ir_value *code = const_one(s, in_name(s, 2), dt);
+	struct dnnq_ir_value like = code ? *code : (struct dnnq_ir_value){ 0 };
+	int32_t c = !code ? 0 : s8 ? *(const int8_t *)code->data : *(const uint8_t *)code->data;
+	const struct dnnq_ir_value *sc = const_one(s, p[0], DNNQ_IR_F32);
+	float scale = sc ? *(const float *)sc->data : 0;
+	const struct dnnq_ir_value *zp = *p[1] ? const_one(s, p[1], dt) : NULL;
+	int32_t z = !zp ? 0 : s8 ? *(const int8_t *)zp->data : *(const uint8_t *)zp->data;
 	if (!code || !sc || (*p[1] && !zp))
 		return bad(s->c, DNNQ_E_UNSUPPORTED, "input 2 '%.80s': a uint8 / int8 Pad needs a "
 		           "constant constant_value of the tensor's type and a constant scale and "
 		           "zero point of one value", in_name(s, 2));
-	bool s8 = x->dtype == DNNQ_IR_S8;
-	int32_t c = s8 ? *(const int8_t *)code->data : *(const uint8_t *)code->data,
-	        z = !zp ? 0 : s8 ? *(const int8_t *)zp->data : *(const uint8_t *)zp->data;
 	float *f;
-	int rc = new_f32(s, "pad_value", code, &f, v);
+	int rc = new_f32(s, "pad_value", &like, &f, v);
 	if (!rc)
-		*f = (float)(c - z) * *(const float *)sc->data;
+		*f = (float)(c - z) * scale;
 	return rc;
 }
 
@@ -2118,6 +2149,15 @@ int imp_ms(struct nctx *c)
 			    n > 0 ? n : 4, n > 0 ? d->attrs + 1 : "none");
 			return imp_outputs_unknown(c);
 		}
+	}
+	/* the attentions' initializer inputs made values first: a lookup
+	 * making one may move the values table, under a pointer held */
+	bool attn = d->fn == attention || d->fn == mha || d->fn == gqa || d->fn == rotary;
+	for (size_t i = 0; attn && i < c->np->n_input; i++) {
+		const struct imp_name *e = imp_find(c->m, S(c->np->input[i]));
+		if (e && e->kind == IMP_INIT && imp_lookup(c->m, c->np->input[i], c->who) ==
+		                                DNNQ_E_NOMEM)
+			return DNNQ_E_NOMEM;
 	}
 	struct ms s = { .c = c, .d = d };
 	int rc = d->fn(&s);

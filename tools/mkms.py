@@ -97,6 +97,18 @@ class Cases:
                     allow_pickle=False)
         self.manifest.append("%s %s %d" % (name, kind, len(arrays)))
 
+    def save(self, name, nodes, inputs, output, inits, opset=13):
+        """The graph of nodes into NAME.onnx alone (no outputs, not in
+        MANIFEST: a model the tests import only)."""
+        import onnx
+        h = self.h
+        g = h.make_graph(nodes, name, inputs, output, initializer=inits)
+        m = h.make_model(g, opset_imports=[h.make_opsetid("", opset),
+                                           h.make_opsetid("com.microsoft", 1)],
+                         producer_name="tools/mkms.py")
+        m.ir_version = 7
+        onnx.save(m, os.path.join(self.out, name + ".onnx"))
+
     def finish(self):
         with open(os.path.join(self.out, "MANIFEST"), "w") as f:
             f.write("# NAME KIND NINPUTS (tools/mkms.py)\n")
@@ -701,6 +713,102 @@ def gqa_cases(c, rng):
             out("y"), [total] + rot)
 
 
+def review40_cases(c, rng, fill=(61, 60, 59, 53, 57)):
+    """The review of the attentions' import: with fill[i] Relus before them
+    (a chain on an input d [N, 4], its end an output too), the values
+    table full when the node's initializers become values (their lookup
+    grew it under a pointer held: a use after free): a RotaryEmbedding of
+    cache initializers, a MultiHeadAttention of a 1-D key_padding_mask
+    initializer (lengths 4 and 3) and a GroupQueryAttention of a seqlens_k
+    initializer (these two of a fixed batch of 2, as the mask's, not in
+    MANIFEST: the import refuses a [batch] mask of a batched query, after
+    the lookup; test_convert.c's ms_full_table); a QGemm of a bias C
+    whose scale constant's value (NAME:cscale) fills the table under the
+    B scale's pointer, and a uint8 Pad whose constant_value initializer
+    fills it under the tensor's (the same test: imported); a unidirectional MultiHeadAttention of a query
+    of one position and 4 keys (ONNX Runtime masks no key then); a
+    GroupQueryAttention of seqlens_k 3 and 1 (a padded item: its rows
+    past 1, unspecified, read keys 0 and 1 only, as the mask does; `fp32`:
+    the mask's -10000 leaves int8 no range for the scores)."""
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    f, i32, i64 = TensorProto.FLOAT, TensorProto.INT32, TensorProto.INT64
+
+    def arr(shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    def vi(name, dims, t=f, n="N"):
+        return h.make_tensor_value_info(name, t, [n] + dims)
+
+    def ms(op, ins, name, **attrs):
+        return h.make_node(op, ins, ["y"], name, domain="com.microsoft", **attrs)
+
+    def chain(k):
+        return [h.make_node("Relu", ["d" if i == 0 else "d%d" % (i - 1)], ["d%d" % i],
+                            "fill%d" % i) for i in range(k)]
+
+    def outs(k):
+        return [h.make_tensor_value_info("y", f, None), h.make_tensor_value_info("d%d" % (k - 1),
+                                                                              f, None)]
+    d = arr([2, 4])
+    ang = np.arange(8)[:, None] * 10000.0 ** (-np.arange(4) * 2 / 8)[None, :]
+    caches = [numpy_helper.from_array(np.cos(ang).astype(np.float32), "cos"),
+              numpy_helper.from_array(np.sin(ang).astype(np.float32), "sin")]
+    c.write("rope_full_table", "float",
+            chain(fill[0]) + [ms("RotaryEmbedding", ["x", "pos", "cos", "sin"], "rope")],
+            [vi("d", [4]), vi("x", [4, 16]), vi("pos", [4], i64)],
+            [d, arr([2, 4, 16]), np.array([[0, 1, 2, 3], [3, 4, 5, 6]], np.int64)],
+            outs(fill[0]), caches)
+    q, k, v = arr([2, 4, 16]), arr([2, 4, 16]), arr([2, 4, 16])
+    c.save("mha_mask_full_table",
+            chain(fill[1]) + [ms("MultiHeadAttention", ["q", "k", "v", "", "mask"], "mha",
+                                 num_heads=2)],
+            [vi("d", [4], n=2)] + [vi(x, [4, 16], n=2) for x in "qkv"], outs(fill[1]),
+            [numpy_helper.from_array(np.array([4, 3], np.int32), "mask")])
+    total = numpy_helper.from_array(np.array(4, np.int32), "total")
+    c.save("gqa_seqlens_full_table",
+            chain(fill[2]) + [ms("GroupQueryAttention", ["q", "k", "v", "", "", "sl", "total"],
+                                 "gqa", num_heads=2, kv_num_heads=1)],
+            [vi("d", [4], n=2), vi("q", [4, 16], n=2), vi("k", [4, 8], n=2),
+             vi("v", [4, 8], n=2)], outs(fill[2]),
+            [numpy_helper.from_array(np.array([3, 3], np.int32), "sl"), total])
+    u8 = TensorProto.UINT8
+    c.save("qgemm_bias_full_table",
+           chain(fill[3]) + [h.make_node("QGemm", ["a", "as", "az", "b", "bs", "bz", "c", "ys",
+                                                   "yz"], ["y"], "qgemm",
+                                         domain="com.microsoft", transB=1)],
+           [vi("d", [4]), vi("a", [16], u8)],
+           [h.make_tensor_value_info("y", u8, None),
+            h.make_tensor_value_info("d%d" % (fill[3] - 1), f, None)],
+           [scalar("as", 0.02), scalar("az", 131, False),
+            numpy_helper.from_array(np.ones([8, 16], np.int8), "b"),
+            numpy_helper.from_array(np.full(8, 0.005, np.float32), "bs"),
+            numpy_helper.from_array(np.zeros(8, np.int8), "bz"),
+            numpy_helper.from_array(np.arange(8, dtype=np.int32), "c"),
+            scalar("ys", 0.1), scalar("yz", 110, False)])
+    c.save("pad_value_full_table",
+           chain(fill[4]) + [h.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"], "xq"),
+                             h.make_node("Pad", ["xq", "pp", "pv"], ["pq"], "pad"),
+                             h.make_node("DequantizeLinear", ["pq", "s", "z"], ["y"], "yd")],
+           [vi("d", [4]), vi("x", [4])],
+           [h.make_tensor_value_info("y", f, None),
+            h.make_tensor_value_info("d%d" % (fill[4] - 1), f, None)],
+           [scalar("s", 0.1), scalar("z", 128, False),
+            numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp"),
+            scalar("pv", 130, False)])
+    y = h.make_tensor_value_info("y", f, None)
+    c.write("mha_uni_query1", "float",
+            [ms("MultiHeadAttention", ["q", "k", "v"], "mha", num_heads=2, unidirectional=1)],
+            [vi("q", [1, 16]), vi("k", [4, 16]), vi("v", [4, 16])], [q[:, :1].copy(), k, v], y,
+            [])
+    # seqlens_k 3 and 1: ONNX Runtime's item 1 rows 2, 3 (unspecified)
+    # read its keys 0, 1 only
+    c.write("gqa_seqlens_padded", "fp32",
+            [ms("GroupQueryAttention", ["q", "k", "v", "", "", "sl", "total"], "gqa",
+                num_heads=2, kv_num_heads=1)],
+            [vi("q", [4, 16]), vi("k", [4, 8]), vi("v", [4, 8]), vi("sl", [], i32)],
+            [q, k[:, :, :8].copy(), v[:, :, :8].copy(), np.array([3, 1], np.int32)], y, [total])
+
 def resize_linear_cases(c, rng):
     """A linear Resize (x2, half_pixel) of a uint8 / int8 tensor, imported
     as DequantizeLinear, the float Resize and QuantizeLinear at the
@@ -889,8 +997,11 @@ def refused(c):
     EmbedLayerNormalization of mask_index_type 0 (not computed), an
     EmbedLayerNormalization of segment_ids without segment_embedding, a
     QLinearConv of channels_last 1 whose X is not of rank 4, a
-    QLinearReduceMean without axes; last a good QLinearAdd whose import
-    goes on."""
+    QLinearReduceMean without axes; a packed GroupQueryAttention and a
+    RotaryEmbedding of num_heads 2^62 (their products overflowed), an
+    interleaved RotaryEmbedding of heads of 2^27 values (its permutation
+    past the constants' limit); last a good QLinearAdd whose import goes
+    on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
@@ -900,7 +1011,9 @@ def refused(c):
              numpy_helper.from_array(np.array([1, 2], np.float32), "sc"),
              numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pp"),
              scalar("s2", 0.2), numpy_helper.from_array(np.ones([4, 12], np.float32), "aw"),
-             numpy_helper.from_array(np.ones([12], np.float32), "g12")]
+             numpy_helper.from_array(np.ones([12], np.float32), "g12"),
+             numpy_helper.from_array(np.ones([1, 1], np.float32), "c11"),
+             numpy_helper.from_array(np.zeros([1], np.int64), "off0")]
     q = ["x", "s", "z"]
     nodes = [
         h.make_node("MatMulNBits", ["x", "x"], ["a"], "ms_nbits", domain="com.microsoft"),
@@ -963,6 +1076,13 @@ def refused(c):
                     domain="com.microsoft", channels_last=1),
         h.make_node("QLinearReduceMean", q + ["s", "z"], ["qr"], "reducemean_noaxes",
                     domain="com.microsoft", keepdims=1),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "mlen", "x3"], ["a6"],
+                    "gqa_heads_big", domain="com.microsoft", num_heads=1 << 62,
+                    kv_num_heads=1 << 62),
+        h.make_node("RotaryEmbedding", ["x3", "x3", "x3", "x3"], ["re2"], "rope_heads_big",
+                    domain="com.microsoft", num_heads=1 << 62),
+        h.make_node("RotaryEmbedding", ["xw", "off0", "c11", "c11"], ["re3"], "rope_perm_big",
+                    domain="com.microsoft", interleaved=1, num_heads=1, rotary_embedding_dim=2),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
@@ -975,7 +1095,9 @@ def refused(c):
                                             h.make_tensor_value_info("mlen", TensorProto.INT32,
                                                                      ["N"]),
                                             h.make_tensor_value_info("ids", TensorProto.INT32,
-                                                                     ["N", 4])],
+                                                                     ["N", 4]),
+                                            h.make_tensor_value_info("xw", TensorProto.FLOAT,
+                                                                     ["N", 1, 1 << 27])],
                      [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1),
                                        h.make_opsetid("ai.foo", 1)])
@@ -1179,6 +1301,7 @@ def main():
     mha_cases(c, np.random.default_rng(38))
     rope_cases(c, np.random.default_rng(39))
     gqa_cases(c, np.random.default_rng(40))
+    review40_cases(c, np.random.default_rng(42))
     resize_linear_cases(c, np.random.default_rng(41))
     refused(c)
     c.finish()
