@@ -1087,6 +1087,16 @@ START_TEST(tools_end_to_end)
 	ck_assert_uint_eq(rows, 8);
 	ck_assert_uint_eq(convs, 2);
 	ck_assert_msg(fabs(shares - 1) < 1e-3, "shares add to %g", shares);
+	/* each row's fastest run: no slower than the mean, and timed */
+	rows = 0;
+	for (const char *p = strstr(prof, "\"us\":"); p; p = strstr(p + 1, "\"us\":"), rows++) {
+		double mean = strtod(p + 5, NULL);
+		const char *q = strstr(p, ",\"min_us\":");
+		ck_assert_msg(q, "%.60s", p);
+		double least = strtod(q + strlen(",\"min_us\":"), NULL);
+		ck_assert_msg(least <= mean + 5e-4 && (least > 0 || mean < 1), "%.60s", p);
+	}
+	ck_assert_uint_eq(rows, 8);
 	/* ... and as a share of the peaks measured first: every node of memory,
 	 * the convolutions of int8 multiply-adds (on a SIMD ISA) */
 	const char *peak = strstr(c.out, "\"peak\":{\"threads\":1,");

@@ -68,7 +68,9 @@ struct run {
 	struct io in[MAX_IO], out[MAX_IO];
 	const void *inp[MAX_IO];
 	void *outp[MAX_IO];
-	uint64_t *ns;                   /* --profile: each node's time, summed */
+	uint64_t *ns;                   /* --profile: each node's time, summed, */
+	uint64_t *min_ns;               /* its fastest run's (one allocation, ns's) */
+	uint64_t *run_ns;               /* and the current run's */
 	bool have_peak;                 /* --profile: the ISA has a measured int8 peak */
 	enum dnnq_peak_kind peak;
 	double peak_gops, peak_gbps;    /* on --threads threads, measured at start */
@@ -92,10 +94,12 @@ static void usage(void)
 		"                     dnnqd pins its workers (.dnnq models)\n"
 		"  --repeat N         N timed runs after the first: latency statistics\n"
 		"  --profile          each node's time over the timed runs (--repeat, default\n"
-		"                     20; .dnnq models): op, output, us, share, GOP/s, GB/s,\n"
-		"                     and those as a share of this machine's peaks, measured\n"
-		"                     first (0.2 s): the int8 multiply-add loop of the ISA's\n"
-		"                     kernels and memcpy of 2 MiB buffers, on --threads threads\n"
+		"                     20; .dnnq models): op, output, us (the mean), min us\n"
+		"                     (the fastest run: what a busy host disturbs least),\n"
+		"                     share, GOP/s, GB/s, and those as a share of this\n"
+		"                     machine's peaks, measured first (0.2 s): the int8\n"
+		"                     multiply-add loop of the ISA's kernels and memcpy of\n"
+		"                     2 MiB buffers, on --threads threads\n"
 		"  --isa ISA          the engine's kernels: scalar, avx2 or avx512vnni (default:\n"
 		"                     the best this CPU runs)\n"
 		"  --json             one JSON object on stdout\n"
@@ -396,8 +400,16 @@ static int run_once(const struct opts *o, struct run *r, struct dnnq_diag *d)
 {
 	if (r->onnx)
 		return dnnq_ir_run(&r->ir, r->batch, r->inp, r->outp, NULL, NULL, d);
+	size_t nn = dnnq_graph_num_nodes(r->g);
+	if (r->run_ns)
+		memset(r->run_ns, 0, nn * sizeof *r->run_ns);
 	int rc = dnnq_graph_run_profiled(r->g, r->inp, r->outp, o->threads > 1 ? &r->ex : NULL,
-	                                 r->ns);
+	                                 r->run_ns);
+	for (size_t i = 0; r->run_ns && i < nn; i++) {
+		r->ns[i] += r->run_ns[i];
+		if (r->run_ns[i] < r->min_ns[i])
+			r->min_ns[i] = r->run_ns[i];
+	}
 	struct dnnq_node_info ni;
 	if (!rc)
 		return DNNQ_OK;
@@ -474,12 +486,18 @@ static int timed(const struct opts *o, struct run *r, struct dnnq_latency *lat,
 	double *t = malloc((size_t)o->repeat * sizeof *t);
 	if (!t)
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--repeat %ld: out of memory", o->repeat);
-	if (o->profile && !(r->ns = calloc(dnnq_graph_num_nodes(r->g) + 1, sizeof *r->ns))) {
+	size_t nn = dnnq_graph_num_nodes(r->g) + 1;
+	if (o->profile && !(r->ns = calloc(3 * nn, sizeof *r->ns))) {
 		free(t);
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--profile: out of memory");
 	}
-	if (o->profile)
+	if (o->profile) {
+		r->min_ns = r->ns + nn;
+		r->run_ns = r->min_ns + nn;
+		for (size_t i = 0; i < nn; i++)
+			r->min_ns[i] = UINT64_MAX;
 		measure_peaks(o, r);
+	}
 	struct dnnq_progress bar;
 	dnnq_progress_start(&bar, "running", o->json);
 	int rc = DNNQ_OK;
@@ -541,7 +559,8 @@ static void print_peaks(const struct opts *o, const struct run *r)
 	       DNNQ_PEAK_COPY_BYTES >> 10);
 }
 
-/* --profile: one row per node, its time averaged over the timed runs. */
+/* --profile: one row per node, its time averaged over the timed runs and
+ * its fastest run's. */
 static void print_profile(const struct opts *o, const struct run *r)
 {
 	size_t nn = dnnq_graph_num_nodes(r->g);
@@ -552,8 +571,8 @@ static void print_profile(const struct opts *o, const struct run *r)
 	if (o->json)
 		printf(",\"profile\":[");
 	else
-		printf("%-36s %-10s %-4s %-22s %9s %7s %7s %7s %7s %7s\n", "node", "kind", "prec",
-		       "output", "us", "share", "GOP/s", "GB/s", "%ops", "%bw");
+		printf("%-36s %-10s %-4s %-22s %9s %9s %7s %7s %7s %7s %7s\n", "node", "kind", "prec",
+		       "output", "us", "min us", "share", "GOP/s", "GB/s", "%ops", "%bw");
 	for (size_t i = 0; i < nn; i++) {
 		struct dnnq_node_info ni;
 		if (dnnq_graph_node_info(r->g, i, &ni))
@@ -564,6 +583,7 @@ static void print_profile(const struct opts *o, const struct run *r)
 		double ops_peak = ni.macs && !(has_prec && ni.precision == DNNQ_PRECISION_FP32)
 		                  ? r->peak_gops : 0;
 		double us = (double)r->ns[i] / 1e3 / (double)o->repeat;
+		double min_us = (double)r->min_ns[i] / 1e3;
 		double share = total > 0 ? (double)r->ns[i] / total : 0;
 		/* a fused node's work is timed in its producer's row */
 		double gops = ni.fused ? NAN : us > 0 ? 2.0 * (double)ni.macs / us / 1e3 : 0;
@@ -577,8 +597,8 @@ static void print_profile(const struct opts *o, const struct run *r)
 			printf("%s{\"name\":", i ? "," : "");
 			dnnq_json_string(stdout, ni.name);
 			printf(",\"kind\":\"%s\",\"precision\":\"%s\",\"output\":\"%s\",\"us\":%.3f,"
-			       "\"share\":%.5f,\"fused\":%s,\"gops\":",
-			       dnnq_node_kind_name(ni.kind), prec, shape, us, share,
+			       "\"min_us\":%.3f,\"share\":%.5f,\"fused\":%s,\"gops\":",
+			       dnnq_node_kind_name(ni.kind), prec, shape, us, min_us, share,
 			       ni.fused ? "true" : "false");
 			print_rate(true, gops);
 			printf(",\"gbps\":");
@@ -591,8 +611,8 @@ static void print_profile(const struct opts *o, const struct run *r)
 		} else {
 			char name[37];  /* the model's: escaped for the terminal */
 			dnnq_escape(name, sizeof name, ni.name);
-			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %6.1f%%", name,
-			       dnnq_node_kind_name(ni.kind), prec, shape, us, share * 100);
+			printf("%-36.36s %-10.10s %-4s %-22.22s %9.1f %9.1f %6.1f%%", name,
+			       dnnq_node_kind_name(ni.kind), prec, shape, us, min_us, share * 100);
 			print_rate(false, gops);
 			print_rate(false, gbps);
 			print_frac(false, of_peak(gops, ops_peak));
