@@ -61,6 +61,10 @@ struct opts {
 	size_t nshapes;
 	struct dnnq_onnx_value values[MAX_SHAPES];  /* --input-value */
 	size_t nvalues;
+	const char *state[DNNQ_STATE_MAX];          /* --state OUT=IN */
+	size_t nstate;
+	bool state_none;                            /* --state none */
+	bool samples_set;                           /* --precision-samples given */
 	unsigned threads;
 };
 
@@ -74,7 +78,7 @@ static void usage(void)
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"                    [--input-shape NAME=D0xD1x...]... [--input-value NAME=V,...]...\n"
 		"                    [--threads N] [--precision auto|int8] [--fp32-threshold DB]\n"
-		"                    [--precision-samples N] [--sqnr-floor DB]\n"
+		"                    [--precision-samples N] [--sqnr-floor DB] [--state OUT=IN|none]...\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
 		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
 		"QLinearMatMul, ConvInteger, MatMulInteger) keeps its parameters.\n"
@@ -121,11 +125,20 @@ static void usage(void)
 		"                         fp32, and a node int8 cannot represent (a bias beyond\n"
 		"                         int32) runs fp32; int8: int8 wherever a kernel exists\n"
 		"  --fp32-threshold DB    auto's largest int8 loss, dB (default 0.5)\n"
-		"  --precision-samples N  auto measures on the first N samples (default 4)\n"
+		"  --precision-samples N  auto measures on the first N samples (default 4; a\n"
+		"                         stateful model's: all of them, closed loop)\n"
 		"  --sqnr-floor DB        auto: when the outputs' SQNR all int8 is below DB, the\n"
 		"                         fewest nodes that lift it there run fp32 too\n"
 		"                         (default 20 at 8 bits, 6.02 dB less per bit fewer\n"
 		"                         with --bits; 0: off)\n"
+		"  --state OUT=IN         output OUT is the state input IN takes at the next\n"
+		"                         call (repeatable): the calibration samples are steps\n"
+		"                         in order, and the outputs' SQNR and auto's trials run\n"
+		"                         them closed loop, each step's IN the step before's OUT\n"
+		"                         (a sample whose states are all zeros starts a stream).\n"
+		"                         Default: the outputs whose name extends an input's, of\n"
+		"                         its shape, where the samples chain (stateN of state,\n"
+		"                         hn of h); none: no state\n"
 		"  --report               per layer precision and SQNR, and the outputs' SQNR, on\n"
 		"                         the calibration samples; the nodes folded or removed\n"
 		"                         at import\n"
@@ -181,7 +194,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_ASYMW, O_DYN, O_BITS, O_BINS, O_NAME,
 	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
 	       O_KEEP_FP32, O_INPUT_SHAPE, O_INPUT_VALUE, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES,
-	       O_SQNR_FLOOR };
+	       O_SQNR_FLOOR, O_STATE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "calib", required_argument, NULL, O_CALIB },
@@ -208,6 +221,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "fp32-threshold", required_argument, NULL, O_FP32_TH },
 		{ "precision-samples", required_argument, NULL, O_PREC_SAMPLES },
 		{ "sqnr-floor", required_argument, NULL, O_SQNR_FLOOR },
+		{ "state", required_argument, NULL, O_STATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -307,11 +321,24 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (!integer_in(optarg, 1, 65536, &b))
 				return bad_option("precision-samples", optarg, "an integer in [1, 65536]");
 			o->po.samples = (size_t)b;
+			o->samples_set = true;
 			break;
 		case O_SQNR_FLOOR:
 			if (!number_in(optarg, 0, 100, &o->po.floor_db))
 				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
 			floor_set = true;
+			break;
+		case O_STATE:
+			if (!strcmp(optarg, "none")) {
+				o->state_none = true;
+			} else if (!strchr(optarg, '=')) {
+				return bad_option("state", optarg, "OUT=IN (a graph output, the input it"
+				                  " feeds at the next call) or none");
+			} else {
+				if (o->nstate == DNNQ_STATE_MAX)
+					return bad_option("state", optarg, "given more than 64 times");
+				o->state[o->nstate++] = optarg;
+			}
 			break;
 		case 'h': usage(); exit(0);
 		default: {
@@ -335,10 +362,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		                         DNNQ_DB_PER_BIT * (8 - o->c.spec.precision));
 	if (!o->out)
 		o->out = default_output(o);
-	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO;
-	if ((o->autom || o->report || acc16_auto) && !o->calib) {
+	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO, state = o->nstate || o->state_none;
+	if ((o->autom || o->report || acc16_auto || state) && !o->calib) {
 		fprintf(stderr, "%s: --%s needs --calib (try --help)\n", argv0,
-		        o->autom ? "method auto" : acc16_auto ? "acc16=auto" : "report");
+		        o->autom ? "method auto" : acc16_auto ? "acc16=auto" : o->report ? "report"
+		                                                                          : "state");
+		return 2;
+	}
+	if (o->nstate && o->state_none) {
+		fprintf(stderr, "%s: --state none and --state %s: one or the other (try --help)\n",
+		        argv0, o->state[0]);
 		return 2;
 	}
 	o->lo.name = o->name;
@@ -513,6 +546,78 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 	return rc;
 }
 
+/* A stateful model's links: --state's, or those detected whose samples
+ * chain; the detected ones that do not, for the summary. */
+struct states {
+	struct dnnq_onnx_state on[DNNQ_STATE_MAX], off[DNNQ_STATE_MAX];
+	size_t non, noff;
+};
+
+/* The state links set on c (onnx/calib.h dnnq_onnx_calib_state): its
+ * evaluations and trials run closed loop from now on. */
+static int set_state(const struct opts *o, struct dnnq_onnx_calib *c, struct states *st,
+                     struct dnnq_diag *d)
+{
+	struct dnnq_onnx_state found[DNNQ_STATE_MAX];
+	size_t n = 0;
+	st->non = st->noff = 0;
+	if (o->state_none)
+		return 0;
+	for (size_t i = 0; i < o->nstate; i++) {
+		int rc = dnnq_onnx_state_parse(c->ir, o->state[i], &found[n++], d);
+		if (rc)
+			return rc;
+	}
+	if (!o->nstate)
+		n = dnnq_onnx_state_detect(c->ir, found, DNNQ_STATE_MAX);
+	for (size_t i = 0; i < n; i++) {
+		found[i].chain_db = dnnq_onnx_state_chain_db(c, &found[i]);
+		if (!found[i].detected || found[i].chain_db >= DNNQ_STATE_CHAIN_DB)
+			st->on[st->non++] = found[i];
+		else
+			st->off[st->noff++] = found[i];
+	}
+	return dnnq_onnx_calib_state(c, st->on, st->non, d);
+}
+
+/* The links, a line each, or "state":{...}; nothing without one. */
+static void print_state(const struct opts *o, const struct dnnq_onnx_calib *c,
+                        const struct states *st)
+{
+	const struct dnnq_ir *ir = c->ir;
+	if (st->non + st->noff == 0)
+		return;
+	if (o->json) {
+		printf(",\"state\":{\"steps\":%zu,\"links\":[", st->non ? c->samples : 0);
+		for (size_t k = 0; k < st->non + st->noff; k++) {
+			const struct dnnq_onnx_state *s = k < st->non ? &st->on[k] : &st->off[k - st->non];
+			printf("%s{\"output\":", k ? "," : "");
+			dnnq_json_string(stdout, ir->values[ir->outputs[s->out]].name);
+			printf(",\"input\":");
+			dnnq_json_string(stdout, ir->values[ir->inputs[s->in]].name);
+			printf(",\"detected\":%s,\"fed_back\":%s,\"chain_db\":",
+			       s->detected ? "true" : "false", k < st->non ? "true" : "false");
+			dnnq_json_number(stdout, s->chain_db, 3);
+			printf("}");
+		}
+		printf("]}");
+		return;
+	}
+	for (size_t k = 0; k < st->non; k++)
+		printf("state: output '%s' feeds input '%s' at the next call (%s; the samples chain at "
+		       "%.1f dB): the %zu samples run closed loop\n",
+		       shown(ir->values[ir->outputs[st->on[k].out]].name, 0),
+		       shown(ir->values[ir->inputs[st->on[k].in]].name, 1),
+		       st->on[k].detected ? "found by name and shape" : "--state", st->on[k].chain_db,
+		       c->samples);
+	for (size_t k = 0; k < st->noff; k++)
+		printf("state: output '%s' is not fed back to input '%s': the samples do not chain "
+		       "(%.1f dB, below %.0f; --state to insist)\n",
+		       shown(ir->values[ir->outputs[st->off[k].out]].name, 0),
+		       shown(ir->values[ir->inputs[st->off[k].in]].name, 1), st->off[k].chain_db,
+		       DNNQ_STATE_CHAIN_DB);
+}
+
 static void on_trial(void *ctx, size_t done, size_t total)
 {
 	dnnq_progress_update(ctx, done, total);
@@ -619,11 +724,14 @@ static int choose_precision(const struct opts *o, struct dnnq_onnx_calib *c,
 	if (!(p->fp32 = calloc(c->ir->nnodes + 1, sizeof *p->fp32)))
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 	struct dnnq_progress bar;
+	struct dnnq_precision_opts po = o->po;
+	if (c->nstate && !o->samples_set)
+		po.samples = c->samples;        /* the steps that accumulate the error */
 	dnnq_progress_start(&bar, "choosing precisions", o->json);
-	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &o->po, p->fp32, &p->units,
+	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &po, p->fp32, &p->units,
 	                                  &p->nunits, &p->int8_db, &p->cost, on_trial, &bar, d);
 	dnnq_progress_end(&bar);
-	p->samples = o->po.samples < c->samples ? o->po.samples : c->samples;
+	p->samples = po.samples < c->samples ? po.samples : c->samples;
 	lo->fp32_nodes = p->fp32;
 	return rc;
 }
@@ -994,6 +1102,7 @@ static int convert(const struct opts *o)
 	size_t nacc = 0, kept = 0;
 	bool *keep = NULL;
 	struct prec p = { .int8_db = NAN };
+	struct states st = { .non = 0 };
 	if (!method || (!o->prec_int8 && !(p.refused = calloc(ir.nnodes + 1, sizeof *p.refused)))) {
 		rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "out of memory");
 		goto out;
@@ -1021,7 +1130,7 @@ static int convert(const struct opts *o)
 		c.ex = ex;
 		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
 			goto out;
-		if ((rc = check_finite(o, &c, &d)))
+		if ((rc = check_finite(o, &c, &d)) || (rc = set_state(o, &c, &st, &d)))
 			goto out;
 		dnnq_onnx_calib_methods(&c, o->autom ? DNNQ_CALIB_L2 : o->c.method, method);
 		if (o->autom) {
@@ -1115,6 +1224,7 @@ static int convert(const struct opts *o)
 			printf("}");
 		}
 		import_report(o, &ir);
+		print_state(o, &c, &st);
 		json_precision(o, &ir, &p);
 		if (o->report) {
 			print_fusions(o, &ir);
@@ -1134,6 +1244,7 @@ static int convert(const struct opts *o)
 			printf("acc16: %zu of %zu conv/fc layers%s\n", kept, nacc,
 			       lo.acc16 == DNNQ_ACC16_AUTO ? " (auto)" : "");
 		import_report(o, &ir);
+		print_state(o, &c, &st);
 		text_precision(o, &ir, &p);
 		if (o->report) {
 			print_fusions(o, &ir);
