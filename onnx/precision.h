@@ -6,7 +6,8 @@
  * its lowering fuses (Conv + BatchNormalization + Relu). Each unit that
  * lowers to int8 and has an fp32 form is measured on the first few
  * calibration samples, through the engine (the very int8 kernels the
- * model will run):
+ * model will run; a stateful model's closed loop, every step's state the
+ * step before's output: onnx/calib.h dnnq_onnx_calib_state):
  *
  *   loss(u) = SQNR(all int8 but u, fp32) - SQNR(all int8)
  *
