@@ -603,19 +603,27 @@ static void print_state(const struct opts *o, const struct dnnq_onnx_calib *c,
 		printf("]}");
 		return;
 	}
-	for (size_t k = 0; k < st->non; k++)
-		printf("state: output '%s' feeds input '%s' at the next call (%s; the samples chain at "
-		       "%.1f dB): the %zu samples run closed loop\n",
-		       shown(ir->values[ir->outputs[st->on[k].out]].name, 0),
+	char why[96];
+	for (size_t k = 0; k < st->non; k++) {
+		if (isnan(st->on[k].chain_db))
+			snprintf(why, sizeof why, "no sample continues another's state");
+		else
+			snprintf(why, sizeof why, "the samples chain at %.1f dB", st->on[k].chain_db);
+		printf("state: output '%s' feeds input '%s' at the next call (%s; %s): the %zu samples "
+		       "run closed loop\n", shown(ir->values[ir->outputs[st->on[k].out]].name, 0),
 		       shown(ir->values[ir->inputs[st->on[k].in]].name, 1),
-		       st->on[k].detected ? "found by name and shape" : "--state", st->on[k].chain_db,
-		       c->samples);
-	for (size_t k = 0; k < st->noff; k++)
-		printf("state: output '%s' is not fed back to input '%s': the samples do not chain "
-		       "(%.1f dB, below %.0f; --state to insist)\n",
+		       st->on[k].detected ? "found by name and shape" : "--state", why, c->samples);
+	}
+	for (size_t k = 0; k < st->noff; k++) {
+		if (isnan(st->off[k].chain_db))
+			snprintf(why, sizeof why, "no sample continues another's state");
+		else
+			snprintf(why, sizeof why, "the samples do not chain (%.1f dB, below %.0f)",
+			         st->off[k].chain_db, DNNQ_STATE_CHAIN_DB);
+		printf("state: output '%s' is not fed back to input '%s': %s; --state to insist\n",
 		       shown(ir->values[ir->outputs[st->off[k].out]].name, 0),
-		       shown(ir->values[ir->inputs[st->off[k].in]].name, 1), st->off[k].chain_db,
-		       DNNQ_STATE_CHAIN_DB);
+		       shown(ir->values[ir->inputs[st->off[k].in]].name, 1), why);
+	}
 }
 
 static void on_trial(void *ctx, size_t done, size_t total)
