@@ -64,7 +64,7 @@ struct opts {
 	const char *state[DNNQ_STATE_MAX];          /* --state OUT=IN */
 	size_t nstate;
 	bool state_none;                            /* --state none */
-	bool samples_set;                           /* --precision-samples given */
+	bool samples_set, floor_set;                /* --precision-samples, --sqnr-floor given */
 	unsigned threads;
 };
 
@@ -129,8 +129,8 @@ static void usage(void)
 		"                         stateful model's: all of them, closed loop)\n"
 		"  --sqnr-floor DB        auto: when the outputs' SQNR all int8 is below DB, the\n"
 		"                         fewest nodes that lift it there run fp32 too\n"
-		"                         (default 20 at 8 bits, 6.02 dB less per bit fewer\n"
-		"                         with --bits; 0: off)\n"
+		"                         (default 20 at 8 bits, 25 for a stateful model, 6.02\n"
+		"                         dB less per bit fewer with --bits; 0: off)\n"
 		"  --state OUT=IN         output OUT is the state input IN takes at the next\n"
 		"                         call (repeatable): the calibration samples are steps\n"
 		"                         in order, and the outputs' SQNR and auto's trials run\n"
@@ -189,6 +189,12 @@ static const char *default_output(struct opts *o)
 	return o->out_default;
 }
 
+/* The SQNR floor at 8 bits, less what each bit fewer (--bits) costs. */
+static double default_floor(const struct opts *o, double at8)
+{
+	return fmax(0, at8 - DNNQ_DB_PER_BIT * (8 - o->c.spec.precision));
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_ASYMW, O_DYN, O_BITS, O_BINS, O_NAME,
@@ -234,7 +240,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
 	int ch;
 	long b;
-	bool floor_set = false;
 	opterr = 0;	/* bad_usage names the option, with the one meant */
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
 		switch (ch) {
@@ -326,7 +331,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_SQNR_FLOOR:
 			if (!number_in(optarg, 0, 100, &o->po.floor_db))
 				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
-			floor_set = true;
+			o->floor_set = true;
 			break;
 		case O_STATE:
 			if (!strcmp(optarg, "none")) {
@@ -357,9 +362,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->in = argv[optind];
 	/* the default floor follows --bits: each bit fewer costs about 6 dB,
 	 * which the user asked for */
-	if (!floor_set)
-		o->po.floor_db = fmax(0, DNNQ_PRECISION_FLOOR_DB -
-		                         DNNQ_DB_PER_BIT * (8 - o->c.spec.precision));
+	if (!o->floor_set)
+		o->po.floor_db = default_floor(o, DNNQ_PRECISION_FLOOR_DB);
 	if (!o->out)
 		o->out = default_output(o);
 	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO, state = o->nstate || o->state_none;
@@ -719,6 +723,7 @@ struct prec {
 	bool *fp32;                       /* ir.nnodes: the nodes measured into fp32 */
 	struct dnnq_precision_unit *units;
 	size_t nunits, samples;
+	struct dnnq_precision_opts po;    /* what auto ran with */
 	double int8_db;                   /* all int8 on those samples */
 	struct dnnq_precision_cost cost;  /* what the trials ran */
 };
@@ -732,14 +737,16 @@ static int choose_precision(const struct opts *o, struct dnnq_onnx_calib *c,
 	if (!(p->fp32 = calloc(c->ir->nnodes + 1, sizeof *p->fp32)))
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 	struct dnnq_progress bar;
-	struct dnnq_precision_opts po = o->po;
+	p->po = o->po;
 	if (c->nstate && !o->samples_set)
-		po.samples = c->samples;        /* the steps that accumulate the error */
+		p->po.samples = c->samples;     /* the steps that accumulate the error */
+	if (c->nstate && !o->floor_set)
+		p->po.floor_db = default_floor(o, DNNQ_PRECISION_STATE_FLOOR_DB);
 	dnnq_progress_start(&bar, "choosing precisions", o->json);
-	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &po, p->fp32, &p->units,
+	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &p->po, p->fp32, &p->units,
 	                                  &p->nunits, &p->int8_db, &p->cost, on_trial, &bar, d);
 	dnnq_progress_end(&bar);
-	p->samples = po.samples < c->samples ? po.samples : c->samples;
+	p->samples = p->po.samples < c->samples ? p->po.samples : c->samples;
 	lo->fp32_nodes = p->fp32;
 	return rc;
 }
@@ -990,9 +997,9 @@ static void json_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	printf(",\"precision\":{\"mode\":\"%s\"", o->prec_int8 ? "int8" : "auto");
 	if (!o->prec_int8 && p->fp32) {
 		printf(",\"threshold_db\":");
-		dnnq_json_number(stdout, o->po.threshold_db, 3);
+		dnnq_json_number(stdout, p->po.threshold_db, 3);
 		printf(",\"floor_db\":");
-		dnnq_json_number(stdout, o->po.floor_db, 3);
+		dnnq_json_number(stdout, p->po.floor_db, 3);
 		printf(",\"samples\":%zu,\"int8_sqnr_db\":", p->samples);
 		dnnq_json_number(stdout, p->int8_db, 3);
 		printf(",\"trials\":%zu,\"trials_resumed\":%zu,\"trial_nodes_run\":%" PRIu64
@@ -1034,7 +1041,7 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	}
 	if (p->fp32)
 		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
-		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, o->po.threshold_db,
+		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, p->po.threshold_db,
 		       p->samples, p->int8_db);
 	if (unmeasured)
 		printf("precision auto: %zu nodes int8 unmeasured: %zu trials of a model of %zu nodes "
@@ -1046,7 +1053,7 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	if (floor)
 		printf("precision auto: %zu more fp32, the fewest whose int8 noise alone is the largest "
 		       "that lift the outputs to the %.2f dB floor (--sqnr-floor)\n", floor,
-		       o->po.floor_db);
+		       p->po.floor_db);
 	if (p->fp32 && o->report)
 		printf("  trials: %zu, %zu of them resumed at their first changed node: %" PRIu64
 		       " engine nodes run of %" PRIu64 " (%.0f%%)\n", p->cost.trials, p->cost.resumed,
@@ -1109,7 +1116,7 @@ static int convert(const struct opts *o)
 	struct dnnq_acc16_layer *acc = NULL;
 	size_t nacc = 0, kept = 0;
 	bool *keep = NULL;
-	struct prec p = { .int8_db = NAN };
+	struct prec p = { .po = o->po, .int8_db = NAN };
 	struct states st = { .non = 0 };
 	if (!method || (!o->prec_int8 && !(p.refused = calloc(ir.nnodes + 1, sizeof *p.refused)))) {
 		rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "out of memory");
@@ -1195,11 +1202,11 @@ static int convert(const struct opts *o)
 	/* auto could not lift the outputs to its floor (every fp32 choice it
 	 * measured was not enough, or the full calibration set disagrees with
 	 * the trials' samples): say so, a model this sensitive wants a look */
-	if (!o->prec_int8 && c.samples && o->po.floor_db > 0 && out_db < o->po.floor_db)
+	if (!o->prec_int8 && c.samples && p.po.floor_db > 0 && out_db < p.po.floor_db)
 		fprintf(stderr, "%s: warning: %s: output SQNR %.2f dB on the calibration samples, "
 		        "below the %.2f dB floor (--sqnr-floor): check its outputs on held-out "
 		        "inputs, or keep more of it fp32 (--keep-fp32)\n", argv0, o->out, out_db,
-		        o->po.floor_db);
+		        p.po.floor_db);
 	struct census cn = count_nodes(&m);
 	if (o->json) {
 		printf("{\"input\":");
