@@ -71,6 +71,8 @@ void dnnq_onnx_calib_free(struct dnnq_onnx_calib *c)
 	free(c->x_numel);
 	free(c->cache);
 	free(c->cached);
+	free(c->state);
+	free(c->start);
 	memset(c, 0, sizeof *c);
 }
 
@@ -107,6 +109,21 @@ static int grow(float **p, size_t n)
 	return 0;
 }
 
+int dnnq_onnx_calib_ref(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
+                        float *const *y, bool observed, struct dnnq_diag *diag)
+{
+	const struct dnnq_ir *ir = c->ir;
+	c->nodes_done = 0;
+	int rc = dnnq_ir_run_ex(ir, n, x, (void *const *)y, observed ? observe_run : NULL, c, c->ex,
+	                        diag);
+	/* an int32 output (ArgMax's indices) is kept as its integers' values */
+	for (size_t k = 0; !rc && k < ir->noutputs; k++)
+		if (ir->values[ir->outputs[k]].dtype == DNNQ_IR_S32)
+			for (size_t e = 0, m = output_numel(ir, k, n); e < m; e++)
+				y[k][e] = (float)((const int32_t *)y[k])[e];
+	return rc;
+}
+
 int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
                         struct dnnq_diag *diag)
 {
@@ -138,13 +155,7 @@ int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t 
 		}
 		outs[k] = c->ref[k] + output_numel(ir, k, c->samples);
 	}
-	c->nodes_done = 0;
-	int rc = dnnq_ir_run_ex(ir, n, x, outs, observe_run, c, c->ex, diag);
-	/* an int32 output (ArgMax's indices) is kept as its integers' values */
-	for (size_t k = 0; !rc && k < ir->noutputs; k++)
-		if (ir->values[ir->outputs[k]].dtype == DNNQ_IR_S32)
-			for (size_t e = 0, m = output_numel(ir, k, n); e < m; e++)
-				((float *)outs[k])[e] = (float)((const int32_t *)outs[k])[e];
+	int rc = dnnq_onnx_calib_ref(c, x, n, (float *const *)outs, true, diag);
 	free(outs);
 	if (rc)
 		return rc;

@@ -54,7 +54,54 @@ struct dnnq_onnx_calib {
 	 * a weight tensor several convs read, whose bytes a reader may
 	 * change (int8_bias), is cached under their checksum too. */
 	struct dnnq_weights_cache *wcache;
+	/* A stateful model's links (dnnq_onnx_calib_state; none: nstate 0):
+	 * its runs, the reference's among them, go closed loop over the
+	 * samples in their order, each a step at batch 1 whose state inputs
+	 * are the step before's state outputs, but where start[t] (sample t
+	 * is a stream's first: t 0, or its recorded state all zeros) */
+	struct dnnq_onnx_state *state;
+	size_t nstate;
+	bool *start;                    /* samples entries */
 };
+
+/* A stateful model's state (docs/models.md): graph output `out` feeds
+ * graph input `in` at the next step. Indices into ir->outputs and
+ * ir->inputs. */
+struct dnnq_onnx_state {
+	size_t in, out;
+	bool detected;                  /* by dnnq_onnx_state_detect, not named */
+	double chain_db;                /* dnnq_onnx_state_chain_db */
+};
+
+/* A link below this, detected, is not one: the samples do not chain. */
+#define DNNQ_STATE_CHAIN_DB 40.0
+#define DNNQ_STATE_MAX 64           /* links per model (dnnq-convert --state) */
+
+/* "OUT=IN" into *s: graph output OUT feeds graph input IN; both float32
+ * and the same shape per sample, else an error naming them. */
+int dnnq_onnx_state_parse(const struct dnnq_ir *ir, const char *spec,
+                          struct dnnq_onnx_state *s, struct dnnq_diag *diag);
+/* The links a model's names and shapes suggest, at most max in s: an
+ * output whose name extends a float input's (stateN of state, hn of h),
+ * of its shape, each input fed by one such output at most, and at least
+ * one input left that no output feeds (what drives the model). */
+size_t dnnq_onnx_state_detect(const struct dnnq_ir *ir, struct dnnq_onnx_state *s,
+                              size_t max);
+/* How well c's samples chain along s: the SQNR of each sample's recorded
+ * state input against the reference's state output on the sample before
+ * (c's open-loop reference: call before dnnq_onnx_calib_state), over the
+ * samples that are not a stream's first; NaN when there is none. */
+double dnnq_onnx_state_chain_db(const struct dnnq_onnx_calib *c,
+                                const struct dnnq_onnx_state *s);
+/* c's runs go closed loop along s (n links; c copies them), from now on:
+ * an input fed twice is an error; c->ref is run again closed loop. */
+int dnnq_onnx_calib_state(struct dnnq_onnx_calib *c, const struct dnnq_onnx_state *s, size_t n,
+                          struct dnnq_diag *diag);
+/* The inputs of closed-loop step t (c->ir->ninputs entries in x): sample
+ * t's, but for the state inputs, which are out[link's output] + (t - 1)
+ * samples unless sample t starts a stream. */
+void dnnq_onnx_state_inputs(const struct dnnq_onnx_calib *c, size_t t, void *const *out,
+                            const void **x);
 
 /* Fails with DNNQ_E_UNSUPPORTED for a model with an input other than f32
  * or s32, or an output other than f32. nbins 0: the histograms' default. */
@@ -65,6 +112,11 @@ void dnnq_onnx_calib_free(struct dnnq_onnx_calib *c);
  * its dtype (float32, or int32). */
 int dnnq_onnx_calib_add(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
                         struct dnnq_diag *diag);
+/* The fp32 reference on n samples x (as dnnq_onnx_calib_add's) into y
+ * (per graph output, n samples' room; an int32 output as its integers'
+ * values), every value observed into its histogram when observed. */
+int dnnq_onnx_calib_ref(struct dnnq_onnx_calib *c, const void *const *x, size_t n,
+                        float *const *y, bool observed, struct dnnq_diag *diag);
 /* method[v] = m for every value but the graph outputs, which get min/max:
  * clipping an output saturates the very values a caller compares (a
  * classifier's logits; KL clips the CNN's enough to lose 2.5 points of

@@ -36,8 +36,10 @@ static int run_prepare(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 	int rc = dnnq_model_build_shared(m, dnnq_isa_best(), c->wcache, &r->g, diag);
 	if (!rc && spare && spare->g)
 		rc = dnnq_graph_take_buffers(r->g, spare->g);
+	/* closed loop (a stateful model): one step, one sample, at a time */
+	size_t batch = c->nstate ? 1 : c->samples;
 	if (!rc)
-		rc = dnnq_graph_plan(r->g, c->samples, dnnq_executor_threads(ex), diag);
+		rc = dnnq_graph_plan(r->g, batch, dnnq_executor_threads(ex), diag);
 	size_t nout = rc ? 0 : dnnq_graph_num_outputs(r->g);
 	if (!rc && nout != ir->noutputs)
 		rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "evaluation: the model has %zu outputs,"
@@ -53,11 +55,11 @@ static int run_prepare(const struct dnnq_onnx_calib *c, const struct dnnq_model 
 		const struct dnnq_ir_value *v = &ir->values[ir->outputs[k]];
 		dnnq_graph_output_info(r->g, k, &ti);
 		if (ti.dtype != (v->dtype == DNNQ_IR_S32 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32) ||
-		    ti.bytes != dnnq_ir_numel(v, c->samples) * 4)
+		    ti.bytes != dnnq_ir_numel(v, batch) * 4)
 			rc = dnnq_diag_set(diag, DNNQ_E_SHAPE, "evaluation: output '%s' is not the"
 			                   " ONNX output's %s shape", ti.name,
 			                   dnnq_ir_dtype_name(v->dtype));
-		else if (!r->y[k] && !(r->y[k] = malloc(ti.bytes)))
+		else if (!r->y[k] && !(r->y[k] = malloc(dnnq_ir_numel(v, c->samples) * 4)))
 			rc = dnnq_diag_set(diag, DNNQ_E_NOMEM, "evaluation: out of memory");
 	}
 	if (rc)
@@ -162,6 +164,29 @@ static int run_sqnr(const struct dnnq_onnx_calib *c, const struct dnnq_onnx_run 
 	return DNNQ_OK;
 }
 
+/* r's graph run on c's samples: at once, or (a stateful model) closed
+ * loop, a step per sample in order, each step's state inputs the step
+ * before's state outputs (onnx/calib.h dnnq_onnx_calib_state). */
+static int run_all(const struct dnnq_onnx_calib *c, struct dnnq_onnx_run *r,
+                   const struct dnnq_executor *ex)
+{
+	const struct dnnq_ir *ir = c->ir;
+	if (!c->nstate)
+		return dnnq_graph_run(r->g, (const void *const *)c->x, (void *const *)r->y, ex);
+	const void **x = malloc((ir->ninputs + 1) * sizeof *x);
+	void **y = malloc((ir->noutputs + 1) * sizeof *y);
+	int rc = x && y ? DNNQ_OK : DNNQ_E_NOMEM;
+	for (size_t t = 0; !rc && t < c->samples; t++) {
+		dnnq_onnx_state_inputs(c, t, (void *const *)r->y, x);
+		for (size_t k = 0; k < ir->noutputs; k++)
+			y[k] = (uint8_t *)r->y[k] + dnnq_ir_numel(&ir->values[ir->outputs[k]], t) * 4;
+		rc = dnnq_graph_run(r->g, x, y, ex);
+	}
+	free(x);
+	free(y);
+	return rc;
+}
+
 int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
                    const struct dnnq_executor *ex, double *sqnr_db, struct dnnq_diag *diag)
 {
@@ -169,7 +194,7 @@ int dnnq_onnx_eval(const struct dnnq_onnx_calib *c, const struct dnnq_model *m,
 	int rc = run_prepare(c, m, ex, &r, NULL, diag);
 	if (rc)
 		return rc;
-	if ((rc = dnnq_graph_run(r.g, (const void *const *)c->x, (void *const *)r.y, ex)))
+	if ((rc = run_all(c, &r, ex)))
 		dnnq_diag_set(diag, rc, "evaluation: the model failed to run");
 	else
 		rc = run_sqnr(c, &r, ex, sqnr_db, diag);
@@ -282,7 +307,9 @@ static size_t same_prefix(const struct dnnq_model *a, const struct dnnq_model *b
  * (0: run whole), both graphs a node per model node. */
 static size_t resume_at(const struct dnnq_onnx_trials *r)
 {
-	if (r->whole || !r->has_base ||
+	/* closed loop, a trial's first nodes read its own state, not the
+	 * baseline's */
+	if (r->whole || !r->has_base || r->c->nstate ||
 	    dnnq_graph_num_nodes(r->base.g) != r->base.m.nnodes ||
 	    dnnq_graph_num_nodes(r->last.g) != r->last.m.nnodes)
 		return 0;
@@ -317,7 +344,7 @@ int dnnq_onnx_trials_run(struct dnnq_onnx_trials *r, struct dnnq_model *m, doubl
 		r->resumed += !rc && k;
 	}
 	if (!rc && !k) {
-		rc = dnnq_graph_run(t->g, x, (void *const *)t->y, r->ex);
+		rc = run_all(r->c, t, r->ex);
 		r->wholes++;
 	}
 	if (rc)

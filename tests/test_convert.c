@@ -1611,6 +1611,63 @@ START_TEST(tools_precision_auto)
 }
 END_TEST
 
+/* A stateful model (tests/onnx/precision/stateful.onnx, tools/mkonnx.py):
+ * its output sN is the state its input s takes at the next step, found by
+ * the names; the trials run the 32 samples closed loop (all of them, the
+ * SQNR floor at 25 dB: defaults of a stateful model), where the int8
+ * accumulator 'acc' stops the state growing (its increment rounds away),
+ * and send it fp32; one step from the recorded state (--state none) it
+ * loses nothing and stays int8. --state names a link; a bad one is an
+ * error naming what is wrong. */
+START_TEST(tools_precision_stateful)
+{
+	char dir[] = "/tmp/dnnq-state-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	const char *acc_fp32 = "{\"name\":\"acc\",\"op\":\"Add\",\"precision\":\"fp32\","
+	                       "\"why\":\"loss\",";
+	const char *cmd = "dnnq-convert " PREC "/stateful.onnx -o %s/s.dnnq --calib "
+	                  PREC "/calib_stateful %s";
+	sh(&c, dir, cmd, dir, "--json");
+	ck_assert_msg(c.status == 0 && strstr(c.out, acc_fp32) &&
+	              strstr(c.out, ",\"state\":{\"steps\":32,\"links\":[{\"output\":\"sN\","
+	                     "\"input\":\"s\",\"detected\":true,\"fed_back\":true,") &&
+	              strstr(c.out, "\"floor_db\":25.000,\"samples\":32,"), "%s%s", c.out, c.err);
+	sh(&c, dir, cmd, dir, "--state none --json");
+	ck_assert_msg(c.status == 0 && !strstr(c.out, "\"state\":") &&
+	              strstr(c.out, "\"floor_db\":20.000,\"samples\":4,") &&
+	              strstr(c.out, "{\"name\":\"acc\",\"op\":\"Add\",\"precision\":\"int8\","),
+	              "%s%s", c.out, c.err);
+	sh(&c, dir, cmd, dir, "--state sN=s");
+	ck_assert_msg(c.status == 0 && strstr(c.out, "state: output 'sN' feeds input 's' at the next "
+	                                      "call (--state; the samples chain at inf dB): the 32 "
+	                                      "samples run closed loop\n") &&
+	              strstr(c.out, "  fp32: node 'acc' (Add): int8 loss "), "%s%s", c.out, c.err);
+	static const char *const bad[][2] = {
+		{ "--state y=s", "--state y=s: output 'y' (float32 3) cannot feed input 's' (float32 8): a "
+		                 "state is float32 of one shape" },
+		{ "--state q=s", "--state q=s: no graph output 'q' (the outputs: 'y', 'sN')" },
+		{ "--state sN=q", "--state sN=q: no graph input 'q' (the inputs: 'x', 's')" },
+		{ "--state sN=s --state sN=x", "--state: output 'sN' is in two links" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		sh(&c, dir, cmd, dir, bad[i][0]);
+		ck_assert_msg(c.status == 1 && strstr(c.err, bad[i][1]), "%s: %s", bad[i][0], c.err);
+	}
+	static const char *const usage[][2] = {
+		{ "--calib " PREC "/calib_stateful --state sN", "--state sN: OUT=IN" },
+		{ "--calib " PREC "/calib_stateful --state none --state sN=s", "--state none and "
+		                                                                "--state sN=s" },
+		{ "--state sN=s", "--state needs --calib" },
+	};
+	for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+		sh(&c, dir, "dnnq-convert " PREC "/stateful.onnx -o %s/s.dnnq %s", dir, usage[i][0]);
+		ck_assert_msg(c.status == 2 && strstr(c.err, usage[i][1]), "%s: %s", usage[i][0], c.err);
+	}
+	rm_rf(dir);
+}
+END_TEST
+
 /* The precision units of OPS case name converted by default (c->out: the
  * --json, in dir), counted. */
 static unsigned json_units(struct cmd *c, const char *dir, const char *name)
@@ -2762,6 +2819,7 @@ Suite *suite_convert(void)
 	tcase_add_loop_test(tc, models_end_to_end, 0, 3);
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
 	tcase_add_test(tc, tools_precision_auto);
+	tcase_add_test(tc, tools_precision_stateful);
 	tcase_add_test(tc, tools_precision_floor);
 	tcase_add_test(tc, tools_precision_conv3d);
 	tcase_add_test(tc, tools_precision_bounded);

@@ -61,6 +61,10 @@ struct opts {
 	size_t nshapes;
 	struct dnnq_onnx_value values[MAX_SHAPES];  /* --input-value */
 	size_t nvalues;
+	const char *state[DNNQ_STATE_MAX];          /* --state OUT=IN */
+	size_t nstate;
+	bool state_none;                            /* --state none */
+	bool samples_set, floor_set;                /* --precision-samples, --sqnr-floor given */
 	unsigned threads;
 };
 
@@ -74,7 +78,7 @@ static void usage(void)
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"                    [--input-shape NAME=D0xD1x...]... [--input-value NAME=V,...]...\n"
 		"                    [--threads N] [--precision auto|int8] [--fp32-threshold DB]\n"
-		"                    [--precision-samples N] [--sqnr-floor DB]\n"
+		"                    [--precision-samples N] [--sqnr-floor DB] [--state OUT=IN|none]...\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
 		"samples in PATH and quantized; an already-quantized model (QDQ, QLinearConv,\n"
 		"QLinearMatMul, ConvInteger, MatMulInteger) keeps its parameters.\n"
@@ -121,11 +125,20 @@ static void usage(void)
 		"                         fp32, and a node int8 cannot represent (a bias beyond\n"
 		"                         int32) runs fp32; int8: int8 wherever a kernel exists\n"
 		"  --fp32-threshold DB    auto's largest int8 loss, dB (default 0.5)\n"
-		"  --precision-samples N  auto measures on the first N samples (default 4)\n"
+		"  --precision-samples N  auto measures on the first N samples (default 4; a\n"
+		"                         stateful model's: all of them, closed loop)\n"
 		"  --sqnr-floor DB        auto: when the outputs' SQNR all int8 is below DB, the\n"
 		"                         fewest nodes that lift it there run fp32 too\n"
-		"                         (default 20 at 8 bits, 6.02 dB less per bit fewer\n"
-		"                         with --bits; 0: off)\n"
+		"                         (default 20 at 8 bits, 25 for a stateful model, 6.02\n"
+		"                         dB less per bit fewer with --bits; 0: off)\n"
+		"  --state OUT=IN         output OUT is the state input IN takes at the next\n"
+		"                         call (repeatable): the calibration samples are steps\n"
+		"                         in order, and the outputs' SQNR and auto's trials run\n"
+		"                         them closed loop, each step's IN the step before's OUT\n"
+		"                         (a sample whose states are all zeros starts a stream).\n"
+		"                         Default: the outputs whose name extends an input's, of\n"
+		"                         its shape, where the samples chain (stateN of state,\n"
+		"                         hn of h); none: no state\n"
 		"  --report               per layer precision and SQNR, and the outputs' SQNR, on\n"
 		"                         the calibration samples; the nodes folded or removed\n"
 		"                         at import\n"
@@ -176,12 +189,18 @@ static const char *default_output(struct opts *o)
 	return o->out_default;
 }
 
+/* The SQNR floor at 8 bits, less what each bit fewer (--bits) costs. */
+static double default_floor(const struct opts *o, double at8)
+{
+	return fmax(0, at8 - DNNQ_DB_PER_BIT * (8 - o->c.spec.precision));
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_ASYMW, O_DYN, O_BITS, O_BINS, O_NAME,
 	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
 	       O_KEEP_FP32, O_INPUT_SHAPE, O_INPUT_VALUE, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES,
-	       O_SQNR_FLOOR };
+	       O_SQNR_FLOOR, O_STATE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "calib", required_argument, NULL, O_CALIB },
@@ -208,6 +227,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "fp32-threshold", required_argument, NULL, O_FP32_TH },
 		{ "precision-samples", required_argument, NULL, O_PREC_SAMPLES },
 		{ "sqnr-floor", required_argument, NULL, O_SQNR_FLOOR },
+		{ "state", required_argument, NULL, O_STATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -220,7 +240,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	                    .acc16_threshold = DNNQ_ACC16_THRESHOLD_DB, .threads = online_cpus() };
 	int ch;
 	long b;
-	bool floor_set = false;
 	opterr = 0;	/* bad_usage names the option, with the one meant */
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
 		switch (ch) {
@@ -307,11 +326,24 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (!integer_in(optarg, 1, 65536, &b))
 				return bad_option("precision-samples", optarg, "an integer in [1, 65536]");
 			o->po.samples = (size_t)b;
+			o->samples_set = true;
 			break;
 		case O_SQNR_FLOOR:
 			if (!number_in(optarg, 0, 100, &o->po.floor_db))
 				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
-			floor_set = true;
+			o->floor_set = true;
+			break;
+		case O_STATE:
+			if (!strcmp(optarg, "none")) {
+				o->state_none = true;
+			} else if (!strchr(optarg, '=')) {
+				return bad_option("state", optarg, "OUT=IN (a graph output, the input it"
+				                  " feeds at the next call) or none");
+			} else {
+				if (o->nstate == DNNQ_STATE_MAX)
+					return bad_option("state", optarg, "given more than 64 times");
+				o->state[o->nstate++] = optarg;
+			}
 			break;
 		case 'h': usage(); exit(0);
 		default: {
@@ -330,15 +362,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->in = argv[optind];
 	/* the default floor follows --bits: each bit fewer costs about 6 dB,
 	 * which the user asked for */
-	if (!floor_set)
-		o->po.floor_db = fmax(0, DNNQ_PRECISION_FLOOR_DB -
-		                         DNNQ_DB_PER_BIT * (8 - o->c.spec.precision));
+	if (!o->floor_set)
+		o->po.floor_db = default_floor(o, DNNQ_PRECISION_FLOOR_DB);
 	if (!o->out)
 		o->out = default_output(o);
-	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO;
-	if ((o->autom || o->report || acc16_auto) && !o->calib) {
+	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO, state = o->nstate || o->state_none;
+	if ((o->autom || o->report || acc16_auto || state) && !o->calib) {
 		fprintf(stderr, "%s: --%s needs --calib (try --help)\n", argv0,
-		        o->autom ? "method auto" : acc16_auto ? "acc16=auto" : "report");
+		        o->autom ? "method auto" : acc16_auto ? "acc16=auto" : o->report ? "report"
+		                                                                          : "state");
+		return 2;
+	}
+	if (o->nstate && o->state_none) {
+		fprintf(stderr, "%s: --state none and --state %s: one or the other (try --help)\n",
+		        argv0, o->state[0]);
 		return 2;
 	}
 	o->lo.name = o->name;
@@ -513,6 +550,86 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 	return rc;
 }
 
+/* A stateful model's links: --state's, or those detected whose samples
+ * chain; the detected ones that do not, for the summary. */
+struct states {
+	struct dnnq_onnx_state on[DNNQ_STATE_MAX], off[DNNQ_STATE_MAX];
+	size_t non, noff;
+};
+
+/* The state links set on c (onnx/calib.h dnnq_onnx_calib_state): its
+ * evaluations and trials run closed loop from now on. */
+static int set_state(const struct opts *o, struct dnnq_onnx_calib *c, struct states *st,
+                     struct dnnq_diag *d)
+{
+	struct dnnq_onnx_state found[DNNQ_STATE_MAX];
+	size_t n = 0;
+	st->non = st->noff = 0;
+	if (o->state_none)
+		return 0;
+	for (size_t i = 0; i < o->nstate; i++) {
+		int rc = dnnq_onnx_state_parse(c->ir, o->state[i], &found[n++], d);
+		if (rc)
+			return rc;
+	}
+	if (!o->nstate)
+		n = dnnq_onnx_state_detect(c->ir, found, DNNQ_STATE_MAX);
+	for (size_t i = 0; i < n; i++) {
+		found[i].chain_db = dnnq_onnx_state_chain_db(c, &found[i]);
+		if (!found[i].detected || found[i].chain_db >= DNNQ_STATE_CHAIN_DB)
+			st->on[st->non++] = found[i];
+		else
+			st->off[st->noff++] = found[i];
+	}
+	return dnnq_onnx_calib_state(c, st->on, st->non, d);
+}
+
+/* The links, a line each, or "state":{...}; nothing without one. */
+static void print_state(const struct opts *o, const struct dnnq_onnx_calib *c,
+                        const struct states *st)
+{
+	const struct dnnq_ir *ir = c->ir;
+	if (st->non + st->noff == 0)
+		return;
+	if (o->json) {
+		printf(",\"state\":{\"steps\":%zu,\"links\":[", st->non ? c->samples : 0);
+		for (size_t k = 0; k < st->non + st->noff; k++) {
+			const struct dnnq_onnx_state *s = k < st->non ? &st->on[k] : &st->off[k - st->non];
+			printf("%s{\"output\":", k ? "," : "");
+			dnnq_json_string(stdout, ir->values[ir->outputs[s->out]].name);
+			printf(",\"input\":");
+			dnnq_json_string(stdout, ir->values[ir->inputs[s->in]].name);
+			printf(",\"detected\":%s,\"fed_back\":%s,\"chain_db\":",
+			       s->detected ? "true" : "false", k < st->non ? "true" : "false");
+			dnnq_json_number(stdout, s->chain_db, 3);
+			printf("}");
+		}
+		printf("]}");
+		return;
+	}
+	char why[96];
+	for (size_t k = 0; k < st->non; k++) {
+		if (isnan(st->on[k].chain_db))
+			snprintf(why, sizeof why, "no sample continues another's state");
+		else
+			snprintf(why, sizeof why, "the samples chain at %.1f dB", st->on[k].chain_db);
+		printf("state: output '%s' feeds input '%s' at the next call (%s; %s): the %zu samples "
+		       "run closed loop\n", shown(ir->values[ir->outputs[st->on[k].out]].name, 0),
+		       shown(ir->values[ir->inputs[st->on[k].in]].name, 1),
+		       st->on[k].detected ? "found by name and shape" : "--state", why, c->samples);
+	}
+	for (size_t k = 0; k < st->noff; k++) {
+		if (isnan(st->off[k].chain_db))
+			snprintf(why, sizeof why, "no sample continues another's state");
+		else
+			snprintf(why, sizeof why, "the samples do not chain (%.1f dB, below %.0f)",
+			         st->off[k].chain_db, DNNQ_STATE_CHAIN_DB);
+		printf("state: output '%s' is not fed back to input '%s': %s; --state to insist\n",
+		       shown(ir->values[ir->outputs[st->off[k].out]].name, 0),
+		       shown(ir->values[ir->inputs[st->off[k].in]].name, 1), why);
+	}
+}
+
 static void on_trial(void *ctx, size_t done, size_t total)
 {
 	dnnq_progress_update(ctx, done, total);
@@ -606,6 +723,7 @@ struct prec {
 	bool *fp32;                       /* ir.nnodes: the nodes measured into fp32 */
 	struct dnnq_precision_unit *units;
 	size_t nunits, samples;
+	struct dnnq_precision_opts po;    /* what auto ran with */
 	double int8_db;                   /* all int8 on those samples */
 	struct dnnq_precision_cost cost;  /* what the trials ran */
 };
@@ -619,11 +737,16 @@ static int choose_precision(const struct opts *o, struct dnnq_onnx_calib *c,
 	if (!(p->fp32 = calloc(c->ir->nnodes + 1, sizeof *p->fp32)))
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 	struct dnnq_progress bar;
+	p->po = o->po;
+	if (c->nstate && !o->samples_set)
+		p->po.samples = c->samples;     /* the steps that accumulate the error */
+	if (c->nstate && !o->floor_set)
+		p->po.floor_db = default_floor(o, DNNQ_PRECISION_STATE_FLOOR_DB);
 	dnnq_progress_start(&bar, "choosing precisions", o->json);
-	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &o->po, p->fp32, &p->units,
+	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &p->po, p->fp32, &p->units,
 	                                  &p->nunits, &p->int8_db, &p->cost, on_trial, &bar, d);
 	dnnq_progress_end(&bar);
-	p->samples = o->po.samples < c->samples ? o->po.samples : c->samples;
+	p->samples = p->po.samples < c->samples ? p->po.samples : c->samples;
 	lo->fp32_nodes = p->fp32;
 	return rc;
 }
@@ -874,9 +997,9 @@ static void json_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	printf(",\"precision\":{\"mode\":\"%s\"", o->prec_int8 ? "int8" : "auto");
 	if (!o->prec_int8 && p->fp32) {
 		printf(",\"threshold_db\":");
-		dnnq_json_number(stdout, o->po.threshold_db, 3);
+		dnnq_json_number(stdout, p->po.threshold_db, 3);
 		printf(",\"floor_db\":");
-		dnnq_json_number(stdout, o->po.floor_db, 3);
+		dnnq_json_number(stdout, p->po.floor_db, 3);
 		printf(",\"samples\":%zu,\"int8_sqnr_db\":", p->samples);
 		dnnq_json_number(stdout, p->int8_db, 3);
 		printf(",\"trials\":%zu,\"trials_resumed\":%zu,\"trial_nodes_run\":%" PRIu64
@@ -918,7 +1041,7 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	}
 	if (p->fp32)
 		printf("precision auto: %zu of %zu measured nodes fp32 (int8 loss above %.2f dB on "
-		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, o->po.threshold_db,
+		       "%zu samples; int8 wherever possible %.2f dB)\n", fp32, measured, p->po.threshold_db,
 		       p->samples, p->int8_db);
 	if (unmeasured)
 		printf("precision auto: %zu nodes int8 unmeasured: %zu trials of a model of %zu nodes "
@@ -930,7 +1053,7 @@ static void text_precision(const struct opts *o, const struct dnnq_ir *ir, const
 	if (floor)
 		printf("precision auto: %zu more fp32, the fewest whose int8 noise alone is the largest "
 		       "that lift the outputs to the %.2f dB floor (--sqnr-floor)\n", floor,
-		       o->po.floor_db);
+		       p->po.floor_db);
 	if (p->fp32 && o->report)
 		printf("  trials: %zu, %zu of them resumed at their first changed node: %" PRIu64
 		       " engine nodes run of %" PRIu64 " (%.0f%%)\n", p->cost.trials, p->cost.resumed,
@@ -993,7 +1116,8 @@ static int convert(const struct opts *o)
 	struct dnnq_acc16_layer *acc = NULL;
 	size_t nacc = 0, kept = 0;
 	bool *keep = NULL;
-	struct prec p = { .int8_db = NAN };
+	struct prec p = { .po = o->po, .int8_db = NAN };
+	struct states st = { .non = 0 };
 	if (!method || (!o->prec_int8 && !(p.refused = calloc(ir.nnodes + 1, sizeof *p.refused)))) {
 		rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "out of memory");
 		goto out;
@@ -1021,7 +1145,7 @@ static int convert(const struct opts *o)
 		c.ex = ex;
 		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
 			goto out;
-		if ((rc = check_finite(o, &c, &d)))
+		if ((rc = check_finite(o, &c, &d)) || (rc = set_state(o, &c, &st, &d)))
 			goto out;
 		dnnq_onnx_calib_methods(&c, o->autom ? DNNQ_CALIB_L2 : o->c.method, method);
 		if (o->autom) {
@@ -1078,11 +1202,11 @@ static int convert(const struct opts *o)
 	/* auto could not lift the outputs to its floor (every fp32 choice it
 	 * measured was not enough, or the full calibration set disagrees with
 	 * the trials' samples): say so, a model this sensitive wants a look */
-	if (!o->prec_int8 && c.samples && o->po.floor_db > 0 && out_db < o->po.floor_db)
+	if (!o->prec_int8 && c.samples && p.po.floor_db > 0 && out_db < p.po.floor_db)
 		fprintf(stderr, "%s: warning: %s: output SQNR %.2f dB on the calibration samples, "
 		        "below the %.2f dB floor (--sqnr-floor): check its outputs on held-out "
 		        "inputs, or keep more of it fp32 (--keep-fp32)\n", argv0, o->out, out_db,
-		        o->po.floor_db);
+		        p.po.floor_db);
 	struct census cn = count_nodes(&m);
 	if (o->json) {
 		printf("{\"input\":");
@@ -1115,6 +1239,7 @@ static int convert(const struct opts *o)
 			printf("}");
 		}
 		import_report(o, &ir);
+		print_state(o, &c, &st);
 		json_precision(o, &ir, &p);
 		if (o->report) {
 			print_fusions(o, &ir);
@@ -1134,6 +1259,7 @@ static int convert(const struct opts *o)
 			printf("acc16: %zu of %zu conv/fc layers%s\n", kept, nacc,
 			       lo.acc16 == DNNQ_ACC16_AUTO ? " (auto)" : "");
 		import_report(o, &ir);
+		print_state(o, &c, &st);
 		text_precision(o, &ir, &p);
 		if (o->report) {
 			print_fusions(o, &ir);

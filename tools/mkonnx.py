@@ -2893,7 +2893,30 @@ def make_precision(w):
                     [("a", y), ("b", y), ("c", y)], OPSET, name="shared_q")
     onnx.checker.check_model(m, full_check=True)
     w.model("precision/shared_q.onnx", m)
-    print("precision: 6 models")
+
+    # stateful.onnx: an accumulator whose state the next step takes back
+    # (sN feeds s: dnnq-convert's --state, detected by the names), and a
+    # head. The increment x is below half a level of the state's int8
+    # scale, so the int8 "acc" Add rounds s + x back to s: one step from
+    # the recorded state loses nothing worth fp32, but closed loop the
+    # state stops growing; the head's outlier weight costs it every step.
+    T = 32
+    x = r.uniform(0.01, 0.03, (T, 8)).astype(np.float32)
+    s = np.zeros((T, 8), np.float32)
+    s[0] = 20
+    for t in range(1, T):
+        s[t] = s[t - 1] + x[t - 1]
+    Wy = nrm(r, (3, 8), 1.0)
+    Wy[0, 0] = 12
+    nodes = [helper.make_node("Add", ["s", "x"], ["sN"], name="acc"),
+             helper.make_node("Gemm", ["sN", "Wy"], ["y"], name="head", transB=1)]
+    m = build_model(nodes, [("x", x), ("s", s)], {"Wy": Wy},
+                    [("y", np.zeros((T, 3), np.float32)), ("sN", s)], OPSET, name="stateful")
+    onnx.checker.check_model(m, full_check=True)
+    w.model("precision/stateful.onnx", m)
+    w.npy("precision/calib_stateful/x.npy", x)
+    w.npy("precision/calib_stateful/s.npy", s)
+    print("precision: 7 models")
 
 
 # ------------------------------------------------------------------ digits/
@@ -3239,6 +3262,7 @@ def main():
         if args.list:
             print(f"  {rel}")
     written = {os.path.normpath(rel) for rel in w.files}
+    written |= {os.path.dirname(rel) for rel in written}    # calib directories
     for sub in sets:
         top = os.path.join(args.out, sub)
         for fn in sorted(os.listdir(top)):

@@ -86,9 +86,9 @@ def main():
         x = np.load(f"{w}/test/input.npy")
         ref = {o: np.load(f"{w}/test/ref/{o}.npy") for o in outs}
         for prec, extra in PRECISIONS:
-            more = [] if legacy or extra else ["--precision-samples", "32"]
-            if not convert(path, f"{w}/{prec}.dnnq", *sr, "--calib", f"{w}/calib", *extra,
-                           *more):
+            # the states are found by name: auto's trials run every
+            # calibration frame closed loop (docs/models.md)
+            if not convert(path, f"{w}/{prec}.dnnq", *sr, "--calib", f"{w}/calib", *extra):
                 continue
             got = run_stateful(f"{w}/{prec}.dnnq", x, states, outs, w)
             if got is None:
