@@ -1745,13 +1745,30 @@ struct gqa {
 	const char *sl;
 };
 
+/* position_ids (input 9, when given: the rotary's positions) [B, S] of
+ * int64 or int32, or the problem recorded. */
+static int gqa_positions(struct ms *s, int64_t seq)
+{
+	const char *p = in_name(s, 9);
+	int32_t id = *p ? ranked(s, 9, p, 2, "position_ids") : 0;
+	if (id < 0)
+		return id;
+	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
+	if (*p && (v->dims[1] != seq || (v->dtype != DNNQ_IR_S64 && v->dtype != DNNQ_IR_S32)))
+		return bad(s->c, DNNQ_E_FORMAT, "input 9 '%.80s' (position_ids) [%s] %s: [batch, %lld] "
+		           "of int64 expected", p, imp_dims_str(v), dnnq_ir_dtype_name(v->dtype),
+		           (long long)seq);
+	return 0;
+}
+
 /* GroupQueryAttention's do_rotary: q (n heads) and k (kvn heads) rotated
  * as RotaryEmbedding does (rope: NAME:q_heads ... NAME:q_rope, NAME:k_...)
  * by the caches (inputs 7, 8; rows NAME:cos, NAME:sin, NAME:cos_b,
- * NAME:sin_b) at the positions ONNX Runtime gives them: 0 .. S - 1 for
- * the first prompt (the constant NAME:pos), else item b's past length
- * seqlens_k[b] + 1 - S + 0 .. S - 1 (Cast NAME:pos_sl, Reshape
- * NAME:pos_sl2, Add of the constant NAME:pos_k: NAME:pos); the caches
+ * NAME:sin_b) at position_ids (input 9) when given, else the positions
+ * ONNX Runtime gives them: 0 .. S - 1 for the first prompt (the constant
+ * NAME:pos), else item b's past length seqlens_k[b] + 1 - S + 0 .. S - 1
+ * (Cast NAME:pos_sl, Reshape NAME:pos_sl2, Add of the constant
+ * NAME:pos_k: NAME:pos); the caches
  * hold total_sequence_length positions or more, the rotary dim twice
  * their columns, at most hd. */
 static int gqa_rotary(struct ms *s, const struct gqa *g, int64_t n, const char **q,
@@ -1766,23 +1783,25 @@ static int gqa_rotary(struct ms *s, const struct gqa *g, int64_t n, const char *
 		           "positions (total_sequence_length) and a rotary dim of at most the heads' "
 		           "%lld expected", (long long)max, (long long)half, (long long)g->total,
 		           (long long)hd);
-	const char *pos, *cs, *sn, *t;
-	int64_t shape[4] = { seq, 1, half }, ns = 3, two[2] = { 0, 1 };
-	if ((rc = new_const(s, g->sl ? "pos_k" : "pos", DNNQ_IR_S64, 1, &seq, (void **)&p, &pos)))
+	const char *pos = in_name(s, 9), *cs, *sn, *t;
+	int64_t shape[4] = { 0, 0, 1, half }, ns = 4, two[2] = { 0, 1 };
+	if (!*pos && (rc = new_const(s, g->sl ? "pos_k" : "pos", DNNQ_IR_S64, 1, &seq, (void **)&p,
+	                             &pos)))
 		return rc;
-	for (int64_t i = 0; i < seq; i++)
+	for (int64_t i = 0; !*in_name(s, 9) && i < seq; i++)
 		p[i] = g->sl ? i + 1 - seq : i;
-	if (g->sl) {
+	if (!*in_name(s, 9) && !g->sl) {
+		shape[0] = seq;         /* [S, R / 2] to [S, 1, R / 2] */
+		shape[1] = 1;
+		shape[2] = half;
+		ns = 3;
+	} else if (!*in_name(s, 9)) {
 		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
 		if ((rc = step(s, "Cast", "pos_sl", &g->sl, 1, &to, &t)) ||
 		    (rc = shape_const(s, "pos_sl2_shape", two, 2, &cs)) ||
 		    (rc = bin(s, "Reshape", "pos_sl2", t, cs, NULL, &t)) ||
 		    (rc = bin(s, "Add", "pos", t, pos, NULL, &pos)))
 			return rc;
-		shape[0] = shape[1] = 0;    /* [B, S, R / 2] to [B, S, 1, R / 2] */
-		shape[2] = 1;
-		shape[3] = half;
-		ns = 4;
 	}
 	struct rope rq = { .pre = "q_", .inter = g->inter, .r = 2 * half, .hs = hd, .n = n },
 	            rk = { .pre = "k_", .inter = g->inter, .r = 2 * half, .hs = hd, .n = g->kvn };
@@ -1896,8 +1915,7 @@ static int gqa_rows(struct ms *s, const struct gqa *g, const char **keep, const 
  * S (gqa_rows, gqa_cached: the presents, [B, kvn, max(T, P), H]), attend
  * of those heads (bnsh) and the MASK_PAST mask (causal and window by
  * item). Softcap, smooth softmax, the qk output, a quantized cache,
- * position_ids, attention_bias, head_sink and the Q / K norms are
- * refused. */
+ * attention_bias, head_sink and the Q / K norms are refused. */
 static int gqa(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -1937,11 +1955,12 @@ static int gqa(struct ms *s)
 	static const char *const extra[] = { "cos_cache", "sin_cache", "position_ids",
 	                                     "attention_bias", "head_sink", "k_scale", "v_scale",
 	                                     "q_norm_weight", "k_norm_weight" };
+	/* the caches, needed by do_rotary 1; position_ids, read by it only */
 	for (size_t i = 7; i < np->n_input; i++)
-		if ((*in_name(s, i) != 0) != (rot && i < 9))
+		if (*in_name(s, i) ? !rot || i > 9 : rot && i < 9)
 			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): %s", i, in_name(s, i),
 			           extra[i - 7], i < 9 ? "given with do_rotary 1 only, and then needed" :
-			           "not supported");
+			           i == 9 ? "read with do_rotary 1 only" : "not supported");
 	if (rot && np->n_input < 9)
 		return bad(c, DNNQ_E_FORMAT, "do_rotary 1 without inputs 7 and 8 (cos_cache, "
 		           "sin_cache)");
@@ -1972,6 +1991,8 @@ static int gqa(struct ms *s)
 	                (rc = mha_input(s, 2, "value", 3, kd, &width))))
 		return rc;
 	struct gqa g = { .seq = a.seq, .kvn = kvn, .hd = hd, .inter = inter };
+	if ((rc = gqa_positions(s, a.seq)))
+		return rc;
 	if (!*in_name(s, 3) != !*in_name(s, 4))
 		return bad(c, DNNQ_E_FORMAT, "input %d (%s) is missing: past_key and past_value come "
 		           "together", *in_name(s, 3) ? 4 : 3, *in_name(s, 3) ? "past_value" :

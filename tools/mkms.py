@@ -729,7 +729,12 @@ def kv_cases(c, rng):
     after a past of 5, seqlens_k 5 and 4 (`gqa_past_window`, `fp32`), a
     prompt of 4 of local_window_size 2 (`gqa_window`, `fp32`) and a
     second prompt of 3 after 6 rows of buffer (batch 1: ONNX Runtime takes
-    no other; total 5, seqlens_k 4: `gqa_past_prompt`, `fp32`), each
+    no other; total 5, seqlens_k 4: `gqa_past_prompt`, `fp32`); with
+    position_ids, the rotary's positions (heads of 16, do_rotary 1,
+    `float`): one token after a past of 3 at positions 5 and 1
+    (`gqa_past_pos`), a prompt of 4 at 3 .. 6 and 1 .. 4 (`gqa_pos`, its
+    output alone: ONNX Runtime's presents of a prompt are not at those
+    positions, its output is); each
     after a cache with its presents (ONNX Runtime's CPU kernel reads the
     past only into them: without them its output is not the attention
     over the cache)."""
@@ -755,7 +760,8 @@ def kv_cases(c, rng):
                              unidirectional=uni)],
                 ins, [q, k, v, pk, pv], [out("y"), out("prk"), out("prv")], [])
 
-    def gqa(name, kind, seq, past, total, seqlens, hd=8, outs=("y", "prk", "prv"), **attrs):
+    def gqa(name, kind, seq, past, total, seqlens, hd=8, outs=("y", "prk", "prv"), pos=None,
+            **attrs):
         n = len(seqlens)
         x = [arr([n, seq, 4 * hd]), arr([n, seq, 2 * hd]), arr([n, seq, 2 * hd])]
         names, vis = ["q", "k", "v"], [vi("q", [seq, 4 * hd]), vi("k", [seq, 2 * hd]),
@@ -769,12 +775,13 @@ def kv_cases(c, rng):
             ang = np.arange(8)[:, None] * 10000.0 ** (-np.arange(hd // 2) * 2 / hd)[None, :]
             inits += [numpy_helper.from_array(np.cos(ang).astype(np.float32), "cos"),
                       numpy_helper.from_array(np.sin(ang).astype(np.float32), "sin")]
+        extra = (["cos", "sin"] if attrs.get("do_rotary") else []) + (["pos"] if pos else [])
         c.write(name, kind,
-                [h.make_node("GroupQueryAttention", names + ["sl", "total"] +
-                             (["cos", "sin"] if attrs.get("do_rotary") else []), list(outs),
+                [h.make_node("GroupQueryAttention", names + ["sl", "total"] + extra, list(outs),
                              "gqa", domain="com.microsoft", num_heads=4, kv_num_heads=2,
                              **attrs)],
-                vis + [vi("sl", [], i32)], x + [np.array(seqlens, np.int32)],
+                vis + [vi("sl", [], i32)] + ([vi("pos", [seq], TensorProto.INT64)] if pos else []),
+                x + [np.array(seqlens, np.int32)] + ([np.array(pos, np.int64)] if pos else []),
                 [out(o) for o in outs], inits)
     gqa("gqa_past", "float", 1, 3, 4, [3, 3])
     gqa("gqa_past_rotary", "float", 1, 3, 4, [3, 3], hd=16, do_rotary=1)
@@ -782,6 +789,9 @@ def kv_cases(c, rng):
     gqa("gqa_past_window", "fp32", 1, 5, 6, [5, 4], local_window_size=2)
     gqa("gqa_window", "fp32", 4, 0, 4, [3, 3], outs=("y",), local_window_size=2)
     gqa("gqa_past_prompt", "fp32", 3, 6, 5, [4])
+    gqa("gqa_past_pos", "float", 1, 3, 4, [3, 3], hd=16, pos=[[5], [1]], do_rotary=1)
+    gqa("gqa_pos", "float", 4, 0, 4, [3, 3], hd=16, outs=("y",),
+        pos=[[3, 4, 5, 6], [1, 2, 3, 4]], do_rotary=1)
 
 
 def review40_cases(c, rng, fill=(61, 60, 59, 53, 57)):
@@ -1075,7 +1085,9 @@ def refused(c):
     GroupQueryAttentions of a prompt (total_sequence_length 4, the
     query's) after a past of 6 rows, of a past of 2 kv heads for 1, of a
     total_sequence_length 6 past the query's 4 without a past, of
-    past_key without past_value and of local_window_size 2^62,
+    past_key without past_value, of local_window_size 2^62, of
+    position_ids without do_rotary and of position_ids [N, 3] for 4
+    positions,
     MultiHeadAttentions of a past of heads of 1 for 2, of past_key
     without past_value and of the qk output; last a good QLinearAdd whose
     import goes on."""
@@ -1173,6 +1185,12 @@ def refused(c):
         h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "mlen", "total4"], ["k5"],
                     "gqa_window_big", domain="com.microsoft", num_heads=2, kv_num_heads=1,
                     local_window_size=1 << 62),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "mlen", "total4", "", "",
+                                            "mlen2"], ["k9"], "gqa_pos_norot",
+                    domain="com.microsoft", num_heads=2, kv_num_heads=1),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "mlen", "total4", "c11", "c11",
+                                            "mlen2"], ["k10"], "gqa_pos_shape",
+                    domain="com.microsoft", num_heads=2, kv_num_heads=1, do_rotary=1),
         h.make_node("MultiHeadAttention", ["x3", "x3", "x3", "", "", "", "p3", "p3"], ["k6"],
                     "mha_past_heads", domain="com.microsoft", num_heads=2),
         h.make_node("MultiHeadAttention", ["x3", "x3", "x3", "", "", "", "p3"], ["k7"],
