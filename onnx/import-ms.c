@@ -1038,9 +1038,9 @@ static int mask_form(struct ms *s, size_t i, const char *mask, int32_t xi, int64
  * (NAME:scaled), the mask's 0 or mask_filter_value added (NAME:maskf,
  * :mask_keep, :mask_scaled, :mask_add, :mask4, :masked; lengths
  * NAME:mask_len first, keep_below), the scores above the diagonal (the
- * constant NAME:causal_k) replaced by the lowest float (NAME:causal_low,
- * Where NAME:causal) as ONNX Runtime writes it over the mask, the
- * attention bias added (NAME:biased), Softmax (NAME:probs), MatMul by V
+ * constant NAME:causal_k; the attention bias added before, NAME:biased)
+ * replaced by the lowest float (NAME:causal_low, Where NAME:causal) as
+ * ONNX Runtime writes it over the mask, Softmax (NAME:probs), MatMul by V
  * (NAME:ctx), Transpose (NAME:ctx_h_t) and Reshape to [B, S, hv]
  * (NAME). */
 static int attend(struct ms *s, const struct attn *a, const char *q, const char *k,
@@ -1093,6 +1093,10 @@ static int attend(struct ms *s, const struct attn *a, const char *q, const char 
 		    (rc = bin(s, "Add", "masked", t, mf, NULL, &t)))
 			goto out;
 	}
+	/* the attention bias before the causal mask: the keys it hides get
+	 * the lowest float all the same, and int8 keeps a range for the sum */
+	if (*a->bias && (rc = bin(s, "Add", "biased", t, a->bias, NULL, &t)))
+		goto out;
 	/* ONNX Runtime masks the future only of a query of more than one
 	 * position (is_unidirectional && sequence_length > 1): query s sees
 	 * the keys past + s and before (within the window) */
@@ -1112,8 +1116,7 @@ static int attend(struct ms *s, const struct attn *a, const char *q, const char 
 			goto out;
 	}
 	Onnx__AttributeProto pa = perm_attr(to_heads);
-	if ((*a->bias && (rc = bin(s, "Add", "biased", t, a->bias, NULL, &t))) ||
-	    (rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
+	if ((rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
 	    (rc = bin(s, "MatMul", "ctx", t, v, NULL, &t)) ||
 	    (rc = step(s, "Transpose", "ctx_h_t", &t, 1, &pa, &t)) ||
 	    (rc = shape_const(s, "shape", merged, 3, &sh)))
@@ -1136,15 +1139,18 @@ static int a_dim(struct nctx *c, const char *name, int64_t def, int64_t *v)
 	return rc;
 }
 
+static int attn_bias(struct ms *s, const struct attn *a, int32_t qi);
+
 /* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
- * [3 H]], [mask_index [B, S]: > 0 keeps the key; or [B]: lengths];
- * num_heads, unidirectional, scale (0: 1 / sqrt(H / num_heads)),
- * mask_filter_value (-10000), qkv_hidden_sizes all equal) as ONNX
- * Runtime's CPU kernel computes it: MatMul (NAME:qkv), Add of bias
- * (NAME:qkv_bias), Split (NAME:q, :k, :v), then attend (an
- * EmbedLayerNormalization's mask_index: the mask whose 1s it counts). The
- * [2 B] mask (start and end), the 3-D and 4-D ones, past / present (the
- * key-value cache), attention_bias and rotary embeddings are refused. */
+ * [3 H]], [mask_index [B, S]: > 0 keeps the key; or [B]: lengths],
+ * [attention_bias [1 or B, 1 or N, S, S], added to the scores]; num_heads,
+ * unidirectional, scale (0: 1 / sqrt(H / num_heads)), mask_filter_value
+ * (-10000), qkv_hidden_sizes all equal) as ONNX Runtime's CPU kernel
+ * computes it: MatMul (NAME:qkv), Add of bias (NAME:qkv_bias), Split
+ * (NAME:q, :k, :v), then attend (an EmbedLayerNormalization's mask_index:
+ * the mask whose 1s it counts). The [2 B] mask (start and end), the 3-D
+ * and 4-D ones, past / present (the key-value cache) and rotary
+ * embeddings are refused. */
 static int attention(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -1160,11 +1166,11 @@ static int attention(struct ms *s)
 	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)) ||
 	    (rc = a_ints(c, "qkv_hidden_sizes", &sizes, &nsizes)))
 		return rc;
-	static const char *const cache[] = { "past", "attention_bias", "past_sequence_length" };
-	for (size_t i = 4; i < np->n_input; i++)
+	for (size_t i = 4; i < 7; i += 2)
 		if (*in_name(s, i))
 			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported (no "
-			           "key-value cache, no attention bias)", i, in_name(s, i), cache[i - 4]);
+			           "key-value cache)", i, in_name(s, i),
+			           i == 4 ? "past" : "past_sequence_length");
 	if (np->n_output > 1 && *S(np->output[1]))
 		return bad(c, DNNQ_E_UNSUPPORTED, "output 1 '%.80s' (present): not supported (no "
 		           "key-value cache)", np->output[1]);
@@ -1210,6 +1216,9 @@ static int attention(struct ms *s)
 	if (*a.mask && a.form == MASK_NONE &&
 	    (rc = mask_form(s, 3, a.mask, xi, a.seq, "mask_index", &a.form)))
 		return rc;
+	a.bias = in_name(s, 5);
+	if (*a.bias && (rc = attn_bias(s, &a, xi)))
+		return rc;
 	if ((rc = bin(s, "MatMul", "qkv", in_name(s, 0), in_name(s, 1), NULL, &t)) ||
 	    (*in_name(s, 2) && (rc = bin(s, "Add", "qkv_bias", t, in_name(s, 2), NULL, &t))) ||
 	    (rc = made_name(s, "q", &qkv[0])) || (rc = made_name(s, "k", &qkv[1])) ||
@@ -1241,6 +1250,26 @@ static int mha_input(struct ms *s, size_t i, const char *what, uint32_t rank,
 			           "expected", i, in_name(s, i), what, imp_dims_str(v), k,
 			           (long long)want[k]);
 	*last = v->dims[rank - 1];
+	return 0;
+}
+
+/* Input 5, the attention bias a->bias of an attention whose query is
+ * value qi: [B or 1, N or 1, S, L], or the problem recorded. */
+static int attn_bias(struct ms *s, const struct attn *a, int32_t qi)
+{
+	struct nctx *c = s->c;
+	int64_t want[4] = { -1, -1, a->seq, a->kv_seq }, last;
+	int32_t bi = ranked(s, 5, a->bias, 4, "attention_bias");
+	int rc = bi < 0 ? bi : mha_input(s, 5, "attention_bias", 4, want, &last);
+	if (rc)
+		return rc;
+	/* after the lookups (an initializer's may move the table) */
+	const struct dnnq_ir_value *bv = &c->m->ir->values[bi], *qv = &c->m->ir->values[qi];
+	bool b0 = bv->batched || bv->dims[0] == 1 || (!qv->batched && bv->dims[0] == qv->dims[0]);
+	if (!b0 || (bv->dims[1] != 1 && bv->dims[1] != a->nh))
+		return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (attention_bias) [%s]: [batch or 1, "
+		           "%lld or 1, %lld, %lld] expected", a->bias, imp_dims_str(bv),
+		           (long long)a->nh, (long long)a->seq, (long long)a->kv_seq);
 	return 0;
 }
 
@@ -1402,23 +1431,8 @@ static int mha(struct ms *s)
 			*(i == 1 ? &a.present_k : &a.present_v) = np->output[i];
 	if (*a.mask && (rc = mask_form(s, 4, a.mask, qi, a.kv_seq, "key_padding_mask", &a.form)))
 		return rc;
-	if (*a.bias) {
-		int64_t want[4] = { -1, -1, a.seq, a.kv_seq };
-		int32_t bi = ranked(s, 5, a.bias, 4, "attention_bias");
-		if (bi < 0)
-			return bi;
-		if ((rc = mha_input(s, 5, "attention_bias", 4, want, &last)))
-			return rc;
-		/* after the lookups (an initializer's may move the table) */
-		const struct dnnq_ir_value *bv = &c->m->ir->values[bi];
-		qv = &c->m->ir->values[qi];
-		bool b0 = bv->batched || bv->dims[0] == 1 ||
-		          (!qv->batched && bv->dims[0] == qv->dims[0]);
-		if (!b0 || (bv->dims[1] != 1 && bv->dims[1] != a.nh))
-			return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (attention_bias) [%s]: [batch or "
-			           "1, %lld or 1, %lld, %lld] expected", a.bias, imp_dims_str(bv),
-			           (long long)a.nh, (long long)a.seq, (long long)a.kv_seq);
-	}
+	if (*a.bias && (rc = attn_bias(s, &a, qi)))
+		return rc;
 	if (*in_name(s, 3)) {
 		int32_t bi = ranked(s, 3, in_name(s, 3), 1, "bias");
 		if (bi < 0)

@@ -737,7 +737,8 @@ def kv_cases(c, rng):
     positions, its output is); each
     after a cache with its presents (ONNX Runtime's CPU kernel reads the
     past only into them: without them its output is not the attention
-    over the cache)."""
+    over the cache). And Attention of a constant attention_bias [1, 2, 4,
+    4], unidirectional (`attention_bias`, `float`)."""
     from onnx import TensorProto, numpy_helper
     h = c.h
     f, i32 = TensorProto.FLOAT, TensorProto.INT32
@@ -792,6 +793,13 @@ def kv_cases(c, rng):
     gqa("gqa_past_pos", "float", 1, 3, 4, [3, 3], hd=16, pos=[[5], [1]], do_rotary=1)
     gqa("gqa_pos", "float", 4, 0, 4, [3, 3], hd=16, outs=("y",),
         pos=[[3, 4, 5, 6], [1, 2, 3, 4]], do_rotary=1)
+    aw = [numpy_helper.from_array(arr([16, 48]) * 0.3, "qkv_w"),
+          numpy_helper.from_array(arr([48]) * 0.2, "qkv_b"),
+          numpy_helper.from_array(arr([1, 2, 4, 4]) * 0.5, "ab")]
+    c.write("attention_bias", "float",
+            [h.make_node("Attention", ["x", "qkv_w", "qkv_b", "", "", "ab"], ["y"],
+                         "attention", domain="com.microsoft", num_heads=2, unidirectional=1)],
+            [vi("x", [4, 16])], [arr([2, 4, 16])], out("y"), aw)
 
 
 def review40_cases(c, rng, fill=(61, 60, 59, 53, 57)):
