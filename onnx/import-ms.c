@@ -1830,8 +1830,9 @@ static int gqa_rotary(struct ms *s, const struct gqa *g, int64_t n, const char *
  * "k", input 3 their past, output 1 their present; values "v", 4, 2)
  * placed as ONNX Runtime places them, at rows pb .. pb + S - 1 of item
  * b's cache, pb its past length seqlens_k[b] + 1 - S (the float *pb
- * [B, 1, 1, 1], gqa_past): the past's rows t < pb kept (the past Padded
- * to Tp rows NAME:what_past_pad; Mul NAME:what_past by NAME:cache_keep),
+ * [B, 1, 1, 1], gqa_rows): the past's rows t < pb kept, the others 0
+ * (the past Padded to Tp rows NAME:what_past_pad; Where NAME:what_past of
+ * NAME:cache_keep and the constant NAME:what_zero),
  * this call's rows added (its heads NAME:what_h, MatMul NAME:what_new by
  * NAME:cache_sel), into the present (NAME:present_what when not named),
  * [B, kvn, Tp, hd], rows past the item's keys 0 as ONNX Runtime's; then
@@ -1861,8 +1862,16 @@ static int gqa_cached(struct ms *s, const struct gqa *g, const char *what, int64
 		if ((rc = bin(s, "Pad", w, past, pt, NULL, &past)))
 			return rc;
 	}
+	/* Where, not Mul: the rows past an item's are not read (a buffer's
+	 * garbage, inf or NaN, stays out as ONNX Runtime keeps it out) */
+	const char *in[3] = { keep, past, "" };
+	float *zero;
+	snprintf(w, sizeof w, "%s_zero", what);
+	if ((rc = new_const(s, w, DNNQ_IR_F32, 0, &n, (void **)&zero, &in[2])))
+		return rc;
+	*zero = 0;
 	snprintf(w, sizeof w, "%s_past", what);
-	if ((rc = bin(s, "Mul", w, past, keep, NULL, &pt)))
+	if ((rc = step(s, "Where", w, in, 3, NULL, &pt)))
 		return rc;
 	snprintf(w, sizeof w, "present_%s", what);
 	if ((rc = bin(s, "Add", w, pt, t, *out ? out : NULL, v)) || n == g->kvn)
@@ -1873,7 +1882,8 @@ static int gqa_cached(struct ms *s, const struct gqa *g, const char *what, int64
 		return rc;
 	for (int64_t i = 0; i < n; i++)
 		idx[i] = i / (n / g->kvn);
-	const char *in[2] = { *v, t };
+	in[0] = *v;
+	in[1] = t;
 	Onnx__AttributeProto ax = int_attr("axis", 1);
 	snprintf(w, sizeof w, "%s_rep", what);
 	return step(s, "Gather", w, in, 2, &ax, v);
