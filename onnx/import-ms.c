@@ -929,7 +929,7 @@ enum mask_form {
  * none); the key-value cache (NULL: none): past_k and past_v [B, N, P,
  * H] before this call's keys and values, present_k and present_v the
  * outputs their concatenation goes to; bnsh: k and v come as heads [B,
- * N, L, H] (GroupQueryAttention's cache, gqa_cache). */
+ * N, L, H] (GroupQueryAttention's cache, gqa_cached). */
 struct attn {
 	int64_t nh, hk, hv, seq, kv_seq, uni, past, win;
 	float scale, filter;
@@ -1765,10 +1765,10 @@ static int gqa_positions(struct ms *s, int64_t seq)
 {
 	const char *p = in_name(s, 9);
 	int32_t id = *p ? ranked(s, 9, p, 2, "position_ids") : 0;
-	if (id < 0)
+	if (!*p || id < 0)
 		return id;
 	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
-	if (*p && (v->dims[1] != seq || (v->dtype != DNNQ_IR_S64 && v->dtype != DNNQ_IR_S32)))
+	if (v->dims[1] != seq || (v->dtype != DNNQ_IR_S64 && v->dtype != DNNQ_IR_S32))
 		return bad(s->c, DNNQ_E_FORMAT, "input 9 '%.80s' (position_ids) [%s] %s: [batch, %lld] "
 		           "of int64 expected", p, imp_dims_str(v), dnnq_ir_dtype_name(v->dtype),
 		           (long long)seq);
