@@ -916,17 +916,26 @@ enum mask_form {
 	MASK_LENGTHS,   /* [B]: key j kept where j < the row's length */
 	MASK_COUNTED,   /* an EmbedLayerNormalization's mask [B, L]: its 1s counted */
 	MASK_SEQLENS,   /* GroupQueryAttention's seqlens_k [B]: key j kept where j <= it */
+	MASK_PAST,      /* GroupQueryAttention's seqlens_k [B] after a cache: query s of
+	                 * item b sees keys j - s <= seqlens_k[b] + 1 - S (keep_past) */
 };
 
 /* What attend computes: num_heads, the hidden sizes of Q and K (hk) and
- * of V (hv), the query's and the keys' sequence lengths, unidirectional,
- * scale (0: 1 / sqrt(hk / nh)), mask_filter_value, the mask (form and
- * value) and the attention bias ("": none). */
+ * of V (hv), the query's and the keys' sequence lengths (kv_seq: the
+ * cache's past keys and this call's), unidirectional, past (the keys
+ * before the query's first: the causal mask's offset), win (a local
+ * window of that many keys, 0: none), scale (0: 1 / sqrt(hk / nh)),
+ * mask_filter_value, the mask (form and value), the attention bias ("":
+ * none); the key-value cache (NULL: none): past_k and past_v [B, N, P,
+ * H] before this call's keys and values, present_k and present_v the
+ * outputs their concatenation goes to; bnsh: k and v come as heads [B,
+ * N, L, H] (GroupQueryAttention's cache, gqa_cached). */
 struct attn {
-	int64_t nh, hk, hv, seq, kv_seq, uni;
+	int64_t nh, hk, hv, seq, kv_seq, uni, past, win;
 	float scale, filter;
 	enum mask_form form;
-	const char *mask, *bias;
+	const char *mask, *bias, *past_k, *past_v, *present_k, *present_v;
+	bool bnsh;
 };
 
 /* The keys of the float mask *v kept (1) where their position j + first
@@ -949,6 +958,52 @@ static int keep_below(struct ms *s, int64_t seq, bool counted, int64_t first, co
 	for (int64_t i = 0; i < seq; i++)
 		p[i] = (float)(i + first);
 	return bin(s, "Less", "mask_keep", pos, *v, NULL, v);
+}
+
+/* GroupQueryAttention's keys after a cache (MASK_PAST): the float
+ * seqlens_k *v [B, 1, 1] (item b's keys 0 .. seqlens_k[b], this call's S
+ * queries the last S of them) kept where query s sees key j: j - s <
+ * seqlens_k + 2 - S (NAME:mask_lim; the constant j - s NAME:mask_pos [S,
+ * L], Less NAME:mask_keep), and within a local window of win keys
+ * (win > 0): j - s > seqlens_k + 1 - S - win (NAME:mask_lo, Less
+ * NAME:mask_win, And NAME:mask_both). */
+static int keep_past(struct ms *s, const struct attn *a, const char **v)
+{
+	int64_t dims[2] = { a->seq, a->kv_seq };
+	const char *pos, *lim, *lo, *w;
+	float *p;
+	int rc;
+	if ((rc = bin_k(s, "Add", "mask_lim", *v, (float)(2 - a->seq), NULL, &lim)) ||
+	    (rc = new_const(s, "mask_pos", DNNQ_IR_F32, 2, dims, (void **)&p, &pos)))
+		return rc;
+	for (int64_t i = 0; i < a->seq * a->kv_seq; i++)
+		p[i] = (float)(i % a->kv_seq - i / a->kv_seq);
+	if ((rc = bin(s, "Less", "mask_keep", pos, lim, NULL, v)) || a->win <= 0)
+		return rc;
+	if ((rc = bin_k(s, "Add", "mask_lo", lim, (float)(-1 - a->win), NULL, &lo)) ||
+	    (rc = bin(s, "Less", "mask_win", lo, pos, NULL, &w)))
+		return rc;
+	return bin(s, "And", "mask_both", *v, w, NULL, v);
+}
+
+/* The cache of *v, heads [B, N, L, H]: Concat (NAME:what) after past
+ * [B, N, P, H] on the sequence (past NULL: *v as it is, Identity) into
+ * out (NULL: a value made here, NAME:what); *v names the result. */
+static int cat_past(struct ms *s, const char *what, const char *past, const char *out,
+                    const char **v)
+{
+	const char *in[2] = { past, *v };
+	Onnx__AttributeProto ax = int_attr("axis", 2);
+	if (!past && !out)
+		return 0;
+	if (!out)
+		return step(s, "Concat", what, in, 2, &ax, v);
+	char name[200];
+	Onnx__AttributeProto *axp = &ax;
+	snprintf(name, sizeof name, "%s:%s", s->c->name, what);
+	*v = out;
+	return past ? sub(s, "Concat", name, in, 2, &axp, 1, out) :
+	              sub(s, "Identity", name, &in[1], 1, NULL, 0, out);
 }
 
 /* How input i, mask (the value it stands for), of an attention whose
@@ -983,38 +1038,52 @@ static int mask_form(struct ms *s, size_t i, const char *mask, int32_t xi, int64
  * (NAME:scaled), the mask's 0 or mask_filter_value added (NAME:maskf,
  * :mask_keep, :mask_scaled, :mask_add, :mask4, :masked; lengths
  * NAME:mask_len first, keep_below), the scores above the diagonal (the
- * constant NAME:causal_k) replaced by the lowest float (NAME:causal_low,
- * Where NAME:causal) as ONNX Runtime writes it over the mask, the
- * attention bias added (NAME:biased), Softmax (NAME:probs), MatMul by V
+ * constant NAME:causal_k; the attention bias added before, NAME:biased)
+ * replaced by the lowest float (NAME:causal_low, Where NAME:causal) as
+ * ONNX Runtime writes it over the mask, Softmax (NAME:probs), MatMul by V
  * (NAME:ctx), Transpose (NAME:ctx_h_t) and Reshape to [B, S, hv]
  * (NAME). */
 static int attend(struct ms *s, const struct attn *a, const char *q, const char *k,
                   const char *v, const char *y)
 {
 	struct nctx *c = s->c;
+	bool past = a->form == MASK_PAST, cache = a->past_k || a->present_k || a->present_v;
 	int64_t sq[4] = { 0, 0, a->nh, a->hk / a->nh }, sv[4] = { 0, 0, a->nh, a->hv / a->nh },
-	        to_heads[4] = { 0, 2, 1, 3 }, to_keys[4] = { 0, 2, 3, 1 },
-	        merged[3] = { 0, 0, a->hv }, m4[4] = { 0, 1, 1, a->kv_seq }, m2[2] = { 0, 1 };
+	        to_heads[4] = { 0, 2, 1, 3 }, to_keys[4] = { 0, 2, 3, 1 }, kt[4] = { 0, 1, 3, 2 },
+	        merged[3] = { 0, 0, a->hv }, m4[4] = { 0, 1, past ? a->seq : 1, a->kv_seq },
+	        m2[3] = { 0, 1, 1 };
 	float scale = a->scale ? a->scale : 1.0f / sqrtf((float)(a->hk / a->nh));
 	const char *t, *sh;
-	Onnx__AttributeProto ax = int_attr("axis", -1);
+	Onnx__AttributeProto ax = int_attr("axis", -1), pk = perm_attr(kt);
 	int64_t was = c->m->opset;
 	c->m->opset = 13;
 	int rc;
-	if ((rc = heads(s, "q_h", q, sq, to_heads, &q)) ||
-	    (rc = heads(s, "k_h", k, sq, to_keys, &k)) ||
-	    (rc = heads(s, "v_h", v, sv, to_heads, &v)) ||
-	    (rc = bin(s, "MatMul", "scores", q, k, NULL, &t)) ||
+	if ((rc = heads(s, "q_h", q, sq, to_heads, &q)))
+		goto out;
+	/* the heads of K [B, N, H, L] and V [B, N, L, H]: through the cache
+	 * (BNSH) when there is one */
+	if (a->bnsh || cache) {
+		if (!a->bnsh && ((rc = heads(s, "k_h", k, sq, to_heads, &k)) ||
+		                 (rc = cat_past(s, "present_k", a->past_k, a->present_k, &k)) ||
+		                 (rc = heads(s, "v_h", v, sv, to_heads, &v)) ||
+		                 (rc = cat_past(s, "present_v", a->past_v, a->present_v, &v))))
+			goto out;
+		rc = step(s, "Transpose", "k_t", &k, 1, &pk, &k);
+	} else if (!(rc = heads(s, "k_h", k, sq, to_keys, &k))) {
+		rc = heads(s, "v_h", v, sv, to_heads, &v);
+	}
+	if (rc || (rc = bin(s, "MatMul", "scores", q, k, NULL, &t)) ||
 	    (rc = bin_k(s, "Mul", "scaled", t, scale, NULL, &t)))
 		goto out;
 	if (a->form != MASK_NONE) {
-		bool rows = a->form == MASK_LENGTHS || a->form == MASK_SEQLENS;
+		bool rows = a->form == MASK_LENGTHS || a->form == MASK_SEQLENS || past;
 		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
 		const char *mf;
 		if ((rc = step(s, "Cast", "maskf", &a->mask, 1, &to, &mf)) ||
-		    (rows && ((rc = shape_const(s, "mask_len_shape", m2, 2, &sh)) ||
+		    (rows && ((rc = shape_const(s, "mask_len_shape", m2, past ? 3 : 2, &sh)) ||
 		              (rc = bin(s, "Reshape", "mask_len", mf, sh, NULL, &mf)))) ||
 		    (rc = a->form == MASK_2D ? bin_k(s, "Greater", "mask_keep", mf, 0.0f, NULL, &mf)
+		                             : past ? keep_past(s, a, &mf)
 		                             : keep_below(s, a->kv_seq, a->form == MASK_COUNTED,
 		                                          a->form == MASK_SEQLENS ? -1 : 0, &mf)) ||
 		    (rc = bin_k(s, "Mul", "mask_scaled", mf, -a->filter, NULL, &mf)) ||
@@ -1024,24 +1093,30 @@ static int attend(struct ms *s, const struct attn *a, const char *q, const char 
 		    (rc = bin(s, "Add", "masked", t, mf, NULL, &t)))
 			goto out;
 	}
+	/* the attention bias before the causal mask: the keys it hides get
+	 * the lowest float all the same, and int8 keeps a range for the sum */
+	if (*a->bias && (rc = bin(s, "Add", "biased", t, a->bias, NULL, &t)))
+		goto out;
 	/* ONNX Runtime masks the future only of a query of more than one
-	 * position (is_unidirectional && sequence_length > 1) */
-	if (a->uni && a->seq > 1) {
+	 * position (is_unidirectional && sequence_length > 1): query s sees
+	 * the keys past + s and before (within the window) */
+	if (a->uni && (a->seq > 1 || a->win > 0)) {
 		int64_t dims[2] = { a->seq, a->kv_seq };
 		float *p, *low;
 		const char *in[3] = { "", "", t };
 		if ((rc = new_const(s, "causal_k", DNNQ_IR_F32, 2, dims, (void **)&p, &in[0])) ||
 		    (rc = new_const(s, "causal_low", DNNQ_IR_F32, 0, dims, (void **)&low, &in[1])))
 			goto out;
-		for (int64_t i = 0; i < a->seq * a->kv_seq; i++)
-			p[i] = i % a->kv_seq > i / a->kv_seq;
+		for (int64_t i = 0; i < a->seq * a->kv_seq; i++) {
+			int64_t last = a->past + i / a->kv_seq, j = i % a->kv_seq;
+			p[i] = j > last || (a->win > 0 && j <= last - a->win);
+		}
 		*low = -FLT_MAX;
 		if ((rc = step(s, "Where", "causal", in, 3, NULL, &t)))
 			goto out;
 	}
 	Onnx__AttributeProto pa = perm_attr(to_heads);
-	if ((*a->bias && (rc = bin(s, "Add", "biased", t, a->bias, NULL, &t))) ||
-	    (rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
+	if ((rc = step(s, "Softmax", "probs", &t, 1, &ax, &t)) ||
 	    (rc = bin(s, "MatMul", "ctx", t, v, NULL, &t)) ||
 	    (rc = step(s, "Transpose", "ctx_h_t", &t, 1, &pa, &t)) ||
 	    (rc = shape_const(s, "shape", merged, 3, &sh)))
@@ -1064,15 +1139,18 @@ static int a_dim(struct nctx *c, const char *name, int64_t def, int64_t *v)
 	return rc;
 }
 
+static int attn_bias(struct ms *s, const struct attn *a, int32_t qi);
+
 /* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
- * [3 H]], [mask_index [B, S]: > 0 keeps the key; or [B]: lengths];
- * num_heads, unidirectional, scale (0: 1 / sqrt(H / num_heads)),
- * mask_filter_value (-10000), qkv_hidden_sizes all equal) as ONNX
- * Runtime's CPU kernel computes it: MatMul (NAME:qkv), Add of bias
- * (NAME:qkv_bias), Split (NAME:q, :k, :v), then attend (an
- * EmbedLayerNormalization's mask_index: the mask whose 1s it counts). The
- * [2 B] mask (start and end), the 3-D and 4-D ones, past / present (the
- * key-value cache), attention_bias and rotary embeddings are refused. */
+ * [3 H]], [mask_index [B, S]: > 0 keeps the key; or [B]: lengths],
+ * [attention_bias [1 or B, 1 or N, S, S], added to the scores]; num_heads,
+ * unidirectional, scale (0: 1 / sqrt(H / num_heads)), mask_filter_value
+ * (-10000), qkv_hidden_sizes all equal) as ONNX Runtime's CPU kernel
+ * computes it: MatMul (NAME:qkv), Add of bias (NAME:qkv_bias), Split
+ * (NAME:q, :k, :v), then attend (an EmbedLayerNormalization's mask_index:
+ * the mask whose 1s it counts). The [2 B] mask (start and end), the 3-D
+ * and 4-D ones, past / present (the key-value cache) and rotary
+ * embeddings are refused. */
 static int attention(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -1088,11 +1166,11 @@ static int attention(struct ms *s)
 	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)) ||
 	    (rc = a_ints(c, "qkv_hidden_sizes", &sizes, &nsizes)))
 		return rc;
-	static const char *const cache[] = { "past", "attention_bias", "past_sequence_length" };
-	for (size_t i = 4; i < np->n_input; i++)
+	for (size_t i = 4; i < 7; i += 2)
 		if (*in_name(s, i))
 			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported (no "
-			           "key-value cache, no attention bias)", i, in_name(s, i), cache[i - 4]);
+			           "key-value cache)", i, in_name(s, i),
+			           i == 4 ? "past" : "past_sequence_length");
 	if (np->n_output > 1 && *S(np->output[1]))
 		return bad(c, DNNQ_E_UNSUPPORTED, "output 1 '%.80s' (present): not supported (no "
 		           "key-value cache)", np->output[1]);
@@ -1138,6 +1216,9 @@ static int attention(struct ms *s)
 	if (*a.mask && a.form == MASK_NONE &&
 	    (rc = mask_form(s, 3, a.mask, xi, a.seq, "mask_index", &a.form)))
 		return rc;
+	a.bias = in_name(s, 5);
+	if (*a.bias && (rc = attn_bias(s, &a, xi)))
+		return rc;
 	if ((rc = bin(s, "MatMul", "qkv", in_name(s, 0), in_name(s, 1), NULL, &t)) ||
 	    (*in_name(s, 2) && (rc = bin(s, "Add", "qkv_bias", t, in_name(s, 2), NULL, &t))) ||
 	    (rc = made_name(s, "q", &qkv[0])) || (rc = made_name(s, "k", &qkv[1])) ||
@@ -1169,6 +1250,26 @@ static int mha_input(struct ms *s, size_t i, const char *what, uint32_t rank,
 			           "expected", i, in_name(s, i), what, imp_dims_str(v), k,
 			           (long long)want[k]);
 	*last = v->dims[rank - 1];
+	return 0;
+}
+
+/* Input 5, the attention bias a->bias of an attention whose query is
+ * value qi: [B or 1, N or 1, S, L], or the problem recorded. */
+static int attn_bias(struct ms *s, const struct attn *a, int32_t qi)
+{
+	struct nctx *c = s->c;
+	int64_t want[4] = { -1, -1, a->seq, a->kv_seq }, last;
+	int32_t bi = ranked(s, 5, a->bias, 4, "attention_bias");
+	int rc = bi < 0 ? bi : mha_input(s, 5, "attention_bias", 4, want, &last);
+	if (rc)
+		return rc;
+	/* after the lookups (an initializer's may move the table) */
+	const struct dnnq_ir_value *bv = &c->m->ir->values[bi], *qv = &c->m->ir->values[qi];
+	bool b0 = bv->batched || bv->dims[0] == 1 || (!qv->batched && bv->dims[0] == qv->dims[0]);
+	if (!b0 || (bv->dims[1] != 1 && bv->dims[1] != a->nh))
+		return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (attention_bias) [%s]: [batch or 1, "
+		           "%lld or 1, %lld, %lld] expected", a->bias, imp_dims_str(bv),
+		           (long long)a->nh, (long long)a->seq, (long long)a->kv_seq);
 	return 0;
 }
 
@@ -1211,13 +1312,16 @@ static int add_part(struct ms *s, const char *what, int64_t from, int64_t n, con
 /* MultiHeadAttention (query [B, S, D], key [B, L, D], value [B, L, Dv];
  * or query and packed key and value [B, L, N, 2, H]; or packed query, key
  * and value [B, S, N, 3, H]; [bias [2 D + Dv]], [key_padding_mask [B, L]
- * or [B]], [attention_bias [1 or B, 1 or N, S, L]]; num_heads,
- * unidirectional, scale, mask_filter_value) as ONNX Runtime computes it:
- * the packed parts taken (Gather NAME:q, :k, :v), the bias's parts added
- * (add_part: NAME:q_biased ...), then attend. past_key, past_value,
- * past_sequence_length, cache_indirection, the present and qk outputs,
- * a key of rank 4 (a past key, BNSH) and a bias with packed inputs (ONNX
- * Runtime's CPU kernel runs no packed input) are refused. */
+ * or [B]], [attention_bias [1 or B, 1 or N, S, L]], [past_key and
+ * past_value [B, N, P, H]: L counts P + this call's keys]; num_heads,
+ * unidirectional (query s sees keys 0 .. P + s), scale,
+ * mask_filter_value) as ONNX Runtime computes it: the packed parts taken
+ * (Gather NAME:q, :k, :v), the bias's parts added (add_part: NAME:q_biased
+ * ...), then attend (the past's heads before this call's: present_key and
+ * present_value when named). past_sequence_length, cache_indirection,
+ * the qk output, a key of rank 4 (a past key, BNSH) and a bias with
+ * packed inputs (ONNX Runtime's CPU kernel runs no packed input) are
+ * refused. */
 static int mha(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -1229,17 +1333,18 @@ static int mha(struct ms *s)
 	    (rc = a_float(c, "scale", 0, &a.scale)) ||
 	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)))
 		return rc;
-	static const char *const cache[] = { "past_key", "past_value", "past_sequence_length",
-	                                     "cache_indirection" };
-	static const char *const outs[] = { "present_key", "present_value", "qk" };
-	for (size_t i = 6; i < np->n_input; i++)
+	static const char *const cache[] = { "past_sequence_length", "cache_indirection" };
+	for (size_t i = 8; i < np->n_input; i++)
 		if (*in_name(s, i))
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported (no "
-			           "key-value cache)", i, in_name(s, i), cache[i - 6]);
-	for (size_t i = 1; i < np->n_output; i++)
-		if (*S(np->output[i]))
-			return bad(c, DNNQ_E_UNSUPPORTED, "output %zu '%.80s' (%s): not supported", i,
-			           np->output[i], outs[i - 1]);
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): not supported", i,
+			           in_name(s, i), cache[i - 8]);
+	if (np->n_output > 3 && *S(np->output[3]))
+		return bad(c, DNNQ_E_UNSUPPORTED, "output 3 '%.80s' (qk): not supported",
+		           np->output[3]);
+	if (!*in_name(s, 6) != !*in_name(s, 7))
+		return bad(c, DNNQ_E_FORMAT, "input %d (%s) is missing: past_key and past_value come "
+		           "together", *in_name(s, 6) ? 7 : 6, *in_name(s, 6) ? "past_value" :
+		           "past_key");
 	if (a.nh < 1)
 		return bad(c, DNNQ_E_FORMAT, "attribute 'num_heads' = %lld: positive expected",
 		           (long long)a.nh);
@@ -1308,25 +1413,26 @@ static int mha(struct ms *s)
 		return bad(c, DNNQ_E_UNSUPPORTED, "hidden sizes %lld (query, key) and %lld (value): "
 		           "multiples of num_heads %lld expected", (long long)a.hk, (long long)a.hv,
 		           (long long)a.nh);
+	if (*in_name(s, 6)) {
+		int64_t pk[4] = { -1, a.nh, -1, a.hk / a.nh }, pv[4] = { -1, a.nh, -1, a.hv / a.nh };
+		int32_t pi = (rc = mha_input(s, 6, "past_key", 4, pk, &last)) ? rc :
+		             imp_lookup(c->m, in_name(s, 6), c->who);
+		if (pi < 0)
+			return pi;
+		pv[2] = a.past = c->m->ir->values[pi].dims[2];
+		if ((rc = mha_input(s, 7, "past_value", 4, pv, &last)))
+			return rc;
+		a.kv_seq += a.past;
+		a.past_k = in_name(s, 6);
+		a.past_v = in_name(s, 7);
+	}
+	for (size_t i = 1; i < 3 && i < np->n_output; i++)
+		if (*S(np->output[i]))
+			*(i == 1 ? &a.present_k : &a.present_v) = np->output[i];
 	if (*a.mask && (rc = mask_form(s, 4, a.mask, qi, a.kv_seq, "key_padding_mask", &a.form)))
 		return rc;
-	if (*a.bias) {
-		int64_t want[4] = { -1, -1, a.seq, a.kv_seq };
-		int32_t bi = ranked(s, 5, a.bias, 4, "attention_bias");
-		if (bi < 0)
-			return bi;
-		if ((rc = mha_input(s, 5, "attention_bias", 4, want, &last)))
-			return rc;
-		/* after the lookups (an initializer's may move the table) */
-		const struct dnnq_ir_value *bv = &c->m->ir->values[bi];
-		qv = &c->m->ir->values[qi];
-		bool b0 = bv->batched || bv->dims[0] == 1 ||
-		          (!qv->batched && bv->dims[0] == qv->dims[0]);
-		if (!b0 || (bv->dims[1] != 1 && bv->dims[1] != a.nh))
-			return bad(c, DNNQ_E_FORMAT, "input 5 '%.80s' (attention_bias) [%s]: [batch or "
-			           "1, %lld or 1, %lld, %lld] expected", a.bias, imp_dims_str(bv),
-			           (long long)a.nh, (long long)a.seq, (long long)a.kv_seq);
-	}
+	if (*a.bias && (rc = attn_bias(s, &a, qi)))
+		return rc;
 	if (*in_name(s, 3)) {
 		int32_t bi = ranked(s, 3, in_name(s, 3), 1, "bias");
 		if (bi < 0)
@@ -1644,52 +1750,196 @@ static int rotary(struct ms *s)
 	return rope(s, &rp, in_name(s, 0), cs, sn, y, &cs);
 }
 
-/* GroupQueryAttention's do_rotary: q (n heads) and k (kvn heads) of a
- * prompt of seq positions, heads of hd, rotated as RotaryEmbedding does
- * (rope: NAME:q_heads ... NAME:q_rope, NAME:k_...) by the caches (inputs
- * 7, 8) at positions 0 .. seq - 1 (the constant NAME:pos; rows NAME:cos,
- * NAME:sin, NAME:cos_b, NAME:sin_b); the rotary dim twice the caches'
- * columns, at most hd. */
-static int gqa_rotary(struct ms *s, int64_t seq, int64_t n, int64_t kvn, int64_t hd,
-                      int64_t inter, const char **q, const char **k)
+/* What GroupQueryAttention computes beyond attend's: the query's S
+ * positions, total_sequence_length, the cache's past P and present Tp
+ * rows, the key-value heads kvn of hd values, rotary_interleaved, and
+ * seqlens_k when a cache precedes the query (NULL: the first prompt). */
+struct gqa {
+	int64_t seq, total, past, present, kvn, hd, inter;
+	const char *sl;
+};
+
+/* position_ids (input 9, when given: the rotary's positions) [B, S] of
+ * int64 or int32, or the problem recorded. */
+static int gqa_positions(struct ms *s, int64_t seq)
 {
-	int64_t max = 0, half = 0, *p;
+	const char *p = in_name(s, 9);
+	int32_t id = *p ? ranked(s, 9, p, 2, "position_ids") : 0;
+	if (!*p || id < 0)
+		return id;
+	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
+	if (v->dims[1] != seq || (v->dtype != DNNQ_IR_S64 && v->dtype != DNNQ_IR_S32))
+		return bad(s->c, DNNQ_E_FORMAT, "input 9 '%.80s' (position_ids) [%s] %s: [batch, %lld] "
+		           "of int64 expected", p, imp_dims_str(v), dnnq_ir_dtype_name(v->dtype),
+		           (long long)seq);
+	return 0;
+}
+
+/* GroupQueryAttention's do_rotary: q (n heads) and k (kvn heads) rotated
+ * as RotaryEmbedding does (rope: NAME:q_heads ... NAME:q_rope, NAME:k_...)
+ * by the caches (inputs 7, 8; rows NAME:cos, NAME:sin, NAME:cos_b,
+ * NAME:sin_b) at position_ids (input 9) when given, else the positions
+ * ONNX Runtime gives them: 0 .. S - 1 for the first prompt (the constant
+ * NAME:pos), else item b's past length seqlens_k[b] + 1 - S + 0 .. S - 1
+ * (Cast NAME:pos_sl, Reshape NAME:pos_sl2, Add of the constant
+ * NAME:pos_k: NAME:pos); the caches
+ * hold total_sequence_length positions or more, the rotary dim twice
+ * their columns, at most hd. */
+static int gqa_rotary(struct ms *s, const struct gqa *g, int64_t n, const char **q,
+                      const char **k)
+{
+	int64_t max = 0, half = 0, *p, seq = g->seq, hd = g->hd;
 	int rc = rope_caches(s, 7, &max, &half);
 	if (rc)
 		return rc;
-	if (seq > max || 2 * half > hd || !half)
+	if (g->total > max || 2 * half > hd || !half)
 		return bad(s->c, DNNQ_E_FORMAT, "inputs 7, 8 (cos_cache, sin_cache) [%lld, %lld]: %lld "
-		           "positions and a rotary dim of at most the heads' %lld expected",
-		           (long long)max, (long long)half, (long long)seq, (long long)hd);
-	const char *pos, *cs, *sn;
-	int64_t shape[3] = { seq, 1, half };
-	if ((rc = new_const(s, "pos", DNNQ_IR_S64, 1, &seq, (void **)&p, &pos)))
+		           "positions (total_sequence_length) and a rotary dim of at most the heads' "
+		           "%lld expected", (long long)max, (long long)half, (long long)g->total,
+		           (long long)hd);
+	const char *pos = in_name(s, 9), *cs, *sn, *t;
+	int64_t shape[4] = { 0, 0, 1, half }, ns = 4, two[2] = { 0, 1 };
+	if (!*pos && (rc = new_const(s, g->sl ? "pos_k" : "pos", DNNQ_IR_S64, 1, &seq, (void **)&p,
+	                             &pos)))
 		return rc;
-	for (int64_t i = 0; i < seq; i++)
-		p[i] = i;
-	struct rope rq = { .pre = "q_", .inter = inter, .r = 2 * half, .hs = hd, .n = n },
-	            rk = { .pre = "k_", .inter = inter, .r = 2 * half, .hs = hd, .n = kvn };
-	if ((rc = rope_rows(s, 7, "cos", pos, shape, 3, &cs)) ||
-	    (rc = rope_rows(s, 8, "sin", pos, shape, 3, &sn)) ||
+	for (int64_t i = 0; !*in_name(s, 9) && i < seq; i++)
+		p[i] = g->sl ? i + 1 - seq : i;
+	if (!*in_name(s, 9) && !g->sl) {
+		shape[0] = seq;         /* [S, R / 2] to [S, 1, R / 2] */
+		shape[1] = 1;
+		shape[2] = half;
+		ns = 3;
+	} else if (!*in_name(s, 9)) {
+		Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+		if ((rc = step(s, "Cast", "pos_sl", &g->sl, 1, &to, &t)) ||
+		    (rc = shape_const(s, "pos_sl2_shape", two, 2, &cs)) ||
+		    (rc = bin(s, "Reshape", "pos_sl2", t, cs, NULL, &t)) ||
+		    (rc = bin(s, "Add", "pos", t, pos, NULL, &pos)))
+			return rc;
+	}
+	struct rope rq = { .pre = "q_", .inter = g->inter, .r = 2 * half, .hs = hd, .n = n },
+	            rk = { .pre = "k_", .inter = g->inter, .r = 2 * half, .hs = hd, .n = g->kvn };
+	if ((rc = rope_rows(s, 7, "cos", pos, shape, ns, &cs)) ||
+	    (rc = rope_rows(s, 8, "sin", pos, shape, ns, &sn)) ||
 	    (rc = rope(s, &rq, *q, cs, sn, NULL, q)))
 		return rc;
 	return rope(s, &rk, *k, cs, sn, NULL, k);
 }
 
-/* GroupQueryAttention of a prompt (no past, or a past of sequence 0):
- * query [B, S, n H], key and value [B, S, kvn H] (or packed into the
- * query [B, S, (n + 2 kvn) H]: Split NAME:split into NAME:q, :k, :v);
- * seqlens_k [B] (each item's length less one: ONNX Runtime's scores
- * span its keys 0 .. seqlens_k, a row past it unspecified), a constant
- * total_sequence_length equal to S; num_heads, kv_num_heads, scale,
- * causal 1; do_rotary (gqa_rotary). K and V repeated per group
- * (repeat_kv), then attend, unidirectional, of the seqlens_k mask
- * (NAME:maskf, :mask_len, :mask_pos of -1 .. L - 2, :mask_keep ...; keys
- * past seqlens_k get -10000, as ONNX Runtime's Attention masks: for the
- * rows it specifies the causal mask hides them already); present_key and
- * present_value are this prompt's keys and values (present). A local window, softcap,
- * smooth softmax, the qk output, a quantized cache, attention_bias,
- * head_sink and the Q / K norms are refused. */
+/* GroupQueryAttention after a cache: *v [B, S, kvn hd] (keys: what
+ * "k", input 3 their past, output 1 their present; values "v", 4, 2)
+ * placed as ONNX Runtime places them, at rows pb .. pb + S - 1 of item
+ * b's cache, pb its past length seqlens_k[b] + 1 - S (the float *pb
+ * [B, 1, 1, 1], gqa_rows): the past's rows t < pb kept, the others 0
+ * (the past Padded to Tp rows NAME:what_past_pad; Where NAME:what_past of
+ * NAME:cache_keep and the constant NAME:what_zero),
+ * this call's rows added (its heads NAME:what_h, MatMul NAME:what_new by
+ * NAME:cache_sel), into the present (NAME:present_what when not named),
+ * [B, kvn, Tp, hd], rows past the item's keys 0 as ONNX Runtime's; then
+ * each kv head repeated for its n / kvn query heads (Gather
+ * NAME:what_rep on axis 1, of NAME:what_rep_i): *v [B, n, Tp, hd]. */
+static int gqa_cached(struct ms *s, const struct gqa *g, const char *what, int64_t n,
+                      const char *keep, const char *sel, const char **v)
+{
+	char w[40];
+	int64_t split[4] = { 0, 0, g->kvn, g->hd }, to_heads[4] = { 0, 2, 1, 3 };
+	size_t k = what[0] == 'k' ? 0 : 1;
+	const char *t, *pt, *out = k + 1 < s->c->np->n_output ? S(s->c->np->output[k + 1]) : "";
+	const char *past = in_name(s, 3 + k);
+	int rc;
+	snprintf(w, sizeof w, "%s_h", what);
+	if ((rc = heads(s, w, *v, split, to_heads, &t)))
+		return rc;
+	snprintf(w, sizeof w, "%s_new", what);
+	if ((rc = bin(s, "MatMul", w, sel, t, NULL, &t)))
+		return rc;
+	if (g->past < g->present) {
+		int64_t pads[8] = { 0, 0, 0, 0, 0, 0, g->present - g->past, 0 };
+		snprintf(w, sizeof w, "%s_past_pads", what);
+		if ((rc = shape_const(s, w, pads, 8, &pt)))
+			return rc;
+		snprintf(w, sizeof w, "%s_past_pad", what);
+		if ((rc = bin(s, "Pad", w, past, pt, NULL, &past)))
+			return rc;
+	}
+	/* Where, not Mul: the rows past an item's are not read (a buffer's
+	 * garbage, inf or NaN, stays out as ONNX Runtime keeps it out) */
+	const char *in[3] = { keep, past, "" };
+	float *zero;
+	snprintf(w, sizeof w, "%s_zero", what);
+	if ((rc = new_const(s, w, DNNQ_IR_F32, 0, &n, (void **)&zero, &in[2])))
+		return rc;
+	*zero = 0;
+	snprintf(w, sizeof w, "%s_past", what);
+	if ((rc = step(s, "Where", w, in, 3, NULL, &pt)))
+		return rc;
+	snprintf(w, sizeof w, "present_%s", what);
+	if ((rc = bin(s, "Add", w, pt, t, *out ? out : NULL, v)) || n == g->kvn)
+		return rc;
+	int64_t *idx;
+	snprintf(w, sizeof w, "%s_rep_i", what);
+	if ((rc = new_const(s, w, DNNQ_IR_S64, 1, &n, (void **)&idx, &t)))
+		return rc;
+	for (int64_t i = 0; i < n; i++)
+		idx[i] = i / (n / g->kvn);
+	in[0] = *v;
+	in[1] = t;
+	Onnx__AttributeProto ax = int_attr("axis", 1);
+	snprintf(w, sizeof w, "%s_rep", what);
+	return step(s, "Gather", w, in, 2, &ax, v);
+}
+
+/* The cache's row selectors of GroupQueryAttention after a cache: item
+ * b's past length pb = seqlens_k[b] + 1 - S (Cast NAME:past_len, Reshape
+ * NAME:past_len4 [B, 1, 1, 1], Add NAME:past_end), the past's rows kept,
+ * t < pb (the constant t NAME:cache_pos [Tp, 1], Less *keep
+ * NAME:cache_keep), and where this call's row j goes, t - j == pb (the
+ * constant NAME:cache_shift [Tp, S], Equal NAME:cache_at, Cast *sel
+ * NAME:cache_sel [B, 1, Tp, S]). */
+static int gqa_rows(struct ms *s, const struct gqa *g, const char **keep, const char **sel)
+{
+	int64_t four[4] = { 0, 1, 1, 1 }, tp[2] = { g->present, 1 }, ts[2] = { g->present, g->seq };
+	Onnx__AttributeProto to = int_attr("to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+	const char *pb, *sh, *pos;
+	float *p;
+	int rc;
+	if ((rc = step(s, "Cast", "past_len", &g->sl, 1, &to, &pb)) ||
+	    (rc = shape_const(s, "past_len4_shape", four, 4, &sh)) ||
+	    (rc = bin(s, "Reshape", "past_len4", pb, sh, NULL, &pb)) ||
+	    (rc = bin_k(s, "Add", "past_end", pb, (float)(1 - g->seq), NULL, &pb)) ||
+	    (rc = new_const(s, "cache_pos", DNNQ_IR_F32, 2, tp, (void **)&p, &pos)))
+		return rc;
+	for (int64_t t = 0; t < g->present; t++)
+		p[t] = (float)t;
+	if ((rc = bin(s, "Less", "cache_keep", pos, pb, NULL, keep)) ||
+	    (rc = new_const(s, "cache_shift", DNNQ_IR_F32, 2, ts, (void **)&p, &pos)))
+		return rc;
+	for (int64_t i = 0; i < g->present * g->seq; i++)
+		p[i] = (float)(i / g->seq - i % g->seq);
+	if ((rc = bin(s, "Equal", "cache_at", pos, pb, NULL, sel)))
+		return rc;
+	return step(s, "Cast", "cache_sel", sel, 1, &to, sel);
+}
+
+/* GroupQueryAttention: query [B, S, n H], key and value [B, S, kvn H]
+ * (or packed into the query [B, S, (n + 2 kvn) H]: Split NAME:split into
+ * NAME:q, :k, :v); [past_key, past_value [B, kvn, P, H]]; seqlens_k [B]
+ * (each item's length less one), a constant total_sequence_length T of
+ * at least S; num_heads, kv_num_heads, scale, causal 1,
+ * local_window_size (each query sees that many keys, its own the last;
+ * -1 or 0: all); do_rotary (gqa_rotary). As ONNX Runtime's CPU kernel:
+ * S == T is the first prompt, which reads no past (P at most S): K and V
+ * repeated per group (repeat_kv), then attend, unidirectional (the
+ * window in its causal constant), of the seqlens_k mask (NAME:maskf,
+ * :mask_len, :mask_pos of -1 .. L - 2, :mask_keep ...: keys past
+ * seqlens_k get -10000; the rows past an item's length, unspecified,
+ * read its keys 0 .. seqlens_k), present_key and present_value this
+ * prompt's keys and values (present). S < T follows a cache: item b's
+ * past is its first seqlens_k[b] + 1 - S rows, this call's keys the next
+ * S (gqa_rows, gqa_cached: the presents, [B, kvn, max(T, P), H]), attend
+ * of those heads (bnsh) and the MASK_PAST mask (causal and window by
+ * item). Softcap, smooth softmax, the qk output, a quantized cache,
+ * attention_bias, head_sink and the Q / K norms are refused. */
 static int gqa(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -1704,22 +1954,22 @@ static int gqa(struct ms *s)
 	    (rc = a_dim(c, "kv_num_heads", 0, &kvn)) || (rc = a_float(c, "scale", 0, &a.scale)) ||
 	    (rc = a_float(c, "softcap", 0, &softcap)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
 	    (rc = a_int(c, "rotary_interleaved", 0, &inter)) ||
-	    (rc = a_int(c, "local_window_size", -1, &win)) ||
+	    (rc = a_dim(c, "local_window_size", -1, &win)) ||
 	    (rc = a_int(c, "smooth_softmax", -1, &smooth)) ||
 	    (rc = a_int(c, "qk_output", 0, &qko)) || (rc = a_int(c, "causal", 1, &causal)) ||
 	    (rc = a_int(c, "sliding_window_cache", 0, &sws)) ||
 	    (rc = a_str(c, "k_quant_type", "NONE", kq, sizeof kq)) ||
 	    (rc = a_str(c, "v_quant_type", "NONE", vq, sizeof vq)))
 		return rc;
-	static const char *const names[] = { "local_window_size", "smooth_softmax", "qk_output",
-	                                     "causal", "sliding_window_cache" };
-	const int64_t got[] = { win, smooth, qko, causal, sws }, ok[] = { -1, 0, 0, 1, 0 };
+	static const char *const names[] = { "smooth_softmax", "qk_output", "causal",
+	                                     "sliding_window_cache" };
+	const int64_t got[] = { smooth, qko, causal, sws }, ok[] = { 0, 0, 1, 0 };
 	if ((rot != 0 && rot != 1) || (inter != 0 && inter != 1))
 		return bad(c, DNNQ_E_RANGE, "attribute '%s' = %lld: 0 or 1 expected",
 		           rot != 0 && rot != 1 ? "do_rotary" : "rotary_interleaved",
 		           (long long)(rot != 0 && rot != 1 ? rot : inter));
 	for (size_t i = 0; i < sizeof got / sizeof got[0]; i++)
-		if (got[i] != ok[i] && !(i == 1 && got[i] == -1))
+		if (got[i] != ok[i] && !(i == 0 && got[i] == -1))
 			return bad(c, DNNQ_E_UNSUPPORTED, "attribute '%s' = %lld: only %lld supported",
 			           names[i], (long long)got[i], (long long)ok[i]);
 	if (softcap != 0 || strcmp(kq, "NONE") || strcmp(vq, "NONE"))
@@ -1729,11 +1979,12 @@ static int gqa(struct ms *s)
 	static const char *const extra[] = { "cos_cache", "sin_cache", "position_ids",
 	                                     "attention_bias", "head_sink", "k_scale", "v_scale",
 	                                     "q_norm_weight", "k_norm_weight" };
+	/* the caches, needed by do_rotary 1; position_ids, read by it only */
 	for (size_t i = 7; i < np->n_input; i++)
-		if ((*in_name(s, i) != 0) != (rot && i < 9))
+		if (*in_name(s, i) ? !rot || i > 9 : rot && i < 9)
 			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s): %s", i, in_name(s, i),
 			           extra[i - 7], i < 9 ? "given with do_rotary 1 only, and then needed" :
-			           "not supported");
+			           i == 9 ? "read with do_rotary 1 only" : "not supported");
 	if (rot && np->n_input < 9)
 		return bad(c, DNNQ_E_FORMAT, "do_rotary 1 without inputs 7 and 8 (cos_cache, "
 		           "sin_cache)");
@@ -1763,24 +2014,41 @@ static int gqa(struct ms *s)
 	if (!packed && ((rc = mha_input(s, 1, "key", 3, kd, &width)) ||
 	                (rc = mha_input(s, 2, "value", 3, kd, &width))))
 		return rc;
-	for (size_t i = 3; i < 5; i++) {
-		if (!*in_name(s, i))
-			continue;
-		int32_t id = imp_lookup(c->m, in_name(s, i), c->who);
+	struct gqa g = { .seq = a.seq, .kvn = kvn, .hd = hd, .inter = inter };
+	if ((rc = gqa_positions(s, a.seq)))
+		return rc;
+	if (!*in_name(s, 3) != !*in_name(s, 4))
+		return bad(c, DNNQ_E_FORMAT, "input %d (%s) is missing: past_key and past_value come "
+		           "together", *in_name(s, 3) ? 4 : 3, *in_name(s, 3) ? "past_value" :
+		           "past_key");
+	for (size_t i = 3; i < 5 && *in_name(s, i); i++) {
+		int64_t want[4] = { -1, kvn, i == 3 ? -1 : g.past, hd };
+		int32_t id = (rc = mha_input(s, i, i == 3 ? "past_key" : "past_value", 4, want,
+		                             &width)) ? rc : imp_lookup(c->m, in_name(s, i), c->who);
 		if (id < 0)
-			return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
-		const struct dnnq_ir_value *pv = &c->m->ir->values[id];
-		if (pv->ndim != 4 || pv->dims[2] != 0)
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: only a past of "
-			           "sequence 0 (a prompt) supported", i, in_name(s, i),
-			           i == 3 ? "past_key" : "past_value", imp_dims_str(pv));
+			return id;
+		g.past = c->m->ir->values[id].dims[2];
 	}
 	const struct dnnq_ir_value *tv = const_one(s, in_name(s, 6), DNNQ_IR_S32);
-	if (!tv || *(const int32_t *)tv->data != a.seq)
+	if (!tv || *(const int32_t *)tv->data < a.seq)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input 6 '%.80s' (total_sequence_length): a "
-		           "constant equal to the query's sequence %lld expected (a prompt without "
-		           "a key-value cache; --input-value freezes an input)", in_name(s, 6),
-		           (long long)a.seq);
+		           "constant of at least the query's sequence %lld expected (--input-value "
+		           "freezes an input)", in_name(s, 6), (long long)a.seq);
+	g.total = *(const int32_t *)tv->data;
+	g.present = g.total > g.past ? g.total : g.past;
+	/* ONNX Runtime's first prompt (S == total_sequence_length) reads no
+	 * past, and writes its S keys at rows 0 .. S - 1 of a present of max(
+	 * total, past) rows */
+	if (g.total == a.seq && g.past > a.seq)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 3 '%.80s' (past_key): a prompt (%lld "
+		           "positions, total_sequence_length) after a cache of %lld rows: not "
+		           "supported (at most the prompt's)", in_name(s, 3), (long long)a.seq,
+		           (long long)g.past);
+	if (g.total > a.seq && !*in_name(s, 3))
+		return bad(c, DNNQ_E_FORMAT, "input 6 '%.80s' (total_sequence_length) %lld: a query "
+		           "of %lld positions after a cache without inputs 3 and 4 (past_key, "
+		           "past_value)", in_name(s, 6), (long long)g.total, (long long)a.seq);
+	a.win = win > 0 ? win : 0;
 	enum mask_form form;
 	if ((rc = mask_form(s, 5, a.mask, qi, a.kv_seq, "seqlens_k", &form)))
 		return rc;
@@ -1808,8 +2076,21 @@ static int gqa(struct ms *s)
 		v = parts[2];
 	}
 	a.hk = a.hv = a.nh * hd;
-	if (rot && (rc = gqa_rotary(s, a.seq, a.nh, kvn, hd, inter, &q, &k)))
+	g.sl = g.total > a.seq ? a.mask : NULL;
+	if (rot && (rc = gqa_rotary(s, &g, a.nh, &q, &k)))
 		return rc;
+	if (g.sl) {
+		const char *keep, *sel;
+		a.form = MASK_PAST;
+		a.uni = 0;
+		a.kv_seq = g.present;
+		a.bnsh = true;
+		if ((rc = gqa_rows(s, &g, &keep, &sel)) ||
+		    (rc = gqa_cached(s, &g, "k", a.nh, keep, sel, &k)) ||
+		    (rc = gqa_cached(s, &g, "v", a.nh, keep, sel, &v)))
+			return rc;
+		return attend(s, &a, q, k, v, S(np->output[0]));
+	}
 	if ((rc = present(s, 1, "present_k", k, kvn, hd)) ||
 	    (rc = present(s, 2, "present_v", v, kvn, hd)) ||
 	    (kvn < a.nh && ((rc = repeat_kv(s, "k", a.nh, kvn, hd, &k)) ||

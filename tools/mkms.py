@@ -713,6 +713,95 @@ def gqa_cases(c, rng):
             out("y"), [total] + rot)
 
 
+def kv_cases(c, rng):
+    """Attention after a key-value cache (graph inputs past_key and
+    past_value [N, kv heads, P, H]; N 2): MultiHeadAttention of 2 queries
+    after a past of 3 (2 heads of 8), its present_key and present_value
+    outputs too, bidirectional (`mha_past`) and unidirectional (the
+    causal mask offset by the past: `mha_past_uni`), `float`;
+    GroupQueryAttention (4 query heads, 2 kv heads of 8;
+    total_sequence_length a constant) decoding one token after a past of 3
+    (total 4, seqlens_k 3 and 3: `gqa_past`, `float`, its presents too),
+    the same of heads of 16 and do_rotary 1 (`gqa_past_rotary`, `float`),
+    after a static buffer of 6 rows with seqlens_k 3 and 1 (an item
+    shorter: its key goes to row 2, rows past it 0; `gqa_past_buffer`,
+    `fp32`: the mask's -10000 leaves int8 no range), of local_window_size 2
+    after a past of 5, seqlens_k 5 and 4 (`gqa_past_window`, `fp32`), a
+    prompt of 4 of local_window_size 2 (`gqa_window`, `fp32`) and a
+    second prompt of 3 after 6 rows of buffer (batch 1: ONNX Runtime takes
+    no other; total 5, seqlens_k 4: `gqa_past_prompt`, `fp32`); with
+    position_ids, the rotary's positions (heads of 16, do_rotary 1,
+    `float`): one token after a past of 3 at positions 5 and 1
+    (`gqa_past_pos`), a prompt of 4 at 3 .. 6 and 1 .. 4 (`gqa_pos`, its
+    output alone: ONNX Runtime's presents of a prompt are not at those
+    positions, its output is); each
+    after a cache with its presents (ONNX Runtime's CPU kernel reads the
+    past only into them: without them its output is not the attention
+    over the cache). And Attention of a constant attention_bias [1, 2, 4,
+    4], unidirectional (`attention_bias`, `float`)."""
+    from onnx import TensorProto, numpy_helper
+    h = c.h
+    f, i32 = TensorProto.FLOAT, TensorProto.INT32
+
+    def arr(shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    def vi(name, dims, t=f):
+        return h.make_tensor_value_info(name, t, ["N"] + dims)
+
+    out = lambda n: h.make_tensor_value_info(n, f, None)
+    q, k, v = arr([2, 2, 16]), arr([2, 2, 16]), arr([2, 2, 16])
+    pk, pv = arr([2, 2, 3, 8]), arr([2, 2, 3, 8])
+    ins = [vi("q", [2, 16]), vi("k", [2, 16]), vi("v", [2, 16]), vi("pk", [2, 3, 8]),
+           vi("pv", [2, 3, 8])]
+    for name, uni in (("mha_past", 0), ("mha_past_uni", 1)):
+        c.write(name, "float",
+                [h.make_node("MultiHeadAttention", ["q", "k", "v", "", "", "", "pk", "pv"],
+                             ["y", "prk", "prv"], "mha", domain="com.microsoft", num_heads=2,
+                             unidirectional=uni)],
+                ins, [q, k, v, pk, pv], [out("y"), out("prk"), out("prv")], [])
+
+    def gqa(name, kind, seq, past, total, seqlens, hd=8, outs=("y", "prk", "prv"), pos=None,
+            **attrs):
+        n = len(seqlens)
+        x = [arr([n, seq, 4 * hd]), arr([n, seq, 2 * hd]), arr([n, seq, 2 * hd])]
+        names, vis = ["q", "k", "v"], [vi("q", [seq, 4 * hd]), vi("k", [seq, 2 * hd]),
+                                       vi("v", [seq, 2 * hd])]
+        if past:
+            x += [arr([n, 2, past, hd]), arr([n, 2, past, hd])]
+            vis += [vi("pk", [2, past, hd]), vi("pv", [2, past, hd])]
+        names += ["pk", "pv"] if past else ["", ""]
+        inits = [numpy_helper.from_array(np.array(total, np.int32), "total")]
+        if attrs.get("do_rotary"):
+            ang = np.arange(8)[:, None] * 10000.0 ** (-np.arange(hd // 2) * 2 / hd)[None, :]
+            inits += [numpy_helper.from_array(np.cos(ang).astype(np.float32), "cos"),
+                      numpy_helper.from_array(np.sin(ang).astype(np.float32), "sin")]
+        extra = (["cos", "sin"] if attrs.get("do_rotary") else []) + (["pos"] if pos else [])
+        c.write(name, kind,
+                [h.make_node("GroupQueryAttention", names + ["sl", "total"] + extra, list(outs),
+                             "gqa", domain="com.microsoft", num_heads=4, kv_num_heads=2,
+                             **attrs)],
+                vis + [vi("sl", [], i32)] + ([vi("pos", [seq], TensorProto.INT64)] if pos else []),
+                x + [np.array(seqlens, np.int32)] + ([np.array(pos, np.int64)] if pos else []),
+                [out(o) for o in outs], inits)
+    gqa("gqa_past", "float", 1, 3, 4, [3, 3])
+    gqa("gqa_past_rotary", "float", 1, 3, 4, [3, 3], hd=16, do_rotary=1)
+    gqa("gqa_past_buffer", "fp32", 1, 6, 4, [3, 1])
+    gqa("gqa_past_window", "fp32", 1, 5, 6, [5, 4], local_window_size=2)
+    gqa("gqa_window", "fp32", 4, 0, 4, [3, 3], outs=("y",), local_window_size=2)
+    gqa("gqa_past_prompt", "fp32", 3, 6, 5, [4])
+    gqa("gqa_past_pos", "float", 1, 3, 4, [3, 3], hd=16, pos=[[5], [1]], do_rotary=1)
+    gqa("gqa_pos", "float", 4, 0, 4, [3, 3], hd=16, outs=("y",),
+        pos=[[3, 4, 5, 6], [1, 2, 3, 4]], do_rotary=1)
+    aw = [numpy_helper.from_array(arr([16, 48]) * 0.3, "qkv_w"),
+          numpy_helper.from_array(arr([48]) * 0.2, "qkv_b"),
+          numpy_helper.from_array(arr([1, 2, 4, 4]) * 0.5, "ab")]
+    c.write("attention_bias", "float",
+            [h.make_node("Attention", ["x", "qkv_w", "qkv_b", "", "", "ab"], ["y"],
+                         "attention", domain="com.microsoft", num_heads=2, unidirectional=1)],
+            [vi("x", [4, 16])], [arr([2, 4, 16])], out("y"), aw)
+
+
 def review40_cases(c, rng, fill=(61, 60, 59, 53, 57)):
     """The review of the attentions' import: with fill[i] Relus before them
     (a chain on an input d [N, 4], its end an output too), the values
@@ -990,9 +1079,9 @@ def refused(c):
     computes only its output and input_skip_bias_sum), a QuickGelu with an
     attribute it does not have, a SimplifiedLayerNormalization of stash_type
     0, Attentions of a 3-D mask_index, of a past input and of
-    qkv_hidden_sizes that differ, MultiHeadAttentions of past_key and
-    past_value, of a present_key output, of unidirectional 2 and of a
-    key_padding_mask [N, 3] for 4 keys, a RotaryEmbedding of
+    qkv_hidden_sizes that differ, MultiHeadAttentions of a past_key of
+    rank 3, of unidirectional 2 and of a key_padding_mask [N, 3] for 4
+    keys, a RotaryEmbedding of
     is_packed_batching 1, a node reading the mask_index of an
     EmbedLayerNormalization of mask_index_type 0 (not computed), an
     EmbedLayerNormalization of segment_ids without segment_embedding, a
@@ -1000,8 +1089,16 @@ def refused(c):
     QLinearReduceMean without axes; a packed GroupQueryAttention and a
     RotaryEmbedding of num_heads 2^62 (their products overflowed), an
     interleaved RotaryEmbedding of heads of 2^27 values (its permutation
-    past the constants' limit); last a good QLinearAdd whose import goes
-    on."""
+    past the constants' limit); the key-value caches' mistakes:
+    GroupQueryAttentions of a prompt (total_sequence_length 4, the
+    query's) after a past of 6 rows, of a past of 2 kv heads for 1, of a
+    total_sequence_length 6 past the query's 4 without a past, of
+    past_key without past_value, of local_window_size 2^62, of
+    position_ids without do_rotary and of position_ids [N, 3] for 4
+    positions,
+    MultiHeadAttentions of a past of heads of 1 for 2, of past_key
+    without past_value and of the qk output; last a good QLinearAdd whose
+    import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
@@ -1013,7 +1110,9 @@ def refused(c):
              scalar("s2", 0.2), numpy_helper.from_array(np.ones([4, 12], np.float32), "aw"),
              numpy_helper.from_array(np.ones([12], np.float32), "g12"),
              numpy_helper.from_array(np.ones([1, 1], np.float32), "c11"),
-             numpy_helper.from_array(np.zeros([1], np.int64), "off0")]
+             numpy_helper.from_array(np.zeros([1], np.int64), "off0"),
+             numpy_helper.from_array(np.array(4, np.int32), "total4"),
+             numpy_helper.from_array(np.array(6, np.int32), "total6")]
     q = ["x", "s", "z"]
     nodes = [
         h.make_node("MatMulNBits", ["x", "x"], ["a"], "ms_nbits", domain="com.microsoft"),
@@ -1083,6 +1182,29 @@ def refused(c):
                     domain="com.microsoft", num_heads=1 << 62),
         h.make_node("RotaryEmbedding", ["xw", "off0", "c11", "c11"], ["re3"], "rope_perm_big",
                     domain="com.microsoft", interleaved=1, num_heads=1, rotary_embedding_dim=2),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "p6", "p6", "mlen", "total4"], ["k1"],
+                    "gqa_past_long", domain="com.microsoft", num_heads=2, kv_num_heads=1),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "p3", "p3", "mlen", "total6"], ["k2"],
+                    "gqa_past_heads", domain="com.microsoft", num_heads=2, kv_num_heads=1),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "mlen", "total6"], ["k3"],
+                    "gqa_no_past", domain="com.microsoft", num_heads=2, kv_num_heads=1),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "p6", "", "mlen", "total6"], ["k4"],
+                    "gqa_half_past", domain="com.microsoft", num_heads=2, kv_num_heads=1),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "mlen", "total4"], ["k5"],
+                    "gqa_window_big", domain="com.microsoft", num_heads=2, kv_num_heads=1,
+                    local_window_size=1 << 62),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "mlen", "total4", "", "",
+                                            "mlen2"], ["k9"], "gqa_pos_norot",
+                    domain="com.microsoft", num_heads=2, kv_num_heads=1),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "mlen", "total4", "c11", "c11",
+                                            "mlen2"], ["k10"], "gqa_pos_shape",
+                    domain="com.microsoft", num_heads=2, kv_num_heads=1, do_rotary=1),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3", "", "", "", "p3", "p3"], ["k6"],
+                    "mha_past_heads", domain="com.microsoft", num_heads=2),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3", "", "", "", "p3"], ["k7"],
+                    "mha_half_past", domain="com.microsoft", num_heads=2),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["k8", "", "", "k8_qk"], "mha_qk",
+                    domain="com.microsoft", num_heads=2),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
@@ -1097,7 +1219,11 @@ def refused(c):
                                             h.make_tensor_value_info("ids", TensorProto.INT32,
                                                                      ["N", 4]),
                                             h.make_tensor_value_info("xw", TensorProto.FLOAT,
-                                                                     ["N", 1, 1 << 27])],
+                                                                     ["N", 1, 1 << 27]),
+                                            h.make_tensor_value_info("p6", TensorProto.FLOAT,
+                                                                     ["N", 1, 6, 1]),
+                                            h.make_tensor_value_info("p3", TensorProto.FLOAT,
+                                                                     ["N", 2, 3, 1])],
                      [h.make_tensor_value_info("y", t, ["N", 4])], initializer=inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1),
                                        h.make_opsetid("ai.foo", 1)])
@@ -1301,6 +1427,7 @@ def main():
     mha_cases(c, np.random.default_rng(38))
     rope_cases(c, np.random.default_rng(39))
     gqa_cases(c, np.random.default_rng(40))
+    kv_cases(c, np.random.default_rng(43))
     review40_cases(c, np.random.default_rng(42))
     resize_linear_cases(c, np.random.default_rng(41))
     refused(c)
