@@ -1201,7 +1201,7 @@ static int fold_pad(struct nctx *c)
 	if (strcmp(mode, "constant") || value != 0 || !spatial || !r || !takes_pads(r))
 		return IMP_NOT_FOLDED;
 	struct imp *m = c->m;
-	if (imp_grow((void **)&m->pads, &m->pcap, m->npads, sizeof *m->pads))
+	if (dnnq_ir_grow((void **)&m->pads, &m->pcap, m->npads, sizeof *m->pads))
 		return DNNQ_E_NOMEM;
 	m->pads[m->npads++] = (struct imp_pad){ m->g, at, { pb[2], pb[3], pe[2], pe[3] } };
 	c->alias = c->in[0];

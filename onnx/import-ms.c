@@ -158,7 +158,7 @@ static int made_name(struct ms *s, const char *what, const char **out)
 		return bad(s->c, DNNQ_E_FORMAT, "'%.100s', a name its import makes, is a name of "
 		           "the model", buf);
 	char *p = strdup(buf);
-	if (!p || imp_grow((void **)&s->made, &s->cap, s->nmade, sizeof *s->made)) {
+	if (!p || dnnq_ir_grow((void **)&s->made, &s->cap, s->nmade, sizeof *s->made)) {
 		free(p);
 		return DNNQ_E_NOMEM;
 	}

@@ -3364,7 +3364,7 @@ static int fold_bn(struct nctx *c, int64_t M, size_t K, float *w, float **b)
 			return 0;
 	if (!*b && !(*b = calloc((size_t)M, sizeof **b)))
 		return DNNQ_E_NOMEM;
-	if (imp_grow((void **)&m->bn_folded, &m->bncap, m->nbn_folded, sizeof *m->bn_folded))
+	if (dnnq_ir_grow((void **)&m->bn_folded, &m->bncap, m->nbn_folded, sizeof *m->bn_folded))
 		return DNNQ_E_NOMEM;
 	m->bn_folded[m->nbn_folded++] = (struct imp_at){ m->g, at };
 	for (int64_t o = 0; o < M; o++) {

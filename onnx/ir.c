@@ -7,6 +7,15 @@
 
 #include "onnx/ir.h"
 
+#if !defined(DNNQ_MOVING_TABLE) && defined(__SANITIZE_ADDRESS__)
+#define DNNQ_MOVING_TABLE 1     /* GCC's ASan */
+#endif
+#if !defined(DNNQ_MOVING_TABLE) && defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DNNQ_MOVING_TABLE 1     /* clang's (the fuzzers') */
+#endif
+#endif
+
 void dnnq_ir_free(struct dnnq_ir *ir)
 {
 	if (!ir)
@@ -73,6 +82,29 @@ size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch)
 	for (uint32_t i = 0; i < v->ndim; i++)
 		n *= i == 0 && v->batched ? batch : (size_t)v->dims[i];
 	return n;
+}
+
+int dnnq_ir_grow(void **array, size_t *cap, size_t n, size_t size)
+{
+	size_t c = n < *cap ? *cap : *cap ? *cap * 2 : 16;
+#ifdef DNNQ_MOVING_TABLE
+	/* moved even when there is room: a pointer held is caught at once */
+	void *p = malloc(c * size);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	if (n)
+		memcpy(p, *array, n * size);
+	free(*array);
+#else
+	if (n < *cap)
+		return 0;
+	void *p = realloc(*array, c * size);
+	if (!p)
+		return DNNQ_E_NOMEM;
+#endif
+	*array = p;
+	*cap = c;
+	return 0;
 }
 
 size_t dnnq_ir_dtype_size(enum dnnq_ir_dtype dt)
