@@ -15,6 +15,10 @@
 #define DNNQ_MOVING_TABLE 1     /* clang's (the fuzzers') */
 #endif
 #endif
+#ifdef DNNQ_MOVING_TABLE
+/* dnnq_ir_grow moves an array at every append up to this size */
+#define MOVE_ALWAYS_BYTES ((size_t)64 << 10)
+#endif
 
 void dnnq_ir_free(struct dnnq_ir *ir)
 {
@@ -88,7 +92,12 @@ int dnnq_ir_grow(void **array, size_t *cap, size_t n, size_t size)
 {
 	size_t c = n < *cap ? *cap : *cap ? *cap * 2 : 16;
 #ifdef DNNQ_MOVING_TABLE
-	/* moved even when there is room: a pointer held is caught at once */
+	/* moved even when there is room while the array is small (a small
+	 * model's: some 600 values, 130 nodes), so that a pointer held is
+	 * caught at once; past that at every growth only, so that a model of
+	 * a million values (a Loop unrolled) still imports in linear time */
+	if (n < *cap && n * size > MOVE_ALWAYS_BYTES)
+		return 0;
 	void *p = malloc(c * size);
 	if (!p)
 		return DNNQ_E_NOMEM;

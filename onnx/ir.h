@@ -235,9 +235,10 @@ size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch);
  * side tables grows them with it, so a pointer into one held across a
  * growth may dangle: keep ids. The checking build (DNNQ_MOVING_TABLE: every
  * ASan build defines it, -DDNNQ_MOVING_TABLE any other) moves the array at
- * every call, full or not, so that such a pointer, used after any append,
- * is a use-after-free ASan reports (docs/architecture.md, "Values are held
- * by id"). */
+ * every call while it holds at most 64 KiB, full or not, and at every
+ * growth past that, so that such a pointer, used after an append, is a
+ * use-after-free ASan reports (docs/architecture.md, "Values are held by
+ * id"). */
 int dnnq_ir_grow(void **array, size_t *cap, size_t n, size_t size);
 
 /* A node's name as the IR holds it (buf: DNNQ_IR_NODE_NAME_MAX + 8 bytes):
