@@ -2149,15 +2149,6 @@ int imp_ms(struct nctx *c)
 			return imp_outputs_unknown(c);
 		}
 	}
-	/* the attentions' initializer inputs made values first: a lookup
-	 * making one may move the values table, under a pointer held */
-	bool attn = d->fn == attention || d->fn == mha || d->fn == gqa || d->fn == rotary;
-	for (size_t i = 0; attn && i < c->np->n_input; i++) {
-		const struct imp_name *e = imp_find(c->m, S(c->np->input[i]));
-		if (e && e->kind == IMP_INIT && imp_lookup(c->m, c->np->input[i], c->who) ==
-		                                DNNQ_E_NOMEM)
-			return DNNQ_E_NOMEM;
-	}
 	struct ms s = { .c = c, .d = d };
 	int rc = d->fn(&s);
 	ms_done(&s);
