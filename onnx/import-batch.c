@@ -119,14 +119,8 @@ static bool spatial(const struct dnnq_ir_node *n)
 
 static struct dnnq_ir_node *new_node(struct fix *f)
 {
-	if (f->nnodes == f->ncap) {
-		size_t cap = f->ncap * 2;
-		struct dnnq_ir_node *p = realloc(f->nodes, cap * sizeof *p);
-		if (!p)
-			return NULL;
-		f->nodes = p;
-		f->ncap = cap;
-	}
+	if (dnnq_ir_grow((void **)&f->nodes, &f->ncap, f->nnodes, sizeof *f->nodes))
+		return NULL;
 	struct dnnq_ir_node *n = &f->nodes[f->nnodes++];
 	memset(n, 0, sizeof *n);
 	return n;
@@ -138,21 +132,12 @@ static int32_t new_value(struct fix *f, int32_t v, const char *suffix, uint32_t 
                          const int64_t *dims)
 {
 	struct dnnq_ir *ir = f->ir;
-	if (ir->nvalues == f->vcap) {
-		size_t cap = f->vcap * 2;
-		struct dnnq_ir_value *p = realloc(ir->values, cap * sizeof *p);
-		enum form *fm = realloc(f->form, cap * sizeof *fm);
-		if (fm)
-			f->form = fm;
-		int32_t *o = fm ? realloc(f->other, cap * sizeof *o) : NULL;
-		if (o)
-			f->other = o;
-		if (p)
-			ir->values = p;
-		if (!p || !fm || !o)
-			return DNNQ_E_NOMEM;
-		f->vcap = cap;
-	}
+	size_t n = ir->nvalues, c[3] = { f->vcap, f->vcap, f->vcap };
+	if (dnnq_ir_grow((void **)&ir->values, &c[0], n, sizeof *ir->values) ||
+	    dnnq_ir_grow((void **)&f->form, &c[1], n, sizeof *f->form) ||
+	    dnnq_ir_grow((void **)&f->other, &c[2], n, sizeof *f->other))
+		return DNNQ_E_NOMEM;
+	f->vcap = c[0];
 	const struct dnnq_ir_value *src = &ir->values[v];
 	size_t len = strlen(src->name) + strlen(suffix) + 1;
 	char *name = malloc(len);

@@ -540,11 +540,12 @@ static int fold_split(struct nctx *c)
 	int rc = need(c, 0, DT_ANY, true);
 	if (rc || (rc = imp_split_outs(c)))
 		return rc;
-	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t start[DNNQ_IR_MAX_DIMS] = { 0 }, step[DNNQ_IR_MAX_DIMS], ax = c->node.axis;
-	for (uint32_t k = 0; k < x->ndim; k++)
+	for (uint32_t k = 0; k < DNNQ_IR_MAX_DIMS; k++)
 		step[k] = 1;
 	for (uint32_t i = 0; !rc && i < c->nout; i++) {
+		/* afresh: the output made before may have moved the values table */
+		const struct dnnq_ir_value *x = V(c, 0);
 		struct walk w;
 		int64_t od[DNNQ_IR_MAX_DIMS];
 		memcpy(od, c->out[i].dims, sizeof od);
@@ -645,10 +646,10 @@ static int expand_batched(struct nctx *c, const int64_t *sh, uint32_t n)
 		return bad(c, DNNQ_E_UNSUPPORTED, "this build has no 'expand' operator");
 	/* integers (transformers' token type ids, buffered zeros) as floats
 	 * holding them, as computed integers are (docs/onnx.md, "Token ids") */
-	if (is_int(x->dtype) && (rc = imp_int_const(c, 0)))
-		return rc;
 	c->ints = is_int(x->dtype);
-	x = V(c, 0);
+	if (c->ints && (rc = imp_int_const(c, 0)))
+		return rc;
+	x = V(c, 0);        /* imp_int_const's new value may have moved the table */
 	if (x->dtype != DNNQ_IR_F32)
 		return bad(c, DNNQ_E_UNSUPPORTED, "expanding a %s constant to the batch (only float "
 		           "and integer data is)", dnnq_ir_dtype_name(x->dtype));
@@ -1201,7 +1202,7 @@ static int fold_pad(struct nctx *c)
 	if (strcmp(mode, "constant") || value != 0 || !spatial || !r || !takes_pads(r))
 		return IMP_NOT_FOLDED;
 	struct imp *m = c->m;
-	if (imp_grow((void **)&m->pads, &m->pcap, m->npads, sizeof *m->pads))
+	if (dnnq_ir_grow((void **)&m->pads, &m->pcap, m->npads, sizeof *m->pads))
 		return DNNQ_E_NOMEM;
 	m->pads[m->npads++] = (struct imp_pad){ m->g, at, { pb[2], pb[3], pe[2], pe[3] } };
 	c->alias = c->in[0];

@@ -176,8 +176,6 @@ const Onnx__AttributeProto *imp_attr(const Onnx__NodeProto *np, const char *name
 /* The IR name of ONNX node i: its name, or "OpType#i". */
 const char *imp_node_name(struct imp *m, size_t i, char buf[128]);
 
-/* Room in *array (of *cap elements of size bytes) for element n. */
-int imp_grow(void **array, size_t *cap, size_t n, size_t size);
 int imp_settled(struct imp *m, const char *name, const char *op_type,
                 enum dnnq_ir_settled how);
 

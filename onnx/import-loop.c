@@ -405,7 +405,7 @@ static int new_seq(struct nctx *c, const int32_t *ids, size_t n, int32_t *idx)
 	if (n > IMP_MAX_SEQ_IDS - m->seq_ids)
 		return bad(c, DNNQ_E_UNSUPPORTED, "the sequences take more than %zu tensors in all",
 		           IMP_MAX_SEQ_IDS);
-	if (m->nseqs >= INT32_MAX || imp_grow((void **)&m->seqs, &m->scap, m->nseqs, sizeof *m->seqs))
+	if (m->nseqs >= INT32_MAX || dnnq_ir_grow((void **)&m->seqs, &m->scap, m->nseqs, sizeof *m->seqs))
 		return DNNQ_E_NOMEM;
 	int32_t *p = malloc((n ? n : 1) * sizeof *p);
 	if (!p)

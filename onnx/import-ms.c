@@ -158,7 +158,7 @@ static int made_name(struct ms *s, const char *what, const char **out)
 		return bad(s->c, DNNQ_E_FORMAT, "'%.100s', a name its import makes, is a name of "
 		           "the model", buf);
 	char *p = strdup(buf);
-	if (!p || imp_grow((void **)&s->made, &s->cap, s->nmade, sizeof *s->made)) {
+	if (!p || dnnq_ir_grow((void **)&s->made, &s->cap, s->nmade, sizeof *s->made)) {
 		free(p);
 		return DNNQ_E_NOMEM;
 	}
@@ -1448,14 +1448,20 @@ static int mha(struct ms *s)
 	return attend(s, &a, q, k, v, S(np->output[0]));
 }
 
-/* A constant of the model named name, of dtype dt with one element; NULL
- * when it is not one. */
-static const struct dnnq_ir_value *const_one(struct ms *s, const char *name,
-                                             enum dnnq_ir_dtype dt)
+/* A constant of the model named name, of dtype dt (float32, int32, int8 or
+ * uint8) with one element: its value id, the element into *x; -1, *x
+ * untouched, when it is not one. The element, not the value: the next
+ * lookup may move the values table. */
+static int32_t const_one(struct ms *s, const char *name, enum dnnq_ir_dtype dt, double *x)
 {
 	int32_t id = imp_lookup(s->c->m, name, s->c->who);
 	const struct dnnq_ir_value *v = id >= 0 ? &s->c->m->ir->values[id] : NULL;
-	return v && v->data && v->dtype == dt && dnnq_ir_numel(v, 1) == 1 ? v : NULL;
+	if (!v || !v->data || v->dtype != dt || dnnq_ir_numel(v, 1) != 1)
+		return -1;
+	const void *d = v->data;
+	*x = dt == DNNQ_IR_F32 ? *(const float *)d : dt == DNNQ_IR_S32 ? *(const int32_t *)d
+	   : dt == DNNQ_IR_S8 ? *(const int8_t *)d : *(const uint8_t *)d;
+	return id;
 }
 
 /* *v [B, S, kvn H] with each of its kvn heads repeated n / kvn times, as
@@ -2029,12 +2035,12 @@ static int gqa(struct ms *s)
 			return id;
 		g.past = c->m->ir->values[id].dims[2];
 	}
-	const struct dnnq_ir_value *tv = const_one(s, in_name(s, 6), DNNQ_IR_S32);
-	if (!tv || *(const int32_t *)tv->data < a.seq)
+	double total;
+	if (const_one(s, in_name(s, 6), DNNQ_IR_S32, &total) < 0 || total < a.seq)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input 6 '%.80s' (total_sequence_length): a "
 		           "constant of at least the query's sequence %lld expected (--input-value "
 		           "freezes an input)", in_name(s, 6), (long long)a.seq);
-	g.total = *(const int32_t *)tv->data;
+	g.total = (int64_t)total;
 	g.present = g.total > g.past ? g.total : g.past;
 	/* ONNX Runtime's first prompt (S == total_sequence_length) reads no
 	 * past, and writes its S keys at rows 0 .. S - 1 of a present of max(
@@ -2244,15 +2250,13 @@ static int same_params(struct ms *s, size_t k, const char *const p[2])
 		           dnnq_ir_dtype_name(x->dtype));
 	if (!strcmp(p[0], pk[0]) && !strcmp(p[1], pk[1]))
 		return 0;
-	int32_t z[2] = { 0, 0 };
-	float sc[2] = { NAN, NAN };
+	enum dnnq_ir_dtype dt = x->dtype;   /* x's, before the lookups move the table */
+	double z[2] = { 0, 0 }, sc[2] = { NAN, NAN };       /* kept when not constants */
 	for (int j = 0; j < 2; j++) {
 		const char *const *q = j ? pk : p;
-		const struct dnnq_ir_value *a = const_one(s, q[0], DNNQ_IR_F32),
-		                           *b = *q[1] ? const_one(s, q[1], x->dtype) : NULL;
-		sc[j] = a ? *(const float *)a->data : NAN;
-		z[j] = !b ? 0 : x->dtype == DNNQ_IR_S8 ? *(const int8_t *)b->data
-		                                       : *(const uint8_t *)b->data;
+		const_one(s, q[0], DNNQ_IR_F32, &sc[j]);
+		if (*q[1])
+			const_one(s, q[1], dt, &z[j]);
 	}
 	return sc[0] == sc[1] && z[0] == z[1] ? 0 :
 	       bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' is quantized at another scale or "
@@ -2264,25 +2268,20 @@ static int same_params(struct ms *s, size_t k, const char *const p[2])
  * (code - zero point) * scale (NAME:pad_value) at its parameters p. */
 static int pad_value(struct ms *s, const char *const p[2], const char **v)
 {
-	/* each read as soon as looked up: an initializer's lookup (the
-	 * constant_value's) may move the values table */
 	enum dnnq_ir_dtype dt = s->c->m->ir->values[imp_find(s->c->m, in_name(s, 0))->idx].dtype;
-	bool s8 = dt == DNNQ_IR_S8;
-	const struct dnnq_ir_value *code = const_one(s, in_name(s, 2), dt);
-	struct dnnq_ir_value like = code ? *code : (struct dnnq_ir_value){ 0 };
-	int32_t c = !code ? 0 : s8 ? *(const int8_t *)code->data : *(const uint8_t *)code->data;
-	const struct dnnq_ir_value *sc = const_one(s, p[0], DNNQ_IR_F32);
-	float scale = sc ? *(const float *)sc->data : 0;
-	const struct dnnq_ir_value *zp = *p[1] ? const_one(s, p[1], dt) : NULL;
-	int32_t z = !zp ? 0 : s8 ? *(const int8_t *)zp->data : *(const uint8_t *)zp->data;
-	if (!code || !sc || (*p[1] && !zp))
+	double code, scale, z = 0;
+	int32_t id = const_one(s, in_name(s, 2), dt, &code);
+	/* its shape read before the next lookup may move the values table */
+	struct dnnq_ir_value like = id >= 0 ? s->c->m->ir->values[id] : (struct dnnq_ir_value){ 0 };
+	if (id < 0 || const_one(s, p[0], DNNQ_IR_F32, &scale) < 0 ||
+	    (*p[1] && const_one(s, p[1], dt, &z) < 0))
 		return bad(s->c, DNNQ_E_UNSUPPORTED, "input 2 '%.80s': a uint8 / int8 Pad needs a "
 		           "constant constant_value of the tensor's type and a constant scale and "
 		           "zero point of one value", in_name(s, 2));
 	float *f;
 	int rc = new_f32(s, "pad_value", &like, &f, v);
 	if (!rc)
-		*f = (float)(c - z) * scale;
+		*f = (float)(code - z) * (float)scale;
 	return rc;
 }
 
@@ -2430,15 +2429,6 @@ int imp_ms(struct nctx *c)
 			    n > 0 ? n : 4, n > 0 ? d->attrs + 1 : "none");
 			return imp_outputs_unknown(c);
 		}
-	}
-	/* the attentions' initializer inputs made values first: a lookup
-	 * making one may move the values table, under a pointer held */
-	bool attn = d->fn == attention || d->fn == mha || d->fn == gqa || d->fn == rotary;
-	for (size_t i = 0; attn && i < c->np->n_input; i++) {
-		const struct imp_name *e = imp_find(c->m, S(c->np->input[i]));
-		if (e && e->kind == IMP_INIT && imp_lookup(c->m, c->np->input[i], c->who) ==
-		                                DNNQ_E_NOMEM)
-			return DNNQ_E_NOMEM;
 	}
 	struct ms s = { .c = c, .d = d };
 	int rc = d->fn(&s);

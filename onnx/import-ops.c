@@ -2877,19 +2877,20 @@ static int gather_rows(struct nctx *c)
 {
 	int64_t axis;
 	int rc = a_int(c, "axis", 0, &axis);
-	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
-	if (rc || (rc = norm_axis(c, &axis, x->ndim, "axis")))
+	/* copies: the nodes made here move the values table */
+	const struct dnnq_ir_value x = *V(c, 0), iv = *V(c, 1);
+	if (rc || (rc = norm_axis(c, &axis, x.ndim, "axis")))
 		return rc;
-	if (x->batched && axis == 0)
+	if (x.batched && axis == 0)
 		return batch_moves(c, "gathering along the batch (axis 0) by computed indices");
-	int64_t t = x->dims[0], k = (int64_t)numel(iv), rows = (int64_t)numel(x) / (t ? t : 1);
-	if (axis != 0 || x->batched || iv->batched || in_moved(c, 0) ||
-	    !iv->integer || k * t > ONEHOT_MAX ||
-	    iv->ndim + x->ndim > DNNQ_IR_MAX_DIMS + 1)
+	int64_t t = x.dims[0], k = (int64_t)numel(&iv), rows = (int64_t)numel(&x) / (t ? t : 1);
+	if (axis != 0 || x.batched || iv.batched || in_moved(c, 0) ||
+	    !iv.integer || k * t > ONEHOT_MAX ||
+	    iv.ndim + x.ndim > DNNQ_IR_MAX_DIMS + 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s] computed at run time into "
 		           "the activation '%.80s' [%s] on axis %lld: only integers, on axis 0 of a "
 		           "value without the batch, at most 2^22 indices times rows", iname(c, 1),
-		           imp_dims_str(iv), iname(c, 0), imp_dims_str(x), (long long)axis);
+		           imp_dims_str(&iv), iname(c, 0), imp_dims_str(&x), (long long)axis);
 	int32_t xid = c->in[0], idx = c->in[1];
 	int32_t ahead = arange_row(c, t, 0, ":arange"), behind = arange_row(c, t, -t, ":arange-T");
 	if (ahead < 0 || behind < 0)
@@ -2918,7 +2919,7 @@ static int gather_rows(struct nctx *c)
 		return rc;
 	int32_t onehot = c->in[0];
 	c->in[0] = xid;
-	if (x->ndim != 2) {
+	if (x.ndim != 2) {
 		d[0] = t;
 		d[1] = rows;
 		c->node.op = DNNQ_IR_RESHAPE;
@@ -2934,10 +2935,10 @@ static int gather_rows(struct nctx *c)
 		return rc;
 	/* [K, R] as indices' dims, then x's after axis 0 */
 	uint32_t r = 0;
-	for (uint32_t i = 0; i < iv->ndim; i++)
-		d[r++] = iv->dims[i];
-	for (uint32_t i = 1; i < x->ndim; i++)
-		d[r++] = x->dims[i];
+	for (uint32_t i = 0; i < iv.ndim; i++)
+		d[r++] = iv.dims[i];
+	for (uint32_t i = 1; i < x.ndim; i++)
+		d[r++] = x.dims[i];
 	if (r == 2 && d[0] == k && d[1] == rows)
 		return 0;
 	if ((rc = link_as(c, ":pick", 2)))
@@ -2963,44 +2964,45 @@ static int op_gather(struct nctx *c)
 	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
 	    (rc = a_int(c, "axis", 0, &n->axis)))
 		return rc;
-	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
-	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+	/* copies: NAME:flat moves the values table */
+	const struct dnnq_ir_value x = *V(c, 0), iv = *V(c, 1);
+	if ((rc = norm_axis(c, &n->axis, x.ndim, "axis")))
 		return rc;
 	n->axis = ir_axis(c, 0, n->axis);
-	if (x->batched && n->axis == 0)
+	if (x.batched && n->axis == 0)
 		return batch_moves(c, "gathering along the batch (axis 0)");
-	if (!numel(iv) || numel(iv) > (1 << 24) || x->ndim + iv->ndim > DNNQ_IR_MAX_DIMS + 1)
+	if (!numel(&iv) || numel(&iv) > (1 << 24) || x.ndim + iv.ndim > DNNQ_IR_MAX_DIMS + 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s] on [%s]: 1..2^24 values, and at most "
-		           "rank %d out", imp_dims_str(iv), imp_dims_str(x), DNNQ_IR_MAX_DIMS);
-	if (iv->ndim > 1 && in_moved(c, 0))
+		           "rank %d out", imp_dims_str(&iv), imp_dims_str(&x), DNNQ_IR_MAX_DIMS);
+	if (iv.ndim > 1 && in_moved(c, 0))
 		return batch_moves(c, "indices of rank %u on a value whose batch a Transpose moved",
-		                   iv->ndim);
-	int64_t dim = x->dims[n->axis];
-	for (size_t k = 0; k < numel(iv); k++) {
-		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
-		                                     : ((const int32_t *)iv->data)[k];
+		                   iv.ndim);
+	int64_t dim = x.dims[n->axis];
+	for (size_t k = 0; k < numel(&iv); k++) {
+		int64_t i = iv.dtype == DNNQ_IR_S64 ? ((const int64_t *)iv.data)[k]
+		                                    : ((const int32_t *)iv.data)[k];
 		if (i < -dim || i >= dim)
 			return bad(c, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld elements",
 			           k, (long long)i, (long long)n->axis, (long long)dim);
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS];
 	uint32_t r = 0;
-	for (uint32_t i = 0; i < x->ndim; i++)
-		if (i != n->axis || iv->ndim)
-			d[r++] = i == n->axis ? (int64_t)numel(iv) : x->dims[i];
+	for (uint32_t i = 0; i < x.ndim; i++)
+		if (i != n->axis || iv.ndim)
+			d[r++] = i == n->axis ? (int64_t)numel(&iv) : x.dims[i];
 	/* ONNX's [k, N, ...] is the IR's [N, k, ...]; a scalar's [N, ...] both */
-	c->moved[0] = in_moved(c, 0) && (n->axis != 1 || iv->ndim);
-	if ((rc = set_out(c, 0, x->dtype, r, d, x->batched)) || iv->ndim < 2)
+	c->moved[0] = in_moved(c, 0) && (n->axis != 1 || iv.ndim);
+	if ((rc = set_out(c, 0, x.dtype, r, d, x.batched)) || iv.ndim < 2)
 		return rc;
 	if ((rc = link_as(c, ":flat", 2)))
 		return rc;
 	r = 0;
-	for (uint32_t i = 0; i < x->ndim; i++)
-		for (uint32_t k = 0; k < (i == n->axis ? iv->ndim : 1); k++)
-			d[r++] = i == n->axis ? iv->dims[k] : x->dims[i];
+	for (uint32_t i = 0; i < x.ndim; i++)
+		for (uint32_t k = 0; k < (i == n->axis ? iv.ndim : 1); k++)
+			d[r++] = i == n->axis ? iv.dims[k] : x.dims[i];
 	c->node.op = DNNQ_IR_RESHAPE;
 	c->nin = 1;
-	return set_out(c, 0, x->dtype, r, d, x->batched);
+	return set_out(c, 0, x.dtype, r, d, x.batched);
 }
 
 /* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
@@ -3364,7 +3366,7 @@ static int fold_bn(struct nctx *c, int64_t M, size_t K, float *w, float **b)
 			return 0;
 	if (!*b && !(*b = calloc((size_t)M, sizeof **b)))
 		return DNNQ_E_NOMEM;
-	if (imp_grow((void **)&m->bn_folded, &m->bncap, m->nbn_folded, sizeof *m->bn_folded))
+	if (dnnq_ir_grow((void **)&m->bn_folded, &m->bncap, m->nbn_folded, sizeof *m->bn_folded))
 		return DNNQ_E_NOMEM;
 	m->bn_folded[m->nbn_folded++] = (struct imp_at){ m->g, at };
 	for (int64_t o = 0; o < M; o++) {

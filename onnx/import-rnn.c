@@ -424,16 +424,18 @@ static int inputs(struct lstm *l)
 			                     k == INIT_H ? "initial_h" : "initial_c", imp_dims_str(s),
 			                     (long long)l->D, (long long)l->Bn, (long long)l->H);
 	}
+	/* the data, not the values: each constant made moves the values table */
+	const float *wd = w->data, *rd = r->data, *bd = b ? b->data : NULL;
 	for (int64_t d = 0; d < l->D; d++)
 		for (int g = 0; g < l->G; g++) {
-			const float *wb = b ? (const float *)b->data + (d * 2 * l->G + g) * l->H : NULL;
+			const float *wb = bd ? bd + (d * 2 * l->G + g) * l->H : NULL;
 			const float *rb = wb ? wb + l->G * l->H : NULL;
 			bool apart = l->gru && l->lbr && g == 2;   /* Rb_h inside r * (...) */
 			int64_t o = (d * l->G + g) * l->H;
-			if ((l->w[d][g] = constant(l, (const float *)w->data + o * l->I, NULL, l->H,
-			                           l->I, l->I, false, "W")) < 0 ||
-			    (l->r[d][g] = constant(l, (const float *)r->data + o * l->H, NULL, l->H,
-			                           l->H, l->H, false, "R")) < 0 ||
+			if ((l->w[d][g] = constant(l, wd + o * l->I, NULL, l->H, l->I, l->I, false,
+			                           "W")) < 0 ||
+			    (l->r[d][g] = constant(l, rd + o * l->H, NULL, l->H, l->H, l->H, false,
+			                           "R")) < 0 ||
 			    (l->b[d][g] = constant(l, wb, apart ? NULL : rb, 1, l->H, l->H, true,
 			                           "B")) < 0 ||
 			    (apart && (l->rbh[d] = constant(l, rb, NULL, 1, l->H, l->H, true, "Rb")) < 0))

@@ -165,39 +165,29 @@ void imp_forget_name(struct imp *m, const char *name)
 
 /* ---- values and nodes --------------------------------------------------- */
 
-/* Appends a value (a copy of *v, name duplicated); its id, or < 0. */
-int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
+/* Appends a value (a copy of *from, name duplicated); its id, or < 0.
+ * *from may be a value of the table: it is copied before the table grows. */
+int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *from, bool known)
 {
 	struct dnnq_ir *ir = m->ir;
 	if (ir->nvalues >= INT32_MAX / 2)
 		return DNNQ_E_NOMEM;
-	if (ir->nvalues == m->vcap) {
-		size_t cap = m->vcap ? m->vcap * 2 : 64;
-		struct dnnq_ir_value *p = realloc(ir->values, cap * sizeof *p);
-		if (!p)
-			return DNNQ_E_NOMEM;
-		ir->values = p;
-		bool *k = realloc(m->known, cap * sizeof *k);
-		if (!k)
-			return DNNQ_E_NOMEM;
-		m->known = k;
-		if (!(k = realloc(m->batch, cap * sizeof *k)))
-			return DNNQ_E_NOMEM;
-		m->batch = k;
-		uint8_t *mv = realloc(m->moved, cap * sizeof *mv);
-		if (!mv)
-			return DNNQ_E_NOMEM;
-		m->moved = mv;
-		m->vcap = cap;
-	}
-	const char *base = v->name ? v->name : "";
+	const struct dnnq_ir_value v = *from;
+	size_t n = ir->nvalues, c[4] = { m->vcap, m->vcap, m->vcap, m->vcap };
+	if (dnnq_ir_grow((void **)&ir->values, &c[0], n, sizeof *ir->values) ||
+	    dnnq_ir_grow((void **)&m->known, &c[1], n, sizeof *m->known) ||
+	    dnnq_ir_grow((void **)&m->batch, &c[2], n, sizeof *m->batch) ||
+	    dnnq_ir_grow((void **)&m->moved, &c[3], n, sizeof *m->moved))
+		return DNNQ_E_NOMEM;
+	m->vcap = c[0];
+	const char *base = v.name ? v.name : "";
 	size_t a = strlen(base), b = strlen(m->scope);
 	char *name = malloc(a + b + 1);
 	if (!name)
 		return DNNQ_E_NOMEM;
 	memcpy(name, base, a);
 	memcpy(name + a, m->scope, b + 1);
-	ir->values[ir->nvalues] = *v;
+	ir->values[ir->nvalues] = v;
 	ir->values[ir->nvalues].name = name;
 	m->known[ir->nvalues] = known;
 	m->batch[ir->nvalues] = false;
@@ -205,23 +195,10 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known)
 	return (int32_t)ir->nvalues++;
 }
 
-int imp_grow(void **array, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 16;
-	void *p = realloc(*array, c * size);
-	if (!p)
-		return DNNQ_E_NOMEM;
-	*array = p;
-	*cap = c;
-	return 0;
-}
-
 int imp_settled(struct imp *m, const char *name, const char *op_type, enum dnnq_ir_settled how)
 {
 	struct dnnq_ir *ir = m->ir;
-	if (imp_grow((void **)&ir->removed, &m->rcap, ir->nremoved, sizeof *ir->removed))
+	if (dnnq_ir_grow((void **)&ir->removed, &m->rcap, ir->nremoved, sizeof *ir->removed))
 		return DNNQ_E_NOMEM;
 	struct dnnq_ir_removed *r = &ir->removed[ir->nremoved];
 	*r = (struct dnnq_ir_removed){ strdup(name), strdup(op_type), how };
@@ -245,7 +222,7 @@ static int new_node(struct imp *m, const struct dnnq_ir_node *n)
 		            n->ninputs, n->noutputs, DNNQ_IR_MAX_INPUTS, DNNQ_IR_MAX_OUTPUTS);
 		return DNNQ_E_RANGE;
 	}
-	if (imp_grow((void **)&ir->nodes, &m->ncap_nodes, ir->nnodes, sizeof *ir->nodes))
+	if (dnnq_ir_grow((void **)&ir->nodes, &m->ncap_nodes, ir->nnodes, sizeof *ir->nodes))
 		return DNNQ_E_NOMEM;
 	ir->nodes[ir->nnodes] = *n;
 	if (*m->scope) {

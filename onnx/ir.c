@@ -7,6 +7,19 @@
 
 #include "onnx/ir.h"
 
+#if !defined(DNNQ_MOVING_TABLE) && defined(__SANITIZE_ADDRESS__)
+#define DNNQ_MOVING_TABLE 1     /* GCC's ASan */
+#endif
+#if !defined(DNNQ_MOVING_TABLE) && defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DNNQ_MOVING_TABLE 1     /* clang's (the fuzzers') */
+#endif
+#endif
+#ifdef DNNQ_MOVING_TABLE
+/* dnnq_ir_grow moves an array at every append up to this size */
+#define MOVE_ALWAYS_BYTES ((size_t)64 << 10)
+#endif
+
 void dnnq_ir_free(struct dnnq_ir *ir)
 {
 	if (!ir)
@@ -73,6 +86,34 @@ size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch)
 	for (uint32_t i = 0; i < v->ndim; i++)
 		n *= i == 0 && v->batched ? batch : (size_t)v->dims[i];
 	return n;
+}
+
+int dnnq_ir_grow(void **array, size_t *cap, size_t n, size_t size)
+{
+	size_t c = n < *cap ? *cap : *cap ? *cap * 2 : 16;
+#ifdef DNNQ_MOVING_TABLE
+	/* moved even when there is room while the array is small (a small
+	 * model's: some 600 values, 130 nodes), so that a pointer held is
+	 * caught at once; past that at every growth only, so that a model of
+	 * a million values (a Loop unrolled) still imports in linear time */
+	if (n < *cap && n * size > MOVE_ALWAYS_BYTES)
+		return 0;
+	void *p = malloc(c * size);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	if (n)
+		memcpy(p, *array, n * size);
+	free(*array);
+#else
+	if (n < *cap)
+		return 0;
+	void *p = realloc(*array, c * size);
+	if (!p)
+		return DNNQ_E_NOMEM;
+#endif
+	*array = p;
+	*cap = c;
+	return 0;
 }
 
 size_t dnnq_ir_dtype_size(enum dnnq_ir_dtype dt)

@@ -229,6 +229,17 @@ int32_t *dnnq_ir_readers(const struct dnnq_ir *ir);
 bool dnnq_ir_matmul_is_gemm(const struct dnnq_ir_value *a, const struct dnnq_ir_value *b);
 /* Elements of a value with the batch as given (batched values), or as stored. */
 size_t dnnq_ir_numel(const struct dnnq_ir_value *v, size_t batch);
+/* Room in *array (of *cap elements of size bytes, the first n in use) for
+ * element n, doubled (at least 16) when full: 0 or DNNQ_E_NOMEM (*array
+ * kept). What grows the IR's tables (values, nodes) and the importer's
+ * side tables grows them with it, so a pointer into one held across a
+ * growth may dangle: keep ids. The checking build (DNNQ_MOVING_TABLE: every
+ * ASan build defines it, -DDNNQ_MOVING_TABLE any other) moves the array at
+ * every call while it holds at most 64 KiB, full or not, and at every
+ * growth past that, so that such a pointer, used after an append, is a
+ * use-after-free ASan reports (docs/architecture.md, "Values are held by
+ * id"). */
+int dnnq_ir_grow(void **array, size_t *cap, size_t n, size_t size);
 
 /* A node's name as the IR holds it (buf: DNNQ_IR_NODE_NAME_MAX + 8 bytes):
  * the ONNX name itself when it has at most DNNQ_IR_NODE_NAME_MAX bytes, else

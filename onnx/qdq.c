@@ -19,6 +19,7 @@
 struct fuse {
 	struct dnnq_ir *ir;
 	int32_t *readers;           /* a value: node inputs + graph outputs reading it */
+	size_t vcap;                /* values and readers hold this many */
 	bool *dead;
 };
 
@@ -64,22 +65,19 @@ static int32_t new_const(struct fuse *f, const char *name, enum dnnq_ir_dtype dt
                          const int64_t *dims, void *data)
 {
 	struct dnnq_ir *ir = f->ir;
-	struct dnnq_ir_value *p = realloc(ir->values, (ir->nvalues + 1) * sizeof *p);
-	if (!p)
+	size_t n = ir->nvalues, c[2] = { f->vcap, f->vcap };
+	if (dnnq_ir_grow((void **)&ir->values, &c[0], n, sizeof *ir->values) ||
+	    dnnq_ir_grow((void **)&f->readers, &c[1], n, sizeof *f->readers))
 		return -1;
-	ir->values = p;
-	int32_t *r = realloc(f->readers, (ir->nvalues + 1) * sizeof *r);
-	if (!r)
-		return -1;
-	f->readers = r;
+	f->vcap = c[0];
 	struct dnnq_ir_value v = { .name = strdup(name), .dtype = dt, .ndim = ndim, .data = data,
 	                           .producer = -1 };
 	if (!v.name)
 		return -1;
 	if (ndim)
 		memcpy(v.dims, dims, ndim * sizeof *dims);
-	r[ir->nvalues] = 0;
-	p[ir->nvalues] = v;
+	f->readers[n] = 0;
+	ir->values[n] = v;
 	return (int32_t)ir->nvalues++;
 }
 
@@ -403,7 +401,7 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 
 int dnnq_ir_fuse_qdq(struct dnnq_ir *ir, struct dnnq_diag *diag)
 {
-	struct fuse f = { .ir = ir };
+	struct fuse f = { .ir = ir, .vcap = ir->nvalues };
 	f.readers = dnnq_ir_readers(ir);
 	f.dead = calloc(ir->nnodes + 1, sizeof *f.dead);
 	int rc = 0;
