@@ -334,6 +334,12 @@ struct dnnq_reload_result {
  * out->status and out->message saying why (dnnq_last_error too). out is
  * filled whenever the daemon answered. */
 int dnnq_reload(struct dnnq_client *c, struct dnnq_reload_result *out);
+/* (0.7) dnnq_reload waiting up to timeout_ms for the reload instead of
+ * the client's timeout (0: the client's; < 0 is DNNQ_E_INVAL): a client
+ * that connects with the short default, so that a daemon that does not
+ * answer is found out in seconds, and waits minutes for a reload of big
+ * models (dnnqctl reload: 300 s). */
+int dnnq_reload_wait(struct dnnq_client *c, struct dnnq_reload_result *out, int timeout_ms);
 
 #ifdef __cplusplus
 }
