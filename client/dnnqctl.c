@@ -733,7 +733,7 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 's': g.socket = optarg; break;
 		case 'h': fputs(global_help, stdout); return 0;
-		case 'V': printf("dnnqctl %s\n", DNNQ_CLIENT_VERSION); return 0;
+		case 'V': printf("dnnqctl %s\n", DNNQ_VERSION); return 0;
 		default:  return bad_global_option(argc, argv, opts);
 		}
 	}

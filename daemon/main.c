@@ -31,6 +31,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "client/dnnq.h"
 #include "daemon/dnnqd.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -299,7 +300,7 @@ int main(int argc, char **argv)
 	} else if (o.help) {
 		dnnqd_usage(stdout);
 	} else if (o.version) {
-		printf("dnnqd %s\n", DNNQD_VERSION);
+		printf("dnnqd %s\n", DNNQ_VERSION);
 	} else if (o.check_config) {
 		status = check_config(o.check_config);
 	} else {

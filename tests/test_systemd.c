@@ -1121,6 +1121,24 @@ START_TEST(systemd_man_lists_options)
 }
 END_TEST
 
+/* Every installed tool's --version is dnnq's one version, client/dnnq.h's
+ * DNNQ_VERSION (before: dnnqd said 0.1.0, dnnqctl 0.6.0, the others had
+ * none). */
+START_TEST(systemd_tools_one_version)
+{
+	static const char *const tools[] = { "dnnqd", "dnnqctl", "dnnq-convert", "dnnq-run",
+	                                     "dnnq-inspect", "dnnq-calibrate" };
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		char tool[PATH_MAX], out[256], want[128];
+		tool_path(tools[i], tool, sizeof tool);
+		int st = run((const char *[]){ tool, "--version", NULL }, 10000, out, sizeof out);
+		assert_ran(st, tools[i], out);
+		fmt(want, sizeof want, "%s %s\n", tools[i], DNNQ_VERSION);
+		ck_assert_msg(!strcmp(out, want), "%s --version: '%s', want '%s'", tools[i], out, want);
+	}
+}
+END_TEST
+
 /* The SANITIZE= this build tree was made with: build-address-undefined
  * is SANITIZE=address,undefined; build is none (""). Parts of the name
  * that are no sanitizer (a tree of one's own, BUILD=build-h2) are not
@@ -1331,6 +1349,7 @@ Suite *suite_systemd(void)
 	tcase_add_test(tc, systemd_snippets_apply);
 	tcase_add_test(tc, systemd_man_pages_render);
 	tcase_add_test(tc, systemd_man_lists_options);
+	tcase_add_test(tc, systemd_tools_one_version);
 	tcase_add_test(tc, systemd_make_install);
 	suite_add_tcase(s, tc);
 	return s;
