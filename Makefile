@@ -288,6 +288,8 @@ bench-models: $(BENCH_BIN) $(MODELS_FIXTURE)
 demo: all
 	tools/demo.sh $(BUILD)
 
+# dnnq's one version (client/dnnq.h's DNNQ_VERSION), for the .pc.
+VERSION := $(shell sed -n 's/^\#define DNNQ_VERSION "\(.*\)"/\1/p' client/dnnq.h)
 # The units name /usr/bin and /etc/dnnq: rewritten for PREFIX, whose
 # configuration lives in /etc for PREFIX=/usr, else in PREFIX/etc. The .pc
 # is written again for the PREFIX of this install. An existing config is
@@ -311,7 +313,8 @@ install: all
 	install -m 755 $(TOOLS) $(DNNQD) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(CLIENT_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdnnq-client.so.1 $(DESTDIR)$(LIBDIR)/libdnnq-client.so
-	sed 's|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g' client/dnnq-client.pc.in \
+	sed 's|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g; s|@VERSION@|$(VERSION)|g' \
+	  client/dnnq-client.pc.in \
 	  > $(DESTDIR)$(LIBDIR)/pkgconfig/dnnq-client.pc
 	install -m 644 $(CLIENT_HDR) $(DESTDIR)$(PREFIX)/include/
 	for u in dnnqd.service dnnqd.socket; do \
@@ -433,7 +436,7 @@ check: $(SOAK_BIN) $(FUZZ_SEEDS)
 # `make check-api` (part of `make check`) installs into $(BUILD)/api-check/
 # and, against that install only, through pkg-config: checks that dnnq.h
 # holds no internal declaration, that every function it declares is
-# exported, that the .pc's Version is DNNQ_CLIENT_VERSION, that the .so link
+# exported, that the .pc's Version (and the Python package's) is DNNQ_VERSION, that the .so link
 # and the soname are libdnnq-client.so.1; builds the example of dnnq(3);
 # compiles dnnq.h alone as C++11; builds tests/api/cxx.cc as C++17
 # ($(BUILD)/bin/dnnq-cxx-example) and runs it (the header's linkage); builds
@@ -458,9 +461,13 @@ check-api: $(DEPS_FIRST) all
 	  nm -D --defined-only $(API_LIBDIR)/libdnnq-client.so | grep -qw $$f || \
 	  { echo "check-api: $$f is declared in dnnq.h but not exported" >&2; exit 1; }; \
 	done; \
-	v=$$(sed -n 's/^#define DNNQ_CLIENT_VERSION "\(.*\)"/\1/p' $$h); \
-	test "$$($(API_PKG) --modversion dnnq-client)" = "$$v" || \
-	  { echo "check-api: dnnq-client.pc's Version is not dnnq.h's $$v" >&2; exit 1; }; \
+	v=$$(sed -n 's/^#define DNNQ_VERSION "\(.*\)"/\1/p' $$h); \
+	test -n "$$v" && test "$$($(API_PKG) --modversion dnnq-client)" = "$$v" || \
+	  { echo "check-api: dnnq-client.pc's Version is not dnnq.h's '$$v'" >&2; exit 1; }; \
+	grep -qx "version = \"$$v\"" python/pyproject.toml && \
+	grep -qx "__version__ = \"$$v\"" python/dnnq/__init__.py || \
+	  { echo "check-api: python/pyproject.toml's or dnnq.__version__ is not dnnq.h's $$v" >&2; \
+	    exit 1; }; \
 	test "$$(readlink $(API_LIBDIR)/libdnnq-client.so)" = libdnnq-client.so.1 && \
 	readelf -d $(API_LIBDIR)/libdnnq-client.so.1 | grep -q 'SONAME.*\[libdnnq-client.so.1\]' || \
 	  { echo "check-api: libdnnq-client.so is not a link to the soname libdnnq-client.so.1" >&2; \

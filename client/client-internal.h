@@ -170,9 +170,13 @@ int ctl_connect(const char *path, int64_t deadline_ns, int *sock, char *tried, s
  * that timed out earlier are skipped. With spec->takes_fds the fds come
  * back in fds[DNNQ_PROTO_NFDS] (all -1 unless the reply is a success);
  * any other fd received is closed. Returns 0, the reply's error status,
- * or DNNQ_E_PROTO / TIMEDOUT / DISCONNECTED (which also marks c dead) / IO. */
+ * or DNNQ_E_PROTO / TIMEDOUT / DISCONNECTED (which also marks c dead) / IO.
+ * The exchange takes up to the client's timeout. */
 int ctl_call(struct dnnq_client *c, const struct ctl_spec *spec, void *req, size_t req_len,
              void *reply, int *fds);
+/* ctl_call taking up to timeout_ms (> 0) instead. */
+int ctl_call_by(struct dnnq_client *c, const struct ctl_spec *spec, void *req, size_t req_len,
+                void *reply, int *fds, int timeout_ms);
 
 /* Whether a fixed-size string field of a reply is NUL-terminated. */
 bool ctl_str_ok(const char *s, size_t size);

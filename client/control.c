@@ -403,12 +403,18 @@ static int lock_by(pthread_mutex_t *m, int64_t deadline_ns)
 int ctl_call(struct dnnq_client *c, const struct ctl_spec *spec, void *req, size_t req_len,
              void *reply, int *fds)
 {
+	return ctl_call_by(c, spec, req, req_len, reply, fds, c->timeout_ms);
+}
+
+int ctl_call_by(struct dnnq_client *c, const struct ctl_spec *spec, void *req, size_t req_len,
+                void *reply, int *fds, int timeout_ms)
+{
 	if (spec->takes_fds)
 		for (unsigned i = 0; i < DNNQ_PROTO_NFDS; i++)
 			fds[i] = -1;
 	if (client_is_dead(c))
 		return DNNQ_E_DISCONNECTED;
-	int64_t deadline = client_now_ns() + (int64_t)c->timeout_ms * 1000000;
+	int64_t deadline = client_now_ns() + (int64_t)timeout_ms * 1000000;
 	int rc = lock_by(&c->ctl_lock, deadline);
 	if (rc)
 		return rc;

@@ -73,8 +73,13 @@ extern "C" {
  * the thread ends), the text good until its next failing call. */
 const char *dnnq_last_error(void);
 
-/* The library's version (the "(0.N)" notes below), dnnq-client.pc's too. */
-#define DNNQ_CLIENT_VERSION "0.6.0"
+/* dnnq's one version, written only here: every tool's --version (dnnqd,
+ * dnnqctl, dnnq-convert, dnnq-run, dnnq-inspect, dnnq-calibrate), the
+ * library's (the "(0.N)" notes below), dnnq-client.pc's (the Makefile
+ * reads it from here), the Python package's (make check-api holds
+ * python/pyproject.toml and dnnq.__version__ to it). */
+#define DNNQ_VERSION "0.7.0"
+#define DNNQ_CLIENT_VERSION DNNQ_VERSION	/* its name before 0.7 */
 #define DNNQ_MAX_RANK 8
 #define DNNQ_MAX_IO 16            /* inputs + outputs of a model */
 #define DNNQ_DEFAULT_SOCKET "/run/dnnq/dnnqd.sock"
@@ -334,6 +339,12 @@ struct dnnq_reload_result {
  * out->status and out->message saying why (dnnq_last_error too). out is
  * filled whenever the daemon answered. */
 int dnnq_reload(struct dnnq_client *c, struct dnnq_reload_result *out);
+/* (0.7) dnnq_reload waiting up to timeout_ms for the reload instead of
+ * the client's timeout (0: the client's; < 0 is DNNQ_E_INVAL): a client
+ * that connects with the short default, so that a daemon that does not
+ * answer is found out in seconds, and waits minutes for a reload of big
+ * models (dnnqctl reload: 300 s). */
+int dnnq_reload_wait(struct dnnq_client *c, struct dnnq_reload_result *out, int timeout_ms);
 
 #ifdef __cplusplus
 }

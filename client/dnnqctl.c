@@ -62,8 +62,9 @@ static const char models_help[] =
 static const char reload_help[] =
 	"usage: dnnqctl reload [--json]\n"
 	"Asks dnnqd to reload its config and model files (like SIGHUP), waits\n"
-	"for the reload to finish and prints the models added, changed and\n"
-	"removed, or why it failed (the old models are still served then).\n"
+	"up to 300 s for the reload to finish (5 s for the connect) and prints\n"
+	"the models added, changed and removed, or why it failed (the old\n"
+	"models are still served then).\n"
 	"Root and the daemon's own user only. Exits 1 when it failed.\n";
 
 /* ---- shared helpers --------------------------------------------------- */
@@ -663,13 +664,13 @@ static int cmd_reload(const struct ctl_global *g, int argc, char **argv)
 	int rc = parse_json_flag("reload ", reload_help, argc, argv, &json);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	struct dnnq_connect_opts o = { .slots = 1, .arena_bytes = CTL_PROBE_ARENA,
-	                               .timeout_ms = RELOAD_TIMEOUT_MS };
-	if ((rc = dnnq_connect(g->socket, &o, &c)))
-		return ctl_failf_rc(rc, "%s", dnnq_last_error());
+	/* the session with the short timeout of the other commands: a daemon
+	 * that does not answer (stopped, hung) is found out in seconds */
+	if ((rc = ctl_connect(g, CTL_PROBE_ARENA, 1, &c)))
+		return rc;
 	struct dnnq_reload_result r;
 	memset(&r, 0, sizeof r);
-	rc = dnnq_reload(c, &r);
+	rc = dnnq_reload_wait(c, &r, RELOAD_TIMEOUT_MS);
 	char why[512];
 	snprintf(why, sizeof why, "%s", dnnq_last_error());
 	dnnq_close(c);
@@ -732,7 +733,7 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 's': g.socket = optarg; break;
 		case 'h': fputs(global_help, stdout); return 0;
-		case 'V': printf("dnnqctl %s\n", DNNQ_CLIENT_VERSION); return 0;
+		case 'V': printf("dnnqctl %s\n", DNNQ_VERSION); return 0;
 		default:  return bad_global_option(argc, argv, opts);
 		}
 	}

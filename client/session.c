@@ -278,17 +278,18 @@ int dnnq_stats(struct dnnq_client *c, struct dnnq_stats *out)
 _Static_assert(DNNQ_RELOAD_MAX_LISTED == DNNQ_PROTO_RELOAD_MAX, "reload list");
 _Static_assert(DNNQ_RELOAD_REMOVED == 3 && DNNQ_RELOAD_ADDED == 1, "reload changes");
 
-static int reload_call(struct dnnq_client *c, struct dnnq_reload_result *out)
+static int reload_call(struct dnnq_client *c, struct dnnq_reload_result *out, int timeout_ms)
 {
 	static const struct ctl_spec spec = {
 		DNNQ_MSG_RELOAD, DNNQ_MSG_RELOAD, sizeof(struct dnnq_msg_reload), true, false,
 	};
-	if (!c || !out)
+	if (!c || !out || timeout_ms < 0)
 		return DNNQ_E_INVAL;
 	struct dnnq_msg_hdr req;
 	static _Thread_local struct dnnq_msg_reload rep;
 	memset(&rep, 0, sizeof rep);
-	int rc = ctl_call(c, &spec, &req, sizeof req, &rep, NULL);
+	int rc = ctl_call_by(c, &spec, &req, sizeof req, &rep, NULL,
+	                     timeout_ms ? timeout_ms : c->timeout_ms);
 	if (rep.hdr.magic != DNNQ_PROTO_MAGIC)
 		return rc;      /* no answer */
 	if (!ctl_str_ok(rep.message, sizeof rep.message) || rep.n_listed > DNNQ_PROTO_RELOAD_MAX)
@@ -314,7 +315,12 @@ static int reload_call(struct dnnq_client *c, struct dnnq_reload_result *out)
 
 int dnnq_reload(struct dnnq_client *c, struct dnnq_reload_result *out)
 {
-	return client_status(reload_call(c, out), "dnnq_reload");
+	return client_status(reload_call(c, out, 0), "dnnq_reload");
+}
+
+int dnnq_reload_wait(struct dnnq_client *c, struct dnnq_reload_result *out, int timeout_ms)
+{
+	return client_status(reload_call(c, out, timeout_ms), "dnnq_reload_wait");
 }
 
 _Static_assert(DNNQ_LATENCY_BUCKETS == DNNQ_PROTO_HIST_BUCKETS, "histogram");

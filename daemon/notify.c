@@ -21,7 +21,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,17 +131,31 @@ static int check_passed(int fd, struct dnnq_diag *diag)
 	return 0;
 }
 
+/* Whether s is a process id as systemd writes one: decimal digits, > 0. */
+static bool pid_text(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : 0;
+	return v > 0 && v <= INT32_MAX && !errno && !*end;
+}
+
 int dnnqd_listen_fds(int *fd, struct dnnq_diag *diag)
 {
-	/* what it said, for the error: sd_listen_fds unsets it */
-	char said[32];
-	const char *e = getenv("LISTEN_FDS");
-	snprintf(said, sizeof said, "%s", e ? e : "");
+	/* what they said, for the error: sd_listen_fds unsets them */
+	char fds[32], pid[32];
+	const char *e = getenv("LISTEN_FDS"), *p = getenv("LISTEN_PID");
+	snprintf(fds, sizeof fds, "%s", e ? e : "");
+	snprintf(pid, sizeof pid, "%s", p ? p : "");
 	/* unset LISTEN_*: nothing the daemon starts may take them for its own */
 	int n = sd_listen_fds(1);
+	/* sd_listen_fds reads LISTEN_PID first: a bad one is the reason */
+	if (n < 0 && !pid_text(pid))
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "socket activation: LISTEN_PID=%s: %s (want "
+		                     "this process's id, which systemd sets)", pid, strerror(-n));
 	if (n < 0)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "socket activation: LISTEN_FDS=%s: %s (want "
-		                     "1, the listening socket dnnqd.socket passes)", said, strerror(-n));
+		                     "1, the listening socket dnnqd.socket passes)", fds, strerror(-n));
 	if (n == 0)
 		return 0;
 	if (n != 1)

@@ -24,7 +24,6 @@
 #include "daemon/log.h"
 #include "shm/dnnq_proto.h"
 
-#define DNNQD_VERSION "0.1.0"
 #define DNNQD_SOCKET_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
 
 struct dnnqd_model_arg {

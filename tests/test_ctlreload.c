@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -680,6 +681,57 @@ START_TEST(reload_not_for_others)
 }
 END_TEST
 
+/* ---- a daemon that does not answer -------------------------------------- */
+
+/*
+ * dnnqctl reload against a SIGSTOPped dnnqd: it reports the daemon that
+ * does not answer after its connect's 5 s (before: the session set-up
+ * took the reload's 300 s too). dnnqctl runs under alarm(60), which
+ * survives its exec: a wait of the reload's length kills it. Through the
+ * API: dnnq_reload_wait's timeout, not the client's (60 s), bounds the
+ * wait for the reply; negative is DNNQ_E_INVAL, 0 the client's.
+ */
+START_TEST(reload_stopped_daemon)
+{
+	struct dirs ds;
+	struct fixture_daemon d;
+	start(&ds, &d);
+	struct dnnq_client *c = connect_to(d.socket);
+	struct dnnq_reload_result r;
+	ck_assert_int_eq(dnnq_reload_wait(c, &r, -1), DNNQ_E_INVAL);
+	ck_assert_msg(dnnq_reload_wait(c, &r, 0) == 0, "%s", dnnq_last_error());
+	ck_assert_int_eq(kill(d.pid, SIGSTOP), 0);
+	int rc = dnnq_reload_wait(c, &r, 300);
+	char why[256];
+	snprintf(why, sizeof why, "%s", dnnq_last_error());
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	const char *bin = fixture_binary("DNNQ_DNNQCTL", "dnnqctl");
+	ck_assert_msg(bin, "no dnnqctl: set DNNQ_DNNQCTL to the binary (make check does)");
+	pid_t pid = fixture_fork();
+	if (pid == 0) {
+		dup2(p[1], 2);
+		alarm(60);
+		execl(bin, bin, "--socket", d.socket, "reload", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	char err[512];
+	ssize_t n = read(p[0], err, sizeof err - 1);
+	err[n > 0 ? n : 0] = 0;
+	close(p[0]);
+	int st = fixture_wait(pid, 90000);
+	kill(d.pid, SIGCONT);
+	dnnq_close(c);
+	ck_assert_msg(rc == DNNQ_E_TIMEDOUT, "dnnq_reload_wait(300 ms) of a stopped dnnqd: %s (%s)",
+	              dnnq_strerror(rc), why);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(err, "timed out"),
+	              "dnnqctl reload of a stopped dnnqd: wait status %#x (SIGALRM: waited the"
+	              " reload's timeout to connect): %s", (unsigned)st, err);
+	test_daemon_stop(&d);
+}
+END_TEST
+
 Suite *suite_ctlreload(void)
 {
 	Suite *s = suite_create("ctlreload");
@@ -690,6 +742,7 @@ Suite *suite_ctlreload(void)
 	tcase_add_test(tc, model_stats_count);
 	tcase_add_test(tc, reload_mutated_config);
 	tcase_add_test(tc, reload_mutated_model);
+	tcase_add_test(tc, reload_stopped_daemon);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -637,6 +637,95 @@ START_TEST(hostile_low_fd_limit)
 }
 END_TEST
 
+/* ---- started under an address-space limit -------------------------------- */
+
+/*
+ * dnnqd under RLIMIT_AS (LimitAS=, ulimit -v) of 112 MB and 256 MB, two
+ * workers: it refuses to start (exit 1, saying why), or it serves, a
+ * connect (a 64 MiB region) answered with a session or an error, a SIGHUP
+ * reload, and SIGTERM ends it with status 0. Before: OpenBLAS's pool
+ * thread, started when the library loaded, could not map its buffer under
+ * 80 to 160 MB and retried for good, a CPU spinning, and exit's destructor
+ * joined it, so SIGTERM never ended dnnqd. The sanitizers reserve far more
+ * address space than any such limit: skipped under them.
+ */
+START_TEST(hostile_address_space)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	printf("hostile_daemon: RLIMIT_AS: skipped under a sanitizer\n");
+#else
+	static const rlim_t limits_mb[] = { 112, 256 };
+	unsigned refused_start = 0, served = 0, refused = 0;
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	for (size_t k = 0; k < sizeof limits_mb / sizeof limits_mb[0]; k++) {
+		struct relu_dnnqd r;
+		char log[64];
+		relu_dir(&r, "/tmp/dnnq-as-XXXXXX");
+		snprintf(log, sizeof log, "%s/dnnqd.log", r.dir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		ck_assert_int_ge(fd, 0);
+		if ((r.pid = fixture_fork()) == 0) {
+			struct rlimit rl = { limits_mb[k] << 20, limits_mb[k] << 20 };
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (setrlimit(RLIMIT_AS, &rl))
+				_exit(126);
+			execl(bin, bin, "--socket", r.sock, "--model", r.arg, "--cpus", "0-1",
+			      (char *)NULL);
+			_exit(127);
+		}
+		close(fd);
+		int rc = INT32_MIN, status = -1;
+		for (int i = 0; i < 80 && (status = fixture_wait(r.pid, 0)) == -1; i++) {
+			if (access(r.sock, F_OK) == 0 && (rc = connect_status(r.sock)) != INT32_MIN)
+				break;
+			fixture_sleep_ms(250);
+		}
+		if (status == -1) {
+			kill(r.pid, SIGHUP);
+			fixture_sleep_ms(100);
+		}
+		char out[600] = "";
+		fd = open(log, O_RDONLY | O_CLOEXEC);
+		unlink(log);
+		if (status == -1) {
+			status = relu_stop(&r);
+		} else {
+			unlink(r.model);
+			unlink(r.sock);
+			rmdir(r.dir);
+		}
+		ssize_t n = fd >= 0 ? read(fd, out, sizeof out - 1) : -1;
+		out[n > 0 ? n : 0] = 0;
+		if (fd >= 0)
+			close(fd);
+		ck_assert_msg(status != -1 && WIFEXITED(status), "RLIMIT_AS %llu MB: dnnqd did not end"
+		              " (SIGTERM, then 20 s): %s", (unsigned long long)limits_mb[k], out);
+		if (rc == INT32_MIN) {
+			ck_assert_msg(WEXITSTATUS(status) == 1 && strstr(out, "dnnqd: "), "RLIMIT_AS"
+			              " %llu MB: no socket, wait status %#x: %s",
+			              (unsigned long long)limits_mb[k], (unsigned)status, out);
+			refused_start++;
+			continue;
+		}
+		ck_assert_msg(rc != 1, "RLIMIT_AS %llu MB: a connect timed out unanswered: %s",
+		              (unsigned long long)limits_mb[k], out);
+		ck_assert_msg(WEXITSTATUS(status) == 0, "RLIMIT_AS %llu MB: after SIGTERM, wait status"
+		              " %#x: %s", (unsigned long long)limits_mb[k], (unsigned)status, out);
+		served += rc == 0;
+		refused += rc == 2;
+	}
+	ck_assert_uint_gt(served + refused, 0);
+	printf("hostile: dnnqd started under RLIMIT_AS of 112 and 256 MB, two workers, then a"
+	       " connect, a SIGHUP, SIGTERM: 2 tries: %u refused to start saying why, %u answered"
+	       " the client with an error, %u served it; each ended with its status (before:"
+	       " OpenBLAS's pool thread spun, and SIGTERM never ended dnnqd)\n", refused_start,
+	       refused, served);
+#endif
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
@@ -648,6 +737,7 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_stderr_unread);
 	tcase_add_test(tc, hostile_low_fd_limit);
 	tcase_add_test(tc, hostile_closed_stdio);
+	tcase_add_test(tc, hostile_address_space);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -345,20 +345,19 @@ struct passed {
 	struct dnnq_diag diag;
 };
 
-/* dnnqd_listen_fds with sock at fds 3 and 4 (as systemd passes them) and
- * LISTEN_FDS=nfds for pid; the test's own fds 3 and 4 restored after. */
-static struct passed pass_socket(int sock, const char *nfds, pid_t pid)
+/* dnnqd_listen_fds with sock at fds 3 and 4 (as systemd passes them),
+ * LISTEN_FDS=nfds and LISTEN_PID=pid; the test's own fds 3 and 4 restored
+ * after. */
+static struct passed pass_socket_to(int sock, const char *nfds, const char *pid)
 {
 	struct passed p = { .fd = -1, .diag = { "" } };
 	int saved[2];
-	char pidbuf[32];
 	for (int i = 0; i < 2; i++) {
 		saved[i] = fcntl(3 + i, F_DUPFD_CLOEXEC, 10);
 		ck_assert(dup2(sock, 3 + i) == 3 + i);
 	}
-	fmt(pidbuf, sizeof pidbuf, "%d", (int)pid);
 	setenv("LISTEN_FDS", nfds, 1);
-	setenv("LISTEN_PID", pidbuf, 1);
+	setenv("LISTEN_PID", pid, 1);
 	p.rc = dnnqd_listen_fds(&p.fd, &p.diag);
 	p.fl = fcntl(3, F_GETFL);
 	p.fdfl = fcntl(3, F_GETFD);
@@ -372,6 +371,14 @@ static struct passed pass_socket(int sock, const char *nfds, pid_t pid)
 		}
 	}
 	return p;
+}
+
+/* pass_socket_to for the process pid. */
+static struct passed pass_socket(int sock, const char *nfds, pid_t pid)
+{
+	char pidbuf[32];
+	fmt(pidbuf, sizeof pidbuf, "%d", (int)pid);
+	return pass_socket_to(sock, nfds, pidbuf);
 }
 
 START_TEST(systemd_listen_fds)
@@ -402,6 +409,16 @@ START_TEST(systemd_listen_fds)
 		fmt(want, sizeof want, "LISTEN_FDS=%s: ", bad);
 		ck_assert_msg(p.rc < 0 && strstr(p.diag.msg, want) && !p.env_left, "rc %d: %s", p.rc,
 		              p.diag.msg);
+	}
+	/* no pid systemd sets: refused, naming LISTEN_PID, not the count
+	 * (before: "LISTEN_FDS=1: Invalid argument") */
+	for (int i = 0; i < 4; i++) {
+		const char *bad = (const char *[]){ "0", "-1", "me", "" }[i];
+		char want[64];
+		p = pass_socket_to(good, "1", bad);
+		fmt(want, sizeof want, "LISTEN_PID=%s: ", bad);
+		ck_assert_msg(p.rc < 0 && strstr(p.diag.msg, want) && !strstr(p.diag.msg, "LISTEN_FDS")
+		              && !p.env_left, "pid '%s': rc %d: %s", bad, p.rc, p.diag.msg);
 	}
 	int stream = unix_socket(dir, "stream", SOCK_STREAM, true);
 	int unlistened = unix_socket(dir, "idle", SOCK_SEQPACKET, false);
@@ -1104,6 +1121,24 @@ START_TEST(systemd_man_lists_options)
 }
 END_TEST
 
+/* Every installed tool's --version is dnnq's one version, client/dnnq.h's
+ * DNNQ_VERSION (before: dnnqd said 0.1.0, dnnqctl 0.6.0, the others had
+ * none). */
+START_TEST(systemd_tools_one_version)
+{
+	static const char *const tools[] = { "dnnqd", "dnnqctl", "dnnq-convert", "dnnq-run",
+	                                     "dnnq-inspect", "dnnq-calibrate" };
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		char tool[PATH_MAX], out[256], want[128];
+		tool_path(tools[i], tool, sizeof tool);
+		int st = run((const char *[]){ tool, "--version", NULL }, 10000, out, sizeof out);
+		assert_ran(st, tools[i], out);
+		fmt(want, sizeof want, "%s %s\n", tools[i], DNNQ_VERSION);
+		ck_assert_msg(!strcmp(out, want), "%s --version: '%s', want '%s'", tools[i], out, want);
+	}
+}
+END_TEST
+
 /* The SANITIZE= this build tree was made with: build-address-undefined
  * is SANITIZE=address,undefined; build is none (""). Parts of the name
  * that are no sanitizer (a tree of one's own, BUILD=build-h2) are not
@@ -1314,6 +1349,7 @@ Suite *suite_systemd(void)
 	tcase_add_test(tc, systemd_snippets_apply);
 	tcase_add_test(tc, systemd_man_pages_render);
 	tcase_add_test(tc, systemd_man_lists_options);
+	tcase_add_test(tc, systemd_tools_one_version);
 	tcase_add_test(tc, systemd_make_install);
 	suite_add_tcase(s, tc);
 	return s;

@@ -21,6 +21,7 @@
 
 #include "calibration/npy.h"
 #include "calibration/range.h"
+#include "client/dnnq.h"
 #include "tests/rng.h"
 
 #define FILE_LIMIT ((size_t)1 << 30)
@@ -59,8 +60,9 @@ static void usage(FILE *f)
 		"  --bins N        histogram bins (default 2048)\n"
 		"  --samples N     table: values per distribution (default 1000000)\n"
 		"  --seed S        table: generator seed (default 1)\n"
-		"  --json          one JSON object\n",
-		argv0, argv0);
+		"  --json          one JSON object\n"
+		"%s --help or --version: this text, or dnnq's version\n",
+		argv0, argv0, argv0);
 }
 
 static int bad_option(const char *name, const char *value, const char *rule)
@@ -419,6 +421,10 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	if (cmd && (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))) {
 		usage(stdout);
+		return 0;
+	}
+	if (cmd && !strcmp(cmd, "--version")) {
+		printf("%s %s\n", argv0, DNNQ_VERSION);
 		return 0;
 	}
 	if (!cmd || (strcmp(cmd, "stats") && strcmp(cmd, "table"))) {

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/dnnq.h"
 #include "calibration/npy.h"
 #include "daemon/pool.h"
 #include "engine/op.h"
@@ -145,7 +146,8 @@ static void usage(void)
 		"  --threads N            threads of the calibration and evaluation runs, 1..256\n"
 		"                         (default: the online CPUs; results do not depend on it)\n"
 		"  --json                 one JSON object on stdout\n"
-		"  -h, --help             this text\n",
+		"  -h, --help             this text\n"
+		"  --version              dnnq's version\n",
 		argv0);
 }
 
@@ -229,6 +231,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "sqnr-floor", required_argument, NULL, O_SQNR_FLOOR },
 		{ "state", required_argument, NULL, O_STATE },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	*o = (struct opts){ .c = { .method = DNNQ_CALIB_L2,
@@ -346,6 +349,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case 'h': usage(); exit(0);
+		case 'V': printf("%s %s\n", argv0, DNNQ_VERSION); exit(0);
 		default: {
 			char why[256];
 			dnnq_getopt_error(argv, "o:h", lopts, why, sizeof why);

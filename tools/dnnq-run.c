@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/dnnq.h"
 #include "daemon/pool.h"
 #include "engine/model.h"
 #include "engine/op.h"
@@ -103,7 +104,8 @@ static void usage(void)
 		"  --isa ISA          the engine's kernels: scalar, avx2 or avx512vnni (default:\n"
 		"                     the best this CPU runs)\n"
 		"  --json             one JSON object on stdout\n"
-		"  -h, --help         this text\n",
+		"  -h, --help         this text\n"
+		"  --version          dnnq's version\n",
 		argv0);
 }
 
@@ -120,6 +122,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "isa", required_argument, NULL, O_ISA },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	*o = (struct opts){ .outdir = ".", .threads = 1, .isa = dnnq_isa_best() };
@@ -172,6 +175,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_PROFILE: o->profile = true; break;
 		case O_JSON: o->json = true; dnnq_json_failures(); break;
 		case 'h': usage(); exit(0);
+		case 'V': printf("%s %s\n", argv0, DNNQ_VERSION); exit(0);
 		default: {
 			char why[256];
 			dnnq_getopt_error(argv, "i:o:h", lopts, why, sizeof why);

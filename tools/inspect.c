@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/dnnq.h"
 #include "engine/model.h"
 #include "engine/op.h"
 
@@ -365,7 +366,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: dnnq-inspect FILE [--json]\n"
 	           "  prints what a .dnnq model file holds; --json as one JSON object\n"
-	           "  -h, --help  this text\n");
+	           "  -h, --help  this text\n"
+	           "  --version   dnnq's version\n");
 }
 
 int main(int argc, char **argv)
@@ -376,6 +378,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("dnnq-inspect %s\n", DNNQ_VERSION);
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;

@@ -184,6 +184,7 @@ files a hostile author or local user made.
 | `hostile_stderr_unread` | dnnqd's stderr (and stdout) a pipe of one page, full before dnnqd starts and never read; then 20 SIGHUPs; then room again | connects answered before and after the SIGHUPs, SIGTERM ends dnnqd with status 0, and the first line once there is room says how many lines were dropped (before: the first line, a model loaded, blocked the main thread for good: no socket, SIGTERM ignored; a terminal stopped by ^S did the same) |
 | `hostile_low_fd_limit` | dnnqd started under each RLIMIT_NOFILE (soft and hard) from 6 to 24, one worker, then a connect | each either refuses to start (exit 1, saying why) or answers the connect (a session, or a refusal naming RLIMIT_NOFILE); none leaves the client unanswered (before: at the limit that left no descriptor after start-up, dnnqd said ready and the client's connect timed out in the backlog) |
 | `hostile_closed_stdio` | dnnqd started with descriptors 0, 1 and 2 closed, logging at debug, then a connect, a SIGHUP, a connect | each of 0 to 2 is /dev/null (before: the signalfd or the listening socket took them and log lines went into it); connects answered, SIGTERM ends dnnqd with status 0 |
+| `hostile_address_space` | dnnqd started under RLIMIT_AS of 112 and 256 MB, two workers, then a connect (a 64 MiB region), a SIGHUP, SIGTERM (attack41; skipped under the sanitizers, which reserve more address space than that) | each refuses to start saying why, or answers the connect (a session, or `DNNQ_E_IO`: "session region: mmap: Cannot allocate memory") and ends with status 0 (before: OpenBLAS's pool thread, started when the library loaded, could not map its buffer under 80 to 160 MB and retried for good, a CPU spinning, and exit's destructor joined it: SIGTERM never ended dnnqd) |
 | `reload_failures_logged_once`, `reload_symlink_target` (suite `reload`, tests/test_reload.c) | a model file deleted and created (not a model) in turn, 12 times, each followed by 2 RELOADs (as another user in a sticky /tmp may do, the inotify reloads besides); then a config naming 40 missing files in turn; a model given as a symlink into another directory, its target replaced, the link pointed elsewhere, that file rewritten in place | 2 `reload failed` lines for the 2 causes (before: one each failed reload, 24 and more, a journal flood at one every ~200 ms), the good reload after naming the failed ones, the next failure logged again; 16 lines for the 40 causes plus one each 2^nth reload; each change of the symlinked model served without SIGHUP (before: the target's directory was not watched) |
 
 **Mutations** (seeded, a bounded number, each run in seconds): a valid
@@ -420,6 +421,45 @@ handle opened at the new generation, popped by the gathering worker was
 judged by the table the batch's first request loaded and failed
 (`DNNQ_E_RANGE`, `DNNQ_E_MODEL_CHANGED`), the fresh handle's retries too
 until the batch ran (`reload_while_gathering`, fixed).
+
+Tried by hand (attack41), against dnnqd and the client library, with
+dnnqd built plain and with ASan and UBSan. Found: under an address-space
+limit (`ulimit -v`, `LimitAS=`) of 80 to 160 MB dnnqd said ready and
+served with one CPU spinning, and never ended on SIGTERM; at 60 MB, a
+start that failed ("model mlp: ...: out of memory") never ended either:
+OpenBLAS's pool thread, which the library starts when it loads, retried
+the mapping of its buffer for good, and exit's destructor joined it
+(`hostile_address_space`, fixed: dnnqd executes itself again with
+`OPENBLAS_NUM_THREADS=1`, and now at 60 MB exits 1 saying "worker 1:
+CPU 1: cannot start a pinned thread: Resource temporarily unavailable").
+Under limits of 60 to 300 MB with relu64, fc1024, mlp and resnet18,
+nothing else: a start refused saying why, or requests, a SIGHUP, a bench
+of 0.3 s and SIGTERM (exit 0); a reload from relu64 alone to all four at
+110 and 120 MB failed naming the tensor ("model resnet18: ...: tensor 38
+('layer4.1.conv2.w'): qtensor: cannot allocate 2359296 bytes"), relu64
+served on; a HELLO whose region cannot be mapped is answered
+`DNNQ_E_IO`. Nothing found: a client that forks after connecting, both
+processes running 2000 requests on the one session (the slots and arena
+blocks each process's own copy of the library hands out collide: 123
+(ASan: 74) of 2000 answers wrong, the client's own business; dnnqd's fds
+back to 14, the parent's next 200 right, another client served); 4
+clients connecting in a loop (800 connects; ASan 400) while dnnqd took
+SIGTERM (each got a session,
+`DNNQ_E_DISCONNECTED` or no socket; none waited); 60 rounds of a model
+file cut in place to a third, rewritten half, then whole, and a symlinked
+model swapped by rename between fc1024 and multi, each with a SIGHUP,
+while `dnnqctl models` ran 40 times (all answered; 91 (ASan: 92) reloads
+refused
+naming the file, "cut short: still being copied?", the old version
+served; the last reload took both files; SIGTERM exit 0). Read, not run:
+the region is sealed against shrinking before the client sees it (an
+ftruncate mid-request fails), the client checks the seals, dnnqd takes
+no descriptor from a client (SO_PASSRIGHTS 0 on every socket it reads),
+SO_PEERCRED is read at accept, and the library's descriptors are
+close-on-exec. Also fixed: `dnnqctl reload` against a SIGSTOPped dnnqd
+now fails after its connect's 5 s (`reload_stopped_daemon`,
+`dnnq_reload_wait`), socket activation's refusal of a bad `LISTEN_PID`
+names it, and every tool's `--version` says dnnq's one version.
 
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750

@@ -12,7 +12,7 @@ from .errors import (Busy, Disconnected, DtypeError, Error, InvalidArgument, IoE
                      ModelChanged, NoMemory, NoSpace, NotFound, PermissionDenied,
                      ProtocolError, RangeError, ShapeError, Timeout, Unsupported)
 
-__version__ = "0.5.0"
+__version__ = "0.7.0"
 
 __all__ = [
     "Client", "Model", "Request", "Future", "TensorInfo", "connect",
