@@ -1654,6 +1654,15 @@ START_TEST(tools_precision_stateful)
 		sh(&c, dir, cmd, dir, bad[i][0]);
 		ck_assert_msg(c.status == 1 && strstr(c.err, bad[i][1]), "%s: %s", bad[i][0], c.err);
 	}
+	/* named before the calibration, whose samples are not even read (no
+	 * x.npy, s.npy: an error of its own) */
+	char path[512];
+	float z = 0;
+	snprintf(path, sizeof path, "%s/z.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 1 }, 1, &z, NULL), 0);
+	sh(&c, dir, "dnnq-convert " PREC "/stateful.onnx -o %s/s.dnnq --calib %s --state q=s",
+	   dir, dir);
+	ck_assert_msg(c.status == 1 && strstr(c.err, "--state q=s: no graph output 'q'"), "%s", c.err);
 	static const char *const usage[][2] = {
 		{ "--calib " PREC "/calib_stateful --state sN", "--state sN: OUT=IN" },
 		{ "--calib " PREC "/calib_stateful --state none --state sN=s", "--state none and "
