@@ -90,11 +90,14 @@ size_t dnnq_onnx_state_detect(const struct dnnq_ir *ir, struct dnnq_onnx_state *
 /* How well c's samples chain along s: the SQNR of each sample's recorded
  * state input against the reference's state output on the sample before
  * (c's open-loop reference: call before dnnq_onnx_calib_state), over the
- * samples that are not a stream's first; NaN when there is none. */
+ * samples that are not a stream's first; NaN when there is none, -inf
+ * when a state or the output is not finite. */
 double dnnq_onnx_state_chain_db(const struct dnnq_onnx_calib *c,
                                 const struct dnnq_onnx_state *s);
 /* c's runs go closed loop along s (n links; c copies them), from now on:
- * an input fed twice is an error; c->ref is run again closed loop. */
+ * an input fed twice is an error; c->ref is run again closed loop, and
+ * an output it turns NaN or infinite (finite from the recorded state) is
+ * DNNQ_E_RANGE. */
 int dnnq_onnx_calib_state(struct dnnq_onnx_calib *c, const struct dnnq_onnx_state *s, size_t n,
                           struct dnnq_diag *diag);
 /* The inputs of closed-loop step t (c->ir->ninputs entries in x): sample

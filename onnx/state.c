@@ -146,6 +146,10 @@ double dnnq_onnx_state_chain_db(const struct dnnq_onnx_calib *c,
 			noise += d * d;
 		}
 	}
+	/* a recorded state, or the reference's output, not finite (its
+	 * difference NaN): the worst, not a perfect chain */
+	if (!isfinite(sig) || !isfinite(noise))
+		return -INFINITY;
 	if (!(sig > 0))
 		return NAN;
 	return noise > 0 ? 10 * log10(sig / noise) : INFINITY;
@@ -159,6 +163,15 @@ void dnnq_onnx_state_inputs(const struct dnnq_onnx_calib *c, size_t t, void *con
 	for (size_t k = 0; t && !c->start[t] && k < c->nstate; k++)
 		x[c->state[k].in] = (const float *)out[c->state[k].out] +
 		                    (t - 1) * c->x_numel[c->state[k].in];
+}
+
+/* Whether all of n floats are finite. */
+static bool all_finite(const float *x, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!isfinite(x[k]))
+			return false;
+	return true;
 }
 
 /* Whether sample t starts a stream: the first, or every state input of
@@ -208,11 +221,26 @@ int dnnq_onnx_calib_state(struct dnnq_onnx_calib *c, const struct dnnq_onnx_stat
 	c->start = start;
 	/* the reference closed loop: each step's state its own step before's */
 	int rc = DNNQ_OK;
-	for (size_t t = 0; !rc && t < c->samples; t++) {
+	for (size_t t = 0, from = 0; !rc && t < c->samples; t++) {
 		dnnq_onnx_state_inputs(c, t, (void *const *)c->ref, x);
-		for (size_t k = 0; k < ir->noutputs; k++)
-			y[k] = c->ref[k] + dnnq_ir_numel(&ir->values[ir->outputs[k]], t);
-		rc = dnnq_onnx_calib_ref(c, x, 1, y, NULL, diag);
+		bool finite = true;     /* the outputs on the recorded state (open loop) */
+		for (size_t k = 0; k < ir->noutputs; k++) {
+			size_t m = dnnq_ir_numel(&ir->values[ir->outputs[k]], 1);
+			y[k] = c->ref[k] + t * m;
+			finite = finite && all_finite(y[k], m);
+		}
+		from = start[t] ? t : from;
+		rc = dnnq_onnx_calib_ref(c, x, 1, y, false, diag);
+		/* fed its own state, the fp32 model diverges: nothing to judge the
+		 * int8 one against */
+		for (size_t k = 0; !rc && finite && k < ir->noutputs; k++)
+			if (!all_finite(y[k], dnnq_ir_numel(&ir->values[ir->outputs[k]], 1)))
+				rc = dnnq_diag_set(diag, DNNQ_E_RANGE, "closed loop: the fp32 model's output "
+				                   "'%s' is not finite at sample %zu (it is from the recorded "
+				                   "state), its state fed back from sample %zu: a link that is "
+				                   "not a state (--state), or a state that diverges (--state "
+				                   "none judges each call from its recorded state)",
+				                   ir->values[ir->outputs[k]].name, t, from);
 	}
 	free(x);
 	free(y);

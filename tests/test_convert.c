@@ -1715,6 +1715,15 @@ START_TEST(tools_precision_stateful)
 		sh(&c, dir, cmd, dir, bad[i][0]);
 		ck_assert_msg(c.status == 1 && strstr(c.err, bad[i][1]), "%s: %s", bad[i][0], c.err);
 	}
+	/* named before the calibration, whose samples are not even read (no
+	 * x.npy, s.npy: an error of its own) */
+	char path[512];
+	float z = 0;
+	snprintf(path, sizeof path, "%s/z.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 1 }, 1, &z, NULL), 0);
+	sh(&c, dir, "dnnq-convert " PREC "/stateful.onnx -o %s/s.dnnq --calib %s --state q=s",
+	   dir, dir);
+	ck_assert_msg(c.status == 1 && strstr(c.err, "--state q=s: no graph output 'q'"), "%s", c.err);
 	static const char *const usage[][2] = {
 		{ "--calib " PREC "/calib_stateful --state sN", "--state sN: OUT=IN" },
 		{ "--calib " PREC "/calib_stateful --state none --state sN=s", "--state none and "
@@ -1725,6 +1734,46 @@ START_TEST(tools_precision_stateful)
 		sh(&c, dir, "dnnq-convert " PREC "/stateful.onnx -o %s/s.dnnq %s", dir, usage[i][0]);
 		ck_assert_msg(c.status == 2 && strstr(c.err, usage[i][1]), "%s: %s", usage[i][0], c.err);
 	}
+	rm_rf(dir);
+}
+END_TEST
+
+/* Calibration samples of stateful.onnx (sN = s + x) whose first step's
+ * reference is NaN (s +inf, x -inf there), and whose recorded states do
+ * not chain: a NaN difference is the worst chain, not a perfect one, so
+ * the detected link is not taken; named, fed back from sample 0, the fp32
+ * closed loop turns NaN at sample 1 (finite on its recorded state): an
+ * error that says so, not an all-fp32 model at -inf dB. */
+START_TEST(tools_precision_state_nan)
+{
+	char dir[] = "/tmp/dnnq-state-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	float x[4 * 8], s[4 * 8];
+	char path[512];
+	for (int i = 0; i < 4 * 8; i++) {
+		x[i] = 1;
+		s[i] = 5 + 2 * (float)(i / 8);
+	}
+	x[0] = -INFINITY;
+	s[0] = INFINITY;
+	snprintf(path, sizeof path, "%s/x.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 4, 8 }, 2, x, NULL), 0);
+	snprintf(path, sizeof path, "%s/s.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(path, DNNQ_DTYPE_F32, (size_t[]){ 4, 8 }, 2, s, NULL), 0);
+	const char *cmd = "dnnq-convert " PREC "/stateful.onnx -o %s/s.dnnq --calib %s %s";
+	sh(&c, dir, cmd, dir, dir, "--json");
+	ck_assert_msg(c.status == 0 && strstr(c.out, "\"state\":{\"steps\":0,\"links\":[{\"output\":"
+	                                      "\"sN\",\"input\":\"s\",\"detected\":true,\"fed_back\":"
+	                                      "false,\"chain_db\":null}]}"), "%s%s", c.out, c.err);
+	sh(&c, dir, cmd, dir, dir, "");
+	ck_assert_msg(c.status == 0 && strstr(c.out, "state: output 'sN' is not fed back to input 's':"
+	                                      " the samples do not chain (-inf dB, below 40)"),
+	              "%s%s", c.out, c.err);
+	sh(&c, dir, cmd, dir, dir, "--state sN=s");
+	ck_assert_msg(c.status == 1 && strstr(c.err, "closed loop: the fp32 model's output 'y' is not "
+	                                      "finite at sample 1 (it is from the recorded state), its"
+	                                      " state fed back from sample 0: "), "%s%s", c.out, c.err);
 	rm_rf(dir);
 }
 END_TEST
@@ -2881,6 +2930,7 @@ Suite *suite_convert(void)
 	tcase_add_loop_test(tc, layout_end_to_end, 0, 5);
 	tcase_add_test(tc, tools_precision_auto);
 	tcase_add_test(tc, tools_precision_stateful);
+	tcase_add_test(tc, tools_precision_state_nan);
 	tcase_add_test(tc, tools_precision_floor);
 	tcase_add_test(tc, tools_precision_conv3d);
 	tcase_add_test(tc, tools_precision_bounded);

@@ -561,23 +561,34 @@ struct states {
 	size_t non, noff;
 };
 
-/* The state links set on c (onnx/calib.h dnnq_onnx_calib_state): its
- * evaluations and trials run closed loop from now on. */
+/* --state's links into st->on (before the calibration: a typo costs
+ * nothing). */
+static int parse_state(const struct opts *o, const struct dnnq_ir *ir, struct states *st,
+                       struct dnnq_diag *d)
+{
+	st->non = st->noff = 0;
+	for (size_t i = 0; i < o->nstate; i++) {
+		int rc = dnnq_onnx_state_parse(ir, o->state[i], &st->on[st->non++], d);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The state links set on c (onnx/calib.h dnnq_onnx_calib_state): st's
+ * parsed by parse_state, or those detected; its evaluations and trials
+ * run closed loop from now on. */
 static int set_state(const struct opts *o, struct dnnq_onnx_calib *c, struct states *st,
                      struct dnnq_diag *d)
 {
 	struct dnnq_onnx_state found[DNNQ_STATE_MAX];
-	size_t n = 0;
-	st->non = st->noff = 0;
+	size_t n = st->non;
 	if (o->state_none)
 		return 0;
-	for (size_t i = 0; i < o->nstate; i++) {
-		int rc = dnnq_onnx_state_parse(c->ir, o->state[i], &found[n++], d);
-		if (rc)
-			return rc;
-	}
+	memcpy(found, st->on, n * sizeof *found);
 	if (!o->nstate)
 		n = dnnq_onnx_state_detect(c->ir, found, DNNQ_STATE_MAX);
+	st->non = 0;
 	for (size_t i = 0; i < n; i++) {
 		found[i].chain_db = dnnq_onnx_state_chain_db(c, &found[i]);
 		if (!found[i].detected || found[i].chain_db >= DNNQ_STATE_CHAIN_DB)
@@ -1144,7 +1155,8 @@ static int convert(const struct opts *o)
 	}
 	lo.int8_refused = p.refused;
 	if (o->calib) {
-		if ((rc = dnnq_onnx_calib_init(&c, &ir, o->bins, &d)))
+		if ((rc = parse_state(o, &ir, &st, &d)) ||
+		    (rc = dnnq_onnx_calib_init(&c, &ir, o->bins, &d)))
 			goto out;
 		c.ex = ex;
 		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
