@@ -895,13 +895,25 @@ static int heads(struct ms *s, const char *what, const char *x, const int64_t *v
 	return step(s, "Transpose", tw, &x, 1, &pa, out);
 }
 
+/* The value id of x, input i (what) of an attention or a rotary
+ * embedding, which it needs; < 0 with the problem recorded (x "": the
+ * input is missing, which imp_lookup takes for an optional input left
+ * out and records nothing of). */
+static int32_t needed(struct ms *s, size_t i, const char *x, const char *what)
+{
+	if (!*x)
+		return bad(s->c, DNNQ_E_FORMAT, "input %zu (%s) is missing", i, what);
+	int32_t id = imp_lookup(s->c->m, x, s->c->who);
+	return id < 0 && id != DNNQ_E_NOMEM ? DNNQ_E_FORMAT : id;
+}
+
 /* The value id of x, input i (the value it stands for: x), of rank
  * `rank`; < 0 with the problem recorded. */
 static int32_t ranked(struct ms *s, size_t i, const char *x, uint32_t rank, const char *what)
 {
-	int32_t id = imp_lookup(s->c->m, x, s->c->who);
+	int32_t id = needed(s, i, x, what);
 	if (id < 0)
-		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		return id;
 	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
 	if (v->ndim != rank)
 		return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: rank %u "
@@ -1014,9 +1026,9 @@ static int cat_past(struct ms *s, const char *what, const char *past, const char
 static int mask_form(struct ms *s, size_t i, const char *mask, int32_t xi, int64_t kv_seq,
                      const char *what, enum mask_form *form)
 {
-	int32_t id = imp_lookup(s->c->m, mask, s->c->who);
+	int32_t id = needed(s, i, mask, what);
 	if (id < 0)
-		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		return id;
 	const struct dnnq_ir_value *m = &s->c->m->ir->values[id], *x = &s->c->m->ir->values[xi];
 	if (m->ndim == 2 && m->dims[1] == kv_seq) {
 		*form = MASK_2D;
@@ -1351,9 +1363,9 @@ static int mha(struct ms *s)
 	if (a.uni != 0 && a.uni != 1)
 		return bad(c, DNNQ_E_RANGE, "attribute 'unidirectional' = %lld: 0 or 1 expected",
 		           (long long)a.uni);
-	int32_t qi = imp_lookup(c->m, in_name(s, 0), c->who), ki = -1;
+	int32_t qi = needed(s, 0, in_name(s, 0), "query"), ki = -1;
 	if (qi < 0)
-		return qi == DNNQ_E_NOMEM ? qi : DNNQ_E_FORMAT;
+		return qi;
 	const struct dnnq_ir_value *qv = &c->m->ir->values[qi];
 	const char *q = in_name(s, 0), *k = in_name(s, 1), *v = in_name(s, 2);
 	bool packed_qkv = qv->ndim == 5, packed_kv = false;
@@ -1649,8 +1661,8 @@ static int rope_caches(struct ms *s, size_t i, int64_t *max, int64_t *half)
 	const struct dnnq_ir_value *v[2];
 	int32_t id[2];
 	for (size_t k = 0; k < 2; k++)
-		if ((id[k] = imp_lookup(s->c->m, in_name(s, i + k), s->c->who)) < 0)
-			return id[k] == DNNQ_E_NOMEM ? id[k] : DNNQ_E_FORMAT;
+		if ((id[k] = needed(s, i + k, in_name(s, i + k), k ? "sin_cache" : "cos_cache")) < 0)
+			return id[k];
 	for (size_t k = 0; k < 2; k++) {
 		/* after both lookups (an initializer's may move the table) */
 		v[k] = &s->c->m->ir->values[id[k]];
@@ -1704,8 +1716,8 @@ static int rotary(struct ms *s)
 	int32_t id[2];
 	int64_t half = 0, max = 0;
 	for (size_t i = 0; i < 2; i++)
-		if ((id[i] = imp_lookup(c->m, in_name(s, i), c->who)) < 0)
-			return id[i] == DNNQ_E_NOMEM ? id[i] : DNNQ_E_FORMAT;
+		if ((id[i] = needed(s, i, in_name(s, i), i ? "position_ids" : "input")) < 0)
+			return id[i];
 	if ((rc = rope_caches(s, 2, &max, &half)))
 		return rc;
 	/* after the caches' lookups (an initializer's may move the table) */

@@ -1097,8 +1097,10 @@ def refused(c):
     position_ids without do_rotary and of position_ids [N, 3] for 4
     positions,
     MultiHeadAttentions of a past of heads of 1 for 2, of past_key
-    without past_value and of the qk output; last a good QLinearAdd whose
-    import goes on."""
+    without past_value and of the qk output; a needed input left out (""):
+    GroupQueryAttention's seqlens_k, MultiHeadAttention's query,
+    Attention's weights, RotaryEmbedding's position_ids (each once failed
+    naming nothing); last a good QLinearAdd whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
@@ -1205,6 +1207,14 @@ def refused(c):
                     "mha_half_past", domain="com.microsoft", num_heads=2),
         h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["k8", "", "", "k8_qk"], "mha_qk",
                     domain="com.microsoft", num_heads=2),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "", "total4"], ["k11"],
+                    "gqa_no_seqlens", domain="com.microsoft", num_heads=2, kv_num_heads=1),
+        h.make_node("MultiHeadAttention", ["", "x3", "x3"], ["k12"], "mha_no_query",
+                    domain="com.microsoft", num_heads=2),
+        h.make_node("Attention", ["x3", ""], ["k13"], "attention_no_weights",
+                    domain="com.microsoft", num_heads=2),
+        h.make_node("RotaryEmbedding", ["x3", "", "c11", "c11"], ["re4"], "rope_no_pos",
+                    domain="com.microsoft"),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
