@@ -1109,9 +1109,10 @@ static int attend(struct ms *s, const struct attn *a, const char *q, const char 
 	 * the lowest float all the same, and int8 keeps a range for the sum */
 	if (*a->bias && (rc = bin(s, "Add", "biased", t, a->bias, NULL, &t)))
 		goto out;
-	/* ONNX Runtime masks the future only of a query of more than one
-	 * position (is_unidirectional && sequence_length > 1): query s sees
-	 * the keys past + s and before (within the window) */
+	/* ONNX Runtime masks the future of the queries but the last (its
+	 * loop: s < sequence_length - 1): query s sees the keys past + s and
+	 * before (within the window), the last query all (the keys after past
+	 * + s too, of more keys than queries); a query of one position none */
 	if (a->uni && (a->seq > 1 || a->win > 0)) {
 		int64_t dims[2] = { a->seq, a->kv_seq };
 		float *p, *low;
@@ -1120,8 +1121,8 @@ static int attend(struct ms *s, const struct attn *a, const char *q, const char 
 		    (rc = new_const(s, "causal_low", DNNQ_IR_F32, 0, dims, (void **)&low, &in[1])))
 			goto out;
 		for (int64_t i = 0; i < a->seq * a->kv_seq; i++) {
-			int64_t last = a->past + i / a->kv_seq, j = i % a->kv_seq;
-			p[i] = j > last || (a->win > 0 && j <= last - a->win);
+			int64_t row = i / a->kv_seq, last = a->past + row, j = i % a->kv_seq;
+			p[i] = (j > last && row < a->seq - 1) || (a->win > 0 && j <= last - a->win);
 		}
 		*low = -FLT_MAX;
 		if ((rc = step(s, "Where", "causal", in, 3, NULL, &t)))
@@ -1326,7 +1327,7 @@ static int add_part(struct ms *s, const char *what, int64_t from, int64_t n, con
  * and value [B, S, N, 3, H]; [bias [2 D + Dv]], [key_padding_mask [B, L]
  * or [B]], [attention_bias [1 or B, 1 or N, S, L]], [past_key and
  * past_value [B, N, P, H]: L counts P + this call's keys]; num_heads,
- * unidirectional (query s sees keys 0 .. P + s), scale,
+ * unidirectional (query s sees keys 0 .. P + s, the last query all), scale,
  * mask_filter_value) as ONNX Runtime computes it: the packed parts taken
  * (Gather NAME:q, :k, :v), the bias's parts added (add_part: NAME:q_biased
  * ...), then attend (the past's heads before this call's: present_key and

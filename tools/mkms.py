@@ -802,6 +802,27 @@ def kv_cases(c, rng):
             [vi("x", [4, 16])], [arr([2, 4, 16])], out("y"), aw)
 
 
+def review41_cases(c, rng):
+    """The review of the key-value caches' import: a unidirectional
+    MultiHeadAttention of 2 queries on 3 keys after a past of 3
+    (`mha_past_uni_cross`, `fp32`, its presents too): ONNX Runtime masks
+    the future of the queries but the last (query 0 sees keys 0 .. 3), its
+    last query seeing all 6 keys, key 5 past its position 4 too."""
+    from onnx import TensorProto
+    h = c.h
+    ins = [h.make_tensor_value_info(n, TensorProto.FLOAT, ["N"] + d)
+           for n, d in (("q", [2, 16]), ("k", [3, 16]), ("v", [3, 16]), ("pk", [2, 3, 8]),
+                        ("pv", [2, 3, 8]))]
+    x = [rng.standard_normal(s).astype(np.float32)
+         for s in ([2, 2, 16], [2, 3, 16], [2, 3, 16], [2, 2, 3, 8], [2, 2, 3, 8])]
+    c.write("mha_past_uni_cross", "fp32",
+            [h.make_node("MultiHeadAttention", ["q", "k", "v", "", "", "", "pk", "pv"],
+                         ["y", "prk", "prv"], "mha", domain="com.microsoft", num_heads=2,
+                         unidirectional=1)],
+            ins, x, [h.make_tensor_value_info(n, TensorProto.FLOAT, None)
+                     for n in ("y", "prk", "prv")], [])
+
+
 def review40_cases(c, rng, fill=(61, 60, 59, 53, 57)):
     """The review of the attentions' import: with fill[i] Relus before them
     (a chain on an input d [N, 4], its end an output too), the values
@@ -1440,6 +1461,7 @@ def main():
     kv_cases(c, np.random.default_rng(43))
     review40_cases(c, np.random.default_rng(42))
     resize_linear_cases(c, np.random.default_rng(41))
+    review41_cases(c, np.random.default_rng(44))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
