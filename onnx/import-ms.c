@@ -1152,6 +1152,19 @@ static int a_dim(struct nctx *c, const char *name, int64_t def, int64_t *v)
 	return rc;
 }
 
+/* Attribute mask_filter_value (default -10000), what a masked key's score
+ * gets, into *f: finite (attend adds keep * -f + f, which an infinity
+ * makes NaN for the keys kept; ONNX Runtime's own output of -inf is
+ * neither the keys masked nor not), or the problem recorded. */
+static int filter_value(struct nctx *c, float *f)
+{
+	int rc = a_float(c, "mask_filter_value", -10000.0f, f);
+	if (!rc && !isfinite(*f))
+		return bad(c, DNNQ_E_RANGE, "attribute 'mask_filter_value' = %g: a finite number "
+		           "expected", (double)*f);
+	return rc;
+}
+
 static int attn_bias(struct ms *s, const struct attn *a, int32_t qi);
 
 /* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
@@ -1176,7 +1189,7 @@ static int attention(struct ms *s)
 	if (rc || (rc = a_dim(c, "num_heads", 0, &a.nh)) ||
 	    (rc = a_int(c, "unidirectional", 0, &a.uni)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
 	    (rc = a_float(c, "scale", 0, &a.scale)) ||
-	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)) ||
+	    (rc = filter_value(c, &a.filter)) ||
 	    (rc = a_ints(c, "qkv_hidden_sizes", &sizes, &nsizes)))
 		return rc;
 	for (size_t i = 4; i < 7; i += 2)
@@ -1344,7 +1357,7 @@ static int mha(struct ms *s)
 	if (rc || (rc = a_dim(c, "num_heads", 0, &a.nh)) ||
 	    (rc = a_int(c, "unidirectional", 0, &a.uni)) ||
 	    (rc = a_float(c, "scale", 0, &a.scale)) ||
-	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)))
+	    (rc = filter_value(c, &a.filter)))
 		return rc;
 	static const char *const cache[] = { "past_sequence_length", "cache_indirection" };
 	for (size_t i = 8; i < np->n_input; i++)
