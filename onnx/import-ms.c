@@ -895,13 +895,25 @@ static int heads(struct ms *s, const char *what, const char *x, const int64_t *v
 	return step(s, "Transpose", tw, &x, 1, &pa, out);
 }
 
+/* The value id of x, input i (what) of an attention or a rotary
+ * embedding, which it needs; < 0 with the problem recorded (x "": the
+ * input is missing, which imp_lookup takes for an optional input left
+ * out and records nothing of). */
+static int32_t needed(struct ms *s, size_t i, const char *x, const char *what)
+{
+	if (!*x)
+		return bad(s->c, DNNQ_E_FORMAT, "input %zu (%s) is missing", i, what);
+	int32_t id = imp_lookup(s->c->m, x, s->c->who);
+	return id < 0 && id != DNNQ_E_NOMEM ? DNNQ_E_FORMAT : id;
+}
+
 /* The value id of x, input i (the value it stands for: x), of rank
  * `rank`; < 0 with the problem recorded. */
 static int32_t ranked(struct ms *s, size_t i, const char *x, uint32_t rank, const char *what)
 {
-	int32_t id = imp_lookup(s->c->m, x, s->c->who);
+	int32_t id = needed(s, i, x, what);
 	if (id < 0)
-		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		return id;
 	const struct dnnq_ir_value *v = &s->c->m->ir->values[id];
 	if (v->ndim != rank)
 		return bad(s->c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' (%s) [%s]: rank %u "
@@ -1014,9 +1026,9 @@ static int cat_past(struct ms *s, const char *what, const char *past, const char
 static int mask_form(struct ms *s, size_t i, const char *mask, int32_t xi, int64_t kv_seq,
                      const char *what, enum mask_form *form)
 {
-	int32_t id = imp_lookup(s->c->m, mask, s->c->who);
+	int32_t id = needed(s, i, mask, what);
 	if (id < 0)
-		return id == DNNQ_E_NOMEM ? id : DNNQ_E_FORMAT;
+		return id;
 	const struct dnnq_ir_value *m = &s->c->m->ir->values[id], *x = &s->c->m->ir->values[xi];
 	if (m->ndim == 2 && m->dims[1] == kv_seq) {
 		*form = MASK_2D;
@@ -1097,9 +1109,10 @@ static int attend(struct ms *s, const struct attn *a, const char *q, const char 
 	 * the lowest float all the same, and int8 keeps a range for the sum */
 	if (*a->bias && (rc = bin(s, "Add", "biased", t, a->bias, NULL, &t)))
 		goto out;
-	/* ONNX Runtime masks the future only of a query of more than one
-	 * position (is_unidirectional && sequence_length > 1): query s sees
-	 * the keys past + s and before (within the window) */
+	/* ONNX Runtime masks the future of the queries but the last (its
+	 * loop: s < sequence_length - 1): query s sees the keys past + s and
+	 * before (within the window), the last query all (the keys after past
+	 * + s too, of more keys than queries); a query of one position none */
 	if (a->uni && (a->seq > 1 || a->win > 0)) {
 		int64_t dims[2] = { a->seq, a->kv_seq };
 		float *p, *low;
@@ -1108,8 +1121,8 @@ static int attend(struct ms *s, const struct attn *a, const char *q, const char 
 		    (rc = new_const(s, "causal_low", DNNQ_IR_F32, 0, dims, (void **)&low, &in[1])))
 			goto out;
 		for (int64_t i = 0; i < a->seq * a->kv_seq; i++) {
-			int64_t last = a->past + i / a->kv_seq, j = i % a->kv_seq;
-			p[i] = j > last || (a->win > 0 && j <= last - a->win);
+			int64_t row = i / a->kv_seq, last = a->past + row, j = i % a->kv_seq;
+			p[i] = (j > last && row < a->seq - 1) || (a->win > 0 && j <= last - a->win);
 		}
 		*low = -FLT_MAX;
 		if ((rc = step(s, "Where", "causal", in, 3, NULL, &t)))
@@ -1139,6 +1152,19 @@ static int a_dim(struct nctx *c, const char *name, int64_t def, int64_t *v)
 	return rc;
 }
 
+/* Attribute mask_filter_value (default -10000), what a masked key's score
+ * gets, into *f: finite (attend adds keep * -f + f, which an infinity
+ * makes NaN for the keys kept; ONNX Runtime's own output of -inf is
+ * neither the keys masked nor not), or the problem recorded. */
+static int filter_value(struct nctx *c, float *f)
+{
+	int rc = a_float(c, "mask_filter_value", -10000.0f, f);
+	if (!rc && !isfinite(*f))
+		return bad(c, DNNQ_E_RANGE, "attribute 'mask_filter_value' = %g: a finite number "
+		           "expected", (double)*f);
+	return rc;
+}
+
 static int attn_bias(struct ms *s, const struct attn *a, int32_t qi);
 
 /* Attention (input [B, S, D], weights [D, 3 H] (Q, K, V packed), [bias
@@ -1163,7 +1189,7 @@ static int attention(struct ms *s)
 	if (rc || (rc = a_dim(c, "num_heads", 0, &a.nh)) ||
 	    (rc = a_int(c, "unidirectional", 0, &a.uni)) || (rc = a_int(c, "do_rotary", 0, &rot)) ||
 	    (rc = a_float(c, "scale", 0, &a.scale)) ||
-	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)) ||
+	    (rc = filter_value(c, &a.filter)) ||
 	    (rc = a_ints(c, "qkv_hidden_sizes", &sizes, &nsizes)))
 		return rc;
 	for (size_t i = 4; i < 7; i += 2)
@@ -1314,7 +1340,7 @@ static int add_part(struct ms *s, const char *what, int64_t from, int64_t n, con
  * and value [B, S, N, 3, H]; [bias [2 D + Dv]], [key_padding_mask [B, L]
  * or [B]], [attention_bias [1 or B, 1 or N, S, L]], [past_key and
  * past_value [B, N, P, H]: L counts P + this call's keys]; num_heads,
- * unidirectional (query s sees keys 0 .. P + s), scale,
+ * unidirectional (query s sees keys 0 .. P + s, the last query all), scale,
  * mask_filter_value) as ONNX Runtime computes it: the packed parts taken
  * (Gather NAME:q, :k, :v), the bias's parts added (add_part: NAME:q_biased
  * ...), then attend (the past's heads before this call's: present_key and
@@ -1331,7 +1357,7 @@ static int mha(struct ms *s)
 	if (rc || (rc = a_dim(c, "num_heads", 0, &a.nh)) ||
 	    (rc = a_int(c, "unidirectional", 0, &a.uni)) ||
 	    (rc = a_float(c, "scale", 0, &a.scale)) ||
-	    (rc = a_float(c, "mask_filter_value", -10000.0f, &a.filter)))
+	    (rc = filter_value(c, &a.filter)))
 		return rc;
 	static const char *const cache[] = { "past_sequence_length", "cache_indirection" };
 	for (size_t i = 8; i < np->n_input; i++)
@@ -1351,9 +1377,9 @@ static int mha(struct ms *s)
 	if (a.uni != 0 && a.uni != 1)
 		return bad(c, DNNQ_E_RANGE, "attribute 'unidirectional' = %lld: 0 or 1 expected",
 		           (long long)a.uni);
-	int32_t qi = imp_lookup(c->m, in_name(s, 0), c->who), ki = -1;
+	int32_t qi = needed(s, 0, in_name(s, 0), "query"), ki = -1;
 	if (qi < 0)
-		return qi == DNNQ_E_NOMEM ? qi : DNNQ_E_FORMAT;
+		return qi;
 	const struct dnnq_ir_value *qv = &c->m->ir->values[qi];
 	const char *q = in_name(s, 0), *k = in_name(s, 1), *v = in_name(s, 2);
 	bool packed_qkv = qv->ndim == 5, packed_kv = false;
@@ -1649,8 +1675,8 @@ static int rope_caches(struct ms *s, size_t i, int64_t *max, int64_t *half)
 	const struct dnnq_ir_value *v[2];
 	int32_t id[2];
 	for (size_t k = 0; k < 2; k++)
-		if ((id[k] = imp_lookup(s->c->m, in_name(s, i + k), s->c->who)) < 0)
-			return id[k] == DNNQ_E_NOMEM ? id[k] : DNNQ_E_FORMAT;
+		if ((id[k] = needed(s, i + k, in_name(s, i + k), k ? "sin_cache" : "cos_cache")) < 0)
+			return id[k];
 	for (size_t k = 0; k < 2; k++) {
 		/* after both lookups (an initializer's may move the table) */
 		v[k] = &s->c->m->ir->values[id[k]];
@@ -1704,8 +1730,8 @@ static int rotary(struct ms *s)
 	int32_t id[2];
 	int64_t half = 0, max = 0;
 	for (size_t i = 0; i < 2; i++)
-		if ((id[i] = imp_lookup(c->m, in_name(s, i), c->who)) < 0)
-			return id[i] == DNNQ_E_NOMEM ? id[i] : DNNQ_E_FORMAT;
+		if ((id[i] = needed(s, i, in_name(s, i), i ? "position_ids" : "input")) < 0)
+			return id[i];
 	if ((rc = rope_caches(s, 2, &max, &half)))
 		return rc;
 	/* after the caches' lookups (an initializer's may move the table) */

@@ -802,6 +802,27 @@ def kv_cases(c, rng):
             [vi("x", [4, 16])], [arr([2, 4, 16])], out("y"), aw)
 
 
+def review41_cases(c, rng):
+    """The review of the key-value caches' import: a unidirectional
+    MultiHeadAttention of 2 queries on 3 keys after a past of 3
+    (`mha_past_uni_cross`, `fp32`, its presents too): ONNX Runtime masks
+    the future of the queries but the last (query 0 sees keys 0 .. 3), its
+    last query seeing all 6 keys, key 5 past its position 4 too."""
+    from onnx import TensorProto
+    h = c.h
+    ins = [h.make_tensor_value_info(n, TensorProto.FLOAT, ["N"] + d)
+           for n, d in (("q", [2, 16]), ("k", [3, 16]), ("v", [3, 16]), ("pk", [2, 3, 8]),
+                        ("pv", [2, 3, 8]))]
+    x = [rng.standard_normal(s).astype(np.float32)
+         for s in ([2, 2, 16], [2, 3, 16], [2, 3, 16], [2, 2, 3, 8], [2, 2, 3, 8])]
+    c.write("mha_past_uni_cross", "fp32",
+            [h.make_node("MultiHeadAttention", ["q", "k", "v", "", "", "", "pk", "pv"],
+                         ["y", "prk", "prv"], "mha", domain="com.microsoft", num_heads=2,
+                         unidirectional=1)],
+            ins, x, [h.make_tensor_value_info(n, TensorProto.FLOAT, None)
+                     for n in ("y", "prk", "prv")], [])
+
+
 def review40_cases(c, rng, fill=(61, 60, 59, 53, 57)):
     """The review of the attentions' import: with fill[i] Relus before them
     (a chain on an input d [N, 4], its end an output too), the values
@@ -1097,8 +1118,11 @@ def refused(c):
     position_ids without do_rotary and of position_ids [N, 3] for 4
     positions,
     MultiHeadAttentions of a past of heads of 1 for 2, of past_key
-    without past_value and of the qk output; last a good QLinearAdd whose
-    import goes on."""
+    without past_value and of the qk output; a needed input left out (""):
+    GroupQueryAttention's seqlens_k, MultiHeadAttention's query,
+    Attention's weights, RotaryEmbedding's position_ids (each once failed
+    naming nothing); a MultiHeadAttention of mask_filter_value -inf; last a
+    good QLinearAdd whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
     h = c.h
@@ -1205,6 +1229,16 @@ def refused(c):
                     "mha_half_past", domain="com.microsoft", num_heads=2),
         h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["k8", "", "", "k8_qk"], "mha_qk",
                     domain="com.microsoft", num_heads=2),
+        h.make_node("GroupQueryAttention", ["x3", "", "", "", "", "", "total4"], ["k11"],
+                    "gqa_no_seqlens", domain="com.microsoft", num_heads=2, kv_num_heads=1),
+        h.make_node("MultiHeadAttention", ["", "x3", "x3"], ["k12"], "mha_no_query",
+                    domain="com.microsoft", num_heads=2),
+        h.make_node("Attention", ["x3", ""], ["k13"], "attention_no_weights",
+                    domain="com.microsoft", num_heads=2),
+        h.make_node("RotaryEmbedding", ["x3", "", "c11", "c11"], ["re4"], "rope_no_pos",
+                    domain="com.microsoft"),
+        h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["k14"], "mha_filter_inf",
+                    domain="com.microsoft", num_heads=2, mask_filter_value=float("-inf")),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
@@ -1430,6 +1464,7 @@ def main():
     kv_cases(c, np.random.default_rng(43))
     review40_cases(c, np.random.default_rng(42))
     resize_linear_cases(c, np.random.default_rng(41))
+    review41_cases(c, np.random.default_rng(44))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)
