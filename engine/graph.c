@@ -499,11 +499,14 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 		return DNNQ_E_INVAL;
 	if (g->noutputs == 0)
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: no outputs");
+	/* a graph input no node reads is kept (ONNX Runtime's signature: the
+	 * caller gives it, and it is ignored): not in the arena, its buffer
+	 * bound by resolve() and never read */
 	for (size_t i = 0; i < g->nt; i++) {
 		struct gtensor *t = &g->t[i];
-		if (t->last_use < 0 && t->output_idx < 0)
+		if (t->last_use < 0 && t->output_idx < 0 && t->input_idx < 0)
 			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: %s '%s' is never used",
-			                     t->producer >= 0 ? "tensor of node" : "input", t->name);
+			                     t->producer >= 0 ? "tensor of node" : "constant", t->name);
 	}
 	if (fuse_into_convs(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");

@@ -61,6 +61,39 @@ int32_t *dnnq_ir_readers(const struct dnnq_ir *ir)
 	return r;
 }
 
+void dnnq_ir_liveness(const struct dnnq_ir *ir, bool *live, bool *used)
+{
+	for (size_t i = 0; i < ir->noutputs; i++)
+		used[ir->outputs[i]] = true;
+	for (size_t j = ir->nnodes; j-- > 0;) {
+		const struct dnnq_ir_node *n = &ir->nodes[j];
+		for (uint32_t k = 0; k < n->noutputs; k++)
+			live[j] |= used[n->outputs[k]];
+		if (live[j])
+			for (uint32_t k = 0; k < n->ninputs; k++)
+				if (n->inputs[k] >= 0)
+					used[n->inputs[k]] = true;
+	}
+}
+
+bool *dnnq_ir_unread_inputs(const struct dnnq_ir *ir)
+{
+	bool *live = calloc(ir->nnodes + 1, sizeof *live);
+	bool *used = calloc(ir->nvalues + 1, sizeof *used);
+	bool *unread = calloc(ir->ninputs + 1, sizeof *unread);
+	if (live && used && unread) {
+		dnnq_ir_liveness(ir, live, used);
+		for (size_t i = 0; i < ir->ninputs; i++)
+			unread[i] = !used[ir->inputs[i]];
+	} else {
+		free(unread);
+		unread = NULL;
+	}
+	free(live);
+	free(used);
+	return unread;
+}
+
 bool dnnq_ir_matmul_is_gemm(const struct dnnq_ir_value *a, const struct dnnq_ir_value *b)
 {
 	return b->data && b->ndim == 2 && a->batched && a->ndim >= 2 && a->ndim != 4;

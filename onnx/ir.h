@@ -222,6 +222,15 @@ void dnnq_ir_free(struct dnnq_ir *ir);
 /* Per value, the node inputs reading it, +1 for a graph output (malloc'd,
  * nvalues + 1; NULL when out of memory): the fusion passes' counts. */
 int32_t *dnnq_ir_readers(const struct dnnq_ir *ir);
+/* Which nodes lead to a graph output (live, nnodes) and which values such a
+ * node or the outputs read (used, nvalues); both zeroed by the caller. */
+void dnnq_ir_liveness(const struct dnnq_ir *ir, bool *live, bool *used);
+/* The graph inputs no live node reads (an input read by nothing, or only
+ * for its shape, folded at import): per input, true when unread (malloc'd,
+ * ninputs + 1; NULL when out of memory). They stay in the model's
+ * signature and their values are ignored (docs/onnx.md, "Inputs no node
+ * reads"). */
+bool *dnnq_ir_unread_inputs(const struct dnnq_ir *ir);
 /* A MatMul / QLinearMatMul of a by b is a GEMM, the engine's FC over the
  * last axis: b a 2-D constant, a a batched activation of rank >= 2 but not
  * 4-D (NHWC inside: its last axis is not the channels); any other product

@@ -777,18 +777,9 @@ static int check_ir(struct lower *L)
 static void liveness(struct lower *L)
 {
 	const struct dnnq_ir *ir = L->ir;
-	bool *used = L->used;
 	for (size_t i = 0; i < ir->noutputs; i++)
-		L->is_output[ir->outputs[i]] = used[ir->outputs[i]] = true;
-	for (size_t j = ir->nnodes; j-- > 0;) {
-		const struct dnnq_ir_node *n = &ir->nodes[j];
-		for (uint32_t k = 0; k < n->noutputs; k++)
-			L->live[j] |= used[n->outputs[k]];
-		if (L->live[j])
-			for (uint32_t k = 0; k < n->ninputs; k++)
-				if (n->inputs[k] >= 0)
-					used[n->inputs[k]] = true;
-	}
+		L->is_output[ir->outputs[i]] = true;
+	dnnq_ir_liveness(ir, L->live, L->used);
 	for (size_t v = 0; v < ir->nvalues; v++) {
 		L->reader[v] = -1;
 		L->nreaders[v] = L->is_output[v];
@@ -826,6 +817,19 @@ static int lower_inputs(struct lower *L)
 			                     iv->batched ? "" : " without a batch", DNNQ_MAX_DIMS);
 		io->ndim = iv->ndim;
 		memcpy(io->dims, iv->dims, iv->ndim * sizeof *iv->dims);
+		if (!L->used[v] && iv->dtype != DNNQ_IR_S64) {
+			/* read by no node: in the signature as ONNX gives it, its
+			 * integers (u8, s8) of scale 1, and no node */
+			static const enum dnnq_dtype dt[] = { [DNNQ_IR_F32] = DNNQ_DTYPE_F32,
+			                                      [DNNQ_IR_U8] = DNNQ_DTYPE_U8,
+			                                      [DNNQ_IR_S8] = DNNQ_DTYPE_S8,
+			                                      [DNNQ_IR_S32] = DNNQ_DTYPE_S32 };
+			io->dtype = dt[iv->dtype];
+			if (iv->dtype == DNNQ_IR_U8 || iv->dtype == DNNQ_IR_S8)
+				io->qp = (struct dnnq_qparams){ .scale = 1, .precision = 8,
+				                                .is_signed = iv->dtype == DNNQ_IR_S8 };
+			continue;
+		}
 		if (iv->dtype == DNNQ_IR_F32) {
 			io->dtype = DNNQ_DTYPE_F32;
 			L->v[v].f32 = (int32_t)i;
@@ -1039,18 +1043,12 @@ static int finish(struct lower *L)
 	         L->o->calibration ? L->o->calibration : "");
 	m->created = 0;
 	m->max_batch = L->ir->max_batch;
-	bool *read = calloc(m->ninputs + 1, 1);
-	if (!read || !(m->stats = calloc(m->nnodes + 1, sizeof *m->stats))) {
-		free(read);
+	if (!(m->stats = calloc(m->nnodes + 1, sizeof *m->stats)))
 		return dnnq_diag_set(L->diag, DNNQ_E_NOMEM, "lower: out of memory");
-	}
 	for (size_t j = 0; j < m->nnodes; j++) {
 		struct dnnq_model_node *mn = &m->nodes[j];
-		for (uint32_t k = 0; k < mn->ninputs; k++) {
+		for (uint32_t k = 0; k < mn->ninputs; k++)
 			mn->inputs[k] = renumber(m, mn->inputs[k]);
-			if ((size_t)mn->inputs[k] < m->ninputs)
-				read[mn->inputs[k]] = true;
-		}
 		/* the range a u8 node output can represent */
 		bool u8 = mn->out_scale > 0 && !mn->out_signed && mn->out_precision &&
 		          mn->out_dtype == DNNQ_DTYPE_U8 && mn->kind != DNNQ_NODE_CONVERT;
@@ -1067,13 +1065,7 @@ static int finish(struct lower *L)
 	}
 	for (size_t i = 0; i < m->noutputs; i++)
 		m->outputs[i].value = renumber(m, m->outputs[i].value);
-	int rc = DNNQ_OK;
-	for (size_t i = 0; i < m->ninputs && !rc; i++)
-		if (!read[i])
-			rc = dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s' is not used",
-			                   m->inputs[i].name);
-	free(read);
-	return rc;
+	return DNNQ_OK;
 }
 
 static void dims_str(char *buf, size_t cap, uint32_t ndim, const int64_t *dims)

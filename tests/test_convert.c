@@ -2482,6 +2482,70 @@ START_TEST(tools_serve_typed)
 }
 END_TEST
 
+#define UNREAD "tests/onnx/unread"
+
+/* An input no node reads, from the start (unread_input's u) or once its
+ * Shape is folded (unread_shape's s): converted with a warning naming it,
+ * calibrated on a directory without its samples (a note), listed in
+ * --json; it stays an input: dnnq-run of the .dnnq and of the .onnx, and
+ * dnnqd, take it, check its shape and ignore its values. */
+START_TEST(tools_unread_inputs)
+{
+	static const char *const cases[][2] = { { "unread_input", "u" }, { "unread_shape", "s" } };
+	char dir[] = "/tmp/dnnq-unread-XXXXXX", sock[128], dnnqd[512], model[600], path[600];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	for (int i = 0; i < 2; i++) {
+		const char *n = cases[i][0], *u = cases[i][1];
+		sh(&c, dir, "dnnq-convert " UNREAD "/%s.onnx -o %s/%s.dnnq --calib " UNREAD
+		   "/%s.calib --precision int8 --json", n, dir, n, n);
+		ck_assert_msg(c.status == 0, "%s: %s", n, c.err);
+		char want[160];
+		snprintf(want, sizeof want, "\"unread_inputs\":[\"%s\"]", u);
+		ck_assert_msg(strstr(c.out, want), "%s", c.out);
+		snprintf(want, sizeof want, "warning: " UNREAD "/%s.onnx: input '%s' is read by no "
+		         "node", n, u);
+		ck_assert_msg(strstr(c.err, want), "%s", c.err);
+		snprintf(want, sizeof want, "no %s.npy: input '%s' is read by no node, zeros stand in"
+		         " for it", u, u);
+		ck_assert_msg(strstr(c.err, want), "%s", c.err);
+		for (int onnx = 0; onnx < 2; onnx++) {
+			sh(&c, dir, "dnnq-run %s/%s.%s --input x=" UNREAD "/%s.x.npy --input %s=" UNREAD
+			   "/%s.%s.npy --output-dir %s/%s", onnx ? UNREAD : dir, n, onnx ? "onnx" : "dnnq",
+			   n, u, n, u, dir, n);
+			ck_assert_msg(c.status == 0, "%s: %s", n, c.err);
+			snprintf(path, sizeof path, "%s/%s/y.npy", dir, n);
+			snprintf(want, sizeof want, UNREAD "/%s.out.npy", n);
+			ck_assert_double_gt(file_sqnr(want, path), onnx ? 100 : 30);
+		}
+		/* checked like any input: x's samples are not u's shape */
+		sh(&c, dir, "dnnq-run %s/%s.dnnq --input x=" UNREAD "/%s.x.npy --input %s=" UNREAD
+		   "/%s.calib/x.npy --output-dir %s/%s", dir, n, n, u, n, dir, n);
+		ck_assert_int_ne(c.status, 0);
+		ck_assert_msg(strstr(c.err, u), "%s", c.err);
+	}
+	char *argv[8] = { dnnqd, "--socket", sock, "--model", model };
+	snprintf(sock, sizeof sock, "%s/d.sock", dir);
+	snprintf(dnnqd, sizeof dnnqd, "%s/dnnqd", bindir());
+	snprintf(model, sizeof model, "m=%s/unread_input.dnnq", dir);
+	pid_t pid = start_dnnqd(argv, sock);
+	sh(&c, dir, "dnnqctl --socket %s infer m -i x=" UNREAD "/unread_input.x.npy -i u=" UNREAD
+	   "/unread_input.u.npy -o %s/served", sock, dir);
+	if (c.status)
+		kill(pid, SIGKILL);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	snprintf(path, sizeof path, "%s/served/y.npy", dir);
+	ck_assert_double_gt(file_sqnr(UNREAD "/unread_input.out.npy", path), 30);
+	sh(&c, dir, "dnnqctl --socket %s infer m -i x=" UNREAD "/unread_input.x.npy -i u=" UNREAD
+	   "/unread_input.x.npy -o %s/served", sock, dir);
+	if (!c.status)
+		kill(pid, SIGKILL);
+	ck_assert_int_ne(c.status, 0);
+	stop_dnnqd(pid);
+	rm_rf(dir);
+}
+END_TEST
+
 #define NLP "tests/onnx/nlp"
 
 /* ids.npy (int64 [16, 8]) with element 5 set to v, as DIR/NAME.npy. */
@@ -2961,6 +3025,9 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_infer_split);
 	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);
+	TCase *unread = tcase_create("unread");
+	tcase_add_test(unread, tools_unread_inputs);
+	suite_add_tcase(s, unread);
 	TCase *ms = tcase_create("ms");
 	tcase_set_timeout(ms, 600);
 	tcase_add_test(ms, ms_ops);

@@ -706,6 +706,51 @@ START_TEST(graph_refuses_overflowing_shapes)
 }
 END_TEST
 
+/* A graph input no node reads (an ONNX input read only for its shape)
+ * finalizes and keeps its place in the signature; it takes no arena, a
+ * run is given its buffer and never reads it (NULL would be refused by a
+ * run, as any input's), and a constant nobody reads is still refused. */
+START_TEST(graph_keeps_unread_input)
+{
+	struct dnnq_graph *g;
+	struct dnnq_diag d;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[2] = { 0, 64 }, big[2] = { 0, 1 << 20 };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 2, dims, &qin, &d);
+	ck_assert_msg(x >= 0, "%s", d.msg);
+	ck_assert_int_ge(dnnq_graph_add_input(g, "u", DNNQ_DTYPE_F32, 2, big, NULL, &d), 0);
+	int y = add_relu(g, "relu", x, &d);
+	ck_assert_msg(y >= 0, "%s", d.msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, y, &d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_graph_plan(g, 2, 1, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(dnnq_graph_num_inputs(g), 2);
+	struct dnnq_tensor_info ti;
+	ck_assert_int_eq(dnnq_graph_input_info(g, 1, &ti), 0);
+	ck_assert_str_eq(ti.name, "u");
+	ck_assert_uint_eq(ti.bytes, 2u << 22);
+	ck_assert_uint_lt(dnnq_graph_arena_bytes(g), 1u << 20);
+	static uint8_t xb[128], yb[128];
+	static float ub[1];
+	for (size_t i = 0; i < sizeof xb; i++)
+		xb[i] = (uint8_t)(128 + i % 64 * 2);
+	const void *in[2] = { xb, ub };
+	void *out[1] = { yb };
+	ck_assert_int_eq(dnnq_graph_run(g, in, out, NULL), 0);
+	ck_assert_uint_eq(yb[0], 0);        /* relu of 0 */
+	ck_assert_uint_eq(yb[127], 50);     /* 126 * 0.02 / 0.05 = 50.4 */
+	dnnq_graph_destroy(g);
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	uint8_t k[64] = { 0 };
+	x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 2, dims, &qin, &d);
+	ck_assert_int_ge(dnnq_graph_add_constant(g, "k", 1, dims + 1, &qin, k, &d), 0);
+	ck_assert_int_eq(dnnq_graph_add_output(g, add_relu(g, "relu", x, &d), &d), 0);
+	ck_assert_int_eq(dnnq_graph_finalize(g, &d), DNNQ_E_INVAL);
+	ck_assert_str_eq(d.msg, "graph: constant 'k' is never used");
+	dnnq_graph_destroy(g);
+}
+END_TEST
+
 /* The pool runs every task of every job exactly once, whoever claims it:
  * many short jobs back to back (late workers meet closed or newer jobs),
  * counts from 0 up, on 3 threads; a task's tid is within the pool. */
@@ -1438,6 +1483,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_fuses_residual_adds, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, graph_take_buffers);
+	tcase_add_test(tc, graph_keeps_unread_input);
 	tcase_add_test(tc, pool_runs_each_task_once);
 	tcase_add_test(tc, pool_big_jobs_and_order);
 	tcase_add_test(tc, claims_meet_from_both_ends);

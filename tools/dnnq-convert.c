@@ -88,7 +88,8 @@ static void usage(void)
 		"  --calib PATH           a .npy of samples of the model's input ([n, ...], the\n"
 		"                         ONNX layout), or a directory of such files; for a\n"
 		"                         model with several inputs, a directory holding\n"
-		"                         INPUT.npy for each input\n"
+		"                         INPUT.npy for each input (optional for an input\n"
+		"                         no node reads: zeros stand in for it)\n"
 		"  --input-shape NAME=D0xD1x...\n"
 		"                         fixes the symbolic dims of input NAME (repeatable;\n"
 		"                         D0 is the batch, which stays symbolic; D1 for an\n"
@@ -509,8 +510,10 @@ static const char *input_names(const struct dnnq_ir *ir)
 	return buf;
 }
 
-/* A model with several inputs: the directory holds NAME.npy for each. */
-static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struct dnnq_diag *d)
+/* A model with several inputs: the directory holds NAME.npy for each; one
+ * of an input no node reads may be missing (zeros stand in for it). */
+static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, const bool *unread,
+                          struct dnnq_diag *d)
 {
 	const struct dnnq_ir *ir = c->ir;
 	struct stat st;
@@ -519,7 +522,7 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 		                     " a directory holding INPUT.npy for each", o->calib, ir->ninputs,
 		                     input_names(ir));
 	void **x = calloc(ir->ninputs, sizeof *x);
-	size_t n = 0;
+	size_t n = 0, given = 0;
 	int rc = x ? 0 : dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < ir->ninputs; i++) {
 		const struct dnnq_ir_value *in = &ir->values[ir->inputs[i]];
@@ -531,17 +534,29 @@ static int calibrate_many(const struct opts *o, struct dnnq_onnx_calib *c, struc
 		                                      in->name) >= (int)sizeof path)
 			rc = dnnq_diag_set(d, DNNQ_E_INVAL, "input '%s': not a file name in --calib "
 			                   "%s (a '/', or too long)", in->name, o->calib);
+		if (!rc && access(path, F_OK) && unread[i]) {
+			fprintf(stderr, "%s: note: --calib %s: no %s.npy: input '%s' is read by no node, "
+			        "zeros stand in for it\n", argv0, o->calib, shown(in->name, 0),
+			        shown(in->name, 1));
+			continue;
+		}
 		if (!rc && access(path, F_OK))
 			rc = dnnq_diag_set(d, DNNQ_E_IO, "--calib %s: no %s.npy for input '%s' (the model's"
 			                   " inputs: %s; one INPUT.npy each)", o->calib, in->name, in->name,
 			                   input_names(ir));
 		if (!rc)
 			rc = load_samples(path, in, &x[i], &k, d);
-		if (!rc && i && k != n)
+		if (!rc && given++ && k != n)
 			rc = dnnq_diag_set(d, DNNQ_E_SHAPE, "%s: %zu samples, the other inputs' %zu",
 			                   path, k, n);
 		n = k;
 	}
+	if (!rc && !given)
+		rc = dnnq_diag_set(d, DNNQ_E_IO, "--calib %s: no INPUT.npy of the model's inputs (%s)",
+		                   o->calib, input_names(ir));
+	for (size_t i = 0; !rc && i < ir->ninputs; i++)
+		if (!x[i] && !(x[i] = calloc(n * c->x_numel[i] + 1, 4)))
+			rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 	if (!rc) {
 		struct calib_at at = { .npaths = 1, .k = n, .n = n };
 		bar_start(o, c, &at);
@@ -1121,6 +1136,13 @@ static int convert(const struct opts *o)
 		return dnnq_json_exit(1, rc);
 	}
 	free(list);
+	bool *unread = dnnq_ir_unread_inputs(&ir);
+	for (size_t i = 0; unread && i < ir.ninputs; i++)
+		if (unread[i])
+			fprintf(stderr, "%s: warning: %s: input '%s' is read by no node (or only for its "
+			        "shape, folded at import): it stays in the model's inputs, a request gives"
+			        " it (checked for shape and dtype) and its values are ignored\n", argv0,
+			        o->in, shown(ir.values[ir.inputs[i]].name, 0));
 	struct dnnq_onnx_calib c = { 0 };
 	struct dnnq_pool *pool = NULL;
 	struct dnnq_executor pex, *ex = NULL;
@@ -1133,7 +1155,8 @@ static int convert(const struct opts *o)
 	bool *keep = NULL;
 	struct prec p = { .po = o->po, .int8_db = NAN };
 	struct states st = { .non = 0 };
-	if (!method || (!o->prec_int8 && !(p.refused = calloc(ir.nnodes + 1, sizeof *p.refused)))) {
+	if (!method || !unread ||
+	    (!o->prec_int8 && !(p.refused = calloc(ir.nnodes + 1, sizeof *p.refused)))) {
 		rc = dnnq_diag_set(&d, DNNQ_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -1159,7 +1182,7 @@ static int convert(const struct opts *o)
 		    (rc = dnnq_onnx_calib_init(&c, &ir, o->bins, &d)))
 			goto out;
 		c.ex = ex;
-		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, &d)))
+		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, unread, &d)))
 			goto out;
 		if ((rc = check_finite(o, &c, &d)) || (rc = set_state(o, &c, &st, &d)))
 			goto out;
@@ -1233,7 +1256,14 @@ static int convert(const struct opts *o)
 		       lo.calibration, c.samples, m.nnodes);
 		dnnq_json_number(stdout, out_db, 3);
 		printf(",\"int8_nodes\":%zu,\"fp32_nodes\":%zu,\"converts\":%zu,"
-		       "\"layout_changes\":%zu", cn.int8, cn.fp32, cn.converts, cn.layout);
+		       "\"layout_changes\":%zu,\"unread_inputs\":[", cn.int8, cn.fp32, cn.converts,
+		       cn.layout);
+		for (size_t i = 0, k = 0; i < ir.ninputs; i++)
+			if (unread[i]) {
+				printf("%s", k++ ? "," : "");
+				dnnq_json_string(stdout, ir.values[ir.inputs[i]].name);
+			}
+		printf("]");
 		if (o->autom) {
 			printf(",\"methods\":{");
 			for (size_t v = 0, k = 0; v < ir.nvalues; v++) {
@@ -1291,6 +1321,7 @@ out:
 		dnnq_onnx_calib_free(&c);
 	free(acc);
 	free(method);
+	free(unread);
 	free(keep);
 	free(p.refused);
 	free(p.fp32);

@@ -3211,14 +3211,49 @@ def make_layout(w):
 
 # --------------------------------------------------------------------- main
 
+def make_unread(w):
+    """Graph inputs no node reads (dnnq keeps them in the signature and
+    ignores them, docs/onnx.md "Inputs no node reads"), each with a
+    calibration directory holding x.npy only, test inputs and the output:
+      - unread_input: x [N, 6] @ W; u [N, 4] is read by nothing;
+      - unread_shape: x [N, 2, 3] reshaped to [-1, 6] where 6 is Shape(s)[1]
+        (folded at import), @ W; s [N, 6] is read only for its shape."""
+    r = np.random.default_rng(41)
+    W = nrm(r, (6, 3), 0.5)
+    xc, xt = u(r, (16, 6), -1, 1), u(r, (3, 6), -1, 1)
+    for name, shaped in (("unread_input", False), ("unread_shape", True)):
+        other = ("s", u(r, (3, 6), -1, 1)) if shaped else ("u", u(r, (3, 4), -1, 1))
+        x = xt.reshape(3, 2, 3) if shaped else xt
+        nodes = [node("MatMul", ["flat" if shaped else "x", "W"], ["y"])]
+        inits = {"W": W}
+        if shaped:
+            nodes = [node("Shape", ["s"], ["shp"]),
+                     node("Slice", ["shp", "one", "two"], ["d1"]),
+                     node("Concat", ["minus1", "d1"], ["t"], axis=0),
+                     node("Reshape", ["x", "t"], ["flat"])] + nodes
+            inits.update({"one": np.array([1], np.int64), "two": np.array([2], np.int64),
+                          "minus1": np.array([-1], np.int64)})
+        want = f32(f64(xt) @ f64(W))
+        m = build_model(nodes, [("x", x), other], inits, [("y", want)], OPSET, name=name)
+        onnx.checker.check_model(m, full_check=True)
+        w.model(f"unread/{name}.onnx", m)
+        w.npy(f"unread/{name}.calib/x.npy", xc.reshape(16, 2, 3) if shaped else xc)
+        w.npy(f"unread/{name}.x.npy", x)
+        w.npy(f"unread/{name}.{other[0]}.npy", other[1])
+        w.npy(f"unread/{name}.out.npy", want)
+    print("unread: 2 models")
+
+
 def main():
     ap = argparse.ArgumentParser(
-        description="Generate the ONNX import fixtures (digits/, ops/, bad/, precision/) "
+        description="Generate the ONNX import fixtures (digits/, ops/, bad/, precision/, "
+                    "layout/, unread/) "
                     "under DIR. "
                     "Run with /usr/bin/python3 (torch, onnx, sklearn, numpy).")
     ap.add_argument("--out", default="tests/onnx", metavar="DIR",
                     help="output directory (default: tests/onnx)")
-    ap.add_argument("--only", choices=["digits", "ops", "bad", "models", "precision", "layout"],
+    ap.add_argument("--only", choices=["digits", "ops", "bad", "models", "precision", "layout",
+                                       "unread"],
                     action="append",
                     help="generate only this set (repeatable; default: all)")
     ap.add_argument("--list", action="store_true", help="print every file written")
@@ -3243,7 +3278,7 @@ def main():
 
     t0 = time.time()
     w = Writer(args.out)
-    sets = args.only or ["digits", "ops", "bad", "models", "precision", "layout"]
+    sets = args.only or ["digits", "ops", "bad", "models", "precision", "layout", "unread"]
     if "digits" in sets:
         make_digits(w)
     if "ops" in sets:
@@ -3256,6 +3291,8 @@ def main():
         make_precision(w)
     if "layout" in sets:
         make_layout(w)
+    if "unread" in sets:
+        make_unread(w)
     total = 0
     for rel in w.files:
         total += os.path.getsize(os.path.join(args.out, rel))
