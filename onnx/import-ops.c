@@ -2398,6 +2398,64 @@ static int op_instancenorm(struct nctx *c)
 	return rc;
 }
 
+/* ImageScaler (an experimental operator of ONNX 1.2-1.4, opsets 1-9, that
+ * the ONNX Model Zoo's Tiny YOLOv2 opens with): y = scale * x + bias[c] of
+ * X [N, C, H, W], as Mul by scale [C, 1, 1] (NAME:scaled) and Add of bias
+ * [C, 1, 1], each left out when it changes nothing. */
+static int op_imagescaler(struct nctx *c)
+{
+	int rc;
+	float scale;
+	const Onnx__AttributeProto *a;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_float(c, "scale", 1.0f, &scale)) ||
+	    (rc = typed_attr(c, "bias", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS,
+	                     "a list of floats", &a)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim != 4)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, H, W] expected",
+		           iname(c, 0), imp_dims_str(x));
+	int64_t C = x->dims[1], chan[3] = { C, 1, 1 };
+	if (a && a->n_floats != (size_t)C)
+		return bad(c, DNNQ_E_SHAPE, "attribute 'bias': %zu values for %lld channels",
+		           a->n_floats, (long long)C);
+	if (!isfinite(scale))
+		return bad(c, DNNQ_E_RANGE, "attribute 'scale' = %g: want a finite value", scale);
+	bool biased = false;
+	for (size_t i = 0; a && i < a->n_floats; i++) {
+		if (!isfinite(a->floats[i]))
+			return bad(c, DNNQ_E_RANGE, "attribute 'bias'[%zu] = %g: want a finite value",
+			           i, a->floats[i]);
+		biased |= a->floats[i] != 0.0f;
+	}
+	if (scale == 1.0f && !biased)
+		return pass_through(c);
+	float *sd = malloc((size_t)C * sizeof *sd);
+	if (!sd)
+		return DNNQ_E_NOMEM;
+	for (int64_t i = 0; i < C; i++)
+		sd[i] = scale;
+	int32_t sid = scale != 1.0f ? instnorm_constant(c, sd, 3, chan, ":gamma") : -1;
+	free(sd);
+	if (sid < 0 && scale != 1.0f)
+		return sid;
+	int32_t bid = biased ? instnorm_constant(c, a->floats, 3, chan, ":beta") : -1;
+	if (bid < 0 && biased)
+		return bid;
+	c->nin = 2;
+	if (scale != 1.0f) {
+		c->node.op = DNNQ_IR_MUL;
+		c->in[1] = sid;
+		if ((rc = op_binary(c)) || !biased)
+			return rc;
+		if ((rc = link_as(c, ":scaled", 2)))
+			return rc;
+	}
+	c->node.op = DNNQ_IR_ADD;
+	c->in[1] = bid;
+	return op_binary(c);
+}
+
 /* ---- vision: Resize, Upsample --------------------------------------------------- */
 
 /* One of the strings names (NULL-terminated) or an error; its index in *out. */
@@ -3930,6 +3988,7 @@ static const struct opdef OPS[] = {
 	{ "TopK", DNNQ_IR_ENGINE, op_topk, 1, 2, 2 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
+	{ "ImageScaler", DNNQ_IR_MUL, op_imagescaler, 1, 1, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
 	{ "Expand", DNNQ_IR_ENGINE, op_expand, 2, 2, 1 },

@@ -524,6 +524,54 @@ START_TEST(squeeze_unsqueeze_opsets)
 }
 END_TEST
 
+/* ImageScaler (opsets 1-9; Tiny YOLOv2 of the ONNX Model Zoo): scale * x +
+ * bias[c], as Mul and Add of [C, 1, 1] constants, each only where it
+ * changes something; its attributes checked. */
+static struct mb *imagescaler(const float *scale, size_t nbias, const float *bias)
+{
+	struct mb *b = nchw(8, 3, 1, 2);
+	Onnx__NodeProto *n = mb_node(b, "ImageScaler", "s", "x", "y");
+	if (scale)
+		at_f(b, n, "scale", *scale);
+	if (nbias) {
+		Onnx__AttributeProto *a = attr(b, n, "bias",
+		                               ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
+		a->n_floats = nbias;
+		a->floats = A(b, nbias * sizeof(float));
+		memcpy(a->floats, bias, nbias * sizeof(float));
+	}
+	return b;
+}
+
+START_TEST(imagescaler_opset8)
+{
+	static const float x[6] = { -1, 2, 0.5f, 4, 8, -8 }, bias[3] = { 1, -2, 0.25f };
+	float half = 0.5f, one = 1.0f, y[6];
+	struct dnnq_ir ir;
+	imp_ok(imagescaler(&half, 3, bias), &ir);
+	ck_assert_uint_eq(ir.nnodes, 2);
+	run1(&ir, 1, x, y);
+	for (size_t i = 0; i < 6; i++)
+		ck_assert_msg(y[i] == 0.5f * x[i] + bias[i / 2], "y[%zu] = %g", i, (double)y[i]);
+	dnnq_ir_free(&ir);
+
+	imp_ok(imagescaler(&half, 0, NULL), &ir);        /* no bias: the Mul alone */
+	ck_assert_uint_eq(ir.nnodes, 1);
+	ck_assert_int_eq(ir.nodes[0].op, DNNQ_IR_MUL);
+	dnnq_ir_free(&ir);
+	imp_ok(imagescaler(NULL, 3, bias), &ir);         /* scale 1 by default: the Add */
+	ck_assert_uint_eq(ir.nnodes, 1);
+	ck_assert_int_eq(ir.nodes[0].op, DNNQ_IR_ADD);
+	run1(&ir, 1, x, y);
+	ck_assert(y[0] == 0.0f && y[5] == -7.75f);
+	dnnq_ir_free(&ir);
+
+	imp_fails(imagescaler(&one, 2, bias), DNNQ_E_SHAPE, "'bias': 2 values for 3 channels");
+	float nan = NAN;
+	imp_fails(imagescaler(&nan, 3, bias), DNNQ_E_RANGE, "'scale' = nan");
+}
+END_TEST
+
 START_TEST(clip_opsets)
 {
 	struct mb *b = nchw(6, 1, 1, 2);
@@ -3218,6 +3266,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, reshape_flatten_shapes);
 	tcase_add_test(tc, squeeze_unsqueeze_opsets);
 	tcase_add_test(tc, clip_opsets);
+	tcase_add_test(tc, imagescaler_opset8);
 	tcase_add_test(tc, identity_dropout_removed);
 	tcase_add_test(tc, matmul_gemm_and_more_ops);
 	tcase_add_test(tc, softmax_opset11_rules);
