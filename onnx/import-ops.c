@@ -1207,6 +1207,42 @@ static int batchnorm_4d(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, r, d, batched);
 }
 
+static int affine_const(struct nctx *c, const float *scale, const float *bias, uint32_t r,
+                        const int64_t *dims);
+
+/* BatchNormalization with spatial 0 (opsets 6-8; MXNet's exports) of X
+ * [N, C, D1, ...]: statistics per activation, scale, B, mean and var of
+ * [C, D1, ...] (ONNX Runtime refuses [C] there), folded into one
+ * multiplier and offset: X * a + b. (Of [N, C], spatial 0 is spatial 1.) */
+static int batchnorm_per_activation(struct nctx *c)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int rc;
+	for (size_t i = 1; i <= 4; i++) {
+		if ((rc = need(c, i, DT_F32, true)))
+			return rc;
+		const struct dnnq_ir_value *p = V(c, i);
+		if (p->ndim != x->ndim - 1 || memcmp(p->dims, x->dims + 1, p->ndim * sizeof *p->dims))
+			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: spatial 0 wants X's shape "
+			           "after the batch", i, iname(c, i), imp_dims_str(p));
+	}
+	if (!(c->node.epsilon >= 0))
+		return bad(c, DNNQ_E_RANGE, "epsilon must be >= 0");
+	size_t n = numel(V(c, 1));
+	float *a = malloc(2 * n * sizeof *a);
+	if (!a)
+		return DNNQ_E_NOMEM;
+	const float *g = V(c, 1)->data, *b = V(c, 2)->data, *mu = V(c, 3)->data,
+	            *var = V(c, 4)->data;
+	for (size_t i = 0; i < n; i++) {
+		a[i] = (float)(g[i] / sqrt((double)var[i] + c->node.epsilon));
+		a[n + i] = (float)(b[i] - (double)mu[i] * a[i]);
+	}
+	rc = affine_const(c, a, a + n, x->ndim - 1, V(c, 1)->dims);
+	free(a);
+	return rc;
+}
+
 static int op_batchnorm(struct nctx *c)
 {
 	int rc;
@@ -1221,11 +1257,13 @@ static int op_batchnorm(struct nctx *c)
 		return rc;
 	if ((rc = a_int(c, "training_mode", 0, &v)) || v)
 		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "training_mode 1");
-	if ((rc = a_int(c, "spatial", 1, &v)) || v != 1)
-		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "spatial 0");
+	if ((rc = a_int(c, "spatial", 1, &v)) || (v != 0 && v != 1))
+		return rc ? rc : bad(c, DNNQ_E_RANGE, "spatial %lld: 0 or 1 expected", (long long)v);
 	const struct dnnq_ir_value *x = V(c, 0);
 	if (x->ndim < 2)
 		return bad(c, DNNQ_E_SHAPE, "input [%s]: rank 2 or more expected", imp_dims_str(x));
+	if (!v && x->ndim > 2)
+		return batchnorm_per_activation(c);
 	for (size_t i = 1; i <= 4; i++) {
 		if ((rc = need(c, i, DT_F32, true)))
 			return rc;
@@ -2398,10 +2436,38 @@ static int op_instancenorm(struct nctx *c)
 	return rc;
 }
 
+/* y = x * scale + bias with constants scale and bias of [dims] (r of them,
+ * broadcasting against x's trailing dims): Mul (NAME:scaled when the Add
+ * follows) and Add, either left out where NULL (both: x passes through). */
+static int affine_const(struct nctx *c, const float *scale, const float *bias, uint32_t r,
+                        const int64_t *dims)
+{
+	if (!scale && !bias)
+		return pass_through(c);
+	int32_t sid = scale ? instnorm_constant(c, scale, r, dims, ":gamma") : -1;
+	if (scale && sid < 0)
+		return sid;
+	int32_t bid = bias ? instnorm_constant(c, bias, r, dims, ":beta") : -1;
+	if (bias && bid < 0)
+		return bid;
+	int rc;
+	c->nin = 2;
+	if (scale) {
+		c->node.op = DNNQ_IR_MUL;
+		c->in[1] = sid;
+		if ((rc = op_binary(c)) || !bias)
+			return rc;
+		if ((rc = link_as(c, ":scaled", 2)))
+			return rc;
+	}
+	c->node.op = DNNQ_IR_ADD;
+	c->in[1] = bid;
+	return op_binary(c);
+}
+
 /* ImageScaler (an experimental operator of ONNX 1.2-1.4, opsets 1-9, that
  * the ONNX Model Zoo's Tiny YOLOv2 opens with): y = scale * x + bias[c] of
- * X [N, C, H, W], as Mul by scale [C, 1, 1] (NAME:scaled) and Add of bias
- * [C, 1, 1], each left out when it changes nothing. */
+ * X [N, C, H, W], scale and bias as [C, 1, 1] constants. */
 static int op_imagescaler(struct nctx *c)
 {
 	int rc;
@@ -2428,32 +2494,14 @@ static int op_imagescaler(struct nctx *c)
 			           i, a->floats[i]);
 		biased |= a->floats[i] != 0.0f;
 	}
-	if (scale == 1.0f && !biased)
-		return pass_through(c);
-	float *sd = malloc((size_t)C * sizeof *sd);
-	if (!sd)
+	float *sd = scale != 1.0f ? malloc((size_t)C * sizeof *sd) : NULL;
+	if (scale != 1.0f && !sd)
 		return DNNQ_E_NOMEM;
-	for (int64_t i = 0; i < C; i++)
+	for (int64_t i = 0; sd && i < C; i++)
 		sd[i] = scale;
-	int32_t sid = scale != 1.0f ? instnorm_constant(c, sd, 3, chan, ":gamma") : -1;
+	rc = affine_const(c, sd, biased ? a->floats : NULL, 3, chan);
 	free(sd);
-	if (sid < 0 && scale != 1.0f)
-		return sid;
-	int32_t bid = biased ? instnorm_constant(c, a->floats, 3, chan, ":beta") : -1;
-	if (bid < 0 && biased)
-		return bid;
-	c->nin = 2;
-	if (scale != 1.0f) {
-		c->node.op = DNNQ_IR_MUL;
-		c->in[1] = sid;
-		if ((rc = op_binary(c)) || !biased)
-			return rc;
-		if ((rc = link_as(c, ":scaled", 2)))
-			return rc;
-	}
-	c->node.op = DNNQ_IR_ADD;
-	c->in[1] = bid;
-	return op_binary(c);
+	return rc;
 }
 
 /* ---- vision: Resize, Upsample --------------------------------------------------- */

@@ -572,6 +572,48 @@ START_TEST(imagescaler_opset8)
 }
 END_TEST
 
+/* BatchNormalization spatial 0 (opsets 6-8): statistics per activation,
+ * parameters of X's shape after the batch, as one Mul and one Add; [C]
+ * parameters of a 4-D X refused (ONNX Runtime refuses them too), and of a
+ * 2-D X they are spatial 1's. */
+static struct mb *bn_spatial0(int64_t h, uint32_t pnd, const int64_t *pd)
+{
+	struct mb *b = nchw(7, 2, 1, h);
+	size_t n = count_of((int)pnd, pd);
+	float p[4][4];
+	for (size_t i = 0; i < n; i++) {
+		p[0][i] = 1.0f + (float)i;                /* scale */
+		p[1][i] = 0.5f * (float)i;                /* B */
+		p[2][i] = -1.0f + (float)i;               /* mean */
+		p[3][i] = 3.0f;                           /* var: 1 / sqrt(3 + 1) = 0.5 */
+	}
+	static const char *const nm[4] = { "s", "b", "m", "v" };
+	for (int k = 0; k < 4; k++)
+		mb_init(b, nm[k], F, pnd, pd, p[k]);
+	Onnx__NodeProto *bn = mb_node(b, "BatchNormalization", "bn", "x,s,b,m,v", "y");
+	at_f(b, bn, "epsilon", 1.0f);
+	at_i(b, bn, "spatial", 0);
+	return b;
+}
+
+START_TEST(batchnorm_spatial0)
+{
+	int64_t chw[3] = { 2, 1, 2 }, ch[1] = { 2 };
+	static const float x[4] = { 1, 2, -3, 4 };
+	float y[4];
+	struct dnnq_ir ir;
+	imp_ok(bn_spatial0(2, 3, chw), &ir);
+	run1(&ir, 1, x, y);
+	for (size_t i = 0; i < 4; i++) {
+		float want = (x[i] - (-1.0f + (float)i)) * 0.5f * (1.0f + (float)i) + 0.5f * (float)i;
+		ck_assert_msg(fabsf(y[i] - want) <= 1e-6f, "y[%zu] = %g, want %g", i, (double)y[i],
+		              (double)want);
+	}
+	dnnq_ir_free(&ir);
+	imp_fails(bn_spatial0(2, 1, ch), DNNQ_E_SHAPE, "'s' [2]: spatial 0 wants X's shape");
+}
+END_TEST
+
 START_TEST(clip_opsets)
 {
 	struct mb *b = nchw(6, 1, 1, 2);
@@ -3267,6 +3309,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, squeeze_unsqueeze_opsets);
 	tcase_add_test(tc, clip_opsets);
 	tcase_add_test(tc, imagescaler_opset8);
+	tcase_add_test(tc, batchnorm_spatial0);
 	tcase_add_test(tc, identity_dropout_removed);
 	tcase_add_test(tc, matmul_gemm_and_more_ops);
 	tcase_add_test(tc, softmax_opset11_rules);
