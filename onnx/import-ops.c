@@ -1135,9 +1135,10 @@ static int concat_shape(struct nctx *c)
 		return bad(c, DNNQ_E_FORMAT, "no inputs");
 	if ((rc = concat_expand(c)))
 		return rc;
-	if (!attr(c, "axis"))
+	/* optional before opset 4 (1, the channels), required since */
+	if (!attr(c, "axis") && c->m->opset >= 4)
 		return bad(c, DNNQ_E_FORMAT, "attribute 'axis' is missing");
-	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) || (rc = a_int(c, "axis", 0, &c->node.axis)))
+	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) || (rc = a_int(c, "axis", 1, &c->node.axis)))
 		return rc;
 	if ((rc = norm_axis(c, &c->node.axis, V(c, 0)->ndim, "axis")))
 		return rc;
@@ -1314,10 +1315,42 @@ static int op_flatten(struct nctx *c)
 	return reshape_to(c, 2, d, x->batched);
 }
 
+/* Reshape before opset 5 (the caffe2 exports of the ONNX Model Zoo's
+ * "-3" models): the shape an attribute, made the constant input 1 of
+ * later opsets. */
+static int reshape_shape_attr(struct nctx *c)
+{
+	const int64_t *v;
+	ptrdiff_t n;
+	int rc = a_ints(c, "shape", &v, &n);
+	if (rc)
+		return rc;
+	if (n < 0)
+		return bad(c, DNNQ_E_FORMAT, c->m->opset >= 5 ? "input 1 (the shape) is missing" :
+		           "attribute 'shape' is missing");
+	if (c->m->opset >= 5)
+		return bad(c, DNNQ_E_FORMAT, "attribute 'shape': an input since opset 5");
+	struct dnnq_ir_value t = { .name = c->name, .dtype = DNNQ_IR_S64, .ndim = 1,
+	                           .dims = { n }, .producer = -1 };
+	int64_t *d = malloc(n ? (size_t)n * sizeof *d : 1);
+	if (!d)
+		return DNNQ_E_NOMEM;
+	if (n)
+		memcpy(d, v, (size_t)n * sizeof *d);
+	int32_t id = new_constant(c, &t, ":shape", d);
+	if (id < 0)
+		return id;
+	c->in[1] = id;
+	c->nin = 2;
+	return 0;
+}
+
 static int op_reshape(struct nctx *c)
 {
 	int rc;
 	int64_t allowzero;
+	if (c->nin < 2 && (rc = reshape_shape_attr(c)))
+		return rc;
 	if ((rc = need(c, 0, DT_ANY, false)) || (rc = need(c, 1, DT(DNNQ_IR_S64), true)) ||
 	    (rc = a_int(c, "allowzero", 0, &allowzero)))
 		return rc;
@@ -3988,7 +4021,7 @@ static const struct opdef OPS[] = {
 	{ "Concat", DNNQ_IR_CONCAT, op_concat, 1, IMP_MAX_NODE_INPUTS, 1 },
 	{ "Tile", DNNQ_IR_CONCAT, op_tile, 2, 2, 1 },
 	{ "Flatten", DNNQ_IR_RESHAPE, op_flatten, 1, 1, 1 },
-	{ "Reshape", DNNQ_IR_RESHAPE, op_reshape, 2, 2, 1 },
+	{ "Reshape", DNNQ_IR_RESHAPE, op_reshape, 1, 2, 1 },
 	{ "Squeeze", DNNQ_IR_RESHAPE, op_squeeze, 1, 2, 1 },
 	{ "Unsqueeze", DNNQ_IR_RESHAPE, op_unsqueeze, 1, 2, 1 },
 	{ "BatchNormalization", DNNQ_IR_BATCHNORM, op_batchnorm, 5, 5, 5 },

@@ -614,6 +614,49 @@ START_TEST(batchnorm_spatial0)
 }
 END_TEST
 
+/* Concat's axis: optional before opset 4 (1: SqueezeNet 1.0's opset 3
+ * export), required since. */
+START_TEST(concat_axis_opset3)
+{
+	static const float x[4] = { 1, 2, 3, 4 };
+	float y[8];
+	struct mb *b = nchw(3, 2, 1, 2);
+	mb_node(b, "Concat", "cat", "x,x", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	int64_t want[4] = { 1, 4, 1, 2 };
+	dims_are(out_value(&ir, 0), 4, want);
+	run1(&ir, 1, x, y);
+	for (size_t i = 0; i < 8; i++)
+		ck_assert(y[i] == x[i % 4]);
+	dnnq_ir_free(&ir);
+	b = nchw(4, 2, 1, 2);
+	mb_node(b, "Concat", "cat", "x,x", "y");
+	imp_fails(b, DNNQ_E_FORMAT, "attribute 'axis' is missing");
+}
+END_TEST
+
+/* Reshape before opset 5: the shape an attribute (caffe2's "-3" exports). */
+START_TEST(reshape_opset4_attribute)
+{
+	static const int64_t sh[2] = { 0, -1 };
+	struct mb *b = nchw(4, 2, 2, 3);
+	at_ints(b, mb_node(b, "Reshape", "r", "x", "y"), "shape", 2, sh);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	int64_t want[2] = { 1, 12 };
+	dims_are(out_value(&ir, 0), 2, want);
+	ck_assert(out_value(&ir, 0)->batched);
+	dnnq_ir_free(&ir);
+	b = nchw(5, 2, 2, 3);
+	at_ints(b, mb_node(b, "Reshape", "r", "x", "y"), "shape", 2, sh);
+	imp_fails(b, DNNQ_E_FORMAT, "attribute 'shape': an input since opset 5");
+	b = nchw(4, 2, 2, 3);
+	mb_node(b, "Reshape", "r", "x", "y");
+	imp_fails(b, DNNQ_E_FORMAT, "attribute 'shape' is missing");
+}
+END_TEST
+
 START_TEST(clip_opsets)
 {
 	struct mb *b = nchw(6, 1, 1, 2);
@@ -3310,6 +3353,8 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, clip_opsets);
 	tcase_add_test(tc, imagescaler_opset8);
 	tcase_add_test(tc, batchnorm_spatial0);
+	tcase_add_test(tc, concat_axis_opset3);
+	tcase_add_test(tc, reshape_opset4_attribute);
 	tcase_add_test(tc, identity_dropout_removed);
 	tcase_add_test(tc, matmul_gemm_and_more_ops);
 	tcase_add_test(tc, softmax_opset11_rules);
