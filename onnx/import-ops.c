@@ -3087,6 +3087,79 @@ static int gather_rows(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, r, d, false);
 }
 
+/* OneHot(indices, depth, values) on the last axis (TensorFlow's tf.one_hot,
+ * tf2onnx: BERT's token types): indices (int32 ids, cast to float, or
+ * floats holding integers) as [..., 1] (NAME:idx), Or(Equal(NAME:idx,
+ * [0 .. depth-1]) (NAME:ahead), Equal(NAME:idx, [-depth .. -1])
+ * (NAME:behind)), the one-hot rows, then * (on - off) + off where values
+ * are not [0, 1]. An index in [-depth, 0) counts from the end; one outside
+ * [-depth, depth) gives a row of off values, as ONNX says. */
+static int op_onehot(struct nctx *c)
+{
+	int64_t axis;
+	int rc;
+	if ((rc = need(c, 0, DT_F32 | DT(DNNQ_IR_S32), false)) ||
+	    (rc = need(c, 1, DT_F32 | DT_INT, true)) || (rc = need(c, 2, DT_F32, true)) ||
+	    (rc = a_int(c, "axis", -1, &axis)))
+		return rc;
+	const struct dnnq_ir_value iv = *V(c, 0), *dv = V(c, 1), *vv = V(c, 2);
+	if (numel(dv) != 1 || numel(vv) != 2)
+		return bad(c, DNNQ_E_SHAPE, "depth [%s] and values [%s]: one value and two "
+		           "([off, on]) expected", imp_dims_str(dv), imp_dims_str(vv));
+	double depth = dv->dtype == DNNQ_IR_F32 ? ((const float *)dv->data)[0] :
+	               dv->dtype == DNNQ_IR_S64 ? (double)((const int64_t *)dv->data)[0] :
+	               ((const int32_t *)dv->data)[0];
+	const float off = ((const float *)vv->data)[0], on = ((const float *)vv->data)[1];
+	if (!(depth >= 1 && depth <= IMP_MAX_DIM))
+		return bad(c, DNNQ_E_RANGE, "depth %g: want 1..%lld", depth, (long long)IMP_MAX_DIM);
+	if (!isfinite(off) || !isfinite(on))
+		return bad(c, DNNQ_E_RANGE, "values [%g, %g]: want finite values", off, on);
+	if (axis != -1 && axis != (int64_t)iv.ndim)
+		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld: only the last (-1)", (long long)axis);
+	if (iv.ndim + 1 > DNNQ_IR_MAX_DIMS || (iv.dtype == DNNQ_IR_F32 && !iv.integer) ||
+	    numel(&iv) * (size_t)depth > ONEHOT_MAX)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s]: integers (ids, or "
+		           "arithmetic on them) of rank < %d, at most 2^22 of them times depth",
+		           iname(c, 0), imp_dims_str(&iv), DNNQ_IR_MAX_DIMS);
+	int64_t t = (int64_t)depth, d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, iv.dims, iv.ndim * sizeof *d);
+	d[iv.ndim] = 1;
+	int32_t ahead = arange_row(c, t, 0, ":arange"), behind = arange_row(c, t, -t, ":arange-T");
+	if (ahead < 0 || behind < 0)
+		return ahead < 0 ? ahead : behind;
+	c->nin = 1;
+	if (iv.dtype == DNNQ_IR_S32) {
+		c->node.op = DNNQ_IR_CAST;
+		if ((rc = same_out(c, &iv, DNNQ_IR_F32)) || (rc = link_as(c, ":float", 1)))
+			return rc;
+	}
+	c->node.op = DNNQ_IR_RESHAPE;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, iv.ndim + 1, d, iv.batched)) ||
+	    (rc = link_as(c, ":idx", 1)))
+		return rc;
+	int32_t idx = c->in[0];
+	c->in[1] = ahead;
+	c->nin = 2;
+	if ((rc = engine_kind(c, "equal")) || (rc = op_binary(c)) ||
+	    (rc = link_as(c, ":ahead", 2)))
+		return rc;
+	ahead = c->in[0];
+	c->in[0] = idx;
+	c->in[1] = behind;
+	if ((rc = op_binary(c)) || (rc = link_as(c, ":behind", 2)))
+		return rc;
+	c->in[1] = ahead;
+	if ((rc = engine_kind(c, "or")) || (rc = op_binary(c)))
+		return rc;
+	if (off == 0.0f && on == 1.0f)
+		return 0;
+	if ((rc = link_as(c, ":onehot", 2)))
+		return rc;
+	int64_t one = 1;
+	float scale = on - off;
+	return affine_const(c, scale != 1.0f ? &scale : NULL, off != 0.0f ? &off : NULL, 1, &one);
+}
+
 /* Gather with constant indices (each in [-n, n)) on one axis, not the
  * batch; computed indices into a constant: op_embed. Indices of rank 2 or
  * more (torch's as_strided, exported as a Gather of the flattened tensor)
@@ -4053,6 +4126,7 @@ static const struct opdef OPS[] = {
 	{ "Split", DNNQ_IR_ENGINE, op_split, 1, 2, DNNQ_IR_MAX_OUTPUTS },
 	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
 	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
+	{ "OneHot", DNNQ_IR_ENGINE, op_onehot, 3, 3, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 	/* xfmr: transformer and reduction operators (the registry's kinds) */
 	{ "Transpose", DNNQ_IR_ENGINE, op_transpose, 1, 1, 1 },

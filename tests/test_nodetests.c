@@ -189,8 +189,9 @@ static enum verdict read_tensors(const char *dir, const char *kind,
 		if (*t->v[i].name && strcmp(t->v[i].name, want))
 			return failed(o, "%s_%zu.pb is '%s', the model's %s %zu '%s'", kind, i,
 			              t->v[i].name, kind, i, want);
-		if (t->v[i].dtype == DNNQ_IR_S64 && !strcmp(kind, "output")) {
-			/* ArgMax's int64 indices: dnnq gives int32 (docs/onnx.md) */
+		if (t->v[i].dtype == DNNQ_IR_S64) {
+			/* ArgMax's int64 indices: dnnq gives int32 (docs/onnx.md); int64
+			 * ids (OneHot's, Gather's) it takes as int32 */
 			size_t m = dnnq_ir_numel(&t->v[i], (size_t)t->v[i].dims[0]);
 			const int64_t *s = t->v[i].data;
 			int32_t *w = t->v[i].data;

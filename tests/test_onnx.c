@@ -657,6 +657,37 @@ START_TEST(reshape_opset4_attribute)
 }
 END_TEST
 
+/* OneHot on the last axis (tf.one_hot, tf2onnx's BERT): int ids from an
+ * input, a negative one from the end, one out of range a row of off. */
+START_TEST(onehot_ids)
+{
+	int64_t d[2] = { BATCH, 3 };
+	struct mb *b = io_model(11, "ids", S64, 2, d);
+	int64_t depth = 3;
+	mb_init(b, "depth", S64, 0, NULL, &depth);
+	int64_t two = 2;
+	mb_init(b, "vals", F, 1, &two, (float[2]){ -1, 2 });
+	mb_node(b, "OneHot", "oh", "ids,depth,vals", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	int64_t want[3] = { 1, 3, 3 };
+	dims_are(out_value(&ir, 0), 3, want);
+	static const int32_t ids[3] = { 0, -1, 5 };
+	static const float y_want[9] = { 2, -1, -1, -1, -1, 2, -1, -1, -1 };
+	float y[9];
+	run1(&ir, 1, ids, y);
+	for (size_t i = 0; i < 9; i++)
+		ck_assert_msg(y[i] == y_want[i], "y[%zu] = %g", i, (double)y[i]);
+	dnnq_ir_free(&ir);
+
+	b = io_model(11, "ids", S64, 2, d);
+	mb_init(b, "depth", S64, 0, NULL, &depth);
+	mb_init(b, "vals", F, 1, &two, (float[2]){ 0, 1 });
+	at_i(b, mb_node(b, "OneHot", "oh", "ids,depth,vals", "y"), "axis", 1);
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "axis 1: only the last (-1)");
+}
+END_TEST
+
 START_TEST(clip_opsets)
 {
 	struct mb *b = nchw(6, 1, 1, 2);
@@ -3355,6 +3386,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, batchnorm_spatial0);
 	tcase_add_test(tc, concat_axis_opset3);
 	tcase_add_test(tc, reshape_opset4_attribute);
+	tcase_add_test(tc, onehot_ids);
 	tcase_add_test(tc, identity_dropout_removed);
 	tcase_add_test(tc, matmul_gemm_and_more_ops);
 	tcase_add_test(tc, softmax_opset11_rules);
