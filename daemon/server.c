@@ -137,10 +137,11 @@ static int clear_stale(const char *path, struct dnnq_diag *d)
 
 int dnnqd_listen(const char *path, int *out, struct dnnq_diag *d)
 {
-	return dnnqd_listen_as(path, 0666, -1, out, d);
+	return dnnqd_listen_as(path, 0666, -1, out, NULL, d);
 }
 
-int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, struct dnnq_diag *d)
+int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, struct stat *bound,
+                    struct dnnq_diag *d)
 {
 	struct sockaddr_un a;
 	int rc = make_dir(path, d);
@@ -160,6 +161,7 @@ int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, stru
 	                 /* beyond the mode, who may connect is SO_PEERCRED's to decide */
 	                 : chmod(path, (mode_t)mode) ? "chmod"
 	                 : gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) ? "chown"
+	                 : bound && lstat(path, bound) ? "lstat"
 	                 : listen(fd, BACKLOG) ? "listen" : NULL;
 	if (what) {
 		rc = dnnq_diag_set(d, DNNQ_E_IO, "%s: %s: %s", path, what, strerror(errno));
@@ -172,6 +174,18 @@ int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, stru
 	}
 	*out = fd;
 	return 0;
+}
+
+void dnnqd_unlisten(const char *path, const struct stat *bound)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		return;
+	if (st.st_dev != bound->st_dev || st.st_ino != bound->st_ino)
+		dnnqd_log(DNNQD_LOG_WARN, "%s: not removed: it is no longer the socket this dnnqd"
+		          " bound (another one listens there?)", path);
+	else if (unlink(path))
+		dnnqd_log(DNNQD_LOG_WARN, "%s: unlink: %s", path, strerror(errno));
 }
 
 struct server {

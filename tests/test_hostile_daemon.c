@@ -10,6 +10,9 @@
  *   - --socket in a directory every user may write to: another user could
  *     put their socket where clients connect (or swap dnnqd's for a
  *     symlink before its chmod); now refused at start
+ *   - its socket file deleted and another dnnqd started on the path: the
+ *     first one's exit removed the second's socket; now a dnnqd removes
+ *     only the socket file it bound
  *   - SIGTERM with requests in flight, plain and in gathered batches: each
  *     completes right or reports DNNQ_E_DISCONNECTED, dnnqd exits 0
  *   - stderr a pipe nobody reads, full from the start: each log line was a
@@ -27,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -726,12 +730,51 @@ START_TEST(hostile_address_space)
 }
 END_TEST
 
+/* ---- a socket path another dnnqd took over ---------------------------------- */
+
+/*
+ * An operator deletes the socket of a running dnnqd (or a cleanup job
+ * does) and starts a second one on the same path, then stops the first:
+ * the first unlinked the path at exit whatever it was by then, the
+ * second's socket, which then served nobody (no file to connect to) for
+ * the rest of its life. Now a dnnqd removes the path only when it is
+ * still the socket file it bound.
+ */
+START_TEST(hostile_socket_taken_over)
+{
+	struct fixture_daemon a = { 0 }, b;
+	struct dnnq_diag diag = { "" };
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	ck_assert_msg(fixture_daemon_start(&a, bin, 1u << FIXTURE_RELU64, NULL, &diag) == 0, "%s",
+	              diag.msg);
+	ck_assert_int_eq(unlink(a.socket), 0);
+	/* the same arguments: the same socket path, model and log */
+	b = a;
+	b.pid = 0;
+	ck_assert_msg(fixture_daemon_restart(&b, &diag) == 0, "the second dnnqd: %s", diag.msg);
+	ck_assert_msg(fixture_daemon_stop(&a, &diag) == 0, "%s", diag.msg);
+	bool served = connects(b.socket);
+	unsigned warned = fixture_daemon_log_count(&b, "not removed: it is no longer the socket");
+	ck_assert_msg(fixture_daemon_stop(&b, &diag) == 0, "%s", diag.msg);
+	bool removed = access(b.socket, F_OK) == -1 && errno == ENOENT;
+	fixture_daemon_destroy(&a);
+	ck_assert_msg(served, "the first dnnqd's exit removed the second one's socket");
+	ck_assert_uint_eq(warned, 1);
+	ck_assert_msg(removed, "the second dnnqd left its socket file at exit");
+	printf("hostile: a running dnnqd's socket file deleted, a second dnnqd started on the"
+	       " path, the first stopped: 1 tries: the second's socket left in place (the first"
+	       " warns 'not removed'), still answering connects, removed at its own exit\n");
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
 	TCase *tc = tcase_create("daemon");
 	tcase_add_test(tc, hostile_notify_unread);
 	tcase_add_test(tc, hostile_socket_dir);
+	tcase_add_test(tc, hostile_socket_taken_over);
 	tcase_add_test(tc, hostile_slow_warm_up);
 	tcase_add_test(tc, hostile_term_in_flight);
 	tcase_add_test(tc, hostile_stderr_unread);
