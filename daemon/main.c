@@ -287,8 +287,11 @@ static int check_config(const char *path)
 	struct dnnq_config c;
 	struct dnnq_diag diag = { "" };
 	int rc = dnnq_config_load(path, &c, &diag);
+	if (!rc)
+		rc = dnnqd_settings_check(path, &c, &diag);
 	if (rc) {
 		fprintf(stderr, "%s\n", diag.msg);
+		dnnq_config_free(&c);
 		return 1;
 	}
 	unsigned bad = 0;

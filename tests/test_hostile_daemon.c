@@ -13,6 +13,9 @@
  *   - its socket file deleted and another dnnqd started on the path: the
  *     first one's exit removed the second's socket; now a dnnqd removes
  *     only the socket file it bound
+ *   - metrics.textfile naming the config, a model or the socket: replaced
+ *     by the metrics every interval; now refused at start and by
+ *     --check-config
  *   - SIGTERM with requests in flight, plain and in gathered batches: each
  *     completes right or reports DNNQ_E_DISCONNECTED, dnnqd exits 0
  *   - stderr a pipe nobody reads, full from the start: each log line was a
@@ -150,6 +153,66 @@ START_TEST(hostile_socket_dir)
 	       " 1 tries: refused at start, exit 1, no socket left ('%s')\n",
 	       strstr(err, dir) ? strstr(err, dir) : err);
 	rmdir(dir);
+}
+END_TEST
+
+/* ---- metrics.textfile naming a file dnnqd needs ------------------------------ */
+
+/*
+ * metrics.textfile naming the config itself, a model's file (here through
+ * a symlink) or listen.path: a typo an operator makes, which
+ * --check-config passed, and then dnnqd replaced that file with its
+ * metrics every interval (the model gone for the next start, the config
+ * unreadable, the socket a regular file nobody can connect to). Now both
+ * refuse it naming the file it would have replaced.
+ */
+START_TEST(hostile_metrics_overwrite)
+{
+	char dir[] = "/tmp/dnnq-textfile-XXXXXX", model[64], link[64], yaml[64], sock[64],
+	     err[2048], text[600];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(model, sizeof model, "%s/relu64.dnnq", dir);
+	snprintf(link, sizeof link, "%s/link.dnnq", dir);
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	snprintf(sock, sizeof sock, "%s/dnnqd.sock", dir);
+	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, model, NULL), 0);
+	ck_assert_int_eq(symlink("relu64.dnnq", link), 0);
+	const struct { const char *path, *says; } bad[] = {
+		{ yaml, "is the config file itself" },
+		{ link, "is model relu64's file" },
+		{ sock, "is the socket clients connect to (listen.path)" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "listen:\n  path: %s\nmodels:\n  - name: relu64\n"
+		         "    path: %s\nmetrics:\n  textfile: %s\n  interval: 1\n", sock, model,
+		         bad[i].path);
+		hostile_write(yaml, text, strlen(text));
+		const char *const check[] = { "--check-config", yaml, NULL };
+		const char *const run[] = { "--config", yaml, "--cpus", "0", NULL };
+		for (int k = 0; k < 2; k++) {
+			int status = run_dnnqd(k ? run : check, err, sizeof err);
+			ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1,
+			              "textfile %s (%s): wait status %#x; %s", bad[i].path,
+			              k ? "start" : "--check-config", (unsigned)status, err);
+			ck_assert_msg(strstr(err, bad[i].says) && strstr(err, bad[i].path) &&
+			              strstr(err, "would write its metrics over it"), "%s", err);
+		}
+	}
+	/* nothing was written over: the model still loads */
+	const char *const check[] = { "--check-config", yaml, NULL };
+	snprintf(text, sizeof text, "models:\n  - name: relu64\n    path: %s\nmetrics:\n"
+	         "  textfile: %s/dnnq.prom\n", model, dir);
+	hostile_write(yaml, text, strlen(text));
+	int status = run_dnnqd(check, err, sizeof err);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", err);
+	unlink(yaml);
+	unlink(link);
+	unlink(model);
+	ck_assert_int_eq(rmdir(dir), 0);
+	printf("hostile: metrics.textfile naming the config, a model's file (through a symlink)"
+	       " and listen.path: 3 tries: --check-config and the start each refused, exit 1,"
+	       " naming the file (before: 'ok', then the file replaced by the metrics every"
+	       " interval)\n");
 }
 END_TEST
 
@@ -775,6 +838,7 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_notify_unread);
 	tcase_add_test(tc, hostile_socket_dir);
 	tcase_add_test(tc, hostile_socket_taken_over);
+	tcase_add_test(tc, hostile_metrics_overwrite);
 	tcase_add_test(tc, hostile_slow_warm_up);
 	tcase_add_test(tc, hostile_term_in_flight);
 	tcase_add_test(tc, hostile_stderr_unread);
