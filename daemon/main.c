@@ -280,21 +280,32 @@ static int run(const struct dnnqd_options *o)
 }
 
 /* --check-config FILE: "dnnqd: FILE: ok", or the config's own diag line,
- * or one line per model the daemon would refuse to load ("FILE: model
- * NAME: PATH: why"), every model checked, as `nginx -t` does. */
+ * or one line per thing the daemon would refuse at start: the
+ * metrics.textfile, listen.path ("FILE: listen.path: why"), each model
+ * ("FILE: model NAME: PATH: why"), every one checked, as `nginx -t`
+ * does. */
 static int check_config(const char *path)
 {
 	struct dnnq_config c;
 	struct dnnq_diag diag = { "" };
 	int rc = dnnq_config_load(path, &c, &diag);
-	if (!rc)
-		rc = dnnqd_settings_check(path, &c, &diag);
 	if (rc) {
 		fprintf(stderr, "%s\n", diag.msg);
-		dnnq_config_free(&c);
 		return 1;
 	}
 	unsigned bad = 0;
+	if (dnnqd_settings_check(path, &c, &diag)) {
+		fprintf(stderr, "%s\n", diag.msg);
+		bad++;
+	}
+	/* what the start would refuse before it binds (not under socket
+	 * activation, where listen.path is not used: the unit's
+	 * ExecStartPre= cannot tell) */
+	diag.msg[0] = 0;
+	if (dnnqd_listen_check(c.listen.path, &diag)) {
+		fprintf(stderr, "%s: listen.path: %s\n", path, diag.msg);
+		bad++;
+	}
 	for (unsigned i = 0; i < c.nmodels; i++) {
 		diag.msg[0] = 0;
 		if (dnnqd_models_check(&c.models[i], &diag)) {

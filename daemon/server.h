@@ -17,6 +17,11 @@
  * "DIR: socket directory: does not exist"), removes a stale socket file nobody answers
  * on, and refuses when another daemon listens there. */
 int dnnqd_listen(const char *path, int *fd, struct dnnq_diag *diag);
+/* What dnnqd_listen would refuse at path, changing nothing: a missing
+ * directory (not the default one's), one another user may write to, a
+ * file that is not a socket. A socket there, live or stale, passes. For
+ * --check-config. */
+int dnnqd_listen_check(const char *path, struct dnnq_diag *diag);
 /* The same with the socket file's mode and, when gid >= 0, its group
  * (listen.mode, listen.group); dnnqd_listen is mode 0666, no group.
  * bound (may be NULL): the socket file's identity, for dnnqd_unlisten. */

@@ -16,6 +16,9 @@
  *   - metrics.textfile naming the config, a model or the socket: replaced
  *     by the metrics every interval; now refused at start and by
  *     --check-config
+ *   - listen.path a regular file, in a missing directory or in one every
+ *     user may write to: --check-config said ok, the start refused; now
+ *     --check-config refuses them too
  *   - SIGTERM with requests in flight, plain and in gathered batches: each
  *     completes right or reports DNNQ_E_DISCONNECTED, dnnqd exits 0
  *   - stderr a pipe nobody reads, full from the start: each log line was a
@@ -213,6 +216,70 @@ START_TEST(hostile_metrics_overwrite)
 	       " and listen.path: 3 tries: --check-config and the start each refused, exit 1,"
 	       " naming the file (before: 'ok', then the file replaced by the metrics every"
 	       " interval)\n");
+}
+END_TEST
+
+/* ---- --check-config and the socket path ------------------------------------- */
+
+/*
+ * listen.path naming a regular file, a directory that does not exist, or
+ * one every user may write to: the start refuses each, but --check-config
+ * (the unit's ExecStartPre=) said "ok", so a restart passed the check and
+ * then failed. Now it says what the start would ("FILE: listen.path:
+ * ..."); a socket file there, live or stale, and the default path, whose
+ * directory dnnqd makes, still pass.
+ */
+START_TEST(hostile_check_config_socket)
+{
+	char dir[] = "/tmp/dnnq-checksock-XXXXXX", open_dir[64], model[64], yaml[64], path[64],
+	     err[2048], text[400];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(open_dir, sizeof open_dir, "%s/open", dir);
+	ck_assert_int_eq(mkdir(open_dir, 0700), 0);
+	ck_assert_int_eq(chmod(open_dir, 0777), 0);
+	snprintf(model, sizeof model, "%s/relu64.dnnq", dir);
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	ck_assert_int_eq(fixture_model_write(FIXTURE_RELU64, model, NULL), 0);
+	/* a stale socket: bound, then closed */
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof a.sun_path, "%s/stale.sock", dir);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	close(fd);
+	const struct { const char *file, *says; } cases[] = {
+		{ "relu64.dnnq", "exists and is not a socket" },
+		{ "none/dnnqd.sock", "socket directory: does not exist" },
+		{ "open/dnnqd.sock", "is writable by every user" },
+		{ "stale.sock", NULL },
+		{ "new.sock", NULL },
+		{ "", NULL },           /* the default socket */
+	};
+	const char *const check[] = { "--check-config", yaml, NULL };
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, cases[i].file);
+		snprintf(text, sizeof text, "%s%s%smodels:\n  - name: relu64\n    path: %s\n",
+		         cases[i].file[0] ? "listen:\n  path: " : "", cases[i].file[0] ? path : "",
+		         cases[i].file[0] ? "\n" : "", model);
+		hostile_write(yaml, text, strlen(text));
+		int status = run_dnnqd(check, err, sizeof err);
+		int want = cases[i].says ? 1 : 0;
+		ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == want,
+		              "listen.path '%s': wait status %#x, want exit %d; %s", cases[i].file,
+		              (unsigned)status, want, err);
+		if (cases[i].says)
+			ck_assert_msg(strstr(err, ": listen.path: ") && strstr(err, cases[i].says),
+			              "listen.path '%s': %s", cases[i].file, err);
+	}
+	ck_assert_int_eq(access(a.sun_path, F_OK), 0);  /* the check removed nothing */
+	unlink(a.sun_path);
+	unlink(yaml);
+	unlink(model);
+	rmdir(open_dir);
+	ck_assert_int_eq(rmdir(dir), 0);
+	printf("hostile: --check-config of listen.path naming a regular file, a missing"
+	       " directory, a directory every user may write to: 3 tries: each exit 1 naming"
+	       " listen.path, as the start refuses them (before: 'ok'); a stale socket, a new"
+	       " one and the default passed, nothing removed\n");
 }
 END_TEST
 
@@ -839,6 +906,7 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_socket_dir);
 	tcase_add_test(tc, hostile_socket_taken_over);
 	tcase_add_test(tc, hostile_metrics_overwrite);
+	tcase_add_test(tc, hostile_check_config_socket);
 	tcase_add_test(tc, hostile_slow_warm_up);
 	tcase_add_test(tc, hostile_term_in_flight);
 	tcase_add_test(tc, hostile_stderr_unread);
