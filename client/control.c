@@ -220,10 +220,13 @@ static void close_fds(int *fds, unsigned n)
 /* The fds of an SCM_RIGHTS message into fds[0, DNNQ_PROTO_NFDS); *n counts
  * them. More fds than that (the control buffer rounds up, so a few more
  * fit), other control data or a truncation is a protocol error; fds past
- * NFDS are closed here, the rest by the caller through *n. */
+ * NFDS are closed here, the rest by the caller through *n. A truncation
+ * with fewer fds than the buffer holds is this process's: the kernel could
+ * not install the rest (no descriptor left), DNNQ_E_NOMEM. */
 static int take_fds(struct msghdr *mh, int *fds, unsigned *n)
 {
 	int rc = 0;
+	size_t all = 0;
 	*n = 0;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
@@ -231,6 +234,7 @@ static int take_fds(struct msghdr *mh, int *fds, unsigned *n)
 			continue;
 		}
 		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		all += k;
 		for (size_t i = 0; i < k; i++) {
 			int fd;
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
@@ -242,7 +246,9 @@ static int take_fds(struct msghdr *mh, int *fds, unsigned *n)
 			}
 		}
 	}
-	if (mh->msg_flags & (MSG_CTRUNC | MSG_TRUNC))
+	if ((mh->msg_flags & MSG_CTRUNC) && all < DNNQ_PROTO_NFDS)
+		rc = DNNQ_E_NOMEM;
+	else if (mh->msg_flags & (MSG_CTRUNC | MSG_TRUNC))
 		rc = DNNQ_E_PROTO;	/* more fds or bytes than any reply has */
 	return rc;
 }
@@ -280,7 +286,12 @@ static int recv_by(int fd, void *reply, size_t size, size_t *len, int *fds, unsi
 		ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		if (n > 0) {
 			*len = (size_t)n;
-			return take_fds(&mh, fds, nfds);
+			int rc = take_fds(&mh, fds, nfds);
+			/* before, "protocol error", which sent people after dnnqd */
+			return rc == DNNQ_E_NOMEM
+			       ? client_errorf(rc, "the reply's descriptors could not be received: this"
+			                       " process has no file descriptor left (its RLIMIT_NOFILE,"
+			                       " ulimit -n, or the system's fs.file-max)") : rc;
 		}
 		if (n == 0) {	/* an empty packet may carry fds too: into this process */
 			take_fds(&mh, fds, nfds);
@@ -373,7 +384,9 @@ static int recv_reply(struct dnnq_client *c, const struct ctl_spec *spec, uint32
 			memcpy(reply, &buf, spec->size);
 		if (rc == 0)
 			rc = ((struct dnnq_msg_hdr *)reply)->status;
-		if (rc < 0 && spec->reply_type == DNNQ_MSG_HELLO && len == spec->size)
+		/* the daemon's words for its own error, not for one of this side */
+		if (rc < 0 && spec->reply_type == DNNQ_MSG_HELLO && len == spec->size &&
+		    rc == buf.refusal.hdr.status)
 			refusal_message(&buf.refusal);
 		bool keep = rc == 0 && spec->takes_fds && n == DNNQ_PROTO_NFDS;
 		if (rc == 0 && n != (spec->takes_fds ? DNNQ_PROTO_NFDS : 0))

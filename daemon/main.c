@@ -144,14 +144,14 @@ static int load_models(const struct dnnq_config *c, struct dnnqd_models **out,
 
 /* systemd's socket when it passed one (*activated), else our own. */
 static int open_socket(const struct dnnq_config *c, int *fd, bool *activated,
-                       struct dnnq_diag *diag)
+                       struct stat *bound, struct dnnq_diag *diag)
 {
 	int rc = dnnqd_listen_fds(fd, diag);
 	*activated = rc == 1;
 	if (rc)
 		return rc < 0 ? rc : 0;
 	return dnnqd_listen_as(c->listen.path, c->listen.mode,
-	                       c->listen.has_group ? (int64_t)c->listen.gid : -1, fd, diag);
+	                       c->listen.has_group ? (int64_t)c->listen.gid : -1, fd, bound, diag);
 }
 
 /* The address fd listens on, as the ready line names it: the path, "@name"
@@ -244,6 +244,7 @@ static int run(const struct dnnqd_options *o)
 	struct dnnqd_models *ms = NULL;
 	struct dnnq_diag diag = { "" };
 	bool activated = false;
+	struct stat bound;
 	int listen_fd = -1, sig_fd = signals_fd(), rc = sig_fd < 0 ? DNNQ_E_IO : 0;
 	if (rc)
 		dnnq_diag_set(&diag, rc, "signalfd: cannot set up");
@@ -261,7 +262,7 @@ static int run(const struct dnnqd_options *o)
 		}
 	}
 	if (!rc)
-		rc = open_socket(&c, &listen_fd, &activated, &diag);
+		rc = open_socket(&c, &listen_fd, &activated, &bound, &diag);
 	if (!rc)
 		rc = serve(o, &c, ms, listen_fd, activated, sig_fd, &diag);
 	else
@@ -269,7 +270,7 @@ static int run(const struct dnnqd_options *o)
 	if (listen_fd >= 0)
 		close(listen_fd);
 	if (listen_fd >= 0 && !activated)
-		unlink(c.listen.path);
+		dnnqd_unlisten(c.listen.path, &bound);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	dnnq_config_free(&c);
@@ -279,8 +280,10 @@ static int run(const struct dnnqd_options *o)
 }
 
 /* --check-config FILE: "dnnqd: FILE: ok", or the config's own diag line,
- * or one line per model the daemon would refuse to load ("FILE: model
- * NAME: PATH: why"), every model checked, as `nginx -t` does. */
+ * or one line per thing the daemon would refuse at start: the
+ * metrics.textfile, listen.path ("FILE: listen.path: why"), each model
+ * ("FILE: model NAME: PATH: why"), every one checked, as `nginx -t`
+ * does. */
 static int check_config(const char *path)
 {
 	struct dnnq_config c;
@@ -291,6 +294,18 @@ static int check_config(const char *path)
 		return 1;
 	}
 	unsigned bad = 0;
+	if (dnnqd_settings_check(path, &c, &diag)) {
+		fprintf(stderr, "%s\n", diag.msg);
+		bad++;
+	}
+	/* what the start would refuse before it binds (not under socket
+	 * activation, where listen.path is not used: the unit's
+	 * ExecStartPre= cannot tell) */
+	diag.msg[0] = 0;
+	if (dnnqd_listen_check(c.listen.path, &diag)) {
+		fprintf(stderr, "%s: listen.path: %s\n", path, diag.msg);
+		bad++;
+	}
 	for (unsigned i = 0; i < c.nmodels; i++) {
 		diag.msg[0] = 0;
 		if (dnnqd_models_check(&c.models[i], &diag)) {

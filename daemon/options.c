@@ -8,10 +8,13 @@
  * dnnqd_options_apply puts the given options over the config.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/options.h"
@@ -519,6 +522,45 @@ int dnnqd_options_apply(const struct dnnqd_options *o, struct dnnq_config *c,
 	return 0;
 }
 
+/* Whether paths a and b name one file: the same one when both exist
+ * (through symlinks and hard links too), else the same name in the same
+ * directory (a socket not bound yet). */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (!strcmp(a, b))
+		return true;
+	if (!stat(a, &sa) && !stat(b, &sb))
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
+	char da[PATH_MAX], db[PATH_MAX];
+	snprintf(da, sizeof da, "%.*s", na ? (int)(na - a) + 1 : 1, na ? a : ".");
+	snprintf(db, sizeof db, "%.*s", nb ? (int)(nb - b) + 1 : 1, nb ? b : ".");
+	return !strcmp(na ? na + 1 : a, nb ? nb + 1 : b) && !stat(da, &sa) && !stat(db, &sb) &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int dnnqd_settings_check(const char *config, const struct dnnq_config *c,
+                         struct dnnq_diag *diag)
+{
+	const char *t = c->metrics.textfile, *what = NULL;
+	char model[DNNQ_CONFIG_NAME_MAX + 16];
+	if (!t[0])
+		return 0;
+	if (config && same_file(t, config))
+		what = "the config file itself";
+	else if (same_file(t, c->listen.path))
+		what = "the socket clients connect to (listen.path)";
+	for (unsigned i = 0; !what && i < c->nmodels; i++)
+		if (same_file(t, c->models[i].path)) {
+			snprintf(model, sizeof model, "model %s's file", c->models[i].name);
+			what = model;
+		}
+	return what ? dnnq_diag_set(diag, DNNQ_E_INVAL, "%s: metrics.textfile '%s' is %s: dnnqd"
+	                            " would write its metrics over it", config ? config
+	                            : "command line", t, what) : 0;
+}
+
 int dnnqd_settings_load(const struct dnnqd_options *o, struct dnnq_config *c,
                         struct dnnq_diag *diag)
 {
@@ -526,7 +568,9 @@ int dnnqd_settings_load(const struct dnnqd_options *o, struct dnnq_config *c,
 	if (!o->config)
 		dnnq_config_default(c);
 	int rc = o->config ? dnnq_config_load(o->config, c, diag) : 0;
-	return rc ? rc : dnnqd_options_apply(o, c, diag);
+	if (!rc)
+		rc = dnnqd_options_apply(o, c, diag);
+	return rc ? rc : dnnqd_settings_check(o->config, c, diag);
 }
 
 int dnnqd_acl_from(const struct dnnq_config *c, struct dnnqd_acl *acl)

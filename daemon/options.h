@@ -98,6 +98,13 @@ int dnnqd_options_apply(const struct dnnqd_options *o, struct dnnq_config *c,
  * dnnq_config_free whatever the result. */
 int dnnqd_settings_load(const struct dnnqd_options *o, struct dnnq_config *c,
                         struct dnnq_diag *diag);
+/* What no single key can judge: metrics.textfile must not be the config
+ * file (config, may be NULL), listen.path or a model's file, which the
+ * textfile writer would replace every interval. DNNQ_E_INVAL, "CONFIG:
+ * metrics.textfile 'PATH' is model NAME's file: ...". Part of
+ * dnnqd_settings_load; --check-config calls it too. */
+int dnnqd_settings_check(const char *config, const struct dnnq_config *c,
+                         struct dnnq_diag *diag);
 /* Who may connect: c's access lists plus the daemon's own uid and root.
  * Free with dnnqd_acl_free. */
 int dnnqd_acl_from(const struct dnnq_config *c, struct dnnqd_acl *acl);

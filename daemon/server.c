@@ -86,8 +86,9 @@ static bool default_dir(const char *dir)
 }
 
 /* The socket's directory: made (0755) when it is the default one, else it
- * must exist; a typo in listen.path is refused, not served. */
-static int make_dir(const char *path, struct dnnq_diag *d)
+ * must exist; a typo in listen.path is refused, not served. Without
+ * `create`, 1 for a default one still to be made. */
+static int make_dir(const char *path, bool create, struct dnnq_diag *d)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct stat st;
@@ -103,26 +104,38 @@ static int make_dir(const char *path, struct dnnq_diag *d)
 		return dnnq_diag_set(d, DNNQ_E_IO, "%s: socket directory: %s", dir,
 		                     errno == ENOENT ? "does not exist (create it, or listen in one "
 		                     "that does: --socket, listen.path)" : strerror(errno));
+	if (!create)
+		return 1;
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot create: %s", dir, strerror(errno));
 	return 0;
+}
+
+/* Nothing at path, or a socket file (*there). */
+static int no_file_but_a_socket(const char *path, bool *there, struct dnnq_diag *d)
+{
+	struct stat st;
+	*there = !lstat(path, &st);
+	if (!*there)
+		return errno == ENOENT ? 0 : dnnq_diag_set(d, DNNQ_E_IO, "%s: %s", path, strerror(errno));
+	return S_ISSOCK(st.st_mode) ? 0 : dnnq_diag_set(d, DNNQ_E_IO, "%s: exists and is not a"
+	                                                " socket", path);
 }
 
 /* A socket file nothing answers on is left by a daemon that died: remove
  * it. One something answers on is another daemon's. */
 static int clear_stale(const char *path, struct dnnq_diag *d)
 {
-	struct stat st;
-	if (lstat(path, &st))
-		return errno == ENOENT ? 0 : dnnq_diag_set(d, DNNQ_E_IO, "%s: %s", path, strerror(errno));
-	if (!S_ISSOCK(st.st_mode))
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: exists and is not a socket", path);
+	bool there;
+	int rc = no_file_but_a_socket(path, &there, d);
+	if (rc || !there)
+		return rc;
 	struct sockaddr_un a;
 	set_addr(&a, path);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return dnnq_diag_set(d, DNNQ_E_IO, "socket: %s", strerror(errno));
-	int rc = connect(fd, (struct sockaddr *)&a, sizeof a) ? errno : 0;
+	rc = connect(fd, (struct sockaddr *)&a, sizeof a) ? errno : 0;
 	close(fd);
 	if (rc == ECONNREFUSED) {
 		dnnqd_log(DNNQD_LOG_INFO, "%s: removing a stale socket", path);
@@ -135,22 +148,40 @@ static int clear_stale(const char *path, struct dnnq_diag *d)
 	                     ? "another dnnqd is listening there" : strerror(rc));
 }
 
-int dnnqd_listen(const char *path, int *out, struct dnnq_diag *d)
+/* What dnnqd_listen_as checks before it binds; `start`: as it does at
+ * start (the default directory made, a stale socket removed), else
+ * without changing anything (--check-config: a socket, live or stale, is
+ * fine there). */
+static int socket_place(const char *path, bool start, struct dnnq_diag *d)
 {
-	return dnnqd_listen_as(path, 0666, -1, out, d);
-}
-
-int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, struct dnnq_diag *d)
-{
-	struct sockaddr_un a;
-	int rc = make_dir(path, d);
+	bool there;
+	int rc = make_dir(path, start, d);
+	if (rc)
+		return rc > 0 ? 0 : rc;
 	/* a directory another user may write to would let them put their
 	 * socket where clients connect, or swap ours for a symlink before the
 	 * chmod and chown below */
+	rc = dnnq_config_dir_trusted(path, "the socket clients connect to", d);
 	if (!rc)
-		rc = dnnq_config_dir_trusted(path, "the socket clients connect to", d);
-	if (!rc)
-		rc = clear_stale(path, d);
+		rc = start ? clear_stale(path, d) : no_file_but_a_socket(path, &there, d);
+	return rc;
+}
+
+int dnnqd_listen_check(const char *path, struct dnnq_diag *d)
+{
+	return socket_place(path, false, d);
+}
+
+int dnnqd_listen(const char *path, int *out, struct dnnq_diag *d)
+{
+	return dnnqd_listen_as(path, 0666, -1, out, NULL, d);
+}
+
+int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, struct stat *bound,
+                    struct dnnq_diag *d)
+{
+	struct sockaddr_un a;
+	int rc = socket_place(path, true, d);
 	if (rc)
 		return rc;
 	set_addr(&a, path);
@@ -160,6 +191,7 @@ int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, stru
 	                 /* beyond the mode, who may connect is SO_PEERCRED's to decide */
 	                 : chmod(path, (mode_t)mode) ? "chmod"
 	                 : gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) ? "chown"
+	                 : bound && lstat(path, bound) ? "lstat"
 	                 : listen(fd, BACKLOG) ? "listen" : NULL;
 	if (what) {
 		rc = dnnq_diag_set(d, DNNQ_E_IO, "%s: %s: %s", path, what, strerror(errno));
@@ -172,6 +204,18 @@ int dnnqd_listen_as(const char *path, uint32_t mode, int64_t gid, int *out, stru
 	}
 	*out = fd;
 	return 0;
+}
+
+void dnnqd_unlisten(const char *path, const struct stat *bound)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		return;
+	if (st.st_dev != bound->st_dev || st.st_ino != bound->st_ino)
+		dnnqd_log(DNNQD_LOG_WARN, "%s: not removed: it is no longer the socket this dnnqd"
+		          " bound (another one listens there?)", path);
+	else if (unlink(path))
+		dnnqd_log(DNNQD_LOG_WARN, "%s: unlink: %s", path, strerror(errno));
 }
 
 struct server {

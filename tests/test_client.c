@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -332,6 +333,47 @@ START_TEST(hello_faults_leave_nothing)
 		              count_fds(), fds);
 		ck_assert_msg(fake_mapped() == 0, "fault %d: the region is still mapped", f);
 	}
+	fake_down();
+}
+END_TEST
+
+/* A process out of descriptors: the HELLO reply's three cannot all be
+ * installed (the kernel drops the rest, MSG_CTRUNC). That read as
+ * "session set-up: protocol error", which sent people after dnnqd; now
+ * DNNQ_E_NOMEM saying the process has no descriptor left, none kept. In a
+ * child, whose limit is its own; its exit status says what failed. */
+START_TEST(out_of_fds_says_so)
+{
+	fake_up();
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int before = count_fds(), lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		close(lowest);
+		struct rlimit was, low;
+		getrlimit(RLIMIT_NOFILE, &was);
+		/* room for the socket and one of the reply's fds */
+		low = (struct rlimit){ (rlim_t)lowest + 2, was.rlim_max };
+		struct dnnq_client *c = NULL;
+		int rc = setrlimit(RLIMIT_NOFILE, &low) ? 0 : connect_opts(2, 2000, &c);
+		bool said = strstr(dnnq_last_error(), "no file descriptor left (its RLIMIT_NOFILE") &&
+		            strstr(dnnq_last_error(), fake.path);
+		setrlimit(RLIMIT_NOFILE, &was);
+		int after = count_fds();
+		int again = connect_opts(2, 2000, &c);
+		if (!again)
+			dnnq_close(c);
+		_exit(rc != DNNQ_E_NOMEM ? 1 : !said ? 2 : after != before ? 3 : again ? 4 : 0);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	static const char *const what[] = {
+		"", "not DNNQ_E_NOMEM", "no text naming RLIMIT_NOFILE and the socket",
+		"descriptors left open", "no connect once the limit was back",
+	};
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "out of descriptors: %s",
+	              WIFEXITED(status) && WEXITSTATUS(status) < 5 ? what[WEXITSTATUS(status)]
+	              : "the child died");
 	fake_down();
 }
 END_TEST
@@ -1213,6 +1255,7 @@ Suite *suite_client(void)
 	tcase_add_test(tc, connect_infer_stats);
 	tcase_add_test(tc, connect_arguments_and_paths);
 	tcase_add_test(tc, hello_faults_leave_nothing);
+	tcase_add_test(tc, out_of_fds_says_so);
 	tcase_add_test(tc, mutated_replies);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("model");

@@ -10,6 +10,15 @@
  *   - --socket in a directory every user may write to: another user could
  *     put their socket where clients connect (or swap dnnqd's for a
  *     symlink before its chmod); now refused at start
+ *   - its socket file deleted and another dnnqd started on the path: the
+ *     first one's exit removed the second's socket; now a dnnqd removes
+ *     only the socket file it bound
+ *   - metrics.textfile naming the config, a model or the socket: replaced
+ *     by the metrics every interval; now refused at start and by
+ *     --check-config
+ *   - listen.path a regular file, in a missing directory or in one every
+ *     user may write to: --check-config said ok, the start refused; now
+ *     --check-config refuses them too
  *   - SIGTERM with requests in flight, plain and in gathered batches: each
  *     completes right or reports DNNQ_E_DISCONNECTED, dnnqd exits 0
  *   - stderr a pipe nobody reads, full from the start: each log line was a
@@ -27,6 +36,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -412,6 +422,127 @@ static int relu_stop(struct relu_dnnqd *r)
 	return status;
 }
 
+/* ---- metrics.textfile naming a file dnnqd needs ------------------------------ */
+
+/*
+ * metrics.textfile naming the config itself, a model's file (here through
+ * a symlink) or listen.path: a typo an operator makes, which
+ * --check-config passed, and then dnnqd replaced that file with its
+ * metrics every interval (the model gone for the next start, the config
+ * unreadable, the socket a regular file nobody can connect to). Now both
+ * refuse it naming the file it would have replaced.
+ */
+START_TEST(hostile_metrics_overwrite)
+{
+	struct relu_dnnqd r;
+	char link[64], yaml[64], err[2048], text[600];
+	relu_dir(&r, "/tmp/dnnq-textfile-XXXXXX");
+	const char *dir = r.dir, *model = r.model, *sock = r.sock;
+	snprintf(link, sizeof link, "%s/link.dnnq", dir);
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	ck_assert_int_eq(symlink("relu64.dnnq", link), 0);
+	const struct { const char *path, *says; } bad[] = {
+		{ yaml, "is the config file itself" },
+		{ link, "is model relu64's file" },
+		{ sock, "is the socket clients connect to (listen.path)" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "listen:\n  path: %s\nmodels:\n  - name: relu64\n"
+		         "    path: %s\nmetrics:\n  textfile: %s\n  interval: 1\n", sock, model,
+		         bad[i].path);
+		hostile_write(yaml, text, strlen(text));
+		const char *const check[] = { "--check-config", yaml, NULL };
+		const char *const run[] = { "--config", yaml, "--cpus", "0", NULL };
+		for (int k = 0; k < 2; k++) {
+			int status = run_dnnqd(k ? run : check, err, sizeof err);
+			ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1,
+			              "textfile %s (%s): wait status %#x; %s", bad[i].path,
+			              k ? "start" : "--check-config", (unsigned)status, err);
+			ck_assert_msg(strstr(err, bad[i].says) && strstr(err, bad[i].path) &&
+			              strstr(err, "would write its metrics over it"), "%s", err);
+		}
+	}
+	/* nothing was written over: the model still loads */
+	const char *const check[] = { "--check-config", yaml, NULL };
+	snprintf(text, sizeof text, "models:\n  - name: relu64\n    path: %s\nmetrics:\n"
+	         "  textfile: %s/dnnq.prom\n", model, dir);
+	hostile_write(yaml, text, strlen(text));
+	int status = run_dnnqd(check, err, sizeof err);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", err);
+	unlink(yaml);
+	unlink(link);
+	unlink(model);
+	ck_assert_int_eq(rmdir(dir), 0);
+	printf("hostile: metrics.textfile naming the config, a model's file (through a symlink)"
+	       " and listen.path: 3 tries: --check-config and the start each refused, exit 1,"
+	       " naming the file (before: 'ok', then the file replaced by the metrics every"
+	       " interval)\n");
+}
+END_TEST
+
+/* ---- --check-config and the socket path ------------------------------------- */
+
+/*
+ * listen.path naming a regular file, a directory that does not exist, or
+ * one every user may write to: the start refuses each, but --check-config
+ * (the unit's ExecStartPre=) said "ok", so a restart passed the check and
+ * then failed. Now it says what the start would ("FILE: listen.path:
+ * ..."); a socket file there, live or stale, and the default path, whose
+ * directory dnnqd makes, still pass.
+ */
+START_TEST(hostile_check_config_socket)
+{
+	struct relu_dnnqd r;
+	char open_dir[64], yaml[64], path[64], err[2048], text[400];
+	relu_dir(&r, "/tmp/dnnq-checksock-XXXXXX");
+	const char *dir = r.dir, *model = r.model;
+	snprintf(open_dir, sizeof open_dir, "%s/open", dir);
+	ck_assert_int_eq(mkdir(open_dir, 0700), 0);
+	ck_assert_int_eq(chmod(open_dir, 0777), 0);
+	snprintf(yaml, sizeof yaml, "%s/dnnqd.yaml", dir);
+	/* a stale socket: bound, then closed */
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof a.sun_path, "%s/stale.sock", dir);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	close(fd);
+	const struct { const char *file, *says; } cases[] = {
+		{ "relu64.dnnq", "exists and is not a socket" },
+		{ "none/dnnqd.sock", "socket directory: does not exist" },
+		{ "open/dnnqd.sock", "is writable by every user" },
+		{ "stale.sock", NULL },
+		{ "new.sock", NULL },
+		{ "", NULL },           /* the default socket */
+	};
+	const char *const check[] = { "--check-config", yaml, NULL };
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, cases[i].file);
+		snprintf(text, sizeof text, "%s%s%smodels:\n  - name: relu64\n    path: %s\n",
+		         cases[i].file[0] ? "listen:\n  path: " : "", cases[i].file[0] ? path : "",
+		         cases[i].file[0] ? "\n" : "", model);
+		hostile_write(yaml, text, strlen(text));
+		int status = run_dnnqd(check, err, sizeof err);
+		int want = cases[i].says ? 1 : 0;
+		ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == want,
+		              "listen.path '%s': wait status %#x, want exit %d; %s", cases[i].file,
+		              (unsigned)status, want, err);
+		if (cases[i].says)
+			ck_assert_msg(strstr(err, ": listen.path: ") && strstr(err, cases[i].says),
+			              "listen.path '%s': %s", cases[i].file, err);
+	}
+	ck_assert_int_eq(access(a.sun_path, F_OK), 0);  /* the check removed nothing */
+	unlink(a.sun_path);
+	unlink(yaml);
+	unlink(model);
+	rmdir(open_dir);
+	ck_assert_int_eq(rmdir(dir), 0);
+	printf("hostile: --check-config of listen.path naming a regular file, a missing"
+	       " directory, a directory every user may write to: 3 tries: each exit 1 naming"
+	       " listen.path, as the start refuses them (before: 'ok'); a stale socket, a new"
+	       " one and the default passed, nothing removed\n");
+}
+END_TEST
+
 /* ---- a log nobody reads ---------------------------------------------------- */
 
 /*
@@ -726,12 +857,53 @@ START_TEST(hostile_address_space)
 }
 END_TEST
 
+/* ---- a socket path another dnnqd took over ---------------------------------- */
+
+/*
+ * An operator deletes the socket of a running dnnqd (or a cleanup job
+ * does) and starts a second one on the same path, then stops the first:
+ * the first unlinked the path at exit whatever it was by then, the
+ * second's socket, which then served nobody (no file to connect to) for
+ * the rest of its life. Now a dnnqd removes the path only when it is
+ * still the socket file it bound.
+ */
+START_TEST(hostile_socket_taken_over)
+{
+	struct fixture_daemon a = { 0 }, b;
+	struct dnnq_diag diag = { "" };
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	ck_assert_msg(fixture_daemon_start(&a, bin, 1u << FIXTURE_RELU64, NULL, &diag) == 0, "%s",
+	              diag.msg);
+	ck_assert_int_eq(unlink(a.socket), 0);
+	/* the same arguments: the same socket path, model and log */
+	b = a;
+	b.pid = 0;
+	ck_assert_msg(fixture_daemon_restart(&b, &diag) == 0, "the second dnnqd: %s", diag.msg);
+	ck_assert_msg(fixture_daemon_stop(&a, &diag) == 0, "%s", diag.msg);
+	bool served = connects(b.socket);
+	unsigned warned = fixture_daemon_log_count(&b, "not removed: it is no longer the socket");
+	ck_assert_msg(fixture_daemon_stop(&b, &diag) == 0, "%s", diag.msg);
+	bool removed = access(b.socket, F_OK) == -1 && errno == ENOENT;
+	fixture_daemon_destroy(&a);
+	ck_assert_msg(served, "the first dnnqd's exit removed the second one's socket");
+	ck_assert_uint_eq(warned, 1);
+	ck_assert_msg(removed, "the second dnnqd left its socket file at exit");
+	printf("hostile: a running dnnqd's socket file deleted, a second dnnqd started on the"
+	       " path, the first stopped: 1 tries: the second's socket left in place (the first"
+	       " warns 'not removed'), still answering connects, removed at its own exit\n");
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
 	TCase *tc = tcase_create("daemon");
 	tcase_add_test(tc, hostile_notify_unread);
 	tcase_add_test(tc, hostile_socket_dir);
+	tcase_add_test(tc, hostile_socket_taken_over);
+	tcase_add_test(tc, hostile_metrics_overwrite);
+	tcase_add_test(tc, hostile_check_config_socket);
 	tcase_add_test(tc, hostile_slow_warm_up);
 	tcase_add_test(tc, hostile_term_in_flight);
 	tcase_add_test(tc, hostile_stderr_unread);

@@ -461,6 +461,34 @@ now fails after its connect's 5 s (`reload_stopped_daemon`,
 `dnnq_reload_wait`), socket activation's refusal of a bad `LISTEN_PID`
 names it, and every tool's `--version` says dnnq's one version.
 
+Tried by hand (attack42), against dnnqd and the client library. Found:
+a dnnqd whose socket file was deleted, with a second dnnqd started on the
+path, removed the second one's socket at its exit, which then served
+nobody (`hostile_socket_taken_over`, fixed: the file is removed only if
+it is still the one bound); `metrics.textfile` naming the config, a
+model's file (a symlink to it too) or `listen.path` passed
+`--check-config`, and dnnqd replaced that file with its metrics every
+interval (`hostile_metrics_overwrite`, fixed: refused at start, by
+`--check-config` and by a reload); `--check-config` said ok for a
+`listen.path` the start refuses (a regular file there, a missing or
+world-writable directory; `hostile_check_config_socket`, fixed); a
+client process out of descriptors for the HELLO reply's three got
+"session set-up: protocol error" (`out_of_fds_says_so`, fixed:
+`DNNQ_E_NOMEM`, "this process has no file descriptor left"). Nothing
+found: reloads (SIGHUP) with the model path, then the config, made a
+symlink to itself, a two-link loop, a FIFO, /dev/zero, a directory, an
+8 GB sparse file, a header followed by 2 GB of zeros (each refused
+naming the file, the old version served, the next good reload took it);
+200 SIGHUPs 10 ms apart, 100 renames over the model and 6 `dnnqctl
+reload` loops of 30 under a 2-client bench (180 reloads answered, 1.24 M
+requests, 0 failures); 3 processes renaming 250-byte names in the
+model's world-writable sticky directory (2.8 M renames, the inotify
+queue overflowing: `dnnqctl models` answered in at most 20 ms
+throughout); every limit option at 0, past its range and at 2^64
+(each refused naming the range); `--cpus` past the CPUs and repeated;
+`taskset` to one CPU (one worker, served); `dnnqctl bench` options at
+0, negative, NaN, 1e308 and past their ranges (refused).
+
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
 edges), `fuzz-config` (2.29 M runs, 433 edges) and `fuzz-model` (3.51 M
