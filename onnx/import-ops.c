@@ -3005,6 +3005,63 @@ static int op_gather(struct nctx *c)
 	return set_out(c, 0, x.dtype, r, d, x.batched);
 }
 
+/* GatherElements (opsets 11, 13: torch.gather's export): the registry's
+ * gather_elements (engine/ops/gather_elements.c), the output of the
+ * indices' shape. The indices are computed (int32: TopK's or ArgMax's
+ * indices, an int32 input; or floats holding integers) or a constant
+ * (each checked here, negative ones counted from the end); the input an
+ * activation. On the batch (axis 0), or by constant indices (whose dim 0
+ * is theirs, not the batch) into a batched input, the import fixes the
+ * batch to 1. */
+static int op_gather_elements(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "gather_elements")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32) | DT_F32, false)) ||
+	    (rc = a_int(c, "axis", 0, &n->axis)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	if (x->data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is a constant gathered by "
+		           "computed indices: want an activation", iname(c, 0));
+	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
+		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
+		           "integer arithmetic on one)", iname(c, 1));
+	if (iv->ndim != x->ndim || !x->ndim)
+		return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: want the input's "
+		           "rank (at least 1)", iname(c, 1), imp_dims_str(iv), iname(c, 0),
+		           imp_dims_str(x));
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	if (in_moved(c, 0) || in_moved(c, 1))
+		return batch_moves(c, "gathering elements of a value whose batch a Transpose moved");
+	if (x->batched && n->axis == 0)
+		return batch_moves(c, "gathering elements along the batch (axis 0)");
+	if (x->batched && iv->data)
+		return batch_moves(c, "constant indices [%s] into a batched input: the output has "
+		                   "their dim 0", imp_dims_str(iv));
+	if (x->batched != iv->batched)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' %s the batch and input '%.80s' "
+		           "%s: want both batched or neither", iname(c, 1),
+		           iv->batched ? "have" : "lack", iname(c, 0), x->batched ? "has" : "lacks");
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != n->axis && iv->dims[i] > x->dims[i])
+			return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: dim %u is "
+			           "larger than the input's (only the axis, %lld, may be)", iname(c, 1),
+			           imp_dims_str(iv), iname(c, 0), imp_dims_str(x), i, (long long)n->axis);
+	int64_t dim = x->dims[n->axis];
+	for (size_t k = 0; iv->data && k < numel(iv); k++) {
+		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
+		          : iv->dtype == DNNQ_IR_S32 ? ((const int32_t *)iv->data)[k]
+		          : (int64_t)((const float *)iv->data)[k];
+		if (i < -dim || i >= dim)
+			return bad(c, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld elements",
+			           k, (long long)i, (long long)n->axis, (long long)dim);
+	}
+	return set_out(c, 0, DNNQ_IR_F32, iv->ndim, iv->dims, x->batched);
+}
+
 /* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
 
 /* A 1-D or 3-D (nd) node's ints attribute: count values >= lo into out
@@ -3914,6 +3971,7 @@ static const struct opdef OPS[] = {
 	{ "Split", DNNQ_IR_ENGINE, op_split, 1, 2, DNNQ_IR_MAX_OUTPUTS },
 	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
 	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
+	{ "GatherElements", DNNQ_IR_ENGINE, op_gather_elements, 2, 2, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 	/* xfmr: transformer and reduction operators (the registry's kinds) */
 	{ "Transpose", DNNQ_IR_ENGINE, op_transpose, 1, 1, 1 },
@@ -4296,15 +4354,17 @@ static int int_inputs(struct nctx *c, const char *op)
 		k++;
 	bool gather_embed = !strcmp(op, "Gather") && V(c, 0) && V(c, 0)->data;
 	for (size_t i = 0; k == n && i < c->nin; i++) {
-		/* an int32 value: the operator's to check */
-		if (!computed_int(c, i) || V(c, i)->dtype == DNNQ_IR_S32)
+		/* an int32 value: the operator's to check; GatherElements'
+		 * indices: read as they are (engine/ops/gather_elements.c) */
+		if (!computed_int(c, i) || V(c, i)->dtype == DNNQ_IR_S32 ||
+		    (i == 1 && !strcmp(op, "GatherElements")))
 			continue;
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' holds integers computed at run "
 		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
 		           "Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the comparisons, "
 		           "ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, Gather, "
-		           "Transpose, Concat), reads them as ids in a Gather of a table, and casts "
-		           "them", i, iname(c, i));
+		           "Transpose, Concat), reads them as ids in a Gather of a table and as "
+		           "GatherElements' indices, and casts them", i, iname(c, i));
 	}
 	if (k == n || gather_embed)
 		return 0;
