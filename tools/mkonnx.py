@@ -2440,6 +2440,55 @@ def topk_cases(c):
                 outputs=("values", "indices"))
 
 
+def gather_elements_cases(c):
+    """torch.gather (ONNX GatherElements) by computed indices, int32 in
+    dnnq: a head's top-3 classes read from a second head (topk indices,
+    2-D); the 2 best channels of a 4-D map read from its tanh (along the
+    channels: the engine's NHWC, indices of the same layout); each row's
+    argmax column of a 4-D value (the last axis, keepdim); and by constant
+    indices (batch 1: their dim 0 is not the batch, so the import fixes
+    it)."""
+    nn = torch.nn
+
+    class TopHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(16, 10)
+            self.b = nn.Linear(16, 10)
+
+        def forward(self, x):
+            idx = torch.topk(self.a(x), 3, dim=1).indices
+            return torch.gather(self.b(x), 1, idx)
+
+    class Channels(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 6, 3, padding=1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return torch.gather(torch.tanh(y), 1, torch.topk(y, 2, dim=1).indices)
+
+    class LastAxis(nn.Module):
+        def forward(self, x):
+            return torch.gather(x * 2, 3, x.argmax(dim=3, keepdim=True))
+
+    class Const(nn.Module):
+        def __init__(self):
+            super().__init__()
+            g = torch.Generator().manual_seed(3)
+            self.register_buffer("idx", torch.randint(0, 5, (1, 3, 4), generator=g))
+
+        def forward(self, x):
+            return torch.gather(x + 1, 2, self.idx)
+
+    torch.manual_seed(10)
+    export_case(c, "gather_el_topk", TopHead(), [2, 16], "GatherElements")
+    export_case(c, "gather_el_channels", Channels(), [2, 3, 5, 6], "GatherElements")
+    export_case(c, "gather_el_last", LastAxis(), [2, 3, 4, 5], "GatherElements")
+    export_case(c, "gather_el_const", Const(), [1, 3, 5], "GatherElements")
+
+
 def tile_cases(c):
     """torch's repeat (ONNX Tile, constant repeats): a 4-D value repeated
     over its channels and W (Concats in the engine's NHWC), and 20 copies
@@ -2673,6 +2722,7 @@ def make_ops(w):
     activation_param_cases(c)
     argmax_cases(c)
     topk_cases(c)
+    gather_elements_cases(c)
     tile_cases(c)
     rounding_logic_cases(c)
     shared_lift_cases(c)
