@@ -3062,6 +3062,52 @@ static int op_gather_elements(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, iv->ndim, iv->dims, x->batched);
 }
 
+/* GridSample (opset 16: mode bilinear, nearest, bicubic; 20 names them
+ * linear, nearest, cubic and allows N-D: 2-D here), padding_mode zeros,
+ * border, reflection, align_corners: the registry's grid_sample
+ * (engine/ops/grid_sample.c), fp32, mode | padding << 2 | align << 4 in
+ * the node's mode. X [N, C, H, W] and grid [N, Ho, Wo, 2] computed, the
+ * same batch; Y [N, C, Ho, Wo]. */
+static int op_grid_sample(struct nctx *c)
+{
+	static const char *const modes[2][3] = { { "bilinear", "nearest", "bicubic" },
+	                                         { "linear", "nearest", "cubic" } };
+	static const char *const pads[3] = { "zeros", "border", "reflection" };
+	const char *const *names = modes[c->m->opset >= 20];
+	char mode[32], pad[32];
+	int64_t align;
+	int rc;
+	if ((rc = engine_kind(c, "grid_sample")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT_F32, false)) || (rc = a_str(c, "mode", names[0], mode, sizeof mode)) ||
+	    (rc = a_str(c, "padding_mode", "zeros", pad, sizeof pad)) ||
+	    (rc = a_int(c, "align_corners", 0, &align)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *g = V(c, 1);
+	uint32_t m = 0, p = 0;
+	while (m < 3 && strcmp(mode, names[m]))
+		m++;
+	while (p < 3 && strcmp(pad, pads[p]))
+		p++;
+	if (m == 3 || p == 3 || (align != 0 && align != 1))
+		return bad(c, DNNQ_E_UNSUPPORTED, "mode '%.31s', padding_mode '%.31s', align_corners "
+		           "%lld: want %s, %s or %s (opset %lld), zeros, border or reflection, and 0 "
+		           "or 1", mode, pad, (long long)align, names[0], names[1], names[2],
+		           (long long)c->m->opset);
+	if (x->data || g->data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %d '%.80s' is a constant: want the image and "
+		           "the grid computed", x->data ? 0 : 1, iname(c, x->data ? 0 : 1));
+	if (x->ndim != 4 || g->ndim != 4 || g->dims[3] != 2 || g->dims[0] != x->dims[0] ||
+	    g->batched != x->batched)
+		return bad(c, DNNQ_E_SHAPE, "X '%.80s' [%s], grid '%.80s' [%s]: want a 2-D sample, "
+		           "X [N, C, H, W] and grid [N, Ho, Wo, 2] of the same batch", iname(c, 0),
+		           imp_dims_str(x), iname(c, 1), imp_dims_str(g));
+	if (in_moved(c, 0) || in_moved(c, 1))
+		return batch_moves(c, "sampling a value whose batch a Transpose moved");
+	c->node.mode = m | p << 2 | (uint32_t)align << 4;
+	int64_t d[4] = { x->dims[0], x->dims[1], g->dims[1], g->dims[2] };
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+}
+
 /* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
 
 /* A 1-D or 3-D (nd) node's ints attribute: count values >= lo into out
@@ -3972,6 +4018,7 @@ static const struct opdef OPS[] = {
 	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
 	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
 	{ "GatherElements", DNNQ_IR_ENGINE, op_gather_elements, 2, 2, 1 },
+	{ "GridSample", DNNQ_IR_ENGINE, op_grid_sample, 2, 2, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 	/* xfmr: transformer and reduction operators (the registry's kinds) */
 	{ "Transpose", DNNQ_IR_ENGINE, op_transpose, 1, 1, 1 },

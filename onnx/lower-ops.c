@@ -2002,6 +2002,31 @@ static int lower_gather_elements(struct lower *L, size_t j)
 	return input_qp_out(L, n, n->outputs[0], mn, ref);
 }
 
+/* GridSample: the registry's grid_sample (fp32 by the registry: no int8
+ * kernel), image and grid in the engine's layout (the kind reads the
+ * grid's NHWC there); mode, padding and align_corners in op. */
+static int lower_grid_sample(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int32_t in[2], ref;
+	int rc = check_inputs(L, n, 2, 0);
+	for (uint32_t k = 0; !rc && k < 2; k++) {
+		if (L->v[n->inputs[k]].perm || !lval_ir(L, n->inputs[k])->batched)
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s': want a batched 4-D "
+			                 "value", lval_ir(L, n->inputs[k])->name);
+		rc = need_act(L, n, n->inputs[k], &in[k]);
+	}
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, in[0], &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ninputs = 2;
+	mn->inputs[1] = in[1];
+	mn->op = n->mode;
+	return act_out(L, n, n->outputs[0], mn, ref);
+}
+
 /* An embedding: the table a model tensor [V, D] f32, the ids the int32
  * graph input (or a view of one), the output f32 [N, T..., D], not 4-D
  * (whose engine layout would reorder it). */
@@ -2112,6 +2137,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "layernorm", lower_layernorm }, { "expand", lower_expand },
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
 		{ "topk", lower_topk }, { "gather_elements", lower_gather_elements },
+		{ "grid_sample", lower_grid_sample },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)

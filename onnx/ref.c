@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "engine/f32.h"
+#include "engine/grid-sample.h"
 #include "engine/op.h"
 #include "engine/unary.h"
 #include "engine/remap.h"
@@ -1181,6 +1182,24 @@ static void expand(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
+/* GridSample on NCHW with the grid [N, Ho, Wo, 2]: the engine's sampling
+ * (engine/grid-sample.h) in these strides. */
+static void grid_sample(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[4], gd[4];
+	adims(r, n->inputs[0], xd);
+	adims(r, n->inputs[1], gd);
+	size_t N = (size_t)xd[0], C = (size_t)xd[1], H = (size_t)xd[2], W = (size_t)xd[3];
+	size_t ho = (size_t)gd[1], wo = (size_t)gd[2];
+	struct dnnq_grid_sample op = { .n = N, .c = C, .h = H, .w = W, .ho = ho, .wo = wo,
+	                               .xs = { C * H * W, W, 1, H * W },
+	                               .gs = { ho * wo * 2, wo * 2, 2, 1 },
+	                               .ys = { C * ho * wo, wo, 1, ho * wo } };
+	dnnq_grid_sample_init(&op, n->mode);
+	for (size_t p = 0; p < N * ho * wo; p++)
+		dnnq_grid_sample_pixel(&op, IN(0), IN(1), OUT(0), p);
+}
+
 static bool vision(const struct run *r, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
@@ -1192,6 +1211,8 @@ static bool vision(const struct run *r, const struct dnnq_ir_node *n)
 		convtranspose(r, n);
 	else if (def && !strcmp(def->name, "gather"))
 		gather(r, n);
+	else if (def && !strcmp(def->name, "grid_sample"))
+		grid_sample(r, n);
 	else if (def && !strcmp(def->name, "slice") && n->split)
 		split_outputs(r, n);
 	else if (def && (!strcmp(def->name, "slice") || !strcmp(def->name, "pad")))
