@@ -2489,6 +2489,67 @@ def gather_elements_cases(c):
     export_case(c, "gather_el_const", Const(), [1, 3, 5], "GatherElements")
 
 
+def grid_sample_cases(c):
+    """F.grid_sample (ONNX GridSample, opset 16; torch 1.13 cannot export
+    F.affine_grid, so the STN builds its grid itself): a spatial
+    transformer (a Linear's theta [N, 2, 3] near the identity, the grid
+    theta @ [x, y, 1] of every output pixel, bilinear, zeros); a flow warp
+    (a Conv's flow added to the pixel grid, border, align_corners); the
+    same warp with a larger flow, bicubic, reflection (points outside the
+    image); and nearest with a small flow (within 0.1 pixel of the centres:
+    int8's grid, a step off, would flip a point near a half pixel to its
+    neighbour; a flow of 0.3 gave 14.7 dB)."""
+    nn = torch.nn
+    F = torch.nn.functional
+
+    def base(h, w):
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w),
+                                indexing="ij")
+        return xs, ys
+
+    class STN(nn.Module):
+        def __init__(self, h=6, w=7):
+            super().__init__()
+            self.loc = nn.Linear(3 * h * w, 6)
+            with torch.no_grad():
+                self.loc.weight.mul_(0.05)
+                self.loc.bias.copy_(torch.tensor([1.0, 0.1, 0.05, -0.1, 0.9, 0.0]))
+            xs, ys = base(h, w)
+            self.register_buffer("pts", torch.stack([xs.flatten(), ys.flatten(),
+                                                     torch.ones(h * w)]))  # [3, h*w]
+            self.h, self.w = h, w
+
+        def forward(self, x):
+            theta = self.loc(x.flatten(1)).view(-1, 2, 3)
+            grid = torch.matmul(theta, self.pts).transpose(1, 2)      # [N, h*w, 2]
+            grid = grid.reshape(-1, self.h, self.w, 2)
+            return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
+                                 align_corners=False)
+
+    class Warp(nn.Module):
+        def __init__(self, h, w, scale, mode, pad, align):
+            super().__init__()
+            self.flow = nn.Conv2d(3, 2, 3, padding=1)
+            xs, ys = base(h, w)
+            self.register_buffer("pix", torch.stack([xs, ys])[None])  # [1, 2, h, w]
+            self.scale, self.mode, self.pad, self.align = scale, mode, pad, align
+
+        def forward(self, x):
+            grid = (self.pix + self.scale * self.flow(x)).permute(0, 2, 3, 1)
+            return F.grid_sample(x, grid, mode=self.mode, padding_mode=self.pad,
+                                 align_corners=self.align)
+
+    torch.manual_seed(11)
+    export_case(c, "grid_stn", STN(), [2, 3, 6, 7], "GridSample", opset=16)
+    export_case(c, "grid_flow_border", Warp(5, 6, 0.2, "bilinear", "border", True),
+                [2, 3, 5, 6], "GridSample", opset=16)
+    export_case(c, "grid_flow_bicubic_reflect", Warp(5, 6, 0.8, "bicubic", "reflection",
+                                                     False), [2, 3, 5, 6], "GridSample",
+                opset=16)
+    export_case(c, "grid_flow_nearest", Warp(6, 5, 0.05, "nearest", "zeros", True),
+                [2, 3, 6, 5], "GridSample", opset=16)
+
+
 def tile_cases(c):
     """torch's repeat (ONNX Tile, constant repeats): a 4-D value repeated
     over its channels and W (Concats in the engine's NHWC), and 20 copies
@@ -2723,6 +2784,7 @@ def make_ops(w):
     argmax_cases(c)
     topk_cases(c)
     gather_elements_cases(c)
+    grid_sample_cases(c)
     tile_cases(c)
     rounding_logic_cases(c)
     shared_lift_cases(c)
