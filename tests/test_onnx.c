@@ -2522,6 +2522,35 @@ static struct mb *embed_model(void)
 	return b;
 }
 
+/* ir lowered int8 (fp32 where the registry says), calibrated (minmax) on
+ * the n samples of ins, into *m. */
+static void calibrated(const struct dnnq_ir *ir, const void **ins, size_t n,
+                       struct dnnq_model *m)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_calib c;
+	ck_assert_msg(dnnq_onnx_calib_init(&c, ir, 0, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_onnx_calib_add(&c, ins, n, &d) == 0, "%s", d.msg);
+	enum dnnq_calib_method *method = calloc(ir->nvalues, sizeof *method);
+	ck_assert_ptr_nonnull(method);
+	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_MINMAX, method);
+	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
+	struct dnnq_lower_opts lo = { .calibration = "test" };
+	ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, m, &d) == 0, "%s", d.msg);
+	free(method);
+	dnnq_onnx_calib_free(&c);
+}
+
+/* m's graph on the best ISA, planned at batch n. */
+static struct dnnq_graph *planned(const struct dnnq_model *m, size_t n)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_graph *g;
+	ck_assert_msg(dnnq_model_build(m, dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_graph_plan(g, n, 1, &d) == 0, "%s", d.msg);
+	return g;
+}
+
 /* y[k] is the table's row ids[k] (wrapped once), z the ids as floats. */
 static void expect_embedded(const int32_t *ids, size_t n, const float *y, const float *z)
 {
@@ -2559,21 +2588,11 @@ START_TEST(embedding_gather)
 	                                                       "rows"), "%s", d.msg);
 	/* lowered (calibrated on the good ids) and run by the engine: the
 	 * same values; a bad id fails the run, whatever its sign */
-	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	ins[0] = ids;
-	ck_assert_msg(dnnq_onnx_calib_add(&c, ins, 2, &d) == 0, "%s", d.msg);
-	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
-	ck_assert_ptr_nonnull(method);
-	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_MINMAX, method);
-	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-	struct dnnq_lower_opts lo = { .calibration = "test" };
 	struct dnnq_model m;
-	ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m, &d) == 0, "%s", d.msg);
+	ins[0] = ids;
+	calibrated(&ir, ins, 2, &m);
 	ck_assert_int_eq(m.inputs[0].dtype, DNNQ_DTYPE_S32);
-	struct dnnq_graph *g;
-	ck_assert_msg(dnnq_model_build(&m, dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
-	ck_assert_msg(dnnq_graph_plan(g, 2, 1, &d) == 0, "%s", d.msg);
+	struct dnnq_graph *g = planned(&m, 2);
 	memset(y, 0, sizeof y);
 	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
 	expect_embedded(ids, 6, y, z);
@@ -2607,9 +2626,107 @@ START_TEST(embedding_gather)
 	dnnq_graph_destroy(g2[1]);
 	dnnq_weights_cache_destroy(cache);
 	dnnq_model_free(&m);
-	free(method);
-	dnnq_onnx_calib_free(&c);
 	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* GatherElements on the last axis by int32 indices a client sends (int64
+ * in ONNX): the reference and the engine (int8: the input's codes moved)
+ * read x[b, r, idx] (a negative index counted from the end once); an index
+ * still outside fails the run naming the node, nothing read. */
+START_TEST(gather_elements_ids)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, id[3] = { BATCH, 2, 2 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_input(b, "i", S64, 3, id);
+	at_i(b, mb_node(b, "GatherElements", "ge", "x,i", "y"), "axis", -1);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[12], y[8], want[8];
+	int32_t idx[8] = { 0, -1, 2, 1, 1, 1, -3, 0 }, bad[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+	for (int k = 0; k < 12; k++)
+		x[k] = (float)(100 * (k / 6) + 10 * (k / 3 % 2) + k % 3);
+	for (int k = 0; k < 8; k++)
+		want[k] = x[k / 2 * 3 + (idx[k] + 3) % 3];
+	const void *ins[2] = { x, idx };
+	void *outs[1] = { y };
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_mem_eq(y, want, sizeof y);
+	ins[1] = bad;
+	ck_assert_int_eq(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, "node 'ge'") && strstr(d.msg, "i[7] = 3: outside the 3 "
+	                                                      "elements of the axis"), "%s", d.msg);
+	struct dnnq_model m;
+	ins[1] = idx;
+	calibrated(&ir, ins, 2, &m);
+	struct dnnq_graph *g = planned(&m, 2);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	for (int k = 0; k < 8; k++)     /* a quantization step of 0..112 */
+		ck_assert_msg(fabsf(y[k] - want[k]) <= 0.25f, "[%d] = %g, want %g", k, (double)y[k],
+		              (double)want[k]);
+	static const int32_t outside[] = { 3, -4, INT32_MAX, INT32_MIN };
+	for (size_t i = 0; i < sizeof outside / sizeof *outside; i++) {
+		bad[7] = outside[i];
+		ins[1] = bad;
+		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), DNNQ_E_RANGE);
+	}
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* GridSample's grid from a client: a NaN point gives NaN, nothing read; an
+ * infinite or huge one gives the padding's far value (zeros: 0, border:
+ * the edge; reflection: a huge one mirrors, an infinite one NaN), in the
+ * reference and the engine alike; and ordinary points sample as ONNX says
+ * (bilinear, align_corners 0: (0, 0) is the image's centre). */
+START_TEST(grid_sample_hostile_grid)
+{
+	static const char *const pads[3] = { "zeros", "border", "reflection" };
+	float x[2 * 4], grid[2 * 6 * 2], calm[2 * 6 * 2] = { 0 }, y[2 * 2 * 3];
+	for (int k = 0; k < 8; k++)
+		x[k] = (float)(k % 4 + 1);      /* each item: [[1, 2], [3, 4]] */
+	const float pts[6][2] = { { 0, 0 }, { NAN, 0 }, { INFINITY, 0 }, { -1e30f, 0 },
+	                          { 1e30f, 1e30f }, { -1, -1 } };
+	for (int k = 0; k < 24; k++)
+		grid[k] = pts[k / 2 % 6][k % 2];
+	for (int p = 0; p < 3; p++) {
+		int64_t xd[4] = { BATCH, 1, 2, 2 }, gd[4] = { BATCH, 2, 3, 2 };
+		struct mb *b = io_model(16, "x", F, 4, xd);
+		mb_input(b, "g", F, 4, gd);
+		at_s(b, mb_node(b, "GridSample", "gs", "x,g", "y"), "padding_mode", pads[p]);
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		const void *ins[2] = { x, calm };
+		void *outs[1] = { y };
+		struct dnnq_model m;
+		calibrated(&ir, ins, 2, &m);
+		ins[1] = grid;
+		struct dnnq_graph *g = planned(&m, 2);
+		for (int run = 0; run < 2; run++) {
+			struct dnnq_diag d = { "" };
+			memset(y, 0, sizeof y);
+			ck_assert_msg((run ? dnnq_graph_run(g, ins, outs, NULL)
+			                   : dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d)) == 0,
+			              "%s: %s", pads[p], d.msg);
+			ck_assert_float_eq(y[0], 2.5f);           /* the centre */
+			ck_assert(isnan(y[1]));
+			/* (inf, 0): outside right (border: the right column's mean) */
+			ck_assert(p == 2 ? isnan(y[2]) : y[2] == (p ? 3.0f : 0.0f));
+			/* (-1e30, 0) and (1e30, 1e30): far left, far bottom right */
+			ck_assert(p == 2 ? isfinite(y[3]) : y[3] == (p ? 2.0f : 0.0f));
+			ck_assert(p == 2 ? isfinite(y[4]) : y[4] == (p ? 4.0f : 0.0f));
+			/* (-1, -1): the top-left pixel's outer corner, a quarter of it
+			 * with zeros, all of it otherwise */
+			ck_assert_float_eq(y[5], p ? 1.0f : 0.25f);
+			ck_assert_mem_eq(y + 6, y, 6 * sizeof *y);     /* item 1 is item 0 */
+		}
+		dnnq_graph_destroy(g);
+		dnnq_model_free(&m);
+		dnnq_ir_free(&ir);
+	}
 }
 END_TEST
 
@@ -3248,6 +3365,8 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_static_batch);
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, embedding_gather);
+	tcase_add_test(tc, gather_elements_ids);
+	tcase_add_test(tc, grid_sample_hostile_grid);
 	tcase_add_test(tc, batch_fixed_window_attention);
 	tcase_add_test(tc, batch_on_dim1_attention);
 	tcase_add_test(tc, batch_on_dim1_fixed);
