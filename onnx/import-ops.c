@@ -3022,6 +3022,9 @@ static int op_gather_elements(struct nctx *c)
 	    (rc = a_int(c, "axis", 0, &n->axis)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	char xs[128], is[128];
+	imp_dims_str_r(x, xs, sizeof xs);
+	imp_dims_str_r(iv, is, sizeof is);
 	if (x->data)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is a constant gathered by "
 		           "computed indices: want an activation", iname(c, 0));
@@ -3030,8 +3033,7 @@ static int op_gather_elements(struct nctx *c)
 		           "integer arithmetic on one)", iname(c, 1));
 	if (iv->ndim != x->ndim || !x->ndim)
 		return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: want the input's "
-		           "rank (at least 1)", iname(c, 1), imp_dims_str(iv), iname(c, 0),
-		           imp_dims_str(x));
+		           "rank (at least 1)", iname(c, 1), is, iname(c, 0), xs);
 	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
 		return rc;
 	if (in_moved(c, 0) || in_moved(c, 1))
@@ -3040,7 +3042,7 @@ static int op_gather_elements(struct nctx *c)
 		return batch_moves(c, "gathering elements along the batch (axis 0)");
 	if (x->batched && iv->data)
 		return batch_moves(c, "constant indices [%s] into a batched input: the output has "
-		                   "their dim 0", imp_dims_str(iv));
+		                   "their dim 0", is);
 	if (x->batched != iv->batched)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' %s the batch and input '%.80s' "
 		           "%s: want both batched or neither", iname(c, 1),
@@ -3049,7 +3051,7 @@ static int op_gather_elements(struct nctx *c)
 		if (i != n->axis && iv->dims[i] > x->dims[i])
 			return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: dim %u is "
 			           "larger than the input's (only the axis, %lld, may be)", iname(c, 1),
-			           imp_dims_str(iv), iname(c, 0), imp_dims_str(x), i, (long long)n->axis);
+			           is, iname(c, 0), xs, i, (long long)n->axis);
 	int64_t dim = x->dims[n->axis];
 	for (size_t k = 0; iv->data && k < numel(iv); k++) {
 		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
@@ -3083,6 +3085,7 @@ static int op_grid_sample(struct nctx *c)
 	    (rc = a_int(c, "align_corners", 0, &align)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *g = V(c, 1);
+	char xs[128], gs[128];
 	uint32_t m = 0, p = 0;
 	while (m < 3 && strcmp(mode, names[m]))
 		m++;
@@ -3100,7 +3103,8 @@ static int op_grid_sample(struct nctx *c)
 	    g->batched != x->batched)
 		return bad(c, DNNQ_E_SHAPE, "X '%.80s' [%s], grid '%.80s' [%s]: want a 2-D sample, "
 		           "X [N, C, H, W] and grid [N, Ho, Wo, 2] of the same batch", iname(c, 0),
-		           imp_dims_str(x), iname(c, 1), imp_dims_str(g));
+		           imp_dims_str_r(x, xs, sizeof xs), iname(c, 1),
+		           imp_dims_str_r(g, gs, sizeof gs));
 	if (in_moved(c, 0) || in_moved(c, 1))
 		return batch_moves(c, "sampling a value whose batch a Transpose moved");
 	c->node.mode = m | p << 2 | (uint32_t)align << 4;

@@ -935,6 +935,55 @@ START_TEST(new_ops_bad_inputs)
 }
 END_TEST
 
+/* GatherElements: indices of another rank, a constant index outside the
+ * axis, an index dim beyond the input's; GridSample: a grid of 3
+ * coordinates, opset 20's mode name at opset 16, a constant grid: each
+ * named with the node. */
+START_TEST(gather_grid_bad_inputs)
+{
+	int64_t xd[3] = { 1, 3, 4 }, id[2] = { 3, 2 }, cd[3] = { 1, 2, 2 }, wd[3] = { 1, 4, 2 };
+	int64_t c7[4] = { 0, 7, 1, 1 }, w8[8] = { 0 };
+	static const char *const want[3] = {
+		"node 'rank' (GatherElements): indices 'i' [N:1,2] on 'x' [N:1,3,4]: want the "
+		"input's rank",
+		"node 'far' (GatherElements): indices[1] = 7: axis 2 has 4 elements",
+		"node 'wide' (GatherElements): indices 'w8' [1,4,2] on 'x' [1,3,4]: dim 1 is larger",
+	};
+	for (int k = 0; k < 3; k++) {   /* one a model: the constant ones fix the batch */
+		struct mb *b = io_model(13, "x", F, 3, xd);
+		mb_input(b, "i", S64, 2, id);
+		mb_init(b, "c7", S64, 3, cd, c7);
+		mb_init(b, "w8", S64, 3, wd, w8);
+		at_i(b, mb_node(b, "GatherElements", (const char *[]){ "rank", "far", "wide" }[k],
+		                (const char *[]){ "x,i", "x,c7", "x,w8" }[k], "y"), "axis", 1 + (k > 0));
+		imp_fails(b, k == 1 ? DNNQ_E_RANGE : DNNQ_E_SHAPE, want[k]);
+	}
+	struct dnnq_ir ir;
+	struct res r;
+	struct mb *b;
+	int64_t gd[4] = { BATCH, 2, 2, 3 }, kd[4] = { 1, 2, 2, 2 };
+	float k[8] = { 0 };
+	b = nchw(16, 1, 2, 2);
+	mb_input(b, "g3", F, 4, gd);
+	mb_init(b, "k", F, 4, kd, k);
+	mb_node(b, "GridSample", "three", "x,g3", "a");
+	at_s(b, mb_node(b, "GridSample", "cubic", "x,x", "c"), "mode", "cubic");
+	mb_node(b, "GridSample", "fixed", "x,k", "e");
+	mb_node(b, "Sum", "s", "a,c,e", "y");
+	r = imp(b, &ir);
+	ck_assert_int_ne(r.rc, 0);
+	static const char *const want2[3] = {
+		"node 'three' (GridSample): X 'x' [N:1,1,2,2], grid 'g3' [N:1,2,2,3]: want a 2-D sample",
+		"node 'cubic' (GridSample): mode 'cubic', padding_mode 'zeros', align_corners 0: "
+		"want bilinear, nearest or bicubic (opset 16)",
+		"node 'fixed' (GridSample): input 1 'k' is a constant",
+	};
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_msg(r.list && strstr(r.list, want2[i]), "%s not in %s", want2[i], r.list);
+	free(r.list);
+}
+END_TEST
+
 START_TEST(eltwise_bad_inputs)
 {
 	struct mb *b = nchw(13, 1, 2, 2);
@@ -3349,6 +3398,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, eltwise_bad_inputs);
 	tcase_add_test(tc, topk_import);
 	tcase_add_test(tc, new_ops_bad_inputs);
+	tcase_add_test(tc, gather_grid_bad_inputs);
 	tcase_add_test(tc, mod_import);
 	tcase_add_test(tc, dynamic_dim_rejected);
 	tcase_add_test(tc, bad_tensors);
