@@ -256,7 +256,7 @@ static int ge_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
 	if (n->axis < 1) {
 		snprintf(why, cap, "axis 0: the batch is not gathered");
-		return DNNQ_E_RANGE;
+		return DNNQ_E_FORMAT;
 	}
 	if ((n->weight >= 0) != (n->ninputs == 1)) {
 		snprintf(why, cap, "%u inputs and weight %d: want the input and computed indices, "
