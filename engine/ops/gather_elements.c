@@ -71,7 +71,12 @@ static int ge_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 	const struct gtensor *x = gin(g, n, 0);
 	if (op->computed)
 		memcpy(op->yd, gin(g, n, 1)->dims, sizeof op->yd);
-	/* the batch: the input's (computed indices are planned with it) */
+	/* the batch: the input's (computed indices must have it: a run reads
+	 * theirs element for element of the output) */
+	if (op->computed && op->yd[0] != x->dims[0])
+		return FAIL(DNNQ_E_SHAPE, "node '%s': indices '%s' of batch %lld, input '%s' %lld: "
+		            "want the same", n->name, gin(g, n, 1)->name, (long long)op->yd[0],
+		            x->name, (long long)x->dims[0]);
 	op->yd[0] = x->dims[0];
 	for (uint32_t i = 1; i < op->nd; i++)
 		if (op->yd[i] < 1 || (i != op->axis && op->yd[i] > x->dims[i]))
