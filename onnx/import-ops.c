@@ -3005,6 +3005,82 @@ static int op_gather(struct nctx *c)
 	return set_out(c, 0, x.dtype, r, d, x.batched);
 }
 
+/* GatherND (opsets 11..13) with constant indices: a Gather on axis 0 of
+ * the input flattened over the dims the index tuples address, batch_dims
+ * included (NAME:nd), by each tuple's flat position (NAME:indices, the
+ * indices' shape less the last dim): the output is GatherND's,
+ * indices.shape[:-1] + data.shape[batch_dims + k:]. Its tuples address dim
+ * 0, so a batched input has the import fix the batch to 1. */
+static int op_gathernd(struct nctx *c)
+{
+	int64_t b, *flat;
+	int rc;
+	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
+	    (rc = a_int(c, "batch_dims", 0, &b)))
+		return rc;
+	/* copies: the nodes made here move the values table */
+	const struct dnnq_ir_value x = *V(c, 0), iv = *V(c, 1);
+	if (x.data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is a constant: want an activation",
+		           iname(c, 0));
+	if (x.batched)
+		return batch_moves(c, "GatherND's index tuples address dim 0, the batch");
+	int64_t k = iv.ndim ? iv.dims[iv.ndim - 1] : 0, lead = 1, span = 1, outer = 1;
+	bool ok = b >= 0 && b < (int64_t)iv.ndim && k >= 1 && b + k <= (int64_t)x.ndim;
+	for (int64_t i = 0; ok && i < b + k; i++) {
+		ok = i >= b || iv.dims[i] == x.dims[i];
+		lead *= x.dims[i];
+		span *= i < b ? 1 : x.dims[i];
+		outer *= i < b ? x.dims[i] : 1;
+	}
+	if (!ok) {
+		char xs[128], is[128];
+		return bad(c, DNNQ_E_SHAPE, "indices [%s] on [%s], batch_dims %lld: want tuples of 1.."
+		           "rank - batch_dims indices, the batch dims alike",
+		           imp_dims_str_r(&iv, is, sizeof is), imp_dims_str_r(&x, xs, sizeof xs),
+		           (long long)b);
+	}
+	size_t nt = numel(&iv) / (size_t)k;
+	if ((rc = imp_const_alloc(c->m, (nt ? nt : 1) * sizeof *flat, c->who, (void **)&flat)))
+		return rc;
+	for (size_t t = 0; t < nt; t++) {
+		int64_t f = 0;
+		for (int64_t j = 0; j < k; j++) {
+			size_t e = t * (size_t)k + (size_t)j;
+			int64_t d = x.dims[b + j], v = iv.dtype == DNNQ_IR_S64
+			                                ? ((const int64_t *)iv.data)[e]
+			                                : ((const int32_t *)iv.data)[e];
+			if (v < -d || v >= d) {
+				free(flat);
+				return bad(c, DNNQ_E_RANGE, "indices[%zu] = %lld: dim %lld has %lld elements",
+				           e, (long long)v, (long long)(b + j), (long long)d);
+			}
+			f = f * d + (v < 0 ? v + d : v);
+		}
+		flat[t] = (int64_t)(t / (nt / (size_t)outer)) * span + f;
+	}
+	int64_t d[DNNQ_IR_MAX_DIMS] = { lead };
+	uint32_t r = 1;
+	for (uint32_t i = (uint32_t)(b + k); i < x.ndim; i++)
+		d[r++] = x.dims[i];
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	if ((rc = set_out(c, 0, x.dtype, r, d, false)) || (rc = link_as(c, ":nd", 1))) {
+		free(flat);
+		return rc;
+	}
+	struct dnnq_ir_value fv = { .name = (char *)c->name, .dtype = DNNQ_IR_S64,
+	                            .ndim = iv.ndim - 1, .producer = -1 };
+	memcpy(fv.dims, iv.dims, fv.ndim * sizeof *fv.dims);
+	int32_t id = new_constant(c, &fv, ":indices", flat);
+	if (id < 0)
+		return id;
+	c->in[1] = id;
+	c->nin = 2;
+	return op_gather(c);
+}
+
 /* GatherElements (opsets 11, 13: torch.gather's export): the registry's
  * gather_elements (engine/ops/gather_elements.c), the output of the
  * indices' shape. The indices are computed (int32: TopK's or ArgMax's
@@ -4022,6 +4098,7 @@ static const struct opdef OPS[] = {
 	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
 	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
 	{ "GatherElements", DNNQ_IR_ENGINE, op_gather_elements, 2, 2, 1 },
+	{ "GatherND", DNNQ_IR_ENGINE, op_gathernd, 2, 2, 1 },
 	{ "GridSample", DNNQ_IR_ENGINE, op_grid_sample, 2, 2, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 	/* xfmr: transformer and reduction operators (the registry's kinds) */

@@ -2733,6 +2733,40 @@ START_TEST(gather_elements_ids)
 }
 END_TEST
 
+/* GatherND by constant indices (a Gather of the input flattened over the
+ * tuples' dims): batch_dims 1 (tuples of one index on dim 1, per item of
+ * dim 0) and 0 (tuples of two, the second counted from the end); the
+ * tuples address dim 0, so the batch is fixed and the reference runs the
+ * lifted [2, 3, 4] as one batch item. */
+START_TEST(gathernd_const)
+{
+	static const int64_t i1[2] = { 2, -3 }, i2[4] = { 1, 2, 0, -1 };
+	static const int64_t d1[3] = { 2, 1, 1 }, d2[2] = { 2, 2 };
+	static const int64_t rows[2][2][2] = { { { 1, 2 }, { 0, 2 } }, { { 0, 2 }, { 1, 0 } } };
+	int64_t xd[3] = { 2, 3, 4 };
+	float x[24], y[8];
+	for (int k = 0; k < 24; k++)
+		x[k] = (float)k;
+	for (int bd = 1; bd >= 0; bd--) {
+		struct mb *b = io_model(13, "x", F, 3, xd);
+		mb_init(b, "i", S64, bd ? 3 : 2, bd ? d1 : d2, bd ? i1 : i2);
+		at_i(b, mb_node(b, "GatherND", "nd", "x,i", "y"), "batch_dims", bd);
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		run1(&ir, 1, x, y);
+		for (int r = 0; r < 2; r++)
+			for (int c = 0; c < 4; c++)
+				ck_assert_float_eq(y[4 * r + c], (float)(12 * rows[bd][r][0] +
+				                                         4 * rows[bd][r][1] + c));
+		dnnq_ir_free(&ir);
+	}
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_init(b, "i", S64, 2, d2, (int64_t[4]){ 1, 2, 0, 4 });
+	mb_node(b, "GatherND", "far", "x,i", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'far' (GatherND): indices[3] = 4: dim 1 has 3 elements");
+}
+END_TEST
+
 /* GridSample's grid from a client: a NaN point gives NaN, nothing read; an
  * infinite or huge one gives the padding's far value (zeros: 0, border:
  * the edge; reflection: a huge one mirrors, an infinite one NaN), in the
@@ -3423,6 +3457,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, embedding_gather);
 	tcase_add_test(tc, gather_elements_ids);
+	tcase_add_test(tc, gathernd_const);
 	tcase_add_test(tc, grid_sample_hostile_grid);
 	tcase_add_test(tc, batch_fixed_window_attention);
 	tcase_add_test(tc, batch_on_dim1_attention);
