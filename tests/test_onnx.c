@@ -2610,6 +2610,20 @@ static void ref_range_error(const struct dnnq_ir *ir, const void **ins, void **o
 	ck_assert_msg(strstr(d.msg, node) && strstr(d.msg, what), "%s", d.msg);
 }
 
+/* The engine's graph g fails a run with DNNQ_E_RANGE whatever the sign
+ * when input slot is bad, its element at an index outside an axis of len
+ * (len, -len - 1, INT32_MAX, INT32_MIN). */
+static void engine_range_errors(struct dnnq_graph *g, const void **ins, void **outs, size_t slot,
+                                int32_t *bad, size_t at, int32_t len)
+{
+	const int32_t outside[] = { len, -len - 1, INT32_MAX, INT32_MIN };
+	ins[slot] = bad;
+	for (size_t i = 0; i < sizeof outside / sizeof *outside; i++) {
+		bad[at] = outside[i];
+		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), DNNQ_E_RANGE);
+	}
+}
+
 /* y[k] is the table's row ids[k] (wrapped once), z the ids as floats. */
 static void expect_embedded(const int32_t *ids, size_t n, const float *y, const float *z)
 {
@@ -2653,12 +2667,7 @@ START_TEST(embedding_gather)
 	memset(y, 0, sizeof y);
 	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
 	expect_embedded(ids, 6, y, z);
-	static const int32_t outside[] = { 5, -6, INT32_MAX, INT32_MIN };
-	for (size_t i = 0; i < sizeof outside / sizeof *outside; i++) {
-		bad[4] = outside[i];
-		ins[0] = bad;
-		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), DNNQ_E_RANGE);
-	}
+	engine_range_errors(g, ins, outs, 0, bad, 4, 5);
 	dnnq_graph_destroy(g);
 	/* two graphs of the model on one weights cache (dnnqd's workers) hold
 	 * one copy of the table: the second build adds nothing to the cache */
@@ -2721,12 +2730,7 @@ START_TEST(gather_elements_ids)
 	for (int k = 0; k < 8; k++)     /* a quantization step of 0..112 */
 		ck_assert_msg(fabsf(y[k] - want[k]) <= 0.25f, "[%d] = %g, want %g", k, (double)y[k],
 		              (double)want[k]);
-	static const int32_t outside[] = { 3, -4, INT32_MAX, INT32_MIN };
-	for (size_t i = 0; i < sizeof outside / sizeof *outside; i++) {
-		bad[7] = outside[i];
-		ins[1] = bad;
-		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), DNNQ_E_RANGE);
-	}
+	engine_range_errors(g, ins, outs, 1, bad, 7, 3);
 	dnnq_graph_destroy(g);
 	dnnq_model_free(&m);
 	dnnq_ir_free(&ir);
