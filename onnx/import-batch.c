@@ -110,7 +110,8 @@ static bool spatial(const struct dnnq_ir_node *n)
 		return true;
 	case DNNQ_IR_ENGINE: {
 		const struct dnnq_op_def *def = dnnq_op_get(n->kind);
-		return !def || !strcmp(def->name, "resize") || !strcmp(def->name, "convtranspose");
+		return !def || !strcmp(def->name, "resize") || !strcmp(def->name, "convtranspose") ||
+		       !strcmp(def->name, "grid_sample");
 	}
 	default:
 		return false;

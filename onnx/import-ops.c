@@ -3217,6 +3217,189 @@ static int op_gather(struct nctx *c)
 	return set_out(c, 0, x.dtype, r, d, x.batched);
 }
 
+/* GatherND (opsets 11..13) with constant indices: a Gather on axis 0 of
+ * the input flattened over the dims the index tuples address, batch_dims
+ * included (NAME:nd), by each tuple's flat position (NAME:indices, the
+ * indices' shape less the last dim): the output is GatherND's,
+ * indices.shape[:-1] + data.shape[batch_dims + k:]. Its tuples address dim
+ * 0, so a batched input has the import fix the batch to 1. */
+static int op_gathernd(struct nctx *c)
+{
+	int64_t b, *flat;
+	int rc;
+	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
+	    (rc = a_int(c, "batch_dims", 0, &b)))
+		return rc;
+	/* copies: the nodes made here move the values table */
+	const struct dnnq_ir_value x = *V(c, 0), iv = *V(c, 1);
+	if (x.data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is a constant: want an activation",
+		           iname(c, 0));
+	if (x.batched)
+		return batch_moves(c, "GatherND's index tuples address dim 0, the batch");
+	int64_t k = iv.ndim ? iv.dims[iv.ndim - 1] : 0, lead = 1, span = 1, outer = 1;
+	bool ok = b >= 0 && b < (int64_t)iv.ndim && k >= 1 && b + k <= (int64_t)x.ndim;
+	for (int64_t i = 0; ok && i < b + k; i++) {
+		ok = i >= b || iv.dims[i] == x.dims[i];
+		lead *= x.dims[i];
+		span *= i < b ? 1 : x.dims[i];
+		outer *= i < b ? x.dims[i] : 1;
+	}
+	if (!ok) {
+		char xs[128], is[128];
+		return bad(c, DNNQ_E_SHAPE, "indices [%s] on [%s], batch_dims %lld: want tuples of 1.."
+		           "rank - batch_dims indices, the batch dims alike",
+		           imp_dims_str_r(&iv, is, sizeof is), imp_dims_str_r(&x, xs, sizeof xs),
+		           (long long)b);
+	}
+	size_t nt = numel(&iv) / (size_t)k;
+	if ((rc = imp_const_alloc(c->m, (nt ? nt : 1) * sizeof *flat, c->who, (void **)&flat)))
+		return rc;
+	for (size_t t = 0; t < nt; t++) {
+		int64_t f = 0;
+		for (int64_t j = 0; j < k; j++) {
+			size_t e = t * (size_t)k + (size_t)j;
+			int64_t d = x.dims[b + j], v = iv.dtype == DNNQ_IR_S64
+			                                ? ((const int64_t *)iv.data)[e]
+			                                : ((const int32_t *)iv.data)[e];
+			if (v < -d || v >= d) {
+				free(flat);
+				return bad(c, DNNQ_E_RANGE, "indices[%zu] = %lld: dim %lld has %lld elements",
+				           e, (long long)v, (long long)(b + j), (long long)d);
+			}
+			f = f * d + (v < 0 ? v + d : v);
+		}
+		flat[t] = (int64_t)(t / (nt / (size_t)outer)) * span + f;
+	}
+	int64_t d[DNNQ_IR_MAX_DIMS] = { lead };
+	uint32_t r = 1;
+	for (uint32_t i = (uint32_t)(b + k); i < x.ndim; i++)
+		d[r++] = x.dims[i];
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	if ((rc = set_out(c, 0, x.dtype, r, d, false)) || (rc = link_as(c, ":nd", 1))) {
+		free(flat);
+		return rc;
+	}
+	struct dnnq_ir_value fv = { .name = (char *)c->name, .dtype = DNNQ_IR_S64,
+	                            .ndim = iv.ndim - 1, .producer = -1 };
+	memcpy(fv.dims, iv.dims, fv.ndim * sizeof *fv.dims);
+	int32_t id = new_constant(c, &fv, ":indices", flat);
+	if (id < 0)
+		return id;
+	c->in[1] = id;
+	c->nin = 2;
+	return op_gather(c);
+}
+
+/* GatherElements (opsets 11, 13: torch.gather's export): the registry's
+ * gather_elements (engine/ops/gather_elements.c), the output of the
+ * indices' shape. The indices are computed (int32: TopK's or ArgMax's
+ * indices, an int32 input; or floats holding integers) or a constant
+ * (each checked here, negative ones counted from the end); the input an
+ * activation. On the batch (axis 0), or by constant indices (whose dim 0
+ * is theirs, not the batch) into a batched input, the import fixes the
+ * batch to 1. */
+static int op_gather_elements(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "gather_elements")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32) | DT_F32, false)) ||
+	    (rc = a_int(c, "axis", 0, &n->axis)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
+	char xs[128], is[128];
+	imp_dims_str_r(x, xs, sizeof xs);
+	imp_dims_str_r(iv, is, sizeof is);
+	if (x->data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is a constant gathered by "
+		           "computed indices: want an activation", iname(c, 0));
+	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
+		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
+		           "integer arithmetic on one)", iname(c, 1));
+	if (iv->ndim != x->ndim || !x->ndim)
+		return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: want the input's "
+		           "rank (at least 1)", iname(c, 1), is, iname(c, 0), xs);
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	if (in_moved(c, 0) || in_moved(c, 1))
+		return batch_moves(c, "gathering elements of a value whose batch a Transpose moved");
+	if (x->batched && n->axis == 0)
+		return batch_moves(c, "gathering elements along the batch (axis 0)");
+	if (x->batched && iv->data)
+		return batch_moves(c, "constant indices [%s] into a batched input: the output has "
+		                   "their dim 0", is);
+	if (x->batched != iv->batched)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' %s the batch and input '%.80s' "
+		           "%s: want both batched or neither", iname(c, 1),
+		           iv->batched ? "have" : "lack", iname(c, 0), x->batched ? "has" : "lacks");
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != n->axis && iv->dims[i] > x->dims[i])
+			return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: dim %u is "
+			           "larger than the input's (only the axis, %lld, may be)", iname(c, 1),
+			           is, iname(c, 0), xs, i, (long long)n->axis);
+	int64_t dim = x->dims[n->axis];
+	for (size_t k = 0; iv->data && k < numel(iv); k++) {
+		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
+		          : iv->dtype == DNNQ_IR_S32 ? ((const int32_t *)iv->data)[k]
+		          : (int64_t)((const float *)iv->data)[k];
+		if (i < -dim || i >= dim)
+			return bad(c, DNNQ_E_RANGE, "indices[%zu] = %lld: axis %lld has %lld elements",
+			           k, (long long)i, (long long)n->axis, (long long)dim);
+	}
+	return set_out(c, 0, DNNQ_IR_F32, iv->ndim, iv->dims, x->batched);
+}
+
+/* GridSample (opset 16: mode bilinear, nearest, bicubic; 20 names them
+ * linear, nearest, cubic and allows N-D: 2-D here), padding_mode zeros,
+ * border, reflection, align_corners: the registry's grid_sample
+ * (engine/ops/grid_sample.c), fp32, mode | padding << 2 | align << 4 in
+ * the node's mode. X [N, C, H, W] and grid [N, Ho, Wo, 2] computed, the
+ * same batch; Y [N, C, Ho, Wo]. */
+static int op_grid_sample(struct nctx *c)
+{
+	static const char *const modes[2][3] = { { "bilinear", "nearest", "bicubic" },
+	                                         { "linear", "nearest", "cubic" } };
+	static const char *const pads[3] = { "zeros", "border", "reflection" };
+	const char *const *names = modes[c->m->opset >= 20];
+	char mode[32], pad[32];
+	int64_t align;
+	int rc;
+	if ((rc = engine_kind(c, "grid_sample")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT_F32, false)) || (rc = a_str(c, "mode", names[0], mode, sizeof mode)) ||
+	    (rc = a_str(c, "padding_mode", "zeros", pad, sizeof pad)) ||
+	    (rc = a_int(c, "align_corners", 0, &align)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *g = V(c, 1);
+	char xs[128], gs[128];
+	uint32_t m = 0, p = 0;
+	while (m < 3 && strcmp(mode, names[m]))
+		m++;
+	while (p < 3 && strcmp(pad, pads[p]))
+		p++;
+	if (m == 3 || p == 3 || (align != 0 && align != 1))
+		return bad(c, DNNQ_E_UNSUPPORTED, "mode '%.31s', padding_mode '%.31s', align_corners "
+		           "%lld: want %s, %s or %s (opset %lld), zeros, border or reflection, and 0 "
+		           "or 1", mode, pad, (long long)align, names[0], names[1], names[2],
+		           (long long)c->m->opset);
+	if (x->data || g->data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %d '%.80s' is a constant: want the image and "
+		           "the grid computed", x->data ? 0 : 1, iname(c, x->data ? 0 : 1));
+	if (x->ndim != 4 || g->ndim != 4 || g->dims[3] != 2 || g->dims[0] != x->dims[0] ||
+	    g->batched != x->batched)
+		return bad(c, DNNQ_E_SHAPE, "X '%.80s' [%s], grid '%.80s' [%s]: want a 2-D sample, "
+		           "X [N, C, H, W] and grid [N, Ho, Wo, 2] of the same batch", iname(c, 0),
+		           imp_dims_str_r(x, xs, sizeof xs), iname(c, 1),
+		           imp_dims_str_r(g, gs, sizeof gs));
+	if (in_moved(c, 0) || in_moved(c, 1))
+		return batch_moves(c, "sampling a value whose batch a Transpose moved");
+	c->node.mode = m | p << 2 | (uint32_t)align << 4;
+	int64_t d[4] = { x->dims[0], x->dims[1], g->dims[1], g->dims[2] };
+	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
+}
+
 /* ---- vision: 1-D pooling, GlobalMaxPool -------------------------------------------- */
 
 /* A 1-D or 3-D (nd) node's ints attribute: count values >= lo into out
@@ -4127,6 +4310,9 @@ static const struct opdef OPS[] = {
 	{ "Pad", DNNQ_IR_ENGINE, op_pad, 1, 4, 1 },
 	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
 	{ "OneHot", DNNQ_IR_ENGINE, op_onehot, 3, 3, 1 },
+	{ "GatherElements", DNNQ_IR_ENGINE, op_gather_elements, 2, 2, 1 },
+	{ "GatherND", DNNQ_IR_ENGINE, op_gathernd, 2, 2, 1 },
+	{ "GridSample", DNNQ_IR_ENGINE, op_grid_sample, 2, 2, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 	/* xfmr: transformer and reduction operators (the registry's kinds) */
 	{ "Transpose", DNNQ_IR_ENGINE, op_transpose, 1, 1, 1 },
@@ -4510,15 +4696,17 @@ static int int_inputs(struct nctx *c, const char *op)
 		k++;
 	bool gather_embed = !strcmp(op, "Gather") && V(c, 0) && V(c, 0)->data;
 	for (size_t i = 0; k == n && i < c->nin; i++) {
-		/* an int32 value: the operator's to check */
-		if (!computed_int(c, i) || V(c, i)->dtype == DNNQ_IR_S32)
+		/* an int32 value: the operator's to check; GatherElements'
+		 * indices: read as they are (engine/ops/gather_elements.c) */
+		if (!computed_int(c, i) || V(c, i)->dtype == DNNQ_IR_S32 ||
+		    (i == 1 && !strcmp(op, "GatherElements")))
 			continue;
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' holds integers computed at run "
 		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
 		           "Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the comparisons, "
 		           "ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, Gather, "
-		           "Transpose, Concat), reads them as ids in a Gather of a table, and casts "
-		           "them", i, iname(c, i));
+		           "Transpose, Concat), reads them as ids in a Gather of a table and as "
+		           "GatherElements' indices, and casts them", i, iname(c, i));
 	}
 	if (k == n || gather_embed)
 		return 0;

@@ -1923,6 +1923,110 @@ static int lower_gather(struct lower *L, size_t j)
 	return nhwc ? lower_reshape_reordered(L, n, ref, L->fp32) : reshape_output(L, n, ref);
 }
 
+/* GatherElements' constant indices (int64 of shape iv, its rank or one
+ * less: a value the batch fix lifted gets a leading 1) as the s32 tensor
+ * of one batch item in the engine's layout (NHWC at rank 4), negative ones
+ * counted from the end (the import checked the range); its id. */
+static int ge_indices(struct lower *L, const struct dnnq_ir_node *n,
+                      const struct dnnq_ir_value *xv, const struct dnnq_ir_value *iv)
+{
+	int64_t *idx, dim = xv->dims[n->axis], d[DNNQ_MAX_DIMS] = { 1 };
+	size_t cnt;
+	uint32_t lift = xv->ndim - iv->ndim;
+	int rc = const_int(L, n, n->inputs[1], &idx, &cnt);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < iv->ndim; i++)
+		d[i + lift] = iv->dims[i];
+	int32_t *i32 = malloc((cnt ? cnt : 1) * sizeof *i32), *t = i32;
+	if (i32 && xv->ndim == 4 && (t = malloc((cnt ? cnt : 1) * sizeof *t)))
+		for (size_t k = 0; k < cnt; k++) {   /* NCHW order to NHWC */
+			size_t w = k % (size_t)d[3], h = k / (size_t)d[3] % (size_t)d[2];
+			size_t c = k / (size_t)(d[2] * d[3]) % (size_t)d[1];
+			size_t b = k / (size_t)(d[1] * d[2] * d[3]);
+			t[((b * (size_t)d[2] + h) * (size_t)d[3] + w) * (size_t)d[1] + c] =
+				(int32_t)(idx[k] < 0 ? idx[k] + dim : idx[k]);
+		}
+	else
+		for (size_t k = 0; i32 && k < cnt; k++)
+			i32[k] = (int32_t)(idx[k] < 0 ? idx[k] + dim : idx[k]);
+	free(idx);
+	int64_t ed[DNNQ_MAX_DIMS];
+	struct dnnq_ir_value v = { .ndim = xv->ndim };
+	memcpy(v.dims, d, sizeof d);
+	engine_dims(&v, ed);
+	char nm[DNNQ_MODEL_NAME_MAX];
+	model_name(nm, n->name, ":indices");
+	int tid = t ? add_tensor_nd(L, nm, DNNQ_DTYPE_S32, t, xv->ndim, ed) : nomem(L);
+	if (t != i32)
+		free(t);
+	free(i32);
+	return tid;
+}
+
+/* GatherElements: the registry's gather_elements on the engine's layout
+ * (input and indices share it), the indices computed (input 1: s32, or
+ * f32 integers, which make the node fp32) or a constant (the weight);
+ * int8 moves the u8 codes, keeping the input's parameters. */
+static int lower_gather_elements(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int rc = check_inputs(L, n, 2, 0);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]), *iv = lval_ir(L, n->inputs[1]);
+	bool constant = is_const(L, n->inputs[1]);
+	int32_t ids = L->v[n->inputs[1]].s32, x, ref;
+	if (!constant && iv->integer && (rc = need_f32(L, n, n->inputs[1], &ids)))
+		return rc;
+	if (n->axis < 1 || !xv->batched || L->v[n->inputs[0]].perm ||
+	    (constant ? iv->ndim + 1 < xv->ndim : ids < 0 || L->v[n->inputs[1]].perm))
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "indices '%s' on axis %lld of '%s' (rank "
+		                 "%u): want a batched input, an axis but the batch and int32 indices "
+		                 "(computed, or a constant)", iv->name, (long long)n->axis, xv->name,
+		                 xv->ndim);
+	if ((rc = need_act(L, n, n->inputs[0], &x)))
+		return rc;
+	int tid = constant ? ge_indices(L, n, xv, iv) : -1;
+	if (tid < -1)
+		return tid;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, x, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = engine_axis(xv, (uint32_t)n->axis);
+	mn->weight = tid;
+	if (!constant) {
+		mn->ninputs = 2;
+		mn->inputs[1] = ids;
+	}
+	return input_qp_out(L, n, n->outputs[0], mn, ref);
+}
+
+/* GridSample: the registry's grid_sample (fp32 by the registry: no int8
+ * kernel), image and grid in the engine's layout (the kind reads the
+ * grid's NHWC there); mode, padding and align_corners in op. */
+static int lower_grid_sample(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int32_t in[2], ref;
+	int rc = check_inputs(L, n, 2, 0);
+	for (uint32_t k = 0; !rc && k < 2; k++) {
+		if (L->v[n->inputs[k]].perm || !lval_ir(L, n->inputs[k])->batched)
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s': want a batched 4-D "
+			                 "value", lval_ir(L, n->inputs[k])->name);
+		rc = need_act(L, n, n->inputs[k], &in[k]);
+	}
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, in[0], &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ninputs = 2;
+	mn->inputs[1] = in[1];
+	mn->op = n->mode;
+	return act_out(L, n, n->outputs[0], mn, ref);
+}
+
 /* An embedding: the table a model tensor [V, D] f32, the ids the int32
  * graph input (or a view of one), the output f32 [N, T..., D], not 4-D
  * (whose engine layout would reorder it). */
@@ -2032,7 +2136,8 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "logsoftmax", lower_logsoftmax },
 		{ "layernorm", lower_layernorm }, { "expand", lower_expand },
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
-		{ "topk", lower_topk },
+		{ "topk", lower_topk }, { "gather_elements", lower_gather_elements },
+		{ "grid_sample", lower_grid_sample },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)

@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "engine/f32.h"
+#include "engine/grid-sample.h"
 #include "engine/op.h"
 #include "engine/unary.h"
 #include "engine/remap.h"
@@ -1103,12 +1104,15 @@ static void gather(const struct run *r, const struct dnnq_ir_node *n)
 		}
 }
 
-/* Id k of an embedding: an int32, or a float holding an integer (one that
- * is not: INT64_MIN, outside every table). */
+/* Id k of an embedding or index k of a GatherElements: an int32 (an
+ * int64 constant), or a float holding an integer (one that is not:
+ * INT64_MIN, outside every table). */
 static int64_t id_at(const struct run *r, const struct dnnq_ir_node *n, size_t k)
 {
 	if (r->ir->values[n->inputs[1]].dtype == DNNQ_IR_S32)
 		return ((const int32_t *)IN(1))[k];
+	if (r->ir->values[n->inputs[1]].dtype == DNNQ_IR_S64)
+		return ((const int64_t *)IN(1))[k];
 	float f = ((const float *)IN(1))[k];
 	return f >= -2147483648.0f && f < 2147483648.0f && f == (float)(int64_t)f ? (int64_t)f
 	                                                                           : INT64_MIN;
@@ -1131,6 +1135,36 @@ static ptrdiff_t embed(const struct run *r, const struct dnnq_ir_node *n)
 	return -1;
 }
 
+/* GatherElements: output element e reads input 0 at e's coordinates,
+ * the axis' replaced by index e (a negative one counted from the end
+ * once); the position of the first index outside the axis (nothing read
+ * from it), or -1. */
+static ptrdiff_t gather_elements(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS], p[DNNQ_IR_MAX_DIMS] = { 0 };
+	size_t st[DNNQ_IR_MAX_DIMS], s = 1, total = anumel(r, n->outputs[0]);
+	uint32_t R = r->ir->values[n->outputs[0]].ndim, A = (uint32_t)n->axis;
+	adims(r, n->inputs[0], xd);
+	adims(r, n->outputs[0], yd);
+	for (uint32_t a = R; a-- > 0; s *= (size_t)xd[a])
+		st[a] = s;
+	const float *x = IN(0);
+	float *y = OUT(0);
+	for (size_t e = 0; e < total; e++) {
+		int64_t i = id_at(r, n, e);
+		i = i < 0 && i != INT64_MIN ? i + xd[A] : i;
+		if (i < 0 || i >= xd[A])
+			return (ptrdiff_t)e;
+		size_t at = 0;
+		for (uint32_t a = 0; a < R; a++)
+			at += (size_t)(a == A ? i : p[a]) * st[a];
+		y[e] = x[at];
+		for (uint32_t a = R; a-- > 0 && ++p[a] == yd[a];)
+			p[a] = 0;
+	}
+	return -1;
+}
+
 /* Expand of a constant to the batch: its broadcast, every batch row. */
 static void expand(const struct run *r, const struct dnnq_ir_node *n)
 {
@@ -1148,6 +1182,24 @@ static void expand(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
+/* GridSample on NCHW with the grid [N, Ho, Wo, 2]: the engine's sampling
+ * (engine/grid-sample.h) in these strides. */
+static void grid_sample(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[4], gd[4];
+	adims(r, n->inputs[0], xd);
+	adims(r, n->inputs[1], gd);
+	size_t N = (size_t)xd[0], C = (size_t)xd[1], H = (size_t)xd[2], W = (size_t)xd[3];
+	size_t ho = (size_t)gd[1], wo = (size_t)gd[2];
+	struct dnnq_grid_sample op = { .n = N, .c = C, .h = H, .w = W, .ho = ho, .wo = wo,
+	                               .xs = { C * H * W, W, 1, H * W },
+	                               .gs = { ho * wo * 2, wo * 2, 2, 1 },
+	                               .ys = { C * ho * wo, wo, 1, ho * wo } };
+	dnnq_grid_sample_init(&op, n->mode);
+	for (size_t p = 0; p < N * ho * wo; p++)
+		dnnq_grid_sample_pixel(&op, IN(0), IN(1), OUT(0), p);
+}
+
 static bool vision(const struct run *r, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
@@ -1159,6 +1211,8 @@ static bool vision(const struct run *r, const struct dnnq_ir_node *n)
 		convtranspose(r, n);
 	else if (def && !strcmp(def->name, "gather"))
 		gather(r, n);
+	else if (def && !strcmp(def->name, "grid_sample"))
+		grid_sample(r, n);
 	else if (def && !strcmp(def->name, "slice") && n->split)
 		split_outputs(r, n);
 	else if (def && (!strcmp(def->name, "slice") || !strcmp(def->name, "pad")))
@@ -1230,18 +1284,21 @@ static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
                         struct dnnq_diag *diag)
 {
 	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
-	if (!def || strcmp(def->name, "embed")) {
+	bool ge = def && !strcmp(def->name, "gather_elements");
+	if (!def || (strcmp(def->name, "embed") && !ge)) {
 		exec(r, n);
 		return 0;
 	}
-	ptrdiff_t k = embed(r, n);
+	ptrdiff_t k = ge ? gather_elements(r, n) : embed(r, n);
 	const struct dnnq_ir_value *tv = &r->ir->values[n->inputs[0]];
 	const struct dnnq_ir_value *iv = &r->ir->values[n->inputs[1]];
 	double id = k < 0 ? 0 : iv->dtype == DNNQ_IR_S32 ? ((const int32_t *)IN(1))[k]
-	                                                : ((const float *)IN(1))[k];
+	          : iv->dtype == DNNQ_IR_S64 ? (double)((const int64_t *)IN(1))[k]
+	          : ((const float *)IN(1))[k];
 	return k < 0 ? 0 : dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: node '%s': %s[%td] = %g: "
-	                                 "outside the %lld rows of '%s'", n->name, iv->name, k, id,
-	                                 (long long)tv->dims[0], tv->name);
+	                                 "outside the %lld %s of '%s'", n->name, iv->name, k, id,
+	                                 (long long)tv->dims[ge ? n->axis : 0],
+	                                 ge ? "elements of the axis" : "rows", tv->name);
 }
 
 /* Which node reads each value last (-1: none); graph outputs live to the end. */

@@ -1130,7 +1130,9 @@ END_TEST
 
 /* An argmax's op bits beyond keepdims | select_last_index and axis 0 (the
  * batch) are refused by the reader naming the field; axis 9 by the
- * attribute's range; a topk's op bits beyond smallest, axis 0 and k 0 too. */
+ * attribute's range; a topk's op bits beyond smallest, axis 0 and k 0 too;
+ * a gather_elements' axis 0 and indices neither computed nor a weight; a
+ * grid_sample's mode 3 and op bits beyond align_corners. */
 START_TEST(model_bad_argmax_refused)
 {
 	static const int64_t xd[3] = { 1, 2, 8 }, dims[2] = { 1, 16 };
@@ -1151,6 +1153,17 @@ START_TEST(model_bad_argmax_refused)
 		                           "1..rank-1)" },
 		{ "topk", 0, 2, 0, "model: GRAPH: node 1 ('r1'): k 0: want 1..the axis' length" },
 		{ "topk_indices", 1, 2, 3, NULL },
+		{ "gather_elements", 0, 0, 0, "model: GRAPH: node 1 ('r1'): axis 0: the batch is "
+		                              "not gathered" },
+		{ "gather_elements", 0, 1, 0, "model: GRAPH: node 1 ('r1'): 1 inputs and weight -1: "
+		                              "want the input and computed indices, or the input "
+		                              "and a weight of constant ones" },
+		{ "grid_sample", 3, 0, 0, "model: GRAPH: node 1 ('r1'): op 3: want mode (0 "
+		                          "bilinear, 1 nearest, 2 bicubic) | padding (0 zeros, 4 "
+		                          "border, 8 reflection) | 16 align_corners" },
+		{ "grid_sample", 32, 0, 0, "model: GRAPH: node 1 ('r1'): op 32: want mode (0 "
+		                           "bilinear, 1 nearest, 2 bicubic) | padding (0 zeros, 4 "
+		                           "border, 8 reflection) | 16 align_corners" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct dnnq_model m, back;
@@ -1159,6 +1172,10 @@ START_TEST(model_bad_argmax_refused)
 		m.nodes[1].op = cases[i].op;
 		m.nodes[1].axis = cases[i].axis;
 		m.nodes[1].k = cases[i].k;
+		if (!strcmp(cases[i].kind, "grid_sample")) {   /* the image as its grid */
+			m.nodes[1].ninputs = 2;
+			m.nodes[1].inputs[1] = m.nodes[1].inputs[0];
+		}
 		uint8_t *buf;
 		size_t len;
 		struct dnnq_diag d = { "" };

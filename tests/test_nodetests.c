@@ -15,9 +15,11 @@
  *     own inputs and run int8, SQNR >= 40 dB against the expected outputs;
  *     and with every node fp32, within 1e-5 relative (normwise);
  *   - float inputs and int32 outputs (ArgMax's indices; ONNX's int64
- *     expected values narrowed): calibrated as a float test, the indices
+ *     expected values narrowed), or int32 inputs beside float ones
+ *     (GatherElements' indices): calibrated as a float test, the indices
  *     exact with every node fp32, the int8 run's wrong ones counted;
  *   - integer tests (any other): exact.
+ * int64 inputs and outputs are narrowed to int32 (dnnq's indices and ids).
  * Weights the tests feed as graph inputs are given as initializers where
  * dnnq asks for constants (run_test). A model the importer refuses for an operator it does not know ("unsupported
  * operator", or another domain's) is not run: it counts as not supported.
@@ -190,8 +192,9 @@ static enum verdict read_tensors(const char *dir, const char *kind,
 			return failed(o, "%s_%zu.pb is '%s', the model's %s %zu '%s'", kind, i,
 			              t->v[i].name, kind, i, want);
 		if (t->v[i].dtype == DNNQ_IR_S64) {
-			/* ArgMax's int64 indices: dnnq gives int32 (docs/onnx.md); int64
-			 * ids (OneHot's, Gather's) it takes as int32 */
+			/* ArgMax's int64 indices: dnnq gives int32 (docs/onnx.md);
+			 * int64 ids and indices (Gather's, OneHot's, GatherElements')
+			 * it reads as int32 */
 			size_t m = dnnq_ir_numel(&t->v[i], (size_t)t->v[i].dims[0]);
 			const int64_t *s = t->v[i].data;
 			int32_t *w = t->v[i].data;
@@ -299,13 +302,17 @@ static enum verdict attempt(Onnx__ModelProto *mp, const bool *constant,
 		else
 			a[i] = in->a[k];
 	}
-	/* float inputs and int32 outputs (ArgMax's): calibrated as a float
-	 * model, the indices exact in fp32 */
+	/* float inputs and int32 outputs (ArgMax's), or int32 inputs beside
+	 * float ones (GatherElements' indices): calibrated as a float model,
+	 * the indices exact in fp32 */
+	bool floats = false;
 	for (size_t i = 0; i < ir.ninputs + ir.noutputs; i++) {
 		enum dnnq_ir_dtype dt =
 			ir.values[i < ir.ninputs ? ir.inputs[i] : ir.outputs[i - ir.ninputs]].dtype;
-		exact |= dt != DNNQ_IR_F32 && (i < ir.ninputs || dt != DNNQ_IR_S32);
+		exact |= dt != DNNQ_IR_F32 && dt != DNNQ_IR_S32;
+		floats |= i < ir.ninputs && dt == DNNQ_IR_F32;
 	}
+	exact |= ir.ninputs && !floats;
 	bool indices = false;
 	for (size_t i = 0; !exact && i < ir.noutputs; i++)
 		indices |= ir.values[ir.outputs[i]].dtype == DNNQ_IR_S32;

@@ -1099,6 +1099,55 @@ START_TEST(new_ops_bad_inputs)
 }
 END_TEST
 
+/* GatherElements: indices of another rank, a constant index outside the
+ * axis, an index dim beyond the input's; GridSample: a grid of 3
+ * coordinates, opset 20's mode name at opset 16, a constant grid: each
+ * named with the node. */
+START_TEST(gather_grid_bad_inputs)
+{
+	int64_t xd[3] = { 1, 3, 4 }, id[2] = { 3, 2 }, cd[3] = { 1, 2, 2 }, wd[3] = { 1, 4, 2 };
+	int64_t c7[4] = { 0, 7, 1, 1 }, w8[8] = { 0 };
+	static const char *const want[3] = {
+		"node 'rank' (GatherElements): indices 'i' [N:1,2] on 'x' [N:1,3,4]: want the "
+		"input's rank",
+		"node 'far' (GatherElements): indices[1] = 7: axis 2 has 4 elements",
+		"node 'wide' (GatherElements): indices 'w8' [1,4,2] on 'x' [1,3,4]: dim 1 is larger",
+	};
+	for (int k = 0; k < 3; k++) {   /* one a model: the constant ones fix the batch */
+		struct mb *b = io_model(13, "x", F, 3, xd);
+		mb_input(b, "i", S64, 2, id);
+		mb_init(b, "c7", S64, 3, cd, c7);
+		mb_init(b, "w8", S64, 3, wd, w8);
+		at_i(b, mb_node(b, "GatherElements", (const char *[]){ "rank", "far", "wide" }[k],
+		                (const char *[]){ "x,i", "x,c7", "x,w8" }[k], "y"), "axis", 1 + (k > 0));
+		imp_fails(b, k == 1 ? DNNQ_E_RANGE : DNNQ_E_SHAPE, want[k]);
+	}
+	struct dnnq_ir ir;
+	struct res r;
+	struct mb *b;
+	int64_t gd[4] = { BATCH, 2, 2, 3 }, kd[4] = { 1, 2, 2, 2 };
+	float k[8] = { 0 };
+	b = nchw(16, 1, 2, 2);
+	mb_input(b, "g3", F, 4, gd);
+	mb_init(b, "k", F, 4, kd, k);
+	mb_node(b, "GridSample", "three", "x,g3", "a");
+	at_s(b, mb_node(b, "GridSample", "cubic", "x,x", "c"), "mode", "cubic");
+	mb_node(b, "GridSample", "fixed", "x,k", "e");
+	mb_node(b, "Sum", "s", "a,c,e", "y");
+	r = imp(b, &ir);
+	ck_assert_int_ne(r.rc, 0);
+	static const char *const want2[3] = {
+		"node 'three' (GridSample): X 'x' [N:1,1,2,2], grid 'g3' [N:1,2,2,3]: want a 2-D sample",
+		"node 'cubic' (GridSample): mode 'cubic', padding_mode 'zeros', align_corners 0: "
+		"want bilinear, nearest or bicubic (opset 16)",
+		"node 'fixed' (GridSample): input 1 'k' is a constant",
+	};
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_msg(r.list && strstr(r.list, want2[i]), "%s not in %s", want2[i], r.list);
+	free(r.list);
+}
+END_TEST
+
 START_TEST(eltwise_bad_inputs)
 {
 	struct mb *b = nchw(13, 1, 2, 2);
@@ -2686,6 +2735,59 @@ static struct mb *embed_model(void)
 	return b;
 }
 
+/* ir lowered int8 (fp32 where the registry says), calibrated (minmax) on
+ * the n samples of ins, into *m. */
+static void calibrated(const struct dnnq_ir *ir, const void **ins, size_t n,
+                       struct dnnq_model *m)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_calib c;
+	ck_assert_msg(dnnq_onnx_calib_init(&c, ir, 0, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_onnx_calib_add(&c, ins, n, &d) == 0, "%s", d.msg);
+	enum dnnq_calib_method *method = calloc(ir->nvalues, sizeof *method);
+	ck_assert_ptr_nonnull(method);
+	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_MINMAX, method);
+	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
+	struct dnnq_lower_opts lo = { .calibration = "test" };
+	ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, m, &d) == 0, "%s", d.msg);
+	free(method);
+	dnnq_onnx_calib_free(&c);
+}
+
+/* m's graph on the best ISA, planned at batch n. */
+static struct dnnq_graph *planned(const struct dnnq_model *m, size_t n)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_graph *g;
+	ck_assert_msg(dnnq_model_build(m, dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_graph_plan(g, n, 1, &d) == 0, "%s", d.msg);
+	return g;
+}
+
+/* The reference at batch 2 on ins fails with DNNQ_E_RANGE, naming node and
+ * the index: an index from a client is checked, not read through. */
+static void ref_range_error(const struct dnnq_ir *ir, const void **ins, void **outs,
+                            const char *node, const char *what)
+{
+	struct dnnq_diag d = { "" };
+	ck_assert_int_eq(dnnq_ir_run(ir, 2, ins, outs, NULL, NULL, &d), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, node) && strstr(d.msg, what), "%s", d.msg);
+}
+
+/* The engine's graph g fails a run with DNNQ_E_RANGE whatever the sign
+ * when input slot is bad, its element at an index outside an axis of len
+ * (len, -len - 1, INT32_MAX, INT32_MIN). */
+static void engine_range_errors(struct dnnq_graph *g, const void **ins, void **outs, size_t slot,
+                                int32_t *bad, size_t at, int32_t len)
+{
+	const int32_t outside[] = { len, -len - 1, INT32_MAX, INT32_MIN };
+	ins[slot] = bad;
+	for (size_t i = 0; i < sizeof outside / sizeof *outside; i++) {
+		bad[at] = outside[i];
+		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), DNNQ_E_RANGE);
+	}
+}
+
 /* y[k] is the table's row ids[k] (wrapped once), z the ids as floats. */
 static void expect_embedded(const int32_t *ids, size_t n, const float *y, const float *z)
 {
@@ -2718,35 +2820,18 @@ START_TEST(embedding_gather)
 	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
 	expect_embedded(ids, 6, y, z);
 	ins[0] = bad;
-	ck_assert_int_eq(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d), DNNQ_E_RANGE);
-	ck_assert_msg(strstr(d.msg, "node 'emb'") && strstr(d.msg, "ids[4] = 5: outside the 5 "
-	                                                       "rows"), "%s", d.msg);
+	ref_range_error(&ir, ins, outs, "node 'emb'", "ids[4] = 5: outside the 5 rows");
 	/* lowered (calibrated on the good ids) and run by the engine: the
 	 * same values; a bad id fails the run, whatever its sign */
-	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	ins[0] = ids;
-	ck_assert_msg(dnnq_onnx_calib_add(&c, ins, 2, &d) == 0, "%s", d.msg);
-	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
-	ck_assert_ptr_nonnull(method);
-	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_MINMAX, method);
-	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false } };
-	struct dnnq_lower_opts lo = { .calibration = "test" };
 	struct dnnq_model m;
-	ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m, &d) == 0, "%s", d.msg);
+	ins[0] = ids;
+	calibrated(&ir, ins, 2, &m);
 	ck_assert_int_eq(m.inputs[0].dtype, DNNQ_DTYPE_S32);
-	struct dnnq_graph *g;
-	ck_assert_msg(dnnq_model_build(&m, dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
-	ck_assert_msg(dnnq_graph_plan(g, 2, 1, &d) == 0, "%s", d.msg);
+	struct dnnq_graph *g = planned(&m, 2);
 	memset(y, 0, sizeof y);
 	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
 	expect_embedded(ids, 6, y, z);
-	static const int32_t outside[] = { 5, -6, INT32_MAX, INT32_MIN };
-	for (size_t i = 0; i < sizeof outside / sizeof *outside; i++) {
-		bad[4] = outside[i];
-		ins[0] = bad;
-		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), DNNQ_E_RANGE);
-	}
+	engine_range_errors(g, ins, outs, 0, bad, 4, 5);
 	dnnq_graph_destroy(g);
 	/* two graphs of the model on one weights cache (dnnqd's workers) hold
 	 * one copy of the table: the second build adds nothing to the cache */
@@ -2771,9 +2856,135 @@ START_TEST(embedding_gather)
 	dnnq_graph_destroy(g2[1]);
 	dnnq_weights_cache_destroy(cache);
 	dnnq_model_free(&m);
-	free(method);
-	dnnq_onnx_calib_free(&c);
 	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* GatherElements on the last axis by int32 indices a client sends (int64
+ * in ONNX): the reference and the engine (int8: the input's codes moved)
+ * read x[b, r, idx] (a negative index counted from the end once); an index
+ * still outside fails the run naming the node, nothing read. */
+START_TEST(gather_elements_ids)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, id[3] = { BATCH, 2, 2 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_input(b, "i", S64, 3, id);
+	at_i(b, mb_node(b, "GatherElements", "ge", "x,i", "y"), "axis", -1);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[12], y[8], want[8];
+	int32_t idx[8] = { 0, -1, 2, 1, 1, 1, -3, 0 }, bad[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+	for (int k = 0; k < 12; k++)
+		x[k] = (float)(100 * (k / 6) + 10 * (k / 3 % 2) + k % 3);
+	for (int k = 0; k < 8; k++)
+		want[k] = x[k / 2 * 3 + (idx[k] + 3) % 3];
+	const void *ins[2] = { x, idx };
+	void *outs[1] = { y };
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_mem_eq(y, want, sizeof y);
+	ins[1] = bad;
+	ref_range_error(&ir, ins, outs, "node 'ge'",
+	                "i[7] = 3: outside the 3 elements of the axis");
+	struct dnnq_model m;
+	ins[1] = idx;
+	calibrated(&ir, ins, 2, &m);
+	struct dnnq_graph *g = planned(&m, 2);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	for (int k = 0; k < 8; k++)     /* a quantization step of 0..112 */
+		ck_assert_msg(fabsf(y[k] - want[k]) <= 0.25f, "[%d] = %g, want %g", k, (double)y[k],
+		              (double)want[k]);
+	engine_range_errors(g, ins, outs, 1, bad, 7, 3);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* GatherND by constant indices (a Gather of the input flattened over the
+ * tuples' dims): batch_dims 1 (tuples of one index on dim 1, per item of
+ * dim 0) and 0 (tuples of two, the second counted from the end); the
+ * tuples address dim 0, so the batch is fixed and the reference runs the
+ * lifted [2, 3, 4] as one batch item. */
+START_TEST(gathernd_const)
+{
+	static const int64_t i1[2] = { 2, -3 }, i2[4] = { 1, 2, 0, -1 };
+	static const int64_t d1[3] = { 2, 1, 1 }, d2[2] = { 2, 2 };
+	static const int64_t rows[2][2][2] = { { { 1, 2 }, { 0, 2 } }, { { 0, 2 }, { 1, 0 } } };
+	int64_t xd[3] = { 2, 3, 4 };
+	float x[24], y[8];
+	for (int k = 0; k < 24; k++)
+		x[k] = (float)k;
+	for (int bd = 1; bd >= 0; bd--) {
+		struct mb *b = io_model(13, "x", F, 3, xd);
+		mb_init(b, "i", S64, bd ? 3 : 2, bd ? d1 : d2, bd ? i1 : i2);
+		at_i(b, mb_node(b, "GatherND", "nd", "x,i", "y"), "batch_dims", bd);
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		run1(&ir, 1, x, y);
+		for (int r = 0; r < 2; r++)
+			for (int c = 0; c < 4; c++)
+				ck_assert_float_eq(y[4 * r + c], (float)(12 * rows[bd][r][0] +
+				                                         4 * rows[bd][r][1] + c));
+		dnnq_ir_free(&ir);
+	}
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_init(b, "i", S64, 2, d2, (int64_t[4]){ 1, 2, 0, 4 });
+	mb_node(b, "GatherND", "far", "x,i", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'far' (GatherND): indices[3] = 4: dim 1 has 3 elements");
+}
+END_TEST
+
+/* GridSample's grid from a client: a NaN point gives NaN, nothing read; an
+ * infinite or huge one gives the padding's far value (zeros: 0, border:
+ * the edge; reflection: a huge one mirrors, an infinite one NaN), in the
+ * reference and the engine alike; and ordinary points sample as ONNX says
+ * (bilinear, align_corners 0: (0, 0) is the image's centre). */
+START_TEST(grid_sample_hostile_grid)
+{
+	static const char *const pads[3] = { "zeros", "border", "reflection" };
+	float x[2 * 4], grid[2 * 6 * 2], calm[2 * 6 * 2] = { 0 }, y[2 * 2 * 3];
+	for (int k = 0; k < 8; k++)
+		x[k] = (float)(k % 4 + 1);      /* each item: [[1, 2], [3, 4]] */
+	const float pts[6][2] = { { 0, 0 }, { NAN, 0 }, { INFINITY, 0 }, { -1e30f, 0 },
+	                          { 1e30f, 1e30f }, { -1, -1 } };
+	for (int k = 0; k < 24; k++)
+		grid[k] = pts[k / 2 % 6][k % 2];
+	for (int p = 0; p < 3; p++) {
+		int64_t xd[4] = { BATCH, 1, 2, 2 }, gd[4] = { BATCH, 2, 3, 2 };
+		struct mb *b = io_model(16, "x", F, 4, xd);
+		mb_input(b, "g", F, 4, gd);
+		at_s(b, mb_node(b, "GridSample", "gs", "x,g", "y"), "padding_mode", pads[p]);
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		const void *ins[2] = { x, calm };
+		void *outs[1] = { y };
+		struct dnnq_model m;
+		calibrated(&ir, ins, 2, &m);
+		ins[1] = grid;
+		struct dnnq_graph *g = planned(&m, 2);
+		for (int run = 0; run < 2; run++) {
+			struct dnnq_diag d = { "" };
+			memset(y, 0, sizeof y);
+			ck_assert_msg((run ? dnnq_graph_run(g, ins, outs, NULL)
+			                   : dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d)) == 0,
+			              "%s: %s", pads[p], d.msg);
+			ck_assert_float_eq(y[0], 2.5f);           /* the centre */
+			ck_assert(isnan(y[1]));
+			/* (inf, 0): outside right (border: the right column's mean) */
+			ck_assert(p == 2 ? isnan(y[2]) : y[2] == (p ? 3.0f : 0.0f));
+			/* (-1e30, 0) and (1e30, 1e30): far left, far bottom right */
+			ck_assert(p == 2 ? isfinite(y[3]) : y[3] == (p ? 2.0f : 0.0f));
+			ck_assert(p == 2 ? isfinite(y[4]) : y[4] == (p ? 4.0f : 0.0f));
+			/* (-1, -1): the top-left pixel's outer corner, a quarter of it
+			 * with zeros, all of it otherwise */
+			ck_assert_float_eq(y[5], p ? 1.0f : 0.25f);
+			ck_assert_mem_eq(y + 6, y, 6 * sizeof *y);     /* item 1 is item 0 */
+		}
+		dnnq_graph_destroy(g);
+		dnnq_model_free(&m);
+		dnnq_ir_free(&ir);
+	}
 }
 END_TEST
 
@@ -3401,6 +3612,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, eltwise_bad_inputs);
 	tcase_add_test(tc, topk_import);
 	tcase_add_test(tc, new_ops_bad_inputs);
+	tcase_add_test(tc, gather_grid_bad_inputs);
 	tcase_add_test(tc, mod_import);
 	tcase_add_test(tc, dynamic_dim_rejected);
 	tcase_add_test(tc, bad_tensors);
@@ -3417,6 +3629,9 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_static_batch);
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, embedding_gather);
+	tcase_add_test(tc, gather_elements_ids);
+	tcase_add_test(tc, gathernd_const);
+	tcase_add_test(tc, grid_sample_hostile_grid);
 	tcase_add_test(tc, batch_fixed_window_attention);
 	tcase_add_test(tc, batch_on_dim1_attention);
 	tcase_add_test(tc, batch_on_dim1_fixed);

@@ -2440,6 +2440,116 @@ def topk_cases(c):
                 outputs=("values", "indices"))
 
 
+def gather_elements_cases(c):
+    """torch.gather (ONNX GatherElements) by computed indices, int32 in
+    dnnq: a head's top-3 classes read from a second head (topk indices,
+    2-D); the 2 best channels of a 4-D map read from its tanh (along the
+    channels: the engine's NHWC, indices of the same layout); each row's
+    argmax column of a 4-D value (the last axis, keepdim); and by constant
+    indices (batch 1: their dim 0 is not the batch, so the import fixes
+    it)."""
+    nn = torch.nn
+
+    class TopHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(16, 10)
+            self.b = nn.Linear(16, 10)
+
+        def forward(self, x):
+            idx = torch.topk(self.a(x), 3, dim=1).indices
+            return torch.gather(self.b(x), 1, idx)
+
+    class Channels(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 6, 3, padding=1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return torch.gather(torch.tanh(y), 1, torch.topk(y, 2, dim=1).indices)
+
+    class LastAxis(nn.Module):
+        def forward(self, x):
+            return torch.gather(x * 2, 3, x.argmax(dim=3, keepdim=True))
+
+    class Const(nn.Module):
+        def __init__(self):
+            super().__init__()
+            g = torch.Generator().manual_seed(3)
+            self.register_buffer("idx", torch.randint(0, 5, (1, 3, 4), generator=g))
+
+        def forward(self, x):
+            return torch.gather(x + 1, 2, self.idx)
+
+    torch.manual_seed(10)
+    export_case(c, "gather_el_topk", TopHead(), [2, 16], "GatherElements")
+    export_case(c, "gather_el_channels", Channels(), [2, 3, 5, 6], "GatherElements")
+    export_case(c, "gather_el_last", LastAxis(), [2, 3, 4, 5], "GatherElements")
+    export_case(c, "gather_el_const", Const(), [1, 3, 5], "GatherElements")
+
+
+def grid_sample_cases(c):
+    """F.grid_sample (ONNX GridSample, opset 16; torch 1.13 cannot export
+    F.affine_grid, so the STN builds its grid itself): a spatial
+    transformer (a Linear's theta [N, 2, 3] near the identity, the grid
+    theta @ [x, y, 1] of every output pixel, bilinear, zeros); a flow warp
+    (a Conv's flow added to the pixel grid, border, align_corners); the
+    same warp with a larger flow, bicubic, reflection (points outside the
+    image); and nearest with a small flow (within 0.1 pixel of the centres:
+    int8's grid, a step off, would flip a point near a half pixel to its
+    neighbour; a flow of 0.3 gave 14.7 dB)."""
+    nn = torch.nn
+    F = torch.nn.functional
+
+    def base(h, w):
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w),
+                                indexing="ij")
+        return xs, ys
+
+    class STN(nn.Module):
+        def __init__(self, h=6, w=7):
+            super().__init__()
+            self.loc = nn.Linear(3 * h * w, 6)
+            with torch.no_grad():
+                self.loc.weight.mul_(0.05)
+                self.loc.bias.copy_(torch.tensor([1.0, 0.1, 0.05, -0.1, 0.9, 0.0]))
+            xs, ys = base(h, w)
+            self.register_buffer("pts", torch.stack([xs.flatten(), ys.flatten(),
+                                                     torch.ones(h * w)]))  # [3, h*w]
+            self.h, self.w = h, w
+
+        def forward(self, x):
+            theta = self.loc(x.flatten(1)).view(-1, 2, 3)
+            grid = torch.matmul(theta, self.pts).transpose(1, 2)      # [N, h*w, 2]
+            grid = grid.reshape(-1, self.h, self.w, 2)
+            return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
+                                 align_corners=False)
+
+    class Warp(nn.Module):
+        def __init__(self, h, w, scale, mode, pad, align):
+            super().__init__()
+            self.flow = nn.Conv2d(3, 2, 3, padding=1)
+            xs, ys = base(h, w)
+            self.register_buffer("pix", torch.stack([xs, ys])[None])  # [1, 2, h, w]
+            self.scale, self.mode, self.pad, self.align = scale, mode, pad, align
+
+        def forward(self, x):
+            grid = (self.pix + self.scale * self.flow(x)).permute(0, 2, 3, 1)
+            return F.grid_sample(x, grid, mode=self.mode, padding_mode=self.pad,
+                                 align_corners=self.align)
+
+    torch.manual_seed(11)
+    export_case(c, "grid_stn", STN(), [2, 3, 6, 7], "GridSample", opset=16)
+    export_case(c, "grid_flow_border", Warp(5, 6, 0.2, "bilinear", "border", True),
+                [2, 3, 5, 6], "GridSample", opset=16)
+    export_case(c, "grid_flow_bicubic_reflect", Warp(5, 6, 0.8, "bicubic", "reflection",
+                                                     False), [2, 3, 5, 6], "GridSample",
+                opset=16)
+    export_case(c, "grid_flow_nearest", Warp(6, 5, 0.05, "nearest", "zeros", True),
+                [2, 3, 6, 5], "GridSample", opset=16)
+
+
 def tile_cases(c):
     """torch's repeat (ONNX Tile, constant repeats): a 4-D value repeated
     over its channels and W (Concats in the engine's NHWC), and 20 copies
@@ -2673,6 +2783,8 @@ def make_ops(w):
     activation_param_cases(c)
     argmax_cases(c)
     topk_cases(c)
+    gather_elements_cases(c)
+    grid_sample_cases(c)
     tile_cases(c)
     rounding_logic_cases(c)
     shared_lift_cases(c)
