@@ -2317,6 +2317,35 @@ static int op_layernorm(struct nctx *c)
 	return (rc = engine_kind(c, "layernorm")) ? rc : same_out(c, x, DNNQ_IR_F32);
 }
 
+/* LRN: X [N, C, D1, ...] normalized across C (the registry's lrn, fp32);
+ * size required (ONNX gives it no default), alpha 1e-4, beta 0.75, bias 1
+ * (kept in node.epsilon). */
+static int op_lrn(struct nctx *c)
+{
+	int rc;
+	int64_t size;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "size", 0, &size)) ||
+	    (rc = a_float(c, "alpha", 1e-4f, &c->node.alpha)) ||
+	    (rc = a_float(c, "beta", 0.75f, &c->node.beta)) ||
+	    (rc = a_float(c, "bias", 1.0f, &c->node.epsilon)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim < 3)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] expected",
+		           iname(c, 0), imp_dims_str(x));
+	if (!attr(c, "size"))
+		return bad(c, DNNQ_E_RANGE, "size missing: LRN requires it (the channels summed)");
+	if (size < 1 || size > 65536)
+		return bad(c, DNNQ_E_RANGE, "size %lld: want 1..65536 (the channels summed)",
+		           (long long)size);
+	if (!isfinite(c->node.alpha) || !isfinite(c->node.beta) || !isfinite(c->node.epsilon))
+		return bad(c, DNNQ_E_RANGE, "alpha %g, beta %g, bias %g: finite values expected",
+		           c->node.alpha, c->node.beta, c->node.epsilon);
+	c->node.k = size;
+	c->node.axis = 1;
+	return (rc = engine_kind(c, "lrn")) ? rc : same_out(c, x, DNNQ_IR_F32);
+}
+
 /* The f32 constant NAME<suffix> of rank r and dims: data's values, or
  * all 1 (data NULL); its id, or < 0. */
 static int32_t instnorm_constant(struct nctx *c, const float *data, uint32_t r,
@@ -3930,6 +3959,7 @@ static const struct opdef OPS[] = {
 	{ "TopK", DNNQ_IR_ENGINE, op_topk, 1, 2, 2 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
+	{ "LRN", DNNQ_IR_ENGINE, op_lrn, 1, 1, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
 	{ "Expand", DNNQ_IR_ENGINE, op_expand, 2, 2, 1 },

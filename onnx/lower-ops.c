@@ -2030,7 +2030,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "reduce_mean", lower_reduce }, { "reduce_sum", lower_reduce },
 		{ "reduce_max", lower_reduce }, { "reduce_prod", lower_reduce },
 		{ "logsoftmax", lower_logsoftmax },
-		{ "layernorm", lower_layernorm }, { "expand", lower_expand },
+		{ "layernorm", lower_layernorm }, { "lrn", lower_lrn }, { "expand", lower_expand },
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
 		{ "topk", lower_topk },
 	};

@@ -872,6 +872,26 @@ static void layernorm(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
+/* LRN across axis 1 from ONNX's definition, in double: the window
+ * c - floor((size - 1) / 2) .. c + ceil((size - 1) / 2), clipped. */
+static void lrn(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t O, C, I, lo = (size_t)(n->k - 1) / 2, hi = (size_t)n->k / 2;
+	split(r, n->inputs[0], 1, &O, &C, &I);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	for (size_t o = 0; o < O; o++)
+		for (size_t c = 0; c < C; c++)
+			for (size_t i = 0; i < I; i++) {
+				const float *xp = x + o * C * I + i;
+				double s = 0;
+				for (size_t k = c >= lo ? c - lo : 0; k <= c + hi && k < C; k++)
+					s += (double)xp[k * I] * xp[k * I];
+				double sc = n->epsilon + (double)n->alpha / (double)n->k * s;
+				y[(o * C + c) * I + i] = (float)(xp[c * I] * pow(sc, -(double)n->beta));
+			}
+}
+
 /* ArgMax (ArgMin: min) along n->axis, from the definition: the first
  * extreme (the last with select_last_index), a NaN beating every number
  * as in NumPy; int32 indices. */
@@ -949,6 +969,8 @@ static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
 		softmax(r, n, true);
 	else if (!strcmp(name, "layernorm"))
 		layernorm(r, n);
+	else if (!strcmp(name, "lrn"))
+		lrn(r, n);
 	else if (!strcmp(name, "argmax") || !strcmp(name, "argmin"))
 		arg(r, n, !strcmp(name, "argmin"));
 	else if (!strcmp(name, "topk"))

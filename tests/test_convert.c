@@ -611,6 +611,24 @@ START_TEST(conformance)
 }
 END_TEST
 
+#define LRN "tests/onnx/lrn"
+
+static void lrn_case(const char *name, const char *kind, unsigned nin)
+{
+	conformance_in(LRN, name, kind, nin);
+}
+
+/* tools/mklrn.py's models against ONNX Runtime's outputs as the
+ * conformance cases of kind fp32: a small net of the ONNX Model Zoo's
+ * Caffe-converted CNNs (Conv, Relu, LRN, MaxPool, an inception Concat,
+ * Gemm; opset 9) and LRN alone over 21 channels; LRN runs fp32 between the
+ * int8 nodes in the first run, every node fp32 in the second. */
+START_TEST(lrn_models)
+{
+	ck_assert_uint_eq(each_case(LRN "/MANIFEST", "tools/mklrn.py", lrn_case), 2);
+}
+END_TEST
+
 /* The 3-D cases of the MANIFEST (conv3d_*, *pool3d*: imported as 2-D nodes,
  * docs/onnx.md) on every ISA the CPU runs, against tools/mkonnx.py's
  * float64 reference, as conformance judges them. A 3-D AveragePool's two
@@ -3018,6 +3036,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);
+	tcase_add_test(tc, lrn_models);
 	tcase_add_test(tc, conformance_3d_isas);
 	tcase_add_test(tc, conv3d_packed_once);
 	tcase_add_test(tc, tools_end_to_end);

@@ -1130,7 +1130,8 @@ END_TEST
 
 /* An argmax's op bits beyond keepdims | select_last_index and axis 0 (the
  * batch) are refused by the reader naming the field; axis 9 by the
- * attribute's range; a topk's op bits beyond smallest, axis 0 and k 0 too. */
+ * attribute's range; a topk's op bits beyond smallest, axis 0 and k 0 too;
+ * an lrn's axis 0, size (k) 0 or past 65536 and an infinite beta. */
 START_TEST(model_bad_argmax_refused)
 {
 	static const int64_t xd[3] = { 1, 2, 8 }, dims[2] = { 1, 16 };
@@ -1151,6 +1152,12 @@ START_TEST(model_bad_argmax_refused)
 		                           "1..rank-1)" },
 		{ "topk", 0, 2, 0, "model: GRAPH: node 1 ('r1'): k 0: want 1..the axis' length" },
 		{ "topk_indices", 1, 2, 3, NULL },
+		{ "lrn", 0, 0, 5, "model: GRAPH: node 1 ('r1'): axis 0: the batch (want 1..rank-1)" },
+		{ "lrn", 0, 1, 0, "model: GRAPH: node 1 ('r1'): k (size) 0: want 1..65536" },
+		{ "lrn", 0, 2, 65537, "model: GRAPH: node 1 ('r1'): k (size) 65537: want 1..65536" },
+		{ "lrn", 0, 2, 1, "model: GRAPH: node 1 ('r1'): params[1] (beta) = inf: must be "
+		                  "finite" },
+		{ "lrn", 0, 2, 4, NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct dnnq_model m, back;
@@ -1159,6 +1166,7 @@ START_TEST(model_bad_argmax_refused)
 		m.nodes[1].op = cases[i].op;
 		m.nodes[1].axis = cases[i].axis;
 		m.nodes[1].k = cases[i].k;
+		m.nodes[1].params[1] = cases[i].k == 1 ? INFINITY : 0.75f;
 		uint8_t *buf;
 		size_t len;
 		struct dnnq_diag d = { "" };

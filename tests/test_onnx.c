@@ -621,6 +621,53 @@ START_TEST(identity_dropout_removed)
 }
 END_TEST
 
+/* LRN: the registry's lrn with its attributes (bias in epsilon, size in
+ * k; the defaults alpha 1e-4, beta 0.75, bias 1), run by the reference
+ * against the formula (an even size's longer half after c); a missing or
+ * zero size, a non-finite alpha and a rank-2 input refused naming the
+ * node. */
+START_TEST(lrn_import)
+{
+	struct mb *b = nchw(9, 4, 1, 2);
+	at_i(b, mb_node(b, "LRN", "n", "x", "y"), "size", 2);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 1);
+	const struct dnnq_ir_node *n = &ir.nodes[0];
+	ck_assert(n->op == DNNQ_IR_ENGINE && !strcmp(dnnq_op_get(n->kind)->name, "lrn"));
+	ck_assert(n->k == 2 && n->axis == 1 && n->alpha == 1e-4f && n->beta == 0.75f &&
+	          n->epsilon == 1.0f);
+	float x[8] = { 30, -40, 50, 60, -70, 80, 90, -100 }, y[8], want[8];
+	for (int c = 0; c < 4; c++)
+		for (int i = 0; i < 2; i++) {
+			double s = 0;
+			for (int k = c; k <= c + 1 && k < 4; k++)      /* lo 0, hi 1 */
+				s += (double)x[k * 2 + i] * x[k * 2 + i];
+			want[c * 2 + i] = (float)(x[c * 2 + i] * pow(1.0 + 1e-4 / 2 * s, -0.75));
+		}
+	run1(&ir, 1, x, y);
+	near(y, want, 8, 1e-6f);
+	dnnq_ir_free(&ir);
+
+	static const struct { int64_t size; float alpha; int rank; const char *why; } bad[] = {
+		{ -1, 1e-4f, 4, "node 'n' (LRN): size missing" },
+		{ 0, 1e-4f, 4, "node 'n' (LRN): size 0: want 1..65536" },
+		{ 65537, 1e-4f, 4, "size 65537: want" },
+		{ 5, INFINITY, 4, "node 'n' (LRN): alpha inf, beta 0.75, bias 1: finite values" },
+		{ 5, 1e-4f, 2, "node 'n' (LRN): input 0 'x' [N:1,4]: [N, C, D1, ...] expected" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int64_t d2[2] = { BATCH, 4 };
+		b = bad[i].rank == 2 ? io_model(9, "x", F, 2, d2) : nchw(9, 4, 1, 2);
+		Onnx__NodeProto *np = mb_node(b, "LRN", "n", "x", "y");
+		if (bad[i].size >= 0)
+			at_i(b, np, "size", bad[i].size);
+		at_f(b, np, "alpha", bad[i].alpha);
+		imp_fails(b, bad[i].rank == 2 ? DNNQ_E_SHAPE : DNNQ_E_RANGE, bad[i].why);
+	}
+}
+END_TEST
+
 START_TEST(matmul_gemm_and_more_ops)
 {
 	int64_t d[2] = { BATCH, 4 }, bd[2] = { 4, 3 };
@@ -3218,6 +3265,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, reshape_flatten_shapes);
 	tcase_add_test(tc, squeeze_unsqueeze_opsets);
 	tcase_add_test(tc, clip_opsets);
+	tcase_add_test(tc, lrn_import);
 	tcase_add_test(tc, identity_dropout_removed);
 	tcase_add_test(tc, matmul_gemm_and_more_ops);
 	tcase_add_test(tc, softmax_opset11_rules);

@@ -467,6 +467,52 @@ START_TEST(xfmr_softmax_layernorm_every_isa)
 }
 END_TEST
 
+/* LRN across the innermost axis (a 4-D image's channels, eight a vector)
+ * and across axis 1 (eight inner positions a vector), odd and even sizes
+ * (the even window's longer half after c), against ONNX's formula in
+ * double; fp32 only. */
+START_TEST(xfmr_lrn_every_isa)
+{
+	const int64_t X[4] = { 2, 5, 6, 21 };
+	static const struct { uint32_t axis, size; float alpha, beta, bias; } cases[] = {
+		{ 3, 5, 1e-4f, 0.75f, 1.0f }, { 3, 4, 0.5f, 0.6f, 2.0f }, { 3, 1, 2.0f, 1.0f, 0.5f },
+		{ 1, 3, 0.3f, 0.75f, 1.0f }, { 1, 8, 1.0f, 0.5f, 1.5f }, { 2, 5, 0.1f, 0.75f, 1.0f },
+	};
+	struct rng r = { 59 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	size_t n = numel(4, X), bytes;
+	float *x = malloc(n * sizeof *x);
+	fill(x, true, n, &r);
+	for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+		struct one c = { .name = "lrn", .fp32 = true, .nin = 1, .nd = { 4 } };
+		memcpy(c.dims[0], X, sizeof X);
+		c.x.axis = cases[t].axis;
+		c.x.k = cases[t].size;
+		memcpy(c.x.params, (float[3]){ cases[t].alpha, cases[t].beta, cases[t].bias },
+		       3 * sizeof(float));
+		float *y = every_isa_same(&c, (const void *[]){ x }, &bytes, &ex);
+		ck_assert_uint_eq(bytes, n * sizeof *y);
+		size_t C = (size_t)X[c.x.axis], I = 1, lo = (c.x.k - 1) / 2, hi = c.x.k / 2;
+		for (uint32_t i = c.x.axis + 1; i < 4; i++)
+			I *= (size_t)X[i];
+		for (size_t e = 0; e < n; e++) {
+			size_t ch = e / I % C, base = e - ch * I;
+			double s = 0;
+			for (size_t k = ch >= lo ? ch - lo : 0; k <= ch + hi && k < C; k++)
+				s += (double)x[base + k * I] * x[base + k * I];
+			double want = x[e] * pow(cases[t].bias + cases[t].alpha / c.x.k * s,
+			                         -(double)cases[t].beta);
+			ck_assert_msg(fabs(y[e] - want) <= 1e-5 * (1 + fabs(want)),
+			              "lrn case %zu element %zu: %g, want %g", t, e, y[e], want);
+		}
+		free(y);
+	}
+	free(x);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 /* ---- ArgMax, ArgMin ---- */
 
 /* Inputs with many ties: u8 codes 120..127, their dequantized values fu,
@@ -799,6 +845,23 @@ START_TEST(xfmr_bad_attributes)
 	c = (struct one){ .name = "layernorm", .nin = 1, .nd = { 3 }, .dims = { { 2, 4, 5 } } };
 	ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
 	ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, "layernorm"), "%s", d.msg);
+	/* LRN: int8 has no kernel; the batch's axis, size 0, an infinite alpha */
+	c = (struct one){ .name = "lrn", .nin = 1, .nd = { 3 }, .dims = { { 2, 4, 5 } } };
+	ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
+	ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, "lrn"), "%s", d.msg);
+	static const struct { uint32_t axis, size; float alpha; const char *why; } lr[] = {
+		{ 0, 5, 1e-4f, "axis 0" }, { 1, 0, 1e-4f, "size 0" }, { 2, 5, INFINITY, "params[0]" },
+	};
+	for (size_t i = 0; i < sizeof lr / sizeof lr[0]; i++) {
+		c = (struct one){ .name = "lrn", .fp32 = true, .nin = 1, .nd = { 3 },
+		                  .dims = { { 2, 4, 5 } } };
+		c.x.axis = lr[i].axis;
+		c.x.k = lr[i].size;
+		c.x.params[0] = lr[i].alpha;
+		ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
+		ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, lr[i].why), "lrn case %zu: %s",
+		              i, d.msg);
+	}
 }
 END_TEST
 
@@ -811,6 +874,7 @@ Suite *suite_xfmr(void)
 	tcase_add_test(tc, xfmr_reduce_prod_every_isa);
 	tcase_add_test(tc, xfmr_transpose_every_isa);
 	tcase_add_test(tc, xfmr_softmax_layernorm_every_isa);
+	tcase_add_test(tc, xfmr_lrn_every_isa);
 	tcase_add_test(tc, xfmr_argmax_every_isa);
 	tcase_add_test(tc, xfmr_topk_every_isa);
 	tcase_add_test(tc, xfmr_topk_work_counted);
