@@ -692,8 +692,12 @@ static int op_unary(struct nctx *c)
 		if (!(rc = a_float(c, "alpha", 0.2f, &c->node.alpha)))
 			rc = a_float(c, "beta", 0.5f, &c->node.beta);
 		break;
-	case DNNQ_IR_ELU: case DNNQ_IR_CELU:
+	case DNNQ_IR_ELU: case DNNQ_IR_CELU: case DNNQ_IR_THRESHOLDEDRELU:
 		rc = a_float(c, "alpha", 1.0f, &c->node.alpha);
+		break;
+	case DNNQ_IR_SHRINK:
+		if (!(rc = a_float(c, "lambd", 0.5f, &c->node.alpha)))
+			rc = a_float(c, "bias", 0.0f, &c->node.beta);
 		break;
 	case DNNQ_IR_SELU:   /* ONNX's defaults, float32 as the spec writes them */
 		if (!(rc = a_float(c, "alpha", 1.67326319217681884765625f, &c->node.alpha)))
@@ -705,8 +709,8 @@ static int op_unary(struct nctx *c)
 	if (rc)
 		return rc;
 	if (!isfinite(c->node.alpha) || !isfinite(c->node.beta))
-		return bad(c, DNNQ_E_RANGE, "alpha %g, beta or gamma %g: finite values expected",
-		           c->node.alpha, c->node.beta);
+		return bad(c, DNNQ_E_RANGE, "alpha or lambd %g, beta, gamma or bias %g: finite values "
+		           "expected", c->node.alpha, c->node.beta);
 	if (c->node.op == DNNQ_IR_CELU && c->node.alpha == 0)
 		return bad(c, DNNQ_E_RANGE, "alpha 0: Celu divides by it");
 	return same_out(c, V(c, 0), DNNQ_IR_F32);
@@ -3902,6 +3906,8 @@ static const struct opdef OPS[] = {
 	{ "Elu", DNNQ_IR_ELU, op_unary, 1, 1, 1 },
 	{ "Selu", DNNQ_IR_SELU, op_unary, 1, 1, 1 },
 	{ "Celu", DNNQ_IR_CELU, op_unary, 1, 1, 1 },
+	{ "Shrink", DNNQ_IR_SHRINK, op_unary, 1, 1, 1 },
+	{ "ThresholdedRelu", DNNQ_IR_THRESHOLDEDRELU, op_unary, 1, 1, 1 },
 	{ "MaxPool", DNNQ_IR_MAXPOOL, op_pool, 1, 1, 2 },
 	{ "AveragePool", DNNQ_IR_AVGPOOL, op_pool, 1, 1, 1 },
 	{ "GlobalAveragePool", DNNQ_IR_GAVGPOOL, op_gavgpool, 1, 1, 1 },

@@ -76,6 +76,8 @@ enum dnnq_ir_op {
 	DNNQ_IR_ELU,             /* alpha                                        */
 	DNNQ_IR_SELU,            /* alpha, beta (ONNX's gamma)                   */
 	DNNQ_IR_CELU,            /* alpha (not 0)                                */
+	DNNQ_IR_SHRINK,          /* alpha (lambd), beta (bias)                   */
+	DNNQ_IR_THRESHOLDEDRELU, /* alpha                                        */
 	DNNQ_IR_MAXPOOL,         /* kernel, strides, pads, dilations, ceil_mode  */
 	DNNQ_IR_AVGPOOL,         /* kernel, strides, pads, ceil_mode,
 	                            count_include_pad                            */

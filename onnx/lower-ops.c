@@ -679,6 +679,8 @@ static int lower_activation(struct lower *L, size_t j)
 		[DNNQ_IR_TANH] = DNNQ_ACT_TANH, [DNNQ_IR_HARDSIGMOID] = DNNQ_ACT_HARD_SIGMOID,
 		[DNNQ_IR_HARDSWISH] = DNNQ_ACT_HARD_SWISH, [DNNQ_IR_ELU] = DNNQ_ACT_ELU,
 		[DNNQ_IR_SELU] = DNNQ_ACT_SELU, [DNNQ_IR_CELU] = DNNQ_ACT_CELU,
+		[DNNQ_IR_SHRINK] = DNNQ_ACT_SHRINK,
+		[DNNQ_IR_THRESHOLDEDRELU] = DNNQ_ACT_THRESHOLDED_RELU,
 	};
 	int32_t ref;
 	int rc;
@@ -2057,7 +2059,9 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_HARDSWISH:
 	case DNNQ_IR_ELU:
 	case DNNQ_IR_SELU:
-	case DNNQ_IR_CELU:          return lower_activation(L, j);
+	case DNNQ_IR_CELU:
+	case DNNQ_IR_SHRINK:
+	case DNNQ_IR_THRESHOLDEDRELU: return lower_activation(L, j);
 	case DNNQ_IR_MAXPOOL:
 	case DNNQ_IR_AVGPOOL:
 	case DNNQ_IR_GAVGPOOL:      return lower_pool(L, j);

@@ -551,6 +551,9 @@ static float unary(const struct dnnq_ir_node *n, float x)
 	case DNNQ_IR_SELU:
 		return (float)(n->beta * (x > 0 ? (double)x : n->alpha * expm1((double)x)));
 	case DNNQ_IR_CELU: return x > 0 ? x : (float)(n->alpha * expm1((double)x / n->alpha));
+	case DNNQ_IR_SHRINK:
+		return x < -n->alpha ? x + n->beta : x > n->alpha ? x - n->beta : 0.0f;
+	case DNNQ_IR_THRESHOLDEDRELU: return x > n->alpha ? x : 0.0f;
 	default: return x;
 	}
 }

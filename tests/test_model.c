@@ -1085,7 +1085,8 @@ static bool read_back(const struct dnnq_model *m, struct dnnq_model *back, const
 }
 
 /* An activation's op past the last kind, or parameters its kind cannot
- * use (Elu's alpha infinite, Selu's gamma NaN, Celu's alpha 0), are
+ * use (Elu's alpha infinite, Selu's gamma NaN, Celu's alpha 0, Shrink's
+ * bias infinite), are
  * refused by the reader naming the field (NaN by the attribute's range);
  * good ones read and build. */
 START_TEST(model_bad_activation_refused)
@@ -1096,7 +1097,7 @@ START_TEST(model_bad_activation_refused)
 		float alpha, beta;
 		const char *want;          /* NULL: reads and builds */
 	} cases[] = {
-		{ 10, 1, 1, "model: GRAPH: node 0 ('relu'): op 10: not an activation (0..9)" },
+		{ 12, 1, 1, "model: GRAPH: node 0 ('relu'): op 12: not an activation (0..11)" },
 		{ DNNQ_ACT_ELU, INFINITY, 0, "model: GRAPH: node 0 ('relu'): elu: params[0] (alpha) "
 		  "= inf: must be finite" },
 		{ DNNQ_ACT_SELU, 1.67f, -INFINITY, "model: GRAPH: node 0 ('relu'): selu: params[1] "
@@ -1108,6 +1109,10 @@ START_TEST(model_bad_activation_refused)
 		{ DNNQ_ACT_ELU, 0.5f, 0, NULL },
 		{ DNNQ_ACT_SELU, 1.67f, 1.05f, NULL },
 		{ DNNQ_ACT_CELU, -2, 0, NULL },
+		{ DNNQ_ACT_SHRINK, 0.5f, -INFINITY, "model: GRAPH: node 0 ('relu'): shrink: params[1] "
+		  "(beta) = -inf: must be finite" },
+		{ DNNQ_ACT_SHRINK, 0.5f, 0.25f, NULL },
+		{ DNNQ_ACT_THRESHOLDED_RELU, 1, 0, NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct dnnq_model m, back;

@@ -1012,18 +1012,18 @@ END_TEST
 START_TEST(unsupported_all_listed)
 {
 	struct mb *b = nchw(13, 1, 2, 2);
-	mb_node(b, "Shrink", "bad_shrink", "x", "a");
+	mb_node(b, "StringNormalizer", "bad_op", "x", "a");
 	mb_node(b, "Relu", "r", "a", "b");         /* downstream: no message of its own */
-	mb_node(b, "Shrink", "", "b", "c");
+	mb_node(b, "StringNormalizer", "", "b", "c");
 	mb_node(b, "Conv", "cv", "x,x", "d");      /* a weight that is no constant */
 	mb_node(b, "Add", "add", "c,d", "y");
 	struct dnnq_ir ir;
 	struct res r = imp(b, &ir);
 	ck_assert_int_eq(r.rc, DNNQ_E_UNSUPPORTED);
-	ck_assert_str_eq(r.diag.msg, "node 'bad_shrink' (Shrink): unsupported operator");
+	ck_assert_str_eq(r.diag.msg, "node 'bad_op' (StringNormalizer): unsupported operator");
 	ck_assert_uint_eq(r.count, 3);
-	ck_assert_ptr_nonnull(strstr(r.list, "node 'bad_shrink' (Shrink): unsupported operator\n"));
-	ck_assert_ptr_nonnull(strstr(r.list, "node 'Shrink#2' (Shrink): unsupported operator\n"));
+	ck_assert_ptr_nonnull(strstr(r.list, "node 'bad_op' (StringNormalizer): unsupported operator\n"));
+	ck_assert_ptr_nonnull(strstr(r.list, "node 'StringNormalizer#2' (StringNormalizer): unsupported operator\n"));
 	ck_assert_ptr_nonnull(strstr(r.list, "node 'cv' (Conv): input 1 'x' must be a constant"));
 	ck_assert_ptr_null(strstr(r.list, "'r'"));
 	free(r.list);
