@@ -2174,7 +2174,7 @@ static int op_reduce(struct nctx *c)
 }
 
 /* Softmax's checks and axis (opset < 13: the 2-D coercion, supported when
- * it is the last axis), for LogSoftmax too. */
+ * it is the last axis), for LogSoftmax and Hardmax too. */
 static int op_softmax(struct nctx *c)
 {
 	int rc;
@@ -2278,7 +2278,8 @@ static int op_topk(struct nctx *c)
 static int op_logsoftmax(struct nctx *c)
 {
 	int rc = op_softmax(c);
-	return rc ? rc : engine_kind(c, "logsoftmax");
+	return rc ? rc : engine_kind(c, !strcmp(S(c->np->op_type), "Hardmax") ? "hardmax"
+	                                                                        : "logsoftmax");
 }
 
 /* LayerNormalization (opset 17): X, Scale, [B] (constants of the
@@ -3960,6 +3961,7 @@ static const struct opdef OPS[] = {
 	{ "ReduceL2", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSumSquare", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
+	{ "Hardmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
 	{ "ArgMax", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
 	{ "ArgMin", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
 	{ "TopK", DNNQ_IR_ENGINE, op_topk, 1, 2, 2 },

@@ -2031,7 +2031,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "transpose", lower_transpose }, { "matmul", lower_matmul },
 		{ "reduce_mean", lower_reduce }, { "reduce_sum", lower_reduce },
 		{ "reduce_max", lower_reduce }, { "reduce_prod", lower_reduce },
-		{ "logsoftmax", lower_logsoftmax },
+		{ "logsoftmax", lower_logsoftmax }, { "hardmax", lower_hardmax },
 		{ "layernorm", lower_layernorm }, { "lrn", lower_lrn }, { "expand", lower_expand },
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
 		{ "topk", lower_topk },

@@ -269,7 +269,8 @@ int lower_reduce(struct lower *L, size_t j)
 	return DNNQ_OK;
 }
 
-/* The axis in the engine's layout; fp32 (softmax_axis, logsoftmax). */
+/* The axis in the engine's layout; fp32 (softmax_axis, logsoftmax,
+ * hardmax). */
 static int lower_softmax_kind(struct lower *L, const struct dnnq_ir_node *n, const char *kind)
 {
 	int32_t in, ref;
@@ -292,6 +293,11 @@ int lower_softmax_axis(struct lower *L, size_t j)
 int lower_logsoftmax(struct lower *L, size_t j)
 {
 	return lower_softmax_kind(L, NODE(j), "logsoftmax");
+}
+
+int lower_hardmax(struct lower *L, size_t j)
+{
+	return lower_softmax_kind(L, NODE(j), "hardmax");
 }
 
 /* fp32 (no int8 kernel): the channels' axis in the engine's layout (a 4-D

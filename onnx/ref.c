@@ -897,13 +897,12 @@ static void lrn(const struct run *r, const struct dnnq_ir_node *n)
 
 /* ArgMax (ArgMin: min) along n->axis, from the definition: the first
  * extreme (the last with select_last_index), a NaN beating every number
- * as in NumPy; int32 indices. */
-static void arg(const struct run *r, const struct dnnq_ir_node *n, bool min)
+ * as in NumPy; int32 indices into y. */
+static void arg_lines(const struct run *r, const struct dnnq_ir_node *n, bool min, int32_t *y)
 {
 	size_t O, A, I;
 	split(r, n->inputs[0], n->axis, &O, &A, &I);
 	const float *x = IN(0);
-	int32_t *y = OUT(0);
 	bool last = n->mode & 1;
 	for (size_t o = 0; o < O; o++)
 		for (size_t i = 0; i < I; i++) {
@@ -917,6 +916,23 @@ static void arg(const struct run *r, const struct dnnq_ir_node *n, bool min)
 			}
 			y[o * I + i] = (int32_t)best;
 		}
+}
+
+/* Hardmax: ArgMax's index (keepdims) written as a one-hot along n->axis. */
+static void hardmax(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t O, A, I;
+	split(r, n->inputs[0], n->axis, &O, &A, &I);
+	int32_t *idx = malloc((O * I > 0 ? O * I : 1) * sizeof *idx);
+	float *y = OUT(0);
+	if (!idx)
+		return;
+	arg_lines(r, n, false, idx);       /* mode 0: the first maximum */
+	for (size_t o = 0; o < O; o++)
+		for (size_t a = 0; a < A; a++)
+			for (size_t i = 0; i < I; i++)
+				y[(o * A + a) * I + i] = idx[o * I + i] == (int32_t)a ? 1.0f : 0.0f;
+	free(idx);
 }
 
 /* Whether element a of a TopK line comes before element b: a NaN first,
@@ -975,7 +991,9 @@ static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
 	else if (!strcmp(name, "lrn"))
 		lrn(r, n);
 	else if (!strcmp(name, "argmax") || !strcmp(name, "argmin"))
-		arg(r, n, !strcmp(name, "argmin"));
+		arg_lines(r, n, !strcmp(name, "argmin"), OUT(0));
+	else if (!strcmp(name, "hardmax"))
+		hardmax(r, n);
 	else if (!strcmp(name, "topk"))
 		topk(r, n);
 	else

@@ -549,7 +549,8 @@ static void ties_free(struct ties *t)
 /* Every axis, keepdims and select_last_index, both kinds, on values with
  * many ties (and NaNs in fp32): the index of the oracle's scan (a NaN
  * beats every number); int8 gives the fp32 node's indices on the
- * dequantized bytes exactly; 2 threads, every ISA the same. */
+ * dequantized bytes exactly; 2 threads, every ISA the same. Hardmax on
+ * each axis: 1 at that scan's first maximum, 0 elsewhere. */
 START_TEST(xfmr_argmax_every_isa)
 {
 	const int64_t X[4] = { 2, 3, 5, 37 };
@@ -594,6 +595,32 @@ START_TEST(xfmr_argmax_every_isa)
 					}
 					free(y);
 				}
+	/* Hardmax: ArgMax's first maximum (a NaN first) as a one-hot, fp32 */
+	for (uint32_t axis = 1; axis < 4; axis++) {
+		struct one c = { .name = "hardmax", .fp32 = true, .nin = 1, .nd = { 4 } };
+		memcpy(c.dims[0], X, sizeof X);
+		c.x.axis = axis;
+		size_t bytes;
+		const void *x = f;
+		float *y = every_isa_same(&c, &x, &bytes, &ex);
+		size_t len = (size_t)X[axis], inner = 1;
+		for (uint32_t k = axis + 1; k < 4; k++)
+			inner *= (size_t)X[k];
+		ck_assert_uint_eq(bytes, n * 4);
+		for (size_t l = 0; l < n / len; l++) {
+			size_t base = l / inner * len * inner + l % inner, best = 0;
+			for (size_t k = 1; k < len; k++) {
+				float v = f[base + k * inner], b = f[base + best * inner];
+				if (isnan(v) ? !isnan(b) : !isnan(b) && v > b)
+					best = k;
+			}
+			for (size_t k = 0; k < len; k++)
+				ck_assert_msg(y[base + k * inner] == (k == best ? 1.0f : 0.0f),
+				              "hardmax axis %u line %zu: [%zu] = %g, the first maximum at %zu",
+				              axis, l, k, y[base + k * inner], best);
+		}
+		free(y);
+	}
 	ties_free(&in);
 	dnnq_pool_destroy(pool);
 }
