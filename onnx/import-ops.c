@@ -8,6 +8,7 @@
  * fills the IR node and its output shapes or records why it cannot, and then
  * creates the outputs and names them.
  */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -2432,6 +2433,150 @@ static int op_instancenorm(struct nctx *c)
 	return rc;
 }
 
+/* The reduction kind (reduce_mean, reduce_sum) of c's input 0 over axes
+ * on[] (keepdims), linked as NAME<suffix>; node restored to base first. */
+static int reduce_step(struct nctx *c, const struct dnnq_ir_node *base, const char *kind,
+                       const bool *on, const char *suffix)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	int rc;
+	c->node = *base;
+	c->nin = 1;
+	if ((rc = engine_kind(c, kind)))
+		return rc;
+	c->node.keepdims = true;
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		d[i] = on[i] ? 1 : x->dims[i];
+		if (on[i])
+			c->node.ints[c->node.nints++] = i;
+	}
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched)))
+		return rc;
+	return link_as(c, suffix, 1);
+}
+
+/* The binary operator (DNNQ_IR_ADD, DNNQ_IR_MUL, or the registry's kind
+ * `kind`) of a and b; linked as NAME<suffix> unless suffix is NULL (the
+ * ONNX node's own output). */
+static int binary_step(struct nctx *c, const struct dnnq_ir_node *base, enum dnnq_ir_op op,
+                       const char *kind, int32_t a, int32_t b, const char *suffix)
+{
+	int rc;
+	c->node = *base;
+	c->node.op = op;
+	c->nin = 2;
+	c->in[0] = a;
+	c->in[1] = b;
+	if ((kind && (rc = engine_kind(c, kind))) || (rc = op_binary(c)))
+		return rc;
+	return suffix ? link_as(c, suffix, 2) : 0;
+}
+
+/* The unary registry kind of c's input 0, linked as NAME<suffix>. */
+static int unary_step(struct nctx *c, const struct dnnq_ir_node *base, const char *kind,
+                      const char *suffix)
+{
+	int rc;
+	c->node = *base;
+	c->nin = 1;
+	if ((rc = engine_kind(c, kind)) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)))
+		return rc;
+	return link_as(c, suffix, 1);
+}
+
+/* MeanVarianceNormalization (opset 9+: axes, default [0, 2, 3]) as its
+ * function body, the mean m (NAME:mean) and x - m (NAME:centered) once:
+ * (x - m) / (sqrt(mean((x - m)^2)) + 1e-9), the variance as the mean
+ * square of x - m (NAME:square, NAME:var) where ONNX's body subtracts m^2
+ * from the mean of x^2 (the same value, without the cancellation), Sqrt
+ * (NAME:std), Add 1e-9 (NAME:std_eps), Div. Axis 0, the batch, makes the
+ * import fix the batch to 1 as a reduction across it does. */
+static int op_mvn(struct nctx *c)
+{
+	int64_t ax[DNNQ_IR_MAX_DIMS] = { 0, 2, 3 };
+	ptrdiff_t n = 3;
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)))
+		return rc;
+	if (c->m->opset < 9)
+		return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld (across_channels, normalize_variance): "
+		           "only opset 9's axes", (long long)c->m->opset);
+	if (attr(c, "axes") && (rc = attr_ints(c, "axes", ax, DNNQ_IR_MAX_DIMS, &n)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	bool on[DNNQ_IR_MAX_DIMS] = { false };
+	for (ptrdiff_t i = 0; i < n; i++) {
+		if ((rc = norm_axis(c, &ax[i], x->ndim, "axis")))
+			return rc;
+		if (on[ax[i]])
+			return bad(c, DNNQ_E_SHAPE, "axis %lld given twice", (long long)ax[i]);
+		on[ax[i]] = true;
+	}
+	if (n < 1)
+		return bad(c, DNNQ_E_SHAPE, "axes: none given");
+	if (x->batched && on[0])
+		return batch_moves(c, "normalization across the batch (axis 0)");
+	const struct dnnq_ir_node base = c->node;
+	int32_t xid = c->in[0], centered, eps;
+	float *e = malloc(sizeof *e);
+	if (!e)
+		return DNNQ_E_NOMEM;
+	*e = 1e-9f;
+	struct dnnq_ir_value ev = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
+	if ((eps = new_constant(c, &ev, ":eps", e)) < 0)
+		return eps;
+	if ((rc = reduce_step(c, &base, "reduce_mean", on, ":mean")) ||
+	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", xid, c->in[0], ":centered")))
+		return rc;
+	centered = c->in[0];
+	if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, centered, centered, ":square")) ||
+	    (rc = reduce_step(c, &base, "reduce_mean", on, ":var")) ||
+	    (rc = unary_step(c, &base, "sqrt", ":std")) ||
+	    (rc = binary_step(c, &base, DNNQ_IR_ADD, NULL, c->in[0], eps, ":std_eps")))
+		return rc;
+	return binary_step(c, &base, DNNQ_IR_ENGINE, "div", centered, c->in[0], NULL);
+}
+
+/* LpNormalization (axis, default -1; p 1 or 2, default 2): x / ||x||_p
+ * along the axis, as |x| (NAME:abs) or x * x (NAME:square), its ReduceSum
+ * (NAME:sum; keepdims), the square root for p 2 (NAME:norm), Max with
+ * FLT_MIN (NAME:nonzero), Div: a zero vector gives 0, as ONNX Runtime's
+ * kernel (0 / 0 would be NaN; the spec says nothing). */
+static int op_lpnorm(struct nctx *c)
+{
+	int64_t axis, p;
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "axis", -1, &axis)) ||
+	    (rc = a_int(c, "p", 2, &p)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (p != 1 && p != 2)
+		return bad(c, DNNQ_E_RANGE, "p = %lld: 1 or 2 expected", (long long)p);
+	if (x->ndim == 0 || (rc = norm_axis(c, &axis, x->ndim, "axis")))
+		return rc ? rc : bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if (x->batched && axis == 0)
+		return batch_moves(c, "normalization across the batch (axis 0)");
+	const struct dnnq_ir_node base = c->node;
+	bool on[DNNQ_IR_MAX_DIMS] = { false };
+	int32_t xid = c->in[0], tiny;
+	float *t = malloc(sizeof *t);
+	if (!t)
+		return DNNQ_E_NOMEM;
+	*t = FLT_MIN;
+	struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
+	if ((tiny = new_constant(c, &tv, ":flt_min", t)) < 0)
+		return tiny;
+	on[axis] = true;
+	if ((rc = p == 1 ? unary_step(c, &base, "abs", ":abs")
+	                 : binary_step(c, &base, DNNQ_IR_MUL, NULL, xid, xid, ":square")) ||
+	    (rc = reduce_step(c, &base, "reduce_sum", on, p == 1 ? ":norm" : ":sum")) ||
+	    (p == 2 && (rc = unary_step(c, &base, "sqrt", ":norm"))) ||
+	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "max", c->in[0], tiny, ":nonzero")))
+		return rc;
+	return binary_step(c, &base, DNNQ_IR_ENGINE, "div", xid, c->in[0], NULL);
+}
+
 /* ---- vision: Resize, Upsample --------------------------------------------------- */
 
 /* One of the strings names (NULL-terminated) or an error; its index in *out. */
@@ -3968,6 +4113,8 @@ static const struct opdef OPS[] = {
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
 	{ "LRN", DNNQ_IR_ENGINE, op_lrn, 1, 1, 1 },
+	{ "MeanVarianceNormalization", DNNQ_IR_ENGINE, op_mvn, 1, 1, 1 },
+	{ "LpNormalization", DNNQ_IR_ENGINE, op_lpnorm, 1, 1, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
 	{ "Expand", DNNQ_IR_ENGINE, op_expand, 2, 2, 1 },

@@ -611,21 +611,22 @@ START_TEST(conformance)
 }
 END_TEST
 
-#define LRN "tests/onnx/lrn"
+#define NORM "tests/onnx/norm"
 
-static void lrn_case(const char *name, const char *kind, unsigned nin)
+static void norm_case(const char *name, const char *kind, unsigned nin)
 {
-	conformance_in(LRN, name, kind, nin);
+	conformance_in(NORM, name, kind, nin);
 }
 
-/* tools/mklrn.py's models against ONNX Runtime's outputs as the
+/* tools/mknorm.py's models against ONNX Runtime's outputs as the
  * conformance cases of kind fp32: a small net of the ONNX Model Zoo's
  * Caffe-converted CNNs (Conv, Relu, LRN, MaxPool, an inception Concat,
- * Gemm; opset 9) and LRN alone over 21 channels; LRN runs fp32 between the
- * int8 nodes in the first run, every node fp32 in the second. */
-START_TEST(lrn_models)
+ * Gemm; opset 9), LRN alone over 21 channels (LRN runs fp32 between the
+ * int8 nodes in the first run, every node fp32 in the second), and
+ * LpNormalization and MeanVarianceNormalization after Convs. */
+START_TEST(norm_models)
 {
-	ck_assert_uint_eq(each_case(LRN "/MANIFEST", "tools/mklrn.py", lrn_case), 2);
+	ck_assert_uint_eq(each_case(NORM "/MANIFEST", "tools/mknorm.py", norm_case), 4);
 }
 END_TEST
 
@@ -3036,7 +3037,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);
-	tcase_add_test(tc, lrn_models);
+	tcase_add_test(tc, norm_models);
 	tcase_add_test(tc, conformance_3d_isas);
 	tcase_add_test(tc, conv3d_packed_once);
 	tcase_add_test(tc, tools_end_to_end);

@@ -668,6 +668,65 @@ START_TEST(lrn_import)
 }
 END_TEST
 
+/* LpNormalization (p 1 and 2, along C; a zero vector gives 0) and
+ * MeanVarianceNormalization (axes [2, 3]) as their decompositions, run by
+ * the reference against the formulas; p 3, opset 8's MVN and a repeated
+ * axis refused naming the node. */
+START_TEST(lpnorm_mvn_import)
+{
+	float x[8] = { 3, -4, 0, 2, 0.5f, -8, 0, 7 }, y[8], want[8];
+	for (int64_t p = 1; p <= 2; p++) {
+		struct mb *b = nchw(13, 2, 2, 2);
+		Onnx__NodeProto *np = mb_node(b, "LpNormalization", "lp", "x", "y");
+		at_i(b, np, "axis", 1);
+		at_i(b, np, "p", p);
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		/* abs | square, sum, [sqrt], max, div */
+		ck_assert_uint_eq(ir.nnodes, p == 1 ? 4 : 5);
+		ck_assert_str_eq(ir.nodes[ir.nnodes - 1].name, "lp");
+		for (int i = 0; i < 4; i++) {
+			double a = x[i], c = x[4 + i];
+			double norm = p == 1 ? fabs(a) + fabs(c) : sqrt(a * a + c * c);
+			want[i] = norm ? (float)(a / norm) : 0.0f;
+			want[4 + i] = norm ? (float)(c / norm) : 0.0f;
+		}
+		run1(&ir, 1, x, y);
+		near(y, want, 8, 1e-6f);
+		dnnq_ir_free(&ir);
+	}
+	struct mb *b = nchw(13, 2, 2, 2);
+	int64_t axes[2] = { 2, 3 };
+	at_ints(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "axes", 2, axes);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 7);   /* mean, centered, square, var, std, std_eps, div */
+	for (int ch = 0; ch < 2; ch++) {
+		double m = 0, v = 0;
+		for (int i = 0; i < 4; i++)
+			m += x[ch * 4 + i] / 4.0;
+		for (int i = 0; i < 4; i++)
+			v += (x[ch * 4 + i] - m) * (x[ch * 4 + i] - m) / 4.0;
+		for (int i = 0; i < 4; i++)
+			want[ch * 4 + i] = (float)((x[ch * 4 + i] - m) / (sqrt(v) + 1e-9));
+	}
+	run1(&ir, 1, x, y);
+	near(y, want, 8, 1e-6f);
+	dnnq_ir_free(&ir);
+
+	b = nchw(13, 2, 2, 2);
+	at_i(b, mb_node(b, "LpNormalization", "lp", "x", "y"), "p", 3);
+	imp_fails(b, DNNQ_E_RANGE, "node 'lp' (LpNormalization): p = 3: 1 or 2 expected");
+	b = nchw(8, 2, 2, 2);
+	mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'mvn' (MeanVarianceNormalization): opset 8");
+	b = nchw(13, 2, 2, 2);
+	int64_t twice[2] = { 2, -2 };
+	at_ints(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "axes", 2, twice);
+	imp_fails(b, DNNQ_E_SHAPE, "node 'mvn' (MeanVarianceNormalization): axis 2 given twice");
+}
+END_TEST
+
 START_TEST(matmul_gemm_and_more_ops)
 {
 	int64_t d[2] = { BATCH, 4 }, bd[2] = { 4, 3 };
@@ -3266,6 +3325,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, squeeze_unsqueeze_opsets);
 	tcase_add_test(tc, clip_opsets);
 	tcase_add_test(tc, lrn_import);
+	tcase_add_test(tc, lpnorm_mvn_import);
 	tcase_add_test(tc, identity_dropout_removed);
 	tcase_add_test(tc, matmul_gemm_and_more_ops);
 	tcase_add_test(tc, softmax_opset11_rules);

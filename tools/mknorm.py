@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""tools/mklrn.py: the LRN fixtures, tests/onnx/lrn/, for the convert
-suite's case lrn_models (tests/test_convert.c; docs/onnx.md, "Supported
+"""tools/mknorm.py: the fixtures of the normalizations, tests/onnx/norm/
+(LRN, LpNormalization, MeanVarianceNormalization), for the convert
+suite's case norm_models (tests/test_convert.c; docs/onnx.md, "Supported
 operators").
 
 Each case is a model built with onnx.helper (seeded numpy weights), its
@@ -25,9 +26,18 @@ lrn_wide: LRN alone (size 7, alpha 1e-3, beta 0.6, bias 1.5) over 21
 channels of [2, 21, 5, 3]: the kernel's vector path in the middle
 channels and its scalar edges.
 
+lpnorm_net: Conv (3->8, 3x3) Relu LpNormalization (axis 1, p 1: the
+channels of each pixel summing to 1; a pixel the Relu zeroed stays 0)
+GlobalAveragePool Flatten Gemm (8->16) LpNormalization (axis -1, p 2: a
+unit embedding, as a face or retrieval model ends), opset 13, on
+[4, 3, 8, 8].
+
+mvn: Conv (3->6, 3x3, pad 1) MeanVarianceNormalization (axes [2, 3]:
+each channel of each image) Relu, opset 13, on [4, 3, 8, 8].
+
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
-    NODE_PATH=/work/main/build/bench-calib/node_modules /usr/bin/python3 tools/mklrn.py
+    NODE_PATH=build/bench-calib/node_modules /usr/bin/python3 tools/mknorm.py
 Deterministic: fixed seeds.
 """
 
@@ -38,14 +48,14 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "tests", "onnx", "lrn")
+OUT = os.path.join(ROOT, "tests", "onnx", "norm")
 
 
 def save(name, kind, graph, opset, x, manifest):
     import onnx
     from onnx import helper as h
     m = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)],
-                     producer_name="tools/mklrn.py")
+                     producer_name="tools/mknorm.py")
     m.ir_version = 4
     onnx.checker.check_model(m, full_check=True)
     path = os.path.join(OUT, name + ".onnx")
@@ -102,6 +112,48 @@ def lrn_net(manifest):
     save("lrn_net", "fp32", g, 9, x, manifest)
 
 
+def conv_init(r, name, cout, cin, k):
+    from onnx import numpy_helper as nh
+    w = (r.standard_normal((cout, cin, k, k)) * np.sqrt(2.0 / (cin * k * k))).astype(np.float32)
+    return [nh.from_array(w, name + "_w"),
+            nh.from_array((r.standard_normal(cout) * 0.1).astype(np.float32), name + "_b")]
+
+
+def lpnorm_net(manifest):
+    from onnx import TensorProto, helper as h, numpy_helper as nh
+    r = np.random.default_rng(44)
+    fc = (r.standard_normal((16, 8)) * 0.5).astype(np.float32)
+    inits = conv_init(r, "c1", 8, 3, 3) + [nh.from_array(fc, "fc_w")]
+    nodes = [h.make_node("Conv", ["x", "c1_w", "c1_b"], ["c1"], kernel_shape=[3, 3]),
+             h.make_node("Relu", ["c1"], ["r1"]),
+             h.make_node("LpNormalization", ["r1"], ["n1"], axis=1, p=1),
+             h.make_node("GlobalAveragePool", ["n1"], ["g"]),
+             h.make_node("Flatten", ["g"], ["f"]),
+             h.make_node("Gemm", ["f", "fc_w"], ["e"], transB=1),
+             h.make_node("LpNormalization", ["e"], ["y"], axis=-1, p=2)]
+    g = h.make_graph(nodes, "lpnorm_net",
+                     [h.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+                     [h.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 16])],
+                     initializer=inits)
+    save("lpnorm_net", "fp32", g, 13, r.standard_normal((4, 3, 8, 8)).astype(np.float32),
+         manifest)
+
+
+def mvn(manifest):
+    from onnx import TensorProto, helper as h
+    r = np.random.default_rng(45)
+    nodes = [h.make_node("Conv", ["x", "c1_w", "c1_b"], ["c1"], kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+             h.make_node("MeanVarianceNormalization", ["c1"], ["n1"], axes=[2, 3]),
+             h.make_node("Relu", ["n1"], ["y"])]
+    g = h.make_graph(nodes, "mvn",
+                     [h.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+                     [h.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 6, 8, 8])],
+                     initializer=conv_init(r, "c1", 6, 3, 3))
+    save("mvn", "fp32", g, 13, (r.standard_normal((4, 3, 8, 8)) * 3 + 1).astype(np.float32),
+         manifest)
+
+
 def lrn_wide(manifest):
     from onnx import TensorProto, helper as h
     r = np.random.default_rng(43)
@@ -120,9 +172,11 @@ def main():
     manifest = []
     lrn_net(manifest)
     lrn_wide(manifest)
+    lpnorm_net(manifest)
+    mvn(manifest)
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("\n".join(manifest) + "\n")
-    print("lrn: %d cases" % len(manifest))
+    print("norm: %d cases" % len(manifest))
 
 
 if __name__ == "__main__":
