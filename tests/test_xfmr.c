@@ -671,6 +671,37 @@ START_TEST(xfmr_topk_work_counted)
 }
 END_TEST
 
+/* An LRN's work as the compute bounds count it: a multiply-add for each
+ * channel of each element's window, at most C of them however large the
+ * size (a file may ask for 65536), and the power's; not its bytes alone. */
+START_TEST(xfmr_lrn_work_counted)
+{
+	for (int big = 0; big < 2; big++) {
+		struct dnnq_diag d = { "" };
+		struct dnnq_graph *g;
+		const int64_t dims[3] = { 1, 256, 4096 };
+		ck_assert_int_eq(dnnq_graph_create(&g), 0);
+		int in = dnnq_graph_add_input(g, "a", DNNQ_DTYPE_F32, 3, dims, NULL, &d);
+		ck_assert_msg(in >= 0, "%s", d.msg);
+		struct dnnq_node_desc nd = { .kind = dnnq_op_find("lrn")->kind, .name = "op",
+		                             .ninputs = 1, .inputs = { in },
+		                             .precision = DNNQ_PRECISION_FP32 };
+		nd.op.xfmr.axis = 1;
+		nd.op.xfmr.k = big ? 65536 : 5;
+		int out = dnnq_graph_add_node(g, &nd, &d);
+		ck_assert_msg(out >= 0, "%s", d.msg);
+		ck_assert_int_eq(dnnq_graph_add_output(g, out, &d), 0);
+		ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+		struct dnnq_graph_cost c;
+		ck_assert_msg(dnnq_graph_cost(g, 1, &c, &d) == 0, "%s", d.msg);
+		uint64_t elems = 256 * 4096, macs = elems * (big ? 256 : 5), bytes = elems * 8;
+		ck_assert_uint_ge(c.node_work, macs + bytes);
+		ck_assert_uint_le(c.node_work, macs + bytes + elems * 64);
+		dnnq_graph_destroy(g);
+	}
+}
+END_TEST
+
 /* qsort_r's order of a line's indices: topk_first's, a total one. */
 struct topk_line {
 	const float *xl;
@@ -902,6 +933,7 @@ Suite *suite_xfmr(void)
 	tcase_add_test(tc, xfmr_transpose_every_isa);
 	tcase_add_test(tc, xfmr_softmax_layernorm_every_isa);
 	tcase_add_test(tc, xfmr_lrn_every_isa);
+	tcase_add_test(tc, xfmr_lrn_work_counted);
 	tcase_add_test(tc, xfmr_argmax_every_isa);
 	tcase_add_test(tc, xfmr_topk_every_isa);
 	tcase_add_test(tc, xfmr_topk_work_counted);

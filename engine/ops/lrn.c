@@ -281,6 +281,21 @@ static int lrn_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in
 	return DNNQ_OK;
 }
 
+/* For the compute bounds (dnnq_graph_cost): a multiply-add for each
+ * channel of each element's window (size, or C when that is fewer: a
+ * 65536-channel window over a few channels is no 65536 operations) and
+ * POW_WORK for its power. */
+#define POW_WORK 32u
+
+static uint64_t lrn_work(const struct dnnq_graph *g, const struct gnode *n)
+{
+	const struct lrn *op = n->op;
+	size_t window = op->lo + op->hi + 1 < op->C ? op->lo + op->hi + 1 : op->C;
+	uint64_t w;
+	return __builtin_mul_overflow((uint64_t)gnumel(&g->t[n->out]), window + POW_WORK, &w)
+	       ? UINT64_MAX : w;
+}
+
 static const struct node_ops lrn_ops = { lrn_create, lrn_infer, lrn_setup, lrn_run,
                                          lrn_destroy, lrn_ref, false, false };
 
@@ -288,5 +303,5 @@ const struct dnnq_op_def dnnq_op_lrn = {
 	.kind = 89, .name = "lrn", .onnx = "LRN", .min_inputs = 1, .max_inputs = 1,
 	.attrs = DNNQ_A(DNNQ_A_AXIS) | DNNQ_A(DNNQ_A_K) | DNNQ_A(DNNQ_A_PARAMS) |
 	         DNNQ_A(DNNQ_A_PRECISION),
-	.check = lrn_check, .build = dnnq_xfmr_build, .ops_f32 = &lrn_ops,
+	.check = lrn_check, .build = dnnq_xfmr_build, .ops_f32 = &lrn_ops, .work = lrn_work,
 };
