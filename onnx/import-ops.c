@@ -2076,6 +2076,21 @@ static int op_einsum(struct nctx *c)
 /* The reductions' axes: the attribute, or input 1 (ReduceSum from opset 13,
  * the others from 18); empty: every axis, or none with
  * noop_with_empty_axes. Normalised, ascending, unique into node.ints. */
+/* The n axes ax of x (negative from the end; each once) as on[axis]. */
+static int axes_on(struct nctx *c, const struct dnnq_ir_value *x, int64_t *ax, size_t n,
+                   bool *on)
+{
+	int rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = norm_axis(c, &ax[i], x->ndim, "axis")))
+			return rc;
+		if (on[ax[i]])
+			return bad(c, DNNQ_E_SHAPE, "axis %lld given twice", (long long)ax[i]);
+		on[ax[i]] = true;
+	}
+	return 0;
+}
+
 static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop)
 {
 	int64_t ax[DNNQ_IR_MAX_DIMS], noop_attr;
@@ -2095,13 +2110,8 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 		           "attribute before", c->nin, strcmp(op, "ReduceSum") ? 18 : 13);
 	*noop = n == 0 && noop_attr;
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = norm_axis(c, &ax[i], x->ndim, "axis")))
-			return rc;
-		if (on[ax[i]])
-			return bad(c, DNNQ_E_SHAPE, "axis %lld given twice", (long long)ax[i]);
-		on[ax[i]] = true;
-	}
+	if ((rc = axes_on(c, x, ax, n, on)))
+		return rc;
 	c->node.nints = 0;
 	for (uint32_t i = 0; i < x->ndim; i++)
 		if (on[i] || (n == 0 && !*noop))
@@ -2506,15 +2516,10 @@ static int op_mvn(struct nctx *c)
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
-	for (ptrdiff_t i = 0; i < n; i++) {
-		if ((rc = norm_axis(c, &ax[i], x->ndim, "axis")))
-			return rc;
-		if (on[ax[i]])
-			return bad(c, DNNQ_E_SHAPE, "axis %lld given twice", (long long)ax[i]);
-		on[ax[i]] = true;
-	}
 	if (n < 1)
 		return bad(c, DNNQ_E_SHAPE, "axes: none given");
+	if ((rc = axes_on(c, x, ax, (size_t)n, on)))
+		return rc;
 	if (x->batched && on[0])
 		return batch_moves(c, "normalization across the batch (axis 0)");
 	const struct dnnq_ir_node base = c->node;

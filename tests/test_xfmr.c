@@ -640,6 +640,30 @@ static bool topk_first(const float *xl, size_t inner, bool min, size_t a, size_t
 	return min ? va < vb : va > vb;
 }
 
+/* The compute bounds' work (dnnq_graph_cost) of one fp32 node of kind
+ * name along axis 1 (k: its xfmr k) of an input of dims (rank 2 or 3). */
+static uint64_t node_work_of(const char *name, uint32_t ndim, const int64_t *dims, uint32_t k)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int in = dnnq_graph_add_input(g, "a", DNNQ_DTYPE_F32, ndim, dims, NULL, &d);
+	ck_assert_msg(in >= 0, "%s", d.msg);
+	struct dnnq_node_desc nd = { .kind = dnnq_op_find(name)->kind, .name = "op",
+	                             .ninputs = 1, .inputs = { in },
+	                             .precision = DNNQ_PRECISION_FP32 };
+	nd.op.xfmr.axis = 1;
+	nd.op.xfmr.k = k;
+	int out = dnnq_graph_add_node(g, &nd, &d);
+	ck_assert_msg(out >= 0, "%s", d.msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, out, &d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+	struct dnnq_graph_cost c;
+	ck_assert_msg(dnnq_graph_cost(g, 1, &c, &d) == 0, "%s", d.msg);
+	dnnq_graph_destroy(g);
+	return c.node_work;
+}
+
 /* A TopK's work as the compute bounds count it (dnnq_graph_cost): its
  * selection's worst case, len x 2 (1 + floor(log2 k)) compares a line: not
  * the bytes it moves (a 708-byte model of one line of 2^17 with k its
@@ -647,27 +671,11 @@ static bool topk_first(const float *xl, size_t inner, bool min, size_t a, size_t
  * (2^34: that of keeping the best k sorted, which the heap does not). */
 START_TEST(xfmr_topk_work_counted)
 {
-	struct dnnq_diag d = { "" };
-	struct dnnq_graph *g;
 	const int64_t dims[2] = { 1, 1 << 17 };
-	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int in = dnnq_graph_add_input(g, "a", DNNQ_DTYPE_F32, 2, dims, NULL, &d);
-	ck_assert_msg(in >= 0, "%s", d.msg);
-	struct dnnq_node_desc nd = { .kind = dnnq_op_find("topk")->kind, .name = "op",
-	                             .ninputs = 1, .inputs = { in },
-	                             .precision = DNNQ_PRECISION_FP32 };
-	nd.op.xfmr.axis = 1;
-	nd.op.xfmr.k = 1u << 17;
-	int out = dnnq_graph_add_node(g, &nd, &d);
-	ck_assert_msg(out >= 0, "%s", d.msg);
-	ck_assert_int_eq(dnnq_graph_add_output(g, out, &d), 0);
-	ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
-	struct dnnq_graph_cost c;
-	ck_assert_msg(dnnq_graph_cost(g, 1, &c, &d) == 0, "%s", d.msg);
+	uint64_t w = node_work_of("topk", 2, dims, 1u << 17);
 	uint64_t compares = ((uint64_t)1 << 17) * 2 * 18, bytes = (uint64_t)8 << 17;
-	ck_assert_uint_ge(c.node_work, compares + bytes);
-	ck_assert_uint_le(c.node_work, compares + 2 * bytes);
-	dnnq_graph_destroy(g);
+	ck_assert_uint_ge(w, compares + bytes);
+	ck_assert_uint_le(w, compares + 2 * bytes);
 }
 END_TEST
 
@@ -676,28 +684,12 @@ END_TEST
  * size (a file may ask for 65536), and the power's; not its bytes alone. */
 START_TEST(xfmr_lrn_work_counted)
 {
+	const int64_t dims[3] = { 1, 256, 4096 };
 	for (int big = 0; big < 2; big++) {
-		struct dnnq_diag d = { "" };
-		struct dnnq_graph *g;
-		const int64_t dims[3] = { 1, 256, 4096 };
-		ck_assert_int_eq(dnnq_graph_create(&g), 0);
-		int in = dnnq_graph_add_input(g, "a", DNNQ_DTYPE_F32, 3, dims, NULL, &d);
-		ck_assert_msg(in >= 0, "%s", d.msg);
-		struct dnnq_node_desc nd = { .kind = dnnq_op_find("lrn")->kind, .name = "op",
-		                             .ninputs = 1, .inputs = { in },
-		                             .precision = DNNQ_PRECISION_FP32 };
-		nd.op.xfmr.axis = 1;
-		nd.op.xfmr.k = big ? 65536 : 5;
-		int out = dnnq_graph_add_node(g, &nd, &d);
-		ck_assert_msg(out >= 0, "%s", d.msg);
-		ck_assert_int_eq(dnnq_graph_add_output(g, out, &d), 0);
-		ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
-		struct dnnq_graph_cost c;
-		ck_assert_msg(dnnq_graph_cost(g, 1, &c, &d) == 0, "%s", d.msg);
+		uint64_t w = node_work_of("lrn", 3, dims, big ? 65536 : 5);
 		uint64_t elems = 256 * 4096, macs = elems * (big ? 256 : 5), bytes = elems * 8;
-		ck_assert_uint_ge(c.node_work, macs + bytes);
-		ck_assert_uint_le(c.node_work, macs + bytes + elems * 64);
-		dnnq_graph_destroy(g);
+		ck_assert_uint_ge(w, macs + bytes);
+		ck_assert_uint_le(w, macs + bytes + elems * 64);
 	}
 }
 END_TEST
