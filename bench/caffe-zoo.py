@@ -195,12 +195,8 @@ def sweep(work, name):
     print(" | ".join(row), flush=True)
 
 
-def main(work, names):
-    for name in names or MODELS:
-        sweep(work, name)
-
-
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2:])
+    for model in sys.argv[2:] or MODELS:
+        sweep(sys.argv[1], model)
