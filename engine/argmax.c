@@ -1,5 +1,6 @@
 /*
- * The graph adapter and kernels of ArgMax and ArgMin (engine/argmax.h).
+ * The graph adapter and kernels of ArgMax, ArgMin and Hardmax
+ * (engine/argmax.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -11,10 +12,10 @@
 #define ELEMS_PER_TASK 16384u
 
 struct arg {
-	bool fp32, min, last;
+	bool fp32, min, last, onehot;
 	size_t outer, len, inner, per_task;
 	const void *x;
-	int32_t *y;
+	void *y;                       /* s32 indices, or (onehot) f32 */
 };
 
 int dnnq_arg_check(const struct dnnq_model_node *n, char *why, size_t cap)
@@ -43,8 +44,8 @@ static int arg_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 	for (uint32_t i = 0; i < x->ndim; i++) {
 		size_t d = (size_t)x->dims[i];
 		*(i < axis ? &op->outer : i == axis ? &op->len : &op->inner) *= d;
-		if (i != axis || keep)
-			out->dims[out->ndim++] = i == axis ? 1 : x->dims[i];
+		if (i != axis || keep || op->onehot)
+			out->dims[out->ndim++] = i == axis && !op->onehot ? 1 : x->dims[i];
 	}
 	op->per_task = dnnq_xfmr_rows_per_task(op->len, ELEMS_PER_TASK);
 	return DNNQ_OK;
@@ -69,16 +70,20 @@ static int arg_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out
 	if (!op)
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
 	n->op = op;
+	const struct dnnq_arg_impl *impl = dnnq_op_get(n->desc.kind)->impl;
 	op->fp32 = fp32;
-	op->min = *(const bool *)dnnq_op_get(n->desc.kind)->impl;
+	op->min = impl->min;
+	op->onehot = impl->onehot;
 	op->last = n->desc.op.xfmr.op & DNNQ_ARG_LAST;
-	out->dtype = DNNQ_DTYPE_S32;
-	out->qp = (struct dnnq_qparams){ .scale = 1, .precision = 32, .is_signed = true };
+	out->dtype = op->onehot ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_S32;
+	out->qp = op->onehot ? (struct dnnq_qparams){ 0 }
+	                     : (struct dnnq_qparams){ .scale = 1, .precision = 32, .is_signed = true };
 	return arg_infer(g, n, out, diag);
 }
 
-/* Lines [l0, l1) of (outer x inner), each len values apart by inner. */
-static void lines(const struct arg *op, const void *x, int32_t *y, size_t l0, size_t l1)
+/* Lines [l0, l1) of (outer x inner), each len values apart by inner: the
+ * index into y's line l, or (onehot) 1 there and 0 along the line. */
+static void lines(const struct arg *op, const void *x, void *y, size_t l0, size_t l1)
 {
 	size_t L = op->len, I = op->inner;
 	for (size_t l = l0; l < l1; l++) {
@@ -94,7 +99,12 @@ static void lines(const struct arg *op, const void *x, int32_t *y, size_t l0, si
 				if (dnnq_arg_wins_u8(op->min, op->last, xl[k * I], xl[best * I]))
 					best = k;
 		}
-		y[l] = (int32_t)best;
+		if (!op->onehot) {
+			((int32_t *)y)[l] = (int32_t)best;
+			continue;
+		}
+		for (size_t k = 0; k < L; k++)
+			((float *)y)[base + k * I] = k == best ? 1.0f : 0.0f;
 	}
 }
 
@@ -109,10 +119,8 @@ static void arg_task(void *arg, size_t t, unsigned tid)
 static int arg_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 {
 	struct arg *op = n->op;
-	void *y;
 	(void)nthreads;
-	dnnq_xfmr_bind(g, n, &op->x, &y);
-	op->y = y;
+	dnnq_xfmr_bind(g, n, &op->x, &op->y);
 	return DNNQ_OK;
 }
 
@@ -128,13 +136,18 @@ static void arg_destroy(struct gnode *n)
 }
 
 /* On real values: the same scan over f32, the indices as floats (the
- * shadow run reads an s32 tensor as its integers). */
+ * shadow run reads an s32 tensor as its integers); Hardmax's one-hot as
+ * it is. */
 static int arg_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in, float *out)
 {
 	struct arg op = *(const struct arg *)n->op;
 	size_t m = op.outer * op.inner;
-	int32_t *idx = malloc((m ? m : 1) * sizeof *idx);
 	(void)g;
+	if (op.onehot) {
+		lines(&op, in[0], out, 0, m);
+		return DNNQ_OK;
+	}
+	int32_t *idx = malloc((m ? m : 1) * sizeof *idx);
 	if (!idx)
 		return DNNQ_E_NOMEM;
 	op.fp32 = true;

@@ -13,6 +13,10 @@
  * nodes compare the u8 codes, which order as the values they stand for
  * (one scale, positive, per tensor), so the index is the fp32 one of the
  * quantized values exactly, ties included.
+ *
+ * Hardmax (engine/ops/hardmax.c) is the same scan, fp32 only, written as
+ * the one-hot of ArgMax's index (first max, keepdims, not last): 1 there,
+ * 0 elsewhere, the input's shape.
  */
 #ifndef DNNQ_ENGINE_ARGMAX_H
 #define DNNQ_ENGINE_ARGMAX_H
@@ -24,7 +28,13 @@
 #define DNNQ_ARG_KEEPDIMS 1u
 #define DNNQ_ARG_LAST     2u
 
-/* The adapter both share (engine/argmax.c); impl: bool, ArgMin. */
+/* What a kind of the family is (its impl). */
+struct dnnq_arg_impl {
+	bool min;                      /* ArgMin */
+	bool onehot;                   /* Hardmax: f32 1 at the index, 0 elsewhere */
+};
+
+/* The adapter the three share (engine/argmax.c). */
 extern const struct node_ops dnnq_arg_ops;
 /* op within DNNQ_ARG_KEEPDIMS | DNNQ_ARG_LAST, axis not 0. */
 int dnnq_arg_check(const struct dnnq_model_node *n, char *why, size_t cap);
@@ -47,12 +57,12 @@ static inline bool dnnq_arg_wins_u8(bool min, bool last, uint8_t v, uint8_t b)
 }
 
 #define DNNQ_ARG_OP(NAME, ONNX, KIND, MIN)                                                 \
-static const bool NAME##_min = MIN;                                                        \
+static const struct dnnq_arg_impl NAME##_impl = { .min = MIN };                            \
 const struct dnnq_op_def dnnq_op_##NAME = {                                                \
 	.kind = KIND, .name = #NAME, .onnx = ONNX, .min_inputs = 1, .max_inputs = 1,       \
 	.attrs = DNNQ_A(DNNQ_A_OP) | DNNQ_A(DNNQ_A_AXIS) | DNNQ_A(DNNQ_A_PRECISION),       \
 	.check = dnnq_arg_check, .build = dnnq_xfmr_build, .ops = &dnnq_arg_ops,           \
-	.ops_f32 = &dnnq_arg_ops, .impl = &NAME##_min,                                     \
+	.ops_f32 = &dnnq_arg_ops, .impl = &NAME##_impl,                                    \
 }
 
 #endif

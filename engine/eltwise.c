@@ -376,7 +376,8 @@ struct dnnq_activation {
 static const char *activation_name(enum dnnq_activation_kind kind)
 {
 	static const char *const names[] = { "relu", "clip", "leaky_relu", "sigmoid", "tanh",
-	                                     "hard_sigmoid", "hard_swish", "elu", "selu", "celu" };
+	                                     "hard_sigmoid", "hard_swish", "elu", "selu", "celu",
+	                                     "shrink", "thresholded_relu" };
 	return (unsigned)kind <= DNNQ_ACT_LAST ? names[kind] : "activation";
 }
 
@@ -412,6 +413,10 @@ float dnnq_activation_fn(enum dnnq_activation_kind kind, const struct dnnq_act_p
 		return p->beta * (x > 0 ? x : p->alpha * expm1f(x));
 	case DNNQ_ACT_CELU:
 		return x > 0 ? x : p->alpha * expm1f(x / p->alpha);
+	case DNNQ_ACT_SHRINK:       /* NaN: 0, as ONNX's reference */
+		return x < -p->alpha ? x + p->beta : x > p->alpha ? x - p->beta : 0;
+	case DNNQ_ACT_THRESHOLDED_RELU:
+		return x > p->alpha ? x : 0;
 	}
 	return NAN;
 }
@@ -435,10 +440,11 @@ int dnnq_activation_check_params(enum dnnq_activation_kind kind,
 			return DNNQ_E_RANGE;
 		}
 		return DNNQ_OK;
-	case DNNQ_ACT_HARD_SIGMOID: case DNNQ_ACT_SELU:
+	case DNNQ_ACT_HARD_SIGMOID: case DNNQ_ACT_SELU: case DNNQ_ACT_SHRINK:
 		beta = true;
 		/* fall through */
 	case DNNQ_ACT_LEAKY_RELU: case DNNQ_ACT_ELU: case DNNQ_ACT_CELU:
+	case DNNQ_ACT_THRESHOLDED_RELU:
 		alpha = true;
 		break;
 	case DNNQ_ACT_RELU: case DNNQ_ACT_SIGMOID: case DNNQ_ACT_TANH: case DNNQ_ACT_HARD_SWISH:

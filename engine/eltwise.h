@@ -104,12 +104,16 @@ enum dnnq_activation_kind {
 	DNNQ_ACT_ELU = 7,          /* x > 0 ? x : alpha * (e^x - 1) */
 	DNNQ_ACT_SELU = 8,         /* beta (ONNX's gamma) * (x > 0 ? x : alpha * (e^x - 1)) */
 	DNNQ_ACT_CELU = 9,         /* x > 0 ? x : alpha * (e^(x / alpha) - 1), alpha != 0 */
+	DNNQ_ACT_SHRINK = 10,      /* x < -alpha ? x + beta : x > alpha ? x - beta : 0 (ONNX's
+	                              Shrink: lambd, bias) */
+	DNNQ_ACT_THRESHOLDED_RELU = 11, /* x > alpha ? x : 0 */
 };
-#define DNNQ_ACT_LAST DNNQ_ACT_CELU
+#define DNNQ_ACT_LAST DNNQ_ACT_THRESHOLDED_RELU
 
 struct dnnq_act_params {
-	float alpha, beta;         /* LeakyRelu, Elu, Celu: alpha; HardSigmoid: alpha,
-	                              beta; Selu: alpha, beta = gamma */
+	float alpha, beta;         /* LeakyRelu, Elu, Celu, ThresholdedRelu: alpha;
+	                              HardSigmoid: alpha, beta; Selu: alpha, beta =
+	                              gamma; Shrink: alpha = lambd, beta = bias */
 	float min, max;            /* Clip */
 };
 

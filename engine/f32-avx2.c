@@ -56,6 +56,13 @@ static __m256 act8(enum dnnq_activation_kind kind, const struct dnnq_act_params 
 		t = _mm256_mul_ps(SET1(p->alpha), _mm256_sub_ps(dnnq_exp8(t), one));
 		t = _mm256_blendv_ps(t, x, _mm256_cmp_ps(x, zero, _CMP_GT_OQ));
 		return kind == DNNQ_ACT_SELU ? _mm256_mul_ps(SET1(p->beta), t) : t;
+	case DNNQ_ACT_SHRINK:       /* the scalar's selects: NaN compares false, 0 */
+		t = _mm256_and_ps(_mm256_cmp_ps(x, SET1(p->alpha), _CMP_GT_OQ),
+		                  _mm256_sub_ps(x, SET1(p->beta)));
+		return _mm256_blendv_ps(t, _mm256_add_ps(x, SET1(p->beta)),
+		                        _mm256_cmp_ps(x, SET1(-p->alpha), _CMP_LT_OQ));
+	case DNNQ_ACT_THRESHOLDED_RELU:
+		return _mm256_and_ps(_mm256_cmp_ps(x, SET1(p->alpha), _CMP_GT_OQ), x);
 	}
 	return x;
 }

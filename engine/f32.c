@@ -112,6 +112,10 @@ static float act1(enum dnnq_activation_kind kind, const struct dnnq_act_params *
 		return p->beta * (x > 0.0f ? x : p->alpha * (dnnq_f32_exp(x) - 1.0f));
 	case DNNQ_ACT_CELU:
 		return x > 0.0f ? x : p->alpha * (dnnq_f32_exp(x / p->alpha) - 1.0f);
+	case DNNQ_ACT_SHRINK:
+		return x < -p->alpha ? x + p->beta : x > p->alpha ? x - p->beta : 0.0f;
+	case DNNQ_ACT_THRESHOLDED_RELU:
+		return x > p->alpha ? x : 0.0f;
 	}
 	return x;
 }

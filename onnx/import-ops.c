@@ -8,6 +8,7 @@
  * fills the IR node and its output shapes or records why it cannot, and then
  * creates the outputs and names them.
  */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -692,8 +693,12 @@ static int op_unary(struct nctx *c)
 		if (!(rc = a_float(c, "alpha", 0.2f, &c->node.alpha)))
 			rc = a_float(c, "beta", 0.5f, &c->node.beta);
 		break;
-	case DNNQ_IR_ELU: case DNNQ_IR_CELU:
+	case DNNQ_IR_ELU: case DNNQ_IR_CELU: case DNNQ_IR_THRESHOLDEDRELU:
 		rc = a_float(c, "alpha", 1.0f, &c->node.alpha);
+		break;
+	case DNNQ_IR_SHRINK:
+		if (!(rc = a_float(c, "lambd", 0.5f, &c->node.alpha)))
+			rc = a_float(c, "bias", 0.0f, &c->node.beta);
 		break;
 	case DNNQ_IR_SELU:   /* ONNX's defaults, float32 as the spec writes them */
 		if (!(rc = a_float(c, "alpha", 1.67326319217681884765625f, &c->node.alpha)))
@@ -705,8 +710,8 @@ static int op_unary(struct nctx *c)
 	if (rc)
 		return rc;
 	if (!isfinite(c->node.alpha) || !isfinite(c->node.beta))
-		return bad(c, DNNQ_E_RANGE, "alpha %g, beta or gamma %g: finite values expected",
-		           c->node.alpha, c->node.beta);
+		return bad(c, DNNQ_E_RANGE, "alpha or lambd %g, beta, gamma or bias %g: finite values "
+		           "expected", c->node.alpha, c->node.beta);
 	if (c->node.op == DNNQ_IR_CELU && c->node.alpha == 0)
 		return bad(c, DNNQ_E_RANGE, "alpha 0: Celu divides by it");
 	return same_out(c, V(c, 0), DNNQ_IR_F32);
@@ -2142,6 +2147,21 @@ static int op_einsum(struct nctx *c)
 /* The reductions' axes: the attribute, or input 1 (ReduceSum from opset 13,
  * the others from 18); empty: every axis, or none with
  * noop_with_empty_axes. Normalised, ascending, unique into node.ints. */
+/* The n axes ax of x (negative from the end; each once) as on[axis]. */
+static int axes_on(struct nctx *c, const struct dnnq_ir_value *x, int64_t *ax, size_t n,
+                   bool *on)
+{
+	int rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = norm_axis(c, &ax[i], x->ndim, "axis")))
+			return rc;
+		if (on[ax[i]])
+			return bad(c, DNNQ_E_SHAPE, "axis %lld given twice", (long long)ax[i]);
+		on[ax[i]] = true;
+	}
+	return 0;
+}
+
 static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop)
 {
 	int64_t ax[DNNQ_IR_MAX_DIMS], noop_attr;
@@ -2161,13 +2181,8 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 		           "attribute before", c->nin, strcmp(op, "ReduceSum") ? 18 : 13);
 	*noop = n == 0 && noop_attr;
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = norm_axis(c, &ax[i], x->ndim, "axis")))
-			return rc;
-		if (on[ax[i]])
-			return bad(c, DNNQ_E_SHAPE, "axis %lld given twice", (long long)ax[i]);
-		on[ax[i]] = true;
-	}
+	if ((rc = axes_on(c, x, ax, n, on)))
+		return rc;
 	c->node.nints = 0;
 	for (uint32_t i = 0; i < x->ndim; i++)
 		if (on[i] || (n == 0 && !*noop))
@@ -2241,7 +2256,7 @@ static int op_reduce(struct nctx *c)
 }
 
 /* Softmax's checks and axis (opset < 13: the 2-D coercion, supported when
- * it is the last axis), for LogSoftmax too. */
+ * it is the last axis), for LogSoftmax and Hardmax too. */
 static int op_softmax(struct nctx *c)
 {
 	int rc;
@@ -2345,7 +2360,8 @@ static int op_topk(struct nctx *c)
 static int op_logsoftmax(struct nctx *c)
 {
 	int rc = op_softmax(c);
-	return rc ? rc : engine_kind(c, "logsoftmax");
+	return rc ? rc : engine_kind(c, !strcmp(S(c->np->op_type), "Hardmax") ? "hardmax"
+	                                                                        : "logsoftmax");
 }
 
 /* LayerNormalization (opset 17): X, Scale, [B] (constants of the
@@ -2386,6 +2402,35 @@ static int op_layernorm(struct nctx *c)
 			           k, iname(c, k), imp_dims_str(w));
 	}
 	return (rc = engine_kind(c, "layernorm")) ? rc : same_out(c, x, DNNQ_IR_F32);
+}
+
+/* LRN: X [N, C, D1, ...] normalized across C (the registry's lrn, fp32);
+ * size required (ONNX gives it no default), alpha 1e-4, beta 0.75, bias 1
+ * (kept in node.epsilon). */
+static int op_lrn(struct nctx *c)
+{
+	int rc;
+	int64_t size;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "size", 0, &size)) ||
+	    (rc = a_float(c, "alpha", 1e-4f, &c->node.alpha)) ||
+	    (rc = a_float(c, "beta", 0.75f, &c->node.beta)) ||
+	    (rc = a_float(c, "bias", 1.0f, &c->node.epsilon)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim < 3)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] expected",
+		           iname(c, 0), imp_dims_str(x));
+	if (!attr(c, "size"))
+		return bad(c, DNNQ_E_RANGE, "size missing: LRN requires it (the channels summed)");
+	if (size < 1 || size > 65536)
+		return bad(c, DNNQ_E_RANGE, "size %lld: want 1..65536 (the channels summed)",
+		           (long long)size);
+	if (!isfinite(c->node.alpha) || !isfinite(c->node.beta) || !isfinite(c->node.epsilon))
+		return bad(c, DNNQ_E_RANGE, "alpha %g, beta %g, bias %g: finite values expected",
+		           c->node.alpha, c->node.beta, c->node.epsilon);
+	c->node.k = size;
+	c->node.axis = 1;
+	return (rc = engine_kind(c, "lrn")) ? rc : same_out(c, x, DNNQ_IR_F32);
 }
 
 /* The f32 constant NAME<suffix> of rank r and dims: data's values, or
@@ -2535,6 +2580,145 @@ static int op_imagescaler(struct nctx *c)
 	rc = affine_const(c, sd, biased ? a->floats : NULL, 3, chan);
 	free(sd);
 	return rc;
+}
+
+/* The reduction kind (reduce_mean, reduce_sum) of c's input 0 over axes
+ * on[] (keepdims), linked as NAME<suffix>; node restored to base first. */
+static int reduce_step(struct nctx *c, const struct dnnq_ir_node *base, const char *kind,
+                       const bool *on, const char *suffix)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	int rc;
+	c->node = *base;
+	c->nin = 1;
+	if ((rc = engine_kind(c, kind)))
+		return rc;
+	c->node.keepdims = true;
+	for (uint32_t i = 0; i < x->ndim; i++) {
+		d[i] = on[i] ? 1 : x->dims[i];
+		if (on[i])
+			c->node.ints[c->node.nints++] = i;
+	}
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched)))
+		return rc;
+	return link_as(c, suffix, 1);
+}
+
+/* The binary operator (DNNQ_IR_ADD, DNNQ_IR_MUL, or the registry's kind
+ * `kind`) of a and b; linked as NAME<suffix> unless suffix is NULL (the
+ * ONNX node's own output). */
+static int binary_step(struct nctx *c, const struct dnnq_ir_node *base, enum dnnq_ir_op op,
+                       const char *kind, int32_t a, int32_t b, const char *suffix)
+{
+	int rc;
+	c->node = *base;
+	c->node.op = op;
+	c->nin = 2;
+	c->in[0] = a;
+	c->in[1] = b;
+	if ((kind && (rc = engine_kind(c, kind))) || (rc = op_binary(c)))
+		return rc;
+	return suffix ? link_as(c, suffix, 2) : 0;
+}
+
+/* The unary registry kind of c's input 0, linked as NAME<suffix>. */
+static int unary_step(struct nctx *c, const struct dnnq_ir_node *base, const char *kind,
+                      const char *suffix)
+{
+	int rc;
+	c->node = *base;
+	c->nin = 1;
+	if ((rc = engine_kind(c, kind)) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)))
+		return rc;
+	return link_as(c, suffix, 1);
+}
+
+/* MeanVarianceNormalization (opset 9+: axes, default [0, 2, 3]) as its
+ * function body, the mean m (NAME:mean) and x - m (NAME:centered) once:
+ * (x - m) / (sqrt(mean((x - m)^2)) + 1e-9), the variance as the mean
+ * square of x - m (NAME:square, NAME:var) where ONNX's body subtracts m^2
+ * from the mean of x^2 (the same value, without the cancellation), Sqrt
+ * (NAME:std), Add 1e-9 (NAME:std_eps), Div. Axis 0, the batch, makes the
+ * import fix the batch to 1 as a reduction across it does. */
+static int op_mvn(struct nctx *c)
+{
+	int64_t ax[DNNQ_IR_MAX_DIMS] = { 0, 2, 3 };
+	ptrdiff_t n = 3;
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)))
+		return rc;
+	if (c->m->opset < 9)
+		return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld (across_channels, normalize_variance): "
+		           "only opset 9's axes", (long long)c->m->opset);
+	if (attr(c, "axes") && (rc = attr_ints(c, "axes", ax, DNNQ_IR_MAX_DIMS, &n)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	bool on[DNNQ_IR_MAX_DIMS] = { false };
+	if (n < 1)
+		return bad(c, DNNQ_E_SHAPE, "axes: none given");
+	if ((rc = axes_on(c, x, ax, (size_t)n, on)))
+		return rc;
+	if (x->batched && on[0])
+		return batch_moves(c, "normalization across the batch (axis 0)");
+	const struct dnnq_ir_node base = c->node;
+	int32_t xid = c->in[0], centered, eps;
+	float *e = malloc(sizeof *e);
+	if (!e)
+		return DNNQ_E_NOMEM;
+	*e = 1e-9f;
+	struct dnnq_ir_value ev = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
+	if ((eps = new_constant(c, &ev, ":eps", e)) < 0)
+		return eps;
+	if ((rc = reduce_step(c, &base, "reduce_mean", on, ":mean")) ||
+	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", xid, c->in[0], ":centered")))
+		return rc;
+	centered = c->in[0];
+	if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, centered, centered, ":square")) ||
+	    (rc = reduce_step(c, &base, "reduce_mean", on, ":var")) ||
+	    (rc = unary_step(c, &base, "sqrt", ":std")) ||
+	    (rc = binary_step(c, &base, DNNQ_IR_ADD, NULL, c->in[0], eps, ":std_eps")))
+		return rc;
+	return binary_step(c, &base, DNNQ_IR_ENGINE, "div", centered, c->in[0], NULL);
+}
+
+/* LpNormalization (axis, default -1; p 1 or 2, default 2): x / ||x||_p
+ * along the axis, as |x| (NAME:abs) or x * x (NAME:square), its ReduceSum
+ * (NAME:sum; keepdims), the square root for p 2 (NAME:norm), Max with
+ * FLT_MIN (NAME:nonzero), Div: a zero vector gives 0, as ONNX Runtime's
+ * kernel (0 / 0 would be NaN; the spec says nothing). */
+static int op_lpnorm(struct nctx *c)
+{
+	int64_t axis, p;
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "axis", -1, &axis)) ||
+	    (rc = a_int(c, "p", 2, &p)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (p != 1 && p != 2)
+		return bad(c, DNNQ_E_RANGE, "p = %lld: 1 or 2 expected", (long long)p);
+	if (x->ndim == 0 || (rc = norm_axis(c, &axis, x->ndim, "axis")))
+		return rc ? rc : bad(c, DNNQ_E_SHAPE, "a scalar input");
+	if (x->batched && axis == 0)
+		return batch_moves(c, "normalization across the batch (axis 0)");
+	const struct dnnq_ir_node base = c->node;
+	bool on[DNNQ_IR_MAX_DIMS] = { false };
+	int32_t xid = c->in[0], tiny;
+	float *t = malloc(sizeof *t);
+	if (!t)
+		return DNNQ_E_NOMEM;
+	*t = FLT_MIN;
+	struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
+	if ((tiny = new_constant(c, &tv, ":flt_min", t)) < 0)
+		return tiny;
+	on[axis] = true;
+	if ((rc = p == 1 ? unary_step(c, &base, "abs", ":abs")
+	                 : binary_step(c, &base, DNNQ_IR_MUL, NULL, xid, xid, ":square")) ||
+	    (rc = reduce_step(c, &base, "reduce_sum", on, p == 1 ? ":norm" : ":sum")) ||
+	    (p == 2 && (rc = unary_step(c, &base, "sqrt", ":norm"))) ||
+	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "max", c->in[0], tiny, ":nonzero")))
+		return rc;
+	return binary_step(c, &base, DNNQ_IR_ENGINE, "div", xid, c->in[0], NULL);
 }
 
 /* ---- vision: Resize, Upsample --------------------------------------------------- */
@@ -4268,6 +4452,8 @@ static const struct opdef OPS[] = {
 	{ "Elu", DNNQ_IR_ELU, op_unary, 1, 1, 1 },
 	{ "Selu", DNNQ_IR_SELU, op_unary, 1, 1, 1 },
 	{ "Celu", DNNQ_IR_CELU, op_unary, 1, 1, 1 },
+	{ "Shrink", DNNQ_IR_SHRINK, op_unary, 1, 1, 1 },
+	{ "ThresholdedRelu", DNNQ_IR_THRESHOLDEDRELU, op_unary, 1, 1, 1 },
 	{ "MaxPool", DNNQ_IR_MAXPOOL, op_pool, 1, 1, 2 },
 	{ "AveragePool", DNNQ_IR_AVGPOOL, op_pool, 1, 1, 1 },
 	{ "GlobalAveragePool", DNNQ_IR_GAVGPOOL, op_gavgpool, 1, 1, 1 },
@@ -4324,12 +4510,16 @@ static const struct opdef OPS[] = {
 	{ "ReduceL2", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "ReduceSumSquare", DNNQ_IR_ENGINE, op_reduce, 1, 2, 1 },
 	{ "LogSoftmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
+	{ "Hardmax", DNNQ_IR_ENGINE, op_logsoftmax, 1, 1, 1 },
 	{ "ArgMax", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
 	{ "ArgMin", DNNQ_IR_ENGINE, op_arg, 1, 1, 1 },
 	{ "TopK", DNNQ_IR_ENGINE, op_topk, 1, 2, 2 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
 	{ "ImageScaler", DNNQ_IR_MUL, op_imagescaler, 1, 1, 1 },
+	{ "LRN", DNNQ_IR_ENGINE, op_lrn, 1, 1, 1 },
+	{ "MeanVarianceNormalization", DNNQ_IR_ENGINE, op_mvn, 1, 1, 1 },
+	{ "LpNormalization", DNNQ_IR_ENGINE, op_lpnorm, 1, 1, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
 	{ "Expand", DNNQ_IR_ENGINE, op_expand, 2, 2, 1 },

@@ -159,7 +159,7 @@ const char *dnnq_ir_op_name(enum dnnq_ir_op op)
 {
 	static const char *const name[DNNQ_IR_OP_COUNT] = {
 		"conv", "gemm", "batchnorm", "relu", "leakyrelu", "clip", "sigmoid", "tanh",
-		"hardsigmoid", "hardswish", "elu", "selu", "celu", "maxpool", "avgpool", "gavgpool", "add", "mul", "sum",
+		"hardsigmoid", "hardswish", "elu", "selu", "celu", "shrink", "thresholdedrelu", "maxpool", "avgpool", "gavgpool", "add", "mul", "sum",
 		"concat", "reshape", "softmax", "quantize", "dequantize", "qlinearconv",
 		"qlinearmatmul", "convinteger", "matmulinteger", "dynquant", "cast", "engine",
 	};

@@ -76,6 +76,8 @@ enum dnnq_ir_op {
 	DNNQ_IR_ELU,             /* alpha                                        */
 	DNNQ_IR_SELU,            /* alpha, beta (ONNX's gamma)                   */
 	DNNQ_IR_CELU,            /* alpha (not 0)                                */
+	DNNQ_IR_SHRINK,          /* alpha (lambd), beta (bias)                   */
+	DNNQ_IR_THRESHOLDEDRELU, /* alpha                                        */
 	DNNQ_IR_MAXPOOL,         /* kernel, strides, pads, dilations, ceil_mode  */
 	DNNQ_IR_AVGPOOL,         /* kernel, strides, pads, ceil_mode,
 	                            count_include_pad                            */
@@ -137,7 +139,7 @@ struct dnnq_ir_node {
 	                                   (beta: gamma), Celu */
 	bool trans_a, trans_b;          /* Gemm */
 	float clip_min, clip_max;       /* Clip */
-	float epsilon;                  /* BatchNormalization */
+	float epsilon;                  /* BatchNormalization; LRN: bias */
 	int64_t axis;                   /* Concat, Softmax, Quantize/DequantizeLinear
 	                                   (normalised to >= 0) */
 	uint32_t kind;                  /* DNNQ_IR_ENGINE: the registry's kind */
@@ -159,7 +161,7 @@ struct dnnq_ir_node {
 	int64_t ints[DNNQ_IR_MAX_DIMS];
 	uint32_t nints;
 	bool keepdims;                  /* the reductions, ArgMax, ArgMin */
-	int64_t k;                      /* TopK: the elements kept */
+	int64_t k;                      /* TopK: the elements kept; LRN: size */
 	/* Non-zero: one ONNX node the importer wrote as several IR nodes that
 	 * are one precision unit (a 3-D Conv: its Transposes, per-depth
 	 * Slices, Concats and Convs; a 3-D pool, whose AveragePools the

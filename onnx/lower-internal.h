@@ -206,7 +206,9 @@ int lower_reduce(struct lower *L, size_t j);
 int lower_arg(struct lower *L, size_t j);
 int lower_topk(struct lower *L, size_t j);
 int lower_logsoftmax(struct lower *L, size_t j);
+int lower_hardmax(struct lower *L, size_t j);
 int lower_layernorm(struct lower *L, size_t j);
+int lower_lrn(struct lower *L, size_t j);
 /* The registry's matmul of a (input 0's value) and b (b_value, b_const: a
  * constant added in ONNX's layout): its node, NCHW operand bits set. */
 struct dnnq_model_node *matmul_node(struct lower *L, const struct dnnq_ir_node *n, int32_t a,

@@ -679,6 +679,8 @@ static int lower_activation(struct lower *L, size_t j)
 		[DNNQ_IR_TANH] = DNNQ_ACT_TANH, [DNNQ_IR_HARDSIGMOID] = DNNQ_ACT_HARD_SIGMOID,
 		[DNNQ_IR_HARDSWISH] = DNNQ_ACT_HARD_SWISH, [DNNQ_IR_ELU] = DNNQ_ACT_ELU,
 		[DNNQ_IR_SELU] = DNNQ_ACT_SELU, [DNNQ_IR_CELU] = DNNQ_ACT_CELU,
+		[DNNQ_IR_SHRINK] = DNNQ_ACT_SHRINK,
+		[DNNQ_IR_THRESHOLDEDRELU] = DNNQ_ACT_THRESHOLDED_RELU,
 	};
 	int32_t ref;
 	int rc;
@@ -2133,8 +2135,8 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "transpose", lower_transpose }, { "matmul", lower_matmul },
 		{ "reduce_mean", lower_reduce }, { "reduce_sum", lower_reduce },
 		{ "reduce_max", lower_reduce }, { "reduce_prod", lower_reduce },
-		{ "logsoftmax", lower_logsoftmax },
-		{ "layernorm", lower_layernorm }, { "expand", lower_expand },
+		{ "logsoftmax", lower_logsoftmax }, { "hardmax", lower_hardmax },
+		{ "layernorm", lower_layernorm }, { "lrn", lower_lrn }, { "expand", lower_expand },
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
 		{ "topk", lower_topk }, { "gather_elements", lower_gather_elements },
 		{ "grid_sample", lower_grid_sample },
@@ -2162,7 +2164,9 @@ int lower_node(struct lower *L, size_t j)
 	case DNNQ_IR_HARDSWISH:
 	case DNNQ_IR_ELU:
 	case DNNQ_IR_SELU:
-	case DNNQ_IR_CELU:          return lower_activation(L, j);
+	case DNNQ_IR_CELU:
+	case DNNQ_IR_SHRINK:
+	case DNNQ_IR_THRESHOLDEDRELU: return lower_activation(L, j);
 	case DNNQ_IR_MAXPOOL:
 	case DNNQ_IR_AVGPOOL:
 	case DNNQ_IR_GAVGPOOL:      return lower_pool(L, j);

@@ -1,15 +1,15 @@
 /*
  * onnx/lower-xfmr.c — lowering of the transformer and reduction operators
  * (engine/xfmr.h): Transpose, MatMul of activations, ReduceSum/Mean/Max,
- * Softmax on any axis, LogSoftmax, LayerNormalization.
+ * Softmax on any axis, LogSoftmax, LayerNormalization, LRN.
  *
  * The engine keeps 4-D values NHWC; these operators take ONNX's axes
  * composed with that layout here (a Transpose's perm, a reduction's axes,
  * a softmax's axis, MatMul's NCHW operand bits), so no activation moves
  * for a layout change. The precision is the node's (L->fp32): the kinds
- * with no int8 kernel (softmax_axis, logsoftmax, layernorm) are fp32 by
- * the registry (onnx/lower.c fp32_only), and a Softmax on an axis the int8
- * softmax kind does not take is made fp32 here.
+ * with no int8 kernel (softmax_axis, logsoftmax, layernorm, lrn) are fp32
+ * by the registry (onnx/lower.c fp32_only), and a Softmax on an axis the
+ * int8 softmax kind does not take is made fp32 here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -269,7 +269,8 @@ int lower_reduce(struct lower *L, size_t j)
 	return DNNQ_OK;
 }
 
-/* The axis in the engine's layout; fp32 (softmax_axis, logsoftmax). */
+/* The axis in the engine's layout; fp32 (softmax_axis, logsoftmax,
+ * hardmax). */
 static int lower_softmax_kind(struct lower *L, const struct dnnq_ir_node *n, const char *kind)
 {
 	int32_t in, ref;
@@ -292,6 +293,31 @@ int lower_softmax_axis(struct lower *L, size_t j)
 int lower_logsoftmax(struct lower *L, size_t j)
 {
 	return lower_softmax_kind(L, NODE(j), "logsoftmax");
+}
+
+int lower_hardmax(struct lower *L, size_t j)
+{
+	return lower_softmax_kind(L, NODE(j), "hardmax");
+}
+
+/* fp32 (no int8 kernel): the channels' axis in the engine's layout (a 4-D
+ * image's innermost), alpha, beta and bias, the size. */
+int lower_lrn(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int32_t in, ref;
+	int rc = xfmr_input(L, n, 0, &in);
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = xfmr_node(L, n, "lrn", in, &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->axis = engine_axis(lval_ir(L, n->inputs[0]), (uint32_t)n->axis);
+	mn->k = (uint32_t)n->k;
+	mn->params[0] = n->alpha;
+	mn->params[1] = n->beta;
+	mn->params[2] = n->epsilon;
+	return xfmr_out(L, n, mn, ref, false);
 }
 
 /* The engine transpose that brings LayerNorm n's normalized ONNX axes

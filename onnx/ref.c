@@ -552,6 +552,9 @@ static float unary(const struct dnnq_ir_node *n, float x)
 	case DNNQ_IR_SELU:
 		return (float)(n->beta * (x > 0 ? (double)x : n->alpha * expm1((double)x)));
 	case DNNQ_IR_CELU: return x > 0 ? x : (float)(n->alpha * expm1((double)x / n->alpha));
+	case DNNQ_IR_SHRINK:
+		return x < -n->alpha ? x + n->beta : x > n->alpha ? x - n->beta : 0.0f;
+	case DNNQ_IR_THRESHOLDEDRELU: return x > n->alpha ? x : 0.0f;
 	default: return x;
 	}
 }
@@ -873,15 +876,34 @@ static void layernorm(const struct run *r, const struct dnnq_ir_node *n)
 	}
 }
 
+/* LRN across axis 1 from ONNX's definition, in double: the window
+ * c - floor((size - 1) / 2) .. c + ceil((size - 1) / 2), clipped. */
+static void lrn(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t O, C, I, lo = (size_t)(n->k - 1) / 2, hi = (size_t)n->k / 2;
+	split(r, n->inputs[0], 1, &O, &C, &I);
+	const float *x = IN(0);
+	float *y = OUT(0);
+	for (size_t o = 0; o < O; o++)
+		for (size_t c = 0; c < C; c++)
+			for (size_t i = 0; i < I; i++) {
+				const float *xp = x + o * C * I + i;
+				double s = 0;
+				for (size_t k = c >= lo ? c - lo : 0; k <= c + hi && k < C; k++)
+					s += (double)xp[k * I] * xp[k * I];
+				double sc = n->epsilon + (double)n->alpha / (double)n->k * s;
+				y[(o * C + c) * I + i] = (float)(xp[c * I] * pow(sc, -(double)n->beta));
+			}
+}
+
 /* ArgMax (ArgMin: min) along n->axis, from the definition: the first
  * extreme (the last with select_last_index), a NaN beating every number
- * as in NumPy; int32 indices. */
-static void arg(const struct run *r, const struct dnnq_ir_node *n, bool min)
+ * as in NumPy; int32 indices into y. */
+static void arg_lines(const struct run *r, const struct dnnq_ir_node *n, bool min, int32_t *y)
 {
 	size_t O, A, I;
 	split(r, n->inputs[0], n->axis, &O, &A, &I);
 	const float *x = IN(0);
-	int32_t *y = OUT(0);
 	bool last = n->mode & 1;
 	for (size_t o = 0; o < O; o++)
 		for (size_t i = 0; i < I; i++) {
@@ -895,6 +917,23 @@ static void arg(const struct run *r, const struct dnnq_ir_node *n, bool min)
 			}
 			y[o * I + i] = (int32_t)best;
 		}
+}
+
+/* Hardmax: ArgMax's index (keepdims) written as a one-hot along n->axis. */
+static void hardmax(const struct run *r, const struct dnnq_ir_node *n)
+{
+	size_t O, A, I;
+	split(r, n->inputs[0], n->axis, &O, &A, &I);
+	int32_t *idx = malloc((O * I > 0 ? O * I : 1) * sizeof *idx);
+	float *y = OUT(0);
+	if (!idx)
+		return;
+	arg_lines(r, n, false, idx);       /* mode 0: the first maximum */
+	for (size_t o = 0; o < O; o++)
+		for (size_t a = 0; a < A; a++)
+			for (size_t i = 0; i < I; i++)
+				y[(o * A + a) * I + i] = idx[o * I + i] == (int32_t)a ? 1.0f : 0.0f;
+	free(idx);
 }
 
 /* Whether element a of a TopK line comes before element b: a NaN first,
@@ -950,8 +989,12 @@ static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
 		softmax(r, n, true);
 	else if (!strcmp(name, "layernorm"))
 		layernorm(r, n);
+	else if (!strcmp(name, "lrn"))
+		lrn(r, n);
 	else if (!strcmp(name, "argmax") || !strcmp(name, "argmin"))
-		arg(r, n, !strcmp(name, "argmin"));
+		arg_lines(r, n, !strcmp(name, "argmin"), OUT(0));
+	else if (!strcmp(name, "hardmax"))
+		hardmax(r, n);
 	else if (!strcmp(name, "topk"))
 		topk(r, n);
 	else

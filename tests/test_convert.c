@@ -611,6 +611,25 @@ START_TEST(conformance)
 }
 END_TEST
 
+#define NORM "tests/onnx/norm"
+
+static void norm_case(const char *name, const char *kind, unsigned nin)
+{
+	conformance_in(NORM, name, kind, nin);
+}
+
+/* tools/mknorm.py's models against ONNX Runtime's outputs as the
+ * conformance cases of kind fp32: a small net of the ONNX Model Zoo's
+ * Caffe-converted CNNs (Conv, Relu, LRN, MaxPool, an inception Concat,
+ * Gemm; opset 9), LRN alone over 21 channels (LRN runs fp32 between the
+ * int8 nodes in the first run, every node fp32 in the second), and
+ * LpNormalization and MeanVarianceNormalization after Convs. */
+START_TEST(norm_models)
+{
+	ck_assert_uint_eq(each_case(NORM "/MANIFEST", "tools/mknorm.py", norm_case), 4);
+}
+END_TEST
+
 /* The 3-D cases of the MANIFEST (conv3d_*, *pool3d*: imported as 2-D nodes,
  * docs/onnx.md) on every ISA the CPU runs, against tools/mkonnx.py's
  * float64 reference, as conformance judges them. A 3-D AveragePool's two
@@ -1374,9 +1393,9 @@ START_TEST(tools_end_to_end)
 	ck_assert_str_eq(c.err, "dnnq-convert: option '--calib' needs a value (try --help)\n");
 	sh(&c, dir, "dnnq-convert tests/onnx/bad/unsupported.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
-	ck_assert_msg(strstr(c.err, "bad_einsum") && strstr(c.err, "bad_shrink"),
+	ck_assert_msg(strstr(c.err, "bad_einsum") && strstr(c.err, "bad_random"),
 	              "every unsupported node named: %s", c.err);
-	ck_assert_msg(strstr(c.err, "node 'bad_shrink' (Shrink): unsupported operator\n"
+	ck_assert_msg(strstr(c.err, "node 'bad_random' (RandomNormalLike): unsupported operator\n"
 	                            "dnnq-convert: docs/onnx.md (\"Supported operators\") lists the"
 	                            " operators dnnq imports: "), "%s", c.err);
 	/* calibration samples that are all NaN: named as such, not as a value
@@ -3018,6 +3037,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);
+	tcase_add_test(tc, norm_models);
 	tcase_add_test(tc, conformance_3d_isas);
 	tcase_add_test(tc, conv3d_packed_once);
 	tcase_add_test(tc, tools_end_to_end);

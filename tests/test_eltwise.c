@@ -150,6 +150,14 @@ START_TEST(references_by_hand_1)
 	ck_assert_float_eq_tol(dnnq_activation_fn(DNNQ_ACT_CELU, &p, -1.5f), 1.5f * -0.63212056f,
 	                       1e-6);
 	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_CELU, &p, 0.25f), 0.25f);
+	/* Shrink: lambd 1.5, bias 2; ThresholdedRelu: alpha 1.5 (NaN: 0 both) */
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_SHRINK, &p, 3), 1);
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_SHRINK, &p, -3), -1);
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_SHRINK, &p, 1.5f), 0);
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_SHRINK, &p, NAN), 0);
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_THRESHOLDED_RELU, &p, 1.5f), 0);
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_THRESHOLDED_RELU, &p, 1.75f), 1.75f);
+	ck_assert_float_eq(dnnq_activation_fn(DNNQ_ACT_THRESHOLDED_RELU, &p, NAN), 0);
 }
 END_TEST
 
@@ -592,6 +600,9 @@ static double act_double(enum dnnq_activation_kind kind, const struct dnnq_act_p
 	case DNNQ_ACT_ELU:          return x > 0 ? x : p->alpha * expm1(x);
 	case DNNQ_ACT_SELU:         return p->beta * (x > 0 ? x : p->alpha * expm1(x));
 	case DNNQ_ACT_CELU:         return x > 0 ? x : p->alpha * expm1(x / p->alpha);
+	case DNNQ_ACT_SHRINK:
+		return x < -p->alpha ? x + p->beta : x > p->alpha ? x - p->beta : 0;
+	case DNNQ_ACT_THRESHOLDED_RELU: return x > p->alpha ? x : 0;
 	}
 	return NAN;
 }
@@ -734,6 +745,8 @@ START_TEST(activation_errors)
 		{ "elu: params[0] (alpha) = -inf: must be finite", DNNQ_E_RANGE },
 		{ "selu: params[1] (gamma) = nan: must be finite", DNNQ_E_RANGE },
 		{ "celu: params[0] (alpha) = 0: divides x", DNNQ_E_RANGE },
+		{ "shrink: params[1] (beta) = inf: must be finite", DNNQ_E_RANGE },
+		{ "thresholded_relu: params[0] (alpha) = nan: must be finite", DNNQ_E_RANGE },
 	};
 	for (size_t c = 0; c < sizeof want / sizeof want[0]; c++) {
 		struct dnnq_activation_desc d = {
@@ -751,6 +764,8 @@ START_TEST(activation_errors)
 		case 7: d.kind = DNNQ_ACT_ELU; d.p.alpha = -INFINITY; break;
 		case 8: d.kind = DNNQ_ACT_SELU; d.p.beta = NAN; break;
 		case 9: d.kind = DNNQ_ACT_CELU; d.p.alpha = 0; break;
+		case 10: d.kind = DNNQ_ACT_SHRINK; d.p.beta = INFINITY; break;
+		case 11: d.kind = DNNQ_ACT_THRESHOLDED_RELU; d.p.alpha = NAN; break;
 		}
 		struct dnnq_activation *op = (struct dnnq_activation *)&d;
 		struct dnnq_diag diag = { "" };

@@ -140,6 +140,10 @@ static double act_ref(enum dnnq_activation_kind kind, float x)
 		return p->beta * (x > 0 ? x : p->alpha * expm1((double)x));
 	case DNNQ_ACT_CELU:
 		return x > 0 ? x : p->alpha * expm1((double)x / p->alpha);
+	case DNNQ_ACT_SHRINK:
+		return x < -p->alpha ? x + p->beta : x > p->alpha ? x - p->beta : 0.0f;
+	case DNNQ_ACT_THRESHOLDED_RELU:
+		return x > p->alpha ? x : 0.0f;
 	}
 	return NAN;
 }
@@ -155,7 +159,7 @@ START_TEST(activations)
 	memcpy(x, special, sizeof special);
 	for (int kind = DNNQ_ACT_RELU; kind <= DNNQ_ACT_LAST; kind++) {
 		bool approx = kind == DNNQ_ACT_SIGMOID || kind == DNNQ_ACT_TANH ||
-		              kind >= DNNQ_ACT_ELU;
+		              (kind >= DNNQ_ACT_ELU && kind <= DNNQ_ACT_CELU);
 		double worst = 0;
 		FOR_EACH_ISA(isa) {
 			dnnq_f32_activation(isa, kind, &act_p, n, x, y, NULL);
@@ -169,7 +173,7 @@ START_TEST(activations)
 				/* the Elu kinds compute e^x - 1 with the engine's exp: near 0 the
 				 * subtraction cancels, so they are held to ulps of alpha there
 				 * (of alpha * gamma for Selu) */
-				double floor = kind < DNNQ_ACT_ELU ? 0
+				double floor = !approx || kind < DNNQ_ACT_ELU ? 0
 				               : fabs(act_p.alpha * (kind == DNNQ_ACT_SELU ? act_p.beta : 1));
 				double u = !approx ? (y[i] == (float)ref ? 0 : 1e9)
 				           : fabs(ref) >= floor ? ulps(y[i], ref)

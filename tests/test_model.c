@@ -1085,7 +1085,8 @@ static bool read_back(const struct dnnq_model *m, struct dnnq_model *back, const
 }
 
 /* An activation's op past the last kind, or parameters its kind cannot
- * use (Elu's alpha infinite, Selu's gamma NaN, Celu's alpha 0), are
+ * use (Elu's alpha infinite, Selu's gamma NaN, Celu's alpha 0, Shrink's
+ * bias infinite), are
  * refused by the reader naming the field (NaN by the attribute's range);
  * good ones read and build. */
 START_TEST(model_bad_activation_refused)
@@ -1096,7 +1097,7 @@ START_TEST(model_bad_activation_refused)
 		float alpha, beta;
 		const char *want;          /* NULL: reads and builds */
 	} cases[] = {
-		{ 10, 1, 1, "model: GRAPH: node 0 ('relu'): op 10: not an activation (0..9)" },
+		{ 12, 1, 1, "model: GRAPH: node 0 ('relu'): op 12: not an activation (0..11)" },
 		{ DNNQ_ACT_ELU, INFINITY, 0, "model: GRAPH: node 0 ('relu'): elu: params[0] (alpha) "
 		  "= inf: must be finite" },
 		{ DNNQ_ACT_SELU, 1.67f, -INFINITY, "model: GRAPH: node 0 ('relu'): selu: params[1] "
@@ -1108,6 +1109,10 @@ START_TEST(model_bad_activation_refused)
 		{ DNNQ_ACT_ELU, 0.5f, 0, NULL },
 		{ DNNQ_ACT_SELU, 1.67f, 1.05f, NULL },
 		{ DNNQ_ACT_CELU, -2, 0, NULL },
+		{ DNNQ_ACT_SHRINK, 0.5f, -INFINITY, "model: GRAPH: node 0 ('relu'): shrink: params[1] "
+		  "(beta) = -inf: must be finite" },
+		{ DNNQ_ACT_SHRINK, 0.5f, 0.25f, NULL },
+		{ DNNQ_ACT_THRESHOLDED_RELU, 1, 0, NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct dnnq_model m, back;
@@ -1132,7 +1137,8 @@ END_TEST
  * batch) are refused by the reader naming the field; axis 9 by the
  * attribute's range; a topk's op bits beyond smallest, axis 0 and k 0 too;
  * a gather_elements' axis 0 and indices neither computed nor a weight; a
- * grid_sample's mode 3 and op bits beyond align_corners. */
+ * grid_sample's mode 3 and op bits beyond align_corners; an lrn's axis 0,
+ * size (k) 0 or past 65536 and an infinite beta. */
 START_TEST(model_bad_argmax_refused)
 {
 	static const int64_t xd[3] = { 1, 2, 8 }, dims[2] = { 1, 16 };
@@ -1164,6 +1170,12 @@ START_TEST(model_bad_argmax_refused)
 		{ "grid_sample", 32, 0, 0, "model: GRAPH: node 1 ('r1'): op 32: want mode (0 "
 		                           "bilinear, 1 nearest, 2 bicubic) | padding (0 zeros, 4 "
 		                           "border, 8 reflection) | 16 align_corners" },
+		{ "lrn", 0, 0, 5, "model: GRAPH: node 1 ('r1'): axis 0: the batch (want 1..rank-1)" },
+		{ "lrn", 0, 1, 0, "model: GRAPH: node 1 ('r1'): k (size) 0: want 1..65536" },
+		{ "lrn", 0, 2, 65537, "model: GRAPH: node 1 ('r1'): k (size) 65537: want 1..65536" },
+		{ "lrn", 0, 2, 1, "model: GRAPH: node 1 ('r1'): params[1] (beta) = inf: must be "
+		                  "finite" },
+		{ "lrn", 0, 2, 4, NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct dnnq_model m, back;
@@ -1176,6 +1188,7 @@ START_TEST(model_bad_argmax_refused)
 			m.nodes[1].ninputs = 2;
 			m.nodes[1].inputs[1] = m.nodes[1].inputs[0];
 		}
+		m.nodes[1].params[1] = cases[i].k == 1 ? INFINITY : 0.75f;
 		uint8_t *buf;
 		size_t len;
 		struct dnnq_diag d = { "" };

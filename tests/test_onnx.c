@@ -785,6 +785,112 @@ START_TEST(identity_dropout_removed)
 }
 END_TEST
 
+/* LRN: the registry's lrn with its attributes (bias in epsilon, size in
+ * k; the defaults alpha 1e-4, beta 0.75, bias 1), run by the reference
+ * against the formula (an even size's longer half after c); a missing or
+ * zero size, a non-finite alpha and a rank-2 input refused naming the
+ * node. */
+START_TEST(lrn_import)
+{
+	struct mb *b = nchw(9, 4, 1, 2);
+	at_i(b, mb_node(b, "LRN", "n", "x", "y"), "size", 2);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 1);
+	const struct dnnq_ir_node *n = &ir.nodes[0];
+	ck_assert(n->op == DNNQ_IR_ENGINE && !strcmp(dnnq_op_get(n->kind)->name, "lrn"));
+	ck_assert(n->k == 2 && n->axis == 1 && n->alpha == 1e-4f && n->beta == 0.75f &&
+	          n->epsilon == 1.0f);
+	float x[8] = { 30, -40, 50, 60, -70, 80, 90, -100 }, y[8], want[8];
+	for (int c = 0; c < 4; c++)
+		for (int i = 0; i < 2; i++) {
+			double s = 0;
+			for (int k = c; k <= c + 1 && k < 4; k++)      /* lo 0, hi 1 */
+				s += (double)x[k * 2 + i] * x[k * 2 + i];
+			want[c * 2 + i] = (float)(x[c * 2 + i] * pow(1.0 + 1e-4 / 2 * s, -0.75));
+		}
+	run1(&ir, 1, x, y);
+	near(y, want, 8, 1e-6f);
+	dnnq_ir_free(&ir);
+
+	static const struct { int64_t size; float alpha; int rank; const char *why; } bad[] = {
+		{ -1, 1e-4f, 4, "node 'n' (LRN): size missing" },
+		{ 0, 1e-4f, 4, "node 'n' (LRN): size 0: want 1..65536" },
+		{ 65537, 1e-4f, 4, "size 65537: want" },
+		{ 5, INFINITY, 4, "node 'n' (LRN): alpha inf, beta 0.75, bias 1: finite values" },
+		{ 5, 1e-4f, 2, "node 'n' (LRN): input 0 'x' [N:1,4]: [N, C, D1, ...] expected" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int64_t d2[2] = { BATCH, 4 };
+		b = bad[i].rank == 2 ? io_model(9, "x", F, 2, d2) : nchw(9, 4, 1, 2);
+		Onnx__NodeProto *np = mb_node(b, "LRN", "n", "x", "y");
+		if (bad[i].size >= 0)
+			at_i(b, np, "size", bad[i].size);
+		at_f(b, np, "alpha", bad[i].alpha);
+		imp_fails(b, bad[i].rank == 2 ? DNNQ_E_SHAPE : DNNQ_E_RANGE, bad[i].why);
+	}
+}
+END_TEST
+
+/* LpNormalization (p 1 and 2, along C; a zero vector gives 0) and
+ * MeanVarianceNormalization (axes [2, 3]) as their decompositions, run by
+ * the reference against the formulas; p 3, opset 8's MVN and a repeated
+ * axis refused naming the node. */
+START_TEST(lpnorm_mvn_import)
+{
+	float x[8] = { 3, -4, 0, 2, 0.5f, -8, 0, 7 }, y[8], want[8];
+	for (int64_t p = 1; p <= 2; p++) {
+		struct mb *b = nchw(13, 2, 2, 2);
+		Onnx__NodeProto *np = mb_node(b, "LpNormalization", "lp", "x", "y");
+		at_i(b, np, "axis", 1);
+		at_i(b, np, "p", p);
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		/* abs | square, sum, [sqrt], max, div */
+		ck_assert_uint_eq(ir.nnodes, p == 1 ? 4 : 5);
+		ck_assert_str_eq(ir.nodes[ir.nnodes - 1].name, "lp");
+		for (int i = 0; i < 4; i++) {
+			double a = x[i], c = x[4 + i];
+			double norm = p == 1 ? fabs(a) + fabs(c) : sqrt(a * a + c * c);
+			want[i] = norm ? (float)(a / norm) : 0.0f;
+			want[4 + i] = norm ? (float)(c / norm) : 0.0f;
+		}
+		run1(&ir, 1, x, y);
+		near(y, want, 8, 1e-6f);
+		dnnq_ir_free(&ir);
+	}
+	struct mb *b = nchw(13, 2, 2, 2);
+	int64_t axes[2] = { 2, 3 };
+	at_ints(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "axes", 2, axes);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 7);   /* mean, centered, square, var, std, std_eps, div */
+	for (int ch = 0; ch < 2; ch++) {
+		double m = 0, v = 0;
+		for (int i = 0; i < 4; i++)
+			m += x[ch * 4 + i] / 4.0;
+		for (int i = 0; i < 4; i++)
+			v += (x[ch * 4 + i] - m) * (x[ch * 4 + i] - m) / 4.0;
+		for (int i = 0; i < 4; i++)
+			want[ch * 4 + i] = (float)((x[ch * 4 + i] - m) / (sqrt(v) + 1e-9));
+	}
+	run1(&ir, 1, x, y);
+	near(y, want, 8, 1e-6f);
+	dnnq_ir_free(&ir);
+
+	b = nchw(13, 2, 2, 2);
+	at_i(b, mb_node(b, "LpNormalization", "lp", "x", "y"), "p", 3);
+	imp_fails(b, DNNQ_E_RANGE, "node 'lp' (LpNormalization): p = 3: 1 or 2 expected");
+	b = nchw(8, 2, 2, 2);
+	mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'mvn' (MeanVarianceNormalization): opset 8");
+	b = nchw(13, 2, 2, 2);
+	int64_t twice[2] = { 2, -2 };
+	at_ints(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "axes", 2, twice);
+	imp_fails(b, DNNQ_E_SHAPE, "node 'mvn' (MeanVarianceNormalization): axis 2 given twice");
+}
+END_TEST
+
 START_TEST(matmul_gemm_and_more_ops)
 {
 	int64_t d[2] = { BATCH, 4 }, bd[2] = { 4, 3 };
@@ -1178,18 +1284,18 @@ END_TEST
 START_TEST(unsupported_all_listed)
 {
 	struct mb *b = nchw(13, 1, 2, 2);
-	mb_node(b, "Shrink", "bad_shrink", "x", "a");
+	mb_node(b, "StringNormalizer", "bad_op", "x", "a");
 	mb_node(b, "Relu", "r", "a", "b");         /* downstream: no message of its own */
-	mb_node(b, "Shrink", "", "b", "c");
+	mb_node(b, "StringNormalizer", "", "b", "c");
 	mb_node(b, "Conv", "cv", "x,x", "d");      /* a weight that is no constant */
 	mb_node(b, "Add", "add", "c,d", "y");
 	struct dnnq_ir ir;
 	struct res r = imp(b, &ir);
 	ck_assert_int_eq(r.rc, DNNQ_E_UNSUPPORTED);
-	ck_assert_str_eq(r.diag.msg, "node 'bad_shrink' (Shrink): unsupported operator");
+	ck_assert_str_eq(r.diag.msg, "node 'bad_op' (StringNormalizer): unsupported operator");
 	ck_assert_uint_eq(r.count, 3);
-	ck_assert_ptr_nonnull(strstr(r.list, "node 'bad_shrink' (Shrink): unsupported operator\n"));
-	ck_assert_ptr_nonnull(strstr(r.list, "node 'Shrink#2' (Shrink): unsupported operator\n"));
+	ck_assert_ptr_nonnull(strstr(r.list, "node 'bad_op' (StringNormalizer): unsupported operator\n"));
+	ck_assert_ptr_nonnull(strstr(r.list, "node 'StringNormalizer#2' (StringNormalizer): unsupported operator\n"));
 	ck_assert_ptr_nonnull(strstr(r.list, "node 'cv' (Conv): input 1 'x' must be a constant"));
 	ck_assert_ptr_null(strstr(r.list, "'r'"));
 	free(r.list);
@@ -3598,6 +3704,8 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, concat_axis_opset3);
 	tcase_add_test(tc, reshape_opset4_attribute);
 	tcase_add_test(tc, onehot_ids);
+	tcase_add_test(tc, lrn_import);
+	tcase_add_test(tc, lpnorm_mvn_import);
 	tcase_add_test(tc, identity_dropout_removed);
 	tcase_add_test(tc, matmul_gemm_and_more_ops);
 	tcase_add_test(tc, softmax_opset11_rules);

@@ -92,8 +92,8 @@ START_TEST(unary_ops_every_isa)
 				              ys[e]);
 		}
 	}
-	ck_assert_uint_eq(nun, 15);   /* sqrt reciprocal neg abs exp log erf swish gelu not
-	                                 nonzero softplus ceil floor round */
+	ck_assert_uint_eq(nun, 16);   /* sqrt reciprocal neg abs exp log erf swish gelu not
+	                                 nonzero softplus ceil floor round sign */
 	dnnq_pool_destroy(pool);
 }
 END_TEST

@@ -467,6 +467,52 @@ START_TEST(xfmr_softmax_layernorm_every_isa)
 }
 END_TEST
 
+/* LRN across the innermost axis (a 4-D image's channels, eight a vector)
+ * and across axis 1 (eight inner positions a vector), odd and even sizes
+ * (the even window's longer half after c), against ONNX's formula in
+ * double; fp32 only. */
+START_TEST(xfmr_lrn_every_isa)
+{
+	const int64_t X[4] = { 2, 5, 6, 21 };
+	static const struct { uint32_t axis, size; float alpha, beta, bias; } cases[] = {
+		{ 3, 5, 1e-4f, 0.75f, 1.0f }, { 3, 4, 0.5f, 0.6f, 2.0f }, { 3, 1, 2.0f, 1.0f, 0.5f },
+		{ 1, 3, 0.3f, 0.75f, 1.0f }, { 1, 8, 1.0f, 0.5f, 1.5f }, { 2, 5, 0.1f, 0.75f, 1.0f },
+	};
+	struct rng r = { 59 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	size_t n = numel(4, X), bytes;
+	float *x = malloc(n * sizeof *x);
+	fill(x, true, n, &r);
+	for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+		struct one c = { .name = "lrn", .fp32 = true, .nin = 1, .nd = { 4 } };
+		memcpy(c.dims[0], X, sizeof X);
+		c.x.axis = cases[t].axis;
+		c.x.k = cases[t].size;
+		memcpy(c.x.params, (float[3]){ cases[t].alpha, cases[t].beta, cases[t].bias },
+		       3 * sizeof(float));
+		float *y = every_isa_same(&c, (const void *[]){ x }, &bytes, &ex);
+		ck_assert_uint_eq(bytes, n * sizeof *y);
+		size_t C = (size_t)X[c.x.axis], I = 1, lo = (c.x.k - 1) / 2, hi = c.x.k / 2;
+		for (uint32_t i = c.x.axis + 1; i < 4; i++)
+			I *= (size_t)X[i];
+		for (size_t e = 0; e < n; e++) {
+			size_t ch = e / I % C, base = e - ch * I;
+			double s = 0;
+			for (size_t k = ch >= lo ? ch - lo : 0; k <= ch + hi && k < C; k++)
+				s += (double)x[base + k * I] * x[base + k * I];
+			double want = x[e] * pow(cases[t].bias + cases[t].alpha / c.x.k * s,
+			                         -(double)cases[t].beta);
+			ck_assert_msg(fabs(y[e] - want) <= 1e-5 * (1 + fabs(want)),
+			              "lrn case %zu element %zu: %g, want %g", t, e, y[e], want);
+		}
+		free(y);
+	}
+	free(x);
+	dnnq_pool_destroy(pool);
+}
+END_TEST
+
 /* ---- ArgMax, ArgMin ---- */
 
 /* Inputs with many ties: u8 codes 120..127, their dequantized values fu,
@@ -503,7 +549,8 @@ static void ties_free(struct ties *t)
 /* Every axis, keepdims and select_last_index, both kinds, on values with
  * many ties (and NaNs in fp32): the index of the oracle's scan (a NaN
  * beats every number); int8 gives the fp32 node's indices on the
- * dequantized bytes exactly; 2 threads, every ISA the same. */
+ * dequantized bytes exactly; 2 threads, every ISA the same. Hardmax on
+ * each axis: 1 at that scan's first maximum, 0 elsewhere. */
 START_TEST(xfmr_argmax_every_isa)
 {
 	const int64_t X[4] = { 2, 3, 5, 37 };
@@ -548,6 +595,32 @@ START_TEST(xfmr_argmax_every_isa)
 					}
 					free(y);
 				}
+	/* Hardmax: ArgMax's first maximum (a NaN first) as a one-hot, fp32 */
+	for (uint32_t axis = 1; axis < 4; axis++) {
+		struct one c = { .name = "hardmax", .fp32 = true, .nin = 1, .nd = { 4 } };
+		memcpy(c.dims[0], X, sizeof X);
+		c.x.axis = axis;
+		size_t bytes;
+		const void *x = f;
+		float *y = every_isa_same(&c, &x, &bytes, &ex);
+		size_t len = (size_t)X[axis], inner = 1;
+		for (uint32_t k = axis + 1; k < 4; k++)
+			inner *= (size_t)X[k];
+		ck_assert_uint_eq(bytes, n * 4);
+		for (size_t l = 0; l < n / len; l++) {
+			size_t base = l / inner * len * inner + l % inner, best = 0;
+			for (size_t k = 1; k < len; k++) {
+				float v = f[base + k * inner], b = f[base + best * inner];
+				if (isnan(v) ? !isnan(b) : !isnan(b) && v > b)
+					best = k;
+			}
+			for (size_t k = 0; k < len; k++)
+				ck_assert_msg(y[base + k * inner] == (k == best ? 1.0f : 0.0f),
+				              "hardmax axis %u line %zu: [%zu] = %g, the first maximum at %zu",
+				              axis, l, k, y[base + k * inner], best);
+		}
+		free(y);
+	}
 	ties_free(&in);
 	dnnq_pool_destroy(pool);
 }
@@ -567,6 +640,30 @@ static bool topk_first(const float *xl, size_t inner, bool min, size_t a, size_t
 	return min ? va < vb : va > vb;
 }
 
+/* The compute bounds' work (dnnq_graph_cost) of one fp32 node of kind
+ * name along axis 1 (k: its xfmr k) of an input of dims (rank 2 or 3). */
+static uint64_t node_work_of(const char *name, uint32_t ndim, const int64_t *dims, uint32_t k)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int in = dnnq_graph_add_input(g, "a", DNNQ_DTYPE_F32, ndim, dims, NULL, &d);
+	ck_assert_msg(in >= 0, "%s", d.msg);
+	struct dnnq_node_desc nd = { .kind = dnnq_op_find(name)->kind, .name = "op",
+	                             .ninputs = 1, .inputs = { in },
+	                             .precision = DNNQ_PRECISION_FP32 };
+	nd.op.xfmr.axis = 1;
+	nd.op.xfmr.k = k;
+	int out = dnnq_graph_add_node(g, &nd, &d);
+	ck_assert_msg(out >= 0, "%s", d.msg);
+	ck_assert_int_eq(dnnq_graph_add_output(g, out, &d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+	struct dnnq_graph_cost c;
+	ck_assert_msg(dnnq_graph_cost(g, 1, &c, &d) == 0, "%s", d.msg);
+	dnnq_graph_destroy(g);
+	return c.node_work;
+}
+
 /* A TopK's work as the compute bounds count it (dnnq_graph_cost): its
  * selection's worst case, len x 2 (1 + floor(log2 k)) compares a line: not
  * the bytes it moves (a 708-byte model of one line of 2^17 with k its
@@ -574,27 +671,26 @@ static bool topk_first(const float *xl, size_t inner, bool min, size_t a, size_t
  * (2^34: that of keeping the best k sorted, which the heap does not). */
 START_TEST(xfmr_topk_work_counted)
 {
-	struct dnnq_diag d = { "" };
-	struct dnnq_graph *g;
 	const int64_t dims[2] = { 1, 1 << 17 };
-	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int in = dnnq_graph_add_input(g, "a", DNNQ_DTYPE_F32, 2, dims, NULL, &d);
-	ck_assert_msg(in >= 0, "%s", d.msg);
-	struct dnnq_node_desc nd = { .kind = dnnq_op_find("topk")->kind, .name = "op",
-	                             .ninputs = 1, .inputs = { in },
-	                             .precision = DNNQ_PRECISION_FP32 };
-	nd.op.xfmr.axis = 1;
-	nd.op.xfmr.k = 1u << 17;
-	int out = dnnq_graph_add_node(g, &nd, &d);
-	ck_assert_msg(out >= 0, "%s", d.msg);
-	ck_assert_int_eq(dnnq_graph_add_output(g, out, &d), 0);
-	ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
-	struct dnnq_graph_cost c;
-	ck_assert_msg(dnnq_graph_cost(g, 1, &c, &d) == 0, "%s", d.msg);
+	uint64_t w = node_work_of("topk", 2, dims, 1u << 17);
 	uint64_t compares = ((uint64_t)1 << 17) * 2 * 18, bytes = (uint64_t)8 << 17;
-	ck_assert_uint_ge(c.node_work, compares + bytes);
-	ck_assert_uint_le(c.node_work, compares + 2 * bytes);
-	dnnq_graph_destroy(g);
+	ck_assert_uint_ge(w, compares + bytes);
+	ck_assert_uint_le(w, compares + 2 * bytes);
+}
+END_TEST
+
+/* An LRN's work as the compute bounds count it: a multiply-add for each
+ * channel of each element's window, at most C of them however large the
+ * size (a file may ask for 65536), and the power's; not its bytes alone. */
+START_TEST(xfmr_lrn_work_counted)
+{
+	const int64_t dims[3] = { 1, 256, 4096 };
+	for (int big = 0; big < 2; big++) {
+		uint64_t w = node_work_of("lrn", 3, dims, big ? 65536 : 5);
+		uint64_t elems = 256 * 4096, macs = elems * (big ? 256 : 5), bytes = elems * 8;
+		ck_assert_uint_ge(w, macs + bytes);
+		ck_assert_uint_le(w, macs + bytes + elems * 64);
+	}
 }
 END_TEST
 
@@ -799,6 +895,23 @@ START_TEST(xfmr_bad_attributes)
 	c = (struct one){ .name = "layernorm", .nin = 1, .nd = { 3 }, .dims = { { 2, 4, 5 } } };
 	ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
 	ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, "layernorm"), "%s", d.msg);
+	/* LRN: int8 has no kernel; the batch's axis, size 0, an infinite alpha */
+	c = (struct one){ .name = "lrn", .nin = 1, .nd = { 3 }, .dims = { { 2, 4, 5 } } };
+	ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
+	ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, "lrn"), "%s", d.msg);
+	static const struct { uint32_t axis, size; float alpha; const char *why; } lr[] = {
+		{ 0, 5, 1e-4f, "axis 0" }, { 1, 0, 1e-4f, "size 0" }, { 2, 5, INFINITY, "params[0]" },
+	};
+	for (size_t i = 0; i < sizeof lr / sizeof lr[0]; i++) {
+		c = (struct one){ .name = "lrn", .fp32 = true, .nin = 1, .nd = { 3 },
+		                  .dims = { { 2, 4, 5 } } };
+		c.x.axis = lr[i].axis;
+		c.x.k = lr[i].size;
+		c.x.params[0] = lr[i].alpha;
+		ck_assert_int_lt(run_one(&c, DNNQ_ISA_SCALAR, NULL, NULL, &oi, NULL, &d), 0);
+		ck_assert_msg(strstr(d.msg, "'op'") && strstr(d.msg, lr[i].why), "lrn case %zu: %s",
+		              i, d.msg);
+	}
 }
 END_TEST
 
@@ -811,6 +924,8 @@ Suite *suite_xfmr(void)
 	tcase_add_test(tc, xfmr_reduce_prod_every_isa);
 	tcase_add_test(tc, xfmr_transpose_every_isa);
 	tcase_add_test(tc, xfmr_softmax_layernorm_every_isa);
+	tcase_add_test(tc, xfmr_lrn_every_isa);
+	tcase_add_test(tc, xfmr_lrn_work_counted);
 	tcase_add_test(tc, xfmr_argmax_every_isa);
 	tcase_add_test(tc, xfmr_topk_every_isa);
 	tcase_add_test(tc, xfmr_topk_work_counted);

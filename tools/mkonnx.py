@@ -2810,7 +2810,7 @@ def make_bad(w):
     nodes = [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
              node("Relu", ["c"], ["r"]),
              helper.make_node("Einsum", ["r"], ["e"], name="bad_einsum", equation="nchw->nchw"),
-             helper.make_node("Shrink", ["e"], ["f"], name="bad_shrink"),
+             helper.make_node("RandomNormalLike", ["e"], ["f"], name="bad_random"),
              node("GlobalAveragePool", ["f"], ["y"])]
     m = build_model(nodes, [("x", x)], {"W": W, "B": B}, [("y", y)], OPSET, name="unsupported")
     onnx.checker.check_model(m, full_check=True)
