@@ -2520,6 +2520,26 @@ def shared_lift_cases(c):
 
     export_case(c, "bcast_shared_fixed", Shared(), [1, 3, 4], "Mul", opset=13)
 
+    class Sources(nn.Module):
+        """Conv-TasNet's decoder: the batch and the sources merged on dim 0
+        ([N * 2, 3, L], the batch fixed to 1), a Conv1d and a
+        ConvTranspose1d over it: each runs with the 2 rows as its H
+        (onnx/import-batch.c, rows)."""
+
+        def __init__(self):
+            super().__init__()
+            g = torch.Generator().manual_seed(7)
+            self.conv = nn.Conv1d(3, 3, 3, padding=1)
+            self.dec = nn.ConvTranspose1d(3, 1, 4, stride=2, padding=1, bias=False)
+            for p in self.parameters():
+                p.data = torch.randn(p.shape, generator=g) * 0.5
+
+        def forward(self, x):
+            b = x.shape[0]
+            return self.dec(self.conv(x.view(b * 2, 3, -1))).view(b, 2, -1)
+
+    export_case(c, "convt1d_sources_fixed", Sources(), [1, 6, 8], "ConvTranspose", opset=13)
+
 
 # ------------------------------------------------------------ folding cases
 # Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
