@@ -347,20 +347,16 @@ static int32_t swap12(struct fix *f, int32_t in, const char *suffix, enum form f
 }
 
 /* Whether spatial node n, its input lifted, reads [B, C, 1, W] and leaves
- * H alone (kernel 1, stride 1, no pads on it: a 1-D Conv, ConvTranspose
- * or pooling as the 2-D node, or a BatchNorm), so that it can run on B as
- * its H (rows). */
+ * H alone (kernel 1, stride 1, no pads on it: a 1-D Conv or ConvTranspose
+ * as the 2-D node), so that it can run on B as its H (rows). */
 static bool rows_ok(const struct fix *f, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_ir_value *x = &f->ir->values[n->inputs[0]];
 	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
-	bool conv = n->op == DNNQ_IR_CONV || n->op == DNNQ_IR_MAXPOOL ||
-	            n->op == DNNQ_IR_AVGPOOL || (def && !strcmp(def->name, "convtranspose"));
-	if (!conv && n->op != DNNQ_IR_BATCHNORM)
-		return false;
-	return f->form[n->inputs[0]] == F_L && x->ndim == 5 && x->dims[3] == 1 &&
-	       f->ir->values[n->outputs[0]].ndim == 4 &&
-	       (!conv || (n->kernel[0] == 1 && n->strides[0] == 1 && !n->pads[0] && !n->pads[2]));
+	return (n->op == DNNQ_IR_CONV || (def && !strcmp(def->name, "convtranspose"))) &&
+	       f->form[n->inputs[0]] == F_L && x->ndim == 5 && x->dims[3] == 1 &&
+	       f->ir->values[n->outputs[0]].ndim == 4 && n->kernel[0] == 1 &&
+	       n->strides[0] == 1 && !n->pads[0] && !n->pads[2];
 }
 
 /* Spatial node n (rows_ok) on its lifted input [1, B, C, 1, W] as
@@ -417,8 +413,8 @@ static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 		return rows(f, n);
 	if (spatial(n))
 		return fail(f, n, DNNQ_E_UNSUPPORTED, "its input's dim 0 is not the batch (the graph "
-		            "moves the batch): only a batched 4-D input, or a 1-D one's H of 1, is "
-		            "supported");
+		            "moves the batch): only a batched 4-D input, or a 1-D Conv's H of 1, "
+		            "is supported");
 	bool same_rank = n->op == DNNQ_IR_CONCAT || n->op == DNNQ_IR_SUM;
 	uint32_t rank = ir->values[n->outputs[0]].ndim;
 	for (uint32_t k = 0; k < n->ninputs; k++) {
