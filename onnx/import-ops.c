@@ -93,7 +93,7 @@ static bool reads_moved(const char *op, size_t i, unsigned at)
 {
 	if (!strcmp(op, "Transpose") || !strcmp(op, "Squeeze") || !strcmp(op, "Shape"))
 		return true;
-	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU"))
+	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "RNN"))
 		return at == 1 && (i == 0 || i == 5 || i == 6);
 	if (!strcmp(op, "Reshape"))
 		return at == 1 && i == 0;
@@ -4368,10 +4368,9 @@ static int settled(struct nctx *c)
 static const char *unsupported_why(const char *op)
 {
 	static const char *const flow = " (of the loops only a Loop of a constant trip count "
-	                                "is imported, unrolled)",
-	                  *const rnn = " (of the recurrent layers only LSTM and GRU are supported)";
+	                                "is imported, unrolled)";
 	static const struct { const char *op, *why; } known[] = {
-		{ "Scan", flow }, { "RNN", rnn },
+		{ "Scan", flow },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(op, known[i].op))
@@ -4643,11 +4642,11 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	uint32_t kind = 0;
 	const struct opdef *d = find_op(seq ? "Concat" : op, &reg, &kind);
 	const struct imp_fold *f = imp_fold_find(seq ? "Concat" : op);
-	bool lstm = !strcmp(op, "LSTM"), gru = !strcmp(op, "GRU");
+	bool lstm = !strcmp(op, "LSTM"), gru_rnn = !strcmp(op, "GRU") || !strcmp(op, "RNN");
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "operator domain '%.60s' is not supported", dom);
-	else if (lstm || gru)
+	else if (lstm || gru_rnn)
 		rc = arity(&c, 3, lstm ? 8 : 6, lstm ? 3 : 2);
 	else if (!d && !f)
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "unsupported operator%s", unsupported_why(op));
@@ -4675,12 +4674,12 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 			batch_moves(&c, "input %zu '%.80s' has its batch on dim %u (a Transpose moved "
 			            "it): only a Transpose, a Squeeze or a Shape reads it, or on dim 1 "
 			            "Slice, Split, Gather, Concat, Add, Sub, Mul, Div, a MatMul's A, a "
-			            "Reshape keeping dims 0 and 1, an LSTM's or GRU's X or state", i,
+			            "Reshape keeping dims 0 and 1, an LSTM's, GRU's or RNN's X or state", i,
 			            iname(&c, i), moved_at(&c, i));
 			return imp_outputs_unknown(&c);
 		}
-	if (lstm || gru) {
-		rc = imp_rnn(&c, gru);
+	if (lstm || gru_rnn) {
+		rc = imp_rnn(&c, op);
 		return rc && rc != DNNQ_E_NOMEM ? imp_outputs_unknown(&c) : rc;
 	}
 	/* an operator only folds know (Shape, Size) has no table op to say
