@@ -16,17 +16,15 @@ user's export for fixed-length chunks does.
 usage: /usr/bin/python3 bench/audio-zoo.py WORKDIR [MODEL...]
 (NODE_PATH must find onnxruntime-node; DNNQ_BIN the binaries.)
 """
-import importlib.util
+import importlib
 import os
 import sys
 
 import torch
 import torchaudio
 
-_spec = importlib.util.spec_from_file_location(
-    "zoo", os.path.join(os.path.dirname(os.path.abspath(__file__)), "torchvision-zoo.py"))
-zoo = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(zoo)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+zoo = importlib.import_module("torchvision-zoo")
 
 TA = torchaudio.models
 
@@ -71,7 +69,4 @@ MODELS = {
 }
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    zoo.MODELS.update(MODELS)
-    zoo.main(sys.argv[1], sys.argv[2:] or list(MODELS))
+    zoo.extra_main(MODELS, __doc__)

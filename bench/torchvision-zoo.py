@@ -264,6 +264,15 @@ def main(work, names):
         sweep(work, name)
 
 
+def extra_main(models, doc):
+    """The main of a script sweeping models of its own (bench/user-archs.py,
+    bench/audio-zoo.py): WORKDIR [MODEL...], by default every one of them."""
+    if len(sys.argv) < 2:
+        sys.exit(doc)
+    MODELS.update(models)
+    main(sys.argv[1], sys.argv[2:] or list(models))
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
