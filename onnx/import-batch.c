@@ -530,11 +530,12 @@ static int fix_nodes(struct fix *f)
 			return DNNQ_E_NOMEM;
 		}
 		*slot = copy;
-		if (!rc && f->rows[0] >= 0)
-			rc = unrows(f);
 		if (rc)
 			return rc;
 		to_gemm(f, slot);
+		/* after to_gemm: the nodes unrows adds may move slot */
+		if (f->rows[0] >= 0 && (rc = unrows(f)))
+			return rc;
 	}
 	for (size_t i = 0; i < ir->noutputs; i++) {
 		int rc = fix_output(f, i);
