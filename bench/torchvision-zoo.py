@@ -26,7 +26,7 @@ import torch
 import torchvision
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "npm-models"))
-from npmbench import BIN, PRECISIONS, sh, snr  # noqa: E402
+from npmbench import BIN, PRECISIONS, run_samples, sh, snr  # noqa: E402
 
 TV = torchvision.models
 
@@ -174,11 +174,16 @@ def outputs(outdir):
 
 def dnnq_run(model, feeds, outdir, det, n):
     """dnnq-run over the n test samples (one at a time for a detector, whose
-    input has no batch dim): the outputs, stacked."""
+    input has no batch dim, and for a model whose graph moves its batch: the
+    import fixed it to 1): the outputs, stacked."""
     if not det:
         r = sh(f"{BIN}/dnnq-run", model, *sum([["--input", f"{k}={p}"] for k, p in feeds], []),
                "--output-dir", outdir)
-        return outputs(outdir) if r.returncode == 0 else None
+        if r.returncode == 0:
+            return outputs(outdir)
+        if "runs a batch of at most 1" not in r.stderr:
+            return None
+        return run_samples(model, {k: np.load(p) for k, p in feeds}, outdir)
     res = []
     for i in range(n):
         one = []
@@ -257,6 +262,15 @@ def sweep(work, name):
 def main(work, names):
     for name in names or MODELS:
         sweep(work, name)
+
+
+def extra_main(models, doc):
+    """The main of a script sweeping models of its own (bench/user-archs.py,
+    bench/audio-zoo.py): WORKDIR [MODEL...], by default every one of them."""
+    if len(sys.argv) < 2:
+        sys.exit(doc)
+    MODELS.update(models)
+    main(sys.argv[1], sys.argv[2:] or list(models))
 
 
 if __name__ == "__main__":

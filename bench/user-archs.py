@@ -23,7 +23,6 @@ usage: /usr/bin/python3 bench/user-archs.py WORKDIR [MODEL...]
 import importlib.util
 import math
 import os
-import sys
 
 import torch
 from torch import nn
@@ -354,7 +353,4 @@ MODELS = {
 }
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    zoo.MODELS.update(MODELS)
-    zoo.main(sys.argv[1], sys.argv[2:] or list(MODELS))
+    zoo.extra_main(MODELS, __doc__)

@@ -47,6 +47,7 @@ struct fix {
 	struct lift *lifts;             /* the padded lifts made, room for one a read */
 	size_t nlifts;
 	uint32_t transpose, matmul, expand;     /* the registry's kinds */
+	int32_t rows[2];                /* a rows node's output and ONNX output, or -1 */
 	const char *why;                /* the import's first refusal */
 	struct dnnq_diag *diag;
 };
@@ -155,6 +156,30 @@ static int32_t new_value(struct fix *f, int32_t v, const char *suffix, uint32_t 
 	return id;
 }
 
+/* A node of op (kind) from value in to value out (named after out with
+ * suffix), out in form; DNNQ_OK or a negative status. */
+static int adapter_to(struct fix *f, enum dnnq_ir_op op, uint32_t kind, int32_t in, int32_t out,
+                      const char *suffix, enum form form, const char *op_type)
+{
+	struct dnnq_ir_node *n = new_node(f);
+	if (!n)
+		return DNNQ_E_NOMEM;
+	const char *base = f->ir->values[out].name;
+	size_t len = strlen(base) + strlen(suffix) + 1;
+	n->op = op;
+	n->kind = kind;
+	n->name = malloc(len);
+	n->op_type = strdup(op_type);
+	if (!n->name || !n->op_type)
+		return DNNQ_E_NOMEM;
+	snprintf(n->name, len, "%s%s", base, suffix);
+	n->ninputs = n->noutputs = 1;
+	n->inputs[0] = in;
+	n->outputs[0] = out;
+	f->form[out] = form;
+	return DNNQ_OK;
+}
+
 /* A node of op (kind) from value in to a new value of dims (ndim), named
  * after in with suffix; the new value's id, or a negative status. */
 static int32_t adapter(struct fix *f, enum dnnq_ir_op op, uint32_t kind, int32_t in,
@@ -164,20 +189,8 @@ static int32_t adapter(struct fix *f, enum dnnq_ir_op op, uint32_t kind, int32_t
 	int32_t out = new_value(f, in, suffix, ndim, dims);
 	if (out < 0)
 		return out;
-	struct dnnq_ir_node *n = new_node(f);
-	if (!n)
-		return DNNQ_E_NOMEM;
-	n->op = op;
-	n->kind = kind;
-	n->name = strdup(f->ir->values[out].name);
-	n->op_type = strdup(op_type);
-	if (!n->name || !n->op_type)
-		return DNNQ_E_NOMEM;
-	n->ninputs = n->noutputs = 1;
-	n->inputs[0] = in;
-	n->outputs[0] = out;
-	f->form[out] = form;
-	return out;
+	int rc = adapter_to(f, op, kind, in, out, "", form, op_type);
+	return rc ? rc : out;
 }
 
 /* Value v lifted to ONNX rank `rank`, at least its own (1s in front, as
@@ -317,13 +330,92 @@ static bool form_b(const struct fix *f, const struct dnnq_ir_node *n)
 	return true;
 }
 
+/* A transpose of axes 1 and 2 of 4-D value in to a new value (suffix),
+ * in form; its id, or a negative status. */
+static int32_t swap12(struct fix *f, int32_t in, const char *suffix, enum form form)
+{
+	const int64_t *x = f->ir->values[in].dims;
+	int64_t d[4] = { x[0], x[2], x[1], x[3] };
+	int32_t t = adapter(f, DNNQ_IR_ENGINE, f->transpose, in, suffix, 4, d, form, "Transpose");
+	if (t < 0)
+		return t;
+	struct dnnq_ir_node *tn = &f->nodes[f->nnodes - 1];
+	static const int64_t perm[4] = { 0, 2, 1, 3 };
+	memcpy(tn->ints, perm, sizeof perm);
+	tn->nints = 4;
+	f->other[t] = -1;
+	return t;
+}
+
+/* Whether spatial node n, its input lifted, reads [B, C, 1, W] and leaves
+ * H alone (kernel 1, stride 1, no pads on it: a 1-D Conv or ConvTranspose
+ * as the 2-D node), so that it can run on B as its H (rows). */
+static bool rows_ok(const struct fix *f, const struct dnnq_ir_node *n)
+{
+	const struct dnnq_ir_value *x = &f->ir->values[n->inputs[0]];
+	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	return (n->op == DNNQ_IR_CONV || (def && !strcmp(def->name, "convtranspose"))) &&
+	       f->form[n->inputs[0]] == F_L && x->ndim == 5 && x->dims[3] == 1 &&
+	       f->ir->values[n->outputs[0]].ndim == 4 && n->kernel[0] == 1 &&
+	       n->strides[0] == 1 && !n->pads[0] && !n->pads[2];
+}
+
+/* Spatial node n (rows_ok) on its lifted input [1, B, C, 1, W] as
+ * [1, C, B, W] (a Reshape and a Transpose), batched: B, the ONNX dim 0
+ * that is not the batch, is its H (Conv-TasNet's decoder, a 1-D
+ * ConvTranspose over [N * sources, F, L]). Its output, [1, M, B, W'] (form
+ * B), goes back to n's output lifted after n (f->rows). */
+static int rows(struct fix *f, struct dnnq_ir_node *n)
+{
+	struct dnnq_ir *ir = f->ir;
+	int32_t y = n->outputs[0];
+	const int64_t *x = ir->values[n->inputs[0]].dims, *yd = ir->values[y].dims;
+	int64_t d[4] = { 1, x[1], x[2], x[4] }, o[4] = { 1, yd[1], yd[0], yd[3] };
+	/* named after y: unique, if two nodes read one value */
+	int32_t a = new_value(f, y, ":rows_in", 4, d);
+	if (a < 0)
+		return a;
+	int rc = adapter_to(f, DNNQ_IR_RESHAPE, 0, n->inputs[0], a, "", F_L, "Reshape");
+	f->other[a] = -1;
+	int32_t b = rc ? rc : swap12(f, a, ":T", F_B);
+	int32_t r = b < 0 ? b : new_value(f, y, ":rows", 4, o);
+	if (r < 0)
+		return r;
+	f->form[r] = F_B;
+	f->other[r] = -1;
+	n->inputs[0] = b;
+	n->outputs[0] = r;
+	f->rows[0] = r;
+	f->rows[1] = y;
+	return DNNQ_OK;
+}
+
+/* After a rows node: its output [1, M, B, W'] back to its ONNX output
+ * [B, M, 1, W'], lifted. */
+static int unrows(struct fix *f)
+{
+	int32_t t = swap12(f, f->rows[0], ":T", F_L);
+	f->rows[0] = -1;
+	if (t < 0)
+		return t;
+	struct dnnq_ir_value *y = &f->ir->values[f->rows[1]];      /* after swap12 grew them */
+	memmove(y->dims + 1, y->dims, y->ndim * sizeof *y->dims);
+	y->dims[0] = 1;
+	y->ndim++;
+	y->batched = true;
+	return adapter_to(f, DNNQ_IR_RESHAPE, 0, t, f->rows[1], ":unrows", F_L, "Reshape");
+}
+
 /* Node n (a copy in the new list) in form L. */
 static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 {
 	struct dnnq_ir *ir = f->ir;
+	if (spatial(n) && rows_ok(f, n))
+		return rows(f, n);
 	if (spatial(n))
 		return fail(f, n, DNNQ_E_UNSUPPORTED, "its input's dim 0 is not the batch (the graph "
-		            "moves the batch): only a batched 4-D input is supported");
+		            "moves the batch): only a batched 4-D input, or a 1-D Conv's H of 1, "
+		            "is supported");
 	bool same_rank = n->op == DNNQ_IR_CONCAT || n->op == DNNQ_IR_SUM;
 	uint32_t rank = ir->values[n->outputs[0]].ndim;
 	for (uint32_t k = 0; k < n->ninputs; k++) {
@@ -442,6 +534,9 @@ static int fix_nodes(struct fix *f)
 		if (rc)
 			return rc;
 		to_gemm(f, slot);
+		/* after to_gemm: the nodes unrows adds may move slot */
+		if (f->rows[0] >= 0 && (rc = unrows(f)))
+			return rc;
 	}
 	for (size_t i = 0; i < ir->noutputs; i++) {
 		int rc = fix_output(f, i);
@@ -506,7 +601,8 @@ int dnnq_ir_fix_batch(struct dnnq_ir *ir, const char *why, struct dnnq_diag *dia
 	struct fix f = { .ir = ir, .ncap = 2 * ir->nnodes + 16, .vcap = ir->nvalues,
 	                 .transpose = dnnq_op_find("transpose")->kind,
 	                 .matmul = dnnq_op_find("matmul")->kind,
-	                 .expand = dnnq_op_find("expand")->kind, .why = why, .diag = diag };
+	                 .expand = dnnq_op_find("expand")->kind, .rows = { -1, -1 }, .why = why,
+	                 .diag = diag };
 	f.nodes = malloc(f.ncap * sizeof *f.nodes);
 	f.form = calloc(f.vcap + 1, sizeof *f.form);
 	f.other = malloc((f.vcap + 1) * sizeof *f.other);

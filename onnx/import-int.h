@@ -275,12 +275,12 @@ int imp_outputs_unknown(struct nctx *c);
 int imp_ms(struct nctx *c);
 bool imp_ms_default(struct nctx *c);
 
-/* ---- LSTM and GRU (onnx/import-rnn.c) ----------------------------------------- */
+/* ---- LSTM, GRU and RNN (onnx/import-rnn.c) ------------------------------------ */
 
-/* An LSTM (a GRU) unrolled into the IR's GEMM, Add, Sub, Mul, Sigmoid, Tanh,
- * Slice, Reshape and Concat nodes, its outputs named; 0, DNNQ_E_NOMEM, or
- * another status with the problem recorded. */
-int imp_rnn(struct nctx *c, bool gru);
+/* An LSTM (a GRU, an RNN: op) unrolled into the IR's GEMM, Add, Sub, Mul,
+ * Sigmoid, Tanh, Relu, Slice, Reshape and Concat nodes, its outputs named;
+ * 0, DNNQ_E_NOMEM, or another status with the problem recorded. */
+int imp_rnn(struct nctx *c, const char *op);
 
 /* ---- If (onnx/import-if.c) ------------------------------------------------------ */
 

@@ -94,7 +94,7 @@ static bool reads_moved(const char *op, size_t i, unsigned at)
 {
 	if (!strcmp(op, "Transpose") || !strcmp(op, "Squeeze") || !strcmp(op, "Shape"))
 		return true;
-	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU"))
+	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "RNN"))
 		return at == 1 && (i == 0 || i == 5 || i == 6);
 	if (!strcmp(op, "Reshape"))
 		return at == 1 && i == 0;
@@ -465,6 +465,9 @@ static int bias(struct nctx *c, size_t i, unsigned dts, int64_t m)
 }
 
 static int op_conv1d(struct nctx *c);
+static int as_2d(struct nctx *c, int64_t M, int64_t o);
+static int a_nd(struct nctx *c, int nd, const char *name, int64_t lo, size_t count,
+                int64_t *out);
 static int op_conv3d(struct nctx *c);
 
 static int op_conv(struct nctx *c)
@@ -2900,34 +2903,57 @@ static int convt_axis(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s
 	return 0;
 }
 
+/* A ConvTranspose ints attribute of per values per spatial axis (pads: 2)
+ * into out as the 2-D node's (per * 2 values, def when absent); a 1-D
+ * node's (nd 1) values go to W, H keeping def. */
+static int convt_ints(struct nctx *c, int nd, const char *name, int64_t def, int64_t lo, int per,
+                      int64_t *out)
+{
+	if (nd == 2)
+		return a_pair(c, name, def, lo, out, (size_t)per * 2);
+	int64_t v[2] = { def, def };
+	for (int i = 0; i < per * 2; i++)
+		out[i] = def;
+	int rc = a_nd(c, 1, name, lo, (size_t)per, v);
+	for (int i = 0; i < per; i++)
+		out[2 * i + 1] = v[i];
+	return rc;
+}
+
+/* ConvTranspose over H, W of [N, C, H, W], or over L of [N, C, L]
+ * (ConvTranspose1d, Conv-TasNet's decoder: the 2-D node with H 1, as_2d). */
 static int op_convtranspose(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
 	int rc;
 	if ((rc = engine_kind(c, "convtranspose")) || (rc = need(c, 0, DT_F32, false)) ||
-	    (rc = need_weight(c, 1, DT_F32)) ||
-	    (rc = need_rank(c, 0, 4, "only 2-D ConvTranspose (4-D NCHW input) is supported")) ||
-	    (rc = need_rank(c, 1, 4, "the weight of a 2-D ConvTranspose is 4-D")) ||
-	    (rc = a_int(c, "group", 1, &n->group)))
+	    (rc = need_weight(c, 1, DT_F32)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *w = V(c, 1);
-	int64_t g = n->group, C = x->dims[1], M;
+	int nd = (int)x->ndim - 2;
+	if (nd != 1 && nd != 2)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input [%s]: only 1-D and 2-D ConvTranspose (3-D "
+		           "NCL, 4-D NCHW input) are supported", imp_dims_str(x));
+	if ((rc = need_rank(c, 1, x->ndim, "the weight of a ConvTranspose has the input's rank")) ||
+	    (rc = a_int(c, "group", 1, &n->group)))
+		return rc;
+	int64_t g = n->group, C = x->dims[1], M, kw = w->dims[nd + 1];
 	if (g < 1 || g > C || C % g || w->dims[0] != C || w->dims[1] < 1 ||
-	    w->dims[1] > IMP_MAX_DIM / g || w->dims[2] < 1 || w->dims[3] < 1)
+	    w->dims[1] > IMP_MAX_DIM / g || w->dims[2] < 1 || kw < 1)
 		return bad(c, DNNQ_E_SHAPE, "group %lld, input channels %lld, weight [%s] do not agree",
 		           (long long)g, (long long)C, imp_dims_str(w));
 	M = w->dims[1] * g;
-	n->kernel[0] = w->dims[2];
-	n->kernel[1] = w->dims[3];
-	int64_t ks[2], op[2], want[2] = { 0, 0 };
+	n->kernel[0] = nd == 2 ? w->dims[2] : 1;
+	n->kernel[1] = kw;
+	int64_t ks[2], op[2], want[2] = { 0, 0 }, in[2] = { nd == 2 ? x->dims[2] : 1, x->dims[nd + 1] };
 	const int64_t *os;
 	ptrdiff_t nos;
 	char ap[32];
-	if ((rc = a_pair(c, "kernel_shape", 0, 1, ks, 2)) ||
-	    (rc = a_pair(c, "strides", 1, 1, n->strides, 2)) ||
-	    (rc = a_pair(c, "dilations", 1, 1, n->dilations, 2)) ||
-	    (rc = a_pair(c, "pads", 0, 0, n->pads, 4)) ||
-	    (rc = a_pair(c, "output_padding", 0, 0, op, 2)) ||
+	if ((rc = convt_ints(c, nd, "kernel_shape", 1, 1, 1, ks)) ||
+	    (rc = convt_ints(c, nd, "strides", 1, 1, 1, n->strides)) ||
+	    (rc = convt_ints(c, nd, "dilations", 1, 1, 1, n->dilations)) ||
+	    (rc = convt_ints(c, nd, "pads", 0, 0, 2, n->pads)) ||
+	    (rc = convt_ints(c, nd, "output_padding", 0, 0, 1, op)) ||
 	    (rc = a_ints(c, "output_shape", &os, &nos)) ||
 	    (rc = a_str(c, "auto_pad", "NOTSET", ap, sizeof ap)))
 		return rc;
@@ -2938,20 +2964,23 @@ static int op_convtranspose(struct nctx *c)
 	    strcmp(ap, "SAME_LOWER"))
 		return bad(c, DNNQ_E_RANGE, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or "
 		           "VALID", ap);
-	if (nos >= 0 && nos != 2 && nos != 4)
-		return bad(c, DNNQ_E_SHAPE, "output_shape has %td values: 2 (H, W) expected", nos);
-	for (int i = 0; nos >= 2 && i < 2; i++)
-		if ((want[i] = os[nos - 2 + i]) < 1 || want[i] > (1 << 24))
-			return bad(c, DNNQ_E_RANGE, "output_shape[%td] = %lld", nos - 2 + i,
-			           (long long)want[i]);
+	if (nos >= 0 && nos != nd && nos != nd + 2)
+		return bad(c, DNNQ_E_SHAPE, "output_shape has %td values: %d (the spatial axes) "
+		           "expected", nos, nd);
+	for (int i = 0; nos >= nd && i < nd; i++)
+		if ((want[2 - nd + i] = os[nos - nd + i]) < 1 || want[2 - nd + i] > (1 << 24))
+			return bad(c, DNNQ_E_RANGE, "output_shape[%td] = %lld", nos - nd + i,
+			           (long long)os[nos - nd + i]);
 	int64_t d[4] = { x->dims[0], M, 0, 0 };
 	for (int i = 0; i < 2; i++)
-		if ((rc = convt_axis(c, i, x->dims[2 + i], n->kernel[i], n->strides[i],
+		if ((rc = convt_axis(c, i - 2 + nd, in[i], n->kernel[i], n->strides[i],
 		                     n->dilations[i], op[i], want[i], ap, &n->pads[i], &n->pads[2 + i],
 		                     &d[2 + i])))
 			return rc;
 	if ((rc = bias(c, 2, DT_F32, M)))
 		return rc;
+	if (nd == 1)
+		return as_2d(c, M, d[3]);
 	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
 }
 
@@ -3660,11 +3689,50 @@ static int op_pool1d(struct nctx *c, bool max)
 	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
 }
 
+/* A 1-D node over L of [N, C, L] (a 3-D weight, input 1, [A, B, K]) as
+ * its 2-D twin with H 1 (c->node's op, attributes set for 2-D; node
+ * NAME:2d, its weight [A, B, 1, K]) between two Reshapes, [N, C, 1, L] in
+ * (NAME:1d) and [N, M, L'] out (NAME, M channels of length o), so the
+ * reference, the lowering and auto precision see the 2-D node they know;
+ * the three are one precision unit named NAME, as the user's node. */
+static int as_2d(struct nctx *c, int64_t M, int64_t o)
+{
+	struct dnnq_ir_node *n = &c->node;
+	const struct dnnq_ir_value *x = V(c, 0), *w = V(c, 1);
+	enum dnnq_ir_op op = n->op;
+	/* x and w move when values are added */
+	int64_t N = x->dims[0], C = x->dims[1], L = x->dims[2], d4[4] = { N, C, 1, L },
+		y4[4] = { N, M, 1, o };
+	bool batched = x->batched;
+	size_t nw = numel(w);
+	float *f = malloc(nw * sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	memcpy(f, w->data, nw * sizeof *f);
+	struct dnnq_ir_value v = *w;
+	v.ndim = 4;
+	v.dims[2] = 1;
+	v.dims[3] = w->dims[2];
+	int32_t id = new_constant(c, &v, ":2d", f);
+	if (id < 0)
+		return id;
+	c->in[1] = id;
+	c->whole = ++c->m->wholes;    /* one precision unit, named NAME */
+	n->op = DNNQ_IR_RESHAPE;
+	int rc;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, d4, batched)) || (rc = link_as(c, ":1d", 1)))
+		return rc;
+	n->op = op;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y4, batched)) || (rc = link_as(c, ":2d", c->nin)))
+		return rc;
+	n->op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	int64_t y3[3] = { N, M, o };
+	return set_out(c, 0, DNNQ_IR_F32, 3, y3, batched);
+}
+
 /* Conv over L of [N, C, L] (a 3-D weight [M, C/g, K]): the 2-D Conv with
- * H 1 (node NAME:2d, its weight [M, C/g, 1, K]) between two Reshapes,
- * [N, C, 1, L] in (NAME:1d) and [N, M, L'] out (NAME), so the reference,
- * the lowering and auto precision see the 2-D Conv they know; the three
- * are one precision unit named NAME, as the user's node. */
+ * H 1 (as_2d). */
 static int op_conv1d(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
@@ -3682,33 +3750,8 @@ static int op_conv1d(struct nctx *c)
 	n->kernel[1] = w->dims[2];
 	if ((rc = geometry1d(c, true, &o)) || (rc = bias(c, 2, DT_F32, M)))
 		return rc;
-	/* x and w move when values are added */
-	int64_t N = x->dims[0], L = x->dims[2], d4[4] = { N, C, 1, L }, y4[4] = { N, M, 1, o };
-	bool batched = x->batched;
-	size_t nw = numel(w);
-	float *f = malloc(nw * sizeof *f);
-	if (!f)
-		return DNNQ_E_NOMEM;
-	memcpy(f, w->data, nw * sizeof *f);
-	struct dnnq_ir_value v = *w;
-	v.ndim = 4;
-	v.dims[2] = 1;
-	v.dims[3] = w->dims[2];
-	int32_t id = new_constant(c, &v, ":2d", f);
-	if (id < 0)
-		return id;
-	c->in[1] = id;
-	c->whole = ++c->m->wholes;    /* one precision unit, named NAME */
-	n->op = DNNQ_IR_RESHAPE;
-	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, d4, batched)) || (rc = link_as(c, ":1d", 1)))
-		return rc;
 	n->op = DNNQ_IR_CONV;
-	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y4, batched)) || (rc = link_as(c, ":2d", c->nin)))
-		return rc;
-	n->op = DNNQ_IR_RESHAPE;
-	c->nin = 1;
-	int64_t y3[3] = { N, M, o };
-	return set_out(c, 0, DNNQ_IR_F32, 3, y3, batched);
+	return as_2d(c, M, o);
 }
 
 /* GlobalMaxPool: a MaxPool whose window is the whole image (3-D: L; 5-D:
@@ -4701,10 +4744,9 @@ static int settled(struct nctx *c)
 static const char *unsupported_why(const char *op)
 {
 	static const char *const flow = " (of the loops only a Loop of a constant trip count "
-	                                "is imported, unrolled)",
-	                  *const rnn = " (of the recurrent layers only LSTM and GRU are supported)";
+	                                "is imported, unrolled)";
 	static const struct { const char *op, *why; } known[] = {
-		{ "Scan", flow }, { "RNN", rnn },
+		{ "Scan", flow },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(op, known[i].op))
@@ -4978,11 +5020,11 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 	uint32_t kind = 0;
 	const struct opdef *d = find_op(seq ? "Concat" : op, &reg, &kind);
 	const struct imp_fold *f = imp_fold_find(seq ? "Concat" : op);
-	bool lstm = !strcmp(op, "LSTM"), gru = !strcmp(op, "GRU");
+	bool lstm = !strcmp(op, "LSTM"), gru_rnn = !strcmp(op, "GRU") || !strcmp(op, "RNN");
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "operator domain '%.60s' is not supported", dom);
-	else if (lstm || gru)
+	else if (lstm || gru_rnn)
 		rc = arity(&c, 3, lstm ? 8 : 6, lstm ? 3 : 2);
 	else if (!d && !f)
 		rc = bad(&c, DNNQ_E_UNSUPPORTED, "unsupported operator%s", unsupported_why(op));
@@ -5010,12 +5052,12 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 			batch_moves(&c, "input %zu '%.80s' has its batch on dim %u (a Transpose moved "
 			            "it): only a Transpose, a Squeeze or a Shape reads it, or on dim 1 "
 			            "Slice, Split, Gather, Concat, Add, Sub, Mul, Div, a MatMul's A, a "
-			            "Reshape keeping dims 0 and 1, an LSTM's or GRU's X or state", i,
+			            "Reshape keeping dims 0 and 1, an LSTM's, GRU's or RNN's X or state", i,
 			            iname(&c, i), moved_at(&c, i));
 			return imp_outputs_unknown(&c);
 		}
-	if (lstm || gru) {
-		rc = imp_rnn(&c, gru);
+	if (lstm || gru_rnn) {
+		rc = imp_rnn(&c, op);
 		return rc && rc != DNNQ_E_NOMEM ? imp_outputs_unknown(&c) : rc;
 	}
 	/* an operator only folds know (Shape, Size) has no table op to say

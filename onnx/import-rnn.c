@@ -1,5 +1,5 @@
 /*
- * onnx/import-rnn.c — ONNX's LSTM, unrolled at import.
+ * onnx/import-rnn.c — ONNX's LSTM, GRU and RNN, unrolled at import.
  *
  * A recurrent layer over a static sequence is a fixed chain of products
  * and elementwise steps, so the importer writes that chain out in IR nodes
@@ -10,7 +10,9 @@
  *     c' = sigmoid(f) * c + sigmoid(i) * tanh(g),   h' = sigmoid(o) * tanh(c')
  *
  * (no R term, no f * c at a step whose state is all zero: the first one
- * without initial_h / initial_c). Y concatenates the h of every step,
+ * without initial_h / initial_c). A GRU's gates are z, r, h (gru_step); a
+ * plain RNN's one, h' = f(x W^T + h R^T + b), f Tanh or Relu (DeepSpeech's
+ * bidirectional ReLU RNN). Y concatenates the h of every step,
  * Y_h and Y_c are the last ones. Each gate has a GEMM of its own rather
  * than one of 4H columns and slices: x and h keep their own scales in
  * int8, and --precision auto may keep any one gate fp32. Unrolling costs
@@ -43,9 +45,12 @@ enum { X, W, R, B, SEQ_LENS, INIT_H, INIT_C, P };
 struct lstm {
 	struct nctx *c;
 	bool gru, lbr;                      /* a GRU; its linear_before_reset */
+	bool rnn;                           /* a plain RNN */
+	enum dnnq_ir_op act[2];             /* an RNN's activation per direction */
 	bool moved;                         /* X's batch on ONNX's dim 1, dim 0 in the IR
 	                                       (batch_first: X a Transpose of [N, T, I]) */
-	int G;                              /* gates: 4 (LSTM: i, o, f, c), 3 (GRU: z, r, h) */
+	int G;                              /* gates: 4 (LSTM: i, o, f, c), 3 (GRU: z, r, h),
+	                                       1 (RNN) */
 	int64_t T, Bn, I, H, D;
 	uint32_t slice_kind, sub_kind;
 	int32_t w[2][4], r[2][4], b[2][4];  /* constants per direction and gate */
@@ -53,6 +58,11 @@ struct lstm {
 	int32_t h, cs;                      /* the state of the step being built; -1: zero */
 	size_t seq;                         /* names: a counter per emitted value */
 };
+
+static const char *op_name(const struct lstm *l)
+{
+	return l->rnn ? "RNN" : l->gru ? "GRU" : "LSTM";
+}
 
 static struct dnnq_ir_node base_node(enum dnnq_ir_op op)
 {
@@ -92,7 +102,7 @@ static int32_t node(struct lstm *l, struct dnnq_ir_node n, uint32_t nin, const c
 	n.noutputs = 1;
 	n.outputs[0] = id;
 	n.name = strdup(m->ir->values[id].name);
-	n.op_type = strdup(l->gru ? "GRU" : "LSTM");
+	n.op_type = strdup(op_name(l));
 	int rc = imp_new_node(m, &n);
 	return rc ? rc : id;
 }
@@ -235,6 +245,17 @@ static int step(struct lstm *l, int32_t x, int64_t dir)
 	return 0;
 }
 
+/* One RNN time step: h' = f(x W^T + h R^T + b). l->h advances. */
+static int rnn_step(struct lstm *l, int32_t x, int64_t dir)
+{
+	int32_t a = gate(l, x, l->h, -1, dir, 0);
+	int32_t hn = a < 0 ? a : unary(l, l->act[dir], a, "h");
+	if (hn < 0)
+		return hn;
+	l->h = hn;
+	return 0;
+}
+
 static int32_t sub(struct lstm *l, int32_t a, int32_t b, const char *what)
 {
 	struct dnnq_ir_node n = base_node(DNNQ_IR_ENGINE);
@@ -332,14 +353,21 @@ static int attributes(struct lstm *l, bool *reverse)
 		           "input_forget 0, default activations)", layout ? "layout 1" : fg ?
 		           "input_forget" : attr(c, "clip") ? "clip" : "activation_alpha/beta");
 	const Onnx__AttributeProto *act = attr(c, "activations");
-	size_t per = l->gru ? 2 : 3;        /* activations per direction */
+	size_t per = l->rnn ? 1 : l->gru ? 2 : 3;       /* activations per direction */
+	l->act[0] = l->act[1] = DNNQ_IR_TANH;
 	for (size_t i = 0; act && i < act->n_strings; i++) {
 		static const char *const want[3] = { "Sigmoid", "Tanh", "Tanh" };
 		const ProtobufCBinaryData *s = &act->strings[i];
-		if (s->len != strlen(want[i % per]) || memcmp(s->data, want[i % per], s->len))
-			return bad(c, DNNQ_E_UNSUPPORTED, "activations[%zu] '%.*s': only the default "
-			           "Sigmoid, Tanh%s are supported", i, (int)(s->len < 30 ? s->len : 30),
-			           (const char *)s->data, l->gru ? "" : ", Tanh");
+		bool relu = s->len == 4 && !memcmp(s->data, "Relu", 4);
+		if (l->rnn && i < 2 && (relu || (s->len == 4 && !memcmp(s->data, "Tanh", 4)))) {
+			l->act[i] = relu ? DNNQ_IR_RELU : DNNQ_IR_TANH;
+			continue;
+		}
+		if (l->rnn || s->len != strlen(want[i % per]) || memcmp(s->data, want[i % per], s->len))
+			return bad(c, DNNQ_E_UNSUPPORTED, "activations[%zu] '%.*s': only %s are "
+			           "supported", i, (int)(s->len < 30 ? s->len : 30),
+			           (const char *)s->data, l->rnn ? "Tanh and Relu" : l->gru ?
+			           "the default Sigmoid, Tanh" : "the default Sigmoid, Tanh, Tanh");
 	}
 	*reverse = !strcmp(dir, "reverse");
 	l->D = !strcmp(dir, "bidirectional") ? 2 : 1;
@@ -370,7 +398,7 @@ static int inputs(struct lstm *l)
 		                                     (k == X || k == INIT_H || k == INIT_C)))
 			return batch_moves(c, "%s reads the batch on dim 1 (only an X with its batch "
 			                   "there, a graph input [T, N, I] or a Transpose of a "
-			                   "batch_first [N, T, I], keeps it)", l->gru ? "GRU" : "LSTM");
+			                   "batch_first [N, T, I], keeps it)", op_name(l));
 	const struct dnnq_ir_value *w = V(c, W), *r = V(c, R);
 	struct dnnq_ir_value xo = *V(c, X), *x = &xo;      /* ONNX's dims, for messages */
 	if (l->moved) {
@@ -415,7 +443,7 @@ static int inputs(struct lstm *l)
 				           (long long)l->T);
 		}
 	}
-	for (size_t k = INIT_H; k <= (l->gru ? INIT_H : INIT_C); k++) {
+	for (size_t k = INIT_H; k <= (l->G < 4 ? INIT_H : INIT_C); k++) {
 		const struct dnnq_ir_value *s = V(c, k);
 		bool b = s && s->batched;       /* the IR's [N, dirs, H] */
 		if (s && ((rc = need(c, k, DT_F32, false)) || s->ndim != 3 || s->dims[b] != l->D ||
@@ -450,9 +478,10 @@ static const char *oname(struct nctx *c, size_t k)
 	return k < c->np->n_output && c->np->output[k] ? c->np->output[k] : "";
 }
 
-int imp_rnn(struct nctx *c, bool gru)
+int imp_rnn(struct nctx *c, const char *op)
 {
-	struct lstm l = { .c = c, .gru = gru, .G = gru ? 3 : 4 };
+	bool gru = !strcmp(op, "GRU"), rnn = !strcmp(op, "RNN");
+	struct lstm l = { .c = c, .gru = gru, .rnn = rnn, .G = rnn ? 1 : gru ? 3 : 4 };
 	bool reverse = false;
 	const struct dnnq_op_def *sk = dnnq_op_find("slice"), *sb = dnnq_op_find("sub");
 	int rc = attributes(&l, &reverse);
@@ -475,7 +504,7 @@ int imp_rnn(struct nctx *c, bool gru)
 	}
 	for (int64_t d = 0; !rc && d < l.D; d++) {
 		l.h = state_in(&l, INIT_H, d);
-		l.cs = l.h < -1 || gru ? l.h : state_in(&l, INIT_C, d);
+		l.cs = l.h < -1 || l.G < 4 ? l.h : state_in(&l, INIT_C, d);
 		if (l.h < -1 || l.cs < -1) {
 			rc = l.h < -1 ? l.h : l.cs;
 			break;
@@ -484,13 +513,13 @@ int imp_rnn(struct nctx *c, bool gru)
 			int64_t t = reverse || d == 1 ? l.T - 1 - s : s;
 			int32_t x = l.T > 1 ? pick(&l, c->in[X], ax, t) : c->in[X];
 			if (x < 0 || (x = reshape(&l, x, 2, xd, NULL)) < 0 ||
-			    (rc = gru ? gru_step(&l, x, d) : step(&l, x, d)))
+			    (rc = rnn ? rnn_step(&l, x, d) : gru ? gru_step(&l, x, d) : step(&l, x, d)))
 				rc = rc ? rc : x;
 			else if (*oname(c, 0) && (ys[d * l.T + t] = reshape(&l, l.h, 4, y4, NULL)) < 0)
 				rc = ys[d * l.T + t];
 		}
 		if (!rc && ((hs[d] = reshape(&l, l.h, 3, s3, NULL)) < 0 ||
-		            (!gru && (cs[d] = reshape(&l, l.cs, 3, s3, NULL)) < 0)))
+		            (l.G == 4 && (cs[d] = reshape(&l, l.cs, 3, s3, NULL)) < 0)))
 			rc = DNNQ_E_NOMEM;
 	}
 	/* Y: each direction's steps along axis 0, the directions along axis 1 */

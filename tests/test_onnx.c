@@ -1711,10 +1711,20 @@ START_TEST(more_unsupported)
 		          "has 2 outputs, the If 1" : "node 'branch' (If): attribute 'then_branch' (the "
 		          "branch the condition takes) is missing or not a graph");
 	}
-	b = nchw(13, 1, 1, 1);
-	mb_node(b, "RNN", "rnn", "x", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'rnn' (RNN): unsupported operator (of the recurrent "
-	          "layers only LSTM and GRU are supported)");
+	/* an RNN's activation other than Tanh and Relu */
+	int64_t rxd[3] = { 3, 1, 2 }, rwd[3] = { 1, 2, 2 };
+	b = io_model(13, "x", F, 3, rxd);
+	mb_init(b, "W", F, 3, rwd, (float[4]){ 0 });
+	mb_init(b, "R", F, 3, rwd, (float[4]){ 0 });
+	Onnx__NodeProto *rn = mb_node(b, "RNN", "rnn", "x,W,R", "y");
+	at_i(b, rn, "hidden_size", 2);
+	Onnx__AttributeProto *ra = attr(b, rn, "activations",
+	                                ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+	ra->n_strings = 1;
+	ra->strings = A(b, sizeof *ra->strings);
+	ra->strings[0] = (ProtobufCBinaryData){ 7, (uint8_t *)D(b, "Sigmoid") };
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'rnn' (RNN): activations[0] 'Sigmoid': only Tanh "
+	          "and Relu are supported");
 	b = nchw(13, 1, 1, 1);
 	mb_node(b, "Scan", "scan", "x", "y");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'scan' (Scan): unsupported operator (of the loops "

@@ -1,6 +1,6 @@
 /*
  * tests/test_rnn.c — stateful and control-flow models (suite rnn): ONNX's
- * LSTM and GRU unrolled at import (onnx/import-rnn.c) against torch, their
+ * LSTM, GRU and RNN unrolled at import (onnx/import-rnn.c) against torch, their
  * batch kept (batch_first or not, layers, state inputs), an If inlined
  * once --input-value freezes the input its condition reads
  * (onnx/import-if.c) or, its condition known only at run time, run both
@@ -210,6 +210,16 @@ START_TEST(time_major_keeps_batch)
 	/* a Linear on every step of [T, N, 16]: MatMul and Add of the bias read
 	 * the batch on dim 1 (before, they fixed it to 1) */
 	batch_first("lstm_tm_fc");
+}
+END_TEST
+
+/* torch's plain RNN (ONNX's RNN, one gate): bidirectional with ReLU
+ * (DeepSpeech's) and batch_first, then a Linear on every step; tanh, 2
+ * layers, time-major, y. */
+START_TEST(rnn_keeps_batch)
+{
+	batch_first("rnn_relu_bf");
+	batch_first("rnn_tm");
 }
 END_TEST
 
@@ -519,6 +529,7 @@ Suite *suite_rnn(void)
 	tcase_add_test(t, layers_keep_batch);
 	tcase_add_test(t, time_major_keeps_batch);
 	tcase_add_test(t, state_inputs_keep_batch);
+	tcase_add_test(t, rnn_keeps_batch);
 	tcase_add_test(t, symbolic_time_shape);
 	tcase_add_test(t, if_inlined);
 	tcase_add_test(t, select_matches_numpy);

@@ -17,13 +17,14 @@
 #                          suite nodetests)
 #   tools/deps.sh --bench  also the other benchmark peer (oneDNN) and what
 #                          exports the bench fixtures (python3-torch,
-#                          python3-torchvision, python3-onnx) and writes
+#                          python3-torchvision, python3-torchaudio for
+#                          bench/audio-zoo.py, python3-onnx) and writes
 #                          the test fixtures again (tools/mkonnx.py trains
 #                          its digits models on python3-sklearn's data)
 # Not root: prints the apt-get command to run instead and fails.
 set -eu
 pkgs="gcc g++ make pkg-config liburing-dev libyaml-dev libsystemd-dev check systemd groff-base clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-dev python3-numpy python3-pytest python3-mypy libonnx-testdata"
-[ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev python3-torch python3-torchvision python3-onnx python3-sklearn"
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs libdnnl-dev python3-torch python3-torchvision python3-torchaudio python3-onnx python3-sklearn"
 missing=""
 for p in $pkgs; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

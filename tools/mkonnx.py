@@ -531,7 +531,21 @@ def ct_geometry(a, x, w):
     return s, d, k, full, pads
 
 
+def ct_2d(a, ins):
+    """A 1-D ConvTranspose ([N, C, L]) as the 2-D one with H 1: its
+    attributes and inputs (x and W with an H axis); a 2-D one as it is."""
+    if ins[0].ndim != 3:
+        return a, ins
+    one = {"strides": [1], "dilations": [1], "output_padding": [0], "output_shape": [1]}
+    a2 = {k: one[k] + list(v) if k in one else v for k, v in a.items()}
+    if "pads" in a:
+        a2["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
+    return a2, [ins[0][:, :, None], ins[1][:, :, None]] + list(ins[2:])
+
+
 def np_convtranspose(a, ins, opset):
+    if ins[0].ndim == 3:
+        return [y[:, :, 0] for y in np_convtranspose(*ct_2d(a, ins), opset)]
     x, w = f64(ins[0]), f64(ins[1])
     s, d, k, full, p = ct_geometry(a, x, w)
     g, cog = a.get("group", 1), w.shape[1]
@@ -1021,6 +1035,8 @@ def t_resize(a, ins, opset, upsample=False):
 def t_convtranspose(a, ins, opset):
     """torch's conv_transpose2d without padding, then the output padding
     and the (maybe asymmetric) crop."""
+    if ins[0].dim() == 3:
+        return [y[:, :, 0] for y in t_convtranspose(*ct_2d(a, ins), opset)]
     x, w = ins[0].double(), ins[1].double()
     s, d, k, full, p = ct_geometry(a, x, w)
     y = F.conv_transpose2d(x, w, None, stride=s, groups=a.get("group", 1), dilation=d)
@@ -1650,6 +1666,12 @@ def fp32_cases(c):
           pads=[1, 0, 0, 1], bias=False)
     convt("convt_output_shape", wshape=(4, 3, 3, 3), strides=[2, 2], output_shape=[5, 7])
     convt("convt_same_upper", wshape=(4, 2, 4, 4), strides=[2, 2], auto_pad="SAME_UPPER")
+    # 1-D (ConvTranspose1d: Conv-TasNet's decoder, kernel 2x the stride,
+    # pads half the kernel); then output_shape and dilations with groups
+    convt("convt1d_tasnet", xshape=(2, 6, 9), wshape=(6, 1, 8), bias=False, strides=[4],
+          pads=[4, 4])
+    convt("convt1d_groups_output_shape", xshape=(2, 4, 5), wshape=(4, 3, 3), group=2,
+          dilations=[2], strides=[2], output_shape=[11])
 
     # vision: Slice, Split, Pad
     BIG = np.iinfo(np.int64).max
@@ -2607,6 +2629,26 @@ def shared_lift_cases(c):
             return (t * m - (t + m)).permute(1, 0, 2)
 
     export_case(c, "bcast_shared_fixed", Shared(), [1, 3, 4], "Mul", opset=13)
+
+    class Sources(nn.Module):
+        """Conv-TasNet's decoder: the batch and the sources merged on dim 0
+        ([N * 2, 3, L], the batch fixed to 1), a Conv1d and a
+        ConvTranspose1d over it: each runs with the 2 rows as its H
+        (onnx/import-batch.c, rows)."""
+
+        def __init__(self):
+            super().__init__()
+            g = torch.Generator().manual_seed(7)
+            self.conv = nn.Conv1d(3, 3, 3, padding=1)
+            self.dec = nn.ConvTranspose1d(3, 1, 4, stride=2, padding=1, bias=False)
+            for p in self.parameters():
+                p.data = torch.randn(p.shape, generator=g) * 0.5
+
+        def forward(self, x):
+            b = x.shape[0]
+            return self.dec(self.conv(x.view(b * 2, 3, -1))).view(b, 2, -1)
+
+    export_case(c, "convt1d_sources_fixed", Sources(), [1, 6, 8], "ConvTranspose", opset=13)
 
 
 # ------------------------------------------------------------ folding cases

@@ -29,6 +29,9 @@
               x [5, N, 6]: a bidirectional LSTM of 2 layers whose y[-1] feeds
               a Linear, a forward GRU of 2 returning y; *_x.npy, *_y.npy as
               dnnq's items ([N, 5, 1, 6]: ONNX's item behind a batch axis).
+  rnn_relu_bf.onnx, rnn_tm.onnx  torch's plain RNN so: bidirectional with
+              ReLU (DeepSpeech's) and batch_first, a Linear on every step;
+              tanh, 2 layers, forward, time-major, returning y.
   lstm_tm_fc.onnx  the same, a bidirectional LSTM whose y [5, N, 16] feeds
               a Linear on every step: y [5, N, 3] (MatMul and Add of the
               bias with the batch on dim 1).
@@ -123,6 +126,7 @@ Run with Debian's interpreter (torch, onnx, numpy):
 Deterministic: fixed seed, one torch thread.
 """
 import argparse
+import functools
 import os
 
 import numpy as np
@@ -218,7 +222,10 @@ def sequences(out):
             ("gru_l3", torch.nn.GRU, True, 3, "all", 37),
             ("lstm_tm", torch.nn.LSTM, True, 2, "y[-1]", 41),
             ("gru_tm", torch.nn.GRU, False, 2, "y", 43),
-            ("lstm_tm_fc", torch.nn.LSTM, True, 1, "all", 67)):
+            ("lstm_tm_fc", torch.nn.LSTM, True, 1, "all", 67),
+            ("rnn_relu_bf", functools.partial(torch.nn.RNN, nonlinearity="relu"), True, 1,
+             "all", 71),
+            ("rnn_tm", torch.nn.RNN, False, 2, "y", 73)):
         bf = "_tm" not in name           # time-major: x [T, N, I]
         tm_y = head == "y" or (not bf and head == "all")     # y [T, N, ...]
         torch.manual_seed(seed)
