@@ -38,6 +38,7 @@
 #include "client/dnnq.h"
 #include "calibration/npy.h"
 #include "daemon/pool.h"
+#include "engine/f32.h"
 #include "engine/op.h"
 #include "onnx/calib.h"
 #include "onnx/cli.h"
@@ -1347,6 +1348,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);

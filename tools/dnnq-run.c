@@ -23,6 +23,7 @@
 
 #include "client/dnnq.h"
 #include "daemon/pool.h"
+#include "engine/f32.h"
 #include "engine/model.h"
 #include "engine/op.h"
 #include "engine/peak.h"
@@ -662,6 +663,7 @@ static void release(struct run *r)
 
 int main(int argc, char **argv)
 {
+	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
