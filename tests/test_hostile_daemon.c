@@ -651,6 +651,59 @@ END_TEST
  * joined it, so SIGTERM never ended dnnqd. The sanitizers reserve far more
  * address space than any such limit: skipped under them.
  */
+/* dnnqd (argv[0] its path) started under RLIMIT_AS of mb MB, its stdout
+ * and stderr into the file log: its pid. */
+static pid_t start_limited(char *const *argv, rlim_t mb, const char *log)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	pid_t pid = fixture_fork();
+	if (pid == 0) {
+		struct rlimit rl = { mb << 20, mb << 20 };
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fd);
+	return pid;
+}
+
+/* What a dnnqd started by start_limited logged (its first len - 1
+ * bytes) into out; the log removed. */
+static void limited_log(const char *log, char *out, size_t len)
+{
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, out, len - 1) : -1;
+	out[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(log);
+}
+
+/* The end of a dnnqd under RLIMIT_AS of mb MB (wait status, log out):
+ * it ended, and either refused to start saying why (!answered: true) or
+ * answered (its client's status rc, 1 a timeout) and SIGTERM ended it
+ * with status 0. */
+static bool limited_refused(rlim_t mb, int status, bool answered, int rc, const char *out)
+{
+	ck_assert_msg(status != -1 && WIFEXITED(status), "RLIMIT_AS %llu MB: dnnqd did not end"
+	              " (SIGTERM, then 20 s): %s", (unsigned long long)mb, out);
+	if (!answered) {
+		ck_assert_msg(WEXITSTATUS(status) == 1 && strstr(out, "dnnqd: "), "RLIMIT_AS"
+		              " %llu MB: no socket, wait status %#x: %s", (unsigned long long)mb,
+		              (unsigned)status, out);
+		return true;
+	}
+	ck_assert_msg(rc != 1, "RLIMIT_AS %llu MB: the client timed out unanswered: %s",
+	              (unsigned long long)mb, out);
+	ck_assert_msg(WEXITSTATUS(status) == 0, "RLIMIT_AS %llu MB: after SIGTERM, wait status"
+	              " %#x: %s", (unsigned long long)mb, (unsigned)status, out);
+	return false;
+}
+
 START_TEST(hostile_address_space)
 {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -665,19 +718,8 @@ START_TEST(hostile_address_space)
 		char log[64];
 		relu_dir(&r, "/tmp/dnnq-as-XXXXXX");
 		snprintf(log, sizeof log, "%s/dnnqd.log", r.dir);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		ck_assert_int_ge(fd, 0);
-		if ((r.pid = fixture_fork()) == 0) {
-			struct rlimit rl = { limits_mb[k] << 20, limits_mb[k] << 20 };
-			dup2(fd, 1);
-			dup2(fd, 2);
-			if (setrlimit(RLIMIT_AS, &rl))
-				_exit(126);
-			execl(bin, bin, "--socket", r.sock, "--model", r.arg, "--cpus", "0-1",
-			      (char *)NULL);
-			_exit(127);
-		}
-		close(fd);
+		r.pid = start_limited((char *[]){ (char *)bin, "--socket", r.sock, "--model", r.arg,
+		                                  "--cpus", "0-1", NULL }, limits_mb[k], log);
 		int rc = INT32_MIN, status = -1;
 		for (int i = 0; i < 80 && (status = fixture_wait(r.pid, 0)) == -1; i++) {
 			if (access(r.sock, F_OK) == 0 && (rc = connect_status(r.sock)) != INT32_MIN)
@@ -689,32 +731,18 @@ START_TEST(hostile_address_space)
 			fixture_sleep_ms(100);
 		}
 		char out[600] = "";
-		fd = open(log, O_RDONLY | O_CLOEXEC);
-		unlink(log);
 		if (status == -1) {
 			status = relu_stop(&r);
 		} else {
 			unlink(r.model);
 			unlink(r.sock);
-			rmdir(r.dir);
 		}
-		ssize_t n = fd >= 0 ? read(fd, out, sizeof out - 1) : -1;
-		out[n > 0 ? n : 0] = 0;
-		if (fd >= 0)
-			close(fd);
-		ck_assert_msg(status != -1 && WIFEXITED(status), "RLIMIT_AS %llu MB: dnnqd did not end"
-		              " (SIGTERM, then 20 s): %s", (unsigned long long)limits_mb[k], out);
-		if (rc == INT32_MIN) {
-			ck_assert_msg(WEXITSTATUS(status) == 1 && strstr(out, "dnnqd: "), "RLIMIT_AS"
-			              " %llu MB: no socket, wait status %#x: %s",
-			              (unsigned long long)limits_mb[k], (unsigned)status, out);
+		limited_log(log, out, sizeof out);
+		rmdir(r.dir);
+		if (limited_refused(limits_mb[k], status, rc != INT32_MIN, rc, out)) {
 			refused_start++;
 			continue;
 		}
-		ck_assert_msg(rc != 1, "RLIMIT_AS %llu MB: a connect timed out unanswered: %s",
-		              (unsigned long long)limits_mb[k], out);
-		ck_assert_msg(WEXITSTATUS(status) == 0, "RLIMIT_AS %llu MB: after SIGTERM, wait status"
-		              " %#x: %s", (unsigned long long)limits_mb[k], (unsigned)status, out);
 		served += rc == 0;
 		refused += rc == 2;
 	}
@@ -796,20 +824,9 @@ START_TEST(hostile_address_space_f32)
 	                                            "*", "-o", model, NULL }, -1, out, sizeof out);
 	ck_assert_msg(st == 0, "%s: status %#x: %s", conv, (unsigned)st, out);
 	for (size_t k = 0; k < sizeof limits_mb / sizeof limits_mb[0]; k++) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		ck_assert_int_ge(fd, 0);
-		pid_t pid = fixture_fork();
-		if (pid == 0) {
-			struct rlimit rl = { limits_mb[k] << 20, limits_mb[k] << 20 };
-			dup2(fd, 1);
-			dup2(fd, 2);
-			if (setrlimit(RLIMIT_AS, &rl))
-				_exit(126);
-			execl(bin, bin, "--socket", sock, "--model", arg, "--cpus", "0-1",
-			      "--max-batch", "128", (char *)NULL);
-			_exit(127);
-		}
-		close(fd);
+		pid_t pid = start_limited((char *[]){ (char *)bin, "--socket", sock, "--model", arg,
+		                                      "--cpus", "0-1", "--max-batch", "128", NULL },
+		                          limits_mb[k], log);
 		int status = -1, rc = -1;
 		for (int i = 0; i < 80 && (status = fixture_wait(pid, 0)) == -1; i++) {
 			/* the socket appears when dnnqd listens */
@@ -826,26 +843,12 @@ START_TEST(hostile_address_space_f32)
 				waitpid(pid, NULL, 0);
 			}
 		}
-		fd = open(log, O_RDONLY | O_CLOEXEC);
-		ssize_t got = fd >= 0 ? read(fd, out, sizeof out - 1) : -1;
-		out[got > 0 ? got : 0] = 0;
-		if (fd >= 0)
-			close(fd);
-		unlink(log);
+		limited_log(log, out, sizeof out);
 		unlink(sock);
-		ck_assert_msg(status != -1 && WIFEXITED(status), "RLIMIT_AS %llu MB: dnnqd did not end"
-		              " (SIGTERM, then 20 s): %s", (unsigned long long)limits_mb[k], out);
-		if (rc == -1) {
-			ck_assert_msg(WEXITSTATUS(status) == 1 && strstr(out, "dnnqd: "), "RLIMIT_AS"
-			              " %llu MB: no socket, wait status %#x: %s",
-			              (unsigned long long)limits_mb[k], (unsigned)status, out);
+		if (limited_refused(limits_mb[k], status, rc != -1, rc, out)) {
 			refused_start++;
 			continue;
 		}
-		ck_assert_msg(rc != 1, "RLIMIT_AS %llu MB: the fp32 request timed out: %s",
-		              (unsigned long long)limits_mb[k], out);
-		ck_assert_msg(WEXITSTATUS(status) == 0, "RLIMIT_AS %llu MB: after SIGTERM, wait status"
-		              " %#x: %s", (unsigned long long)limits_mb[k], (unsigned)status, out);
 		served += rc == 0;
 		refused += rc != 0;
 	}
