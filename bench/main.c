@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "client/dnnq.h"
 
 enum {
 	OPT_TSV = 1 << 0,
@@ -203,7 +204,8 @@ static void usage(FILE *f)
 	        "  loader    model file loading: io_uring against read(2), then parse + pack\n"
 	        "  calib     dnnq-convert's calibration against ONNX Runtime fp32\n"
 	        "  all       all of the above (make bench)\n\n"
-	        "dnnq-bench COMMAND --help describes each.\n");
+	        "dnnq-bench COMMAND --help describes each; dnnq-bench --version prints dnnq's"
+	        " version.\n");
 }
 
 static int cmd_all(const struct bench_opts *o)
@@ -351,6 +353,10 @@ int main(int argc, char **argv)
 	    !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("dnnq-bench %s\n", DNNQ_VERSION);
+		return 0;
 	}
 	for (size_t i = 0; i < NCMDS; i++) {
 		if (strcmp(argv[1], cmds[i].name))

@@ -40,26 +40,9 @@
 #include "daemon/options.h"
 #include "daemon/reload.h"
 #include "daemon/server.h"
+#include "engine/f32.h"
 
 static pthread_t main_thread;
-
-/* OpenBLAS (engine/f32.c's fp32 GEMM) starts a pool of threads when it is
- * loaded, before main, unless OPENBLAS_NUM_THREADS is 1, and dnnqd never
- * uses it (the engine runs OpenBLAS on its workers' threads, one each). A
- * pool thread whose buffer cannot be mapped (RLIMIT_AS, LimitAS=) loops in
- * blas_memory_alloc for good, mapping again and again, and at exit the
- * library's destructor waits for it: under an address-space limit of 80
- * to 160 MB dnnqd said ready with a CPU spinning, and on SIGTERM (or a
- * start that failed) never ended (test hostile_address_space). So, before
- * anything else, dnnqd executes itself again once with the variable at 1;
- * when that fails it goes on as it is. */
-static void without_blas_pool(char **argv)
-{
-	const char *n = getenv("OPENBLAS_NUM_THREADS");
-	if ((n && !strcmp(n, "1")) || setenv("OPENBLAS_NUM_THREADS", "1", 1))
-		return;
-	execv("/proc/self/exe", argv);
-}
 
 /* Descriptors 0 to 2 on /dev/null where they are closed: dnnqd started
  * with one closed (`2>&-`, a careless supervisor) would get it back from
@@ -322,7 +305,7 @@ static int check_config(const char *path)
 
 int main(int argc, char **argv)
 {
-	without_blas_pool(argv);
+	dnnq_f32_blas_pool_off(argv);
 	if (std_fds_open())
 		return 1;
 	struct dnnqd_options o;

@@ -22,6 +22,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "engine/conv.h"
 #include "engine/f32-kernels.h"
@@ -227,21 +230,98 @@ static void gemm_scalar_any(bool trans_b, size_t m, size_t n, size_t k, const fl
 		}
 }
 
+/*
+ * OpenBLAS's buffers. A call (one thread: blas_init) that is not small
+ * takes a buffer from the library's pool, and maps one more (128 MiB with
+ * Debian 0.3.21's SkylakeX kernels) when all are in use; kept mapped, any
+ * thread's next call reuses it. When that mmap fails (RLIMIT_AS,
+ * LimitAS=) blas_memory_alloc maps again forever: under a 100 MB limit
+ * dnnq-run's first fp32 FC of 128 rows spun there, and a dnnqd worker
+ * would have, its client waiting for good. So under an address-space
+ * limit, a call that may need one more buffer than the process has
+ * mapped first checks that 2 buffers' worth can be mapped, and if so has
+ * OpenBLAS map it now (blas_grow); if not, it multiplies with the scalar
+ * loop (slow, but it ends). Without a limit this costs nothing.
+ */
+#define BLAS_PROBE ((size_t)256 << 20)   /* twice the buffer: room for others' maps */
+#define BLAS_WARM 256                    /* a square product past OpenBLAS's small path */
+
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static bool blas_limited;                /* RLIMIT_AS is finite */
+static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned blas_mapped, blas_busy;  /* buffers mapped (by blas_grow); calls running */
 
 /* The executor owns the threads: OpenBLAS runs on the caller's. */
 static void blas_init(void)
 {
+	struct rlimit rl;
 	openblas_set_num_threads(1);
+	blas_limited = !getrlimit(RLIMIT_AS, &rl) && rl.rlim_cur != RLIM_INFINITY;
+}
+
+/* One more buffer in OpenBLAS's pool, if BLAS_PROBE bytes can be mapped:
+ * a product of BLAS_WARM squares (all buffers but the one it takes are in
+ * use, blas_lock held). */
+static bool blas_grow(void)
+{
+	void *p = mmap(NULL, BLAS_PROBE, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	munmap(p, BLAS_PROBE);
+	float *w = calloc(3 * BLAS_WARM * BLAS_WARM, sizeof *w);
+	if (!w)
+		return false;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BLAS_WARM, BLAS_WARM, BLAS_WARM,
+	            1.0f, w, BLAS_WARM, w + BLAS_WARM * BLAS_WARM, BLAS_WARM, 0.0f,
+	            w + 2 * BLAS_WARM * BLAS_WARM, BLAS_WARM);
+	free(w);
+	blas_mapped++;
+	return true;
+}
+
+/* Whether this call may run OpenBLAS: a buffer is free for it (then
+ * blas_leave after it). */
+static bool blas_enter(void)
+{
+	if (!blas_limited)
+		return true;
+	pthread_mutex_lock(&blas_lock);
+	bool ok = blas_busy < blas_mapped || blas_grow();
+	blas_busy += ok;
+	pthread_mutex_unlock(&blas_lock);
+	return ok;
+}
+
+static void blas_leave(void)
+{
+	if (!blas_limited)
+		return;
+	pthread_mutex_lock(&blas_lock);
+	blas_busy--;
+	pthread_mutex_unlock(&blas_lock);
+}
+
+void dnnq_f32_blas_pool_off(char **argv)
+{
+	const char *n = getenv("OPENBLAS_NUM_THREADS");
+	if ((n && !strcmp(n, "1")) || setenv("OPENBLAS_NUM_THREADS", "1", 1))
+		return;
+	execv("/proc/self/exe", argv);
 }
 
 static void gemm_blas_any(bool trans_b, size_t m, size_t n, size_t k, const float *a,
                           size_t lda, const float *b, size_t ldb, float *c, size_t ldc)
 {
 	pthread_once(&blas_once, blas_init);
+	if (!blas_enter()) {
+		gemm_scalar_any(trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+		return;
+	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)m,
 	            (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b, (blasint)ldb, 0.0f, c,
 	            (blasint)ldc);
+	blas_leave();
 }
 
 /* The table's gemm (B transposed) and gemm_nn of one NAME##_any. */

@@ -32,6 +32,19 @@
 
 struct dnnq_weights_cache;
 
+/* OpenBLAS starts a pool of threads when it is loaded, before main,
+ * unless OPENBLAS_NUM_THREADS is 1, and no dnnq program uses it (the
+ * engine runs OpenBLAS on the caller's thread). A pool thread whose buffer
+ * cannot be mapped (RLIMIT_AS, LimitAS=, ulimit -v) loops in
+ * blas_memory_alloc for good, and at exit the library's destructor waits
+ * for it: under an address-space limit of 80 to 160 MB dnnqd said ready
+ * with a CPU spinning and never ended on SIGTERM (test
+ * hostile_address_space), and every tool hung, `dnnq-run --version`
+ * too. So every program's main calls this first: it executes the
+ * program again once with the variable at 1 (argv: main's); when that
+ * fails it goes on as it is. */
+void dnnq_f32_blas_pool_off(char **argv);
+
 /* fp32 weights n x k (transposed to k x n when transpose: the
  * convolution) for the node cached as key, kind (an operator's own tag,
  * engine/wcache.h): borrowed from the cache when it has them (*borrowed),

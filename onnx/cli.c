@@ -196,6 +196,19 @@ int dnnq_input_value_parse(char *arg, struct dnnq_onnx_value *v, struct dnnq_dia
 	return DNNQ_OK;
 }
 
+int dnnq_max_constants_parse(const char *arg, size_t *bytes, struct dnnq_diag *diag)
+{
+	char *end;
+	errno = 0;
+	unsigned long mib = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || !mib ||
+	    mib > DNNQ_ONNX_MAX_CONST_BYTES >> 20)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "MiB of constants, an integer in [1, %zu]",
+		                     DNNQ_ONNX_MAX_CONST_BYTES >> 20);
+	*bytes = (size_t)mib << 20;
+	return DNNQ_OK;
+}
+
 int dnnq_sample_shape(const char *path, const char *name, struct dnnq_onnx_shape *s,
                         struct dnnq_diag *diag)
 {

@@ -49,6 +49,10 @@ int dnnq_input_shape_parse(char *arg, struct dnnq_onnx_shape *s, struct dnnq_dia
  * checked against the input's type and shape at import. */
 int dnnq_input_value_parse(char *arg, struct dnnq_onnx_value *v, struct dnnq_diag *diag);
 
+/* dnnq-convert and dnnq-run --max-constants MiB: *bytes, for
+ * dnnq_onnx_import_opts.max_const_bytes (1 to 1024 MiB). */
+int dnnq_max_constants_parse(const char *arg, size_t *bytes, struct dnnq_diag *diag);
+
 /* The shape of the array in path, for an input named name (NULL: the
  * input at its position; the name is copied). */
 int dnnq_sample_shape(const char *path, const char *name, struct dnnq_onnx_shape *s,

@@ -92,9 +92,6 @@ int imp_external_data(struct imp *m, const Onnx__TensorProto *t, size_t need, co
 		return imp_problem(m, DNNQ_E_FORMAT, "%s: external data '%s': length %llu, the "
 		                   "tensor needs %zu bytes", what, loc, (unsigned long long)len, need),
 		       DNNQ_E_FORMAT;
-	if (need > IMP_MAX_CONST_BYTES - m->const_bytes)
-		return imp_problem(m, DNNQ_E_NOMEM, "%s: %zu bytes of constants exceed the %zu MiB "
-		                   "limit", what, need, IMP_MAX_CONST_BYTES >> 20), DNNQ_E_NOMEM;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1, err = 0;
 	struct stat st;
 	if (dfd < 0 || (fd = openat(dfd, loc, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
@@ -116,6 +113,13 @@ int imp_external_data(struct imp *m, const Onnx__TensorProto *t, size_t need, co
 		                   "bytes pass its end (%lld bytes)", what, loc,
 		                   (unsigned long long)off, need, (long long)st.st_size),
 		       DNNQ_E_FORMAT;
+	}
+	/* the file holds them: they count as the model's bytes (the limit on
+	 * constants scales with them) before they count against that limit */
+	m->model_bytes += need;
+	if (imp_const_over(m, need, what)) {
+		close(fd);
+		return DNNQ_E_NOMEM;
 	}
 	uint8_t *buf = malloc(need ? need : 1);
 	size_t got = 0;

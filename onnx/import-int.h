@@ -13,8 +13,15 @@
  * against them before it is used. */
 #define IMP_MAX_DIM ((int64_t)1 << 31)
 #define IMP_MAX_NUMEL ((size_t)1 << 31)
-/* ... and on the bytes of all constants, read or folded */
-#define IMP_MAX_CONST_BYTES ((size_t)1 << 30)
+/* ... and on the bytes of all constants, read or folded: in proportion
+ * to the model's bytes (its file's, and its external data's as they are
+ * read), IMP_CONST_PER_BYTE times them but at least IMP_CONST_FLOOR, for
+ * a 37 kB Loop of growing Concats folded ~900 MB (3.7 s, 1.1 GB) before
+ * its refusal, and never more than IMP_MAX_CONST_BYTES
+ * (dnnq_onnx_import_opts.max_const_bytes sets another; docs/onnx.md). */
+#define IMP_MAX_CONST_BYTES DNNQ_ONNX_MAX_CONST_BYTES
+#define IMP_CONST_FLOOR ((size_t)64 << 20)
+#define IMP_CONST_PER_BYTE 16
 
 /* Refuses (DNNQ_E_FORMAT, the diag says why) bytes that protobuf-c would
  * not unpack as a d, would unpack nested past protobuf's depth limit, or
@@ -124,6 +131,8 @@ struct imp {
 	struct imp_reads *reads;    /* of the graph being walked, built at the first
 	                               need (imp_read_elsewhere), NULL before */
 	size_t const_bytes;
+	size_t model_bytes;         /* the file's, then its external data's as it is
+	                               read: what the constants' limit scales with */
 	/* problems */
 	char *list;
 	size_t list_len, list_cap, nproblems;
@@ -167,6 +176,9 @@ int32_t imp_lookup(struct imp *m, const char *name, const char *who);
 /* *p = bytes for a constant (what: for the message), within the limit on
  * all constants. */
 int imp_const_alloc(struct imp *m, size_t bytes, const char *what, void **p);
+/* Whether `bytes` more constants pass that limit: then the problem is
+ * recorded (naming what, the limit and how to raise it). */
+bool imp_const_over(struct imp *m, size_t bytes, const char *what);
 /* The `need` bytes of tensor t's external data (onnx/import-external.c),
  * read from its file beside the model into *out (malloc'd; the caller
  * frees); 0, or the status of the problem recorded. */

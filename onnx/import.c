@@ -288,12 +288,33 @@ static int copy_ints(const int32_t *src, size_t n, enum dnnq_ir_dtype dt, void *
 	return 0;
 }
 
+bool imp_const_over(struct imp *m, size_t bytes, const char *what)
+{
+	size_t set = m->opts ? m->opts->max_const_bytes : 0, limit = set;
+	if (!set) {
+		limit = m->model_bytes > IMP_MAX_CONST_BYTES / IMP_CONST_PER_BYTE
+		        ? IMP_MAX_CONST_BYTES : m->model_bytes * IMP_CONST_PER_BYTE;
+		limit = limit < IMP_CONST_FLOOR ? IMP_CONST_FLOOR : limit;
+	}
+	if (m->const_bytes <= limit && bytes <= limit - m->const_bytes)
+		return false;
+	char why[160];
+	if (set)
+		snprintf(why, sizeof why, "set by --max-constants");
+	else
+		snprintf(why, sizeof why, "%d times the model's %zu bytes, at least %zu MiB, at most "
+		         "%zu MiB; --max-constants MiB raises it", IMP_CONST_PER_BYTE, m->model_bytes,
+		         IMP_CONST_FLOOR >> 20, IMP_MAX_CONST_BYTES >> 20);
+	imp_problem(m, DNNQ_E_NOMEM, "%s: %zu bytes of constants, after the %zu before, exceed the "
+	            "limit of %zu MiB (%s)", what, bytes, m->const_bytes, limit >> 20, why);
+	return true;
+}
+
 int imp_const_alloc(struct imp *m, size_t bytes, const char *what, void **p)
 {
 	*p = NULL;
-	if (bytes > IMP_MAX_CONST_BYTES - m->const_bytes)
-		return imp_problem(m, DNNQ_E_NOMEM, "%s: %zu bytes of constants exceed the %zu MiB limit",
-		                   what, bytes, IMP_MAX_CONST_BYTES >> 20), DNNQ_E_NOMEM;
+	if (imp_const_over(m, bytes, what))
+		return DNNQ_E_NOMEM;
 	if (!(*p = malloc(bytes ? bytes : 1)))
 		return imp_problem(m, DNNQ_E_NOMEM, "%s: out of memory", what), DNNQ_E_NOMEM;
 	m->const_bytes += bytes;
@@ -1360,7 +1381,7 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 	if (!ir || (!bytes && len))
 		return dnnq_diag_set(diag, DNNQ_E_INVAL, "onnx: no model");
 	*ir = (struct dnnq_ir){ 0 };
-	struct imp m = { .ir = ir, .opts = opts, .diag = diag };
+	struct imp m = { .ir = ir, .opts = opts, .model_bytes = len, .diag = diag };
 	struct dnnq_diag why = { "" };
 	Onnx__ModelProto *mp = NULL;
 	if (!imp_wire_check(&onnx__model_proto__descriptor, bytes, len, &why) &&
@@ -1375,7 +1396,8 @@ int dnnq_onnx_import(const void *bytes, size_t len, const struct dnnq_onnx_impor
 		rc = DNNQ_E_FORMAT;
 	} else if ((rc = import_graph(&m, mp)) && !m.nomem && m.nbatch == m.nproblems) {
 		/* only the batch on dim 0 stood in the way: fix it and import again */
-		struct imp again = { .ir = ir, .opts = opts, .diag = diag, .fixed = true };
+		struct imp again = { .ir = ir, .opts = opts, .model_bytes = len, .diag = diag,
+		                     .fixed = true };
 		memcpy(again.batch_why, m.batch_why, sizeof m.batch_why);
 		imp_release(&m);
 		free(m.list);

@@ -305,7 +305,13 @@ struct dnnq_onnx_import_opts {
 	 * (the model file's; dnnq_onnx_import_file sets it when NULL); NULL:
 	 * a model with external data is refused */
 	const char *data_dir;
+	/* dnnq-convert --max-constants: the most bytes of constants (read
+	 * and folded) the import may hold, at most DNNQ_ONNX_MAX_CONST_BYTES;
+	 * 0: 16 times the model's bytes (its file's and its external data's),
+	 * at least 64 MiB, at most DNNQ_ONNX_MAX_CONST_BYTES */
+	size_t max_const_bytes;
 };
+#define DNNQ_ONNX_MAX_CONST_BYTES ((size_t)1 << 30)
 
 /* Parses an ONNX ModelProto (bytes) into ir. Everything unsupported (an
  * operator, an attribute value, a dynamic shape, a non-constant weight) is

@@ -749,6 +749,97 @@ START_TEST(hostile_onnx_zero_fills)
 END_TEST
 
 /*
+ * A constant of 256 floats doubled by Concat `doublings` times (c0 ->
+ * c1 -> ...: each node folds, holding twice the bytes of the one before),
+ * beside x -> Relu -> y: a file of about 1 kB asking for 2^doublings kB
+ * of constants.
+ */
+static struct pb doubling_model(int doublings)
+{
+	struct pb g = { 0 }, b = { 0 }, t = { 0 }, n = { 0 }, a = { 0 };
+	static const uint8_t zeros[1024];
+	pb_varint(&t, 1 << 3);                   /* dims: [256] */
+	pb_varint(&t, 256);
+	pb_varint(&t, 2 << 3);                   /* data_type: FLOAT */
+	pb_varint(&t, 1);
+	pb_string(&t, 8, "c0");
+	pb_open(&t, 9, sizeof zeros);            /* raw_data */
+	pb_bytes(&t, zeros, sizeof zeros);
+	pb_open(&g, 5, t.n);
+	pb_bytes(&g, t.p, t.n);
+	pb_string(&a, 1, "axis");                /* axis: INT 0 */
+	pb_varint(&a, 3 << 3);
+	pb_varint(&a, 0);
+	pb_varint(&a, 20 << 3);
+	pb_varint(&a, 2);
+	char in[16], out[16];
+	for (int i = 0; i < doublings; i++) {
+		snprintf(in, sizeof in, "c%d", i);
+		snprintf(out, sizeof out, "c%d", i + 1);
+		n.n = 0;
+		pb_string(&n, 1, in);
+		pb_string(&n, 1, in);
+		pb_string(&n, 2, out);
+		pb_string(&n, 3, out);
+		pb_string(&n, 4, "Concat");
+		pb_open(&n, 5, a.n);
+		pb_bytes(&n, a.p, a.n);
+		pb_open(&g, 1, n.n);
+		pb_bytes(&g, n.p, n.n);
+	}
+	pb_node(&g, "Relu", "x", "y", "relu");
+	pb_value_1x4(&g, 11, "x");
+	pb_value_1x4(&g, 12, "y");
+	pb_model_head(&b, g.n);
+	pb_bytes(&b, g.p, g.n);
+	free(t.p);
+	free(n.p);
+	free(a.p);
+	free(g.p);
+	return b;
+}
+
+/*
+ * The importer's limit on constants was 1 GiB whatever the file: a 37 kB
+ * Loop of growing Concats (the fuzzer's) folded ~900 MB (3.7 s, 1.1 GB
+ * RSS) before its refusal. Now the limit scales with the model's bytes
+ * (16 times, at least 64 MiB): a 1 kB file asking for 1 GiB is refused
+ * at the floor, naming the node; --max-constants sets the limit, here
+ * below what a model of 2 MiB of folded constants needs, then above.
+ */
+START_TEST(hostile_onnx_constants_budget)
+{
+	struct pb bomb = doubling_model(20), small = doubling_model(10);
+	struct imported r = import(&bomb);
+	ck_assert_int_eq(r.rc, DNNQ_E_NOMEM);
+	/* c0 to c15 hold 64 MiB less 1 kB: c16, 64 MiB more, would pass the floor */
+	ck_assert_msg(strstr(r.diag.msg, "node 'c16' (Concat): 67108864 bytes of constants, after "
+	                     "the 67107840 before, exceed the limit of 64 MiB (16 times the "
+	                     "model's "), "%s", r.diag.msg);
+	ck_assert_msg(strstr(r.diag.msg, "--max-constants MiB raises it"), "%s", r.diag.msg);
+	struct imported ok = import(&small);
+	ck_assert_msg(ok.rc == 0, "%s", ok.diag.msg);
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_import_opts o = { .max_const_bytes = 1 << 20 };
+	ck_assert_int_eq(dnnq_onnx_import(small.p, small.n, &o, &ir, NULL, NULL, &d),
+	                 DNNQ_E_NOMEM);
+	ck_assert_msg(strstr(d.msg, "exceed the limit of 1 MiB (set by --max-constants)"), "%s",
+	              d.msg);
+	o.max_const_bytes = 4 << 20;
+	ck_assert_msg(dnnq_onnx_import(small.p, small.n, &o, &ir, NULL, NULL, &d) == 0, "%s",
+	              d.msg);
+	dnnq_ir_free(&ir);
+	printf("hostile: an ONNX file of %zu bytes doubling a 1 kB constant 20 times (1 GiB): "
+	       "1 tries: refused at 64 MiB ('%s')\n", bomb.n, r.diag.msg);
+	free(r.list);
+	free(ok.list);
+	free(bomb.p);
+	free(small.p);
+}
+END_TEST
+
+/*
  * Two convolutions of one name. The weights cache (engine/wcache.h) the
  * graphs of a dnnqd model version share keys packed weights by the node's
  * name, its output channels and its depth: not by its groups nor its
@@ -815,6 +906,7 @@ Suite *suite_hostile_files(void)
 	tcase_add_test(tc, hostile_same_name_weights);
 	tcase_add_test(tc, hostile_no_inputs);
 	tcase_add_test(tc, hostile_onnx_zero_fills);
+	tcase_add_test(tc, hostile_onnx_constants_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -22,6 +22,7 @@
 #include "calibration/npy.h"
 #include "calibration/range.h"
 #include "client/dnnq.h"
+#include "engine/f32.h"
 #include "tests/rng.h"
 
 #define FILE_LIMIT ((size_t)1 << 30)
@@ -412,6 +413,7 @@ static int cmd_table(const struct opts *o)
 
 int main(int argc, char **argv)
 {
+	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o = {
 		.c = { DNNQ_CALIB_L2, { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false }, 0 },

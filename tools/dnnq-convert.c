@@ -38,6 +38,7 @@
 #include "client/dnnq.h"
 #include "calibration/npy.h"
 #include "daemon/pool.h"
+#include "engine/f32.h"
 #include "engine/op.h"
 #include "onnx/calib.h"
 #include "onnx/cli.h"
@@ -62,6 +63,7 @@ struct opts {
 	size_t nshapes;
 	struct dnnq_onnx_value values[MAX_SHAPES];  /* --input-value */
 	size_t nvalues;
+	size_t max_const_bytes;                     /* --max-constants (0: by the file) */
 	const char *state[DNNQ_STATE_MAX];          /* --state OUT=IN */
 	size_t nstate;
 	bool state_none;                            /* --state none */
@@ -78,6 +80,7 @@ static void usage(void)
 		"                    [--json] [--acc16[=auto]] [--acc16-threshold DB]\n"
 		"                    [--acc16-nbits N] [--acc16-spill N] [--keep-fp32 NODE,...]\n"
 		"                    [--input-shape NAME=D0xD1x...]... [--input-value NAME=V,...]...\n"
+		"                    [--max-constants MiB]\n"
 		"                    [--threads N] [--precision auto|int8] [--fp32-threshold DB]\n"
 		"                    [--precision-samples N] [--sqnr-floor DB] [--state OUT=IN|none]...\n"
 		"Converts an ONNX model to a .dnnq model: a float model is calibrated on the\n"
@@ -101,6 +104,9 @@ static void usage(void)
 		"                         input): it leaves the model's inputs, what reads it\n"
 		"                         folds at import and an If whose condition it\n"
 		"                         decides is inlined\n"
+		"  --max-constants MiB    the most constants the import may hold, read and\n"
+		"                         folded, 1..1024 (default: 16 times the model's bytes,\n"
+		"                         at least 64 MiB, at most 1024)\n"
 		"  --method M             minmax, percentile, l1, l2 (default), l2approx, kl, or\n"
 		"                         auto: per tensor, the method with the best output SQNR\n"
 		"  --percentile P         for --method percentile (default 99.99)\n"
@@ -202,7 +208,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_ASYMW, O_DYN, O_BITS, O_BINS, O_NAME,
 	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
-	       O_KEEP_FP32, O_INPUT_SHAPE, O_INPUT_VALUE, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES,
+	       O_KEEP_FP32, O_INPUT_SHAPE, O_INPUT_VALUE, O_MAX_CONST, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES,
 	       O_SQNR_FLOOR, O_STATE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -225,6 +231,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "keep-fp32", required_argument, NULL, O_KEEP_FP32 },
 		{ "input-shape", required_argument, NULL, O_INPUT_SHAPE },
 		{ "input-value", required_argument, NULL, O_INPUT_VALUE },
+		{ "max-constants", required_argument, NULL, O_MAX_CONST },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "precision", required_argument, NULL, O_PRECISION },
 		{ "fp32-threshold", required_argument, NULL, O_FP32_TH },
@@ -289,6 +296,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return bad_option("input-value", optarg, "given more than 64 times");
 			if (dnnq_input_value_parse(optarg, &o->values[o->nvalues++], &d))
 				return bad_option("input-value", optarg, d.msg);
+			break;
+		}
+		case O_MAX_CONST: {
+			struct dnnq_diag d = { "" };
+			if (dnnq_max_constants_parse(optarg, &o->max_const_bytes, &d))
+				return bad_option("max-constants", optarg, d.msg);
 			break;
 		}
 		case O_REPORT: o->report = true; break;
@@ -980,7 +993,8 @@ static int import(const struct opts *o, struct dnnq_ir *ir, char **list, size_t 
                   struct dnnq_diag *d)
 {
 	struct dnnq_onnx_import_opts io = { .shapes = o->shapes, .nshapes = o->nshapes,
-	                                    .values = o->values, .nvalues = o->nvalues };
+	                                    .values = o->values, .nvalues = o->nvalues,
+	                                    .max_const_bytes = o->max_const_bytes };
 	struct dnnq_onnx_shape *samples = NULL;
 	size_t nsamples = 0;
 	int rc = o->calib ? dnnq_sample_shapes(o->calib, &samples, &nsamples, d) : 0;
@@ -1334,6 +1348,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);

@@ -2,7 +2,7 @@
  * dnnq-run: runs a model in-process on .npy inputs and writes its outputs.
  *
  *   dnnq-run MODEL -i|--input NAME=FILE.npy ... [-o|--output-dir DIR] [--threads N]
- *            [--pin] [--repeat N] [--isa ISA] [--json]
+ *            [--pin] [--repeat N] [--isa ISA] [--json] [--max-constants MiB]
  *
  * MODEL is a .dnnq model (the engine, int8 inside, as dnnqd runs it) or an
  * .onnx model (the fp32 reference executor, onnx/ref.c), told apart by the
@@ -23,6 +23,7 @@
 
 #include "client/dnnq.h"
 #include "daemon/pool.h"
+#include "engine/f32.h"
 #include "engine/model.h"
 #include "engine/op.h"
 #include "engine/peak.h"
@@ -45,6 +46,7 @@ struct opts {
 	long repeat;
 	enum dnnq_isa isa;
 	bool json, profile, pin;
+	size_t max_const_bytes;         /* --max-constants (0: by the file) */
 };
 
 /* One model input or output, in either kind of model. */
@@ -82,6 +84,7 @@ static void usage(void)
 	printf(
 		"usage: %s MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--threads N]\n"
 		"                [--pin] [--repeat N] [--profile] [--isa ISA] [--json]\n"
+		"                [--max-constants MiB]\n"
 		"Runs a .dnnq model (int8, through the engine) or an .onnx model (fp32, through\n"
 		"the reference executor) on .npy inputs and writes each output as NAME.npy.\n"
 		"  -i, --input NAME=FILE  the array for input NAME ([n, ...]: n samples); once\n"
@@ -104,6 +107,9 @@ static void usage(void)
 		"  --isa ISA          the engine's kernels: scalar, avx2 or avx512vnni (default:\n"
 		"                     the best this CPU runs)\n"
 		"  --json             one JSON object on stdout\n"
+		"  --max-constants MiB  an ONNX model: the most constants its import may hold,\n"
+		"                     read and folded, 1..1024 (default: 16 times the\n"
+		"                     model's bytes, at least 64 MiB, at most 1024)\n"
 		"  -h, --help         this text\n"
 		"  --version          dnnq's version\n",
 		argv0);
@@ -111,7 +117,7 @@ static void usage(void)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_THREADS = 256, O_PIN, O_REPEAT, O_PROFILE, O_ISA, O_JSON };
+	enum { O_THREADS = 256, O_PIN, O_REPEAT, O_PROFILE, O_ISA, O_JSON, O_MAX_CONST };
 	static const struct option lopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "output-dir", required_argument, NULL, 'o' },
@@ -121,6 +127,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "profile", no_argument, NULL, O_PROFILE },
 		{ "isa", required_argument, NULL, O_ISA },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "max-constants", required_argument, NULL, O_MAX_CONST },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -174,6 +181,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_PIN: o->pin = true; break;
 		case O_PROFILE: o->profile = true; break;
 		case O_JSON: o->json = true; dnnq_json_failures(); break;
+		case O_MAX_CONST: {
+			struct dnnq_diag d = { "" };
+			if (dnnq_max_constants_parse(optarg, &o->max_const_bytes, &d)) {
+				fprintf(stderr, "%s: --max-constants %s: %s\n", argv0, optarg, d.msg);
+				return 2;
+			}
+			break;
+		}
 		case 'h': usage(); exit(0);
 		case 'V': printf("%s %s\n", argv0, DNNQ_VERSION); exit(0);
 		default: {
@@ -222,7 +237,8 @@ static int import_onnx(const struct opts *o, const void *buf, size_t len, struct
 	/* external data beside the model, as dnnq_onnx_import_file reads it */
 	char *dir = dnnq_onnx_data_dir(o->model);
 	struct dnnq_onnx_import_opts io = { .samples = s, .data_dir = dir,
-	                                    .samples_are_inputs = true };
+	                                    .samples_are_inputs = true,
+	                                    .max_const_bytes = o->max_const_bytes };
 	struct dnnq_diag why = { "" };
 	int rc = dir ? 0 : dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", o->model);
 	*ir = (struct dnnq_ir){ 0 };
@@ -647,6 +663,7 @@ static void release(struct run *r)
 
 int main(int argc, char **argv)
 {
+	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);

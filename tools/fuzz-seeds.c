@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "calibration/npy.h"
+#include "client/dnnq.h"
 #include "engine/model.h"
 #include "engine/op.h"
 #include "engine/qtensor.h"
@@ -507,7 +508,12 @@ int main(int argc, char **argv)
 		"usage: dnnq-fuzz-seeds DIR (e.g. tests/fuzz/corpus)\n"
 		"Writes the seed corpora of the fuzz harnesses (tests/fuzz/) into\n"
 		"DIR/HARNESS/: small valid inputs made by dnnq's own writers.\n"
-		"  -h, --help    this text\n";
+		"  -h, --help    this text\n"
+		"  --version     dnnq's version\n";
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("dnnq-fuzz-seeds %s\n", DNNQ_VERSION);
+		return 0;
+	}
 	bool help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
 	if (help || argc != 2 || argv[1][0] == '-') {
 		fputs(usage, help ? stdout : stderr);

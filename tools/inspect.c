@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "client/dnnq.h"
+#include "engine/f32.h"
 #include "engine/model.h"
 #include "engine/op.h"
 
@@ -372,6 +373,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
 	const char *path = NULL;
 	bool json = false;

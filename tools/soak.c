@@ -425,7 +425,7 @@ static int write_config(char *path, size_t len, struct dnnq_diag *diag)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: dnnq-soak [--duration S] [--clients N] [--threads N]"
-	        " [--reload-every S] [--help]\n  DNNQ_DNNQD: the dnnqd to start (default: bin/ beside"
+	        " [--reload-every S] [--help] [--version]\n  DNNQ_DNNQD: the dnnqd to start (default: bin/ beside"
 	        " this one)\n");
 }
 
@@ -435,7 +435,8 @@ int main(int argc, char **argv)
 	int nclients = 3, nthreads = 2;
 	static const struct option opts[] = {
 		{ "duration", 1, 0, 'd' }, { "clients", 1, 0, 'c' }, { "threads", 1, 0, 't' },
-		{ "reload-every", 1, 0, 'r' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "reload-every", 1, 0, 'r' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
+		{ 0, 0, 0, 0 },
 	};
 	for (int ch; (ch = getopt_long(argc, argv, "d:c:t:r:h", opts, NULL)) != -1;) {
 		switch (ch) {
@@ -444,6 +445,7 @@ int main(int argc, char **argv)
 		case 't': nthreads = atoi(optarg); break;
 		case 'r': reload_every = atof(optarg); break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("dnnq-soak %s\n", DNNQ_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
