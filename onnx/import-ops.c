@@ -3216,6 +3216,36 @@ static int32_t arange_row(struct nctx *c, int64_t t, int64_t from, const char *s
 	return new_constant(c, &av, suffix, ar);
 }
 
+/* The one-hot rows of the float indices c->in[0] reshaped to [d] (nd
+ * dims, the last 1; NAME:idx): Or(Equal(NAME:idx, [0 .. t-1])
+ * (NAME:ahead), Equal(NAME:idx, [-t .. -1]) (NAME:behind)), c's node,
+ * not yet linked. An index in [-t, 0) counts from the end; one outside
+ * [-t, t) has no one. */
+static int onehot_rows(struct nctx *c, int64_t t, uint32_t nd, const int64_t *d, bool batched)
+{
+	int32_t ahead = arange_row(c, t, 0, ":arange"), behind = arange_row(c, t, -t, ":arange-T");
+	if (ahead < 0 || behind < 0)
+		return ahead < 0 ? ahead : behind;
+	int rc;
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, nd, d, batched)) || (rc = link_as(c, ":idx", 1)))
+		return rc;
+	int32_t idx = c->in[0];
+	c->in[1] = ahead;
+	c->nin = 2;
+	if ((rc = engine_kind(c, "equal")) || (rc = op_binary(c)) ||
+	    (rc = link_as(c, ":ahead", 2)))
+		return rc;
+	ahead = c->in[0];
+	c->in[0] = idx;
+	c->in[1] = behind;
+	if ((rc = op_binary(c)) || (rc = link_as(c, ":behind", 2)))
+		return rc;
+	c->in[1] = ahead;
+	return (rc = engine_kind(c, "or")) ? rc : op_binary(c);
+}
+
 /* Gather along axis 0 of an activation by indices integer arithmetic
  * computed (floats holding them: "Token ids" in docs/onnx.md; CLIP's
  * x[arange(b), ids.argmax(-1)]: x flattened to [b * t, d], the batch fixed
@@ -3243,31 +3273,11 @@ static int gather_rows(struct nctx *c)
 		           "the activation '%.80s' [%s] on axis %lld: only integers, on axis 0 of a "
 		           "value without the batch, at most 2^22 indices times rows", iname(c, 1),
 		           imp_dims_str(&iv), iname(c, 0), imp_dims_str(&x), (long long)axis);
-	int32_t xid = c->in[0], idx = c->in[1];
-	int32_t ahead = arange_row(c, t, 0, ":arange"), behind = arange_row(c, t, -t, ":arange-T");
-	if (ahead < 0 || behind < 0)
-		return ahead < 0 ? ahead : behind;
+	int32_t xid = c->in[0];
 	int64_t d[DNNQ_IR_MAX_DIMS] = { k, 1 };
 	/* idx [K, 1] == arange [1, T] or arange - T: the one-hot rows */
-	c->in[0] = idx;
-	c->node.op = DNNQ_IR_RESHAPE;
-	c->nin = 1;
-	if ((rc = set_out(c, 0, DNNQ_IR_F32, 2, d, false)) || (rc = link_as(c, ":idx", 1)))
-		return rc;
-	idx = c->in[0];
-	c->in[1] = ahead;
-	c->nin = 2;
-	if ((rc = engine_kind(c, "equal")) || (rc = op_binary(c)) ||
-	    (rc = link_as(c, ":ahead", 2)))
-		return rc;
-	ahead = c->in[0];
-	c->in[0] = idx;
-	c->in[1] = behind;
-	if ((rc = op_binary(c)) || (rc = link_as(c, ":behind", 2)))
-		return rc;
-	c->in[1] = ahead;
-	if ((rc = engine_kind(c, "or")) || (rc = op_binary(c)) ||
-	    (rc = link_as(c, ":onehot", 2)))
+	c->in[0] = c->in[1];
+	if ((rc = onehot_rows(c, t, 2, d, false)) || (rc = link_as(c, ":onehot", 2)))
 		return rc;
 	int32_t onehot = c->in[0];
 	c->in[0] = xid;
@@ -3337,32 +3347,13 @@ static int op_onehot(struct nctx *c)
 	int64_t t = (int64_t)depth, d[DNNQ_IR_MAX_DIMS];
 	memcpy(d, iv.dims, iv.ndim * sizeof *d);
 	d[iv.ndim] = 1;
-	int32_t ahead = arange_row(c, t, 0, ":arange"), behind = arange_row(c, t, -t, ":arange-T");
-	if (ahead < 0 || behind < 0)
-		return ahead < 0 ? ahead : behind;
 	c->nin = 1;
 	if (iv.dtype == DNNQ_IR_S32) {
 		c->node.op = DNNQ_IR_CAST;
 		if ((rc = same_out(c, &iv, DNNQ_IR_F32)) || (rc = link_as(c, ":float", 1)))
 			return rc;
 	}
-	c->node.op = DNNQ_IR_RESHAPE;
-	if ((rc = set_out(c, 0, DNNQ_IR_F32, iv.ndim + 1, d, iv.batched)) ||
-	    (rc = link_as(c, ":idx", 1)))
-		return rc;
-	int32_t idx = c->in[0];
-	c->in[1] = ahead;
-	c->nin = 2;
-	if ((rc = engine_kind(c, "equal")) || (rc = op_binary(c)) ||
-	    (rc = link_as(c, ":ahead", 2)))
-		return rc;
-	ahead = c->in[0];
-	c->in[0] = idx;
-	c->in[1] = behind;
-	if ((rc = op_binary(c)) || (rc = link_as(c, ":behind", 2)))
-		return rc;
-	c->in[1] = ahead;
-	if ((rc = engine_kind(c, "or")) || (rc = op_binary(c)))
+	if ((rc = onehot_rows(c, t, iv.ndim + 1, d, iv.batched)))
 		return rc;
 	if (off == 0.0f && on == 1.0f)
 		return 0;
