@@ -2988,6 +2988,45 @@ START_TEST(grid_sample_hostile_grid)
 }
 END_TEST
 
+/* Reflection of a huge point on a row of 7 pixels: its reduction by the
+ * mirror's period (14) must be exact; inexact, (1e25, 0) was left at
+ * -4.3e9, whose taps' mirroring never ended (the run hung). Both points
+ * are even integers in pixels, so each reads one pixel of the row. */
+START_TEST(grid_sample_reflect_far)
+{
+	float x[7], grid[2 * 2] = { 1e25f, 0, -1e25f, 0 }, y[2];
+	for (int k = 0; k < 7; k++)
+		x[k] = (float)(k + 1);
+	int64_t xd[4] = { BATCH, 1, 1, 7 }, gd[4] = { BATCH, 1, 2, 2 };
+	struct mb *b = io_model(16, "x", F, 4, xd);
+	mb_input(b, "g", F, 4, gd);
+	at_s(b, mb_node(b, "GridSample", "gs", "x,g", "y"), "padding_mode", "reflection");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float calm[2 * 2] = { 0 };
+	const void *ins[2] = { x, calm };
+	void *outs[1] = { y };
+	struct dnnq_model m;
+	calibrated(&ir, ins, 1, &m);
+	ins[1] = grid;
+	struct dnnq_graph *g = planned(&m, 1);
+	for (int run = 0; run < 2; run++) {
+		struct dnnq_diag d = { "" };
+		ck_assert_msg((run ? dnnq_graph_run(g, ins, outs, NULL)
+		                   : dnnq_ir_run(&ir, 1, ins, outs, NULL, NULL, &d)) == 0, "%s", d.msg);
+		for (int k = 0; k < 2; k++) {
+			/* the point in pixels (align_corners 0), its pixel mirrored */
+			float p = ((grid[2 * k] + 1) * 7 - 1) / 2.f;
+			int r = (int)fmod(fmod((double)p, 14) + 14, 14);
+			ck_assert_float_eq(y[k], x[r < 7 ? r : 13 - r]);
+		}
+	}
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 START_TEST(batch_fixed_window_attention)
 {
 	enum { S = 4, XN = SW_H * SW_W * SW_C };
@@ -3632,6 +3671,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, gather_elements_ids);
 	tcase_add_test(tc, gathernd_const);
 	tcase_add_test(tc, grid_sample_hostile_grid);
+	tcase_add_test(tc, grid_sample_reflect_far);
 	tcase_add_test(tc, batch_fixed_window_attention);
 	tcase_add_test(tc, batch_on_dim1_attention);
 	tcase_add_test(tc, batch_on_dim1_fixed);
