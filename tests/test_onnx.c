@@ -576,7 +576,7 @@ END_TEST
  * parameters of X's shape after the batch, as one Mul and one Add; [C]
  * parameters of a 4-D X refused (ONNX Runtime refuses them too), and of a
  * 2-D X they are spatial 1's. */
-static struct mb *bn_spatial0(int64_t h, uint32_t pnd, const int64_t *pd)
+static struct mb *bn_spatial0(int64_t h, uint32_t pnd, const int64_t *pd, float var)
 {
 	struct mb *b = nchw(7, 2, 1, h);
 	size_t n = count_of((int)pnd, pd);
@@ -585,7 +585,7 @@ static struct mb *bn_spatial0(int64_t h, uint32_t pnd, const int64_t *pd)
 		p[0][i] = 1.0f + (float)i;                /* scale */
 		p[1][i] = 0.5f * (float)i;                /* B */
 		p[2][i] = -1.0f + (float)i;               /* mean */
-		p[3][i] = 3.0f;                           /* var: 1 / sqrt(3 + 1) = 0.5 */
+		p[3][i] = var;
 	}
 	static const char *const nm[4] = { "s", "b", "m", "v" };
 	for (int k = 0; k < 4; k++)
@@ -602,7 +602,7 @@ START_TEST(batchnorm_spatial0)
 	static const float x[4] = { 1, 2, -3, 4 };
 	float y[4];
 	struct dnnq_ir ir;
-	imp_ok(bn_spatial0(2, 3, chw), &ir);
+	imp_ok(bn_spatial0(2, 3, chw, 3.0f), &ir);     /* 1 / sqrt(var 3 + epsilon 1) = 0.5 */
 	run1(&ir, 1, x, y);
 	for (size_t i = 0; i < 4; i++) {
 		float want = (x[i] - (-1.0f + (float)i)) * 0.5f * (1.0f + (float)i) + 0.5f * (float)i;
@@ -610,7 +610,9 @@ START_TEST(batchnorm_spatial0)
 		              (double)want);
 	}
 	dnnq_ir_free(&ir);
-	imp_fails(bn_spatial0(2, 1, ch), DNNQ_E_SHAPE, "'s' [2]: spatial 0 wants X's shape");
+	imp_fails(bn_spatial0(2, 1, ch, 3.0f), DNNQ_E_SHAPE, "'s' [2]: spatial 0 wants X's shape");
+	/* var + epsilon <= 0: no NaN multiplier, refused as spatial 1 does */
+	imp_fails(bn_spatial0(2, 3, chw, -1.0f), DNNQ_E_RANGE, "activation 0: var + epsilon = 0");
 }
 END_TEST
 
