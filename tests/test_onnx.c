@@ -2937,6 +2937,25 @@ START_TEST(gathernd_const)
 }
 END_TEST
 
+/* GridSample (padding_mode pad) of x [N, C, H, W] (xd) by a grid gd
+ * [N, Ho, Wo, 2], imported into *ir, lowered into *m calibrated on n
+ * items of x and a grid of zeros (calm points), planned at batch n. */
+static struct dnnq_graph *grid_sample_graph(const int64_t *xd, const int64_t *gd,
+                                            const char *pad, const float *x, size_t n,
+                                            struct dnnq_ir *ir, struct dnnq_model *m)
+{
+	struct mb *b = io_model(16, "x", F, 4, xd);
+	mb_input(b, "g", F, 4, gd);
+	at_s(b, mb_node(b, "GridSample", "gs", "x,g", "y"), "padding_mode", pad);
+	imp_ok(b, ir);
+	float *calm = calloc(n * (size_t)(gd[1] * gd[2]) * 2, sizeof *calm);
+	ck_assert_ptr_nonnull(calm);
+	const void *ins[2] = { x, calm };
+	calibrated(ir, ins, n, m);
+	free(calm);
+	return planned(m, n);
+}
+
 /* GridSample's grid from a client: a NaN point gives NaN, nothing read; an
  * infinite or huge one gives the padding's far value (zeros: 0, border:
  * the edge; reflection: a huge one mirrors, an infinite one NaN), in the
@@ -2945,7 +2964,7 @@ END_TEST
 START_TEST(grid_sample_hostile_grid)
 {
 	static const char *const pads[3] = { "zeros", "border", "reflection" };
-	float x[2 * 4], grid[2 * 6 * 2], calm[2 * 6 * 2] = { 0 }, y[2 * 2 * 3];
+	float x[2 * 4], grid[2 * 6 * 2], y[2 * 2 * 3];
 	for (int k = 0; k < 8; k++)
 		x[k] = (float)(k % 4 + 1);      /* each item: [[1, 2], [3, 4]] */
 	const float pts[6][2] = { { 0, 0 }, { NAN, 0 }, { INFINITY, 0 }, { -1e30f, 0 },
@@ -2953,18 +2972,12 @@ START_TEST(grid_sample_hostile_grid)
 	for (int k = 0; k < 24; k++)
 		grid[k] = pts[k / 2 % 6][k % 2];
 	for (int p = 0; p < 3; p++) {
-		int64_t xd[4] = { BATCH, 1, 2, 2 }, gd[4] = { BATCH, 2, 3, 2 };
-		struct mb *b = io_model(16, "x", F, 4, xd);
-		mb_input(b, "g", F, 4, gd);
-		at_s(b, mb_node(b, "GridSample", "gs", "x,g", "y"), "padding_mode", pads[p]);
+		static const int64_t xd[4] = { BATCH, 1, 2, 2 }, gd[4] = { BATCH, 2, 3, 2 };
 		struct dnnq_ir ir;
-		imp_ok(b, &ir);
-		const void *ins[2] = { x, calm };
-		void *outs[1] = { y };
 		struct dnnq_model m;
-		calibrated(&ir, ins, 2, &m);
-		ins[1] = grid;
-		struct dnnq_graph *g = planned(&m, 2);
+		struct dnnq_graph *g = grid_sample_graph(xd, gd, pads[p], x, 2, &ir, &m);
+		const void *ins[2] = { x, grid };
+		void *outs[1] = { y };
 		for (int run = 0; run < 2; run++) {
 			struct dnnq_diag d = { "" };
 			memset(y, 0, sizeof y);
@@ -2999,19 +3012,12 @@ START_TEST(grid_sample_reflect_far)
 	float x[7], grid[2 * 2] = { 1e25f, 0, -1e25f, 0 }, y[2];
 	for (int k = 0; k < 7; k++)
 		x[k] = (float)(k + 1);
-	int64_t xd[4] = { BATCH, 1, 1, 7 }, gd[4] = { BATCH, 1, 2, 2 };
-	struct mb *b = io_model(16, "x", F, 4, xd);
-	mb_input(b, "g", F, 4, gd);
-	at_s(b, mb_node(b, "GridSample", "gs", "x,g", "y"), "padding_mode", "reflection");
+	static const int64_t xd[4] = { BATCH, 1, 1, 7 }, gd[4] = { BATCH, 1, 2, 2 };
 	struct dnnq_ir ir;
-	imp_ok(b, &ir);
-	float calm[2 * 2] = { 0 };
-	const void *ins[2] = { x, calm };
-	void *outs[1] = { y };
 	struct dnnq_model m;
-	calibrated(&ir, ins, 1, &m);
-	ins[1] = grid;
-	struct dnnq_graph *g = planned(&m, 1);
+	struct dnnq_graph *g = grid_sample_graph(xd, gd, "reflection", x, 1, &ir, &m);
+	const void *ins[2] = { x, grid };
+	void *outs[1] = { y };
 	for (int run = 0; run < 2; run++) {
 		struct dnnq_diag d = { "" };
 		ck_assert_msg((run ? dnnq_graph_run(g, ins, outs, NULL)
