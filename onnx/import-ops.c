@@ -1244,10 +1244,20 @@ static int batchnorm_per_activation(struct nctx *c)
 	const float *g = V(c, 1)->data, *b = V(c, 2)->data, *mu = V(c, 3)->data,
 	            *var = V(c, 4)->data;
 	for (size_t i = 0; i < n; i++) {
-		a[i] = (float)(g[i] / sqrt((double)var[i] + c->node.epsilon));
+		/* refused as spatial 1 refuses it (lower-ops.c bn_coeffs):
+		 * no NaN multiplier */
+		double v = (double)var[i] + c->node.epsilon;
+		if (!(v > 0)) {
+			free(a);
+			return bad(c, DNNQ_E_RANGE, "activation %zu: var + epsilon = %g: want > 0", i, v);
+		}
+		a[i] = (float)(g[i] / sqrt(v));
 		a[n + i] = (float)(b[i] - (double)mu[i] * a[i]);
 	}
-	rc = affine_const(c, a, a + n, x->ndim - 1, V(c, 1)->dims);
+	/* a copy: the constants made move the values table, V(c, 1) too */
+	int64_t pd[DNNQ_IR_MAX_DIMS];
+	memcpy(pd, V(c, 1)->dims, sizeof pd);
+	rc = affine_const(c, a, a + n, x->ndim - 1, pd);
 	free(a);
 	return rc;
 }

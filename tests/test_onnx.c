@@ -576,7 +576,7 @@ END_TEST
  * parameters of X's shape after the batch, as one Mul and one Add; [C]
  * parameters of a 4-D X refused (ONNX Runtime refuses them too), and of a
  * 2-D X they are spatial 1's. */
-static struct mb *bn_spatial0(int64_t h, uint32_t pnd, const int64_t *pd)
+static struct mb *bn_spatial0(int64_t h, uint32_t pnd, const int64_t *pd, float var)
 {
 	struct mb *b = nchw(7, 2, 1, h);
 	size_t n = count_of((int)pnd, pd);
@@ -585,7 +585,7 @@ static struct mb *bn_spatial0(int64_t h, uint32_t pnd, const int64_t *pd)
 		p[0][i] = 1.0f + (float)i;                /* scale */
 		p[1][i] = 0.5f * (float)i;                /* B */
 		p[2][i] = -1.0f + (float)i;               /* mean */
-		p[3][i] = 3.0f;                           /* var: 1 / sqrt(3 + 1) = 0.5 */
+		p[3][i] = var;
 	}
 	static const char *const nm[4] = { "s", "b", "m", "v" };
 	for (int k = 0; k < 4; k++)
@@ -602,7 +602,7 @@ START_TEST(batchnorm_spatial0)
 	static const float x[4] = { 1, 2, -3, 4 };
 	float y[4];
 	struct dnnq_ir ir;
-	imp_ok(bn_spatial0(2, 3, chw), &ir);
+	imp_ok(bn_spatial0(2, 3, chw, 3.0f), &ir);     /* 1 / sqrt(var 3 + epsilon 1) = 0.5 */
 	run1(&ir, 1, x, y);
 	for (size_t i = 0; i < 4; i++) {
 		float want = (x[i] - (-1.0f + (float)i)) * 0.5f * (1.0f + (float)i) + 0.5f * (float)i;
@@ -610,7 +610,9 @@ START_TEST(batchnorm_spatial0)
 		              (double)want);
 	}
 	dnnq_ir_free(&ir);
-	imp_fails(bn_spatial0(2, 1, ch), DNNQ_E_SHAPE, "'s' [2]: spatial 0 wants X's shape");
+	imp_fails(bn_spatial0(2, 1, ch, 3.0f), DNNQ_E_SHAPE, "'s' [2]: spatial 0 wants X's shape");
+	/* var + epsilon <= 0: no NaN multiplier, refused as spatial 1 does */
+	imp_fails(bn_spatial0(2, 3, chw, -1.0f), DNNQ_E_RANGE, "activation 0: var + epsilon = 0");
 }
 END_TEST
 
@@ -3051,6 +3053,25 @@ START_TEST(gathernd_const)
 }
 END_TEST
 
+/* GridSample (padding_mode pad) of x [N, C, H, W] (xd) by a grid gd
+ * [N, Ho, Wo, 2], imported into *ir, lowered into *m calibrated on n
+ * items of x and a grid of zeros (calm points), planned at batch n. */
+static struct dnnq_graph *grid_sample_graph(const int64_t *xd, const int64_t *gd,
+                                            const char *pad, const float *x, size_t n,
+                                            struct dnnq_ir *ir, struct dnnq_model *m)
+{
+	struct mb *b = io_model(16, "x", F, 4, xd);
+	mb_input(b, "g", F, 4, gd);
+	at_s(b, mb_node(b, "GridSample", "gs", "x,g", "y"), "padding_mode", pad);
+	imp_ok(b, ir);
+	float *calm = calloc(n * (size_t)(gd[1] * gd[2]) * 2, sizeof *calm);
+	ck_assert_ptr_nonnull(calm);
+	const void *ins[2] = { x, calm };
+	calibrated(ir, ins, n, m);
+	free(calm);
+	return planned(m, n);
+}
+
 /* GridSample's grid from a client: a NaN point gives NaN, nothing read; an
  * infinite or huge one gives the padding's far value (zeros: 0, border:
  * the edge; reflection: a huge one mirrors, an infinite one NaN), in the
@@ -3059,7 +3080,7 @@ END_TEST
 START_TEST(grid_sample_hostile_grid)
 {
 	static const char *const pads[3] = { "zeros", "border", "reflection" };
-	float x[2 * 4], grid[2 * 6 * 2], calm[2 * 6 * 2] = { 0 }, y[2 * 2 * 3];
+	float x[2 * 4], grid[2 * 6 * 2], y[2 * 2 * 3];
 	for (int k = 0; k < 8; k++)
 		x[k] = (float)(k % 4 + 1);      /* each item: [[1, 2], [3, 4]] */
 	const float pts[6][2] = { { 0, 0 }, { NAN, 0 }, { INFINITY, 0 }, { -1e30f, 0 },
@@ -3067,18 +3088,12 @@ START_TEST(grid_sample_hostile_grid)
 	for (int k = 0; k < 24; k++)
 		grid[k] = pts[k / 2 % 6][k % 2];
 	for (int p = 0; p < 3; p++) {
-		int64_t xd[4] = { BATCH, 1, 2, 2 }, gd[4] = { BATCH, 2, 3, 2 };
-		struct mb *b = io_model(16, "x", F, 4, xd);
-		mb_input(b, "g", F, 4, gd);
-		at_s(b, mb_node(b, "GridSample", "gs", "x,g", "y"), "padding_mode", pads[p]);
+		static const int64_t xd[4] = { BATCH, 1, 2, 2 }, gd[4] = { BATCH, 2, 3, 2 };
 		struct dnnq_ir ir;
-		imp_ok(b, &ir);
-		const void *ins[2] = { x, calm };
-		void *outs[1] = { y };
 		struct dnnq_model m;
-		calibrated(&ir, ins, 2, &m);
-		ins[1] = grid;
-		struct dnnq_graph *g = planned(&m, 2);
+		struct dnnq_graph *g = grid_sample_graph(xd, gd, pads[p], x, 2, &ir, &m);
+		const void *ins[2] = { x, grid };
+		void *outs[1] = { y };
 		for (int run = 0; run < 2; run++) {
 			struct dnnq_diag d = { "" };
 			memset(y, 0, sizeof y);
@@ -3101,6 +3116,38 @@ START_TEST(grid_sample_hostile_grid)
 		dnnq_model_free(&m);
 		dnnq_ir_free(&ir);
 	}
+}
+END_TEST
+
+/* Reflection of a huge point on a row of 7 pixels: its reduction by the
+ * mirror's period (14) must be exact; inexact, (1e25, 0) was left at
+ * -4.3e9, whose taps' mirroring never ended (the run hung). Both points
+ * are even integers in pixels, so each reads one pixel of the row. */
+START_TEST(grid_sample_reflect_far)
+{
+	float x[7], grid[2 * 2] = { 1e25f, 0, -1e25f, 0 }, y[2];
+	for (int k = 0; k < 7; k++)
+		x[k] = (float)(k + 1);
+	static const int64_t xd[4] = { BATCH, 1, 1, 7 }, gd[4] = { BATCH, 1, 2, 2 };
+	struct dnnq_ir ir;
+	struct dnnq_model m;
+	struct dnnq_graph *g = grid_sample_graph(xd, gd, "reflection", x, 1, &ir, &m);
+	const void *ins[2] = { x, grid };
+	void *outs[1] = { y };
+	for (int run = 0; run < 2; run++) {
+		struct dnnq_diag d = { "" };
+		ck_assert_msg((run ? dnnq_graph_run(g, ins, outs, NULL)
+		                   : dnnq_ir_run(&ir, 1, ins, outs, NULL, NULL, &d)) == 0, "%s", d.msg);
+		for (int k = 0; k < 2; k++) {
+			/* the point in pixels (align_corners 0), its pixel mirrored */
+			float p = ((grid[2 * k] + 1) * 7 - 1) / 2.f;
+			int r = (int)fmod(fmod((double)p, 14) + 14, 14);
+			ck_assert_float_eq(y[k], x[r < 7 ? r : 13 - r]);
+		}
+	}
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
@@ -3750,6 +3797,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, gather_elements_ids);
 	tcase_add_test(tc, gathernd_const);
 	tcase_add_test(tc, grid_sample_hostile_grid);
+	tcase_add_test(tc, grid_sample_reflect_far);
 	tcase_add_test(tc, batch_fixed_window_attention);
 	tcase_add_test(tc, batch_on_dim1_attention);
 	tcase_add_test(tc, batch_on_dim1_fixed);

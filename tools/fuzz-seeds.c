@@ -17,6 +17,7 @@
 
 #include "calibration/npy.h"
 #include "client/dnnq.h"
+#include "engine/grid-sample.h"
 #include "engine/model.h"
 #include "engine/op.h"
 #include "engine/qtensor.h"
@@ -143,7 +144,8 @@ static void seed_tensor(struct dnnq_model_tensor *mt, const char *name, enum dnn
 	struct dnnq_qtensor *t = &mt->t;
 	snprintf(mt->name, sizeof mt->name, "%s", name);
 	dnnq_qtensor_init(t);
-	if (dnnq_qtensor_set_type(t, dt, dt == DNNQ_DTYPE_F32 ? 32 : 8, true) ||
+	bool wide = dt == DNNQ_DTYPE_F32 || dt == DNNQ_DTYPE_S32;
+	if (dnnq_qtensor_set_type(t, dt, wide ? 32 : 8, true) ||
 	    dnnq_qtensor_resize(t, ndim, dims))
 		fail(name, "type / shape");
 	float sc[16];
@@ -156,6 +158,8 @@ static void seed_tensor(struct dnnq_model_tensor *mt, const char *name, enum dnn
 	for (size_t i = 0; i < dnnq_qtensor_numel(t); i++) {
 		if (dt == DNNQ_DTYPE_F32)
 			((float *)t->data)[i] = 0.5f + 0.125f * (float)(i % 7);
+		else if (dt == DNNQ_DTYPE_S32)      /* indices: 0 and 1 */
+			((int32_t *)t->data)[i] = (int32_t)(i % 2);
 		else
 			((int8_t *)t->data)[i] = (int8_t)((int)(i * 37 % 255) - 127);
 	}
@@ -311,6 +315,41 @@ static void topk_model(void)
 	seed_write(&s, "topk.dnnq");
 }
 
+/*
+ * The registry's fp32 gathers: x f32 [1, 2, 2, 2] -> grid_sample 'gs' (x
+ * its own grid, [N, Wo, 2, Ho]: bicubic, reflection) -> gather_elements
+ * 'ge' (axis 3, x the computed f32 indices) -> gather_elements 'gc' (axis
+ * 1, constant s32 indices [1, 2, 2, 2] of 0 and 1); 'gs' the second
+ * output. The run's grid and indices are the fuzz input's floats: huge,
+ * NaN, non-integer.
+ */
+static void gather_grid_model(void)
+{
+	static const char *const names[3] = { "gs", "ge", "gc" };
+	const enum dnnq_node_kind kinds[3] = {
+		(enum dnnq_node_kind)dnnq_op_find("grid_sample")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("gather_elements")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("gather_elements")->kind,
+	};
+	static const int32_t from[3] = { 0, 1, 2 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_F32, .ndim = 4, .dims = { 1, 2, 2, 2 } },
+		{ .name = "gc", .dtype = DNNQ_DTYPE_F32, .ndim = 4, .dims = { 1, 2, 2, 2 }, .value = 3 },
+		{ .name = "gs", .dtype = DNNQ_DTYPE_F32, .ndim = 4, .dims = { 1, 2, 2, 2 }, .value = 1 },
+	}, .ntensors = 1 };
+	seed_tensor(&s.t[0], "gc.indices", DNNQ_DTYPE_S32, 4, (const int64_t[]){ 1, 2, 2, 2 }, 0);
+	seed_nodes(&s, 3, names, kinds, from);
+	for (int j = 0; j < 3; j++)
+		s.n[j].precision = DNNQ_PRECISION_FP32;
+	s.n[0].ninputs = s.n[1].ninputs = 2;
+	s.n[0].inputs[1] = s.n[1].inputs[1] = 0;
+	s.n[0].op = DNNQ_GS_BICUBIC | DNNQ_GS_REFLECTION << 2;
+	s.n[1].axis = 3;
+	s.n[2].axis = 1;
+	s.n[2].weight = 0;
+	seed_write(&s, "gather-grid.dnnq");
+}
+
 /* Two serving models, the kinds above and the reshapes. */
 static void models(void)
 {
@@ -330,6 +369,7 @@ static void models(void)
 	eltwise_model();
 	argmax_model();
 	topk_model();
+	gather_grid_model();
 }
 
 static void qtensor(const char *file, enum dnnq_dtype dt, unsigned precision, bool is_signed,

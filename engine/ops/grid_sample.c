@@ -72,10 +72,14 @@ static float source(const struct dnnq_grid_sample *op, float v, size_t len)
 	if (isinf(p))
 		return NAN;
 	/* the mirror repeats every 2 x span (an integer: 2 (len - 1) or
-	 * 2 len), so taps of p less a multiple of it mirror alike */
+	 * 2 len), so taps of p less a multiple of it mirror alike. fmod is
+	 * exact; p - period * floor(p / period) was not (1e25 on 7 pixels
+	 * left -4.3e9, whose taps' mirroring in tap() never ended). */
 	double period = op->align ? 2.0 * (len - 1) : 2.0 * len;
-	if (period > 0 && (p < -period || p > 2 * period))
-		p = (float)((double)p - period * floor((double)p / period));
+	if (period > 0 && (p < -period || p > 2 * period)) {
+		double r = fmod((double)p, period);
+		p = (float)(r < 0 ? r + period : r);
+	}
 	return p;
 }
 
