@@ -717,8 +717,12 @@ START_TEST(reload_stopped_daemon)
 	}
 	close(p[1]);
 	char err[512];
-	ssize_t n = read(p[0], err, sizeof err - 1);
-	err[n > 0 ? n : 0] = 0;
+	size_t got = 0;
+	ssize_t n;
+	/* to the end: stdio may write the message in more than one piece */
+	while (got < sizeof err - 1 && (n = read(p[0], err + got, sizeof err - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = 0;
 	close(p[0]);
 	int st = fixture_wait(pid, 90000);
 	kill(d.pid, SIGCONT);
