@@ -2525,10 +2525,14 @@ static int affine_const(struct nctx *c, const float *scale, const float *bias, u
 {
 	if (!scale && !bias)
 		return pass_through(c);
-	int32_t sid = scale ? instnorm_constant(c, scale, r, dims, ":gamma") : -1;
+	/* dims may be a value's (a BatchNormalization's scale): the first
+	 * constant can move the values */
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, dims, r * sizeof *d);
+	int32_t sid = scale ? instnorm_constant(c, scale, r, d, ":gamma") : -1;
 	if (scale && sid < 0)
 		return sid;
-	int32_t bid = bias ? instnorm_constant(c, bias, r, dims, ":beta") : -1;
+	int32_t bid = bias ? instnorm_constant(c, bias, r, d, ":beta") : -1;
 	if (bias && bid < 0)
 		return bid;
 	int rc;
