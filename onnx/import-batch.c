@@ -347,16 +347,19 @@ static int32_t swap12(struct fix *f, int32_t in, const char *suffix, enum form f
 	return t;
 }
 
-/* Whether spatial node n, its input lifted, reads [B, C, 1, W] and leaves
- * H alone (kernel 1, stride 1, no pads on it: a 1-D Conv or ConvTranspose
- * as the 2-D node), so that it can run on B as its H (rows). */
+/* Whether spatial node n, its input lifted, reads [B, C, 1, W], writes
+ * [B, M, 1, W'] and leaves H alone (kernel 1, stride 1, no pads on it: a
+ * 1-D Conv or ConvTranspose as the 2-D node), so that it can run on B as
+ * its H (rows). A ConvTranspose's output_padding can grow H to 2 (under a
+ * dilation of 2): rows' output keeps one row an image. */
 static bool rows_ok(const struct fix *f, const struct dnnq_ir_node *n)
 {
 	const struct dnnq_ir_value *x = &f->ir->values[n->inputs[0]];
+	const struct dnnq_ir_value *y = &f->ir->values[n->outputs[0]];
 	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
 	return (n->op == DNNQ_IR_CONV || (def && !strcmp(def->name, "convtranspose"))) &&
 	       f->form[n->inputs[0]] == F_L && x->ndim == 5 && x->dims[3] == 1 &&
-	       f->ir->values[n->outputs[0]].ndim == 4 && n->kernel[0] == 1 &&
+	       y->ndim == 4 && y->dims[2] == 1 && n->kernel[0] == 1 &&
 	       n->strides[0] == 1 && !n->pads[0] && !n->pads[2];
 }
 

@@ -1254,10 +1254,7 @@ static int batchnorm_per_activation(struct nctx *c)
 		a[i] = (float)(g[i] / sqrt(v));
 		a[n + i] = (float)(b[i] - (double)mu[i] * a[i]);
 	}
-	/* a copy: the constants made move the values table, V(c, 1) too */
-	int64_t pd[DNNQ_IR_MAX_DIMS];
-	memcpy(pd, V(c, 1)->dims, sizeof pd);
-	rc = affine_const(c, a, a + n, x->ndim - 1, pd);
+	rc = affine_const(c, a, a + n, x->ndim - 1, V(c, 1)->dims);   /* it copies the dims */
 	free(a);
 	return rc;
 }
@@ -2535,10 +2532,14 @@ static int affine_const(struct nctx *c, const float *scale, const float *bias, u
 {
 	if (!scale && !bias)
 		return pass_through(c);
-	int32_t sid = scale ? instnorm_constant(c, scale, r, dims, ":gamma") : -1;
+	/* dims may be a value's (a BatchNormalization's scale): the first
+	 * constant can move the values */
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	memcpy(d, dims, r * sizeof *d);
+	int32_t sid = scale ? instnorm_constant(c, scale, r, d, ":gamma") : -1;
 	if (scale && sid < 0)
 		return sid;
-	int32_t bid = bias ? instnorm_constant(c, bias, r, dims, ":beta") : -1;
+	int32_t bid = bias ? instnorm_constant(c, bias, r, d, ":beta") : -1;
 	if (bias && bid < 0)
 		return bid;
 	int rc;

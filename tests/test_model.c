@@ -1138,7 +1138,7 @@ END_TEST
  * attribute's range; a topk's op bits beyond smallest, axis 0 and k 0 too;
  * a gather_elements' axis 0 and indices neither computed nor a weight; a
  * grid_sample's mode 3 and op bits beyond align_corners; an lrn's axis 0,
- * size (k) 0 or past 65536 and an infinite beta. */
+ * size (k) 0 or past 65536 and an infinite beta; a hardmax's axis 0. */
 START_TEST(model_bad_argmax_refused)
 {
 	static const int64_t xd[3] = { 1, 2, 8 }, dims[2] = { 1, 16 };
@@ -1176,6 +1176,9 @@ START_TEST(model_bad_argmax_refused)
 		{ "lrn", 0, 2, 1, "model: GRAPH: node 1 ('r1'): params[1] (beta) = inf: must be "
 		                  "finite" },
 		{ "lrn", 0, 2, 4, NULL },
+		{ "hardmax", 0, 0, 0, "model: GRAPH: node 1 ('r1'): axis 0: the batch (want "
+		                      "1..rank-1)" },
+		{ "hardmax", 0, 2, 0, NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct dnnq_model m, back;

@@ -1783,6 +1783,38 @@ START_TEST(more_unsupported)
 }
 END_TEST
 
+/* A 2-D ConvTranspose over [2, 3, 1, 8] whose dim 0 is not the batch
+ * (a Reshape merged it in): runs on those 2 rows as its H (import-batch.c
+ * rows) only while its own H stays 1; output_padding 1 on H (dilation 2)
+ * makes it 2, which the rows' [1, M, 2, W'] cannot hold: refused, not
+ * written as an H of 1. */
+START_TEST(convt_rows_h_grows)
+{
+	for (int pad = 0; pad < 2; pad++) {
+		int64_t xd[3] = { BATCH, 6, 8 }, sh[4] = { 2, 3, 1, 8 }, wd[4] = { 3, 1, 1, 3 },
+			flat[2] = { 1, -1 }, dil[2] = { 2, 1 }, op[2] = { pad, 0 };
+		struct mb *b = io_model(13, "x", F, 3, xd);
+		mb_i64(b, "s", 4, sh);
+		mb_i64(b, "f", 2, flat);
+		mb_init(b, "W", F, 4, wd, (float[9]){ 1, 2, 3, 4, 5, 6, 7, 8, 9 });
+		mb_node(b, "Reshape", "r", "x,s", "a");
+		Onnx__NodeProto *ct = mb_node(b, "ConvTranspose", "ct", "a,W", "c");
+		at_ints(b, ct, "dilations", 2, dil);
+		at_ints(b, ct, "output_padding", 2, op);
+		mb_node(b, "Reshape", "r2", "c,f", "y");
+		if (pad) {
+			imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'ct' (ConvTranspose): its input's dim 0 "
+			          "is not the batch");
+			continue;
+		}
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		dims_are(out_value(&ir, 0), 2, (int64_t[2]){ 1, 20 });
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 static uint8_t *small_model(size_t *len)
 {
 	struct mb *b = nchw(13, 2, 4, 4);
@@ -3784,6 +3816,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, graph_errors);
 	tcase_add_test(tc, vision_errors);
 	tcase_add_test(tc, more_unsupported);
+	tcase_add_test(tc, convt_rows_h_grows);
 	tcase_add_test(tc, hostile_bytes);
 	tcase_add_test(tc, fixture_bad_models);
 	suite_add_tcase(s, tc);

@@ -350,6 +350,32 @@ static void gather_grid_model(void)
 	seed_write(&s, "gather-grid.dnnq");
 }
 
+/* x f32 [1, 5, 7] -> lrn 'l' (axis 2, size 3) -> hardmax 'h' (axis 2), both
+ * fp32: f32 [1, 5, 7] each; l is the second output (a size or axis one
+ * mutation from hostile: k 65536 over the 7 channels). */
+static void lrn_model(void)
+{
+	static const char *const names[2] = { "l", "h" };
+	const enum dnnq_node_kind kinds[2] = {
+		(enum dnnq_node_kind)dnnq_op_find("lrn")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("hardmax")->kind,
+	};
+	static const int32_t from[2] = { 0, 1 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 } },
+		{ .name = "h", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 }, .value = 2 },
+		{ .name = "l", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 }, .value = 1 },
+	} };
+	seed_nodes(&s, 2, names, kinds, from);
+	for (int k = 0; k < 2; k++) {
+		s.n[k].axis = 2;
+		s.n[k].precision = DNNQ_PRECISION_FP32;
+	}
+	s.n[0].k = 3;
+	memcpy(s.n[0].params, (const float[3]){ 1e-2f, 0.75f, 1.0f }, 3 * sizeof(float));
+	seed_write(&s, "lrn.dnnq");
+}
+
 /* Two serving models, the kinds above and the reshapes. */
 static void models(void)
 {
@@ -370,6 +396,7 @@ static void models(void)
 	argmax_model();
 	topk_model();
 	gather_grid_model();
+	lrn_model();
 }
 
 static void qtensor(const char *file, enum dnnq_dtype dt, unsigned precision, bool is_signed,

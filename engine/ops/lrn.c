@@ -41,7 +41,7 @@ struct lrn {
 	lrn_block_fn block;
 	float alpha_n, nbeta, bias;    /* alpha / size, -beta, bias */
 	bool b075;                     /* beta 0.75: x / (r sqrt r), r = sqrt(scale) */
-	size_t lo, hi;                 /* the window: c - lo .. c + hi */
+	size_t lo, hi;                 /* the window: c - lo .. c + hi, each at most C - 1 */
 	size_t outer, C, inner, per_task;
 	const void *x;
 	void *y;
@@ -181,6 +181,12 @@ static int lrn_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 			op->inner *= (size_t)x->dims[i];
 	}
 	op->C = (size_t)x->dims[axis];
+	/* no further than the last channel: AVX2's padded row of squares is
+	 * lo + C + hi, each window lo + hi + 1 loads of it (a size of 65536
+	 * over 3 channels was 65536 zeros added an element) */
+	uint32_t k = n->desc.op.xfmr.k;
+	op->lo = (k - 1) / 2 < op->C ? (k - 1) / 2 : op->C - 1;
+	op->hi = k / 2 < op->C ? k / 2 : op->C - 1;
 	op->per_task = dnnq_xfmr_rows_per_task(op->C * op->inner, ELEMS_PER_TASK);
 	return DNNQ_OK;
 }
@@ -211,8 +217,6 @@ static int lrn_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out
 	op->alpha_n = xd->params[0] / (float)xd->k;
 	op->nbeta = -xd->params[1];
 	op->bias = xd->params[2];
-	op->lo = (xd->k - 1) / 2;
-	op->hi = xd->k / 2;
 	return lrn_infer(g, n, out, diag);
 }
 
@@ -282,17 +286,18 @@ static int lrn_ref(struct dnnq_graph *g, struct gnode *n, const float *const *in
 }
 
 /* For the compute bounds (dnnq_graph_cost): a multiply-add for each
- * channel of each element's window (size, or C when that is fewer: a
- * 65536-channel window over a few channels is no 65536 operations) and
+ * channel of each element's window (lo + hi + 1, each half at most C - 1:
+ * a 65536-channel window over a few channels is no 65536 operations; the
+ * AVX2 padded row adds up to 2C - 1 a window, the others at most C) and
  * POW_WORK for its power. */
 #define POW_WORK 32u
 
 static uint64_t lrn_work(const struct dnnq_graph *g, const struct gnode *n)
 {
 	const struct lrn *op = n->op;
-	size_t window = op->lo + op->hi + 1 < op->C ? op->lo + op->hi + 1 : op->C;
 	uint64_t w;
-	return __builtin_mul_overflow((uint64_t)gnumel(&g->t[n->out]), window + POW_WORK, &w)
+	return __builtin_mul_overflow((uint64_t)gnumel(&g->t[n->out]), op->lo + op->hi + 1 + POW_WORK,
+	                              &w)
 	       ? UINT64_MAX : w;
 }
 
