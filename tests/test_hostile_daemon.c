@@ -782,6 +782,7 @@ END_TEST
  * joined it, so SIGTERM never ended dnnqd. The sanitizers reserve far more
  * address space than any such limit: skipped under them.
  */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)   /* the tests below skip under them */
 /* dnnqd (argv[0] its path) started under RLIMIT_AS of mb MB, its stdout
  * and stderr into the file log: its pid. */
 static pid_t start_limited(char *const *argv, rlim_t mb, const char *log)
@@ -834,6 +835,7 @@ static bool limited_refused(rlim_t mb, int status, bool answered, int rc, const 
 	              " %#x: %s", (unsigned long long)mb, (unsigned)status, out);
 	return false;
 }
+#endif
 
 START_TEST(hostile_address_space)
 {
@@ -925,6 +927,7 @@ START_TEST(hostile_socket_taken_over)
 }
 END_TEST
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)   /* the tests below skip under them */
 /* One request of model `name` at `batch` (zero inputs) through a small
  * arena, from a child: 0 served, 1 timed out (a connect or a worker that
  * never answers), 2 refused with another status. */
@@ -955,6 +958,7 @@ static int infer_status(const char *sock, const char *name, uint32_t batch)
 	int status = fixture_wait(pid, 40000);
 	return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
+#endif
 
 /*
  * A worker's first fp32 GEMM under RLIMIT_AS of 112, 256 and 512 MB: the
