@@ -489,6 +489,50 @@ throughout); every limit option at 0, past its range and at 2^64
 `taskset` to one CPU (one worker, served); `dnnqctl bench` options at
 0, negative, NaN, 1e308 and past their ranges (refused).
 
+Reviewed by hand (rev42o): the gather_elements (96) and grid_sample (97)
+kinds, GatherND, OneHot, ImageScaler, BatchNormalization spatial 0 and
+the opset < 5 Reshape and Concat, from the ONNX import through the
+lowering, the reader's checks and the graph to the reference. Found:
+GridSample's reflection reduced a huge grid point by its period as p -
+period x floor(p / period), which is not exact (a point of 1e25 on a row
+of 7 pixels was left at -4.3e9), and the taps' mirroring of that never
+ended: a client's grid hung the run (`grid_sample_reflect_far`, fixed:
+fmod, exact); BatchNormalization spatial 0 read its parameters' dims
+from the values table after making a constant had moved it (a use after
+free, seen by ASan in `batchnorm_spatial0`; fixed: copied first) and
+folded var + epsilon <= 0 into a NaN multiplier where spatial 1 refuses
+it (fixed: refused naming the activation). The fuzzers had no seed with
+either kind: `gather-grid.dnnq` (grid_sample bicubic reflection,
+gather_elements with computed f32 and constant s32 indices, fed the fuzz
+input's floats) and three of the kinds' ONNX fixtures in the onnx corpus
+(`fuzz-model` from the corpus with it, 150 s on the shared machine:
+62931 runs, 3033 edges, nothing found). Nothing found: gather_elements'
+computed indices (NaN, infinities, -0, INT_MIN, non-integers, each
+refused before a read; a constant's checked at build), its dims and
+batch checks, the grid's NaN, infinite and huge points under zeros and
+border, GatherND's tuple range and flat positions, OneHot's depth and
+size bound, the reader's op and axis checks.
+
+Reviewed by hand (rev42a): the lrn (89), sign (90) and hardmax (91)
+kinds, the Shrink and ThresholdedRelu activations, and the 1-D Conv /
+ConvTranspose and RNN import. Found: a `.dnnq` LRN of size 65536 over 3
+contiguous channels made the AVX2 kernel add 65536 terms an element
+while the daemon's compute limit counted 3 (a hostile file doing
+thousands of times the work the limit allows; fixed: the window clipped
+to C - 1 on both sides, the same bits, work counted as at most 2C - 1;
+`xfmr_lrn_every_isa`, `xfmr_lrn_work_counted`); a ConvTranspose whose
+dim 0 is not the batch and whose output H grows (output_padding,
+dilation) was imported as H 1 and read 40 values of a 20-value tensor
+(fixed: refused naming the node, `convt_rows_h_grows`); the constant
+affine of ImageScaler and BatchNormalization spatial 0 read dims from
+the moving values table (fixed in the helper). Seeded: `lrn.dnnq` (lrn
+then hardmax, fp32). Nothing found: the LRN window at both edges and for
+C < size on the scalar, strided and padded AVX2 paths (ASan), AVX2 and
+scalar bits equal on every ISA of the CPU, the reference's window
+([c - floor((size-1)/2), c + ceil((size-1)/2)], alpha / size), the
+reader's LRN, hardmax and activation parameter checks, the RNN's
+activation and direction checks.
+
 Fuzzed by hand (attack26), 600 s each, nothing found: `fuzz-onnx`
 (2.77 M runs, the importer with today's LSTM/GRU and folding code, 2750
 edges), `fuzz-config` (2.29 M runs, 433 edges) and `fuzz-model` (3.51 M
