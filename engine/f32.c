@@ -304,6 +304,11 @@ static void blas_leave(void)
 
 void dnnq_f32_blas_pool_off(char **argv)
 {
+	/* without an address-space limit the pool's threads only sleep: no
+	 * second start-up for every tool run */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_AS, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return;
 	const char *n = getenv("OPENBLAS_NUM_THREADS");
 	if ((n && !strcmp(n, "1")) || setenv("OPENBLAS_NUM_THREADS", "1", 1))
 		return;

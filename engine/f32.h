@@ -40,9 +40,9 @@ struct dnnq_weights_cache;
  * for it: under an address-space limit of 80 to 160 MB dnnqd said ready
  * with a CPU spinning and never ended on SIGTERM (test
  * hostile_address_space), and every tool hung, `dnnq-run --version`
- * too. So every program's main calls this first: it executes the
- * program again once with the variable at 1 (argv: main's); when that
- * fails it goes on as it is. */
+ * too. So every program's main calls this first: under an
+ * address-space limit it executes the program again once with the
+ * variable at 1 (argv: main's); when that fails it goes on as it is. */
 void dnnq_f32_blas_pool_off(char **argv);
 
 /* fp32 weights n x k (transposed to k x n when transpose: the
