@@ -2494,34 +2494,16 @@ static int op_instancenorm(struct nctx *c)
 		scaled |= sd[i] != 1.0f;
 		biased |= bd[i] != 0.0f;
 	}
-	int32_t scale = -1, bias = -1, one = instnorm_constant(c, NULL, r - 2, normalized, ":one");
+	int32_t one = instnorm_constant(c, NULL, r - 2, normalized, ":one");
 	if (one < 0)
 		return one;
-	if (scaled && (scale = instnorm_constant(c, sd, r - 1, chan, ":gamma")) < 0)
-		return scale;
-	if (biased && (bias = instnorm_constant(c, bd, r - 1, chan, ":beta")) < 0)
-		return bias;
 	c->node.axis = 2;
 	c->nin = 2;
 	c->in[1] = one;
-	if ((rc = engine_kind(c, "layernorm")) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)))
+	if ((rc = engine_kind(c, "layernorm")) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)) ||
+	    (!scaled && !biased) || (rc = link_as(c, ":norm", 2)))
 		return rc;
-	if (scaled) {
-		if ((rc = link_as(c, ":norm", 2)))
-			return rc;
-		c->node.op = DNNQ_IR_MUL;
-		c->in[1] = scale;
-		if ((rc = op_binary(c)))
-			return rc;
-	}
-	if (biased) {
-		if ((rc = link_as(c, scaled ? ":scaled" : ":norm", 2)))
-			return rc;
-		c->node.op = DNNQ_IR_ADD;
-		c->in[1] = bias;
-		rc = op_binary(c);
-	}
-	return rc;
+	return affine_const(c, scaled ? sd : NULL, biased ? bd : NULL, r - 1, chan);
 }
 
 /* y = x * scale + bias with constants scale and bias of [dims] (r of them,
