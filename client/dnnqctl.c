@@ -69,11 +69,21 @@ static const char reload_help[] =
 
 /* ---- shared helpers --------------------------------------------------- */
 
+/* One line on stderr in one write(2) (glibc buffers a single fprintf to an
+ * unbuffered stream): a reader of a pipe never sees "dnnqctl: " without
+ * its message. */
+static void vmessage(const char *fmt, va_list ap, const char *tail)
+{
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	fprintf(stderr, "dnnqctl: %s%s\n", msg ? msg : fmt, tail);
+	free(msg);
+}
+
 static int vfail(int rc, const char *fmt, va_list ap)
 {
-	fputs("dnnqctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vmessage(fmt, ap, "");
 	return dnnq_json_exit(CTL_EXIT_FAIL, rc);
 }
 
@@ -103,10 +113,10 @@ int ctl_failf_rc(int rc, const char *fmt, ...)
 int ctl_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	char tail[96];
+	snprintf(tail, sizeof tail, " (try 'dnnqctl %s--help')", cmd ? cmd : "");
 	va_start(ap, fmt);
-	fputs("dnnqctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, " (try 'dnnqctl %s--help')\n", cmd ? cmd : "");
+	vmessage(fmt, ap, tail);
 	va_end(ap);
 	return dnnq_json_exit(CTL_EXIT_USAGE, 0);
 }
