@@ -125,20 +125,24 @@ static int quant_k(const struct dnnq_qparams *qp, enum dnnq_dtype dt,
 	return DNNQ_OK;
 }
 
-static int isa_check(enum dnnq_isa isa)
+/* What dnnq_quantize and dnnq_dequantize check before their kernel runs:
+ * the parameters, the buffers (src to dst, n values) and the ISA. */
+static int quant_args(enum dnnq_isa isa, const void *src, const void *dst, enum dnnq_dtype dt,
+                      size_t n, const struct dnnq_qparams *qp, struct dnnq_quant_k *k)
 {
-	return dnnq_kernels(isa) ? DNNQ_OK : DNNQ_E_UNSUPPORTED;
+	int rc = quant_k(qp, dt, k);
+	if (!rc && n && (!src || !dst))
+		rc = DNNQ_E_INVAL;
+	if (!rc && !dnnq_kernels(isa))
+		rc = DNNQ_E_UNSUPPORTED;
+	return rc;
 }
 
 int dnnq_quantize(enum dnnq_isa isa, const float *x, void *q, enum dnnq_dtype dt,
                   size_t n, const struct dnnq_qparams *qp)
 {
 	struct dnnq_quant_k k;
-	int rc = quant_k(qp, dt, &k);
-	if (!rc && n && (!x || !q))
-		rc = DNNQ_E_INVAL;
-	if (!rc)
-		rc = isa_check(isa);
+	int rc = quant_args(isa, x, q, dt, n, qp, &k);
 	if (rc)
 		return rc;
 	dnnq_kernels_of(isa)->quantize(x, q, dt, n, &k);
@@ -149,11 +153,7 @@ int dnnq_dequantize(enum dnnq_isa isa, const void *q, enum dnnq_dtype dt,
                     float *x, size_t n, const struct dnnq_qparams *qp)
 {
 	struct dnnq_quant_k k;
-	int rc = quant_k(qp, dt, &k);
-	if (!rc && n && (!x || !q))
-		rc = DNNQ_E_INVAL;
-	if (!rc)
-		rc = isa_check(isa);
+	int rc = quant_args(isa, q, x, dt, n, qp, &k);
 	if (rc)
 		return rc;
 	dnnq_kernels_of(isa)->dequantize(q, dt, x, n, &k);
@@ -232,8 +232,8 @@ int dnnq_requantize(enum dnnq_isa isa, const int32_t *acc, void *out,
 		rc = DNNQ_E_RANGE;
 	if (!rc && n && (!acc || !out))
 		rc = DNNQ_E_INVAL;
-	if (!rc)
-		rc = isa_check(isa);
+	if (!rc && !dnnq_kernels(isa))
+		rc = DNNQ_E_UNSUPPORTED;
 	if (rc)
 		return rc;
 	dnnq_kernels_of(isa)->requantize(acc, out, dt, rows, cols, rq);
