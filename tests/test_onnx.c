@@ -2938,6 +2938,58 @@ static void engine_range_errors(struct dnnq_graph *g, const void **ins, void **o
 	}
 }
 
+/* tests/onnx/ops/passthrough_ids (tools/mkonnx.py): graph outputs that are
+ * graph inputs (the int64 ids as they are, int32 ones through an Identity,
+ * the float input itself) lower to copies; the engine writes the inputs'
+ * very values, in their dtypes. */
+START_TEST(fixture_passthrough)
+{
+	const char *dir = "tests/onnx/ops", *name = "passthrough_ids";
+	char path[512], *list = NULL;
+	size_t count;
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes(dir, name, 3, shapes);
+	snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
+	ck_assert_msg(dnnq_onnx_import_file(path, &opts, &ir, &list, &count, &d) == 0, "%s",
+	              list ? list : d.msg);
+	void *bufs[3];
+	struct dnnq_npy a[3];
+	const void *ins[3];
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s.in%d.npy", dir, name, i);
+		ck_assert_msg(dnnq_npy_read_file(path, NPY_LIMIT, &bufs[i], &a[i], &d) == 0, "%s",
+		              d.msg);
+		ins[i] = a[i].data;
+	}
+	ck_assert_uint_eq(a[0].count, 8);
+	ck_assert_uint_eq(a[1].count, 6);
+	ck_assert_uint_eq(a[2].count, 2);
+	struct dnnq_model m;
+	calibrated(&ir, ins, 2, &m);
+	static const enum dnnq_dtype dt[4] = { DNNQ_DTYPE_F32, DNNQ_DTYPE_F32, DNNQ_DTYPE_S32,
+	                                       DNNQ_DTYPE_S32 };
+	ck_assert_uint_eq(m.noutputs, 4);
+	for (int k = 0; k < 4; k++)
+		ck_assert_int_eq(m.outputs[k].dtype, dt[k]);
+	struct dnnq_graph *g = planned(&m, 2);
+	float y[8], x[8];
+	int32_t ids[6], tok[2];
+	void *outs[4] = { y, x, ids, tok };
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	ck_assert_mem_eq(x, a[0].data, sizeof x);
+	ck_assert_mem_eq(ids, a[1].data, sizeof ids);
+	ck_assert_mem_eq(tok, a[2].data, sizeof tok);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	for (int i = 0; i < 3; i++)
+		free(bufs[i]);
+	free(list);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* y[k] is the table's row ids[k] (wrapped once), z the ids as floats. */
 static void expect_embedded(const int32_t *ids, size_t n, const float *y, const float *z)
 {
@@ -3865,6 +3917,7 @@ Suite *suite_onnx(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, fixture_ops);
 	tcase_add_test(tc, fixture_digits);
+	tcase_add_test(tc, fixture_passthrough);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2511,6 +2511,20 @@ def gather_elements_cases(c):
     export_case(c, "gather_el_const", Const(), [1, 3, 5], "GatherElements")
 
 
+def passthrough_cases(c):
+    """Graph outputs that are graph inputs passed through, copied: tf2onnx's
+    BERT-SQuAD hands its int64 `unique_ids` back through an Identity. The
+    int64 ids as they are (the output named as the input), an int32 one by
+    an Identity and the float input itself, beside a Relu of it."""
+    r = c.rng("passthrough_ids")
+    x = u(r, [2, 4], -1, 1)
+    ids = r.integers(-(1 << 30), 1 << 30, size=[2, 3]).astype(np.int64)
+    tok = r.integers(-1000, 1000, size=[2]).astype(np.int32)
+    c.add("passthrough_ids", "fp32",
+          [node("Relu", ["x"], ["y"]), node("Identity", ["tok"], ["tok_out"])],
+          [("x", x), ("ids", ids), ("tok", tok)], {}, ["y", "x", "ids", "tok_out"])
+
+
 def grid_sample_cases(c):
     """F.grid_sample (ONNX GridSample, opset 16; torch 1.13 cannot export
     F.affine_grid, so the STN builds its grid itself): a spatial
@@ -2826,6 +2840,7 @@ def make_ops(w):
     argmax_cases(c)
     topk_cases(c)
     gather_elements_cases(c)
+    passthrough_cases(c)
     grid_sample_cases(c)
     tile_cases(c)
     rounding_logic_cases(c)
