@@ -2443,10 +2443,10 @@ static int op_lrn(struct nctx *c)
 	return (rc = engine_kind(c, "lrn")) ? rc : same_out(c, x, DNNQ_IR_F32);
 }
 
-/* The f32 constant NAME<suffix> of rank r and dims: data's values, or
- * all 1 (data NULL); its id, or < 0. */
-static int32_t instnorm_constant(struct nctx *c, const float *data, uint32_t r,
-                                 const int64_t *dims, const char *suffix)
+/* The f32 constant NAME<suffix> of rank r and dims, data's values; its
+ * id, or < 0. */
+static int32_t affine_constant(struct nctx *c, const float *data, uint32_t r,
+                               const int64_t *dims, const char *suffix)
 {
 	struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = r,
 	                           .producer = -1 };
@@ -2455,16 +2455,16 @@ static int32_t instnorm_constant(struct nctx *c, const float *data, uint32_t r,
 	float *f = malloc(n * sizeof *f);
 	if (!f)
 		return DNNQ_E_NOMEM;
-	for (size_t i = 0; i < n; i++)
-		f[i] = data ? data[i] : 1.0f;
+	memcpy(f, data, n * sizeof *f);
 	return new_constant(c, &v, suffix, f);
 }
 
 /* InstanceNormalization, X [N, C, D1, ...] with constant scale and B of
- * [C]: the LayerNormalization over D1... with a unit scale (NAME:norm),
- * then Mul by scale [C, 1, ...] (NAME:scaled) and Add of B, each left out
- * when it changes nothing (torch's GroupNorm exports scale 1 and B 0 over
- * [N, G, L], its affine after the Reshape back). */
+ * [C]: the LayerNormalization over D1... without a scale (NAME:norm; the
+ * engine's unit scale, nothing stored: a GroupNorm of one group normalizes
+ * C x L values), then Mul by scale [C, 1, ...] (NAME:scaled) and Add of B,
+ * each left out when it changes nothing (torch's GroupNorm exports scale 1
+ * and B 0 over [N, G, L], its affine after the Reshape back). */
 static int op_instancenorm(struct nctx *c)
 {
 	int rc;
@@ -2478,11 +2478,10 @@ static int op_instancenorm(struct nctx *c)
 		           iname(c, 0), imp_dims_str(x));
 	if (!(c->node.epsilon >= 0) || !isfinite(c->node.epsilon))
 		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
-	int64_t C = x->dims[1], chan[DNNQ_IR_MAX_DIMS] = { C }, normalized[DNNQ_IR_MAX_DIMS];
+	int64_t C = x->dims[1], chan[DNNQ_IR_MAX_DIMS] = { C };
 	uint32_t r = x->ndim;
 	for (uint32_t i = 1; i < r - 1; i++)
 		chan[i] = 1;
-	memcpy(normalized, x->dims + 2, (r - 2) * sizeof *normalized);
 	for (size_t k = 1; k < 3; k++)
 		if (V(c, k)->ndim != 1 || V(c, k)->dims[0] != C)
 			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: [%lld] (the channels) "
@@ -2494,14 +2493,10 @@ static int op_instancenorm(struct nctx *c)
 		scaled |= sd[i] != 1.0f;
 		biased |= bd[i] != 0.0f;
 	}
-	int32_t one = instnorm_constant(c, NULL, r - 2, normalized, ":one");
-	if (one < 0)
-		return one;
 	c->node.axis = 2;
-	c->nin = 2;
-	c->in[1] = one;
+	c->nin = 1;
 	if ((rc = engine_kind(c, "layernorm")) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)) ||
-	    (!scaled && !biased) || (rc = link_as(c, ":norm", 2)))
+	    (!scaled && !biased) || (rc = link_as(c, ":norm", 1)))
 		return rc;
 	return affine_const(c, scaled ? sd : NULL, biased ? bd : NULL, r - 1, chan);
 }
@@ -2518,10 +2513,10 @@ static int affine_const(struct nctx *c, const float *scale, const float *bias, u
 	 * constant can move the values */
 	int64_t d[DNNQ_IR_MAX_DIMS];
 	memcpy(d, dims, r * sizeof *d);
-	int32_t sid = scale ? instnorm_constant(c, scale, r, d, ":gamma") : -1;
+	int32_t sid = scale ? affine_constant(c, scale, r, d, ":gamma") : -1;
 	if (scale && sid < 0)
 		return sid;
-	int32_t bid = bias ? instnorm_constant(c, bias, r, d, ":beta") : -1;
+	int32_t bid = bias ? affine_constant(c, bias, r, d, ":beta") : -1;
 	if (bias && bid < 0)
 		return bid;
 	int rc;

@@ -2990,6 +2990,63 @@ START_TEST(fixture_passthrough)
 }
 END_TEST
 
+/* tests/onnx/ops/instancenorm_groupnorm (torch's GroupNorm: a Reshape to
+ * [N, 3, 32], InstanceNormalization of scale 1 and B 0): its layernorm
+ * stores no scale (weight -1, the engine's unit scale: Conv-TasNet's global
+ * layer norm wrote C x L ones), and the model builds and runs as the
+ * reference; a bias without a scale is refused at build, naming the node. */
+START_TEST(fixture_groupnorm_unit_scale)
+{
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes("tests/onnx/ops", "instancenorm_groupnorm",
+	                                                1, shapes);
+	ck_assert_msg(dnnq_onnx_import_file("tests/onnx/ops/instancenorm_groupnorm.onnx", &opts,
+	                                    &ir, NULL, NULL, &d) == 0, "%s", d.msg);
+	void *buf;
+	struct dnnq_npy a;
+	ck_assert_msg(dnnq_npy_read_file("tests/onnx/ops/instancenorm_groupnorm.in0.npy",
+	                                 NPY_LIMIT, &buf, &a, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(a.count, 2 * 96);
+	const void *ins[1] = { a.data };
+	float want[2 * 96], got[2 * 96];
+	void *outs[1] = { want };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	struct dnnq_model m;
+	calibrated(&ir, ins, 2, &m);
+	size_t lns = 0, j = 0;
+	for (size_t k = 0; k < m.nnodes; k++)
+		if (m.nodes[k].kind == dnnq_op_find("layernorm")->kind) {
+			lns++;
+			j = k;
+			ck_assert_int_eq(m.nodes[k].weight, -1);
+			ck_assert_int_eq(m.nodes[k].bias, -1);
+		}
+	ck_assert_uint_eq(lns, 1);
+	for (size_t t = 0; t < m.ntensors; t++)
+		ck_assert_uint_lt(dnnq_qtensor_numel(&m.tensors[t].t), 32);
+	struct dnnq_graph *g = planned(&m, 2);
+	outs[0] = got;
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	double e = 0, s = 0;
+	for (size_t i = 0; i < 2 * 96; i++) {
+		e += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+		s += (double)want[i] * want[i];
+	}
+	ck_assert_msg(e <= s * 1e-3, "int8 around the norm: SQNR below 30 dB (%g / %g)", e, s);
+	dnnq_graph_destroy(g);
+	ck_assert_uint_gt(m.ntensors, 0);
+	m.nodes[j].bias = 0;
+	ck_assert_int_eq(dnnq_model_build(&m, dnnq_isa_best(), &g, &d), DNNQ_E_FORMAT);
+	ck_assert_msg(strstr(d.msg, m.nodes[j].name) && strstr(d.msg, "a unit scale, takes no bias"),
+	              "%s", d.msg);
+	dnnq_model_free(&m);
+	free(buf);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* y[k] is the table's row ids[k] (wrapped once), z the ids as floats. */
 static void expect_embedded(const int32_t *ids, size_t n, const float *y, const float *z)
 {
@@ -3918,6 +3975,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fixture_ops);
 	tcase_add_test(tc, fixture_digits);
 	tcase_add_test(tc, fixture_passthrough);
+	tcase_add_test(tc, fixture_groupnorm_unit_scale);
 	suite_add_tcase(s, tc);
 	return s;
 }
