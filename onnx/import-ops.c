@@ -2625,24 +2625,53 @@ static int unary_step(struct nctx *c, const struct dnnq_ir_node *base, const cha
 	return link_as(c, suffix, 1);
 }
 
-/* MeanVarianceNormalization (opset 9+: axes, default [0, 2, 3]) as its
- * function body, the mean m (NAME:mean) and x - m (NAME:centered) once:
- * (x - m) / (sqrt(mean((x - m)^2)) + 1e-9), the variance as the mean
- * square of x - m (NAME:square, NAME:var) where ONNX's body subtracts m^2
- * from the mean of x^2 (the same value, without the cancellation), Sqrt
- * (NAME:std), Add 1e-9 (NAME:std_eps), Div. Axis 0, the batch, makes the
- * import fix the batch to 1 as a reduction across it does. */
+/* MeanVarianceNormalization's axes before opset 9: across_channels (0 or
+ * 1, default 0) and normalize_variance (the same, default 1), the
+ * experimental operator's attributes; ONNX Runtime's kernel of opsets 1-8
+ * reduces over what opset 9's default axes [0, 2, 3] do, with C too when
+ * across_channels: the batch and every dim after C, here of any rank from
+ * 2. Into ax (n of them) and *variance. */
+static int mvn_opset1(struct nctx *c, int64_t *ax, ptrdiff_t *n, bool *variance)
+{
+	int64_t across, nv;
+	int rc;
+	if ((rc = a_int(c, "across_channels", 0, &across)) ||
+	    (rc = a_int(c, "normalize_variance", 1, &nv)))
+		return rc;
+	if ((across != 0 && across != 1) || (nv != 0 && nv != 1))
+		return bad(c, DNNQ_E_RANGE, "across_channels %lld, normalize_variance %lld: 0 or 1 "
+		           "expected (opset %lld)", (long long)across, (long long)nv,
+		           (long long)c->m->opset);
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim < 2)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, ...] expected", iname(c, 0),
+		           imp_dims_str(x));
+	*n = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != 1 || across)
+			ax[(*n)++] = i;
+	*variance = nv;
+	return 0;
+}
+
+/* MeanVarianceNormalization (opset 9+: axes, default [0, 2, 3]; before:
+ * mvn_opset1) as its function body, the mean m (NAME:mean) and x - m
+ * (NAME:centered) once: (x - m) / (sqrt(mean((x - m)^2)) + 1e-9), the
+ * variance as the mean square of x - m (NAME:square, NAME:var) where
+ * ONNX's body subtracts m^2 from the mean of x^2 (the same value, without
+ * the cancellation), Sqrt (NAME:std), Add 1e-9 (NAME:std_eps), Div; x - m
+ * alone without normalize_variance. Axis 0, the batch, makes the import
+ * fix the batch to 1 as a reduction across it does. */
 static int op_mvn(struct nctx *c)
 {
 	int64_t ax[DNNQ_IR_MAX_DIMS] = { 0, 2, 3 };
 	ptrdiff_t n = 3;
+	bool variance = true;
 	int rc;
 	if ((rc = need(c, 0, DT_F32, false)))
 		return rc;
-	if (c->m->opset < 9)
-		return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld (across_channels, normalize_variance): "
-		           "only opset 9's axes", (long long)c->m->opset);
-	if (attr(c, "axes") && (rc = attr_ints(c, "axes", ax, DNNQ_IR_MAX_DIMS, &n)))
+	if (c->m->opset < 9 ? (rc = mvn_opset1(c, ax, &n, &variance)) :
+	    attr(c, "axes") && (rc = attr_ints(c, "axes", ax, DNNQ_IR_MAX_DIMS, &n)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
@@ -2654,6 +2683,10 @@ static int op_mvn(struct nctx *c)
 		return batch_moves(c, "normalization across the batch (axis 0)");
 	const struct dnnq_ir_node base = c->node;
 	int32_t xid = c->in[0], centered, eps;
+	if ((rc = reduce_step(c, &base, "reduce_mean", on, ":mean")) ||
+	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", xid, c->in[0],
+	                      variance ? ":centered" : NULL)) || !variance)
+		return rc;
 	float *e = malloc(sizeof *e);
 	if (!e)
 		return DNNQ_E_NOMEM;
@@ -2661,9 +2694,6 @@ static int op_mvn(struct nctx *c)
 	struct dnnq_ir_value ev = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
 	if ((eps = new_constant(c, &ev, ":eps", e)) < 0)
 		return eps;
-	if ((rc = reduce_step(c, &base, "reduce_mean", on, ":mean")) ||
-	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", xid, c->in[0], ":centered")))
-		return rc;
 	centered = c->in[0];
 	if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, centered, centered, ":square")) ||
 	    (rc = reduce_step(c, &base, "reduce_mean", on, ":var")) ||

@@ -835,9 +835,10 @@ START_TEST(lrn_import)
 END_TEST
 
 /* LpNormalization (p 1 and 2, along C; a zero vector gives 0) and
- * MeanVarianceNormalization (axes [2, 3]) as their decompositions, run by
- * the reference against the formulas; p 3, opset 8's MVN and a repeated
- * axis refused naming the node. */
+ * MeanVarianceNormalization (axes [2, 3]; opset 8's across_channels and
+ * normalize_variance) as their decompositions, run by the reference
+ * against the formulas; p 3, across_channels 2 and a repeated axis refused
+ * naming the node. */
 START_TEST(lpnorm_mvn_import)
 {
 	float x[8] = { 3, -4, 0, 2, 0.5f, -8, 0, 7 }, y[8], want[8];
@@ -863,7 +864,8 @@ START_TEST(lpnorm_mvn_import)
 	}
 	struct mb *b = nchw(13, 2, 2, 2);
 	int64_t axes[2] = { 2, 3 };
-	at_ints(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "axes", 2, axes);
+	Onnx__NodeProto *np = mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y");
+	at_ints(b, np, "axes", 2, axes);
 	struct dnnq_ir ir;
 	imp_ok(b, &ir);
 	ck_assert_uint_eq(ir.nnodes, 7);   /* mean, centered, square, var, std, std_eps, div */
@@ -883,9 +885,36 @@ START_TEST(lpnorm_mvn_import)
 	b = nchw(13, 2, 2, 2);
 	at_i(b, mb_node(b, "LpNormalization", "lp", "x", "y"), "p", 3);
 	imp_fails(b, DNNQ_E_RANGE, "node 'lp' (LpNormalization): p = 3: 1 or 2 expected");
+	/* opset 8: across_channels 1 normalizes all of C, H, W (and the batch,
+	 * fixed to 1); normalize_variance 0 subtracts each channel's mean */
+	for (int across = 0; across < 2; across++) {
+		b = nchw(8, 2, 2, 2);
+		np = mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y");
+		at_i(b, np, "across_channels", across);
+		at_i(b, np, "normalize_variance", across);
+		imp_ok(b, &ir);
+		/* mean, [centered, square, var, std, std_eps,] sub or div; the
+		 * batch fix lifts x (and the square) and folds each mean's batch */
+		ck_assert_uint_eq(ir.nnodes, across ? 11 : 4);
+		ck_assert_str_eq(ir.nodes[ir.nnodes - 1].name, "mvn");
+		for (int ch = 0; ch < 2; ch++) {
+			double m = 0, v = 0;
+			for (int i = 0; i < 8; i++)
+				m += i / 4 == ch || across ? x[i] / (across ? 8.0 : 4.0) : 0;
+			for (int i = 0; i < 8; i++)
+				v += across ? (x[i] - m) * (x[i] - m) / 8.0 : 0;
+			for (int i = 0; i < 4; i++)
+				want[ch * 4 + i] = (float)(across ? (x[ch * 4 + i] - m) / (sqrt(v) + 1e-9)
+				                                  : x[ch * 4 + i] - m);
+		}
+		run1(&ir, 1, x, y);
+		near(y, want, 8, 1e-6f);
+		dnnq_ir_free(&ir);
+	}
 	b = nchw(8, 2, 2, 2);
-	mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'mvn' (MeanVarianceNormalization): opset 8");
+	at_i(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "across_channels", 2);
+	imp_fails(b, DNNQ_E_RANGE, "node 'mvn' (MeanVarianceNormalization): across_channels 2, "
+	          "normalize_variance 1: 0 or 1 expected (opset 8)");
 	b = nchw(13, 2, 2, 2);
 	int64_t twice[2] = { 2, -2 };
 	at_ints(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "axes", 2, twice);
