@@ -3572,7 +3572,8 @@ START_TEST(fold_expand_batch)
 }
 END_TEST
 
-/* Slice (negative step), Range, Expand, Equal/Where, Size: their values. */
+/* Slice (negative step), Range, Expand, Equal/Where, GreaterOrEqual and
+ * LessOrEqual, Size: their values. */
 START_TEST(fold_values)
 {
 	int64_t d[2] = { 2, 3 }, v[6] = { 0, 1, 2, 3, 4, 5 };
@@ -3608,6 +3609,26 @@ START_TEST(fold_values)
 	ck_assert_uint_eq(ir.nnodes, 0);
 	ck_assert_uint_eq(ir.nremoved, 4);
 	dnnq_ir_free(&ir);
+
+	/* GreaterOrEqual and LessOrEqual of int64 constants (a padding mask
+	 * from lengths, arange(T) >= lengths[:, None]): bools, broadcast */
+	for (int le = 0; le < 2; le++) {
+		int64_t pos[3] = { 0, 1, 2 }, len[2] = { 1, 2 }, ld[2] = { 2, 1 };
+		b = io_model(14, "x", F, 2, d);
+		mb_i64(b, "pos", 3, pos);
+		mb_init(b, "len", S64, 2, ld, len);
+		mb_node(b, le ? "LessOrEqual" : "GreaterOrEqual", "cmp", "pos,len", "y");
+		imp_ok(b, &ir);
+		const struct dnnq_ir_value *m = out_value(&ir, 0);
+		ck_assert_ptr_nonnull(m->data);
+		ck_assert_int_eq(m->dtype, DNNQ_IR_F32);
+		ck_assert_uint_eq(dnnq_ir_numel(m, 1), 6);
+		for (int i = 0; i < 6; i++)
+			ck_assert_float_eq(((const float *)m->data)[i],
+			                   (le ? pos[i % 3] <= len[i / 3] : pos[i % 3] >= len[i / 3]));
+		ck_assert_uint_eq(ir.nnodes, 0);
+		dnnq_ir_free(&ir);
+	}
 
 	/* Size of the batch: folded once the batch is fixed, at the fixed dim 0 */
 	b = io_model(13, "x", F, 2, d);

@@ -2525,6 +2525,28 @@ def passthrough_cases(c):
           [("x", x), ("ids", ids), ("tok", tok)], {}, ["y", "x", "ids", "tok_out"])
 
 
+def padding_mask_cases(c):
+    """torchaudio's key padding mask from lengths (conformer's
+    `_lengths_to_padding_mask`: `arange(T).expand(N, T) >= lengths[:, None]`
+    on int64): every sample 2 frames short of T, the lengths made from the
+    input's shape (`torch.full`, a ConstantOfShape of the batch: the import
+    fixes the batch to 1, one sample here, and the masks fold, opset 14 as
+    the zoo's export); the padded frames zeroed, and a LessOrEqual's mask
+    filled with 1."""
+    nn = torch.nn
+
+    class PadMask(nn.Module):
+        def forward(self, x):
+            n, t = x.shape[0], x.shape[1]
+            lengths = torch.full((n,), t - 2, dtype=torch.int64)
+            pos = torch.arange(t).expand(n, t)
+            pad = pos >= lengths[:, None]
+            early = pos <= lengths[:, None] - 3
+            return x.masked_fill(pad[:, :, None], 0.0) - x.masked_fill(early[:, :, None], 1.0)
+
+    export_case(c, "padding_mask_lengths", PadMask(), [1, 6, 4], "GreaterOrEqual", opset=14)
+
+
 def grid_sample_cases(c):
     """F.grid_sample (ONNX GridSample, opset 16; torch 1.13 cannot export
     F.affine_grid, so the STN builds its grid itself): a spatial
@@ -2841,6 +2863,7 @@ def make_ops(w):
     topk_cases(c)
     gather_elements_cases(c)
     passthrough_cases(c)
+    padding_mask_cases(c)
     grid_sample_cases(c)
     tile_cases(c)
     rounding_logic_cases(c)
