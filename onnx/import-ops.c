@@ -883,11 +883,9 @@ static int op_binary(struct nctx *c)
 	for (uint32_t i = 0; i < r; i++) {
 		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
 		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
-		if (da != db && da != 1 && db != 1) {
-			char bs[128];
+		if (da != db && da != 1 && db != 1)
 			return bad(c, DNNQ_E_SHAPE, "shapes [%s] and [%s] do not broadcast", imp_dims_str(a),
-			           imp_dims_str_r(b, bs, sizeof bs));
-		}
+			           imp_dims_str(b));
 		d[i] = da == 1 ? db : da;
 	}
 	for (int k = 0; k < 2; k++) {
@@ -1734,11 +1732,9 @@ static int op_prelu(struct nctx *c)
 	if (rc)
 		return rc;
 	x = V(c, 0);   /* the values may have moved: align_at added one */
-	if (!same_shape(&c->out[0], x)) {
-		char bs[128];
+	if (!same_shape(&c->out[0], x))
 		return bad(c, DNNQ_E_SHAPE, "slope [%s] does not broadcast to X [%s]",
-		           imp_dims_str_r(V(c, 1), bs, sizeof bs), imp_dims_str(x));
-	}
+		           imp_dims_str(V(c, 1)), imp_dims_str(x));
 	return 0;
 }
 
@@ -1988,17 +1984,16 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 			           imp_dims_str(v));
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
-	char bs[128];
 	if (K != Kb)
 		return bad(c, DNNQ_E_SHAPE, "[%s] and [%s] do not chain: K %lld vs %lld",
-		           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs), (long long)K,
+		           imp_dims_str(a), imp_dims_str(b), (long long)K,
 		           (long long)Kb);
 	for (uint32_t i = 0; i + 2 < r; i++) {
 		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
 		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
 		if (da != db && da != 1 && db != 1)
 			return bad(c, DNNQ_E_SHAPE, "batch dims of [%s] and [%s] do not broadcast",
-			           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs));
+			           imp_dims_str(a), imp_dims_str(b));
 		d[i] = da == 1 ? db : da;
 	}
 	d[r - 2] = a->dims[a->ndim - 2];
@@ -3468,13 +3463,10 @@ static int op_gathernd(struct nctx *c)
 		span *= i < b ? 1 : x.dims[i];
 		outer *= i < b ? x.dims[i] : 1;
 	}
-	if (!ok) {
-		char xs[128], is[128];
+	if (!ok)
 		return bad(c, DNNQ_E_SHAPE, "indices [%s] on [%s], batch_dims %lld: want tuples of 1.."
-		           "rank - batch_dims indices, the batch dims alike",
-		           imp_dims_str_r(&iv, is, sizeof is), imp_dims_str_r(&x, xs, sizeof xs),
-		           (long long)b);
-	}
+		           "rank - batch_dims indices, the batch dims alike", imp_dims_str(&iv),
+		           imp_dims_str(&x), (long long)b);
 	size_t nt = numel(&iv) / (size_t)k;
 	if ((rc = imp_const_alloc(c->m, (nt ? nt : 1) * sizeof *flat, c->who, (void **)&flat)))
 		return rc;
@@ -3532,9 +3524,6 @@ static int op_gather_elements(struct nctx *c)
 	    (rc = a_int(c, "axis", 0, &n->axis)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
-	char xs[128], is[128];
-	imp_dims_str_r(x, xs, sizeof xs);
-	imp_dims_str_r(iv, is, sizeof is);
 	if (x->data)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is a constant gathered by "
 		           "computed indices: want an activation", iname(c, 0));
@@ -3543,7 +3532,8 @@ static int op_gather_elements(struct nctx *c)
 		           "integer arithmetic on one)", iname(c, 1));
 	if (iv->ndim != x->ndim || !x->ndim)
 		return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: want the input's "
-		           "rank (at least 1)", iname(c, 1), is, iname(c, 0), xs);
+		           "rank (at least 1)", iname(c, 1), imp_dims_str(iv), iname(c, 0),
+		           imp_dims_str(x));
 	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
 		return rc;
 	if (in_moved(c, 0) || in_moved(c, 1))
@@ -3552,7 +3542,7 @@ static int op_gather_elements(struct nctx *c)
 		return batch_moves(c, "gathering elements along the batch (axis 0)");
 	if (x->batched && iv->data)
 		return batch_moves(c, "constant indices [%s] into a batched input: the output has "
-		                   "their dim 0", is);
+		                   "their dim 0", imp_dims_str(iv));
 	if (x->batched != iv->batched)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' %s the batch and input '%.80s' "
 		           "%s: want both batched or neither", iname(c, 1),
@@ -3561,7 +3551,7 @@ static int op_gather_elements(struct nctx *c)
 		if (i != n->axis && iv->dims[i] > x->dims[i])
 			return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: dim %u is "
 			           "larger than the input's (only the axis, %lld, may be)", iname(c, 1),
-			           is, iname(c, 0), xs, i, (long long)n->axis);
+			           imp_dims_str(iv), iname(c, 0), imp_dims_str(x), i, (long long)n->axis);
 	int64_t dim = x->dims[n->axis];
 	for (size_t k = 0; iv->data && k < numel(iv); k++) {
 		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
@@ -3595,7 +3585,6 @@ static int op_grid_sample(struct nctx *c)
 	    (rc = a_int(c, "align_corners", 0, &align)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *g = V(c, 1);
-	char xs[128], gs[128];
 	uint32_t m = 0, p = 0;
 	while (m < 3 && strcmp(mode, names[m]))
 		m++;
@@ -3613,8 +3602,8 @@ static int op_grid_sample(struct nctx *c)
 	    g->batched != x->batched)
 		return bad(c, DNNQ_E_SHAPE, "X '%.80s' [%s], grid '%.80s' [%s]: want a 2-D sample, "
 		           "X [N, C, H, W] and grid [N, Ho, Wo, 2] of the same batch", iname(c, 0),
-		           imp_dims_str_r(x, xs, sizeof xs), iname(c, 1),
-		           imp_dims_str_r(g, gs, sizeof gs));
+		           imp_dims_str(x), iname(c, 1),
+		           imp_dims_str(g));
 	if (in_moved(c, 0) || in_moved(c, 1))
 		return batch_moves(c, "sampling a value whose batch a Transpose moved");
 	c->node.mode = m | p << 2 | (uint32_t)align << 4;

@@ -3711,6 +3711,16 @@ START_TEST(fold_mod_pow_scatternd)
 		ck_assert(y[0] == 9 && y[1] == 0 && y[2] == 0 && y[3] == 0 && y[4] == 0 && y[5] == 7);
 		dnnq_ir_free(&ir);
 	}
+	/* three shapes in one message, each its own (imp_dims_str's buffers
+	 * taken in turn; one shared buffer printed the last three times) */
+	int64_t up3[3] = { 7, 9, 11 };
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "data", S64, 2, d, z);
+	mb_init(b, "ix", S64, 2, ixd, ix);
+	mb_i64(b, "up", 3, up3);
+	mb_node(b, "ScatterND", "sc", "data,ix,up", "y");
+	imp_fails(b, DNNQ_E_SHAPE, "node 'sc' (ScatterND): data [2,3], indices [2,2] and updates "
+	          "[3] do not agree");
 }
 END_TEST
 
