@@ -376,6 +376,33 @@ static void lrn_model(void)
 	seed_write(&s, "lrn.dnnq");
 }
 
+/* x f32 [1, 5, 7] -> layernorm 'n' (axes 1..2, weight -1: a unit scale,
+ * no bias; InstanceNormalization's) -> transpose 't' (0, 2, 1), both fp32:
+ * t [1, 7, 5], n the second output (a weight or bias one mutation from a
+ * bias without a scale, refused at build). */
+static void layernorm_model(void)
+{
+	static const char *const names[2] = { "n", "t" };
+	const enum dnnq_node_kind kinds[2] = {
+		(enum dnnq_node_kind)dnnq_op_find("layernorm")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("transpose")->kind,
+	};
+	static const int32_t from[2] = { 0, 1 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 } },
+		{ .name = "t", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 7, 5 }, .value = 2 },
+		{ .name = "n", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 }, .value = 1 },
+	} };
+	seed_nodes(&s, 2, names, kinds, from);
+	for (int k = 0; k < 2; k++)
+		s.n[k].precision = DNNQ_PRECISION_FP32;
+	s.n[0].axis = 1;
+	s.n[0].params[0] = 1e-5f;
+	s.n[1].ndim = 3;
+	memcpy(s.n[1].dims, (const int64_t[3]){ 0, 2, 1 }, 3 * sizeof(int64_t));
+	seed_write(&s, "layernorm-unit.dnnq");
+}
+
 /* Two serving models, the kinds above and the reshapes. */
 static void models(void)
 {
@@ -397,6 +424,7 @@ static void models(void)
 	topk_model();
 	gather_grid_model();
 	lrn_model();
+	layernorm_model();
 }
 
 static void qtensor(const char *file, enum dnnq_dtype dt, unsigned precision, bool is_signed,
