@@ -2532,7 +2532,7 @@ def padding_mask_cases(c):
     input's shape (`torch.full`, a ConstantOfShape of the batch: the import
     fixes the batch to 1, one sample here, and the masks fold, opset 14 as
     the zoo's export); the padded frames zeroed, and a LessOrEqual's mask
-    filled with 1."""
+    filled with 1. Then the lengths as an input (padding_mask_input)."""
     nn = torch.nn
 
     class PadMask(nn.Module):
@@ -2545,6 +2545,32 @@ def padding_mask_cases(c):
             return x.masked_fill(pad[:, :, None], 0.0) - x.masked_fill(early[:, :, None], 1.0)
 
     export_case(c, "padding_mask_lengths", PadMask(), [1, 6, 4], "GreaterOrEqual", opset=14)
+
+    class LengthsIn(nn.Module):
+        """The lengths a second input (int64 [N]): the batch stays, the
+        mask is computed at run time (floats holding the integers)."""
+        def forward(self, x, lengths):
+            n, t = x.shape[0], x.shape[1]
+            pad = torch.arange(t).expand(n, t) >= lengths[:, None]
+            return x.masked_fill(pad[:, :, None], 0.0) * 2
+
+    name = "padding_mask_input"
+    x = torch.from_numpy(u(c.rng(name), [3, 6, 4], -2, 2))
+    lengths = torch.tensor([6, 4, 1])
+    buf = io.BytesIO()
+    torch.onnx.export(LengthsIn(), (x, lengths), buf, opset_version=14,
+                      input_names=["x", "lengths"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N"}, "lengths": {0: "N"}, "y": {0: "N"}})
+    m = onnx.load_from_string(buf.getvalue())
+    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    assert any(n.op_type == "GreaterOrEqual" for n in m.graph.node), name
+    onnx.checker.check_model(m, full_check=True)
+    c.w.model(f"ops/{name}.onnx", m)
+    c.w.npy(f"ops/{name}.in0.npy", x.numpy())
+    c.w.npy(f"ops/{name}.in1.npy", lengths.numpy())
+    with torch.no_grad():       # masked_fill and * 2: exact in float32
+        c.w.npy(f"ops/{name}.out.npy", LengthsIn()(x, lengths).numpy())
+    c.manifest.append(f"{name} fp32 2")
 
 
 def grid_sample_cases(c):
