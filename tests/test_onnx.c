@@ -2506,7 +2506,8 @@ static void check_case(const char *dir, const char *name, bool exact, int nin, f
 			fused |= ir.nodes[i].op == DNNQ_IR_QLINEARCONV;
 		ck_assert_msg(fused, "%s: no QLinearConv after QDQ fusion", name);
 	}
-	void *bufs[8] = { 0 }, *outs[3] = { 0 };
+	void *bufs[8] = { 0 }, *outs[DNNQ_IR_MAX_OUTPUTS] = { 0 };
+	ck_assert_uint_le(ir.noutputs, DNNQ_IR_MAX_OUTPUTS);
 	const void *in[8];
 	size_t batch = 1;
 	for (int i = 0; i < nin; i++) {
