@@ -754,12 +754,13 @@ static int fold_constantofshape(struct nctx *c)
 /* AR_MOD: Mod's default, the remainder takes the divisor's sign (Python's %);
  * AR_FMOD: fmod=1, the dividend's (C's % and fmod) */
 enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD, AR_FMOD, AR_POW, AR_EQUAL, AR_GREATER,
-             AR_LESS, AR_MIN, AR_MAX };
+             AR_LESS, AR_GREATER_EQUAL, AR_LESS_EQUAL, AR_MIN, AR_MAX };
 
 /* Whether op gives a bool (the float 0 or 1). */
 static bool arith_bool(enum arith op)
 {
-	return op == AR_EQUAL || op == AR_GREATER || op == AR_LESS;
+	return op == AR_EQUAL || op == AR_GREATER || op == AR_LESS || op == AR_GREATER_EQUAL ||
+	       op == AR_LESS_EQUAL;
 }
 
 /* a op b on integers; the batch only through an identity (N*1, N+0...). */
@@ -814,6 +815,8 @@ static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_
 	case AR_EQUAL: *y = a == b; break;
 	case AR_GREATER: *y = a > b; break;
 	case AR_LESS: *y = a < b; break;
+	case AR_GREATER_EQUAL: *y = a >= b; break;
+	case AR_LESS_EQUAL: *y = a <= b; break;
 	case AR_MIN: *y = a < b ? a : b; break;
 	case AR_MAX: *y = a > b ? a : b; break;
 	}
@@ -836,6 +839,8 @@ static double arith_f(enum arith op, double a, double b)
 	case AR_POW: return powf((float)a, (float)b);
 	case AR_GREATER: return a > b;
 	case AR_LESS: return a < b;
+	case AR_GREATER_EQUAL: return a >= b;
+	case AR_LESS_EQUAL: return a <= b;
 	case AR_MIN: return isnan(a) || isnan(b) ? NAN : (float)(a < b ? a : b);
 	case AR_MAX: return isnan(a) || isnan(b) ? NAN : (float)(a > b ? a : b);
 	default: return a == b;
@@ -879,6 +884,10 @@ static int fold_equal(struct nctx *c) { return fold_arith(c, AR_EQUAL); }
 static int fold_pow(struct nctx *c) { return fold_arith(c, AR_POW); }
 static int fold_greater(struct nctx *c) { return fold_arith(c, AR_GREATER); }
 static int fold_less(struct nctx *c) { return fold_arith(c, AR_LESS); }
+/* a padding mask from lengths, arange(T) >= lengths[:, None] (torchaudio's
+ * conformer), once the batch is fixed */
+static int fold_greater_equal(struct nctx *c) { return fold_arith(c, AR_GREATER_EQUAL); }
+static int fold_less_equal(struct nctx *c) { return fold_arith(c, AR_LESS_EQUAL); }
 
 /* Min and Max of two constants (T5's relative position buckets). */
 static int fold_min(struct nctx *c)
@@ -1251,6 +1260,8 @@ static const struct imp_fold FOLDS[] = {
 	{ "Equal", fold_equal, 2, 2, 0 },
 	{ "Greater", fold_greater, 2, 2, 0 },
 	{ "Less", fold_less, 2, 2, 0 },
+	{ "GreaterOrEqual", fold_greater_equal, 2, 2, 0 },
+	{ "LessOrEqual", fold_less_equal, 2, 2, 0 },
 	{ "Min", fold_min, 1, 2, 0 },
 	{ "Max", fold_max, 1, 2, 0 },
 	{ "Abs", fold_unary, 1, 1, 0 },

@@ -168,8 +168,9 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *v, bool known);
 int imp_new_node(struct imp *m, const struct dnnq_ir_node *n);
 int imp_dtype(int32_t onnx, enum dnnq_ir_dtype *dt);
 const char *imp_onnx_dtype_name(int32_t t);
+/* The most shapes one message may print with imp_dims_str. */
+#define IMP_DIMS_STRS 4
 const char *imp_dims_str(const struct dnnq_ir_value *v);
-const char *imp_dims_str_r(const struct dnnq_ir_value *v, char *buf, size_t cap);
 int32_t imp_tensor_value(struct imp *m, const Onnx__TensorProto *t, const char *name,
                          const char *what);
 int32_t imp_lookup(struct imp *m, const char *name, const char *who);

@@ -883,11 +883,9 @@ static int op_binary(struct nctx *c)
 	for (uint32_t i = 0; i < r; i++) {
 		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
 		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
-		if (da != db && da != 1 && db != 1) {
-			char bs[128];
+		if (da != db && da != 1 && db != 1)
 			return bad(c, DNNQ_E_SHAPE, "shapes [%s] and [%s] do not broadcast", imp_dims_str(a),
-			           imp_dims_str_r(b, bs, sizeof bs));
-		}
+			           imp_dims_str(b));
 		d[i] = da == 1 ? db : da;
 	}
 	for (int k = 0; k < 2; k++) {
@@ -1734,11 +1732,9 @@ static int op_prelu(struct nctx *c)
 	if (rc)
 		return rc;
 	x = V(c, 0);   /* the values may have moved: align_at added one */
-	if (!same_shape(&c->out[0], x)) {
-		char bs[128];
+	if (!same_shape(&c->out[0], x))
 		return bad(c, DNNQ_E_SHAPE, "slope [%s] does not broadcast to X [%s]",
-		           imp_dims_str_r(V(c, 1), bs, sizeof bs), imp_dims_str(x));
-	}
+		           imp_dims_str(V(c, 1)), imp_dims_str(x));
 	return 0;
 }
 
@@ -1988,17 +1984,16 @@ static int matmul_nd(struct nctx *c, size_t ia, size_t ib, enum dnnq_ir_dtype dt
 			           imp_dims_str(v));
 	}
 	int64_t d[DNNQ_IR_MAX_DIMS], K = a->dims[a->ndim - 1], Kb = b->dims[b->ndim - 2];
-	char bs[128];
 	if (K != Kb)
 		return bad(c, DNNQ_E_SHAPE, "[%s] and [%s] do not chain: K %lld vs %lld",
-		           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs), (long long)K,
+		           imp_dims_str(a), imp_dims_str(b), (long long)K,
 		           (long long)Kb);
 	for (uint32_t i = 0; i + 2 < r; i++) {
 		int64_t da = i + a->ndim >= r ? a->dims[i + a->ndim - r] : 1;
 		int64_t db = i + b->ndim >= r ? b->dims[i + b->ndim - r] : 1;
 		if (da != db && da != 1 && db != 1)
 			return bad(c, DNNQ_E_SHAPE, "batch dims of [%s] and [%s] do not broadcast",
-			           imp_dims_str(a), imp_dims_str_r(b, bs, sizeof bs));
+			           imp_dims_str(a), imp_dims_str(b));
 		d[i] = da == 1 ? db : da;
 	}
 	d[r - 2] = a->dims[a->ndim - 2];
@@ -2443,10 +2438,10 @@ static int op_lrn(struct nctx *c)
 	return (rc = engine_kind(c, "lrn")) ? rc : same_out(c, x, DNNQ_IR_F32);
 }
 
-/* The f32 constant NAME<suffix> of rank r and dims: data's values, or
- * all 1 (data NULL); its id, or < 0. */
-static int32_t instnorm_constant(struct nctx *c, const float *data, uint32_t r,
-                                 const int64_t *dims, const char *suffix)
+/* The f32 constant NAME<suffix> of rank r and dims, data's values; its
+ * id, or < 0. */
+static int32_t affine_constant(struct nctx *c, const float *data, uint32_t r,
+                               const int64_t *dims, const char *suffix)
 {
 	struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = r,
 	                           .producer = -1 };
@@ -2455,16 +2450,16 @@ static int32_t instnorm_constant(struct nctx *c, const float *data, uint32_t r,
 	float *f = malloc(n * sizeof *f);
 	if (!f)
 		return DNNQ_E_NOMEM;
-	for (size_t i = 0; i < n; i++)
-		f[i] = data ? data[i] : 1.0f;
+	memcpy(f, data, n * sizeof *f);
 	return new_constant(c, &v, suffix, f);
 }
 
 /* InstanceNormalization, X [N, C, D1, ...] with constant scale and B of
- * [C]: the LayerNormalization over D1... with a unit scale (NAME:norm),
- * then Mul by scale [C, 1, ...] (NAME:scaled) and Add of B, each left out
- * when it changes nothing (torch's GroupNorm exports scale 1 and B 0 over
- * [N, G, L], its affine after the Reshape back). */
+ * [C]: the LayerNormalization over D1... without a scale (NAME:norm; the
+ * engine's unit scale, nothing stored: a GroupNorm of one group normalizes
+ * C x L values), then Mul by scale [C, 1, ...] (NAME:scaled) and Add of B,
+ * each left out when it changes nothing (torch's GroupNorm exports scale 1
+ * and B 0 over [N, G, L], its affine after the Reshape back). */
 static int op_instancenorm(struct nctx *c)
 {
 	int rc;
@@ -2478,11 +2473,10 @@ static int op_instancenorm(struct nctx *c)
 		           iname(c, 0), imp_dims_str(x));
 	if (!(c->node.epsilon >= 0) || !isfinite(c->node.epsilon))
 		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
-	int64_t C = x->dims[1], chan[DNNQ_IR_MAX_DIMS] = { C }, normalized[DNNQ_IR_MAX_DIMS];
+	int64_t C = x->dims[1], chan[DNNQ_IR_MAX_DIMS] = { C };
 	uint32_t r = x->ndim;
 	for (uint32_t i = 1; i < r - 1; i++)
 		chan[i] = 1;
-	memcpy(normalized, x->dims + 2, (r - 2) * sizeof *normalized);
 	for (size_t k = 1; k < 3; k++)
 		if (V(c, k)->ndim != 1 || V(c, k)->dims[0] != C)
 			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: [%lld] (the channels) "
@@ -2494,14 +2488,10 @@ static int op_instancenorm(struct nctx *c)
 		scaled |= sd[i] != 1.0f;
 		biased |= bd[i] != 0.0f;
 	}
-	int32_t one = instnorm_constant(c, NULL, r - 2, normalized, ":one");
-	if (one < 0)
-		return one;
 	c->node.axis = 2;
-	c->nin = 2;
-	c->in[1] = one;
+	c->nin = 1;
 	if ((rc = engine_kind(c, "layernorm")) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)) ||
-	    (!scaled && !biased) || (rc = link_as(c, ":norm", 2)))
+	    (!scaled && !biased) || (rc = link_as(c, ":norm", 1)))
 		return rc;
 	return affine_const(c, scaled ? sd : NULL, biased ? bd : NULL, r - 1, chan);
 }
@@ -2518,10 +2508,10 @@ static int affine_const(struct nctx *c, const float *scale, const float *bias, u
 	 * constant can move the values */
 	int64_t d[DNNQ_IR_MAX_DIMS];
 	memcpy(d, dims, r * sizeof *d);
-	int32_t sid = scale ? instnorm_constant(c, scale, r, d, ":gamma") : -1;
+	int32_t sid = scale ? affine_constant(c, scale, r, d, ":gamma") : -1;
 	if (scale && sid < 0)
 		return sid;
-	int32_t bid = bias ? instnorm_constant(c, bias, r, d, ":beta") : -1;
+	int32_t bid = bias ? affine_constant(c, bias, r, d, ":beta") : -1;
 	if (bias && bid < 0)
 		return bid;
 	int rc;
@@ -2630,24 +2620,53 @@ static int unary_step(struct nctx *c, const struct dnnq_ir_node *base, const cha
 	return link_as(c, suffix, 1);
 }
 
-/* MeanVarianceNormalization (opset 9+: axes, default [0, 2, 3]) as its
- * function body, the mean m (NAME:mean) and x - m (NAME:centered) once:
- * (x - m) / (sqrt(mean((x - m)^2)) + 1e-9), the variance as the mean
- * square of x - m (NAME:square, NAME:var) where ONNX's body subtracts m^2
- * from the mean of x^2 (the same value, without the cancellation), Sqrt
- * (NAME:std), Add 1e-9 (NAME:std_eps), Div. Axis 0, the batch, makes the
- * import fix the batch to 1 as a reduction across it does. */
+/* MeanVarianceNormalization's axes before opset 9: across_channels (0 or
+ * 1, default 0) and normalize_variance (the same, default 1), the
+ * experimental operator's attributes; ONNX Runtime's kernel of opsets 1-8
+ * reduces over what opset 9's default axes [0, 2, 3] do, with C too when
+ * across_channels: the batch and every dim after C, here of any rank from
+ * 2. Into ax (n of them) and *variance. */
+static int mvn_opset1(struct nctx *c, int64_t *ax, ptrdiff_t *n, bool *variance)
+{
+	int64_t across, nv;
+	int rc;
+	if ((rc = a_int(c, "across_channels", 0, &across)) ||
+	    (rc = a_int(c, "normalize_variance", 1, &nv)))
+		return rc;
+	if ((across != 0 && across != 1) || (nv != 0 && nv != 1))
+		return bad(c, DNNQ_E_RANGE, "across_channels %lld, normalize_variance %lld: 0 or 1 "
+		           "expected (opset %lld)", (long long)across, (long long)nv,
+		           (long long)c->m->opset);
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (x->ndim < 2)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, ...] expected", iname(c, 0),
+		           imp_dims_str(x));
+	*n = 0;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != 1 || across)
+			ax[(*n)++] = i;
+	*variance = nv;
+	return 0;
+}
+
+/* MeanVarianceNormalization (opset 9+: axes, default [0, 2, 3]; before:
+ * mvn_opset1) as its function body, the mean m (NAME:mean) and x - m
+ * (NAME:centered) once: (x - m) / (sqrt(mean((x - m)^2)) + 1e-9), the
+ * variance as the mean square of x - m (NAME:square, NAME:var) where
+ * ONNX's body subtracts m^2 from the mean of x^2 (the same value, without
+ * the cancellation), Sqrt (NAME:std), Add 1e-9 (NAME:std_eps), Div; x - m
+ * alone without normalize_variance. Axis 0, the batch, makes the import
+ * fix the batch to 1 as a reduction across it does. */
 static int op_mvn(struct nctx *c)
 {
 	int64_t ax[DNNQ_IR_MAX_DIMS] = { 0, 2, 3 };
 	ptrdiff_t n = 3;
+	bool variance = true;
 	int rc;
 	if ((rc = need(c, 0, DT_F32, false)))
 		return rc;
-	if (c->m->opset < 9)
-		return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld (across_channels, normalize_variance): "
-		           "only opset 9's axes", (long long)c->m->opset);
-	if (attr(c, "axes") && (rc = attr_ints(c, "axes", ax, DNNQ_IR_MAX_DIMS, &n)))
+	if (c->m->opset < 9 ? (rc = mvn_opset1(c, ax, &n, &variance)) :
+	    attr(c, "axes") && (rc = attr_ints(c, "axes", ax, DNNQ_IR_MAX_DIMS, &n)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
@@ -2659,6 +2678,10 @@ static int op_mvn(struct nctx *c)
 		return batch_moves(c, "normalization across the batch (axis 0)");
 	const struct dnnq_ir_node base = c->node;
 	int32_t xid = c->in[0], centered, eps;
+	if ((rc = reduce_step(c, &base, "reduce_mean", on, ":mean")) ||
+	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", xid, c->in[0],
+	                      variance ? ":centered" : NULL)) || !variance)
+		return rc;
 	float *e = malloc(sizeof *e);
 	if (!e)
 		return DNNQ_E_NOMEM;
@@ -2666,9 +2689,6 @@ static int op_mvn(struct nctx *c)
 	struct dnnq_ir_value ev = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
 	if ((eps = new_constant(c, &ev, ":eps", e)) < 0)
 		return eps;
-	if ((rc = reduce_step(c, &base, "reduce_mean", on, ":mean")) ||
-	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", xid, c->in[0], ":centered")))
-		return rc;
 	centered = c->in[0];
 	if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, centered, centered, ":square")) ||
 	    (rc = reduce_step(c, &base, "reduce_mean", on, ":var")) ||
@@ -3443,13 +3463,10 @@ static int op_gathernd(struct nctx *c)
 		span *= i < b ? 1 : x.dims[i];
 		outer *= i < b ? x.dims[i] : 1;
 	}
-	if (!ok) {
-		char xs[128], is[128];
+	if (!ok)
 		return bad(c, DNNQ_E_SHAPE, "indices [%s] on [%s], batch_dims %lld: want tuples of 1.."
-		           "rank - batch_dims indices, the batch dims alike",
-		           imp_dims_str_r(&iv, is, sizeof is), imp_dims_str_r(&x, xs, sizeof xs),
-		           (long long)b);
-	}
+		           "rank - batch_dims indices, the batch dims alike", imp_dims_str(&iv),
+		           imp_dims_str(&x), (long long)b);
 	size_t nt = numel(&iv) / (size_t)k;
 	if ((rc = imp_const_alloc(c->m, (nt ? nt : 1) * sizeof *flat, c->who, (void **)&flat)))
 		return rc;
@@ -3507,9 +3524,6 @@ static int op_gather_elements(struct nctx *c)
 	    (rc = a_int(c, "axis", 0, &n->axis)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1);
-	char xs[128], is[128];
-	imp_dims_str_r(x, xs, sizeof xs);
-	imp_dims_str_r(iv, is, sizeof is);
 	if (x->data)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' is a constant gathered by "
 		           "computed indices: want an activation", iname(c, 0));
@@ -3518,7 +3532,8 @@ static int op_gather_elements(struct nctx *c)
 		           "integer arithmetic on one)", iname(c, 1));
 	if (iv->ndim != x->ndim || !x->ndim)
 		return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: want the input's "
-		           "rank (at least 1)", iname(c, 1), is, iname(c, 0), xs);
+		           "rank (at least 1)", iname(c, 1), imp_dims_str(iv), iname(c, 0),
+		           imp_dims_str(x));
 	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
 		return rc;
 	if (in_moved(c, 0) || in_moved(c, 1))
@@ -3527,7 +3542,7 @@ static int op_gather_elements(struct nctx *c)
 		return batch_moves(c, "gathering elements along the batch (axis 0)");
 	if (x->batched && iv->data)
 		return batch_moves(c, "constant indices [%s] into a batched input: the output has "
-		                   "their dim 0", is);
+		                   "their dim 0", imp_dims_str(iv));
 	if (x->batched != iv->batched)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' %s the batch and input '%.80s' "
 		           "%s: want both batched or neither", iname(c, 1),
@@ -3536,7 +3551,7 @@ static int op_gather_elements(struct nctx *c)
 		if (i != n->axis && iv->dims[i] > x->dims[i])
 			return bad(c, DNNQ_E_SHAPE, "indices '%.80s' [%s] on '%.80s' [%s]: dim %u is "
 			           "larger than the input's (only the axis, %lld, may be)", iname(c, 1),
-			           is, iname(c, 0), xs, i, (long long)n->axis);
+			           imp_dims_str(iv), iname(c, 0), imp_dims_str(x), i, (long long)n->axis);
 	int64_t dim = x->dims[n->axis];
 	for (size_t k = 0; iv->data && k < numel(iv); k++) {
 		int64_t i = iv->dtype == DNNQ_IR_S64 ? ((const int64_t *)iv->data)[k]
@@ -3570,7 +3585,6 @@ static int op_grid_sample(struct nctx *c)
 	    (rc = a_int(c, "align_corners", 0, &align)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *g = V(c, 1);
-	char xs[128], gs[128];
 	uint32_t m = 0, p = 0;
 	while (m < 3 && strcmp(mode, names[m]))
 		m++;
@@ -3588,8 +3602,8 @@ static int op_grid_sample(struct nctx *c)
 	    g->batched != x->batched)
 		return bad(c, DNNQ_E_SHAPE, "X '%.80s' [%s], grid '%.80s' [%s]: want a 2-D sample, "
 		           "X [N, C, H, W] and grid [N, Ho, Wo, 2] of the same batch", iname(c, 0),
-		           imp_dims_str_r(x, xs, sizeof xs), iname(c, 1),
-		           imp_dims_str_r(g, gs, sizeof gs));
+		           imp_dims_str(x), iname(c, 1),
+		           imp_dims_str(g));
 	if (in_moved(c, 0) || in_moved(c, 1))
 		return batch_moves(c, "sampling a value whose batch a Transpose moved");
 	c->node.mode = m | p << 2 | (uint32_t)align << 4;

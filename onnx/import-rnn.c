@@ -418,8 +418,7 @@ static int inputs(struct lstm *l)
 	    r->dims[1] != l->G * l->H || r->dims[2] != l->H)
 		return bad(c, DNNQ_E_SHAPE, "hidden_size %lld, W [%s], R [%s], X [%s]: W must be "
 		           "[dirs, %d*hidden, input], R [dirs, %d*hidden, hidden]", (long long)l->H,
-		           imp_dims_str(w), imp_dims_str_r(r, (char[128]){ 0 }, 128), imp_dims_str_r(x,
-		           (char[128]){ 0 }, 128), l->G, l->G);
+		           imp_dims_str(w), imp_dims_str(r), imp_dims_str(x), l->G, l->G);
 	if (l->T * l->D > IMP_MAX_LSTM_STEPS)
 		return bad(c, DNNQ_E_UNSUPPORTED, "%lld steps in %lld direction(s): the importer "
 		           "unrolls at most %d", (long long)l->T, (long long)l->D, IMP_MAX_LSTM_STEPS);

@@ -432,21 +432,20 @@ size:
 	return DNNQ_E_FORMAT;
 }
 
-const char *imp_dims_str_r(const struct dnnq_ir_value *v, char *buf, size_t cap)
+/* v's dims for a message ("N:2,3,4"), in one of IMP_DIMS_STRS buffers
+ * used in turn: a message may print that many shapes (each call's string
+ * lives until as many later calls have been made). */
+const char *imp_dims_str(const struct dnnq_ir_value *v)
 {
-	size_t o = 0;
+	static __thread char bufs[IMP_DIMS_STRS][128];
+	static __thread unsigned next;
+	char *buf = bufs[next++ % IMP_DIMS_STRS];
+	size_t o = 0, cap = sizeof bufs[0];
 	buf[0] = '\0';
 	for (uint32_t i = 0; i < v->ndim && o < cap; i++)
 		o += (size_t)snprintf(buf + o, cap - o, "%s%s%lld", i ? "," : "",
 		                      i == 0 && v->batched ? "N:" : "", (long long)v->dims[i]);
 	return buf;
-}
-
-/* One shared buffer for messages: only one is built at a time. */
-const char *imp_dims_str(const struct dnnq_ir_value *v)
-{
-	static __thread char buf[128];
-	return imp_dims_str_r(v, buf, sizeof buf);
 }
 
 /* A TensorProto (an initializer, a Constant's value) to a constant value named

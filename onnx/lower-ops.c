@@ -957,12 +957,15 @@ static int lower_multi(struct lower *L, size_t j)
 		if (n->op == DNNQ_IR_SUM ? !same_shape(xv, x0) : xv->ndim != x0->ndim)
 			return lower_err(L, n, DNNQ_E_SHAPE, "input '%s': another %s than '%s'", xv->name,
 			                 n->op == DNNQ_IR_SUM ? "shape" : "rank", x0->name);
+		if (n->op == DNNQ_IR_SUM && n->ninputs == 1) {
+			/* its input as it is, made int8 only by a reader that wants
+			 * it so (a graph output copies an f32 graph input; a
+			 * quantize no node reads fails the graph's build) */
+			L->v[n->outputs[0]] = L->v[n->inputs[0]];
+			return DNNQ_OK;
+		}
 		if ((rc = need_act(L, n, n->inputs[k], &in[k])))
 			return rc;
-	}
-	if (n->op == DNNQ_IR_SUM && n->ninputs == 1) {
-		L->v[n->outputs[0]] = L->v[n->inputs[0]];
-		return DNNQ_OK;
 	}
 	if (n->op == DNNQ_IR_CONCAT && (n->axis < 1 || n->axis >= (int64_t)x0->ndim))
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "axis %lld: want 1..%u (not the batch)",

@@ -401,8 +401,9 @@ int lower_layernorm(struct lower *L, size_t j)
 		return DNNQ_E_NOMEM;
 	mn->axis = axis;              /* moved: the last r - axis dims; 4-D axis 1: HWC */
 	mn->params[0] = n->epsilon;
+	/* no scale (InstanceNormalization's): weight -1, a unit one */
 	for (uint32_t k = 1; k < 3 && !rc; k++)
-		if (k == 1 || (n->ninputs > 2 && n->inputs[2] >= 0))
+		if (n->ninputs > k && n->inputs[k] >= 0)
 			rc = layernorm_param(L, n, mn, k, d, !moved && r == 4);
 	if (rc || (rc = xfmr_out(L, n, mn, ref, false)) || !moved)
 		return rc;

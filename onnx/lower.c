@@ -925,6 +925,24 @@ static bool can_output(const struct lower *L, size_t i, int32_t ref)
 	return true;
 }
 
+/* A copy of in (f32, or int32 moved as it is) for graph output iv when its
+ * tensor is a graph input's or another output's: an fp32 transpose by the
+ * identity permutation, any rank. */
+static int copy_output(struct lower *L, int32_t in, const struct dnnq_ir_value *iv, int32_t *ref)
+{
+	char name[DNNQ_MODEL_NAME_MAX];
+	model_name(name, iv->name, ":copy");
+	int rc = out_node(L, (enum dnnq_node_kind)dnnq_op_find("transpose")->kind, 0, name, in, iv,
+	                  ref);
+	if (rc)
+		return rc;
+	struct dnnq_model_node *mn = &L->m->nodes[*ref - REF_NODE];
+	mn->precision = DNNQ_PRECISION_FP32;
+	for (uint32_t d = 0; d < iv->ndim; d++)
+		mn->dims[d] = d;
+	return DNNQ_OK;
+}
+
 static int lower_output(struct lower *L, size_t i)
 {
 	int32_t v = L->ir->outputs[i];
@@ -938,10 +956,12 @@ static int lower_output(struct lower *L, size_t i)
 	model_name(io->name, iv->name, "");
 	io->ndim = iv->ndim;
 	memcpy(io->dims, iv->dims, iv->ndim * sizeof *iv->dims);
-	if (!p || iv->ndim < 1 || iv->ndim > DNNQ_MAX_DIMS || !iv->batched)
+	/* a float or integer graph input passed through is copied (below) */
+	bool input = !p && !iv->data && (lv->f32 >= 0 || lv->s32 >= 0);
+	if ((!p && !input) || iv->ndim < 1 || iv->ndim > DNNQ_MAX_DIMS || !iv->batched)
 		return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph output '%s': %s", iv->name,
-		                     !p ? "a graph input or a constant" : "want a batched tensor of "
-		                     "rank 1..8");
+		                     !p && !input ? "a constant or a uint8/int8 graph input" :
+		                     "want a batched tensor of rank 1..8");
 	if (iv->dtype == DNNQ_IR_U8 || iv->dtype == DNNQ_IR_S8) {
 		if ((rc = need_u8(L, p, v, &in)))
 			return rc;
@@ -980,26 +1000,24 @@ static int lower_output(struct lower *L, size_t i)
 		if (iv->ndim == 4)
 			rc = out_node(L, same_order(iv) ? DNNQ_NODE_RESHAPE : DNNQ_NODE_CONVERT,
 			              same_order(iv) ? 0 : DNNQ_CONVERT_TO_NCHW, name, lv->s32, iv, &ref);
+		if (!rc && !can_output(L, i, ref))
+			rc = copy_output(L, ref, iv, &ref);
 	} else if (iv->dtype != DNNQ_IR_F32) {
 		return lower_err(L, p, DNNQ_E_UNSUPPORTED, "%s graph output '%s'",
 		                 dnnq_ir_dtype_name(iv->dtype), iv->name);
 	} else {
 		io->dtype = DNNQ_DTYPE_F32;
-		if (p->op == DNNQ_IR_DEQUANTIZE)
+		if (p && p->op == DNNQ_IR_DEQUANTIZE)
 			snprintf(name, sizeof name, "%s", p->name);
 		else
 			model_name(name, iv->name, ":dequantize");
-		/* an f32 view of a graph input (an identity, a reshape) is copied
-		 * by an fp32 concat of that one input, exactly */
+		/* a graph input, or an f32 view of one (an identity, a reshape),
+		 * is copied exactly */
 		bool onnx_f32 = lv->f32 >= 0 && (iv->ndim != 4 || lv->f32_onnx);
 		if (onnx_f32 && can_output(L, i, lv->f32)) {
 			ref = lv->f32;
-		} else if (onnx_f32 && iv->ndim >= 2) {
-			model_name(name, iv->name, ":copy");
-			if (!(rc = out_node(L, DNNQ_NODE_CONCAT, 0, name, lv->f32, iv, &ref))) {
-				L->m->nodes[ref - REF_NODE].precision = DNNQ_PRECISION_FP32;
-				L->m->nodes[ref - REF_NODE].axis = 1;
-			}
+		} else if (onnx_f32) {
+			rc = copy_output(L, lv->f32, iv, &ref);
 		} else if (lv->f32 >= 0 && !lv->f32_onnx && same_order(iv) &&
 		           can_output(L, i, lv->f32)) {
 			model_name(name, iv->name, ":reshape");

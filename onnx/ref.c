@@ -860,7 +860,8 @@ static void layernorm(const struct run *r, const struct dnnq_ir_node *n)
 	size_t O, A, I;
 	split(r, n->inputs[0], n->axis, &O, &A, &I);
 	size_t D = A * I;
-	const float *x = IN(0), *w = IN(1), *b = HAS(2) ? IN(2) : NULL;
+	/* no scale: a unit one (InstanceNormalization's normalization) */
+	const float *x = IN(0), *w = HAS(1) ? IN(1) : NULL, *b = HAS(2) ? IN(2) : NULL;
 	float *y = OUT(0);
 	for (size_t o = 0; o < O; o++) {
 		const float *xr = x + o * D;
@@ -872,7 +873,7 @@ static void layernorm(const struct run *r, const struct dnnq_ir_node *n)
 			v += (xr[i] - m) * (xr[i] - m);
 		double inv = 1.0 / sqrt(v / (double)D + n->epsilon);
 		for (size_t i = 0; i < D; i++)
-			y[o * D + i] = (float)((xr[i] - m) * inv * w[i] + (b ? b[i] : 0));
+			y[o * D + i] = (float)((xr[i] - m) * inv * (w ? w[i] : 1) + (b ? b[i] : 0));
 	}
 }
 

@@ -623,10 +623,11 @@ static void norm_case(const char *name, const char *kind, unsigned nin)
  * Caffe-converted CNNs (Conv, Relu, LRN, MaxPool, an inception Concat,
  * Gemm; opset 9), LRN alone over 21 channels (LRN runs fp32 between the
  * int8 nodes in the first run, every node fp32 in the second), and
- * LpNormalization and MeanVarianceNormalization after Convs. */
+ * LpNormalization and MeanVarianceNormalization after Convs (the latter
+ * also in opset 8's form: across_channels, normalize_variance). */
 START_TEST(norm_models)
 {
-	ck_assert_uint_eq(each_case(NORM "/MANIFEST", "tools/mknorm.py", norm_case), 4);
+	ck_assert_uint_eq(each_case(NORM "/MANIFEST", "tools/mknorm.py", norm_case), 5);
 }
 END_TEST
 
@@ -2682,6 +2683,63 @@ START_TEST(nlp_token_ids)
 }
 END_TEST
 
+/* DIR/SUB/NAME.npy holds the bytes of OPS/passthrough_ids.inK.npy's data. */
+static void same_as_input(const char *dir, const char *sub, const char *name, int k)
+{
+	char path[512];
+	struct array a, b;
+	snprintf(path, sizeof path, "%s/%s/%s.npy", dir, sub, name);
+	load(path, &a);
+	snprintf(path, sizeof path, OPS "/passthrough_ids.in%d.npy", k);
+	load(path, &b);
+	ck_assert_msg(a.a.dtype == b.a.dtype && a.a.nbytes == b.a.nbytes &&
+	              !memcmp(a.data, b.data, b.a.nbytes), "%s/%s: not input %d", sub, name, k);
+	free(a.data);
+	free(b.data);
+}
+
+/* Graph outputs that are graph inputs passed through (tf2onnx's BERT-SQuAD
+ * `unique_ids`; tools/mkonnx.py passthrough_ids: int64 ids as they are,
+ * int32 ones through an Identity, the float input): converted, run by
+ * dnnq-run and served by dnnqd, each the very input (int64 read as int32). */
+START_TEST(passthrough_served)
+{
+	char dir[] = "/tmp/dnnq-pass-XXXXXX", sock[128], dnnqd[512], model[600];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	static const char *const in[3] = { "x", "ids", "tok" };
+	char ins[512] = "";
+	for (int k = 0; k < 3; k++) {
+		char one[160];
+		snprintf(one, sizeof one, " -i %s=" OPS "/passthrough_ids.in%d.npy", in[k], k);
+		strcat(ins, one);
+		char cp[512];
+		snprintf(cp, sizeof cp, "mkdir -p %s/cal && cp " OPS "/passthrough_ids.in%d.npy "
+		         "%s/cal/%s.npy", dir, k, dir, in[k]);
+		ck_assert_int_eq(system(cp), 0);
+	}
+	sh(&c, dir, "dnnq-convert " OPS "/passthrough_ids.onnx --calib %s/cal -o %s/p.dnnq", dir, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	sh(&c, dir, "dnnq-run %s/p.dnnq%s -o %s/run", dir, ins, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	snprintf(sock, sizeof sock, "%s/d.sock", dir);
+	snprintf(dnnqd, sizeof dnnqd, "%s/dnnqd", bindir());
+	snprintf(model, sizeof model, "p=%s/p.dnnq", dir);
+	char *argv[] = { dnnqd, "--socket", sock, "--model", model, NULL };
+	pid_t pid = start_dnnqd(argv, sock);
+	sh(&c, dir, "dnnqctl --socket %s infer p%s -o %s/served", sock, ins, dir);
+	stop_dnnqd(pid);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	for (int r = 0; r < 2; r++) {
+		const char *sub = r ? "served" : "run";
+		same_as_input(dir, sub, "x", 0);
+		same_as_input(dir, sub, "ids", 1);
+		same_as_input(dir, sub, "tok_out", 2);
+	}
+	rm_rf(dir);
+}
+END_TEST
+
 /* Each NLP/MODEL.onnx of models[0 .. n-1] converted int8 (default) and all
  * fp32 from the samples in NLP, run on NLP/ids.npy, mask.npy (ids1, mask1
  * when the batch is fixed, which dnnq-convert must say, or must not): y
@@ -3031,6 +3089,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, eval_sqnr_threads);
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, nlp_token_ids);
+	tcase_add_test(tc, passthrough_served);
 	tcase_add_test(tc, nlp_int_patterns);
 	tcase_add_test(tc, nlp_causal);
 	tcase_add_test(tc, nlp_int_gathers);

@@ -835,9 +835,10 @@ START_TEST(lrn_import)
 END_TEST
 
 /* LpNormalization (p 1 and 2, along C; a zero vector gives 0) and
- * MeanVarianceNormalization (axes [2, 3]) as their decompositions, run by
- * the reference against the formulas; p 3, opset 8's MVN and a repeated
- * axis refused naming the node. */
+ * MeanVarianceNormalization (axes [2, 3]; opset 8's across_channels and
+ * normalize_variance) as their decompositions, run by the reference
+ * against the formulas; p 3, across_channels 2 and a repeated axis refused
+ * naming the node. */
 START_TEST(lpnorm_mvn_import)
 {
 	float x[8] = { 3, -4, 0, 2, 0.5f, -8, 0, 7 }, y[8], want[8];
@@ -863,7 +864,8 @@ START_TEST(lpnorm_mvn_import)
 	}
 	struct mb *b = nchw(13, 2, 2, 2);
 	int64_t axes[2] = { 2, 3 };
-	at_ints(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "axes", 2, axes);
+	Onnx__NodeProto *np = mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y");
+	at_ints(b, np, "axes", 2, axes);
 	struct dnnq_ir ir;
 	imp_ok(b, &ir);
 	ck_assert_uint_eq(ir.nnodes, 7);   /* mean, centered, square, var, std, std_eps, div */
@@ -883,9 +885,36 @@ START_TEST(lpnorm_mvn_import)
 	b = nchw(13, 2, 2, 2);
 	at_i(b, mb_node(b, "LpNormalization", "lp", "x", "y"), "p", 3);
 	imp_fails(b, DNNQ_E_RANGE, "node 'lp' (LpNormalization): p = 3: 1 or 2 expected");
+	/* opset 8: across_channels 1 normalizes all of C, H, W (and the batch,
+	 * fixed to 1); normalize_variance 0 subtracts each channel's mean */
+	for (int across = 0; across < 2; across++) {
+		b = nchw(8, 2, 2, 2);
+		np = mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y");
+		at_i(b, np, "across_channels", across);
+		at_i(b, np, "normalize_variance", across);
+		imp_ok(b, &ir);
+		/* mean, [centered, square, var, std, std_eps,] sub or div; the
+		 * batch fix lifts x (and the square) and folds each mean's batch */
+		ck_assert_uint_eq(ir.nnodes, across ? 11 : 4);
+		ck_assert_str_eq(ir.nodes[ir.nnodes - 1].name, "mvn");
+		for (int ch = 0; ch < 2; ch++) {
+			double m = 0, v = 0;
+			for (int i = 0; i < 8; i++)
+				m += i / 4 == ch || across ? x[i] / (across ? 8.0 : 4.0) : 0;
+			for (int i = 0; i < 8; i++)
+				v += across ? (x[i] - m) * (x[i] - m) / 8.0 : 0;
+			for (int i = 0; i < 4; i++)
+				want[ch * 4 + i] = (float)(across ? (x[ch * 4 + i] - m) / (sqrt(v) + 1e-9)
+				                                  : x[ch * 4 + i] - m);
+		}
+		run1(&ir, 1, x, y);
+		near(y, want, 8, 1e-6f);
+		dnnq_ir_free(&ir);
+	}
 	b = nchw(8, 2, 2, 2);
-	mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'mvn' (MeanVarianceNormalization): opset 8");
+	at_i(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "across_channels", 2);
+	imp_fails(b, DNNQ_E_RANGE, "node 'mvn' (MeanVarianceNormalization): across_channels 2, "
+	          "normalize_variance 1: 0 or 1 expected (opset 8)");
 	b = nchw(13, 2, 2, 2);
 	int64_t twice[2] = { 2, -2 };
 	at_ints(b, mb_node(b, "MeanVarianceNormalization", "mvn", "x", "y"), "axes", 2, twice);
@@ -2477,7 +2506,8 @@ static void check_case(const char *dir, const char *name, bool exact, int nin, f
 			fused |= ir.nodes[i].op == DNNQ_IR_QLINEARCONV;
 		ck_assert_msg(fused, "%s: no QLinearConv after QDQ fusion", name);
 	}
-	void *bufs[8] = { 0 }, *outs[3] = { 0 };
+	void *bufs[8] = { 0 }, *outs[DNNQ_IR_MAX_OUTPUTS] = { 0 };
+	ck_assert_uint_le(ir.noutputs, DNNQ_IR_MAX_OUTPUTS);
 	const void *in[8];
 	size_t batch = 1;
 	for (int i = 0; i < nin; i++) {
@@ -2937,6 +2967,115 @@ static void engine_range_errors(struct dnnq_graph *g, const void **ins, void **o
 		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), DNNQ_E_RANGE);
 	}
 }
+
+/* tests/onnx/ops/passthrough_ids (tools/mkonnx.py): graph outputs that are
+ * graph inputs (the int64 ids as they are, int32 ones through an Identity,
+ * the float input itself) lower to copies; the engine writes the inputs'
+ * very values, in their dtypes. */
+START_TEST(fixture_passthrough)
+{
+	const char *dir = "tests/onnx/ops", *name = "passthrough_ids";
+	char path[512], *list = NULL;
+	size_t count;
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes(dir, name, 3, shapes);
+	snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
+	ck_assert_msg(dnnq_onnx_import_file(path, &opts, &ir, &list, &count, &d) == 0, "%s",
+	              list ? list : d.msg);
+	void *bufs[3];
+	struct dnnq_npy a[3];
+	const void *ins[3];
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s.in%d.npy", dir, name, i);
+		ck_assert_msg(dnnq_npy_read_file(path, NPY_LIMIT, &bufs[i], &a[i], &d) == 0, "%s",
+		              d.msg);
+		ins[i] = a[i].data;
+	}
+	ck_assert_uint_eq(a[0].count, 8);
+	ck_assert_uint_eq(a[1].count, 6);
+	ck_assert_uint_eq(a[2].count, 2);
+	struct dnnq_model m;
+	calibrated(&ir, ins, 2, &m);
+	static const enum dnnq_dtype dt[4] = { DNNQ_DTYPE_F32, DNNQ_DTYPE_F32, DNNQ_DTYPE_S32,
+	                                       DNNQ_DTYPE_S32 };
+	ck_assert_uint_eq(m.noutputs, 4);
+	for (int k = 0; k < 4; k++)
+		ck_assert_int_eq(m.outputs[k].dtype, dt[k]);
+	struct dnnq_graph *g = planned(&m, 2);
+	float y[8], x[8];
+	int32_t ids[6], tok[2];
+	void *outs[4] = { y, x, ids, tok };
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	ck_assert_mem_eq(x, a[0].data, sizeof x);
+	ck_assert_mem_eq(ids, a[1].data, sizeof ids);
+	ck_assert_mem_eq(tok, a[2].data, sizeof tok);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	for (int i = 0; i < 3; i++)
+		free(bufs[i]);
+	free(list);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* tests/onnx/ops/instancenorm_groupnorm (torch's GroupNorm: a Reshape to
+ * [N, 3, 32], InstanceNormalization of scale 1 and B 0): its layernorm
+ * stores no scale (weight -1, the engine's unit scale: Conv-TasNet's global
+ * layer norm wrote C x L ones), and the model builds and runs as the
+ * reference; a bias without a scale is refused at build, naming the node. */
+START_TEST(fixture_groupnorm_unit_scale)
+{
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct dnnq_onnx_shape shapes[8];
+	struct dnnq_onnx_import_opts opts = case_shapes("tests/onnx/ops", "instancenorm_groupnorm",
+	                                                1, shapes);
+	ck_assert_msg(dnnq_onnx_import_file("tests/onnx/ops/instancenorm_groupnorm.onnx", &opts,
+	                                    &ir, NULL, NULL, &d) == 0, "%s", d.msg);
+	void *buf;
+	struct dnnq_npy a;
+	ck_assert_msg(dnnq_npy_read_file("tests/onnx/ops/instancenorm_groupnorm.in0.npy",
+	                                 NPY_LIMIT, &buf, &a, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(a.count, 2 * 96);
+	const void *ins[1] = { a.data };
+	float want[2 * 96], got[2 * 96];
+	void *outs[1] = { want };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	struct dnnq_model m;
+	calibrated(&ir, ins, 2, &m);
+	size_t lns = 0, j = 0;
+	for (size_t k = 0; k < m.nnodes; k++)
+		if (m.nodes[k].kind == dnnq_op_find("layernorm")->kind) {
+			lns++;
+			j = k;
+			ck_assert_int_eq(m.nodes[k].weight, -1);
+			ck_assert_int_eq(m.nodes[k].bias, -1);
+		}
+	ck_assert_uint_eq(lns, 1);
+	for (size_t t = 0; t < m.ntensors; t++)
+		ck_assert_uint_lt(dnnq_qtensor_numel(&m.tensors[t].t), 32);
+	struct dnnq_graph *g = planned(&m, 2);
+	outs[0] = got;
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	double e = 0, s = 0;
+	for (size_t i = 0; i < 2 * 96; i++) {
+		e += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+		s += (double)want[i] * want[i];
+	}
+	ck_assert_msg(e <= s * 1e-3, "int8 around the norm: SQNR below 30 dB (%g / %g)", e, s);
+	dnnq_graph_destroy(g);
+	ck_assert_uint_gt(m.ntensors, 0);
+	m.nodes[j].bias = 0;
+	ck_assert_int_eq(dnnq_model_build(&m, dnnq_isa_best(), &g, &d), DNNQ_E_FORMAT);
+	ck_assert_msg(strstr(d.msg, m.nodes[j].name) && strstr(d.msg, "a unit scale, takes no bias"),
+	              "%s", d.msg);
+	dnnq_model_free(&m);
+	free(buf);
+	dnnq_ir_free(&ir);
+}
+END_TEST
 
 /* y[k] is the table's row ids[k] (wrapped once), z the ids as floats. */
 static void expect_embedded(const int32_t *ids, size_t n, const float *y, const float *z)
@@ -3434,7 +3573,8 @@ START_TEST(fold_expand_batch)
 }
 END_TEST
 
-/* Slice (negative step), Range, Expand, Equal/Where, Size: their values. */
+/* Slice (negative step), Range, Expand, Equal/Where, GreaterOrEqual and
+ * LessOrEqual, Size: their values. */
 START_TEST(fold_values)
 {
 	int64_t d[2] = { 2, 3 }, v[6] = { 0, 1, 2, 3, 4, 5 };
@@ -3470,6 +3610,26 @@ START_TEST(fold_values)
 	ck_assert_uint_eq(ir.nnodes, 0);
 	ck_assert_uint_eq(ir.nremoved, 4);
 	dnnq_ir_free(&ir);
+
+	/* GreaterOrEqual and LessOrEqual of int64 constants (a padding mask
+	 * from lengths, arange(T) >= lengths[:, None]): bools, broadcast */
+	for (int le = 0; le < 2; le++) {
+		int64_t pos[3] = { 0, 1, 2 }, len[2] = { 1, 2 }, ld[2] = { 2, 1 };
+		b = io_model(14, "x", F, 2, d);
+		mb_i64(b, "pos", 3, pos);
+		mb_init(b, "len", S64, 2, ld, len);
+		mb_node(b, le ? "LessOrEqual" : "GreaterOrEqual", "cmp", "pos,len", "y");
+		imp_ok(b, &ir);
+		const struct dnnq_ir_value *m = out_value(&ir, 0);
+		ck_assert_ptr_nonnull(m->data);
+		ck_assert_int_eq(m->dtype, DNNQ_IR_F32);
+		ck_assert_uint_eq(dnnq_ir_numel(m, 1), 6);
+		for (int i = 0; i < 6; i++)
+			ck_assert_float_eq(((const float *)m->data)[i],
+			                   (le ? pos[i % 3] <= len[i / 3] : pos[i % 3] >= len[i / 3]));
+		ck_assert_uint_eq(ir.nnodes, 0);
+		dnnq_ir_free(&ir);
+	}
 
 	/* Size of the batch: folded once the batch is fixed, at the fixed dim 0 */
 	b = io_model(13, "x", F, 2, d);
@@ -3552,6 +3712,16 @@ START_TEST(fold_mod_pow_scatternd)
 		ck_assert(y[0] == 9 && y[1] == 0 && y[2] == 0 && y[3] == 0 && y[4] == 0 && y[5] == 7);
 		dnnq_ir_free(&ir);
 	}
+	/* three shapes in one message, each its own (imp_dims_str's buffers
+	 * taken in turn; one shared buffer printed the last three times) */
+	int64_t up3[3] = { 7, 9, 11 };
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "data", S64, 2, d, z);
+	mb_init(b, "ix", S64, 2, ixd, ix);
+	mb_i64(b, "up", 3, up3);
+	mb_node(b, "ScatterND", "sc", "data,ix,up", "y");
+	imp_fails(b, DNNQ_E_SHAPE, "node 'sc' (ScatterND): data [2,3], indices [2,2] and updates "
+	          "[3] do not agree");
 }
 END_TEST
 
@@ -3865,6 +4035,8 @@ Suite *suite_onnx(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, fixture_ops);
 	tcase_add_test(tc, fixture_digits);
+	tcase_add_test(tc, fixture_passthrough);
+	tcase_add_test(tc, fixture_groupnorm_unit_scale);
 	suite_add_tcase(s, tc);
 	return s;
 }

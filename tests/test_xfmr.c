@@ -402,7 +402,8 @@ START_TEST(xfmr_transpose_every_isa)
 }
 END_TEST
 
-/* Softmax and LogSoftmax on each axis, LayerNormalization: fp32 only. */
+/* Softmax and LogSoftmax on each axis, LayerNormalization (with a scale
+ * and a bias, and without either): fp32 only. */
 START_TEST(xfmr_softmax_layernorm_every_isa)
 {
 	const int64_t X[4] = { 2, 3, 4, 21 };
@@ -461,6 +462,23 @@ START_TEST(xfmr_softmax_layernorm_every_isa)
 			              "layernorm: %g, want %g", y[row * 21 + i], want);
 		}
 	}
+	free(y);
+	/* no scale (InstanceNormalization's): the normalization alone, over
+	 * axes 2..3 (84 values), the bits of a scale of ones */
+	float ones[84];
+	for (size_t i = 0; i < 84; i++)
+		ones[i] = 1;
+	c.x.axis = 2;
+	c.x.w = ones;
+	c.x.b = NULL;
+	c.x.wn = 84;
+	y = every_isa_same(&c, (const void *[]){ x }, &bytes, &ex);
+	c.x.w = NULL;
+	c.x.wn = 0;
+	float *y0 = every_isa_same(&c, (const void *[]){ x }, &bytes, &ex);
+	ck_assert_uint_eq(bytes, n * sizeof *y);
+	ck_assert_mem_eq(y0, y, bytes);
+	free(y0);
 	free(y);
 	free(x);
 	dnnq_pool_destroy(pool);

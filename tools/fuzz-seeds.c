@@ -350,30 +350,57 @@ static void gather_grid_model(void)
 	seed_write(&s, "gather-grid.dnnq");
 }
 
-/* x f32 [1, 5, 7] -> lrn 'l' (axis 2, size 3) -> hardmax 'h' (axis 2), both
- * fp32: f32 [1, 5, 7] each; l is the second output (a size or axis one
- * mutation from hostile: k 65536 over the 7 channels). */
+/* x f32 [1, 5, 7] -> registry kind k0 'names[0]' -> k1 'names[1]', both
+ * fp32: the second node's output (of dims out) the first output, the first
+ * node's ([1, 5, 7]) the second. */
+static void fp32_pair(struct seed *s, const char *const *names, const char *k0, const char *k1,
+                      const int64_t *out)
+{
+	const enum dnnq_node_kind kinds[2] = { (enum dnnq_node_kind)dnnq_op_find(k0)->kind,
+	                                       (enum dnnq_node_kind)dnnq_op_find(k1)->kind };
+	static const int32_t from[2] = { 0, 1 };
+	*s = (struct seed){ .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 } },
+		{ .dtype = DNNQ_DTYPE_F32, .ndim = 3, .value = 2 },
+		{ .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 }, .value = 1 },
+	} };
+	memcpy(s->io[1].dims, out, 3 * sizeof *out);
+	for (int k = 0; k < 2; k++)
+		snprintf(s->io[2 - k].name, sizeof s->io[0].name, "%s", names[k]);
+	seed_nodes(s, 2, names, kinds, from);
+	for (int k = 0; k < 2; k++)
+		s->n[k].precision = DNNQ_PRECISION_FP32;
+}
+
+/* lrn 'l' (axis 2, size 3) -> hardmax 'h' (axis 2): f32 [1, 5, 7] each
+ * (a size or axis one mutation from hostile: k 65536 over the 7
+ * channels). */
 static void lrn_model(void)
 {
 	static const char *const names[2] = { "l", "h" };
-	const enum dnnq_node_kind kinds[2] = {
-		(enum dnnq_node_kind)dnnq_op_find("lrn")->kind,
-		(enum dnnq_node_kind)dnnq_op_find("hardmax")->kind,
-	};
-	static const int32_t from[2] = { 0, 1 };
-	struct seed s = { .io = {
-		{ .name = "x", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 } },
-		{ .name = "h", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 }, .value = 2 },
-		{ .name = "l", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 5, 7 }, .value = 1 },
-	} };
-	seed_nodes(&s, 2, names, kinds, from);
-	for (int k = 0; k < 2; k++) {
+	struct seed s;
+	fp32_pair(&s, names, "lrn", "hardmax", (const int64_t[3]){ 1, 5, 7 });
+	for (int k = 0; k < 2; k++)
 		s.n[k].axis = 2;
-		s.n[k].precision = DNNQ_PRECISION_FP32;
-	}
 	s.n[0].k = 3;
 	memcpy(s.n[0].params, (const float[3]){ 1e-2f, 0.75f, 1.0f }, 3 * sizeof(float));
 	seed_write(&s, "lrn.dnnq");
+}
+
+/* layernorm 'n' (axes 1..2, weight -1: a unit scale, no bias;
+ * InstanceNormalization's) -> transpose 't' (0, 2, 1): t [1, 7, 5] (a
+ * weight or bias one mutation from a bias without a scale, refused at
+ * build). */
+static void layernorm_model(void)
+{
+	static const char *const names[2] = { "n", "t" };
+	struct seed s;
+	fp32_pair(&s, names, "layernorm", "transpose", (const int64_t[3]){ 1, 7, 5 });
+	s.n[0].axis = 1;
+	s.n[0].params[0] = 1e-5f;
+	s.n[1].ndim = 3;
+	memcpy(s.n[1].dims, (const int64_t[3]){ 0, 2, 1 }, 3 * sizeof(int64_t));
+	seed_write(&s, "layernorm-unit.dnnq");
 }
 
 /* Two serving models, the kinds above and the reshapes. */
@@ -397,6 +424,7 @@ static void models(void)
 	topk_model();
 	gather_grid_model();
 	lrn_model();
+	layernorm_model();
 }
 
 static void qtensor(const char *file, enum dnnq_dtype dt, unsigned precision, bool is_signed,

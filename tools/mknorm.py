@@ -35,6 +35,13 @@ unit embedding, as a face or retrieval model ends), opset 13, on
 mvn: Conv (3->6, 3x3, pad 1) MeanVarianceNormalization (axes [2, 3]:
 each channel of each image) Relu, opset 13, on [4, 3, 8, 8].
 
+mvn_opset8: Conv (3->6, 3x3, pad 1) MeanVarianceNormalization
+(across_channels 1, normalize_variance 1) Relu MeanVarianceNormalization
+(across_channels 0, normalize_variance 0), opset 8, on [1, 3, 8, 8]: the
+form before opset 9, whose statistics take in the batch as opset 9's
+default axes do (the import fixes the batch to 1). The onnx package has
+no schema for it, so this model skips onnx.checker.
+
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
     NODE_PATH=build/bench-calib/node_modules /usr/bin/python3 tools/mknorm.py
@@ -51,13 +58,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "onnx", "norm")
 
 
-def save(name, kind, graph, opset, x, manifest):
+def save(name, kind, graph, opset, x, manifest, check=True):
+    """check False: the onnx package has no schema for the operator at
+    this opset (MeanVarianceNormalization before 9); ONNX Runtime runs it."""
     import onnx
     from onnx import helper as h
     m = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)],
                      producer_name="tools/mknorm.py")
     m.ir_version = 4
-    onnx.checker.check_model(m, full_check=True)
+    if check:
+        onnx.checker.check_model(m, full_check=True)
     path = os.path.join(OUT, name + ".onnx")
     onnx.save(m, path)
     xin = os.path.join(OUT, name + ".in0.npy")
@@ -154,6 +164,28 @@ def mvn(manifest):
          manifest)
 
 
+def mvn_opset8(manifest):
+    """MeanVarianceNormalization before opset 9 (its experimental form's
+    attributes, which ONNX Runtime's kernel of opsets 1-8 requires): one
+    across the channels, normalizing C, H, W together (and the batch: one
+    image), then one of the mean alone per channel."""
+    from onnx import TensorProto, helper as h
+    r = np.random.default_rng(46)
+    nodes = [h.make_node("Conv", ["x", "c1_w", "c1_b"], ["c1"], kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+             h.make_node("MeanVarianceNormalization", ["c1"], ["n1"], across_channels=1,
+                         normalize_variance=1),
+             h.make_node("Relu", ["n1"], ["r1"]),
+             h.make_node("MeanVarianceNormalization", ["r1"], ["y"], across_channels=0,
+                         normalize_variance=0)]
+    g = h.make_graph(nodes, "mvn_opset8",
+                     [h.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+                     [h.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 6, 8, 8])],
+                     initializer=conv_init(r, "c1", 6, 3, 3))
+    save("mvn_opset8", "fp32", g, 8,
+         (r.standard_normal((1, 3, 8, 8)) * 3 + 1).astype(np.float32), manifest, check=False)
+
+
 def lrn_wide(manifest):
     from onnx import TensorProto, helper as h
     r = np.random.default_rng(43)
@@ -174,6 +206,7 @@ def main():
     lrn_wide(manifest)
     lpnorm_net(manifest)
     mvn(manifest)
+    mvn_opset8(manifest)
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("\n".join(manifest) + "\n")
     print("norm: %d cases" % len(manifest))

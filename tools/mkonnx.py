@@ -2511,6 +2511,68 @@ def gather_elements_cases(c):
     export_case(c, "gather_el_const", Const(), [1, 3, 5], "GatherElements")
 
 
+def passthrough_cases(c):
+    """Graph outputs that are graph inputs passed through, copied: tf2onnx's
+    BERT-SQuAD hands its int64 `unique_ids` back through an Identity. The
+    int64 ids as they are (the output named as the input), an int32 one by
+    an Identity and the float input itself, beside a Relu of it."""
+    r = c.rng("passthrough_ids")
+    x = u(r, [2, 4], -1, 1)
+    ids = r.integers(-(1 << 30), 1 << 30, size=[2, 3]).astype(np.int64)
+    tok = r.integers(-1000, 1000, size=[2]).astype(np.int32)
+    c.add("passthrough_ids", "fp32",
+          [node("Relu", ["x"], ["y"]), node("Identity", ["tok"], ["tok_out"])],
+          [("x", x), ("ids", ids), ("tok", tok)], {}, ["y", "x", "ids", "tok_out"])
+
+
+def padding_mask_cases(c):
+    """torchaudio's key padding mask from lengths (conformer's
+    `_lengths_to_padding_mask`: `arange(T).expand(N, T) >= lengths[:, None]`
+    on int64): every sample 2 frames short of T, the lengths made from the
+    input's shape (`torch.full`, a ConstantOfShape of the batch: the import
+    fixes the batch to 1, one sample here, and the masks fold, opset 14 as
+    the zoo's export); the padded frames zeroed, and a LessOrEqual's mask
+    filled with 1. Then the lengths as an input (padding_mask_input)."""
+    nn = torch.nn
+
+    class PadMask(nn.Module):
+        def forward(self, x):
+            n, t = x.shape[0], x.shape[1]
+            lengths = torch.full((n,), t - 2, dtype=torch.int64)
+            pos = torch.arange(t).expand(n, t)
+            pad = pos >= lengths[:, None]
+            early = pos <= lengths[:, None] - 3
+            return x.masked_fill(pad[:, :, None], 0.0) - x.masked_fill(early[:, :, None], 1.0)
+
+    export_case(c, "padding_mask_lengths", PadMask(), [1, 6, 4], "GreaterOrEqual", opset=14)
+
+    class LengthsIn(nn.Module):
+        """The lengths a second input (int64 [N]): the batch stays, the
+        mask is computed at run time (floats holding the integers)."""
+        def forward(self, x, lengths):
+            n, t = x.shape[0], x.shape[1]
+            pad = torch.arange(t).expand(n, t) >= lengths[:, None]
+            return x.masked_fill(pad[:, :, None], 0.0) * 2
+
+    name = "padding_mask_input"
+    x = torch.from_numpy(u(c.rng(name), [3, 6, 4], -2, 2))
+    lengths = torch.tensor([6, 4, 1])
+    buf = io.BytesIO()
+    torch.onnx.export(LengthsIn(), (x, lengths), buf, opset_version=14,
+                      input_names=["x", "lengths"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N"}, "lengths": {0: "N"}, "y": {0: "N"}})
+    m = onnx.load_from_string(buf.getvalue())
+    m.producer_name = "dnnq-mkonnx (torch.onnx.export)"
+    assert any(n.op_type == "GreaterOrEqual" for n in m.graph.node), name
+    onnx.checker.check_model(m, full_check=True)
+    c.w.model(f"ops/{name}.onnx", m)
+    c.w.npy(f"ops/{name}.in0.npy", x.numpy())
+    c.w.npy(f"ops/{name}.in1.npy", lengths.numpy())
+    with torch.no_grad():       # masked_fill and * 2: exact in float32
+        c.w.npy(f"ops/{name}.out.npy", LengthsIn()(x, lengths).numpy())
+    c.manifest.append(f"{name} fp32 2")
+
+
 def grid_sample_cases(c):
     """F.grid_sample (ONNX GridSample, opset 16; torch 1.13 cannot export
     F.affine_grid, so the STN builds its grid itself): a spatial
@@ -2826,6 +2888,8 @@ def make_ops(w):
     argmax_cases(c)
     topk_cases(c)
     gather_elements_cases(c)
+    passthrough_cases(c)
+    padding_mask_cases(c)
     grid_sample_cases(c)
     tile_cases(c)
     rounding_logic_cases(c)

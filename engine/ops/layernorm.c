@@ -4,7 +4,10 @@
  * * scale + bias, eps = params[0], scale the node's weight and bias its
  * bias (f32 tensors of the normalized size; bias optional), as ONNX's
  * LayerNormalization (opset 17) with stash_type float. The importer also
- * fuses torch's decomposition into it (onnx/fuse-norm.c).
+ * fuses torch's decomposition into it (onnx/fuse-norm.c). Weight -1: a
+ * unit scale and no bias, the normalization alone (InstanceNormalization's
+ * first step: a GroupNorm of one group normalizes C x L values, whose unit
+ * scale would fill the file).
  *
  * Rows of the normalized size: the mean and the variance summed in eight
  * lanes then a fixed tree, by the scalar kernel (the oracle) and the AVX2
@@ -27,7 +30,7 @@ typedef void (*ln_row_fn)(const float *x, float *y, size_t d, float eps, const f
 struct layernorm {
 	ln_row_fn row;
 	float eps;
-	float *w, *b;                  /* copies: d each (b may be NULL) */
+	float *w, *b;                  /* copies: d each (either may be NULL: 1, 0) */
 	size_t d, rows, per_task;
 	const void *x;
 	void *y;
@@ -52,7 +55,7 @@ static void finish_scalar(const float *x, float *y, size_t i0, size_t d, float m
                           float inv, const float *w, const float *bias)
 {
 	for (size_t i = i0; i < d; i++) {
-		float v = (x[i] - mean) * inv * w[i];
+		float v = (x[i] - mean) * inv * (w ? w[i] : 1.0f);
 		y[i] = bias ? v + bias[i] : v;
 	}
 }
@@ -88,8 +91,9 @@ static void row_avx2(const float *x, float *y, size_t d, float eps, const float 
 	float inv = 1.0f / sqrtf(var + eps);
 	__m256 vi = _mm256_set1_ps(inv);
 	for (i = 0; i < n8; i += 8) {
-		__m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vi),
-		                         _mm256_loadu_ps(w + i));
+		__m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vi);
+		if (w)
+			v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
 		_mm256_storeu_ps(y + i, bias ? _mm256_add_ps(v, _mm256_loadu_ps(bias + i)) : v);
 	}
 	finish_scalar(x, y, n8, d, mean, inv, w, bias);
@@ -107,6 +111,8 @@ static int layernorm_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor
 		if (i >= n->desc.op.xfmr.axis)
 			d *= (size_t)x->dims[i];
 	}
+	if (!op->w)
+		op->d = d;       /* a unit scale: any size */
 	if (d != op->d)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': %zu elements from axis %u of input '%s', the "
 		            "scale has %zu", n->name, d, n->desc.op.xfmr.axis, x->name, op->d);
@@ -127,10 +133,10 @@ static int layernorm_create(struct dnnq_graph *g, struct gnode *n, struct gtenso
 	if (!fp32)
 		return FAIL(DNNQ_E_UNSUPPORTED, "node '%s': int8: LayerNormalization runs in fp32",
 		            n->name);
-	if (xd->axis < 1 || xd->axis >= x->ndim || !xd->w || !(xd->params[0] >= 0))
-		return FAIL(DNNQ_E_SHAPE, "node '%s': axis %u of input '%s' (rank %u), epsilon %g, "
-		            "scale %s: want axis 1..rank-1, epsilon >= 0, a scale", n->name, xd->axis,
-		            x->name, x->ndim, xd->params[0], xd->w ? "given" : "missing");
+	if (xd->axis < 1 || xd->axis >= x->ndim || !(xd->params[0] >= 0))
+		return FAIL(DNNQ_E_SHAPE, "node '%s': axis %u of input '%s' (rank %u), epsilon %g: "
+		            "want axis 1..rank-1, epsilon >= 0", n->name, xd->axis, x->name, x->ndim,
+		            xd->params[0]);
 	struct layernorm *op = calloc(1, sizeof *op);
 	if (!op)
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
@@ -138,11 +144,12 @@ static int layernorm_create(struct dnnq_graph *g, struct gnode *n, struct gtenso
 	op->d = xd->wn;
 	op->eps = xd->params[0];
 	op->row = dnnq_xfmr_isa(n) == DNNQ_ISA_SCALAR ? row_scalar : row_avx2;
-	op->w = malloc((op->d ? op->d : 1) * sizeof *op->w);
+	op->w = xd->w ? malloc((op->d ? op->d : 1) * sizeof *op->w) : NULL;
 	op->b = xd->b ? malloc((op->d ? op->d : 1) * sizeof *op->b) : NULL;
-	if (!op->w || (xd->b && !op->b))
+	if ((xd->w && !op->w) || (xd->b && !op->b))
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
-	memcpy(op->w, xd->w, op->d * sizeof *op->w);
+	if (op->w)
+		memcpy(op->w, xd->w, op->d * sizeof *op->w);
 	if (op->b)
 		memcpy(op->b, xd->b, op->d * sizeof *op->b);
 	return layernorm_infer(g, n, out, diag);
@@ -198,7 +205,8 @@ static int layernorm_ref(struct dnnq_graph *g, struct gnode *n, const float *con
 			v += (x[i] - m) * (x[i] - m);
 		double inv = 1.0 / sqrt(v / (double)op->d + op->eps);
 		for (size_t i = 0; i < op->d; i++)
-			out[r * op->d + i] = (float)((x[i] - m) * inv * op->w[i] + (op->b ? op->b[i] : 0));
+			out[r * op->d + i] = (float)((x[i] - m) * inv * (op->w ? op->w[i] : 1) +
+			                             (op->b ? op->b[i] : 0));
 	}
 	return DNNQ_OK;
 }
@@ -208,7 +216,8 @@ static const struct node_ops layernorm_ops = { layernorm_create, layernorm_infer
                                                layernorm_destroy, layernorm_ref, false, false };
 
 /* The generic attributes, then the scale and bias: the scale's element
- * count is the normalized size (wn, for create to check). */
+ * count is the normalized size (wn, for create to check); no scale (weight
+ * -1), no bias either. */
 static int layernorm_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
                            struct dnnq_diag *diag)
 {
@@ -216,8 +225,11 @@ static int layernorm_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 	int rc = dnnq_xfmr_build(b, d, diag);
 	if (rc)
 		return rc;
+	if (n->weight == -1 && n->bias == -1)
+		return DNNQ_OK;
 	if (n->weight < 0 || (size_t)n->weight >= b->m->ntensors)
-		return BERR(DNNQ_E_FORMAT, "weight %d: no such tensor (the scale)", n->weight);
+		return BERR(DNNQ_E_FORMAT, "weight %d: no such tensor (the scale; -1, a unit scale, "
+		            "takes no bias)", n->weight);
 	size_t numel = dnnq_qtensor_numel(&b->m->tensors[n->weight].t);
 	if (numel > (size_t)1 << 24)
 		return BERR(DNNQ_E_SHAPE, "weight %d: %zu values: at most 2^24", n->weight, numel);

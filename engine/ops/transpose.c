@@ -4,7 +4,8 @@
  * ndim and dims hold the permutation in the graph's layout (the lowering
  * composes ONNX's perm with NHWC for 4-D tensors): output dim i is input
  * dim dims[i]; dims[0] = 0 (the batch stays first). int8 nodes move u8
- * bytes and keep the input's parameters; fp32 nodes move f32 values. The
+ * bytes and keep the input's parameters; fp32 nodes move f32 values (or
+ * int32 ones, a graph input's ids copied to a graph output). The
  * walk goes over output rows (the innermost output dim), each a memcpy
  * when the input is contiguous along it, a strided gather otherwise.
  */
@@ -18,7 +19,7 @@
 #define ELEMS_PER_TASK 16384u
 
 struct transpose {
-	size_t esz;                    /* 1 (u8) or 4 (f32) */
+	size_t esz;                    /* 1 (u8) or 4 (f32, s32) */
 	/* set by infer: the output's dims, coalesced (nd; the last one the row),
 	 * with the input's element stride along each */
 	uint32_t nd;
@@ -87,17 +88,25 @@ static int transpose_infer(struct dnnq_graph *g, struct gnode *n, struct gtensor
 static int transpose_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
                             struct dnnq_diag *diag)
 {
-	bool fp32;
+	bool fp32 = false;
 	const struct gtensor *x = gin(g, n, 0);
-	int rc = dnnq_xfmr_inputs(g, n, 1, &fp32, diag);
+	/* int32 activations (ids a graph output copies) move as they are in
+	 * an fp32 node, 4 bytes an element */
+	bool s32 = x->dtype == DNNQ_DTYPE_S32 && !x->const_data &&
+	           n->desc.precision == DNNQ_PRECISION_FP32;
+	int rc = s32 ? DNNQ_OK : dnnq_xfmr_inputs(g, n, 1, &fp32, diag);
 	if (rc || (rc = perm_check(n, x, diag)) ||
-	    (rc = dnnq_xfmr_out(n, out, x, fp32, true, diag)))
+	    (!s32 && (rc = dnnq_xfmr_out(n, out, x, fp32, true, diag))))
 		return rc;
+	if (s32) {
+		out->dtype = DNNQ_DTYPE_S32;
+		out->qp = (struct dnnq_qparams){ 0 };
+	}
 	struct transpose *op = calloc(1, sizeof *op);
 	if (!op)
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
 	n->op = op;
-	op->esz = fp32 ? sizeof(float) : 1;
+	op->esz = fp32 || s32 ? 4 : 1;
 	return transpose_infer(g, n, out, diag);
 }
 
