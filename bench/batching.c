@@ -26,9 +26,13 @@
  * in CPU-seconds per second of the load: dnnqd's workers (its dnnqd-w*
  * threads' /proc schedstat), the clients (dnnqctl's rusage: the bench
  * threads) and other processes (/proc/stat busy time less both and the
- * rest of dnnqd), and the workers' involuntary context switches per
+ * rest of dnnqd), the workers' involuntary context switches per
  * request (/proc status: the preemptions by the clients a batch wakes,
- * which a loaded host distorts less than samples/s). This host has as
+ * which a loaded host distorts less than samples/s), and the pile: the
+ * largest share of the client threads on one CPU half-way through (the
+ * kernel wakes a client where it last ran, so they can stay piled on one
+ * CPU, which costs a batched load a third of its samples/s; the batched
+ * 8 x 1 load's rounds are printed each with its pile). This host has as
  * many CPUs as workers, so whatever the
  * clients and the others take, the workers lack; a shared host's figures
  * are read through these columns. Targets: the first
@@ -176,12 +180,14 @@ static double capture(const char *const *argv, char *out, size_t len, double mid
 	size_t got = 0;
 	ssize_t r = 1;
 	double mid = bench_now() + mid_s;
+	bool sampled = false;
 	*piled = 0;
 	while (got + 1 < len && r > 0) {
 		struct pollfd pf = { .fd = p[0], .events = POLLIN };
 		double left = mid - bench_now();
-		if (!*piled && poll(&pf, 1, left > 0 ? (int)(left * 1000) + 1 : 0) == 0) {
+		if (!sampled && poll(&pf, 1, left > 0 ? (int)(left * 1000) + 1 : 0) == 0) {
 			*piled = pile(pid);
+			sampled = true;
 			continue;
 		}
 		if ((r = read(p[0], out + got, len - 1 - got)) > 0)
