@@ -26,9 +26,13 @@
  * in CPU-seconds per second of the load: dnnqd's workers (its dnnqd-w*
  * threads' /proc schedstat), the clients (dnnqctl's rusage: the bench
  * threads) and other processes (/proc/stat busy time less both and the
- * rest of dnnqd), and the workers' involuntary context switches per
+ * rest of dnnqd), the workers' involuntary context switches per
  * request (/proc status: the preemptions by the clients a batch wakes,
- * which a loaded host distorts less than samples/s). This host has as
+ * which a loaded host distorts less than samples/s), and the pile: the
+ * largest share of the client threads on one CPU half-way through (the
+ * kernel wakes a client where it last ran, so they can stay piled on one
+ * CPU, which costs a batched load a third of its samples/s; the batched
+ * 8 x 1 load's rounds are printed each with its pile). This host has as
  * many CPUs as workers, so whatever the
  * clients and the others take, the workers lack; a shared host's figures
  * are read through these columns. Targets: the first
@@ -82,6 +86,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sched.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -113,13 +118,50 @@ static const struct load loads[] = {
 #define NLOADS (sizeof loads / sizeof loads[0])
 enum { BATCHED, TEAMED, UNBATCHED, BIG, LONE_BATCHED, LONE };
 
-enum { SAMPLES, P50, P99, MEAN_BATCH, NFIGS, WORKERS = NFIGS, CLIENTS, OTHERS, SWITCHES, NALL };
+enum { SAMPLES, P50, P99, MEAN_BATCH, NFIGS, WORKERS = NFIGS, CLIENTS, OTHERS, SWITCHES, PILE,
+       NALL };
 static const char *const keys[NFIGS] = { "\"samples_per_s\":", "\"p50\":", "\"p99\":",
                                          "\"mean_batch\":" };
 
-/* argv's stdout (at most len - 1 bytes) and its CPU seconds; dies unless
- * it exits 0. */
-static double capture(const char *const *argv, char *out, size_t len)
+/* The largest share of pid's threads but its first (dnnqctl bench's
+ * client threads) that last ran on one CPU (/proc/PID/task/TID/stat,
+ * field 39): 1 when they all sit on one CPU, 0 when unreadable. The
+ * kernel wakes a sleeping client on the CPU it last ran on, so where the
+ * clients sit stays as it is for long stretches, and a batched 8 x 1 load
+ * piled on one CPU serves far fewer samples/s (docs/serving.md, "Where
+ * the clients sit"). */
+static double pile(pid_t pid)
+{
+	char path[300], line[1024];
+	unsigned on[CPU_SETSIZE] = { 0 }, n = 0, most = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == pid)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		char *p = f && fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+		if (f)
+			fclose(f);
+		/* after the comm: state is field 3, the CPU field 39 */
+		for (int k = 2; p && k < 39; k++)
+			p = strchr(p + 1, ' ');
+		int cpu = p ? atoi(p + 1) : -1;
+		if (cpu < 0 || cpu >= CPU_SETSIZE)
+			continue;
+		n++;
+		if (++on[cpu] > most)
+			most = on[cpu];
+	}
+	if (d)
+		closedir(d);
+	return n ? (double)most / n : 0;
+}
+
+/* argv's stdout (at most len - 1 bytes) and its CPU seconds; *piled, the
+ * pile of its threads mid_s seconds in. Dies unless it exits 0. */
+static double capture(const char *const *argv, char *out, size_t len, double mid_s, double *piled)
 {
 	int p[2], status;
 	struct rusage ru;
@@ -136,9 +178,21 @@ static double capture(const char *const *argv, char *out, size_t len)
 	}
 	close(p[1]);
 	size_t got = 0;
-	ssize_t r;
-	while (got + 1 < len && (r = read(p[0], out + got, len - 1 - got)) > 0)
-		got += (size_t)r;
+	ssize_t r = 1;
+	double mid = bench_now() + mid_s;
+	bool sampled = false;
+	*piled = 0;
+	while (got + 1 < len && r > 0) {
+		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		double left = mid - bench_now();
+		if (!sampled && poll(&pf, 1, left > 0 ? (int)(left * 1000) + 1 : 0) == 0) {
+			*piled = pile(pid);
+			sampled = true;
+			continue;
+		}
+		if ((r = read(p[0], out + got, len - 1 - got)) > 0)
+			got += (size_t)r;
+	}
 	out[got] = 0;
 	close(p[0]);
 	if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
@@ -354,6 +408,7 @@ static const struct bench_col cols[] = {
 	{ "clients_cpu", "clients", 7, 2 },
 	{ "others_cpu", "others", 6, 2 },
 	{ "worker_switches_per_request", "sw/req", 6, 2 },
+	{ "clients_pile", "pile", 5, 2 },
 };
 
 int bench_cmd_batching(const struct bench_opts *o)
@@ -387,7 +442,9 @@ int bench_cmd_batching(const struct bench_opts *o)
 			struct bench_load load;
 			struct daemon_cpu d0 = daemon_cpu(d.pid);
 			bench_load_begin(&load);
-			double clients = capture(argv, out, sizeof out);
+			double clients = capture(argv, out, sizeof out,
+			                         atof(o->quick ? DURATION_QUICK : DURATION) / 2,
+			                         &fig[l][PILE][r]);
 			double busy = bench_load_end(&load), wall = bench_now() - load.wall;
 			struct daemon_cpu d1 = daemon_cpu(d.pid);
 			for (int k = 0; k < NFIGS; k++)
@@ -409,6 +466,13 @@ int bench_cmd_batching(const struct bench_opts *o)
 	unlink(model);
 	unlink(yaml);
 	rmdir(dir);
+	/* before the medians, which sort each figure's rounds apart */
+	char rounds_text[512];
+	size_t at = 0;
+	rounds_text[0] = 0;
+	for (unsigned r = 0; r < rounds && at < sizeof rounds_text; r++)
+		at += (size_t)snprintf(rounds_text + at, sizeof rounds_text - at, "%s%.0f (pile %.2f)",
+		                       r ? ", " : "", fig[BATCHED][SAMPLES][r], fig[BATCHED][PILE][r]);
 	double med[NLOADS][NALL];
 	struct bench_table t;
 	bench_table_begin(&t, cols, sizeof cols / sizeof cols[0], o->tsv);
@@ -427,7 +491,7 @@ int bench_cmd_batching(const struct bench_opts *o)
 	           "`dnnqctl bench --json` for %s s per load, the loads in turn, medians of %u "
 	           "rounds. batch: the mean executed batch (graph runs). workers, clients, others: "
 	           "CPU-seconds per second of dnnqd's workers, the dnnqctl bench threads and other "
-	           "processes. sw/req: the workers' involuntary context switches per request (the preemptions by woken clients and the yields to them; other processes' preemptions too). mlp-batched: max_batch "
+	           "processes. sw/req: the workers' involuntary context switches per request (the preemptions by woken clients and the yields to them; other processes' preemptions too). pile: the largest share of the dnnqctl bench threads that sat on one CPU half-way through (1: all on one; the kernel wakes a client where it last ran, and a batched load piled on one CPU serves far fewer samples/s: docs/serving.md, \"Where the clients sit\"). mlp-batched: max_batch "
 	           MAX_BATCH ", dynamic_batching " BATCHING "; mlp-teamed: the same, threads: 2.",
 	           o->quick ? DURATION_QUICK : DURATION, rounds);
 	bench_note(&t, "A lone client pays for batching: p50 %.0f us with it, %.0f us without "
@@ -439,6 +503,7 @@ int bench_cmd_batching(const struct bench_opts *o)
 	           TARGET_RATIO, ratio >= TARGET_RATIO || teamed >= TARGET_RATIO ? "met" : "MISSED",
 	           med[BATCHED][P99], med[TEAMED][P99], med[UNBATCHED][P99],
 	           med[BATCHED][P99] <= med[UNBATCHED][P99] ? "met" : "MISSED");
+	bench_note(&t, "Batched 8 x 1 by round, samples/s: %s.", rounds_text);
 	double us[3];
 	engine_per_sample(us);
 	bench_note(&t, "The engine alone (the MLP in-process on one thread, interleaved, no "

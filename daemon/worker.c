@@ -74,7 +74,9 @@
  * for may need this CPU to submit, so for the first spin_us of the wait
  * the worker yields it (sched_yield: back at once when nobody else wants
  * it, and the clients ring no doorbell, since no worker announced a
- * sleep), and after that sleeps as an idle one does (worker_sleep, the
+ * sleep; after a yield that ran nobody, the rounds of the next
+ * YIELD_GAP_NS only spin: the company runs elsewhere, and a yield per
+ * round was a system call per round), and after that sleeps as an idle one does (worker_sleep, the
  * announcement making every submit ring its doorbell) until a submit or
  * the deadline, but stays QSBR-online (its jobs hold sessions). A nap of
  * fixed length would either wake too early or hold the batch past its
@@ -124,6 +126,8 @@
 #define DRAIN_MAX 64           /* datagrams one wake-up reads from a doorbell */
 #define RESERVE_NS 10000000    /* a uid that finished a request this recently is active */
 #define BATCH_CHAIN 2           /* batches one request may lead to (serve_one) */
+#define YIELD_EMPTY_NS 3000     /* a sched_yield back this soon ran nobody else */
+#define YIELD_GAP_NS 5000       /* ... and the next one waits this long */
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -634,6 +638,17 @@ static void set_waiting(struct dnnqd_model_counts *mc, unsigned n)
 		atomic_store_explicit(&mc->waiting, n, memory_order_relaxed);
 }
 
+/* sched_yield at now: the earliest time for the next one, YIELD_GAP_NS
+ * later when this one came back within YIELD_EMPTY_NS (nobody else
+ * wanted the CPU: the company is running elsewhere, and yielding again
+ * at once would only be a system call per round), else at once. */
+static uint64_t yield_cpu(uint64_t now)
+{
+	sched_yield();
+	uint64_t t = mono_ns();
+	return t - now < YIELD_EMPTY_NS ? t + YIELD_GAP_NS : t;
+}
+
 /* Gathers requests for jobs[0]'s model until the batch is full (its
  * largest preferred size, else max_batch), has a preferred size with
  * nothing more queued, or its deadline (jobs[0]'s start +
@@ -650,6 +665,7 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	struct dnnqd_model_counts *mc = model_counts(w, id);
 	unsigned n = 1, rounds = 0;
 	bool left = false, expired = false;
+	uint64_t next_yield = 0;
 	while (!left && items < gather_cap(m) && n < DNNQD_BATCH_JOBS - 1 &&
 	       !atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		set_waiting(mc, n);
@@ -669,13 +685,16 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 		if ((expired = now >= deadline))
 			break;
 		/* the company comes from clients that may need this CPU: for
-		 * the first spin_us the worker yields it to them (at once back
-		 * when nobody else wants it, and no doorbell to ring), then
-		 * sleeps until a submit rings a doorbell, or the deadline */
-		if (now - jobs[0].t0 < spin_ns)
-			sched_yield();
-		else
+		 * the first spin_us the worker yields it to them (no doorbell
+		 * to ring), though not again within YIELD_GAP_NS of a yield
+		 * that ran nobody else (the rounds between spin), then sleeps
+		 * until a submit rings a doorbell, or the deadline */
+		if (now - jobs[0].t0 >= spin_ns)
 			worker_sleep(w, deadline - now, false);
+		else if (now >= next_yield)
+			next_yield = yield_cpu(now);
+		else
+			__builtin_ia32_pause();
 	}
 	set_waiting(mc, 0);
 	int rc = dnnqd_runner_run_batch(&w->runner, ms, jobs, n, items);
