@@ -5,7 +5,8 @@
  *
  * The socket is non-blocking and every wait is a poll(2) against one
  * deadline, so a daemon that stops answering costs a caller at most its
- * timeout and never a hang. Exchanges are serialised by c->ctl_lock (taken
+ * timeout and never a hang; so does one that never stops sending late
+ * answers (recv_reply looks at the deadline after each it skips). Exchanges are serialised by c->ctl_lock (taken
  * with the same deadline); each request gets a fresh sequence number. A
  * reply that arrives after its request timed out is recognised by its older
  * seq and skipped, so one slow answer does not shift every later reply by
@@ -373,6 +374,11 @@ static int recv_reply(struct dnnq_client *c, const struct ctl_spec *spec, uint32
 			rc = check_reply(&buf.refusal.hdr, len, spec, seq);
 		if (rc == 1) {
 			close_fds(got, n);	/* a late answer to a request that timed out */
+			/* a daemon sending such answers without end (recv_by
+			 * waits only when nothing is queued) must not hold the
+			 * call past its deadline */
+			if (client_now_ns() >= deadline_ns)
+				return DNNQ_E_TIMEDOUT;
 			continue;
 		}
 		if (rc == 2) {
