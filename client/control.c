@@ -5,12 +5,12 @@
  *
  * The socket is non-blocking and every wait is a poll(2) against one
  * deadline, so a daemon that stops answering costs a caller at most its
- * timeout and never a hang; so does one that never stops sending late
- * answers (recv_reply looks at the deadline after each it skips). Exchanges are serialised by c->ctl_lock (taken
+ * timeout and never a hang. Exchanges are serialised by c->ctl_lock (taken
  * with the same deadline); each request gets a fresh sequence number. A
  * reply that arrives after its request timed out is recognised by its older
  * seq and skipped, so one slow answer does not shift every later reply by
- * one.
+ * one; the deadline is looked at after each one skipped, so a daemon that
+ * never stops sending such answers does not hold a call either.
  *
  * Replies are hostile input: the packet's size is checked for its type and
  * status, then magic, version, type, seq and status; file descriptors are
