@@ -368,8 +368,10 @@ static int recv_reply(struct dnnq_client *c, const struct ctl_spec *spec, uint32
 		int got[DNNQ_PROTO_NFDS];
 		unsigned n = 0;
 		size_t len = 0;
-		size_t size = spec->size > sizeof buf.refusal ? spec->size : sizeof buf.refusal;
-		int rc = recv_by(c->sock, &buf, size, &len, got, &n, deadline_ns);
+		/* room for any message, not only this reply: a late answer to
+		 * another kind of request (a MODEL reply before a STATS one) is
+		 * skipped whole, not cut and taken for a malformed reply */
+		int rc = recv_by(c->sock, &buf, sizeof buf, &len, got, &n, deadline_ns);
 		if (rc == 0)
 			rc = check_reply(&buf.refusal.hdr, len, spec, seq);
 		if (rc == 1) {

@@ -327,7 +327,12 @@ static int on_model(struct fake_daemon *fd, const struct dnnq_msg_open *o)
 	if (o->hdr.type == DNNQ_MSG_INFO && LOAD(&fd->endless))
 		r.n_models = o->index + LOAD(&fd->endless);
 	break_model(&r, LOAD(&fd->model_fault), &len);
-	return send_reply(fd, &r, len, NULL, 0);
+	int delay_ms = LOAD(&fd->model_delay_ms);
+	sleep_us(delay_ms * 1000L);
+	int rc = send_reply(fd, &r, len, NULL, 0);
+	if (delay_ms)
+		STORE(&fd->late_sent, 1);
+	return rc;
 }
 
 static int on_stats(struct fake_daemon *fd, const struct dnnq_msg_hdr *h)
@@ -342,7 +347,7 @@ static int on_stats(struct fake_daemon *fd, const struct dnnq_msg_hdr *h)
 	for (int k = LOAD(&fd->stats_copies); k > 0; k--)
 		if (send_reply(fd, &r, sizeof r, NULL, 0))
 			return 1;
-	STORE(&fd->copies_sent, 1);
+	STORE(&fd->late_sent, 1);
 	return send_reply(fd, &r, sizeof r, NULL, 0);
 }
 

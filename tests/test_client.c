@@ -1064,6 +1064,32 @@ START_TEST(late_control_reply_is_skipped)
 }
 END_TEST
 
+/* A late answer longer than the reply the next call waits for (a MODEL
+ * reply, 2408 bytes, to an INFO that timed out, read by dnnq_stats, 344)
+ * was cut to that call's buffer and failed it as a protocol error instead
+ * of being skipped like any other late answer. */
+START_TEST(long_late_reply_is_skipped)
+{
+	fake_up();
+	struct dnnq_client *c;
+	ck_assert_int_eq(connect_opts(2, 2000, &c), 0);
+	char name[64];
+	c->timeout_ms = 100;
+	STORE(&fake.model_delay_ms, 300);
+	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), DNNQ_E_TIMEDOUT);
+	STORE(&fake.model_delay_ms, 0);
+	while (!LOAD(&fake.late_sent))
+		usleep(1000);
+	c->timeout_ms = 2000;
+	struct dnnq_stats st;
+	int rc = dnnq_stats(c, &st);
+	ck_assert_msg(rc == 0, "dnnq_stats after a late MODEL reply: %s", dnnq_strerror(rc));
+	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), 3);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
 /* Late answers (the seq of an earlier request) were skipped and the next
  * packet read at once, without a look at the deadline: a daemon that
  * kept them coming held a control call past its timeout for as long as
@@ -1079,7 +1105,7 @@ START_TEST(late_replies_end_at_the_deadline)
 	STORE(&fake.stats_copies, COPIES);
 	ck_assert_int_eq(dnnq_stats(c, &st), 0);
 	STORE(&fake.stats_copies, 0);
-	while (!LOAD(&fake.copies_sent))
+	while (!LOAD(&fake.late_sent))
 		usleep(1000);
 	int queued = 0;
 	c->timeout_ms = 0;
@@ -1315,6 +1341,7 @@ Suite *suite_client(void)
 	tcase_add_test(tc, stale_heartbeat_is_death);
 	tcase_add_test(tc, late_control_reply_is_skipped);
 	tcase_add_test(tc, late_replies_end_at_the_deadline);
+	tcase_add_test(tc, long_late_reply_is_skipped);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dnnqctl");
 	tcase_add_test(tc, dnnqctl_against_fake);
