@@ -1,8 +1,10 @@
 /*
  * A session: dnnq_connect opens the control socket, says HELLO, receives
- * the region memfd and the two eventfds, maps the region and builds the
- * private state the data path needs (the validated view, the arena
- * allocator, the slot table and its free list). dnnq_close undoes it all.
+ * the region memfd and the ends of the doorbell and completion socketpairs
+ * (AF_UNIX datagram sockets, or the reply is refused), maps the region
+ * and builds the private state the data path needs (the validated view,
+ * the arena allocator, the slot table and its free list). dnnq_close
+ * undoes it all.
  *
  * The region is hostile input like any reply: the memfd must be a regular
  * file sealed against shrinking (or a daemon could make our loads fault),
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,7 +105,24 @@ static int map_region(struct dnnq_client *c, int memfd, uint64_t size)
 	return 0;
 }
 
-/* HELLO: the region and the eventfds; keeps the heartbeat period. */
+/* Whether fd is what dnnqd passes as the doorbell and the completion
+ * ends: an AF_UNIX datagram socket. The library only ever sends on the
+ * doorbell with MSG_DONTWAIT, and dnnq_event_fd promises a datagram
+ * socket its caller reads with MSG_DONTWAIT (whatever O_NONBLOCK says: the
+ * flag is the open file's, which the daemon that made it can change): a
+ * pipe, an eventfd or a regular file in their place could block or fail
+ * the caller's reads, so a reply carrying one is refused. */
+static bool dgram_socket(int fd)
+{
+	int v[2];
+	socklen_t len = sizeof v[0];
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v[0], &len) || v[0] != AF_UNIX)
+		return false;
+	len = sizeof v[1];
+	return !getsockopt(fd, SOL_SOCKET, SO_TYPE, &v[1], &len) && v[1] == SOCK_DGRAM;
+}
+
+/* HELLO: the region and the socketpair ends; keeps the heartbeat period. */
 static int hello(struct dnnq_client *c, const struct dnnq_connect_opts *o, uint32_t *hb_ms)
 {
 	static const struct ctl_spec spec = {
@@ -119,6 +139,9 @@ static int hello(struct dnnq_client *c, const struct dnnq_connect_opts *o, uint3
 		rc = DNNQ_E_PROTO;
 	else if (rc == 0 && rep.abi_major != DNNQ_SHM_ABI_MAJOR)
 		rc = DNNQ_E_VERSION;
+	else if (rc == 0 && !(dgram_socket(fds[1]) && dgram_socket(fds[2])))
+		rc = client_errorf(DNNQ_E_PROTO, "the HELLO reply's doorbell or completion"
+		                   " descriptor is not an AF_UNIX datagram socket");
 	else if (rc == 0)
 		rc = map_region(c, fds[0], rep.region_size);
 	if (fds[0] >= 0)

@@ -248,11 +248,19 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 	size_t len = sizeof *r;
 	unsigned nfds = 3;
 	break_hello(r, fault, &len, &nfds);
-	int extra = eventfd(0, EFD_CLOEXEC);
+	int extra = eventfd(0, EFD_CLOEXEC), other[2] = { -1, -1 };
 	int fds[4] = { fd->memfd, fd->doorbell[1], fd->event[1], extra };
+	if (fault == FAKE_HELLO_PIPE_FDS && !pipe2(other, O_CLOEXEC))
+		memcpy(&fds[1], other, sizeof other);
+	if (fault == FAKE_HELLO_STREAM_FD &&
+	    !socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, other))
+		fds[2] = other[1];
 	int rc = fault == FAKE_HELLO_EMPTY_FD ? send_fds(fd->conn, "", 0, &extra, 1) : 0;
 	rc = rc ? rc : send_reply(fd, buf, len, fds, nfds);
 	close(extra);
+	for (int i = 0; i < 2; i++)
+		if (other[i] >= 0)
+			close(other[i]);
 	if (fault == FAKE_HELLO_OK || fault == FAKE_HELLO_EMPTY_FD)
 		STORE(&fd->ready, 1);
 	return rc ? 1 : 0;
@@ -492,6 +500,9 @@ static void run(struct fake_daemon *fd, uint32_t idx)
 		STORE(rng_int(g, 0, 1) ? &s->state : &s->waiters, v);
 	}
 	char one = 1;
+	int fl = fcntl(fd->event[1], F_GETFL);
+	if (LOAD(&fd->blocking) && fl >= 0)
+		fcntl(fd->event[1], F_SETFL, fl & ~O_NONBLOCK);
 	if (dnnq_shm_event_armed(&fd->view) && write(fd->event[0], &one, sizeof one) < 0)
 		return;
 }

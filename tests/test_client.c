@@ -311,6 +311,8 @@ static const int hello_want[FAKE_HELLO_NFAULTS] = {
 	[FAKE_HELLO_SILENT]     = DNNQ_E_TIMEDOUT,
 	[FAKE_HELLO_EMPTY_FD]   = 0,	/* the packet (read as a hang-up, then not) dropped */
 	[FAKE_HELLO_ESCAPE]     = DNNQ_E_PERM,
+	[FAKE_HELLO_PIPE_FDS]   = DNNQ_E_PROTO,
+	[FAKE_HELLO_STREAM_FD]  = DNNQ_E_PROTO,
 };
 
 START_TEST(hello_faults_leave_nothing)
