@@ -335,10 +335,11 @@ static int on_model(struct fake_daemon *fd, const struct dnnq_msg_open *o)
 	if (o->hdr.type == DNNQ_MSG_INFO && LOAD(&fd->endless))
 		r.n_models = o->index + LOAD(&fd->endless);
 	break_model(&r, LOAD(&fd->model_fault), &len);
-	int delay_ms = LOAD(&fd->model_delay_ms);
-	sleep_us(delay_ms * 1000L);
+	int held = LOAD(&fd->model_hold);
+	while (LOAD(&fd->model_hold) && !LOAD(&fd->stop))
+		sleep_us(1000);
 	int rc = send_reply(fd, &r, len, NULL, 0);
-	if (delay_ms)
+	if (held)
 		STORE(&fd->late_sent, 1);
 	return rc;
 }

@@ -88,8 +88,8 @@ struct fake_daemon {
 	int stats_delay_ms;	/* STATS is answered this late */
 	int stats_copies;	/* then its reply sent this many times more: late
 				   answers, whose seq every later request passed */
-	int model_delay_ms;	/* OPEN and INFO are answered this late */
-	int late_sent;		/* set once such copies, or a late MODEL reply,
+	int model_hold;		/* OPEN and INFO are answered once this is 0 again */
+	int late_sent;		/* set once such copies, or a held MODEL reply,
 				   have been sent */
 	int model_stats_fail;	/* MODEL_STATS answered for model 0, failed (DNNQ_E_IO) past it;
 				   0: the type unknown (DNNQ_E_PROTO), a dnnqd without it */

@@ -1069,7 +1069,8 @@ END_TEST
 /* A late answer longer than the reply the next call waits for (a MODEL
  * reply, 2408 bytes, to an INFO that timed out, read by dnnq_stats, 344)
  * was cut to that call's buffer and failed it as a protocol error instead
- * of being skipped like any other late answer. */
+ * of being skipped like any other late answer. The fake holds the MODEL
+ * reply until the INFO has given up. */
 START_TEST(long_late_reply_is_skipped)
 {
 	fake_up();
@@ -1077,9 +1078,9 @@ START_TEST(long_late_reply_is_skipped)
 	ck_assert_int_eq(connect_opts(2, 2000, &c), 0);
 	char name[64];
 	c->timeout_ms = 100;
-	STORE(&fake.model_delay_ms, 300);
+	STORE(&fake.model_hold, 1);
 	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), DNNQ_E_TIMEDOUT);
-	STORE(&fake.model_delay_ms, 0);
+	STORE(&fake.model_hold, 0);
 	while (!LOAD(&fake.late_sent))
 		usleep(1000);
 	c->timeout_ms = 2000;
