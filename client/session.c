@@ -85,12 +85,16 @@ static void client_free(struct dnnq_client *c)
 static int map_region(struct dnnq_client *c, int memfd, uint64_t size)
 {
 	struct stat st;
+	/* the seal first, then the size: a daemon still holding the memfd
+	 * could otherwise shrink it between the two and seal it after, and the
+	 * size seen would be gone (SIGBUS on the pages past the new end);
+	 * once sealed against shrinking it can only grow */
+	int seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return DNNQ_E_PROTO;
 	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode))
 		return DNNQ_E_PROTO;
 	if (size < sizeof(struct dnnq_shm_header) || size > (uint64_t)st.st_size)
-		return DNNQ_E_PROTO;
-	int seals = fcntl(memfd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK))
 		return DNNQ_E_PROTO;
 	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (base == MAP_FAILED)
