@@ -7,8 +7,8 @@
  * undoes it all.
  *
  * The region is hostile input like any reply: the memfd must be a regular
- * file sealed against shrinking (or a daemon could make our loads fault),
- * at least as large as the size the reply announces; dnnq_shm_attach then
+ * file on tmpfs sealed against shrinking (or a daemon could make our loads
+ * fault), at least as large as the size the reply announces; dnnq_shm_attach then
  * validates the header and from there on only the view's private copies
  * are used. A region smaller than asked for is refused: the daemon may say
  * no, never silently give less.
@@ -20,12 +20,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "client/client-internal.h"
@@ -95,6 +97,12 @@ static int map_region(struct dnnq_client *c, int memfd, uint64_t size)
 	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode))
 		return DNNQ_E_PROTO;
 	if (size < sizeof(struct dnnq_shm_header) || size > (uint64_t)st.st_size)
+		return DNNQ_E_PROTO;
+	/* tmpfs, as memfd_create makes without MFD_HUGETLB: on hugetlbfs
+	 * (which takes seals too) a daemon punching holes gives back our huge
+	 * page reservation, and a later fault with the pool empty is SIGBUS */
+	struct statfs fs;
+	if (fstatfs(memfd, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
 		return DNNQ_E_PROTO;
 	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (base == MAP_FAILED)

@@ -216,6 +216,27 @@ static void break_hello(struct dnnq_msg_hello_reply *r, int fault, size_t *len, 
 	}
 }
 
+/* A hugetlbfs memfd of at least size bytes, sealed against shrinking, so
+ * that only its file system is wrong (not mapped: a host without huge
+ * pages cannot); where there is no hugetlbfs, an unsealed one of tmpfs,
+ * refused too. -1 when neither can be made. */
+static int hugetlb_memfd(size_t size)
+{
+	off_t huge = 1 << 30;	/* a multiple of every huge page size */
+	int m = memfd_create("dnnq-fake-huge", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB);
+	if (m >= 0 && !ftruncate(m, ((off_t)size + huge - 1) / huge * huge) &&
+	    !fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK))
+		return m;
+	if (m >= 0)
+		close(m);
+	m = memfd_create("dnnq-fake-unsealed", MFD_CLOEXEC);
+	if (m >= 0 && ftruncate(m, (off_t)size)) {
+		close(m);
+		m = -1;
+	}
+	return m;
+}
+
 static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 {
 	int fault = LOAD(&fd->hello_fault);
@@ -255,6 +276,8 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 	if (fault == FAKE_HELLO_STREAM_FD &&
 	    !socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, other))
 		fds[2] = other[1];
+	if (fault == FAKE_HELLO_HUGETLB && (other[0] = hugetlb_memfd(fd->size)) >= 0)
+		fds[0] = other[0];
 	int rc = fault == FAKE_HELLO_EMPTY_FD ? send_fds(fd->conn, "", 0, &extra, 1) : 0;
 	rc = rc ? rc : send_reply(fd, buf, len, fds, nfds);
 	close(extra);

@@ -55,6 +55,7 @@ enum fake_hello_fault {
 	FAKE_HELLO_ESCAPE,	/* DNNQ_E_PERM, the message with ESC [ 2 J and a newline */
 	FAKE_HELLO_PIPE_FDS,	/* a pipe's ends for the doorbell and completion ends */
 	FAKE_HELLO_STREAM_FD,	/* a stream socket for the completion end */
+	FAKE_HELLO_HUGETLB,	/* the region's bytes in a sealed hugetlbfs memfd */
 	FAKE_HELLO_NFAULTS
 };
 

@@ -313,6 +313,7 @@ static const int hello_want[FAKE_HELLO_NFAULTS] = {
 	[FAKE_HELLO_ESCAPE]     = DNNQ_E_PERM,
 	[FAKE_HELLO_PIPE_FDS]   = DNNQ_E_PROTO,
 	[FAKE_HELLO_STREAM_FD]  = DNNQ_E_PROTO,
+	[FAKE_HELLO_HUGETLB]    = DNNQ_E_PROTO,
 };
 
 START_TEST(hello_faults_leave_nothing)
