@@ -145,11 +145,11 @@ void dnnq_close_keep_mapping(struct dnnq_client *c, void **base, size_t *size);
  * socket may hold it too and clear it. Read a bounded number a wake-up
  * (the Python package reads 64) rather than until EAGAIN: a
  * level-triggered poll wakes again while bytes are left, and a hostile
- * daemon that kept sending would never let the EAGAIN come. The first call arms it (from then on
- * each completion costs the daemon one send); the fd belongs to the
- * client, and nothing done to it can slow the daemon. A daemon that dies
- * never makes it readable: wait on it with a timeout and dnnq_poll, which
- * then reports DNNQ_E_DISCONNECTED. */
+ * daemon that kept sending would never let the EAGAIN come. The first
+ * call arms it (from then on each completion costs the daemon one send);
+ * the fd belongs to the client, and nothing done to it can slow the
+ * daemon. A daemon that dies never makes it readable: wait on it with a
+ * timeout and dnnq_poll, which then reports DNNQ_E_DISCONNECTED. */
 int dnnq_event_fd(struct dnnq_client *c);
 
 /* ---- models -------------------------------------------------------------- */

@@ -8,9 +8,9 @@
  *
  * The region is hostile input like any reply: the memfd must be a regular
  * file on tmpfs sealed against shrinking (or a daemon could make our loads
- * fault), at least as large as the size the reply announces; dnnq_shm_attach then
- * validates the header and from there on only the view's private copies
- * are used. A region smaller than asked for is refused: the daemon may say
+ * fault), at least as large as the size the reply announces;
+ * dnnq_shm_attach then validates the header and from there on only the
+ * view's private copies are used. A region smaller than asked for is refused: the daemon may say
  * no, never silently give less.
  *
  * Every failure after the socket exists goes through client_free, which
@@ -126,12 +126,12 @@ static int map_region(struct dnnq_client *c, int memfd, uint64_t size)
  * the caller's reads, so a reply carrying one is refused. */
 static bool dgram_socket(int fd)
 {
-	int v[2];
-	socklen_t len = sizeof v[0];
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v[0], &len) || v[0] != AF_UNIX)
+	int domain, type;
+	socklen_t len = sizeof domain;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) || domain != AF_UNIX)
 		return false;
-	len = sizeof v[1];
-	return !getsockopt(fd, SOL_SOCKET, SO_TYPE, &v[1], &len) && v[1] == SOCK_DGRAM;
+	len = sizeof type;
+	return !getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) && type == SOCK_DGRAM;
 }
 
 /* HELLO: the region and the socketpair ends; keeps the heartbeat period. */
