@@ -9,7 +9,8 @@
  * with the same deadline); each request gets a fresh sequence number. A
  * reply that arrives after its request timed out is recognised by its older
  * seq and skipped, so one slow answer does not shift every later reply by
- * one.
+ * one; the deadline is looked at after each one skipped, so a daemon that
+ * never stops sending such answers does not hold a call either.
  *
  * Replies are hostile input: the packet's size is checked for its type and
  * status, then magic, version, type, seq and status; file descriptors are
@@ -367,12 +368,19 @@ static int recv_reply(struct dnnq_client *c, const struct ctl_spec *spec, uint32
 		int got[DNNQ_PROTO_NFDS];
 		unsigned n = 0;
 		size_t len = 0;
-		size_t size = spec->size > sizeof buf.refusal ? spec->size : sizeof buf.refusal;
-		int rc = recv_by(c->sock, &buf, size, &len, got, &n, deadline_ns);
+		/* room for any message, not only this reply: a late answer to
+		 * another kind of request (a MODEL reply before a STATS one) is
+		 * skipped whole, not cut and taken for a malformed reply */
+		int rc = recv_by(c->sock, &buf, sizeof buf, &len, got, &n, deadline_ns);
 		if (rc == 0)
 			rc = check_reply(&buf.refusal.hdr, len, spec, seq);
 		if (rc == 1) {
 			close_fds(got, n);	/* a late answer to a request that timed out */
+			/* a daemon sending such answers without end (recv_by
+			 * waits only when nothing is queued) must not hold the
+			 * call past its deadline */
+			if (client_now_ns() >= deadline_ns)
+				return DNNQ_E_TIMEDOUT;
 			continue;
 		}
 		if (rc == 2) {

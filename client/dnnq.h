@@ -136,17 +136,20 @@ void dnnq_close(struct dnnq_client *c);
  * (or base or size is, which closes c as dnnq_close does). */
 void dnnq_close_keep_mapping(struct dnnq_client *c, void **base, size_t *size);
 
-/* An fd that becomes readable when a request of this client completes (a
- * datagram socket, non-blocking): read some of it (each completion queues
+/* An fd that becomes readable when a request of this client completes (an
+ * AF_UNIX datagram socket, non-blocking; dnnq_connect refuses a HELLO
+ * reply carrying anything else): read some of it (each completion queues
  * a one-byte datagram, until the queue is full), then dnnq_poll the
- * requests in flight. Read a bounded number a wake-up (the Python package
- * reads 64) rather than until EAGAIN: a level-triggered poll wakes again
- * while bytes are left, and a hostile daemon that kept sending would never
- * let the EAGAIN come. The first call arms it (from then on
- * each completion costs the daemon one send); the fd belongs to the
- * client, and nothing done to it can slow the daemon. A daemon that dies
- * never makes it readable: wait on it with a timeout and dnnq_poll, which
- * then reports DNNQ_E_DISCONNECTED. */
+ * requests in flight. Read with recv(fd, buf, n, MSG_DONTWAIT), not
+ * read(): O_NONBLOCK is the open file's flag, and the daemon that made the
+ * socket may hold it too and clear it. Read a bounded number a wake-up
+ * (the Python package reads 64) rather than until EAGAIN: a
+ * level-triggered poll wakes again while bytes are left, and a hostile
+ * daemon that kept sending would never let the EAGAIN come. The first
+ * call arms it (from then on each completion costs the daemon one send);
+ * the fd belongs to the client, and nothing done to it can slow the
+ * daemon. A daemon that dies never makes it readable: wait on it with a
+ * timeout and dnnq_poll, which then reports DNNQ_E_DISCONNECTED. */
 int dnnq_event_fd(struct dnnq_client *c);
 
 /* ---- models -------------------------------------------------------------- */

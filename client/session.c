@@ -1,14 +1,16 @@
 /*
  * A session: dnnq_connect opens the control socket, says HELLO, receives
- * the region memfd and the two eventfds, maps the region and builds the
- * private state the data path needs (the validated view, the arena
- * allocator, the slot table and its free list). dnnq_close undoes it all.
+ * the region memfd and the ends of the doorbell and completion socketpairs
+ * (AF_UNIX datagram sockets, or the reply is refused), maps the region
+ * and builds the private state the data path needs (the validated view,
+ * the arena allocator, the slot table and its free list). dnnq_close
+ * undoes it all.
  *
  * The region is hostile input like any reply: the memfd must be a regular
- * file sealed against shrinking (or a daemon could make our loads fault),
- * at least as large as the size the reply announces; dnnq_shm_attach then
- * validates the header and from there on only the view's private copies
- * are used. A region smaller than asked for is refused: the daemon may say
+ * file on tmpfs sealed against shrinking (or a daemon could make our loads
+ * fault), at least as large as the size the reply announces;
+ * dnnq_shm_attach then validates the header and from there on only the
+ * view's private copies are used. A region smaller than asked for is refused: the daemon may say
  * no, never silently give less.
  *
  * Every failure after the socket exists goes through client_free, which
@@ -18,11 +20,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "client/client-internal.h"
@@ -82,12 +87,22 @@ static void client_free(struct dnnq_client *c)
 static int map_region(struct dnnq_client *c, int memfd, uint64_t size)
 {
 	struct stat st;
+	/* the seal first, then the size: a daemon still holding the memfd
+	 * could otherwise shrink it between the two and seal it after, and the
+	 * size seen would be gone (SIGBUS on the pages past the new end);
+	 * once sealed against shrinking it can only grow */
+	int seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return DNNQ_E_PROTO;
 	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode))
 		return DNNQ_E_PROTO;
 	if (size < sizeof(struct dnnq_shm_header) || size > (uint64_t)st.st_size)
 		return DNNQ_E_PROTO;
-	int seals = fcntl(memfd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+	/* tmpfs, as memfd_create makes without MFD_HUGETLB: on hugetlbfs
+	 * (which takes seals too) a daemon punching holes gives back our huge
+	 * page reservation, and a later fault with the pool empty is SIGBUS */
+	struct statfs fs;
+	if (fstatfs(memfd, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
 		return DNNQ_E_PROTO;
 	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (base == MAP_FAILED)
@@ -102,7 +117,24 @@ static int map_region(struct dnnq_client *c, int memfd, uint64_t size)
 	return 0;
 }
 
-/* HELLO: the region and the eventfds; keeps the heartbeat period. */
+/* Whether fd is what dnnqd passes as the doorbell and the completion
+ * ends: an AF_UNIX datagram socket. The library only ever sends on the
+ * doorbell with MSG_DONTWAIT, and dnnq_event_fd promises a datagram
+ * socket its caller reads with MSG_DONTWAIT (whatever O_NONBLOCK says: the
+ * flag is the open file's, which the daemon that made it can change): a
+ * pipe, an eventfd or a regular file in their place could block or fail
+ * the caller's reads, so a reply carrying one is refused. */
+static bool dgram_socket(int fd)
+{
+	int domain, type;
+	socklen_t len = sizeof domain;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) || domain != AF_UNIX)
+		return false;
+	len = sizeof type;
+	return !getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) && type == SOCK_DGRAM;
+}
+
+/* HELLO: the region and the socketpair ends; keeps the heartbeat period. */
 static int hello(struct dnnq_client *c, const struct dnnq_connect_opts *o, uint32_t *hb_ms)
 {
 	static const struct ctl_spec spec = {
@@ -119,6 +151,9 @@ static int hello(struct dnnq_client *c, const struct dnnq_connect_opts *o, uint3
 		rc = DNNQ_E_PROTO;
 	else if (rc == 0 && rep.abi_major != DNNQ_SHM_ABI_MAJOR)
 		rc = DNNQ_E_VERSION;
+	else if (rc == 0 && !(dgram_socket(fds[1]) && dgram_socket(fds[2])))
+		rc = client_errorf(DNNQ_E_PROTO, "the HELLO reply's doorbell or completion"
+		                   " descriptor is not an AF_UNIX datagram socket");
 	else if (rc == 0)
 		rc = map_region(c, fds[0], rep.region_size);
 	if (fds[0] >= 0)

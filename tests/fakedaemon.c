@@ -216,6 +216,27 @@ static void break_hello(struct dnnq_msg_hello_reply *r, int fault, size_t *len, 
 	}
 }
 
+/* A hugetlbfs memfd of at least size bytes, sealed against shrinking, so
+ * that only its file system is wrong (not mapped: a host without huge
+ * pages cannot); where there is no hugetlbfs, an unsealed one of tmpfs,
+ * refused too. -1 when neither can be made. */
+static int hugetlb_memfd(size_t size)
+{
+	off_t huge = 1 << 30;	/* a multiple of every huge page size */
+	int m = memfd_create("dnnq-fake-huge", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB);
+	if (m >= 0 && !ftruncate(m, ((off_t)size + huge - 1) / huge * huge) &&
+	    !fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK))
+		return m;
+	if (m >= 0)
+		close(m);
+	m = memfd_create("dnnq-fake-unsealed", MFD_CLOEXEC);
+	if (m >= 0 && ftruncate(m, (off_t)size)) {
+		close(m);
+		m = -1;
+	}
+	return m;
+}
+
 static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 {
 	int fault = LOAD(&fd->hello_fault);
@@ -248,11 +269,21 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 	size_t len = sizeof *r;
 	unsigned nfds = 3;
 	break_hello(r, fault, &len, &nfds);
-	int extra = eventfd(0, EFD_CLOEXEC);
+	int extra = eventfd(0, EFD_CLOEXEC), other[2] = { -1, -1 };
 	int fds[4] = { fd->memfd, fd->doorbell[1], fd->event[1], extra };
+	if (fault == FAKE_HELLO_PIPE_FDS && !pipe2(other, O_CLOEXEC))
+		memcpy(&fds[1], other, sizeof other);
+	if (fault == FAKE_HELLO_STREAM_FD &&
+	    !socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, other))
+		fds[2] = other[1];
+	if (fault == FAKE_HELLO_HUGETLB && (other[0] = hugetlb_memfd(fd->size)) >= 0)
+		fds[0] = other[0];
 	int rc = fault == FAKE_HELLO_EMPTY_FD ? send_fds(fd->conn, "", 0, &extra, 1) : 0;
 	rc = rc ? rc : send_reply(fd, buf, len, fds, nfds);
 	close(extra);
+	for (int i = 0; i < 2; i++)
+		if (other[i] >= 0)
+			close(other[i]);
 	if (fault == FAKE_HELLO_OK || fault == FAKE_HELLO_EMPTY_FD)
 		STORE(&fd->ready, 1);
 	return rc ? 1 : 0;
@@ -327,7 +358,13 @@ static int on_model(struct fake_daemon *fd, const struct dnnq_msg_open *o)
 	if (o->hdr.type == DNNQ_MSG_INFO && LOAD(&fd->endless))
 		r.n_models = o->index + LOAD(&fd->endless);
 	break_model(&r, LOAD(&fd->model_fault), &len);
-	return send_reply(fd, &r, len, NULL, 0);
+	int held = LOAD(&fd->model_hold);
+	while (LOAD(&fd->model_hold) && !LOAD(&fd->stop))
+		sleep_us(1000);
+	int rc = send_reply(fd, &r, len, NULL, 0);
+	if (held)
+		STORE(&fd->late_sent, 1);
+	return rc;
 }
 
 static int on_stats(struct fake_daemon *fd, const struct dnnq_msg_hdr *h)
@@ -339,6 +376,10 @@ static int on_stats(struct fake_daemon *fd, const struct dnnq_msg_hdr *h)
 		.pid = (uint32_t)getpid(),
 	};
 	strcpy(r.message, "serving 3 models");
+	for (int k = LOAD(&fd->stats_copies); k > 0; k--)
+		if (send_reply(fd, &r, sizeof r, NULL, 0))
+			return 1;
+	STORE(&fd->late_sent, 1);
 	return send_reply(fd, &r, sizeof r, NULL, 0);
 }
 
@@ -483,6 +524,9 @@ static void run(struct fake_daemon *fd, uint32_t idx)
 		STORE(rng_int(g, 0, 1) ? &s->state : &s->waiters, v);
 	}
 	char one = 1;
+	int fl = fcntl(fd->event[1], F_GETFL);
+	if (LOAD(&fd->blocking) && fl >= 0)
+		fcntl(fd->event[1], F_SETFL, fl & ~O_NONBLOCK);
 	if (dnnq_shm_event_armed(&fd->view) && write(fd->event[0], &one, sizeof one) < 0)
 		return;
 }

@@ -53,6 +53,9 @@ enum fake_hello_fault {
 	FAKE_HELLO_SILENT,	/* never answers */
 	FAKE_HELLO_EMPTY_FD,	/* an empty packet carrying an eventfd first */
 	FAKE_HELLO_ESCAPE,	/* DNNQ_E_PERM, the message with ESC [ 2 J and a newline */
+	FAKE_HELLO_PIPE_FDS,	/* a pipe's ends for the doorbell and completion ends */
+	FAKE_HELLO_STREAM_FD,	/* a stream socket for the completion end */
+	FAKE_HELLO_HUGETLB,	/* the region's bytes in a sealed hugetlbfs memfd */
 	FAKE_HELLO_NFAULTS
 };
 
@@ -84,9 +87,17 @@ struct fake_daemon {
 	int paused;		/* the worker leaves the ring alone */
 	int beat;		/* the heartbeat moves (default 1) */
 	int stats_delay_ms;	/* STATS is answered this late */
+	int stats_copies;	/* then its reply sent this many times more: late
+				   answers, whose seq every later request passed */
+	int model_hold;		/* OPEN and INFO are answered once this is 0 again */
+	int late_sent;		/* set once such copies, or a held MODEL reply,
+				   have been sent */
 	int model_stats_fail;	/* MODEL_STATS answered for model 0, failed (DNNQ_E_IO) past it;
 				   0: the type unknown (DNNQ_E_PROTO), a dnnqd without it */
 	int flood;		/* the worker sends completion bytes without a pause */
+	int blocking;		/* the worker clears O_NONBLOCK on the client's completion
+				   end (the fake keeps it: one open file) before each
+				   completion byte */
 	uint32_t endless;	/* nonzero: INFO and MODEL_STATS answer every index
 				 * (as model index % 3), claiming index + endless
 				 * models */

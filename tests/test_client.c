@@ -20,6 +20,8 @@
 #include <string.h>
 #include <signal.h>
 #include <time.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -309,6 +311,9 @@ static const int hello_want[FAKE_HELLO_NFAULTS] = {
 	[FAKE_HELLO_SILENT]     = DNNQ_E_TIMEDOUT,
 	[FAKE_HELLO_EMPTY_FD]   = 0,	/* the packet (read as a hang-up, then not) dropped */
 	[FAKE_HELLO_ESCAPE]     = DNNQ_E_PERM,
+	[FAKE_HELLO_PIPE_FDS]   = DNNQ_E_PROTO,
+	[FAKE_HELLO_STREAM_FD]  = DNNQ_E_PROTO,
+	[FAKE_HELLO_HUGETLB]    = DNNQ_E_PROTO,
 };
 
 START_TEST(hello_faults_leave_nothing)
@@ -1062,6 +1067,63 @@ START_TEST(late_control_reply_is_skipped)
 }
 END_TEST
 
+/* A late answer longer than the reply the next call waits for (a MODEL
+ * reply, 2408 bytes, to an INFO that timed out, read by dnnq_stats, 344)
+ * was cut to that call's buffer and failed it as a protocol error instead
+ * of being skipped like any other late answer. The fake holds the MODEL
+ * reply until the INFO has given up. */
+START_TEST(long_late_reply_is_skipped)
+{
+	fake_up();
+	struct dnnq_client *c;
+	ck_assert_int_eq(connect_opts(2, 2000, &c), 0);
+	char name[64];
+	c->timeout_ms = 100;
+	STORE(&fake.model_hold, 1);
+	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), DNNQ_E_TIMEDOUT);
+	STORE(&fake.model_hold, 0);
+	while (!LOAD(&fake.late_sent))
+		usleep(1000);
+	c->timeout_ms = 2000;
+	struct dnnq_stats st;
+	int rc = dnnq_stats(c, &st);
+	ck_assert_msg(rc == 0, "dnnq_stats after a late MODEL reply: %s", dnnq_strerror(rc));
+	ck_assert_int_eq(dnnq_model_name(c, 0, name, sizeof name), 3);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
+/* Late answers (the seq of an earlier request) were skipped and the next
+ * packet read at once, without a look at the deadline: a daemon that
+ * kept them coming held a control call past its timeout for as long as
+ * it liked. Here 32 are queued and the call's deadline has passed when
+ * it starts (timeout 0): it reads one, gives up, and leaves the rest. */
+START_TEST(late_replies_end_at_the_deadline)
+{
+	enum { COPIES = 32 };
+	fake_up();
+	struct dnnq_client *c;
+	ck_assert_int_eq(connect_opts(2, 2000, &c), 0);
+	struct dnnq_stats st;
+	STORE(&fake.stats_copies, COPIES);
+	ck_assert_int_eq(dnnq_stats(c, &st), 0);
+	STORE(&fake.stats_copies, 0);
+	while (!LOAD(&fake.late_sent))
+		usleep(1000);
+	int queued = 0;
+	c->timeout_ms = 0;
+	ck_assert_int_eq(dnnq_stats(c, &st), DNNQ_E_TIMEDOUT);
+	ck_assert_int_eq(ioctl(c->sock, SIOCINQ, &queued), 0);
+	ck_assert_msg(queued >= (COPIES - 1) * (int)sizeof(struct dnnq_msg_stats),
+	              "%d bytes left queued: the call read on past its deadline", queued);
+	c->timeout_ms = 2000;
+	ck_assert_int_eq(dnnq_stats(c, &st), 0);
+	dnnq_close(c);
+	fake_down();
+}
+END_TEST
+
 /* ---- dnnqctl ---------------------------------------------------------------- */
 
 /* Runs "$DNNQ_DNNQCTL --socket FAKE args", stdout (and stderr unless
@@ -1282,6 +1344,8 @@ Suite *suite_client(void)
 	tcase_add_test(tc, poll_notices_death);
 	tcase_add_test(tc, stale_heartbeat_is_death);
 	tcase_add_test(tc, late_control_reply_is_skipped);
+	tcase_add_test(tc, late_replies_end_at_the_deadline);
+	tcase_add_test(tc, long_late_reply_is_skipped);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dnnqctl");
 	tcase_add_test(tc, dnnqctl_against_fake);

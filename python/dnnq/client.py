@@ -23,6 +23,7 @@ import asyncio
 import ctypes
 import operator
 import os
+import socket
 import threading
 from collections.abc import Mapping
 from types import SimpleNamespace
@@ -359,6 +360,11 @@ class _Aio:
         if fd < 0:
             raise from_code(fd, "dnnq_event_fd")
         self.fd = fd
+        # read with MSG_DONTWAIT, never a plain read: O_NONBLOCK is the
+        # open file's, which the daemon that made the socket may clear
+        # (a read after the last byte then blocked the event loop for good)
+        self.sock = socket.socket(fileno=os.dup(fd))
+        self.sock.setblocking(False)
         loop.add_reader(fd, self.readable)
 
     def add(self, req, fut):
@@ -373,11 +379,15 @@ class _Aio:
         the loop calls again after its other work."""
         try:
             for _ in range(_DRAIN):
-                if not os.read(self.fd, 64):
+                if not self.drain_one():
                     break
         except (BlockingIOError, OSError):
             pass
         self.check()
+
+    def drain_one(self):
+        """One completion datagram (b"" once the client's end is shut)."""
+        return self.sock.recv(64, socket.MSG_DONTWAIT)
 
     def on_tick(self):
         self.tick = None
@@ -414,6 +424,7 @@ class _Aio:
             pass
         if self.tick is not None:
             self.tick.cancel()
+        self.sock.close()
         for req, fut in self.pending.items():
             if keep is not None:
                 keep.add(req, None)

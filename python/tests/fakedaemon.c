@@ -9,6 +9,8 @@
  *   mutate SEED  the next sessions' replies and region mutated (0: off)
  *   pause N      the worker leaves the ring alone (1) or serves it (0)
  *   flood N      the worker keeps the completion socket full (1) or not (0)
+ *   blocking N   the worker clears O_NONBLOCK on the client's completion end
+ *                before each completion (1) or not (0)
  *   endless N    INFO and MODEL_STATS answer every index, claiming it + N
  *                models (0: off)
  *   kill         a sudden death: the session closes, no beat, no work
@@ -43,6 +45,8 @@ static const char *command(const char *line)
 		STORE(&fake.endless, (uint32_t)v);
 	else if (n == 2 && !strcmp(word, "flood"))
 		STORE(&fake.flood, v != 0);
+	else if (n == 2 && !strcmp(word, "blocking"))
+		STORE(&fake.blocking, v != 0);
 	else if (n == 2 && !strcmp(word, "pause"))
 		STORE(&fake.paused, v != 0);
 	else if (n == 1 && !strcmp(word, "kill"))

@@ -12,6 +12,7 @@ it mapped."""
 import asyncio
 import os
 import subprocess
+import threading
 
 import numpy as np
 import pytest
@@ -161,16 +162,16 @@ def test_completion_flood(fake, monkeypatch):
     was empty, which a flooding daemon never lets happen, and the loop hung
     in it; the test stops the flood after 2000 reads to see that)."""
     from dnnq import client as dc
-    real_read, real_readable = os.read, dc._Aio.readable
+    real_read, real_readable = dc._Aio.drain_one, dc._Aio.readable
     count = {"in": False, "reads": 0, "most": 0, "all": 0}
 
-    def read(fd, n):
+    def read(self):
         if count["in"]:
             count["reads"] += 1
             count["all"] += 1
             if count["all"] == 2000:
                 fake.do("flood", 0)
-        return real_read(fd, n)
+        return real_read(self)
 
     def readable(self):
         count["in"], count["reads"] = True, 0
@@ -180,7 +181,7 @@ def test_completion_flood(fake, monkeypatch):
             count["in"] = False
             count["most"] = max(count["most"], count["reads"])
 
-    monkeypatch.setattr(os, "read", read)
+    monkeypatch.setattr(dc._Aio, "drain_one", read)
     monkeypatch.setattr(dc._Aio, "readable", readable)
     fake.do("flood", 1)
     with dnnq.Client(fake.socket, timeout=2) as c:
@@ -190,6 +191,36 @@ def test_completion_flood(fake, monkeypatch):
         assert np.array_equal(y, 2 * x)
     fake.do("flood", 0)
     assert 0 < count["most"] <= 64, f"{count['most']} reads in one call of the reader"
+
+
+def test_completion_end_made_blocking(fake):
+    """A daemon clearing O_NONBLOCK on the client's completion end (the
+    flag is the open file's, which the daemon that made the socket keeps;
+    attack43): run_async's reader used os.read until EAGAIN, so the read
+    after the last byte blocked the event loop for good. It now reads
+    with MSG_DONTWAIT. The requests run on a thread of their own, so a
+    hang fails the test instead of holding it (the thread is left)."""
+    done = {}
+
+    def run():
+        try:
+            with dnnq.Client(fake.socket, timeout=2) as c:
+                m = c.model("double")
+                x = np.arange(4, dtype=np.float32).reshape(1, 4)
+                for _ in range(3):
+                    y = asyncio.run(m.run_async(x, timeout=10))
+                    assert np.array_equal(y, 2 * x)
+            done["ok"] = True
+        except Exception as e:     # reported by the test thread
+            done["error"] = e
+
+    fake.do("blocking", 1)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(30)
+    fake.do("blocking", 0)
+    assert not t.is_alive(), "run_async hung in the completion reader"
+    assert done.get("ok"), done.get("error")
 
 
 def test_mutated_replies(fake):

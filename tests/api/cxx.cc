@@ -17,6 +17,7 @@
 #include <dnnq.h>
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -142,7 +143,9 @@ int run_async(const char *name, const char *socket, unsigned n)
 		pollfd p{ efd, POLLIN, 0 };
 		if (poll(&p, 1, 10) > 0) {
 			char buf[64];
-			if (read(efd, buf, sizeof buf) < 0) {
+			// MSG_DONTWAIT, not read(): the fd's O_NONBLOCK is the
+			// daemon's to change too (dnnq.h)
+			if (recv(efd, buf, sizeof buf, MSG_DONTWAIT) < 0) {
 				// EAGAIN: another wake-up took the bytes
 			}
 		}
