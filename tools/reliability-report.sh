@@ -195,6 +195,10 @@ input recorded, then mutated, against each side.
 | `reload_mutated_config` (`ctlreload`) | a config of every model key (`max_batch`, `threads`, `warmup`, `dynamic_batching` with a preferred size, a flow mapping) and the other sections, 150 times with 1 to 3 mutations: a bit, a line gone, twice, two swapped, indented by one, cut, a value at an edge (0, -1, 2^32, 2^64, `1e999`, `~`, `[]`, an alias, a tag, a block scalar, `/dev/zero`, `..`), a byte YAML minds (NUL, tab, CR, `:`, `{`, 0xff), each then `dnnq_reload` (the RELOAD SIGHUP also starts) | refused: the message names a file in the config's directory (the config as FILE:LINE:COLUMN), nothing added, changed or removed, relu64 at its generation answers a request; taken: the good file reloads after; SIGTERM exit 0 (under ASan: no leak) |
 | `reload_mutated_model` (`ctlreload`) | multi's .dnnq (2.8 KB) as relu64's file, 150 times with 1 or 2 mutations inside a section (a bit, a u16 string length or a u32 count, dtype or value id at an edge, bytes moved) with the section's CRC32C made right (in TENSORS each QTensor record's too), so the checks past the CRCs see them; one in eight in the header or section table as they are | refused naming the file and the section and field ("relu64.dnnq: model: table: section 3 (GRAPH): offset ...", "node 'flatten': dims[1..1] ..."), the old version serves; taken (weights, scales): served, its request returns |
 | `mutated_replies` (`client`) | a fake dnnqd (tests/fakedaemon.c, `mutate_seed`) whose replies (one in three: HELLO, MODEL, STATS, CLOSE) get 1 to 3 mutations: a bit, a 2-, 4- or 8-byte field at an edge, cut, grown to 8 KiB + 64, seq +-1, a status from -40 to 3, a name or message without its NUL, an fd of another kind (an eventfd) or twice, one fd fewer or more; one region header in four with a field at an edge; one completion in four with a status at an edge; one in eight followed by a slot's state or waiters word rewritten (0 to 5, or an edge); 300 sessions of connect, model name, stats, open, io, a request of each model (timeouts 100 ms) | each call returns 0 or a `DNNQ_E_*` with its text; the library's fds and mappings back to none after `dnnq_close` or a failed connect; the fake sees the session end (found at seed 1443 of a longer run: a CLOSE reply cut to 0 bytes and carrying an eventfd left the fd open in the client's process, a packet of no bytes being read as a possible hang-up with its fds ignored; now closed, `FAKE_HELLO_EMPTY_FD` in `hello_faults_leave_nothing`). Also found meanwhile: a model or signature name with ESC, CSI or a newline in a reply was taken and handed to every caller that prints it (dnnqctl, logs, JSON); a name must now be UTF-8 text without controls, as dnnqd's are (`ctl_name_ok`; `FAKE_MODEL_ESCAPE` in `model_reply_faults`); every text the library hands back (`dnnq_last_error`, a STATS line) is checked to be UTF-8 text without controls |
+| `late_replies_end_at_the_deadline` (`client`) | a fake dnnqd answering STATS 33 times (attack43): the 32 copies after the first are late answers, whose seq every later request has passed; the next call starts with its deadline already passed (timeout 0) | the call returns `DNNQ_E_TIMEDOUT` after reading one of them, 31 left queued (before: a late answer was skipped and the next packet read at once, the deadline looked at only when the socket was empty, so a daemon sending late answers faster than the client read them held any control call, `dnnq_connect` and `dnnq_model_open` included, past its timeout for as long as it kept sending; the test read all 32) |
+| `long_late_reply_is_skipped` (`client`) | a fake dnnqd holding its answer to an INFO until the call gave up (timeout 100 ms), then a STATS (attack43) | the late MODEL reply (2408 bytes) is skipped like any late answer and STATS answers (before: the library read a reply into a buffer of the size the call expects, so a late answer longer than that (a MODEL or RELOAD reply before a STATS, HELLO or CLOSE one) was cut, taken for a malformed reply and failed the next call with `DNNQ_E_PROTO`; an honest but slow dnnqd did it too) |
+| `hello_faults_leave_nothing` (`client`): `FAKE_HELLO_PIPE_FDS`, `FAKE_HELLO_STREAM_FD` | a HELLO reply carrying a pipe's ends for the doorbell and completion ends, or a stream socket for the completion end (attack43) | `DNNQ_E_PROTO` ("the HELLO reply's doorbell or completion descriptor is not an AF_UNIX datagram socket"), nothing left open (before: taken; `dnnq_event_fd` handed the caller whatever came, against its documented "datagram socket, non-blocking") |
+| `test_completion_end_made_blocking` (`make check-python`) | a fake dnnqd clearing O_NONBLOCK on the client's completion end before each completion (the fake keeps that end: one open file, its flags shared; attack43), 3 `run_async` requests | each completes (before: the asyncio reader read with `os.read` until EAGAIN, and the read after the last byte blocked the event loop for good; now `recv(MSG_DONTWAIT)` on a duplicate of the fd, and `dnnq_event_fd`'s comment tells C callers the same) |
 | `endless_model_indices`, `dnnqctl_against_endless_fake` (`client`), `test_endless_models` (`make check-python`) | a fake dnnqd answering every INFO and MODEL_STATS index, each reply claiming 1, 2 or 5000 models more than the index asked | `dnnq_model_name` and `dnnq_model_stats` fail `DNNQ_E_PROTO` from index 1024 on, and at once for a count past 1024 (`DNNQ_PROTO_MAX_MODELS`, to which dnnqd now holds the config's models and `--model`'s together); `dnnqctl status`, `status --json`, `metrics` and `models` exit 1 saying "protocol error"; Python's `models()` raises `ProtocolError` (before: `status` and `models` printed for good, killed by the test at 4 MiB; `metrics` grew its table until out of memory, and a malformed reply after the first was taken for a daemon without MODEL_STATS; `models()` took any count up to 2^31 - 1) |
 | `test_completion_flood` (`make check-python`) | a fake dnnqd keeping the client's completion socket full (1,024 datagrams a pass of its worker) while `run_async` waits | each call of the asyncio reader reads at most 64 bytes and the request completes right (before: one call read 1,547 before the test stopped the flood at 2,000: with a daemon that never stops, the event loop hung in the reader) |
 | `test_hostile_daemon_replies` (`make check-python`) | a fake dnnqd in Python answering each HELLO with garbage (0 to 8300 bytes), dnnqd's header echoing seq over random fields (a status of 0, -1, 7 or INT_MIN; region_size 0 to 2^64 - 1) with 0 to 5 fds (a memfd of 0 bytes, 4 KiB or 1 MiB, unsealed; pipe ends; /dev/null), or never; 60 times | each `dnnq.Client(timeout=0.3)` raises a `dnnq.Error` and hangs up; no fd left open |
@@ -488,6 +492,45 @@ throughout); every limit option at 0, past its range and at 2^64
 (each refused naming the range); `--cpus` past the CPUs and repeated;
 `taskset` to one CPU (one worker, served); `dnnqctl bench` options at
 0, negative, NaN, 1e308 and past their ranges (refused).
+
+Tried by hand (attack43), the client library and dnnqctl against a
+hostile daemon, dnnqd against hostile clients. Found, all in the library
+(the rows of `late_replies_end_at_the_deadline`,
+`long_late_reply_is_skipped`, `FAKE_HELLO_PIPE_FDS` and
+`test_completion_end_made_blocking` above): a daemon sending late
+answers without a pause held any control call past its timeout; a late
+answer longer than the reply awaited failed the next call as a protocol
+error (an honest dnnqd slow to answer an OPEN did it too); the doorbell
+and completion descriptors were taken whatever they were; the Python
+reader blocked for good on a completion socket the daemon made blocking.
+Found by reading, fixed, no test (the window is a few instructions):
+`map_region` read the memfd's size before checking its shrink seal, so a
+daemon holding the memfd could shrink it in between and seal it after,
+and the client mapped pages past the end (SIGBUS on touch); the seal is
+now checked first. Nothing found: dnnqctl built with ASan and UBSan
+(status, status --json, metrics, models, models --json, reload --json,
+infer of both fake models, bench of both with -a 4 -c 2) against
+dnnq-fakedaemon with its replies and region mutated, seeds 1 to 40
+(400 runs: exit 0, 1 or 2 each, no sanitizer report, none over 30 s;
+/tmp/a43/ctlmut.sh, not kept). Read, not run: kernels that take an index
+from client memory (embed, gather_elements, grid_sample, topk) are
+`stable_inputs` and read each value once; gather, slice, pad, transpose
+and resize index by constants; softmax along an axis copies its row
+before the maximum; argmax, nonzero, where and lrn derive no address
+from a value. O_ASYNC and F_SETOWN on a client's socketpair ends signal
+only processes the client could signal itself (the kernel checks the
+credentials of whoever set the owner); dnnqd never opens, locks or takes
+a lease on a region memfd; an output file `dnnqctl infer` names after
+the daemon's tensor name is sanitized (`dnnq_npy_output_stem`); the
+Prometheus labels dnnqctl writes escape `\` and `"`. Also fixed: a
+daemon could pass a hugetlbfs memfd (it takes seals too) and then punch
+holes in it, which gives back the client's huge page reservation: a
+later fault with the pool empty is a SIGBUS (not run: this host has no
+huge pages, the client's mmap failed `DNNQ_E_NOMEM`); the region must now
+be on tmpfs (fstatfs), `FAKE_HELLO_HUGETLB` in
+`hello_faults_leave_nothing` (`DNNQ_E_PROTO`). A uid's sessions are bounded by
+`max_sessions_per_uid`, whose default is `max_clients`: one uid can take
+every session unless the operator sets it.
 
 Reviewed by hand (rev42o): the gather_elements (96) and grid_sample (97)
 kinds, GatherND, OneHot, ImageScaler, BatchNormalization spatial 0 and
