@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/conv.h"
 #include "engine/op.h"
 #include "engine/unary.h"
 #include "engine/remap.h"
@@ -1673,6 +1674,13 @@ static int op_pow(struct nctx *c)
  * the MatMul of x by a constant [T, T] triangle of ones (NAME:tri; exclusive
  * leaves its diagonal out, reverse takes the other triangle), the engine's
  * FC: exact on integers whose sums stay below 2^24. */
+/* An integer constant scalar input i (need_param checked it). */
+static int64_t int_scalar(struct nctx *c, size_t i)
+{
+	const struct dnnq_ir_value *v = V(c, i);
+	return v->dtype == DNNQ_IR_S64 ? *(const int64_t *)v->data : *(const int32_t *)v->data;
+}
+
 static int op_cumsum(struct nctx *c)
 {
 	int64_t ex, rev;
@@ -1680,9 +1688,8 @@ static int op_cumsum(struct nctx *c)
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_param(c, 1, DT_INT, true, 1)) ||
 	    (rc = a_int(c, "exclusive", 0, &ex)) || (rc = a_int(c, "reverse", 0, &rev)))
 		return rc;
-	const struct dnnq_ir_value *x = V(c, 0), *av = V(c, 1);
-	int64_t axis = av->dtype == DNNQ_IR_S64 ? *(const int64_t *)av->data
-	                                        : *(const int32_t *)av->data;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t axis = int_scalar(c, 1);
 	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc;
 	int64_t t = x->dims[x->ndim - 1];
@@ -3848,6 +3855,85 @@ static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const i
 	return suffix ? link_as(c, suffix, 1) : 0;
 }
 
+/* STFT (opset 17) of a real signal [N, T, 1], a constant frame_step and
+ * window [L] (or frame_length L: a rectangular window): each frame's DFT
+ * is a product by the constant rows w[n] cos(2 pi k n / L) and
+ * -w[n] sin(2 pi k n / L), so the whole is a strided Conv over T of
+ * 2 x bins kernels (NAME:dft), the real and imaginary part of bin k
+ * channels 2k and 2k + 1: Reshape [N, 1, 1, T] (NAME:1d), Conv
+ * [N, 2 bins, 1, F] (NAME:conv), Transpose [N, F, 2 bins, 1] (NAME:t),
+ * Reshape [N, F, bins, 2], ONNX's output (bins = L / 2 + 1 onesided, else
+ * L; F = (T - L) / step + 1). One precision unit, NAME. */
+static int op_stft(struct nctx *c)
+{
+	int rc;
+	int64_t onesided;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_param(c, 1, DT_INT, true, 1)) ||
+	    (V(c, 2) && (rc = need_weight(c, 2, DT_F32))) ||
+	    (V(c, 3) && (rc = need_param(c, 3, DT_INT, true, 1))) ||
+	    (rc = a_int(c, "onesided", 1, &onesided)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *win = V(c, 2);
+	if (x->ndim != 3 || x->dims[2] != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "signal '%.80s' [%s]: only a real signal "
+		           "[N, T, 1] (not complex, [N, T, 2])", iname(c, 0), imp_dims_str(x));
+	if (onesided != 0 && onesided != 1)
+		return bad(c, DNNQ_E_RANGE, "onesided = %lld: 0 or 1 expected", (long long)onesided);
+	int64_t step = int_scalar(c, 1), L = V(c, 3) ? int_scalar(c, 3) : 0, T = x->dims[1];
+	if (win && win->ndim != 1)
+		return bad(c, DNNQ_E_SHAPE, "window '%.80s' [%s]: 1-D expected", iname(c, 2),
+		           imp_dims_str(win));
+	if (win && V(c, 3) && win->dims[0] != L)
+		return bad(c, DNNQ_E_SHAPE, "window '%.80s' [%s] disagrees with frame_length %lld",
+		           iname(c, 2), imp_dims_str(win), (long long)L);
+	if (!win && !V(c, 3))
+		return bad(c, DNNQ_E_FORMAT, "neither a window nor frame_length: the frame's length "
+		           "is unknown");
+	if (win)
+		L = win->dims[0];
+	/* the frame is the Conv's kernel and the step its stride: the fp32
+	 * conv's limits */
+	if (step < 1 || step > DNNQ_F32_CONV_MAX_WINDOW || L < 1 || L > DNNQ_F32_CONV_MAX_WINDOW ||
+	    L > T)
+		return bad(c, DNNQ_E_RANGE, "frame_step %lld, frame length %lld, signal of %lld: "
+		           "want a step and a length of 1..%d, the length at most the signal's",
+		           (long long)step, (long long)L, (long long)T, DNNQ_F32_CONV_MAX_WINDOW);
+	int64_t bins = onesided ? L / 2 + 1 : L, F = (T - L) / step + 1, N = x->dims[0];
+	bool batched = x->batched;
+	float *w;
+	if ((rc = imp_const_alloc(c->m, (size_t)(2 * bins * L) * sizeof *w, c->who, (void **)&w)))
+		return rc;
+	const float *wd = win ? win->data : NULL;
+	for (int64_t k = 0; k < bins; k++)
+		for (int64_t n = 0; n < L; n++) {
+			/* k n mod L keeps the angle small: exact for any L */
+			double a = 2.0 * M_PI * (double)((k * n) % L) / (double)L;
+			double g = wd ? wd[n] : 1.0;
+			w[2 * k * L + n] = (float)(g * cos(a));
+			w[(2 * k + 1) * L + n] = (float)(-g * sin(a));
+		}
+	struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 4,
+	                           .dims = { 2 * bins, 1, 1, L }, .producer = -1 };
+	int32_t wid = new_constant(c, &v, ":dft", w);
+	if (wid < 0)
+		return wid;
+	c->whole = ++c->m->wholes;
+	int64_t d1[4] = { N, 1, 1, T }, y[4] = { N, 2 * bins, 1, F }, perm[4] = { 0, 3, 1, 2 },
+		out[4] = { N, F, bins, 2 };
+	if ((rc = reshape_as(c, 4, d1, batched, ":1d")))
+		return rc;
+	fresh(c, DNNQ_IR_CONV);
+	c->node.kernel[0] = 1;
+	c->node.kernel[1] = L;
+	c->node.strides[1] = step;
+	c->in[1] = wid;
+	c->nin = 2;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y, batched)) || (rc = link_as(c, ":conv", 2)) ||
+	    (rc = transpose_as(c, 4, y, perm, batched, ":t")))
+		return rc;
+	return reshape_as(c, 4, out, batched, NULL);
+}
+
 /* A 2-D pool node of op on c->in[0] to out ([N, C, H', W']) with kernel
  * k, strides s, dilations dl, pads pb, pe (H, W each), linked as
  * NAME<suffix>; ceil_mode and count_include_pad as given. */
@@ -4469,6 +4555,7 @@ static const struct opdef OPS[] = {
 	{ "Gemm", DNNQ_IR_GEMM, op_gemm, 2, 3, 1 },
 	{ "MatMul", DNNQ_IR_GEMM, op_matmul, 2, 2, 1 },
 	{ "CumSum", DNNQ_IR_GEMM, op_cumsum, 2, 2, 1 },
+	{ "STFT", DNNQ_IR_CONV, op_stft, 2, 4, 1 },
 	{ "Relu", DNNQ_IR_RELU, op_unary, 1, 1, 1 },
 	{ "LeakyRelu", DNNQ_IR_LEAKYRELU, op_unary, 1, 1, 1 },
 	{ "Clip", DNNQ_IR_CLIP, op_clip, 1, 3, 1 },

@@ -3779,6 +3779,82 @@ START_TEST(fold_input_shape)
 }
 END_TEST
 
+/* STFT (opset 17) of x [N, 64] unsqueezed to [N, 64, 1]: frame_step 8,
+ * a window of 16 (or frame_length 16, rectangular) or both; a Conv of the
+ * DFT's rows (onnx/import-ops.c op_stft). */
+static struct mb *stft_model(int64_t ch, bool window, int64_t flen, int64_t step, bool onesided)
+{
+	int64_t d[3] = { BATCH, 64, ch }, ax = -1, wd = 16;
+	struct mb *b = io_model(17, "x", F, ch ? 3 : 2, d);
+	float w[16];
+	for (int i = 0; i < 16; i++)
+		w[i] = 0.5f - 0.5f * cosf(2.0f * (float)M_PI * (float)i / 16.0f);
+	mb_i64(b, "ax", 1, &ax);
+	mb_init(b, "step", S64, 0, NULL, &step);
+	mb_init(b, "win", F, 1, &wd, w);
+	mb_init(b, "flen", S64, 0, NULL, &flen);
+	if (!ch)   /* else x is the signal */
+		mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	char in[32];
+	snprintf(in, sizeof in, "%s,step,%s%s", ch ? "x" : "s", window ? "win" : "",
+	         flen ? ",flen" : "");
+	Onnx__NodeProto *n = mb_node(b, "STFT", "stft", in, "y");
+	if (!onesided)
+		at_i(b, n, "onesided", 0);
+	return b;
+}
+
+START_TEST(stft_as_conv)
+{
+	float x[64], got[7 * 16 * 2];
+	for (int i = 0; i < 64; i++)
+		x[i] = sinf(0.7f * (float)i) + 0.25f * cosf(2.3f * (float)i) - 0.01f * (float)i;
+	for (int oneside = 1; oneside >= 0; oneside--) {
+		struct dnnq_ir ir;
+		/* onesided: the Hann window, 9 bins; two-sided: rectangular, 16 */
+		imp_ok(stft_model(0, oneside, oneside ? 0 : 16, 8, oneside), &ir);
+		int64_t bins = oneside ? 9 : 16, y[4] = { 1, 7, bins, 2 };
+		dims_are(out_value(&ir, 0), 4, y);
+		ck_assert(out_value(&ir, 0)->batched);
+		run1(&ir, 1, x, got);
+		for (int f = 0; f < 7; f++)
+			for (int k = 0; k < bins; k++) {
+				double re = 0, im = 0;
+				for (int n = 0; n < 16; n++) {
+					double a = 2 * M_PI * k * n / 16;
+					double g = oneside ? (1 - cos(2 * M_PI * n / 16)) / 2 : 1.0;
+					re += g * x[8 * f + n] * cos(a);
+					im -= g * x[8 * f + n] * sin(a);
+				}
+				const float *p = got + (f * bins + k) * 2;
+				ck_assert_msg(fabs(p[0] - re) < 1e-4 && fabs(p[1] - im) < 1e-4,
+				              "frame %d bin %d: %g%+gi, want %g%+gi", f, k,
+				              (double)p[0], (double)p[1], re, im);
+			}
+		lowered_sqnr(&ir, x, 1);
+		dnnq_ir_free(&ir);
+	}
+	imp_fails(stft_model(2, true, 0, 8, true), DNNQ_E_UNSUPPORTED,
+	          "only a real signal [N, T, 1] (not complex, [N, T, 2])");
+	imp_fails(stft_model(0, false, 0, 8, true), DNNQ_E_FORMAT, "neither a window nor");
+	imp_fails(stft_model(0, true, 12, 8, true), DNNQ_E_SHAPE,
+	          "window 'win' [16] disagrees with frame_length 12");
+	imp_fails(stft_model(0, true, 0, 0, true), DNNQ_E_RANGE,
+	          "frame_step 0, frame length 16, signal of 64");
+	imp_fails(stft_model(0, false, 65, 8, true), DNNQ_E_RANGE,
+	          "the length at most the signal's");
+	/* frame_step computed at run time */
+	int64_t d[2] = { BATCH, 64 }, one = 1, ax = -1;
+	struct mb *b = io_model(17, "x", F, 2, d);
+	mb_input(b, "step", S64, 0, NULL);
+	mb_init(b, "flen", S64, 0, NULL, &one);
+	mb_i64(b, "ax", 1, &ax);
+	mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	mb_node(b, "STFT", "stft", "s,step,,flen", "y");
+	imp_fails(b, DNNQ_E_DTYPE, "input 'step': element type int64 is not supported as a scalar");
+}
+END_TEST
+
 Suite *suite_onnx(void)
 {
 	Suite *s = suite_create("onnx");
@@ -3789,6 +3865,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, squeeze_unsqueeze_opsets);
 	tcase_add_test(tc, clip_opsets);
 	tcase_add_test(tc, imagescaler_opset8);
+	tcase_add_test(tc, stft_as_conv);
 	tcase_add_test(tc, batchnorm_spatial0);
 	tcase_add_test(tc, concat_axis_opset3);
 	tcase_add_test(tc, reshape_opset4_attribute);
