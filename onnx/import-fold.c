@@ -920,6 +920,86 @@ static int fold_unary(struct nctx *c)
 	return const_out(c, data, rc, false);
 }
 
+/* ReduceProd and ReduceSum of a constant: torch's x.var() counts the
+ * reduced elements as ReduceProd(Gather(Shape(x), axes)), the count the
+ * Div of the variance reads (SpeechBrain's ECAPA-TDNN pooling). Axes an
+ * attribute, or input 1 (ReduceSum from opset 13, ReduceProd from 18);
+ * none: every axis, or nothing with noop_with_empty_axes. Integers in
+ * int64 (refused past +-2^62), floats in double. */
+static int fold_reduce(struct nctx *c)
+{
+	bool prod = !strcmp(c->np->op_type, "ReduceProd");
+	int64_t keep, noop, ax[DNNQ_IR_MAX_DIMS];
+	const int64_t *aa = NULL;
+	ptrdiff_t na = -1;
+	size_t n = 0;
+	int rc = need(c, 0, DT_F32 | DT_INT, true);
+	if (rc || (rc = a_int(c, "keepdims", 1, &keep)) ||
+	    (rc = a_int(c, "noop_with_empty_axes", 0, &noop)) || (rc = a_ints(c, "axes", &aa, &na)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (c->nin > 1 && V(c, 1) && (rc = int_list(c, 1, DNNQ_IR_MAX_DIMS, ax, &n)))
+		return rc;
+	if (na > DNNQ_IR_MAX_DIMS)
+		return bad(c, DNNQ_E_SHAPE, "%td axes for rank %u", na, x->ndim);
+	for (ptrdiff_t i = 0; i < na; i++)
+		ax[n++] = aa[i];
+	if (!n && noop)
+		return IMP_NOT_FOLDED;      /* the input itself: the operator's own rule */
+	bool red[DNNQ_IR_MAX_DIMS] = { false };
+	for (size_t i = 0; i < n; i++) {
+		int64_t a = ax[i] < 0 ? ax[i] + x->ndim : ax[i];
+		if (a < 0 || a >= x->ndim)
+			return bad(c, DNNQ_E_RANGE, "axis %lld out of range for rank %u",
+			           (long long)ax[i], x->ndim);
+		red[a] = true;
+	}
+	int64_t od[DNNQ_IR_MAX_DIMS];
+	uint32_t r = 0;
+	for (uint32_t d = 0; d < x->ndim; d++)
+		if (!n || red[d]) {
+			red[d] = true;
+			if (keep)
+				od[r++] = 1;
+		} else {
+			od[r++] = x->dims[d];
+		}
+	size_t on = 1, xn = dnnq_ir_numel(x, 1);
+	for (uint32_t d = 0; d < r; d++)
+		on *= (size_t)od[d];
+	double *acc = malloc((on ? on : 1) * sizeof *acc);
+	if (!acc)
+		return DNNQ_E_NOMEM;
+	for (size_t o = 0; o < on; o++)
+		acc[o] = prod;
+	for (size_t e = 0; !rc && e < xn; e++) {
+		size_t rem = e, o = 0, scale = 1;  /* e's output: its kept coordinates */
+		for (uint32_t d = x->ndim; d-- > 0;) {
+			size_t k = rem % (size_t)x->dims[d];
+			rem /= (size_t)x->dims[d];
+			if (!red[d]) {
+				o += k * scale;
+				scale *= (size_t)x->dims[d];
+			}
+		}
+		if (is_int(x->dtype) && geti(c, x, e) == IMP_BATCH) {
+			rc = batch_refused(c);
+			break;
+		}
+		double v = getf(c, x, e);
+		acc[o] = prod ? acc[o] * v : acc[o] + v;
+		if (is_int(x->dtype) && !(fabs(acc[o]) < 0x1p62))
+			rc = bad(c, DNNQ_E_RANGE, "the %s passes 2^62", prod ? "product" : "sum");
+	}
+	void *data = NULL;
+	if (!rc)
+		rc = alloc_out(c, x->dtype, r, od, &data);
+	for (size_t o = 0; !rc && o < on; o++)
+		rc = putf(c, x->dtype, data, o, acc[o]);
+	free(acc);
+	return const_out(c, data, rc, false);
+}
+
 /* Not on a bool (the IR's float 0 or 1): an If's condition from Equal. */
 static int fold_not(struct nctx *c)
 {
@@ -1257,6 +1337,8 @@ static const struct imp_fold FOLDS[] = {
 	{ "Neg", fold_unary, 1, 1, 0 },
 	{ "Log", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
+	{ "ReduceProd", fold_reduce, 1, 2, 0 },
+	{ "ReduceSum", fold_reduce, 1, 2, 0 },
 	{ "Transpose", fold_transpose, 1, 1, 0 },
 	{ "Trilu", fold_trilu, 1, 2, 0 },
 	{ "Where", fold_where, 3, 3, 0 },

@@ -3555,6 +3555,43 @@ START_TEST(fold_mod_pow_scatternd)
 }
 END_TEST
 
+/* ReduceProd and ReduceSum of constants: torch's x.var(2) counts the
+ * reduced elements as ReduceProd(Gather(Shape(x), [2])) (SpeechBrain's
+ * ECAPA-TDNN); opset 13's ReduceSum takes its axes as input 1; a product
+ * past 2^62 is refused. */
+START_TEST(fold_reduce_count)
+{
+	int64_t d[3] = { BATCH, 3, 5 }, two[1] = { 2 };
+	struct dnnq_ir ir;
+	struct mb *b = io_model(13, "x", F, 3, d);
+	mb_i64(b, "ix", 1, two);
+	mb_node(b, "Shape", "sh", "x", "s");
+	mb_node(b, "Gather", "g", "s,ix", "t");
+	at_i(b, mb_node(b, "ReduceProd", "p", "t", "y"), "keepdims", 0);
+	const int64_t *y = fold_one(b, &ir, 1);
+	ck_assert_int_eq(y[0], 5);
+	ck_assert_uint_eq(out_value(&ir, 0)->ndim, 0);
+	dnnq_ir_free(&ir);
+
+	int64_t m[6] = { 1, 2, 3, 4, 5, 6 }, md[2] = { 2, 3 }, one[1] = { 1 };
+	b = io_model(13, "x", F, 3, d);
+	mb_init(b, "m", S64, 2, md, m);
+	mb_i64(b, "ax", 1, one);
+	mb_node(b, "ReduceSum", "s", "m,ax", "y");
+	y = fold_one(b, &ir, 2);
+	int64_t kept[2] = { 2, 1 };
+	dims_are(out_value(&ir, 0), 2, kept);
+	ck_assert(y[0] == 6 && y[1] == 15);
+	dnnq_ir_free(&ir);
+
+	int64_t big[2] = { (int64_t)1 << 40, (int64_t)1 << 30 };
+	b = io_model(13, "x", F, 3, d);
+	mb_i64(b, "m", 2, big);
+	mb_node(b, "ReduceProd", "p", "m", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'p' (ReduceProd): the product passes 2^62");
+}
+END_TEST
+
 /* Split of a constant: every output folded (tf2onnx's pads: an int64
  * constant split in 8 and concatenated in another order, M-LSD); opset
  * 13's sizes from input 1, on axis 1 of a 2-D constant; sizes that do
@@ -3866,6 +3903,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, clip_opsets);
 	tcase_add_test(tc, imagescaler_opset8);
 	tcase_add_test(tc, stft_as_conv);
+	tcase_add_test(tc, fold_reduce_count);
 	tcase_add_test(tc, batchnorm_spatial0);
 	tcase_add_test(tc, concat_axis_opset3);
 	tcase_add_test(tc, reshape_opset4_attribute);
