@@ -3592,6 +3592,60 @@ START_TEST(fold_reduce_count)
 }
 END_TEST
 
+/* MatMul of two constants (ESPnet's relative positions: the constant
+ * table by linear_pos's weight, Transposed by torch): folded, NumPy's
+ * rules (a 1-D B a column that leaves the result, the batch dims
+ * broadcast); A and B that do not chain are refused. */
+START_TEST(fold_matmul_const)
+{
+	int64_t d[2] = { BATCH, 4 }, pd[2] = { 3, 4 }, wd[2] = { 2, 4 }, perm[2] = { 1, 0 };
+	float pe[12], w[8];
+	for (int i = 0; i < 12; i++)
+		pe[i] = 0.25f * (float)i - 1.0f;
+	for (int i = 0; i < 8; i++)
+		w[i] = (float)(i % 3) - 0.5f;
+	struct dnnq_ir ir;
+	struct mb *b = io_model(13, "x", F, 2, d);
+	mb_init(b, "pe", F, 2, pd, pe);
+	mb_init(b, "w", F, 2, wd, w);
+	at_ints(b, mb_node(b, "Transpose", "t", "w", "wt"), "perm", 2, perm);
+	mb_node(b, "MatMul", "mm", "pe,wt", "y");
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 0);
+	const struct dnnq_ir_value *y = out_value(&ir, 0);
+	int64_t yd[2] = { 3, 2 };
+	dims_are(y, 2, yd);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 2; j++) {
+			float want = 0;
+			for (int k = 0; k < 4; k++)
+				want += pe[i * 4 + k] * w[j * 4 + k];
+			ck_assert_float_eq_tol(((const float *)y->data)[i * 2 + j], want, 1e-6f);
+		}
+	dnnq_ir_free(&ir);
+
+	/* int64 [2, 1, 2, 3] by [3]: [2, 1, 2] */
+	int64_t ad[4] = { 2, 1, 2, 3 }, a[12], v[3] = { 1, 10, 100 };
+	for (int i = 0; i < 12; i++)
+		a[i] = i;
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "a", S64, 4, ad, a);
+	mb_i64(b, "v", 3, v);
+	mb_node(b, "MatMul", "mm", "a,v", "y");
+	const int64_t *yi = fold_one(b, &ir, 4);
+	int64_t yid[3] = { 2, 1, 2 };
+	dims_are(out_value(&ir, 0), 3, yid);
+	ck_assert(yi[0] == 210 && yi[1] == 543 && yi[2] == 876 && yi[3] == 1209);
+	dnnq_ir_free(&ir);
+
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "pe", F, 2, pd, pe);
+	mb_init(b, "w", F, 2, wd, w);
+	mb_node(b, "MatMul", "mm", "pe,w", "y");
+	imp_fails(b, DNNQ_E_SHAPE, "node 'mm' (MatMul): A [3,4] and B [2,4] do not chain");
+}
+END_TEST
+
 /* Split of a constant: every output folded (tf2onnx's pads: an int64
  * constant split in 8 and concatenated in another order, M-LSD); opset
  * 13's sizes from input 1, on axis 1 of a 2-D constant; sizes that do
@@ -3904,6 +3958,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, imagescaler_opset8);
 	tcase_add_test(tc, stft_as_conv);
 	tcase_add_test(tc, fold_reduce_count);
+	tcase_add_test(tc, fold_matmul_const);
 	tcase_add_test(tc, batchnorm_spatial0);
 	tcase_add_test(tc, concat_axis_opset3);
 	tcase_add_test(tc, reshape_opset4_attribute);
