@@ -1142,6 +1142,14 @@ static int concat_shape(struct nctx *c)
 	int rc;
 	if (c->nin < 1)
 		return bad(c, DNNQ_E_FORMAT, "no inputs");
+	/* an empty constant adds nothing: torch's cat skips a [0] tensor of
+	 * any rank (torchaudio's Emformer concatenates its empty memory bank,
+	 * a [0] constant, with [T, N, D]), and so does ONNX Runtime */
+	for (size_t i = c->nin; i-- > 0 && c->nin > 1;)
+		if (V(c, i) && V(c, i)->data && !dnnq_ir_numel(V(c, i), 1)) {
+			memmove(c->in + i, c->in + i + 1, (c->nin - i - 1) * sizeof *c->in);
+			c->nin--;
+		}
 	if ((rc = concat_expand(c)))
 		return rc;
 	/* optional before opset 4 (1, the channels), required since */

@@ -638,6 +638,44 @@ START_TEST(concat_axis_opset3)
 }
 END_TEST
 
+/* An empty constant among a Concat's inputs adds nothing and is dropped,
+ * as torch's cat and ONNX Runtime skip a [0] tensor (torchaudio's Emformer
+ * concatenates its empty memory bank, [0], with [T, N, D]). */
+static void lowered_sqnr(const struct dnnq_ir *ir, const float *x, size_t n);
+
+START_TEST(concat_empty_const)
+{
+	int64_t d[3] = { BATCH, 2, 3 }, zero = 0;
+	float x[6], y[12];
+	for (int i = 0; i < 6; i++)
+		x[i] = (float)i - 2.5f;
+	struct mb *b = io_model(13, "x", F, 3, d);
+	mb_init(b, "e", F, 1, &zero, NULL);
+	at_i(b, mb_node(b, "Concat", "cat", "x,e,x", "y"), "axis", 1);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	int64_t want[3] = { 1, 4, 3 };
+	dims_are(out_value(&ir, 0), 3, want);
+	ck_assert(out_value(&ir, 0)->batched);
+	run1(&ir, 1, x, y);
+	for (size_t i = 0; i < 12; i++)
+		ck_assert(y[i] == x[i % 6]);
+	dnnq_ir_free(&ir);
+	b = io_model(13, "x", F, 3, d);        /* the empty one first: x alone is left */
+	mb_init(b, "e", F, 1, &zero, NULL);
+	at_i(b, mb_node(b, "Concat", "cat", "e,x", "y"), "axis", 2);
+	imp_ok(b, &ir);
+	ck_assert(out_value(&ir, 0)->batched);
+	int64_t same[3] = { 1, 2, 3 };
+	dims_are(out_value(&ir, 0), 3, same);
+	run1(&ir, 1, x, y);
+	for (size_t i = 0; i < 6; i++)
+		ck_assert(y[i] == x[i]);
+	lowered_sqnr(&ir, x, 1);       /* a Concat of one input lowers */
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* Reshape before opset 5: the shape an attribute (caffe2's "-3" exports). */
 START_TEST(reshape_opset4_attribute)
 {
@@ -3961,6 +3999,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_matmul_const);
 	tcase_add_test(tc, batchnorm_spatial0);
 	tcase_add_test(tc, concat_axis_opset3);
+	tcase_add_test(tc, concat_empty_const);
 	tcase_add_test(tc, reshape_opset4_attribute);
 	tcase_add_test(tc, onehot_ids);
 	tcase_add_test(tc, lrn_import);
