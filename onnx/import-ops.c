@@ -3877,7 +3877,7 @@ static int op_stft(struct nctx *c)
 	int rc;
 	int64_t onesided;
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_param(c, 1, DT_INT, true, 1)) ||
-	    (V(c, 2) && (rc = need_weight(c, 2, DT_F32))) ||
+	    (V(c, 2) && (rc = need(c, 2, DT_F32, true))) ||
 	    (V(c, 3) && (rc = need_param(c, 3, DT_INT, true, 1))) ||
 	    (rc = a_int(c, "onesided", 1, &onesided)))
 		return rc;

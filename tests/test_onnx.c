@@ -3981,6 +3981,16 @@ START_TEST(stft_as_conv)
 	mb_node(b, "Unsqueeze", "u", "x,ax", "s");
 	mb_node(b, "STFT", "stft", "s,step,,flen", "y");
 	imp_fails(b, DNNQ_E_DTYPE, "input 'step': element type int64 is not supported as a scalar");
+	/* a window computed at run time */
+	int64_t eight = 8, wd[2] = { BATCH, 16 };
+	b = io_model(17, "x", F, 2, d);
+	mb_input(b, "w", F, 2, wd);
+	mb_init(b, "step", S64, 0, NULL, &eight);
+	mb_i64(b, "ax", 1, &ax);
+	mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	mb_node(b, "ReduceMean", "m", "w", "win");
+	mb_node(b, "STFT", "stft", "s,step,win", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "input 2 'win' must be a constant");
 }
 END_TEST
 
