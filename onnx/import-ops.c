@@ -3863,6 +3863,128 @@ static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const i
 	return suffix ? link_as(c, suffix, 1) : 0;
 }
 
+/* The DFT of L samples of cin parts (1: real, 2: complex, interleaved) as
+ * a real matrix: the real and imaginary part of bin k (out 2k, 2k + 1) by
+ * sample n's part q (in n cin + q) at w[out * so + in * si], each sample
+ * weighted by win[n] (NULL: 1); inverse: e^(+i...) / L. */
+static void dft_fill(float *w, int64_t bins, int64_t L, int64_t cin, bool inverse,
+                     const float *win, size_t so, size_t si)
+{
+	double sg = inverse ? 1.0 : -1.0, scale = inverse ? 1.0 / (double)L : 1.0;
+	for (int64_t k = 0; k < bins; k++)
+		for (int64_t n = 0; n < L; n++) {
+			/* k n mod L keeps the angle small: exact for any L */
+			double a = 2.0 * M_PI * (double)((k * n) % L) / (double)L;
+			double g = (win ? win[n] : 1.0) * scale, co = g * cos(a), si_ = g * sin(a);
+			size_t re = (size_t)(2 * k) * so, im = (size_t)(2 * k + 1) * so;
+			size_t xr = (size_t)(n * cin) * si, xi = (size_t)(n * cin + 1) * si;
+			w[re + xr] = (float)co;             /* x_re e^(sg i a) */
+			w[im + xr] = (float)(sg * si_);
+			if (cin == 2) {                     /* + i x_im e^(sg i a) */
+				w[re + xi] = (float)(-sg * si_);
+				w[im + xi] = (float)co;
+			}
+		}
+}
+
+#define DFT_MAX 2048    /* a DFT's length: its matrix is 2 x bins x L x parts */
+
+/* DFT (opset 17: axis an attribute, default 1; 20: input 2, default -2)
+ * of x [..., L (axis), ..., cin], real (cin 1) or complex (2), forward or
+ * inverse, onesided of a real one: the product by the constant matrix of
+ * dft_fill over the axis. The axis moved before the parts (NAME:t, a
+ * Transpose, where it is not there), the last two dims merged (NAME:x,
+ * [..., L cin]), MatMul by the [L cin, 2 bins] matrix (NAME:dft, the
+ * FC over the last axis), Reshape to [..., bins, 2] (NAME:y) and the axis
+ * moved back (NAME's Transpose; the Reshape itself when it was there).
+ * dft_length other than L (zero padding, truncation) is refused. */
+static int op_dft(struct nctx *c)
+{
+	int rc;
+	int64_t onesided, inverse, axis = 1;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "onesided", 0, &onesided)) ||
+	    (rc = a_int(c, "inverse", 0, &inverse)) ||
+	    (c->m->opset < 20 && (rc = a_int(c, "axis", 1, &axis))))
+		return rc;
+	if (c->m->opset >= 20) {
+		axis = -2;
+		if (V(c, 2) && !(rc = need_param(c, 2, DT_INT, true, 1)))
+			axis = int_scalar(c, 2);
+		if (rc)
+			return rc;
+	}
+	const struct dnnq_ir_value *x = V(c, 0);
+	uint32_t r = x->ndim;
+	int64_t cin = r ? x->dims[r - 1] : 0;
+	if (r < 2 || (cin != 1 && cin != 2))
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [..., 1] (real) or [..., 2] "
+		           "(complex) expected", iname(c, 0), imp_dims_str(x));
+	if ((rc = norm_axis(c, &axis, r, "axis")))
+		return rc;
+	if ((uint32_t)axis == r - 1 || (x->batched && axis == 0))
+		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: not the parts' or the batch's",
+		           (long long)axis, imp_dims_str(x));
+	if ((onesided != 0 && onesided != 1) || (inverse != 0 && inverse != 1))
+		return bad(c, DNNQ_E_RANGE, "onesided %lld, inverse %lld: 0 or 1 expected",
+		           (long long)onesided, (long long)inverse);
+	int64_t L = x->dims[axis], bins = onesided ? L / 2 + 1 : L;
+	if (onesided && (cin != 1 || inverse))
+		return bad(c, DNNQ_E_UNSUPPORTED, "onesided of a complex signal or an inverse DFT");
+	if (V(c, 1) && *S(c->np->input[1]) && ((rc = need_param(c, 1, DT_INT, true, 1)) ||
+	                                        int_scalar(c, 1) != L))
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "dft_length %lld: only the signal's "
+		                     "length %lld (no padding or truncation)",
+		                     (long long)int_scalar(c, 1), (long long)L);
+	if (L > DFT_MAX)
+		return bad(c, DNNQ_E_RANGE, "a DFT of %lld samples: at most %d", (long long)L,
+		           DFT_MAX);
+	float *w;
+	if ((rc = imp_const_alloc(c->m, (size_t)(2 * bins * L * cin) * sizeof *w, c->who,
+	                          (void **)&w)))
+		return rc;
+	memset(w, 0, (size_t)(2 * bins * L * cin) * sizeof *w);
+	dft_fill(w, bins, L, cin, inverse, NULL, 1, (size_t)(2 * bins));
+	struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                           .dims = { L * cin, 2 * bins }, .producer = -1 };
+	int32_t wid = new_constant(c, &v, ":dft", w);
+	if (wid < 0)
+		return wid;
+	bool batched = x->batched;
+	int64_t d[DNNQ_IR_MAX_DIMS], perm[DNNQ_IR_MAX_DIMS];
+	memcpy(d, x->dims, r * sizeof *d);
+	/* perm moves the axis to r - 2, the others in order */
+	for (uint32_t i = 0, j = 0; i < r; i++)
+		if (i != (uint32_t)axis && i != r - 1)
+			perm[j++] = i;
+	perm[r - 2] = axis;
+	perm[r - 1] = r - 1;
+	bool moved = (uint32_t)axis != r - 2;
+	c->whole = ++c->m->wholes;
+	if (moved) {
+		if ((rc = transpose_as(c, r, d, perm, batched, ":t")))
+			return rc;
+		memcpy(d, c->out[0].dims, r * sizeof *d);
+	}
+	d[r - 2] = L * cin;
+	if ((rc = reshape_as(c, r - 1, d, batched, ":x")))
+		return rc;
+	fresh(c, DNNQ_IR_GEMM);
+	c->in[1] = wid;
+	c->nin = 2;
+	if ((rc = op_matmul(c)) || (rc = link_as(c, ":dft", 2)))
+		return rc;
+	d[r - 2] = bins;
+	d[r - 1] = 2;
+	if (!moved)
+		return reshape_as(c, r, d, batched, NULL);
+	if ((rc = reshape_as(c, r, d, batched, ":y")))
+		return rc;
+	int64_t back[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < r; i++)
+		back[perm[i]] = i;
+	return transpose_as(c, r, d, back, batched, NULL);
+}
+
 /* STFT (opset 17) of a real signal [N, T, 1], a constant frame_step and
  * window [L] (or frame_length L: a rectangular window): each frame's DFT
  * is a product by the constant rows w[n] cos(2 pi k n / L) and
@@ -3911,15 +4033,7 @@ static int op_stft(struct nctx *c)
 	float *w;
 	if ((rc = imp_const_alloc(c->m, (size_t)(2 * bins * L) * sizeof *w, c->who, (void **)&w)))
 		return rc;
-	const float *wd = win ? win->data : NULL;
-	for (int64_t k = 0; k < bins; k++)
-		for (int64_t n = 0; n < L; n++) {
-			/* k n mod L keeps the angle small: exact for any L */
-			double a = 2.0 * M_PI * (double)((k * n) % L) / (double)L;
-			double g = wd ? wd[n] : 1.0;
-			w[2 * k * L + n] = (float)(g * cos(a));
-			w[(2 * k + 1) * L + n] = (float)(-g * sin(a));
-		}
+	dft_fill(w, bins, L, 1, false, win ? win->data : NULL, (size_t)L, 1);
 	struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 4,
 	                           .dims = { 2 * bins, 1, 1, L }, .producer = -1 };
 	int32_t wid = new_constant(c, &v, ":dft", w);
@@ -4564,6 +4678,7 @@ static const struct opdef OPS[] = {
 	{ "MatMul", DNNQ_IR_GEMM, op_matmul, 2, 2, 1 },
 	{ "CumSum", DNNQ_IR_GEMM, op_cumsum, 2, 2, 1 },
 	{ "STFT", DNNQ_IR_CONV, op_stft, 2, 4, 1 },
+	{ "DFT", DNNQ_IR_GEMM, op_dft, 1, 3, 1 },
 	{ "Relu", DNNQ_IR_RELU, op_unary, 1, 1, 1 },
 	{ "LeakyRelu", DNNQ_IR_LEAKYRELU, op_unary, 1, 1, 1 },
 	{ "Clip", DNNQ_IR_CLIP, op_clip, 1, 3, 1 },

@@ -3994,6 +3994,84 @@ START_TEST(stft_as_conv)
 }
 END_TEST
 
+/* DFT: x [N, 2, 16] unsqueezed to [N, 2, 16, 1], onesided along axis 2
+ * (torch.fft.rfft(x)'s pattern; opset 17's attribute, 20's input), and a
+ * two-sided DFT along axis 1 of [N, 16, 2, 1] then its inverse (complex
+ * input): x again. */
+static struct mb *dft_model(int64_t opset, int64_t axis, bool onesided, int64_t len,
+                            bool inverse)
+{
+	int64_t d[3] = { BATCH, 2, 16 }, ax = -1;
+	struct mb *b = io_model(opset, "x", F, 3, d);
+	mb_i64(b, "ax", 1, &ax);
+	mb_init(b, "axis", S64, 0, NULL, &axis);
+	mb_init(b, "len", S64, 0, NULL, &len);
+	mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	char in[32];
+	snprintf(in, sizeof in, "s,%s%s", len ? "len" : "", opset >= 20 ? ",axis" : "");
+	Onnx__NodeProto *n = mb_node(b, "DFT", "dft", in, "y");
+	if (opset < 20)
+		at_i(b, n, "axis", axis);
+	if (onesided)
+		at_i(b, n, "onesided", 1);
+	if (inverse)
+		at_i(b, n, "inverse", 1);
+	return b;
+}
+
+START_TEST(dft_as_matmul)
+{
+	float x[32], got[2 * 16 * 2 * 2];
+	for (int i = 0; i < 32; i++)
+		x[i] = sinf(0.9f * (float)i) - 0.03f * (float)i;
+	struct dnnq_ir ir;
+	for (int64_t opset = 17; opset <= 20; opset += 3) {
+		imp_ok(dft_model(opset, 2, true, opset == 20 ? 16 : 0, false), &ir);
+		int64_t y[4] = { 1, 2, 9, 2 };
+		dims_are(out_value(&ir, 0), 4, y);
+		run1(&ir, 1, x, got);
+		for (int r = 0; r < 2; r++)
+			for (int k = 0; k < 9; k++) {
+				double re = 0, im = 0;
+				for (int n = 0; n < 16; n++) {
+					re += x[r * 16 + n] * cos(2 * M_PI * k * n / 16);
+					im -= x[r * 16 + n] * sin(2 * M_PI * k * n / 16);
+				}
+				const float *p = got + (r * 9 + k) * 2;
+				ck_assert_msg(fabs(p[0] - re) < 1e-4 && fabs(p[1] - im) < 1e-4,
+				              "row %d bin %d: %g%+gi, want %g%+gi", r, k,
+				              (double)p[0], (double)p[1], re, im);
+			}
+		lowered_sqnr(&ir, x, 1);
+		dnnq_ir_free(&ir);
+	}
+	/* along axis 1 of [N, 16, 2, 1] (x read as such), then the inverse */
+	int64_t d[3] = { BATCH, 16, 2 }, ax = -1;
+	struct mb *b = io_model(17, "x", F, 3, d);
+	mb_i64(b, "ax", 1, &ax);
+	mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	at_i(b, mb_node(b, "DFT", "f", "s", "z"), "axis", 1);
+	Onnx__NodeProto *inv = mb_node(b, "DFT", "i", "z", "y");
+	at_i(b, inv, "axis", 1);
+	at_i(b, inv, "inverse", 1);
+	imp_ok(b, &ir);
+	int64_t y[4] = { 1, 16, 2, 2 };
+	dims_are(out_value(&ir, 0), 4, y);
+	run1(&ir, 1, x, got);
+	for (int i = 0; i < 32; i++)
+		ck_assert_msg(fabsf(got[2 * i] - x[i]) < 1e-5f && fabsf(got[2 * i + 1]) < 1e-5f,
+		              "[%d] = %g%+gi, want %g", i, (double)got[2 * i],
+		              (double)got[2 * i + 1], (double)x[i]);
+	dnnq_ir_free(&ir);
+	imp_fails(dft_model(20, 2, true, 12, false), DNNQ_E_UNSUPPORTED,
+	          "dft_length 12: only the signal's length 16");
+	imp_fails(dft_model(17, 2, true, 0, true), DNNQ_E_UNSUPPORTED,
+	          "onesided of a complex signal or an inverse DFT");
+	imp_fails(dft_model(17, 3, false, 0, false), DNNQ_E_UNSUPPORTED,
+	          "axis 3 of [N:1,2,16,1]: not the parts' or the batch's");
+}
+END_TEST
+
 Suite *suite_onnx(void)
 {
 	Suite *s = suite_create("onnx");
@@ -4005,6 +4083,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, clip_opsets);
 	tcase_add_test(tc, imagescaler_opset8);
 	tcase_add_test(tc, stft_as_conv);
+	tcase_add_test(tc, dft_as_matmul);
 	tcase_add_test(tc, fold_reduce_count);
 	tcase_add_test(tc, fold_matmul_const);
 	tcase_add_test(tc, batchnorm_spatial0);

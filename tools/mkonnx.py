@@ -2818,14 +2818,16 @@ def fpn_cases(c):
 
 
 def stft_cases(c):
-    """STFT (opset 17; torch 1.13 cannot export torch.stft), written by
+    """STFT and DFT (opset 17; torch 1.13 cannot export torch.stft), written by
     hand: a log-mel front end as speech models open with (x [N, 4000] of
     16 kHz audio, Unsqueeze to [N, T, 1], STFT by 32 with a periodic Hann
     window of 64, power, a [33, 16] filterbank, Log; a frame of 64 at most,
     so the Conv it becomes runs int8 too: a longer one, Whisper's 400, runs
     fp32 only, docs/onnx.md), and the two-sided STFT of a rectangular frame
-    of 32 (frame_length, no window) as the output itself, [N, F, 32, 2].
-    Expected outputs from NumPy's FFT in float64."""
+    of 32 (frame_length, no window) as the output itself, [N, F, 32, 2];
+    and DFT (torch.fft.rfft's pattern: x as [N, 125, 32], Unsqueeze, a
+    onesided DFT along axis 2, [N, 125, 17, 2]). Expected outputs from
+    NumPy's FFT in float64."""
     rng = c.rng("stft")
     t = np.arange(4000) / 16000.0
     x = np.stack([0.4 * np.sin(2 * np.pi * f * t) for f in (300, 1250)])
@@ -2863,6 +2865,13 @@ def stft_cases(c):
          [i64("ax", [-1]), i64("step", 32), numpy_helper.from_array(win, "win"),
           numpy_helper.from_array(np.float32(2), "two"), numpy_helper.from_array(mel, "mel"),
           numpy_helper.from_array(np.float32(1e-6), "eps")], [124, 16], want)
+    spec = np.fft.rfft(x.reshape(2, 125, 32).astype(np.float64), axis=-1)  # [N, 125, 17]
+    save("dft_rfft",
+         [helper.make_node("Reshape", ["x", "shape"], ["r"]),
+          helper.make_node("Unsqueeze", ["r", "ax"], ["s"]),
+          helper.make_node("DFT", ["s"], ["y"], axis=2, onesided=1)],
+         [i64("ax", [-1]), i64("shape", [0, 125, 32])], [125, 17, 2],
+         np.stack([spec.real, spec.imag], -1))
     spec = np.fft.fft(frames(x, 32, 50), axis=-1)                    # [N, 80, 32]
     save("stft_twosided",
          [helper.make_node("Unsqueeze", ["x", "ax"], ["s"]),
