@@ -944,8 +944,8 @@ static int fold_reduce(struct nctx *c)
 		return bad(c, DNNQ_E_SHAPE, "%td axes for rank %u", na, x->ndim);
 	for (ptrdiff_t i = 0; i < na; i++)
 		ax[n++] = aa[i];
-	if (!n && noop)
-		return IMP_NOT_FOLDED;      /* the input itself: the operator's own rule */
+	if ((!n && noop) || (noop != 0 && noop != 1))
+		return IMP_NOT_FOLDED;      /* the operator's own rule: the input, or refused */
 	bool red[DNNQ_IR_MAX_DIMS] = { false };
 	for (size_t i = 0; i < n; i++) {
 		int64_t a = ax[i] < 0 ? ax[i] + x->ndim : ax[i];
