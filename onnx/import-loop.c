@@ -22,7 +22,8 @@
  * writes each bag's mean so) stack each iteration's value along a new
  * axis 0: a Reshape to [1, ...] of each (NAME:scanK@i) and a Concat of
  * them, at most DNNQ_IR_MAX_INPUTS iterations; a batched value would move
- * the batch to dim 1 (refused so the import fixes the batch). Bounded: the trip count by the ONNX nodes a walk visits
+ * the batch to dim 1 (refused so the import fixes the batch). Bounded: the
+ * trip count by the ONNX nodes a walk visits
  * (IMP_MAX_WALKED, shared with the Ifs), each iteration charged the
  * names its body defines (forgotten and bound again) as well as the nodes
  * it walks.
@@ -346,11 +347,12 @@ static const Onnx__GraphProto *body_of(struct nctx *c, size_t ncarried)
 	return g;
 }
 
-/* A new node of op (a Reshape, a Concat along axis 0) reading ins[0 ..
- * nin), its output named name, of src's dtype with dim 0 d0 before src's
- * dims; its value id, or < 0. */
+/* A new node of op (a Reshape, a Concat along axis 0) named node reading
+ * ins[0 .. nin), its output named name, of src's dtype with dim 0 d0
+ * before src's dims; its value id, or < 0. */
 static int32_t stack_node(struct nctx *c, enum dnnq_ir_op op, const int32_t *ins, size_t nin,
-                          const struct dnnq_ir_value *src, int64_t d0, const char *name)
+                          const struct dnnq_ir_value *src, int64_t d0, const char *node,
+                          const char *name)
 {
 	struct imp *m = c->m;
 	struct dnnq_ir_value v = { .name = (char *)name, .dtype = src->dtype,
@@ -361,7 +363,7 @@ static int32_t stack_node(struct nctx *c, enum dnnq_ir_op op, const int32_t *ins
 	if (id < 0)
 		return id;
 	struct dnnq_ir_node n = { .op = op, .ninputs = (uint32_t)nin, .noutputs = 1,
-	                          .name = strdup(name), .op_type = strdup("Loop") };
+	                          .name = strdup(node), .op_type = strdup("Loop") };
 	for (size_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
 		n.inputs[i] = i < nin ? ins[i] : -1;
 	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
@@ -397,21 +399,22 @@ static int stack_scan(struct nctx *c, const struct imp_name *sc, size_t nscan, s
 			                   "would move to dim 1)", k);
 		if (v->ndim >= DNNQ_IR_MAX_DIMS || v->ndim != v0->ndim || v->dtype != v0->dtype ||
 		    memcmp(v->dims, v0->dims, v->ndim * sizeof *v->dims))
-			return bad(c, DNNQ_E_SHAPE, "scan output %zu: iteration %lld's [%s] is not "
-			           "iteration 0's, or of rank %d", k, (long long)i, imp_dims_str(v),
-			           DNNQ_IR_MAX_DIMS - 1);
+			return bad(c, DNNQ_E_SHAPE, "scan output %zu: iteration %lld's [%s] differs "
+			           "from iteration 0's (or has rank %d)", k, (long long)i,
+			           imp_dims_str(v), DNNQ_IR_MAX_DIMS);
 		char nm[200];
 		snprintf(nm, sizeof nm, "%.120s:scan%zu@%lld", c->name, k, (long long)i);
 		int32_t in = e->idx;
-		if (ran == 1)
-			snprintf(nm, sizeof nm, "%.190s", o);
-		if ((ids[i] = stack_node(c, DNNQ_IR_RESHAPE, &in, 1, v, 1, nm)) < 0)
+		if ((ids[i] = stack_node(c, DNNQ_IR_RESHAPE, &in, 1, v, 1, nm,
+		                         ran == 1 ? o : nm)) < 0)
 			return ids[i];
 	}
 	int32_t id = ids[0];
 	if (ran > 1) {
 		const struct dnnq_ir_value v0 = m->ir->values[sc[k].idx];
-		id = stack_node(c, DNNQ_IR_CONCAT, ids, (size_t)ran, &v0, ran, o);
+		char nm[200];
+		snprintf(nm, sizeof nm, "%.120s:scan%zu", c->name, k);
+		id = stack_node(c, DNNQ_IR_CONCAT, ids, (size_t)ran, &v0, ran, nm, o);
 	}
 	if (id < 0)
 		return id;
