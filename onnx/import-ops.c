@@ -3938,6 +3938,10 @@ static int op_dft(struct nctx *c)
 	if (L > DFT_MAX)
 		return bad(c, DNNQ_E_RANGE, "a DFT of %lld samples: at most %d", (long long)L,
 		           DFT_MAX);
+	/* x moves when values are added */
+	bool batched = x->batched;
+	int64_t d[DNNQ_IR_MAX_DIMS], perm[DNNQ_IR_MAX_DIMS];
+	memcpy(d, x->dims, r * sizeof *d);
 	float *w;
 	if ((rc = imp_const_alloc(c->m, (size_t)(2 * bins * L * cin) * sizeof *w, c->who,
 	                          (void **)&w)))
@@ -3949,9 +3953,6 @@ static int op_dft(struct nctx *c)
 	int32_t wid = new_constant(c, &v, ":dft", w);
 	if (wid < 0)
 		return wid;
-	bool batched = x->batched;
-	int64_t d[DNNQ_IR_MAX_DIMS], perm[DNNQ_IR_MAX_DIMS];
-	memcpy(d, x->dims, r * sizeof *d);
 	/* perm moves the axis to r - 2, the others in order */
 	for (uint32_t i = 0, j = 0; i < r; i++)
 		if (i != (uint32_t)axis && i != r - 1)
