@@ -29,6 +29,10 @@ agreement of logits or the least cosine of embeddings.
   pooled at ids.argmax(-1) (the end-of-text token has the largest id).
 - t5_enc: a T5 encoder: RMSNorm, relative position bias buckets, no
   biases, ReLU FFN.
+- embbag: a fastText-style classifier as PyTorch's text classification
+  tutorial builds it: nn.EmbeddingBag (mean; torch exports it as a Loop over
+  the bags whose scan output is each bag's mean) and a Linear of 4; no
+  attention mask (the padding is averaged in, as the model does).
 
 usage: /usr/bin/python3 bench/nlp-archs.py WORKDIR [MODEL...]
 (NODE_PATH must find onnxruntime-node; DNNQ_BIN the binaries, default
@@ -240,6 +244,17 @@ class ClipText(nn.Module):
         return s.proj(pooled), x
 
 
+class BagClassifier(nn.Module):
+    """nn.EmbeddingBag(V, 64, mode="mean") of the ids, then a Linear of 4."""
+
+    def __init__(s):
+        super().__init__()
+        s.bag, s.fc = nn.EmbeddingBag(V, 64, mode="mean"), nn.Linear(64, 4)
+
+    def forward(s, input_ids):
+        return s.fc(s.bag(input_ids))
+
+
 class T5Enc(nn.Module):
     """A T5 encoder: RMSNorm, relative position bias of layer 0 shared."""
 
@@ -306,6 +321,7 @@ MODELS = {
     "gpt2": (GPT2, ["input_ids", "attention_mask"], ["logits"]),
     "clip_text": (ClipText, ["input_ids", "attention_mask"], ["text_embeds", "last_hidden_state"]),
     "t5_enc": (T5Enc, ["input_ids", "attention_mask"], ["last_hidden_state"]),
+    "embbag": (BagClassifier, ["input_ids"], ["logits"]),
 }
 # what each output's axes are named in HF's exporters
 SEQ_OUT = {"logits": {0: "batch_size", 1: "sequence_length"},

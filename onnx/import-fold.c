@@ -929,6 +929,171 @@ static int fold_unary(struct nctx *c)
 	return const_out(c, data, rc, false);
 }
 
+/* ReduceProd and ReduceSum of a constant: torch's x.var() counts the
+ * reduced elements as ReduceProd(Gather(Shape(x), axes)), the count the
+ * Div of the variance reads (SpeechBrain's ECAPA-TDNN pooling). Axes an
+ * attribute, or input 1 (ReduceSum from opset 13, ReduceProd from 18);
+ * none: every axis, or nothing with noop_with_empty_axes. Integers in
+ * int64 (refused past +-2^62), floats in double. */
+static int fold_reduce(struct nctx *c)
+{
+	bool prod = !strcmp(c->np->op_type, "ReduceProd");
+	int64_t keep, noop, ax[DNNQ_IR_MAX_DIMS];
+	const int64_t *aa = NULL;
+	ptrdiff_t na = -1;
+	size_t n = 0;
+	int rc = need(c, 0, DT_F32 | DT_INT, true);
+	if (rc || (rc = a_int(c, "keepdims", 1, &keep)) ||
+	    (rc = a_int(c, "noop_with_empty_axes", 0, &noop)) || (rc = a_ints(c, "axes", &aa, &na)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (c->nin > 1 && V(c, 1) && (rc = int_list(c, 1, DNNQ_IR_MAX_DIMS, ax, &n)))
+		return rc;
+	if (na > DNNQ_IR_MAX_DIMS)
+		return bad(c, DNNQ_E_SHAPE, "%td axes for rank %u", na, x->ndim);
+	for (ptrdiff_t i = 0; i < na; i++)
+		ax[n++] = aa[i];
+	if ((!n && noop) || (noop != 0 && noop != 1))
+		return IMP_NOT_FOLDED;      /* the operator's own rule: the input, or refused */
+	bool red[DNNQ_IR_MAX_DIMS] = { false };
+	for (size_t i = 0; i < n; i++) {
+		int64_t a = ax[i] < 0 ? ax[i] + x->ndim : ax[i];
+		if (a < 0 || a >= x->ndim)
+			return bad(c, DNNQ_E_RANGE, "axis %lld out of range for rank %u",
+			           (long long)ax[i], x->ndim);
+		red[a] = true;
+	}
+	int64_t od[DNNQ_IR_MAX_DIMS];
+	uint32_t r = 0;
+	for (uint32_t d = 0; d < x->ndim; d++)
+		if (!n || red[d]) {
+			red[d] = true;
+			if (keep)
+				od[r++] = 1;
+		} else {
+			od[r++] = x->dims[d];
+		}
+	size_t on = 1, xn = dnnq_ir_numel(x, 1);
+	for (uint32_t d = 0; d < r; d++)
+		on *= (size_t)od[d];
+	double *acc = malloc((on ? on : 1) * sizeof *acc);
+	if (!acc)
+		return DNNQ_E_NOMEM;
+	for (size_t o = 0; o < on; o++)
+		acc[o] = prod;
+	for (size_t e = 0; !rc && e < xn; e++) {
+		size_t rem = e, o = 0, scale = 1;  /* e's output: its kept coordinates */
+		for (uint32_t d = x->ndim; d-- > 0;) {
+			size_t k = rem % (size_t)x->dims[d];
+			rem /= (size_t)x->dims[d];
+			if (!red[d]) {
+				o += k * scale;
+				scale *= (size_t)x->dims[d];
+			}
+		}
+		if (is_int(x->dtype) && geti(c, x, e) == IMP_BATCH) {
+			rc = batch_refused(c);
+			break;
+		}
+		double v = getf(c, x, e);
+		acc[o] = prod ? acc[o] * v : acc[o] + v;
+		if (is_int(x->dtype) && !(fabs(acc[o]) < 0x1p62))
+			rc = bad(c, DNNQ_E_RANGE, "the %s passes 2^62", prod ? "product" : "sum");
+	}
+	void *data = NULL;
+	if (!rc)
+		rc = alloc_out(c, x->dtype, r, od, &data);
+	for (size_t o = 0; !rc && o < on; o++)
+		rc = putf(c, x->dtype, data, o, acc[o]);
+	free(acc);
+	return const_out(c, data, rc, false);
+}
+
+#define FOLD_MATMUL_MAX ((size_t)1 << 28)   /* multiply-adds: a second or so */
+
+/* Element offset of batch index e (over the broadcast batch dims ob, rank
+ * r) in an operand whose batch dims are d (rank rd <= r) of m x k matrices. */
+static size_t mm_at(size_t e, const int64_t *ob, uint32_t r, const int64_t *d, uint32_t rd,
+                    size_t mk)
+{
+	size_t off = 0, stride = mk;
+	for (uint32_t j = r; j-- > 0;) {
+		size_t i = e % (size_t)ob[j];
+		e /= (size_t)ob[j];
+		if (j + rd < r)
+			continue;
+		int64_t dim = d[j + rd - r];
+		off += (dim == 1 ? 0 : i) * stride;
+		stride *= (size_t)dim;
+	}
+	return off;
+}
+
+/* MatMul of two constants (ESPnet's relative position encoding: the
+ * constant table by the linear_pos weight), NumPy's rules: a 1-D operand
+ * a row or column that leaves the result, the batch dims broadcast.
+ * Floats in double, integers exact (refused past 2^53); past
+ * FOLD_MATMUL_MAX multiply-adds it stays the operator's. */
+static int fold_matmul(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32 | DT_INT, true)) || (rc = need(c, 1, DT_F32 | DT_INT, true)) ||
+	    (rc = same_dtype(c, 0, 1)))
+		return rc;
+	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	if (!a->ndim || !b->ndim)
+		return bad(c, DNNQ_E_SHAPE, "a scalar operand: MatMul wants rank >= 1");
+	int64_t ad[DNNQ_IR_MAX_DIMS + 1] = { 1 }, bd[DNNQ_IR_MAX_DIMS + 1] = { 0, 1 },
+		ob[DNNQ_IR_MAX_DIMS], od[DNNQ_IR_MAX_DIMS];
+	uint32_t ra = a->ndim + (a->ndim == 1), rb = b->ndim + (b->ndim == 1), r;
+	memcpy(ad + (a->ndim == 1), a->dims, a->ndim * sizeof *ad);    /* [K] as [1, K] */
+	memcpy(bd, b->dims, b->ndim * sizeof *bd);                      /* [K] as [K, 1] */
+	int64_t M = ad[ra - 2], K = ad[ra - 1], N = bd[rb - 1];
+	if (bd[rb - 2] != K) {
+		char bs[128];
+		return bad(c, DNNQ_E_SHAPE, "A [%s] and B [%s] do not chain", imp_dims_str(a),
+		           imp_dims_str_r(b, bs, sizeof bs));
+	}
+	if ((rc = broadcast(c, ad, ra - 2, bd, rb - 2, ob, &r)))
+		return rc;
+	size_t nb = 1, or = 0;
+	for (uint32_t j = 0; j < r; j++) {
+		nb *= (size_t)ob[j];
+		od[or++] = ob[j];
+	}
+	if (a->ndim > 1)
+		od[or++] = M;
+	if (b->ndim > 1)
+		od[or++] = N;
+	if (nb * (size_t)(M * N) * (size_t)K > FOLD_MATMUL_MAX)
+		return IMP_NOT_FOLDED;
+	void *data;
+	if ((rc = alloc_out(c, a->dtype, (uint32_t)or, od, &data)))
+		return rc;
+	for (size_t e = 0; !rc && e < nb; e++) {
+		size_t pa = mm_at(e, ob, r, ad, ra - 2, (size_t)(M * K));
+		size_t pb = mm_at(e, ob, r, bd, rb - 2, (size_t)(K * N));
+		for (int64_t i = 0; !rc && i < M; i++)
+			for (int64_t j = 0; !rc && j < N; j++) {
+				double acc = 0;
+				for (int64_t k = 0; !rc && k < K; k++) {
+					size_t ia = pa + (size_t)(i * K + k), ib = pb + (size_t)(k * N + j);
+					if (is_int(a->dtype) && (geti(c, a, ia) == IMP_BATCH ||
+					                         geti(c, b, ib) == IMP_BATCH))
+						rc = batch_refused(c);
+					acc += getf(c, a, ia) * getf(c, b, ib);
+				}
+				if (!rc && is_int(a->dtype) && !(fabs(acc) < 0x1p53))
+					rc = bad(c, DNNQ_E_RANGE, "element %zu passes 2^53",
+					         (e * (size_t)M + (size_t)i) * (size_t)N + (size_t)j);
+				if (!rc)
+					rc = putf(c, a->dtype, data, (e * (size_t)M + (size_t)i) * (size_t)N +
+					                              (size_t)j, acc);
+			}
+	}
+	return const_out(c, data, rc, false);
+}
+
 /* Not on a bool (the IR's float 0 or 1): an If's condition from Equal. */
 static int fold_not(struct nctx *c)
 {
@@ -1268,6 +1433,9 @@ static const struct imp_fold FOLDS[] = {
 	{ "Neg", fold_unary, 1, 1, 0 },
 	{ "Log", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
+	{ "ReduceProd", fold_reduce, 1, 2, 0 },
+	{ "MatMul", fold_matmul, 2, 2, 0 },
+	{ "ReduceSum", fold_reduce, 1, 2, 0 },
 	{ "Transpose", fold_transpose, 1, 1, 0 },
 	{ "Trilu", fold_trilu, 1, 2, 0 },
 	{ "Where", fold_where, 3, 3, 0 },

@@ -17,9 +17,13 @@
  *
  * Refused, naming the node: a trip count that is not a constant (a while
  * loop, or one only known at run time), a condition out of the body that
- * is not a constant, a condition that is an integer (integer_cond), scan
- * outputs (the body's outputs after the carried
- * ones). Bounded: the trip count by the ONNX nodes a walk visits
+ * is not a constant, a condition that is an integer (integer_cond). Scan
+ * outputs (the body's outputs after the carried ones: torch's EmbeddingBag
+ * writes each bag's mean so) stack each iteration's value along a new
+ * axis 0: a Reshape to [1, ...] of each (NAME:scanK@i) and a Concat of
+ * them, at most DNNQ_IR_MAX_INPUTS iterations; a batched value would move
+ * the batch to dim 1 (refused so the import fixes the batch). Bounded: the
+ * trip count by the ONNX nodes a walk visits
  * (IMP_MAX_WALKED, shared with the Ifs), each iteration charged the
  * names its body defines (forgotten and bound again) as well as the nodes
  * it walks.
@@ -225,7 +229,8 @@ static int cond_out(struct nctx *c, const Onnx__GraphProto *body, bool *go)
 
 /* Iteration i: the body walked on carried, which it updates, and *go. */
 static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bool *go,
-                     struct imp_name *carried, size_t ncarried)
+                     struct imp_name *carried, size_t ncarried, struct imp_name *scans,
+                     size_t nscan)
 {
 	struct imp *m = c->m;
 	if (i)      /* iteration 0 finds a name the body shares with the graph */
@@ -254,6 +259,14 @@ static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bo
 			           S(body->output[k + 1]->name));
 		carried[k] = *e;
 	}
+	for (size_t k = 0; k < nscan; k++) {
+		const char *o = S(body->output[ncarried + 1 + k]->name);
+		const struct imp_name *e = imp_find(m, o);
+		if (!e || e->kind != IMP_VALUE)
+			return bad(c, DNNQ_E_FORMAT, "body output %zu '%.100s' is not %s",
+			           ncarried + 1 + k, o, e ? "a tensor" : "defined");
+		scans[(size_t)i * nscan + k] = *e;
+	}
 	return cond_out(c, body, go);
 }
 
@@ -261,7 +274,8 @@ static int iteration(struct nctx *c, const Onnx__GraphProto *body, int64_t i, bo
  * @@i, ... when a name in the model holds @ already: no name made can be
  * one of the model's); carried[k] what carried value k names at the end. */
 static int unroll(struct nctx *c, const Onnx__GraphProto *body, int64_t n, bool go,
-                  struct imp_name *carried, size_t ncarried)
+                  struct imp_name *carried, size_t ncarried, struct imp_name *scans,
+                  size_t nscan, int64_t *ran)
 {
 	struct imp *m = c->m;
 	char outer[sizeof m->scope], ats[sizeof m->scope];
@@ -286,8 +300,8 @@ static int unroll(struct nctx *c, const Onnx__GraphProto *body, int64_t n, bool 
 		    (int)sizeof m->scope)
 			rc = bad(c, DNNQ_E_UNSUPPORTED, "Loops nested too deep to name their "
 			         "iterations' values");
-		else
-			rc = iteration(c, body, i, &go, carried, ncarried);
+		else if (!(rc = iteration(c, body, i, &go, carried, ncarried, scans, nscan)))
+			*ran = i + 1;
 	}
 	memcpy(m->scope, outer, sizeof outer);
 	if (!rc)        /* a later Loop's body may use the same names */
@@ -311,9 +325,9 @@ static const Onnx__GraphProto *body_of(struct nctx *c, size_t ncarried)
 		    g->n_output, ncarried);
 		return NULL;
 	}
-	if (g->n_output > ncarried + 1 || c->np->n_output > ncarried) {
-		bad(c, DNNQ_E_UNSUPPORTED, "%zu scan outputs: only a Loop's carried values are "
-		    "unrolled", g->n_output - ncarried - 1);
+	if (c->np->n_output > g->n_output - 1) {
+		bad(c, DNNQ_E_FORMAT, "%zu outputs, the body %zu carried and scan outputs",
+		    c->np->n_output, g->n_output - 1);
 		return NULL;
 	}
 	for (size_t i = 0; i < g->n_input; i++)
@@ -331,6 +345,83 @@ static const Onnx__GraphProto *body_of(struct nctx *c, size_t ncarried)
 		return NULL;
 	}
 	return g;
+}
+
+/* A new node of op (a Reshape, a Concat along axis 0) named node reading
+ * ins[0 .. nin), its output named name, of src's dtype with dim 0 d0
+ * before src's dims; its value id, or < 0. */
+static int32_t stack_node(struct nctx *c, enum dnnq_ir_op op, const int32_t *ins, size_t nin,
+                          const struct dnnq_ir_value *src, int64_t d0, const char *node,
+                          const char *name)
+{
+	struct imp *m = c->m;
+	struct dnnq_ir_value v = { .name = (char *)name, .dtype = src->dtype,
+	                           .ndim = src->ndim + 1, .dims = { d0 },
+	                           .producer = (int32_t)m->ir->nnodes, .integer = src->integer };
+	memcpy(v.dims + 1, src->dims, src->ndim * sizeof *v.dims);
+	int32_t id = imp_new_value(m, &v, true);
+	if (id < 0)
+		return id;
+	struct dnnq_ir_node n = { .op = op, .ninputs = (uint32_t)nin, .noutputs = 1,
+	                          .name = strdup(node), .op_type = strdup("Loop") };
+	for (size_t i = 0; i < DNNQ_IR_MAX_INPUTS; i++)
+		n.inputs[i] = i < nin ? ins[i] : -1;
+	for (size_t i = 0; i < DNNQ_IR_MAX_OUTPUTS; i++)
+		n.outputs[i] = i ? -1 : id;
+	if (!n.name || !n.op_type) {
+		free(n.name);
+		free(n.op_type);
+		return DNNQ_E_NOMEM;
+	}
+	int rc = imp_new_node(m, &n);
+	return rc ? rc : id;
+}
+
+/* Scan output k (the Loop's output name o) of the ran iterations' values
+ * sc[i * nscan + k]: each a Reshape to [1, ...] (NAME:scanK@i), then
+ * their Concat along axis 0 named o (one iteration: the Reshape is). */
+static int stack_scan(struct nctx *c, const struct imp_name *sc, size_t nscan, size_t k,
+                      int64_t ran, const char *o)
+{
+	struct imp *m = c->m;
+	if (ran < 1 || ran > DNNQ_IR_MAX_INPUTS)
+		return bad(c, DNNQ_E_UNSUPPORTED, "scan output %zu of %lld iterations: 1 to %d are "
+		           "stacked", k, (long long)ran, DNNQ_IR_MAX_INPUTS);
+	int32_t ids[DNNQ_IR_MAX_INPUTS];
+	bool bools = true;
+	for (int64_t i = 0; i < ran; i++) {
+		const struct imp_name *e = &sc[(size_t)i * nscan + k];
+		const struct dnnq_ir_value *v = &m->ir->values[e->idx];
+		const struct dnnq_ir_value *v0 = &m->ir->values[sc[k].idx];
+		bools &= e->is_bool;
+		if (v->batched)
+			return batch_moves(c, "scan output %zu stacks batched values (the batch "
+			                   "would move to dim 1)", k);
+		if (v->ndim >= DNNQ_IR_MAX_DIMS || v->ndim != v0->ndim || v->dtype != v0->dtype ||
+		    memcmp(v->dims, v0->dims, v->ndim * sizeof *v->dims))
+			return bad(c, DNNQ_E_SHAPE, "scan output %zu: iteration %lld's [%s] differs "
+			           "from iteration 0's (or has rank %d)", k, (long long)i,
+			           imp_dims_str(v), DNNQ_IR_MAX_DIMS);
+		char nm[200];
+		snprintf(nm, sizeof nm, "%.120s:scan%zu@%lld", c->name, k, (long long)i);
+		int32_t in = e->idx;
+		if ((ids[i] = stack_node(c, DNNQ_IR_RESHAPE, &in, 1, v, 1, nm,
+		                         ran == 1 ? o : nm)) < 0)
+			return ids[i];
+	}
+	int32_t id = ids[0];
+	if (ran > 1) {
+		const struct dnnq_ir_value v0 = m->ir->values[sc[k].idx];
+		char nm[200];
+		snprintf(nm, sizeof nm, "%.120s:scan%zu", c->name, k);
+		id = stack_node(c, DNNQ_IR_CONCAT, ids, (size_t)ran, &v0, ran, nm, o);
+	}
+	if (id < 0)
+		return id;
+	int rc = imp_add_name(m, o, IMP_VALUE, id);
+	if (!rc)
+		imp_mark_bool(m, o, bools);
+	return rc;
 }
 
 int imp_loop(struct nctx *c)
@@ -362,9 +453,18 @@ int imp_loop(struct nctx *c)
 		else
 			go = imp_truth(v);
 	}
+	size_t nscan = body ? body->n_output - 1 - ncarried : 0;
+	if (!rc && nscan && (n < 1 || n > DNNQ_IR_MAX_INPUTS))
+		rc = bad(c, DNNQ_E_UNSUPPORTED, "%zu scan outputs of %lld iterations: 1 to %d are "
+		         "stacked", nscan, (long long)n, DNNQ_IR_MAX_INPUTS);
 	struct imp_name *carried = rc ? NULL : calloc(ncarried + 1, sizeof *carried);
-	if (!rc && !carried)
+	struct imp_name *scans = rc ? NULL : calloc((size_t)n * nscan + 1, sizeof *scans);
+	int64_t ran = 0;
+	if (!rc && (!carried || !scans)) {
+		free(carried);
+		free(scans);
 		return DNNQ_E_NOMEM;
+	}
 	for (size_t k = 0; !rc && k < ncarried; k++) {
 		const char *name = S(np->input[k + 2]);
 		const struct imp_name *e = imp_find(m, name);
@@ -376,17 +476,20 @@ int imp_loop(struct nctx *c)
 			carried[k] = *e;
 	}
 	if (!rc)
-		rc = unroll(c, body, n, go, carried, ncarried);
+		rc = unroll(c, body, n, go, carried, ncarried, scans, nscan, &ran);
 	for (size_t k = 0; !rc && k < np->n_output; k++) {
 		const char *o = S(np->output[k]);
 		if (!*o)
 			continue;
 		if (imp_find(m, o))
 			rc = bad(c, DNNQ_E_FORMAT, "output '%.100s' is defined twice", o);
+		else if (k >= ncarried)
+			rc = stack_scan(c, scans, nscan, k - ncarried, ran, o);
 		else if (!(rc = imp_add_name(m, o, carried[k].kind, carried[k].idx)))
 			imp_mark_bool(m, o, carried[k].is_bool);
 	}
 	free(carried);
+	free(scans);
 	if (rc == DNNQ_E_NOMEM)
 		return rc;
 	if (rc)

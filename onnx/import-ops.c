@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/conv.h"
 #include "engine/op.h"
 #include "engine/unary.h"
 #include "engine/remap.h"
@@ -1139,6 +1140,14 @@ static int concat_shape(struct nctx *c)
 	int rc;
 	if (c->nin < 1)
 		return bad(c, DNNQ_E_FORMAT, "no inputs");
+	/* an empty constant adds nothing: torch's cat skips a [0] tensor of
+	 * any rank (torchaudio's Emformer concatenates its empty memory bank,
+	 * a [0] constant, with [T, N, D]), and so does ONNX Runtime */
+	for (size_t i = c->nin; i-- > 0 && c->nin > 1;)
+		if (V(c, i) && V(c, i)->data && !dnnq_ir_numel(V(c, i), 1)) {
+			memmove(c->in + i, c->in + i + 1, (c->nin - i - 1) * sizeof *c->in);
+			c->nin--;
+		}
 	if ((rc = concat_expand(c)))
 		return rc;
 	/* optional before opset 4 (1, the channels), required since */
@@ -1671,6 +1680,13 @@ static int op_pow(struct nctx *c)
  * the MatMul of x by a constant [T, T] triangle of ones (NAME:tri; exclusive
  * leaves its diagonal out, reverse takes the other triangle), the engine's
  * FC: exact on integers whose sums stay below 2^24. */
+/* An integer constant scalar input i (need_param checked it). */
+static int64_t int_scalar(struct nctx *c, size_t i)
+{
+	const struct dnnq_ir_value *v = V(c, i);
+	return v->dtype == DNNQ_IR_S64 ? *(const int64_t *)v->data : *(const int32_t *)v->data;
+}
+
 static int op_cumsum(struct nctx *c)
 {
 	int64_t ex, rev;
@@ -1678,9 +1694,8 @@ static int op_cumsum(struct nctx *c)
 	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_param(c, 1, DT_INT, true, 1)) ||
 	    (rc = a_int(c, "exclusive", 0, &ex)) || (rc = a_int(c, "reverse", 0, &rev)))
 		return rc;
-	const struct dnnq_ir_value *x = V(c, 0), *av = V(c, 1);
-	int64_t axis = av->dtype == DNNQ_IR_S64 ? *(const int64_t *)av->data
-	                                        : *(const int32_t *)av->data;
+	const struct dnnq_ir_value *x = V(c, 0);
+	int64_t axis = int_scalar(c, 1);
 	if ((rc = norm_axis(c, &axis, x->ndim, "axis")))
 		return rc;
 	int64_t t = x->dims[x->ndim - 1];
@@ -3862,6 +3877,200 @@ static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const i
 	return suffix ? link_as(c, suffix, 1) : 0;
 }
 
+/* The DFT of L samples of cin parts (1: real, 2: complex, interleaved) as
+ * a real matrix: the real and imaginary part of bin k (out 2k, 2k + 1) by
+ * sample n's part q (in n cin + q) at w[out * so + in * si], each sample
+ * weighted by win[n] (NULL: 1); inverse: e^(+i...) / L. */
+static void dft_fill(float *w, int64_t bins, int64_t L, int64_t cin, bool inverse,
+                     const float *win, size_t so, size_t si)
+{
+	double sg = inverse ? 1.0 : -1.0, scale = inverse ? 1.0 / (double)L : 1.0;
+	for (int64_t k = 0; k < bins; k++)
+		for (int64_t n = 0; n < L; n++) {
+			/* k n mod L keeps the angle small: exact for any L */
+			double a = 2.0 * M_PI * (double)((k * n) % L) / (double)L;
+			double g = (win ? win[n] : 1.0) * scale, co = g * cos(a), si_ = g * sin(a);
+			size_t re = (size_t)(2 * k) * so, im = (size_t)(2 * k + 1) * so;
+			size_t xr = (size_t)(n * cin) * si, xi = (size_t)(n * cin + 1) * si;
+			w[re + xr] = (float)co;             /* x_re e^(sg i a) */
+			w[im + xr] = (float)(sg * si_);
+			if (cin == 2) {                     /* + i x_im e^(sg i a) */
+				w[re + xi] = (float)(-sg * si_);
+				w[im + xi] = (float)co;
+			}
+		}
+}
+
+#define DFT_MAX 2048    /* a DFT's length: its matrix is 2 x bins x L x parts */
+
+/* DFT (opset 17: axis an attribute, default 1; 20: input 2, default -2)
+ * of x [..., L (axis), ..., cin], real (cin 1) or complex (2), forward or
+ * inverse, onesided of a real one: the product by the constant matrix of
+ * dft_fill over the axis. The axis moved before the parts (NAME:t, a
+ * Transpose, where it is not there), the last two dims merged (NAME:x,
+ * [..., L cin]), MatMul by the [L cin, 2 bins] matrix (NAME:dft, the
+ * FC over the last axis), Reshape to [..., bins, 2] (NAME:y) and the axis
+ * moved back (NAME's Transpose; the Reshape itself when it was there).
+ * dft_length other than L (zero padding, truncation) is refused. */
+static int op_dft(struct nctx *c)
+{
+	int rc;
+	int64_t onesided, inverse, axis = 1;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "onesided", 0, &onesided)) ||
+	    (rc = a_int(c, "inverse", 0, &inverse)) ||
+	    (c->m->opset < 20 && (rc = a_int(c, "axis", 1, &axis))))
+		return rc;
+	if (c->m->opset >= 20) {
+		axis = -2;
+		if (V(c, 2) && !(rc = need_param(c, 2, DT_INT, true, 1)))
+			axis = int_scalar(c, 2);
+		if (rc)
+			return rc;
+	}
+	const struct dnnq_ir_value *x = V(c, 0);
+	uint32_t r = x->ndim;
+	int64_t cin = r ? x->dims[r - 1] : 0;
+	if (r < 2 || (cin != 1 && cin != 2))
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [..., 1] (real) or [..., 2] "
+		           "(complex) expected", iname(c, 0), imp_dims_str(x));
+	if ((rc = norm_axis(c, &axis, r, "axis")))
+		return rc;
+	if ((uint32_t)axis == r - 1 || (x->batched && axis == 0))
+		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld of [%s]: not the parts' or the batch's",
+		           (long long)axis, imp_dims_str(x));
+	if ((onesided != 0 && onesided != 1) || (inverse != 0 && inverse != 1))
+		return bad(c, DNNQ_E_RANGE, "onesided %lld, inverse %lld: 0 or 1 expected",
+		           (long long)onesided, (long long)inverse);
+	int64_t L = x->dims[axis], bins = onesided ? L / 2 + 1 : L;
+	if (onesided && (cin != 1 || inverse))
+		return bad(c, DNNQ_E_UNSUPPORTED, "onesided of a complex signal or an inverse DFT");
+	if (V(c, 1) && *S(c->np->input[1]) && ((rc = need_param(c, 1, DT_INT, true, 1)) ||
+	                                        int_scalar(c, 1) != L))
+		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "dft_length %lld: only the signal's "
+		                     "length %lld (no padding or truncation)",
+		                     (long long)int_scalar(c, 1), (long long)L);
+	if (L > DFT_MAX)
+		return bad(c, DNNQ_E_RANGE, "a DFT of %lld samples: at most %d", (long long)L,
+		           DFT_MAX);
+	/* x moves when values are added */
+	bool batched = x->batched;
+	int64_t d[DNNQ_IR_MAX_DIMS], perm[DNNQ_IR_MAX_DIMS];
+	memcpy(d, x->dims, r * sizeof *d);
+	float *w;
+	if ((rc = imp_const_alloc(c->m, (size_t)(2 * bins * L * cin) * sizeof *w, c->who,
+	                          (void **)&w)))
+		return rc;
+	memset(w, 0, (size_t)(2 * bins * L * cin) * sizeof *w);
+	dft_fill(w, bins, L, cin, inverse, NULL, 1, (size_t)(2 * bins));
+	struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                           .dims = { L * cin, 2 * bins }, .producer = -1 };
+	int32_t wid = new_constant(c, &v, ":dft", w);
+	if (wid < 0)
+		return wid;
+	/* perm moves the axis to r - 2, the others in order */
+	for (uint32_t i = 0, j = 0; i < r; i++)
+		if (i != (uint32_t)axis && i != r - 1)
+			perm[j++] = i;
+	perm[r - 2] = axis;
+	perm[r - 1] = r - 1;
+	bool moved = (uint32_t)axis != r - 2;
+	c->whole = ++c->m->wholes;
+	if (moved) {
+		if ((rc = transpose_as(c, r, d, perm, batched, ":t")))
+			return rc;
+		memcpy(d, c->out[0].dims, r * sizeof *d);
+	}
+	d[r - 2] = L * cin;
+	if ((rc = reshape_as(c, r - 1, d, batched, ":x")))
+		return rc;
+	fresh(c, DNNQ_IR_GEMM);
+	c->in[1] = wid;
+	c->nin = 2;
+	if ((rc = op_matmul(c)) || (rc = link_as(c, ":dft", 2)))
+		return rc;
+	d[r - 2] = bins;
+	d[r - 1] = 2;
+	if (!moved)
+		return reshape_as(c, r, d, batched, NULL);
+	if ((rc = reshape_as(c, r, d, batched, ":y")))
+		return rc;
+	int64_t back[DNNQ_IR_MAX_DIMS];
+	for (uint32_t i = 0; i < r; i++)
+		back[perm[i]] = i;
+	return transpose_as(c, r, d, back, batched, NULL);
+}
+
+/* STFT (opset 17) of a real signal [N, T, 1], a constant frame_step and
+ * window [L] (or frame_length L: a rectangular window): each frame's DFT
+ * is a product by the constant rows w[n] cos(2 pi k n / L) and
+ * -w[n] sin(2 pi k n / L), so the whole is a strided Conv over T of
+ * 2 x bins kernels (NAME:dft), the real and imaginary part of bin k
+ * channels 2k and 2k + 1: Reshape [N, 1, 1, T] (NAME:1d), Conv
+ * [N, 2 bins, 1, F] (NAME:conv), Transpose [N, F, 2 bins, 1] (NAME:t),
+ * Reshape [N, F, bins, 2], ONNX's output (bins = L / 2 + 1 onesided, else
+ * L; F = (T - L) / step + 1). One precision unit, NAME. */
+static int op_stft(struct nctx *c)
+{
+	int rc;
+	int64_t onesided;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need_param(c, 1, DT_INT, true, 1)) ||
+	    (V(c, 2) && (rc = need(c, 2, DT_F32, true))) ||
+	    (V(c, 3) && (rc = need_param(c, 3, DT_INT, true, 1))) ||
+	    (rc = a_int(c, "onesided", 1, &onesided)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *win = V(c, 2);
+	if (x->ndim != 3 || x->dims[2] != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "signal '%.80s' [%s]: only a real signal "
+		           "[N, T, 1] (not complex, [N, T, 2])", iname(c, 0), imp_dims_str(x));
+	if (onesided != 0 && onesided != 1)
+		return bad(c, DNNQ_E_RANGE, "onesided = %lld: 0 or 1 expected", (long long)onesided);
+	int64_t step = int_scalar(c, 1), L = V(c, 3) ? int_scalar(c, 3) : 0, T = x->dims[1];
+	if (win && win->ndim != 1)
+		return bad(c, DNNQ_E_SHAPE, "window '%.80s' [%s]: 1-D expected", iname(c, 2),
+		           imp_dims_str(win));
+	if (win && V(c, 3) && win->dims[0] != L)
+		return bad(c, DNNQ_E_SHAPE, "window '%.80s' [%s] disagrees with frame_length %lld",
+		           iname(c, 2), imp_dims_str(win), (long long)L);
+	if (!win && !V(c, 3))
+		return bad(c, DNNQ_E_FORMAT, "neither a window nor frame_length: the frame's length "
+		           "is unknown");
+	if (win)
+		L = win->dims[0];
+	/* the frame is the Conv's kernel and the step its stride: the fp32
+	 * conv's limits */
+	if (step < 1 || step > DNNQ_F32_CONV_MAX_WINDOW || L < 1 || L > DNNQ_F32_CONV_MAX_WINDOW ||
+	    L > T)
+		return bad(c, DNNQ_E_RANGE, "frame_step %lld, frame length %lld, signal of %lld: "
+		           "want a step and a length of 1..%d, the length at most the signal's",
+		           (long long)step, (long long)L, (long long)T, DNNQ_F32_CONV_MAX_WINDOW);
+	int64_t bins = onesided ? L / 2 + 1 : L, F = (T - L) / step + 1, N = x->dims[0];
+	bool batched = x->batched;
+	float *w;
+	if ((rc = imp_const_alloc(c->m, (size_t)(2 * bins * L) * sizeof *w, c->who, (void **)&w)))
+		return rc;
+	dft_fill(w, bins, L, 1, false, win ? win->data : NULL, (size_t)L, 1);
+	struct dnnq_ir_value v = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 4,
+	                           .dims = { 2 * bins, 1, 1, L }, .producer = -1 };
+	int32_t wid = new_constant(c, &v, ":dft", w);
+	if (wid < 0)
+		return wid;
+	c->whole = ++c->m->wholes;
+	int64_t d1[4] = { N, 1, 1, T }, y[4] = { N, 2 * bins, 1, F }, perm[4] = { 0, 3, 1, 2 },
+		out[4] = { N, F, bins, 2 };
+	if ((rc = reshape_as(c, 4, d1, batched, ":1d")))
+		return rc;
+	fresh(c, DNNQ_IR_CONV);
+	c->node.kernel[0] = 1;
+	c->node.kernel[1] = L;
+	c->node.strides[1] = step;
+	c->in[1] = wid;
+	c->nin = 2;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, y, batched)) || (rc = link_as(c, ":conv", 2)) ||
+	    (rc = transpose_as(c, 4, y, perm, batched, ":t")))
+		return rc;
+	return reshape_as(c, 4, out, batched, NULL);
+}
+
 /* A 2-D pool node of op on c->in[0] to out ([N, C, H', W']) with kernel
  * k, strides s, dilations dl, pads pb, pe (H, W each), linked as
  * NAME<suffix>; ceil_mode and count_include_pad as given. */
@@ -4483,6 +4692,8 @@ static const struct opdef OPS[] = {
 	{ "Gemm", DNNQ_IR_GEMM, op_gemm, 2, 3, 1 },
 	{ "MatMul", DNNQ_IR_GEMM, op_matmul, 2, 2, 1 },
 	{ "CumSum", DNNQ_IR_GEMM, op_cumsum, 2, 2, 1 },
+	{ "STFT", DNNQ_IR_CONV, op_stft, 2, 4, 1 },
+	{ "DFT", DNNQ_IR_GEMM, op_dft, 1, 3, 1 },
 	{ "Relu", DNNQ_IR_RELU, op_unary, 1, 1, 1 },
 	{ "LeakyRelu", DNNQ_IR_LEAKYRELU, op_unary, 1, 1, 1 },
 	{ "Clip", DNNQ_IR_CLIP, op_clip, 1, 3, 1 },

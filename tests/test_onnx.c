@@ -638,6 +638,44 @@ START_TEST(concat_axis_opset3)
 }
 END_TEST
 
+/* An empty constant among a Concat's inputs adds nothing and is dropped,
+ * as torch's cat and ONNX Runtime skip a [0] tensor (torchaudio's Emformer
+ * concatenates its empty memory bank, [0], with [T, N, D]). */
+static void lowered_sqnr(const struct dnnq_ir *ir, const float *x, size_t n);
+
+START_TEST(concat_empty_const)
+{
+	int64_t d[3] = { BATCH, 2, 3 }, zero = 0;
+	float x[6], y[12];
+	for (int i = 0; i < 6; i++)
+		x[i] = (float)i - 2.5f;
+	struct mb *b = io_model(13, "x", F, 3, d);
+	mb_init(b, "e", F, 1, &zero, NULL);
+	at_i(b, mb_node(b, "Concat", "cat", "x,e,x", "y"), "axis", 1);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	int64_t want[3] = { 1, 4, 3 };
+	dims_are(out_value(&ir, 0), 3, want);
+	ck_assert(out_value(&ir, 0)->batched);
+	run1(&ir, 1, x, y);
+	for (size_t i = 0; i < 12; i++)
+		ck_assert(y[i] == x[i % 6]);
+	dnnq_ir_free(&ir);
+	b = io_model(13, "x", F, 3, d);        /* the empty one first: x alone is left */
+	mb_init(b, "e", F, 1, &zero, NULL);
+	at_i(b, mb_node(b, "Concat", "cat", "e,x", "y"), "axis", 2);
+	imp_ok(b, &ir);
+	ck_assert(out_value(&ir, 0)->batched);
+	int64_t same[3] = { 1, 2, 3 };
+	dims_are(out_value(&ir, 0), 3, same);
+	run1(&ir, 1, x, y);
+	for (size_t i = 0; i < 6; i++)
+		ck_assert(y[i] == x[i]);
+	lowered_sqnr(&ir, x, 1);       /* a Concat of one input lowers */
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* Reshape before opset 5: the shape an attribute (caffe2's "-3" exports). */
 START_TEST(reshape_opset4_attribute)
 {
@@ -3725,6 +3763,97 @@ START_TEST(fold_mod_pow_scatternd)
 }
 END_TEST
 
+/* ReduceProd and ReduceSum of constants: torch's x.var(2) counts the
+ * reduced elements as ReduceProd(Gather(Shape(x), [2])) (SpeechBrain's
+ * ECAPA-TDNN); opset 13's ReduceSum takes its axes as input 1; a product
+ * past 2^62 is refused. */
+START_TEST(fold_reduce_count)
+{
+	int64_t d[3] = { BATCH, 3, 5 }, two[1] = { 2 };
+	struct dnnq_ir ir;
+	struct mb *b = io_model(13, "x", F, 3, d);
+	mb_i64(b, "ix", 1, two);
+	mb_node(b, "Shape", "sh", "x", "s");
+	mb_node(b, "Gather", "g", "s,ix", "t");
+	at_i(b, mb_node(b, "ReduceProd", "p", "t", "y"), "keepdims", 0);
+	const int64_t *y = fold_one(b, &ir, 1);
+	ck_assert_int_eq(y[0], 5);
+	ck_assert_uint_eq(out_value(&ir, 0)->ndim, 0);
+	dnnq_ir_free(&ir);
+
+	int64_t m[6] = { 1, 2, 3, 4, 5, 6 }, md[2] = { 2, 3 }, one[1] = { 1 };
+	b = io_model(13, "x", F, 3, d);
+	mb_init(b, "m", S64, 2, md, m);
+	mb_i64(b, "ax", 1, one);
+	mb_node(b, "ReduceSum", "s", "m,ax", "y");
+	y = fold_one(b, &ir, 2);
+	int64_t kept[2] = { 2, 1 };
+	dims_are(out_value(&ir, 0), 2, kept);
+	ck_assert(y[0] == 6 && y[1] == 15);
+	dnnq_ir_free(&ir);
+
+	int64_t big[2] = { (int64_t)1 << 40, (int64_t)1 << 30 };
+	b = io_model(13, "x", F, 3, d);
+	mb_i64(b, "m", 2, big);
+	mb_node(b, "ReduceProd", "p", "m", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'p' (ReduceProd): the product passes 2^62");
+}
+END_TEST
+
+/* MatMul of two constants (ESPnet's relative positions: the constant
+ * table by linear_pos's weight, Transposed by torch): folded, NumPy's
+ * rules (a 1-D B a column that leaves the result, the batch dims
+ * broadcast); A and B that do not chain are refused. */
+START_TEST(fold_matmul_const)
+{
+	int64_t d[2] = { BATCH, 4 }, pd[2] = { 3, 4 }, wd[2] = { 2, 4 }, perm[2] = { 1, 0 };
+	float pe[12], w[8];
+	for (int i = 0; i < 12; i++)
+		pe[i] = 0.25f * (float)i - 1.0f;
+	for (int i = 0; i < 8; i++)
+		w[i] = (float)(i % 3) - 0.5f;
+	struct dnnq_ir ir;
+	struct mb *b = io_model(13, "x", F, 2, d);
+	mb_init(b, "pe", F, 2, pd, pe);
+	mb_init(b, "w", F, 2, wd, w);
+	at_ints(b, mb_node(b, "Transpose", "t", "w", "wt"), "perm", 2, perm);
+	mb_node(b, "MatMul", "mm", "pe,wt", "y");
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.nnodes, 0);
+	const struct dnnq_ir_value *y = out_value(&ir, 0);
+	int64_t yd[2] = { 3, 2 };
+	dims_are(y, 2, yd);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 2; j++) {
+			float want = 0;
+			for (int k = 0; k < 4; k++)
+				want += pe[i * 4 + k] * w[j * 4 + k];
+			ck_assert_float_eq_tol(((const float *)y->data)[i * 2 + j], want, 1e-6f);
+		}
+	dnnq_ir_free(&ir);
+
+	/* int64 [2, 1, 2, 3] by [3]: [2, 1, 2] */
+	int64_t ad[4] = { 2, 1, 2, 3 }, a[12], v[3] = { 1, 10, 100 };
+	for (int i = 0; i < 12; i++)
+		a[i] = i;
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "a", S64, 4, ad, a);
+	mb_i64(b, "v", 3, v);
+	mb_node(b, "MatMul", "mm", "a,v", "y");
+	const int64_t *yi = fold_one(b, &ir, 4);
+	int64_t yid[3] = { 2, 1, 2 };
+	dims_are(out_value(&ir, 0), 3, yid);
+	ck_assert(yi[0] == 210 && yi[1] == 543 && yi[2] == 876 && yi[3] == 1209);
+	dnnq_ir_free(&ir);
+
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "pe", F, 2, pd, pe);
+	mb_init(b, "w", F, 2, wd, w);
+	mb_node(b, "MatMul", "mm", "pe,w", "y");
+	imp_fails(b, DNNQ_E_SHAPE, "node 'mm' (MatMul): A [3,4] and B [2,4] do not chain");
+}
+END_TEST
+
 /* Split of a constant: every output folded (tf2onnx's pads: an int64
  * constant split in 8 and concatenated in another order, M-LSD); opset
  * 13's sizes from input 1, on axis 1 of a 2-D constant; sizes that do
@@ -3949,6 +4078,170 @@ START_TEST(fold_input_shape)
 }
 END_TEST
 
+/* STFT (opset 17) of x [N, 64] unsqueezed to [N, 64, 1]: frame_step 8,
+ * a window of 16 (or frame_length 16, rectangular) or both; a Conv of the
+ * DFT's rows (onnx/import-ops.c op_stft). */
+static struct mb *stft_model(int64_t ch, bool window, int64_t flen, int64_t step, bool onesided)
+{
+	int64_t d[3] = { BATCH, 64, ch }, ax = -1, wd = 16;
+	struct mb *b = io_model(17, "x", F, ch ? 3 : 2, d);
+	float w[16];
+	for (int i = 0; i < 16; i++)
+		w[i] = 0.5f - 0.5f * cosf(2.0f * (float)M_PI * (float)i / 16.0f);
+	mb_i64(b, "ax", 1, &ax);
+	mb_init(b, "step", S64, 0, NULL, &step);
+	mb_init(b, "win", F, 1, &wd, w);
+	mb_init(b, "flen", S64, 0, NULL, &flen);
+	if (!ch)   /* else x is the signal */
+		mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	char in[32];
+	snprintf(in, sizeof in, "%s,step,%s%s", ch ? "x" : "s", window ? "win" : "",
+	         flen ? ",flen" : "");
+	Onnx__NodeProto *n = mb_node(b, "STFT", "stft", in, "y");
+	if (!onesided)
+		at_i(b, n, "onesided", 0);
+	return b;
+}
+
+START_TEST(stft_as_conv)
+{
+	float x[64], got[7 * 16 * 2];
+	for (int i = 0; i < 64; i++)
+		x[i] = sinf(0.7f * (float)i) + 0.25f * cosf(2.3f * (float)i) - 0.01f * (float)i;
+	for (int oneside = 1; oneside >= 0; oneside--) {
+		struct dnnq_ir ir;
+		/* onesided: the Hann window, 9 bins; two-sided: rectangular, 16 */
+		imp_ok(stft_model(0, oneside, oneside ? 0 : 16, 8, oneside), &ir);
+		int64_t bins = oneside ? 9 : 16, y[4] = { 1, 7, bins, 2 };
+		dims_are(out_value(&ir, 0), 4, y);
+		ck_assert(out_value(&ir, 0)->batched);
+		run1(&ir, 1, x, got);
+		for (int f = 0; f < 7; f++)
+			for (int k = 0; k < bins; k++) {
+				double re = 0, im = 0;
+				for (int n = 0; n < 16; n++) {
+					double a = 2 * M_PI * k * n / 16;
+					double g = oneside ? (1 - cos(2 * M_PI * n / 16)) / 2 : 1.0;
+					re += g * x[8 * f + n] * cos(a);
+					im -= g * x[8 * f + n] * sin(a);
+				}
+				const float *p = got + (f * bins + k) * 2;
+				ck_assert_msg(fabs(p[0] - re) < 1e-4 && fabs(p[1] - im) < 1e-4,
+				              "frame %d bin %d: %g%+gi, want %g%+gi", f, k,
+				              (double)p[0], (double)p[1], re, im);
+			}
+		lowered_sqnr(&ir, x, 1);
+		dnnq_ir_free(&ir);
+	}
+	imp_fails(stft_model(2, true, 0, 8, true), DNNQ_E_UNSUPPORTED,
+	          "only a real signal [N, T, 1] (not complex, [N, T, 2])");
+	imp_fails(stft_model(0, false, 0, 8, true), DNNQ_E_FORMAT, "neither a window nor");
+	imp_fails(stft_model(0, true, 12, 8, true), DNNQ_E_SHAPE,
+	          "window 'win' [16] disagrees with frame_length 12");
+	imp_fails(stft_model(0, true, 0, 0, true), DNNQ_E_RANGE,
+	          "frame_step 0, frame length 16, signal of 64");
+	imp_fails(stft_model(0, false, 65, 8, true), DNNQ_E_RANGE,
+	          "the length at most the signal's");
+	/* frame_step computed at run time */
+	int64_t d[2] = { BATCH, 64 }, one = 1, ax = -1;
+	struct mb *b = io_model(17, "x", F, 2, d);
+	mb_input(b, "step", S64, 0, NULL);
+	mb_init(b, "flen", S64, 0, NULL, &one);
+	mb_i64(b, "ax", 1, &ax);
+	mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	mb_node(b, "STFT", "stft", "s,step,,flen", "y");
+	imp_fails(b, DNNQ_E_DTYPE, "input 'step': element type int64 is not supported as a scalar");
+	/* a window computed at run time */
+	int64_t eight = 8, wd[2] = { BATCH, 16 };
+	b = io_model(17, "x", F, 2, d);
+	mb_input(b, "w", F, 2, wd);
+	mb_init(b, "step", S64, 0, NULL, &eight);
+	mb_i64(b, "ax", 1, &ax);
+	mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	mb_node(b, "ReduceMean", "m", "w", "win");
+	mb_node(b, "STFT", "stft", "s,step,win", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "input 2 'win' must be a constant");
+}
+END_TEST
+
+/* DFT: x [N, 2, 16] unsqueezed to [N, 2, 16, 1], onesided along axis 2
+ * (torch.fft.rfft(x)'s pattern; opset 17's attribute, 20's input), and a
+ * two-sided DFT along axis 1 of [N, 16, 2, 1] then its inverse (complex
+ * input): x again. */
+static struct mb *dft_model(int64_t opset, int64_t axis, bool onesided, int64_t len,
+                            bool inverse)
+{
+	int64_t d[3] = { BATCH, 2, 16 }, ax = -1;
+	struct mb *b = io_model(opset, "x", F, 3, d);
+	mb_i64(b, "ax", 1, &ax);
+	mb_init(b, "axis", S64, 0, NULL, &axis);
+	mb_init(b, "len", S64, 0, NULL, &len);
+	mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	char in[32];
+	snprintf(in, sizeof in, "s,%s%s", len ? "len" : "", opset >= 20 ? ",axis" : "");
+	Onnx__NodeProto *n = mb_node(b, "DFT", "dft", in, "y");
+	if (opset < 20)
+		at_i(b, n, "axis", axis);
+	if (onesided)
+		at_i(b, n, "onesided", 1);
+	if (inverse)
+		at_i(b, n, "inverse", 1);
+	return b;
+}
+
+START_TEST(dft_as_matmul)
+{
+	float x[32], got[2 * 16 * 2 * 2];
+	for (int i = 0; i < 32; i++)
+		x[i] = sinf(0.9f * (float)i) - 0.03f * (float)i;
+	struct dnnq_ir ir;
+	for (int64_t opset = 17; opset <= 20; opset += 3) {
+		imp_ok(dft_model(opset, 2, true, opset == 20 ? 16 : 0, false), &ir);
+		int64_t y[4] = { 1, 2, 9, 2 };
+		dims_are(out_value(&ir, 0), 4, y);
+		run1(&ir, 1, x, got);
+		for (int r = 0; r < 2; r++)
+			for (int k = 0; k < 9; k++) {
+				double re = 0, im = 0;
+				for (int n = 0; n < 16; n++) {
+					re += x[r * 16 + n] * cos(2 * M_PI * k * n / 16);
+					im -= x[r * 16 + n] * sin(2 * M_PI * k * n / 16);
+				}
+				const float *p = got + (r * 9 + k) * 2;
+				ck_assert_msg(fabs(p[0] - re) < 1e-4 && fabs(p[1] - im) < 1e-4,
+				              "row %d bin %d: %g%+gi, want %g%+gi", r, k,
+				              (double)p[0], (double)p[1], re, im);
+			}
+		lowered_sqnr(&ir, x, 1);
+		dnnq_ir_free(&ir);
+	}
+	/* along axis 1 of [N, 16, 2, 1] (x read as such), then the inverse */
+	int64_t d[3] = { BATCH, 16, 2 }, ax = -1;
+	struct mb *b = io_model(17, "x", F, 3, d);
+	mb_i64(b, "ax", 1, &ax);
+	mb_node(b, "Unsqueeze", "u", "x,ax", "s");
+	at_i(b, mb_node(b, "DFT", "f", "s", "z"), "axis", 1);
+	Onnx__NodeProto *inv = mb_node(b, "DFT", "i", "z", "y");
+	at_i(b, inv, "axis", 1);
+	at_i(b, inv, "inverse", 1);
+	imp_ok(b, &ir);
+	int64_t y[4] = { 1, 16, 2, 2 };
+	dims_are(out_value(&ir, 0), 4, y);
+	run1(&ir, 1, x, got);
+	for (int i = 0; i < 32; i++)
+		ck_assert_msg(fabsf(got[2 * i] - x[i]) < 1e-5f && fabsf(got[2 * i + 1]) < 1e-5f,
+		              "[%d] = %g%+gi, want %g", i, (double)got[2 * i],
+		              (double)got[2 * i + 1], (double)x[i]);
+	dnnq_ir_free(&ir);
+	imp_fails(dft_model(20, 2, true, 12, false), DNNQ_E_UNSUPPORTED,
+	          "dft_length 12: only the signal's length 16");
+	imp_fails(dft_model(17, 2, true, 0, true), DNNQ_E_UNSUPPORTED,
+	          "onesided of a complex signal or an inverse DFT");
+	imp_fails(dft_model(17, 3, false, 0, false), DNNQ_E_UNSUPPORTED,
+	          "axis 3 of [N:1,2,16,1]: not the parts' or the batch's");
+}
+END_TEST
+
 Suite *suite_onnx(void)
 {
 	Suite *s = suite_create("onnx");
@@ -3959,8 +4252,13 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, squeeze_unsqueeze_opsets);
 	tcase_add_test(tc, clip_opsets);
 	tcase_add_test(tc, imagescaler_opset8);
+	tcase_add_test(tc, stft_as_conv);
+	tcase_add_test(tc, dft_as_matmul);
+	tcase_add_test(tc, fold_reduce_count);
+	tcase_add_test(tc, fold_matmul_const);
 	tcase_add_test(tc, batchnorm_spatial0);
 	tcase_add_test(tc, concat_axis_opset3);
+	tcase_add_test(tc, concat_empty_const);
 	tcase_add_test(tc, reshape_opset4_attribute);
 	tcase_add_test(tc, onehot_ids);
 	tcase_add_test(tc, lrn_import);

@@ -402,7 +402,7 @@ static void names_distinct(const struct dnnq_ir *ir)
 
 /* What an odd file does with a Loop: a Pad read by a Conv and by a body
  * stays a Pad (the body reads it padded), two Loops whose bodies use the
- * same names each read their own, a CastLike of a computed integer and
+ * same names each read their own, scan outputs stacked (at most 16), a CastLike of a computed integer and
  * one to a bool, against numpy; a body input shadowing the graph's x, a
  * sequence copied each of 2^40 iterations, a condition not a bool, a
  * sequence of mixed types and noop_with_empty_axes 2 refused, naming the
@@ -412,6 +412,9 @@ START_TEST(loop_odd_files)
 	static const char *const x[1] = { "x" }, *const yl[2] = { "Y", "L" }, *const y[1] = { "y" };
 	matches("loop_pad", "loop_pad_", 1, x, 2, yl, 30);
 	matches("loop_twice", "loop_twice_", 1, x, 1, y, 30);
+	/* scan outputs stacked: ys [3, 1, 4], each iteration's a * i */
+	static const char *const yys[2] = { "y", "ys" };
+	matches("loop_scan", "loop_scan_", 1, x, 2, yys, 30);
 	/* CastLike of a computed int64 (not folded): its input 1 gives the type;
 	 * int8 may pick another of two close maxima (a plain Cast the same) */
 	matches("castlike_int", "castlike_int_", 1, x, 1, y, 0);
@@ -451,6 +454,8 @@ START_TEST(loop_odd_files)
 		  "float32, input 1 'ints' int64" },
 		{ "/loop_shadow.onnx", DNNQ_E_FORMAT, "node 'shadowing' (Loop): body input 2 'x' is a "
 		  "name defined before" },
+		{ "/loop_scan_long.onnx", DNNQ_E_UNSUPPORTED, "node 'scanning' (Loop): 1 scan "
+		  "outputs of 17 iterations: 1 to 16 are stacked" },
 		{ "/loop_seqmem.onnx", DNNQ_E_UNSUPPORTED, "node 'ins' (SequenceInsert): the "
 		  "sequences take more than 4194304 tensors in all" },
 	};

@@ -2879,6 +2879,69 @@ def fpn_cases(c):
         c.add(name, "fp32", list(g.node), [("x", x)], inits, ["y"])
 
 
+def stft_cases(c):
+    """STFT and DFT (opset 17; torch 1.13 cannot export torch.stft), written by
+    hand: a log-mel front end as speech models open with (x [N, 4000] of
+    16 kHz audio, Unsqueeze to [N, T, 1], STFT by 32 with a periodic Hann
+    window of 64, power, a [33, 16] filterbank, Log; a frame of 64 at most,
+    so the Conv it becomes runs int8 too: a longer one, Whisper's 400, runs
+    fp32 only, docs/onnx.md), and the two-sided STFT of a rectangular frame
+    of 32 (frame_length, no window) as the output itself, [N, F, 32, 2];
+    and DFT (torch.fft.rfft's pattern: x as [N, 125, 32], Unsqueeze, a
+    onesided DFT along axis 2, [N, 125, 17, 2]). Expected outputs from
+    NumPy's FFT in float64."""
+    rng = c.rng("stft")
+    t = np.arange(4000) / 16000.0
+    x = np.stack([0.4 * np.sin(2 * np.pi * f * t) for f in (300, 1250)])
+    x = (x + rng.normal(0, 0.05, x.shape)).astype(np.float32)
+    win = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(64) / 64)).astype(np.float32)
+    mel = u(rng, (33, 16), 0.0, 0.1)
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+
+    def frames(sig, n, step):
+        f = (sig.shape[1] - n) // step + 1
+        return np.stack([sig[:, k * step:k * step + n] for k in range(f)], 1).astype(np.float64)
+
+    def save(name, nodes, inits, out, want):
+        f32 = onnx.TensorProto.FLOAT
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", f32, ["N", 4000])],
+                              [helper.make_tensor_value_info("y", f32, ["N", *out])], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="dnnq-mkonnx")
+        m.ir_version = 8
+        # onnx 1.12's shape inference gives a onesided STFT L bins, not
+        # L / 2 + 1 (ONNX Runtime and the spec: 33 of 64): no full check
+        onnx.checker.check_model(m)
+        add_exported(c, name, m, x, want.astype(np.float32), check=False)
+
+    spec = np.fft.rfft(frames(x, 64, 32) * win, axis=-1)            # [N, 124, 33]
+    want = np.log((np.abs(spec) ** 2) @ mel.astype(np.float64) + 1e-6)
+    save("stft_logmel",
+         [helper.make_node("Unsqueeze", ["x", "ax"], ["s"]),
+          helper.make_node("STFT", ["s", "step", "win"], ["spec"]),
+          helper.make_node("Pow", ["spec", "two"], ["sq"]),
+          helper.make_node("ReduceSum", ["sq", "ax"], ["pw"], keepdims=0),
+          helper.make_node("MatMul", ["pw", "mel"], ["m"]),
+          helper.make_node("Add", ["m", "eps"], ["me"]),
+          helper.make_node("Log", ["me"], ["y"])],
+         [i64("ax", [-1]), i64("step", 32), numpy_helper.from_array(win, "win"),
+          numpy_helper.from_array(np.float32(2), "two"), numpy_helper.from_array(mel, "mel"),
+          numpy_helper.from_array(np.float32(1e-6), "eps")], [124, 16], want)
+    spec = np.fft.rfft(x.reshape(2, 125, 32).astype(np.float64), axis=-1)  # [N, 125, 17]
+    save("dft_rfft",
+         [helper.make_node("Reshape", ["x", "shape"], ["r"]),
+          helper.make_node("Unsqueeze", ["r", "ax"], ["s"]),
+          helper.make_node("DFT", ["s"], ["y"], axis=2, onesided=1)],
+         [i64("ax", [-1]), i64("shape", [0, 125, 32])], [125, 17, 2],
+         np.stack([spec.real, spec.imag], -1))
+    spec = np.fft.fft(frames(x, 32, 50), axis=-1)                    # [N, 80, 32]
+    save("stft_twosided",
+         [helper.make_node("Unsqueeze", ["x", "ax"], ["s"]),
+          helper.make_node("STFT", ["s", "step", "", "len"], ["y"], onesided=0)],
+         [i64("ax", [-1]), i64("step", 50), i64("len", 32)], [80, 32, 2],
+         np.stack([spec.real, spec.imag], -1))
+
+
 def make_ops(w):
     c = Cases(w)
     fp32_cases(c)
@@ -2892,6 +2955,7 @@ def make_ops(w):
     padding_mask_cases(c)
     grid_sample_cases(c)
     tile_cases(c)
+    stft_cases(c)
     rounding_logic_cases(c)
     shared_lift_cases(c)
     fpn_cases(c)

@@ -79,6 +79,10 @@
               not merged into the Conv; loop_pad_x.npy, loop_pad_*.npy.
   loop_twice.onnx  two Loops (2 iterations of a + 1 each) whose bodies use
               the same names: y = x + 4; loop_twice_x.npy, loop_twice_y.npy.
+  loop_scan.onnx  a Loop of 3 iterations carrying a = x + i (x [1, 4]) and
+              writing a * i as its scan output: y = x + 3, ys [3, 1, 4];
+              loop_scan_x.npy, loop_scan_y*.npy. loop_scan_long.onnx: 17
+              iterations, refused.
   loop_shadow.onnx  a body input named x, as the graph input: refused.
   loop_seqmem.onnx  2^40 iterations inserting into a sequence of 1023
               tensors: refused at the bound on the sequences' tensors.
@@ -572,6 +576,24 @@ def loop_odd_models(out):
     x = np.random.default_rng(8).uniform(-2, 2, (3, 4)).astype(np.float32)
     np.save(os.path.join(out, "loop_twice_x.npy"), x)
     np.save(os.path.join(out, "loop_twice_y.npy"), x + np.float32(4))
+    # scan outputs: 3 iterations carrying a = x + i, each writing a * i
+    sc = body(["i", "go", "a"], [
+        helper.make_node("Add", ["a", "one_f"], ["a1"]),
+        helper.make_node("Cast", ["i"], ["fi"], to=f),
+        helper.make_node("Mul", ["a", "fi"], ["s"])], ["a1", "s"])
+    g = helper.make_graph([
+        helper.make_node("Loop", ["three", "", "x"], ["y", "ys"], "scanning", body=sc),
+    ], "loop_scan", [vi("x", f, [1, 4])], [vi("y", f, [1, 4]), vi("ys", f, [3, 1, 4])],
+        [c("three", np.int64(3)), c("one_f", np.float32(1))])
+    save(g, "loop_scan.onnx")
+    x = np.random.default_rng(9).uniform(-2, 2, (1, 4)).astype(np.float32)
+    np.save(os.path.join(out, "loop_scan_x.npy"), x)
+    np.save(os.path.join(out, "loop_scan_y.npy"), x + np.float32(3))
+    np.save(os.path.join(out, "loop_scan_ys.npy"),
+            np.stack([(x + np.float32(i)) * np.float32(i) for i in range(3)]))
+    g.node[0].input[0] = "many"          # 17 iterations: more than a Concat stacks
+    g.initializer.append(c("many", np.int64(17)))
+    save(g, "loop_scan_long.onnx")
     # a body input shadowing the graph's x
     g = helper.make_graph([
         helper.make_node("Mul", ["x", "ten"], ["x10"], "x10"),
