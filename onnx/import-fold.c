@@ -1049,11 +1049,9 @@ static int fold_matmul(struct nctx *c)
 	memcpy(ad + (a->ndim == 1), a->dims, a->ndim * sizeof *ad);    /* [K] as [1, K] */
 	memcpy(bd, b->dims, b->ndim * sizeof *bd);                      /* [K] as [K, 1] */
 	int64_t M = ad[ra - 2], K = ad[ra - 1], N = bd[rb - 1];
-	if (bd[rb - 2] != K) {
-		char bs[128];
+	if (bd[rb - 2] != K)
 		return bad(c, DNNQ_E_SHAPE, "A [%s] and B [%s] do not chain", imp_dims_str(a),
-		           imp_dims_str_r(b, bs, sizeof bs));
-	}
+		           imp_dims_str(b));
 	if ((rc = broadcast(c, ad, ra - 2, bd, rb - 2, ob, &r)))
 		return rc;
 	size_t nb = 1, or = 0;
