@@ -294,33 +294,30 @@ static bool same_product(const struct dnnq_ir_node *a, const struct dnnq_ir_node
  * integer accumulator quantized per call at the accumulator's scale:
  * [Reshape of] Floor(Div(b, Mul(xs, ws))), cast to int32 (imported as the
  * floats, marked integers). Value id computed so, sm the Mul of the
- * product's scale (the same two values): b's id (a constant f32), or -1. */
-static int32_t int_bias(struct fuse *f, int32_t id, const struct dnnq_ir_node *sm)
+ * product's scale (the same two values): b's id (a constant f32), or -1.
+ * kill: those nodes die (a walk, not a recursion: a model may chain any
+ * number of Reshapes), b read by the product instead of the Div. */
+static int32_t int_bias(struct fuse *f, int32_t id, const struct dnnq_ir_node *sm, bool kill)
 {
 	struct dnnq_ir_node *r;
-	while ((r = sole_producer(f, id, DNNQ_IR_RESHAPE)))
+	while ((r = sole_producer(f, id, DNNQ_IR_RESHAPE))) {
+		f->dead[val(f, id)->producer] |= kill;
 		id = r->inputs[0];
+	}
 	struct dnnq_ir_node *fl = sole_kind(f, id, "floor"), *dv, *s;
 	if (!fl || !(dv = sole_kind(f, fl->inputs[0], "div")) ||
 	    !(s = sole_producer(f, dv->inputs[1], DNNQ_IR_MUL)) || !same_product(s, sm))
 		return -1;
 	const struct dnnq_ir_value *b = val(f, dv->inputs[0]);
-	return b->data && b->dtype == DNNQ_IR_F32 ? dv->inputs[0] : -1;
-}
-
-/* Value id loses a reader; its producer, when it has one output and that is
- * read no more, dies and its inputs lose it as a reader. */
-static void drop(struct fuse *f, int32_t id)
-{
-	const struct dnnq_ir_value *v = val(f, id);
-	if (!v || --f->readers[id] > 0 || v->producer < 0 || f->dead[v->producer])
-		return;
-	struct dnnq_ir_node *n = &f->ir->nodes[v->producer];
-	if (n->noutputs != 1)
-		return;
-	f->dead[v->producer] = true;
-	for (uint32_t i = 0; i < n->ninputs; i++)
-		drop(f, n->inputs[i]);
+	if (!b->data || b->dtype != DNNQ_IR_F32)
+		return -1;
+	if (kill) {
+		f->dead[val(f, id)->producer] = f->dead[val(f, fl->inputs[0])->producer] = true;
+		f->dead[val(f, dv->inputs[1])->producer] = true;
+		f->readers[s->inputs[0]]--;
+		f->readers[s->inputs[1]]--;
+	}
+	return dv->inputs[0];
 }
 
 /*
@@ -350,7 +347,7 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 		int32_t cv = m.inputs[k], bq = -1, ib = -1;     /* the Cast's output, the int bias */
 		for (int j = 0; sm && a && ib < 0 && j < 2; j++)
 			if (sole_producer(f, a->inputs[j], DNNQ_IR_CAST) &&
-			    (ib = int_bias(f, a->inputs[!j], sm)) >= 0)
+			    (ib = int_bias(f, a->inputs[!j], sm, false)) >= 0)
 				cv = a->inputs[j], bq = a->inputs[!j];
 		struct dnnq_ir_node *c = sole_producer(f, cv, DNNQ_IR_CAST);
 		if (!c || !sm)
@@ -412,8 +409,7 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 		f->dead[ci] = f->dead[si] = true;
 		if (bq >= 0) {
 			f->dead[val(f, m.inputs[k])->producer] = true;
-			f->readers[ib]++;           /* the product's bias now */
-			drop(f, bq);
+			int_bias(f, bq, sm, true);
 		}
 		for (uint32_t i = 0; i < sm->ninputs; i++)
 			f->readers[sm->inputs[i]]--;
