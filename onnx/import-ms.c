@@ -15,7 +15,8 @@
  * RotaryEmbedding, EmbedLayerNormalization) as their
  * decompositions in standard operators, and
  * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
- * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
+ * as the unfused nodes onnx/qdq.c makes a dynamic FC of, and its
+ * DynamicQuantizeLSTM as the LSTM of the dequantized weights.
  *
  * Each quantized one is the QDQ form its definition spells: DequantizeLinear of every
  * quantized input, the standard float operator, QuantizeLinear at the
