@@ -1190,7 +1190,8 @@ def refused(c):
     without past_value and of the qk output; a needed input left out (""):
     GroupQueryAttention's seqlens_k, MultiHeadAttention's query,
     Attention's weights, RotaryEmbedding's position_ids (each once failed
-    naming nothing); a MultiHeadAttention of mask_filter_value -inf; last a
+    naming nothing); a MultiHeadAttention of mask_filter_value -inf; a
+    DynamicQuantizeLSTM whose W is computed; last a
     good QLinearAdd whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
@@ -1308,6 +1309,9 @@ def refused(c):
                     domain="com.microsoft"),
         h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["k14"], "mha_filter_inf",
                     domain="com.microsoft", num_heads=2, mask_filter_value=float("-inf")),
+        h.make_node("DynamicQuantizeLSTM", ["x3", "x3", "x3", "", "", "", "", "", "s", "z", "s",
+                                            "z"], ["dl"], "dqlstm_computed_w",
+                    domain="com.microsoft", hidden_size=1),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
