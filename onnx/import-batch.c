@@ -29,7 +29,9 @@
 #include "engine/op.h"
 #include "onnx/ir.h"
 
-enum form { F_NONE, F_B, F_L };
+/* F_W: a weight, the DequantizeLinear of a constant the dynamic
+ * quantization's fusion (onnx/qdq.c) leaves a product: neither form. */
+enum form { F_NONE, F_B, F_L, F_W };
 
 /* A value lifted to a higher ONNX rank (1s in front, as broadcasting reads
  * it), made once and shared by every node that reads it so. */
@@ -52,9 +54,9 @@ struct fix {
 	struct dnnq_diag *diag;
 };
 
-static bool is_act(const struct dnnq_ir *ir, int32_t v)
+static bool is_act(const struct fix *f, int32_t v)
 {
-	return v >= 0 && !ir->values[v].data;
+	return v >= 0 && !f->ir->values[v].data && f->form[v] != F_W;
 }
 
 /* The value's ONNX rank and dim 0 (a lifted value's are one further). */
@@ -319,7 +321,7 @@ static bool form_b(const struct fix *f, const struct dnnq_ir_node *n)
 	if (touches_dim0(f, n))
 		return false;
 	for (uint32_t k = 0; k < n->ninputs; k++)
-		if (is_act(ir, n->inputs[k]) &&
+		if (is_act(f, n->inputs[k]) &&
 		    (onnx_rank(f, n->inputs[k]) < 1 || onnx_dim0(f, n->inputs[k]) != 1))
 			return false;
 	for (uint32_t k = 0; k < n->noutputs; k++) {
@@ -423,7 +425,7 @@ static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 	uint32_t rank = ir->values[n->outputs[0]].ndim;
 	for (uint32_t k = 0; k < n->ninputs; k++) {
 		int32_t v = n->inputs[k], id = v;
-		if (is_act(ir, v))
+		if (is_act(f, v))
 			id = lifted(f, n, v, broadcasts(n) && rank > onnx_rank(f, v) ? rank
 			                                                           : onnx_rank(f, v));
 		else if (v >= 0 && same_rank)
@@ -454,9 +456,9 @@ static int keep_node(struct fix *f, struct dnnq_ir_node *n)
 	bool same_rank = n->op == DNNQ_IR_CONCAT || n->op == DNNQ_IR_SUM;
 	for (uint32_t k = 0; k < n->ninputs; k++) {
 		int32_t v = n->inputs[k];
-		if (is_act(ir, v) && f->form[v] == F_L && (n->inputs[k] = dropped(f, v)) < 0)
+		if (is_act(f, v) && f->form[v] == F_L && (n->inputs[k] = dropped(f, v)) < 0)
 			return n->inputs[k];
-		if (v >= 0 && !is_act(ir, v) && same_rank && (n->inputs[k] = expanded(f, n, v, false)) < 0)
+		if (v >= 0 && ir->values[v].data && same_rank && (n->inputs[k] = expanded(f, n, v, false)) < 0)
 			return n->inputs[k];
 	}
 	for (uint32_t k = 0; k < n->noutputs; k++) {
@@ -526,7 +528,10 @@ static int fix_nodes(struct fix *f)
 		/* moved; lift_node may add nodes before it */
 		struct dnnq_ir_node copy = ir->nodes[j];
 		ir->nodes[j].name = ir->nodes[j].op_type = NULL;
-		int rc = form_b(f, &copy) ? keep_node(f, &copy) : lift_node(f, &copy);
+		bool weight = copy.op == DNNQ_IR_DEQUANTIZE && !is_act(f, copy.inputs[0]);
+		if (weight)
+			f->form[copy.outputs[0]] = F_W;
+		int rc = weight ? DNNQ_OK : form_b(f, &copy) ? keep_node(f, &copy) : lift_node(f, &copy);
 		struct dnnq_ir_node *slot = new_node(f);
 		if (!slot) {
 			free(copy.name);

@@ -326,6 +326,19 @@ static int64_t inf_int(enum dnnq_ir_dtype dt, double x)
 	return x > 0 ? hi : dt == DNNQ_IR_U8 ? 0 : -hi;
 }
 
+/* x is computed by Floor, Ceil or Round: floats that are integers already,
+ * which a cast to int32 or int64 leaves as they are (ONNX Runtime's older
+ * dynamic quantization rounds a bias to the accumulator's scale so:
+ * docs/onnx.md, "Dynamic quantization"). */
+static bool rounded(const struct dnnq_ir *ir, const struct dnnq_ir_value *x)
+{
+	if (x->data || x->producer < 0 || ir->nodes[x->producer].op != DNNQ_IR_ENGINE)
+		return false;
+	uint32_t k = ir->nodes[x->producer].kind;
+	return k == dnnq_op_find("floor")->kind || k == dnnq_op_find("ceil")->kind ||
+	       k == dnnq_op_find("round")->kind;
+}
+
 static int fold_cast(struct nctx *c)
 {
 	int64_t to;
@@ -350,7 +363,8 @@ static int fold_cast(struct nctx *c)
 	 * "Token ids"): int32 ids as int32 (int64 is read so), integers and
 	 * bools held in floats as those floats, marked integers */
 	bool ints = x->dtype == DNNQ_IR_S32 || (x->dtype == DNNQ_IR_F32 &&
-	            (imp_is_int(c->m, iname(c, 0)) || imp_is_bool(c->m, iname(c, 0))));
+	            (imp_is_int(c->m, iname(c, 0)) || imp_is_bool(c->m, iname(c, 0)) ||
+	             rounded(c->m->ir, x)));
 	if (!x->data && ints && (dt == DNNQ_IR_S32 || dt == DNNQ_IR_S64)) {
 		c->ints = x->integer = x->dtype == DNNQ_IR_F32;
 		return pass_through(c);

@@ -294,6 +294,9 @@ bool imp_ms_default(struct nctx *c);
  * Sigmoid, Tanh, Relu, Slice, Reshape and Concat nodes, its outputs named;
  * 0, DNNQ_E_NOMEM, or another status with the problem recorded. */
 int imp_rnn(struct nctx *c, const char *op);
+/* op is a recurrent layer: LSTM, GRU, RNN, or ONNX Runtime's
+ * DynamicQuantizeLSTM (onnx/import-ms.c), X input 0, the states 5 and 6. */
+bool imp_rnn_op(const char *op);
 
 /* ---- If (onnx/import-if.c) ------------------------------------------------------ */
 

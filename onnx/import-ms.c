@@ -15,7 +15,8 @@
  * RotaryEmbedding, EmbedLayerNormalization) as their
  * decompositions in standard operators, and
  * quantize_dynamic's fused MatMulIntegerToFloat and DynamicQuantizeMatMul
- * as the unfused nodes onnx/qdq.c makes a dynamic FC of.
+ * as the unfused nodes onnx/qdq.c makes a dynamic FC of, and its
+ * DynamicQuantizeLSTM as the LSTM of the dequantized weights.
  *
  * Each quantized one is the QDQ form its definition spells: DequantizeLinear of every
  * quantized input, the standard float operator, QuantizeLinear at the
@@ -79,6 +80,7 @@ static int same_op(struct ms *s);
 static int gelus(struct ms *s);
 static int norms(struct ms *s);
 static int dyn_matmul(struct ms *s);
+static int quant_rnn(struct ms *s);
 static int attention(struct ms *s);
 static int mha(struct ms *s);
 static int rotary(struct ms *s);
@@ -121,6 +123,7 @@ static const struct msdef MS[] = {
 	{ "SkipSimplifiedLayerNormalization", "", 3, 4, 0, 0, 0, norms, " epsilon " },
 	{ "MatMulIntegerToFloat", "", 4, 7, 0, 0, 0, dyn_matmul, " " },
 	{ "DynamicQuantizeMatMul", "", 3, 5, 0, 0, 0, dyn_matmul, " " },
+	{ "DynamicQuantizeLSTM", "LSTM", 12, 12, 0, 0, 0, quant_rnn, NULL },
 	{ "Attention", "", 2, 7, 0, 0, 0, attention, " num_heads unidirectional qkv_hidden_sizes "
 	  "mask_filter_value scale do_rotary rotary_embedding_dim past_present_share_buffer " },
 	{ "EmbedLayerNormalization", "", 7, 9, 0, 0, 0, embed_norm, " epsilon mask_index_type " },
@@ -865,6 +868,73 @@ static int dyn_matmul(struct ms *s)
 	    (rc = bin(s, "Mul", *bias ? "prod" : "", acc, sc, *bias ? NULL : y, &t)))
 		return rc;
 	return *bias ? bin(s, "Add", "", t, bias, y, &t) : 0;
+}
+
+/* DynamicQuantizeLSTM's weight k (1 W [dirs, input, 4*hidden], 2 R [dirs,
+ * hidden, 4*hidden]: int8 or uint8 constants; scale and zero point at
+ * inputs 6 + 2k and 7 + 2k, per direction [dirs] or per column [dirs,
+ * 4*hidden]) dequantized and turned to the LSTM's [dirs, 4*hidden, input]:
+ * the float constant NAME:w or NAME:r, its name into *v. */
+static int rnn_weight(struct ms *s, size_t k, const char **v)
+{
+	struct nctx *c = s->c;
+	int32_t id[3];
+	for (size_t i = 0; i < 3; i++)
+		if ((id[i] = imp_lookup(c->m, in_name(s, i ? 5 + 2 * k + i : k), c->who)) < 0)
+			return id[i] == DNNQ_E_NOMEM ? id[i] : DNNQ_E_FORMAT;
+	const struct dnnq_ir_value *w = &c->m->ir->values[id[0]], *sc = &c->m->ir->values[id[1]],
+	                           *zp = &c->m->ir->values[id[2]];
+	if (!w->data || (w->dtype != DNNQ_IR_S8 && w->dtype != DNNQ_IR_U8) || w->ndim != 3)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s': a constant int8 or uint8 "
+		           "[dirs, rows, 4*hidden] expected", k, in_name(s, k));
+	int64_t D = w->dims[0], I = w->dims[1], G = w->dims[2];
+	size_t ns = dnnq_ir_numel(sc, 1);
+	if (!sc->data || sc->dtype != DNNQ_IR_F32 || (ns != (size_t)D && ns != (size_t)(D * G)) ||
+	    !zp->data || zp->dtype != w->dtype || dnnq_ir_numel(zp, 1) != ns)
+		return bad(c, DNNQ_E_UNSUPPORTED, "inputs %zu and %zu: '%.80s' needs a constant float "
+		           "scale and a zero point of its type, per direction or per column", 6 + 2 * k,
+		           7 + 2 * k, in_name(s, k));
+	struct dnnq_ir_value t = { .ndim = 3, .dims = { D, G, I } };
+	float *out;
+	int rc = new_f32(s, k == 1 ? "w" : "r", &t, &out, v);
+	if (rc)
+		return rc;
+	/* the lookups' values: new_f32 may have moved the table */
+	w = &c->m->ir->values[id[0]], sc = &c->m->ir->values[id[1]], zp = &c->m->ir->values[id[2]];
+	const float *scale = sc->data;
+	for (int64_t d = 0; d < D; d++)
+		for (int64_t i = 0; i < I; i++)
+			for (int64_t g = 0; g < G; g++) {
+				size_t q = (size_t)((d * I + i) * G + g), p = ns == (size_t)D ? (size_t)d
+				                                            : (size_t)(d * G + g);
+				int32_t x = w->dtype == DNNQ_IR_S8 ? ((const int8_t *)w->data)[q] -
+				                                     ((const int8_t *)zp->data)[p]
+				                                   : ((const uint8_t *)w->data)[q] -
+				                                     ((const uint8_t *)zp->data)[p];
+				out[(d * G + g) * I + i] = (float)x * scale[p];
+			}
+	return 0;
+}
+
+/* DynamicQuantizeLSTM (X, W, R, B, sequence_lens, initial_h, initial_c, P,
+ * W_scale, W_zero_point, R_scale, R_zero_point; quantize_dynamic's LSTM):
+ * the LSTM (NAME, the node's attributes, outputs and inputs but its
+ * weights) of the dequantized W and R (NAME:w, NAME:r, transposed to
+ * ONNX's layout), which onnx/import-rnn.c unrolls. ONNX Runtime quantizes
+ * X and h per step; dnnq calibrates them as any activation. */
+static int quant_rnn(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const char *in[8], *out[3];
+	int rc = io_count(s, 3);
+	for (size_t i = 0; i < 8; i++)
+		in[i] = in_name(s, i);
+	if (rc || (rc = rnn_weight(s, 1, &in[1])) || (rc = rnn_weight(s, 2, &in[2])))
+		return rc;
+	for (size_t k = 0; k < c->np->n_output; k++)
+		out[k] = S(c->np->output[k]);
+	return sub_n(s, "LSTM", c->name, in, 8, c->np->attribute, c->np->n_attribute, out,
+	             c->np->n_output);
 }
 
 /* An int64 constant NAME:what of the n values v (a Reshape's shape). */
@@ -2437,7 +2507,8 @@ int imp_ms(struct nctx *c)
 	const struct msdef *d = find_def(c);
 	if (!d) {
 		bad(c, DNNQ_E_UNSUPPORTED, "operator domain 'com.microsoft' is supported only for "
-		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeMatMul, EmbedLayerNormalization, "
+		    "Attention, BiasAdd, BiasGelu, DynamicQuantizeLSTM, DynamicQuantizeMatMul, "
+		    "EmbedLayerNormalization, "
 		    "FastGelu, FusedConv, FusedGemm, Gelu, GroupQueryAttention, "
 		    "MatMulIntegerToFloat, MultiHeadAttention, QGemm, QLinearAdd, QLinearAveragePool, QLinearConcat, "
 		    "QLinearConv, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearMul, "

@@ -95,7 +95,7 @@ static bool reads_moved(const char *op, size_t i, unsigned at)
 {
 	if (!strcmp(op, "Transpose") || !strcmp(op, "Squeeze") || !strcmp(op, "Shape"))
 		return true;
-	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "RNN"))
+	if (imp_rnn_op(op))
 		return at == 1 && (i == 0 || i == 5 || i == 6);
 	if (!strcmp(op, "Reshape"))
 		return at == 1 && i == 0;

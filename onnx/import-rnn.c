@@ -477,6 +477,12 @@ static const char *oname(struct nctx *c, size_t k)
 	return k < c->np->n_output && c->np->output[k] ? c->np->output[k] : "";
 }
 
+bool imp_rnn_op(const char *op)
+{
+	return !strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "RNN") ||
+	       !strcmp(op, "DynamicQuantizeLSTM");
+}
+
 int imp_rnn(struct nctx *c, const char *op)
 {
 	bool gru = !strcmp(op, "GRU"), rnn = !strcmp(op, "RNN");

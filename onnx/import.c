@@ -1208,7 +1208,7 @@ static int cmp_name(const void *a, const void *b)
 static enum read_how read_how(const Onnx__NodeProto *n, size_t k)
 {
 	const char *op = n->op_type ? n->op_type : "";
-	if (!strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "RNN"))
+	if (imp_rnn_op(op))
 		return k == 5 || k == 6 ? R_STATE : k ? R_OTHER : R_X;
 	if (!strcmp(op, "Shape"))
 		return R_SHAPE;

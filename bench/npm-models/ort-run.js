@@ -1,7 +1,9 @@
 // bench/npm-models/ort-run.js: ONNX Runtime's outputs of MODEL, the reference the
 // npm-models scripts measure dnnq against (docs/onnx.md, "Pretrained models from npm
 // packages"). Runs every sample (dim 0) of the float32 arrays one at a time and
-// writes OUTDIR/<output>.npy stacked (':' and other unsafe characters as '_').
+// writes OUTDIR/<output>.npy stacked (':' and other unsafe characters as '_'): on
+// dim 0 when the output's dim 0 is 1, on a new dim 0 when it is not (a
+// time-major [T, 1, C]).
 // usage: NODE_PATH=.../node_modules node ort-run.js MODEL OUTDIR NAME=X.npy ...
 const ort = require('onnxruntime-node'); const fs = require('fs');
 function npy(path) {
@@ -30,6 +32,7 @@ function save(path, shape, data) {
   for (const k of s.outputNames) {
     const t = res[k]; const per = t[0].data.length; const all = new Float32Array(per * n);
     t.forEach((x, i) => all.set(x.data, i * per));
-    save(`${out}/${k.replace(/[^A-Za-z0-9_.-]/g, '_')}.npy`, [n, ...t[0].dims.slice(1)], all);
+    const d = t[0].dims;
+    save(`${out}/${k.replace(/[^A-Za-z0-9_.-]/g, '_')}.npy`, [n, ...(d[0] == 1 ? d.slice(1) : d)], all);
   }
 })().catch(e => { console.error(e.message); process.exit(1); });

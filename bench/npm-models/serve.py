@@ -28,8 +28,9 @@ def infer(sock, inputs, work, out):
     for k, (name, a) in enumerate(inputs.items()):
         np.save(f"{work}/served{k}.npy", a)
         args += ["--input", f"{name}={work}/served{k}.npy"]
-    if sh(f"{BIN}/dnnqctl", "--socket", sock, "infer", "m", *args, "--output-dir",
-          out).returncode:
+    # minutes, not dnnqctl's 10 s: a batch of big images on a loaded host
+    if sh(f"{BIN}/dnnqctl", "--socket", sock, "infer", "m", *args, "--timeout", "600000",
+          "--output-dir", out).returncode:
         sys.exit("dnnqctl infer failed")
     return {f: np.load(f"{out}/{f}") for f in os.listdir(out)}
 
