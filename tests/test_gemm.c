@@ -283,6 +283,68 @@ static void assert_weights_read_back(const struct dnnq_gemm_weights *pw, const i
 				             j, t, dnnq_gemm_weight(pw, j, t), w[j * k + t]);
 }
 
+/* The AVX2 kernel's group order (gemm.h: group_off, direct_groups): each
+ * panel's groups whose pairs cannot saturate go first and take the direct
+ * product in the sign trick's tiles too. Groups drawn per panel from pairs
+ * at the bound (64 + 64, -64 + -64, 127 with -128: safe) and just past it
+ * (65 + 64, -65 + -64: not), against activations 255 (what saturates a
+ * misplaced unsafe pair) and 0 / 128 (the sign trick's extremes), rows
+ * with and without a byte above 127, partial panels and a partial group;
+ * each output against a 64-bit product, the weights read back. */
+START_TEST(sign_tiles_direct_groups_are_exact)
+{
+	static const int8_t safe[][2] = { { 64, 64 }, { -64, -64 }, { 127, -128 }, { -128, 127 },
+	                                  { 0, -128 }, { 1, 0 } };
+	static const int8_t unsafe[][2] = { { 65, 64 }, { -65, -64 }, { 127, 127 }, { -128, -1 } };
+	static const uint8_t av[] = { 0, 128, 255, 255 };
+	struct rng r = { 41 };
+	size_t m = 9, n = 40, k = 151;
+	uint8_t *a = malloc(m * k);
+	int8_t *w = malloc(n * k);
+	int32_t *c = malloc(m * n * sizeof *c);
+	for (size_t i = 0; i < m; i++)
+		for (size_t t = 0; t < k; t++)
+			a[i * k + t] = (uint8_t)(i == 4 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 3)]);
+	for (size_t j0 = 0; j0 < n; j0 += 16)
+		for (size_t g = 0; g < (k + 3) / 4; g++) {
+			/* a group is unsafe when one column's pair is */
+			bool bad = rng_int(&r, 0, 1);
+			size_t jbad = j0 + (size_t)rng_int(&r, 0, 7);
+			for (size_t j = j0; j < j0 + 16 && j < n; j++)
+				for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
+					const int8_t *p = bad && j == jbad && t == 4 * g
+					                  ? unsafe[rng_int(&r, 0, 3)] : safe[rng_int(&r, 0, 5)];
+					w[j * k + t] = p[0];
+					if (t + 1 < k)
+						w[j * k + t + 1] = p[1];
+				}
+		}
+	FOR_EACH_ISA(isa) {
+		struct dnnq_gemm_weights pw;
+		pack_isa(isa, w, n, k, &pw);
+		bool mixed = false;
+		for (size_t p = 0; pw.direct_groups && p < (n + 15) / 16; p++)
+			mixed = mixed || (pw.direct_groups[p] > 0 && pw.direct_groups[p] < k / 4);
+		ck_assert(!pw.direct_groups || mixed);
+		struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
+		ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
+		for (size_t i = 0; i < m; i++)
+			for (size_t j = 0; j < n; j++) {
+				int64_t s = 0;
+				for (size_t t = 0; t < k; t++)
+					s += a[i * k + t] * w[j * k + t];
+				ck_assert_msg(c[i * n + j] == s, "%s (%zu, %zu): %d != %lld",
+				              pw.kernel->name, i, j, c[i * n + j], (long long)s);
+			}
+		assert_weights_read_back(&pw, w, n, k);
+		dnnq_gemm_weights_free(&pw);
+	}
+	free(a);
+	free(w);
+	free(c);
+}
+END_TEST
+
 /* u8 outputs at and past their bounds: every ISA's requantization against
  * the scalar one, float and fixed point, qmin 0 (the AVX2 GEMM leaves that
  * clamp to its packs' saturation) or the zero point (ReLU), qmax 255 or
@@ -827,6 +889,7 @@ Suite *suite_gemm(void)
 	tcase_add_test(tc, no_saturation_at_extremes);
 	tcase_add_test(tc, sign_and_plain_paths_are_exact);
 	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 22);
+	tcase_add_test(tc, sign_tiles_direct_groups_are_exact);
 	tcase_add_loop_test(tc, u8_requant_bounds_match_scalar, 1, 10);
 	tcase_add_test(tc, packing);
 	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 4);
