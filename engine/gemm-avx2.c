@@ -87,23 +87,25 @@ INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEM
 }
 
 /* One group of 4 k for mr rows: both halves of the panel row (the first
- * only when a partial panel has no second: its sums would be of zeros). */
-INLINE void step(const int mr, const bool partial, const bool second, const bool sign,
-                 const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
-                 const int8_t *b, __m256i m0, __m256i m1, __m256i acc[DNNQ_GEMM_MR][2])
+ * only when a partial panel has no second: its sums would be of zeros),
+ * each by the sign trick or not (sign0, sign1). */
+INLINE void step(const int mr, const bool partial, const bool second, const bool sign0,
+                 const bool sign1, const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff,
+                 size_t nb, const int8_t *b, __m256i m0, __m256i m1,
+                 __m256i acc[DNNQ_GEMM_MR][2])
 {
 	__m256i b0, b1;
 	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
-	half(mr, sign, ar, koff, nb, b0, 0, acc);
+	half(mr, sign0, ar, koff, nb, b0, 0, acc);
 	if (!partial || second)
-		half(mr, sign, ar, koff, nb, b1, 1, acc);
+		half(mr, sign1, ar, koff, nb, b1, 1, acc);
 }
 
 /* A panel's group order (struct dnnq_gemm_weights: group_off,
- * direct_groups). */
+ * group_ends). */
 struct order {
 	const uint16_t *off;
-	size_t direct;
+	size_t end[3];
 };
 
 /*
@@ -132,13 +134,19 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 		c[r][1] = acc[r][1];
 	}
 	size_t g = 0;
-	for (; g < (sign ? o.direct : kfull); g++, b += gstride)
-		step(mr, partial, second, false, ar, o.off[g], 4, b, m0, m1, c);
-	if (sign)
+	for (; g < (sign ? o.end[0] : kfull); g++, b += gstride)
+		step(mr, partial, second, false, false, ar, o.off[g], 4, b, m0, m1, c);
+	if (sign) {
+		/* the classes of group_ends: each half direct where it is safe */
+		for (; g < o.end[1]; g++, b += gstride)
+			step(mr, partial, second, false, true, ar, o.off[g], 4, b, m0, m1, c);
+		for (; g < o.end[2]; g++, b += gstride)
+			step(mr, partial, second, true, false, ar, o.off[g], 4, b, m0, m1, c);
 		for (; g < kfull; g++, b += gstride)
-			step(mr, partial, second, true, ar, o.off[g], 4, b, m0, m1, c);
+			step(mr, partial, second, true, true, ar, o.off[g], 4, b, m0, m1, c);
+	}
 	if (k % 4)
-		step(mr, partial, second, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
+		step(mr, partial, second, sign, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		acc[r][0] = c[r][0];
@@ -275,8 +283,9 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
 		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
 		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
+		const uint16_t *end = w->group_ends + 3 * (jp / DNNQ_GEMM_NR);
 		const struct order o = { w->group_off + jp / DNNQ_GEMM_NR * (w->k / 4),
-		                         w->direct_groups[jp / DNNQ_GEMM_NR] };
+		                         { end[0], end[1], end[2] } };
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
 		/* the accumulators start at the column term, and the sign trick's

@@ -40,41 +40,61 @@ static bool group_safe(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t
 	return true;
 }
 
+/* Group g's class in the panel of columns [j0, j1) (gemm.h, group_ends):
+ * 0 both halves safe, 1 the first only, 2 the second only, 3 neither; a
+ * missing second half counts as safe. */
+static int group_class(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t g)
+{
+	size_t mid = j1 - j0 > 8 ? j0 + 8 : j1;
+	bool s0 = group_safe(w, ldw, j0, mid, g), s1 = group_safe(w, ldw, mid, j1, g);
+	return s0 ? (s1 ? 0 : 1) : (s1 ? 2 : 3);
+}
+
 /* The AVX2 32-bit kernel's group order (gemm.h: group_off, group_pos,
- * direct_groups): per panel the safe groups first, each part in k order. */
+ * group_ends). Below ORDER_MIN_GROUPS groups (K < 64) every group is of
+ * class 3, as if none were safe: there few are (MobileNetV2's K = 16 and
+ * 24 expansions: 12-16 % of the halves' groups), and a tile of four loops
+ * of 0-4 steps each ran 1.07-1.18x the time of one loop of all its steps
+ * (docs/gemm.md). */
+#define ORDER_MIN_GROUPS 16
+
 static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t ldw)
 {
 	size_t kg = out->k / 4, panels = (out->n + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
 	out->group_off = malloc((panels * kg + 1) * sizeof *out->group_off);
 	out->group_pos = malloc((panels * kg + 1) * sizeof *out->group_pos);
-	out->direct_groups = malloc(panels * sizeof *out->direct_groups);
-	if (!out->group_off || !out->group_pos || !out->direct_groups)
+	out->group_ends = malloc(3 * panels * sizeof *out->group_ends);
+	if (!out->group_off || !out->group_pos || !out->group_ends)
 		return DNNQ_E_NOMEM;
 	for (size_t p = 0; p < panels; p++) {
 		size_t j0 = p * DNNQ_GEMM_NR;
 		size_t j1 = out->n - j0 < DNNQ_GEMM_NR ? out->n : j0 + DNNQ_GEMM_NR;
 		uint16_t *off = out->group_off + p * kg, *pos = out->group_pos + p * kg;
 		size_t s = 0;
-		for (int safe = 1; safe >= 0; safe--) {
+		for (int c = 0; c < 4; c++) {
 			for (size_t g = 0; g < kg; g++)
-				if (group_safe(w, ldw, j0, j1, g) == safe) {
+				if ((kg < ORDER_MIN_GROUPS ? 3 : group_class(w, ldw, j0, j1, g)) == c) {
 					pos[g] = (uint16_t)s;
 					off[s++] = (uint16_t)(4 * g);
 				}
-			if (safe)
-				out->direct_groups[p] = (uint16_t)s;
+			if (c < 3)
+				out->group_ends[3 * p + c] = (uint16_t)s;
 		}
 	}
 	return DNNQ_OK;
 }
 
 /* Whether the AVX2 kernel runs k of column j by the sign trick (in the
- * tiles that take it): the groups after its panel's direct ones, and the
- * partial group. */
+ * tiles that take it): the groups of the classes unsafe for j's half, and
+ * the partial group. */
 static bool sign_group(const struct dnnq_gemm_weights *w, size_t j, size_t k)
 {
 	size_t kg = w->k / 4, p = j / DNNQ_GEMM_NR;
-	return k / 4 >= kg || w->group_pos[p * kg + k / 4] >= w->direct_groups[p];
+	if (k / 4 >= kg)
+		return true;
+	size_t s = w->group_pos[p * kg + k / 4];
+	const uint16_t *end = w->group_ends + 3 * p;
+	return j % DNNQ_GEMM_NR < 8 ? s >= end[1] : s >= end[2] || (s >= end[0] && s < end[1]);
 }
 
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
@@ -182,7 +202,7 @@ void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
 	free(w->sign_fix);
 	free(w->group_off);
 	free(w->group_pos);
-	free(w->direct_groups);
+	free(w->group_ends);
 	free(w->out_ptr);
 	free(w->out_idx);
 	free(w->out_val);

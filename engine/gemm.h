@@ -57,13 +57,15 @@ struct dnnq_gemm_weights {
 	                          AVX2 kernel's sign trick, gemm-avx2.c), over
 	                          the groups the trick runs on (below) */
 	/* AVX2 32-bit kernel: each panel's k / 4 full groups of 4 k, packed
-	 * with those whose pairs no u8 activation can saturate first (they
-	 * take the direct product in every tile; the sign trick only the
-	 * rest): group_off[p * (k / 4) + s] is the first k of the group
-	 * stored s-th in panel p, group_pos the inverse (the stored place of
-	 * group k / 4), direct_groups[p] how many lead. NULL otherwise. */
+	 * by which of the panel's two halves (8 columns) have pairs that no
+	 * u8 activation can saturate (those take the direct product in every
+	 * tile; the sign trick only the rest): both first, then the first
+	 * half only, the second half only, neither (each class in k order).
+	 * group_off[p * (k / 4) + s] is the first k of the group stored s-th
+	 * in panel p, group_pos the inverse (the stored place of group
+	 * k / 4), group_ends[3 p + c] where class c ends. NULL otherwise. */
 	uint16_t *group_off, *group_pos;
-	uint16_t *direct_groups;
+	uint16_t *group_ends;
 	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of
 	 * `isa`; W_outlier is sparse by output channel: entries
 	 * [out_ptr[j], out_ptr[j + 1]) of channel j each hold two of its
