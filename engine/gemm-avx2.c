@@ -32,6 +32,12 @@
  * faster; derived once per row block into an L1 buffer for K <= 256
  * (tried), 12-16 % slower with K = 16..32; an 8-row tile sharing them
  * (tried) was no faster (docs/gemm.md).
+ *
+ * Direct groups: a pair saturates only when its positive weights sum past
+ * 128 or its negative ones past -128, so with K >= 64 the packer stores
+ * each panel's groups by which halves are safe (gemm.h: group_off,
+ * group_ends), and a sign tile takes the direct product on every safe
+ * half of a group; sign_fix covers only the rest.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -110,9 +116,9 @@ struct order {
 
 /*
  * acc[r][h] += sum over k of A[r][k] * W[j0 + 8h + lane][k] for mr rows
- * (sign: minus the columns' sign_fix, the panel's groups after its direct
- * ones by the sign trick). partial: the panel has `width` < 16 columns
- * (masked weight loads).
+ * (sign: minus the columns' sign_fix, each half's unsafe groups by the
+ * sign trick). partial: the panel has `width` < 16 columns (masked weight
+ * loads).
  */
 INLINE void kernel(const int mr, const bool partial, const bool sign, const uint8_t *a,
                    size_t lda, const int8_t *b, size_t width, size_t k, struct order o,

@@ -52,10 +52,10 @@ static int group_class(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t
 
 /* The AVX2 32-bit kernel's group order (gemm.h: group_off, group_pos,
  * group_ends). Below ORDER_MIN_GROUPS groups (K < 64) every group is of
- * class 3, as if none were safe: there few are (MobileNetV2's K = 16 and
- * 24 expansions: 12-16 % of the halves' groups), and a tile of four loops
- * of 0-4 steps each ran 1.07-1.18x the time of one loop of all its steps
- * (docs/gemm.md). */
+ * class 3, as if none were safe, in k order: there few are (MobileNetV2's
+ * K = 16 and 24 expansions: 12-16 % of the halves' groups), and with the
+ * classes a tile's four loops of 0-4 steps ran K = 16 at 1.17-1.19x
+ * main's time, with one class at 1.02-1.03x (docs/gemm.md). */
 #define ORDER_MIN_GROUPS 16
 
 static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t ldw)

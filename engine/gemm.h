@@ -63,7 +63,8 @@ struct dnnq_gemm_weights {
 	 * half only, the second half only, neither (each class in k order).
 	 * group_off[p * (k / 4) + s] is the first k of the group stored s-th
 	 * in panel p, group_pos the inverse (the stored place of group
-	 * k / 4), group_ends[3 p + c] where class c ends. NULL otherwise. */
+	 * k / 4), group_ends[3 p + c] where class c ends; with K < 64 one
+	 * class (neither) in k order (gemm.c). NULL for other kernels. */
 	uint16_t *group_off, *group_pos;
 	uint16_t *group_ends;
 	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of

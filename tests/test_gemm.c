@@ -189,6 +189,23 @@ START_TEST(no_saturation_at_extremes)
 }
 END_TEST
 
+/* dnnq_gemm's s32 outputs of a (m x k) and the packed w (n x k) into c,
+ * each against a 64-bit product. */
+static void assert_gemm_exact(const struct dnnq_gemm_weights *pw, const uint8_t *a,
+                              const int8_t *w, int32_t *c, size_t m, size_t n, size_t k)
+{
+	struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
+	ck_assert_int_eq(dnnq_gemm(pw, m, a, k, c, n, &o, NULL), 0);
+	for (size_t i = 0; i < m; i++)
+		for (size_t j = 0; j < n; j++) {
+			int64_t s = 0;
+			for (size_t t = 0; t < k; t++)
+				s += a[i * k + t] * w[j * k + t];
+			ck_assert_msg(c[i * n + j] == s, "%s M %zu N %zu K %zu (%zu, %zu): %d != %lld",
+			              pw->kernel->name, m, n, k, i, j, c[i * n + j], (long long)s);
+		}
+}
+
 /* Mixed rows: some all-7-bit (the AVX2 kernel's plain path), some with a
  * byte above 127 (its sign trick), against an independent 64-bit product. */
 START_TEST(sign_and_plain_paths_are_exact)
@@ -206,16 +223,7 @@ START_TEST(sign_and_plain_paths_are_exact)
 	FOR_EACH_ISA(isa) {
 		struct dnnq_gemm_weights pw;
 		pack_isa(isa, w, n, k, &pw);
-		struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
-		ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
-		for (size_t i = 0; i < m; i++) {
-			for (size_t j = 0; j < n; j++) {
-				int64_t s = 0;
-				for (size_t t = 0; t < k; t++)
-					s += a[i * k + t] * w[j * k + t];
-				ck_assert_int_eq(c[i * n + j], s);
-			}
-		}
+		assert_gemm_exact(&pw, a, w, c, m, n, k);
 		dnnq_gemm_weights_free(&pw);
 	}
 	free(a);
@@ -251,17 +259,7 @@ START_TEST(sign_trick_extremes_are_exact)
 			FOR_EACH_ISA(isa) {
 				struct dnnq_gemm_weights pw;
 				pack_isa(isa, w, n, k, &pw);
-				struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
-				ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
-				for (size_t i = 0; i < m; i++)
-					for (size_t j = 0; j < n; j++) {
-						int64_t s = 0;
-						for (size_t t = 0; t < k; t++)
-							s += a[i * k + t] * w[j * k + t];
-						ck_assert_msg(c[i * n + j] == s, "%s M %zu N %zu K %zu "
-						              "(%zu, %zu): %d != %lld", pw.kernel->name, m,
-						              n, k, i, j, c[i * n + j], (long long)s);
-					}
+				assert_gemm_exact(&pw, a, w, c, m, n, k);
 				dnnq_gemm_weights_free(&pw);
 			}
 			free(a);
@@ -288,7 +286,7 @@ static void assert_weights_read_back(const struct dnnq_gemm_weights *pw, const i
  * take the direct product in the sign trick's tiles too. Groups drawn per panel from pairs
  * at the bound (64 + 64, -64 + -64, 127 with -128: safe) and just past it
  * (65 + 64, -65 + -64: not), against activations 255 (what saturates a
- * misplaced unsafe pair) and 0 / 128 (the sign trick's extremes), rows
+ * misplaced unsafe pair) and 0 / 128 (the sign trick's extremes), tiles
  * with and without a byte above 127, partial panels and a partial group;
  * each output against a 64-bit product, the weights read back. */
 START_TEST(sign_tiles_direct_groups_are_exact)
@@ -302,9 +300,9 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 	uint8_t *a = malloc(m * k);
 	int8_t *w = malloc(n * k);
 	int32_t *c = malloc(m * n * sizeof *c);
-	for (size_t i = 0; i < m; i++)
-		for (size_t t = 0; t < k; t++)
-			a[i * k + t] = (uint8_t)(i == 4 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 3)]);
+	/* rows 4-7 without a byte above 127: their tile goes direct throughout */
+	for (size_t i = 0; i < m * k; i++)
+		a[i] = (uint8_t)(i / k / 4 == 1 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 3)]);
 	for (size_t h0 = 0; h0 < n; h0 += 8)
 		for (size_t g = 0; g < (k + 3) / 4; g++) {
 			/* a half's group is unsafe when one column's pair is */
@@ -332,16 +330,7 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 			classes[3] += k / 4 - e[2];
 		}
 		ck_assert(!pw.group_ends || (classes[0] && classes[1] && classes[2] && classes[3]));
-		struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
-		ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
-		for (size_t i = 0; i < m; i++)
-			for (size_t j = 0; j < n; j++) {
-				int64_t s = 0;
-				for (size_t t = 0; t < k; t++)
-					s += a[i * k + t] * w[j * k + t];
-				ck_assert_msg(c[i * n + j] == s, "%s (%zu, %zu): %d != %lld",
-				              pw.kernel->name, i, j, c[i * n + j], (long long)s);
-			}
+		assert_gemm_exact(&pw, a, w, c, m, n, k);
 		assert_weights_read_back(&pw, w, n, k);
 		dnnq_gemm_weights_free(&pw);
 	}
