@@ -32,6 +32,12 @@
  * faster; derived once per row block into an L1 buffer for K <= 256
  * (tried), 12-16 % slower with K = 16..32; an 8-row tile sharing them
  * (tried) was no faster (docs/gemm.md).
+ *
+ * Direct groups: a pair saturates only when its positive weights sum past
+ * 128 or its negative ones past -128, so with K >= 64 the packer stores
+ * each panel's groups by which halves are safe (gemm.h: group_off,
+ * group_ends), and a sign tile takes the direct product on every safe
+ * half of a group; sign_fix covers only the rest.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -41,18 +47,21 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst)
+int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw,
+                        const uint16_t *group_off, int8_t *dst)
 {
-	size_t kg = (k + 3) / 4;
+	size_t kg = (k + 3) / 4, kfull = k / 4;
 	for (size_t j0 = 0; j0 < n; j0 += DNNQ_GEMM_NR) {
 		size_t width = n - j0 < DNNQ_GEMM_NR ? n - j0 : DNNQ_GEMM_NR;
 		int8_t *panel = dst + dnnq_gemm_panel_bytes(j0, k);
+		const uint16_t *off = group_off ? group_off + j0 / DNNQ_GEMM_NR * kfull : NULL;
 		for (size_t g = 0; g < kg; g++) {
+			size_t k0 = off && g < kfull ? off[g] : 4 * g;
 			for (size_t c = 0; c < width; c++) {
-				const int8_t *src = w + (j0 + c) * ldw + 4 * g;
+				const int8_t *src = w + (j0 + c) * ldw + k0;
 				int8_t *d = panel + (g * width + c) * 4;
 				for (size_t t = 0; t < 4; t++)
-					d[t] = 4 * g + t < k ? src[t] : 0;
+					d[t] = k0 + t < k ? src[t] : 0;
 			}
 		}
 	}
@@ -84,25 +93,35 @@ INLINE void half(const int mr, const bool sign, const uint8_t *const ar[DNNQ_GEM
 }
 
 /* One group of 4 k for mr rows: both halves of the panel row (the first
- * only when a partial panel has no second: its sums would be of zeros). */
-INLINE void step(const int mr, const bool partial, const bool second, const bool sign,
-                 const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff, size_t nb,
-                 const int8_t *b, __m256i m0, __m256i m1, __m256i acc[DNNQ_GEMM_MR][2])
+ * only when a partial panel has no second: its sums would be of zeros),
+ * each by the sign trick or not (sign0, sign1). */
+INLINE void step(const int mr, const bool partial, const bool second, const bool sign0,
+                 const bool sign1, const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff,
+                 size_t nb, const int8_t *b, __m256i m0, __m256i m1,
+                 __m256i acc[DNNQ_GEMM_MR][2])
 {
 	__m256i b0, b1;
 	dnnq_avx2_panel_row(partial, b, m0, m1, &b0, &b1);
-	half(mr, sign, ar, koff, nb, b0, 0, acc);
+	half(mr, sign0, ar, koff, nb, b0, 0, acc);
 	if (!partial || second)
-		half(mr, sign, ar, koff, nb, b1, 1, acc);
+		half(mr, sign1, ar, koff, nb, b1, 1, acc);
 }
+
+/* A panel's group order (struct dnnq_gemm_weights: group_off,
+ * group_ends). */
+struct order {
+	const uint16_t *off;
+	size_t end[3];
+};
 
 /*
  * acc[r][h] += sum over k of A[r][k] * W[j0 + 8h + lane][k] for mr rows
- * (sign: minus the columns' sign_fix). partial: the panel has `width` < 16
- * columns (masked weight loads).
+ * (sign: minus the columns' sign_fix, each half's unsafe groups by the
+ * sign trick). partial: the panel has `width` < 16 columns (masked weight
+ * loads).
  */
 INLINE void kernel(const int mr, const bool partial, const bool sign, const uint8_t *a,
-                   size_t lda, const int8_t *b, size_t width, size_t k,
+                   size_t lda, const int8_t *b, size_t width, size_t k, struct order o,
                    __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const __m256i m0 = dnnq_avx2_lane_mask(width < 8 ? width : 8);
@@ -120,10 +139,20 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 		c[r][0] = acc[r][0];
 		c[r][1] = acc[r][1];
 	}
-	for (size_t g = 0; g < kfull; g++, b += gstride)
-		step(mr, partial, second, sign, ar, 4 * g, 4, b, m0, m1, c);
+	size_t g = 0;
+	for (; g < (sign ? o.end[0] : kfull); g++, b += gstride)
+		step(mr, partial, second, false, false, ar, o.off[g], 4, b, m0, m1, c);
+	if (sign) {
+		/* the classes of group_ends: each half direct where it is safe */
+		for (; g < o.end[1]; g++, b += gstride)
+			step(mr, partial, second, false, true, ar, o.off[g], 4, b, m0, m1, c);
+		for (; g < o.end[2]; g++, b += gstride)
+			step(mr, partial, second, true, false, ar, o.off[g], 4, b, m0, m1, c);
+		for (; g < kfull; g++, b += gstride)
+			step(mr, partial, second, true, true, ar, o.off[g], 4, b, m0, m1, c);
+	}
 	if (k % 4)
-		step(mr, partial, second, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
+		step(mr, partial, second, sign, sign, ar, 4 * kfull, k % 4, b, m0, m1, c);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
 		acc[r][0] = c[r][0];
@@ -135,17 +164,17 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 #define TILE_CASE(MR)                                                                  \
 	case MR:                                                                       \
 		if (full && sign)                                                      \
-			kernel(MR, false, true, a, lda, b, width, k, acc);             \
+			kernel(MR, false, true, a, lda, b, width, k, o, acc);             \
 		else if (full)                                                         \
-			kernel(MR, false, false, a, lda, b, width, k, acc);            \
+			kernel(MR, false, false, a, lda, b, width, k, o, acc);            \
 		else if (sign)                                                         \
-			kernel(MR, true, true, a, lda, b, width, k, acc);              \
+			kernel(MR, true, true, a, lda, b, width, k, o, acc);              \
 		else                                                                   \
-			kernel(MR, true, false, a, lda, b, width, k, acc);             \
+			kernel(MR, true, false, a, lda, b, width, k, o, acc);             \
 		break;
 
 static void tile(int mr, bool sign, const uint8_t *a, size_t lda, const int8_t *b,
-                 size_t width, size_t k, __m256i acc[DNNQ_GEMM_MR][2])
+                 size_t width, size_t k, struct order o, __m256i acc[DNNQ_GEMM_MR][2])
 {
 	const bool full = width == DNNQ_GEMM_NR;
 	switch (mr) {
@@ -260,6 +289,9 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
 		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
 		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
+		const uint16_t *end = w->group_ends + 3 * (jp / DNNQ_GEMM_NR);
+		const struct order o = { w->group_off + jp / DNNQ_GEMM_NR * (w->k / 4),
+		                         { end[0], end[1], end[2] } };
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
 		/* the accumulators start at the column term, and the sign trick's
@@ -283,22 +315,24 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 			if (mr == DNNQ_GEMM_MR && width == DNNQ_GEMM_NR) {
 				if (sign)
 					kernel(DNNQ_GEMM_MR, false, true, a, job->lda, b, width, w->k,
-					       acc);
+					       o, acc);
 				else
 					kernel(DNNQ_GEMM_MR, false, false, a, job->lda, b, width, w->k,
-					       acc);
+					       o, acc);
 				store_rows(kind, true, cols, 2, acc, DNNQ_GEMM_MR, i, rowsum + (i - i0),
 				           job);
 			} else if (mr == DNNQ_GEMM_MR && width == 8) {
 				/* a last panel of 8 columns (N = 24, 72, 88, 120) too */
 				if (sign)
-					kernel(DNNQ_GEMM_MR, true, true, a, job->lda, b, 8, w->k, acc);
+					kernel(DNNQ_GEMM_MR, true, true, a, job->lda, b, 8, w->k, o,
+					       acc);
 				else
-					kernel(DNNQ_GEMM_MR, true, false, a, job->lda, b, 8, w->k, acc);
+					kernel(DNNQ_GEMM_MR, true, false, a, job->lda, b, 8, w->k, o,
+					       acc);
 				store_rows(kind, false, cols, 1, acc, DNNQ_GEMM_MR, i, rowsum + (i - i0),
 				           job);
 			} else {
-				tile(mr, sign, a, job->lda, b, width, w->k, acc);
+				tile(mr, sign, a, job->lda, b, width, w->k, o, acc);
 				store_rows(kind, false, cols, halves, acc, mr, i, rowsum + (i - i0), job);
 			}
 		}

@@ -157,8 +157,11 @@ void dnnq_gemm_segs_avx512vnni(const struct dnnq_gemm_weights *w, size_t m,
  * one (the same layout; only the 32-bit AVX2 kernel needs sign_fix). */
 int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t n, size_t k,
                           size_t ldw, struct dnnq_gemm_weights *out, struct dnnq_diag *diag);
-/* The 16c4 panels of n x k weights W (stride ldw) at dst. */
-int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw, int8_t *dst);
+/* The 16c4 panels of n x k weights W (stride ldw) at dst; group_off: each
+ * panel's full groups in that order (struct dnnq_gemm_weights), else NULL
+ * (k order). */
+int dnnq_gemm_pack_avx2(const int8_t *w, size_t n, size_t k, size_t ldw,
+                        const uint16_t *group_off, int8_t *dst);
 
 /* n (1..4) bytes at p as the low bytes of an int32 (the activation
  * broadcast of the micro-kernels); with n a constant 4 it is one load. */

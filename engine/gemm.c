@@ -24,6 +24,79 @@ static bool pairs_safe(const int8_t *row, size_t k)
 	return true;
 }
 
+/* Whether no u8 activations can saturate the vpmaddubsw pair sums of
+ * group g (k 4g..4g+3) of columns [j0, j1): in each pair the positive
+ * weights sum to at most 128 and the negative ones to at least -128
+ * (255 * 128 fits in int16; a pair of opposite signs always does). */
+static bool group_safe(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t g)
+{
+	for (size_t j = j0; j < j1; j++)
+		for (size_t t = 4 * g; t < 4 * g + 4; t += 2) {
+			int w0 = w[j * ldw + t], w1 = w[j * ldw + t + 1];
+			if ((w0 > 0 ? w0 : 0) + (w1 > 0 ? w1 : 0) > 128 ||
+			    (w0 < 0 ? w0 : 0) + (w1 < 0 ? w1 : 0) < -128)
+				return false;
+		}
+	return true;
+}
+
+/* Group g's class in the panel of columns [j0, j1) (gemm.h, group_ends):
+ * 0 both halves safe, 1 the first only, 2 the second only, 3 neither; a
+ * missing second half counts as safe. */
+static int group_class(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t g)
+{
+	size_t mid = j1 - j0 > 8 ? j0 + 8 : j1;
+	bool s0 = group_safe(w, ldw, j0, mid, g), s1 = group_safe(w, ldw, mid, j1, g);
+	return s0 ? (s1 ? 0 : 1) : (s1 ? 2 : 3);
+}
+
+/* The AVX2 32-bit kernel's group order (gemm.h: group_off, group_pos,
+ * group_ends). Below ORDER_MIN_GROUPS groups (K < 64) every group is of
+ * class 3, as if none were safe, in k order: there few are (MobileNetV2's
+ * K = 16 and 24 expansions: 12-16 % of the halves' groups), and with the
+ * classes a tile's four loops of 0-4 steps ran K = 16 at 1.17-1.19x
+ * main's time, with one class at 1.02-1.03x (docs/gemm.md). */
+#define ORDER_MIN_GROUPS 16
+
+static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t ldw)
+{
+	size_t kg = out->k / 4, panels = (out->n + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
+	out->group_off = malloc((panels * kg + 1) * sizeof *out->group_off);
+	out->group_pos = malloc((panels * kg + 1) * sizeof *out->group_pos);
+	out->group_ends = malloc(3 * panels * sizeof *out->group_ends);
+	if (!out->group_off || !out->group_pos || !out->group_ends)
+		return DNNQ_E_NOMEM;
+	for (size_t p = 0; p < panels; p++) {
+		size_t j0 = p * DNNQ_GEMM_NR;
+		size_t j1 = out->n - j0 < DNNQ_GEMM_NR ? out->n : j0 + DNNQ_GEMM_NR;
+		uint16_t *off = out->group_off + p * kg, *pos = out->group_pos + p * kg;
+		size_t s = 0;
+		for (int c = 0; c < 4; c++) {
+			for (size_t g = 0; g < kg; g++)
+				if ((kg < ORDER_MIN_GROUPS ? 3 : group_class(w, ldw, j0, j1, g)) == c) {
+					pos[g] = (uint16_t)s;
+					off[s++] = (uint16_t)(4 * g);
+				}
+			if (c < 3)
+				out->group_ends[3 * p + c] = (uint16_t)s;
+		}
+	}
+	return DNNQ_OK;
+}
+
+/* Whether the AVX2 kernel runs k of column j by the sign trick (in the
+ * tiles that take it): the groups of the classes unsafe for j's half, and
+ * the partial group. */
+static bool sign_group(const struct dnnq_gemm_weights *w, size_t j, size_t k)
+{
+	size_t kg = w->k / 4, p = j / DNNQ_GEMM_NR;
+	if (k / 4 >= kg)
+		return true;
+	size_t s = w->group_pos[p * kg + k / 4];
+	const uint16_t *end = w->group_ends + 3 * p;
+	return j % DNNQ_GEMM_NR < 8 ? s >= end[1] : s >= end[2] || (s >= end[0] && s < end[1]);
+}
+
 int dnnq_gemm_pack(enum dnnq_isa isa, const int8_t *w, size_t n, size_t k, size_t ldw,
                    struct dnnq_gemm_weights *out, struct dnnq_diag *diag)
 {
@@ -51,33 +124,35 @@ int dnnq_gemm_pack_kernel(enum dnnq_isa isa, bool acc16, const int8_t *w, size_t
 	size_t bytes = panels ? dnnq_gemm_panel_bytes(n, k) : n * k;
 	out->data = dnnq_aligned_alloc(bytes);
 	out->row_sums = malloc(n * sizeof *out->row_sums);
-	if (sign)
-		out->sign_fix = malloc(n * sizeof *out->sign_fix);
-	if (!out->data || !out->row_sums || (sign && !out->sign_fix)) {
-		dnnq_gemm_weights_free(out);
-		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "gemm pack: %zu bytes", bytes);
-	}
 	out->isa = isa;
 	out->n = n;
 	out->k = k;
+	if (sign)
+		out->sign_fix = malloc(n * sizeof *out->sign_fix);
+	if (!out->data || !out->row_sums || (sign && (!out->sign_fix ||
+	                                              order_groups(out, w, ldw)))) {
+		dnnq_gemm_weights_free(out);
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "gemm pack: %zu bytes", bytes);
+	}
 	out->data_bytes = bytes;
 	out->pair_safe = true;
 	for (size_t j = 0; j < n; j++) {
 		const int8_t *row = w + j * ldw;
-		int32_t s = 0, neg = 0;
+		int32_t s = 0, fix = 0;
 		for (size_t t = 0; t < k; t++) {
 			s += row[t];
-			neg += row[t] < 0 ? row[t] : 0;
+			if (sign && sign_group(out, j, t))
+				fix += 128 * row[t] - (row[t] < 0 ? row[t] : 0);
 		}
 		out->row_sums[j] = s;
 		out->pair_safe = out->pair_safe && pairs_safe(row, k);
 		if (out->sign_fix)
-			out->sign_fix[j] = 128 * s - neg;
+			out->sign_fix[j] = fix;
 		if (!panels)
 			memcpy(out->data + j * k, row, k);
 	}
 	if (panels)
-		dnnq_gemm_pack_avx2(w, n, k, ldw, out->data);
+		dnnq_gemm_pack_avx2(w, n, k, ldw, out->group_off, out->data);
 	return DNNQ_OK;
 }
 
@@ -85,9 +160,11 @@ int8_t dnnq_gemm_main_weight(const struct dnnq_gemm_weights *w, size_t j, size_t
 {
 	if (!dnnq_gemm_paneled(w))
 		return w->data[j * w->k + k];
-	size_t j0 = j / DNNQ_GEMM_NR * DNNQ_GEMM_NR;
+	size_t j0 = j / DNNQ_GEMM_NR * DNNQ_GEMM_NR, kg = w->k / 4;
 	size_t width = w->n - j0 < DNNQ_GEMM_NR ? w->n - j0 : DNNQ_GEMM_NR;
-	return w->data[dnnq_gemm_panel_bytes(j0, w->k) + (k / 4 * width + (j - j0)) * 4 + k % 4];
+	size_t g = w->group_pos && k / 4 < kg ? w->group_pos[j0 / DNNQ_GEMM_NR * kg + k / 4]
+	                                      : k / 4;
+	return w->data[dnnq_gemm_panel_bytes(j0, w->k) + (g * width + (j - j0)) * 4 + k % 4];
 }
 
 int8_t dnnq_gemm_weight(const struct dnnq_gemm_weights *w, size_t j, size_t k)
@@ -123,6 +200,9 @@ void dnnq_gemm_weights_free(struct dnnq_gemm_weights *w)
 	free(w->data);
 	free(w->row_sums);
 	free(w->sign_fix);
+	free(w->group_off);
+	free(w->group_pos);
+	free(w->group_ends);
 	free(w->out_ptr);
 	free(w->out_idx);
 	free(w->out_val);

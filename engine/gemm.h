@@ -54,7 +54,19 @@ struct dnnq_gemm_weights {
 	bool pair_safe;        /* no u8 activation can saturate a pair sum */
 	int32_t *sign_fix;     /* AVX2 32-bit kernel: n entries, 128 * row_sums[j]
 	                          minus the sum of W[j]'s negative entries (the
-	                          AVX2 kernel's sign trick, gemm-avx2.c) */
+	                          AVX2 kernel's sign trick, gemm-avx2.c), over
+	                          the groups the trick runs on (below) */
+	/* AVX2 32-bit kernel: each panel's k / 4 full groups of 4 k, packed
+	 * by which of the panel's two halves (8 columns) have pairs that no
+	 * u8 activation can saturate (those take the direct product in every
+	 * tile; the sign trick only the rest): both first, then the first
+	 * half only, the second half only, neither (each class in k order).
+	 * group_off[p * (k / 4) + s] is the first k of the group stored s-th
+	 * in panel p, group_pos the inverse (the stored place of group
+	 * k / 4), group_ends[3 p + c] where class c ends; with K < 64 one
+	 * class (neither) in k order (gemm.c). NULL for other kernels. */
+	uint16_t *group_off, *group_pos;
+	uint16_t *group_ends;
 	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of
 	 * `isa`; W_outlier is sparse by output channel: entries
 	 * [out_ptr[j], out_ptr[j + 1]) of channel j each hold two of its

@@ -189,6 +189,23 @@ START_TEST(no_saturation_at_extremes)
 }
 END_TEST
 
+/* dnnq_gemm's s32 outputs of a (m x k) and the packed w (n x k) into c,
+ * each against a 64-bit product. */
+static void assert_gemm_exact(const struct dnnq_gemm_weights *pw, const uint8_t *a,
+                              const int8_t *w, int32_t *c, size_t m, size_t n, size_t k)
+{
+	struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
+	ck_assert_int_eq(dnnq_gemm(pw, m, a, k, c, n, &o, NULL), 0);
+	for (size_t i = 0; i < m; i++)
+		for (size_t j = 0; j < n; j++) {
+			int64_t s = 0;
+			for (size_t t = 0; t < k; t++)
+				s += a[i * k + t] * w[j * k + t];
+			ck_assert_msg(c[i * n + j] == s, "%s M %zu N %zu K %zu (%zu, %zu): %d != %lld",
+			              pw->kernel->name, m, n, k, i, j, c[i * n + j], (long long)s);
+		}
+}
+
 /* Mixed rows: some all-7-bit (the AVX2 kernel's plain path), some with a
  * byte above 127 (its sign trick), against an independent 64-bit product. */
 START_TEST(sign_and_plain_paths_are_exact)
@@ -206,16 +223,7 @@ START_TEST(sign_and_plain_paths_are_exact)
 	FOR_EACH_ISA(isa) {
 		struct dnnq_gemm_weights pw;
 		pack_isa(isa, w, n, k, &pw);
-		struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
-		ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
-		for (size_t i = 0; i < m; i++) {
-			for (size_t j = 0; j < n; j++) {
-				int64_t s = 0;
-				for (size_t t = 0; t < k; t++)
-					s += a[i * k + t] * w[j * k + t];
-				ck_assert_int_eq(c[i * n + j], s);
-			}
-		}
+		assert_gemm_exact(&pw, a, w, c, m, n, k);
 		dnnq_gemm_weights_free(&pw);
 	}
 	free(a);
@@ -251,17 +259,7 @@ START_TEST(sign_trick_extremes_are_exact)
 			FOR_EACH_ISA(isa) {
 				struct dnnq_gemm_weights pw;
 				pack_isa(isa, w, n, k, &pw);
-				struct dnnq_gemm_output o = { .dtype = DNNQ_DTYPE_S32 };
-				ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c, n, &o, NULL), 0);
-				for (size_t i = 0; i < m; i++)
-					for (size_t j = 0; j < n; j++) {
-						int64_t s = 0;
-						for (size_t t = 0; t < k; t++)
-							s += a[i * k + t] * w[j * k + t];
-						ck_assert_msg(c[i * n + j] == s, "%s M %zu N %zu K %zu "
-						              "(%zu, %zu): %d != %lld", pw.kernel->name, m,
-						              n, k, i, j, c[i * n + j], (long long)s);
-					}
+				assert_gemm_exact(&pw, a, w, c, m, n, k);
 				dnnq_gemm_weights_free(&pw);
 			}
 			free(a);
@@ -282,6 +280,65 @@ static void assert_weights_read_back(const struct dnnq_gemm_weights *pw, const i
 				ck_abort_msg("%s: weight [%zu][%zu] reads %d, not %d", pw->kernel->name,
 				             j, t, dnnq_gemm_weight(pw, j, t), w[j * k + t]);
 }
+
+/* The AVX2 kernel's group order (gemm.h: group_off, group_ends): in each
+ * panel the groups of the halves whose pairs cannot saturate go first and
+ * take the direct product in the sign trick's tiles too. Groups drawn per panel from pairs
+ * at the bound (64 + 64, -64 + -64, 127 with -128: safe) and just past it
+ * (65 + 64, -65 + -64: not), against activations 255 (what saturates a
+ * misplaced unsafe pair) and 0 / 128 (the sign trick's extremes), tiles
+ * with and without a byte above 127, partial panels and a partial group;
+ * each output against a 64-bit product, the weights read back. */
+START_TEST(sign_tiles_direct_groups_are_exact)
+{
+	static const int8_t safe[][2] = { { 64, 64 }, { -64, -64 }, { 127, -128 }, { -128, 127 },
+	                                  { 0, -128 }, { 1, 0 } };
+	static const int8_t unsafe[][2] = { { 65, 64 }, { -65, -64 }, { 127, 127 }, { -128, -1 } };
+	static const uint8_t av[] = { 0, 128, 255, 255 };
+	struct rng r = { 41 + (uint64_t)_i };
+	size_t m = 9, n = 40, k = 151;
+	uint8_t *a = malloc(m * k);
+	int8_t *w = malloc(n * k);
+	int32_t *c = malloc(m * n * sizeof *c);
+	/* rows 4-7 without a byte above 127: their tile goes direct throughout */
+	for (size_t i = 0; i < m * k; i++)
+		a[i] = (uint8_t)(i / k / 4 == 1 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 3)]);
+	for (size_t h0 = 0; h0 < n; h0 += 8)
+		for (size_t g = 0; g < (k + 3) / 4; g++) {
+			/* a half's group is unsafe when one column's pair is */
+			size_t bad = rng_int(&r, 0, 1) ? h0 + (size_t)rng_int(&r, 0, 7) : SIZE_MAX;
+			size_t tbad = 4 * g + 2 * (size_t)rng_int(&r, 0, 1);
+			for (size_t j = h0; j < h0 + 8 && j < n; j++)
+				for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
+					const int8_t *p = j == bad && t == tbad
+					                  ? unsafe[rng_int(&r, 0, 3)] : safe[rng_int(&r, 0, 5)];
+					w[j * k + t] = p[0];
+					if (t + 1 < k)
+						w[j * k + t + 1] = p[1];
+				}
+		}
+	FOR_EACH_ISA(isa) {
+		struct dnnq_gemm_weights pw;
+		pack_isa(isa, w, n, k, &pw);
+		/* every class in some panel */
+		size_t classes[4] = { 0 };
+		for (size_t p = 0; pw.group_ends && p < (n + 15) / 16; p++) {
+			const uint16_t *e = pw.group_ends + 3 * p;
+			classes[0] += e[0];
+			classes[1] += e[1] - e[0];
+			classes[2] += e[2] - e[1];
+			classes[3] += k / 4 - e[2];
+		}
+		ck_assert(!pw.group_ends || (classes[0] && classes[1] && classes[2] && classes[3]));
+		assert_gemm_exact(&pw, a, w, c, m, n, k);
+		assert_weights_read_back(&pw, w, n, k);
+		dnnq_gemm_weights_free(&pw);
+	}
+	free(a);
+	free(w);
+	free(c);
+}
+END_TEST
 
 /* u8 outputs at and past their bounds: every ISA's requantization against
  * the scalar one, float and fixed point, qmin 0 (the AVX2 GEMM leaves that
@@ -827,6 +884,7 @@ Suite *suite_gemm(void)
 	tcase_add_test(tc, no_saturation_at_extremes);
 	tcase_add_test(tc, sign_and_plain_paths_are_exact);
 	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 22);
+	tcase_add_loop_test(tc, sign_tiles_direct_groups_are_exact, 0, 4);
 	tcase_add_loop_test(tc, u8_requant_bounds_match_scalar, 1, 10);
 	tcase_add_test(tc, packing);
 	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 4);
