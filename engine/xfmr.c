@@ -82,6 +82,14 @@ size_t dnnq_xfmr_rows_per_task(size_t len, size_t min_elems)
 	return per ? per : 1;
 }
 
+bool dnnq_xfmr_index(double v, int64_t len, int32_t *i)
+{
+	if (!(v >= (double)-len && v < (double)len) || v != (double)(int64_t)v)
+		return false;
+	*i = (int32_t)(v < 0 ? v + (double)len : v);
+	return true;
+}
+
 void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x, void **y)
 {
 	*x = gin(g, n, 0)->buf;

@@ -44,6 +44,18 @@ void dnnq_xfmr_strides(const struct gtensor *t, size_t *st);
  * rows per task (>= 1). */
 size_t dnnq_xfmr_rows_per_task(size_t len, size_t min_elems);
 
+/* Computed indices (engine/ops/gather_elements.c, scatter_elements.c,
+ * gather_nd.c, scatter_nd.c), read once a run before any element moves:
+ * element e of src (s32, or f32 holding integers the graph computed). */
+static inline double dnnq_xfmr_index_at(const void *src, bool f32, size_t e)
+{
+	return f32 ? (double)((const float *)src)[e] : ((const int32_t *)src)[e];
+}
+/* Index v of an axis of len elements, a negative one counted from the end
+ * once (as ONNX does), into *i; false when still outside (or, f32, no
+ * integer): the caller fails the run, nothing read or written. */
+bool dnnq_xfmr_index(double v, int64_t len, int32_t *i);
+
 /* setup's binding: input 0's buffer into *x, the output's into *y. */
 void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x, void **y);
 

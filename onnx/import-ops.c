@@ -3549,6 +3549,77 @@ static int op_gather_elements(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, iv->ndim, iv->dims, x->batched);
 }
 
+/* ScatterElements' and ScatterND's reduction (opsets 16, 18) into the
+ * node's mode: 0 none, 1 add, 2 mul, 3 max, 4 min (the engine's op). */
+static int reduction(struct nctx *c)
+{
+	static const char *const names[] = { "none", "add", "mul", "max", "min" };
+	char r[16];
+	int rc = a_str(c, "reduction", "none", r, sizeof r);
+	uint32_t m = 0;
+	while (!rc && m < 5 && strcmp(r, names[m]))
+		m++;
+	if (!rc && m == 5)
+		return bad(c, DNNQ_E_UNSUPPORTED, "reduction '%.15s': want none, add, mul, max or min",
+		           r);
+	c->node.mode = m;
+	return rc;
+}
+
+/* ScatterElements (opsets 11..18; Scatter, opsets 9 and 10, is the same
+ * without reduction; torch's scatter, scatter_add, scatter_reduce): the
+ * registry's scatter_elements (engine/ops/scatter_elements.c, fp32), the
+ * output of the data's shape. Data, indices and updates are computed, of
+ * one rank, the indices int32 (an input, ArgMax's, TopK's) or floats
+ * holding integers, checked every run; indices and updates of one shape,
+ * each dim but the axis at most the data's. On the batch (axis 0) the
+ * import fixes the batch to 1. */
+static int op_scatter_elements(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "scatter_elements")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
+	    (rc = need(c, 2, DT_F32, false)) || (rc = a_int(c, "axis", 0, &n->axis)) ||
+	    (rc = reduction(c)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1), *u = V(c, 2);
+	char xs[128], is[128], us[128];
+	imp_dims_str_r(x, xs, sizeof xs);
+	imp_dims_str_r(iv, is, sizeof is);
+	imp_dims_str_r(u, us, sizeof us);
+	for (int k = 0; k < 3; k++)
+		if (V(c, k)->data)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %d '%.80s' is a constant: want the "
+			           "data, the indices and the updates computed", k, iname(c, k));
+	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
+		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
+		           "integer arithmetic on one)", iname(c, 1));
+	bool ok = x->ndim && iv->ndim == x->ndim && u->ndim == x->ndim;
+	for (uint32_t i = 0; ok && i < x->ndim; i++)
+		ok = iv->dims[i] == u->dims[i];
+	if (!ok)
+		return bad(c, DNNQ_E_SHAPE, "data '%.80s' [%s], indices [%s], updates [%s]: want one "
+		           "rank (at least 1), the indices' shape the updates'", iname(c, 0), xs, is,
+		           us);
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != n->axis && iv->dims[i] > x->dims[i])
+			return bad(c, DNNQ_E_SHAPE, "indices [%s] on '%.80s' [%s]: dim %u is larger "
+			           "than the data's (only the axis, %lld, may be)", is, iname(c, 0), xs,
+			           i, (long long)n->axis);
+	if (in_moved(c, 0) || in_moved(c, 1) || in_moved(c, 2))
+		return batch_moves(c, "scattering into a value whose batch a Transpose moved");
+	if (x->batched && n->axis == 0)
+		return batch_moves(c, "scattering along the batch (axis 0)");
+	if (x->batched != iv->batched || x->batched != u->batched)
+		return bad(c, DNNQ_E_UNSUPPORTED, "data '%.80s' %s the batch, indices %s, updates "
+		           "%s: want all batched or none", iname(c, 0), x->batched ? "has" : "lacks",
+		           iv->batched ? "have it" : "lack it", u->batched ? "have it" : "lack it");
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, x->dims, x->batched);
+}
+
 /* GridSample (opset 16: mode bilinear, nearest, bicubic; 20 names them
  * linear, nearest, cubic and allows N-D: 2-D here), padding_mode zeros,
  * border, reflection, align_corners: the registry's grid_sample
@@ -4524,6 +4595,8 @@ static const struct opdef OPS[] = {
 	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
 	{ "OneHot", DNNQ_IR_ENGINE, op_onehot, 3, 3, 1 },
 	{ "GatherElements", DNNQ_IR_ENGINE, op_gather_elements, 2, 2, 1 },
+	{ "ScatterElements", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
+	{ "Scatter", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
 	{ "GatherND", DNNQ_IR_ENGINE, op_gathernd, 2, 2, 1 },
 	{ "GridSample", DNNQ_IR_ENGINE, op_grid_sample, 2, 2, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
@@ -4900,6 +4973,17 @@ int imp_int_const(struct nctx *c, size_t i)
 	return 0;
 }
 
+/* Whether op reads computed indices (input 1) as they are. */
+static bool reads_indices(const char *op)
+{
+	static const char *const ops[] = { "GatherElements", "ScatterElements", "Scatter",
+	                                   "GatherND", "ScatterND" };
+	for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+		if (!strcmp(op, ops[k]))
+			return true;
+	return false;
+}
+
 /* A node reading computed integers (docs/onnx.md, "Token ids"): of
  * INT_OPS, its integer data inputs become floats (int_cast, imp_int_const);
  * any other operator is refused, naming the input. c->ints: the outputs
@@ -4912,17 +4996,19 @@ static int int_inputs(struct nctx *c, const char *op)
 		k++;
 	bool gather_embed = !strcmp(op, "Gather") && V(c, 0) && V(c, 0)->data;
 	for (size_t i = 0; k == n && i < c->nin; i++) {
-		/* an int32 value: the operator's to check; GatherElements'
-		 * indices: read as they are (engine/ops/gather_elements.c) */
+		/* an int32 value: the operator's to check; the indices of
+		 * GatherElements, ScatterElements, GatherND and ScatterND: read
+		 * as they are, each checked every run (engine/ops/) */
 		if (!computed_int(c, i) || V(c, i)->dtype == DNNQ_IR_S32 ||
-		    (i == 1 && !strcmp(op, "GatherElements")))
+		    (i == 1 && reads_indices(op)))
 			continue;
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' holds integers computed at run "
 		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
 		           "Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the comparisons, "
 		           "ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, Gather, "
 		           "Transpose, Concat), reads them as ids in a Gather of a table and as "
-		           "GatherElements' indices, and casts them", i, iname(c, i));
+		           "indices of GatherElements, ScatterElements, GatherND and ScatterND, and "
+		           "casts them", i, iname(c, i));
 	}
 	if (k == n || gather_embed)
 		return 0;

@@ -2004,6 +2004,51 @@ static int lower_gather_elements(struct lower *L, size_t j)
 	return input_qp_out(L, n, n->outputs[0], mn, ref);
 }
 
+/* Computed indices of node n (input k): the s32 tensor, or (integer
+ * arithmetic) the f32 one; the engine reads them every run. */
+static int computed_indices(struct lower *L, const struct dnnq_ir_node *n, uint32_t k,
+                            int32_t *ids)
+{
+	const struct dnnq_ir_value *iv = lval_ir(L, n->inputs[k]);
+	*ids = L->v[n->inputs[k]].s32;
+	if (!L->v[n->inputs[k]].perm && iv->integer)
+		return need_f32(L, n, n->inputs[k], ids);
+	if (*ids < 0 || L->v[n->inputs[k]].perm)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "indices '%s': want int32 ones (computed) "
+		                 "in the engine's layout", iv->name);
+	return DNNQ_OK;
+}
+
+/* ScatterElements: the registry's scatter_elements (fp32 by the registry)
+ * on the engine's layout (data, indices and updates share it), the
+ * reduction the node's op. */
+static int lower_scatter_elements(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	int32_t in[3], ref;
+	int rc = check_inputs(L, n, 3, 0);
+	if (rc || (rc = computed_indices(L, n, 1, &in[1])))
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	for (uint32_t k = 0; k < 3; k += 2) {
+		if (L->v[n->inputs[k]].perm || !lval_ir(L, n->inputs[k])->batched || n->axis < 1)
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s', axis %lld: want a "
+			                 "batched value and an axis but the batch",
+			                 lval_ir(L, n->inputs[k])->name, (long long)n->axis);
+		if ((rc = need_act(L, n, n->inputs[k], &in[k])))
+			return rc;
+	}
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, in[0], &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ninputs = 3;
+	mn->inputs[1] = in[1];
+	mn->inputs[2] = in[2];
+	mn->axis = engine_axis(xv, (uint32_t)n->axis);
+	mn->op = n->mode;
+	return act_out(L, n, n->outputs[0], mn, ref);
+}
+
 /* GridSample: the registry's grid_sample (fp32 by the registry: no int8
  * kernel), image and grid in the engine's layout (the kind reads the
  * grid's NHWC there); mode, padding and align_corners in op. */
@@ -2139,7 +2184,7 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "layernorm", lower_layernorm }, { "lrn", lower_lrn }, { "expand", lower_expand },
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
 		{ "topk", lower_topk }, { "gather_elements", lower_gather_elements },
-		{ "grid_sample", lower_grid_sample },
+		{ "grid_sample", lower_grid_sample }, { "scatter_elements", lower_scatter_elements },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)

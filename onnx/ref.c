@@ -1208,6 +1208,42 @@ static ptrdiff_t gather_elements(const struct run *r, const struct dnnq_ir_node 
 	return -1;
 }
 
+/* ScatterElements: the output is input 0, then update e (input 2) goes
+ * to e's coordinates with the axis' replaced by index e, by the node's
+ * reduction (mode: none, add, mul, max, min); the position of the first
+ * index outside the axis (nothing written), or -1. */
+static ptrdiff_t scatter_elements(const struct run *r, const struct dnnq_ir_node *n)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS], ud[DNNQ_IR_MAX_DIMS], p[DNNQ_IR_MAX_DIMS] = { 0 };
+	size_t st[DNNQ_IR_MAX_DIMS], s = 1, total = anumel(r, n->inputs[2]);
+	uint32_t R = r->ir->values[n->outputs[0]].ndim, A = (uint32_t)n->axis;
+	adims(r, n->inputs[0], xd);
+	adims(r, n->inputs[2], ud);
+	for (uint32_t a = R; a-- > 0; s *= (size_t)xd[a])
+		st[a] = s;
+	for (size_t e = 0; e < total; e++) {
+		int64_t i = id_at(r, n, e);
+		if (i == INT64_MIN || i < -xd[A] || i >= xd[A])
+			return (ptrdiff_t)e;
+	}
+	const float *u = IN(2);
+	float *y = OUT(0);
+	memcpy(y, IN(0), s * sizeof *y);
+	for (size_t e = 0; e < total; e++) {
+		int64_t i = id_at(r, n, e);
+		size_t at = 0;
+		for (uint32_t a = 0; a < R; a++)
+			at += (size_t)(a == A ? (i < 0 ? i + xd[A] : i) : p[a]) * st[a];
+		float v = u[e];
+		y[at] = n->mode == 1 ? y[at] + v : n->mode == 2 ? y[at] * v
+		      : n->mode == 3 ? (v > y[at] ? v : y[at]) : n->mode == 4 ? (v < y[at] ? v : y[at])
+		      : v;
+		for (uint32_t a = R; a-- > 0 && ++p[a] == ud[a];)
+			p[a] = 0;
+	}
+	return -1;
+}
+
 /* Expand of a constant to the batch: its broadcast, every batch row. */
 static void expand(const struct run *r, const struct dnnq_ir_node *n)
 {
@@ -1328,11 +1364,13 @@ static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
 {
 	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
 	bool ge = def && !strcmp(def->name, "gather_elements");
-	if (!def || (strcmp(def->name, "embed") && !ge)) {
+	bool se = def && !strcmp(def->name, "scatter_elements");
+	if (!def || (strcmp(def->name, "embed") && !ge && !se)) {
 		exec(r, n);
 		return 0;
 	}
-	ptrdiff_t k = ge ? gather_elements(r, n) : embed(r, n);
+	ptrdiff_t k = ge ? gather_elements(r, n) : se ? scatter_elements(r, n) : embed(r, n);
+	ge |= se;
 	const struct dnnq_ir_value *tv = &r->ir->values[n->inputs[0]];
 	const struct dnnq_ir_value *iv = &r->ir->values[n->inputs[1]];
 	double id = k < 0 ? 0 : iv->dtype == DNNQ_IR_S32 ? ((const int32_t *)IN(1))[k]

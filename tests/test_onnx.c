@@ -3051,6 +3051,54 @@ START_TEST(gather_elements_ids)
 }
 END_TEST
 
+/* ScatterElements (reduction add) on the last axis by int32 indices a
+ * client sends (int64 in ONNX) and updates it sends: the reference and the
+ * engine (fp32) add u[b, r, k] into x[b, r, idx] (duplicates add up, a
+ * negative index counted from the end once); an index still outside fails
+ * the run naming the node, nothing written. */
+START_TEST(scatter_elements_ids)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, id[3] = { BATCH, 2, 2 };
+	struct mb *b = io_model(16, "x", F, 3, xd);
+	mb_input(b, "i", S64, 3, id);
+	mb_input(b, "u", F, 3, id);
+	Onnx__NodeProto *n = mb_node(b, "ScatterElements", "se", "x,i,u", "y");
+	at_i(b, n, "axis", -1);
+	at_s(b, n, "reduction", "add");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[12], u[8], y[12], want[12];
+	int32_t idx[8] = { 0, -1, 2, 2, 1, 1, -3, 0 }, bad[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+	for (int k = 0; k < 12; k++)
+		x[k] = want[k] = (float)(100 * (k / 6) + 10 * (k / 3 % 2) + k % 3);
+	for (int k = 0; k < 8; k++) {
+		u[k] = (float)(k + 1);
+		want[k / 2 * 3 + (idx[k] + 3) % 3] += u[k];
+	}
+	const void *ins[3] = { x, idx, u };
+	void *outs[1] = { y };
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_mem_eq(y, want, sizeof y);
+	ins[1] = bad;
+	ref_range_error(&ir, ins, outs, "node 'se'",
+	                "i[7] = 3: outside the 3 elements of the axis");
+	struct dnnq_model m;
+	ins[1] = idx;
+	calibrated(&ir, ins, 2, &m);
+	struct dnnq_graph *g = planned(&m, 2);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	ck_assert_mem_eq(y, want, sizeof y);
+	memset(y, 0, sizeof y);
+	engine_range_errors(g, ins, outs, 1, bad, 7, 3);
+	for (int k = 0; k < 12; k++)     /* nothing written */
+		ck_assert_float_eq(y[k], 0);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* GatherND by constant indices (a Gather of the input flattened over the
  * tuples' dims): batch_dims 1 (tuples of one index on dim 1, per item of
  * dim 0) and 0 (tuples of two, the second counted from the end); the
@@ -3828,6 +3876,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, embedding_gather);
 	tcase_add_test(tc, gather_elements_ids);
+	tcase_add_test(tc, scatter_elements_ids);
 	tcase_add_test(tc, gathernd_const);
 	tcase_add_test(tc, grid_sample_hostile_grid);
 	tcase_add_test(tc, grid_sample_reflect_far);

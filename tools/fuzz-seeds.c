@@ -350,6 +350,39 @@ static void gather_grid_model(void)
 	seed_write(&s, "gather-grid.dnnq");
 }
 
+/*
+ * The registry's scatter: x f32 [1, 3, 4] -> scatter_elements 'sa' (axis
+ * 2, add; x the data, the computed f32 indices and the updates) ->
+ * scatter_elements 'sm' (axis 1, max; the indices and updates x again);
+ * 'sa' the second output. The run's indices are the fuzz input's floats:
+ * huge, NaN, non-integer, negative.
+ */
+static void scatter_model(void)
+{
+	static const char *const names[2] = { "sa", "sm" };
+	const enum dnnq_node_kind kinds[2] = {
+		(enum dnnq_node_kind)dnnq_op_find("scatter_elements")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("scatter_elements")->kind,
+	};
+	static const int32_t from[2] = { 0, 1 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 4 } },
+		{ .name = "sm", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 4 }, .value = 2 },
+		{ .name = "sa", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 4 }, .value = 1 },
+	} };
+	seed_nodes(&s, 2, names, kinds, from);
+	for (int j = 0; j < 2; j++) {
+		s.n[j].precision = DNNQ_PRECISION_FP32;
+		s.n[j].ninputs = 3;
+		s.n[j].inputs[1] = s.n[j].inputs[2] = 0;
+	}
+	s.n[0].axis = 2;
+	s.n[0].op = 1;
+	s.n[1].axis = 1;
+	s.n[1].op = 3;
+	seed_write(&s, "scatter.dnnq");
+}
+
 /* x f32 [1, 5, 7] -> lrn 'l' (axis 2, size 3) -> hardmax 'h' (axis 2), both
  * fp32: f32 [1, 5, 7] each; l is the second output (a size or axis one
  * mutation from hostile: k 65536 over the 7 channels). */
@@ -396,6 +429,7 @@ static void models(void)
 	argmax_model();
 	topk_model();
 	gather_grid_model();
+	scatter_model();
 	lrn_model();
 }
 

@@ -2511,6 +2511,65 @@ def gather_elements_cases(c):
     export_case(c, "gather_el_const", Const(), [1, 3, 5], "GatherElements")
 
 
+def scatter_np(data, idx, upd, axis, reduction):
+    """ONNX ScatterElements on arrays, the updates applied in order (a
+    duplicate index reduces; none: the last one wins, as ONNX Runtime)."""
+    y = data.copy()
+    for p in np.ndindex(*upd.shape):
+        q = list(p)
+        q[axis] = int(idx[p]) % data.shape[axis]
+        q = tuple(q)
+        v = upd[p]
+        y[q] = {"none": v, "add": y[q] + v, "mul": y[q] * v,
+                "max": max(y[q], v), "min": min(y[q], v)}[reduction]
+    return y
+
+
+def scatter_elements_cases(c):
+    """torch's scatter and scatter_add (ONNX ScatterElements, reductions
+    none and add at opsets 13 and 16) into computed data by computed
+    indices and updates: each row's top-4 columns get a tanh (distinct
+    indices, 3-D); each column's count of positive channels (integer
+    arithmetic: float indices), used as a column index, adds the channels'
+    mean (duplicate indices, which add up; an argmax there had int8 pick
+    other columns among close values, 27 dB); the 2 best channels of a 4-D value (the engine's NHWC axis). mul,
+    max and min (opset 18, beyond torch 1.13's exporter) are built with
+    onnx.helper on the argmax pattern, expected from scatter_np."""
+    nn = torch.nn
+
+    class Top(nn.Module):
+        def forward(self, x):
+            return (x * 2).scatter(2, torch.topk(x, 4, dim=2).indices, torch.tanh(x[..., :4]))
+
+    class Add(nn.Module):
+        def forward(self, x):
+            return (x * 2).scatter_add(2, (x > 0).sum(1, keepdim=True), x.mean(1, keepdim=True))
+
+    class Channels(nn.Module):
+        def forward(self, x):
+            return (x - 1).scatter(1, torch.topk(x, 2, dim=1).indices, torch.tanh(x[:, :2]))
+
+    export_case(c, "scatter_el_top", Top(), [2, 3, 6], "ScatterElements")
+    export_case(c, "scatter_el_add", Add(), [2, 4, 6], "ScatterElements", opset=16)
+    export_case(c, "scatter_el_channels", Channels(), [2, 4, 3, 5], "ScatterElements")
+    for red in ("mul", "max", "min"):
+        name = f"scatter_el_{red}"
+        x = u(c.rng(name), [2, 4, 6], -2, 2)
+        nodes = [
+            node("Constant", [], ["two"], value=numpy_helper.from_array(np.float32(2), "two")),
+            node("Mul", ["x", "two"], ["d"]),
+            node("ArgMax", ["x"], ["i"], axis=1, keepdims=1),
+            node("Slice", ["x", "s0", "s1", "s2"], ["t"]),
+            node("Tanh", ["t"], ["upd"]),
+            node("ScatterElements", ["d", "i", "upd"], ["y"], axis=2, reduction=red),
+        ]
+        inits = {"s0": np.array([0], np.int64), "s1": np.array([1], np.int64),
+                 "s2": np.array([1], np.int64)}
+        want = scatter_np(x * 2, x.argmax(1)[:, None, :], np.tanh(x[:, :1]), 2, red)
+        m = build_model(nodes, [("x", x)], inits, [("y", want)], 18, name=name)
+        add_exported(c, name, m, x, want, check=False)
+
+
 def grid_sample_cases(c):
     """F.grid_sample (ONNX GridSample, opset 16; torch 1.13 cannot export
     F.affine_grid, so the STN builds its grid itself): a spatial
@@ -2826,6 +2885,7 @@ def make_ops(w):
     argmax_cases(c)
     topk_cases(c)
     gather_elements_cases(c)
+    scatter_elements_cases(c)
     grid_sample_cases(c)
     tile_cases(c)
     rounding_logic_cases(c)
