@@ -2,6 +2,7 @@
  * The shared part of the transformer and reduction operators
  * (engine/xfmr.h).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/xfmr.h"
@@ -88,6 +89,16 @@ bool dnnq_xfmr_index(double v, int64_t len, int32_t *i)
 		return false;
 	*i = (int32_t)(v < 0 ? v + (double)len : v);
 	return true;
+}
+
+int dnnq_scatter_check(const struct dnnq_model_node *n, char *why, size_t cap)
+{
+	if (n->axis < 1 || n->op >= DNNQ_SCATTER_OPS) {
+		snprintf(why, cap, "axis %u, op %u: want an axis but the batch (0) and op 0 none, "
+		         "1 add, 2 mul, 3 max or 4 min", n->axis, n->op);
+		return DNNQ_E_FORMAT;
+	}
+	return DNNQ_OK;
 }
 
 void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x, void **y)

@@ -56,6 +56,23 @@ static inline double dnnq_xfmr_index_at(const void *src, bool f32, size_t e)
  * integer): the caller fails the run, nothing read or written. */
 bool dnnq_xfmr_index(double v, int64_t len, int32_t *i);
 
+/* ScatterElements' and ScatterND's reduction (the node's op; ONNX's
+ * names, in this order): y combined with the update u. */
+enum { DNNQ_SCATTER_NONE, DNNQ_SCATTER_ADD, DNNQ_SCATTER_MUL, DNNQ_SCATTER_MAX,
+       DNNQ_SCATTER_MIN, DNNQ_SCATTER_OPS };
+static inline float dnnq_scatter_reduce(uint32_t op, float y, float u)
+{
+	switch (op) {
+	case DNNQ_SCATTER_ADD: return y + u;
+	case DNNQ_SCATTER_MUL: return y * u;
+	case DNNQ_SCATTER_MAX: return u > y ? u : y;
+	case DNNQ_SCATTER_MIN: return u < y ? u : y;
+	default: return u;
+	}
+}
+/* Their reader's check: an axis but the batch, op a reduction. */
+int dnnq_scatter_check(const struct dnnq_model_node *n, char *why, size_t cap);
+
 /* setup's binding: input 0's buffer into *x, the output's into *y. */
 void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x, void **y);
 

@@ -3414,6 +3414,94 @@ static int op_gather(struct nctx *c)
 	return set_out(c, 0, x.dtype, r, d, x.batched);
 }
 
+/* ScatterElements' and ScatterND's reduction (opsets 16, 18) into the
+ * node's mode: 0 none, 1 add, 2 mul, 3 max, 4 min (the engine's op). */
+static int reduction(struct nctx *c)
+{
+	static const char *const names[] = { "none", "add", "mul", "max", "min" };
+	char r[16];
+	int rc = a_str(c, "reduction", "none", r, sizeof r);
+	uint32_t m = 0;
+	while (!rc && m < 5 && strcmp(r, names[m]))
+		m++;
+	if (!rc && m == 5)
+		return bad(c, DNNQ_E_UNSUPPORTED, "reduction '%.15s': want none, add, mul, max or min",
+		           r);
+	c->node.mode = m;
+	return rc;
+}
+
+/* GatherND (opsets 11..13) and ScatterND (11..18) by computed indices: the
+ * registry's gather_nd and scatter_nd (engine/ops/, kind), the node's axis
+ * ONNX's batch_dims (ScatterND's 0). The data (and ScatterND's updates) are
+ * computed floats, the indices int32 (an input, ArgMax's, TopK's) or floats
+ * holding integers, checked every run; tuples of k indices address the
+ * data's dims from batch_dims on. Tuples that address dim 0 (batch_dims
+ * 0) of a batched value have the import fix the batch to 1, and the batch
+ * fix then lifts the node (axis 1, the engine's batch in front). */
+static int nd_computed(struct nctx *c, const char *kind)
+{
+	struct dnnq_ir_node *n = &c->node;
+	bool scatter = !strcmp(kind, "scatter_nd");
+	int64_t b = 0;
+	int rc;
+	if ((rc = engine_kind(c, kind)) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
+	    (scatter && (rc = need(c, 2, DT_F32, false))) ||
+	    (!scatter && (rc = a_int(c, "batch_dims", 0, &b))) || (scatter && (rc = reduction(c))))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1), *u = scatter ? V(c, 2) : NULL;
+	char xs[128], is[128];
+	imp_dims_str_r(x, xs, sizeof xs);
+	imp_dims_str_r(iv, is, sizeof is);
+	for (uint32_t k = 0; k < c->nin; k++)
+		if (V(c, k)->data)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %u '%.80s' is a constant: want the "
+			           "data, the indices%s computed%s", k, iname(c, k),
+			           scatter ? " and the updates" : "",
+			           scatter ? " (all constant: folded)" : "");
+	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
+		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
+		           "integer arithmetic on one)", iname(c, 1));
+	int64_t k = iv->ndim ? iv->dims[iv->ndim - 1] : 0, d[DNNQ_IR_MAX_DIMS];
+	bool ok = b >= 0 && b < (int64_t)iv->ndim && k >= 1 && b + k <= (int64_t)x->ndim &&
+	          iv->ndim - 1 + x->ndim - k - b <= DNNQ_IR_MAX_DIMS - 1;
+	for (int64_t i = 0; ok && i < b; i++)
+		ok = iv->dims[i] == x->dims[i];
+	uint32_t r = 0;
+	for (uint32_t i = 0; ok && i + 1 < iv->ndim; i++)
+		d[r++] = iv->dims[i];
+	for (uint32_t i = (uint32_t)(b + k); ok && i < x->ndim; i++)
+		d[r++] = x->dims[i];
+	for (uint32_t i = 0; ok && u && i <= r; i++)
+		ok = u->ndim == r && (i == r || u->dims[i] == d[i]);
+	if (!ok)
+		return bad(c, DNNQ_E_SHAPE, "indices [%s] on [%s], batch_dims %lld%s: want tuples of "
+		           "1..rank - batch_dims indices, the batch dims alike%s", is, xs, (long long)b,
+		           u ? ", updates of another shape" : "",
+		           u ? ", updates of the indices' dims but the last, then the data's after "
+		               "the tuples" : "");
+	for (uint32_t i = 0; i < c->nin; i++)
+		if (in_moved(c, i))
+			return batch_moves(c, "tuples into a value whose batch a Transpose moved");
+	if (x->batched && b == 0)
+		return batch_moves(c, "%s's index tuples address dim 0, the batch",
+		                   scatter ? "ScatterND" : "GatherND");
+	if (x->batched != iv->batched || (u && u->batched != x->batched))
+		return bad(c, DNNQ_E_UNSUPPORTED, "data '%.80s' %s the batch, indices '%.80s' %s: "
+		           "want all batched or none", iname(c, 0), x->batched ? "has" : "lacks",
+		           iname(c, 1), iv->batched ? "have it" : "lack it");
+	n->axis = b;
+	return scatter ? set_out(c, 0, DNNQ_IR_F32, x->ndim, x->dims, x->batched)
+	               : set_out(c, 0, DNNQ_IR_F32, r, d, x->batched);
+}
+
+/* ScatterND of values not all constant (constants fold, onnx/import-fold.c). */
+static int op_scatternd(struct nctx *c)
+{
+	return nd_computed(c, "scatter_nd");
+}
+
 /* GatherND (opsets 11..13) with constant indices: a Gather on axis 0 of
  * the input flattened over the dims the index tuples address, batch_dims
  * included (NAME:nd), by each tuple's flat position (NAME:indices, the
@@ -3424,6 +3512,8 @@ static int op_gathernd(struct nctx *c)
 {
 	int64_t b, *flat;
 	int rc;
+	if (V(c, 1) && !V(c, 1)->data)
+		return nd_computed(c, "gather_nd");
 	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
 	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
 	    (rc = a_int(c, "batch_dims", 0, &b)))
@@ -3547,23 +3637,6 @@ static int op_gather_elements(struct nctx *c)
 			           k, (long long)i, (long long)n->axis, (long long)dim);
 	}
 	return set_out(c, 0, DNNQ_IR_F32, iv->ndim, iv->dims, x->batched);
-}
-
-/* ScatterElements' and ScatterND's reduction (opsets 16, 18) into the
- * node's mode: 0 none, 1 add, 2 mul, 3 max, 4 min (the engine's op). */
-static int reduction(struct nctx *c)
-{
-	static const char *const names[] = { "none", "add", "mul", "max", "min" };
-	char r[16];
-	int rc = a_str(c, "reduction", "none", r, sizeof r);
-	uint32_t m = 0;
-	while (!rc && m < 5 && strcmp(r, names[m]))
-		m++;
-	if (!rc && m == 5)
-		return bad(c, DNNQ_E_UNSUPPORTED, "reduction '%.15s': want none, add, mul, max or min",
-		           r);
-	c->node.mode = m;
-	return rc;
 }
 
 /* ScatterElements (opsets 11..18; Scatter, opsets 9 and 10, is the same
@@ -4598,6 +4671,7 @@ static const struct opdef OPS[] = {
 	{ "ScatterElements", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
 	{ "Scatter", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
 	{ "GatherND", DNNQ_IR_ENGINE, op_gathernd, 2, 2, 1 },
+	{ "ScatterND", DNNQ_IR_ENGINE, op_scatternd, 3, 3, 1 },
 	{ "GridSample", DNNQ_IR_ENGINE, op_grid_sample, 2, 2, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 	/* xfmr: transformer and reduction operators (the registry's kinds) */

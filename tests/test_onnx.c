@@ -3099,6 +3099,85 @@ START_TEST(scatter_elements_ids)
 }
 END_TEST
 
+/* GatherND by int32 indices a client sends (int64 in ONNX), batch_dims 1:
+ * y[b, t] = x[b, i[b, t]] (a negative index counted from the end once),
+ * the batch kept; then ScatterND (reduction add) of updates a client sends
+ * by tuples of two (the batch fixed: dim 0 of 1, then a row), duplicates
+ * adding up. The reference and the engine agree; an index still outside
+ * fails the run naming the node, nothing read or written. */
+START_TEST(nd_ids)
+{
+	int64_t xd[3] = { BATCH, 3, 4 }, id[3] = { BATCH, 2, 1 }, sd[3] = { BATCH, 2, 2 };
+	int64_t ud[3] = { BATCH, 2, 4 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_input(b, "i", S64, 3, id);
+	at_i(b, mb_node(b, "GatherND", "nd", "x,i", "y"), "batch_dims", 1);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[24], y[16], want[16];
+	int32_t idx[4] = { 2, -3, 1, 1 }, bad[4] = { 0, 0, 0, 0 };
+	for (int k = 0; k < 24; k++)
+		x[k] = (float)(10 * (k / 4) + k % 4);
+	for (int k = 0; k < 16; k++)
+		want[k] = x[k / 8 * 12 + (idx[k / 4] + 3) % 3 * 4 + k % 4];
+	const void *ins[3] = { x, idx };
+	void *outs[1] = { y };
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_mem_eq(y, want, sizeof y);
+	ins[1] = bad;
+	bad[3] = 3;
+	ref_range_error(&ir, ins, outs, "node 'nd'", "i[3] = 3: outside the 3 elements of its dim");
+	struct dnnq_model m;
+	ins[1] = idx;
+	calibrated(&ir, ins, 2, &m);
+	struct dnnq_graph *g = planned(&m, 2);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	for (int k = 0; k < 16; k++)     /* a quantization step of 0..23 */
+		ck_assert_msg(fabsf(y[k] - want[k]) <= 0.1f, "[%d] = %g, want %g", k, (double)y[k],
+		              (double)want[k]);
+	engine_range_errors(g, ins, outs, 1, bad, 3, 3);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+
+	b = io_model(16, "x", F, 3, xd);
+	mb_input(b, "i", S64, 3, sd);
+	mb_input(b, "u", F, 3, ud);
+	at_s(b, mb_node(b, "ScatterND", "sn", "x,i,u", "y"), "reduction", "add");
+	imp_ok(b, &ir);
+	float u[8], z[12], zwant[12];
+	int32_t tup[4] = { 0, 2, -1, -1 }, tbad[4] = { 0, 0, 0, 0 };
+	for (int k = 0; k < 12; k++)
+		zwant[k] = x[k];
+	for (int k = 0; k < 8; k++) {
+		u[k] = (float)(k + 1);
+		zwant[8 + k % 4] += u[k];
+	}
+	const void *zin[3] = { x, tup, u };
+	void *zout[1] = { z };
+	ck_assert_msg(dnnq_ir_run(&ir, 1, zin, zout, NULL, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_mem_eq(z, zwant, sizeof z);
+	zin[1] = tbad;
+	tbad[3] = 3;
+	ck_assert_int_eq(dnnq_ir_run(&ir, 1, zin, zout, NULL, NULL, &d), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, "node 'sn'") && strstr(d.msg, "[3] = 3: outside the 3 "
+	                                                      "elements of its dim"), "%s", d.msg);
+	zin[1] = tup;
+	calibrated(&ir, zin, 1, &m);
+	g = planned(&m, 1);
+	ck_assert_int_eq(dnnq_graph_run(g, zin, zout, NULL), 0);
+	ck_assert_mem_eq(z, zwant, sizeof z);
+	memset(z, 0, sizeof z);
+	engine_range_errors(g, zin, zout, 1, tbad, 3, 3);
+	for (int k = 0; k < 12; k++)     /* nothing written */
+		ck_assert_float_eq(z[k], 0);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* GatherND by constant indices (a Gather of the input flattened over the
  * tuples' dims): batch_dims 1 (tuples of one index on dim 1, per item of
  * dim 0) and 0 (tuples of two, the second counted from the end); the
@@ -3877,6 +3956,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, embedding_gather);
 	tcase_add_test(tc, gather_elements_ids);
 	tcase_add_test(tc, scatter_elements_ids);
+	tcase_add_test(tc, nd_ids);
 	tcase_add_test(tc, gathernd_const);
 	tcase_add_test(tc, grid_sample_hostile_grid);
 	tcase_add_test(tc, grid_sample_reflect_far);

@@ -351,35 +351,43 @@ static void gather_grid_model(void)
 }
 
 /*
- * The registry's scatter: x f32 [1, 3, 4] -> scatter_elements 'sa' (axis
- * 2, add; x the data, the computed f32 indices and the updates) ->
- * scatter_elements 'sm' (axis 1, max; the indices and updates x again);
- * 'sa' the second output. The run's indices are the fuzz input's floats:
- * huge, NaN, non-integer, negative.
+ * The registry's scatters and tuples, every index the fuzz input's floats
+ * (huge, NaN, non-integer, negative): x f32 [1, 3, 2] -> scatter_elements
+ * 'sa' (axis 2, add; x the data, the indices and the updates) ->
+ * scatter_elements 'sm' (axis 1, max; indices and updates x again) ->
+ * gather_nd 'gn' (axis 1: x's rows as tuples of 2 into sm's [3, 2]: [1, 3])
+ * -> scatter_nd 'sn' (axis 1, mul: x the data and the tuples, gn the
+ * updates): [1, 3, 2]; 'sa' the second output.
  */
 static void scatter_model(void)
 {
-	static const char *const names[2] = { "sa", "sm" };
-	const enum dnnq_node_kind kinds[2] = {
+	static const char *const names[4] = { "sa", "sm", "gn", "sn" };
+	const enum dnnq_node_kind kinds[4] = {
 		(enum dnnq_node_kind)dnnq_op_find("scatter_elements")->kind,
 		(enum dnnq_node_kind)dnnq_op_find("scatter_elements")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("gather_nd")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("scatter_nd")->kind,
 	};
-	static const int32_t from[2] = { 0, 1 };
+	static const int32_t from[4] = { 0, 1, 2, 0 };
 	struct seed s = { .io = {
-		{ .name = "x", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 4 } },
-		{ .name = "sm", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 4 }, .value = 2 },
-		{ .name = "sa", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 4 }, .value = 1 },
+		{ .name = "x", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 2 } },
+		{ .name = "sn", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 2 }, .value = 4 },
+		{ .name = "sa", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 2 }, .value = 1 },
 	} };
-	seed_nodes(&s, 2, names, kinds, from);
-	for (int j = 0; j < 2; j++) {
+	seed_nodes(&s, 4, names, kinds, from);
+	for (int j = 0; j < 4; j++) {
 		s.n[j].precision = DNNQ_PRECISION_FP32;
-		s.n[j].ninputs = 3;
+		s.n[j].ninputs = j == 2 ? 2 : 3;
 		s.n[j].inputs[1] = s.n[j].inputs[2] = 0;
 	}
 	s.n[0].axis = 2;
 	s.n[0].op = 1;
 	s.n[1].axis = 1;
 	s.n[1].op = 3;
+	s.n[2].axis = 1;
+	s.n[3].axis = 1;
+	s.n[3].op = 2;
+	s.n[3].inputs[2] = 3;
 	seed_write(&s, "scatter.dnnq");
 }
 

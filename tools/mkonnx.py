@@ -2570,6 +2570,72 @@ def scatter_elements_cases(c):
         add_exported(c, name, m, x, want, check=False)
 
 
+def gathernd_np(data, idx, b):
+    """ONNX GatherND (batch_dims b) on arrays."""
+    k = idx.shape[-1]
+    out = np.empty(idx.shape[:-1] + data.shape[b + k:], data.dtype)
+    for p in np.ndindex(*idx.shape[:-1]):
+        out[p] = data[p[:b] + tuple(int(v) for v in idx[p])]
+    return out
+
+
+def scatternd_np(data, idx, upd, reduction):
+    """ONNX ScatterND on arrays, the tuples applied in order."""
+    y = data.copy()
+    for p in np.ndindex(*idx.shape[:-1]):
+        q = tuple(int(v) for v in idx[p])
+        y[q] = {"none": upd[p], "add": y[q] + upd[p], "mul": y[q] * upd[p]}[reduction]
+    return y
+
+
+def nd_cases(c):
+    """GatherND and ScatterND by computed indices (built with onnx.helper,
+    expected from gathernd_np and scatternd_np): each row's tanh at its
+    argmax (batch_dims 2, tuples of one); the 2 channels of largest mean
+    of a 4-D value by TopK (batch_dims 1: the output 4-D, both in the
+    engine's NHWC; by their max, two channels a quantum apart swapped under
+    int8, -0.4 dB); ScatterND (opset 16, add) of a [6, 6] product into the rows the
+    argmax over 4 rows picks, tuples (0, row) made by integer arithmetic
+    (Sub, Transpose, Concat: float indices; duplicates add up), which
+    addresses dim 0 and so fixes the batch to 1."""
+    def case(name, shape, nodes, inits, want, opset):
+        x = u(c.rng(name), shape, -2, 2)
+        y = want(x)
+        m = build_model(nodes, [("x", x)], inits, [("y", y)], opset, name=name)
+        add_exported(c, name, m, x, y)
+
+    case("gathernd_argmax", [2, 5, 4], [
+        node("Tanh", ["x"], ["t"]),
+        node("ArgMax", ["x"], ["i"], axis=2, keepdims=1),
+        node("GatherND", ["t", "i"], ["y"], batch_dims=2),
+    ], {}, lambda x: gathernd_np(np.tanh(x), x.argmax(2)[..., None], 2), 13)
+    case("gathernd_channels", [2, 3, 4, 5], [
+        node("Mul", ["x", "two"], ["d"]),
+        node("ReduceMean", ["x"], ["m"], axes=[2, 3], keepdims=0),
+        node("TopK", ["m", "k"], ["v", "i"], axis=1),
+        node("Unsqueeze", ["i", "ax"], ["i3"]),
+        node("GatherND", ["d", "i3"], ["y"], batch_dims=1),
+    ], {"two": np.float32(2), "k": np.array([2], np.int64), "ax": np.array([2], np.int64)},
+        lambda x: gathernd_np(x * 2, np.argsort(-x.mean((2, 3)), 1, kind="stable")[:, :2, None],
+                              1), 13)
+
+    def rows(x):
+        t = x.argmax(1)[:, None, :].transpose(0, 2, 1)
+        return scatternd_np(x * 2, np.concatenate([t * 0, t], 2), x.transpose(0, 2, 1) @ x,
+                            "add")
+
+    case("scatternd_rows", [1, 4, 6], [
+        node("Mul", ["x", "two"], ["d"]),
+        node("ArgMax", ["x"], ["a"], axis=1, keepdims=1),
+        node("Transpose", ["a"], ["t"], perm=[0, 2, 1]),
+        node("Sub", ["t", "t"], ["z"]),
+        node("Concat", ["z", "t"], ["i"], axis=2),
+        node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+        node("MatMul", ["xt", "x"], ["p"]),
+        node("ScatterND", ["d", "i", "p"], ["y"], reduction="add"),
+    ], {"two": np.float32(2)}, rows, 16)
+
+
 def grid_sample_cases(c):
     """F.grid_sample (ONNX GridSample, opset 16; torch 1.13 cannot export
     F.affine_grid, so the STN builds its grid itself): a spatial
@@ -2886,6 +2952,7 @@ def make_ops(w):
     topk_cases(c)
     gather_elements_cases(c)
     scatter_elements_cases(c)
+    nd_cases(c)
     grid_sample_cases(c)
     tile_cases(c)
     rounding_logic_cases(c)

@@ -27,9 +27,6 @@
 
 #define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
 
-/* The reduction (op): ONNX's names, in this order. */
-enum { SE_NONE, SE_ADD, SE_MUL, SE_MAX, SE_MIN, SE_OPS };
-
 struct scatter_el {
 	bool idx_f32;
 	uint32_t nd, axis, red;
@@ -43,17 +40,6 @@ struct scatter_el {
 	const void *ix;
 	float *y;
 };
-
-static float reduce(uint32_t red, float y, float u)
-{
-	switch (red) {
-	case SE_ADD: return y + u;
-	case SE_MUL: return y * u;
-	case SE_MAX: return u > y ? u : y;
-	case SE_MIN: return u < y ? u : y;
-	default: return u;
-	}
-}
 
 /* The nidx indices at src into op->idx; the first outside the axis: its
  * position, or -1. */
@@ -73,7 +59,7 @@ static void scatter(const struct scatter_el *op, const float *u, float *y)
 		size_t at = 0;
 		for (size_t i = 0; i < nd; i++)
 			at += (i == A ? (size_t)op->idx[e] : p[i]) * op->xst[i];
-		y[at] = reduce(op->red, y[at], u[e]);
+		y[at] = dnnq_scatter_reduce(op->red, y[at], u[e]);
 		for (size_t i = nd; i-- > 0 && ++p[i] == (size_t)op->ud[i];)
 			p[i] = 0;
 	}
@@ -119,9 +105,9 @@ static int se_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *out,
 		            "integers) indices and f32 updates of one rank (2..%d)", n->name,
 		            x->name, dnnq_dtype_name(x->dtype), x->ndim, it->name, dnnq_dtype_name(it->dtype), it->ndim,
 		            ut->name, dnnq_dtype_name(ut->dtype), ut->ndim, DNNQ_MAX_DIMS);
-	if (d->axis < 1 || d->axis >= x->ndim || d->op >= SE_OPS)
+	if (d->axis < 1 || d->axis >= x->ndim || d->op >= DNNQ_SCATTER_OPS)
 		return FAIL(DNNQ_E_SHAPE, "node '%s': axis %u, op %u: want axis 1..%u and op 0..%d",
-		            n->name, d->axis, d->op, x->ndim - 1, SE_OPS - 1);
+		            n->name, d->axis, d->op, x->ndim - 1, DNNQ_SCATTER_OPS - 1);
 	struct scatter_el *op = calloc(1, sizeof *op);
 	if (!op)
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
@@ -196,20 +182,8 @@ static uint64_t se_work(const struct dnnq_graph *g, const struct gnode *n)
 static const struct node_ops se_ops = { se_create, se_infer, se_setup, se_run, se_destroy,
                                         se_ref, true, true };
 
-/* The data, the indices and the updates; the axis not the batch; op a
- * reduction. */
-static int se_check(const struct dnnq_model_node *n, char *why, size_t cap)
-{
-	if (n->axis < 1 || n->op >= SE_OPS) {
-		snprintf(why, cap, "axis %u, op %u: want an axis but the batch (0) and op 0 none, "
-		         "1 add, 2 mul, 3 max or 4 min", n->axis, n->op);
-		return DNNQ_E_FORMAT;
-	}
-	return DNNQ_OK;
-}
-
 const struct dnnq_op_def dnnq_op_scatter_elements = {
 	.kind = 98, .name = "scatter_elements", .min_inputs = 3, .max_inputs = 3,
 	.attrs = DNNQ_A(DNNQ_A_AXIS) | DNNQ_A(DNNQ_A_OP) | DNNQ_A(DNNQ_A_PRECISION),
-	.check = se_check, .build = dnnq_xfmr_build, .ops_f32 = &se_ops, .work = se_work,
+	.check = dnnq_scatter_check, .build = dnnq_xfmr_build, .ops_f32 = &se_ops, .work = se_work,
 };
