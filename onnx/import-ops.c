@@ -3303,19 +3303,22 @@ static int gather_rows(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, r, d, false);
 }
 
-/* OneHot(indices, depth, values) on the last axis (TensorFlow's tf.one_hot,
- * tf2onnx: BERT's token types): indices (int32 ids, cast to float, or
- * floats holding integers) as [..., 1] (NAME:idx), Or(Equal(NAME:idx,
- * [0 .. depth-1]) (NAME:ahead), Equal(NAME:idx, [-depth .. -1])
- * (NAME:behind)), the one-hot rows, then * (on - off) + off where values
- * are not [0, 1]. An index in [-depth, 0) counts from the end; one outside
- * [-depth, depth) gives a row of off values, as ONNX says. */
+/* OneHot(indices, depth, values) (TensorFlow's tf.one_hot, tf2onnx: BERT's
+ * token types): indices (int32 ids, cast to float, or floats holding
+ * integers) as [..., 1] (NAME:idx), Or(Equal(NAME:idx, [0 .. depth-1])
+ * (NAME:ahead), Equal(NAME:idx, [-depth .. -1]) (NAME:behind)), the
+ * one-hot rows on the last axis; on another a Transpose (NAME:last, then
+ * the node) moves that axis there; then * (on - off) + off where values are
+ * not [0, 1] (NAME:onehot). An index in [-depth, 0) counts from the end;
+ * one outside [-depth, depth) gives a row of off values, as ONNX says.
+ * Integer values (or float ones holding integers) make the outputs
+ * integers: computed in fp32, exactly. */
 static int op_onehot(struct nctx *c)
 {
 	int64_t axis;
 	int rc;
 	if ((rc = need(c, 0, DT_F32 | DT(DNNQ_IR_S32), false)) ||
-	    (rc = need(c, 1, DT_F32 | DT_INT, true)) || (rc = need(c, 2, DT_F32, true)) ||
+	    (rc = need(c, 1, DT_F32 | DT_INT, true)) || (rc = need(c, 2, DT_F32 | DT_INT, true)) ||
 	    (rc = a_int(c, "axis", -1, &axis)))
 		return rc;
 	const struct dnnq_ir_value iv = *V(c, 0), *dv = V(c, 1), *vv = V(c, 2);
@@ -3325,32 +3328,59 @@ static int op_onehot(struct nctx *c)
 	double depth = dv->dtype == DNNQ_IR_F32 ? ((const float *)dv->data)[0] :
 	               dv->dtype == DNNQ_IR_S64 ? (double)((const int64_t *)dv->data)[0] :
 	               ((const int32_t *)dv->data)[0];
-	const float off = ((const float *)vv->data)[0], on = ((const float *)vv->data)[1];
+	double vals[2];
+	for (size_t k = 0; k < 2; k++)
+		vals[k] = vv->dtype == DNNQ_IR_F32 ? ((const float *)vv->data)[k] :
+		          vv->dtype == DNNQ_IR_S64 ? (double)((const int64_t *)vv->data)[k] :
+		          ((const int32_t *)vv->data)[k];
+	const float off = (float)vals[0], on = (float)vals[1];
 	if (!(depth >= 1 && depth <= IMP_MAX_DIM))
 		return bad(c, DNNQ_E_RANGE, "depth %g: want 1..%lld", depth, (long long)IMP_MAX_DIM);
-	if (!isfinite(off) || !isfinite(on))
-		return bad(c, DNNQ_E_RANGE, "values [%g, %g]: want finite values", off, on);
-	if (axis != -1 && axis != (int64_t)iv.ndim)
-		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld: only the last (-1)", (long long)axis);
+	/* integers are carried as float32, exact within +-2^24 */
+	if (!isfinite(off) || !isfinite(on) ||
+	    (vv->dtype != DNNQ_IR_F32 && (fabs(vals[0]) > 0x1p24 || fabs(vals[1]) > 0x1p24)))
+		return bad(c, DNNQ_E_RANGE, "values [%g, %g]: want finite values (integers within "
+		           "+-2^24)", vals[0], vals[1]);
+	uint32_t r = iv.ndim + 1;
+	if ((rc = norm_axis(c, &axis, r, "axis")))
+		return rc;
 	if (iv.ndim + 1 > DNNQ_IR_MAX_DIMS || (iv.dtype == DNNQ_IR_F32 && !iv.integer) ||
 	    numel(&iv) * (size_t)depth > ONEHOT_MAX)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s]: integers (ids, or "
 		           "arithmetic on them) of rank < %d, at most 2^22 of them times depth",
 		           iname(c, 0), imp_dims_str(&iv), DNNQ_IR_MAX_DIMS);
+	if (iv.batched && axis == 0)
+		return batch_moves(c, "OneHot on axis 0, the batch's");
 	int64_t t = (int64_t)depth, d[DNNQ_IR_MAX_DIMS];
 	memcpy(d, iv.dims, iv.ndim * sizeof *d);
 	d[iv.ndim] = 1;
 	c->nin = 1;
+	c->ints = off == floorf(off) && on == floorf(on);
 	if (iv.dtype == DNNQ_IR_S32) {
 		c->node.op = DNNQ_IR_CAST;
 		if ((rc = same_out(c, &iv, DNNQ_IR_F32)) || (rc = link_as(c, ":float", 1)))
 			return rc;
 	}
-	if ((rc = onehot_rows(c, t, iv.ndim + 1, d, iv.batched)))
+	if ((rc = onehot_rows(c, t, r, d, iv.batched)))
 		return rc;
+	uint32_t nin = 2;
+	if (axis != (int64_t)iv.ndim) {
+		/* the rows' last axis moved to axis, the others in order */
+		if ((rc = link_as(c, ":last", 2)) || (rc = engine_kind(c, "transpose")))
+			return rc;
+		for (uint32_t i = 0; i < r; i++) {
+			int64_t at = (int64_t)i;
+			c->node.ints[i] = at < axis ? at : at == axis ? iv.ndim : at - 1;
+			d[i] = at < axis ? iv.dims[i] : at == axis ? t : iv.dims[i - 1];
+		}
+		c->node.nints = r;
+		c->nin = nin = 1;
+		if ((rc = set_out(c, 0, DNNQ_IR_F32, r, d, iv.batched)))
+			return rc;
+	}
 	if (off == 0.0f && on == 1.0f)
 		return 0;
-	if ((rc = link_as(c, ":onehot", 2)))
+	if ((rc = link_as(c, ":onehot", nin)))
 		return rc;
 	int64_t one = 1;
 	float scale = on - off;

@@ -685,8 +685,13 @@ START_TEST(onehot_ids)
 	b = io_model(11, "ids", S64, 2, d);
 	mb_init(b, "depth", S64, 0, NULL, &depth);
 	mb_init(b, "vals", F, 1, &two, (float[2]){ 0, 1 });
-	at_i(b, mb_node(b, "OneHot", "oh", "ids,depth,vals", "y"), "axis", 1);
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "axis 1: only the last (-1)");
+	at_i(b, mb_node(b, "OneHot", "oh", "ids,depth,vals", "y"), "axis", 0);
+	imp_ok(b, &ir);     /* on the batch's axis: the batch fixed to 1 */
+	ck_assert_uint_eq(ir.max_batch, 1);
+	static const float y0_want[9] = { 1, 0, 0, 0, 0, 0, 0, 1, 0 };
+	run1(&ir, 1, ids, y);
+	ck_assert_mem_eq(y, y0_want, sizeof y);
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
@@ -3099,6 +3104,49 @@ START_TEST(scatter_elements_ids)
 }
 END_TEST
 
+/* OneHot on an axis but the last, integer values: ids [N, 2, 3] (depth 4,
+ * values int32 [0, 5], axis 1) give [N, 4, 2, 3], 4-D (the rows moved by a
+ * Transpose, the engine's NHWC); ids [N, 3] on axis -2 give [N, 4, 3].
+ * The reference and the engine (the chain of integers: fp32) agree
+ * exactly, an id outside [-4, 4) a column of zeros. */
+START_TEST(onehot_axis)
+{
+	static const int32_t ids[12] = { 0, -1, 3, 5, 1, -4, 2, 2, -2, 0, 7, 1 };
+	int64_t depth = 4, two = 2;
+	for (int rank = 3; rank >= 2; rank--) {
+		int64_t d[3] = { BATCH, rank == 3 ? 2 : 6, 3 };
+		d[1] = rank == 3 ? 2 : 3;
+		struct mb *b = io_model(11, "ids", S64, rank, rank == 3 ? d : (int64_t[]){ BATCH, 3 });
+		mb_init(b, "depth", S64, 0, NULL, &depth);
+		mb_init(b, "vals", S32, 1, &two, (int32_t[2]){ 0, 5 });
+		at_i(b, mb_node(b, "OneHot", "oh", "ids,depth,vals", "y"), "axis",
+		     rank == 3 ? 1 : -2);
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		size_t per = rank == 3 ? 6 : 3, n = 12 / per;
+		float y[48], want[48];
+		for (size_t k = 0; k < 12; k++)
+			for (int j = 0; j < 4; j++)
+				want[k / per * 4 * per + (size_t)j * per + k % per] =
+					(ids[k] < 0 ? ids[k] + 4 : ids[k]) == j ? 5 : 0;
+		const void *ins[1] = { ids };
+		void *outs[1] = { y };
+		struct dnnq_diag dg = { "" };
+		ck_assert_msg(dnnq_ir_run(&ir, n, ins, outs, NULL, NULL, &dg) == 0, "%s", dg.msg);
+		ck_assert_mem_eq(y, want, 48 * sizeof *y);
+		struct dnnq_model m;
+		calibrated(&ir, ins, n, &m);
+		struct dnnq_graph *g = planned(&m, n);
+		memset(y, 0, sizeof y);
+		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+		ck_assert_mem_eq(y, want, 48 * sizeof *y);
+		dnnq_graph_destroy(g);
+		dnnq_model_free(&m);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 /* GatherND by int32 indices a client sends (int64 in ONNX), batch_dims 1:
  * y[b, t] = x[b, i[b, t]] (a negative index counted from the end once),
  * the batch kept; then ScatterND (reduction add) of updates a client sends
@@ -3957,6 +4005,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, gather_elements_ids);
 	tcase_add_test(tc, scatter_elements_ids);
 	tcase_add_test(tc, nd_ids);
+	tcase_add_test(tc, onehot_axis);
 	tcase_add_test(tc, gathernd_const);
 	tcase_add_test(tc, grid_sample_hostile_grid);
 	tcase_add_test(tc, grid_sample_reflect_far);

@@ -2597,7 +2597,9 @@ def nd_cases(c):
     int8, -0.4 dB); ScatterND (opset 16, add) of a [6, 6] product into the rows the
     argmax over 4 rows picks, tuples (0, row) made by integer arithmetic
     (Sub, Transpose, Concat: float indices; duplicates add up), which
-    addresses dim 0 and so fixes the batch to 1."""
+    addresses dim 0 and so fixes the batch to 1. And OneHot on axis 1 of
+    an argmax (values [-1, 3]: integers, computed in fp32), added to a
+    tanh."""
     def case(name, shape, nodes, inits, want, opset):
         x = u(c.rng(name), shape, -2, 2)
         y = want(x)
@@ -2634,6 +2636,18 @@ def nd_cases(c):
         node("MatMul", ["xt", "x"], ["p"]),
         node("ScatterND", ["d", "i", "p"], ["y"], reduction="add"),
     ], {"two": np.float32(2)}, rows, 16)
+
+    def onehot(x):
+        h = np.where(np.arange(4)[None, :, None] == x.argmax(2)[:, None, :], 3, -1)
+        return (h + np.tanh(x.transpose(0, 2, 1))).astype(np.float32)
+
+    case("onehot_axis1", [2, 3, 4], [
+        node("ArgMax", ["x"], ["i"], axis=2, keepdims=0),
+        node("OneHot", ["i", "depth", "vals"], ["h"], axis=1),
+        node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+        node("Tanh", ["xt"], ["t"]),
+        node("Add", ["h", "t"], ["y"]),
+    ], {"depth": np.array(4, np.int64), "vals": np.array([-1, 3], np.float32)}, onehot, 13)
 
 
 def grid_sample_cases(c):
