@@ -97,18 +97,6 @@ int dnnq_nd_shape(struct dnnq_nd *nd, const struct gnode *n, const struct gtenso
 	return DNNQ_OK;
 }
 
-int dnnq_nd_reserve(struct dnnq_nd *nd)
-{
-	if (nd->tuples <= nd->cap)
-		return DNNQ_OK;
-	size_t *p = realloc(nd->at, nd->tuples * sizeof *p);
-	if (!p)
-		return DNNQ_E_NOMEM;
-	nd->at = p;
-	nd->cap = nd->tuples;
-	return DNNQ_OK;
-}
-
 ptrdiff_t dnnq_nd_load(struct dnnq_nd *nd, const void *src, bool f32)
 {
 	for (size_t t = 0; t < nd->tuples; t++) {

@@ -50,8 +50,6 @@ int dnnq_nd_shape(struct dnnq_nd *nd, const struct gnode *n, const struct gtenso
                   const struct gtensor *it, uint32_t axis, struct dnnq_diag *diag);
 /* The gathered shape as the graph holds it (NHWC at rank 4). */
 void dnnq_nd_graph_dims(const struct dnnq_nd_view *g, int64_t *dims);
-/* Room for nd->tuples in nd->at. */
-int dnnq_nd_reserve(struct dnnq_nd *nd);
 /* The tuples of indices src (s32, or f32 when f32; the storage of nd->ix)
  * into nd->at; the first element outside its dim (in ONNX's order), or -1. */
 ptrdiff_t dnnq_nd_load(struct dnnq_nd *nd, const void *src, bool f32);

@@ -3,6 +3,7 @@
  * (engine/xfmr.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/xfmr.h"
@@ -89,6 +90,18 @@ bool dnnq_xfmr_index(double v, int64_t len, int32_t *i)
 		return false;
 	*i = (int32_t)(v < 0 ? v + (double)len : v);
 	return true;
+}
+
+int dnnq_xfmr_reserve(void **table, size_t *cap, size_t n, size_t esz)
+{
+	if (n <= *cap)
+		return DNNQ_OK;
+	void *p = realloc(*table, n * esz);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	*table = p;
+	*cap = n;
+	return DNNQ_OK;
 }
 
 int dnnq_scatter_check(const struct dnnq_model_node *n, char *why, size_t cap)

@@ -56,6 +56,10 @@ static inline double dnnq_xfmr_index_at(const void *src, bool f32, size_t e)
  * integer): the caller fails the run, nothing read or written. */
 bool dnnq_xfmr_index(double v, int64_t len, int32_t *i);
 
+/* Room for n elements of esz bytes in *table (*cap of them now): grown,
+ * never shrunk (setup, at each plan's shapes); DNNQ_E_NOMEM. */
+int dnnq_xfmr_reserve(void **table, size_t *cap, size_t n, size_t esz);
+
 /* ScatterElements' and ScatterND's reduction (the node's op; ONNX's
  * names, in this order): y combined with the update u. */
 enum { DNNQ_SCATTER_NONE, DNNQ_SCATTER_ADD, DNNQ_SCATTER_MUL, DNNQ_SCATTER_MAX,

@@ -1178,36 +1178,6 @@ static ptrdiff_t embed(const struct run *r, const struct dnnq_ir_node *n)
 	return -1;
 }
 
-/* GatherElements: output element e reads input 0 at e's coordinates,
- * the axis' replaced by index e (a negative one counted from the end
- * once); the position of the first index outside the axis (nothing read
- * from it), or -1. */
-static ptrdiff_t gather_elements(const struct run *r, const struct dnnq_ir_node *n)
-{
-	int64_t xd[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS], p[DNNQ_IR_MAX_DIMS] = { 0 };
-	size_t st[DNNQ_IR_MAX_DIMS], s = 1, total = anumel(r, n->outputs[0]);
-	uint32_t R = r->ir->values[n->outputs[0]].ndim, A = (uint32_t)n->axis;
-	adims(r, n->inputs[0], xd);
-	adims(r, n->outputs[0], yd);
-	for (uint32_t a = R; a-- > 0; s *= (size_t)xd[a])
-		st[a] = s;
-	const float *x = IN(0);
-	float *y = OUT(0);
-	for (size_t e = 0; e < total; e++) {
-		int64_t i = id_at(r, n, e);
-		i = i < 0 && i != INT64_MIN ? i + xd[A] : i;
-		if (i < 0 || i >= xd[A])
-			return (ptrdiff_t)e;
-		size_t at = 0;
-		for (uint32_t a = 0; a < R; a++)
-			at += (size_t)(a == A ? i : p[a]) * st[a];
-		y[e] = x[at];
-		for (uint32_t a = R; a-- > 0 && ++p[a] == yd[a];)
-			p[a] = 0;
-	}
-	return -1;
-}
-
 /* y combined with update v by a scatter's reduction (mode: none, add,
  * mul, max, min). */
 static float reduced(uint32_t mode, float y, float v)
@@ -1216,17 +1186,20 @@ static float reduced(uint32_t mode, float y, float v)
 	     : mode == 4 ? (v < y ? v : y) : v;
 }
 
-/* ScatterElements: the output is input 0, then update e (input 2) goes
- * to e's coordinates with the axis' replaced by index e, by the node's
- * reduction (mode: none, add, mul, max, min); the position of the first
- * index outside the axis (nothing written), or -1. */
-static ptrdiff_t scatter_elements(const struct run *r, const struct dnnq_ir_node *n)
+/* GatherElements: output element e reads input 0 at e's coordinates, the
+ * axis' replaced by index e (a negative one counted from the end once);
+ * or (scatter) ScatterElements: the output is input 0, then update e
+ * (input 2) goes to that place, by the node's reduction (mode). Every
+ * index is checked before anything is read or written: the position of
+ * the first outside the axis, or -1. */
+static ptrdiff_t elements_of(const struct run *r, const struct dnnq_ir_node *n, bool scatter)
 {
-	int64_t xd[DNNQ_IR_MAX_DIMS], ud[DNNQ_IR_MAX_DIMS], p[DNNQ_IR_MAX_DIMS] = { 0 };
-	size_t st[DNNQ_IR_MAX_DIMS], s = 1, total = anumel(r, n->inputs[2]);
+	int32_t walked = scatter ? n->inputs[2] : n->outputs[0];
+	int64_t xd[DNNQ_IR_MAX_DIMS], wd[DNNQ_IR_MAX_DIMS], p[DNNQ_IR_MAX_DIMS] = { 0 };
+	size_t st[DNNQ_IR_MAX_DIMS], s = 1, total = anumel(r, walked);
 	uint32_t R = r->ir->values[n->outputs[0]].ndim, A = (uint32_t)n->axis;
 	adims(r, n->inputs[0], xd);
-	adims(r, n->inputs[2], ud);
+	adims(r, walked, wd);
 	for (uint32_t a = R; a-- > 0; s *= (size_t)xd[a])
 		st[a] = s;
 	for (size_t e = 0; e < total; e++) {
@@ -1234,16 +1207,20 @@ static ptrdiff_t scatter_elements(const struct run *r, const struct dnnq_ir_node
 		if (i == INT64_MIN || i < -xd[A] || i >= xd[A])
 			return (ptrdiff_t)e;
 	}
-	const float *u = IN(2);
+	const float *x = IN(0);
 	float *y = OUT(0);
-	memcpy(y, IN(0), s * sizeof *y);
+	if (scatter)
+		memcpy(y, x, s * sizeof *y);
 	for (size_t e = 0; e < total; e++) {
 		int64_t i = id_at(r, n, e);
 		size_t at = 0;
 		for (uint32_t a = 0; a < R; a++)
 			at += (size_t)(a == A ? (i < 0 ? i + xd[A] : i) : p[a]) * st[a];
-		y[at] = reduced(n->mode, y[at], u[e]);
-		for (uint32_t a = R; a-- > 0 && ++p[a] == ud[a];)
+		if (scatter)
+			y[at] = reduced(n->mode, y[at], ((const float *)IN(2))[e]);
+		else
+			y[e] = x[at];
+		for (uint32_t a = R; a-- > 0 && ++p[a] == wd[a];)
 			p[a] = 0;
 	}
 	return -1;
@@ -1432,8 +1409,7 @@ static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
 		exec(r, n);
 		return 0;
 	}
-	ptrdiff_t k = !strcmp(name, "gather_elements") ? gather_elements(r, n)
-	            : !strcmp(name, "scatter_elements") ? scatter_elements(r, n)
+	ptrdiff_t k = elements ? elements_of(r, n, !strcmp(name, "scatter_elements"))
 	            : tuples ? nd(r, n, !strcmp(name, "scatter_nd")) : embed(r, n);
 	if (k < 0)
 		return 0;

@@ -2943,6 +2943,40 @@ static void engine_range_errors(struct dnnq_graph *g, const void **ins, void **o
 	}
 }
 
+/* A node reading indices a client sends (ins[1]; bad the same but its
+ * element at the first outside an axis of len): the reference at batch n
+ * gives want (count floats) and fails naming node and what on bad; the
+ * engine's graph, calibrated on ins, gives want within tol, and fails on
+ * bad whatever the sign before it writes the output (outs[0]). */
+static void indexed_runs(const struct dnnq_ir *ir, size_t n, const void **ins, void **outs,
+                         const float *want, size_t count, float tol, int32_t *bad, size_t at,
+                         int32_t len, const char *node, const char *what)
+{
+	struct dnnq_diag d = { "" };
+	float *y = outs[0];
+	const void *good = ins[1];
+	ck_assert_msg(dnnq_ir_run(ir, n, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_mem_eq(y, want, count * sizeof *y);
+	ins[1] = bad;
+	bad[at] = len;
+	ck_assert_int_eq(dnnq_ir_run(ir, n, ins, outs, NULL, NULL, &d), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, node) && strstr(d.msg, what), "%s", d.msg);
+	struct dnnq_model m;
+	ins[1] = good;
+	calibrated(ir, ins, n, &m);
+	struct dnnq_graph *g = planned(&m, n);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	for (size_t k = 0; k < count; k++)
+		ck_assert_msg(fabsf(y[k] - want[k]) <= tol, "[%zu] = %g, want %g", k, (double)y[k],
+		              (double)want[k]);
+	memset(y, 0, count * sizeof *y);
+	engine_range_errors(g, ins, outs, 1, bad, at, len);
+	for (size_t k = 0; k < count; k++)     /* nothing written */
+		ck_assert_float_eq(y[k], 0);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+}
+
 /* y[k] is the table's row ids[k] (wrapped once), z the ids as floats. */
 static void expect_embedded(const int32_t *ids, size_t n, const float *y, const float *z)
 {
@@ -3028,30 +3062,16 @@ START_TEST(gather_elements_ids)
 	struct dnnq_ir ir;
 	imp_ok(b, &ir);
 	float x[12], y[8], want[8];
-	int32_t idx[8] = { 0, -1, 2, 1, 1, 1, -3, 0 }, bad[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+	int32_t idx[8] = { 0, -1, 2, 1, 1, 1, -3, 0 }, bad[8] = { 0 };
 	for (int k = 0; k < 12; k++)
 		x[k] = (float)(100 * (k / 6) + 10 * (k / 3 % 2) + k % 3);
 	for (int k = 0; k < 8; k++)
 		want[k] = x[k / 2 * 3 + (idx[k] + 3) % 3];
 	const void *ins[2] = { x, idx };
 	void *outs[1] = { y };
-	struct dnnq_diag d = { "" };
-	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
-	ck_assert_mem_eq(y, want, sizeof y);
-	ins[1] = bad;
-	ref_range_error(&ir, ins, outs, "node 'ge'",
-	                "i[7] = 3: outside the 3 elements of the axis");
-	struct dnnq_model m;
-	ins[1] = idx;
-	calibrated(&ir, ins, 2, &m);
-	struct dnnq_graph *g = planned(&m, 2);
-	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
-	for (int k = 0; k < 8; k++)     /* a quantization step of 0..112 */
-		ck_assert_msg(fabsf(y[k] - want[k]) <= 0.25f, "[%d] = %g, want %g", k, (double)y[k],
-		              (double)want[k]);
-	engine_range_errors(g, ins, outs, 1, bad, 7, 3);
-	dnnq_graph_destroy(g);
-	dnnq_model_free(&m);
+	/* int8: a quantization step of 0..112 */
+	indexed_runs(&ir, 2, ins, outs, want, 8, 0.25f, bad, 7, 3, "node 'ge'",
+	             "i[7] = 3: outside the 3 elements of the axis");
 	dnnq_ir_free(&ir);
 }
 END_TEST
@@ -3073,7 +3093,7 @@ START_TEST(scatter_elements_ids)
 	struct dnnq_ir ir;
 	imp_ok(b, &ir);
 	float x[12], u[8], y[12], want[12];
-	int32_t idx[8] = { 0, -1, 2, 2, 1, 1, -3, 0 }, bad[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+	int32_t idx[8] = { 0, -1, 2, 2, 1, 1, -3, 0 }, bad[8] = { 0 };
 	for (int k = 0; k < 12; k++)
 		x[k] = want[k] = (float)(100 * (k / 6) + 10 * (k / 3 % 2) + k % 3);
 	for (int k = 0; k < 8; k++) {
@@ -3082,24 +3102,8 @@ START_TEST(scatter_elements_ids)
 	}
 	const void *ins[3] = { x, idx, u };
 	void *outs[1] = { y };
-	struct dnnq_diag d = { "" };
-	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
-	ck_assert_mem_eq(y, want, sizeof y);
-	ins[1] = bad;
-	ref_range_error(&ir, ins, outs, "node 'se'",
-	                "i[7] = 3: outside the 3 elements of the axis");
-	struct dnnq_model m;
-	ins[1] = idx;
-	calibrated(&ir, ins, 2, &m);
-	struct dnnq_graph *g = planned(&m, 2);
-	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
-	ck_assert_mem_eq(y, want, sizeof y);
-	memset(y, 0, sizeof y);
-	engine_range_errors(g, ins, outs, 1, bad, 7, 3);
-	for (int k = 0; k < 12; k++)     /* nothing written */
-		ck_assert_float_eq(y[k], 0);
-	dnnq_graph_destroy(g);
-	dnnq_model_free(&m);
+	indexed_runs(&ir, 2, ins, outs, want, 12, 0, bad, 7, 3, "node 'se'",
+	             "i[7] = 3: outside the 3 elements of the axis");
 	dnnq_ir_free(&ir);
 }
 END_TEST
@@ -3168,25 +3172,11 @@ START_TEST(nd_ids)
 		x[k] = (float)(10 * (k / 4) + k % 4);
 	for (int k = 0; k < 16; k++)
 		want[k] = x[k / 8 * 12 + (idx[k / 4] + 3) % 3 * 4 + k % 4];
-	const void *ins[3] = { x, idx };
+	const void *ins[2] = { x, idx };
 	void *outs[1] = { y };
-	struct dnnq_diag d = { "" };
-	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
-	ck_assert_mem_eq(y, want, sizeof y);
-	ins[1] = bad;
-	bad[3] = 3;
-	ref_range_error(&ir, ins, outs, "node 'nd'", "i[3] = 3: outside the 3 elements of its dim");
-	struct dnnq_model m;
-	ins[1] = idx;
-	calibrated(&ir, ins, 2, &m);
-	struct dnnq_graph *g = planned(&m, 2);
-	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
-	for (int k = 0; k < 16; k++)     /* a quantization step of 0..23 */
-		ck_assert_msg(fabsf(y[k] - want[k]) <= 0.1f, "[%d] = %g, want %g", k, (double)y[k],
-		              (double)want[k]);
-	engine_range_errors(g, ins, outs, 1, bad, 3, 3);
-	dnnq_graph_destroy(g);
-	dnnq_model_free(&m);
+	/* int8: a quantization step of 0..23 */
+	indexed_runs(&ir, 2, ins, outs, want, 16, 0.1f, bad, 3, 3, "node 'nd'",
+	             "i[3] = 3: outside the 3 elements of its dim");
 	dnnq_ir_free(&ir);
 
 	b = io_model(16, "x", F, 3, xd);
@@ -3204,24 +3194,8 @@ START_TEST(nd_ids)
 	}
 	const void *zin[3] = { x, tup, u };
 	void *zout[1] = { z };
-	ck_assert_msg(dnnq_ir_run(&ir, 1, zin, zout, NULL, NULL, &d) == 0, "%s", d.msg);
-	ck_assert_mem_eq(z, zwant, sizeof z);
-	zin[1] = tbad;
-	tbad[3] = 3;
-	ck_assert_int_eq(dnnq_ir_run(&ir, 1, zin, zout, NULL, NULL, &d), DNNQ_E_RANGE);
-	ck_assert_msg(strstr(d.msg, "node 'sn'") && strstr(d.msg, "[3] = 3: outside the 3 "
-	                                                      "elements of its dim"), "%s", d.msg);
-	zin[1] = tup;
-	calibrated(&ir, zin, 1, &m);
-	g = planned(&m, 1);
-	ck_assert_int_eq(dnnq_graph_run(g, zin, zout, NULL), 0);
-	ck_assert_mem_eq(z, zwant, sizeof z);
-	memset(z, 0, sizeof z);
-	engine_range_errors(g, zin, zout, 1, tbad, 3, 3);
-	for (int k = 0; k < 12; k++)     /* nothing written */
-		ck_assert_float_eq(z[k], 0);
-	dnnq_graph_destroy(g);
-	dnnq_model_free(&m);
+	indexed_runs(&ir, 1, zin, zout, zwant, 12, 0, tbad, 3, 3, "node 'sn'",
+	             "[3] = 3: outside the 3 elements of its dim");
 	dnnq_ir_free(&ir);
 }
 END_TEST

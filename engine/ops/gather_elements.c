@@ -152,14 +152,7 @@ static int ge_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 		return DNNQ_OK;
 	op->ix = gin(g, n, 1)->buf;
 	op->nidx = gnumel(&g->t[n->out]);
-	if (op->nidx <= op->cap)
-		return DNNQ_OK;
-	int32_t *p = realloc(op->idx, op->nidx * sizeof *p);
-	if (!p)
-		return DNNQ_E_NOMEM;
-	op->idx = p;
-	op->cap = op->nidx;
-	return DNNQ_OK;
+	return dnnq_xfmr_reserve((void **)&op->idx, &op->cap, op->nidx, sizeof *op->idx);
 }
 
 /* Output rows [r0, r1) of x into y (esz bytes an element). */

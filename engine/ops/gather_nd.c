@@ -73,7 +73,8 @@ static int gn_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 	(void)nthreads;
 	dnnq_xfmr_bind(g, n, &op->x, &op->y);
 	op->ix = gin(g, n, 1)->buf;
-	return dnnq_nd_reserve(&op->nd);
+	return dnnq_xfmr_reserve((void **)&op->nd.at, &op->nd.cap, op->nd.tuples,
+	                         sizeof *op->nd.at);
 }
 
 /* Tuples [t0, t1): their slices of x into y. */

@@ -126,14 +126,7 @@ static int se_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 	dnnq_xfmr_bind(g, n, (const void **)&op->x, (void **)&op->y);
 	op->ix = gin(g, n, 1)->buf;
 	op->u = gin(g, n, 2)->buf;
-	if (op->nidx <= op->cap)
-		return DNNQ_OK;
-	int32_t *p = realloc(op->idx, op->nidx * sizeof *p);
-	if (!p)
-		return DNNQ_E_NOMEM;
-	op->idx = p;
-	op->cap = op->nidx;
-	return DNNQ_OK;
+	return dnnq_xfmr_reserve((void **)&op->idx, &op->cap, op->nidx, sizeof *op->idx);
 }
 
 static int se_run(struct gnode *n, const struct dnnq_executor *ex)

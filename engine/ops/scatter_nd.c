@@ -90,7 +90,8 @@ static int sn_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 	dnnq_xfmr_bind(g, n, (const void **)&op->x, (void **)&op->y);
 	op->ix = gin(g, n, 1)->buf;
 	op->u = gin(g, n, 2)->buf;
-	return dnnq_nd_reserve(&op->nd);
+	return dnnq_xfmr_reserve((void **)&op->nd.at, &op->nd.cap, op->nd.tuples,
+	                         sizeof *op->nd.at);
 }
 
 /* y (already the data) gets the updates u at the loaded tuples. */
