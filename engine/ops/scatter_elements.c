@@ -15,7 +15,9 @@
  * still outside the axis (or an f32 that is no integer) fails the run with
  * DNNQ_E_RANGE, the output untouched. The updates are applied in order, on
  * one thread: duplicate indices reduce (or, op none, the last one wins, as
- * ONNX Runtime's), which a split of the updates would race on.
+ * ONNX Runtime's), which a split of the updates would race on. Not in
+ * place: the updates may be the data itself (x.scatter_add(2, i, x)),
+ * read after the first writes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,8 +139,7 @@ static int se_run(struct gnode *n, const struct dnnq_executor *ex)
 		return DNNQ_E_INVAL;
 	if (load(op, op->ix, op->idx_f32) >= 0)
 		return DNNQ_E_RANGE;
-	if (op->y != op->x)
-		memcpy(op->y, op->x, op->xn * sizeof *op->y);
+	memcpy(op->y, op->x, op->xn * sizeof *op->y);
 	scatter(op, op->u, op->y);
 	return DNNQ_OK;
 }
@@ -173,7 +174,7 @@ static uint64_t se_work(const struct dnnq_graph *g, const struct gnode *n)
 }
 
 static const struct node_ops se_ops = { se_create, se_infer, se_setup, se_run, se_destroy,
-                                        se_ref, true, true };
+                                        se_ref, false, true };
 
 const struct dnnq_op_def dnnq_op_scatter_elements = {
 	.kind = 98, .name = "scatter_elements", .min_inputs = 3, .max_inputs = 3,

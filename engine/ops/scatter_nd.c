@@ -15,7 +15,7 @@
  * The indices are read once a run into a private table before anything is
  * written: a negative one counted from the end once, anything still outside
  * its dim (or an f32 that is no integer) fails the run with DNNQ_E_RANGE,
- * the output untouched.
+ * the output untouched. Not in place, as scatter_elements.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -114,8 +114,7 @@ static int sn_run(struct gnode *n, const struct dnnq_executor *ex)
 		return DNNQ_E_INVAL;
 	if (dnnq_nd_load(&op->nd, op->ix, op->nd.idx_f32) >= 0)
 		return DNNQ_E_RANGE;
-	if (op->y != op->x)
-		memcpy(op->y, op->x, op->xn * sizeof *op->y);
+	memcpy(op->y, op->x, op->xn * sizeof *op->y);
 	scatter(op, op->u, op->y);
 	return DNNQ_OK;
 }
@@ -150,7 +149,7 @@ static uint64_t sn_work(const struct dnnq_graph *g, const struct gnode *n)
 }
 
 static const struct node_ops sn_ops = { sn_create, sn_infer, sn_setup, sn_run, sn_destroy,
-                                        sn_ref, true, true };
+                                        sn_ref, false, true };
 
 const struct dnnq_op_def dnnq_op_scatter_nd = {
 	.kind = 99, .name = "scatter_nd", .min_inputs = 3, .max_inputs = 3,
