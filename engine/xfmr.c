@@ -2,6 +2,8 @@
  * The shared part of the transformer and reduction operators
  * (engine/xfmr.h).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/xfmr.h"
@@ -80,6 +82,36 @@ size_t dnnq_xfmr_rows_per_task(size_t len, size_t min_elems)
 {
 	size_t per = len ? (min_elems + len - 1) / len : min_elems;
 	return per ? per : 1;
+}
+
+bool dnnq_xfmr_index(double v, int64_t len, int32_t *i)
+{
+	if (!(v >= (double)-len && v < (double)len) || v != (double)(int64_t)v)
+		return false;
+	*i = (int32_t)(v < 0 ? v + (double)len : v);
+	return true;
+}
+
+int dnnq_xfmr_reserve(void **table, size_t *cap, size_t n, size_t esz)
+{
+	if (n <= *cap)
+		return DNNQ_OK;
+	void *p = realloc(*table, n * esz);
+	if (!p)
+		return DNNQ_E_NOMEM;
+	*table = p;
+	*cap = n;
+	return DNNQ_OK;
+}
+
+int dnnq_scatter_check(const struct dnnq_model_node *n, char *why, size_t cap)
+{
+	if (n->axis < 1 || n->op >= DNNQ_SCATTER_OPS) {
+		snprintf(why, cap, "axis %u, op %u: want an axis but the batch (0) and op 0 none, "
+		         "1 add, 2 mul, 3 max or 4 min", n->axis, n->op);
+		return DNNQ_E_FORMAT;
+	}
+	return DNNQ_OK;
 }
 
 void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x, void **y)

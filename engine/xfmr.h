@@ -44,6 +44,39 @@ void dnnq_xfmr_strides(const struct gtensor *t, size_t *st);
  * rows per task (>= 1). */
 size_t dnnq_xfmr_rows_per_task(size_t len, size_t min_elems);
 
+/* Computed indices (engine/ops/gather_elements.c, scatter_elements.c,
+ * gather_nd.c, scatter_nd.c), read once a run before any element moves:
+ * element e of src (s32, or f32 holding integers the graph computed). */
+static inline double dnnq_xfmr_index_at(const void *src, bool f32, size_t e)
+{
+	return f32 ? (double)((const float *)src)[e] : ((const int32_t *)src)[e];
+}
+/* Index v of an axis of len elements, a negative one counted from the end
+ * once (as ONNX does), into *i; false when still outside (or, f32, no
+ * integer): the caller fails the run, nothing read or written. */
+bool dnnq_xfmr_index(double v, int64_t len, int32_t *i);
+
+/* Room for n elements of esz bytes in *table (*cap of them now): grown,
+ * never shrunk (setup, at each plan's shapes); DNNQ_E_NOMEM. */
+int dnnq_xfmr_reserve(void **table, size_t *cap, size_t n, size_t esz);
+
+/* ScatterElements' and ScatterND's reduction (the node's op; ONNX's
+ * names, in this order): y combined with the update u. */
+enum { DNNQ_SCATTER_NONE, DNNQ_SCATTER_ADD, DNNQ_SCATTER_MUL, DNNQ_SCATTER_MAX,
+       DNNQ_SCATTER_MIN, DNNQ_SCATTER_OPS };
+static inline float dnnq_scatter_reduce(uint32_t op, float y, float u)
+{
+	switch (op) {
+	case DNNQ_SCATTER_ADD: return y + u;
+	case DNNQ_SCATTER_MUL: return y * u;
+	case DNNQ_SCATTER_MAX: return u > y ? u : y;
+	case DNNQ_SCATTER_MIN: return u < y ? u : y;
+	default: return u;
+	}
+}
+/* Their reader's check: an axis but the batch, op a reduction. */
+int dnnq_scatter_check(const struct dnnq_model_node *n, char *why, size_t cap);
+
 /* setup's binding: input 0's buffer into *x, the output's into *y. */
 void dnnq_xfmr_bind(struct dnnq_graph *g, const struct gnode *n, const void **x, void **y);
 

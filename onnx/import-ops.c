@@ -3338,19 +3338,22 @@ static int gather_rows(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, r, d, false);
 }
 
-/* OneHot(indices, depth, values) on the last axis (TensorFlow's tf.one_hot,
- * tf2onnx: BERT's token types): indices (int32 ids, cast to float, or
- * floats holding integers) as [..., 1] (NAME:idx), Or(Equal(NAME:idx,
- * [0 .. depth-1]) (NAME:ahead), Equal(NAME:idx, [-depth .. -1])
- * (NAME:behind)), the one-hot rows, then * (on - off) + off where values
- * are not [0, 1]. An index in [-depth, 0) counts from the end; one outside
- * [-depth, depth) gives a row of off values, as ONNX says. */
+/* OneHot(indices, depth, values) (TensorFlow's tf.one_hot, tf2onnx: BERT's
+ * token types): indices (int32 ids, cast to float, or floats holding
+ * integers) as [..., 1] (NAME:idx), Or(Equal(NAME:idx, [0 .. depth-1])
+ * (NAME:ahead), Equal(NAME:idx, [-depth .. -1]) (NAME:behind)), the
+ * one-hot rows on the last axis; on another a Transpose (NAME:last, then
+ * the node) moves that axis there; then * (on - off) + off where values are
+ * not [0, 1] (NAME:onehot). An index in [-depth, 0) counts from the end;
+ * one outside [-depth, depth) gives a row of off values, as ONNX says.
+ * Integer values (or float ones holding integers) make the outputs
+ * integers: computed in fp32, exactly. */
 static int op_onehot(struct nctx *c)
 {
 	int64_t axis;
 	int rc;
 	if ((rc = need(c, 0, DT_F32 | DT(DNNQ_IR_S32), false)) ||
-	    (rc = need(c, 1, DT_F32 | DT_INT, true)) || (rc = need(c, 2, DT_F32, true)) ||
+	    (rc = need(c, 1, DT_F32 | DT_INT, true)) || (rc = need(c, 2, DT_F32 | DT_INT, true)) ||
 	    (rc = a_int(c, "axis", -1, &axis)))
 		return rc;
 	const struct dnnq_ir_value iv = *V(c, 0), *dv = V(c, 1), *vv = V(c, 2);
@@ -3360,32 +3363,59 @@ static int op_onehot(struct nctx *c)
 	double depth = dv->dtype == DNNQ_IR_F32 ? ((const float *)dv->data)[0] :
 	               dv->dtype == DNNQ_IR_S64 ? (double)((const int64_t *)dv->data)[0] :
 	               ((const int32_t *)dv->data)[0];
-	const float off = ((const float *)vv->data)[0], on = ((const float *)vv->data)[1];
+	double vals[2];
+	for (size_t k = 0; k < 2; k++)
+		vals[k] = vv->dtype == DNNQ_IR_F32 ? ((const float *)vv->data)[k] :
+		          vv->dtype == DNNQ_IR_S64 ? (double)((const int64_t *)vv->data)[k] :
+		          ((const int32_t *)vv->data)[k];
+	const float off = (float)vals[0], on = (float)vals[1];
 	if (!(depth >= 1 && depth <= IMP_MAX_DIM))
 		return bad(c, DNNQ_E_RANGE, "depth %g: want 1..%lld", depth, (long long)IMP_MAX_DIM);
-	if (!isfinite(off) || !isfinite(on))
-		return bad(c, DNNQ_E_RANGE, "values [%g, %g]: want finite values", off, on);
-	if (axis != -1 && axis != (int64_t)iv.ndim)
-		return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld: only the last (-1)", (long long)axis);
+	/* integers are carried as float32, exact within +-2^24 */
+	if (!isfinite(off) || !isfinite(on) ||
+	    (vv->dtype != DNNQ_IR_F32 && (fabs(vals[0]) > 0x1p24 || fabs(vals[1]) > 0x1p24)))
+		return bad(c, DNNQ_E_RANGE, "values [%g, %g]: want finite values (integers within "
+		           "+-2^24)", vals[0], vals[1]);
+	uint32_t r = iv.ndim + 1;
+	if ((rc = norm_axis(c, &axis, r, "axis")))
+		return rc;
 	if (iv.ndim + 1 > DNNQ_IR_MAX_DIMS || (iv.dtype == DNNQ_IR_F32 && !iv.integer) ||
 	    numel(&iv) * (size_t)depth > ONEHOT_MAX)
 		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s]: integers (ids, or "
 		           "arithmetic on them) of rank < %d, at most 2^22 of them times depth",
 		           iname(c, 0), imp_dims_str(&iv), DNNQ_IR_MAX_DIMS);
+	if (iv.batched && axis == 0)
+		return batch_moves(c, "OneHot on axis 0, the batch's");
 	int64_t t = (int64_t)depth, d[DNNQ_IR_MAX_DIMS];
 	memcpy(d, iv.dims, iv.ndim * sizeof *d);
 	d[iv.ndim] = 1;
 	c->nin = 1;
+	c->ints = off == floorf(off) && on == floorf(on);
 	if (iv.dtype == DNNQ_IR_S32) {
 		c->node.op = DNNQ_IR_CAST;
 		if ((rc = same_out(c, &iv, DNNQ_IR_F32)) || (rc = link_as(c, ":float", 1)))
 			return rc;
 	}
-	if ((rc = onehot_rows(c, t, iv.ndim + 1, d, iv.batched)))
+	if ((rc = onehot_rows(c, t, r, d, iv.batched)))
 		return rc;
+	uint32_t nin = 2;
+	if (axis != (int64_t)iv.ndim) {
+		/* the rows' last axis moved to axis, the others in order */
+		if ((rc = link_as(c, ":last", 2)) || (rc = engine_kind(c, "transpose")))
+			return rc;
+		for (uint32_t i = 0; i < r; i++) {
+			int64_t at = (int64_t)i;
+			c->node.ints[i] = at < axis ? at : at == axis ? iv.ndim : at - 1;
+			d[i] = at < axis ? iv.dims[i] : at == axis ? t : iv.dims[i - 1];
+		}
+		c->node.nints = r;
+		c->nin = nin = 1;
+		if ((rc = set_out(c, 0, DNNQ_IR_F32, r, d, iv.batched)))
+			return rc;
+	}
 	if (off == 0.0f && on == 1.0f)
 		return 0;
-	if ((rc = link_as(c, ":onehot", 2)))
+	if ((rc = link_as(c, ":onehot", nin)))
 		return rc;
 	int64_t one = 1;
 	float scale = on - off;
@@ -3449,6 +3479,94 @@ static int op_gather(struct nctx *c)
 	return set_out(c, 0, x.dtype, r, d, x.batched);
 }
 
+/* ScatterElements' and ScatterND's reduction (opsets 16, 18) into the
+ * node's mode: 0 none, 1 add, 2 mul, 3 max, 4 min (the engine's op). */
+static int reduction(struct nctx *c)
+{
+	static const char *const names[] = { "none", "add", "mul", "max", "min" };
+	char r[16];
+	int rc = a_str(c, "reduction", "none", r, sizeof r);
+	uint32_t m = 0;
+	while (!rc && m < 5 && strcmp(r, names[m]))
+		m++;
+	if (!rc && m == 5)
+		return bad(c, DNNQ_E_UNSUPPORTED, "reduction '%.15s': want none, add, mul, max or min",
+		           r);
+	c->node.mode = m;
+	return rc;
+}
+
+/* GatherND (opsets 11..13) and ScatterND (11..18) by computed indices: the
+ * registry's gather_nd and scatter_nd (engine/ops/, kind), the node's axis
+ * ONNX's batch_dims (ScatterND's 0). The data (and ScatterND's updates) are
+ * computed floats, the indices int32 (an input, ArgMax's, TopK's) or floats
+ * holding integers, checked every run; tuples of k indices address the
+ * data's dims from batch_dims on. Tuples that address dim 0 (batch_dims
+ * 0) of a batched value have the import fix the batch to 1, and the batch
+ * fix then lifts the node (axis 1, the engine's batch in front). */
+static int nd_computed(struct nctx *c, const char *kind)
+{
+	struct dnnq_ir_node *n = &c->node;
+	bool scatter = !strcmp(kind, "scatter_nd");
+	int64_t b = 0;
+	int rc;
+	if ((rc = engine_kind(c, kind)) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
+	    (scatter && (rc = need(c, 2, DT_F32, false))) ||
+	    (!scatter && (rc = a_int(c, "batch_dims", 0, &b))) || (scatter && (rc = reduction(c))))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1), *u = scatter ? V(c, 2) : NULL;
+	char xs[128], is[128];
+	snprintf(xs, sizeof xs, "%s", imp_dims_str(x));
+	snprintf(is, sizeof is, "%s", imp_dims_str(iv));
+	for (uint32_t k = 0; k < c->nin; k++)
+		if (V(c, k)->data)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %u '%.80s' is a constant: want the "
+			           "data, the indices%s computed%s", k, iname(c, k),
+			           scatter ? " and the updates" : "",
+			           scatter ? " (all constant: folded)" : "");
+	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
+		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
+		           "integer arithmetic on one)", iname(c, 1));
+	int64_t k = iv->ndim ? iv->dims[iv->ndim - 1] : 0, d[DNNQ_IR_MAX_DIMS];
+	bool ok = b >= 0 && b < (int64_t)iv->ndim && k >= 1 && b + k <= (int64_t)x->ndim &&
+	          iv->ndim - 1 + x->ndim - k - b <= DNNQ_IR_MAX_DIMS - 1;
+	for (int64_t i = 0; ok && i < b; i++)
+		ok = iv->dims[i] == x->dims[i];
+	uint32_t r = 0;
+	for (uint32_t i = 0; ok && i + 1 < iv->ndim; i++)
+		d[r++] = iv->dims[i];
+	for (uint32_t i = (uint32_t)(b + k); ok && i < x->ndim; i++)
+		d[r++] = x->dims[i];
+	for (uint32_t i = 0; ok && u && i <= r; i++)
+		ok = u->ndim == r && (i == r || u->dims[i] == d[i]);
+	if (!ok)
+		return bad(c, DNNQ_E_SHAPE, "indices [%s] on [%s], batch_dims %lld%s: want tuples of "
+		           "1..rank - batch_dims indices, the batch dims alike%s", is, xs, (long long)b,
+		           u ? ", updates of another shape" : "",
+		           u ? ", updates of the indices' dims but the last, then the data's after "
+		               "the tuples" : "");
+	for (uint32_t i = 0; i < c->nin; i++)
+		if (in_moved(c, i))
+			return batch_moves(c, "tuples into a value whose batch a Transpose moved");
+	if (x->batched && b == 0)
+		return batch_moves(c, "%s's index tuples address dim 0, the batch",
+		                   scatter ? "ScatterND" : "GatherND");
+	if (x->batched != iv->batched || (u && u->batched != x->batched))
+		return bad(c, DNNQ_E_UNSUPPORTED, "data '%.80s' %s the batch, indices '%.80s' %s: "
+		           "want all batched or none", iname(c, 0), x->batched ? "has" : "lacks",
+		           iname(c, 1), iv->batched ? "have it" : "lack it");
+	n->axis = b;
+	return scatter ? set_out(c, 0, DNNQ_IR_F32, x->ndim, x->dims, x->batched)
+	               : set_out(c, 0, DNNQ_IR_F32, r, d, x->batched);
+}
+
+/* ScatterND of values not all constant (constants fold, onnx/import-fold.c). */
+static int op_scatternd(struct nctx *c)
+{
+	return nd_computed(c, "scatter_nd");
+}
+
 /* GatherND (opsets 11..13) with constant indices: a Gather on axis 0 of
  * the input flattened over the dims the index tuples address, batch_dims
  * included (NAME:nd), by each tuple's flat position (NAME:indices, the
@@ -3459,6 +3577,8 @@ static int op_gathernd(struct nctx *c)
 {
 	int64_t b, *flat;
 	int rc;
+	if (V(c, 1) && !V(c, 1)->data)
+		return nd_computed(c, "gather_nd");
 	if ((rc = need(c, 0, DT_F32 | DT_Q8, false)) ||
 	    (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true)) ||
 	    (rc = a_int(c, "batch_dims", 0, &b)))
@@ -3577,6 +3697,60 @@ static int op_gather_elements(struct nctx *c)
 			           k, (long long)i, (long long)n->axis, (long long)dim);
 	}
 	return set_out(c, 0, DNNQ_IR_F32, iv->ndim, iv->dims, x->batched);
+}
+
+/* ScatterElements (opsets 11..18; Scatter, opsets 9 and 10, is the same
+ * without reduction; torch's scatter, scatter_add, scatter_reduce): the
+ * registry's scatter_elements (engine/ops/scatter_elements.c, fp32), the
+ * output of the data's shape. Data, indices and updates are computed, of
+ * one rank, the indices int32 (an input, ArgMax's, TopK's) or floats
+ * holding integers, checked every run; indices and updates of one shape,
+ * each dim but the axis at most the data's. On the batch (axis 0) the
+ * import fixes the batch to 1. */
+static int op_scatter_elements(struct nctx *c)
+{
+	struct dnnq_ir_node *n = &c->node;
+	int rc;
+	if ((rc = engine_kind(c, "scatter_elements")) || (rc = need(c, 0, DT_F32, false)) ||
+	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
+	    (rc = need(c, 2, DT_F32, false)) || (rc = a_int(c, "axis", 0, &n->axis)) ||
+	    (rc = reduction(c)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1), *u = V(c, 2);
+	char xs[128], is[128], us[128];
+	snprintf(xs, sizeof xs, "%s", imp_dims_str(x));
+	snprintf(is, sizeof is, "%s", imp_dims_str(iv));
+	snprintf(us, sizeof us, "%s", imp_dims_str(u));
+	for (int k = 0; k < 3; k++)
+		if (V(c, k)->data)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %d '%.80s' is a constant: want the "
+			           "data, the indices and the updates computed", k, iname(c, k));
+	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
+		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
+		           "integer arithmetic on one)", iname(c, 1));
+	bool ok = x->ndim && iv->ndim == x->ndim && u->ndim == x->ndim;
+	for (uint32_t i = 0; ok && i < x->ndim; i++)
+		ok = iv->dims[i] == u->dims[i];
+	if (!ok)
+		return bad(c, DNNQ_E_SHAPE, "data '%.80s' [%s], indices [%s], updates [%s]: want one "
+		           "rank (at least 1), the indices' shape the updates'", iname(c, 0), xs, is,
+		           us);
+	if ((rc = norm_axis(c, &n->axis, x->ndim, "axis")))
+		return rc;
+	for (uint32_t i = 0; i < x->ndim; i++)
+		if (i != n->axis && iv->dims[i] > x->dims[i])
+			return bad(c, DNNQ_E_SHAPE, "indices [%s] on '%.80s' [%s]: dim %u is larger "
+			           "than the data's (only the axis, %lld, may be)", is, iname(c, 0), xs,
+			           i, (long long)n->axis);
+	if (in_moved(c, 0) || in_moved(c, 1) || in_moved(c, 2))
+		return batch_moves(c, "scattering into a value whose batch a Transpose moved");
+	if (x->batched && n->axis == 0)
+		return batch_moves(c, "scattering along the batch (axis 0)");
+	if (x->batched != iv->batched || x->batched != u->batched)
+		return bad(c, DNNQ_E_UNSUPPORTED, "data '%.80s' %s the batch, indices %s, updates "
+		           "%s: want all batched or none", iname(c, 0), x->batched ? "has" : "lacks",
+		           iv->batched ? "have it" : "lack it", u->batched ? "have it" : "lack it");
+	return set_out(c, 0, DNNQ_IR_F32, x->ndim, x->dims, x->batched);
 }
 
 /* GridSample (opset 16: mode bilinear, nearest, bicubic; 20 names them
@@ -4749,7 +4923,10 @@ static const struct opdef OPS[] = {
 	{ "Gather", DNNQ_IR_ENGINE, op_gather, 2, 2, 1 },
 	{ "OneHot", DNNQ_IR_ENGINE, op_onehot, 3, 3, 1 },
 	{ "GatherElements", DNNQ_IR_ENGINE, op_gather_elements, 2, 2, 1 },
+	{ "ScatterElements", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
+	{ "Scatter", DNNQ_IR_ENGINE, op_scatter_elements, 3, 3, 1 },
 	{ "GatherND", DNNQ_IR_ENGINE, op_gathernd, 2, 2, 1 },
+	{ "ScatterND", DNNQ_IR_ENGINE, op_scatternd, 3, 3, 1 },
 	{ "GridSample", DNNQ_IR_ENGINE, op_grid_sample, 2, 2, 1 },
 	{ "GlobalMaxPool", DNNQ_IR_MAXPOOL, op_gmaxpool, 1, 1, 1 },
 	/* xfmr: transformer and reduction operators (the registry's kinds) */
@@ -5125,6 +5302,17 @@ int imp_int_const(struct nctx *c, size_t i)
 	return 0;
 }
 
+/* Whether op reads computed indices (input 1) as they are. */
+static bool reads_indices(const char *op)
+{
+	static const char *const ops[] = { "GatherElements", "ScatterElements", "Scatter",
+	                                   "GatherND", "ScatterND" };
+	for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+		if (!strcmp(op, ops[k]))
+			return true;
+	return false;
+}
+
 /* A node reading computed integers (docs/onnx.md, "Token ids"): of
  * INT_OPS, its integer data inputs become floats (int_cast, imp_int_const);
  * any other operator is refused, naming the input. c->ints: the outputs
@@ -5137,17 +5325,19 @@ static int int_inputs(struct nctx *c, const char *op)
 		k++;
 	bool gather_embed = !strcmp(op, "Gather") && V(c, 0) && V(c, 0)->data;
 	for (size_t i = 0; k == n && i < c->nin; i++) {
-		/* an int32 value: the operator's to check; GatherElements'
-		 * indices: read as they are (engine/ops/gather_elements.c) */
+		/* an int32 value: the operator's to check; the indices of
+		 * GatherElements, ScatterElements, GatherND and ScatterND: read
+		 * as they are, each checked every run (engine/ops/) */
 		if (!computed_int(c, i) || V(c, i)->dtype == DNNQ_IR_S32 ||
-		    (i == 1 && !strcmp(op, "GatherElements")))
+		    (i == 1 && reads_indices(op)))
 			continue;
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' holds integers computed at run "
 		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
 		           "Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the comparisons, "
 		           "ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, Gather, "
 		           "Transpose, Concat), reads them as ids in a Gather of a table and as "
-		           "GatherElements' indices, and casts them", i, iname(c, i));
+		           "indices of GatherElements, ScatterElements, GatherND and ScatterND, and "
+		           "casts them", i, iname(c, i));
 	}
 	if (k == n || gather_embed)
 		return 0;

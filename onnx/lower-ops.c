@@ -2007,6 +2007,57 @@ static int lower_gather_elements(struct lower *L, size_t j)
 	return input_qp_out(L, n, n->outputs[0], mn, ref);
 }
 
+/* Computed indices of node n (input k): the s32 tensor, or (integer
+ * arithmetic, a 4-D int32 graph input) the f32 one; the engine reads them
+ * every run. */
+static int computed_indices(struct lower *L, const struct dnnq_ir_node *n, uint32_t k,
+                            int32_t *ids)
+{
+	const struct dnnq_ir_value *iv = lval_ir(L, n->inputs[k]);
+	*ids = L->v[n->inputs[k]].s32;
+	if (!L->v[n->inputs[k]].perm && (iv->integer || (*ids < 0 && L->v[n->inputs[k]].f32 >= 0)))
+		return need_f32(L, n, n->inputs[k], ids);
+	if (*ids < 0 || L->v[n->inputs[k]].perm)
+		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "indices '%s': want int32 ones (computed) "
+		                 "in the engine's layout", iv->name);
+	return DNNQ_OK;
+}
+
+/* ScatterElements, ScatterND and GatherND by computed indices: the
+ * registry's scatter_elements (on the engine's layout, which its data,
+ * indices and updates share: the axis composed with it), scatter_nd and
+ * gather_nd (which read every tensor in ONNX's order: the axis as it is,
+ * ONNX's batch_dims after the batch); the reduction the node's op. The
+ * scatters are fp32 by the registry; gather_nd's int8 moves the u8 codes,
+ * keeping the data's parameters. */
+static int lower_indexed(struct lower *L, size_t j)
+{
+	const struct dnnq_ir_node *n = NODE(j);
+	const struct dnnq_op_def *def = dnnq_op_get(n->kind);
+	int32_t in[3], ref;
+	int rc = check_inputs(L, n, def->max_inputs, 0);
+	if (rc || (rc = computed_indices(L, n, 1, &in[1])))
+		return rc;
+	const struct dnnq_ir_value *xv = lval_ir(L, n->inputs[0]);
+	for (uint32_t k = 0; k < def->max_inputs; k += 2) {
+		if (L->v[n->inputs[k]].perm || !lval_ir(L, n->inputs[k])->batched || n->axis < 1)
+			return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s', axis %lld: want a "
+			                 "batched value and an axis but the batch",
+			                 lval_ir(L, n->inputs[k])->name, (long long)n->axis);
+		if ((rc = need_act(L, n, n->inputs[k], &in[k])))
+			return rc;
+	}
+	struct dnnq_model_node *mn = add_node1(L, n->kind, n->name, in[0], &ref);
+	if (!mn)
+		return DNNQ_E_NOMEM;
+	mn->ninputs = def->max_inputs;
+	memcpy(mn->inputs + 1, in + 1, (def->max_inputs - 1) * sizeof *in);
+	mn->axis = strcmp(def->name, "scatter_elements") ? (uint32_t)n->axis
+	                                                 : engine_axis(xv, (uint32_t)n->axis);
+	mn->op = dnnq_op_has(def, DNNQ_A_OP) ? n->mode : 0;
+	return input_qp_out(L, n, n->outputs[0], mn, ref);
+}
+
 /* GridSample: the registry's grid_sample (fp32 by the registry: no int8
  * kernel), image and grid in the engine's layout (the kind reads the
  * grid's NHWC there); mode, padding and align_corners in op. */
@@ -2142,7 +2193,8 @@ static int lower_engine(struct lower *L, size_t j)
 		{ "layernorm", lower_layernorm }, { "lrn", lower_lrn }, { "expand", lower_expand },
 		{ "embed", lower_embed }, { "argmax", lower_arg }, { "argmin", lower_arg },
 		{ "topk", lower_topk }, { "gather_elements", lower_gather_elements },
-		{ "grid_sample", lower_grid_sample },
+		{ "grid_sample", lower_grid_sample }, { "scatter_elements", lower_indexed },
+		{ "scatter_nd", lower_indexed }, { "gather_nd", lower_indexed },
 	};
 	const struct dnnq_op_def *def = dnnq_op_get(NODE(j)->kind);
 	for (size_t i = 0; def && i < sizeof by_kind / sizeof by_kind[0]; i++)

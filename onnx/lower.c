@@ -843,11 +843,25 @@ static int lower_inputs(struct lower *L)
 			L->v[v].s32 = (int32_t)i;
 			continue;
 		}
+		if (iv->dtype == DNNQ_IR_S32) {
+			/* 4-D integers (indices, a mask) in ONNX's order: cast to
+			 * floats (exact within +-2^24, as computed integers are),
+			 * which need_f32 moves to the engine's NHWC as an f32 input */
+			struct dnnq_qparams raw = raw_qp(DNNQ_IR_S32);
+			struct dnnq_model_node *mn = value_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_CAST,
+			                                        iv->name, ":f32", (int32_t)i,
+			                                        &L->v[v].f32);
+			if (!mn)
+				return DNNQ_E_NOMEM;
+			io->dtype = DNNQ_DTYPE_S32;
+			set_out_qp(mn, &raw);
+			L->v[v].f32_onnx = true;
+			continue;
+		}
 		if (iv->dtype != DNNQ_IR_U8 && iv->dtype != DNNQ_IR_S8)
-			return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s': %s%s: inputs "
-			                     "are float32, uint8, int8 or int32 (int64 read as int32) "
-			                     "not 4-D", iv->name, dnnq_ir_dtype_name(iv->dtype),
-			                     iv->ndim == 4 ? " [N, C, H, W]" : "");
+			return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph input '%s': %s: inputs "
+			                     "are float32, uint8, int8 or int32 (int64 read as int32)",
+			                     iv->name, dnnq_ir_dtype_name(iv->dtype));
 		struct dnnq_qparams qp;
 		int rc = value_qp(L, NULL, v, &qp);
 		if (rc)

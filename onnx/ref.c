@@ -1179,32 +1179,107 @@ static ptrdiff_t embed(const struct run *r, const struct dnnq_ir_node *n)
 	return -1;
 }
 
-/* GatherElements: output element e reads input 0 at e's coordinates,
- * the axis' replaced by index e (a negative one counted from the end
- * once); the position of the first index outside the axis (nothing read
- * from it), or -1. */
-static ptrdiff_t gather_elements(const struct run *r, const struct dnnq_ir_node *n)
+/* y combined with update v by a scatter's reduction (mode: none, add,
+ * mul, max, min). */
+static float reduced(uint32_t mode, float y, float v)
 {
-	int64_t xd[DNNQ_IR_MAX_DIMS], yd[DNNQ_IR_MAX_DIMS], p[DNNQ_IR_MAX_DIMS] = { 0 };
-	size_t st[DNNQ_IR_MAX_DIMS], s = 1, total = anumel(r, n->outputs[0]);
+	return mode == 1 ? y + v : mode == 2 ? y * v : mode == 3 ? (v > y ? v : y)
+	     : mode == 4 ? (v < y ? v : y) : v;
+}
+
+/* GatherElements: output element e reads input 0 at e's coordinates, the
+ * axis' replaced by index e (a negative one counted from the end once);
+ * or (scatter) ScatterElements: the output is input 0, then update e
+ * (input 2) goes to that place, by the node's reduction (mode). Every
+ * index is checked before anything is read or written: the position of
+ * the first outside the axis, or -1. */
+static ptrdiff_t elements_of(const struct run *r, const struct dnnq_ir_node *n, bool scatter)
+{
+	int32_t walked = scatter ? n->inputs[2] : n->outputs[0];
+	int64_t xd[DNNQ_IR_MAX_DIMS], wd[DNNQ_IR_MAX_DIMS], p[DNNQ_IR_MAX_DIMS] = { 0 };
+	size_t st[DNNQ_IR_MAX_DIMS], s = 1, total = anumel(r, walked);
 	uint32_t R = r->ir->values[n->outputs[0]].ndim, A = (uint32_t)n->axis;
 	adims(r, n->inputs[0], xd);
-	adims(r, n->outputs[0], yd);
+	adims(r, walked, wd);
 	for (uint32_t a = R; a-- > 0; s *= (size_t)xd[a])
 		st[a] = s;
-	const float *x = IN(0);
-	float *y = OUT(0);
 	for (size_t e = 0; e < total; e++) {
 		int64_t i = id_at(r, n, e);
-		i = i < 0 && i != INT64_MIN ? i + xd[A] : i;
-		if (i < 0 || i >= xd[A])
+		if (i == INT64_MIN || i < -xd[A] || i >= xd[A])
 			return (ptrdiff_t)e;
+	}
+	const float *x = IN(0);
+	float *y = OUT(0);
+	if (scatter)
+		memcpy(y, x, s * sizeof *y);
+	for (size_t e = 0; e < total; e++) {
+		int64_t i = id_at(r, n, e);
 		size_t at = 0;
 		for (uint32_t a = 0; a < R; a++)
-			at += (size_t)(a == A ? i : p[a]) * st[a];
-		y[e] = x[at];
-		for (uint32_t a = R; a-- > 0 && ++p[a] == yd[a];)
+			at += (size_t)(a == A ? (i < 0 ? i + xd[A] : i) : p[a]) * st[a];
+		if (scatter)
+			y[at] = reduced(n->mode, y[at], ((const float *)IN(2))[e]);
+		else
+			y[e] = x[at];
+		for (uint32_t a = R; a-- > 0 && ++p[a] == wd[a];)
 			p[a] = 0;
+	}
+	return -1;
+}
+
+/* GatherND's or ScatterND's tuple t (batch_dims the node's axis): the
+ * flat position of its slice in input 0 (*slice elements), or -1 with
+ * *bad the position of its first index outside its dim. */
+static ptrdiff_t tuple_at(const struct run *r, const struct dnnq_ir_node *n, size_t t,
+                          size_t *slice, ptrdiff_t *bad)
+{
+	int64_t xd[DNNQ_IR_MAX_DIMS], id[DNNQ_IR_MAX_DIMS];
+	uint32_t R = r->ir->values[n->inputs[0]].ndim, Q = r->ir->values[n->inputs[1]].ndim;
+	uint32_t b = (uint32_t)n->axis;
+	adims(r, n->inputs[0], xd);
+	adims(r, n->inputs[1], id);
+	uint32_t k = (uint32_t)id[Q - 1];
+	size_t per = 1, span = 1, f = 0;
+	for (uint32_t a = b; a + 1 < Q; a++)
+		per *= (size_t)id[a];
+	for (uint32_t a = b; a < R; a++)
+		span *= (size_t)xd[a];
+	*slice = 1;
+	for (uint32_t a = b + k; a < R; a++)
+		*slice *= (size_t)xd[a];
+	for (uint32_t j = 0; j < k; j++) {
+		int64_t i = id_at(r, n, t * k + j), len = xd[b + j];
+		if (i == INT64_MIN || i < -len || i >= len) {
+			*bad = (ptrdiff_t)(t * k + j);
+			return -1;
+		}
+		f = f * (size_t)len + (size_t)(i < 0 ? i + len : i);
+	}
+	return (ptrdiff_t)(t / per * span + f * *slice);
+}
+
+/* GatherND, or (scatter) ScatterND by the node's reduction (mode), every
+ * index checked before anything is read or written; the position of the
+ * first outside its dim, or -1. */
+static ptrdiff_t nd(const struct run *r, const struct dnnq_ir_node *n, bool scatter)
+{
+	size_t T = anumel(r, n->inputs[1]), S;
+	ptrdiff_t bad = -1;
+	T /= (size_t)r->ir->values[n->inputs[1]].dims[r->ir->values[n->inputs[1]].ndim - 1];
+	for (size_t t = 0; t < T; t++)
+		if (tuple_at(r, n, t, &S, &bad) < 0)
+			return bad;
+	const float *x = IN(0), *u = scatter ? IN(2) : NULL;
+	float *y = OUT(0);
+	if (scatter)
+		memcpy(y, x, anumel(r, n->inputs[0]) * sizeof *y);
+	for (size_t t = 0; t < T; t++) {
+		size_t at = (size_t)tuple_at(r, n, t, &S, &bad);
+		for (size_t s = 0; s < S; s++)
+			if (scatter)
+				y[at + s] = reduced(n->mode, y[at + s], u[t * S + s]);
+			else
+				y[t * S + s] = x[at + s];
 	}
 	return -1;
 }
@@ -1328,21 +1403,28 @@ static int exec_checked(const struct run *r, const struct dnnq_ir_node *n,
                         struct dnnq_diag *diag)
 {
 	const struct dnnq_op_def *def = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
-	bool ge = def && !strcmp(def->name, "gather_elements");
-	if (!def || (strcmp(def->name, "embed") && !ge)) {
+	const char *name = def ? def->name : "";
+	bool elements = !strcmp(name, "gather_elements") || !strcmp(name, "scatter_elements");
+	bool tuples = !strcmp(name, "gather_nd") || !strcmp(name, "scatter_nd");
+	if (!elements && !tuples && strcmp(name, "embed")) {
 		exec(r, n);
 		return 0;
 	}
-	ptrdiff_t k = ge ? gather_elements(r, n) : embed(r, n);
+	ptrdiff_t k = elements ? elements_of(r, n, !strcmp(name, "scatter_elements"))
+	            : tuples ? nd(r, n, !strcmp(name, "scatter_nd")) : embed(r, n);
+	if (k < 0)
+		return 0;
 	const struct dnnq_ir_value *tv = &r->ir->values[n->inputs[0]];
 	const struct dnnq_ir_value *iv = &r->ir->values[n->inputs[1]];
-	double id = k < 0 ? 0 : iv->dtype == DNNQ_IR_S32 ? ((const int32_t *)IN(1))[k]
+	double id = iv->dtype == DNNQ_IR_S32 ? ((const int32_t *)IN(1))[k]
 	          : iv->dtype == DNNQ_IR_S64 ? (double)((const int64_t *)IN(1))[k]
 	          : ((const float *)IN(1))[k];
-	return k < 0 ? 0 : dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: node '%s': %s[%td] = %g: "
-	                                 "outside the %lld %s of '%s'", n->name, iv->name, k, id,
-	                                 (long long)tv->dims[ge ? n->axis : 0],
-	                                 ge ? "elements of the axis" : "rows", tv->name);
+	/* the dim the index addresses: the axis, a tuple's, or the table's rows */
+	int64_t at = elements ? n->axis : tuples ? n->axis + k % iv->dims[iv->ndim - 1] : 0;
+	return dnnq_diag_set(diag, DNNQ_E_RANGE, "onnx: run: node '%s': %s[%td] = %g: outside "
+	                     "the %lld %s of '%s'", n->name, iv->name, k, id,
+	                     (long long)tv->dims[at], tuples ? "elements of its dim"
+	                     : elements ? "elements of the axis" : "rows", tv->name);
 }
 
 /* Which node reads each value last (-1: none); graph outputs live to the end. */

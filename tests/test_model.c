@@ -1138,7 +1138,9 @@ END_TEST
  * attribute's range; a topk's op bits beyond smallest, axis 0 and k 0 too;
  * a gather_elements' axis 0 and indices neither computed nor a weight; a
  * grid_sample's mode 3 and op bits beyond align_corners; an lrn's axis 0,
- * size (k) 0 or past 65536 and an infinite beta; a hardmax's axis 0. */
+ * size (k) 0 or past 65536 and an infinite beta; a hardmax's axis 0; a
+ * scatter_elements' op past min (4) and axis 0, a scatter_nd's op past min,
+ * a gather_nd's axis 0. */
 START_TEST(model_bad_argmax_refused)
 {
 	static const int64_t xd[3] = { 1, 2, 8 }, dims[2] = { 1, 16 };
@@ -1179,6 +1181,20 @@ START_TEST(model_bad_argmax_refused)
 		{ "hardmax", 0, 0, 0, "model: GRAPH: node 1 ('r1'): axis 0: the batch (want "
 		                      "1..rank-1)" },
 		{ "hardmax", 0, 2, 0, NULL },
+		{ "scatter_elements", 5, 1, 0, "model: GRAPH: node 1 ('r1'): axis 1, op 5: want an "
+		                               "axis but the batch (0) and op 0 none, 1 add, 2 mul, "
+		                               "3 max or 4 min" },
+		{ "scatter_elements", 1, 0, 0, "model: GRAPH: node 1 ('r1'): axis 0, op 1: want an "
+		                               "axis but the batch (0) and op 0 none, 1 add, 2 mul, "
+		                               "3 max or 4 min" },
+		{ "scatter_elements", 4, 2, 0, NULL },
+		{ "scatter_nd", 5, 1, 0, "model: GRAPH: node 1 ('r1'): axis 1, op 5: want an axis "
+		                         "but the batch (0) and op 0 none, 1 add, 2 mul, 3 max or "
+		                         "4 min" },
+		{ "scatter_nd", 2, 1, 0, NULL },
+		{ "gather_nd", 0, 0, 0, "model: GRAPH: node 1 ('r1'): axis 0: the tuples address "
+		                        "the batch" },
+		{ "gather_nd", 0, 2, 0, NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct dnnq_model m, back;
@@ -1190,6 +1206,11 @@ START_TEST(model_bad_argmax_refused)
 		if (!strcmp(cases[i].kind, "grid_sample")) {   /* the image as its grid */
 			m.nodes[1].ninputs = 2;
 			m.nodes[1].inputs[1] = m.nodes[1].inputs[0];
+		}
+		if (!strncmp(cases[i].kind, "scatter", 7) || !strcmp(cases[i].kind, "gather_nd")) {
+			/* the data as its indices (and updates) */
+			m.nodes[1].ninputs = dnnq_op_find(cases[i].kind)->max_inputs;
+			m.nodes[1].inputs[1] = m.nodes[1].inputs[2] = m.nodes[1].inputs[0];
 		}
 		m.nodes[1].params[1] = cases[i].k == 1 ? INFINITY : 0.75f;
 		uint8_t *buf;

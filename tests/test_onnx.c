@@ -723,8 +723,13 @@ START_TEST(onehot_ids)
 	b = io_model(11, "ids", S64, 2, d);
 	mb_init(b, "depth", S64, 0, NULL, &depth);
 	mb_init(b, "vals", F, 1, &two, (float[2]){ 0, 1 });
-	at_i(b, mb_node(b, "OneHot", "oh", "ids,depth,vals", "y"), "axis", 1);
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "axis 1: only the last (-1)");
+	at_i(b, mb_node(b, "OneHot", "oh", "ids,depth,vals", "y"), "axis", 0);
+	imp_ok(b, &ir);     /* on the batch's axis: the batch fixed to 1 */
+	ck_assert_uint_eq(ir.max_batch, 1);
+	static const float y0_want[9] = { 1, 0, 0, 0, 0, 0, 0, 1, 0 };
+	run1(&ir, 1, ids, y);
+	ck_assert_mem_eq(y, y0_want, sizeof y);
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
@@ -3115,6 +3120,40 @@ START_TEST(fixture_groupnorm_unit_scale)
 }
 END_TEST
 
+/* A node reading indices a client sends (ins[1]; bad the same but its
+ * element at the first outside an axis of len): the reference at batch n
+ * gives want (count floats) and fails naming node and what on bad; the
+ * engine's graph, calibrated on ins, gives want within tol, and fails on
+ * bad whatever the sign before it writes the output (outs[0]). */
+static void indexed_runs(const struct dnnq_ir *ir, size_t n, const void **ins, void **outs,
+                         const float *want, size_t count, float tol, int32_t *bad, size_t at,
+                         int32_t len, const char *node, const char *what)
+{
+	struct dnnq_diag d = { "" };
+	float *y = outs[0];
+	const void *good = ins[1];
+	ck_assert_msg(dnnq_ir_run(ir, n, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_mem_eq(y, want, count * sizeof *y);
+	ins[1] = bad;
+	bad[at] = len;
+	ck_assert_int_eq(dnnq_ir_run(ir, n, ins, outs, NULL, NULL, &d), DNNQ_E_RANGE);
+	ck_assert_msg(strstr(d.msg, node) && strstr(d.msg, what), "%s", d.msg);
+	struct dnnq_model m;
+	ins[1] = good;
+	calibrated(ir, ins, n, &m);
+	struct dnnq_graph *g = planned(&m, n);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	for (size_t k = 0; k < count; k++)
+		ck_assert_msg(fabsf(y[k] - want[k]) <= tol, "[%zu] = %g, want %g", k, (double)y[k],
+		              (double)want[k]);
+	memset(y, 0, count * sizeof *y);
+	engine_range_errors(g, ins, outs, 1, bad, at, len);
+	for (size_t k = 0; k < count; k++)     /* nothing written */
+		ck_assert_float_eq(y[k], 0);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+}
+
 /* y[k] is the table's row ids[k] (wrapped once), z the ids as floats. */
 static void expect_embedded(const int32_t *ids, size_t n, const float *y, const float *z)
 {
@@ -3200,30 +3239,187 @@ START_TEST(gather_elements_ids)
 	struct dnnq_ir ir;
 	imp_ok(b, &ir);
 	float x[12], y[8], want[8];
-	int32_t idx[8] = { 0, -1, 2, 1, 1, 1, -3, 0 }, bad[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+	int32_t idx[8] = { 0, -1, 2, 1, 1, 1, -3, 0 }, bad[8] = { 0 };
 	for (int k = 0; k < 12; k++)
 		x[k] = (float)(100 * (k / 6) + 10 * (k / 3 % 2) + k % 3);
 	for (int k = 0; k < 8; k++)
 		want[k] = x[k / 2 * 3 + (idx[k] + 3) % 3];
 	const void *ins[2] = { x, idx };
 	void *outs[1] = { y };
+	/* int8: a quantization step of 0..112 */
+	indexed_runs(&ir, 2, ins, outs, want, 8, 0.25f, bad, 7, 3, "node 'ge'",
+	             "i[7] = 3: outside the 3 elements of the axis");
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* ScatterElements (reduction add) on the last axis by int32 indices a
+ * client sends (int64 in ONNX) and updates it sends: the reference and the
+ * engine (fp32) add u[b, r, k] into x[b, r, idx] (duplicates add up, a
+ * negative index counted from the end once); an index still outside fails
+ * the run naming the node, nothing written. */
+START_TEST(scatter_elements_ids)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, id[3] = { BATCH, 2, 2 };
+	struct mb *b = io_model(16, "x", F, 3, xd);
+	mb_input(b, "i", S64, 3, id);
+	mb_input(b, "u", F, 3, id);
+	Onnx__NodeProto *n = mb_node(b, "ScatterElements", "se", "x,i,u", "y");
+	at_i(b, n, "axis", -1);
+	at_s(b, n, "reduction", "add");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[12], u[8], y[12], want[12];
+	int32_t idx[8] = { 0, -1, 2, 2, 1, 1, -3, 0 }, bad[8] = { 0 };
+	for (int k = 0; k < 12; k++)
+		x[k] = want[k] = (float)(100 * (k / 6) + 10 * (k / 3 % 2) + k % 3);
+	for (int k = 0; k < 8; k++) {
+		u[k] = (float)(k + 1);
+		want[k / 2 * 3 + (idx[k] + 3) % 3] += u[k];
+	}
+	const void *ins[3] = { x, idx, u };
+	void *outs[1] = { y };
+	indexed_runs(&ir, 2, ins, outs, want, 12, 0, bad, 7, 3, "node 'se'",
+	             "i[7] = 3: outside the 3 elements of the axis");
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* ScatterElements whose updates are its data (x.scatter_add(2, i, x) of a
+ * computed x: a Log, fp32; its output read by another Log, so in the
+ * arena): the engine's output is a buffer of its own, so every update is
+ * read before any write (in place, it read sums: 0.58 for 0.094); the
+ * reference agrees. */
+START_TEST(scatter_elements_self)
+{
+	int64_t xd[3] = { BATCH, 2, 3 };
+	struct mb *b = io_model(16, "x", F, 3, xd);
+	mb_input(b, "i", S64, 3, xd);
+	mb_node(b, "Log", "r", "x", "r");
+	Onnx__NodeProto *n = mb_node(b, "ScatterElements", "se", "r,i,r", "s");
+	mb_node(b, "Log", "l", "s", "y");
+	at_i(b, n, "axis", 2);
+	at_s(b, n, "reduction", "add");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[12], y[12], want[12];
+	int32_t idx[12] = { 1, 2, 0, 0, 0, 0, 2, 2, 2, 1, 0, 1 };
+	for (int k = 0; k < 12; k++) {
+		x[k] = (float)(k + 1);
+		want[k] = logf(x[k]);
+	}
+	for (int k = 0; k < 12; k++)
+		want[k / 3 * 3 + idx[k]] += logf(x[k]);
+	for (int k = 0; k < 12; k++)
+		want[k] = logf(want[k]);
+	const void *ins[2] = { x, idx };
+	void *outs[1] = { y };
 	struct dnnq_diag d = { "" };
 	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
-	ck_assert_mem_eq(y, want, sizeof y);
-	ins[1] = bad;
-	ref_range_error(&ir, ins, outs, "node 'ge'",
-	                "i[7] = 3: outside the 3 elements of the axis");
+	for (int k = 0; k < 12; k++)
+		ck_assert_msg(fabsf(y[k] - want[k]) <= 1e-5f, "[%d] = %g, want %g", k, (double)y[k],
+		              (double)want[k]);
 	struct dnnq_model m;
-	ins[1] = idx;
 	calibrated(&ir, ins, 2, &m);
 	struct dnnq_graph *g = planned(&m, 2);
 	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
-	for (int k = 0; k < 8; k++)     /* a quantization step of 0..112 */
-		ck_assert_msg(fabsf(y[k] - want[k]) <= 0.25f, "[%d] = %g, want %g", k, (double)y[k],
+	for (int k = 0; k < 12; k++)     /* Log and the scatter: fp32 */
+		ck_assert_msg(fabsf(y[k] - want[k]) <= 1e-5f, "[%d] = %g, want %g", k, (double)y[k],
 		              (double)want[k]);
-	engine_range_errors(g, ins, outs, 1, bad, 7, 3);
 	dnnq_graph_destroy(g);
 	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* OneHot on an axis but the last, integer values: ids [N, 2, 3] (depth 4,
+ * values int32 [0, 5], axis 1) give [N, 4, 2, 3], 4-D (the rows moved by a
+ * Transpose, the engine's NHWC); ids [N, 3] on axis -2 give [N, 4, 3].
+ * The reference and the engine (the chain of integers: fp32) agree
+ * exactly, an id outside [-4, 4) a column of zeros. */
+START_TEST(onehot_axis)
+{
+	static const int32_t ids[12] = { 0, -1, 3, 5, 1, -4, 2, 2, -2, 0, 7, 1 };
+	int64_t depth = 4, two = 2;
+	for (int rank = 3; rank >= 2; rank--) {
+		int64_t d[3] = { BATCH, rank == 3 ? 2 : 6, 3 };
+		d[1] = rank == 3 ? 2 : 3;
+		struct mb *b = io_model(11, "ids", S64, rank, rank == 3 ? d : (int64_t[]){ BATCH, 3 });
+		mb_init(b, "depth", S64, 0, NULL, &depth);
+		mb_init(b, "vals", S32, 1, &two, (int32_t[2]){ 0, 5 });
+		at_i(b, mb_node(b, "OneHot", "oh", "ids,depth,vals", "y"), "axis",
+		     rank == 3 ? 1 : -2);
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		size_t per = rank == 3 ? 6 : 3, n = 12 / per;
+		float y[48], want[48];
+		for (size_t k = 0; k < 12; k++)
+			for (int j = 0; j < 4; j++)
+				want[k / per * 4 * per + (size_t)j * per + k % per] =
+					(ids[k] < 0 ? ids[k] + 4 : ids[k]) == j ? 5 : 0;
+		const void *ins[1] = { ids };
+		void *outs[1] = { y };
+		struct dnnq_diag dg = { "" };
+		ck_assert_msg(dnnq_ir_run(&ir, n, ins, outs, NULL, NULL, &dg) == 0, "%s", dg.msg);
+		ck_assert_mem_eq(y, want, 48 * sizeof *y);
+		struct dnnq_model m;
+		calibrated(&ir, ins, n, &m);
+		struct dnnq_graph *g = planned(&m, n);
+		memset(y, 0, sizeof y);
+		ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+		ck_assert_mem_eq(y, want, 48 * sizeof *y);
+		dnnq_graph_destroy(g);
+		dnnq_model_free(&m);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
+/* GatherND by int32 indices a client sends (int64 in ONNX), batch_dims 1:
+ * y[b, t] = x[b, i[b, t]] (a negative index counted from the end once),
+ * the batch kept; then ScatterND (reduction add) of updates a client sends
+ * by tuples of two (the batch fixed: dim 0 of 1, then a row), duplicates
+ * adding up. The reference and the engine agree; an index still outside
+ * fails the run naming the node, nothing read or written. */
+START_TEST(nd_ids)
+{
+	int64_t xd[3] = { BATCH, 3, 4 }, id[3] = { BATCH, 2, 1 }, sd[3] = { BATCH, 2, 2 };
+	int64_t ud[3] = { BATCH, 2, 4 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_input(b, "i", S64, 3, id);
+	at_i(b, mb_node(b, "GatherND", "nd", "x,i", "y"), "batch_dims", 1);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[24], y[16], want[16];
+	int32_t idx[4] = { 2, -3, 1, 1 }, bad[4] = { 0, 0, 0, 0 };
+	for (int k = 0; k < 24; k++)
+		x[k] = (float)(10 * (k / 4) + k % 4);
+	for (int k = 0; k < 16; k++)
+		want[k] = x[k / 8 * 12 + (idx[k / 4] + 3) % 3 * 4 + k % 4];
+	const void *ins[2] = { x, idx };
+	void *outs[1] = { y };
+	/* int8: a quantization step of 0..23 */
+	indexed_runs(&ir, 2, ins, outs, want, 16, 0.1f, bad, 3, 3, "node 'nd'",
+	             "i[3] = 3: outside the 3 elements of its dim");
+	dnnq_ir_free(&ir);
+
+	b = io_model(16, "x", F, 3, xd);
+	mb_input(b, "i", S64, 3, sd);
+	mb_input(b, "u", F, 3, ud);
+	at_s(b, mb_node(b, "ScatterND", "sn", "x,i,u", "y"), "reduction", "add");
+	imp_ok(b, &ir);
+	float u[8], z[12], zwant[12];
+	int32_t tup[4] = { 0, 2, -1, -1 }, tbad[4] = { 0, 0, 0, 0 };
+	for (int k = 0; k < 12; k++)
+		zwant[k] = x[k];
+	for (int k = 0; k < 8; k++) {
+		u[k] = (float)(k + 1);
+		zwant[8 + k % 4] += u[k];
+	}
+	const void *zin[3] = { x, tup, u };
+	void *zout[1] = { z };
+	indexed_runs(&ir, 1, zin, zout, zwant, 12, 0, tbad, 3, 3, "node 'sn'",
+	             "[3] = 3: outside the 3 elements of its dim");
 	dnnq_ir_free(&ir);
 }
 END_TEST
@@ -4296,6 +4492,10 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_batch_arithmetic_fixed);
 	tcase_add_test(tc, embedding_gather);
 	tcase_add_test(tc, gather_elements_ids);
+	tcase_add_test(tc, scatter_elements_ids);
+	tcase_add_test(tc, scatter_elements_self);
+	tcase_add_test(tc, nd_ids);
+	tcase_add_test(tc, onehot_axis);
 	tcase_add_test(tc, gathernd_const);
 	tcase_add_test(tc, grid_sample_hostile_grid);
 	tcase_add_test(tc, grid_sample_reflect_far);

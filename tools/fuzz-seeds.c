@@ -350,6 +350,47 @@ static void gather_grid_model(void)
 	seed_write(&s, "gather-grid.dnnq");
 }
 
+/*
+ * The registry's scatters and tuples, every index the fuzz input's floats
+ * (huge, NaN, non-integer, negative): x f32 [1, 3, 2] -> scatter_elements
+ * 'sa' (axis 2, add; x the data, the indices and the updates) ->
+ * scatter_elements 'sm' (axis 1, max; indices and updates x again) ->
+ * gather_nd 'gn' (axis 1: x's rows as tuples of 2 into sm's [3, 2]: [1, 3])
+ * -> scatter_nd 'sn' (axis 1, mul: x the data and the tuples, gn the
+ * updates): [1, 3, 2]; 'sa' the second output.
+ */
+static void scatter_model(void)
+{
+	static const char *const names[4] = { "sa", "sm", "gn", "sn" };
+	const enum dnnq_node_kind kinds[4] = {
+		(enum dnnq_node_kind)dnnq_op_find("scatter_elements")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("scatter_elements")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("gather_nd")->kind,
+		(enum dnnq_node_kind)dnnq_op_find("scatter_nd")->kind,
+	};
+	static const int32_t from[4] = { 0, 1, 2, 0 };
+	struct seed s = { .io = {
+		{ .name = "x", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 2 } },
+		{ .name = "sn", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 2 }, .value = 4 },
+		{ .name = "sa", .dtype = DNNQ_DTYPE_F32, .ndim = 3, .dims = { 1, 3, 2 }, .value = 1 },
+	} };
+	seed_nodes(&s, 4, names, kinds, from);
+	for (int j = 0; j < 4; j++) {
+		s.n[j].precision = DNNQ_PRECISION_FP32;
+		s.n[j].ninputs = j == 2 ? 2 : 3;
+		s.n[j].inputs[1] = s.n[j].inputs[2] = 0;
+	}
+	s.n[0].axis = 2;
+	s.n[0].op = 1;
+	s.n[1].axis = 1;
+	s.n[1].op = 3;
+	s.n[2].axis = 1;
+	s.n[3].axis = 1;
+	s.n[3].op = 2;
+	s.n[3].inputs[2] = 3;
+	seed_write(&s, "scatter.dnnq");
+}
+
 /* x f32 [1, 5, 7] -> registry kind k0 'names[0]' -> k1 'names[1]', both
  * fp32: the second node's output (of dims out) the first output, the first
  * node's ([1, 5, 7]) the second. */
@@ -423,6 +464,7 @@ static void models(void)
 	argmax_model();
 	topk_model();
 	gather_grid_model();
+	scatter_model();
 	lrn_model();
 	layernorm_model();
 }

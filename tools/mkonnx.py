@@ -2573,6 +2573,145 @@ def padding_mask_cases(c):
     c.manifest.append(f"{name} fp32 2")
 
 
+def scatter_np(data, idx, upd, axis, reduction):
+    """ONNX ScatterElements on arrays, the updates applied in order (a
+    duplicate index reduces; none: the last one wins, as ONNX Runtime)."""
+    y = data.copy()
+    for p in np.ndindex(*upd.shape):
+        q = list(p)
+        q[axis] = int(idx[p]) % data.shape[axis]
+        q = tuple(q)
+        v = upd[p]
+        y[q] = {"none": v, "add": y[q] + v, "mul": y[q] * v,
+                "max": max(y[q], v), "min": min(y[q], v)}[reduction]
+    return y
+
+
+def scatter_elements_cases(c):
+    """torch's scatter and scatter_add (ONNX ScatterElements, reductions
+    none and add at opsets 13 and 16) into computed data by computed
+    indices and updates: each row's top-4 columns get a tanh (distinct
+    indices, 3-D); each column's count of positive channels (integer
+    arithmetic: float indices), used as a column index, adds the channels'
+    mean (duplicate indices, which add up; an argmax there had int8 pick
+    other columns among close values, 27 dB); the 2 best channels of a 4-D value (the engine's NHWC axis). mul,
+    max and min (opset 18, beyond torch 1.13's exporter) are built with
+    onnx.helper on the argmax pattern, expected from scatter_np."""
+    nn = torch.nn
+
+    class Top(nn.Module):
+        def forward(self, x):
+            return (x * 2).scatter(2, torch.topk(x, 4, dim=2).indices, torch.tanh(x[..., :4]))
+
+    class Add(nn.Module):
+        def forward(self, x):
+            return (x * 2).scatter_add(2, (x > 0).sum(1, keepdim=True), x.mean(1, keepdim=True))
+
+    class Channels(nn.Module):
+        def forward(self, x):
+            return (x - 1).scatter(1, torch.topk(x, 2, dim=1).indices, torch.tanh(x[:, :2]))
+
+    export_case(c, "scatter_el_top", Top(), [2, 3, 6], "ScatterElements")
+    export_case(c, "scatter_el_add", Add(), [2, 4, 6], "ScatterElements", opset=16)
+    export_case(c, "scatter_el_channels", Channels(), [2, 4, 3, 5], "ScatterElements")
+    for red in ("mul", "max", "min"):
+        name = f"scatter_el_{red}"
+        x = u(c.rng(name), [2, 4, 6], -2, 2)
+        nodes = [
+            node("Constant", [], ["two"], value=numpy_helper.from_array(np.float32(2), "two")),
+            node("Mul", ["x", "two"], ["d"]),
+            node("ArgMax", ["x"], ["i"], axis=1, keepdims=1),
+            node("Slice", ["x", "s0", "s1", "s2"], ["t"]),
+            node("Tanh", ["t"], ["upd"]),
+            node("ScatterElements", ["d", "i", "upd"], ["y"], axis=2, reduction=red),
+        ]
+        inits = {"s0": np.array([0], np.int64), "s1": np.array([1], np.int64),
+                 "s2": np.array([1], np.int64)}
+        want = scatter_np(x * 2, x.argmax(1)[:, None, :], np.tanh(x[:, :1]), 2, red)
+        m = build_model(nodes, [("x", x)], inits, [("y", want)], 18, name=name)
+        add_exported(c, name, m, x, want, check=False)
+
+
+def gathernd_np(data, idx, b):
+    """ONNX GatherND (batch_dims b) on arrays."""
+    k = idx.shape[-1]
+    out = np.empty(idx.shape[:-1] + data.shape[b + k:], data.dtype)
+    for p in np.ndindex(*idx.shape[:-1]):
+        out[p] = data[p[:b] + tuple(int(v) for v in idx[p])]
+    return out
+
+
+def scatternd_np(data, idx, upd, reduction):
+    """ONNX ScatterND on arrays, the tuples applied in order."""
+    y = data.copy()
+    for p in np.ndindex(*idx.shape[:-1]):
+        q = tuple(int(v) for v in idx[p])
+        y[q] = {"none": upd[p], "add": y[q] + upd[p], "mul": y[q] * upd[p]}[reduction]
+    return y
+
+
+def nd_cases(c):
+    """GatherND and ScatterND by computed indices (built with onnx.helper,
+    expected from gathernd_np and scatternd_np): each row's tanh at its
+    argmax (batch_dims 2, tuples of one); the 2 channels of largest mean
+    of a 4-D value by TopK (batch_dims 1: the output 4-D, both in the
+    engine's NHWC; by their max, two channels a quantum apart swapped under
+    int8, -0.4 dB); ScatterND (opset 16, add) of a [6, 6] product into the rows the
+    argmax over 4 rows picks, tuples (0, row) made by integer arithmetic
+    (Sub, Transpose, Concat: float indices; duplicates add up), which
+    addresses dim 0 and so fixes the batch to 1. And OneHot on axis 1 of
+    an argmax (values [-1, 3]: integers, computed in fp32), added to a
+    tanh."""
+    def case(name, shape, nodes, inits, want, opset):
+        x = u(c.rng(name), shape, -2, 2)
+        y = want(x)
+        m = build_model(nodes, [("x", x)], inits, [("y", y)], opset, name=name)
+        add_exported(c, name, m, x, y)
+
+    case("gathernd_argmax", [2, 5, 4], [
+        node("Tanh", ["x"], ["t"]),
+        node("ArgMax", ["x"], ["i"], axis=2, keepdims=1),
+        node("GatherND", ["t", "i"], ["y"], batch_dims=2),
+    ], {}, lambda x: gathernd_np(np.tanh(x), x.argmax(2)[..., None], 2), 13)
+    case("gathernd_channels", [2, 3, 4, 5], [
+        node("Mul", ["x", "two"], ["d"]),
+        node("ReduceMean", ["x"], ["m"], axes=[2, 3], keepdims=0),
+        node("TopK", ["m", "k"], ["v", "i"], axis=1),
+        node("Unsqueeze", ["i", "ax"], ["i3"]),
+        node("GatherND", ["d", "i3"], ["y"], batch_dims=1),
+    ], {"two": np.float32(2), "k": np.array([2], np.int64), "ax": np.array([2], np.int64)},
+        lambda x: gathernd_np(x * 2, np.argsort(-x.mean((2, 3)), 1, kind="stable")[:, :2, None],
+                              1), 13)
+
+    def rows(x):
+        t = x.argmax(1)[:, None, :].transpose(0, 2, 1)
+        return scatternd_np(x * 2, np.concatenate([t * 0, t], 2), x.transpose(0, 2, 1) @ x,
+                            "add")
+
+    case("scatternd_rows", [1, 4, 6], [
+        node("Mul", ["x", "two"], ["d"]),
+        node("ArgMax", ["x"], ["a"], axis=1, keepdims=1),
+        node("Transpose", ["a"], ["t"], perm=[0, 2, 1]),
+        node("Sub", ["t", "t"], ["z"]),
+        node("Concat", ["z", "t"], ["i"], axis=2),
+        node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+        node("MatMul", ["xt", "x"], ["p"]),
+        node("ScatterND", ["d", "i", "p"], ["y"], reduction="add"),
+    ], {"two": np.float32(2)}, rows, 16)
+
+    def onehot(x):
+        h = np.where(np.arange(4)[None, :, None] == x.argmax(2)[:, None, :], 3, -1)
+        return (h + np.tanh(x.transpose(0, 2, 1))).astype(np.float32)
+
+    case("onehot_axis1", [2, 3, 4], [
+        node("ArgMax", ["x"], ["i"], axis=2, keepdims=0),
+        node("OneHot", ["i", "depth", "vals"], ["h"], axis=1),
+        node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+        node("Tanh", ["xt"], ["t"]),
+        node("Add", ["h", "t"], ["y"]),
+    ], {"depth": np.array(4, np.int64), "vals": np.array([-1, 3], np.float32)}, onehot, 13)
+
+
 def grid_sample_cases(c):
     """F.grid_sample (ONNX GridSample, opset 16; torch 1.13 cannot export
     F.affine_grid, so the STN builds its grid itself): a spatial
@@ -2953,6 +3092,8 @@ def make_ops(w):
     gather_elements_cases(c)
     passthrough_cases(c)
     padding_mask_cases(c)
+    scatter_elements_cases(c)
+    nd_cases(c)
     grid_sample_cases(c)
     tile_cases(c)
     stft_cases(c)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """SNR of dnnq against ONNX Runtime on cases of tests/onnx/ops (docs/onnx.md,
-"Supported operators": GatherElements, GridSample, STFT, DFT).
+"Supported operators": GatherElements, ScatterElements, GridSample, STFT, DFT).
 
 For each case NAME (tests/onnx/ops/NAME.onnx, NAME.in0.npy): ONNX Runtime's
 output (bench/npm-models/ort-run.js, onnxruntime-node), dnnq's fp32 reference

@@ -42,25 +42,13 @@ struct gather_el {
 	void *y;
 };
 
-/* Index v of an axis of len elements, a negative one counted from the end
- * once, into *i; false when still outside (or, f32, no integer). */
-static bool index_of(double v, int64_t len, int32_t *i)
-{
-	if (!(v >= (double)-len && v < (double)len) || v != (double)(int64_t)v)
-		return false;
-	*i = (int32_t)(v < 0 ? v + (double)len : v);
-	return true;
-}
-
 /* The k indices at src (s32, or f32 when f32) into op->idx; the first
  * outside the axis: its position, or -1. */
 static ptrdiff_t load(struct gather_el *op, const void *src, bool f32, size_t k)
 {
-	for (size_t e = 0; e < k; e++) {
-		double v = f32 ? (double)((const float *)src)[e] : ((const int32_t *)src)[e];
-		if (!index_of(v, op->len, &op->idx[e]))
+	for (size_t e = 0; e < k; e++)
+		if (!dnnq_xfmr_index(dnnq_xfmr_index_at(src, f32, e), op->len, &op->idx[e]))
 			return (ptrdiff_t)e;
-	}
 	return -1;
 }
 
@@ -164,14 +152,7 @@ static int ge_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)
 		return DNNQ_OK;
 	op->ix = gin(g, n, 1)->buf;
 	op->nidx = gnumel(&g->t[n->out]);
-	if (op->nidx <= op->cap)
-		return DNNQ_OK;
-	int32_t *p = realloc(op->idx, op->nidx * sizeof *p);
-	if (!p)
-		return DNNQ_E_NOMEM;
-	op->idx = p;
-	op->cap = op->nidx;
-	return DNNQ_OK;
+	return dnnq_xfmr_reserve((void **)&op->idx, &op->cap, op->nidx, sizeof *op->idx);
 }
 
 /* Output rows [r0, r1) of x into y (esz bytes an element). */
