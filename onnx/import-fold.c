@@ -963,8 +963,9 @@ static int fold_reduce(struct nctx *c)
 	const struct dnnq_ir_value *x = V(c, 0);
 	if (c->nin > 1 && V(c, 1) && (rc = int_list(c, 1, DNNQ_IR_MAX_DIMS, ax, &n)))
 		return rc;
-	if (na > DNNQ_IR_MAX_DIMS)
-		return bad(c, DNNQ_E_SHAPE, "%td axes for rank %u", na, x->ndim);
+	/* axes in both places (a file's, not ONNX's) must fit ax together */
+	if (na > DNNQ_IR_MAX_DIMS - (ptrdiff_t)n)
+		return bad(c, DNNQ_E_SHAPE, "%zu axes for rank %u", n + (size_t)na, x->ndim);
 	for (ptrdiff_t i = 0; i < na; i++)
 		ax[n++] = aa[i];
 	if ((!n && noop) || (noop != 0 && noop != 1))
@@ -987,12 +988,16 @@ static int fold_reduce(struct nctx *c)
 		} else {
 			od[r++] = x->dims[d];
 		}
-	size_t on = 1, xn = dnnq_ir_numel(x, 1);
-	for (uint32_t d = 0; d < r; d++)
-		on *= (size_t)od[d];
+	/* the result's size checked (and counted as constants) before the
+	 * sums are: a [0, 2^31, 2^30] constant, no bytes in the file, summed
+	 * over dim 0 has 2^61 of them */
+	void *data = NULL;
+	if ((rc = alloc_out(c, x->dtype, r, od, &data)))
+		return rc;
+	size_t on = dnnq_ir_numel(&c->out[0], 1), xn = dnnq_ir_numel(x, 1);
 	double *acc = malloc((on ? on : 1) * sizeof *acc);
 	if (!acc)
-		return DNNQ_E_NOMEM;
+		return const_out(c, data, DNNQ_E_NOMEM, false);
 	for (size_t o = 0; o < on; o++)
 		acc[o] = prod;
 	for (size_t e = 0; !rc && e < xn; e++) {
@@ -1014,9 +1019,6 @@ static int fold_reduce(struct nctx *c)
 		if (is_int(x->dtype) && !(fabs(acc[o]) < 0x1p62))
 			rc = bad(c, DNNQ_E_RANGE, "the %s passes 2^62", prod ? "product" : "sum");
 	}
-	void *data = NULL;
-	if (!rc)
-		rc = alloc_out(c, x->dtype, r, od, &data);
 	for (size_t o = 0; !rc && o < on; o++)
 		rc = putf(c, x->dtype, data, o, acc[o]);
 	free(acc);

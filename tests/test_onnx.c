@@ -3993,6 +3993,24 @@ START_TEST(fold_reduce_count)
 	mb_i64(b, "m", 2, big);
 	mb_node(b, "ReduceProd", "p", "m", "y");
 	imp_fails(b, DNNQ_E_RANGE, "node 'p' (ReduceProd): the product passes 2^62");
+
+	/* hostile files: axes both input 1 and an attribute, 16 for rank 8
+	 * (once written past the list of 8) */
+	int64_t ones[8] = { 1, 1, 1, 1, 1, 1, 1, 1 }, axes[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	b = io_model(13, "x", F, 3, d);
+	mb_init(b, "m", S64, 8, ones, m);
+	mb_i64(b, "ax", 8, axes);
+	at_ints(b, mb_node(b, "ReduceSum", "s", "m,ax", "y"), "axes", 8, axes);
+	imp_fails(b, DNNQ_E_SHAPE, "node 's' (ReduceSum): 16 axes for rank 8");
+	/* a [0, 2^31, 2^30] constant (no bytes) reduced on dim 0: 2^61 sums,
+	 * once allocated before the result's size was checked (8 x 2^61
+	 * bytes wrapped to 0: a heap overflow) */
+	int64_t empty[3] = { 0, (int64_t)1 << 31, (int64_t)1 << 30 }, zero[1] = { 0 };
+	b = io_model(13, "x", F, 3, d);
+	mb_init(b, "z", F, 3, empty, m);
+	at_ints(b, mb_node(b, "ReduceProd", "p", "z", "y"), "axes", 1, zero);
+	imp_fails(b, DNNQ_E_SHAPE, "node 'p' (ReduceProd): output 0: dims[2] = 1073741824: the "
+	          "output would have more than 2^31 elements");
 }
 END_TEST
 
