@@ -970,8 +970,11 @@ static int lower_output(struct lower *L, size_t i)
 	model_name(io->name, iv->name, "");
 	io->ndim = iv->ndim;
 	memcpy(io->dims, iv->dims, iv->ndim * sizeof *iv->dims);
-	/* a float or integer graph input passed through is copied (below) */
-	bool input = !p && !iv->data && (lv->f32 >= 0 || lv->s32 >= 0);
+	/* a float or int32 graph input passed through is copied (below); a
+	 * uint8 or int8 one is not, though its NCHW form has an f32 value too
+	 * (its dequantization, whose name the copy's would take again) */
+	bool input = !p && !iv->data && (iv->dtype == DNNQ_IR_F32 ? lv->f32 >= 0 :
+	                                 iv->dtype == DNNQ_IR_S32 && lv->s32 >= 0);
 	if ((!p && !input) || iv->ndim < 1 || iv->ndim > DNNQ_MAX_DIMS || !iv->batched)
 		return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph output '%s': %s", iv->name,
 		                     !p && !input ? "a constant or a uint8/int8 graph input" :

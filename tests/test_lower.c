@@ -1546,6 +1546,27 @@ START_TEST(lower_refuses)
 	expect_error(ir, has, DNNQ_E_INVAL, "node 'r' (Relu)", "'x'");
 	ir_destroy(ir);
 
+	/* a uint8 or int8 NCHW graph input that is a graph output too: refused
+	 * as a 2-D one is (its dequantization's f32 value once let it through
+	 * to the u8 copy, whose node took that name again: "tensor name
+	 * 'xq:dequantize' used twice" when the model was built) */
+	for (int s8 = 0; s8 < 2; s8++) {
+		ir = ir_new();
+		enum dnnq_ir_dtype qdt = s8 ? DNNQ_IR_S8 : DNNQ_IR_U8;
+		int32_t xq = ir_value(ir, "xq", qdt, 4, (int64_t[]){ 1, 3, 2, 2 }, true, NULL);
+		ir->inputs[ir->ninputs++] = xq;
+		int32_t s = ir_scalar(ir, "s", DNNQ_IR_F32, 0.1), z = ir_scalar(ir, "z", qdt, 0);
+		ir_node(ir, DNNQ_IR_DEQUANTIZE, "dq", "DequantizeLinear", 3, (int32_t[]){ xq, s, z },
+		        DNNQ_IR_F32, 4, (int64_t[]){ 1, 3, 2, 2 }, &f);
+		ir_node(ir, DNNQ_IR_RELU, "r", "Relu", 1, &f, DNNQ_IR_F32, 4, (int64_t[]){ 1, 3, 2, 2 },
+		        &y);
+		ir_output(ir, y);
+		ir_output(ir, xq);
+		expect_error(ir, NULL, DNNQ_E_UNSUPPORTED, "graph output 'xq'",
+		             "a uint8/int8 graph input");
+		ir_destroy(ir);
+	}
+
 	/* not refused: ReduceMean over H of NCHW without keepdims (NHWC inside
 	 * leaves [N, W, C]) is followed by a transpose that puts C before W */
 	ir = ir_new();
