@@ -199,12 +199,13 @@ int dnnq_node_set_sums(struct gnode *n, bool on)
 
 #define BERR(rc, ...) dnnq_op_build_err(b, diag, rc, __VA_ARGS__)
 
-/* The cache key of conv n's packed weights: "n/" and its name, or when
- * other convs read its weight tensor (b->shared), "t/" and the tensor's
- * with the checksum of its bytes (b->sums), its groups, kernel and 16-bit
- * accumulation (the operators check the rest: n, k, the layout's size).
- * The prefixes keep the two apart whatever a file names its nodes. */
-static const char *conv_key(struct dnnq_op_build *b, const struct dnnq_model_node *n)
+/* The cache key of conv or FC n's packed weights: "n/" and its name, or
+ * when other convs or FCs read its weight tensor (b->shared), "t/" and the
+ * tensor's with the checksum of its bytes (b->sums), its groups, kernel
+ * and 16-bit accumulation (the operators check the rest: their kind, n,
+ * k, the layout's size). The prefixes keep the two apart whatever a file
+ * names its nodes. */
+static const char *weights_key(struct dnnq_op_build *b, const struct dnnq_model_node *n)
 {
 	if (!b->shared || n->weight < 0 || (size_t)n->weight >= b->m->ntensors ||
 	    !b->shared[n->weight])
@@ -236,7 +237,7 @@ static int conv_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct 
 			.pad_t = n->pads[0], .pad_l = n->pads[1], .pad_b = n->pads[2],
 			.pad_r = n->pads[3], .w = w, .bias = bias, .relu = n->relu, .clip = n->clip,
 			.clip_min = n->clip_min, .clip_max = n->clip_max, .cache = b->cache,
-			.cache_key = conv_key(b, n),
+			.cache_key = weights_key(b, n),
 		};
 		return rc;
 	}
@@ -253,7 +254,7 @@ static int conv_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct 
 		.out_qp = dnnq_op_out_qp(n), .requant = n->requant, .relu = n->relu, .clip = n->clip,
 		.clip_min = n->clip_min, .clip_max = n->clip_max, .acc16 = n->acc16,
 		.acc16_opts = { n->acc16_nbits, n->acc16_spill }, .cache = b->cache,
-		.cache_key = conv_key(b, n),
+		.cache_key = weights_key(b, n),
 	};
 	return DNNQ_OK;
 }
@@ -393,7 +394,7 @@ static int fc_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dn
 		d->op.fc_f32 = (struct dnnq_f32_fc_desc){
 			.isa = b->isa, .n = n->n, .k = n->k, .w = w, .bias = bias, .relu = n->relu,
 			.clip = n->clip, .clip_min = n->clip_min, .clip_max = n->clip_max,
-			.cache = b->cache, .cache_key = n->name,
+			.cache = b->cache, .cache_key = weights_key(b, n),
 		};
 		return rc;
 	}
@@ -407,7 +408,7 @@ static int fc_build(struct dnnq_op_build *b, struct dnnq_node_desc *d, struct dn
 		.requant = n->requant, .relu = n->relu, .clip = n->clip, .clip_min = n->clip_min,
 		.clip_max = n->clip_max, .acc16 = n->acc16,
 		.acc16_opts = { n->acc16_nbits, n->acc16_spill }, .cache = b->cache,
-		.cache_key = n->name,
+		.cache_key = weights_key(b, n),
 	};
 	return DNNQ_OK;
 }

@@ -218,15 +218,17 @@ int dnnq_model_build_shared(const struct dnnq_model *m, enum dnnq_isa isa,
 	uint32_t *sums = calloc(m->ntensors + 1, sizeof *sums);
 	int rc = vals && shared && seen && sums ? dnnq_graph_create(&g) : DNNQ_E_NOMEM;
 	const bool made = !rc;
-	/* a weight tensor several convs read (a 3-D Conv's depths): packed
-	 * once for them, in the caller's cache or the graph's own, under the
-	 * checksum of its bytes too: a reader's lowering may change them
-	 * (onnx/lower-ops.c int8_bias requantizes a row), and a cache that
-	 * serves several models (--precision auto's trials) holds the packings
-	 * of the tensor's other bytes under the same name and id */
+	/* a weight tensor several convs or FCs read (a 3-D Conv's depths, an
+	 * unrolled LSTM's steps): packed once for them, in the caller's cache
+	 * or the graph's own, under the checksum of its bytes too: a reader's
+	 * lowering may change them (onnx/lower-ops.c int8_bias requantizes a
+	 * row), and a cache that serves several models (--precision auto's
+	 * trials) holds the packings of the tensor's other bytes under the
+	 * same name and id */
 	for (size_t j = 0; !rc && j < m->nnodes; j++) {
 		const struct dnnq_model_node *n = &m->nodes[j];
-		if (n->kind != DNNQ_NODE_CONV || n->weight < 0 || (size_t)n->weight >= m->ntensors)
+		if ((n->kind != DNNQ_NODE_CONV && n->kind != DNNQ_NODE_FC) || n->weight < 0 ||
+		    (size_t)n->weight >= m->ntensors)
 			continue;
 		if (seen[n->weight] && !shared[n->weight]) {
 			const struct dnnq_qtensor *t = &m->tensors[n->weight].t;

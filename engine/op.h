@@ -84,10 +84,10 @@ struct dnnq_op_build {
 	struct dnnq_weights_cache *cache;
 	void *owned;
 	/* per model tensor (NULL: none): read as weights by more than one
-	 * conv (a 3-D Conv's depths, docs/onnx.md); such a conv's packed
-	 * weights are cached under the tensor (its name, id and the CRC32C
-	 * of its bytes, sums[], and what decides the packing: key), not the
-	 * node, so one copy serves them */
+	 * conv or FC (a 3-D Conv's depths, an unrolled LSTM's steps,
+	 * docs/onnx.md); such a node's packed weights are cached under the
+	 * tensor (its name, id and the CRC32C of its bytes, sums[], and what
+	 * decides the packing: key), not the node, so one copy serves them */
 	const bool *shared;
 	const uint32_t *sums;
 	char key[2 * DNNQ_MODEL_NAME_MAX];

@@ -8,7 +8,9 @@
  * their weights into the cache (which owns them from then on) and every
  * later graph built with the same cache borrows them: one copy per model
  * version, whatever the worker count. Entries are keyed by the node's name
- * (unique in a graph) and the operator asking (ISA, kind, shape): one entry
+ * (unique in a graph), or by its weight tensor's when other convs or FCs
+ * read it (engine/graph-nodes.c weights_key: packed once for them all),
+ * and the operator asking (ISA, kind, shape): one entry
  * per variant, so graphs that alternate a node's form (--precision auto's
  * trials: int8 in one, fp32 in the next) share each form's one copy rather
  * than adding another each build.
@@ -38,7 +40,7 @@ size_t dnnq_weights_cache_bytes(const struct dnnq_weights_cache *c);
  * and channel sums, or an fp32 operator's weights (engine/f32.h); what the
  * operator does not use is NULL / 0. */
 struct dnnq_wcache_entry {
-	const char *key;                /* the node's name */
+	const char *key;                /* the node's name, or its tensor's */
 	int kind;                       /* the operator's own tag (conv, fc) */
 	enum dnnq_isa isa;
 	size_t n, k;                    /* the operator's checks: output channels, depth */

@@ -16,6 +16,8 @@
 #define REF_NODE 0x20000000
 #define REF_CONST 0x40000000
 
+enum { WS_ROWS, WS_COLS };     /* struct lval's wshared layouts */
+
 /* How an IR value exists in the model being built. */
 struct lval {
 	int32_t u8;                /* ref of its u8 tensor, engine layout (NHWC), or -1 */
@@ -27,11 +29,14 @@ struct lval {
 	 * the ONNX flattening sits at (h * pw + w) * pc + c */
 	bool perm;
 	int64_t pc, ph, pw;
-	/* a constant: the model tensor of the Conv weights lowered from it as
-	 * they are (no BatchNormalization folded), int8 [0] and fp32 [1], or
-	 * -1; the other Convs reading it share it (a 3-D Conv's per-depth 2-D
-	 * Convs, docs/onnx.md) */
-	int32_t wshared[2];
+	/* a constant: the model tensor of the Conv or Gemm weights lowered
+	 * from it as they are (no BatchNormalization folded, no alpha, no
+	 * column permutation), per layout (WS_ROWS: a Conv's, a Gemm's with
+	 * transB; WS_COLS: transposed, a Gemm's without, a MatMul's) and
+	 * precision (int8 [0], fp32 [1]), or -1; the other readers of that
+	 * layout share it (a 3-D Conv's per-depth 2-D Convs, an unrolled
+	 * LSTM's steps: docs/onnx.md) */
+	int32_t wshared[2][2];
 };
 
 struct lower {

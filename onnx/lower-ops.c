@@ -432,7 +432,7 @@ static int lower_conv(struct lower *L, size_t j)
 	struct wkey key = weights_key(L, j, NULL, model_dq(L, n->inputs[1], rows, 0) != NULL);
 	/* the weights as they are, lowered already by another Conv reading
 	 * them (a 3-D Conv's depths): nothing to read, fold or transpose */
-	int32_t *share = &L->v[n->inputs[1]].wshared[L->fp32];
+	int32_t *share = &L->v[n->inputs[1]].wshared[WS_ROWS][L->fp32];
 	bool shared = !key.bn && *share >= 0;
 	const struct dnnq_qtensor *cached = shared ? NULL : wcache_find(L, j, &key);
 	if (!cached && !shared && (rc = const_f32(L, n, n->inputs[1], rows * cols, &w, NULL)))
@@ -547,10 +547,15 @@ static int lower_gemm(struct lower *L, size_t j)
 	bool dyn = (L->o->dynamic || n->dynamic) && !L->fp32;
 	struct wkey key = weights_key(L, j, la,
 	                              model_dq(L, n->inputs[1], nn, n->trans_b ? 0 : 1) != NULL);
-	const struct dnnq_qtensor *cached = wcache_find(L, j, &key);
-	if (!cached && (rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
+	/* the weights in this layout, lowered already by another Gemm reading
+	 * them (an unrolled LSTM's steps): nothing to read, fold or transpose */
+	int32_t *share = la->perm || n->alpha != 1 ? NULL
+	               : &L->v[n->inputs[1]].wshared[n->trans_b ? WS_ROWS : WS_COLS][L->fp32];
+	bool shared = share && !key.bn && *share >= 0;
+	const struct dnnq_qtensor *cached = shared ? NULL : wcache_find(L, j, &key);
+	if (!cached && !shared && (rc = const_f32(L, n, n->inputs[1], nn * k, &b, NULL)))
 		return rc;
-	if ((!cached && !(w = malloc(nn * k * sizeof *w))) || !(bias = calloc(nn, sizeof *bias))) {
+	if ((b && !(w = malloc(nn * k * sizeof *w))) || !(bias = calloc(nn, sizeof *bias))) {
 		rc = nomem(L);
 		goto out;
 	}
@@ -575,7 +580,7 @@ static int lower_gemm(struct lower *L, size_t j)
 	    (rc = dyn ? need_f32(L, n, n->inputs[0], &x) : need_act(L, n, n->inputs[0], &x)))
 		goto out;
 	int64_t dims[2] = { (int64_t)nn, (int64_t)k };
-	int mw = cached || ch.bn || n->alpha != 1 || L->fp32
+	int mw = shared || cached || ch.bn || n->alpha != 1 || L->fp32
 	       ? 1 : model_weights(L, n->inputs[1], nn, n->trans_b ? 0 : 1, &q);
 	if (mw < 0) {
 		rc = mw;
@@ -592,8 +597,11 @@ static int lower_gemm(struct lower *L, size_t j)
 		if ((rc = permute_cols(L, la, wi, nn, k, 1)))
 			goto out;
 	}
+	/* the model's own integers per reader, as a Conv's */
+	if (ch.bn || !mw || (key.model && !L->fp32))
+		share = NULL;
 	struct dnnq_model_node *mn = fused_node(L, j, DNNQ_NODE_FC, &ch, x, mw ? NULL : &q, cached,
-	                                        &key, NULL, mw ? (const void *)w : wi, bias, 2,
+	                                        &key, share, mw ? (const void *)w : wi, bias, 2,
 	                                        dims, &ref, &rc);
 	if (!mn)
 		goto out;

@@ -1348,7 +1348,8 @@ static int lower_once(struct lower *L, const struct dnnq_ir *ir, const struct dn
 		goto out;
 	}
 	for (size_t v = 0; v < ir->nvalues; v++) {
-		L->v[v] = (struct lval){ .u8 = -1, .f32 = -1, .s32 = -1, .wshared = { -1, -1 } };
+		L->v[v] = (struct lval){ .u8 = -1, .f32 = -1, .s32 = -1,
+		                         .wshared = { { -1, -1 }, { -1, -1 } } };
 		if (has_qp && qp && has_qp[v]) {
 			L->qp[v] = qp[v];
 			L->has_qp[v] = true;

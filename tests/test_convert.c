@@ -1000,58 +1000,77 @@ START_TEST(ms_ops)
 }
 END_TEST
 
-/* The per-depth Convs of a 3-D Conv read one weight tensor (conv3d_1x3x3:
- * its 5 depths) and a graph packs it once for them (engine/model-build.c),
- * int8 and fp32, on every ISA: a weights cache holds one copy, and a
- * second graph on it adds nothing. */
-START_TEST(conv3d_packed_once)
+/* ir, calibrated on its inputs in (nin arrays of one sample each), lowered
+ * int8 and with every node fp32: its nodes of kind read `tensors` weight
+ * tensors (`readers` nodes in all), and a graph packs each tensor once
+ * for them (engine/model-build.c), on every ISA: a weights cache holds
+ * one copy of each, and a second graph on it adds nothing. */
+static void packed_once(const struct dnnq_ir *ir, const struct array *in, size_t nin,
+                        enum dnnq_node_kind kind, size_t readers, size_t tensors)
 {
-	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
-	struct dnnq_onnx_shape shapes[8];
-	struct dnnq_onnx_import_opts opts = case_shapes(OPS, "conv3d_1x3x3", 1, shapes);
-	import_with(OPS "/conv3d_1x3x3.onnx", &opts, &ir);
-	struct array in;
-	load(OPS "/conv3d_1x3x3.in0.npy", &in);
 	struct dnnq_onnx_calib c;
-	ck_assert_msg(dnnq_onnx_calib_init(&c, &ir, 0, &d) == 0, "%s", d.msg);
-	const void *cx[1] = { in.data };
-	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, in.a.shape[0], &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_onnx_calib_init(&c, ir, 0, &d) == 0, "%s", d.msg);
+	const void *cx[8];
+	ck_assert_uint_le(nin, 8);
+	for (size_t i = 0; i < nin; i++)
+		cx[i] = in[i].data;
+	ck_assert_msg(dnnq_onnx_calib_add(&c, cx, 1, &d) == 0, "%s", d.msg);
 	struct dnnq_calib_opts o = { .spec = { DNNQ_QSCHEME_SYMMETRIC, 8, false, false } };
-	enum dnnq_calib_method *method = calloc(ir.nvalues, sizeof *method);
+	enum dnnq_calib_method *method = calloc(ir->nvalues, sizeof *method);
 	ck_assert_ptr_nonnull(method);
 	dnnq_onnx_calib_methods(&c, DNNQ_CALIB_MINMAX, method);
 	for (int fp32 = 0; fp32 < 2; fp32++) {
 		bool *keep = NULL;
-		ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, fp32 ? "*" : "", &keep, &d), 0);
+		ck_assert_int_eq(dnnq_onnx_keep_fp32(ir, fp32 ? "*" : "", &keep, &d), 0);
 		struct dnnq_lower_opts lo = { .per_channel = true, .calibration = "test",
 		                              .fp32_nodes = keep };
 		struct dnnq_model m;
 		ck_assert_msg(dnnq_onnx_calib_lower(&c, &o, method, &lo, &m, &d) == 0, "%s", d.msg);
-		int32_t w = -1;
-		size_t convs = 0, n = 0, k = 3 * 3 * 3;
-		for (size_t j = 0; j < m.nnodes; j++)
-			if (m.nodes[j].kind == DNNQ_NODE_CONV) {
-				w = w < 0 ? m.nodes[j].weight : w;
-				ck_assert_int_eq(m.nodes[j].weight, w);
-				n = m.nodes[j].cout;
-				convs++;
-			}
-		ck_assert_uint_eq(convs, 5);
-		ck_assert_uint_eq(n, 4);
-		const struct dnnq_qtensor *t = &m.tensors[w].t;
+		/* each tensor once, by its first reader's output channels and depth */
+		int32_t *w = calloc(m.nnodes + 1, sizeof *w);
+		size_t *n = calloc(m.nnodes + 1, sizeof *n), *k = calloc(m.nnodes + 1, sizeof *k);
+		size_t nodes = 0, nt = 0;
+		ck_assert(w && n && k);
+		for (size_t j = 0; j < m.nnodes; j++) {
+			const struct dnnq_model_node *mn = &m.nodes[j];
+			if (mn->kind != kind)
+				continue;
+			nodes++;
+			size_t t = 0;
+			while (t < nt && w[t] != mn->weight)
+				t++;
+			if (t < nt)
+				continue;
+			ck_assert_uint_le(mn->groups, 1);
+			w[nt] = mn->weight;
+			n[nt] = kind == DNNQ_NODE_FC ? mn->n : mn->cout;
+			k[nt++] = kind == DNNQ_NODE_FC ? mn->k
+			        : (size_t)mn->kernel[0] * mn->kernel[1] * mn->cin;
+		}
+		printf("convert: %s %zu readers of %zu weight tensors\n", fp32 ? "fp32" : "int8",
+		       nodes, nt);
+		ck_assert_uint_eq(nodes, readers);
+		ck_assert_uint_eq(nt, tensors);
 		for (int isa = 0; isa < DNNQ_ISA_COUNT; isa++) {
 			if (!dnnq_isa_supported((enum dnnq_isa)isa))
 				continue;
-			/* one copy: int8, the GEMM's packing of the tensor; fp32, its
-			 * floats transposed or in panels */
-			size_t lo_b = n * k * sizeof(float), hi_b = dnnq_f32_panel_floats(n, k) * 4;
-			if (!fp32) {
+			/* one copy of each: int8, the GEMM's packing of the tensor;
+			 * fp32, its floats transposed or in panels */
+			size_t lo_b = 0, hi_b = 0;
+			for (size_t t = 0; t < nt; t++) {
+				const struct dnnq_qtensor *wt = &m.tensors[w[t]].t;
+				if (fp32) {
+					lo_b += n[t] * k[t] * sizeof(float);
+					hi_b += dnnq_f32_panel_floats(n[t], k[t]) * sizeof(float);
+					continue;
+				}
 				struct dnnq_gemm_weights gw;
-				ck_assert_int_eq(t->dtype, DNNQ_DTYPE_S8);
-				ck_assert_msg(dnnq_gemm_pack((enum dnnq_isa)isa, t->data, n, k, k, &gw, &d) == 0,
-				              "%s", d.msg);
-				lo_b = hi_b = gw.data_bytes;
+				ck_assert_int_eq(wt->dtype, DNNQ_DTYPE_S8);
+				ck_assert_msg(dnnq_gemm_pack((enum dnnq_isa)isa, wt->data, n[t], k[t], k[t], &gw,
+				                             &d) == 0, "%s", d.msg);
+				lo_b += gw.data_bytes;
+				hi_b += gw.data_bytes;
 				dnnq_gemm_weights_free(&gw);
 			}
 			struct dnnq_weights_cache *cache;
@@ -1069,12 +1088,93 @@ START_TEST(conv3d_packed_once)
 			dnnq_graph_destroy(g[1]);
 			dnnq_weights_cache_destroy(cache);
 		}
+		free(w);
+		free(n);
+		free(k);
 		dnnq_model_free(&m);
 		free(keep);
 	}
 	free(method);
 	dnnq_onnx_calib_free(&c);
+}
+
+/* ops case name (one input) through packed_once */
+static void case_packed_once(const char *name, enum dnnq_node_kind kind, size_t readers,
+                             size_t tensors)
+{
+	struct dnnq_ir ir;
+	struct array in;
+	char path[256];
+	import_case(OPS, name, 1, &ir);
+	snprintf(path, sizeof path, OPS "/%s.in0.npy", name);
+	load(path, &in);
+	packed_once(&ir, &in, 1, kind, readers, tensors);
 	free(in.data);
+	dnnq_ir_free(&ir);
+}
+
+/* The per-depth Convs of a 3-D Conv read one weight tensor (conv3d_1x3x3:
+ * its 5 depths), packed once. */
+START_TEST(conv3d_packed_once)
+{
+	case_packed_once("conv3d_1x3x3", DNNQ_NODE_CONV, 5, 1);
+}
+END_TEST
+
+/* Gemms and MatMuls reading one constant share a tensor per layout
+ * (onnx/lower-ops.c lower_gemm): gemm_shared_layouts' transB Gemms one,
+ * its transB 0 Gemm and MatMul the other (its outputs: conformance); the
+ * unrolled steps of tests/onnx/rnn/lstm.onnx (a bidirectional LSTM and a
+ * forward one, 5 steps: 110 gate GEMMs, the stateless first steps' forget
+ * gates being dead) one per gate and direction, W and R (24), each packed
+ * once; a file whose FCs read one tensor as other shapes is refused. */
+START_TEST(fc_packed_once)
+{
+	case_packed_once("gemm_shared_layouts", DNNQ_NODE_FC, 4, 2);
+	static const char *const names[3] = { "x", "h0", "c0" };
+	struct array in[3];
+	struct dnnq_ir ir;
+	for (size_t i = 0; i < 3; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "tests/onnx/rnn/%s.npy", names[i]);
+		load(path, &in[i]);
+	}
+	import("tests/onnx/rnn/lstm.onnx", &ir);
+	packed_once(&ir, in, 3, DNNQ_NODE_FC, 110, 24);
+	/* a file whose FCs read one tensor as other shapes: a gemm_h (k 8)
+	 * on a gemm_x's [8, 6] is refused, naming the node, written and read
+	 * back too */
+	struct dnnq_diag d = { "" };
+	bool *keep = NULL;
+	ck_assert_int_eq(dnnq_onnx_keep_fp32(&ir, "*", &keep, &d), 0);
+	struct dnnq_lower_opts lo = { .calibration = "none", .fp32_nodes = keep };
+	struct dnnq_model m, back;
+	ck_assert_msg(dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d) == 0, "%s", d.msg);
+	int32_t w6 = -1;
+	size_t j8 = m.nnodes;
+	for (size_t j = 0; j < m.nnodes; j++)
+		if (m.nodes[j].kind == DNNQ_NODE_FC && m.nodes[j].k == 6)
+			w6 = m.nodes[j].weight;
+		else if (m.nodes[j].kind == DNNQ_NODE_FC && m.nodes[j].k == 8)
+			j8 = j;
+	ck_assert(w6 >= 0 && j8 < m.nnodes);
+	m.nodes[j8].weight = w6;
+	void *buf;
+	size_t len;
+	ck_assert_msg(dnnq_model_write(&m, &buf, &len, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_model_read(buf, len, &back, &d) == 0, "%s", d.msg);
+	for (int i = 0; i < 2; i++) {
+		struct dnnq_graph *g;
+		int rc = dnnq_model_build(i ? &back : &m, dnnq_isa_best(), &g, &d);
+		ck_assert_msg(rc == DNNQ_E_SHAPE && strstr(d.msg, m.nodes[j8].name), "%s (%d)", d.msg,
+		              rc);
+	}
+	free(buf);
+	dnnq_model_free(&back);
+	dnnq_model_free(&m);
+	free(keep);
+	for (size_t i = 0; i < 3; i++)
+		free(in[i].data);
 	dnnq_ir_free(&ir);
 }
 END_TEST
@@ -3101,6 +3201,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, norm_models);
 	tcase_add_test(tc, conformance_3d_isas);
 	tcase_add_test(tc, conv3d_packed_once);
+	tcase_add_test(tc, fc_packed_once);
 	tcase_add_test(tc, tools_end_to_end);
 	tcase_add_test(tc, tools_defaults);
 	tcase_add_test(tc, tools_infer_split);

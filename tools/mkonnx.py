@@ -1472,6 +1472,17 @@ def fp32_cases(c):
     c.add("matmul_const", "fp32", [node("MatMul", ["x", "B"], ["y"])],
           [("x", u(r, [2, 16], -1, 1))], {"B": nrm(r, (16, 8))}, ["y"])
 
+    # one square constant read in both layouts (an unrolled LSTM's steps
+    # read theirs in one): Gemms with transB and without, a MatMul (the
+    # layout of transB 0), a Gemm with transB and a bias; the .dnnq holds
+    # two weight tensors, one per layout (test fc_packed_once)
+    r = c.rng("gemm_shared_layouts")
+    c.add("gemm_shared_layouts", "fp32",
+          [node("Gemm", ["x", "W"], ["a"], transB=1), node("Gemm", ["x", "W"], ["b"]),
+           node("MatMul", ["x", "W"], ["m"]), node("Gemm", ["x", "W", "C"], ["c"], transB=1)],
+          [("x", u(r, [2, 16], -1, 1))], {"W": nrm(r, (16, 16)), "C": nrm(r, (16,), 0.1)},
+          ["a", "b", "m", "c"])
+
     # a transformer's linear layer: [batch, sequence, hidden] by constant weights, + bias
     r = c.rng("matmul_3d_const")
     c.add("matmul_3d_const", "fp32",
