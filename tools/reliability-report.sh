@@ -323,7 +323,10 @@ agree with torch's conv3d, max_pool3d, avg_pool3d or numpy within
 (above, `hostile_same_name_weights`): shared weight tensors are read
 only and checked per node (count and dtype), so a tensor shared by nodes
 of other shapes or kinds, or listed as a constant too (copied into the
-graph), changes nothing another node reads. Run, held: one ONNX weight
+graph), changes nothing another node reads; FCs share tensors so too
+(an unrolled LSTM's steps), each entry checked against the FC's n and k,
+and an FC reading another's tensor as another shape is refused naming it
+(`fc_packed_once`). Run, held: one ONNX weight
 read by a 1 -> 4 Conv and a depthwise one, by Convs of 1 and 2 groups,
 and by a 3-D Conv and a strided one: dnnq-convert writes one tensor for
 each pair (37.7, 37.4, 35.8 dB against fp32 at `--precision int8`), and
