@@ -76,9 +76,10 @@
  * it, and the clients ring no doorbell, since no worker announced a
  * sleep; after a yield that ran nobody, the rounds of the next
  * YIELD_GAP_NS only spin: the company runs elsewhere, and a yield per
- * round was a system call per round), and after that sleeps as an idle one does (worker_sleep, the
- * announcement making every submit ring its doorbell) until a submit or
- * the deadline, but stays QSBR-online (its jobs hold sessions). A nap of
+ * round was a system call per round), and after that sleeps as an idle
+ * one does (worker_sleep, the announcement making every submit ring its
+ * doorbell) until a submit or the deadline, but stays QSBR-online (its
+ * jobs hold sessions). A nap of
  * fixed length would either wake too early or hold the batch past its
  * company. The workers' timer slack is 1 µs, so the deadline is kept to
  * the microsecond rather than the default 50.
