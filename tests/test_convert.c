@@ -3164,6 +3164,65 @@ START_TEST(tools_infer_mistakes)
 }
 END_TEST
 
+/* An option that tunes a step the command line does not take is refused
+ * (exit 2), naming what it needs, instead of being silently ignored:
+ * dnnq-convert's calibration, acc16 and precision tunings, dnnq-calibrate's
+ * per-command options. */
+START_TEST(tools_inert_options)
+{
+	char dir[] = "/tmp/dnnq-inert-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	static const char *const convert[][2] = {
+		{ "--calib " DIGITS "/calib_x.npy --percentile 99",
+		  "--percentile needs --calib and --method percentile (or auto)" },
+		{ "--calib " DIGITS "/calib_x.npy --method l2 --percentile 99",
+		  "--percentile needs --calib and --method percentile (or auto)" },
+		{ "--method minmax", "--method needs --calib:" },
+		{ "--bins 512", "--bins needs --calib:" },
+		{ "--acc16 --acc16-threshold 1", "--acc16-threshold needs --acc16=auto:" },
+		{ "--acc16-nbits 6", "--acc16-nbits needs --acc16 or --acc16=auto:" },
+		{ "--acc16-spill 8", "--acc16-spill needs --acc16 or --acc16=auto:" },
+		{ "--calib " DIGITS "/calib_x.npy --precision int8 --fp32-threshold 1",
+		  "--fp32-threshold needs --calib and --precision auto (the default):" },
+		{ "--precision-samples 2", "--precision-samples needs --calib and --precision auto" },
+		{ "--calib " DIGITS "/calib_x.npy --precision int8 --sqnr-floor 10",
+		  "--sqnr-floor needs --calib and --precision auto" },
+	};
+	for (size_t i = 0; i < sizeof convert / sizeof convert[0]; i++) {
+		sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq %s", dir, convert[i][0]);
+		ck_assert_msg(c.status == 2 && strstr(c.err, convert[i][1]), "%s: %d %s",
+		              convert[i][0], c.status, c.err);
+	}
+	char x[512];
+	snprintf(x, sizeof x, "%s/x.dnnq", dir);
+	ck_assert_int_ne(access(x, F_OK), 0);
+	/* what they need given, they are taken */
+	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --calib " DIGITS
+	   "/calib_x.npy --method percentile --percentile 99.9 --precision int8 --json", dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, "\"method\":\"percentile\""), "%s", c.err);
+
+	static const char *const calibrate[][2] = {
+		{ "stats " DIGITS "/calib_x.npy --percentile 99",
+		  "--percentile needs --method percentile:" },
+		{ "stats " DIGITS "/calib_x.npy --samples 10", "--samples: for table only" },
+		{ "stats " DIGITS "/calib_x.npy --seed 2", "--seed: for table only" },
+		{ "table --samples 10 --method kl", "--method: for stats only" },
+		{ "table --samples 10 --bits 4", "--bits: for stats only" },
+	};
+	for (size_t i = 0; i < sizeof calibrate / sizeof calibrate[0]; i++) {
+		sh(&c, dir, "dnnq-calibrate %s", calibrate[i][0]);
+		ck_assert_msg(c.status == 2 && strstr(c.err, calibrate[i][1]), "%s: %d %s",
+		              calibrate[i][0], c.status, c.err);
+	}
+	sh(&c, dir, "dnnq-calibrate stats " DIGITS "/calib_x.npy --method percentile --percentile 99");
+	ck_assert_msg(c.status == 0 && strstr(c.out, "method      percentile 99 "), "%s", c.err);
+	sh(&c, dir, "dnnq-calibrate table --samples 1000 --percentile 99.9");
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	rm_rf(dir);
+}
+END_TEST
+
 Suite *suite_convert(void)
 {
 	Suite *s = suite_create("convert");
@@ -3207,6 +3266,9 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_infer_split);
 	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);
+	TCase *inert = tcase_create("inert");
+	tcase_add_test(inert, tools_inert_options);
+	suite_add_tcase(s, inert);
 	TCase *unread = tcase_create("unread");
 	tcase_add_test(unread, tools_unread_inputs);
 	suite_add_tcase(s, unread);

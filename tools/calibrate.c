@@ -33,7 +33,12 @@ struct opts {
 	long samples;
 	unsigned long long seed;
 	int json;
+	const char *given[4];   /* the options only one command reads, given (NULL: not) */
+	bool pct_given;
 };
+
+/* given[]'s slots: stats reads --method and --bits, table --samples and --seed */
+enum { G_METHOD, G_BITS, G_SAMPLES, G_SEED };
 
 struct result {
 	float min, max;
@@ -88,15 +93,18 @@ static int parse_option(int c, const char *arg, struct opts *o)
 	char *end;
 	switch (c) {
 	case 'm':
+		o->given[G_METHOD] = "--method";
 		if (dnnq_calib_method_parse(arg, &o->c.method))
 			return bad_option("method", arg, "one of minmax, percentile, l1, l2, l2approx, kl");
 		return 0;
 	case 'b':
+		o->given[G_BITS] = "--bits";
 		if (parse_long(arg, 1, DNNQ_MAX_PRECISION, &v))
 			return bad_option("bits", arg, "must be 1..16");
 		o->c.spec.precision = (uint8_t)v;
 		return 0;
 	case 'p':
+		o->pct_given = true;
 		o->c.percentile = strtod(arg, &end);
 		return *arg && !*end && o->c.percentile >= 50 && o->c.percentile <= 100
 			? 0 : bad_option("percentile", arg, "must be in [50, 100]");
@@ -106,9 +114,11 @@ static int parse_option(int c, const char *arg, struct opts *o)
 		o->bins = (uint32_t)v;
 		return 0;
 	case 'N':
+		o->given[G_SAMPLES] = "--samples";
 		return parse_long(arg, 1, 100000000, &o->samples)
 			? bad_option("samples", arg, "must be 1..100000000") : 0;
 	case 'S':
+		o->given[G_SEED] = "--seed";
 		o->seed = strtoull(arg, &end, 10);
 		return *arg && !*end ? 0 : bad_option("seed", arg, "must be a non-negative integer");
 	case 'y': o->c.spec.scheme = DNNQ_QSCHEME_SYMMETRIC; return 0;
@@ -452,6 +462,20 @@ int main(int argc, char **argv)
 	if (operands != (stats ? 1 : 0)) {
 		fprintf(stderr, "%s: %s: %s (try --help)\n", argv0, cmd,
 		        stats ? "expected one DATA.npy" : "takes no operands");
+		return dnnq_json_exit(2, 0);
+	}
+	/* an option the command does not read would be ignored without a word */
+	const char *other = stats ? (o.given[G_SAMPLES] ? o.given[G_SAMPLES] : o.given[G_SEED])
+	                          : (o.given[G_METHOD] ? o.given[G_METHOD] : o.given[G_BITS]);
+	if (other) {
+		fprintf(stderr, "%s: %s: %s (try --help)\n", argv0, other,
+		        stats ? "for table only: stats reads DATA.npy"
+		              : "for stats only: table runs every method at 2, 4 and 8 bits");
+		return dnnq_json_exit(2, 0);
+	}
+	if (stats && o.pct_given && o.c.method != DNNQ_CALIB_PERCENTILE) {
+		fprintf(stderr, "%s: --percentile needs --method percentile: without it, it changes"
+		        " nothing (try --help)\n", argv0);
 		return dnnq_json_exit(2, 0);
 	}
 	if (o.c.spec.scheme == DNNQ_QSCHEME_SYMMETRIC && o.c.spec.precision < 2) {

@@ -67,9 +67,18 @@ struct opts {
 	const char *state[DNNQ_STATE_MAX];          /* --state OUT=IN */
 	size_t nstate;
 	bool state_none;                            /* --state none */
-	bool samples_set, floor_set;                /* --precision-samples, --sqnr-floor given */
+	uint32_t given;                             /* the long options given: 1 << (O_x - O_CALIB) */
 	unsigned threads;
 };
+
+/* The long options without a short form, in the order of their bits in
+ * struct opts' given. */
+enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_ASYMW, O_DYN, O_BITS, O_BINS, O_NAME,
+       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
+       O_KEEP_FP32, O_INPUT_SHAPE, O_INPUT_VALUE, O_MAX_CONST, O_THREADS, O_PRECISION, O_FP32_TH,
+       O_PREC_SAMPLES, O_SQNR_FLOOR, O_STATE };
+
+#define GIVEN(o, opt) (((o)->given >> ((opt) - O_CALIB)) & 1)
 
 static void usage(void)
 {
@@ -206,10 +215,6 @@ static double default_floor(const struct opts *o, double at8)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_CALIB = 256, O_METHOD, O_PCT, O_PERCH, O_SYMW, O_ASYMW, O_DYN, O_BITS, O_BINS, O_NAME,
-	       O_REPORT, O_JSON, O_ACC16, O_ACC16_TH, O_ACC16_NBITS, O_ACC16_SPILL,
-	       O_KEEP_FP32, O_INPUT_SHAPE, O_INPUT_VALUE, O_MAX_CONST, O_THREADS, O_PRECISION, O_FP32_TH, O_PREC_SAMPLES,
-	       O_SQNR_FLOOR, O_STATE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "calib", required_argument, NULL, O_CALIB },
@@ -253,6 +258,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	long b;
 	opterr = 0;	/* bad_usage names the option, with the one meant */
 	while ((ch = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
+		if (ch >= O_CALIB)
+			o->given |= 1u << (ch - O_CALIB);
 		switch (ch) {
 		case 'o': o->out = optarg; break;
 		case O_CALIB: o->calib = optarg; break;
@@ -343,12 +350,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (!integer_in(optarg, 1, 65536, &b))
 				return bad_option("precision-samples", optarg, "an integer in [1, 65536]");
 			o->po.samples = (size_t)b;
-			o->samples_set = true;
 			break;
 		case O_SQNR_FLOOR:
 			if (!number_in(optarg, 0, 100, &o->po.floor_db))
 				return bad_option("sqnr-floor", optarg, "a number of dB in [0, 100]");
-			o->floor_set = true;
 			break;
 		case O_STATE:
 			if (!strcmp(optarg, "none")) {
@@ -380,7 +385,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->in = argv[optind];
 	/* the default floor follows --bits: each bit fewer costs about 6 dB,
 	 * which the user asked for */
-	if (!o->floor_set)
+	if (!GIVEN(o, O_SQNR_FLOOR))
 		o->po.floor_db = default_floor(o, DNNQ_PRECISION_FLOOR_DB);
 	if (!o->out)
 		o->out = default_output(o);
@@ -390,6 +395,30 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		        o->autom ? "method auto" : acc16_auto ? "acc16=auto" : o->report ? "report"
 		                                                                          : "state");
 		return 2;
+	}
+	/* an option that tunes a step this run does not take would be ignored
+	 * without a word: refuse it, naming what it needs */
+	bool calib = o->calib, auto_prec = calib && !o->prec_int8;
+	bool acc16 = o->lo.acc16 != DNNQ_ACC16_OFF;
+	const struct { int opt; bool used; const char *name, *needs; } tuning[] = {
+		{ O_METHOD, calib, "method", "--calib" },
+		{ O_BINS, calib, "bins", "--calib" },
+		{ O_PCT, calib && (o->autom || o->c.method == DNNQ_CALIB_PERCENTILE), "percentile",
+		  "--calib and --method percentile (or auto)" },
+		{ O_ACC16_TH, acc16_auto, "acc16-threshold", "--acc16=auto" },
+		{ O_ACC16_NBITS, acc16, "acc16-nbits", "--acc16 or --acc16=auto" },
+		{ O_ACC16_SPILL, acc16, "acc16-spill", "--acc16 or --acc16=auto" },
+		{ O_FP32_TH, auto_prec, "fp32-threshold", "--calib and --precision auto (the default)" },
+		{ O_PREC_SAMPLES, auto_prec, "precision-samples",
+		  "--calib and --precision auto (the default)" },
+		{ O_SQNR_FLOOR, auto_prec, "sqnr-floor", "--calib and --precision auto (the default)" },
+	};
+	for (size_t i = 0; i < sizeof tuning / sizeof tuning[0]; i++) {
+		if (GIVEN(o, tuning[i].opt) && !tuning[i].used) {
+			fprintf(stderr, "%s: --%s needs %s: without it, it changes nothing (try --help)\n",
+			        argv0, tuning[i].name, tuning[i].needs);
+			return 2;
+		}
 	}
 	if (o->nstate && o->state_none) {
 		fprintf(stderr, "%s: --state none and --state %s: one or the other (try --help)\n",
@@ -781,9 +810,9 @@ static int choose_precision(const struct opts *o, struct dnnq_onnx_calib *c,
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
 	struct dnnq_progress bar;
 	p->po = o->po;
-	if (c->nstate && !o->samples_set)
+	if (c->nstate && !GIVEN(o, O_PREC_SAMPLES))
 		p->po.samples = c->samples;     /* the steps that accumulate the error */
-	if (c->nstate && !o->floor_set)
+	if (c->nstate && !GIVEN(o, O_SQNR_FLOOR))
 		p->po.floor_db = default_floor(o, DNNQ_PRECISION_STATE_FLOOR_DB);
 	dnnq_progress_start(&bar, "choosing precisions", o->json);
 	int rc = dnnq_onnx_precision_auto(c, &o->c, method, lo, &p->po, p->fp32, &p->units,
