@@ -161,6 +161,13 @@ int dnnq_config_dir_trusted(const char *path, const char *what, struct dnnq_diag
  * ...) does. */
 int dnnq_config_load(const char *path, struct dnnq_config *out, struct dnnq_diag *diag);
 
+/* A size as the config writes one: decimal bytes, or a number with B,
+ * KiB, MiB, GiB or TiB (powers of 1024) after it, one space allowed
+ * between ("1GiB", "1 GiB"). 0 and *out; DNNQ_E_INVAL when s is not a
+ * size, DNNQ_E_RANGE when it is past 2^64 - 1 bytes. dnnqd's byte options
+ * take the same. */
+int dnnq_config_size(const char *s, uint64_t *out);
+
 /* Frees what c holds and zeroes it; NULL and a zeroed config are fine. */
 void dnnq_config_free(struct dnnq_config *c);
 

@@ -157,23 +157,28 @@ static uint64_t suffix_unit(const char *s)
 	return 0;
 }
 
+int dnnq_config_size(const char *s, uint64_t *out)
+{
+	bool overflow;
+	size_t nd = strspn(s, "0123456789");
+	uint64_t unit = suffix_unit(s + nd + (s[nd] == ' '));
+	if (!unit || (!digits(s, nd, out, &overflow) && !overflow))
+		return DNNQ_E_INVAL;
+	return overflow || __builtin_mul_overflow(*out, unit, out) ? DNNQ_E_RANGE : 0;
+}
+
 int conf_size(struct conf_walk *w, const struct conf_node *n, uint64_t lo, uint64_t hi,
               uint64_t *out)
 {
 	const char *what = "a size (bytes, or a number with B, KiB, MiB, GiB or TiB)";
 	char los[32], his[32], buf[NUMBER_MAX_TEXT + 24];
-	bool overflow;
 	int rc = scalar_text(w, n, true, what);
 	if (rc)
 		return rc;
-	size_t nd = strspn(n->text, "0123456789");
-	const char *suffix = n->text + nd + (n->text[nd] == ' ');
-	uint64_t unit = suffix_unit(suffix);
-	if (!unit || (!digits(n->text, nd, out, &overflow) && !overflow))
+	rc = dnnq_config_size(n->text, out);
+	if (rc == DNNQ_E_INVAL)
 		return conf_expected(w, n, what);
-	if (!overflow && __builtin_mul_overflow(*out, unit, out))
-		overflow = true;
-	if (overflow || *out < lo || *out > hi) {
+	if (rc || *out < lo || *out > hi) {
 		format_size(lo, los, sizeof los);
 		format_size(hi, his, sizeof his);
 		return conf_fail(w, n, DNNQ_E_RANGE, "%s is out of range (%s..%s)",

@@ -206,6 +206,23 @@ static int set_number(struct dnnqd_options *o, const struct option_def *def, con
 	return 0;
 }
 
+/* A byte count, as the config's sizes are written (dnnq_config_size:
+ * 1073741824, 1GiB or "1 GiB"). */
+static int set_size(struct dnnqd_options *o, const struct option_def *def, const char *val,
+                    struct dnnq_diag *d)
+{
+	uint64_t v;
+	int rc = dnnq_config_size(val, &v);
+	if (rc == DNNQ_E_INVAL)
+		return bad(d, def->name, val, -1, "not a size (bytes, or a number with B, KiB, MiB,"
+		           " GiB or TiB)");
+	if (rc || v < def->min || v > def->max)
+		return bad(d, def->name, val, -1, "must be %llu..%llu",
+		           (unsigned long long)def->min, (unsigned long long)def->max);
+	*(uint64_t *)((char *)o + def->field) = v;
+	return 0;
+}
+
 static int set_socket(struct dnnqd_options *o, const struct option_def *def, const char *val,
                       struct dnnq_diag *d)
 {
@@ -311,6 +328,9 @@ static int set_path(struct dnnqd_options *o, const struct option_def *def, const
 #define NUMBER(name, bit, field, lo, hi) \
 	{ name, set_number, DNNQD_GIVEN_##bit, offsetof(struct dnnqd_options, field), \
 	  sizeof(((struct dnnqd_options *)0)->field), lo, hi }
+#define SIZE(name, bit, field, lo, hi) \
+	{ name, set_size, DNNQD_GIVEN_##bit, offsetof(struct dnnqd_options, field), \
+	  sizeof(uint64_t), lo, hi }
 #define PATH(name, field) { name, set_path, 0, offsetof(struct dnnqd_options, field), 0, 0, 0 }
 #define FLAG(name, bit, field) \
 	{ name, NULL, bit, offsetof(struct dnnqd_options, field), 0, 0, 0 }
@@ -325,13 +345,13 @@ static const struct option_def options[] = {
 	{ "--allow-uid", set_uids, 0, 0, 0, 0, 0 },
 	{ "--allow-gid", set_gids, 0, 0, 0, 0, 0 },
 	NUMBER("--max-clients", MAX_CLIENTS, max_clients, 1, MAX_CLIENTS_LIMIT),
-	NUMBER("--max-session-bytes", MAX_SESSION_BYTES, max_session_bytes, 4096,
+	SIZE("--max-session-bytes", MAX_SESSION_BYTES, max_session_bytes, 4096,
 	       (uint64_t)1 << 40),
 	NUMBER("--max-inflight", MAX_INFLIGHT, max_inflight, 1, DNNQ_SHM_MAX_SLOTS),
 	NUMBER("--max-batch", MAX_BATCH, max_batch, 1, DNNQ_SHM_MAX_BATCH),
 	NUMBER("--max-sessions-per-uid", MAX_SESSIONS_PER_UID, max_sessions_per_uid, 1,
 	       MAX_CLIENTS_LIMIT),
-	NUMBER("--max-bytes-per-uid", MAX_BYTES_PER_UID, max_bytes_per_uid, (uint64_t)1 << 20,
+	SIZE("--max-bytes-per-uid", MAX_BYTES_PER_UID, max_bytes_per_uid, (uint64_t)1 << 20,
 	       (uint64_t)1 << 40),
 	FLAG("--public-stats", DNNQD_GIVEN_PUBLIC_STATS, public_stats),
 	{ "--log-level", set_log_level, DNNQD_GIVEN_LOG_LEVEL, 0, 0, 0, 0 },
@@ -423,15 +443,16 @@ void dnnqd_usage(FILE *f)
 	        "  --allow-uid LIST         more uids that may connect (own uid and root always)\n"
 	        "  --allow-gid LIST         gids whose members may connect\n"
 	        "  --max-clients N          sessions at once (256)\n"
-	        "  --max-session-bytes N    largest shared region of a session (1 GiB)\n"
+	        "  --max-session-bytes SIZE largest shared region of a session (1GiB)\n"
 	        "  --max-inflight N         most request slots a client may have (64)\n"
 	        "  --max-batch N            largest batch of a request (64)\n"
 	        "  --max-sessions-per-uid N sessions one uid may hold at once (64)\n"
-	        "  --max-bytes-per-uid N    shared-region bytes one uid may hold (4 GiB)\n"
+	        "  --max-bytes-per-uid SIZE shared-region bytes one uid may hold (4GiB)\n"
 	        "  --public-stats           STATS gives daemon-wide figures to every client, not\n"
 	        "                           only to root and dnnqd's own uid\n"
 	        "  --log-level LEVEL        error, warn, info (default) or debug\n"
-	        "  --help, --version\n\n"
+	        "  --help, --version\n"
+	        "SIZE: bytes, or a number with B, KiB, MiB, GiB or TiB, as in the config.\n\n"
 	        "Precedence: an option given here overrides the config file's value (the\n"
 	        "uid/gid lists add to the file's); the file overrides the defaults.\n"
 	        "SIGHUP, or a change to the config or a model file, reloads the models.\n");

@@ -811,6 +811,9 @@ START_TEST(command_line_over_file)
 		{ { "--config", "@", "--max-bytes-per-uid=1048576" }, 7, 1ull << 20, false },
 		{ { "--max-sessions-per-uid=1", "--max-bytes-per-uid", "1099511627776" }, 1,
 		  1ull << 40, false },
+		/* the config's size spellings: the help's "(4 GiB)" is one */
+		{ { "--config", "@", "--max-bytes-per-uid", "3GiB" }, 7, 3ull << 30, false },
+		{ { "--max-bytes-per-uid=1 TiB" }, 64, 1ull << 40, false },
 		{ { "--model", "m=/m.dnnq" }, 64, 4ull << 30, false },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -836,7 +839,12 @@ START_TEST(command_line_over_file)
 		  "--max-bytes-per-uid: '1048575': must be 1048576..1099511627776" },
 		{ "--max-bytes-per-uid", "1099511627777",
 		  "--max-bytes-per-uid: '1099511627777': must be 1048576..1099511627776" },
-		{ "--max-bytes-per-uid", "4GiB", "--max-bytes-per-uid: '4GiB': not a number" },
+		{ "--max-bytes-per-uid", "4GB", "--max-bytes-per-uid: '4GB': not a size (bytes, or a"
+		  " number with B, KiB, MiB, GiB or TiB)" },
+		{ "--max-bytes-per-uid", "2TiB", "--max-bytes-per-uid: '2TiB': must be"
+		  " 1048576..1099511627776" },
+		{ "--max-bytes-per-uid", "99999999999999999999",
+		  "--max-bytes-per-uid: '99999999999999999999': must be 1048576..1099511627776" },
 		{ "--public-stats=true", NULL, "--public-stats: takes no value" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

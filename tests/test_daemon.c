@@ -621,6 +621,8 @@ START_TEST(arguments_rejected)
 	expect_args_error(ARGS("--max-batch", "65537"), "--max-batch: '65537': must be 1..65536");
 	expect_args_error(ARGS("--max-session-bytes", "100"), "--max-session-bytes: '100': must be"
 	                  " 4096..1099511627776");
+	expect_args_error(ARGS("--max-session-bytes", "1MB"), "--max-session-bytes: '1MB': not a"
+	                  " size (bytes, or a number with B, KiB, MiB, GiB or TiB)");
 	expect_args_error(ARGS("--allow-uid", "0,bob"), "--allow-uid: 'bob': not a numeric id"
 	                  " (0..4294967294)");
 	expect_args_error(ARGS("--allow-gid", "4294967295"), "--allow-gid: '4294967295': not a"
