@@ -24,12 +24,18 @@ import ctypes
 import operator
 import os
 import socket
+import sys
 import threading
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError as e:  # say what to install: the interpreter may not be Debian's
+    raise ImportError(f"dnnq needs numpy, which {sys.executable} cannot import: Debian's "
+                      "python3-numpy serves /usr/bin/python3; for another interpreter, "
+                      "pip install numpy") from e
 
 from . import _lib
 from ._lib import lib
@@ -555,7 +561,8 @@ class Model:
         if isinstance(x, (list, tuple)) and not (len(self.inputs) == 1 and len(x) and
                                                   not isinstance(x[0], np.ndarray)):
             if len(x) != len(self.inputs):
-                raise InvalidArgument(f"model '{self.name}' takes {len(self.inputs)} inputs, "
+                n = len(self.inputs)
+                raise InvalidArgument(f"model '{self.name}' takes {n} input{'s' * (n != 1)}, "
                                       f"given {len(x)}")
             return tuple(np.asarray(a) for a in x), "list"
         if len(self.inputs) != 1:

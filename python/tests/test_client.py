@@ -3,6 +3,7 @@ import asyncio
 import gc
 import os
 import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -195,6 +196,8 @@ def test_errors(client, tmp_path):
                        match=r"takes 2 inputs \['a', 'b'\]: pass a list in that order or a "
                              "dict by name$"):
         client.model("multi").run(np.zeros((1, 6, 6, 4), np.uint8))
+    with pytest.raises(dnnq.InvalidArgument, match=r"model 'relu64' takes 1 input, given 2$"):
+        m.run([np.zeros((1, 64), np.uint8)] * 2)
     with pytest.raises(dnnq.ShapeError, match="batch 1: the other inputs have 2"):
         client.model("multi").run({"a": np.zeros((2, 6, 6, 4), np.uint8),
                                    "b": np.zeros((1, 6, 6, 4), np.uint8)})
@@ -566,3 +569,16 @@ def test_hostile_daemon_replies(tmp_path):
         srv.shutdown(so.SHUT_RDWR)
         srv.close()
         t.join()
+
+
+def test_import_without_numpy_says_what_to_install():
+    # an interpreter without numpy (pyenv's, a bare venv): the error names
+    # it and the two ways to get numpy, not a bare ModuleNotFoundError
+    code = "import sys; sys.modules['numpy'] = None; import dnnq"
+    pkg = os.path.dirname(os.path.dirname(dnnq.__file__))
+    env = dict(os.environ, PYTHONPATH=pkg)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 1
+    assert (f"ImportError: dnnq needs numpy, which {sys.executable} cannot import: Debian's "
+            "python3-numpy serves /usr/bin/python3; for another interpreter, pip install "
+            "numpy") in r.stderr
