@@ -7,7 +7,8 @@
  *   ./dnnq-example MODEL [SOCKET]
  *
  * SOCKET omitted: $DNNQ_SOCKET, else the default socket (see dnnq(3)).
- * Every input gets a ramp (0, 1, 2, ... as its dtype holds them). On
+ * Every input gets a ramp (0, 1, 2, ... as its dtype holds them: u8, s8,
+ * s32 or f32), and every output is printed in its dtype. On
  * failure it prints dnnq_strerror's text for the code and dnnq_last_error's
  * line (which says what failed and why) and exits 1.
  */
@@ -23,29 +24,41 @@ static int fail(const char *what, int rc)
 	return 1;
 }
 
+/* The bytes of one element of a tensor of this dtype. */
+static size_t elem_size(enum dnnq_type dtype)
+{
+	return dtype == DNNQ_TYPE_F32 || dtype == DNNQ_TYPE_S32 ? 4 : 1;
+}
+
 static void fill(struct dnnq_tensor *t)
 {
-	size_t n = t->dtype == DNNQ_TYPE_F32 ? t->bytes / sizeof(float) : t->bytes;
+	size_t n = t->bytes / elem_size(t->dtype);
 	for (size_t i = 0; i < n; i++) {
-		if (t->dtype == DNNQ_TYPE_F32)
-			((float *)t->data)[i] = (float)(i % 256) / 256.0f;
-		else
-			((unsigned char *)t->data)[i] = (unsigned char)(i % 256);
+		switch (t->dtype) {
+		case DNNQ_TYPE_F32: ((float *)t->data)[i] = (float)(i % 256) / 256.0f; break;
+		case DNNQ_TYPE_S32: ((int32_t *)t->data)[i] = (int32_t)(i % 256); break;
+		case DNNQ_TYPE_S8: ((int8_t *)t->data)[i] = (int8_t)(i % 128); break;
+		default: ((uint8_t *)t->data)[i] = (uint8_t)(i % 256); break;
+		}
 	}
 }
 
 static void print(const struct dnnq_io_info *io, const struct dnnq_tensor *t)
 {
-	printf("%s %s [", io->name, t->dtype == DNNQ_TYPE_F32 ? "f32" : "u8");
+	static const char *const names[] = { [DNNQ_TYPE_U8] = "u8", [DNNQ_TYPE_S8] = "s8",
+	                                     [DNNQ_TYPE_S32] = "s32", [DNNQ_TYPE_F32] = "f32" };
+	printf("%s %s [", io->name, names[t->dtype]);
 	for (uint32_t d = 0; d < t->rank; d++)
 		printf("%s%lld", d ? ", " : "", (long long)t->dims[d]);
 	printf("]:");
-	size_t n = t->dtype == DNNQ_TYPE_F32 ? t->bytes / sizeof(float) : t->bytes;
+	size_t n = t->bytes / elem_size(t->dtype);
 	for (size_t i = 0; i < n && i < 8; i++) {
-		if (t->dtype == DNNQ_TYPE_F32)
-			printf(" %.4f", ((const float *)t->data)[i]);
-		else
-			printf(" %u", ((const unsigned char *)t->data)[i]);
+		switch (t->dtype) {
+		case DNNQ_TYPE_F32: printf(" %.4f", ((const float *)t->data)[i]); break;
+		case DNNQ_TYPE_S32: printf(" %d", (int)((const int32_t *)t->data)[i]); break;
+		case DNNQ_TYPE_S8: printf(" %d", ((const int8_t *)t->data)[i]); break;
+		default: printf(" %u", ((const uint8_t *)t->data)[i]); break;
+		}
 	}
 	printf("%s\n", n > 8 ? " ..." : "");
 }

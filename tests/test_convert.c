@@ -2599,6 +2599,22 @@ START_TEST(tools_serve_typed)
 		free(a.data);
 		free(b.data);
 	}
+	/* examples/infer.c (BINDIR/dnnq-example: make check-api builds it)
+	 * writes an s8 input and reads s8 and s32 outputs in their dtypes, not
+	 * as bytes: quantize_s8 maps the ramp's first values (< 1/32) to its
+	 * zero point, -5 */
+	static const char *const example[][2] = {
+		{ "dq", "dq: 1 input, 1 output\ny f32 [1, 3, 4, 4]: 0.1110 0.1480 0.1850 " },
+		{ "q", "q: 1 input, 1 output\ny s8 [1, 3, 4, 4]: -5 -5 -5 -5 -5 -5 -5 -5 ...\n" },
+		{ "ci", "ci: 1 input, 1 output\ny s32 [1, 4, 5, 5]: " },
+	};
+	for (int i = 0; i < 3; i++) {
+		sh(&c, dir, "dnnq-example %s %s", example[i][0], sock);
+		if (c.status)
+			kill(pid, SIGKILL);
+		ck_assert_msg(c.status == 0 && strstr(c.out, example[i][1]), "%s: %s%s",
+		              example[i][0], c.out, c.err);
+	}
 	stop_dnnqd(pid);
 	rm_rf(dir);
 }
