@@ -1111,6 +1111,27 @@ START_TEST(serve_dnnqctl)
 }
 END_TEST
 
+/* dnnqctl bench whose sessions the daemon refuses (8 MiB of fc1024
+ * tensors over --max-session-bytes 4MiB): the daemon's reason, from the
+ * thread that connected, and no report of zeros. */
+START_TEST(serve_dnnqctl_bench_refused)
+{
+	struct fixture_daemon d;
+	char out[4096];
+	start(&d, (const char *[]){ "--max-session-bytes", "4MiB", NULL });
+	const char *argv[] = { "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1",
+	                       fixture_binary("DNNQ_DNNQCTL", "dnnqctl"), "--socket", d.socket,
+	                       "bench", "fc1024", "--batch", "64", "--async", "64", NULL };
+	int status = test_run_as(argv, -1, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "wait status %#x", status);
+	ck_assert_msg(!strncmp(out, "dnnqctl: bench: dnnqd at ", 25) &&
+	              strstr(out, " is over the daemon's limit of 4194304 bytes"
+	                          " (limits.max_session_bytes, --max-session-bytes)") &&
+	              !strstr(out, "requests"), "%s", out);
+	stop(&d);
+}
+END_TEST
+
 Suite *suite_serve(void)
 {
 	Suite *s = suite_create("serve");
@@ -1126,6 +1147,7 @@ Suite *suite_serve(void)
 	tcase_add_test(tc, serve_daemon_killed);
 	tcase_add_test(tc, serve_errors);
 	tcase_add_test(tc, serve_dnnqctl);
+	tcase_add_test(tc, serve_dnnqctl_bench_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
