@@ -605,6 +605,19 @@ static void shape_example(const char *name, const Onnx__TensorShapeProto *sh, ui
 	}
 }
 
+/* Whether the samples are a directory's named files (--calib DIR) and
+ * none is input name's: its NAME.npy is missing or misspelt. */
+static bool named_sample_missing(const struct dnnq_onnx_import_opts *o, const char *name)
+{
+	bool named = false;
+	for (size_t i = 0; o && i < o->nsamples; i++) {
+		if (o->samples[i].name && !strcmp(o->samples[i].name, name))
+			return false;
+		named |= o->samples[i].name != NULL;
+	}
+	return named;
+}
+
 /* dims[i] of input `what`: the model's, checked against the given shape's
  * (strict), or, symbolic, the given shape's. */
 static int input_dim(struct imp *m, const char *name, const char *what,
@@ -628,10 +641,13 @@ static int input_dim(struct imp *m, const char *name, const char *what,
 	bool run = m->opts && m->opts->samples_are_inputs;
 	/* dnnq-run: the array's shape, ex without its "NAME=" */
 	const char *shape = ex + (strlen(name) < 60 ? strlen(name) : 60) + 1;
+	char missing[100] = "";
+	if (!run && named_sample_missing(m->opts, name))
+		snprintf(missing, sizeof missing, " (the --calib directory has no %.60s.npy)", name);
 	imp_problem(m, DNNQ_E_UNSUPPORTED, "%s: dims[%u] is %s%.60s%s: fix it with %s%s (dim %u is"
-	            " the batch)%s", what, i, param ? "'" : "unknown", param ? S(d->dim_param) : "",
+	            " the batch)%s%s", what, i, param ? "'" : "unknown", param ? S(d->dim_param) : "",
 	            param ? "' (symbolic)" : "", run ? "an --input array of shape " : "--input-shape ",
-	            run ? shape : ex, b, run ? "" : " or calibration samples of that shape");
+	            run ? shape : ex, b, run ? "" : " or calibration samples of that shape", missing);
 	return DNNQ_E_UNSUPPORTED;
 }
 

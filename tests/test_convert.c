@@ -3239,6 +3239,33 @@ START_TEST(tools_inert_options)
 }
 END_TEST
 
+/* A --calib directory without INPUT.npy for an input of symbolic dims
+ * (mask.npy misspelt msk.npy): the import's error says which file it
+ * looked for, not only that the dims are symbolic. */
+START_TEST(tools_calib_dir_missing_input)
+{
+	char dir[] = "/tmp/dnnq-calibdir-XXXXXX", nlp[PATH_MAX], src[PATH_MAX + 16], to[600];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(realpath(NLP, nlp));
+	snprintf(to, sizeof to, "%s/s", dir);
+	ck_assert_int_eq(mkdir(to, 0755), 0);
+	static const char *const files[][2] = { { "ids", "ids" }, { "mask", "msk" } };
+	for (int i = 0; i < 2; i++) {
+		snprintf(src, sizeof src, "%s/%s.npy", nlp, files[i][0]);
+		snprintf(to, sizeof to, "%s/s/%s.npy", dir, files[i][1]);
+		ck_assert_int_eq(symlink(src, to), 0);
+	}
+	static struct cmd c;
+	sh(&c, dir, "dnnq-convert " NLP "/ints.onnx --calib %s/s -o %s/x.dnnq", dir, dir);
+	ck_assert_msg(c.status == 1 && strstr(c.err, "input 'mask': dims[1] is 'sequence_length'"
+	                                             " (symbolic): fix it with --input-shape mask=1x"
+	                                             "<sequence_length> (dim 0 is the batch) or "
+	                                             "calibration samples of that shape (the --calib"
+	                                             " directory has no mask.npy)\n"), "%s", c.err);
+	rm_rf(dir);
+}
+END_TEST
+
 Suite *suite_convert(void)
 {
 	Suite *s = suite_create("convert");
@@ -3282,9 +3309,10 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_infer_split);
 	tcase_add_test(tc, tools_infer_mistakes);
 	suite_add_tcase(s, tc);
-	TCase *inert = tcase_create("inert");
-	tcase_add_test(inert, tools_inert_options);
-	suite_add_tcase(s, inert);
+	TCase *usage = tcase_create("usage");  /* command-line mistakes, each found at once */
+	tcase_add_test(usage, tools_inert_options);
+	tcase_add_test(usage, tools_calib_dir_missing_input);
+	suite_add_tcase(s, usage);
 	TCase *unread = tcase_create("unread");
 	tcase_add_test(unread, tools_unread_inputs);
 	suite_add_tcase(s, unread);
