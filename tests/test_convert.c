@@ -3266,6 +3266,23 @@ START_TEST(tools_calib_dir_missing_input)
 }
 END_TEST
 
+/* dnnq-run --repeat of an .onnx model (the fp32 reference's latency) times
+ * it; it read the engine graph's node count, which an ONNX run has none
+ * of, and crashed. */
+START_TEST(tools_run_onnx_repeat)
+{
+	char dir[] = "/tmp/dnnq-runonnx-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-run " DIGITS "/cnn.onnx -i " DIGITS "/demo_x.npy -o %s --repeat 3 --json",
+	   dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, "\"kind\":\"onnx\"") &&
+	              strstr(c.out, "\"latency_ms\":{\"runs\":3,"), "%d: %s%s", c.status, c.out,
+	              c.err);
+	rm_rf(dir);
+}
+END_TEST
+
 Suite *suite_convert(void)
 {
 	Suite *s = suite_create("convert");
@@ -3312,6 +3329,7 @@ Suite *suite_convert(void)
 	TCase *usage = tcase_create("usage");  /* command-line mistakes, each found at once */
 	tcase_add_test(usage, tools_inert_options);
 	tcase_add_test(usage, tools_calib_dir_missing_input);
+	tcase_add_test(usage, tools_run_onnx_repeat);
 	suite_add_tcase(s, usage);
 	TCase *unread = tcase_create("unread");
 	tcase_add_test(unread, tools_unread_inputs);

@@ -506,7 +506,9 @@ static int timed(const struct opts *o, struct run *r, struct dnnq_latency *lat,
 	double *t = malloc((size_t)o->repeat * sizeof *t);
 	if (!t)
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--repeat %ld: out of memory", o->repeat);
-	size_t nn = dnnq_graph_num_nodes(r->g) + 1;
+	/* an ONNX model (the reference executor) has no graph: --profile is
+	 * refused for it */
+	size_t nn = o->profile ? dnnq_graph_num_nodes(r->g) + 1 : 0;
 	if (o->profile && !(r->ns = calloc(3 * nn, sizeof *r->ns))) {
 		free(t);
 		return dnnq_diag_set(d, DNNQ_E_NOMEM, "--profile: out of memory");
