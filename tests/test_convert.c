@@ -3268,7 +3268,8 @@ END_TEST
 
 /* dnnq-run --repeat of an .onnx model (the fp32 reference's latency) times
  * it; it read the engine graph's node count, which an ONNX run has none
- * of, and crashed. */
+ * of, and crashed. An engine option for it (or an ONNX one for a .dnnq)
+ * is refused naming it. */
 START_TEST(tools_run_onnx_repeat)
 {
 	char dir[] = "/tmp/dnnq-runonnx-XXXXXX";
@@ -3279,6 +3280,24 @@ START_TEST(tools_run_onnx_repeat)
 	ck_assert_msg(c.status == 0 && strstr(c.out, "\"kind\":\"onnx\"") &&
 	              strstr(c.out, "\"latency_ms\":{\"runs\":3,"), "%d: %s%s", c.status, c.out,
 	              c.err);
+	/* the options of the other kind of model are refused, not ignored */
+	static const char *const other[][3] = {
+		{ DIGITS "/cnn.onnx", "--threads 2", "--threads: .dnnq models only" },
+		{ DIGITS "/cnn.onnx", "--pin", "--pin: .dnnq models only" },
+		{ DIGITS "/cnn.onnx", "--isa scalar", "--isa: .dnnq models only" },
+		{ DIGITS "/cnn.onnx", "--profile", "--profile: .dnnq models only" },
+		{ "%s/m.dnnq", "--max-constants 64", "--max-constants: .onnx models only" },
+	};
+	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/m.dnnq --calib " DIGITS "/demo_x.npy",
+	   dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		char model[600];
+		snprintf(model, sizeof model, other[i][0], dir);
+		sh(&c, dir, "dnnq-run %s -i " DIGITS "/demo_x.npy -o %s %s", model, dir, other[i][1]);
+		ck_assert_msg(c.status == 1 && strstr(c.err, other[i][2]), "%s: %d %s", other[i][1],
+		              c.status, c.err);
+	}
 	rm_rf(dir);
 }
 END_TEST

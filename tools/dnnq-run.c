@@ -46,6 +46,7 @@ struct opts {
 	long repeat;
 	enum dnnq_isa isa;
 	bool json, profile, pin;
+	bool threads_set, isa_set;      /* --threads, --isa given */
 	size_t max_const_bytes;         /* --max-constants (0: by the file) */
 };
 
@@ -92,7 +93,7 @@ static void usage(void)
 		"                     a float64 array is converted to float32, an int64 one\n"
 		"                     to int32 (each value must fit)\n"
 		"  -o, --output-dir DIR  where the outputs go, created if missing (default .)\n"
-		"  --threads N        engine threads, 1..256 (default 1)\n"
+		"  --threads N        engine threads, 1..256 (default 1; .dnnq models)\n"
 		"  --pin              each engine thread on a CPU of its own, the first\n"
 		"                     --threads of the CPUs this process may run on, as\n"
 		"                     dnnqd pins its workers (.dnnq models)\n"
@@ -105,9 +106,9 @@ static void usage(void)
 		"                     multiply-add loop of the ISA's kernels and memcpy of\n"
 		"                     2 MiB buffers, on --threads threads\n"
 		"  --isa ISA          the engine's kernels: scalar, avx2 or avx512vnni (default:\n"
-		"                     the best this CPU runs)\n"
+		"                     the best this CPU runs; .dnnq models)\n"
 		"  --json             one JSON object on stdout\n"
-		"  --max-constants MiB  an ONNX model: the most constants its import may hold,\n"
+		"  --max-constants MiB  an ONNX model's: the most constants its import may hold,\n"
 		"                     read and folded, 1..1024 (default: 16 times the\n"
 		"                     model's bytes, at least 64 MiB, at most 1024)\n"
 		"  -h, --help         this text\n"
@@ -158,6 +159,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			o->threads = (unsigned)t;
+			o->threads_set = true;
 			break;
 		}
 		case O_REPEAT:
@@ -168,6 +170,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case O_ISA:
+			o->isa_set = true;
 			switch (dnnq_isa_parse(optarg, &o->isa)) {
 			case DNNQ_OK: break;
 			case DNNQ_E_UNSUPPORTED:
@@ -263,10 +266,19 @@ static int open_model(const struct opts *o, struct run *r, struct dnnq_diag *d)
 	if (rc)
 		return rc;
 	r->onnx = len < 8 || memcmp(buf, DNNQ_MODEL_MAGIC, 8);
-	if (r->onnx && o->profile) {
+	/* an option of the other kind of model would change nothing: refuse it
+	 * (the reference executor runs on the calling thread, its own kernels) */
+	const char *other = !r->onnx ? (o->max_const_bytes ? "--max-constants: .onnx models only "
+	                                                     "(a .dnnq holds no constants to fold)"
+	                                                   : NULL)
+	                  : o->profile ? "--profile: .dnnq models only (the engine's nodes)"
+	                  : o->threads_set ? "--threads: .dnnq models only (the fp32 reference runs"
+	                                     " on one thread)"
+	                  : o->pin ? "--pin: .dnnq models only (the fp32 reference runs on one thread)"
+	                  : o->isa_set ? "--isa: .dnnq models only (the engine's kernels)" : NULL;
+	if (other) {
 		free(buf);
-		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: --profile: .dnnq models only (the engine's "
-		                     "nodes)", o->model);
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "%s: %s", o->model, other);
 	}
 	if (r->onnx) {
 		rc = import_onnx(o, buf, len, &r->ir, d);
