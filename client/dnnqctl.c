@@ -124,6 +124,13 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...)
 int ctl_bad_option(const char *cmd, char *const *argv, const char *shortopts,
                    const struct option *opts)
 {
+	/* dnnqctl's own option after the command (dnnqctl status --socket S),
+	 * the mirror of bad_global_option's mistake: say where it goes */
+	const char *arg = argv[optind - 1];
+	if (cmd && (!strcmp(arg, "--socket") || !strncmp(arg, "--socket=", 9)))
+		return ctl_usage_error(NULL, "'--socket' after the command: it is dnnqctl's own"
+		                       " option and goes before it (dnnqctl --socket PATH %.*s)",
+		                       (int)strcspn(cmd, " "), cmd);
 	char why[256];
 	dnnq_getopt_error(argv, shortopts, opts, why, sizeof why);
 	return ctl_usage_error(cmd, "%s", why);

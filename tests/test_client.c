@@ -1251,8 +1251,8 @@ START_TEST(dnnqctl_against_fake)
 	ck_assert_int_eq(run_ctl(ctl, "bench double --async 0", out, sizeof out), 2);
 	ck_assert_int_eq(run_ctl(ctl, "frob", out, sizeof out), 2);
 	/* a bad option named; a typo gets the option meant, an unknown command
-	 * the command meant, a command's option before the command where it
-	 * goes; metrics' missing --json says where JSON is (below) */
+	 * the command meant, a command's option before the command, or --socket
+	 * after it, where it goes; metrics' missing --json says where JSON is (below) */
 	static const struct { const char *args, *out; } usage[] = {
 		{ "status --frob", "unrecognized option '--frob' (try 'dnnqctl status --help')" },
 		{ "bench double --concurency 2", "unrecognized option '--concurency': did you mean "
@@ -1262,6 +1262,10 @@ START_TEST(dnnqctl_against_fake)
 		{ "modles", "unknown command 'modles': did you mean 'models'? (try 'dnnqctl --help')" },
 		{ "--async 4 bench double", "'--async' before the command: a command's options go "
 		  "after it (dnnqctl bench --async) (try 'dnnqctl --help')" },
+		{ "infer double -i x.npy --socket /s", "'--socket' after the command: it is dnnqctl's"
+		  " own option and goes before it (dnnqctl --socket PATH infer) (try 'dnnqctl --help')" },
+		{ "status --socket=/s", "'--socket' after the command: it is dnnqctl's own option and"
+		  " goes before it (dnnqctl --socket PATH status) (try 'dnnqctl --help')" },
 	};
 	for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
 		char want[256];
