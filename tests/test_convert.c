@@ -3241,8 +3241,9 @@ END_TEST
 
 /* A --calib directory without INPUT.npy for an input of symbolic dims
  * (mask.npy misspelt msk.npy): the import's error says which file it
- * looked for, not only that the dims are symbolic. */
-START_TEST(tools_calib_dir_missing_input)
+ * looked for, not only that the dims are symbolic. Integer samples for a
+ * float input are refused. */
+START_TEST(tools_calib_mistakes)
 {
 	char dir[] = "/tmp/dnnq-calibdir-XXXXXX", nlp[PATH_MAX], src[PATH_MAX + 16], to[600];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -3262,6 +3263,16 @@ START_TEST(tools_calib_dir_missing_input)
 	                                             "<sequence_length> (dim 0 is the batch) or "
 	                                             "calibration samples of that shape (the --calib"
 	                                             " directory has no mask.npy)\n"), "%s", c.err);
+	/* integers for a float input: refused as dnnq-run refuses them */
+	static const int32_t zeros[2 * 64];
+	snprintf(to, sizeof to, "%s/i.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(to, DNNQ_DTYPE_S32, (size_t[]){ 2, 1, 8, 8 }, 4, zeros,
+	                                     NULL), 0);
+	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx --calib %s -o %s/x.dnnq", to, dir);
+	char want[800];
+	snprintf(want, sizeof want, "dnnq-convert: " DIGITS "/cnn.onnx: %s: dtype s32: input "
+	         "'input' takes f32 (x.astype(np.float32) converts an array)\n", to);
+	ck_assert_msg(c.status == 1 && strstr(c.err, want), "%s", c.err);
 	rm_rf(dir);
 }
 END_TEST
@@ -3347,7 +3358,7 @@ Suite *suite_convert(void)
 	suite_add_tcase(s, tc);
 	TCase *usage = tcase_create("usage");  /* command-line mistakes, each found at once */
 	tcase_add_test(usage, tools_inert_options);
-	tcase_add_test(usage, tools_calib_dir_missing_input);
+	tcase_add_test(usage, tools_calib_mistakes);
 	tcase_add_test(usage, tools_run_onnx_repeat);
 	suite_add_tcase(s, usage);
 	TCase *unread = tcase_create("unread");

@@ -456,6 +456,11 @@ static int load_samples(const char *path, const struct dnnq_ir_value *in, void *
 	if (!rc && ints && a.dtype != DNNQ_DTYPE_S32)
 		rc = dnnq_diag_set(d, DNNQ_E_DTYPE, "%s: %s, input '%s' takes int32 (or int64)", path,
 		                   dnnq_dtype_name(a.dtype), in->name);
+	/* integers for a float input are refused, as dnnq-run and dnnqctl
+	 * refuse them: raw uint8 pixels for a model that normalizes first would
+	 * calibrate it on the wrong range without a word */
+	if (!rc && in->dtype == DNNQ_IR_F32)
+		rc = dnnq_npy_check_dtype(&a, path, in->name, DNNQ_DTYPE_F32, false, d);
 	*x = rc ? NULL : malloc(a.count * 4);
 	if (!rc && !*x)
 		rc = dnnq_diag_set(d, DNNQ_E_NOMEM, "%s: out of memory", path);
