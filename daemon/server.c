@@ -107,7 +107,11 @@ static int make_dir(const char *path, bool create, struct dnnq_diag *d)
 	if (!create)
 		return 1;
 	if (mkdir(dir, 0755) && errno != EEXIST)
-		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot create: %s", dir, strerror(errno));
+		return dnnq_diag_set(d, DNNQ_E_IO, "%s: cannot create: %s%s", dir, strerror(errno),
+		                     errno == EACCES || errno == EPERM || errno == EROFS
+		                     ? " (the default socket's directory: run dnnqd as root or as"
+		                       " dnnqd.service, or listen where this user may: --socket PATH,"
+		                       " listen.path, or set $XDG_RUNTIME_DIR)" : "");
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/control.h"
@@ -1353,6 +1355,42 @@ START_TEST(listen_stale_and_busy)
 }
 END_TEST
 
+/* A user who may not create the default socket's directory (here
+ * $XDG_RUNTIME_DIR/dnnq under a root-owned XDG_RUNTIME_DIR, uid 65534) is
+ * told the ways out, not only EACCES. Root only: it drops to that uid in
+ * a child. */
+START_TEST(listen_default_dir_denied)
+{
+	if (geteuid() != 0) {
+		printf("daemon: listen_default_dir_denied: skipped (not root: cannot drop to uid "
+		       "65534)\n");
+		return;
+	}
+	char dir[] = "/tmp/dnnq-test-XXXXXX", path[96];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(path, sizeof path, "%s/dnnq/dnnqd.sock", dir);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct dnnq_diag d = { "" };
+		int fd;
+		if (setenv("XDG_RUNTIME_DIR", dir, 1) || setgroups(0, NULL) || setgid(65534) ||
+		    setuid(65534))
+			_exit(2);
+		_exit(dnnqd_listen(path, &fd, &d) == DNNQ_E_IO &&
+		      strstr(d.msg, "/dnnq: cannot create: Permission denied (the default socket's "
+		                    "directory: run dnnqd as root or as dnnqd.service, or listen "
+		                    "where this user may: --socket PATH, listen.path, or set "
+		                    "$XDG_RUNTIME_DIR)") ? 0 : 1);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	rmdir(dir);
+}
+END_TEST
+
 /* ---- the control loop ---------------------------------------------------------- */
 
 struct loop_fix {
@@ -1490,6 +1528,7 @@ Suite *suite_daemon(void)
 	tcase_add_test(tc, request_served_end_to_end);
 	tcase_add_test(tc, session_reap_bounded);
 	tcase_add_test(tc, listen_stale_and_busy);
+	tcase_add_test(tc, listen_default_dir_denied);
 	tcase_add_test(tc, control_loop_serves_and_stops);
 	suite_add_tcase(s, tc);
 	return s;
