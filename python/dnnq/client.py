@@ -172,6 +172,13 @@ class Client:
         self._h: Optional[ctypes.c_void_p] = ctypes.c_void_p()
         self.socket = os.fspath(socket) if socket is not None else None
         tmo = 0 if timeout is None else _timeout_ms(timeout) or 1
+        # ctypes would wrap a value past its C field (slots=2**32 is 0, the
+        # default; arena_bytes=-5 a huge arena): refuse it here, named
+        for name, v, lo, hi in (("slots", slots, 0, 2**32 - 1),
+                                ("arena_bytes", arena_bytes, 0, 2**64 - 1),
+                                ("spin_us", spin_us, -2**31, 2**31 - 1)):
+            if not isinstance(v, int) or not lo <= v <= hi:
+                raise InvalidArgument(f"{name} {v!r}: must be an integer in [{lo}, {hi}]")
         opts = _lib.ConnectOpts(slots, arena_bytes, spin_us, tmo)
         path = self.socket.encode() if self.socket is not None else None
         rc = lib.dnnq_connect(path, ctypes.byref(opts), ctypes.byref(self._h))
@@ -765,8 +772,9 @@ class Request:
         self._req = _lib.Request()
         self._blocks = []
         for info, code in zip(model.inputs + model.outputs, self._in_codes + self._out_codes):
-            self._blocks.append(self._client._alloc(code, (batch,) + info.shape[1:],
-                                                    f"{info.name} [{batch}]"))
+            self._blocks.append(self._client._alloc(
+                code, (batch,) + info.shape[1:],
+                f"model '{model.name}': a request of batch {batch}, tensor '{info.name}'"))
         n = len(model.inputs)
         ptrs = [ctypes.addressof(b.t) for b in self._blocks]
         self._ins = (ctypes.c_void_p * max(n, 1))(*ptrs[:n])

@@ -327,6 +327,24 @@ def test_closed_model_and_finished_future(client):
     assert client.model("relu64").run(relu64_input(1)).shape == (1, 64)
 
 
+def test_closed_client_and_bad_options(daemon):
+    c = dnnq.Client(daemon.socket)
+    m = c.model("relu64")
+    c.close()
+    # the model named, not only the tensor ('x [1]: the client is closed')
+    with pytest.raises(dnnq.Disconnected,
+                       match=r"^model 'relu64': a request of batch 1, tensor 'x': the client is "
+                             "closed$"):
+        m.run(relu64_input(1))
+    # a value ctypes would wrap is refused, named (slots=2**32 was 0: the default)
+    for kw, rule in ((dict(slots=2**32), r"slots 4294967296: must be an integer in \[0, "),
+                     (dict(slots=-1), r"slots -1: must be"),
+                     (dict(arena_bytes=-5), r"arena_bytes -5: must be an integer in \[0, "),
+                     (dict(spin_us=2**40), r"spin_us 1099511627776: must be")):
+        with pytest.raises(dnnq.InvalidArgument, match=rule):
+            dnnq.Client(daemon.socket, **kw)
+
+
 def test_every_slot_in_flight(daemon):
     with dnnq.Client(daemon.socket, slots=1) as c:
         m = c.model("relu64")
