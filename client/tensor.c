@@ -49,6 +49,12 @@ static int tensor_alloc_call(struct dnnq_client *c, enum dnnq_type dtype, uint32
 	if (rc)
 		return rc;
 	rc = dnnq_shm_arena_alloc(&c->arena, bytes, &off);
+	/* the code's generic text is about an output buffer: say what is full */
+	if (rc == DNNQ_E_NOSPACE)
+		return client_errorf(rc, "a tensor of %llu bytes: no free block that large in"
+		                     " the session's %llu-byte arena (free tensors no longer used, or"
+		                     " connect with a larger arena_bytes)", (unsigned long long)bytes,
+		                     (unsigned long long)c->arena.size);
 	if (rc)
 		return rc;
 	out->data = c->view.arena + off;

@@ -575,6 +575,10 @@ START_TEST(tensor_alloc_checks)
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 2, NULL, &t), DNNQ_E_INVAL);
 	int64_t big[] = { 2 << 20 };
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 1, big, &t), DNNQ_E_NOSPACE);
+	/* the arena named, not DNNQ_E_NOSPACE's "output buffer too small" */
+	ck_assert_str_eq(dnnq_last_error(), "a tensor of 2097152 bytes: no free block that"
+	                 " large in the session's 1048576-byte arena (free tensors no longer used,"
+	                 " or connect with a larger arena_bytes)");
 	/* The whole arena, twice: the first frees space for the second. */
 	int64_t all[] = { 1 << 20 };
 	ck_assert_int_eq(dnnq_tensor_alloc(c, DNNQ_TYPE_U8, 1, all, &t), 0);
