@@ -275,6 +275,15 @@ static int run_chunk(const struct infer_args *a, struct dnnq_client *c, struct d
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->latency_us += (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
 	                 (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+	/* the request's status is all the daemon sends back: say what it
+	 * likely means, and where the node at fault is named */
+	if (rc == DNNQ_E_TIMEDOUT)
+		return ctl_failf_rc(rc, "infer: timed out after %u ms (--timeout MS gives it longer)",
+		                    a->timeout_ms);
+	if (rc == DNNQ_E_RANGE)
+		return ctl_failf_rc(rc, "infer: %s: the model's run refused a value of the inputs (an"
+		                    " id outside an embedding's table?); dnnq-run on the .dnnq file"
+		                    " names the node", dnnq_strerror(rc));
 	if (rc)
 		return ctl_fail("infer", rc);
 	for (uint32_t i = 0; i < dnnq_model_num_outputs(m); i++) {

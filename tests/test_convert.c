@@ -2792,8 +2792,13 @@ START_TEST(nlp_token_ids)
 			free(a.data);
 			free(b.data);
 		} else {
-			ck_assert_msg(c.status != 0 && strstr(c.err, "value out of range"), "%d %s",
-			              c.status, c.err);
+			/* the request's status only comes back: what it likely is, and
+			 * which tool names the node */
+			ck_assert_msg(c.status == 1 && strstr(c.err, "dnnqctl: infer: value out of "
+			                                      "range: the model's run refused a value of"
+			                                      " the inputs (an id outside an embedding's"
+			                                      " table?); dnnq-run on the .dnnq file names"
+			                                      " the node\n"), "%d %s", c.status, c.err);
 		}
 	}
 	stop_dnnqd(pid);
@@ -3156,6 +3161,14 @@ START_TEST(tools_infer_mistakes)
 	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s --timeout 0", fake.path, x);
 	ck_assert_int_eq(c.status, 2);
 	ck_assert_msg(strstr(c.err, "--timeout 0: a number of ms, 1..86400000"), "%s", c.err);
+	/* a request the (paused) daemon does not answer in time: the timeout
+	 * named, and how to give it longer */
+	__atomic_store_n(&fake.paused, 1, __ATOMIC_RELEASE);
+	sh(&c, fake.dir, "dnnqctl --socket %s infer double -i %s --timeout 50", fake.path, x);
+	__atomic_store_n(&fake.paused, 0, __ATOMIC_RELEASE);
+	ck_assert_msg(c.status == 1 && strstr(c.err, "dnnqctl: infer: timed out after 50 ms "
+	                                             "(--timeout MS gives it longer)\n"), "%s",
+	              c.err);
 	sh(&c, fake.dir, "dnnqctl --socket %s infer nosuch -i %s", fake.path, x);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "dnnqctl: model 'nosuch': not found ('dnnqctl models' lists"
