@@ -3326,6 +3326,25 @@ START_TEST(tools_run_onnx_repeat)
 }
 END_TEST
 
+/* dnnq-inspect's inputs: the file's dims[0] of 1 is the batch, and the
+ * heading says so (it read as a model of batch 1). */
+START_TEST(tools_inspect_batch)
+{
+	char dir[] = "/tmp/dnnq-inspect-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/m.dnnq --calib " DIGITS "/demo_x.npy",
+	   dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	sh(&c, dir, "dnnq-inspect %s/m.dnnq", dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, "\ninputs (dims[0], 1 here, is the batch: each"
+	                                             " request gives its own):\n  0 {\"name\": "
+	                                             "\"input\", \"dtype\": \"f32\", \"dims\": "
+	                                             "[1, 1, 8, 8], "), "%s", c.out);
+	rm_rf(dir);
+}
+END_TEST
+
 Suite *suite_convert(void)
 {
 	Suite *s = suite_create("convert");
@@ -3373,6 +3392,7 @@ Suite *suite_convert(void)
 	tcase_add_test(usage, tools_inert_options);
 	tcase_add_test(usage, tools_calib_mistakes);
 	tcase_add_test(usage, tools_run_onnx_repeat);
+	tcase_add_test(usage, tools_inspect_batch);
 	suite_add_tcase(s, usage);
 	TCase *unread = tcase_create("unread");
 	tcase_add_test(unread, tools_unread_inputs);

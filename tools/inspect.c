@@ -313,7 +313,8 @@ static void print_text(const struct dnnq_model *m, size_t len)
 	put_str(m->calibration);
 	if (m->max_batch)
 		printf(", batch at most %u (the graph moves it)", m->max_batch);
-	printf("\ninputs:\n");
+	/* the file's dims[0] is a placeholder 1, not a batch of 1 */
+	printf("\ninputs (dims[0], 1 here, is the batch: each request gives its own):\n");
 	for (size_t i = 0; i < m->ninputs; i++) {
 		printf("  %zu ", i);
 		put_io(&m->inputs[i], false);
