@@ -206,6 +206,13 @@ static int serve(const struct dnnqd_options *o, const struct dnnq_config *c,
 	socket_name(listen_fd, c->listen.path, where, sizeof where);
 	dnnqd_log(DNNQD_LOG_INFO, "ready: %s, %u worker%s, socket %s%s", status, d.nworkers,
 	          d.nworkers == 1 ? "" : "s", where, activated ? " (from systemd)" : "");
+	/* clients follow $DNNQ_SOCKET, dnnqd does not: one exported in this
+	 * shell for them, to another path, sends them where nothing listens */
+	const char *env = getenv("DNNQ_SOCKET");
+	if (env && *env && strcmp(env, where))
+		dnnqd_log(DNNQD_LOG_WARN, "$DNNQ_SOCKET is %s, not this socket: clients that "
+		          "follow it will not find dnnqd, which listens where --socket or "
+		          "listen.path says", env);
 	dnnqd_notify_ready(status);
 	rc = dnnqd_serve(&d, &acl, listen_fd, sig_fd, diag);
 stop:

@@ -1132,6 +1132,25 @@ START_TEST(serve_dnnqctl_bench_refused)
 }
 END_TEST
 
+/* A $DNNQ_SOCKET in dnnqd's environment naming another path (exported for
+ * the clients, dnnqd then run by hand from that shell): dnnqd, which does
+ * not follow it, says the clients will not find it. */
+START_TEST(serve_dnnq_socket_elsewhere)
+{
+	struct fixture_daemon d;
+	ck_assert_int_eq(setenv("DNNQ_SOCKET", "/tmp/dnnq-elsewhere.sock", 1), 0);
+	start(&d, NULL);
+	ck_assert_int_eq(unsetenv("DNNQ_SOCKET"), 0);
+	struct dnnq_diag diag = { "" };
+	ck_assert_msg(fixture_daemon_stop(&d, &diag) == 0, "%s", diag.msg);	/* the log whole */
+	unsigned n = fixture_daemon_log_count(&d, "$DNNQ_SOCKET is /tmp/dnnq-elsewhere.sock, not"
+	                                          " this socket: clients that follow it will not"
+	                                          " find dnnqd");
+	fixture_daemon_destroy(&d);
+	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
 Suite *suite_serve(void)
 {
 	Suite *s = suite_create("serve");
@@ -1148,6 +1167,7 @@ Suite *suite_serve(void)
 	tcase_add_test(tc, serve_errors);
 	tcase_add_test(tc, serve_dnnqctl);
 	tcase_add_test(tc, serve_dnnqctl_bench_refused);
+	tcase_add_test(tc, serve_dnnq_socket_elsewhere);
 	suite_add_tcase(s, tc);
 	return s;
 }
