@@ -3255,7 +3255,7 @@ END_TEST
 /* A --calib directory without INPUT.npy for an input of symbolic dims
  * (mask.npy misspelt msk.npy): the import's error says which file it
  * looked for, not only that the dims are symbolic. Integer samples for a
- * float input are refused. */
+ * float input are refused, and dnnq-calibrate's samples of no finite value. */
 START_TEST(tools_calib_mistakes)
 {
 	char dir[] = "/tmp/dnnq-calibdir-XXXXXX", nlp[PATH_MAX], src[PATH_MAX + 16], to[600];
@@ -3286,6 +3286,15 @@ START_TEST(tools_calib_mistakes)
 	snprintf(want, sizeof want, "dnnq-convert: " DIGITS "/cnn.onnx: %s: dtype s32: input "
 	         "'input' takes f32 (x.astype(np.float32) converts an array)\n", to);
 	ck_assert_msg(c.status == 1 && strstr(c.err, want), "%s", c.err);
+	/* dnnq-calibrate stats of no finite value: refused, not a range of
+	 * [0, 0] at an SQNR of inf dB */
+	static const float nan4[4] = { NAN, NAN, INFINITY, -INFINITY };
+	snprintf(to, sizeof to, "%s/nan.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(to, DNNQ_DTYPE_F32, (size_t[]){ 4 }, 1, nan4, NULL), 0);
+	sh(&c, dir, "dnnq-calibrate stats %s", to);
+	snprintf(want, sizeof want, "dnnq-calibrate: %s: no finite value (4 values, NaN or infinity"
+	         " only)\n", to);
+	ck_assert_msg(c.status == 1 && strstr(c.err, want) && !c.out[0], "%s%s", c.out, c.err);
 	rm_rf(dir);
 }
 END_TEST

@@ -292,7 +292,12 @@ static int cmd_stats(const char *path, const struct opts *o)
 	} else if (!rc) {
 		dnnq_hist_add(&h, x, a.count);
 		size_t n = keep_finite(x, a.count);
-		if ((rc = calibrate(x, n, &h, &o->c, &r, &d))) {
+		/* no value to choose a range for: a range of [0, 0] and an SQNR
+		 * of inf would read as a perfect fit */
+		if (!n)
+			rc = dnnq_diag_set(&d, DNNQ_E_RANGE, "no finite value (%zu values, %s)", a.count,
+			                   a.count ? "NaN or infinity only" : "an empty array");
+		if (rc || (rc = calibrate(x, n, &h, &o->c, &r, &d))) {
 			fprintf(stderr, "%s: %s: %s\n", argv0, path, d.msg);
 		} else if (o->json) {
 			print_stats_json(path, &a, &h, o, &r);
