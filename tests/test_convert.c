@@ -3209,6 +3209,7 @@ START_TEST(tools_inert_options)
 		  "--percentile needs --calib and --method percentile (or auto)" },
 		{ "--method minmax", "--method needs --calib:" },
 		{ "--bins 512", "--bins needs --calib:" },
+		{ "--bits 7", "--bits needs --calib:" },
 		{ "--acc16 --acc16-threshold 1", "--acc16-threshold needs --acc16=auto:" },
 		{ "--acc16-nbits 6", "--acc16-nbits needs --acc16 or --acc16=auto:" },
 		{ "--acc16-spill 8", "--acc16-spill needs --acc16 or --acc16=auto:" },

@@ -403,6 +403,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	const struct { int opt; bool used; const char *name, *needs; } tuning[] = {
 		{ O_METHOD, calib, "method", "--calib" },
 		{ O_BINS, calib, "bins", "--calib" },
+		{ O_BITS, calib, "bits", "--calib" },
 		{ O_PCT, calib && (o->autom || o->c.method == DNNQ_CALIB_PERCENTILE), "percentile",
 		  "--calib and --method percentile (or auto)" },
 		{ O_ACC16_TH, acc16_auto, "acc16-threshold", "--acc16=auto" },
