@@ -3998,7 +3998,9 @@ START_TEST(hostile_ids_reload)
 	/* the configs once round before the level: the versions they free fill
 	 * ASan's quarantine (16 MiB) before it is taken, not during the attack */
 	ids_reloads(admin, path, 4);
+	dnnq_close(admin);
 	struct level was = level_of(&d);
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &admin), 0);
 	ck_assert_int_eq(raw_hello(&a.r, d.socket, RAW_SLOTS), 0);
 	a.socket = d.socket;
 	double base = honest_baseline(&h);
