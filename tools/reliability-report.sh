@@ -544,7 +544,8 @@ outside read into its weights, and `dnnq-run` of a model adding it to
 zeros printed its bytes (`TOP-SECRET-01234` from a 27-byte file); now
 each name of the location is opened with `O_NOFOLLOW` (`external_data`'s
 link cases, which fail before). Nothing found, with `hostile_ids_reload`
-under ASan and UBSan (6 runs) and by hand: `--check-config` on YAML of
+against a dnnqd built with ASan and UBSan (6 runs) and one built with
+ThreadSanitizer (3 runs), and by hand: `--check-config` on YAML of
 huge, negative, hex, exponent and overflowing numbers and sizes, duplicate
 keys and sections, a BOM, NUL, bytes that are not UTF-8, escape sequences
 in values, keys and model names (escaped), 100,000 nested flow
