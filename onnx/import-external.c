@@ -8,7 +8,10 @@
  * The location names a file relative to the model's directory
  * (dnnq_onnx_import_opts.data_dir). Like the bytes of the model itself it
  * is not trusted: an absolute location or one with a `..` component is
- * refused (a model must not read files outside its own directory), the
+ * refused (a model must not read files outside its own directory), and so
+ * is one through a symbolic link (the directory the model came in, an
+ * unpacked archive, may hold a link to any file: w.bin -> /etc/shadow was
+ * read and became the model's weights), the
  * file must be a regular one, offset and length are decimal and must lie
  * inside it, and the length, when given, must be the bytes the tensor's
  * dims and type need. The bytes are read whole, before anything else
@@ -18,6 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,6 +57,48 @@ static bool location_ok(const char *loc)
 		p += n + (e != NULL);
 	}
 	return true;
+}
+
+/* loc (a location_ok one) opened for reading under dir one name at a
+ * time, none followed when it is a symbolic link (ELOOP; O_NOFOLLOW, which
+ * every kernel has): each name but the last opened as itself (O_PATH)
+ * and required to be a directory. */
+static int open_beneath(const char *dir, const char *loc)
+{
+	char name[NAME_MAX + 1];
+	struct stat st;
+	int at = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), err;
+	for (const char *p = loc; at >= 0;) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n >= sizeof name) {
+			close(at);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(name, p, n);
+		name[n] = 0;
+		if (!e) {
+			int fd = openat(at, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			err = errno;
+			close(at);
+			errno = err;
+			return fd;
+		}
+		int next = n ? openat(at, name, O_PATH | O_NOFOLLOW | O_CLOEXEC) : dup(at);	/* a//b */
+		err = next < 0 || fstat(next, &st) ? errno
+		      : S_ISDIR(st.st_mode) ? 0 : S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+		close(at);
+		if (err) {
+			if (next >= 0)
+				close(next);
+			errno = err;
+			return -1;
+		}
+		at = next;
+		p = e + 1;
+	}
+	return -1;
 }
 
 int imp_external_data(struct imp *m, const Onnx__TensorProto *t, size_t need, const char *what,
@@ -92,20 +138,20 @@ int imp_external_data(struct imp *m, const Onnx__TensorProto *t, size_t need, co
 		return imp_problem(m, DNNQ_E_FORMAT, "%s: external data '%s': length %llu, the "
 		                   "tensor needs %zu bytes", what, loc, (unsigned long long)len, need),
 		       DNNQ_E_FORMAT;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1, err = 0;
+	int fd = open_beneath(dir, loc), err = fd < 0 ? errno : 0;
 	struct stat st;
-	if (dfd < 0 || (fd = openat(dfd, loc, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
-	    fstat(fd, &st))
+	if (!err && fstat(fd, &st))
 		err = errno;
-	else if (!S_ISREG(st.st_mode))
+	else if (!err && !S_ISREG(st.st_mode))
 		err = EINVAL;
-	if (dfd >= 0)
-		close(dfd);
 	if (err) {
 		if (fd >= 0)
 			close(fd);
 		return imp_problem(m, DNNQ_E_IO, "%s: external data '%s' in %s: %s", what, loc, dir,
-		                   err == EINVAL ? "not a regular file" : strerror(err)), DNNQ_E_IO;
+		                   err == EINVAL ? "not a regular file"
+		                   : err == ELOOP ? "a symbolic link on the way (the data must be in"
+		                                    " the model's directory)" : strerror(err)),
+		       DNNQ_E_IO;
 	}
 	if (off > (uint64_t)st.st_size || need > (uint64_t)st.st_size - off) {
 		close(fd);

@@ -3856,6 +3856,186 @@ START_TEST(hostile_model_names_reload)
 }
 END_TEST
 
+/* ---- requests naming ids and generations while reloads change them ------- */
+
+#define IDS_REQ_MAX 4            /* an offender's request's batch, at most */
+#define IDS_MAX_ID  8            /* ids tried: past every one the reloads give out */
+#define IDS_ROUNDS  8            /* reloads: each config below twice */
+
+/* The reloads' configs (the fixture's --model relu64 stays over them): fc1024
+ * batched; removed; its name onto relu64's file (another signature) beside
+ * a new name; another new name batched and fc1024 at another max_batch, on
+ * two workers. */
+static const char *const ids_yaml[] = {
+	"models:\n  - name: fc1024\n    path: fc.dnnq\n    max_batch: 8\n"
+	"    dynamic_batching: { max_queue_delay_us: 1000 }\n",
+	"models: []\n",
+	"models:\n  - name: fc1024\n    path: r.dnnq\n    max_batch: 8\n"
+	"    dynamic_batching: { max_queue_delay_us: 1000 }\n  - name: x1\n    path: fc.dnnq\n",
+	"models:\n  - name: x2\n    path: fc.dnnq\n    max_batch: 8\n"
+	"    dynamic_batching: { max_queue_delay_us: 1000, preferred_batch_size: [2] }\n"
+	"  - name: fc1024\n    path: fc.dnnq\n    max_batch: 4\n    threads: 2\n"
+	"    dynamic_batching: { max_queue_delay_us: 1000 }\n",
+};
+
+struct ids_game {
+	struct raw r;
+	const char *socket;
+	atomic_bool stop;
+	unsigned long tries, ok, hung, opened, closed;
+	int rc;                  /* a new session that failed, and why */
+};
+
+/* A request of an [N, features] u8 model in slot `slot`'s part of the
+ * arena: the id and generation the OPEN reply m gives, or (m NULL) any. */
+static struct dnnq_shm_request ids_request(const struct dnnq_msg_model *m, uint32_t slot,
+                                           struct rng *g)
+{
+	static const uint32_t gens[] = { 0, 1, 2, 3, 4, 5, UINT32_MAX };
+	uint64_t part = RAW_ARENA / RAW_SLOTS, features = rng_next(g) & 1 ? 1024 : 64;
+	uint32_t batch = (uint32_t)rng_int(g, 1, IDS_REQ_MAX);
+	struct dnnq_shm_request q = {
+		.model_id = (uint32_t)rng_int(g, 0, IDS_MAX_ID),
+		.model_gen = gens[rng_next(g) % (sizeof gens / sizeof gens[0])],
+		.batch = batch, .n_inputs = 1, .n_outputs = 1 };
+	if (m) {
+		q.model_id = m->model_id;
+		q.model_gen = m->generation + (uint32_t)(rng_next(g) % 8 == 0);
+		features = (uint64_t)m->t[0].dims[1];
+	}
+	for (int k = 0; k < 2; k++) {
+		q.t[k].offset = slot * part + (uint64_t)k * (part / 2);
+		q.t[k].bytes = features * batch;
+		q.t[k].dtype = DNNQ_SHM_DTYPE_U8;
+		q.t[k].rank = 2;
+		q.t[k].dims[0] = batch;
+		q.t[k].dims[1] = (int64_t)features;
+	}
+	return q;
+}
+
+/* The offender: rounds of every slot submitted at once, half of them from a
+ * fresh OPEN of a name the reloads change, half of any id and generation,
+ * then each waited for (a request not answered within TIMEOUT_MS hung),
+ * or every fourth round the session closed at once (its requests left
+ * running, or waiting in a batch) and a new one opened. */
+static void *ids_main(void *arg)
+{
+	static const char *const names[] = { "fc1024", "x1", "x2" };
+	struct ids_game *a = arg;
+	struct rng g = { 0x1d5 };
+	while (!atomic_load(&a->stop)) {
+		struct dnnq_msg_model m;
+		const char *name = names[rng_next(&g) % 3];
+		bool have = raw_try_open(&a->r, name, &m) == 0 && m.n_inputs == 1 &&
+		            m.n_outputs == 1 && m.t[0].rank == 2;
+		a->opened += have;
+		for (uint32_t s = 0; s < RAW_SLOTS; s++) {
+			struct dnnq_shm_request q = ids_request(have && s % 2 ? &m : NULL, s, &g);
+			a->hung += raw_push(&a->r, s, &q) != 0;
+		}
+		dnnq_shm_doorbell_ring(&a->r.v, a->r.fds[1]);
+		if (rng_next(&g) % 4 == 0) {
+			raw_close(&a->r);
+			a->closed++;
+			if ((a->rc = raw_try_hello(&a->r, a->socket, RAW_SLOTS, RAW_ARENA, NULL, 0)) ||
+			    (a->rc = raw_try_open(&a->r, fixture_model_name(FIXTURE_RELU64),
+			                          &a->r.model)))
+				break;
+			continue;
+		}
+		for (uint32_t s = 0; s < RAW_SLOTS; s++, a->tries++) {
+			int rc = raw_wait(&a->r, s, TIMEOUT_MS);
+			a->hung += rc == INT32_MIN;
+			a->ok += rc == 0;
+		}
+	}
+	return NULL;
+}
+
+/* n reloads, each onto the next of the configs (ending on the first). */
+static unsigned ids_reloads(struct dnnq_client *admin, const char *path, unsigned n)
+{
+	for (unsigned i = 1; i <= n; i++) {
+		struct dnnq_reload_result rr;
+		const char *yaml = ids_yaml[i % 4];
+		hostile_write(path, yaml, strlen(yaml));
+		int rc = dnnq_reload(admin, &rr);
+		ck_assert_msg(rc == 0, "reload %u: %s (%s)", i, dnnq_strerror(rc), rr.message);
+	}
+	return n;
+}
+
+/* Reloads that add, remove, re-sign and re-batch names while an offender
+ * sends requests naming every id up to past the last one given out, at
+ * generations before, at and after the served ones, of either signature,
+ * some into gathered batches (a member checked against a replaced table
+ * is checked again after its batch): each is answered (served, or failed
+ * alone with its error), the honest client keeps getting relu64 right,
+ * and dnnqd's log has no sanitizer report. */
+START_TEST(hostile_ids_reload)
+{
+	static const enum fixture_model honest_relu[] = { FIXTURE_RELU64 };
+	char path[400], dir[400], file[420], ratio[96], outcome[320];
+	struct fixture_daemon d = { 0 };
+	struct dnnq_diag diag = { "" };
+	struct honest h;
+	struct load l;
+	struct ids_game a = { .socket = NULL };
+	struct fixture_ref *ref;
+	pthread_t t;
+	hostile_config(ids_yaml[0], path, sizeof path);
+	snprintf(dir, sizeof dir, "%s", path);
+	*strrchr(dir, '/') = 0;
+	snprintf(file, sizeof file, "%s/fc.dnnq", dir);
+	ck_assert_msg(fixture_model_write(FIXTURE_FC1024, file, &diag) == 0, "%s", diag.msg);
+	snprintf(file, sizeof file, "%s/r.dnnq", dir);
+	ck_assert_msg(fixture_model_write(FIXTURE_RELU64, file, &diag) == 0, "%s", diag.msg);
+	start_models(&d, 1u << FIXTURE_RELU64, (const char *const[]){ "--config", path, NULL });
+	assert_honest_list(&h, &d, honest_relu, 1);
+	struct dnnq_client *admin;
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &admin), 0);
+	/* the configs once round before the level: the versions they free fill
+	 * ASan's quarantine (16 MiB) before it is taken, not during the attack */
+	ids_reloads(admin, path, 4);
+	dnnq_close(admin);
+	struct level was = level_of(&d);
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &admin), 0);
+	ck_assert_int_eq(raw_hello(&a.r, d.socket, RAW_SLOTS), 0);
+	a.socket = d.socket;
+	double base = honest_baseline(&h);
+	load_start(&l, &h, base);
+	atomic_init(&a.stop, false);
+	ck_assert_int_eq(pthread_create(&t, NULL, ids_main, &a), 0);
+	unsigned reloads = ids_reloads(admin, path, IDS_ROUNDS);
+	atomic_store(&a.stop, true);
+	pthread_join(t, NULL);
+	load_stop(&l, ratio, sizeof ratio);
+	dnnq_close(admin);
+	assert_alive(&d);
+	ck_assert_msg(a.rc == 0, "a new session after %lu closed: %s", a.closed,
+	              dnnq_strerror(a.rc));
+	ck_assert_msg(a.hung == 0, "%lu of %lu requests naming ids during reloads not answered"
+	              " within %d ms", a.hung, a.tries, TIMEOUT_MS);
+	ck_assert_msg(fixture_ref_create(FIXTURE_RELU64, &ref, &diag) == 0, "%s", diag.msg);
+	assert_raw_good(&a.r, ref);
+	fixture_ref_destroy(ref);
+	raw_close(&a.r);
+	snprintf(outcome, sizeof outcome, "%u reloads; every request waited for answered, %lu"
+	         " served (%lu OPENs of a name a reload changes), %lu sessions closed with theirs"
+	         " in flight; honest relu64 equal to the engine's; %s", reloads, a.ok, a.opened,
+	         a.closed, ratio);
+	report("requests naming every id and generation while reloads add, remove, re-sign and"
+	       " re-batch models", a.tries, outcome);
+	finish(&d, &h, was, "ids during reloads");
+	snprintf(file, sizeof file, "%s/fc.dnnq", dir);
+	ck_assert_int_eq(unlink(file), 0);
+	snprintf(file, sizeof file, "%s/r.dnnq", dir);
+	ck_assert_int_eq(unlink(file), 0);
+	hostile_config_remove(path);
+}
+END_TEST
+
 /* ---- a model of too many nodes --------------------------------------------- */
 
 /* relu64 grown to a chain of n ReLUs, written over the served relu64. */
@@ -4101,6 +4281,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_log_injection);
 	tcase_add_test(tc, hostile_model_names);
 	tcase_add_test(tc, hostile_model_names_reload);
+	tcase_add_test(tc, hostile_ids_reload);
 	tcase_add_test(tc, hostile_model_node_flood);
 	tcase_add_test(tc, hostile_retired_storm);
 	tcase_add_test(tc, hostile_metrics_tmp);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "calibration/npy.h"
@@ -1446,9 +1447,10 @@ static void ext_fails(const char *dir, const char *location, const char *offset,
 }
 
 /* External data: read from a file beside the model, at its offset; a
- * location outside the model's directory, a range past the file's end, a
- * length the dims contradict, a missing or non-regular file, and a model
- * given as bytes are refused, naming the tensor and the file. */
+ * location outside the model's directory (by name or through a symbolic
+ * link), a range past the file's end, a length the dims contradict, a
+ * missing or non-regular file, and a model given as bytes are refused,
+ * naming the tensor and the file. */
 START_TEST(external_data)
 {
 	char dir[] = "/tmp/dnnq-onnx-ext.XXXXXX", path[300];
@@ -1486,6 +1488,35 @@ START_TEST(external_data)
 	ext_fails(dir, "none.bin", NULL, NULL, false, DNNQ_E_IO, "No such file");
 	ext_fails(dir, ".", NULL, NULL, false, DNNQ_E_IO, "not a regular file");
 	ext_fails(dir, "w.bin", "16", NULL, true, DNNQ_E_UNSUPPORTED, "given as bytes");
+
+	/* symbolic links in the model's directory, the last name or one on the
+	 * way, to a file outside it or in it (attack44: w.bin -> /etc/shadow
+	 * was read, its bytes the tensor's), are not followed; a real
+	 * subdirectory is fine */
+	char link[300], sub[300];
+	snprintf(link, sizeof link, "%s/out.bin", dir);
+	ck_assert_int_eq(symlink("/proc/self/environ", link), 0);
+	ext_fails(dir, "out.bin", NULL, NULL, false, DNNQ_E_IO,
+	          "external data 'out.bin' in /tmp/dnnq-onnx-ext.");
+	ext_fails(dir, "out.bin", NULL, NULL, false, DNNQ_E_IO, "a symbolic link on the way");
+	ck_assert_int_eq(unlink(link), 0);
+	ck_assert_int_eq(symlink(path, link), 0);
+	ext_fails(dir, "out.bin", "16", NULL, false, DNNQ_E_IO, "a symbolic link on the way");
+	ck_assert_int_eq(unlink(link), 0);
+	snprintf(link, sizeof link, "%s/root", dir);
+	ck_assert_int_eq(symlink("/", link), 0);
+	snprintf(sub, sizeof sub, "root%s/w.bin", dir);
+	ext_fails(dir, sub, "16", NULL, false, DNNQ_E_IO, "a symbolic link on the way");
+	ck_assert_int_eq(unlink(link), 0);
+	snprintf(sub, sizeof sub, "%s/sub", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(link, sizeof link, "%s/sub/w.bin", dir);
+	ck_assert_int_eq(rename(path, link), 0);
+	r = ext_import(dir, "sub//./w.bin", "16", NULL, false, &ir);
+	ck_assert_msg(r.rc == 0, "import: %s", r.diag.msg);
+	dnnq_ir_free(&ir);
+	ck_assert_int_eq(rename(link, path), 0);
+	ck_assert_int_eq(rmdir(sub), 0);
 
 	snprintf(path, sizeof path, "%s/w.bin", dir);
 	unlink(path);

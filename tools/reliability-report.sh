@@ -144,6 +144,7 @@ depends on how the offender's own threads share them.
 | `hostile_kept_region` | 8 sessions whose fc1024 outputs filled their 4 MiB arenas, each closed (socket, mapping, doorbell and completion ends) with the region memfd kept | once dnnqd freed the sessions, the kept memfds hold 0 bytes of pages (before: 32 MiB, faulted in by the workers, charged to dnnqd's cgroup and out of every quota once the sessions were gone: a client could fill dnnqd's MemoryMax= session after session) |
 | `hostile_max_batch` | every slot (16) of one session kept full of fc1024 requests at the max batch | none fails |
 | `hostile_model_node_flood` | a reload onto a model file of 131,073 nodes (a chain of ReLUs), one more than a model may have | `DNNQ_E_FORMAT` naming the node count, the old version served (before the cap: the quadratic arena planner held the reload past the client's timeout; a million nodes, hours, and SIGTERM with it) |
+| `hostile_ids_reload` | requests naming every id 0..8 and generations 0..5 and 2^32 - 1, of either signature (fc1024's [N, 1024] or relu64's [N, 64]), half from a fresh OPEN of a name the reloads change, while 8 reloads add, remove, re-sign (fc1024 onto relu64's file) and re-batch models (`dynamic_batching`, a preferred size, `threads: 2`); every fourth round the session closed with its 8 requests in flight (attack44) | each request waited for answered (served or failed alone); the honest client's relu64 right throughout; dnnqd's fds back to their level (nothing found) |
 | `hostile_out_of_fds` | every descriptor of dnnqd taken (its soft RLIMIT_NOFILE lowered to the lowest free one), then raw and library connects | each refused at once, `DNNQ_E_BUSY` naming RLIMIT_NOFILE, through the spare descriptor the control loop keeps (before: unanswered in the backlog until the client's timeout); connects fine with descriptors back, fds back to their level |
 
 The fixture's `k-*` models (one per node kind, `tools/serve-fixture.h`)
@@ -534,6 +535,31 @@ be on tmpfs (fstatfs), `FAKE_HELLO_HUGETLB` in
 `hello_faults_leave_nothing` (`DNNQ_E_PROTO`). A uid's sessions are bounded by
 `max_sessions_per_uid`, whose default is `max_clients`: one uid can take
 every session unless the operator sets it.
+
+Tried by hand (attack44), against dnnqd, the config, the model loader
+and the ONNX importer. Found: an ONNX tensor's external data was opened
+following symbolic links, so a model directory holding `w.bin ->
+/etc/shadow` (or `d -> /` and a location `d/etc/shadow`) had the file
+outside read into its weights, and `dnnq-run` of a model adding it to
+zeros printed its bytes (`TOP-SECRET-01234` from a 27-byte file); now
+each name of the location is opened with `O_NOFOLLOW` (`external_data`'s
+link cases, which fail before). Nothing found, with `hostile_ids_reload`
+against a dnnqd built with ASan and UBSan (6 runs) and one built with
+ThreadSanitizer (3 runs), and by hand: `--check-config` on YAML of
+huge, negative, hex, exponent and overflowing numbers and sizes, duplicate
+keys and sections, a BOM, NUL, bytes that are not UTF-8, escape sequences
+in values, keys and model names (escaped), 100,000 nested flow
+sequences, 4096-plus user names, aliases, CPU ranges to 2^32 and past
+2^64, every refused naming FILE:LINE:COLUMN and the field; dnnqd's options
+at their edges; a .dnnq whose signature has a dimension of 0 (refused by
+the graph, "dims[1] = 0: must be 1..2^24"). Read, not run: the worker's
+gathering (a member judged by a replaced table rechecked, a member too big
+or of another model left for after the batch, a failed batch run again
+member by member), the team's job word, the uid turn table (it cannot
+fill within a pass), the session and uid load records (held until the
+grace period ends), the loader's short reads, the reload thread's
+inotify handling, the weights cache's keys since FC weights are shared
+(kind, ISA, n, k and the layout's size tell every user apart).
 
 Reviewed by hand (rev42o): the gather_elements (96) and grid_sample (97)
 kinds, GatherND, OneHot, ImageScaler, BatchNormalization spatial 0 and
