@@ -150,7 +150,7 @@ int imp_external_data(struct imp *m, const Onnx__TensorProto *t, size_t need, co
 		return imp_problem(m, DNNQ_E_IO, "%s: external data '%s' in %s: %s", what, loc, dir,
 		                   err == EINVAL ? "not a regular file"
 		                   : err == ELOOP ? "a symbolic link on the way (the data must be in"
-		                                    " the model's directory)" : strerror(err)),
+		                                    " the model's directory: copy it in, cp -L)" : strerror(err)),
 		       DNNQ_E_IO;
 	}
 	if (off > (uint64_t)st.st_size || need > (uint64_t)st.st_size - off) {
