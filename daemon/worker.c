@@ -86,9 +86,11 @@
  * The run gathers the inputs into the worker's staging buffers and
  * scatters the outputs back (request.c); each member then completes with
  * the batch's status: every member's result published first, then the
- * clients that sleep woken two per system call (FUTEX_WAKE_OP): a woken
+ * clients that sleep woken, all in one system call where the kernel has
+ * io_uring's futex wake, else two per FUTEX_WAKE_OP (wake.h): a woken
  * client takes this CPU where a system call returns, so waking one at a
- * time left the others' results unpublished behind each preemption.
+ * time left the others' results unpublished behind each preemption, and
+ * each call is a switch out and back in for the worker.
  * Members ride on the worker the leader claimed: they count as running on
  * their sessions (the reserve sees them) but are never held back. All of
  * it happens inside one pass, so the sessions a batch holds stay
@@ -421,38 +423,33 @@ static void job_publish(struct dnnqd_worker *w, struct dnnqd_job *j, const struc
 	j->published = dnnq_shm_slot_publish(&s->view, j->slot, j->status) == 0;
 }
 
-/* After job_publish of jobs[0, n): FUTEX_WAKE only for the clients that
- * sleep on them, two per system call (each call's return is where a woken
- * client takes this CPU: one preemption per pair, not per request), a
- * byte on the completion socket only if the client armed it. */
-static void job_notify(struct dnnqd_job *jobs, unsigned n)
+/* After job_publish of jobs[0, n): the clients that sleep on them woken
+ * in one system call where it can be (wake.h: each call's return is where
+ * a woken client takes this CPU, one preemption per call, not per
+ * request), a byte on the completion socket only if the client armed it. */
+static void job_notify(struct dnnqd_worker *w, struct dnnqd_job *jobs, unsigned n)
 {
-	uint32_t *pending = NULL;
+	unsigned nwords = 0;
 	dnnq_shm_fence_seqcst();	/* the results before the waiters words */
 	for (unsigned k = 0; k < n; k++) {
 		struct dnnqd_session *s = jobs[k].s;
 		uint32_t *word = jobs[k].published ? dnnq_shm_slot_sleeper(&s->view, jobs[k].slot)
 		                                   : NULL;
-		if (word && pending) {
-			dnnq_shm_futex_wake2(pending, word);
-			pending = NULL;
-		} else if (word) {
-			pending = word;
-		}
+		if (word)
+			w->wake_words[nwords++] = word;
 		if (dnnq_shm_event_armed(&s->view))
 			signal_completion(s->completion[0]);
 		if (jobs[k].joined)
 			release(s);
 	}
-	if (pending)
-		dnnq_shm_futex_wake(pending, INT32_MAX);
+	dnnqd_wake_all(&w->wake, w->wake_words, nwords);
 }
 
 /* Counts and completes j alone. */
 static void job_finish(struct dnnqd_worker *w, struct dnnqd_job *j, const struct dnnq_diag *diag)
 {
 	job_publish(w, j, diag);
-	job_notify(j, 1);
+	job_notify(w, j, 1);
 }
 
 /* Up to DRAIN_MAX datagrams of a doorbell in one system call (a client
@@ -722,10 +719,10 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 		}
 		job_publish(w, j, &diag);
 		if (alone)
-			job_notify(j, 1);
+			job_notify(w, j, 1);
 	}
 	if (!alone)
-		job_notify(jobs, n);
+		job_notify(w, jobs, n);
 	if (!left)
 		return NULL;
 	jobs[0] = jobs[n];
@@ -853,13 +850,15 @@ int dnnqd_worker_init(struct dnnqd_worker *w, struct dnnqd *d, unsigned index, i
 	w->sleep_tags = calloc(d->cfg.max_clients, sizeof *w->sleep_tags);
 	w->turns = calloc(w->nturns, sizeof *w->turns);
 	w->jobs = calloc(DNNQD_BATCH_JOBS, sizeof *w->jobs);
-	if (!w->sleep_tags || !w->turns || !w->jobs)
+	w->wake_words = calloc(DNNQD_BATCH_JOBS, sizeof *w->wake_words);
+	if (!w->sleep_tags || !w->turns || !w->jobs || !w->wake_words)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "worker %u: out of memory", index);
 	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
 	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev))
 		return dnnq_diag_set(diag, DNNQ_E_IO, "worker %u: epoll set: %s", index,
 		                     strerror(errno));
+	dnnqd_wake_init(&w->wake, DNNQD_BATCH_JOBS);
 	dnnqd_runner_init(&w->runner, index);
 	dnnqd_team_init(&w->runner.team, d, index);
 	return 0;
@@ -903,6 +902,7 @@ void dnnqd_worker_join(struct dnnqd_worker *w)
 void dnnqd_worker_destroy(struct dnnqd_worker *w)
 {
 	dnnqd_runner_destroy(&w->runner);
+	dnnqd_wake_destroy(&w->wake);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	if (w->wakefd >= 0)
@@ -910,10 +910,12 @@ void dnnqd_worker_destroy(struct dnnqd_worker *w)
 	free(w->sleep_tags);
 	free(w->turns);
 	free(w->jobs);
+	free(w->wake_words);
 	w->epfd = w->wakefd = -1;
 	w->sleep_tags = NULL;
 	w->turns = NULL;
 	w->jobs = NULL;
+	w->wake_words = NULL;
 }
 
 int dnnqd_worker_watch(struct dnnqd_worker *w, const struct dnnqd_session *s)

@@ -15,6 +15,7 @@
 #include "daemon/dnnqd.h"
 #include "daemon/qsbr.h"
 #include "daemon/request.h"
+#include "daemon/wake.h"
 
 /* Requests one batch gathers at most, and one more left for after it. */
 #define DNNQD_BATCH_JOBS 256
@@ -45,6 +46,8 @@ struct dnnqd_worker {
 	struct dnnqd_job *jobs;         /* the request served, and the batch it leads
 	                                   (DNNQD_BATCH_JOBS) */
 	uint32_t gather_rr;             /* where the next gathering round starts */
+	struct dnnqd_wake wake;         /* a batch's clients woken in one call */
+	uint32_t **wake_words;          /* their futex words (DNNQD_BATCH_JOBS) */
 	/* control loop only: the watchdog's last look at qs (dnnqd_workers_alive) */
 	uint64_t seen_epoch, seen_ns;
 };

@@ -338,7 +338,7 @@ static inline uint32_t dnnq_shm_slot_state(const struct dnnq_shm *v, uint32_t sl
 /* Daemon: publish a result (RUNNING -> DONE/FAILED); the waiter, if one
  * sleeps, is woken apart (dnnq_shm_slot_sleeper), so that a batch
  * publishes every member's result before its first system call, and
- * wakes two sleepers per system call (dnnq_shm_futex_wake2). */
+ * wakes the sleepers together (daemon/wake.h, dnnq_shm_futex_wake2). */
 static inline int dnnq_shm_slot_publish(const struct dnnq_shm *v, uint32_t slot, int status)
 {
 	if (slot >= v->slot_count)

@@ -2,7 +2,8 @@
  * The shared-memory ABI (shm/dnnq_shm.h): layout and validating attach
  * (every corrupted header field refused, by name), the submission ring
  * (FIFO, full, empty, many threads, two processes over a memfd), the slot
- * state machine and its futex waits, descriptor copy-and-validate against a
+ * state machine and its futex waits (the daemon's batch wakes too),
+ * descriptor copy-and-validate against a
  * hostile client, and the client's arena allocator. No timing assertions:
  * waits have generous timeouts and only their outcome is checked.
  */
@@ -20,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/wake.h"
 #include "shm/dnnq_shm.h"
 #include "tests/suites.h"
 
@@ -434,43 +436,85 @@ static void make_bad(struct dnnq_shm_request *q, enum bad b, uint64_t arena)
 	}
 }
 
-/* A batch's completion: both results published, then one FUTEX_WAKE_OP
- * for the two sleepers; each wakes with its own result (a wake lost
- * would leave its wait to time out after 10 s). */
-START_TEST(two_sleepers_one_wake)
+/* A batch's completion: n results published (the odd ones failed), then
+ * wake() on the n sleepers' words; each wakes with its own result (a wake
+ * lost would leave its wait to time out after 10 s). */
+static void sleepers_woken(unsigned n, void (*wake)(uint32_t *const *words, unsigned n))
 {
+	enum { MOST = 8 };
 	struct region r;
-	region_make(&r, 4, 4096);
-	struct waiter w[2] = { { &r.v, 99, 1 }, { &r.v, 99, 3 } };
-	pthread_t t[2];
-	for (int k = 0; k < 2; k++) {
+	region_make(&r, 2 * MOST, 4096);
+	struct waiter w[MOST];
+	pthread_t t[MOST];
+	uint32_t *words[MOST];
+	ck_assert_uint_le(n, MOST);
+	for (unsigned k = 0; k < n; k++) {
+		w[k] = (struct waiter){ &r.v, 99, 2 * k + 1 };
 		ck_assert_int_eq(dnnq_shm_slot_transition(&r.v, w[k].slot, DNNQ_SLOT_FREE,
 		                                          DNNQ_SLOT_RUNNING), 0);
 		ck_assert_int_eq(pthread_create(&t[k], NULL, slot_waiter, &w[k]), 0);
 	}
-	/* both announced: each is asleep or about to find its result */
-	for (int k = 0; k < 2; k++)
+	/* all announced: each is asleep or about to find its result */
+	for (unsigned k = 0; k < n; k++)
 		while (!dnnq_shm_load_acquire32(&r.v.slots[w[k].slot].waiters))
 			usleep(1000);
 	ck_assert_int_eq(dnnq_shm_slot_publish(&r.v, 2, 0), DNNQ_E_AGAIN);	/* not RUNNING */
-	ck_assert_int_eq(dnnq_shm_slot_publish(&r.v, 1, 0), 0);
-	ck_assert_int_eq(dnnq_shm_slot_publish(&r.v, 3, DNNQ_E_SHAPE), 0);
+	for (unsigned k = 0; k < n; k++)
+		ck_assert_int_eq(dnnq_shm_slot_publish(&r.v, w[k].slot, k % 2 ? DNNQ_E_SHAPE : 0), 0);
 	dnnq_shm_fence_seqcst();
-	uint32_t *a = dnnq_shm_slot_sleeper(&r.v, 1), *b = dnnq_shm_slot_sleeper(&r.v, 3);
-	ck_assert_ptr_eq(a, &r.v.slots[1].state);
-	ck_assert_ptr_eq(b, &r.v.slots[3].state);
-	ck_assert_int_ge(dnnq_shm_futex_wake2(a, b), 0);
-	for (int k = 0; k < 2; k++) {
+	for (unsigned k = 0; k < n; k++) {
+		words[k] = dnnq_shm_slot_sleeper(&r.v, w[k].slot);
+		ck_assert_ptr_eq(words[k], &r.v.slots[w[k].slot].state);
+	}
+	wake(words, n);
+	for (unsigned k = 0; k < n; k++) {
 		pthread_join(t[k], NULL);
 		ck_assert_int_eq(w[k].rc, 0);
 		ck_assert_uint_eq(r.v.slots[w[k].slot].waiters, 0);
+		/* a wake changed no word (FUTEX_WAKE_OP's OR of 0 included) */
+		ck_assert_uint_eq(dnnq_shm_slot_state(&r.v, w[k].slot),
+		                  k % 2 ? DNNQ_SLOT_FAILED : DNNQ_SLOT_DONE);
+		ck_assert_int_eq(dnnq_shm_load_relaxed_s32(&r.v.slots[w[k].slot].status),
+		                 k % 2 ? DNNQ_E_SHAPE : 0);
+		ck_assert_ptr_null(dnnq_shm_slot_sleeper(&r.v, w[k].slot));	/* nobody sleeps now */
 	}
-	/* the OR of 0 left the second word as it was */
-	ck_assert_uint_eq(dnnq_shm_slot_state(&r.v, 1), DNNQ_SLOT_DONE);
-	ck_assert_uint_eq(dnnq_shm_slot_state(&r.v, 3), DNNQ_SLOT_FAILED);
-	ck_assert_int_eq(dnnq_shm_load_relaxed_s32(&r.v.slots[3].status), DNNQ_E_SHAPE);
-	ck_assert_ptr_null(dnnq_shm_slot_sleeper(&r.v, 1));	/* nobody sleeps now */
 	region_free(&r);
+}
+
+static void wake_pair(uint32_t *const *words, unsigned n)
+{
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_ge(dnnq_shm_futex_wake2(words[0], words[1]), 0);
+}
+
+/* The daemon's batch wake (daemon/wake.h) through io_uring where this
+ * kernel has its futex wake (Linux 6.7), else as below. */
+static void wake_batch(uint32_t *const *words, unsigned n)
+{
+	struct dnnqd_wake k;
+	dnnqd_wake_init(&k, 8);
+	dnnqd_wake_all(&k, words, n);
+	dnnqd_wake_destroy(&k);
+}
+
+/* The same without io_uring: pairs per FUTEX_WAKE_OP, the odd one alone. */
+static void wake_batch_fallback(uint32_t *const *words, unsigned n)
+{
+	struct dnnqd_wake k = { .uring = false };
+	dnnqd_wake_all(&k, words, n);
+}
+
+START_TEST(two_sleepers_one_wake)
+{
+	sleepers_woken(2, wake_pair);
+}
+END_TEST
+
+START_TEST(batch_sleepers_woken)
+{
+	sleepers_woken(5, wake_batch);
+	sleepers_woken(8, wake_batch);
+	sleepers_woken(5, wake_batch_fallback);
 }
 END_TEST
 
@@ -631,6 +675,7 @@ Suite *suite_shm(void)
 	tcase_add_test(tc, slot_state_machine);
 	tcase_add_test(tc, waiter_woken_by_other_thread);
 	tcase_add_test(tc, two_sleepers_one_wake);
+	tcase_add_test(tc, batch_sleepers_woken);
 	tcase_add_test(tc, desc_validation_names_field);
 	tcase_add_test(tc, desc_private_copy_survives_scribbling);
 	suite_add_tcase(s, tc);
