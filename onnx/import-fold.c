@@ -995,11 +995,17 @@ static int fold_reduce(struct nctx *c)
 	if ((rc = alloc_out(c, x->dtype, r, od, &data)))
 		return rc;
 	size_t on = dnnq_ir_numel(&c->out[0], 1), xn = dnnq_ir_numel(x, 1);
-	double *acc = malloc((on ? on : 1) * sizeof *acc);
+	/* integers in int64, not doubles: past 2^53 a double's sum or product
+	 * is not the integer (3^34 came out one less) */
+	union { double f; int64_t i; } *acc = malloc((on ? on : 1) * sizeof *acc);
 	if (!acc)
 		return const_out(c, data, DNNQ_E_NOMEM, false);
-	for (size_t o = 0; o < on; o++)
-		acc[o] = prod;
+	for (size_t o = 0; o < on; o++) {
+		if (is_int(x->dtype))
+			acc[o].i = prod;
+		else
+			acc[o].f = prod;
+	}
 	for (size_t e = 0; !rc && e < xn; e++) {
 		size_t rem = e, o = 0, scale = 1;  /* e's output: its kept coordinates */
 		for (uint32_t d = x->ndim; d-- > 0;) {
@@ -1010,17 +1016,25 @@ static int fold_reduce(struct nctx *c)
 				scale *= (size_t)x->dims[d];
 			}
 		}
-		if (is_int(x->dtype) && geti(c, x, e) == IMP_BATCH) {
+		if (!is_int(x->dtype)) {
+			double v = getf(c, x, e);
+			acc[o].f = prod ? acc[o].f * v : acc[o].f + v;
+			continue;
+		}
+		int64_t v = geti(c, x, e), t;
+		if (v == IMP_BATCH) {
 			rc = batch_refused(c);
 			break;
 		}
-		double v = getf(c, x, e);
-		acc[o] = prod ? acc[o] * v : acc[o] + v;
-		if (is_int(x->dtype) && !(fabs(acc[o]) < 0x1p62))
+		if ((prod ? __builtin_mul_overflow(acc[o].i, v, &t)
+		          : __builtin_add_overflow(acc[o].i, v, &t)) ||
+		    t >= INT64_C(1) << 62 || t <= -(INT64_C(1) << 62))
 			rc = bad(c, DNNQ_E_RANGE, "the %s passes 2^62", prod ? "product" : "sum");
+		acc[o].i = t;
 	}
 	for (size_t o = 0; !rc && o < on; o++)
-		rc = putf(c, x->dtype, data, o, acc[o]);
+		rc = is_int(x->dtype) ? puti(c, x->dtype, data, o, acc[o].i)
+		                      : putf(c, x->dtype, data, o, acc[o].f);
 	free(acc);
 	return const_out(c, data, rc, false);
 }

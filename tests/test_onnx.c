@@ -3961,8 +3961,8 @@ END_TEST
 
 /* ReduceProd and ReduceSum of constants: torch's x.var(2) counts the
  * reduced elements as ReduceProd(Gather(Shape(x), [2])) (SpeechBrain's
- * ECAPA-TDNN); opset 13's ReduceSum takes its axes as input 1; a product
- * past 2^62 is refused. */
+ * ECAPA-TDNN); opset 13's ReduceSum takes its axes as input 1; integers
+ * exact, a product past 2^62 refused. */
 START_TEST(fold_reduce_count)
 {
 	int64_t d[3] = { BATCH, 3, 5 }, two[1] = { 2 };
@@ -3986,6 +3986,26 @@ START_TEST(fold_reduce_count)
 	int64_t kept[2] = { 2, 1 };
 	dims_are(out_value(&ir, 0), 2, kept);
 	ck_assert(y[0] == 6 && y[1] == 15);
+	dnnq_ir_free(&ir);
+
+	/* integers exact past 2^53 (once summed in doubles: 3^34 came out
+	 * one less, 2^53 + 1 as 2^53) */
+	int64_t threes[34], odd[2] = { (int64_t)1 << 53, 1 }, p34 = 1;
+	for (int i = 0; i < 34; i++) {
+		threes[i] = 3;
+		p34 *= 3;
+	}
+	b = io_model(13, "x", F, 3, d);
+	mb_i64(b, "m", 34, threes);
+	at_i(b, mb_node(b, "ReduceProd", "p", "m", "y"), "keepdims", 0);
+	y = fold_one(b, &ir, 1);
+	ck_assert_int_eq(y[0], p34);
+	dnnq_ir_free(&ir);
+	b = io_model(13, "x", F, 3, d);
+	mb_i64(b, "m", 2, odd);
+	at_i(b, mb_node(b, "ReduceSum", "s", "m", "y"), "keepdims", 0);
+	y = fold_one(b, &ir, 1);
+	ck_assert_int_eq(y[0], ((int64_t)1 << 53) + 1);
 	dnnq_ir_free(&ir);
 
 	int64_t big[2] = { (int64_t)1 << 40, (int64_t)1 << 30 };
