@@ -1103,20 +1103,25 @@ static int fold_matmul(struct nctx *c)
 		size_t pb = mm_at(e, ob, r, bd, rb - 2, (size_t)(K * N));
 		for (int64_t i = 0; !rc && i < M; i++)
 			for (int64_t j = 0; !rc && j < N; j++) {
+				size_t at = (e * (size_t)M + (size_t)i) * (size_t)N + (size_t)j;
 				double acc = 0;
 				for (int64_t k = 0; !rc && k < K; k++) {
 					size_t ia = pa + (size_t)(i * K + k), ib = pb + (size_t)(k * N + j);
 					if (is_int(a->dtype) && (geti(c, a, ia) == IMP_BATCH ||
 					                         geti(c, b, ib) == IMP_BATCH))
 						rc = batch_refused(c);
-					acc += getf(c, a, ia) * getf(c, b, ib);
+					double p = getf(c, a, ia) * getf(c, b, ib);
+					acc += p;
+					/* every step, not only the result: a product or a
+					 * partial sum past 2^53 rounds, and a later term
+					 * may bring the sum back below */
+					if (!rc && is_int(a->dtype) &&
+					    !(fabs(p) < 0x1p53 && fabs(acc) < 0x1p53))
+						rc = bad(c, DNNQ_E_RANGE, "element %zu passes 2^53",
+						         at);
 				}
-				if (!rc && is_int(a->dtype) && !(fabs(acc) < 0x1p53))
-					rc = bad(c, DNNQ_E_RANGE, "element %zu passes 2^53",
-					         (e * (size_t)M + (size_t)i) * (size_t)N + (size_t)j);
 				if (!rc)
-					rc = putf(c, a->dtype, data, (e * (size_t)M + (size_t)i) * (size_t)N +
-					                              (size_t)j, acc);
+					rc = putf(c, a->dtype, data, at, acc);
 			}
 	}
 	return const_out(c, data, rc, false);

@@ -4037,7 +4037,8 @@ END_TEST
 /* MatMul of two constants (ESPnet's relative positions: the constant
  * table by linear_pos's weight, Transposed by torch): folded, NumPy's
  * rules (a 1-D B a column that leaves the result, the batch dims
- * broadcast); A and B that do not chain are refused. */
+ * broadcast); integers past 2^53 and A and B that do not chain are
+ * refused. */
 START_TEST(fold_matmul_const)
 {
 	int64_t d[2] = { BATCH, 4 }, pd[2] = { 3, 4 }, wd[2] = { 2, 4 }, perm[2] = { 1, 0 };
@@ -4079,6 +4080,14 @@ START_TEST(fold_matmul_const)
 	dims_are(out_value(&ir, 0), 3, yid);
 	ck_assert(yi[0] == 210 && yi[1] == 543 && yi[2] == 876 && yi[3] == 1209);
 	dnnq_ir_free(&ir);
+	/* integers refused once a product or a partial sum passes 2^53, not
+	 * only the result: 2^53 + 1 and -1 by 1 once folded to 2^53 - 1 */
+	int64_t big[2] = { ((int64_t)1 << 53) + 1, -1 }, ones[2] = { 1, 1 }, bd[2] = { 1, 2 };
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "a", S64, 2, bd, big);
+	mb_i64(b, "v", 2, ones);
+	mb_node(b, "MatMul", "mm", "a,v", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'mm' (MatMul): element 0 passes 2^53");
 
 	b = io_model(13, "x", F, 2, d);
 	mb_init(b, "pe", F, 2, pd, pe);
