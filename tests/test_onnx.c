@@ -673,6 +673,22 @@ START_TEST(concat_empty_const)
 		ck_assert(y[i] == x[i]);
 	lowered_sqnr(&ir, x, 1);       /* a Concat of one input lowers */
 	dnnq_ir_free(&ir);
+	/* in the first link of a Concat of more inputs than an IR node
+	 * takes: that link of the other 15 (once of all 16 slots, the last a
+	 * stale copy of an input, and shaped for 15: the reference run wrote
+	 * past its output, dnnq-convert refused the model) */
+	float y34[34 * 3];
+	b = io_model(13, "x", F, 3, d);
+	mb_init(b, "e", F, 1, &zero, NULL);
+	at_i(b, mb_node(b, "Concat", "cat", "e,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x", "y"), "axis", 1);
+	imp_ok(b, &ir);
+	int64_t d34[3] = { 1, 34, 3 };
+	dims_are(out_value(&ir, 0), 3, d34);
+	run1(&ir, 1, x, y34);
+	for (size_t i = 0; i < 34 * 3; i++)
+		ck_assert(y34[i] == x[i % 6]);
+	lowered_sqnr(&ir, x, 1);
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
