@@ -995,11 +995,17 @@ static int fold_reduce(struct nctx *c)
 	if ((rc = alloc_out(c, x->dtype, r, od, &data)))
 		return rc;
 	size_t on = dnnq_ir_numel(&c->out[0], 1), xn = dnnq_ir_numel(x, 1);
-	double *acc = malloc((on ? on : 1) * sizeof *acc);
+	/* integers in int64, not doubles: past 2^53 a double's sum or product
+	 * is not the integer (3^34 came out one less) */
+	union { double f; int64_t i; } *acc = malloc((on ? on : 1) * sizeof *acc);
 	if (!acc)
 		return const_out(c, data, DNNQ_E_NOMEM, false);
-	for (size_t o = 0; o < on; o++)
-		acc[o] = prod;
+	for (size_t o = 0; o < on; o++) {
+		if (is_int(x->dtype))
+			acc[o].i = prod;
+		else
+			acc[o].f = prod;
+	}
 	for (size_t e = 0; !rc && e < xn; e++) {
 		size_t rem = e, o = 0, scale = 1;  /* e's output: its kept coordinates */
 		for (uint32_t d = x->ndim; d-- > 0;) {
@@ -1010,17 +1016,25 @@ static int fold_reduce(struct nctx *c)
 				scale *= (size_t)x->dims[d];
 			}
 		}
-		if (is_int(x->dtype) && geti(c, x, e) == IMP_BATCH) {
+		if (!is_int(x->dtype)) {
+			double v = getf(c, x, e);
+			acc[o].f = prod ? acc[o].f * v : acc[o].f + v;
+			continue;
+		}
+		int64_t v = geti(c, x, e), t;
+		if (v == IMP_BATCH) {
 			rc = batch_refused(c);
 			break;
 		}
-		double v = getf(c, x, e);
-		acc[o] = prod ? acc[o] * v : acc[o] + v;
-		if (is_int(x->dtype) && !(fabs(acc[o]) < 0x1p62))
+		if ((prod ? __builtin_mul_overflow(acc[o].i, v, &t)
+		          : __builtin_add_overflow(acc[o].i, v, &t)) ||
+		    t >= INT64_C(1) << 62 || t <= -(INT64_C(1) << 62))
 			rc = bad(c, DNNQ_E_RANGE, "the %s passes 2^62", prod ? "product" : "sum");
+		acc[o].i = t;
 	}
 	for (size_t o = 0; !rc && o < on; o++)
-		rc = putf(c, x->dtype, data, o, acc[o]);
+		rc = is_int(x->dtype) ? puti(c, x->dtype, data, o, acc[o].i)
+		                      : putf(c, x->dtype, data, o, acc[o].f);
 	free(acc);
 	return const_out(c, data, rc, false);
 }
@@ -1089,20 +1103,25 @@ static int fold_matmul(struct nctx *c)
 		size_t pb = mm_at(e, ob, r, bd, rb - 2, (size_t)(K * N));
 		for (int64_t i = 0; !rc && i < M; i++)
 			for (int64_t j = 0; !rc && j < N; j++) {
+				size_t at = (e * (size_t)M + (size_t)i) * (size_t)N + (size_t)j;
 				double acc = 0;
 				for (int64_t k = 0; !rc && k < K; k++) {
 					size_t ia = pa + (size_t)(i * K + k), ib = pb + (size_t)(k * N + j);
 					if (is_int(a->dtype) && (geti(c, a, ia) == IMP_BATCH ||
 					                         geti(c, b, ib) == IMP_BATCH))
 						rc = batch_refused(c);
-					acc += getf(c, a, ia) * getf(c, b, ib);
+					double p = getf(c, a, ia) * getf(c, b, ib);
+					acc += p;
+					/* every step, not only the result: a product or a
+					 * partial sum past 2^53 rounds, and a later term
+					 * may bring the sum back below */
+					if (!rc && is_int(a->dtype) &&
+					    !(fabs(p) < 0x1p53 && fabs(acc) < 0x1p53))
+						rc = bad(c, DNNQ_E_RANGE, "element %zu passes 2^53",
+						         at);
 				}
-				if (!rc && is_int(a->dtype) && !(fabs(acc) < 0x1p53))
-					rc = bad(c, DNNQ_E_RANGE, "element %zu passes 2^53",
-					         (e * (size_t)M + (size_t)i) * (size_t)N + (size_t)j);
 				if (!rc)
-					rc = putf(c, a->dtype, data, (e * (size_t)M + (size_t)i) * (size_t)N +
-					                              (size_t)j, acc);
+					rc = putf(c, a->dtype, data, at, acc);
 			}
 	}
 	return const_out(c, data, rc, false);

@@ -870,6 +870,8 @@ static int dyn_matmul(struct ms *s)
 	return *bias ? bin(s, "Add", "", t, bias, y, &t) : 0;
 }
 
+static int32_t needed(struct ms *s, size_t i, const char *x, const char *what);
+
 /* DynamicQuantizeLSTM's weight k (1 W [dirs, input, 4*hidden], 2 R [dirs,
  * hidden, 4*hidden]: int8 or uint8 constants; scale and zero point at
  * inputs 6 + 2k and 7 + 2k, per direction [dirs] or per column [dirs,
@@ -877,11 +879,15 @@ static int dyn_matmul(struct ms *s)
  * the float constant NAME:w or NAME:r, its name into *v. */
 static int rnn_weight(struct ms *s, size_t k, const char **v)
 {
+	static const char *const what[2][3] = { { "W", "W_scale", "W_zero_point" },
+	                                        { "R", "R_scale", "R_zero_point" } };
 	struct nctx *c = s->c;
 	int32_t id[3];
-	for (size_t i = 0; i < 3; i++)
-		if ((id[i] = imp_lookup(c->m, in_name(s, i ? 5 + 2 * k + i : k), c->who)) < 0)
-			return id[i] == DNNQ_E_NOMEM ? id[i] : DNNQ_E_FORMAT;
+	for (size_t i = 0; i < 3; i++) {
+		size_t at = i ? 5 + 2 * k + i : k;
+		if ((id[i] = needed(s, at, in_name(s, at), what[k - 1][i])) < 0)
+			return id[i];
+	}
 	const struct dnnq_ir_value *w = &c->m->ir->values[id[0]], *sc = &c->m->ir->values[id[1]],
 	                           *zp = &c->m->ir->values[id[2]];
 	if (!w->data || (w->dtype != DNNQ_IR_S8 && w->dtype != DNNQ_IR_U8) || w->ndim != 3)
@@ -965,8 +971,8 @@ static int heads(struct ms *s, const char *what, const char *x, const int64_t *v
 	return step(s, "Transpose", tw, &x, 1, &pa, out);
 }
 
-/* The value id of x, input i (what) of an attention or a rotary
- * embedding, which it needs; < 0 with the problem recorded (x "": the
+/* The value id of x, input i (what) of an attention, a rotary embedding
+ * or a DynamicQuantizeLSTM's weights, which it needs; < 0 with the problem recorded (x "": the
  * input is missing, which imp_lookup takes for an optional input left
  * out and records nothing of). */
 static int32_t needed(struct ms *s, size_t i, const char *x, const char *what)

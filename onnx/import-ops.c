@@ -1083,7 +1083,9 @@ static int concat_chain(struct nctx *c, const char *tag, int (*shape)(struct nct
 		char suffix[40];
 		snprintf(suffix, sizeof suffix, "%.16s:%zu", tag, ++k);
 		c->nin = DNNQ_IR_MAX_INPUTS;
-		if ((rc = shape(c)) || (rc = link_as(c, suffix, DNNQ_IR_MAX_INPUTS)))
+		/* the link of the inputs shape keeps (concat_shape drops
+		 * empty constants), the window consumed all the same */
+		if ((rc = shape(c)) || (rc = link_as(c, suffix, c->nin)))
 			return rc;
 		c->m->moved[c->in[0]] = c->moved[0];
 		n -= DNNQ_IR_MAX_INPUTS - 1;

@@ -674,6 +674,22 @@ START_TEST(concat_empty_const)
 		ck_assert(y[i] == x[i]);
 	lowered_sqnr(&ir, x, 1);       /* a Concat of one input lowers */
 	dnnq_ir_free(&ir);
+	/* in the first link of a Concat of more inputs than an IR node
+	 * takes: that link of the other 15 (once of all 16 slots, the last a
+	 * stale copy of an input, and shaped for 15: the reference run wrote
+	 * past its output, dnnq-convert refused the model) */
+	float y34[34 * 3];
+	b = io_model(13, "x", F, 3, d);
+	mb_init(b, "e", F, 1, &zero, NULL);
+	at_i(b, mb_node(b, "Concat", "cat", "e,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x", "y"), "axis", 1);
+	imp_ok(b, &ir);
+	int64_t d34[3] = { 1, 34, 3 };
+	dims_are(out_value(&ir, 0), 3, d34);
+	run1(&ir, 1, x, y34);
+	for (size_t i = 0; i < 34 * 3; i++)
+		ck_assert(y34[i] == x[i % 6]);
+	lowered_sqnr(&ir, x, 1);
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
@@ -3992,8 +4008,8 @@ END_TEST
 
 /* ReduceProd and ReduceSum of constants: torch's x.var(2) counts the
  * reduced elements as ReduceProd(Gather(Shape(x), [2])) (SpeechBrain's
- * ECAPA-TDNN); opset 13's ReduceSum takes its axes as input 1; a product
- * past 2^62 is refused. */
+ * ECAPA-TDNN); opset 13's ReduceSum takes its axes as input 1; integers
+ * exact, a product past 2^62 refused. */
 START_TEST(fold_reduce_count)
 {
 	int64_t d[3] = { BATCH, 3, 5 }, two[1] = { 2 };
@@ -4017,6 +4033,26 @@ START_TEST(fold_reduce_count)
 	int64_t kept[2] = { 2, 1 };
 	dims_are(out_value(&ir, 0), 2, kept);
 	ck_assert(y[0] == 6 && y[1] == 15);
+	dnnq_ir_free(&ir);
+
+	/* integers exact past 2^53 (once summed in doubles: 3^34 came out
+	 * one less, 2^53 + 1 as 2^53) */
+	int64_t threes[34], odd[2] = { (int64_t)1 << 53, 1 }, p34 = 1;
+	for (int i = 0; i < 34; i++) {
+		threes[i] = 3;
+		p34 *= 3;
+	}
+	b = io_model(13, "x", F, 3, d);
+	mb_i64(b, "m", 34, threes);
+	at_i(b, mb_node(b, "ReduceProd", "p", "m", "y"), "keepdims", 0);
+	y = fold_one(b, &ir, 1);
+	ck_assert_int_eq(y[0], p34);
+	dnnq_ir_free(&ir);
+	b = io_model(13, "x", F, 3, d);
+	mb_i64(b, "m", 2, odd);
+	at_i(b, mb_node(b, "ReduceSum", "s", "m", "y"), "keepdims", 0);
+	y = fold_one(b, &ir, 1);
+	ck_assert_int_eq(y[0], ((int64_t)1 << 53) + 1);
 	dnnq_ir_free(&ir);
 
 	int64_t big[2] = { (int64_t)1 << 40, (int64_t)1 << 30 };
@@ -4048,7 +4084,8 @@ END_TEST
 /* MatMul of two constants (ESPnet's relative positions: the constant
  * table by linear_pos's weight, Transposed by torch): folded, NumPy's
  * rules (a 1-D B a column that leaves the result, the batch dims
- * broadcast); A and B that do not chain are refused. */
+ * broadcast); integers past 2^53 and A and B that do not chain are
+ * refused. */
 START_TEST(fold_matmul_const)
 {
 	int64_t d[2] = { BATCH, 4 }, pd[2] = { 3, 4 }, wd[2] = { 2, 4 }, perm[2] = { 1, 0 };
@@ -4090,6 +4127,14 @@ START_TEST(fold_matmul_const)
 	dims_are(out_value(&ir, 0), 3, yid);
 	ck_assert(yi[0] == 210 && yi[1] == 543 && yi[2] == 876 && yi[3] == 1209);
 	dnnq_ir_free(&ir);
+	/* integers refused once a product or a partial sum passes 2^53, not
+	 * only the result: 2^53 + 1 and -1 by 1 once folded to 2^53 - 1 */
+	int64_t big[2] = { ((int64_t)1 << 53) + 1, -1 }, ones[2] = { 1, 1 }, bd[2] = { 1, 2 };
+	b = io_model(13, "x", F, 2, d);
+	mb_init(b, "a", S64, 2, bd, big);
+	mb_i64(b, "v", 2, ones);
+	mb_node(b, "MatMul", "mm", "a,v", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'mm' (MatMul): element 0 passes 2^53");
 
 	b = io_model(13, "x", F, 2, d);
 	mb_init(b, "pe", F, 2, pd, pe);

@@ -1191,7 +1191,8 @@ def refused(c):
     GroupQueryAttention's seqlens_k, MultiHeadAttention's query,
     Attention's weights, RotaryEmbedding's position_ids (each once failed
     naming nothing); a MultiHeadAttention of mask_filter_value -inf; a
-    DynamicQuantizeLSTM whose W is computed; last a
+    DynamicQuantizeLSTM whose W is computed and one without W_scale (once
+    dropped naming nothing); last a
     good QLinearAdd whose import goes on."""
     import onnx
     from onnx import TensorProto, numpy_helper
@@ -1311,6 +1312,9 @@ def refused(c):
                     domain="com.microsoft", num_heads=2, mask_filter_value=float("-inf")),
         h.make_node("DynamicQuantizeLSTM", ["x3", "x3", "x3", "", "", "", "", "", "s", "z", "s",
                                             "z"], ["dl"], "dqlstm_computed_w",
+                    domain="com.microsoft", hidden_size=1),
+        h.make_node("DynamicQuantizeLSTM", ["x3", "x3", "x3", "", "", "", "", "", "", "z", "s",
+                                            "z"], ["dl2"], "dqlstm_no_w_scale",
                     domain="com.microsoft", hidden_size=1),
         h.make_node("QLinearAdd", q + q + ["s", "z"], ["y"], "good", domain="com.microsoft"),
     ]
