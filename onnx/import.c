@@ -599,14 +599,80 @@ static void shape_example(const char *name, const Onnx__TensorShapeProto *sh, ui
 		else if (i == b)
 			o += (size_t)snprintf(buf + o, cap - o, "1");
 		else
-			o += (size_t)snprintf(buf + o, cap - o, "<%.20s>", d &&
+			o += (size_t)snprintf(buf + o, cap - o, "<%.40s>", d &&
 			                      d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ?
 			                      S(d->dim_param) : "?");
 	}
 }
 
+static const Onnx__TypeProto__Tensor *tensor_type(const Onnx__ValueInfoProto *vi)
+{
+	const Onnx__TypeProto *tp = vi->type;
+	return tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
+}
+
+/* The value of symbol sym (len bytes) that another graph input's named
+ * shape gives (--input-shape, or its samples by name): a dim past the
+ * first named sym there; -1: none, or two that disagree. optimum's decoder
+ * exports name every past key and value's length "past_sequence_length":
+ * one --input-shape fixes them all. */
+static int64_t symbol_value(const struct imp *m, const char *sym, size_t len)
+{
+	int64_t val = -1;
+	for (size_t k = 0; k < m->g->n_input; k++) {
+		const Onnx__ValueInfoProto *vi = m->g->input[k];
+		const Onnx__TypeProto__Tensor *tt = vi ? tensor_type(vi) : NULL;
+		if (!tt || !tt->shape || tt->shape->n_dim > DNNQ_IR_MAX_DIMS)
+			continue;
+		bool strict;
+		struct dnnq_onnx_shape lift;
+		const struct dnnq_onnx_shape *given = given_shape(m, S(vi->name), SIZE_MAX, tt->shape,
+		                                                  &strict, &lift);
+		for (size_t j = 1; given && given->ndim == tt->shape->n_dim && j < given->ndim; j++) {
+			const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[j];
+			if (!d || d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ||
+			    strlen(S(d->dim_param)) != len || memcmp(S(d->dim_param), sym, len))
+				continue;
+			if (val >= 0 && val != given->dims[j])
+				return -1;
+			val = given->dims[j];
+		}
+	}
+	return val;
+}
+
+/* A symbolic dim named sym: the value the other inputs' named shapes give
+ * its symbol, or each term of a sum of symbols and integers ("past_sequence
+ * _length + 1", "past_sequence_length + sequence_length": optimum's
+ * attention mask and present key/values); -1: not known. */
+static int64_t symbolic_dim(const struct imp *m, const char *sym)
+{
+	int64_t sum = 0;
+	for (const char *t = sym;;) {
+		t += strspn(t, " ");
+		size_t len = strcspn(t, "+");
+		while (len && t[len - 1] == ' ')
+			len--;
+		char *end;
+		errno = 0;
+		long long lit = strtoll(t, &end, 10);
+		int64_t v = len && end == t + len && !errno && lit >= 0 && lit <= IMP_MAX_DIM ? lit :
+		            len ? symbol_value(m, t, len) : -1;
+		if (v < 0)
+			return -1;
+		sum += v;
+		if (sum > IMP_MAX_DIM)
+			return -1;
+		t = strchr(t, '+');
+		if (!t)
+			return sum;
+		t++;
+	}
+}
+
 /* dims[i] of input `what`: the model's, checked against the given shape's
- * (strict), or, symbolic, the given shape's. */
+ * (strict), or, symbolic, the given shape's, else the value the other
+ * inputs' shapes give its symbol (symbolic_dim). */
 static int input_dim(struct imp *m, const char *name, const char *what,
                      const Onnx__TensorShapeProto *sh, uint32_t i, uint32_t b,
                      const struct dnnq_onnx_shape *given, bool strict, int64_t *out)
@@ -623,6 +689,8 @@ static int input_dim(struct imp *m, const char *name, const char *what,
 		return 0;
 	}
 	bool param = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+	if (param && (*out = symbolic_dim(m, S(d->dim_param))) > 0)
+		return 0;
 	char ex[160];
 	shape_example(name, sh, b, ex, sizeof ex);
 	bool run = m->opts && m->opts->samples_are_inputs;
@@ -703,12 +771,6 @@ static int32_t batch_dim1_input(struct imp *m, const struct dnnq_ir_value *v, si
 	if (id >= 0)
 		m->moved[id] = 1;
 	return id;
-}
-
-static const Onnx__TypeProto__Tensor *tensor_type(const Onnx__ValueInfoProto *vi)
-{
-	const Onnx__TypeProto *tp = vi->type;
-	return tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
 }
 
 /* A graph input's ONNX element type (0: none). */
