@@ -431,7 +431,7 @@ def sweep(work, full):
 def run(model, ins, feeds, outdir, one_by_one):
     """dnnq-run on the test samples (one at a time when the import fixed
     the batch to 1): {output: array}, or the error."""
-    batches = [None] if not one_by_one else range(N_TEST)
+    batches = [None] if not one_by_one else range(np.load(feeds[0]).shape[0])
     res = []
     for i in batches:
         args = []
