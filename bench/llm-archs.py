@@ -26,6 +26,9 @@ every output and the next-token argmax agreement of the logits.
   attention as torch 2's scaled_dot_product_attention exports it (q and
   k^T each scaled by sqrt(1/sqrt(dh))), tied head.
 - qwen_past: its decode step.
+- qwen_causal: the prefill without a padding mask (input_ids alone), the
+  causal mask as torch 2 exports scaled_dot_product_attention(is_causal=
+  True): ones(t, t).tril(), Where(== 0, -inf, 0).
 - whisper_enc: a Whisper-tiny-like encoder: log-mel [b, 80, 3000], two
   Conv1d + GELU (the second of stride 2), sinusoidal positions, pre-LN
   blocks (k without bias), final LayerNorm: [b, 1500, 64].
@@ -59,7 +62,7 @@ _spec = importlib.util.spec_from_file_location(
 nlp = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(nlp)
 
-V, T, PAST, N_CALIB, N_TEST = 1000, 16, 15, 8, 4
+V, T, PAST = 1000, 16, 15
 FMIN = torch.finfo(torch.float32).min
 
 
@@ -135,12 +138,13 @@ class DecoderLayer(nn.Module):
 class Llama(nn.Module):
     """qwen=False: LLaMA (position_ids an input, eager attention, the
     AttentionMaskConverter mask); True: Qwen2 (positions from the past
-    length, sdpa, the cache_position mask, tied head). past: the forward
-    takes and returns past key/values."""
+    length, sdpa, the cache_position mask, tied head). causal: no
+    attention_mask input, sdpa's is_causal mask. The forward takes past
+    key/values after the other inputs when given."""
 
-    def __init__(s, qwen=False, d=128, h=4, kv=2, ff=352, layers=2, v=V):
+    def __init__(s, qwen=False, d=128, h=4, kv=2, ff=352, layers=2, v=V, causal=False):
         super().__init__()
-        s.qwen, s.dh = qwen, d // h
+        s.qwen, s.dh, s.causal = qwen, d // h, causal
         s.embed_tokens = nn.Embedding(v, d)
         s.layers = nn.ModuleList(DecoderLayer(d, h, kv, ff, qwen, qwen) for _ in range(layers))
         s.norm = RMSNorm(d, sqrt=qwen)
@@ -177,7 +181,8 @@ class Llama(nn.Module):
         pad = (causal + mask[:, None, None, :]) == 0
         return causal.masked_fill(pad, FMIN)
 
-    def forward(s, ids, mask, *rest):
+    def forward(s, ids, *rest):
+        mask, rest = (None, rest) if s.causal else (rest[0], rest[1:])
         if s.qwen:
             pos, pkv = None, rest
         else:
@@ -188,9 +193,11 @@ class Llama(nn.Module):
         if s.qwen:
             cache_position = torch.arange(plen, plen + t)
             pos = cache_position.unsqueeze(0).expand(ids.shape[0], -1)
-            m = s.mask_sdpa(mask, t, cache_position)
+        if s.causal:  # torch 2's export of sdpa(is_causal=True): -inf above the diagonal
+            m = torch.ones(t, plen + t).tril(diagonal=plen)
+            m = torch.where(m == 0, torch.tensor(float("-inf")), torch.tensor(0.0))
         else:
-            m = s.mask_eager(mask, t, plen)
+            m = s.mask_sdpa(mask, t, cache_position) if s.qwen else s.mask_eager(mask, t, plen)
         cos, sin = s.rotary(pos)
         x = s.embed_tokens(ids)
         presents = []
@@ -404,6 +411,8 @@ MODELS = {
                    LL_IN + LLAMA_PAST, ["logits"] + LLAMA_PRESENT, LLAMA_PAST_AX),
     "qwen": (lambda: Llama(True), lambda sd, n: llama_samples(True, False, sd, n), LL_IN[:2],
              ["logits"] + LLAMA_PRESENT, LLAMA_AX),
+    "qwen_causal": (lambda: Llama(True, causal=True), lambda sd, n: llama_samples(True, False, sd, n),
+                    LL_IN[:1], ["logits"] + LLAMA_PRESENT, LLAMA_AX),
     "qwen_past": (lambda: Llama(True), lambda sd, n: llama_samples(True, True, sd, n),
                   LL_IN[:2] + LLAMA_PAST, ["logits"] + LLAMA_PRESENT, LLAMA_PAST_AX),
     "whisper_enc": (WhisperEnc, lambda sd, n: whisper_samples("enc", sd, n), ["input_features"],
@@ -428,70 +437,27 @@ def export(name, opset, path):
                           dynamic_axes={k: v for k, v in axes.items() if k in ins + outs})
 
 
-def decision(out, ref, got):
-    """next-token argmax agreement at the last position of the logits, the
-    least cosine of a hidden state, else nothing."""
+def io(name):
+    """the input and output names"""
+    return MODELS[name][2:4]
+
+
+def samples(name, seed, n):
+    return MODELS[name][1](seed, n)
+
+
+def decisions(name, out, ref, got):
+    """next-token argmax agreement at the last position of the logits (and
+    at every position of a prompt's), the least cosine of a hidden state,
+    else none."""
     if out == "logits":
-        agree = ref[:, -1].argmax(-1) == got[:, -1].argmax(-1)
-        return f" (next-token argmax {agree.sum()}/{agree.size})"
+        agree = ref.argmax(-1) == got.argmax(-1)
+        every = f", every position {agree.sum()}/{agree.size}" if agree.shape[1] > 1 else ""
+        return f"next-token argmax {agree[:, -1].sum()}/{agree.shape[0]}{every}"
     if out == "last_hidden_state":
-        return f" ({nlp.decisions(None, out, ref, got)})"
-    return ""
-
-
-def sweep(work, full):
-    name, _, op = full.partition("_op")
-    opset = int(op) if op else 14
-    _, smp, ins, outs, _ = MODELS[name]
-    d = f"{work}/{full}"
-    os.makedirs(f"{d}/calib", exist_ok=True)
-    onnx_path = f"{d}/{name}.onnx"
-    if not os.path.exists(onnx_path):
-        export(name, opset, onnx_path)
-    cal, test = smp(10, N_CALIB), smp(20, N_TEST)
-    feeds = []
-    for k in ins:
-        np.save(f"{d}/calib/{k}.npy", cal[k])
-        np.save(f"{d}/test_{k}.npy", test[k])
-        feeds.append(f"{d}/test_{k}.npy")
-    r = nlp.sh("node", nlp.ORT, onnx_path, f"{d}/ort", *feeds)
-    if r.returncode:
-        print(f"{full}: ORT failed: {r.stderr.strip()[-300:]}", flush=True)
-        return
-    ref = [np.load(f"{d}/ort.out{i or ''}.npy") for i in range(len(outs))]
-    row = [full]
-    for prec, args in (("default", []), ("fp32", ["--keep-fp32", "*"])):
-        out = f"{d}/{name}.{prec}.dnnq"
-        r = nlp.sh(f"{nlp.BIN}/dnnq-convert", onnx_path, "--calib", f"{d}/calib", "-o", out, *args)
-        if r.returncode:
-            lines = [x for x in r.stderr.strip().splitlines() if "node '" in x] or \
-                r.stderr.strip().splitlines()[-1:]
-            row.append(f"{prec}: refused: " + " // ".join(x[-300:] for x in lines[:4]))
-            break
-        fixed = "batch fixed" in r.stderr
-        got = nlp.run(out, ins, feeds, f"{d}/out-{prec}", fixed)
-        if isinstance(got, str):
-            row.append(f"{prec}: run failed: {got}")
-            continue
-        res = []
-        for o, rf in zip(outs, ref):
-            g = got[o.replace("/", "_")] if o in got else None
-            if g is None or g.shape != rf.shape:
-                res.append(f"{o}: {'missing' if g is None else g.shape} vs {rf.shape}")
-                continue
-            res.append(f"{o} {nlp.snr(rf.astype(np.float64), g.astype(np.float64)):.1f} dB"
-                       + decision(o, rf, g))
-        row.append(f"{prec}: " + ", ".join(res) + (" [batch fixed to 1]" if fixed else ""))
-    print(" | ".join(row), flush=True)
-
-
-def main(work, names):
-    for full in names or [n + s for n in MODELS for s in ("", "_op17")]:
-        sweep(work, full)
+        return nlp.decisions(name, out, ref, got)
+    return None
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    torch.set_num_threads(1)
-    main(sys.argv[1], sys.argv[2:])
+    nlp.main(sys.modules[__name__])
