@@ -19,6 +19,10 @@ every output and the next-token argmax agreement of the logits.
 - llama_past: the decode step: one token, past_key_values.N.key/value
   [b, 2, past, 32] in (past symbolic, "past_sequence_length"), the mask
   over past + 1, present.N.key/value out.
+- llama_cached, llama_cached_past: the rotary embedding of transformers
+  before 4.38 (optimum's exports of that era): cos and sin tables of 2048
+  positions made at init, sliced to the length and gathered by the
+  position ids.
 - qwen: a Qwen2-style decoder, prefill: q/k/v biases, RMSNorm by Sqrt and
   Div, position ids and cache_position computed in the graph (arange from
   the past length), transformers' sdpa-era mask (full(min).triu(1) *
@@ -142,17 +146,25 @@ class Llama(nn.Module):
     attention_mask input, sdpa's is_causal mask. The forward takes past
     key/values after the other inputs when given."""
 
-    def __init__(s, qwen=False, d=128, h=4, kv=2, ff=352, layers=2, v=V, causal=False):
+    def __init__(s, qwen=False, d=128, h=4, kv=2, ff=352, layers=2, v=V, causal=False,
+                 cached=False):
         super().__init__()
-        s.qwen, s.dh, s.causal = qwen, d // h, causal
+        s.qwen, s.dh, s.causal, s.cached = qwen, d // h, causal, cached
         s.embed_tokens = nn.Embedding(v, d)
         s.layers = nn.ModuleList(DecoderLayer(d, h, kv, ff, qwen, qwen) for _ in range(layers))
         s.norm = RMSNorm(d, sqrt=qwen)
         s.lm_head = None if qwen else nn.Linear(d, v, bias=False)
         s.register_buffer("inv_freq", 1.0 / (10000 ** (torch.arange(0, s.dh, 2).float() / s.dh)),
                           persistent=False)
+        if cached:  # transformers < 4.38: tables of 2048 positions, made at init
+            f = torch.outer(torch.arange(2048).float(), s.inv_freq)
+            emb = torch.cat((f, f), dim=-1)
+            s.register_buffer("cos_cached", emb.cos(), persistent=False)
+            s.register_buffer("sin_cached", emb.sin(), persistent=False)
 
-    def rotary(s, pos):
+    def rotary(s, pos, length):
+        if s.cached:  # the tables sliced to the length, gathered by the position ids
+            return s.cos_cached[:length][pos], s.sin_cached[:length][pos]
         f = (s.inv_freq[None, :, None].expand(pos.shape[0], -1, 1) @ pos[:, None, :].float())
         emb = torch.cat((f.transpose(1, 2),) * 2, dim=-1)
         return emb.cos(), emb.sin()
@@ -198,7 +210,7 @@ class Llama(nn.Module):
             m = torch.where(m == 0, torch.tensor(float("-inf")), torch.tensor(0.0))
         else:
             m = s.mask_sdpa(mask, t, cache_position) if s.qwen else s.mask_eager(mask, t, plen)
-        cos, sin = s.rotary(pos)
+        cos, sin = s.rotary(pos, plen + t)
         x = s.embed_tokens(ids)
         presents = []
         for i, layer in enumerate(s.layers):
@@ -407,6 +419,11 @@ LL_IN = ["input_ids", "attention_mask", "position_ids"]
 MODELS = {
     "llama": (lambda: Llama(), lambda sd, n: llama_samples(False, False, sd, n), LL_IN,
               ["logits"] + LLAMA_PRESENT, LLAMA_AX),
+    "llama_cached": (lambda: Llama(cached=True), lambda sd, n: llama_samples(False, False, sd, n),
+                     LL_IN, ["logits"] + LLAMA_PRESENT, LLAMA_AX),
+    "llama_cached_past": (lambda: Llama(cached=True),
+                          lambda sd, n: llama_samples(False, True, sd, n), LL_IN + LLAMA_PAST,
+                          ["logits"] + LLAMA_PRESENT, LLAMA_PAST_AX),
     "llama_past": (lambda: Llama(), lambda sd, n: llama_samples(False, True, sd, n),
                    LL_IN + LLAMA_PAST, ["logits"] + LLAMA_PRESENT, LLAMA_PAST_AX),
     "qwen": (lambda: Llama(True), lambda sd, n: llama_samples(True, False, sd, n), LL_IN[:2],
