@@ -51,12 +51,15 @@ usage: /usr/bin/python3 bench/llm-archs.py WORKDIR [MODEL...]
 (NODE_PATH must find onnxruntime-node; DNNQ_BIN the binaries, default
 build/bin.) A model name may carry an opset: llama_op17.
 """
+import copy
 import importlib.util
 import math
 import os
 import sys
 
 import numpy as np
+import onnx
+from onnx import helper
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -441,6 +444,48 @@ MODELS = {
     "whisper_past": (lambda: WhisperDec(True), lambda sd, n: whisper_samples("past", sd, n),
                      ["input_ids"] + W_PAST, ["logits"] + W_PRESENT_DEC, W_PAST_AX),
 }
+
+
+def merge(prefill, step, path):
+    """optimum's decoder_model_merged.onnx of the ONNX files prefill and
+    step: one If on the bool input use_cache_branch [1], the step its then
+    branch and the prefill its else branch, every name of theirs but the
+    graph inputs prefixed ("cache/", "no_cache/"); the inputs the step's
+    (those of the prefill too as the prefill declares them, of its symbolic
+    length), the mask's length "past_sequence_length + sequence_length"."""
+    a, b = onnx.load(prefill), onnx.load(step)
+    outs = [copy.deepcopy(o) for o in b.graph.output]
+
+    def branch(m, p):
+        g = m.graph
+        keep = {i.name for i in g.input}
+        r = lambda n: n if n in keep or not n else p + n  # noqa: E731
+        for n in g.node:
+            n.input[:] = [r(x) for x in n.input]
+            n.output[:] = [r(x) for x in n.output]
+            n.name = p + n.name
+        for t in g.initializer:
+            t.name = r(t.name)
+        for o in g.output:
+            o.name = r(o.name)
+        del g.value_info[:]
+        ins = {i.name: copy.deepcopy(i) for i in g.input}
+        del g.input[:]
+        return g, ins
+
+    ga, ia = branch(a, "no_cache/")
+    gb, ib = branch(b, "cache/")
+    ib.update(ia)  # the prompt's symbolic length
+    ib["attention_mask"].type.tensor_type.shape.dim[1].dim_param = \
+        "past_sequence_length + sequence_length"
+    cond = helper.make_tensor_value_info("use_cache_branch", onnx.TensorProto.BOOL, [1])
+    node = helper.make_node("If", ["use_cache_branch"], [o.name for o in outs], name="optimum::if",
+                            then_branch=gb, else_branch=ga)
+    g = helper.make_graph([node], "merged", list(ib.values()) + [cond], outs)
+    m = helper.make_model(g, opset_imports=a.opset_import)
+    m.ir_version = a.ir_version
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
 
 
 def export(name, opset, path):

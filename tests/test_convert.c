@@ -3088,6 +3088,52 @@ START_TEST(llm_decoders)
 }
 END_TEST
 
+/* optimum's decoder_model_merged (tools/mkllm.py llama_merged: an If on
+ * the bool input use_cache_branch, the decode step and the prefill its
+ * branches): frozen to 1 by --input-value, the If is the decode step, all
+ * fp32 the bytes of the step's own conversion; frozen to 0, the prefill,
+ * the past given a stand-in length of 1 (dnnq has no empty dims; no node
+ * reads it, zeros fed) and the mask its own length, near torch. */
+START_TEST(llm_merged)
+{
+	char dir[] = "/tmp/dnnq-llmm-XXXXXX", in[1024], want[512], got[600];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	static const char *const outs[2] = { "logits", "present.0.key" };
+	llm_inputs("llama_past", in, sizeof in);
+	sh(&c, dir, "dnnq-convert " LLM "/llama_past/model.onnx --calib " LLM "/llama_past/in "
+	   "--keep-fp32 '*' -o %s/step.dnnq", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	sh(&c, dir, "dnnq-convert " LLM "/llama_merged/model.onnx --calib " LLM "/llama_past/in "
+	   "--input-value use_cache_branch=1 --keep-fp32 '*' -o %s/m1.dnnq", dir);
+	ck_assert_msg(c.status == 0 && strstr(c.out, "inlined (If 1)"), "%s%s", c.out, c.err);
+	for (int m = 0; m < 2; m++) {
+		sh(&c, dir, "dnnq-run %s/%s.dnnq%s -o %s/%s", dir, m ? "m1" : "step", in, dir,
+		   m ? "m1" : "step");
+		ck_assert_msg(c.status == 0, "%s", c.err);
+	}
+	for (int k = 0; k < 2; k++) {
+		snprintf(want, sizeof want, "%s/step/%s.npy", dir, outs[k]);
+		snprintf(got, sizeof got, "%s/m1/%s.npy", dir, outs[k]);
+		same_npy(want, got);
+	}
+	sh(&c, dir, "dnnq-convert " LLM "/llama_merged/model.onnx --input-value use_cache_branch=0 "
+	   "--keep-fp32 '*' --input-shape past_key_values.0.key=1x2x1x8 --input-shape input_ids=1x8 "
+	   "--input-shape attention_mask=1x8 -o %s/m0.dnnq", dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	llm_inputs("llama_merged", in, sizeof in);
+	sh(&c, dir, "dnnq-run %s/m0.dnnq%s -o %s/m0", dir, in, dir);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	snprintf(got, sizeof got, "%s/m0/logits.npy", dir);
+	size_t n, agree = next_tokens_agree(LLM "/llama_merged/y_logits.npy", got, &n);
+	double db = file_sqnr(LLM "/llama_merged/y_logits.npy", got);
+	printf("convert: llm merged prefill all fp32: logits %.2f dB, next token %zu/%zu against "
+	       "torch\n", db, agree, n);
+	ck_assert_msg(db >= 100 && agree == n, "%.2f dB, %zu/%zu", db, agree, n);
+	rm_rf(dir);
+}
+END_TEST
+
 /* src with its graph renamed to name, as dst. */
 static void rename_graph(const char *src, const char *dst, const char *name)
 {
@@ -3322,6 +3368,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, nlp_causal);
 	tcase_add_test(tc, nlp_int_gathers);
 	tcase_add_test(tc, llm_decoders);
+	tcase_add_test(tc, llm_merged);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);

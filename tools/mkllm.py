@@ -13,16 +13,25 @@ by torch at opset 14 with optimum's dynamic axes:
                          past length (folded rotary tables), the sdpa scale
                          Sqrt(Sqrt(Reciprocal(dh))), triu(full(min)) *
                          (arange > cache_position)
+  llama_merged/model.onnx  optimum's decoder_model_merged: an If on the
+                         bool input use_cache_branch, the decode step above
+                         its then branch, the LLaMA prefill of 8 tokens its
+                         else branch (bench/llm-archs.py merge)
   */in/INPUT.npy         4 samples (every other one left-padded; the decode
                          step's past the prefill's present of a 7-token
-                         prompt), the calibration and the run's inputs
-  */y_NAME.npy           torch's outputs: logits, present.0.key
+                         prompt), the calibration and the run's inputs;
+                         llama_merged/in/: the prefill's, and zeros [4, 2,
+                         1, 8] for the past it does not read
+  */y_NAME.npy           torch's outputs: logits, present.0.key (the
+                         merged model's: the prefill's logits)
 
 usage: /usr/bin/python3 tools/mkllm.py [--out tests/onnx/llm]
 """
 import argparse
 import importlib.util
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import torch
@@ -66,6 +75,17 @@ def main():
     torch.use_deterministic_algorithms(True)
     write(a.out, "llama_past", False, True)
     write(a.out, "qwen", True, False)
+    with tempfile.TemporaryDirectory() as tmp:
+        write(tmp, "llama", False, False)
+        d = os.path.join(a.out, "llama_merged")
+        os.makedirs(d, exist_ok=True)
+        llm.merge(os.path.join(tmp, "llama", "model.onnx"),
+                  os.path.join(a.out, "llama_past", "model.onnx"), os.path.join(d, "model.onnx"))
+        shutil.rmtree(os.path.join(d, "in"), ignore_errors=True)
+        shutil.copytree(os.path.join(tmp, "llama", "in"), os.path.join(d, "in"))
+        shutil.copy(os.path.join(tmp, "llama", "y_logits.npy"), d)
+    for k in llm.kv_names("past_key_values", 1):
+        np.save(os.path.join(d, "in", k + ".npy"), np.zeros((4, 2, 1, 8), np.float32))
 
 
 if __name__ == "__main__":
