@@ -321,7 +321,8 @@ class WhisperDec(nn.Module):
         presents = []
         for i, layer in enumerate(s.layers):
             if s.past:
-                x, p = layer(x, mask, past=rest[4 * i:4 * i + 2], cross_kv=rest[4 * i + 2:4 * i + 4])
+                x, p = layer(x, mask, past=rest[4 * i:4 * i + 2],
+                             cross_kv=rest[4 * i + 2:4 * i + 4])
                 presents += p[:2]
             else:
                 x, p = layer(x, mask, enc=rest[0])
@@ -330,7 +331,8 @@ class WhisperDec(nn.Module):
 
 
 def kv_names(prefix, layers, parts=("",)):
-    return [f"{prefix}.{i}{p}.{kv}" for i in range(layers) for p in parts for kv in ("key", "value")]
+    return [f"{prefix}.{i}{p}.{kv}" for i in range(layers) for p in parts
+            for kv in ("key", "value")]
 
 
 LLAMA_PAST = kv_names("past_key_values", 2)
@@ -366,7 +368,8 @@ def llama_samples(qwen, past, seed, n, t=T, plen=PAST, **dims):
     ids, mask, pos = prompts(r, n, plen, v)
     torch.manual_seed(0)
     m = Llama(qwen, **dims).eval()
-    args = [torch.from_numpy(ids), torch.from_numpy(mask)] + ([] if qwen else [torch.from_numpy(pos)])
+    args = [torch.from_numpy(ids), torch.from_numpy(mask)]
+    args += [] if qwen else [torch.from_numpy(pos)]
     with torch.no_grad():
         pres = m(*args)[1:]
     s = {"input_ids": r.integers(3, v, (n, 1), dtype=np.int64),
@@ -431,8 +434,9 @@ MODELS = {
                    LL_IN + LLAMA_PAST, ["logits"] + LLAMA_PRESENT, LLAMA_PAST_AX),
     "qwen": (lambda: Llama(True), lambda sd, n: llama_samples(True, False, sd, n), LL_IN[:2],
              ["logits"] + LLAMA_PRESENT, LLAMA_AX),
-    "qwen_causal": (lambda: Llama(True, causal=True), lambda sd, n: llama_samples(True, False, sd, n),
-                    LL_IN[:1], ["logits"] + LLAMA_PRESENT, LLAMA_AX),
+    "qwen_causal": (lambda: Llama(True, causal=True),
+                    lambda sd, n: llama_samples(True, False, sd, n), LL_IN[:1],
+                    ["logits"] + LLAMA_PRESENT, LLAMA_AX),
     "qwen_past": (lambda: Llama(True), lambda sd, n: llama_samples(True, True, sd, n),
                   LL_IN[:2] + LLAMA_PAST, ["logits"] + LLAMA_PRESENT, LLAMA_PAST_AX),
     "whisper_enc": (WhisperEnc, lambda sd, n: whisper_samples("enc", sd, n), ["input_features"],
