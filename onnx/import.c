@@ -611,14 +611,14 @@ static const Onnx__TypeProto__Tensor *tensor_type(const Onnx__ValueInfoProto *vi
 	return tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
 }
 
-/* The value of symbol sym (len bytes) that another graph input's named
- * shape gives (--input-shape, or its samples by name): a dim past the
- * first named sym there; -1: none, or two that disagree. optimum's decoder
- * exports name every past key and value's length "past_sequence_length":
- * one --input-shape fixes them all. */
-static int64_t symbol_value(const struct imp *m, const char *sym, size_t len)
+/* m->syms: the symbolic dim names past dim 0 of the graph inputs that a
+ * named shape gives (--input-shape, or samples by name), with the value
+ * it gives; made once (the shapes given are few: each names one input).
+ * optimum's decoder exports name every past key and value's length
+ * "past_sequence_length": one --input-shape fixes them all. */
+static int make_syms(struct imp *m)
 {
-	int64_t val = -1;
+	m->syms_made = true;
 	for (size_t k = 0; k < m->g->n_input; k++) {
 		const Onnx__ValueInfoProto *vi = m->g->input[k];
 		const Onnx__TypeProto__Tensor *tt = vi ? tensor_type(vi) : NULL;
@@ -630,25 +630,44 @@ static int64_t symbol_value(const struct imp *m, const char *sym, size_t len)
 		                                                  &strict, &lift);
 		for (size_t j = 1; given && given->ndim == tt->shape->n_dim && j < given->ndim; j++) {
 			const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[j];
-			if (!d || d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ||
-			    strlen(S(d->dim_param)) != len || memcmp(S(d->dim_param), sym, len))
+			if (!d || d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
 				continue;
-			if (val >= 0 && val != given->dims[j])
-				return -1;
-			val = given->dims[j];
+			size_t i = 0;
+			while (i < m->nsyms && strcmp(m->syms[i].name, S(d->dim_param)))
+				i++;
+			if (i < m->nsyms) {
+				if (m->syms[i].value != given->dims[j])
+					m->syms[i].value = -1;
+				continue;
+			}
+			struct imp_sym *g = realloc(m->syms, (m->nsyms + 1) * sizeof *g);
+			if (!g)
+				return DNNQ_E_NOMEM;
+			m->syms = g;
+			m->syms[m->nsyms++] = (struct imp_sym){ S(d->dim_param), given->dims[j] };
 		}
 	}
-	return val;
+	return 0;
+}
+
+/* The value m->syms gives the symbol sym (len bytes); -1: none. */
+static int64_t symbol_value(const struct imp *m, const char *sym, size_t len)
+{
+	for (size_t i = 0; i < m->nsyms; i++)
+		if (strlen(m->syms[i].name) == len && !memcmp(m->syms[i].name, sym, len))
+			return m->syms[i].value;
+	return -1;
 }
 
 /* A symbolic dim named sym: the value the other inputs' named shapes give
- * its symbol, or each term of a sum of symbols and integers ("past_sequence
- * _length + 1", "past_sequence_length + sequence_length": optimum's
- * attention mask and present key/values); -1: not known. */
+ * its symbol, or the sum of a sum of at most 8 symbols and integers
+ * ("past_sequence_length + 1", "past_sequence_length + sequence_length":
+ * optimum's attention mask and present key/values); -1: not known. */
 static int64_t symbolic_dim(const struct imp *m, const char *sym)
 {
 	int64_t sum = 0;
-	for (const char *t = sym;;) {
+	for (int terms = 0; terms < 8; terms++) {
+		const char *t = sym;
 		t += strspn(t, " ");
 		size_t len = strcspn(t, "+");
 		while (len && t[len - 1] == ' ')
@@ -663,11 +682,12 @@ static int64_t symbolic_dim(const struct imp *m, const char *sym)
 		sum += v;
 		if (sum > IMP_MAX_DIM)
 			return -1;
-		t = strchr(t, '+');
-		if (!t)
+		sym = strchr(t, '+');
+		if (!sym)
 			return sum;
-		t++;
+		sym++;
 	}
+	return -1;
 }
 
 /* dims[i] of input `what`: the model's, checked against the given shape's
@@ -689,6 +709,8 @@ static int input_dim(struct imp *m, const char *name, const char *what,
 		return 0;
 	}
 	bool param = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+	if (param && !m->syms_made && make_syms(m))
+		return DNNQ_E_NOMEM;
 	if (param && (*out = symbolic_dim(m, S(d->dim_param))) > 0)
 		return 0;
 	char ex[160];
@@ -1426,6 +1448,7 @@ static void imp_release(struct imp *m)
 	free(m->batch);
 	free(m->moved);
 	free(m->pads);
+	free(m->syms);
 	free(m->bn_folded);
 	for (size_t i = 0; i < m->nseqs; i++)
 		free(m->seqs[i].ids);
