@@ -3016,6 +3016,20 @@ static size_t next_tokens_agree(const char *want_path, const char *got_path, siz
 	return agree;
 }
 
+/* dnnq-convert LLM/SRC/model.onnx ARGS -o DIR/OUT.dnnq (c holds what it
+ * said), then dnnq-run of it on LLM/INS/in's arrays into DIR/OUT/. */
+static void llm_convert_run(struct cmd *c, const char *dir, const char *src, const char *args,
+                            const char *ins, const char *out)
+{
+	char in[1024];
+	static struct cmd r;
+	sh(c, dir, "dnnq-convert " LLM "/%s/model.onnx %s -o %s/%s.dnnq", src, args, dir, out);
+	ck_assert_msg(c->status == 0, "%s: %s", out, c->err);
+	llm_inputs(ins, in, sizeof in);
+	sh(&r, dir, "dnnq-run %s/%s.dnnq%s -o %s/%s", dir, out, in, dir, out);
+	ck_assert_msg(r.status == 0, "%s: %s", out, r.err);
+}
+
 /* tools/mkllm.py's decoders (bench/llm-archs.py's, one layer): a LLaMA
  * decode step (past key/values in, the past's length symbolic; rotary
  * Sin and Cos of the position_ids input at run time; grouped-query
@@ -3029,7 +3043,7 @@ static size_t next_tokens_agree(const char *want_path, const char *got_path, siz
 START_TEST(llm_decoders)
 {
 	char dir[] = "/tmp/dnnq-llm-XXXXXX", in[1024], sock[128], dnnqd[512], model[600];
-	char want[512], got[600];
+	char want[512], got[600], args[256], out[64];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
 	static const char *const models[2] = { "llama_past", "qwen" };
@@ -3037,21 +3051,18 @@ START_TEST(llm_decoders)
 	for (int i = 0; i < 4; i++) {
 		const char *m = models[i / 2];
 		int fp32 = i % 2;
-		llm_inputs(m, in, sizeof in);
-		sh(&c, dir, "dnnq-convert " LLM "/%s/model.onnx --calib " LLM "/%s/in %s -o %s/%s%d.dnnq",
-		   m, m, fp32 ? "--keep-fp32 '*'" : "", dir, m, fp32);
-		ck_assert_msg(c.status == 0, "%s: %s", m, c.err);
-		sh(&c, dir, "dnnq-run %s/%s%d.dnnq%s -o %s/%s%d", dir, m, fp32, in, dir, m, fp32);
-		ck_assert_msg(c.status == 0, "%s: %s", m, c.err);
+		snprintf(args, sizeof args, "--calib " LLM "/%s/in%s", m, fp32 ? " --keep-fp32 '*'" : "");
+		snprintf(out, sizeof out, "%s%d", m, fp32);
+		llm_convert_run(&c, dir, m, args, m, out);
 		double db[2];
 		for (int k = 0; k < 2; k++) {
 			snprintf(want, sizeof want, LLM "/%s/y_%s.npy", m, outs[k]);
-			snprintf(got, sizeof got, "%s/%s%d/%s.npy", dir, m, fp32, outs[k]);
+			snprintf(got, sizeof got, "%s/%s/%s.npy", dir, out, outs[k]);
 			db[k] = file_sqnr(want, got);
 		}
 		size_t n, agree;
 		snprintf(want, sizeof want, LLM "/%s/y_logits.npy", m);
-		snprintf(got, sizeof got, "%s/%s%d/logits.npy", dir, m, fp32);
+		snprintf(got, sizeof got, "%s/%s/logits.npy", dir, out);
 		agree = next_tokens_agree(want, got, &n);
 		printf("convert: llm %-10s %s: logits %6.2f dB, present key %6.2f dB, next token "
 		       "%zu/%zu against torch\n", m, fp32 ? "all fp32" : "default ", db[0], db[1],
@@ -3059,12 +3070,8 @@ START_TEST(llm_decoders)
 		ck_assert_msg(db[0] >= (fp32 ? 100 : 25) && db[1] >= (fp32 ? 100 : 30) && agree == n,
 		              "%s %d: %.2f, %.2f dB, %zu/%zu", m, fp32, db[0], db[1], agree, n);
 	}
-	sh(&c, dir, "dnnq-convert " LLM "/llama_past/model.onnx --keep-fp32 '*' --input-shape "
-	   "past_key_values.0.key=1x2x7x8 -o %s/shape.dnnq", dir);
-	ck_assert_msg(c.status == 0, "%s", c.err);
-	llm_inputs("llama_past", in, sizeof in);
-	sh(&c, dir, "dnnq-run %s/shape.dnnq%s -o %s/shape", dir, in, dir);
-	ck_assert_msg(c.status == 0, "%s", c.err);
+	llm_convert_run(&c, dir, "llama_past", "--keep-fp32 '*' --input-shape "
+	                "past_key_values.0.key=1x2x7x8", "llama_past", "shape");
 	snprintf(want, sizeof want, "%s/llama_past1/logits.npy", dir);
 	snprintf(got, sizeof got, "%s/shape/logits.npy", dir);
 	same_npy(want, got);
@@ -3074,6 +3081,7 @@ START_TEST(llm_decoders)
 	snprintf(model, sizeof model, "llm=%s/llama_past0.dnnq", dir);
 	char *argv[8] = { dnnqd, "--socket", sock, "--model", model };
 	pid_t pid = start_dnnqd(argv, sock);
+	llm_inputs("llama_past", in, sizeof in);
 	sh(&c, dir, "dnnqctl --socket %s infer llm%s -o %s/served", sock, in, dir);
 	if (c.status)
 		kill(pid, SIGKILL);
@@ -3096,34 +3104,23 @@ END_TEST
  * reads it, zeros fed) and the mask its own length, near torch. */
 START_TEST(llm_merged)
 {
-	char dir[] = "/tmp/dnnq-llmm-XXXXXX", in[1024], want[512], got[600];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	static struct cmd c;
 	static const char *const outs[2] = { "logits", "present.0.key" };
-	llm_inputs("llama_past", in, sizeof in);
-	sh(&c, dir, "dnnq-convert " LLM "/llama_past/model.onnx --calib " LLM "/llama_past/in "
-	   "--keep-fp32 '*' -o %s/step.dnnq", dir);
-	ck_assert_msg(c.status == 0, "%s", c.err);
-	sh(&c, dir, "dnnq-convert " LLM "/llama_merged/model.onnx --calib " LLM "/llama_past/in "
-	   "--input-value use_cache_branch=1 --keep-fp32 '*' -o %s/m1.dnnq", dir);
-	ck_assert_msg(c.status == 0 && strstr(c.out, "inlined (If 1)"), "%s%s", c.out, c.err);
-	for (int m = 0; m < 2; m++) {
-		sh(&c, dir, "dnnq-run %s/%s.dnnq%s -o %s/%s", dir, m ? "m1" : "step", in, dir,
-		   m ? "m1" : "step");
-		ck_assert_msg(c.status == 0, "%s", c.err);
-	}
+	static struct cmd c;
+	char dir[] = "/tmp/dnnq-llmm-XXXXXX", want[512], got[600];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	llm_convert_run(&c, dir, "llama_past", "--calib " LLM "/llama_past/in --keep-fp32 '*'",
+	                "llama_past", "step");
+	llm_convert_run(&c, dir, "llama_merged", "--calib " LLM "/llama_past/in --input-value "
+	                "use_cache_branch=1 --keep-fp32 '*'", "llama_past", "m1");
+	ck_assert_msg(strstr(c.out, "inlined (If 1)"), "%s", c.out);
 	for (int k = 0; k < 2; k++) {
 		snprintf(want, sizeof want, "%s/step/%s.npy", dir, outs[k]);
 		snprintf(got, sizeof got, "%s/m1/%s.npy", dir, outs[k]);
 		same_npy(want, got);
 	}
-	sh(&c, dir, "dnnq-convert " LLM "/llama_merged/model.onnx --input-value use_cache_branch=0 "
-	   "--keep-fp32 '*' --input-shape past_key_values.0.key=1x2x1x8 --input-shape input_ids=1x8 "
-	   "--input-shape attention_mask=1x8 -o %s/m0.dnnq", dir);
-	ck_assert_msg(c.status == 0, "%s", c.err);
-	llm_inputs("llama_merged", in, sizeof in);
-	sh(&c, dir, "dnnq-run %s/m0.dnnq%s -o %s/m0", dir, in, dir);
-	ck_assert_msg(c.status == 0, "%s", c.err);
+	llm_convert_run(&c, dir, "llama_merged", "--input-value use_cache_branch=0 --keep-fp32 '*' "
+	                "--input-shape past_key_values.0.key=1x2x1x8 --input-shape input_ids=1x8 "
+	                "--input-shape attention_mask=1x8", "llama_merged", "m0");
 	snprintf(got, sizeof got, "%s/m0/logits.npy", dir);
 	size_t n, agree = next_tokens_agree(LLM "/llama_merged/y_logits.npy", got, &n);
 	double db = file_sqnr(LLM "/llama_merged/y_logits.npy", got);
