@@ -660,9 +660,10 @@ static int64_t symbol_value(const struct imp *m, const char *sym, size_t len)
 }
 
 /* A symbolic dim named sym: the value the other inputs' named shapes give
- * its symbol, or the sum of a sum of at most 8 symbols and integers
+ * that name, or, a name that is a sum of at most 8 such names and integers
  * ("past_sequence_length + 1", "past_sequence_length + sequence_length":
- * optimum's attention mask and present key/values); -1: not known. */
+ * optimum's attention mask and present key/values), their sum; -1: not
+ * known. */
 static int64_t symbolic_dim(const struct imp *m, const char *sym)
 {
 	int64_t sum = 0;
