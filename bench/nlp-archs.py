@@ -379,18 +379,26 @@ def export(name, opset, path):
                           output_names=outs, dynamic_axes=axes)
 
 
-def sweep(work, full):
+def io(name):
+    """the input and output names"""
+    return MODELS[name][1:]
+
+
+def sweep(work, full, arch):
+    """One model of arch (this module, or bench/llm-archs.py: its MODELS,
+    io, samples, export and decisions) exported, its samples written, run
+    by ONNX Runtime, converted both ways, run, compared: one row."""
     name, _, op = full.partition("_op")
     opset = int(op) if op else 14
-    if name not in MODELS:
+    if name not in arch.MODELS:
         name, opset = full, 14
-    _, ins, outs = MODELS[name]
+    ins, outs = arch.io(name)
     d = f"{work}/{full}"
     os.makedirs(f"{d}/calib", exist_ok=True)
     onnx_path = f"{d}/{name}.onnx"
     if not os.path.exists(onnx_path):
-        export(name, opset, onnx_path)
-    cal, test = samples(name, 10, N_CALIB), samples(name, 20, N_TEST)
+        arch.export(name, opset, onnx_path)
+    cal, test = arch.samples(name, 10, N_CALIB), arch.samples(name, 20, N_TEST)
     feeds = []
     for k in ins:
         np.save(f"{d}/calib/{k}.npy", cal[k])
@@ -418,12 +426,13 @@ def sweep(work, full):
             continue
         res = []
         for o, rf in zip(outs, ref):
-            g = got[o]
-            if g.shape != rf.shape:
-                res.append(f"{o}: shape {g.shape} vs {rf.shape}")
+            g = got.get(o)
+            if g is None or g.shape != rf.shape:
+                res.append(f"{o}: {'missing' if g is None else g.shape} vs {rf.shape}")
                 continue
-            res.append(f"{o} {snr(rf.astype(np.float64), g.astype(np.float64)):.1f} dB "
-                       f"({decisions(name, o, rf, g)})")
+            dec = arch.decisions(name, o, rf, g)
+            res.append(f"{o} {snr(rf.astype(np.float64), g.astype(np.float64)):.1f} dB"
+                       + (f" ({dec})" if dec else ""))
         row.append(f"{prec}: " + ", ".join(res) + (f" [{note[0]}]" if note else ""))
     print(" | ".join(row), flush=True)
 
@@ -431,7 +440,7 @@ def sweep(work, full):
 def run(model, ins, feeds, outdir, one_by_one):
     """dnnq-run on the test samples (one at a time when the import fixed
     the batch to 1): {output: array}, or the error."""
-    batches = [None] if not one_by_one else range(N_TEST)
+    batches = [None] if not one_by_one else range(np.load(feeds[0]).shape[0])
     res = []
     for i in batches:
         args = []
@@ -448,13 +457,15 @@ def run(model, ins, feeds, outdir, one_by_one):
     return {k: np.concatenate([x[k] for x in res]) for k in res[0]}
 
 
-def main(work, names):
-    for full in names or [n + s for n in MODELS for s in ("", "_op17")]:
-        sweep(work, full)
+def main(arch):
+    """usage: ARCH.py WORKDIR [MODEL...]: every model of arch at opsets 14
+    and 17, or the ones named."""
+    if len(sys.argv) < 2:
+        sys.exit(arch.__doc__)
+    torch.set_num_threads(1)
+    for full in sys.argv[2:] or [n + s for n in arch.MODELS for s in ("", "_op17")]:
+        sweep(sys.argv[1], full, arch)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    torch.set_num_threads(1)
-    main(sys.argv[1], sys.argv[2:])
+    main(sys.modules[__name__])

@@ -22,7 +22,10 @@
  * test_unary.c): exp is engine/f32's (Cephes' expf) and log Cephes' logf,
  * both within 1 ulp; erf a rational function of degree 13/8 (the one Eigen
  * and XLA use) clamped to [-4, 4], where erf is +-1 in float, within 8 ulp;
- * pow exp(b log |a|), within about 2 + |b ln a| / 2 ulp.
+ * pow exp(b log |a|), within about 2 + |b ln a| / 2 ulp; sin and cos
+ * Cephes' sinf and cosf, within 1.3 units of max(ulp(y), 2^-24) for |x|
+ * up to 8192 (near a zero of y the reduction's absolute error bounds it,
+ * not y's ulp), 8.2 up to 51471, NaN past it.
  */
 #ifndef DNNQ_ENGINE_UNARY_H
 #define DNNQ_ENGINE_UNARY_H
@@ -200,6 +203,73 @@ DNNQ_AVX2 __m256 dnnq_erf8(__m256 x)
 	__m256 p = _mm256_mul_ps(c, dnnq_horner8(z, dnnq_erf_p, 7));
 	__m256 y = _mm256_div_ps(p, dnnq_horner8(z, dnnq_erf_q, 5));
 	return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/* ---- sin, cos (Cephes' sinf and cosf, no libm) --------------------------------
+ * |x| = j pi/4 + z, j the even multiple nearest (the octant rounded up to
+ * even), z in [-pi/4, pi/4] by the three-part pi/4 (the first two parts
+ * short enough that j times them is exact), then the sine or the cosine
+ * polynomial of z by the octant, cos(x) taken as sin(|x| + pi/2): the
+ * octant two on. j is kept in float (no int32 overflow): exact while j <
+ * 2^16, so past DNNQ_TRIG_MAX (2^16 pi/4) the reduction would be wrong
+ * and the result is NaN, as it is for NaN and the infinities. */
+#define DNNQ_TRIG_MAX 51471.0f
+#define DNNQ_TRIG_FOPI 1.27323954473516f                 /* 4 / pi */
+#define DNNQ_TRIG_DP1 0.78515625f
+#define DNNQ_TRIG_DP2 2.4187564849853515625e-4f
+#define DNNQ_TRIG_DP3 3.77489497744594108e-8f
+static const float dnnq_sin_p[3] = { -1.9515295891e-4f, 8.3321608736e-3f, -1.6666654611e-1f };
+static const float dnnq_cos_p[3] = { 2.443315711809948e-5f, -1.388731625493765e-3f,
+                                     4.166664568298827e-2f };
+
+/* sin x (quarter 0) or cos x (quarter 2: the octant two on) */
+static inline float dnnq_sincos1(float x, float quarter)
+{
+	float a = fabsf(x);
+	if (!(a <= DNNQ_TRIG_MAX))
+		return NAN;
+	float j = floorf(a * DNNQ_TRIG_FOPI);
+	j = j + (j - 2.0f * floorf(j * 0.5f));              /* rounded up to even */
+	float z = ((a - j * DNNQ_TRIG_DP1) - j * DNNQ_TRIG_DP2) - j * DNNQ_TRIG_DP3;
+	float k = j + quarter;
+	k = k - 8.0f * floorf(k * 0.125f);                   /* 0, 2, 4 or 6 */
+	bool neg = quarter == 0.0f && signbit(x);            /* sin is odd, cos even */
+	if (k >= 4.0f)
+		neg = !neg, k = k - 4.0f;
+	float zz = z * z, y;
+	if (k == 2.0f)
+		y = (dnnq_horner1(zz, dnnq_cos_p, 3) * zz * zz - 0.5f * zz) + 1.0f;
+	else
+		y = dnnq_horner1(zz, dnnq_sin_p, 3) * zz * z + z;
+	return neg ? -y : y;
+}
+
+DNNQ_AVX2 __m256 dnnq_sincos8(__m256 x, float quarter)
+{
+	const __m256 sign = DNNQ_SET1(-0.0f), four = DNNQ_SET1(4.0f);
+	__m256 a = _mm256_andnot_ps(sign, x);
+	__m256 j = _mm256_floor_ps(_mm256_mul_ps(a, DNNQ_SET1(DNNQ_TRIG_FOPI)));
+	__m256 h = _mm256_floor_ps(_mm256_mul_ps(j, DNNQ_SET1(0.5f)));
+	j = _mm256_add_ps(j, _mm256_sub_ps(j, _mm256_mul_ps(DNNQ_SET1(2.0f), h)));
+	__m256 z = _mm256_sub_ps(a, _mm256_mul_ps(j, DNNQ_SET1(DNNQ_TRIG_DP1)));
+	z = _mm256_sub_ps(z, _mm256_mul_ps(j, DNNQ_SET1(DNNQ_TRIG_DP2)));
+	z = _mm256_sub_ps(z, _mm256_mul_ps(j, DNNQ_SET1(DNNQ_TRIG_DP3)));
+	__m256 k = _mm256_add_ps(j, DNNQ_SET1(quarter));
+	k = _mm256_sub_ps(k, _mm256_mul_ps(DNNQ_SET1(8.0f),
+	                                   _mm256_floor_ps(_mm256_mul_ps(k, DNNQ_SET1(0.125f)))));
+	__m256 neg = quarter == 0.0f ? _mm256_and_ps(x, sign) : _mm256_setzero_ps();
+	__m256 hi = _mm256_cmp_ps(k, four, _CMP_GE_OQ);
+	neg = _mm256_xor_ps(neg, _mm256_and_ps(hi, sign));
+	k = _mm256_blendv_ps(k, _mm256_sub_ps(k, four), hi);
+	__m256 zz = _mm256_mul_ps(z, z);
+	__m256 c = _mm256_mul_ps(_mm256_mul_ps(dnnq_horner8(zz, dnnq_cos_p, 3), zz), zz);
+	c = _mm256_add_ps(_mm256_sub_ps(c, _mm256_mul_ps(DNNQ_SET1(0.5f), zz)), DNNQ_SET1(1.0f));
+	__m256 s = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(dnnq_horner8(zz, dnnq_sin_p, 3), zz),
+	                                       z), z);
+	__m256 y = _mm256_xor_ps(_mm256_blendv_ps(s, c, _mm256_cmp_ps(k, DNNQ_SET1(2.0f),
+	                                                                _CMP_EQ_OQ)), neg);
+	return _mm256_blendv_ps(y, DNNQ_SET1(NAN), _mm256_cmp_ps(a, DNNQ_SET1(DNNQ_TRIG_MAX),
+	                                                         _CMP_NLE_UQ));
 }
 
 /* ---- the family ------------------------------------------------------------- */

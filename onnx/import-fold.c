@@ -914,13 +914,25 @@ static int fold_max(struct nctx *c)
 	return c->nin == 2 ? fold_arith(c, AR_MAX) : IMP_NOT_FOLDED;
 }
 
-/* Abs, Neg of a constant, and Log of a float one (T5's relative position
- * buckets: abs of the distances, the log of the far ones). */
+/* f of a float constant: Log (T5's relative position buckets: the log of
+ * the far ones), Sqrt and Reciprocal (torch 2's scaled_dot_product_attention
+ * scales q and k by sqrt(1 / sqrt(dh)), dh from the shape), Exp, Sin and
+ * Cos (sinusoidal and rotary position tables of positions made by a
+ * Range); libm's float functions, as ONNX Runtime's. */
+static float fold_float(const char *op, float f)
+{
+	return !strcmp(op, "Log") ? logf(f) : !strcmp(op, "Sqrt") ? sqrtf(f) :
+	       !strcmp(op, "Reciprocal") ? 1.0f / f : !strcmp(op, "Exp") ? expf(f) :
+	       !strcmp(op, "Sin") ? sinf(f) : cosf(f);
+}
+
+/* Abs, Neg of a constant, and the fold_float functions of a float one
+ * (T5's relative position buckets: abs of the distances). */
 static int fold_unary(struct nctx *c)
 {
 	const char *op = c->np->op_type;
-	bool lg = !strcmp(op, "Log"), neg = !strcmp(op, "Neg");
-	int rc = need(c, 0, lg ? DT_F32 : DT_F32 | DT_INT, true);
+	bool fl = strcmp(op, "Abs") && strcmp(op, "Neg"), neg = !strcmp(op, "Neg");
+	int rc = need(c, 0, fl ? DT_F32 : DT_F32 | DT_INT, true);
 	if (rc)
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
@@ -929,7 +941,7 @@ static int fold_unary(struct nctx *c)
 	for (size_t i = 0; !rc && i < dnnq_ir_numel(x, 1); i++) {
 		if (!is_int(x->dtype)) {
 			float f = (float)getf(c, x, i);
-			rc = putf(c, x->dtype, data, i, lg ? logf(f) : neg ? -f : fabsf(f));
+			rc = putf(c, x->dtype, data, i, fl ? fold_float(op, f) : neg ? -f : fabsf(f));
 			continue;
 		}
 		int64_t v = geti(c, x, i);
@@ -1465,6 +1477,11 @@ static const struct imp_fold FOLDS[] = {
 	{ "Abs", fold_unary, 1, 1, 0 },
 	{ "Neg", fold_unary, 1, 1, 0 },
 	{ "Log", fold_unary, 1, 1, 0 },
+	{ "Sqrt", fold_unary, 1, 1, 0 },
+	{ "Reciprocal", fold_unary, 1, 1, 0 },
+	{ "Exp", fold_unary, 1, 1, 0 },
+	{ "Sin", fold_unary, 1, 1, 0 },
+	{ "Cos", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
 	{ "ReduceProd", fold_reduce, 1, 2, 0 },
 	{ "MatMul", fold_matmul, 2, 2, 0 },

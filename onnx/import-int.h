@@ -76,6 +76,13 @@ struct imp_name {
  * dim 0 are folded; arithmetic on it is refused. */
 #define IMP_BATCH INT64_MIN
 
+/* A symbolic dim name of a graph input whose named shape (--input-shape,
+ * or named samples) gives its value (onnx/import.c symbolic_dim). */
+struct imp_sym {
+	const char *name;
+	int64_t value;              /* -1: two shapes disagree */
+};
+
 /* A Pad merged into the node that reads it (onnx/import-fold.c). */
 struct imp_pad {
 	const Onnx__GraphProto *g;  /* the graph (or If branch) of both nodes */
@@ -115,6 +122,9 @@ struct imp {
 	                               dims in order (onnx/import-ops.c, op_transpose) */
 	struct imp_pad *pads;
 	size_t npads, pcap;
+	struct imp_sym *syms;       /* made at the first symbolic dim no shape gives */
+	size_t nsyms;
+	bool syms_made;
 	struct imp_at *bn_folded;
 	size_t nbn_folded, bncap;
 	uint32_t wholes;            /* the dnnq_ir_node.whole numbers given */

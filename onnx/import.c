@@ -599,7 +599,7 @@ static void shape_example(const char *name, const Onnx__TensorShapeProto *sh, ui
 		else if (i == b)
 			o += (size_t)snprintf(buf + o, cap - o, "1");
 		else
-			o += (size_t)snprintf(buf + o, cap - o, "<%.20s>", d &&
+			o += (size_t)snprintf(buf + o, cap - o, "<%.40s>", d &&
 			                      d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ?
 			                      S(d->dim_param) : "?");
 	}
@@ -618,8 +618,95 @@ static bool named_sample_missing(const struct dnnq_onnx_import_opts *o, const ch
 	return named;
 }
 
+static const Onnx__TypeProto__Tensor *tensor_type(const Onnx__ValueInfoProto *vi)
+{
+	const Onnx__TypeProto *tp = vi->type;
+	return tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
+}
+
+/* m->syms: the symbolic dim names past dim 0 of the graph inputs that a
+ * named shape gives (--input-shape, or samples by name), with the value
+ * it gives; made once (the shapes given are few: each names one input).
+ * optimum's decoder exports name every past key and value's length
+ * "past_sequence_length": one --input-shape fixes them all. */
+static int make_syms(struct imp *m)
+{
+	m->syms_made = true;
+	for (size_t k = 0; k < m->g->n_input; k++) {
+		const Onnx__ValueInfoProto *vi = m->g->input[k];
+		const Onnx__TypeProto__Tensor *tt = vi ? tensor_type(vi) : NULL;
+		if (!tt || !tt->shape || tt->shape->n_dim > DNNQ_IR_MAX_DIMS)
+			continue;
+		bool strict;
+		struct dnnq_onnx_shape lift;
+		const struct dnnq_onnx_shape *given = given_shape(m, S(vi->name), SIZE_MAX, tt->shape,
+		                                                  &strict, &lift);
+		for (size_t j = 1; given && given->ndim == tt->shape->n_dim && j < given->ndim; j++) {
+			const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[j];
+			if (!d || d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
+				continue;
+			size_t i = 0;
+			while (i < m->nsyms && strcmp(m->syms[i].name, S(d->dim_param)))
+				i++;
+			if (i < m->nsyms) {
+				if (m->syms[i].value != given->dims[j])
+					m->syms[i].value = -1;
+				continue;
+			}
+			struct imp_sym *g = realloc(m->syms, (m->nsyms + 1) * sizeof *g);
+			if (!g)
+				return DNNQ_E_NOMEM;
+			m->syms = g;
+			m->syms[m->nsyms++] = (struct imp_sym){ S(d->dim_param), given->dims[j] };
+		}
+	}
+	return 0;
+}
+
+/* The value m->syms gives the symbol sym (len bytes); -1: none. */
+static int64_t symbol_value(const struct imp *m, const char *sym, size_t len)
+{
+	for (size_t i = 0; i < m->nsyms; i++)
+		if (strlen(m->syms[i].name) == len && !memcmp(m->syms[i].name, sym, len))
+			return m->syms[i].value;
+	return -1;
+}
+
+/* A symbolic dim named sym: the value the other inputs' named shapes give
+ * that name, or, a name that is a sum of at most 8 such names and integers
+ * ("past_sequence_length + 1", "past_sequence_length + sequence_length":
+ * optimum's attention mask and present key/values), their sum; -1: not
+ * known. */
+static int64_t symbolic_dim(const struct imp *m, const char *sym)
+{
+	int64_t sum = 0;
+	for (int terms = 0; terms < 8; terms++) {
+		const char *t = sym;
+		t += strspn(t, " ");
+		size_t len = strcspn(t, "+");
+		while (len && t[len - 1] == ' ')
+			len--;
+		char *end;
+		errno = 0;
+		long long lit = strtoll(t, &end, 10);
+		int64_t v = len && end == t + len && !errno && lit >= 0 && lit <= IMP_MAX_DIM ? lit :
+		            len ? symbol_value(m, t, len) : -1;
+		if (v < 0)
+			return -1;
+		sum += v;
+		if (sum > IMP_MAX_DIM)
+			return -1;
+		sym = strchr(t, '+');
+		if (!sym)
+			return sum;
+		sym++;
+	}
+	return -1;
+}
+
 /* dims[i] of input `what`: the model's, checked against the given shape's
- * (strict), or, symbolic, the given shape's. */
+ * (strict), or, symbolic, the given shape's, else the value the other
+ * inputs' shapes give its symbol (symbolic_dim). */
 static int input_dim(struct imp *m, const char *name, const char *what,
                      const Onnx__TensorShapeProto *sh, uint32_t i, uint32_t b,
                      const struct dnnq_onnx_shape *given, bool strict, int64_t *out)
@@ -636,6 +723,10 @@ static int input_dim(struct imp *m, const char *name, const char *what,
 		return 0;
 	}
 	bool param = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+	if (param && !m->syms_made && make_syms(m))
+		return DNNQ_E_NOMEM;
+	if (param && (*out = symbolic_dim(m, S(d->dim_param))) > 0)
+		return 0;
 	char ex[160];
 	shape_example(name, sh, b, ex, sizeof ex);
 	bool run = m->opts && m->opts->samples_are_inputs;
@@ -719,12 +810,6 @@ static int32_t batch_dim1_input(struct imp *m, const struct dnnq_ir_value *v, si
 	if (id >= 0)
 		m->moved[id] = 1;
 	return id;
-}
-
-static const Onnx__TypeProto__Tensor *tensor_type(const Onnx__ValueInfoProto *vi)
-{
-	const Onnx__TypeProto *tp = vi->type;
-	return tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
 }
 
 /* A graph input's ONNX element type (0: none). */
@@ -1380,6 +1465,7 @@ static void imp_release(struct imp *m)
 	free(m->batch);
 	free(m->moved);
 	free(m->pads);
+	free(m->syms);
 	free(m->bn_folded);
 	for (size_t i = 0; i < m->nseqs; i++)
 		free(m->seqs[i].ids);

@@ -2984,6 +2984,175 @@ START_TEST(nlp_int_gathers)
 }
 END_TEST
 
+#define LLM "tests/onnx/llm"
+
+/* " -i NAME=LLM/MODEL/in/NAME.npy" for each input model has, into buf. */
+static void llm_inputs(const char *model, char *buf, size_t cap)
+{
+	static const char *const names[5] = { "input_ids", "attention_mask", "position_ids",
+	                                      "past_key_values.0.key", "past_key_values.0.value" };
+	size_t o = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < 5 && o < cap; i++) {
+		char path[256];
+		snprintf(path, sizeof path, LLM "/%s/in/%s.npy", model, names[i]);
+		if (!access(path, F_OK))
+			o += (size_t)snprintf(buf + o, cap - o, " -i %s=%s", names[i], path);
+	}
+}
+
+/* The arrays in files a and b: the same dtype, shape and bytes. */
+static void same_npy(const char *a_path, const char *b_path)
+{
+	struct array a, b;
+	load(a_path, &a);
+	load(b_path, &b);
+	ck_assert_msg(a.a.dtype == b.a.dtype && a.a.nbytes == b.a.nbytes &&
+	              !memcmp(a.data, b.data, b.a.nbytes), "%s and %s differ", a_path, b_path);
+	free(a.data);
+	free(b.data);
+}
+
+/* How many of the [N, T, V] logits' last positions pick torch's token. */
+static size_t next_tokens_agree(const char *want_path, const char *got_path, size_t *n)
+{
+	struct array w, g;
+	load(want_path, &w);
+	load(got_path, &g);
+	ck_assert_uint_eq(w.a.ndim, 3);
+	ck_assert_uint_eq(g.a.count, w.a.count);
+	size_t t = (size_t)w.a.shape[1], v = (size_t)w.a.shape[2], agree = 0;
+	*n = (size_t)w.a.shape[0];
+	for (size_t i = 0; i < *n; i++) {
+		const float *pw = (const float *)w.data + (i * t + t - 1) * v;
+		const float *pg = (const float *)g.data + (i * t + t - 1) * v;
+		size_t aw = 0, ag = 0;
+		for (size_t k = 1; k < v; k++) {
+			aw = pw[k] > pw[aw] ? k : aw;
+			ag = pg[k] > pg[ag] ? k : ag;
+		}
+		agree += aw == ag;
+	}
+	free(w.data);
+	free(g.data);
+	return agree;
+}
+
+/* dnnq-convert LLM/SRC/model.onnx ARGS -o DIR/OUT.dnnq (c holds what it
+ * said), then dnnq-run of it on LLM/INS/in's arrays into DIR/OUT/. */
+static void llm_convert_run(struct cmd *c, const char *dir, const char *src, const char *args,
+                            const char *ins, const char *out)
+{
+	char in[1024];
+	static struct cmd r;
+	sh(c, dir, "dnnq-convert " LLM "/%s/model.onnx %s -o %s/%s.dnnq", src, args, dir, out);
+	ck_assert_msg(c->status == 0, "%s: %s", out, c->err);
+	llm_inputs(ins, in, sizeof in);
+	sh(&r, dir, "dnnq-run %s/%s.dnnq%s -o %s/%s", dir, out, in, dir, out);
+	ck_assert_msg(r.status == 0, "%s: %s", out, r.err);
+}
+
+/* tools/mkllm.py's decoders (bench/llm-archs.py's, one layer): a LLaMA
+ * decode step (past key/values in, the past's length symbolic; rotary
+ * Sin and Cos of the position_ids input at run time; grouped-query
+ * attention) and a Qwen2 prefill (rotary tables and torch 2's sdpa scale
+ * folded: Sin, Cos, Sqrt, Reciprocal of constants), each refused before:
+ * converted default and all fp32 from their samples, close to torch (the
+ * logits and the present key) and the next token torch's; the decode
+ * step converted with one --input-shape for its past (the other past, the
+ * mask's "past_sequence_length + 1" follow) gives the calibrated all-fp32
+ * bytes; served by dnnqd, the default one gives dnnq-run's bytes. */
+START_TEST(llm_decoders)
+{
+	char dir[] = "/tmp/dnnq-llm-XXXXXX", in[1024], sock[128], dnnqd[512], model[600];
+	char want[512], got[600], args[256], out[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static struct cmd c;
+	static const char *const models[2] = { "llama_past", "qwen" };
+	static const char *const outs[3] = { "logits", "present.0.key", "present.0.value" };
+	for (int i = 0; i < 4; i++) {
+		const char *m = models[i / 2];
+		int fp32 = i % 2;
+		snprintf(args, sizeof args, "--calib " LLM "/%s/in%s", m, fp32 ? " --keep-fp32 '*'" : "");
+		snprintf(out, sizeof out, "%s%d", m, fp32);
+		llm_convert_run(&c, dir, m, args, m, out);
+		double db[2];
+		for (int k = 0; k < 2; k++) {
+			snprintf(want, sizeof want, LLM "/%s/y_%s.npy", m, outs[k]);
+			snprintf(got, sizeof got, "%s/%s/%s.npy", dir, out, outs[k]);
+			db[k] = file_sqnr(want, got);
+		}
+		size_t n, agree;
+		snprintf(want, sizeof want, LLM "/%s/y_logits.npy", m);
+		snprintf(got, sizeof got, "%s/%s/logits.npy", dir, out);
+		agree = next_tokens_agree(want, got, &n);
+		printf("convert: llm %-10s %s: logits %6.2f dB, present key %6.2f dB, next token "
+		       "%zu/%zu against torch\n", m, fp32 ? "all fp32" : "default ", db[0], db[1],
+		       agree, n);
+		ck_assert_msg(db[0] >= (fp32 ? 100 : 25) && db[1] >= (fp32 ? 100 : 30) && agree == n,
+		              "%s %d: %.2f, %.2f dB, %zu/%zu", m, fp32, db[0], db[1], agree, n);
+	}
+	llm_convert_run(&c, dir, "llama_past", "--keep-fp32 '*' --input-shape "
+	                "past_key_values.0.key=1x2x7x8", "llama_past", "shape");
+	snprintf(want, sizeof want, "%s/llama_past1/logits.npy", dir);
+	snprintf(got, sizeof got, "%s/shape/logits.npy", dir);
+	same_npy(want, got);
+
+	snprintf(sock, sizeof sock, "%s/d.sock", dir);
+	snprintf(dnnqd, sizeof dnnqd, "%s/dnnqd", bindir());
+	snprintf(model, sizeof model, "llm=%s/llama_past0.dnnq", dir);
+	char *argv[8] = { dnnqd, "--socket", sock, "--model", model };
+	pid_t pid = start_dnnqd(argv, sock);
+	llm_inputs("llama_past", in, sizeof in);
+	sh(&c, dir, "dnnqctl --socket %s infer llm%s -o %s/served", sock, in, dir);
+	if (c.status)
+		kill(pid, SIGKILL);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	for (int k = 0; k < 3; k++) {
+		snprintf(want, sizeof want, "%s/llama_past0/%s.npy", dir, outs[k]);
+		snprintf(got, sizeof got, "%s/served/%s.npy", dir, outs[k]);
+		same_npy(want, got);
+	}
+	stop_dnnqd(pid);
+	rm_rf(dir);
+}
+END_TEST
+
+/* optimum's decoder_model_merged (tools/mkllm.py llama_merged: an If on
+ * the bool input use_cache_branch, the decode step and the prefill its
+ * branches): frozen to 1 by --input-value, the If is the decode step, all
+ * fp32 the bytes of the step's own conversion; frozen to 0, the prefill,
+ * the past given a stand-in length of 1 (dnnq has no empty dims; no node
+ * reads it, zeros fed) and the mask its own length, near torch. */
+START_TEST(llm_merged)
+{
+	static const char *const outs[2] = { "logits", "present.0.key" };
+	static struct cmd c;
+	char dir[] = "/tmp/dnnq-llmm-XXXXXX", want[512], got[600];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	llm_convert_run(&c, dir, "llama_past", "--calib " LLM "/llama_past/in --keep-fp32 '*'",
+	                "llama_past", "step");
+	llm_convert_run(&c, dir, "llama_merged", "--calib " LLM "/llama_past/in --input-value "
+	                "use_cache_branch=1 --keep-fp32 '*'", "llama_past", "m1");
+	ck_assert_msg(strstr(c.out, "inlined (If 1)"), "%s", c.out);
+	for (int k = 0; k < 2; k++) {
+		snprintf(want, sizeof want, "%s/step/%s.npy", dir, outs[k]);
+		snprintf(got, sizeof got, "%s/m1/%s.npy", dir, outs[k]);
+		same_npy(want, got);
+	}
+	llm_convert_run(&c, dir, "llama_merged", "--input-value use_cache_branch=0 --keep-fp32 '*' "
+	                "--input-shape past_key_values.0.key=1x2x1x8 --input-shape input_ids=1x8 "
+	                "--input-shape attention_mask=1x8", "llama_merged", "m0");
+	snprintf(got, sizeof got, "%s/m0/logits.npy", dir);
+	size_t n, agree = next_tokens_agree(LLM "/llama_merged/y_logits.npy", got, &n);
+	double db = file_sqnr(LLM "/llama_merged/y_logits.npy", got);
+	printf("convert: llm merged prefill all fp32: logits %.2f dB, next token %zu/%zu against "
+	       "torch\n", db, agree, n);
+	ck_assert_msg(db >= 100 && agree == n, "%.2f dB, %zu/%zu", db, agree, n);
+	rm_rf(dir);
+}
+END_TEST
+
 /* src with its graph renamed to name, as dst. */
 static void rename_graph(const char *src, const char *dst, const char *name)
 {
@@ -3375,6 +3544,8 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, nlp_int_patterns);
 	tcase_add_test(tc, nlp_causal);
 	tcase_add_test(tc, nlp_int_gathers);
+	tcase_add_test(tc, llm_decoders);
+	tcase_add_test(tc, llm_merged);
 	tcase_add_test(tc, digits_cnn_acc16);
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);

@@ -4368,6 +4368,47 @@ START_TEST(fold_input_shape)
 }
 END_TEST
 
+/* optimum's decoder step: past key and value [N, past, 4] and the mask
+ * [N, syms[2]] (syms: the dims' names), each through a Relu to an output. */
+static struct mb *past_model(const char *const syms[3])
+{
+	int64_t d[3] = { BATCH, BATCH, 4 };
+	struct mb *b = mb_new(14);
+	static const char *const in[3] = { "k", "v", "mask" }, *const out[3] = { "y", "z", "w" };
+	for (int i = 0; i < 3; i++) {
+		mb_input(b, in[i], F, 3 - (i == 2), d);
+		b->in[i]->type->tensor_type->shape->dim[1]->dim_param = D(b, syms[i]);
+		mb_output(b, out[i]);
+		mb_node(b, "Relu", out[i], in[i], out[i]);
+	}
+	return b;
+}
+
+/* A symbolic dim takes what another input's --input-shape (or named
+ * samples) gives its symbol: one past key fixes the value's and the mask's
+ * "past + 1"; symbols the shapes disagree on, and a term nothing gives,
+ * stay unknown, named. */
+START_TEST(symbolic_dims_shared)
+{
+	static const char *const syms[3] = { "past", "past", " past + 1 " };
+	struct dnnq_onnx_shape s[2] = { { "k", 3, { 1, 5, 4 } }, { "v", 3, { 1, 6, 4 } } };
+	struct dnnq_onnx_import_opts o = { .shapes = s, .nshapes = 1 };
+	struct dnnq_ir ir;
+	struct res r = imp_with(past_model(syms), &o, &ir);
+	ck_assert_msg(r.rc == 0, "%s", r.diag.msg);
+	ck_assert_int_eq(ir.values[ir.inputs[1]].dims[1], 5);
+	ck_assert_int_eq(ir.values[ir.inputs[2]].dims[1], 6);
+	dnnq_ir_free(&ir);
+
+	struct dnnq_onnx_import_opts so = { .samples = s, .nsamples = 2 };
+	imp_fails_with(past_model(syms), &so, DNNQ_E_UNSUPPORTED, "input 'mask': dims[1] is ' past "
+	               "+ 1 ' (symbolic): fix it with --input-shape mask=1x< past + 1 >");
+	static const char *const two[3] = { "past", "past", "past + seq" };
+	imp_fails_with(past_model(two), &o, DNNQ_E_UNSUPPORTED, "input 'mask': dims[1] is 'past "
+	               "+ seq' (symbolic)");
+}
+END_TEST
+
 /* STFT (opset 17) of x [N, 64] unsqueezed to [N, 64, 1]: frame_step 8,
  * a window of 16 (or frame_length 16, rectangular) or both; a Conv of the
  * DFT's rows (onnx/import-ops.c op_stft). */
@@ -4606,6 +4647,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_noops_removed);
 	tcase_add_test(tc, fold_cast);
 	tcase_add_test(tc, fold_input_shape);
+	tcase_add_test(tc, symbolic_dims_shared);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("qdq");
 	tcase_add_test(tc, qdq_conv_fused);

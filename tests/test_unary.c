@@ -92,8 +92,8 @@ START_TEST(unary_ops_every_isa)
 				              ys[e]);
 		}
 	}
-	ck_assert_uint_eq(nun, 16);   /* sqrt reciprocal neg abs exp log erf swish gelu not
-	                                 nonzero softplus ceil floor round sign */
+	ck_assert_uint_eq(nun, 18);   /* sqrt reciprocal neg abs exp log erf swish gelu not
+	                                 nonzero softplus ceil floor round sign sin cos */
 	dnnq_pool_destroy(pool);
 }
 END_TEST
@@ -189,6 +189,56 @@ START_TEST(unary_pow_avx2_bitexact)
 }
 END_TEST
 
+/* Sin and Cos (dnnq_sincos1) against libm in double over [-lim, lim]: the
+ * largest error in units of max(ulp(y), 2^-24) (near a zero of the result
+ * the reduction's absolute error, not the result's ulp, bounds it); the
+ * AVX2 kernel gives the scalar bits at every point. */
+__attribute__((target("avx2"))) static void sincos_avx2(const float *x, float *y, float quarter)
+{
+	_mm256_storeu_ps(y, dnnq_sincos8(_mm256_loadu_ps(x), quarter));
+}
+
+static double sincos_sweep(float quarter, double lim)
+{
+	double worst = 0;
+	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
+	for (int i = 0; i < 200000; i += 8) {
+		float x[8], y[8];
+		for (int k = 0; k < 8; k++)
+			x[k] = (float)(-lim + 2 * lim * (i + k) / 200000.0);
+		if (avx2)
+			sincos_avx2(x, y, quarter);
+		for (int k = 0; k < 8; k++) {
+			float got = dnnq_sincos1(x[k], quarter);
+			ck_assert_msg(!avx2 || !memcmp(&got, &y[k], 4), "%s(%a): avx2 %a, scalar %a",
+			              quarter ? "cos" : "sin", x[k], y[k], got);
+			double want = quarter ? cos(x[k]) : sin(x[k]);
+			float w = (float)fabs(want);
+			double e = fabs(got - want) / fmax((double)nextafterf(w, INFINITY) - w, 0x1p-24);
+			worst = e > worst ? e : worst;
+		}
+	}
+	return worst;
+}
+
+START_TEST(unary_sincos_vs_libm)
+{
+	double e;
+	for (int q = 0; q <= 2; q += 2) {
+		ck_assert_msg((e = sincos_sweep(q, 4)) <= 1.5, "quarter %d, |x| <= 4: %g", q, e);
+		ck_assert_msg((e = sincos_sweep(q, 8192)) <= 1.5, "quarter %d, |x| <= 8192: %g", q, e);
+		ck_assert_msg((e = sincos_sweep(q, DNNQ_TRIG_MAX)) <= 10, "quarter %d, to the max: %g",
+		              q, e);
+		/* past the exact reduction, NaN and the infinities: NaN */
+		ck_assert(isnan(dnnq_sincos1(51472.0f, q)) && isnan(dnnq_sincos1(-1e30f, q)));
+		ck_assert(isnan(dnnq_sincos1(INFINITY, q)) && isnan(dnnq_sincos1(NAN, q)));
+	}
+	float s0 = dnnq_sincos1(-0.0f, 0.0f);
+	ck_assert(s0 == 0.0f && signbit(s0));      /* sin(-0) = -0 */
+	ck_assert(dnnq_sincos1(-0.0f, 2.0f) == 1.0f);
+}
+END_TEST
+
 /* ---- fusions ---- */
 
 static void import_case(const char *name, struct dnnq_ir *ir)
@@ -250,6 +300,7 @@ Suite *suite_unary(void)
 	tcase_add_test(tc, unary_ops_every_isa);
 	tcase_add_test(tc, unary_math_vs_libm);
 	tcase_add_test(tc, unary_pow_avx2_bitexact);
+	tcase_add_test(tc, unary_sincos_vs_libm);
 	tcase_add_test(tc, unary_fusions);
 	suite_add_tcase(s, tc);
 	return s;

@@ -2863,6 +2863,28 @@ def shared_lift_cases(c):
     export_case(c, "convt1d_sources_fixed", Sources(), [1, 6, 8], "ConvTranspose", opset=13)
 
 
+def rotary_cases(c):
+    """A LLaMA-style decoder's rotary embedding (bench/llm-archs.py) at
+    opset 14: cos and sin of the positions' angles, torch.arange(T) times
+    the inverse frequencies (Sin, Cos of constants: folded), rotate_half by
+    slices, Neg and Concat, scaled as torch 2 exports
+    scaled_dot_product_attention's scale (sqrt(1 / sqrt(dh)): Reciprocal
+    and Sqrt of the shape's dh, folded); then Sin and Cos of the activation
+    over several turns (the engine's kinds)."""
+    nn = torch.nn
+
+    class Rotary(nn.Module):
+        def forward(self, x):
+            d = x.shape[-1]
+            inv = 1.0 / (10000 ** (torch.arange(0, d, 2).float() / d))
+            f = torch.arange(x.shape[-2]).float()[:, None] * inv[None, :]
+            emb = torch.cat((f, f), -1)
+            rot = torch.cat((-x[..., d // 2:], x[..., :d // 2]), -1)
+            sc = torch.sqrt(torch.sqrt(torch.tensor(1.0 / x.size(-1))))
+            return (x * emb.cos() + rot * emb.sin()) * sc + torch.sin(x * 3) * torch.cos(x)
+
+    export_case(c, "rotary", Rotary(), [2, 3, 6, 8], "Sin", opset=14, lo=-4, hi=4)
+
 # ------------------------------------------------------------ folding cases
 # Graphs whose shape arithmetic dnnq folds at import (onnx/import-fold.c),
 # as the exporters write them: torch with dynamic H and W (the samples'
@@ -3109,6 +3131,7 @@ def make_ops(w):
     tile_cases(c)
     stft_cases(c)
     rounding_logic_cases(c)
+    rotary_cases(c)
     shared_lift_cases(c)
     fpn_cases(c)
     int8_cases(c)
