@@ -1471,6 +1471,16 @@ START_TEST(graph_fuses_residual_adds)
 }
 END_TEST
 
+static struct dnnq_conv_desc conv1x1(const int8_t *w, const float *s, const float *b,
+                                     size_t cin, size_t cout, bool relu,
+                                     struct dnnq_qparams out)
+{
+	struct dnnq_conv_desc cd = conv3x3(w, s, b, cin, cout, relu, out);
+	cd.kh = cd.kw = 1;
+	cd.pad_t = cd.pad_l = cd.pad_b = cd.pad_r = 0;
+	return cd;
+}
+
 /* x (BH x BW x 3) -> c1 (3x3) -> c2 (3x3 depthwise) -> pool -> f (1x1,
  * the excitation) -> m = Mul(c2 or f first, the other second) -> c3 (1x1
  * to BC2): a squeeze-and-excitation block; c3 is the output. */
@@ -1486,18 +1496,13 @@ static struct dnnq_graph *build_scaled(const int8_t *w, const float *s, const fl
 	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "pool", .ninputs = 1,
 	                              .inputs = { c2 } };
 	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
-	struct dnnq_conv_desc pw = conv3x3(w + 5, s, b, BC, BC, true, qa);
-	pw.kh = pw.kw = 1;
-	pw.pad_t = pw.pad_l = pw.pad_b = pw.pad_r = 0;
-	int f = add_conv(g, "f", add_checked(g, &gap, d), pw, d);
+	int f = add_conv(g, "f", add_checked(g, &gap, d), conv1x1(w + 5, s, b, BC, BC, true, qa), d);
 	struct dnnq_node_desc m = { .kind = dnnq_op_find("mul")->kind, .name = "m", .ninputs = 2,
 	                            .inputs = { scale_first ? f : c2, scale_first ? c2 : f } };
 	m.op.binary.isa = net_isa();
 	m.op.binary.out_qp = (struct dnnq_qparams){ 0.5f, 128, 8, false };
-	pw = conv3x3(w + 7, s, b, BC, BC2, false, qb);
-	pw.kh = pw.kw = 1;
-	pw.pad_t = pw.pad_l = pw.pad_b = pw.pad_r = 0;
-	int c3 = add_conv(g, "c3", add_checked(g, &m, d), pw, d);
+	int c3 = add_conv(g, "c3", add_checked(g, &m, d), conv1x1(w + 7, s, b, BC, BC2, false, qb),
+	                  d);
 	ck_assert_int_eq(dnnq_graph_add_output(g, c3, d), 0);
 	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
 	return g;
