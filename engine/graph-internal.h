@@ -67,7 +67,8 @@ struct gnode {
 	struct gnode *pre_node;       /* fused: the node whose output it reads,
 	                                 made in its tasks (dnnq_node_by_pixel) */
 	bool fused;                   /* an activation or elementwise node its
-	                                 producer applies; not run */
+	                                 producer applies, or a node its reader
+	                                 makes (pre_node); not run */
 	bool post_sums;               /* fused: sums its rows for a global pool */
 	const struct gnode *sums_of;  /* fused: the global pool adds these row sums */
 };
