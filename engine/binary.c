@@ -203,14 +203,12 @@ static void row_offsets(const struct binary *op, size_t r, size_t *oa, size_t *o
 	*ob = b;
 }
 
-static void binary_task(void *arg, size_t t, unsigned tid)
+/* Rows [r, end) of the walk. */
+static void binary_rows(const struct binary *op, size_t r, size_t end)
 {
-	struct binary *op = arg;
 	const uint32_t l = op->nd - 1;   /* the rows' dim: the one before the run */
 	size_t inner = op->dims[l];
 	size_t sa = op->stride[0][l], sb = op->stride[1][l];
-	size_t end = dnnq_piece_start(&op->pieces, t + 1), r = dnnq_piece_start(&op->pieces, t);
-	(void)tid;
 	while (r < end) {
 		size_t oa, ob;
 		row_offsets(op, r, &oa, &ob);
@@ -229,6 +227,40 @@ static void binary_task(void *arg, size_t t, unsigned tid)
 		op->row(&run, &op->q);
 		r += run.rows;
 	}
+}
+
+static void binary_task(void *arg, size_t t, unsigned tid)
+{
+	const struct binary *op = arg;
+	(void)tid;
+	binary_rows(op, dnnq_piece_start(&op->pieces, t), dnnq_piece_start(&op->pieces, t + 1));
+}
+
+/* An int8 node of an n x h x w x c tensor and an (n or 1) x 1 x 1 x c one,
+ * h * w > 1 and c > 1: its walk (binary_infer) is then rows of the c
+ * channels of one pixel at any batch, since the second input's stride is
+ * 0 across the pixels and 1 across the channels, so no dim merges with
+ * the channels. */
+bool dnnq_node_by_pixel(struct dnnq_graph *g, const struct gnode *n)
+{
+	if (n->ops != &dnnq_binary_ops || ((const struct binary *)n->op)->fp32)
+		return false;
+	const struct gtensor *y = &g->t[n->out];
+	if (y->ndim != 4 || y->dims[1] * y->dims[2] < 2 || y->dims[3] < 2)
+		return false;
+	for (size_t k = 0; k < 2; k++) {
+		const struct gtensor *x = gin(g, n, k), *s = gin(g, n, 1 - k);
+		if (x->ndim == 4 && s->ndim == 4 && !memcmp(x->dims, y->dims, 4 * sizeof *x->dims) &&
+		    (s->dims[0] == 1 || s->dims[0] == y->dims[0]) && s->dims[1] == 1 &&
+		    s->dims[2] == 1 && s->dims[3] == y->dims[3])
+			return true;
+	}
+	return false;
+}
+
+void dnnq_binary_pixels(const void *op, size_t p0, size_t p1)
+{
+	binary_rows(op, p0, p1);
 }
 
 static int binary_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads)

@@ -743,6 +743,23 @@ int dnnq_conv_set_post(struct dnnq_conv *c, void (*post)(const void *ctx, uint8_
 	return DNNQ_OK;
 }
 
+bool dnnq_conv_can_pre(const struct dnnq_conv *c)
+{
+	return c && c->path == DNNQ_CONV_GEMM_1X1 && c->d.stride_h == 1 && c->d.stride_w == 1;
+}
+
+int dnnq_conv_set_pre(struct dnnq_conv *c, void (*pre)(const void *ctx, size_t p0, size_t p1),
+                      const void *ctx)
+{
+	if (!c)
+		return DNNQ_E_INVAL;
+	if (pre && !dnnq_conv_can_pre(c))
+		return DNNQ_E_UNSUPPORTED;
+	c->gout[0].pre = pre;
+	c->gout[0].pre_ctx = ctx;
+	return DNNQ_OK;
+}
+
 bool dnnq_conv_can_sum(const struct dnnq_conv *c)
 {
 	return c && c->path == DNNQ_CONV_DEPTHWISE && c->q.d.out_dtype == DNNQ_DTYPE_U8;

@@ -85,6 +85,15 @@ int dnnq_conv_set_lut(struct dnnq_conv *conv, const uint8_t *table);
  * none. u8 outputs only (else DNNQ_E_DTYPE). */
 int dnnq_conv_set_post(struct dnnq_conv *conv,
                        void (*post)(const void *ctx, uint8_t *y, size_t n), const void *ctx);
+/* Until set again, each task of the runs first calls pre(ctx, p0, p1) to
+ * write the input pixels [p0, p1) it is about to read (pixels counted
+ * over the batch): a node the graph fused into the convolution's input
+ * (engine/graph.c, fuse_into_inputs). A 1x1 convolution of stride 1 only,
+ * whose input is the GEMM's A as it lies (dnnq_conv_can_pre; else
+ * DNNQ_E_UNSUPPORTED). NULL: none. */
+bool dnnq_conv_can_pre(const struct dnnq_conv *conv);
+int dnnq_conv_set_pre(struct dnnq_conv *conv,
+                      void (*pre)(const void *ctx, size_t p0, size_t p1), const void *ctx);
 /* Until set again, each task of the runs also sums, per channel, the u8
  * values it just stored (after the table) over its output row, so that a
  * global average pool of the output adds n x oh rows of sums instead of

@@ -236,6 +236,15 @@ int dnnq_gemm_output_check(size_t n, const struct dnnq_gemm_output *o)
 
 static void gemm_task(void *arg, size_t task, unsigned tid);
 
+/* Rows of A made in a pass of their own (out->pre), a row block a task. */
+static void pre_task(void *arg, size_t task, unsigned tid)
+{
+	const struct dnnq_gemm_job *job = arg;
+	size_t i0 = task * job->mc, i1 = i0 + job->mc < job->m ? i0 + job->mc : job->m;
+	(void)tid;
+	job->out->pre(job->out->pre_ctx, i0, i1);
+}
+
 /* Small weights (every thread keeps them all in L2) with rows too few to
  * go evenly to the threads: row blocks with all the columns, rather than
  * every thread reading all of A for its part of the columns. The threads'
@@ -289,6 +298,8 @@ int dnnq_gemm_run(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a,
 	job.nchunks = (w->n + job.nc - 1) / job.nc;
 	if (job.nchunks > 1 && w->n * kpad <= DNNQ_GEMM_ROWSPLIT_BYTES)
 		small_rows(&job, w, ex);
+	if (out->pre && job.nchunks > 1)   /* tasks share rows: all made first */
+		dnnq_parallel_for(ex, job.mblocks, pre_task, &job);
 	dnnq_parallel_for(ex, job.mblocks * job.nchunks, gemm_task, &job);
 	return DNNQ_OK;
 }
@@ -309,6 +320,8 @@ static void gemm_task(void *arg, size_t task, unsigned tid)
 	size_t r[4];
 	(void)tid;
 	task_rect(job, task, r);
+	if (job->out->pre && job->nchunks == 1)   /* its own rows of A, while in cache */
+		job->out->pre(job->out->pre_ctx, r[0], r[1]);
 	job->w->kernel->block(job, r[0], r[1], r[2], r[3]);
 	dnnq_gemm_apply_post(job->w->isa, job->out, job->c, job->ldc, r[0], r[1], r[2], r[3]);
 }

@@ -144,6 +144,13 @@ struct dnnq_gemm_output {
 	 * convolution's output stage: a residual Add); NULL: none */
 	void (*post)(const void *post_ctx, uint8_t *y, size_t n);
 	const void *post_ctx;
+	/* Optional: pre(pre_ctx, i0, i1) writes rows [i0, i1) of A before
+	 * they are read (a node the graph fused into a convolution's input:
+	 * a squeeze-and-excitation scale's Mul); a task whose rectangle has
+	 * all the columns makes its own rows, else every row is made first,
+	 * in a pass of its own. NULL: A is there already. */
+	void (*pre)(const void *pre_ctx, size_t i0, size_t i1);
+	const void *pre_ctx;
 };
 
 /* Checks an output pipeline for n columns: dnnq_gemm does it on every

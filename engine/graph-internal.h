@@ -64,8 +64,11 @@ struct gnode {
 	bool serial;                  /* planned: too little work to split (plan_serial) */
 	const uint8_t *post_table;    /* fused: the table of the activation it feeds */
 	struct gnode *post_eltwise;   /* fused: the elementwise node it feeds */
+	struct gnode *pre_node;       /* fused: the node whose output it reads,
+	                                 made in its tasks (dnnq_node_by_pixel) */
 	bool fused;                   /* an activation or elementwise node its
-	                                 producer applies; not run */
+	                                 producer applies, or a node its reader
+	                                 makes (pre_node); not run */
 	bool post_sums;               /* fused: sums its rows for a global pool */
 	const struct gnode *sums_of;  /* fused: the global pool adds these row sums */
 };
@@ -149,6 +152,20 @@ int dnnq_node_set_table(struct gnode *n, const uint8_t *table);
  * that takes a table, bound to the buffers e's setup bound last. */
 bool dnnq_node_runs_at(const struct gnode *n);
 int dnnq_node_set_post(struct gnode *n, const struct gnode *e);
+/* Whether node n is an int8 binary node whose output is made pixel by
+ * pixel, each pixel's channels from the same pixel of one input and a
+ * per-channel row (a squeeze-and-excitation scale's Mul:
+ * dnnq_binary_pixels makes any range of pixels); whether node n can
+ * make its input's pixels before it reads them (a 1x1 convolution of
+ * stride 1), and setting such a node e into n (NULL: none), bound to the
+ * buffers e's setup bound last. */
+bool dnnq_node_by_pixel(struct dnnq_graph *g, const struct gnode *n);
+/* Pixels [p0, p1) (over the batch) of the output of op, the operator of
+ * a node for which dnnq_node_by_pixel holds, from its inputs as setup
+ * bound them (engine/binary.c). */
+void dnnq_binary_pixels(const void *op, size_t p0, size_t p1);
+bool dnnq_node_takes_pre(const struct gnode *n);
+int dnnq_node_set_pre(struct gnode *n, const struct gnode *e);
 /* Whether node n can sum, per output row and channel, the u8 values it
  * stores (a depthwise int8 convolution: dnnq_conv_set_sums), and turning
  * that on or off; whether node n is a global pool that can add such sums

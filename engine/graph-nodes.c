@@ -187,6 +187,18 @@ int dnnq_node_set_post(struct gnode *n, const struct gnode *e)
 	return dnnq_conv_set_post(n->op, e ? dnnq_eltwise_run_at : NULL, e ? e->op : NULL);
 }
 
+bool dnnq_node_takes_pre(const struct gnode *n)
+{
+	return n->ops == &conv_ops && dnnq_conv_can_pre(n->op);
+}
+
+int dnnq_node_set_pre(struct gnode *n, const struct gnode *e)
+{
+	if (!dnnq_node_takes_pre(n))
+		return DNNQ_E_INVAL;
+	return dnnq_conv_set_pre(n->op, e ? dnnq_binary_pixels : NULL, e ? e->op : NULL);
+}
+
 bool dnnq_node_sums_rows(const struct gnode *n)
 {
 	return n->ops == &conv_ops && dnnq_conv_can_sum(n->op);

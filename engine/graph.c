@@ -465,6 +465,46 @@ static int fuse_into_convs(struct dnnq_graph *g)
 }
 
 /*
+ * A node made pixel by pixel from one full-size input and a per-channel
+ * row (dnnq_node_by_pixel: a squeeze-and-excitation scale's Mul), whose
+ * output only a 1x1 convolution reads, runs in that convolution's tasks:
+ * each makes the pixels of its row block just before its GEMM reads them
+ * (where every task has all the columns; else all the pixels first, as
+ * the node would), and the node does not run. That takes the node's fork
+ * and join off the run and its output out of memory and back; on two
+ * threads each task scales the rows the depthwise convolution before it
+ * stored on the same thread. The node's inputs live until the
+ * convolution runs; its output stays where the plan put it, so the bytes
+ * are those of the two nodes run one after the other. The shadow run
+ * runs the node apart again.
+ */
+static int fuse_into_inputs(struct dnnq_graph *g)
+{
+	size_t *reads;
+	bool *viewed;
+	int rc = count_reads(g, &reads, &viewed);
+	for (size_t i = 0; !rc && i < g->nn; i++) {
+		struct gnode *p = &g->n[i];
+		if (!dnnq_node_takes_pre(p))
+			continue;
+		int t = p->desc.inputs[0];
+		struct gtensor *x = &g->t[t];
+		struct gnode *a = x->producer >= 0 ? &g->n[x->producer] : NULL;
+		if (!a || a->fused || !dnnq_node_by_pixel(g, a) || x->view_of >= 0 ||
+		    x->output_idx >= 0 || reads[t] != 1 || viewed[t])
+			continue;
+		for (size_t k = 0; k < a->desc.ninputs; k++)
+			if (gin(g, a, k)->last_use < (int)i)
+				gin(g, a, k)->last_use = (int)i;
+		p->pre_node = a;
+		a->fused = true;
+	}
+	free(reads);
+	free(viewed);
+	return rc;
+}
+
+/*
  * A global average pool (int8) of a depthwise convolution's output, or of
  * a node fused into one (its output a view of the convolution's), takes
  * that convolution's sums: its
@@ -508,7 +548,7 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 			return dnnq_diag_set(diag, DNNQ_E_INVAL, "graph: %s '%s' is never used",
 			                     t->producer >= 0 ? "tensor of node" : "constant", t->name);
 	}
-	if (fuse_into_convs(g))
+	if (fuse_into_convs(g) || fuse_into_inputs(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	fuse_pools(g);
 	/* views keep their base alive; an output that is a view writes through
@@ -688,7 +728,8 @@ static void plan_serial(struct dnnq_graph *g)
 	for (size_t i = 0; i < g->nn; i++) {
 		struct gnode *n = &g->n[i];
 		n->serial = node_bytes(g, n) + node_weight_bytes(n) +
-		            node_macs(g, n) / MACS_PER_UNIT < SERIAL_WORK;
+		            node_macs(g, n) / MACS_PER_UNIT +
+		            (n->pre_node ? node_bytes(g, n->pre_node) : 0) < SERIAL_WORK;
 	}
 }
 
@@ -895,6 +936,10 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 		rc = n->post_eltwise->ops->setup(g, n->post_eltwise, g->nthreads);
 	if (!rc && n->post_eltwise)
 		rc = dnnq_node_set_post(n, g->unfused ? NULL : n->post_eltwise);
+	if (!rc && n->pre_node && !g->unfused)
+		rc = n->pre_node->ops->setup(g, n->pre_node, g->nthreads);
+	if (!rc && n->pre_node)
+		rc = dnnq_node_set_pre(n, g->unfused ? NULL : n->pre_node);
 	if (rc)
 		return rc;
 	if (n->ops->stable_inputs)

@@ -438,10 +438,28 @@ START_TEST(packing)
 }
 END_TEST
 
+/* out->pre's context: rows of `from` copied to `to`, each row counted. */
+struct rows_made {
+	const uint8_t *from;
+	uint8_t *to;
+	size_t k;
+	unsigned *made;
+};
+
+static void make_rows(const void *ctx, size_t i0, size_t i1)
+{
+	const struct rows_made *rm = ctx;
+	memcpy(rm->to + i0 * rm->k, rm->from + i0 * rm->k, (i1 - i0) * rm->k);
+	for (size_t i = i0; i < i1; i++)
+		rm->made[i]++;
+}
+
 /* The same results for 1, 2 and 3 threads, in every byte: many row blocks,
  * one block of 49 rows (its columns split, dnnq_gemm_chunk_cols), one
  * row, and 49 rows of weights small enough to split by rows instead
- * (gemm.c small_rows: 25 + 24 rows on 2 threads, 17 + 16 + 16 on 3). */
+ * (gemm.c small_rows: 25 + 24 rows on 2 threads, 17 + 16 + 16 on 3). And
+ * with A made by out->pre, each row once, before it is read: by the
+ * tasks, or in a pass of their own where the columns are split. */
 START_TEST(thread_count_does_not_change_results)
 {
 	static const size_t shapes[][3] = {   /* m, n, k */
@@ -468,6 +486,19 @@ START_TEST(thread_count_does_not_change_results)
 		c[t - 1] = malloc(m * n * sizeof(int32_t));
 		for (int rep = 0; rep < 3; rep++)
 			ck_assert_int_eq(dnnq_gemm(&pw, m, a, k, c[t - 1], n, &p->o, &ex), 0);
+		uint8_t *a2 = calloc(m, k);
+		int32_t *c2 = malloc(m * n * sizeof(int32_t));
+		struct rows_made rm = { a, a2, k, calloc(m, sizeof *rm.made) };
+		struct dnnq_gemm_output o = p->o;
+		o.pre = make_rows;
+		o.pre_ctx = &rm;
+		ck_assert_int_eq(dnnq_gemm(&pw, m, a2, k, c2, n, &o, &ex), 0);
+		for (size_t i = 0; i < m; i++)
+			ck_assert_uint_eq(rm.made[i], 1);
+		ck_assert_mem_eq(c2, c[t - 1], m * n * sizeof(int32_t));
+		free(rm.made);
+		free(a2);
+		free(c2);
 		dnnq_pool_destroy(pool);
 	}
 	ck_assert_mem_eq(c[0], c[1], m * n * sizeof(int32_t));

@@ -17,6 +17,7 @@
 #include "daemon/claim.h"
 #include "daemon/pool.h"
 #include "engine/graph.h"
+#include "engine/op.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -1470,6 +1471,103 @@ START_TEST(graph_fuses_residual_adds)
 }
 END_TEST
 
+static struct dnnq_conv_desc conv1x1(const int8_t *w, const float *s, const float *b,
+                                     size_t cin, size_t cout, bool relu,
+                                     struct dnnq_qparams out)
+{
+	struct dnnq_conv_desc cd = conv3x3(w, s, b, cin, cout, relu, out);
+	cd.kh = cd.kw = 1;
+	cd.pad_t = cd.pad_l = cd.pad_b = cd.pad_r = 0;
+	return cd;
+}
+
+/* x (BH x BW x 3) -> c1 (3x3) -> c2 (3x3 depthwise) -> pool -> f (1x1,
+ * the excitation) -> m = Mul(c2 or f first, the other second) -> c3 (1x1
+ * to BC2): a squeeze-and-excitation block; c3 is the output. */
+static struct dnnq_graph *build_scaled(const int8_t *w, const float *s, const float *b,
+                                       bool scale_first, struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	int x = rgb_input(&g, d);
+	int c1 = add_conv(g, "c1", x, conv3x3(w, s, b, 3, BC, false, qb), d);
+	struct dnnq_conv_desc dw = conv3x3(w + 3, s, b, BC, BC, false, qb);
+	dw.groups = BC;
+	int c2 = add_conv(g, "c2", c1, dw, d);
+	struct dnnq_node_desc gap = { .kind = DNNQ_NODE_GAVGPOOL, .name = "pool", .ninputs = 1,
+	                              .inputs = { c2 } };
+	gap.op.gavgpool = (struct dnnq_gavgpool_desc){ .isa = net_isa(), .out_qp = qa };
+	int f = add_conv(g, "f", add_checked(g, &gap, d), conv1x1(w + 5, s, b, BC, BC, true, qa), d);
+	struct dnnq_node_desc m = { .kind = dnnq_op_find("mul")->kind, .name = "m", .ninputs = 2,
+	                            .inputs = { scale_first ? f : c2, scale_first ? c2 : f } };
+	m.op.binary.isa = net_isa();
+	m.op.binary.out_qp = (struct dnnq_qparams){ 0.5f, 128, 8, false };
+	int c3 = add_conv(g, "c3", add_checked(g, &m, d), conv1x1(w + 7, s, b, BC, BC2, false, qb),
+	                  d);
+	ck_assert_int_eq(dnnq_graph_add_output(g, c3, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* _i: the ISA. A squeeze-and-excitation scale (a Mul of the depthwise
+ * output by a per-channel row) runs in the tasks of the 1x1 convolution
+ * that reads it, each making its own rows first; the bytes are those of
+ * the nodes run apart (dnnq_graph_run_nodes) and of the scalar kernels,
+ * on 1, 2 and 3 threads (the pools: the tasks' rows cut three ways too),
+ * with either input order, and the shadow run reports the Mul's own
+ * output. */
+START_TEST(graph_fuses_scales_into_inputs)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	struct rng r = { 43 };
+	static int8_t w[9 * BC * BC2 + 16];
+	float s[BC2], b[BC2];
+	random_conv(&r, w, sizeof w, s, b, 0.002, 0.01);
+	static uint8_t x[2 * BH * BW * 3], y[2][9][2 * BH * BW * BC2];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL), *pool3 = dnnq_pool_create(3, NULL);
+	struct dnnq_executor two = dnnq_pool_executor(pool2), three = dnnq_pool_executor(pool3);
+	/* run k: scalar; the ISA fused on 1, 2 and 3 threads; apart on 1, 2
+	 * and 3; the shadow run on 2 and 3 */
+	const struct dnnq_executor *ex[9] = { NULL, NULL, &two, &three, NULL, &two, &three,
+	                                      &two, &three };
+	struct dnnq_node_report rep[6];
+	const void *in[1] = { x };
+	for (int o = 0; o < 2; o++)
+		for (int k = 0; k < 9; k++) {
+			net_isa_set = k ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+			struct dnnq_diag d;
+			struct dnnq_graph *g = build_scaled(w, s, b, o, &d);
+			ck_assert_msg(dnnq_graph_plan(g, 2, 3, &d) == 0, "%s", d.msg);
+			ck_assert_uint_eq(dnnq_graph_num_nodes(g), 6);
+			for (size_t i = 0; i < 6; i++) {
+				struct dnnq_node_info ni;
+				ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+				ck_assert_msg(ni.fused == (i == 4), "%s: fused %d", ni.name, ni.fused);
+			}
+			void *out[1] = { y[o][k] };
+			int rc = k >= 7 ? dnnq_graph_shadow(g, in, out, ex[k], rep)
+			       : k >= 4 ? dnnq_graph_run_nodes(g, in, out, ex[k], 0, 6)
+			                : dnnq_graph_run(g, in, out, ex[k]);
+			ck_assert_int_eq(rc, 0);
+			dnnq_graph_destroy(g);
+			ck_assert_msg(!memcmp(y[o][k], y[0][0], sizeof y[0][0]), "order %d run %d: %s",
+			              o, k, dnnq_isa_name(net_isa_set));
+		}
+	dnnq_pool_destroy(pool2);
+	dnnq_pool_destroy(pool3);
+	/* the shadow run reports the Mul's own output, which it made */
+	ck_assert_msg(rep[4].local_sqnr_db > 25, "%s: local SQNR %.1f dB", rep[4].name,
+	              rep[4].local_sqnr_db);
+	size_t distinct = 0;
+	for (size_t i = 1; i < sizeof y[0][0]; i++)
+		distinct += y[0][0][i] != y[0][0][i - 1];
+	ck_assert_uint_gt(distinct, sizeof y[0][0] / 4);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
@@ -1481,6 +1579,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_pools_where_made, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_fuses_residual_adds, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_fuses_scales_into_inputs, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, graph_take_buffers);
 	tcase_add_test(tc, graph_keeps_unread_input);
