@@ -403,15 +403,14 @@ static void widen_rows(const uint8_t *a, size_t n, int16_t *a16)
  * columns of the pair-packed weights (w at the block's first column): per
  * pair of k, the row's two values as the int16 pair of every 32-bit lane
  * (one broadcast load), one vpmaddwd per 8 columns (u8 x s8 fits int16
- * and the pair's sum int32: exact), from the column term. */
+ * and the pair's sum int32: exact), from start (the column term, or 0). */
 DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t k, const int16_t *w,
-                                 size_t cpad, const struct dnnq_avx2_cols cols[2],
-                                 __m256i s[4][2])
+                                 size_t cpad, __m256i start0, __m256i start1, __m256i s[4][2])
 {
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
-		s[r][0] = cols[0].col;
-		s[r][1] = cols[1].col;
+		s[r][0] = start0;
+		s[r][1] = start1;
 	}
 	for (size_t q = 0; q < (k + 1) / 2; q++) {
 		const int16_t *wp = w + q * cpad * 2;
@@ -441,7 +440,7 @@ DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
 
 #define PAIRS_CASE(MR)                                                     \
 	case MR:                                                           \
-		pairs_rows(MR, a16 + i * c->k, c->k, w, cpad, cols, s);   \
+		pairs_rows(MR, a16 + i * c->k, c->k, w, cpad, cols[0].col, cols[1].col, s); \
 		pairs_store(kind, MR, s, i, cols, halves, rowsum + i, job);   \
 		break;
 
@@ -483,4 +482,239 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 		pairs_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, a16, rowsum, j0, j1);
 	else
 		pairs_panels(kind, c, &job, a16, rowsum, j0, j1);
+}
+
+/* Winograd F(2, 3) (conv-kernels.h). The weights per position p (16 of
+ * them, 4 x 4) in the pairs' layout: u16[p * per + (q * npad + j) * 2 + e]
+ * = U_p[j][2q + e], 0 past cin and cout. */
+static size_t wino_per(size_t cout, size_t cin)
+{
+	return (cin + 1) / 2 * ((cout + 15) & ~(size_t)15) * 2;
+}
+
+size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *dst)
+{
+	/* 2G: the integer multiple of F(2, 3)'s G */
+	static const int g2[4][3] = { { 2, 0, 0 }, { 1, 1, 1 }, { 1, -1, 1 }, { 0, 0, 2 } };
+	size_t per = wino_per(cout, cin), npad = (cout + 15) & ~(size_t)15;
+	if (!dst)
+		return 16 * per * sizeof *dst;
+	memset(dst, 0, 16 * per * sizeof *dst);
+	for (size_t j = 0; j < cout; j++)
+		for (size_t ci = 0; ci < cin; ci++) {
+			int t[4][3];
+			for (int i = 0; i < 4; i++)
+				for (int kx = 0; kx < 3; kx++) {
+					t[i][kx] = 0;
+					for (int ky = 0; ky < 3; ky++)
+						t[i][kx] += g2[i][ky] * w[(j * 9 + (size_t)ky * 3 + (size_t)kx) * cin + ci];
+				}
+			for (int i = 0; i < 4; i++)
+				for (int jj = 0; jj < 4; jj++) {
+					int u = 0;
+					for (int kx = 0; kx < 3; kx++)
+						u += t[i][kx] * g2[jj][kx];
+					dst[(size_t)(i * 4 + jj) * per + (ci / 2 * npad + j) * 2 + ci % 2] =
+						(int16_t)u;
+				}
+		}
+	return 16 * per * sizeof *dst;
+}
+
+/* Tiles a block at most: its transformed inputs (16 x tiles x cin int16)
+ * about 128 KiB, in L2 with the weights of a panel, and 16..64 tiles. */
+static size_t wino_tiles(size_t cin)
+{
+	size_t t = (4u << 10) / cin;
+	return t < 16 ? 16 : t > 64 ? 64 : t;
+}
+
+size_t dnnq_wino_block_rows(const struct dnnq_conv *c, size_t ow)
+{
+	size_t tw = (ow + 1) / 2, r = wino_tiles(c->d.cin) / tw;
+	return r ? r : 1;
+}
+
+/* A block's scratch: V (16 x tiles x cin int16, one more for an odd cin's
+ * last pair), then the 16 positions' int32 sums of a panel, per tile. */
+static size_t wino_v_bytes(size_t tiles, size_t cin)
+{
+	return ((16 * tiles * cin + 1) * sizeof(int16_t) + 31) & ~(size_t)31;
+}
+
+size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c, size_t ow)
+{
+	size_t tiles = dnnq_wino_block_rows(c, ow) * ((ow + 1) / 2);
+	return wino_v_bytes(tiles, c->d.cin) + tiles * 16 * 16 * sizeof(int32_t);
+}
+
+/* V = B^T d B of one tile for channels [ci, ci + 16): d[i * 4 + j] points
+ * at the patch's pixel (i, j); position p's values to v + p * vs. The rows
+ * of B^T: d0 - d2, d1 + d2, d2 - d1, d1 - d3. */
+DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const d[16], size_t ci, int16_t *v, size_t vs)
+{
+	__m256i x[16], t[16];
+#pragma GCC unroll 16
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(d[i] + ci)));
+#pragma GCC unroll 4
+	for (int j = 0; j < 4; j++) {
+		t[0 + j] = _mm256_sub_epi16(x[0 + j], x[8 + j]);
+		t[4 + j] = _mm256_add_epi16(x[4 + j], x[8 + j]);
+		t[8 + j] = _mm256_sub_epi16(x[8 + j], x[4 + j]);
+		t[12 + j] = _mm256_sub_epi16(x[4 + j], x[12 + j]);
+	}
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		const __m256i *r = t + 4 * i;
+		int16_t *o = v + (size_t)(4 * i) * vs + ci;
+		_mm256_storeu_si256((__m256i *)o, _mm256_sub_epi16(r[0], r[2]));
+		_mm256_storeu_si256((__m256i *)(o + vs), _mm256_add_epi16(r[1], r[2]));
+		_mm256_storeu_si256((__m256i *)(o + 2 * vs), _mm256_sub_epi16(r[2], r[1]));
+		_mm256_storeu_si256((__m256i *)(o + 3 * vs), _mm256_sub_epi16(r[1], r[3]));
+	}
+}
+
+/* The same for one channel (cin's last cin % 16). */
+static void wino_in1(const uint8_t *const d[16], size_t ci, int16_t *v, size_t vs)
+{
+	int t[16];
+	for (int j = 0; j < 4; j++) {
+		t[0 + j] = d[0 + j][ci] - d[8 + j][ci];
+		t[4 + j] = d[4 + j][ci] + d[8 + j][ci];
+		t[8 + j] = d[8 + j][ci] - d[4 + j][ci];
+		t[12 + j] = d[4 + j][ci] - d[12 + j][ci];
+	}
+	for (int i = 0; i < 4; i++) {
+		const int *r = t + 4 * i;
+		int16_t *o = v + (size_t)(4 * i) * vs + ci;
+		o[0] = (int16_t)(r[0] - r[2]);
+		o[vs] = (int16_t)(r[1] + r[2]);
+		o[2 * vs] = (int16_t)(r[2] - r[1]);
+		o[3 * vs] = (int16_t)(r[1] - r[3]);
+	}
+}
+
+/* The block's tiles (tile rows from ty0, tw a row) into v: tile t of
+ * position p at v + (p * tiles + t) * cin. A patch pixel outside the image
+ * reads the zero point's row (after the weights). */
+static void wino_input(const struct dnnq_conv *c, size_t img, size_t ty0, size_t tiles,
+                       int16_t *v)
+{
+	const size_t cin = c->d.cin, tw = (c->ow + 1) / 2, vs = tiles * cin;
+	const uint8_t *zero = (const uint8_t *)(c->wino + 16 * wino_per(c->d.cout, cin));
+	const uint8_t *image = c->in + img * c->h * c->w * cin;
+	for (size_t t = 0; t < tiles; t++) {
+		ptrdiff_t iy0 = (ptrdiff_t)(2 * (ty0 + t / tw)) - (ptrdiff_t)c->d.pad_t;
+		ptrdiff_t ix0 = (ptrdiff_t)(2 * (t % tw)) - (ptrdiff_t)c->d.pad_l;
+		const uint8_t *d[16];
+		for (int i = 0; i < 4; i++)
+			for (int j = 0; j < 4; j++) {
+				ptrdiff_t iy = iy0 + i, ix = ix0 + j;
+				bool in = iy >= 0 && iy < (ptrdiff_t)c->h && ix >= 0 && ix < (ptrdiff_t)c->w;
+				d[i * 4 + j] = in ? image + ((size_t)iy * c->w + (size_t)ix) * cin : zero;
+			}
+		int16_t *vt = v + t * cin;
+		size_t ci = 0;
+		for (; ci + 16 <= cin; ci += 16)
+			wino_in16(d, ci, vt, vs);
+		for (; ci < cin; ci++)
+			wino_in1(d, ci, vt, vs);
+	}
+	v[16 * vs] = 0;
+}
+
+#define WINO_CASE(MR)                                                              \
+	case MR:                                                                   \
+		pairs_rows(MR, vp + t * cin, cin, w, npad, zero, zero, s);          \
+		for (int r = 0; r < MR; r++) {                                     \
+			_mm256_storeu_si256((__m256i *)(m + ((t + r) * 16 + p) * 16), s[r][0]); \
+			_mm256_storeu_si256((__m256i *)(m + ((t + r) * 16 + p) * 16 + 8),  \
+			                    s[r][1]);                                  \
+		}                                                                  \
+		break;
+
+/* Y = A^T M A of one tile's sums m (16 positions x 16 columns), the rows
+ * of A^T m0 + m1 + m2 and m1 - m2 - m3, divided by 4 (exact), plus the
+ * column term: y[i * 2 + j] is output pixel (i, j) of the tile. */
+DNNQ_AVX2_INLINE void wino_output(const int32_t *m, const struct dnnq_avx2_cols cols[2],
+                                  __m256i y[4][2])
+{
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++) {
+		__m256i z[2][4];
+#pragma GCC unroll 4
+		for (int j = 0; j < 4; j++) {
+			__m256i a0 = _mm256_loadu_si256((const __m256i *)(m + (0 + j) * 16 + 8 * h));
+			__m256i a1 = _mm256_loadu_si256((const __m256i *)(m + (4 + j) * 16 + 8 * h));
+			__m256i a2 = _mm256_loadu_si256((const __m256i *)(m + (8 + j) * 16 + 8 * h));
+			__m256i a3 = _mm256_loadu_si256((const __m256i *)(m + (12 + j) * 16 + 8 * h));
+			z[0][j] = _mm256_add_epi32(_mm256_add_epi32(a0, a1), a2);
+			z[1][j] = _mm256_sub_epi32(_mm256_sub_epi32(a1, a2), a3);
+		}
+#pragma GCC unroll 2
+		for (int i = 0; i < 2; i++) {
+			__m256i e = _mm256_add_epi32(_mm256_add_epi32(z[i][0], z[i][1]), z[i][2]);
+			__m256i o = _mm256_sub_epi32(_mm256_sub_epi32(z[i][1], z[i][2]), z[i][3]);
+			y[i * 2][h] = _mm256_add_epi32(_mm256_srai_epi32(e, 2), cols[h].col);
+			y[i * 2 + 1][h] = _mm256_add_epi32(_mm256_srai_epi32(o, 2), cols[h].col);
+		}
+	}
+}
+
+/* Columns [j0, j1) of a block of tiles (kind: the output stage's). */
+DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                  const struct dnnq_gemm_job *job, size_t img, size_t ty0,
+                                  size_t tiles, const int16_t *v, int32_t *m, size_t j0,
+                                  size_t j1)
+{
+	const size_t cin = c->d.cin, npad = (c->d.cout + 15) & ~(size_t)15;
+	const size_t per = wino_per(c->d.cout, cin), tw = (c->ow + 1) / 2;
+	const __m256i zero = _mm256_setzero_si256();
+	for (size_t jp = j0; jp < j1; jp += 16) {
+		size_t width = j1 - jp < 16 ? j1 - jp : 16;
+		struct dnnq_avx2_cols cols[2];
+		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
+		for (size_t p = 0; p < 16; p++) {
+			const int16_t *w = c->wino + p * per + jp * 2, *vp = v + p * tiles * cin;
+			for (size_t t = 0; t < tiles; t += 4) {
+				__m256i s[4][2];
+				switch (tiles - t < 4 ? tiles - t : 4) {
+				WINO_CASE(1) WINO_CASE(2) WINO_CASE(3) WINO_CASE(4)
+				}
+			}
+		}
+		for (size_t t = 0; t < tiles; t++) {
+			size_t oy = 2 * (ty0 + t / tw), ox = 2 * (t % tw);
+			__m256i y[4][2];
+			wino_output(m + t * 256, cols, y);
+			for (size_t i = 0; i < 2 && oy + i < c->oh; i++) {
+				size_t pix = (img * c->oh + oy + i) * c->ow + ox;
+				if (ox + 1 < c->ow)
+					dnnq_avx2_store_panel2(kind, cols, halves, y[i * 2], y[i * 2 + 1], pix,
+					                       zero, zero, job);
+				else
+					dnnq_avx2_store_panel(kind, cols, halves, y[i * 2], pix, zero, job);
+			}
+		}
+	}
+}
+
+void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t ty0, size_t ty1, size_t j0,
+                    size_t j1, void *scratch)
+{
+	const size_t tiles = (ty1 - ty0) * ((c->ow + 1) / 2);
+	int16_t *v = scratch;
+	int32_t *m = (int32_t *)(void *)((char *)scratch + wino_v_bytes(tiles, c->d.cin));
+	wino_input(c, img, ty0, tiles, v);
+	/* a local copy, as in dnnq_dw_row_avx2 */
+	const struct dnnq_gemm_output out = c->gout[0];
+	const struct dnnq_gemm_job job = { .w = &c->gw[0], .c = c->out, .ldc = c->d.cout,
+	                                   .out = &out };
+	/* the stores pack with saturation (dnnq_avx2_store_panel) */
+	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
+	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
+		wino_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, img, ty0, tiles, v, m, j0, j1);
+	else
+		wino_panels(kind, c, &job, img, ty0, tiles, v, m, j0, j1);
 }
