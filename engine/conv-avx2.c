@@ -403,14 +403,15 @@ static void widen_rows(const uint8_t *a, size_t n, int16_t *a16)
  * columns of the pair-packed weights (w at the block's first column): per
  * pair of k, the row's two values as the int16 pair of every 32-bit lane
  * (one broadcast load), one vpmaddwd per 8 columns (u8 x s8 fits int16
- * and the pair's sum int32: exact), from start (the column term, or 0). */
+ * and the pair's sum int32: exact), from the column term. */
 DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t k, const int16_t *w,
-                                 size_t cpad, __m256i start0, __m256i start1, __m256i s[4][2])
+                                 size_t cpad, const struct dnnq_avx2_cols cols[2],
+                                 __m256i s[4][2])
 {
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
-		s[r][0] = start0;
-		s[r][1] = start1;
+		s[r][0] = cols[0].col;
+		s[r][1] = cols[1].col;
 	}
 	for (size_t q = 0; q < (k + 1) / 2; q++) {
 		const int16_t *wp = w + q * cpad * 2;
@@ -440,7 +441,7 @@ DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
 
 #define PAIRS_CASE(MR)                                                     \
 	case MR:                                                           \
-		pairs_rows(MR, a16 + i * c->k, c->k, w, cpad, cols[0].col, cols[1].col, s); \
+		pairs_rows(MR, a16 + i * c->k, c->k, w, cpad, cols, s);   \
 		pairs_store(kind, MR, s, i, cols, halves, rowsum + i, job);   \
 		break;
 
@@ -484,9 +485,11 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 		pairs_panels(kind, c, &job, a16, rowsum, j0, j1);
 }
 
-/* Winograd F(2, 3) (conv-kernels.h). The weights per position p (16 of
- * them, 4 x 4) in the pairs' layout: u16[p * per + (q * npad + j) * 2 + e]
- * = U_p[j][2q + e], 0 past cin and cout. */
+/* Winograd F(2, 3) (conv-kernels.h). The weights per panel of 16 columns,
+ * position p (16 of them, 4 x 4) and pair of channels q (nq of them):
+ * u16[((j / 16 * 16 + p) * nq + q) * 32 + j % 16 * 2 + e] = U_p[j][2q + e],
+ * 0 past cin and cout, so a panel's weights are one run (per: a
+ * position's size, all panels). */
 static size_t wino_per(size_t cout, size_t cin)
 {
 	return (cin + 1) / 2 * ((cout + 15) & ~(size_t)15) * 2;
@@ -496,7 +499,7 @@ size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *ds
 {
 	/* 2G: the integer multiple of F(2, 3)'s G */
 	static const int g2[4][3] = { { 2, 0, 0 }, { 1, 1, 1 }, { 1, -1, 1 }, { 0, 0, 2 } };
-	size_t per = wino_per(cout, cin), npad = (cout + 15) & ~(size_t)15;
+	size_t per = wino_per(cout, cin), nq = (cin + 1) / 2;
 	if (!dst)
 		return 16 * per * sizeof *dst;
 	memset(dst, 0, 16 * per * sizeof *dst);
@@ -514,8 +517,8 @@ size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *ds
 					int u = 0;
 					for (int kx = 0; kx < 3; kx++)
 						u += t[i][kx] * g2[jj][kx];
-					dst[(size_t)(i * 4 + jj) * per + (ci / 2 * npad + j) * 2 + ci % 2] =
-						(int16_t)u;
+					dst[((j / 16 * 16 + (size_t)(i * 4 + jj)) * nq + ci / 2) * 32 +
+					    j % 16 * 2 + ci % 2] = (int16_t)u;
 				}
 		}
 	return 16 * per * sizeof *dst;
@@ -525,7 +528,7 @@ size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *ds
  * about 128 KiB, in L2 with the weights of a panel, and 16..64 tiles. */
 static size_t wino_tiles(size_t cin)
 {
-	size_t t = (4u << 10) / cin;
+	size_t t = (16u << 10) / cin;
 	return t < 16 ? 16 : t > 64 ? 64 : t;
 }
 
@@ -624,14 +627,65 @@ static void wino_input(const struct dnnq_conv *c, size_t img, size_t ty0, size_t
 	v[16 * vs] = 0;
 }
 
-#define WINO_CASE(MR)                                                              \
-	case MR:                                                                   \
-		pairs_rows(MR, vp + t * cin, cin, w, npad, zero, zero, s);          \
-		for (int r = 0; r < MR; r++) {                                     \
-			_mm256_storeu_si256((__m256i *)(m + ((t + r) * 16 + p) * 16), s[r][0]); \
-			_mm256_storeu_si256((__m256i *)(m + ((t + r) * 16 + p) * 16 + 8),  \
-			                    s[r][1]);                                  \
-		}                                                                  \
+/* Position p's sums of mr tiles (v: their transformed inputs, row stride
+ * cin, wino_input) with 16 columns of its weights (w, at the panel's first
+ * column) into m (tile stride 256 int32, column stride 1): per pair of
+ * channels, the tile's two values broadcast as the int16 pair of every
+ * 32-bit lane, one vpmaddwd per 8 columns (|V| <= 1020, |U| <= 1152: no
+ * saturation), int32 sums. The accumulators are named, not an array: with
+ * s[4][2] GCC kept one on the stack and moved the others around. */
+DNNQ_AVX2_INLINE void wino_dot(const int mr, const int16_t *v, size_t cin, const int16_t *w,
+                               int32_t *m)
+{
+	__m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
+	__m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+	const int16_t *v1 = v + cin, *v2 = v + 2 * cin, *v3 = v + 3 * cin;
+	for (size_t q = 0; q < (cin + 1) / 2; q++, w += 32) {
+		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
+		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
+		int32_t pair;
+		memcpy(&pair, v + 2 * q, sizeof pair);
+		__m256i b = _mm256_set1_epi32(pair);
+		s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(b, w0));
+		s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(b, w1));
+		if (mr > 1) {
+			memcpy(&pair, v1 + 2 * q, sizeof pair);
+			b = _mm256_set1_epi32(pair);
+			s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(b, w0));
+			s11 = _mm256_add_epi32(s11, _mm256_madd_epi16(b, w1));
+		}
+		if (mr > 2) {
+			memcpy(&pair, v2 + 2 * q, sizeof pair);
+			b = _mm256_set1_epi32(pair);
+			s20 = _mm256_add_epi32(s20, _mm256_madd_epi16(b, w0));
+			s21 = _mm256_add_epi32(s21, _mm256_madd_epi16(b, w1));
+		}
+		if (mr > 3) {
+			memcpy(&pair, v3 + 2 * q, sizeof pair);
+			b = _mm256_set1_epi32(pair);
+			s30 = _mm256_add_epi32(s30, _mm256_madd_epi16(b, w0));
+			s31 = _mm256_add_epi32(s31, _mm256_madd_epi16(b, w1));
+		}
+	}
+	_mm256_storeu_si256((__m256i *)m, s00);
+	_mm256_storeu_si256((__m256i *)(m + 8), s01);
+	if (mr > 1) {
+		_mm256_storeu_si256((__m256i *)(m + 256), s10);
+		_mm256_storeu_si256((__m256i *)(m + 264), s11);
+	}
+	if (mr > 2) {
+		_mm256_storeu_si256((__m256i *)(m + 512), s20);
+		_mm256_storeu_si256((__m256i *)(m + 520), s21);
+	}
+	if (mr > 3) {
+		_mm256_storeu_si256((__m256i *)(m + 768), s30);
+		_mm256_storeu_si256((__m256i *)(m + 776), s31);
+	}
+}
+
+#define WINO_CASE(MR)                                                          \
+	case MR:                                                               \
+		wino_dot(MR, vp + t * cin, cin, w, m + t * 256 + p * 16);       \
 		break;
 
 /* Y = A^T M A of one tile's sums m (16 positions x 16 columns), the rows
@@ -668,17 +722,16 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
                                   size_t tiles, const int16_t *v, int32_t *m, size_t j0,
                                   size_t j1)
 {
-	const size_t cin = c->d.cin, npad = (c->d.cout + 15) & ~(size_t)15;
-	const size_t per = wino_per(c->d.cout, cin), tw = (c->ow + 1) / 2;
+	const size_t cin = c->d.cin, nq = (cin + 1) / 2, tw = (c->ow + 1) / 2;
 	const __m256i zero = _mm256_setzero_si256();
 	for (size_t jp = j0; jp < j1; jp += 16) {
 		size_t width = j1 - jp < 16 ? j1 - jp : 16;
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
 		for (size_t p = 0; p < 16; p++) {
-			const int16_t *w = c->wino + p * per + jp * 2, *vp = v + p * tiles * cin;
+			const int16_t *w = c->wino + (jp + p) * nq * 32;
+			const int16_t *vp = v + p * tiles * cin;
 			for (size_t t = 0; t < tiles; t += 4) {
-				__m256i s[4][2];
 				switch (tiles - t < 4 ? tiles - t : 4) {
 				WINO_CASE(1) WINO_CASE(2) WINO_CASE(3) WINO_CASE(4)
 				}
