@@ -578,26 +578,6 @@ DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const d[16], size_t ci, int16_t *
 	}
 }
 
-/* The same for one channel (cin's last cin % 16). */
-static void wino_in1(const uint8_t *const d[16], size_t ci, int16_t *v, size_t vs)
-{
-	int t[16];
-	for (int j = 0; j < 4; j++) {
-		t[0 + j] = d[0 + j][ci] - d[8 + j][ci];
-		t[4 + j] = d[4 + j][ci] + d[8 + j][ci];
-		t[8 + j] = d[8 + j][ci] - d[4 + j][ci];
-		t[12 + j] = d[4 + j][ci] - d[12 + j][ci];
-	}
-	for (int i = 0; i < 4; i++) {
-		const int *r = t + 4 * i;
-		int16_t *o = v + (size_t)(4 * i) * vs + ci;
-		o[0] = (int16_t)(r[0] - r[2]);
-		o[vs] = (int16_t)(r[1] + r[2]);
-		o[2 * vs] = (int16_t)(r[2] - r[1]);
-		o[3 * vs] = (int16_t)(r[1] - r[3]);
-	}
-}
-
 /* The block's tiles (tile rows from ty0, tw a row) into v: tile t of
  * position p at v + (p * tiles + t) * cin. A patch pixel outside the image
  * reads the zero point's row (after the weights). */
@@ -621,8 +601,10 @@ static void wino_input(const struct dnnq_conv *c, size_t img, size_t ty0, size_t
 		size_t ci = 0;
 		for (; ci + 16 <= cin; ci += 16)
 			wino_in16(d, ci, vt, vs);
-		for (; ci < cin; ci++)
-			wino_in1(d, ci, vt, vs);
+		/* the last cin % 16 channels: the last 16 again (cin >= 16), the
+		 * ones done already rewritten with the same values */
+		if (ci < cin)
+			wino_in16(d, cin - 16, vt, vs);
 	}
 	v[16 * vs] = 0;
 }

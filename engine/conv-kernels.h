@@ -124,6 +124,10 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
  * sums: an arithmetic shift by 2 gives them exactly (int32 wraps, a ring
  * homomorphism, and 4 * 9 * cin * 255 * 128 < 2^31), then the GEMM's
  * output stage. docs/gemm.md, "Winograd F(2, 3) on AVX2". */
+/* At least 16 input channels: the input transform's vectors (the last
+ * cin % 16 redo the last 16); at most 256: with 512 (ResNet's 7x7 layers,
+ * 16 tiles, 8 MiB of int16 weights streamed a run) it was no faster than
+ * the direct product. Exactness alone would allow 1827. */
 #define DNNQ_WINO_MIN_CIN 16
 #define DNNQ_WINO_MAX_CIN 256
 /* The bytes of the transformed weights (dst NULL: only that): per
