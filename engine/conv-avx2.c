@@ -616,6 +616,17 @@ static void wino_input(const struct dnnq_conv *c, size_t img, size_t ty0, size_t
  * 32-bit lane, one vpmaddwd per 8 columns (|V| <= 1020, |U| <= 1152: no
  * saturation), int32 sums. The accumulators are named, not an array: with
  * s[4][2] GCC kept one on the stack and moved the others around. */
+/* s0, s1 += the int16 pair at a (in every 32-bit lane) times w0, w1. */
+DNNQ_AVX2_INLINE void wino_step(const int16_t *a, __m256i w0, __m256i w1, __m256i *s0,
+                                __m256i *s1)
+{
+	int32_t pair;
+	memcpy(&pair, a, sizeof pair);
+	__m256i b = _mm256_set1_epi32(pair);
+	*s0 = _mm256_add_epi32(*s0, _mm256_madd_epi16(b, w0));
+	*s1 = _mm256_add_epi32(*s1, _mm256_madd_epi16(b, w1));
+}
+
 DNNQ_AVX2_INLINE void wino_dot(const int mr, const int16_t *v, size_t cin, const int16_t *w,
                                int32_t *m)
 {
@@ -625,43 +636,19 @@ DNNQ_AVX2_INLINE void wino_dot(const int mr, const int16_t *v, size_t cin, const
 	for (size_t q = 0; q < (cin + 1) / 2; q++, w += 32) {
 		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
 		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
-		int32_t pair;
-		memcpy(&pair, v + 2 * q, sizeof pair);
-		__m256i b = _mm256_set1_epi32(pair);
-		s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(b, w0));
-		s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(b, w1));
-		if (mr > 1) {
-			memcpy(&pair, v1 + 2 * q, sizeof pair);
-			b = _mm256_set1_epi32(pair);
-			s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(b, w0));
-			s11 = _mm256_add_epi32(s11, _mm256_madd_epi16(b, w1));
-		}
-		if (mr > 2) {
-			memcpy(&pair, v2 + 2 * q, sizeof pair);
-			b = _mm256_set1_epi32(pair);
-			s20 = _mm256_add_epi32(s20, _mm256_madd_epi16(b, w0));
-			s21 = _mm256_add_epi32(s21, _mm256_madd_epi16(b, w1));
-		}
-		if (mr > 3) {
-			memcpy(&pair, v3 + 2 * q, sizeof pair);
-			b = _mm256_set1_epi32(pair);
-			s30 = _mm256_add_epi32(s30, _mm256_madd_epi16(b, w0));
-			s31 = _mm256_add_epi32(s31, _mm256_madd_epi16(b, w1));
-		}
+		wino_step(v + 2 * q, w0, w1, &s00, &s01);
+		if (mr > 1)
+			wino_step(v1 + 2 * q, w0, w1, &s10, &s11);
+		if (mr > 2)
+			wino_step(v2 + 2 * q, w0, w1, &s20, &s21);
+		if (mr > 3)
+			wino_step(v3 + 2 * q, w0, w1, &s30, &s31);
 	}
-	_mm256_storeu_si256((__m256i *)m, s00);
-	_mm256_storeu_si256((__m256i *)(m + 8), s01);
-	if (mr > 1) {
-		_mm256_storeu_si256((__m256i *)(m + 256), s10);
-		_mm256_storeu_si256((__m256i *)(m + 264), s11);
-	}
-	if (mr > 2) {
-		_mm256_storeu_si256((__m256i *)(m + 512), s20);
-		_mm256_storeu_si256((__m256i *)(m + 520), s21);
-	}
-	if (mr > 3) {
-		_mm256_storeu_si256((__m256i *)(m + 768), s30);
-		_mm256_storeu_si256((__m256i *)(m + 776), s31);
+	const __m256i out[4][2] = { { s00, s01 }, { s10, s11 }, { s20, s21 }, { s30, s31 } };
+#pragma GCC unroll 4
+	for (int r = 0; r < mr; r++) {
+		_mm256_storeu_si256((__m256i *)(m + r * 256), out[r][0]);
+		_mm256_storeu_si256((__m256i *)(m + r * 256 + 8), out[r][1]);
 	}
 }
 
