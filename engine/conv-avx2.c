@@ -524,31 +524,17 @@ size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *ds
 	return 16 * per * sizeof *dst;
 }
 
-/* Tiles a block at most: its transformed inputs (16 x tiles x cin int16)
- * about 128 KiB, in L2 with the weights of a panel, and 16..64 tiles. */
-static size_t wino_tiles(size_t cin)
+/* A block's scratch: V (16 x DNNQ_WINO_TILES x cin int16, one more for an
+ * odd cin's last pair), then the 16 positions' int32 sums of a panel, per
+ * tile. */
+static size_t wino_v_bytes(size_t cin)
 {
-	size_t t = (16u << 10) / cin;
-	return t < 16 ? 16 : t > 64 ? 64 : t;
+	return ((16 * DNNQ_WINO_TILES * cin + 1) * sizeof(int16_t) + 31) & ~(size_t)31;
 }
 
-size_t dnnq_wino_block_rows(const struct dnnq_conv *c, size_t ow)
+size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c)
 {
-	size_t tw = (ow + 1) / 2, r = wino_tiles(c->d.cin) / tw;
-	return r ? r : 1;
-}
-
-/* A block's scratch: V (16 x tiles x cin int16, one more for an odd cin's
- * last pair), then the 16 positions' int32 sums of a panel, per tile. */
-static size_t wino_v_bytes(size_t tiles, size_t cin)
-{
-	return ((16 * tiles * cin + 1) * sizeof(int16_t) + 31) & ~(size_t)31;
-}
-
-size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c, size_t ow)
-{
-	size_t tiles = dnnq_wino_block_rows(c, ow) * ((ow + 1) / 2);
-	return wino_v_bytes(tiles, c->d.cin) + tiles * 16 * 16 * sizeof(int32_t);
+	return wino_v_bytes(c->d.cin) + DNNQ_WINO_TILES * 16 * 16 * sizeof(int32_t);
 }
 
 /* V = B^T d B of one tile for channels [ci, ci + 16): d[i * 4 + j] points
@@ -578,18 +564,18 @@ DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const d[16], size_t ci, int16_t *
 	}
 }
 
-/* The block's tiles (tile rows from ty0, tw a row) into v: tile t of
+/* The block's tiles (t0 onwards in the image, tw a row) into v: tile t of
  * position p at v + (p * tiles + t) * cin. A patch pixel outside the image
  * reads the zero point's row (after the weights). */
-static void wino_input(const struct dnnq_conv *c, size_t img, size_t ty0, size_t tiles,
+static void wino_input(const struct dnnq_conv *c, size_t img, size_t t0, size_t tiles,
                        int16_t *v)
 {
 	const size_t cin = c->d.cin, tw = (c->ow + 1) / 2, vs = tiles * cin;
 	const uint8_t *zero = (const uint8_t *)(c->wino + 16 * wino_per(c->d.cout, cin));
 	const uint8_t *image = c->in + img * c->h * c->w * cin;
 	for (size_t t = 0; t < tiles; t++) {
-		ptrdiff_t iy0 = (ptrdiff_t)(2 * (ty0 + t / tw)) - (ptrdiff_t)c->d.pad_t;
-		ptrdiff_t ix0 = (ptrdiff_t)(2 * (t % tw)) - (ptrdiff_t)c->d.pad_l;
+		ptrdiff_t iy0 = (ptrdiff_t)(2 * ((t0 + t) / tw)) - (ptrdiff_t)c->d.pad_t;
+		ptrdiff_t ix0 = (ptrdiff_t)(2 * ((t0 + t) % tw)) - (ptrdiff_t)c->d.pad_l;
 		const uint8_t *d[16];
 		for (int i = 0; i < 4; i++)
 			for (int j = 0; j < 4; j++) {
@@ -687,7 +673,7 @@ DNNQ_AVX2_INLINE void wino_output(const int32_t *m, const struct dnnq_avx2_cols 
 
 /* Columns [j0, j1) of a block of tiles (kind: the output stage's). */
 DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
-                                  const struct dnnq_gemm_job *job, size_t img, size_t ty0,
+                                  const struct dnnq_gemm_job *job, size_t img, size_t t0,
                                   size_t tiles, const int16_t *v, int32_t *m, size_t j0,
                                   size_t j1)
 {
@@ -707,7 +693,7 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
 			}
 		}
 		for (size_t t = 0; t < tiles; t++) {
-			size_t oy = 2 * (ty0 + t / tw), ox = 2 * (t % tw);
+			size_t oy = 2 * ((t0 + t) / tw), ox = 2 * ((t0 + t) % tw);
 			__m256i y[4][2];
 			wino_output(m + t * 256, cols, y);
 			for (size_t i = 0; i < 2 && oy + i < c->oh; i++) {
@@ -722,13 +708,13 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
 	}
 }
 
-void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t ty0, size_t ty1, size_t j0,
+void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,
                     size_t j1, void *scratch)
 {
-	const size_t tiles = (ty1 - ty0) * ((c->ow + 1) / 2);
+	const size_t tiles = t1 - t0;
 	int16_t *v = scratch;
-	int32_t *m = (int32_t *)(void *)((char *)scratch + wino_v_bytes(tiles, c->d.cin));
-	wino_input(c, img, ty0, tiles, v);
+	int32_t *m = (int32_t *)(void *)((char *)scratch + wino_v_bytes(c->d.cin));
+	wino_input(c, img, t0, tiles, v);
 	/* a local copy, as in dnnq_dw_row_avx2 */
 	const struct dnnq_gemm_output out = c->gout[0];
 	const struct dnnq_gemm_job job = { .w = &c->gw[0], .c = c->out, .ldc = c->d.cout,
@@ -736,7 +722,7 @@ void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t ty0, size_t ty
 	/* the stores pack with saturation (dnnq_avx2_store_panel) */
 	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
 	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
-		wino_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, img, ty0, tiles, v, m, j0, j1);
+		wino_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, img, t0, tiles, v, m, j0, j1);
 	else
-		wino_panels(kind, c, &job, img, ty0, tiles, v, m, j0, j1);
+		wino_panels(kind, c, &job, img, t0, tiles, v, m, j0, j1);
 }

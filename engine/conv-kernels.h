@@ -52,7 +52,7 @@ struct dnnq_conv {
 	 * (dnnq_gemm_segs_avx512vnni); kw * cin bytes of the input zero point
 	 * for the rows in the padding; else NULL */
 	uint8_t *seg_zero;
-	/* 3x3, stride 1, one group on AVX2 (dnnq_wino_qualifies): the weights
+	/* 3x3, stride 1, one group on AVX2 (conv.c, pack_wino): the weights
 	 * transformed for Winograd F(2, 3) (dnnq_wino_pack_avx2), then cin bytes
 	 * of the input zero point; else NULL */
 	int16_t *wino;
@@ -63,7 +63,7 @@ struct dnnq_conv {
 	size_t out_es;                    /* output element size */
 	size_t nsplit;                    /* im2col: column chunks per pixel block */
 	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run;
-	                                   * Winograd: rows of tiles a block */
+	                                   * Winograd: tiles a block (<= DNNQ_WINO_TILES) */
 	uint8_t **scratch;                /* per thread */
 	unsigned nscratch;
 	size_t scratch_bytes;
@@ -134,12 +134,15 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
  * position, int16 pairs of channels as dnnq_conv_pairs_pack_avx2's (cout
  * rounded up to 16). */
 size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *dst);
-/* Tile rows a block at most, and a block's scratch, for output width ow. */
-size_t dnnq_wino_block_rows(const struct dnnq_conv *c, size_t ow);
-size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c, size_t ow);
-/* Tile rows [ty0, ty1) of image img, output channels [j0, j1) (j0 a
- * multiple of 16), through the output stage (not the fused post). */
-void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t ty0, size_t ty1, size_t j0,
+/* Tiles a block at most (a multiple of the micro-kernel's 4): V of a
+ * block, 16 x tiles x cin int16, 32-512 KiB, in L2 with a panel's weights;
+ * a block's scratch. */
+#define DNNQ_WINO_TILES 64
+size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c);
+/* Tiles [t0, t1) of image img (row-major, (ow + 1) / 2 a row), output
+ * channels [j0, j1) (j0 a multiple of 16), through the output stage (not
+ * the fused post). */
+void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,
                     size_t j1, void *scratch);
 
 /* The taps of output row (img, oy): the pointers of pixel ox's taps (at

@@ -322,7 +322,7 @@ static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 	 * bytes; the pairs (AVX2): the block's bytes, then its int16 rows */
 	size_t segs = c->seg_zero ? DNNQ_GEMM_MC * c->d.kh * sizeof(const uint8_t *) : 0;
 	size_t a16 = c->pairs ? (DNNQ_GEMM_MC * c->k + 1) * sizeof(int16_t) : 0;
-	size_t bytes = c->wino ? dnnq_wino_scratch_bytes(c, c->ow)
+	size_t bytes = c->wino ? dnnq_wino_scratch_bytes(c)
 	             : c->path == DNNQ_CONV_IM2COL ? segs + pairs_offset(c) + a16
 	             : c->path == DNNQ_CONV_DEPTHWISE ? dw_scratch_bytes(c)
 	             : 0;
@@ -594,20 +594,25 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 	}
 }
 
-/* Task = (block of c->mc rows of 2x2 tiles of one image, column chunk). */
+/* Task = (block of c->mc 2x2 tiles of one image, row-major, column chunk);
+ * the fused post runs on the block's stretch of each output row. */
 static void wino_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	size_t th = (c->oh + 1) / 2, per_img = (th + c->mc - 1) / c->mc, t = task / c->nsplit;
-	size_t img = t / per_img, ty0 = t % per_img * c->mc, j0, j1;
-	size_t ty1 = ty0 + c->mc < th ? ty0 + c->mc : th;
+	size_t tw = (c->ow + 1) / 2, per_img = (c->oh + 1) / 2 * tw, t = task / c->nsplit;
+	size_t blocks = (per_img + c->mc - 1) / c->mc, img = t / blocks, t0 = t % blocks * c->mc;
+	size_t t1 = t0 + c->mc < per_img ? t0 + c->mc : per_img, j0, j1;
 	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
 	if (j0 >= j1)
 		return;
-	dnnq_wino_avx2(c, img, ty0, ty1, j0, j1, c->scratch[tid]);
-	size_t y1 = 2 * ty1 < c->oh ? 2 * ty1 : c->oh;
-	dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout,
-	                     (img * c->oh + 2 * ty0) * c->ow, (img * c->oh + y1) * c->ow, j0, j1);
+	dnnq_wino_avx2(c, img, t0, t1, j0, j1, c->scratch[tid]);
+	for (size_t oy = t0 / tw * 2; oy < (t1 - 1) / tw * 2 + 2 && oy < c->oh; oy++) {
+		size_t x0 = oy / 2 == t0 / tw ? t0 % tw * 2 : 0;
+		size_t x1 = oy / 2 == (t1 - 1) / tw ? (t1 - 1) % tw * 2 + 2 : c->ow;
+		size_t row = (img * c->oh + oy) * c->ow;
+		dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row + x0,
+		                     row + (x1 < c->ow ? x1 : c->ow), j0, j1);
+	}
 }
 
 /* A strided 1x1 convolution needs no copy either: the pixels of one output
@@ -748,9 +753,12 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
 		if (c->wino) {
-			size_t th = (c->oh + 1) / 2;
-			c->mc = dnnq_even_pieces(ex, th, dnnq_wino_block_rows(c, c->ow), 1);
-			run_blocks(c, c->n * ((th + c->mc - 1) / c->mc), wino_task, ex);
+			/* whole rows of tiles where they fit (blocks across rows
+			 * were 1.1x slower on ResNet's 56x56 layers, 1 thread) */
+			size_t tw = (c->ow + 1) / 2, tiles = (c->oh + 1) / 2 * tw;
+			size_t cap = tw <= DNNQ_WINO_TILES ? DNNQ_WINO_TILES / tw * tw : DNNQ_WINO_TILES;
+			c->mc = dnnq_even_pieces(ex, tiles, cap, 1);
+			run_blocks(c, c->n * ((tiles + c->mc - 1) / c->mc), wino_task, ex);
 			return DNNQ_OK;
 		}
 		c->mc = dnnq_gemm_block_rows(ex, npix);
