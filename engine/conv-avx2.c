@@ -505,12 +505,13 @@ size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *ds
 	memset(dst, 0, 16 * per * sizeof *dst);
 	for (size_t j = 0; j < cout; j++)
 		for (size_t ci = 0; ci < cin; ci++) {
+			const int8_t *g = w + j * 9 * cin + ci;   /* tap (ky, kx) at (ky * 3 + kx) * cin */
 			int t[4][3];
 			for (int i = 0; i < 4; i++)
 				for (int kx = 0; kx < 3; kx++) {
 					t[i][kx] = 0;
 					for (int ky = 0; ky < 3; ky++)
-						t[i][kx] += g2[i][ky] * w[(j * 9 + (size_t)ky * 3 + (size_t)kx) * cin + ci];
+						t[i][kx] += g2[i][ky] * g[(size_t)(ky * 3 + kx) * cin];
 				}
 			for (int i = 0; i < 4; i++)
 				for (int jj = 0; jj < 4; jj++) {
@@ -580,8 +581,10 @@ static void wino_input(const struct dnnq_conv *c, size_t img, size_t t0, size_t 
 		for (int i = 0; i < 4; i++)
 			for (int j = 0; j < 4; j++) {
 				ptrdiff_t iy = iy0 + i, ix = ix0 + j;
-				bool in = iy >= 0 && iy < (ptrdiff_t)c->h && ix >= 0 && ix < (ptrdiff_t)c->w;
-				d[i * 4 + j] = in ? image + ((size_t)iy * c->w + (size_t)ix) * cin : zero;
+				bool in = iy >= 0 && iy < (ptrdiff_t)c->h && ix >= 0 &&
+				          ix < (ptrdiff_t)c->w;
+				d[i * 4 + j] = in ? image + ((size_t)iy * c->w + (size_t)ix) * cin
+				                  : zero;
 			}
 		int16_t *vt = v + t * cin;
 		size_t ci = 0;
@@ -699,10 +702,11 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
 			for (size_t i = 0; i < 2 && oy + i < c->oh; i++) {
 				size_t pix = (img * c->oh + oy + i) * c->ow + ox;
 				if (ox + 1 < c->ow)
-					dnnq_avx2_store_panel2(kind, cols, halves, y[i * 2], y[i * 2 + 1], pix,
-					                       zero, zero, job);
+					dnnq_avx2_store_panel2(kind, cols, halves, y[i * 2], y[i * 2 + 1],
+					                       pix, zero, zero, job);
 				else
-					dnnq_avx2_store_panel(kind, cols, halves, y[i * 2], pix, zero, job);
+					dnnq_avx2_store_panel(kind, cols, halves, y[i * 2], pix, zero,
+					                      job);
 			}
 		}
 	}
