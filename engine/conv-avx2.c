@@ -27,6 +27,12 @@
  * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
  * exact), 4 rows x 16 columns a step, through the AVX2 output stage.
+ *
+ * Winograd F(2, 3) (dnnq_wino_avx2) for 3x3 stride-1 convolutions: int16
+ * transforms of 4x4 input patches and of the weights (4 times the
+ * textbook's), 16 GEMMs over channel pairs (vpmaddwd), 4 tiles x 16
+ * columns a step, the output transform divided by 4 (exact), the AVX2
+ * output stage (conv-kernels.h; docs/gemm.md).
  */
 #include <immintrin.h>
 
@@ -483,4 +489,250 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 		pairs_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, a16, rowsum, j0, j1);
 	else
 		pairs_panels(kind, c, &job, a16, rowsum, j0, j1);
+}
+
+/* Winograd F(2, 3) (conv-kernels.h). The weights per panel of 16 columns,
+ * position p (16 of them, 4 x 4) and pair of channels q (nq of them):
+ * u16[((j / 16 * 16 + p) * nq + q) * 32 + j % 16 * 2 + e] = U_p[j][2q + e],
+ * 0 past cin and cout, so a panel's weights are one run (per: a
+ * position's size, all panels). */
+static size_t wino_per(size_t cout, size_t cin)
+{
+	return (cin + 1) / 2 * ((cout + 15) & ~(size_t)15) * 2;
+}
+
+size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *dst)
+{
+	/* 2G: the integer multiple of F(2, 3)'s G */
+	static const int g2[4][3] = { { 2, 0, 0 }, { 1, 1, 1 }, { 1, -1, 1 }, { 0, 0, 2 } };
+	size_t per = wino_per(cout, cin), nq = (cin + 1) / 2;
+	if (!dst)
+		return 16 * per * sizeof *dst;
+	memset(dst, 0, 16 * per * sizeof *dst);
+	for (size_t j = 0; j < cout; j++)
+		for (size_t ci = 0; ci < cin; ci++) {
+			const int8_t *g = w + j * 9 * cin + ci;   /* tap (ky, kx) at (ky * 3 + kx) * cin */
+			int t[4][3];
+			for (int i = 0; i < 4; i++)
+				for (int kx = 0; kx < 3; kx++) {
+					t[i][kx] = 0;
+					for (int ky = 0; ky < 3; ky++)
+						t[i][kx] += g2[i][ky] * g[(size_t)(ky * 3 + kx) * cin];
+				}
+			for (int i = 0; i < 4; i++)
+				for (int jj = 0; jj < 4; jj++) {
+					int u = 0;
+					for (int kx = 0; kx < 3; kx++)
+						u += t[i][kx] * g2[jj][kx];
+					dst[((j / 16 * 16 + (size_t)(i * 4 + jj)) * nq + ci / 2) * 32 +
+					    j % 16 * 2 + ci % 2] = (int16_t)u;
+				}
+		}
+	return 16 * per * sizeof *dst;
+}
+
+/* A block's scratch: V (16 x DNNQ_WINO_TILES x cin int16, one more for an
+ * odd cin's last pair), then the 16 positions' int32 sums of a panel, per
+ * tile. */
+static size_t wino_v_bytes(size_t cin)
+{
+	return ((16 * DNNQ_WINO_TILES * cin + 1) * sizeof(int16_t) + 31) & ~(size_t)31;
+}
+
+size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c)
+{
+	return wino_v_bytes(c->d.cin) + DNNQ_WINO_TILES * 16 * 16 * sizeof(int32_t);
+}
+
+/* V = B^T d B of one tile for channels [ci, ci + 16): d[i * 4 + j] points
+ * at the patch's pixel (i, j); position p's values to v + p * vs. The rows
+ * of B^T: d0 - d2, d1 + d2, d2 - d1, d1 - d3. */
+DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const d[16], size_t ci, int16_t *v, size_t vs)
+{
+	__m256i x[16], t[16];
+#pragma GCC unroll 16
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(d[i] + ci)));
+#pragma GCC unroll 4
+	for (int j = 0; j < 4; j++) {
+		t[0 + j] = _mm256_sub_epi16(x[0 + j], x[8 + j]);
+		t[4 + j] = _mm256_add_epi16(x[4 + j], x[8 + j]);
+		t[8 + j] = _mm256_sub_epi16(x[8 + j], x[4 + j]);
+		t[12 + j] = _mm256_sub_epi16(x[4 + j], x[12 + j]);
+	}
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		const __m256i *r = t + 4 * i;
+		int16_t *o = v + (size_t)(4 * i) * vs + ci;
+		_mm256_storeu_si256((__m256i *)o, _mm256_sub_epi16(r[0], r[2]));
+		_mm256_storeu_si256((__m256i *)(o + vs), _mm256_add_epi16(r[1], r[2]));
+		_mm256_storeu_si256((__m256i *)(o + 2 * vs), _mm256_sub_epi16(r[2], r[1]));
+		_mm256_storeu_si256((__m256i *)(o + 3 * vs), _mm256_sub_epi16(r[1], r[3]));
+	}
+}
+
+/* The block's tiles (t0 onwards in the image, tw a row) into v: tile t of
+ * position p at v + (p * tiles + t) * cin. A patch pixel outside the image
+ * reads the zero point's row (after the weights). */
+static void wino_input(const struct dnnq_conv *c, size_t img, size_t t0, size_t tiles,
+                       int16_t *v)
+{
+	const size_t cin = c->d.cin, tw = (c->ow + 1) / 2, vs = tiles * cin;
+	const uint8_t *zero = (const uint8_t *)(c->wino + 16 * wino_per(c->d.cout, cin));
+	const uint8_t *image = c->in + img * c->h * c->w * cin;
+	for (size_t t = 0; t < tiles; t++) {
+		ptrdiff_t iy0 = (ptrdiff_t)(2 * ((t0 + t) / tw)) - (ptrdiff_t)c->d.pad_t;
+		ptrdiff_t ix0 = (ptrdiff_t)(2 * ((t0 + t) % tw)) - (ptrdiff_t)c->d.pad_l;
+		const uint8_t *d[16];
+		for (int i = 0; i < 4; i++)
+			for (int j = 0; j < 4; j++) {
+				ptrdiff_t iy = iy0 + i, ix = ix0 + j;
+				bool in = iy >= 0 && iy < (ptrdiff_t)c->h && ix >= 0 &&
+				          ix < (ptrdiff_t)c->w;
+				d[i * 4 + j] = in ? image + ((size_t)iy * c->w + (size_t)ix) * cin
+				                  : zero;
+			}
+		int16_t *vt = v + t * cin;
+		size_t ci = 0;
+		for (; ci + 16 <= cin; ci += 16)
+			wino_in16(d, ci, vt, vs);
+		/* the last cin % 16 channels: the last 16 again (cin >= 16), the
+		 * ones done already rewritten with the same values */
+		if (ci < cin)
+			wino_in16(d, cin - 16, vt, vs);
+	}
+	v[16 * vs] = 0;
+}
+
+/* Position p's sums of mr tiles (v: their transformed inputs, row stride
+ * cin, wino_input) with 16 columns of its weights (w, at the panel's first
+ * column) into m (tile stride 256 int32, column stride 1): per pair of
+ * channels, the tile's two values broadcast as the int16 pair of every
+ * 32-bit lane, one vpmaddwd per 8 columns (|V| <= 1020, |U| <= 1152: no
+ * saturation), int32 sums. The accumulators are named, not an array: with
+ * s[4][2] GCC kept one on the stack and moved the others around. */
+/* s0, s1 += the int16 pair at a (in every 32-bit lane) times w0, w1. */
+DNNQ_AVX2_INLINE void wino_step(const int16_t *a, __m256i w0, __m256i w1, __m256i *s0,
+                                __m256i *s1)
+{
+	int32_t pair;
+	memcpy(&pair, a, sizeof pair);
+	__m256i b = _mm256_set1_epi32(pair);
+	*s0 = _mm256_add_epi32(*s0, _mm256_madd_epi16(b, w0));
+	*s1 = _mm256_add_epi32(*s1, _mm256_madd_epi16(b, w1));
+}
+
+DNNQ_AVX2_INLINE void wino_dot(const int mr, const int16_t *v, size_t cin, const int16_t *w,
+                               int32_t *m)
+{
+	__m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
+	__m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+	const int16_t *v1 = v + cin, *v2 = v + 2 * cin, *v3 = v + 3 * cin;
+	for (size_t q = 0; q < (cin + 1) / 2; q++, w += 32) {
+		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
+		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
+		wino_step(v + 2 * q, w0, w1, &s00, &s01);
+		if (mr > 1)
+			wino_step(v1 + 2 * q, w0, w1, &s10, &s11);
+		if (mr > 2)
+			wino_step(v2 + 2 * q, w0, w1, &s20, &s21);
+		if (mr > 3)
+			wino_step(v3 + 2 * q, w0, w1, &s30, &s31);
+	}
+	const __m256i out[4][2] = { { s00, s01 }, { s10, s11 }, { s20, s21 }, { s30, s31 } };
+#pragma GCC unroll 4
+	for (int r = 0; r < mr; r++) {
+		_mm256_storeu_si256((__m256i *)(m + r * 256), out[r][0]);
+		_mm256_storeu_si256((__m256i *)(m + r * 256 + 8), out[r][1]);
+	}
+}
+
+#define WINO_CASE(MR)                                                          \
+	case MR:                                                               \
+		wino_dot(MR, vp + t * cin, cin, w, m + t * 256 + p * 16);       \
+		break;
+
+/* Y = A^T M A of one tile's sums m (16 positions x 16 columns), the rows
+ * of A^T m0 + m1 + m2 and m1 - m2 - m3, divided by 4 (exact), plus the
+ * column term: y[i * 2 + j] is output pixel (i, j) of the tile. */
+DNNQ_AVX2_INLINE void wino_output(const int32_t *m, const struct dnnq_avx2_cols cols[2],
+                                  __m256i y[4][2])
+{
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++) {
+		__m256i z[2][4];
+#pragma GCC unroll 4
+		for (int j = 0; j < 4; j++) {
+			__m256i a0 = _mm256_loadu_si256((const __m256i *)(m + (0 + j) * 16 + 8 * h));
+			__m256i a1 = _mm256_loadu_si256((const __m256i *)(m + (4 + j) * 16 + 8 * h));
+			__m256i a2 = _mm256_loadu_si256((const __m256i *)(m + (8 + j) * 16 + 8 * h));
+			__m256i a3 = _mm256_loadu_si256((const __m256i *)(m + (12 + j) * 16 + 8 * h));
+			z[0][j] = _mm256_add_epi32(_mm256_add_epi32(a0, a1), a2);
+			z[1][j] = _mm256_sub_epi32(_mm256_sub_epi32(a1, a2), a3);
+		}
+#pragma GCC unroll 2
+		for (int i = 0; i < 2; i++) {
+			__m256i e = _mm256_add_epi32(_mm256_add_epi32(z[i][0], z[i][1]), z[i][2]);
+			__m256i o = _mm256_sub_epi32(_mm256_sub_epi32(z[i][1], z[i][2]), z[i][3]);
+			y[i * 2][h] = _mm256_add_epi32(_mm256_srai_epi32(e, 2), cols[h].col);
+			y[i * 2 + 1][h] = _mm256_add_epi32(_mm256_srai_epi32(o, 2), cols[h].col);
+		}
+	}
+}
+
+/* Columns [j0, j1) of a block of tiles (kind: the output stage's). */
+DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                  const struct dnnq_gemm_job *job, size_t img, size_t t0,
+                                  size_t tiles, const int16_t *v, int32_t *m, size_t j0,
+                                  size_t j1)
+{
+	const size_t cin = c->d.cin, nq = (cin + 1) / 2, tw = (c->ow + 1) / 2;
+	const __m256i zero = _mm256_setzero_si256();
+	for (size_t jp = j0; jp < j1; jp += 16) {
+		size_t width = j1 - jp < 16 ? j1 - jp : 16;
+		struct dnnq_avx2_cols cols[2];
+		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
+		for (size_t p = 0; p < 16; p++) {
+			const int16_t *w = c->wino + (jp + p) * nq * 32;
+			const int16_t *vp = v + p * tiles * cin;
+			for (size_t t = 0; t < tiles; t += 4) {
+				switch (tiles - t < 4 ? tiles - t : 4) {
+				WINO_CASE(1) WINO_CASE(2) WINO_CASE(3) WINO_CASE(4)
+				}
+			}
+		}
+		for (size_t t = 0; t < tiles; t++) {
+			size_t oy = 2 * ((t0 + t) / tw), ox = 2 * ((t0 + t) % tw);
+			__m256i y[4][2];
+			wino_output(m + t * 256, cols, y);
+			for (size_t i = 0; i < 2 && oy + i < c->oh; i++) {
+				size_t pix = (img * c->oh + oy + i) * c->ow + ox;
+				if (ox + 1 < c->ow)
+					dnnq_avx2_store_panel2(kind, cols, halves, y[i * 2], y[i * 2 + 1],
+					                       pix, zero, zero, job);
+				else
+					dnnq_avx2_store_panel(kind, cols, halves, y[i * 2], pix, zero,
+					                      job);
+			}
+		}
+	}
+}
+
+void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,
+                    size_t j1, void *scratch)
+{
+	const size_t tiles = t1 - t0;
+	int16_t *v = scratch;
+	int32_t *m = (int32_t *)(void *)((char *)scratch + wino_v_bytes(c->d.cin));
+	wino_input(c, img, t0, tiles, v);
+	/* a local copy, as in dnnq_dw_row_avx2 */
+	const struct dnnq_gemm_output out = c->gout[0];
+	const struct dnnq_gemm_job job = { .w = &c->gw[0], .c = c->out, .ldc = c->d.cout,
+	                                   .out = &out };
+	/* the stores pack with saturation (dnnq_avx2_store_panel) */
+	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
+	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
+		wino_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, img, t0, tiles, v, m, j0, j1);
+	else
+		wino_panels(kind, c, &job, img, t0, tiles, v, m, j0, j1);
 }

@@ -52,13 +52,18 @@ struct dnnq_conv {
 	 * (dnnq_gemm_segs_avx512vnni); kw * cin bytes of the input zero point
 	 * for the rows in the padding; else NULL */
 	uint8_t *seg_zero;
+	/* 3x3, stride 1, one group on AVX2 (conv.c, pack_wino): the weights
+	 * transformed for Winograd F(2, 3) (dnnq_wino_pack_avx2), then cin bytes
+	 * of the input zero point; else NULL */
+	int16_t *wino;
 	/* bound by setup */
 	size_t n, h, w, oh, ow;
 	const uint8_t *in;
 	void *out;
 	size_t out_es;                    /* output element size */
 	size_t nsplit;                    /* im2col: column chunks per pixel block */
-	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run */
+	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run;
+	                                   * Winograd: tiles a block (<= DNNQ_WINO_TILES) */
 	uint8_t **scratch;                /* per thread */
 	unsigned nscratch;
 	size_t scratch_bytes;
@@ -107,6 +112,38 @@ void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, si
 void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, int16_t *a16,
                           void *y, size_t j0, size_t j1);
 size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *dst);
+
+/* Winograd F(2, 3) on AVX2 (conv-avx2.c), exact: 3x3 convolutions with
+ * stride 1, dilation 1, one group, symmetric weights and at least
+ * DNNQ_WINO_MIN_CIN, at most DNNQ_WINO_MAX_CIN input channels. Each 2x2
+ * tile of outputs takes its 4x4 input patch d (padding: the input zero
+ * point, as im2col) to V = B^T d B (int16, |V| <= 4 * 255), the weights
+ * are U = (2G) g (2G)^T (int16, |U| <= 9 * 128: 4 G g G^T), the 16
+ * positions are 16 GEMMs over the input channels by int16 pairs
+ * (vpmaddwd, int32 sums), and Y = A^T M A is 4 times the tile's raw
+ * sums: an arithmetic shift by 2 gives them exactly (int32 wraps, a ring
+ * homomorphism, and 4 * 9 * cin * 255 * 128 < 2^31), then the GEMM's
+ * output stage. docs/gemm.md, "Winograd F(2, 3) on AVX2". */
+/* At least 16 input channels: the input transform's vectors (the last
+ * cin % 16 redo the last 16); at most 256: with 512 (ResNet's 7x7 layers,
+ * 16 tiles, 8 MiB of int16 weights streamed a run) it was no faster than
+ * the direct product. Exactness alone would allow 1827. */
+#define DNNQ_WINO_MIN_CIN 16
+#define DNNQ_WINO_MAX_CIN 256
+/* The bytes of the transformed weights (dst NULL: only that): per
+ * position, int16 pairs of channels as dnnq_conv_pairs_pack_avx2's (cout
+ * rounded up to 16). */
+size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *dst);
+/* Tiles a block at most (a multiple of the micro-kernel's 4): V of a
+ * block, 16 x tiles x cin int16, 32-512 KiB, in L2 with a panel's weights;
+ * a block's scratch. */
+#define DNNQ_WINO_TILES 64
+size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c);
+/* Tiles [t0, t1) of image img (row-major, (ow + 1) / 2 a row), output
+ * channels [j0, j1) (j0 a multiple of 16), through the output stage (not
+ * the fused post). */
+void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,
+                    size_t j1, void *scratch);
 
 /* The taps of output row (img, oy): the pointers of pixel ox's taps (at
  * channel 0 of each) are tab + ox * stride, except in the interior

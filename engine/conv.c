@@ -171,6 +171,25 @@ static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
 	return DNNQ_OK;
 }
 
+/* 3x3 stride-1 convolutions on AVX2 take Winograd F(2, 3) (conv-kernels.h;
+ * not with acc16, whose saturation it would not reproduce, nor with weight
+ * zero points, whose activation sums per pixel it does not compute). */
+static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
+{
+	const struct dnnq_conv_desc *d = &c->d;
+	if (d->isa != DNNQ_ISA_AVX2 || c->path != DNNQ_CONV_IM2COL || d->groups > 1 ||
+	    d->kh != 3 || d->kw != 3 || d->stride_h != 1 || d->stride_w != 1 || d->dil_h != 1 ||
+	    d->dil_w != 1 || d->acc16 || c->q.out.nwzp || d->cin < DNNQ_WINO_MIN_CIN ||
+	    d->cin > DNNQ_WINO_MAX_CIN)
+		return DNNQ_OK;
+	size_t bytes = dnnq_wino_pack_avx2(NULL, d->cout, d->cin, NULL);
+	if (!(c->wino = dnnq_aligned_alloc(bytes + d->cin)))
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
+	dnnq_wino_pack_avx2(d->w, d->cout, d->cin, c->wino);
+	memset((char *)c->wino + bytes, d->in_qp.zero_point, d->cin);
+	return DNNQ_OK;
+}
+
 /* The output pipelines (c->gout): one per group, one for all the
  * channels of a depthwise convolution. */
 static size_t out_groups(const struct dnnq_conv *c)
@@ -234,7 +253,7 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	if ((rc = dnnq_qlinear_init(&c->q, &qd, diag)))
 		goto error;
 	if ((rc = get_weights(c, diag)) || (rc = pack_pairs(c, diag)) ||
-	    (rc = bind_output(c, diag)))
+	    (rc = bind_output(c, diag)) || (rc = pack_wino(c, diag)))
 		goto error;
 	if (c->path == DNNQ_CONV_IM2COL && d->isa == DNNQ_ISA_AVX512VNNI && d->groups == 1 &&
 	    d->dil_w == 1 && d->kw * d->cin % 4 == 0 && !d->acc16 && !c->q.out.nwzp &&
@@ -303,7 +322,8 @@ static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 	 * bytes; the pairs (AVX2): the block's bytes, then its int16 rows */
 	size_t segs = c->seg_zero ? DNNQ_GEMM_MC * c->d.kh * sizeof(const uint8_t *) : 0;
 	size_t a16 = c->pairs ? (DNNQ_GEMM_MC * c->k + 1) * sizeof(int16_t) : 0;
-	size_t bytes = c->path == DNNQ_CONV_IM2COL ? segs + pairs_offset(c) + a16
+	size_t bytes = c->wino ? dnnq_wino_scratch_bytes(c)
+	             : c->path == DNNQ_CONV_IM2COL ? segs + pairs_offset(c) + a16
 	             : c->path == DNNQ_CONV_DEPTHWISE ? dw_scratch_bytes(c)
 	             : 0;
 	if (nthreads <= c->nscratch && bytes <= c->scratch_bytes)
@@ -574,6 +594,27 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 	}
 }
 
+/* Task = (block of c->mc 2x2 tiles of one image, row-major, column chunk);
+ * the fused post runs on the block's stretch of each output row. */
+static void wino_task(void *arg, size_t task, unsigned tid)
+{
+	const struct dnnq_conv *c = arg;
+	size_t tw = (c->ow + 1) / 2, per_img = (c->oh + 1) / 2 * tw, t = task / c->nsplit;
+	size_t blocks = (per_img + c->mc - 1) / c->mc, img = t / blocks, t0 = t % blocks * c->mc;
+	size_t t1 = t0 + c->mc < per_img ? t0 + c->mc : per_img, j0, j1;
+	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
+	if (j0 >= j1)
+		return;
+	dnnq_wino_avx2(c, img, t0, t1, j0, j1, c->scratch[tid]);
+	for (size_t oy = t0 / tw * 2; oy < (t1 - 1) / tw * 2 + 2 && oy < c->oh; oy++) {
+		size_t x0 = oy / 2 == t0 / tw ? t0 % tw * 2 : 0;
+		size_t x1 = oy / 2 == (t1 - 1) / tw ? (t1 - 1) % tw * 2 + 2 : c->ow;
+		size_t row = (img * c->oh + oy) * c->ow;
+		dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row + x0,
+		                     row + (x1 < c->ow ? x1 : c->ow), j0, j1);
+	}
+}
+
 /* A strided 1x1 convolution needs no copy either: the pixels of one output
  * row are every stride_w-th input pixel of one input row, a matrix with
  * row stride stride_w * cin. Task = (output row, block of its pixels,
@@ -711,6 +752,15 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		dnnq_parallel_for(ex, c->n * c->oh * c->nsplit, depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
+		if (c->wino) {
+			/* whole rows of tiles where they fit (blocks across rows
+			 * were 1.1x slower on ResNet's 56x56 layers, 1 thread) */
+			size_t tw = (c->ow + 1) / 2, tiles = (c->oh + 1) / 2 * tw;
+			size_t cap = tw <= DNNQ_WINO_TILES ? DNNQ_WINO_TILES / tw * tw : DNNQ_WINO_TILES;
+			c->mc = dnnq_even_pieces(ex, tiles, cap, 1);
+			run_blocks(c, c->n * ((tiles + c->mc - 1) / c->mc), wino_task, ex);
+			return DNNQ_OK;
+		}
 		c->mc = dnnq_gemm_block_rows(ex, npix);
 		run_blocks(c, (npix + c->mc - 1) / c->mc, im2col_task, ex);
 		return DNNQ_OK;
@@ -887,7 +937,7 @@ int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w
 const char *dnnq_conv_path(const struct dnnq_conv *c)
 {
 	static const char *names[] = { "gemm-1x1", "depthwise", "im2col" };
-	return names[c->path];
+	return c->wino ? "winograd" : names[c->path];
 }
 
 const struct dnnq_gemm_weights *dnnq_conv_weights(const struct dnnq_conv *c, size_t g)
@@ -909,6 +959,7 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 	free(c->dw_zero);
 	free(c->seg_zero);
 	free(c->pairs);
+	free(c->wino);
 	free(c->row_sums);
 	free(c->gout);
 	for (unsigned t = 0; t < c->nscratch; t++)

@@ -13,6 +13,8 @@
  *     an input row is: nothing is copied either way);
  *   - depthwise: a direct kernel per output row, the output stage fused
  *     (AVX-512 VNNI: 32 channels by 4 taps a step; AVX2: 16 by 2);
+ *   - 3x3, stride 1, one group on AVX2: Winograd F(2, 3), exact
+ *     (conv-kernels.h; dnnq_conv_path "winograd");
  *   - otherwise: im2col of DNNQ_GEMM_MC output pixels at a time into
  *     per-thread scratch (padding filled with the input zero point, i.e. a
  *     real 0), then the GEMM micro-kernels, group by group.
@@ -117,7 +119,7 @@ void dnnq_conv_destroy(struct dnnq_conv *conv);
 int dnnq_conv_reference(const struct dnnq_conv *conv, size_t n, size_t h, size_t w,
                         const float *x, float *y, const struct dnnq_executor *ex);
 
-/* Which path create chose: "gemm-1x1", "depthwise" or "im2col". */
+/* Which path create chose: "gemm-1x1", "depthwise", "winograd" or "im2col". */
 const char *dnnq_conv_path(const struct dnnq_conv *conv);
 /* The packed GEMM weights of group g (acc16 state and outlier counts), or
  * NULL on the depthwise path or for g >= groups. */

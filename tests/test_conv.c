@@ -354,6 +354,84 @@ START_TEST(im2col_segments)
 }
 END_TEST
 
+/* Winograd F(2, 3) (3x3, stride 1, one group, symmetric weights on AVX2)
+ * bit for bit against scalar: activations all 0 and 255 or random,
+ * weights all -128 and 127 or random (the transforms' and the sums'
+ * extremes), odd and even heights and widths (partial tiles, 1x1 outputs),
+ * pads 0 and 1 (and one-sided), input channels not a multiple of 2 or 16
+ * (16..256, the path's bounds), output channels not a multiple of 8,
+ * per-channel and per-tensor weights, with and without bias, ReLU and
+ * Clip, u8 (float and fixed-point requantization), int32 and float
+ * outputs, 1 and 2 threads; the path asserted taken on AVX2. */
+START_TEST(winograd_edges)
+{
+	static const size_t cins[] = { 16, 17, 31, 33, 64, 255, 256 };
+	static const size_t couts[] = { 1, 7, 9, 16, 24, 40 };
+	struct rng r = { 13000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 0);
+	free(p.wt);
+	free(p.x);
+	struct dnnq_conv_desc *d = &p.d;
+	d->groups = 1;
+	d->cin = cins[_i % 7];
+	d->cout = couts[_i % 6];
+	d->kh = d->kw = 3;
+	d->stride_h = d->stride_w = d->dil_h = d->dil_w = 1;
+	d->w_zero_point = NULL;
+	size_t pad = _i % 4 == 3 ? 0 : 1;
+	d->pad_t = d->pad_l = pad;
+	d->pad_b = d->pad_r = _i % 8 == 5 ? 0 : pad;
+	p.h = 3 - 2 * pad + (size_t)rng_int(&r, 0, d->cin > 64 ? 3 : 8);
+	p.w = 3 - 2 * pad + (size_t)rng_int(&r, 0, d->cin > 64 ? 3 : 8);
+	p.h = p.h < 1 ? 1 : p.h;
+	p.w = p.w < 1 ? 1 : p.w;
+	if (!d->pad_b && p.h < 3 - d->pad_t)
+		p.h = 3 - d->pad_t;
+	if (!d->pad_r && p.w < 3 - d->pad_l)
+		p.w = 3 - d->pad_l;
+	size_t k = 9 * d->cin, nx = p.n * p.h * p.w * d->cin;
+	p.x = malloc(nx);
+	p.wt = malloc(d->cout * k);
+	int xs = _i % 3, ws = _i / 3 % 3;   /* 0: random, 1: extremes mixed, 2: one extreme */
+	for (size_t i = 0; i < nx; i++)
+		p.x[i] = xs == 0 ? (uint8_t)rng_int(&r, 0, 255)
+		       : xs == 1 ? (uint8_t)(rng_int(&r, 0, 1) * 255) : 255;
+	for (size_t i = 0; i < d->cout * k; i++)
+		p.wt[i] = ws == 0 ? (int8_t)rng_int(&r, -128, 127)
+		        : ws == 1 ? (int8_t)(rng_int(&r, 0, 1) ? 127 : -128) : (_i % 2 ? 127 : -128);
+	d->w = p.wt;
+	d->nwq = _i % 2 ? d->cout : 1;
+	p.w_scale = realloc(p.w_scale, d->cout * sizeof *p.w_scale);
+	p.bias = realloc(p.bias, d->cout * sizeof *p.bias);
+	for (size_t j = 0; j < d->cout; j++) {
+		/* small: the fp32 reference's rounding on these sums stays
+		 * within check_reference's 1e-4 */
+		p.w_scale[j] = (float)rng_uniform(&r, 0.0001, 0.001);
+		p.bias[j] = (float)rng_uniform(&r, -1, 1);
+	}
+	d->w_scale = p.w_scale;
+	d->bias = _i % 4 < 2 ? p.bias : NULL;
+	/* extreme sums: an output scale that keeps some outputs off the bounds */
+	d->out_qp.scale = (float)(0.02 * 0.0005 * 255 * 128 * (double)k / 64);
+	if (_i % 5 == 2 || _i % 5 == 3) {
+		d->out_dtype = _i % 5 == 2 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32;
+		d->clip = false;
+		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
+	}
+	if (dnnq_isa_supported(DNNQ_ISA_AVX2)) {
+		struct dnnq_conv_desc da = *d;
+		da.isa = DNNQ_ISA_AVX2;
+		struct dnnq_conv *c;
+		struct dnnq_diag diag;
+		ck_assert_msg(dnnq_conv_create(&da, &c, &diag) == 0, "%s", diag.msg);
+		ck_assert_str_eq(dnnq_conv_path(c), "winograd");
+		dnnq_conv_destroy(c);
+	}
+	check_problem(&p, 0);
+}
+END_TEST
+
 START_TEST(paths_and_edges)
 {
 	struct rng r = { 3 };
@@ -496,6 +574,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, depthwise_requant_corners, 0, 60);
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
+	tcase_add_loop_test(tc, winograd_edges, 0, 84);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);
