@@ -1558,14 +1558,29 @@ static bool graph_output(struct imp *m, const char *name)
 	return false;
 }
 
+/* Whether a graph output named other than out already names value id (by
+ * its own name, or an earlier Identity's alias). */
+static bool output_names_value(struct imp *m, const char *out, int32_t id)
+{
+	for (size_t i = 0; i < m->g->n_output; i++) {
+		const char *o = m->g->output[i] ? S(m->g->output[i]->name) : "";
+		const struct imp_name *e = strcmp(o, out) ? imp_find(m, o) : NULL;
+		if (e && e->kind == IMP_VALUE && e->idx == id)
+			return true;
+	}
+	return false;
+}
+
 /* Identity and Dropout: their output is their input, unless that would
- * make a graph output a graph input, a constant or another graph output:
- * then a RESHAPE to the same shape copies it, under the output's name. */
+ * make a graph output a graph input, a constant or another graph output
+ * (two Identities of one value, each an output): then a RESHAPE to the
+ * same shape copies it, under the output's name. */
 int pass_through(struct nctx *c)
 {
 	const struct dnnq_ir_value *x = V(c, 0);
 	const char *out = S(c->np->output[0]);
-	if (*out && graph_output(c->m, out) && (x->producer < 0 || graph_output(c->m, x->name))) {
+	if (*out && graph_output(c->m, out) &&
+	    (x->producer < 0 || output_names_value(c->m, out, c->in[0]))) {
 		c->node.op = DNNQ_IR_RESHAPE;
 		c->nin = 1;
 		return same_out(c, x, x->dtype);

@@ -1263,8 +1263,21 @@ static int lower_quantize(struct lower *L, size_t j)
 	const struct dnnq_ir_value *xv = lval_ir(L, x);
 	if (lx->u8 >= 0 && qp_eq(&lx->qp, &qp)) {
 		ref = lx->u8;
+	} else if (lx->f32 >= 0) {
+		struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, lx->f32, &ref);
+		if (!mn)
+			return DNNQ_E_NOMEM;
+		mn->op = xv->ndim == 4 && lx->f32_onnx ? DNNQ_CONVERT_QUANTIZE_NCHW
+		                                       : DNNQ_CONVERT_QUANTIZE;
+		set_out_qp(mn, &qp);
+		if (L->has_qp[x] && qp_eq(&L->qp[x], &qp)) {
+			lx->u8 = ref;
+			lx->qp = qp;
+		}
 	} else if (lx->u8 >= 0) {
-		/* another quantization of the same real values */
+		/* another quantization of the same real values, with no floats to
+		 * read (from the floats it is ONNX's: requantized, another zero
+		 * point clipped x at the first one's range) */
 		int64_t d[DNNQ_MAX_DIMS];
 		engine_dims(xv, d);
 		size_t c = xv->ndim ? (size_t)d[xv->ndim - 1] : 1;
@@ -1285,17 +1298,6 @@ static int lower_quantize(struct lower *L, size_t j)
 			return DNNQ_E_NOMEM;
 		mn->weight = aid;
 		set_out_qp(mn, &qp);
-	} else if (lx->f32 >= 0) {
-		struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, lx->f32, &ref);
-		if (!mn)
-			return DNNQ_E_NOMEM;
-		mn->op = xv->ndim == 4 && lx->f32_onnx ? DNNQ_CONVERT_QUANTIZE_NCHW
-		                                       : DNNQ_CONVERT_QUANTIZE;
-		set_out_qp(mn, &qp);
-		if (L->has_qp[x] && qp_eq(&L->qp[x], &qp)) {
-			lx->u8 = ref;
-			lx->qp = qp;
-		}
 	} else {
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s': %s", xv->name,
 		                 is_const(L, x) ? "quantizing a constant" : "not computed");

@@ -3332,6 +3332,57 @@ START_TEST(scatter_elements_self)
 }
 END_TEST
 
+/* Quantized graph outputs listed twice (QuantizeLinear to uint8 y and to
+ * int8 y8, outputs y, y, y8, y8): the lowering copies the u8 codes (an
+ * int8 transpose), and the int8 output's codes before their shift; each
+ * output its own buffer, named as listed, the reference's integers. The
+ * second QuantizeLinear reads x's floats (it requantized y's codes, whose
+ * zero point clipped -6 to -5: -103 for -123). The float cases: suite
+ * convert dup_outputs_served. */
+START_TEST(dup_outputs_quantized)
+{
+	int64_t d[2] = { BATCH, 4 };
+	struct mb *b = io_model(13, "x", F, 2, d);
+	mb_output(b, "y");
+	mb_output(b, "y8");
+	mb_output(b, "y8");
+	mb_scalar_f(b, "s", 0.05f);
+	mb_scalar_q(b, "z", U8, 100);
+	mb_scalar_q(b, "z8", S8, -3);
+	mb_node(b, "QuantizeLinear", "q", "x,s,z", "y");
+	mb_node(b, "QuantizeLinear", "q8", "x,s,z8", "y8");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.noutputs, 4);
+	float x[8] = { 0.25f, -1, 3, 0.5f, -6, 7, 0, 0.125f };
+	uint8_t want[2][8], got[4][8];
+	void *outs[4] = { got[0], got[1], got[2], got[3] };
+	const void *ins[1] = { x };
+	struct dnnq_diag dg = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &dg) == 0, "%s", dg.msg);
+	memcpy(want[0], got[0], 8);
+	memcpy(want[1], got[2], 8);
+	ck_assert_int_eq(want[0][1], 80);                 /* -1 / 0.05 + 100 */
+	ck_assert_int_eq((int8_t)want[1][1], -23);
+	struct dnnq_model m;
+	struct dnnq_lower_opts lo = { .calibration = "test" };
+	ck_assert_msg(dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &dg) == 0, "%s", dg.msg);
+	static const char *const names[4] = { "y", "y", "y8", "y8" };
+	for (int k = 0; k < 4; k++) {
+		ck_assert_str_eq(m.outputs[k].name, names[k]);
+		ck_assert_int_eq(m.outputs[k].dtype, k < 2 ? DNNQ_DTYPE_U8 : DNNQ_DTYPE_S8);
+	}
+	struct dnnq_graph *g = planned(&m, 2);
+	memset(got, 0, sizeof got);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	for (int k = 0; k < 4; k++)
+		ck_assert_msg(!memcmp(got[k], want[k / 2], 8), "output %d", k);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* OneHot on an axis but the last, integer values: ids [N, 2, 3] (depth 4,
  * values int32 [0, 5], axis 1) give [N, 4, 2, 3], 4-D (the rows moved by a
  * Transpose, the engine's NHWC); ids [N, 3] on axis -2 give [N, 4, 3].
@@ -4512,6 +4563,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, gather_elements_ids);
 	tcase_add_test(tc, scatter_elements_ids);
 	tcase_add_test(tc, scatter_elements_self);
+	tcase_add_test(tc, dup_outputs_quantized);
 	tcase_add_test(tc, nd_ids);
 	tcase_add_test(tc, onehot_axis);
 	tcase_add_test(tc, gathernd_const);

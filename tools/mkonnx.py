@@ -2526,7 +2526,8 @@ def passthrough_cases(c):
     """Graph outputs that are graph inputs passed through, copied: tf2onnx's
     BERT-SQuAD hands its int64 `unique_ids` back through an Identity. The
     int64 ids as they are (the output named as the input), an int32 one by
-    an Identity and the float input itself, beside a Relu of it."""
+    an Identity and the float input itself, beside a Relu of it. Then
+    dup_outputs: values listed as outputs more than once."""
     r = c.rng("passthrough_ids")
     x = u(r, [2, 4], -1, 1)
     ids = r.integers(-(1 << 30), 1 << 30, size=[2, 3]).astype(np.int64)
@@ -2534,6 +2535,13 @@ def passthrough_cases(c):
     c.add("passthrough_ids", "fp32",
           [node("Relu", ["x"], ["y"]), node("Identity", ["tok"], ["tok_out"])],
           [("x", x), ("ids", ids), ("tok", tok)], {}, ["y", "x", "ids", "tok_out"])
+    # one value among the outputs more than once, each its own copy: listed
+    # twice (a computed one and the input), and two Identities of it
+    r = c.rng("dup_outputs")
+    c.add("dup_outputs", "fp32",
+          [node("Relu", ["x"], ["y"]), node("Identity", ["y"], ["a"]),
+           node("Identity", ["y"], ["b"])],
+          [("x", u(r, [2, 4], -1, 1))], {}, ["y", "y", "a", "b", "x", "x"])
 
 
 def padding_mask_cases(c):
