@@ -3093,8 +3093,6 @@ static int op_slice(struct nctx *c)
 		}
 		slice_axis(x->dims[a], st[k], en[k], step, &n->starts[a], &d[a]);
 		n->steps[a] = step;
-		if (!d[a])
-			return bad(c, DNNQ_E_SHAPE, "axis %lld: the slice is empty", (long long)a);
 	}
 	c->moved[0] = in_moved(c, 0);
 	c->nin = 1;
@@ -5482,8 +5480,8 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 			return imp_outputs_unknown(&c);
 		}
 	rc = foldable(&c, f) ? f->fn(&c) : IMP_NOT_FOLDED;
-	if (rc == IMP_NOT_FOLDED && !(rc = int_inputs(&c, op)))
-		rc = table_op(&c, d, kind);
+	if (rc == IMP_NOT_FOLDED && !(rc = int_inputs(&c, op)) && !(rc = table_op(&c, d, kind)))
+		rc = imp_fold_empty(&c);
 	for (uint32_t k = 0; !rc && c.ints && k < c.nout; k++)
 		c.out[k].integer = true;
 	if (!rc && c.ints && c.alias >= 0)

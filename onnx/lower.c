@@ -1013,6 +1013,7 @@ static int lower_output(struct lower *L, size_t i)
 	                                 iv->dtype == DNNQ_IR_S32 && lv->s32 >= 0);
 	if ((!p && !input) || iv->ndim < 1 || iv->ndim > DNNQ_MAX_DIMS || !iv->batched)
 		return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph output '%s': %s", iv->name,
+		                     !dnnq_ir_numel(iv, 1) ? "it has no elements (a dim of 0)" :
 		                     !p && !input ? "a constant or a uint8/int8 graph input" :
 		                     "want a batched tensor of rank 1..8");
 	if (iv->dtype == DNNQ_IR_U8 || iv->dtype == DNNQ_IR_S8) {

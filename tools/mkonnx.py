@@ -2544,6 +2544,24 @@ def passthrough_cases(c):
           [("x", u(r, [2, 4], -1, 1))], {}, ["y", "y", "a", "b", "x", "x"])
 
 
+def empty_cases(c):
+    """Computed values of no elements (torchaudio's Emformer with a right
+    context and memory of 0: a Slice of its time-major input past the last
+    frame, [0, N, D], clipped, scaled and concatenated with the frames):
+    torch at opset 14, dynamic batch; the empty values fold away."""
+    nn = torch.nn
+
+    class EmptyContext(nn.Module):
+        def forward(self, x):
+            t = x.permute(1, 0, 2)                      # [T, N, D], as Emformer's
+            right = t[t.shape[0]:]                      # [0, N, D]
+            mem = (right.clamp(-1, 1) * 2)[:, :, :3]
+            y = torch.cat([right, torch.relu(t)], 0)
+            return torch.cat([y[:, :, :3] + 1, mem], 0).permute(1, 0, 2)
+
+    export_case(c, "empty_context", EmptyContext(), [2, 6, 4], "Clip", opset=14)
+
+
 def padding_mask_cases(c):
     """torchaudio's key padding mask from lengths (conformer's
     `_lengths_to_padding_mask`: `arange(T).expand(N, T) >= lengths[:, None]`
@@ -3110,6 +3128,7 @@ def make_ops(w):
     topk_cases(c)
     gather_elements_cases(c)
     passthrough_cases(c)
+    empty_cases(c)
     padding_mask_cases(c)
     scatter_elements_cases(c)
     nd_cases(c)
