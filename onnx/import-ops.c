@@ -3351,9 +3351,44 @@ static int gather_rows(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, r, d, false);
 }
 
+/* Float indices c->in[0] as ONNX Runtime casts them to int64 (ONNX's
+ * reference: astype): truncated toward 0, Sign(x) (NAME:sign) times
+ * Floor(Sign(x) * x) (NAME:abs, NAME:floor; NAME:trunc). Each node makes
+ * or reads integers, so runs fp32 (an int8 x would move an index across
+ * an integer). A NaN or an infinity stays one and matches no row: off
+ * values, as its cast's INT64_MIN does. c->in[0] becomes the result. */
+static int trunc_indices(struct nctx *c)
+{
+	const struct dnnq_ir_value x = *V(c, 0);
+	int32_t xid = c->in[0], sign;
+	int rc;
+	c->nin = 1;
+	c->ints = true;
+	if ((rc = engine_kind(c, "sign")) || (rc = same_out(c, &x, DNNQ_IR_F32)) ||
+	    (rc = link_as(c, ":sign", 1)))
+		return rc;
+	sign = c->in[0];
+	c->in[1] = xid;
+	c->nin = 2;
+	c->node.op = DNNQ_IR_MUL;
+	c->ints = false;
+	if ((rc = op_binary(c)) || (rc = link_as(c, ":abs", 2)))
+		return rc;
+	c->nin = 1;
+	c->ints = true;
+	if ((rc = engine_kind(c, "floor")) || (rc = same_out(c, &x, DNNQ_IR_F32)) ||
+	    (rc = link_as(c, ":floor", 1)))
+		return rc;
+	c->in[1] = sign;
+	c->nin = 2;
+	c->node.op = DNNQ_IR_MUL;
+	return (rc = op_binary(c)) ? rc : link_as(c, ":trunc", 2);
+}
+
 /* OneHot(indices, depth, values) (TensorFlow's tf.one_hot, tf2onnx: BERT's
- * token types): indices (int32 ids, cast to float, or floats holding
- * integers) as [..., 1] (NAME:idx), Or(Equal(NAME:idx, [0 .. depth-1])
+ * token types): indices (int32 ids, cast to float, floats holding
+ * integers, or other floats truncated: trunc_indices) as [..., 1]
+ * (NAME:idx), Or(Equal(NAME:idx, [0 .. depth-1])
  * (NAME:ahead), Equal(NAME:idx, [-depth .. -1]) (NAME:behind)), the
  * one-hot rows on the last axis; on another a Transpose (NAME:last, then
  * the node) moves that axis there; then * (on - off) + off where values are
@@ -3392,22 +3427,26 @@ static int op_onehot(struct nctx *c)
 	uint32_t r = iv.ndim + 1;
 	if ((rc = norm_axis(c, &axis, r, "axis")))
 		return rc;
-	if (iv.ndim + 1 > DNNQ_IR_MAX_DIMS || (iv.dtype == DNNQ_IR_F32 && !iv.integer) ||
-	    numel(&iv) * (size_t)depth > ONEHOT_MAX)
-		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s]: integers (ids, or "
-		           "arithmetic on them) of rank < %d, at most 2^22 of them times depth",
-		           iname(c, 0), imp_dims_str(&iv), DNNQ_IR_MAX_DIMS);
+	if (iv.ndim + 1 > DNNQ_IR_MAX_DIMS || numel(&iv) * (size_t)depth > ONEHOT_MAX)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s]: want rank < %d, at most "
+		           "2^22 of them times depth", iname(c, 0), imp_dims_str(&iv),
+		           DNNQ_IR_MAX_DIMS);
 	if (iv.batched && axis == 0)
 		return batch_moves(c, "OneHot on axis 0, the batch's");
 	int64_t t = (int64_t)depth, d[DNNQ_IR_MAX_DIMS];
 	memcpy(d, iv.dims, iv.ndim * sizeof *d);
 	d[iv.ndim] = 1;
 	c->nin = 1;
-	c->ints = off == floorf(off) && on == floorf(on);
+	const bool ints = off == floorf(off) && on == floorf(on);
+	c->ints = ints;
 	if (iv.dtype == DNNQ_IR_S32) {
 		c->node.op = DNNQ_IR_CAST;
 		if ((rc = same_out(c, &iv, DNNQ_IR_F32)) || (rc = link_as(c, ":float", 1)))
 			return rc;
+	} else if (!iv.integer) {
+		if ((rc = trunc_indices(c)))
+			return rc;
+		c->ints = ints;
 	}
 	if ((rc = onehot_rows(c, t, r, d, iv.batched)))
 		return rc;
@@ -5237,6 +5276,8 @@ static const struct { const char *op; uint32_t in; bool ints_out, as_is; } INT_O
 	{ "ReduceMax", 1, true, false }, { "ReduceMin", 1, true, false },
 	{ "Expand", 1, true, false }, { "Tile", 1, true, false }, { "Slice", 1, true, false },
 	{ "Gather", 1, true, false }, { "Transpose", 1, true, false },
+	{ "GatherND", 1, true, false }, { "GatherElements", 1, true, false },
+	{ "ScatterND", 5, true, false }, { "ScatterElements", 5, true, false },
 	{ "Concat", ALL_INPUTS, true, false }, { "Where", 6, true, false },
 	{ "Equal", 3, false, false }, { "Greater", 3, false, false },
 	{ "GreaterOrEqual", 3, false, false }, { "Less", 3, false, false },
@@ -5348,7 +5389,8 @@ static int int_inputs(struct nctx *c, const char *op)
 		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
 		           "Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the comparisons, "
 		           "ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, Gather, "
-		           "Transpose, Concat), reads them as ids in a Gather of a table and as "
+		           "GatherND, GatherElements, ScatterND, ScatterElements, Transpose, "
+		           "Concat), reads them as ids in a Gather of a table and as "
 		           "indices of GatherElements, ScatterElements, GatherND and ScatterND, and "
 		           "casts them", i, iname(c, i));
 	}

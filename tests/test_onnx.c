@@ -3477,6 +3477,50 @@ START_TEST(onehot_axis)
 }
 END_TEST
 
+/* OneHot of float indices a client sends (ONNX allows any numeric type;
+ * ONNX Runtime casts them to int64; refused before: "indices 'ids':
+ * integers ..."): truncated toward 0 (0.5 and -0.5 are 0, 4.9 is 4, -1.2
+ * is -1, the last), 7 and -7.5 outside [-5, 5) and a NaN give rows of off
+ * values; reference and engine (fp32: the nodes make or read integers)
+ * alike, exactly. */
+START_TEST(onehot_float_indices)
+{
+	static const float ids[6] = { 0.5f, -0.5f, 4.9f, -1.2f, 7, -7.5f };
+	int64_t d[2] = { BATCH, 3 }, two = 2;
+	struct mb *b = io_model(11, "ids", F, 2, d);
+	mb_scalar_f(b, "depth", 5);
+	mb_init(b, "vals", F, 1, &two, (float[2]){ 2, 7 });
+	mb_node(b, "OneHot", "oh", "ids,depth,vals", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	static const int row[6] = { 0, 0, 4, 4, -1, -1 };
+	float y[30], want[30], nan_ids[6];
+	for (int k = 0; k < 30; k++)
+		want[k] = row[k / 5] == k % 5 ? 7 : 2;
+	memcpy(nan_ids, ids, sizeof ids);
+	nan_ids[0] = NAN;
+	const void *ins[1] = { ids }, *nan_in[1] = { nan_ids };
+	void *outs[1] = { y };
+	struct dnnq_diag dg = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &dg) == 0, "%s", dg.msg);
+	ck_assert_mem_eq(y, want, sizeof y);
+	struct dnnq_model m;
+	calibrated(&ir, ins, 2, &m);
+	struct dnnq_graph *g = planned(&m, 2);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	ck_assert_mem_eq(y, want, sizeof y);
+	for (int k = 0; k < 5; k++)
+		want[k] = 2;
+	ck_assert_int_eq(dnnq_graph_run(g, nan_in, outs, NULL), 0);
+	ck_assert_mem_eq(y, want, sizeof y);
+	ck_assert_msg(dnnq_ir_run(&ir, 2, nan_in, outs, NULL, NULL, &dg) == 0, "%s", dg.msg);
+	ck_assert_mem_eq(y, want, sizeof y);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* GatherND by int32 indices a client sends (int64 in ONNX), batch_dims 1:
  * y[b, t] = x[b, i[b, t]] (a negative index counted from the end once),
  * the batch kept; then ScatterND (reduction add) of updates a client sends
@@ -3522,6 +3566,22 @@ START_TEST(nd_ids)
 	void *zout[1] = { z };
 	indexed_runs(&ir, 1, zin, zout, zwant, 12, 0, tbad, 3, 3, "node 'sn'",
 	             "[3] = 3: outside the 3 elements of its dim");
+	dnnq_ir_free(&ir);
+
+	/* int32 data (refused before: "input 0 'x' is int32: not supported
+	 * here"): floats holding the integers, gathered exactly (fp32) */
+	b = io_model(13, "x", S32, 3, xd);
+	mb_input(b, "i", S64, 3, id);
+	at_i(b, mb_node(b, "GatherND", "nd", "x,i", "y"), "batch_dims", 1);
+	imp_ok(b, &ir);
+	int32_t xi[24];
+	for (int k = 0; k < 24; k++)
+		xi[k] = 100000 * (k / 4) - k % 4;
+	for (int k = 0; k < 16; k++)
+		want[k] = (float)xi[k / 8 * 12 + (idx[k / 4] + 3) % 3 * 4 + k % 4];
+	const void *xin[2] = { xi, idx };
+	indexed_runs(&ir, 2, xin, outs, want, 16, 0, bad, 3, 3, "node 'nd'",
+	             "i[3] = 3: outside the 3 elements of its dim");
 	dnnq_ir_free(&ir);
 }
 END_TEST
@@ -4616,6 +4676,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, scatter_elements_self);
 	tcase_add_test(tc, dup_outputs_quantized);
 	tcase_add_test(tc, empty_values);
+	tcase_add_test(tc, onehot_float_indices);
 	tcase_add_test(tc, nd_ids);
 	tcase_add_test(tc, onehot_axis);
 	tcase_add_test(tc, gathernd_const);
