@@ -1099,9 +1099,10 @@ static int op_concat(struct nctx *c)
 }
 
 /* A float constant of dim 0 = 1 beside batched inputs (tf2onnx's channel
- * padding: a Concat with ConstantOfShape's zeros) is the registry's expand
- * to the batch first (NAME:expandK, engine/ops/expand.c). */
-static int concat_expand(struct nctx *c)
+ * padding: a Concat with ConstantOfShape's zeros; a scatter's folded
+ * zeros) is the registry's expand to the batch first (NAME:expandK,
+ * engine/ops/expand.c). */
+static int expand_consts(struct nctx *c)
 {
 	bool batched = false;
 	for (size_t i = 0; i < c->nin; i++)
@@ -1115,10 +1116,12 @@ static int concat_expand(struct nctx *c)
 		int32_t saved[DNNQ_IR_MAX_INPUTS];
 		size_t nin = c->nin;
 		struct dnnq_ir_node node = c->node;
+		bool ints = c->ints;
 		memcpy(saved, c->in, nin * sizeof *c->in);
 		c->node.op = DNNQ_IR_ENGINE;
 		c->node.kind = def->kind;
 		c->in[0] = saved[i];
+		c->ints = v->integer;          /* floats holding integers stay so */
 		char suffix[32];
 		snprintf(suffix, sizeof suffix, ":expand%zu", i);
 		int rc = set_out(c, 0, DNNQ_IR_F32, v->ndim, v->dims, true);
@@ -1128,6 +1131,7 @@ static int concat_expand(struct nctx *c)
 		memcpy(c->in, saved, nin * sizeof *c->in);
 		c->nin = nin;
 		c->node = node;
+		c->ints = ints;
 		if (rc)
 			return rc;
 		c->in[i] = id;
@@ -1148,7 +1152,7 @@ static int concat_shape(struct nctx *c)
 			memmove(c->in + i, c->in + i + 1, (c->nin - i - 1) * sizeof *c->in);
 			c->nin--;
 		}
-	if ((rc = concat_expand(c)))
+	if ((rc = expand_consts(c)))
 		return rc;
 	/* optional before opset 4 (1, the channels), required since */
 	if (!attr(c, "axis") && c->m->opset >= 4)
@@ -3548,6 +3552,37 @@ static int reduction(struct nctx *c)
 	return rc;
 }
 
+/* The constant inputs of an indexed move beside computed ones (a
+ * `zeros(...).scatter_(...)` whose zeros folded, constant indices beside
+ * computed updates): integers as floats holding them, then each expanded
+ * to the batch (expand_consts): the engine's node reads activations only.
+ * With the batch fixed, onnx/import-batch.c expands them as it lifts or
+ * keeps the node. A constant that stays beside the batch is refused,
+ * naming it, and so is a node of constants only. */
+static int indexed_consts(struct nctx *c, const char *inputs)
+{
+	int rc;
+	bool computed = false;
+	for (size_t i = 0; i < c->nin; i++) {
+		const struct dnnq_ir_value *v = V(c, i);
+		if (!v)
+			return bad(c, DNNQ_E_FORMAT, "input %zu is missing", i);
+		computed |= !v->data;
+		if (v->data && v->dtype != DNNQ_IR_F32 && (rc = imp_int_const(c, i)))
+			return rc;
+	}
+	if (!computed)
+		return bad(c, DNNQ_E_UNSUPPORTED, "%s all constant: want one computed", inputs);
+	if ((rc = expand_consts(c)))
+		return rc;
+	for (size_t i = 0; i < c->nin && !c->m->fixed; i++)
+		if (V(c, i)->data)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' [%s] is a constant beside "
+			           "the batch: want a dim 0 of 1 to expand it to the batch", i,
+			           iname(c, i), imp_dims_str(V(c, i)));
+	return 0;
+}
+
 /* GatherND (opsets 11..13) and ScatterND (11..18) by computed indices: the
  * registry's gather_nd and scatter_nd (engine/ops/, kind), the node's axis
  * ONNX's batch_dims (ScatterND's 0). The data (and ScatterND's updates) are
@@ -3562,21 +3597,23 @@ static int nd_computed(struct nctx *c, const char *kind)
 	bool scatter = !strcmp(kind, "scatter_nd");
 	int64_t b = 0;
 	int rc;
-	if ((rc = engine_kind(c, kind)) || (rc = need(c, 0, DT_F32, false)) ||
+	if ((!scatter && (rc = a_int(c, "batch_dims", 0, &b))) || (scatter && (rc = reduction(c))))
+		return rc;
+	/* tuples that address dim 0 of a batched value: the batch fixed first,
+	 * so no constant is expanded to a batch that goes */
+	for (uint32_t k = 0; k < c->nin; k++)
+		if (b == 0 && V(c, k) && V(c, k)->batched)
+			return batch_moves(c, "%s's index tuples address dim 0, the batch",
+			                   scatter ? "ScatterND" : "GatherND");
+	if ((rc = indexed_consts(c, scatter ? "data, indices and updates" : "data and indices")) ||
+	    (rc = engine_kind(c, kind)) || (rc = need(c, 0, DT_F32, false)) ||
 	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
-	    (scatter && (rc = need(c, 2, DT_F32, false))) ||
-	    (!scatter && (rc = a_int(c, "batch_dims", 0, &b))) || (scatter && (rc = reduction(c))))
+	    (scatter && (rc = need(c, 2, DT_F32, false))))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1), *u = scatter ? V(c, 2) : NULL;
 	char xs[128], is[128];
 	snprintf(xs, sizeof xs, "%s", imp_dims_str(x));
 	snprintf(is, sizeof is, "%s", imp_dims_str(iv));
-	for (uint32_t k = 0; k < c->nin; k++)
-		if (V(c, k)->data)
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %u '%.80s' is a constant: want the "
-			           "data, the indices%s computed%s", k, iname(c, k),
-			           scatter ? " and the updates" : "",
-			           scatter ? " (all constant: folded)" : "");
 	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
 		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
 		           "integer arithmetic on one)", iname(c, 1));
@@ -3601,9 +3638,6 @@ static int nd_computed(struct nctx *c, const char *kind)
 	for (uint32_t i = 0; i < c->nin; i++)
 		if (in_moved(c, i))
 			return batch_moves(c, "tuples into a value whose batch a Transpose moved");
-	if (x->batched && b == 0)
-		return batch_moves(c, "%s's index tuples address dim 0, the batch",
-		                   scatter ? "ScatterND" : "GatherND");
 	if (x->batched != iv->batched || (u && u->batched != x->batched))
 		return bad(c, DNNQ_E_UNSUPPORTED, "data '%.80s' %s the batch, indices '%.80s' %s: "
 		           "want all batched or none", iname(c, 0), x->batched ? "has" : "lacks",
@@ -3763,7 +3797,8 @@ static int op_scatter_elements(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
 	int rc;
-	if ((rc = engine_kind(c, "scatter_elements")) || (rc = need(c, 0, DT_F32, false)) ||
+	if ((rc = indexed_consts(c, "data, indices and updates")) ||
+	    (rc = engine_kind(c, "scatter_elements")) || (rc = need(c, 0, DT_F32, false)) ||
 	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
 	    (rc = need(c, 2, DT_F32, false)) || (rc = a_int(c, "axis", 0, &n->axis)) ||
 	    (rc = reduction(c)))
@@ -3773,10 +3808,6 @@ static int op_scatter_elements(struct nctx *c)
 	snprintf(xs, sizeof xs, "%s", imp_dims_str(x));
 	snprintf(is, sizeof is, "%s", imp_dims_str(iv));
 	snprintf(us, sizeof us, "%s", imp_dims_str(u));
-	for (int k = 0; k < 3; k++)
-		if (V(c, k)->data)
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %d '%.80s' is a constant: want the "
-			           "data, the indices and the updates computed", k, iname(c, k));
 	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
 		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
 		           "integer arithmetic on one)", iname(c, 1));

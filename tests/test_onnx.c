@@ -3434,6 +3434,65 @@ START_TEST(dup_outputs_quantized)
 }
 END_TEST
 
+/* ScatterElements into constant data (`zeros(...).scatter_(...)` whose
+ * zeros folded) by computed indices and updates; refused before ("input 0
+ * 'd' is a constant: want the data, the indices and the updates
+ * computed"): the data [1, 2, 3] is expanded to the batch (d:expand0) and
+ * every batch item scatters into its own copy; the reference and the
+ * engine agree. Constant data of dim 0 = 2 beside the batch, and constant
+ * everything, are refused naming the input. */
+START_TEST(scatter_const_data)
+{
+	int64_t xd[3] = { BATCH, 2, 2 }, dd[3] = { 1, 2, 3 }, bd[3] = { 2, 2, 3 };
+	static const float data[6] = { 1, 2, 3, 4, 5, 6 };
+	struct mb *b = io_model(16, "u", F, 3, xd);
+	mb_input(b, "i", S64, 3, xd);
+	mb_init(b, "d", F, 3, dd, data);
+	mb_node(b, "Relu", "r", "u", "r");
+	at_i(b, mb_node(b, "ScatterElements", "se", "d,i,r", "y"), "axis", 2);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float u[8], y[12], want[12];
+	int32_t idx[8] = { 0, 2, 1, -1, 2, 1, 0, 0 };
+	for (int k = 0; k < 8; k++)
+		u[k] = (float)(k % 3) - 0.5f;
+	for (int k = 0; k < 12; k++)
+		want[k] = data[k % 6];
+	for (int k = 0; k < 8; k++)
+		want[k / 2 * 3 + (idx[k] + 3) % 3] = u[k] > 0 ? u[k] : 0;
+	const void *ins[2] = { u, idx };
+	void *outs[1] = { y };
+	struct dnnq_diag d = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
+	ck_assert_mem_eq(y, want, sizeof y);
+	struct dnnq_model m;
+	calibrated(&ir, ins, 2, &m);
+	struct dnnq_graph *g = planned(&m, 2);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	near(y, want, 12, 6.0f / 255);      /* the expanded data may be int8 */
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+
+	float data2[12] = { 0 };
+	b = io_model(16, "u", F, 3, xd);
+	mb_input(b, "i", S64, 3, xd);
+	mb_init(b, "d", F, 3, bd, data2);
+	mb_node(b, "Relu", "r", "u", "r");
+	at_i(b, mb_node(b, "ScatterElements", "se", "d,i,r", "y"), "axis", 2);
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'se' (ScatterElements): input 0 'd' [2,2,3] is a "
+	          "constant beside the batch: want a dim 0 of 1");
+	int64_t ic[6] = { 0 };
+	b = io_model(16, "u", F, 3, xd);
+	mb_init(b, "d", F, 3, bd, data2);
+	mb_init(b, "i", S64, 3, (int64_t[3]){ 2, 2, 1 }, ic);
+	mb_init(b, "v", F, 3, (int64_t[3]){ 2, 2, 1 }, data2);
+	at_i(b, mb_node(b, "ScatterElements", "se", "d,i,v", "y"), "axis", 2);
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'se' (ScatterElements): data, indices and updates "
+	          "all constant: want one computed");
+}
+END_TEST
+
 /* OneHot on an axis but the last, integer values: ids [N, 2, 3] (depth 4,
  * values int32 [0, 5], axis 1) give [N, 4, 2, 3], 4-D (the rows moved by a
  * Transpose, the engine's NHWC); ids [N, 3] on axis -2 give [N, 4, 3].
@@ -4677,6 +4736,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, dup_outputs_quantized);
 	tcase_add_test(tc, empty_values);
 	tcase_add_test(tc, onehot_float_indices);
+	tcase_add_test(tc, scatter_const_data);
 	tcase_add_test(tc, nd_ids);
 	tcase_add_test(tc, onehot_axis);
 	tcase_add_test(tc, gathernd_const);

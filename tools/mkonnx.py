@@ -2627,7 +2627,8 @@ def scatter_np(data, idx, upd, axis, reduction):
 def scatter_elements_cases(c):
     """torch's scatter and scatter_add (ONNX ScatterElements, reductions
     none and add at opsets 13 and 16) into computed data by computed
-    indices and updates: each row's top-4 columns get a tanh (distinct
+    indices and updates (and into constant data: scatter_el_zeros,
+    scatternd_const_table): each row's top-4 columns get a tanh (distinct
     indices, 3-D); each column's count of positive channels (integer
     arithmetic: float indices), used as a column index, adds the channels'
     mean (duplicate indices, which add up; an argmax there had int8 pick
@@ -2651,6 +2652,28 @@ def scatter_elements_cases(c):
     export_case(c, "scatter_el_top", Top(), [2, 3, 6], "ScatterElements")
     export_case(c, "scatter_el_add", Add(), [2, 4, 6], "ScatterElements", opset=16)
     export_case(c, "scatter_el_channels", Channels(), [2, 4, 3, 5], "ScatterElements")
+
+    # constant data beside computed indices and updates: a top-k mask,
+    # zeros_like(x) (its ConstantOfShape of the batch fixes the batch, then
+    # folds) with each row's top 2 values scattered in; index_put's
+    # ScatterND of computed rows into a constant table by constant indices
+    class TopMask(nn.Module):
+        def forward(self, x):
+            t = torch.topk(x, 2, dim=2)
+            return torch.zeros_like(x).scatter(2, t.indices, torch.tanh(t.values))
+
+    class PutRows(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("table", torch.arange(20, dtype=torch.float32).view(5, 4) / 8)
+
+        def forward(self, x):
+            t = self.table.clone()
+            t[torch.tensor([3, 0])] = torch.relu(x[0])
+            return t.unsqueeze(0) + x.sum()
+
+    export_case(c, "scatter_el_zeros", TopMask(), [2, 3, 6], "ScatterElements")
+    export_case(c, "scatternd_const_table", PutRows(), [1, 2, 4], "ScatterND")
     for red in ("mul", "max", "min"):
         name = f"scatter_el_{red}"
         x = u(c.rng(name), [2, 4, 6], -2, 2)
