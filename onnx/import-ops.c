@@ -178,6 +178,10 @@ static int need_param(struct nctx *c, size_t i, unsigned dts, bool constant, siz
 	if (rc)
 		return rc;
 	struct dnnq_ir_value *v = V(c, i);
+	if (v->batched && !v->data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' must be a constant (an "
+		           "initializer or a Constant node): it has the batch [%s]", i, iname(c, i),
+		           imp_dims_str(v));
 	if (v->batched || (numel(v) != 1 && (n <= 1 || v->ndim != 1 || numel(v) != n)))
 		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' has shape [%s]: a scalar%s expected",
 		           i, iname(c, i), imp_dims_str(v), n > 1 ? " or one value a channel" : "");
