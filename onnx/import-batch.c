@@ -512,6 +512,17 @@ static int fix_output(struct fix *f, size_t i)
 	ir->values[v].name = ir->values[b].name;
 	ir->values[b].name = keep;
 	ir->outputs[i] = b;
+	/* and to the Reshape making it, whose name v now has: a node of v's
+	 * producer named so (a Split's output) made the name twice */
+	for (size_t j = 0; j < f->nnodes; j++) {
+		if (f->nodes[j].outputs[0] != b)
+			continue;
+		char *name = strdup(keep);
+		if (!name)
+			return DNNQ_E_NOMEM;
+		free(f->nodes[j].name);
+		f->nodes[j].name = name;
+	}
 	return DNNQ_OK;
 }
 

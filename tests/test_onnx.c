@@ -3383,6 +3383,36 @@ START_TEST(empty_values)
 }
 END_TEST
 
+/* torch.chunk of a [3] tensor into [2] and [1], both graph outputs
+ * (ONNX's test_operator_chunk): a Split across dim 0, so the batch is
+ * fixed; output z (ONNX dim 0 of 1) drops its lift by a Reshape that now
+ * takes its name, where it took the name the Split's output gets ("tensor
+ * name 'z:batch' used twice" at build). Both outputs run as the
+ * reference's. */
+START_TEST(split_batch_outputs)
+{
+	int64_t d[1] = { 3 }, sizes[2] = { 2, 1 };
+	struct mb *b = io_model(11, "x", F, 1, d);
+	mb_output(b, "z");
+	at_ints(b, mb_node(b, "Split", "sp", "x", "y,z"), "split", 2, sizes);
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	float x[3] = { 1, -2, 3 }, y[2], z[1];
+	const void *ins[1] = { x };
+	void *outs[2] = { y, z };
+	struct dnnq_model m;
+	calibrated(&ir, ins, 1, &m);
+	struct dnnq_graph *g = planned(&m, 1);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	near(y, x, 2, 5.0f / 255);
+	near(z, x + 2, 1, 5.0f / 255);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* Quantized graph outputs listed twice (QuantizeLinear to uint8 y and to
  * int8 y8, outputs y, y, y8, y8): the lowering copies the u8 codes (an
  * int8 transpose), and the int8 output's codes before their shift; each
@@ -4737,6 +4767,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, empty_values);
 	tcase_add_test(tc, onehot_float_indices);
 	tcase_add_test(tc, scatter_const_data);
+	tcase_add_test(tc, split_batch_outputs);
 	tcase_add_test(tc, nd_ids);
 	tcase_add_test(tc, onehot_axis);
 	tcase_add_test(tc, gathernd_const);
