@@ -5317,7 +5317,7 @@ static const struct { const char *op; uint32_t in; bool ints_out, as_is; } INT_O
 	{ "Equal", 3, false, false }, { "Greater", 3, false, false },
 	{ "GreaterOrEqual", 3, false, false }, { "Less", 3, false, false },
 	{ "LessOrEqual", 3, false, false }, { "ArgMax", 1, false, false },
-	{ "ArgMin", 1, false, false },
+	{ "ArgMin", 1, false, false }, { "Pow", 3, false, false },
 };
 
 /* The largest integer every int32 and float32 holds alike. */
@@ -5423,7 +5423,7 @@ static int int_inputs(struct nctx *c, const char *op)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' holds integers computed at run "
 		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
 		           "Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the comparisons, "
-		           "ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, Gather, "
+		           "ArgMax/ArgMin, Pow, Where and the moves (Expand, Tile, Slice, Gather, "
 		           "GatherND, GatherElements, ScatterND, ScatterElements, Transpose, "
 		           "Concat), reads them as ids in a Gather of a table and as "
 		           "indices of GatherElements, ScatterElements, GatherND and ScatterND, and "

@@ -3413,6 +3413,38 @@ START_TEST(split_batch_outputs)
 }
 END_TEST
 
+/* Pow by int32 exponents a client sends (ONNX's test_pow_types_float32_
+ * int32; refused before: "input 1 'y' is int32: not supported here"):
+ * floats holding them, the node fp32 (it reads integers); reference and
+ * engine within rounding. */
+START_TEST(pow_int_exponent)
+{
+	int64_t d[2] = { BATCH, 3 };
+	struct mb *b = io_model(15, "x", F, 2, d);
+	mb_input(b, "e", S32, 2, d);
+	mb_node(b, "Pow", "p", "x,e", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[6] = { 1.5f, -2, 3, 0.5f, 2, -1.25f }, y[6], want[6];
+	int32_t e[6] = { 2, 3, 0, -1, 5, 2 };
+	for (int k = 0; k < 6; k++)
+		want[k] = powf(x[k], (float)e[k]);
+	const void *ins[2] = { x, e };
+	void *outs[1] = { y };
+	struct dnnq_diag dg = { "" };
+	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &dg) == 0, "%s", dg.msg);
+	near(y, want, 6, 1e-5f);
+	struct dnnq_model m;
+	calibrated(&ir, ins, 2, &m);
+	struct dnnq_graph *g = planned(&m, 2);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	near(y, want, 6, 1e-4f);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* Quantized graph outputs listed twice (QuantizeLinear to uint8 y and to
  * int8 y8, outputs y, y, y8, y8): the lowering copies the u8 codes (an
  * int8 transpose), and the int8 output's codes before their shift; each
@@ -4768,6 +4800,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, onehot_float_indices);
 	tcase_add_test(tc, scatter_const_data);
 	tcase_add_test(tc, split_batch_outputs);
+	tcase_add_test(tc, pow_int_exponent);
 	tcase_add_test(tc, nd_ids);
 	tcase_add_test(tc, onehot_axis);
 	tcase_add_test(tc, gathernd_const);
