@@ -2859,7 +2859,7 @@ static int resize_operands(struct nctx *c, size_t si, size_t zi)
 
 static int op_resize(struct nctx *c)
 {
-	static const char *const interp[] = { "nearest", "linear", NULL };
+	static const char *const interp[] = { "nearest", "linear", "cubic", NULL };
 	static const char *const coord[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
 	                                     "asymmetric", "tf_half_pixel_for_nearest", NULL };
 	static const char *const round[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
@@ -2875,8 +2875,14 @@ static int op_resize(struct nctx *c)
 	    ((rc = a_enum(c, "coordinate_transformation_mode", coord, &t)) ||
 	     (rc = a_enum(c, "nearest_mode", round, &r))))
 		return rc;
-	if ((rc = a_int(c, "exclude_outside", 0, &v)) || v)
-		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "exclude_outside %lld", (long long)v);
+	/* cubic: Keys' coefficient (alpha) and exclude_outside (beta, 0 or 1) */
+	if ((rc = a_float(c, "cubic_coeff_a", -0.75f, &c->node.alpha)) ||
+	    (rc = a_int(c, "exclude_outside", 0, &v)))
+		return rc;
+	if (!isfinite(c->node.alpha) || (v != 0 && v != 1))
+		return bad(c, DNNQ_E_RANGE, "cubic_coeff_a %g, exclude_outside %lld: want a finite "
+		           "coefficient and 0 or 1", (double)c->node.alpha, (long long)v);
+	c->node.beta = (float)v;
 	if ((rc = a_int(c, "antialias", 0, &v)) || v)
 		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "antialias %lld", (long long)v);
 	if ((rc = a_str(c, "keep_aspect_ratio_policy", "stretch", policy, sizeof policy)) ||

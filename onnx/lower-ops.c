@@ -16,6 +16,7 @@
 #include "engine/conv.h"
 #include "engine/op.h"
 #include "engine/qlinear.h"
+#include "engine/resize.h"
 #include "engine/unary.h"
 #include "onnx/lower-internal.h"
 
@@ -1759,6 +1760,10 @@ static int lower_resize(struct lower *L, size_t j)
 	mn->op = n->mode;
 	mn->params[0] = n->scales[0];
 	mn->params[1] = n->scales[1];
+	if (DNNQ_RESIZE_INTERP(n->mode) == DNNQ_RESIZE_CUBIC) {
+		mn->params[2] = n->alpha;
+		mn->params[3] = n->beta;
+	}
 	mn->ndim = 2;
 	mn->dims[0] = yv->dims[2];
 	mn->dims[1] = yv->dims[3];

@@ -1549,8 +1549,8 @@ START_TEST(bad_tensors)
 END_TEST
 
 /* The vision operators refuse what they do not support, naming the node
- * and the op type: Resize's cubic and tf_crop_and_resize, a channel
- * resize; a Pad wrap; a Slice step 0 and an empty slice; a Gather index
+ * and the op type: Resize's exclude_outside of 2 and tf_crop_and_resize, a
+ * channel resize; a Pad wrap; a Slice step 0; a Gather index
  * out of range; a ConvTranspose whose output_shape leaves an odd padding;
  * Split sizes that do not add up. */
 START_TEST(vision_errors)
@@ -1559,7 +1559,9 @@ START_TEST(vision_errors)
 	mb_node(b, "Resize", "rc", "x,,s", "y");
 	mb_init(b, "s", F, 1, (int64_t[]){ 4 }, (float[4]){ 1, 1, 2, 2 });
 	at_s(b, b->g.node[0], "mode", "cubic");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'rc' (Resize): attribute 'mode' = 'cubic'");
+	at_i(b, b->g.node[0], "exclude_outside", 2);
+	imp_fails(b, DNNQ_E_RANGE, "node 'rc' (Resize): cubic_coeff_a -0.75, exclude_outside 2: "
+	          "want a finite coefficient and 0 or 1");
 
 	b = nchw(13, 2, 4, 4);
 	mb_node(b, "Resize", "rt", "x,,s", "y");

@@ -2562,6 +2562,28 @@ def empty_cases(c):
     export_case(c, "empty_context", EmptyContext(), [2, 6, 4], "Clip", opset=14)
 
 
+def bicubic_cases(c):
+    """torch's bicubic interpolation (F.interpolate mode bicubic: ONNX's
+    Resize mode cubic, cubic_coeff_a -0.75): enlarging a convolution's
+    output by 2 (pytorch_half_pixel) and shrinking one to 3 x 4 with
+    align_corners; torch's outputs expected."""
+    nn = torch.nn
+
+    class Up(nn.Module):
+        def __init__(self, size=None, align=False):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.size, self.align = size, align
+
+        def forward(self, x):
+            how = {"size": self.size} if self.size else {"scale_factor": 2.0}
+            return F.interpolate(self.conv(x), mode="bicubic", align_corners=self.align, **how)
+
+    torch.manual_seed(12)
+    export_case(c, "resize_bicubic_up", Up(), [2, 3, 5, 6], "Resize", opset=13)
+    export_case(c, "resize_bicubic_down", Up((3, 4), True), [2, 3, 5, 7], "Resize", opset=13)
+
+
 def padding_mask_cases(c):
     """torchaudio's key padding mask from lengths (conformer's
     `_lengths_to_padding_mask`: `arange(T).expand(N, T) >= lengths[:, None]`
@@ -3152,6 +3174,7 @@ def make_ops(w):
     gather_elements_cases(c)
     passthrough_cases(c)
     empty_cases(c)
+    bicubic_cases(c)
     padding_mask_cases(c)
     scatter_elements_cases(c)
     nd_cases(c)
