@@ -1341,6 +1341,12 @@ static int lower_cast(struct lower *L, size_t j)
 		return rc;
 	int32_t x = n->inputs[0], in, ref;
 	struct dnnq_qparams qp = raw_qp(lval_ir(L, x)->dtype);
+	if (L->v[x].s32 < 0 && L->v[x].f32 >= 0 && lval_ir(L, x)->dtype == DNNQ_IR_S32) {
+		/* a 4-D int32 graph input, cast to floats as it came in: those */
+		L->v[n->outputs[0]].f32 = L->v[x].f32;
+		L->v[n->outputs[0]].f32_onnx = L->v[x].f32_onnx;
+		return DNNQ_OK;
+	}
 	if (L->v[x].s32 >= 0)
 		in = L->v[x].s32;
 	else if ((rc = need_u8(L, n, x, &in)))

@@ -3447,6 +3447,42 @@ START_TEST(pow_int_exponent)
 }
 END_TEST
 
+/* Equal of two 4-D int32 graph inputs (ONNX's test_equal_bcast once its
+ * batch is fixed: the inputs lifted to 4-D): the lowering casts a 4-D
+ * int32 input to floats as it comes in, and the importer's Cast of it
+ * ('x:f32') is those floats, no node (it wanted x quantized: "value 'x'
+ * must be quantized"). Converted without calibration, as integers need
+ * none; the engine's y is x == w. */
+START_TEST(equal_int32_4d)
+{
+	int64_t d[4] = { BATCH, 2, 3, 4 };
+	struct mb *b = io_model(13, "x", S32, 4, d);
+	mb_input(b, "w", S32, 4, d);
+	mb_node(b, "Equal", "eq", "x,w", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	int32_t x[48], yv[48];
+	float z[48], want[48];
+	for (int k = 0; k < 48; k++) {
+		x[k] = k % 7 - 3;
+		yv[k] = k % 5 - 2;
+		want[k] = x[k] == yv[k];
+	}
+	struct dnnq_model m;
+	struct dnnq_diag dg = { "" };
+	struct dnnq_lower_opts lo = { .calibration = "test" };
+	ck_assert_msg(dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &dg) == 0, "%s", dg.msg);
+	struct dnnq_graph *g = planned(&m, 2);
+	const void *ins[2] = { x, yv };
+	void *outs[1] = { z };
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	ck_assert_mem_eq(z, want, sizeof z);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* Quantized graph outputs listed twice (QuantizeLinear to uint8 y and to
  * int8 y8, outputs y, y, y8, y8): the lowering copies the u8 codes (an
  * int8 transpose), and the int8 output's codes before their shift; each
@@ -4803,6 +4839,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, scatter_const_data);
 	tcase_add_test(tc, split_batch_outputs);
 	tcase_add_test(tc, pow_int_exponent);
+	tcase_add_test(tc, equal_int32_4d);
 	tcase_add_test(tc, nd_ids);
 	tcase_add_test(tc, onehot_axis);
 	tcase_add_test(tc, gathernd_const);
