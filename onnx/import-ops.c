@@ -3365,6 +3365,25 @@ static int gather_rows(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, r, d, false);
 }
 
+/* One node of trunc_indices on c->in[0], named NAME<suffix>: the
+ * registry's unary kind, or (kind NULL) a Mul by value other; its output
+ * integers when ints. */
+static int trunc_step(struct nctx *c, const struct dnnq_ir_value *x, const char *kind,
+                      int32_t other, bool ints, const char *suffix)
+{
+	int rc;
+	c->ints = ints;
+	c->nin = kind ? 1 : 2;
+	c->in[1] = other;
+	if (kind && !(rc = engine_kind(c, kind))) {
+		rc = same_out(c, x, DNNQ_IR_F32);
+	} else if (!kind) {
+		c->node.op = DNNQ_IR_MUL;
+		rc = op_binary(c);
+	}
+	return rc ? rc : link_as(c, suffix, c->nin);
+}
+
 /* Float indices c->in[0] as ONNX Runtime casts them to int64 (ONNX's
  * reference: astype): truncated toward 0, Sign(x) (NAME:sign) times
  * Floor(Sign(x) * x) (NAME:abs, NAME:floor; NAME:trunc). Each node makes
@@ -3375,28 +3394,12 @@ static int trunc_indices(struct nctx *c)
 {
 	const struct dnnq_ir_value x = *V(c, 0);
 	int32_t xid = c->in[0], sign;
-	int rc;
-	c->nin = 1;
-	c->ints = true;
-	if ((rc = engine_kind(c, "sign")) || (rc = same_out(c, &x, DNNQ_IR_F32)) ||
-	    (rc = link_as(c, ":sign", 1)))
-		return rc;
+	int rc = trunc_step(c, &x, "sign", -1, true, ":sign");
 	sign = c->in[0];
-	c->in[1] = xid;
-	c->nin = 2;
-	c->node.op = DNNQ_IR_MUL;
-	c->ints = false;
-	if ((rc = op_binary(c)) || (rc = link_as(c, ":abs", 2)))
+	if (rc || (rc = trunc_step(c, &x, NULL, xid, false, ":abs")) ||
+	    (rc = trunc_step(c, &x, "floor", -1, true, ":floor")))
 		return rc;
-	c->nin = 1;
-	c->ints = true;
-	if ((rc = engine_kind(c, "floor")) || (rc = same_out(c, &x, DNNQ_IR_F32)) ||
-	    (rc = link_as(c, ":floor", 1)))
-		return rc;
-	c->in[1] = sign;
-	c->nin = 2;
-	c->node.op = DNNQ_IR_MUL;
-	return (rc = op_binary(c)) ? rc : link_as(c, ":trunc", 2);
+	return trunc_step(c, &x, NULL, sign, true, ":trunc");
 }
 
 /* OneHot(indices, depth, values) (TensorFlow's tf.one_hot, tf2onnx: BERT's

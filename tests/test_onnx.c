@@ -2982,6 +2982,25 @@ static struct dnnq_graph *planned(const struct dnnq_model *m, size_t n)
 	return g;
 }
 
+/* ins through ir's engine graph at batch n into outs: calibrated on ins
+ * (calib), or lowered with the parameters the model carries, built,
+ * planned and run once. */
+static void engine_run(const struct dnnq_ir *ir, bool calib, const void **ins, size_t n,
+                       void **outs)
+{
+	struct dnnq_model m;
+	struct dnnq_diag d = { "" };
+	struct dnnq_lower_opts lo = { .calibration = "test" };
+	if (calib)
+		calibrated(ir, ins, n, &m);
+	else
+		ck_assert_msg(dnnq_onnx_lower(ir, &lo, NULL, NULL, &m, &d) == 0, "%s", d.msg);
+	struct dnnq_graph *g = planned(&m, n);
+	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+}
+
 /* The reference at batch 2 on ins fails with DNNQ_E_RANGE, naming node and
  * the index: an index from a client is checked, not read through. */
 static void ref_range_error(const struct dnnq_ir *ir, const void **ins, void **outs,
@@ -3361,13 +3380,8 @@ START_TEST(empty_values)
 	struct dnnq_diag d = { "" };
 	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
 	ck_assert_mem_eq(y, want, sizeof y);
-	struct dnnq_model m;
-	calibrated(&ir, ins, 2, &m);
-	struct dnnq_graph *g = planned(&m, 2);
-	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	engine_run(&ir, true, ins, 2, outs);
 	near(y, want, 64, 4.0f / 255);
-	dnnq_graph_destroy(g);
-	dnnq_model_free(&m);
 	dnnq_ir_free(&ir);
 
 	b = nchw(13, 2, 4, 4);
@@ -3377,6 +3391,7 @@ START_TEST(empty_values)
 	mb_node(b, "Relu", "r", "x", "r");
 	mb_node(b, "Slice", "se", "r,st,en,ax", "y");
 	imp_ok(b, &ir);
+	struct dnnq_model m;
 	struct dnnq_lower_opts lo = { .calibration = "test" };
 	ck_assert_int_eq(dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d), DNNQ_E_UNSUPPORTED);
 	ck_assert_msg(strstr(d.msg, "graph output 'y': it has no elements (a dim of 0)"), "%s",
@@ -3403,14 +3418,9 @@ START_TEST(split_batch_outputs)
 	float x[3] = { 1, -2, 3 }, y[2], z[1];
 	const void *ins[1] = { x };
 	void *outs[2] = { y, z };
-	struct dnnq_model m;
-	calibrated(&ir, ins, 1, &m);
-	struct dnnq_graph *g = planned(&m, 1);
-	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	engine_run(&ir, true, ins, 1, outs);
 	near(y, x, 2, 5.0f / 255);
 	near(z, x + 2, 1, 5.0f / 255);
-	dnnq_graph_destroy(g);
-	dnnq_model_free(&m);
 	dnnq_ir_free(&ir);
 }
 END_TEST
@@ -3436,13 +3446,8 @@ START_TEST(pow_int_exponent)
 	struct dnnq_diag dg = { "" };
 	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &dg) == 0, "%s", dg.msg);
 	near(y, want, 6, 1e-5f);
-	struct dnnq_model m;
-	calibrated(&ir, ins, 2, &m);
-	struct dnnq_graph *g = planned(&m, 2);
-	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	engine_run(&ir, true, ins, 2, outs);
 	near(y, want, 6, 1e-4f);
-	dnnq_graph_destroy(g);
-	dnnq_model_free(&m);
 	dnnq_ir_free(&ir);
 }
 END_TEST
@@ -3468,17 +3473,10 @@ START_TEST(equal_int32_4d)
 		yv[k] = k % 5 - 2;
 		want[k] = x[k] == yv[k];
 	}
-	struct dnnq_model m;
-	struct dnnq_diag dg = { "" };
-	struct dnnq_lower_opts lo = { .calibration = "test" };
-	ck_assert_msg(dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &dg) == 0, "%s", dg.msg);
-	struct dnnq_graph *g = planned(&m, 2);
 	const void *ins[2] = { x, yv };
 	void *outs[1] = { z };
-	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	engine_run(&ir, false, ins, 2, outs);
 	ck_assert_mem_eq(z, want, sizeof z);
-	dnnq_graph_destroy(g);
-	dnnq_model_free(&m);
 	dnnq_ir_free(&ir);
 }
 END_TEST
@@ -3565,13 +3563,8 @@ START_TEST(scatter_const_data)
 	struct dnnq_diag d = { "" };
 	ck_assert_msg(dnnq_ir_run(&ir, 2, ins, outs, NULL, NULL, &d) == 0, "%s", d.msg);
 	ck_assert_mem_eq(y, want, sizeof y);
-	struct dnnq_model m;
-	calibrated(&ir, ins, 2, &m);
-	struct dnnq_graph *g = planned(&m, 2);
-	ck_assert_int_eq(dnnq_graph_run(g, ins, outs, NULL), 0);
+	engine_run(&ir, true, ins, 2, outs);
 	near(y, want, 12, 6.0f / 255);      /* the expanded data may be int8 */
-	dnnq_graph_destroy(g);
-	dnnq_model_free(&m);
 	dnnq_ir_free(&ir);
 
 	float data2[12] = { 0 };
