@@ -1427,6 +1427,13 @@ static int op_reshape(struct nctx *c)
 	}
 	if (minus >= 0) {
 		int64_t total = (int64_t)numel(x);
+		/* a batch item's elements that do not divide: the -1 takes the
+		 * batch in (x.view(-1, C, H, W) of [N, ...] whose dims leave
+		 * none for N), which the import fixes to 1 */
+		if (total % known && x->batched)
+			return batch_moves(c, "shape[%d] = -1 takes the batch in: a batch item has "
+			                   "%lld elements, the other dims %lld", minus, (long long)total,
+			                   (long long)known);
 		if (total % known)
 			return bad(c, DNNQ_E_SHAPE, "-1 cannot be resolved: %lld elements by %lld",
 			           (long long)total, (long long)known);

@@ -3481,6 +3481,34 @@ START_TEST(equal_int32_4d)
 }
 END_TEST
 
+/* A Reshape whose -1 takes the batch in (ONNX's test_reshape_negative_
+ * extended_dims: [2, 3, 4] to [-1, 2, 3, 4]; refused before: "-1 cannot
+ * be resolved: 12 elements by 24"): the batch moves, so the import fixes
+ * it and the -1 is 1; the data through unchanged, reference and engine. */
+START_TEST(reshape_minus_one_batch)
+{
+	int64_t d[3] = { 2, 3, 4 };
+	struct mb *b = io_model(13, "x", F, 3, d);
+	mb_i64(b, "s", 4, (int64_t[4]){ -1, 2, 3, 4 });
+	mb_node(b, "Reshape", "r", "x,s", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	int64_t want_dims[4] = { 1, 2, 3, 4 };
+	dims_are(out_value(&ir, 0), 4, want_dims);
+	float x[24], y[24];
+	for (int k = 0; k < 24; k++)
+		x[k] = (float)k / 8 - 1;
+	const void *ins[1] = { x };
+	void *outs[1] = { y };
+	run1(&ir, 1, x, y);
+	ck_assert_mem_eq(y, x, sizeof y);
+	engine_run(&ir, true, ins, 1, outs);
+	near(y, x, 24, 2.0f / 255);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* Quantized graph outputs listed twice (QuantizeLinear to uint8 y and to
  * int8 y8, outputs y, y, y8, y8): the lowering copies the u8 codes (an
  * int8 transpose), and the int8 output's codes before their shift; each
@@ -4833,6 +4861,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, split_batch_outputs);
 	tcase_add_test(tc, pow_int_exponent);
 	tcase_add_test(tc, equal_int32_4d);
+	tcase_add_test(tc, reshape_minus_one_batch);
 	tcase_add_test(tc, nd_ids);
 	tcase_add_test(tc, onehot_axis);
 	tcase_add_test(tc, gathernd_const);
