@@ -508,6 +508,11 @@ static int fix_output(struct fix *f, size_t i)
 	int32_t b = dropped(f, v);
 	if (b < 0)
 		return b;
+	for (size_t k = 0; k < i; k++)
+		if (ir->outputs[k] == b) {      /* v listed again: named so already */
+			ir->outputs[i] = b;
+			return DNNQ_OK;
+		}
 	char *keep = ir->values[v].name;   /* the output's name goes to the B value */
 	ir->values[v].name = ir->values[b].name;
 	ir->values[b].name = keep;

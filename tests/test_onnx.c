@@ -3401,26 +3401,31 @@ START_TEST(empty_values)
 END_TEST
 
 /* torch.chunk of a [3] tensor into [2] and [1], both graph outputs
- * (ONNX's test_operator_chunk): a Split across dim 0, so the batch is
- * fixed; output z (ONNX dim 0 of 1) drops its lift by a Reshape that now
- * takes its name, where it took the name the Split's output gets ("tensor
- * name 'z:batch' used twice" at build). Both outputs run as the
- * reference's. */
+ * (ONNX's test_operator_chunk), z listed twice: a Split across dim 0, so
+ * the batch is fixed; output z (ONNX dim 0 of 1) drops its lift by a
+ * Reshape that now takes its name, where it took the name the Split's
+ * output gets ("tensor name 'z:batch' used twice" at build), and z listed
+ * again is that value, not named back (it came out 'z:batch'). The
+ * outputs run as the reference's. */
 START_TEST(split_batch_outputs)
 {
 	int64_t d[1] = { 3 }, sizes[2] = { 2, 1 };
 	struct mb *b = io_model(11, "x", F, 1, d);
 	mb_output(b, "z");
+	mb_output(b, "z");
 	at_ints(b, mb_node(b, "Split", "sp", "x", "y,z"), "split", 2, sizes);
 	struct dnnq_ir ir;
 	imp_ok(b, &ir);
 	ck_assert_uint_eq(ir.max_batch, 1);
-	float x[3] = { 1, -2, 3 }, y[2], z[1];
+	ck_assert_str_eq(out_value(&ir, 1)->name, "z");
+	ck_assert_int_eq(ir.outputs[1], ir.outputs[2]);
+	float x[3] = { 1, -2, 3 }, y[2], z[2][1];
 	const void *ins[1] = { x };
-	void *outs[2] = { y, z };
+	void *outs[3] = { y, z[0], z[1] };
 	engine_run(&ir, true, ins, 1, outs);
 	near(y, x, 2, 5.0f / 255);
-	near(z, x + 2, 1, 5.0f / 255);
+	near(z[0], x + 2, 1, 5.0f / 255);
+	near(z[1], x + 2, 1, 5.0f / 255);
 	dnnq_ir_free(&ir);
 }
 END_TEST
