@@ -1802,14 +1802,17 @@ START_TEST(more_unsupported)
 	mb_node(b, "Loop", "loop", "x", "y");
 	imp_fails(b, DNNQ_E_FORMAT, "node 'loop' (Loop): 1 inputs: a Loop takes M, cond and its "
 	          "carried values");
-	/* LSTM: what the unrolling cannot honour is refused by name */
+	/* LSTM: what the unrolling cannot honour is refused by name (a layout
+	 * but 0 or 1 is no layout) */
 	static const char *const lstm_refused[] = { "clip", "activations", "layout",
 		"input_forget", "hidden" };
 	static const char *const lstm_why[] = {
-		"clip is not supported (only layout 0, no clip, input_forget 0, default activations)",
+		"clip is not supported (only no clip, input_forget 0, default activations)",
 		"activations[0] 'Relu': only the default Sigmoid, Tanh, Tanh are supported",
-		"layout 1 is not supported", "input_forget is not supported",
+		"layout 2: 0 or 1 expected", "input_forget is not supported",
 		"hidden_size 3, W [1,8,2], R [1,8,2], X [3,1,2]: W must be [dirs, 4*hidden, input]" };
+	static const int lstm_rc[] = { DNNQ_E_UNSUPPORTED, DNNQ_E_UNSUPPORTED, DNNQ_E_FORMAT,
+		DNNQ_E_UNSUPPORTED, DNNQ_E_SHAPE };
 	for (size_t k = 0; k < sizeof lstm_refused / sizeof *lstm_refused; k++) {
 		int64_t xd[3] = { 3, 1, 2 }, wd[3] = { 1, 8, 2 };
 		b = io_model(13, "x", F, 3, xd);
@@ -1820,7 +1823,7 @@ START_TEST(more_unsupported)
 		if (k == 0)
 			at_f(b, n, "clip", 1.0f);
 		if (k == 2)
-			at_i(b, n, "layout", 1);
+			at_i(b, n, "layout", 2);
 		if (k == 3)
 			at_i(b, n, "input_forget", 1);
 		if (k == 1) {
@@ -1833,8 +1836,7 @@ START_TEST(more_unsupported)
 				a->strings[i] = (ProtobufCBinaryData){ strlen(acts[i]),
 				                                       (uint8_t *)D(b, acts[i]) };
 		}
-		imp_fails(b, DNNQ_E_UNSUPPORTED + (k == 4) * (DNNQ_E_SHAPE - DNNQ_E_UNSUPPORTED),
-		          lstm_why[k]);
+		imp_fails(b, lstm_rc[k], lstm_why[k]);
 	}
 
 	/* more inputs than any node may have: refused before any is read */
