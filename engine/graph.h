@@ -113,6 +113,8 @@ struct dnnq_node_desc {
 			uint32_t mode;
 			float scale[2];                /* H, W: output / input */
 			int64_t out_h, out_w;
+			float cubic_a;                 /* cubic: the coefficient A */
+			bool exclude;                  /* cubic: exclude_outside */
 		} resize;
 		struct {                       /* engine/ops/convtranspose.c */
 			enum dnnq_isa isa;

@@ -9,20 +9,31 @@
  * A source coordinate is computed in double from the output index, the
  * scale (output / input, as the model gives it or as sizes imply) and the
  * two lengths, then clamped to [0, in - 1]: nearest rounds it, linear
- * weighs its two neighbours. The int8 node keeps its input's quantization
- * (a nearest output moves bytes; a linear one is a convex combination of
- * the same quantized values): weights in Q11 fixed point, integer
+ * weighs its two neighbours. Cubic (torch's bicubic) weighs the four
+ * around the unclamped coordinate with Keys' kernel of coefficient A
+ * (ONNX's cubic_coeff_a, -0.75 by default; torch's), those past an edge
+ * reading the edge (or, with exclude_outside, dropped and the others
+ * renormalized), as ONNX's reference and ONNX Runtime do. The int8 node
+ * keeps its input's quantization (a nearest output moves bytes; a linear
+ * one is a convex combination of the same quantized values; a cubic one's
+ * overshoot is clamped to the codes): weights in Q11 fixed point, integer
  * arithmetic, so every ISA gives the scalar oracle's bytes. The fp32 node
  * weighs in float, scalar and AVX2 with the same operations in the same
- * order (no FMA): bit-exact too.
+ * order (no FMA): bit-exact too (cubic: scalar on every ISA).
  */
 #ifndef DNNQ_ENGINE_RESIZE_H
 #define DNNQ_ENGINE_RESIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-enum dnnq_resize_interp { DNNQ_RESIZE_NEAREST, DNNQ_RESIZE_LINEAR, DNNQ_RESIZE_INTERP_COUNT };
+enum dnnq_resize_interp {
+	DNNQ_RESIZE_NEAREST,
+	DNNQ_RESIZE_LINEAR,
+	DNNQ_RESIZE_CUBIC,
+	DNNQ_RESIZE_INTERP_COUNT,
+};
 
 enum dnnq_resize_coord {
 	DNNQ_RESIZE_HALF_PIXEL,
@@ -58,5 +69,9 @@ static inline int dnnq_resize_mode_ok(uint32_t mode)
 double dnnq_resize_source(uint32_t mode, size_t o, double scale, size_t in, size_t out);
 /* Nearest: the source index of coordinate x (in [0, in - 1]). */
 size_t dnnq_resize_nearest(uint32_t mode, double x, size_t in);
+/* Cubic: output index o's four source indices (clamped to [0, in - 1]) and
+ * their weights, coefficient a, those outside dropped when exclude. */
+void dnnq_resize_cubic(uint32_t mode, size_t o, double scale, size_t in, size_t out, double a,
+                       bool exclude, size_t idx[4], double w[4]);
 
 #endif

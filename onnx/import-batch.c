@@ -150,8 +150,10 @@ static int32_t new_value(struct fix *f, int32_t v, const char *suffix, uint32_t 
 	snprintf(name, len, "%s%s", src->name, suffix);
 	int32_t id = (int32_t)ir->nvalues++;
 	struct dnnq_ir_value *nv = &ir->values[id];
+	/* the same elements moved: integers stay integers ("Token ids") */
 	*nv = (struct dnnq_ir_value){ .name = name, .dtype = src->dtype, .ndim = ndim,
-	                              .batched = true, .producer = -1 };
+	                              .batched = true, .producer = -1,
+	                              .integer = src->integer };
 	memcpy(nv->dims, dims, ndim * sizeof *dims);
 	f->form[id] = F_NONE;
 	f->other[id] = v;
@@ -254,8 +256,7 @@ static int32_t dropped(struct fix *f, int32_t v)
 	return id;
 }
 
-/* Constant v, an input of a Concat or a Sum beside batched values, expanded
- * to the batch (each batch row a copy: a ViT's class token once the batch
+/* Constant v, an input of a node that expands_consts, expanded to the batch (each batch row a copy: a ViT's class token once the batch
  * is fixed), lifted or not; its id, or a negative status. */
 static int32_t expanded(struct fix *f, const struct dnnq_ir_node *n, int32_t v, bool lift)
 {
@@ -270,6 +271,19 @@ static int32_t expanded(struct fix *f, const struct dnnq_ir_node *n, int32_t v, 
 	if (id >= 0)
 		f->other[id] = -1;
 	return id;
+}
+
+/* Whether n reads its constant inputs expanded to the batch: a Concat or a
+ * Sum beside batched values, and the indexed moves whose engine nodes read
+ * activations only (onnx/import-ops.c, indexed_consts). */
+static bool expands_consts(const struct dnnq_ir_node *n)
+{
+	static const char *const moves[] = { "scatter_elements", "scatter_nd", "gather_nd" };
+	const struct dnnq_op_def *d = n->op == DNNQ_IR_ENGINE ? dnnq_op_get(n->kind) : NULL;
+	for (size_t k = 0; d && k < sizeof moves / sizeof moves[0]; k++)
+		if (!strcmp(d->name, moves[k]))
+			return true;
+	return n->op == DNNQ_IR_CONCAT || n->op == DNNQ_IR_SUM;
 }
 
 /* Node n's axes one further (its values lifted). */
@@ -421,7 +435,7 @@ static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 		return fail(f, n, DNNQ_E_UNSUPPORTED, "its input's dim 0 is not the batch (the graph "
 		            "moves the batch): only a batched 4-D input, or a 1-D Conv's H of 1, "
 		            "is supported");
-	bool same_rank = n->op == DNNQ_IR_CONCAT || n->op == DNNQ_IR_SUM;
+	bool same_rank = expands_consts(n);
 	uint32_t rank = ir->values[n->outputs[0]].ndim;
 	for (uint32_t k = 0; k < n->ninputs; k++) {
 		int32_t v = n->inputs[k], id = v;
@@ -453,7 +467,7 @@ static int lift_node(struct fix *f, struct dnnq_ir_node *n)
 static int keep_node(struct fix *f, struct dnnq_ir_node *n)
 {
 	struct dnnq_ir *ir = f->ir;
-	bool same_rank = n->op == DNNQ_IR_CONCAT || n->op == DNNQ_IR_SUM;
+	bool same_rank = expands_consts(n);
 	for (uint32_t k = 0; k < n->ninputs; k++) {
 		int32_t v = n->inputs[k];
 		if (is_act(f, v) && f->form[v] == F_L && (n->inputs[k] = dropped(f, v)) < 0)
@@ -494,10 +508,26 @@ static int fix_output(struct fix *f, size_t i)
 	int32_t b = dropped(f, v);
 	if (b < 0)
 		return b;
+	for (size_t k = 0; k < i; k++)
+		if (ir->outputs[k] == b) {      /* v listed again: named so already */
+			ir->outputs[i] = b;
+			return DNNQ_OK;
+		}
 	char *keep = ir->values[v].name;   /* the output's name goes to the B value */
 	ir->values[v].name = ir->values[b].name;
 	ir->values[b].name = keep;
 	ir->outputs[i] = b;
+	/* and to the Reshape making it, whose name v now has: a node of v's
+	 * producer named so (a Split's output) made the name twice */
+	for (size_t j = 0; j < f->nnodes; j++) {
+		if (f->nodes[j].outputs[0] != b)
+			continue;
+		char *name = strdup(keep);
+		if (!name)
+			return DNNQ_E_NOMEM;
+		free(f->nodes[j].name);
+		f->nodes[j].name = name;
+	}
 	return DNNQ_OK;
 }
 

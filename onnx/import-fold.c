@@ -191,6 +191,28 @@ int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x)
 	return const_out(c, data, rc, batch);
 }
 
+/* Nothing to compute: a value of no elements is the same at every run
+ * (torchaudio's Emformer slices its empty right context and memory,
+ * [0, N, D], clips them and concatenates them with the next layer's
+ * frames). As empty constants the folds carry them on and Concat skips
+ * them; the engine never sees a tensor of no elements. */
+int imp_fold_empty(struct nctx *c)
+{
+	if (c->alias >= 0 || c->constant >= 0 || !c->nout)
+		return 0;
+	for (uint32_t k = 0; k < c->nout; k++)
+		if (dnnq_ir_numel(&c->out[k], 1))
+			return 0;
+	for (uint32_t k = 0; k < c->nout; k++) {
+		void *data;
+		c->out[k].batched = false;
+		int rc = imp_const_alloc(c->m, 0, c->who, &data);
+		if ((rc = const_nth(c, k, data, rc, false)))
+			return rc;
+	}
+	return 0;
+}
+
 /* The elements of x an output of rank r and dims od reads, in order: on
  * axis k (x's dims right-aligned to r), index start[k] + i * step[k]
  * (step 0 broadcasts). */

@@ -363,6 +363,9 @@ const struct imp_fold *imp_fold_find(const char *op_type);
 size_t imp_fold_outputs(const struct imp_fold *f);
 /* Output 0 = a constant with x's data and c->out[0]'s dtype and shape. */
 int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x);
+/* A computed node whose every output has a static dim of 0: its outputs
+ * become empty constants (unbatched), no IR node; else nothing changes. */
+int imp_fold_empty(struct nctx *c);
 /* The pads a merged Pad adds to node index (none: all zero). */
 void imp_merged_pads(struct imp *m, size_t index, int64_t pads[4]);
 /* The one node reading ONNX value `name` (node `index`'s output), as its

@@ -178,6 +178,10 @@ static int need_param(struct nctx *c, size_t i, unsigned dts, bool constant, siz
 	if (rc)
 		return rc;
 	struct dnnq_ir_value *v = V(c, i);
+	if (v->batched && !v->data)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' must be a constant (an "
+		           "initializer or a Constant node): it has the batch [%s]", i, iname(c, i),
+		           imp_dims_str(v));
 	if (v->batched || (numel(v) != 1 && (n <= 1 || v->ndim != 1 || numel(v) != n)))
 		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' has shape [%s]: a scalar%s expected",
 		           i, iname(c, i), imp_dims_str(v), n > 1 ? " or one value a channel" : "");
@@ -1101,9 +1105,10 @@ static int op_concat(struct nctx *c)
 }
 
 /* A float constant of dim 0 = 1 beside batched inputs (tf2onnx's channel
- * padding: a Concat with ConstantOfShape's zeros) is the registry's expand
- * to the batch first (NAME:expandK, engine/ops/expand.c). */
-static int concat_expand(struct nctx *c)
+ * padding: a Concat with ConstantOfShape's zeros; a scatter's folded
+ * zeros) is the registry's expand to the batch first (NAME:expandK,
+ * engine/ops/expand.c). */
+static int expand_consts(struct nctx *c)
 {
 	bool batched = false;
 	for (size_t i = 0; i < c->nin; i++)
@@ -1117,10 +1122,12 @@ static int concat_expand(struct nctx *c)
 		int32_t saved[DNNQ_IR_MAX_INPUTS];
 		size_t nin = c->nin;
 		struct dnnq_ir_node node = c->node;
+		bool ints = c->ints;
 		memcpy(saved, c->in, nin * sizeof *c->in);
 		c->node.op = DNNQ_IR_ENGINE;
 		c->node.kind = def->kind;
 		c->in[0] = saved[i];
+		c->ints = v->integer;          /* floats holding integers stay so */
 		char suffix[32];
 		snprintf(suffix, sizeof suffix, ":expand%zu", i);
 		int rc = set_out(c, 0, DNNQ_IR_F32, v->ndim, v->dims, true);
@@ -1130,6 +1137,7 @@ static int concat_expand(struct nctx *c)
 		memcpy(c->in, saved, nin * sizeof *c->in);
 		c->nin = nin;
 		c->node = node;
+		c->ints = ints;
 		if (rc)
 			return rc;
 		c->in[i] = id;
@@ -1150,7 +1158,7 @@ static int concat_shape(struct nctx *c)
 			memmove(c->in + i, c->in + i + 1, (c->nin - i - 1) * sizeof *c->in);
 			c->nin--;
 		}
-	if ((rc = concat_expand(c)))
+	if ((rc = expand_consts(c)))
 		return rc;
 	/* optional before opset 4 (1, the channels), required since */
 	if (!attr(c, "axis") && c->m->opset >= 4)
@@ -1421,6 +1429,13 @@ static int op_reshape(struct nctx *c)
 	}
 	if (minus >= 0) {
 		int64_t total = (int64_t)numel(x);
+		/* a batch item's elements that do not divide: the -1 takes the
+		 * batch in (x.view(-1, C, H, W) of [N, ...] whose dims leave
+		 * none for N), which the import fixes to 1 */
+		if (total % known && x->batched)
+			return batch_moves(c, "shape[%d] = -1 takes the batch in: a batch item has "
+			                   "%lld elements, the other dims %lld", minus, (long long)total,
+			                   (long long)known);
 		if (total % known)
 			return bad(c, DNNQ_E_SHAPE, "-1 cannot be resolved: %lld elements by %lld",
 			           (long long)total, (long long)known);
@@ -1560,14 +1575,29 @@ static bool graph_output(struct imp *m, const char *name)
 	return false;
 }
 
+/* Whether a graph output named other than out already names value id (by
+ * its own name, or an earlier Identity's alias). */
+static bool output_names_value(struct imp *m, const char *out, int32_t id)
+{
+	for (size_t i = 0; i < m->g->n_output; i++) {
+		const char *o = m->g->output[i] ? S(m->g->output[i]->name) : "";
+		const struct imp_name *e = strcmp(o, out) ? imp_find(m, o) : NULL;
+		if (e && e->kind == IMP_VALUE && e->idx == id)
+			return true;
+	}
+	return false;
+}
+
 /* Identity and Dropout: their output is their input, unless that would
- * make a graph output a graph input, a constant or another graph output:
- * then a RESHAPE to the same shape copies it, under the output's name. */
+ * make a graph output a graph input, a constant or another graph output
+ * (two Identities of one value, each an output): then a RESHAPE to the
+ * same shape copies it, under the output's name. */
 int pass_through(struct nctx *c)
 {
 	const struct dnnq_ir_value *x = V(c, 0);
 	const char *out = S(c->np->output[0]);
-	if (*out && graph_output(c->m, out) && (x->producer < 0 || graph_output(c->m, x->name))) {
+	if (*out && graph_output(c->m, out) &&
+	    (x->producer < 0 || output_names_value(c->m, out, c->in[0]))) {
 		c->node.op = DNNQ_IR_RESHAPE;
 		c->nin = 1;
 		return same_out(c, x, x->dtype);
@@ -2838,7 +2868,7 @@ static int resize_operands(struct nctx *c, size_t si, size_t zi)
 
 static int op_resize(struct nctx *c)
 {
-	static const char *const interp[] = { "nearest", "linear", NULL };
+	static const char *const interp[] = { "nearest", "linear", "cubic", NULL };
 	static const char *const coord[] = { "half_pixel", "pytorch_half_pixel", "align_corners",
 	                                     "asymmetric", "tf_half_pixel_for_nearest", NULL };
 	static const char *const round[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
@@ -2854,8 +2884,14 @@ static int op_resize(struct nctx *c)
 	    ((rc = a_enum(c, "coordinate_transformation_mode", coord, &t)) ||
 	     (rc = a_enum(c, "nearest_mode", round, &r))))
 		return rc;
-	if ((rc = a_int(c, "exclude_outside", 0, &v)) || v)
-		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "exclude_outside %lld", (long long)v);
+	/* cubic: Keys' coefficient (alpha) and exclude_outside (beta, 0 or 1) */
+	if ((rc = a_float(c, "cubic_coeff_a", -0.75f, &c->node.alpha)) ||
+	    (rc = a_int(c, "exclude_outside", 0, &v)))
+		return rc;
+	if (!isfinite(c->node.alpha) || (v != 0 && v != 1))
+		return bad(c, DNNQ_E_RANGE, "cubic_coeff_a %g, exclude_outside %lld: want a finite "
+		           "coefficient and 0 or 1", (double)c->node.alpha, (long long)v);
+	c->node.beta = (float)v;
 	if ((rc = a_int(c, "antialias", 0, &v)) || v)
 		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "antialias %lld", (long long)v);
 	if ((rc = a_str(c, "keep_aspect_ratio_policy", "stretch", policy, sizeof policy)) ||
@@ -3080,8 +3116,6 @@ static int op_slice(struct nctx *c)
 		}
 		slice_axis(x->dims[a], st[k], en[k], step, &n->starts[a], &d[a]);
 		n->steps[a] = step;
-		if (!d[a])
-			return bad(c, DNNQ_E_SHAPE, "axis %lld: the slice is empty", (long long)a);
 	}
 	c->moved[0] = in_moved(c, 0);
 	c->nin = 1;
@@ -3340,9 +3374,47 @@ static int gather_rows(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, r, d, false);
 }
 
+/* One node of trunc_indices on c->in[0], named NAME<suffix>: the
+ * registry's unary kind, or (kind NULL) a Mul by value other; its output
+ * integers when ints. */
+static int trunc_step(struct nctx *c, const struct dnnq_ir_value *x, const char *kind,
+                      int32_t other, bool ints, const char *suffix)
+{
+	int rc;
+	c->ints = ints;
+	c->nin = kind ? 1 : 2;
+	c->in[1] = other;
+	if (kind && !(rc = engine_kind(c, kind))) {
+		rc = same_out(c, x, DNNQ_IR_F32);
+	} else if (!kind) {
+		c->node.op = DNNQ_IR_MUL;
+		rc = op_binary(c);
+	}
+	return rc ? rc : link_as(c, suffix, c->nin);
+}
+
+/* Float indices c->in[0] as ONNX Runtime casts them to int64 (ONNX's
+ * reference: astype): truncated toward 0, Sign(x) (NAME:sign) times
+ * Floor(Sign(x) * x) (NAME:abs, NAME:floor; NAME:trunc). Each node makes
+ * or reads integers, so runs fp32 (an int8 x would move an index across
+ * an integer). A NaN or an infinity stays one and matches no row: off
+ * values, as its cast's INT64_MIN does. c->in[0] becomes the result. */
+static int trunc_indices(struct nctx *c)
+{
+	const struct dnnq_ir_value x = *V(c, 0);
+	int32_t xid = c->in[0], sign;
+	int rc = trunc_step(c, &x, "sign", -1, true, ":sign");
+	sign = c->in[0];
+	if (rc || (rc = trunc_step(c, &x, NULL, xid, false, ":abs")) ||
+	    (rc = trunc_step(c, &x, "floor", -1, true, ":floor")))
+		return rc;
+	return trunc_step(c, &x, NULL, sign, true, ":trunc");
+}
+
 /* OneHot(indices, depth, values) (TensorFlow's tf.one_hot, tf2onnx: BERT's
- * token types): indices (int32 ids, cast to float, or floats holding
- * integers) as [..., 1] (NAME:idx), Or(Equal(NAME:idx, [0 .. depth-1])
+ * token types): indices (int32 ids, cast to float, floats holding
+ * integers, or other floats truncated: trunc_indices) as [..., 1]
+ * (NAME:idx), Or(Equal(NAME:idx, [0 .. depth-1])
  * (NAME:ahead), Equal(NAME:idx, [-depth .. -1]) (NAME:behind)), the
  * one-hot rows on the last axis; on another a Transpose (NAME:last, then
  * the node) moves that axis there; then * (on - off) + off where values are
@@ -3381,22 +3453,26 @@ static int op_onehot(struct nctx *c)
 	uint32_t r = iv.ndim + 1;
 	if ((rc = norm_axis(c, &axis, r, "axis")))
 		return rc;
-	if (iv.ndim + 1 > DNNQ_IR_MAX_DIMS || (iv.dtype == DNNQ_IR_F32 && !iv.integer) ||
-	    numel(&iv) * (size_t)depth > ONEHOT_MAX)
-		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s]: integers (ids, or "
-		           "arithmetic on them) of rank < %d, at most 2^22 of them times depth",
-		           iname(c, 0), imp_dims_str(&iv), DNNQ_IR_MAX_DIMS);
+	if (iv.ndim + 1 > DNNQ_IR_MAX_DIMS || numel(&iv) * (size_t)depth > ONEHOT_MAX)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices '%.80s' [%s]: want rank < %d, at most "
+		           "2^22 of them times depth", iname(c, 0), imp_dims_str(&iv),
+		           DNNQ_IR_MAX_DIMS);
 	if (iv.batched && axis == 0)
 		return batch_moves(c, "OneHot on axis 0, the batch's");
 	int64_t t = (int64_t)depth, d[DNNQ_IR_MAX_DIMS];
 	memcpy(d, iv.dims, iv.ndim * sizeof *d);
 	d[iv.ndim] = 1;
 	c->nin = 1;
-	c->ints = off == floorf(off) && on == floorf(on);
+	const bool ints = off == floorf(off) && on == floorf(on);
+	c->ints = ints;
 	if (iv.dtype == DNNQ_IR_S32) {
 		c->node.op = DNNQ_IR_CAST;
 		if ((rc = same_out(c, &iv, DNNQ_IR_F32)) || (rc = link_as(c, ":float", 1)))
 			return rc;
+	} else if (!iv.integer) {
+		if ((rc = trunc_indices(c)))
+			return rc;
+		c->ints = ints;
 	}
 	if ((rc = onehot_rows(c, t, r, d, iv.batched)))
 		return rc;
@@ -3498,6 +3574,37 @@ static int reduction(struct nctx *c)
 	return rc;
 }
 
+/* The constant inputs of an indexed move beside computed ones (a
+ * `zeros(...).scatter_(...)` whose zeros folded, constant indices beside
+ * computed updates): integers as floats holding them, then each expanded
+ * to the batch (expand_consts): the engine's node reads activations only.
+ * With the batch fixed, onnx/import-batch.c expands them as it lifts or
+ * keeps the node. A constant that stays beside the batch is refused,
+ * naming it, and so is a node of constants only. */
+static int indexed_consts(struct nctx *c, const char *inputs)
+{
+	int rc;
+	bool computed = false;
+	for (size_t i = 0; i < c->nin; i++) {
+		const struct dnnq_ir_value *v = V(c, i);
+		if (!v)
+			return bad(c, DNNQ_E_FORMAT, "input %zu is missing", i);
+		computed |= !v->data;
+		if (v->data && v->dtype != DNNQ_IR_F32 && (rc = imp_int_const(c, i)))
+			return rc;
+	}
+	if (!computed)
+		return bad(c, DNNQ_E_UNSUPPORTED, "%s all constant: want one computed", inputs);
+	if ((rc = expand_consts(c)))
+		return rc;
+	for (size_t i = 0; i < c->nin && !c->m->fixed; i++)
+		if (V(c, i)->data)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' [%s] is a constant beside "
+			           "the batch: want a dim 0 of 1 to expand it to the batch", i,
+			           iname(c, i), imp_dims_str(V(c, i)));
+	return 0;
+}
+
 /* GatherND (opsets 11..13) and ScatterND (11..18) by computed indices: the
  * registry's gather_nd and scatter_nd (engine/ops/, kind), the node's axis
  * ONNX's batch_dims (ScatterND's 0). The data (and ScatterND's updates) are
@@ -3512,21 +3619,23 @@ static int nd_computed(struct nctx *c, const char *kind)
 	bool scatter = !strcmp(kind, "scatter_nd");
 	int64_t b = 0;
 	int rc;
-	if ((rc = engine_kind(c, kind)) || (rc = need(c, 0, DT_F32, false)) ||
+	if ((!scatter && (rc = a_int(c, "batch_dims", 0, &b))) || (scatter && (rc = reduction(c))))
+		return rc;
+	/* tuples that address dim 0 of a batched value: the batch fixed first,
+	 * so no constant is expanded to a batch that goes */
+	for (uint32_t k = 0; k < c->nin; k++)
+		if (b == 0 && V(c, k) && V(c, k)->batched)
+			return batch_moves(c, "%s's index tuples address dim 0, the batch",
+			                   scatter ? "ScatterND" : "GatherND");
+	if ((rc = indexed_consts(c, scatter ? "data, indices and updates" : "data and indices")) ||
+	    (rc = engine_kind(c, kind)) || (rc = need(c, 0, DT_F32, false)) ||
 	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
-	    (scatter && (rc = need(c, 2, DT_F32, false))) ||
-	    (!scatter && (rc = a_int(c, "batch_dims", 0, &b))) || (scatter && (rc = reduction(c))))
+	    (scatter && (rc = need(c, 2, DT_F32, false))))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0), *iv = V(c, 1), *u = scatter ? V(c, 2) : NULL;
 	char xs[128], is[128];
 	snprintf(xs, sizeof xs, "%s", imp_dims_str(x));
 	snprintf(is, sizeof is, "%s", imp_dims_str(iv));
-	for (uint32_t k = 0; k < c->nin; k++)
-		if (V(c, k)->data)
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %u '%.80s' is a constant: want the "
-			           "data, the indices%s computed%s", k, iname(c, k),
-			           scatter ? " and the updates" : "",
-			           scatter ? " (all constant: folded)" : "");
 	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
 		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
 		           "integer arithmetic on one)", iname(c, 1));
@@ -3551,9 +3660,6 @@ static int nd_computed(struct nctx *c, const char *kind)
 	for (uint32_t i = 0; i < c->nin; i++)
 		if (in_moved(c, i))
 			return batch_moves(c, "tuples into a value whose batch a Transpose moved");
-	if (x->batched && b == 0)
-		return batch_moves(c, "%s's index tuples address dim 0, the batch",
-		                   scatter ? "ScatterND" : "GatherND");
 	if (x->batched != iv->batched || (u && u->batched != x->batched))
 		return bad(c, DNNQ_E_UNSUPPORTED, "data '%.80s' %s the batch, indices '%.80s' %s: "
 		           "want all batched or none", iname(c, 0), x->batched ? "has" : "lacks",
@@ -3713,7 +3819,8 @@ static int op_scatter_elements(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
 	int rc;
-	if ((rc = engine_kind(c, "scatter_elements")) || (rc = need(c, 0, DT_F32, false)) ||
+	if ((rc = indexed_consts(c, "data, indices and updates")) ||
+	    (rc = engine_kind(c, "scatter_elements")) || (rc = need(c, 0, DT_F32, false)) ||
 	    (rc = need(c, 1, DT(DNNQ_IR_S32) | DT_F32, false)) ||
 	    (rc = need(c, 2, DT_F32, false)) || (rc = a_int(c, "axis", 0, &n->axis)) ||
 	    (rc = reduction(c)))
@@ -3723,10 +3830,6 @@ static int op_scatter_elements(struct nctx *c)
 	snprintf(xs, sizeof xs, "%s", imp_dims_str(x));
 	snprintf(is, sizeof is, "%s", imp_dims_str(iv));
 	snprintf(us, sizeof us, "%s", imp_dims_str(u));
-	for (int k = 0; k < 3; k++)
-		if (V(c, k)->data)
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %d '%.80s' is a constant: want the "
-			           "data, the indices and the updates computed", k, iname(c, k));
 	if (iv->dtype == DNNQ_IR_F32 && !iv->integer)
 		return bad(c, DNNQ_E_DTYPE, "indices '%.80s' are floats: want integers (an input, or "
 		           "integer arithmetic on one)", iname(c, 1));
@@ -5226,11 +5329,13 @@ static const struct { const char *op; uint32_t in; bool ints_out, as_is; } INT_O
 	{ "ReduceMax", 1, true, false }, { "ReduceMin", 1, true, false },
 	{ "Expand", 1, true, false }, { "Tile", 1, true, false }, { "Slice", 1, true, false },
 	{ "Gather", 1, true, false }, { "Transpose", 1, true, false },
+	{ "GatherND", 1, true, false }, { "GatherElements", 1, true, false },
+	{ "ScatterND", 5, true, false }, { "ScatterElements", 5, true, false },
 	{ "Concat", ALL_INPUTS, true, false }, { "Where", 6, true, false },
 	{ "Equal", 3, false, false }, { "Greater", 3, false, false },
 	{ "GreaterOrEqual", 3, false, false }, { "Less", 3, false, false },
 	{ "LessOrEqual", 3, false, false }, { "ArgMax", 1, false, false },
-	{ "ArgMin", 1, false, false },
+	{ "ArgMin", 1, false, false }, { "Pow", 3, false, false },
 };
 
 /* The largest integer every int32 and float32 holds alike. */
@@ -5336,8 +5441,9 @@ static int int_inputs(struct nctx *c, const char *op)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' holds integers computed at run "
 		           "time: dnnq computes them (as float32, exact within +-2^24) only in Add, "
 		           "Sub, Mul, Neg, Abs, Min, Max, CumSum, ReduceSum/Max/Min, the comparisons, "
-		           "ArgMax/ArgMin, Where and the moves (Expand, Tile, Slice, Gather, "
-		           "Transpose, Concat), reads them as ids in a Gather of a table and as "
+		           "ArgMax/ArgMin, Pow, Where and the moves (Expand, Tile, Slice, Gather, "
+		           "GatherND, GatherElements, ScatterND, ScatterElements, Transpose, "
+		           "Concat), reads them as ids in a Gather of a table and as "
 		           "indices of GatherElements, ScatterElements, GatherND and ScatterND, and "
 		           "casts them", i, iname(c, i));
 	}
@@ -5469,8 +5575,8 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 			return imp_outputs_unknown(&c);
 		}
 	rc = foldable(&c, f) ? f->fn(&c) : IMP_NOT_FOLDED;
-	if (rc == IMP_NOT_FOLDED && !(rc = int_inputs(&c, op)))
-		rc = table_op(&c, d, kind);
+	if (rc == IMP_NOT_FOLDED && !(rc = int_inputs(&c, op)) && !(rc = table_op(&c, d, kind)))
+		rc = imp_fold_empty(&c);
 	for (uint32_t k = 0; !rc && c.ints && k < c.nout; k++)
 		c.out[k].integer = true;
 	if (!rc && c.ints && c.alias >= 0)

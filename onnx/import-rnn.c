@@ -25,9 +25,11 @@
  * its dim 1 and Y ([T, dirs, N, H] in ONNX) is the IR's [N, T, dirs, H],
  * its batch moved to ONNX's dim 2 for the Transposes after it
  * (import-ops.c); a state input is the IR's [N, dirs, H]. Otherwise the
- * model is imported with the batch fixed to 1.
+ * model is imported with the batch fixed to 1. layout 1 (batch first:
+ * X [N, T, I], Y [N, T, dirs, H], the states [N, dirs, H]) is that form
+ * in ONNX itself: the same chain, nothing moved.
  *
- * Refused, clearly: layout 1, activations other than the defaults, clip,
+ * Refused, clearly: activations other than the defaults, clip,
  * input_forget, peepholes (P), sequence_lens other than the full length.
  */
 #include <math.h>
@@ -49,6 +51,10 @@ struct lstm {
 	enum dnnq_ir_op act[2];             /* an RNN's activation per direction */
 	bool moved;                         /* X's batch on ONNX's dim 1, dim 0 in the IR
 	                                       (batch_first: X a Transpose of [N, T, I]) */
+	bool layout1;                       /* ONNX's layout 1: batch first */
+	bool nfirst;                        /* the IR's X, Y and states batch first
+	                                       ([N, T, I]: moved or layout 1) */
+	bool batched;                       /* nfirst, X batched: the values made are */
 	int G;                              /* gates: 4 (LSTM: i, o, f, c), 3 (GRU: z, r, h),
 	                                       1 (RNN) */
 	int64_t T, Bn, I, H, D;
@@ -85,7 +91,7 @@ static int32_t new_value(struct lstm *l, const char *what, const char *oname, ui
 	snprintf(name, sizeof name, "%s/%s.%zu", l->c->name, what, l->seq++);
 	struct dnnq_ir_value v = { .name = (char *)(oname && *oname ? oname : name),
 	                           .dtype = DNNQ_IR_F32, .ndim = ndim, .data = data,
-	                           .batched = l->moved && producer >= 0, .producer = producer };
+	                           .batched = l->batched && producer >= 0, .producer = producer };
 	memcpy(v.dims, dims, ndim * sizeof *dims);
 	return imp_new_value(l->c->m, &v, true);
 }
@@ -166,13 +172,15 @@ static int32_t state_in(struct lstm *l, size_t k, int64_t dir)
 		bool zero = true;
 		for (size_t i = 0; i < n; i++)
 			zero &= data[(size_t)dir * n + i] == 0;
-		if (!zero && l->moved)
-			return batch_moves(l->c, "a nonzero constant initial state beside X's batch on "
-			                   "dim 1");
+		if (!zero && l->batched)
+			return batch_moves(l->c, "a nonzero constant initial state beside X's batch");
+		if (!zero && l->layout1 && l->Bn > 1)
+			return bad(l->c, DNNQ_E_UNSUPPORTED, "a nonzero constant initial state of "
+			           "layout 1 over %lld rows", (long long)l->Bn);
 		return zero ? -1 : constant(l, data + (size_t)dir * n, NULL, l->Bn, l->H, l->H, false,
 		                            "state");
 	}
-	int32_t s = l->D > 1 ? pick(l, v, l->c->m->ir->values[v].batched, dir) : v;
+	int32_t s = l->D > 1 ? pick(l, v, l->layout1 || l->c->m->ir->values[v].batched, dir) : v;
 	int64_t d[2] = { l->Bn, l->H };
 	return s < 0 ? s : reshape(l, s, 2, d, NULL);
 }
@@ -347,11 +355,13 @@ static int attributes(struct lstm *l, bool *reverse)
 	    (rc = a_str(c, "direction", "forward", dir, sizeof dir)))
 		return rc;
 	l->lbr = lbr != 0;
-	if (layout || fg || attr(c, "clip") || attr(c, "activation_alpha") ||
-	    attr(c, "activation_beta"))
-		return bad(c, DNNQ_E_UNSUPPORTED, "%s is not supported (only layout 0, no clip, "
-		           "input_forget 0, default activations)", layout ? "layout 1" : fg ?
-		           "input_forget" : attr(c, "clip") ? "clip" : "activation_alpha/beta");
+	if (layout != 0 && layout != 1)
+		return bad(c, DNNQ_E_FORMAT, "layout %lld: 0 or 1 expected", (long long)layout);
+	l->layout1 = layout == 1;
+	if (fg || attr(c, "clip") || attr(c, "activation_alpha") || attr(c, "activation_beta"))
+		return bad(c, DNNQ_E_UNSUPPORTED, "%s is not supported (only no clip, input_forget "
+		           "0, default activations)", fg ? "input_forget" : attr(c, "clip") ? "clip" :
+		           "activation_alpha/beta");
 	const Onnx__AttributeProto *act = attr(c, "activations");
 	size_t per = l->rnn ? 1 : l->gru ? 2 : 3;       /* activations per direction */
 	l->act[0] = l->act[1] = DNNQ_IR_TANH;
@@ -391,17 +401,21 @@ static int inputs(struct lstm *l)
 	/* X's batch where ONNX has it, on dim 1 (a graph input [T, N, I], a
 	 * Transpose of batch_first's [N, T, I]), the states' too; any other
 	 * batched input refused */
-	l->moved = c->m->moved[c->in[X]] == 1;
+	l->moved = !l->layout1 && c->m->moved[c->in[X]] == 1;
+	l->nfirst = l->moved || l->layout1;
+	l->batched = l->nfirst && V(c, X)->batched;
 	c->m->rnn_dim1 |= l->moved;
+	/* (layout 1: X and the states batch first, as they are) */
 	for (size_t k = 0; k < c->nin; k++)
-		if (V(c, k) && V(c, k)->batched && !(l->moved && c->m->moved[c->in[k]] == 1 &&
-		                                     (k == X || k == INIT_H || k == INIT_C)))
+		if (V(c, k) && V(c, k)->batched &&
+		    !(c->m->moved[c->in[k]] == (l->layout1 ? 0 : 1) && l->nfirst &&
+		      (k == X || k == INIT_H || k == INIT_C)))
 			return batch_moves(c, "%s reads the batch on dim 1 (only an X with its batch "
 			                   "there, a graph input [T, N, I] or a Transpose of a "
 			                   "batch_first [N, T, I], keeps it)", op_name(l));
 	const struct dnnq_ir_value *w = V(c, W), *r = V(c, R);
 	struct dnnq_ir_value xo = *V(c, X), *x = &xo;      /* ONNX's dims, for messages */
-	if (l->moved) {
+	if (l->nfirst) {
 		xo.dims[0] = V(c, X)->dims[1];
 		xo.dims[1] = V(c, X)->dims[0];
 		xo.batched = false;
@@ -444,7 +458,7 @@ static int inputs(struct lstm *l)
 	}
 	for (size_t k = INIT_H; k <= (l->G < 4 ? INIT_H : INIT_C); k++) {
 		const struct dnnq_ir_value *s = V(c, k);
-		bool b = s && s->batched;       /* the IR's [N, dirs, H] */
+		bool b = s && (s->batched || l->layout1);       /* the IR's [N, dirs, H] */
 		if (s && ((rc = need(c, k, DT_F32, false)) || s->ndim != 3 || s->dims[b] != l->D ||
 		          s->dims[!b] != l->Bn || s->dims[2] != l->H))
 			return rc ? rc : bad(c, DNNQ_E_SHAPE, "%s [%s]: [%lld, %lld, %lld] expected",
@@ -502,8 +516,8 @@ int imp_rnn(struct nctx *c, const char *op)
 	/* Y [T, dirs, N, H], Y_h and Y_c [dirs, N, H]; X's batch moved: the IR's
 	 * [N, T, dirs, H] and [N, dirs, H], the batch on ONNX's dims 2 and 1 */
 	int64_t y4[4] = { 1, 1, l.Bn, l.H }, s3[3] = { 1, l.Bn, l.H }, xd[2] = { l.Bn, l.I };
-	uint32_t ax = l.moved;          /* the IR's axis of ONNX's dim 0 */
-	if (l.moved) {
+	uint32_t ax = l.nfirst;         /* the IR's axis of ONNX's dim 0 */
+	if (l.nfirst) {
 		y4[0] = l.Bn, y4[2] = 1;
 		s3[0] = l.Bn, s3[1] = 1;
 	}

@@ -1228,7 +1228,8 @@ static int declare_outputs(struct imp *m, const Onnx__GraphProto *g)
 
 /* A graph output that an Identity made another value's alias takes the
  * output's name, so callers find it (unless that value is a graph input
- * or already an output under its own name). */
+ * or already an output under another name; the same name listed twice
+ * is one name). */
 static int name_outputs(struct imp *m, const Onnx__GraphProto *g)
 {
 	struct dnnq_ir *ir = m->ir;
@@ -1239,7 +1240,7 @@ static int name_outputs(struct imp *m, const Onnx__GraphProto *g)
 			continue;
 		bool taken = false;
 		for (size_t j = 0; j < ir->noutputs; j++)
-			taken |= j != i && ir->outputs[j] == ir->outputs[i];
+			taken |= ir->outputs[j] == ir->outputs[i] && strcmp(S(g->output[j]->name), want);
 		if (taken)
 			continue;
 		char *s = strdup(want);

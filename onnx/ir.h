@@ -136,7 +136,8 @@ struct dnnq_ir_node {
 	int64_t group;
 	bool ceil_mode, count_include_pad;
 	float alpha, beta;              /* Gemm, LeakyRelu, HardSigmoid, Elu, Selu
-	                                   (beta: gamma), Celu */
+	                                   (beta: gamma), Celu; Resize: cubic_coeff_a,
+	                                   exclude_outside (0 or 1) */
 	bool trans_a, trans_b;          /* Gemm */
 	float clip_min, clip_max;       /* Clip */
 	float epsilon;                  /* BatchNormalization; LRN: bias */

@@ -16,6 +16,7 @@
 #include "engine/conv.h"
 #include "engine/op.h"
 #include "engine/qlinear.h"
+#include "engine/resize.h"
 #include "engine/unary.h"
 #include "onnx/lower-internal.h"
 
@@ -1263,8 +1264,21 @@ static int lower_quantize(struct lower *L, size_t j)
 	const struct dnnq_ir_value *xv = lval_ir(L, x);
 	if (lx->u8 >= 0 && qp_eq(&lx->qp, &qp)) {
 		ref = lx->u8;
+	} else if (lx->f32 >= 0) {
+		struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, lx->f32, &ref);
+		if (!mn)
+			return DNNQ_E_NOMEM;
+		mn->op = xv->ndim == 4 && lx->f32_onnx ? DNNQ_CONVERT_QUANTIZE_NCHW
+		                                       : DNNQ_CONVERT_QUANTIZE;
+		set_out_qp(mn, &qp);
+		if (L->has_qp[x] && qp_eq(&L->qp[x], &qp)) {
+			lx->u8 = ref;
+			lx->qp = qp;
+		}
 	} else if (lx->u8 >= 0) {
-		/* another quantization of the same real values */
+		/* another quantization of the same real values, with no floats to
+		 * read (from the floats it is ONNX's: requantized, another zero
+		 * point clipped x at the first one's range) */
 		int64_t d[DNNQ_MAX_DIMS];
 		engine_dims(xv, d);
 		size_t c = xv->ndim ? (size_t)d[xv->ndim - 1] : 1;
@@ -1285,17 +1299,6 @@ static int lower_quantize(struct lower *L, size_t j)
 			return DNNQ_E_NOMEM;
 		mn->weight = aid;
 		set_out_qp(mn, &qp);
-	} else if (lx->f32 >= 0) {
-		struct dnnq_model_node *mn = add_node1(L, DNNQ_NODE_CONVERT, n->name, lx->f32, &ref);
-		if (!mn)
-			return DNNQ_E_NOMEM;
-		mn->op = xv->ndim == 4 && lx->f32_onnx ? DNNQ_CONVERT_QUANTIZE_NCHW
-		                                       : DNNQ_CONVERT_QUANTIZE;
-		set_out_qp(mn, &qp);
-		if (L->has_qp[x] && qp_eq(&L->qp[x], &qp)) {
-			lx->u8 = ref;
-			lx->qp = qp;
-		}
 	} else {
 		return lower_err(L, n, DNNQ_E_UNSUPPORTED, "input '%s': %s", xv->name,
 		                 is_const(L, x) ? "quantizing a constant" : "not computed");
@@ -1338,6 +1341,12 @@ static int lower_cast(struct lower *L, size_t j)
 		return rc;
 	int32_t x = n->inputs[0], in, ref;
 	struct dnnq_qparams qp = raw_qp(lval_ir(L, x)->dtype);
+	if (L->v[x].s32 < 0 && L->v[x].f32 >= 0 && lval_ir(L, x)->dtype == DNNQ_IR_S32) {
+		/* a 4-D int32 graph input, cast to floats as it came in: those */
+		L->v[n->outputs[0]].f32 = L->v[x].f32;
+		L->v[n->outputs[0]].f32_onnx = L->v[x].f32_onnx;
+		return DNNQ_OK;
+	}
 	if (L->v[x].s32 >= 0)
 		in = L->v[x].s32;
 	else if ((rc = need_u8(L, n, x, &in)))
@@ -1757,6 +1766,10 @@ static int lower_resize(struct lower *L, size_t j)
 	mn->op = n->mode;
 	mn->params[0] = n->scales[0];
 	mn->params[1] = n->scales[1];
+	if (DNNQ_RESIZE_INTERP(n->mode) == DNNQ_RESIZE_CUBIC) {
+		mn->params[2] = n->alpha;
+		mn->params[3] = n->beta;
+	}
 	mn->ndim = 2;
 	mn->dims[0] = yv->dims[2];
 	mn->dims[1] = yv->dims[3];

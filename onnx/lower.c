@@ -939,22 +939,55 @@ static bool can_output(const struct lower *L, size_t i, int32_t ref)
 	return true;
 }
 
-/* A copy of in (f32, or int32 moved as it is) for graph output iv when its
- * tensor is a graph input's or another output's: an fp32 transpose by the
- * identity permutation, any rank. */
-static int copy_output(struct lower *L, int32_t in, const struct dnnq_ir_value *iv, int32_t *ref)
+/* A copy of in for graph output iv when its tensor is a graph input's or
+ * another output's: a transpose by the identity permutation, any rank;
+ * fp32 (f32, or int32 moved as it is), or int8 moving u8 codes of
+ * parameters qp. The node is NAME:copy, or NAME:copyI for graph output I
+ * listing a value again. */
+static int copy_output(struct lower *L, int32_t in, const struct dnnq_ir_value *iv,
+                       const char *suffix, const struct dnnq_qparams *qp, int32_t *ref)
 {
 	char name[DNNQ_MODEL_NAME_MAX];
-	model_name(name, iv->name, ":copy");
+	model_name(name, iv->name, suffix);
 	int rc = out_node(L, (enum dnnq_node_kind)dnnq_op_find("transpose")->kind, 0, name, in, iv,
 	                  ref);
 	if (rc)
 		return rc;
 	struct dnnq_model_node *mn = &L->m->nodes[*ref - REF_NODE];
-	mn->precision = DNNQ_PRECISION_FP32;
+	mn->precision = qp ? DNNQ_PRECISION_INT8 : DNNQ_PRECISION_FP32;
+	if (qp) {
+		set_out_qp(mn, qp);
+		mn->out_dtype = DNNQ_DTYPE_U8;
+	}
 	for (uint32_t d = 0; d < iv->ndim; d++)
 		mn->dims[d] = d;
 	return DNNQ_OK;
+}
+
+/* Graph output i lists the value of earlier output k again (ONNX lets a
+ * graph name a value twice among its outputs): a copy of output k's
+ * tensor, so each output has a buffer of its own. An int8 output copies
+ * the u8 codes before their shift to int8, and shifts them again. */
+static int dup_output(struct lower *L, size_t i, size_t k)
+{
+	int32_t v = L->ir->outputs[i];
+	const struct dnnq_ir_value *iv = lval_ir(L, v);
+	struct dnnq_model_io *io = &L->m->outputs[i];
+	char suffix[32];
+	*io = L->m->outputs[k];
+	bool f32 = io->dtype == DNNQ_DTYPE_F32 || io->dtype == DNNQ_DTYPE_S32;
+	bool s8 = io->dtype == DNNQ_DTYPE_S8;
+	int32_t src = s8 ? L->m->nodes[io->value - REF_NODE].inputs[0] : io->value;
+	snprintf(suffix, sizeof suffix, ":copy%zu", i);
+	int rc = copy_output(L, src, iv, suffix, f32 ? NULL : &L->v[v].qp, &io->value);
+	if (!rc && s8) {
+		char name[DNNQ_MODEL_NAME_MAX];
+		snprintf(suffix, sizeof suffix, ":copy%zu:s8", i);
+		model_name(name, iv->name, suffix);
+		rc = out_node(L, DNNQ_NODE_CONVERT, DNNQ_CONVERT_U8_TO_S8, name, io->value, iv,
+		              &io->value);
+	}
+	return rc;
 }
 
 static int lower_output(struct lower *L, size_t i)
@@ -967,6 +1000,9 @@ static int lower_output(struct lower *L, size_t i)
 	char name[DNNQ_MODEL_NAME_MAX];
 	int32_t ref = -1, in;
 	int rc = DNNQ_OK;
+	for (size_t k = 0; k < i; k++)
+		if (L->ir->outputs[k] == v)
+			return dup_output(L, i, k);
 	model_name(io->name, iv->name, "");
 	io->ndim = iv->ndim;
 	memcpy(io->dims, iv->dims, iv->ndim * sizeof *iv->dims);
@@ -977,6 +1013,7 @@ static int lower_output(struct lower *L, size_t i)
 	                                 iv->dtype == DNNQ_IR_S32 && lv->s32 >= 0);
 	if ((!p && !input) || iv->ndim < 1 || iv->ndim > DNNQ_MAX_DIMS || !iv->batched)
 		return dnnq_diag_set(L->diag, DNNQ_E_UNSUPPORTED, "graph output '%s': %s", iv->name,
+		                     !dnnq_ir_numel(iv, 1) ? "it has no elements (a dim of 0)" :
 		                     !p && !input ? "a constant or a uint8/int8 graph input" :
 		                     "want a batched tensor of rank 1..8");
 	if (iv->dtype == DNNQ_IR_U8 || iv->dtype == DNNQ_IR_S8) {
@@ -1018,7 +1055,7 @@ static int lower_output(struct lower *L, size_t i)
 			rc = out_node(L, same_order(iv) ? DNNQ_NODE_RESHAPE : DNNQ_NODE_CONVERT,
 			              same_order(iv) ? 0 : DNNQ_CONVERT_TO_NCHW, name, lv->s32, iv, &ref);
 		if (!rc && !can_output(L, i, ref))
-			rc = copy_output(L, ref, iv, &ref);
+			rc = copy_output(L, ref, iv, ":copy", NULL, &ref);
 	} else if (iv->dtype != DNNQ_IR_F32) {
 		return lower_err(L, p, DNNQ_E_UNSUPPORTED, "%s graph output '%s'",
 		                 dnnq_ir_dtype_name(iv->dtype), iv->name);
@@ -1034,7 +1071,7 @@ static int lower_output(struct lower *L, size_t i)
 		if (onnx_f32 && can_output(L, i, lv->f32)) {
 			ref = lv->f32;
 		} else if (onnx_f32) {
-			rc = copy_output(L, lv->f32, iv, &ref);
+			rc = copy_output(L, lv->f32, iv, ":copy", NULL, &ref);
 		} else if (lv->f32 >= 0 && !lv->f32_onnx && same_order(iv) &&
 		           can_output(L, i, lv->f32)) {
 			model_name(name, iv->name, ":reshape");

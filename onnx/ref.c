@@ -1005,6 +1005,26 @@ static bool xfmr(const struct run *r, const struct dnnq_ir_node *n)
 
 /* ---- vision: the registry kinds of engine/ops/ ---------------------------------- */
 
+/* Cubic Resize of one NCHW plane x (ih x iw) into y (oh x ow). */
+static void resize_cubic(const struct dnnq_ir_node *n, const float *x, size_t ih, size_t iw,
+                         float *y, size_t oh, size_t ow)
+{
+	bool ex = n->beta != 0;
+	for (size_t i = 0; i < oh; i++) {
+		size_t ry[4], rx[4];
+		double wy[4], wx[4];
+		dnnq_resize_cubic(n->mode, i, n->scales[0], ih, oh, n->alpha, ex, ry, wy);
+		for (size_t j = 0; j < ow; j++) {
+			dnnq_resize_cubic(n->mode, j, n->scales[1], iw, ow, n->alpha, ex, rx, wx);
+			double s = 0;
+			for (int a = 0; a < 4; a++)
+				for (int b = 0; b < 4; b++)
+					s += wy[a] * wx[b] * x[ry[a] * iw + rx[b]];
+			*y++ = (float)s;
+		}
+	}
+}
+
 /* Resize over H and W of NCHW (engine/resize.h's coordinates), in double. */
 static void resize(const struct run *r, const struct dnnq_ir_node *n)
 {
@@ -1015,6 +1035,11 @@ static void resize(const struct run *r, const struct dnnq_ir_node *n)
 	float *y = OUT(0);
 	size_t ih = (size_t)xd[2], iw = (size_t)xd[3], oh = (size_t)yd[2], ow = (size_t)yd[3];
 	bool linear = DNNQ_RESIZE_INTERP(n->mode) == DNNQ_RESIZE_LINEAR;
+	if (DNNQ_RESIZE_INTERP(n->mode) == DNNQ_RESIZE_CUBIC) {
+		for (size_t p = 0; p < (size_t)(xd[0] * xd[1]); p++, x += ih * iw, y += oh * ow)
+			resize_cubic(n, x, ih, iw, y, oh, ow);
+		return;
+	}
 	for (size_t p = 0; p < (size_t)(xd[0] * xd[1]); p++, x += ih * iw)
 		for (size_t i = 0; i < oh; i++) {
 			double sy = dnnq_resize_source(n->mode, i, n->scales[0], ih, oh);

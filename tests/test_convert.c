@@ -2807,42 +2807,36 @@ START_TEST(nlp_token_ids)
 }
 END_TEST
 
-/* DIR/SUB/NAME.npy holds the bytes of OPS/passthrough_ids.inK.npy's data. */
-static void same_as_input(const char *dir, const char *sub, const char *name, int k)
+/* DIR/SUB/NAME.npy holds the bytes of the .npy file want's data. */
+static void same_as(const char *dir, const char *sub, const char *name, const char *want)
 {
 	char path[512];
 	struct array a, b;
 	snprintf(path, sizeof path, "%s/%s/%s.npy", dir, sub, name);
 	load(path, &a);
-	snprintf(path, sizeof path, OPS "/passthrough_ids.in%d.npy", k);
-	load(path, &b);
+	load(want, &b);
 	ck_assert_msg(a.a.dtype == b.a.dtype && a.a.nbytes == b.a.nbytes &&
-	              !memcmp(a.data, b.data, b.a.nbytes), "%s/%s: not input %d", sub, name, k);
+	              !memcmp(a.data, b.data, b.a.nbytes), "%s/%s: not %s", sub, name, want);
 	free(a.data);
 	free(b.data);
 }
 
-/* Graph outputs that are graph inputs passed through (tf2onnx's BERT-SQuAD
- * `unique_ids`; tools/mkonnx.py passthrough_ids: int64 ids as they are,
- * int32 ones through an Identity, the float input): converted, run by
- * dnnq-run and served by dnnqd, each the very input (int64 read as int32). */
-START_TEST(passthrough_served)
+/* OPS/CASE.onnx (inputs named in[0 .. nin-1]) converted from its own
+ * inputs (int8 by default), run by dnnq-run into DIR/run and served by
+ * dnnqd into DIR/served. */
+static void convert_run_serve(const char *dir, const char *name, const char *const *in, int nin)
 {
-	char dir[] = "/tmp/dnnq-pass-XXXXXX", sock[128], dnnqd[512], model[600];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
 	static struct cmd c;
-	static const char *const in[3] = { "x", "ids", "tok" };
-	char ins[512] = "";
-	for (int k = 0; k < 3; k++) {
-		char one[160];
-		snprintf(one, sizeof one, " -i %s=" OPS "/passthrough_ids.in%d.npy", in[k], k);
+	char sock[128], dnnqd[512], model[600], ins[512] = "";
+	for (int k = 0; k < nin; k++) {
+		char one[160], cp[512];
+		snprintf(one, sizeof one, " -i %s=" OPS "/%s.in%d.npy", in[k], name, k);
 		strcat(ins, one);
-		char cp[512];
-		snprintf(cp, sizeof cp, "mkdir -p %s/cal && cp " OPS "/passthrough_ids.in%d.npy "
-		         "%s/cal/%s.npy", dir, k, dir, in[k]);
+		snprintf(cp, sizeof cp, "mkdir -p %s/cal && cp " OPS "/%s.in%d.npy %s/cal/%s.npy", dir,
+		         name, k, dir, in[k]);
 		ck_assert_int_eq(system(cp), 0);
 	}
-	sh(&c, dir, "dnnq-convert " OPS "/passthrough_ids.onnx --calib %s/cal -o %s/p.dnnq", dir, dir);
+	sh(&c, dir, "dnnq-convert " OPS "/%s.onnx --calib %s/cal -o %s/p.dnnq", name, dir, dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
 	sh(&c, dir, "dnnq-run %s/p.dnnq%s -o %s/run", dir, ins, dir);
 	ck_assert_msg(c.status == 0, "%s", c.err);
@@ -2854,11 +2848,50 @@ START_TEST(passthrough_served)
 	sh(&c, dir, "dnnqctl --socket %s infer p%s -o %s/served", sock, ins, dir);
 	stop_dnnqd(pid);
 	ck_assert_msg(c.status == 0, "%s", c.err);
+}
+
+/* Graph outputs that are graph inputs passed through (tf2onnx's BERT-SQuAD
+ * `unique_ids`; tools/mkonnx.py passthrough_ids: int64 ids as they are,
+ * int32 ones through an Identity, the float input): converted, run by
+ * dnnq-run and served by dnnqd, each the very input (int64 read as int32). */
+START_TEST(passthrough_served)
+{
+	char dir[] = "/tmp/dnnq-pass-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static const char *const in[3] = { "x", "ids", "tok" };
+	convert_run_serve(dir, "passthrough_ids", in, 3);
 	for (int r = 0; r < 2; r++) {
 		const char *sub = r ? "served" : "run";
-		same_as_input(dir, sub, "x", 0);
-		same_as_input(dir, sub, "ids", 1);
-		same_as_input(dir, sub, "tok_out", 2);
+		same_as(dir, sub, "x", OPS "/passthrough_ids.in0.npy");
+		same_as(dir, sub, "ids", OPS "/passthrough_ids.in1.npy");
+		same_as(dir, sub, "tok_out", OPS "/passthrough_ids.in2.npy");
+	}
+	rm_rf(dir);
+}
+END_TEST
+
+/* Values listed as graph outputs more than once (tools/mkonnx.py
+ * dup_outputs: outputs y, y, a, b, x, x of y = Relu(x), a and b
+ * Identities of y; refused before: "tensor name 'y:dequantize' used
+ * twice", "'x:copy' used twice"): converted, run and served, each output
+ * a copy of its own (a name given twice written NAME-2.npy): y near the
+ * Relu, the others its bytes or x's. */
+START_TEST(dup_outputs_served)
+{
+	char dir[] = "/tmp/dnnq-dup-XXXXXX", y[600];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static const char *const in[1] = { "x" };
+	convert_run_serve(dir, "dup_outputs", in, 1);
+	for (int r = 0; r < 2; r++) {
+		const char *sub = r ? "served" : "run";
+		snprintf(y, sizeof y, "%s/%s/y.npy", dir, sub);
+		double db = file_sqnr(OPS "/dup_outputs.out.npy", y);
+		ck_assert_msg(db >= 30, "%s: %.2f dB", sub, db);
+		same_as(dir, sub, "y-2", y);
+		same_as(dir, sub, "a", y);
+		same_as(dir, sub, "b", y);
+		same_as(dir, sub, "x", OPS "/dup_outputs.in0.npy");
+		same_as(dir, sub, "x-2", OPS "/dup_outputs.in0.npy");
 	}
 	rm_rf(dir);
 }
@@ -3541,6 +3574,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, tools_serve_typed);
 	tcase_add_test(tc, nlp_token_ids);
 	tcase_add_test(tc, passthrough_served);
+	tcase_add_test(tc, dup_outputs_served);
 	tcase_add_test(tc, nlp_int_patterns);
 	tcase_add_test(tc, nlp_causal);
 	tcase_add_test(tc, nlp_int_gathers);

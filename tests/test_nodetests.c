@@ -341,18 +341,25 @@ static enum verdict attempt(Onnx__ModelProto *mp, const bool *constant,
 	return r;
 }
 
-/* Marks constant every graph input that text says "must be a constant";
- * true when there was one not yet marked. */
+/* Marks constant every graph input that text says "must be a constant",
+ * refuses as int64, or that calibration cannot take for having no batch (a
+ * Clip's bounds, a Dropout's ratio: one value for every request, as a
+ * deployed model's constants are); true when there was one not yet
+ * marked. */
 static bool more_constants(const Onnx__GraphProto *g, const char *text, bool *constant)
 {
+	static const char *const says[] = { "'%.200s' must be a constant",
+	                                    "input '%.200s': element type int64 ",
+	                                    "input '%.200s' is float32 without a batch" };
 	bool more = false;
 	for (size_t k = 0; text && k < g->n_input && k < MAX_IO; k++) {
-		char needle[300];
-		const char *name = S(g->input[k]->name);
-		snprintf(needle, sizeof needle, "'%.200s' must be a constant", name);
-		bool must = strstr(text, needle);
-		snprintf(needle, sizeof needle, "input '%.200s': element type int64 ", name);
-		if (!constant[k] && (must || strstr(text, needle)))
+		bool must = false;
+		for (size_t j = 0; j < sizeof says / sizeof says[0]; j++) {
+			char needle[300];
+			snprintf(needle, sizeof needle, says[j], S(g->input[k]->name));
+			must |= strstr(text, needle) != NULL;
+		}
+		if (!constant[k] && must)
 			more = constant[k] = true;
 	}
 	return more;

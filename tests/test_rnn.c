@@ -238,6 +238,18 @@ START_TEST(state_inputs_keep_batch)
 }
 END_TEST
 
+/* ONNX's layout 1 (batch first: X [N, T, I], states [N, dirs, H], Y [N,
+ * T, dirs, H]), which torch does not write (tools/mkrnn.py lstm_l1: a
+ * bidirectional LSTM from torch's batch_first weights and state inputs;
+ * refused before, "layout 1 is not supported"): the IR's own form of a
+ * batch-first LSTM, so the batch is kept, against torch's outputs. */
+START_TEST(layout1_keeps_batch)
+{
+	static const char *const in[3] = { "x", "h0", "c0" }, *const out[3] = { "y", "hn", "cn" };
+	keeps_batch("lstm_l1", 3, in, 3, out);
+}
+END_TEST
+
 /* A condition only known at run time (if_select.onnx: both branches run,
  * each sample takes its own) and Where, Not, Less, LessOrEqual, Equal, a
  * bool initializer and Max with an infinite constant (where.onnx), against
@@ -534,6 +546,7 @@ Suite *suite_rnn(void)
 	tcase_add_test(t, layers_keep_batch);
 	tcase_add_test(t, time_major_keeps_batch);
 	tcase_add_test(t, state_inputs_keep_batch);
+	tcase_add_test(t, layout1_keeps_batch);
 	tcase_add_test(t, rnn_keeps_batch);
 	tcase_add_test(t, symbolic_time_shape);
 	tcase_add_test(t, if_inlined);

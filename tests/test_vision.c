@@ -68,13 +68,47 @@ struct rcase {
 	uint32_t mode;
 	int64_t h, w, c, oh, ow;
 	float sh, sw;
+	float a;                 /* cubic: the coefficient, exclude_outside */
+	bool exclude;
 };
+
+/* Cubic along one axis: output index o's 4 source indices (the edge's
+ * past it) and weights, ONNX's formulas (half_pixel or align_corners). */
+static void cubic_taps(const struct rcase *rc, size_t o, double scale, size_t in, size_t out,
+                       size_t idx[4], double w[4])
+{
+	double x = DNNQ_RESIZE_COORD(rc->mode) == DNNQ_RESIZE_ALIGN_CORNERS
+	           ? (double)o * (double)(in - 1) / (double)(out - 1) : (o + 0.5) / scale - 0.5;
+	double f = floor(x), a = rc->a, sum = 0;
+	for (int k = 0; k < 4; k++) {
+		double d = fabs(x - (f - 1 + k));       /* Keys' kernel at distance d */
+		w[k] = d <= 1 ? ((a + 2) * d - (a + 3)) * d * d + 1
+		              : ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+		double i = f - 1 + k;
+		if (rc->exclude && (i < 0 || i > (double)in - 1))
+			w[k] = 0;
+		idx[k] = i < 0 ? 0 : i > (double)in - 1 ? in - 1 : (size_t)i;
+		sum += w[k];
+	}
+	for (int k = 0; rc->exclude && k < 4; k++)
+		w[k] /= sum;
+}
 
 /* The formula in double on NHWC (x real values), one output element. */
 static double resize_want(const struct rcase *rc, const double *x, size_t img, size_t i,
                           size_t j, size_t ch)
 {
 	size_t ih = (size_t)rc->h, iw = (size_t)rc->w, c = (size_t)rc->c;
+	if (DNNQ_RESIZE_INTERP(rc->mode) == DNNQ_RESIZE_CUBIC) {
+		size_t ry[4], rx[4];
+		double wy[4], wx[4], s = 0;
+		cubic_taps(rc, i, rc->sh, ih, (size_t)rc->oh, ry, wy);
+		cubic_taps(rc, j, rc->sw, iw, (size_t)rc->ow, rx, wx);
+		for (int a = 0; a < 4; a++)
+			for (int b = 0; b < 4; b++)
+				s += wy[a] * wx[b] * x[((img * ih + ry[a]) * iw + rx[b]) * c + ch];
+		return s;
+	}
 	double sy = dnnq_resize_source(rc->mode, i, rc->sh, ih, (size_t)rc->oh);
 	double sx = dnnq_resize_source(rc->mode, j, rc->sw, iw, (size_t)rc->ow);
 	const double *p = x + img * ih * iw * c + ch;
@@ -99,20 +133,32 @@ static struct dnnq_node_desc resize_desc(const struct rcase *rc, enum dnnq_isa i
 	nd.op.resize.scale[1] = rc->sw;
 	nd.op.resize.out_h = rc->oh;
 	nd.op.resize.out_w = rc->ow;
+	nd.op.resize.cubic_a = rc->a;
+	nd.op.resize.exclude = rc->exclude;
 	return nd;
 }
 
 START_TEST(vision_resize_every_isa)
 {
 	static const struct rcase cases[] = {
-		{ DNNQ_RESIZE_MODE(0, DNNQ_RESIZE_ASYMMETRIC, DNNQ_RESIZE_FLOOR), 3, 5, 19, 6, 10, 2, 2 },
+		{ DNNQ_RESIZE_MODE(0, DNNQ_RESIZE_ASYMMETRIC, DNNQ_RESIZE_FLOOR), 3, 5, 19, 6, 10, 2, 2,
+		  0, false },
 		{ DNNQ_RESIZE_MODE(0, DNNQ_RESIZE_HALF_PIXEL, DNNQ_RESIZE_ROUND_PREFER_CEIL),
-		  4, 5, 3, 7, 3, 1.75f, 0.6f },
-		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_HALF_PIXEL, 0), 4, 5, 33, 8, 10, 2, 2 },
+		  4, 5, 3, 7, 3, 1.75f, 0.6f, 0, false },
+		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_HALF_PIXEL, 0), 4, 5, 33, 8, 10, 2, 2, 0, false },
 		/* 21 channels: two vectors and a masked tail of 5 */
-		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_HALF_PIXEL, 0), 3, 4, 21, 6, 8, 2, 2 },
-		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_ALIGN_CORNERS, 0), 3, 4, 16, 7, 9, 7.f / 3, 9.f / 4 },
-		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_PYTORCH_HALF_PIXEL, 0), 6, 5, 8, 3, 1, 0.5f, 0.2f },
+		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_HALF_PIXEL, 0), 3, 4, 21, 6, 8, 2, 2, 0, false },
+		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_ALIGN_CORNERS, 0), 3, 4, 16, 7, 9, 7.f / 3, 9.f / 4,
+		  0, false },
+		{ DNNQ_RESIZE_MODE(1, DNNQ_RESIZE_PYTORCH_HALF_PIXEL, 0), 6, 5, 8, 3, 1, 0.5f, 0.2f, 0,
+		  false },
+		/* bicubic (torch's A), up and down; ONNX's A = -0.5 without the
+		 * taps past the edges */
+		{ DNNQ_RESIZE_MODE(2, DNNQ_RESIZE_HALF_PIXEL, 0), 4, 5, 9, 8, 10, 2, 2, -0.75f, false },
+		{ DNNQ_RESIZE_MODE(2, DNNQ_RESIZE_HALF_PIXEL, 0), 7, 6, 3, 4, 3, 0.6f, 0.5f, -0.5f,
+		  true },
+		{ DNNQ_RESIZE_MODE(2, DNNQ_RESIZE_ALIGN_CORNERS, 0), 3, 4, 5, 7, 9, 7.f / 3, 9.f / 4,
+		  -0.75f, false },
 	};
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor ex = dnnq_pool_executor(pool);
@@ -148,14 +194,17 @@ START_TEST(vision_resize_every_isa)
 				              "from scalar", k, dnnq_isa_name(isa));
 			}
 		}
-		/* the oracle against the formula: within the Q11 weights' rounding */
+		/* the oracle against the formula: within the Q11 weights' rounding
+		 * (a cubic's 16, whose overshoot clamps to the codes) */
+		bool cubic = DNNQ_RESIZE_INTERP(rc->mode) == DNNQ_RESIZE_CUBIC;
 		for (size_t e = 0; e < nout; e++) {
 			size_t ch = e % (size_t)rc->c, p = e / (size_t)rc->c;
 			size_t j = p % (size_t)rc->ow, i = p / (size_t)rc->ow % (size_t)rc->oh;
 			size_t img = p / (size_t)(rc->ow * rc->oh);
 			double wq = resize_want(rc, xr, img, i, j, ch), wf = resize_want(rc, xfr, img, i, j, ch);
-			ck_assert_msg(fabs(oq[e] - wq) <= 0.5 + 256.0 / (1 << DNNQ_RESIZE_Q), "case %zu "
-			              "element %zu: u8 %u, formula %.4f", k, e, oq[e], wq);
+			wq = wq < 0 ? 0 : wq > 255 ? 255 : wq;
+			ck_assert_msg(fabs(oq[e] - wq) <= 0.5 + (cubic ? 6 : 1) * 256.0 / (1 << DNNQ_RESIZE_Q),
+			              "case %zu element %zu: u8 %u, formula %.4f", k, e, oq[e], wq);
 			ck_assert_msg(fabs(of[e] - wf) <= 1e-5 * (1 + fabs(wf)), "case %zu element %zu: "
 			              "f32 %g, formula %g", k, e, (double)of[e], wf);
 		}
@@ -188,8 +237,20 @@ START_TEST(vision_resize_check)
 	n.op = DNNQ_RESIZE_MODE(1, 7, 0);
 	ck_assert_int_ne(dnnq_op_check_node(&n, why, sizeof why), 0);
 	ck_assert_ptr_nonnull(strstr(why, "resize mode"));
-	n.op = DNNQ_RESIZE_MODE(2, 0, 0);
+	n.op = DNNQ_RESIZE_MODE(3, 0, 0);
 	ck_assert_int_ne(dnnq_op_check_node(&n, why, sizeof why), 0);
+	/* cubic: a finite coefficient, exclude_outside 0 or 1 */
+	n.op = DNNQ_RESIZE_MODE(2, 0, 0);
+	n.params[2] = -0.75f;
+	ck_assert_int_eq(dnnq_op_check_node(&n, why, sizeof why), 0);
+	n.params[3] = 0.5f;
+	ck_assert_int_ne(dnnq_op_check_node(&n, why, sizeof why), 0);
+	ck_assert_ptr_nonnull(strstr(why, "exclude_outside"));
+	n.params[3] = 1;
+	n.params[2] = INFINITY;
+	ck_assert_int_ne(dnnq_op_check_node(&n, why, sizeof why), 0);
+	ck_assert_ptr_nonnull(strstr(why, "params[2]"));
+	n.params[2] = n.params[3] = 0;
 	n.op = 0;
 	n.params[1] = NAN;
 	ck_assert_int_ne(dnnq_op_check_node(&n, why, sizeof why), 0);

@@ -2526,7 +2526,8 @@ def passthrough_cases(c):
     """Graph outputs that are graph inputs passed through, copied: tf2onnx's
     BERT-SQuAD hands its int64 `unique_ids` back through an Identity. The
     int64 ids as they are (the output named as the input), an int32 one by
-    an Identity and the float input itself, beside a Relu of it."""
+    an Identity and the float input itself, beside a Relu of it. Then
+    dup_outputs: values listed as outputs more than once."""
     r = c.rng("passthrough_ids")
     x = u(r, [2, 4], -1, 1)
     ids = r.integers(-(1 << 30), 1 << 30, size=[2, 3]).astype(np.int64)
@@ -2534,6 +2535,53 @@ def passthrough_cases(c):
     c.add("passthrough_ids", "fp32",
           [node("Relu", ["x"], ["y"]), node("Identity", ["tok"], ["tok_out"])],
           [("x", x), ("ids", ids), ("tok", tok)], {}, ["y", "x", "ids", "tok_out"])
+    # one value among the outputs more than once, each its own copy: listed
+    # twice (a computed one and the input), and two Identities of it
+    r = c.rng("dup_outputs")
+    c.add("dup_outputs", "fp32",
+          [node("Relu", ["x"], ["y"]), node("Identity", ["y"], ["a"]),
+           node("Identity", ["y"], ["b"])],
+          [("x", u(r, [2, 4], -1, 1))], {}, ["y", "y", "a", "b", "x", "x"])
+
+
+def empty_cases(c):
+    """Computed values of no elements (torchaudio's Emformer with a right
+    context and memory of 0: a Slice of its time-major input past the last
+    frame, [0, N, D], clipped, scaled and concatenated with the frames):
+    torch at opset 14, dynamic batch; the empty values fold away."""
+    nn = torch.nn
+
+    class EmptyContext(nn.Module):
+        def forward(self, x):
+            t = x.permute(1, 0, 2)                      # [T, N, D], as Emformer's
+            right = t[t.shape[0]:]                      # [0, N, D]
+            mem = (right.clamp(-1, 1) * 2)[:, :, :3]
+            y = torch.cat([right, torch.relu(t)], 0)
+            return torch.cat([y[:, :, :3] + 1, mem], 0).permute(1, 0, 2)
+
+    export_case(c, "empty_context", EmptyContext(), [2, 6, 4], "Clip", opset=14)
+
+
+def bicubic_cases(c):
+    """torch's bicubic interpolation (F.interpolate mode bicubic: ONNX's
+    Resize mode cubic, cubic_coeff_a -0.75): enlarging a convolution's
+    output by 2 (pytorch_half_pixel) and shrinking one to 3 x 4 with
+    align_corners; torch's outputs expected."""
+    nn = torch.nn
+
+    class Up(nn.Module):
+        def __init__(self, size=None, align=False):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.size, self.align = size, align
+
+        def forward(self, x):
+            how = {"size": self.size} if self.size else {"scale_factor": 2.0}
+            return F.interpolate(self.conv(x), mode="bicubic", align_corners=self.align, **how)
+
+    torch.manual_seed(12)
+    export_case(c, "resize_bicubic_up", Up(), [2, 3, 5, 6], "Resize", opset=13)
+    export_case(c, "resize_bicubic_down", Up((3, 4), True), [2, 3, 5, 7], "Resize", opset=13)
 
 
 def padding_mask_cases(c):
@@ -2601,7 +2649,8 @@ def scatter_np(data, idx, upd, axis, reduction):
 def scatter_elements_cases(c):
     """torch's scatter and scatter_add (ONNX ScatterElements, reductions
     none and add at opsets 13 and 16) into computed data by computed
-    indices and updates: each row's top-4 columns get a tanh (distinct
+    indices and updates (and into constant data: scatter_el_zeros,
+    scatternd_const_table): each row's top-4 columns get a tanh (distinct
     indices, 3-D); each column's count of positive channels (integer
     arithmetic: float indices), used as a column index, adds the channels'
     mean (duplicate indices, which add up; an argmax there had int8 pick
@@ -2625,6 +2674,28 @@ def scatter_elements_cases(c):
     export_case(c, "scatter_el_top", Top(), [2, 3, 6], "ScatterElements")
     export_case(c, "scatter_el_add", Add(), [2, 4, 6], "ScatterElements", opset=16)
     export_case(c, "scatter_el_channels", Channels(), [2, 4, 3, 5], "ScatterElements")
+
+    # constant data beside computed indices and updates: a top-k mask,
+    # zeros_like(x) (its ConstantOfShape of the batch fixes the batch, then
+    # folds) with each row's top 2 values scattered in; index_put's
+    # ScatterND of computed rows into a constant table by constant indices
+    class TopMask(nn.Module):
+        def forward(self, x):
+            t = torch.topk(x, 2, dim=2)
+            return torch.zeros_like(x).scatter(2, t.indices, torch.tanh(t.values))
+
+    class PutRows(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("table", torch.arange(20, dtype=torch.float32).view(5, 4) / 8)
+
+        def forward(self, x):
+            t = self.table.clone()
+            t[torch.tensor([3, 0])] = torch.relu(x[0])
+            return t.unsqueeze(0) + x.sum()
+
+    export_case(c, "scatter_el_zeros", TopMask(), [2, 3, 6], "ScatterElements")
+    export_case(c, "scatternd_const_table", PutRows(), [1, 2, 4], "ScatterND")
     for red in ("mul", "max", "min"):
         name = f"scatter_el_{red}"
         x = u(c.rng(name), [2, 4, 6], -2, 2)
@@ -3124,6 +3195,8 @@ def make_ops(w):
     topk_cases(c)
     gather_elements_cases(c)
     passthrough_cases(c)
+    empty_cases(c)
+    bicubic_cases(c)
     padding_mask_cases(c)
     scatter_elements_cases(c)
     nd_cases(c)

@@ -43,6 +43,10 @@
   lstm_st2.onnx  the same with a forward LSTM of 2 layers (h0 and c0
               [2, N, 8] sliced per layer) returning y, hn, cn (each the
               Concat of the layers' states on ONNX's dim 0); lstm_st2_*.npy.
+  lstm_l1.onnx  ONNX's layout 1 (batch first), which torch does not write:
+              a bidirectional LSTM node built with onnx.helper from torch's
+              batch_first weights, x [N, 4, 6], h0, c0 [N, 2, 8] inputs, y
+              [N, 4, 2, 8], hn, cn [N, 2, 8]; lstm_l1_*.npy, torch's.
   gru_symt.onnx  a GRU over x [T, N, 6], both dims symbolic: T is fixed by
               --input-shape (the test's), N stays the batch.
   if.onnx     onnx.helper: y = If(sr == 16000) then x * 2 (2: an initializer of
@@ -284,6 +288,48 @@ def stateful(out):
             np.save(os.path.join(out, name + "_" + k + ".npy"), items(v))
         for k, v in zip(outs, got):
             np.save(os.path.join(out, name + "_" + k + ".npy"), items(v))
+
+
+def layout1(out):
+    """ONNX's layout 1 (batch first), which torch never writes: a
+    bidirectional LSTM node built with onnx.helper from torch's
+    nn.LSTM(batch_first=True) weights (gates i, f, g, o reordered to ONNX's
+    i, o, f, c), X [N, 4, 6], initial_h and initial_c [N, 2, 8] inputs, Y
+    [N, 4, 2, 8], Y_h and Y_c [N, 2, 8]; torch's outputs expected."""
+    import torch
+    import onnx
+    from onnx import helper, numpy_helper
+    torch.manual_seed(79)
+    a = torch.nn.LSTM(6, 8, bidirectional=True, batch_first=True).eval()
+    x, h0, c0 = torch.randn(3, 4, 6), torch.randn(2, 3, 8) * 0.5, torch.randn(2, 3, 8) * 0.5
+    with torch.no_grad():
+        y, (hn, cn) = a(x, (h0, c0))
+    order = [0, 3, 1, 2]
+
+    def gates(t):
+        return torch.cat([t.detach().view(4, 8, -1)[order].reshape(32, -1)])
+
+    sfx = ["", "_reverse"]
+    w = torch.stack([gates(getattr(a, "weight_ih_l0" + k)) for k in sfx])
+    r = torch.stack([gates(getattr(a, "weight_hh_l0" + k)) for k in sfx])
+    b = torch.stack([torch.cat([gates(getattr(a, "bias_ih_l0" + k)).view(-1),
+                                gates(getattr(a, "bias_hh_l0" + k)).view(-1)]) for k in sfx])
+    f32 = onnx.TensorProto.FLOAT
+    vi = lambda n, *d: helper.make_tensor_value_info(n, f32, ["N", *d])
+    g = helper.make_graph(
+        [helper.make_node("LSTM", ["x", "W", "R", "B", "", "h0", "c0"], ["y", "hn", "cn"],
+                          hidden_size=8, direction="bidirectional", layout=1)],
+        "lstm_layout1", [vi("x", 4, 6), vi("h0", 2, 8), vi("c0", 2, 8)],
+        [vi("y", 4, 2, 8), vi("hn", 2, 8), vi("cn", 2, 8)],
+        [numpy_helper.from_array(v.numpy().astype(np.float32), n)
+         for n, v in (("W", w), ("R", r), ("B", b))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)], producer_name="mkrnn")
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, os.path.join(out, "lstm_l1.onnx"))
+    for k, v in (("x", x), ("h0", h0.transpose(0, 1)), ("c0", c0.transpose(0, 1)),
+                 ("y", y.view(3, 4, 2, 8)), ("hn", hn.transpose(0, 1)),
+                 ("cn", cn.transpose(0, 1))):
+        np.save(os.path.join(out, "lstm_l1_" + k + ".npy"), v.numpy().astype(np.float32))
 
 
 def symbolic_time(out):
@@ -847,6 +893,7 @@ def main():
     gru(a.out)
     sequences(a.out)
     stateful(a.out)
+    layout1(a.out)
     symbolic_time(a.out)
     if_model(a.out)
     select_models(a.out)

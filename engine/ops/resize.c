@@ -1,12 +1,14 @@
 /*
  * Resize: ONNX's Resize (and Upsample) over H and W of an NHWC image,
- * nearest or bilinear (engine/resize.h). File code 60.
+ * nearest, bilinear or bicubic (engine/resize.h). File code 60.
  *
- * Create computes, per output row and column, the source index (nearest)
- * or the two neighbours and the second one's weight (linear): in double,
- * then as float (the fp32 node) and Q11 (the int8 node). A task is one
- * output row of one image; each output pixel is C channels of one
- * kernel call.
+ * Create computes, per output row and column, the source index (nearest),
+ * the two neighbours and the second one's weight (linear) or the four
+ * neighbours and their weights (cubic): in double, then as float (the
+ * fp32 node) and Q11 (the int8 node). A task is one output row of one
+ * image; each output pixel is C channels of one kernel call. The cubic
+ * kernels are scalar on every ISA (a model's bicubic is a rare, small
+ * resize: a position table's, an image's).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -21,7 +23,8 @@
 #define FAIL(rc, ...) dnnq_diag_set(diag, rc, __VA_ARGS__)
 #define ONE (1 << DNNQ_RESIZE_Q)
 
-double dnnq_resize_source(uint32_t mode, size_t o, double scale, size_t in, size_t out)
+/* Output index o's source coordinate, unclamped. */
+static double coord(uint32_t mode, size_t o, double scale, size_t in, size_t out)
 {
 	double x, d = (double)o;
 	switch (DNNQ_RESIZE_COORD(mode)) {
@@ -33,8 +36,34 @@ double dnnq_resize_source(uint32_t mode, size_t o, double scale, size_t in, size
 	case DNNQ_RESIZE_ASYMMETRIC:            x = d / scale; break;
 	default:                                x = (d + 0.5) / scale; break;
 	}
-	double hi = (double)(in - 1);
+	return x;
+}
+
+double dnnq_resize_source(uint32_t mode, size_t o, double scale, size_t in, size_t out)
+{
+	double x = coord(mode, o, scale, in, out), hi = (double)(in - 1);
 	return x < 0 ? 0 : x > hi ? hi : x;
+}
+
+void dnnq_resize_cubic(uint32_t mode, size_t o, double scale, size_t in, size_t out, double a,
+                       bool exclude, size_t idx[4], double w[4])
+{
+	double x = coord(mode, o, scale, in, out), f = floor(x), t = x - f, u = 1 - t, sum = 0;
+	/* Keys' kernel at distances 1 + t, t, 1 - t, 2 - t */
+	w[0] = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a;
+	w[1] = ((a + 2) * t - (a + 3)) * t * t + 1;
+	w[2] = ((a + 2) * u - (a + 3)) * u * u + 1;
+	w[3] = ((a * (u + 1) - 5 * a) * (u + 1) + 8 * a) * (u + 1) - 4 * a;
+	for (int k = 0; k < 4; k++) {
+		double i = f - 1 + k;
+		bool out_of = i < 0 || i > (double)(in - 1);
+		idx[k] = i < 0 ? 0 : out_of ? in - 1 : (size_t)i;
+		if (exclude && out_of)
+			w[k] = 0;
+		sum += w[k];
+	}
+	for (int k = 0; exclude && sum != 0 && k < 4; k++)
+		w[k] /= sum;
 }
 
 size_t dnnq_resize_nearest(uint32_t mode, double x, size_t in)
@@ -142,10 +171,43 @@ static const lerp_f32_fn lerp_f32[DNNQ_ISA_COUNT] = {
 	[DNNQ_ISA_AVX512VNNI] = lerp_f32_avx2,
 };
 
+/* Cubic: the four rows starting at elements rows[], each its four
+ * columns cols[] (elements), weighed by wy and wx; c channels. */
+static void cubic_f32(const float *x, const size_t *rows, const size_t *cols, const float *wy,
+                      const float *wx, size_t c, float *y)
+{
+	for (size_t i = 0; i < c; i++) {
+		float s = 0;
+		for (int r = 0; r < 4; r++) {
+			const float *p = x + rows[r] + i;
+			s += (p[cols[0]] * wx[0] + p[cols[1]] * wx[1] + p[cols[2]] * wx[2] +
+			      p[cols[3]] * wx[3]) * wy[r];
+		}
+		y[i] = s;
+	}
+}
+
+static void cubic_u8(const uint8_t *x, const size_t *rows, const size_t *cols, const int32_t *qy,
+                     const int32_t *qx, size_t c, uint8_t *y)
+{
+	for (size_t i = 0; i < c; i++) {
+		int64_t s = 0;
+		for (int r = 0; r < 4; r++) {
+			const uint8_t *p = x + rows[r] + i;
+			s += (int64_t)(p[cols[0]] * qx[0] + p[cols[1]] * qx[1] + p[cols[2]] * qx[2] +
+			               p[cols[3]] * qx[3]) * qy[r];
+		}
+		/* the overshoot past the codes clamped: the input's range */
+		s = s <= 0 ? 0 : (s + ((int64_t)1 << (2 * DNNQ_RESIZE_Q - 1))) >> (2 * DNNQ_RESIZE_Q);
+		y[i] = (uint8_t)(s > 255 ? 255 : s);
+	}
+}
+
 /* ---- the node ---- */
 
 /* One axis's map: per output index, the neighbours lo, hi (nearest: lo)
- * and hi's weight, as float and Q11. */
+ * and hi's weight, as float and Q11; cubic: 4 neighbours an index and
+ * their weights. */
 struct axis_map {
 	size_t *lo, *hi;
 	float *w;
@@ -153,7 +215,7 @@ struct axis_map {
 };
 
 struct resize {
-	bool fp32, linear;
+	bool fp32, linear, cubic;
 	size_t esize;                  /* bytes per element */
 	size_t ih, iw, oh, ow, c, n;
 	struct axis_map ym, xm;
@@ -163,16 +225,26 @@ struct resize {
 	uint8_t *y;
 };
 
-static int axis_map(struct axis_map *m, uint32_t mode, double scale, size_t in, size_t out)
+static int axis_map(struct axis_map *m, uint32_t mode, double scale, size_t in, size_t out,
+                    double a, bool exclude)
 {
-	m->lo = malloc(out * sizeof *m->lo);
+	size_t taps = DNNQ_RESIZE_INTERP(mode) == DNNQ_RESIZE_CUBIC ? 4 : 1;
+	m->lo = malloc(out * taps * sizeof *m->lo);
 	m->hi = malloc(out * sizeof *m->hi);
-	m->w = malloc(out * sizeof *m->w);
-	m->q = malloc(out * sizeof *m->q);
+	m->w = malloc(out * taps * sizeof *m->w);
+	m->q = malloc(out * taps * sizeof *m->q);
 	if (!m->lo || !m->hi || !m->w || !m->q)
 		return DNNQ_E_NOMEM;
 	bool linear = DNNQ_RESIZE_INTERP(mode) == DNNQ_RESIZE_LINEAR;
-	for (size_t o = 0; o < out; o++) {
+	for (size_t o = 0; taps == 4 && o < out; o++) {
+		double w[4];
+		dnnq_resize_cubic(mode, o, scale, in, out, a, exclude, m->lo + 4 * o, w);
+		for (int k = 0; k < 4; k++) {
+			m->w[4 * o + k] = (float)w[k];
+			m->q[4 * o + k] = (int32_t)lrint(w[k] * ONE);
+		}
+	}
+	for (size_t o = 0; taps == 1 && o < out; o++) {
 		double x = dnnq_resize_source(mode, o, scale, in, out);
 		size_t lo = linear ? (size_t)x : dnnq_resize_nearest(mode, x, in);
 		double f = linear ? x - (double)lo : 0;
@@ -207,7 +279,7 @@ static int resize_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 		return FAIL(DNNQ_E_SHAPE, "node '%s': input '%s' is empty", n->name, x->name);
 	if (!dnnq_resize_mode_ok(d->mode) || d->out_h < 1 || d->out_w < 1 || d->out_h > (1 << 24) ||
 	    d->out_w > (1 << 24) || !(d->scale[0] > 0 && d->scale[0] < INFINITY) ||
-	    !(d->scale[1] > 0 && d->scale[1] < INFINITY))
+	    !(d->scale[1] > 0 && d->scale[1] < INFINITY) || !isfinite(d->cubic_a))
 		return FAIL(DNNQ_E_RANGE, "node '%s': mode %u, output %lld x %lld, scales %g, %g: "
 		            "invalid", n->name, d->mode, (long long)d->out_h, (long long)d->out_w,
 		            (double)d->scale[0], (double)d->scale[1]);
@@ -218,6 +290,7 @@ static int resize_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 	enum dnnq_isa isa = (unsigned)d->isa < DNNQ_ISA_COUNT ? d->isa : DNNQ_ISA_SCALAR;
 	op->fp32 = fp32;
 	op->linear = DNNQ_RESIZE_INTERP(d->mode) == DNNQ_RESIZE_LINEAR;
+	op->cubic = DNNQ_RESIZE_INTERP(d->mode) == DNNQ_RESIZE_CUBIC;
 	op->esize = fp32 ? sizeof(float) : 1;
 	op->ih = (size_t)x->dims[1];
 	op->iw = (size_t)x->dims[2];
@@ -226,8 +299,8 @@ static int resize_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 	op->ow = (size_t)d->out_w;
 	op->lu8 = lerp_u8[isa];
 	op->lf32 = lerp_f32[isa];
-	if (axis_map(&op->ym, d->mode, d->scale[0], op->ih, op->oh) ||
-	    axis_map(&op->xm, d->mode, d->scale[1], op->iw, op->ow))
+	if (axis_map(&op->ym, d->mode, d->scale[0], op->ih, op->oh, d->cubic_a, d->exclude) ||
+	    axis_map(&op->xm, d->mode, d->scale[1], op->iw, op->ow, d->cubic_a, d->exclude))
 		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
 	out->dtype = dt;
 	out->qp = x->qp;
@@ -248,11 +321,35 @@ static int resize_setup(struct dnnq_graph *g, struct gnode *n, unsigned nthreads
 	return DNNQ_OK;
 }
 
+/* Cubic output row o of image img, elements of esize bytes (f32: the
+ * fp32 node, or the int8 node's reference on real values). */
+static void cubic_row(const struct resize *op, size_t img, size_t o, const uint8_t *x,
+                      uint8_t *y, bool f32)
+{
+	size_t rows[4], cols[4];
+	for (int r = 0; r < 4; r++)
+		rows[r] = (img * op->ih + op->ym.lo[4 * o + r]) * op->iw * op->c;
+	for (size_t j = 0; j < op->ow; j++) {
+		for (int k = 0; k < 4; k++)
+			cols[k] = op->xm.lo[4 * j + k] * op->c;
+		if (f32)
+			cubic_f32((const float *)x, rows, cols, op->ym.w + 4 * o, op->xm.w + 4 * j, op->c,
+			          (float *)y + j * op->c);
+		else
+			cubic_u8(x, rows, cols, op->ym.q + 4 * o, op->xm.q + 4 * j, op->c,
+			         y + j * op->c);
+	}
+}
+
 /* Output row t (image t / oh, row t % oh) of x into y. */
 static void resize_row(const struct resize *op, size_t t, const uint8_t *x, uint8_t *y,
                        bool f32_ref)
 {
 	size_t img = t / op->oh, o = t % op->oh, pix = op->c * op->esize;
+	if (op->cubic) {
+		cubic_row(op, img, o, x, y + t * op->ow * pix, op->fp32 || f32_ref);
+		return;
+	}
 	const uint8_t *a = x + (img * op->ih + op->ym.lo[o]) * op->iw * pix;
 	const uint8_t *b = x + (img * op->ih + op->ym.hi[o]) * op->iw * pix;
 	y += t * op->ow * pix;
@@ -316,15 +413,24 @@ static int resize_build(struct dnnq_op_build *b, struct dnnq_node_desc *d,
 	d->op.resize.scale[1] = n->params[1];
 	d->op.resize.out_h = n->dims[0];
 	d->op.resize.out_w = n->dims[1];
+	d->op.resize.cubic_a = n->params[2];
+	d->op.resize.exclude = n->params[3] != 0;
 	return DNNQ_OK;
 }
 
 /* op: a mode (engine/resize.h); params[0..1]: the H and W scales, finite
- * and positive; ndim 2, dims: the output's H and W, 1..2^24. */
+ * and positive; cubic: params[2] the coefficient A, finite, params[3]
+ * exclude_outside, 0 or 1; ndim 2, dims: the output's H and W, 1..2^24. */
 static int resize_check(const struct dnnq_model_node *n, char *why, size_t cap)
 {
 	if (!dnnq_resize_mode_ok(n->op)) {
 		snprintf(why, cap, "op %u: not a resize mode", n->op);
+		return DNNQ_E_RANGE;
+	}
+	if (DNNQ_RESIZE_INTERP(n->op) == DNNQ_RESIZE_CUBIC &&
+	    (!isfinite(n->params[2]) || (n->params[3] != 0 && n->params[3] != 1))) {
+		snprintf(why, cap, "params[2] %g, params[3] %g: a cubic's coefficient is finite, its "
+		         "exclude_outside 0 or 1", (double)n->params[2], (double)n->params[3]);
 		return DNNQ_E_RANGE;
 	}
 	for (int i = 0; i < 2; i++)
