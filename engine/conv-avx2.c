@@ -573,12 +573,12 @@ DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const d[16], size_t ci, int16_t *
 
 /* The block's tiles (t0 onwards in the image, tw a row) into v: tile t of
  * position p at v + (p * tiles + t) * cin. A patch pixel outside the image
- * reads the zero point's row (after the weights). */
+ * reads the zero point's row (wino_zero). */
 static void wino_input(const struct dnnq_conv *c, size_t img, size_t t0, size_t tiles,
                        int16_t *v)
 {
 	const size_t cin = c->d.cin, tw = (c->ow + 1) / 2, vs = tiles * cin;
-	const uint8_t *zero = (const uint8_t *)(c->wino + 16 * wino_per(c->d.cout, cin));
+	const uint8_t *zero = c->wino_zero;
 	const uint8_t *image = c->in + img * c->h * c->w * cin;
 	for (size_t t = 0; t < tiles; t++) {
 		ptrdiff_t iy0 = (ptrdiff_t)(2 * ((t0 + t) / tw)) - (ptrdiff_t)c->d.pad_t;

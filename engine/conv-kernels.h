@@ -53,9 +53,11 @@ struct dnnq_conv {
 	 * for the rows in the padding; else NULL */
 	uint8_t *seg_zero;
 	/* 3x3, stride 1, one group on AVX2 (conv.c, pack_wino): the weights
-	 * transformed for Winograd F(2, 3) (dnnq_wino_pack_avx2), then cin bytes
-	 * of the input zero point; else NULL */
-	int16_t *wino;
+	 * transformed for Winograd F(2, 3) (dnnq_wino_pack_avx2; the cache's
+	 * when wino_borrowed), and cin bytes of the input zero point; else NULL */
+	const int16_t *wino;
+	uint8_t *wino_zero;
+	bool wino_borrowed;
 	/* bound by setup */
 	size_t n, h, w, oh, ow;
 	const uint8_t *in;

@@ -17,7 +17,7 @@
 #include "engine/pooling.h"
 #include "engine/wcache.h"
 
-enum { WCACHE_CONV = 1, WCACHE_CONV_ACC16 = 2 };
+enum { WCACHE_CONV = 1, WCACHE_CONV_ACC16 = 2, WCACHE_CONV_WINO = 9 };  /* fc.c 3-4, f32.c 5-7, ops/embed.c 8 */
 
 #define CHECK(cond, rc, ...) \
 	do { if (!(cond)) return dnnq_diag_set(diag, rc, "conv: " __VA_ARGS__); } while (0)
@@ -134,7 +134,7 @@ static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
 	if (e) {
 		c->gw = e->gw;
 		if (dw)
-			dw_bind(c, e->dw_w);
+			dw_bind(c, e->blob);
 		c->dw_sums = (struct dnnq_gemm_weights){ .isa = d->isa, .n = d->cout,
 		                                         .k = d->kh * d->kw,
 		                                         .row_sums = e->dw_row_sums };
@@ -149,8 +149,8 @@ static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
 		return rc;
 	const struct dnnq_wcache_entry add = {
 		.key = d->cache_key, .kind = kind, .isa = d->isa, .n = d->cout, .k = c->k,
-		.gw = c->gw, .ngw = dw ? 0 : d->groups, .dw_w = c->dw_block,
-		.dw_row_sums = c->dw_sums.row_sums, .dw_bytes = dw_bytes,
+		.gw = c->gw, .ngw = dw ? 0 : d->groups, .blob = c->dw_block,
+		.dw_row_sums = c->dw_sums.row_sums, .blob_bytes = dw_bytes,
 	};
 	/* no room: kept private, which is only the memory this saves */
 	c->borrowed = !dnnq_weights_cache_add(d->cache, &add);
@@ -182,11 +182,30 @@ static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 	    d->dil_w != 1 || d->acc16 || c->q.out.nwzp || d->cin < DNNQ_WINO_MIN_CIN ||
 	    d->cin > DNNQ_WINO_MAX_CIN)
 		return DNNQ_OK;
-	size_t bytes = dnnq_wino_pack_avx2(NULL, d->cout, d->cin, NULL);
-	if (!(c->wino = dnnq_aligned_alloc(bytes + d->cin)))
+	if (!(c->wino_zero = malloc(d->cin)))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
-	dnnq_wino_pack_avx2(d->w, d->cout, d->cin, c->wino);
-	memset((char *)c->wino + bytes, d->in_qp.zero_point, d->cin);
+	memset(c->wino_zero, d->in_qp.zero_point, d->cin);
+	/* the transformed weights: once per model version, as get_weights' */
+	const struct dnnq_wcache_entry *e = dnnq_weights_cache_find(d->cache, d->cache_key,
+	                                                            WCACHE_CONV_WINO, d->isa,
+	                                                            d->cout, d->cin);
+	if (e) {
+		c->wino = e->blob;
+		c->wino_borrowed = true;
+		return DNNQ_OK;
+	}
+	size_t bytes = dnnq_wino_pack_avx2(NULL, d->cout, d->cin, NULL);
+	int16_t *w = dnnq_aligned_alloc(bytes);
+	if (!w)
+		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
+	dnnq_wino_pack_avx2(d->w, d->cout, d->cin, w);
+	c->wino = w;
+	const struct dnnq_wcache_entry add = {
+		.key = d->cache_key, .kind = WCACHE_CONV_WINO, .isa = d->isa, .n = d->cout,
+		.k = d->cin, .blob = w, .blob_bytes = bytes,
+	};
+	/* no room: kept private */
+	c->wino_borrowed = d->cache && !dnnq_weights_cache_add(d->cache, &add);
 	return DNNQ_OK;
 }
 
@@ -959,7 +978,9 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 	free(c->dw_zero);
 	free(c->seg_zero);
 	free(c->pairs);
-	free(c->wino);
+	if (!c->wino_borrowed)
+		free((void *)c->wino);
+	free(c->wino_zero);
 	free(c->row_sums);
 	free(c->gout);
 	for (unsigned t = 0; t < c->nscratch; t++)

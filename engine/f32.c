@@ -37,7 +37,7 @@
 #define MC 128              /* output pixels (FC rows) one GEMM task covers */
 #define NC 256              /* output columns one task covers (FC; conv when groups = 1) */
 
-enum { WCACHE_F32_CONV = 5, WCACHE_F32_DW = 6, WCACHE_F32_FC = 7 };  /* conv.c 1-2, fc.c 3-4, ops/embed.c 8 */
+enum { WCACHE_F32_CONV = 5, WCACHE_F32_DW = 6, WCACHE_F32_FC = 7 };  /* conv.c 1-2 and 9, fc.c 3-4, ops/embed.c 8 */
 
 /* ---- exp and the scalar kernels ------------------------------------------ */
 

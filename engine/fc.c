@@ -11,7 +11,7 @@
 #include "engine/qlinear.h"
 #include "engine/wcache.h"
 
-enum { WCACHE_FC = 3, WCACHE_FC_ACC16 = 4 };   /* beside conv.c's 1 and 2 */
+enum { WCACHE_FC = 3, WCACHE_FC_ACC16 = 4 };   /* beside conv.c's 1, 2 and 9 */
 
 struct dnnq_fc {
 	struct dnnq_fc_desc d;        /* pointer fields are not kept */

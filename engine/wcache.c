@@ -31,7 +31,7 @@ void dnnq_weights_cache_destroy(struct dnnq_weights_cache *c)
 		for (size_t g = 0; g < e->ngw; g++)
 			dnnq_gemm_weights_free(&e->gw[g]);
 		free(e->gw);
-		free(e->dw_w);
+		free(e->blob);
 		free(e->dw_row_sums);
 		free(e->f32w);
 		free((char *)e->key);
@@ -76,7 +76,7 @@ int dnnq_weights_cache_add(struct dnnq_weights_cache *c, const struct dnnq_wcach
 	c->e[c->n] = *e;
 	c->e[c->n].key = key;
 	c->n++;
-	c->bytes += e->dw_bytes + e->f32w_count * sizeof(float);
+	c->bytes += e->blob_bytes + e->f32w_count * sizeof(float);
 	for (size_t g = 0; g < e->ngw; g++)
 		c->bytes += e->gw[g].data_bytes;
 	return DNNQ_OK;

@@ -46,9 +46,10 @@ struct dnnq_wcache_entry {
 	size_t n, k;                    /* the operator's checks: output channels, depth */
 	struct dnnq_gemm_weights *gw;
 	size_t ngw;
-	void *dw_w;                     /* depthwise: the packed block (conv-kernels.h) */
+	void *blob;                     /* depthwise: the packed block; Winograd: the
+	                                 * transformed weights (conv-kernels.h) */
 	int32_t *dw_row_sums;
-	size_t dw_bytes;
+	size_t blob_bytes;
 	float *f32w;                    /* DNNQ_ALIGN-aligned, f32w_count floats */
 	size_t f32w_count;
 };
