@@ -354,6 +354,23 @@ START_TEST(im2col_segments)
 }
 END_TEST
 
+/* A random problem made a 3x3, stride 1, one-group convolution of cin
+ * inputs and cout outputs without weight zero points (Winograd's on
+ * AVX2); the caller fills p->x and p->wt. */
+static void wino_problem(struct rng *r, struct cproblem *p, size_t cin, size_t cout)
+{
+	make_problem(r, p, 0);
+	free(p->wt);
+	free(p->x);
+	struct dnnq_conv_desc *d = &p->d;
+	d->groups = 1;
+	d->cin = cin;
+	d->cout = cout;
+	d->kh = d->kw = 3;
+	d->stride_h = d->stride_w = d->dil_h = d->dil_w = 1;
+	d->w_zero_point = NULL;
+}
+
 /* Winograd F(2, 3) (3x3, stride 1, one group, symmetric weights on AVX2)
  * bit for bit against scalar: activations all 0 and 255 or random,
  * weights all -128 and 127 or random (the transforms' and the sums'
@@ -369,16 +386,8 @@ START_TEST(winograd_edges)
 	static const size_t couts[] = { 1, 7, 9, 16, 24, 40 };
 	struct rng r = { 13000 + (uint64_t)_i };
 	struct cproblem p;
-	make_problem(&r, &p, 0);
-	free(p.wt);
-	free(p.x);
+	wino_problem(&r, &p, cins[_i % 7], couts[_i % 6]);
 	struct dnnq_conv_desc *d = &p.d;
-	d->groups = 1;
-	d->cin = cins[_i % 7];
-	d->cout = couts[_i % 6];
-	d->kh = d->kw = 3;
-	d->stride_h = d->stride_w = d->dil_h = d->dil_w = 1;
-	d->w_zero_point = NULL;
 	size_t pad = _i % 4 == 3 ? 0 : 1;
 	d->pad_t = d->pad_l = pad;
 	d->pad_b = d->pad_r = _i % 8 == 5 ? 0 : pad;
@@ -444,16 +453,8 @@ START_TEST(winograd_blocks)
 	static const size_t ws[] = { 1, 2, 300, 259, 9, 17, 2, 257, 131, 130 };
 	struct rng r = { 17000 + (uint64_t)_i };
 	struct cproblem p;
-	make_problem(&r, &p, 0);
-	free(p.wt);
-	free(p.x);
+	wino_problem(&r, &p, _i % 3 == 0 ? 16 : _i % 3 == 1 ? 35 : 48, _i % 2 ? 24 : 40);
 	struct dnnq_conv_desc *d = &p.d;
-	d->groups = 1;
-	d->cin = _i % 3 == 0 ? 16 : _i % 3 == 1 ? 35 : 48;
-	d->cout = _i % 2 ? 24 : 40;
-	d->kh = d->kw = 3;
-	d->stride_h = d->stride_w = d->dil_h = d->dil_w = 1;
-	d->w_zero_point = NULL;
 	d->pad_t = d->pad_l = d->pad_b = d->pad_r = 1;
 	p.n = 1 + _i % 3;
 	p.h = hs[_i % 10];
