@@ -354,6 +354,23 @@ START_TEST(im2col_segments)
 }
 END_TEST
 
+/* A random problem made a 3x3, stride 1, one-group convolution of cin
+ * inputs and cout outputs without weight zero points (Winograd's on
+ * AVX2); the caller fills p->x and p->wt. */
+static void wino_problem(struct rng *r, struct cproblem *p, size_t cin, size_t cout)
+{
+	make_problem(r, p, 0);
+	free(p->wt);
+	free(p->x);
+	struct dnnq_conv_desc *d = &p->d;
+	d->groups = 1;
+	d->cin = cin;
+	d->cout = cout;
+	d->kh = d->kw = 3;
+	d->stride_h = d->stride_w = d->dil_h = d->dil_w = 1;
+	d->w_zero_point = NULL;
+}
+
 /* Winograd F(2, 3) (3x3, stride 1, one group, symmetric weights on AVX2)
  * bit for bit against scalar: activations all 0 and 255 or random,
  * weights all -128 and 127 or random (the transforms' and the sums'
@@ -369,16 +386,8 @@ START_TEST(winograd_edges)
 	static const size_t couts[] = { 1, 7, 9, 16, 24, 40 };
 	struct rng r = { 13000 + (uint64_t)_i };
 	struct cproblem p;
-	make_problem(&r, &p, 0);
-	free(p.wt);
-	free(p.x);
+	wino_problem(&r, &p, cins[_i % 7], couts[_i % 6]);
 	struct dnnq_conv_desc *d = &p.d;
-	d->groups = 1;
-	d->cin = cins[_i % 7];
-	d->cout = couts[_i % 6];
-	d->kh = d->kw = 3;
-	d->stride_h = d->stride_w = d->dil_h = d->dil_w = 1;
-	d->w_zero_point = NULL;
 	size_t pad = _i % 4 == 3 ? 0 : 1;
 	d->pad_t = d->pad_l = pad;
 	d->pad_b = d->pad_r = _i % 8 == 5 ? 0 : pad;
@@ -429,6 +438,52 @@ START_TEST(winograd_edges)
 		dnnq_conv_destroy(c);
 	}
 	check_problem(&p, 0);
+}
+END_TEST
+
+/* Winograd's blocks of tiles (dnnq_conv_run): whole rows of tiles, one
+ * row cut into blocks (more than DNNQ_WINO_TILES tiles a row), one tile a
+ * row, batches of 1..3, on 1, 2 and 3 threads (blocks or column chunks
+ * some thread gets none of), bit for bit against scalar. */
+START_TEST(winograd_blocks)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	static const size_t hs[] = { 1, 2, 3, 5, 9, 17, 140, 3, 131, 4 };
+	static const size_t ws[] = { 1, 2, 300, 259, 9, 17, 2, 257, 131, 130 };
+	struct rng r = { 17000 + (uint64_t)_i };
+	struct cproblem p;
+	wino_problem(&r, &p, _i % 3 == 0 ? 16 : _i % 3 == 1 ? 35 : 48, _i % 2 ? 24 : 40);
+	struct dnnq_conv_desc *d = &p.d;
+	d->pad_t = d->pad_l = d->pad_b = d->pad_r = 1;
+	p.n = 1 + _i % 3;
+	p.h = hs[_i % 10];
+	p.w = ws[_i % 10];
+	size_t k = 9 * d->cin, nx = p.n * p.h * p.w * d->cin;
+	p.x = malloc(nx);
+	p.wt = malloc(d->cout * k);
+	for (size_t i = 0; i < nx; i++)
+		p.x[i] = (uint8_t)rng_int(&r, 0, 255);
+	for (size_t i = 0; i < d->cout * k; i++)
+		p.wt[i] = (int8_t)rng_int(&r, -128, 127);
+	d->w = p.wt;
+	d->nwq = 1;
+	d->bias = NULL;
+	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
+	size_t n = out_bytes(&p);
+	struct dnnq_conv_desc da = *d;
+	da.isa = DNNQ_ISA_AVX2;
+	struct dnnq_conv *c;
+	ck_assert_int_eq(dnnq_conv_create(&da, &c, NULL), 0);
+	ck_assert_str_eq(dnnq_conv_path(c), "winograd");
+	dnnq_conv_destroy(c);
+	for (unsigned t = 1; t <= 3; t++) {
+		uint8_t *y = run(&p, DNNQ_ISA_AVX2, t);
+		ck_assert_msg(!memcmp(ys, y, n), "threads %u n %zu %zux%zu", t, p.n, p.h, p.w);
+		free(y);
+	}
+	free(ys);
+	free_problem(&p);
 }
 END_TEST
 
@@ -575,6 +630,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
+	tcase_add_loop_test(tc, winograd_blocks, 0, 20);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);

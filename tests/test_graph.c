@@ -1481,14 +1481,14 @@ static struct dnnq_conv_desc conv1x1(const int8_t *w, const float *s, const floa
 	return cd;
 }
 
-/* x (BH x BW x 3) -> c1 (3x3) -> c2 (3x3 depthwise) -> pool -> f (1x1,
- * the excitation) -> m = Mul(c2 or f first, the other second) -> c3 (1x1
- * to BC2): a squeeze-and-excitation block; c3 is the output. */
-static struct dnnq_graph *build_scaled(const int8_t *w, const float *s, const float *b,
-                                       bool scale_first, struct dnnq_diag *d)
+/* A new graph *g: x (BH x BW x 3) -> c1 (3x3) -> c2 (3x3 depthwise) ->
+ * pool -> f (1x1, the excitation) -> m = Mul(c2 or f first, the other
+ * second), a squeeze-and-excitation scale: m's output. */
+static int add_scaled(struct dnnq_graph **gp, const int8_t *w, const float *s, const float *b,
+                      bool scale_first, struct dnnq_diag *d)
 {
-	struct dnnq_graph *g;
-	int x = rgb_input(&g, d);
+	int x = rgb_input(gp, d);
+	struct dnnq_graph *g = *gp;
 	int c1 = add_conv(g, "c1", x, conv3x3(w, s, b, 3, BC, false, qb), d);
 	struct dnnq_conv_desc dw = conv3x3(w + 3, s, b, BC, BC, false, qb);
 	dw.groups = BC;
@@ -1501,11 +1501,56 @@ static struct dnnq_graph *build_scaled(const int8_t *w, const float *s, const fl
 	                            .inputs = { scale_first ? f : c2, scale_first ? c2 : f } };
 	m.op.binary.isa = net_isa();
 	m.op.binary.out_qp = (struct dnnq_qparams){ 0.5f, 128, 8, false };
-	int c3 = add_conv(g, "c3", add_checked(g, &m, d), conv1x1(w + 7, s, b, BC, BC2, false, qb),
-	                  d);
+	return add_checked(g, &m, d);
+}
+
+/* add_scaled -> c3 (1x1 to BC2), the output. */
+static struct dnnq_graph *build_scaled(const int8_t *w, const float *s, const float *b,
+                                       bool scale_first, struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	int m = add_scaled(&g, w, s, b, scale_first, d);
+	int c3 = add_conv(g, "c3", m, conv1x1(w + 7, s, b, BC, BC2, false, qb), d);
 	ck_assert_int_eq(dnnq_graph_add_output(g, c3, d), 0);
 	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
 	return g;
+}
+
+/* The scale is not fused when its output has another use: also a graph
+ * output (shared 0) or read by a second 1x1 convolution (shared 1); the
+ * Mul then runs apart and both outputs are the scalar kernels' bytes on
+ * 1 and 3 threads. */
+static void scale_shared_not_fused(const int8_t *w, const float *s, const float *b,
+                                   const uint8_t *x, enum dnnq_isa isa,
+                                   const struct dnnq_executor *three)
+{
+	static uint8_t y[3][2][2 * BH * BW * BC2];
+	const struct dnnq_executor *ex[3] = { NULL, NULL, three };
+	const void *in[1] = { x };
+	for (int shared = 0; shared < 2; shared++)
+		for (int k = 0; k < 3; k++) {
+			net_isa_set = k ? isa : DNNQ_ISA_SCALAR;
+			struct dnnq_diag d;
+			struct dnnq_graph *g;
+			int mt = add_scaled(&g, w, s, b, false, &d);
+			int c3 = add_conv(g, "c3", mt, conv1x1(w + 7, s, b, BC, BC2, false, qb), &d);
+			int other = shared ? add_conv(g, "c4", mt, conv1x1(w + 9, s, b, BC, BC2, false, qb),
+			                              &d)
+			                   : mt;
+			ck_assert_int_eq(dnnq_graph_add_output(g, c3, &d), 0);
+			ck_assert_int_eq(dnnq_graph_add_output(g, other, &d), 0);
+			ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+			ck_assert_msg(dnnq_graph_plan(g, 2, 3, &d) == 0, "%s", d.msg);
+			struct dnnq_node_info ni;
+			ck_assert_int_eq(dnnq_graph_node_info(g, 4, &ni), 0);
+			ck_assert_msg(!ni.fused, "%s: fused with another use", ni.name);
+			memset(y[k], 0, sizeof y[k]);
+			void *out[2] = { y[k][0], y[k][1] };
+			ck_assert_int_eq(dnnq_graph_run(g, in, out, ex[k]), 0);
+			dnnq_graph_destroy(g);
+			ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "shared %d run %d: %s", shared,
+			              k, dnnq_isa_name(net_isa_set));
+		}
 }
 
 /* _i: the ISA. A squeeze-and-excitation scale (a Mul of the depthwise
@@ -1514,7 +1559,8 @@ static struct dnnq_graph *build_scaled(const int8_t *w, const float *s, const fl
  * the nodes run apart (dnnq_graph_run_nodes) and of the scalar kernels,
  * on 1, 2 and 3 threads (the pools: the tasks' rows cut three ways too),
  * with either input order, and the shadow run reports the Mul's own
- * output. */
+ * output; not fused where its output has another use
+ * (scale_shared_not_fused). */
 START_TEST(graph_fuses_scales_into_inputs)
 {
 	if (!dnnq_isa_supported((enum dnnq_isa)_i))
@@ -1555,6 +1601,7 @@ START_TEST(graph_fuses_scales_into_inputs)
 			ck_assert_msg(!memcmp(y[o][k], y[0][0], sizeof y[0][0]), "order %d run %d: %s",
 			              o, k, dnnq_isa_name(net_isa_set));
 		}
+	scale_shared_not_fused(w, s, b, x, (enum dnnq_isa)_i, &three);
 	dnnq_pool_destroy(pool2);
 	dnnq_pool_destroy(pool3);
 	/* the shadow run reports the Mul's own output, which it made */
