@@ -4,9 +4,11 @@
  * The ring is the worker's own (no SQPOLL), so a futex wake submitted is
  * issued inline by io_uring_enter: the wakes are done when it returns, as
  * a futex call's are. IOSQE_CQE_SKIP_SUCCESS leaves no completion for a
- * wake that worked; one that failed (EFAULT: a word whose page is gone,
- * as FUTEX_WAKE would say) posts one, dropped at once, so the completion
- * queue (twice the entries) never fills. A submission that did not take
+ * wake that worked; one that failed posts one, reaped at once (so the
+ * completion queue, twice the entries, never fills) and its word woken
+ * again by FUTEX_WAKE: whatever the ring's error, no waiter sleeps to its
+ * deadline for it (EFAULT, a word whose page is gone, fails that way too,
+ * harmlessly). A submission that did not take
  * every wake leaves the ring for good: the rest could otherwise be
  * submitted later, naming words of requests long completed; every word
  * is then woken the old way (a second wake of a word is harmless: its
@@ -55,9 +57,17 @@ static bool wake_ring(struct dnnqd_wake *k, uint32_t *const *words, unsigned n)
 		sqe->addr2 = INT_MAX;                   /* the waiters to wake */
 		sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
 		io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+		io_uring_sqe_set_data64(sqe, i);
 	}
 	int rc = io_uring_submit(&k->ring);
-	io_uring_cq_advance(&k->ring, io_uring_cq_ready(&k->ring));
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+	io_uring_for_each_cqe(&k->ring, head, cqe) {
+		if (cqe->user_data < n)
+			dnnq_shm_futex_wake(words[cqe->user_data], INT32_MAX);
+		seen++;
+	}
+	io_uring_cq_advance(&k->ring, seen);
 	if (rc == (int)n)
 		return true;
 	dnnqd_wake_destroy(k);
