@@ -3399,7 +3399,7 @@ END_TEST
 /* An option that tunes a step the command line does not take is refused
  * (exit 2), naming what it needs, instead of being silently ignored:
  * dnnq-convert's calibration, acc16 and precision tunings, dnnq-calibrate's
- * per-command options. */
+ * per-command options; and a --keep-fp32 that names no node. */
 START_TEST(tools_inert_options)
 {
 	char dir[] = "/tmp/dnnq-inert-XXXXXX";
@@ -3421,6 +3421,8 @@ START_TEST(tools_inert_options)
 		{ "--precision-samples 2", "--precision-samples needs --calib and --precision auto" },
 		{ "--calib " DIGITS "/calib_x.npy --precision int8 --sqnr-floor 10",
 		  "--sqnr-floor needs --calib and --precision auto" },
+		{ "--keep-fp32 ''", "--keep-fp32 : node names (NODE,...) or '*'" },
+		{ "--keep-fp32 ,,", "--keep-fp32 ,,: node names (NODE,...) or '*'" },
 	};
 	for (size_t i = 0; i < sizeof convert / sizeof convert[0]; i++) {
 		sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq %s", dir, convert[i][0]);

@@ -290,7 +290,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->bins = (unsigned)b;
 			break;
 		case O_NAME: o->name = optarg; break;
-		case O_KEEP_FP32: o->keep_fp32 = optarg; break;
+		case O_KEEP_FP32:
+			if (!optarg[strspn(optarg, ",")])
+				return bad_option("keep-fp32", optarg, "node names (NODE,...) or '*'");
+			o->keep_fp32 = optarg;
+			break;
 		case O_INPUT_SHAPE: {
 			struct dnnq_diag d = { "" };
 			if (o->nshapes == MAX_SHAPES)
