@@ -5,8 +5,8 @@
  * Results never depend on the thread count: the im2col path cuts the
  * output pixels into blocks of up to DNNQ_GEMM_MC (fewer where that evens
  * the blocks out over the threads: dnnq_gemm_block_rows), the depthwise
- * path into output rows and, where the rows do not go evenly to the
- * threads, blocks of channels (depthwise_task), the 1x1 path is one dnnq_gemm call (which splits
+ * path into output rows and, on more than two threads where the rows
+ * do not go evenly to them, blocks of channels (depthwise_task), the 1x1 path is one dnnq_gemm call (which splits
  * itself the same way); each pixel is computed alike in any block.
  */
 #include <stdlib.h>
@@ -664,8 +664,9 @@ static void run_blocks(struct dnnq_conv *c, size_t blocks, dnnq_task_fn fn,
 	dnnq_parallel_for(ex, blocks * c->nsplit, fn, c);
 }
 
-/* Task = (output row, channel chunk): rows alone leave two threads 4
- * against 3 at 7x7, so their channels are cut too (dnnq_split_panels). */
+/* Task = (output row, channel chunk): on more than two threads, where the
+ * rows alone do not go evenly to them, their channels are cut too
+ * (dnnq_split_panels). */
 static void depthwise_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
@@ -765,8 +766,11 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 	case DNNQ_CONV_DEPTHWISE:
 		if (c->sum_rows && c->row_sums_cap < c->n * c->oh * c->d.cout)
 			return DNNQ_E_INVAL;   /* sums set on after setup */
-		c->nsplit = dnnq_split_panels(ex, c->n * c->oh, (c->d.cout + DNNQ_DW_BLOCK - 1) /
-		                              DNNQ_DW_BLOCK, 1);
+		/* rows only on two threads: each channel chunk costs more than
+		 * the 4-against-3 rows at 7x7 lose (docs/graph.md) */
+		c->nsplit = (c->d.cout + DNNQ_DW_BLOCK - 1) / DNNQ_DW_BLOCK;
+		if (dnnq_executor_threads(ex) > 2)
+			c->nsplit = dnnq_split_panels(ex, c->n * c->oh, c->nsplit, 1);
 		c->nsplit = (c->d.cout + c->nsplit * DNNQ_DW_BLOCK - 1) / (c->nsplit * DNNQ_DW_BLOCK);
 		dnnq_parallel_for(ex, c->n * c->oh * c->nsplit, depthwise_task, c);
 		return DNNQ_OK;
