@@ -68,6 +68,8 @@ struct bench_thread {
 	uint64_t failures;
 	int first_error;	/* of a failed request */
 	int fatal;		/* what stopped the thread early */
+	int setup;		/* fatal as the set-up left it: written before the start
+				 * barrier only, so the main thread may read it after */
 	char why[512];		/* dnnq_last_error of a set-up that failed (per thread) */
 	int finished;		/* (atomic) the thread is done */
 };
@@ -224,7 +226,7 @@ static void *bench_thread_main(void *arg)
 		t->fatal = dnnq_model_open(c, t->a->model, &m);
 	for (unsigned d = 0; !t->fatal && d < t->a->depth; d++)
 		t->fatal = alloc_io(m, t->a->batch, &io[d]);
-	if (t->fatal)	/* the text is this thread's: keep it for the main one */
+	if ((t->setup = t->fatal))	/* the text is this thread's: kept for the main one */
 		snprintf(t->why, sizeof t->why, "%s", dnnq_last_error());
 	pthread_barrier_wait(t->start);
 	if (!t->fatal && t->a->depth == 1)
@@ -458,7 +460,7 @@ static int run_threads(const struct ctl_global *g, const struct bench_args *a,
 	 * why, instead of a report of zeros or of fewer threads than asked */
 	const struct bench_thread *unset = NULL;
 	for (unsigned i = 0; i < a->threads && !unset; i++)
-		unset = t[i].fatal ? &t[i] : NULL;
+		unset = t[i].setup ? &t[i] : NULL;
 	int64_t t0 = now_ns();
 	int64_t t1 = unset ? t0 : supervise(a, t, t0);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
@@ -467,7 +469,7 @@ static int run_threads(const struct ctl_global *g, const struct bench_args *a,
 	pthread_barrier_destroy(&start);
 	if (!unset && known && model_runs(g, a->model, &after))
 		run_delta(&before, &after, &runs);
-	int rc = unset ? ctl_failf_rc(unset->fatal, "bench: %s", unset->why)
+	int rc = unset ? ctl_failf_rc(unset->setup, "bench: %s", unset->why)
 	               : finish(a, t, (double)(t1 - t0) / 1e9, &runs);
 	for (unsigned i = 0; i < a->threads; i++)
 		free(t[i].lat);
