@@ -205,10 +205,38 @@ int imp_fold_empty(struct nctx *c)
 			return 0;
 	for (uint32_t k = 0; k < c->nout; k++) {
 		void *data;
+		bool batched = c->out[k].batched;
 		c->out[k].batched = false;
 		int rc = imp_const_alloc(c->m, 0, c->who, &data);
-		if ((rc = const_nth(c, k, data, rc, false)))
+		if ((rc = const_nth(c, k, data, rc, batched)))
 			return rc;
+	}
+	return 0;
+}
+
+bool imp_empty_batch_read(struct nctx *c)
+{
+	for (size_t i = 0; i < c->nin; i++) {
+		const struct dnnq_ir_value *v = V(c, i);
+		if (v && v->data && !dnnq_ir_numel(v, 1) && c->m->batch[c->in[i]])
+			return true;
+	}
+	return false;
+}
+
+int imp_empty_batch(struct nctx *c)
+{
+	if (!strcmp(c->np->op_type, "Concat"))
+		return 0;
+	for (uint32_t k = 0; k < c->nout; k++)
+		if (dnnq_ir_numel(&c->out[k], 1))
+			return batch_moves(c, "makes elements of a value of no elements that had the "
+			                   "batch (its dims hold it as 1: Shape, a reduction over its "
+			                   "empty axis, a Pad)");
+	for (uint32_t k = 0; k < c->nout; k++) {
+		int32_t id = k ? (k < c->nconst ? c->consts[k] : -1) : c->constant;
+		if (id >= 0)
+			c->m->batch[id] = true;
 	}
 	return 0;
 }

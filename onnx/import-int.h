@@ -366,6 +366,14 @@ int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x);
 /* A computed node whose every output has a static dim of 0: its outputs
  * become empty constants (unbatched), no IR node; else nothing changes. */
 int imp_fold_empty(struct nctx *c);
+/* Such a value folded from a batched one keeps the batch as 1 in its dims
+ * (m->batch marks it): whether node c reads one. Then, after the node's
+ * fold or op, imp_empty_batch: an output with elements (Shape of it, a
+ * reduction over its empty axis, a Pad: the batch-1 answer at every batch)
+ * fixes the batch (batch_moves); outputs of no elements are marked in
+ * turn. Concat skips such a value. */
+bool imp_empty_batch_read(struct nctx *c);
+int imp_empty_batch(struct nctx *c);
 /* The pads a merged Pad adds to node index (none: all zero). */
 void imp_merged_pads(struct imp *m, size_t index, int64_t pads[4]);
 /* The one node reading ONNX value `name` (node `index`'s output), as its

@@ -5574,9 +5574,12 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 			bad(&c, DNNQ_E_FORMAT, "input %zu is missing", i);
 			return imp_outputs_unknown(&c);
 		}
+	bool empty_batch = imp_empty_batch_read(&c);
 	rc = foldable(&c, f) ? f->fn(&c) : IMP_NOT_FOLDED;
 	if (rc == IMP_NOT_FOLDED && !(rc = int_inputs(&c, op)) && !(rc = table_op(&c, d, kind)))
 		rc = imp_fold_empty(&c);
+	if (!rc && empty_batch)
+		rc = imp_empty_batch(&c);
 	for (uint32_t k = 0; !rc && c.ints && k < c.nout; k++)
 		c.out[k].integer = true;
 	if (!rc && c.ints && c.alias >= 0)

@@ -3449,6 +3449,49 @@ START_TEST(empty_values)
 }
 END_TEST
 
+/* A value of no elements folded from a batched one holds the batch as 1
+ * in its dims: Shape of Slice(Relu(x))[:, 0:0] gave [1, 0] at every batch,
+ * y = Relu(x) + 1 where ONNX's is Relu(x) + N (rev45). Whatever reads such
+ * a value and makes elements fixes the batch; at the batches the model then
+ * takes, y is Relu(x) + N. A reduction over its empty axis (zeros of the
+ * batch's rows) the same. */
+START_TEST(empty_values_keep_batch)
+{
+	int64_t d[2] = { BATCH, 4 };
+	for (int red = 0; red < 2; red++) {
+		struct mb *b = io_model(13, "x", F, 2, d);
+		mb_i64(b, "st", 1, (int64_t[]){ 0 });
+		mb_i64(b, "en", 1, (int64_t[]){ 0 });
+		mb_i64(b, "ax", 1, (int64_t[]){ 1 });
+		mb_i64(b, "zero", 1, (int64_t[]){ 0 });
+		mb_node(b, "Relu", "r", "x", "r");
+		mb_node(b, "Slice", "se", "r,st,en,ax", "e");
+		if (red) {
+			/* ReduceSum(e, axis 1, keepdims): [N, 1] zeros; its Shape's dim 0 */
+			mb_i64(b, "one", 1, (int64_t[]){ 1 });
+			mb_node(b, "ReduceSum", "rs", "e,one", "z");
+			mb_node(b, "Shape", "sh", "z", "sh");
+		} else {
+			mb_node(b, "Shape", "sh", "e", "sh");
+		}
+		mb_node(b, "Gather", "g", "sh,zero", "n");
+		at_i(b, mb_node(b, "Cast", "c", "n", "nf"), "to", F);
+		mb_node(b, "Add", "a", "nf,r", "y");
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		size_t n = ir.max_batch == 1 ? 1 : 2;      /* 0: any batch */
+		float x[8], y[8], want[8];
+		for (int k = 0; k < 8; k++) {
+			x[k] = (float)k - 3;
+			want[k] = (x[k] > 0 ? x[k] : 0) + (float)n;
+		}
+		run1(&ir, n, x, y);
+		ck_assert_mem_eq(y, want, n * 4 * sizeof *y);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 /* torch.chunk of a [3] tensor into [2] and [1], both graph outputs
  * (ONNX's test_operator_chunk), z listed twice: a Split across dim 0, so
  * the batch is fixed; output z (ONNX dim 0 of 1) drops its lift by a
@@ -4980,6 +5023,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, scatter_elements_self);
 	tcase_add_test(tc, dup_outputs_quantized);
 	tcase_add_test(tc, empty_values);
+	tcase_add_test(tc, empty_values_keep_batch);
 	tcase_add_test(tc, onehot_float_indices);
 	tcase_add_test(tc, scatter_const_data);
 	tcase_add_test(tc, split_batch_outputs);
