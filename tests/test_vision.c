@@ -221,6 +221,35 @@ START_TEST(vision_resize_every_isa)
 }
 END_TEST
 
+/* A cubic whose weights pass +-256 is refused when made, int8 and fp32: a
+ * coefficient A of -5000 (Keys' weights about 0.15 |A|), or A = -9.01
+ * with exclude_outside, whose renormalizing divides by a sum near 0 at
+ * the edge. The int8 kernel's Q11 sums overflowed int32 (UBSan: signed
+ * overflow; rev45) and a weight past a long's range had no Q11 value. */
+START_TEST(vision_resize_cubic_weights)
+{
+	static const struct rcase cases[] = {
+		{ DNNQ_RESIZE_MODE(2, DNNQ_RESIZE_HALF_PIXEL, 0), 4, 5, 3, 8, 10, 2, 2, -5000, false },
+		{ DNNQ_RESIZE_MODE(2, DNNQ_RESIZE_HALF_PIXEL, 0), 4, 5, 3, 8, 10, 2, 2, -9.01f, true },
+	};
+	uint8_t xq[2 * 4 * 5 * 3] = { 0 }, yq[2 * 8 * 10 * 3];
+	float xf[2 * 4 * 5 * 3] = { 0 }, yf[2 * 8 * 10 * 3];
+	char msg[256];
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		const struct rcase *rc = &cases[k];
+		int64_t dims[4] = { 2, rc->h, rc->w, rc->c };
+		for (int fp32 = 0; fp32 < 2; fp32++) {
+			struct dnnq_node_desc nd = resize_desc(rc, DNNQ_ISA_SCALAR, fp32);
+			msg[0] = 0;
+			ck_assert_int_eq(run_one(&nd, fp32 ? DNNQ_DTYPE_F32 : DNNQ_DTYPE_U8, dims,
+			                         fp32 ? (void *)xf : xq, fp32 ? (void *)yf : yq, NULL, msg),
+			                 DNNQ_E_RANGE);
+			ck_assert_msg(strstr(msg, "node 'op'") && strstr(msg, "cubic weight"), "%s", msg);
+		}
+	}
+}
+END_TEST
+
 /* A file's hostile resize node is refused by its check, naming the field. */
 START_TEST(vision_resize_check)
 {
@@ -546,6 +575,7 @@ Suite *suite_vision(void)
 	Suite *s = suite_create("vision");
 	TCase *tc = tcase_create("vision");
 	tcase_add_test(tc, vision_resize_every_isa);
+	tcase_add_test(tc, vision_resize_cubic_weights);
 	tcase_add_test(tc, vision_resize_check);
 	tcase_add_test(tc, vision_convt_every_isa);
 	tcase_add_test(tc, vision_convt_int8_every_isa);

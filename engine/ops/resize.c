@@ -225,6 +225,12 @@ struct resize {
 	uint8_t *y;
 };
 
+/* The largest cubic weight: Keys' are about 0.15 |A| (1.1 at most for
+ * torch's -0.75), exclude_outside's renormalized ones as large as its sum
+ * at an edge is near 0. At 256 (Q11: 2^19) cubic_u8's four products of a
+ * row stay within int32; a larger one is refused (DNNQ_E_RANGE). */
+#define CUBIC_MAX_W 256.0
+
 static int axis_map(struct axis_map *m, uint32_t mode, double scale, size_t in, size_t out,
                     double a, bool exclude)
 {
@@ -240,6 +246,8 @@ static int axis_map(struct axis_map *m, uint32_t mode, double scale, size_t in, 
 		double w[4];
 		dnnq_resize_cubic(mode, o, scale, in, out, a, exclude, m->lo + 4 * o, w);
 		for (int k = 0; k < 4; k++) {
+			if (!(fabs(w[k]) <= CUBIC_MAX_W))
+				return DNNQ_E_RANGE;
 			m->w[4 * o + k] = (float)w[k];
 			m->q[4 * o + k] = (int32_t)lrint(w[k] * ONE);
 		}
@@ -299,9 +307,15 @@ static int resize_create(struct dnnq_graph *g, struct gnode *n, struct gtensor *
 	op->ow = (size_t)d->out_w;
 	op->lu8 = lerp_u8[isa];
 	op->lf32 = lerp_f32[isa];
-	if (axis_map(&op->ym, d->mode, d->scale[0], op->ih, op->oh, d->cubic_a, d->exclude) ||
-	    axis_map(&op->xm, d->mode, d->scale[1], op->iw, op->ow, d->cubic_a, d->exclude))
-		return FAIL(DNNQ_E_NOMEM, "node '%s': out of memory", n->name);
+	int rc = axis_map(&op->ym, d->mode, d->scale[0], op->ih, op->oh, d->cubic_a, d->exclude);
+	if (!rc)
+		rc = axis_map(&op->xm, d->mode, d->scale[1], op->iw, op->ow, d->cubic_a, d->exclude);
+	if (rc == DNNQ_E_RANGE)
+		return FAIL(rc, "node '%s': cubic coefficient %g%s: a cubic weight passes +-%g "
+		            "(Keys' weights are about 0.15 |A|)", n->name, (double)d->cubic_a,
+		            d->exclude ? " with exclude_outside" : "", CUBIC_MAX_W);
+	if (rc)
+		return FAIL(rc, "node '%s': out of memory", n->name);
 	out->dtype = dt;
 	out->qp = x->qp;
 	out->ndim = 4;
