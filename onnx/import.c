@@ -691,7 +691,7 @@ static int64_t symbolic_dim(const struct imp *m, const char *sym)
 		long long lit = strtoll(t, &end, 10);
 		int64_t v = len && end == t + len && !errno && lit >= 0 && lit <= IMP_MAX_DIM ? lit :
 		            len ? symbol_value(m, t, len) : -1;
-		if (v < 0)
+		if (v < 0 || v > IMP_MAX_DIM)  /* a shape's dims are not checked yet */
 			return -1;
 		sum += v;
 		if (sum > IMP_MAX_DIM)

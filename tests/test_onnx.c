@@ -4798,6 +4798,13 @@ START_TEST(symbolic_dims_shared)
 	static const char *const two[3] = { "past", "past", "past + seq" };
 	imp_fails_with(past_model(two), &o, DNNQ_E_UNSUPPORTED, "input 'mask': dims[1] is 'past "
 	               "+ seq' (symbolic)");
+	/* a symbol's value past any dim (a .npy of shape (1, 2^63 - 1, 0) holds
+	 * no elements): not a term of a sum (1 + it overflowed int64: UBSan) */
+	static const char *const big[3] = { "1 + past", "past", "past" };
+	struct dnnq_onnx_shape huge = { "v", 3, { 1, INT64_MAX, 0 } };
+	struct dnnq_onnx_import_opts ho = { .samples = &huge, .nsamples = 1 };
+	imp_fails_with(past_model(big), &ho, DNNQ_E_UNSUPPORTED, "input 'k': dims[1] is '1 + "
+	               "past' (symbolic)");
 }
 END_TEST
 
