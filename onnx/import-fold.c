@@ -226,17 +226,17 @@ bool imp_empty_batch_read(struct nctx *c)
 
 int imp_empty_batch(struct nctx *c)
 {
-	if (!strcmp(c->np->op_type, "Concat"))
-		return 0;
-	for (uint32_t k = 0; k < c->nout; k++)
-		if (dnnq_ir_numel(&c->out[k], 1))
+	bool concat = !strcmp(c->np->op_type, "Concat");       /* it adds nothing */
+	for (uint32_t k = 0; k < c->nout; k++) {
+		int32_t id = k ? (k < c->nconst ? c->consts[k] : -1) : c->constant;
+		if (!dnnq_ir_numel(&c->out[k], 1)) {
+			if (id >= 0)
+				c->m->batch[id] = true;
+		} else if (!concat) {
 			return batch_moves(c, "makes elements of a value of no elements that had the "
 			                   "batch (its dims hold it as 1: Shape, a reduction over its "
 			                   "empty axis, a Pad)");
-	for (uint32_t k = 0; k < c->nout; k++) {
-		int32_t id = k ? (k < c->nconst ? c->consts[k] : -1) : c->constant;
-		if (id >= 0)
-			c->m->batch[id] = true;
+		}
 	}
 	return 0;
 }

@@ -3458,7 +3458,7 @@ END_TEST
 START_TEST(empty_values_keep_batch)
 {
 	int64_t d[2] = { BATCH, 4 };
-	for (int red = 0; red < 2; red++) {
+	for (int red = 0; red < 3; red++) {
 		struct mb *b = io_model(13, "x", F, 2, d);
 		mb_i64(b, "st", 1, (int64_t[]){ 0 });
 		mb_i64(b, "en", 1, (int64_t[]){ 0 });
@@ -3466,10 +3466,14 @@ START_TEST(empty_values_keep_batch)
 		mb_i64(b, "zero", 1, (int64_t[]){ 0 });
 		mb_node(b, "Relu", "r", "x", "r");
 		mb_node(b, "Slice", "se", "r,st,en,ax", "e");
-		if (red) {
+		if (red == 1) {
 			/* ReduceSum(e, axis 1, keepdims): [N, 1] zeros; its Shape's dim 0 */
 			mb_i64(b, "one", 1, (int64_t[]){ 1 });
 			mb_node(b, "ReduceSum", "rs", "e,one", "z");
+			mb_node(b, "Shape", "sh", "z", "sh");
+		} else if (red == 2) {
+			/* a Concat of two such values is one */
+			at_i(b, mb_node(b, "Concat", "cat", "e,e", "z"), "axis", 1);
 			mb_node(b, "Shape", "sh", "z", "sh");
 		} else {
 			mb_node(b, "Shape", "sh", "e", "sh");
