@@ -12,7 +12,11 @@
  * every wake leaves the ring for good: the rest could otherwise be
  * submitted later, naming words of requests long completed; every word
  * is then woken the old way (a second wake of a word is harmless: its
- * waiter checks the state it waits on).
+ * waiter checks the state it waits on). The old way's FUTEX_WAKE_OP fails
+ * both of its words when either faults (EFAULT before it wakes anyone), so
+ * a pair it fails is woken one word at a time. The words are in regions
+ * the daemon maps and seals, held while a worker serves them, so none
+ * faults today; the ring's claim holds on the old way too.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -79,9 +83,13 @@ void dnnqd_wake_all(struct dnnqd_wake *k, uint32_t *const *words, unsigned n)
 	/* two words are one FUTEX_WAKE_OP, one call either way */
 	if (k->uring && n > 2 && n <= k->entries && wake_ring(k, words, n))
 		return;
+	/* FUTEX_WAKE_OP wakes neither word when either faults: each alone then */
 	unsigned i = 0;
 	for (; i + 1 < n; i += 2)
-		dnnq_shm_futex_wake2(words[i], words[i + 1]);
+		if (dnnq_shm_futex_wake2(words[i], words[i + 1]) < 0) {
+			dnnq_shm_futex_wake(words[i], INT32_MAX);
+			dnnq_shm_futex_wake(words[i + 1], INT32_MAX);
+		}
 	if (i < n)
 		dnnq_shm_futex_wake(words[i], INT32_MAX);
 }

@@ -504,6 +504,46 @@ static void wake_batch_fallback(uint32_t *const *words, unsigned n)
 	dnnqd_wake_all(&k, words, n);
 }
 
+/* A word whose wake fails (EFAULT: a PROT_NONE page) among the n, second:
+ * the others are woken all the same, by the ring (the failed wake's
+ * completion, done again alone) or by the pairs (FUTEX_WAKE_OP fails both
+ * of a pair when either faults: words[0] slept to its deadline, rev45). */
+static uint32_t *fault_word;
+
+static void with_fault(uint32_t *const *words, unsigned n, bool ring)
+{
+	uint32_t *w[9] = { words[0], fault_word };
+	ck_assert_uint_le(n, 8);
+	memcpy(w + 2, words + 1, (n - 1) * sizeof *w);
+	struct dnnqd_wake k = { .uring = false };
+	if (ring)
+		dnnqd_wake_init(&k, 16);
+	dnnqd_wake_all(&k, w, n + 1);
+	dnnqd_wake_destroy(&k);
+}
+
+static void fault_ring(uint32_t *const *words, unsigned n)
+{
+	with_fault(words, n, true);
+}
+
+static void fault_pairs(uint32_t *const *words, unsigned n)
+{
+	with_fault(words, n, false);
+}
+
+START_TEST(batch_wake_fault)
+{
+	void *page = mmap(NULL, 4096, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(page, MAP_FAILED);
+	fault_word = page;
+	ck_assert_int_lt(dnnq_shm_futex_wake(fault_word, 1), 0);
+	sleepers_woken(4, fault_ring);
+	sleepers_woken(4, fault_pairs);
+	munmap(page, 4096);
+}
+END_TEST
+
 START_TEST(two_sleepers_one_wake)
 {
 	sleepers_woken(2, wake_pair);
@@ -676,6 +716,7 @@ Suite *suite_shm(void)
 	tcase_add_test(tc, waiter_woken_by_other_thread);
 	tcase_add_test(tc, two_sleepers_one_wake);
 	tcase_add_test(tc, batch_sleepers_woken);
+	tcase_add_test(tc, batch_wake_fault);
 	tcase_add_test(tc, desc_validation_names_field);
 	tcase_add_test(tc, desc_private_copy_survives_scribbling);
 	suite_add_tcase(s, tc);
