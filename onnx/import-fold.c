@@ -208,8 +208,9 @@ int imp_fold_empty(struct nctx *c)
 		bool batched = c->out[k].batched;
 		c->out[k].batched = false;
 		int rc = imp_const_alloc(c->m, 0, c->who, &data);
-		if ((rc = const_nth(c, k, data, rc, batched)))
+		if ((rc = const_nth(c, k, data, rc, false)))
 			return rc;
+		c->m->empty_batch[k ? c->consts[k] : c->constant] = batched;
 	}
 	return 0;
 }
@@ -218,7 +219,7 @@ bool imp_empty_batch_read(struct nctx *c)
 {
 	for (size_t i = 0; i < c->nin; i++) {
 		const struct dnnq_ir_value *v = V(c, i);
-		if (v && v->data && !dnnq_ir_numel(v, 1) && c->m->batch[c->in[i]])
+		if (v && c->m->empty_batch[c->in[i]])
 			return true;
 	}
 	return false;
@@ -231,7 +232,7 @@ int imp_empty_batch(struct nctx *c)
 		int32_t id = k ? (k < c->nconst ? c->consts[k] : -1) : c->constant;
 		if (!dnnq_ir_numel(&c->out[k], 1)) {
 			if (id >= 0)
-				c->m->batch[id] = true;
+				c->m->empty_batch[id] = true;
 		} else if (!concat) {
 			return batch_moves(c, "makes elements of a value of no elements that had the "
 			                   "batch (its dims hold it as 1: Shape, a reduction over its "

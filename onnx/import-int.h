@@ -113,6 +113,9 @@ struct imp {
 	size_t vcap, ncap_nodes, rcap;
 	bool *known;                /* a value: its shape is known */
 	bool *batch;                /* a folded integer value: may hold IMP_BATCH */
+	bool *empty_batch;          /* a constant of no elements that stands for a batched
+	                               value, whose dims hold the batch as 1 (import-fold.c
+	                               imp_fold_empty, imp_empty_batch) */
 	bool rnn_dim1;              /* an LSTM or GRU reads its batch on dim 1: a graph
 	                               output with its batch moved is given as ONNX's
 	                               item behind a batch axis (onnx/import.c) */
@@ -367,7 +370,7 @@ int imp_fold_data(struct nctx *c, const struct dnnq_ir_value *x);
  * become empty constants (unbatched), no IR node; else nothing changes. */
 int imp_fold_empty(struct nctx *c);
 /* Such a value folded from a batched one keeps the batch as 1 in its dims
- * (m->batch marks it): whether node c reads one. Then, after the node's
+ * (m->empty_batch marks it): whether node c reads one. Then, after the node's
  * fold or op, imp_empty_batch: an output with elements (Shape of it, a
  * reduction over its empty axis, a Pad: the batch-1 answer at every batch)
  * fixes the batch (batch_moves); outputs of no elements are marked in

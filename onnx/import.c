@@ -173,11 +173,12 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *from, bool know
 	if (ir->nvalues >= INT32_MAX / 2)
 		return DNNQ_E_NOMEM;
 	const struct dnnq_ir_value v = *from;
-	size_t n = ir->nvalues, c[4] = { m->vcap, m->vcap, m->vcap, m->vcap };
+	size_t n = ir->nvalues, c[5] = { m->vcap, m->vcap, m->vcap, m->vcap, m->vcap };
 	if (dnnq_ir_grow((void **)&ir->values, &c[0], n, sizeof *ir->values) ||
 	    dnnq_ir_grow((void **)&m->known, &c[1], n, sizeof *m->known) ||
 	    dnnq_ir_grow((void **)&m->batch, &c[2], n, sizeof *m->batch) ||
-	    dnnq_ir_grow((void **)&m->moved, &c[3], n, sizeof *m->moved))
+	    dnnq_ir_grow((void **)&m->moved, &c[3], n, sizeof *m->moved) ||
+	    dnnq_ir_grow((void **)&m->empty_batch, &c[4], n, sizeof *m->empty_batch))
 		return DNNQ_E_NOMEM;
 	m->vcap = c[0];
 	const char *base = v.name ? v.name : "";
@@ -192,6 +193,7 @@ int32_t imp_new_value(struct imp *m, const struct dnnq_ir_value *from, bool know
 	m->known[ir->nvalues] = known;
 	m->batch[ir->nvalues] = false;
 	m->moved[ir->nvalues] = 0;
+	m->empty_batch[ir->nvalues] = false;
 	return (int32_t)ir->nvalues++;
 }
 
@@ -541,6 +543,7 @@ int dnnq_onnx_tensor_read(const void *bytes, size_t len, struct dnnq_ir_value *v
 	free(m.known);
 	free(m.batch);
 	free(m.moved);
+	free(m.empty_batch);
 	free(m.list);
 	onnx__tensor_proto__free_unpacked(t, NULL);
 	return id < 0 ? id : DNNQ_OK;
@@ -1465,6 +1468,7 @@ static void imp_release(struct imp *m)
 	free(m->known);
 	free(m->batch);
 	free(m->moved);
+	free(m->empty_batch);
 	free(m->pads);
 	free(m->syms);
 	free(m->bn_folded);
