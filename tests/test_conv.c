@@ -61,7 +61,7 @@ static void make_problem(struct rng *r, struct cproblem *p, int kind)
 		d->cout = wide[rng_int(r, 0, 8)];
 		d->kh = d->kw = rng_int(r, 0, 1) ? 3 : 7;
 	}
-	d->stride_h = (size_t)rng_int(r, 1, 3);   /* pointwise too: the strided 1x1 path */
+	d->stride_h = (size_t)rng_int(r, 1, 3);   /* pointwise too: strided 1x1 by im2col */
 	d->stride_w = (size_t)rng_int(r, 1, 3);
 	d->dil_h = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
 	d->dil_w = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
@@ -493,8 +493,14 @@ START_TEST(paths_and_edges)
 	struct cproblem p;
 	struct dnnq_conv *c;
 	make_problem(&r, &p, 2);
+	/* a strided 1x1 by im2col (blocks across output rows) */
+	p.d.stride_h = p.d.stride_w = 1;
 	ck_assert_int_eq(dnnq_conv_create(&p.d, &c, NULL), 0);
 	ck_assert_str_eq(dnnq_conv_path(c), "gemm-1x1");
+	dnnq_conv_destroy(c);
+	p.d.stride_w = 2;
+	ck_assert_int_eq(dnnq_conv_create(&p.d, &c, NULL), 0);
+	ck_assert_str_eq(dnnq_conv_path(c), "im2col");
 	dnnq_conv_destroy(c);
 	free_problem(&p);
 	make_problem(&r, &p, 1);
