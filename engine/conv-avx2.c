@@ -26,7 +26,7 @@
  *
  * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
- * exact), 4 rows x 16 columns a step, through the AVX2 output stage.
+ * exact), 6 rows x 16 columns a step, through the AVX2 output stage.
  *
  * Winograd F(2, 3) (dnnq_wino_avx2) for 3x3 stride-1 convolutions: int16
  * transforms of 4x4 input patches and of the weights (4 times the
