@@ -420,21 +420,24 @@ DNNQ_AVX2_INLINE void pairs_step(const int16_t *a, __m256i w0, __m256i w1, __m25
 	*s1 = _mm256_add_epi32(*s1, _mm256_madd_epi16(b, w1));
 }
 
-/* The sums of mr im2col rows (a16, row stride k, widen_rows) with 16
- * columns of the pair-packed weights (w at the block's first column): per
- * pair of k, the row's two values as the int16 pair of every 32-bit lane
- * (one broadcast load), one vpmaddwd per 8 columns (u8 x s8 fits int16
- * and the pair's sum int32: exact), from the column term. The
- * accumulators are named, not an array: with s[4][2] GCC moved them
- * between registers every step (8 vmovdqa a pair of k). */
-DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t k, const int16_t *w,
-                                 size_t cpad, const struct dnnq_avx2_cols cols[2],
+/* The sums of mr rows of int16 pairs (a16, row stride lda: the im2col rows
+ * after widen_rows) with 16 columns of pair-packed weights (w at the
+ * block's first column, wstep int16 from one pair of k to the next), nq
+ * pairs, from start: per pair, the row's two values as the int16 pair of
+ * every 32-bit lane (one broadcast load), one vpmaddwd per 8 columns (u8 x
+ * s8 fits int16 and the pair's sum int32: exact). The accumulators are
+ * named, not an array: with s[4][2] GCC moved them between registers
+ * every step (8 vmovdqa a pair of k). Winograd's wino_dot is this with
+ * wstep 32 and start 0. */
+DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t lda, size_t nq,
+                                 const int16_t *w, size_t wstep, const __m256i start[2],
                                  __m256i s[PAIRS_MR][2])
 {
-	__m256i s00 = cols[0].col, s01 = cols[1].col, s10 = s00, s11 = s01, s20 = s00, s21 = s01;
+	__m256i s00 = start[0], s01 = start[1], s10 = s00, s11 = s01, s20 = s00, s21 = s01;
 	__m256i s30 = s00, s31 = s01, s40 = s00, s41 = s01, s50 = s00, s51 = s01;
-	const int16_t *a1 = a16 + k, *a2 = a1 + k, *a3 = a2 + k, *a4 = a3 + k, *a5 = a4 + k;
-	for (size_t q = 0; q < (k + 1) / 2; q++, w += cpad * 2) {
+	const int16_t *a1 = a16 + lda, *a2 = a1 + lda, *a3 = a2 + lda, *a4 = a3 + lda;
+	const int16_t *a5 = a4 + lda;
+	for (size_t q = 0; q < nq; q++, w += wstep) {
 		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
 		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
 		pairs_step(a16 + 2 * q, w0, w1, &s00, &s01);
@@ -469,10 +472,10 @@ DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
 		                      job);
 }
 
-#define PAIRS_CASE(MR)                                                     \
-	case MR:                                                           \
-		pairs_rows(MR, a16 + i * c->k, c->k, w, cpad, cols, s);   \
-		pairs_store(kind, MR, s, i, cols, halves, rowsum + i, job);   \
+#define PAIRS_CASE(MR)                                                                   \
+	case MR:                                                                         \
+		pairs_rows(MR, a16 + i * c->k, c->k, (c->k + 1) / 2, w, cpad * 2, start, s); \
+		pairs_store(kind, MR, s, i, cols, halves, rowsum + i, job);                  \
 		break;
 
 /* Columns [j0, j1) of the m rows in a16 (kind: the output stage's). */
@@ -486,6 +489,7 @@ DNNQ_AVX2_INLINE void pairs_panels(const enum dnnq_avx2_kind kind, const struct 
 		size_t width = j1 - jp < 16 ? j1 - jp : 16;
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
+		const __m256i start[2] = { cols[0].col, cols[1].col };
 		for (size_t i = 0; i < m; i += PAIRS_MR) {
 			__m256i s[PAIRS_MR][2];
 			switch (m - i < PAIRS_MR ? m - i : PAIRS_MR) {
