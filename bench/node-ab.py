@@ -10,6 +10,8 @@ each node's fastest run ("min us") over all rounds per configuration, the
 sums, and each round's whole-run minimum and median. On a host other work
 keeps busy the per-node minima of alternated rounds move 2-3 %, whole-run
 medians 2x (docs/graph.md); fused nodes (they do not run) are left out.
+NODE_AB_ARGS in the environment adds arguments to every run (split on
+blanks), e.g. NODE_AB_ARGS='--isa avx2' to force a kernel table.
 """
 import json
 import os
@@ -26,13 +28,14 @@ def main():
         label, run = a.split('=', 1)
         binary, threads = run.rsplit(':', 1)
         cfgs.append((label, binary, threads))
+    extra = os.environ.get('NODE_AB_ARGS', '').split()
     inp = os.path.join(os.path.dirname(model) or '.', 'input.npy')
     mins, order, info, runs = {}, [], {}, {c[0]: [] for c in cfgs}
     for _ in range(rounds):
         for label, binary, threads in cfgs:
             out = subprocess.run([binary, model, '-i', inp, '-o', '/tmp/node-ab-' + label,
                                   '--threads', threads, '--pin', '--profile', '--repeat', repeat,
-                                  '--json'], capture_output=True, text=True, check=True).stdout
+                                  '--json'] + extra, capture_output=True, text=True, check=True).stdout
             j = json.loads(out)
             runs[label].append((j['latency_ms']['min'], j['latency_ms']['median']))
             for i, n in enumerate(j['profile']):

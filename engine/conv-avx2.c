@@ -26,7 +26,7 @@
  *
  * conv_pairs__avx2 (dnnq_conv_pairs_avx2), the im2col path's GEMM for first
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
- * exact), 4 rows x 16 columns a step, through the AVX2 output stage.
+ * exact), 6 rows x 16 columns a step, through the AVX2 output stage.
  *
  * Winograd F(2, 3) (dnnq_wino_avx2) for 3x3 stride-1 convolutions: int16
  * transforms of 4x4 input patches and of the weights (4 times the
@@ -405,50 +405,77 @@ static void widen_rows(const uint8_t *a, size_t n, int16_t *a16)
 	a16[n] = 0;
 }
 
-/* The sums of mr im2col rows (a16, row stride k, widen_rows) with 16
- * columns of the pair-packed weights (w at the block's first column): per
- * pair of k, the row's two values as the int16 pair of every 32-bit lane
- * (one broadcast load), one vpmaddwd per 8 columns (u8 x s8 fits int16
- * and the pair's sum int32: exact), from the column term. */
-DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t k, const int16_t *w,
-                                 size_t cpad, const struct dnnq_avx2_cols cols[2],
-                                 __m256i s[4][2])
+/* The rows of a pairs tile: 6 x 16 columns, 12 accumulators and the two
+ * weight vectors, the broadcast and a product in the 16 ymm registers. */
+#define PAIRS_MR 6
+
+/* s0, s1 += the int16 pair at a (in every 32-bit lane) times w0, w1. */
+DNNQ_AVX2_INLINE void pairs_step(const int16_t *a, __m256i w0, __m256i w1, __m256i *s0,
+                                 __m256i *s1)
 {
-#pragma GCC unroll 4
-	for (int r = 0; r < mr; r++) {
-		s[r][0] = cols[0].col;
-		s[r][1] = cols[1].col;
+	int32_t pair;
+	memcpy(&pair, a, sizeof pair);
+	__m256i b = _mm256_set1_epi32(pair);
+	*s0 = _mm256_add_epi32(*s0, _mm256_madd_epi16(b, w0));
+	*s1 = _mm256_add_epi32(*s1, _mm256_madd_epi16(b, w1));
+}
+
+/* The sums of mr rows of int16 pairs (a16, row stride lda: the im2col rows
+ * after widen_rows) with 16 columns of pair-packed weights (w at the
+ * block's first column, wstep int16 from one pair of k to the next), nq
+ * pairs, from start: per pair, the row's two values as the int16 pair of
+ * every 32-bit lane (one broadcast load), one vpmaddwd per 8 columns (u8 x
+ * s8 fits int16 and the pair's sum int32: exact). The accumulators are
+ * named, not an array: with s[4][2] GCC moved them between registers
+ * every step (8 vmovdqa a pair of k). Winograd's wino_dot is this with
+ * wstep 32 and start 0. */
+DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t lda, size_t nq,
+                                 const int16_t *w, size_t wstep, const __m256i start[2],
+                                 __m256i s[PAIRS_MR][2])
+{
+	__m256i s00 = start[0], s01 = start[1], s10 = s00, s11 = s01, s20 = s00, s21 = s01;
+	__m256i s30 = s00, s31 = s01, s40 = s00, s41 = s01, s50 = s00, s51 = s01;
+	const int16_t *a1 = a16 + lda, *a2 = a1 + lda, *a3 = a2 + lda, *a4 = a3 + lda;
+	const int16_t *a5 = a4 + lda;
+	for (size_t q = 0; q < nq; q++, w += wstep) {
+		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
+		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
+		pairs_step(a16 + 2 * q, w0, w1, &s00, &s01);
+		if (mr > 1)
+			pairs_step(a1 + 2 * q, w0, w1, &s10, &s11);
+		if (mr > 2)
+			pairs_step(a2 + 2 * q, w0, w1, &s20, &s21);
+		if (mr > 3)
+			pairs_step(a3 + 2 * q, w0, w1, &s30, &s31);
+		if (mr > 4)
+			pairs_step(a4 + 2 * q, w0, w1, &s40, &s41);
+		if (mr > 5)
+			pairs_step(a5 + 2 * q, w0, w1, &s50, &s51);
 	}
-	for (size_t q = 0; q < (k + 1) / 2; q++) {
-		const int16_t *wp = w + q * cpad * 2;
-		__m256i w0 = _mm256_loadu_si256((const __m256i *)wp);
-		__m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 16));
-#pragma GCC unroll 4
-		for (int r = 0; r < mr; r++) {
-			int32_t pair;
-			memcpy(&pair, a16 + r * k + 2 * q, sizeof pair);
-			__m256i av = _mm256_set1_epi32(pair);
-			s[r][0] = _mm256_add_epi32(s[r][0], _mm256_madd_epi16(av, w0));
-			s[r][1] = _mm256_add_epi32(s[r][1], _mm256_madd_epi16(av, w1));
-		}
+	const __m256i out[PAIRS_MR][2] = { { s00, s01 }, { s10, s11 }, { s20, s21 },
+	                                   { s30, s31 }, { s40, s41 }, { s50, s51 } };
+#pragma GCC unroll 6
+	for (int r = 0; r < mr; r++) {
+		s[r][0] = out[r][0];
+		s[r][1] = out[r][1];
 	}
 }
 
 DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
-                                  const __m256i s[4][2], size_t i,
+                                  const __m256i s[PAIRS_MR][2], size_t i,
                                   const struct dnnq_avx2_cols cols[2], size_t halves,
                                   const int32_t *rowsum, const struct dnnq_gemm_job *job)
 {
-#pragma GCC unroll 4
+#pragma GCC unroll 6
 	for (int r = 0; r < mr; r++)
 		dnnq_avx2_store_panel(kind, cols, halves, s[r], i + r, _mm256_set1_epi32(rowsum[r]),
 		                      job);
 }
 
-#define PAIRS_CASE(MR)                                                     \
-	case MR:                                                           \
-		pairs_rows(MR, a16 + i * c->k, c->k, w, cpad, cols, s);   \
-		pairs_store(kind, MR, s, i, cols, halves, rowsum + i, job);   \
+#define PAIRS_CASE(MR)                                                                   \
+	case MR:                                                                         \
+		pairs_rows(MR, a16 + i * c->k, c->k, (c->k + 1) / 2, w, cpad * 2, start, s); \
+		pairs_store(kind, MR, s, i, cols, halves, rowsum + i, job);                  \
 		break;
 
 /* Columns [j0, j1) of the m rows in a16 (kind: the output stage's). */
@@ -462,10 +489,12 @@ DNNQ_AVX2_INLINE void pairs_panels(const enum dnnq_avx2_kind kind, const struct 
 		size_t width = j1 - jp < 16 ? j1 - jp : 16;
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
-		for (size_t i = 0; i < m; i += 4) {
-			__m256i s[4][2];
-			switch (m - i < 4 ? m - i : 4) {
-			PAIRS_CASE(1) PAIRS_CASE(2) PAIRS_CASE(3) PAIRS_CASE(4)
+		const __m256i start[2] = { cols[0].col, cols[1].col };
+		for (size_t i = 0; i < m; i += PAIRS_MR) {
+			__m256i s[PAIRS_MR][2];
+			switch (m - i < PAIRS_MR ? m - i : PAIRS_MR) {
+			PAIRS_CASE(1) PAIRS_CASE(2) PAIRS_CASE(3) PAIRS_CASE(4) PAIRS_CASE(5)
+			PAIRS_CASE(6)
 			}
 		}
 	}

@@ -52,7 +52,12 @@ static int check_geometry(const struct dnnq_conv_desc *d, struct dnnq_diag *diag
 
 static enum dnnq_conv_path choose_path(const struct dnnq_conv_desc *d)
 {
-	if (d->groups == 1 && d->kh == 1 && d->kw == 1 &&
+	/* strided, a 1x1 takes im2col: its blocks of DNNQ_GEMM_MC pixels
+	 * cross output rows (a GEMM call per output row left 1-3 rows of
+	 * ResNet's 14x14 and 7x7 downsamples to the tail tiles and streamed
+	 * the weights once per row; VNNI reads the pixels in place by
+	 * segments) */
+	if (d->groups == 1 && d->kh == 1 && d->kw == 1 && d->stride_h == 1 && d->stride_w == 1 &&
 	    !d->pad_t && !d->pad_l && !d->pad_b && !d->pad_r)
 		return DNNQ_CONV_GEMM_1X1;
 	if (d->groups > 1 && d->groups == d->cin && d->cout == d->cin)
@@ -634,24 +639,6 @@ static void wino_task(void *arg, size_t task, unsigned tid)
 	}
 }
 
-/* A strided 1x1 convolution needs no copy either: the pixels of one output
- * row are every stride_w-th input pixel of one input row, a matrix with
- * row stride stride_w * cin. Task = (output row, block of its pixels,
- * column chunk). */
-static void strided_1x1_task(void *arg, size_t task, unsigned tid)
-{
-	const struct dnnq_conv *c = arg;
-	size_t per_row = (c->ow + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC, t = task / c->nsplit, j0, j1;
-	size_t row = t / per_row, ox0 = t % per_row * DNNQ_GEMM_MC;
-	size_t img = row / c->oh, iy = row % c->oh * c->d.stride_h, cin = c->d.cin;
-	size_t rows = c->ow - ox0 < DNNQ_GEMM_MC ? c->ow - ox0 : DNNQ_GEMM_MC;
-	(void)tid;
-	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
-	const uint8_t *a = c->in + ((img * c->h + iy) * c->w + ox0 * c->d.stride_w) * cin;
-	char *y = (char *)c->out + (row * c->ow + ox0) * c->d.cout * c->out_es;
-	dnnq_gemm_rows(&c->gw[0], rows, a, c->d.stride_w * cin, y, c->d.cout, &c->gout[0], j0, j1);
-}
-
 /* Runs `blocks` pixel blocks, each in nsplit column chunks: columns are split
  * only when the blocks alone do not go evenly to the threads (the 7x7
  * layers of ResNet have one block; dnnq_gemm_chunk_cols). The split never
@@ -757,12 +744,8 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 	size_t npix = c->n * c->oh * c->ow;
 	switch (c->path) {
 	case DNNQ_CONV_GEMM_1X1:
-		if (c->d.stride_h == 1 && c->d.stride_w == 1)
-			return dnnq_gemm_run(&c->gw[0], npix, c->in, c->d.cin, c->out, c->d.cout,
-			                     &c->gout[0], ex);
-		run_blocks(c, c->n * c->oh * ((c->ow + DNNQ_GEMM_MC - 1) / DNNQ_GEMM_MC),
-		           strided_1x1_task, ex);
-		return DNNQ_OK;
+		return dnnq_gemm_run(&c->gw[0], npix, c->in, c->d.cin, c->out, c->d.cout,
+		                     &c->gout[0], ex);
 	case DNNQ_CONV_DEPTHWISE:
 		if (c->sum_rows && c->row_sums_cap < c->n * c->oh * c->d.cout)
 			return DNNQ_E_INVAL;   /* sums set on after setup */
@@ -818,7 +801,7 @@ int dnnq_conv_set_post(struct dnnq_conv *c, void (*post)(const void *ctx, uint8_
 
 bool dnnq_conv_can_pre(const struct dnnq_conv *c)
 {
-	return c && c->path == DNNQ_CONV_GEMM_1X1 && c->d.stride_h == 1 && c->d.stride_w == 1;
+	return c && c->path == DNNQ_CONV_GEMM_1X1;
 }
 
 int dnnq_conv_set_pre(struct dnnq_conv *c, void (*pre)(const void *ctx, size_t p0, size_t p1),

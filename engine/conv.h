@@ -8,9 +8,8 @@
  * output through the same fused pipeline as FC (qlinear.h).
  *
  * Paths, chosen at create:
- *   - 1x1, no padding, one group: a GEMM straight on the NHWC input (every
- *     pixel is a row of A already; with a stride, every stride-th pixel of
- *     an input row is: nothing is copied either way);
+ *   - 1x1, stride 1, no padding, one group: a GEMM straight on the NHWC
+ *     input (every pixel is a row of A already, nothing is copied);
  *   - depthwise: a direct kernel per output row, the output stage fused
  *     (AVX-512 VNNI: 32 channels by 4 taps a step; AVX2: 16 by 2);
  *   - 3x3, stride 1, one group on AVX2: Winograd F(2, 3), exact

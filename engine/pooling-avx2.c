@@ -16,18 +16,27 @@
 #include "engine/pooling.h"
 #include "engine/quant-avx2.h"
 
+/* The max of channels [k, k + 32) over nh x nw taps (constants where
+ * inlined with them: the 3x3 windows of ResNet's stem pool unrolled). */
+static inline __attribute__((always_inline)) __m256i max32(const struct dnnq_pooling_win *win,
+                                                           size_t k, size_t nh, size_t nw)
+{
+	__m256i m = _mm256_setzero_si256();
+	for (size_t i = 0; i < nh; i++) {
+		const uint8_t *x = win->x + i * win->sh + k;
+		for (size_t j = 0; j < nw; j++)
+			m = _mm256_max_epu8(m, _mm256_loadu_si256((const __m256i *)(x + j * win->sw)));
+	}
+	return m;
+}
+
 void dnnq_maxpool_kernel_avx2(const struct dnnq_pooling_win *win, size_t c, uint8_t *y)
 {
 	size_t k = 0;
-	for (; k + 32 <= c; k += 32) {
-		__m256i m = _mm256_setzero_si256();
-		for (size_t i = 0; i < win->nh; i++) {
-			const uint8_t *x = win->x + i * win->sh + k;
-			for (size_t j = 0; j < win->nw; j++)
-				m = _mm256_max_epu8(m, _mm256_loadu_si256((const __m256i *)(x + j * win->sw)));
-		}
-		_mm256_storeu_si256((__m256i *)(y + k), m);
-	}
+	bool w3x3 = win->nh == 3 && win->nw == 3;
+	for (; k + 32 <= c; k += 32)
+		_mm256_storeu_si256((__m256i *)(y + k), w3x3 ? max32(win, k, 3, 3)
+		                                              : max32(win, k, win->nh, win->nw));
 	for (; k + 8 <= c; k += 8) {
 		__m128i m = _mm_setzero_si128();
 		for (size_t i = 0; i < win->nh; i++) {

@@ -49,9 +49,17 @@ struct dnnq_pooling_span dnnq_pooling_window(const struct dnnq_pooling_axis *a, 
                                              int64_t in)
 {
 	int64_t s = o * a->s - a->p0;                     /* first tap */
-	int64_t j0 = s < 0 ? (-s + a->d - 1) / a->d : 0;  /* first inside */
-	int64_t j1 = s < in ? (in - 1 - s) / a->d : -1;   /* last inside */
-	int64_t jp = (in + a->p1 - 1 - s) / a->d;         /* last inside the padding */
+	int64_t j0, j1, jp;
+	if (a->d == 1) {   /* the common case without its three divisions (a
+	                    * pooling's every output pixel calls this) */
+		j0 = s < 0 ? -s : 0;
+		j1 = s < in ? in - 1 - s : -1;
+		jp = in + a->p1 - 1 - s;
+	} else {
+		j0 = s < 0 ? (-s + a->d - 1) / a->d : 0;  /* first inside */
+		j1 = s < in ? (in - 1 - s) / a->d : -1;   /* last inside */
+		jp = (in + a->p1 - 1 - s) / a->d;         /* last inside the padding */
+	}
 	j1 = j1 < a->k - 1 ? j1 : a->k - 1;
 	jp = jp < a->k - 1 ? jp : a->k - 1;
 	struct dnnq_pooling_span r = { 0, j1 >= j0 ? j1 - j0 + 1 : 0, jp + 1 };

@@ -61,7 +61,7 @@ static void make_problem(struct rng *r, struct cproblem *p, int kind)
 		d->cout = wide[rng_int(r, 0, 8)];
 		d->kh = d->kw = rng_int(r, 0, 1) ? 3 : 7;
 	}
-	d->stride_h = (size_t)rng_int(r, 1, 3);   /* pointwise too: the strided 1x1 path */
+	d->stride_h = (size_t)rng_int(r, 1, 3);   /* pointwise too: strided 1x1 by im2col */
 	d->stride_w = (size_t)rng_int(r, 1, 3);
 	d->dil_h = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
 	d->dil_w = kind == 2 ? 1 : (size_t)rng_int(r, 1, 2);
@@ -325,6 +325,33 @@ START_TEST(stem_small_cin)
 }
 END_TEST
 
+/* First layers on AVX2 (the int16 pairs kernel, 6-row tiles): one output
+ * row of 1..14 pixels, so the block's rows end in every tile height (and
+ * two full tiles plus each), u8 and (odd _i) int32 outputs. */
+START_TEST(stem_tile_rows)
+{
+	struct rng r = { 7100 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 4);
+	free(p.x);
+	p.n = 1;
+	p.h = 1;
+	p.w = 2 * (size_t)_i + 1;
+	size_t nx = p.n * p.h * p.w * p.d.cin;
+	p.x = malloc(nx);
+	for (size_t i = 0; i < nx; i++)
+		p.x[i] = (uint8_t)rng_int(&r, 0, 255);
+	if (_i % 2) {
+		p.d.out_dtype = DNNQ_DTYPE_S32;
+		p.d.relu = p.d.clip = false;
+	}
+	size_t oh, ow;
+	out_elems(&p, &oh, &ow);
+	ck_assert_uint_eq(oh * ow, (size_t)_i + 1);
+	check_problem(&p, 4);
+}
+END_TEST
+
 /* The VNNI im2col by segments (one group, kernel rows of kw * cin bytes,
  * a multiple of 4, symmetric weights): kernel rows read in place, in the
  * padding, and assembled at the edges, against scalar on 1 and 2 threads. */
@@ -493,8 +520,14 @@ START_TEST(paths_and_edges)
 	struct cproblem p;
 	struct dnnq_conv *c;
 	make_problem(&r, &p, 2);
+	/* a strided 1x1 by im2col (blocks across output rows) */
+	p.d.stride_h = p.d.stride_w = 1;
 	ck_assert_int_eq(dnnq_conv_create(&p.d, &c, NULL), 0);
 	ck_assert_str_eq(dnnq_conv_path(c), "gemm-1x1");
+	dnnq_conv_destroy(c);
+	p.d.stride_w = 2;
+	ck_assert_int_eq(dnnq_conv_create(&p.d, &c, NULL), 0);
+	ck_assert_str_eq(dnnq_conv_path(c), "im2col");
 	dnnq_conv_destroy(c);
 	free_problem(&p);
 	make_problem(&r, &p, 1);
@@ -628,6 +661,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, depthwise_wide, 0, 40);
 	tcase_add_loop_test(tc, depthwise_requant_corners, 0, 60);
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
+	tcase_add_loop_test(tc, stem_tile_rows, 0, 14);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
 	tcase_add_loop_test(tc, winograd_blocks, 0, 20);
