@@ -2543,6 +2543,82 @@ static int op_instancenorm(struct nctx *c)
 	return affine_const(c, scaled ? sd : NULL, biased ? bd : NULL, r - 1, chan);
 }
 
+/* GroupNormalization (opset 18; 21, torch 2's dynamo export of nn.GroupNorm),
+ * X [N, C, D1, ...] in num_groups groups of C / G channels, each group
+ * normalized over its channels and D1...: a Reshape to [N, G, C / G * D1 *
+ * ...] (NAME:groups), the registry's layernorm over the last axis without a
+ * scale (NAME:norm), the Reshape back (NAME:ungrouped), then the constant
+ * scale and bias per channel as InstanceNormalization's (affine_const). Opset
+ * 18's scale and bias hold one value a group (ONNX's function repeats it over
+ * the group's channels: they are repeated here), opset 21's one a channel.
+ * torch 1.13 exports GroupNorm as that Reshape, an InstanceNormalization of
+ * scale 1 and bias 0 and the Reshape back: the same nodes. */
+static int op_groupnorm(struct nctx *c)
+{
+	int rc;
+	int64_t G, stash;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, true)) ||
+	    (rc = need(c, 2, DT_F32, true)) || (rc = a_int(c, "num_groups", 0, &G)) ||
+	    (rc = a_int(c, "stash_type", 1, &stash)) ||
+	    (rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	const bool batched = x->batched;
+	const uint32_t r = x->ndim;
+	if (r < 3)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] expected",
+		           iname(c, 0), imp_dims_str(x));
+	const int64_t C = x->dims[1], per = c->m->opset < 21 ? G : C;
+	if (!attr(c, "num_groups"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'num_groups' is missing");
+	if (G < 1 || C % G)
+		return bad(c, DNNQ_E_RANGE, "num_groups %lld: want a divisor of the %lld channels",
+		           (long long)G, (long long)C);
+	if (stash != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "stash_type %lld: only 1 (float)", (long long)stash);
+	if (!(c->node.epsilon >= 0) || !isfinite(c->node.epsilon))
+		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
+	for (size_t k = 1; k < 3; k++)
+		if (V(c, k)->ndim != 1 || V(c, k)->dims[0] != per)
+			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: [%lld] (%s, opset %lld) "
+			           "expected", k, iname(c, k), imp_dims_str(V(c, k)), (long long)per,
+			           per == C ? "the channels" : "the groups", (long long)c->m->opset);
+	int64_t xd[DNNQ_IR_MAX_DIMS], gd[3] = { x->dims[0], G, numel(x) / (size_t)x->dims[0] / G },
+	        chan[DNNQ_IR_MAX_DIMS] = { C };
+	memcpy(xd, x->dims, r * sizeof *xd);
+	for (uint32_t i = 1; i < r - 1; i++)
+		chan[i] = 1;
+	/* per channel (data stay where they are when values are added) */
+	const float *sd = V(c, 1)->data, *bd = V(c, 2)->data;
+	float *f = malloc(2 * (size_t)C * sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	bool scaled = false, biased = false;
+	for (int64_t i = 0; i < C; i++) {
+		f[i] = sd[i * per / C];
+		f[C + i] = bd[i * per / C];
+		scaled |= f[i] != 1.0f;
+		biased |= f[C + i] != 0.0f;
+	}
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	if (!(rc = set_out(c, 0, DNNQ_IR_F32, 3, gd, batched)) &&
+	    !(rc = link_as(c, ":groups", 1)) && !(rc = engine_kind(c, "layernorm"))) {
+		c->node.axis = 2;
+		if (!(rc = set_out(c, 0, DNNQ_IR_F32, 3, gd, batched)) &&
+		    !(rc = link_as(c, ":norm", 1))) {
+			c->node.op = DNNQ_IR_RESHAPE;
+			c->node.kind = 0;
+			c->node.axis = 0;
+			rc = set_out(c, 0, DNNQ_IR_F32, r, xd, batched);
+			if (!rc && (scaled || biased) && !(rc = link_as(c, ":ungrouped", 1)))
+				rc = affine_const(c, scaled ? f : NULL, biased ? f + C : NULL, r - 1, chan);
+		}
+	}
+	free(f);
+	return rc;
+}
+
 /* y = x * scale + bias with constants scale and bias of [dims] (r of them,
  * broadcasting against x's trailing dims): Mul (NAME:scaled when the Add
  * follows) and Add, either left out where NULL (both: x passes through). */
@@ -5050,6 +5126,7 @@ static const struct opdef OPS[] = {
 	{ "TopK", DNNQ_IR_ENGINE, op_topk, 1, 2, 2 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
+	{ "GroupNormalization", DNNQ_IR_ENGINE, op_groupnorm, 3, 3, 1 },
 	{ "ImageScaler", DNNQ_IR_MUL, op_imagescaler, 1, 1, 1 },
 	{ "LRN", DNNQ_IR_ENGINE, op_lrn, 1, 1, 1 },
 	{ "MeanVarianceNormalization", DNNQ_IR_ENGINE, op_mvn, 1, 1, 1 },
