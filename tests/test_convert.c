@@ -1562,6 +1562,81 @@ static void rm_rf(const char *dir)
 	ck_assert_int_eq(system(rm), 0);
 }
 
+#define MODERN "tests/onnx/modern"
+
+/* A case of kind `auto` (attention whose mask, finfo.min or -inf, is
+ * added to the scores: every node int8 quantizes the sum at the mask's
+ * range, and the Softmax sees one code for every kept score): all fp32
+ * within 1e-5 of ONNX Runtime's outputs, and dnnq-convert's default
+ * precision (auto) at 30 dB or more against the fp32 model on the
+ * inputs. The every-node-int8 SQNR is printed, not judged. */
+static void modern_auto(const char *name, unsigned nin)
+{
+	char path[512], dir[] = "/tmp/dnnq-modern-XXXXXX";
+	static struct cmd c;
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct array in[8], want[DNNQ_IR_MAX_OUTPUTS];
+	struct dnnq_npy ina[8], wanta[DNNQ_IR_MAX_OUTPUTS];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	import_case(MODERN, name, nin, &ir);
+	ck_assert_uint_le(nin, 8);
+	for (unsigned i = 0; i < nin; i++) {
+		char to[600], abs[PATH_MAX];
+		snprintf(path, sizeof path, MODERN "/%s.in%u.npy", name, i);
+		load(path, &in[i]);
+		ina[i] = in[i].a;
+		snprintf(to, sizeof to, "%s/%s.npy", dir, ir.values[ir.inputs[i]].name);
+		ck_assert_ptr_nonnull(realpath(path, abs));
+		ck_assert_int_eq(symlink(abs, to), 0);
+	}
+	for (size_t k = 0; k < ir.noutputs; k++) {
+		if (k)
+			snprintf(path, sizeof path, MODERN "/%s.out%zu.npy", name, k);
+		else
+			snprintf(path, sizeof path, MODERN "/%s.out.npy", name);
+		load(path, &want[k]);
+		wanta[k] = want[k].a;
+	}
+	struct conf_result r;
+	ck_assert_msg(conf_run(&ir, false, ina, wanta, &r, &d) == 0, "%s: %s", name, d.msg);
+	sh(&c, dir, "dnnq-convert " MODERN "/%s.onnx -o %s/m.dnnq --calib %s --json", name, dir,
+	   dir);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	const char *s = strstr(c.out, "\"sqnr_db\":");
+	ck_assert_msg(s, "%s: %s", name, c.out);
+	double db = strtod(s + strlen("\"sqnr_db\":"), NULL);
+	printf("convert: modern %-14s auto  SQNR %6.2f dB (every node int8 %6.2f dB), all-fp32 "
+	       "max rel %.2g\n", name, db, r.sqnr_db, r.fp32_rel);
+	ck_assert_msg(r.fp32_rel <= 1e-5, "%s: in fp32: max rel error %g", name, r.fp32_rel);
+	ck_assert_msg(db >= 30.0, "%s: default precision: SQNR %.2f dB < 30", name, db);
+	rm_rf(dir);
+	for (unsigned i = 0; i < nin; i++)
+		free(in[i].data);
+	for (size_t k = 0; k < ir.noutputs; k++)
+		free(want[k].data);
+	dnnq_ir_free(&ir);
+}
+
+static void modern_case(const char *name, const char *kind, unsigned nin)
+{
+	if (!strcmp(kind, "auto"))
+		modern_auto(name, nin);
+	else
+		conformance_in(MODERN, name, kind, nin);
+}
+
+/* tools/mkmodern.py's opset 18-21 models, as torch 2's exporters write
+ * them (ViT, ConvNeXt, EfficientNet, BERT blocks, a YOLOv8 head, the
+ * boolean-mask attention, GroupNormalization, Gelu, Mish, the newer
+ * reductions), against ONNX Runtime's outputs as the conformance cases
+ * of kind fp32, or (kind auto, the masked attentions) modern_auto. */
+START_TEST(modern_models)
+{
+	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 8);
+}
+END_TEST
+
 /* dnnq-convert --keep-fp32: the kept node is fp32 in --report --json and
  * in dnnq-inspect, the summary counts the precisions and the converts, the
  * model runs; bad names are refused at once, each named. */
@@ -3595,6 +3670,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);
 	tcase_add_test(tc, norm_models);
+	tcase_add_test(tc, modern_models);
 	tcase_add_test(tc, conformance_3d_isas);
 	tcase_add_test(tc, conv3d_packed_once);
 	tcase_add_test(tc, fc_packed_once);

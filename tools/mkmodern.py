@@ -1,0 +1,335 @@
+#!/usr/bin/python3
+"""tools/mkmodern.py: the fixtures of opset 18-21 models as torch 2's
+exporters write them, tests/onnx/modern/, for the convert suite's case
+modern_models (tests/test_convert.c; docs/onnx.md, "Opset 18-21 exports").
+
+Debian's torch (1.13) exports at most opset 16, so each case is built with
+onnx.helper in the operators and forms torch 2's TorchScript exporter
+(opset 17-18) and its dynamo exporter (opset 18-21) write: LayerNormalization
+with its Mean and InvStdDev outputs named and unread, Split with
+num_outputs, the reductions' axes an input, Pad with axes, Resize's opset-18
+attributes, ONNX's Gelu (opset 20), GroupNormalization (opset 18: scale and
+bias per group; 21: per channel), Mish, the scaled_dot_product_attention
+decomposition (q and k each scaled by 1 / dh^(1/4)), its boolean-mask form
+(Where(mask, 0, -inf), then Where(IsNaN(softmax), 0, softmax)), ReduceL1,
+ReduceLogSum, ReduceLogSumExp, Mean, Softsign. Weights are seeded numpy.
+The inputs fix dim 0 at 1 (a static export: the Reshape targets hold the
+1); NAME.in0.npy, ... hold 4 samples, and NAME.out.npy, ... ONNX Runtime's
+outputs (CPU provider, onnxruntime-node through tools/ort-npy.js), one
+sample a run, stacked. MANIFEST has one line per case, NAME KIND NINPUTS,
+KIND `fp32` as the conformance cases of tests/onnx/ops: calibrated on its
+inputs and converted int8 (SQNR >= 30 dB against ONNX Runtime's outputs),
+and with every node fp32 (within 1e-5); or `auto` (bert_layer,
+sdpa_bool_mask: a mask of finfo.min or -inf added to the scores, which
+every node int8 quantizes at the mask's range): every node fp32 within
+1e-5, and dnnq-convert's default precision at 30 dB or more. IR version 10 (opset 21's); the
+onnx package (1.12) has no schemas past opset 17, so no onnx.checker.
+
+vit_block: a ViT encoder block, opset 20 (LayerNormalization, a qkv
+Linear, Split num_outputs 3, heads by Reshape and Transpose, the SDPA
+decomposition, Gelu, residuals), x [1, 9, 32], 4 heads.
+convnext_block: ConvNeXt's block, opset 18 (7x7 depthwise Conv, Transpose
+to channels-last, LayerNormalization, Linear, GELU as erf's five nodes,
+Linear, the layer scale, Transpose back, the residual), then its
+downsampling LayerNorm2d as ReduceMean with axes inputs and a 2x2 stride-2
+Conv, x [1, 16, 10, 10].
+effnet_block: an EfficientNet MBConv block, opset 18 (1x1 Conv, SiLU as
+Sigmoid and Mul, 3x3 depthwise Conv, squeeze-excitation by ReduceMean of
+axes [2, 3], the residual), then Pad with axes [2, 3] and
+GroupNormalization of 4 groups with opset 18's per-group scale and bias,
+x [1, 8, 10, 10].
+groupnorm_mish: Conv, GroupNormalization (opset 21: per-channel scale and
+bias, stash_type 1) of 4 groups over 3-D [1, 8, 20] (a Conv1d's), Mish.
+bert_layer: a BERT encoder layer, opset 18, with its attention mask input
+[1, 10] (1 keep, 0 pad: (1 - mask[:, None, None, :]) * finfo.min added to
+the scores), qkv split by sizes, post-LayerNorms, GELU as erf's nodes.
+sdpa_bool_mask: scaled_dot_product_attention with a boolean mask as the
+dynamo exporter writes it, opset 18: the float mask input cast to bool,
+Where(mask, 0, -inf) added to the scores, Softmax, Where(IsNaN(...), 0,
+...), MatMul by v. Sample 3 masks every key: ONNX Runtime's NaNs become
+zeros there.
+yolov8_head: a YOLOv8 head, opset 19: nearest Resize (scales 2, opset 18's
+antialias 0 and keep_aspect_ratio_policy stretch), Concat, Conv+SiLU, the
+box and class Convs, the DFL (Reshape to [1, 4, 16, 144], Transpose,
+Softmax over the 16 bins, Conv 1x1 of weights arange(16)), Split
+num_outputs 2, anchors less and plus the distances, cx, cy, w, h times the
+stride 8, Concat with Sigmoid of the classes; x [1, 16, 6, 6].
+reductions: ReduceLogSumExp (axes input [-1]), ReduceL1 (axes [1], kept),
+ReduceLogSum of |x| + 1 and Mean of x and Softsign(x), opset 18, four
+outputs of x [1, 6, 5, 7].
+
+Run from the repository root with Debian's interpreter (onnx, numpy) and
+onnxruntime-node on NODE_PATH:
+    NODE_PATH=build/bench-calib/node_modules /usr/bin/python3 tools/mkmodern.py
+Deterministic: fixed seeds.
+"""
+
+import glob
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "onnx", "modern")
+SAMPLES = 4
+
+
+class Graph:
+    """A graph under construction: nodes named NAME_K after their op, seeded
+    constants."""
+
+    def __init__(self, name, seed):
+        self.name, self.nodes, self.inits, self.n = name, [], [], 0
+        self.qkv_scale = 0.1
+        self.r = np.random.default_rng(seed)
+
+    def c(self, arr):
+        from onnx import numpy_helper as nh
+        self.n += 1
+        name = "c%d" % self.n
+        self.inits.append(nh.from_array(np.asarray(arr), name))
+        return name
+
+    def f(self, v):
+        return self.c(np.array(v, np.float32))
+
+    def w(self, *shape, scale=0.1):
+        return self.c((self.r.standard_normal(shape) * scale).astype(np.float32))
+
+    def i64(self, *v):
+        return self.c(np.array(v, np.int64))
+
+    def op(self, t, ins, nout=1, **a):
+        from onnx import helper as h
+        self.n += 1
+        outs = ["%s_%d_%d" % (t.lower(), self.n, k) for k in range(nout)]
+        self.nodes.append(h.make_node(t, ins, outs, name="%s_%d" % (t, self.n), **a))
+        return outs[0] if nout == 1 else outs
+
+    def linear(self, x, din, dout, scale=0.1):
+        return self.op("Add", [self.op("MatMul", [x, self.w(din, dout, scale=scale)]),
+                               self.w(dout)])
+
+    def layernorm(self, x, d):
+        """torch 2's native_layer_norm: LayerNormalization with its Mean and
+        InvStdDev outputs named, read by nothing."""
+        g = self.c((1 + self.r.standard_normal(d) * 0.1).astype(np.float32))
+        return self.op("LayerNormalization", [x, g, self.w(d)], 3, axis=-1, epsilon=1e-5,
+                       stash_type=1)[0]
+
+    def gelu(self, x, opset):
+        if opset >= 20:
+            return self.op("Gelu", [x], approximate="none")
+        e = self.op("Erf", [self.op("Div", [x, self.f(1.4142135)])])
+        return self.op("Mul", [self.op("Mul", [x, self.f(0.5)]),
+                               self.op("Add", [e, self.f(1.0)])])
+
+    def silu(self, x):
+        return self.op("Mul", [x, self.op("Sigmoid", [x])])
+
+    def conv(self, x, cout, cin, k, scale=0.1, **a):
+        return self.op("Conv", [x, self.w(cout, cin, k, k, scale=scale), self.w(cout)],
+                       kernel_shape=[k, k], **a)
+
+    def attention(self, x, S, D, H, mask=None, split="num_outputs"):
+        """torch 2's scaled_dot_product_attention decomposition of a qkv
+        Linear's heads; mask added to the scores."""
+        dh = D // H
+        qkv = self.linear(x, D, 3 * D, scale=self.qkv_scale)
+        if split == "num_outputs":
+            q, k, v = self.op("Split", [qkv], 3, axis=-1, num_outputs=3)
+        else:
+            q, k, v = self.op("Split", [qkv, self.i64(D, D, D)], 3, axis=2)
+        q, k, v = (self.op("Transpose", [self.op("Reshape", [t, self.i64(1, S, H, dh)])],
+                           perm=[0, 2, 1, 3]) for t in (q, k, v))
+        sc = self.f(1 / np.sqrt(np.sqrt(dh)))
+        s = self.op("MatMul", [self.op("Mul", [q, sc]),
+                               self.op("Mul", [self.op("Transpose", [k], perm=[0, 1, 3, 2]),
+                                               sc])])
+        if mask is not None:
+            s = self.op("Add", [s, mask])
+        o = self.op("MatMul", [self.op("Softmax", [s], axis=-1), v])
+        o = self.op("Reshape", [self.op("Transpose", [o], perm=[0, 2, 1, 3]),
+                                self.i64(1, S, D)])
+        return self.linear(o, D, D)
+
+
+def save(g, kind, opset, inputs, outputs, feeds, manifest):
+    """The model (inputs: (name, shape) pairs; outputs: value names), its
+    feeds (arrays of SAMPLES items), ONNX Runtime's outputs one sample a
+    run, stacked."""
+    import onnx
+    from onnx import TensorProto, helper as h
+    graph = h.make_graph(g.nodes, g.name,
+                         [h.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+                         [h.make_tensor_value_info(n, TensorProto.FLOAT, None)
+                          for n in outputs], g.inits)
+    m = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)],
+                     producer_name="tools/mkmodern.py")
+    m.ir_version = 10
+    path = os.path.join(OUT, g.name + ".onnx")
+    onnx.save(m, path)
+    for k, a in enumerate(feeds):
+        np.save(os.path.join(OUT, "%s.in%d.npy" % (g.name, k)), a, allow_pickle=False)
+    res = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(SAMPLES):
+            ins = []
+            for k, a in enumerate(feeds):
+                ins.append(os.path.join(tmp, "in%d.npy" % k))
+                np.save(ins[-1], a[i:i + 1], allow_pickle=False)
+            subprocess.run(["node", os.path.join(ROOT, "tools", "ort-npy.js"), path,
+                            os.path.join(tmp, "y")] + ins, check=True)
+            res.append([np.load(os.path.join(tmp, "y.out%s.npy" % (str(j) if j else "")))
+                        for j in range(len(outputs))])
+    for j in range(len(outputs)):
+        np.save(os.path.join(OUT, "%s.out%s.npy" % (g.name, str(j) if j else "")),
+                np.concatenate([r[j] for r in res]), allow_pickle=False)
+    manifest.append("%s %s %d" % (g.name, kind, len(feeds)))
+
+
+def randn(r, *shape):
+    return r.standard_normal((SAMPLES,) + shape).astype(np.float32)
+
+
+def vit_block(manifest):
+    g = Graph("vit_block", 1)
+    S, D = 9, 32
+    x1 = g.op("Add", ["x", g.attention(g.layernorm("x", D), S, D, 4)])
+    y = g.linear(g.gelu(g.linear(g.layernorm(x1, D), D, 4 * D), 20), 4 * D, D)
+    save(g, "fp32", 20, [("x", [1, S, D])], [g.op("Add", [x1, y])], [randn(g.r, S, D)],
+         manifest)
+
+
+def convnext_block(manifest):
+    g = Graph("convnext_block", 2)
+    C, HW = 16, 10
+    t = g.conv("x", C, 1, 7, group=C, pads=[3, 3, 3, 3])
+    t = g.layernorm(g.op("Transpose", [t], perm=[0, 2, 3, 1]), C)
+    t = g.linear(g.gelu(g.linear(t, C, 4 * C), 18), 4 * C, C)
+    t = g.op("Mul", [t, g.c((g.r.random(C) * 0.5 + 0.5).astype(np.float32))])
+    y = g.op("Add", ["x", g.op("Transpose", [t], perm=[0, 3, 1, 2])])
+    u = g.op("ReduceMean", [y, g.i64(1)], keepdims=1)
+    d = g.op("Sub", [y, u])
+    var = g.op("ReduceMean", [g.op("Pow", [d, g.f(2.0)]), g.i64(1)], keepdims=1)
+    n = g.op("Div", [d, g.op("Sqrt", [g.op("Add", [var, g.f(1e-6)])])])
+    n = g.op("Add", [g.op("Mul", [n, g.c((1 + g.r.random((C, 1, 1)) * 0.2).astype(np.float32))]),
+                     g.w(C, 1, 1)])
+    save(g, "fp32", 18, [("x", [1, C, HW, HW])], [g.conv(n, 2 * C, C, 2, strides=[2, 2])],
+         [randn(g.r, C, HW, HW)], manifest)
+
+
+def effnet_block(manifest):
+    g = Graph("effnet_block", 3)
+    C, E, HW = 8, 32, 10
+    t = g.silu(g.conv("x", E, C, 1, scale=0.3))
+    t = g.silu(g.conv(t, E, 1, 3, scale=0.3, group=E, pads=[1, 1, 1, 1]))
+    s = g.op("ReduceMean", [t, g.i64(2, 3)], keepdims=1)
+    s = g.op("Sigmoid", [g.conv(g.silu(g.conv(s, 4, E, 1, scale=0.3)), E, 4, 1, scale=0.3)])
+    y = g.op("Add", [g.conv(g.op("Mul", [t, s]), C, E, 1, scale=0.3), "x"])
+    p = g.op("Pad", [y, g.i64(1, 1, 1, 1), g.f(0.0), g.i64(2, 3)], mode="constant")
+    gn = g.op("GroupNormalization", [p, g.f([1.5, 0.5, 1.0, 2.0]), g.f([0.1, -0.2, 0.0, 0.3])],
+              num_groups=4, epsilon=1e-5)
+    save(g, "fp32", 18, [("x", [1, C, HW, HW])], [gn], [randn(g.r, C, HW, HW)], manifest)
+
+
+def groupnorm_mish(manifest):
+    g = Graph("groupnorm_mish", 4)
+    t = g.op("Conv", ["x", g.w(8, 3, 3, scale=0.5), g.w(8)], kernel_shape=[3], pads=[1, 1])
+    t = g.op("GroupNormalization", [t, g.c((g.r.random(8) + 0.5).astype(np.float32)), g.w(8)],
+             num_groups=4, epsilon=1e-5, stash_type=1)
+    save(g, "fp32", 21, [("x", [1, 3, 20])], [g.op("Mish", [t])], [randn(g.r, 3, 20)],
+         manifest)
+
+
+def bert_layer(manifest):
+    g = Graph("bert_layer", 5)
+    S, D = 10, 32
+    m = g.op("Cast", [g.op("Unsqueeze", ["mask", g.i64(1, 2)])], to=1)
+    m = g.op("Mul", [g.op("Sub", [g.f(1.0), m]), g.f(np.finfo(np.float32).min)])
+    x1 = g.layernorm(g.op("Add", [g.attention("x", S, D, 4, mask=m, split="sizes"), "x"]), D)
+    f = g.linear(g.gelu(g.linear(x1, D, 4 * D), 18), 4 * D, D)
+    mask = np.ones((SAMPLES, S), np.float32)
+    mask[1, 8:] = 0
+    mask[2, 3:] = 0
+    save(g, "auto", 18, [("x", [1, S, D]), ("mask", [1, S])],
+         [g.layernorm(g.op("Add", [f, x1]), D)], [randn(g.r, S, D), mask], manifest)
+
+
+def sdpa_bool_mask(manifest):
+    from onnx import TensorProto
+    g = Graph("sdpa_bool_mask", 6)
+    S, D = 8, 16
+    q = g.op("Mul", [g.linear("x", D, D), g.f(1 / np.sqrt(np.sqrt(D)))])
+    k = g.op("Mul", [g.op("Transpose", [g.linear("x", D, D)], perm=[0, 2, 1]),
+                     g.f(1 / np.sqrt(np.sqrt(D)))])
+    v = g.linear("x", D, D)
+    b = g.op("Unsqueeze", [g.op("Cast", ["mask"], to=TensorProto.BOOL), g.i64(1)])
+    s = g.op("Add", [g.op("MatMul", [q, k]), g.op("Where", [b, g.f(0.0), g.f(-np.inf)])])
+    p = g.op("Softmax", [s], axis=-1)
+    p = g.op("Where", [g.op("IsNaN", [p]), g.f(0.0), p])
+    mask = np.ones((SAMPLES, S), np.float32)
+    mask[1, 5:] = 0
+    mask[3, :] = 0
+    save(g, "auto", 18, [("x", [1, S, D]), ("mask", [1, S])], [g.op("MatMul", [p, v])],
+         [randn(g.r, S, D), mask], manifest)
+
+
+def yolov8_head(manifest):
+    g = Graph("yolov8_head", 7)
+    C, HW, R, NC = 16, 6, 16, 4
+    n = (2 * HW) ** 2
+    up = g.op("Resize", ["x", "", g.f([1, 1, 2, 2])], mode="nearest",
+              coordinate_transformation_mode="asymmetric", nearest_mode="floor", antialias=0,
+              keep_aspect_ratio_policy="stretch", cubic_coeff_a=-0.75, exclude_outside=0,
+              extrapolation_value=0.0)
+    cat = g.op("Concat", [up, up], axis=1)
+    box = g.conv(g.silu(g.conv(cat, C, 2 * C, 3, pads=[1, 1, 1, 1])), 4 * R, C, 1)
+    cls = g.conv(cat, NC, 2 * C, 1)
+    y = g.op("Concat", [g.op("Reshape", [box, g.i64(1, 4 * R, -1)]),
+                        g.op("Reshape", [cls, g.i64(1, NC, -1)])], axis=1)
+    b, c = g.op("Split", [y, g.i64(4 * R, NC)], 2, axis=1)
+    d = g.op("Transpose", [g.op("Reshape", [b, g.i64(1, 4, R, n)])], perm=[0, 2, 1, 3])
+    d = g.op("Conv", [g.op("Softmax", [d], axis=1),
+                      g.c(np.arange(R, dtype=np.float32).reshape(1, R, 1, 1))],
+             kernel_shape=[1, 1])
+    lt, rb = g.op("Split", [g.op("Reshape", [d, g.i64(1, 4, n)])], 2, axis=1, num_outputs=2)
+    grid = np.stack(np.meshgrid(np.arange(2 * HW), np.arange(2 * HW)), 0)
+    anchors = g.c((grid.reshape(1, 2, n) + 0.5).astype(np.float32))
+    x1y1, x2y2 = g.op("Sub", [anchors, lt]), g.op("Add", [anchors, rb])
+    cxy = g.op("Div", [g.op("Add", [x1y1, x2y2]), g.f(2.0)])
+    dbox = g.op("Mul", [g.op("Concat", [cxy, g.op("Sub", [x2y2, x1y1])], axis=1), g.f(8.0)])
+    save(g, "fp32", 19, [("x", [1, C, HW, HW])],
+         [g.op("Concat", [dbox, g.op("Sigmoid", [c])], axis=1)], [randn(g.r, C, HW, HW)],
+         manifest)
+
+
+def reductions(manifest):
+    g = Graph("reductions", 8)
+    lse = g.op("ReduceLogSumExp", ["x", g.i64(-1)], keepdims=0)
+    l1 = g.op("ReduceL1", ["x", g.i64(1)], keepdims=1)
+    ls = g.op("ReduceLogSum", [g.op("Add", [g.op("Abs", ["x"]), g.f(1.0)]), g.i64(2, 3)],
+              keepdims=0)
+    mean = g.op("Mean", ["x", g.op("Softsign", ["x"])])
+    save(g, "fp32", 18, [("x", [1, 6, 5, 7])], [lse, l1, ls, mean],
+         [randn(g.r, 6, 5, 7) * 3], manifest)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for f in glob.glob(os.path.join(OUT, "*")):
+        os.remove(f)
+    manifest = []
+    for case in (vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
+                 sdpa_bool_mask, yolov8_head, reductions):
+        case(manifest)
+    with open(os.path.join(OUT, "MANIFEST"), "w") as f:
+        f.write("# NAME KIND NINPUTS (tools/mkmodern.py)\n")
+        f.write("".join(line + "\n" for line in manifest))
+    print("%d cases, %d files in %s" % (len(manifest), len(os.listdir(OUT)), OUT))
+
+
+if __name__ == "__main__":
+    main()
