@@ -1637,6 +1637,37 @@ START_TEST(modern_models)
 }
 END_TEST
 
+/* tests/onnx/modern/bad_modern.onnx: each node refused naming it and the
+ * attribute or input at fault. */
+START_TEST(modern_refused)
+{
+	static const char *const want[] = {
+		"node 'gelu_fast' (Gelu): attribute 'approximate' = 'fast': 'none' or 'tanh' "
+		"expected",
+		"node 'gn_groups3' (GroupNormalization): num_groups 3: want a divisor of the 8 "
+		"channels",
+		"node 'gn_scale8' (GroupNormalization): input 1 'ones8' [8]: [4] (the groups, opset "
+		"18) expected",
+		"node 'gn_no_groups' (GroupNormalization): attribute 'num_groups' is missing",
+		"node 'gn_stash0' (GroupNormalization): stash_type 0: only 1 (float)",
+		"node 'isinf_2' (IsInf): detect_negative 2, detect_positive 1: 0 or 1 expected",
+		"node 'lse_foo' (ReduceLogSumExp): attribute 'foo' is not one of ReduceLogSumExp's "
+		"(axes keepdims noop_with_empty_axes)",
+		"node 'mish_2' (Mish): 2 inputs, 1 outputs (1 to 1, and 1 to 1 expected)",
+	};
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char *list;
+	size_t count;
+	int rc = dnnq_onnx_import_file(MODERN "/bad_modern.onnx", NULL, &ir, &list, &count, &d);
+	ck_assert_msg(rc < 0, "%d %s", rc, d.msg);
+	ck_assert_msg(count == 8, "%zu problems: %s", count, list);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
+	free(list);
+}
+END_TEST
+
 /* dnnq-convert --keep-fp32: the kept node is fp32 in --report --json and
  * in dnnq-inspect, the summary counts the precisions and the converts, the
  * model runs; bad names are refused at once, each named. */
@@ -3671,6 +3702,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, conformance);
 	tcase_add_test(tc, norm_models);
 	tcase_add_test(tc, modern_models);
+	tcase_add_test(tc, modern_refused);
 	tcase_add_test(tc, conformance_3d_isas);
 	tcase_add_test(tc, conv3d_packed_once);
 	tcase_add_test(tc, fc_packed_once);

@@ -54,6 +54,11 @@ box and class Convs, the DFL (Reshape to [1, 4, 16, 144], Transpose,
 Softmax over the 16 bins, Conv 1x1 of weights arange(16)), Split
 num_outputs 2, anchors less and plus the distances, cx, cy, w, h times the
 stride 8, Concat with Sigmoid of the classes; x [1, 16, 6, 6].
+bad_modern.onnx: one node refused for each attribute or input the import
+checks (Gelu's approximate, GroupNormalization's num_groups, scale shape
+and stash_type, IsInf's detect_negative, an attribute ReduceLogSumExp
+does not have, Mish of two inputs), for the convert suite's case
+modern_refused.
 reductions: ReduceLogSumExp (axes input [-1]), ReduceL1 (axes [1], kept),
 ReduceLogSum of |x| + 1 and Mean of x and Softsign(x), opset 18, four
 outputs of x [1, 6, 5, 7].
@@ -317,6 +322,34 @@ def reductions(manifest):
          [randn(g.r, 6, 5, 7) * 3], manifest)
 
 
+def bad_modern():
+    """bad_modern.onnx (no inputs or outputs of its own: the convert suite's
+    modern_refused imports it): every node refused, each for its own
+    attribute or input, opset 18."""
+    import onnx
+    from onnx import TensorProto, helper as h, numpy_helper as nh
+    x = h.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])
+    inits = [nh.from_array(np.ones(n, np.float32), "ones%d" % n) for n in (4, 8)]
+    nodes = [h.make_node("Gelu", ["x"], ["g"], name="gelu_fast", approximate="fast"),
+             h.make_node("GroupNormalization", ["x", "ones4", "ones4"], ["n3"],
+                         name="gn_groups3", num_groups=3),
+             h.make_node("GroupNormalization", ["x", "ones8", "ones8"], ["n8"],
+                         name="gn_scale8", num_groups=4),
+             h.make_node("GroupNormalization", ["x", "ones4", "ones4"], ["n0"],
+                         name="gn_no_groups"),
+             h.make_node("GroupNormalization", ["x", "ones4", "ones4"], ["nd"],
+                         name="gn_stash0", num_groups=4, stash_type=0),
+             h.make_node("IsInf", ["x"], ["i"], name="isinf_2", detect_negative=2),
+             h.make_node("ReduceLogSumExp", ["x"], ["r"], name="lse_foo", foo=1),
+             h.make_node("Mish", ["x", "x"], ["m"], name="mish_2")]
+    outs = [h.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None) for n in nodes]
+    g = h.make_graph(nodes, "bad_modern", [x], outs, inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18)],
+                     producer_name="tools/mkmodern.py")
+    m.ir_version = 10
+    onnx.save(m, os.path.join(OUT, "bad_modern.onnx"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
@@ -325,6 +358,7 @@ def main():
     for case in (vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
                  sdpa_bool_mask, yolov8_head, reductions):
         case(manifest)
+    bad_modern()
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("# NAME KIND NINPUTS (tools/mkmodern.py)\n")
         f.write("".join(line + "\n" for line in manifest))
