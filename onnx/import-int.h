@@ -329,13 +329,16 @@ int imp_walk_sub(struct nctx *c, const Onnx__GraphProto *g);
  * its place, its outputs named as the last iteration's carried values;
  * anything else refused, naming the node. 0 or DNNQ_E_NOMEM. */
 int imp_loop(struct nctx *c);
-/* SequenceEmpty, SequenceConstruct, SequenceInsert: a new sequence, known
- * at import, its output named it. 0 or DNNQ_E_NOMEM. */
+/* SequenceEmpty, SequenceConstruct, SequenceInsert, SplitToSequence: a new
+ * sequence, known at import, its output named it. 0 or DNNQ_E_NOMEM. */
 int imp_sequence(struct nctx *c);
 /* ConcatFromSequence's tensors as its inputs (c->nin, c->in), to be read
  * as a Concat's; *unknown when one is; 0 or another status, the problem
  * recorded. */
 int imp_sequence_inputs(struct nctx *c, bool *unknown);
+/* SequenceAt's tensor (a constant position) as its one input, to be read
+ * as an Identity's; as imp_sequence_inputs. */
+int imp_sequence_at(struct nctx *c, bool *unknown);
 /* ONNX's Where(cond, x, y) as IR nodes (onnx/import-ops.c): c->name's
  * ":then", ":else" and, the value *out, c->name itself; 0, DNNQ_E_NOMEM or
  * another status with the problem recorded. */

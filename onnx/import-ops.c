@@ -5595,15 +5595,23 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		if (!strcmp(op, "Loop"))
 			return imp_loop(&c);
 		if (!strcmp(op, "SequenceEmpty") || !strcmp(op, "SequenceConstruct") ||
-		    !strcmp(op, "SequenceInsert"))
+		    !strcmp(op, "SequenceInsert") || !strcmp(op, "SplitToSequence"))
 			return imp_sequence(&c);
 	}
-	/* ConcatFromSequence: a Concat of the sequence's tensors */
-	bool seq = !strcmp(op, "ConcatFromSequence") && (!*dom || !strcmp(dom, "ai.onnx"));
-	struct opdef reg;
+	/* ConcatFromSequence: a Concat of the sequence's tensors; SequenceAt an
+	 * Identity of one */
+	bool std = !*dom || !strcmp(dom, "ai.onnx"), seq = std && !strcmp(op, "ConcatFromSequence"),
+	     seq_at = std && !strcmp(op, "SequenceAt");
+	const char *as = seq ? "Concat" : seq_at ? "Identity" : op;
+	struct opdef reg, at_def;
 	uint32_t kind = 0;
-	const struct opdef *d = find_op(seq ? "Concat" : op, &reg, &kind);
-	const struct imp_fold *f = imp_fold_find(seq ? "Concat" : op);
+	const struct opdef *d = find_op(as, &reg, &kind);
+	const struct imp_fold *f = imp_fold_find(as);
+	if (seq_at && d) {      /* the node's two inputs: the sequence, the position */
+		at_def = *d;
+		at_def.min_in = at_def.max_in = 2;
+		d = &at_def;
+	}
 	bool lstm = !strcmp(op, "LSTM"), gru_rnn = !strcmp(op, "GRU") || !strcmp(op, "RNN");
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
@@ -5621,8 +5629,8 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		return imp_outputs_unknown(&c);
 	c.nin = np->n_input;
 	bool unknown;
-	if ((rc = seq ? imp_sequence_inputs(&c, &unknown) : resolve_inputs(&c, &unknown)) ==
-	    DNNQ_E_NOMEM)
+	if ((rc = seq ? imp_sequence_inputs(&c, &unknown) : seq_at ? imp_sequence_at(&c, &unknown)
+	          : resolve_inputs(&c, &unknown)) == DNNQ_E_NOMEM)
 		return rc;
 	if (rc)
 		return imp_outputs_unknown(&c);

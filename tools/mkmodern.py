@@ -26,8 +26,9 @@ every node int8 quantizes at the mask's range): every node fp32 within
 onnx package (1.12) has no schemas past opset 17, so no onnx.checker.
 
 vit_block: a ViT encoder block, opset 20 (LayerNormalization, a qkv
-Linear, Split num_outputs 3, heads by Reshape and Transpose, the SDPA
-decomposition, Gelu, residuals), x [1, 9, 32], 4 heads.
+Linear, timm's heads: Reshape to [1, 9, 3, 4, 8], Transpose to [3, 1, 4,
+9, 8], unbind(0) as the dynamo exporter writes it, SplitToSequence and
+three SequenceAt; the SDPA decomposition, Gelu, residuals), x [1, 9, 32], 4 heads.
 convnext_block: ConvNeXt's block, opset 18 (7x7 depthwise Conv, Transpose
 to channels-last, LayerNormalization, Linear, GELU as erf's five nodes,
 Linear, the layer scale, Transpose back, the residual), then its
@@ -57,7 +58,8 @@ stride 8, Concat with Sigmoid of the classes; x [1, 16, 6, 6].
 bad_modern.onnx: one node refused for each attribute or input the import
 checks (Gelu's approximate, GroupNormalization's num_groups, scale shape
 and stash_type, IsInf's detect_negative, an attribute ReduceLogSumExp
-does not have, Mish of two inputs), for the convert suite's case
+does not have, Mish of two inputs, SplitToSequence's lengths that do not
+add to the axis, SequenceAt past the sequence), for the convert suite's case
 modern_refused.
 reductions: ReduceLogSumExp (axes input [-1]), ReduceL1 (axes [1], kept),
 ReduceLogSum of |x| + 1 and Mean of x and Softsign(x), opset 18, four
@@ -143,12 +145,19 @@ class Graph:
         Linear's heads; mask added to the scores."""
         dh = D // H
         qkv = self.linear(x, D, 3 * D, scale=self.qkv_scale)
-        if split == "num_outputs":
-            q, k, v = self.op("Split", [qkv], 3, axis=-1, num_outputs=3)
+        if split == "unbind":       # timm's qkv.reshape().permute(2, 0, 3, 1, 4).unbind(0)
+            t = self.op("Transpose", [self.op("Reshape", [qkv, self.i64(1, S, 3, H, dh)])],
+                        perm=[2, 0, 3, 1, 4])
+            seq = self.op("SplitToSequence", [t], axis=0, keepdims=0)
+            q, k, v = (self.op("SequenceAt", [seq, self.c(np.array(i, np.int64))])
+                       for i in range(3))
         else:
-            q, k, v = self.op("Split", [qkv, self.i64(D, D, D)], 3, axis=2)
-        q, k, v = (self.op("Transpose", [self.op("Reshape", [t, self.i64(1, S, H, dh)])],
-                           perm=[0, 2, 1, 3]) for t in (q, k, v))
+            if split == "num_outputs":
+                q, k, v = self.op("Split", [qkv], 3, axis=-1, num_outputs=3)
+            else:
+                q, k, v = self.op("Split", [qkv, self.i64(D, D, D)], 3, axis=2)
+            q, k, v = (self.op("Transpose", [self.op("Reshape", [t, self.i64(1, S, H, dh)])],
+                               perm=[0, 2, 1, 3]) for t in (q, k, v))
         sc = self.f(1 / np.sqrt(np.sqrt(dh)))
         s = self.op("MatMul", [self.op("Mul", [q, sc]),
                                self.op("Mul", [self.op("Transpose", [k], perm=[0, 1, 3, 2]),
@@ -202,7 +211,7 @@ def randn(r, *shape):
 def vit_block(manifest):
     g = Graph("vit_block", 1)
     S, D = 9, 32
-    x1 = g.op("Add", ["x", g.attention(g.layernorm("x", D), S, D, 4)])
+    x1 = g.op("Add", ["x", g.attention(g.layernorm("x", D), S, D, 4, split="unbind")])
     y = g.linear(g.gelu(g.linear(g.layernorm(x1, D), D, 4 * D), 20), 4 * D, D)
     save(g, "fp32", 20, [("x", [1, S, D])], [g.op("Add", [x1, y])], [randn(g.r, S, D)],
          manifest)
@@ -341,8 +350,14 @@ def bad_modern():
                          name="gn_stash0", num_groups=4, stash_type=0),
              h.make_node("IsInf", ["x"], ["i"], name="isinf_2", detect_negative=2),
              h.make_node("ReduceLogSumExp", ["x"], ["r"], name="lse_foo", foo=1),
-             h.make_node("Mish", ["x", "x"], ["m"], name="mish_2")]
-    outs = [h.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None) for n in nodes]
+             h.make_node("Mish", ["x", "x"], ["m"], name="mish_2"),
+             h.make_node("SplitToSequence", ["x", "three"], ["sq"], name="seq_split6", axis=1),
+             h.make_node("SplitToSequence", ["x"], ["s2"], name="seq_ok", axis=2),
+             h.make_node("SequenceAt", ["s2", "five"], ["at"], name="seq_at5")]
+    inits += [nh.from_array(np.array([3, 3], np.int64), "three"),
+              nh.from_array(np.array(5, np.int64), "five")]
+    outs = [h.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None) for n in nodes
+            if n.op_type != "SplitToSequence"]
     g = h.make_graph(nodes, "bad_modern", [x], outs, inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 18)],
                      producer_name="tools/mkmodern.py")
