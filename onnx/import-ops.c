@@ -1049,6 +1049,56 @@ static int where_halves(struct nctx *c, int32_t cond, int32_t x, int32_t y)
 	return op_binary(c);
 }
 
+static int32_t affine_constant(struct nctx *c, const float *data, uint32_t r,
+                               const int64_t *dims, const char *suffix);
+
+/* Trilu of a computed X (a constant one folds: onnx/import-fold.c): the
+ * registry's where_keep of a constant mask of X's last two dims
+ * (NAME:mask, 1 where the element stays: column - row >= k for upper,
+ * <= k for lower), which gives 0 where it is 0 as Trilu does (a product
+ * by the mask would give NaN for an infinite element). k is input 1, a
+ * constant scalar (0 without it). */
+static int op_trilu(struct nctx *c)
+{
+	int64_t upper, k = 0;
+	const struct dnnq_ir_value *kv = V(c, 1);
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "upper", 1, &upper)) ||
+	    (kv && (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true))))
+		return rc;
+	if (upper != 0 && upper != 1)
+		return bad(c, DNNQ_E_RANGE, "upper = %lld: 0 or 1 expected", (long long)upper);
+	if (kv && numel(kv) != 1)
+		return bad(c, DNNQ_E_SHAPE, "input 1 '%.80s' (k) [%s]: one value expected",
+		           iname(c, 1), imp_dims_str(kv));
+	if (kv)
+		k = kv->dtype == DNNQ_IR_S64 ? *(const int64_t *)kv->data : *(const int32_t *)kv->data;
+	const struct dnnq_ir_value *x = V(c, 0);
+	uint32_t r = x->ndim;
+	if (r < 2)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: rank 2 or more expected",
+		           iname(c, 0), imp_dims_str(x));
+	if (x->batched && r == 2)
+		return batch_moves(c, "a Trilu of the batch's rows (rank 2)");
+	int64_t rows = x->dims[r - 2], cols = x->dims[r - 1], d[2] = { rows, cols };
+	float *mask = malloc((size_t)(rows * cols) * sizeof *mask);
+	if (!mask)
+		return DNNQ_E_NOMEM;
+	for (int64_t i = 0; i < rows; i++)
+		for (int64_t j = 0; j < cols; j++)
+			mask[i * cols + j] = upper ? j - i >= k : j - i <= k;
+	int32_t mid = affine_constant(c, mask, 2, d, ":mask");
+	free(mask);
+	if (mid < 0)
+		return mid;
+	c->node.op = DNNQ_IR_ENGINE;
+	c->node.kind = dnnq_op_find("where_keep")->kind;
+	c->nin = 2;
+	c->in[1] = c->in[0];
+	c->in[0] = mid;
+	return op_binary(c);
+}
+
 static int op_where(struct nctx *c)
 {
 	return where_halves(c, c->in[0], c->in[1], c->in[2]);
@@ -5094,6 +5144,7 @@ static const struct opdef OPS[] = {
 	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
 	{ "Mod", DNNQ_IR_ENGINE, op_mod, 2, 2, 1 },
 	{ "Where", DNNQ_IR_ENGINE, op_where, 3, 3, 1 },
+	{ "Trilu", DNNQ_IR_ENGINE, op_trilu, 1, 2, 1 },
 	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
 	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
 	{ "Upsample", DNNQ_IR_ENGINE, op_upsample, 1, 2, 1 },

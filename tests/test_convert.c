@@ -1629,11 +1629,12 @@ static void modern_case(const char *name, const char *kind, unsigned nin)
 /* tools/mkmodern.py's opset 18-21 models, as torch 2's exporters write
  * them (ViT, ConvNeXt, EfficientNet, BERT blocks, a YOLOv8 head, the
  * boolean-mask attention, GroupNormalization, Gelu, Mish, the newer
- * reductions), against ONNX Runtime's outputs as the conformance cases
- * of kind fp32, or (kind auto, the masked attentions) modern_auto. */
+ * reductions, Trilu of activations), against ONNX Runtime's outputs as
+ * the conformance cases of kind fp32, or (kind auto, the masked
+ * attentions) modern_auto. */
 START_TEST(modern_models)
 {
-	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 8);
+	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 9);
 }
 END_TEST
 
@@ -1656,6 +1657,7 @@ START_TEST(modern_refused)
 		"node 'mish_2' (Mish): 2 inputs, 1 outputs (1 to 1, and 1 to 1 expected)",
 		"node 'seq_split6' (SplitToSequence): split's lengths add to 6, not the 8 of axis 1",
 		"node 'seq_at5' (SequenceAt): position 5 is outside [-4, 4)",
+		"node 'trilu_k2' (Trilu): input 1 'three' (k) [2]: one value expected",
 	};
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
@@ -1663,7 +1665,7 @@ START_TEST(modern_refused)
 	size_t count;
 	int rc = dnnq_onnx_import_file(MODERN "/bad_modern.onnx", NULL, &ir, &list, &count, &d);
 	ck_assert_msg(rc < 0, "%d %s", rc, d.msg);
-	ck_assert_msg(count == 10, "%zu problems: %s", count, list);
+	ck_assert_msg(count == 11, "%zu problems: %s", count, list);
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
 	free(list);

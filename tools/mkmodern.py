@@ -59,11 +59,13 @@ bad_modern.onnx: one node refused for each attribute or input the import
 checks (Gelu's approximate, GroupNormalization's num_groups, scale shape
 and stash_type, IsInf's detect_negative, an attribute ReduceLogSumExp
 does not have, Mish of two inputs, SplitToSequence's lengths that do not
-add to the axis, SequenceAt past the sequence), for the convert suite's case
-modern_refused.
+add to the axis, SequenceAt past the sequence, Trilu's k of two values),
+for the convert suite's case modern_refused.
 reductions: ReduceLogSumExp (axes input [-1]), ReduceL1 (axes [1], kept),
 ReduceLogSum of |x| + 1 and Mean of x and Softsign(x), opset 18, four
 outputs of x [1, 6, 5, 7].
+trilu: Trilu of a computed tensor (torch's triu and tril of activations),
+upper with k 1 and lower with k -2 of x [1, 3, 5, 7], opset 18.
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
@@ -353,7 +355,8 @@ def bad_modern():
              h.make_node("Mish", ["x", "x"], ["m"], name="mish_2"),
              h.make_node("SplitToSequence", ["x", "three"], ["sq"], name="seq_split6", axis=1),
              h.make_node("SplitToSequence", ["x"], ["s2"], name="seq_ok", axis=2),
-             h.make_node("SequenceAt", ["s2", "five"], ["at"], name="seq_at5")]
+             h.make_node("SequenceAt", ["s2", "five"], ["at"], name="seq_at5"),
+             h.make_node("Trilu", ["x", "three"], ["t"], name="trilu_k2")]
     inits += [nh.from_array(np.array([3, 3], np.int64), "three"),
               nh.from_array(np.array(5, np.int64), "five")]
     outs = [h.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None) for n in nodes
@@ -365,13 +368,20 @@ def bad_modern():
     onnx.save(m, os.path.join(OUT, "bad_modern.onnx"))
 
 
+def trilu(manifest):
+    g = Graph("trilu", 9)
+    up = g.op("Trilu", ["x", g.c(np.array(1, np.int64))], upper=1)
+    low = g.op("Trilu", [g.op("Mul", ["x", g.f(2.0)]), g.c(np.array(-2, np.int64))], upper=0)
+    save(g, "fp32", 18, [("x", [1, 3, 5, 7])], [up, low], [randn(g.r, 3, 5, 7)], manifest)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
     for case in (vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
-                 sdpa_bool_mask, yolov8_head, reductions):
+                 sdpa_bool_mask, yolov8_head, reductions, trilu):
         case(manifest)
     bad_modern()
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
