@@ -97,8 +97,19 @@ struct imp_at {
 	size_t node;
 };
 
+/* Model-local function calls nested (onnx/import-func.c). */
+#define IMP_MAX_CALL_DEPTH 64
+
 struct imp {
 	struct dnnq_ir *ir;
+	const Onnx__ModelProto *model;      /* its functions (onnx/import-func.c) */
+	int calls;                  /* function calls being walked, nested */
+	const Onnx__FunctionProto *call_stack[IMP_MAX_CALL_DEPTH]; /* their functions */
+	bool calls_refused;         /* one was refused for the limits: no more walked */
+	size_t inlined;             /* function body nodes copied */
+	void **held;                /* what inlined function bodies hold: freed
+	                               with the import */
+	size_t nheld, hcap;
 	const Onnx__GraphProto *g;          /* the graph being walked (an If branch) */
 	const Onnx__GraphProto *root;       /* the model's: IMP_INIT indexes its initializers */
 	const struct dnnq_onnx_import_opts *opts;
@@ -324,6 +335,13 @@ bool imp_truth(const struct dnnq_ir_value *v);
 int imp_walk_sub(struct nctx *c, const Onnx__GraphProto *g);
 
 /* ---- Loop (onnx/import-loop.c) -------------------------------------------------- */
+
+/* The model-local function of domain and name op, or NULL. */
+const Onnx__FunctionProto *imp_function(const struct imp *m, const char *domain,
+                                        const char *op);
+/* A call of function f: its body walked in the call's place (onnx/import-func.c).
+ * 0 or DNNQ_E_NOMEM. */
+int imp_call(struct nctx *c, const Onnx__FunctionProto *f);
 
 /* A Loop of a constant trip count: its body walked once per iteration in
  * its place, its outputs named as the last iteration's carried values;

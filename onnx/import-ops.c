@@ -5638,6 +5638,10 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		dnnq_ir_node_name(c.name, S(np->name));
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
+	const Onnx__FunctionProto *fn = *dom && strcmp(dom, "ai.onnx") ? imp_function(m, dom, op)
+	                                                               : NULL;
+	if (fn)
+		return imp_call(&c, fn);
 	if (!strcmp(dom, "com.microsoft") || imp_ms_default(&c))
 		return imp_ms(&c);
 	if (!*dom || !strcmp(dom, "ai.onnx")) {

@@ -1449,6 +1449,7 @@ static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 	if (rc)
 		return rc;
 	m->g = m->root = g;
+	m->model = mp;
 	if ((rc = declare_inputs(m, g)))
 		return rc;
 	if ((rc = imp_walk(m, g)) || (rc = declare_outputs(m, g)))
@@ -1461,6 +1462,9 @@ static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 /* What an import holds besides the IR and the problem list. */
 static void imp_release(struct imp *m)
 {
+	for (size_t i = 0; i < m->nheld; i++)
+		free(m->held[i]);
+	free(m->held);
 	free(m->names);
 	free(m->known);
 	free(m->batch);

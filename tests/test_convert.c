@@ -1629,17 +1629,17 @@ static void modern_case(const char *name, const char *kind, unsigned nin)
 /* tools/mkmodern.py's opset 18-21 models, as torch 2's exporters write
  * them (ViT, ConvNeXt, EfficientNet, BERT blocks, a YOLOv8 head, the
  * boolean-mask attention, GroupNormalization, Gelu, Mish, the newer
- * reductions, Trilu of activations), against ONNX Runtime's outputs as
- * the conformance cases of kind fp32, or (kind auto, the masked
- * attentions) modern_auto. */
+ * reductions, Trilu of activations, model-local functions), against ONNX
+ * Runtime's outputs as the conformance cases of kind fp32, or (kind auto,
+ * the masked attentions) modern_auto. */
 START_TEST(modern_models)
 {
-	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 9);
+	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 10);
 }
 END_TEST
 
 /* tests/onnx/modern/bad_modern.onnx: each node refused naming it and the
- * attribute or input at fault. */
+ * attribute or input at fault; bad_fanout.onnx's calls stopped. */
 START_TEST(modern_refused)
 {
 	static const char *const want[] = {
@@ -1658,6 +1658,9 @@ START_TEST(modern_refused)
 		"node 'seq_split6' (SplitToSequence): split's lengths add to 6, not the 8 of axis 1",
 		"node 'seq_at5' (SequenceAt): position 5 is outside [-4, 4)",
 		"node 'trilu_k2' (Trilu): input 1 'three' (k) [2]: one value expected",
+		"node 'fn_no_slope' (aten_leaky_relu): function 'aten_leaky_relu': attribute "
+		"'negative_slope' is not given by the call (a function's default is not read)",
+		"node 'fn_recursive/Twice#0' (Twice): function 'Twice' calls itself",
 	};
 	struct dnnq_ir ir;
 	struct dnnq_diag d = { "" };
@@ -1665,9 +1668,15 @@ START_TEST(modern_refused)
 	size_t count;
 	int rc = dnnq_onnx_import_file(MODERN "/bad_modern.onnx", NULL, &ir, &list, &count, &d);
 	ck_assert_msg(rc < 0, "%d %s", rc, d.msg);
-	ck_assert_msg(count == 11, "%zu problems: %s", count, list);
+	ck_assert_msg(count == 13, "%zu problems: %s", count, list);
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
+	free(list);
+	/* 2^24 calls: one problem, at 2^15 inlined nodes */
+	rc = dnnq_onnx_import_file(MODERN "/bad_fanout.onnx", NULL, &ir, &list, &count, &d);
+	ck_assert_msg(rc == DNNQ_E_UNSUPPORTED && count == 1 &&
+	              strstr(list, "nodes take the inlined functions past 32768 nodes"), "%d: %s",
+	              rc, list);
 	free(list);
 }
 END_TEST

@@ -59,13 +59,22 @@ bad_modern.onnx: one node refused for each attribute or input the import
 checks (Gelu's approximate, GroupNormalization's num_groups, scale shape
 and stash_type, IsInf's detect_negative, an attribute ReduceLogSumExp
 does not have, Mish of two inputs, SplitToSequence's lengths that do not
-add to the axis, SequenceAt past the sequence, Trilu's k of two values),
-for the convert suite's case modern_refused.
+add to the axis, SequenceAt past the sequence, Trilu's k of two values, a
+function call without the attribute its body refers to, a function calling
+itself), for the convert suite's case modern_refused.
+bad_fanout.onnx: 24 functions each calling the next twice, 2^24 calls:
+refused when the inlined body nodes pass 2^15 (modern_refused).
 reductions: ReduceLogSumExp (axes input [-1]), ReduceL1 (axes [1], kept),
 ReduceLogSum of |x| + 1 and Mean of x and Softsign(x), opset 18, four
 outputs of x [1, 6, 5, 7].
 trilu: Trilu of a computed tensor (torch's triu and tril of activations),
 upper with k 1 and lower with k -2 of x [1, 3, 5, 7], opset 18.
+functions: torch 2.1-2.4's dynamo_export form, opset 18: two calls (one
+named, one not) of a model-local function Block (domain pkg.torch.2.1.0)
+whose body calls the function torch_nn_modules_linear_Linear (its weight
+and bias the call's inputs: Transpose, MatMul, Add) and torchlib's
+aten_leaky_relu (its LeakyRelu's alpha the call's negative_slope, an
+attribute reference), then the residual Add; x [1, 5, 16].
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
@@ -172,7 +181,18 @@ class Graph:
         return self.linear(o, D, D)
 
 
-def save(g, kind, opset, inputs, outputs, feeds, manifest):
+def leaky_fn():
+    """torchlib's aten_leaky_relu as a model-local function: its slope an
+    attribute the body's LeakyRelu refers to."""
+    from onnx import AttributeProto, helper as h
+    a = AttributeProto(name="alpha", type=AttributeProto.FLOAT, ref_attr_name="negative_slope")
+    n = h.make_node("LeakyRelu", ["self"], ["return_val"])
+    n.attribute.append(a)
+    return h.make_function("pkg.onnxscript.torch_lib", "aten_leaky_relu", ["self"],
+                           ["return_val"], [n], [h.make_opsetid("", 18)], ["negative_slope"])
+
+
+def save(g, kind, opset, inputs, outputs, feeds, manifest, functions=()):
     """The model (inputs: (name, shape) pairs; outputs: value names), its
     feeds (arrays of SAMPLES items), ONNX Runtime's outputs one sample a
     run, stacked."""
@@ -182,8 +202,9 @@ def save(g, kind, opset, inputs, outputs, feeds, manifest):
                          [h.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
                          [h.make_tensor_value_info(n, TensorProto.FLOAT, None)
                           for n in outputs], g.inits)
-    m = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)],
-                     producer_name="tools/mkmodern.py")
+    m = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)] +
+                     [h.make_opsetid(d, 1) for d in sorted({f.domain for f in functions})],
+                     producer_name="tools/mkmodern.py", functions=list(functions))
     m.ir_version = 10
     path = os.path.join(OUT, g.name + ".onnx")
     onnx.save(m, path)
@@ -356,14 +377,23 @@ def bad_modern():
              h.make_node("SplitToSequence", ["x", "three"], ["sq"], name="seq_split6", axis=1),
              h.make_node("SplitToSequence", ["x"], ["s2"], name="seq_ok", axis=2),
              h.make_node("SequenceAt", ["s2", "five"], ["at"], name="seq_at5"),
-             h.make_node("Trilu", ["x", "three"], ["t"], name="trilu_k2")]
+             h.make_node("Trilu", ["x", "three"], ["t"], name="trilu_k2"),
+             h.make_node("aten_leaky_relu", ["x"], ["lr"], name="fn_no_slope",
+                         domain="pkg.onnxscript.torch_lib"),
+             h.make_node("Twice", ["x"], ["tw"], name="fn_recursive", domain="pkg.bad")]
+    # a function calling itself twice: 2^64 calls, were they not stopped
+    twice = h.make_function("pkg.bad", "Twice", ["a"], ["b"],
+                            [h.make_node("Twice", ["a"], ["t1"], domain="pkg.bad"),
+                             h.make_node("Twice", ["t1"], ["b"], domain="pkg.bad")],
+                            [h.make_opsetid("", 18), h.make_opsetid("pkg.bad", 1)])
     inits += [nh.from_array(np.array([3, 3], np.int64), "three"),
               nh.from_array(np.array(5, np.int64), "five")]
     outs = [h.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None) for n in nodes
             if n.op_type != "SplitToSequence"]
     g = h.make_graph(nodes, "bad_modern", [x], outs, inits)
-    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18)],
-                     producer_name="tools/mkmodern.py")
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18), h.make_opsetid("pkg.bad", 1),
+                                       h.make_opsetid("pkg.onnxscript.torch_lib", 1)],
+                     producer_name="tools/mkmodern.py", functions=[leaky_fn(), twice])
     m.ir_version = 10
     onnx.save(m, os.path.join(OUT, "bad_modern.onnx"))
 
@@ -375,15 +405,68 @@ def trilu(manifest):
     save(g, "fp32", 18, [("x", [1, 3, 5, 7])], [up, low], [randn(g.r, 3, 5, 7)], manifest)
 
 
+def functions(manifest):
+    """torch 2.1-2.4's dynamo_export: modules and aten operators as
+    model-local functions, the parameters the module function's inputs."""
+    from onnx import helper as h
+    g = Graph("functions", 10)
+    D = 16
+    lin = h.make_function(
+        "pkg.torch.2.1.0", "torch_nn_modules_linear_Linear", ["x", "weight", "bias"], ["y"],
+        [h.make_node("Transpose", ["weight"], ["t"], perm=[1, 0]),
+         h.make_node("MatMul", ["x", "t"], ["mm"]),
+         h.make_node("Add", ["mm", "bias"], ["y"])], [h.make_opsetid("", 18)])
+    block = h.make_function(
+        "pkg.torch.2.1.0", "Block", ["x", "w", "b"], ["out"],
+        [h.make_node("torch_nn_modules_linear_Linear", ["x", "w", "b"], ["l"],
+                     domain="pkg.torch.2.1.0"),
+         h.make_node("aten_leaky_relu", ["l"], ["a"], domain="pkg.onnxscript.torch_lib",
+                     negative_slope=0.2),
+         h.make_node("Add", ["a", "x"], ["out"])], [h.make_opsetid("", 18),
+                                                    h.make_opsetid("pkg.torch.2.1.0", 1),
+                                                    h.make_opsetid("pkg.onnxscript.torch_lib", 1)])
+    y = "x"
+    for k in range(2):
+        g.n += 1
+        out = "block_%d" % k
+        g.nodes.append(h.make_node("Block", [y, g.w(D, D, scale=0.3), g.w(D)], [out],
+                                   domain="pkg.torch.2.1.0", name="" if k else "blocks.0"))
+        y = out
+    save(g, "fp32", 18, [("x", [1, 5, D])], [y], [randn(g.r, 5, D)], manifest,
+         (lin, block, leaky_fn()))
+
+
+def bad_fanout():
+    """bad_fanout.onnx: 24 functions, each calling the next twice (2^24
+    calls of a Relu), refused when the inlined nodes pass 2^15."""
+    import onnx
+    from onnx import TensorProto, helper as h
+    fs = []
+    for i in range(24):
+        body = [h.make_node("Relu", ["a"], ["b"])] if i == 23 else \
+            [h.make_node("F%d" % (i + 1), ["a"], ["t"], domain="d"),
+             h.make_node("F%d" % (i + 1), ["t"], ["b"], domain="d")]
+        fs.append(h.make_function("d", "F%d" % i, ["a"], ["b"], body,
+                                  [h.make_opsetid("", 18), h.make_opsetid("d", 1)]))
+    g = h.make_graph([h.make_node("F0", ["x"], ["y"], domain="d", name="fanout")], "bad_fanout",
+                     [h.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                     [h.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18), h.make_opsetid("d", 1)],
+                     producer_name="tools/mkmodern.py", functions=fs)
+    m.ir_version = 10
+    onnx.save(m, os.path.join(OUT, "bad_fanout.onnx"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
     for case in (vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
-                 sdpa_bool_mask, yolov8_head, reductions, trilu):
+                 sdpa_bool_mask, yolov8_head, reductions, trilu, functions):
         case(manifest)
     bad_modern()
+    bad_fanout()
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("# NAME KIND NINPUTS (tools/mkmodern.py)\n")
         f.write("".join(line + "\n" for line in manifest))
