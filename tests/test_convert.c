@@ -777,6 +777,24 @@ static struct ms_diff ms_case(const char *name, unsigned nin, bool fp32,
 	return r;
 }
 
+/* The import of path refused (status rc, the first problem's) with
+ * `problems` problems, each of want[0 .. n) among them: the problem list
+ * (free it). */
+static char *refused_with(const char *path, int rc, size_t problems, const char *const *want,
+                          size_t n)
+{
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char *list;
+	size_t count;
+	int got = dnnq_onnx_import_file(path, NULL, &ir, &list, &count, &d);
+	ck_assert_msg(got == rc, "%s: %d %s", path, got, d.msg);
+	ck_assert_msg(count == problems, "%s: %zu problems: %s", path, count, list);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
+	return list;
+}
+
 /* tests/onnx/ms/bad_domains.onnx: every refused node named, with its op
  * and (where it is the reason) its domain or attribute. */
 START_TEST(ms_refused)
@@ -860,15 +878,8 @@ START_TEST(ms_refused)
 		"uint8 [dirs, rows, 4*hidden] expected",
 		"node 'dqlstm_no_w_scale' (DynamicQuantizeLSTM): input 8 (W_scale) is missing",
 	};
-	struct dnnq_ir ir;
-	struct dnnq_diag d = { "" };
-	char *list;
-	size_t count;
-	int rc = dnnq_onnx_import_file(MS "/bad_domains.onnx", NULL, &ir, &list, &count, &d);
-	ck_assert_msg(rc == DNNQ_E_UNSUPPORTED, "%d %s", rc, d.msg);
-	ck_assert_msg(count == 50, "%zu problems: %s", count, list);
-	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
+	char *list = refused_with(MS "/bad_domains.onnx", DNNQ_E_UNSUPPORTED, 50, want,
+	                          sizeof want / sizeof want[0]);
 	ck_assert_msg(!strstr(list, "'good'"), "%s", list);
 	free(list);
 }
@@ -1662,22 +1673,14 @@ START_TEST(modern_refused)
 		"'negative_slope' is not given by the call (a function's default is not read)",
 		"node 'fn_recursive/Twice#0' (Twice): function 'Twice' calls itself",
 	};
-	struct dnnq_ir ir;
-	struct dnnq_diag d = { "" };
-	char *list;
-	size_t count;
-	int rc = dnnq_onnx_import_file(MODERN "/bad_modern.onnx", NULL, &ir, &list, &count, &d);
-	ck_assert_msg(rc < 0, "%d %s", rc, d.msg);
-	ck_assert_msg(count == 13, "%zu problems: %s", count, list);
-	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
-	free(list);
+	static const char *const fanout[] = {
+		"node 'fanout/F1#0/F2#0/F3#0/F4#0/F5#0",
+		"nodes take the inlined functions past 32768 nodes",
+	};
+	free(refused_with(MODERN "/bad_modern.onnx", DNNQ_E_RANGE, 13, want,
+	                  sizeof want / sizeof want[0]));
 	/* 2^24 calls: one problem, at 2^15 inlined nodes */
-	rc = dnnq_onnx_import_file(MODERN "/bad_fanout.onnx", NULL, &ir, &list, &count, &d);
-	ck_assert_msg(rc == DNNQ_E_UNSUPPORTED && count == 1 &&
-	              strstr(list, "nodes take the inlined functions past 32768 nodes"), "%d: %s",
-	              rc, list);
-	free(list);
+	free(refused_with(MODERN "/bad_fanout.onnx", DNNQ_E_UNSUPPORTED, 1, fanout, 2));
 }
 END_TEST
 
