@@ -2193,9 +2193,11 @@ static bool einsum_terms(const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1])
 /* Einsum of the batched matrix product family (MaxViT's attention: "B G H
  * I D, B G H J D -> B G H I J", "B G H I J, B G H J D -> B G H I D"): two
  * operands of the output's rank r >= 2 whose first r - 2 labels are the
- * output's, in order; the output's last two are i of a and j of b, a and
- * b summing their other one. An operand whose pair is the other way round
- * is transposed first (NAME:t0, NAME:t1), then it is MatMul. */
+ * output's, in order, or b of rank 2 (a Linear written as an Einsum:
+ * "bcij,jk->bcik", b its weight, broadcast as MatMul does); the output's
+ * last two are i of a and j of b, a and b summing their other one. An
+ * operand whose pair is the other way round is transposed first (NAME:t0,
+ * NAME:t1; a constant's data at import), then it is MatMul. */
 static int op_einsum(struct nctx *c)
 {
 	char eq[160], t[3][DNNQ_IR_MAX_DIMS + 1];
@@ -2204,37 +2206,56 @@ static int op_einsum(struct nctx *c)
 		rc = need(c, o, DT_F32, false);
 	if (rc)
 		return rc;
-	size_t r = c->nin == 2 && einsum_terms(eq, t) ? strlen(t[2]) : 0;
-	bool ok = r >= 2 && strlen(t[0]) == r && strlen(t[1]) == r && V(c, 0)->ndim == r &&
-	          V(c, 1)->ndim == r && !strncmp(t[0], t[2], r - 2) && !strncmp(t[1], t[2], r - 2);
+	size_t r = c->nin == 2 && einsum_terms(eq, t) ? strlen(t[2]) : 0, rb = strlen(t[1]);
+	bool ok = r >= 2 && strlen(t[0]) == r && (rb == r || rb == 2) && V(c, 0)->ndim == r &&
+	          V(c, 1)->ndim == rb && !strncmp(t[0], t[2], r - 2) &&
+	          !strncmp(t[1], t[2], rb - 2);
+	const char *b2 = t[1] + (ok ? rb - 2 : 0);      /* b's last two labels */
 	char i = ok ? t[2][r - 2] : 0, j = ok ? t[2][r - 1] : 0;
-	bool trans[2] = { ok && t[0][r - 1] == i, ok && t[1][r - 2] == j };
+	bool trans[2] = { ok && t[0][r - 1] == i, ok && b2[0] == j };
 	char k = trans[0] ? t[0][r - 2] : ok ? t[0][r - 1] : 0;
 	ok = ok && i != j && k != i && k != j && t[0][r - 2 + trans[0]] == i &&
-	     t[1][r - 1 - trans[1]] == j && t[1][r - 2 + trans[1]] == k &&
+	     b2[1 - trans[1]] == j && b2[trans[1]] == k &&
 	     !memchr(t[2], k, r - 2) && !memchr(t[2], i, r - 2) && !memchr(t[2], j, r - 2);
 	if (!ok)
 		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator (of Einsum's equations only "
-		           "the batched matrix product of two operands, \"...ik,...kj->...ij\" with "
-		           "either one's last two labels swapped, is supported): equation '%.80s' on "
-		           "%zu operands", eq, c->nin);
+		           "the batched matrix product of two operands, \"...ik,...kj->...ij\" or "
+		           "\"...ik,kj->...ij\" with either one's last two labels swapped, is "
+		           "supported): equation '%.80s' on %zu operands", eq, c->nin);
 	int32_t in[2] = { c->in[0], c->in[1] };
 	for (size_t o = 0; o < 2; o++) {
 		if (!trans[o])
 			continue;
 		const struct dnnq_ir_value *x = V(c, o);
-		if (x->batched && r == 2)
+		uint32_t ro = x->ndim;
+		if (x->batched && ro == 2)
 			return batch_moves(c, "operand %zu's labels '%s': the batch (dim 0) would move",
 			                   o, t[o]);
 		int64_t d[DNNQ_IR_MAX_DIMS];
-		for (uint32_t a = 0; a < r; a++) {
-			c->node.ints[a] = a < r - 2 ? a : (int64_t)(2 * r - 3 - a);
+		for (uint32_t a = 0; a < ro; a++) {
+			c->node.ints[a] = a < ro - 2 ? a : (int64_t)(2 * ro - 3 - a);
 			d[a] = x->dims[c->node.ints[a]];
 		}
-		c->node.nints = (uint32_t)r;
+		if (x->data) {          /* a weight: transposed here */
+			size_t n = numel(x), rows = (size_t)x->dims[ro - 2], cols = (size_t)x->dims[ro - 1];
+			float *f = malloc((n ? n : 1) * sizeof *f);
+			if (!f)
+				return DNNQ_E_NOMEM;
+			for (size_t e = 0; e < n; e++) {
+				size_t m = e / (rows * cols), q = e % (rows * cols);
+				f[m * rows * cols + q % cols * rows + q / cols] = ((const float *)x->data)[e];
+			}
+			int32_t id = affine_constant(c, f, ro, d, o ? ":t1" : ":t0");
+			free(f);
+			if (id < 0)
+				return id;
+			in[o] = id;
+			continue;
+		}
+		c->node.nints = ro;
 		c->in[0] = in[o];
 		if ((rc = engine_kind(c, "transpose")) ||
-		    (rc = set_out(c, 0, DNNQ_IR_F32, (uint32_t)r, d, x->batched)) ||
+		    (rc = set_out(c, 0, DNNQ_IR_F32, ro, d, x->batched)) ||
 		    (rc = link_as(c, o ? ":t1" : ":t0", 1)))
 			return rc;
 		in[o] = c->in[0];
@@ -2243,6 +2264,8 @@ static int op_einsum(struct nctx *c)
 	}
 	c->node.nints = 0;
 	c->nin = 2;
+	c->in[0] = in[0];
+	c->in[1] = in[1];
 	return op_matmul(c);
 }
 

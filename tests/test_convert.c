@@ -1640,12 +1640,12 @@ static void modern_case(const char *name, const char *kind, unsigned nin)
 /* tools/mkmodern.py's opset 18-21 models, as torch 2's exporters write
  * them (ViT, ConvNeXt, EfficientNet, BERT blocks, a YOLOv8 head, the
  * boolean-mask attention, GroupNormalization, Gelu, Mish, the newer
- * reductions, Trilu of activations, model-local functions), against ONNX
- * Runtime's outputs as the conformance cases of kind fp32, or (kind auto,
- * the masked attentions) modern_auto. */
+ * reductions, Trilu of activations, model-local functions, Einsum
+ * Linears), against ONNX Runtime's outputs as the conformance cases of
+ * kind fp32, or (kind auto, the masked attentions) modern_auto. */
 START_TEST(modern_models)
 {
-	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 10);
+	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 11);
 }
 END_TEST
 

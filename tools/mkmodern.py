@@ -69,6 +69,9 @@ ReduceLogSum of |x| + 1 and Mean of x and Softsign(x), opset 18, four
 outputs of x [1, 6, 5, 7].
 trilu: Trilu of a computed tensor (torch's triu and tril of activations),
 upper with k 1 and lower with k -2 of x [1, 3, 5, 7], opset 18.
+einsum_linear: Linears written as Einsum of a constant weight, opset 18:
+"bld,nd->bln" (the weight [out, in] as nn.Linear holds it, transposed at
+import), Relu, "bln,nk->blk"; x [1, 5, 8].
 functions: torch 2.1-2.4's dynamo_export form, opset 18: two calls (one
 named, one not) of a model-local function Block (domain pkg.torch.2.1.0)
 whose body calls the function torch_nn_modules_linear_Linear (its weight
@@ -405,6 +408,13 @@ def trilu(manifest):
     save(g, "fp32", 18, [("x", [1, 3, 5, 7])], [up, low], [randn(g.r, 3, 5, 7)], manifest)
 
 
+def einsum_linear(manifest):
+    g = Graph("einsum_linear", 11)
+    y = g.op("Einsum", ["x", g.w(12, 8, scale=0.3)], equation="bld,nd->bln")
+    z = g.op("Einsum", [g.op("Relu", [y]), g.w(12, 4, scale=0.3)], equation="bln,nk->blk")
+    save(g, "fp32", 18, [("x", [1, 5, 8])], [z], [randn(g.r, 5, 8)], manifest)
+
+
 def functions(manifest):
     """torch 2.1-2.4's dynamo_export: modules and aten operators as
     model-local functions, the parameters the module function's inputs."""
@@ -463,7 +473,7 @@ def main():
         os.remove(f)
     manifest = []
     for case in (vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
-                 sdpa_bool_mask, yolov8_head, reductions, trilu, functions):
+                 sdpa_bool_mask, yolov8_head, reductions, trilu, functions, einsum_linear):
         case(manifest)
     bad_modern()
     bad_fanout()
