@@ -641,7 +641,8 @@ static int split_to_seq(struct nctx *c, int32_t *idx, bool *bools)
 		return rc;
 	/* ONNX's axis in the IR's dims, which keep a batch a Transpose moved
 	 * first (import-int.h, moved) */
-	int64_t k = c->m->moved[x], dim = v->dims[!k || axis > k ? axis : axis == k ? 0 : axis + 1];
+	int64_t mv = c->m->moved[x],
+	        dim = v->dims[!mv || axis > mv ? axis : axis == mv ? 0 : axis + 1];
 	bool split = np->n_input > 1 && *S(np->input[1]);
 	if (!split) {
 		if (dim > IMP_MAX_SEQ)
@@ -659,28 +660,25 @@ static int split_to_seq(struct nctx *c, int32_t *idx, bool *bools)
 		    sv->ndim > 1)
 			return bad(c, DNNQ_E_UNSUPPORTED, "input 1 'split' must be a constant integer "
 			           "scalar or 1-D tensor");
-		int64_t sum = 0, s0 = 0;
-		for (size_t i = 0; i < k && sum <= dim; i++) {
-			int64_t l = sv->dtype == DNNQ_IR_S64 ? ((const int64_t *)sv->data)[i]
-			                                     : ((const int32_t *)sv->data)[i];
-			if (l < (sv->ndim ? 0 : 1) || l > dim)
-				return bad(c, DNNQ_E_RANGE, "split[%zu] = %lld: want %s..%lld", i,
-				           (long long)l, sv->ndim ? "0" : "1", (long long)dim);
-			if (!i)
-				s0 = l;
-			if (sv->ndim) {
-				if (n >= IMP_MAX_SEQ)
-					break;
-				len[n++] = l;
-				sum += l;
-			}
-		}
-		if (!sv->ndim)
-			for (sum = 0; sum < dim && n < IMP_MAX_SEQ; sum += len[n++])
-				len[n] = s0 < dim - sum ? s0 : dim - sum;
-		if (n >= IMP_MAX_SEQ)
+		if (k > IMP_MAX_SEQ)
 			return bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors",
 			           IMP_MAX_SEQ);
+		int64_t sum = 0;        /* at most 1024 lengths of at most 2^31 */
+		for (n = 0; n < k; sum += len[n++]) {
+			len[n] = sv->dtype == DNNQ_IR_S64 ? ((const int64_t *)sv->data)[n]
+			                                  : ((const int32_t *)sv->data)[n];
+			if (len[n] < (sv->ndim ? 0 : 1) || len[n] > dim)
+				return bad(c, DNNQ_E_RANGE, "split[%zu] = %lld: want %s..%lld", n,
+				           (long long)len[n], sv->ndim ? "0" : "1", (long long)dim);
+		}
+		if (!sv->ndim) {        /* a scalar: pieces of that length, the last shorter */
+			int64_t l = len[0];
+			if ((dim + l - 1) / l > IMP_MAX_SEQ)
+				return bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors",
+				           IMP_MAX_SEQ);
+			for (n = 0, sum = 0; sum < dim; sum += len[n++])
+				len[n] = l < dim - sum ? l : dim - sum;
+		}
 		if (sum != dim)
 			return bad(c, DNNQ_E_SHAPE, "split's lengths add to %lld, not the %lld of axis "
 			           "%lld", (long long)sum, (long long)dim, (long long)axis);

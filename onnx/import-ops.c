@@ -1049,8 +1049,8 @@ static int where_halves(struct nctx *c, int32_t cond, int32_t x, int32_t y)
 	return op_binary(c);
 }
 
-static int32_t affine_constant(struct nctx *c, const float *data, uint32_t r,
-                               const int64_t *dims, const char *suffix);
+static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const char *suffix,
+                            void *data);
 
 /* Trilu of a computed X (a constant one folds: onnx/import-fold.c): the
  * registry's where_keep of a constant mask of X's last two dims
@@ -1080,15 +1080,16 @@ static int op_trilu(struct nctx *c)
 		           iname(c, 0), imp_dims_str(x));
 	if (x->batched && r == 2)
 		return batch_moves(c, "a Trilu of the batch's rows (rank 2)");
-	int64_t rows = x->dims[r - 2], cols = x->dims[r - 1], d[2] = { rows, cols };
-	float *mask = malloc((size_t)(rows * cols) * sizeof *mask);
-	if (!mask)
-		return DNNQ_E_NOMEM;
+	int64_t rows = x->dims[r - 2], cols = x->dims[r - 1];
+	struct dnnq_ir_value mv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                            .dims = { rows, cols }, .producer = -1 };
+	float *mask;
+	if ((rc = imp_const_alloc(c->m, numel(&mv) * sizeof *mask, c->who, (void **)&mask)))
+		return rc;
 	for (int64_t i = 0; i < rows; i++)
 		for (int64_t j = 0; j < cols; j++)
 			mask[i * cols + j] = upper ? j - i >= k : j - i <= k;
-	int32_t mid = affine_constant(c, mask, 2, d, ":mask");
-	free(mask);
+	int32_t mid = new_constant(c, &mv, ":mask", mask);
 	if (mid < 0)
 		return mid;
 	c->node.op = DNNQ_IR_ENGINE;
@@ -2238,15 +2239,17 @@ static int op_einsum(struct nctx *c)
 		}
 		if (x->data) {          /* a weight: transposed here */
 			size_t n = numel(x), rows = (size_t)x->dims[ro - 2], cols = (size_t)x->dims[ro - 1];
-			float *f = malloc((n ? n : 1) * sizeof *f);
-			if (!f)
-				return DNNQ_E_NOMEM;
+			struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = ro,
+			                            .producer = -1 };
+			memcpy(tv.dims, d, ro * sizeof *d);
+			float *f;
+			if ((rc = imp_const_alloc(c->m, n * sizeof *f, c->who, (void **)&f)))
+				return rc;
 			for (size_t e = 0; e < n; e++) {
 				size_t m = e / (rows * cols), q = e % (rows * cols);
 				f[m * rows * cols + q % cols * rows + q / cols] = ((const float *)x->data)[e];
 			}
-			int32_t id = affine_constant(c, f, ro, d, o ? ":t1" : ":t0");
-			free(f);
+			int32_t id = new_constant(c, &tv, o ? ":t1" : ":t0", f);
 			if (id < 0)
 				return id;
 			in[o] = id;

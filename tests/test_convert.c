@@ -1645,7 +1645,7 @@ static void modern_case(const char *name, const char *kind, unsigned nin)
  * kind fp32, or (kind auto, the masked attentions) modern_auto. */
 START_TEST(modern_models)
 {
-	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 11);
+	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 12);
 }
 END_TEST
 

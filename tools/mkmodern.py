@@ -69,6 +69,9 @@ ReduceLogSum of |x| + 1 and Mean of x and Softsign(x), opset 18, four
 outputs of x [1, 6, 5, 7].
 trilu: Trilu of a computed tensor (torch's triu and tril of activations),
 upper with k 1 and lower with k -2 of x [1, 3, 5, 7], opset 18.
+split_seq: SplitToSequence by a scalar length (4 of 6 channels: pieces 4
+and 2, the last taken, SequenceAt -1) and by lengths [1, 4] of the last
+axis (the second taken), opset 18; x [1, 6, 5].
 einsum_linear: Linears written as Einsum of a constant weight, opset 18:
 "bld,nd->bln" (the weight [out, in] as nn.Linear holds it, transposed at
 import), Relu, "bln,nk->blk"; x [1, 5, 8].
@@ -408,6 +411,15 @@ def trilu(manifest):
     save(g, "fp32", 18, [("x", [1, 3, 5, 7])], [up, low], [randn(g.r, 3, 5, 7)], manifest)
 
 
+def split_seq(manifest):
+    g = Graph("split_seq", 12)
+    s4 = g.op("SplitToSequence", ["x", g.c(np.array(4, np.int64))], axis=1)
+    last = g.op("Mul", [g.op("SequenceAt", [s4, g.c(np.array(-1, np.int64))]), g.f(2.0)])
+    s14 = g.op("SplitToSequence", [g.op("Relu", ["x"]), g.i64(1, 4)], axis=2)
+    second = g.op("SequenceAt", [s14, g.c(np.array(1, np.int64))])
+    save(g, "fp32", 18, [("x", [1, 6, 5])], [last, second], [randn(g.r, 6, 5)], manifest)
+
+
 def einsum_linear(manifest):
     g = Graph("einsum_linear", 11)
     y = g.op("Einsum", ["x", g.w(12, 8, scale=0.3)], equation="bld,nd->bln")
@@ -473,7 +485,8 @@ def main():
         os.remove(f)
     manifest = []
     for case in (vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
-                 sdpa_bool_mask, yolov8_head, reductions, trilu, functions, einsum_linear):
+                 sdpa_bool_mask, yolov8_head, reductions, trilu, functions, einsum_linear,
+                 split_seq):
         case(manifest)
     bad_modern()
     bad_fanout()
