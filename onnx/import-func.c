@@ -58,25 +58,13 @@ const Onnx__FunctionProto *imp_function(const struct imp *m, const char *domain,
 	return NULL;
 }
 
-/* p, kept until the import ends (the names table points into an inlined
- * body's strings, and the merged Pads and folded BatchNormalizations into
- * its graph); NULL, p freed, when there is no memory. */
-static void *hold(struct imp *m, void *p)
-{
-	if (!p || dnnq_ir_grow((void **)&m->held, &m->hcap, m->nheld, sizeof *m->held)) {
-		free(p);
-		return NULL;
-	}
-	return m->held[m->nheld++] = p;
-}
-
 static char *join(struct imp *m, const char *call, const char *name)
 {
 	size_t n = strlen(call) + strlen(name) + 2;
 	char *s = malloc(n);
 	if (s)
 		snprintf(s, n, "%s/%s", call, name);
-	return hold(m, s);
+	return imp_hold(m, s);
 }
 
 /* Body name `name` as the call's: a formal input or output the actual one
@@ -116,10 +104,10 @@ static int copy_node(struct nctx *c, const Onnx__FunctionProto *f, size_t k,
 	snprintf(own, sizeof own, "%.60s#%zu", S(np->op_type), k);
 	*out = *np;
 	out->name = join(m, c->name, *S(np->name) ? S(np->name) : own);
-	out->input = hold(m, calloc(np->n_input + 1, sizeof *out->input));
-	out->output = hold(m, calloc(np->n_output + 1, sizeof *out->output));
-	out->attribute = hold(m, calloc(np->n_attribute + 1, sizeof *out->attribute));
-	Onnx__AttributeProto *at = hold(m, calloc(np->n_attribute + 1, sizeof *at));
+	out->input = imp_hold(m, calloc(np->n_input + 1, sizeof *out->input));
+	out->output = imp_hold(m, calloc(np->n_output + 1, sizeof *out->output));
+	out->attribute = imp_hold(m, calloc(np->n_attribute + 1, sizeof *out->attribute));
+	Onnx__AttributeProto *at = imp_hold(m, calloc(np->n_attribute + 1, sizeof *at));
 	if (!out->name || !out->input || !out->output || !out->attribute || !at)
 		return DNNQ_E_NOMEM;
 	for (size_t i = 0; i < np->n_input; i++)
@@ -179,14 +167,14 @@ int imp_call(struct nctx *c, const Onnx__FunctionProto *f)
 	m->walked += f->n_node;
 	m->inlined += f->n_node;
 	/* the call's outputs are the body graph's: read after it */
-	Onnx__GraphProto *g = hold(m, malloc(sizeof *g));
-	Onnx__NodeProto *nodes = hold(m, calloc(f->n_node + 1, sizeof *nodes));
-	Onnx__ValueInfoProto *outs = hold(m, calloc(np->n_output + 1, sizeof *outs));
+	Onnx__GraphProto *g = imp_hold(m, malloc(sizeof *g));
+	Onnx__NodeProto *nodes = imp_hold(m, calloc(f->n_node + 1, sizeof *nodes));
+	Onnx__ValueInfoProto *outs = imp_hold(m, calloc(np->n_output + 1, sizeof *outs));
 	if (!g || !nodes || !outs)
 		return DNNQ_E_NOMEM;
 	*g = (Onnx__GraphProto)ONNX__GRAPH_PROTO__INIT;
-	g->node = hold(m, calloc(f->n_node + 1, sizeof *g->node));
-	g->output = hold(m, calloc(np->n_output + 1, sizeof *g->output));
+	g->node = imp_hold(m, calloc(f->n_node + 1, sizeof *g->node));
+	g->output = imp_hold(m, calloc(np->n_output + 1, sizeof *g->output));
 	if (!g->node || !g->output)
 		return DNNQ_E_NOMEM;
 	int rc = 0;

@@ -107,8 +107,7 @@ struct imp {
 	const Onnx__FunctionProto *call_stack[IMP_MAX_CALL_DEPTH]; /* their functions */
 	bool calls_refused;         /* one was refused for the limits: no more walked */
 	size_t inlined;             /* function body nodes copied */
-	void **held;                /* what inlined function bodies hold: freed
-	                               with the import */
+	void **held;                /* imp_hold's: freed with the import */
 	size_t nheld, hcap;
 	const Onnx__GraphProto *g;          /* the graph being walked (an If branch) */
 	const Onnx__GraphProto *root;       /* the model's: IMP_INIT indexes its initializers */
@@ -336,6 +335,11 @@ int imp_walk_sub(struct nctx *c, const Onnx__GraphProto *g);
 
 /* ---- Loop (onnx/import-loop.c) -------------------------------------------------- */
 
+/* p (malloc'd), kept until the import ends: the names a node made at
+ * import reads or defines (the names table points into them), an inlined
+ * function body's nodes and graph (the merged Pads and folded
+ * BatchNormalizations point into it); NULL, p freed, without memory. */
+void *imp_hold(struct imp *m, void *p);
 /* The model-local function of domain and name op, or NULL. */
 const Onnx__FunctionProto *imp_function(const struct imp *m, const char *domain,
                                         const char *op);

@@ -569,11 +569,23 @@ static int insert(struct nctx *c, int32_t *idx, bool *bools)
 	return new_seq(c, ids, q->n + 1, idx);
 }
 
-/* A new int64 constant [n] of v named NAME:what; its name into *name. */
-static int ints_const(struct nctx *c, const char *what, const int64_t *v, size_t n,
-                      char *name, size_t cap)
+/* "NAME:what", held to the import's end (a name of the names table);
+ * NULL without memory. */
+static char *held_name(struct nctx *c, const char *what)
 {
-	snprintf(name, cap, "%s:%s", c->name, what);
+	char buf[200];
+	snprintf(buf, sizeof buf, "%.150s:%s", c->name, what);
+	return imp_hold(c->m, strdup(buf));
+}
+
+/* A new int64 constant [n] of v named NAME:what; its name into *out. */
+static int ints_const(struct nctx *c, const char *what, const int64_t *v, size_t n,
+                      const char **out)
+{
+	char *name = held_name(c, what);
+	if (!name)
+		return DNNQ_E_NOMEM;
+	*out = name;
 	if (imp_find(c->m, name))
 		return bad(c, DNNQ_E_FORMAT, "'%.100s', a name its import makes, is a name of the "
 		           "model", name);
@@ -688,25 +700,29 @@ static int split_to_seq(struct nctx *c, int32_t *idx, bool *bools)
 		           (long long)axis);
 	int32_t ids[IMP_MAX_SEQ];
 	int64_t at = 0;
-	char an[200];
-	if ((rc = ints_const(c, "a", &axis, 1, an, sizeof an)))
+	const char *an, *sn, *en, *out, *sq;
+	if ((rc = ints_const(c, "a", &axis, 1, &an)))
 		return rc;
 	for (size_t k = 0; k < n; at += len[k++]) {
-		char sn[200], en[200], what[40], out[180], sq[200];
+		char what[40];
 		int64_t end = at + len[k];
 		snprintf(what, sizeof what, "%zu:s", k);
-		if ((rc = ints_const(c, what, &at, 1, sn, sizeof sn)))
+		if ((rc = ints_const(c, what, &at, 1, &sn)))
 			return rc;
 		snprintf(what, sizeof what, "%zu:e", k);
-		if ((rc = ints_const(c, what, &end, 1, en, sizeof en)))
+		if ((rc = ints_const(c, what, &end, 1, &en)))
 			return rc;
-		snprintf(out, sizeof out, "%.150s:%zu", c->name, k);
+		snprintf(what, sizeof what, "%zu", k);
+		if (!(out = held_name(c, what)))
+			return DNNQ_E_NOMEM;
 		const char *in[4] = { xn, sn, en, an };
 		if ((rc = piece_node(c, "Slice", out, in, 4, &ids[k])))
 			return rc;
 		if (split || keep)
 			continue;
-		snprintf(sq, sizeof sq, "%s:sq", out);
+		snprintf(what, sizeof what, "%zu:sq", k);
+		if (!(sq = held_name(c, what)))
+			return DNNQ_E_NOMEM;
 		in[0] = out;
 		in[1] = an;
 		if ((rc = piece_node(c, "Squeeze", sq, in, 2, &ids[k])))

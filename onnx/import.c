@@ -88,6 +88,15 @@ struct imp_name *imp_find(struct imp *m, const char *name)
 	}
 }
 
+void *imp_hold(struct imp *m, void *p)
+{
+	if (!p || dnnq_ir_grow((void **)&m->held, &m->hcap, m->nheld, sizeof *m->held)) {
+		free(p);
+		return NULL;
+	}
+	return m->held[m->nheld++] = p;
+}
+
 /* Adds name (not yet present; the string must outlive the import). */
 int imp_add_name(struct imp *m, const char *name, enum imp_kind kind, int32_t idx)
 {
