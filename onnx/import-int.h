@@ -97,8 +97,18 @@ struct imp_at {
 	size_t node;
 };
 
+/* Model-local function calls nested (onnx/import-func.c). */
+#define IMP_MAX_CALL_DEPTH 64
+
 struct imp {
 	struct dnnq_ir *ir;
+	const Onnx__ModelProto *model;      /* its functions (onnx/import-func.c) */
+	int calls;                  /* function calls being walked, nested */
+	const Onnx__FunctionProto *call_stack[IMP_MAX_CALL_DEPTH]; /* their functions */
+	bool calls_refused;         /* one was refused for the limits: no more walked */
+	size_t inlined;             /* function body nodes copied */
+	void **held;                /* imp_hold's: freed with the import */
+	size_t nheld, hcap;
 	const Onnx__GraphProto *g;          /* the graph being walked (an If branch) */
 	const Onnx__GraphProto *root;       /* the model's: IMP_INIT indexes its initializers */
 	const struct dnnq_onnx_import_opts *opts;
@@ -328,17 +338,32 @@ int imp_walk_sub(struct nctx *c, const Onnx__GraphProto *g);
 
 /* ---- Loop (onnx/import-loop.c) -------------------------------------------------- */
 
+/* p (malloc'd), kept until the import ends: the names a node made at
+ * import reads or defines (the names table points into them), an inlined
+ * function body's nodes and graph (the merged Pads and folded
+ * BatchNormalizations point into it); NULL, p freed, without memory. */
+void *imp_hold(struct imp *m, void *p);
+/* The model-local function of domain and name op, or NULL. */
+const Onnx__FunctionProto *imp_function(const struct imp *m, const char *domain,
+                                        const char *op);
+/* A call of function f: its body walked in the call's place (onnx/import-func.c).
+ * 0 or DNNQ_E_NOMEM. */
+int imp_call(struct nctx *c, const Onnx__FunctionProto *f);
+
 /* A Loop of a constant trip count: its body walked once per iteration in
  * its place, its outputs named as the last iteration's carried values;
  * anything else refused, naming the node. 0 or DNNQ_E_NOMEM. */
 int imp_loop(struct nctx *c);
-/* SequenceEmpty, SequenceConstruct, SequenceInsert: a new sequence, known
- * at import, its output named it. 0 or DNNQ_E_NOMEM. */
+/* SequenceEmpty, SequenceConstruct, SequenceInsert, SplitToSequence: a new
+ * sequence, known at import, its output named it. 0 or DNNQ_E_NOMEM. */
 int imp_sequence(struct nctx *c);
 /* ConcatFromSequence's tensors as its inputs (c->nin, c->in), to be read
  * as a Concat's; *unknown when one is; 0 or another status, the problem
  * recorded. */
 int imp_sequence_inputs(struct nctx *c, bool *unknown);
+/* SequenceAt's tensor (a constant position) as its one input, to be read
+ * as an Identity's; as imp_sequence_inputs. */
+int imp_sequence_at(struct nctx *c, bool *unknown);
 /* ONNX's Where(cond, x, y) as IR nodes (onnx/import-ops.c): c->name's
  * ":then", ":else" and, the value *out, c->name itself; 0, DNNQ_E_NOMEM or
  * another status with the problem recorded. */

@@ -29,10 +29,12 @@
  * it walks.
  *
  * Sequences: SequenceEmpty, SequenceConstruct and SequenceInsert (at a
- * constant position) make a list of value ids, no IR; ConcatFromSequence
- * (new_axis 0) is the Concat of its tensors, folded when they are
- * constants; a sequence holds at most IMP_MAX_SEQ tensors, and all of them
- * IMP_MAX_SEQ_IDS. Any other
+ * constant position) make a list of value ids, no IR; SplitToSequence
+ * makes its pieces as Slices (and Squeezes) of the tensor;
+ * ConcatFromSequence (new_axis 0) is the Concat of its tensors, folded
+ * when they are constants; SequenceAt (a constant position) is the tensor
+ * there, as an Identity of it; a sequence holds at most IMP_MAX_SEQ
+ * tensors, and all of them IMP_MAX_SEQ_IDS. Any other
  * reader of a sequence is refused (onnx/import.c, imp_lookup).
  */
 #include <stdio.h>
@@ -567,6 +569,192 @@ static int insert(struct nctx *c, int32_t *idx, bool *bools)
 	return new_seq(c, ids, q->n + 1, idx);
 }
 
+/* "NAME:what", held to the import's end (a name of the names table);
+ * NULL without memory. */
+static char *held_name(struct nctx *c, const char *what)
+{
+	char buf[200];
+	snprintf(buf, sizeof buf, "%.150s:%s", c->name, what);
+	return imp_hold(c->m, strdup(buf));
+}
+
+/* A new int64 constant [n] of v named NAME:what; its name into *out. */
+static int ints_const(struct nctx *c, const char *what, const int64_t *v, size_t n,
+                      const char **out)
+{
+	char *name = held_name(c, what);
+	if (!name)
+		return DNNQ_E_NOMEM;
+	*out = name;
+	if (imp_find(c->m, name))
+		return bad(c, DNNQ_E_FORMAT, "'%.100s', a name its import makes, is a name of the "
+		           "model", name);
+	struct dnnq_ir_value t = { .name = name, .dtype = DNNQ_IR_S64, .ndim = 1, .dims = { n },
+	                           .producer = -1 };
+	int rc = imp_const_alloc(c->m, n * sizeof *v, c->who, &t.data);
+	if (rc)
+		return rc;
+	memcpy(t.data, v, n * sizeof *v);
+	int32_t id = imp_new_value(c->m, &t, true);
+	if (id < 0) {
+		free(t.data);
+		return id;
+	}
+	return imp_add_name(c->m, name, IMP_VALUE, id) ? DNNQ_E_NOMEM : 0;
+}
+
+/* Node op (name and output out) of inputs in, imported in opset 13 (Slice's
+ * and Squeeze's inputs) in c's place; its output's id into *id. */
+static int piece_node(struct nctx *c, const char *op, const char *out, const char **in,
+                      size_t nin, int32_t *id)
+{
+	Onnx__NodeProto np = ONNX__NODE_PROTO__INIT;
+	np.n_input = nin;
+	np.input = (char **)in;
+	np.n_output = 1;
+	np.output = (char **)&out;
+	np.name = (char *)out;
+	np.op_type = (char *)op;
+	np.domain = (char *)"";
+	int64_t was = c->m->opset;
+	c->m->opset = 13;
+	int rc = imp_node(c->m, &np, c->index);
+	c->m->opset = was;
+	if (rc)
+		return rc;
+	*id = imp_lookup(c->m, out, c->who);
+	return *id >= 0 || *id == DNNQ_E_NOMEM ? (*id < 0 ? *id : 0) : DNNQ_E_UNSUPPORTED;
+}
+
+/* SplitToSequence (torch 2's dynamo export of unbind and split: `q, k, v =
+ * qkv.unbind(0)`): input 0 cut along axis into pieces of the lengths input
+ * 1 gives (a scalar: that length, the last piece shorter; a 1-D constant:
+ * each piece's) or, without it, of 1 each, Squeezed on axis unless keepdims
+ * is 1. Piece K is a Slice (NAME:K, its starts, ends and axes NAME:K:s,
+ * :e, :a) [and a Squeeze, NAME:K:sq of axes NAME:a]; the sequence holds
+ * them, its index in *idx. */
+static int split_to_seq(struct nctx *c, int32_t *idx, bool *bools)
+{
+	const Onnx__NodeProto *np = c->np;
+	const char *xn = np->n_input ? S(np->input[0]) : "";
+	int64_t axis, keep, len[IMP_MAX_SEQ];
+	size_t n = 0;
+	int rc;
+	if (np->n_input < 1 || np->n_input > 2)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs (1 to 2 expected)", np->n_input);
+	int32_t x = imp_lookup(c->m, xn, c->who);
+	if (x < 0)
+		return x == -1 ? bad(c, DNNQ_E_FORMAT, "input 0 is empty") : x;
+	if ((rc = a_int(c, "axis", 0, &axis)) || (rc = a_int(c, "keepdims", 1, &keep)))
+		return rc;
+	const struct dnnq_ir_value *v = &c->m->ir->values[x];
+	uint32_t r = v->ndim;
+	if ((rc = norm_axis(c, &axis, r, "axis")))
+		return rc;
+	/* ONNX's axis in the IR's dims, which keep a batch a Transpose moved
+	 * first (import-int.h, moved) */
+	int64_t mv = c->m->moved[x],
+	        dim = v->dims[!mv || axis > mv ? axis : axis == mv ? 0 : axis + 1];
+	bool split = np->n_input > 1 && *S(np->input[1]);
+	if (!split) {
+		if (dim > IMP_MAX_SEQ)
+			return bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors",
+			           IMP_MAX_SEQ);
+		for (n = 0; n < (size_t)dim; n++)
+			len[n] = 1;
+	} else {
+		int32_t sid = imp_lookup(c->m, S(np->input[1]), c->who);
+		if (sid < 0)
+			return sid == -1 ? bad(c, DNNQ_E_FORMAT, "input 1 is empty") : sid;
+		const struct dnnq_ir_value *sv = &c->m->ir->values[sid];
+		size_t k = dnnq_ir_numel(sv, 1);
+		if (!sv->data || (sv->dtype != DNNQ_IR_S64 && sv->dtype != DNNQ_IR_S32) ||
+		    sv->ndim > 1)
+			return bad(c, DNNQ_E_UNSUPPORTED, "input 1 'split' must be a constant integer "
+			           "scalar or 1-D tensor");
+		if (k > IMP_MAX_SEQ)
+			return bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors",
+			           IMP_MAX_SEQ);
+		int64_t sum = 0;        /* at most 1024 lengths of at most 2^31 */
+		for (n = 0; n < k; sum += len[n++]) {
+			len[n] = sv->dtype == DNNQ_IR_S64 ? ((const int64_t *)sv->data)[n]
+			                                  : ((const int32_t *)sv->data)[n];
+			if (len[n] < (sv->ndim ? 0 : 1) || len[n] > dim)
+				return bad(c, DNNQ_E_RANGE, "split[%zu] = %lld: want %s..%lld", n,
+				           (long long)len[n], sv->ndim ? "0" : "1", (long long)dim);
+		}
+		if (!sv->ndim) {        /* a scalar: pieces of that length, the last shorter */
+			int64_t l = len[0];
+			if ((dim + l - 1) / l > IMP_MAX_SEQ)
+				return bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors",
+				           IMP_MAX_SEQ);
+			for (n = 0, sum = 0; sum < dim; sum += len[n++])
+				len[n] = l < dim - sum ? l : dim - sum;
+		}
+		if (sum != dim)
+			return bad(c, DNNQ_E_SHAPE, "split's lengths add to %lld, not the %lld of axis "
+			           "%lld", (long long)sum, (long long)dim, (long long)axis);
+	}
+	if (!n)
+		return bad(c, DNNQ_E_SHAPE, "axis %lld has 0 elements: an empty sequence",
+		           (long long)axis);
+	int32_t ids[IMP_MAX_SEQ];
+	int64_t at = 0;
+	const char *an, *sn, *en, *out, *sq;
+	if ((rc = ints_const(c, "a", &axis, 1, &an)))
+		return rc;
+	for (size_t k = 0; k < n; at += len[k++]) {
+		char what[40];
+		int64_t end = at + len[k];
+		snprintf(what, sizeof what, "%zu:s", k);
+		if ((rc = ints_const(c, what, &at, 1, &sn)))
+			return rc;
+		snprintf(what, sizeof what, "%zu:e", k);
+		if ((rc = ints_const(c, what, &end, 1, &en)))
+			return rc;
+		snprintf(what, sizeof what, "%zu", k);
+		if (!(out = held_name(c, what)))
+			return DNNQ_E_NOMEM;
+		const char *in[4] = { xn, sn, en, an };
+		if ((rc = piece_node(c, "Slice", out, in, 4, &ids[k])))
+			return rc;
+		if (split || keep)
+			continue;
+		snprintf(what, sizeof what, "%zu:sq", k);
+		if (!(sq = held_name(c, what)))
+			return DNNQ_E_NOMEM;
+		in[0] = out;
+		in[1] = an;
+		if ((rc = piece_node(c, "Squeeze", sq, in, 2, &ids[k])))
+			return rc;
+	}
+	*bools = imp_is_bool(c->m, xn);
+	return new_seq(c, ids, n, idx);
+}
+
+int imp_sequence_at(struct nctx *c, bool *unknown)
+{
+	int64_t at;
+	*unknown = false;
+	if (c->np->n_input != 2)
+		return bad(c, DNNQ_E_FORMAT, "%zu inputs (2 expected)", c->np->n_input);
+	int32_t s = seq_in(c, 0);
+	if (s == IMP_ID_UNKNOWN)
+		*unknown = true;
+	if (s < 0)
+		return s == IMP_ID_UNKNOWN ? 0 : s;
+	int rc = const_int(c, S(c->np->input[1]), "position", &at);
+	if (rc)
+		return rc;
+	const struct imp_seq *q = &c->m->seqs[s];
+	if (at < -(int64_t)q->n || at >= (int64_t)q->n)
+		return bad(c, DNNQ_E_RANGE, "position %lld is outside [-%zu, %zu)", (long long)at,
+		           q->n, q->n);
+	c->nin = 1;
+	c->in[0] = q->ids[at < 0 ? at + (int64_t)q->n : at];
+	return 0;
+}
+
 int imp_sequence(struct nctx *c)
 {
 	const Onnx__NodeProto *np = c->np;
@@ -582,6 +770,8 @@ int imp_sequence(struct nctx *c)
 		rc = np->n_input < 2 || np->n_input > 3 ?
 		     bad(c, DNNQ_E_FORMAT, "%zu inputs (2 to 3 expected)", np->n_input) :
 		     insert(c, &idx, &bools);
+	else if (!strcmp(op, "SplitToSequence"))
+		rc = split_to_seq(c, &idx, &bools);
 	else if (np->n_input > IMP_MAX_SEQ)
 		rc = bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors", IMP_MAX_SEQ);
 	else {      /* SequenceEmpty (no inputs), SequenceConstruct */

@@ -86,6 +86,7 @@ static int mha(struct ms *s);
 static int rotary(struct ms *s);
 static int gqa(struct ms *s);
 static int embed_norm(struct ms *s);
+static int std_ops(struct ms *s);
 
 /* The contrib operators (domain com.microsoft), then the standard ones
  * (`direct`) the QOperator format runs on the uint8 / int8 tensor itself:
@@ -134,8 +135,6 @@ static const struct msdef MS[] = {
 	  "sliding_window_cache k_quant_type v_quant_type kv_cache_bit_width qk_norm_epsilon " },
 	{ "RotaryEmbedding", "", 4, 4, 0, 0, 0, rotary, " interleaved is_packed_batching "
 	  "num_heads rotary_embedding_dim scale " },
-	/* ONNX Runtime's, of the default domain (DEFAULT_DOMAIN) */
-	{ "SimplifiedLayerNormalization", "", 2, 2, 0, 0, 0, norms, " axis epsilon stash_type " },
 #define DIRECT(op, min_in, max_in) { op, op, min_in, max_in, 0, 1, 0, direct, NULL }
 	DIRECT("MaxPool", 1, 1), DIRECT("Transpose", 1, 1), DIRECT("DepthToSpace", 1, 1),
 	DIRECT("SpaceToDepth", 1, 1), DIRECT("Resize", 1, 4), DIRECT("Pad", 2, 4),
@@ -143,8 +142,23 @@ static const struct msdef MS[] = {
 #undef DIRECT
 };
 
-/* The operators of MS ONNX Runtime registers in the default domain. */
-static const char DEFAULT_DOMAIN[] = " SimplifiedLayerNormalization ";
+/* Operators of the default domain imported here as a few others: ONNX
+ * Runtime's SimplifiedLayerNormalization (its RMSNorm); ONNX's Gelu (opset
+ * 20: torch 2's dynamo export of nn.GELU), which is com.microsoft's with
+ * `approximate` ('tanh' computes FastGelu's formula); and the ONNX
+ * operators of std_ops. */
+#define REDUCE(op) { op, "", 1, 2, 0, 0, 0, std_ops, " axes keepdims noop_with_empty_axes " }
+static const struct msdef STD[] = {
+	{ "SimplifiedLayerNormalization", "", 2, 2, 0, 0, 0, norms, " axis epsilon stash_type " },
+	{ "Gelu", "", 1, 1, 0, 0, 0, gelus, " approximate " },
+	{ "Mish", "", 1, 1, 0, 0, 0, std_ops, " " },
+	{ "Softsign", "", 1, 1, 0, 0, 0, std_ops, " " },
+	{ "IsNaN", "", 1, 1, 0, 0, 0, std_ops, " " },
+	{ "IsInf", "", 1, 1, 0, 0, 0, std_ops, " detect_negative detect_positive " },
+	{ "Mean", "", 1, DNNQ_IR_MAX_INPUTS, 0, 0, 0, std_ops, " " },
+	REDUCE("ReduceL1"), REDUCE("ReduceLogSum"), REDUCE("ReduceLogSumExp"),
+};
+#undef REDUCE
 
 static const char *in_name(const struct ms *s, size_t i)
 {
@@ -716,15 +730,22 @@ static int not_computed(struct ms *s, size_t k)
  * onnx/fuse.c makes it the engine's GELU); FastGelu 0.5 x (1 + Tanh(x
  * (0.7978845608 + 0.0356774081 x^2))) (NAME:square, :coef, :inner,
  * :scaled, :tanh, :gate, :prod, NAME); QuickGelu x Sigmoid(alpha x)
- * (NAME:scaled, :gate, NAME); BiasAdd X + bias + skip (NAME). */
+ * (NAME:scaled, :gate, NAME); BiasAdd X + bias + skip (NAME). ONNX's Gelu
+ * (opset 20) is Gelu, or FastGelu's formula when approximate is 'tanh'. */
 static int gelus(struct ms *s)
 {
 	struct nctx *c = s->c;
 	const char *op = s->d->name, *x = in_name(s, 0), *y = S(c->np->output[0]), *t, *g;
+	char approx[16];
 	int rc = io_count(s, 1);
-	if (!rc && *in_name(s, 1))
-		rc = bin(s, "Add", "biased", x, in_name(s, 1), NULL, &x);
-	if (rc)
+	if (rc || (rc = a_str(c, "approximate", "none", approx, sizeof approx)))
+		return rc;
+	if (strcmp(approx, "none") && strcmp(approx, "tanh"))
+		return bad(c, DNNQ_E_RANGE, "attribute 'approximate' = '%s': 'none' or 'tanh' "
+		           "expected", approx);
+	if (!strcmp(approx, "tanh"))
+		op = "FastGelu";
+	if (*in_name(s, 1) && (rc = bin(s, "Add", "biased", x, in_name(s, 1), NULL, &x)))
 		return rc;
 	if (!strcmp(op, "BiasAdd"))
 		return bin(s, "Add", "", x, in_name(s, 2), y, &t);
@@ -751,6 +772,111 @@ static int gelus(struct ms *s)
 	    (rc = bin(s, "Mul", "prod", x, g, NULL, &t)))
 		return rc;
 	return bin_k(s, "Mul", "", t, 0.5f, y, &t);
+}
+
+/* A reduction op (NAME:what, or NAME into out when out is not NULL) of fin
+ * (x, [axes]: "" none) with the node's attributes, keepdims 1 when keep;
+ * its output's name into *v ("" what: out, node NAME). The node's axes are an attribute before
+ * opset 18 (ReduceL1's, ReduceLogSum's, ReduceLogSumExp's, as ReduceMax's):
+ * op is imported in opset 12 then, where ReduceSum's are too. */
+static int reduce(struct ms *s, const char *op, const char *what, const char *const fin[2],
+                  bool keep, const char *out, const char **v)
+{
+	struct nctx *c = s->c;
+	const Onnx__NodeProto *np = c->np;
+	Onnx__AttributeProto keep1 = int_attr("keepdims", 1),
+	                     **at = calloc(np->n_attribute + 1, sizeof *at);
+	if (!at)
+		return DNNQ_E_NOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < np->n_attribute; i++)
+		if (!keep || strcmp(S(np->attribute[i]->name), "keepdims"))
+			at[n++] = np->attribute[i];
+	if (keep)
+		at[n++] = &keep1;
+	int64_t was = c->m->opset;
+	int rc = out ? 0 : made_name(s, what, &out);
+	if (!rc) {
+		c->m->opset = was < 18 ? 12 : was;
+		rc = sub(s, op, what[0] ? out : c->name, fin, *fin[1] ? 2 : 1, at, n, out);
+		*v = out;
+		c->m->opset = was;
+	}
+	free(at);
+	return rc;
+}
+
+/* ONNX operators that torch 2's exporters write and dnnq runs as others:
+ * Mish x Tanh(Softplus(x)) (NAME:softplus, :tanh, NAME; torch 2's
+ * export of nn.Mish from opset 18, YOLOv4's activation); Softsign x / (1 +
+ * |x|) (NAME:abs, :denom, NAME); IsNaN Not(Equal(x, x)) (NAME:equal, NAME:
+ * the dynamo exporter's attention with a boolean mask writes
+ * Where(IsNaN(Softmax(...)), 0, ...) for rows masked whole); IsInf
+ * Equal(|x|, inf) or, detecting one sign, Equal(x, +-inf) (NAME:abs,
+ * NAME), detecting neither Greater(x, inf), false; Mean Sum (NAME:sum)
+ * times 1 / n (NAME); ReduceL1 ReduceSum(Abs(x)) (NAME:abs, NAME);
+ * ReduceLogSum Log(ReduceSum(x)) (NAME:sum, NAME); ReduceLogSumExp, as
+ * ONNX Runtime computes it without overflow, Log(ReduceSum(Exp(x - m)))
+ * + m, m ReduceMax(x) (NAME:max kept dims, :shifted, :exp, :sum, :log,
+ * NAME:top with the node's keepdims, NAME). */
+static int std_ops(struct ms *s)
+{
+	struct nctx *c = s->c;
+	const char *op = s->d->name, *x = in_name(s, 0), *y = S(c->np->output[0]), *t, *u;
+	const char *fin[2] = { x, in_name(s, 1) };
+	int rc = io_count(s, 1);
+	if (rc)
+		return rc;
+	if (!strcmp(op, "Mish"))
+		return (rc = bin(s, "Softplus", "softplus", x, NULL, NULL, &t)) ||
+		       (rc = bin(s, "Tanh", "tanh", t, NULL, NULL, &t)) ? rc
+		     : bin(s, "Mul", "", x, t, y, &t);
+	if (!strcmp(op, "Softsign"))
+		return (rc = bin(s, "Abs", "abs", x, NULL, NULL, &t)) ||
+		       (rc = bin_k(s, "Add", "denom", t, 1.0f, NULL, &t)) ? rc
+		     : bin(s, "Div", "", x, t, y, &t);
+	if (!strcmp(op, "IsNaN"))
+		return (rc = bin(s, "Equal", "equal", x, x, NULL, &t)) ? rc
+		     : bin(s, "Not", "", t, NULL, y, &t);
+	if (!strcmp(op, "IsInf")) {
+		int64_t neg, pos;
+		if ((rc = a_int(c, "detect_negative", 1, &neg)) ||
+		    (rc = a_int(c, "detect_positive", 1, &pos)))
+			return rc;
+		if ((neg != 0 && neg != 1) || (pos != 0 && pos != 1))
+			return bad(c, DNNQ_E_RANGE, "detect_negative %lld, detect_positive %lld: 0 or 1 "
+			           "expected", (long long)neg, (long long)pos);
+		if (neg && pos && (rc = bin(s, "Abs", "abs", x, NULL, NULL, &x)))
+			return rc;
+		return bin_k(s, neg || pos ? "Equal" : "Greater", "", x, neg && !pos ? -INFINITY
+		             : INFINITY, y, &t);
+	}
+	if (!strcmp(op, "Mean")) {
+		const Onnx__NodeProto *np = c->np;
+		if ((rc = made_name(s, "sum", &t)) ||
+		    (rc = sub(s, "Sum", t, (const char *const *)np->input, np->n_input, NULL, 0, t)))
+			return rc;
+		return bin_k(s, "Mul", "", t, 1.0f / (float)np->n_input, y, &t);
+	}
+	if (!strncmp(op, "Reduce", 6) && c->m->opset < 18 && *fin[1])
+		return bad(c, DNNQ_E_FORMAT, "2 inputs: axes is an input from opset 18 on, an "
+		           "attribute before");
+	if (!strcmp(op, "ReduceL1"))
+		return (rc = bin(s, "Abs", "abs", x, NULL, NULL, &fin[0])) ? rc
+		     : reduce(s, "ReduceSum", "", fin, false, y, &t);
+	if (!strcmp(op, "ReduceLogSum"))
+		return (rc = reduce(s, "ReduceSum", "sum", fin, false, NULL, &t)) ? rc
+		     : bin(s, "Log", "", t, NULL, y, &t);
+	/* ReduceLogSumExp */
+	if ((rc = reduce(s, "ReduceMax", "max", fin, true, NULL, &u)) ||
+	    (rc = bin(s, "Sub", "shifted", x, u, NULL, &t)) ||
+	    (rc = bin(s, "Exp", "exp", t, NULL, NULL, &fin[0])) ||
+	    (rc = reduce(s, "ReduceSum", "sum", fin, false, NULL, &t)) ||
+	    (rc = bin(s, "Log", "log", t, NULL, NULL, &t)))
+		return rc;
+	fin[0] = x;
+	return (rc = reduce(s, "ReduceMax", "top", fin, false, NULL, &u)) ? rc
+	     : bin(s, "Add", "", t, u, y, &t);
 }
 
 /* LayerNormalization (node NAME, opset 17) of x over the last axis, by
@@ -2492,12 +2618,11 @@ static const struct msdef *find_def(struct nctx *c)
 	     q8 = std && e && e->kind == IMP_VALUE && !c->m->ir->values[e->idx].data &&
 	          (c->m->ir->values[e->idx].dtype == DNNQ_IR_U8 ||
 	           c->m->ir->values[e->idx].dtype == DNNQ_IR_S8);
-	char word[80];
-	snprintf(word, sizeof word, " %.60s ", S(c->np->op_type));
-	bool dflt = strstr(DEFAULT_DOMAIN, word);
+	for (size_t i = 0; std && i < sizeof STD / sizeof STD[0]; i++)
+		if (!strcmp(S(c->np->op_type), STD[i].name))
+			return &STD[i];
 	for (size_t i = 0; i < sizeof MS / sizeof MS[0]; i++)
-		if (!strcmp(S(c->np->op_type), MS[i].name) &&
-		    (MS[i].fn == direct ? q8 : dflt ? std : ms))
+		if (!strcmp(S(c->np->op_type), MS[i].name) && (MS[i].fn == direct ? q8 : ms))
 			return &MS[i];
 	return NULL;
 }

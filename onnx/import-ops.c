@@ -1049,6 +1049,57 @@ static int where_halves(struct nctx *c, int32_t cond, int32_t x, int32_t y)
 	return op_binary(c);
 }
 
+static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const char *suffix,
+                            void *data);
+
+/* Trilu of a computed X (a constant one folds: onnx/import-fold.c): the
+ * registry's where_keep of a constant mask of X's last two dims
+ * (NAME:mask, 1 where the element stays: column - row >= k for upper,
+ * <= k for lower), which gives 0 where it is 0 as Trilu does (a product
+ * by the mask would give NaN for an infinite element). k is input 1, a
+ * constant scalar (0 without it). */
+static int op_trilu(struct nctx *c)
+{
+	int64_t upper, k = 0;
+	const struct dnnq_ir_value *kv = V(c, 1);
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "upper", 1, &upper)) ||
+	    (kv && (rc = need(c, 1, DT(DNNQ_IR_S64) | DT(DNNQ_IR_S32), true))))
+		return rc;
+	if (upper != 0 && upper != 1)
+		return bad(c, DNNQ_E_RANGE, "upper = %lld: 0 or 1 expected", (long long)upper);
+	if (kv && numel(kv) != 1)
+		return bad(c, DNNQ_E_SHAPE, "input 1 '%.80s' (k) [%s]: one value expected",
+		           iname(c, 1), imp_dims_str(kv));
+	if (kv)
+		k = kv->dtype == DNNQ_IR_S64 ? *(const int64_t *)kv->data : *(const int32_t *)kv->data;
+	const struct dnnq_ir_value *x = V(c, 0);
+	uint32_t r = x->ndim;
+	if (r < 2)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: rank 2 or more expected",
+		           iname(c, 0), imp_dims_str(x));
+	if (x->batched && r == 2)
+		return batch_moves(c, "a Trilu of the batch's rows (rank 2)");
+	int64_t rows = x->dims[r - 2], cols = x->dims[r - 1];
+	struct dnnq_ir_value mv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                            .dims = { rows, cols }, .producer = -1 };
+	float *mask;
+	if ((rc = imp_const_alloc(c->m, numel(&mv) * sizeof *mask, c->who, (void **)&mask)))
+		return rc;
+	for (int64_t i = 0; i < rows; i++)
+		for (int64_t j = 0; j < cols; j++)
+			mask[i * cols + j] = upper ? j - i >= k : j - i <= k;
+	int32_t mid = new_constant(c, &mv, ":mask", mask);
+	if (mid < 0)
+		return mid;
+	c->node.op = DNNQ_IR_ENGINE;
+	c->node.kind = dnnq_op_find("where_keep")->kind;
+	c->nin = 2;
+	c->in[1] = c->in[0];
+	c->in[0] = mid;
+	return op_binary(c);
+}
+
 static int op_where(struct nctx *c)
 {
 	return where_halves(c, c->in[0], c->in[1], c->in[2]);
@@ -2143,9 +2194,11 @@ static bool einsum_terms(const char *eq, char t[3][DNNQ_IR_MAX_DIMS + 1])
 /* Einsum of the batched matrix product family (MaxViT's attention: "B G H
  * I D, B G H J D -> B G H I J", "B G H I J, B G H J D -> B G H I D"): two
  * operands of the output's rank r >= 2 whose first r - 2 labels are the
- * output's, in order; the output's last two are i of a and j of b, a and
- * b summing their other one. An operand whose pair is the other way round
- * is transposed first (NAME:t0, NAME:t1), then it is MatMul. */
+ * output's, in order, or b of rank 2 (a Linear written as an Einsum:
+ * "bcij,jk->bcik", b its weight, broadcast as MatMul does); the output's
+ * last two are i of a and j of b, a and b summing their other one. An
+ * operand whose pair is the other way round is transposed first (NAME:t0,
+ * NAME:t1; a constant's data at import), then it is MatMul. */
 static int op_einsum(struct nctx *c)
 {
 	char eq[160], t[3][DNNQ_IR_MAX_DIMS + 1];
@@ -2154,37 +2207,58 @@ static int op_einsum(struct nctx *c)
 		rc = need(c, o, DT_F32, false);
 	if (rc)
 		return rc;
-	size_t r = c->nin == 2 && einsum_terms(eq, t) ? strlen(t[2]) : 0;
-	bool ok = r >= 2 && strlen(t[0]) == r && strlen(t[1]) == r && V(c, 0)->ndim == r &&
-	          V(c, 1)->ndim == r && !strncmp(t[0], t[2], r - 2) && !strncmp(t[1], t[2], r - 2);
+	size_t r = c->nin == 2 && einsum_terms(eq, t) ? strlen(t[2]) : 0, rb = strlen(t[1]);
+	bool ok = r >= 2 && strlen(t[0]) == r && (rb == r || rb == 2) && V(c, 0)->ndim == r &&
+	          V(c, 1)->ndim == rb && !strncmp(t[0], t[2], r - 2) &&
+	          !strncmp(t[1], t[2], rb - 2);
+	const char *b2 = t[1] + (ok ? rb - 2 : 0);      /* b's last two labels */
 	char i = ok ? t[2][r - 2] : 0, j = ok ? t[2][r - 1] : 0;
-	bool trans[2] = { ok && t[0][r - 1] == i, ok && t[1][r - 2] == j };
+	bool trans[2] = { ok && t[0][r - 1] == i, ok && b2[0] == j };
 	char k = trans[0] ? t[0][r - 2] : ok ? t[0][r - 1] : 0;
 	ok = ok && i != j && k != i && k != j && t[0][r - 2 + trans[0]] == i &&
-	     t[1][r - 1 - trans[1]] == j && t[1][r - 2 + trans[1]] == k &&
+	     b2[1 - trans[1]] == j && b2[trans[1]] == k &&
 	     !memchr(t[2], k, r - 2) && !memchr(t[2], i, r - 2) && !memchr(t[2], j, r - 2);
 	if (!ok)
 		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator (of Einsum's equations only "
-		           "the batched matrix product of two operands, \"...ik,...kj->...ij\" with "
-		           "either one's last two labels swapped, is supported): equation '%.80s' on "
-		           "%zu operands", eq, c->nin);
+		           "the batched matrix product of two operands, \"...ik,...kj->...ij\" or "
+		           "\"...ik,kj->...ij\" with either one's last two labels swapped, is "
+		           "supported): equation '%.80s' on %zu operands", eq, c->nin);
 	int32_t in[2] = { c->in[0], c->in[1] };
 	for (size_t o = 0; o < 2; o++) {
 		if (!trans[o])
 			continue;
 		const struct dnnq_ir_value *x = V(c, o);
-		if (x->batched && r == 2)
+		uint32_t ro = x->ndim;
+		if (x->batched && ro == 2)
 			return batch_moves(c, "operand %zu's labels '%s': the batch (dim 0) would move",
 			                   o, t[o]);
 		int64_t d[DNNQ_IR_MAX_DIMS];
-		for (uint32_t a = 0; a < r; a++) {
-			c->node.ints[a] = a < r - 2 ? a : (int64_t)(2 * r - 3 - a);
+		for (uint32_t a = 0; a < ro; a++) {
+			c->node.ints[a] = a < ro - 2 ? a : (int64_t)(2 * ro - 3 - a);
 			d[a] = x->dims[c->node.ints[a]];
 		}
-		c->node.nints = (uint32_t)r;
+		if (x->data) {          /* a weight: transposed here */
+			size_t n = numel(x), rows = (size_t)x->dims[ro - 2], cols = (size_t)x->dims[ro - 1];
+			struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = ro,
+			                            .producer = -1 };
+			memcpy(tv.dims, d, ro * sizeof *d);
+			float *f;
+			if ((rc = imp_const_alloc(c->m, n * sizeof *f, c->who, (void **)&f)))
+				return rc;
+			for (size_t e = 0; e < n; e++) {
+				size_t m = e / (rows * cols), q = e % (rows * cols);
+				f[m * rows * cols + q % cols * rows + q / cols] = ((const float *)x->data)[e];
+			}
+			int32_t id = new_constant(c, &tv, o ? ":t1" : ":t0", f);
+			if (id < 0)
+				return id;
+			in[o] = id;
+			continue;
+		}
+		c->node.nints = ro;
 		c->in[0] = in[o];
 		if ((rc = engine_kind(c, "transpose")) ||
-		    (rc = set_out(c, 0, DNNQ_IR_F32, (uint32_t)r, d, x->batched)) ||
+		    (rc = set_out(c, 0, DNNQ_IR_F32, ro, d, x->batched)) ||
 		    (rc = link_as(c, o ? ":t1" : ":t0", 1)))
 			return rc;
 		in[o] = c->in[0];
@@ -2193,6 +2267,8 @@ static int op_einsum(struct nctx *c)
 	}
 	c->node.nints = 0;
 	c->nin = 2;
+	c->in[0] = in[0];
+	c->in[1] = in[1];
 	return op_matmul(c);
 }
 
@@ -2541,6 +2617,82 @@ static int op_instancenorm(struct nctx *c)
 	    (!scaled && !biased) || (rc = link_as(c, ":norm", 1)))
 		return rc;
 	return affine_const(c, scaled ? sd : NULL, biased ? bd : NULL, r - 1, chan);
+}
+
+/* GroupNormalization (opset 18; 21, torch 2's dynamo export of nn.GroupNorm),
+ * X [N, C, D1, ...] in num_groups groups of C / G channels, each group
+ * normalized over its channels and D1...: a Reshape to [N, G, C / G * D1 *
+ * ...] (NAME:groups), the registry's layernorm over the last axis without a
+ * scale (NAME:norm), the Reshape back (NAME:ungrouped), then the constant
+ * scale and bias per channel as InstanceNormalization's (affine_const). Opset
+ * 18's scale and bias hold one value a group (ONNX's function repeats it over
+ * the group's channels: they are repeated here), opset 21's one a channel.
+ * torch 1.13 exports GroupNorm as that Reshape, an InstanceNormalization of
+ * scale 1 and bias 0 and the Reshape back: the same nodes. */
+static int op_groupnorm(struct nctx *c)
+{
+	int rc;
+	int64_t G, stash;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = need(c, 1, DT_F32, true)) ||
+	    (rc = need(c, 2, DT_F32, true)) || (rc = a_int(c, "num_groups", 0, &G)) ||
+	    (rc = a_int(c, "stash_type", 1, &stash)) ||
+	    (rc = a_float(c, "epsilon", 1e-5f, &c->node.epsilon)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	const bool batched = x->batched;
+	const uint32_t r = x->ndim;
+	if (r < 3)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] expected",
+		           iname(c, 0), imp_dims_str(x));
+	const int64_t C = x->dims[1], per = c->m->opset < 21 ? G : C;
+	if (!attr(c, "num_groups"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'num_groups' is missing");
+	if (G < 1 || C % G)
+		return bad(c, DNNQ_E_RANGE, "num_groups %lld: want a divisor of the %lld channels",
+		           (long long)G, (long long)C);
+	if (stash != 1)
+		return bad(c, DNNQ_E_UNSUPPORTED, "stash_type %lld: only 1 (float)", (long long)stash);
+	if (!(c->node.epsilon >= 0) || !isfinite(c->node.epsilon))
+		return bad(c, DNNQ_E_RANGE, "epsilon %g: want a finite value >= 0", c->node.epsilon);
+	for (size_t k = 1; k < 3; k++)
+		if (V(c, k)->ndim != 1 || V(c, k)->dims[0] != per)
+			return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: [%lld] (%s, opset %lld) "
+			           "expected", k, iname(c, k), imp_dims_str(V(c, k)), (long long)per,
+			           per == C ? "the channels" : "the groups", (long long)c->m->opset);
+	int64_t xd[DNNQ_IR_MAX_DIMS], gd[3] = { x->dims[0], G, numel(x) / (size_t)x->dims[0] / G },
+	        chan[DNNQ_IR_MAX_DIMS] = { C };
+	memcpy(xd, x->dims, r * sizeof *xd);
+	for (uint32_t i = 1; i < r - 1; i++)
+		chan[i] = 1;
+	/* per channel (data stay where they are when values are added) */
+	const float *sd = V(c, 1)->data, *bd = V(c, 2)->data;
+	float *f = malloc(2 * (size_t)C * sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	bool scaled = false, biased = false;
+	for (int64_t i = 0; i < C; i++) {
+		f[i] = sd[i * per / C];
+		f[C + i] = bd[i * per / C];
+		scaled |= f[i] != 1.0f;
+		biased |= f[C + i] != 0.0f;
+	}
+	c->node.op = DNNQ_IR_RESHAPE;
+	c->nin = 1;
+	if (!(rc = set_out(c, 0, DNNQ_IR_F32, 3, gd, batched)) &&
+	    !(rc = link_as(c, ":groups", 1)) && !(rc = engine_kind(c, "layernorm"))) {
+		c->node.axis = 2;
+		if (!(rc = set_out(c, 0, DNNQ_IR_F32, 3, gd, batched)) &&
+		    !(rc = link_as(c, ":norm", 1))) {
+			c->node.op = DNNQ_IR_RESHAPE;
+			c->node.kind = 0;
+			c->node.axis = 0;
+			rc = set_out(c, 0, DNNQ_IR_F32, r, xd, batched);
+			if (!rc && (scaled || biased) && !(rc = link_as(c, ":ungrouped", 1)))
+				rc = affine_const(c, scaled ? f : NULL, biased ? f + C : NULL, r - 1, chan);
+		}
+	}
+	free(f);
+	return rc;
 }
 
 /* y = x * scale + bias with constants scale and bias of [dims] (r of them,
@@ -5018,6 +5170,7 @@ static const struct opdef OPS[] = {
 	{ "Pow", DNNQ_IR_ENGINE, op_pow, 2, 2, 1 },
 	{ "Mod", DNNQ_IR_ENGINE, op_mod, 2, 2, 1 },
 	{ "Where", DNNQ_IR_ENGINE, op_where, 3, 3, 1 },
+	{ "Trilu", DNNQ_IR_ENGINE, op_trilu, 1, 2, 1 },
 	/* vision: engine/ops/ kinds (DNNQ_IR_ENGINE) */
 	{ "Resize", DNNQ_IR_ENGINE, op_resize, 1, 4, 1 },
 	{ "Upsample", DNNQ_IR_ENGINE, op_upsample, 1, 2, 1 },
@@ -5050,6 +5203,7 @@ static const struct opdef OPS[] = {
 	{ "TopK", DNNQ_IR_ENGINE, op_topk, 1, 2, 2 },
 	{ "LayerNormalization", DNNQ_IR_ENGINE, op_layernorm, 2, 3, 3 },
 	{ "InstanceNormalization", DNNQ_IR_ENGINE, op_instancenorm, 3, 3, 1 },
+	{ "GroupNormalization", DNNQ_IR_ENGINE, op_groupnorm, 3, 3, 1 },
 	{ "ImageScaler", DNNQ_IR_MUL, op_imagescaler, 1, 1, 1 },
 	{ "LRN", DNNQ_IR_ENGINE, op_lrn, 1, 1, 1 },
 	{ "MeanVarianceNormalization", DNNQ_IR_ENGINE, op_mvn, 1, 1, 1 },
@@ -5510,6 +5664,10 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		dnnq_ir_node_name(c.name, S(np->name));
 	const char *op = S(np->op_type), *dom = S(np->domain);
 	snprintf(c.who, sizeof c.who, "node '%s' (%.60s)", c.name, op);
+	const Onnx__FunctionProto *fn = *dom && strcmp(dom, "ai.onnx") ? imp_function(m, dom, op)
+	                                                               : NULL;
+	if (fn)
+		return imp_call(&c, fn);
 	if (!strcmp(dom, "com.microsoft") || imp_ms_default(&c))
 		return imp_ms(&c);
 	if (!*dom || !strcmp(dom, "ai.onnx")) {
@@ -5518,15 +5676,23 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		if (!strcmp(op, "Loop"))
 			return imp_loop(&c);
 		if (!strcmp(op, "SequenceEmpty") || !strcmp(op, "SequenceConstruct") ||
-		    !strcmp(op, "SequenceInsert"))
+		    !strcmp(op, "SequenceInsert") || !strcmp(op, "SplitToSequence"))
 			return imp_sequence(&c);
 	}
-	/* ConcatFromSequence: a Concat of the sequence's tensors */
-	bool seq = !strcmp(op, "ConcatFromSequence") && (!*dom || !strcmp(dom, "ai.onnx"));
-	struct opdef reg;
+	/* ConcatFromSequence: a Concat of the sequence's tensors; SequenceAt an
+	 * Identity of one */
+	bool std = !*dom || !strcmp(dom, "ai.onnx"), seq = std && !strcmp(op, "ConcatFromSequence"),
+	     seq_at = std && !strcmp(op, "SequenceAt");
+	const char *as = seq ? "Concat" : seq_at ? "Identity" : op;
+	struct opdef reg, at_def;
 	uint32_t kind = 0;
-	const struct opdef *d = find_op(seq ? "Concat" : op, &reg, &kind);
-	const struct imp_fold *f = imp_fold_find(seq ? "Concat" : op);
+	const struct opdef *d = find_op(as, &reg, &kind);
+	const struct imp_fold *f = imp_fold_find(as);
+	if (seq_at && d) {      /* the node's two inputs: the sequence, the position */
+		at_def = *d;
+		at_def.min_in = at_def.max_in = 2;
+		d = &at_def;
+	}
 	bool lstm = !strcmp(op, "LSTM"), gru_rnn = !strcmp(op, "GRU") || !strcmp(op, "RNN");
 	int rc = 0;
 	if (*dom && strcmp(dom, "ai.onnx"))
@@ -5544,8 +5710,8 @@ int imp_node(struct imp *m, const Onnx__NodeProto *np, size_t index)
 		return imp_outputs_unknown(&c);
 	c.nin = np->n_input;
 	bool unknown;
-	if ((rc = seq ? imp_sequence_inputs(&c, &unknown) : resolve_inputs(&c, &unknown)) ==
-	    DNNQ_E_NOMEM)
+	if ((rc = seq ? imp_sequence_inputs(&c, &unknown) : seq_at ? imp_sequence_at(&c, &unknown)
+	          : resolve_inputs(&c, &unknown)) == DNNQ_E_NOMEM)
 		return rc;
 	if (rc)
 		return imp_outputs_unknown(&c);

@@ -88,6 +88,15 @@ struct imp_name *imp_find(struct imp *m, const char *name)
 	}
 }
 
+void *imp_hold(struct imp *m, void *p)
+{
+	if (!p || dnnq_ir_grow((void **)&m->held, &m->hcap, m->nheld, sizeof *m->held)) {
+		free(p);
+		return NULL;
+	}
+	return m->held[m->nheld++] = p;
+}
+
 /* Adds name (not yet present; the string must outlive the import). */
 int imp_add_name(struct imp *m, const char *name, enum imp_kind kind, int32_t idx)
 {
@@ -1452,6 +1461,7 @@ static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 	if (rc)
 		return rc;
 	m->g = m->root = g;
+	m->model = mp;
 	if ((rc = declare_inputs(m, g)))
 		return rc;
 	if ((rc = imp_walk(m, g)) || (rc = declare_outputs(m, g)))
@@ -1464,6 +1474,9 @@ static int import_graph(struct imp *m, const Onnx__ModelProto *mp)
 /* What an import holds besides the IR and the problem list. */
 static void imp_release(struct imp *m)
 {
+	for (size_t i = 0; i < m->nheld; i++)
+		free(m->held[i]);
+	free(m->held);
 	free(m->names);
 	free(m->known);
 	free(m->batch);

@@ -777,6 +777,24 @@ static struct ms_diff ms_case(const char *name, unsigned nin, bool fp32,
 	return r;
 }
 
+/* The import of path refused (status rc, the first problem's) with
+ * `problems` problems, each of want[0 .. n) among them: the problem list
+ * (free it). */
+static char *refused_with(const char *path, int rc, size_t problems, const char *const *want,
+                          size_t n)
+{
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	char *list;
+	size_t count;
+	int got = dnnq_onnx_import_file(path, NULL, &ir, &list, &count, &d);
+	ck_assert_msg(got == rc, "%s: %d %s", path, got, d.msg);
+	ck_assert_msg(count == problems, "%s: %zu problems: %s", path, count, list);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
+	return list;
+}
+
 /* tests/onnx/ms/bad_domains.onnx: every refused node named, with its op
  * and (where it is the reason) its domain or attribute. */
 START_TEST(ms_refused)
@@ -860,15 +878,8 @@ START_TEST(ms_refused)
 		"uint8 [dirs, rows, 4*hidden] expected",
 		"node 'dqlstm_no_w_scale' (DynamicQuantizeLSTM): input 8 (W_scale) is missing",
 	};
-	struct dnnq_ir ir;
-	struct dnnq_diag d = { "" };
-	char *list;
-	size_t count;
-	int rc = dnnq_onnx_import_file(MS "/bad_domains.onnx", NULL, &ir, &list, &count, &d);
-	ck_assert_msg(rc == DNNQ_E_UNSUPPORTED, "%d %s", rc, d.msg);
-	ck_assert_msg(count == 50, "%zu problems: %s", count, list);
-	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-		ck_assert_msg(strstr(list, want[i]), "'%s' not in: %s", want[i], list);
+	char *list = refused_with(MS "/bad_domains.onnx", DNNQ_E_UNSUPPORTED, 50, want,
+	                          sizeof want / sizeof want[0]);
 	ck_assert_msg(!strstr(list, "'good'"), "%s", list);
 	free(list);
 }
@@ -1561,6 +1572,117 @@ static void rm_rf(const char *dir)
 	snprintf(rm, sizeof rm, "rm -rf %s", dir);
 	ck_assert_int_eq(system(rm), 0);
 }
+
+#define MODERN "tests/onnx/modern"
+
+/* A case of kind `auto` (attention whose mask, finfo.min or -inf, is
+ * added to the scores: every node int8 quantizes the sum at the mask's
+ * range, and the Softmax sees one code for every kept score): all fp32
+ * within 1e-5 of ONNX Runtime's outputs, and dnnq-convert's default
+ * precision (auto) at 30 dB or more against the fp32 model on the
+ * inputs. The every-node-int8 SQNR is printed, not judged. */
+static void modern_auto(const char *name, unsigned nin)
+{
+	char path[512], dir[] = "/tmp/dnnq-modern-XXXXXX";
+	static struct cmd c;
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct array in[8], want[DNNQ_IR_MAX_OUTPUTS];
+	struct dnnq_npy ina[8], wanta[DNNQ_IR_MAX_OUTPUTS];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	import_case(MODERN, name, nin, &ir);
+	ck_assert_uint_le(nin, 8);
+	for (unsigned i = 0; i < nin; i++) {
+		char to[600], abs[PATH_MAX];
+		snprintf(path, sizeof path, MODERN "/%s.in%u.npy", name, i);
+		load(path, &in[i]);
+		ina[i] = in[i].a;
+		snprintf(to, sizeof to, "%s/%s.npy", dir, ir.values[ir.inputs[i]].name);
+		ck_assert_ptr_nonnull(realpath(path, abs));
+		ck_assert_int_eq(symlink(abs, to), 0);
+	}
+	for (size_t k = 0; k < ir.noutputs; k++) {
+		if (k)
+			snprintf(path, sizeof path, MODERN "/%s.out%zu.npy", name, k);
+		else
+			snprintf(path, sizeof path, MODERN "/%s.out.npy", name);
+		load(path, &want[k]);
+		wanta[k] = want[k].a;
+	}
+	struct conf_result r;
+	ck_assert_msg(conf_run(&ir, false, ina, wanta, &r, &d) == 0, "%s: %s", name, d.msg);
+	sh(&c, dir, "dnnq-convert " MODERN "/%s.onnx -o %s/m.dnnq --calib %s --json", name, dir,
+	   dir);
+	ck_assert_msg(c.status == 0, "%s: %s", name, c.err);
+	const char *s = strstr(c.out, "\"sqnr_db\":");
+	ck_assert_msg(s, "%s: %s", name, c.out);
+	double db = strtod(s + strlen("\"sqnr_db\":"), NULL);
+	printf("convert: modern %-14s auto  SQNR %6.2f dB (every node int8 %6.2f dB), all-fp32 "
+	       "max rel %.2g\n", name, db, r.sqnr_db, r.fp32_rel);
+	ck_assert_msg(r.fp32_rel <= 1e-5, "%s: in fp32: max rel error %g", name, r.fp32_rel);
+	ck_assert_msg(db >= 30.0, "%s: default precision: SQNR %.2f dB < 30", name, db);
+	rm_rf(dir);
+	for (unsigned i = 0; i < nin; i++)
+		free(in[i].data);
+	for (size_t k = 0; k < ir.noutputs; k++)
+		free(want[k].data);
+	dnnq_ir_free(&ir);
+}
+
+static void modern_case(const char *name, const char *kind, unsigned nin)
+{
+	if (!strcmp(kind, "auto"))
+		modern_auto(name, nin);
+	else
+		conformance_in(MODERN, name, kind, nin);
+}
+
+/* tools/mkmodern.py's opset 18-21 models, as torch 2's exporters write
+ * them (ViT, ConvNeXt, EfficientNet, BERT blocks, a YOLOv8 head, the
+ * boolean-mask attention, GroupNormalization, Gelu, Mish, the newer
+ * reductions, Trilu of activations, model-local functions, Einsum
+ * Linears), against ONNX Runtime's outputs as the conformance cases of
+ * kind fp32, or (kind auto, the masked attentions) modern_auto. */
+START_TEST(modern_models)
+{
+	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 12);
+}
+END_TEST
+
+/* tests/onnx/modern/bad_modern.onnx: each node refused naming it and the
+ * attribute or input at fault; bad_fanout.onnx's calls stopped. */
+START_TEST(modern_refused)
+{
+	static const char *const want[] = {
+		"node 'gelu_fast' (Gelu): attribute 'approximate' = 'fast': 'none' or 'tanh' "
+		"expected",
+		"node 'gn_groups3' (GroupNormalization): num_groups 3: want a divisor of the 8 "
+		"channels",
+		"node 'gn_scale8' (GroupNormalization): input 1 'ones8' [8]: [4] (the groups, opset "
+		"18) expected",
+		"node 'gn_no_groups' (GroupNormalization): attribute 'num_groups' is missing",
+		"node 'gn_stash0' (GroupNormalization): stash_type 0: only 1 (float)",
+		"node 'isinf_2' (IsInf): detect_negative 2, detect_positive 1: 0 or 1 expected",
+		"node 'lse_foo' (ReduceLogSumExp): attribute 'foo' is not one of ReduceLogSumExp's "
+		"(axes keepdims noop_with_empty_axes)",
+		"node 'mish_2' (Mish): 2 inputs, 1 outputs (1 to 1, and 1 to 1 expected)",
+		"node 'seq_split6' (SplitToSequence): split's lengths add to 6, not the 8 of axis 1",
+		"node 'seq_at5' (SequenceAt): position 5 is outside [-4, 4)",
+		"node 'trilu_k2' (Trilu): input 1 'three' (k) [2]: one value expected",
+		"node 'fn_no_slope' (aten_leaky_relu): function 'aten_leaky_relu': attribute "
+		"'negative_slope' is not given by the call (a function's default is not read)",
+		"node 'fn_recursive/Twice#0' (Twice): function 'Twice' calls itself",
+	};
+	static const char *const fanout[] = {
+		"node 'fanout/F1#0/F2#0/F3#0/F4#0/F5#0",
+		"nodes take the inlined functions past 32768 nodes",
+	};
+	free(refused_with(MODERN "/bad_modern.onnx", DNNQ_E_RANGE, 13, want,
+	                  sizeof want / sizeof want[0]));
+	/* 2^24 calls: one problem, at 2^15 inlined nodes */
+	free(refused_with(MODERN "/bad_fanout.onnx", DNNQ_E_UNSUPPORTED, 1, fanout, 2));
+}
+END_TEST
 
 /* dnnq-convert --keep-fp32: the kept node is fp32 in --report --json and
  * in dnnq-inspect, the summary counts the precisions and the converts, the
@@ -3595,6 +3717,8 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, digits_mlp_acc16);
 	tcase_add_test(tc, conformance);
 	tcase_add_test(tc, norm_models);
+	tcase_add_test(tc, modern_models);
+	tcase_add_test(tc, modern_refused);
 	tcase_add_test(tc, conformance_3d_isas);
 	tcase_add_test(tc, conv3d_packed_once);
 	tcase_add_test(tc, fc_packed_once);

@@ -1767,15 +1767,15 @@ START_TEST(more_unsupported)
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'c1d' (Conv): input 1 'W' has rank 4: the weight of a "
 	          "1-D convolution is 3-D");
 
-	/* Einsum: the batched matrix products only; InstanceNormalization: a
-	 * scale of the channels */
+	/* Einsum: the batched matrix products (and by a rank-2 weight) only;
+	 * InstanceNormalization: a scale of the channels */
 	int64_t ed[3] = { BATCH, 2, 3 };
 	b = io_model(13, "x", F, 3, ed);
 	at_s(b, mb_node(b, "Einsum", "outer", "x,x", "y"), "equation", "nij,nkl->nijkl");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'outer' (Einsum): unsupported operator (of Einsum's "
 	          "equations only the batched matrix product of two operands, \"...ik,...kj->...ij\" "
-	          "with either one's last two labels swapped, is supported): equation "
-	          "'nij,nkl->nijkl' on 2 operands");
+	          "or \"...ik,kj->...ij\" with either one's last two labels swapped, is "
+	          "supported): equation 'nij,nkl->nijkl' on 2 operands");
 	b = io_model(13, "x", F, 3, ed);
 	at_s(b, mb_node(b, "Einsum", "sum_k", "x,x", "y"), "equation", "nik,njk->nik");
 	imp_fails(b, DNNQ_E_UNSUPPORTED, "equation 'nik,njk->nik' on 2 operands");
