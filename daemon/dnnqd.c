@@ -235,8 +235,13 @@ bool dnnqd_workers_alive(struct dnnqd *d, uint64_t now, uint64_t window_ns)
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct dnnqd_worker *w = &d->workers[i];
 		uint64_t e = dnnqd_qsbr_snapshot(&w->qs);
-		if (e != w->seen_epoch || !w->seen_ns) {
+		/* steps: life inside one request (a node, a gathering round), so
+		 * a client's long request is not a stuck worker (before, one
+		 * request longer than WatchdogSec= had systemd kill dnnqd) */
+		uint64_t s = atomic_load_explicit(&w->runner.steps, memory_order_relaxed);
+		if (e != w->seen_epoch || s != w->seen_steps || !w->seen_ns) {
 			w->seen_epoch = e;
+			w->seen_steps = s;
 			w->seen_ns = now;
 		}
 		/* odd: asleep in epoll_wait, waiting for work, not stuck in one

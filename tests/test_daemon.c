@@ -497,7 +497,9 @@ END_TEST
 /* The watchdog's look at the workers (no clock: the times are given): one
  * asleep waiting for work (QSBR-offline, an odd epoch) lives however long
  * it sleeps; one whose epoch stands still while online (stuck in a
- * request) stops the pings once the window has passed (before: an idle
+ * request, no node begun either) stops the pings once the window has
+ * passed, while one whose nodes go on lives (attack45: before, one long
+ * request stopped them, and systemd killed dnnqd) (before: an idle
  * worker, whose epoch moves every 100 ms, stopped them under
  * WatchdogSec=50ms, and systemd killed an idle daemon). */
 START_TEST(watchdog_sleeping_worker_lives)
@@ -513,7 +515,11 @@ START_TEST(watchdog_sleeping_worker_lives)
 	dnnqd_qsbr_init(q1);
 	dnnqd_qsbr_online(q1);          /* running */
 	ck_assert(dnnqd_workers_alive(&d, t0, win));
-	ck_assert(!dnnqd_workers_alive(&d, t0 + 4 * win, win));    /* worker 1 stuck */
+	ck_assert(!dnnqd_workers_alive(&d, t0 + 2 * win, win));    /* worker 1 stuck */
+	/* ... unless it is only in a long request: a node began since */
+	dnnqd_runner_step(&d.workers[1].runner);
+	ck_assert(dnnqd_workers_alive(&d, t0 + 2 * win, win));
+	ck_assert(!dnnqd_workers_alive(&d, t0 + 4 * win, win));    /* and then no more */
 	dnnqd_qsbr_quiescent(q1);
 	dnnqd_qsbr_online(q0);          /* worker 0 woke from a sleep, and sleeps again */
 	dnnqd_qsbr_offline(q0);
