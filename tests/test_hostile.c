@@ -855,7 +855,7 @@ static int raw_submit(struct raw *r, const struct dnnq_shm_request *q)
 /* The raw client's own correct request still works (and the answer is
  * ReLU's: y = max(x, zero point) in the quantized domain, checked against
  * the engine through fixture_ref). */
-static void assert_raw_good(struct raw *r, struct fixture_ref *ref)
+static void assert_raw_good_slot(struct raw *r, struct fixture_ref *ref, uint32_t slot)
 {
 	struct dnnq_shm_request q = raw_good(r);
 	uint8_t *x = r->v.arena, *y = r->v.arena + 4096, want[64];
@@ -865,10 +865,15 @@ static void assert_raw_good(struct raw *r, struct fixture_ref *ref)
 	void *outs[1] = { want };
 	ck_assert_int_eq(fixture_ref_run(ref, 1, ins, outs), 0);
 	memset(y, 0xa5, 64);
-	int rc = raw_submit(r, &q);
+	int rc = raw_submit_slot(r, slot, &q);
 	ck_assert_msg(rc == 0, "the raw client's correct request: %d (%s)", rc,
 	              rc == INT32_MIN ? "no answer" : dnnq_strerror(rc));
 	ck_assert_msg(!memcmp(y, want, 64), "the raw client's result differs from the engine's");
+}
+
+static void assert_raw_good(struct raw *r, struct fixture_ref *ref)
+{
+	assert_raw_good_slot(r, ref, 0);
 }
 
 /* An fc1024 request of `batch`: x at in_off, y at out_off. */
@@ -1269,6 +1274,119 @@ START_TEST(hostile_ring)
 	raw_close(&r);
 	fixture_ref_destroy(ref);
 	finish(&d, &h, was, "ring");
+}
+END_TEST
+
+/* ---- ring positions moved -------------------------------------------------- */
+
+/* r's ring made whole and empty at position `base`: head = tail = base,
+ * each cell free for the one position of [base, base + capacity) it
+ * holds (the client's to write as it likes; nothing in flight). */
+static void ring_at(struct raw *r, uint64_t base)
+{
+	uint32_t cap = r->v.ring_mask + 1;
+	for (uint64_t p = base; p != base + cap; p++)
+		__atomic_store_n(&r->v.cells[p & r->v.ring_mask].seq, p, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->v.ring->head, base, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->v.ring->tail, base, __ATOMIC_RELEASE);
+}
+
+/* The last k positions before head pushed again, as they were: the cells'
+ * seq put back to "full" and head moved back (a replay of done slots). */
+static void ring_replay(struct raw *r, unsigned k)
+{
+	uint64_t head = __atomic_load_n(&r->v.ring->head, __ATOMIC_RELAXED);
+	for (uint64_t p = head - k; p != head; p++)
+		__atomic_store_n(&r->v.cells[p & r->v.ring_mask].seq, p + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->v.ring->head, head - k, __ATOMIC_RELEASE);
+	dnnq_shm_doorbell_ring(&r->v, r->fds[1]);
+}
+
+/* Every slot's state and status, to compare before and after a replay. */
+static void slot_states(const struct raw *r, uint32_t *st, int32_t *status)
+{
+	for (uint32_t i = 0; i < RAW_SLOTS; i++) {
+		st[i] = dnnq_shm_slot_state(&r->v, i);
+		status[i] = __atomic_load_n(&r->v.slots[i].status, __ATOMIC_ACQUIRE);
+	}
+}
+
+/*
+ * Ring positions a client moves on purpose, each time to a ring that is
+ * whole again (hostile_ring scribbles at random): head and tail set to
+ * just before 2^32, 2^63 and 2^64 (the u64 positions wrap to 0 mid-run),
+ * and back by 2^32 and to 0; then positions already served pushed again
+ * (head moved back over done cells, whose seq say "full"), first with the
+ * slots left DONE, then with them put back to SUBMITTED. What must hold:
+ * at every position the offender's requests (two rounds of the ring) are
+ * served right; a replayed DONE slot is dropped (its state and status
+ * unchanged); a replayed SUBMITTED slot is run again (a resubmission, the
+ * offender's own business); the workers go back to sleep after.
+ */
+START_TEST(hostile_ring_positions)
+{
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct raw r;
+	struct fixture_ref *ref;
+	struct load l;
+	char ratio[96], outcome[320];
+	struct level was;
+	double base = begin(&d, &h, NULL, &was);
+	ck_assert_int_eq(fixture_ref_create(FIXTURE_RELU64, &ref, NULL), 0);
+	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
+	const uint64_t at[] = { (1ull << 32) - 3, (1ull << 63) - 3, UINT64_MAX - 2,
+	                        UINT64_MAX - 2 - (1ull << 32), 0 };
+	const unsigned nat = sizeof at / sizeof at[0], cap = r.v.ring_mask + 1;
+	unsigned long served = 0, dropped = 0, rerun = 0;
+	load_start(&l, &h, base);
+	for (unsigned a = 0; a < nat; a++) {
+		ring_at(&r, at[a]);
+		for (unsigned i = 0; i < 2 * cap; i++, served++)
+			assert_raw_good_slot(&r, ref, i % RAW_SLOTS);
+		/* the slots just served pushed again, left DONE: dropped */
+		uint32_t st[RAW_SLOTS], st2[RAW_SLOTS];
+		int32_t status[RAW_SLOTS], status2[RAW_SLOTS];
+		slot_states(&r, st, status);
+		ring_replay(&r, cap / 2);
+		for (int t = 0; t < 400 && dnnq_shm_ring_nonempty(&r.v); t++)
+			fixture_sleep_ms(1);
+		ck_assert_msg(!dnnq_shm_ring_nonempty(&r.v), "at %#llx: the replayed positions"
+		              " were never taken", (unsigned long long)at[a]);
+		slot_states(&r, st2, status2);
+		ck_assert_msg(!memcmp(st, st2, sizeof st) && !memcmp(status, status2, sizeof status),
+		              "at %#llx: a replayed DONE slot changed", (unsigned long long)at[a]);
+		dropped += cap / 2;
+		/* ... and put back to SUBMITTED: run again */
+		uint64_t head = __atomic_load_n(&r.v.ring->head, __ATOMIC_RELAXED);
+		uint32_t again[RAW_SLOTS];
+		for (unsigned k = 0; k < cap / 2; k++) {
+			again[k] = __atomic_load_n(&r.v.cells[(head - cap / 2 + k) & r.v.ring_mask].value,
+			                           __ATOMIC_RELAXED);
+			ck_assert_uint_lt(again[k], RAW_SLOTS);
+			uint32_t was_st = dnnq_shm_slot_state(&r.v, again[k]);
+			dnnq_shm_slot_transition(&r.v, again[k], was_st, DNNQ_SLOT_SUBMITTED);
+		}
+		ring_replay(&r, cap / 2);
+		for (unsigned k = 0; k < cap / 2; k++, rerun++)
+			assert_answered(&d, raw_wait(&r, again[k], RAW_WAIT_MS), "a replayed slot");
+		/* and the ring, whole again, goes on serving */
+		assert_raw_good(&r, ref);
+		served++;
+	}
+	load_stop(&l, ratio, sizeof ratio);
+	long ticks = cpu_ticks(d.pid);
+	fixture_sleep_ms(1000);
+	ticks = cpu_ticks(d.pid) - ticks;
+	snprintf(outcome, sizeof outcome, "%lu of the offender's requests served right across"
+	         " the wraps, %lu replays of DONE slots dropped, %lu of SUBMITTED ones run again;"
+	         " %ld of %ld CPU ticks used idle over 1 s after; %s", served, dropped, rerun,
+	         ticks, sysconf(_SC_CLK_TCK), ratio);
+	report("ring head and tail set whole to 2^32 - 3, 2^63 - 3, 2^64 - 3, back by 2^32 and"
+	       " to 0, served positions pushed again", served + dropped + rerun, outcome);
+	raw_close(&r);
+	fixture_ref_destroy(ref);
+	finish(&d, &h, was, "ring positions");
 }
 END_TEST
 
@@ -4252,6 +4370,7 @@ Suite *suite_hostile(void)
 	tcase_add_unchecked_fixture(tc, fixture_tmp_begin, fixture_tmp_end);
 	tcase_add_test(tc, hostile_descriptors);
 	tcase_add_test(tc, hostile_ring);
+	tcase_add_test(tc, hostile_ring_positions);
 	tcase_add_test(tc, hostile_input_rewrite);
 	tcase_add_test(tc, hostile_batch_rewrite);
 	tcase_add_test(tc, hostile_softmax_rewrite);
