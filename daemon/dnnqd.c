@@ -156,7 +156,9 @@ const char *dnnqd_uid_full(struct dnnqd *d, uint32_t uid, char *buf, size_t len)
 {
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
 	if (u && u->closing) {
-		dnnqd_session_reap(d);	/* usually their grace period is over by now */
+		/* usually their grace period is over by now; their pages are
+		 * freed from the tick's budget (session.h), which this shares */
+		dnnqd_session_reap(d);
 		u = dnnqd_uid_find(d, uid);
 	}
 	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
@@ -225,6 +227,7 @@ static void reap_models(struct dnnqd *d)
 
 void dnnqd_reap(struct dnnqd *d)
 {
+	d->scrub_left = DNNQD_SCRUB_PER_REAP;
 	dnnqd_session_reap(d);
 	reap_models(d);
 }

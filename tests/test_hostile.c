@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "client/dnnq.h"
+#include "daemon/session.h"
 #include "engine/model.h"
 #include "shm/dnnq_proto.h"
 #include "shm/dnnq_shm.h"
@@ -3628,6 +3629,103 @@ START_TEST(hostile_kept_region)
 }
 END_TEST
 
+/* ---- closed sessions' pages freed in a burst ---------------------------------- */
+
+#define BURST_SESSIONS 3
+#define BURST_ARENA    (256u << 20)
+#define BURST_CONNECTS 64
+/* what the reaps between two ticks may free: session.h's budget and one
+ * punch past it, twice for the sampler's skew between two ticks */
+#define BURST_TICK_MAX (2 * (DNNQD_SCRUB_PER_REAP + DNNQD_SCRUB_CHUNK))
+
+/* The kept memfds' pages at each heartbeat of o's region (each control-loop
+ * tick bumps it), until they hold none or 20 s pass: the most freed
+ * between two heartbeats seen, and the number of heartbeats. */
+static uint64_t burst_watch(const struct raw *o, const int *kept, unsigned *beats)
+{
+	uint64_t prev = 0, most = 0, held;
+	uint64_t hb = dnnq_shm_load_acquire64(&o->v.hdr->heartbeat);
+	for (unsigned i = 0; i < BURST_SESSIONS; i++)
+		prev += memfd_bytes(kept[i]);
+	*beats = 0;
+	double t0 = fixture_now_s();
+	do {
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+		uint64_t now = dnnq_shm_load_acquire64(&o->v.hdr->heartbeat);
+		if (now == hb)
+			continue;
+		hb = now;
+		++*beats;
+		held = 0;
+		for (unsigned i = 0; i < BURST_SESSIONS; i++)
+			held += memfd_bytes(kept[i]);
+		if (prev > held && prev - held > most)
+			most = prev - held;
+		prev = held;
+	} while (held && fixture_now_s() - t0 < 20);
+	ck_assert_msg(!held, "%llu bytes of the closed sessions' pages still held after 20 s",
+	              (unsigned long long)held);
+	return most;
+}
+
+/*
+ * A client fills the arenas of 3 sessions of 256 MiB, closes them all at
+ * once (keeping the memfds, to watch their pages go), then connects 64
+ * times in a row. The control loop frees a closed region's pages a budget
+ * a tick (session.h: 64 MiB, about 25 ms of punching), so that no tick
+ * holds it long (every session's heartbeat, every connect and control
+ * message waits for it); but each connect of a uid with closed sessions
+ * reaped them again with a budget of its own (dnnqd_uid_full), so 64
+ * connects freed the whole 768 MiB in one go, the control loop deaf
+ * meanwhile: a client with more memory than that held every other
+ * client's heartbeat past the 2 s that the library takes for the daemon's
+ * death. What must hold: between two heartbeats at most the budget (and
+ * one punch) is freed, twice for the sampler's skew.
+ */
+START_TEST(hostile_reap_burst)
+{
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct raw o, r[BURST_SESSIONS];
+	struct level was;
+	char outcome[320];
+	int kept[BURST_SESSIONS], conns[BURST_CONNECTS];
+	uint64_t filled = 0;
+	begin(&d, &h, NULL, &was);
+	ck_assert_int_eq(raw_hello(&o, d.socket, RAW_SLOTS), 0);
+	for (unsigned i = 0; i < BURST_SESSIONS; i++) {
+		ck_assert_int_eq(raw_try_hello(&r[i], d.socket, 1, BURST_ARENA, NULL, 0), 0);
+		memset(r[i].v.arena, 0x5a, r[i].v.arena_size);
+		ck_assert_int_ge(kept[i] = dup(r[i].fds[0]), 0);
+		filled += memfd_bytes(kept[i]);
+	}
+	for (unsigned i = 0; i < BURST_SESSIONS; i++)
+		raw_close(&r[i]);
+	for (unsigned i = 0; i < BURST_CONNECTS; i++)
+		conns[i] = raw_connect(d.socket);
+	unsigned beats;
+	uint64_t most = burst_watch(&o, kept, &beats);
+	for (unsigned i = 0; i < BURST_CONNECTS; i++)
+		if (conns[i] >= 0)
+			close(conns[i]);
+	for (unsigned i = 0; i < BURST_SESSIONS; i++)
+		close(kept[i]);
+	raw_close(&o);
+	ck_assert_msg(filled >= (uint64_t)BURST_SESSIONS * BURST_ARENA, "the arenas filled only"
+	              " %llu bytes", (unsigned long long)filled);
+	ck_assert_msg(most <= BURST_TICK_MAX, "%llu bytes of pages freed between two heartbeats"
+	              " (at most %llu): the control loop punched them in one go",
+	              (unsigned long long)most, (unsigned long long)BURST_TICK_MAX);
+	snprintf(outcome, sizeof outcome, "%llu bytes of pages freed over %u heartbeats, at most"
+	         " %llu between two (the budget: %llu a tick)", (unsigned long long)filled, beats,
+	         (unsigned long long)most, (unsigned long long)DNNQD_SCRUB_PER_REAP);
+	report("3 sessions of 256 MiB arenas filled and closed (memfds kept), then 64 connects at"
+	       " once", BURST_CONNECTS, outcome);
+	finish(&d, &h, was, "reap burst");
+}
+END_TEST
+
 /* ---- sessions closed mid-flight, every slot at max batch --------------------- */
 
 #define BIG_SLOTS 16
@@ -4395,6 +4493,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_doorbell_storm);
 	tcase_add_test(tc, hostile_close_midflight);
 	tcase_add_test(tc, hostile_kept_region);
+	tcase_add_test(tc, hostile_reap_burst);
 	tcase_add_test(tc, hostile_max_batch);
 	tcase_add_test(tc, hostile_nonfinite_inputs);
 	tcase_add_test(tc, hostile_log_injection);
