@@ -1327,13 +1327,13 @@ static void slot_states(const struct raw *r, uint32_t *st, int32_t *status)
 START_TEST(hostile_ring_positions)
 {
 	struct fixture_daemon d = { 0 };
+	struct level was;
 	struct honest h;
+	double base = begin(&d, &h, NULL, &was);
 	struct raw r;
 	struct fixture_ref *ref;
 	struct load l;
 	char ratio[96], outcome[320];
-	struct level was;
-	double base = begin(&d, &h, NULL, &was);
 	ck_assert_int_eq(fixture_ref_create(FIXTURE_RELU64, &ref, NULL), 0);
 	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
 	const uint64_t at[] = { (1ull << 32) - 3, (1ull << 63) - 3, UINT64_MAX - 2,
