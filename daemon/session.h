@@ -69,7 +69,7 @@ void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s);
  * region with more waits for the next tick; its bytes count against its
  * uid until it is freed. (Before, each call had the budget to itself, and
  * a uid's every connect and HELLO reaps its closed sessions: 64 connects
- * freed 768 MiB between two ticks, hostile_reap_burst.) */
+ * freed 720 MB of 768 MiB between two ticks, hostile_reap_burst.) */
 #define DNNQD_SCRUB_PER_REAP ((uint64_t)64 << 20)
 #define DNNQD_SCRUB_CHUNK    ((uint64_t)16 << 20)      /* one punch */
 void dnnqd_session_reap(struct dnnqd *d);

@@ -78,8 +78,10 @@
  * YIELD_GAP_NS only spin: the company runs elsewhere, and a yield per
  * round was a system call per round), and after that sleeps as an idle
  * one does (worker_sleep, the announcement making every submit ring its
- * doorbell) until a submit or the deadline, but stays QSBR-online (its
- * jobs hold sessions). A nap of
+ * doorbell) until a submit or the deadline, a tick at most at a time
+ * (each round is a step of the runner, the watchdog's sign of life:
+ * dnnqd_workers_alive), but stays QSBR-online (its jobs hold sessions).
+ * A nap of
  * fixed length would either wake too early or hold the batch past its
  * company. The workers' timer slack is 1 µs, so the deadline is kept to
  * the microsecond rather than the default 50.
