@@ -156,7 +156,9 @@ const char *dnnqd_uid_full(struct dnnqd *d, uint32_t uid, char *buf, size_t len)
 {
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
 	if (u && u->closing) {
-		dnnqd_session_reap(d);	/* usually their grace period is over by now */
+		/* usually their grace period is over by now; their pages are
+		 * freed from the tick's budget (session.h), which this shares */
+		dnnqd_session_reap(d);
 		u = dnnqd_uid_find(d, uid);
 	}
 	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
@@ -225,6 +227,7 @@ static void reap_models(struct dnnqd *d)
 
 void dnnqd_reap(struct dnnqd *d)
 {
+	d->scrub_left = DNNQD_SCRUB_PER_REAP;
 	dnnqd_session_reap(d);
 	reap_models(d);
 }
@@ -235,8 +238,13 @@ bool dnnqd_workers_alive(struct dnnqd *d, uint64_t now, uint64_t window_ns)
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct dnnqd_worker *w = &d->workers[i];
 		uint64_t e = dnnqd_qsbr_snapshot(&w->qs);
-		if (e != w->seen_epoch || !w->seen_ns) {
+		/* steps: life inside one request (a node, a gathering round), so
+		 * a client's long request is not a stuck worker (before, one
+		 * request longer than WatchdogSec= had systemd kill dnnqd) */
+		uint64_t s = atomic_load_explicit(&w->runner.steps, memory_order_relaxed);
+		if (e != w->seen_epoch || s != w->seen_steps || !w->seen_ns) {
 			w->seen_epoch = e;
+			w->seen_steps = s;
 			w->seen_ns = now;
 		}
 		/* odd: asleep in epoll_wait, waiting for work, not stuck in one

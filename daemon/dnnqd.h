@@ -152,6 +152,8 @@ struct dnnqd {
 	                                   or a pending connection (DNNQD_UID_RECORDS) */
 	uint32_t nuids;
 	struct dnnqd_session *retired;  /* unpublished, waiting for a grace period */
+	uint64_t scrub_left;            /* bytes of their pages the reaps may still
+	                                   free before the next tick (session.h) */
 	struct dnnqd_models *retired_models;
 	struct dnnqd_reload *reload;    /* NULL: no hot reload (the tests' daemons) */
 	struct dnnqd_metrics *metrics;  /* NULL: no metrics.textfile (metrics.h) */
@@ -196,7 +198,8 @@ static inline struct dnnqd_models *dnnqd_models_now(struct dnnqd *d)
  * replaces is freed by dnnqd_reap after its grace period. DNNQ_E_NOMEM
  * (nothing changed) when the grace record cannot be allocated. */
 int dnnqd_models_publish(struct dnnqd *d, struct dnnqd_models *ms);
-/* Frees the retired sessions and tables whose grace period is over. */
+/* Frees the retired sessions and tables whose grace period is over; the
+ * control loop's tick, which gives the freeing of pages a new budget. */
 void dnnqd_reap(struct dnnqd *d);
 
 /* QSBR over every worker (qsbr.h): snap gets nworkers epochs, taken after

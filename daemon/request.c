@@ -149,6 +149,21 @@ void dnnqd_runner_destroy(struct dnnqd_runner *r)
 	memset(r, 0, sizeof *r);
 }
 
+void dnnqd_runner_step(struct dnnqd_runner *r)
+{
+	/* one writer: no locked read-modify-write on the serving path */
+	atomic_store_explicit(&r->steps, atomic_load_explicit(&r->steps, memory_order_relaxed) + 1,
+	                      memory_order_relaxed);
+}
+
+/* dnnq_graph_run_stoppable's callback: a step before each node, never a
+ * stop (what runs is finished, SIGTERM included). */
+static bool step(void *arg)
+{
+	dnnqd_runner_step(arg);
+	return false;
+}
+
 /* Where the graph reads or writes tensor i: the arena itself, or tensor
  * i's conversion buffer when the request has F32 where the model has U8. */
 static int bind(struct dnnqd_runner *r, const struct dnnqd_io *io,
@@ -216,7 +231,8 @@ int dnnqd_runner_run(struct dnnqd_runner *r, const struct dnnqd_models *ms, uint
 	for (unsigned i = 0; i < ni && !rc; i++)
 		rc = convert(r, &m->io[i], &req->t[i], arena, bufs[i], true, copied);
 	if (!rc)
-		rc = dnnq_graph_run(gs->g, (const void *const *)bufs, bufs + ni, &ex);
+		rc = dnnq_graph_run_stoppable(gs->g, (const void *const *)bufs, bufs + ni, &ex,
+		                              step, r);
 	for (unsigned i = ni; i < nt && !rc; i++)
 		rc = convert(r, &m->io[i], &req->t[i], arena, bufs[i], false, copied);
 	return rc;
@@ -286,7 +302,8 @@ int dnnqd_runner_run_batch(struct dnnqd_runner *r, const struct dnnqd_models *ms
 	if (!rc)
 		rc = move_all(r, m, jobs, n, true);
 	if (!rc)
-		rc = dnnq_graph_run(gs->g, (const void *const *)bufs, bufs + ni, &ex);
+		rc = dnnq_graph_run_stoppable(gs->g, (const void *const *)bufs, bufs + ni, &ex,
+		                              step, r);
 	if (!rc)
 		rc = move_all(r, m, jobs, n, false);
 	return rc;

@@ -40,10 +40,17 @@ struct dnnqd_runner {
 	/* tensor i of a gathered batch (dynamic batching): every request's
 	 * items one after the other, in the graph's dtype */
 	struct dnnqd_runner_buf stage[DNNQ_SHM_MAX_TENSORS];
+	/* bumped before each node of a graph run and each round of a batch's
+	 * gathering (dnnqd_runner_step; written by the worker alone, read by
+	 * the control loop's watchdog): a worker in one long request still
+	 * shows life, where its QSBR epoch moves only between requests */
+	_Atomic uint64_t steps;
 };
 
 void dnnqd_runner_init(struct dnnqd_runner *r, unsigned worker_index);
 void dnnqd_runner_destroy(struct dnnqd_runner *r);
+/* One more step of r's worker (the steps field). */
+void dnnqd_runner_step(struct dnnqd_runner *r);
 
 /* Runs a request that passed dnnqd_request_check against ms, reading
  * inputs from and writing outputs to `arena` (zero copy when the dtypes

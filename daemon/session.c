@@ -255,7 +255,7 @@ static void uid_release(struct dnnqd *d, const struct dnnqd_session *s)
 	}
 }
 
-/* What one punch costs a reap's budget at least (a region nearly all
+/* What one punch costs the tick's budget at least (a region nearly all
  * holes is punched in a few calls, each a system call). */
 #define SCRUB_CALL ((uint64_t)256 << 10)
 
@@ -295,11 +295,10 @@ static bool scrub(struct dnnqd_session *s, uint64_t *budget)
 
 void dnnqd_session_reap(struct dnnqd *d)
 {
-	uint64_t budget = DNNQD_SCRUB_PER_REAP;
 	bool stopping = atomic_load(&d->stop);
 	for (struct dnnqd_session **p = &d->retired; *p;) {
 		struct dnnqd_session *s = *p;
-		if (dnnqd_grace_over(d, s->grace) && (stopping || scrub(s, &budget))) {
+		if (dnnqd_grace_over(d, s->grace) && (stopping || scrub(s, &d->scrub_left))) {
 			*p = s->next;
 			uid_release(d, s);
 			dnnqd_session_free(s);

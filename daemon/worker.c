@@ -78,8 +78,10 @@
  * YIELD_GAP_NS only spin: the company runs elsewhere, and a yield per
  * round was a system call per round), and after that sleeps as an idle
  * one does (worker_sleep, the announcement making every submit ring its
- * doorbell) until a submit or the deadline, but stays QSBR-online (its
- * jobs hold sessions). A nap of
+ * doorbell) until a submit or the deadline, a tick at most at a time
+ * (each round is a step of the runner, the watchdog's sign of life:
+ * dnnqd_workers_alive), but stays QSBR-online (its jobs hold sessions).
+ * A nap of
  * fixed length would either wake too early or hold the batch past its
  * company. The workers' timer slack is 1 µs, so the deadline is kept to
  * the microsecond rather than the default 50.
@@ -131,6 +133,10 @@
 #define BATCH_CHAIN 2           /* batches one request may lead to (serve_one) */
 #define YIELD_EMPTY_NS 3000     /* a sched_yield back this soon ran nobody else */
 #define YIELD_GAP_NS 5000       /* ... and the next one waits this long */
+/* a gathering worker's longest sleep: a round (a step, the watchdog's sign
+ * of life) at least every control-loop tick, whose watchdog window is
+ * two ticks at least, however long max_queue_delay_us is */
+#define GATHER_NAP_NS ((uint64_t)DNNQD_HEARTBEAT_MS * 1000000)
 
 static uint64_t session_tag(const struct dnnqd_session *s)
 {
@@ -667,6 +673,7 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 	while (!left && items < gather_cap(m) && n < DNNQD_BATCH_JOBS - 1 &&
 	       !atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		set_waiting(mc, n);
+		dnnqd_runner_step(&w->runner);	/* the watchdog's sign of life */
 		bool first = rounds++ == 0;
 		unsigned got = gather_round(w, ms, &n, &items, &left, first);
 		/* a round that found company, or the first (it passed over the
@@ -688,7 +695,8 @@ static struct dnnqd_job *serve_batch(struct dnnqd_worker *w, const struct dnnqd_
 		 * that ran nobody else (the rounds between spin), then sleeps
 		 * until a submit rings a doorbell, or the deadline */
 		if (now - jobs[0].t0 >= spin_ns)
-			worker_sleep(w, deadline - now, false);
+			worker_sleep(w, deadline - now < GATHER_NAP_NS ? deadline - now
+			                                               : GATHER_NAP_NS, false);
 		else if (now >= next_yield)
 			next_yield = yield_cpu(now);
 		else

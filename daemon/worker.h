@@ -48,8 +48,9 @@ struct dnnqd_worker {
 	uint32_t gather_rr;             /* where the next gathering round starts */
 	struct dnnqd_wake wake;         /* a batch's clients woken in one call */
 	uint32_t **wake_words;          /* their futex words (DNNQD_BATCH_JOBS) */
-	/* control loop only: the watchdog's last look at qs (dnnqd_workers_alive) */
-	uint64_t seen_epoch, seen_ns;
+	/* control loop only: the watchdog's last look at qs and runner.steps
+	 * (dnnqd_workers_alive) */
+	uint64_t seen_epoch, seen_steps, seen_ns;
 };
 
 /* Everything but the thread: epoll set, wake eventfd, conversion buffers.

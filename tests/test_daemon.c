@@ -497,7 +497,9 @@ END_TEST
 /* The watchdog's look at the workers (no clock: the times are given): one
  * asleep waiting for work (QSBR-offline, an odd epoch) lives however long
  * it sleeps; one whose epoch stands still while online (stuck in a
- * request) stops the pings once the window has passed (before: an idle
+ * request, no node begun either) stops the pings once the window has
+ * passed, while one whose nodes go on lives (attack45: before, one long
+ * request stopped them, and systemd killed dnnqd) (before: an idle
  * worker, whose epoch moves every 100 ms, stopped them under
  * WatchdogSec=50ms, and systemd killed an idle daemon). */
 START_TEST(watchdog_sleeping_worker_lives)
@@ -513,7 +515,11 @@ START_TEST(watchdog_sleeping_worker_lives)
 	dnnqd_qsbr_init(q1);
 	dnnqd_qsbr_online(q1);          /* running */
 	ck_assert(dnnqd_workers_alive(&d, t0, win));
-	ck_assert(!dnnqd_workers_alive(&d, t0 + 4 * win, win));    /* worker 1 stuck */
+	ck_assert(!dnnqd_workers_alive(&d, t0 + 2 * win, win));    /* worker 1 stuck */
+	/* ... unless it is only in a long request: a node began since */
+	dnnqd_runner_step(&d.workers[1].runner);
+	ck_assert(dnnqd_workers_alive(&d, t0 + 2 * win, win));
+	ck_assert(!dnnqd_workers_alive(&d, t0 + 4 * win, win));    /* and then no more */
 	dnnqd_qsbr_quiescent(q1);
 	dnnqd_qsbr_online(q0);          /* worker 0 woke from a sleep, and sleeps again */
 	dnnqd_qsbr_offline(q0);
@@ -1190,7 +1196,7 @@ static bool worker_asleep(void *arg)
 static bool all_reaped(void *arg)
 {
 	struct dnnqd *d = arg;
-	dnnqd_session_reap(d);
+	dnnqd_reap(d);	/* a tick's: the budget of pages refilled */
 	return !d->retired;
 }
 
@@ -1275,7 +1281,8 @@ static uint64_t memfd_held(int fd)
 }
 
 /* A hung-up session whose region holds 256 MiB of pages is punched out
- * over several reaps, a bounded share each. Freeing pages costs 0.2 to
+ * over several ticks (dnnqd_reap), a bounded share each, however many
+ * reaps (a uid's connects and HELLOs, dnnqd_uid_full) come between. Freeing pages costs 0.2 to
  * 0.6 s a GiB, in the control loop, which moves every session's
  * heartbeat: regions closed together (3 uids at the default quota of
  * 4 GiB) held it past the 2 s after which every client takes its daemon
@@ -1295,7 +1302,9 @@ START_TEST(session_reap_bounded)
 	ck_assert(eventually(retired_grace_over, &f.d));
 	unsigned reaps = 0;
 	for (; f.d.retired && reaps < 1000; reaps++) {
-		dnnqd_session_reap(&f.d);
+		dnnqd_reap(&f.d);
+		for (int k = 0; k < 4; k++)
+			dnnqd_session_reap(&f.d);
 		uint64_t now = memfd_held(a.fds[0]);
 		if (now < held && held - now > most)
 			most = held - now;
@@ -1303,7 +1312,7 @@ START_TEST(session_reap_bounded)
 	}
 	ck_assert_ptr_null(f.d.retired);
 	ck_assert_uint_eq(held, 0);
-	ck_assert_msg(most <= step, "one reap freed %llu bytes of pages: at most %llu",
+	ck_assert_msg(most <= step, "one tick freed %llu bytes of pages: at most %llu",
 	              (unsigned long long)most, (unsigned long long)step);
 	ck_assert_uint_ge(reaps, arena / step);
 	unhello(&a, &v);

@@ -27,6 +27,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -43,6 +44,8 @@
 #include "client/dnnq.h"
 #include "daemon/loader.h"
 #include "daemon/models.h"
+#include "engine/graph.h"
+#include "engine/model.h"
 #include "tests/daemon-fixture.h"
 #include "tests/suites.h"
 #include "tools/serve-fixture.h"
@@ -383,16 +386,21 @@ static void wait_reload(struct dnnq_client *c, unsigned after, bool failed, char
 }
 
 enum breakage { TRUNCATED, DIRECTORY, REMOVED, ZERO_LENGTH, SPARSE, FIFO, DEV_ZERO,
-                NBREAKAGES };
+                PROC_KMSG, NBREAKAGES };
 
 static const char *const breakage_name[NBREAKAGES] = {
 	"truncated mid-file", "replaced by a directory", "removed", "truncated to 0 bytes",
 	"grown to 512 MiB by a hole", "replaced by a FIFO", "replaced by a symlink to /dev/zero",
+	"replaced by a symlink to /proc/kmsg",
 };
 
 /* What the failure's message must say besides the path. */
 static const char *const breakage_says[NBREAKAGES] = {
 	"", "regular file", "", "", "file size", "a FIFO", "a character device",
+	/* a regular file of size 0 whose read waits for the kernel's next
+	 * message (as root; others may not open it): judged by its size, or
+	 * refused at the open, never read */
+	"",
 };
 
 /* How far dnnqd's peak RSS may grow through a failed reload: a file is
@@ -405,7 +413,7 @@ static void do_break(const char *path, enum breakage b)
 {
 	struct stat st;
 	/* the ones that put something else in the file's place, and REMOVED */
-	if (b == DIRECTORY || b == FIFO || b == DEV_ZERO || b == REMOVED)
+	if (b == DIRECTORY || b == FIFO || b == DEV_ZERO || b == PROC_KMSG || b == REMOVED)
 		ck_assert_int_eq(unlink(path), 0);
 	switch (b) {
 	case TRUNCATED:
@@ -426,6 +434,9 @@ static void do_break(const char *path, enum breakage b)
 		break;
 	case DEV_ZERO:
 		ck_assert_int_eq(symlink("/dev/zero", path), 0);
+		break;
+	case PROC_KMSG:
+		ck_assert_int_eq(symlink("/proc/kmsg", path), 0);
 		break;
 	default:
 		break;
@@ -486,7 +497,7 @@ START_TEST(reload_of_broken_file_keeps_serving)
 		tries++;
 	}
 	printf("faults: model file truncated, zeroed, grown by a hole, replaced by a directory,"
-	       " a FIFO or /dev/zero, or removed before a reload: %d tries: reload failed naming"
+	       " a FIFO, /dev/zero or /proc/kmsg, or removed before a reload: %d tries: reload failed naming"
 	       " the file, old version kept serving, repaired file reloaded\n", tries);
 	dnnq_tensor_free(c, &k.in);
 	dnnq_tensor_free(c, &k.out);
@@ -494,6 +505,166 @@ START_TEST(reload_of_broken_file_keeps_serving)
 	dnnq_close(c);
 	test_daemon_stop(&d);
 	free(want);
+}
+END_TEST
+
+/* ---- a model file rewritten in place while it is reloaded ----------------- */
+
+#define INPLACE_RELOADS 20
+#define INPLACE_CHUNK   (64u << 10)
+#define INPLACE_PAUSE_MS 10
+
+/* fc1024's file with every s8 tensor (the weights) redrawn: the same
+ * size, signature and scales; its bytes, and the engine's answer to
+ * pattern(0) on it into *want (len bytes). */
+static void *fc_variant(size_t *bytes, uint8_t **want, size_t len)
+{
+	struct dnnq_diag d = { "" };
+	struct dnnq_model m;
+	struct dnnq_graph *g;
+	void *orig, *buf;
+	size_t olen;
+	ck_assert_msg(fixture_model_bytes(FIXTURE_FC1024, &orig, &olen, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_model_read(orig, olen, &m, &d) == 0, "%s", d.msg);
+	for (size_t t = 0; t < m.ntensors; t++) {
+		struct dnnq_qtensor *q = &m.tensors[t].t;
+		for (size_t i = 0; q->dtype == DNNQ_DTYPE_S8 && i < dnnq_qtensor_numel(q); i++)
+			((int8_t *)q->data)[i] = (int8_t)((i * 2654435761u) >> 24);
+	}
+	ck_assert_msg(dnnq_model_write(&m, &buf, bytes, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(*bytes, olen);
+	ck_assert_msg(dnnq_model_build(&m, dnnq_isa_best(), &g, &d) == 0, "%s", d.msg);
+	ck_assert_msg(dnnq_graph_plan(g, 1, 1, &d) == 0, "%s", d.msg);
+	uint8_t *x = malloc(1024);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_ptr_nonnull(*want = malloc(len));
+	pattern(x, 1024, 0);
+	const void *in[1] = { x };
+	void *out[1] = { *want };
+	ck_assert_int_eq(dnnq_graph_run(g, in, out, NULL), 0);
+	dnnq_graph_destroy(g);
+	dnnq_model_free(&m);
+	free(orig);
+	free(x);
+	return buf;
+}
+
+/* The writer: the two versions of the file written over it in place in
+ * turn, a chunk at a time, without a rename, until told to stop. */
+struct inplace {
+	const char *path;
+	const void *v[2];
+	size_t len;
+	atomic_bool stop;
+	unsigned long passes;
+};
+
+static void *inplace_main(void *arg)
+{
+	struct inplace *w = arg;
+	int fd = open(w->path, O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	while (!atomic_load(&w->stop)) {
+		const uint8_t *b = w->v[w->passes++ & 1];
+		for (size_t off = 0; off < w->len && !atomic_load(&w->stop); off += INPLACE_CHUNK) {
+			size_t n = w->len - off < INPLACE_CHUNK ? w->len - off : INPLACE_CHUNK;
+			ck_assert(pwrite(fd, b + off, n, (off_t)off) == (ssize_t)n);
+			sched_yield();
+		}
+		/* a while whole, so that some reloads take either version */
+		fixture_sleep_ms(INPLACE_PAUSE_MS);
+	}
+	close(fd);
+	return NULL;
+}
+
+/*
+ * fc1024's file rewritten in place (no rename: what `cp` over it does),
+ * between its own bytes and a version of other weights, a 64 KiB chunk
+ * at a time (each version then left whole for 10 ms), all the while 20
+ * SIGHUPs reload it (and the file watch on
+ * its own): a reload reads the file while it is half one version and half
+ * the other. Each answer after a reload must be one version's, byte for
+ * byte: a torn file refused (its CRCs, or the file's identity changing
+ * while read), never served; once the writing stops and the file is
+ * whole, its version is served.
+ */
+START_TEST(reload_rewritten_in_place)
+{
+	struct fixture_daemon d;
+	char path[400], status[256];
+	size_t len, vlen;
+	uint8_t *want[2], *vb;
+	want[0] = answer(FIXTURE_FC1024, 0, &len);
+	void *va = NULL, *vbuf = fc_variant(&vlen, &vb, len);
+	want[1] = vb;
+	ck_assert_msg(memcmp(want[0], want[1], len), "the variant answers as the original");
+	test_daemon_start(&d, 1u << FIXTURE_FC1024, NULL);
+	snprintf(path, sizeof path, "%s/fc1024.dnnq", d.dir);
+	size_t alen;
+	ck_assert_int_eq(fixture_model_bytes(FIXTURE_FC1024, &va, &alen, NULL), 0);
+	ck_assert_uint_eq(alen, vlen);
+	struct dnnq_client *c;
+	struct call k;
+	ck_assert_int_eq(dnnq_connect(d.socket, NULL, &c), 0);
+	ck_assert_int_eq(call_open(c, "fc1024", 0, &k), 0);
+	struct inplace w = { .path = path, .v = { va, vbuf }, .len = vlen };
+	atomic_init(&w.stop, false);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, inplace_main, &w), 0);
+	unsigned seen[2] = { 0, 0 }, reloads = 0;
+	status_of(c, status, sizeof status);
+	unsigned first = reloads_in(status);
+	for (int i = 0; i < INPLACE_RELOADS; i++) {
+		status_of(c, status, sizeof status);
+		unsigned before = reloads_in(status);
+		ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+		for (int n = 0; n < WAIT_MS / 5 && reloads_in(status) <= before; n++) {
+			fixture_sleep_ms(5);
+			status_of(c, status, sizeof status);
+		}
+		ck_assert_msg(reloads_in(status) > before, "no reload after SIGHUP %d: '%s'", i,
+		              status);
+		ck_assert_int_eq(call_run(&k), 0);
+		int v = !memcmp(k.out.data, want[0], len) ? 0 : !memcmp(k.out.data, want[1], len)
+		        ? 1 : -1;
+		ck_assert_msg(v >= 0, "after reload %d the answer is neither version's: a torn file"
+		              " was served ('%s')", i, status);
+		seen[v]++;
+	}
+	atomic_store(&w.stop, true);
+	pthread_join(t, NULL);
+	status_of(c, status, sizeof status);
+	reloads = reloads_in(status) - first;
+	/* whole again (the variant, renamed over it): served */
+	char tmp[420];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	ck_assert(f && fwrite(vbuf, 1, vlen, f) == vlen && fclose(f) == 0);
+	unsigned before = reloads_in(status);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	int n = 0;
+	do {
+		fixture_sleep_ms(5);
+		ck_assert_int_eq(call_run(&k), 0);
+	} while (memcmp(k.out.data, want[1], len) && ++n < WAIT_MS / 5);
+	ck_assert_msg(!memcmp(k.out.data, want[1], len), "the whole variant was never served");
+	status_of(c, status, sizeof status);
+	printf("faults: fc1024's file rewritten in place between two versions (64 KiB chunks, no"
+	       " rename, 10 ms whole after each) while reloaded: %d tries: %u reloads (SIGHUP and the file watch), %lu"
+	       " rewrites; every answer one version's (%u the first, %u the other), no torn file"
+	       " served; the file whole again served after %u more reload(s)\n", INPLACE_RELOADS,
+	       reloads, w.passes, seen[0], seen[1], reloads_in(status) - before);
+	dnnq_tensor_free(c, &k.in);
+	dnnq_tensor_free(c, &k.out);
+	dnnq_model_close(k.m);
+	dnnq_close(c);
+	test_daemon_stop(&d);
+	free(want[0]);
+	free(want[1]);
+	free(va);
+	free(vbuf);
 }
 END_TEST
 
@@ -696,6 +867,7 @@ Suite *suite_faults(void)
 	tcase_add_test(tc, load_read_errors_io_uring);
 	tcase_add_test(tc, load_read_errors_read);
 	tcase_add_test(tc, reload_of_broken_file_keeps_serving);
+	tcase_add_test(tc, reload_rewritten_in_place);
 	tcase_add_test(tc, client_killed_in_flight);
 	tcase_add_test(tc, daemon_killed_under_load);
 	suite_add_tcase(s, tc);

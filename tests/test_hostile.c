@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "client/dnnq.h"
+#include "daemon/session.h"
 #include "engine/model.h"
 #include "shm/dnnq_proto.h"
 #include "shm/dnnq_shm.h"
@@ -855,7 +856,7 @@ static int raw_submit(struct raw *r, const struct dnnq_shm_request *q)
 /* The raw client's own correct request still works (and the answer is
  * ReLU's: y = max(x, zero point) in the quantized domain, checked against
  * the engine through fixture_ref). */
-static void assert_raw_good(struct raw *r, struct fixture_ref *ref)
+static void assert_raw_good_slot(struct raw *r, struct fixture_ref *ref, uint32_t slot)
 {
 	struct dnnq_shm_request q = raw_good(r);
 	uint8_t *x = r->v.arena, *y = r->v.arena + 4096, want[64];
@@ -865,10 +866,15 @@ static void assert_raw_good(struct raw *r, struct fixture_ref *ref)
 	void *outs[1] = { want };
 	ck_assert_int_eq(fixture_ref_run(ref, 1, ins, outs), 0);
 	memset(y, 0xa5, 64);
-	int rc = raw_submit(r, &q);
+	int rc = raw_submit_slot(r, slot, &q);
 	ck_assert_msg(rc == 0, "the raw client's correct request: %d (%s)", rc,
 	              rc == INT32_MIN ? "no answer" : dnnq_strerror(rc));
 	ck_assert_msg(!memcmp(y, want, 64), "the raw client's result differs from the engine's");
+}
+
+static void assert_raw_good(struct raw *r, struct fixture_ref *ref)
+{
+	assert_raw_good_slot(r, ref, 0);
 }
 
 /* An fc1024 request of `batch`: x at in_off, y at out_off. */
@@ -1269,6 +1275,119 @@ START_TEST(hostile_ring)
 	raw_close(&r);
 	fixture_ref_destroy(ref);
 	finish(&d, &h, was, "ring");
+}
+END_TEST
+
+/* ---- ring positions moved -------------------------------------------------- */
+
+/* r's ring made whole and empty at position `base`: head = tail = base,
+ * each cell free for the one position of [base, base + capacity) it
+ * holds (the client's to write as it likes; nothing in flight). */
+static void ring_at(struct raw *r, uint64_t base)
+{
+	uint32_t cap = r->v.ring_mask + 1;
+	for (uint64_t p = base; p != base + cap; p++)
+		__atomic_store_n(&r->v.cells[p & r->v.ring_mask].seq, p, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->v.ring->head, base, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->v.ring->tail, base, __ATOMIC_RELEASE);
+}
+
+/* The last k positions before head pushed again, as they were: the cells'
+ * seq put back to "full" and head moved back (a replay of done slots). */
+static void ring_replay(struct raw *r, unsigned k)
+{
+	uint64_t head = __atomic_load_n(&r->v.ring->head, __ATOMIC_RELAXED);
+	for (uint64_t p = head - k; p != head; p++)
+		__atomic_store_n(&r->v.cells[p & r->v.ring_mask].seq, p + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->v.ring->head, head - k, __ATOMIC_RELEASE);
+	dnnq_shm_doorbell_ring(&r->v, r->fds[1]);
+}
+
+/* Every slot's state and status, to compare before and after a replay. */
+static void slot_states(const struct raw *r, uint32_t *st, int32_t *status)
+{
+	for (uint32_t i = 0; i < RAW_SLOTS; i++) {
+		st[i] = dnnq_shm_slot_state(&r->v, i);
+		status[i] = __atomic_load_n(&r->v.slots[i].status, __ATOMIC_ACQUIRE);
+	}
+}
+
+/*
+ * Ring positions a client moves on purpose, each time to a ring that is
+ * whole again (hostile_ring scribbles at random): head and tail set to
+ * just before 2^32, 2^63 and 2^64 (the u64 positions wrap to 0 mid-run),
+ * and back by 2^32 and to 0; then positions already served pushed again
+ * (head moved back over done cells, whose seq say "full"), first with the
+ * slots left DONE, then with them put back to SUBMITTED. What must hold:
+ * at every position the offender's requests (two rounds of the ring) are
+ * served right; a replayed DONE slot is dropped (its state and status
+ * unchanged); a replayed SUBMITTED slot is run again (a resubmission, the
+ * offender's own business); the workers go back to sleep after.
+ */
+START_TEST(hostile_ring_positions)
+{
+	struct fixture_daemon d = { 0 };
+	struct level was;
+	struct honest h;
+	double base = begin(&d, &h, NULL, &was);
+	struct raw r;
+	struct fixture_ref *ref;
+	struct load l;
+	char ratio[96], outcome[320];
+	ck_assert_int_eq(fixture_ref_create(FIXTURE_RELU64, &ref, NULL), 0);
+	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
+	const uint64_t at[] = { (1ull << 32) - 3, (1ull << 63) - 3, UINT64_MAX - 2,
+	                        UINT64_MAX - 2 - (1ull << 32), 0 };
+	const unsigned nat = sizeof at / sizeof at[0], cap = r.v.ring_mask + 1;
+	unsigned long served = 0, dropped = 0, rerun = 0;
+	load_start(&l, &h, base);
+	for (unsigned a = 0; a < nat; a++) {
+		ring_at(&r, at[a]);
+		for (unsigned i = 0; i < 2 * cap; i++, served++)
+			assert_raw_good_slot(&r, ref, i % RAW_SLOTS);
+		/* the slots just served pushed again, left DONE: dropped */
+		uint32_t st[RAW_SLOTS], st2[RAW_SLOTS];
+		int32_t status[RAW_SLOTS], status2[RAW_SLOTS];
+		slot_states(&r, st, status);
+		ring_replay(&r, cap / 2);
+		for (int t = 0; t < 400 && dnnq_shm_ring_nonempty(&r.v); t++)
+			fixture_sleep_ms(1);
+		ck_assert_msg(!dnnq_shm_ring_nonempty(&r.v), "at %#llx: the replayed positions"
+		              " were never taken", (unsigned long long)at[a]);
+		slot_states(&r, st2, status2);
+		ck_assert_msg(!memcmp(st, st2, sizeof st) && !memcmp(status, status2, sizeof status),
+		              "at %#llx: a replayed DONE slot changed", (unsigned long long)at[a]);
+		dropped += cap / 2;
+		/* ... and put back to SUBMITTED: run again */
+		uint64_t head = __atomic_load_n(&r.v.ring->head, __ATOMIC_RELAXED);
+		uint32_t again[RAW_SLOTS];
+		for (unsigned k = 0; k < cap / 2; k++) {
+			again[k] = __atomic_load_n(&r.v.cells[(head - cap / 2 + k) & r.v.ring_mask].value,
+			                           __ATOMIC_RELAXED);
+			ck_assert_uint_lt(again[k], RAW_SLOTS);
+			uint32_t was_st = dnnq_shm_slot_state(&r.v, again[k]);
+			dnnq_shm_slot_transition(&r.v, again[k], was_st, DNNQ_SLOT_SUBMITTED);
+		}
+		ring_replay(&r, cap / 2);
+		for (unsigned k = 0; k < cap / 2; k++, rerun++)
+			assert_answered(&d, raw_wait(&r, again[k], RAW_WAIT_MS), "a replayed slot");
+		/* and the ring, whole again, goes on serving */
+		assert_raw_good(&r, ref);
+		served++;
+	}
+	load_stop(&l, ratio, sizeof ratio);
+	long ticks = cpu_ticks(d.pid);
+	fixture_sleep_ms(1000);
+	ticks = cpu_ticks(d.pid) - ticks;
+	snprintf(outcome, sizeof outcome, "%lu of the offender's requests served right across"
+	         " the wraps, %lu replays of DONE slots dropped, %lu of SUBMITTED ones run again;"
+	         " %ld of %ld CPU ticks used idle over 1 s after; %s", served, dropped, rerun,
+	         ticks, sysconf(_SC_CLK_TCK), ratio);
+	report("ring head and tail set whole to 2^32 - 3, 2^63 - 3, 2^64 - 3, back by 2^32 and"
+	       " to 0, served positions pushed again", served + dropped + rerun, outcome);
+	raw_close(&r);
+	fixture_ref_destroy(ref);
+	finish(&d, &h, was, "ring positions");
 }
 END_TEST
 
@@ -3510,6 +3629,103 @@ START_TEST(hostile_kept_region)
 }
 END_TEST
 
+/* ---- closed sessions' pages freed in a burst ---------------------------------- */
+
+#define BURST_SESSIONS 3
+#define BURST_ARENA    (256u << 20)
+#define BURST_CONNECTS 64
+/* what the reaps between two ticks may free: session.h's budget and one
+ * punch past it, twice for the sampler's skew between two ticks */
+#define BURST_TICK_MAX (2 * (DNNQD_SCRUB_PER_REAP + DNNQD_SCRUB_CHUNK))
+
+/* The kept memfds' pages at each heartbeat of o's region (each control-loop
+ * tick bumps it), until they hold none or 20 s pass: the most freed
+ * between two heartbeats seen, and the number of heartbeats. */
+static uint64_t burst_watch(const struct raw *o, const int *kept, unsigned *beats)
+{
+	uint64_t prev = 0, most = 0, held;
+	uint64_t hb = dnnq_shm_load_acquire64(&o->v.hdr->heartbeat);
+	for (unsigned i = 0; i < BURST_SESSIONS; i++)
+		prev += memfd_bytes(kept[i]);
+	*beats = 0;
+	double t0 = fixture_now_s();
+	do {
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+		uint64_t now = dnnq_shm_load_acquire64(&o->v.hdr->heartbeat);
+		if (now == hb)
+			continue;
+		hb = now;
+		++*beats;
+		held = 0;
+		for (unsigned i = 0; i < BURST_SESSIONS; i++)
+			held += memfd_bytes(kept[i]);
+		if (prev > held && prev - held > most)
+			most = prev - held;
+		prev = held;
+	} while (held && fixture_now_s() - t0 < 20);
+	ck_assert_msg(!held, "%llu bytes of the closed sessions' pages still held after 20 s",
+	              (unsigned long long)held);
+	return most;
+}
+
+/*
+ * A client fills the arenas of 3 sessions of 256 MiB, closes them all at
+ * once (keeping the memfds, to watch their pages go), then connects 64
+ * times in a row. The control loop frees a closed region's pages a budget
+ * a tick (session.h: 64 MiB, about 25 ms of punching), so that no tick
+ * holds it long (every session's heartbeat, every connect and control
+ * message waits for it); but each connect of a uid with closed sessions
+ * reaped them again with a budget of its own (dnnqd_uid_full), so 64
+ * connects freed the whole 768 MiB in one go, the control loop deaf
+ * meanwhile: a client with more memory than that held every other
+ * client's heartbeat past the 2 s that the library takes for the daemon's
+ * death. What must hold: between two heartbeats at most the budget (and
+ * one punch) is freed, twice for the sampler's skew.
+ */
+START_TEST(hostile_reap_burst)
+{
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct raw o, r[BURST_SESSIONS];
+	struct level was;
+	char outcome[320];
+	int kept[BURST_SESSIONS], conns[BURST_CONNECTS];
+	uint64_t filled = 0;
+	begin(&d, &h, NULL, &was);
+	ck_assert_int_eq(raw_hello(&o, d.socket, RAW_SLOTS), 0);
+	for (unsigned i = 0; i < BURST_SESSIONS; i++) {
+		ck_assert_int_eq(raw_try_hello(&r[i], d.socket, 1, BURST_ARENA, NULL, 0), 0);
+		memset(r[i].v.arena, 0x5a, r[i].v.arena_size);
+		ck_assert_int_ge(kept[i] = dup(r[i].fds[0]), 0);
+		filled += memfd_bytes(kept[i]);
+	}
+	for (unsigned i = 0; i < BURST_SESSIONS; i++)
+		raw_close(&r[i]);
+	for (unsigned i = 0; i < BURST_CONNECTS; i++)
+		conns[i] = raw_connect(d.socket);
+	unsigned beats;
+	uint64_t most = burst_watch(&o, kept, &beats);
+	for (unsigned i = 0; i < BURST_CONNECTS; i++)
+		if (conns[i] >= 0)
+			close(conns[i]);
+	for (unsigned i = 0; i < BURST_SESSIONS; i++)
+		close(kept[i]);
+	raw_close(&o);
+	ck_assert_msg(filled >= (uint64_t)BURST_SESSIONS * BURST_ARENA, "the arenas filled only"
+	              " %llu bytes", (unsigned long long)filled);
+	ck_assert_msg(most <= BURST_TICK_MAX, "%llu bytes of pages freed between two heartbeats"
+	              " (at most %llu): the control loop punched them in one go",
+	              (unsigned long long)most, (unsigned long long)BURST_TICK_MAX);
+	snprintf(outcome, sizeof outcome, "%llu bytes of pages freed over %u heartbeats, at most"
+	         " %llu between two (the budget: %llu a tick)", (unsigned long long)filled, beats,
+	         (unsigned long long)most, (unsigned long long)DNNQD_SCRUB_PER_REAP);
+	report("3 sessions of 256 MiB arenas filled and closed (memfds kept), then 64 connects at"
+	       " once", BURST_CONNECTS, outcome);
+	finish(&d, &h, was, "reap burst");
+}
+END_TEST
+
 /* ---- sessions closed mid-flight, every slot at max batch --------------------- */
 
 #define BIG_SLOTS 16
@@ -4252,6 +4468,7 @@ Suite *suite_hostile(void)
 	tcase_add_unchecked_fixture(tc, fixture_tmp_begin, fixture_tmp_end);
 	tcase_add_test(tc, hostile_descriptors);
 	tcase_add_test(tc, hostile_ring);
+	tcase_add_test(tc, hostile_ring_positions);
 	tcase_add_test(tc, hostile_input_rewrite);
 	tcase_add_test(tc, hostile_batch_rewrite);
 	tcase_add_test(tc, hostile_softmax_rewrite);
@@ -4276,6 +4493,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_doorbell_storm);
 	tcase_add_test(tc, hostile_close_midflight);
 	tcase_add_test(tc, hostile_kept_region);
+	tcase_add_test(tc, hostile_reap_burst);
 	tcase_add_test(tc, hostile_max_batch);
 	tcase_add_test(tc, hostile_nonfinite_inputs);
 	tcase_add_test(tc, hostile_log_injection);

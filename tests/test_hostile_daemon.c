@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1037,6 +1038,115 @@ START_TEST(hostile_address_space_f32)
 }
 END_TEST
 
+/* ---- one long request under the systemd watchdog ----------------------- */
+
+#define WD_USEC     100000      /* WATCHDOG_USEC: systemd kills past this without a ping */
+#define WD_NODES    3072        /* ReLUs in the chain: each a short step, all a long run */
+#define WD_FEATURES 65536       /* bytes an item a node reads and writes */
+#define WD_BATCH    64
+
+/* The WATCHDOG=1 datagrams on fd until req ends: the longest time without
+ * one (from the submit on), and the request's time, in ms. */
+static void watch_pings(int fd, struct dnnq_request *req, double *gap_ms, double *run_ms)
+{
+	double t0 = fixture_now_s(), last = t0;
+	int rc;
+	*gap_ms = 0;
+	while ((rc = dnnq_poll(req)) == DNNQ_E_AGAIN) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char msg[256];
+		ssize_t n = poll(&p, 1, 5) == 1 ? recv(fd, msg, sizeof msg - 1, MSG_DONTWAIT) : -1;
+		double now = fixture_now_s();
+		if (n > 0 && (msg[n] = 0, strstr(msg, "WATCHDOG=1")))
+			last = now;
+		if ((now - last) * 1000 > *gap_ms)
+			*gap_ms = (now - last) * 1000;
+		ck_assert_msg(now - t0 < 120, "the chain's request did not end within 120 s");
+	}
+	ck_assert_msg(rc == 0, "the chain's request: %s", dnnq_strerror(rc));
+	*run_ms = (fixture_now_s() - t0) * 1000;
+}
+
+/*
+ * WatchdogSec= with one client's request that runs longer than it: a
+ * chain of 3072 ReLUs at batch 64, each node a short step, the whole run
+ * many watchdog intervals. The control loop pinged only while every
+ * worker's QSBR epoch moved within the interval, and the epoch moves once
+ * a request, so a long request stopped the pings and systemd would kill
+ * dnnqd and every client's session with it: any client could restart the
+ * daemon at will with one request of a model's max batch. A worker now
+ * shows life between nodes too.
+ */
+START_TEST(hostile_long_request_watchdog)
+{
+	struct fixture_daemon d = { 0 };
+	struct dnnq_diag diag = { "" };
+	char dir[] = "/tmp/dnnq-watchdog-XXXXXX", model[64], arg[80];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(model, sizeof model, "%s/chain.dnnq", dir);
+	snprintf(arg, sizeof arg, "chain=%s", model);
+	void *buf;
+	size_t len;
+	hostile_chain_bytes(WD_NODES, WD_FEATURES, &buf, &len);
+	hostile_write(model, buf, len);
+	free(buf);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof a.sun_path, "%s/notify.sock", dir);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	setenv("NOTIFY_SOCKET", a.sun_path, 1);
+	char usec[24];
+	snprintf(usec, sizeof usec, "%d", WD_USEC);
+	setenv("WATCHDOG_USEC", usec, 1);
+	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
+	ck_assert_msg(bin, "no dnnqd: set DNNQ_DNNQD to the binary (make check does)");
+	const char *const extra[] = { "--model", arg, NULL };
+	int rc = fixture_daemon_start(&d, bin, 1u << FIXTURE_RELU64, extra, &diag);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	ck_assert_msg(rc == 0, "%s", diag.msg);
+
+	struct dnnq_client *c;
+	struct dnnq_model *m;
+	struct dnnq_tensor in, out;
+	struct dnnq_request req;
+	struct dnnq_connect_opts o = { .slots = 1, .arena_bytes = 2u * WD_BATCH * WD_FEATURES + 4096 };
+	ck_assert_int_eq(dnnq_connect(d.socket, &o, &c), 0);
+	ck_assert_int_eq(dnnq_model_open(c, "chain", &m), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_INPUT, 0, WD_BATCH, &in), 0);
+	ck_assert_int_eq(dnnq_tensor_alloc_io(m, DNNQ_OUTPUT, 0, WD_BATCH, &out), 0);
+	memset(in.data, 0x55, in.bytes);
+	const struct dnnq_tensor *ti[] = { &in };
+	struct dnnq_tensor *to[] = { &out };
+	double gap = 0, run = 0;
+	/* the pings before the request (an idle daemon pings) */
+	char drain[256];
+	fixture_sleep_ms(2 * WD_USEC / 1000);
+	while (recv(fd, drain, sizeof drain, MSG_DONTWAIT) > 0)
+		continue;
+	ck_assert_int_eq(dnnq_submit(m, ti, to, &req), 0);
+	watch_pings(fd, &req, &gap, &run);
+	dnnq_model_close(m);
+	dnnq_close(c);
+	ck_assert_msg(fixture_daemon_stop(&d, &diag) == 0, "%s", diag.msg);
+	fixture_daemon_destroy(&d);
+	close(fd);
+	unlink(a.sun_path);
+	unlink(model);
+	rmdir(dir);
+	/* a request shorter than a few intervals tests nothing */
+	ck_assert_msg(run > 3 * WD_USEC / 1000, "the chain's request took %.0f ms: not past 3"
+	              " watchdog intervals of %d ms (grow WD_NODES or WD_BATCH)", run,
+	              WD_USEC / 1000);
+	ck_assert_msg(gap < WD_USEC / 1000, "no WATCHDOG=1 for %.0f ms while one request ran"
+	              " %.0f ms (WATCHDOG_USEC %d): systemd would have killed dnnqd", gap, run,
+	              WD_USEC);
+	printf("hostile: one request of a %d-ReLU chain at batch %d, running %.0f ms under"
+	       " WATCHDOG_USEC=%d: 1 tries: the longest time without a WATCHDOG=1 %.0f ms, dnnqd"
+	       " kept pinging\n", WD_NODES, WD_BATCH, run, WD_USEC, gap);
+}
+END_TEST
+
 Suite *suite_hostile_daemon(void)
 {
 	Suite *s = suite_create("hostile_daemon");
@@ -1053,6 +1163,7 @@ Suite *suite_hostile_daemon(void)
 	tcase_add_test(tc, hostile_closed_stdio);
 	tcase_add_test(tc, hostile_address_space);
 	tcase_add_test(tc, hostile_address_space_f32);
+	tcase_add_test(tc, hostile_long_request_watchdog);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -79,12 +79,21 @@ cat <<'EOF'
   (the slowest time from the kill is printed, not asserted), every client
   reconnects and gets right answers from the new daemon;
 - a model file truncated mid-file, truncated to 0 bytes, grown to 512 MiB
-  by a hole, replaced by a directory, a FIFO or a symlink to /dev/zero, or
+  by a hole, replaced by a directory, a FIFO, a symlink to /dev/zero or one
+  to /proc/kmsg (a regular file of size 0 whose read waits for the
+  kernel's next message: judged by its size, never read), or
   removed, then SIGHUP: the reload fails, STATS' line names the file and
   why, the old version keeps serving (generation unchanged), dnnqd's peak
   RSS (VmHWM) grows by less than 64 MiB (a file is judged by its header
   before it is read whole; before that, the hole cost 512 MiB), and the
   repaired file reloads;
+- fc1024's file rewritten in place (no rename, as `cp` over it does)
+  between its own bytes and a version of other weights of the same size,
+  64 KiB at a time, each version then whole for 10 ms, while 20 SIGHUPs
+  and the file watch reload it (`reload_rewritten_in_place`, attack45):
+  every answer after a reload is one version's byte for byte (a file read
+  half one, half the other refused by its CRCs or its identity changing
+  while read), and the variant renamed over it whole is served;
 - read errors while loading (`dnnqd_loader_fault`, daemon/loader.h), both
   loaders (io_uring; read(2), forced by a seccomp filter that makes
   `io_uring_setup` fail): a bad sector at each read offset of the file in
@@ -119,6 +128,7 @@ depends on how the offender's own threads share them.
 | --- | --- | --- |
 | `hostile_descriptors` | 25 kinds of bad descriptor (offsets, sizes, overlaps, dtypes, shapes, batch, counts, model id and generation); multi's outputs overlapping each other or an input, its F32 output as U8, inputs counted as outputs | each request completes FAILED with an error; the offender's next good request is served |
 | `hostile_ring` | slot indices out of range, not SUBMITTED, pushed twice; ring head, tail and cell seqs scribbled | dropped; the workers still go to sleep (CPU ticks over an idle second printed) |
+| `hostile_ring_positions` | ring head and tail set, the ring whole, to 2^32 - 3, 2^63 - 3 and 2^64 - 3 (the positions wrap to 0 mid-run), back by 2^32 and to 0; positions already served pushed again (head moved back over done cells), the slots left DONE, then put back to SUBMITTED (attack45) | at every position the offender's requests served right; a replayed DONE slot dropped (its state and status unchanged), a replayed SUBMITTED one run again (a resubmission); the workers sleep after (nothing found) |
 | `hostile_input_rewrite` | fc1024's input and output rewritten while computed; the slot table (descriptors, state, status, waiters) rewritten while copied and run | |
 | `hostile_softmax_rewrite` | multi at batch 64 with `logits` (an output that Softmax then reads) and the inputs rewritten while computed (issue 19, finding 1) | every `prob` row finite, in [0, 1], summing to 1 within 1e-3 (before the fix: NaN rows, and under ASan a heap-buffer-overflow in `dnnq_softmax_row_avx2`) |
 | `hostile_every_kind` | every engine node kind (the fixture's `k-*` models and multi: conv, depthwise conv, fc, max/avg/global-average pool, add, mul, sum-relu, sigmoid, tanh, clip, quantize, dequantize, softmax, elementwise-linear, concat, reshape views), each node reading graph inputs and a graph output, every input and output byte but Softmax's results rewritten while computed | every request completes with status 0; every Softmax row a distribution; the honest client's results of all 15 models right |
@@ -142,6 +152,7 @@ depends on how the offender's own threads share them.
 | `hostile_doorbell_storm` | 8 sessions sending on their doorbells in a tight loop; one session's ring head, tail and cells rewritten all the time; its region header (magic, sizes, heartbeat, workers_sleeping, event_armed) rewritten all the time | the ringing session's own requests answered |
 | `hostile_close_midflight` | sessions closed (socket, fds, mapping) right after submitting 16 fc1024 requests at max batch | every session reclaimed once its requests finish |
 | `hostile_kept_region` | 8 sessions whose fc1024 outputs filled their 4 MiB arenas, each closed (socket, mapping, doorbell and completion ends) with the region memfd kept | once dnnqd freed the sessions, the kept memfds hold 0 bytes of pages (before: 32 MiB, faulted in by the workers, charged to dnnqd's cgroup and out of every quota once the sessions were gone: a client could fill dnnqd's MemoryMax= session after session) |
+| `hostile_reap_burst` | 3 sessions of 256 MiB arenas filled, closed at once with their memfds kept, then 64 connects in a row (attack45) | between two heartbeats of another session (the kept memfds' pages looked at each) at most twice the tick's budget and a punch freed, 2 x (64 + 16) MiB (before: each connect, refused or not, reaped the uid's closed sessions with a 64 MiB budget of its own, `dnnqd_uid_full`: 720 MB freed between two heartbeats, the control loop deaf meanwhile, every session's heartbeat and connect waiting; a client with some GiB held the others past the 2 s the library takes for the daemon's death) |
 | `hostile_max_batch` | every slot (16) of one session kept full of fc1024 requests at the max batch | none fails |
 | `hostile_model_node_flood` | a reload onto a model file of 131,073 nodes (a chain of ReLUs), one more than a model may have | `DNNQ_E_FORMAT` naming the node count, the old version served (before the cap: the quadratic arena planner held the reload past the client's timeout; a million nodes, hours, and SIGTERM with it) |
 | `hostile_ids_reload` | requests naming every id 0..8 and generations 0..5 and 2^32 - 1, of either signature (fc1024's [N, 1024] or relu64's [N, 64]), half from a fresh OPEN of a name the reloads change, while 8 reloads add, remove, re-sign (fc1024 onto relu64's file) and re-batch models (`dynamic_batching`, a preferred size, `threads: 2`); every fourth round the session closed with its 8 requests in flight (attack44) | each request waited for answered (served or failed alone); the honest client's relu64 right throughout; dnnqd's fds back to their level (nothing found) |
@@ -186,6 +197,7 @@ files a hostile author or local user made.
 | `hostile_low_fd_limit` | dnnqd started under each RLIMIT_NOFILE (soft and hard) from 6 to 24, one worker, then a connect | each either refuses to start (exit 1, saying why) or answers the connect (a session, or a refusal naming RLIMIT_NOFILE); none leaves the client unanswered (before: at the limit that left no descriptor after start-up, dnnqd said ready and the client's connect timed out in the backlog) |
 | `hostile_closed_stdio` | dnnqd started with descriptors 0, 1 and 2 closed, logging at debug, then a connect, a SIGHUP, a connect | each of 0 to 2 is /dev/null (before: the signalfd or the listening socket took them and log lines went into it); connects answered, SIGTERM ends dnnqd with status 0 |
 | `hostile_address_space` | dnnqd started under RLIMIT_AS of 112 and 256 MB, two workers, then a connect (a 64 MiB region), a SIGHUP, SIGTERM (attack41; skipped under the sanitizers, which reserve more address space than that) | each refuses to start saying why, or answers the connect (a session, or `DNNQ_E_IO`: "session region: mmap: Cannot allocate memory") and ends with status 0 (before: OpenBLAS's pool thread, started when the library loaded, could not map its buffer under 80 to 160 MB and retried for good, a CPU spinning, and exit's destructor joined it: SIGTERM never ended dnnqd) |
+| `hostile_long_request_watchdog` | `WATCHDOG_USEC=100000` and one request of a chain of 3072 ReLUs at batch 64 (about 0.6 s, each node well under a millisecond; attack45) | a WATCHDOG=1 at least every interval while it runs (before: a worker's life was its QSBR epoch, which moves between requests: none for 486 ms of a 564 ms request, and systemd kills dnnqd and every session with it whenever any client sends a request longer than `WatchdogSec=`; now a worker also counts a step before each node and each gathering round, `runner.steps`) |
 | `reload_failures_logged_once`, `reload_symlink_target` (suite `reload`, tests/test_reload.c) | a model file deleted and created (not a model) in turn, 12 times, each followed by 2 RELOADs (as another user in a sticky /tmp may do, the inotify reloads besides); then a config naming 40 missing files in turn; a model given as a symlink into another directory, its target replaced, the link pointed elsewhere, that file rewritten in place | 2 `reload failed` lines for the 2 causes (before: one each failed reload, 24 and more, a journal flood at one every ~200 ms), the good reload after naming the failed ones, the next failure logged again; 16 lines for the 40 causes plus one each 2^nth reload; each change of the symlinked model served without SIGHUP (before: the target's directory was not watched) |
 
 **Mutations** (seeded, a bounded number, each run in seconds): a valid
@@ -560,6 +572,48 @@ fill within a pass), the session and uid load records (held until the
 grace period ends), the loader's short reads, the reload thread's
 inotify handling, the weights cache's keys since FC weights are shared
 (kind, ISA, n, k and the layout's size tell every user apart).
+
+Tried (attack45), against dnnqd, each as a test of the suites above.
+Found: one client's request longer than `WatchdogSec=` (a model's max
+batch) stopped the watchdog pings, a worker in a request showing no life,
+so systemd would kill dnnqd at any client's will
+(`hostile_long_request_watchdog`, fixed: a step before each node and each
+gathering round, whose sleeps now last a tick at most); the pages of
+closed sessions, freed a 64 MiB budget a tick so that no tick holds the
+control loop, were freed a budget per connect and HELLO of their uid too,
+so a burst of connects freed them all at once (`hostile_reap_burst`,
+fixed: one budget a tick). Nothing found (tests kept): ring positions
+moved whole across 2^32, 2^63 and 2^64 and back, and served positions
+replayed (`hostile_ring_positions`); a model file rewritten in place while
+reloaded (`reload_rewritten_in_place`); a model symlinked to /proc/kmsg
+(`reload_of_broken_file_keeps_serving`). Tried by hand, nothing found:
+model paths of /proc/kmsg, /proc/self/mem, /proc/self/environ,
+/sys/kernel/tracing/trace_pipe, /sys/kernel/mm/transparent_hugepage/enabled,
+/proc/self/fd/0 and /dev/stdin at start (each refused at once naming the
+file: "header: 0 bytes", "read at 0: Illegal seek", "header: 23 bytes",
+"a character device"). Already covered, not tried again: a client keeping
+its ring full or flooding at the max rate beside an honest one
+(`hostile_sessions_per_uid`, `hostile_max_batch`, `hostile_doorbell_storm`),
+the descriptor rewritten while the daemon copies it
+(`hostile_input_rewrite`), the memfd shrunk or sealed (`hostile_memfd`: it
+is sealed F_SEAL_SHRINK, GROW and SEAL before the client has it),
+descriptor exhaustion (`hostile_out_of_fds`, `hostile_low_fd_limit`),
+connections that never say HELLO (`hostile_idle_flood`), fds of any kind
+passed where none is taken (`hostile_passed_fds`: SO_PASSRIGHTS 0, dnnqd
+takes no descriptor from a client), control messages cut or oversized
+(`hostile_control_messages`), a model file on a FIFO (faults). Read, not
+run: a worker's every read of client memory outside the arena (ring
+head and cells, the slot's state, waiters and submit stamp, the header's
+event_armed) is one load whose value steers no address or size but a
+range-checked slot index; gathering ends at the first request left for
+after the batch, so an honest request popped by another client's batch
+waits for that batch's run, not its deadline; the reserve, the uid turns
+and a batch's one request per uid per round bound what one uid's flood
+takes. Noticed, left: a worker's FUTEX_WAKE of a slot on which the client
+parks thousands of its own threads wakes them all (INT_MAX), in the
+worker's time, on every completion of that slot: its own requests pay
+it, on the one worker the reserve lets it have while others are active
+(with one worker, the others wait out those wakes).
 
 Reviewed by hand (rev42o): the gather_elements (96) and grid_sample (97)
 kinds, GatherND, OneHot, ImageScaler, BatchNormalization spatial 0 and
