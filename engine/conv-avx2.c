@@ -662,7 +662,8 @@ DNNQ_AVX2_INLINE void wino_input(const int M, const struct dnnq_conv *c, size_t 
  * the tile's two values broadcast as the int16 pair of every 32-bit lane,
  * one vpmaddwd per 8 columns (|V| <= 12800, |U| <= 6272: no saturation),
  * int32 sums. pf: also prefetch the next position's weights (they follow
- * these), streamed from L3 or memory on 14x14 layers of 256 channels. The
+ * these) into L2, streamed from memory on ResNet's 14x14 layers of 256
+ * channels (into L1 or two positions ahead: slower). The
  * accumulators are named, not an array: with s[4][2] GCC kept one on the
  * stack and moved the others around. */
 /* s0, s1 += the int16 pair at a (in every 32-bit lane) times w0, w1. */
@@ -686,7 +687,7 @@ DNNQ_AVX2_INLINE void wino_dot(const int mr, const bool pf, const int16_t *v, si
 		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
 		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
 		if (pf)
-			_mm_prefetch((const char *)(w + 32 * nq), _MM_HINT_T0);
+			_mm_prefetch((const char *)(w + 32 * nq), _MM_HINT_T1);
 		wino_step(v + 2 * q, w0, w1, &s00, &s01);
 		if (mr > 1)
 			wino_step(v1 + 2 * q, w0, w1, &s10, &s11);
