@@ -28,12 +28,13 @@
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
  * exact), 4 rows x 16 columns a step, through the AVX2 output stage.
  *
- * Winograd F(4, 3) (dnnq_wino_avx2) for 3x3 stride-1 convolutions: int16
- * transforms of 6x6 input patches (shifted by -128) and of the weights
- * (G's rows scaled to integers), 36 GEMMs over channel pairs (vpmaddwd),
- * 4 tiles x 16 columns a step, the output transform 576 times the sums
- * mod 2^32, divided exactly (9's inverse, a shift by 6) for at most 224
- * channels at a time, the AVX2 output stage (conv-kernels.h; docs/gemm.md).
+ * Winograd F(4, 3) and F(2, 3) (dnnq_wino_avx2) for 3x3 stride-1
+ * convolutions: int16 transforms of 6x6 or 4x4 input patches (shifted by
+ * -128) and of the weights (G's rows scaled to integers), 36 or 16 GEMMs
+ * over channel pairs (vpmaddwd), 4 tiles x 16 columns a step, the output
+ * transform 576 or 4 times the sums mod 2^32, divided exactly (F(4, 3):
+ * 9's inverse and a shift by 6, up to 227 channels), the AVX2 output stage
+ * (conv-kernels.h; docs/gemm.md).
  */
 #include <immintrin.h>
 
@@ -760,6 +761,8 @@ DNNQ_AVX2_INLINE void wino_at(const int M, const __m256i *x, size_t s, __m256i *
  * F(4, 3): Y = 576 S' mod 2^32, times the inverse of 9 mod 2^32 that is 64
  * S' mod 2^32, and |S'| <= 9 * cin * 128 * 128 < 2^25 (cin <= 227,
  * DNNQ_WINO_F43_MAX_CIN), so an arithmetic shift by 6 gives S'. */
+_Static_assert(9 * DNNQ_WINO_F43_MAX_CIN * 128 * 128 < 1 << 25, "F(4, 3) exact");
+
 DNNQ_AVX2_INLINE void wino_output(const int M, const int32_t *m, size_t h, __m256i *y)
 {
 	const size_t n = WINO_N(M);

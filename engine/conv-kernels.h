@@ -141,9 +141,9 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
 /* F(4, 3)'s 36 positions take 2.25x F(2, 3)'s weights (72 bytes a weight):
  * ResNet's 14x14 layers of 256 channels, 16 tiles, streamed their 4.7 MB
  * from memory a run, 1.1x F(2, 3)'s time; with 64 and 128 channels (56x56
- * and 28x28) F(4, 3) took 0.70-0.72x. The channel count is the proxy create
- * has for the image size (channels grow as images shrink). Exact up to
- * 227: 9 * 227 * 128 * 128 < 2^25 (wino_output). */
+ * and 28x28) F(4, 3) took 0.68-0.73x its time. The channel count is the
+ * proxy create has for the image size (channels grow as images shrink).
+ * Exact up to 227: 9 * 227 * 128 * 128 < 2^25 (wino_output). */
 #define DNNQ_WINO_F43_MAX_CIN 128
 /* The bytes of the transformed weights of F(m, 3) (dst NULL: only that):
  * per position, int16 pairs of channels as dnnq_conv_pairs_pack_avx2's

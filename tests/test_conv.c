@@ -371,6 +371,21 @@ static void wino_problem(struct rng *r, struct cproblem *p, size_t cin, size_t c
 	d->w_zero_point = NULL;
 }
 
+/* check_problem, after asserting the AVX2 convolution takes Winograd. */
+static void check_winograd(struct cproblem *p)
+{
+	if (dnnq_isa_supported(DNNQ_ISA_AVX2)) {
+		struct dnnq_conv_desc da = p->d;
+		da.isa = DNNQ_ISA_AVX2;
+		struct dnnq_conv *c;
+		struct dnnq_diag diag;
+		ck_assert_msg(dnnq_conv_create(&da, &c, &diag) == 0, "%s", diag.msg);
+		ck_assert_str_eq(dnnq_conv_path(c), "winograd");
+		dnnq_conv_destroy(c);
+	}
+	check_problem(p, 0);
+}
+
 /* Winograd (3x3, stride 1, one group, symmetric weights on AVX2) bit for
  * bit against scalar: activations all 0 and 255 or random, weights all
  * -128 and 127 or random (the transforms' and the sums' extremes), odd and
@@ -429,16 +444,7 @@ START_TEST(winograd_edges)
 		d->clip = false;
 		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
 	}
-	if (dnnq_isa_supported(DNNQ_ISA_AVX2)) {
-		struct dnnq_conv_desc da = *d;
-		da.isa = DNNQ_ISA_AVX2;
-		struct dnnq_conv *c;
-		struct dnnq_diag diag;
-		ck_assert_msg(dnnq_conv_create(&da, &c, &diag) == 0, "%s", diag.msg);
-		ck_assert_str_eq(dnnq_conv_path(c), "winograd");
-		dnnq_conv_destroy(c);
-	}
-	check_problem(&p, 0);
+	check_winograd(&p);
 }
 END_TEST
 
@@ -519,16 +525,7 @@ START_TEST(winograd_extremes)
 	d->relu = d->clip = false;
 	d->bias = NULL;
 	d->nwq = 1;
-	if (dnnq_isa_supported(DNNQ_ISA_AVX2)) {
-		struct dnnq_conv_desc da = *d;
-		da.isa = DNNQ_ISA_AVX2;
-		struct dnnq_conv *c;
-		struct dnnq_diag diag;
-		ck_assert_msg(dnnq_conv_create(&da, &c, &diag) == 0, "%s", diag.msg);
-		ck_assert_str_eq(dnnq_conv_path(c), "winograd");
-		dnnq_conv_destroy(c);
-	}
-	check_problem(&p, 0);
+	check_winograd(&p);
 }
 END_TEST
 
