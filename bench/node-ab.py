@@ -1,17 +1,16 @@
 #!/usr/bin/python3
 """Per-node A/B of dnnq-run builds or thread counts on a busy host.
 
-usage: bench/node-ab.py MODEL.dnnq ROUNDS REPEAT LABEL=DNNQ_RUN:THREADS ...
+usage: bench/node-ab.py [--isa ISA] MODEL.dnnq ROUNDS REPEAT LABEL=DNNQ_RUN:THREADS ...
 
 Runs `DNNQ_RUN MODEL -i input.npy --threads THREADS --pin --profile
 --repeat REPEAT --json` for each configuration in turn, ROUNDS times
-(input.npy beside the model, as `make bench-models` makes it), and prints
+(input.npy beside the model, as `make bench-models` makes it; --isa ISA passed on
+when given, e.g. avx2 to force the AVX2 table on an AVX-512 host), and prints
 each node's fastest run ("min us") over all rounds per configuration, the
 sums, and each round's whole-run minimum and median. On a host other work
 keeps busy the per-node minima of alternated rounds move 2-3 %, whole-run
 medians 2x (docs/graph.md); fused nodes (they do not run) are left out.
-NODE_AB_ARGS in the environment adds arguments to every run (split on
-blanks), e.g. NODE_AB_ARGS='--isa avx2' to force a kernel table.
 """
 import json
 import os
@@ -20,22 +19,24 @@ import sys
 
 
 def main():
-    if len(sys.argv) < 5:
+    args, isa = sys.argv[1:], []
+    if args[:1] == ['--isa'] and len(args) > 1:
+        args, isa = args[2:], ['--isa', args[1]]
+    if len(args) < 4:
         sys.exit(__doc__.split('\n\n')[1])
-    model, rounds, repeat = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    model, rounds, repeat = args[0], int(args[1]), args[2]
     cfgs = []
-    for a in sys.argv[4:]:
+    for a in args[3:]:
         label, run = a.split('=', 1)
         binary, threads = run.rsplit(':', 1)
         cfgs.append((label, binary, threads))
-    extra = os.environ.get('NODE_AB_ARGS', '').split()
     inp = os.path.join(os.path.dirname(model) or '.', 'input.npy')
     mins, order, info, runs = {}, [], {}, {c[0]: [] for c in cfgs}
     for _ in range(rounds):
         for label, binary, threads in cfgs:
             out = subprocess.run([binary, model, '-i', inp, '-o', '/tmp/node-ab-' + label,
                                   '--threads', threads, '--pin', '--profile', '--repeat', repeat,
-                                  '--json'] + extra, capture_output=True, text=True, check=True).stdout
+                                  '--json'] + isa, capture_output=True, text=True, check=True).stdout
             j = json.loads(out)
             runs[label].append((j['latency_ms']['min'], j['latency_ms']['median']))
             for i, n in enumerate(j['profile']):

@@ -28,11 +28,13 @@
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
  * exact), 6 rows x 16 columns a step, through the AVX2 output stage.
  *
- * Winograd F(2, 3) (dnnq_wino_avx2) for 3x3 stride-1 convolutions: int16
- * transforms of 4x4 input patches and of the weights (4 times the
- * textbook's), 16 GEMMs over channel pairs (vpmaddwd), 4 tiles x 16
- * columns a step, the output transform divided by 4 (exact), the AVX2
- * output stage (conv-kernels.h; docs/gemm.md).
+ * Winograd F(4, 3) and F(2, 3) (dnnq_wino_avx2) for 3x3 stride-1
+ * convolutions: int16 transforms of 6x6 or 4x4 input patches (shifted by
+ * -128) and of the weights (G's rows scaled to integers), 36 or 16 GEMMs
+ * over channel pairs (vpmaddwd), 4 tiles x 16 columns a step, the output
+ * transform 576 or 4 times the sums mod 2^32, divided exactly (F(4, 3):
+ * 9's inverse and a shift by 6, up to 227 channels), the AVX2 output stage
+ * (conv-kernels.h; docs/gemm.md).
  */
 #include <immintrin.h>
 
@@ -520,126 +522,180 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 		pairs_panels(kind, c, &job, a16, rowsum, j0, j1);
 }
 
-/* Winograd F(2, 3) (conv-kernels.h). The weights per panel of 16 columns,
- * position p (16 of them, 4 x 4) and pair of channels q (nq of them):
- * u16[((j / 16 * 16 + p) * nq + q) * 32 + j % 16 * 2 + e] = U_p[j][2q + e],
- * 0 past cin and cout, so a panel's weights are one run (per: a
- * position's size, all panels). */
+/* Winograd F(m, 3), m 2 or 4 (conv-kernels.h): n = m + 2, n x n positions.
+ * The weights per panel of 16 columns, position p and pair of channels q
+ * (nq of them): u16[((j / 16 * n * n + p) * nq + q) * 32 + j % 16 * 2 + e]
+ * = U_p[j][2q + e], 0 past cin and cout, so a panel's weights are one run
+ * (per: a position's size, all panels), the next position's where the
+ * last ends; then per column (cout rounded up to 16) 128 times the sum of
+ * its weights, int32 (the input's shift by 128, wino_in16). */
+#define WINO_N(M) ((size_t)(M) + 2)
+#define WINO_P(M) (WINO_N(M) * WINO_N(M))
+
 static size_t wino_per(size_t cout, size_t cin)
 {
 	return (cin + 1) / 2 * ((cout + 15) & ~(size_t)15) * 2;
 }
 
-size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *dst)
+size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, size_t m, int16_t *dst)
 {
-	/* 2G: the integer multiple of F(2, 3)'s G */
+	/* G' = diag(2, 2, 2, 2) G for F(2, 3), diag(4, 6, 6, 24, 24, 1) G for
+	 * F(4, 3): integers (the divisors go to A, wino_output) */
 	static const int g2[4][3] = { { 2, 0, 0 }, { 1, 1, 1 }, { 1, -1, 1 }, { 0, 0, 2 } };
-	size_t per = wino_per(cout, cin), nq = (cin + 1) / 2;
+	static const int g4[6][3] = { { 1, 0, 0 }, { -1, -1, -1 }, { -1, 1, -1 },
+	                              { 1, 2, 4 }, { 1, -2, 4 }, { 0, 0, 1 } };
+	const int (*g)[3] = m == 2 ? g2 : g4;
+	const size_t n = WINO_N(m), np = WINO_P(m);
+	size_t per = wino_per(cout, cin), nq = (cin + 1) / 2, npad = (cout + 15) & ~(size_t)15;
+	size_t bytes = np * per * sizeof *dst + npad * sizeof(int32_t);
 	if (!dst)
-		return 16 * per * sizeof *dst;
-	memset(dst, 0, 16 * per * sizeof *dst);
+		return bytes;
+	memset(dst, 0, bytes);
+	int32_t *sum128 = (int32_t *)(void *)(dst + np * per);
 	for (size_t j = 0; j < cout; j++)
 		for (size_t ci = 0; ci < cin; ci++) {
-			const int8_t *g = w + j * 9 * cin + ci;   /* tap (ky, kx) at (ky * 3 + kx) * cin */
-			int t[4][3];
-			for (int i = 0; i < 4; i++)
+			const int8_t *k = w + j * 9 * cin + ci;   /* tap (ky, kx) at (ky * 3 + kx) * cin */
+			int t[6][3];
+			for (size_t i = 0; i < n; i++)
 				for (int kx = 0; kx < 3; kx++) {
 					t[i][kx] = 0;
 					for (int ky = 0; ky < 3; ky++)
-						t[i][kx] += g2[i][ky] * g[(size_t)(ky * 3 + kx) * cin];
+						t[i][kx] += g[i][ky] * k[(size_t)(ky * 3 + kx) * cin];
 				}
-			for (int i = 0; i < 4; i++)
-				for (int jj = 0; jj < 4; jj++) {
+			for (size_t i = 0; i < n; i++)
+				for (size_t jj = 0; jj < n; jj++) {
 					int u = 0;
 					for (int kx = 0; kx < 3; kx++)
-						u += t[i][kx] * g2[jj][kx];
-					dst[((j / 16 * 16 + (size_t)(i * 4 + jj)) * nq + ci / 2) * 32 +
-					    j % 16 * 2 + ci % 2] = (int16_t)u;
+						u += t[i][kx] * g[jj][kx];
+					dst[((j / 16 * np + i * n + jj) * nq + ci / 2) * 32 + j % 16 * 2 +
+					    ci % 2] = (int16_t)u;
 				}
+			for (int tap = 0; tap < 9; tap++)
+				sum128[j] += 128 * k[(size_t)tap * cin];
 		}
-	return 16 * per * sizeof *dst;
+	return bytes;
 }
 
-/* A block's scratch: V (16 x DNNQ_WINO_TILES x cin int16, one more for an
- * odd cin's last pair), then the 16 positions' int32 sums of a panel, per
- * tile. */
-static size_t wino_v_bytes(size_t cin)
+/* A block's scratch: V (n * n x tiles x cin int16, one more for an odd
+ * cin's last pair), then a panel's int32 sums per tile (n * n positions x
+ * 16 columns). */
+static size_t wino_v_bytes(size_t m, size_t tiles, size_t cin)
 {
-	return ((16 * DNNQ_WINO_TILES * cin + 1) * sizeof(int16_t) + 31) & ~(size_t)31;
+	return ((WINO_P(m) * tiles * cin + 1) * sizeof(int16_t) + 31) & ~(size_t)31;
+}
+
+size_t dnnq_wino_block_tiles(size_t m, size_t cin)
+{
+	size_t t = DNNQ_WINO_BLOCK_BYTES /
+	           (wino_v_bytes(m, 1, cin) + WINO_P(m) * 16 * sizeof(int32_t));
+	t = t < DNNQ_WINO_TILES ? t : DNNQ_WINO_TILES;
+	return t < 4 ? 4 : t & ~(size_t)3;
 }
 
 size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c)
 {
-	return wino_v_bytes(c->d.cin) + DNNQ_WINO_TILES * 16 * 16 * sizeof(int32_t);
+	size_t m = c->wino_m, tiles = dnnq_wino_block_tiles(m, c->d.cin);
+	return wino_v_bytes(m, tiles, c->d.cin) + tiles * WINO_P(m) * 16 * sizeof(int32_t);
 }
 
-/* V = B^T d B of one tile for channels [ci, ci + 16): d[i * 4 + j] points
- * at the patch's pixel (i, j); position p's values to v + p * vs. The rows
- * of B^T: d0 - d2, d1 + d2, d2 - d1, d1 - d3. */
-DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const d[16], size_t ci, int16_t *v, size_t vs)
+/* B^T x of n vectors of int16 x[0], x[s], ... (in place). F(2, 3)'s rows:
+ * x0 - x2, x1 + x2, x2 - x1, x1 - x3. F(4, 3)'s: 4 x0 - 5 x2 + x4, -4 x1 -
+ * 4 x2 + x3 + x4, 4 x1 - 4 x2 - x3 + x4, -2 x1 - x2 + 2 x3 + x4, 2 x1 - x2
+ * - 2 x3 + x4, 4 x1 - 5 x3 + x5. */
+DNNQ_AVX2_INLINE void wino_bt(const int M, __m256i *x, size_t s)
 {
-	__m256i x[16], t[16];
-#pragma GCC unroll 16
-	for (int i = 0; i < 16; i++)
+	if (M == 2) {
+		__m256i r0 = _mm256_sub_epi16(x[0], x[2 * s]), r1 = _mm256_add_epi16(x[s], x[2 * s]);
+		__m256i r2 = _mm256_sub_epi16(x[2 * s], x[s]), r3 = _mm256_sub_epi16(x[s], x[3 * s]);
+		x[0] = r0;
+		x[s] = r1;
+		x[2 * s] = r2;
+		x[3 * s] = r3;
+		return;
+	}
+	__m256i x0 = x[0], x1 = x[s], x2 = x[2 * s], x3 = x[3 * s], x4 = x[4 * s], x5 = x[5 * s];
+	__m256i a = _mm256_sub_epi16(x4, _mm256_slli_epi16(x2, 2));
+	__m256i b = _mm256_sub_epi16(x3, _mm256_slli_epi16(x1, 2));
+	__m256i e = _mm256_sub_epi16(x4, x2);
+	__m256i d = _mm256_slli_epi16(_mm256_sub_epi16(x3, x1), 1);
+	x[0] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(x0, x2), 2), e);
+	x[s] = _mm256_add_epi16(a, b);
+	x[2 * s] = _mm256_sub_epi16(a, b);
+	x[3 * s] = _mm256_add_epi16(e, d);
+	x[4 * s] = _mm256_sub_epi16(e, d);
+	x[5 * s] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(x1, x3), 2),
+	                            _mm256_sub_epi16(x5, x3));
+}
+
+/* V = B^T (x - 128) B of one tile for channels [ci, ci + 16): d[i * n + j]
+ * points at the patch's pixel (i, j); position p's values to v + p * vs.
+ * The bytes go in unshifted: the rows of B^T sum to 0 but row 1's (2 for
+ * F(2, 3), -6 for F(4, 3)), so the shift is -128 times that squared at
+ * position (1, 1) alone, and int16 wraps (a ring homomorphism mod 2^16)
+ * while the result, |V| <= 4 * 128 or 100 * 128, fits. */
+DNNQ_AVX2_INLINE void wino_in16(const int M, const uint8_t *const *d, size_t ci, int16_t *v,
+                                size_t vs)
+{
+	const size_t n = WINO_N(M);
+	__m256i x[36];
+#pragma GCC unroll 36
+	for (size_t i = 0; i < n * n; i++)
 		x[i] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(d[i] + ci)));
-#pragma GCC unroll 4
-	for (int j = 0; j < 4; j++) {
-		t[0 + j] = _mm256_sub_epi16(x[0 + j], x[8 + j]);
-		t[4 + j] = _mm256_add_epi16(x[4 + j], x[8 + j]);
-		t[8 + j] = _mm256_sub_epi16(x[8 + j], x[4 + j]);
-		t[12 + j] = _mm256_sub_epi16(x[4 + j], x[12 + j]);
-	}
-#pragma GCC unroll 4
-	for (int i = 0; i < 4; i++) {
-		const __m256i *r = t + 4 * i;
-		int16_t *o = v + (size_t)(4 * i) * vs + ci;
-		_mm256_storeu_si256((__m256i *)o, _mm256_sub_epi16(r[0], r[2]));
-		_mm256_storeu_si256((__m256i *)(o + vs), _mm256_add_epi16(r[1], r[2]));
-		_mm256_storeu_si256((__m256i *)(o + 2 * vs), _mm256_sub_epi16(r[2], r[1]));
-		_mm256_storeu_si256((__m256i *)(o + 3 * vs), _mm256_sub_epi16(r[1], r[3]));
-	}
+#pragma GCC unroll 6
+	for (size_t j = 0; j < n; j++)
+		wino_bt(M, x + j, n);
+#pragma GCC unroll 6
+	for (size_t i = 0; i < n; i++)
+		wino_bt(M, x + n * i, 1);
+	x[n + 1] = _mm256_sub_epi16(x[n + 1], _mm256_set1_epi16(M == 2 ? 128 * 4 : 128 * 36));
+#pragma GCC unroll 36
+	for (size_t p = 0; p < n * n; p++)
+		_mm256_storeu_si256((__m256i *)(v + p * vs + ci), x[p]);
 }
 
 /* The block's tiles (t0 onwards in the image, tw a row) into v: tile t of
  * position p at v + (p * tiles + t) * cin. A patch pixel outside the image
  * reads the zero point's row (wino_zero). */
-static void wino_input(const struct dnnq_conv *c, size_t img, size_t t0, size_t tiles,
-                       int16_t *v)
+DNNQ_AVX2_INLINE void wino_input(const int M, const struct dnnq_conv *c, size_t img,
+                                 size_t t0, size_t tiles, int16_t *v)
 {
-	const size_t cin = c->d.cin, tw = (c->ow + 1) / 2, vs = tiles * cin;
+	const size_t n = WINO_N(M), cin = c->d.cin, tw = (c->ow + M - 1) / M, vs = tiles * cin;
 	const uint8_t *zero = c->wino_zero;
 	const uint8_t *image = c->in + img * c->h * c->w * cin;
 	for (size_t t = 0; t < tiles; t++) {
-		ptrdiff_t iy0 = (ptrdiff_t)(2 * ((t0 + t) / tw)) - (ptrdiff_t)c->d.pad_t;
-		ptrdiff_t ix0 = (ptrdiff_t)(2 * ((t0 + t) % tw)) - (ptrdiff_t)c->d.pad_l;
-		const uint8_t *d[16];
-		for (int i = 0; i < 4; i++)
-			for (int j = 0; j < 4; j++) {
-				ptrdiff_t iy = iy0 + i, ix = ix0 + j;
+		ptrdiff_t iy0 = (ptrdiff_t)(M * ((t0 + t) / tw)) - (ptrdiff_t)c->d.pad_t;
+		ptrdiff_t ix0 = (ptrdiff_t)(M * ((t0 + t) % tw)) - (ptrdiff_t)c->d.pad_l;
+		const uint8_t *d[36];
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n; j++) {
+				ptrdiff_t iy = iy0 + (ptrdiff_t)i, ix = ix0 + (ptrdiff_t)j;
 				bool in = iy >= 0 && iy < (ptrdiff_t)c->h && ix >= 0 &&
 				          ix < (ptrdiff_t)c->w;
-				d[i * 4 + j] = in ? image + ((size_t)iy * c->w + (size_t)ix) * cin
+				d[i * n + j] = in ? image + ((size_t)iy * c->w + (size_t)ix) * cin
 				                  : zero;
 			}
 		int16_t *vt = v + t * cin;
 		size_t ci = 0;
 		for (; ci + 16 <= cin; ci += 16)
-			wino_in16(d, ci, vt, vs);
+			wino_in16(M, d, ci, vt, vs);
 		/* the last cin % 16 channels: the last 16 again (cin >= 16), the
 		 * ones done already rewritten with the same values */
 		if (ci < cin)
-			wino_in16(d, cin - 16, vt, vs);
+			wino_in16(M, d, cin - 16, vt, vs);
 	}
-	v[16 * vs] = 0;
+	v[WINO_P(M) * vs] = 0;
 }
 
 /* Position p's sums of mr tiles (v: their transformed inputs, row stride
- * cin, wino_input) with 16 columns of its weights (w, at the panel's first
- * column) into m (tile stride 256 int32, column stride 1): per pair of
- * channels, the tile's two values broadcast as the int16 pair of every
- * 32-bit lane, one vpmaddwd per 8 columns (|V| <= 1020, |U| <= 1152: no
- * saturation), int32 sums. The accumulators are named, not an array: with
- * s[4][2] GCC kept one on the stack and moved the others around. */
+ * cin, wino_input) over nq pairs of channels with 16 columns of its
+ * weights (w, at the panel's first column) into m (tile stride ms int32, column stride 1): per pair of channels,
+ * the tile's two values broadcast as the int16 pair of every 32-bit lane,
+ * one vpmaddwd per 8 columns (|V| <= 12800, |U| <= 6272: no saturation),
+ * int32 sums. pf: also prefetch the next position's weights (they follow
+ * these) into L2, streamed from memory on ResNet's 14x14 layers of 256
+ * channels (into L1 or two positions ahead: slower). The
+ * accumulators are named, not an array: with s[4][2] GCC kept one on the
+ * stack and moved the others around. */
 /* s0, s1 += the int16 pair at a (in every 32-bit lane) times w0, w1. */
 DNNQ_AVX2_INLINE void wino_step(const int16_t *a, __m256i w0, __m256i w1, __m256i *s0,
                                 __m256i *s1)
@@ -651,15 +707,17 @@ DNNQ_AVX2_INLINE void wino_step(const int16_t *a, __m256i w0, __m256i w1, __m256
 	*s1 = _mm256_add_epi32(*s1, _mm256_madd_epi16(b, w1));
 }
 
-DNNQ_AVX2_INLINE void wino_dot(const int mr, const int16_t *v, size_t cin, const int16_t *w,
-                               int32_t *m)
+DNNQ_AVX2_INLINE void wino_dot(const int mr, const bool pf, const int16_t *v, size_t cin,
+                               size_t nq, const int16_t *w, int32_t *m, size_t ms)
 {
 	__m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
 	__m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
 	const int16_t *v1 = v + cin, *v2 = v + 2 * cin, *v3 = v + 3 * cin;
-	for (size_t q = 0; q < (cin + 1) / 2; q++, w += 32) {
+	for (size_t q = 0; q < nq; q++, w += 32) {
 		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
 		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
+		if (pf)
+			_mm_prefetch((const char *)(w + 32 * nq), _MM_HINT_T1);
 		wino_step(v + 2 * q, w0, w1, &s00, &s01);
 		if (mr > 1)
 			wino_step(v1 + 2 * q, w0, w1, &s10, &s11);
@@ -671,59 +729,115 @@ DNNQ_AVX2_INLINE void wino_dot(const int mr, const int16_t *v, size_t cin, const
 	const __m256i out[4][2] = { { s00, s01 }, { s10, s11 }, { s20, s21 }, { s30, s31 } };
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
-		_mm256_storeu_si256((__m256i *)(m + r * 256), out[r][0]);
-		_mm256_storeu_si256((__m256i *)(m + r * 256 + 8), out[r][1]);
+		_mm256_storeu_si256((__m256i *)(m + r * ms), out[r][0]);
+		_mm256_storeu_si256((__m256i *)(m + r * ms + 8), out[r][1]);
 	}
 }
+
+/* Each (mr, pf) a function of its own: inlined in wino_panels' loops,
+ * GCC moved every accumulator between registers after its add and
+ * reloaded a stride from the stack each step (1.15x the time of ResNet's
+ * 14x14 layers). The first step of a position prefetches the next one's
+ * weights. */
+#define WINO_DOT(MR, PF)                                                                   \
+	static __attribute__((noinline)) void wino_dot_##MR##_##PF(                      \
+		const int16_t *v, size_t cin, size_t nq, const int16_t *w, int32_t *m,   \
+		size_t ms)                                                               \
+	{                                                                                \
+		wino_dot(MR, PF, v, cin, nq, w, m, ms);                                  \
+	}
+WINO_DOT(1, 0) WINO_DOT(2, 0) WINO_DOT(3, 0) WINO_DOT(4, 0)
+WINO_DOT(1, 1) WINO_DOT(2, 1) WINO_DOT(3, 1) WINO_DOT(4, 1)
 
 #define WINO_CASE(MR)                                                          \
 	case MR:                                                               \
-		wino_dot(MR, vp + t * cin, cin, w, m + t * 256 + p * 16);       \
+		if (t)                                                         \
+			wino_dot_##MR##_0(vp + t * cin, cin, nq, w, mp + t * ms, ms); \
+		else                                                           \
+			wino_dot_##MR##_1(vp, cin, nq, w, mp, ms);             \
 		break;
 
-/* Y = A^T M A of one tile's sums m (16 positions x 16 columns), the rows
- * of A^T m0 + m1 + m2 and m1 - m2 - m3, divided by 4 (exact), plus the
- * column term: y[i * 2 + j] is output pixel (i, j) of the tile. */
-DNNQ_AVX2_INLINE void wino_output(const int32_t *m, const struct dnnq_avx2_cols cols[2],
-                                  __m256i y[4][2])
+/* A'^T x of n vectors of int32 x[0], x[s], ... into y[0], y[s], ...
+ * F(2, 3): A^T's rows, x0 + x1 + x2 and x1 - x2 - x3. F(4, 3): A^T times
+ * diag(6, 4, 4, 1, 1, 24), 24 over G's row divisors (dnnq_wino_pack_avx2):
+ * the rows 6 x0 + 4 (x1 + x2) + x3 + x4, 4 (x1 - x2) + 2 (x3 - x4), 4 (x1 +
+ * x2 + x3 + x4), 4 (x1 - x2) + 8 (x3 - x4) + 24 x5. */
+DNNQ_AVX2_INLINE void wino_at(const int M, const __m256i *x, size_t s, __m256i *y)
 {
-#pragma GCC unroll 2
-	for (int h = 0; h < 2; h++) {
-		__m256i z[2][4];
-#pragma GCC unroll 4
-		for (int j = 0; j < 4; j++) {
-			__m256i a0 = _mm256_loadu_si256((const __m256i *)(m + (0 + j) * 16 + 8 * h));
-			__m256i a1 = _mm256_loadu_si256((const __m256i *)(m + (4 + j) * 16 + 8 * h));
-			__m256i a2 = _mm256_loadu_si256((const __m256i *)(m + (8 + j) * 16 + 8 * h));
-			__m256i a3 = _mm256_loadu_si256((const __m256i *)(m + (12 + j) * 16 + 8 * h));
-			z[0][j] = _mm256_add_epi32(_mm256_add_epi32(a0, a1), a2);
-			z[1][j] = _mm256_sub_epi32(_mm256_sub_epi32(a1, a2), a3);
-		}
-#pragma GCC unroll 2
-		for (int i = 0; i < 2; i++) {
-			__m256i e = _mm256_add_epi32(_mm256_add_epi32(z[i][0], z[i][1]), z[i][2]);
-			__m256i o = _mm256_sub_epi32(_mm256_sub_epi32(z[i][1], z[i][2]), z[i][3]);
-			y[i * 2][h] = _mm256_add_epi32(_mm256_srai_epi32(e, 2), cols[h].col);
-			y[i * 2 + 1][h] = _mm256_add_epi32(_mm256_srai_epi32(o, 2), cols[h].col);
-		}
+	__m256i s12 = _mm256_add_epi32(x[s], x[2 * s]), d12 = _mm256_sub_epi32(x[s], x[2 * s]);
+	if (M == 2) {
+		y[0] = _mm256_add_epi32(x[0], s12);
+		y[s] = _mm256_sub_epi32(d12, x[3 * s]);
+		return;
 	}
+	__m256i s34 = _mm256_add_epi32(x[3 * s], x[4 * s]);
+	__m256i d34 = _mm256_sub_epi32(x[3 * s], x[4 * s]);
+	__m256i x0 = _mm256_add_epi32(_mm256_slli_epi32(x[0], 2), _mm256_slli_epi32(x[0], 1));
+	__m256i d12x4 = _mm256_slli_epi32(d12, 2);
+	__m256i x5 = _mm256_add_epi32(_mm256_slli_epi32(x[5 * s], 4),
+	                              _mm256_slli_epi32(x[5 * s], 3));
+	y[0] = _mm256_add_epi32(_mm256_add_epi32(x0, _mm256_slli_epi32(s12, 2)), s34);
+	y[s] = _mm256_add_epi32(d12x4, _mm256_slli_epi32(d34, 1));
+	y[2 * s] = _mm256_slli_epi32(_mm256_add_epi32(s12, s34), 2);
+	y[3 * s] = _mm256_add_epi32(_mm256_add_epi32(d12x4, _mm256_slli_epi32(d34, 3)), x5);
+}
+
+/* The m * m outputs of one tile's sums (n * n positions x 16 columns), 8
+ * columns at h: y[r * m + c] for output pixel (r, c) is S', the tile's raw
+ * sums of (x - 128) w, from Y = A'^T M A' (int32, wrapping: a ring
+ * homomorphism mod 2^32). F(2, 3): Y = 4 S' and |4 S'| <= 4 * 9 * cin *
+ * 128 * 128 < 2^31 (cin <= 3640), so an arithmetic shift by 2 gives S'.
+ * F(4, 3): Y = 576 S' mod 2^32, times the inverse of 9 mod 2^32 that is 64
+ * S' mod 2^32, and |S'| <= 9 * cin * 128 * 128 < 2^25 (cin <= 227,
+ * DNNQ_WINO_F43_MAX_CIN), so an arithmetic shift by 6 gives S'. */
+_Static_assert(9 * DNNQ_WINO_F43_MAX_CIN * 128 * 128 < 1 << 25, "F(4, 3) exact");
+
+DNNQ_AVX2_INLINE void wino_output(const int M, const int32_t *m, size_t h, __m256i *y)
+{
+	const size_t n = WINO_N(M);
+	const __m256i inv9 = _mm256_set1_epi32((int32_t)0x38e38e39);
+	__m256i x[36], t[24];
+#pragma GCC unroll 36
+	for (size_t p = 0; p < n * n; p++)
+		x[p] = _mm256_loadu_si256((const __m256i *)(m + p * 16 + 8 * h));
+	/* t[i * m + c]: row i of M times A' */
+#pragma GCC unroll 6
+	for (size_t i = 0; i < n; i++)
+		wino_at(M, x + i * n, 1, t + i * M);
+#pragma GCC unroll 4
+	for (size_t c = 0; c < (size_t)M; c++)
+		wino_at(M, t + c, M, y + c);
+#pragma GCC unroll 16
+	for (size_t i = 0; i < (size_t)(M * M); i++)
+		y[i] = M == 2 ? _mm256_srai_epi32(y[i], 2)
+		              : _mm256_srai_epi32(_mm256_mullo_epi32(y[i], inv9), 6);
 }
 
 /* Columns [j0, j1) of a block of tiles (kind: the output stage's). */
-DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
-                                  const struct dnnq_gemm_job *job, size_t img, size_t t0,
-                                  size_t tiles, const int16_t *v, int32_t *m, size_t j0,
-                                  size_t j1)
+DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const int M,
+                                  const struct dnnq_conv *c, const struct dnnq_gemm_job *job,
+                                  size_t img, size_t t0, size_t tiles, const int16_t *v,
+                                  int32_t *m, size_t j0, size_t j1)
 {
-	const size_t cin = c->d.cin, nq = (cin + 1) / 2, tw = (c->ow + 1) / 2;
+	const size_t np = WINO_P(M), ms = np * 16;
+	const size_t cin = c->d.cin, nq = (cin + 1) / 2, tw = (c->ow + M - 1) / M;
+	const int32_t *sum128 =
+		(const int32_t *)(const void *)(c->wino + np * wino_per(c->d.cout, cin));
 	const __m256i zero = _mm256_setzero_si256();
 	for (size_t jp = j0; jp < j1; jp += 16) {
 		size_t width = j1 - jp < 16 ? j1 - jp : 16;
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
-		for (size_t p = 0; p < 16; p++) {
-			const int16_t *w = c->wino + (jp + p) * nq * 32;
+		/* S = S' + 128 * the column's weight sum: the input's shift */
+		const __m256i colw[2] = {
+			_mm256_add_epi32(cols[0].col, _mm256_loadu_si256((const __m256i *)(sum128 + jp))),
+			_mm256_add_epi32(cols[1].col,
+			                 _mm256_loadu_si256((const __m256i *)(sum128 + jp + 8))),
+		};
+		for (size_t p = 0; p < np; p++) {
+			const int16_t *w = c->wino + (jp / 16 * np + p) * nq * 32;
 			const int16_t *vp = v + p * tiles * cin;
+			int32_t *mp = m + p * 16;
 			for (size_t t = 0; t < tiles; t += 4) {
 				switch (tiles - t < 4 ? tiles - t : 4) {
 				WINO_CASE(1) WINO_CASE(2) WINO_CASE(3) WINO_CASE(4)
@@ -731,29 +845,35 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
 			}
 		}
 		for (size_t t = 0; t < tiles; t++) {
-			size_t oy = 2 * ((t0 + t) / tw), ox = 2 * ((t0 + t) % tw);
-			__m256i y[4][2];
-			wino_output(m + t * 256, cols, y);
-			for (size_t i = 0; i < 2 && oy + i < c->oh; i++) {
-				size_t pix = (img * c->oh + oy + i) * c->ow + ox;
-				if (ox + 1 < c->ow)
-					dnnq_avx2_store_panel2(kind, cols, halves, y[i * 2], y[i * 2 + 1],
-					                       pix, zero, zero, job);
-				else
-					dnnq_avx2_store_panel(kind, cols, halves, y[i * 2], pix, zero,
-					                      job);
-			}
+			size_t oy = M * ((t0 + t) / tw), ox = M * ((t0 + t) % tw);
+			__m256i y[2][16];
+			wino_output(M, m + t * ms, 0, y[0]);
+			wino_output(M, m + t * ms, 1, y[1]);
+			for (size_t i = 0; i < (size_t)M && oy + i < c->oh; i++)
+				for (size_t x = 0; x < (size_t)M && ox + x < c->ow; x += 2) {
+					size_t pix = (img * c->oh + oy + i) * c->ow + ox + x;
+					const __m256i *y0 = y[0] + i * M + x, *y1 = y[1] + i * M + x;
+					__m256i a[2] = { _mm256_add_epi32(y0[0], colw[0]),
+					                 _mm256_add_epi32(y1[0], colw[1]) };
+					__m256i b[2] = { _mm256_add_epi32(y0[1], colw[0]),
+					                 _mm256_add_epi32(y1[1], colw[1]) };
+					if (ox + x + 1 < c->ow)
+						dnnq_avx2_store_panel2(kind, cols, halves, a, b, pix, zero,
+						                       zero, job);
+					else
+						dnnq_avx2_store_panel(kind, cols, halves, a, pix, zero, job);
+				}
 		}
 	}
 }
 
-void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,
-                    size_t j1, void *scratch)
+/* One block (wino_panels) of F(M, 3). */
+DNNQ_AVX2_INLINE void wino_block(const int M, const struct dnnq_conv *c, size_t img, size_t t0,
+                                 size_t tiles, size_t j0, size_t j1, void *scratch)
 {
-	const size_t tiles = t1 - t0;
 	int16_t *v = scratch;
-	int32_t *m = (int32_t *)(void *)((char *)scratch + wino_v_bytes(c->d.cin));
-	wino_input(c, img, t0, tiles, v);
+	int32_t *m = (int32_t *)(void *)((char *)scratch + wino_v_bytes(M, tiles, c->d.cin));
+	wino_input(M, c, img, t0, tiles, v);
 	/* a local copy, as in dnnq_dw_row_avx2 */
 	const struct dnnq_gemm_output out = c->gout[0];
 	const struct dnnq_gemm_job job = { .w = &c->gw[0], .c = c->out, .ldc = c->d.cout,
@@ -761,7 +881,16 @@ void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1,
 	/* the stores pack with saturation (dnnq_avx2_store_panel) */
 	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
 	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
-		wino_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, img, t0, tiles, v, m, j0, j1);
+		wino_panels(DNNQ_AVX2_U8_FLOAT_FULL, M, c, &job, img, t0, tiles, v, m, j0, j1);
 	else
-		wino_panels(kind, c, &job, img, t0, tiles, v, m, j0, j1);
+		wino_panels(kind, M, c, &job, img, t0, tiles, v, m, j0, j1);
+}
+
+void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,
+                    size_t j1, void *scratch)
+{
+	if (c->wino_m == 2)
+		wino_block(2, c, img, t0, t1 - t0, j0, j1, scratch);
+	else
+		wino_block(4, c, img, t0, t1 - t0, j0, j1, scratch);
 }

@@ -53,9 +53,11 @@ struct dnnq_conv {
 	 * for the rows in the padding; else NULL */
 	uint8_t *seg_zero;
 	/* 3x3, stride 1, one group on AVX2 (conv.c, pack_wino): the weights
-	 * transformed for Winograd F(2, 3) (dnnq_wino_pack_avx2; the cache's
-	 * when wino_borrowed), and cin bytes of the input zero point; else NULL */
+	 * transformed for Winograd F(wino_m, 3) (dnnq_wino_pack_avx2; the
+	 * cache's when wino_borrowed), and cin bytes of the input zero point;
+	 * else NULL */
 	const int16_t *wino;
+	size_t wino_m;
 	uint8_t *wino_zero;
 	bool wino_borrowed;
 	/* bound by setup */
@@ -65,7 +67,7 @@ struct dnnq_conv {
 	size_t out_es;                    /* output element size */
 	size_t nsplit;                    /* im2col: column chunks per pixel block */
 	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run;
-	                                   * Winograd: tiles a block (<= DNNQ_WINO_TILES) */
+	                                   * Winograd: tiles a block (dnnq_wino_block_tiles) */
 	uint8_t **scratch;                /* per thread */
 	unsigned nscratch;
 	size_t scratch_bytes;
@@ -115,33 +117,48 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
                           void *y, size_t j0, size_t j1);
 size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *dst);
 
-/* Winograd F(2, 3) on AVX2 (conv-avx2.c), exact: 3x3 convolutions with
+/* Winograd F(m, 3) on AVX2 (conv-avx2.c), exact: 3x3 convolutions with
  * stride 1, dilation 1, one group, symmetric weights and at least
- * DNNQ_WINO_MIN_CIN, at most DNNQ_WINO_MAX_CIN input channels. Each 2x2
- * tile of outputs takes its 4x4 input patch d (padding: the input zero
- * point, as im2col) to V = B^T d B (int16, |V| <= 4 * 255), the weights
- * are U = (2G) g (2G)^T (int16, |U| <= 9 * 128: 4 G g G^T), the 16
- * positions are 16 GEMMs over the input channels by int16 pairs
- * (vpmaddwd, int32 sums), and Y = A^T M A is 4 times the tile's raw
- * sums: an arithmetic shift by 2 gives them exactly (int32 wraps, a ring
- * homomorphism, and 4 * 9 * cin * 255 * 128 < 2^31), then the GEMM's
- * output stage. docs/gemm.md, "Winograd F(2, 3) on AVX2". */
+ * DNNQ_WINO_MIN_CIN, at most DNNQ_WINO_MAX_CIN input channels; m = 4 up to
+ * DNNQ_WINO_F43_MAX_CIN of them, else 2. Each m x m tile of outputs takes
+ * its n x n input patch x (n = m + 2; padding: the input zero point, as
+ * im2col) to V = B^T (x - 128) B (int16, |V| <= 4 * 128 or 100 * 128),
+ * the weights are U = G' g G'^T with G' = 2 G (F(2, 3)) or diag(4, 6, 6,
+ * 24, 24, 1) G (F(4, 3)), integers (|U| <= 9 * 128 or 49 * 128), the n * n
+ * positions are GEMMs over the input channels by int16 pairs (vpmaddwd,
+ * int32 sums), and Y = A'^T M A' is 4 (F(2, 3)) or 576 (F(4, 3), A' = A
+ * diag(6, 4, 4, 1, 1, 24)) times the tile's sums of (x - 128) w, mod 2^32
+ * (int32 wraps, a ring homomorphism): a shift by 2, or 9's inverse mod
+ * 2^32 and a shift by 6, gives them exactly while they are small enough
+ * (F(4, 3): below 2^25 in magnitude, 227 channels at most); 128 times the
+ * column's weight sum undoes the shift, then the GEMM's output stage. docs/gemm.md, "Winograd F(2,
+ * 3) on AVX2" and "Winograd, the second pass". */
 /* At least 16 input channels: the input transform's vectors (the last
- * cin % 16 redo the last 16); at most 256: with 512 (ResNet's 7x7 layers,
- * 16 tiles, 8 MiB of int16 weights streamed a run) it was no faster than
- * the direct product. Exactness alone would allow 1827. */
+ * cin % 16 redo the last 16); at most 256: with 512 (ResNet's 7x7 layers)
+ * F(2, 3) was no faster than the direct product (docs/gemm.md). */
 #define DNNQ_WINO_MIN_CIN 16
 #define DNNQ_WINO_MAX_CIN 256
-/* The bytes of the transformed weights (dst NULL: only that): per
- * position, int16 pairs of channels as dnnq_conv_pairs_pack_avx2's (cout
- * rounded up to 16). */
-size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *dst);
-/* Tiles a block at most (a multiple of the micro-kernel's 4): V of a
- * block, 16 x tiles x cin int16, 32-512 KiB, in L2 with a panel's weights;
- * a block's scratch. */
-#define DNNQ_WINO_TILES 64
+/* F(4, 3)'s 36 positions take 2.25x F(2, 3)'s weights (72 bytes a weight):
+ * ResNet's 14x14 layers of 256 channels, 16 tiles, streamed their 4.7 MB
+ * from memory a run, 1.1x F(2, 3)'s time; with 64 and 128 channels (56x56
+ * and 28x28) F(4, 3) took 0.68-0.73x its time. The channel count is the
+ * proxy create has for the image size (channels grow as images shrink).
+ * Exact up to 227: 9 * 227 * 128 * 128 < 2^25 (wino_output). */
+#define DNNQ_WINO_F43_MAX_CIN 128
+/* The bytes of the transformed weights of F(m, 3) (dst NULL: only that):
+ * per position, int16 pairs of channels as dnnq_conv_pairs_pack_avx2's
+ * (cout rounded up to 16), then the columns' weight sums times 128. */
+size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, size_t m, int16_t *dst);
+/* A block's scratch at most: V (n * n x tiles x cin int16) and a panel's
+ * sums (n * n x 16 int32 a tile), in L2 with a panel's weights; and at
+ * most DNNQ_WINO_TILES tiles. */
+#define DNNQ_WINO_BLOCK_BYTES (640 << 10)
+#define DNNQ_WINO_TILES 128
+/* Tiles a block at most for F(m, 3) on cin channels (a multiple of the
+ * micro-kernel's 4). */
+size_t dnnq_wino_block_tiles(size_t m, size_t cin);
 size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c);
-/* Tiles [t0, t1) of image img (row-major, (ow + 1) / 2 a row), output
+/* Tiles [t0, t1) of image img (row-major, (ow + m - 1) / m a row), output
  * channels [j0, j1) (j0 a multiple of 16), through the output stage (not
  * the fused post). */
 void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,

@@ -176,7 +176,7 @@ static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
 	return DNNQ_OK;
 }
 
-/* 3x3 stride-1 convolutions on AVX2 take Winograd F(2, 3) (conv-kernels.h;
+/* 3x3 stride-1 convolutions on AVX2 take Winograd F(4, 3) or F(2, 3) (conv-kernels.h;
  * not with acc16, whose saturation it would not reproduce, nor with weight
  * zero points, whose activation sums per pixel it does not compute). */
 static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
@@ -187,6 +187,7 @@ static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 	    d->dil_w != 1 || d->acc16 || c->q.out.nwzp || d->cin < DNNQ_WINO_MIN_CIN ||
 	    d->cin > DNNQ_WINO_MAX_CIN)
 		return DNNQ_OK;
+	c->wino_m = d->cin <= DNNQ_WINO_F43_MAX_CIN ? 4 : 2;
 	if (!(c->wino_zero = malloc(d->cin)))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
 	memset(c->wino_zero, d->in_qp.zero_point, d->cin);
@@ -199,11 +200,11 @@ static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 		c->wino_borrowed = true;
 		return DNNQ_OK;
 	}
-	size_t bytes = dnnq_wino_pack_avx2(NULL, d->cout, d->cin, NULL);
+	size_t bytes = dnnq_wino_pack_avx2(NULL, d->cout, d->cin, c->wino_m, NULL);
 	int16_t *w = dnnq_aligned_alloc(bytes);
 	if (!w)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
-	dnnq_wino_pack_avx2(d->w, d->cout, d->cin, w);
+	dnnq_wino_pack_avx2(d->w, d->cout, d->cin, c->wino_m, w);
 	c->wino = w;
 	const struct dnnq_wcache_entry add = {
 		.key = d->cache_key, .kind = WCACHE_CONV_WINO, .isa = d->isa, .n = d->cout,
@@ -618,21 +619,22 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 	}
 }
 
-/* Task = (block of c->mc 2x2 tiles of one image, row-major, column chunk);
+/* Task = (block of c->mc tiles of one image, row-major, column chunk);
  * the fused post runs on the block's stretch of each output row. */
 static void wino_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	size_t tw = (c->ow + 1) / 2, per_img = (c->oh + 1) / 2 * tw, t = task / c->nsplit;
-	size_t blocks = (per_img + c->mc - 1) / c->mc, img = t / blocks, t0 = t % blocks * c->mc;
-	size_t t1 = t0 + c->mc < per_img ? t0 + c->mc : per_img, j0, j1;
+	const size_t tm = c->wino_m;
+	size_t tw = (c->ow + tm - 1) / tm, per_img = (c->oh + tm - 1) / tm * tw;
+	size_t t = task / c->nsplit, blocks = (per_img + c->mc - 1) / c->mc, img = t / blocks;
+	size_t t0 = t % blocks * c->mc, t1 = t0 + c->mc < per_img ? t0 + c->mc : per_img, j0, j1;
 	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
 	if (j0 >= j1)
 		return;
 	dnnq_wino_avx2(c, img, t0, t1, j0, j1, c->scratch[tid]);
-	for (size_t oy = t0 / tw * 2; oy < (t1 - 1) / tw * 2 + 2 && oy < c->oh; oy++) {
-		size_t x0 = oy / 2 == t0 / tw ? t0 % tw * 2 : 0;
-		size_t x1 = oy / 2 == (t1 - 1) / tw ? (t1 - 1) % tw * 2 + 2 : c->ow;
+	for (size_t oy = t0 / tw * tm; oy < (t1 - 1) / tw * tm + tm && oy < c->oh; oy++) {
+		size_t x0 = oy / tm == t0 / tw ? t0 % tw * tm : 0;
+		size_t x1 = oy / tm == (t1 - 1) / tw ? (t1 - 1) % tw * tm + tm : c->ow;
 		size_t row = (img * c->oh + oy) * c->ow;
 		dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row + x0,
 		                     row + (x1 < c->ow ? x1 : c->ow), j0, j1);
@@ -761,8 +763,9 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		if (c->wino) {
 			/* whole rows of tiles where they fit (blocks across rows
 			 * were 1.1x slower on ResNet's 56x56 layers, 1 thread) */
-			size_t tw = (c->ow + 1) / 2, tiles = (c->oh + 1) / 2 * tw;
-			size_t cap = tw <= DNNQ_WINO_TILES ? DNNQ_WINO_TILES / tw * tw : DNNQ_WINO_TILES;
+			size_t tm = c->wino_m, tw = (c->ow + tm - 1) / tm;
+			size_t tiles = (c->oh + tm - 1) / tm * tw, cap = dnnq_wino_block_tiles(tm, c->d.cin);
+			cap = tw <= cap ? cap / tw * tw : cap;
 			c->mc = dnnq_even_pieces(ex, tiles, cap, 1);
 			run_blocks(c, c->n * ((tiles + c->mc - 1) / c->mc), wino_task, ex);
 			return DNNQ_OK;

@@ -12,7 +12,8 @@
  *     input (every pixel is a row of A already, nothing is copied);
  *   - depthwise: a direct kernel per output row, the output stage fused
  *     (AVX-512 VNNI: 32 channels by 4 taps a step; AVX2: 16 by 2);
- *   - 3x3, stride 1, one group on AVX2: Winograd F(2, 3), exact
+ *   - 3x3, stride 1, one group on AVX2: Winograd F(4, 3) up to 128 input
+ *     channels, F(2, 3) above, exact
  *     (conv-kernels.h; dnnq_conv_path "winograd");
  *   - otherwise: im2col of DNNQ_GEMM_MC output pixels at a time into
  *     per-thread scratch (padding filled with the input zero point, i.e. a

@@ -398,18 +398,34 @@ static void wino_problem(struct rng *r, struct cproblem *p, size_t cin, size_t c
 	d->w_zero_point = NULL;
 }
 
-/* Winograd F(2, 3) (3x3, stride 1, one group, symmetric weights on AVX2)
- * bit for bit against scalar: activations all 0 and 255 or random,
- * weights all -128 and 127 or random (the transforms' and the sums'
- * extremes), odd and even heights and widths (partial tiles, 1x1 outputs),
- * pads 0 and 1 (and one-sided), input channels not a multiple of 2 or 16
- * (16..256, the path's bounds), output channels not a multiple of 8,
+/* check_problem, after asserting the AVX2 convolution takes Winograd. */
+static void check_winograd(struct cproblem *p)
+{
+	if (dnnq_isa_supported(DNNQ_ISA_AVX2)) {
+		struct dnnq_conv_desc da = p->d;
+		da.isa = DNNQ_ISA_AVX2;
+		struct dnnq_conv *c;
+		struct dnnq_diag diag;
+		ck_assert_msg(dnnq_conv_create(&da, &c, &diag) == 0, "%s", diag.msg);
+		ck_assert_str_eq(dnnq_conv_path(c), "winograd");
+		dnnq_conv_destroy(c);
+	}
+	check_problem(p, 0);
+}
+
+/* Winograd (3x3, stride 1, one group, symmetric weights on AVX2) bit for
+ * bit against scalar: activations all 0 and 255 or random, weights all
+ * -128 and 127 or random (the transforms' and the sums' extremes), odd and
+ * even heights and widths (partial tiles, 1x1 outputs), pads 0 and 1 (and
+ * one-sided), input channels not a multiple of 2 or 16 (16..256, the
+ * path's bounds; F(4, 3) up to 128, F(2, 3) from 129), output channels
+ * not a multiple of 8,
  * per-channel and per-tensor weights, with and without bias, ReLU and
  * Clip, u8 (float and fixed-point requantization), int32 and float
  * outputs, 1 and 2 threads; the path asserted taken on AVX2. */
 START_TEST(winograd_edges)
 {
-	static const size_t cins[] = { 16, 17, 31, 33, 64, 255, 256 };
+	static const size_t cins[] = { 16, 17, 33, 64, 128, 129, 256 };
 	static const size_t couts[] = { 1, 7, 9, 16, 24, 40 };
 	struct rng r = { 13000 + (uint64_t)_i };
 	struct cproblem p;
@@ -455,23 +471,15 @@ START_TEST(winograd_edges)
 		d->clip = false;
 		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
 	}
-	if (dnnq_isa_supported(DNNQ_ISA_AVX2)) {
-		struct dnnq_conv_desc da = *d;
-		da.isa = DNNQ_ISA_AVX2;
-		struct dnnq_conv *c;
-		struct dnnq_diag diag;
-		ck_assert_msg(dnnq_conv_create(&da, &c, &diag) == 0, "%s", diag.msg);
-		ck_assert_str_eq(dnnq_conv_path(c), "winograd");
-		dnnq_conv_destroy(c);
-	}
-	check_problem(&p, 0);
+	check_winograd(&p);
 }
 END_TEST
 
 /* Winograd's blocks of tiles (dnnq_conv_run): whole rows of tiles, one
- * row cut into blocks (more than DNNQ_WINO_TILES tiles a row), one tile a
+ * row cut into blocks (more than dnnq_wino_block_tiles a row), one tile a
  * row, batches of 1..3, on 1, 2 and 3 threads (blocks or column chunks
- * some thread gets none of), bit for bit against scalar. */
+ * some thread gets none of), F(4, 3) and (144 channels) F(2, 3), bit for
+ * bit against scalar. */
 START_TEST(winograd_blocks)
 {
 	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
@@ -480,7 +488,8 @@ START_TEST(winograd_blocks)
 	static const size_t ws[] = { 1, 2, 300, 259, 9, 17, 2, 257, 131, 130 };
 	struct rng r = { 17000 + (uint64_t)_i };
 	struct cproblem p;
-	wino_problem(&r, &p, _i % 3 == 0 ? 16 : _i % 3 == 1 ? 35 : 48, _i % 2 ? 24 : 40);
+	size_t cin = _i % 10 == 4 || _i % 10 == 5 ? 144 : _i % 3 == 0 ? 16 : _i % 3 == 1 ? 35 : 48;
+	wino_problem(&r, &p, cin, _i % 2 ? 24 : 40);
 	struct dnnq_conv_desc *d = &p.d;
 	d->pad_t = d->pad_l = d->pad_b = d->pad_r = 1;
 	p.n = 1 + _i % 3;
@@ -511,6 +520,39 @@ START_TEST(winograd_blocks)
 	}
 	free(ys);
 	free_problem(&p);
+}
+END_TEST
+
+/* Winograd's largest sums: activations and padding (the input zero point)
+ * all 0 or all 255, weights all -128 or all 127, at F(4, 3)'s most input
+ * channels (128: |S'| up to 9 * 128 * 128 * 128, the shift by 128 in,
+ * 576 S' mod 2^32 out) and F(2, 3)'s from 129 to 256, bit for bit against
+ * scalar on 1 and 2 threads. */
+START_TEST(winograd_extremes)
+{
+	static const size_t cins[] = { 128, 129, 256 };
+	struct rng r = { 19000 + (uint64_t)_i };
+	struct cproblem p;
+	wino_problem(&r, &p, cins[_i % 3], 24);
+	struct dnnq_conv_desc *d = &p.d;
+	d->pad_t = d->pad_l = d->pad_b = d->pad_r = 1;
+	p.n = 1;
+	p.h = 6;
+	p.w = 7;
+	uint8_t xv = _i / 3 % 2 ? 255 : 0;
+	int8_t wv = _i / 6 % 2 ? 127 : -128;
+	size_t k = 9 * d->cin, nx = p.h * p.w * d->cin;
+	p.x = malloc(nx);
+	p.wt = malloc(d->cout * k);
+	memset(p.x, xv, nx);
+	memset(p.wt, (uint8_t)wv, d->cout * k);
+	d->w = p.wt;
+	d->in_qp.zero_point = xv;
+	d->out_dtype = DNNQ_DTYPE_S32;   /* the sums themselves, unclamped */
+	d->relu = d->clip = false;
+	d->bias = NULL;
+	d->nwq = 1;
+	check_winograd(&p);
 }
 END_TEST
 
@@ -665,6 +707,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
 	tcase_add_loop_test(tc, winograd_blocks, 0, 20);
+	tcase_add_loop_test(tc, winograd_extremes, 0, 12);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);
