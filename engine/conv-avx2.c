@@ -429,11 +429,11 @@ DNNQ_AVX2_INLINE void pairs_step(const int16_t *a, __m256i w0, __m256i w1, __m25
  * every 32-bit lane (one broadcast load), one vpmaddwd per 8 columns (u8 x
  * s8 fits int16 and the pair's sum int32: exact). The accumulators are
  * named, not an array: with s[4][2] GCC moved them between registers
- * every step (8 vmovdqa a pair of k). Winograd's wino_dot is this with
- * wstep 32 and start 0. */
-DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t lda, size_t nq,
-                                 const int16_t *w, size_t wstep, const __m256i start[2],
-                                 __m256i s[PAIRS_MR][2])
+ * every step (8 vmovdqa a pair of k). pf: also prefetch the weights that
+ * follow these (wstep * nq on) into L2 (Winograd's next position). */
+DNNQ_AVX2_INLINE void pairs_rows(const int mr, const bool pf, const int16_t *a16, size_t lda,
+                                 size_t nq, const int16_t *w, size_t wstep,
+                                 const __m256i start[2], __m256i s[PAIRS_MR][2])
 {
 	__m256i s00 = start[0], s01 = start[1], s10 = s00, s11 = s01, s20 = s00, s21 = s01;
 	__m256i s30 = s00, s31 = s01, s40 = s00, s41 = s01, s50 = s00, s51 = s01;
@@ -442,6 +442,8 @@ DNNQ_AVX2_INLINE void pairs_rows(const int mr, const int16_t *a16, size_t lda, s
 	for (size_t q = 0; q < nq; q++, w += wstep) {
 		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
 		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
+		if (pf)
+			_mm_prefetch((const char *)(w + wstep * nq), _MM_HINT_T1);
 		pairs_step(a16 + 2 * q, w0, w1, &s00, &s01);
 		if (mr > 1)
 			pairs_step(a1 + 2 * q, w0, w1, &s10, &s11);
@@ -476,7 +478,7 @@ DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
 
 #define PAIRS_CASE(MR)                                                                   \
 	case MR:                                                                         \
-		pairs_rows(MR, a16 + i * c->k, c->k, (c->k + 1) / 2, w, cpad * 2, start, s); \
+		pairs_rows(MR, false, a16 + i * c->k, c->k, (c->k + 1) / 2, w, cpad * 2, start, s); \
 		pairs_store(kind, MR, s, i, cols, halves, rowsum + i, job);                  \
 		break;
 
@@ -688,49 +690,22 @@ DNNQ_AVX2_INLINE void wino_input(const int M, const struct dnnq_conv *c, size_t 
 
 /* Position p's sums of mr tiles (v: their transformed inputs, row stride
  * cin, wino_input) over nq pairs of channels with 16 columns of its
- * weights (w, at the panel's first column) into m (tile stride ms int32, column stride 1): per pair of channels,
- * the tile's two values broadcast as the int16 pair of every 32-bit lane,
- * one vpmaddwd per 8 columns (|V| <= 12800, |U| <= 6272: no saturation),
- * int32 sums. pf: also prefetch the next position's weights (they follow
- * these) into L2, streamed from memory on ResNet's 14x14 layers of 256
- * channels (into L1 or two positions ahead: slower). The
- * accumulators are named, not an array: with s[4][2] GCC kept one on the
- * stack and moved the others around. */
-/* s0, s1 += the int16 pair at a (in every 32-bit lane) times w0, w1. */
-DNNQ_AVX2_INLINE void wino_step(const int16_t *a, __m256i w0, __m256i w1, __m256i *s0,
-                                __m256i *s1)
-{
-	int32_t pair;
-	memcpy(&pair, a, sizeof pair);
-	__m256i b = _mm256_set1_epi32(pair);
-	*s0 = _mm256_add_epi32(*s0, _mm256_madd_epi16(b, w0));
-	*s1 = _mm256_add_epi32(*s1, _mm256_madd_epi16(b, w1));
-}
-
+ * weights (w, at the panel's first column) into m (tile stride ms int32,
+ * column stride 1): the pairs kernel's rows (pairs_rows; |V| <= 12800,
+ * |U| <= 6272: no saturation, int32 sums). pf: also prefetch the next
+ * position's weights (they follow these) into L2, streamed from memory on
+ * ResNet's 14x14 layers of 256 channels (into L1 or two positions ahead:
+ * slower). */
 DNNQ_AVX2_INLINE void wino_dot(const int mr, const bool pf, const int16_t *v, size_t cin,
                                size_t nq, const int16_t *w, int32_t *m, size_t ms)
 {
-	__m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
-	__m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-	const int16_t *v1 = v + cin, *v2 = v + 2 * cin, *v3 = v + 3 * cin;
-	for (size_t q = 0; q < nq; q++, w += 32) {
-		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
-		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
-		if (pf)
-			_mm_prefetch((const char *)(w + 32 * nq), _MM_HINT_T1);
-		wino_step(v + 2 * q, w0, w1, &s00, &s01);
-		if (mr > 1)
-			wino_step(v1 + 2 * q, w0, w1, &s10, &s11);
-		if (mr > 2)
-			wino_step(v2 + 2 * q, w0, w1, &s20, &s21);
-		if (mr > 3)
-			wino_step(v3 + 2 * q, w0, w1, &s30, &s31);
-	}
-	const __m256i out[4][2] = { { s00, s01 }, { s10, s11 }, { s20, s21 }, { s30, s31 } };
+	const __m256i zero[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
+	__m256i s[PAIRS_MR][2];
+	pairs_rows(mr, pf, v, cin, nq, w, 32, zero, s);
 #pragma GCC unroll 4
 	for (int r = 0; r < mr; r++) {
-		_mm256_storeu_si256((__m256i *)(m + r * ms), out[r][0]);
-		_mm256_storeu_si256((__m256i *)(m + r * ms + 8), out[r][1]);
+		_mm256_storeu_si256((__m256i *)(m + r * ms), s[r][0]);
+		_mm256_storeu_si256((__m256i *)(m + r * ms + 8), s[r][1]);
 	}
 }
 
