@@ -352,6 +352,83 @@ START_TEST(stem_tile_rows)
 }
 END_TEST
 
+/* Strided 1x1 convolutions (im2col, blocks of up to 64 pixels across
+ * output rows and images; on AVX2 the pairs kernel for cin <= 4, on VNNI
+ * the segments read in place for cin a multiple of 4): strides 1..4 (one
+ * axis at least 2, or pads: a 1x1 with pads is im2col too, its padded
+ * pixels the zero point), batches of 1..3, input channels 1..64, output
+ * channels around the 16-column panels, 2 groups, per-tensor and
+ * per-channel, symmetric and asymmetric weights, u8, int32 and float
+ * outputs; the path asserted, scalar against the reference, every ISA
+ * bit for bit on 1, 2 and 3 threads. */
+START_TEST(strided_1x1)
+{
+	static const size_t cins[] = { 1, 3, 4, 8, 12, 17, 64 };
+	static const size_t couts[] = { 1, 7, 16, 17, 50 };
+	struct rng r = { 19000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 2);
+	free_problem(&p);
+	struct dnnq_conv_desc *d = &p.d;
+	d->groups = _i % 8 == 7 ? 2 : 1;
+	d->cin = cins[_i % 7] * d->groups;
+	d->cout = couts[_i % 5] * d->groups;
+	d->stride_h = 1 + (size_t)(_i / 3 % 4);
+	d->stride_w = 1 + (size_t)(_i % 4);
+	if (_i % 2 || (d->stride_h == 1 && d->stride_w == 1)) {
+		d->pad_t = (size_t)rng_int(&r, 0, 2);
+		d->pad_l = (size_t)rng_int(&r, 1, 2);
+		d->pad_b = (size_t)rng_int(&r, 0, 2);
+		d->pad_r = (size_t)rng_int(&r, 0, 2);
+	}
+	p.n = 1 + (size_t)(_i % 3);
+	p.h = (size_t)rng_int(&r, 1, 17);
+	p.w = (size_t)rng_int(&r, 1, 17);
+	size_t k = d->cin / d->groups, nx = p.n * p.h * p.w * d->cin;
+	p.x = malloc(nx);
+	p.wt = malloc(d->cout * k);
+	for (size_t i = 0; i < nx; i++)
+		p.x[i] = (uint8_t)rng_int(&r, 0, 255);
+	for (size_t i = 0; i < d->cout * k; i++)
+		p.wt[i] = (int8_t)rng_int(&r, -128, 127);
+	d->w = p.wt;
+	d->nwq = _i / 2 % 2 ? d->cout : 1;
+	p.w_scale = malloc(d->nwq * sizeof *p.w_scale);
+	p.w_zp = malloc(d->nwq * sizeof *p.w_zp);
+	p.bias = malloc(d->cout * sizeof *p.bias);
+	for (size_t j = 0; j < d->nwq; j++) {
+		p.w_scale[j] = (float)rng_uniform(&r, 0.001, 0.01);
+		p.w_zp[j] = (int32_t)rng_int(&r, -10, 10);
+	}
+	for (size_t j = 0; j < d->cout; j++)
+		p.bias[j] = (float)rng_uniform(&r, -1, 1);
+	d->w_scale = p.w_scale;
+	d->w_zero_point = _i % 5 == 3 ? p.w_zp : NULL;
+	d->bias = _i % 3 ? p.bias : NULL;
+	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
+	if (_i % 6 >= 4) {
+		d->out_dtype = _i % 6 == 4 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32;
+		d->clip = false;
+		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
+	}
+	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
+	size_t n = out_bytes(&p);
+	FOR_EACH_ISA(isa) {
+		struct dnnq_conv_desc di = *d;
+		di.isa = isa;
+		struct dnnq_conv *c;
+		ck_assert_int_eq(dnnq_conv_create(&di, &c, NULL), 0);
+		ck_assert_str_eq(dnnq_conv_path(c), "im2col");
+		dnnq_conv_destroy(c);
+		uint8_t *y3 = run(&p, isa, 3);
+		ck_assert_msg(!memcmp(ys, y3, n), "%s, 3 threads != scalar", dnnq_isa_name(isa));
+		free(y3);
+	}
+	free(ys);
+	check_problem(&p, 2);
+}
+END_TEST
+
 /* The VNNI im2col by segments (one group, kernel rows of kw * cin bytes,
  * a multiple of 4, symmetric weights): kernel rows read in place, in the
  * padding, and assembled at the edges, against scalar on 1 and 2 threads. */
@@ -662,6 +739,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, depthwise_requant_corners, 0, 60);
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
 	tcase_add_loop_test(tc, stem_tile_rows, 0, 14);
+	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
 	tcase_add_loop_test(tc, winograd_blocks, 0, 20);
