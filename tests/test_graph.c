@@ -1471,6 +1471,86 @@ START_TEST(graph_fuses_residual_adds)
 }
 END_TEST
 
+/* ResNet's downsample at batch 2: x (BH x BW x 3) -> c0 (3x3, ReLU) ->
+ * c1 (3x3 stride 2) and s1 (1x1 stride 2: im2col, blocks of pixels
+ * across output rows and the two images) -> a1 = Add(s1, c1); s2 (1x1
+ * stride 2 of x: on AVX2 the int16 pairs) -> a2 = SumRelu(s2, a1), the
+ * output. */
+static struct dnnq_graph *build_downsample(const int8_t *w, const float *s, const float *b,
+                                           struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	int x = rgb_input(&g, d);
+	int c0 = add_conv(g, "c0", x, conv3x3(w, s, b, 3, BC, true, qa), d);
+	struct dnnq_conv_desc c1 = conv3x3(w + 5, s, b, BC, BC, false, qb);
+	c1.stride_h = c1.stride_w = 2;
+	struct dnnq_conv_desc s1 = conv3x3(w + 9, s, b, BC, BC, false, qb);
+	s1.kh = s1.kw = 1;
+	s1.pad_t = s1.pad_l = s1.pad_b = s1.pad_r = 0;
+	s1.stride_h = s1.stride_w = 2;
+	struct dnnq_conv_desc s2 = s1;
+	s2.cin = 3;
+	s2.w = w + 13;
+	int a = add_eltwise(g, "a1", DNNQ_ELTWISE_ADD, add_conv(g, "s1", c0, s1, d),
+	                    add_conv(g, "c1", c0, c1, d), qb, d);
+	a = add_eltwise(g, "a2", DNNQ_ELTWISE_SUM_RELU, add_conv(g, "s2", x, s2, d), a, qa, d);
+	ck_assert_int_eq(dnnq_graph_add_output(g, a, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* _i: the ISA. The Adds after strided 1x1 convolutions (build_downsample)
+ * run in an output stage: the bytes are those of the nodes run apart and
+ * of the scalar kernels, on 1 and 2 threads (counting executor, pool). */
+START_TEST(graph_fuses_downsample_adds)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	struct rng r = { 43 };
+	static int8_t w[9 * BC * BC + 16];
+	float s[BC2], b[BC2];
+	random_conv(&r, w, sizeof w, s, b, 0.001, 0.003);
+	static uint8_t x[2 * BH * BW * 3], y[7][2 * BH * BW * BC / 4];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	unsigned jobs = 0;
+	struct dnnq_executor count = { count_jobs, &jobs, 2 };
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor two = dnnq_pool_executor(pool);
+	/* run k: scalar; the ISA fused on 1 thread, 2 (counting), 2 (pool);
+	 * apart on 1, 2 (counting), 2 (pool) */
+	const struct dnnq_executor *ex[7] = { NULL, NULL, &count, &two, NULL, &count, &two };
+	const void *in[1] = { x };
+	for (int k = 0; k < 7; k++) {
+		net_isa_set = k ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+		struct dnnq_diag d;
+		struct dnnq_graph *g = build_downsample(w, s, b, &d);
+		ck_assert_msg(dnnq_graph_plan(g, 2, 2, &d) == 0, "%s", d.msg);
+		size_t nn = dnnq_graph_num_nodes(g), fused = 0;
+		for (size_t i = 0; i < nn; i++) {
+			struct dnnq_node_info ni;
+			ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+			fused += ni.fused;
+		}
+		ck_assert_uint_eq(fused, 2);
+		void *out[1] = { y[k] };
+		int rc = k >= 4 ? dnnq_graph_run_nodes(g, in, out, ex[k], 0, nn)
+		                : dnnq_graph_run(g, in, out, ex[k]);
+		ck_assert_int_eq(rc, 0);
+		dnnq_graph_destroy(g);
+		ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "run %d: %s", k,
+		              dnnq_isa_name(net_isa_set));
+	}
+	dnnq_pool_destroy(pool);
+	ck_assert_uint_gt(jobs, 0);
+	size_t distinct = 0;
+	for (size_t i = 1; i < sizeof y[0]; i++)
+		distinct += y[0][i] != y[0][i - 1];
+	ck_assert_uint_gt(distinct, sizeof y[0] / 4);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 static struct dnnq_conv_desc conv1x1(const int8_t *w, const float *s, const float *b,
                                      size_t cin, size_t cout, bool relu,
                                      struct dnnq_qparams out)
@@ -1626,6 +1706,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_pools_where_made, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_fuses_residual_adds, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_fuses_downsample_adds, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_fuses_scales_into_inputs, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, graph_take_buffers);
