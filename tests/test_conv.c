@@ -121,6 +121,21 @@ static void make_problem(struct rng *r, struct cproblem *p, int kind)
 	d->clip_max = 0.25f * os * 128;
 }
 
+/* p's input and weights anew for its description: every value drawn
+ * uniformly (the weights over all of int8). */
+static void random_operands(struct rng *r, struct cproblem *p)
+{
+	const struct dnnq_conv_desc *d = &p->d;
+	size_t k = d->kh * d->kw * d->cin / d->groups, nx = p->n * p->h * p->w * d->cin;
+	p->x = malloc(nx);
+	p->wt = malloc(d->cout * k);
+	for (size_t i = 0; i < nx; i++)
+		p->x[i] = (uint8_t)rng_int(r, 0, 255);
+	for (size_t i = 0; i < d->cout * k; i++)
+		p->wt[i] = (int8_t)rng_int(r, -128, 127);
+	p->d.w = p->wt;
+}
+
 static size_t out_elems(const struct cproblem *p, size_t *oh, size_t *ow)
 {
 	const struct dnnq_conv_desc *d = &p->d;
@@ -154,6 +169,18 @@ static uint8_t *run(const struct cproblem *p, enum dnnq_isa isa, unsigned thread
 	dnnq_pool_destroy(pool);
 	dnnq_conv_destroy(c);
 	return y;
+}
+
+/* The path create chooses for p on isa is `path`. */
+static void assert_path(const struct cproblem *p, enum dnnq_isa isa, const char *path)
+{
+	struct dnnq_conv_desc d = p->d;
+	d.isa = isa;
+	struct dnnq_conv *c;
+	struct dnnq_diag diag;
+	ck_assert_msg(dnnq_conv_create(&d, &c, &diag) == 0, "%s", diag.msg);
+	ck_assert_str_eq(dnnq_conv_path(c), path);
+	dnnq_conv_destroy(c);
 }
 
 /* The engine's own fp32 reference, from the weights as `isa` packed them. */
@@ -352,6 +379,74 @@ START_TEST(stem_tile_rows)
 }
 END_TEST
 
+/* Strided 1x1 convolutions (im2col, blocks of up to 64 pixels across
+ * output rows and images; on AVX2 the pairs kernel for cin <= 4, on VNNI
+ * the segments read in place for cin a multiple of 4): strides 1..4 (one
+ * axis at least 2, or pads: a 1x1 with pads is im2col too, its padded
+ * pixels the zero point), batches of 1..3, rows of 44..92 output
+ * pixels (blocks starting mid-row), input channels 1..64, output
+ * channels around the 16-column panels, 2 groups, per-tensor and
+ * per-channel, symmetric and asymmetric weights, u8, int32 and float
+ * outputs; the path asserted, scalar against the reference, every ISA
+ * bit for bit on 1, 2 and 3 threads. */
+START_TEST(strided_1x1)
+{
+	static const size_t cins[] = { 1, 3, 4, 8, 12, 17, 64 };
+	static const size_t couts[] = { 1, 7, 16, 17, 50 };
+	struct rng r = { 19000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 2);
+	free_problem(&p);
+	struct dnnq_conv_desc *d = &p.d;
+	d->groups = _i % 8 == 7 ? 2 : 1;
+	d->cin = cins[_i % 7] * d->groups;
+	d->cout = couts[_i % 5] * d->groups;
+	d->stride_h = 1 + (size_t)(_i / 3 % 4);
+	d->stride_w = 1 + (size_t)(_i % 4);
+	if (_i % 2 || (d->stride_h == 1 && d->stride_w == 1)) {
+		d->pad_t = (size_t)rng_int(&r, 0, 2);
+		d->pad_l = (size_t)rng_int(&r, 1, 2);
+		d->pad_b = (size_t)rng_int(&r, 0, 2);
+		d->pad_r = (size_t)rng_int(&r, 0, 2);
+	}
+	p.n = 1 + (size_t)(_i % 3);
+	p.h = (size_t)rng_int(&r, 1, 17);
+	p.w = (size_t)rng_int(&r, 1, 17);
+	if (_i % 4 == 2)   /* output rows past a block: blocks start mid-row */
+		p.w = (size_t)rng_int(&r, 130, 270);
+	random_operands(&r, &p);
+	d->nwq = _i / 2 % 2 ? d->cout : 1;
+	p.w_scale = malloc(d->nwq * sizeof *p.w_scale);
+	p.w_zp = malloc(d->nwq * sizeof *p.w_zp);
+	p.bias = malloc(d->cout * sizeof *p.bias);
+	for (size_t j = 0; j < d->nwq; j++) {
+		p.w_scale[j] = (float)rng_uniform(&r, 0.001, 0.01);
+		p.w_zp[j] = (int32_t)rng_int(&r, -10, 10);
+	}
+	for (size_t j = 0; j < d->cout; j++)
+		p.bias[j] = (float)rng_uniform(&r, -1, 1);
+	d->w_scale = p.w_scale;
+	d->w_zero_point = _i % 5 == 3 ? p.w_zp : NULL;
+	d->bias = _i % 3 ? p.bias : NULL;
+	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)(d->cin / d->groups)) * 1.5);
+	if (_i % 6 >= 4) {
+		d->out_dtype = _i % 6 == 4 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32;
+		d->clip = false;
+		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
+	}
+	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
+	size_t n = out_bytes(&p);
+	FOR_EACH_ISA(isa) {
+		assert_path(&p, isa, "im2col");
+		uint8_t *y3 = run(&p, isa, 3);
+		ck_assert_msg(!memcmp(ys, y3, n), "%s, 3 threads != scalar", dnnq_isa_name(isa));
+		free(y3);
+	}
+	free(ys);
+	check_problem(&p, 2);
+}
+END_TEST
+
 /* The VNNI im2col by segments (one group, kernel rows of kw * cin bytes,
  * a multiple of 4, symmetric weights): kernel rows read in place, in the
  * padding, and assembled at the edges, against scalar on 1 and 2 threads. */
@@ -369,14 +464,7 @@ START_TEST(im2col_segments)
 	p.d.w_zero_point = NULL;
 	p.w = p.d.kw + (size_t)rng_int(&r, 0, 9);
 	p.h = (p.d.kh - 1) * p.d.dil_h + 1 + (size_t)rng_int(&r, 0, 9);
-	size_t k = p.d.kh * p.d.kw * p.d.cin, nx = p.n * p.h * p.w * p.d.cin;
-	p.x = malloc(nx);
-	p.wt = malloc(p.d.cout * k);
-	for (size_t i = 0; i < nx; i++)
-		p.x[i] = (uint8_t)rng_int(&r, 0, 255);
-	for (size_t i = 0; i < p.d.cout * k; i++)
-		p.wt[i] = (int8_t)rng_int(&r, -128, 127);
-	p.d.w = p.wt;
+	random_operands(&r, &p);
 	check_problem(&p, 0);
 }
 END_TEST
@@ -495,24 +583,12 @@ START_TEST(winograd_blocks)
 	p.n = 1 + _i % 3;
 	p.h = hs[_i % 10];
 	p.w = ws[_i % 10];
-	size_t k = 9 * d->cin, nx = p.n * p.h * p.w * d->cin;
-	p.x = malloc(nx);
-	p.wt = malloc(d->cout * k);
-	for (size_t i = 0; i < nx; i++)
-		p.x[i] = (uint8_t)rng_int(&r, 0, 255);
-	for (size_t i = 0; i < d->cout * k; i++)
-		p.wt[i] = (int8_t)rng_int(&r, -128, 127);
-	d->w = p.wt;
+	random_operands(&r, &p);
 	d->nwq = 1;
 	d->bias = NULL;
 	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
 	size_t n = out_bytes(&p);
-	struct dnnq_conv_desc da = *d;
-	da.isa = DNNQ_ISA_AVX2;
-	struct dnnq_conv *c;
-	ck_assert_int_eq(dnnq_conv_create(&da, &c, NULL), 0);
-	ck_assert_str_eq(dnnq_conv_path(c), "winograd");
-	dnnq_conv_destroy(c);
+	assert_path(&p, DNNQ_ISA_AVX2, "winograd");
 	for (unsigned t = 1; t <= 3; t++) {
 		uint8_t *y = run(&p, DNNQ_ISA_AVX2, t);
 		ck_assert_msg(!memcmp(ys, y, n), "threads %u n %zu %zux%zu", t, p.n, p.h, p.w);
@@ -704,6 +780,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, depthwise_requant_corners, 0, 60);
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
 	tcase_add_loop_test(tc, stem_tile_rows, 0, 14);
+	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
 	tcase_add_loop_test(tc, winograd_blocks, 0, 20);

@@ -1380,8 +1380,12 @@ END_TEST
  * c3 (1x1, the GEMM) -> a3 = Add(c3, a2) -> c4 (3x3 from 16 channels:
  * the VNNI segments) -> a4 = Add(c4, a3); a4 and a pool of a2 (the
  * depthwise convolution's row sums, taken after the Add) are the outputs.
- * Each Add runs in the output stage of the convolution it reads, which
- * is its input 1 (a1) or 0 (the others). */
+ * Then ResNet's downsample: a4 -> c5 (3x3 stride 2) and s5 (1x1 stride 2:
+ * im2col, blocks of pixels across output rows and the two images) -> a5
+ * = Add(s5, c5); x -> s6 (1x1 stride 2 of 3 channels: on AVX2 the int16
+ * pairs) -> a6 = SumRelu(s6, a5), the third output. Each Add runs in the
+ * output stage of the convolution it reads, which is its input 1 (a1) or
+ * 0 (the others). */
 static struct dnnq_graph *build_residual(const int8_t *w, const float *s, const float *b,
                                          struct dnnq_diag *d)
 {
@@ -1401,9 +1405,23 @@ static struct dnnq_graph *build_residual(const int8_t *w, const float *s, const 
 	a = add_eltwise(g, "a4", DNNQ_ELTWISE_ADD, add_conv(g, "c4", a, c4, d), a, qb, d);
 	ck_assert_int_eq(dnnq_graph_add_output(g, a, d), 0);
 	gap_output(g, "gap", a2, d);
+	struct dnnq_conv_desc c5 = conv3x3(w + 5, s, b, BC, BC, true, qa);
+	c5.stride_h = c5.stride_w = 2;
+	struct dnnq_conv_desc s5 = pw;
+	s5.w = w + 9;
+	s5.stride_h = s5.stride_w = 2;
+	struct dnnq_conv_desc s6 = s5;
+	s6.cin = 3;
+	s6.w = w + 15;
+	int c5n = add_conv(g, "c5", a, c5, d);
+	a = add_eltwise(g, "a5", DNNQ_ELTWISE_ADD, add_conv(g, "s5", a, s5, d), c5n, qb, d);
+	a = add_eltwise(g, "a6", DNNQ_ELTWISE_SUM_RELU, add_conv(g, "s6", x, s6, d), a, qa, d);
+	ck_assert_int_eq(dnnq_graph_add_output(g, a, d), 0);
 	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
 	return g;
 }
+
+enum { NRES = 15 };   /* build_residual's nodes */
 
 /* _i: the ISA. A residual Add (SumRelu) after a convolution runs in the
  * convolution's output stage, on each tile a task stored; the bytes are
@@ -1419,7 +1437,7 @@ START_TEST(graph_fuses_residual_adds)
 	static int8_t w[9 * BC * BC + 16];
 	float s[BC2], b[BC2];
 	random_conv(&r, w, sizeof w, s, b, 0.001, 0.003);
-	static uint8_t x[2 * BH * BW * 3], y[8][2 * BH * BW * BC];
+	static uint8_t x[2 * BH * BW * 3], y[8][2 * BH * BW * BC], y6[8][2 * BH * BW * BC / 4];
 	uint8_t p[8][2 * BC];
 	for (size_t i = 0; i < sizeof x; i++)
 		x[i] = (uint8_t)rng_int(&r, 0, 255);
@@ -1430,24 +1448,24 @@ START_TEST(graph_fuses_residual_adds)
 	/* run k: scalar; the ISA fused on 1 thread, 2 (counting), 2 (pool);
 	 * apart on 1, 2 (counting), 2 (pool); the shadow run on 2 */
 	const struct dnnq_executor *ex[8] = { NULL, NULL, &count, &two, NULL, &count, &two, &two };
-	static const char fused[10] = "0010101010";
-	struct dnnq_node_report rep[10];
+	static const char fused[NRES] = "001010101000101";
+	struct dnnq_node_report rep[NRES];
 	const void *in[1] = { x };
 	for (int k = 0; k < 8; k++) {
 		net_isa_set = k ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
 		struct dnnq_diag d;
 		struct dnnq_graph *g = build_residual(w, s, b, &d);
 		ck_assert_msg(dnnq_graph_plan(g, 2, 2, &d) == 0, "%s", d.msg);
-		ck_assert_uint_eq(dnnq_graph_num_nodes(g), 10);
-		for (size_t i = 0; i < 10; i++) {
+		ck_assert_uint_eq(dnnq_graph_num_nodes(g), NRES);
+		for (size_t i = 0; i < NRES; i++) {
 			struct dnnq_node_info ni;
 			ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
 			ck_assert_msg(ni.fused == (fused[i] == '1'), "%s: fused %d", ni.name, ni.fused);
 			ck_assert_msg(ni.summed == (i == 9), "%s: summed %d", ni.name, ni.summed);
 		}
-		void *out[2] = { y[k], p[k] };
+		void *out[3] = { y[k], p[k], y6[k] };
 		int rc = k == 7 ? dnnq_graph_shadow(g, in, out, ex[k], rep)
-		       : k >= 4 ? dnnq_graph_run_nodes(g, in, out, ex[k], 0, 10)
+		       : k >= 4 ? dnnq_graph_run_nodes(g, in, out, ex[k], 0, NRES)
 		                : dnnq_graph_run(g, in, out, ex[k]);
 		ck_assert_int_eq(rc, 0);
 		dnnq_graph_destroy(g);
@@ -1455,18 +1473,23 @@ START_TEST(graph_fuses_residual_adds)
 		              dnnq_isa_name(net_isa_set));
 		ck_assert_msg(!memcmp(p[k], p[0], sizeof p[0]), "run %d: %s pool", k,
 		              dnnq_isa_name(net_isa_set));
+		ck_assert_msg(!memcmp(y6[k], y6[0], sizeof y6[0]), "run %d: %s downsample", k,
+		              dnnq_isa_name(net_isa_set));
 	}
 	dnnq_pool_destroy(pool);
 	ck_assert_uint_ge(jobs, 8);
 	/* a convolution's output with the skip added already would be some
 	 * dB off its reference; the values are not saturated throughout */
-	for (size_t i = 0; i < 10; i++)
+	for (size_t i = 0; i < NRES; i++)
 		ck_assert_msg(rep[i].local_sqnr_db > 25, "%s: local SQNR %.1f dB", rep[i].name,
 		              rep[i].local_sqnr_db);
-	size_t distinct = 0;
+	size_t distinct = 0, distinct6 = 0;
 	for (size_t i = 1; i < sizeof y[0]; i++)
 		distinct += y[0][i] != y[0][i - 1];
+	for (size_t i = 1; i < sizeof y6[0]; i++)
+		distinct6 += y6[0][i] != y6[0][i - 1];
 	ck_assert_uint_gt(distinct, sizeof y[0] / 4);
+	ck_assert_uint_gt(distinct6, sizeof y6[0] / 4);
 	net_isa_set = DNNQ_ISA_COUNT;
 }
 END_TEST

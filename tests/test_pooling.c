@@ -417,6 +417,68 @@ START_TEST(gavgpool_random)
 }
 END_TEST
 
+/* One axis's windows (dnnq_pooling_window, whose dilation 1 skips the
+ * divisions) against their taps walked one by one: kernels 1..6 (larger
+ * than the input too), strides 1..4 (past the kernel too), dilations 1..3,
+ * every pad below the extent, inputs 1..9, every output position whose
+ * window starts before the end padding (the ones axis_out keeps). */
+START_TEST(window_spans)
+{
+	for (int64_t k = 1; k <= 6; k++)
+	for (int64_t st = 1; st <= 4; st++)
+	for (int64_t d = 1; d <= 3; d++)
+	for (int64_t p0 = 0; p0 < (k - 1) * d + 1; p0++)
+	for (int64_t p1 = 0; p1 < (k - 1) * d + 1; p1++)
+	for (int64_t in = 1; in <= 9; in++) {
+		const struct dnnq_pooling_axis a = { k, st, p0, p1, d };
+		for (int64_t o = 0; o * st - p0 < in; o++) {
+			int64_t first = 0, n = 0, count = 0;
+			for (int64_t j = 0; j < k; j++) {
+				int64_t at = o * st - p0 + j * d;
+				if (at >= 0 && at < in && !n++)
+					first = at;
+				count += at < in + p1;
+			}
+			struct dnnq_pooling_span sp = dnnq_pooling_window(&a, o, in);
+			ck_assert_msg(sp.first == first && sp.n == n && sp.count == count,
+			              "k %lld s %lld d %lld pads %lld %lld in %lld o %lld: (%lld %lld "
+			              "%lld), taps (%lld %lld %lld)", (long long)k, (long long)st,
+			              (long long)d, (long long)p0, (long long)p1, (long long)in,
+			              (long long)o, (long long)sp.first, (long long)sp.n,
+			              (long long)sp.count, (long long)first, (long long)n,
+			              (long long)count);
+		}
+	}
+}
+END_TEST
+
+/* 3x3 windows (the AVX2 max's unrolled form: whole windows, with or
+ * without dilation, and the cut ones at the edges beside them): strides
+ * 1..3, pads 0 and 1, ceil mode, channels in whole and partial blocks of
+ * 32, batch 2, max and average against the reference and scalar. */
+START_TEST(windows_3x3)
+{
+	static const size_t chans[] = { 32, 64, 72, 97 };
+	struct rng r = { 5005 + (uint64_t)_i };
+	int32_t st = 1 + _i % 3, dil = 1 + _i / 3 % 2, pad = _i / 6 % 2;
+	struct pcase pc = {
+		.g = { 3, 3, st, st, pad, pad, pad, pad, dil, dil, _i / 12 % 2 },
+		.n = 2, .h = (size_t)rng_int(&r, 3, 12), .w = (size_t)rng_int(&r, 3, 12),
+		.c = chans[_i % 4], .include_pad = _i % 2,
+		.in_qp = { 0.03f, (int32_t)rng_int(&r, 0, 255), 8, false },
+		.out_qp = { 0.02f, (int32_t)rng_int(&r, 0, 255), 8, false },
+	};
+	if (dnnq_pooling_output_size(&pc.g, pc.h, pc.w, &pc.oh, &pc.ow, NULL)) {
+		pc.h = pc.w = 12;
+		ck_assert_int_eq(dnnq_pooling_output_size(&pc.g, pc.h, pc.w, &pc.oh, &pc.ow, NULL), 0);
+	}
+	uint8_t *x = random_input(&r, &pc);
+	run_and_check(0, &pc, x);
+	run_and_check(1, &pc, x);
+	free(x);
+}
+END_TEST
+
 /* More than 257 taps (the AVX2 u16 sums are widened mid-window) at the
  * extremes: all 255 with zero point 0, all 0 with zero point 255, random. */
 START_TEST(large_windows_extremes)
@@ -611,6 +673,7 @@ Suite *suite_pooling(void)
 	tcase_add_test(tc, onnx_examples);
 	tcase_add_test(tc, average_pads_and_rounding);
 	tcase_add_test(tc, empty_windows);
+	tcase_add_test(tc, window_spans);
 	tcase_add_test(tc, create_errors);
 	tcase_add_test(tc, setup_errors);
 	suite_add_tcase(s, tc);
@@ -618,6 +681,7 @@ Suite *suite_pooling(void)
 	tcase_add_loop_test(tc, maxpool_random, 0, 8);
 	tcase_add_loop_test(tc, avgpool_random, 0, 8);
 	tcase_add_loop_test(tc, gavgpool_random, 0, 4);
+	tcase_add_loop_test(tc, windows_3x3, 0, 24);
 	tcase_add_test(tc, large_windows_extremes);
 	tcase_add_test(tc, threads_do_not_change_results);
 	tcase_set_timeout(tc, 300);
