@@ -489,15 +489,8 @@ static void wino_problem(struct rng *r, struct cproblem *p, size_t cin, size_t c
 /* check_problem, after asserting the AVX2 convolution takes Winograd. */
 static void check_winograd(struct cproblem *p)
 {
-	if (dnnq_isa_supported(DNNQ_ISA_AVX2)) {
-		struct dnnq_conv_desc da = p->d;
-		da.isa = DNNQ_ISA_AVX2;
-		struct dnnq_conv *c;
-		struct dnnq_diag diag;
-		ck_assert_msg(dnnq_conv_create(&da, &c, &diag) == 0, "%s", diag.msg);
-		ck_assert_str_eq(dnnq_conv_path(c), "winograd");
-		dnnq_conv_destroy(c);
-	}
+	if (dnnq_isa_supported(DNNQ_ISA_AVX2))
+		assert_path(p, DNNQ_ISA_AVX2, "winograd");
 	check_problem(p, 0);
 }
 
