@@ -791,6 +791,23 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 	return DNNQ_E_INVAL;
 }
 
+int dnnq_conv_run_chain(struct dnnq_conv *c, struct dnnq_conv *next,
+                        const struct dnnq_executor *ex)
+{
+	if (!c || !next)
+		return DNNQ_E_INVAL;
+	if (!dnnq_conv_can_pre(c) || !dnnq_conv_can_pre(next) || next->in != c->out ||
+	    dnnq_executor_threads(ex) > c->nscratch || dnnq_executor_threads(ex) > next->nscratch) {
+		int rc = dnnq_conv_run(c, ex);
+		return rc ? rc : dnnq_conv_run(next, ex);
+	}
+	struct dnnq_gemm_call first = { &c->gw[0], c->n * c->oh * c->ow, c->in, c->d.cin,
+	                                c->out, c->d.cout, &c->gout[0] };
+	struct dnnq_gemm_call second = { &next->gw[0], next->n * next->oh * next->ow, next->in,
+	                                 next->d.cin, next->out, next->d.cout, &next->gout[0] };
+	return dnnq_gemm_run_chain(&first, &second, ex);
+}
+
 int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)
 {
 	if (!c)
