@@ -667,11 +667,24 @@ static void run_blocks(struct dnnq_conv *c, size_t blocks, dnnq_task_fn fn,
 /* Task = (output row, channel chunk): on more than two threads, where the
  * rows alone do not go evenly to them, their channels are cut too
  * (dnnq_split_panels). */
+/* Row dw_mid's first task: its first about half of the channels, in
+ * whole blocks. */
+static size_t dw_half(const struct dnnq_conv *c)
+{
+	return (c->d.cout / 2 + DNNQ_DW_BLOCK / 2) / DNNQ_DW_BLOCK * DNNQ_DW_BLOCK;
+}
+
 static void depthwise_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
 	size_t row = task / c->nsplit, c0, c1;
 	column_chunk(c, c->d.cout, task, DNNQ_DW_BLOCK, &c0, &c1);
+	if (task > c->dw_mid) {   /* rows only: task dw_mid + 1 is that row's second half */
+		row = task - 1;
+		c0 = row == c->dw_mid ? dw_half(c) : 0;
+	} else if (task == c->dw_mid) {
+		c1 = dw_half(c);
+	}
 	dnnq_kernels_of(c->d.isa)->dw.row(c, row / c->oh, row % c->oh, c0, c1, c->scratch[tid]);
 	dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row * c->ow,
 	                     (row + 1) * c->ow, c0, c1);
@@ -772,7 +785,12 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		if (dnnq_executor_threads(ex) > 2)
 			c->nsplit = dnnq_split_panels(ex, c->n * c->oh, c->nsplit, 1);
 		c->nsplit = (c->d.cout + c->nsplit * DNNQ_DW_BLOCK - 1) / (c->nsplit * DNNQ_DW_BLOCK);
-		dnnq_parallel_for(ex, c->n * c->oh * c->nsplit, depthwise_task, c);
+		/* an odd number of rows on two threads: the middle one in two
+		 * halves of the channels, a task each (7 rows went 4 against 3) */
+		c->dw_mid = dnnq_executor_threads(ex) == 2 && c->nsplit == 1 && c->n * c->oh % 2 &&
+		            c->d.cout >= 2 * DNNQ_DW_BLOCK ? c->n * c->oh / 2 : SIZE_MAX;
+		dnnq_parallel_for(ex, c->n * c->oh * c->nsplit + (c->dw_mid != SIZE_MAX),
+		                  depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
 		if (c->wino) {
