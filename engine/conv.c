@@ -819,11 +819,13 @@ int dnnq_conv_run_chain(struct dnnq_conv *c, struct dnnq_conv *next,
 		int rc = dnnq_conv_run(c, ex);
 		return rc ? rc : dnnq_conv_run(next, ex);
 	}
-	struct dnnq_gemm_call first = { &c->gw[0], c->n * c->oh * c->ow, c->in, c->d.cin,
-	                                c->out, c->d.cout, &c->gout[0] };
-	struct dnnq_gemm_call second = { &next->gw[0], next->n * next->oh * next->ow, next->in,
-	                                 next->d.cin, next->out, next->d.cout, &next->gout[0] };
-	return dnnq_gemm_run_chain(&first, &second, ex);
+	struct dnnq_gemm_job job[2] = {
+		{ .w = &c->gw[0], .m = c->n * c->oh * c->ow, .a = c->in, .lda = c->d.cin,
+		  .c = c->out, .ldc = c->d.cout, .out = &c->gout[0] },
+		{ .w = &next->gw[0], .m = next->n * next->oh * next->ow, .a = next->in,
+		  .lda = next->d.cin, .c = next->out, .ldc = next->d.cout, .out = &next->gout[0] },
+	};
+	return dnnq_gemm_run_chain(job, ex);
 }
 
 int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)

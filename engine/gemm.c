@@ -277,24 +277,20 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 	return rc ? rc : dnnq_gemm_run(w, m, a, lda, c, ldc, out, ex);
 }
 
-/* The job of dnnq_gemm_run, its blocks and chunks cut for ex; job->m ==
- * 0: nothing to do. */
-static int gemm_job(struct dnnq_gemm_job *job, const struct dnnq_gemm_weights *w, size_t m,
-                    const uint8_t *a, size_t lda, void *c, size_t ldc,
-                    const struct dnnq_gemm_output *out, const struct dnnq_executor *ex)
+/* Cuts job (its operands set) into blocks and chunks for ex. */
+static int gemm_job(struct dnnq_gemm_job *job, const struct dnnq_executor *ex)
 {
-	*job = (struct dnnq_gemm_job){ w, 0, a, lda, c, ldc, out, 0, 0, 0, 0 };
-	if (!w || !w->data || !out)
+	const struct dnnq_gemm_weights *w = job->w;
+	if (!w || !w->data || !job->out)
 		return DNNQ_E_INVAL;
-	if (m && (!a || !c || lda < w->k || ldc < w->n))
-		return a && c ? DNNQ_E_SHAPE : DNNQ_E_INVAL;
-	if (m == 0)
+	if (job->m && (!job->a || !job->c || job->lda < w->k || job->ldc < w->n))
+		return job->a && job->c ? DNNQ_E_SHAPE : DNNQ_E_INVAL;
+	if (job->m == 0)
 		return DNNQ_OK;
-	job->m = m;
 	size_t kpad = (w->k + 3) & ~(size_t)3;
 	size_t panels = DNNQ_GEMM_NC_BYTES / (DNNQ_GEMM_NR * kpad);
-	job->mc = dnnq_gemm_block_rows(ex, m);
-	job->mblocks = (m + job->mc - 1) / job->mc;
+	job->mc = dnnq_gemm_block_rows(ex, job->m);
+	job->mblocks = (job->m + job->mc - 1) / job->mc;
 	/* columns split further when the row blocks leave threads idle (the
 	 * weight-streaming small-M case) */
 	job->nc = dnnq_gemm_chunk_cols(ex, job->mblocks, w->n, (panels ? panels : 1) * DNNQ_GEMM_NR);
@@ -315,8 +311,8 @@ int dnnq_gemm_run(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a,
                   void *c, size_t ldc, const struct dnnq_gemm_output *out,
                   const struct dnnq_executor *ex)
 {
-	struct dnnq_gemm_job job;
-	int rc = gemm_job(&job, w, m, a, lda, c, ldc, out, ex);
+	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, 0, 0, 0, 0 };
+	int rc = gemm_job(&job, ex);
 	if (!rc && job.m)
 		run_job(&job, ex);
 	return rc;
@@ -331,22 +327,18 @@ static void chain_task(void *arg, size_t i, unsigned tid)
 	gemm_task((void *)&job[1], i, tid);
 }
 
-int dnnq_gemm_run_chain(const struct dnnq_gemm_call *first, const struct dnnq_gemm_call *second,
-                        const struct dnnq_executor *ex)
+int dnnq_gemm_run_chain(struct dnnq_gemm_job job[2], const struct dnnq_executor *ex)
 {
-	struct dnnq_gemm_job job[2];
-	int rc = gemm_job(&job[0], first->w, first->m, first->a, first->lda, first->c,
-	                  first->ldc, first->out, ex);
+	int rc = gemm_job(&job[0], ex);
 	if (!rc)
-		rc = gemm_job(&job[1], second->w, second->m, second->a, second->lda, second->c,
-		              second->ldc, second->out, ex);
+		rc = gemm_job(&job[1], ex);
 	if (rc)
 		return rc;
 	/* one job only where each task has all the columns of the same rows
 	 * of both, and the second's rows are the first's output */
 	if (job[0].m && job[0].nchunks == 1 && job[1].nchunks == 1 && job[0].m == job[1].m &&
-	    job[0].mc == job[1].mc && !second->out->pre && second->a == first->c &&
-	    second->lda == first->ldc && first->out->dtype == DNNQ_DTYPE_U8) {
+	    job[0].mc == job[1].mc && !job[1].out->pre && job[1].a == job[0].c &&
+	    job[1].lda == job[0].ldc && job[0].out->dtype == DNNQ_DTYPE_U8) {
 		dnnq_parallel_for(ex, job[0].mblocks, chain_task, job);
 		return DNNQ_OK;
 	}

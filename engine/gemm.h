@@ -168,24 +168,5 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 int dnnq_gemm_run(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, size_t lda,
                   void *c, size_t ldc, const struct dnnq_gemm_output *out,
                   const struct dnnq_executor *ex);
-/* One call's operands, as dnnq_gemm_run takes them. */
-struct dnnq_gemm_call {
-	const struct dnnq_gemm_weights *w;
-	size_t m;
-	const uint8_t *a;
-	size_t lda;
-	void *c;
-	size_t ldc;
-	const struct dnnq_gemm_output *out;   /* checked (dnnq_gemm_output_check) */
-};
-/* Two dnnq_gemm_run calls, the second reading the first's u8 output as A
- * (two 1x1 convolutions one after the other): where both cut their rows
- * alike and give each task all the columns, in one parallel_for whose
- * task makes a row block of the first and then the same rows of the
- * second, on one thread, while they are in cache (no join between them);
- * else one call after the other. Every element is computed as by the two
- * calls. */
-int dnnq_gemm_run_chain(const struct dnnq_gemm_call *first, const struct dnnq_gemm_call *second,
-                        const struct dnnq_executor *ex);
 
 #endif

@@ -1481,6 +1481,22 @@ static struct dnnq_conv_desc conv1x1(const int8_t *w, const float *s, const floa
 	return cd;
 }
 
+/* The 1x1 tests' weights (random_conv's, scales in [0.002, 0.01]) and
+ * input (batch 2 of BH x BW x 3), from seed. */
+struct pw_fixture {
+	int8_t w[9 * BC * BC2 + 16];
+	float s[BC2], b[BC2];
+	uint8_t x[2 * BH * BW * 3];
+};
+
+static void pw_fixture_make(struct pw_fixture *f, uint64_t seed)
+{
+	struct rng r = { seed };
+	random_conv(&r, f->w, sizeof f->w, f->s, f->b, 0.002, 0.01);
+	for (size_t i = 0; i < sizeof f->x; i++)
+		f->x[i] = (uint8_t)rng_int(&r, 0, 255);
+}
+
 /* A new graph *g: x (BH x BW x 3) -> c1 (3x3) -> c2 (3x3 depthwise) ->
  * pool -> f (1x1, the excitation) -> m = Mul(c2 or f first, the other
  * second), a squeeze-and-excitation scale: m's output. */
@@ -1565,13 +1581,12 @@ START_TEST(graph_fuses_scales_into_inputs)
 {
 	if (!dnnq_isa_supported((enum dnnq_isa)_i))
 		return;
-	struct rng r = { 43 };
-	static int8_t w[9 * BC * BC2 + 16];
-	float s[BC2], b[BC2];
-	random_conv(&r, w, sizeof w, s, b, 0.002, 0.01);
-	static uint8_t x[2 * BH * BW * 3], y[2][9][2 * BH * BW * BC2];
-	for (size_t i = 0; i < sizeof x; i++)
-		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	static struct pw_fixture f;
+	pw_fixture_make(&f, 43);
+	const int8_t *w = f.w;
+	const float *s = f.s, *b = f.b;
+	const uint8_t *x = f.x;
+	static uint8_t y[2][9][2 * BH * BW * BC2];
 	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL), *pool3 = dnnq_pool_create(3, NULL);
 	struct dnnq_executor two = dnnq_pool_executor(pool2), three = dnnq_pool_executor(pool3);
 	/* run k: scalar; the ISA fused on 1, 2 and 3 threads; apart on 1, 2
@@ -1671,25 +1686,21 @@ START_TEST(graph_chains_pointwise)
 {
 	if (!dnnq_isa_supported((enum dnnq_isa)_i))
 		return;
-	struct rng r = { 47 };
-	static int8_t w[9 * BC * BC2 + 16];
-	float s[BC2], b[BC2];
-	random_conv(&r, w, sizeof w, s, b, 0.002, 0.01);
-	static uint8_t x[2 * BH * BW * 3], y[7][3][2 * BH * BW * BC];
-	for (size_t i = 0; i < sizeof x; i++)
-		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	static struct pw_fixture f;
+	pw_fixture_make(&f, 47);
+	static uint8_t y[7][3][2 * BH * BW * BC];
 	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL), *pool3 = dnnq_pool_create(3, NULL);
 	struct dnnq_executor two = dnnq_pool_executor(pool2), three = dnnq_pool_executor(pool3);
 	/* run k: scalar; the ISA on 1, 2 and 3 threads; apart on 1 and 2;
 	 * the shadow run on 2 */
 	const struct dnnq_executor *ex[7] = { NULL, NULL, &two, &three, NULL, &two, &two };
 	struct dnnq_node_report rep[8];
-	const void *in[1] = { x };
+	const void *in[1] = { f.x };
 	for (int v = 0; v < 4; v++)
 		for (int k = 0; k < 7; k++) {
 			net_isa_set = k ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
 			struct dnnq_diag d;
-			struct dnnq_graph *g = build_chained(w, s, b, v == 1, v == 2, v == 3, &d);
+			struct dnnq_graph *g = build_chained(f.w, f.s, f.b, v == 1, v == 2, v == 3, &d);
 			ck_assert_msg(dnnq_graph_plan(g, 2, 3, &d) == 0, "%s", d.msg);
 			ck_assert_msg(node_fused(g, "a") && node_fused(g, "hswish"), "variant %d", v);
 			ck_assert_msg(node_fused(g, "e") == (v == 0), "variant %d: e fused %d", v,
