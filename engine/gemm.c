@@ -334,9 +334,11 @@ int dnnq_gemm_run_chain(struct dnnq_gemm_job job[2], const struct dnnq_executor 
 		rc = gemm_job(&job[1], ex);
 	if (rc)
 		return rc;
-	/* one job only where each task has all the columns of the same rows
-	 * of both, and the second's rows are the first's output */
-	if (job[0].m && job[0].nchunks == 1 && job[1].nchunks == 1 && job[0].m == job[1].m &&
+	/* one job only where it saves a join (several threads; on one the
+	 * calls apart were ~1 % faster: MobileNetV2's pairs, docs/graph.md),
+	 * each task has all the columns of the same rows of both, and the
+	 * second's rows are the first's output */
+	if (dnnq_executor_threads(ex) > 1 && job[0].m && job[0].nchunks == 1 && job[1].nchunks == 1 && job[0].m == job[1].m &&
 	    job[0].mc == job[1].mc && !job[1].out->pre && job[1].a == job[0].c &&
 	    job[1].lda == job[0].ldc && job[0].out->dtype == DNNQ_DTYPE_U8) {
 		dnnq_parallel_for(ex, job[0].mblocks, chain_task, job);
