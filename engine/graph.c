@@ -545,8 +545,9 @@ static void live_until(struct gtensor *t, size_t i)
  * the output of a 1x1 convolution before it, as that one stores it (its
  * fused table and residual Add applied), runs in that one's tasks: each
  * makes a block of the first's output pixels and then the second's of the
- * same pixels (dnnq_conv_run_chain), so the pair takes one fork and join,
- * not two, and the second reads rows its own thread just wrote (an
+ * same pixels (dnnq_conv_run_chain; on several threads: on one the two
+ * run one after the other), so the pair takes one fork and join, not
+ * two, and the second reads rows its own thread just wrote (an
  * inverted-residual block's projection and the next block's expansion).
  * Only where every node between them does not run (fused), so that the
  * second reads nothing made after the first. Since a task of the second
