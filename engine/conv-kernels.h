@@ -66,6 +66,8 @@ struct dnnq_conv {
 	void *out;
 	size_t out_es;                    /* output element size */
 	size_t nsplit;                    /* im2col: column chunks per pixel block */
+	size_t dw_mid;                    /* depthwise: the row run as two tasks of
+	                                     half the channels each, or SIZE_MAX */
 	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run;
 	                                   * Winograd: tiles a block (dnnq_wino_block_tiles) */
 	uint8_t **scratch;                /* per thread */

@@ -656,11 +656,24 @@ static void run_blocks(struct dnnq_conv *c, size_t blocks, dnnq_task_fn fn,
 /* Task = (output row, channel chunk): on more than two threads, where the
  * rows alone do not go evenly to them, their channels are cut too
  * (dnnq_split_panels). */
+/* Row dw_mid's first task: its first about half of the channels, in
+ * whole blocks. */
+static size_t dw_half(const struct dnnq_conv *c)
+{
+	return (c->d.cout / 2 + DNNQ_DW_BLOCK / 2) / DNNQ_DW_BLOCK * DNNQ_DW_BLOCK;
+}
+
 static void depthwise_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
 	size_t row = task / c->nsplit, c0, c1;
 	column_chunk(c, c->d.cout, task, DNNQ_DW_BLOCK, &c0, &c1);
+	if (task > c->dw_mid) {   /* rows only: task dw_mid + 1 is that row's second half */
+		row = task - 1;
+		c0 = row == c->dw_mid ? dw_half(c) : 0;
+	} else if (task == c->dw_mid) {
+		c1 = dw_half(c);
+	}
 	dnnq_kernels_of(c->d.isa)->dw.row(c, row / c->oh, row % c->oh, c0, c1, c->scratch[tid]);
 	dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row * c->ow,
 	                     (row + 1) * c->ow, c0, c1);
@@ -757,7 +770,12 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		if (dnnq_executor_threads(ex) > 2)
 			c->nsplit = dnnq_split_panels(ex, c->n * c->oh, c->nsplit, 1);
 		c->nsplit = (c->d.cout + c->nsplit * DNNQ_DW_BLOCK - 1) / (c->nsplit * DNNQ_DW_BLOCK);
-		dnnq_parallel_for(ex, c->n * c->oh * c->nsplit, depthwise_task, c);
+		/* an odd number of rows on two threads: the middle one in two
+		 * halves of the channels, a task each (7 rows went 4 against 3) */
+		c->dw_mid = dnnq_executor_threads(ex) == 2 && c->nsplit == 1 && c->n * c->oh % 2 &&
+		            c->d.cout >= 2 * DNNQ_DW_BLOCK ? c->n * c->oh / 2 : SIZE_MAX;
+		dnnq_parallel_for(ex, c->n * c->oh * c->nsplit + (c->dw_mid != SIZE_MAX),
+		                  depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
 		if (c->wino) {
@@ -775,6 +793,25 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		return DNNQ_OK;
 	}
 	return DNNQ_E_INVAL;
+}
+
+int dnnq_conv_run_chain(struct dnnq_conv *c, struct dnnq_conv *next,
+                        const struct dnnq_executor *ex)
+{
+	if (!c || !next)
+		return DNNQ_E_INVAL;
+	if (!dnnq_conv_can_pre(c) || !dnnq_conv_can_pre(next) || next->in != c->out ||
+	    dnnq_executor_threads(ex) > c->nscratch || dnnq_executor_threads(ex) > next->nscratch) {
+		int rc = dnnq_conv_run(c, ex);
+		return rc ? rc : dnnq_conv_run(next, ex);
+	}
+	struct dnnq_gemm_job job[2] = {
+		{ .w = &c->gw[0], .m = c->n * c->oh * c->ow, .a = c->in, .lda = c->d.cin,
+		  .c = c->out, .ldc = c->d.cout, .out = &c->gout[0] },
+		{ .w = &next->gw[0], .m = next->n * next->oh * next->ow, .a = next->in,
+		  .lda = next->d.cin, .c = next->out, .ldc = next->d.cout, .out = &next->gout[0] },
+	};
+	return dnnq_gemm_run_chain(job, ex);
 }
 
 int dnnq_conv_set_lut(struct dnnq_conv *c, const uint8_t *table)

@@ -75,6 +75,13 @@ int dnnq_conv_output_size(const struct dnnq_conv *conv, size_t h, size_t w,
 int dnnq_conv_setup(struct dnnq_conv *conv, size_t n, size_t h, size_t w,
                     const uint8_t *in, void *out, unsigned nthreads);
 int dnnq_conv_run(struct dnnq_conv *conv, const struct dnnq_executor *ex);
+/* dnnq_conv_run of conv, then of next, whose input is conv's output as
+ * setup bound them: two 1x1 convolutions of stride 1 (dnnq_conv_can_pre)
+ * as a GEMM chain (dnnq_gemm_run_chain: a task makes a block of conv's
+ * output pixels, then next's of the same pixels, with no join between
+ * the two), others one after the other. The bytes are the two runs'. */
+int dnnq_conv_run_chain(struct dnnq_conv *conv, struct dnnq_conv *next,
+                        const struct dnnq_executor *ex);
 /* Until set again, every output value of the runs goes through table
  * (256 entries, the caller's; NULL: none), applied by each task to what
  * it just stored: an activation fused into the output stage. u8 outputs

@@ -36,6 +36,16 @@ struct dnnq_gemm_job {
 	size_t mblocks, nchunks;
 };
 
+/* Two dnnq_gemm_run calls whose operands (w to out, `out` checked) are
+ * job[0]'s and job[1]'s, the second reading the first's u8 output as A
+ * (two 1x1 convolutions one after the other): on several threads, where
+ * both cut their rows alike and give each task all the columns, in one
+ * parallel_for whose task makes a row block of the first and then the
+ * same rows of the second, on one thread, while they are in cache (no
+ * join between them); else one call after the other. Every element is computed as by the two
+ * calls. The blocking fields are filled here. */
+int dnnq_gemm_run_chain(struct dnnq_gemm_job job[2], const struct dnnq_executor *ex);
+
 
 /* The rows of A a task covers for m rows on ex: DNNQ_GEMM_MC, or on
  * several threads fewer, as many blocks as a multiple of the threads and

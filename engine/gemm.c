@@ -277,30 +277,76 @@ int dnnq_gemm(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, siz
 	return rc ? rc : dnnq_gemm_run(w, m, a, lda, c, ldc, out, ex);
 }
 
+/* Cuts job (its operands set) into blocks and chunks for ex. */
+static int gemm_job(struct dnnq_gemm_job *job, const struct dnnq_executor *ex)
+{
+	const struct dnnq_gemm_weights *w = job->w;
+	if (!w || !w->data || !job->out)
+		return DNNQ_E_INVAL;
+	if (job->m && (!job->a || !job->c || job->lda < w->k || job->ldc < w->n))
+		return job->a && job->c ? DNNQ_E_SHAPE : DNNQ_E_INVAL;
+	if (job->m == 0)
+		return DNNQ_OK;
+	size_t kpad = (w->k + 3) & ~(size_t)3;
+	size_t panels = DNNQ_GEMM_NC_BYTES / (DNNQ_GEMM_NR * kpad);
+	job->mc = dnnq_gemm_block_rows(ex, job->m);
+	job->mblocks = (job->m + job->mc - 1) / job->mc;
+	/* columns split further when the row blocks leave threads idle (the
+	 * weight-streaming small-M case) */
+	job->nc = dnnq_gemm_chunk_cols(ex, job->mblocks, w->n, (panels ? panels : 1) * DNNQ_GEMM_NR);
+	job->nchunks = (w->n + job->nc - 1) / job->nc;
+	if (job->nchunks > 1 && w->n * kpad <= DNNQ_GEMM_ROWSPLIT_BYTES)
+		small_rows(job, w, ex);
+	return DNNQ_OK;
+}
+
+static void run_job(struct dnnq_gemm_job *job, const struct dnnq_executor *ex)
+{
+	if (job->out->pre && job->nchunks > 1)   /* tasks share rows: all made first */
+		dnnq_parallel_for(ex, job->mblocks, pre_task, job);
+	dnnq_parallel_for(ex, job->mblocks * job->nchunks, gemm_task, job);
+}
+
 int dnnq_gemm_run(const struct dnnq_gemm_weights *w, size_t m, const uint8_t *a, size_t lda,
                   void *c, size_t ldc, const struct dnnq_gemm_output *out,
                   const struct dnnq_executor *ex)
 {
-	if (!w || !w->data || !out)
-		return DNNQ_E_INVAL;
-	if (m && (!a || !c || lda < w->k || ldc < w->n))
-		return a && c ? DNNQ_E_SHAPE : DNNQ_E_INVAL;
-	if (m == 0)
-		return DNNQ_OK;
 	struct dnnq_gemm_job job = { w, m, a, lda, c, ldc, out, 0, 0, 0, 0 };
-	size_t kpad = (w->k + 3) & ~(size_t)3;
-	size_t panels = DNNQ_GEMM_NC_BYTES / (DNNQ_GEMM_NR * kpad);
-	job.mc = dnnq_gemm_block_rows(ex, m);
-	job.mblocks = (m + job.mc - 1) / job.mc;
-	/* columns split further when the row blocks leave threads idle (the
-	 * weight-streaming small-M case) */
-	job.nc = dnnq_gemm_chunk_cols(ex, job.mblocks, w->n, (panels ? panels : 1) * DNNQ_GEMM_NR);
-	job.nchunks = (w->n + job.nc - 1) / job.nc;
-	if (job.nchunks > 1 && w->n * kpad <= DNNQ_GEMM_ROWSPLIT_BYTES)
-		small_rows(&job, w, ex);
-	if (out->pre && job.nchunks > 1)   /* tasks share rows: all made first */
-		dnnq_parallel_for(ex, job.mblocks, pre_task, &job);
-	dnnq_parallel_for(ex, job.mblocks * job.nchunks, gemm_task, &job);
+	int rc = gemm_job(&job, ex);
+	if (!rc && job.m)
+		run_job(&job, ex);
+	return rc;
+}
+
+/* Task i of a chain: row block i of the first GEMM, then the same rows
+ * of the second, which reads them while they are in L1. */
+static void chain_task(void *arg, size_t i, unsigned tid)
+{
+	const struct dnnq_gemm_job *job = arg;
+	gemm_task((void *)&job[0], i, tid);
+	gemm_task((void *)&job[1], i, tid);
+}
+
+int dnnq_gemm_run_chain(struct dnnq_gemm_job job[2], const struct dnnq_executor *ex)
+{
+	int rc = gemm_job(&job[0], ex);
+	if (!rc)
+		rc = gemm_job(&job[1], ex);
+	if (rc)
+		return rc;
+	/* one job only where it saves a join (several threads; on one the
+	 * calls apart were ~1 % faster: MobileNetV2's pairs, docs/graph.md),
+	 * each task has all the columns of the same rows of both, and the
+	 * second's rows are the first's output */
+	if (dnnq_executor_threads(ex) > 1 && job[0].m && job[0].nchunks == 1 && job[1].nchunks == 1 && job[0].m == job[1].m &&
+	    job[0].mc == job[1].mc && !job[1].out->pre && job[1].a == job[0].c &&
+	    job[1].lda == job[0].ldc && job[0].out->dtype == DNNQ_DTYPE_U8) {
+		dnnq_parallel_for(ex, job[0].mblocks, chain_task, job);
+		return DNNQ_OK;
+	}
+	for (size_t k = 0; k < 2; k++)
+		if (job[k].m)
+			run_job(&job[k], ex);
 	return DNNQ_OK;
 }
 

@@ -69,6 +69,8 @@ struct gnode {
 	bool fused;                   /* an activation or elementwise node its
 	                                 producer applies, or a node its reader
 	                                 makes (pre_node); not run */
+	struct gnode *chain;          /* the 1x1 convolution after it, run in its
+	                                 tasks (graph.c, chain_convs) */
 	bool post_sums;               /* fused: sums its rows for a global pool */
 	const struct gnode *sums_of;  /* fused: the global pool adds these row sums */
 };
@@ -166,6 +168,10 @@ bool dnnq_node_by_pixel(struct dnnq_graph *g, const struct gnode *n);
 void dnnq_binary_pixels(const void *op, size_t p0, size_t p1);
 bool dnnq_node_takes_pre(const struct gnode *n);
 int dnnq_node_set_pre(struct gnode *n, const struct gnode *e);
+/* Runs node n, a 1x1 convolution for which dnnq_node_takes_pre holds,
+ * and then next, another, reading n's output: in one GEMM chain
+ * (dnnq_conv_run_chain), each bound by its setup. */
+int dnnq_node_run_chain(struct gnode *n, struct gnode *next, const struct dnnq_executor *ex);
 /* Whether node n can sum, per output row and channel, the u8 values it
  * stores (a depthwise int8 convolution: dnnq_conv_set_sums), and turning
  * that on or off; whether node n is a global pool that can add such sums

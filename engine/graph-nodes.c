@@ -199,6 +199,13 @@ int dnnq_node_set_pre(struct gnode *n, const struct gnode *e)
 	return dnnq_conv_set_pre(n->op, e ? dnnq_binary_pixels : NULL, e ? e->op : NULL);
 }
 
+int dnnq_node_run_chain(struct gnode *n, struct gnode *next, const struct dnnq_executor *ex)
+{
+	if (!dnnq_node_takes_pre(n) || !dnnq_node_takes_pre(next))
+		return DNNQ_E_INVAL;
+	return dnnq_conv_run_chain(n->op, next->op, ex);
+}
+
 bool dnnq_node_sums_rows(const struct gnode *n)
 {
 	return n->ops == &conv_ops && dnnq_conv_can_sum(n->op);

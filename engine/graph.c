@@ -533,6 +533,56 @@ static void fuse_pools(struct dnnq_graph *g)
 	}
 }
 
+/* t lives until node i at least. */
+static void live_until(struct gtensor *t, size_t i)
+{
+	if (t->last_use < (int)i)
+		t->last_use = (int)i;
+}
+
+/*
+ * A 1x1 convolution (stride 1, int8: dnnq_node_takes_pre) whose input is
+ * the output of a 1x1 convolution before it, as that one stores it (its
+ * fused table and residual Add applied), runs in that one's tasks: each
+ * makes a block of the first's output pixels and then the second's of the
+ * same pixels (dnnq_conv_run_chain; on several threads: on one the two
+ * run one after the other), so the pair takes one fork and join, not
+ * two, and the second reads rows its own thread just wrote (an
+ * inverted-residual block's projection and the next block's expansion).
+ * Only where every node between them does not run (fused), so that the
+ * second reads nothing made after the first. Since a task of the second
+ * may run while another thread's task of the first still reads its input,
+ * what the first's tasks read (its inputs, a scale made in its tasks, a
+ * fused Add's skip term) lives until the second has run: the plan places
+ * the second's output clear of it. The second does not run as a node
+ * (fused); the shadow run and dnnq_graph_run_nodes run the two apart.
+ */
+static void chain_convs(struct dnnq_graph *g)
+{
+	for (size_t i = 0; i < g->nn; i++) {
+		struct gnode *e = &g->n[i];
+		if (e->fused || e->pre_node || !dnnq_node_takes_pre(e))
+			continue;
+		const struct gtensor *x = gin(g, e, 0), *b = x;
+		if (x->view_of >= 0 && x->producer >= 0 && g->n[x->producer].fused)
+			b = &g->t[x->view_of];   /* a fused Add's output: the convolution's */
+		if (b->producer < 0 || b->view_of >= 0 || x->output_idx >= 0 || b->output_idx >= 0)
+			continue;
+		struct gnode *p = &g->n[b->producer];
+		bool apart = p->fused || p->chain || !dnnq_node_takes_pre(p);
+		for (size_t k = (size_t)b->producer + 1; k < i && !apart; k++)
+			apart = !g->n[k].fused;
+		if (apart)
+			continue;
+		const struct gnode *readers[] = { p, p->pre_node, p->post_eltwise };
+		for (size_t r = 0; r < sizeof readers / sizeof *readers; r++)
+			for (size_t k = 0; readers[r] && k < readers[r]->desc.ninputs; k++)
+				live_until(gin(g, readers[r], k), i);
+		p->chain = e;
+		e->fused = true;
+	}
+}
+
 int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 {
 	if (!g || g->finalized)
@@ -551,6 +601,7 @@ int dnnq_graph_finalize(struct dnnq_graph *g, struct dnnq_diag *diag)
 	if (fuse_into_convs(g) || fuse_into_inputs(g))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "graph: out of memory");
 	fuse_pools(g);
+	chain_convs(g);
 	/* views keep their base alive; an output that is a view writes through
 	 * its base, which must then be computed by a node */
 	for (size_t i = 0; i < g->nt; i++) {
@@ -923,11 +974,10 @@ static void unstage_inputs(struct dnnq_graph *g, const struct gnode *n, void *co
 			gin(g, n, k)->buf = saved[k];
 }
 
-static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_executor *ex)
+/* What node n's own run applies of the nodes fused into it, for this run
+ * (none when the shadow run runs them apart). */
+static int bind_fused(struct dnnq_graph *g, struct gnode *n)
 {
-	void *saved[DNNQ_GRAPH_MAX_NODE_INPUTS];
-	if (n->fused && !g->unfused)
-		return DNNQ_OK;   /* its producer applied it */
 	int rc = n->post_table ? dnnq_node_set_table(n, g->unfused ? NULL : n->post_table)
 	                       : DNNQ_OK;
 	if (!rc && n->post_sums)
@@ -940,13 +990,33 @@ static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_exe
 		rc = n->pre_node->ops->setup(g, n->pre_node, g->nthreads);
 	if (!rc && n->pre_node)
 		rc = dnnq_node_set_pre(n, g->unfused ? NULL : n->pre_node);
+	return rc;
+}
+
+static int run_node(struct dnnq_graph *g, struct gnode *n, const struct dnnq_executor *ex)
+{
+	void *saved[DNNQ_GRAPH_MAX_NODE_INPUTS];
+	if (n->fused && !g->unfused)
+		return DNNQ_OK;   /* its producer applied it, or ran it (a chain) */
+	int rc = bind_fused(g, n);
 	if (rc)
 		return rc;
 	if (n->ops->stable_inputs)
 		stage_inputs(g, n, saved);
 	rc = n->ops->setup(g, n, g->nthreads);
-	if (!rc && n->ops->run)
+	if (!rc && n->chain && !g->unfused) {   /* 1x1 convolutions: no staging */
+		struct gnode *e = n->chain;
+		rc = bind_fused(g, e);
+		if (!rc)
+			rc = e->ops->setup(g, e, g->nthreads);
+		/* one split and one serial: each as planned */
+		if (!rc && n->serial == e->serial)
+			rc = dnnq_node_run_chain(n, e, n->serial ? NULL : ex);
+		else if (!rc && !(rc = n->ops->run(n, n->serial ? NULL : ex)))
+			rc = e->ops->run(e, e->serial ? NULL : ex);
+	} else if (!rc && n->ops->run) {
 		rc = n->ops->run(n, n->serial ? NULL : ex);
+	}
 	if (n->ops->stable_inputs)
 		unstage_inputs(g, n, saved);
 	return rc;

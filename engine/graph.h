@@ -207,8 +207,8 @@ int dnnq_graph_run_stoppable(struct dnnq_graph *g, const void *const *inputs,
 
 /* Part of a run (dnnq-convert's trials, onnx/trials.h): the buffers bound as
  * dnnq_graph_run binds them, then nodes [from, to) alone (from == to: only
- * the binding), table activations, elementwise nodes and scales apart
- * from the convolutions they are fused into. The arena keeps its values between calls, so runs of [0, k)
+ * the binding), table activations, elementwise nodes, scales and chained
+ * 1x1 convolutions apart from the convolutions they are fused into. The arena keeps its values between calls, so runs of [0, k)
  * then [k, n) compute what one dnnq_graph_run does. */
 int dnnq_graph_run_nodes(struct dnnq_graph *g, const void *const *inputs, void *const *outputs,
                          const struct dnnq_executor *ex, size_t from, size_t to);
@@ -274,9 +274,10 @@ struct dnnq_node_info {
 	uint64_t macs, bytes;
 	bool serial;
 	/* an activation or elementwise node (a residual Add) its producer's
-	 * output stage applies, or a squeeze-and-excitation scale the 1x1
-	 * convolution reading it makes in its tasks (docs/graph.md,
-	 * "Running"): it takes no time of its own */
+	 * output stage applies, a squeeze-and-excitation scale the 1x1
+	 * convolution reading it makes in its tasks, or a 1x1 convolution
+	 * run in the tasks of the 1x1 convolution whose output it reads
+	 * (docs/graph.md, "Running"): it takes no time of its own */
 	bool fused;
 	/* a global pool that adds the sums its producer took of the rows it
 	 * stored (docs/graph.md, "Running"): it reads none of its input */

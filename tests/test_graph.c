@@ -1504,6 +1504,22 @@ static struct dnnq_conv_desc conv1x1(const int8_t *w, const float *s, const floa
 	return cd;
 }
 
+/* The 1x1 tests' weights (random_conv's, scales in [0.002, 0.01]) and
+ * input (batch 2 of BH x BW x 3), from seed. */
+struct pw_fixture {
+	int8_t w[9 * BC * BC2 + 16];
+	float s[BC2], b[BC2];
+	uint8_t x[2 * BH * BW * 3];
+};
+
+static void pw_fixture_make(struct pw_fixture *f, uint64_t seed)
+{
+	struct rng r = { seed };
+	random_conv(&r, f->w, sizeof f->w, f->s, f->b, 0.002, 0.01);
+	for (size_t i = 0; i < sizeof f->x; i++)
+		f->x[i] = (uint8_t)rng_int(&r, 0, 255);
+}
+
 /* A new graph *g: x (BH x BW x 3) -> c1 (3x3) -> c2 (3x3 depthwise) ->
  * pool -> f (1x1, the excitation) -> m = Mul(c2 or f first, the other
  * second), a squeeze-and-excitation scale: m's output. */
@@ -1588,13 +1604,12 @@ START_TEST(graph_fuses_scales_into_inputs)
 {
 	if (!dnnq_isa_supported((enum dnnq_isa)_i))
 		return;
-	struct rng r = { 43 };
-	static int8_t w[9 * BC * BC2 + 16];
-	float s[BC2], b[BC2];
-	random_conv(&r, w, sizeof w, s, b, 0.002, 0.01);
-	static uint8_t x[2 * BH * BW * 3], y[2][9][2 * BH * BW * BC2];
-	for (size_t i = 0; i < sizeof x; i++)
-		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	static struct pw_fixture f;
+	pw_fixture_make(&f, 43);
+	const int8_t *w = f.w;
+	const float *s = f.s, *b = f.b;
+	const uint8_t *x = f.x;
+	static uint8_t y[2][9][2 * BH * BW * BC2];
 	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL), *pool3 = dnnq_pool_create(3, NULL);
 	struct dnnq_executor two = dnnq_pool_executor(pool2), three = dnnq_pool_executor(pool3);
 	/* run k: scalar; the ISA fused on 1, 2 and 3 threads; apart on 1, 2
@@ -1638,6 +1653,101 @@ START_TEST(graph_fuses_scales_into_inputs)
 }
 END_TEST
 
+/* x (BH x BW x 3) -> ca (3x3 to BC) -> c0 (3x3) -> p (1x1) -> a = Add(p,
+ * c0) -> e (1x1 to BC2, stride 2 when `strided`) -> HardSwish -> gap, the
+ * output (ca and c0 are where the plan would put e's output, were c0 not
+ * kept alive until e: e's tasks would write over rows of c0 that p's
+ * later tasks read, on any thread count);
+ * `shared`: a is an output too; `between`: a 3x3 convolution of c0 (its
+ * pool an output) is added after a, before e. p and e are split on two
+ * threads. */
+static struct dnnq_graph *build_chained(const int8_t *w, const float *s, const float *b,
+                                        bool shared, bool between, bool strided,
+                                        struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	int x = rgb_input(&g, d);
+	int ca = add_conv(g, "ca", x, conv3x3(w, s, b, 3, BC, false, qb), d);
+	int c0 = add_conv(g, "c0", ca, conv3x3(w + 3, s, b, BC, BC, false, qb), d);
+	int p = add_conv(g, "p", c0, conv1x1(w + 5, s, b, BC, BC, false, qb), d);
+	int a = add_eltwise(g, "a", DNNQ_ELTWISE_ADD, p, c0, qb, d);
+	if (shared)
+		ck_assert_int_eq(dnnq_graph_add_output(g, a, d), 0);
+	if (between)
+		gap_output(g, "gap0", add_conv(g, "mid", c0, conv3x3(w + 9, s, b, BC, BC, false, qb), d),
+		           d);
+	struct dnnq_conv_desc cd = conv1x1(w + 7, s, b, BC, BC2, false, qb);
+	cd.stride_h = cd.stride_w = strided ? 2 : 1;
+	gap_output(g, "gap", add_act(g, "hswish", add_conv(g, "e", a, cd, d), DNNQ_ACT_HARD_SWISH, d),
+	           d);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* Whether node `name` of g does not run as a node of its own. */
+static bool node_fused(const struct dnnq_graph *g, const char *name)
+{
+	for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
+		struct dnnq_node_info ni;
+		ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+		if (!strcmp(ni.name, name))
+			return ni.fused;
+	}
+	ck_abort_msg("no node %s", name);
+	return false;
+}
+
+/* _i: the ISA. A 1x1 convolution reading the output of the 1x1
+ * convolution before it (through the residual Add fused into that one)
+ * runs in its tasks, a block of pixels of the first, then of the second
+ * (graph.c, chain_convs): the bytes are those of the nodes run apart
+ * (dnnq_graph_run_nodes), of the shadow run and of the scalar kernels, on
+ * 1, 2 and 3 threads at batch 2; the first convolution's input, which the
+ * Add reads too, outlives the second (build_chained). Not chained: the first's output also
+ * a graph output, a node that runs between the two, a strided second. */
+START_TEST(graph_chains_pointwise)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	static struct pw_fixture f;
+	pw_fixture_make(&f, 47);
+	static uint8_t y[7][3][2 * BH * BW * BC];
+	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL), *pool3 = dnnq_pool_create(3, NULL);
+	struct dnnq_executor two = dnnq_pool_executor(pool2), three = dnnq_pool_executor(pool3);
+	/* run k: scalar; the ISA on 1, 2 and 3 threads; apart on 1 and 2;
+	 * the shadow run on 2 */
+	const struct dnnq_executor *ex[7] = { NULL, NULL, &two, &three, NULL, &two, &two };
+	struct dnnq_node_report rep[10];   /* variant 2: ten nodes */
+	const void *in[1] = { f.x };
+	for (int v = 0; v < 4; v++)
+		for (int k = 0; k < 7; k++) {
+			net_isa_set = k ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+			struct dnnq_diag d;
+			struct dnnq_graph *g = build_chained(f.w, f.s, f.b, v == 1, v == 2, v == 3, &d);
+			ck_assert_msg(dnnq_graph_plan(g, 2, 3, &d) == 0, "%s", d.msg);
+			ck_assert_msg(node_fused(g, "a") && node_fused(g, "hswish"), "variant %d", v);
+			ck_assert_msg(node_fused(g, "e") == (v == 0), "variant %d: e fused %d", v,
+			              node_fused(g, "e"));
+			memset(y[k], 0, sizeof y[k]);
+			void *out[3] = { y[k][0], y[k][1], y[k][2] };
+			size_t nn = dnnq_graph_num_nodes(g);
+			ck_assert_uint_le(nn, sizeof rep / sizeof *rep);
+			int rc = k == 6 ? dnnq_graph_shadow(g, in, out, ex[k], rep)
+			       : k >= 4 ? dnnq_graph_run_nodes(g, in, out, ex[k], 0, nn)
+			                : dnnq_graph_run(g, in, out, ex[k]);
+			ck_assert_int_eq(rc, 0);
+			dnnq_graph_destroy(g);
+			ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "variant %d run %d: %s", v, k,
+			              dnnq_isa_name(net_isa_set));
+			/* the pool's values are not all one */
+			ck_assert_msg(v || k || memcmp(y[0][0], y[0][0] + 1, BC2 - 1), "flat pool");
+		}
+	dnnq_pool_destroy(pool2);
+	dnnq_pool_destroy(pool3);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
@@ -1650,6 +1760,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_pools_where_made, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_fuses_residual_adds, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_fuses_scales_into_inputs, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_chains_pointwise, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, graph_take_buffers);
 	tcase_add_test(tc, graph_keeps_unread_input);
