@@ -1375,6 +1375,88 @@ START_TEST(graph_pools_where_made)
 }
 END_TEST
 
+/* Whether node `name` of g does not run as a node of its own. */
+static bool node_fused(const struct dnnq_graph *g, const char *name)
+{
+	for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
+		struct dnnq_node_info ni;
+		ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
+		if (!strcmp(ni.name, name))
+			return ni.fused;
+	}
+	ck_abort_msg("no node %s", name);
+	return false;
+}
+
+/* x (7 x 32 x 72) -> 3x3 depthwise -> HardSwish -> a; a and a pool of a
+ * (the depthwise convolution's row sums, after the table) are the
+ * outputs: on two threads an odd number of rows, the middle one in two
+ * tasks of half the channels (32 and 40). */
+enum { MH = 7, MW = 32, MC = 72 };   /* wide enough not to run serially */
+static struct dnnq_graph *build_mid_row(const int8_t *w, const float *s, const float *b,
+                                        struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	ck_assert_int_eq(dnnq_graph_create(&g), 0);
+	int64_t dims[4] = { 0, MH, MW, MC };
+	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	struct dnnq_conv_desc dw = conv3x3(w, s, b, MC, MC, false, qb);
+	dw.groups = MC;
+	int a = add_act(g, "hswish", add_conv(g, "dw", x, dw, d), DNNQ_ACT_HARD_SWISH, d);
+	ck_assert_int_eq(dnnq_graph_add_output(g, a, d), 0);
+	gap_output(g, "gap", a, d);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* _i: the ISA. The middle row of a depthwise convolution split in two
+ * tasks (build_mid_row), its table and row sums fused, at batch 1 and 3:
+ * the pixels and the pool those of the scalar kernels on one thread, on
+ * 1 and 2 threads (a pool, and the tasks in order with their thread ids)
+ * and apart (the shadow run). */
+START_TEST(graph_splits_middle_row)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	struct rng r = { 59 };
+	int8_t w[MC * 9];
+	float s[MC], b[MC];
+	random_conv(&r, w, sizeof w, s, b, 0.005, 0.02);   /* BC2 channels' scales */
+	for (size_t i = BC2; i < MC; i++) {
+		s[i] = s[i - BC2];
+		b[i] = -b[i - BC2];
+	}
+	static uint8_t x[3 * MH * MW * MC], y[5][2][3 * MH * MW * MC];
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	unsigned jobs = 0;
+	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL);
+	struct dnnq_executor two = dnnq_pool_executor(pool2), counted = { count_jobs, &jobs, 2 };
+	const struct dnnq_executor *ex[5] = { NULL, NULL, &two, &counted, &two };
+	const void *in[1] = { x };
+	struct dnnq_node_report rep[3];
+	for (size_t batch = 1; batch <= 3; batch += 2)
+		for (int k = 0; k < 5; k++) {
+			net_isa_set = k ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+			struct dnnq_diag d;
+			struct dnnq_graph *g = build_mid_row(w, s, b, &d);
+			ck_assert_msg(dnnq_graph_plan(g, batch, 2, &d) == 0, "%s", d.msg);
+			ck_assert_msg(node_fused(g, "hswish"), "table not fused");
+			memset(y[k], 0, sizeof y[k]);
+			void *out[2] = { y[k][0], y[k][1] };
+			ck_assert_int_eq(k == 4 ? dnnq_graph_shadow(g, in, out, ex[k], rep)
+			                        : dnnq_graph_run(g, in, out, ex[k]), 0);
+			dnnq_graph_destroy(g);
+			ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "batch %zu run %d: %s", batch, k,
+			              dnnq_isa_name(net_isa_set));
+			ck_assert_msg(k || memcmp(y[0][1], y[0][1] + 1, MC - 1), "flat pool");
+		}
+	ck_assert_uint_ge(jobs, 2);
+	dnnq_pool_destroy(pool2);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 /* x (BH x BW x 3) -> c0 (3x3, ReLU); x -> c1 (3x3; int16 pairs on AVX2)
  * -> a1 = Add(c0, c1) -> c2 (3x3 depthwise) -> a2 = SumRelu(c2, a1) ->
  * c3 (1x1, the GEMM) -> a3 = Add(c3, a2) -> c4 (3x3 from 16 channels:
@@ -1684,19 +1766,6 @@ static struct dnnq_graph *build_chained(const int8_t *w, const float *s, const f
 	return g;
 }
 
-/* Whether node `name` of g does not run as a node of its own. */
-static bool node_fused(const struct dnnq_graph *g, const char *name)
-{
-	for (size_t i = 0; i < dnnq_graph_num_nodes(g); i++) {
-		struct dnnq_node_info ni;
-		ck_assert_int_eq(dnnq_graph_node_info(g, i, &ni), 0);
-		if (!strcmp(ni.name, name))
-			return ni.fused;
-	}
-	ck_abort_msg("no node %s", name);
-	return false;
-}
-
 /* _i: the ISA. A 1x1 convolution reading the output of the 1x1
  * convolution before it (through the residual Add fused into that one)
  * runs in its tasks, a block of pixels of the first, then of the second
@@ -1748,6 +1817,82 @@ START_TEST(graph_chains_pointwise)
 }
 END_TEST
 
+/* x (BH x BW x 3) -> ca (3x3 to BC) -> p (1x1 to C1 channels) -> e (1x1),
+ * e chained into p, channel counts no multiples of 16; variant v:
+ * 0: e per-tensor (one weight scale) with a residual Add of p's output
+ * fused into it, p read again after e by a 3x3 convolution (its pool an
+ * output); 1: a HardSwish fused into p, e's output f32 and an output
+ * itself; 2: e's fused Add reads ca, the first's input, too. */
+enum { PC1 = 24, PC2 = 13 };
+static struct dnnq_graph *build_chain_shapes(const int8_t *w, const float *s, const float *b,
+                                             int v, struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	int x = rgb_input(&g, d);
+	int ca = add_conv(g, "ca", x, conv3x3(w, s, b, 3, BC, false, qb), d);
+	int p = add_conv(g, "p", ca, conv1x1(w + 3, s, b, BC, PC1, false, qb), d);
+	int pa = v == 1 ? add_act(g, "hswish", p, DNNQ_ACT_HARD_SWISH, d) : p;
+	struct dnnq_conv_desc cd = conv1x1(w + 5, s, b, PC1, v == 0 ? PC1 : v == 1 ? PC2 : BC, false, qb);
+	if (v == 0)
+		cd.nwq = 1;
+	if (v == 1)
+		cd.out_dtype = DNNQ_DTYPE_F32;
+	int e = add_conv(g, "e", pa, cd, d);
+	if (v == 1)
+		ck_assert_int_eq(dnnq_graph_add_output(g, e, d), 0);
+	else
+		gap_output(g, "gap", add_eltwise(g, "a", DNNQ_ELTWISE_ADD, e, v ? ca : p, qb, d), d);
+	if (v == 0)
+		gap_output(g, "gap0", add_conv(g, "mid", p, conv3x3(w + 7, s, b, PC1, 8, false, qb), d),
+		           d);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+/* _i: the ISA. Chained 1x1 convolutions (build_chain_shapes: the first's
+ * output read again, per-tensor weights, an f32 output, a table in the
+ * first, an Add in the second reading either convolution's input) at
+ * batch 1 and 2: the bytes of the scalar kernels on one thread, on 1, 2
+ * and 3 threads, chained and apart, and of the scalar kernels chained on
+ * 3. */
+START_TEST(graph_chains_pointwise_shapes)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	static struct pw_fixture f;
+	pw_fixture_make(&f, 53);
+	static uint8_t y[7][2][2 * BH * BW * PC2 * 4];
+	struct dnnq_pool *pool2 = dnnq_pool_create(2, NULL), *pool3 = dnnq_pool_create(3, NULL);
+	struct dnnq_executor two = dnnq_pool_executor(pool2), three = dnnq_pool_executor(pool3);
+	/* run k: scalar; the ISA on 1, 2 and 3 threads; apart on 2 and 3;
+	 * scalar on 3 */
+	const struct dnnq_executor *ex[7] = { NULL, NULL, &two, &three, &two, &three, &three };
+	const void *in[1] = { f.x };
+	for (int v = 0; v < 3; v++)
+		for (size_t batch = 1; batch <= 2; batch++)
+			for (int k = 0; k < 7; k++) {
+				net_isa_set = k && k < 6 ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+				struct dnnq_diag d;
+				struct dnnq_graph *g = build_chain_shapes(f.w, f.s, f.b, v, &d);
+				ck_assert_msg(dnnq_graph_plan(g, batch, 3, &d) == 0, "%s", d.msg);
+				ck_assert_msg(node_fused(g, "e"), "variant %d: e not chained", v);
+				memset(y[k], 0, sizeof y[k]);
+				void *out[2] = { y[k][0], y[k][1] };
+				size_t nn = dnnq_graph_num_nodes(g);
+				int rc = k == 4 || k == 5 ? dnnq_graph_run_nodes(g, in, out, ex[k], 0, nn)
+				                : dnnq_graph_run(g, in, out, ex[k]);
+				ck_assert_int_eq(rc, 0);
+				dnnq_graph_destroy(g);
+				ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "variant %d batch %zu run %d: %s",
+				              v, batch, k, dnnq_isa_name(net_isa_set));
+				ck_assert_msg(k || memcmp(y[0][0], y[0][0] + 1, 15), "variant %d: flat", v);
+			}
+	dnnq_pool_destroy(pool2);
+	dnnq_pool_destroy(pool3);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
@@ -1758,9 +1903,11 @@ Suite *suite_graph(void)
 	tcase_add_test(tc, graph_splits_wide_pointwise);
 	tcase_add_loop_test(tc, graph_fuses_activations, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_pools_where_made, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_splits_middle_row, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_fuses_residual_adds, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_fuses_scales_into_inputs, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_chains_pointwise, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_chains_pointwise_shapes, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, graph_take_buffers);
 	tcase_add_test(tc, graph_keeps_unread_input);
