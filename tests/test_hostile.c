@@ -3372,7 +3372,7 @@ START_TEST(hostile_socket_tricks)
 	memcpy(second, y, 64);
 	ck_assert_msg(memcmp(first, second, 64), "the two answers are the same");
 	raw_close(&r);
-	assert_level(&d, was, "socket tricks");   /* the session freed, its region punched */
+	assert_level(&d, was, "spliced page");   /* the session freed, its region punched */
 	ck_assert_int_eq(read(p[0], kept, sizeof kept), (ssize_t)sizeof kept);
 	close(p[0]);
 	close(p[1]);
