@@ -3181,6 +3181,213 @@ START_TEST(hostile_passed_fds)
 }
 END_TEST
 
+/* ---- socket tricks the protocol never uses --------------------------------- */
+
+/* A HELLO sent with an SCM_CREDENTIALS message naming `uid` (the kernel
+ * lets root name any); the sendmsg's return. */
+static ssize_t hello_claiming(struct raw *r, uint32_t uid)
+{
+	struct dnnq_msg_hello m = { .abi_major = DNNQ_SHM_ABI_MAJOR, .abi_minor = DNNQ_SHM_ABI_MINOR,
+	                            .slots = RAW_SLOTS, .arena_bytes = RAW_ARENA };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl = { 0 };
+	struct ucred cred = { .pid = getpid(), .uid = uid, .gid = uid };
+	struct iovec iov = { &m, sizeof m };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+	                     .msg_controllen = sizeof ctl.buf };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_CREDENTIALS;
+	cm->cmsg_len = CMSG_LEN(sizeof cred);
+	memcpy(CMSG_DATA(cm), &cred, sizeof cred);
+	raw_hdr(r, &m.hdr, DNNQ_MSG_HELLO);
+	return sendmsg(r->fd, &mh, MSG_NOSIGNAL);
+}
+
+/* The child of a fork after HELLO: the parent has closed its copies, so
+ * the session is the child's alone; `n` relu64 requests on the ring the
+ * two shared, each answered with the engine's bytes. Its exit status:
+ * 0, or the number of the first request that was not. */
+static int forked_child(struct raw *r, struct fixture_ref *ref, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct dnnq_shm_request q = raw_good(r);
+		uint8_t *x = r->v.arena, *y = r->v.arena + 4096, want[64];
+		for (int k = 0; k < 64; k++)
+			x[k] = (uint8_t)(k * 13 + i);
+		const void *ins[1] = { x };
+		void *outs[1] = { want };
+		if (fixture_ref_run(ref, 1, ins, outs) ||
+		    raw_submit_slot(r, (uint32_t)i % RAW_SLOTS, &q) || memcmp(y, want, 64))
+			return 1 + i % 100;
+	}
+	return 0;
+}
+
+#define HALF_CLOSES 10
+
+/* What a client can do to its connection, and with its region's memfd,
+ * beyond the protocol: the wrong socket type, out-of-band data, a
+ * credentials message naming another uid, a half-close with requests in
+ * flight, a fork that hands the session to a child, and a page dnnqd
+ * wrote spliced into a pipe past the session's end. */
+START_TEST(hostile_socket_tricks)
+{
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct raw r;
+	struct level was;
+	char outcome[480];
+	struct fixture_ref *ref;
+	struct dnnq_diag diag = { "" };
+	begin(&d, &h, NULL, &was);
+	ck_assert_msg(!fixture_ref_create(FIXTURE_RELU64, &ref, &diag), "%s", diag.msg);
+
+	/* stream and datagram sockets: the kernel refuses the connect */
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	ck_assert_uint_lt(strlen(d.socket), sizeof a.sun_path);
+	memcpy(a.sun_path, d.socket, strlen(d.socket));
+	const int types[] = { SOCK_STREAM, SOCK_DGRAM };
+	for (int i = 0; i < 2; i++) {
+		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_msg(connect(fd, (struct sockaddr *)&a, sizeof a) == -1 && errno == EPROTOTYPE,
+		              "a %s socket connected: %s", i ? "datagram" : "stream", strerror(errno));
+		close(fd);
+	}
+	/* MSG_OOB: a seqpacket socket has none; the connection still speaks */
+	int fd = raw_socket(d.socket);
+	struct dnnq_msg_hdr oob = { 0 };
+	ck_assert_msg(send(fd, &oob, sizeof oob, MSG_OOB | MSG_NOSIGNAL) == -1 &&
+	              errno == EOPNOTSUPP, "MSG_OOB: %s", strerror(errno));
+	close(fd);
+	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
+	assert_raw_good(&r, ref);
+	raw_close(&r);
+	report("stream and datagram sockets connecting to the seqpacket socket; MSG_OOB on a"
+	       " connection", 3, "refused by the kernel (EPROTOTYPE, EOPNOTSUPP); the next"
+	       " connection served");
+
+	/* SCM_CREDENTIALS naming uid 65534 (root may) or root (others may
+	 * not): dnnqd judges SO_PEERCRED, the credentials of the connect */
+	raw_init(&r);
+	r.fd = raw_socket(d.socket);
+	uint32_t claim = geteuid() ? 0 : NOBODY;
+	bool sent = hello_claiming(&r, claim) == (ssize_t)sizeof(struct dnnq_msg_hello);
+	if (sent) {
+		struct dnnq_msg_hello_reply hr;
+		ck_assert_int_eq(raw_recv(r.fd, &hr, sizeof hr, r.fds, NULL), (ssize_t)sizeof hr);
+		ck_assert_msg(hr.hdr.status == 0, "HELLO with credentials: %s", hr.message);
+		struct dnnq_msg_stats st;
+		struct dnnq_msg_hdr q;
+		raw_hdr(&r, &q, DNNQ_MSG_STATS);
+		ck_assert_int_eq(send(r.fd, &q, sizeof q, MSG_NOSIGNAL), (ssize_t)sizeof q);
+		ck_assert_int_eq(raw_recv(r.fd, &st, sizeof st, NULL, NULL), (ssize_t)sizeof st);
+		/* root, or the daemon's own uid: daemon-wide figures; 65534's
+		 * would be its own */
+		ck_assert_uint_eq(st.scope, DNNQ_STATS_SCOPE_DAEMON);
+	} else {
+		ck_assert_msg(errno == EPERM, "credentials naming uid %u: %s", claim, strerror(errno));
+	}
+	raw_close(&r);
+	snprintf(outcome, sizeof outcome, "%s", sent ? "HELLO answered, STATS of scope DAEMON: the"
+	         " peer is judged by SO_PEERCRED, not by what it claims" : "refused by the kernel"
+	         " (EPERM)");
+	report(geteuid() ? "HELLO with SCM_CREDENTIALS naming root" : "HELLO from root with"
+	       " SCM_CREDENTIALS naming uid 65534", 1, outcome);
+
+	/* half-closed (SHUT_WR) with 8 fc1024 requests queued: a hang-up to
+	 * dnnqd, which closes the connection and retires the session; what a
+	 * worker took finishes into the region, the rest is never run, and
+	 * once the session is freed its pages are punched out (zeros: FREE) */
+	unsigned long done = 0, dropped = 0, punched = 0;
+	for (int round = 0; round < HALF_CLOSES; round++) {
+		struct dnnq_msg_model fc;
+		ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
+		raw_open(&r, fixture_model_name(FIXTURE_FC1024), &fc);
+		for (uint32_t slot = 0; slot < RAW_SLOTS; slot++) {
+			struct dnnq_shm_request q = fc_at(&fc, 16, slot * 32768ull, slot * 32768ull + 16384);
+			ck_assert_int_eq(raw_push(&r, slot, &q), 0);
+		}
+		dnnq_shm_doorbell_ring(&r.v, r.fds[1]);
+		ck_assert_int_eq(shutdown(r.fd, SHUT_WR), 0);
+		char b;
+		ck_assert_msg(raw_recv(r.fd, &b, 1, NULL, NULL) == 0, "dnnqd kept a half-closed"
+		              " connection open");
+		for (uint32_t slot = 0; slot < RAW_SLOTS; slot++) {
+			uint32_t st = dnnq_shm_slot_state(&r.v, slot);
+			for (int i = 0; i < 5000 && st == DNNQ_SLOT_RUNNING; i++) {
+				fixture_sleep_ms(1);
+				st = dnnq_shm_slot_state(&r.v, slot);
+			}
+			ck_assert_msg(st == DNNQ_SLOT_DONE || st == DNNQ_SLOT_SUBMITTED ||
+			              st == DNNQ_SLOT_FREE, "slot %u: state %u after the session closed",
+			              slot, st);
+			done += st == DNNQ_SLOT_DONE;
+			dropped += st == DNNQ_SLOT_SUBMITTED;
+			punched += st == DNNQ_SLOT_FREE;
+		}
+		raw_close(&r);
+	}
+	assert_alive(&d);
+	snprintf(outcome, sizeof outcome, "a hang-up: dnnqd closed each connection and its"
+	         " session, none left running; of the requests, %lu seen finished (status 0), %lu"
+	         " still queued, never run, %lu read as zeros (the session freed, its region"
+	         " punched out)", done, dropped, punched);
+	report("connection half-closed (SHUT_WR) with 8 fc1024 requests queued", HALF_CLOSES,
+	       outcome);
+
+	/* a fork after HELLO: the child carries on with the session alone */
+	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
+	pid_t pid = fixture_fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(forked_child(&r, ref, 200));
+	raw_close(&r);
+	int st = fixture_wait(pid, 30000);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the forked child: wait"
+	              " status 0x%x (exit N: its request N - 1 was not answered right)", st);
+	report("HELLO, then a fork: the parent closes its copies, the child goes on", 200,
+	       "every request of the child answered with the engine's bytes; the session closed"
+	       " at its exit");
+
+	/* a page of the region dnnqd faulted in (an output), spliced into a
+	 * pipe, written again by dnnqd, then the session gone */
+	ck_assert_int_eq(raw_hello(&r, d.socket, RAW_SLOTS), 0);
+	struct dnnq_shm_request q = raw_good(&r);
+	uint64_t out = RAW_ARENA / 2;   /* a page nobody touched yet */
+	q.t[1].offset = out;
+	uint8_t *x = r.v.arena, *y = r.v.arena + out, first[64], second[64], kept[64];
+	memset(x, 0x90, 64);
+	assert_answered(&d, raw_submit(&r, &q), "relu64 into an untouched page");
+	memcpy(first, y, 64);
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	loff_t at = (loff_t)(r.v.arena - (uint8_t *)r.base + out);
+	ck_assert_int_eq(splice(r.fds[0], &at, p[1], NULL, 4096, 0), 4096);
+	memset(x, 0xf0, 64);
+	assert_answered(&d, raw_submit(&r, &q), "relu64 again");
+	memcpy(second, y, 64);
+	ck_assert_msg(memcmp(first, second, 64), "the two answers are the same");
+	raw_close(&r);
+	assert_level(&d, was, "spliced page");   /* the session freed, its region punched */
+	ck_assert_int_eq(read(p[0], kept, sizeof kept), (ssize_t)sizeof kept);
+	close(p[0]);
+	close(p[1]);
+	bool pinned = !memcmp(kept, second, 64);
+	ck_assert_msg(pinned || !memcmp(kept, first, 64), "the pipe holds neither answer");
+	snprintf(outcome, sizeof outcome, "%s", pinned ? "the pipe still held the page after"
+	         " dnnqd freed the session, dnnqd's later write in it: pages a client pins by"
+	         " splice or vmsplice outlive the punch, charged to dnnqd (a known limit:"
+	         " docs/serving.md)" : "the pipe holds a copy taken at the splice");
+	report("a region page dnnqd wrote, spliced into a pipe kept past the session", 1, outcome);
+	fixture_ref_destroy(ref);
+	finish(&d, &h, was, "socket tricks");
+}
+END_TEST
+
 /* ---- control-message floods ------------------------------------------------- */
 
 /* One request on r's connection and its answer's status (or 1/2 as
@@ -4488,6 +4695,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_session_mutations);
 	tcase_add_test(tc, hostile_control_flood);
 	tcase_add_test(tc, hostile_passed_fds);
+	tcase_add_test(tc, hostile_socket_tricks);
 	tcase_add_test(tc, hostile_connect_storm);
 	tcase_add_test(tc, hostile_memfd);
 	tcase_add_test(tc, hostile_doorbell_storm);

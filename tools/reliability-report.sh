@@ -147,6 +147,7 @@ depends on how the offender's own threads share them.
 | `hostile_session_mutations` | a recorded session's control messages (HELLO, OPEN and CLOSE of two models, INFO, MODEL_STATS, STATS; checked first: each answered with success), 300 times with 1 to 4 seeded mutations: a bit, a 2-, 4- or 8-byte field at an edge (0, 2^31, 2^32, 2^63, 2^64 - 1, ...), cut or grown up to 8 KiB + 64, seq 0 or 2^32 - 1, a message dropped, sent twice, two swapped, or one replaced by the other session's | every message answered (dnnqd's magic) before the next, or the session closed; dnnqd alive every 50 |
 | `hostile_control_flood` | OPEN of 10000 unknown names and 2000 known, 2000 INFO, 2000 STATS; HELLOs for the largest slot counts and regions; 250 fds by SCM_RIGHTS with each of 500 STATS | each answered; over the limits refused; dnnqd's fd count never above its level (no passed fd is installed; on Linux >= 6.16 the kernel refuses them at the sender, SO_PASSRIGHTS 0) |
 | `hostile_passed_fds` | 8 fds by SCM_RIGHTS into the control connection, the doorbell and the completion socket, 200 times each, each round with a request | control and doorbell: EPERM at the sender on Linux >= 6.16 (dnnqd's ends say SO_PASSRIGHTS 0; before, the fds sat in the queues until read), else sent and discarded unread; completion: EPIPE (dnnqd's end shut for reading; before, the fds were pinned for the session's life); every request served; dnnqd's fd count never above its level |
+| `hostile_socket_tricks` | stream and datagram sockets connecting to the seqpacket socket, MSG_OOB on a connection; HELLO with SCM_CREDENTIALS naming another uid (root names 65534); a connection half-closed (SHUT_WR) with 8 fc1024 requests queued, 10 times; a fork after HELLO, the child carrying the session on alone (200 requests); a page dnnqd wrote (an output into an untouched page) spliced into a pipe, written again, the session closed (attack46) | refused by the kernel (EPROTOTYPE, EOPNOTSUPP); STATS of scope DAEMON (SO_PEERCRED judges, not the claim); a half-close is a hang-up: the session closed, none left running; every request of the child right; the pipe reads dnnqd's later write after the session was freed: reported, not asserted (a known limit, docs/serving.md) |
 | `hostile_connect_storm` | connect and close (bare, HELLO then gone, whole sessions, half a header, the library) as fast as one thread goes | |
 | `hostile_memfd` | ftruncate (to 0, half, twice), fallocate past the end and F_ADD_SEALS on the region memfd; FALLOC_FL_PUNCH_HOLE over the region (header, ring, slots, arena) while requests run; the mapping mprotect'ed and unmapped with requests in flight | the sealed calls fail |
 | `hostile_doorbell_storm` | 8 sessions sending on their doorbells in a tight loop; one session's ring head, tail and cells rewritten all the time; its region header (magic, sizes, heartbeat, workers_sleeping, event_armed) rewritten all the time | the ringing session's own requests answered |
@@ -614,6 +615,41 @@ parks thousands of its own threads wakes them all (INT_MAX), in the
 worker's time, on every completion of that slot: its own requests pay
 it, on the one worker the reserve lets it have while others are active
 (with one worker, the others wait out those wakes).
+
+Tried (attack46), against dnnqd's sockets and region from outside the
+protocol (`hostile_socket_tricks`, and a Python client by hand on a
+dnnqd of relu64, fc1024, multi and the MLP with threads 2 and dynamic
+batching). Found, not fixed: a page of a region that a worker faulted in
+(an output into arena pages the client never touched) can be pinned by
+the client, `splice` from the memfd or `vmsplice` from its mapping into
+a pipe it keeps, past the session's end and its punch: charged to dnnqd,
+in no quota, bounded only by the client's pipes (64 MiB in pipes of 1
+MiB per user, then 8 KiB per pipe descriptor) and the unit's
+`MemoryMax=` (docs/serving.md, "Memory a client makes the daemon pay
+for", has the ways out weighed). Nothing found (test kept): stream and
+datagram sockets connecting (EPROTOTYPE), MSG_OOB (EOPNOTSUPP),
+SCM_CREDENTIALS naming another uid (dnnqd takes SO_PEERCRED), a
+half-close with requests queued (a hang-up: the session closed, its
+queued requests never run, the running ones finished), a fork after
+HELLO (the child carries the session). Tried by hand, nothing found:
+HELLO arenas of 1, 63, 65 and 4095 bytes (given 64, 64, 128 and 4096),
+2^36 - 1 and more (refused by the session limit or the arena cap), slot
+counts 1 to 2^32 - 1; dnnqd's `--model` names with '/', '..', 64 bytes,
+a newline, nothing; config numbers of 10^23, -0, 0x10, 1e3, .inf, +5,
+0b1, 00050, 5_0, a full-width digit, 10,000 nested flow sequences, 2000
+models (each refused naming FILE:LINE:COLUMN); fc1024 requests
+alternating batch 1 and 64 on one worker's graph (a re-plan each: 1120
+µs a request, against 435 and 2148 for each batch alone, at a Python
+client's pace); uid 65534 creating and deleting files in a sticky
+directory a served model lives in, two processes, about 26,000 watched
+events a second (create, close-write, delete): the longest heartbeat gap
+a client saw was 69 ms, on a host loaded by other jobs (a client takes 2
+s of silence for dnnqd's death). Noticed, left: a region's pages faulted
+in by a worker through a mapping with transparent huge pages for shmem
+(`shmem_enabled` always or within_size; never on this host) would be 2
+MiB each, which would make a pinned pipe buffer 512 times dearer;
+`madvise(MADV_NOHUGEPAGE)` on dnnqd's mapping would keep them 4 KiB, not
+measured here.
 
 Reviewed by hand (rev42o): the gather_elements (96) and grid_sample (97)
 kinds, GatherND, OneHot, ImageScaler, BatchNormalization spatial 0 and
