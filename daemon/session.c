@@ -48,6 +48,12 @@ static int make_region(struct dnnqd_session *s, const struct dnnq_shm_layout *l,
 		goto fail;
 	}
 	s->map_size = l->total_size;
+	/* Pages dnnqd faults in (outputs in arena pages the client never
+	 * touched) are charged to dnnqd, and a client can pin them past the
+	 * session by splicing them into a pipe (docs/serving.md): with shmem
+	 * huge pages on, each would be 2 MiB. Best effort: the kernel may
+	 * have no THP at all. */
+	(void)madvise(s->map, s->map_size, MADV_NOHUGEPAGE);
 	what = "socketpair";
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s->doorbell) ||
 	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s->completion))

@@ -647,9 +647,10 @@ a client saw was 69 ms, on a host loaded by other jobs (a client takes 2
 s of silence for dnnqd's death). Noticed, left: a region's pages faulted
 in by a worker through a mapping with transparent huge pages for shmem
 (`shmem_enabled` always or within_size; never on this host) would be 2
-MiB each, which would make a pinned pipe buffer 512 times dearer;
-`madvise(MADV_NOHUGEPAGE)` on dnnqd's mapping would keep them 4 KiB, not
-measured here.
+MiB each, which would make a pinned pipe buffer 512 times dearer; since
+then dnnqd's mapping of each region takes `madvise(MADV_NOHUGEPAGE)`
+(daemon/session.c, best effort), which keeps the pages its workers fault
+in at 4 KiB (not measurable on this host, whose shmem THP is off).
 
 Reviewed by hand (rev42o): the gather_elements (96) and grid_sample (97)
 kinds, GatherND, OneHot, ImageScaler, BatchNormalization spatial 0 and
