@@ -60,6 +60,8 @@ struct dnnq_conv {
 	size_t wino_m;
 	uint8_t *wino_zero;
 	bool wino_borrowed;
+	bool wino_on;                     /* the runs take Winograd (wino_chosen:
+	                                   * setup's choice above DNNQ_WINO_MAX_CIN) */
 	/* bound by setup */
 	size_t n, h, w, oh, ow;
 	const uint8_t *in;
@@ -136,10 +138,15 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
  * column's weight sum undoes the shift, then the GEMM's output stage. docs/gemm.md, "Winograd F(2,
  * 3) on AVX2" and "Winograd, the second pass". */
 /* At least 16 input channels: the input transform's vectors (the last
- * cin % 16 redo the last 16); at most 256: with 512 (ResNet's 7x7 layers)
- * F(2, 3) was no faster than the direct product (docs/gemm.md). */
+ * cin % 16 redo the last 16); at most DNNQ_WINO_MAX_CIN always; from
+ * there up to DNNQ_WINO_SETUP_MAX_CIN packed too, and taken where setup
+ * chooses (conv.c, wino_chosen): with 512 channels (ResNet's 7x7 layers)
+ * F(2, 3)'s 8 MiB of int16 weights a node stream from memory, 0.78x the direct
+ * product's time on one thread, 1.2-1.3x on two threads at batch 1
+ * (docs/gemm.md, "Winograd at setup"). */
 #define DNNQ_WINO_MIN_CIN 16
 #define DNNQ_WINO_MAX_CIN 256
+#define DNNQ_WINO_SETUP_MAX_CIN 512
 /* F(4, 3)'s 36 positions take 2.25x F(2, 3)'s weights (72 bytes a weight):
  * ResNet's 14x14 layers of 256 channels, 16 tiles, streamed their 4.7 MB
  * from memory a run, 1.1x F(2, 3)'s time; with 64 and 128 channels (56x56

@@ -178,14 +178,16 @@ static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
 
 /* 3x3 stride-1 convolutions on AVX2 take Winograd F(4, 3) or F(2, 3) (conv-kernels.h;
  * not with acc16, whose saturation it would not reproduce, nor with weight
- * zero points, whose activation sums per pixel it does not compute). */
+ * zero points, whose activation sums per pixel it does not compute): up to
+ * DNNQ_WINO_SETUP_MAX_CIN input channels packed here, taken where
+ * wino_chosen says. */
 static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 {
 	const struct dnnq_conv_desc *d = &c->d;
 	if (d->isa != DNNQ_ISA_AVX2 || c->path != DNNQ_CONV_IM2COL || d->groups > 1 ||
 	    d->kh != 3 || d->kw != 3 || d->stride_h != 1 || d->stride_w != 1 || d->dil_h != 1 ||
 	    d->dil_w != 1 || d->acc16 || c->q.out.nwzp || d->cin < DNNQ_WINO_MIN_CIN ||
-	    d->cin > DNNQ_WINO_MAX_CIN)
+	    d->cin > DNNQ_WINO_SETUP_MAX_CIN)
 		return DNNQ_OK;
 	c->wino_m = d->cin <= DNNQ_WINO_F43_MAX_CIN ? 4 : 2;
 	if (!(c->wino_zero = malloc(d->cin)))
@@ -213,6 +215,20 @@ static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 	/* no room: kept private */
 	c->wino_borrowed = d->cache && !dnnq_weights_cache_add(d->cache, &add);
 	return DNNQ_OK;
+}
+
+/* Winograd or the direct product, for a run of n images split for
+ * nthreads: up to DNNQ_WINO_MAX_CIN input channels Winograd always; above,
+ * F(2, 3)'s weights (3.6x the int8 ones' bytes: 8 MiB at 512 channels)
+ * come from memory a run, once for all the images: with an image a thread
+ * or more the multiplies it saves win (ResNet's 7x7x512: 0.76x the direct
+ * time on one thread, batch 2 on two threads 0.76x), with fewer the
+ * threads wait on the weights (batch 1 on two threads: 0.9-1.3x;
+ * docs/gemm.md, "Winograd at setup"). Both are exact: the choice never
+ * changes a bit. */
+static bool wino_chosen(const struct dnnq_conv *c, size_t n, unsigned nthreads)
+{
+	return c->wino && (c->d.cin <= DNNQ_WINO_MAX_CIN || n >= nthreads);
 }
 
 /* The output pipelines (c->gout): one per group, one for all the
@@ -280,6 +296,7 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	if ((rc = get_weights(c, diag)) || (rc = pack_pairs(c, diag)) ||
 	    (rc = bind_output(c, diag)) || (rc = pack_wino(c, diag)))
 		goto error;
+	c->wino_on = wino_chosen(c, 1, 1);   /* until a setup says: one image, one thread */
 	if (c->path == DNNQ_CONV_IM2COL && d->isa == DNNQ_ISA_AVX512VNNI && d->groups == 1 &&
 	    d->dil_w == 1 && d->kw * d->cin % 4 == 0 && !d->acc16 && !c->q.out.nwzp &&
 	    c->gw[0].kernel->block == dnnq_gemm_6x64c4__avx512vnni) {
@@ -347,7 +364,7 @@ static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 	 * bytes; the pairs (AVX2): the block's bytes, then its int16 rows */
 	size_t segs = c->seg_zero ? DNNQ_GEMM_MC * c->d.kh * sizeof(const uint8_t *) : 0;
 	size_t a16 = c->pairs ? (DNNQ_GEMM_MC * c->k + 1) * sizeof(int16_t) : 0;
-	size_t bytes = c->wino ? dnnq_wino_scratch_bytes(c)
+	size_t bytes = c->wino_on ? dnnq_wino_scratch_bytes(c)
 	             : c->path == DNNQ_CONV_IM2COL ? segs + pairs_offset(c) + a16
 	             : c->path == DNNQ_CONV_DEPTHWISE ? dw_scratch_bytes(c)
 	             : 0;
@@ -387,6 +404,7 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
 	c->in = in;
 	c->out = out;
 	c->nsplit = 1;
+	c->wino_on = wino_chosen(c, n, nthreads);
 	size_t sums = c->sum_rows ? n * oh * c->d.cout : 0;
 	if (sums > c->row_sums_cap) {
 		free(c->row_sums);
@@ -778,7 +796,7 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		                  depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
-		if (c->wino) {
+		if (c->wino_on) {
 			/* whole rows of tiles where they fit (blocks across rows
 			 * were 1.1x slower on ResNet's 56x56 layers, 1 thread) */
 			size_t tm = c->wino_m, tw = (c->ow + tm - 1) / tm;
@@ -983,7 +1001,7 @@ int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w
 const char *dnnq_conv_path(const struct dnnq_conv *c)
 {
 	static const char *names[] = { "gemm-1x1", "depthwise", "im2col" };
-	return c->wino ? "winograd" : names[c->path];
+	return c->wino_on ? "winograd" : names[c->path];
 }
 
 const struct dnnq_gemm_weights *dnnq_conv_weights(const struct dnnq_conv *c, size_t g)

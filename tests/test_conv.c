@@ -625,6 +625,70 @@ START_TEST(winograd_extremes)
 }
 END_TEST
 
+/* Above DNNQ_WINO_MAX_CIN input channels setup chooses (conv.c,
+ * wino_chosen): Winograd for at least as many images as threads, else the
+ * direct product. One AVX2 convolution set up again and again for 1..3
+ * images on 1 and 2 threads, so each path follows the other (its scratch
+ * regrown or not), the path asserted after each setup and the outputs bit
+ * for bit against scalar's; 257, 300 and 512 channels (ResNet's 7x7x512),
+ * random operands or every value at an extreme (the largest sums). */
+START_TEST(winograd_at_setup)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	static const size_t cins[] = { 257, 300, 512 };
+	static const struct { size_t n; unsigned threads; } runs[] = {
+		{ 1, 2 }, { 2, 2 }, { 1, 1 }, { 1, 2 }, { 3, 2 }, { 2, 1 },
+	};
+	struct rng r = { 23000 + (uint64_t)_i };
+	struct cproblem p;
+	wino_problem(&r, &p, cins[_i % 3], _i % 2 ? 24 : 40);
+	struct dnnq_conv_desc *d = &p.d;
+	d->pad_t = d->pad_l = d->pad_b = d->pad_r = 1;
+	p.n = 3;
+	p.h = 7;
+	p.w = 5 + (size_t)_i % 4;
+	random_operands(&r, &p);
+	if (_i >= 3) {   /* the extremes: winograd_extremes' */
+		uint8_t xv = _i % 2 ? 255 : 0;
+		memset(p.x, xv, p.n * p.h * p.w * d->cin);
+		memset(p.wt, _i % 2 ? 127 : -128, d->cout * 9 * d->cin);
+		d->in_qp.zero_point = xv;
+		d->out_dtype = DNNQ_DTYPE_S32;
+		d->relu = d->clip = false;
+		d->bias = NULL;
+		d->nwq = 1;
+	}
+	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
+	size_t per_img = out_bytes(&p) / p.n;
+	struct dnnq_conv_desc da = p.d;
+	da.isa = DNNQ_ISA_AVX2;
+	struct dnnq_conv *c;
+	struct dnnq_diag diag;
+	ck_assert_msg(dnnq_conv_create(&da, &c, &diag) == 0, "%s", diag.msg);
+	ck_assert_str_eq(dnnq_conv_path(c), "winograd");
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor ex = dnnq_pool_executor(pool);
+	uint8_t *y = malloc(per_img * p.n + 1);
+	for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+		size_t n = runs[i].n;
+		unsigned t = runs[i].threads;
+		memset(y, 0xEE, per_img * p.n + 1);
+		ck_assert_int_eq(dnnq_conv_setup(c, n, p.h, p.w, p.x, y, t), 0);
+		ck_assert_str_eq(dnnq_conv_path(c), n >= t ? "winograd" : "im2col");
+		ck_assert_int_eq(dnnq_conv_run(c, t > 1 ? &ex : NULL), 0);
+		ck_assert_msg(!memcmp(ys, y, per_img * n), "cin %zu: %zu images, %u threads, %s",
+		              d->cin, n, t, dnnq_conv_path(c));
+		ck_assert_int_eq(y[per_img * n], 0xEE);   /* nothing past the n images */
+	}
+	free(y);
+	dnnq_pool_destroy(pool);
+	dnnq_conv_destroy(c);
+	free(ys);
+	free_problem(&p);
+}
+END_TEST
+
 START_TEST(paths_and_edges)
 {
 	struct rng r = { 3 };
@@ -778,6 +842,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
 	tcase_add_loop_test(tc, winograd_blocks, 0, 20);
 	tcase_add_loop_test(tc, winograd_extremes, 0, 12);
+	tcase_add_loop_test(tc, winograd_at_setup, 0, 6);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);
