@@ -238,8 +238,16 @@ void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s)
 	unwatch_all(d, s, d->nworkers);
 	/* after the NULL store above: the order qsbr.h's argument needs */
 	dnnqd_grace_begin(d, s->grace);
-	s->next = d->retired;
-	d->retired = s;
+	/* at the end: the reaps spend the tick's budget of pages from the
+	 * front, so the regions closed first are freed first (at the front,
+	 * a client closing a region of pages every tick took the whole
+	 * budget, and one closed before kept its pages); a walk of at most
+	 * DNNQD_CLOSING_MAX, as every reap's */
+	struct dnnqd_session **end = &d->retired;
+	while (*end)
+		end = &(*end)->next;
+	s->next = NULL;
+	*end = s;
 	d->nsessions--;
 	d->nclosing++;
 	struct dnnqd_uid *u = dnnqd_uid_get(d, s->uid);

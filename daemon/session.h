@@ -55,7 +55,8 @@ void dnnqd_session_free(struct dnnqd_session *s);
  * is full, DNNQ_E_IO when epoll refuses (nothing changed then). */
 int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s);
 void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s);
-/* Frees the retired sessions whose grace period is over. While the daemon
+/* Frees the retired sessions whose grace period is over, in the order
+ * they were retired (the budget below goes to the oldest). While the daemon
  * serves, each region's pages are freed first (holes punched over the
  * whole memfd): a client that kept its memfd open past its session would
  * otherwise keep every page the workers faulted in, charged to dnnqd's

@@ -1320,6 +1320,59 @@ START_TEST(session_reap_bounded)
 }
 END_TEST
 
+/* The tick's budget goes to the sessions in the order they closed: a
+ * region closed first is punched out before any page of one closed after
+ * it (a client closing a region of 64 MiB of pages every tick took the
+ * whole budget each tick, and one closed before it kept its pages and its
+ * uid's bytes for as long). Two regions of 96 MiB closed one after the
+ * other, reaped tick by tick. */
+static bool both_grace_over(void *arg)
+{
+	struct dnnqd *d = arg;
+	return d->retired && d->retired->next && !d->retired->next->next &&
+	       dnnqd_grace_over(d, d->retired->grace) && dnnqd_grace_over(d, d->retired->next->grace);
+}
+
+START_TEST(session_reap_in_close_order)
+{
+	struct fix f;
+	struct answer a[2];
+	struct dnnq_shm v[2];
+	const uint64_t arena = (uint64_t)96 << 20;
+	uint64_t held[2];
+	daemon_up(&f, 10, (uint64_t)1 << 30);
+	for (int k = 0; k < 2; k++) {
+		if (k)
+			conn_open(&f, false);
+		hello(&f, 1, arena, &a[k], &v[k]);
+		memset(v[k].arena, 1, arena);
+		held[k] = memfd_held(a[k].fds[0]);
+		ck_assert_uint_ge(held[k], arena);
+		dnnqd_conn_close(&f.d, &f.c);
+		close(f.peer);
+	}
+	ck_assert(eventually(both_grace_over, &f.d));
+	unsigned ticks = 0;
+	for (; f.d.retired && ticks < 100; ticks++) {
+		dnnqd_reap(&f.d);
+		uint64_t now[2] = { memfd_held(a[0].fds[0]), memfd_held(a[1].fds[0]) };
+		ck_assert_msg(now[1] == held[1] || now[0] == 0, "tick %u: the region closed second"
+		              " punched (%llu -> %llu bytes) before the first (%llu left)", ticks,
+		              (unsigned long long)held[1], (unsigned long long)now[1],
+		              (unsigned long long)now[0]);
+		held[0] = now[0];
+		held[1] = now[1];
+	}
+	ck_assert_ptr_null(f.d.retired);
+	ck_assert_uint_eq(held[0] + held[1], 0);
+	ck_assert_uint_ge(ticks, 3);
+	for (int k = 0; k < 2; k++)
+		unhello(&a[k], &v[k]);
+	conn_open(&f, false);
+	daemon_down(&f);
+}
+END_TEST
+
 /* ---- the listening socket ---------------------------------------------------- */
 
 START_TEST(listen_stale_and_busy)
@@ -1536,6 +1589,7 @@ Suite *suite_daemon(void)
 	tcase_add_test(tc, peers_refused);
 	tcase_add_test(tc, request_served_end_to_end);
 	tcase_add_test(tc, session_reap_bounded);
+	tcase_add_test(tc, session_reap_in_close_order);
 	tcase_add_test(tc, listen_stale_and_busy);
 	tcase_add_test(tc, listen_default_dir_denied);
 	tcase_add_test(tc, control_loop_serves_and_stops);

@@ -1893,6 +1893,60 @@ START_TEST(graph_chains_pointwise_shapes)
 }
 END_TEST
 
+/* _i: the ISA. A chain whose first 1x1 convolution makes its input in its
+ * tasks (add_scaled's squeeze-and-excitation Mul, fused): the Mul's
+ * inputs (the depthwise output, the excitation row) are read by the
+ * first's tasks while the second's write, so they outlive the second
+ * (chain_convs; without that, the second's output took the depthwise
+ * output's place and two threads failed). The second's pool is the
+ * output: at batch 1..4 on 1..4 threads, chained and apart, the bytes of
+ * the scalar kernels on one thread. */
+START_TEST(graph_chains_scaled)
+{
+	if (!dnnq_isa_supported((enum dnnq_isa)_i))
+		return;
+	static struct pw_fixture f;
+	pw_fixture_make(&f, 59);
+	static uint8_t x[4 * BH * BW * 3], y[7][4 * BC2];
+	for (size_t i = 0; i < sizeof x; i++)   /* images 3 and 4: others */
+		x[i] = (uint8_t)(f.x[i % sizeof f.x] + 97 * (i / sizeof f.x));
+	struct dnnq_pool *pools[3] = { dnnq_pool_create(2, NULL), dnnq_pool_create(3, NULL),
+	                               dnnq_pool_create(4, NULL) };
+	struct dnnq_executor two = dnnq_pool_executor(pools[0]),
+	                     three = dnnq_pool_executor(pools[1]),
+	                     four = dnnq_pool_executor(pools[2]);
+	/* run k: scalar; the ISA on 1..4 threads; apart on 4; scalar on 4 */
+	const struct dnnq_executor *ex[7] = { NULL, NULL, &two, &three, &four, &four, &four };
+	const void *in[1] = { x };
+	for (size_t batch = 1; batch <= 4; batch++)
+		for (int k = 0; k < 7; k++) {
+			net_isa_set = k && k < 6 ? (enum dnnq_isa)_i : DNNQ_ISA_SCALAR;
+			struct dnnq_diag d;
+			struct dnnq_graph *g;
+			int m = add_scaled(&g, f.w, f.s, f.b, false, &d);
+			int p = add_conv(g, "p", m, conv1x1(f.w + 7, f.s, f.b, BC, BC, false, qb), &d);
+			int e = add_conv(g, "e", p, conv1x1(f.w + 9, f.s, f.b, BC, BC2, false, qb), &d);
+			gap_output(g, "gap", e, &d);   /* e's output in the arena */
+			ck_assert_msg(dnnq_graph_finalize(g, &d) == 0, "%s", d.msg);
+			ck_assert_msg(dnnq_graph_plan(g, batch, 4, &d) == 0, "%s", d.msg);
+			ck_assert_msg(node_fused(g, "m") && node_fused(g, "e"), "m %d, e %d",
+			              node_fused(g, "m"), node_fused(g, "e"));
+			memset(y[k], 0, sizeof y[k]);
+			void *out[1] = { y[k] };
+			int rc = k == 5 ? dnnq_graph_run_nodes(g, in, out, ex[k], 0, dnnq_graph_num_nodes(g))
+			                : dnnq_graph_run(g, in, out, ex[k]);
+			ck_assert_int_eq(rc, 0);
+			dnnq_graph_destroy(g);
+			ck_assert_msg(!memcmp(y[k], y[0], sizeof y[0]), "batch %zu run %d: %s", batch, k,
+			              dnnq_isa_name(net_isa_set));
+			ck_assert_msg(k || memcmp(y[0], y[0] + 1, BC2 - 1), "batch %zu: flat", batch);
+		}
+	for (int i = 0; i < 3; i++)
+		dnnq_pool_destroy(pools[i]);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
@@ -1908,6 +1962,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_fuses_scales_into_inputs, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_chains_pointwise, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_chains_pointwise_shapes, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_loop_test(tc, graph_chains_scaled, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, graph_take_buffers);
 	tcase_add_test(tc, graph_keeps_unread_input);
