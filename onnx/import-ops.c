@@ -2307,6 +2307,10 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 	if (!input && c->nin > 1)
 		return bad(c, DNNQ_E_FORMAT, "%zu inputs: axes is an input from opset %d on, an "
 		           "attribute before", c->nin, strcmp(op, "ReduceSum") ? 18 : 13);
+	/* not read in this opset: reducing every axis instead would be wrong */
+	if (input && attr(c, "axes"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'axes' in opset %lld: axes is an input from "
+		           "opset %d on", (long long)c->m->opset, strcmp(op, "ReduceSum") ? 18 : 13);
 	*noop = n == 0 && noop_attr;
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
 	if ((rc = axes_on(c, x, ax, n, on)))
