@@ -2645,9 +2645,11 @@ static int op_groupnorm(struct nctx *c)
 	const struct dnnq_ir_value *x = V(c, 0);
 	const bool batched = x->batched;
 	const uint32_t r = x->ndim;
-	if (r < 3)
-		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] expected",
-		           iname(c, 0), imp_dims_str(x));
+	/* no elements: the groups' size below divides by N (a constant of N 0
+	 * was a division by zero) */
+	if (r < 3 || !numel(x))
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] of some elements "
+		           "expected", iname(c, 0), imp_dims_str(x));
 	const int64_t C = x->dims[1], per = c->m->opset < 21 ? G : C;
 	if (!attr(c, "num_groups"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'num_groups' is missing");

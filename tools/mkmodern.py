@@ -56,8 +56,8 @@ Softmax over the 16 bins, Conv 1x1 of weights arange(16)), Split
 num_outputs 2, anchors less and plus the distances, cx, cy, w, h times the
 stride 8, Concat with Sigmoid of the classes; x [1, 16, 6, 6].
 bad_modern.onnx: one node refused for each attribute or input the import
-checks (Gelu's approximate, GroupNormalization's num_groups, scale shape
-and stash_type, IsInf's detect_negative, an attribute ReduceLogSumExp
+checks (Gelu's approximate, GroupNormalization's num_groups, scale shape,
+stash_type and a constant input of no elements, IsInf's detect_negative, an attribute ReduceLogSumExp
 does not have, Mish of two inputs, SplitToSequence's lengths that do not
 add to the axis, SequenceAt past the sequence, Trilu's k of two values, a
 function call without the attribute its body refers to, a function calling
@@ -388,6 +388,10 @@ def bad_modern():
                          name="gn_no_groups"),
              h.make_node("GroupNormalization", ["x", "ones4", "ones4"], ["nd"],
                          name="gn_stash0", num_groups=4, stash_type=0),
+             h.make_node("Constant", [], ["empty"],
+                         value=nh.from_array(np.ones((0, 8, 2), np.float32))),
+             h.make_node("GroupNormalization", ["empty", "ones4", "ones4"], ["ne"],
+                         name="gn_empty", num_groups=4),
              h.make_node("IsInf", ["x"], ["i"], name="isinf_2", detect_negative=2),
              h.make_node("ReduceLogSumExp", ["x"], ["r"], name="lse_foo", foo=1),
              h.make_node("Mish", ["x", "x"], ["m"], name="mish_2"),
@@ -415,7 +419,7 @@ def bad_modern():
     inits += [nh.from_array(np.array([3, 3], np.int64), "three"),
               nh.from_array(np.array(5, np.int64), "five")]
     outs = [h.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None) for n in nodes
-            if n.op_type not in ("SplitToSequence", "Relu")]
+            if n.op_type not in ("SplitToSequence", "Relu", "Constant")]
     g = h.make_graph(nodes, "bad_modern", [x], outs, inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 18), h.make_opsetid("pkg.bad", 1),
                                        h.make_opsetid("pkg.onnxscript.torch_lib", 1)],
