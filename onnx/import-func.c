@@ -168,9 +168,6 @@ static int copy_node(struct nctx *c, const Onnx__FunctionProto *f, const char *p
 		if (!a)
 			return bad(c, DNNQ_E_FORMAT, "function '%.60s': node '%.60s' has an empty "
 			           "attribute", S(f->name), S(np->name));
-		if (a->g || a->n_graphs)
-			return bad(c, DNNQ_E_UNSUPPORTED, "function '%.60s': node '%.60s' (%.40s) has "
-			           "a subgraph: not inlined", S(f->name), S(np->name), S(np->op_type));
 		at[i] = *a;
 		if (*S(a->ref_attr_name)) {
 			const Onnx__AttributeProto *v = call_attr(c, a->ref_attr_name);
@@ -181,6 +178,11 @@ static int copy_node(struct nctx *c, const Onnx__FunctionProto *f, const char *p
 			at[i] = *v;
 			at[i].name = a->name;
 		}
+		/* the body's or one the call gives it (a graph it refers to: read in
+		 * the body's scope, not renamed) */
+		if (at[i].g || at[i].n_graphs)
+			return bad(c, DNNQ_E_UNSUPPORTED, "function '%.60s': node '%.60s' (%.40s) has "
+			           "a subgraph: not inlined", S(f->name), S(np->name), S(np->op_type));
 		out->attribute[i] = &at[i];
 	}
 	return 0;

@@ -61,7 +61,8 @@ stash_type and a constant input of no elements, IsInf's detect_negative, an attr
 does not have, Mish of two inputs, SplitToSequence's lengths that do not
 add to the axis, SequenceAt past the sequence, Trilu's k of two values, a
 function call without the attribute its body refers to, a function calling
-itself, ReduceLogSumExp's axes as an attribute in opset 18, a call whose
+itself, a function's If whose branches the call gives (they read the
+body's names), ReduceLogSumExp's axes as an attribute in opset 18, a call whose
 every prefix for its body's names, CALL/ and CALL~1/ to CALL~8/, is taken),
 for the convert suite's case modern_refused.
 bad_fanout.onnx: 24 functions each calling the next twice, 2^24 calls:
@@ -376,7 +377,7 @@ def bad_modern():
     modern_refused imports it): every node refused, each for its own
     attribute or input, opset 18."""
     import onnx
-    from onnx import TensorProto, helper as h, numpy_helper as nh
+    from onnx import AttributeProto, TensorProto, helper as h, numpy_helper as nh
     x = h.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])
     inits = [nh.from_array(np.ones(n, np.float32), "ones%d" % n) for n in (4, 8)]
     nodes = [h.make_node("Gelu", ["x"], ["g"], name="gelu_fast", approximate="fast"),
@@ -406,6 +407,19 @@ def bad_modern():
     # the call 'clash' finds each name it could make for its body's 'b' taken
     # (before fn_recursive: no call is walked after that refusal)
     nodes.insert(-2, h.make_node("Twice2", ["x"], ["cl"], name="clash", domain="pkg.bad"))
+    # an If whose branches the call gives (read in the body's scope: 'a')
+    branch = h.make_node("If", ["c"], ["b"])
+    for at, ref in (("then_branch", "t"), ("else_branch", "e")):
+        branch.attribute.append(AttributeProto(name=at, type=AttributeProto.GRAPH,
+                                               ref_attr_name=ref))
+    branches = h.make_function("pkg.bad", "Branches", ["a", "c"], ["b"], [branch],
+                               [h.make_opsetid("", 18)], ["t", "e"])
+    nodes.insert(-2, h.make_node(
+        "Branches", ["x", "yes"], ["br"], name="fn_graph_ref", domain="pkg.bad",
+        t=h.make_graph([h.make_node("Relu", ["a"], ["o"])], "t", [],
+                       [h.make_tensor_value_info("o", TensorProto.FLOAT, None)]),
+        e=h.make_graph([h.make_node("Neg", ["a"], ["o"])], "e", [],
+                       [h.make_tensor_value_info("o", TensorProto.FLOAT, None)])))
     for k in range(9):
         nodes.insert(0, h.make_node("Relu", ["x"], ["clash%s/b" % ("~%d" % k if k else "")]))
     twice2 = h.make_function("pkg.bad", "Twice2", ["a"], ["c"],
@@ -417,13 +431,15 @@ def bad_modern():
                              h.make_node("Twice", ["t1"], ["b"], domain="pkg.bad")],
                             [h.make_opsetid("", 18), h.make_opsetid("pkg.bad", 1)])
     inits += [nh.from_array(np.array([3, 3], np.int64), "three"),
-              nh.from_array(np.array(5, np.int64), "five")]
+              nh.from_array(np.array(5, np.int64), "five"),
+              nh.from_array(np.array(True), "yes")]
     outs = [h.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None) for n in nodes
             if n.op_type not in ("SplitToSequence", "Relu", "Constant")]
     g = h.make_graph(nodes, "bad_modern", [x], outs, inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 18), h.make_opsetid("pkg.bad", 1),
                                        h.make_opsetid("pkg.onnxscript.torch_lib", 1)],
-                     producer_name="tools/mkmodern.py", functions=[leaky_fn(), twice, twice2])
+                     producer_name="tools/mkmodern.py",
+                     functions=[leaky_fn(), twice, twice2, branches])
     m.ir_version = 10
     onnx.save(m, os.path.join(OUT, "bad_modern.onnx"))
 
