@@ -57,8 +57,8 @@ num_outputs 2, anchors less and plus the distances, cx, cy, w, h times the
 stride 8, Concat with Sigmoid of the classes; x [1, 16, 6, 6].
 bad_modern.onnx: one node refused for each attribute or input the import
 checks (Gelu's approximate, GroupNormalization's num_groups, scale shape,
-stash_type and a constant input of no elements, IsInf's detect_negative, an attribute ReduceLogSumExp
-does not have, Mish of two inputs, SplitToSequence's lengths that do not
+stash_type and a constant input of no elements, IsInf's detect_negative,
+an attribute ReduceLogSumExp does not have, Mish of two inputs, SplitToSequence's lengths that do not
 add to the axis, SequenceAt past the sequence, Trilu's k of two values, a
 function call without the attribute its body refers to, a function calling
 itself, a function's If whose branches the call gives (they read the
