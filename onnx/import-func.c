@@ -42,6 +42,10 @@
  * than 64 bytes. */
 #define IMP_MIN_INLINED ((size_t)1 << 15)
 
+/* The prefixes a call's own names may take: CALL, CALL~1, ... (each one
+ * taken costs a look-up of every body name). */
+#define IMP_CALL_PREFIXES 8
+
 static const char *S(const char *s)
 {
 	return s ? s : "";
@@ -68,18 +72,61 @@ static char *join(struct imp *m, const char *call, const char *name)
 }
 
 /* Body name `name` as the call's: a formal input or output the actual one
- * at its position, any other CALL/name ("" stays ""); NULL: no memory. */
-static const char *call_name(struct nctx *c, const Onnx__FunctionProto *f, const char *name)
+ * at its position, NULL any other (one of the body's own). */
+static const char *actual_name(const struct nctx *c, const Onnx__FunctionProto *f,
+                               const char *name)
 {
-	if (!*name)
-		return "";
 	for (size_t i = 0; i < f->n_input; i++)
 		if (!strcmp(S(f->input[i]), name))
 			return i < c->np->n_input ? S(c->np->input[i]) : "";
 	for (size_t i = 0; i < f->n_output; i++)
 		if (!strcmp(S(f->output[i]), name) && i < c->np->n_output)
 			return S(c->np->output[i]);
-	return join(c->m, c->name, name);
+	return NULL;
+}
+
+/* Body name `name` as the call's: the actual one, or PRE/name ("" stays
+ * ""); NULL: no memory. */
+static const char *call_name(struct nctx *c, const Onnx__FunctionProto *f, const char *pre,
+                             const char *name)
+{
+	const char *a = *name ? actual_name(c, f, name) : "";
+	return a ? a : join(c->m, pre, name);
+}
+
+/* Whether PRE/name for a name of the body's own is a name defined already
+ * or one of the call's outputs: 1, 0, or DNNQ_E_NOMEM. */
+static int made_taken(struct nctx *c, const Onnx__FunctionProto *f, const char *pre,
+                      const char *name)
+{
+	if (!*name || actual_name(c, f, name))
+		return 0;
+	size_t n = strlen(pre) + strlen(name) + 2;
+	char *s = malloc(n);
+	if (!s)
+		return DNNQ_E_NOMEM;
+	snprintf(s, n, "%s/%s", pre, name);
+	int taken = imp_find(c->m, s) != NULL;
+	for (size_t i = 0; !taken && i < c->np->n_output; i++)
+		taken = !strcmp(S(c->np->output[i]), s);
+	free(s);
+	return taken;
+}
+
+/* Whether a name of the body's own made with prefix pre is taken (a name of
+ * the model's, or of a call before, that it would shadow): 1, 0, or
+ * DNNQ_E_NOMEM. */
+static int prefix_taken(struct nctx *c, const Onnx__FunctionProto *f, const char *pre)
+{
+	int rc = 0;
+	for (size_t k = 0; !rc && k < f->n_node; k++) {
+		const Onnx__NodeProto *np = f->node[k];
+		for (size_t i = 0; !rc && np && i < np->n_input; i++)
+			rc = made_taken(c, f, pre, S(np->input[i]));
+		for (size_t i = 0; !rc && np && i < np->n_output; i++)
+			rc = made_taken(c, f, pre, S(np->output[i]));
+	}
+	return rc;
 }
 
 /* The call's attribute `name`, or NULL. */
@@ -93,7 +140,7 @@ static Onnx__AttributeProto *call_attr(const struct nctx *c, const char *name)
 
 /* Body node k copied into *out (its names, arrays and attributes held):
  * 0, or the problem recorded. */
-static int copy_node(struct nctx *c, const Onnx__FunctionProto *f, size_t k,
+static int copy_node(struct nctx *c, const Onnx__FunctionProto *f, const char *pre, size_t k,
                      Onnx__NodeProto *out)
 {
 	struct imp *m = c->m;
@@ -103,7 +150,7 @@ static int copy_node(struct nctx *c, const Onnx__FunctionProto *f, size_t k,
 	char own[96];
 	snprintf(own, sizeof own, "%.60s#%zu", S(np->op_type), k);
 	*out = *np;
-	out->name = join(m, c->name, *S(np->name) ? S(np->name) : own);
+	out->name = join(m, pre, *S(np->name) ? S(np->name) : own);
 	out->input = imp_hold(m, calloc(np->n_input + 1, sizeof *out->input));
 	out->output = imp_hold(m, calloc(np->n_output + 1, sizeof *out->output));
 	out->attribute = imp_hold(m, calloc(np->n_attribute + 1, sizeof *out->attribute));
@@ -111,19 +158,16 @@ static int copy_node(struct nctx *c, const Onnx__FunctionProto *f, size_t k,
 	if (!out->name || !out->input || !out->output || !out->attribute || !at)
 		return DNNQ_E_NOMEM;
 	for (size_t i = 0; i < np->n_input; i++)
-		if (!(out->input[i] = (char *)call_name(c, f, S(np->input[i]))))
+		if (!(out->input[i] = (char *)call_name(c, f, pre, S(np->input[i]))))
 			return DNNQ_E_NOMEM;
 	for (size_t i = 0; i < np->n_output; i++)
-		if (!(out->output[i] = (char *)call_name(c, f, S(np->output[i]))))
+		if (!(out->output[i] = (char *)call_name(c, f, pre, S(np->output[i]))))
 			return DNNQ_E_NOMEM;
 	for (size_t i = 0; i < np->n_attribute; i++) {
 		const Onnx__AttributeProto *a = np->attribute[i];
 		if (!a)
 			return bad(c, DNNQ_E_FORMAT, "function '%.60s': node '%.60s' has an empty "
 			           "attribute", S(f->name), S(np->name));
-		if (a->g || a->n_graphs)
-			return bad(c, DNNQ_E_UNSUPPORTED, "function '%.60s': node '%.60s' (%.40s) has "
-			           "a subgraph: not inlined", S(f->name), S(np->name), S(np->op_type));
 		at[i] = *a;
 		if (*S(a->ref_attr_name)) {
 			const Onnx__AttributeProto *v = call_attr(c, a->ref_attr_name);
@@ -134,6 +178,11 @@ static int copy_node(struct nctx *c, const Onnx__FunctionProto *f, size_t k,
 			at[i] = *v;
 			at[i].name = a->name;
 		}
+		/* the body's or one the call gives it (a graph it refers to: read in
+		 * the body's scope, not renamed) */
+		if (at[i].g || at[i].n_graphs)
+			return bad(c, DNNQ_E_UNSUPPORTED, "function '%.60s': node '%.60s' (%.40s) has "
+			           "a subgraph: not inlined", S(f->name), S(np->name), S(np->op_type));
 		out->attribute[i] = &at[i];
 	}
 	return 0;
@@ -177,9 +226,21 @@ int imp_call(struct nctx *c, const Onnx__FunctionProto *f)
 	g->output = imp_hold(m, calloc(np->n_output + 1, sizeof *g->output));
 	if (!g->node || !g->output)
 		return DNNQ_E_NOMEM;
-	int rc = 0;
+	/* CALL, or CALL~1, ~2, ... when a name of the body's own would be one
+	 * defined before (a name of the model of that form, or a call of the
+	 * same name) */
+	char pre[sizeof c->name + 16];
+	int rc;
+	snprintf(pre, sizeof pre, "%s", c->name);
+	for (unsigned k = 1; (rc = prefix_taken(c, f, pre)) == 1; k++) {
+		if (k > IMP_CALL_PREFIXES)
+			return bad(c, DNNQ_E_FORMAT, "function '%.60s': its names made as '%s/NAME' "
+			           "and '%s~1..%d/NAME' are names of the model", S(f->name), c->name,
+			           c->name, IMP_CALL_PREFIXES), imp_outputs_unknown(c);
+		snprintf(pre, sizeof pre, "%s~%u", c->name, k);
+	}
 	for (size_t k = 0; !rc && k < f->n_node; k++) {
-		rc = copy_node(c, f, k, &nodes[k]);
+		rc = copy_node(c, f, pre, k, &nodes[k]);
 		g->node[k] = &nodes[k];
 	}
 	if (rc)
@@ -203,5 +264,13 @@ int imp_call(struct nctx *c, const Onnx__FunctionProto *f)
 	rc = imp_walk(m, g);
 	m->calls--;
 	m->opset = was;
+	/* the body's own names are the body's: forgotten, a later call of the
+	 * same name (a Loop's next iteration, an If's other branch) makes them
+	 * again */
+	for (size_t k = 0; k < f->n_node; k++)
+		for (size_t i = 0; i < nodes[k].n_output; i++)
+			if (f->node[k] && *S(f->node[k]->output[i]) &&
+			    !actual_name(c, f, S(f->node[k]->output[i])))
+				imp_forget_name(m, nodes[k].output[i]);
 	return rc;
 }

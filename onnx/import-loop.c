@@ -534,7 +534,8 @@ static int32_t seq_in(struct nctx *c, size_t i)
 	if (e && e->kind == IMP_UNKNOWN)
 		return IMP_ID_UNKNOWN;
 	return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.100s' is not a sequence known at import "
-	           "(SequenceEmpty's, SequenceConstruct's, SequenceInsert's)", i, name);
+	           "(SequenceEmpty's, SequenceConstruct's, SequenceInsert's, SplitToSequence's)",
+	           i, name);
 }
 
 /* The sequence SequenceInsert makes: seq's tensors with input 1 at the
@@ -626,13 +627,58 @@ static int piece_node(struct nctx *c, const char *op, const char *out, const cha
 	return *id >= 0 || *id == DNNQ_E_NOMEM ? (*id < 0 ? *id : 0) : DNNQ_E_UNSUPPORTED;
 }
 
+/* Piece K of n of input xn (lengths len along axis) a Slice (NAME:K, its
+ * starts, ends and axes NAME:K:s, :e, :a) [and a Squeeze, NAME:K:sq of
+ * axes NAME:a, when squeeze], its value into ids[K]; each name made into
+ * made[*nmade++] (at most 4 n + 1). */
+static int pieces(struct nctx *c, const char *xn, int64_t axis, const int64_t *len, size_t n,
+                  bool squeeze, int32_t *ids, const char **made, size_t *nmade)
+{
+	int64_t at = 0;
+	const char *an, *sn, *en, *out, *sq;
+	int rc = ints_const(c, "a", &axis, 1, &an);
+	if (rc)
+		return rc;
+	made[(*nmade)++] = an;
+	for (size_t k = 0; k < n; at += len[k++]) {
+		char what[40];
+		int64_t end = at + len[k];
+		snprintf(what, sizeof what, "%zu:s", k);
+		if ((rc = ints_const(c, what, &at, 1, &sn)))
+			return rc;
+		made[(*nmade)++] = sn;
+		snprintf(what, sizeof what, "%zu:e", k);
+		if ((rc = ints_const(c, what, &end, 1, &en)))
+			return rc;
+		made[(*nmade)++] = en;
+		snprintf(what, sizeof what, "%zu", k);
+		if (!(out = held_name(c, what)))
+			return DNNQ_E_NOMEM;
+		if (!imp_find(c->m, out))       /* else the Slice refuses it, the model's */
+			made[(*nmade)++] = out;
+		const char *in[4] = { xn, sn, en, an };
+		if ((rc = piece_node(c, "Slice", out, in, 4, &ids[k])))
+			return rc;
+		if (!squeeze)
+			continue;
+		snprintf(what, sizeof what, "%zu:sq", k);
+		if (!(sq = held_name(c, what)))
+			return DNNQ_E_NOMEM;
+		if (!imp_find(c->m, sq))
+			made[(*nmade)++] = sq;
+		in[0] = out;
+		in[1] = an;
+		if ((rc = piece_node(c, "Squeeze", sq, in, 2, &ids[k])))
+			return rc;
+	}
+	return 0;
+}
+
 /* SplitToSequence (torch 2's dynamo export of unbind and split: `q, k, v =
  * qkv.unbind(0)`): input 0 cut along axis into pieces of the lengths input
  * 1 gives (a scalar: that length, the last piece shorter; a 1-D constant:
  * each piece's) or, without it, of 1 each, Squeezed on axis unless keepdims
- * is 1. Piece K is a Slice (NAME:K, its starts, ends and axes NAME:K:s,
- * :e, :a) [and a Squeeze, NAME:K:sq of axes NAME:a]; the sequence holds
- * them, its index in *idx. */
+ * is 1: pieces; the sequence holds them, its index in *idx. */
 static int split_to_seq(struct nctx *c, int32_t *idx, bool *bools)
 {
 	const Onnx__NodeProto *np = c->np;
@@ -679,12 +725,14 @@ static int split_to_seq(struct nctx *c, int32_t *idx, bool *bools)
 		for (n = 0; n < k; sum += len[n++]) {
 			len[n] = sv->dtype == DNNQ_IR_S64 ? ((const int64_t *)sv->data)[n]
 			                                  : ((const int32_t *)sv->data)[n];
-			if (len[n] < (sv->ndim ? 0 : 1) || len[n] > dim)
-				return bad(c, DNNQ_E_RANGE, "split[%zu] = %lld: want %s..%lld", n,
-				           (long long)len[n], sv->ndim ? "0" : "1", (long long)dim);
+			if (sv->ndim ? len[n] < 0 || len[n] > dim : len[n] < 1)
+				return bad(c, DNNQ_E_RANGE, "split[%zu] = %lld: want %s%lld", n,
+				           (long long)len[n], sv->ndim ? "0.." : "at least ",
+				           sv->ndim ? (long long)dim : 1LL);
 		}
-		if (!sv->ndim) {        /* a scalar: pieces of that length, the last shorter */
-			int64_t l = len[0];
+		if (!sv->ndim) {        /* a scalar: pieces of that length, the last shorter
+		                           (one piece when it is longer than the axis) */
+			int64_t l = len[0] < dim ? len[0] : dim > 0 ? dim : 1;
 			if ((dim + l - 1) / l > IMP_MAX_SEQ)
 				return bad(c, DNNQ_E_UNSUPPORTED, "a sequence of more than %d tensors",
 				           IMP_MAX_SEQ);
@@ -698,36 +746,19 @@ static int split_to_seq(struct nctx *c, int32_t *idx, bool *bools)
 	if (!n)
 		return bad(c, DNNQ_E_SHAPE, "axis %lld has 0 elements: an empty sequence",
 		           (long long)axis);
+	/* the names made, forgotten after: only the sequence names the pieces,
+	 * and a Loop's next iteration makes them again */
+	const char **made = malloc((4 * n + 1) * sizeof *made);
+	size_t nmade = 0;
 	int32_t ids[IMP_MAX_SEQ];
-	int64_t at = 0;
-	const char *an, *sn, *en, *out, *sq;
-	if ((rc = ints_const(c, "a", &axis, 1, &an)))
+	if (!made)
+		return DNNQ_E_NOMEM;
+	rc = pieces(c, xn, axis, len, n, !split && !keep, ids, made, &nmade);
+	for (size_t k = 0; k < nmade; k++)
+		imp_forget_name(c->m, made[k]);
+	free(made);
+	if (rc)
 		return rc;
-	for (size_t k = 0; k < n; at += len[k++]) {
-		char what[40];
-		int64_t end = at + len[k];
-		snprintf(what, sizeof what, "%zu:s", k);
-		if ((rc = ints_const(c, what, &at, 1, &sn)))
-			return rc;
-		snprintf(what, sizeof what, "%zu:e", k);
-		if ((rc = ints_const(c, what, &end, 1, &en)))
-			return rc;
-		snprintf(what, sizeof what, "%zu", k);
-		if (!(out = held_name(c, what)))
-			return DNNQ_E_NOMEM;
-		const char *in[4] = { xn, sn, en, an };
-		if ((rc = piece_node(c, "Slice", out, in, 4, &ids[k])))
-			return rc;
-		if (split || keep)
-			continue;
-		snprintf(what, sizeof what, "%zu:sq", k);
-		if (!(sq = held_name(c, what)))
-			return DNNQ_E_NOMEM;
-		in[0] = out;
-		in[1] = an;
-		if ((rc = piece_node(c, "Squeeze", sq, in, 2, &ids[k])))
-			return rc;
-	}
 	*bools = imp_is_bool(c->m, xn);
 	return new_seq(c, ids, n, idx);
 }

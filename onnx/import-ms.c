@@ -806,6 +806,24 @@ static int reduce(struct ms *s, const char *op, const char *what, const char *co
 	return rc;
 }
 
+/* x clipped to the finite floats (Clip, NAME:what); its output's name into
+ * *v. ReduceLogSumExp's shift: ONNX Runtime shifts by 0 where the maximum
+ * is infinite, so a row of -inf gives -inf and one holding inf gives inf,
+ * where x - max would be inf - inf, NaN; by +-FLT_MAX the same. */
+static int finite_max(struct ms *s, const char *what, const char *x, const char **v)
+{
+	Onnx__AttributeProto at[2] = { float_attr("min", -FLT_MAX), float_attr("max", FLT_MAX) },
+	                     *attrs[2] = { &at[0], &at[1] };
+	int64_t was = s->c->m->opset;
+	int rc = made_name(s, what, v);
+	if (rc)
+		return rc;
+	s->c->m->opset = 6;     /* min and max attributes */
+	rc = sub(s, "Clip", *v, &x, 1, attrs, 2, *v);
+	s->c->m->opset = was;
+	return rc;
+}
+
 /* ONNX operators that torch 2's exporters write and dnnq runs as others:
  * Mish x Tanh(Softplus(x)) (NAME:softplus, :tanh, NAME; torch 2's
  * export of nn.Mish from opset 18, YOLOv4's activation); Softsign x / (1 +
@@ -817,8 +835,8 @@ static int reduce(struct ms *s, const char *op, const char *what, const char *co
  * times 1 / n (NAME); ReduceL1 ReduceSum(Abs(x)) (NAME:abs, NAME);
  * ReduceLogSum Log(ReduceSum(x)) (NAME:sum, NAME); ReduceLogSumExp, as
  * ONNX Runtime computes it without overflow, Log(ReduceSum(Exp(x - m)))
- * + m, m ReduceMax(x) (NAME:max kept dims, :shifted, :exp, :sum, :log,
- * NAME:top with the node's keepdims, NAME). */
+ * + m, m ReduceMax(x) made finite (NAME:max kept dims, :maxf, :shifted,
+ * :exp, :sum, :log, NAME:top with the node's keepdims, :topf, NAME). */
 static int std_ops(struct ms *s)
 {
 	struct nctx *c = s->c;
@@ -861,6 +879,9 @@ static int std_ops(struct ms *s)
 	if (!strncmp(op, "Reduce", 6) && c->m->opset < 18 && *fin[1])
 		return bad(c, DNNQ_E_FORMAT, "2 inputs: axes is an input from opset 18 on, an "
 		           "attribute before");
+	if (!strncmp(op, "Reduce", 6) && c->m->opset >= 18 && imp_attr(c->np, "axes"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'axes' in opset %lld: axes is an input from "
+		           "opset 18 on", (long long)c->m->opset);
 	if (!strcmp(op, "ReduceL1"))
 		return (rc = bin(s, "Abs", "abs", x, NULL, NULL, &fin[0])) ? rc
 		     : reduce(s, "ReduceSum", "", fin, false, y, &t);
@@ -869,14 +890,15 @@ static int std_ops(struct ms *s)
 		     : bin(s, "Log", "", t, NULL, y, &t);
 	/* ReduceLogSumExp */
 	if ((rc = reduce(s, "ReduceMax", "max", fin, true, NULL, &u)) ||
+	    (rc = finite_max(s, "maxf", u, &u)) ||
 	    (rc = bin(s, "Sub", "shifted", x, u, NULL, &t)) ||
 	    (rc = bin(s, "Exp", "exp", t, NULL, NULL, &fin[0])) ||
 	    (rc = reduce(s, "ReduceSum", "sum", fin, false, NULL, &t)) ||
 	    (rc = bin(s, "Log", "log", t, NULL, NULL, &t)))
 		return rc;
 	fin[0] = x;
-	return (rc = reduce(s, "ReduceMax", "top", fin, false, NULL, &u)) ? rc
-	     : bin(s, "Add", "", t, u, y, &t);
+	return (rc = reduce(s, "ReduceMax", "top", fin, false, NULL, &u)) ||
+	       (rc = finite_max(s, "topf", u, &u)) ? rc : bin(s, "Add", "", t, u, y, &t);
 }
 
 /* LayerNormalization (node NAME, opset 17) of x over the last axis, by

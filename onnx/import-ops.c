@@ -2307,6 +2307,10 @@ static int reduce_axes(struct nctx *c, const struct dnnq_ir_value *x, bool *noop
 	if (!input && c->nin > 1)
 		return bad(c, DNNQ_E_FORMAT, "%zu inputs: axes is an input from opset %d on, an "
 		           "attribute before", c->nin, strcmp(op, "ReduceSum") ? 18 : 13);
+	/* not read in this opset: reducing every axis instead would be wrong */
+	if (input && attr(c, "axes"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'axes' in opset %lld: axes is an input from "
+		           "opset %d on", (long long)c->m->opset, strcmp(op, "ReduceSum") ? 18 : 13);
 	*noop = n == 0 && noop_attr;
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
 	if ((rc = axes_on(c, x, ax, n, on)))
@@ -2641,9 +2645,11 @@ static int op_groupnorm(struct nctx *c)
 	const struct dnnq_ir_value *x = V(c, 0);
 	const bool batched = x->batched;
 	const uint32_t r = x->ndim;
-	if (r < 3)
-		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] expected",
-		           iname(c, 0), imp_dims_str(x));
+	/* no elements: the groups' size below divides by N (a constant of N 0
+	 * was a division by zero) */
+	if (r < 3 || !numel(x))
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] of some elements "
+		           "expected", iname(c, 0), imp_dims_str(x));
 	const int64_t C = x->dims[1], per = c->m->opset < 21 ? G : C;
 	if (!attr(c, "num_groups"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'num_groups' is missing");

@@ -1640,12 +1640,68 @@ static void modern_case(const char *name, const char *kind, unsigned nin)
 /* tools/mkmodern.py's opset 18-21 models, as torch 2's exporters write
  * them (ViT, ConvNeXt, EfficientNet, BERT blocks, a YOLOv8 head, the
  * boolean-mask attention, GroupNormalization, Gelu, Mish, the newer
- * reductions, Trilu of activations, model-local functions, Einsum
- * Linears), against ONNX Runtime's outputs as the conformance cases of
+ * reductions, Trilu of activations, model-local functions and the names
+ * their calls make, in a Loop's body too, Einsum Linears), against ONNX
+ * Runtime's outputs as the conformance cases of
  * kind fp32, or (kind auto, the masked attentions) modern_auto. */
 START_TEST(modern_models)
 {
-	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 12);
+	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 13);
+}
+END_TEST
+
+/* got against ONNX Runtime's want, n floats: the same infinities, no NaN,
+ * the finite ones within 1e-5 relative. */
+static void same_infinities(const char *what, const float *want, const float *got, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (isinf(want[i]))
+			ck_assert_msg(got[i] == want[i], "%s[%zu]: %g, want %g", what, i, got[i], want[i]);
+		else
+			ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-5f * fabsf(want[i]),
+			              "%s[%zu]: %g, want %g", what, i, got[i], want[i]);
+}
+
+/* tests/onnx/modern/lse_inf.onnx: ReduceLogSumExp of rows of -inf and rows
+ * holding inf gives ONNX Runtime's -inf and inf (x less an infinite maximum
+ * was NaN), in the reference executor and the engine with every node fp32. */
+START_TEST(modern_infinities)
+{
+	struct dnnq_ir ir;
+	struct dnnq_diag d = { "" };
+	struct array x, want[2];
+	import_case(MODERN, "lse_inf", 1, &ir);
+	load(MODERN "/lse_inf.in0.npy", &x);
+	load(MODERN "/lse_inf.out.npy", &want[0]);
+	load(MODERN "/lse_inf.out1.npy", &want[1]);
+	ck_assert_uint_eq(ir.noutputs, 2);
+	size_t batch = (size_t)x.a.shape[0];
+	float *ref[2];
+	for (int k = 0; k < 2; k++) {
+		ck_assert_uint_eq(dnnq_ir_numel(&ir.values[ir.outputs[k]], batch), want[k].a.count);
+		ck_assert_ptr_nonnull(ref[k] = malloc(want[k].a.count * sizeof *ref[k]));
+	}
+	ck_assert_msg(dnnq_ir_run(&ir, batch, (const void *const[]){ x.data }, (void *const *)ref,
+	                          NULL, NULL, &d) == 0, "%s", d.msg);
+	bool *keep;
+	ck_assert_msg(dnnq_onnx_keep_fp32(&ir, "*", &keep, &d) == 0, "%s", d.msg);
+	struct dnnq_lower_opts lo = { .calibration = "none", .fp32_nodes = keep };
+	struct dnnq_model m;
+	ck_assert_msg(dnnq_onnx_lower(&ir, &lo, NULL, NULL, &m, &d) == 0, "%s", d.msg);
+	free(keep);
+	void *out[2];
+	struct dnnq_tensor_info info[2];
+	run_model(&m, batch, (const void *const[]){ x.data }, out, info);
+	for (int k = 0; k < 2; k++) {
+		same_infinities("reference", want[k].data, ref[k], want[k].a.count);
+		same_infinities("engine", want[k].data, out[k], want[k].a.count);
+		free(ref[k]);
+		free(out[k]);
+		free(want[k].data);
+	}
+	free(x.data);
+	dnnq_model_free(&m);
+	dnnq_ir_free(&ir);
 }
 END_TEST
 
@@ -1662,6 +1718,8 @@ START_TEST(modern_refused)
 		"18) expected",
 		"node 'gn_no_groups' (GroupNormalization): attribute 'num_groups' is missing",
 		"node 'gn_stash0' (GroupNormalization): stash_type 0: only 1 (float)",
+		"node 'gn_empty' (GroupNormalization): input 0 'empty' [0,8,2]: [N, C, D1, ...] of "
+		"some elements expected",
 		"node 'isinf_2' (IsInf): detect_negative 2, detect_positive 1: 0 or 1 expected",
 		"node 'lse_foo' (ReduceLogSumExp): attribute 'foo' is not one of ReduceLogSumExp's "
 		"(axes keepdims noop_with_empty_axes)",
@@ -1672,12 +1730,18 @@ START_TEST(modern_refused)
 		"node 'fn_no_slope' (aten_leaky_relu): function 'aten_leaky_relu': attribute "
 		"'negative_slope' is not given by the call (a function's default is not read)",
 		"node 'fn_recursive/Twice#0' (Twice): function 'Twice' calls itself",
+		"node 'fn_graph_ref' (Branches): function 'Branches': node '' (If) has a subgraph: "
+		"not inlined",
+		"node 'lse_axes_attr' (ReduceLogSumExp): attribute 'axes' in opset 18: axes is an "
+		"input from opset 18 on",
+		"node 'clash' (Twice2): function 'Twice2': its names made as 'clash/NAME' and "
+		"'clash~1..8/NAME' are names of the model",
 	};
 	static const char *const fanout[] = {
 		"node 'fanout/F1#0/F2#0/F3#0/F4#0/F5#0",
 		"nodes take the inlined functions past 32768 nodes",
 	};
-	free(refused_with(MODERN "/bad_modern.onnx", DNNQ_E_RANGE, 13, want,
+	free(refused_with(MODERN "/bad_modern.onnx", DNNQ_E_RANGE, 17, want,
 	                  sizeof want / sizeof want[0]));
 	/* 2^24 calls: one problem, at 2^15 inlined nodes */
 	free(refused_with(MODERN "/bad_fanout.onnx", DNNQ_E_UNSUPPORTED, 1, fanout, 2));
@@ -3719,6 +3783,7 @@ Suite *suite_convert(void)
 	tcase_add_test(tc, norm_models);
 	tcase_add_test(tc, modern_models);
 	tcase_add_test(tc, modern_refused);
+	tcase_add_test(tc, modern_infinities);
 	tcase_add_test(tc, conformance_3d_isas);
 	tcase_add_test(tc, conv3d_packed_once);
 	tcase_add_test(tc, fc_packed_once);

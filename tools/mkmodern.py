@@ -56,12 +56,15 @@ Softmax over the 16 bins, Conv 1x1 of weights arange(16)), Split
 num_outputs 2, anchors less and plus the distances, cx, cy, w, h times the
 stride 8, Concat with Sigmoid of the classes; x [1, 16, 6, 6].
 bad_modern.onnx: one node refused for each attribute or input the import
-checks (Gelu's approximate, GroupNormalization's num_groups, scale shape
-and stash_type, IsInf's detect_negative, an attribute ReduceLogSumExp
-does not have, Mish of two inputs, SplitToSequence's lengths that do not
+checks (Gelu's approximate, GroupNormalization's num_groups, scale shape,
+stash_type and a constant input of no elements, IsInf's detect_negative,
+an attribute ReduceLogSumExp does not have, Mish of two inputs, SplitToSequence's lengths that do not
 add to the axis, SequenceAt past the sequence, Trilu's k of two values, a
 function call without the attribute its body refers to, a function calling
-itself), for the convert suite's case modern_refused.
+itself, a function's If whose branches the call gives (they read the
+body's names), ReduceLogSumExp's axes as an attribute in opset 18, a call whose
+every prefix for its body's names, CALL/ and CALL~1/ to CALL~8/, is taken),
+for the convert suite's case modern_refused.
 bad_fanout.onnx: 24 functions each calling the next twice, 2^24 calls:
 refused when the inlined body nodes pass 2^15 (modern_refused).
 reductions: ReduceLogSumExp (axes input [-1]), ReduceL1 (axes [1], kept),
@@ -70,8 +73,9 @@ outputs of x [1, 6, 5, 7].
 trilu: Trilu of a computed tensor (torch's triu and tril of activations),
 upper with k 1 and lower with k -2 of x [1, 3, 5, 7], opset 18.
 split_seq: SplitToSequence by a scalar length (4 of 6 channels: pieces 4
-and 2, the last taken, SequenceAt -1) and by lengths [1, 4] of the last
-axis (the second taken), opset 18; x [1, 6, 5].
+and 2, the last taken, SequenceAt -1), by lengths [1, 4] of the last
+axis (the second taken) and by a scalar 10 longer than the last axis (one
+piece), opset 18; x [1, 6, 5].
 einsum_linear: Linears written as Einsum of a constant weight, opset 18:
 "bld,nd->bln" (the weight [out, in] as nn.Linear holds it, transposed at
 import), Relu, "bln,nk->blk"; x [1, 5, 8].
@@ -81,6 +85,14 @@ whose body calls the function torch_nn_modules_linear_Linear (its weight
 and bias the call's inputs: Transpose, MatMul, Add) and torchlib's
 aten_leaky_relu (its LeakyRelu's alpha the call's negative_slope, an
 attribute reference), then the residual Add; x [1, 5, 16].
+functions_scoped: the names a function call and SplitToSequence make
+against the model's and each other's: a value 'blk/t' of the graph before
+the call 'blk' of a function with its own 't', 'blk2/t' after the call
+'blk2', and a Loop of two iterations whose body calls the function and
+splits to a sequence; x [1, 4, 6], opset 18.
+lse_inf.onnx: ReduceLogSumExp of rows of -inf, rows holding inf and large
+finite rows (ONNX Runtime: -inf, inf and finite, not NaN), for the convert
+suite's case modern_infinities (no MANIFEST line).
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
@@ -365,7 +377,7 @@ def bad_modern():
     modern_refused imports it): every node refused, each for its own
     attribute or input, opset 18."""
     import onnx
-    from onnx import TensorProto, helper as h, numpy_helper as nh
+    from onnx import AttributeProto, TensorProto, helper as h, numpy_helper as nh
     x = h.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])
     inits = [nh.from_array(np.ones(n, np.float32), "ones%d" % n) for n in (4, 8)]
     nodes = [h.make_node("Gelu", ["x"], ["g"], name="gelu_fast", approximate="fast"),
@@ -377,6 +389,10 @@ def bad_modern():
                          name="gn_no_groups"),
              h.make_node("GroupNormalization", ["x", "ones4", "ones4"], ["nd"],
                          name="gn_stash0", num_groups=4, stash_type=0),
+             h.make_node("Constant", [], ["empty"],
+                         value=nh.from_array(np.ones((0, 8, 2), np.float32))),
+             h.make_node("GroupNormalization", ["empty", "ones4", "ones4"], ["ne"],
+                         name="gn_empty", num_groups=4),
              h.make_node("IsInf", ["x"], ["i"], name="isinf_2", detect_negative=2),
              h.make_node("ReduceLogSumExp", ["x"], ["r"], name="lse_foo", foo=1),
              h.make_node("Mish", ["x", "x"], ["m"], name="mish_2"),
@@ -386,20 +402,44 @@ def bad_modern():
              h.make_node("Trilu", ["x", "three"], ["t"], name="trilu_k2"),
              h.make_node("aten_leaky_relu", ["x"], ["lr"], name="fn_no_slope",
                          domain="pkg.onnxscript.torch_lib"),
-             h.make_node("Twice", ["x"], ["tw"], name="fn_recursive", domain="pkg.bad")]
+             h.make_node("Twice", ["x"], ["tw"], name="fn_recursive", domain="pkg.bad"),
+             h.make_node("ReduceLogSumExp", ["x"], ["ra"], name="lse_axes_attr", axes=[1])]
+    # the call 'clash' finds each name it could make for its body's 'b' taken
+    # (before fn_recursive: no call is walked after that refusal)
+    nodes.insert(-2, h.make_node("Twice2", ["x"], ["cl"], name="clash", domain="pkg.bad"))
+    # an If whose branches the call gives (read in the body's scope: 'a')
+    branch = h.make_node("If", ["c"], ["b"])
+    for at, ref in (("then_branch", "t"), ("else_branch", "e")):
+        branch.attribute.append(AttributeProto(name=at, type=AttributeProto.GRAPH,
+                                               ref_attr_name=ref))
+    branches = h.make_function("pkg.bad", "Branches", ["a", "c"], ["b"], [branch],
+                               [h.make_opsetid("", 18)], ["t", "e"])
+    nodes.insert(-2, h.make_node(
+        "Branches", ["x", "yes"], ["br"], name="fn_graph_ref", domain="pkg.bad",
+        t=h.make_graph([h.make_node("Relu", ["a"], ["o"])], "t", [],
+                       [h.make_tensor_value_info("o", TensorProto.FLOAT, None)]),
+        e=h.make_graph([h.make_node("Neg", ["a"], ["o"])], "e", [],
+                       [h.make_tensor_value_info("o", TensorProto.FLOAT, None)])))
+    for k in range(9):
+        nodes.insert(0, h.make_node("Relu", ["x"], ["clash%s/b" % ("~%d" % k if k else "")]))
+    twice2 = h.make_function("pkg.bad", "Twice2", ["a"], ["c"],
+                             [h.make_node("Relu", ["a"], ["b"]),
+                              h.make_node("Relu", ["b"], ["c"])], [h.make_opsetid("", 18)])
     # a function calling itself twice: 2^64 calls, were they not stopped
     twice = h.make_function("pkg.bad", "Twice", ["a"], ["b"],
                             [h.make_node("Twice", ["a"], ["t1"], domain="pkg.bad"),
                              h.make_node("Twice", ["t1"], ["b"], domain="pkg.bad")],
                             [h.make_opsetid("", 18), h.make_opsetid("pkg.bad", 1)])
     inits += [nh.from_array(np.array([3, 3], np.int64), "three"),
-              nh.from_array(np.array(5, np.int64), "five")]
+              nh.from_array(np.array(5, np.int64), "five"),
+              nh.from_array(np.array(True), "yes")]
     outs = [h.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None) for n in nodes
-            if n.op_type != "SplitToSequence"]
+            if n.op_type not in ("SplitToSequence", "Relu", "Constant")]
     g = h.make_graph(nodes, "bad_modern", [x], outs, inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 18), h.make_opsetid("pkg.bad", 1),
                                        h.make_opsetid("pkg.onnxscript.torch_lib", 1)],
-                     producer_name="tools/mkmodern.py", functions=[leaky_fn(), twice])
+                     producer_name="tools/mkmodern.py",
+                     functions=[leaky_fn(), twice, twice2, branches])
     m.ir_version = 10
     onnx.save(m, os.path.join(OUT, "bad_modern.onnx"))
 
@@ -417,7 +457,10 @@ def split_seq(manifest):
     last = g.op("Mul", [g.op("SequenceAt", [s4, g.c(np.array(-1, np.int64))]), g.f(2.0)])
     s14 = g.op("SplitToSequence", [g.op("Relu", ["x"]), g.i64(1, 4)], axis=2)
     second = g.op("SequenceAt", [s14, g.c(np.array(1, np.int64))])
-    save(g, "fp32", 18, [("x", [1, 6, 5])], [last, second], [randn(g.r, 6, 5)], manifest)
+    s10 = g.op("SplitToSequence", [g.op("Neg", ["x"]), g.c(np.array(10, np.int64))], axis=2)
+    whole = g.op("SequenceAt", [s10, g.c(np.array(0, np.int64))])
+    save(g, "fp32", 18, [("x", [1, 6, 5])], [last, second, whole], [randn(g.r, 6, 5)],
+         manifest)
 
 
 def einsum_linear(manifest):
@@ -458,6 +501,63 @@ def functions(manifest):
          (lin, block, leaky_fn()))
 
 
+def functions_scoped(manifest):
+    """Names a function call makes (CALL/NAME) and those SplitToSequence
+    makes (NAME:K...) against the model's and each other's: the graph names
+    a value 'blk/t' before the call 'blk' whose body has its own 't' (the
+    call's names become blk~1/...), and another 'blk2/t' after the call
+    'blk2'; a Loop of 2 iterations whose body calls the function and splits
+    to a sequence (each iteration makes the same names again)."""
+    from onnx import TensorProto, helper as h
+    g = Graph("functions_scoped", 13)
+    f = h.make_function("pkg.torch.2.1.0", "Residual", ["a"], ["b"],
+                        [h.make_node("Relu", ["a"], ["t"]),
+                         h.make_node("Add", ["t", "a"], ["b"])], [h.make_opsetid("", 18)])
+    g.nodes.append(h.make_node("Neg", ["x"], ["blk/t"], name="neg"))
+    g.nodes.append(h.make_node("Residual", ["blk/t"], ["r1"], domain="pkg.torch.2.1.0",
+                               name="blk"))
+    g.nodes.append(h.make_node("Residual", ["r1"], ["r2"], domain="pkg.torch.2.1.0",
+                               name="blk2"))
+    g.nodes.append(h.make_node("Mul", ["r1", g.f(0.5)], ["blk2/t"], name="half"))
+    s = g.op("Add", [g.op("Add", ["r2", "blk/t"]), "blk2/t"])
+    body = h.make_graph(
+        [h.make_node("Residual", ["c_in"], ["r"], domain="pkg.torch.2.1.0", name="call"),
+         h.make_node("SplitToSequence", ["r"], ["q"], axis=1, keepdims=0, name="split"),
+         h.make_node("SequenceAt", ["q", "one"], ["row"], name="at"),
+         h.make_node("Unsqueeze", ["row", "ax1"], ["row1"], name="unsq"),
+         h.make_node("Sub", ["r", "row1"], ["c_out"], name="sub"),
+         h.make_node("Identity", ["cond_in"], ["cond_out"], name="cond")], "body",
+        [h.make_tensor_value_info("i", TensorProto.INT64, []),
+         h.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         h.make_tensor_value_info("c_in", TensorProto.FLOAT, None)],
+        [h.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         h.make_tensor_value_info("c_out", TensorProto.FLOAT, None)])
+    from onnx import numpy_helper as nh
+    g.inits += [nh.from_array(np.array(2, np.int64), "trips"),
+                nh.from_array(np.array(True), "go"),
+                nh.from_array(np.array(1, np.int64), "one"),
+                nh.from_array(np.array([1], np.int64), "ax1")]
+    g.nodes.append(h.make_node("Loop", ["trips", "go", s], ["looped"], body=body, name="loop"))
+    save(g, "fp32", 18, [("x", [1, 4, 6])], ["looped"], [randn(g.r, 4, 6)], manifest, (f,))
+
+
+def lse_inf():
+    """lse_inf.onnx: ReduceLogSumExp of rows of -inf, rows holding inf and
+    rows of large finite values (over the last axis, and over axis 1 kept),
+    ONNX Runtime's outputs -inf, inf and finite (the convert suite's
+    modern_infinities; no MANIFEST line: int8 has no infinities)."""
+    g = Graph("lse_inf", 14)
+    x = (g.r.standard_normal((SAMPLES, 3, 4)) * 30 + 90).astype(np.float32)
+    x[0, 0, :] = -np.inf
+    x[1, 1, 2] = np.inf
+    x[2, 2, :2] = -np.inf
+    x[3, :, 3] = -np.inf
+    x[3, 0, 0] = np.inf
+    y0 = g.op("ReduceLogSumExp", ["x", g.i64(-1)], keepdims=0)
+    y1 = g.op("ReduceLogSumExp", ["x", g.i64(1)], keepdims=1)
+    save(g, "fp32", 18, [("x", [1, 3, 4])], [y0, y1], [x], [])
+
+
 def bad_fanout():
     """bad_fanout.onnx: 24 functions, each calling the next twice (2^24
     calls of a Relu), refused when the inlined nodes pass 2^15."""
@@ -486,8 +586,9 @@ def main():
     manifest = []
     for case in (vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
                  sdpa_bool_mask, yolov8_head, reductions, trilu, functions, einsum_linear,
-                 split_seq):
+                 split_seq, functions_scoped):
         case(manifest)
+    lse_inf()
     bad_modern()
     bad_fanout()
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
