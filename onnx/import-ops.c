@@ -916,19 +916,25 @@ static bool same_shape(const struct dnnq_ir_value *a, const struct dnnq_ir_value
 	return true;
 }
 
+static int binary_chain(struct nctx *c);
+
+/* Sum of inputs of one shape is one node; of broadcasting shapes (ONNX's
+ * Sum and Mean broadcast as Add does) a chain of Adds. */
 static int op_sum(struct nctx *c)
 {
 	int rc;
+	bool same = true;
 	if (c->nin < 1)
 		return bad(c, DNNQ_E_FORMAT, "no inputs");
 	for (size_t i = 0; i < c->nin; i++) {
 		if ((rc = need(c, i, DT_F32, false)))
 			return rc;
-		if (!same_shape(V(c, i), V(c, 0)))
-			return bad(c, DNNQ_E_UNSUPPORTED, "input %zu '%.80s' [%s]: only inputs of one "
-			           "shape are supported", i, iname(c, i), imp_dims_str(V(c, i)));
+		same = same && same_shape(V(c, i), V(c, 0));
 	}
-	return same_out(c, V(c, 0), DNNQ_IR_F32);
+	if (same)
+		return same_out(c, V(c, 0), DNNQ_IR_F32);
+	c->node.op = DNNQ_IR_ADD;
+	return binary_chain(c);
 }
 
 int norm_axis(struct nctx *c, int64_t *axis, uint32_t rank, const char *what)
@@ -1707,6 +1713,14 @@ static int op_minmax(struct nctx *c)
 		rc = need(c, 0, DT_F32, false);
 		return rc ? rc : pass_through(c);
 	}
+	return binary_chain(c);
+}
+
+/* c's binary operator over its c->nin >= 2 inputs: ((x0 op x1) op x2)
+ * ..., the links NAME:1, NAME:2, ..., this node the last. */
+static int binary_chain(struct nctx *c)
+{
+	int rc;
 	size_t n = c->nin;
 	c->nin = 2;
 	for (size_t k = 2; k < n; k++) {

@@ -12,7 +12,8 @@ attributes, ONNX's Gelu (opset 20), GroupNormalization (opset 18: scale and
 bias per group; 21: per channel), Mish, the scaled_dot_product_attention
 decomposition (q and k each scaled by 1 / dh^(1/4)), its boolean-mask form
 (Where(mask, 0, -inf), then Where(IsNaN(softmax), 0, softmax)), ReduceL1,
-ReduceLogSum, ReduceLogSumExp, Mean, Softsign. Weights are seeded numpy.
+ReduceLogSum, ReduceLogSumExp, Mean, Softsign, Sum and Mean of broadcasting
+shapes. Weights are seeded numpy.
 The inputs fix dim 0 at 1 (a static export: the Reshape targets hold the
 1); NAME.in0.npy, ... hold 4 samples, and NAME.out.npy, ... ONNX Runtime's
 outputs (CPU provider, onnxruntime-node through tools/ort-npy.js), one
@@ -68,8 +69,9 @@ for the convert suite's case modern_refused.
 bad_fanout.onnx: 24 functions each calling the next twice, 2^24 calls:
 refused when the inlined body nodes pass 2^15 (modern_refused).
 reductions: ReduceLogSumExp (axes input [-1]), ReduceL1 (axes [1], kept),
-ReduceLogSum of |x| + 1 and Mean of x and Softsign(x), opset 18, four
-outputs of x [1, 6, 5, 7].
+ReduceLogSum of |x| + 1, Mean of x and Softsign(x), Sum of x, the ReduceL1
+and a constant [7] and Mean of the ReduceL1 and x (broadcasting), opset 18,
+six outputs of x [1, 6, 5, 7].
 trilu: Trilu of a computed tensor (torch's triu and tril of activations),
 upper with k 1 and lower with k -2 of x [1, 3, 5, 7], opset 18.
 split_seq: SplitToSequence by a scalar length (4 of 6 channels: pieces 4
@@ -368,7 +370,11 @@ def reductions(manifest):
     ls = g.op("ReduceLogSum", [g.op("Add", [g.op("Abs", ["x"]), g.f(1.0)]), g.i64(2, 3)],
               keepdims=0)
     mean = g.op("Mean", ["x", g.op("Softsign", ["x"])])
-    save(g, "fp32", 18, [("x", [1, 6, 5, 7])], [lse, l1, ls, mean],
+    # Sum and Mean broadcast their inputs as Add does
+    row = g.c((np.arange(7, dtype=np.float32) - 3) / 4)
+    bsum = g.op("Sum", ["x", l1, row])
+    bmean = g.op("Mean", [l1, "x"])
+    save(g, "fp32", 18, [("x", [1, 6, 5, 7])], [lse, l1, ls, mean, bsum, bmean],
          [randn(g.r, 6, 5, 7) * 3], manifest)
 
 
