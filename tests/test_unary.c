@@ -221,17 +221,56 @@ static double sincos_sweep(float quarter, double lim)
 	return worst;
 }
 
+/* Past DNNQ_TRIG_FAST: floats of every exponent from 2^13 to 2^127 (the
+ * mantissas seeded), against libm as above, the AVX2 lanes the scalar's. */
+static double sincos_far(float quarter)
+{
+	double worst = 0;
+	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
+	uint32_t seed = 12345;
+	for (int i = 0; i < 100000; i += 8) {
+		float x[8], y[8];
+		for (int k = 0; k < 8; k++) {
+			seed = seed * 1664525u + 1013904223u;
+			uint32_t u = ((uint32_t)(140 + (i + k) % 115) << 23) | (seed >> 9) |
+			             (k & 1 ? 0x80000000u : 0);
+			memcpy(&x[k], &u, 4);
+		}
+		if (avx2)
+			sincos_avx2(x, y, quarter);
+		for (int k = 0; k < 8; k++) {
+			float got = dnnq_sincos1(x[k], quarter);
+			ck_assert_msg(!avx2 || !memcmp(&got, &y[k], 4), "%s(%a): avx2 %a, scalar %a",
+			              quarter ? "cos" : "sin", x[k], y[k], got);
+			double want = quarter ? cos(x[k]) : sin(x[k]);
+			float w = (float)fabs(want);
+			double e = fabs(got - want) / fmax((double)nextafterf(w, INFINITY) - w, 0x1p-24);
+			worst = e > worst ? e : worst;
+		}
+	}
+	return worst;
+}
+
 START_TEST(unary_sincos_vs_libm)
 {
 	double e;
 	for (int q = 0; q <= 2; q += 2) {
 		ck_assert_msg((e = sincos_sweep(q, 4)) <= 1.5, "quarter %d, |x| <= 4: %g", q, e);
 		ck_assert_msg((e = sincos_sweep(q, 8192)) <= 1.5, "quarter %d, |x| <= 8192: %g", q, e);
-		ck_assert_msg((e = sincos_sweep(q, DNNQ_TRIG_MAX)) <= 10, "quarter %d, to the max: %g",
-		              q, e);
-		/* past the exact reduction, NaN and the infinities: NaN */
-		ck_assert(isnan(dnnq_sincos1(51472.0f, q)) && isnan(dnnq_sincos1(-1e30f, q)));
-		ck_assert(isnan(dnnq_sincos1(INFINITY, q)) && isnan(dnnq_sincos1(NAN, q)));
+		/* reduced exactly past it: 51471 (2^16 pi/4) was NaN, 1e30 too */
+		ck_assert_msg((e = sincos_sweep(q, 60000)) <= 1.5, "quarter %d, |x| <= 60000: %g", q,
+		              e);
+		ck_assert_msg((e = sincos_far(q)) <= 1.5, "quarter %d, |x| to FLT_MAX: %g", q, e);
+		float big[] = { 51472.0f, -1e30f, FLT_MAX, -FLT_MAX, 0x1.8p13f, 1e20f };
+		for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+			double want = q ? cos(big[i]) : sin(big[i]);
+			float got = dnnq_sincos1(big[i], q);
+			ck_assert_msg(fabs(got - want) <= 2e-7 * fmax(fabs(want), 0.25),
+			              "%s(%a) = %a, libm %a", q ? "cos" : "sin", big[i], got, want);
+		}
+		/* NaN and the infinities: NaN */
+		ck_assert(isnan(dnnq_sincos1(INFINITY, q)) && isnan(dnnq_sincos1(-INFINITY, q)));
+		ck_assert(isnan(dnnq_sincos1(NAN, q)));
 	}
 	float s0 = dnnq_sincos1(-0.0f, 0.0f);
 	ck_assert(s0 == 0.0f && signbit(s0));      /* sin(-0) = -0 */
