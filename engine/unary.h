@@ -330,6 +330,42 @@ DNNQ_AVX2 __m256 dnnq_sincos8(__m256 x, float quarter)
 	return y;
 }
 
+/* ---- a float cast to an integer type (ONNX's Cast computed at run time) ------
+ * As ONNX Runtime casts on x86 (C++'s static_cast: the CPU's truncating
+ * conversion): toward zero; to int64 NaN and |x| >= 2^63 give -2^63; to
+ * int32 NaN and x outside [-2^31, 2^31) give -2^31; to 8 bits through
+ * int32 (out of its range -2^31, whose low bits are 0), then wrapped into
+ * the type (300.5 to int8: 44; to uint8 -2.7: 254). The integer is the
+ * float holding it, exactly: every one is a float (a float past 2^24 is an
+ * integer already), -0 made 0. bits 64, 32 or 8; sgn: int8, else uint8. */
+static inline float dnnq_cast_int1(float x, int bits, bool sgn)
+{
+	if (bits == 64)
+		return fabsf(x) < 0x1p63f ? truncf(x) + 0.0f : -0x1p63f;
+	int32_t i = x >= -0x1p31f && x < 0x1p31f ? (int32_t)x : INT32_MIN;
+	if (bits == 32)
+		return (float)i;
+	uint32_t u = (uint32_t)i << (32 - bits);
+	return (float)(sgn ? (int32_t)u >> (32 - bits) : (int32_t)(u >> (32 - bits)));
+}
+
+DNNQ_AVX2 __m256 dnnq_cast_int_avx2(__m256 x, int bits, bool sgn)
+{
+	if (bits == 64) {
+		__m256 t = _mm256_add_ps(_mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+		                         _mm256_setzero_ps());
+		__m256 in = _mm256_cmp_ps(_mm256_andnot_ps(DNNQ_SET1(-0.0f), x), DNNQ_SET1(0x1p63f),
+		                          _CMP_LT_OQ);
+		return _mm256_blendv_ps(DNNQ_SET1(-0x1p63f), t, in);
+	}
+	__m256i i = _mm256_cvttps_epi32(x);  /* NaN, out of range: INT32_MIN, as the scalar's */
+	if (bits < 32) {
+		__m256i u = _mm256_slli_epi32(i, 32 - bits);
+		i = sgn ? _mm256_srai_epi32(u, 32 - bits) : _mm256_srli_epi32(u, 32 - bits);
+	}
+	return _mm256_cvtepi32_ps(i);
+}
+
 /* ---- the family ------------------------------------------------------------- */
 
 typedef void (*dnnq_unary_row_f32)(const float *x, float *y, size_t n);

@@ -405,8 +405,9 @@ static int fold_cast(struct nctx *c)
 	else if (to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
 		dt = DNNQ_IR_F32;       /* float16 values are carried as float (docs/onnx.md) */
 	else if (imp_dtype((int32_t)to, &dt))
-		return bad(c, DNNQ_E_DTYPE, "casting to %s is not supported",
-		           imp_onnx_dtype_name((int32_t)to));
+		return bad(c, DNNQ_E_DTYPE, "casting to %s is not supported%s",
+		           imp_onnx_dtype_name((int32_t)to), V(c, 0)->data ? "" :
+		           " (a float computed at run time: to int8, uint8, int32 or int64)");
 	struct dnnq_ir_value *x = V(c, 0);
 	if (!x->data && dt == x->dtype && !to_bool)
 		return pass_through(c);

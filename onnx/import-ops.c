@@ -1933,20 +1933,40 @@ int imp_cast_to(struct nctx *c, int64_t *to)
 	return rc;
 }
 
+/* The registry kind of a computed float's cast to the integer type to
+ * (engine/ops/cast_*.c), or NULL. */
+static const char *cast_int_kind(int64_t to)
+{
+	switch (to) {
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return "cast_int64";
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return "cast_int32";
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:  return "cast_int8";
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: return "cast_uint8";
+	default: return NULL;
+	}
+}
+
 static int op_cast(struct nctx *c)
 {
 	int64_t to;
 	int rc = imp_cast_to(c, &to);
-	if (!rc && to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL && V(c, 0)->dtype == DNNQ_IR_F32) {
+	const char *kind = rc || V(c, 0)->dtype != DNNQ_IR_F32 ? NULL
+	                 : to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? "nonzero"
+	                 : cast_int_kind(to);
+	if (kind) {
+		/* a float to bool: the float 0 or 1; to an integer: the float
+		 * holding the integer ONNX Runtime gives, marked integer */
 		c->node.op = DNNQ_IR_ENGINE;
-		c->node.kind = dnnq_op_find("nonzero")->kind;
+		c->node.kind = dnnq_op_find(kind)->kind;
+		c->ints = to != ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 		return same_out(c, V(c, 0), DNNQ_IR_F32);
 	}
 	if (rc || (rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false)))
 		return rc;
 	if (to != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float, or to an integer "
-		           "of integers (ids, arithmetic on them, bools)", (long long)to);
+		           "of integers (ids, arithmetic on them, bools) or of floats (to int8, "
+		           "uint8, int32 or int64)", (long long)to);
 	return same_out(c, V(c, 0), DNNQ_IR_F32);
 }
 

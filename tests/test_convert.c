@@ -1684,6 +1684,22 @@ START_TEST(modern_refused)
 }
 END_TEST
 
+#define OPGAPS "tests/onnx/opgaps"
+
+static void opgaps_case(const char *name, const char *kind, unsigned nin)
+{
+	conformance_in(OPGAPS, name, kind, nin);
+}
+
+/* tools/mkopgaps.py's operators and attributes that real models use less
+ * often (a float cast to integers at run time, ...), against ONNX
+ * Runtime's outputs as the conformance cases. */
+START_TEST(opgaps_models)
+{
+	ck_assert_uint_eq(each_case(OPGAPS "/MANIFEST", "tools/mkopgaps.py", opgaps_case), 1);
+}
+END_TEST
+
 /* dnnq-convert --keep-fp32: the kept node is fp32 in --report --json and
  * in dnnq-inspect, the summary counts the precisions and the converts, the
  * model runs; bad names are refused at once, each named. */
@@ -3735,6 +3751,9 @@ Suite *suite_convert(void)
 	TCase *unread = tcase_create("unread");
 	tcase_add_test(unread, tools_unread_inputs);
 	suite_add_tcase(s, unread);
+	TCase *opgaps = tcase_create("opgaps");
+	tcase_add_test(opgaps, opgaps_models);
+	suite_add_tcase(s, opgaps);
 	TCase *ms = tcase_create("ms");
 	tcase_set_timeout(ms, 600);
 	tcase_add_test(ms, ms_ops);

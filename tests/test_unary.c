@@ -92,8 +92,9 @@ START_TEST(unary_ops_every_isa)
 				              ys[e]);
 		}
 	}
-	ck_assert_uint_eq(nun, 18);   /* sqrt reciprocal neg abs exp log erf swish gelu not
-	                                 nonzero softplus ceil floor round sign sin cos */
+	ck_assert_uint_eq(nun, 22);   /* sqrt reciprocal neg abs exp log erf swish gelu not
+	                                 nonzero softplus ceil floor round sign sin cos
+	                                 cast_int64 cast_int32 cast_int8 cast_uint8 */
 	dnnq_pool_destroy(pool);
 }
 END_TEST
@@ -278,6 +279,52 @@ START_TEST(unary_sincos_vs_libm)
 }
 END_TEST
 
+/* A float cast to int64, int32, int8 and uint8 (engine/ops/cast_*.c)
+ * gives what ONNX Runtime 1.31 gave on x86 for the same floats (its Cast
+ * run on them, tools/mkopgaps.py's cast_int the same way), scalar and
+ * AVX2 alike: truncation toward zero; NaN, the infinities and values out
+ * of range -2^63 (int64) or -2^31 (int32), whose low byte is 0; 8 bits
+ * wrapped. */
+__attribute__((target("avx2"))) static void cast_int_avx2(const float *x, float *y, int bits,
+                                                          bool sgn)
+{
+	for (int i = 0; i < 16; i += 8)
+		_mm256_storeu_ps(y + i, dnnq_cast_int_avx2(_mm256_loadu_ps(x + i), bits, sgn));
+}
+
+START_TEST(unary_cast_int_as_ort)
+{
+	static const float x[16] = { 2.7f, -2.7f, 300.5f, -300.5f, 70000.2f, -70000.2f, 3e9f,
+	                             -3e9f, 1e10f, -1e10f, NAN, INFINITY, -INFINITY, 127.9f,
+	                             -128.9f, 255.5f };
+	static const struct { int bits; bool sgn; float want[16]; } to[] = {
+		{ 8, true, { 2, -2, 44, -44, 112, -112, 0, 0, 0, 0, 0, 0, 0, 127, -128, -1 } },
+		{ 8, false, { 2, 254, 44, 212, 112, 144, 0, 0, 0, 0, 0, 0, 0, 127, 128, 255 } },
+		{ 32, true, { 2, -2, 300, -300, 70000, -70000, -0x1p31f, -0x1p31f, -0x1p31f,
+		              -0x1p31f, -0x1p31f, -0x1p31f, -0x1p31f, 127, -128, 255 } },
+		{ 64, true, { 2, -2, 300, -300, 70000, -70000, 3e9f, -3e9f, 1e10f, -1e10f,
+		              -0x1p63f, -0x1p63f, -0x1p63f, 127, -128, 255 } },
+	};
+	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
+	for (size_t t = 0; t < sizeof to / sizeof to[0]; t++) {
+		float y[16];
+		if (avx2)
+			cast_int_avx2(x, y, to[t].bits, to[t].sgn);
+		for (int i = 0; i < 16; i++) {
+			float got = dnnq_cast_int1(x[i], to[t].bits, to[t].sgn);
+			ck_assert_msg(got == to[t].want[i],
+			              "%d bits%s: %a gives %a, ONNX Runtime %a", to[t].bits,
+			              to[t].sgn ? "" : " unsigned", x[i], got, to[t].want[i]);
+			ck_assert_msg(!avx2 || !memcmp(&got, &y[i], 4), "%a: avx2 %a, scalar %a", x[i],
+			              y[i], got);
+		}
+	}
+	/* -0.5 truncates to 0, not -0 (an integer has no sign of zero) */
+	ck_assert(!signbit(dnnq_cast_int1(-0.5f, 64, true)) &&
+	          !signbit(dnnq_cast_int1(-0.5f, 32, true)));
+}
+END_TEST
+
 /* ---- fusions ---- */
 
 static void import_case(const char *name, struct dnnq_ir *ir)
@@ -340,6 +387,7 @@ Suite *suite_unary(void)
 	tcase_add_test(tc, unary_math_vs_libm);
 	tcase_add_test(tc, unary_pow_avx2_bitexact);
 	tcase_add_test(tc, unary_sincos_vs_libm);
+	tcase_add_test(tc, unary_cast_int_as_ort);
 	tcase_add_test(tc, unary_fusions);
 	suite_add_tcase(s, tc);
 	return s;

@@ -97,6 +97,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "onnx", "modern")
+PRODUCER = "tools/mkmodern.py"   # tools/mkopgaps.py writes its own cases through save()
 SAMPLES = 4
 
 
@@ -210,7 +211,7 @@ def save(g, kind, opset, inputs, outputs, feeds, manifest, functions=()):
                           for n in outputs], g.inits)
     m = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)] +
                      [h.make_opsetid(d, 1) for d in sorted({f.domain for f in functions})],
-                     producer_name="tools/mkmodern.py", functions=list(functions))
+                     producer_name=PRODUCER, functions=list(functions))
     m.ir_version = 10
     path = os.path.join(OUT, g.name + ".onnx")
     onnx.save(m, path)

