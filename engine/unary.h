@@ -330,6 +330,19 @@ DNNQ_AVX2 __m256 dnnq_sincos8(__m256 x, float quarter)
 	return y;
 }
 
+/* ---- the rarer functions (Atan, Tan, Sinh, ...): libm's, lane by lane --------
+ * Models use them seldom and on small tensors (an angle from a vector, a
+ * pose's rotation), so the AVX2 kernel calls the scalar function on each
+ * lane: one result on every ISA, libm's accuracy, no polynomial of ours. */
+DNNQ_AVX2 __m256 dnnq_lanes8(__m256 x, float (*f)(float))
+{
+	float v[8];
+	_mm256_storeu_ps(v, x);
+	for (int i = 0; i < 8; i++)
+		v[i] = f(v[i]);
+	return _mm256_loadu_ps(v);
+}
+
 /* ---- a float cast to an integer type (ONNX's Cast computed at run time) ------
  * As ONNX Runtime casts on x86 (C++'s static_cast: the CPU's truncating
  * conversion): toward zero; to int64 NaN and |x| >= 2^63 give -2^63; to

@@ -390,6 +390,15 @@ static bool rounded(const struct dnnq_ir *ir, const struct dnnq_ir_value *x)
 	       k == dnnq_op_find("round")->kind;
 }
 
+/* Whether ONNX type to is one of the integer types dnnq has no cast to. */
+static bool onnx_int_other(int64_t to)
+{
+	return to == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 ||
+	       to == ONNX__TENSOR_PROTO__DATA_TYPE__UINT16 ||
+	       to == ONNX__TENSOR_PROTO__DATA_TYPE__UINT32 ||
+	       to == ONNX__TENSOR_PROTO__DATA_TYPE__UINT64;
+}
+
 static int fold_cast(struct nctx *c)
 {
 	int64_t to;
@@ -406,7 +415,7 @@ static int fold_cast(struct nctx *c)
 		dt = DNNQ_IR_F32;       /* float16 values are carried as float (docs/onnx.md) */
 	else if (imp_dtype((int32_t)to, &dt))
 		return bad(c, DNNQ_E_DTYPE, "casting to %s is not supported%s",
-		           imp_onnx_dtype_name((int32_t)to), V(c, 0)->data ? "" :
+		           imp_onnx_dtype_name((int32_t)to), V(c, 0)->data || !onnx_int_other(to) ? "" :
 		           " (a float computed at run time: to int8, uint8, int32 or int64)");
 	struct dnnq_ir_value *x = V(c, 0);
 	if (!x->data && dt == x->dtype && !to_bool)
@@ -966,16 +975,29 @@ static int fold_max(struct nctx *c)
 	return c->nin == 2 ? fold_arith(c, AR_MAX) : IMP_NOT_FOLDED;
 }
 
+static float recipf(float f)
+{
+	return 1.0f / f;
+}
+
 /* f of a float constant: Log (T5's relative position buckets: the log of
  * the far ones), Sqrt and Reciprocal (torch 2's scaled_dot_product_attention
  * scales q and k by sqrt(1 / sqrt(dh)), dh from the shape), Exp, Sin and
  * Cos (sinusoidal and rotary position tables of positions made by a
- * Range); libm's float functions, as ONNX Runtime's. */
+ * Range), the inverse and hyperbolic functions and Tan; libm's float
+ * functions, as ONNX Runtime's. */
 static float fold_float(const char *op, float f)
 {
-	return !strcmp(op, "Log") ? logf(f) : !strcmp(op, "Sqrt") ? sqrtf(f) :
-	       !strcmp(op, "Reciprocal") ? 1.0f / f : !strcmp(op, "Exp") ? expf(f) :
-	       !strcmp(op, "Sin") ? sinf(f) : cosf(f);
+	static const struct { const char *op; float (*f)(float); } fns[] = {
+		{ "Log", logf }, { "Sqrt", sqrtf }, { "Reciprocal", recipf }, { "Exp", expf },
+		{ "Sin", sinf }, { "Cos", cosf }, { "Tan", tanf }, { "Atan", atanf },
+		{ "Asin", asinf }, { "Acos", acosf }, { "Sinh", sinhf }, { "Cosh", coshf },
+		{ "Asinh", asinhf }, { "Acosh", acoshf }, { "Atanh", atanhf },
+	};
+	size_t k = 0;
+	while (strcmp(op, fns[k].op))
+		k++;
+	return fns[k].f(f);
 }
 
 /* Abs, Neg of a constant, and the fold_float functions of a float one
@@ -1534,6 +1556,15 @@ static const struct imp_fold FOLDS[] = {
 	{ "Exp", fold_unary, 1, 1, 0 },
 	{ "Sin", fold_unary, 1, 1, 0 },
 	{ "Cos", fold_unary, 1, 1, 0 },
+	{ "Tan", fold_unary, 1, 1, 0 },
+	{ "Atan", fold_unary, 1, 1, 0 },
+	{ "Asin", fold_unary, 1, 1, 0 },
+	{ "Acos", fold_unary, 1, 1, 0 },
+	{ "Sinh", fold_unary, 1, 1, 0 },
+	{ "Cosh", fold_unary, 1, 1, 0 },
+	{ "Asinh", fold_unary, 1, 1, 0 },
+	{ "Acosh", fold_unary, 1, 1, 0 },
+	{ "Atanh", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
 	{ "ReduceProd", fold_reduce, 1, 2, 0 },
 	{ "MatMul", fold_matmul, 2, 2, 0 },

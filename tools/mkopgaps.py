@@ -18,6 +18,11 @@ time, each cast back to float (ONNX Runtime's integers: truncation toward
 zero; out of int32's range -2^31, and for 8 bits the low byte of the int32,
 wrapped), opset 13; x [1, 16] of values up to +-1e10.
 
+trig: Atan, Asin, Acos, Tan, Sinh, Cosh, Asinh, Acosh, Atanh of computed
+values in their domains (Asin, Acos of a Tanh; Acosh of |x| + 1.1; Atanh of
+0.9 Tanh; Sinh and Cosh added), and Atan of a constant (folded at import)
+added to one, opset 13; x [1, 4, 6], eight outputs.
+
 bad_opgaps.onnx: one node refused for each attribute the import checks,
 for opgaps_refused.
 
@@ -35,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mkmodern  # noqa: E402
-from mkmodern import Graph, SAMPLES, save  # noqa: E402
+from mkmodern import Graph, SAMPLES, randn, save  # noqa: E402
 
 OUT = os.path.join(mkmodern.ROOT, "tests", "onnx", "opgaps")
 mkmodern.OUT, mkmodern.PRODUCER = OUT, "tools/mkopgaps.py"
@@ -54,12 +59,25 @@ def cast_int(manifest):
     save(g, "fp32", 13, [("x", [1, 16])], outs, [x], manifest)
 
 
+def trig(manifest):
+    g = Graph("trig", 2)
+    t = g.op("Tanh", ["x"])
+    outs = [g.op("Add", [g.op("Atan", [g.op("Mul", ["x", g.f(3.0)])]),
+                         g.op("Atan", [g.w(6, scale=2.0)])]),
+            g.op("Asin", [t]), g.op("Acos", [t]), g.op("Tan", [g.op("Mul", ["x", g.f(0.4)])]),
+            g.op("Add", [g.op("Sinh", ["x"]), g.op("Cosh", ["x"])]),
+            g.op("Asinh", [g.op("Mul", ["x", g.f(5.0)])]),
+            g.op("Acosh", [g.op("Add", [g.op("Abs", ["x"]), g.f(1.1)])]),
+            g.op("Atanh", [g.op("Mul", [t, g.f(0.9)])])]
+    save(g, "fp32", 13, [("x", [1, 4, 6])], outs, [randn(g.r, 4, 6)], manifest)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
-    for case in (cast_int,):
+    for case in (cast_int, trig):
         case(manifest)
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("# NAME KIND NINPUTS (tools/mkopgaps.py)\n")
