@@ -3354,7 +3354,7 @@ static int op_split(struct nctx *c)
 
 static int op_pad(struct nctx *c)
 {
-	static const char *const modes[] = { "constant", "reflect", "edge", NULL };
+	static const char *const modes[] = { "constant", "reflect", "edge", "wrap", NULL };
 	struct dnnq_ir_node *n = &c->node;
 	int64_t p[2 * DNNQ_IR_MAX_DIMS], ax[DNNQ_IR_MAX_DIMS];
 	ptrdiff_t np, na = -1;
@@ -3396,6 +3396,12 @@ static int op_pad(struct nctx *c)
 		    (a == 0 && x->batched && (b || e)))
 			return batch_moves(c, "axis %lld: pads %lld, %lld (the batch is not padded)",
 			           (long long)a, (long long)b, (long long)e);
+		/* ONNX Runtime 1.31 wraps a cropped axis as no rule we could
+		 * state (pads 3, -1 of 2 rows gave row 0 four times) */
+		if (n->mode == DNNQ_PAD_WRAP && (b < 0 || e < 0))
+			return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld: pads %lld, %lld: a negative pad "
+			           "(a crop) with mode 'wrap' is not supported", (long long)a,
+			           (long long)b, (long long)e);
 		n->starts[a] = -b;
 		d[a] = x->dims[a] + b + e;
 		if (d[a] < 1)

@@ -1118,6 +1118,8 @@ static void remap(const struct run *r, const struct dnnq_ir_node *n, int32_t out
 					s = s < 0 ? 0 : m - 1;
 				else if (n->mode == DNNQ_PAD_REFLECT)
 					s = m == 1 ? 0 : (s % (2 * m - 2) + 2 * m - 2) % (2 * m - 2);
+				else if (n->mode == DNNQ_PAD_WRAP)
+					s = (s % m + m) % m;
 				if (n->mode == DNNQ_PAD_REFLECT && s >= m)
 					s = 2 * m - 2 - s;
 				fill |= s < 0 || s >= m;

@@ -23,6 +23,11 @@ values in their domains (Asin, Acos of a Tanh; Acosh of |x| + 1.1; Atanh of
 0.9 Tanh; Sinh and Cosh added), and Atan of a constant (folded at import)
 added to one, opset 13; x [1, 4, 6], eight outputs.
 
+pad_wrap: Pad of mode wrap (opset 19: torch 2's circular padding) on H and
+W (1 and 2 before, 2 and 1 after) then a 3x3 Conv, and a wrap of W by 8
+and 9 (longer than its 6: ONNX Runtime wraps again, index i mod 6; NumPy's
+pad, and so ONNX's reference, does not) with axes [3]; x [1, 3, 5, 6].
+
 bad_opgaps.onnx: one node refused for each attribute the import checks,
 for opgaps_refused.
 
@@ -72,12 +77,20 @@ def trig(manifest):
     save(g, "fp32", 13, [("x", [1, 4, 6])], outs, [randn(g.r, 4, 6)], manifest)
 
 
+def pad_wrap(manifest):
+    g = Graph("pad_wrap", 3)
+    p = g.op("Pad", ["x", g.i64(0, 0, 1, 2, 0, 0, 2, 1)], mode="wrap")
+    far = g.op("Pad", [g.op("Relu", ["x"]), g.i64(8, 9), g.f(0.0), g.i64(3)], mode="wrap")
+    save(g, "fp32", 19, [("x", [1, 3, 5, 6])], [g.conv(p, 4, 3, 3), far],
+         [randn(g.r, 3, 5, 6)], manifest)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
-    for case in (cast_int, trig):
+    for case in (cast_int, trig, pad_wrap):
         case(manifest)
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("# NAME KIND NINPUTS (tools/mkopgaps.py)\n")
