@@ -393,10 +393,9 @@ static int out_len(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, i
 	return 0;
 }
 
-/* strides, dilations (when has_dil), pads, auto_pad, ceil_mode (when
- * has_ceil) into c->node; kernel already in c->node.kernel; out[2]. */
-static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_dil, bool has_ceil,
-                   int64_t out[2])
+/* strides, dilations, pads, auto_pad, ceil_mode (when has_ceil) into
+ * c->node; kernel already in c->node.kernel; out[2]. */
+static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_ceil, int64_t out[2])
 {
 	struct dnnq_ir_node *n = &c->node;
 	char ap[32];
@@ -412,8 +411,6 @@ static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_dil, 
 		n->pads[i] += merged[i];
 		n->count_include_pad |= merged[i] != 0;
 	}
-	if (!has_dil && (n->dilations[0] != 1 || n->dilations[1] != 1))
-		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 	if (has_ceil && (rc = a_bool(c, "ceil_mode", &n->ceil_mode)))
 		return rc;
 	enum autopad a;
@@ -451,7 +448,7 @@ static int conv_shape(struct nctx *c, size_t ix, size_t iw)
 	if (w->dims[2] < 1 || w->dims[3] < 1)
 		return bad(c, DNNQ_E_SHAPE, "weight [%s]: empty kernel", imp_dims_str(w));
 	int64_t o[2];
-	if ((rc = spatial(c, x, true, false, o)))
+	if ((rc = spatial(c, x, false, o)))
 		return rc;
 	int64_t d[4] = { x->dims[0], M, o[0], o[1] };
 	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
@@ -633,8 +630,8 @@ static int op_matmulinteger(struct nctx *c)
 	return 0;
 }
 
-static int op_pool1d(struct nctx *c, bool max);
-static int op_pool3d(struct nctx *c, bool max);
+static int op_pool1d(struct nctx *c);
+static int op_pool3d(struct nctx *c);
 static int gpool3d(struct nctx *c);
 
 static int op_pool(struct nctx *c)
@@ -653,9 +650,9 @@ static int op_pool(struct nctx *c)
 		return rc;
 	}
 	if (V(c, 0)->ndim == 3)
-		return op_pool1d(c, max);
+		return op_pool1d(c);
 	if (V(c, 0)->ndim == 5)
-		return op_pool3d(c, max);
+		return op_pool3d(c);
 	if ((rc = need_rank(c, 0, 4, "only 1-D, 2-D and 3-D pooling (3-D NCL, 4-D NCHW, 5-D "
 	                    "NCDHW input) is supported")))
 		return rc;
@@ -665,7 +662,7 @@ static int op_pool(struct nctx *c)
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t o[2];
-	if ((rc = spatial(c, x, max, true, o)))
+	if ((rc = spatial(c, x, true, o)))
 		return rc;
 	int64_t d[4] = { x->dims[0], x->dims[1], o[0], o[1] };
 	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
@@ -4110,7 +4107,7 @@ static int a_nd(struct nctx *c, int nd, const char *name, int64_t lo, size_t cou
  * (kernel, stride, dilation 1 and no pads on it): n->kernel[1] set (the
  * kernel_shape attribute, when given, must agree), strides, dilations,
  * pads and auto_pad read; *o the output length. */
-static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
+static int geometry1d(struct nctx *c, int64_t *o)
 {
 	struct dnnq_ir_node *n = &c->node;
 	int64_t pads[2] = { 0, 0 }, k = n->kernel[1];
@@ -4128,8 +4125,6 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 		return bad(c, DNNQ_E_SHAPE, "kernel_shape [%lld] disagrees with the weight [%s]",
 		           (long long)k, imp_dims_str(V(c, 1)));
 	n->kernel[1] = k;
-	if (!has_dil && n->dilations[1] != 1)
-		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 	enum autopad a;
 	if ((rc = autopad_of(c, ap, &a)))
 		return rc;
@@ -4144,7 +4139,7 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 
 /* MaxPool / AveragePool over L of [N, C, L] (storage_order and
  * count_include_pad read by op_pool). */
-static int op_pool1d(struct nctx *c, bool max)
+static int op_pool1d(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
 	const struct dnnq_ir_value *x = V(c, 0);
@@ -4153,7 +4148,7 @@ static int op_pool1d(struct nctx *c, bool max)
 	n->kernel[1] = 0;
 	if (!attr(c, "kernel_shape"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
-	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) || (rc = geometry1d(c, max, &o)))
+	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) || (rc = geometry1d(c, &o)))
 		return rc;
 	int64_t d[3] = { x->dims[0], x->dims[1], o };
 	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
@@ -4218,7 +4213,7 @@ static int op_conv1d(struct nctx *c)
 	if (merged[0] || merged[1] || merged[2] || merged[3])
 		return bad(c, DNNQ_E_UNSUPPORTED, "a Pad before a 1-D convolution is not supported");
 	n->kernel[1] = w->dims[2];
-	if ((rc = geometry1d(c, true, &o)) || (rc = bias(c, 2, DT_F32, M)))
+	if ((rc = geometry1d(c, &o)) || (rc = bias(c, 2, DT_F32, M)))
 		return rc;
 	n->op = DNNQ_IR_CONV;
 	return as_2d(c, M, o);
@@ -4248,14 +4243,13 @@ static int op_gmaxpool(struct nctx *c)
 
 /* The geometry over D, H, W of input 0 [N, C, D, H, W]: kernel k (the
  * weight's, or kernel_shape's: they must agree when both are there),
- * strides s, dilations dl (has_dil; else 1), pads pb (begin) and pe (end),
+ * strides s, dilations dl, pads pb (begin) and pe (end),
  * auto_pad, ceil_mode (has_ceil); o the output's D, H, W. */
 struct geo3 {
 	int64_t k[3], s[3], dl[3], pb[3], pe[3], o[3];
 };
 
-static int geometry3d(struct nctx *c, bool has_dil, bool has_ceil, const int64_t *wk,
-                      struct geo3 *g)
+static int geometry3d(struct nctx *c, bool has_ceil, const int64_t *wk, struct geo3 *g)
 {
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t pads[6] = { 0 }, ks[3] = { 0 };
@@ -4275,8 +4269,6 @@ static int geometry3d(struct nctx *c, bool has_dil, bool has_ceil, const int64_t
 			           "weight [%s]", (long long)ks[0], (long long)ks[1], (long long)ks[2],
 			           imp_dims_str(V(c, 1)));
 		g->k[i] = wk ? wk[i] : ks[i];
-		if (!has_dil && g->dl[i] != 1)
-			return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 		g->pb[i] = pads[i];
 		g->pe[i] = pads[3 + i];
 	}
@@ -4560,12 +4552,12 @@ static int pool2d_as(struct nctx *c, enum dnnq_ir_op op, const int64_t *out, con
  * average, each window's count is its D count times its H, W count, with
  * or without the padding alike, so the mean over D of the H, W means is
  * the mean over the box. */
-static int op_pool3d(struct nctx *c, bool max)
+static int op_pool3d(struct nctx *c)
 {
 	struct geo3 g;
 	const bool include_pad = c->node.count_include_pad;   /* op_pool read it */
 	int rc;
-	if ((rc = geometry3d(c, max, true, NULL, &g)))
+	if ((rc = geometry3d(c, true, NULL, &g)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	const bool batched = x->batched, ceil_mode = c->node.ceil_mode;
@@ -4764,7 +4756,7 @@ static int op_conv3d(struct nctx *c)
 	for (int i = 0; i < 3; i++)
 		if (w->dims[2 + i] < 1)
 			return bad(c, DNNQ_E_SHAPE, "weight [%s]: empty kernel", imp_dims_str(w));
-	if ((rc = geometry3d(c, true, false, &w->dims[2], &g)) || (rc = bias(c, 2, DT_F32, M)))
+	if ((rc = geometry3d(c, false, &w->dims[2], &g)) || (rc = bias(c, 2, DT_F32, M)))
 		return rc;
 	const int64_t Cg = C / grp, kd = g.k[0], kh = g.k[1], kw = g.k[2];
 	const size_t K = (size_t)(Cg * kd * kh * kw), hw = (size_t)(kh * kw);

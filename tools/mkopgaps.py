@@ -28,6 +28,11 @@ W (1 and 2 before, 2 and 1 after) then a 3x3 Conv, and a wrap of W by 8
 and 9 (longer than its 6: ONNX Runtime wraps again, index i mod 6; NumPy's
 pad, and so ONNX's reference, does not) with axes [3]; x [1, 3, 5, 6].
 
+avgpool_dilated: AveragePool with dilations (opset 19), each an output: 3x3
+dilations 2 pads 1 count_include_pad 0; 3x2 dilations [2, 3] strides 2 pads
+[2, 1, 1, 1] count_include_pad 1 and ceil_mode 1; 1-D kernel 3 dilation 3
+(over W of the [1, 4, 7 * 9] reshape); x [1, 4, 7, 9] after a Conv.
+
 bad_opgaps.onnx: one node refused for each attribute the import checks,
 for opgaps_refused.
 
@@ -85,12 +90,23 @@ def pad_wrap(manifest):
          [randn(g.r, 3, 5, 6)], manifest)
 
 
+def avgpool_dilated(manifest):
+    g = Graph("avgpool_dilated", 4)
+    t = g.conv("x", 4, 3, 1)
+    a = g.op("AveragePool", [t], kernel_shape=[3, 3], dilations=[2, 2], pads=[1, 1, 1, 1])
+    b = g.op("AveragePool", [t], kernel_shape=[3, 2], dilations=[2, 3], strides=[2, 2],
+             pads=[2, 1, 1, 1], count_include_pad=1, ceil_mode=1)
+    c = g.op("AveragePool", [g.op("Reshape", [t, g.i64(1, 4, 63)])], kernel_shape=[3],
+             dilations=[3], pads=[2, 1])
+    save(g, "fp32", 19, [("x", [1, 3, 7, 9])], [a, b, c], [randn(g.r, 3, 7, 9)], manifest)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
-    for case in (cast_int, trig, pad_wrap):
+    for case in (cast_int, trig, pad_wrap, avgpool_dilated):
         case(manifest)
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("# NAME KIND NINPUTS (tools/mkopgaps.py)\n")
