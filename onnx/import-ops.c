@@ -974,6 +974,7 @@ static int link_as(struct nctx *c, const char *suffix, size_t nin)
  * linked. */
 static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const char *suffix,
                             void *data);
+static int32_t scalar_const(struct nctx *c, float v, const char *suffix);
 
 /* A half of Where whose condition and operand are constants (GPT-2's
  * where(causal, scores, finfo.min)): the constant Where(cond, x, 0)
@@ -981,12 +982,7 @@ static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const
 static int where_half_const(struct nctx *c, int32_t cond, int32_t v, bool then,
                             const char *suffix, int32_t *out)
 {
-	float *zero = malloc(sizeof *zero);
-	if (!zero)
-		return DNNQ_E_NOMEM;
-	*zero = 0;
-	struct dnnq_ir_value zv = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
-	int32_t z = new_constant(c, &zv, ":zero", zero);
+	int32_t z = scalar_const(c, 0.0f, ":zero");
 	if (z < 0)
 		return z;
 	c->nin = 3;
@@ -2785,7 +2781,8 @@ static int op_imagescaler(struct nctx *c)
 }
 
 /* The reduction kind (reduce_mean, reduce_sum) of c's input 0 over axes
- * on[] (keepdims), linked as NAME<suffix>; node restored to base first. */
+ * on[] (keepdims), linked as NAME<suffix> unless suffix is NULL (the ONNX
+ * node's own output); node restored to base first. */
 static int reduce_step(struct nctx *c, const struct dnnq_ir_node *base, const char *kind,
                        const bool *on, const char *suffix)
 {
@@ -2804,7 +2801,7 @@ static int reduce_step(struct nctx *c, const struct dnnq_ir_node *base, const ch
 	}
 	if ((rc = set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched)))
 		return rc;
-	return link_as(c, suffix, 1);
+	return suffix ? link_as(c, suffix, 1) : 0;
 }
 
 /* The binary operator (DNNQ_IR_ADD, DNNQ_IR_MUL, or the registry's kind
@@ -2824,7 +2821,8 @@ static int binary_step(struct nctx *c, const struct dnnq_ir_node *base, enum dnn
 	return suffix ? link_as(c, suffix, 2) : 0;
 }
 
-/* The unary registry kind of c's input 0, linked as NAME<suffix>. */
+/* The unary registry kind of c's input 0, linked as NAME<suffix> unless
+ * suffix is NULL (the ONNX node's own output). */
 static int unary_step(struct nctx *c, const struct dnnq_ir_node *base, const char *kind,
                       const char *suffix)
 {
@@ -2833,7 +2831,7 @@ static int unary_step(struct nctx *c, const struct dnnq_ir_node *base, const cha
 	c->nin = 1;
 	if ((rc = engine_kind(c, kind)) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)))
 		return rc;
-	return link_as(c, suffix, 1);
+	return suffix ? link_as(c, suffix, 1) : 0;
 }
 
 /* MeanVarianceNormalization's axes before opset 9: across_channels (0 or
@@ -2898,12 +2896,7 @@ static int op_mvn(struct nctx *c)
 	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", xid, c->in[0],
 	                      variance ? ":centered" : NULL)) || !variance)
 		return rc;
-	float *e = malloc(sizeof *e);
-	if (!e)
-		return DNNQ_E_NOMEM;
-	*e = 1e-9f;
-	struct dnnq_ir_value ev = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
-	if ((eps = new_constant(c, &ev, ":eps", e)) < 0)
+	if ((eps = scalar_const(c, 1e-9f, ":eps")) < 0)
 		return eps;
 	centered = c->in[0];
 	if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, centered, centered, ":square")) ||
@@ -2935,13 +2928,8 @@ static int op_lpnorm(struct nctx *c)
 		return batch_moves(c, "normalization across the batch (axis 0)");
 	const struct dnnq_ir_node base = c->node;
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
-	int32_t xid = c->in[0], tiny;
-	float *t = malloc(sizeof *t);
-	if (!t)
-		return DNNQ_E_NOMEM;
-	*t = FLT_MIN;
-	struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
-	if ((tiny = new_constant(c, &tv, ":flt_min", t)) < 0)
+	int32_t xid = c->in[0], tiny = scalar_const(c, FLT_MIN, ":flt_min");
+	if (tiny < 0)
 		return tiny;
 	on[axis] = true;
 	if ((rc = p == 1 ? unary_step(c, &base, "abs", ":abs")
@@ -4545,6 +4533,106 @@ static int pool2d_as(struct nctx *c, enum dnnq_ir_op op, const int64_t *out, con
 	return link_as(c, suffix, 1);
 }
 
+/* A float scalar constant v, NAME<suffix>: its id, or < 0. */
+static int32_t scalar_const(struct nctx *c, float v, const char *suffix)
+{
+	float *f = malloc(sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	*f = v;
+	struct dnnq_ir_value fv = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
+	return new_constant(c, &fv, suffix, f);
+}
+
+/* The window sums of c's input 0 [N, C, H, W] as a depthwise Conv of ones
+ * (NAME:ones) with the pool's geometry (geo: kernel, strides, dilations,
+ * pads) to out [N, C, H', W'], linked as NAME<suffix> unless NULL. A
+ * ceil_mode window past the end gets as much more end padding, which adds
+ * 0, as the pool's sum of it does. */
+static int window_sums(struct nctx *c, const struct dnnq_ir_node *geo, const int64_t *out,
+                       const char *suffix)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	const int64_t C = x->dims[1], k = geo->kernel[0] * geo->kernel[1];
+	const bool batched = x->batched;
+	float *w;
+	int rc = imp_const_alloc(c->m, (size_t)(C * k) * sizeof *w, c->who, (void **)&w);
+	if (rc)
+		return rc;
+	for (int64_t i = 0; i < C * k; i++)
+		w[i] = 1.0f;
+	struct dnnq_ir_value wv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 4,
+	                            .dims = { C, 1, geo->kernel[0], geo->kernel[1] },
+	                            .producer = -1 };
+	int32_t wid = new_constant(c, &wv, ":ones", w);
+	if (wid < 0)
+		return wid;
+	int32_t xid = c->in[0];
+	fresh(c, DNNQ_IR_CONV);
+	struct dnnq_ir_node *n = &c->node;
+	n->group = C;
+	for (int i = 0; i < 2; i++) {
+		int64_t ext = (geo->kernel[i] - 1) * geo->dilations[i] + 1;
+		int64_t need = (out[2 + i] - 1) * geo->strides[i] + ext - x->dims[2 + i] -
+		               geo->pads[i];
+		n->kernel[i] = geo->kernel[i];
+		n->strides[i] = geo->strides[i];
+		n->dilations[i] = geo->dilations[i];
+		n->pads[i] = geo->pads[i];
+		n->pads[2 + i] = need > geo->pads[2 + i] ? need : geo->pads[2 + i];
+	}
+	c->nin = 2;
+	c->in[0] = xid;
+	c->in[1] = wid;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, out, batched)))
+		return rc;
+	return suffix ? link_as(c, suffix, 2) : 0;
+}
+
+/* LpPool (kernel_shape, strides, pads, auto_pad; opset 18's dilations and
+ * ceil_mode; p, default 2) and GlobalLpPool of a 4-D NCHW input: the p-th
+ * root of the window's sum of |x|^p, the padding adding 0 (ONNX Runtime's
+ * kernel). |x|^p (NAME:abs; p 2 x * x, NAME:square; p past 2 Pow of |x|,
+ * NAME:pow), the window sums (window_sums, NAME:sum; GlobalLpPool a
+ * ReduceSum over H and W), then Sqrt, or Pow 1/p; for p 1 the sum is the
+ * output. Each step has int8 kernels, so --precision auto decides them. */
+static int op_lppool(struct nctx *c)
+{
+	const bool global = !strcmp(S(c->np->op_type), "GlobalLpPool");
+	int64_t p, o[2] = { 1, 1 };
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "p", 2, &p)) ||
+	    (rc = need_rank(c, 0, 4, "only 2-D LpPool (4-D NCHW input) is supported")))
+		return rc;
+	if (p < 1 || p > 64)
+		return bad(c, DNNQ_E_RANGE, "p = %lld: 1..64 expected", (long long)p);
+	const struct dnnq_ir_node base = c->node;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (!global && !attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if (!global && ((rc = a_pair(c, "kernel_shape", 1, 1, c->node.kernel, 2)) ||
+	                (rc = spatial(c, x, true, o))))
+		return rc;
+	const struct dnnq_ir_node geo = c->node;
+	const int64_t out[4] = { x->dims[0], x->dims[1], o[0], o[1] };
+	const bool on[4] = { false, false, true, true };
+	const int32_t xid = c->in[0];
+	int32_t pc = p > 2 ? scalar_const(c, (float)p, ":p") : 0;
+	int32_t inv = p > 2 ? scalar_const(c, 1.0f / (float)p, ":inv_p") : 0;
+	if (pc < 0 || inv < 0)
+		return pc < 0 ? pc : inv;
+	const char *sum = p == 1 ? NULL : ":sum";
+	if ((rc = p == 2 ? binary_step(c, &base, DNNQ_IR_MUL, NULL, xid, xid, ":square")
+	                 : unary_step(c, &base, "abs", ":abs")) ||
+	    (p > 2 && (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "pow", c->in[0], pc, ":pow"))) ||
+	    (rc = global ? reduce_step(c, &base, "reduce_sum", on, sum)
+	                 : window_sums(c, &geo, out, sum)))
+		return rc;
+	if (p == 2)
+		return unary_step(c, &base, "sqrt", NULL);
+	return p > 2 ? binary_step(c, &base, DNNQ_IR_ENGINE, "pow", c->in[0], inv, NULL) : 0;
+}
+
 /* MaxPool / AveragePool over D, H, W of [N, C, D, H, W], separably: the
  * 2-D pool over H, W of [N, C*D, H, W] (NAME:hw), then over D of
  * [N, C, D, H'*W'] (NAME:d, a (kd, 1) window), between Reshapes (NAME:chw,
@@ -5226,6 +5314,8 @@ static const struct opdef OPS[] = {
 	{ "LRN", DNNQ_IR_ENGINE, op_lrn, 1, 1, 1 },
 	{ "MeanVarianceNormalization", DNNQ_IR_ENGINE, op_mvn, 1, 1, 1 },
 	{ "LpNormalization", DNNQ_IR_ENGINE, op_lpnorm, 1, 1, 1 },
+	{ "LpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
+	{ "GlobalLpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
 	{ "Expand", DNNQ_IR_ENGINE, op_expand, 2, 2, 1 },

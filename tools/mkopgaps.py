@@ -33,6 +33,10 @@ dilations 2 pads 1 count_include_pad 0; 3x2 dilations [2, 3] strides 2 pads
 [2, 1, 1, 1] count_include_pad 1 and ceil_mode 1; 1-D kernel 3 dilation 3
 (over W of the [1, 4, 7 * 9] reshape); x [1, 4, 7, 9] after a Conv.
 
+lppool: LpPool and GlobalLpPool (opset 18), each an output: p 2 3x3
+stride 2 pads 1; p 1 2x2; p 3 3x3 dilations 2 ceil_mode 1 stride 2;
+GlobalLpPool p 2; x [1, 3, 9, 8] after a Conv.
+
 bad_opgaps.onnx: one node refused for each attribute the import checks,
 for opgaps_refused.
 
@@ -101,12 +105,23 @@ def avgpool_dilated(manifest):
     save(g, "fp32", 19, [("x", [1, 3, 7, 9])], [a, b, c], [randn(g.r, 3, 7, 9)], manifest)
 
 
+def lppool(manifest):
+    g = Graph("lppool", 5)
+    t = g.conv("x", 4, 3, 1)
+    a = g.op("LpPool", [t], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], p=2)
+    b = g.op("LpPool", [t], kernel_shape=[2, 2], p=1)
+    c = g.op("LpPool", [t], kernel_shape=[3, 3], dilations=[2, 2], strides=[2, 2],
+             ceil_mode=1, p=3)
+    d = g.op("GlobalLpPool", [t], p=2)
+    save(g, "fp32", 18, [("x", [1, 3, 9, 8])], [a, b, c, d], [randn(g.r, 3, 9, 8)], manifest)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
-    for case in (cast_int, trig, pad_wrap, avgpool_dilated):
+    for case in (cast_int, trig, pad_wrap, avgpool_dilated, lppool):
         case(manifest)
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("# NAME KIND NINPUTS (tools/mkopgaps.py)\n")
