@@ -3023,6 +3023,119 @@ static int resize_operands(struct nctx *c, size_t si, size_t zi)
 	return resize_shape(c, sv ? scale : NULL, sv ? NULL : size);
 }
 
+static void fresh(struct nctx *c, enum dnnq_ir_op op);
+static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const int64_t *perm,
+                        bool batched, const char *suffix);
+
+/* ONNX Runtime's source coordinate of output index x at scale (out / in)
+ * by transformation t, unclamped, in float as it computes it. */
+static float resize_coord(int t, float x, float scale, int64_t in, int64_t out)
+{
+	switch (t) {
+	case DNNQ_RESIZE_HALF_PIXEL: return (x + 0.5f) / scale - 0.5f;
+	case DNNQ_RESIZE_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
+	case DNNQ_RESIZE_ALIGN_CORNERS:
+		return out == 1 ? 0.0f : x * (float)(in - 1) / (float)(out - 1);
+	case DNNQ_RESIZE_TF_HALF_PIXEL_FOR_NEAREST: return (x + 0.5f) / scale;
+	default: return x / scale;
+	}
+}
+
+/* Keys' cubic of coefficient a, or the triangle of linear, at x. */
+static float aa_filter(float x, bool cubic, float a)
+{
+	x = fabsf(x);
+	if (!cubic)
+		return x < 1.0f ? 1.0f - x : 0.0f;
+	if (x < 1.0f)
+		return ((a + 2.0f) * x - (a + 3.0f)) * x * x + 1.0f;
+	return x < 2.0f ? (((x - 5.0f) * x + 8.0f) * x - 4.0f) * a : 0.0f;
+}
+
+/* One axis of an antialiased resize (in -> out at scale, transformation
+ * t) as the matrix w [in, out] (zeroed by the caller) that a MatMul
+ * multiplies by, ONNX Runtime's filter (upsample_antialias.h): output o's
+ * window centre 0.5 + its source coordinate, the filter stretched by
+ * 1 / scale when shrinking (support 1 for linear, 2 for cubic, times
+ * that), taps floor(centre -+ support + 0.5); a tap outside the axis
+ * adds its weight to the edge, or with exclude is dropped; each column
+ * normalized to sum 1. */
+static void aa_weights(float *w, int64_t in, int64_t out, float scale, int t, bool cubic,
+                       float a, bool exclude)
+{
+	const float stretch = scale < 1.0f ? 1.0f / scale : 1.0f;
+	const float support = (cubic ? 2.0f : 1.0f) * stretch;
+	for (int64_t o = 0; o < out; o++) {
+		float centre = 0.5f + (scale == 1.0f ? (float)o : resize_coord(t, (float)o, scale,
+		                                                                 in, out));
+		int64_t lo = (int64_t)floorf(centre - support + 0.5f);
+		int64_t hi = (int64_t)floorf(centre + support + 0.5f);
+		float total = 0.0f;
+		for (int64_t x = lo; x < hi; x++) {
+			if (exclude && (x < 0 || x >= in))
+				continue;
+			float f = aa_filter(((float)x - centre + 0.5f) / stretch, cubic, a);
+			total += f;
+			w[(x < 0 ? 0 : x >= in ? in - 1 : x) * out + o] += f;
+		}
+		for (int64_t i = 0; total != 0.0f && i < in; i++)
+			w[i * out + o] /= total;
+	}
+}
+
+/* Resize of mode linear or cubic with antialias 1 (c's output shape and
+ * scales set), whose filter no kind of the engine has: per resized axis
+ * a MatMul by aa_weights' constant matrix (NAME:ww, NAME:wh): W as the
+ * last axis (NAME:w), then H between two Transposes (NAME:t, NAME:h,
+ * and NAME back); one precision unit NAME. An axis that keeps its length
+ * at scale 1 is left alone. */
+static int resize_antialias(struct nctx *c, int t, bool cubic, bool exclude)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	const bool batched = x->batched;
+	const float a = c->node.alpha, sc[2] = { c->node.scales[0], c->node.scales[1] };
+	int64_t d[4], out[2] = { c->out[0].dims[2], c->out[0].dims[3] };
+	memcpy(d, x->dims, sizeof d);
+	bool axis[2];
+	int32_t mat[2];
+	for (int i = 0; i < 2; i++) {
+		axis[i] = out[i] != d[2 + i] || sc[i] != 1.0f;
+		float *w;
+		int rc = axis[i] ? imp_const_alloc(c->m, (size_t)(d[2 + i] * out[i]) * sizeof *w,
+		                                   c->who, (void **)&w) : 0;
+		if (rc)
+			return rc;
+		if (!axis[i])
+			continue;
+		memset(w, 0, (size_t)(d[2 + i] * out[i]) * sizeof *w);
+		aa_weights(w, d[2 + i], out[i], sc[i], t, cubic, a, exclude);
+		struct dnnq_ir_value wv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+		                            .dims = { d[2 + i], out[i] }, .producer = -1 };
+		if ((mat[i] = new_constant(c, &wv, i ? ":ww" : ":wh", w)) < 0)
+			return mat[i];
+	}
+	static const int64_t swap[4] = { 0, 1, 3, 2 };
+	int rc;
+	c->whole = ++c->m->wholes;
+	if (axis[1]) {
+		fresh(c, DNNQ_IR_GEMM);
+		c->in[1] = mat[1];
+		c->nin = 2;
+		if ((rc = op_matmul(c)) || (axis[0] && (rc = link_as(c, ":w", 2))) || !axis[0])
+			return rc;
+		d[3] = out[1];
+	}
+	if ((rc = transpose_as(c, 4, d, swap, batched, ":t")))
+		return rc;
+	fresh(c, DNNQ_IR_GEMM);
+	c->in[1] = mat[0];
+	c->nin = 2;
+	if ((rc = op_matmul(c)) || (rc = link_as(c, ":h", 2)))
+		return rc;
+	int64_t e[4] = { d[0], d[1], d[3], out[0] };
+	return transpose_as(c, 4, e, swap, batched, NULL);
+}
+
 static int op_resize(struct nctx *c)
 {
 	static const char *const interp[] = { "nearest", "linear", "cubic", NULL };
@@ -3049,8 +3162,11 @@ static int op_resize(struct nctx *c)
 		return bad(c, DNNQ_E_RANGE, "cubic_coeff_a %g, exclude_outside %lld: want a finite "
 		           "coefficient and 0 or 1", (double)c->node.alpha, (long long)v);
 	c->node.beta = (float)v;
-	if ((rc = a_int(c, "antialias", 0, &v)) || v)
-		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "antialias %lld", (long long)v);
+	int64_t aa;
+	if ((rc = a_int(c, "antialias", 0, &aa)))
+		return rc;
+	if (aa != 0 && aa != 1)
+		return bad(c, DNNQ_E_RANGE, "antialias %lld: 0 or 1 expected", (long long)aa);
 	if ((rc = a_str(c, "keep_aspect_ratio_policy", "stretch", policy, sizeof policy)) ||
 	    strcmp(policy, "stretch"))
 		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "keep_aspect_ratio_policy '%s'", policy);
@@ -3061,6 +3177,11 @@ static int op_resize(struct nctx *c)
 	if (!rc && c->m->opset < 11 && !m && (c->node.scales[0] < 1 || c->node.scales[1] < 1))
 		return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld nearest downsampling",
 		           (long long)c->m->opset);
+	/* antialias filters linear and cubic only (ONNX: nearest ignores it) */
+	if (!rc && aa && m && (c->node.scales[0] != 1.0f || c->node.scales[1] != 1.0f ||
+	                       c->out[0].dims[2] != V(c, 0)->dims[2] ||
+	                       c->out[0].dims[3] != V(c, 0)->dims[3]))
+		return resize_antialias(c, t, m == DNNQ_RESIZE_CUBIC, c->node.beta != 0.0f);
 	return rc;
 }
 

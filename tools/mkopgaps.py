@@ -37,6 +37,12 @@ lppool: LpPool and GlobalLpPool (opset 18), each an output: p 2 3x3
 stride 2 pads 1; p 1 2x2; p 3 3x3 dilations 2 ceil_mode 1 stride 2;
 GlobalLpPool p 2; x [1, 3, 9, 8] after a Conv.
 
+resize_antialias: Resize with antialias 1 (opset 18: torch's
+interpolate(antialias=True)), each an output: linear by scales 0.5, 0.4
+half_pixel; cubic (A -0.5) to sizes 7 x 9 pytorch_half_pixel; linear to 5 x
+30 (H down, W up) align_corners; cubic by scales 0.3, 0.6 asymmetric with
+exclude_outside; x [1, 3, 16, 20] after a Conv.
+
 bad_opgaps.onnx: one node refused for each attribute the import checks,
 for opgaps_refused.
 
@@ -116,12 +122,29 @@ def lppool(manifest):
     save(g, "fp32", 18, [("x", [1, 3, 9, 8])], [a, b, c, d], [randn(g.r, 3, 9, 8)], manifest)
 
 
+def resize_antialias(manifest):
+    g = Graph("resize_antialias", 6)
+    t = g.conv("x", 3, 3, 1)
+    e = ""
+
+    def rs(scales, sizes, **a):
+        return g.op("Resize", [t, e, g.f(scales) if scales else e,
+                               g.i64(*sizes) if sizes else e], antialias=1, **a)
+    outs = [rs([1, 1, 0.5, 0.4], None, mode="linear"),
+            rs(None, [1, 3, 7, 9], mode="cubic", cubic_coeff_a=-0.5,
+               coordinate_transformation_mode="pytorch_half_pixel"),
+            rs(None, [1, 3, 5, 30], mode="linear", coordinate_transformation_mode="align_corners"),
+            rs([1, 1, 0.3, 0.6], None, mode="cubic", exclude_outside=1,
+               coordinate_transformation_mode="asymmetric")]
+    save(g, "fp32", 18, [("x", [1, 3, 16, 20])], outs, [randn(g.r, 3, 16, 20)], manifest)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
-    for case in (cast_int, trig, pad_wrap, avgpool_dilated, lppool):
+    for case in (cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias):
         case(manifest)
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("# NAME KIND NINPUTS (tools/mkopgaps.py)\n")
