@@ -1700,6 +1700,26 @@ START_TEST(opgaps_models)
 }
 END_TEST
 
+/* tests/onnx/opgaps/bad_opgaps.onnx: each node refused naming it and the
+ * attribute or input at fault. */
+START_TEST(opgaps_refused)
+{
+	static const char *const want[] = {
+		"node 'pad_wrap_crop' (Pad): axis 3: pads 1, -1: a negative pad (a crop) with mode "
+		"'wrap' is not supported",
+		"node 'cast_int16' (Cast): casting to int16 is not supported (a float computed at "
+		"run time: to int8, uint8, int32 or int64)",
+		"node 'lppool_p0' (LpPool): p = 0: 1..64 expected",
+		"node 'lppool_nokernel' (LpPool): attribute 'kernel_shape' is missing",
+		"node 'lppool_1d' (LpPool): input 0 'l'",
+		"only 2-D LpPool (4-D NCHW input) is supported",
+		"node 'resize_aa2' (Resize): antialias 2: 0 or 1 expected",
+	};
+	free(refused_with(OPGAPS "/bad_opgaps.onnx", DNNQ_E_UNSUPPORTED, 6, want,
+	                  sizeof want / sizeof want[0]));
+}
+END_TEST
+
 /* dnnq-convert --keep-fp32: the kept node is fp32 in --report --json and
  * in dnnq-inspect, the summary counts the precisions and the converts, the
  * model runs; bad names are refused at once, each named. */
@@ -3753,6 +3773,7 @@ Suite *suite_convert(void)
 	suite_add_tcase(s, unread);
 	TCase *opgaps = tcase_create("opgaps");
 	tcase_add_test(opgaps, opgaps_models);
+	tcase_add_test(opgaps, opgaps_refused);
 	suite_add_tcase(s, opgaps);
 	TCase *ms = tcase_create("ms");
 	tcase_set_timeout(ms, 600);

@@ -43,8 +43,10 @@ half_pixel; cubic (A -0.5) to sizes 7 x 9 pytorch_half_pixel; linear to 5 x
 30 (H down, W up) align_corners; cubic by scales 0.3, 0.6 asymmetric with
 exclude_outside; x [1, 3, 16, 20] after a Conv.
 
-bad_opgaps.onnx: one node refused for each attribute the import checks,
-for opgaps_refused.
+bad_opgaps.onnx: one node refused for each attribute the import checks
+(Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
+p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2), for
+opgaps_refused.
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
@@ -139,6 +141,29 @@ def resize_antialias(manifest):
     save(g, "fp32", 18, [("x", [1, 3, 16, 20])], outs, [randn(g.r, 3, 16, 20)], manifest)
 
 
+def bad_opgaps():
+    """bad_opgaps.onnx (the convert suite's opgaps_refused imports it): every
+    node refused, each for its own attribute or input, opset 19."""
+    import onnx
+    from onnx import TensorProto as T, helper as h, numpy_helper as nh
+    ins = [h.make_tensor_value_info("x", T.FLOAT, [1, 8, 4, 4]),
+           h.make_tensor_value_info("l", T.FLOAT, [1, 8, 16])]
+    inits = [nh.from_array(np.array([0, 0, 0, 1, 0, 0, 0, -1], np.int64), "crop"),
+             nh.from_array(np.array([1, 1, 0.5, 0.5], np.float32), "half")]
+    nodes = [h.make_node("Pad", ["x", "crop"], ["pw"], name="pad_wrap_crop", mode="wrap"),
+             h.make_node("Cast", ["x"], ["c16"], name="cast_int16", to=T.INT16),
+             h.make_node("LpPool", ["x"], ["p0"], name="lppool_p0", kernel_shape=[2, 2], p=0),
+             h.make_node("LpPool", ["x"], ["pk"], name="lppool_nokernel"),
+             h.make_node("LpPool", ["l"], ["p1d"], name="lppool_1d", kernel_shape=[2]),
+             h.make_node("Resize", ["x", "", "half"], ["ra"], name="resize_aa2", mode="linear",
+                         antialias=2)]
+    outs = [h.make_tensor_value_info(n.output[0], T.FLOAT, None) for n in nodes]
+    m = h.make_model(h.make_graph(nodes, "bad_opgaps", ins, outs, inits),
+                     opset_imports=[h.make_opsetid("", 19)], producer_name="tools/mkopgaps.py")
+    m.ir_version = 10
+    onnx.save(m, os.path.join(OUT, "bad_opgaps.onnx"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
@@ -146,6 +171,7 @@ def main():
     manifest = []
     for case in (cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias):
         case(manifest)
+    bad_opgaps()
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
         f.write("# NAME KIND NINPUTS (tools/mkopgaps.py)\n")
         f.write("".join(line + "\n" for line in manifest))
