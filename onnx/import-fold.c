@@ -1227,6 +1227,39 @@ static int fold_not(struct nctx *c)
 	return const_out(c, data, rc, false);
 }
 
+/* NonZero of a constant (a mask or a table a model carries): the int64
+ * [rank, count] indices of its nonzero elements in row-major order, as
+ * ONNX Runtime; of a computed value its shape would depend on the values
+ * (unsupported_why in onnx/import-ops.c says so). */
+static int fold_nonzero(struct nctx *c)
+{
+	int rc = need(c, 0, DT_ANY, true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	size_t n = dnnq_ir_numel(x, 1), count = 0;
+	if (!x->ndim)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' is a scalar: want rank 1 or more",
+		           iname(c, 0));
+	for (size_t i = 0; i < n; i++) {
+		if (is_int(x->dtype) && geti(c, x, i) == IMP_BATCH)
+			return batch_refused(c);
+		count += getf(c, x, i) != 0;
+	}
+	int64_t d[2] = { x->ndim, (int64_t)count };
+	void *data;
+	rc = alloc_out(c, DNNQ_IR_S64, 2, d, &data);
+	for (size_t i = 0, k = 0; !rc && i < n; i++) {
+		if (getf(c, x, i) == 0)
+			continue;
+		size_t q = i;
+		for (uint32_t a = x->ndim; a-- > 0; q /= (size_t)x->dims[a])
+			((int64_t *)data)[a * count + k] = (int64_t)(q % (size_t)x->dims[a]);
+		k++;
+	}
+	return const_out(c, data, rc, false);
+}
+
 static int fold_where(struct nctx *c)
 {
 	int rc;
@@ -1566,6 +1599,7 @@ static const struct imp_fold FOLDS[] = {
 	{ "Acosh", fold_unary, 1, 1, 0 },
 	{ "Atanh", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
+	{ "NonZero", fold_nonzero, 1, 1, 0 },
 	{ "ReduceProd", fold_reduce, 1, 2, 0 },
 	{ "MatMul", fold_matmul, 2, 2, 0 },
 	{ "ReduceSum", fold_reduce, 1, 2, 0 },

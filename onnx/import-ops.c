@@ -1943,7 +1943,7 @@ static int op_cast(struct nctx *c)
 {
 	int64_t to;
 	int rc = imp_cast_to(c, &to);
-	const char *kind = rc || V(c, 0)->dtype != DNNQ_IR_F32 ? NULL
+	const char *kind = rc || !V(c, 0) || V(c, 0)->dtype != DNNQ_IR_F32 ? NULL
 	                 : to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? "nonzero"
 	                 : cast_int_kind(to);
 	if (kind) {
@@ -5577,12 +5577,15 @@ static bool foldable(struct nctx *c, const struct imp_fold *f)
 	return true;
 }
 
+static const char *unsupported_why(const char *op);
+
 /* A node the operator table knows; a Reshape (Flatten, Squeeze,
  * Unsqueeze) of a constant is folded into a constant. */
 static int table_op(struct nctx *c, const struct opdef *d, uint32_t kind)
 {
 	if (!d)
-		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator");
+		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator%s",
+		           unsupported_why(S(c->np->op_type)));
 	int rc = arity(c, d->min_in, d->max_in, d->max_out);
 	if (rc)
 		return rc;
@@ -5619,8 +5622,13 @@ static const char *unsupported_why(const char *op)
 {
 	static const char *const flow = " (of the loops only a Loop of a constant trip count "
 	                                "is imported, unrolled)";
+	static const char *const values = " (its output's shape depends on the input's "
+	                                  "values, and dnnq fixes every shape when the model "
+	                                  "is built: only a constant input folds)";
+	static const char *const unique = " (its outputs' shapes depend on the input's values, "
+	                                  "and dnnq fixes every shape when the model is built)";
 	static const struct { const char *op, *why; } known[] = {
-		{ "Scan", flow },
+		{ "Scan", flow }, { "NonZero", values }, { "Unique", unique },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(op, known[i].op))

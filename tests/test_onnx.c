@@ -1253,6 +1253,32 @@ START_TEST(mod_import)
 }
 END_TEST
 
+/* NonZero of a constant folds to its int64 [rank, count] indices, row
+ * major; of a computed value it is refused saying why (its shape would
+ * follow the values). */
+START_TEST(nonzero_const_fold)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, cd[2] = { 2, 3 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_init(b, "c", F, 2, cd, (float[6]){ 0, 1, 0, 2, 0, -3 });
+	mb_node(b, "NonZero", "nz", "c", "i");
+	at_i(b, mb_node(b, "Cast", "f", "i", "fi"), "to", 1);
+	mb_node(b, "Add", "a", "x,fi", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[6] = { 0 }, y[6];
+	run1(&ir, 1, x, y);
+	ck_assert_mem_eq(y, ((float[6]){ 0, 1, 1, 1, 0, 2 }), sizeof y);
+	dnnq_ir_free(&ir);
+
+	b = io_model(13, "x", F, 3, xd);
+	mb_node(b, "NonZero", "nzx", "x", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'nzx' (NonZero): unsupported operator (its "
+	          "output's shape depends on the input's values, and dnnq fixes every shape when "
+	          "the model is built: only a constant input folds)");
+}
+END_TEST
+
 /* ---- importer: errors -------------------------------------------------------------- */
 
 /* eltwise: a slope that widens X, a Min of three whose third does not
@@ -1624,9 +1650,10 @@ START_TEST(vision_errors)
 
 	b = nchw(13, 2, 4, 4);
 	mb_node(b, "Pad", "pw", "x,p", "y");
-	mb_i64(b, "p", 8, (int64_t[]){ 0, 0, 1, 1, 0, 0, 1, 1 });
+	mb_i64(b, "p", 8, (int64_t[]){ 0, 0, 1, 1, 0, 0, -1, 1 });
 	at_s(b, b->g.node[0], "mode", "wrap");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'pw' (Pad): attribute 'mode' = 'wrap'");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'pw' (Pad): axis 2: pads 1, -1: a negative pad (a "
+	          "crop) with mode 'wrap' is not supported");
 
 	b = nchw(13, 2, 4, 4);
 	mb_node(b, "Slice", "s0", "x,st,en,ax,sp", "y");
@@ -5005,6 +5032,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, legacy_broadcast_run);
 	tcase_add_test(tc, fold_required_input_missing);
 	tcase_add_test(tc, quantize_per_axis_run);
+	tcase_add_test(tc, nonzero_const_fold);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, unsupported_all_listed);
