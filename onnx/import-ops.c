@@ -4754,6 +4754,81 @@ static int op_lppool(struct nctx *c)
 	return p > 2 ? binary_step(c, &base, DNNQ_IR_ENGINE, "pow", c->in[0], inv, NULL) : 0;
 }
 
+/* Col2Im (opset 18: torch's nn.Fold) of x [N, C kh kw, L] into the image
+ * [N, C, H, W] (image_shape, block_shape: constant inputs; strides,
+ * dilations, pads): each of the L blocks added at its place, what no block
+ * covers 0. That is a ConvTranspose of group C over x seen as
+ * [N, C kh kw, oh, ow] (NAME:4d) whose weight [C kh kw, 1, kh, kw]
+ * (NAME:onehot) puts input channel (c, i, j) at tap (i, j) of channel c:
+ * no kind of its own, int8 or fp32 as any ConvTranspose. */
+static int op_col2im(struct nctx *c)
+{
+	int64_t img[2], blk[2], o[2];
+	ptrdiff_t ni, nb;
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = const_ints(c, 1, img, 2, &ni)) ||
+	    (rc = const_ints(c, 2, blk, 2, &nb)))
+		return rc;
+	struct dnnq_ir_node *n = &c->node;
+	if ((rc = a_pair(c, "strides", 1, 1, n->strides, 2)) ||
+	    (rc = a_pair(c, "dilations", 1, 1, n->dilations, 2)) ||
+	    (rc = a_pair(c, "pads", 0, 0, n->pads, 4)))
+		return rc;
+	const struct dnnq_ir_node g = *n;    /* the geometry: fresh() clears the node */
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (ni != 2 || nb != 2 || x->ndim != 3)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 [%s], image_shape of %td, block_shape of "
+		           "%td values: only 2-D Col2Im ([N, C x block, L], 2 and 2) is supported",
+		           imp_dims_str(x), ni, nb);
+	int64_t K = blk[0] * blk[1], N = x->dims[0], L = x->dims[2];
+	for (int i = 0; i < 2; i++) {
+		int64_t ext = (blk[i] - 1) * g.dilations[i] + 1;
+		int64_t span = img[i] + g.pads[i] + g.pads[2 + i] - ext;
+		if (blk[i] < 1 || blk[i] > IMP_MAX_DIM || img[i] < 1 || img[i] > (1 << 24) ||
+		    span < 0)
+			return bad(c, DNNQ_E_SHAPE, "image_shape [%lld, %lld], block_shape [%lld, %lld] "
+			           "(dilations, pads): blocks that fit the padded image expected",
+			           (long long)img[0], (long long)img[1], (long long)blk[0],
+			           (long long)blk[1]);
+		o[i] = span / g.strides[i] + 1;
+	}
+	if (x->dims[1] % K || o[0] * o[1] != L)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: want [N, C x %lld, %lld] (blocks "
+		           "of %lld x %lld, %lld x %lld of them)", iname(c, 0), imp_dims_str(x),
+		           (long long)K, (long long)(o[0] * o[1]), (long long)blk[0],
+		           (long long)blk[1], (long long)o[0], (long long)o[1]);
+	const int64_t C = x->dims[1] / K;
+	const bool batched = x->batched;
+	float *w;
+	if ((rc = imp_const_alloc(c->m, (size_t)(C * K * K) * sizeof *w, c->who, (void **)&w)))
+		return rc;
+	for (int64_t i = 0; i < C * K * K; i++)
+		w[i] = i % K == i / K % K ? 1.0f : 0.0f;     /* [c k][0][tap]: tap k */
+	struct dnnq_ir_value wv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 4,
+	                            .dims = { C * K, 1, blk[0], blk[1] }, .producer = -1 };
+	int32_t wid = new_constant(c, &wv, ":onehot", w);
+	if (wid < 0)
+		return wid;
+	const int64_t d4[4] = { N, C * K, o[0], o[1] }, out[4] = { N, C, img[0], img[1] };
+	c->whole = ++c->m->wholes;
+	if ((rc = reshape_as(c, 4, d4, batched, ":4d")))
+		return rc;
+	fresh(c, DNNQ_IR_ENGINE);
+	if ((rc = engine_kind(c, "convtranspose")))
+		return rc;
+	n->group = C;
+	for (int i = 0; i < 2; i++) {
+		n->kernel[i] = blk[i];
+		n->strides[i] = g.strides[i];
+		n->dilations[i] = g.dilations[i];
+		n->pads[i] = g.pads[i];
+		n->pads[2 + i] = g.pads[2 + i];
+	}
+	c->in[1] = wid;
+	c->nin = 2;
+	return set_out(c, 0, DNNQ_IR_F32, 4, out, batched);
+}
+
 /* MaxPool / AveragePool over D, H, W of [N, C, D, H, W], separably: the
  * 2-D pool over H, W of [N, C*D, H, W] (NAME:hw), then over D of
  * [N, C, D, H'*W'] (NAME:d, a (kd, 1) window), between Reshapes (NAME:chw,
@@ -5436,6 +5511,7 @@ static const struct opdef OPS[] = {
 	{ "MeanVarianceNormalization", DNNQ_IR_ENGINE, op_mvn, 1, 1, 1 },
 	{ "LpNormalization", DNNQ_IR_ENGINE, op_lpnorm, 1, 1, 1 },
 	{ "LpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
+	{ "Col2Im", DNNQ_IR_ENGINE, op_col2im, 3, 3, 1 },
 	{ "GlobalLpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },

@@ -43,6 +43,11 @@ half_pixel; cubic (A -0.5) to sizes 7 x 9 pytorch_half_pixel; linear to 5 x
 30 (H down, W up) align_corners; cubic by scales 0.3, 0.6 asymmetric with
 exclude_outside; x [1, 3, 16, 20] after a Conv.
 
+col2im: Col2Im (opset 18: torch's nn.Fold) of Tanh(x), x [1, 12, 20]: 3
+channels of 2 x 2 blocks into 5 x 6; and of Tanh(y), y [1, 18, 12]: 2
+channels of 3 x 3 blocks, dilations 2, strides 2, pads 1, into 7 x 9 (the
+last row and column in no block: 0).
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2), for
@@ -164,12 +169,22 @@ def bad_opgaps():
     onnx.save(m, os.path.join(OUT, "bad_opgaps.onnx"))
 
 
+def col2im(manifest):
+    g = Graph("col2im", 7)
+    a = g.op("Col2Im", [g.op("Tanh", ["x"]), g.i64(5, 6), g.i64(2, 2)])
+    b = g.op("Col2Im", [g.op("Tanh", ["y"]), g.i64(7, 9), g.i64(3, 3)], dilations=[2, 2],
+             strides=[2, 2], pads=[1, 1, 1, 1])
+    save(g, "fp32", 18, [("x", [1, 12, 20]), ("y", [1, 18, 12])], [a, b],
+         [randn(g.r, 12, 20), randn(g.r, 18, 12)], manifest)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
-    for case in (cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias):
+    for case in (cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
+                 col2im):
         case(manifest)
     bad_opgaps()
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
