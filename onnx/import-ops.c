@@ -4829,6 +4829,66 @@ static int op_col2im(struct nctx *c)
 	return set_out(c, 0, DNNQ_IR_F32, 4, out, batched);
 }
 
+/* AffineGrid (opset 20: torch's F.affine_grid, a spatial transformer's
+ * sampling grid) of theta [N, 2, 3] for size [N, C, H, W] (a constant
+ * input; align_corners): grid[n, h, w] = theta[n] (x_w, y_h, 1), x and y
+ * the pixel centres in [-1, 1] (align_corners: the corners at -1 and 1).
+ * The product by the constant [3, H W] of the points (NAME:points) is a
+ * MatMul of theta (NAME:mm, [N, 2, H W]), then a Transpose (NAME:t) and
+ * the Reshape to [N, H, W, 2]. 3-D (theta [N, 3, 4]) is refused. */
+static int op_affinegrid(struct nctx *c)
+{
+	int64_t size[5], ac;
+	ptrdiff_t ns;
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = const_ints(c, 1, size, 5, &ns)) ||
+	    (rc = a_int(c, "align_corners", 0, &ac)))
+		return rc;
+	const struct dnnq_ir_value *t = V(c, 0);
+	if (ac != 0 && ac != 1)
+		return bad(c, DNNQ_E_RANGE, "align_corners %lld: 0 or 1 expected", (long long)ac);
+	if (ns != 4 || t->ndim != 3 || t->dims[1] != 2 || t->dims[2] != 3)
+		return bad(c, DNNQ_E_UNSUPPORTED, "theta [%s], size of %td values: only 2-D "
+		           "AffineGrid (theta [N, 2, 3], size [N, C, H, W]) is supported",
+		           imp_dims_str(t), ns);
+	const int64_t H = size[2], W = size[3], N = t->dims[0];
+	if (H < 1 || W < 1 || H * W > (1 << 24))
+		return bad(c, DNNQ_E_RANGE, "size [.., %lld, %lld]: want H, W >= 1 and H W up to 2^24",
+		           (long long)H, (long long)W);
+	float *p;
+	if ((rc = imp_const_alloc(c->m, (size_t)(3 * H * W) * sizeof *p, c->who, (void **)&p)))
+		return rc;
+	for (int64_t h = 0; h < H; h++)
+		for (int64_t w = 0; w < W; w++) {
+			int64_t k = h * W + w;
+			/* ONNX's reference: linspace(-1, 1, n), times (n - 1) / n without
+			 * align_corners (the centres) */
+			p[k] = W == 1 ? (ac ? -1.0f : 0.0f)
+			     : (float)(ac ? -1.0 + 2.0 * (double)w / (double)(W - 1)
+			                  : (2.0 * (double)w + 1.0) / (double)W - 1.0);
+			p[H * W + k] = H == 1 ? (ac ? -1.0f : 0.0f)
+			             : (float)(ac ? -1.0 + 2.0 * (double)h / (double)(H - 1)
+			                          : (2.0 * (double)h + 1.0) / (double)H - 1.0);
+			p[2 * H * W + k] = 1.0f;
+		}
+	struct dnnq_ir_value pv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                            .dims = { 3, H * W }, .producer = -1 };
+	int32_t pid = new_constant(c, &pv, ":points", p);
+	if (pid < 0)
+		return pid;
+	const bool batched = t->batched;
+	static const int64_t swap[3] = { 0, 2, 1 };
+	const int64_t d[3] = { N, 2, H * W }, out[4] = { N, H, W, 2 };
+	c->whole = ++c->m->wholes;
+	fresh(c, DNNQ_IR_GEMM);
+	c->in[1] = pid;
+	c->nin = 2;
+	if ((rc = op_matmul(c)) || (rc = link_as(c, ":mm", 2)) ||
+	    (rc = transpose_as(c, 3, d, swap, batched, ":t")))
+		return rc;
+	return reshape_as(c, 4, out, batched, NULL);
+}
+
 /* MaxPool / AveragePool over D, H, W of [N, C, D, H, W], separably: the
  * 2-D pool over H, W of [N, C*D, H, W] (NAME:hw), then over D of
  * [N, C, D, H'*W'] (NAME:d, a (kd, 1) window), between Reshapes (NAME:chw,
@@ -5512,6 +5572,7 @@ static const struct opdef OPS[] = {
 	{ "LpNormalization", DNNQ_IR_ENGINE, op_lpnorm, 1, 1, 1 },
 	{ "LpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
 	{ "Col2Im", DNNQ_IR_ENGINE, op_col2im, 3, 3, 1 },
+	{ "AffineGrid", DNNQ_IR_ENGINE, op_affinegrid, 2, 2, 1 },
 	{ "GlobalLpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },

@@ -1696,7 +1696,7 @@ static void opgaps_case(const char *name, const char *kind, unsigned nin)
  * Runtime's outputs as the conformance cases. */
 START_TEST(opgaps_models)
 {
-	ck_assert_uint_eq(each_case(OPGAPS "/MANIFEST", "tools/mkopgaps.py", opgaps_case), 7);
+	ck_assert_uint_eq(each_case(OPGAPS "/MANIFEST", "tools/mkopgaps.py", opgaps_case), 8);
 }
 END_TEST
 

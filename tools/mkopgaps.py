@@ -48,6 +48,11 @@ channels of 2 x 2 blocks into 5 x 6; and of Tanh(y), y [1, 18, 12]: 2
 channels of 3 x 3 blocks, dilations 2, strides 2, pads 1, into 7 x 9 (the
 last row and column in no block: 0).
 
+affine_grid: a spatial transformer as torch 2 exports it, opset 20: theta
+[1, 2, 3] the identity plus a Linear of the pooled image, AffineGrid to
+5 x 7 (align_corners 0), GridSample (linear) of x by it; and AffineGrid to
+4 x 6 with align_corners 1, the grid an output; x [1, 3, 6, 8].
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2), for
@@ -178,13 +183,25 @@ def col2im(manifest):
          [randn(g.r, 12, 20), randn(g.r, 18, 12)], manifest)
 
 
+def affine_grid(manifest):
+    g = Graph("affine_grid", 8)
+    pooled = g.op("Flatten", [g.op("GlobalAveragePool", ["x"])])
+    theta = g.op("Add", [g.op("Reshape", [g.linear(pooled, 3, 6, scale=0.2), g.i64(1, 2, 3)]),
+                         g.f([[[1, 0, 0], [0, 1, 0]]])])
+    grid = g.op("AffineGrid", [theta, g.i64(1, 3, 5, 7)])
+    warped = g.op("GridSample", ["x", grid], mode="linear")
+    corners = g.op("AffineGrid", [theta, g.i64(1, 3, 4, 6)], align_corners=1)
+    save(g, "fp32", 20, [("x", [1, 3, 6, 8])], [warped, corners], [randn(g.r, 3, 6, 8)],
+         manifest)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
     for case in (cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
-                 col2im):
+                 col2im, affine_grid):
         case(manifest)
     bad_opgaps()
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
