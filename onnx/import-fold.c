@@ -1377,6 +1377,39 @@ static int fold_mod(struct nctx *c)
 	return fold_arith(c, attr_int_is(c->np, "fmod", 1) ? AR_FMOD : AR_MOD);
 }
 
+/* BitShift of uint8 constants (a quantizer's int4 weights, two to a byte,
+ * are unpacked so): x << y or x >> y as uint8 arithmetic, bits shifted
+ * past the byte gone (a shift of 8 or more gives 0), broadcasting. The
+ * IR has no wider unsigned type; a computed input is refused as an
+ * unsupported operator (onnx/import-ops.c unsupported_why). */
+static int fold_bitshift(struct nctx *c)
+{
+	char dir[8];
+	int rc;
+	if ((rc = need(c, 0, DT(DNNQ_IR_U8), true)) || (rc = need(c, 1, DT(DNNQ_IR_U8), true)) ||
+	    (rc = a_str(c, "direction", "", dir, sizeof dir)))
+		return rc;
+	bool left = !strcmp(dir, "LEFT");
+	if (!left && strcmp(dir, "RIGHT"))
+		return bad(c, DNNQ_E_RANGE, "direction '%s': LEFT or RIGHT expected", dir);
+	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
+	int64_t od[DNNQ_IR_MAX_DIMS];
+	uint32_t r;
+	if ((rc = broadcast(c, a->dims, a->ndim, b->dims, b->ndim, od, &r)))
+		return rc;
+	struct walk wa, wb;
+	walk_broadcast(&wa, r, od, a);
+	walk_broadcast(&wb, r, od, b);
+	void *data;
+	rc = alloc_out(c, DNNQ_IR_U8, r, od, &data);
+	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
+		unsigned x = ((const uint8_t *)a->data)[walk_next(&wa)];
+		unsigned y = ((const uint8_t *)b->data)[walk_next(&wb)];
+		((uint8_t *)data)[e] = (uint8_t)(y >= 8 ? 0 : left ? x << y : x >> y);
+	}
+	return const_out(c, data, rc, false);
+}
+
 static bool graph_reads(const Onnx__GraphProto *g, const char *name);
 
 /* Whether a subgraph of node np (an If's branch, a Loop's body) reads
@@ -1600,6 +1633,7 @@ static const struct imp_fold FOLDS[] = {
 	{ "Atanh", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
 	{ "NonZero", fold_nonzero, 1, 1, 0 },
+	{ "BitShift", fold_bitshift, 2, 2, 0 },
 	{ "ReduceProd", fold_reduce, 1, 2, 0 },
 	{ "MatMul", fold_matmul, 2, 2, 0 },
 	{ "ReduceSum", fold_reduce, 1, 2, 0 },

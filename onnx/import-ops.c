@@ -5766,6 +5766,7 @@ static const char *unsupported_why(const char *op)
 	                                  "and dnnq fixes every shape when the model is built)";
 	static const struct { const char *op, *why; } known[] = {
 		{ "Scan", flow }, { "NonZero", values }, { "Unique", unique },
+		{ "BitShift", " (of uint8 constants only, folded at import)" },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(op, known[i].op))

@@ -1279,6 +1279,41 @@ START_TEST(nonzero_const_fold)
 }
 END_TEST
 
+/* BitShift of uint8 constants folds (bits past the byte gone, a shift of
+ * 8 or more 0); of a computed value it is refused saying what it takes. */
+START_TEST(bitshift_const_fold)
+{
+	static const char *const dir[2] = { "LEFT", "RIGHT" };
+	static const uint8_t sh[2][4] = { { 1, 2, 1, 9 }, { 1, 1, 7, 8 } };
+	static const float want[2][4] = { { 2, 12, 0, 0 }, { 0, 1, 1, 0 } };
+	int64_t xd[2] = { BATCH, 4 }, cd[1] = { 4 };
+	for (int k = 0; k < 2; k++) {
+		struct mb *b = io_model(13, "x", F, 2, xd);
+		mb_init(b, "c", U8, 1, cd, (uint8_t[4]){ 1, 3, 128, 255 });
+		mb_init(b, "s", U8, 1, cd, sh[k]);
+		at_s(b, mb_node(b, "BitShift", "bs", "c,s", "i"), "direction", dir[k]);
+		at_i(b, mb_node(b, "Cast", "f", "i", "fi"), "to", 1);
+		mb_node(b, "Add", "a", "x,fi", "y");
+		struct dnnq_ir ir;
+		imp_ok(b, &ir);
+		float x[4] = { 0 }, y[4];
+		run1(&ir, 1, x, y);
+		ck_assert_mem_eq(y, want[k], sizeof y);
+		dnnq_ir_free(&ir);
+	}
+	struct mb *b = io_model(13, "x", F, 2, xd);
+	at_s(b, mb_node(b, "BitShift", "bsx", "x,x", "y"), "direction", "LEFT");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'bsx' (BitShift): unsupported operator (of uint8 "
+	          "constants only, folded at import)");
+	b = io_model(13, "x", F, 2, xd);
+	mb_init(b, "c", U8, 1, cd, (uint8_t[4]){ 1, 3, 128, 255 });
+	at_s(b, mb_node(b, "BitShift", "bsu", "c,c", "i"), "direction", "UP");
+	at_i(b, mb_node(b, "Cast", "f", "i", "fi"), "to", 1);
+	mb_node(b, "Add", "a", "x,fi", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'bsu' (BitShift): direction 'UP': LEFT or RIGHT expected");
+}
+END_TEST
+
 /* ---- importer: errors -------------------------------------------------------------- */
 
 /* eltwise: a slope that widens X, a Min of three whose third does not
@@ -5033,6 +5068,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, fold_required_input_missing);
 	tcase_add_test(tc, quantize_per_axis_run);
 	tcase_add_test(tc, nonzero_const_fold);
+	tcase_add_test(tc, bitshift_const_fold);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, unsupported_all_listed);
