@@ -829,7 +829,8 @@ static int fold_constantofshape(struct nctx *c)
 /* AR_MOD: Mod's default, the remainder takes the divisor's sign (Python's %);
  * AR_FMOD: fmod=1, the dividend's (C's % and fmod) */
 enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD, AR_FMOD, AR_POW, AR_EQUAL, AR_GREATER,
-             AR_LESS, AR_GREATER_EQUAL, AR_LESS_EQUAL, AR_MIN, AR_MAX };
+             AR_LESS, AR_GREATER_EQUAL, AR_LESS_EQUAL, AR_MIN, AR_MAX,
+             AR_SHL, AR_SHR /* of uint8 only: fold_bitshift */ };
 
 /* Whether op gives a bool (the float 0 or 1). */
 static bool arith_bool(enum arith op)
@@ -870,6 +871,10 @@ static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_
 		*y = b == -1 ? 0 : a % b;
 		if (op == AR_MOD && *y && (*y < 0) != (b < 0))
 			*y += b;
+		break;
+	case AR_SHL:
+	case AR_SHR:        /* bits past the byte gone */
+		*y = b >= 8 ? 0 : op == AR_SHL ? (a << b) & 0xff : a >> b;
 		break;
 	case AR_POW:
 		if (b < 0)
@@ -924,8 +929,9 @@ static double arith_f(enum arith op, double a, double b)
 
 static int fold_arith(struct nctx *c, enum arith op)
 {
+	unsigned dts = op == AR_SHL || op == AR_SHR ? DT(DNNQ_IR_U8) : DT_F32 | DT_INT;
 	int rc;
-	if ((rc = need(c, 0, DT_F32 | DT_INT, true)) || (rc = need(c, 1, DT_F32 | DT_INT, true)) ||
+	if ((rc = need(c, 0, dts, true)) || (rc = need(c, 1, dts, true)) ||
 	    (rc = same_dtype(c, 0, 1)))
 		return rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
@@ -1386,28 +1392,12 @@ static int fold_bitshift(struct nctx *c)
 {
 	char dir[8];
 	int rc;
-	if ((rc = need(c, 0, DT(DNNQ_IR_U8), true)) || (rc = need(c, 1, DT(DNNQ_IR_U8), true)) ||
-	    (rc = a_str(c, "direction", "", dir, sizeof dir)))
+	if ((rc = a_str(c, "direction", "", dir, sizeof dir)))
 		return rc;
 	bool left = !strcmp(dir, "LEFT");
 	if (!left && strcmp(dir, "RIGHT"))
 		return bad(c, DNNQ_E_RANGE, "direction '%s': LEFT or RIGHT expected", dir);
-	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
-	int64_t od[DNNQ_IR_MAX_DIMS];
-	uint32_t r;
-	if ((rc = broadcast(c, a->dims, a->ndim, b->dims, b->ndim, od, &r)))
-		return rc;
-	struct walk wa, wb;
-	walk_broadcast(&wa, r, od, a);
-	walk_broadcast(&wb, r, od, b);
-	void *data;
-	rc = alloc_out(c, DNNQ_IR_U8, r, od, &data);
-	for (size_t e = 0; !rc && e < dnnq_ir_numel(&c->out[0], 1); e++) {
-		unsigned x = ((const uint8_t *)a->data)[walk_next(&wa)];
-		unsigned y = ((const uint8_t *)b->data)[walk_next(&wb)];
-		((uint8_t *)data)[e] = (uint8_t)(y >= 8 ? 0 : left ? x << y : x >> y);
-	}
-	return const_out(c, data, rc, false);
+	return fold_arith(c, left ? AR_SHL : AR_SHR);
 }
 
 static bool graph_reads(const Onnx__GraphProto *g, const char *name);

@@ -579,16 +579,20 @@ static double conformance_in(const char *dir, const char *name, const char *kind
 	return exact ? INFINITY : r.sqnr_db;
 }
 
-static void conformance_case(const char *name, const char *kind, unsigned nin)
+/* A case of dir's MANIFEST as conformance_in judges it. */
+static void conformance_at(const char *dir, const char *name, const char *kind, unsigned nin)
 {
-	conformance_in(OPS, name, kind, nin);
+	conformance_in(dir, name, kind, nin);
 }
 
-/* Each case of a MANIFEST (lines NAME KIND NINPUTS; by: the script that
- * writes it) into fn; how many there were. */
-static unsigned each_case(const char *manifest, const char *by,
-                          void (*fn)(const char *name, const char *kind, unsigned nin))
+/* Each case of dir's MANIFEST (lines NAME KIND NINPUTS; by: the script
+ * that writes it) into fn; how many there were. */
+static unsigned each_case(const char *dir, const char *by,
+                          void (*fn)(const char *dir, const char *name, const char *kind,
+                                     unsigned nin))
 {
+	char manifest[256];
+	snprintf(manifest, sizeof manifest, "%s/MANIFEST", dir);
 	FILE *f = fopen(manifest, "r");
 	ck_assert_msg(f, "%s: cannot open (%s writes it)", manifest, by);
 	char line[256];
@@ -598,7 +602,7 @@ static unsigned each_case(const char *manifest, const char *by,
 		unsigned nin;
 		if (line[0] == '#' || sscanf(line, "%127s %15s %u", name, kind, &nin) != 3)
 			continue;
-		fn(name, kind, nin);
+		fn(dir, name, kind, nin);
 		cases++;
 	}
 	fclose(f);
@@ -607,16 +611,11 @@ static unsigned each_case(const char *manifest, const char *by,
 
 START_TEST(conformance)
 {
-	ck_assert_uint_ge(each_case(OPS "/MANIFEST", "tools/mkonnx.py", conformance_case), 40);
+	ck_assert_uint_ge(each_case(OPS, "tools/mkonnx.py", conformance_at), 40);
 }
 END_TEST
 
 #define NORM "tests/onnx/norm"
-
-static void norm_case(const char *name, const char *kind, unsigned nin)
-{
-	conformance_in(NORM, name, kind, nin);
-}
 
 /* tools/mknorm.py's models against ONNX Runtime's outputs as the
  * conformance cases of kind fp32: a small net of the ONNX Model Zoo's
@@ -627,7 +626,7 @@ static void norm_case(const char *name, const char *kind, unsigned nin)
  * also in opset 8's form: across_channels, normalize_variance). */
 START_TEST(norm_models)
 {
-	ck_assert_uint_eq(each_case(NORM "/MANIFEST", "tools/mknorm.py", norm_case), 5);
+	ck_assert_uint_eq(each_case(NORM, "tools/mknorm.py", conformance_at), 5);
 }
 END_TEST
 
@@ -975,8 +974,9 @@ static void ms_refused_case(const char *name, unsigned nin)
 	              "node", name, rc);
 }
 
-static void ms_check(const char *name, const char *kind, unsigned nin)
+static void ms_check(const char *dir, const char *name, const char *kind, unsigned nin)
 {
+	(void)dir;      /* MS: the helpers below name it */
 	if (!strcmp(kind, "refused")) {
 		ms_refused_case(name, nin);
 		return;
@@ -1008,7 +1008,7 @@ static void ms_check(const char *name, const char *kind, unsigned nin)
 
 START_TEST(ms_ops)
 {
-	ck_assert_uint_ge(each_case(MS "/MANIFEST", "tools/mkms.py", ms_check), 32);
+	ck_assert_uint_ge(each_case(MS, "tools/mkms.py", ms_check), 32);
 }
 END_TEST
 
@@ -1629,12 +1629,12 @@ static void modern_auto(const char *name, unsigned nin)
 	dnnq_ir_free(&ir);
 }
 
-static void modern_case(const char *name, const char *kind, unsigned nin)
+static void modern_case(const char *dir, const char *name, const char *kind, unsigned nin)
 {
 	if (!strcmp(kind, "auto"))
 		modern_auto(name, nin);
 	else
-		conformance_in(MODERN, name, kind, nin);
+		conformance_in(dir, name, kind, nin);
 }
 
 /* tools/mkmodern.py's opset 18-21 models, as torch 2's exporters write
@@ -1645,7 +1645,7 @@ static void modern_case(const char *name, const char *kind, unsigned nin)
  * kind fp32, or (kind auto, the masked attentions) modern_auto. */
 START_TEST(modern_models)
 {
-	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 12);
+	ck_assert_uint_eq(each_case(MODERN, "tools/mkmodern.py", modern_case), 12);
 }
 END_TEST
 
@@ -1686,17 +1686,12 @@ END_TEST
 
 #define OPGAPS "tests/onnx/opgaps"
 
-static void opgaps_case(const char *name, const char *kind, unsigned nin)
-{
-	conformance_in(OPGAPS, name, kind, nin);
-}
-
 /* tools/mkopgaps.py's operators and attributes that real models use less
  * often (a float cast to integers at run time, ...), against ONNX
  * Runtime's outputs as the conformance cases. */
 START_TEST(opgaps_models)
 {
-	ck_assert_uint_eq(each_case(OPGAPS "/MANIFEST", "tools/mkopgaps.py", opgaps_case), 8);
+	ck_assert_uint_eq(each_case(OPGAPS, "tools/mkopgaps.py", conformance_at), 8);
 }
 END_TEST
 

@@ -1253,6 +1253,21 @@ START_TEST(mod_import)
 }
 END_TEST
 
+/* b's integer constant "i" (a fold's, of n elements) cast to float and
+ * added to the input x of zeros (the graph output y): it must be want. */
+static void folded_ints_are(struct mb *b, size_t n, const float *want)
+{
+	at_i(b, mb_node(b, "Cast", "f", "i", "fi"), "to", 1);
+	mb_node(b, "Add", "a", "x,fi", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[8] = { 0 }, y[8];
+	ck_assert_uint_le(n, 8);
+	run1(&ir, 1, x, y);
+	ck_assert_mem_eq(y, want, n * sizeof *y);
+	dnnq_ir_free(&ir);
+}
+
 /* NonZero of a constant folds to its int64 [rank, count] indices, row
  * major; of a computed value it is refused saying why (its shape would
  * follow the values). */
@@ -1262,14 +1277,7 @@ START_TEST(nonzero_const_fold)
 	struct mb *b = io_model(13, "x", F, 3, xd);
 	mb_init(b, "c", F, 2, cd, (float[6]){ 0, 1, 0, 2, 0, -3 });
 	mb_node(b, "NonZero", "nz", "c", "i");
-	at_i(b, mb_node(b, "Cast", "f", "i", "fi"), "to", 1);
-	mb_node(b, "Add", "a", "x,fi", "y");
-	struct dnnq_ir ir;
-	imp_ok(b, &ir);
-	float x[6] = { 0 }, y[6];
-	run1(&ir, 1, x, y);
-	ck_assert_mem_eq(y, ((float[6]){ 0, 1, 1, 1, 0, 2 }), sizeof y);
-	dnnq_ir_free(&ir);
+	folded_ints_are(b, 6, (float[6]){ 0, 1, 1, 1, 0, 2 });
 
 	b = io_model(13, "x", F, 3, xd);
 	mb_node(b, "NonZero", "nzx", "x", "y");
@@ -1292,14 +1300,7 @@ START_TEST(bitshift_const_fold)
 		mb_init(b, "c", U8, 1, cd, (uint8_t[4]){ 1, 3, 128, 255 });
 		mb_init(b, "s", U8, 1, cd, sh[k]);
 		at_s(b, mb_node(b, "BitShift", "bs", "c,s", "i"), "direction", dir[k]);
-		at_i(b, mb_node(b, "Cast", "f", "i", "fi"), "to", 1);
-		mb_node(b, "Add", "a", "x,fi", "y");
-		struct dnnq_ir ir;
-		imp_ok(b, &ir);
-		float x[4] = { 0 }, y[4];
-		run1(&ir, 1, x, y);
-		ck_assert_mem_eq(y, want[k], sizeof y);
-		dnnq_ir_free(&ir);
+		folded_ints_are(b, 4, want[k]);
 	}
 	struct mb *b = io_model(13, "x", F, 2, xd);
 	at_s(b, mb_node(b, "BitShift", "bsx", "x,x", "y"), "direction", "LEFT");

@@ -191,7 +191,7 @@ START_TEST(unary_pow_avx2_bitexact)
 }
 END_TEST
 
-/* Sin and Cos (dnnq_sincos1) against libm in double over [-lim, lim]: the
+/* Sin and Cos (dnnq_sincos1) against libm in double at 200000 points: the
  * largest error in units of max(ulp(y), 2^-24) (near a zero of the result
  * the reduction's absolute error, not the result's ulp, bounds it); the
  * AVX2 kernel gives the scalar bits at every point. */
@@ -200,44 +200,32 @@ __attribute__((target("avx2"))) static void sincos_avx2(const float *x, float *y
 	_mm256_storeu_ps(y, dnnq_sincos8(_mm256_loadu_ps(x), quarter));
 }
 
-static double sincos_sweep(float quarter, double lim)
+/* Point i of 200000 spread evenly over [-lim, lim]. */
+static float sweep_point(int i, double lim)
+{
+	return (float)(-lim + 2 * lim * i / 200000.0);
+}
+
+/* Point i past DNNQ_TRIG_FAST: a float of exponent 2^13 .. 2^127 (i mod
+ * 115), its mantissa hashed from i, odd i negative (lim unused). */
+static float far_point(int i, double lim)
+{
+	(void)lim;
+	uint32_t h = (uint32_t)i * 2654435761u;
+	uint32_t u = ((uint32_t)(140 + i % 115) << 23) | (h >> 9) | (i & 1 ? 0x80000000u : 0);
+	float x;
+	memcpy(&x, &u, 4);
+	return x;
+}
+
+static double sincos_sweep(float quarter, float (*point)(int i, double lim), double lim)
 {
 	double worst = 0;
 	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
 	for (int i = 0; i < 200000; i += 8) {
 		float x[8], y[8];
 		for (int k = 0; k < 8; k++)
-			x[k] = (float)(-lim + 2 * lim * (i + k) / 200000.0);
-		if (avx2)
-			sincos_avx2(x, y, quarter);
-		for (int k = 0; k < 8; k++) {
-			float got = dnnq_sincos1(x[k], quarter);
-			ck_assert_msg(!avx2 || !memcmp(&got, &y[k], 4), "%s(%a): avx2 %a, scalar %a",
-			              quarter ? "cos" : "sin", x[k], y[k], got);
-			double want = quarter ? cos(x[k]) : sin(x[k]);
-			float w = (float)fabs(want);
-			double e = fabs(got - want) / fmax((double)nextafterf(w, INFINITY) - w, 0x1p-24);
-			worst = e > worst ? e : worst;
-		}
-	}
-	return worst;
-}
-
-/* Past DNNQ_TRIG_FAST: floats of every exponent from 2^13 to 2^127 (the
- * mantissas seeded), against libm as above, the AVX2 lanes the scalar's. */
-static double sincos_far(float quarter)
-{
-	double worst = 0;
-	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
-	uint32_t seed = 12345;
-	for (int i = 0; i < 100000; i += 8) {
-		float x[8], y[8];
-		for (int k = 0; k < 8; k++) {
-			seed = seed * 1664525u + 1013904223u;
-			uint32_t u = ((uint32_t)(140 + (i + k) % 115) << 23) | (seed >> 9) |
-			             (k & 1 ? 0x80000000u : 0);
-			memcpy(&x[k], &u, 4);
-		}
+			x[k] = point(i + k, lim);
 		if (avx2)
 			sincos_avx2(x, y, quarter);
 		for (int k = 0; k < 8; k++) {
@@ -257,12 +245,15 @@ START_TEST(unary_sincos_vs_libm)
 {
 	double e;
 	for (int q = 0; q <= 2; q += 2) {
-		ck_assert_msg((e = sincos_sweep(q, 4)) <= 1.5, "quarter %d, |x| <= 4: %g", q, e);
-		ck_assert_msg((e = sincos_sweep(q, 8192)) <= 1.5, "quarter %d, |x| <= 8192: %g", q, e);
+		ck_assert_msg((e = sincos_sweep(q, sweep_point, 4)) <= 1.5, "quarter %d, |x| <= 4: %g",
+		              q, e);
+		ck_assert_msg((e = sincos_sweep(q, sweep_point, 8192)) <= 1.5, "quarter %d, |x| <= "
+		              "8192: %g", q, e);
 		/* reduced exactly past it: 51471 (2^16 pi/4) was NaN, 1e30 too */
-		ck_assert_msg((e = sincos_sweep(q, 60000)) <= 1.5, "quarter %d, |x| <= 60000: %g", q,
-		              e);
-		ck_assert_msg((e = sincos_far(q)) <= 1.5, "quarter %d, |x| to FLT_MAX: %g", q, e);
+		ck_assert_msg((e = sincos_sweep(q, sweep_point, 60000)) <= 1.5, "quarter %d, |x| <= "
+		              "60000: %g", q, e);
+		ck_assert_msg((e = sincos_sweep(q, far_point, 0)) <= 1.5, "quarter %d, |x| to "
+		              "FLT_MAX: %g", q, e);
 		float big[] = { 51472.0f, -1e30f, FLT_MAX, -FLT_MAX, 0x1.8p13f, 1e20f };
 		for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
 			double want = q ? cos(big[i]) : sin(big[i]);

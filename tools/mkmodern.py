@@ -480,21 +480,27 @@ def bad_fanout():
     onnx.save(m, os.path.join(OUT, "bad_fanout.onnx"))
 
 
-def main():
+def write_all(cases, bad):
+    """OUT emptied, then each case written (its MANIFEST line kept), each of
+    bad (the refused models) and the MANIFEST."""
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
-    for case in (vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
-                 sdpa_bool_mask, yolov8_head, reductions, trilu, functions, einsum_linear,
-                 split_seq):
+    for case in cases:
         case(manifest)
-    bad_modern()
-    bad_fanout()
+    for b in bad:
+        b()
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
-        f.write("# NAME KIND NINPUTS (tools/mkmodern.py)\n")
+        f.write("# NAME KIND NINPUTS (%s)\n" % PRODUCER)
         f.write("".join(line + "\n" for line in manifest))
     print("%d cases, %d files in %s" % (len(manifest), len(os.listdir(OUT)), OUT))
+
+
+def main():
+    write_all((vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
+               sdpa_bool_mask, yolov8_head, reductions, trilu, functions, einsum_linear,
+               split_seq), (bad_modern, bad_fanout))
 
 
 if __name__ == "__main__":

@@ -64,7 +64,6 @@ onnxruntime-node on NODE_PATH:
 Deterministic: fixed seeds.
 """
 
-import glob
 import os
 import sys
 
@@ -196,18 +195,8 @@ def affine_grid(manifest):
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    for f in glob.glob(os.path.join(OUT, "*")):
-        os.remove(f)
-    manifest = []
-    for case in (cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
-                 col2im, affine_grid):
-        case(manifest)
-    bad_opgaps()
-    with open(os.path.join(OUT, "MANIFEST"), "w") as f:
-        f.write("# NAME KIND NINPUTS (tools/mkopgaps.py)\n")
-        f.write("".join(line + "\n" for line in manifest))
-    print("%d cases, %d files in %s" % (len(manifest), len(os.listdir(OUT)), OUT))
+    mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
+                        col2im, affine_grid), (bad_opgaps,))
 
 
 if __name__ == "__main__":
