@@ -4889,6 +4889,99 @@ static int op_affinegrid(struct nctx *c)
 	return reshape_as(c, 4, out, batched, NULL);
 }
 
+/* Element (i, j) of the matrices of x (id) [..., M, M] as [..., 1, 1]: a
+ * Slice linked as NAME:eIJ; its id, or < 0. */
+static int32_t det_element(struct nctx *c, int32_t x, int64_t i, int64_t j)
+{
+	const struct dnnq_ir_value v = c->m->ir->values[x];
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	char suffix[16];
+	fresh(c, DNNQ_IR_ENGINE);
+	int rc = engine_kind(c, "slice");
+	if (rc)
+		return rc;
+	memcpy(d, v.dims, sizeof d);
+	for (uint32_t a = 0; a < v.ndim; a++) {
+		c->node.starts[a] = a + 2 == v.ndim ? i : a + 1 == v.ndim ? j : 0;
+		c->node.steps[a] = 1;
+	}
+	d[v.ndim - 2] = d[v.ndim - 1] = 1;
+	c->nin = 1;
+	c->in[0] = x;
+	snprintf(suffix, sizeof suffix, ":e%lld%lld", (long long)i, (long long)j);
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, v.ndim, d, v.batched)) ||
+	    (rc = link_as(c, suffix, 1)))
+		return rc;
+	return c->in[0];
+}
+
+/* Det of x [..., M, M] for M of 1, 2 or 3 (a rotation's, a 3-D pose's, an
+ * affine map's: what models compute) by its cofactor expansion: each
+ * element a Slice (NAME:eIJ), the 2 x 2 minors a Mul, Mul, Sub
+ * (NAME:mJ...), the sum of the first row's terms (NAME:t0, ...), the
+ * result Reshaped to [...]. A larger M is refused naming the node: an LU
+ * decomposition has no kind of the engine's. */
+static int op_det(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	const uint32_t r = x->ndim;
+	const int64_t M = r >= 2 ? x->dims[r - 1] : 0;
+	if (r < 2 || x->dims[r - 2] != M || M < 1 || M > 3 || (x->batched && r == 2))
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' [%s]: only batched square "
+		           "matrices [N, ..., M, M] of M 1, 2 or 3 are supported", iname(c, 0),
+		           imp_dims_str(x));
+	const struct dnnq_ir_node base = c->node;
+	const bool batched = x->batched;
+	int64_t out[DNNQ_IR_MAX_DIMS];
+	memcpy(out, x->dims, sizeof out);
+	int32_t xid = c->in[0], e[3][3];
+	c->whole = ++c->m->wholes;
+	for (int64_t i = 0; i < M; i++)
+		for (int64_t j = 0; j < M; j++)
+			if ((e[i][j] = det_element(c, xid, i, j)) < 0)
+				return e[i][j];
+	int32_t det = e[0][0];
+	if (M == 2) {
+		int32_t ad;
+		if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[0][0], e[1][1], ":ad")))
+			return rc;
+		ad = c->in[0];
+		if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[0][1], e[1][0], ":bc")) ||
+		    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", ad, c->in[0], ":det")))
+			return rc;
+		det = c->in[0];
+	} else if (M == 3) {
+		/* e0j times its minor of rows 1, 2 and columns k < l (not j), signed */
+		static const int cols[3][2] = { { 1, 2 }, { 0, 2 }, { 0, 1 } };
+		int32_t term[3];
+		for (int j = 0; j < 3; j++) {
+			int k = cols[j][0], l = cols[j][1];
+			char s1[16], s2[16], s3[16], s4[16];
+			snprintf(s1, sizeof s1, ":m%dp", j);
+			snprintf(s2, sizeof s2, ":m%dq", j);
+			snprintf(s3, sizeof s3, ":m%d", j);
+			snprintf(s4, sizeof s4, ":t%d", j);
+			if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[1][k], e[2][l], s1)))
+				return rc;
+			int32_t p = c->in[0];
+			if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[1][l], e[2][k], s2)) ||
+			    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", p, c->in[0], s3)) ||
+			    (rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[0][j], c->in[0], s4)))
+				return rc;
+			term[j] = c->in[0];
+		}
+		if ((rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", term[0], term[1], ":t01")) ||
+		    (rc = binary_step(c, &base, DNNQ_IR_ADD, NULL, c->in[0], term[2], ":det")))
+			return rc;
+		det = c->in[0];
+	}
+	c->in[0] = det;
+	return reshape_as(c, r - 2, out, batched, NULL);
+}
+
 /* MaxPool / AveragePool over D, H, W of [N, C, D, H, W], separably: the
  * 2-D pool over H, W of [N, C*D, H, W] (NAME:hw), then over D of
  * [N, C, D, H'*W'] (NAME:d, a (kd, 1) window), between Reshapes (NAME:chw,
@@ -5573,6 +5666,7 @@ static const struct opdef OPS[] = {
 	{ "LpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
 	{ "Col2Im", DNNQ_IR_ENGINE, op_col2im, 3, 3, 1 },
 	{ "AffineGrid", DNNQ_IR_ENGINE, op_affinegrid, 2, 2, 1 },
+	{ "Det", DNNQ_IR_ENGINE, op_det, 1, 1, 1 },
 	{ "GlobalLpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },

@@ -1691,7 +1691,7 @@ END_TEST
  * Runtime's outputs as the conformance cases. */
 START_TEST(opgaps_models)
 {
-	ck_assert_uint_eq(each_case(OPGAPS, "tools/mkopgaps.py", conformance_at), 8);
+	ck_assert_uint_eq(each_case(OPGAPS, "tools/mkopgaps.py", conformance_at), 9);
 }
 END_TEST
 
@@ -1709,8 +1709,12 @@ START_TEST(opgaps_refused)
 		"node 'lppool_1d' (LpPool): input 0 'l'",
 		"only 2-D LpPool (4-D NCHW input) is supported",
 		"node 'resize_aa2' (Resize): antialias 2: 0 or 1 expected",
+		"node 'det_8x16' (Det): input 0 'l' [N:1,8,16]: only batched square matrices [N, "
+		"..., M, M] of M 1, 2 or 3 are supported",
+		"node 'col2im_12_blocks' (Col2Im): input 0 'l' [N:1,8,16]: want [N, C x 4, 12] "
+		"(blocks of 2 x 2, 3 x 4 of them)",
 	};
-	free(refused_with(OPGAPS "/bad_opgaps.onnx", DNNQ_E_UNSUPPORTED, 6, want,
+	free(refused_with(OPGAPS "/bad_opgaps.onnx", DNNQ_E_UNSUPPORTED, 8, want,
 	                  sizeof want / sizeof want[0]));
 }
 END_TEST

@@ -53,9 +53,13 @@ affine_grid: a spatial transformer as torch 2 exports it, opset 20: theta
 5 x 7 (align_corners 0), GridSample (linear) of x by it; and AffineGrid to
 4 x 6 with align_corners 1, the grid an output; x [1, 3, 6, 8].
 
+det: Det (opset 11) of Tanh(x) + the identity, x [1, 4, 3, 3] (3 x 3
+matrices), and of y [1, 5, 2, 2] (2 x 2).
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
-p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2), for
+p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
+8 x 16 matrices, Col2Im of 16 blocks where the image holds 12), for
 opgaps_refused.
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
@@ -158,14 +162,18 @@ def bad_opgaps():
     ins = [h.make_tensor_value_info("x", T.FLOAT, [1, 8, 4, 4]),
            h.make_tensor_value_info("l", T.FLOAT, [1, 8, 16])]
     inits = [nh.from_array(np.array([0, 0, 0, 1, 0, 0, 0, -1], np.int64), "crop"),
-             nh.from_array(np.array([1, 1, 0.5, 0.5], np.float32), "half")]
+             nh.from_array(np.array([1, 1, 0.5, 0.5], np.float32), "half"),
+             nh.from_array(np.array([4, 5], np.int64), "img45"),
+             nh.from_array(np.array([2, 2], np.int64), "blk22")]
     nodes = [h.make_node("Pad", ["x", "crop"], ["pw"], name="pad_wrap_crop", mode="wrap"),
              h.make_node("Cast", ["x"], ["c16"], name="cast_int16", to=T.INT16),
              h.make_node("LpPool", ["x"], ["p0"], name="lppool_p0", kernel_shape=[2, 2], p=0),
              h.make_node("LpPool", ["x"], ["pk"], name="lppool_nokernel"),
              h.make_node("LpPool", ["l"], ["p1d"], name="lppool_1d", kernel_shape=[2]),
              h.make_node("Resize", ["x", "", "half"], ["ra"], name="resize_aa2", mode="linear",
-                         antialias=2)]
+                         antialias=2),
+             h.make_node("Det", ["l"], ["dl"], name="det_8x16"),
+             h.make_node("Col2Im", ["l", "img45", "blk22"], ["ci"], name="col2im_12_blocks")]
     outs = [h.make_tensor_value_info(n.output[0], T.FLOAT, None) for n in nodes]
     m = h.make_model(h.make_graph(nodes, "bad_opgaps", ins, outs, inits),
                      opset_imports=[h.make_opsetid("", 19)], producer_name="tools/mkopgaps.py")
@@ -194,9 +202,17 @@ def affine_grid(manifest):
          manifest)
 
 
+def det(manifest):
+    g = Graph("det", 9)
+    a = g.op("Det", [g.op("Add", [g.op("Tanh", ["x"]), g.f(np.eye(3))])])
+    b = g.op("Det", ["y"])
+    save(g, "fp32", 11, [("x", [1, 4, 3, 3]), ("y", [1, 5, 2, 2])], [a, b],
+         [randn(g.r, 4, 3, 3), randn(g.r, 5, 2, 2)], manifest)
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
-                        col2im, affine_grid), (bad_opgaps,))
+                        col2im, affine_grid, det), (bad_opgaps,))
 
 
 if __name__ == "__main__":
