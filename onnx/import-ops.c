@@ -4673,8 +4673,10 @@ static int32_t scalar_const(struct nctx *c, float v, const char *suffix)
 static int window_sums(struct nctx *c, const struct dnnq_ir_node *geo, const int64_t *out,
                        const char *suffix)
 {
+	/* x's dims copied: a new value may move the values table */
 	const struct dnnq_ir_value *x = V(c, 0);
 	const int64_t C = x->dims[1], k = geo->kernel[0] * geo->kernel[1];
+	const int64_t in[2] = { x->dims[2], x->dims[3] };
 	const bool batched = x->batched;
 	float *w;
 	int rc = imp_const_alloc(c->m, (size_t)(C * k) * sizeof *w, c->who, (void **)&w);
@@ -4694,8 +4696,7 @@ static int window_sums(struct nctx *c, const struct dnnq_ir_node *geo, const int
 	n->group = C;
 	for (int i = 0; i < 2; i++) {
 		int64_t ext = (geo->kernel[i] - 1) * geo->dilations[i] + 1;
-		int64_t need = (out[2 + i] - 1) * geo->strides[i] + ext - x->dims[2 + i] -
-		               geo->pads[i];
+		int64_t need = (out[2 + i] - 1) * geo->strides[i] + ext - in[i] - geo->pads[i];
 		n->kernel[i] = geo->kernel[i];
 		n->strides[i] = geo->strides[i];
 		n->dilations[i] = geo->dilations[i];
@@ -4852,6 +4853,7 @@ static int op_affinegrid(struct nctx *c)
 		           "AffineGrid (theta [N, 2, 3], size [N, C, H, W]) is supported",
 		           imp_dims_str(t), ns);
 	const int64_t H = size[2], W = size[3], N = t->dims[0];
+	const bool batched = t->batched;     /* t moves with the values table */
 	if (H < 1 || W < 1 || H * W > (1 << 24))
 		return bad(c, DNNQ_E_RANGE, "size [.., %lld, %lld]: want H, W >= 1 and H W up to 2^24",
 		           (long long)H, (long long)W);
@@ -4876,7 +4878,6 @@ static int op_affinegrid(struct nctx *c)
 	int32_t pid = new_constant(c, &pv, ":points", p);
 	if (pid < 0)
 		return pid;
-	const bool batched = t->batched;
 	static const int64_t swap[3] = { 0, 2, 1 };
 	const int64_t d[3] = { N, 2, H * W }, out[4] = { N, H, W, 2 };
 	c->whole = ++c->m->wholes;
