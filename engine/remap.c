@@ -43,6 +43,8 @@ static int64_t source(const struct dnnq_remap_desc *d, uint32_t axis, int64_t o,
 		int64_t p = 2 * (n - 1), m = ((i % p) + p) % p;
 		return m < n ? m : p - m;
 	}
+	case DNNQ_PAD_WRAP:
+		return ((i % n) + n) % n;
 	default:
 		return -1;
 	}

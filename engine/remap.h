@@ -10,8 +10,9 @@
  * (gather: index[o] on its axis). Where that falls outside the input,
  * the mode decides: a slice or a gather refuses the node at create; a pad
  * writes its constant (quantized with the input's parameters), the edge
- * element, or the element mirrored about the edge (period 2 (n - 1), as
- * NumPy's reflect).
+ * element, the element mirrored about the edge (period 2 (n - 1), as
+ * NumPy's reflect), or the element a period of n away (wrap: i mod n, as
+ * ONNX Runtime's, also for pads longer than the axis).
  *
  * A task is a run of output rows (all axes but the last); a row whose
  * last-axis indices are consecutive is one memcpy.
@@ -26,6 +27,7 @@ enum dnnq_remap_mode {
 	DNNQ_PAD_CONSTANT,
 	DNNQ_PAD_REFLECT,
 	DNNQ_PAD_EDGE,
+	DNNQ_PAD_WRAP,               /* periodic: index i reads i mod n (opset 19) */
 	DNNQ_REMAP_MODE_COUNT,
 };
 

@@ -25,7 +25,7 @@
  * pow exp(b log |a|), within about 2 + |b ln a| / 2 ulp; sin and cos
  * Cephes' sinf and cosf, within 1.3 units of max(ulp(y), 2^-24) for |x|
  * up to 8192 (near a zero of y the reduction's absolute error bounds it,
- * not y's ulp), 8.2 up to 51471, NaN past it.
+ * not y's ulp), past it reduced exactly (Payne and Hanek), within 1 ulp.
  */
 #ifndef DNNQ_ENGINE_UNARY_H
 #define DNNQ_ENGINE_UNARY_H
@@ -207,13 +207,16 @@ DNNQ_AVX2 __m256 dnnq_erf8(__m256 x)
 
 /* ---- sin, cos (Cephes' sinf and cosf, no libm) --------------------------------
  * |x| = j pi/4 + z, j the even multiple nearest (the octant rounded up to
- * even), z in [-pi/4, pi/4] by the three-part pi/4 (the first two parts
- * short enough that j times them is exact), then the sine or the cosine
- * polynomial of z by the octant, cos(x) taken as sin(|x| + pi/2): the
- * octant two on. j is kept in float (no int32 overflow): exact while j <
- * 2^16, so past DNNQ_TRIG_MAX (2^16 pi/4) the reduction would be wrong
- * and the result is NaN, as it is for NaN and the infinities. */
-#define DNNQ_TRIG_MAX 51471.0f
+ * even), z in [-pi/4, pi/4], then the sine or the cosine polynomial of z
+ * by the octant, cos(x) taken as sin(|x| + pi/2): the octant two on. Up to
+ * DNNQ_TRIG_FAST z is a - j pi/4 by the three-part pi/4 in float (the
+ * first two parts short enough that j times them is exact; within 1.3
+ * units up to 8192, 8.2 at 2^16 pi/4, where j stops being exact); past it
+ * (an angle of huge magnitude: a position id scaled by a frequency, a
+ * phase a model accumulates) a is reduced exactly by dnnq_trig_reduce, as
+ * libm's sinf does, so every finite x has its sine. NaN and the
+ * infinities give NaN. */
+#define DNNQ_TRIG_FAST 8192.0f
 #define DNNQ_TRIG_FOPI 1.27323954473516f                 /* 4 / pi */
 #define DNNQ_TRIG_DP1 0.78515625f
 #define DNNQ_TRIG_DP2 2.4187564849853515625e-4f
@@ -222,15 +225,59 @@ static const float dnnq_sin_p[3] = { -1.9515295891e-4f, 8.3321608736e-3f, -1.666
 static const float dnnq_cos_p[3] = { 2.443315711809948e-5f, -1.388731625493765e-3f,
                                      4.166664568298827e-2f };
 
+/* The bits of 2/pi after the point, 32 a word, behind a word of zeros
+ * (the bits of weight 2^0 .. 2^31, none) so that a window may start before
+ * the point. */
+static const uint32_t dnnq_trig_2opi[11] = {
+	0, 0xa2f9836e, 0x4e441529, 0xfc2757d1, 0xf534ddc0, 0xdb629599, 0x3c439041,
+	0xfe5163ab, 0xdebbc561, 0xb7246e3a, 0x424dd2e0,
+};
+
+/* The 64 bits of the table from bit i on (bit 0 the first of word 0). */
+static inline uint64_t dnnq_trig_bits(int i)
+{
+	const uint32_t *w = dnnq_trig_2opi + (i >> 5);
+	unsigned __int128 v = ((unsigned __int128)w[0] << 64) | ((uint64_t)w[1] << 32) | w[2];
+	return (uint64_t)(v >> (32 - (i & 31)));
+}
+
+/* a (finite, past DNNQ_TRIG_FAST) = m 2^e, m an integer of 24 bits: a 2/pi
+ * = n + f, n the nearest integer mod 4 into *quadrant, f in [-1/2, 1/2]
+ * returned as f pi/2 (Payne and Hanek's reduction). m times the 96 bits of
+ * 2/pi from weight 2^(1-e) on gives a 2/pi mod 4 to 2^-94: the bits before
+ * them make multiples of 4, those after add less than 2^-70, and a float's
+ * f is never below 2^-30 or so, so the double keeps 40 bits of it. */
+static inline double dnnq_trig_reduce(float a, int *quadrant)
+{
+	uint32_t u;
+	memcpy(&u, &a, 4);
+	int e = (int)(u >> 23) - 150;
+	uint64_t m = (u & 0x7fffffu) | 0x800000u;
+	int i = e + 30;                                      /* the bit of weight 2^(1-e) */
+	unsigned __int128 p = (((unsigned __int128)(m * (dnnq_trig_bits(i) >> 32))) << 64) +
+	                      (unsigned __int128)m * dnnq_trig_bits(i + 32);
+	p &= ((unsigned __int128)1 << 96) - 1;               /* a 2/pi mod 4, in 2^-94 */
+	uint64_t n = (uint64_t)((p + ((unsigned __int128)1 << 93)) >> 94);
+	__int128 f = (__int128)p - (__int128)((unsigned __int128)n << 94);
+	*quadrant = (int)(n & 3);
+	return (double)(int64_t)(f >> 32) * 0x1.921fb54442d18p-62;
+}
+
 /* sin x (quarter 0) or cos x (quarter 2: the octant two on) */
 static inline float dnnq_sincos1(float x, float quarter)
 {
-	float a = fabsf(x);
-	if (!(a <= DNNQ_TRIG_MAX))
+	float a = fabsf(x), j, z;
+	if (!(a <= FLT_MAX))
 		return NAN;
-	float j = floorf(a * DNNQ_TRIG_FOPI);
-	j = j + (j - 2.0f * floorf(j * 0.5f));              /* rounded up to even */
-	float z = ((a - j * DNNQ_TRIG_DP1) - j * DNNQ_TRIG_DP2) - j * DNNQ_TRIG_DP3;
+	if (a <= DNNQ_TRIG_FAST) {
+		j = floorf(a * DNNQ_TRIG_FOPI);
+		j = j + (j - 2.0f * floorf(j * 0.5f));       /* rounded up to even */
+		z = ((a - j * DNNQ_TRIG_DP1) - j * DNNQ_TRIG_DP2) - j * DNNQ_TRIG_DP3;
+	} else {
+		int q;
+		z = (float)dnnq_trig_reduce(a, &q);
+		j = (float)(2 * q);
+	}
 	float k = j + quarter;
 	k = k - 8.0f * floorf(k * 0.125f);                   /* 0, 2, 4 or 6 */
 	bool neg = quarter == 0.0f && signbit(x);            /* sin is odd, cos even */
@@ -244,6 +291,8 @@ static inline float dnnq_sincos1(float x, float quarter)
 	return neg ? -y : y;
 }
 
+/* 8 at a time; a lane past DNNQ_TRIG_FAST (or not finite) takes the scalar
+ * function, so every lane has its bits. */
 DNNQ_AVX2 __m256 dnnq_sincos8(__m256 x, float quarter)
 {
 	const __m256 sign = DNNQ_SET1(-0.0f), four = DNNQ_SET1(4.0f);
@@ -268,8 +317,66 @@ DNNQ_AVX2 __m256 dnnq_sincos8(__m256 x, float quarter)
 	                                       z), z);
 	__m256 y = _mm256_xor_ps(_mm256_blendv_ps(s, c, _mm256_cmp_ps(k, DNNQ_SET1(2.0f),
 	                                                                _CMP_EQ_OQ)), neg);
-	return _mm256_blendv_ps(y, DNNQ_SET1(NAN), _mm256_cmp_ps(a, DNNQ_SET1(DNNQ_TRIG_MAX),
-	                                                         _CMP_NLE_UQ));
+	int far = _mm256_movemask_ps(_mm256_cmp_ps(a, DNNQ_SET1(DNNQ_TRIG_FAST), _CMP_NLE_UQ));
+	if (far) {
+		float xs[8], ys[8];
+		_mm256_storeu_ps(xs, x);
+		_mm256_storeu_ps(ys, y);
+		for (int i = 0; i < 8; i++)
+			if (far & (1 << i))
+				ys[i] = dnnq_sincos1(xs[i], quarter);
+		y = _mm256_loadu_ps(ys);
+	}
+	return y;
+}
+
+/* ---- the rarer functions (Atan, Tan, Sinh, ...): libm's, lane by lane --------
+ * Models use them seldom and on small tensors (an angle from a vector, a
+ * pose's rotation), so the AVX2 kernel calls the scalar function on each
+ * lane: one result on every ISA, libm's accuracy, no polynomial of ours. */
+DNNQ_AVX2 __m256 dnnq_lanes8(__m256 x, float (*f)(float))
+{
+	float v[8];
+	_mm256_storeu_ps(v, x);
+	for (int i = 0; i < 8; i++)
+		v[i] = f(v[i]);
+	return _mm256_loadu_ps(v);
+}
+
+/* ---- a float cast to an integer type (ONNX's Cast computed at run time) ------
+ * As ONNX Runtime casts on x86 (C++'s static_cast: the CPU's truncating
+ * conversion): toward zero; to int64 NaN and |x| >= 2^63 give -2^63; to
+ * int32 NaN and x outside [-2^31, 2^31) give -2^31; to 8 bits through
+ * int32 (out of its range -2^31, whose low bits are 0), then wrapped into
+ * the type (300.5 to int8: 44; to uint8 -2.7: 254). The integer is the
+ * float holding it, exactly: every one is a float (a float past 2^24 is an
+ * integer already), -0 made 0. bits 64, 32 or 8; sgn: int8, else uint8. */
+static inline float dnnq_cast_int1(float x, int bits, bool sgn)
+{
+	if (bits == 64)
+		return fabsf(x) < 0x1p63f ? truncf(x) + 0.0f : -0x1p63f;
+	int32_t i = x >= -0x1p31f && x < 0x1p31f ? (int32_t)x : INT32_MIN;
+	if (bits == 32)
+		return (float)i;
+	uint32_t u = (uint32_t)i << (32 - bits);
+	return (float)(sgn ? (int32_t)u >> (32 - bits) : (int32_t)(u >> (32 - bits)));
+}
+
+DNNQ_AVX2 __m256 dnnq_cast_int_avx2(__m256 x, int bits, bool sgn)
+{
+	if (bits == 64) {
+		__m256 t = _mm256_add_ps(_mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+		                         _mm256_setzero_ps());
+		__m256 in = _mm256_cmp_ps(_mm256_andnot_ps(DNNQ_SET1(-0.0f), x), DNNQ_SET1(0x1p63f),
+		                          _CMP_LT_OQ);
+		return _mm256_blendv_ps(DNNQ_SET1(-0x1p63f), t, in);
+	}
+	__m256i i = _mm256_cvttps_epi32(x);  /* NaN, out of range: INT32_MIN, as the scalar's */
+	if (bits < 32) {
+		__m256i u = _mm256_slli_epi32(i, 32 - bits);
+		i = sgn ? _mm256_srai_epi32(u, 32 - bits) : _mm256_srli_epi32(u, 32 - bits);
+	}
+	return _mm256_cvtepi32_ps(i);
 }
 
 /* ---- the family ------------------------------------------------------------- */

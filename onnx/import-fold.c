@@ -390,6 +390,15 @@ static bool rounded(const struct dnnq_ir *ir, const struct dnnq_ir_value *x)
 	       k == dnnq_op_find("round")->kind;
 }
 
+/* Whether ONNX type to is one of the integer types dnnq has no cast to. */
+static bool onnx_int_other(int64_t to)
+{
+	return to == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 ||
+	       to == ONNX__TENSOR_PROTO__DATA_TYPE__UINT16 ||
+	       to == ONNX__TENSOR_PROTO__DATA_TYPE__UINT32 ||
+	       to == ONNX__TENSOR_PROTO__DATA_TYPE__UINT64;
+}
+
 static int fold_cast(struct nctx *c)
 {
 	int64_t to;
@@ -405,8 +414,9 @@ static int fold_cast(struct nctx *c)
 	else if (to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
 		dt = DNNQ_IR_F32;       /* float16 values are carried as float (docs/onnx.md) */
 	else if (imp_dtype((int32_t)to, &dt))
-		return bad(c, DNNQ_E_DTYPE, "casting to %s is not supported",
-		           imp_onnx_dtype_name((int32_t)to));
+		return bad(c, DNNQ_E_DTYPE, "casting to %s is not supported%s",
+		           imp_onnx_dtype_name((int32_t)to), V(c, 0)->data || !onnx_int_other(to) ? "" :
+		           " (a float computed at run time: to int8, uint8, int32 or int64)");
 	struct dnnq_ir_value *x = V(c, 0);
 	if (!x->data && dt == x->dtype && !to_bool)
 		return pass_through(c);
@@ -819,7 +829,8 @@ static int fold_constantofshape(struct nctx *c)
 /* AR_MOD: Mod's default, the remainder takes the divisor's sign (Python's %);
  * AR_FMOD: fmod=1, the dividend's (C's % and fmod) */
 enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD, AR_FMOD, AR_POW, AR_EQUAL, AR_GREATER,
-             AR_LESS, AR_GREATER_EQUAL, AR_LESS_EQUAL, AR_MIN, AR_MAX };
+             AR_LESS, AR_GREATER_EQUAL, AR_LESS_EQUAL, AR_MIN, AR_MAX,
+             AR_SHL, AR_SHR /* of uint8 only: fold_bitshift */ };
 
 /* Whether op gives a bool (the float 0 or 1). */
 static bool arith_bool(enum arith op)
@@ -860,6 +871,10 @@ static int arith_int(struct nctx *c, enum arith op, int64_t a, int64_t b, int64_
 		*y = b == -1 ? 0 : a % b;
 		if (op == AR_MOD && *y && (*y < 0) != (b < 0))
 			*y += b;
+		break;
+	case AR_SHL:
+	case AR_SHR:        /* bits past the byte gone */
+		*y = b >= 8 ? 0 : op == AR_SHL ? (a << b) & 0xff : a >> b;
 		break;
 	case AR_POW:
 		if (b < 0)
@@ -914,8 +929,9 @@ static double arith_f(enum arith op, double a, double b)
 
 static int fold_arith(struct nctx *c, enum arith op)
 {
+	unsigned dts = op == AR_SHL || op == AR_SHR ? DT(DNNQ_IR_U8) : DT_F32 | DT_INT;
 	int rc;
-	if ((rc = need(c, 0, DT_F32 | DT_INT, true)) || (rc = need(c, 1, DT_F32 | DT_INT, true)) ||
+	if ((rc = need(c, 0, dts, true)) || (rc = need(c, 1, dts, true)) ||
 	    (rc = same_dtype(c, 0, 1)))
 		return rc;
 	const struct dnnq_ir_value *a = V(c, 0), *b = V(c, 1);
@@ -965,16 +981,29 @@ static int fold_max(struct nctx *c)
 	return c->nin == 2 ? fold_arith(c, AR_MAX) : IMP_NOT_FOLDED;
 }
 
+static float recipf(float f)
+{
+	return 1.0f / f;
+}
+
 /* f of a float constant: Log (T5's relative position buckets: the log of
  * the far ones), Sqrt and Reciprocal (torch 2's scaled_dot_product_attention
  * scales q and k by sqrt(1 / sqrt(dh)), dh from the shape), Exp, Sin and
  * Cos (sinusoidal and rotary position tables of positions made by a
- * Range); libm's float functions, as ONNX Runtime's. */
+ * Range), the inverse and hyperbolic functions and Tan; libm's float
+ * functions, as ONNX Runtime's. */
 static float fold_float(const char *op, float f)
 {
-	return !strcmp(op, "Log") ? logf(f) : !strcmp(op, "Sqrt") ? sqrtf(f) :
-	       !strcmp(op, "Reciprocal") ? 1.0f / f : !strcmp(op, "Exp") ? expf(f) :
-	       !strcmp(op, "Sin") ? sinf(f) : cosf(f);
+	static const struct { const char *op; float (*f)(float); } fns[] = {
+		{ "Log", logf }, { "Sqrt", sqrtf }, { "Reciprocal", recipf }, { "Exp", expf },
+		{ "Sin", sinf }, { "Cos", cosf }, { "Tan", tanf }, { "Atan", atanf },
+		{ "Asin", asinf }, { "Acos", acosf }, { "Sinh", sinhf }, { "Cosh", coshf },
+		{ "Asinh", asinhf }, { "Acosh", acoshf }, { "Atanh", atanhf },
+	};
+	size_t k = 0;
+	while (strcmp(op, fns[k].op))
+		k++;
+	return fns[k].f(f);
 }
 
 /* Abs, Neg of a constant, and the fold_float functions of a float one
@@ -1204,6 +1233,39 @@ static int fold_not(struct nctx *c)
 	return const_out(c, data, rc, false);
 }
 
+/* NonZero of a constant (a mask or a table a model carries): the int64
+ * [rank, count] indices of its nonzero elements in row-major order, as
+ * ONNX Runtime; of a computed value its shape would depend on the values
+ * (unsupported_why in onnx/import-ops.c says so). */
+static int fold_nonzero(struct nctx *c)
+{
+	int rc = need(c, 0, DT_ANY, true);
+	if (rc)
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	size_t n = dnnq_ir_numel(x, 1), count = 0;
+	if (!x->ndim)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' is a scalar: want rank 1 or more",
+		           iname(c, 0));
+	for (size_t i = 0; i < n; i++) {
+		if (is_int(x->dtype) && geti(c, x, i) == IMP_BATCH)
+			return batch_refused(c);
+		count += getf(c, x, i) != 0;
+	}
+	int64_t d[2] = { x->ndim, (int64_t)count };
+	void *data;
+	rc = alloc_out(c, DNNQ_IR_S64, 2, d, &data);
+	for (size_t i = 0, k = 0; !rc && i < n; i++) {
+		if (getf(c, x, i) == 0)
+			continue;
+		size_t q = i;
+		for (uint32_t a = x->ndim; a-- > 0; q /= (size_t)x->dims[a])
+			((int64_t *)data)[a * count + k] = (int64_t)(q % (size_t)x->dims[a]);
+		k++;
+	}
+	return const_out(c, data, rc, false);
+}
+
 static int fold_where(struct nctx *c)
 {
 	int rc;
@@ -1319,6 +1381,23 @@ static bool attr_int_is(const Onnx__NodeProto *np, const char *name, int64_t wan
 static int fold_mod(struct nctx *c)
 {
 	return fold_arith(c, attr_int_is(c->np, "fmod", 1) ? AR_FMOD : AR_MOD);
+}
+
+/* BitShift of uint8 constants (a quantizer's int4 weights, two to a byte,
+ * are unpacked so): x << y or x >> y as uint8 arithmetic, bits shifted
+ * past the byte gone (a shift of 8 or more gives 0), broadcasting. The
+ * IR has no wider unsigned type; a computed input is refused as an
+ * unsupported operator (onnx/import-ops.c unsupported_why). */
+static int fold_bitshift(struct nctx *c)
+{
+	char dir[8];
+	int rc;
+	if ((rc = a_str(c, "direction", "", dir, sizeof dir)))
+		return rc;
+	bool left = !strcmp(dir, "LEFT");
+	if (!left && strcmp(dir, "RIGHT"))
+		return bad(c, DNNQ_E_RANGE, "direction '%s': LEFT or RIGHT expected", dir);
+	return fold_arith(c, left ? AR_SHL : AR_SHR);
 }
 
 static bool graph_reads(const Onnx__GraphProto *g, const char *name);
@@ -1533,7 +1612,18 @@ static const struct imp_fold FOLDS[] = {
 	{ "Exp", fold_unary, 1, 1, 0 },
 	{ "Sin", fold_unary, 1, 1, 0 },
 	{ "Cos", fold_unary, 1, 1, 0 },
+	{ "Tan", fold_unary, 1, 1, 0 },
+	{ "Atan", fold_unary, 1, 1, 0 },
+	{ "Asin", fold_unary, 1, 1, 0 },
+	{ "Acos", fold_unary, 1, 1, 0 },
+	{ "Sinh", fold_unary, 1, 1, 0 },
+	{ "Cosh", fold_unary, 1, 1, 0 },
+	{ "Asinh", fold_unary, 1, 1, 0 },
+	{ "Acosh", fold_unary, 1, 1, 0 },
+	{ "Atanh", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
+	{ "NonZero", fold_nonzero, 1, 1, 0 },
+	{ "BitShift", fold_bitshift, 2, 2, 0 },
 	{ "ReduceProd", fold_reduce, 1, 2, 0 },
 	{ "MatMul", fold_matmul, 2, 2, 0 },
 	{ "ReduceSum", fold_reduce, 1, 2, 0 },

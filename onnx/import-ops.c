@@ -393,10 +393,9 @@ static int out_len(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, i
 	return 0;
 }
 
-/* strides, dilations (when has_dil), pads, auto_pad, ceil_mode (when
- * has_ceil) into c->node; kernel already in c->node.kernel; out[2]. */
-static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_dil, bool has_ceil,
-                   int64_t out[2])
+/* strides, dilations, pads, auto_pad, ceil_mode (when has_ceil) into
+ * c->node; kernel already in c->node.kernel; out[2]. */
+static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_ceil, int64_t out[2])
 {
 	struct dnnq_ir_node *n = &c->node;
 	char ap[32];
@@ -412,8 +411,6 @@ static int spatial(struct nctx *c, const struct dnnq_ir_value *x, bool has_dil, 
 		n->pads[i] += merged[i];
 		n->count_include_pad |= merged[i] != 0;
 	}
-	if (!has_dil && (n->dilations[0] != 1 || n->dilations[1] != 1))
-		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 	if (has_ceil && (rc = a_bool(c, "ceil_mode", &n->ceil_mode)))
 		return rc;
 	enum autopad a;
@@ -451,7 +448,7 @@ static int conv_shape(struct nctx *c, size_t ix, size_t iw)
 	if (w->dims[2] < 1 || w->dims[3] < 1)
 		return bad(c, DNNQ_E_SHAPE, "weight [%s]: empty kernel", imp_dims_str(w));
 	int64_t o[2];
-	if ((rc = spatial(c, x, true, false, o)))
+	if ((rc = spatial(c, x, false, o)))
 		return rc;
 	int64_t d[4] = { x->dims[0], M, o[0], o[1] };
 	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
@@ -633,8 +630,8 @@ static int op_matmulinteger(struct nctx *c)
 	return 0;
 }
 
-static int op_pool1d(struct nctx *c, bool max);
-static int op_pool3d(struct nctx *c, bool max);
+static int op_pool1d(struct nctx *c);
+static int op_pool3d(struct nctx *c);
 static int gpool3d(struct nctx *c);
 
 static int op_pool(struct nctx *c)
@@ -653,9 +650,9 @@ static int op_pool(struct nctx *c)
 		return rc;
 	}
 	if (V(c, 0)->ndim == 3)
-		return op_pool1d(c, max);
+		return op_pool1d(c);
 	if (V(c, 0)->ndim == 5)
-		return op_pool3d(c, max);
+		return op_pool3d(c);
 	if ((rc = need_rank(c, 0, 4, "only 1-D, 2-D and 3-D pooling (3-D NCL, 4-D NCHW, 5-D "
 	                    "NCDHW input) is supported")))
 		return rc;
@@ -665,7 +662,7 @@ static int op_pool(struct nctx *c)
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t o[2];
-	if ((rc = spatial(c, x, max, true, o)))
+	if ((rc = spatial(c, x, true, o)))
 		return rc;
 	int64_t d[4] = { x->dims[0], x->dims[1], o[0], o[1] };
 	return set_out(c, 0, DNNQ_IR_F32, 4, d, x->batched);
@@ -983,6 +980,7 @@ static int link_as(struct nctx *c, const char *suffix, size_t nin)
  * linked. */
 static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const char *suffix,
                             void *data);
+static int32_t scalar_const(struct nctx *c, float v, const char *suffix);
 
 /* A half of Where whose condition and operand are constants (GPT-2's
  * where(causal, scores, finfo.min)): the constant Where(cond, x, 0)
@@ -990,12 +988,7 @@ static int32_t new_constant(struct nctx *c, const struct dnnq_ir_value *v, const
 static int where_half_const(struct nctx *c, int32_t cond, int32_t v, bool then,
                             const char *suffix, int32_t *out)
 {
-	float *zero = malloc(sizeof *zero);
-	if (!zero)
-		return DNNQ_E_NOMEM;
-	*zero = 0;
-	struct dnnq_ir_value zv = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
-	int32_t z = new_constant(c, &zv, ":zero", zero);
+	int32_t z = scalar_const(c, 0.0f, ":zero");
 	if (z < 0)
 		return z;
 	c->nin = 3;
@@ -1947,20 +1940,40 @@ int imp_cast_to(struct nctx *c, int64_t *to)
 	return rc;
 }
 
+/* The registry kind of a computed float's cast to the integer type to
+ * (engine/ops/cast_*.c), or NULL. */
+static const char *cast_int_kind(int64_t to)
+{
+	switch (to) {
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return "cast_int64";
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return "cast_int32";
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:  return "cast_int8";
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: return "cast_uint8";
+	default: return NULL;
+	}
+}
+
 static int op_cast(struct nctx *c)
 {
 	int64_t to;
 	int rc = imp_cast_to(c, &to);
-	if (!rc && to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL && V(c, 0)->dtype == DNNQ_IR_F32) {
+	const char *kind = rc || !V(c, 0) || V(c, 0)->dtype != DNNQ_IR_F32 ? NULL
+	                 : to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? "nonzero"
+	                 : cast_int_kind(to);
+	if (kind) {
+		/* a float to bool: the float 0 or 1; to an integer: the float
+		 * holding the integer ONNX Runtime gives, marked integer */
 		c->node.op = DNNQ_IR_ENGINE;
-		c->node.kind = dnnq_op_find("nonzero")->kind;
+		c->node.kind = dnnq_op_find(kind)->kind;
+		c->ints = to != ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 		return same_out(c, V(c, 0), DNNQ_IR_F32);
 	}
 	if (rc || (rc = need(c, 0, DT(DNNQ_IR_U8) | DT(DNNQ_IR_S8) | DT(DNNQ_IR_S32), false)))
 		return rc;
 	if (to != 1)
 		return bad(c, DNNQ_E_UNSUPPORTED, "to = %lld: only a cast to float, or to an integer "
-		           "of integers (ids, arithmetic on them, bools)", (long long)to);
+		           "of integers (ids, arithmetic on them, bools) or of floats (to int8, "
+		           "uint8, int32 or int64)", (long long)to);
 	return same_out(c, V(c, 0), DNNQ_IR_F32);
 }
 
@@ -2788,7 +2801,8 @@ static int op_imagescaler(struct nctx *c)
 }
 
 /* The reduction kind (reduce_mean, reduce_sum) of c's input 0 over axes
- * on[] (keepdims), linked as NAME<suffix>; node restored to base first. */
+ * on[] (keepdims), linked as NAME<suffix> unless suffix is NULL (the ONNX
+ * node's own output); node restored to base first. */
 static int reduce_step(struct nctx *c, const struct dnnq_ir_node *base, const char *kind,
                        const bool *on, const char *suffix)
 {
@@ -2807,7 +2821,7 @@ static int reduce_step(struct nctx *c, const struct dnnq_ir_node *base, const ch
 	}
 	if ((rc = set_out(c, 0, DNNQ_IR_F32, x->ndim, d, x->batched)))
 		return rc;
-	return link_as(c, suffix, 1);
+	return suffix ? link_as(c, suffix, 1) : 0;
 }
 
 /* The binary operator (DNNQ_IR_ADD, DNNQ_IR_MUL, or the registry's kind
@@ -2827,7 +2841,8 @@ static int binary_step(struct nctx *c, const struct dnnq_ir_node *base, enum dnn
 	return suffix ? link_as(c, suffix, 2) : 0;
 }
 
-/* The unary registry kind of c's input 0, linked as NAME<suffix>. */
+/* The unary registry kind of c's input 0, linked as NAME<suffix> unless
+ * suffix is NULL (the ONNX node's own output). */
 static int unary_step(struct nctx *c, const struct dnnq_ir_node *base, const char *kind,
                       const char *suffix)
 {
@@ -2836,7 +2851,7 @@ static int unary_step(struct nctx *c, const struct dnnq_ir_node *base, const cha
 	c->nin = 1;
 	if ((rc = engine_kind(c, kind)) || (rc = same_out(c, V(c, 0), DNNQ_IR_F32)))
 		return rc;
-	return link_as(c, suffix, 1);
+	return suffix ? link_as(c, suffix, 1) : 0;
 }
 
 /* MeanVarianceNormalization's axes before opset 9: across_channels (0 or
@@ -2901,12 +2916,7 @@ static int op_mvn(struct nctx *c)
 	    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", xid, c->in[0],
 	                      variance ? ":centered" : NULL)) || !variance)
 		return rc;
-	float *e = malloc(sizeof *e);
-	if (!e)
-		return DNNQ_E_NOMEM;
-	*e = 1e-9f;
-	struct dnnq_ir_value ev = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
-	if ((eps = new_constant(c, &ev, ":eps", e)) < 0)
+	if ((eps = scalar_const(c, 1e-9f, ":eps")) < 0)
 		return eps;
 	centered = c->in[0];
 	if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, centered, centered, ":square")) ||
@@ -2938,13 +2948,8 @@ static int op_lpnorm(struct nctx *c)
 		return batch_moves(c, "normalization across the batch (axis 0)");
 	const struct dnnq_ir_node base = c->node;
 	bool on[DNNQ_IR_MAX_DIMS] = { false };
-	int32_t xid = c->in[0], tiny;
-	float *t = malloc(sizeof *t);
-	if (!t)
-		return DNNQ_E_NOMEM;
-	*t = FLT_MIN;
-	struct dnnq_ir_value tv = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
-	if ((tiny = new_constant(c, &tv, ":flt_min", t)) < 0)
+	int32_t xid = c->in[0], tiny = scalar_const(c, FLT_MIN, ":flt_min");
+	if (tiny < 0)
 		return tiny;
 	on[axis] = true;
 	if ((rc = p == 1 ? unary_step(c, &base, "abs", ":abs")
@@ -3038,6 +3043,119 @@ static int resize_operands(struct nctx *c, size_t si, size_t zi)
 	return resize_shape(c, sv ? scale : NULL, sv ? NULL : size);
 }
 
+static void fresh(struct nctx *c, enum dnnq_ir_op op);
+static int transpose_as(struct nctx *c, uint32_t ndim, const int64_t *d, const int64_t *perm,
+                        bool batched, const char *suffix);
+
+/* ONNX Runtime's source coordinate of output index x at scale (out / in)
+ * by transformation t, unclamped, in float as it computes it. */
+static float resize_coord(int t, float x, float scale, int64_t in, int64_t out)
+{
+	switch (t) {
+	case DNNQ_RESIZE_HALF_PIXEL: return (x + 0.5f) / scale - 0.5f;
+	case DNNQ_RESIZE_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
+	case DNNQ_RESIZE_ALIGN_CORNERS:
+		return out == 1 ? 0.0f : x * (float)(in - 1) / (float)(out - 1);
+	case DNNQ_RESIZE_TF_HALF_PIXEL_FOR_NEAREST: return (x + 0.5f) / scale;
+	default: return x / scale;
+	}
+}
+
+/* Keys' cubic of coefficient a, or the triangle of linear, at x. */
+static float aa_filter(float x, bool cubic, float a)
+{
+	x = fabsf(x);
+	if (!cubic)
+		return x < 1.0f ? 1.0f - x : 0.0f;
+	if (x < 1.0f)
+		return ((a + 2.0f) * x - (a + 3.0f)) * x * x + 1.0f;
+	return x < 2.0f ? (((x - 5.0f) * x + 8.0f) * x - 4.0f) * a : 0.0f;
+}
+
+/* One axis of an antialiased resize (in -> out at scale, transformation
+ * t) as the matrix w [in, out] (zeroed by the caller) that a MatMul
+ * multiplies by, ONNX Runtime's filter (upsample_antialias.h): output o's
+ * window centre 0.5 + its source coordinate, the filter stretched by
+ * 1 / scale when shrinking (support 1 for linear, 2 for cubic, times
+ * that), taps floor(centre -+ support + 0.5); a tap outside the axis
+ * adds its weight to the edge, or with exclude is dropped; each column
+ * normalized to sum 1. */
+static void aa_weights(float *w, int64_t in, int64_t out, float scale, int t, bool cubic,
+                       float a, bool exclude)
+{
+	const float stretch = scale < 1.0f ? 1.0f / scale : 1.0f;
+	const float support = (cubic ? 2.0f : 1.0f) * stretch;
+	for (int64_t o = 0; o < out; o++) {
+		float centre = 0.5f + (scale == 1.0f ? (float)o : resize_coord(t, (float)o, scale,
+		                                                                 in, out));
+		int64_t lo = (int64_t)floorf(centre - support + 0.5f);
+		int64_t hi = (int64_t)floorf(centre + support + 0.5f);
+		float total = 0.0f;
+		for (int64_t x = lo; x < hi; x++) {
+			if (exclude && (x < 0 || x >= in))
+				continue;
+			float f = aa_filter(((float)x - centre + 0.5f) / stretch, cubic, a);
+			total += f;
+			w[(x < 0 ? 0 : x >= in ? in - 1 : x) * out + o] += f;
+		}
+		for (int64_t i = 0; total != 0.0f && i < in; i++)
+			w[i * out + o] /= total;
+	}
+}
+
+/* Resize of mode linear or cubic with antialias 1 (c's output shape and
+ * scales set), whose filter no kind of the engine has: per resized axis
+ * a MatMul by aa_weights' constant matrix (NAME:ww, NAME:wh): W as the
+ * last axis (NAME:w), then H between two Transposes (NAME:t, NAME:h,
+ * and NAME back); one precision unit NAME. An axis that keeps its length
+ * at scale 1 is left alone. */
+static int resize_antialias(struct nctx *c, int t, bool cubic, bool exclude)
+{
+	const struct dnnq_ir_value *x = V(c, 0);
+	const bool batched = x->batched;
+	const float a = c->node.alpha, sc[2] = { c->node.scales[0], c->node.scales[1] };
+	int64_t d[4], out[2] = { c->out[0].dims[2], c->out[0].dims[3] };
+	memcpy(d, x->dims, sizeof d);
+	bool axis[2];
+	int32_t mat[2];
+	for (int i = 0; i < 2; i++) {
+		axis[i] = out[i] != d[2 + i] || sc[i] != 1.0f;
+		float *w;
+		int rc = axis[i] ? imp_const_alloc(c->m, (size_t)(d[2 + i] * out[i]) * sizeof *w,
+		                                   c->who, (void **)&w) : 0;
+		if (rc)
+			return rc;
+		if (!axis[i])
+			continue;
+		memset(w, 0, (size_t)(d[2 + i] * out[i]) * sizeof *w);
+		aa_weights(w, d[2 + i], out[i], sc[i], t, cubic, a, exclude);
+		struct dnnq_ir_value wv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+		                            .dims = { d[2 + i], out[i] }, .producer = -1 };
+		if ((mat[i] = new_constant(c, &wv, i ? ":ww" : ":wh", w)) < 0)
+			return mat[i];
+	}
+	static const int64_t swap[4] = { 0, 1, 3, 2 };
+	int rc;
+	c->whole = ++c->m->wholes;
+	if (axis[1]) {
+		fresh(c, DNNQ_IR_GEMM);
+		c->in[1] = mat[1];
+		c->nin = 2;
+		if ((rc = op_matmul(c)) || (axis[0] && (rc = link_as(c, ":w", 2))) || !axis[0])
+			return rc;
+		d[3] = out[1];
+	}
+	if ((rc = transpose_as(c, 4, d, swap, batched, ":t")))
+		return rc;
+	fresh(c, DNNQ_IR_GEMM);
+	c->in[1] = mat[0];
+	c->nin = 2;
+	if ((rc = op_matmul(c)) || (rc = link_as(c, ":h", 2)))
+		return rc;
+	int64_t e[4] = { d[0], d[1], d[3], out[0] };
+	return transpose_as(c, 4, e, swap, batched, NULL);
+}
+
 static int op_resize(struct nctx *c)
 {
 	static const char *const interp[] = { "nearest", "linear", "cubic", NULL };
@@ -3064,8 +3182,11 @@ static int op_resize(struct nctx *c)
 		return bad(c, DNNQ_E_RANGE, "cubic_coeff_a %g, exclude_outside %lld: want a finite "
 		           "coefficient and 0 or 1", (double)c->node.alpha, (long long)v);
 	c->node.beta = (float)v;
-	if ((rc = a_int(c, "antialias", 0, &v)) || v)
-		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "antialias %lld", (long long)v);
+	int64_t aa;
+	if ((rc = a_int(c, "antialias", 0, &aa)))
+		return rc;
+	if (aa != 0 && aa != 1)
+		return bad(c, DNNQ_E_RANGE, "antialias %lld: 0 or 1 expected", (long long)aa);
 	if ((rc = a_str(c, "keep_aspect_ratio_policy", "stretch", policy, sizeof policy)) ||
 	    strcmp(policy, "stretch"))
 		return rc ? rc : bad(c, DNNQ_E_UNSUPPORTED, "keep_aspect_ratio_policy '%s'", policy);
@@ -3076,6 +3197,11 @@ static int op_resize(struct nctx *c)
 	if (!rc && c->m->opset < 11 && !m && (c->node.scales[0] < 1 || c->node.scales[1] < 1))
 		return bad(c, DNNQ_E_UNSUPPORTED, "opset %lld nearest downsampling",
 		           (long long)c->m->opset);
+	/* antialias filters linear and cubic only (ONNX: nearest ignores it) */
+	if (!rc && aa && m && (c->node.scales[0] != 1.0f || c->node.scales[1] != 1.0f ||
+	                       c->out[0].dims[2] != V(c, 0)->dims[2] ||
+	                       c->out[0].dims[3] != V(c, 0)->dims[3]))
+		return resize_antialias(c, t, m == DNNQ_RESIZE_CUBIC, c->node.beta != 0.0f);
 	return rc;
 }
 
@@ -3354,7 +3480,7 @@ static int op_split(struct nctx *c)
 
 static int op_pad(struct nctx *c)
 {
-	static const char *const modes[] = { "constant", "reflect", "edge", NULL };
+	static const char *const modes[] = { "constant", "reflect", "edge", "wrap", NULL };
 	struct dnnq_ir_node *n = &c->node;
 	int64_t p[2 * DNNQ_IR_MAX_DIMS], ax[DNNQ_IR_MAX_DIMS];
 	ptrdiff_t np, na = -1;
@@ -3396,6 +3522,12 @@ static int op_pad(struct nctx *c)
 		    (a == 0 && x->batched && (b || e)))
 			return batch_moves(c, "axis %lld: pads %lld, %lld (the batch is not padded)",
 			           (long long)a, (long long)b, (long long)e);
+		/* ONNX Runtime 1.31 wraps a cropped axis as no rule we could
+		 * state (pads 3, -1 of 2 rows gave row 0 four times) */
+		if (n->mode == DNNQ_PAD_WRAP && (b < 0 || e < 0))
+			return bad(c, DNNQ_E_UNSUPPORTED, "axis %lld: pads %lld, %lld: a negative pad "
+			           "(a crop) with mode 'wrap' is not supported", (long long)a,
+			           (long long)b, (long long)e);
 		n->starts[a] = -b;
 		d[a] = x->dims[a] + b + e;
 		if (d[a] < 1)
@@ -4104,7 +4236,7 @@ static int a_nd(struct nctx *c, int nd, const char *name, int64_t lo, size_t cou
  * (kernel, stride, dilation 1 and no pads on it): n->kernel[1] set (the
  * kernel_shape attribute, when given, must agree), strides, dilations,
  * pads and auto_pad read; *o the output length. */
-static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
+static int geometry1d(struct nctx *c, int64_t *o)
 {
 	struct dnnq_ir_node *n = &c->node;
 	int64_t pads[2] = { 0, 0 }, k = n->kernel[1];
@@ -4122,8 +4254,6 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 		return bad(c, DNNQ_E_SHAPE, "kernel_shape [%lld] disagrees with the weight [%s]",
 		           (long long)k, imp_dims_str(V(c, 1)));
 	n->kernel[1] = k;
-	if (!has_dil && n->dilations[1] != 1)
-		return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 	enum autopad a;
 	if ((rc = autopad_of(c, ap, &a)))
 		return rc;
@@ -4138,7 +4268,7 @@ static int geometry1d(struct nctx *c, bool has_dil, int64_t *o)
 
 /* MaxPool / AveragePool over L of [N, C, L] (storage_order and
  * count_include_pad read by op_pool). */
-static int op_pool1d(struct nctx *c, bool max)
+static int op_pool1d(struct nctx *c)
 {
 	struct dnnq_ir_node *n = &c->node;
 	const struct dnnq_ir_value *x = V(c, 0);
@@ -4147,7 +4277,7 @@ static int op_pool1d(struct nctx *c, bool max)
 	n->kernel[1] = 0;
 	if (!attr(c, "kernel_shape"))
 		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
-	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) || (rc = geometry1d(c, max, &o)))
+	if ((rc = a_bool(c, "ceil_mode", &n->ceil_mode)) || (rc = geometry1d(c, &o)))
 		return rc;
 	int64_t d[3] = { x->dims[0], x->dims[1], o };
 	return set_out(c, 0, DNNQ_IR_F32, 3, d, x->batched);
@@ -4212,7 +4342,7 @@ static int op_conv1d(struct nctx *c)
 	if (merged[0] || merged[1] || merged[2] || merged[3])
 		return bad(c, DNNQ_E_UNSUPPORTED, "a Pad before a 1-D convolution is not supported");
 	n->kernel[1] = w->dims[2];
-	if ((rc = geometry1d(c, true, &o)) || (rc = bias(c, 2, DT_F32, M)))
+	if ((rc = geometry1d(c, &o)) || (rc = bias(c, 2, DT_F32, M)))
 		return rc;
 	n->op = DNNQ_IR_CONV;
 	return as_2d(c, M, o);
@@ -4242,14 +4372,13 @@ static int op_gmaxpool(struct nctx *c)
 
 /* The geometry over D, H, W of input 0 [N, C, D, H, W]: kernel k (the
  * weight's, or kernel_shape's: they must agree when both are there),
- * strides s, dilations dl (has_dil; else 1), pads pb (begin) and pe (end),
+ * strides s, dilations dl, pads pb (begin) and pe (end),
  * auto_pad, ceil_mode (has_ceil); o the output's D, H, W. */
 struct geo3 {
 	int64_t k[3], s[3], dl[3], pb[3], pe[3], o[3];
 };
 
-static int geometry3d(struct nctx *c, bool has_dil, bool has_ceil, const int64_t *wk,
-                      struct geo3 *g)
+static int geometry3d(struct nctx *c, bool has_ceil, const int64_t *wk, struct geo3 *g)
 {
 	const struct dnnq_ir_value *x = V(c, 0);
 	int64_t pads[6] = { 0 }, ks[3] = { 0 };
@@ -4269,8 +4398,6 @@ static int geometry3d(struct nctx *c, bool has_dil, bool has_ceil, const int64_t
 			           "weight [%s]", (long long)ks[0], (long long)ks[1], (long long)ks[2],
 			           imp_dims_str(V(c, 1)));
 		g->k[i] = wk ? wk[i] : ks[i];
-		if (!has_dil && g->dl[i] != 1)
-			return bad(c, DNNQ_E_UNSUPPORTED, "dilations other than 1 are not supported here");
 		g->pb[i] = pads[i];
 		g->pe[i] = pads[3 + i];
 	}
@@ -4547,6 +4674,335 @@ static int pool2d_as(struct nctx *c, enum dnnq_ir_op op, const int64_t *out, con
 	return link_as(c, suffix, 1);
 }
 
+/* A float scalar constant v, NAME<suffix>: its id, or < 0. */
+static int32_t scalar_const(struct nctx *c, float v, const char *suffix)
+{
+	float *f = malloc(sizeof *f);
+	if (!f)
+		return DNNQ_E_NOMEM;
+	*f = v;
+	struct dnnq_ir_value fv = { .name = c->name, .dtype = DNNQ_IR_F32, .producer = -1 };
+	return new_constant(c, &fv, suffix, f);
+}
+
+/* The window sums of c's input 0 [N, C, H, W] as a depthwise Conv of ones
+ * (NAME:ones) with the pool's geometry (geo: kernel, strides, dilations,
+ * pads) to out [N, C, H', W'], linked as NAME<suffix> unless NULL. A
+ * ceil_mode window past the end gets as much more end padding, which adds
+ * 0, as the pool's sum of it does. */
+static int window_sums(struct nctx *c, const struct dnnq_ir_node *geo, const int64_t *out,
+                       const char *suffix)
+{
+	/* x's dims copied: a new value may move the values table */
+	const struct dnnq_ir_value *x = V(c, 0);
+	const int64_t C = x->dims[1], k = geo->kernel[0] * geo->kernel[1];
+	const int64_t in[2] = { x->dims[2], x->dims[3] };
+	const bool batched = x->batched;
+	float *w;
+	int rc = imp_const_alloc(c->m, (size_t)(C * k) * sizeof *w, c->who, (void **)&w);
+	if (rc)
+		return rc;
+	for (int64_t i = 0; i < C * k; i++)
+		w[i] = 1.0f;
+	struct dnnq_ir_value wv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 4,
+	                            .dims = { C, 1, geo->kernel[0], geo->kernel[1] },
+	                            .producer = -1 };
+	int32_t wid = new_constant(c, &wv, ":ones", w);
+	if (wid < 0)
+		return wid;
+	int32_t xid = c->in[0];
+	fresh(c, DNNQ_IR_CONV);
+	struct dnnq_ir_node *n = &c->node;
+	n->group = C;
+	for (int i = 0; i < 2; i++) {
+		int64_t ext = (geo->kernel[i] - 1) * geo->dilations[i] + 1;
+		int64_t need = (out[2 + i] - 1) * geo->strides[i] + ext - in[i] - geo->pads[i];
+		n->kernel[i] = geo->kernel[i];
+		n->strides[i] = geo->strides[i];
+		n->dilations[i] = geo->dilations[i];
+		n->pads[i] = geo->pads[i];
+		n->pads[2 + i] = need > geo->pads[2 + i] ? need : geo->pads[2 + i];
+	}
+	c->nin = 2;
+	c->in[0] = xid;
+	c->in[1] = wid;
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, 4, out, batched)))
+		return rc;
+	return suffix ? link_as(c, suffix, 2) : 0;
+}
+
+/* LpPool (kernel_shape, strides, pads, auto_pad; opset 18's dilations and
+ * ceil_mode; p, default 2) and GlobalLpPool of a 4-D NCHW input: the p-th
+ * root of the window's sum of |x|^p, the padding adding 0 (ONNX Runtime's
+ * kernel). |x|^p (NAME:abs; p 2 x * x, NAME:square; p past 2 Pow of |x|,
+ * NAME:pow), the window sums (window_sums, NAME:sum; GlobalLpPool a
+ * ReduceSum over H and W), then Sqrt, or Pow 1/p; for p 1 the sum is the
+ * output. Each step has int8 kernels, so --precision auto decides them. */
+static int op_lppool(struct nctx *c)
+{
+	const bool global = !strcmp(S(c->np->op_type), "GlobalLpPool");
+	int64_t p, o[2] = { 1, 1 };
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = a_int(c, "p", 2, &p)) ||
+	    (rc = need_rank(c, 0, 4, "only 2-D LpPool (4-D NCHW input) is supported")))
+		return rc;
+	if (p < 1 || p > 64)
+		return bad(c, DNNQ_E_RANGE, "p = %lld: 1..64 expected", (long long)p);
+	const struct dnnq_ir_node base = c->node;
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (!global && !attr(c, "kernel_shape"))
+		return bad(c, DNNQ_E_FORMAT, "attribute 'kernel_shape' is missing");
+	if (!global && ((rc = a_pair(c, "kernel_shape", 1, 1, c->node.kernel, 2)) ||
+	                (rc = spatial(c, x, true, o))))
+		return rc;
+	const struct dnnq_ir_node geo = c->node;
+	const int64_t out[4] = { x->dims[0], x->dims[1], o[0], o[1] };
+	const bool on[4] = { false, false, true, true };
+	const int32_t xid = c->in[0];
+	int32_t pc = p > 2 ? scalar_const(c, (float)p, ":p") : 0;
+	int32_t inv = p > 2 ? scalar_const(c, 1.0f / (float)p, ":inv_p") : 0;
+	if (pc < 0 || inv < 0)
+		return pc < 0 ? pc : inv;
+	const char *sum = p == 1 ? NULL : ":sum";
+	if ((rc = p == 2 ? binary_step(c, &base, DNNQ_IR_MUL, NULL, xid, xid, ":square")
+	                 : unary_step(c, &base, "abs", ":abs")) ||
+	    (p > 2 && (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "pow", c->in[0], pc, ":pow"))) ||
+	    (rc = global ? reduce_step(c, &base, "reduce_sum", on, sum)
+	                 : window_sums(c, &geo, out, sum)))
+		return rc;
+	if (p == 2)
+		return unary_step(c, &base, "sqrt", NULL);
+	return p > 2 ? binary_step(c, &base, DNNQ_IR_ENGINE, "pow", c->in[0], inv, NULL) : 0;
+}
+
+/* Col2Im (opset 18: torch's nn.Fold) of x [N, C kh kw, L] into the image
+ * [N, C, H, W] (image_shape, block_shape: constant inputs; strides,
+ * dilations, pads): each of the L blocks added at its place, what no block
+ * covers 0. That is a ConvTranspose of group C over x seen as
+ * [N, C kh kw, oh, ow] (NAME:4d) whose weight [C kh kw, 1, kh, kw]
+ * (NAME:onehot) puts input channel (c, i, j) at tap (i, j) of channel c:
+ * no kind of its own, int8 or fp32 as any ConvTranspose. */
+static int op_col2im(struct nctx *c)
+{
+	int64_t img[2], blk[2], o[2];
+	ptrdiff_t ni, nb;
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = const_ints(c, 1, img, 2, &ni)) ||
+	    (rc = const_ints(c, 2, blk, 2, &nb)))
+		return rc;
+	struct dnnq_ir_node *n = &c->node;
+	if ((rc = a_pair(c, "strides", 1, 1, n->strides, 2)) ||
+	    (rc = a_pair(c, "dilations", 1, 1, n->dilations, 2)) ||
+	    (rc = a_pair(c, "pads", 0, 0, n->pads, 4)))
+		return rc;
+	const struct dnnq_ir_node g = *n;    /* the geometry: fresh() clears the node */
+	const struct dnnq_ir_value *x = V(c, 0);
+	if (ni != 2 || nb != 2 || x->ndim != 3)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 [%s], image_shape of %td, block_shape of "
+		           "%td values: only 2-D Col2Im ([N, C x block, L], 2 and 2) is supported",
+		           imp_dims_str(x), ni, nb);
+	int64_t K = blk[0] * blk[1], N = x->dims[0], L = x->dims[2];
+	for (int i = 0; i < 2; i++) {
+		int64_t ext = (blk[i] - 1) * g.dilations[i] + 1;
+		int64_t span = img[i] + g.pads[i] + g.pads[2 + i] - ext;
+		if (blk[i] < 1 || blk[i] > IMP_MAX_DIM || img[i] < 1 || img[i] > (1 << 24) ||
+		    span < 0)
+			return bad(c, DNNQ_E_SHAPE, "image_shape [%lld, %lld], block_shape [%lld, %lld] "
+			           "(dilations, pads): blocks that fit the padded image expected",
+			           (long long)img[0], (long long)img[1], (long long)blk[0],
+			           (long long)blk[1]);
+		o[i] = span / g.strides[i] + 1;
+	}
+	if (x->dims[1] % K || o[0] * o[1] != L)
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: want [N, C x %lld, %lld] (blocks "
+		           "of %lld x %lld, %lld x %lld of them)", iname(c, 0), imp_dims_str(x),
+		           (long long)K, (long long)(o[0] * o[1]), (long long)blk[0],
+		           (long long)blk[1], (long long)o[0], (long long)o[1]);
+	const int64_t C = x->dims[1] / K;
+	const bool batched = x->batched;
+	float *w;
+	if ((rc = imp_const_alloc(c->m, (size_t)(C * K * K) * sizeof *w, c->who, (void **)&w)))
+		return rc;
+	for (int64_t i = 0; i < C * K * K; i++)
+		w[i] = i % K == i / K % K ? 1.0f : 0.0f;     /* [c k][0][tap]: tap k */
+	struct dnnq_ir_value wv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 4,
+	                            .dims = { C * K, 1, blk[0], blk[1] }, .producer = -1 };
+	int32_t wid = new_constant(c, &wv, ":onehot", w);
+	if (wid < 0)
+		return wid;
+	const int64_t d4[4] = { N, C * K, o[0], o[1] }, out[4] = { N, C, img[0], img[1] };
+	c->whole = ++c->m->wholes;
+	if ((rc = reshape_as(c, 4, d4, batched, ":4d")))
+		return rc;
+	fresh(c, DNNQ_IR_ENGINE);
+	if ((rc = engine_kind(c, "convtranspose")))
+		return rc;
+	n->group = C;
+	for (int i = 0; i < 2; i++) {
+		n->kernel[i] = blk[i];
+		n->strides[i] = g.strides[i];
+		n->dilations[i] = g.dilations[i];
+		n->pads[i] = g.pads[i];
+		n->pads[2 + i] = g.pads[2 + i];
+	}
+	c->in[1] = wid;
+	c->nin = 2;
+	return set_out(c, 0, DNNQ_IR_F32, 4, out, batched);
+}
+
+/* AffineGrid (opset 20: torch's F.affine_grid, a spatial transformer's
+ * sampling grid) of theta [N, 2, 3] for size [N, C, H, W] (a constant
+ * input; align_corners): grid[n, h, w] = theta[n] (x_w, y_h, 1), x and y
+ * the pixel centres in [-1, 1] (align_corners: the corners at -1 and 1).
+ * The product by the constant [3, H W] of the points (NAME:points) is a
+ * MatMul of theta (NAME:mm, [N, 2, H W]), then a Transpose (NAME:t) and
+ * the Reshape to [N, H, W, 2]. 3-D (theta [N, 3, 4]) is refused. */
+static int op_affinegrid(struct nctx *c)
+{
+	int64_t size[5], ac;
+	ptrdiff_t ns;
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)) || (rc = const_ints(c, 1, size, 5, &ns)) ||
+	    (rc = a_int(c, "align_corners", 0, &ac)))
+		return rc;
+	const struct dnnq_ir_value *t = V(c, 0);
+	if (ac != 0 && ac != 1)
+		return bad(c, DNNQ_E_RANGE, "align_corners %lld: 0 or 1 expected", (long long)ac);
+	if (ns != 4 || t->ndim != 3 || t->dims[1] != 2 || t->dims[2] != 3)
+		return bad(c, DNNQ_E_UNSUPPORTED, "theta [%s], size of %td values: only 2-D "
+		           "AffineGrid (theta [N, 2, 3], size [N, C, H, W]) is supported",
+		           imp_dims_str(t), ns);
+	const int64_t H = size[2], W = size[3], N = t->dims[0];
+	const bool batched = t->batched;     /* t moves with the values table */
+	if (H < 1 || W < 1 || H * W > (1 << 24))
+		return bad(c, DNNQ_E_RANGE, "size [.., %lld, %lld]: want H, W >= 1 and H W up to 2^24",
+		           (long long)H, (long long)W);
+	float *p;
+	if ((rc = imp_const_alloc(c->m, (size_t)(3 * H * W) * sizeof *p, c->who, (void **)&p)))
+		return rc;
+	for (int64_t h = 0; h < H; h++)
+		for (int64_t w = 0; w < W; w++) {
+			int64_t k = h * W + w;
+			/* ONNX's reference: linspace(-1, 1, n), times (n - 1) / n without
+			 * align_corners (the centres) */
+			p[k] = W == 1 ? (ac ? -1.0f : 0.0f)
+			     : (float)(ac ? -1.0 + 2.0 * (double)w / (double)(W - 1)
+			                  : (2.0 * (double)w + 1.0) / (double)W - 1.0);
+			p[H * W + k] = H == 1 ? (ac ? -1.0f : 0.0f)
+			             : (float)(ac ? -1.0 + 2.0 * (double)h / (double)(H - 1)
+			                          : (2.0 * (double)h + 1.0) / (double)H - 1.0);
+			p[2 * H * W + k] = 1.0f;
+		}
+	struct dnnq_ir_value pv = { .name = c->name, .dtype = DNNQ_IR_F32, .ndim = 2,
+	                            .dims = { 3, H * W }, .producer = -1 };
+	int32_t pid = new_constant(c, &pv, ":points", p);
+	if (pid < 0)
+		return pid;
+	static const int64_t swap[3] = { 0, 2, 1 };
+	const int64_t d[3] = { N, 2, H * W }, out[4] = { N, H, W, 2 };
+	c->whole = ++c->m->wholes;
+	fresh(c, DNNQ_IR_GEMM);
+	c->in[1] = pid;
+	c->nin = 2;
+	if ((rc = op_matmul(c)) || (rc = link_as(c, ":mm", 2)) ||
+	    (rc = transpose_as(c, 3, d, swap, batched, ":t")))
+		return rc;
+	return reshape_as(c, 4, out, batched, NULL);
+}
+
+/* Element (i, j) of the matrices of x (id) [..., M, M] as [..., 1, 1]: a
+ * Slice linked as NAME:eIJ; its id, or < 0. */
+static int32_t det_element(struct nctx *c, int32_t x, int64_t i, int64_t j)
+{
+	const struct dnnq_ir_value v = c->m->ir->values[x];
+	int64_t d[DNNQ_IR_MAX_DIMS];
+	char suffix[16];
+	fresh(c, DNNQ_IR_ENGINE);
+	int rc = engine_kind(c, "slice");
+	if (rc)
+		return rc;
+	memcpy(d, v.dims, sizeof d);
+	for (uint32_t a = 0; a < v.ndim; a++) {
+		c->node.starts[a] = a + 2 == v.ndim ? i : a + 1 == v.ndim ? j : 0;
+		c->node.steps[a] = 1;
+	}
+	d[v.ndim - 2] = d[v.ndim - 1] = 1;
+	c->nin = 1;
+	c->in[0] = x;
+	snprintf(suffix, sizeof suffix, ":e%lld%lld", (long long)i, (long long)j);
+	if ((rc = set_out(c, 0, DNNQ_IR_F32, v.ndim, d, v.batched)) ||
+	    (rc = link_as(c, suffix, 1)))
+		return rc;
+	return c->in[0];
+}
+
+/* Det of x [..., M, M] for M of 1, 2 or 3 (a rotation's, a 3-D pose's, an
+ * affine map's: what models compute) by its cofactor expansion: each
+ * element a Slice (NAME:eIJ), the 2 x 2 minors a Mul, Mul, Sub
+ * (NAME:mJ...), the sum of the first row's terms (NAME:t0, ...), the
+ * result Reshaped to [...]. A larger M is refused naming the node: an LU
+ * decomposition has no kind of the engine's. */
+static int op_det(struct nctx *c)
+{
+	int rc;
+	if ((rc = need(c, 0, DT_F32, false)))
+		return rc;
+	const struct dnnq_ir_value *x = V(c, 0);
+	const uint32_t r = x->ndim;
+	const int64_t M = r >= 2 ? x->dims[r - 1] : 0;
+	if (r < 2 || x->dims[r - 2] != M || M < 1 || M > 3 || (x->batched && r == 2))
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' [%s]: only batched square "
+		           "matrices [N, ..., M, M] of M 1, 2 or 3 are supported", iname(c, 0),
+		           imp_dims_str(x));
+	const struct dnnq_ir_node base = c->node;
+	const bool batched = x->batched;
+	int64_t out[DNNQ_IR_MAX_DIMS];
+	memcpy(out, x->dims, sizeof out);
+	int32_t xid = c->in[0], e[3][3];
+	c->whole = ++c->m->wholes;
+	for (int64_t i = 0; i < M; i++)
+		for (int64_t j = 0; j < M; j++)
+			if ((e[i][j] = det_element(c, xid, i, j)) < 0)
+				return e[i][j];
+	int32_t det = e[0][0];
+	if (M == 2) {
+		int32_t ad;
+		if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[0][0], e[1][1], ":ad")))
+			return rc;
+		ad = c->in[0];
+		if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[0][1], e[1][0], ":bc")) ||
+		    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", ad, c->in[0], ":det")))
+			return rc;
+		det = c->in[0];
+	} else if (M == 3) {
+		/* e0j times its minor of rows 1, 2 and columns k < l (not j), signed */
+		static const int cols[3][2] = { { 1, 2 }, { 0, 2 }, { 0, 1 } };
+		int32_t term[3];
+		for (int j = 0; j < 3; j++) {
+			int k = cols[j][0], l = cols[j][1];
+			char s1[16], s2[16], s3[16], s4[16];
+			snprintf(s1, sizeof s1, ":m%dp", j);
+			snprintf(s2, sizeof s2, ":m%dq", j);
+			snprintf(s3, sizeof s3, ":m%d", j);
+			snprintf(s4, sizeof s4, ":t%d", j);
+			if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[1][k], e[2][l], s1)))
+				return rc;
+			int32_t p = c->in[0];
+			if ((rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[1][l], e[2][k], s2)) ||
+			    (rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", p, c->in[0], s3)) ||
+			    (rc = binary_step(c, &base, DNNQ_IR_MUL, NULL, e[0][j], c->in[0], s4)))
+				return rc;
+			term[j] = c->in[0];
+		}
+		if ((rc = binary_step(c, &base, DNNQ_IR_ENGINE, "sub", term[0], term[1], ":t01")) ||
+		    (rc = binary_step(c, &base, DNNQ_IR_ADD, NULL, c->in[0], term[2], ":det")))
+			return rc;
+		det = c->in[0];
+	}
+	c->in[0] = det;
+	return reshape_as(c, r - 2, out, batched, NULL);
+}
+
 /* MaxPool / AveragePool over D, H, W of [N, C, D, H, W], separably: the
  * 2-D pool over H, W of [N, C*D, H, W] (NAME:hw), then over D of
  * [N, C, D, H'*W'] (NAME:d, a (kd, 1) window), between Reshapes (NAME:chw,
@@ -4554,12 +5010,12 @@ static int pool2d_as(struct nctx *c, enum dnnq_ir_op op, const int64_t *out, con
  * average, each window's count is its D count times its H, W count, with
  * or without the padding alike, so the mean over D of the H, W means is
  * the mean over the box. */
-static int op_pool3d(struct nctx *c, bool max)
+static int op_pool3d(struct nctx *c)
 {
 	struct geo3 g;
 	const bool include_pad = c->node.count_include_pad;   /* op_pool read it */
 	int rc;
-	if ((rc = geometry3d(c, max, true, NULL, &g)))
+	if ((rc = geometry3d(c, true, NULL, &g)))
 		return rc;
 	const struct dnnq_ir_value *x = V(c, 0);
 	const bool batched = x->batched, ceil_mode = c->node.ceil_mode;
@@ -4758,7 +5214,7 @@ static int op_conv3d(struct nctx *c)
 	for (int i = 0; i < 3; i++)
 		if (w->dims[2 + i] < 1)
 			return bad(c, DNNQ_E_SHAPE, "weight [%s]: empty kernel", imp_dims_str(w));
-	if ((rc = geometry3d(c, true, false, &w->dims[2], &g)) || (rc = bias(c, 2, DT_F32, M)))
+	if ((rc = geometry3d(c, false, &w->dims[2], &g)) || (rc = bias(c, 2, DT_F32, M)))
 		return rc;
 	const int64_t Cg = C / grp, kd = g.k[0], kh = g.k[1], kw = g.k[2];
 	const size_t K = (size_t)(Cg * kd * kh * kw), hw = (size_t)(kh * kw);
@@ -5228,6 +5684,11 @@ static const struct opdef OPS[] = {
 	{ "LRN", DNNQ_IR_ENGINE, op_lrn, 1, 1, 1 },
 	{ "MeanVarianceNormalization", DNNQ_IR_ENGINE, op_mvn, 1, 1, 1 },
 	{ "LpNormalization", DNNQ_IR_ENGINE, op_lpnorm, 1, 1, 1 },
+	{ "LpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
+	{ "Col2Im", DNNQ_IR_ENGINE, op_col2im, 3, 3, 1 },
+	{ "AffineGrid", DNNQ_IR_ENGINE, op_affinegrid, 2, 2, 1 },
+	{ "Det", DNNQ_IR_ENGINE, op_det, 1, 1, 1 },
+	{ "GlobalLpPool", DNNQ_IR_ENGINE, op_lppool, 1, 1, 1 },
 	{ "Einsum", DNNQ_IR_ENGINE, op_einsum, 1, DNNQ_IR_MAX_INPUTS, 1 },
 	{ "DepthToSpace", DNNQ_IR_RESHAPE, op_space_depth, 1, 1, 1 },
 	{ "Expand", DNNQ_IR_ENGINE, op_expand, 2, 2, 1 },
@@ -5368,12 +5829,15 @@ static bool foldable(struct nctx *c, const struct imp_fold *f)
 	return true;
 }
 
+static const char *unsupported_why(const char *op);
+
 /* A node the operator table knows; a Reshape (Flatten, Squeeze,
  * Unsqueeze) of a constant is folded into a constant. */
 static int table_op(struct nctx *c, const struct opdef *d, uint32_t kind)
 {
 	if (!d)
-		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator");
+		return bad(c, DNNQ_E_UNSUPPORTED, "unsupported operator%s",
+		           unsupported_why(S(c->np->op_type)));
 	int rc = arity(c, d->min_in, d->max_in, d->max_out);
 	if (rc)
 		return rc;
@@ -5410,8 +5874,14 @@ static const char *unsupported_why(const char *op)
 {
 	static const char *const flow = " (of the loops only a Loop of a constant trip count "
 	                                "is imported, unrolled)";
+	static const char *const values = " (its output's shape depends on the input's "
+	                                  "values, and dnnq fixes every shape when the model "
+	                                  "is built: only a constant input folds)";
+	static const char *const unique = " (its outputs' shapes depend on the input's values, "
+	                                  "and dnnq fixes every shape when the model is built)";
 	static const struct { const char *op, *why; } known[] = {
-		{ "Scan", flow },
+		{ "Scan", flow }, { "NonZero", values }, { "Unique", unique },
+		{ "BitShift", " (of uint8 constants only, folded at import)" },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(op, known[i].op))

@@ -499,7 +499,7 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 	bool gavg = n->op == DNNQ_IR_GAVGPOOL, max = n->op == DNNQ_IR_MAXPOOL;
 	int64_t kh = gavg ? H : n->kernel[0], kw = gavg ? W : n->kernel[1];
 	int64_t sh = gavg ? 1 : n->strides[0], sw = gavg ? 1 : n->strides[1];
-	int64_t dh = max ? n->dilations[0] : 1, dw = max ? n->dilations[1] : 1;
+	int64_t dh = gavg ? 1 : n->dilations[0], dw = gavg ? 1 : n->dilations[1];
 	int64_t pt = gavg ? 0 : n->pads[0], pl = gavg ? 0 : n->pads[1];
 	int64_t pb = gavg ? 0 : n->pads[2], pr = gavg ? 0 : n->pads[3];
 	for (int64_t p = 0; p < x[0] * x[1]; p++)
@@ -508,22 +508,20 @@ static void pool(const struct run *r, const struct dnnq_ir_node *n)
 		const float *xp = X + p * H * W;
 		int64_t hs = oh * sh - pt, ws = ow * sw - pl;
 		double acc = max ? -INFINITY : 0;
-		int64_t cnt = 0;
+		int64_t cnt = 0, padded = 0;
 		for (int64_t i = 0; i < kh; i++)
 			for (int64_t j = 0; j < kw; j++) {
 				int64_t ih = hs + i * dh, iw = ws + j * dw;
+				/* taps in the padded input, not beyond (ceil_mode) */
+				padded += ih < H + pb && iw < W + pr;
 				if (ih < 0 || ih >= H || iw < 0 || iw >= W)
 					continue;
 				double v = xp[ih * W + iw];
 				acc = max ? (v > acc ? v : acc) : acc + v;
 				cnt++;
 			}
-		if (!max && n->count_include_pad && !gavg) {
-			/* the window clipped to the padded input, not beyond (ceil_mode) */
-			int64_t he = hs + kh < H + pb ? hs + kh : H + pb;
-			int64_t we = ws + kw < W + pr ? ws + kw : W + pr;
-			cnt = (he - hs) * (we - ws);
-		}
+		if (!max && n->count_include_pad && !gavg)
+			cnt = padded;
 		if (!max)
 			acc = cnt ? acc / (double)cnt : 0;
 		Y[(p * y[2] + oh) * y[3] + ow] = (float)acc;
@@ -1118,6 +1116,8 @@ static void remap(const struct run *r, const struct dnnq_ir_node *n, int32_t out
 					s = s < 0 ? 0 : m - 1;
 				else if (n->mode == DNNQ_PAD_REFLECT)
 					s = m == 1 ? 0 : (s % (2 * m - 2) + 2 * m - 2) % (2 * m - 2);
+				else if (n->mode == DNNQ_PAD_WRAP)
+					s = (s % m + m) % m;
 				if (n->mode == DNNQ_PAD_REFLECT && s >= m)
 					s = 2 * m - 2 - s;
 				fill |= s < 0 || s >= m;

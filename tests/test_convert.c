@@ -579,16 +579,20 @@ static double conformance_in(const char *dir, const char *name, const char *kind
 	return exact ? INFINITY : r.sqnr_db;
 }
 
-static void conformance_case(const char *name, const char *kind, unsigned nin)
+/* A case of dir's MANIFEST as conformance_in judges it. */
+static void conformance_at(const char *dir, const char *name, const char *kind, unsigned nin)
 {
-	conformance_in(OPS, name, kind, nin);
+	conformance_in(dir, name, kind, nin);
 }
 
-/* Each case of a MANIFEST (lines NAME KIND NINPUTS; by: the script that
- * writes it) into fn; how many there were. */
-static unsigned each_case(const char *manifest, const char *by,
-                          void (*fn)(const char *name, const char *kind, unsigned nin))
+/* Each case of dir's MANIFEST (lines NAME KIND NINPUTS; by: the script
+ * that writes it) into fn; how many there were. */
+static unsigned each_case(const char *dir, const char *by,
+                          void (*fn)(const char *dir, const char *name, const char *kind,
+                                     unsigned nin))
 {
+	char manifest[256];
+	snprintf(manifest, sizeof manifest, "%s/MANIFEST", dir);
 	FILE *f = fopen(manifest, "r");
 	ck_assert_msg(f, "%s: cannot open (%s writes it)", manifest, by);
 	char line[256];
@@ -598,7 +602,7 @@ static unsigned each_case(const char *manifest, const char *by,
 		unsigned nin;
 		if (line[0] == '#' || sscanf(line, "%127s %15s %u", name, kind, &nin) != 3)
 			continue;
-		fn(name, kind, nin);
+		fn(dir, name, kind, nin);
 		cases++;
 	}
 	fclose(f);
@@ -607,16 +611,11 @@ static unsigned each_case(const char *manifest, const char *by,
 
 START_TEST(conformance)
 {
-	ck_assert_uint_ge(each_case(OPS "/MANIFEST", "tools/mkonnx.py", conformance_case), 40);
+	ck_assert_uint_ge(each_case(OPS, "tools/mkonnx.py", conformance_at), 40);
 }
 END_TEST
 
 #define NORM "tests/onnx/norm"
-
-static void norm_case(const char *name, const char *kind, unsigned nin)
-{
-	conformance_in(NORM, name, kind, nin);
-}
 
 /* tools/mknorm.py's models against ONNX Runtime's outputs as the
  * conformance cases of kind fp32: a small net of the ONNX Model Zoo's
@@ -627,7 +626,7 @@ static void norm_case(const char *name, const char *kind, unsigned nin)
  * also in opset 8's form: across_channels, normalize_variance). */
 START_TEST(norm_models)
 {
-	ck_assert_uint_eq(each_case(NORM "/MANIFEST", "tools/mknorm.py", norm_case), 5);
+	ck_assert_uint_eq(each_case(NORM, "tools/mknorm.py", conformance_at), 5);
 }
 END_TEST
 
@@ -975,8 +974,9 @@ static void ms_refused_case(const char *name, unsigned nin)
 	              "node", name, rc);
 }
 
-static void ms_check(const char *name, const char *kind, unsigned nin)
+static void ms_check(const char *dir, const char *name, const char *kind, unsigned nin)
 {
+	(void)dir;      /* MS: the helpers below name it */
 	if (!strcmp(kind, "refused")) {
 		ms_refused_case(name, nin);
 		return;
@@ -1008,7 +1008,7 @@ static void ms_check(const char *name, const char *kind, unsigned nin)
 
 START_TEST(ms_ops)
 {
-	ck_assert_uint_ge(each_case(MS "/MANIFEST", "tools/mkms.py", ms_check), 32);
+	ck_assert_uint_ge(each_case(MS, "tools/mkms.py", ms_check), 32);
 }
 END_TEST
 
@@ -1629,12 +1629,12 @@ static void modern_auto(const char *name, unsigned nin)
 	dnnq_ir_free(&ir);
 }
 
-static void modern_case(const char *name, const char *kind, unsigned nin)
+static void modern_case(const char *dir, const char *name, const char *kind, unsigned nin)
 {
 	if (!strcmp(kind, "auto"))
 		modern_auto(name, nin);
 	else
-		conformance_in(MODERN, name, kind, nin);
+		conformance_in(dir, name, kind, nin);
 }
 
 /* tools/mkmodern.py's opset 18-21 models, as torch 2's exporters write
@@ -1646,7 +1646,7 @@ static void modern_case(const char *name, const char *kind, unsigned nin)
  * kind fp32, or (kind auto, the masked attentions) modern_auto. */
 START_TEST(modern_models)
 {
-	ck_assert_uint_eq(each_case(MODERN "/MANIFEST", "tools/mkmodern.py", modern_case), 13);
+	ck_assert_uint_eq(each_case(MODERN, "tools/mkmodern.py", modern_case), 13);
 }
 END_TEST
 
@@ -1745,6 +1745,41 @@ START_TEST(modern_refused)
 	                  sizeof want / sizeof want[0]));
 	/* 2^24 calls: one problem, at 2^15 inlined nodes */
 	free(refused_with(MODERN "/bad_fanout.onnx", DNNQ_E_UNSUPPORTED, 1, fanout, 2));
+}
+END_TEST
+
+#define OPGAPS "tests/onnx/opgaps"
+
+/* tools/mkopgaps.py's operators and attributes that real models use less
+ * often (a float cast to integers at run time, ...), against ONNX
+ * Runtime's outputs as the conformance cases. */
+START_TEST(opgaps_models)
+{
+	ck_assert_uint_eq(each_case(OPGAPS, "tools/mkopgaps.py", conformance_at), 9);
+}
+END_TEST
+
+/* tests/onnx/opgaps/bad_opgaps.onnx: each node refused naming it and the
+ * attribute or input at fault. */
+START_TEST(opgaps_refused)
+{
+	static const char *const want[] = {
+		"node 'pad_wrap_crop' (Pad): axis 3: pads 1, -1: a negative pad (a crop) with mode "
+		"'wrap' is not supported",
+		"node 'cast_int16' (Cast): casting to int16 is not supported (a float computed at "
+		"run time: to int8, uint8, int32 or int64)",
+		"node 'lppool_p0' (LpPool): p = 0: 1..64 expected",
+		"node 'lppool_nokernel' (LpPool): attribute 'kernel_shape' is missing",
+		"node 'lppool_1d' (LpPool): input 0 'l'",
+		"only 2-D LpPool (4-D NCHW input) is supported",
+		"node 'resize_aa2' (Resize): antialias 2: 0 or 1 expected",
+		"node 'det_8x16' (Det): input 0 'l' [N:1,8,16]: only batched square matrices [N, "
+		"..., M, M] of M 1, 2 or 3 are supported",
+		"node 'col2im_12_blocks' (Col2Im): input 0 'l' [N:1,8,16]: want [N, C x 4, 12] "
+		"(blocks of 2 x 2, 3 x 4 of them)",
+	};
+	free(refused_with(OPGAPS "/bad_opgaps.onnx", DNNQ_E_UNSUPPORTED, 8, want,
+	                  sizeof want / sizeof want[0]));
 }
 END_TEST
 
@@ -3800,6 +3835,10 @@ Suite *suite_convert(void)
 	TCase *unread = tcase_create("unread");
 	tcase_add_test(unread, tools_unread_inputs);
 	suite_add_tcase(s, unread);
+	TCase *opgaps = tcase_create("opgaps");
+	tcase_add_test(opgaps, opgaps_models);
+	tcase_add_test(opgaps, opgaps_refused);
+	suite_add_tcase(s, opgaps);
 	TCase *ms = tcase_create("ms");
 	tcase_set_timeout(ms, 600);
 	tcase_add_test(ms, ms_ops);

@@ -1253,6 +1253,68 @@ START_TEST(mod_import)
 }
 END_TEST
 
+/* b's integer constant "i" (a fold's, of n elements) cast to float and
+ * added to the input x of zeros (the graph output y): it must be want. */
+static void folded_ints_are(struct mb *b, size_t n, const float *want)
+{
+	at_i(b, mb_node(b, "Cast", "f", "i", "fi"), "to", 1);
+	mb_node(b, "Add", "a", "x,fi", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	float x[8] = { 0 }, y[8];
+	ck_assert_uint_le(n, 8);
+	run1(&ir, 1, x, y);
+	ck_assert_mem_eq(y, want, n * sizeof *y);
+	dnnq_ir_free(&ir);
+}
+
+/* NonZero of a constant folds to its int64 [rank, count] indices, row
+ * major; of a computed value it is refused saying why (its shape would
+ * follow the values). */
+START_TEST(nonzero_const_fold)
+{
+	int64_t xd[3] = { BATCH, 2, 3 }, cd[2] = { 2, 3 };
+	struct mb *b = io_model(13, "x", F, 3, xd);
+	mb_init(b, "c", F, 2, cd, (float[6]){ 0, 1, 0, 2, 0, -3 });
+	mb_node(b, "NonZero", "nz", "c", "i");
+	folded_ints_are(b, 6, (float[6]){ 0, 1, 1, 1, 0, 2 });
+
+	b = io_model(13, "x", F, 3, xd);
+	mb_node(b, "NonZero", "nzx", "x", "y");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'nzx' (NonZero): unsupported operator (its "
+	          "output's shape depends on the input's values, and dnnq fixes every shape when "
+	          "the model is built: only a constant input folds)");
+}
+END_TEST
+
+/* BitShift of uint8 constants folds (bits past the byte gone, a shift of
+ * 8 or more 0); of a computed value it is refused saying what it takes. */
+START_TEST(bitshift_const_fold)
+{
+	static const char *const dir[2] = { "LEFT", "RIGHT" };
+	static const uint8_t sh[2][4] = { { 1, 2, 1, 9 }, { 1, 1, 7, 8 } };
+	static const float want[2][4] = { { 2, 12, 0, 0 }, { 0, 1, 1, 0 } };
+	int64_t xd[2] = { BATCH, 4 }, cd[1] = { 4 };
+	for (int k = 0; k < 2; k++) {
+		struct mb *b = io_model(13, "x", F, 2, xd);
+		mb_init(b, "c", U8, 1, cd, (uint8_t[4]){ 1, 3, 128, 255 });
+		mb_init(b, "s", U8, 1, cd, sh[k]);
+		at_s(b, mb_node(b, "BitShift", "bs", "c,s", "i"), "direction", dir[k]);
+		folded_ints_are(b, 4, want[k]);
+	}
+	struct mb *b = io_model(13, "x", F, 2, xd);
+	at_s(b, mb_node(b, "BitShift", "bsx", "x,x", "y"), "direction", "LEFT");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'bsx' (BitShift): unsupported operator (of uint8 "
+	          "constants only, folded at import)");
+	b = io_model(13, "x", F, 2, xd);
+	mb_init(b, "c", U8, 1, cd, (uint8_t[4]){ 1, 3, 128, 255 });
+	at_s(b, mb_node(b, "BitShift", "bsu", "c,c", "i"), "direction", "UP");
+	at_i(b, mb_node(b, "Cast", "f", "i", "fi"), "to", 1);
+	mb_node(b, "Add", "a", "x,fi", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'bsu' (BitShift): direction 'UP': LEFT or RIGHT expected");
+}
+END_TEST
+
 /* ---- importer: errors -------------------------------------------------------------- */
 
 /* eltwise: a slope that widens X, a Min of three whose third does not
@@ -1624,9 +1686,10 @@ START_TEST(vision_errors)
 
 	b = nchw(13, 2, 4, 4);
 	mb_node(b, "Pad", "pw", "x,p", "y");
-	mb_i64(b, "p", 8, (int64_t[]){ 0, 0, 1, 1, 0, 0, 1, 1 });
+	mb_i64(b, "p", 8, (int64_t[]){ 0, 0, 1, 1, 0, 0, -1, 1 });
 	at_s(b, b->g.node[0], "mode", "wrap");
-	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'pw' (Pad): attribute 'mode' = 'wrap'");
+	imp_fails(b, DNNQ_E_UNSUPPORTED, "node 'pw' (Pad): axis 2: pads 1, -1: a negative pad (a "
+	          "crop) with mode 'wrap' is not supported");
 
 	b = nchw(13, 2, 4, 4);
 	mb_node(b, "Slice", "s0", "x,st,en,ax,sp", "y");
@@ -5005,6 +5068,8 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, legacy_broadcast_run);
 	tcase_add_test(tc, fold_required_input_missing);
 	tcase_add_test(tc, quantize_per_axis_run);
+	tcase_add_test(tc, nonzero_const_fold);
+	tcase_add_test(tc, bitshift_const_fold);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, unsupported_all_listed);

@@ -92,8 +92,10 @@ START_TEST(unary_ops_every_isa)
 				              ys[e]);
 		}
 	}
-	ck_assert_uint_eq(nun, 18);   /* sqrt reciprocal neg abs exp log erf swish gelu not
-	                                 nonzero softplus ceil floor round sign sin cos */
+	ck_assert_uint_eq(nun, 31);   /* sqrt reciprocal neg abs exp log erf swish gelu not
+	                                 nonzero softplus ceil floor round sign sin cos
+	                                 cast_int64 cast_int32 cast_int8 cast_uint8 atan asin
+	                                 acos tan sinh cosh asinh acosh atanh */
 	dnnq_pool_destroy(pool);
 }
 END_TEST
@@ -189,7 +191,7 @@ START_TEST(unary_pow_avx2_bitexact)
 }
 END_TEST
 
-/* Sin and Cos (dnnq_sincos1) against libm in double over [-lim, lim]: the
+/* Sin and Cos (dnnq_sincos1) against libm in double at 200000 points: the
  * largest error in units of max(ulp(y), 2^-24) (near a zero of the result
  * the reduction's absolute error, not the result's ulp, bounds it); the
  * AVX2 kernel gives the scalar bits at every point. */
@@ -198,14 +200,32 @@ __attribute__((target("avx2"))) static void sincos_avx2(const float *x, float *y
 	_mm256_storeu_ps(y, dnnq_sincos8(_mm256_loadu_ps(x), quarter));
 }
 
-static double sincos_sweep(float quarter, double lim)
+/* Point i of 200000 spread evenly over [-lim, lim]. */
+static float sweep_point(int i, double lim)
+{
+	return (float)(-lim + 2 * lim * i / 200000.0);
+}
+
+/* Point i past DNNQ_TRIG_FAST: a float of exponent 2^13 .. 2^127 (i mod
+ * 115), its mantissa hashed from i, odd i negative (lim unused). */
+static float far_point(int i, double lim)
+{
+	(void)lim;
+	uint32_t h = (uint32_t)i * 2654435761u;
+	uint32_t u = ((uint32_t)(140 + i % 115) << 23) | (h >> 9) | (i & 1 ? 0x80000000u : 0);
+	float x;
+	memcpy(&x, &u, 4);
+	return x;
+}
+
+static double sincos_sweep(float quarter, float (*point)(int i, double lim), double lim)
 {
 	double worst = 0;
 	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
 	for (int i = 0; i < 200000; i += 8) {
 		float x[8], y[8];
 		for (int k = 0; k < 8; k++)
-			x[k] = (float)(-lim + 2 * lim * (i + k) / 200000.0);
+			x[k] = point(i + k, lim);
 		if (avx2)
 			sincos_avx2(x, y, quarter);
 		for (int k = 0; k < 8; k++) {
@@ -225,17 +245,75 @@ START_TEST(unary_sincos_vs_libm)
 {
 	double e;
 	for (int q = 0; q <= 2; q += 2) {
-		ck_assert_msg((e = sincos_sweep(q, 4)) <= 1.5, "quarter %d, |x| <= 4: %g", q, e);
-		ck_assert_msg((e = sincos_sweep(q, 8192)) <= 1.5, "quarter %d, |x| <= 8192: %g", q, e);
-		ck_assert_msg((e = sincos_sweep(q, DNNQ_TRIG_MAX)) <= 10, "quarter %d, to the max: %g",
+		ck_assert_msg((e = sincos_sweep(q, sweep_point, 4)) <= 1.5, "quarter %d, |x| <= 4: %g",
 		              q, e);
-		/* past the exact reduction, NaN and the infinities: NaN */
-		ck_assert(isnan(dnnq_sincos1(51472.0f, q)) && isnan(dnnq_sincos1(-1e30f, q)));
-		ck_assert(isnan(dnnq_sincos1(INFINITY, q)) && isnan(dnnq_sincos1(NAN, q)));
+		ck_assert_msg((e = sincos_sweep(q, sweep_point, 8192)) <= 1.5, "quarter %d, |x| <= "
+		              "8192: %g", q, e);
+		/* reduced exactly past it: 51471 (2^16 pi/4) was NaN, 1e30 too */
+		ck_assert_msg((e = sincos_sweep(q, sweep_point, 60000)) <= 1.5, "quarter %d, |x| <= "
+		              "60000: %g", q, e);
+		ck_assert_msg((e = sincos_sweep(q, far_point, 0)) <= 1.5, "quarter %d, |x| to "
+		              "FLT_MAX: %g", q, e);
+		float big[] = { 51472.0f, -1e30f, FLT_MAX, -FLT_MAX, 0x1.8p13f, 1e20f };
+		for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+			double want = q ? cos(big[i]) : sin(big[i]);
+			float got = dnnq_sincos1(big[i], q);
+			ck_assert_msg(fabs(got - want) <= 2e-7 * fmax(fabs(want), 0.25),
+			              "%s(%a) = %a, libm %a", q ? "cos" : "sin", big[i], got, want);
+		}
+		/* NaN and the infinities: NaN */
+		ck_assert(isnan(dnnq_sincos1(INFINITY, q)) && isnan(dnnq_sincos1(-INFINITY, q)));
+		ck_assert(isnan(dnnq_sincos1(NAN, q)));
 	}
 	float s0 = dnnq_sincos1(-0.0f, 0.0f);
 	ck_assert(s0 == 0.0f && signbit(s0));      /* sin(-0) = -0 */
 	ck_assert(dnnq_sincos1(-0.0f, 2.0f) == 1.0f);
+}
+END_TEST
+
+/* A float cast to int64, int32, int8 and uint8 (engine/ops/cast_*.c)
+ * gives what ONNX Runtime 1.31 gave on x86 for the same floats (its Cast
+ * run on them, tools/mkopgaps.py's cast_int the same way), scalar and
+ * AVX2 alike: truncation toward zero; NaN, the infinities and values out
+ * of range -2^63 (int64) or -2^31 (int32), whose low byte is 0; 8 bits
+ * wrapped. */
+__attribute__((target("avx2"))) static void cast_int_avx2(const float *x, float *y, int bits,
+                                                          bool sgn)
+{
+	for (int i = 0; i < 16; i += 8)
+		_mm256_storeu_ps(y + i, dnnq_cast_int_avx2(_mm256_loadu_ps(x + i), bits, sgn));
+}
+
+START_TEST(unary_cast_int_as_ort)
+{
+	static const float x[16] = { 2.7f, -2.7f, 300.5f, -300.5f, 70000.2f, -70000.2f, 3e9f,
+	                             -3e9f, 1e10f, -1e10f, NAN, INFINITY, -INFINITY, 127.9f,
+	                             -128.9f, 255.5f };
+	static const struct { int bits; bool sgn; float want[16]; } to[] = {
+		{ 8, true, { 2, -2, 44, -44, 112, -112, 0, 0, 0, 0, 0, 0, 0, 127, -128, -1 } },
+		{ 8, false, { 2, 254, 44, 212, 112, 144, 0, 0, 0, 0, 0, 0, 0, 127, 128, 255 } },
+		{ 32, true, { 2, -2, 300, -300, 70000, -70000, -0x1p31f, -0x1p31f, -0x1p31f,
+		              -0x1p31f, -0x1p31f, -0x1p31f, -0x1p31f, 127, -128, 255 } },
+		{ 64, true, { 2, -2, 300, -300, 70000, -70000, 3e9f, -3e9f, 1e10f, -1e10f,
+		              -0x1p63f, -0x1p63f, -0x1p63f, 127, -128, 255 } },
+	};
+	bool avx2 = dnnq_isa_supported(DNNQ_ISA_AVX2);
+	for (size_t t = 0; t < sizeof to / sizeof to[0]; t++) {
+		float y[16];
+		if (avx2)
+			cast_int_avx2(x, y, to[t].bits, to[t].sgn);
+		for (int i = 0; i < 16; i++) {
+			float got = dnnq_cast_int1(x[i], to[t].bits, to[t].sgn);
+			ck_assert_msg(got == to[t].want[i],
+			              "%d bits%s: %a gives %a, ONNX Runtime %a", to[t].bits,
+			              to[t].sgn ? "" : " unsigned", x[i], got, to[t].want[i]);
+			ck_assert_msg(!avx2 || !memcmp(&got, &y[i], 4), "%a: avx2 %a, scalar %a", x[i],
+			              y[i], got);
+		}
+	}
+	/* -0.5 truncates to 0, not -0 (an integer has no sign of zero) */
+	ck_assert(!signbit(dnnq_cast_int1(-0.5f, 64, true)) &&
+	          !signbit(dnnq_cast_int1(-0.5f, 32, true)));
 }
 END_TEST
 
@@ -301,6 +379,7 @@ Suite *suite_unary(void)
 	tcase_add_test(tc, unary_math_vs_libm);
 	tcase_add_test(tc, unary_pow_avx2_bitexact);
 	tcase_add_test(tc, unary_sincos_vs_libm);
+	tcase_add_test(tc, unary_cast_int_as_ort);
 	tcase_add_test(tc, unary_fusions);
 	suite_add_tcase(s, tc);
 	return s;

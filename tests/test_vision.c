@@ -461,11 +461,13 @@ END_TEST
 
 /* ---- Slice, Pad, Gather (engine/remap.h) ---- */
 
-/* Axis index i of n reflected (bouncing off both ends) or clamped. */
+/* Axis index i of n reflected (bouncing off both ends), clamped or wrapped. */
 static int64_t bounce(int64_t i, int64_t n, uint32_t mode)
 {
 	if (mode == DNNQ_PAD_EDGE)
 		return i < 0 ? 0 : i >= n ? n - 1 : i;
+	if (mode == DNNQ_PAD_WRAP)
+		return ((i % n) + n) % n;
 	while (n > 1 && (i < 0 || i >= n))
 		i = i < 0 ? -i : 2 * (n - 1) - i;
 	return n > 1 ? i : 0;

@@ -111,6 +111,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "onnx", "modern")
+PRODUCER = "tools/mkmodern.py"   # tools/mkopgaps.py writes its own cases through save()
 SAMPLES = 4
 
 
@@ -224,7 +225,7 @@ def save(g, kind, opset, inputs, outputs, feeds, manifest, functions=()):
                           for n in outputs], g.inits)
     m = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)] +
                      [h.make_opsetid(d, 1) for d in sorted({f.domain for f in functions})],
-                     producer_name="tools/mkmodern.py", functions=list(functions))
+                     producer_name=PRODUCER, functions=list(functions))
     m.ir_version = 10
     path = os.path.join(OUT, g.name + ".onnx")
     onnx.save(m, path)
@@ -585,22 +586,27 @@ def bad_fanout():
     onnx.save(m, os.path.join(OUT, "bad_fanout.onnx"))
 
 
-def main():
+def write_all(cases, bad):
+    """OUT emptied, then each case written (its MANIFEST line kept), each of
+    bad (the refused models) and the MANIFEST."""
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*")):
         os.remove(f)
     manifest = []
-    for case in (vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
-                 sdpa_bool_mask, yolov8_head, reductions, trilu, functions, einsum_linear,
-                 split_seq, functions_scoped):
+    for case in cases:
         case(manifest)
-    lse_inf()
-    bad_modern()
-    bad_fanout()
+    for b in bad:
+        b()
     with open(os.path.join(OUT, "MANIFEST"), "w") as f:
-        f.write("# NAME KIND NINPUTS (tools/mkmodern.py)\n")
+        f.write("# NAME KIND NINPUTS (%s)\n" % PRODUCER)
         f.write("".join(line + "\n" for line in manifest))
     print("%d cases, %d files in %s" % (len(manifest), len(os.listdir(OUT)), OUT))
+
+
+def main():
+    write_all((vit_block, convnext_block, effnet_block, groupnorm_mish, bert_layer,
+               sdpa_bool_mask, yolov8_head, reductions, trilu, functions, einsum_linear,
+               split_seq, functions_scoped), (lse_inf, bad_modern, bad_fanout))
 
 
 if __name__ == "__main__":

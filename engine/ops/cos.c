@@ -1,6 +1,6 @@
 /*
  * Cos: y = cos x, ONNX's Cos (engine/unary.h: dnnq_sincos1, the sine a
- * quarter turn on), NaN past |x| 51471, as Sin. File code 93.
+ * quarter turn on), every finite x as Sin. File code 93.
  */
 #include "engine/unary.h"
 

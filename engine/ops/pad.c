@@ -1,5 +1,5 @@
 /*
- * Pad: ONNX's Pad, modes constant (any value), reflect and edge, on u8
+ * Pad: ONNX's Pad, modes constant (any value), reflect, edge and wrap, on u8
  * (the constant quantized with the input's parameters, the bytes moved)
  * and f32 (engine/remap.h). File code 63.
  *

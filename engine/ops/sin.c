@@ -1,9 +1,9 @@
 /*
- * Sin: y = sin x, ONNX's Sin (engine/unary.h: dnnq_sincos1), NaN past |x|
- * 51471 (2^16 pi/4, where the reduction by pi/4 stops being exact). The
- * rotary position embeddings of LLaMA-style decoders compute it from the
- * position ids at run time. int8 a table as the others (a smooth
- * function in [-1, 1]). File code 92.
+ * Sin: y = sin x, ONNX's Sin (engine/unary.h: dnnq_sincos1), every finite
+ * x reduced exactly (past |x| 8192 as libm's sinf does), NaN for NaN and
+ * the infinities. The rotary position embeddings of LLaMA-style decoders
+ * compute it from the position ids at run time. int8 a table as the
+ * others (a smooth function in [-1, 1]). File code 92.
  */
 #include "engine/unary.h"
 

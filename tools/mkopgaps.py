@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""tools/mkopgaps.py: the fixtures of operators and attributes real models use
+less often, tests/onnx/opgaps/, for the convert suite's cases opgaps_models
+and opgaps_refused (tests/test_convert.c; docs/onnx.md, "Supported
+operators").
+
+Each case is built with onnx.helper, weights seeded numpy, through
+tools/mkmodern.py's Graph and save(): NAME.in0.npy holds 4 samples with dim 0
+of 1, NAME.out.npy, ... ONNX Runtime's outputs (CPU provider,
+onnxruntime-node through tools/ort-npy.js), one sample a run, stacked.
+MANIFEST has one line per case, NAME KIND NINPUTS, KIND `fp32` as the
+conformance cases of tests/onnx/ops: calibrated on its inputs and converted
+int8 (SQNR >= 30 dB against ONNX Runtime's outputs), and with every node fp32
+(within 1e-5).
+
+cast_int: Cast of a computed float to int64, int32, int8 and uint8 at run
+time, each cast back to float (ONNX Runtime's integers: truncation toward
+zero; out of int32's range -2^31, and for 8 bits the low byte of the int32,
+wrapped), opset 13; x [1, 16] of values up to +-1e10.
+
+trig: Atan, Asin, Acos, Tan, Sinh, Cosh, Asinh, Acosh, Atanh of computed
+values in their domains (Asin, Acos of a Tanh; Acosh of |x| + 1.1; Atanh of
+0.9 Tanh; Sinh and Cosh added), and Atan of a constant (folded at import)
+added to one, opset 13; x [1, 4, 6], eight outputs.
+
+pad_wrap: Pad of mode wrap (opset 19: torch 2's circular padding) on H and
+W (1 and 2 before, 2 and 1 after) then a 3x3 Conv, and a wrap of W by 8
+and 9 (longer than its 6: ONNX Runtime wraps again, index i mod 6; NumPy's
+pad, and so ONNX's reference, does not) with axes [3]; x [1, 3, 5, 6].
+
+avgpool_dilated: AveragePool with dilations (opset 19), each an output: 3x3
+dilations 2 pads 1 count_include_pad 0; 3x2 dilations [2, 3] strides 2 pads
+[2, 1, 1, 1] count_include_pad 1 and ceil_mode 1; 1-D kernel 3 dilation 3
+(over W of the [1, 4, 7 * 9] reshape); x [1, 4, 7, 9] after a Conv.
+
+lppool: LpPool and GlobalLpPool (opset 18), each an output: p 2 3x3
+stride 2 pads 1; p 1 2x2; p 3 3x3 dilations 2 ceil_mode 1 stride 2;
+GlobalLpPool p 2; x [1, 3, 9, 8] after a Conv.
+
+resize_antialias: Resize with antialias 1 (opset 18: torch's
+interpolate(antialias=True)), each an output: linear by scales 0.5, 0.4
+half_pixel; cubic (A -0.5) to sizes 7 x 9 pytorch_half_pixel; linear to 5 x
+30 (H down, W up) align_corners; cubic by scales 0.3, 0.6 asymmetric with
+exclude_outside; x [1, 3, 16, 20] after a Conv.
+
+col2im: Col2Im (opset 18: torch's nn.Fold) of Tanh(x), x [1, 12, 20]: 3
+channels of 2 x 2 blocks into 5 x 6; and of Tanh(y), y [1, 18, 12]: 2
+channels of 3 x 3 blocks, dilations 2, strides 2, pads 1, into 7 x 9 (the
+last row and column in no block: 0).
+
+affine_grid: a spatial transformer as torch 2 exports it, opset 20: theta
+[1, 2, 3] the identity plus a Linear of the pooled image, AffineGrid to
+5 x 7 (align_corners 0), GridSample (linear) of x by it; and AffineGrid to
+4 x 6 with align_corners 1, the grid an output; x [1, 3, 6, 8].
+
+det: Det (opset 11) of Tanh(x) + the identity, x [1, 4, 3, 3] (3 x 3
+matrices), and of y [1, 5, 2, 2] (2 x 2).
+
+bad_opgaps.onnx: one node refused for each attribute the import checks
+(Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
+p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
+8 x 16 matrices, Col2Im of 16 blocks where the image holds 12), for
+opgaps_refused.
+
+Run from the repository root with Debian's interpreter (onnx, numpy) and
+onnxruntime-node on NODE_PATH:
+    NODE_PATH=build/bench-calib/node_modules /usr/bin/python3 tools/mkopgaps.py
+Deterministic: fixed seeds.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mkmodern  # noqa: E402
+from mkmodern import Graph, SAMPLES, randn, save  # noqa: E402
+
+OUT = os.path.join(mkmodern.ROOT, "tests", "onnx", "opgaps")
+mkmodern.OUT, mkmodern.PRODUCER = OUT, "tools/mkopgaps.py"
+
+
+def cast_int(manifest):
+    from onnx import TensorProto as T
+    g = Graph("cast_int", 1)
+    x = (g.r.standard_normal((SAMPLES, 16)) * 40).astype(np.float32)
+    far = np.array([300.5, -300.5, 70000.2, -70000.2, 3e9, -3e9, 1e10, -1e10, 127.9, -128.9,
+                    255.5, -0.7], np.float32)
+    x[:, 4:] = far[None, :]
+    x[1:, 4:] *= np.float32(-1)
+    outs = [g.op("Cast", [g.op("Cast", ["x"], to=to)], to=T.FLOAT)
+            for to in (T.INT64, T.INT32, T.INT8, T.UINT8)]
+    save(g, "fp32", 13, [("x", [1, 16])], outs, [x], manifest)
+
+
+def trig(manifest):
+    g = Graph("trig", 2)
+    t = g.op("Tanh", ["x"])
+    outs = [g.op("Add", [g.op("Atan", [g.op("Mul", ["x", g.f(3.0)])]),
+                         g.op("Atan", [g.w(6, scale=2.0)])]),
+            g.op("Asin", [t]), g.op("Acos", [t]), g.op("Tan", [g.op("Mul", ["x", g.f(0.4)])]),
+            g.op("Add", [g.op("Sinh", ["x"]), g.op("Cosh", ["x"])]),
+            g.op("Asinh", [g.op("Mul", ["x", g.f(5.0)])]),
+            g.op("Acosh", [g.op("Add", [g.op("Abs", ["x"]), g.f(1.1)])]),
+            g.op("Atanh", [g.op("Mul", [t, g.f(0.9)])])]
+    save(g, "fp32", 13, [("x", [1, 4, 6])], outs, [randn(g.r, 4, 6)], manifest)
+
+
+def pad_wrap(manifest):
+    g = Graph("pad_wrap", 3)
+    p = g.op("Pad", ["x", g.i64(0, 0, 1, 2, 0, 0, 2, 1)], mode="wrap")
+    far = g.op("Pad", [g.op("Relu", ["x"]), g.i64(8, 9), g.f(0.0), g.i64(3)], mode="wrap")
+    save(g, "fp32", 19, [("x", [1, 3, 5, 6])], [g.conv(p, 4, 3, 3), far],
+         [randn(g.r, 3, 5, 6)], manifest)
+
+
+def avgpool_dilated(manifest):
+    g = Graph("avgpool_dilated", 4)
+    t = g.conv("x", 4, 3, 1)
+    a = g.op("AveragePool", [t], kernel_shape=[3, 3], dilations=[2, 2], pads=[1, 1, 1, 1])
+    b = g.op("AveragePool", [t], kernel_shape=[3, 2], dilations=[2, 3], strides=[2, 2],
+             pads=[2, 1, 1, 1], count_include_pad=1, ceil_mode=1)
+    c = g.op("AveragePool", [g.op("Reshape", [t, g.i64(1, 4, 63)])], kernel_shape=[3],
+             dilations=[3], pads=[2, 1])
+    save(g, "fp32", 19, [("x", [1, 3, 7, 9])], [a, b, c], [randn(g.r, 3, 7, 9)], manifest)
+
+
+def lppool(manifest):
+    g = Graph("lppool", 5)
+    t = g.conv("x", 4, 3, 1)
+    a = g.op("LpPool", [t], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], p=2)
+    b = g.op("LpPool", [t], kernel_shape=[2, 2], p=1)
+    c = g.op("LpPool", [t], kernel_shape=[3, 3], dilations=[2, 2], strides=[2, 2],
+             ceil_mode=1, p=3)
+    d = g.op("GlobalLpPool", [t], p=2)
+    save(g, "fp32", 18, [("x", [1, 3, 9, 8])], [a, b, c, d], [randn(g.r, 3, 9, 8)], manifest)
+
+
+def resize_antialias(manifest):
+    g = Graph("resize_antialias", 6)
+    t = g.conv("x", 3, 3, 1)
+    e = ""
+
+    def rs(scales, sizes, **a):
+        return g.op("Resize", [t, e, g.f(scales) if scales else e,
+                               g.i64(*sizes) if sizes else e], antialias=1, **a)
+    outs = [rs([1, 1, 0.5, 0.4], None, mode="linear"),
+            rs(None, [1, 3, 7, 9], mode="cubic", cubic_coeff_a=-0.5,
+               coordinate_transformation_mode="pytorch_half_pixel"),
+            rs(None, [1, 3, 5, 30], mode="linear", coordinate_transformation_mode="align_corners"),
+            rs([1, 1, 0.3, 0.6], None, mode="cubic", exclude_outside=1,
+               coordinate_transformation_mode="asymmetric")]
+    save(g, "fp32", 18, [("x", [1, 3, 16, 20])], outs, [randn(g.r, 3, 16, 20)], manifest)
+
+
+def bad_opgaps():
+    """bad_opgaps.onnx (the convert suite's opgaps_refused imports it): every
+    node refused, each for its own attribute or input, opset 19."""
+    import onnx
+    from onnx import TensorProto as T, helper as h, numpy_helper as nh
+    ins = [h.make_tensor_value_info("x", T.FLOAT, [1, 8, 4, 4]),
+           h.make_tensor_value_info("l", T.FLOAT, [1, 8, 16])]
+    inits = [nh.from_array(np.array([0, 0, 0, 1, 0, 0, 0, -1], np.int64), "crop"),
+             nh.from_array(np.array([1, 1, 0.5, 0.5], np.float32), "half"),
+             nh.from_array(np.array([4, 5], np.int64), "img45"),
+             nh.from_array(np.array([2, 2], np.int64), "blk22")]
+    nodes = [h.make_node("Pad", ["x", "crop"], ["pw"], name="pad_wrap_crop", mode="wrap"),
+             h.make_node("Cast", ["x"], ["c16"], name="cast_int16", to=T.INT16),
+             h.make_node("LpPool", ["x"], ["p0"], name="lppool_p0", kernel_shape=[2, 2], p=0),
+             h.make_node("LpPool", ["x"], ["pk"], name="lppool_nokernel"),
+             h.make_node("LpPool", ["l"], ["p1d"], name="lppool_1d", kernel_shape=[2]),
+             h.make_node("Resize", ["x", "", "half"], ["ra"], name="resize_aa2", mode="linear",
+                         antialias=2),
+             h.make_node("Det", ["l"], ["dl"], name="det_8x16"),
+             h.make_node("Col2Im", ["l", "img45", "blk22"], ["ci"], name="col2im_12_blocks")]
+    outs = [h.make_tensor_value_info(n.output[0], T.FLOAT, None) for n in nodes]
+    m = h.make_model(h.make_graph(nodes, "bad_opgaps", ins, outs, inits),
+                     opset_imports=[h.make_opsetid("", 19)], producer_name="tools/mkopgaps.py")
+    m.ir_version = 10
+    onnx.save(m, os.path.join(OUT, "bad_opgaps.onnx"))
+
+
+def col2im(manifest):
+    g = Graph("col2im", 7)
+    a = g.op("Col2Im", [g.op("Tanh", ["x"]), g.i64(5, 6), g.i64(2, 2)])
+    b = g.op("Col2Im", [g.op("Tanh", ["y"]), g.i64(7, 9), g.i64(3, 3)], dilations=[2, 2],
+             strides=[2, 2], pads=[1, 1, 1, 1])
+    save(g, "fp32", 18, [("x", [1, 12, 20]), ("y", [1, 18, 12])], [a, b],
+         [randn(g.r, 12, 20), randn(g.r, 18, 12)], manifest)
+
+
+def affine_grid(manifest):
+    g = Graph("affine_grid", 8)
+    pooled = g.op("Flatten", [g.op("GlobalAveragePool", ["x"])])
+    theta = g.op("Add", [g.op("Reshape", [g.linear(pooled, 3, 6, scale=0.2), g.i64(1, 2, 3)]),
+                         g.f([[[1, 0, 0], [0, 1, 0]]])])
+    grid = g.op("AffineGrid", [theta, g.i64(1, 3, 5, 7)])
+    warped = g.op("GridSample", ["x", grid], mode="linear")
+    corners = g.op("AffineGrid", [theta, g.i64(1, 3, 4, 6)], align_corners=1)
+    save(g, "fp32", 20, [("x", [1, 3, 6, 8])], [warped, corners], [randn(g.r, 3, 6, 8)],
+         manifest)
+
+
+def det(manifest):
+    g = Graph("det", 9)
+    a = g.op("Det", [g.op("Add", [g.op("Tanh", ["x"]), g.f(np.eye(3))])])
+    b = g.op("Det", ["y"])
+    save(g, "fp32", 11, [("x", [1, 4, 3, 3]), ("y", [1, 5, 2, 2])], [a, b],
+         [randn(g.r, 4, 3, 3), randn(g.r, 5, 2, 2)], manifest)
+
+
+def main():
+    mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
+                        col2im, affine_grid, det), (bad_opgaps,))
+
+
+if __name__ == "__main__":
+    main()
