@@ -364,12 +364,12 @@ static void print_text(const struct dnnq_model *m, size_t len)
 		       m->stats[i].max);
 }
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f, "usage: dnnq-inspect FILE [--json]\n"
-	           "  prints what a .dnnq model file holds; --json as one JSON object\n"
-	           "  -h, --help  this text\n"
-	           "  --version   dnnq's version\n");
+	printf("usage: dnnq-inspect FILE [--json]\n"
+	       "  prints what a .dnnq model file holds; --json as one JSON object\n"
+	       "  -h, --help  this text\n"
+	       "  --version   dnnq's version\n");
 }
 
 int main(int argc, char **argv)
@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
+			usage();
 			return 0;
 		} else if (!strcmp(argv[i], "--version")) {
 			printf("dnnq-inspect %s\n", DNNQ_VERSION);
@@ -389,17 +389,19 @@ int main(int argc, char **argv)
 			json = true;
 			dnnq_json_failures();
 		} else if (argv[i][0] == '-' || path) {
-			fprintf(stderr, argv[i][0] == '-' ? "dnnq-inspect: unrecognized option '%s'\n"
-			                                  : "dnnq-inspect: '%s': one FILE only\n", argv[i]);
-			usage(stderr);
+			/* one line, as the other tools say it (and as --json's
+			 * failure object carries it) */
+			fprintf(stderr, argv[i][0] == '-' ? "dnnq-inspect: unrecognized option '%s'"
+			                                    " (try --help)\n"
+			                                  : "dnnq-inspect: '%s': one FILE only (try"
+			                                    " --help)\n", argv[i]);
 			return dnnq_json_exit(2, 0);
 		} else {
 			path = argv[i];
 		}
 	}
 	if (!path) {
-		fprintf(stderr, "dnnq-inspect: no FILE\n");
-		usage(stderr);
+		fprintf(stderr, "dnnq-inspect: no FILE (try --help)\n");
 		return dnnq_json_exit(2, 0);
 	}
 	void *buf;
