@@ -737,6 +737,7 @@ static int bad_global_option(int argc, char **argv, const struct option *opts)
 int main(int argc, char **argv)
 {
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnqctl");
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },

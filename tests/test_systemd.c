@@ -1187,6 +1187,27 @@ START_TEST(systemd_tools_usage_errors)
 }
 END_TEST
 
+/* Output that cannot be written fails the tool: --version to /dev/full
+ * (a full disk) says so and exits 1 (it exited 0, a script's JSON cut
+ * short without a word). */
+START_TEST(systemd_tools_stdout_full)
+{
+	static const char *const tools[] = { "dnnqctl", "dnnq-convert", "dnnq-run", "dnnq-inspect",
+	                                     "dnnq-calibrate" };
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		char tool[PATH_MAX], cmd[PATH_MAX + 64], out[1024], want[128];
+		tool_path(tools[i], tool, sizeof tool);
+		fmt(cmd, sizeof cmd, "'%s' --version >/dev/full", tool);
+		int st = run((const char *[]){ "sh", "-c", cmd, NULL }, 10000, out, sizeof out);
+		fmt(want, sizeof want, "%s: writing standard output: No space left on device\n",
+		    tools[i]);
+		ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 && !strcmp(out, want),
+		              "%s --version >/dev/full: wait status %#x: '%s'", tools[i],
+		              (unsigned)st, out);
+	}
+}
+END_TEST
+
 /* The SANITIZE= this build tree was made with: build-address-undefined
  * is SANITIZE=address,undefined; build is none (""). Parts of the name
  * that are no sanitizer (a tree of one's own, BUILD=build-h2) are not
@@ -1399,6 +1420,7 @@ Suite *suite_systemd(void)
 	tcase_add_test(tc, systemd_man_lists_options);
 	tcase_add_test(tc, systemd_tools_one_version);
 	tcase_add_test(tc, systemd_tools_usage_errors);
+	tcase_add_test(tc, systemd_tools_stdout_full);
 	tcase_add_test(tc, systemd_make_install);
 	suite_add_tcase(s, tc);
 	return s;

@@ -430,6 +430,7 @@ int main(int argc, char **argv)
 {
 	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnq-calibrate");
 	struct opts o = {
 		.c = { DNNQ_CALIB_L2, { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false }, 0 },
 		.samples = 1000000,

@@ -1391,6 +1391,7 @@ int main(int argc, char **argv)
 {
 	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnq-convert");
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	return rc ? dnnq_json_exit(rc, 0) : convert(&o);

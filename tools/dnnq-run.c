@@ -679,6 +679,7 @@ int main(int argc, char **argv)
 {
 	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnq-run");
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	if (rc)

@@ -376,6 +376,7 @@ int main(int argc, char **argv)
 {
 	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnq-inspect");
 	const char *path = NULL;
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
