@@ -378,27 +378,29 @@ int main(int argc, char **argv)
 	dnnq_json_failures_if_asked(argc, argv);
 	dnnq_stdout_checked("dnnq-inspect");
 	const char *path = NULL;
-	bool json = false;
+	bool json = false, options = true;	/* until "--", as getopt's tools do */
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		const char *a = argv[i];
+		bool unknown = options && a[0] == '-';
+		if (options && !strcmp(a, "--")) {
+			options = false;
+		} else if (options && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
 			usage();
 			return 0;
-		} else if (!strcmp(argv[i], "--version")) {
+		} else if (options && !strcmp(a, "--version")) {
 			printf("dnnq-inspect %s\n", DNNQ_VERSION);
 			return 0;
-		} else if (!strcmp(argv[i], "--json")) {
+		} else if (options && !strcmp(a, "--json")) {
 			json = true;
 			dnnq_json_failures();
-		} else if (argv[i][0] == '-' || path) {
+		} else if (unknown || path) {
 			/* one line, as the other tools say it (and as --json's
 			 * failure object carries it) */
-			fprintf(stderr, argv[i][0] == '-' ? "dnnq-inspect: unrecognized option '%s'"
-			                                    " (try --help)\n"
-			                                  : "dnnq-inspect: '%s': one FILE only (try"
-			                                    " --help)\n", argv[i]);
+			fprintf(stderr, unknown ? "dnnq-inspect: unrecognized option '%s' (try --help)\n"
+			                        : "dnnq-inspect: '%s': one FILE only (try --help)\n", a);
 			return dnnq_json_exit(2, 0);
 		} else {
-			path = argv[i];
+			path = a;
 		}
 	}
 	if (!path) {
