@@ -6,6 +6,7 @@
  * bench` runs.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -185,27 +186,27 @@ static const struct cmd cmds[] = {
 
 #define NCMDS (sizeof cmds / sizeof *cmds)
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f, "usage: dnnq-bench COMMAND [OPTIONS]\n"
-	        "Measures dnnq's int8 kernels against oneDNN and OpenBLAS on this machine.\n"
-	        "Candidates are timed in alternation and compared by medians.\n\nCommands:\n"
-	        "  peak      int8 multiply-add peaks of this core (AVX2, AVX-512 VNNI)\n"
-	        "  quant     quantization core, AVX2 against scalar\n"
-	        "  gemm      u8 x s8 GEMM against oneDNN and OpenBLAS\n"
-	        "  scaling   dnnq GEMM on N threads against one\n"
-	        "  conv      ResNet-18 convolutions against oneDNN's int8 convolution\n"
-	        "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
-	        "  models    real models against ONNX Runtime int8 and fp32, 1 and N threads\n"
-	        "  ipc       round trip and throughput through dnnqd, against a socket\n"
-	        "  batching  dynamic batching across clients through dnnqd (MLP, dnnqctl bench)\n"
-	        "  memory    RSS of dnnqd with 1 and 2 workers serving ResNet-18\n"
-	        "  team      one client's ResNet-18 through dnnqd, model threads 1 vs 2\n"
-	        "  loader    model file loading: io_uring against read(2), then parse + pack\n"
-	        "  calib     dnnq-convert's calibration against ONNX Runtime fp32\n"
-	        "  all       all of the above (make bench)\n\n"
-	        "dnnq-bench COMMAND --help describes each; dnnq-bench --version prints dnnq's"
-	        " version.\n");
+	printf("usage: dnnq-bench COMMAND [OPTIONS]\n"
+	       "Measures dnnq's int8 kernels against oneDNN and OpenBLAS on this machine.\n"
+	       "Candidates are timed in alternation and compared by medians.\n\nCommands:\n"
+	       "  peak      int8 multiply-add peaks of this core (AVX2, AVX-512 VNNI)\n"
+	       "  quant     quantization core, AVX2 against scalar\n"
+	       "  gemm      u8 x s8 GEMM against oneDNN and OpenBLAS\n"
+	       "  scaling   dnnq GEMM on N threads against one\n"
+	       "  conv      ResNet-18 convolutions against oneDNN's int8 convolution\n"
+	       "  model     ResNet-18 and MobileNetV2 end to end, 1 and N threads\n"
+	       "  models    real models against ONNX Runtime int8 and fp32, 1 and N threads\n"
+	       "  ipc       round trip and throughput through dnnqd, against a socket\n"
+	       "  batching  dynamic batching across clients through dnnqd (MLP, dnnqctl bench)\n"
+	       "  memory    RSS of dnnqd with 1 and 2 workers serving ResNet-18\n"
+	       "  team      one client's ResNet-18 through dnnqd, model threads 1 vs 2\n"
+	       "  loader    model file loading: io_uring against read(2), then parse + pack\n"
+	       "  calib     dnnq-convert's calibration against ONNX Runtime fp32\n"
+	       "  all       all of the above (make bench)\n\n"
+	       "dnnq-bench COMMAND --help describes each; dnnq-bench --version prints dnnq's"
+	       " version.\n");
 }
 
 static int cmd_all(const struct bench_opts *o)
@@ -245,12 +246,25 @@ static int cmd_all(const struct bench_opts *o)
 	return 0;
 }
 
+/* A bad command line: one line, as the other tools say it, and exit 2. */
+__attribute__((format(printf, 1, 2), noreturn))
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("dnnq-bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (try --help)\n", stderr);
+	exit(2);
+}
+
 static unsigned long parse_num(const char *s, const char *opt, unsigned long max)
 {
 	char *end;
 	unsigned long v = strtoul(s, &end, 10);
 	if (!*s || *end || v < 1 || v > max)
-		bench_die("dnnq-bench: %s %s: expected an integer in 1..%lu", opt, s, max);
+		usage_error("%s %s: expected an integer in 1..%lu", opt, s, max);
 	return v;
 }
 
@@ -259,7 +273,7 @@ static double parse_seconds(const char *s)
 	char *end;
 	double v = strtod(s, &end);
 	if (!*s || *end || !(v > 0 && v <= 600))
-		bench_die("dnnq-bench: --seconds %s: expected a number in (0, 600]", s);
+		usage_error("--seconds %s: expected a number in (0, 600]", s);
 	return v;
 }
 
@@ -303,23 +317,23 @@ static void parse(const struct cmd *cmd, int argc, char **argv, struct bench_opt
 {
 	int c;
 	*o = (struct bench_opts){ 0 };
-	opterr = 1;
+	opterr = 0;	/* usage_error names the option */
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(cmd->help, stdout);
 			exit(0);
 		}
-		if (c == '?' || !(cmd->opts & (unsigned)c)) {
-			if (c != '?')
-				fprintf(stderr, "dnnq-bench %s: --%s does not apply\n", cmd->name,
-				        opt_name(c));
-			fputs(cmd->help, stderr);
-			exit(2);
+		if (c == '?' || c == ':') {
+			char why[256];
+			dnnq_getopt_error(argv, "h", longopts, why, sizeof why);
+			usage_error("%s: %s", cmd->name, why);
 		}
+		if (!(cmd->opts & (unsigned)c))
+			usage_error("%s: --%s does not apply to it", cmd->name, opt_name(c));
 		set_opt(o, c, optarg);
 	}
 	if (optind < argc)
-		bench_die("dnnq-bench %s: unexpected argument '%s'", cmd->name, argv[optind]);
+		usage_error("%s: unexpected argument '%s'", cmd->name, argv[optind]);
 }
 
 /*
@@ -349,10 +363,11 @@ int main(int argc, char **argv)
 {
 	struct bench_opts o;
 	bound_spinning(argv);
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (argc < 2)
+		usage_error("no command");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage();
+		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("dnnq-bench %s\n", DNNQ_VERSION);
@@ -370,7 +385,5 @@ int main(int argc, char **argv)
 		bench_machine_print(bench_text(o.tsv));
 		return cmds[i].run(&o);
 	}
-	fprintf(stderr, "dnnq-bench: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	usage_error("unknown command '%s'", argv[1]);
 }

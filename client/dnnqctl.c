@@ -36,7 +36,7 @@ static const char global_help[] =
 	"                 " DNNQ_DEFAULT_SOCKET " for root; for other users\n"
 	"                 $XDG_RUNTIME_DIR/dnnq/dnnqd.sock if it exists, else\n"
 	"                 " DNNQ_DEFAULT_SOCKET ")\n"
-	"  --help         this text; COMMAND --help for a command's\n"
+	"  -h, --help     this text; COMMAND --help for a command's\n"
 	"  --version      the version\n";
 
 static const char status_help[] =
@@ -731,12 +731,13 @@ static int bad_global_option(int argc, char **argv, const struct option *opts)
 				return ctl_usage_error(NULL, "'%s' before the command: a command's "
 				                       "options go after it (dnnqctl %s %s)", arg,
 				                       commands[k].name, arg);
-	return ctl_bad_option(NULL, argv, "+hV", opts);
+	return ctl_bad_option(NULL, argv, "+h", opts);
 }
 
 int main(int argc, char **argv)
 {
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnqctl");
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -746,7 +747,7 @@ int main(int argc, char **argv)
 	struct ctl_global g = { 0 };
 	int ch;
 	opterr = 0;	/* bad_global_option names the option */
-	while ((ch = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': g.socket = optarg; break;
 		case 'h': fputs(global_help, stdout); return 0;

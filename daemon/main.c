@@ -319,7 +319,7 @@ int main(int argc, char **argv)
 	struct dnnq_diag diag = { "" };
 	int status = 0;
 	if (dnnqd_options_parse(&o, argc, argv, &diag)) {
-		fprintf(stderr, "dnnqd: %s\n", diag.msg);
+		fprintf(stderr, "dnnqd: %s (try --help)\n", diag.msg);
 		status = 2;
 	} else if (o.help) {
 		dnnqd_usage(stdout);

@@ -375,10 +375,14 @@ static int parse_one(struct dnnqd_options *o, int argc, char *const *argv, int i
 	const char *arg = argv[i];
 	size_t len = strcspn(arg, "=");
 	const struct option_def *def = find_option(arg, len);
+	/* `dnnqd dnnqd.yaml`: the likeliest stray word is the config */
+	if (arg[0] != '-')
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "'%s': not an option (a config is --config FILE,"
+		                     " a model --model NAME=FILE)", arg);
 	if (!def) {
 		const char *near = dnnq_nearest(arg, len, &options[0].name,
 		                                sizeof options / sizeof options[0], sizeof options[0]);
-		return dnnq_diag_set(d, DNNQ_E_INVAL, "'%s': unknown option%s%s%s (try --help)", arg,
+		return dnnq_diag_set(d, DNNQ_E_INVAL, "'%s': unknown option%s%s%s", arg,
 		                     near ? ": did you mean '" : "", near ? near : "", near ? "'?" : "");
 	}
 	if (!def->set) {
@@ -407,12 +411,19 @@ int dnnqd_options_parse(struct dnnqd_options *o, int argc, char *const *argv,
 	o->max_sessions_per_uid = DEFAULT_MAX_SESSIONS_PER_UID;
 	o->max_bytes_per_uid = DEFAULT_MAX_BYTES_PER_UID;
 	o->log_level = DNNQD_LOG_INFO;
-	for (int i = 1; i < argc;) {
+	unsigned nopts = 0;
+	for (int i = 1; i < argc; nopts++) {
 		int n = parse_one(o, argc, argv, i, diag);
 		if (n < 0)
 			return n;
 		i += n;
 	}
+	/* --check-config judges the file alone (as the unit's ExecStartPre=
+	 * runs it): another option beside it would change nothing */
+	if (o->check_config && nopts > 1 && !o->help && !o->version)
+		return dnnq_diag_set(diag, DNNQ_E_INVAL, "--check-config FILE takes no other option: it"
+		                     " checks FILE as --config FILE reads it, without the command"
+		                     " line's overrides");
 	return 0;
 }
 
@@ -433,7 +444,8 @@ void dnnqd_usage(FILE *f)
 	        "Serves int8 models to local clients through shared memory.\n\n"
 	        "  --config FILE            the YAML config (dnnqd.yaml(5)); without it the\n"
 	        "                           defaults below and no models\n"
-	        "  --check-config FILE      validate FILE, print 'FILE: ok' or its error, exit 0/1\n"
+	        "  --check-config FILE      validate FILE (alone), print 'dnnqd: FILE: ok' or its\n"
+	        "                           errors, exit 0/1\n"
 	        "  --socket PATH            listen here (default /run/dnnq/dnnqd.sock as root;\n"
 	        "                           else $XDG_RUNTIME_DIR/dnnq/dnnqd.sock when set)\n"
 	        "  --model NAME=FILE        serve FILE under NAME (repeatable; replaces the\n"

@@ -103,6 +103,11 @@ void dnnq_json_failures(void);
  * command line too, whatever the order of its words. */
 void dnnq_json_failures_if_asked(int argc, char *const *argv);
 int dnnq_json_exit(int exit_code, int status);
+/* A tool's output that could not be written (a full disk, a closed fd)
+ * is a failure: at exit, when stdout's last flush or an earlier write
+ * failed, "TOOL: writing standard output: REASON" and exit status 1,
+ * rather than 0 for a JSON object or a table cut short. */
+void dnnq_stdout_checked(const char *tool);
 /* For a mistyped name (an option, a command, a config key): the name of
  * the table nearest to word[0, len), when it is one typo away (a letter
  * missing, extra, wrong or two swapped; two such for names of 6 letters or

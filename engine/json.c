@@ -1,8 +1,10 @@
 /* The tools' --json failure object (engine/base.h): the one piece of
  * process state here, the tool's, never the engine's. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,4 +68,23 @@ int dnnq_json_exit(int exit_code, int status)
 	printf("}}\n");
 	fflush(stdout);
 	return exit_code;
+}
+
+static const char *stdout_tool;
+
+/* At exit: stdout's last buffer written, or the tool's failure said. */
+static void stdout_check(void)
+{
+	errno = 0;
+	if (!fflush(stdout) && !ferror(stdout))
+		return;
+	fprintf(stderr, "%s: writing standard output: %s\n", stdout_tool,
+	        errno ? strerror(errno) : "write error");
+	_exit(1);
+}
+
+void dnnq_stdout_checked(const char *tool)
+{
+	stdout_tool = tool;
+	atexit(stdout_check);
 }

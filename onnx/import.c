@@ -1637,8 +1637,8 @@ int dnnq_onnx_import_file(const char *path, const struct dnnq_onnx_import_opts *
 		size_t got = fread((char *)buf + len, 1, cap - len, f);
 		len += got;
 		if (got == 0) {
-			if (ferror(f))
-				rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: read error", path);
+			if (ferror(f))	/* "Is a directory", as dnnq-run says it */
+				rc = dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
 			break;
 		}
 	}

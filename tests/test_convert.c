@@ -3653,6 +3653,27 @@ START_TEST(tools_inert_options)
 	char x[512];
 	snprintf(x, sizeof x, "%s/x.dnnq", dir);
 	ck_assert_int_ne(access(x, F_OK), 0);
+	/* -o naming the input model (or the default output being it) is
+	 * refused: the .dnnq was written over the ONNX file */
+	struct stat st0, st1;
+	ck_assert_int_eq(stat(DIGITS "/cnn.onnx", &st0), 0);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "cp " DIGITS "/cnn.onnx %s/m.onnx && cp " DIGITS "/cnn.onnx "
+	         "%s/m.dnnq", dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	sh(&c, dir, "dnnq-convert %s/m.onnx -o %s/m.onnx --calib " DIGITS "/calib_x.npy", dir, dir);
+	ck_assert_msg(c.status == 2 && strstr(c.err, "/m.onnx is the input model: the output would"
+	                                             " overwrite it (try --help)\n"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert %s/m.dnnq --calib " DIGITS "/calib_x.npy", dir);
+	ck_assert_msg(c.status == 2 && strstr(c.err, "the default output ") &&
+	              strstr(c.err, "(name another with -o)\n"), "%s", c.err);
+	snprintf(x, sizeof x, "%s/m.onnx", dir);
+	ck_assert_int_eq(stat(x, &st1), 0);
+	ck_assert_int_eq(st1.st_size, st0.st_size);
+	/* a directory for the model: the system's reason (it said "read error") */
+	sh(&c, dir, "dnnq-convert %s -o %s/y.dnnq", dir, dir);
+	ck_assert_msg(c.status == 1 && strstr(c.err, ": Is a directory\n"), "%s", c.err);
+	snprintf(x, sizeof x, "%s/x.dnnq", dir);
 	/* what they need given, they are taken */
 	sh(&c, dir, "dnnq-convert " DIGITS "/cnn.onnx -o %s/x.dnnq --calib " DIGITS
 	   "/calib_x.npy --method percentile --percentile 99.9 --precision int8 --json", dir);

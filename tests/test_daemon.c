@@ -609,11 +609,11 @@ static void expect_args_error(const char *const *args, const char *msg)
 
 START_TEST(arguments_rejected)
 {
-	expect_args_error(ARGS("--bogus"), "'--bogus': unknown option (try --help)");
+	expect_args_error(ARGS("--bogus"), "'--bogus': unknown option");
 	expect_args_error(ARGS("--modle", "a=f"), "'--modle': unknown option: did you mean"
-	                  " '--model'? (try --help)");
+	                  " '--model'?");
 	expect_args_error(ARGS("--max-bach=8"), "'--max-bach=8': unknown option: did you mean"
-	                  " '--max-batch'? (try --help)");
+	                  " '--max-batch'?");
 	expect_args_error(ARGS("--model", "m/digits.dnnq"), "--model: 'm/digits.dnnq': want"
 	                  " NAME=FILE, the name clients open it by (--model digits=m/digits.dnnq)");
 	expect_args_error(ARGS("--model"), "--model: needs a value");
@@ -638,6 +638,15 @@ START_TEST(arguments_rejected)
 	expect_args_error(ARGS("--log-level", "loud"), "--log-level: 'loud': want error, warn,"
 	                  " info or debug");
 	expect_args_error(ARGS("--help=1"), "--help: takes no value");
+	expect_args_error(ARGS("dnnqd.yaml"), "'dnnqd.yaml': not an option (a config is --config"
+	                  " FILE, a model --model NAME=FILE)");
+	/* --check-config with an override it would not apply */
+	expect_args_error(ARGS("--check-config", "c.yaml", "--max-batch", "8"), "--check-config FILE"
+	                  " takes no other option: it checks FILE as --config FILE reads it, without"
+	                  " the command line's overrides");
+	expect_args_error(ARGS("--config=a.yaml", "--check-config", "c.yaml"), "--check-config FILE"
+	                  " takes no other option: it checks FILE as --config FILE reads it, without"
+	                  " the command line's overrides");
 	char longpath[200];
 	memset(longpath, 'p', sizeof longpath - 1);
 	longpath[sizeof longpath - 1] = 0;

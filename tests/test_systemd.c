@@ -1144,6 +1144,70 @@ START_TEST(systemd_tools_one_version)
 }
 END_TEST
 
+/* A bad command line, for every tool: an unknown option, an option
+ * without its value, a word no tool takes there; each one line on stderr
+ * ("TOOL: what is wrong ... --help"), nothing on stdout, exit 2 (before:
+ * dnnq-inspect, dnnq-soak, dnnq-fuzz-seeds and dnnq-bench printed their
+ * whole usage, dnnq-soak and dnnqd ran on past a stray word or a number
+ * like "3x", --check-config took options it did not apply). */
+START_TEST(systemd_tools_usage_errors)
+{
+	static const char *const cases[][4] = {
+		{ "dnnqd", "--no-such-option" }, { "dnnqd", "--max-clients" },
+		{ "dnnqd", "dnnqd.yaml" }, { "dnnqd", "--check-config", "x.yaml", "--max-batch=8" },
+		{ "dnnqctl", "--no-such-option" }, { "dnnqctl", "--socket" },
+		{ "dnnqctl", "status", "extra" }, { "dnnqctl", "infer", "m", "-i" },
+		{ "dnnq-convert", "--no-such-option" }, { "dnnq-convert", "x.onnx", "--calib" },
+		{ "dnnq-run", "--no-such-option" }, { "dnnq-run", "x.dnnq", "--threads" },
+		{ "dnnq-inspect", "--no-such-option" }, { "dnnq-inspect" },
+		{ "dnnq-inspect", "a.dnnq", "b.dnnq" },
+		{ "dnnq-calibrate", "stats", "--no-such-option" }, { "dnnq-calibrate", "stats", "--bits" },
+		{ "dnnq-soak", "--no-such-option" }, { "dnnq-soak", "--clients", "3x" },
+		{ "dnnq-soak", "extra" },
+		{ "dnnq-fuzz-seeds", "--no-such-option" }, { "dnnq-fuzz-seeds" },
+		{ "dnnq-bench", "--no-such-option" }, { "dnnq-bench", "gemm", "--threads" },
+		{ "dnnq-bench", "gemm", "extra" }, { "dnnq-bench" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char tool[PATH_MAX], out[1024], prefix[64];
+		tool_path(cases[i][0], tool, sizeof tool);
+		if (!strcmp(cases[i][0], "dnnq-bench") && access(tool, X_OK))
+			continue;	/* built where oneDNN is (make check) */
+		const char *argv[] = { tool, cases[i][1], cases[i][2], cases[i][3], NULL };
+		int st = run(argv, 10000, out, sizeof out);
+		fmt(prefix, sizeof prefix, "%s: ", cases[i][0]);
+		char *nl = strchr(out, '\n');
+		ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 2 &&
+		              !strncmp(out, prefix, strlen(prefix)) && nl && !nl[1] &&
+		              strstr(out, "--help"), "%s %s %s %s: wait status %#x, want exit 2 and"
+		              " one line naming --help: '%s'", cases[i][0], cases[i][1] ? cases[i][1]
+		              : "", cases[i][2] ? cases[i][2] : "", cases[i][3] ? cases[i][3] : "",
+		              (unsigned)st, out);
+	}
+}
+END_TEST
+
+/* Output that cannot be written fails the tool: --version to /dev/full
+ * (a full disk) says so and exits 1 (it exited 0, a script's JSON cut
+ * short without a word). */
+START_TEST(systemd_tools_stdout_full)
+{
+	static const char *const tools[] = { "dnnqctl", "dnnq-convert", "dnnq-run", "dnnq-inspect",
+	                                     "dnnq-calibrate" };
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		char tool[PATH_MAX], cmd[PATH_MAX + 64], out[1024], want[128];
+		tool_path(tools[i], tool, sizeof tool);
+		fmt(cmd, sizeof cmd, "'%s' --version >/dev/full", tool);
+		int st = run((const char *[]){ "sh", "-c", cmd, NULL }, 10000, out, sizeof out);
+		fmt(want, sizeof want, "%s: writing standard output: No space left on device\n",
+		    tools[i]);
+		ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 && !strcmp(out, want),
+		              "%s --version >/dev/full: wait status %#x: '%s'", tools[i],
+		              (unsigned)st, out);
+	}
+}
+END_TEST
+
 /* The SANITIZE= this build tree was made with: build-address-undefined
  * is SANITIZE=address,undefined; build is none (""). Parts of the name
  * that are no sanitizer (a tree of one's own, BUILD=build-h2) are not
@@ -1355,6 +1419,8 @@ Suite *suite_systemd(void)
 	tcase_add_test(tc, systemd_man_pages_render);
 	tcase_add_test(tc, systemd_man_lists_options);
 	tcase_add_test(tc, systemd_tools_one_version);
+	tcase_add_test(tc, systemd_tools_usage_errors);
+	tcase_add_test(tc, systemd_tools_stdout_full);
 	tcase_add_test(tc, systemd_make_install);
 	suite_add_tcase(s, tc);
 	return s;

@@ -67,8 +67,9 @@ static void usage(FILE *f)
 		"  --samples N     table: values per distribution (default 1000000)\n"
 		"  --seed S        table: generator seed (default 1)\n"
 		"  --json          one JSON object\n"
-		"%s --help or --version: this text, or dnnq's version\n",
-		argv0, argv0, argv0);
+		"  -h, --help      this text\n"
+		"  --version       dnnq's version\n",
+		argv0, argv0);
 }
 
 static int bad_option(const char *name, const char *value, const char *rule)
@@ -430,6 +431,7 @@ int main(int argc, char **argv)
 {
 	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnq-calibrate");
 	struct opts o = {
 		.c = { DNNQ_CALIB_L2, { DNNQ_QSCHEME_ASYMMETRIC, 8, false, false }, 0 },
 		.samples = 1000000,

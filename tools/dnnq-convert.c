@@ -393,8 +393,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	 * which the user asked for */
 	if (!GIVEN(o, O_SQNR_FLOOR))
 		o->po.floor_db = default_floor(o, DNNQ_PRECISION_FLOOR_DB);
-	if (!o->out)
+	bool named = o->out;
+	if (!named)
 		o->out = default_output(o);
+	/* -o naming the model itself (a slip of the shell's completion), or
+	 * an ONNX file named .dnnq, would have the .dnnq written over it */
+	struct stat si, so;
+	if (!stat(o->in, &si) && !stat(o->out, &so) && si.st_dev == so.st_dev &&
+	    si.st_ino == so.st_ino) {
+		fprintf(stderr, "%s: %s %s is the input model: the output would overwrite it (%s)\n",
+		        argv0, named ? "-o" : "the default output", o->out,
+		        named ? "try --help" : "name another with -o");
+		return 2;
+	}
 	bool acc16_auto = o->lo.acc16 == DNNQ_ACC16_AUTO, state = o->nstate || o->state_none;
 	if ((o->autom || o->report || acc16_auto || state) && !o->calib) {
 		fprintf(stderr, "%s: --%s needs --calib (try --help)\n", argv0,
@@ -1391,6 +1402,7 @@ int main(int argc, char **argv)
 {
 	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnq-convert");
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	return rc ? dnnq_json_exit(rc, 0) : convert(&o);

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,19 @@ static void usage(void)
 		argv0);
 }
 
+/* A bad command line: one line, its pointer to --help, exit status 2. */
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", argv0);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (try --help)\n", stderr);
+	return 2;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_THREADS = 256, O_PIN, O_REPEAT, O_PROFILE, O_ISA, O_JSON, O_MAX_CONST };
@@ -140,10 +154,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	while ((ch = getopt_long(argc, argv, "i:o:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'i': {
-			if (o->nin == MAX_IO) {
-				fprintf(stderr, "%s: more than %d --input\n", argv0, MAX_IO);
-				return 2;
-			}
+			if (o->nin == MAX_IO)
+				return usage_error("more than %d --input", MAX_IO);
 			char *eq = strchr(optarg, '=');
 			o->in[o->nin++] = eq ? (struct binding){ optarg, eq + 1 }
 			                     : (struct binding){ NULL, optarg };
@@ -154,31 +166,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'o': o->outdir = optarg; break;
 		case O_THREADS: {
 			long t = strtol(optarg, &end, 10);
-			if (!*optarg || *end || t < 1 || t > 256) {
-				fprintf(stderr, "%s: --threads %s: an integer in [1, 256]\n", argv0, optarg);
-				return 2;
-			}
+			if (!*optarg || *end || t < 1 || t > 256)
+				return usage_error("--threads %s: an integer in [1, 256]", optarg);
 			o->threads = (unsigned)t;
 			o->threads_set = true;
 			break;
 		}
 		case O_REPEAT:
 			o->repeat = strtol(optarg, &end, 10);
-			if (!*optarg || *end || o->repeat < 0 || o->repeat > 100000000) {
-				fprintf(stderr, "%s: --repeat %s: an integer in [0, 1e8]\n", argv0, optarg);
-				return 2;
-			}
+			if (!*optarg || *end || o->repeat < 0 || o->repeat > 100000000)
+				return usage_error("--repeat %s: an integer in [0, 1e8]", optarg);
 			break;
 		case O_ISA:
 			o->isa_set = true;
 			switch (dnnq_isa_parse(optarg, &o->isa)) {
 			case DNNQ_OK: break;
 			case DNNQ_E_UNSUPPORTED:
-				fprintf(stderr, "%s: --isa %s: this CPU lacks it\n", argv0, optarg);
-				return 2;
+				return usage_error("--isa %s: this CPU lacks it", optarg);
 			default:
-				fprintf(stderr, "%s: --isa %s: scalar, avx2 or avx512vnni\n", argv0, optarg);
-				return 2;
+				return usage_error("--isa %s: scalar, avx2 or avx512vnni", optarg);
 			}
 			break;
 		case O_PIN: o->pin = true; break;
@@ -186,10 +192,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_JSON: o->json = true; dnnq_json_failures(); break;
 		case O_MAX_CONST: {
 			struct dnnq_diag d = { "" };
-			if (dnnq_max_constants_parse(optarg, &o->max_const_bytes, &d)) {
-				fprintf(stderr, "%s: --max-constants %s: %s\n", argv0, optarg, d.msg);
-				return 2;
-			}
+			if (dnnq_max_constants_parse(optarg, &o->max_const_bytes, &d))
+				return usage_error("--max-constants %s: %s", optarg, d.msg);
 			break;
 		}
 		case 'h': usage(); exit(0);
@@ -197,16 +201,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		default: {
 			char why[256];
 			dnnq_getopt_error(argv, "i:o:h", lopts, why, sizeof why);
-			fprintf(stderr, "%s: %s (try --help)\n", argv0, why);
-			return 2;
+			return usage_error("%s", why);
 		}
 		}
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "%s: %s (try --help)\n", argv0,
-		        optind >= argc ? "no model" : "one model only");
-		return 2;
-	}
+	if (optind + 1 != argc)
+		return usage_error("%s", optind >= argc ? "no model" : "one model only");
 	o->model = argv[optind];
 	if (o->profile && !o->repeat)
 		o->repeat = 20;
@@ -679,6 +679,7 @@ int main(int argc, char **argv)
 {
 	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnq-run");
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	if (rc)

@@ -651,10 +651,19 @@ int main(int argc, char **argv)
 		printf("dnnq-fuzz-seeds %s\n", DNNQ_VERSION);
 		return 0;
 	}
-	bool help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
-	if (help || argc != 2 || argv[1][0] == '-') {
-		fputs(usage, help ? stdout : stderr);
-		return help ? 0 : 2;
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		if (argc < 2)
+			fputs("dnnq-fuzz-seeds: no DIR (try --help)\n", stderr);
+		else if (argv[1][0] == '-')
+			fprintf(stderr, "dnnq-fuzz-seeds: unrecognized option '%s' (try --help)\n",
+			        argv[1]);
+		else
+			fputs("dnnq-fuzz-seeds: one DIR only (try --help)\n", stderr);
+		return 2;
 	}
 	root = argv[1];
 	if (mkdir(root, 0755) && errno != EEXIST)

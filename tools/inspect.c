@@ -364,42 +364,47 @@ static void print_text(const struct dnnq_model *m, size_t len)
 		       m->stats[i].max);
 }
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f, "usage: dnnq-inspect FILE [--json]\n"
-	           "  prints what a .dnnq model file holds; --json as one JSON object\n"
-	           "  -h, --help  this text\n"
-	           "  --version   dnnq's version\n");
+	printf("usage: dnnq-inspect FILE [--json]\n"
+	       "  prints what a .dnnq model file holds; --json as one JSON object\n"
+	       "  -h, --help  this text\n"
+	       "  --version   dnnq's version\n");
 }
 
 int main(int argc, char **argv)
 {
 	dnnq_f32_blas_pool_off(argv);
 	dnnq_json_failures_if_asked(argc, argv);
+	dnnq_stdout_checked("dnnq-inspect");
 	const char *path = NULL;
-	bool json = false;
+	bool json = false, options = true;	/* until "--", as getopt's tools do */
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
+		const char *a = argv[i];
+		bool unknown = options && a[0] == '-';
+		if (options && !strcmp(a, "--")) {
+			options = false;
+		} else if (options && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
+			usage();
 			return 0;
-		} else if (!strcmp(argv[i], "--version")) {
+		} else if (options && !strcmp(a, "--version")) {
 			printf("dnnq-inspect %s\n", DNNQ_VERSION);
 			return 0;
-		} else if (!strcmp(argv[i], "--json")) {
+		} else if (options && !strcmp(a, "--json")) {
 			json = true;
 			dnnq_json_failures();
-		} else if (argv[i][0] == '-' || path) {
-			fprintf(stderr, argv[i][0] == '-' ? "dnnq-inspect: unrecognized option '%s'\n"
-			                                  : "dnnq-inspect: '%s': one FILE only\n", argv[i]);
-			usage(stderr);
+		} else if (unknown || path) {
+			/* one line, as the other tools say it (and as --json's
+			 * failure object carries it) */
+			fprintf(stderr, unknown ? "dnnq-inspect: unrecognized option '%s' (try --help)\n"
+			                        : "dnnq-inspect: '%s': one FILE only (try --help)\n", a);
 			return dnnq_json_exit(2, 0);
 		} else {
-			path = argv[i];
+			path = a;
 		}
 	}
 	if (!path) {
-		fprintf(stderr, "dnnq-inspect: no FILE\n");
-		usage(stderr);
+		fprintf(stderr, "dnnq-inspect: no FILE (try --help)\n");
 		return dnnq_json_exit(2, 0);
 	}
 	void *buf;

@@ -422,38 +422,71 @@ static int write_config(char *path, size_t len, struct dnnq_diag *diag)
 	return ok ? 0 : dnnq_diag_set(diag, DNNQ_E_IO, "%s: %s", path, strerror(errno));
 }
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f, "usage: dnnq-soak [--duration S] [--clients N] [--threads N]"
-	        " [--reload-every S] [--help] [--version]\n  DNNQ_DNNQD: the dnnqd to start (default: bin/ beside"
-	        " this one)\n");
+	printf("usage: dnnq-soak [--duration S] [--clients N] [--threads N]"
+	       " [--reload-every S] [--help] [--version]\n  DNNQ_DNNQD: the dnnqd to start (default:"
+	       " bin/ beside this one)\n");
+}
+
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("dnnq-soak: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(" (try --help)\n", stderr);
+	va_end(ap);
+	return 2;
+}
+
+/* s as a number in [lo, hi] (the whole of it: "3x" is refused, not 3) */
+static bool number_in(const char *s, double lo, double hi, double *x)
+{
+	char *end;
+	*x = strtod(s, &end);
+	return *s && !*end && *x >= lo && *x <= hi;
 }
 
 int main(int argc, char **argv)
 {
-	double duration = 60, reload_every = 3;
-	int nclients = 3, nthreads = 2;
+	double duration = 60, reload_every = 3, clients = 3, threads = 2;
 	static const struct option opts[] = {
-		{ "duration", 1, 0, 'd' }, { "clients", 1, 0, 'c' }, { "threads", 1, 0, 't' },
-		{ "reload-every", 1, 0, 'r' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
-		{ 0, 0, 0, 0 },
+		{ "duration", required_argument, 0, 'd' }, { "clients", required_argument, 0, 'c' },
+		{ "threads", required_argument, 0, 't' }, { "reload-every", required_argument, 0, 'r' },
+		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
-	for (int ch; (ch = getopt_long(argc, argv, "d:c:t:r:h", opts, NULL)) != -1;) {
+	opterr = 0;	/* bad_usage names the option */
+	for (int ch; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
 		switch (ch) {
-		case 'd': duration = atof(optarg); break;
-		case 'c': nclients = atoi(optarg); break;
-		case 't': nthreads = atoi(optarg); break;
-		case 'r': reload_every = atof(optarg); break;
-		case 'h': usage(stdout); return 0;
+		case 'd':
+			if (!number_in(optarg, 0.001, 1e7, &duration))
+				return bad_usage("--duration %s: seconds, more than 0", optarg);
+			break;
+		case 'c':
+			if (!number_in(optarg, 1, 64, &clients) || clients != (int)clients)
+				return bad_usage("--clients %s: an integer in [1, 64]", optarg);
+			break;
+		case 't':
+			if (!number_in(optarg, 1, 16, &threads) || threads != (int)threads)
+				return bad_usage("--threads %s: an integer in [1, 16]", optarg);
+			break;
+		case 'r':
+			if (!number_in(optarg, 0.001, 1e7, &reload_every))
+				return bad_usage("--reload-every %s: seconds, more than 0", optarg);
+			break;
+		case 'h': usage(); return 0;
 		case 'V': printf("dnnq-soak %s\n", DNNQ_VERSION); return 0;
-		default: usage(stderr); return 2;
+		default: {
+			char why[256];
+			dnnq_getopt_error(argv, "h", opts, why, sizeof why);
+			return bad_usage("%s", why);
+		}
 		}
 	}
-	if (duration <= 0 || nclients < 1 || nclients > 64 || nthreads < 1 || nthreads > 16 ||
-	    reload_every <= 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind < argc)
+		return bad_usage("unexpected argument '%s'", argv[optind]);
+	int nclients = (int)clients, nthreads = (int)threads;
 	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {
 		perror("dnnq-soak: mmap");

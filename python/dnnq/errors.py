@@ -1,7 +1,8 @@
 """dnnq.Error and its subclasses: one per family of DNNQ_E_* codes.
 
-Each carries the library's code (``.code``, negative), dnnq_strerror's text
-(``.strerror``) and the message of dnnq_last_error() for the failed call,
+Each carries the library's code (``.code``, negative), its name as the C
+header spells it (``.name``, "DNNQ_E_NOTFOUND": what the tools' --json
+failure objects say), dnnq_strerror's text (``.strerror``) and the message of dnnq_last_error() for the failed call,
 or the package's own message for what it refuses before anything is sent.
 Where a family matches a built-in exception, the class also derives from it
 (ShapeError is a ValueError, Disconnected a ConnectionError, Timeout a
@@ -12,7 +13,8 @@ from ._lib import lib
 
 class Error(Exception):
     """A failed dnnq call. code: the DNNQ_E_* value (0 when the package
-    refused an argument itself); strerror: the code's text."""
+    refused an argument itself); name: that code's name; strerror: its
+    text."""
     code = 0
 
     def __init__(self, message, code=None):
@@ -20,6 +22,11 @@ class Error(Exception):
         if code is not None:
             self.code = code
         self.message = message
+
+    @property
+    def name(self) -> str:
+        """The code's name, "DNNQ_E_NOTFOUND" ("" when it is 0)."""
+        return _CODES.get(self.code, ("DNNQ_E_UNKNOWN", Error))[0] if self.code else ""
 
     @property
     def strerror(self) -> str:
@@ -108,11 +115,18 @@ class ModelChanged(Error):
     code = -19
 
 
-_BY_CODE = {
-    -1: InvalidArgument, -2: NoMemory, -3: RangeError, -4: ProtocolError, -5: ProtocolError,
-    -6: ProtocolError, -7: ProtocolError, -8: ShapeError, -9: DtypeError, -10: Unsupported,
-    -11: NoSpace, -12: IoError, -13: Timeout, -14: Busy, -15: Disconnected,
-    -16: PermissionDenied, -17: NotFound, -18: Busy, -19: ModelChanged, -20: ProtocolError,
+# code: (its name in shm/dnnq_error.h, the class raised for it)
+_CODES = {
+    -1: ("DNNQ_E_INVAL", InvalidArgument), -2: ("DNNQ_E_NOMEM", NoMemory),
+    -3: ("DNNQ_E_RANGE", RangeError), -4: ("DNNQ_E_FORMAT", ProtocolError),
+    -5: ("DNNQ_E_VERSION", ProtocolError), -6: ("DNNQ_E_CHECKSUM", ProtocolError),
+    -7: ("DNNQ_E_TRUNCATED", ProtocolError), -8: ("DNNQ_E_SHAPE", ShapeError),
+    -9: ("DNNQ_E_DTYPE", DtypeError), -10: ("DNNQ_E_UNSUPPORTED", Unsupported),
+    -11: ("DNNQ_E_NOSPACE", NoSpace), -12: ("DNNQ_E_IO", IoError),
+    -13: ("DNNQ_E_TIMEDOUT", Timeout), -14: ("DNNQ_E_AGAIN", Busy),
+    -15: ("DNNQ_E_DISCONNECTED", Disconnected), -16: ("DNNQ_E_PERM", PermissionDenied),
+    -17: ("DNNQ_E_NOTFOUND", NotFound), -18: ("DNNQ_E_BUSY", Busy),
+    -19: ("DNNQ_E_MODEL_CHANGED", ModelChanged), -20: ("DNNQ_E_PROTO", ProtocolError),
 }
 
 
@@ -126,5 +140,5 @@ def from_code(code, what=None):
     text = lib.dnnq_last_error().decode("utf-8", "replace")
     if not text:
         text = f"{what}: {_strerror(code)}" if what else _strerror(code)
-    cls = _BY_CODE.get(code, Error)
+    cls = _CODES.get(code, ("", Error))[1]
     return cls(text, code)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import dnnq
-from daemon import DIGITS, DNNQCTL, NLP
+from daemon import DIGITS, DNNQCTL, NLP, ROOT
 
 RNG = np.random.default_rng(21)
 
@@ -174,11 +174,27 @@ def test_view_outlives_request_and_client(daemon):
 # ---- errors ------------------------------------------------------------------
 
 
+def test_error_names_are_the_headers():
+    """Error.name for every code is the name shm/dnnq_error.h gives it (the
+    tools' --json failure objects say the same), and a code the package
+    does not know is DNNQ_E_UNKNOWN."""
+    import re
+    header = os.path.join(ROOT, "shm", "dnnq_error.h")
+    with open(header) as f:
+        codes = dict((int(v), n) for n, v in re.findall(r"^\s*(DNNQ_E_\w+)\s*=\s*(-\d+)",
+                                                       f.read(), re.M))
+    assert len(codes) >= 20
+    for code, name in codes.items():
+        assert dnnq.Error("x", code).name == name, code
+    assert dnnq.Error("x", -99).name == "DNNQ_E_UNKNOWN" and dnnq.Error("x").name == ""
+
+
 def test_errors(client, tmp_path):
     with pytest.raises(dnnq.NotFound) as e:
         client.model("no-such-model")
     assert "no-such-model" in str(e.value) and e.value.code == -17
     assert e.value.strerror and isinstance(e.value, LookupError)
+    assert e.value.name == "DNNQ_E_NOTFOUND"
 
     m = client.model("relu64")
     before = client.stats().session_requests
