@@ -323,13 +323,89 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 		/* every class in some panel */
 		size_t classes[4] = { 0 };
 		for (size_t p = 0; pw.group_ends && p < (n + 15) / 16; p++) {
-			const uint16_t *e = pw.group_ends + 3 * p;
+			const uint16_t *e = pw.group_ends + DNNQ_GEMM_ENDS * p + 1;
 			classes[0] += e[0];
 			classes[1] += e[1] - e[0];
 			classes[2] += e[2] - e[1];
 			classes[3] += k / 4 - e[2];
 		}
 		ck_assert(!pw.group_ends || (classes[0] && classes[1] && classes[2] && classes[3]));
+		assert_gemm_exact(&pw, a, w, c, m, n, k);
+		assert_weights_read_back(&pw, w, n, k);
+		dnnq_gemm_weights_free(&pw);
+	}
+	free(a);
+	free(w);
+	free(c);
+}
+END_TEST
+
+/* The AVX2 kernel's paired groups (gemm.c pair_groups): two groups whose
+ * int16 lanes are added by vpaddw before one vpmaddwd. Each group's lanes
+ * (a pair of weights a column) drawn by the group's kind, so that pairs
+ * of kinds land at the bound (64 + 64 and -64 + -64 over a lane's four
+ * weights, 127 with -128 beside zeros: safe) or one past it (65 + 64,
+ * -65 + -64: a lane that wraps with activations 255), a column now and
+ * then of another kind; activations 255 (the bound's), 0, 127 and 128
+ * (the sign trick's extremes), rows of 7-bit bytes (the direct tile),
+ * full, 1-row and partial tiles, panels of 16, 13 and 8 columns, a partial
+ * group; each output against a 64-bit product, the weights read back,
+ * and the pairs found assert that the bound itself was paired. */
+START_TEST(paired_groups_are_exact)
+{
+	static const int8_t kinds[][3][2] = {
+		{ { 64, 0 }, { 0, 64 }, { 32, 32 } },      /* + 64 */
+		{ { -64, 0 }, { 0, -64 }, { -32, -32 } },  /* - 64 */
+		{ { 65, 0 }, { 0, 65 }, { 33, 32 } },      /* + 65 */
+		{ { -65, 0 }, { 0, -65 }, { -33, -32 } },  /* - 65 */
+		{ { 127, -128 }, { -128, 127 }, { 127, -128 } },
+		{ { 0, 0 }, { 1, 0 }, { 0, -1 } },
+	};
+	static const uint8_t av[] = { 255, 255, 0, 127, 128 };
+	static const size_t ns[] = { 32, 45, 40 };
+	struct rng r = { 77 + (uint64_t)_i };
+	size_t m = 13, n = ns[_i % 3], k = 4 * 96 + 3;
+	uint8_t *a = malloc(m * k);
+	int8_t *w = malloc(n * k);
+	int32_t *c = malloc(m * n * sizeof *c);
+	/* rows 4-7 without a byte above 127: their tile goes direct throughout */
+	for (size_t i = 0; i < m * k; i++)
+		a[i] = (uint8_t)(i / k / 4 == 1 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 4)]);
+	for (size_t g = 0; g < (k + 3) / 4; g++) {
+		int kind = rng_int(&r, 0, 5);
+		for (size_t j = 0; j < n; j++)
+			for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
+				int kj = rng_int(&r, 0, 15) ? kind : rng_int(&r, 0, 5);
+				const int8_t *p = kinds[kj][rng_int(&r, 0, 2)];
+				w[j * k + t] = p[0];
+				if (t + 1 < k)
+					w[j * k + t + 1] = p[1];
+			}
+	}
+	FOR_EACH_ISA(isa) {
+		struct dnnq_gemm_weights pw;
+		pack_isa(isa, w, n, k, &pw);
+		/* pairs, one of them with a lane at a bound */
+		size_t pairs = 0, at_bound = 0;
+		for (size_t p = 0; pw.group_ends && p < (n + 15) / 16; p++) {
+			const uint16_t *off = pw.group_off + p * (k / 4);
+			size_t end = pw.group_ends[DNNQ_GEMM_ENDS * p];
+			ck_assert_uint_eq(end % 2, 0);
+			pairs += end / 2;
+			for (size_t s = 0; s < end; s += 2)
+				for (size_t j = 16 * p; j < n && j < 16 * p + 16; j++)
+					for (size_t t = 0; t < 4; t += 2) {
+						int pos = 0, neg = 0;
+						for (size_t u = 0; u < 4; u++) {
+							int v = w[j * k + off[s + u / 2] + t + u % 2];
+							pos += v > 0 ? v : 0;
+							neg += v < 0 ? v : 0;
+						}
+						ck_assert(pos <= 128 && neg >= -128);
+						at_bound += pos == 128 || neg == -128;
+					}
+		}
+		ck_assert(!pw.group_ends || (pairs && at_bound));
 		assert_gemm_exact(&pw, a, w, c, m, n, k);
 		assert_weights_read_back(&pw, w, n, k);
 		dnnq_gemm_weights_free(&pw);
@@ -916,6 +992,7 @@ Suite *suite_gemm(void)
 	tcase_add_test(tc, sign_and_plain_paths_are_exact);
 	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 22);
 	tcase_add_loop_test(tc, sign_tiles_direct_groups_are_exact, 0, 4);
+	tcase_add_loop_test(tc, paired_groups_are_exact, 0, 6);
 	tcase_add_loop_test(tc, u8_requant_bounds_match_scalar, 1, 10);
 	tcase_add_test(tc, packing);
 	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 4);
