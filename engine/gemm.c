@@ -66,19 +66,27 @@ static int group_class(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t
  * classes a tile's four loops of 0-4 steps ran K = 16 at 1.17-1.19x
  * main's time, with one class at 1.02-1.03x (docs/gemm.md). */
 #define ORDER_MIN_GROUPS 16
-/* How far past a class-0 group the packer looks for one to pair it with
- * (the pairs first: keeps packing linear in K) */
+/* How far past a group the packer looks for one to pair it with (keeps
+ * packing linear in K; 64 found 10-15 % fewer pairs in ResNet-18, an
+ * unbounded search 1 % more) */
 #define PAIR_WINDOW 256
 
-/* Stores the groups of class 0 (in k order, cls[] 0) of the panel of
- * columns [j0, j1), pairs first: each group with the first unpaired one
- * after it (within PAIR_WINDOW) whose sum with it is safe in both halves
- * (lanes_safe); returns the count of paired groups. */
-static size_t pair_groups(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t kg,
-                          uint8_t *cls, uint16_t *off, uint16_t *pos, size_t *s)
+/* The classes of paired groups (gemm.h, group_ends), before the four of
+ * single groups: both halves added in int16 (PP), or the first (PD) or
+ * the second (DP) with two direct products in the other. */
+enum { PAIR_PP, PAIR_PD, PAIR_DP, PAIR_CLASSES };
+
+/* Pairs the unpaired groups of the panel of columns [j0, j1) that are safe
+ * in both halves (class 0 in cls[]; 4: paired), each with the first one
+ * after it (within PAIR_WINDOW) whose int16 sum with it is safe
+ * (lanes_safe) in both halves (half < 0) or in half `half`: pair[g] = g2
+ * and pcls[g] the pair's class. */
+static void pair_groups(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t kg, int half,
+                        uint8_t *cls, uint16_t *pair, uint8_t *pcls)
 {
-	size_t paired = 0;
-	for (size_t g = 0; g < kg; g++) {
+	size_t mid = j1 - j0 > 8 ? j0 + 8 : j1;
+	size_t h0 = half == 1 ? mid : j0, h1 = half == 0 ? mid : j1;
+	for (size_t g = 0; g < kg && h0 < h1; g++) {
 		if (cls[g])
 			continue;
 		for (size_t g2 = g + 1, seen = 0; g2 < kg && seen < PAIR_WINDOW; g2++) {
@@ -86,18 +94,14 @@ static size_t pair_groups(const int8_t *w, size_t ldw, size_t j0, size_t j1, siz
 			if (cls[g2])
 				continue;
 			seen++;
-			if (lanes_safe(w, ldw, j0, j1, gs, 2)) {
-				for (size_t q = 0; q < 2; q++) {
-					pos[gs[q]] = (uint16_t)*s;
-					off[(*s)++] = (uint16_t)(4 * gs[q]);
-					cls[gs[q]] = 4;   /* stored */
-				}
-				paired += 2;
+			if (lanes_safe(w, ldw, h0, h1, gs, 2)) {
+				pair[g] = (uint16_t)g2;
+				pcls[g] = (uint8_t)(half < 0 ? PAIR_PP : half == 0 ? PAIR_PD : PAIR_DP);
+				cls[g] = cls[g2] = 4;
 				break;
 			}
 		}
 	}
-	return paired;
 }
 
 static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t ldw)
@@ -106,33 +110,45 @@ static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t l
 	out->group_off = malloc((panels * kg + 1) * sizeof *out->group_off);
 	out->group_pos = malloc((panels * kg + 1) * sizeof *out->group_pos);
 	out->group_ends = malloc(DNNQ_GEMM_ENDS * panels * sizeof *out->group_ends);
-	uint8_t *cls = malloc(kg + 1);
+	uint8_t *cls = malloc(2 * (kg + 1));
+	uint16_t *pair = malloc((kg + 1) * sizeof *pair);
 	int rc = DNNQ_OK;
-	if (!out->group_off || !out->group_pos || !out->group_ends || !cls) {
+	if (!out->group_off || !out->group_pos || !out->group_ends || !cls || !pair) {
 		rc = DNNQ_E_NOMEM;
 		goto out;
 	}
+	uint8_t *pcls = cls + kg + 1;
 	for (size_t p = 0; p < panels; p++) {
 		size_t j0 = p * DNNQ_GEMM_NR;
 		size_t j1 = out->n - j0 < DNNQ_GEMM_NR ? out->n : j0 + DNNQ_GEMM_NR;
 		uint16_t *off = out->group_off + p * kg, *pos = out->group_pos + p * kg;
 		uint16_t *end = out->group_ends + DNNQ_GEMM_ENDS * p;
 		size_t s = 0;
-		for (size_t g = 0; g < kg; g++)
+		for (size_t g = 0; g < kg; g++) {
 			cls[g] = (uint8_t)(kg < ORDER_MIN_GROUPS ? 3 : group_class(w, ldw, j0, j1, g));
-		end[0] = (uint16_t)pair_groups(w, ldw, j0, j1, kg, cls, off, pos, &s);
-		for (int c = 0; c < 4; c++) {
-			for (size_t g = 0; g < kg; g++)
-				if (cls[g] == c) {
-					pos[g] = (uint16_t)s;
-					off[s++] = (uint16_t)(4 * g);
+			pcls[g] = PAIR_CLASSES;
+		}
+		if (kg >= ORDER_MIN_GROUPS) {
+			/* both halves first, then either */
+			for (int half = -1; half < 2; half++)
+				pair_groups(w, ldw, j0, j1, kg, half, cls, pair, pcls);
+		}
+		for (int c = 0; c < PAIR_CLASSES + 4; c++) {
+			for (size_t g = 0; g < kg; g++) {
+				if (c < PAIR_CLASSES ? pcls[g] != c : cls[g] != c - PAIR_CLASSES)
+					continue;
+				for (size_t q = 0, gq = g; q < 1 + (c < PAIR_CLASSES); q++, gq = pair[g]) {
+					pos[gq] = (uint16_t)s;
+					off[s++] = (uint16_t)(4 * gq);
 				}
-			if (c < 3)
-				end[c + 1] = (uint16_t)s;
+			}
+			if (c < DNNQ_GEMM_ENDS)
+				end[c] = (uint16_t)s;
 		}
 	}
 out:
 	free(cls);
+	free(pair);
 	return rc;
 }
 
@@ -145,7 +161,10 @@ static bool sign_group(const struct dnnq_gemm_weights *w, size_t j, size_t k)
 	if (k / 4 >= kg)
 		return true;
 	size_t s = w->group_pos[p * kg + k / 4];
-	const uint16_t *end = w->group_ends + DNNQ_GEMM_ENDS * p + 1;
+	const uint16_t *end = w->group_ends + DNNQ_GEMM_ENDS * p;
+	/* the single groups' classes 1-3 (after the pairs): half 1 unsafe in
+	 * class 1, half 0 in class 2, both in 3 */
+	end += PAIR_CLASSES;
 	return j % DNNQ_GEMM_NR < 8 ? s >= end[1] : s >= end[2] || (s >= end[0] && s < end[1]);
 }
 

@@ -323,11 +323,12 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 		/* every class in some panel */
 		size_t classes[4] = { 0 };
 		for (size_t p = 0; pw.group_ends && p < (n + 15) / 16; p++) {
-			const uint16_t *e = pw.group_ends + DNNQ_GEMM_ENDS * p + 1;
-			classes[0] += e[0];
-			classes[1] += e[1] - e[0];
-			classes[2] += e[2] - e[1];
-			classes[3] += k / 4 - e[2];
+			/* the single groups' classes, after the pairs' three */
+			const uint16_t *e = pw.group_ends + DNNQ_GEMM_ENDS * p + 2;
+			classes[0] += e[1] - e[0];
+			classes[1] += e[2] - e[1];
+			classes[2] += e[3] - e[2];
+			classes[3] += k / 4 - e[3];
 		}
 		ck_assert(!pw.group_ends || (classes[0] && classes[1] && classes[2] && classes[3]));
 		assert_gemm_exact(&pw, a, w, c, m, n, k);
@@ -341,16 +342,19 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 END_TEST
 
 /* The AVX2 kernel's paired groups (gemm.c pair_groups): two groups whose
- * int16 lanes are added by vpaddw before one vpmaddwd. Each group's lanes
- * (a pair of weights a column) drawn by the group's kind, so that pairs
- * of kinds land at the bound (64 + 64 and -64 + -64 over a lane's four
- * weights, 127 with -128 beside zeros: safe) or one past it (65 + 64,
- * -65 + -64: a lane that wraps with activations 255), a column now and
- * then of another kind; activations 255 (the bound's), 0, 127 and 128
- * (the sign trick's extremes), rows of 7-bit bytes (the direct tile),
- * full, 1-row and partial tiles, panels of 16, 13 and 8 columns, a partial
- * group; each output against a 64-bit product, the weights read back,
- * and the pairs found assert that the bound itself was paired. */
+ * int16 lanes are added by vpaddw before one vpmaddwd, in both halves of
+ * a panel or in one (the other by two direct products). Each group's
+ * lanes (a pair of weights a column) drawn by the kind of the group and
+ * half (often one for both halves), so that pairs of kinds land at the
+ * bound (64 + 64 and -64 + -64 over a lane's four weights, 127 with -128
+ * beside zeros: safe) or one past it (65 + 64, -65 + -64: a lane that
+ * wraps with activations 255), a column now and then of another kind;
+ * activations 255 (the bound's), 0, 127 and 128 (the sign trick's
+ * extremes), rows of 7-bit bytes (the direct tile), full, 1-row and
+ * partial tiles, panels of 16, 13 and 8 columns, a partial group; each
+ * output against a 64-bit product, the weights read back, and the pairs
+ * of each class found checked safe in their added halves, one of them at
+ * the bound. */
 START_TEST(paired_groups_are_exact)
 {
 	static const int8_t kinds[][3][2] = {
@@ -372,10 +376,11 @@ START_TEST(paired_groups_are_exact)
 	for (size_t i = 0; i < m * k; i++)
 		a[i] = (uint8_t)(i / k / 4 == 1 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 4)]);
 	for (size_t g = 0; g < (k + 3) / 4; g++) {
-		int kind = rng_int(&r, 0, 5);
+		int kind[2] = { rng_int(&r, 0, 5), 0 };
+		kind[1] = rng_int(&r, 0, 1) ? kind[0] : rng_int(&r, 0, 5);
 		for (size_t j = 0; j < n; j++)
 			for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
-				int kj = rng_int(&r, 0, 15) ? kind : rng_int(&r, 0, 5);
+				int kj = rng_int(&r, 0, 15) ? kind[j % 16 / 8] : rng_int(&r, 0, 5);
 				const int8_t *p = kinds[kj][rng_int(&r, 0, 2)];
 				w[j * k + t] = p[0];
 				if (t + 1 < k)
@@ -385,15 +390,20 @@ START_TEST(paired_groups_are_exact)
 	FOR_EACH_ISA(isa) {
 		struct dnnq_gemm_weights pw;
 		pack_isa(isa, w, n, k, &pw);
-		/* pairs, one of them with a lane at a bound */
-		size_t pairs = 0, at_bound = 0;
+		/* pairs of each class (PP, PD, DP), and a lane at a bound */
+		size_t pairs[3] = { 0 }, at_bound = 0;
 		for (size_t p = 0; pw.group_ends && p < (n + 15) / 16; p++) {
 			const uint16_t *off = pw.group_off + p * (k / 4);
-			size_t end = pw.group_ends[DNNQ_GEMM_ENDS * p];
-			ck_assert_uint_eq(end % 2, 0);
-			pairs += end / 2;
-			for (size_t s = 0; s < end; s += 2)
-				for (size_t j = 16 * p; j < n && j < 16 * p + 16; j++)
+			const uint16_t *end = pw.group_ends + DNNQ_GEMM_ENDS * p;
+			for (size_t s = 0, cl = 0; s < end[2]; s += 2) {
+				while (s >= end[cl])
+					cl++;
+				ck_assert_uint_eq(end[cl] % 2, 0);
+				pairs[cl]++;
+				for (size_t j = 16 * p; j < n && j < 16 * p + 16; j++) {
+					size_t h = j % 16 / 8;
+					if (cl == 1 + (1 - h))   /* PD's second half, DP's first */
+						continue;
 					for (size_t t = 0; t < 4; t += 2) {
 						int pos = 0, neg = 0;
 						for (size_t u = 0; u < 4; u++) {
@@ -404,8 +414,10 @@ START_TEST(paired_groups_are_exact)
 						ck_assert(pos <= 128 && neg >= -128);
 						at_bound += pos == 128 || neg == -128;
 					}
+				}
+			}
 		}
-		ck_assert(!pw.group_ends || (pairs && at_bound));
+		ck_assert(!pw.group_ends || (pairs[0] && pairs[1] && pairs[2] && at_bound));
 		assert_gemm_exact(&pw, a, w, c, m, n, k);
 		assert_weights_read_back(&pw, w, n, k);
 		dnnq_gemm_weights_free(&pw);
