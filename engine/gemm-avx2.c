@@ -37,7 +37,10 @@
  * 128 or its negative ones past -128, so with K >= 64 the packer stores
  * each panel's groups by which halves are safe (gemm.h: group_off,
  * group_ends), and a sign tile takes the direct product on every safe
- * half of a group; sign_fix covers only the rest.
+ * half of a group; sign_fix covers only the rest. Pairs of those groups
+ * whose int16 lanes cannot leave int16 when added (in both halves or in
+ * one) go first: their two vpmaddubsw products added by vpaddw before one
+ * vpmaddwd, 3 multiplies per 64 multiply-adds instead of 4 (step2).
  */
 #include <immintrin.h>
 #include <string.h>
