@@ -37,7 +37,10 @@
  * 128 or its negative ones past -128, so with K >= 64 the packer stores
  * each panel's groups by which halves are safe (gemm.h: group_off,
  * group_ends), and a sign tile takes the direct product on every safe
- * half of a group; sign_fix covers only the rest.
+ * half of a group; sign_fix covers only the rest. Pairs of those groups
+ * whose int16 lanes cannot leave int16 when added (in both halves or in
+ * one) go first: their two vpmaddubsw products added by vpaddw before one
+ * vpmaddwd, 3 multiplies per 64 multiply-adds instead of 4 (step2).
  */
 #include <immintrin.h>
 #include <string.h>
@@ -107,11 +110,87 @@ INLINE void step(const int mr, const bool partial, const bool second, const bool
 		half(mr, sign1, ar, koff, nb, b1, 1, acc);
 }
 
+/* How a half of a pair step multiplies its two groups (gemm.h,
+ * group_ends): P their vpmaddubsw products added by vpaddw before one
+ * vpmaddwd (3 multiplies per 64 multiply-adds of a row, not 4; the packer
+ * pairs only groups whose int16 lanes no u8 activation can take out of
+ * int16, gemm.c pair_groups), D each direct. */
+enum { MODE_P, MODE_D };
+
+/* acc + the products p0, p1 of a half's two groups, by mode */
+INLINE __m256i pair_sum(const int mode, __m256i acc, __m256i p0, __m256i p1)
+{
+	const __m256i ones = _mm256_set1_epi16(1);
+	if (mode == MODE_P)
+		return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones));
+	acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, ones));
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(p1, ones));
+}
+
+/* vpmaddubsw of a (u8) with the 32 weight bytes at p as its memory
+ * operand. With the intrinsics GCC loaded a pair step's four panel rows
+ * into registers and, with 8 accumulators, kept 3 of them on the stack. */
+INLINE __m256i maddubs_mem(__m256i a, const int8_t *p)
+{
+	__m256i v;
+	__asm__("vpmaddubsw %2, %1, %0" : "=x"(v) : "x"(a), "m"(*(const __m256i *)p));
+	return v;
+}
+
+/* The 4 bytes at p broadcast, half h's own: one `vpbroadcastd` that GCC
+ * does not share between the halves of a step (the operand h tells the
+ * two apart); sharing them spilled accumulators too. */
+#define BCAST4_HALF(p, h) ({                                                        \
+	__m256i v_;                                                                  \
+	__asm__("vpbroadcastd %1, %0" : "=x"(v_) : "m"(*(const uint32_t *)(p)), "i"(h)); \
+	v_;                                                                          \
+})
+
+/* Two groups of 4 k for mr rows (koff0 with the panel row b, koff1 with the
+ * next one, gstride bytes on), each half by its mode (mode0, mode1): a
+ * full panel with a row's two broadcasts for both halves and the weights
+ * as memory operands (13 registers), a partial one a half at a time with
+ * its masked rows in registers. */
+INLINE void step2(const int mr, const bool partial, const bool second, const int mode0,
+                  const int mode1, const uint8_t *const ar[DNNQ_GEMM_MR], size_t koff0,
+                  size_t koff1, const int8_t *b, size_t gstride, __m256i m0, __m256i m1,
+                  __m256i acc[DNNQ_GEMM_MR][2])
+{
+	if (!partial) {
+#pragma GCC unroll 4
+		for (int r = 0; r < mr; r++) {
+			__m256i a0 = _mm256_set1_epi32(dnnq_load4(ar[r] + koff0, 4));
+			__m256i a1 = _mm256_set1_epi32(dnnq_load4(ar[r] + koff1, 4));
+			acc[r][0] = pair_sum(mode0, acc[r][0], maddubs_mem(a0, b),
+			                     maddubs_mem(a1, b + gstride));
+			acc[r][1] = pair_sum(mode1, acc[r][1], maddubs_mem(a0, b + 32),
+			                     maddubs_mem(a1, b + gstride + 32));
+		}
+		return;
+	}
+	__m256i bv[2][2];
+	dnnq_avx2_panel_row(true, b, m0, m1, &bv[0][0], &bv[0][1]);
+	dnnq_avx2_panel_row(true, b + gstride, m0, m1, &bv[1][0], &bv[1][1]);
+#pragma GCC unroll 4
+	for (int r = 0; r < mr; r++) {
+		__m256i a0 = BCAST4_HALF(ar[r] + koff0, 0), a1 = BCAST4_HALF(ar[r] + koff1, 0);
+		acc[r][0] = pair_sum(mode0, acc[r][0], _mm256_maddubs_epi16(a0, bv[0][0]),
+		                     _mm256_maddubs_epi16(a1, bv[1][0]));
+	}
+	if (!second)
+		return;
+#pragma GCC unroll 4
+	for (int r = 0; r < mr; r++) {
+		__m256i a0 = BCAST4_HALF(ar[r] + koff0, 1), a1 = BCAST4_HALF(ar[r] + koff1, 1);
+		acc[r][1] = pair_sum(mode1, acc[r][1], _mm256_maddubs_epi16(a0, bv[0][1]),
+		                     _mm256_maddubs_epi16(a1, bv[1][1]));
+	}
+}
+
 /* A panel's group order (struct dnnq_gemm_weights: group_off,
  * group_ends). */
 struct order {
-	const uint16_t *off;
-	size_t end[3];
+	const uint16_t *off, *end;
 };
 
 /*
@@ -139,14 +218,24 @@ INLINE void kernel(const int mr, const bool partial, const bool sign, const uint
 		c[r][0] = acc[r][0];
 		c[r][1] = acc[r][1];
 	}
+	/* the classes of group_ends (gemm.c): pairs, then single groups */
 	size_t g = 0;
-	for (; g < (sign ? o.end[0] : kfull); g++, b += gstride)
+	for (; g < o.end[0]; g += 2, b += 2 * gstride)
+		step2(mr, partial, second, MODE_P, MODE_P, ar, o.off[g], o.off[g + 1], b, gstride,
+		      m0, m1, c);
+	for (; g < o.end[1]; g += 2, b += 2 * gstride)
+		step2(mr, partial, second, MODE_P, MODE_D, ar, o.off[g], o.off[g + 1], b, gstride,
+		      m0, m1, c);
+	for (; g < o.end[2]; g += 2, b += 2 * gstride)
+		step2(mr, partial, second, MODE_D, MODE_P, ar, o.off[g], o.off[g + 1], b, gstride,
+		      m0, m1, c);
+	for (; g < (sign ? o.end[3] : kfull); g++, b += gstride)
 		step(mr, partial, second, false, false, ar, o.off[g], 4, b, m0, m1, c);
 	if (sign) {
-		/* the classes of group_ends: each half direct where it is safe */
-		for (; g < o.end[1]; g++, b += gstride)
+		/* each half direct where it is safe */
+		for (; g < o.end[4]; g++, b += gstride)
 			step(mr, partial, second, false, true, ar, o.off[g], 4, b, m0, m1, c);
-		for (; g < o.end[2]; g++, b += gstride)
+		for (; g < o.end[5]; g++, b += gstride)
 			step(mr, partial, second, true, false, ar, o.off[g], 4, b, m0, m1, c);
 		for (; g < kfull; g++, b += gstride)
 			step(mr, partial, second, true, true, ar, o.off[g], 4, b, m0, m1, c);
@@ -289,9 +378,8 @@ INLINE void panels(const enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *j
 	for (size_t jp = j0; jp < j1; jp += DNNQ_GEMM_NR) {
 		size_t width = w->n - jp < DNNQ_GEMM_NR ? w->n - jp : DNNQ_GEMM_NR;
 		const int8_t *b = w->data + dnnq_gemm_panel_bytes(jp, w->k);
-		const uint16_t *end = w->group_ends + 3 * (jp / DNNQ_GEMM_NR);
-		const struct order o = { w->group_off + jp / DNNQ_GEMM_NR * (w->k / 4),
-		                         { end[0], end[1], end[2] } };
+		const uint16_t *end = w->group_ends + DNNQ_GEMM_ENDS * (jp / DNNQ_GEMM_NR);
+		const struct order o = { w->group_off + jp / DNNQ_GEMM_NR * (w->k / 4), end };
 		struct dnnq_avx2_cols cols[2];
 		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
 		/* the accumulators start at the column term, and the sign trick's

@@ -24,17 +24,26 @@ static bool pairs_safe(const int8_t *row, size_t k)
 	return true;
 }
 
-/* Whether no u8 activations can saturate the vpmaddubsw pair sums of
- * group g (k 4g..4g+3) of columns [j0, j1): in each pair the positive
- * weights sum to at most 128 and the negative ones to at least -128
- * (255 * 128 fits in int16; a pair of opposite signs always does). */
-static bool group_safe(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t g)
+/* Whether no u8 activations can saturate the int16 lanes of the ng (1 or
+ * 2) groups gs[] of columns [j0, j1) added together: a lane's weights
+ * (the pair at the same place in each group: 2 or 4 weights) have
+ * positive ones that sum to at most 128 and negative ones to at least
+ * -128 (255 * 128 fits in int16; a pair of opposite signs always does).
+ * One group: its vpmaddubsw pair sums; two: their sum by vpaddw, which
+ * then cannot wrap either (nor can the pair sums saturate). */
+static bool lanes_safe(const int8_t *w, size_t ldw, size_t j0, size_t j1, const size_t *gs,
+                       size_t ng)
 {
 	for (size_t j = j0; j < j1; j++)
-		for (size_t t = 4 * g; t < 4 * g + 4; t += 2) {
-			int w0 = w[j * ldw + t], w1 = w[j * ldw + t + 1];
-			if ((w0 > 0 ? w0 : 0) + (w1 > 0 ? w1 : 0) > 128 ||
-			    (w0 < 0 ? w0 : 0) + (w1 < 0 ? w1 : 0) < -128)
+		for (size_t t = 0; t < 4; t += 2) {
+			int pos = 0, neg = 0;
+			for (size_t q = 0; q < ng; q++)
+				for (size_t u = 0; u < 2; u++) {
+					int v = w[j * ldw + 4 * gs[q] + t + u];
+					pos += v > 0 ? v : 0;
+					neg += v < 0 ? v : 0;
+				}
+			if (pos > 128 || neg < -128)
 				return false;
 		}
 	return true;
@@ -46,7 +55,7 @@ static bool group_safe(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t
 static int group_class(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t g)
 {
 	size_t mid = j1 - j0 > 8 ? j0 + 8 : j1;
-	bool s0 = group_safe(w, ldw, j0, mid, g), s1 = group_safe(w, ldw, mid, j1, g);
+	bool s0 = lanes_safe(w, ldw, j0, mid, &g, 1), s1 = lanes_safe(w, ldw, mid, j1, &g, 1);
 	return s0 ? (s1 ? 0 : 1) : (s1 ? 2 : 3);
 }
 
@@ -57,31 +66,90 @@ static int group_class(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t
  * classes a tile's four loops of 0-4 steps ran K = 16 at 1.17-1.19x
  * main's time, with one class at 1.02-1.03x (docs/gemm.md). */
 #define ORDER_MIN_GROUPS 16
+/* How far past a group the packer looks for one to pair it with (keeps
+ * packing linear in K; 64 found 10-15 % fewer pairs in ResNet-18, an
+ * unbounded search 1 % more) */
+#define PAIR_WINDOW 256
+
+/* The classes of paired groups (gemm.h, group_ends), before the four of
+ * single groups: both halves added in int16 (PP), or the first (PD) or
+ * the second (DP) with two direct products in the other. */
+enum { PAIR_PP, PAIR_PD, PAIR_DP, PAIR_CLASSES };
+
+/* Pairs the unpaired groups of the panel of columns [j0, j1) that are safe
+ * in both halves (class 0 in cls[]; 4: paired), each with the first one
+ * after it (within PAIR_WINDOW) whose int16 sum with it is safe
+ * (lanes_safe) in both halves (half < 0) or in half `half`: pair[g] = g2
+ * and pcls[g] the pair's class. */
+static void pair_groups(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t kg, int half,
+                        uint8_t *cls, uint16_t *pair, uint8_t *pcls)
+{
+	size_t mid = j1 - j0 > 8 ? j0 + 8 : j1;
+	size_t h0 = half == 1 ? mid : j0, h1 = half == 0 ? mid : j1;
+	for (size_t g = 0; g < kg && h0 < h1; g++) {
+		if (cls[g])
+			continue;
+		for (size_t g2 = g + 1, seen = 0; g2 < kg && seen < PAIR_WINDOW; g2++) {
+			size_t gs[2] = { g, g2 };
+			if (cls[g2])
+				continue;
+			seen++;
+			if (lanes_safe(w, ldw, h0, h1, gs, 2)) {
+				pair[g] = (uint16_t)g2;
+				pcls[g] = (uint8_t)(half < 0 ? PAIR_PP : half == 0 ? PAIR_PD : PAIR_DP);
+				cls[g] = cls[g2] = 4;
+				break;
+			}
+		}
+	}
+}
 
 static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t ldw)
 {
 	size_t kg = out->k / 4, panels = (out->n + DNNQ_GEMM_NR - 1) / DNNQ_GEMM_NR;
 	out->group_off = malloc((panels * kg + 1) * sizeof *out->group_off);
 	out->group_pos = malloc((panels * kg + 1) * sizeof *out->group_pos);
-	out->group_ends = malloc(3 * panels * sizeof *out->group_ends);
-	if (!out->group_off || !out->group_pos || !out->group_ends)
-		return DNNQ_E_NOMEM;
+	out->group_ends = malloc(DNNQ_GEMM_ENDS * panels * sizeof *out->group_ends);
+	uint8_t *cls = malloc(2 * (kg + 1));
+	uint16_t *pair = malloc((kg + 1) * sizeof *pair);
+	int rc = DNNQ_OK;
+	if (!out->group_off || !out->group_pos || !out->group_ends || !cls || !pair) {
+		rc = DNNQ_E_NOMEM;
+		goto out;
+	}
+	uint8_t *pcls = cls + kg + 1;
 	for (size_t p = 0; p < panels; p++) {
 		size_t j0 = p * DNNQ_GEMM_NR;
 		size_t j1 = out->n - j0 < DNNQ_GEMM_NR ? out->n : j0 + DNNQ_GEMM_NR;
 		uint16_t *off = out->group_off + p * kg, *pos = out->group_pos + p * kg;
+		uint16_t *end = out->group_ends + DNNQ_GEMM_ENDS * p;
 		size_t s = 0;
-		for (int c = 0; c < 4; c++) {
-			for (size_t g = 0; g < kg; g++)
-				if ((kg < ORDER_MIN_GROUPS ? 3 : group_class(w, ldw, j0, j1, g)) == c) {
-					pos[g] = (uint16_t)s;
-					off[s++] = (uint16_t)(4 * g);
+		for (size_t g = 0; g < kg; g++) {
+			cls[g] = (uint8_t)(kg < ORDER_MIN_GROUPS ? 3 : group_class(w, ldw, j0, j1, g));
+			pcls[g] = PAIR_CLASSES;
+		}
+		if (kg >= ORDER_MIN_GROUPS) {
+			/* both halves first, then either */
+			for (int half = -1; half < 2; half++)
+				pair_groups(w, ldw, j0, j1, kg, half, cls, pair, pcls);
+		}
+		for (int c = 0; c < PAIR_CLASSES + 4; c++) {
+			for (size_t g = 0; g < kg; g++) {
+				if (c < PAIR_CLASSES ? pcls[g] != c : cls[g] != c - PAIR_CLASSES)
+					continue;
+				for (size_t q = 0, gq = g; q < 1 + (c < PAIR_CLASSES); q++, gq = pair[g]) {
+					pos[gq] = (uint16_t)s;
+					off[s++] = (uint16_t)(4 * gq);
 				}
-			if (c < 3)
-				out->group_ends[3 * p + c] = (uint16_t)s;
+			}
+			if (c < DNNQ_GEMM_ENDS)
+				end[c] = (uint16_t)s;
 		}
 	}
-	return DNNQ_OK;
+out:
+	free(cls);
+	free(pair);
+	return rc;
 }
 
 /* Whether the AVX2 kernel runs k of column j by the sign trick (in the
@@ -93,7 +161,10 @@ static bool sign_group(const struct dnnq_gemm_weights *w, size_t j, size_t k)
 	if (k / 4 >= kg)
 		return true;
 	size_t s = w->group_pos[p * kg + k / 4];
-	const uint16_t *end = w->group_ends + 3 * p;
+	const uint16_t *end = w->group_ends + DNNQ_GEMM_ENDS * p;
+	/* the single groups' classes 1-3 (after the pairs): half 1 unsafe in
+	 * class 1, half 0 in class 2, both in 3 */
+	end += PAIR_CLASSES;
 	return j % DNNQ_GEMM_NR < 8 ? s >= end[1] : s >= end[2] || (s >= end[0] && s < end[1]);
 }
 

@@ -43,6 +43,9 @@
 #include "engine/kernels.h"
 #include "engine/quant.h"
 
+/* group_ends entries per panel (struct dnnq_gemm_weights) */
+#define DNNQ_GEMM_ENDS 6
+
 struct dnnq_gemm_weights {
 	enum dnnq_isa isa;     /* packed for this ISA's table (engine/kernels.h) */
 	const struct dnnq_gemm_ukernel *kernel; /* the one that runs them: its
@@ -60,11 +63,19 @@ struct dnnq_gemm_weights {
 	 * by which of the panel's two halves (8 columns) have pairs that no
 	 * u8 activation can saturate (those take the direct product in every
 	 * tile; the sign trick only the rest): both first, then the first
-	 * half only, the second half only, neither (each class in k order).
-	 * group_off[p * (k / 4) + s] is the first k of the group stored s-th
-	 * in panel p, group_pos the inverse (the stored place of group
-	 * k / 4), group_ends[3 p + c] where class c ends; with K < 64 one
-	 * class (neither) in k order (gemm.c). NULL for other kernels. */
+	 * half only, the second half only, neither (each class in k order);
+	 * and before those, pairs of groups of the first class (two
+	 * consecutive places) whose int16 lanes no u8 activation can take
+	 * out of int16 when added together in a half (the kernel adds their
+	 * vpmaddubsw products with vpaddw before one vpmaddwd), in both
+	 * halves, then in the first only, in the second only (the other half
+	 * by two direct products; gemm.c pair_groups). group_off[p * (k / 4)
+	 * + s] is the first k of the group stored s-th in panel p, group_pos
+	 * the inverse (the stored place of group k / 4),
+	 * group_ends[DNNQ_GEMM_ENDS * p + c] where class c ends (the three
+	 * pair classes, then the single ones but the last); with K < 64 one
+	 * class (neither) in k order and no pairs (gemm.c). NULL for other
+	 * kernels. */
 	uint16_t *group_off, *group_pos;
 	uint16_t *group_ends;
 	/* acc16 (dnnq_gemm_pack_acc16): data holds W_main in the layout of

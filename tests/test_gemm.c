@@ -281,6 +281,43 @@ static void assert_weights_read_back(const struct dnnq_gemm_weights *pw, const i
 				             j, t, dnnq_gemm_weight(pw, j, t), w[j * k + t]);
 }
 
+/* A (m x k) times W (n x k) packed for every ISA: check(the packing) where
+ * there is a group order (the AVX2 kernel's), each output against a 64-bit
+ * product, the weights read back. */
+static void assert_isas_exact(const uint8_t *a, const int8_t *w, size_t m, size_t n, size_t k,
+                              void (*check)(const struct dnnq_gemm_weights *pw,
+                                            const int8_t *w, size_t n, size_t k))
+{
+	int32_t *c = malloc(m * n * sizeof *c);
+	FOR_EACH_ISA(isa) {
+		struct dnnq_gemm_weights pw;
+		pack_isa(isa, w, n, k, &pw);
+		if (pw.group_ends)
+			check(&pw, w, n, k);
+		assert_gemm_exact(&pw, a, w, c, m, n, k);
+		assert_weights_read_back(&pw, w, n, k);
+		dnnq_gemm_weights_free(&pw);
+	}
+	free(c);
+}
+
+/* Every class of single groups in some panel. */
+static void single_classes_present(const struct dnnq_gemm_weights *pw, const int8_t *w,
+                                   size_t n, size_t k)
+{
+	size_t classes[4] = { 0 };
+	(void)w;
+	for (size_t p = 0; p < (n + 15) / 16; p++) {
+		/* the single groups' classes, after the pairs' three */
+		const uint16_t *e = pw->group_ends + DNNQ_GEMM_ENDS * p + 2;
+		classes[0] += e[1] - e[0];
+		classes[1] += e[2] - e[1];
+		classes[2] += e[3] - e[2];
+		classes[3] += k / 4 - e[3];
+	}
+	ck_assert(classes[0] && classes[1] && classes[2] && classes[3]);
+}
+
 /* The AVX2 kernel's group order (gemm.h: group_off, group_ends): in each
  * panel the groups of the halves whose pairs cannot saturate go first and
  * take the direct product in the sign trick's tiles too. Groups drawn per panel from pairs
@@ -299,7 +336,6 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 	size_t m = 9, n = 40, k = 151;
 	uint8_t *a = malloc(m * k);
 	int8_t *w = malloc(n * k);
-	int32_t *c = malloc(m * n * sizeof *c);
 	/* rows 4-7 without a byte above 127: their tile goes direct throughout */
 	for (size_t i = 0; i < m * k; i++)
 		a[i] = (uint8_t)(i / k / 4 == 1 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 3)]);
@@ -317,26 +353,93 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 						w[j * k + t + 1] = p[1];
 				}
 		}
-	FOR_EACH_ISA(isa) {
-		struct dnnq_gemm_weights pw;
-		pack_isa(isa, w, n, k, &pw);
-		/* every class in some panel */
-		size_t classes[4] = { 0 };
-		for (size_t p = 0; pw.group_ends && p < (n + 15) / 16; p++) {
-			const uint16_t *e = pw.group_ends + 3 * p;
-			classes[0] += e[0];
-			classes[1] += e[1] - e[0];
-			classes[2] += e[2] - e[1];
-			classes[3] += k / 4 - e[2];
-		}
-		ck_assert(!pw.group_ends || (classes[0] && classes[1] && classes[2] && classes[3]));
-		assert_gemm_exact(&pw, a, w, c, m, n, k);
-		assert_weights_read_back(&pw, w, n, k);
-		dnnq_gemm_weights_free(&pw);
-	}
+	assert_isas_exact(a, w, m, n, k, single_classes_present);
 	free(a);
 	free(w);
-	free(c);
+}
+END_TEST
+
+/* Pairs of each class (PP, PD, DP) in some panel, every one safe in its
+ * added halves (paired_groups_are_exact), a lane at the bound. */
+static void pairs_present_and_safe(const struct dnnq_gemm_weights *pw, const int8_t *w,
+                                   size_t n, size_t k)
+{
+	size_t pairs[3] = { 0 }, at_bound = 0;
+	for (size_t p = 0; p < (n + 15) / 16; p++) {
+		const uint16_t *off = pw->group_off + p * (k / 4);
+		const uint16_t *end = pw->group_ends + DNNQ_GEMM_ENDS * p;
+		for (size_t s = 0, cl = 0; s < end[2]; s += 2) {
+			while (s >= end[cl])
+				cl++;
+			ck_assert_uint_eq(end[cl] % 2, 0);
+			pairs[cl]++;
+			for (size_t j = 16 * p; j < n && j < 16 * p + 16; j++) {
+				if (cl == 1 + (1 - j % 16 / 8))   /* PD's second half, DP's first */
+					continue;
+				for (size_t t = 0; t < 4; t += 2) {
+					int pos = 0, neg = 0;
+					for (size_t u = 0; u < 4; u++) {
+						int v = w[j * k + off[s + u / 2] + t + u % 2];
+						pos += v > 0 ? v : 0;
+						neg += v < 0 ? v : 0;
+					}
+					ck_assert(pos <= 128 && neg >= -128);
+					at_bound += pos == 128 || neg == -128;
+				}
+			}
+		}
+	}
+	ck_assert(pairs[0] && pairs[1] && pairs[2] && at_bound);
+}
+
+/* The AVX2 kernel's paired groups (gemm.c pair_groups): two groups whose
+ * int16 lanes are added by vpaddw before one vpmaddwd, in both halves of
+ * a panel or in one (the other by two direct products). Each group's
+ * lanes (a pair of weights a column) drawn by the kind of the group and
+ * half (often one for both halves), so that pairs of kinds land at the
+ * bound (64 + 64 and -64 + -64 over a lane's four weights, 127 with -128
+ * beside zeros: safe) or one past it (65 + 64, -65 + -64: a lane that
+ * wraps with activations 255), a column now and then of another kind;
+ * activations 255 (the bound's), 0, 127 and 128 (the sign trick's
+ * extremes), rows of 7-bit bytes (the direct tile), full, 1-row and
+ * partial tiles, panels of 16, 13 and 8 columns, a partial group; each
+ * output against a 64-bit product, the weights read back, and the pairs
+ * of each class found checked safe in their added halves, one of them at
+ * the bound. */
+START_TEST(paired_groups_are_exact)
+{
+	static const int8_t kinds[][3][2] = {
+		{ { 64, 0 }, { 0, 64 }, { 32, 32 } },      /* + 64 */
+		{ { -64, 0 }, { 0, -64 }, { -32, -32 } },  /* - 64 */
+		{ { 65, 0 }, { 0, 65 }, { 33, 32 } },      /* + 65 */
+		{ { -65, 0 }, { 0, -65 }, { -33, -32 } },  /* - 65 */
+		{ { 127, -128 }, { -128, 127 }, { 127, -128 } },
+		{ { 0, 0 }, { 1, 0 }, { 0, -1 } },
+	};
+	static const uint8_t av[] = { 255, 255, 0, 127, 128 };
+	static const size_t ns[] = { 32, 45, 40 };
+	struct rng r = { 77 + (uint64_t)_i };
+	size_t m = 13, n = ns[_i % 3], k = 4 * 96 + 3;
+	uint8_t *a = malloc(m * k);
+	int8_t *w = malloc(n * k);
+	/* rows 4-7 without a byte above 127: their tile goes direct throughout */
+	for (size_t i = 0; i < m * k; i++)
+		a[i] = (uint8_t)(i / k / 4 == 1 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 4)]);
+	for (size_t g = 0; g < (k + 3) / 4; g++) {
+		int kind[2] = { rng_int(&r, 0, 5), 0 };
+		kind[1] = rng_int(&r, 0, 1) ? kind[0] : rng_int(&r, 0, 5);
+		for (size_t j = 0; j < n; j++)
+			for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
+				int kj = rng_int(&r, 0, 15) ? kind[j % 16 / 8] : rng_int(&r, 0, 5);
+				const int8_t *p = kinds[kj][rng_int(&r, 0, 2)];
+				w[j * k + t] = p[0];
+				if (t + 1 < k)
+					w[j * k + t + 1] = p[1];
+			}
+	}
+	assert_isas_exact(a, w, m, n, k, pairs_present_and_safe);
+	free(a);
+	free(w);
 }
 END_TEST
 
@@ -916,6 +1019,7 @@ Suite *suite_gemm(void)
 	tcase_add_test(tc, sign_and_plain_paths_are_exact);
 	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 22);
 	tcase_add_loop_test(tc, sign_tiles_direct_groups_are_exact, 0, 4);
+	tcase_add_loop_test(tc, paired_groups_are_exact, 0, 6);
 	tcase_add_loop_test(tc, u8_requant_bounds_match_scalar, 1, 10);
 	tcase_add_test(tc, packing);
 	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 4);
