@@ -2732,18 +2732,25 @@ static void assert_settled(const struct dnnq_ir *ir, size_t i, const char *op,
 	ck_assert_int_eq(ir->removed[i].how, how);
 }
 
+/* [x.size(0), c] (or [c, x.size(0)]) as `out`, as torch exports it:
+ * Shape -> Gather -> Unsqueeze -> Concat with the constant. */
+static void size0_and(struct mb *b, const char *x, int64_t c, bool c_first, const char *out)
+{
+	int64_t zero = 0;
+	mb_init(b, "i0", S64, 0, NULL, &zero);
+	mb_i64(b, "ax", 1, &zero);
+	mb_i64(b, "c", 1, &c);
+	mb_node(b, "Shape", "shape", x, "s");
+	mb_node(b, "Gather", "gather", "s,i0", "n");
+	mb_node(b, "Unsqueeze", "unsq", "n,ax", "n1");
+	at_i(b, mb_node(b, "Concat", "cat", c_first ? "c,n1" : "n1,c", out), "axis", 0);
+}
+
 /* torch's x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat. */
 START_TEST(fold_torch_view)
 {
 	struct mb *b = view_model();
-	int64_t zero = 0, axes = 0, minus = -1;
-	mb_init(b, "i0", S64, 0, NULL, &zero);
-	mb_i64(b, "ax", 1, &axes);
-	mb_i64(b, "m1", 1, &minus);
-	mb_node(b, "Shape", "shape", "a", "s");
-	mb_node(b, "Gather", "gather", "s,i0", "n");
-	mb_node(b, "Unsqueeze", "unsq", "n,ax", "n1");
-	at_i(b, mb_node(b, "Concat", "cat", "n1,m1", "t"), "axis", 0);
+	size0_and(b, "a", -1, false, "t");
 	mb_node(b, "Reshape", "view", "a,t", "y");
 	struct dnnq_ir ir;
 	imp_ok(b, &ir);
@@ -4555,15 +4562,9 @@ END_TEST
  * ("repeats[1] = -9223372036854775808: want 1..1024"). */
 START_TEST(tile_repeats_batch)
 {
-	int64_t d[2] = { BATCH, 3 }, zero = 0, one = 1, ax = 0;
+	int64_t d[2] = { BATCH, 3 };
 	struct mb *b = io_model(13, "x", F, 2, d);
-	mb_init(b, "i0", S64, 0, NULL, &zero);
-	mb_i64(b, "one", 1, &one);
-	mb_i64(b, "ax", 1, &ax);
-	mb_node(b, "Shape", "shape", "x", "s");
-	mb_node(b, "Gather", "gather", "s,i0", "n");
-	mb_node(b, "Unsqueeze", "unsq", "n,ax", "n1");
-	at_i(b, mb_node(b, "Concat", "cat", "one,n1", "reps"), "axis", 0);
+	size0_and(b, "x", 1, true, "reps");
 	mb_node(b, "Tile", "tile", "x,reps", "y");
 	struct dnnq_ir ir;
 	imp_ok(b, &ir);
