@@ -990,8 +990,10 @@ static float recipf(float f)
  * the far ones), Sqrt and Reciprocal (torch 2's scaled_dot_product_attention
  * scales q and k by sqrt(1 / sqrt(dh)), dh from the shape), Exp, Sin and
  * Cos (sinusoidal and rotary position tables of positions made by a
- * Range), the inverse and hyperbolic functions and Tan; libm's float
- * functions, as ONNX Runtime's. */
+ * Range), the inverse and hyperbolic functions and Tan, Floor and Ceil
+ * (SAM's output size from an image size that --input-value freezes:
+ * floor(side * 1024 / max(h, w) + 0.5)); libm's float functions, as ONNX
+ * Runtime's. */
 static float fold_float(const char *op, float f)
 {
 	static const struct { const char *op; float (*f)(float); } fns[] = {
@@ -999,6 +1001,7 @@ static float fold_float(const char *op, float f)
 		{ "Sin", sinf }, { "Cos", cosf }, { "Tan", tanf }, { "Atan", atanf },
 		{ "Asin", asinf }, { "Acos", acosf }, { "Sinh", sinhf }, { "Cosh", coshf },
 		{ "Asinh", asinhf }, { "Acosh", acoshf }, { "Atanh", atanhf },
+		{ "Floor", floorf }, { "Ceil", ceilf },
 	};
 	size_t k = 0;
 	while (strcmp(op, fns[k].op))
@@ -1035,15 +1038,21 @@ static int fold_unary(struct nctx *c)
 	return const_out(c, data, rc, false);
 }
 
-/* ReduceProd and ReduceSum of a constant: torch's x.var() counts the
- * reduced elements as ReduceProd(Gather(Shape(x), axes)), the count the
- * Div of the variance reads (SpeechBrain's ECAPA-TDNN pooling). Axes an
- * attribute, or input 1 (ReduceSum from opset 13, ReduceProd from 18);
- * none: every axis, or nothing with noop_with_empty_axes. Integers in
- * int64 (refused past +-2^62), floats in double. */
+/* ReduceProd, ReduceSum, ReduceMax and ReduceMin of a constant: torch's
+ * x.var() counts the reduced elements as ReduceProd(Gather(Shape(x),
+ * axes)), the count the Div of the variance reads (SpeechBrain's
+ * ECAPA-TDNN pooling); SAM's decoder scales to the longest side of an
+ * image size --input-value freezes (ReduceMax). Axes an attribute, or
+ * input 1 (ReduceSum from opset 13, the others from 18); none: every axis,
+ * or nothing with noop_with_empty_axes. Integers in int64 (refused past
+ * +-2^62), floats in double; a NaN wins a max or min, as in ONNX Runtime;
+ * the max or min of no elements is refused for integers (ONNX's lowest or
+ * highest value; INT64_MIN reads as the batch here). */
 static int fold_reduce(struct nctx *c)
 {
-	bool prod = !strcmp(c->np->op_type, "ReduceProd");
+	const char *op = c->np->op_type;
+	bool prod = !strcmp(op, "ReduceProd"), max = !strcmp(op, "ReduceMax"),
+	     min = !strcmp(op, "ReduceMin");
 	int64_t keep, noop, ax[DNNQ_IR_MAX_DIMS];
 	const int64_t *aa = NULL;
 	ptrdiff_t na = -1;
@@ -1092,11 +1101,15 @@ static int fold_reduce(struct nctx *c)
 	union { double f; int64_t i; } *acc = malloc((on ? on : 1) * sizeof *acc);
 	if (!acc)
 		return const_out(c, data, DNNQ_E_NOMEM, false);
+	if ((max || min) && is_int(x->dtype) && on && !xn) {
+		free(acc);
+		return const_out(c, data, bad(c, DNNQ_E_RANGE, "%s of no integers", op), false);
+	}
 	for (size_t o = 0; o < on; o++) {
 		if (is_int(x->dtype))
-			acc[o].i = prod;
+			acc[o].i = max ? INT64_MIN : min ? INT64_MAX : prod;
 		else
-			acc[o].f = prod;
+			acc[o].f = max ? -INFINITY : min ? INFINITY : prod;
 	}
 	for (size_t e = 0; !rc && e < xn; e++) {
 		size_t rem = e, o = 0, scale = 1;  /* e's output: its kept coordinates */
@@ -1109,14 +1122,21 @@ static int fold_reduce(struct nctx *c)
 			}
 		}
 		if (!is_int(x->dtype)) {
-			double v = getf(c, x, e);
-			acc[o].f = prod ? acc[o].f * v : acc[o].f + v;
+			double v = getf(c, x, e), a = acc[o].f;
+			if (max || min)
+				acc[o].f = isnan(a) ? a : isnan(v) || (max ? v > a : v < a) ? v : a;
+			else
+				acc[o].f = prod ? a * v : a + v;
 			continue;
 		}
 		int64_t v = geti(c, x, e), t;
 		if (v == IMP_BATCH) {
 			rc = batch_refused(c);
 			break;
+		}
+		if (max || min) {
+			acc[o].i = max ? (v > acc[o].i ? v : acc[o].i) : (v < acc[o].i ? v : acc[o].i);
+			continue;
 		}
 		if ((prod ? __builtin_mul_overflow(acc[o].i, v, &t)
 		          : __builtin_add_overflow(acc[o].i, v, &t)) ||
@@ -1321,6 +1341,57 @@ static int fold_trilu(struct nctx *c)
 			memset((char *)data + e * es, 0, es);
 	}
 	return const_out(c, data, rc, false);
+}
+
+/* OneHot of constants (torch's repeat_interleave by a static count, as
+ * SAM's mask decoder exports it: OneHot([1], 5, [1, n]) is a Tile's
+ * repeats). Indices of any type, truncated (as ONNX Runtime casts them);
+ * an index in [-depth, 0) counts from the end, one outside [-depth,
+ * depth) gives a row of off values; the output is values' type. A computed
+ * OneHot is op_onehot's (onnx/import-ops.c). */
+static int fold_onehot(struct nctx *c)
+{
+	int64_t axis;
+	int rc;
+	if ((rc = need(c, 0, DT_ANY, true)) || (rc = need(c, 1, DT_ANY, true)) ||
+	    (rc = need(c, 2, DT_ANY, true)) || (rc = a_int(c, "axis", -1, &axis)))
+		return rc;
+	const struct dnnq_ir_value *ix = V(c, 0), *dv = V(c, 1), *vv = V(c, 2);
+	if (dnnq_ir_numel(dv, 1) != 1 || dnnq_ir_numel(vv, 1) != 2)
+		return bad(c, DNNQ_E_SHAPE, "depth [%s] and values [%s]: one value and two "
+		           "([off, on]) expected", imp_dims_str(dv), imp_dims_str(vv));
+	if (c->m->batch[c->in[0]] || c->m->batch[c->in[1]])
+		return batch_refused(c);
+	double depth = getf(c, dv, 0);
+	if (!(depth >= 1 && depth <= IMP_MAX_DIM))
+		return bad(c, DNNQ_E_RANGE, "depth %g: want 1..%lld", depth, (long long)IMP_MAX_DIM);
+	uint32_t r = ix->ndim + 1;
+	if (r > DNNQ_IR_MAX_DIMS)
+		return bad(c, DNNQ_E_UNSUPPORTED, "indices [%s]: want rank < %d", imp_dims_str(ix),
+		           DNNQ_IR_MAX_DIMS);
+	if ((rc = norm_axis(c, &axis, r, "axis")))
+		return rc;
+	int64_t t = (int64_t)depth, d[DNNQ_IR_MAX_DIMS];
+	size_t outer = 1, inner = 1, es = dnnq_ir_dtype_size(vv->dtype);
+	for (uint32_t k = 0; k < r; k++) {
+		d[k] = k < axis ? ix->dims[k] : k == axis ? t : ix->dims[k - 1];
+		if (k < axis)
+			outer *= (size_t)d[k];
+		else if (k > axis)
+			inner *= (size_t)d[k];
+	}
+	void *data;
+	if ((rc = alloc_out(c, vv->dtype, r, d, &data)))
+		return rc;
+	char *o = data;
+	for (size_t a = 0; a < outer; a++)
+		for (int64_t j = 0; j < t; j++)
+			for (size_t i = 0; i < inner; i++, o += es) {
+				double x = trunc(getf(c, ix, a * inner + i));
+				bool on = x == (double)j || x == (double)(j - t);
+				memcpy(o, (const char *)vv->data + (on ? es : 0), es);
+			}
+	return const_out(c, data, 0, c->m->batch[c->in[2]]);
 }
 
 int imp_fold_where(struct nctx *c)
@@ -1621,15 +1692,20 @@ static const struct imp_fold FOLDS[] = {
 	{ "Asinh", fold_unary, 1, 1, 0 },
 	{ "Acosh", fold_unary, 1, 1, 0 },
 	{ "Atanh", fold_unary, 1, 1, 0 },
+	{ "Floor", fold_unary, 1, 1, 0 },
+	{ "Ceil", fold_unary, 1, 1, 0 },
 	{ "Not", fold_not, 1, 1, 0 },
 	{ "NonZero", fold_nonzero, 1, 1, 0 },
 	{ "BitShift", fold_bitshift, 2, 2, 0 },
 	{ "ReduceProd", fold_reduce, 1, 2, 0 },
 	{ "MatMul", fold_matmul, 2, 2, 0 },
 	{ "ReduceSum", fold_reduce, 1, 2, 0 },
+	{ "ReduceMax", fold_reduce, 1, 2, 0 },
+	{ "ReduceMin", fold_reduce, 1, 2, 0 },
 	{ "Transpose", fold_transpose, 1, 1, 0 },
 	{ "Trilu", fold_trilu, 1, 2, 0 },
 	{ "Where", fold_where, 3, 3, 0 },
+	{ "OneHot", fold_onehot, 3, 3, 0 },
 };
 
 const struct imp_fold *imp_fold_find(const char *op_type)

@@ -5427,7 +5427,8 @@ struct opdef {
 
 /* Tile with constant repeats: per axis that repeats (r > 1), a Concat of
  * r copies along it (NAME:tileA, the last one NAME; more than 16 copies
- * a chain, concat_chain). A batch repeated fixes the batch to 1. */
+ * a chain, concat_chain). A batch repeated, or repeats that hold the
+ * batch's size, fix the batch to 1. */
 static int op_tile(struct nctx *c)
 {
 	int rc;
@@ -5441,6 +5442,10 @@ static int op_tile(struct nctx *c)
 		return bad(c, DNNQ_E_SHAPE, "%td repeats for an input of rank %u", n, x->ndim);
 	uint32_t last = x->ndim;
 	for (uint32_t i = 0; i < x->ndim; i++) {
+		/* a count read off the batch (torch's repeat_interleave by
+		 * x.shape[0]): static once the batch is fixed to 1 */
+		if (reps[i] == IMP_BATCH)
+			return batch_moves(c, "Tile repeats[%u] is the batch's size", i);
 		if (reps[i] < 1 || reps[i] > IMP_MAX_NODE_INPUTS)
 			return bad(c, DNNQ_E_RANGE, "repeats[%u] = %lld: want 1..%d", i,
 			           (long long)reps[i], IMP_MAX_NODE_INPUTS);

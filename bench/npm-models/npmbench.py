@@ -1,8 +1,10 @@
 """bench/npm-models/npmbench.py: what the npm-models scripts share (docs/onnx.md,
 "Pretrained models from npm packages"): running a tool, the SNR against ORT,
 converting at both precisions and running a model that fixes batch 1 sample
-by sample."""
+by sample; latencies of dnnq-run and ORT on one thread."""
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -52,6 +54,32 @@ def run_samples(model, inputs, work):
         res.append({f.replace(":", "_"): np.load(f"{work}/out/{f}")
                     for f in os.listdir(f"{work}/out")})
     return {f: np.concatenate([r[f] for r in res]) for f in res[0]}
+
+
+def ort_reference(path, out, feeds, repeat=5):
+    """ort-run.js PATH OUT FEEDS... (NAME=X.npy arguments): ORT's outputs in
+    OUT, and its median ms over `repeat` runs of the first sample on one
+    intra-op thread (nan when it failed)."""
+    r = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "ort-run.js"), path, out, *feeds], capture_output=True, text=True,
+                       env={**os.environ, "ORT_REPEAT": str(repeat)})
+    m = re.search(r"ort median ms ([0-9.]+)", r.stdout)
+    if r.returncode or not m:
+        print("ort-run.js", path, r.stderr.strip()[-400:], file=sys.stderr)
+        return float("nan")
+    return float(m.group(1))
+
+
+def latency(model, inputs, work, repeat=5):
+    """dnnq-run's median ms over `repeat` runs of the first sample of inputs
+    {name: array} (one engine thread, dnnq-run's default)."""
+    args = []
+    for k, (name, a) in enumerate(inputs.items()):
+        np.save(f"{work}/lat{k}.npy", a[:1])
+        args += ["--input", f"{name}={work}/lat{k}.npy"]
+    r = sh(f"{BIN}/dnnq-run", model, *args, "--repeat", str(repeat), "--json",
+           "--output-dir", f"{work}/lat")
+    return json.loads(r.stdout)["latency_ms"]["median"] if r.returncode == 0 else float("nan")
 
 
 def serve(models, work):

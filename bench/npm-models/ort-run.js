@@ -3,7 +3,10 @@
 // packages"). Runs every sample (dim 0) of the float32 arrays one at a time and
 // writes OUTDIR/<output>.npy stacked (':' and other unsafe characters as '_'): on
 // dim 0 when the output's dim 0 is 1, on a new dim 0 when it is not (a
-// time-major [T, 1, C]).
+// time-major [T, 1, C]). NAME~=X.npy feeds each sample without a dim 0 (an
+// unbatched input: SAM's orig_im_size [2]). ORT_REPEAT=N: the session on one
+// intra-op thread (as dnnq-run's default), then N timed runs of the first
+// sample, their median printed as "ort median ms X".
 // usage: NODE_PATH=.../node_modules node ort-run.js MODEL OUTDIR NAME=X.npy ...
 const ort = require('onnxruntime-node'); const fs = require('fs');
 function npy(path) {
@@ -19,14 +22,20 @@ function save(path, shape, data) {
 }
 (async () => {
   const [model, out, ...ins] = process.argv.slice(2);
-  const s = await ort.InferenceSession.create(model);
-  const arrs = ins.map(a => { const [n, p] = a.split('='); return [n, npy(p)]; });
+  const reps = Number(process.env.ORT_REPEAT || 0);
+  const s = await ort.InferenceSession.create(model, reps ? { intraOpNumThreads: 1, interOpNumThreads: 1 } : {});
+  const arrs = ins.map(a => { const [n, p] = a.split('='); return [n.replace(/~$/, ''), npy(p), n.endsWith('~')]; });
   const n = arrs[0][1].shape[0]; const res = {};
   for (let i = 0; i < n; i++) {
     const feeds = {};
-    for (const [name, a] of arrs) { const per = a.data.length / n; feeds[name] = new ort.Tensor('float32', a.data.slice(i * per, (i + 1) * per), [1, ...a.shape.slice(1)]); }
+    for (const [name, a, flat] of arrs) { const per = a.data.length / n; feeds[name] = new ort.Tensor('float32', a.data.slice(i * per, (i + 1) * per), flat ? a.shape.slice(1) : [1, ...a.shape.slice(1)]); }
     const r = await s.run(feeds);
     for (const k of s.outputNames) { (res[k] = res[k] || []).push(r[k]); }
+    if (i == 0 && reps) {
+      const ms = [];
+      for (let j = 0; j < reps; j++) { const t0 = process.hrtime.bigint(); await s.run(feeds); ms.push(Number(process.hrtime.bigint() - t0) / 1e6); }
+      ms.sort((a, b) => a - b); console.log(`ort median ms ${ms[reps >> 1].toFixed(2)}`);
+    }
   }
   fs.mkdirSync(out, { recursive: true });
   for (const k of s.outputNames) {
