@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "engine/op.h"
+#include "engine/unary.h"
 #include "onnx/import-int.h"
 
 /* ---- int64 shape tensors and element access ---------------------------------- */
@@ -368,13 +369,16 @@ static int fold_size(struct nctx *c)
 
 /* ---- Cast --------------------------------------------------------------------------- */
 
-/* An infinite float (sign: of x) cast to integer type dt: its largest or
- * smallest value (+-2^62 for int64, clear of IMP_BATCH). */
-static int64_t inf_int(enum dnnq_ir_dtype dt, double x)
+/* A float cast to integer type dt as the computed Cast casts it (engine/unary.h
+ * dnnq_cast_int1: ONNX Runtime's x86 results; a NaN, an infinite or another
+ * value out of range, which ONNX leaves undefined, gives int64's and int32's
+ * smallest, 8 bits wrapped), but int64's smallest -2^63 (IMP_BATCH, the batch
+ * to the folds) -2^62. */
+static int64_t cast_int(enum dnnq_ir_dtype dt, float x)
 {
-	int64_t hi = dt == DNNQ_IR_S64 ? (int64_t)1 << 62 : dt == DNNQ_IR_S32 ? INT32_MAX
-	           : dt == DNNQ_IR_S8 ? INT8_MAX : UINT8_MAX;
-	return x > 0 ? hi : dt == DNNQ_IR_U8 ? 0 : -hi;
+	int bits = dt == DNNQ_IR_S64 ? 64 : dt == DNNQ_IR_S32 ? 32 : 8;
+	float r = dnnq_cast_int1(x, bits, dt == DNNQ_IR_S8);
+	return r == -0x1p63f ? -((int64_t)1 << 62) : (int64_t)r;
 }
 
 /* x is computed by Floor, Ceil or Round: floats that are integers already,
@@ -444,10 +448,9 @@ static int fold_cast(struct nctx *c)
 			rc = puti(c, dt, data, i, geti(c, x, i));
 		else if (is_int(x->dtype) && geti(c, x, i) == IMP_BATCH)
 			rc = batch_refused(c);
-		else if (is_int(dt) && isinf(getf(c, x, i)))
-			/* ONNX leaves it undefined: the integer farthest that way
-			 * (T5's log(0) cast to int64, discarded by its Where) */
-			rc = puti(c, dt, data, i, inf_int(dt, getf(c, x, i)));
+		else if (is_int(dt) && !is_int(x->dtype))
+			/* T5's log(0) cast to int64 (discarded by its Where) */
+			rc = puti(c, dt, data, i, cast_int(dt, (float)getf(c, x, i)));
 		else
 			rc = putf(c, dt, data, i, getf(c, x, i));
 	}

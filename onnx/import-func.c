@@ -62,13 +62,28 @@ const Onnx__FunctionProto *imp_function(const struct imp *m, const char *domain,
 	return NULL;
 }
 
-static char *join(struct imp *m, const char *call, const char *name)
+/* CALL/name, malloc'd (NULL: no memory). */
+static char *joined(const char *call, const char *name)
 {
 	size_t n = strlen(call) + strlen(name) + 2;
 	char *s = malloc(n);
 	if (s)
 		snprintf(s, n, "%s/%s", call, name);
-	return imp_hold(m, s);
+	return s;
+}
+
+static char *join(struct imp *m, const char *call, const char *name)
+{
+	return imp_hold(m, joined(call, name));
+}
+
+/* Body node np (the k-th)'s own name: its name, or OP#k in own. */
+static const char *own_name(const Onnx__NodeProto *np, size_t k, char own[96])
+{
+	if (*S(np->name))
+		return np->name;
+	snprintf(own, 96, "%.60s#%zu", S(np->op_type), k);
+	return own;
 }
 
 /* Body name `name` as the call's: a formal input or output the actual one
@@ -101,11 +116,9 @@ static int made_taken(struct nctx *c, const Onnx__FunctionProto *f, const char *
 {
 	if (!*name || actual_name(c, f, name))
 		return 0;
-	size_t n = strlen(pre) + strlen(name) + 2;
-	char *s = malloc(n);
+	char *s = joined(pre, name);
 	if (!s)
 		return DNNQ_E_NOMEM;
-	snprintf(s, n, "%s/%s", pre, name);
 	int taken = imp_find(c->m, s) != NULL;
 	for (size_t i = 0; !taken && i < c->np->n_output; i++)
 		taken = !strcmp(S(c->np->output[i]), s);
@@ -113,14 +126,67 @@ static int made_taken(struct nctx *c, const Onnx__FunctionProto *f, const char *
 	return taken;
 }
 
-/* Whether a name of the body's own made with prefix pre is taken (a name of
- * the model's, or of a call before, that it would shadow): 1, 0, or
- * DNNQ_E_NOMEM. */
+/* The model's node names holding a '/' (the only ones a node name a call
+ * makes, CALL/NAME or CALL/OP#k, can be), sorted: a node of the model's
+ * named so beside the call made the IR's nodes one name twice. */
+struct imp_slashed {
+	size_t n;
+	const char *name[];
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* m->slashed, built at the first call: 0 or DNNQ_E_NOMEM. */
+static int slashed(struct imp *m)
+{
+	if (m->slashed)
+		return 0;
+	const Onnx__GraphProto *g = m->root;
+	size_t n = 0;
+	for (size_t i = 0; i < g->n_node; i++)
+		n += g->node[i] && strchr(S(g->node[i]->name), '/') != NULL;
+	struct imp_slashed *s = imp_hold(m, malloc(sizeof *s + n * sizeof *s->name));
+	if (!s)
+		return DNNQ_E_NOMEM;
+	s->n = 0;
+	for (size_t i = 0; i < g->n_node; i++)
+		if (g->node[i] && strchr(S(g->node[i]->name), '/'))
+			s->name[s->n++] = g->node[i]->name;
+	qsort(s->name, s->n, sizeof *s->name, by_name);
+	m->slashed = s;
+	return 0;
+}
+
+/* Whether body node k's name made with prefix pre is a node name of the
+ * model's: 1, 0, or DNNQ_E_NOMEM. */
+static int node_taken(struct nctx *c, const Onnx__FunctionProto *f, const char *pre, size_t k)
+{
+	const Onnx__NodeProto *np = f->node[k];
+	if (!np || !c->m->slashed->n)
+		return 0;
+	char own[96];
+	char *s = joined(pre, own_name(np, k, own));
+	if (!s)
+		return DNNQ_E_NOMEM;
+	const char *key = s;
+	int taken = bsearch(&key, c->m->slashed->name, c->m->slashed->n,
+	                    sizeof *c->m->slashed->name, by_name) != NULL;
+	free(s);
+	return taken;
+}
+
+/* Whether a name of the body's own made with prefix pre is taken (a value
+ * or node name of the model's, or a value of a call before, that it would
+ * shadow): 1, 0, or DNNQ_E_NOMEM. */
 static int prefix_taken(struct nctx *c, const Onnx__FunctionProto *f, const char *pre)
 {
-	int rc = 0;
+	int rc = slashed(c->m);
 	for (size_t k = 0; !rc && k < f->n_node; k++) {
 		const Onnx__NodeProto *np = f->node[k];
+		rc = node_taken(c, f, pre, k);
 		for (size_t i = 0; !rc && np && i < np->n_input; i++)
 			rc = made_taken(c, f, pre, S(np->input[i]));
 		for (size_t i = 0; !rc && np && i < np->n_output; i++)
@@ -148,9 +214,8 @@ static int copy_node(struct nctx *c, const Onnx__FunctionProto *f, const char *p
 	if (!np)
 		return bad(c, DNNQ_E_FORMAT, "function '%.60s': node %zu is empty", S(f->name), k);
 	char own[96];
-	snprintf(own, sizeof own, "%.60s#%zu", S(np->op_type), k);
 	*out = *np;
-	out->name = join(m, pre, *S(np->name) ? S(np->name) : own);
+	out->name = join(m, pre, own_name(np, k, own));
 	out->input = imp_hold(m, calloc(np->n_input + 1, sizeof *out->input));
 	out->output = imp_hold(m, calloc(np->n_output + 1, sizeof *out->output));
 	out->attribute = imp_hold(m, calloc(np->n_attribute + 1, sizeof *out->attribute));
@@ -228,7 +293,7 @@ int imp_call(struct nctx *c, const Onnx__FunctionProto *f)
 		return DNNQ_E_NOMEM;
 	/* CALL, or CALL~1, ~2, ... when a name of the body's own would be one
 	 * defined before (a name of the model of that form, or a call of the
-	 * same name) */
+	 * same name), or a node's one of the model's nodes */
 	char pre[sizeof c->name + 16];
 	int rc;
 	snprintf(pre, sizeof pre, "%s", c->name);

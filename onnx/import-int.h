@@ -106,6 +106,8 @@ struct imp {
 	int calls;                  /* function calls being walked, nested */
 	const Onnx__FunctionProto *call_stack[IMP_MAX_CALL_DEPTH]; /* their functions */
 	bool calls_refused;         /* one was refused for the limits: no more walked */
+	struct imp_slashed *slashed; /* the model's node names of the form CALL/NAME
+	                               (onnx/import-func.c), built at the first call */
 	size_t inlined;             /* function body nodes copied */
 	void **held;                /* imp_hold's: freed with the import */
 	size_t nheld, hcap;

@@ -2651,7 +2651,7 @@ static int op_instancenorm(struct nctx *c)
 }
 
 /* GroupNormalization (opset 18; 21, torch 2's dynamo export of nn.GroupNorm),
- * X [N, C, D1, ...] in num_groups groups of C / G channels, each group
+ * X [N, C, D1, ...] (or [N, C]) in num_groups groups of C / G channels, each group
  * normalized over its channels and D1...: a Reshape to [N, G, C / G * D1 *
  * ...] (NAME:groups), the registry's layernorm over the last axis without a
  * scale (NAME:norm), the Reshape back (NAME:ungrouped), then the constant
@@ -2674,8 +2674,8 @@ static int op_groupnorm(struct nctx *c)
 	const uint32_t r = x->ndim;
 	/* no elements: the groups' size below divides by N (a constant of N 0
 	 * was a division by zero) */
-	if (r < 3 || !numel(x))
-		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, D1, ...] of some elements "
+	if (r < 2 || !numel(x))
+		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: [N, C, ...] of some elements "
 		           "expected", iname(c, 0), imp_dims_str(x));
 	const int64_t C = x->dims[1], per = c->m->opset < 21 ? G : C;
 	if (!attr(c, "num_groups"))
@@ -4950,10 +4950,14 @@ static int op_det(struct nctx *c)
 	const struct dnnq_ir_value *x = V(c, 0);
 	const uint32_t r = x->ndim;
 	const int64_t M = r >= 2 ? x->dims[r - 1] : 0;
-	if (r < 2 || x->dims[r - 2] != M || M < 1 || M > 3 || (x->batched && r == 2))
-		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' [%s]: only batched square "
-		           "matrices [N, ..., M, M] of M 1, 2 or 3 are supported", iname(c, 0),
-		           imp_dims_str(x));
+	/* one matrix [M, M] (ONNX's test_det_2d) whose rows are the batch: the
+	 * import again with the batch fixed, dim 0 an ordinary axis */
+	if (x->batched && r == 2)
+		return batch_moves(c, "input 0 '%.80s' [%s]: the determinant of one matrix "
+		                   "[M, M] reads across the batch", iname(c, 0), imp_dims_str(x));
+	if (r < 2 || x->dims[r - 2] != M || M < 1 || M > 3)
+		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 '%.80s' [%s]: only square matrices "
+		           "[..., M, M] of M 1, 2 or 3 are supported", iname(c, 0), imp_dims_str(x));
 	const struct dnnq_ir_node base = c->node;
 	const bool batched = x->batched;
 	int64_t out[DNNQ_IR_MAX_DIMS];

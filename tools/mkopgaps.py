@@ -56,6 +56,23 @@ affine_grid: a spatial transformer as torch 2 exports it, opset 20: theta
 det: Det (opset 11) of Tanh(x) + the identity, x [1, 4, 3, 3] (3 x 3
 matrices), and of y [1, 5, 2, 2] (2 x 2).
 
+func_names: a model-local function Residual (an unnamed Relu, an Add
+named 'add') called as 'blk' and 'blk2', beside nodes of the model's named
+'blk/Relu#0' and 'blk2/add', the names the calls' nodes would take (they
+become blk~1/... and blk2~1/...), opset 18; x [1, 4, 6].
+
+cast_const: constant floats (NaN, infinities, values out of range)
+Cast to int32, int8 and uint8 and in-range ones to int64 (folded at
+import, as ONNX Runtime's x86 casts: NaN and out of range -2^31, 8 bits
+wrapped), each cast back to float and added to x, opset 13; x [1, 8].
+
+det_2d: Det of one 3 x 3 matrix, x [1, 9] reshaped to [3, 3] plus twice
+the identity (rank 2: the import fixes the batch), the scalar times x,
+opset 11.
+
+groupnorm_2d: GroupNormalization of x [1, 6] (rank 2: no spatial dims)
+in 3 groups, per-channel scale and bias (opset 21).
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
@@ -210,9 +227,48 @@ def det(manifest):
          [randn(g.r, 4, 3, 3), randn(g.r, 5, 2, 2)], manifest)
 
 
+def func_names(manifest):
+    from onnx import helper as h
+    g = Graph("func_names", 10)
+    f = h.make_function("pkg.torch.2.1.0", "Residual", ["a"], ["b"],
+                        [h.make_node("Relu", ["a"], ["t"]),
+                         h.make_node("Add", ["t", "a"], ["b"], name="add")],
+                        [h.make_opsetid("", 18)])
+    g.nodes += [h.make_node("Residual", ["x"], ["r1"], domain="pkg.torch.2.1.0", name="blk"),
+                h.make_node("Sigmoid", ["r1"], ["s"], name="blk/Relu#0"),
+                h.make_node("Residual", ["s"], ["r2"], domain="pkg.torch.2.1.0", name="blk2"),
+                h.make_node("Tanh", ["r2"], ["y"], name="blk2/add")]
+    save(g, "fp32", 18, [("x", [1, 4, 6])], ["y"], [randn(g.r, 4, 6)], manifest, (f,))
+
+
+def cast_const(manifest):
+    from onnx import TensorProto as T
+    g = Graph("cast_const", 11)
+    far = g.f([np.nan, np.inf, -np.inf, 3e9, -3e9, 300.5, -200.7, 1e10])
+    near = g.f([-2.7, 3.9, 1e10, -1e10, 0.4, -0.6, 70000.2, -5.5])
+    outs = [g.op("Add", ["x", g.op("Cast", [g.op("Cast", [v], to=to)], to=T.FLOAT)])
+            for v, to in ((far, T.INT32), (far, T.INT8), (far, T.UINT8), (near, T.INT64))]
+    save(g, "fp32", 13, [("x", [1, 8])], outs, [randn(g.r, 8)], manifest)
+
+
+def det_2d(manifest):
+    g = Graph("det_2d", 12)
+    m = g.op("Add", [g.op("Reshape", ["x", g.i64(3, 3)]), g.f(2 * np.eye(3))])
+    save(g, "fp32", 11, [("x", [1, 9])], [g.op("Mul", ["x", g.op("Det", [m])])],
+         [randn(g.r, 9)], manifest)
+
+
+def groupnorm_2d(manifest):
+    g = Graph("groupnorm_2d", 13)
+    y = g.op("GroupNormalization", ["x", g.c((1 + g.r.standard_normal(6) * 0.2)
+                                             .astype(np.float32)), g.w(6)], num_groups=3)
+    save(g, "fp32", 21, [("x", [1, 6])], [y], [randn(g.r, 6)], manifest)
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
-                        col2im, affine_grid, det), (bad_opgaps,))
+                        col2im, affine_grid, det, func_names, cast_const, det_2d,
+                        groupnorm_2d), (bad_opgaps,))
 
 
 if __name__ == "__main__":
