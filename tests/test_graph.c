@@ -1221,12 +1221,19 @@ static void gap_output(struct dnnq_graph *g, const char *name, int x, struct dnn
 	ck_assert_int_eq(dnnq_graph_add_output(g, add_checked(g, &gap, d), d), 0);
 }
 
-/* A new graph *g with input x (BH x BW x 3): x. */
-static int rgb_input(struct dnnq_graph **g, struct dnnq_diag *d)
+/* A new graph *g with input x (h x w x c, u8): x. */
+static int nhwc_input(struct dnnq_graph **g, int64_t h, int64_t w, int64_t c,
+                      struct dnnq_diag *d)
 {
 	ck_assert_int_eq(dnnq_graph_create(g), 0);
-	int64_t dims[4] = { 0, BH, BW, 3 };
+	int64_t dims[4] = { 0, h, w, c };
 	return dnnq_graph_add_input(*g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+}
+
+/* The same, BH x BW x 3. */
+static int rgb_input(struct dnnq_graph **g, struct dnnq_diag *d)
+{
+	return nhwc_input(g, BH, BW, 3, d);
 }
 
 /* x (BH x BW x 3) -> 3x3 conv to BC -> HardSwish -> 3x3 depthwise ->
@@ -1399,9 +1406,7 @@ static struct dnnq_graph *build_mid_row(const int8_t *w, const float *s, const f
                                         struct dnnq_diag *d)
 {
 	struct dnnq_graph *g;
-	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int64_t dims[4] = { 0, MH, MW, MC };
-	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	int x = nhwc_input(&g, MH, MW, MC, d);
 	struct dnnq_conv_desc dw = conv3x3(w, s, b, MC, MC, false, qb);
 	dw.groups = MC;
 	int a = add_act(g, "hswish", add_conv(g, "dw", x, dw, d), DNNQ_ACT_HARD_SWISH, d);
@@ -1959,9 +1964,7 @@ static struct dnnq_graph *build_wino(const int8_t *wa, const int8_t *wb, const f
                                      struct dnnq_diag *d)
 {
 	struct dnnq_graph *g;
-	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int64_t dims[4] = { 0, GWH, GWW, GWC };
-	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	int x = nhwc_input(&g, GWH, GWW, GWC, d);
 	struct dnnq_conv_desc ca = conv3x3(wa, s, b, GWC, GWO, true, qa);
 	struct dnnq_conv_desc cb = conv3x3(wb, s, b, GWO, GWO, false, qb);
 	ca.cache = cb.cache = cache;
