@@ -766,6 +766,7 @@ DNNQ_AVX2_INLINE void wino_at(const int M, const __m256i *x, size_t s, __m256i *
  * S' mod 2^32, and |S'| <= 9 * cin * 128 * 128 < 2^25 (cin <= 227,
  * DNNQ_WINO_F43_MAX_CIN), so an arithmetic shift by 6 gives S'. */
 _Static_assert(9 * DNNQ_WINO_F43_MAX_CIN * 128 * 128 < 1 << 25, "F(4, 3) exact");
+_Static_assert(4 * 9 * DNNQ_WINO_SETUP_MAX_CIN * 128 * 128 < INT32_MAX, "F(2, 3) exact");
 
 DNNQ_AVX2_INLINE void wino_output(const int M, const int32_t *m, size_t h, __m256i *y)
 {

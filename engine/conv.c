@@ -380,8 +380,13 @@ static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 	c->nscratch = nthreads;
 	c->scratch_bytes = bytes;
 	for (unsigned t = 0; t < nthreads && bytes; t++)
-		if (!(c->scratch[t] = dnnq_aligned_alloc(bytes)))
+		if (!(c->scratch[t] = dnnq_aligned_alloc(bytes))) {
+			/* the next setup allocates again: the early return above
+			 * would take the NULL ones (dnnqd sets up again on the
+			 * next request of the same batch, without a new plan) */
+			c->scratch_bytes = 0;
 			return DNNQ_E_NOMEM;
+		}
 	return DNNQ_OK;
 }
 

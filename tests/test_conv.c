@@ -631,7 +631,8 @@ END_TEST
  * images on 1 and 2 threads, so each path follows the other (its scratch
  * regrown or not), the path asserted after each setup and the outputs bit
  * for bit against scalar's; 257, 300 and 512 channels (ResNet's 7x7x512),
- * random operands or every value at an extreme (the largest sums). */
+ * random operands or every value at an extreme (the largest sums: 512
+ * channels of (0 - 128) * -128 too). */
 START_TEST(winograd_at_setup)
 {
 	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
@@ -649,10 +650,11 @@ START_TEST(winograd_at_setup)
 	p.h = 7;
 	p.w = 5 + (size_t)_i % 4;
 	random_operands(&r, &p);
-	if (_i >= 3) {   /* the extremes: winograd_extremes' */
-		uint8_t xv = _i % 2 ? 255 : 0;
+	if (_i >= 3) {   /* the extremes: winograd_extremes'; 6-8 the other sign */
+		bool hi = _i % 2 != (_i >= 6);
+		uint8_t xv = hi ? 255 : 0;
 		memset(p.x, xv, p.n * p.h * p.w * d->cin);
-		memset(p.wt, _i % 2 ? 127 : -128, d->cout * 9 * d->cin);
+		memset(p.wt, hi ? 127 : -128, d->cout * 9 * d->cin);
 		d->in_qp.zero_point = xv;
 		d->out_dtype = DNNQ_DTYPE_S32;
 		d->relu = d->clip = false;
@@ -842,7 +844,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
 	tcase_add_loop_test(tc, winograd_blocks, 0, 20);
 	tcase_add_loop_test(tc, winograd_extremes, 0, 12);
-	tcase_add_loop_test(tc, winograd_at_setup, 0, 6);
+	tcase_add_loop_test(tc, winograd_at_setup, 0, 9);
 	tcase_add_test(tc, paths_and_edges);
 	tcase_add_test(tc, bad_descriptions);
 	tcase_add_loop_test(tc, acc16_matches_acc32, 0, 6);

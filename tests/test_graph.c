@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "daemon/pool.h"
 #include "engine/graph.h"
 #include "engine/op.h"
+#include "engine/wcache.h"
 #include "tests/rng.h"
 #include "tests/suites.h"
 
@@ -1219,12 +1221,19 @@ static void gap_output(struct dnnq_graph *g, const char *name, int x, struct dnn
 	ck_assert_int_eq(dnnq_graph_add_output(g, add_checked(g, &gap, d), d), 0);
 }
 
-/* A new graph *g with input x (BH x BW x 3): x. */
-static int rgb_input(struct dnnq_graph **g, struct dnnq_diag *d)
+/* A new graph *g with input x (h x w x c, u8): x. */
+static int nhwc_input(struct dnnq_graph **g, int64_t h, int64_t w, int64_t c,
+                      struct dnnq_diag *d)
 {
 	ck_assert_int_eq(dnnq_graph_create(g), 0);
-	int64_t dims[4] = { 0, BH, BW, 3 };
+	int64_t dims[4] = { 0, h, w, c };
 	return dnnq_graph_add_input(*g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+}
+
+/* The same, BH x BW x 3. */
+static int rgb_input(struct dnnq_graph **g, struct dnnq_diag *d)
+{
+	return nhwc_input(g, BH, BW, 3, d);
 }
 
 /* x (BH x BW x 3) -> 3x3 conv to BC -> HardSwish -> 3x3 depthwise ->
@@ -1397,9 +1406,7 @@ static struct dnnq_graph *build_mid_row(const int8_t *w, const float *s, const f
                                         struct dnnq_diag *d)
 {
 	struct dnnq_graph *g;
-	ck_assert_int_eq(dnnq_graph_create(&g), 0);
-	int64_t dims[4] = { 0, MH, MW, MC };
-	int x = dnnq_graph_add_input(g, "x", DNNQ_DTYPE_U8, 4, dims, &qin, d);
+	int x = nhwc_input(&g, MH, MW, MC, d);
 	struct dnnq_conv_desc dw = conv3x3(w, s, b, MC, MC, false, qb);
 	dw.groups = MC;
 	int a = add_act(g, "hswish", add_conv(g, "dw", x, dw, d), DNNQ_ACT_HARD_SWISH, d);
@@ -1947,6 +1954,112 @@ START_TEST(graph_chains_scaled)
 }
 END_TEST
 
+/* Winograd chosen at setup (engine/conv.c wino_chosen): x (GWH x GWW x GWC,
+ * 257..512 channels) -> wa (3x3 to GWO, ReLU) -> wb (3x3, F(4, 3) always)
+ * -> Add(wb, wa) in wb's output stage; wa and the sum are the outputs. */
+enum { GWH = 5, GWW = 6, GWC = 288, GWO = 32, GWB = 4 };
+
+static struct dnnq_graph *build_wino(const int8_t *wa, const int8_t *wb, const float *s,
+                                     const float *b, struct dnnq_weights_cache *cache,
+                                     struct dnnq_diag *d)
+{
+	struct dnnq_graph *g;
+	int x = nhwc_input(&g, GWH, GWW, GWC, d);
+	struct dnnq_conv_desc ca = conv3x3(wa, s, b, GWC, GWO, true, qa);
+	struct dnnq_conv_desc cb = conv3x3(wb, s, b, GWO, GWO, false, qb);
+	ca.cache = cb.cache = cache;
+	ca.cache_key = "wa";
+	cb.cache_key = "wb";
+	int a = add_conv(g, "wa", x, ca, d);
+	int y = add_eltwise(g, "sum", DNNQ_ELTWISE_ADD, add_conv(g, "wb", a, cb, d), a, qb, d);
+	ck_assert_int_eq(dnnq_graph_add_output(g, a, d), 0);
+	ck_assert_int_eq(dnnq_graph_add_output(g, y, d), 0);
+	ck_assert_msg(dnnq_graph_finalize(g, d) == 0, "%s", d->msg);
+	return g;
+}
+
+struct wino_run {
+	struct dnnq_graph *g;
+	const void *const *in;
+	void *const *out;
+	int rc;
+};
+
+static void *wino_run_serial(void *arg)
+{
+	struct wino_run *w = arg;
+	w->rc = dnnq_graph_run(w->g, w->in, w->out, NULL);
+	return NULL;
+}
+
+/* dnnqd's way with a layer of 288 channels on AVX2: two graphs of one
+ * weights cache (the second borrows both packings, the cache's bytes
+ * unchanged), each planned again whenever the batch changes (1, 4, 1, 2,
+ * 4, 1 on two threads: Winograd and the direct product in turn, the
+ * scratch regrown or kept), one run on two threads while the other runs
+ * serially on its own thread (a warm-up's way: fewer threads than
+ * planned); both give the scalar graph's bytes. */
+START_TEST(graph_winograd_batches)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	static int8_t wa[GWO * 9 * GWC], wb[GWO * 9 * GWO];
+	static uint8_t x[GWB * GWH * GWW * GWC], y[3][2][GWB * GWH * GWW * GWO];
+	float s[BC2], b[BC2];
+	_Static_assert((int)GWO <= (int)BC2, "random_conv's channels");
+	struct rng r = { 61 };
+	random_conv(&r, wb, sizeof wb, s, b, 0.002, 0.006);
+	random_conv(&r, wa, sizeof wa, s, b, 0.0001, 0.0003);
+	for (size_t i = 0; i < sizeof x; i++)
+		x[i] = (uint8_t)rng_int(&r, 0, 255);
+	struct dnnq_diag d;
+	net_isa_set = DNNQ_ISA_SCALAR;
+	struct dnnq_graph *ref = build_wino(wa, wb, s, b, NULL, &d);
+	net_isa_set = DNNQ_ISA_AVX2;
+	struct dnnq_weights_cache *cache;
+	ck_assert_int_eq(dnnq_weights_cache_create(&cache), 0);
+	struct dnnq_graph *g[2] = { build_wino(wa, wb, s, b, cache, &d), NULL };
+	size_t bytes = dnnq_weights_cache_bytes(cache);
+	g[1] = build_wino(wa, wb, s, b, cache, &d);
+	ck_assert_uint_eq(dnnq_weights_cache_bytes(cache), bytes);
+	/* wa's int8 panels and its F(2, 3) weights (16 positions, int16) */
+	ck_assert_uint_ge(bytes, (size_t)GWO * 9 * GWC + (size_t)GWO * 16 * GWC * 2);
+	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
+	struct dnnq_executor two = dnnq_pool_executor(pool);
+	const void *in[1] = { x };
+	static const size_t batches[] = { 1, GWB, 1, 2, GWB, 1 };
+	for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
+		size_t n = batches[i];
+		void *out[3][2];
+		for (int k = 0; k < 3; k++) {
+			memset(y[k], 0xEE, sizeof y[k]);
+			out[k][0] = y[k][0];
+			out[k][1] = y[k][1];
+			struct dnnq_graph *gk = k < 2 ? g[k] : ref;
+			ck_assert_msg(dnnq_graph_plan(gk, n, 2, &d) == 0, "%s", d.msg);
+		}
+		ck_assert_int_eq(dnnq_graph_run(ref, in, out[2], NULL), 0);
+		struct wino_run serial = { g[1], in, out[1], -1 };
+		pthread_t t;
+		ck_assert_int_eq(pthread_create(&t, NULL, wino_run_serial, &serial), 0);
+		ck_assert_int_eq(dnnq_graph_run(g[0], in, out[0], &two), 0);
+		pthread_join(t, NULL);
+		ck_assert_int_eq(serial.rc, 0);
+		for (int k = 0; k < 2; k++)
+			ck_assert_msg(!memcmp(y[k], y[2], sizeof y[2]), "batch %zu, graph %d", n, k);
+		ck_assert_msg(memcmp(y[2][0], y[2][0] + 1, GWO - 1), "flat output");
+		for (size_t q = n * GWH * GWW * GWO; q < sizeof y[0][0]; q++)   /* nothing past n images */
+			ck_assert_msg(y[0][1][q] == 0xEE && y[1][1][q] == 0xEE, "batch %zu: %zu", n, q);
+	}
+	dnnq_pool_destroy(pool);
+	for (int k = 0; k < 2; k++)
+		dnnq_graph_destroy(g[k]);
+	dnnq_graph_destroy(ref);
+	dnnq_weights_cache_destroy(cache);
+	net_isa_set = DNNQ_ISA_COUNT;
+}
+END_TEST
+
 Suite *suite_graph(void)
 {
 	Suite *s = suite_create("graph");
@@ -1963,6 +2076,7 @@ Suite *suite_graph(void)
 	tcase_add_loop_test(tc, graph_chains_pointwise, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_chains_pointwise_shapes, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
 	tcase_add_loop_test(tc, graph_chains_scaled, DNNQ_ISA_SCALAR, DNNQ_ISA_COUNT);
+	tcase_add_test(tc, graph_winograd_batches);
 	tcase_add_test(tc, graph_run_resumed);
 	tcase_add_test(tc, graph_take_buffers);
 	tcase_add_test(tc, graph_keeps_unread_input);
