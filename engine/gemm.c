@@ -30,8 +30,8 @@ static bool pairs_safe(const int8_t *row, size_t k)
  * and minus the sum of its negative ones (neg), capped at 255 (past 128
  * every lane is unsafe alike); 0 in a column past the panel's width,
  * which the kernel does not read. Vectors of GCC's extension (SSE2 here):
- * pair_groups checks up to PAIR_WINDOW candidates a group and pass, and a
- * check is a few vector instructions whatever the weights (a loop over
+ * a check of a candidate pair (pair_groups makes up to PAIR_BUDGET a
+ * group) is a few vector instructions whatever the weights (a loop over
  * the weights that stopped at the first unsafe lane took 1.76 s to pack
  * 512 x 4608 weights made to fail at the last one: docs/gemm.md). */
 typedef uint8_t lanes16 __attribute__((vector_size(16)));
@@ -82,33 +82,48 @@ static bool lanes_fit(const struct half_lanes *a, const struct half_lanes *b)
  * pair it with (keeps packing linear in K; 64 found 10-15 % fewer pairs
  * in ResNet-18, an unbounded search 1 % more) */
 #define PAIR_WINDOW 256
+/* The checks a panel may spend on its pairs, per group (over the three
+ * passes: up to 3 * PAIR_WINDOW a group without it). The bench models'
+ * weights and N(0, 1) ones at +-127 spend at most 43 in a panel (18-30 on
+ * average), so their pairs are those of the window alone; weights where
+ * no two of many safe groups pair (a hostile model's) cannot make a panel
+ * take more than this (docs/gemm.md, "Packing time"). */
+#define PAIR_BUDGET 128
 
 /* The classes of paired groups (gemm.h, group_ends), before the four of
  * single groups: both halves added in int16 (PP), or the first (PD) or
  * the second (DP) with two direct products in the other. */
 enum { PAIR_PP, PAIR_PD, PAIR_DP, PAIR_CLASSES };
 
+/* Whether groups a and b (their halves, struct half_lanes) are safe added
+ * in both halves (half < 0) or in half `half` */
+static bool pair_fits(const struct half_lanes a[2], const struct half_lanes b[2], int half)
+{
+	if (half >= 0)
+		return lanes_fit(&a[half], &b[half]);
+	return lanes_fit(&a[0], &b[0]) && lanes_fit(&a[1], &b[1]);
+}
+
 /* Pairs the unpaired groups of a panel that are safe in both halves, in k
- * order, each with the first of the next PAIR_WINDOW of them whose int16
- * sum with it is safe (lanes_fit, hl[g] the group's halves) in both
- * halves (half < 0) or in half `half`: pair[g] = g2, pcls[g] the pair's
- * class, cls[] 4 for both. The unpaired ones are the circular list nxt
- * (head nxt[kg], in k order), which loses the pairs: a group's scan never
- * walks past paired or unsafe groups. */
-static void pair_groups(const struct half_lanes (*hl)[2], size_t kg, int half, uint16_t *nxt,
-                        uint8_t *cls, uint16_t *pair, uint8_t *pcls)
+ * order, each with the first of the next PAIR_WINDOW of them that it fits
+ * (pair_fits, hl[g] the group's halves) in both halves (half < 0) or in
+ * half `half`, while *budget checks are left: pair[g] = g2, pcls[g] the
+ * pair's class, cls[] 4 for both. The unpaired ones are the circular list
+ * nxt (head nxt[kg], in k order), which loses the pairs: a group's scan
+ * never walks past paired or unsafe groups. */
+static void pair_groups(const struct half_lanes (*hl)[2], size_t kg, int half, size_t *budget,
+                        uint16_t *nxt, uint8_t *cls, uint16_t *pair, uint8_t *pcls)
 {
 	for (size_t prev = kg, g = nxt[kg]; g != kg; g = nxt[prev]) {
-		size_t before = g, g2 = nxt[g], seen = 0;
-		while (g2 != kg && seen < PAIR_WINDOW &&
-		       !(half < 0 ? lanes_fit(&hl[g][0], &hl[g2][0]) &&
-		                    lanes_fit(&hl[g][1], &hl[g2][1])
-		                  : lanes_fit(&hl[g][half], &hl[g2][half]))) {
-			before = g2;
-			g2 = nxt[g2];
-			seen++;
+		size_t before = g, g2 = nxt[g];
+		bool found = false;
+		for (size_t seen = 0; g2 != kg && seen < PAIR_WINDOW && *budget;
+		     seen++, before = g2, g2 = nxt[g2]) {
+			--*budget;
+			if ((found = pair_fits(hl[g], hl[g2], half)))
+				break;
 		}
-		if (g2 == kg || seen == PAIR_WINDOW) {
+		if (!found) {
 			prev = g;
 			continue;
 		}
@@ -161,8 +176,9 @@ static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t l
 		nxt[last] = (uint16_t)kg;
 		/* both halves first, then either (no second half in a panel of
 		 * up to 8 columns) */
+		size_t budget = PAIR_BUDGET * kg;
 		for (int half = -1; half < (j1 - j0 > 8 ? 2 : 1); half++)
-			pair_groups(hl, kg, half, nxt, cls, pair, pcls);
+			pair_groups(hl, kg, half, &budget, nxt, cls, pair, pcls);
 		for (int c = 0; c < PAIR_CLASSES + 4; c++) {
 			for (size_t g = 0; g < kg; g++) {
 				if (c < PAIR_CLASSES ? pcls[g] != c : cls[g] != c - PAIR_CLASSES)

@@ -556,36 +556,43 @@ START_TEST(paired_group_edges_are_exact)
 }
 END_TEST
 
-/* Group 2 single in every panel: the 257 groups after it pair with none
+/* In every panel group 2 single: the 256 groups after it pair with none
  * of it and one another, and the one that would (300) is past the window
- * (gemm.c PAIR_WINDOW: what bounds the packer's time); group 300 paired. */
+ * (gemm.c PAIR_WINDOW); group 300 paired; group 1900 single, though 1901
+ * would pair with it: by then the panel has spent its checks
+ * (PAIR_BUDGET, 128 a group; groups 2-1000 take 256 each). What bounds
+ * the packer's time on weights where nothing pairs. */
 static void window_bounds_scan(const struct dnnq_gemm_weights *pw, const int8_t *w, size_t n,
                                size_t k)
 {
 	size_t kg = k / 4;
 	group_order_sound(pw, w, n, k);
 	for (size_t p = 0; p < (n + 15) / 16; p++) {
-		const uint16_t *end = pw->group_ends + DNNQ_GEMM_ENDS * p;
-		ck_assert_uint_ge(pw->group_pos[p * kg + 2], end[2]);
-		ck_assert_uint_lt(pw->group_pos[p * kg + 300], end[2]);
+		const uint16_t *end = pw->group_ends + DNNQ_GEMM_ENDS * p, *pos = pw->group_pos + p * kg;
+		ck_assert_uint_ge(pos[2], end[2]);
+		ck_assert_uint_lt(pos[300], end[2]);
+		ck_assert_uint_ge(pos[1900], end[2]);
 	}
 }
 
-/* A partner past the window: groups of 64, 64 in every lane (safe alone,
- * no two together) but 0, 300 and the partial one of -128, 0 (which pair
- * with them); rows of 255 and one of random bytes, panels of 16 and 4;
- * each output against a 64-bit product, the order checked. */
+/* Partners past the window and the budget: groups of 64, 64 in every lane
+ * (safe alone, no two together) but 0, 300 and 1900, of -128, 0 (which
+ * pair with them); rows of 255 and one of random bytes, panels of 16 and
+ * 4, a partial group; each output against a 64-bit product, the order
+ * checked. */
 START_TEST(paired_group_window_is_exact)
 {
 	struct rng r = { 5 };
-	size_t m = 5, n = 20, k = 4 * 600 + 1;
+	size_t m = 5, n = 20, k = 4 * 2000 + 1;
 	uint8_t *a = malloc(m * k);
 	int8_t *w = malloc(n * k);
 	for (size_t i = 0; i < m * k; i++)
 		a[i] = (uint8_t)(i / k == 1 ? rng_int(&r, 0, 255) : 255);
 	for (size_t j = 0; j < n; j++)
-		for (size_t t = 0; t < k; t++)
-			w[j * k + t] = (int8_t)(t / 4 % 300 ? 64 : t % 2 ? 0 : -128);
+		for (size_t t = 0; t < k; t++) {
+			bool neg = t / 4 == 0 || t / 4 == 300 || t / 4 == 1900;
+			w[j * k + t] = (int8_t)(!neg ? 64 : t % 2 ? 0 : -128);
+		}
 	assert_isas_exact(a, w, m, n, k, window_bounds_scan);
 	free(a);
 	free(w);
