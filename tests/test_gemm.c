@@ -318,6 +318,15 @@ static void assert_isas_exact(const uint8_t *a, const int8_t *w, size_t m, size_
 	free(c);
 }
 
+/* The pair p as weights t, t + 1 of W's column j (k a row; t + 1 past k:
+ * dropped) */
+static void put_pair(int8_t *w, size_t k, size_t j, size_t t, const int8_t p[2])
+{
+	w[j * k + t] = p[0];
+	if (t + 1 < k)
+		w[j * k + t + 1] = p[1];
+}
+
 /* Every class of single groups in some panel. */
 static void single_classes_present(const struct dnnq_gemm_weights *pw, const int8_t *w,
                                    size_t n, size_t k)
@@ -362,13 +371,9 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 			size_t bad = rng_int(&r, 0, 1) ? h0 + (size_t)rng_int(&r, 0, 7) : SIZE_MAX;
 			size_t tbad = 4 * g + 2 * (size_t)rng_int(&r, 0, 1);
 			for (size_t j = h0; j < h0 + 8 && j < n; j++)
-				for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
-					const int8_t *p = j == bad && t == tbad
-					                  ? unsafe[rng_int(&r, 0, 3)] : safe[rng_int(&r, 0, 5)];
-					w[j * k + t] = p[0];
-					if (t + 1 < k)
-						w[j * k + t + 1] = p[1];
-				}
+				for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2)
+					put_pair(w, k, j, t, j == bad && t == tbad ? unsafe[rng_int(&r, 0, 3)]
+					                                           : safe[rng_int(&r, 0, 5)]);
 		}
 	assert_isas_exact(a, w, m, n, k, single_classes_present);
 	free(a);
@@ -486,10 +491,7 @@ static void paired_case(struct rng *r, size_t m, size_t n, size_t k,
 		for (size_t j = 0; j < n; j++)
 			for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
 				int kj = rng_int(r, 0, 15) ? kind[j % 16 / 8] : rng_int(r, 0, nk - 1);
-				const int8_t *p = kinds[kj][rng_int(r, 0, 2)];
-				w[j * k + t] = p[0];
-				if (t + 1 < k)
-					w[j * k + t + 1] = p[1];
+				put_pair(w, k, j, t, kinds[kj][rng_int(r, 0, 2)]);
 			}
 	}
 	assert_isas_exact(a, w, m, n, k, check);
