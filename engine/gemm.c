@@ -87,7 +87,7 @@ static bool lanes_fit(const struct half_lanes *a, const struct half_lanes *b)
  * weights and N(0, 1) ones at +-127 spend at most 43 in a panel (18-30 on
  * average), so their pairs are those of the window alone; weights where
  * no two of many safe groups pair (a hostile model's) cannot make a panel
- * take more than this (docs/gemm.md, "Packing time"). */
+ * take more than this (docs/gemm.md, "the packer's time bounded"). */
 #define PAIR_BUDGET 128
 
 /* The classes of paired groups (gemm.h, group_ends), before the four of
