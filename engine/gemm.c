@@ -24,39 +24,51 @@ static bool pairs_safe(const int8_t *row, size_t k)
 	return true;
 }
 
-/* Whether no u8 activations can saturate the int16 lanes of the ng (1 or
- * 2) groups gs[] of columns [j0, j1) added together: a lane's weights
- * (the pair at the same place in each group: 2 or 4 weights) have
- * positive ones that sum to at most 128 and negative ones to at least
- * -128 (255 * 128 fits in int16; a pair of opposite signs always does).
- * One group: its vpmaddubsw pair sums; two: their sum by vpaddw, which
- * then cannot wrap either (nor can the pair sums saturate). */
-static bool lanes_safe(const int8_t *w, size_t ldw, size_t j0, size_t j1, const size_t *gs,
-                       size_t ng)
+/* A group's int16 lanes in one half of a panel (8 columns, the two
+ * vpmaddubsw pairs of each: lane 2 c + t has the weights 2t, 2t + 1 of
+ * the group in column c): the sum of the lane's positive weights (pos)
+ * and minus the sum of its negative ones (neg), capped at 255 (past 128
+ * every lane is unsafe alike); 0 in a column past the panel's width,
+ * which the kernel does not read. Vectors of GCC's extension (SSE2 here):
+ * a check of a candidate pair (pair_groups makes up to PAIR_BUDGET a
+ * group) is a few vector instructions whatever the weights (a loop over
+ * the weights that stopped at the first unsafe lane took 1.76 s to pack
+ * 512 x 4608 weights made to fail at the last one: docs/gemm.md). */
+typedef uint8_t lanes16 __attribute__((vector_size(16)));
+struct half_lanes {
+	lanes16 pos, neg;
+};
+
+static void group_lanes(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t g,
+                        struct half_lanes hl[2])
 {
+	memset(hl, 0, 2 * sizeof *hl);
 	for (size_t j = j0; j < j1; j++)
-		for (size_t t = 0; t < 4; t += 2) {
+		for (size_t t = 0; t < 2; t++) {
 			int pos = 0, neg = 0;
-			for (size_t q = 0; q < ng; q++)
-				for (size_t u = 0; u < 2; u++) {
-					int v = w[j * ldw + 4 * gs[q] + t + u];
-					pos += v > 0 ? v : 0;
-					neg += v < 0 ? v : 0;
-				}
-			if (pos > 128 || neg < -128)
-				return false;
+			for (size_t u = 0; u < 2; u++) {
+				int v = w[j * ldw + 4 * g + 2 * t + u];
+				pos += v > 0 ? v : 0;
+				neg -= v < 0 ? v : 0;
+			}
+			struct half_lanes *h = &hl[(j - j0) / 8];
+			h->pos[(j - j0) % 8 * 2 + t] = (uint8_t)(pos < 255 ? pos : 255);
+			h->neg[(j - j0) % 8 * 2 + t] = (uint8_t)(neg < 255 ? neg : 255);
 		}
-	return true;
 }
 
-/* Group g's class in the panel of columns [j0, j1) (gemm.h, group_ends):
- * 0 both halves safe, 1 the first only, 2 the second only, 3 neither; a
- * missing second half counts as safe. */
-static int group_class(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t g)
+/* Whether no u8 activations can take a lane of the half b, added to the
+ * same half a whose lanes are at most 128, out of int16: each lane's
+ * positive weights sum to at most 128 and its negative ones to at least
+ * -128 (255 * 128 fits in int16; a pair of opposite signs always does).
+ * With a all zeros: whether b's own vpmaddubsw pair sums cannot saturate;
+ * with a a safe half of a group: whether the vpaddw of the two groups'
+ * products cannot wrap either (nor can they saturate). */
+static bool lanes_fit(const struct half_lanes *a, const struct half_lanes *b)
 {
-	size_t mid = j1 - j0 > 8 ? j0 + 8 : j1;
-	bool s0 = lanes_safe(w, ldw, j0, mid, &g, 1), s1 = lanes_safe(w, ldw, mid, j1, &g, 1);
-	return s0 ? (s1 ? 0 : 1) : (s1 ? 2 : 3);
+	typedef uint64_t u64x2 __attribute__((vector_size(16)));
+	u64x2 over = (u64x2)((b->pos > 128 - a->pos) | (b->neg > 128 - a->neg));
+	return !(over[0] | over[1]);
 }
 
 /* The AVX2 32-bit kernel's group order (gemm.h: group_off, group_pos,
@@ -66,41 +78,62 @@ static int group_class(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t
  * classes a tile's four loops of 0-4 steps ran K = 16 at 1.17-1.19x
  * main's time, with one class at 1.02-1.03x (docs/gemm.md). */
 #define ORDER_MIN_GROUPS 16
-/* How far past a group the packer looks for one to pair it with (keeps
- * packing linear in K; 64 found 10-15 % fewer pairs in ResNet-18, an
- * unbounded search 1 % more) */
+/* How many unpaired candidates past a group the packer checks for one to
+ * pair it with (keeps packing linear in K; 64 found 10-15 % fewer pairs
+ * in ResNet-18, an unbounded search 1 % more) */
 #define PAIR_WINDOW 256
+/* The checks a panel may spend on its pairs, per group (over the three
+ * passes: up to 3 * PAIR_WINDOW a group without it). The bench models'
+ * weights and N(0, 1) ones at +-127 spend at most 43 in a panel (18-30 on
+ * average), so their pairs are those of the window alone; weights where
+ * no two of many safe groups pair (a hostile model's) cannot make a panel
+ * take more than this (docs/gemm.md, "the packer's time bounded"). */
+#define PAIR_BUDGET 128
 
 /* The classes of paired groups (gemm.h, group_ends), before the four of
  * single groups: both halves added in int16 (PP), or the first (PD) or
  * the second (DP) with two direct products in the other. */
 enum { PAIR_PP, PAIR_PD, PAIR_DP, PAIR_CLASSES };
 
-/* Pairs the unpaired groups of the panel of columns [j0, j1) that are safe
- * in both halves (class 0 in cls[]; 4: paired), each with the first one
- * after it (within PAIR_WINDOW) whose int16 sum with it is safe
- * (lanes_safe) in both halves (half < 0) or in half `half`: pair[g] = g2
- * and pcls[g] the pair's class. */
-static void pair_groups(const int8_t *w, size_t ldw, size_t j0, size_t j1, size_t kg, int half,
-                        uint8_t *cls, uint16_t *pair, uint8_t *pcls)
+/* Whether groups a and b (their halves, struct half_lanes) are safe added
+ * in both halves (half < 0) or in half `half` */
+static bool pair_fits(const struct half_lanes a[2], const struct half_lanes b[2], int half)
 {
-	size_t mid = j1 - j0 > 8 ? j0 + 8 : j1;
-	size_t h0 = half == 1 ? mid : j0, h1 = half == 0 ? mid : j1;
-	for (size_t g = 0; g < kg && h0 < h1; g++) {
-		if (cls[g])
-			continue;
-		for (size_t g2 = g + 1, seen = 0; g2 < kg && seen < PAIR_WINDOW; g2++) {
-			size_t gs[2] = { g, g2 };
-			if (cls[g2])
-				continue;
-			seen++;
-			if (lanes_safe(w, ldw, h0, h1, gs, 2)) {
-				pair[g] = (uint16_t)g2;
-				pcls[g] = (uint8_t)(half < 0 ? PAIR_PP : half == 0 ? PAIR_PD : PAIR_DP);
-				cls[g] = cls[g2] = 4;
+	if (half >= 0)
+		return lanes_fit(&a[half], &b[half]);
+	return lanes_fit(&a[0], &b[0]) && lanes_fit(&a[1], &b[1]);
+}
+
+/* Pairs the unpaired groups of a panel that are safe in both halves, in k
+ * order, each with the first of the next PAIR_WINDOW of them that it fits
+ * (pair_fits, hl[g] the group's halves) in both halves (half < 0) or in
+ * half `half`, while *budget checks are left: pair[g] = g2, pcls[g] the
+ * pair's class, cls[] 4 for both. The unpaired ones are the circular list
+ * nxt (head nxt[kg], in k order), which loses the pairs: a group's scan
+ * never walks past paired or unsafe groups. */
+static void pair_groups(const struct half_lanes (*hl)[2], size_t kg, int half, size_t *budget,
+                        uint16_t *nxt, uint8_t *cls, uint16_t *pair, uint8_t *pcls)
+{
+	for (size_t prev = kg, g = nxt[kg]; g != kg; g = nxt[prev]) {
+		size_t before = g, g2 = nxt[g];
+		bool found = false;
+		for (size_t seen = 0; g2 != kg && seen < PAIR_WINDOW && *budget;
+		     seen++, before = g2, g2 = nxt[g2]) {
+			--*budget;
+			if ((found = pair_fits(hl[g], hl[g2], half)))
 				break;
-			}
 		}
+		if (!found) {
+			prev = g;
+			continue;
+		}
+		pair[g] = (uint16_t)g2;
+		pcls[g] = (uint8_t)(half < 0 ? PAIR_PP : half == 0 ? PAIR_PD : PAIR_DP);
+		cls[g] = cls[g2] = 4;
+		/* both out of the list (g's successor first: it is g2 when
+		 * before == g) */
+		nxt[before] = nxt[g2];
+		nxt[prev] = nxt[g];
 	}
 }
 
@@ -111,28 +144,41 @@ static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t l
 	out->group_pos = malloc((panels * kg + 1) * sizeof *out->group_pos);
 	out->group_ends = malloc(DNNQ_GEMM_ENDS * panels * sizeof *out->group_ends);
 	uint8_t *cls = malloc(2 * (kg + 1));
-	uint16_t *pair = malloc((kg + 1) * sizeof *pair);
+	uint16_t *pair = malloc(2 * (kg + 1) * sizeof *pair);
+	struct half_lanes (*hl)[2] = dnnq_aligned_alloc((kg + 1) * sizeof *hl);
 	int rc = DNNQ_OK;
-	if (!out->group_off || !out->group_pos || !out->group_ends || !cls || !pair) {
+	if (!out->group_off || !out->group_pos || !out->group_ends || !cls || !pair || !hl) {
 		rc = DNNQ_E_NOMEM;
 		goto out;
 	}
 	uint8_t *pcls = cls + kg + 1;
+	uint16_t *nxt = pair + kg + 1;
+	const struct half_lanes zero[2] = { 0 };
 	for (size_t p = 0; p < panels; p++) {
 		size_t j0 = p * DNNQ_GEMM_NR;
 		size_t j1 = out->n - j0 < DNNQ_GEMM_NR ? out->n : j0 + DNNQ_GEMM_NR;
 		uint16_t *off = out->group_off + p * kg, *pos = out->group_pos + p * kg;
 		uint16_t *end = out->group_ends + DNNQ_GEMM_ENDS * p;
-		size_t s = 0;
+		size_t s = 0, last = kg;
 		for (size_t g = 0; g < kg; g++) {
-			cls[g] = (uint8_t)(kg < ORDER_MIN_GROUPS ? 3 : group_class(w, ldw, j0, j1, g));
 			pcls[g] = PAIR_CLASSES;
+			cls[g] = 3;
+			if (kg < ORDER_MIN_GROUPS)
+				continue;
+			/* 0 both halves safe, 1 the first only, 2 the second only,
+			 * 3 neither (a missing second half is all zeros: safe) */
+			group_lanes(w, ldw, j0, j1, g, hl[g]);
+			bool s0 = lanes_fit(&zero[0], &hl[g][0]), s1 = lanes_fit(&zero[1], &hl[g][1]);
+			cls[g] = (uint8_t)(s0 ? (s1 ? 0 : 1) : (s1 ? 2 : 3));
+			if (!cls[g])
+				last = nxt[last] = (uint16_t)g;
 		}
-		if (kg >= ORDER_MIN_GROUPS) {
-			/* both halves first, then either */
-			for (int half = -1; half < 2; half++)
-				pair_groups(w, ldw, j0, j1, kg, half, cls, pair, pcls);
-		}
+		nxt[last] = (uint16_t)kg;
+		/* both halves first, then either (no second half in a panel of
+		 * up to 8 columns) */
+		size_t budget = PAIR_BUDGET * kg;
+		for (int half = -1; half < (j1 - j0 > 8 ? 2 : 1); half++)
+			pair_groups(hl, kg, half, &budget, nxt, cls, pair, pcls);
 		for (int c = 0; c < PAIR_CLASSES + 4; c++) {
 			for (size_t g = 0; g < kg; g++) {
 				if (c < PAIR_CLASSES ? pcls[g] != c : cls[g] != c - PAIR_CLASSES)
@@ -149,6 +195,7 @@ static int order_groups(struct dnnq_gemm_weights *out, const int8_t *w, size_t l
 out:
 	free(cls);
 	free(pair);
+	free(hl);
 	return rc;
 }
 

@@ -90,7 +90,7 @@ static size_t esize(enum dnnq_dtype dt)
 
 /* One shape: pack for every ISA, run each, compare every byte of C with the
  * scalar one (including the padding past N, which must stay untouched). */
-static void compare_shape(struct rng *r, size_t m, size_t n, size_t k, int amax,
+static void compare_shape(struct rng *r, size_t m, size_t n, size_t k, int amax, int wmax,
                           const struct dnnq_executor *ex)
 {
 	size_t lda = k + (size_t)rng_int(r, 0, 3), ldc = n + (size_t)rng_int(r, 0, 2);
@@ -99,7 +99,7 @@ static void compare_shape(struct rng *r, size_t m, size_t n, size_t k, int amax,
 	for (size_t i = 0; i < m * lda; i++)
 		a[i] = (uint8_t)rng_int(r, 0, amax);
 	for (size_t i = 0; i < n * k; i++)
-		w[i] = (int8_t)rng_int(r, -128, 127);
+		w[i] = (int8_t)rng_int(r, -wmax - 1, wmax);
 	struct pipeline *p = malloc(sizeof *p);
 	random_pipeline(r, p, n, k);
 	size_t bytes = m * ldc * esize(p->o.dtype);
@@ -131,9 +131,9 @@ START_TEST(simd_matches_scalar_all_small_sizes)
 	struct rng r = { 100 + (uint64_t)_i };
 	/* _i runs over 1..67: that size as M, as N and as K */
 	size_t v = (size_t)_i;
-	compare_shape(&r, v, (size_t)rng_int(&r, 1, 67), (size_t)rng_int(&r, 1, 67), 255, NULL);
-	compare_shape(&r, (size_t)rng_int(&r, 1, 67), v, (size_t)rng_int(&r, 1, 67), 127, NULL);
-	compare_shape(&r, (size_t)rng_int(&r, 1, 67), (size_t)rng_int(&r, 1, 67), v, 255, NULL);
+	compare_shape(&r, v, (size_t)rng_int(&r, 1, 67), (size_t)rng_int(&r, 1, 67), 255, 127, NULL);
+	compare_shape(&r, (size_t)rng_int(&r, 1, 67), v, (size_t)rng_int(&r, 1, 67), 127, 127, NULL);
+	compare_shape(&r, (size_t)rng_int(&r, 1, 67), (size_t)rng_int(&r, 1, 67), v, 255, 127, NULL);
 }
 END_TEST
 
@@ -145,9 +145,26 @@ START_TEST(simd_matches_scalar_larger_odd_sizes)
 	};
 	struct rng r = { 7 };
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-		compare_shape(&r, shapes[s][0], shapes[s][1], shapes[s][2], 255, NULL);
-		compare_shape(&r, shapes[s][0], shapes[s][1], shapes[s][2], 127, NULL);
+		compare_shape(&r, shapes[s][0], shapes[s][1], shapes[s][2], 255, 127, NULL);
+		compare_shape(&r, shapes[s][0], shapes[s][1], shapes[s][2], 127, 127, NULL);
 	}
+}
+END_TEST
+
+/* Weights that pair (gemm.c pair_groups): in -32..31 every group with the
+ * next in both halves, in -64..63 every group safe alone and pairs of
+ * each class or none; through every output mode with per-tensor and
+ * per-channel weight zero points (random_pipeline), against the scalar
+ * ISA byte for byte. */
+START_TEST(simd_matches_scalar_paired_weights)
+{
+	static const size_t shapes[][3] = {
+		{ 13, 40, 300 }, { 5, 19, 64 }, { 1, 33, 1027 }, { 67, 9, 130 }, { 6, 100, 576 },
+	};
+	struct rng r = { 11 + (uint64_t)_i };
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+		compare_shape(&r, shapes[s][0], shapes[s][1], shapes[s][2], _i % 2 ? 127 : 255,
+		              _i / 2 % 2 ? 63 : 31, NULL);
 }
 END_TEST
 
@@ -301,6 +318,15 @@ static void assert_isas_exact(const uint8_t *a, const int8_t *w, size_t m, size_
 	free(c);
 }
 
+/* The pair p as weights t, t + 1 of W's column j (k a row; t + 1 past k:
+ * dropped) */
+static void put_pair(int8_t *w, size_t k, size_t j, size_t t, const int8_t p[2])
+{
+	w[j * k + t] = p[0];
+	if (t + 1 < k)
+		w[j * k + t + 1] = p[1];
+}
+
 /* Every class of single groups in some panel. */
 static void single_classes_present(const struct dnnq_gemm_weights *pw, const int8_t *w,
                                    size_t n, size_t k)
@@ -345,13 +371,9 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 			size_t bad = rng_int(&r, 0, 1) ? h0 + (size_t)rng_int(&r, 0, 7) : SIZE_MAX;
 			size_t tbad = 4 * g + 2 * (size_t)rng_int(&r, 0, 1);
 			for (size_t j = h0; j < h0 + 8 && j < n; j++)
-				for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
-					const int8_t *p = j == bad && t == tbad
-					                  ? unsafe[rng_int(&r, 0, 3)] : safe[rng_int(&r, 0, 5)];
-					w[j * k + t] = p[0];
-					if (t + 1 < k)
-						w[j * k + t + 1] = p[1];
-				}
+				for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2)
+					put_pair(w, k, j, t, j == bad && t == tbad ? unsafe[rng_int(&r, 0, 3)]
+					                                           : safe[rng_int(&r, 0, 5)]);
 		}
 	assert_isas_exact(a, w, m, n, k, single_classes_present);
 	free(a);
@@ -359,53 +381,134 @@ START_TEST(sign_tiles_direct_groups_are_exact)
 }
 END_TEST
 
-/* Pairs of each class (PP, PD, DP) in some panel, every one safe in its
- * added halves (paired_groups_are_exact), a lane at the bound. */
-static void pairs_present_and_safe(const struct dnnq_gemm_weights *pw, const int8_t *w,
-                                   size_t n, size_t k)
+/* Whether the int16 lane of column j at place t (0 or 2) of the ng groups
+ * at k offsets off[] of W, added together, stays within int16 for every
+ * u8 activation (its positive weights sum to at most 128, its negative
+ * ones to at least -128); *at_bound counts the lanes at 128 or -128. */
+static bool lane_safe(const int8_t *w, size_t k, size_t j, const uint16_t *off, size_t ng,
+                      size_t t, size_t *at_bound)
 {
-	size_t pairs[3] = { 0 }, at_bound = 0;
+	int pos = 0, neg = 0;
+	for (size_t u = 0; u < 2 * ng; u++) {
+		int v = w[j * k + off[u / 2] + t + u % 2];
+		pos += v > 0 ? v : 0;
+		neg += v < 0 ? v : 0;
+	}
+	*at_bound += pos == 128 || neg == -128;
+	return pos <= 128 && neg >= -128;
+}
+
+/* The AVX2 kernel's group order (gemm.h: group_off, group_pos,
+ * group_ends) against W, independently of how gemm.c finds it: in each
+ * panel the places a permutation of the full groups with group_pos its
+ * inverse, the class ends in order and the pairs' on even places, every
+ * pair safe in its added halves (both: PP; the first: PD; the second: DP)
+ * and each of its groups in both, every single group in the halves its
+ * class says. pairs[c] += the pairs of class c; the return value: the
+ * added lanes of pairs at the bound. */
+static size_t check_group_order(const struct dnnq_gemm_weights *pw, const int8_t *w, size_t n,
+                                size_t k, size_t pairs[3])
+{
+	/* the halves each class needs safe (bit h: half h): PP, PD, DP, then
+	 * the single classes 0-2 (3 is the rest) */
+	static const unsigned need[] = { 3, 1, 2, 3, 1, 2 };
+	size_t kg = k / 4, at_bound = 0, alone = 0;
+	bool *seen = malloc(kg + 1);
+	/* one assertion a panel (a Check assertion per element costs a
+	 * message to the runner) */
 	for (size_t p = 0; p < (n + 15) / 16; p++) {
-		const uint16_t *off = pw->group_off + p * (k / 4);
+		const uint16_t *off = pw->group_off + p * kg, *pos = pw->group_pos + p * kg;
 		const uint16_t *end = pw->group_ends + DNNQ_GEMM_ENDS * p;
-		for (size_t s = 0, cl = 0; s < end[2]; s += 2) {
-			while (s >= end[cl])
-				cl++;
-			ck_assert_uint_eq(end[cl] % 2, 0);
-			pairs[cl]++;
+		memset(seen, 0, kg + 1);
+		bool perm = true;
+		for (size_t s = 0; s < kg && perm; s++) {
+			size_t g = off[s] / 4;
+			perm = off[s] % 4 == 0 && g < kg && !seen[g] && pos[g] == s;
+			seen[g < kg ? g : kg] = true;
+		}
+		for (size_t c = 0; c < DNNQ_GEMM_ENDS; c++)
+			perm = perm && end[c] <= (c + 1 < DNNQ_GEMM_ENDS ? end[c + 1] : kg) &&
+			       (c >= 3 || end[c] % 2 == 0);
+		ck_assert_msg(perm, "panel %zu: not a permutation or class ends out of order", p);
+		for (size_t s = 0, c = 0; s < end[DNNQ_GEMM_ENDS - 1]; s += 1 + (c < 3)) {
+			while (s >= end[c])
+				c++;
+			bool pair = c < 3;
+			if (pair)
+				pairs[c]++;
 			for (size_t j = 16 * p; j < n && j < 16 * p + 16; j++) {
-				if (cl == 1 + (1 - j % 16 / 8))   /* PD's second half, DP's first */
-					continue;
+				bool here = need[c] >> (j % 16 / 8) & 1;
 				for (size_t t = 0; t < 4; t += 2) {
-					int pos = 0, neg = 0;
-					for (size_t u = 0; u < 4; u++) {
-						int v = w[j * k + off[s + u / 2] + t + u % 2];
-						pos += v > 0 ? v : 0;
-						neg += v < 0 ? v : 0;
-					}
-					ck_assert(pos <= 128 && neg >= -128);
-					at_bound += pos == 128 || neg == -128;
+					/* a pair's groups safe alone in both halves (its
+					 * direct products), a single one where its class
+					 * says; a pair added where its class says */
+					bool ok = true;
+					for (size_t q = 0; q < (pair ? 2u : 1u); q++)
+						if (pair || here)
+							ok &= lane_safe(w, k, j, off + s + q, 1, t, &alone);
+					if (pair && here)
+						ok &= lane_safe(w, k, j, off + s, 2, t, &at_bound);
+					if (!ok)
+						ck_abort_msg("panel %zu place %zu (class %zu) column %zu "
+						             "unsafe", p, s, c, j);
 				}
 			}
 		}
 	}
-	ck_assert(pairs[0] && pairs[1] && pairs[2] && at_bound);
+	free(seen);
+	return at_bound;
+}
+
+/* Pairs of each class (PP, PD, DP) in some panel, a lane at the bound,
+ * and the order sound (check_group_order). */
+static void pairs_present_and_safe(const struct dnnq_gemm_weights *pw, const int8_t *w,
+                                   size_t n, size_t k)
+{
+	size_t pairs[3] = { 0 };
+	ck_assert(check_group_order(pw, w, n, k, pairs));
+	ck_assert(pairs[0] && pairs[1] && pairs[2]);
+}
+
+/* m x k activations 255 (the bound's), 0, 127 and 128 (the sign trick's
+ * extremes) but rows 4-7, of 7-bit bytes (the direct tile throughout),
+ * times n x k weights whose lanes (a pair of weights a column) are drawn
+ * from kinds[nk] (three pairs each) by the kind of the group and half
+ * (often one for both halves), a column now and then of another kind; on
+ * every ISA (assert_isas_exact with check). */
+static void paired_case(struct rng *r, size_t m, size_t n, size_t k,
+                        const int8_t (*kinds)[3][2], int nk,
+                        void (*check)(const struct dnnq_gemm_weights *pw, const int8_t *w,
+                                      size_t n, size_t k))
+{
+	static const uint8_t av[] = { 255, 255, 0, 127, 128 };
+	uint8_t *a = malloc(m * k);
+	int8_t *w = malloc(n * k);
+	for (size_t i = 0; i < m * k; i++)
+		a[i] = (uint8_t)(i / k / 4 == 1 ? rng_int(r, 0, 127) : av[rng_int(r, 0, 4)]);
+	for (size_t g = 0; g < (k + 3) / 4; g++) {
+		int kind[2] = { rng_int(r, 0, nk - 1), 0 };
+		kind[1] = rng_int(r, 0, 1) ? kind[0] : rng_int(r, 0, nk - 1);
+		for (size_t j = 0; j < n; j++)
+			for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
+				int kj = rng_int(r, 0, 15) ? kind[j % 16 / 8] : rng_int(r, 0, nk - 1);
+				put_pair(w, k, j, t, kinds[kj][rng_int(r, 0, 2)]);
+			}
+	}
+	assert_isas_exact(a, w, m, n, k, check);
+	free(a);
+	free(w);
 }
 
 /* The AVX2 kernel's paired groups (gemm.c pair_groups): two groups whose
  * int16 lanes are added by vpaddw before one vpmaddwd, in both halves of
- * a panel or in one (the other by two direct products). Each group's
- * lanes (a pair of weights a column) drawn by the kind of the group and
- * half (often one for both halves), so that pairs of kinds land at the
- * bound (64 + 64 and -64 + -64 over a lane's four weights, 127 with -128
- * beside zeros: safe) or one past it (65 + 64, -65 + -64: a lane that
- * wraps with activations 255), a column now and then of another kind;
- * activations 255 (the bound's), 0, 127 and 128 (the sign trick's
- * extremes), rows of 7-bit bytes (the direct tile), full, 1-row and
- * partial tiles, panels of 16, 13 and 8 columns, a partial group; each
- * output against a 64-bit product, the weights read back, and the pairs
- * of each class found checked safe in their added halves, one of them at
- * the bound. */
+ * a panel or in one (the other by two direct products). Kinds of lanes
+ * (paired_case) such that pairs of kinds land at the bound (64 + 64 and
+ * -64 + -64 over a lane's four weights, 127 with -128 beside zeros: safe)
+ * or one past it (65 + 64, -65 + -64: a lane that wraps with activations
+ * 255); full, 1-row and partial tiles, panels of 16, 13 and 8 columns, a
+ * partial group; each output against a 64-bit product, the weights read
+ * back, and the pairs of each class found checked safe in their added
+ * halves, one of them at the bound. */
 START_TEST(paired_groups_are_exact)
 {
 	static const int8_t kinds[][3][2] = {
@@ -416,28 +519,83 @@ START_TEST(paired_groups_are_exact)
 		{ { 127, -128 }, { -128, 127 }, { 127, -128 } },
 		{ { 0, 0 }, { 1, 0 }, { 0, -1 } },
 	};
-	static const uint8_t av[] = { 255, 255, 0, 127, 128 };
 	static const size_t ns[] = { 32, 45, 40 };
 	struct rng r = { 77 + (uint64_t)_i };
-	size_t m = 13, n = ns[_i % 3], k = 4 * 96 + 3;
+	paired_case(&r, 13, ns[_i % 3], 4 * 96 + 3, kinds, 6, pairs_present_and_safe);
+}
+END_TEST
+
+static void group_order_sound(const struct dnnq_gemm_weights *pw, const int8_t *w, size_t n,
+                              size_t k)
+{
+	size_t pairs[3] = { 0 };
+	check_group_order(pw, w, n, k, pairs);
+}
+
+/* Paired groups at the edges: panels of 1-15 columns (the first half
+ * partial, the second half partial or missing: no DP there) and of 16
+ * beside them, K = 60 (15 groups: no classes, no pairs), 64 (16: the
+ * first with them), 67 and 1202 (300 groups, more than the window),
+ * lanes of -128 (-128 with 0: safe alone, pairs only with lanes without a
+ * negative weight; -128 with -1: unsafe) and 128 (64 + 64, 127 + 1) beside
+ * the kinds of paired_groups_are_exact; 6 rows (a full tile and 2); each
+ * output against a 64-bit product and the group order checked sound. */
+START_TEST(paired_group_edges_are_exact)
+{
+	static const int8_t kinds[][3][2] = {
+		{ { 64, 64 }, { 127, 1 }, { 1, 127 } },        /* + 128 */
+		{ { -128, 0 }, { 0, -128 }, { -64, -64 } },    /* - 128 */
+		{ { 32, 32 }, { 64, 0 }, { 0, 64 } },          /* + 64 */
+		{ { -32, -32 }, { -64, 0 }, { 0, -64 } },      /* - 64 */
+		{ { 127, -128 }, { -128, 127 }, { -128, 127 } },
+		{ { 0, 0 }, { 0, 0 }, { 1, -1 } },
+		{ { 65, 64 }, { -128, -1 }, { 127, 127 } },    /* unsafe */
+	};
+	static const size_t ns[] = { 1, 5, 8, 9, 15, 19, 24, 31 };
+	static const size_t ks[] = { 60, 64, 67, 1202 };
+	struct rng r = { 90 + (uint64_t)_i };
+	paired_case(&r, 6, ns[_i], ks[_i % 4], kinds, 7, group_order_sound);
+}
+END_TEST
+
+/* In every panel group 2 single: the 256 groups after it pair with none
+ * of it and one another, and the one that would (300) is past the window
+ * (gemm.c PAIR_WINDOW); group 300 paired; group 1900 single, though 1901
+ * would pair with it: by then the panel has spent its checks
+ * (PAIR_BUDGET, 128 a group; groups 2-1000 take 256 each). What bounds
+ * the packer's time on weights where nothing pairs. */
+static void window_bounds_scan(const struct dnnq_gemm_weights *pw, const int8_t *w, size_t n,
+                               size_t k)
+{
+	size_t kg = k / 4;
+	group_order_sound(pw, w, n, k);
+	for (size_t p = 0; p < (n + 15) / 16; p++) {
+		const uint16_t *end = pw->group_ends + DNNQ_GEMM_ENDS * p, *pos = pw->group_pos + p * kg;
+		ck_assert_uint_ge(pos[2], end[2]);
+		ck_assert_uint_lt(pos[300], end[2]);
+		ck_assert_uint_ge(pos[1900], end[2]);
+	}
+}
+
+/* Partners past the window and the budget: groups of 64, 64 in every lane
+ * (safe alone, no two together) but 0, 300 and 1900, of -128, 0 (which
+ * pair with them); rows of 255 and one of random bytes, panels of 16 and
+ * 4, a partial group; each output against a 64-bit product, the order
+ * checked. */
+START_TEST(paired_group_window_is_exact)
+{
+	struct rng r = { 5 };
+	size_t m = 5, n = 20, k = 4 * 2000 + 1;
 	uint8_t *a = malloc(m * k);
 	int8_t *w = malloc(n * k);
-	/* rows 4-7 without a byte above 127: their tile goes direct throughout */
 	for (size_t i = 0; i < m * k; i++)
-		a[i] = (uint8_t)(i / k / 4 == 1 ? rng_int(&r, 0, 127) : av[rng_int(&r, 0, 4)]);
-	for (size_t g = 0; g < (k + 3) / 4; g++) {
-		int kind[2] = { rng_int(&r, 0, 5), 0 };
-		kind[1] = rng_int(&r, 0, 1) ? kind[0] : rng_int(&r, 0, 5);
-		for (size_t j = 0; j < n; j++)
-			for (size_t t = 4 * g; t < 4 * g + 4 && t < k; t += 2) {
-				int kj = rng_int(&r, 0, 15) ? kind[j % 16 / 8] : rng_int(&r, 0, 5);
-				const int8_t *p = kinds[kj][rng_int(&r, 0, 2)];
-				w[j * k + t] = p[0];
-				if (t + 1 < k)
-					w[j * k + t + 1] = p[1];
-			}
-	}
-	assert_isas_exact(a, w, m, n, k, pairs_present_and_safe);
+		a[i] = (uint8_t)(i / k == 1 ? rng_int(&r, 0, 255) : 255);
+	for (size_t j = 0; j < n; j++)
+		for (size_t t = 0; t < k; t++) {
+			bool neg = t / 4 == 0 || t / 4 == 300 || t / 4 == 1900;
+			w[j * k + t] = (int8_t)(!neg ? 64 : t % 2 ? 0 : -128);
+		}
+	assert_isas_exact(a, w, m, n, k, window_bounds_scan);
 	free(a);
 	free(w);
 }
@@ -1012,6 +1170,7 @@ Suite *suite_gemm(void)
 	TCase *tc = tcase_create("simd");
 	tcase_add_loop_test(tc, simd_matches_scalar_all_small_sizes, 1, 68);
 	tcase_add_test(tc, simd_matches_scalar_larger_odd_sizes);
+	tcase_add_loop_test(tc, simd_matches_scalar_paired_weights, 0, 8);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("exact");
@@ -1020,6 +1179,8 @@ Suite *suite_gemm(void)
 	tcase_add_loop_test(tc, sign_trick_extremes_are_exact, 1, 22);
 	tcase_add_loop_test(tc, sign_tiles_direct_groups_are_exact, 0, 4);
 	tcase_add_loop_test(tc, paired_groups_are_exact, 0, 6);
+	tcase_add_loop_test(tc, paired_group_edges_are_exact, 0, 8);
+	tcase_add_test(tc, paired_group_window_is_exact);
 	tcase_add_loop_test(tc, u8_requant_bounds_match_scalar, 1, 10);
 	tcase_add_test(tc, packing);
 	tcase_add_loop_test(tc, thread_count_does_not_change_results, 0, 4);
