@@ -1526,6 +1526,26 @@ START_TEST(tools_end_to_end)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "/nan.npy: input 'input': no finite value in its samples (NaN"
 	                            " or infinity only)\n"), "%s", c.err);
+	/* finite inputs whose Det's element (0, 0) is inf in every sample: its
+	 * readers run fp32 with --precision auto (they were refused, 'must be
+	 * quantized and has no quantization parameters'), --precision int8
+	 * names the first */
+	float inf9[2 * 9];
+	for (int i = 0; i < 2 * 9; i++)
+		inf9[i] = i % 9 ? 0.5f : INFINITY;
+	snprintf(nanf, sizeof nanf, "%s/inf.npy", dir);
+	ck_assert_int_eq(dnnq_npy_write_file(nanf, DNNQ_DTYPE_F32, (size_t[]){ 2, 9 }, 2, inf9,
+	                                     NULL), 0);
+	sh(&c, dir, "dnnq-convert tests/onnx/opgaps/det_2d.onnx -o %s/inf.dnnq --calib %s", dir, nanf);
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_msg(strstr(c.err, "det_2d.onnx: node 'Det_5:e00' runs fp32: value 'Det_5:e00' held"
+	                            " no finite value on the calibration samples (NaN or infinity "
+	                            "only)\n"), "%s", c.err);
+	sh(&c, dir, "dnnq-convert tests/onnx/opgaps/det_2d.onnx -o %s/x.dnnq --calib %s "
+	   "--precision int8", dir, nanf);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "node 'Det_5:e00': value 'Det_5:e00' held no finite value on the "
+	                            "calibration samples"), "%s", c.err);
 	sh(&c, dir, "dnnq-convert tests/onnx/bad/not_onnx.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "not_onnx.onnx"));
