@@ -2074,9 +2074,15 @@ static int const_ints(struct nctx *c, size_t i, int64_t *v, size_t max, ptrdiff_
 		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: 1-D, at most %zu values expected",
 		           i, iname(c, i), imp_dims_str(t), max);
 	*n = (ptrdiff_t)numel(t);
-	for (ptrdiff_t k = 0; k < *n; k++)
+	/* -2^63 is the batch's mark only where the folds put it (a
+	 * file's reads as -2^63 + 1, as import-fold.c geti has it) */
+	bool batch = c->m->batch[c->in[i]];
+	for (ptrdiff_t k = 0; k < *n; k++) {
 		v[k] = t->dtype == DNNQ_IR_S64 ? ((const int64_t *)t->data)[k]
 		                               : ((const int32_t *)t->data)[k];
+		if (v[k] == IMP_BATCH && !batch)
+			v[k]++;
+	}
 	return 0;
 }
 
@@ -4820,18 +4826,20 @@ static int op_col2im(struct nctx *c)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 [%s], image_shape of %td, block_shape of "
 		           "%td values: only 2-D Col2Im ([N, C x block, L], 2 and 2) is supported",
 		           imp_dims_str(x), ni, nb);
-	int64_t K = blk[0] * blk[1], N = x->dims[0], L = x->dims[2];
 	for (int i = 0; i < 2; i++) {
-		int64_t ext = (blk[i] - 1) * g.dilations[i] + 1;
-		int64_t span = img[i] + g.pads[i] + g.pads[2 + i] - ext;
-		if (blk[i] < 1 || blk[i] > IMP_MAX_DIM || img[i] < 1 || img[i] > (1 << 24) ||
-		    span < 0)
-			return bad(c, DNNQ_E_SHAPE, "image_shape [%lld, %lld], block_shape [%lld, %lld] "
-			           "(dilations, pads): blocks that fit the padded image expected",
-			           (long long)img[0], (long long)img[1], (long long)blk[0],
-			           (long long)blk[1]);
+		/* the sizes bounded before any arithmetic on them: a file's -2^63
+		 * or 2^40 x 2^40 overflowed the extent or the block's size */
+		bool fits = blk[i] >= 1 && blk[i] <= IMP_MAX_DIM && img[i] >= 1 && img[i] <= (1 << 24);
+		int64_t span = fits ? img[i] + g.pads[i] + g.pads[2 + i] -
+		                      ((blk[i] - 1) * g.dilations[i] + 1) : -1;
 		o[i] = span / g.strides[i] + 1;
+		if (span < 0 || o[i] > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_SHAPE, "image_shape [%lld, %lld], block_shape [%lld, %lld] "
+			           "(dilations, pads): blocks that fit the padded image, up to 2^31 "
+			           "a side, expected", (long long)img[0], (long long)img[1],
+			           (long long)blk[0], (long long)blk[1]);
 	}
+	int64_t K = blk[0] * blk[1], N = x->dims[0], L = x->dims[2];
 	if (x->dims[1] % K || o[0] * o[1] != L)
 		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: want [N, C x %lld, %lld] (blocks "
 		           "of %lld x %lld, %lld x %lld of them)", iname(c, 0), imp_dims_str(x),

@@ -1803,8 +1803,14 @@ START_TEST(opgaps_refused)
 		"node 'resize_axes_twice' (Resize): axis 3 given twice",
 		"node 'pad_axes_twice' (Pad): axis 3 given twice",
 		"node 'pad_2p40' (Pad): axis 3: pads 0, 1099511627776: out of range",
+		/* both overflowed int64 in the blocks' arithmetic (UBSan) */
+		"node 'col2im_img_min' (Col2Im): image_shape [-9223372036854775807, 5], block_shape "
+		"[2, 2] (dilations, pads): blocks that fit the padded image, up to 2^31 a side",
+		"node 'col2im_pads_2p31' (Col2Im): image_shape [4, 5], block_shape [2, 2]",
+		/* a file's -2^63 read as the batch ('Tile repeats[2] is the batch's size') */
+		"node 'tile_reps_min' (Tile): repeats[2] = -9223372036854775807: want 1..1024",
 	};
-	free(refused_with(OPGAPS "/bad_opgaps.onnx", DNNQ_E_UNSUPPORTED, 12, want,
+	free(refused_with(OPGAPS "/bad_opgaps.onnx", DNNQ_E_UNSUPPORTED, 15, want,
 	                  sizeof want / sizeof want[0]));
 }
 END_TEST

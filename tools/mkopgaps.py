@@ -91,7 +91,9 @@ bad_opgaps.onnx: one node refused for each attribute the import checks
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
 8 x 16 matrices, Col2Im of 16 blocks where the image holds 12, AffineGrid
 to 2^32 x 2^32 (a product past int64), Resize's axes [3, 3], Pad's axes
-[3, -1], a pad of 2^40), for opgaps_refused.
+[3, -1], a pad of 2^40, Col2Im of image_shape [-2^63, 5] and of pads
+2^31 (past int64 in its arithmetic), Tile's repeats of -2^63 (the folds'
+mark of the batch)), for opgaps_refused.
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
@@ -202,7 +204,9 @@ def bad_opgaps():
              nh.from_array(np.array([1, 1, 1, 1], np.int64), "ones4"),
              nh.from_array(np.array([3, -1], np.int64), "axes3"),
              nh.from_array(np.array([0, 1 << 40], np.int64), "far"),
-             nh.from_array(np.array([3], np.int64), "axis3")]
+             nh.from_array(np.array([3], np.int64), "axis3"),
+             nh.from_array(np.array([np.iinfo(np.int64).min, 5], np.int64), "img_min"),
+             nh.from_array(np.array([1, 1, np.iinfo(np.int64).min, 1], np.int64), "reps_min")]
     nodes = [h.make_node("Pad", ["x", "crop"], ["pw"], name="pad_wrap_crop", mode="wrap"),
              h.make_node("Cast", ["x"], ["c16"], name="cast_int16", to=T.INT16),
              h.make_node("LpPool", ["x"], ["p0"], name="lppool_p0", kernel_shape=[2, 2], p=0),
@@ -218,7 +222,11 @@ def bad_opgaps():
              h.make_node("Pad", ["x", "ones4", "", "axes3"], ["p33"], name="pad_axes_twice",
                          mode="wrap"),
              h.make_node("Pad", ["x", "far", "", "axis3"], ["pfar"], name="pad_2p40",
-                         mode="wrap")]
+                         mode="wrap"),
+             h.make_node("Col2Im", ["l", "img_min", "blk22"], ["cmin"], name="col2im_img_min"),
+             h.make_node("Col2Im", ["l", "img45", "blk22"], ["cpad"], name="col2im_pads_2p31",
+                         pads=[1 << 31] * 4),
+             h.make_node("Tile", ["x", "reps_min"], ["tmin"], name="tile_reps_min")]
     outs = [h.make_tensor_value_info(n.output[0], T.FLOAT, None) for n in nodes]
     m = h.make_model(h.make_graph(nodes, "bad_opgaps", ins, outs, inits),
                      opset_imports=[h.make_opsetid("", 19)], producer_name="tools/mkopgaps.py")
