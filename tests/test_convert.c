@@ -1546,6 +1546,11 @@ START_TEST(tools_end_to_end)
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_msg(strstr(c.err, "node 'Det_5:e00': value 'Det_5:e00' held no finite value on the "
 	                            "calibration samples"), "%s", c.err);
+	/* every node fp32: nothing refused (the final Reshape has no fp32 form
+	 * to keep, and follows its input) */
+	sh(&c, dir, "dnnq-convert tests/onnx/opgaps/det_2d.onnx -o %s/inf.dnnq --calib %s "
+	   "--precision int8 --keep-fp32 '*'", dir, nanf);
+	ck_assert_msg(c.status == 0, "%s", c.err);
 	sh(&c, dir, "dnnq-convert tests/onnx/bad/not_onnx.onnx -o %s/x.dnnq", dir);
 	ck_assert_int_eq(c.status, 1);
 	ck_assert_ptr_nonnull(strstr(c.err, "not_onnx.onnx"));

@@ -582,8 +582,8 @@ static int nonfinite_fp32(const struct opts *o, const struct dnnq_onnx_calib *c,
 			if (h && !h->nfinite && h->nnan + h->nposinf + h->nneginf)
 				v = k;
 		}
-		if (v < 0 || (*keep && (*keep)[j]))
-			continue;
+		if (v < 0 || !dnnq_onnx_has_fp32_form(n->op) || (*keep && (*keep)[j]))
+			continue;       /* a reshape follows its input's precision */
 		if (o->prec_int8)
 			return dnnq_diag_set(d, DNNQ_E_RANGE, "node '%s': value '%s' held no finite value"
 			                     " on the calibration samples (NaN or infinity only): no int8 "
