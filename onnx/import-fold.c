@@ -381,6 +381,21 @@ static int64_t cast_int(enum dnnq_ir_dtype dt, float x)
 	return r == -0x1p63f ? -((int64_t)1 << 62) : (int64_t)r;
 }
 
+/* An integer cast to integer type dt as C's casts and ONNX Runtime's: its
+ * low bits, two's complement (int64 300 to int8 is 44); the batch stays the
+ * batch (puti refuses it in 8 bits). */
+static int64_t wrap_int(enum dnnq_ir_dtype dt, int64_t v)
+{
+	if (v == IMP_BATCH)
+		return v;
+	switch (dt) {
+	case DNNQ_IR_S32: return (int32_t)(uint32_t)(uint64_t)v;
+	case DNNQ_IR_U8: return (uint8_t)(uint64_t)v;
+	case DNNQ_IR_S8: return (int8_t)(uint8_t)(uint64_t)v;
+	default: return v;
+	}
+}
+
 /* x is computed by Floor, Ceil or Round: floats that are integers already,
  * which a cast to int32 or int64 leaves as they are (ONNX Runtime's older
  * dynamic quantization rounds a bias to the accumulator's scale so:
@@ -445,7 +460,7 @@ static int fold_cast(struct nctx *c)
 		if (to_bool)
 			rc = putf(c, dt, data, i, getf(c, x, i) != 0);
 		else if (is_int(x->dtype) && is_int(dt))
-			rc = puti(c, dt, data, i, geti(c, x, i));
+			rc = puti(c, dt, data, i, wrap_int(dt, geti(c, x, i)));
 		else if (is_int(x->dtype) && geti(c, x, i) == IMP_BATCH)
 			rc = batch_refused(c);
 		else if (is_int(dt) && !is_int(x->dtype))
@@ -1048,8 +1063,9 @@ static int fold_unary(struct nctx *c)
  * image size --input-value freezes (ReduceMax). Axes an attribute, or
  * input 1 (ReduceSum from opset 13, the others from 18); none: every axis,
  * or nothing with noop_with_empty_axes. Integers in int64 (refused past
- * +-2^62), floats in double; a NaN wins a max or min, as in ONNX Runtime;
- * the max or min of no elements is refused for integers (ONNX's lowest or
+ * +-2^62), floats in double; a NaN wins a max or min (ONNX Runtime 1.31's
+ * depends on where it stands: a row's first NaN wins, a later one may not:
+ * ReduceMax of [1, NaN, 3] is 3, of [15, 16, NaN, 18, 19] 18); the max or min of no elements is refused for integers (ONNX's lowest or
  * highest value; INT64_MIN reads as the batch here). */
 static int fold_reduce(struct nctx *c)
 {

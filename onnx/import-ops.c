@@ -372,13 +372,21 @@ static int out_len(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, i
 {
 	int64_t ek = (k - 1) * d + 1;
 	if (ap == PAD_SAME_UPPER || ap == PAD_SAME_LOWER) {
-		*out = (in + s - 1) / s;
-		int64_t total = (*out - 1) * s + ek - in;
+		/* ONNX Runtime's pools pad a dilated kernel as if it were not,
+		 * then slide the dilated one over that padding: fewer outputs
+		 * than ceil(in / s) (its Conv, and the spec, pad for the dilated
+		 * kernel); the explicit pads' rule below gives them */
+		bool ort_pool = d > 1 && strstr(S(c->np->op_type), "Pool");
+		int64_t t = (in + s - 1) / s;
+		int64_t total = (t - 1) * s + (ort_pool ? k : ek) - in;
 		if (total < 0)
 			total = 0;
 		*pb = ap == PAD_SAME_UPPER ? total / 2 : total - total / 2;
 		*pe = total - *pb;
-		return 0;
+		if (!ort_pool) {
+			*out = t;
+			return 0;
+		}
 	}
 	if (ap == PAD_VALID)
 		*pb = *pe = 0;
@@ -2066,9 +2074,15 @@ static int const_ints(struct nctx *c, size_t i, int64_t *v, size_t max, ptrdiff_
 		return bad(c, DNNQ_E_SHAPE, "input %zu '%.80s' [%s]: 1-D, at most %zu values expected",
 		           i, iname(c, i), imp_dims_str(t), max);
 	*n = (ptrdiff_t)numel(t);
-	for (ptrdiff_t k = 0; k < *n; k++)
+	/* -2^63 is the batch's mark only where the folds put it (a
+	 * file's reads as -2^63 + 1, as import-fold.c geti has it) */
+	bool batch = c->m->batch[c->in[i]];
+	for (ptrdiff_t k = 0; k < *n; k++) {
 		v[k] = t->dtype == DNNQ_IR_S64 ? ((const int64_t *)t->data)[k]
 		                               : ((const int32_t *)t->data)[k];
+		if (v[k] == IMP_BATCH && !batch)
+			v[k]++;
+	}
 	return 0;
 }
 
@@ -3026,15 +3040,22 @@ static int resize_operands(struct nctx *c, size_t si, size_t zi)
 		return bad(c, DNNQ_E_SHAPE, "%s [%s]: %zu values expected", sv ? "scales" : "sizes",
 		           imp_dims_str(V(c, i)), n);
 	double scale[4];
-	int64_t size[4];
+	int64_t size[4], a4[4] = { 0, 1, 2, 3 };
+	bool on[4] = { false };
+	/* each axis once (a second scale of one would replace the first) */
+	if (ax) {
+		if (n > 4)
+			return bad(c, DNNQ_E_SHAPE, "attribute 'axes' has %zu values for rank 4", n);
+		memcpy(a4, ax, n * sizeof *a4);
+		if ((rc = axes_on(c, V(c, 0), a4, n, on)))
+			return rc;
+	}
 	for (int k = 0; k < 4; k++) {
 		scale[k] = 1;
 		size[k] = V(c, 0)->dims[k];
 	}
 	for (size_t k = 0; k < n; k++) {
-		int64_t a = ax ? ax[k] : (int64_t)k;
-		if ((rc = norm_axis(c, &a, 4, "axes")))
-			return rc;
+		int64_t a = a4[k];
 		if (sv)
 			scale[a] = ((const float *)sv->data)[k];
 		else
@@ -3509,17 +3530,21 @@ static int op_pad(struct nctx *c)
 	if (!isfinite(n->value))
 		return bad(c, DNNQ_E_RANGE, "constant value %g", (double)n->value);
 	int64_t d[DNNQ_IR_MAX_DIMS];
+	bool on[DNNQ_IR_MAX_DIMS] = { false };
 	for (uint32_t i = 0; i < x->ndim; i++) {
 		n->starts[i] = 0;
 		n->steps[i] = 1;
 		d[i] = x->dims[i];
 	}
+	/* each axis once (ONNX Runtime refuses a second pad of one) */
+	if (na >= 0 && (rc = axes_on(c, x, ax, naxes, on)))
+		return rc;
 	for (size_t k = 0; k < naxes; k++) {
 		int64_t a = na >= 0 ? ax[k] : (int64_t)k, b = p[k], e = p[naxes + k];
-		if ((rc = norm_axis(c, &a, x->ndim, "axes")))
-			return rc;
-		if (b < -IMP_MAX_DIM || b > IMP_MAX_DIM || e < -IMP_MAX_DIM || e > IMP_MAX_DIM ||
-		    (a == 0 && x->batched && (b || e)))
+		if (b < -IMP_MAX_DIM || b > IMP_MAX_DIM || e < -IMP_MAX_DIM || e > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_RANGE, "axis %lld: pads %lld, %lld: out of range",
+			           (long long)a, (long long)b, (long long)e);
+		if (a == 0 && x->batched && (b || e))
 			return batch_moves(c, "axis %lld: pads %lld, %lld (the batch is not padded)",
 			           (long long)a, (long long)b, (long long)e);
 		/* ONNX Runtime 1.31 wraps a cropped axis as no rule we could
@@ -4801,18 +4826,20 @@ static int op_col2im(struct nctx *c)
 		return bad(c, DNNQ_E_UNSUPPORTED, "input 0 [%s], image_shape of %td, block_shape of "
 		           "%td values: only 2-D Col2Im ([N, C x block, L], 2 and 2) is supported",
 		           imp_dims_str(x), ni, nb);
-	int64_t K = blk[0] * blk[1], N = x->dims[0], L = x->dims[2];
 	for (int i = 0; i < 2; i++) {
-		int64_t ext = (blk[i] - 1) * g.dilations[i] + 1;
-		int64_t span = img[i] + g.pads[i] + g.pads[2 + i] - ext;
-		if (blk[i] < 1 || blk[i] > IMP_MAX_DIM || img[i] < 1 || img[i] > (1 << 24) ||
-		    span < 0)
-			return bad(c, DNNQ_E_SHAPE, "image_shape [%lld, %lld], block_shape [%lld, %lld] "
-			           "(dilations, pads): blocks that fit the padded image expected",
-			           (long long)img[0], (long long)img[1], (long long)blk[0],
-			           (long long)blk[1]);
+		/* the sizes bounded before any arithmetic on them: a file's -2^63
+		 * or 2^40 x 2^40 overflowed the extent or the block's size */
+		bool fits = blk[i] >= 1 && blk[i] <= IMP_MAX_DIM && img[i] >= 1 && img[i] <= (1 << 24);
+		int64_t span = fits ? img[i] + g.pads[i] + g.pads[2 + i] -
+		                      ((blk[i] - 1) * g.dilations[i] + 1) : -1;
 		o[i] = span / g.strides[i] + 1;
+		if (span < 0 || o[i] > IMP_MAX_DIM)
+			return bad(c, DNNQ_E_SHAPE, "image_shape [%lld, %lld], block_shape [%lld, %lld] "
+			           "(dilations, pads): blocks that fit the padded image, up to 2^31 "
+			           "a side, expected", (long long)img[0], (long long)img[1],
+			           (long long)blk[0], (long long)blk[1]);
 	}
+	int64_t K = blk[0] * blk[1], N = x->dims[0], L = x->dims[2];
 	if (x->dims[1] % K || o[0] * o[1] != L)
 		return bad(c, DNNQ_E_SHAPE, "input 0 '%.80s' [%s]: want [N, C x %lld, %lld] (blocks "
 		           "of %lld x %lld, %lld x %lld of them)", iname(c, 0), imp_dims_str(x),
@@ -4874,7 +4901,8 @@ static int op_affinegrid(struct nctx *c)
 		           imp_dims_str(t), ns);
 	const int64_t H = size[2], W = size[3], N = t->dims[0];
 	const bool batched = t->batched;     /* t moves with the values table */
-	if (H < 1 || W < 1 || H * W > (1 << 24))
+	/* each bounded before the product: a file's 2^32 x 2^32 overflows it */
+	if (H < 1 || W < 1 || H > (1 << 24) || W > (1 << 24) || H * W > (1 << 24))
 		return bad(c, DNNQ_E_RANGE, "size [.., %lld, %lld]: want H, W >= 1 and H W up to 2^24",
 		           (long long)H, (long long)W);
 	float *p;
@@ -4883,12 +4911,13 @@ static int op_affinegrid(struct nctx *c)
 	for (int64_t h = 0; h < H; h++)
 		for (int64_t w = 0; w < W; w++) {
 			int64_t k = h * W + w;
-			/* ONNX's reference: linspace(-1, 1, n), times (n - 1) / n without
-			 * align_corners (the centres) */
-			p[k] = W == 1 ? (ac ? -1.0f : 0.0f)
+			/* linspace(-1, 1, n), times (n - 1) / n without align_corners
+			 * (the centres); a linspace of one point is ONNX Runtime's
+			 * (Eigen's LinSpaced: the end, 1), not ONNX's reference's -1 */
+			p[k] = W == 1 ? (float)ac
 			     : (float)(ac ? -1.0 + 2.0 * (double)w / (double)(W - 1)
 			                  : (2.0 * (double)w + 1.0) / (double)W - 1.0);
-			p[H * W + k] = H == 1 ? (ac ? -1.0f : 0.0f)
+			p[H * W + k] = H == 1 ? (float)ac
 			             : (float)(ac ? -1.0 + 2.0 * (double)h / (double)(H - 1)
 			                          : (2.0 * (double)h + 1.0) / (double)H - 1.0);
 			p[2 * H * W + k] = 1.0f;

@@ -1255,8 +1255,8 @@ static bool all_outputs(const struct dnnq_ir_node *n)
 	       (n->op == DNNQ_IR_ENGINE && n->kind == dnnq_op_find("topk")->kind);
 }
 
-/* IR operators with arithmetic the engine also runs in fp32. */
-static bool has_fp32_form(enum dnnq_ir_op op)
+/* IR operators with arithmetic the engine also runs in fp32 (onnx/lower.h). */
+bool dnnq_onnx_has_fp32_form(enum dnnq_ir_op op)
 {
 	switch (op) {
 	case DNNQ_IR_CONV: case DNNQ_IR_GEMM: case DNNQ_IR_BATCHNORM: case DNNQ_IR_RELU:
@@ -1284,7 +1284,7 @@ static bool mark_whole(const struct dnnq_ir *ir, size_t j, bool *on)
 	while (w && b + 1 < ir->nnodes && ir->nodes[b + 1].whole == w)
 		b++;
 	for (size_t k = a; w && k <= b; k++)
-		if (has_fp32_form(ir->nodes[k].op))
+		if (dnnq_onnx_has_fp32_form(ir->nodes[k].op))
 			any = on[k] = true;
 	return any;
 }
@@ -1300,7 +1300,7 @@ static int32_t unit_of(struct lower *L, size_t j)
 		L->whole = n->whole;
 		L->whole_head = -1;
 	}
-	if (n->whole && L->whole_head < 0 && has_fp32_form(n->op))
+	if (n->whole && L->whole_head < 0 && dnnq_onnx_has_fp32_form(n->op))
 		L->whole_head = (int32_t)j;
 	return L->whole_head >= 0 ? L->whole_head : (int32_t)j;
 }
@@ -1467,7 +1467,7 @@ int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep
 	for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(name, "*")) {
 			for (size_t j = 0; j < ir->nnodes; j++)
-				(*keep)[j] |= has_fp32_form(ir->nodes[j].op);
+				(*keep)[j] |= dnnq_onnx_has_fp32_form(ir->nodes[j].op);
 			continue;
 		}
 		const struct dnnq_ir_node *hit = NULL;
@@ -1475,7 +1475,7 @@ int dnnq_onnx_keep_fp32(const struct dnnq_ir *ir, const char *names, bool **keep
 		for (size_t j = 0; j < ir->nnodes && !hit; j++)
 			if (names_node(&ir->nodes[j], name)) {
 				hit = &ir->nodes[j];
-				(*keep)[j] = kept = has_fp32_form(hit->op);
+				(*keep)[j] = kept = dnnq_onnx_has_fp32_form(hit->op);
 				/* a 3-D pool's name is its last node's, a Reshape */
 				kept |= mark_whole(ir, j, *keep);
 			}

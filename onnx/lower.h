@@ -88,6 +88,10 @@ void dnnq_lower_wcache_destroy(struct dnnq_lower_wcache *c);
  * lowering to come takes fp32, or few enough to make afresh. */
 void dnnq_lower_wcache_drop_fp32(struct dnnq_lower_wcache *c, size_t j);
 
+/* Whether IR operator op has arithmetic the engine also runs in fp32 (a
+ * reshape has none: it follows its input's precision). */
+bool dnnq_onnx_has_fp32_form(enum dnnq_ir_op op);
+
 /* keep[j] for every IR node named in the comma-separated list names (ONNX
  * node names; ir->nnodes entries, calloc'd into *keep), and for the
  * nodes with an fp32 form of the whole a named node is part of (a 3-D

@@ -563,6 +563,42 @@ static int check_finite(const struct opts *o, const struct dnnq_onnx_calib *c,
 	return 0;
 }
 
+/* A node reading or writing a value whose samples held no finite value
+ * (NaN or infinity only: the determinant of matrices holding inf) has no
+ * int8 range: with --precision auto it runs fp32 (*keep, allocated when
+ * NULL), as a node reading an inf or NaN constant does (onnx/lower.c
+ * fp32_only), said on stderr; with int8 it is refused, named (the
+ * lowering would say only that the value lacks quantization parameters). */
+static int nonfinite_fp32(const struct opts *o, const struct dnnq_onnx_calib *c, bool **keep,
+                          struct dnnq_diag *d)
+{
+	const struct dnnq_ir *ir = c->ir;
+	for (size_t j = 0; j < ir->nnodes; j++) {
+		const struct dnnq_ir_node *n = &ir->nodes[j];
+		int32_t v = -1;
+		for (uint32_t i = 0; v < 0 && i < n->ninputs + n->noutputs; i++) {
+			int32_t k = i < n->ninputs ? n->inputs[i] : n->outputs[i - n->ninputs];
+			const struct dnnq_hist *h = k >= 0 ? &c->hist[k] : NULL;
+			if (h && !h->nfinite && h->nnan + h->nposinf + h->nneginf)
+				v = k;
+		}
+		if (v < 0 || !dnnq_onnx_has_fp32_form(n->op) || (*keep && (*keep)[j]))
+			continue;       /* a reshape follows its input's precision */
+		if (o->prec_int8)
+			return dnnq_diag_set(d, DNNQ_E_RANGE, "node '%s': value '%s' held no finite value"
+			                     " on the calibration samples (NaN or infinity only): no int8 "
+			                     "range holds it (--keep-fp32 names the nodes to run fp32)",
+			                     shown(n->name, 0), shown(ir->values[v].name, 1));
+		if (!*keep && !(*keep = calloc(ir->nnodes + 1, sizeof **keep)))
+			return dnnq_diag_set(d, DNNQ_E_NOMEM, "out of memory");
+		(*keep)[j] = true;
+		fprintf(stderr, "%s: warning: %s: node '%s' runs fp32: value '%s' held no finite value "
+		        "on the calibration samples (NaN or infinity only)\n", argv0, o->in,
+		        shown(n->name, 0), shown(ir->values[v].name, 1));
+	}
+	return 0;
+}
+
 /* "'ids', 'mask'": the model's input names, for a message. */
 static const char *input_names(const struct dnnq_ir *ir)
 {
@@ -1250,8 +1286,10 @@ static int convert(const struct opts *o)
 		c.ex = ex;
 		if ((rc = ir.ninputs == 1 ? calibrate_one(o, &c, &d) : calibrate_many(o, &c, unread, &d)))
 			goto out;
-		if ((rc = check_finite(o, &c, &d)) || (rc = set_state(o, &c, &st, &d)))
+		if ((rc = check_finite(o, &c, &d)) || (rc = set_state(o, &c, &st, &d)) ||
+		    (rc = nonfinite_fp32(o, &c, &keep, &d)))
 			goto out;
+		lo.fp32_nodes = keep;
 		dnnq_onnx_calib_methods(&c, o->autom ? DNNQ_CALIB_L2 : o->c.method, method);
 		if (o->autom) {
 			struct dnnq_progress bar;

@@ -73,11 +73,27 @@ opset 11.
 groupnorm_2d: GroupNormalization of x [1, 6] (rank 2: no spatial dims)
 in 3 groups, per-channel scale and bias (opset 21).
 
+pool_same_dilated: pools of auto_pad SAME with dilations, as ONNX Runtime
+computes them (its pools pad for the undilated kernel, so fewer outputs
+than ceil(in / stride): its Conv and the spec pad for the dilated one),
+each an output: AveragePool SAME_UPPER 3x3 dilations 2; AveragePool
+SAME_LOWER 2x2 dilations [3, 2] strides 2; MaxPool SAME_UPPER 3x2
+dilations [2, 3] strides [2, 1]; LpPool SAME_UPPER 2x2 dilations 3, opset
+19; x [1, 3, 9, 10] after a Conv.
+
+affine_grid_line: AffineGrid to grids of one row or column (a linspace of
+one point: ONNX Runtime's is the end, 1, with align_corners; ONNX's
+reference's -1), opset 20: to 1 x 7 and 5 x 1 with align_corners 1, 1 x 1
+without; theta [1, 2, 3] a Linear of x [1, 6].
+
 bad_opgaps.onnx: one node refused for each attribute the import checks
 (Pad wrap with a negative pad, a Cast of computed floats to int16, LpPool's
 p 0, its missing kernel_shape and a 3-D input, Resize's antialias 2, Det of
-8 x 16 matrices, Col2Im of 16 blocks where the image holds 12), for
-opgaps_refused.
+8 x 16 matrices, Col2Im of 16 blocks where the image holds 12, AffineGrid
+to 2^32 x 2^32 (a product past int64), Resize's axes [3, 3], Pad's axes
+[3, -1], a pad of 2^40, Col2Im of image_shape [-2^63, 5] and of pads
+2^31 (past int64 in its arithmetic), Tile's repeats of -2^63 (the folds'
+mark of the batch)), for opgaps_refused.
 
 Run from the repository root with Debian's interpreter (onnx, numpy) and
 onnxruntime-node on NODE_PATH:
@@ -177,11 +193,20 @@ def bad_opgaps():
     import onnx
     from onnx import TensorProto as T, helper as h, numpy_helper as nh
     ins = [h.make_tensor_value_info("x", T.FLOAT, [1, 8, 4, 4]),
-           h.make_tensor_value_info("l", T.FLOAT, [1, 8, 16])]
+           h.make_tensor_value_info("l", T.FLOAT, [1, 8, 16]),
+           h.make_tensor_value_info("theta", T.FLOAT, [1, 2, 3])]
     inits = [nh.from_array(np.array([0, 0, 0, 1, 0, 0, 0, -1], np.int64), "crop"),
              nh.from_array(np.array([1, 1, 0.5, 0.5], np.float32), "half"),
              nh.from_array(np.array([4, 5], np.int64), "img45"),
-             nh.from_array(np.array([2, 2], np.int64), "blk22")]
+             nh.from_array(np.array([2, 2], np.int64), "blk22"),
+             nh.from_array(np.array([1, 3, 1 << 32, 1 << 32], np.int64), "size2p32"),
+             nh.from_array(np.array([0.5, 0.5], np.float32), "half2"),
+             nh.from_array(np.array([1, 1, 1, 1], np.int64), "ones4"),
+             nh.from_array(np.array([3, -1], np.int64), "axes3"),
+             nh.from_array(np.array([0, 1 << 40], np.int64), "far"),
+             nh.from_array(np.array([3], np.int64), "axis3"),
+             nh.from_array(np.array([np.iinfo(np.int64).min, 5], np.int64), "img_min"),
+             nh.from_array(np.array([1, 1, np.iinfo(np.int64).min, 1], np.int64), "reps_min")]
     nodes = [h.make_node("Pad", ["x", "crop"], ["pw"], name="pad_wrap_crop", mode="wrap"),
              h.make_node("Cast", ["x"], ["c16"], name="cast_int16", to=T.INT16),
              h.make_node("LpPool", ["x"], ["p0"], name="lppool_p0", kernel_shape=[2, 2], p=0),
@@ -190,7 +215,18 @@ def bad_opgaps():
              h.make_node("Resize", ["x", "", "half"], ["ra"], name="resize_aa2", mode="linear",
                          antialias=2),
              h.make_node("Det", ["l"], ["dl"], name="det_8x16"),
-             h.make_node("Col2Im", ["l", "img45", "blk22"], ["ci"], name="col2im_12_blocks")]
+             h.make_node("Col2Im", ["l", "img45", "blk22"], ["ci"], name="col2im_12_blocks"),
+             h.make_node("AffineGrid", ["theta", "size2p32"], ["ag"], name="affine_grid_2p32"),
+             h.make_node("Resize", ["x", "", "half2"], ["r33"], name="resize_axes_twice",
+                         mode="linear", axes=[3, 3]),
+             h.make_node("Pad", ["x", "ones4", "", "axes3"], ["p33"], name="pad_axes_twice",
+                         mode="wrap"),
+             h.make_node("Pad", ["x", "far", "", "axis3"], ["pfar"], name="pad_2p40",
+                         mode="wrap"),
+             h.make_node("Col2Im", ["l", "img_min", "blk22"], ["cmin"], name="col2im_img_min"),
+             h.make_node("Col2Im", ["l", "img45", "blk22"], ["cpad"], name="col2im_pads_2p31",
+                         pads=[1 << 31] * 4),
+             h.make_node("Tile", ["x", "reps_min"], ["tmin"], name="tile_reps_min")]
     outs = [h.make_tensor_value_info(n.output[0], T.FLOAT, None) for n in nodes]
     m = h.make_model(h.make_graph(nodes, "bad_opgaps", ins, outs, inits),
                      opset_imports=[h.make_opsetid("", 19)], producer_name="tools/mkopgaps.py")
@@ -265,10 +301,32 @@ def groupnorm_2d(manifest):
     save(g, "fp32", 21, [("x", [1, 6])], [y], [randn(g.r, 6)], manifest)
 
 
+def pool_same_dilated(manifest):
+    g = Graph("pool_same_dilated", 14)
+    t = g.conv("x", 3, 3, 1)
+    outs = [g.op("AveragePool", [t], kernel_shape=[3, 3], dilations=[2, 2], auto_pad="SAME_UPPER"),
+            g.op("AveragePool", [t], kernel_shape=[2, 2], dilations=[3, 2], strides=[2, 2],
+                 auto_pad="SAME_LOWER"),
+            g.op("MaxPool", [t], kernel_shape=[3, 2], dilations=[2, 3], strides=[2, 1],
+                 auto_pad="SAME_UPPER"),
+            g.op("LpPool", [t], kernel_shape=[2, 2], dilations=[3, 3], auto_pad="SAME_UPPER")]
+    save(g, "fp32", 19, [("x", [1, 3, 9, 10])], outs, [randn(g.r, 3, 9, 10)], manifest)
+
+
+def affine_grid_line(manifest):
+    g = Graph("affine_grid_line", 15)
+    theta = g.op("Add", [g.op("Reshape", [g.linear("x", 6, 6, scale=0.3), g.i64(1, 2, 3)]),
+                         g.f([[[1, 0, 0], [0, 1, 0]]])])
+    outs = [g.op("AffineGrid", [theta, g.i64(1, 3, 1, 7)], align_corners=1),
+            g.op("AffineGrid", [theta, g.i64(1, 3, 5, 1)], align_corners=1),
+            g.op("AffineGrid", [theta, g.i64(1, 3, 1, 1)])]
+    save(g, "fp32", 20, [("x", [1, 6])], outs, [randn(g.r, 6)], manifest)
+
+
 def main():
     mkmodern.write_all((cast_int, trig, pad_wrap, avgpool_dilated, lppool, resize_antialias,
                         col2im, affine_grid, det, func_names, cast_const, det_2d,
-                        groupnorm_2d), (bad_opgaps,))
+                        groupnorm_2d, pool_same_dilated, affine_grid_line), (bad_opgaps,))
 
 
 if __name__ == "__main__":
