@@ -135,7 +135,7 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
  * even taps' Winograd F(2, 4) and the odd taps' F(2, 3) along x, 9
  * products, against 14 direct (docs/gemm.md, "The stem by 1-D
  * Winograd"). */
-#define DNNQ_STEM_MAX_K 32
+#define DNNQ_STEM_MAX_K 28
 /* Tiles a block at most: ResNet's 112-pixel rows are 56. */
 #define DNNQ_STEM_TILES 64
 /* The bytes of the transformed weights (dst NULL: only that) of cout
