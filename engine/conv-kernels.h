@@ -76,7 +76,7 @@ struct dnnq_conv {
 	                                     half the channels each, or SIZE_MAX */
 	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run;
 	                                   * Winograd: tiles a block (dnnq_wino_block_tiles);
-	                                   * the stem: tiles a block of a row */
+	                                   * the stem: tiles a block of rows */
 	uint8_t **scratch;                /* per thread */
 	unsigned nscratch;
 	size_t scratch_bytes;
@@ -138,15 +138,18 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
 #define DNNQ_STEM_MAX_K 28
 /* Tiles a block at most: ResNet's 112-pixel rows are 56. */
 #define DNNQ_STEM_TILES 64
+/* Output rows a task: each row's input columns are the last one's moved
+ * down by stride_h kernel rows and stride_h new ones (stem_columns). */
+#define DNNQ_STEM_ROWS 8
 /* The bytes of the transformed weights (dst NULL: only that) of cout
  * kernels of kh x 7 x cin (OHWI). */
 size_t dnnq_stem_pack_avx2(const int8_t *w, size_t cout, size_t kh, size_t cin, int16_t *dst);
 size_t dnnq_stem_scratch_bytes(const struct dnnq_conv *c);
-/* Tiles [t0, t1) (t1 - t0 <= DNNQ_STEM_TILES) of output row (img, oy),
- * output channels [j0, j1) (j0 a multiple of 16), through the output stage
- * (not the fused post). */
-void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy, size_t t0, size_t t1,
-                    size_t j0, size_t j1, void *scratch);
+/* Tiles [t0, t1) (t1 - t0 <= DNNQ_STEM_TILES) of output rows [oy0, oy1)
+ * of image img, output channels [j0, j1) (j0 a multiple of 16), through
+ * the output stage (not the fused post). */
+void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy1, size_t t0,
+                    size_t t1, size_t j0, size_t j1, void *scratch);
 
 /* Winograd F(m, 3) on AVX2 (conv-avx2.c), exact: 3x3 convolutions with
  * stride 1, dilation 1, one group, symmetric weights and at least

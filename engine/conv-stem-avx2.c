@@ -102,14 +102,14 @@ size_t dnnq_stem_pack_avx2(const int8_t *w, size_t cout, size_t kh, size_t cin, 
 	return bytes;
 }
 
-/* A block's scratch: the input columns (4 tiles + 5 slots; a slot's
- * values past K' are 0), then per position the tiles' V (row stride 2 *
+/* A block's scratch: the input columns (4 tiles + 5 slots and one of
+ * slack, which stem_columns' shift reads), then per position the tiles' V (row stride 2 *
  * stem_nq int16, one vector of slack: the stores run past a row into the
  * next one's, written after), then a tile group's sums (PAIRS_MR tiles x
  * STEM_P positions x 16 columns int32). */
 static size_t stem_x_bytes(void)
 {
-	return (4 * DNNQ_STEM_TILES + 5) * STEM_SLOT;
+	return (4 * DNNQ_STEM_TILES + 6) * STEM_SLOT;
 }
 
 static size_t stem_v_count(size_t p, size_t kk)
@@ -130,9 +130,14 @@ size_t dnnq_stem_scratch_bytes(const struct dnnq_conv *c)
  * the zero point in the padding. Kernel row by kernel row, each value a
  * 4-byte store: its bytes past cin (the next pixel's, or the zero point)
  * land on the next kernel row's, stored after, or past K' (at most
- * DNNQ_STEM_MAX_K + 3 < STEM_SLOT), where only a weight 0 meets them. */
+ * DNNQ_STEM_MAX_K + 3 < STEM_SLOT), where only a weight 0 meets them.
+ * ky0 > 0: the slots hold the previous output row's (oy - 1), whose
+ * kernel rows ky0 = kh - stride_h on are this one's first (no dilation
+ * down): moved down by stride_h rows (a 32-byte load and store a slot, in
+ * order: each reads the next one's first bytes, into its lanes past K'),
+ * only rows ky0 on gathered (2 of 7 for ResNet's stem). */
 static void stem_columns(const struct dnnq_conv *c, size_t img, size_t oy, size_t t0, size_t n,
-                         uint8_t *x)
+                         size_t ky0, uint8_t *x)
 {
 	const size_t cin = c->d.cin, w = c->w;
 	const uint32_t zx4 = (uint8_t)c->d.in_qp.zero_point * 0x01010101u;
@@ -144,8 +149,16 @@ static void stem_columns(const struct dnnq_conv *c, size_t img, size_t oy, size_
 	size_t lo = l < 0 ? 0 : (size_t)l < n ? (size_t)l : n;
 	size_t hi = h < (ptrdiff_t)lo ? lo : (size_t)h < n ? (size_t)h : n;
 	size_t hw = w * cin < 4 || hx < (ptrdiff_t)lo ? lo : (size_t)hx < hi ? (size_t)hx : hi;
-	memset(x, 0, n * STEM_SLOT);   /* the lanes past K' (V's) defined */
-	for (size_t ky = 0; ky < c->d.kh; ky++) {
+	if (ky0 == 0) {
+		/* every lane past K' defined, and the slack the shift reads */
+		memset(x, 0, (n + 1) * STEM_SLOT);
+	} else {
+		for (size_t s = 0; s < n; s++)
+			_mm256_storeu_si256((__m256i *)(x + s * STEM_SLOT),
+			                    _mm256_loadu_si256((const __m256i *)(x + s * STEM_SLOT +
+			                                                         (c->d.kh - ky0) * cin)));
+	}
+	for (size_t ky = ky0; ky < c->d.kh; ky++) {
 		ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
 		uint8_t *d = x + ky * cin;
 		const uint8_t *row = image + (size_t)(iy < 0 ? 0 : iy) * w * cin;
@@ -296,9 +309,10 @@ DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const struct d
 	}
 }
 
-void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy, size_t t0, size_t t1,
-                    size_t j0, size_t j1, void *scratch)
+void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy1, size_t t0,
+                    size_t t1, size_t j0, size_t j1, void *scratch)
 {
+	const struct dnnq_conv_desc *d = &c->d;
 	const size_t kk = c->d.kh * c->d.cin, tiles = t1 - t0;
 	uint8_t *x = scratch;
 	int16_t *v[STEM_P], *vp = (int16_t *)(void *)(x + stem_x_bytes());
@@ -309,21 +323,26 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy, size_t t0,
 		vp += stem_v_count(p, kk);
 	}
 	int32_t *m = (int32_t *)(void *)vp;
-	stem_columns(c, img, oy, t0, 4 * tiles + 5, x);
-	for (size_t t = 0; t < tiles; t++)
-		if (kk > 16)
-			stem_tile_v(2, x, kk, v, ls, t);
-		else
-			stem_tile_v(1, x, kk, v, ls, t);
 	/* a local copy, as in dnnq_dw_row_avx2 */
 	const struct dnnq_gemm_output out = c->gout[0];
-	const struct dnnq_gemm_job job = { .w = &c->gw[0], .c = c->out, .ldc = c->d.cout,
+	const struct dnnq_gemm_job job = { .w = &c->gw[0], .c = c->out, .ldc = d->cout,
 	                                   .out = &out };
-	size_t row0 = (img * c->oh + oy) * c->ow;
 	/* the stores pack with saturation (dnnq_avx2_store_panel) */
 	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
-	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
-		stem_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, row0, t0, tiles, v, ls, m, j0, j1);
-	else
-		stem_panels(kind, c, &job, row0, t0, tiles, v, ls, m, j0, j1);
+	/* the next row's kernel rows from ky0 on are new */
+	size_t ky0 = d->dil_h == 1 && d->stride_h < d->kh ? d->kh - d->stride_h : 0;
+	for (size_t oy = oy0; oy < oy1; oy++) {
+		stem_columns(c, img, oy, t0, 4 * tiles + 5, oy > oy0 ? ky0 : 0, x);
+		for (size_t t = 0; t < tiles; t++)
+			if (kk > 16)
+				stem_tile_v(2, x, kk, v, ls, t);
+			else
+				stem_tile_v(1, x, kk, v, ls, t);
+		size_t row0 = (img * c->oh + oy) * c->ow;
+		if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
+			stem_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, row0, t0, tiles, v, ls, m, j0,
+			            j1);
+		else
+			stem_panels(kind, c, &job, row0, t0, tiles, v, ls, m, j0, j1);
+	}
 }
