@@ -379,6 +379,36 @@ START_TEST(stem_tile_rows)
 }
 END_TEST
 
+/* p's input and weights (k a kernel's, p's geometry set) and its
+ * weight scales in [slo, shi) and biases: activations and weights by xs
+ * and ws, 0 random, 1 the extremes mixed, 2 all one extreme (xone, wone);
+ * per-channel scales or one, biases or none. */
+static void extreme_operands(struct rng *r, struct cproblem *p, size_t k, int xs, int ws,
+                             uint8_t xone, int8_t wone, double slo, double shi,
+                             bool per_channel, bool bias)
+{
+	struct dnnq_conv_desc *d = &p->d;
+	size_t nx = p->n * p->h * p->w * d->cin;
+	p->x = malloc(nx);
+	p->wt = malloc(d->cout * k);
+	for (size_t i = 0; i < nx; i++)
+		p->x[i] = xs == 0 ? (uint8_t)rng_int(r, 0, 255)
+		        : xs == 1 ? (uint8_t)(rng_int(r, 0, 1) * 255) : xone;
+	for (size_t i = 0; i < d->cout * k; i++)
+		p->wt[i] = ws == 0 ? (int8_t)rng_int(r, -128, 127)
+		         : ws == 1 ? (int8_t)(rng_int(r, 0, 1) ? 127 : -128) : wone;
+	d->w = p->wt;
+	d->nwq = per_channel ? d->cout : 1;
+	p->w_scale = realloc(p->w_scale, d->cout * sizeof *p->w_scale);
+	p->bias = realloc(p->bias, d->cout * sizeof *p->bias);
+	for (size_t j = 0; j < d->cout; j++) {
+		p->w_scale[j] = (float)rng_uniform(r, slo, shi);
+		p->bias[j] = (float)rng_uniform(r, -1, 1);
+	}
+	d->w_scale = p->w_scale;
+	d->bias = bias ? p->bias : NULL;
+}
+
 /* The stem by 1-D Winograd (AVX2, 7-tap rows at stride 2 along x): cin
  * 1..4, kh 7, 3 and 1 (K' = kh x cin up to 16 and past it), stride 2 or 1
  * and dilation 1 or 2 down, pads 3, asymmetric and 0, odd and even widths,
@@ -418,27 +448,10 @@ START_TEST(stem_winograd)
 	p.w = 7 + (size_t)rng_int(&r, 0, 33);
 	if (_i % 6 == 5)   /* more than DNNQ_STEM_TILES tiles a row */
 		p.w = (size_t)rng_int(&r, 258, 270);
-	size_t k = d->kh * 7 * d->cin, nx = p.n * p.h * p.w * d->cin;
-	p.x = malloc(nx);
-	p.wt = malloc(d->cout * k);
-	int xs = _i % 3, ws = _i / 3 % 3;   /* 0: random, 1: extremes mixed, 2: one extreme */
-	for (size_t i = 0; i < nx; i++)
-		p.x[i] = xs == 0 ? (uint8_t)rng_int(&r, 0, 255)
-		       : xs == 1 ? (uint8_t)(rng_int(&r, 0, 1) * 255) : _i % 2 ? 255 : 0;
-	for (size_t i = 0; i < d->cout * k; i++)
-		p.wt[i] = ws == 0 ? (int8_t)rng_int(&r, -128, 127)
-		        : ws == 1 ? (int8_t)(rng_int(&r, 0, 1) ? 127 : -128) : (_i % 4 < 2 ? 127 : -128);
-	d->w = p.wt;
-	d->nwq = _i % 2 ? d->cout : 1;
-	p.w_scale = realloc(p.w_scale, d->cout * sizeof *p.w_scale);
-	p.bias = realloc(p.bias, d->cout * sizeof *p.bias);
-	for (size_t j = 0; j < d->cout; j++) {
-		p.w_scale[j] = (float)rng_uniform(&r, 0.001, 0.01);
-		p.bias[j] = (float)rng_uniform(&r, -1, 1);
-	}
-	d->w_scale = p.w_scale;
+	size_t k = d->kh * 7 * d->cin;
+	extreme_operands(&r, &p, k, _i % 3, _i / 3 % 3, _i % 2 ? 255 : 0, _i % 4 < 2 ? 127 : -128,
+	                 0.001, 0.01, _i % 2, _i % 4 < 2);
 	d->w_zero_point = NULL;
-	d->bias = _i % 4 < 2 ? p.bias : NULL;
 	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
 	if (_i % 4 >= 2) {
 		d->out_dtype = _i % 4 == 2 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32;
@@ -624,28 +637,11 @@ START_TEST(winograd_edges)
 		p.h = 3 - d->pad_t;
 	if (!d->pad_r && p.w < 3 - d->pad_l)
 		p.w = 3 - d->pad_l;
-	size_t k = 9 * d->cin, nx = p.n * p.h * p.w * d->cin;
-	p.x = malloc(nx);
-	p.wt = malloc(d->cout * k);
-	int xs = _i % 3, ws = _i / 3 % 3;   /* 0: random, 1: extremes mixed, 2: one extreme */
-	for (size_t i = 0; i < nx; i++)
-		p.x[i] = xs == 0 ? (uint8_t)rng_int(&r, 0, 255)
-		       : xs == 1 ? (uint8_t)(rng_int(&r, 0, 1) * 255) : 255;
-	for (size_t i = 0; i < d->cout * k; i++)
-		p.wt[i] = ws == 0 ? (int8_t)rng_int(&r, -128, 127)
-		        : ws == 1 ? (int8_t)(rng_int(&r, 0, 1) ? 127 : -128) : (_i % 2 ? 127 : -128);
-	d->w = p.wt;
-	d->nwq = _i % 2 ? d->cout : 1;
-	p.w_scale = realloc(p.w_scale, d->cout * sizeof *p.w_scale);
-	p.bias = realloc(p.bias, d->cout * sizeof *p.bias);
-	for (size_t j = 0; j < d->cout; j++) {
-		/* small: the fp32 reference's rounding on these sums stays
-		 * within check_reference's 1e-4 */
-		p.w_scale[j] = (float)rng_uniform(&r, 0.0001, 0.001);
-		p.bias[j] = (float)rng_uniform(&r, -1, 1);
-	}
-	d->w_scale = p.w_scale;
-	d->bias = _i % 4 < 2 ? p.bias : NULL;
+	size_t k = 9 * d->cin;
+	/* small scales: the fp32 reference's rounding on these sums stays
+	 * within check_reference's 1e-4 */
+	extreme_operands(&r, &p, k, _i % 3, _i / 3 % 3, 255, _i % 2 ? 127 : -128, 0.0001, 0.001,
+	                 _i % 2, _i % 4 < 2);
 	/* extreme sums: an output scale that keeps some outputs off the bounds */
 	d->out_qp.scale = (float)(0.02 * 0.0005 * 255 * 128 * (double)k / 64);
 	if (_i % 5 == 2 || _i % 5 == 3) {
