@@ -165,7 +165,7 @@ static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
 /* First layers on AVX2 take dnnq_conv_pairs_avx2 (not with acc16, whose
  * saturation the pairs would not reproduce), or with 7-tap rows at stride 2
  * along x the stem by 1-D Winograd (conv-kernels.h; not with weight zero
- * points, whose activation sums per pixel it does not compute): 0.7x the
+ * points, whose activation sums per pixel it does not compute): 0.75x the
  * pairs kernel's time on ResNet's stem (docs/gemm.md). */
 static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
 {
