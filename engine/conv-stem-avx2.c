@@ -31,13 +31,14 @@
  * Exact: the input is not shifted (u8), |V| <= 3 * 255 = 765 (a row's
  * positive and negative coefficients sum to at most 3 each), |U| <= 15 *
  * 128 = 1920 (a0 + 2 a1 + 4 a2 + 8 a3; the others at most 6 * 128), so
- * int16 holds both and a vpmaddwd pair (< 2^22) and the sums (< 2^31,
- * below) int32. Y is 6 S, S the raw sums of x w over the kernel's kh * 7 *
- * cin taps, mod 2^32 (int32 wraps, a ring homomorphism); |S| <= 196 * 255
- * * 128 < 2^23 (kh * cin <= DNNQ_STEM_MAX_K), so Y times 3's inverse mod
- * 2^32 is exactly 2 S and an arithmetic shift by 1 gives S, the pairs
- * kernel's sums, bit for bit; the output stage then as the pairs kernel's
- * (its column term as the accumulators' start there, added here).
+ * int16 holds both and a vpmaddwd pair (< 2^22) is exact; the int32 sums
+ * and the output transform wrap, a ring homomorphism mod 2^32, so Y = 6 S
+ * mod 2^32, S the raw sums of x w over the kernel's kh * 7 * cin taps.
+ * |S| <= 7 * 28 * 255 * 128 < 2^23 (kh * cin <= DNNQ_STEM_MAX_K), so Y
+ * times 3's inverse mod 2^32 is exactly 2 S and an arithmetic shift by 1
+ * gives S, the pairs kernel's sums, bit for bit; the output stage then as
+ * the pairs kernel's (its column term as the accumulators' start there,
+ * added here).
  */
 #include <immintrin.h>
 
@@ -103,10 +104,10 @@ size_t dnnq_stem_pack_avx2(const int8_t *w, size_t cout, size_t kh, size_t cin, 
 }
 
 /* A block's scratch: the input columns (4 tiles + 5 slots and one of
- * slack, which stem_columns' shift reads), then per position the tiles' V (row stride 2 *
- * stem_nq int16, one vector of slack: the stores run past a row into the
- * next one's, written after), then a tile group's sums (PAIRS_MR tiles x
- * STEM_P positions x 16 columns int32). */
+ * slack, which stem_columns' shift reads), then per position the tiles' V
+ * (row stride 2 * stem_nq int16, one vector of slack: the stores run past
+ * a row into the next one's, written after), then a tile group's sums
+ * (PAIRS_MR tiles x STEM_P positions x 16 columns int32). */
 static size_t stem_x_bytes(void)
 {
 	return (4 * DNNQ_STEM_TILES + 6) * STEM_SLOT;
@@ -161,14 +162,18 @@ static void stem_columns(const struct dnnq_conv *c, size_t img, size_t oy, size_
 	for (size_t ky = ky0; ky < c->d.kh; ky++) {
 		ptrdiff_t iy = dnnq_conv_iy(c, oy, ky);
 		uint8_t *d = x + ky * cin;
-		const uint8_t *row = image + (size_t)(iy < 0 ? 0 : iy) * w * cin;
 		size_t s = 0;
-		for (; s < (iy < 0 ? n : lo); s++)
+		if (iy < 0) {
+			for (; s < n; s++)
+				memcpy(d + s * STEM_SLOT, &zx4, 4);
+			continue;
+		}
+		const uint8_t *row = image + (size_t)iy * w * cin;
+		for (; s < lo; s++)
 			memcpy(d + s * STEM_SLOT, &zx4, 4);
-		for (const uint8_t *p = row + (size_t)(ix0 + (ptrdiff_t)s) * cin; s < (iy < 0 ? n : hw);
-		     s++, p += cin)
+		for (const uint8_t *p = row + (size_t)(ix0 + (ptrdiff_t)s) * cin; s < hw; s++, p += cin)
 			memcpy(d + s * STEM_SLOT, p, 4);
-		for (; s < (iy < 0 ? n : hi); s++)
+		for (; s < hi; s++)
 			for (size_t i = 0; i < cin; i++)
 				d[s * STEM_SLOT + i] = row[(size_t)(ix0 + (ptrdiff_t)s) * cin + i];
 		for (; s < n; s++)
