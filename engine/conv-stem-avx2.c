@@ -146,10 +146,11 @@ static void stem_columns(const struct dnnq_conv *c, size_t img, size_t oy, size_
 	/* slots [lo, hi) are in the image, [lo, hw) with 4 bytes of the row
 	 * from their first (not past its last pixel) */
 	ptrdiff_t ix0 = (ptrdiff_t)(4 * t0) - (ptrdiff_t)c->d.pad_l;
-	ptrdiff_t l = -ix0, h = (ptrdiff_t)w - ix0, hx = (ptrdiff_t)((w * cin - 4) / cin) + 1 - ix0;
+	ptrdiff_t l = -ix0, h = (ptrdiff_t)w - ix0;
+	ptrdiff_t hx = w * cin < 4 ? l : (ptrdiff_t)((w * cin - 4) / cin) + 1 - ix0;
 	size_t lo = l < 0 ? 0 : (size_t)l < n ? (size_t)l : n;
 	size_t hi = h < (ptrdiff_t)lo ? lo : (size_t)h < n ? (size_t)h : n;
-	size_t hw = w * cin < 4 || hx < (ptrdiff_t)lo ? lo : (size_t)hx < hi ? (size_t)hx : hi;
+	size_t hw = hx < (ptrdiff_t)lo ? lo : (size_t)hx < hi ? (size_t)hx : hi;
 	if (ky0 == 0) {
 		/* every lane past K' defined, and the slack the shift reads */
 		memset(x, 0, (n + 1) * STEM_SLOT);

@@ -468,7 +468,10 @@ START_TEST(stem_winograd)
 		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
 		q = p;
 		q.d.kh = 28 / q.d.cin + 1;   /* DNNQ_STEM_MAX_K 28 */
+		int8_t *w = calloc(q.d.cout * q.d.kh * 7 * q.d.cin, 1);
+		q.d.w = w;
 		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
+		free(w);
 		q = p;
 		q.d.dil_w = 2;
 		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
