@@ -39,6 +39,7 @@
 #include <immintrin.h>
 
 #include "engine/conv-kernels.h"
+#include "engine/conv-pairs-avx2.h"
 #include "engine/gemm-avx2.h"
 
 /* The blocks of 32 channels: block b starts at channel b * 32. */
@@ -407,64 +408,6 @@ static void widen_rows(const uint8_t *a, size_t n, int16_t *a16)
 	a16[n] = 0;
 }
 
-/* The rows of a pairs tile: 6 x 16 columns, 12 accumulators and the two
- * weight vectors, the broadcast and a product in the 16 ymm registers. */
-#define PAIRS_MR 6
-
-/* s0, s1 += the int16 pair at a (in every 32-bit lane) times w0, w1. */
-DNNQ_AVX2_INLINE void pairs_step(const int16_t *a, __m256i w0, __m256i w1, __m256i *s0,
-                                 __m256i *s1)
-{
-	int32_t pair;
-	memcpy(&pair, a, sizeof pair);
-	__m256i b = _mm256_set1_epi32(pair);
-	*s0 = _mm256_add_epi32(*s0, _mm256_madd_epi16(b, w0));
-	*s1 = _mm256_add_epi32(*s1, _mm256_madd_epi16(b, w1));
-}
-
-/* The sums of mr rows of int16 pairs (a16, row stride lda: the im2col rows
- * after widen_rows) with 16 columns of pair-packed weights (w at the
- * block's first column, wstep int16 from one pair of k to the next), nq
- * pairs, from start: per pair, the row's two values as the int16 pair of
- * every 32-bit lane (one broadcast load), one vpmaddwd per 8 columns (u8 x
- * s8 fits int16 and the pair's sum int32: exact). The accumulators are
- * named, not an array: with s[4][2] GCC moved them between registers
- * every step (8 vmovdqa a pair of k). pf: also prefetch the weights that
- * follow these (wstep * nq on) into L2 (Winograd's next position). */
-DNNQ_AVX2_INLINE void pairs_rows(const int mr, const bool pf, const int16_t *a16, size_t lda,
-                                 size_t nq, const int16_t *w, size_t wstep,
-                                 const __m256i start[2], __m256i s[PAIRS_MR][2])
-{
-	__m256i s00 = start[0], s01 = start[1], s10 = s00, s11 = s01, s20 = s00, s21 = s01;
-	__m256i s30 = s00, s31 = s01, s40 = s00, s41 = s01, s50 = s00, s51 = s01;
-	const int16_t *a1 = a16 + lda, *a2 = a1 + lda, *a3 = a2 + lda, *a4 = a3 + lda;
-	const int16_t *a5 = a4 + lda;
-	for (size_t q = 0; q < nq; q++, w += wstep) {
-		__m256i w0 = _mm256_loadu_si256((const __m256i *)w);
-		__m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
-		if (pf)
-			_mm_prefetch((const char *)(w + wstep * nq), _MM_HINT_T1);
-		pairs_step(a16 + 2 * q, w0, w1, &s00, &s01);
-		if (mr > 1)
-			pairs_step(a1 + 2 * q, w0, w1, &s10, &s11);
-		if (mr > 2)
-			pairs_step(a2 + 2 * q, w0, w1, &s20, &s21);
-		if (mr > 3)
-			pairs_step(a3 + 2 * q, w0, w1, &s30, &s31);
-		if (mr > 4)
-			pairs_step(a4 + 2 * q, w0, w1, &s40, &s41);
-		if (mr > 5)
-			pairs_step(a5 + 2 * q, w0, w1, &s50, &s51);
-	}
-	const __m256i out[PAIRS_MR][2] = { { s00, s01 }, { s10, s11 }, { s20, s21 },
-	                                   { s30, s31 }, { s40, s41 }, { s50, s51 } };
-#pragma GCC unroll 6
-	for (int r = 0; r < mr; r++) {
-		s[r][0] = out[r][0];
-		s[r][1] = out[r][1];
-	}
-}
-
 DNNQ_AVX2_INLINE void pairs_store(const enum dnnq_avx2_kind kind, const int mr,
                                   const __m256i s[PAIRS_MR][2], size_t i,
                                   const struct dnnq_avx2_cols cols[2], size_t halves,
@@ -688,29 +631,9 @@ DNNQ_AVX2_INLINE void wino_input(const int M, const struct dnnq_conv *c, size_t 
 	v[WINO_P(M) * vs] = 0;
 }
 
-/* Position p's sums of mr tiles (v: their transformed inputs, row stride
- * cin, wino_input) over nq pairs of channels with 16 columns of its
- * weights (w, at the panel's first column) into m (tile stride ms int32,
- * column stride 1): the pairs kernel's rows (pairs_rows; |V| <= 12800,
- * |U| <= 6272: no saturation, int32 sums). pf: also prefetch the next
- * position's weights (they follow these) into L2, streamed from memory on
- * ResNet's 14x14 layers of 256 channels (into L1 or two positions ahead:
- * slower). */
-DNNQ_AVX2_INLINE void wino_dot(const int mr, const bool pf, const int16_t *v, size_t cin,
-                               size_t nq, const int16_t *w, int32_t *m, size_t ms)
-{
-	const __m256i zero[2] = { _mm256_setzero_si256(), _mm256_setzero_si256() };
-	__m256i s[PAIRS_MR][2];
-	pairs_rows(mr, pf, v, cin, nq, w, 32, zero, s);
-#pragma GCC unroll 4
-	for (int r = 0; r < mr; r++) {
-		_mm256_storeu_si256((__m256i *)(m + r * ms), s[r][0]);
-		_mm256_storeu_si256((__m256i *)(m + r * ms + 8), s[r][1]);
-	}
-}
-
-/* Each (mr, pf) a function of its own: inlined in wino_panels' loops,
- * GCC moved every accumulator between registers after its add and
+/* Position p's sums (dnnq_pairs_dot): |V| <= 12800, |U| <= 6272, no
+ * saturation, int32 sums. Each (mr, pf) a function of its own: inlined in
+ * wino_panels' loops, GCC moved every accumulator between registers after its add and
  * reloaded a stride from the stack each step (1.15x the time of ResNet's
  * 14x14 layers). The first step of a position prefetches the next one's
  * weights. */
@@ -719,7 +642,7 @@ DNNQ_AVX2_INLINE void wino_dot(const int mr, const bool pf, const int16_t *v, si
 		const int16_t *v, size_t cin, size_t nq, const int16_t *w, int32_t *m,   \
 		size_t ms)                                                               \
 	{                                                                                \
-		wino_dot(MR, PF, v, cin, nq, w, m, ms);                                  \
+		dnnq_pairs_dot(MR, PF, v, cin, nq, w, m, ms);                            \
 	}
 WINO_DOT(1, 0) WINO_DOT(2, 0) WINO_DOT(3, 0) WINO_DOT(4, 0)
 WINO_DOT(1, 1) WINO_DOT(2, 1) WINO_DOT(3, 1) WINO_DOT(4, 1)

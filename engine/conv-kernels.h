@@ -46,6 +46,10 @@ struct dnnq_conv {
 	/* im2col with few input channels on AVX2: the weights as int16 pairs
 	 * (dnnq_conv_pairs_pack_avx2), else NULL */
 	int16_t *pairs;
+	/* 7-tap stride-2 first layers on AVX2 (conv.c, pack_stem): the weights
+	 * for the stem by 1-D Winograd (dnnq_stem_pack_avx2; pairs then NULL),
+	 * else NULL */
+	int16_t *stem;
 	/* im2col by segments on VNNI (one group, kernel rows of kw * cin bytes,
 	 * a multiple of 4, symmetric weights): an interior pixel's kernel row
 	 * read where it lies in the input, not copied
@@ -71,7 +75,8 @@ struct dnnq_conv {
 	size_t dw_mid;                    /* depthwise: the row run as two tasks of
 	                                     half the channels each, or SIZE_MAX */
 	size_t mc;                        /* im2col: pixels a block (<= DNNQ_GEMM_MC), per run;
-	                                   * Winograd: tiles a block (dnnq_wino_block_tiles) */
+	                                   * Winograd: tiles a block (dnnq_wino_block_tiles);
+	                                   * the stem: tiles a block of rows */
 	uint8_t **scratch;                /* per thread */
 	unsigned nscratch;
 	size_t scratch_bytes;
@@ -120,6 +125,31 @@ void dnnq_dw_row_avx512vnni(const struct dnnq_conv *c, size_t img, size_t oy, si
 void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a, int16_t *a16,
                           void *y, size_t j0, size_t j1);
 size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *dst);
+
+/* The stem by 1-D Winograd on AVX2 (conv-stem-avx2.c), exact: a first
+ * layer the pairs kernel would take (one group, at most
+ * DNNQ_CONV_PAIRS_CIN input channels) with 7-tap kernel rows at stride 2
+ * along x, no dilation across, symmetric weights and kh * cin at most
+ * DNNQ_STEM_MAX_K. Each tile of 2 output columns of a row takes its 9
+ * input columns' kernel rows (kh x cin values each, untransformed) to the
+ * even taps' Winograd F(2, 4) and the odd taps' F(2, 3) along x, 9
+ * products, against 14 direct (docs/gemm.md, "The stem by 1-D
+ * Winograd"). */
+#define DNNQ_STEM_MAX_K 28
+/* Tiles a block at most: ResNet's 112-pixel rows are 56. */
+#define DNNQ_STEM_TILES 64
+/* Output rows a task: each row's input columns are the last one's moved
+ * down by stride_h kernel rows and stride_h new ones (stem_columns). */
+#define DNNQ_STEM_ROWS 8
+/* The bytes of the transformed weights (dst NULL: only that) of cout
+ * kernels of kh x 7 x cin (OHWI). */
+size_t dnnq_stem_pack_avx2(const int8_t *w, size_t cout, size_t kh, size_t cin, int16_t *dst);
+size_t dnnq_stem_scratch_bytes(const struct dnnq_conv *c);
+/* Tiles [t0, t1) (t1 - t0 <= DNNQ_STEM_TILES) of output rows [oy0, oy1)
+ * of image img, output channels [j0, j1) (j0 a multiple of 16), through
+ * the output stage (not the fused post). */
+void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy1, size_t t0,
+                    size_t t1, size_t j0, size_t j1, void *scratch);
 
 /* Winograd F(m, 3) on AVX2 (conv-avx2.c), exact: 3x3 convolutions with
  * stride 1, dilation 1, one group, symmetric weights and at least

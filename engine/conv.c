@@ -163,12 +163,24 @@ static int get_weights(struct dnnq_conv *c, struct dnnq_diag *diag)
 }
 
 /* First layers on AVX2 take dnnq_conv_pairs_avx2 (not with acc16, whose
- * saturation the pairs would not reproduce). */
+ * saturation the pairs would not reproduce), or with 7-tap rows at stride 2
+ * along x the stem by 1-D Winograd (conv-kernels.h; not with weight zero
+ * points, whose activation sums per pixel it does not compute): 0.75x the
+ * pairs kernel's time on ResNet's stem (docs/gemm.md). */
 static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
 {
-	if (c->d.isa != DNNQ_ISA_AVX2 || c->path != DNNQ_CONV_IM2COL || c->d.groups > 1 ||
-	    c->cing > DNNQ_CONV_PAIRS_CIN || c->d.acc16)
+	const struct dnnq_conv_desc *d = &c->d;
+	if (d->isa != DNNQ_ISA_AVX2 || c->path != DNNQ_CONV_IM2COL || d->groups > 1 ||
+	    c->cing > DNNQ_CONV_PAIRS_CIN || d->acc16)
 		return DNNQ_OK;
+	if (d->kw == 7 && d->stride_w == 2 && d->dil_w == 1 && !c->q.out.nwzp &&
+	    d->kh * d->cin <= DNNQ_STEM_MAX_K) {
+		size_t bytes = dnnq_stem_pack_avx2(NULL, d->cout, d->kh, d->cin, NULL);
+		if (!(c->stem = dnnq_aligned_alloc(bytes)))
+			return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
+		dnnq_stem_pack_avx2(d->w, d->cout, d->kh, d->cin, c->stem);
+		return DNNQ_OK;
+	}
 	size_t bytes = dnnq_conv_pairs_pack_avx2(c->d.w, c->d.cout, c->k, NULL);
 	if (!(c->pairs = dnnq_aligned_alloc(bytes)))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
@@ -365,6 +377,7 @@ static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 	size_t segs = c->seg_zero ? DNNQ_GEMM_MC * c->d.kh * sizeof(const uint8_t *) : 0;
 	size_t a16 = c->pairs ? (DNNQ_GEMM_MC * c->k + 1) * sizeof(int16_t) : 0;
 	size_t bytes = c->wino_on ? dnnq_wino_scratch_bytes(c)
+	             : c->stem ? dnnq_stem_scratch_bytes(c)
 	             : c->path == DNNQ_CONV_IM2COL ? segs + pairs_offset(c) + a16
 	             : c->path == DNNQ_CONV_DEPTHWISE ? dw_scratch_bytes(c)
 	             : 0;
@@ -664,6 +677,28 @@ static void wino_task(void *arg, size_t task, unsigned tid)
 	}
 }
 
+/* Task = (DNNQ_STEM_ROWS output rows of an image, block of c->mc tiles of
+ * 2 output pixels, column chunk); the fused post runs on the block's
+ * pixels. */
+static void stem_task(void *arg, size_t task, unsigned tid)
+{
+	const struct dnnq_conv *c = arg;
+	size_t tw = (c->ow + 1) / 2, per_row = (tw + c->mc - 1) / c->mc, t = task / c->nsplit;
+	size_t rows = (c->oh + DNNQ_STEM_ROWS - 1) / DNNQ_STEM_ROWS, r = t / per_row, j0, j1;
+	size_t img = r / rows, oy0 = r % rows * DNNQ_STEM_ROWS, t0 = t % per_row * c->mc;
+	size_t oy1 = oy0 + DNNQ_STEM_ROWS < c->oh ? oy0 + DNNQ_STEM_ROWS : c->oh;
+	size_t t1 = t0 + c->mc < tw ? t0 + c->mc : tw, x1 = 2 * t1 < c->ow ? 2 * t1 : c->ow;
+	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
+	if (j0 >= j1)
+		return;
+	dnnq_stem_avx2(c, img, oy0, oy1, t0, t1, j0, j1, c->scratch[tid]);
+	for (size_t oy = oy0; oy < oy1; oy++) {
+		size_t row = (img * c->oh + oy) * c->ow;
+		dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row + 2 * t0,
+		                     row + x1, j0, j1);
+	}
+}
+
 /* Runs `blocks` pixel blocks, each in nsplit column chunks: columns are split
  * only when the blocks alone do not go evenly to the threads (the 7x7
  * layers of ResNet have one block; dnnq_gemm_chunk_cols). The split never
@@ -809,6 +844,14 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 			cap = tw <= cap ? cap / tw * tw : cap;
 			c->mc = dnnq_even_pieces(ex, tiles, cap, 1);
 			run_blocks(c, c->n * ((tiles + c->mc - 1) / c->mc), wino_task, ex);
+			return DNNQ_OK;
+		}
+		if (c->stem) {
+			/* rows of tiles in even blocks of at most DNNQ_STEM_TILES */
+			size_t tw = (c->ow + 1) / 2, b = (tw + DNNQ_STEM_TILES - 1) / DNNQ_STEM_TILES;
+			c->mc = (tw + b - 1) / b;
+			size_t rows = (c->oh + DNNQ_STEM_ROWS - 1) / DNNQ_STEM_ROWS;
+			run_blocks(c, c->n * rows * ((tw + c->mc - 1) / c->mc), stem_task, ex);
 			return DNNQ_OK;
 		}
 		c->mc = dnnq_gemm_block_rows(ex, npix);
@@ -1006,7 +1049,7 @@ int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w
 const char *dnnq_conv_path(const struct dnnq_conv *c)
 {
 	static const char *names[] = { "gemm-1x1", "depthwise", "im2col" };
-	return c->wino_on ? "winograd" : names[c->path];
+	return c->wino_on ? "winograd" : c->stem ? "stem-winograd" : names[c->path];
 }
 
 const struct dnnq_gemm_weights *dnnq_conv_weights(const struct dnnq_conv *c, size_t g)
@@ -1028,6 +1071,7 @@ void dnnq_conv_destroy(struct dnnq_conv *c)
 	free(c->dw_zero);
 	free(c->seg_zero);
 	free(c->pairs);
+	free(c->stem);
 	if (!c->wino_borrowed)
 		free((void *)c->wino);
 	free(c->wino_zero);

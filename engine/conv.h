@@ -16,6 +16,9 @@
  *     channels, F(2, 3) above, exact (conv-kernels.h; dnnq_conv_path
  *     "winograd"); above 256 channels (up to 512) setup takes it or the
  *     im2col path: Winograd where it has at least as many images as threads;
+ *   - first layers (one group, cin <= 4) with 7-tap kernel rows at stride 2
+ *     along x on AVX2 (ResNet's stem): a 1-D Winograd along x, exact
+ *     (conv-kernels.h; dnnq_conv_path "stem-winograd");
  *   - otherwise: im2col of DNNQ_GEMM_MC output pixels at a time into
  *     per-thread scratch (padding filled with the input zero point, i.e. a
  *     real 0), then the GEMM micro-kernels, group by group.
@@ -128,7 +131,8 @@ int dnnq_conv_reference(const struct dnnq_conv *conv, size_t n, size_t h, size_t
                         const float *x, float *y, const struct dnnq_executor *ex);
 
 /* Which path the last setup chose (before any: create's for one image on one
- * thread): "gemm-1x1", "depthwise", "winograd" or "im2col". */
+ * thread): "gemm-1x1", "depthwise", "winograd", "stem-winograd" or
+ * "im2col". */
 const char *dnnq_conv_path(const struct dnnq_conv *conv);
 /* The packed GEMM weights of group g (acc16 state and outlier counts), or
  * NULL on the depthwise path or for g >= groups. */

@@ -379,6 +379,123 @@ START_TEST(stem_tile_rows)
 }
 END_TEST
 
+/* p's input and weights (k a kernel's, p's geometry set) and its
+ * weight scales in [slo, shi) and biases: activations and weights by xs
+ * and ws, 0 random, 1 the extremes mixed, 2 all one extreme (xone, wone);
+ * per-channel scales or one, biases or none. */
+static void extreme_operands(struct rng *r, struct cproblem *p, size_t k, int xs, int ws,
+                             uint8_t xone, int8_t wone, double slo, double shi,
+                             bool per_channel, bool bias)
+{
+	struct dnnq_conv_desc *d = &p->d;
+	size_t nx = p->n * p->h * p->w * d->cin;
+	p->x = malloc(nx);
+	p->wt = malloc(d->cout * k);
+	for (size_t i = 0; i < nx; i++)
+		p->x[i] = xs == 0 ? (uint8_t)rng_int(r, 0, 255)
+		        : xs == 1 ? (uint8_t)(rng_int(r, 0, 1) * 255) : xone;
+	for (size_t i = 0; i < d->cout * k; i++)
+		p->wt[i] = ws == 0 ? (int8_t)rng_int(r, -128, 127)
+		         : ws == 1 ? (int8_t)(rng_int(r, 0, 1) ? 127 : -128) : wone;
+	d->w = p->wt;
+	d->nwq = per_channel ? d->cout : 1;
+	p->w_scale = realloc(p->w_scale, d->cout * sizeof *p->w_scale);
+	p->bias = realloc(p->bias, d->cout * sizeof *p->bias);
+	for (size_t j = 0; j < d->cout; j++) {
+		p->w_scale[j] = (float)rng_uniform(r, slo, shi);
+		p->bias[j] = (float)rng_uniform(r, -1, 1);
+	}
+	d->w_scale = p->w_scale;
+	d->bias = bias ? p->bias : NULL;
+}
+
+/* The stem by 1-D Winograd (AVX2, 7-tap rows at stride 2 along x): cin
+ * 1..4, kh 7, 3 and 1 (K' = kh x cin up to 16 and past it), stride 2 or 1
+ * and dilation 1 or 2 down, pads 3, asymmetric and 0, odd and even widths,
+ * rows of more than one block (DNNQ_STEM_TILES), batches of 1..3, cout
+ * 1..70 (panel tails), activations and weights random, at the extremes
+ * mixed or all one extreme, per-tensor and per-channel, u8 (ReLU or not),
+ * int32 and float outputs: the path asserted, bit for bit against scalar
+ * on 1 and 2 threads. Case 0 also asserts where it is not taken. */
+START_TEST(stem_winograd)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	static const size_t couts[] = { 1, 7, 16, 17, 33, 64, 70 };
+	struct rng r = { 23000 + (uint64_t)_i };
+	struct cproblem p;
+	make_problem(&r, &p, 4);
+	free(p.x);
+	free(p.wt);
+	struct dnnq_conv_desc *d = &p.d;
+	d->cin = 1 + (size_t)_i % 4;
+	d->cout = couts[_i % 7];
+	d->kw = 7;
+	d->kh = _i % 9 == 4 ? 3 : _i % 9 == 7 ? 1 : 7;
+	d->stride_w = 2;
+	d->stride_h = _i % 5 == 3 ? 1 : 2;
+	d->dil_w = 1;
+	d->dil_h = _i % 11 == 6 ? 2 : 1;
+	size_t pads[4] = { 3, 3, 3, 3 };
+	for (size_t i = 0; i < 4; i++)
+		pads[i] = _i % 3 == 0 ? 3 : _i % 3 == 1 ? (size_t)rng_int(&r, 0, 3) : 0;
+	d->pad_t = pads[0];
+	d->pad_l = pads[1];
+	d->pad_b = pads[2];
+	d->pad_r = pads[3];
+	p.n = 1 + (size_t)_i % 3;
+	p.h = (d->kh - 1) * d->dil_h + 1 + (size_t)rng_int(&r, 0, 9);
+	p.w = 7 + (size_t)rng_int(&r, 0, 33);
+	if (_i % 6 == 5)   /* more than DNNQ_STEM_TILES tiles a row */
+		p.w = (size_t)rng_int(&r, 258, 270);
+	size_t k = d->kh * 7 * d->cin;
+	extreme_operands(&r, &p, k, _i % 3, _i / 3 % 3, _i % 2 ? 255 : 0, _i % 4 < 2 ? 127 : -128,
+	                 0.001, 0.01, _i % 2, _i % 4 < 2);
+	d->w_zero_point = NULL;
+	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
+	if (_i % 4 >= 2) {
+		d->out_dtype = _i % 4 == 2 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32;
+		d->clip = false;
+		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
+	}
+	assert_path(&p, DNNQ_ISA_AVX2, "stem-winograd");
+	if (_i == 0) {
+		/* not taken: weight zero points, K' past DNNQ_STEM_MAX_K, a
+		 * dilation or stride 1 across, another width */
+		struct cproblem q = p;
+		int32_t zp[70] = { 3 };
+		q.d.w_zero_point = zp;
+		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
+		q = p;
+		q.d.kh = 28 / q.d.cin + 1;   /* DNNQ_STEM_MAX_K 28 */
+		int8_t *w = calloc(q.d.cout * q.d.kh * 7 * q.d.cin, 1);
+		q.d.w = w;
+		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
+		free(w);
+		q = p;
+		q.d.dil_w = 2;
+		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
+		q = p;
+		q.d.stride_w = 1;
+		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
+		q = p;
+		q.d.kw = 5;
+		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
+		assert_path(&p, DNNQ_ISA_SCALAR, "im2col");
+	}
+	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1), *y1 = run(&p, DNNQ_ISA_AVX2, 1);
+	uint8_t *y2 = run(&p, DNNQ_ISA_AVX2, 2);
+	size_t n = out_bytes(&p);
+	ck_assert_msg(!memcmp(ys, y1, n), "avx2 != scalar (cin %zu kh %zu cout %zu, %zux%zu)",
+	              d->cin, d->kh, d->cout, p.h, p.w);
+	ck_assert_msg(!memcmp(ys, y2, n), "avx2, 2 threads != scalar");
+	free(ys);
+	free(y1);
+	free(y2);
+	free_problem(&p);
+}
+END_TEST
+
 /* Strided 1x1 convolutions (im2col, blocks of up to 64 pixels across
  * output rows and images; on AVX2 the pairs kernel for cin <= 4, on VNNI
  * the segments read in place for cin a multiple of 4): strides 1..4 (one
@@ -523,28 +640,11 @@ START_TEST(winograd_edges)
 		p.h = 3 - d->pad_t;
 	if (!d->pad_r && p.w < 3 - d->pad_l)
 		p.w = 3 - d->pad_l;
-	size_t k = 9 * d->cin, nx = p.n * p.h * p.w * d->cin;
-	p.x = malloc(nx);
-	p.wt = malloc(d->cout * k);
-	int xs = _i % 3, ws = _i / 3 % 3;   /* 0: random, 1: extremes mixed, 2: one extreme */
-	for (size_t i = 0; i < nx; i++)
-		p.x[i] = xs == 0 ? (uint8_t)rng_int(&r, 0, 255)
-		       : xs == 1 ? (uint8_t)(rng_int(&r, 0, 1) * 255) : 255;
-	for (size_t i = 0; i < d->cout * k; i++)
-		p.wt[i] = ws == 0 ? (int8_t)rng_int(&r, -128, 127)
-		        : ws == 1 ? (int8_t)(rng_int(&r, 0, 1) ? 127 : -128) : (_i % 2 ? 127 : -128);
-	d->w = p.wt;
-	d->nwq = _i % 2 ? d->cout : 1;
-	p.w_scale = realloc(p.w_scale, d->cout * sizeof *p.w_scale);
-	p.bias = realloc(p.bias, d->cout * sizeof *p.bias);
-	for (size_t j = 0; j < d->cout; j++) {
-		/* small: the fp32 reference's rounding on these sums stays
-		 * within check_reference's 1e-4 */
-		p.w_scale[j] = (float)rng_uniform(&r, 0.0001, 0.001);
-		p.bias[j] = (float)rng_uniform(&r, -1, 1);
-	}
-	d->w_scale = p.w_scale;
-	d->bias = _i % 4 < 2 ? p.bias : NULL;
+	size_t k = 9 * d->cin;
+	/* small scales: the fp32 reference's rounding on these sums stays
+	 * within check_reference's 1e-4 */
+	extreme_operands(&r, &p, k, _i % 3, _i / 3 % 3, 255, _i % 2 ? 127 : -128, 0.0001, 0.001,
+	                 _i % 2, _i % 4 < 2);
 	/* extreme sums: an output scale that keeps some outputs off the bounds */
 	d->out_qp.scale = (float)(0.02 * 0.0005 * 255 * 128 * (double)k / 64);
 	if (_i % 5 == 2 || _i % 5 == 3) {
@@ -839,6 +939,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, depthwise_requant_corners, 0, 60);
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
 	tcase_add_loop_test(tc, stem_tile_rows, 0, 14);
+	tcase_add_loop_test(tc, stem_winograd, 0, 36);
 	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
