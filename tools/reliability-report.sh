@@ -202,6 +202,7 @@ files a hostile author or local user made.
 | `hostile_closed_stdio` | dnnqd started with descriptors 0, 1 and 2 closed, logging at debug, then a connect, a SIGHUP, a connect | each of 0 to 2 is /dev/null (before: the signalfd or the listening socket took them and log lines went into it); connects answered, SIGTERM ends dnnqd with status 0 |
 | `hostile_address_space` | dnnqd started under RLIMIT_AS of 112 and 256 MB, two workers, then a connect (a 64 MiB region), a SIGHUP, SIGTERM (attack41; skipped under the sanitizers, which reserve more address space than that) | each refuses to start saying why, or answers the connect (a session, or `DNNQ_E_IO`: "session region: mmap: Cannot allocate memory") and ends with status 0 (before: OpenBLAS's pool thread, started when the library loaded, could not map its buffer under 80 to 160 MB and retried for good, a CPU spinning, and exit's destructor joined it: SIGTERM never ended dnnqd) |
 | `hostile_long_request_watchdog` | `WATCHDOG_USEC=100000` and one request of a chain of 3072 ReLUs at batch 64 (about 0.6 s, each node well under a millisecond; attack45) | a WATCHDOG=1 at least every interval while it runs (before: a worker's life was its QSBR epoch, which moves between requests: none for 486 ms of a 564 ms request, and systemd kills dnnqd and every session with it whenever any client sends a request longer than `WatchdogSec=`; now a worker also counts a step before each node and each gathering round, `runner.steps`) |
+| `hostile_early_signals` (case `signals`) | a SIGHUP, then a SIGTERM, 8 times each, sent as soon as dnnqd has a second thread (OpenBLAS's constructor started its pool; main not yet; attack47) | each SIGHUP taken for a reload and the connect after it answered, each SIGTERM a stop with status 0 (before: killed by the signal, status 129 or 143: nothing blocked them before main's set-up) |
 | `reload_failures_logged_once`, `reload_symlink_target` (suite `reload`, tests/test_reload.c) | a model file deleted and created (not a model) in turn, 12 times, each followed by 2 RELOADs (as another user in a sticky /tmp may do, the inotify reloads besides); then a config naming 40 missing files in turn; a model given as a symlink into another directory, its target replaced, the link pointed elsewhere, that file rewritten in place | 2 `reload failed` lines for the 2 causes (before: one each failed reload, 24 and more, a journal flood at one every ~200 ms), the good reload after naming the failed ones, the next failure logged again; 16 lines for the 40 causes plus one each 2^nth reload; each change of the symlinked model served without SIGHUP (before: the target's directory was not watched) |
 
 **Mutations** (seeded, a bounded number, each run in seconds): a valid
@@ -633,7 +634,14 @@ libdnnq-client's control sequence number, after 2^32 calls, sent 0 (a
 refusal's) and took a late answer from before the wrap for a malformed
 reply, failing the call after a timeout with `DNNQ_E_PROTO`
 (`late_control_reply_across_seq_wrap`, fixed: serial-number arithmetic,
-0 skipped). Nothing found (tests kept): sessions closed or SIGKILLed
+0 skipped); a SIGHUP (an admin's or a config tool's `kill -HUP` racing a
+restart) or a SIGTERM in dnnqd's first milliseconds, before main blocked
+them, killed it at the default action (sent once dnnqd had a second
+thread, the test killed the old dnnqd in each of 2 runs, the new one in
+none of 2 x 16 tries; `hostile_early_signals`, fixed: blocked from the
+executable's `.preinit_array`, before any library's constructor, so
+OpenBLAS's pool threads inherit the block; left: the dynamic loader's own
+time before it, about 0.3 ms, `LD_DEBUG=statistics`). Nothing found (tests kept): sessions closed or SIGKILLed
 while their requests sat in a gathering batch or ran split over two
 workers (`hostile_gone_mid_batch`, under ASan and UBSan too); a SIGHUP
 storm beside an admin's RELOADs and batched, threaded requests
