@@ -1187,6 +1187,9 @@ static unsigned threads_of(pid_t pid)
 static int early_signal(struct relu_dnnqd *r, const char *bin, int sig, bool *served)
 {
 	if ((r->pid = fixture_fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		dup2(null, 1);
+		dup2(null, 2);
 		execl(bin, bin, "--socket", r->sock, "--model", r->arg, (char *)NULL);
 		_exit(127);
 	}
@@ -1223,6 +1226,14 @@ static int early_signal(struct relu_dnnqd *r, const char *bin, int sig, bool *se
  */
 START_TEST(hostile_early_signals)
 {
+#if defined(__SANITIZE_THREAD__)
+	/* TSAN's runtime starts its own thread (and may execute dnnqd again)
+	 * before any .preinit_array of the program: the moment the test
+	 * aims at cannot be told from outside */
+	printf("hostile: SIGHUP or SIGTERM sent to dnnqd as soon as it has a second thread:"
+	       " 0 tries: skipped under ThreadSanitizer\n");
+	return;
+#endif
 	struct relu_dnnqd r;
 	relu_dir(&r, "/tmp/dnnq-early-XXXXXX");
 	const char *bin = fixture_binary("DNNQ_DNNQD", "dnnqd");
