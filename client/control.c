@@ -6,11 +6,13 @@
  * The socket is non-blocking and every wait is a poll(2) against one
  * deadline, so a daemon that stops answering costs a caller at most its
  * timeout and never a hang. Exchanges are serialised by c->ctl_lock (taken
- * with the same deadline); each request gets a fresh sequence number. A
- * reply that arrives after its request timed out is recognised by its older
- * seq and skipped, so one slow answer does not shift every later reply by
- * one; the deadline is looked at after each one skipped, so a daemon that
- * never stops sending such answers does not hold a call either.
+ * with the same deadline); each request gets a fresh sequence number
+ * (never 0, the daemon's refusal at accept). A reply that arrives after its
+ * request timed out is recognised by its older seq (serial-number
+ * arithmetic: older across the 2^32 wrap too) and skipped, so one slow
+ * answer does not shift every later reply by one; the deadline is looked
+ * at after each one skipped, so a daemon that never stops sending such
+ * answers does not hold a call either.
  *
  * Replies are hostile input: the packet's size is checked for its type and
  * status, then magic, version, type, seq and status; file descriptors are
@@ -331,7 +333,8 @@ static int check_reply(const struct dnnq_msg_hdr *h, size_t len, const struct ct
 		return DNNQ_E_VERSION;
 	if (is_refusal(h, len))
 		return 2;
-	if (h->seq != 0 && h->seq < seq)
+	/* older by at most 2^31 - 1: a client's life never spans more */
+	if (h->seq != 0 && (int32_t)(seq - h->seq) > 0)
 		return 1;
 	if (h->seq != seq || (h->status != 0 && client_daemon_error(h->status) != h->status))
 		return DNNQ_E_PROTO;
@@ -440,9 +443,11 @@ int ctl_call_by(struct dnnq_client *c, const struct ctl_spec *spec, void *req, s
 	if (rc)
 		return rc;
 	struct dnnq_msg_hdr *h = req;
+	if (!++c->seq)
+		c->seq = 1;	/* past the wrap: 0 is a refusal's */
 	*h = (struct dnnq_msg_hdr){
 		.magic = DNNQ_PROTO_MAGIC, .version = DNNQ_PROTO_VERSION,
-		.type = spec->req_type, .seq = ++c->seq,
+		.type = spec->req_type, .seq = c->seq,
 	};
 	rc = send_by(c->sock, req, req_len, deadline);
 	/* refused and closed already: the refusal is still queued */

@@ -101,7 +101,7 @@ static const char *over_limit(struct dnnqd *d, uint32_t uid, char *buf, size_t l
 	const char *full = dnnqd_uid_full(d, uid, buf, len);
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
 	if (d->nsessions >= d->cfg.max_clients)
-		return "the daemon has as many clients as it takes (limits.max_clients, --max-clients)";
+		return DNNQD_CLIENTS_FULL;
 	if (full)
 		return full;
 	if (u && u->pending >= DNNQD_PENDING_PER_UID)

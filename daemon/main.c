@@ -8,13 +8,16 @@
  *
  * Exit status: 0 after a signal, 1 when start-up fails (the config, a
  * model file, the socket, a worker) or --check-config finds an error, 2
- * for a bad command line. SIGTERM, SIGINT and SIGHUP are blocked before
- * any thread of ours exists (so no worker or reload thread takes them)
- * and read from a signalfd by the control loop; a thread a library started
- * when it was loaded (OpenBLAS's pool, before main) does not block them,
- * so a handler there hands the signal to the main thread, where it waits
- * for the signalfd. SIGPIPE is ignored, a vanished client is an error
- * return, not a death.
+ * for a bad command line. SIGTERM, SIGINT and SIGHUP are blocked from
+ * the executable's .preinit_array, which runs before any library's
+ * constructor (OpenBLAS's starts its pool threads), so every thread
+ * inherits the block and none takes them, and one sent in the first
+ * milliseconds waits (at the default action, a SIGHUP then killed dnnqd:
+ * status 129); the control loop reads them from a signalfd. The commands
+ * that serve nothing (--check-config, --help, --version) unblock them
+ * again. A thread that unblocks them itself gets a handler that hands the
+ * signal to the main thread, where it waits for the signalfd. SIGPIPE is
+ * ignored, a vanished client is an error return, not a death.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,19 +76,46 @@ static void forward_signal(int sig)
 	errno = e;
 }
 
+static const int control_sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+static void control_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof control_sigs / sizeof control_sigs[0]; i++)
+		sigaddset(set, control_sigs[i]);
+}
+
+/* First of all (the top comment): .preinit_array's functions get argc,
+ * argv and envp, unused here. */
+static void block_control_signals(int argc, char **argv, char **envp)
+{
+	(void)argc, (void)argv, (void)envp;
+	sigset_t set;
+	control_set(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+__attribute__((section(".preinit_array"), used))
+static void (*const preinit_block)(int, char **, char **) = block_control_signals;
+
+/* For the commands that serve nothing: the signals act as usual. */
+static void unblock_control_signals(void)
+{
+	sigset_t set;
+	control_set(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 static int signals_fd(void)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	sigset_t set;
-	sigemptyset(&set);
+	control_set(&set);
 	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	main_thread = pthread_self();
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		sigaddset(&set, sigs[i]);
-		if (sigaction(sigs[i], &sa, NULL))
+	for (size_t i = 0; i < sizeof control_sigs / sizeof control_sigs[0]; i++)
+		if (sigaction(control_sigs[i], &sa, NULL))
 			return -1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		return -1;
@@ -318,7 +348,10 @@ int main(int argc, char **argv)
 	struct dnnqd_options o;
 	struct dnnq_diag diag = { "" };
 	int status = 0;
-	if (dnnqd_options_parse(&o, argc, argv, &diag)) {
+	int bad = dnnqd_options_parse(&o, argc, argv, &diag);
+	if (bad || o.help || o.version || o.check_config)
+		unblock_control_signals();
+	if (bad) {
 		fprintf(stderr, "dnnqd: %s (try --help)\n", diag.msg);
 		status = 2;
 	} else if (o.help) {

@@ -75,6 +75,11 @@ static int session_layout(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_
 	char why[256];
 	if (dnnqd_uid_full(d, uid, why, sizeof why))
 		return dnnq_diag_set(diag, DNNQ_E_BUSY, "%s", why);
+	/* a connection admitted while there was room may say HELLO once the
+	 * table is full, and again at once: no region is made for a session
+	 * that cannot be published */
+	if (d->nsessions >= d->cfg.max_clients)
+		return dnnq_diag_set(diag, DNNQ_E_BUSY, DNNQD_CLIENTS_FULL);
 	const struct dnnqd_uid *u = dnnqd_uid_find(d, uid);
 	uint64_t held = u ? u->bytes : 0, quota = d->cfg.max_bytes_per_uid;
 	uint32_t cap = d->cfg.max_inflight;

@@ -39,11 +39,16 @@ struct dnnqd_session {
 	uint64_t scrubbed;              /* region bytes punched out (reap) */
 };
 
+/* Why a peer is refused when the table is full (at accept and at HELLO). */
+#define DNNQD_CLIENTS_FULL \
+	"the daemon has as many clients as it takes (limits.max_clients, --max-clients)"
+
 /* A region of `slots` slots (0: 64) and `arena_bytes` of arena (0: 64 MiB)
  * for a peer of uid: DNNQ_E_RANGE for too many slots, DNNQ_E_NOMEM over a
  * size limit (the session's, or the uid's region bytes), DNNQ_E_BUSY when
- * the uid holds its most sessions (each message names the limit), DNNQ_E_IO
- * when a system call fails. Publishing counts it against the uid. */
+ * the uid holds its most sessions or the table is full (each message names
+ * the limit), DNNQ_E_IO when a system call fails. Publishing counts it
+ * against the uid. */
 int dnnqd_session_create(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t arena_bytes,
                          struct dnnqd_session **out, struct dnnq_diag *diag);
 /* The HELLO reply passed the client's ends: the daemon's copies go. */

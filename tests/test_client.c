@@ -1047,11 +1047,14 @@ START_TEST(stale_heartbeat_is_death)
 }
 END_TEST
 
-START_TEST(late_control_reply_is_skipped)
+/* A STATS that times out, then its late answer skipped by the next call;
+ * seq: the sequence number the client sent last before the STATS. */
+static void late_stats_skipped(uint32_t seq)
 {
 	fake_up();
 	struct dnnq_client *c;
 	ck_assert_int_eq(connect_opts(2, 2000, &c), 0);
+	c->seq = seq;
 	/* control calls give up after 100 ms from here: not the connect, which
 	 * a loaded host can take longer over */
 	c->timeout_ms = 100;
@@ -1072,6 +1075,21 @@ START_TEST(late_control_reply_is_skipped)
 	dnnq_model_close(m);
 	dnnq_close(c);
 	fake_down();
+}
+
+START_TEST(late_control_reply_is_skipped)
+{
+	late_stats_skipped(1);
+}
+END_TEST
+
+/* The same across the wrap of the 32-bit sequence number: the late answer
+ * is to seq 2^32 - 1, the next call's is 1 (0 is the daemon's refusal at
+ * accept). Before, a seq past the wrap took the late answer for a
+ * malformed reply to itself (DNNQ_E_PROTO): "older" was a plain "<". */
+START_TEST(late_control_reply_across_seq_wrap)
+{
+	late_stats_skipped(UINT32_MAX - 1);
 }
 END_TEST
 
@@ -1356,6 +1374,7 @@ Suite *suite_client(void)
 	tcase_add_test(tc, poll_notices_death);
 	tcase_add_test(tc, stale_heartbeat_is_death);
 	tcase_add_test(tc, late_control_reply_is_skipped);
+	tcase_add_test(tc, late_control_reply_across_seq_wrap);
 	tcase_add_test(tc, late_replies_end_at_the_deadline);
 	tcase_add_test(tc, long_late_reply_is_skipped);
 	suite_add_tcase(s, tc);

@@ -4668,6 +4668,272 @@ START_TEST(hostile_out_of_fds)
 }
 END_TEST
 
+/* ---- sessions gone mid-batch and mid-team; SIGHUP storms ------------------- */
+
+/* fc1024 gathered into batches (a delay long enough that a batch is still
+ * gathering when its members' sessions go) and split over both workers
+ * (threads 2), beside relu64: the honest client's fc1024 requests ride in
+ * the same batches as the offender's. */
+static const char batch_team_yaml[] =
+	"models:\n  - name: relu64\n    path: relu64.dnnq\n"
+	"  - name: fc1024\n    path: fc1024.dnnq\n    threads: 2\n"
+	"    dynamic_batching: { max_queue_delay_us: 3000 }\n";
+
+#define GONE_SLOTS 8
+
+/* The offender's fc1024 requests at batches 1..7 in every slot, pushed
+ * and rung; how many the ring took. */
+static unsigned long push_fc_batches(struct raw *r, const struct dnnq_msg_model *fc,
+                                     struct rng *g)
+{
+	unsigned long pushed = 0;
+	uint32_t most = fc->max_batch < 7 ? fc->max_batch : 7;
+	for (uint32_t slot = 0; slot < GONE_SLOTS; slot++) {
+		uint32_t batch = 1 + (uint32_t)(rng_next(g) % most);
+		uint64_t at = (uint64_t)slot * 16384;
+		fill_random(r->v.arena + at, 1024ull * batch, DNNQ_TYPE_U8, g);
+		struct dnnq_shm_request q = fc_at(fc, batch, at, at + 8192);
+		pushed += raw_push(r, slot, &q) == 0;
+	}
+	dnnq_shm_doorbell_ring(&r->v, r->fds[1]);
+	return pushed;
+}
+
+/* A child: HELLO, fc1024's requests pushed, a byte to the parent, then
+ * waits for its SIGKILL. */
+static void doomed_offender(const char *socket, int ready, uint64_t seed)
+{
+	struct raw r;
+	struct dnnq_msg_model fc;
+	struct rng g = { seed };
+	char ok = raw_try_hello(&r, socket, GONE_SLOTS, RAW_ARENA, NULL, 0) == 0 &&
+	          raw_try_open(&r, fixture_model_name(FIXTURE_FC1024), &fc) == 0 &&
+	          push_fc_batches(&r, &fc, &g) > 0;
+	if (write(ready, &ok, 1) != 1)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/* Sessions whose requests are members of a gathering batch, or of a
+ * request two workers run, go at once: closed by the offender (socket,
+ * fds and mapping) a moment after its submits, or its process SIGKILLed.
+ * The batch and the team still hold them, so they must be freed only
+ * after both finish (ASan would see a use after free), and the honest
+ * client riding in the same batches must get the engine's answers. */
+START_TEST(hostile_gone_mid_batch)
+{
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct load l;
+	struct level was;
+	char path[400], ratio[96], outcome[400];
+	hostile_config(batch_team_yaml, path, sizeof path);
+	const char *const extra[] = { "--config", path, "--cpus", "0-1", NULL };
+	double base = begin(&d, &h, extra, &was);
+	struct rng g = { 0x47a77ac4ull };
+	load_start(&l, &h, base);
+	unsigned long rounds = 0, closed = 0, killed = 0, pushed = 0;
+	double t0 = fixture_now_s();
+	for (; rounds < 24 || !long_enough(t0); rounds++) {
+		if (rounds % 2) {
+			int p[2];
+			char ok = 0;
+			ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+			pid_t pid = fixture_fork();
+			ck_assert_int_ge(pid, 0);
+			if (pid == 0) {
+				close(p[0]);
+				doomed_offender(d.socket, p[1], rng_next(&g));
+			}
+			close(p[1]);
+			ck_assert_int_eq(read(p[0], &ok, 1), 1);
+			close(p[0]);
+			ck_assert_msg(ok, "offender child %lu could not submit", rounds);
+			if (rng_next(&g) % 2)
+				fixture_sleep_ms(1);
+			kill(pid, SIGKILL);
+			ck_assert_int_ne(fixture_wait(pid, 10000), -1);
+			killed++;
+			continue;
+		}
+		struct raw r;
+		struct dnnq_msg_model fc;
+		ck_assert_int_eq(raw_try_hello(&r, d.socket, GONE_SLOTS, RAW_ARENA, NULL, 0), 0);
+		raw_open(&r, fixture_model_name(FIXTURE_FC1024), &fc);
+		pushed += push_fc_batches(&r, &fc, &g);
+		/* now, or while the batch gathers (its delay is 3 ms) */
+		struct timespec ts = { 0, (long)(rng_next(&g) % 3000000) };
+		nanosleep(&ts, NULL);
+		raw_close(&r);
+		closed++;
+	}
+	load_stop(&l, ratio, sizeof ratio);
+	assert_alive(&d);
+	snprintf(outcome, sizeof outcome, "%lu sessions closed with %lu requests in batches and"
+	         " team runs, %lu offender processes SIGKILLed with theirs; every session"
+	         " reclaimed, fds back to their level; %s", closed, pushed, killed, ratio);
+	report("sessions closed or SIGKILLed while their fc1024 requests (batches 1 to 7) were"
+	       " gathered into batches and split over 2 workers (threads 2)", rounds, outcome);
+	finish(&d, &h, was, "gone mid-batch");
+	hostile_config_remove(path);
+}
+END_TEST
+
+/* An admin's RELOADs, one after another, on a thread of their own: each
+ * must be answered (a storm of SIGHUPs in between coalesces, never loses
+ * a waiter). */
+struct reloader {
+	const char *socket;
+	pthread_t t;
+	atomic_bool stop;
+	unsigned long answered, failed;
+	int rc;
+	char why[256];
+};
+
+static void *reloader_main(void *arg)
+{
+	struct reloader *rl = arg;
+	struct dnnq_client *c = NULL;
+	struct dnnq_connect_opts o = { .slots = 1, .arena_bytes = 65536 };
+	if ((rl->rc = dnnq_connect(rl->socket, &o, &c))) {
+		snprintf(rl->why, sizeof rl->why, "connect: %s", dnnq_last_error());
+		return NULL;
+	}
+	while (!atomic_load(&rl->stop)) {
+		struct dnnq_reload_result rr;
+		int rc = dnnq_reload_wait(c, &rr, 10000);
+		if (rc && rc != DNNQ_E_BUSY) {
+			rl->rc = rc;
+			snprintf(rl->why, sizeof rl->why, "RELOAD %lu: %s", rl->answered,
+			         dnnq_last_error());
+			break;
+		}
+		rl->answered++;
+		rl->failed += rr.status != 0;
+	}
+	dnnq_close(c);
+	return NULL;
+}
+
+/* SIGHUPs as fast as kill(2) sends them, with requests of batched and
+ * team models running and an admin's RELOADs waiting: dnnqd keeps
+ * serving right answers, answers every RELOAD, and stops with status 0. */
+START_TEST(hostile_sighup_storm)
+{
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct load l;
+	struct level was;
+	struct reloader rl = { 0 };
+	char path[400], ratio[96], outcome[400];
+	hostile_config(batch_team_yaml, path, sizeof path);
+	const char *const extra[] = { "--config", path, "--cpus", "0-1", NULL };
+	double base = begin(&d, &h, extra, &was);
+	rl.socket = d.socket;
+	atomic_init(&rl.stop, false);
+	ck_assert_int_eq(pthread_create(&rl.t, NULL, reloader_main, &rl), 0);
+	load_start(&l, &h, base);
+	unsigned long sent = 0;
+	double t0 = fixture_now_s();
+	while (sent < 2000 || !long_enough(t0)) {
+		for (int i = 0; i < 100; i++, sent++)
+			ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+		sched_yield();
+	}
+	load_stop(&l, ratio, sizeof ratio);
+	atomic_store(&rl.stop, true);
+	pthread_join(rl.t, NULL);
+	assert_alive(&d);
+	ck_assert_msg(rl.rc == 0, "the admin's RELOADs during the SIGHUP storm: %s", rl.why);
+	ck_assert_msg(rl.answered > 0, "no RELOAD answered during the SIGHUP storm");
+	ck_assert_msg(rl.failed == 0, "%lu of %lu RELOADs of an unchanged config failed",
+	              rl.failed, rl.answered);
+	snprintf(outcome, sizeof outcome, "dnnqd kept serving; the admin's %lu RELOADs meanwhile"
+	         " each answered (status 0); %s", rl.answered, ratio);
+	report("SIGHUPs in a tight loop beside an admin's back-to-back RELOADs, fc1024 batched"
+	       " and on threads 2", sent, outcome);
+	finish(&d, &h, was, "SIGHUP storm");
+	hostile_config_remove(path);
+}
+END_TEST
+
+/* uid 65534's one session, held until told to stop. */
+static int one_session_main(struct nobody *sh, const char *socket)
+{
+	struct raw r;
+	sh->rc = raw_try_hello(&r, socket, 1, 65536, sh->msg, sizeof sh->msg);
+	if (sh->rc)
+		return 10;
+	atomic_store(&sh->ready, 1);
+	for (double t0 = fixture_now_s(); !atomic_load(&sh->stop) && fixture_now_s() - t0 < 60;)
+		fixture_sleep_ms(5);
+	raw_close(&r);
+	return 0;
+}
+
+/* A connection admitted while the table had room says HELLO again and
+ * again once another uid took the last session: each must be refused,
+ * DNNQ_E_BUSY naming limits.max_clients, before a region is made for it
+ * (before: a memfd sized, sealed, mapped and its header, ring and slot
+ * table written, two socketpairs, every worker's epoll set, all undone at
+ * once; 16 times a wake for each such connection, for its second of
+ * grace). */
+START_TEST(hostile_hello_when_full)
+{
+	if (!root_or_skip("HELLO again and again with the table full"))
+		return;
+	struct fixture_daemon d = { 0 };
+	struct honest h;
+	struct raw pend;
+	struct level was;
+	char msg[256] = "", outcome[512];
+	const char *const extra[] = { "--max-clients", "2", "--allow-uid", "65534", NULL };
+	begin(&d, &h, extra, &was);
+	open_to_all(&d);
+	raw_init(&pend);
+	pend.fd = raw_socket(d.socket);
+	struct nobody *sh = nobody_map();
+	pid_t pid = as_nobody(one_session_main, sh, d.socket);
+	nobody_ready(sh, pid, "HELLO when full");
+	long ticks0 = cpu_ticks(d.pid);
+	unsigned long tries = 0;
+	double t0 = fixture_now_s();
+	/* within the pending connection's second of grace */
+	while (fixture_now_s() - t0 < 0.5) {
+		struct dnnq_msg_hello m = { .abi_major = DNNQ_SHM_ABI_MAJOR,
+		                            .abi_minor = DNNQ_SHM_ABI_MINOR,
+		                            .slots = 64, .arena_bytes = 128u << 20 };
+		struct dnnq_msg_hello_reply hr;
+		unsigned nfds = 0;
+		int fds[DNNQ_PROTO_NFDS];
+		raw_hdr(&pend, &m.hdr, DNNQ_MSG_HELLO);
+		ck_assert_int_eq(send(pend.fd, &m, sizeof m, MSG_NOSIGNAL), (ssize_t)sizeof m);
+		ssize_t n = raw_recv(pend.fd, &hr, sizeof hr, fds, &nfds);
+		ck_assert_msg(n == (ssize_t)sizeof hr, "HELLO %lu while full: %zd bytes", tries, n);
+		ck_assert_uint_eq(nfds, 0);
+		snprintf(msg, sizeof msg, "%.*s", (int)sizeof hr.message, hr.message);
+		ck_assert_msg(hr.hdr.status == DNNQ_E_BUSY && strstr(msg, "limits.max_clients"),
+		              "HELLO %lu while full: %s ('%s')", tries, dnnq_strerror(hr.hdr.status),
+		              msg);
+		tries++;
+	}
+	long ticks = cpu_ticks(d.pid) - ticks0;
+	assert_alive(&d);
+	assert_honest(&h);
+	close(pend.fd);
+	nobody_end(sh, pid, "HELLO when full");
+	munmap(sh, sizeof *sh);
+	snprintf(outcome, sizeof outcome, "each DNNQ_E_BUSY before any region was made ('%s');"
+	         " dnnqd used %ld CPU ticks over the 0.5 s", msg, ticks);
+	report("HELLO (64 slots, 128 MiB arena) again and again on a connection"
+	       " admitted before uid 65534 took the last session (--max-clients 2)", tries,
+	       outcome);
+	finish(&d, &h, was, "HELLO when full");
+}
+END_TEST
+
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
@@ -4712,6 +4978,13 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, hostile_retired_storm);
 	tcase_add_test(tc, hostile_metrics_tmp);
 	tcase_add_test(tc, hostile_out_of_fds);
+	suite_add_tcase(s, tc);
+	/* its own case, so it runs alone: sessions gone mid-batch, SIGHUP and HELLO storms */
+	tc = tcase_create("storms");
+	tcase_add_unchecked_fixture(tc, fixture_tmp_begin, fixture_tmp_end);
+	tcase_add_test(tc, hostile_gone_mid_batch);
+	tcase_add_test(tc, hostile_sighup_storm);
+	tcase_add_test(tc, hostile_hello_when_full);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -158,6 +158,9 @@ depends on how the offender's own threads share them.
 | `hostile_model_node_flood` | a reload onto a model file of 131,073 nodes (a chain of ReLUs), one more than a model may have | `DNNQ_E_FORMAT` naming the node count, the old version served (before the cap: the quadratic arena planner held the reload past the client's timeout; a million nodes, hours, and SIGTERM with it) |
 | `hostile_ids_reload` | requests naming every id 0..8 and generations 0..5 and 2^32 - 1, of either signature (fc1024's [N, 1024] or relu64's [N, 64]), half from a fresh OPEN of a name the reloads change, while 8 reloads add, remove, re-sign (fc1024 onto relu64's file) and re-batch models (`dynamic_batching`, a preferred size, `threads: 2`); every fourth round the session closed with its 8 requests in flight (attack44) | each request waited for answered (served or failed alone); the honest client's relu64 right throughout; dnnqd's fds back to their level (nothing found) |
 | `hostile_out_of_fds` | every descriptor of dnnqd taken (its soft RLIMIT_NOFILE lowered to the lowest free one), then raw and library connects | each refused at once, `DNNQ_E_BUSY` naming RLIMIT_NOFILE, through the spare descriptor the control loop keeps (before: unanswered in the backlog until the client's timeout); connects fine with descriptors back, fds back to their level |
+| `hostile_gone_mid_batch` (case `storms`) | fc1024 with `dynamic_batching` (3 ms) and `threads: 2` on 2 workers beside relu64: sessions closed (socket, fds, mapping) 0 to 3 ms after pushing 8 requests of batches 1 to 7, or their process SIGKILLed, in turn (attack47) | every session reclaimed once its batch and team runs end; the honest client's fc1024 requests, riding in the same batches, right |
+| `hostile_sighup_storm` (case `storms`) | SIGHUPs in a tight loop (2000 at least, 100 between yields) beside an admin's back-to-back RELOADs, the same models (attack47) | every RELOAD answered with status 0 (the SIGHUPs coalesce, none loses a waiter); SIGTERM exit 0 |
+| `hostile_hello_when_full` (case `storms`) | a connection admitted while the table had room sending HELLO again and again, for half its second of grace, after uid 65534 took the last session (`--max-clients 2`; attack47) | each `DNNQ_E_BUSY` naming `limits.max_clients`, before a region is made (before: a memfd made, sized, sealed, mapped and written, two socketpairs and the epoll entries, then undone, for each HELLO) |
 
 The fixture's `k-*` models (one per node kind, `tools/serve-fixture.h`)
 are loaded only by `hostile_every_kind` and `hostile_every_kind_team`.
@@ -199,6 +202,7 @@ files a hostile author or local user made.
 | `hostile_closed_stdio` | dnnqd started with descriptors 0, 1 and 2 closed, logging at debug, then a connect, a SIGHUP, a connect | each of 0 to 2 is /dev/null (before: the signalfd or the listening socket took them and log lines went into it); connects answered, SIGTERM ends dnnqd with status 0 |
 | `hostile_address_space` | dnnqd started under RLIMIT_AS of 112 and 256 MB, two workers, then a connect (a 64 MiB region), a SIGHUP, SIGTERM (attack41; skipped under the sanitizers, which reserve more address space than that) | each refuses to start saying why, or answers the connect (a session, or `DNNQ_E_IO`: "session region: mmap: Cannot allocate memory") and ends with status 0 (before: OpenBLAS's pool thread, started when the library loaded, could not map its buffer under 80 to 160 MB and retried for good, a CPU spinning, and exit's destructor joined it: SIGTERM never ended dnnqd) |
 | `hostile_long_request_watchdog` | `WATCHDOG_USEC=100000` and one request of a chain of 3072 ReLUs at batch 64 (about 0.6 s, each node well under a millisecond; attack45) | a WATCHDOG=1 at least every interval while it runs (before: a worker's life was its QSBR epoch, which moves between requests: none for 486 ms of a 564 ms request, and systemd kills dnnqd and every session with it whenever any client sends a request longer than `WatchdogSec=`; now a worker also counts a step before each node and each gathering round, `runner.steps`) |
+| `hostile_early_signals` (case `signals`) | a SIGHUP, then a SIGTERM, 8 times each, sent as soon as dnnqd has a second thread (OpenBLAS's constructor started its pool; main not yet; attack47) | each SIGHUP taken for a reload and the connect after it answered, each SIGTERM a stop with status 0 (before: killed by the signal, status 129 or 143: nothing blocked them before main's set-up); skipped under ThreadSanitizer, whose runtime starts its own thread before any `.preinit_array` of the program |
 | `reload_failures_logged_once`, `reload_symlink_target` (suite `reload`, tests/test_reload.c) | a model file deleted and created (not a model) in turn, 12 times, each followed by 2 RELOADs (as another user in a sticky /tmp may do, the inotify reloads besides); then a config naming 40 missing files in turn; a model given as a symlink into another directory, its target replaced, the link pointed elsewhere, that file rewritten in place | 2 `reload failed` lines for the 2 causes (before: one each failed reload, 24 and more, a journal flood at one every ~200 ms), the good reload after naming the failed ones, the next failure logged again; 16 lines for the 40 causes plus one each 2^nth reload; each change of the symlinked model served without SIGHUP (before: the target's directory was not watched) |
 
 **Mutations** (seeded, a bounded number, each run in seconds): a valid
@@ -211,6 +215,7 @@ input recorded, then mutated, against each side.
 | `mutated_replies` (`client`) | a fake dnnqd (tests/fakedaemon.c, `mutate_seed`) whose replies (one in three: HELLO, MODEL, STATS, CLOSE) get 1 to 3 mutations: a bit, a 2-, 4- or 8-byte field at an edge, cut, grown to 8 KiB + 64, seq +-1, a status from -40 to 3, a name or message without its NUL, an fd of another kind (an eventfd) or twice, one fd fewer or more; one region header in four with a field at an edge; one completion in four with a status at an edge; one in eight followed by a slot's state or waiters word rewritten (0 to 5, or an edge); 300 sessions of connect, model name, stats, open, io, a request of each model (timeouts 100 ms) | each call returns 0 or a `DNNQ_E_*` with its text; the library's fds and mappings back to none after `dnnq_close` or a failed connect; the fake sees the session end (found at seed 1443 of a longer run: a CLOSE reply cut to 0 bytes and carrying an eventfd left the fd open in the client's process, a packet of no bytes being read as a possible hang-up with its fds ignored; now closed, `FAKE_HELLO_EMPTY_FD` in `hello_faults_leave_nothing`). Also found meanwhile: a model or signature name with ESC, CSI or a newline in a reply was taken and handed to every caller that prints it (dnnqctl, logs, JSON); a name must now be UTF-8 text without controls, as dnnqd's are (`ctl_name_ok`; `FAKE_MODEL_ESCAPE` in `model_reply_faults`); every text the library hands back (`dnnq_last_error`, a STATS line) is checked to be UTF-8 text without controls |
 | `late_replies_end_at_the_deadline` (`client`) | a fake dnnqd answering STATS 33 times (attack43): the 32 copies after the first are late answers, whose seq every later request has passed; the next call starts with its deadline already passed (timeout 0) | the call returns `DNNQ_E_TIMEDOUT` after reading one of them, 31 left queued (before: a late answer was skipped and the next packet read at once, the deadline looked at only when the socket was empty, so a daemon sending late answers faster than the client read them held any control call, `dnnq_connect` and `dnnq_model_open` included, past its timeout for as long as it kept sending; the test read all 32) |
 | `long_late_reply_is_skipped` (`client`) | a fake dnnqd holding its answer to an INFO until the call gave up (timeout 100 ms), then a STATS (attack43) | the late MODEL reply (2408 bytes) is skipped like any late answer and STATS answers (before: the library read a reply into a buffer of the size the call expects, so a late answer longer than that (a MODEL or RELOAD reply before a STATS, HELLO or CLOSE one) was cut, taken for a malformed reply and failed the next call with `DNNQ_E_PROTO`; an honest but slow dnnqd did it too) |
+| `late_control_reply_across_seq_wrap` (`client`) | a STATS timed out at seq 2^32 - 1, its answer arriving late; the next call's seq past the wrap (attack47) | the late answer skipped, the call answered (before: `DNNQ_E_PROTO`, "older" was a plain `<`; seq 0, a refusal's, is never sent now) |
 | `hello_faults_leave_nothing` (`client`): `FAKE_HELLO_PIPE_FDS`, `FAKE_HELLO_STREAM_FD` | a HELLO reply carrying a pipe's ends for the doorbell and completion ends, or a stream socket for the completion end (attack43) | `DNNQ_E_PROTO` ("the HELLO reply's doorbell or completion descriptor is not an AF_UNIX datagram socket"), nothing left open (before: taken; `dnnq_event_fd` handed the caller whatever came, against its documented "datagram socket, non-blocking") |
 | `test_completion_end_made_blocking` (`make check-python`) | a fake dnnqd clearing O_NONBLOCK on the client's completion end before each completion (the fake keeps that end: one open file, its flags shared; attack43), 3 `run_async` requests | each completes (before: the asyncio reader read with `os.read` until EAGAIN, and the read after the last byte blocked the event loop for good; now `recv(MSG_DONTWAIT)` on a duplicate of the fd, and `dnnq_event_fd`'s comment tells C callers the same) |
 | `endless_model_indices`, `dnnqctl_against_endless_fake` (`client`), `test_endless_models` (`make check-python`) | a fake dnnqd answering every INFO and MODEL_STATS index, each reply claiming 1, 2 or 5000 models more than the index asked | `dnnq_model_name` and `dnnq_model_stats` fail `DNNQ_E_PROTO` from index 1024 on, and at once for a count past 1024 (`DNNQ_PROTO_MAX_MODELS`, to which dnnqd now holds the config's models and `--model`'s together); `dnnqctl status`, `status --json`, `metrics` and `models` exit 1 saying "protocol error"; Python's `models()` raises `ProtocolError` (before: `status` and `models` printed for good, killed by the test at 4 MiB; `metrics` grew its table until out of memory, and a malformed reply after the first was taken for a daemon without MODEL_STATS; `models()` took any count up to 2^31 - 1) |
@@ -615,6 +620,40 @@ parks thousands of its own threads wakes them all (INT_MAX), in the
 worker's time, on every completion of that slot: its own requests pay
 it, on the one worker the reserve lets it have while others are active
 (with one worker, the others wait out those wakes).
+
+Tried (attack47), against dnnqd and the client library, each as a test
+of the suites above (case `storms` of suite hostile, run alone with
+`CK_RUN_CASE=storms`). Found: a connection admitted while the session
+table had room, sending HELLO once the table was full, had a whole region
+made for each HELLO (memfd, seals, mapping, header, ring and slot table,
+two socketpairs, every worker's epoll entry) and undone at once, 16 a
+wake (`hostile_hello_when_full`, fixed: `DNNQ_E_BUSY` naming
+`limits.max_clients` first; 3369 HELLOs answered in 0.5 s before, 26058
+after, `CK_RUN_CASE=storms build/tests/dnnq-check hostile`, load 3.7);
+libdnnq-client's control sequence number, after 2^32 calls, sent 0 (a
+refusal's) and took a late answer from before the wrap for a malformed
+reply, failing the call after a timeout with `DNNQ_E_PROTO`
+(`late_control_reply_across_seq_wrap`, fixed: serial-number arithmetic,
+0 skipped); a SIGHUP (an admin's or a config tool's `kill -HUP` racing a
+restart) or a SIGTERM in dnnqd's first milliseconds, before main blocked
+them, killed it at the default action (sent once dnnqd had a second
+thread, the test killed the old dnnqd in each of 2 runs, the new one in
+none of 2 x 16 tries; `hostile_early_signals`, fixed: blocked from the
+executable's `.preinit_array`, before any library's constructor, so
+OpenBLAS's pool threads inherit the block; left: the dynamic loader's own
+time before it, about 0.3 ms, `LD_DEBUG=statistics`). Nothing found (tests kept): sessions closed or SIGKILLed
+while their requests sat in a gathering batch or ran split over two
+workers (`hostile_gone_mid_batch`, under ASan and UBSan too); a SIGHUP
+storm beside an admin's RELOADs and batched, threaded requests
+(`hostile_sighup_storm`). Read, not run: the connection array cannot
+fill before the budgets refuse (a session comes from a pending
+connection, and no connection is admitted once the table is full, so
+sessions + pending stay below max_clients + 64); the client's slot
+tickets and a worker's uid-turn pass number wrap harmlessly (0 skipped;
+an entry last used exactly 2^32 passes before only skips that uid for
+one pass); the HELLO reply's memfd, doorbell and completion ends are
+checked by the client (seals before size, tmpfs, AF_UNIX datagram), and
+dnnqd takes no descriptor from a client.
 
 Tried (attack46), against dnnqd's sockets and region from outside the
 protocol (`hostile_socket_tricks`, and a Python client by hand on a
