@@ -172,8 +172,11 @@ static void stem_columns(const struct dnnq_conv *c, size_t img, size_t oy, size_
 		const uint8_t *row = image + (size_t)iy * w * cin;
 		for (; s < lo; s++)
 			memcpy(d + s * STEM_SLOT, &zx4, 4);
-		for (const uint8_t *p = row + (size_t)(ix0 + (ptrdiff_t)s) * cin; s < hw; s++, p += cin)
-			memcpy(d + s * STEM_SLOT, p, 4);
+		/* an offset, not a pointer: at slot lo a block wholly in the
+		 * left or the right padding would point outside the row
+		 * (undefined, though not read; size_t wraps defined) */
+		for (size_t at = (size_t)(ix0 + (ptrdiff_t)s) * cin; s < hw; s++, at += cin)
+			memcpy(d + s * STEM_SLOT, row + at, 4);
 		for (; s < hi; s++)
 			for (size_t i = 0; i < cin; i++)
 				d[s * STEM_SLOT + i] = row[(size_t)(ix0 + (ptrdiff_t)s) * cin + i];

@@ -409,6 +409,61 @@ static void extreme_operands(struct rng *r, struct cproblem *p, size_t k, int xs
 	d->bias = bias ? p->bias : NULL;
 }
 
+/* A stem's problem, its geometry past the kernel's width to set: kind 4's
+ * scales and output, input channels 1 + i % 4, cout, 7-tap rows at stride
+ * 2 along x. */
+static struct dnnq_conv_desc *stem_problem(struct rng *r, struct cproblem *p, int i, size_t cout)
+{
+	make_problem(r, p, 4);
+	free(p->x);
+	free(p->wt);
+	struct dnnq_conv_desc *d = &p->d;
+	d->cin = 1 + (size_t)i % 4;
+	d->cout = cout;
+	d->kw = 7;
+	d->stride_w = 2;
+	d->dil_w = 1;
+	return d;
+}
+
+/* A stem's operands by case i (extreme_operands; symmetric weights) and
+ * its output: u8 for i % 4 < 2, else int32 or float. */
+static void stem_operands(struct rng *r, struct cproblem *p, int i)
+{
+	struct dnnq_conv_desc *d = &p->d;
+	size_t k = d->kh * 7 * d->cin;
+	extreme_operands(r, p, k, i % 3, i / 3 % 3, i % 2 ? 255 : 0, i % 4 < 2 ? 127 : -128, 0.001,
+	                 0.01, i % 2, i % 4 < 2);
+	d->w_zero_point = NULL;
+	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
+	if (i % 4 >= 2) {
+		d->out_dtype = i % 4 == 2 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32;
+		d->clip = false;
+		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
+	}
+}
+
+/* p takes the stem on AVX2 and gives scalar's outputs bit for bit on 1 up
+ * to `threads` threads; p freed. */
+static void stem_against_scalar(struct cproblem *p, unsigned threads)
+{
+	const struct dnnq_conv_desc *d = &p->d;
+	assert_path(p, DNNQ_ISA_AVX2, "stem-winograd");
+	uint8_t *ys = run(p, DNNQ_ISA_SCALAR, 1);
+	size_t n = out_bytes(p);
+	for (unsigned t = 1; t <= threads; t++) {
+		uint8_t *y = run(p, DNNQ_ISA_AVX2, t);
+		ck_assert_msg(!memcmp(ys, y, n),
+		              "avx2 on %u threads != scalar (cin %zu cout %zu kh %zu stride %zu "
+		              "dilation %zu pads %zu %zu %zu %zu, %zu x %zux%zu)",
+		              t, d->cin, d->cout, d->kh, d->stride_h, d->dil_h, d->pad_t, d->pad_l,
+		              d->pad_b, d->pad_r, p->n, p->h, p->w);
+		free(y);
+	}
+	free(ys);
+	free_problem(p);
+}
+
 /* The stem by 1-D Winograd (AVX2, 7-tap rows at stride 2 along x): cin
  * 1..4, kh 7, 3 and 1 (K' = kh x cin up to 16 and past it), stride 2 or 1
  * and dilation 1 or 2 down, pads 3, asymmetric and 0, odd and even widths,
@@ -424,17 +479,9 @@ START_TEST(stem_winograd)
 	static const size_t couts[] = { 1, 7, 16, 17, 33, 64, 70 };
 	struct rng r = { 23000 + (uint64_t)_i };
 	struct cproblem p;
-	make_problem(&r, &p, 4);
-	free(p.x);
-	free(p.wt);
-	struct dnnq_conv_desc *d = &p.d;
-	d->cin = 1 + (size_t)_i % 4;
-	d->cout = couts[_i % 7];
-	d->kw = 7;
+	struct dnnq_conv_desc *d = stem_problem(&r, &p, _i, couts[_i % 7]);
 	d->kh = _i % 9 == 4 ? 3 : _i % 9 == 7 ? 1 : 7;
-	d->stride_w = 2;
 	d->stride_h = _i % 5 == 3 ? 1 : 2;
-	d->dil_w = 1;
 	d->dil_h = _i % 11 == 6 ? 2 : 1;
 	size_t pads[4] = { 3, 3, 3, 3 };
 	for (size_t i = 0; i < 4; i++)
@@ -448,17 +495,7 @@ START_TEST(stem_winograd)
 	p.w = 7 + (size_t)rng_int(&r, 0, 33);
 	if (_i % 6 == 5)   /* more than DNNQ_STEM_TILES tiles a row */
 		p.w = (size_t)rng_int(&r, 258, 270);
-	size_t k = d->kh * 7 * d->cin;
-	extreme_operands(&r, &p, k, _i % 3, _i / 3 % 3, _i % 2 ? 255 : 0, _i % 4 < 2 ? 127 : -128,
-	                 0.001, 0.01, _i % 2, _i % 4 < 2);
-	d->w_zero_point = NULL;
-	d->out_qp.scale = (float)(0.02 * 0.005 * 128 * sqrt((double)k) * 1.5);
-	if (_i % 4 >= 2) {
-		d->out_dtype = _i % 4 == 2 ? DNNQ_DTYPE_S32 : DNNQ_DTYPE_F32;
-		d->clip = false;
-		d->relu = d->relu && d->out_dtype == DNNQ_DTYPE_F32;
-	}
-	assert_path(&p, DNNQ_ISA_AVX2, "stem-winograd");
+	stem_operands(&r, &p, _i);
 	if (_i == 0) {
 		/* not taken: weight zero points, K' past DNNQ_STEM_MAX_K, a
 		 * dilation or stride 1 across, another width */
@@ -483,16 +520,52 @@ START_TEST(stem_winograd)
 		assert_path(&q, DNNQ_ISA_AVX2, "im2col");
 		assert_path(&p, DNNQ_ISA_SCALAR, "im2col");
 	}
-	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1), *y1 = run(&p, DNNQ_ISA_AVX2, 1);
-	uint8_t *y2 = run(&p, DNNQ_ISA_AVX2, 2);
-	size_t n = out_bytes(&p);
-	ck_assert_msg(!memcmp(ys, y1, n), "avx2 != scalar (cin %zu kh %zu cout %zu, %zux%zu)",
-	              d->cin, d->kh, d->cout, p.h, p.w);
-	ck_assert_msg(!memcmp(ys, y2, n), "avx2, 2 threads != scalar");
-	free(ys);
-	free(y1);
-	free(y2);
-	free_problem(&p);
+	stem_against_scalar(&p, 2);
+}
+END_TEST
+
+/* The stem by 1-D Winograd on the geometries a hostile model may give it:
+ * kh x cin up to DNNQ_STEM_MAX_K (kh 28 at cin 1), strides 1..4 and
+ * dilations 1..3 down, pads up to 300 a side (blocks of tiles wholly in
+ * the padding, on either side), inputs narrower than the kernel (a row of
+ * fewer than 4 bytes), one output column, batches of 1..3, input zero
+ * point 0, 255 or random, weights at the extremes: bit for bit against
+ * scalar on 1, 2 and 3 threads. */
+START_TEST(stem_hostile)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	static const size_t couts[] = { 1, 5, 16, 31, 48 };
+	struct rng r = { 24000 + (uint64_t)_i };
+	struct cproblem p;
+	struct dnnq_conv_desc *d = stem_problem(&r, &p, _i, couts[_i % 5]);
+	d->kh = (size_t)rng_int(&r, 1, 28 / (int64_t)d->cin);   /* DNNQ_STEM_MAX_K */
+	d->stride_h = (size_t)rng_int(&r, 1, 4);
+	d->dil_h = (size_t)rng_int(&r, 1, 3);
+	size_t far = _i % 3 == 0 ? 300 : 12;
+	d->pad_t = (size_t)rng_int(&r, 0, 12);
+	d->pad_b = (size_t)rng_int(&r, 0, 12);
+	d->pad_l = (size_t)rng_int(&r, 0, (int64_t)far);
+	d->pad_r = (size_t)rng_int(&r, 0, (int64_t)far);
+	if (_i % 6 == 1)
+		d->pad_l = 300;
+	if (_i % 6 == 4)
+		d->pad_r = 300;
+	p.n = 1 + (size_t)_i % 3;
+	p.w = (size_t)rng_int(&r, 1, _i % 2 ? 6 : 20);
+	if (p.w + d->pad_l + d->pad_r < 7)
+		d->pad_r += 7 - (p.w + d->pad_l + d->pad_r);
+	if (_i % 8 == 7) {   /* one output column */
+		d->pad_l = d->pad_r = 0;
+		p.w = 7 + (size_t)rng_int(&r, 0, 1);
+	}
+	size_t eh = (d->kh - 1) * d->dil_h + 1;
+	p.h = (size_t)rng_int(&r, 1, 20);
+	if (p.h + d->pad_t + d->pad_b < eh)
+		d->pad_b += eh - (p.h + d->pad_t + d->pad_b);
+	stem_operands(&r, &p, _i);
+	d->in_qp.zero_point = _i / 4 % 3 == 0 ? 0 : _i / 4 % 3 == 1 ? 255 : d->in_qp.zero_point;
+	stem_against_scalar(&p, 3);
 }
 END_TEST
 
@@ -940,6 +1013,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, stem_small_cin, 0, 24);
 	tcase_add_loop_test(tc, stem_tile_rows, 0, 14);
 	tcase_add_loop_test(tc, stem_winograd, 0, 36);
+	tcase_add_loop_test(tc, stem_hostile, 0, 48);
 	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
