@@ -313,8 +313,9 @@ STEM_DOT(1) STEM_DOT(2) STEM_DOT(3) STEM_DOT(4) STEM_DOT(5) STEM_DOT(6)
  * (panel after panel over the whole block: 1.04x the time). */
 #define STEM_CHUNK 4
 
-/* Outputs of tile r of a group's sums m (pixel ox of the row from row0)
- * in the columns cols (halves of them), kind the output stage's. */
+/* The outputs of one tile's sums m (STEM_P positions x 16 columns), its
+ * first pixel ox of the output row from row0, in the columns cols
+ * (halves of them), kind the output stage's. */
 DNNQ_AVX2_INLINE void stem_store(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
                                  const struct dnnq_gemm_job *job,
                                  const struct dnnq_avx2_cols cols[2], size_t halves,
