@@ -130,14 +130,16 @@ size_t dnnq_conv_pairs_pack_avx2(const int8_t *w, size_t cout, size_t k, void *d
  * layer the pairs kernel would take (one group, at most
  * DNNQ_CONV_PAIRS_CIN input channels) with 7-tap kernel rows at stride 2
  * along x, no dilation across, symmetric weights and kh * cin at most
- * DNNQ_STEM_MAX_K. Each tile of 2 output columns of a row takes its 9
- * input columns' kernel rows (kh x cin values each, untransformed) to the
- * even taps' Winograd F(2, 4) and the odd taps' F(2, 3) along x, 9
- * products, against 14 direct (docs/gemm.md, "The stem by 1-D
- * Winograd"). */
+ * DNNQ_STEM_MAX_K. Each tile of DNNQ_STEM_TILE_W output columns of a row
+ * takes its 13 input columns' kernel rows (kh x cin values each,
+ * untransformed) to the even taps' Winograd F(4, 4) and the odd taps'
+ * F(4, 3) along x, 13 products, against 28 direct (docs/gemm.md, "The
+ * stem by 1-D Winograd"). */
 #define DNNQ_STEM_MAX_K 28
-/* Tiles a block at most: ResNet's 112-pixel rows are 56. */
-#define DNNQ_STEM_TILES 64
+/* Output columns a tile. */
+#define DNNQ_STEM_TILE_W 4
+/* Tiles a block at most: ResNet's 112-pixel rows are 28. */
+#define DNNQ_STEM_TILES 32
 /* Output rows a task: each row's input columns are the last one's moved
  * down by stride_h kernel rows and stride_h new ones (stem_columns). */
 #define DNNQ_STEM_ROWS 8

@@ -1,44 +1,47 @@
 /*
  * The stem by 1-D Winograd on AVX2 (dnnq_stem_avx2, conv-kernels.h): a
  * first layer's 7-tap stride-2 kernel rows split along x into the even
- * taps (w0, w2, w4, w6) on the even input columns, Winograd F(2, 4), and
- * the odd ones (w1, w3, w5) on the odd columns, F(2, 3): 9 products per 2
- * outputs against 14, each a GEMM over K' = kh * cin (the kernel rows and
+ * taps (w0, w2, w4, w6) on the even input columns, Winograd F(4, 4), and
+ * the odd ones (w1, w3, w5) on the odd columns, F(4, 3): 13 products per 4
+ * outputs against 28, each a GEMM over K' = kh * cin (the kernel rows and
  * channels, untransformed) in int16 pairs (vpmaddwd, the pairs kernel's
  * 6 x 16 tile), through the AVX2 output stage. docs/gemm.md, "The stem by
  * 1-D Winograd".
  *
- * A tile is 2 output columns, its 9 input columns x0..x8 (4 T - pad_l
- * on); e_i = x_2i (5), o_i = x_2i+1 (4). Toom-Cook at 0, 1, -1, 2 and
- * infinity (F(2, 4)) and 0, 1, -1, infinity (F(2, 3)), B^T's rows scaled
- * to integers and the divisors moved to A^T:
- *   even V: 2 e0 - e1 - 2 e2 + e3, 2 e1 + e2 - e3, -2 e1 + 3 e2 - e3,
- *           e3 - e1, 2 e1 - e2 - 2 e3 + e4;
- *   even U: a0, a0 + a1 + a2 + a3, a0 - a1 + a2 - a3, a0 + 2 a1 + 4 a2 +
- *           8 a3, a3 (a_i = w_2i), A^T [[3, 3, 1, 1, 0], [0, 3, -1, 2, 6]]:
- *           6 times the even taps' sums;
- *   odd V:  o0 - o2, o1 + o2, o2 - o1, o3 - o1;
- *   odd U:  b0, b0 + b1 + b2, b0 - b1 + b2, b2 (b_i = w_2i+1), A^T [[2, 1,
- *           1, 0], [0, 1, -1, 2]], times 3: 6 times the odd taps' sums.
- * Positions whose A^T columns are proportional share one GEMM over 2 K'
- * (the even position's K' then the odd one's), their factors in U:
- *   P0 = 3 M0 + 6 M'0, P1 = 3 M1 + 3 M'1, P2 = M2 + 3 M'2, P3 = 6 M4 + 6
- *   M'3 (A^T column (3, 0), (3, 3), (1, -1), (0, 6)) and P4 = M3 (1, 2),
- * so Y0 = P0 + P1 + P2 + P4 and Y1 = P1 - P2 + P3 + 2 P4: 4 K' + (K' + 1) /
- * 2 pairs per 2 outputs (95 for ResNet's stem, K' = 21) against the pairs
- * kernel's 2 (7 K' + 1) / 2 (148).
+ * A tile is 4 output columns, its 13 input columns x0..x12 (8 T - pad_l
+ * on); e_i = x_2i (7), o_i = x_2i+1 (6). Toom-Cook at the points 0, 1, -1,
+ * 2, -2, infinity and (F(4, 4) only) 3: A^T's column of a point t is (1,
+ * t, t^2, t^3) ((0, 0, 0, 1) at infinity), the weights' rows its powers
+ * (U: a0, a0 + a1 + a2 + a3, ..., a3, a0 + 3 a1 + 9 a2 + 27 a3), B^T the
+ * inverse's transpose, its rows scaled to integers and the divisors moved
+ * to the weights, 120 (the least common multiple) times the sums:
+ *   even V, with t_k = 3 e_k - e_k+1: 4 t0 - 5 t2 + t4, (4 t1 - t3) + (4
+ *           t2 - t4), (4 t2 - t4) - (4 t1 - t3), -(t2 - t4) - 2 (t1 - t3),
+ *           2 (t1 - t3) - (t2 - t4), -4 t1 + 5 t3 - t5, 4 e1 - 5 e3 + e5
+ *           (the points in that order), U times 10, 10, 5, 5, 1, 120, 1;
+ *   odd V:  4 o0 - 5 o2 + o4, 4 (o1 + o2) - (o3 + o4), 4 (o2 - o1) + (o3 -
+ *           o4), 2 (o3 - o1) + (o4 - o2), 2 (o1 - o3) + (o4 - o2), 4 o1 - 5
+ *           o3 + o5, U times 30, 20, 20, 5, 5, 120.
+ * The even and odd part of a point share A^T's column, so one GEMM over 2
+ * K' (the even part's K' then the odd one's): P0..P5, and P6 the even
+ * point 3 alone; Y0 = P0 + P1 + P2 + P3 + P4 + P6, Y1 = P1 - P2 + 2 P3 -
+ * 2 P4 + 3 P6, Y2 = P1 + P2 + 4 P3 + 4 P4 + 9 P6, Y3 = P1 - P2 + 8 P3 - 8
+ * P4 + P5 + 27 P6: 6 K' + (K' + 1) / 2 pairs per 4 outputs (137 for
+ * ResNet's stem, K' = 21) against the pairs kernel's 4 (7 K' + 1) / 2
+ * (296) and F(2, 4) / F(2, 3)'s 2 (4 K' + (K' + 1) / 2) (190).
  *
- * Exact: the input is not shifted (u8), |V| <= 3 * 255 = 765 (a row's
- * positive and negative coefficients sum to at most 3 each), |U| <= 15 *
- * 128 = 1920 (a0 + 2 a1 + 4 a2 + 8 a3; the others at most 6 * 128), so
- * int16 holds both and a vpmaddwd pair (< 2^22) is exact; the int32 sums
- * and the output transform wrap, a ring homomorphism mod 2^32, so Y = 6 S
- * mod 2^32, S the raw sums of x w over the kernel's kh * 7 * cin taps.
- * |S| <= 7 * 28 * 255 * 128 < 2^23 (kh * cin <= DNNQ_STEM_MAX_K), so Y
- * times 3's inverse mod 2^32 is exactly 2 S and an arithmetic shift by 1
- * gives S, the pairs kernel's sums, bit for bit; the output stage then as
- * the pairs kernel's (its column term as the accumulators' start there,
- * added here).
+ * Exact: the input is not shifted (u8); a row of B^T has positive and
+ * negative coefficients summing to at most 21 each (V1: 12, 8, 1 and -7,
+ * -2), so |V| <= 21 * 255 = 5355, and its int16 intermediates wrap to
+ * it (int16 is a ring mod 2^16); |U| <= 120 * 128 = 15360 (the others
+ * less: 5 * 15 * 128, 40 * 128, 20 * 3 * 128), so a vpmaddwd pair (< 2 *
+ * 5355 * 15360 < 2^28) is exact; the int32 sums and the output transform
+ * wrap, a ring homomorphism mod 2^32, so Y = 120 S mod 2^32, S the raw
+ * sums of x w over the kernel's kh * 7 * cin taps. |S| <= 7 * 28 * 255 *
+ * 128 < 2^23 (kh * cin <= DNNQ_STEM_MAX_K), so Y times 15's inverse mod
+ * 2^32 is exactly 8 S and an arithmetic shift by 3 gives S, the pairs
+ * kernel's sums, bit for bit; the output stage then as the pairs kernel's
+ * (its column term as the accumulators' start there, added here).
  */
 #include <immintrin.h>
 
@@ -46,16 +49,16 @@
 #include "engine/conv-pairs-avx2.h"
 #include "engine/gemm-avx2.h"
 
-_Static_assert(2 * DNNQ_STEM_MAX_K * 7 * 255 * 128 < INT32_MAX, "stem exact");
+_Static_assert(8 * DNNQ_STEM_MAX_K * 7 * 255 * 128 < INT32_MAX, "stem exact");
 
-/* The merged positions, P4 (the even part alone) last. */
-#define STEM_P 5
+/* The GEMMs: the merged points P0..P5, P6 (the even part alone) last. */
+#define STEM_P 7
 
 /* Bytes of one input column's kernel rows (K' <= DNNQ_STEM_MAX_K u8). */
 #define STEM_SLOT 32
 
 /* Position p's pairs: 2 K' values (K' the even part's, K' the odd one's)
- * or, P4, K' (the last pair's second value against weight 0 when odd). */
+ * or, P6, K' (the last pair's second value against weight 0 when odd). */
 static size_t stem_nq(size_t p, size_t kk)
 {
 	return p < STEM_P - 1 ? kk : (kk + 1) / 2;
@@ -64,7 +67,7 @@ static size_t stem_nq(size_t p, size_t kk)
 /* int16 of a panel's weights: per position its pairs x 16 columns. */
 static size_t stem_panel(size_t kk)
 {
-	return (4 * kk + (kk + 1) / 2) * 32;
+	return ((STEM_P - 1) * kk + (kk + 1) / 2) * 32;
 }
 
 /* The weights per panel of 16 columns and position p (from p * kk * 32 in
@@ -87,11 +90,18 @@ size_t dnnq_stem_pack_avx2(const int8_t *w, size_t cout, size_t kh, size_t cin, 
 				a[i] = k[2 * i * cin];
 			for (size_t i = 0; i < 3; i++)
 				b[i] = k[(2 * i + 1) * cin];
-			const int even[STEM_P] = { 3 * a[0], 3 * (a[0] + a[1] + a[2] + a[3]),
-			                           a[0] - a[1] + a[2] - a[3], 6 * a[3],
-			                           a[0] + 2 * a[1] + 4 * a[2] + 8 * a[3] };
-			const int odd[STEM_P - 1] = { 6 * b[0], 3 * (b[0] + b[1] + b[2]),
-			                              3 * (b[0] - b[1] + b[2]), 6 * b[2] };
+			/* the points 0, 1, -1, 2, -2, infinity, 3, times 120 over
+			 * their divisors */
+			const int even[STEM_P] = {
+				10 * a[0], 10 * (a[0] + a[1] + a[2] + a[3]),
+				5 * (a[0] - a[1] + a[2] - a[3]), 5 * (a[0] + 2 * a[1] + 4 * a[2] + 8 * a[3]),
+				a[0] - 2 * a[1] + 4 * a[2] - 8 * a[3], 120 * a[3],
+				a[0] + 3 * a[1] + 9 * a[2] + 27 * a[3]
+			};
+			const int odd[STEM_P - 1] = { 30 * b[0], 20 * (b[0] + b[1] + b[2]),
+			                              20 * (b[0] - b[1] + b[2]),
+			                              5 * (b[0] + 2 * b[1] + 4 * b[2]),
+			                              5 * (b[0] - 2 * b[1] + 4 * b[2]), 120 * b[2] };
 			int16_t *panel = dst + j / 16 * per + j % 16 * 2;
 			for (size_t p = 0; p < STEM_P; p++) {
 				int16_t *u = panel + p * kk * 32;
@@ -103,14 +113,14 @@ size_t dnnq_stem_pack_avx2(const int8_t *w, size_t cout, size_t kh, size_t cin, 
 	return bytes;
 }
 
-/* A block's scratch: the input columns (4 tiles + 5 slots and one of
+/* A block's scratch: the input columns (8 tiles + 5 slots and one of
  * slack, which stem_columns' shift reads), then per position the tiles' V
  * (row stride 2 * stem_nq int16, one vector of slack: the stores run past
  * a row into the next one's, written after), then a tile group's sums
  * (PAIRS_MR tiles x STEM_P positions x 16 columns int32). */
 static size_t stem_x_bytes(void)
 {
-	return (4 * DNNQ_STEM_TILES + 6) * STEM_SLOT;
+	return (8 * DNNQ_STEM_TILES + 6) * STEM_SLOT;
 }
 
 static size_t stem_v_count(size_t p, size_t kk)
@@ -127,7 +137,7 @@ size_t dnnq_stem_scratch_bytes(const struct dnnq_conv *c)
 }
 
 /* Slots [0, n) of the block from tile t0 of output row (img, oy): slot s
- * holds input column 4 t0 + s - pad_l's kernel rows, value ky * cin + c,
+ * holds input column 8 t0 + s - pad_l's kernel rows, value ky * cin + c,
  * the zero point in the padding. Kernel row by kernel row, each value a
  * 4-byte store: its bytes past cin (the next pixel's, or the zero point)
  * land on the next kernel row's, stored after, or past K' (at most
@@ -145,7 +155,7 @@ static void stem_columns(const struct dnnq_conv *c, size_t img, size_t oy, size_
 	const uint8_t *image = c->in + img * c->h * w * cin;
 	/* slots [lo, hi) are in the image, [lo, hw) with 4 bytes of the row
 	 * from their first (not past its last pixel) */
-	ptrdiff_t ix0 = (ptrdiff_t)(4 * t0) - (ptrdiff_t)c->d.pad_l;
+	ptrdiff_t ix0 = (ptrdiff_t)(8 * t0) - (ptrdiff_t)c->d.pad_l;
 	ptrdiff_t l = -ix0, h = (ptrdiff_t)w - ix0;
 	ptrdiff_t hx = w * cin < 4 ? l : (ptrdiff_t)((w * cin - 4) / cin) + 1 - ix0;
 	size_t lo = l < 0 ? 0 : (size_t)l < n ? (size_t)l : n;
@@ -185,7 +195,7 @@ static void stem_columns(const struct dnnq_conv *c, size_t img, size_t oy, size_
 	}
 }
 
-/* V of tile t (its slots x at 4 t on) into the positions' rows (v[p] + t
+/* V of tile t (its slots x at 8 t on) into the positions' rows (v[p] + t
  * * ls[p]): H halves of 16 values (K' <= 16: one). Each position's even
  * part at 0, its odd part at K', in that order, so each store's lanes past
  * its part are rewritten by the next store or the next tile's. */
@@ -195,63 +205,89 @@ DNNQ_AVX2_INLINE void stem_tile_v(const int H, const uint8_t *x, size_t kk,
 	__m256i vo[2][STEM_P - 1];
 #pragma GCC unroll 2
 	for (int h = 0; h < H; h++) {
-		__m256i e[5], o[4];
-		const uint8_t *xh = x + 4 * t * STEM_SLOT + 16 * h;
-#pragma GCC unroll 5
-		for (int i = 0; i < 5; i++)
+		__m256i e[7], o[6], tk[6];
+		const uint8_t *xh = x + 8 * t * STEM_SLOT + 16 * h;
+#pragma GCC unroll 7
+		for (int i = 0; i < 7; i++)
 			e[i] = _mm256_cvtepu8_epi16(
 				_mm_loadu_si128((const __m128i *)(xh + 2 * i * STEM_SLOT)));
-#pragma GCC unroll 4
-		for (int i = 0; i < 4; i++)
+#pragma GCC unroll 6
+		for (int i = 0; i < 6; i++)
 			o[i] = _mm256_cvtepu8_epi16(
 				_mm_loadu_si128((const __m128i *)(xh + (2 * i + 1) * STEM_SLOT)));
-		__m256i e1x2 = _mm256_add_epi16(e[1], e[1]);
+		/* t_k = 3 e_k - e_k+1 */
+#pragma GCC unroll 6
+		for (int k = 0; k < 6; k++)
+			tk[k] = _mm256_sub_epi16(_mm256_add_epi16(_mm256_add_epi16(e[k], e[k]), e[k]),
+			                         e[k + 1]);
+		__m256i r1 = _mm256_sub_epi16(tk[1], tk[3]), r2 = _mm256_sub_epi16(tk[2], tk[4]);
+		__m256i q1 = _mm256_sub_epi16(_mm256_slli_epi16(tk[1], 2), tk[3]);
+		__m256i q2 = _mm256_sub_epi16(_mm256_slli_epi16(tk[2], 2), tk[4]);
+		__m256i r1x2 = _mm256_add_epi16(r1, r1), e13 = _mm256_sub_epi16(e[1], e[3]);
 		const __m256i ve[STEM_P] = {
-			/* 2 e0 - e1 - 2 e2 + e3 */
-			_mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(e[0], e[2]), 1),
-			                 _mm256_sub_epi16(e[3], e[1])),
-			/* 2 e1 + e2 - e3 */
-			_mm256_sub_epi16(_mm256_add_epi16(e1x2, e[2]), e[3]),
-			/* -2 e1 + 3 e2 - e3 */
-			_mm256_sub_epi16(_mm256_add_epi16(_mm256_slli_epi16(e[2], 1), e[2]),
-			                 _mm256_add_epi16(e1x2, e[3])),
-			/* 2 e1 - e2 - 2 e3 + e4 */
-			_mm256_add_epi16(_mm256_sub_epi16(e1x2, e[2]),
-			                 _mm256_sub_epi16(e[4], _mm256_add_epi16(e[3], e[3]))),
-			/* e3 - e1 */
-			_mm256_sub_epi16(e[3], e[1]),
+			/* 4 (t0 - t2) - (t2 - t4) */
+			_mm256_sub_epi16(_mm256_slli_epi16(_mm256_sub_epi16(tk[0], tk[2]), 2), r2),
+			_mm256_add_epi16(q1, q2),
+			_mm256_sub_epi16(q2, q1),
+			_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_add_epi16(r2, r1x2)),
+			_mm256_sub_epi16(r1x2, r2),
+			/* -4 (t1 - t3) + (t3 - t5) */
+			_mm256_sub_epi16(_mm256_sub_epi16(tk[3], tk[5]), _mm256_slli_epi16(r1, 2)),
+			/* 4 (e1 - e3) + (e5 - e3) */
+			_mm256_add_epi16(_mm256_slli_epi16(e13, 2), _mm256_sub_epi16(e[5], e[3])),
 		};
-		vo[h][0] = _mm256_sub_epi16(o[0], o[2]);
-		vo[h][1] = _mm256_add_epi16(o[1], o[2]);
-		vo[h][2] = _mm256_sub_epi16(o[2], o[1]);
-		vo[h][3] = _mm256_sub_epi16(o[3], o[1]);
-#pragma GCC unroll 5
+		__m256i d31 = _mm256_sub_epi16(o[3], o[1]), d42 = _mm256_sub_epi16(o[4], o[2]);
+		__m256i d31x2 = _mm256_add_epi16(d31, d31);
+		vo[h][0] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[0], o[2]), 2),
+		                            _mm256_sub_epi16(o[4], o[2]));
+		vo[h][1] = _mm256_sub_epi16(_mm256_slli_epi16(_mm256_add_epi16(o[1], o[2]), 2),
+		                            _mm256_add_epi16(o[3], o[4]));
+		vo[h][2] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[2], o[1]), 2),
+		                            _mm256_sub_epi16(o[3], o[4]));
+		vo[h][3] = _mm256_add_epi16(d31x2, d42);
+		vo[h][4] = _mm256_sub_epi16(d42, d31x2);
+		vo[h][5] = _mm256_sub_epi16(_mm256_sub_epi16(o[5], o[3]), _mm256_slli_epi16(d31, 2));
+#pragma GCC unroll 7
 		for (int p = 0; p < STEM_P; p++)
 			_mm256_storeu_si256((__m256i *)(v[p] + t * ls[p] + 16 * h), ve[p]);
 	}
 	/* the odd parts after both halves of the even ones */
 #pragma GCC unroll 2
 	for (int h = 0; h < H; h++)
-#pragma GCC unroll 4
+#pragma GCC unroll 6
 		for (int p = 0; p < STEM_P - 1; p++)
 			_mm256_storeu_si256((__m256i *)(v[p] + t * ls[p] + kk + 16 * h), vo[h][p]);
 }
 
-/* The 2 outputs of a tile's sums m (STEM_P positions x 16 columns), 8
- * columns at h: Y0 = P0 + P1 + P2 + P4 and Y1 = P1 - P2 + P3 + 2 P4, 6 S
- * mod 2^32; times 3's inverse 2 S, shifted S (the file's comment). */
-DNNQ_AVX2_INLINE void stem_output(const int32_t *m, size_t h, __m256i y[2])
+/* The 4 outputs of a tile's sums m (STEM_P positions x 16 columns), 8
+ * columns at h: Y0 = P0 + P1 + P2 + P3 + P4 + P6, Y1 = P1 - P2 + 2 (P3 -
+ * P4) + 3 P6, Y2 = P1 + P2 + 4 (P3 + P4) + 9 P6, Y3 = P1 - P2 + 8 (P3 -
+ * P4) + P5 + 27 P6, 120 S mod 2^32; times 15's inverse 8 S, shifted S
+ * (the file's comment). */
+DNNQ_AVX2_INLINE void stem_output(const int32_t *m, size_t h, __m256i y[4])
 {
-	const __m256i inv3 = _mm256_set1_epi32((int32_t)0xaaaaaaab);
+	const __m256i inv15 = _mm256_set1_epi32((int32_t)0xeeeeeeef);
 	__m256i p[STEM_P];
-#pragma GCC unroll 5
+#pragma GCC unroll 7
 	for (int i = 0; i < STEM_P; i++)
 		p[i] = _mm256_loadu_si256((const __m256i *)(m + i * 16 + 8 * h));
-	__m256i y0 = _mm256_add_epi32(_mm256_add_epi32(p[0], p[1]), _mm256_add_epi32(p[2], p[4]));
-	__m256i y1 = _mm256_add_epi32(_mm256_sub_epi32(p[1], p[2]),
-	                              _mm256_add_epi32(p[3], _mm256_add_epi32(p[4], p[4])));
-	y[0] = _mm256_srai_epi32(_mm256_mullo_epi32(y0, inv3), 1);
-	y[1] = _mm256_srai_epi32(_mm256_mullo_epi32(y1, inv3), 1);
+	__m256i s12 = _mm256_add_epi32(p[1], p[2]), d12 = _mm256_sub_epi32(p[1], p[2]);
+	__m256i s34 = _mm256_add_epi32(p[3], p[4]), d34 = _mm256_sub_epi32(p[3], p[4]);
+	__m256i p6x2 = _mm256_add_epi32(p[6], p[6]), p6x3 = _mm256_add_epi32(p6x2, p[6]);
+	const __m256i yy[4] = {
+		_mm256_add_epi32(_mm256_add_epi32(p[0], p[6]), _mm256_add_epi32(s12, s34)),
+		/* d12 + 3 P6 + 2 d34 */
+		_mm256_add_epi32(_mm256_add_epi32(d12, p6x3), _mm256_slli_epi32(d34, 1)),
+		/* s12 + P6 + 4 (s34 + 2 P6) */
+		_mm256_add_epi32(_mm256_add_epi32(s12, p[6]),
+		                 _mm256_slli_epi32(_mm256_add_epi32(s34, p6x2), 2)),
+		/* d12 + P5 + 3 P6 + 8 (d34 + 3 P6) */
+		_mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(d12, p[5]), p6x3),
+		                 _mm256_slli_epi32(_mm256_add_epi32(d34, p6x3), 3)),
+	};
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++)
+		y[i] = _mm256_srai_epi32(_mm256_mullo_epi32(yy[i], inv15), 3);
 }
 
 /* The positions' sums of mr tiles (v[p]: the first one's row) into m (tile
@@ -272,6 +308,44 @@ STEM_DOT(1) STEM_DOT(2) STEM_DOT(3) STEM_DOT(4) STEM_DOT(5) STEM_DOT(6)
 		stem_dot_##MR(vt, ls, kk, w, m); \
 		break;
 
+/* Panels of 16 columns a chunk: a group's tiles run through all of them
+ * (their V rows hot), so a pixel's 64 output bytes are written together
+ * (panel after panel over the whole block: 1.04x the time). */
+#define STEM_CHUNK 4
+
+/* The outputs of one tile's sums m (STEM_P positions x 16 columns), its
+ * first pixel ox of the output row from row0, in the columns cols
+ * (halves of them), kind the output stage's. */
+DNNQ_AVX2_INLINE void stem_store(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                 const struct dnnq_gemm_job *job,
+                                 const struct dnnq_avx2_cols cols[2], size_t halves,
+                                 const int32_t *m, size_t row0, size_t ox)
+{
+	const __m256i zero = _mm256_setzero_si256();
+	__m256i y[2][4], a[4][2];
+	stem_output(m, 0, y[0]);
+	stem_output(m, 1, y[1]);
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		a[i][0] = _mm256_add_epi32(y[0][i], cols[0].col);
+		a[i][1] = _mm256_add_epi32(y[1][i], cols[1].col);
+	}
+	/* two pixels a store; a whole tile apart (a loop kept a[] on the
+	 * stack: 1.04x the node's time) */
+	if (ox + 3 < c->ow) {
+		dnnq_avx2_store_panel2(kind, cols, halves, a[0], a[1], row0 + ox, zero, zero, job);
+		dnnq_avx2_store_panel2(kind, cols, halves, a[2], a[3], row0 + ox + 2, zero, zero,
+		                       job);
+		return;
+	}
+	for (size_t i = 0; i < 4 && ox + i < c->ow; i += 2)
+		if (ox + i + 1 < c->ow)
+			dnnq_avx2_store_panel2(kind, cols, halves, a[i], a[i + 1], row0 + ox + i,
+			                       zero, zero, job);
+		else
+			dnnq_avx2_store_panel(kind, cols, halves, a[i], row0 + ox + i, zero, job);
+}
+
 /* Columns [j0, j1) of the block's tiles (t0 on in output row row0 / ow:
  * its first pixel row0), kind the output stage's. */
 DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
@@ -279,40 +353,30 @@ DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const struct d
                                   size_t tiles, int16_t *const v[STEM_P],
                                   const size_t ls[STEM_P], int32_t *m, size_t j0, size_t j1)
 {
-	const size_t kk = c->d.kh * c->d.cin, ow = c->ow;
-	const __m256i zero = _mm256_setzero_si256();
-	for (size_t jp = j0; jp < j1; jp += 16) {
-		size_t width = j1 - jp < 16 ? j1 - jp : 16;
-		struct dnnq_avx2_cols cols[2];
-		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
-		const int16_t *w = c->stem + jp / 16 * stem_panel(kk);
-		/* groups of as even a size as can be: ResNet's 56 tiles 6 x 6
-		 * and 4 x 5, not 9 x 6 and 2 (1.04x the time: 2 rows run at a
-		 * third of 6's multiply rate) */
+	const size_t kk = c->d.kh * c->d.cin;
+	for (size_t jc = j0; jc < j1; jc += 16 * STEM_CHUNK) {
+		size_t np = 0, halves[STEM_CHUNK];
+		struct dnnq_avx2_cols cols[STEM_CHUNK][2];
+		for (size_t jp = jc; jp < j1 && np < STEM_CHUNK; jp += 16, np++)
+			halves[np] = dnnq_avx2_cols_panel(job, jp, j1 - jp < 16 ? j1 - jp : 16,
+			                                  cols[np]);
+		/* groups of as even a size as can be: ResNet's 28 tiles 6, 6,
+		 * 6, 5, 5 (2 rows run at a third of 6's multiply rate) */
 		size_t groups = (tiles + PAIRS_MR - 1) / PAIRS_MR;
 		for (size_t g = 0, t = 0, mr; g < groups; g++, t += mr) {
 			mr = tiles / groups + (g < tiles % groups);
 			int16_t *vt[STEM_P];
 			for (size_t p = 0; p < STEM_P; p++)
 				vt[p] = v[p] + t * ls[p];
-			switch (mr) {
-			STEM_CASE(1) STEM_CASE(2) STEM_CASE(3) STEM_CASE(4) STEM_CASE(5)
-			STEM_CASE(6)
-			}
-			for (size_t r = 0; r < mr; r++) {
-				size_t ox = 2 * (t0 + t + r);
-				__m256i y0[2], y1[2];
-				stem_output(m + r * STEM_P * 16, 0, y0);
-				stem_output(m + r * STEM_P * 16, 1, y1);
-				const __m256i a[2] = { _mm256_add_epi32(y0[0], cols[0].col),
-				                       _mm256_add_epi32(y1[0], cols[1].col) };
-				const __m256i b[2] = { _mm256_add_epi32(y0[1], cols[0].col),
-				                       _mm256_add_epi32(y1[1], cols[1].col) };
-				if (ox + 1 < ow)
-					dnnq_avx2_store_panel2(kind, cols, halves, a, b, row0 + ox, zero,
-					                       zero, job);
-				else
-					dnnq_avx2_store_panel(kind, cols, halves, a, row0 + ox, zero, job);
+			for (size_t q = 0; q < np; q++) {
+				const int16_t *w = c->stem + (jc / 16 + q) * stem_panel(kk);
+				switch (mr) {
+				STEM_CASE(1) STEM_CASE(2) STEM_CASE(3) STEM_CASE(4) STEM_CASE(5)
+				STEM_CASE(6)
+				}
+				for (size_t r = 0; r < mr; r++)
+					stem_store(kind, c, job, cols[q], halves[q],
+					           m + r * STEM_P * 16, row0, 4 * (t0 + t + r));
 			}
 		}
 	}
@@ -341,7 +405,7 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy
 	/* the next row's kernel rows from ky0 on are new */
 	size_t ky0 = d->dil_h == 1 && d->stride_h < d->kh ? d->kh - d->stride_h : 0;
 	for (size_t oy = oy0; oy < oy1; oy++) {
-		stem_columns(c, img, oy, t0, 4 * tiles + 5, oy > oy0 ? ky0 : 0, x);
+		stem_columns(c, img, oy, t0, 8 * tiles + 5, oy > oy0 ? ky0 : 0, x);
 		for (size_t t = 0; t < tiles; t++)
 			if (kk > 16)
 				stem_tile_v(2, x, kk, v, ls, t);

@@ -678,24 +678,26 @@ static void wino_task(void *arg, size_t task, unsigned tid)
 }
 
 /* Task = (DNNQ_STEM_ROWS output rows of an image, block of c->mc tiles of
- * 2 output pixels, column chunk); the fused post runs on the block's
- * pixels. */
+ * DNNQ_STEM_TILE_W output pixels, column chunk); the fused post runs on
+ * the block's pixels. */
 static void stem_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	size_t tw = (c->ow + 1) / 2, per_row = (tw + c->mc - 1) / c->mc, t = task / c->nsplit;
+	const size_t tw = (c->ow + DNNQ_STEM_TILE_W - 1) / DNNQ_STEM_TILE_W;
+	size_t per_row = (tw + c->mc - 1) / c->mc, t = task / c->nsplit;
 	size_t rows = (c->oh + DNNQ_STEM_ROWS - 1) / DNNQ_STEM_ROWS, r = t / per_row, j0, j1;
 	size_t img = r / rows, oy0 = r % rows * DNNQ_STEM_ROWS, t0 = t % per_row * c->mc;
 	size_t oy1 = oy0 + DNNQ_STEM_ROWS < c->oh ? oy0 + DNNQ_STEM_ROWS : c->oh;
-	size_t t1 = t0 + c->mc < tw ? t0 + c->mc : tw, x1 = 2 * t1 < c->ow ? 2 * t1 : c->ow;
+	size_t t1 = t0 + c->mc < tw ? t0 + c->mc : tw, x0 = DNNQ_STEM_TILE_W * t0;
+	size_t x1 = DNNQ_STEM_TILE_W * t1 < c->ow ? DNNQ_STEM_TILE_W * t1 : c->ow;
 	column_chunk(c, c->coutg, task, DNNQ_GEMM_NR, &j0, &j1);
 	if (j0 >= j1)
 		return;
 	dnnq_stem_avx2(c, img, oy0, oy1, t0, t1, j0, j1, c->scratch[tid]);
 	for (size_t oy = oy0; oy < oy1; oy++) {
 		size_t row = (img * c->oh + oy) * c->ow;
-		dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row + 2 * t0,
-		                     row + x1, j0, j1);
+		dnnq_gemm_apply_post(c->d.isa, &c->gout[0], c->out, c->d.cout, row + x0, row + x1,
+		                     j0, j1);
 	}
 }
 
@@ -848,7 +850,8 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		}
 		if (c->stem) {
 			/* rows of tiles in even blocks of at most DNNQ_STEM_TILES */
-			size_t tw = (c->ow + 1) / 2, b = (tw + DNNQ_STEM_TILES - 1) / DNNQ_STEM_TILES;
+			size_t tw = (c->ow + DNNQ_STEM_TILE_W - 1) / DNNQ_STEM_TILE_W;
+			size_t b = (tw + DNNQ_STEM_TILES - 1) / DNNQ_STEM_TILES;
 			c->mc = (tw + b - 1) / b;
 			size_t rows = (c->oh + DNNQ_STEM_ROWS - 1) / DNNQ_STEM_ROWS;
 			run_blocks(c, c->n * rows * ((tw + c->mc - 1) / c->mc), stem_task, ex);
