@@ -115,7 +115,7 @@ void dnnqd_destroy(struct dnnqd *d)
 	for (uint32_t i = 0; d->table && i < d->cfg.max_clients; i++) {
 		struct dnnqd_session *s = atomic_load(&d->table[i]);
 		if (s)
-			dnnqd_session_retire(d, s);
+			dnnqd_session_retire(d, s, -1);
 	}
 	/* the workers are joined (offline): every grace period is over */
 	dnnqd_reap(d);
