@@ -271,6 +271,7 @@ void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s, int conn_fd)
 	struct dnnqd_uid *u = dnnqd_uid_get(d, s->uid);
 	if (u) {
 		u->sessions -= conn_fd < 0;
+		u->kept += conn_fd >= 0;
 		u->closing++;
 	}
 }
@@ -284,8 +285,10 @@ static void let_go(struct dnnqd *d, struct dnnqd_session *s, bool stopping)
 	close_fd(&s->conn_fd);
 	d->nsessions--;
 	struct dnnqd_uid *u = dnnqd_uid_get(d, s->uid);
-	if (u)
+	if (u) {
 		u->sessions--;
+		u->kept--;
+	}
 }
 
 /* s is freed: out of its uid's count and bytes. */

@@ -4968,7 +4968,7 @@ static int unread_hello_main(struct nobody *sh, const char *socket)
 		if (poll(&p, 1, 5000) != 1)
 			return 11;
 		bool muted = false;
-		for (int i = 0; i < 5000 && !muted; i++) {
+		for (int i = 0; i < 20000 && !muted; i++) {
 			muted = send(r.fd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EPIPE;
 			if (!muted)
 				fixture_sleep_ms(1);
@@ -4985,6 +4985,8 @@ static int unread_hello_main(struct nobody *sh, const char *socket)
 		unsigned got = 0;
 		ssize_t k = raw_recv(fds[i], &hr, sizeof hr, passed, &got);
 		atomic_fetch_add(got ? &sh->done : &sh->refused, k > 0);
+		if (k == (ssize_t)sizeof hr && !got && !sh->msg[0])
+			snprintf(sh->msg, sizeof sh->msg, "%.*s", (int)sizeof hr.message, hr.message);
 		for (unsigned j = 0; j < got; j++)
 			close(passed[j]);
 		close(fds[i]);
@@ -5024,7 +5026,7 @@ START_TEST(hostile_unread_hello)
 	struct fixture_daemon d = { 0 };
 	struct honest h;
 	struct level was;
-	char outcome[512], limit[16];
+	char outcome[768], limit[16];
 	snprintf(limit, sizeof limit, "%d", UNREAD_PER_UID);
 	const char *const extra[] = { "--max-clients", "16", "--allow-uid", "65534",
 	                              "--max-sessions-per-uid", limit, "--cpus", "0", NULL };
@@ -5046,9 +5048,13 @@ START_TEST(hostile_unread_hello)
 	              (unsigned long)sh->other);
 	ck_assert_msg(sh->done <= UNREAD_PER_UID, "%s: %lu sessions given to uid 65534, which may"
 	              " hold %d", attack, (unsigned long)sh->done, UNREAD_PER_UID);
+	ck_assert_msg(strstr(sh->msg, "limits.max_sessions_per_uid") &&
+	              strstr(sh->msg, "replies unread"), "%s: refused with '%s'",
+	              attack, sh->msg);
 	snprintf(outcome, sizeof outcome, "%lu sessions given (each kept counting against uid"
-	         " 65534 until it read or dropped the reply), %lu refused at accept; root's"
-	         " clients served meanwhile", (unsigned long)sh->done, (unsigned long)sh->refused);
+	         " 65534 until it read or dropped the reply), %lu refused at accept ('%s');"
+	         " root's clients served meanwhile", (unsigned long)sh->done,
+	         (unsigned long)sh->refused, sh->msg);
 	munmap(sh, sizeof *sh);
 	report("uid 65534 saying HELLO and half a header, never reading the replies, keeping"
 	       " the sockets (dnnqd without CAP_SYS_RESOURCE, RLIMIT_NOFILE 256,"
