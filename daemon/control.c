@@ -18,7 +18,9 @@
  * is not answered at once: the connection waits (reload_waiting) and the
  * control loop answers it through dnnqd_conn_reloaded when a reload that
  * started after it has finished. Sends never block: a
- * peer that does not read its replies is closed. A connection refuses fds
+ * peer that does not read its replies is closed (its session kept,
+ * counting, until the replies are read or dropped: dnnqd_session_retire
+ * says why). A connection refuses fds
  * (SO_PASSRIGHTS 0, dnnqd_refuse_fds: the peer's sendmsg fails EPERM on
  * Linux >= 6.16); before that kernel, recv() passes no control buffer, so
  * any fds a peer sends are discarded by the kernel (MSG_CTRUNC) instead of
