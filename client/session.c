@@ -83,9 +83,12 @@ static void client_free(struct dnnq_client *c)
 	free(c);
 }
 
-/* Maps `size` bytes of the region memfd and attaches the view. */
+/* Maps `size` bytes of the region memfd and attaches the view. Each
+ * refusal names the rule the reply broke (dnnq_last_error): a daemon's
+ * bug, or something else listening on the socket. */
 static int map_region(struct dnnq_client *c, int memfd, uint64_t size)
 {
+	static const char what[] = "the HELLO reply's region memfd";
 	struct stat st;
 	/* the seal first, then the size: a daemon still holding the memfd
 	 * could otherwise shrink it between the two and seal it after, and the
@@ -93,25 +96,33 @@ static int map_region(struct dnnq_client *c, int memfd, uint64_t size)
 	 * once sealed against shrinking it can only grow */
 	int seals = fcntl(memfd, F_GET_SEALS);
 	if (seals < 0 || !(seals & F_SEAL_SHRINK))
-		return DNNQ_E_PROTO;
+		return client_errorf(DNNQ_E_PROTO, "%s: %s", what, seals < 0 ? "not a memfd"
+		                     : "not sealed against shrinking (F_SEAL_SHRINK)");
 	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode))
-		return DNNQ_E_PROTO;
+		return client_errorf(DNNQ_E_PROTO, "%s: not a regular file", what);
 	if (size < sizeof(struct dnnq_shm_header) || size > (uint64_t)st.st_size)
-		return DNNQ_E_PROTO;
+		return client_errorf(DNNQ_E_PROTO, "%s: region_size %llu: the memfd holds %lld"
+		                     " bytes, a region at least %zu", what, (unsigned long long)size,
+		                     (long long)st.st_size, sizeof(struct dnnq_shm_header));
 	/* tmpfs, as memfd_create makes without MFD_HUGETLB: on hugetlbfs
 	 * (which takes seals too) a daemon punching holes gives back our huge
 	 * page reservation, and a later fault with the pool empty is SIGBUS */
 	struct statfs fs;
 	if (fstatfs(memfd, &fs) < 0 || fs.f_type != TMPFS_MAGIC)
-		return DNNQ_E_PROTO;
+		return client_errorf(DNNQ_E_PROTO, "%s: not on tmpfs (a hugetlbfs memfd?)", what);
+	/* a memfd sealed against writing (F_SEAL_WRITE, F_SEAL_FUTURE_WRITE)
+	 * fails here, EPERM */
 	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (base == MAP_FAILED)
-		return errno == ENOMEM ? DNNQ_E_NOMEM : DNNQ_E_IO;
-	int rc = dnnq_shm_attach(base, size, &c->view, NULL);
+		return client_errorf(errno == ENOMEM ? DNNQ_E_NOMEM : DNNQ_E_IO, "%s: mmap of %llu"
+		                     " bytes, shared, read and write: %s", what,
+		                     (unsigned long long)size, strerror(errno));
+	struct dnnq_diag why = { "" };
+	int rc = dnnq_shm_attach(base, size, &c->view, &why);
 	if (rc) {
 		munmap(base, size);
 		memset(&c->view, 0, sizeof c->view);
-		return rc;
+		return client_errorf(rc, "the HELLO reply's region: %s", why.msg);
 	}
 	c->map_size = size;
 	return 0;

@@ -18,7 +18,9 @@
  * is not answered at once: the connection waits (reload_waiting) and the
  * control loop answers it through dnnqd_conn_reloaded when a reload that
  * started after it has finished. Sends never block: a
- * peer that does not read its replies is closed. A connection refuses fds
+ * peer that does not read its replies is closed (its session kept,
+ * counting, until the replies are read or dropped: dnnqd_session_retire
+ * says why). A connection refuses fds
  * (SO_PASSRIGHTS 0, dnnqd_refuse_fds: the peer's sendmsg fails EPERM on
  * Linux >= 6.16); before that kernel, recv() passes no control buffer, so
  * any fds a peer sends are discarded by the kernel (MSG_CTRUNC) instead of
@@ -526,6 +528,16 @@ static bool refusal_logged(uint64_t nth)
 	return nth <= REFUSALS_LOGGED || !(nth & (nth - 1));
 }
 
+/* No more from fd's peer (its sends fail from here on), and what it sent
+ * already is dropped. */
+static void mute(int fd)
+{
+	shutdown(fd, SHUT_RD);
+	char b;
+	for (int i = 0; i < 64 && recv(fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0; i++)
+		continue;
+}
+
 /* dnnqd_conn_refuse; nth: the daemon's count of refusals of peers not
  * allowed, this one's included (0: not counted, logged at info). */
 static void refuse(struct dnnqd_conn *c, int status, const char *why, uint64_t nth)
@@ -549,13 +561,9 @@ static void refuse(struct dnnqd_conn *c, int status, const char *why, uint64_t n
 	          : DNNQD_LOG_DEBUG, "refused pid %u uid %u: %s%s", c->pid, c->uid, why, count);
 	/* a peer whose buffer is full learns it from the close */
 	send_reply(c->fd, &r);
-	/* No more from the peer (its sends fail from here on), and what it
-	 * sent already is dropped: a socket closed with unread messages
-	 * reports ECONNRESET to the peer before the refusal it holds. */
-	shutdown(c->fd, SHUT_RD);
-	char b;
-	for (int i = 0; i < 64 && recv(c->fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0; i++)
-		continue;
+	/* a socket closed with unread messages reports ECONNRESET to the
+	 * peer before the refusal it holds */
+	mute(c->fd);
 }
 
 void dnnqd_conn_refuse(struct dnnqd_conn *c, int status, const char *why)
@@ -612,8 +620,18 @@ void dnnqd_conn_close(struct dnnqd *d, struct dnnqd_conn *c)
 {
 	unpend(d, c);
 	if (c->session) {
-		dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: closed", (unsigned long long)c->session->id);
-		dnnqd_session_retire(d, c->session);
+		/* a peer that has not read its HELLO reply holds descriptors
+		 * the kernel counts as dnnqd's, past the connection: the
+		 * session keeps the connection and counts until it is read or
+		 * dropped (dnnqd_session_retire) */
+		int keep = c->fd >= 0 && dnnqd_peer_unread(c->fd) ? c->fd : -1;
+		dnnqd_log(DNNQD_LOG_DEBUG, "session %llu: closed%s", (unsigned long long)c->session->id,
+		          keep >= 0 ? " (kept until its peer reads or drops its replies)" : "");
+		if (keep >= 0) {
+			mute(keep);
+			c->fd = -1;
+		}
+		dnnqd_session_retire(d, c->session, keep);
 		c->session = NULL;
 	}
 	if (c->fd >= 0)

@@ -115,7 +115,7 @@ void dnnqd_destroy(struct dnnqd *d)
 	for (uint32_t i = 0; d->table && i < d->cfg.max_clients; i++) {
 		struct dnnqd_session *s = atomic_load(&d->table[i]);
 		if (s)
-			dnnqd_session_retire(d, s);
+			dnnqd_session_retire(d, s, -1);
 	}
 	/* the workers are joined (offline): every grace period is over */
 	dnnqd_reap(d);
@@ -161,9 +161,13 @@ const char *dnnqd_uid_full(struct dnnqd *d, uint32_t uid, char *buf, size_t len)
 		dnnqd_session_reap(d);
 		u = dnnqd_uid_find(d, uid);
 	}
+	char kept[48] = "";
+	if (u && u->kept)
+		snprintf(kept, sizeof kept, " (%u closed, replies unread)", u->kept);
 	if (u && u->sessions >= dnnqd_sessions_per_uid(d))
-		snprintf(buf, len, "uid %u holds %u sessions, the most one uid may"
-		         " (limits.max_sessions_per_uid, --max-sessions-per-uid)", uid, u->sessions);
+		snprintf(buf, len, "uid %u holds %u sessions%s, the most one uid may"
+		         " (limits.max_sessions_per_uid, --max-sessions-per-uid)", uid, u->sessions,
+		         kept);
 	else if ((u && u->closing >= DNNQD_CLOSING_PER_UID) || d->nclosing >= DNNQD_CLOSING_MAX)
 		snprintf(buf, len, "%u sessions closed (%u of them by uid %u) wait for the requests"
 		         " running to end before they can be freed, the most the daemon keeps",

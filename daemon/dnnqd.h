@@ -66,7 +66,9 @@ struct dnnqd_config {
 /* What one uid holds: the per-uid limits (control loop only). */
 struct dnnqd_uid {
 	uint32_t uid;
-	uint32_t sessions;              /* published */
+	uint32_t sessions;              /* published, and kept (below) */
+	uint32_t kept;                  /* closed by dnnqd, replies unread by
+	                                   the peer (dnnqd_session_retire) */
 	uint32_t closing;               /* retired, not freed yet (grace period) */
 	uint32_t pending;               /* connections without a HELLO yet */
 	uint64_t bytes;                 /* its sessions' region sizes, the

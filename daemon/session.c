@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -124,7 +126,7 @@ int dnnqd_session_create(struct dnnqd *d, uint32_t uid, uint32_t slots, uint64_t
 	struct dnnqd_session *s = calloc(1, sizeof *s);
 	if (!s)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "session: out of memory");
-	s->memfd = -1;
+	s->memfd = s->conn_fd = -1;
 	s->doorbell[0] = s->doorbell[1] = s->completion[0] = s->completion[1] = -1;
 	s->grace = calloc(d->nworkers, sizeof *s->grace);
 	s->counts = dnnqd_counters_alloc(d->nworkers);
@@ -165,6 +167,7 @@ void dnnqd_session_free(struct dnnqd_session *s)
 	if (s->map)
 		munmap(s->map, s->map_size);
 	close_fd(&s->memfd);
+	close_fd(&s->conn_fd);
 	close_fd(&s->doorbell[0]);
 	close_fd(&s->completion[0]);
 	dnnqd_session_peer_ends_sent(s);
@@ -233,7 +236,15 @@ int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s)
 	return 0;
 }
 
-void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s)
+bool dnnqd_peer_unread(int fd)
+{
+	int queued;
+	/* AF_UNIX: the bytes sent on fd that its peer has not read yet; a
+	 * peer that closed its socket has dropped them */
+	return !ioctl(fd, SIOCOUTQ, &queued) && queued > 0;
+}
+
+void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s, int conn_fd)
 {
 	atomic_store(&d->table[s->index], NULL);
 	uint32_t h = atomic_load(&d->hwm);
@@ -253,12 +264,30 @@ void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s)
 		end = &(*end)->next;
 	s->next = NULL;
 	*end = s;
-	d->nsessions--;
+	s->conn_fd = conn_fd;
+	if (conn_fd < 0)
+		d->nsessions--;
 	d->nclosing++;
 	struct dnnqd_uid *u = dnnqd_uid_get(d, s->uid);
 	if (u) {
-		u->sessions--;
+		u->sessions -= conn_fd < 0;
+		u->kept += conn_fd >= 0;
 		u->closing++;
+	}
+}
+
+/* s's peer has read or dropped what its connection held (or the daemon
+ * stops): the connection goes, and s no longer counts as a session. */
+static void let_go(struct dnnqd *d, struct dnnqd_session *s, bool stopping)
+{
+	if (s->conn_fd < 0 || (!stopping && dnnqd_peer_unread(s->conn_fd)))
+		return;
+	close_fd(&s->conn_fd);
+	d->nsessions--;
+	struct dnnqd_uid *u = dnnqd_uid_get(d, s->uid);
+	if (u) {
+		u->sessions--;
+		u->kept--;
 	}
 }
 
@@ -317,7 +346,9 @@ void dnnqd_session_reap(struct dnnqd *d)
 	bool stopping = atomic_load(&d->stop);
 	for (struct dnnqd_session **p = &d->retired; *p;) {
 		struct dnnqd_session *s = *p;
-		if (dnnqd_grace_over(d, s->grace) && (stopping || scrub(s, &d->scrub_left))) {
+		let_go(d, s, stopping);
+		if (dnnqd_grace_over(d, s->grace) && (stopping || scrub(s, &d->scrub_left)) &&
+		    s->conn_fd < 0) {
 			*p = s->next;
 			uid_release(d, s);
 			dnnqd_session_free(s);

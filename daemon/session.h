@@ -37,6 +37,11 @@ struct dnnqd_session {
 	uint64_t *grace;                /* every worker's epoch when retired */
 	struct dnnqd_counters *counts;  /* this session's, one per worker */
 	uint64_t scrubbed;              /* region bytes punched out (reap) */
+	/* The connection, kept past the retire while its peer has not read
+	 * everything dnnqd sent on it (-1 else): the HELLO reply's
+	 * descriptors are dnnqd's in the kernel's count until read
+	 * (dnnqd_session_retire). */
+	int conn_fd;
 };
 
 /* Why a peer is refused when the table is full (at accept and at HELLO). */
@@ -59,7 +64,27 @@ void dnnqd_session_free(struct dnnqd_session *s);
 /* Into the table and the workers' epoll sets; DNNQ_E_BUSY when the table
  * is full, DNNQ_E_IO when epoll refuses (nothing changed then). */
 int dnnqd_session_publish(struct dnnqd *d, struct dnnqd_session *s);
-void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s);
+/*
+ * Out of the table and the workers' epoll sets, onto the retired list.
+ * conn_fd: the session's connection when dnnqd closes it while its peer
+ * has yet to read what was sent on it (dnnqd_peer_unread), else -1; the
+ * session keeps it, and keeps counting as one of its uid's sessions and
+ * of max_clients, until the peer has read or dropped it all. Why: the
+ * descriptors of an unread HELLO reply (the region memfd, two socket
+ * ends) are in flight, charged by the kernel to dnnqd's uid until the
+ * peer's socket reads or closes, which can outlive the connection; past
+ * dnnqd's RLIMIT_NOFILE of them every sendmsg with descriptors fails
+ * (ETOOMANYREFS, unless the daemon has CAP_SYS_RESOURCE or
+ * CAP_SYS_ADMIN, which dnnqd.service does not give), so a peer that
+ * said HELLO, sent half a header (or shut its writing side) and never
+ * read, 86 times over, kept every other client from a session
+ * (hostile_unread_hello). Counted as a session, a uid holds at most
+ * max_sessions_per_uid of them, and all uids max_clients: 3 in-flight
+ * descriptors each, within the RLIMIT_NOFILE dnnqd asks for.
+ */
+void dnnqd_session_retire(struct dnnqd *d, struct dnnqd_session *s, int conn_fd);
+/* Whether fd's peer has yet to read (or drop) something sent on fd. */
+bool dnnqd_peer_unread(int fd);
 /* Frees the retired sessions whose grace period is over, in the order
  * they were retired (the budget below goes to the oldest). While the daemon
  * serves, each region's pages are freed first (holes punched over the

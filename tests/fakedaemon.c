@@ -151,7 +151,9 @@ static int send_hdr(struct fake_daemon *fd, const struct dnnq_msg_hdr *req, uint
 
 /* ---- the region -------------------------------------------------------- */
 
-static int make_region(struct fake_daemon *fd, uint32_t slots, uint64_t arena, int seal)
+/* seals: 0 (none), or what F_SEAL_SEAL joins once the fake has mapped
+ * the region (F_SEAL_FUTURE_WRITE would refuse its own mapping before) */
+static int make_region(struct fake_daemon *fd, uint32_t slots, uint64_t arena, int seals)
 {
 	struct dnnq_shm_layout l;
 	if (dnnq_shm_layout(slots, arena, &l))
@@ -159,11 +161,13 @@ static int make_region(struct fake_daemon *fd, uint32_t slots, uint64_t arena, i
 	fd->memfd = memfd_create("dnnq-fake", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd->memfd < 0 || ftruncate(fd->memfd, (off_t)l.total_size) < 0)
 		return -1;
-	if (seal && fcntl(fd->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return -1;
 	void *base = mmap(NULL, l.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd->memfd, 0);
 	if (base == MAP_FAILED)
 		return -1;
+	if (seals && fcntl(fd->memfd, F_ADD_SEALS, seals | F_SEAL_SEAL) < 0) {
+		munmap(base, l.total_size);
+		return -1;
+	}
 	fd->base = base;
 	fd->size = l.total_size;
 	if (dnnq_shm_init(base, l.total_size, &l) ||
@@ -247,7 +251,10 @@ static int on_hello(struct fake_daemon *fd, const struct dnnq_msg_hello *h)
 	fd->hello_slots = h->slots;
 	fd->hello_arena = h->arena_bytes;
 	uint32_t slots = fault == FAKE_HELLO_SMALL ? h->slots / 2 : h->slots;
-	if (make_region(fd, slots, h->arena_bytes, fault != FAKE_HELLO_UNSEALED))
+	int seals = fault == FAKE_HELLO_UNSEALED ? 0 : F_SEAL_SHRINK | F_SEAL_GROW;
+	if (fault == FAKE_HELLO_WRITE_SEALED)
+		seals |= F_SEAL_FUTURE_WRITE;
+	if (make_region(fd, slots, h->arena_bytes, seals))
 		return 1;
 	if (fault == FAKE_HELLO_CORRUPT)
 		((struct dnnq_shm_header *)fd->base)->magic ^= 1;

@@ -56,6 +56,7 @@ enum fake_hello_fault {
 	FAKE_HELLO_PIPE_FDS,	/* a pipe's ends for the doorbell and completion ends */
 	FAKE_HELLO_STREAM_FD,	/* a stream socket for the completion end */
 	FAKE_HELLO_HUGETLB,	/* the region's bytes in a sealed hugetlbfs memfd */
+	FAKE_HELLO_WRITE_SEALED,	/* the memfd sealed against writing too */
 	FAKE_HELLO_NFAULTS
 };
 

@@ -314,6 +314,16 @@ static const int hello_want[FAKE_HELLO_NFAULTS] = {
 	[FAKE_HELLO_PIPE_FDS]   = DNNQ_E_PROTO,
 	[FAKE_HELLO_STREAM_FD]  = DNNQ_E_PROTO,
 	[FAKE_HELLO_HUGETLB]    = DNNQ_E_PROTO,
+	[FAKE_HELLO_WRITE_SEALED] = DNNQ_E_IO,
+};
+
+/* What dnnq_last_error says for the region's faults: the rule the reply
+ * broke, not only "session set-up: protocol error". */
+static const char *const hello_said[FAKE_HELLO_NFAULTS] = {
+	[FAKE_HELLO_BIG_REGION] = "region memfd: region_size ",
+	[FAKE_HELLO_CORRUPT]    = "region: magic 0x",
+	[FAKE_HELLO_UNSEALED]   = "region memfd: not sealed against shrinking",
+	[FAKE_HELLO_WRITE_SEALED] = "region memfd: mmap of ",
 };
 
 START_TEST(hello_faults_leave_nothing)
@@ -329,6 +339,9 @@ START_TEST(hello_faults_leave_nothing)
 		              dnnq_strerror(rc), hello_want[f]);
 		ck_assert_int_lt(now_ms() - t0, 2000);
 		assert_text(dnnq_last_error(), "the last error");
+		ck_assert_msg(!hello_said[f] || (strstr(dnnq_last_error(), hello_said[f]) &&
+		                                 strstr(dnnq_last_error(), fake.path)),
+		              "fault %d: '%s' does not say '%s'", f, dnnq_last_error(), hello_said[f]);
 		if (rc == 0)
 			dnnq_close(c);
 		else
