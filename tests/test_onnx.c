@@ -2436,6 +2436,45 @@ START_TEST(ref_pools)
 }
 END_TEST
 
+/* Dilated pools of auto_pad SAME whose undilated kernel is shorter than
+ * their stride: ONNX Runtime's pad for it is negative, a crop (MaxPool 1 x
+ * 2, dilations 2, stride 3 of 6 columns is [2] there), and was taken as 0
+ * (two windows, [2, 5]): refused where its windows differ (its
+ * AveragePool also ends a window at the cropped end), taken as 0 where
+ * they are the same (kernel 1, stride 2: [0, 2, 4]); stride 2 and kernel
+ * 2 (pad 0) give [2, 4] in both. */
+START_TEST(pool_same_dilated_crop)
+{
+	static const struct { const char *op; int64_t k, s, w; float want[3]; } c[] = {
+		{ "MaxPool", 2, 2, 2, { 2, 4 } },
+		{ "MaxPool", 2, 3, 0, { 0 } },
+		{ "MaxPool", 1, 2, 3, { 0, 2, 4 } },
+		{ "AveragePool", 1, 2, 0, { 0 } },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct mb *b = nchw(19, 1, 1, 6);
+		int64_t ks[2] = { 1, c[i].k }, st[2] = { 1, c[i].s }, dl[2] = { 1, 2 };
+		Onnx__NodeProto *n = mb_node(b, c[i].op, "p", "x", "y");
+		at_ints(b, n, "kernel_shape", 2, ks);
+		at_ints(b, n, "strides", 2, st);
+		at_ints(b, n, "dilations", 2, dl);
+		at_s(b, n, "auto_pad", "SAME_UPPER");
+		if (!c[i].w) {
+			imp_fails(b, DNNQ_E_UNSUPPORTED, "spatial axis 1: auto_pad SAME with dilations "
+			          "pads -1 here");
+			continue;
+		}
+		struct dnnq_ir ir;
+		float x[6] = { 0, 1, 2, 3, 4, 5 }, y[3];
+		imp_ok(b, &ir);
+		dims_are(out_value(&ir, 0), 4, (int64_t[4]){ 1, 1, 1, c[i].w });
+		run1(&ir, 1, x, y);
+		near(y, c[i].want, (size_t)c[i].w, 0);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 START_TEST(ref_gemm_trans_alpha_beta)
 {
 	struct mb *b = mb_new(13);
@@ -5277,6 +5316,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, ref_conv_fast_paths);
 	tcase_add_test(tc, ref_activation_in_place);
 	tcase_add_test(tc, ref_pools);
+	tcase_add_test(tc, pool_same_dilated_crop);
 	tcase_add_test(tc, ref_gemm_trans_alpha_beta);
 	tcase_add_test(tc, ref_softmax_hardswish_bn);
 	tcase_add_test(tc, ref_quantize_dequantize);
