@@ -381,19 +381,26 @@ static int64_t cast_int(enum dnnq_ir_dtype dt, float x)
 	return r == -0x1p63f ? -((int64_t)1 << 62) : (int64_t)r;
 }
 
-/* An integer cast to integer type dt as C's casts and ONNX Runtime's: its
- * low bits, two's complement (int64 300 to int8 is 44); the batch stays the
- * batch (puti refuses it in 8 bits). */
-static int64_t wrap_int(enum dnnq_ir_dtype dt, int64_t v)
+/* Element i of integer x cast to integer type dt into data, as C's casts
+ * and ONNX Runtime's: its low bits, two's complement (int64 300 to int8 is
+ * 44; a file's -2^63, which geti reads as -2^63 + 1, is 0); the batch
+ * stays the batch (puti refuses it in 8 bits). In a value that holds the
+ * batch, int32's -2^31 is its mark: a wrap onto it is refused (it read as
+ * the batch, a Reshape to [N, -1] where ONNX Runtime's refuses the dim). */
+static int cast_int_int(struct nctx *c, const struct dnnq_ir_value *x, size_t i,
+                        enum dnnq_ir_dtype dt, void *data)
 {
-	if (v == IMP_BATCH)
-		return v;
-	switch (dt) {
-	case DNNQ_IR_S32: return (int32_t)(uint32_t)(uint64_t)v;
-	case DNNQ_IR_U8: return (uint8_t)(uint64_t)v;
-	case DNNQ_IR_S8: return (int8_t)(uint8_t)(uint64_t)v;
-	default: return v;
-	}
+	int64_t v = geti(c, x, i);
+	if (v == IMP_BATCH || dt == DNNQ_IR_S64)
+		return puti(c, dt, data, i, v);
+	uint64_t u = x->dtype == DNNQ_IR_S64 ? (uint64_t)((const int64_t *)x->data)[i]
+	                                      : (uint64_t)v;
+	int64_t w = dt == DNNQ_IR_S32 ? (int32_t)(uint32_t)u
+	          : dt == DNNQ_IR_U8 ? (uint8_t)u : (int8_t)(uint8_t)u;
+	if (dt == DNNQ_IR_S32 && w == INT32_MIN && c->m->batch[id_of(c, x)])
+		return bad(c, DNNQ_E_RANGE, "element %zu = %lld wraps to -2^31, which marks the batch "
+		           "in a shape", i, (long long)v);
+	return puti(c, dt, data, i, w);
 }
 
 /* x is computed by Floor, Ceil or Round: floats that are integers already,
@@ -460,7 +467,7 @@ static int fold_cast(struct nctx *c)
 		if (to_bool)
 			rc = putf(c, dt, data, i, getf(c, x, i) != 0);
 		else if (is_int(x->dtype) && is_int(dt))
-			rc = puti(c, dt, data, i, wrap_int(dt, geti(c, x, i)));
+			rc = cast_int_int(c, x, i, dt, data);
 		else if (is_int(x->dtype) && geti(c, x, i) == IMP_BATCH)
 			rc = batch_refused(c);
 		else if (is_int(dt) && !is_int(x->dtype))

@@ -370,7 +370,7 @@ static int autopad_of(struct nctx *c, const char *ap, enum autopad *a)
 static int out_len(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, int64_t d,
                    int64_t *pb, int64_t *pe, enum autopad ap, bool ceil_mode, int64_t *out)
 {
-	int64_t ek = (k - 1) * d + 1;
+	int64_t ek = (k - 1) * d + 1, cut = 0, crop = -1;
 	if (ap == PAD_SAME_UPPER || ap == PAD_SAME_LOWER) {
 		/* ONNX Runtime's pools pad a dilated kernel as if it were not,
 		 * then slide the dilated one over that padding: fewer outputs
@@ -379,6 +379,20 @@ static int out_len(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, i
 		bool ort_pool = d > 1 && strstr(S(c->np->op_type), "Pool");
 		int64_t t = (in + s - 1) / s;
 		int64_t total = (t - 1) * s + (ort_pool ? k : ek) - in;
+		/* ONNX Runtime's pools keep a negative one (a crop: the kernel
+		 * shorter than the stride), which the engine's pads cannot
+		 * say. Taken as 0 where its windows are the same: a MaxPool
+		 * whose head pad, rounded toward 0, is 0 and whose count
+		 * agrees (crop, in its integer arithmetic); refused elsewhere
+		 * (taken as 0 it gave more or moved windows, and its other
+		 * pools end a window at the cropped end, a tap short) */
+		if (ort_pool && total < 0) {
+			int64_t head = ap == PAD_SAME_UPPER ? total / 2 : (total + 1) / 2;
+			int64_t span = in + total - ek;
+			cut = total;
+			crop = head || strcmp(S(c->np->op_type), "MaxPool") ? 0
+			     : (ceil_mode && span > 0 ? (span + s - 1) / s : span / s) + 1;
+		}
 		if (total < 0)
 			total = 0;
 		*pb = ap == PAD_SAME_UPPER ? total / 2 : total - total / 2;
@@ -398,6 +412,11 @@ static int out_len(struct nctx *c, int axis, int64_t in, int64_t k, int64_t s, i
 	*out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
 	if (ceil_mode && (*out - 1) * s >= in + *pb)
 		(*out)--;       /* the last window would start in the end padding */
+	if (crop >= 0 && *out != crop)
+		return bad(c, DNNQ_E_UNSUPPORTED, "spatial axis %d: auto_pad SAME with dilations "
+		           "pads %lld here (ONNX Runtime pads for the undilated kernel, %lld, "
+		           "shorter than the stride %lld: a crop)", axis, (long long)cut,
+		           (long long)k, (long long)s);
 	return 0;
 }
 

@@ -2436,6 +2436,45 @@ START_TEST(ref_pools)
 }
 END_TEST
 
+/* Dilated pools of auto_pad SAME whose undilated kernel is shorter than
+ * their stride: ONNX Runtime's pad for it is negative, a crop (MaxPool 1 x
+ * 2, dilations 2, stride 3 of 6 columns is [2] there), and was taken as 0
+ * (two windows, [2, 5]): refused where its windows differ (its
+ * AveragePool also ends a window at the cropped end), taken as 0 where
+ * they are the same (kernel 1, stride 2: [0, 2, 4]); stride 2 and kernel
+ * 2 (pad 0) give [2, 4] in both. */
+START_TEST(pool_same_dilated_crop)
+{
+	static const struct { const char *op; int64_t k, s, w; float want[3]; } c[] = {
+		{ "MaxPool", 2, 2, 2, { 2, 4 } },
+		{ "MaxPool", 2, 3, 0, { 0 } },
+		{ "MaxPool", 1, 2, 3, { 0, 2, 4 } },
+		{ "AveragePool", 1, 2, 0, { 0 } },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct mb *b = nchw(19, 1, 1, 6);
+		int64_t ks[2] = { 1, c[i].k }, st[2] = { 1, c[i].s }, dl[2] = { 1, 2 };
+		Onnx__NodeProto *n = mb_node(b, c[i].op, "p", "x", "y");
+		at_ints(b, n, "kernel_shape", 2, ks);
+		at_ints(b, n, "strides", 2, st);
+		at_ints(b, n, "dilations", 2, dl);
+		at_s(b, n, "auto_pad", "SAME_UPPER");
+		if (!c[i].w) {
+			imp_fails(b, DNNQ_E_UNSUPPORTED, "spatial axis 1: auto_pad SAME with dilations "
+			          "pads -1 here");
+			continue;
+		}
+		struct dnnq_ir ir;
+		float x[6] = { 0, 1, 2, 3, 4, 5 }, y[3];
+		imp_ok(b, &ir);
+		dims_are(out_value(&ir, 0), 4, (int64_t[4]){ 1, 1, 1, c[i].w });
+		run1(&ir, 1, x, y);
+		near(y, c[i].want, (size_t)c[i].w, 0);
+		dnnq_ir_free(&ir);
+	}
+}
+END_TEST
+
 START_TEST(ref_gemm_trans_alpha_beta)
 {
 	struct mb *b = mb_new(13);
@@ -4870,25 +4909,44 @@ START_TEST(fold_cast)
 		dnnq_ir_free(&ir);
 	}
 	/* integers to narrower ones keep their low bits, as ONNX Runtime's
-	 * casts (they were refused: 'element 0 = 300 does not fit int8') */
-	static const struct { int to; int32_t want[3]; } w[] = {
-		{ ONNX__TENSOR_PROTO__DATA_TYPE__INT8, { 44, 56, -123 } },
-		{ ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, { 44, 56, 133 } },
-		{ S32, { 300, -200, -123 } },
+	 * casts (they were refused: 'element 0 = 300 does not fit int8'); a
+	 * file's -2^63 too (it was cast as -2^63 + 1: 1) */
+	static const struct { int to; int32_t want[4]; } w[] = {
+		{ ONNX__TENSOR_PROTO__DATA_TYPE__INT8, { 44, 56, -123, 0 } },
+		{ ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, { 44, 56, 133, 0 } },
+		{ S32, { 300, -200, -123, 0 } },
 	};
 	for (size_t k = 0; k < 3; k++) {
 		struct mb *b = io_model(13, "x", F, 2, d);
-		mb_init(b, "v", S64, 1, &three, (int64_t[3]){ 300, -200, ((int64_t)1 << 40) - 123 });
+		mb_init(b, "v", S64, 1, (int64_t[1]){ 4 },
+		        (int64_t[4]){ 300, -200, ((int64_t)1 << 40) - 123, INT64_MIN });
 		at_i(b, mb_node(b, "Cast", "cast", "v", "y"), "to", w[k].to);
 		imp_ok(b, &ir);
 		const struct dnnq_ir_value *y = out_value(&ir, 0);
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 4; i++)
 			ck_assert_int_eq(y->dtype == DNNQ_IR_S8 ? ((const int8_t *)y->data)[i] :
 			                 y->dtype == DNNQ_IR_U8 ? ((const uint8_t *)y->data)[i] :
 			                 ((const int32_t *)y->data)[i], w[k].want[i]);
 		dnnq_ir_free(&ir);
 	}
-	struct mb *b = io_model(13, "x", U8, 2, d);
+	/* in a shape that holds the batch, int32's -2^31 is its mark: 2^31
+	 * wrapped to it read as the batch (a Reshape to [N, -1] here, where
+	 * ONNX Runtime's refuses a dim of -2^31) */
+	struct mb *b = view_model();
+	int64_t four = 4, one = 1, mul[4] = { 1, (int64_t)1 << 30, 1, 1 }, st = 1, en = 2, m1 = -1;
+	mb_init(b, "mul", S64, 1, &four, mul);
+	mb_i64(b, "st", 1, &st);
+	mb_i64(b, "en", 1, &en);
+	mb_init(b, "m1", S64, 1, &one, &m1);
+	mb_node(b, "Shape", "shape", "a", "s");
+	mb_node(b, "Mul", "mul", "s,mul", "t");
+	at_i(b, mb_node(b, "Cast", "c32", "t", "t32"), "to", S32);
+	at_i(b, mb_node(b, "Cast", "c64", "t32", "t64"), "to", S64);
+	mb_node(b, "Slice", "slice", "t64,st,en", "n");
+	at_i(b, mb_node(b, "Concat", "cat", "n,m1", "sh"), "axis", 0);
+	mb_node(b, "Reshape", "flat", "a,sh", "y");
+	imp_fails(b, DNNQ_E_RANGE, "node 'c32' (Cast): element 1 = 2147483648 wraps to -2^31");
+	b = io_model(13, "x", U8, 2, d);
 	at_i(b, mb_node(b, "Cast", "tofloat", "x", "y"), "to", F);
 	imp_ok(b, &ir);
 	ck_assert_uint_eq(ir.nnodes, 1);
@@ -5258,6 +5316,7 @@ Suite *suite_onnx(void)
 	tcase_add_test(tc, ref_conv_fast_paths);
 	tcase_add_test(tc, ref_activation_in_place);
 	tcase_add_test(tc, ref_pools);
+	tcase_add_test(tc, pool_same_dilated_crop);
 	tcase_add_test(tc, ref_gemm_trans_alpha_beta);
 	tcase_add_test(tc, ref_softmax_hardswish_bn);
 	tcase_add_test(tc, ref_quantize_dequantize);
