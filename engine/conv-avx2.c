@@ -469,8 +469,8 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 }
 
 /* Winograd F(4, 3) (conv-kernels.h): 4x4 tiles of outputs, 6x6 patches,
- * 36 positions. Packed (up to DNNQ_WINO_F43_MAX_CIN channels), the weights per panel of 16 columns, position p and pair of channels q
- * (nq of them): u16[((j / 16 * n * n + p) * nq + q) * 32 + j % 16 * 2 + e]
+ * 36 positions. Packed (up to DNNQ_WINO_F43_MAX_CIN channels), the weights
+ * per panel of 16 columns, position p and pair of channels q (nq of them): u16[((j / 16 * n * n + p) * nq + q) * 32 + j % 16 * 2 + e]
  * = U_p[j][2q + e], 0 past cin and cout, so a panel's weights are one run
  * (per: a position's size, all panels), the next position's where the
  * last ends; then per column (cout rounded up to 16) 128 times the sum of
@@ -568,10 +568,9 @@ static size_t wino_fly_per(size_t cin)
  * one L1 set), a constant (wino_fly_u). */
 #define WINO_FLY_US (DNNQ_WINO_FLY_PAIRS * 32 + 32)
 
-/* The per-thread U and a block's S' of 16 columns (tiles x 2 halves x 16
- * outputs x 8 int32) on the fly. */
+/* The per-thread U, and a tile's S' of 16 columns (2 halves x 16 outputs x
+ * 8 int32) on the fly. */
 #define WINO_FLY_U_BYTES (WINO_P * WINO_FLY_US * sizeof(int16_t))
-
 #define WINO_FLY_S_BYTES (2 * 16 * sizeof(__m256i))
 
 /* A block's scratch: V (n * n x tiles x cin int16, one more for an odd
@@ -652,7 +651,8 @@ DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const *d, size_t ci, int16_t *v, 
 DNNQ_AVX2_INLINE void wino_input(const struct dnnq_conv *c, size_t img,
                                  size_t t0, size_t tiles, int16_t *v)
 {
-	const size_t n = WINO_N, cin = c->d.cin, tw = (c->ow + WINO_M - 1) / WINO_M, vs = tiles * cin;
+	const size_t n = WINO_N, cin = c->d.cin, vs = tiles * cin;
+	const size_t tw = (c->ow + WINO_M - 1) / WINO_M;
 	const uint8_t *zero = c->wino_zero;
 	const uint8_t *image = c->in + img * c->h * c->w * cin;
 	for (size_t t = 0; t < tiles; t++) {
@@ -702,6 +702,18 @@ WINO_DOT(1, 1) WINO_DOT(2, 1) WINO_DOT(3, 1) WINO_DOT(4, 1)
 		else                                                           \
 			wino_dot_##MR##_1(vp, cin, nq, w, mp, ms);             \
 		break;
+
+/* wino_dot_MR_0 of mr <= 4 tiles (no prefetch: on the fly U is in L2). */
+static void wino_dot_tiles(size_t mr, const int16_t *v, size_t cin, size_t nq, const int16_t *w,
+                           int32_t *m, size_t ms)
+{
+	switch (mr) {
+	case 1: wino_dot_1_0(v, cin, nq, w, m, ms); break;
+	case 2: wino_dot_2_0(v, cin, nq, w, m, ms); break;
+	case 3: wino_dot_3_0(v, cin, nq, w, m, ms); break;
+	default: wino_dot_4_0(v, cin, nq, w, m, ms); break;
+	}
+}
 
 /* A'^T x of 6 vectors of int32 x[0], x[s], ... into y[0], y[s], ...: A^T
  * times diag(6, 4, 4, 1, 1, 24), 24 over G's row divisors (dnnq_wino_pack_avx2):
@@ -800,7 +812,8 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
 {
 	const size_t np = WINO_P, ms = np * 16, cin = c->d.cin, nq = (cin + 1) / 2;
 	const int16_t *wino = c->wino;
-	const int32_t *sum128 = (const int32_t *)(const void *)(wino + np * wino_per(c->d.cout, cin));
+	const int32_t *sum128 =
+		(const int32_t *)(const void *)(wino + np * wino_per(c->d.cout, cin));
 	for (size_t jp = j0; jp < j1; jp += 16) {
 		struct dnnq_avx2_cols cols[2];
 		__m256i colw[2];
@@ -858,7 +871,8 @@ static void wino_fly_u(const int8_t *w8, size_t nqc, int16_t *u)
 			__m256i g0[3], g1[3], g2[3], s[3], e[3];
 #pragma GCC unroll 3
 			for (size_t k = 0; k < 3; k++) {
-				g0[k] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(g + k * 32)));
+				g0[k] = _mm256_cvtepi8_epi16(
+					_mm_loadu_si128((const __m128i *)(g + k * 32)));
 				g1[k] = _mm256_cvtepi8_epi16(
 					_mm_loadu_si128((const __m128i *)(g + (3 + k) * 32)));
 				g2[k] = _mm256_cvtepi8_epi16(
@@ -871,9 +885,10 @@ static void wino_fly_u(const int8_t *w8, size_t nqc, int16_t *u)
 				s[k] = _mm256_add_epi16(g0[k], g2[k]);
 				e[k] = _mm256_add_epi16(g0[k], _mm256_slli_epi16(g2[k], 2));
 			}
-			wino_g_row(_mm256_sub_epi16(_mm256_sub_epi16(_mm256_setzero_si256(), s[0]), g1[0]),
-			           _mm256_sub_epi16(_mm256_sub_epi16(_mm256_setzero_si256(), s[1]), g1[1]),
-			           _mm256_sub_epi16(_mm256_sub_epi16(_mm256_setzero_si256(), s[2]), g1[2]),
+			const __m256i zero = _mm256_setzero_si256();
+			wino_g_row(_mm256_sub_epi16(_mm256_sub_epi16(zero, s[0]), g1[0]),
+			           _mm256_sub_epi16(_mm256_sub_epi16(zero, s[1]), g1[1]),
+			           _mm256_sub_epi16(_mm256_sub_epi16(zero, s[2]), g1[2]),
 			           uq + 6 * WINO_FLY_US);
 			wino_g_row(_mm256_sub_epi16(g1[0], s[0]), _mm256_sub_epi16(g1[1], s[1]),
 			           _mm256_sub_epi16(g1[2], s[2]), uq + 12 * WINO_FLY_US);
@@ -914,22 +929,15 @@ DNNQ_AVX2_INLINE void wino_fly_panels(const enum dnnq_avx2_kind kind, const stru
 			 * first), a share each position, into L2: from memory
 			 * in the model, the transform waited on them */
 			const int8_t *next = w + nqc * 9 * 32;
-			size_t lines = next >= end ? 0 : ((size_t)(end - next) < per * 9 * 32
-			                                  ? (size_t)(end - next) : per * 9 * 32) / 64;
+			size_t ahead = next < end ? (size_t)(end - next) : 0;
+			size_t lines = (ahead < per * 9 * 32 ? ahead : per * 9 * 32) / 64;
 			for (size_t p = 0; p < np; p++) {
 				const int16_t *vp = v + p * tiles * cin + 2 * q0;
 				for (size_t l = p * lines / np; l < (p + 1) * lines / np; l++)
 					_mm_prefetch((const char *)(next + l * 64), _MM_HINT_T1);
-				for (size_t t = 0; t < tiles; t += 4) {
-					const int16_t *vt = vp + t * cin;
-					int32_t *mt = m + t * ms + p * 16;
-					switch (tiles - t < 4 ? tiles - t : 4) {
-					case 1: wino_dot_1_0(vt, cin, nqc, u + p * WINO_FLY_US, mt, ms); break;
-					case 2: wino_dot_2_0(vt, cin, nqc, u + p * WINO_FLY_US, mt, ms); break;
-					case 3: wino_dot_3_0(vt, cin, nqc, u + p * WINO_FLY_US, mt, ms); break;
-					default: wino_dot_4_0(vt, cin, nqc, u + p * WINO_FLY_US, mt, ms); break;
-					}
-				}
+				for (size_t t = 0; t < tiles; t += 4)
+					wino_dot_tiles(tiles - t < 4 ? tiles - t : 4, vp + t * cin, cin,
+					               nqc, u + p * WINO_FLY_US, m + t * ms + p * 16, ms);
 			}
 			for (size_t t = 0; t < tiles; t++)
 				for (size_t h = 0; h < 2; h++) {
