@@ -573,12 +573,20 @@ static size_t wino_fly_per(size_t cin)
 #define WINO_FLY_U_BYTES (WINO_P * WINO_FLY_US * sizeof(int16_t))
 #define WINO_FLY_S_BYTES (2 * 16 * sizeof(__m256i))
 
-/* A block's scratch: V (n * n x tiles x cin int16, one more for an odd
- * cin's last pair), then a panel's int32 sums per tile (n * n positions x
- * 16 columns). */
+/* A block's scratch: V (36 positions x wino_vs int16), then a panel's
+ * int32 sums per tile (36 positions x 16 columns); on the fly U and S'.
+ * V's position stride (int16): a line more than the block's values (at
+ * a multiple of 4 KiB, ResNet's 14x14 and 7x7 layers, the input
+ * transform's 36 stores met in one L1 set); the gap's first value 0, the
+ * channel an odd cin's last pair reads past its last tile. */
+static size_t wino_vs(size_t tiles, size_t cin)
+{
+	return tiles * cin + 32;
+}
+
 static size_t wino_v_bytes(size_t tiles, size_t cin)
 {
-	return ((WINO_P * tiles * cin + 1) * sizeof(int16_t) + 31) & ~(size_t)31;
+	return (WINO_P * wino_vs(tiles, cin) * sizeof(int16_t) + 31) & ~(size_t)31;
 }
 
 size_t dnnq_wino_block_tiles(const struct dnnq_conv *c)
@@ -646,12 +654,12 @@ DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const *d, size_t ci, int16_t *v, 
 }
 
 /* The block's tiles (t0 onwards in the image, tw a row) into v: tile t of
- * position p at v + (p * tiles + t) * cin. A patch pixel outside the image
+ * position p at v + p * wino_vs + t * cin. A patch pixel outside the image
  * reads the zero point's row (wino_zero). */
 DNNQ_AVX2_INLINE void wino_input(const struct dnnq_conv *c, size_t img,
                                  size_t t0, size_t tiles, int16_t *v)
 {
-	const size_t n = WINO_N, cin = c->d.cin, vs = tiles * cin;
+	const size_t n = WINO_N, cin = c->d.cin, vs = wino_vs(tiles, cin);
 	const size_t tw = (c->ow + WINO_M - 1) / WINO_M;
 	const uint8_t *zero = c->wino_zero;
 	const uint8_t *image = c->in + img * c->h * c->w * cin;
@@ -676,7 +684,8 @@ DNNQ_AVX2_INLINE void wino_input(const struct dnnq_conv *c, size_t img,
 		if (ci < cin)
 			wino_in16(d, cin - 16, vt, vs);
 	}
-	v[WINO_P * vs] = 0;
+	for (size_t p = 0; p < WINO_P; p++)
+		v[p * vs + tiles * cin] = 0;
 }
 
 /* Position p's sums (dnnq_pairs_dot): |V| <= 12800, |U| <= 6272, no
@@ -821,7 +830,7 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct d
 		                          colw);
 		for (size_t p = 0; p < np; p++) {
 			const int16_t *w = wino + (jp / 16 * np + p) * nq * 32;
-			const int16_t *vp = v + p * tiles * cin;
+			const int16_t *vp = v + p * wino_vs(tiles, cin);
 			int32_t *mp = m + p * 16;
 			for (size_t t = 0; t < tiles; t += 4) {
 				switch (tiles - t < 4 ? tiles - t : 4) {
@@ -932,7 +941,7 @@ DNNQ_AVX2_INLINE void wino_fly_panels(const enum dnnq_avx2_kind kind, const stru
 			size_t ahead = next < end ? (size_t)(end - next) : 0;
 			size_t lines = (ahead < per * 9 * 32 ? ahead : per * 9 * 32) / 64;
 			for (size_t p = 0; p < np; p++) {
-				const int16_t *vp = v + p * tiles * cin + 2 * q0;
+				const int16_t *vp = v + p * wino_vs(tiles, cin) + 2 * q0;
 				for (size_t l = p * lines / np; l < (p + 1) * lines / np; l++)
 					_mm_prefetch((const char *)(next + l * 64), _MM_HINT_T1);
 				for (size_t t = 0; t < tiles; t += 4)

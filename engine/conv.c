@@ -835,8 +835,8 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 			 * micro-kernel's 4, each transforming every panel's
 			 * weights, one block whose columns the threads split:
 			 * ResNet's 7x7 layers on two threads 0.75x the time of 2
-			 * blocks of 2 tiles (but its 14x14 ones, 16 tiles, 1.03x
-			 * in one block by columns against 2 of 8) */
+			 * blocks of 2 tiles (its 14x14 ones, 16 tiles, as fast in
+			 * one block by columns as in 2 of 8) */
 			if (c->wino_fly && c->mc < 4)
 				c->mc = tiles < cap ? tiles : cap;
 			run_blocks(c, c->n * ((tiles + c->mc - 1) / c->mc), wino_task, ex);
