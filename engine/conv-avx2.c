@@ -28,13 +28,14 @@
  * layers: int16 weight pairs over k times the im2col rows (vpmaddwd,
  * exact), 6 rows x 16 columns a step, through the AVX2 output stage.
  *
- * Winograd F(4, 3) and F(2, 3) (dnnq_wino_avx2) for 3x3 stride-1
- * convolutions: int16 transforms of 6x6 or 4x4 input patches (shifted by
- * -128) and of the weights (G's rows scaled to integers), 36 or 16 GEMMs
- * over channel pairs (vpmaddwd), 4 tiles x 16 columns a step, the output
- * transform 576 or 4 times the sums mod 2^32, divided exactly (F(4, 3):
- * 9's inverse and a shift by 6, up to 227 channels), the AVX2 output stage
- * (conv-kernels.h; docs/gemm.md).
+ * Winograd F(4, 3) (dnnq_wino_avx2) for 3x3 stride-1 convolutions: int16
+ * transforms of 6x6 input patches (shifted by -128) and of the weights
+ * (G's rows scaled to integers; packed at create up to 128 channels, above
+ * from the int8 weights per panel and chunk of channels into a per-thread
+ * buffer), 36 GEMMs over channel pairs (vpmaddwd), 4 tiles x 16 columns a
+ * step, the output transform 576 times the sums mod 2^32, divided exactly
+ * by 9's inverse and a shift by 6 (up to 227 channels a chunk), the AVX2
+ * output stage (conv-kernels.h; docs/gemm.md).
  */
 #include <immintrin.h>
 
@@ -467,30 +468,38 @@ void dnnq_conv_pairs_avx2(const struct dnnq_conv *c, size_t m, const uint8_t *a,
 		pairs_panels(kind, c, &job, a16, rowsum, j0, j1);
 }
 
-/* Winograd F(m, 3), m 2 or 4 (conv-kernels.h): n = m + 2, n x n positions.
- * The weights per panel of 16 columns, position p and pair of channels q
- * (nq of them): u16[((j / 16 * n * n + p) * nq + q) * 32 + j % 16 * 2 + e]
+/* Winograd F(4, 3) (conv-kernels.h): 4x4 tiles of outputs, 6x6 patches,
+ * 36 positions. Packed (up to DNNQ_WINO_F43_MAX_CIN channels), the weights
+ * per panel of 16 columns, position p and pair of channels q (nq of them): u16[((j / 16 * n * n + p) * nq + q) * 32 + j % 16 * 2 + e]
  * = U_p[j][2q + e], 0 past cin and cout, so a panel's weights are one run
  * (per: a position's size, all panels), the next position's where the
  * last ends; then per column (cout rounded up to 16) 128 times the sum of
  * its weights, int32 (the input's shift by 128, wino_in16). */
-#define WINO_N(M) ((size_t)(M) + 2)
-#define WINO_P(M) (WINO_N(M) * WINO_N(M))
+#define WINO_M ((size_t)DNNQ_WINO_M)
+#define WINO_N (WINO_M + 2)
+#define WINO_P (WINO_N * WINO_N)
 
 static size_t wino_per(size_t cout, size_t cin)
 {
 	return (cin + 1) / 2 * ((cout + 15) & ~(size_t)15) * 2;
 }
 
-size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, size_t m, int16_t *dst)
+/* 128 times column j's weight sum (OHWI: 9 * cin a column). */
+static int32_t wino_sum128(const int8_t *w, size_t j, size_t cin)
 {
-	/* G' = diag(2, 2, 2, 2) G for F(2, 3), diag(4, 6, 6, 24, 24, 1) G for
-	 * F(4, 3): integers (the divisors go to A, wino_output) */
-	static const int g2[4][3] = { { 2, 0, 0 }, { 1, 1, 1 }, { 1, -1, 1 }, { 0, 0, 2 } };
-	static const int g4[6][3] = { { 1, 0, 0 }, { -1, -1, -1 }, { -1, 1, -1 },
-	                              { 1, 2, 4 }, { 1, -2, 4 }, { 0, 0, 1 } };
-	const int (*g)[3] = m == 2 ? g2 : g4;
-	const size_t n = WINO_N(m), np = WINO_P(m);
+	int32_t s = 0;
+	for (size_t i = 0; i < 9 * cin; i++)
+		s += w[j * 9 * cin + i];
+	return 128 * s;
+}
+
+size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *dst)
+{
+	/* G' = diag(4, 6, 6, 24, 24, 1) G: integers (the divisors go to A,
+	 * wino_output) */
+	static const int g[6][3] = { { 1, 0, 0 }, { -1, -1, -1 }, { -1, 1, -1 },
+	                             { 1, 2, 4 }, { 1, -2, 4 }, { 0, 0, 1 } };
+	const size_t n = WINO_N, np = WINO_P;
 	size_t per = wino_per(cout, cin), nq = (cin + 1) / 2, npad = (cout + 15) & ~(size_t)15;
 	size_t bytes = np * per * sizeof *dst + npad * sizeof(int32_t);
 	if (!dst)
@@ -515,49 +524,97 @@ size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, size_t m, i
 					dst[((j / 16 * np + i * n + jj) * nq + ci / 2) * 32 + j % 16 * 2 +
 					    ci % 2] = (int16_t)u;
 				}
-			for (int tap = 0; tap < 9; tap++)
-				sum128[j] += 128 * k[(size_t)tap * cin];
 		}
+	for (size_t j = 0; j < cout; j++)
+		sum128[j] = wino_sum128(w, j, cin);
 	return bytes;
 }
 
-/* A block's scratch: V (n * n x tiles x cin int16, one more for an odd
- * cin's last pair), then a panel's int32 sums per tile (n * n positions x
- * 16 columns). */
-static size_t wino_v_bytes(size_t m, size_t tiles, size_t cin)
+/* F(4, 3) on the fly: a panel's int8 weights, 9 taps x 32 bytes a pair of
+ * channels (dnnq_wino_fly_pack_avx2). */
+static size_t wino_fly_panel_bytes(size_t cin)
 {
-	return ((WINO_P(m) * tiles * cin + 1) * sizeof(int16_t) + 31) & ~(size_t)31;
+	return (cin + 1) / 2 * 9 * 32;
 }
 
-size_t dnnq_wino_block_tiles(size_t m, size_t cin)
+size_t dnnq_wino_fly_pack_avx2(const int8_t *w, size_t cout, size_t cin, int8_t *dst)
 {
-	size_t t = DNNQ_WINO_BLOCK_BYTES /
-	           (wino_v_bytes(m, 1, cin) + WINO_P(m) * 16 * sizeof(int32_t));
+	size_t npad = (cout + 15) & ~(size_t)15, pb = wino_fly_panel_bytes(cin);
+	size_t bytes = npad / 16 * pb + npad * sizeof(int32_t);
+	if (!dst)
+		return bytes;
+	memset(dst, 0, bytes);
+	int32_t *sum128 = (int32_t *)(void *)(dst + npad / 16 * pb);
+	for (size_t j = 0; j < cout; j++) {
+		for (size_t tap = 0; tap < 9; tap++)
+			for (size_t ci = 0; ci < cin; ci++)
+				dst[j / 16 * pb + (ci / 2 * 9 + tap) * 32 + j % 16 * 2 + ci % 2] =
+					w[(j * 9 + tap) * cin + ci];
+		sum128[j] = wino_sum128(w, j, cin);
+	}
+	return bytes;
+}
+
+/* The chunks of the pairs (nq of them) on the fly: as even as can be, at
+ * most DNNQ_WINO_FLY_PAIRS each; per, the first ones' pairs. */
+static size_t wino_fly_per(size_t cin)
+{
+	size_t nq = (cin + 1) / 2, chunks = (nq + DNNQ_WINO_FLY_PAIRS - 1) / DNNQ_WINO_FLY_PAIRS;
+	return (nq + chunks - 1) / chunks;
+}
+
+/* U's position stride (int16): the most pairs a chunk and a cache line
+ * more (at a multiple of 4 KiB the 36 positions' stores of a pair met in
+ * one L1 set), a constant (wino_fly_u). */
+#define WINO_FLY_US (DNNQ_WINO_FLY_PAIRS * 32 + 32)
+
+/* The per-thread U, and a tile's S' of 16 columns (2 halves x 16 outputs x
+ * 8 int32) on the fly. */
+#define WINO_FLY_U_BYTES (WINO_P * WINO_FLY_US * sizeof(int16_t))
+#define WINO_FLY_S_BYTES (2 * 16 * sizeof(__m256i))
+
+/* A block's scratch: V (36 positions x wino_vs int16), then a panel's
+ * int32 sums per tile (36 positions x 16 columns); on the fly U and S'.
+ * V's position stride (int16): a line more than the block's values (at
+ * a multiple of 4 KiB, ResNet's 14x14 and 7x7 layers, the input
+ * transform's 36 stores met in one L1 set); the gap's first value 0, the
+ * channel an odd cin's last pair reads past its last tile. */
+static size_t wino_vs(size_t tiles, size_t cin)
+{
+	return tiles * cin + 32;
+}
+
+static size_t wino_v_bytes(size_t tiles, size_t cin)
+{
+	return (WINO_P * wino_vs(tiles, cin) * sizeof(int16_t) + 31) & ~(size_t)31;
+}
+
+size_t dnnq_wino_block_tiles(const struct dnnq_conv *c)
+{
+	size_t cin = c->d.cin, budget = DNNQ_WINO_BLOCK_BYTES, tile = 0;
+	if (c->wino_fly) {   /* U shares L2 with the block */
+		budget -= WINO_FLY_U_BYTES;
+		tile = WINO_FLY_S_BYTES;
+	}
+	size_t t = budget / (wino_v_bytes(1, cin) + WINO_P * 16 * sizeof(int32_t) + tile);
 	t = t < DNNQ_WINO_TILES ? t : DNNQ_WINO_TILES;
 	return t < 4 ? 4 : t & ~(size_t)3;
 }
 
 size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c)
 {
-	size_t m = c->wino_m, tiles = dnnq_wino_block_tiles(m, c->d.cin);
-	return wino_v_bytes(m, tiles, c->d.cin) + tiles * WINO_P(m) * 16 * sizeof(int32_t);
+	size_t tiles = dnnq_wino_block_tiles(c);
+	size_t bytes = wino_v_bytes(tiles, c->d.cin) + tiles * WINO_P * 16 * sizeof(int32_t);
+	if (c->wino_fly)
+		bytes += WINO_FLY_U_BYTES + tiles * WINO_FLY_S_BYTES;
+	return bytes;
 }
 
-/* B^T x of n vectors of int16 x[0], x[s], ... (in place). F(2, 3)'s rows:
- * x0 - x2, x1 + x2, x2 - x1, x1 - x3. F(4, 3)'s: 4 x0 - 5 x2 + x4, -4 x1 -
- * 4 x2 + x3 + x4, 4 x1 - 4 x2 - x3 + x4, -2 x1 - x2 + 2 x3 + x4, 2 x1 - x2
- * - 2 x3 + x4, 4 x1 - 5 x3 + x5. */
-DNNQ_AVX2_INLINE void wino_bt(const int M, __m256i *x, size_t s)
+/* B^T x of 6 vectors of int16 x[0], x[s], ... (in place), the rows 4 x0 -
+ * 5 x2 + x4, -4 x1 - 4 x2 + x3 + x4, 4 x1 - 4 x2 - x3 + x4, -2 x1 - x2 + 2
+ * x3 + x4, 2 x1 - x2 - 2 x3 + x4, 4 x1 - 5 x3 + x5. */
+DNNQ_AVX2_INLINE void wino_bt(__m256i *x, size_t s)
 {
-	if (M == 2) {
-		__m256i r0 = _mm256_sub_epi16(x[0], x[2 * s]), r1 = _mm256_add_epi16(x[s], x[2 * s]);
-		__m256i r2 = _mm256_sub_epi16(x[2 * s], x[s]), r3 = _mm256_sub_epi16(x[s], x[3 * s]);
-		x[0] = r0;
-		x[s] = r1;
-		x[2 * s] = r2;
-		x[3 * s] = r3;
-		return;
-	}
 	__m256i x0 = x[0], x1 = x[s], x2 = x[2 * s], x3 = x[3 * s], x4 = x[4 * s], x5 = x[5 * s];
 	__m256i a = _mm256_sub_epi16(x4, _mm256_slli_epi16(x2, 2));
 	__m256i b = _mm256_sub_epi16(x3, _mm256_slli_epi16(x1, 2));
@@ -572,44 +629,43 @@ DNNQ_AVX2_INLINE void wino_bt(const int M, __m256i *x, size_t s)
 	                            _mm256_sub_epi16(x5, x3));
 }
 
-/* V = B^T (x - 128) B of one tile for channels [ci, ci + 16): d[i * n + j]
+/* V = B^T (x - 128) B of one tile for channels [ci, ci + 16): d[i * 6 + j]
  * points at the patch's pixel (i, j); position p's values to v + p * vs.
- * The bytes go in unshifted: the rows of B^T sum to 0 but row 1's (2 for
- * F(2, 3), -6 for F(4, 3)), so the shift is -128 times that squared at
- * position (1, 1) alone, and int16 wraps (a ring homomorphism mod 2^16)
- * while the result, |V| <= 4 * 128 or 100 * 128, fits. */
-DNNQ_AVX2_INLINE void wino_in16(const int M, const uint8_t *const *d, size_t ci, int16_t *v,
-                                size_t vs)
+ * The bytes go in unshifted: the rows of B^T sum to 0 but row 1's (-6), so
+ * the shift is -128 times 36 at position (1, 1) alone, and int16 wraps (a
+ * ring homomorphism mod 2^16) while the result, |V| <= 100 * 128, fits. */
+DNNQ_AVX2_INLINE void wino_in16(const uint8_t *const *d, size_t ci, int16_t *v, size_t vs)
 {
-	const size_t n = WINO_N(M);
+	const size_t n = WINO_N;
 	__m256i x[36];
 #pragma GCC unroll 36
 	for (size_t i = 0; i < n * n; i++)
 		x[i] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(d[i] + ci)));
 #pragma GCC unroll 6
 	for (size_t j = 0; j < n; j++)
-		wino_bt(M, x + j, n);
+		wino_bt(x + j, n);
 #pragma GCC unroll 6
 	for (size_t i = 0; i < n; i++)
-		wino_bt(M, x + n * i, 1);
-	x[n + 1] = _mm256_sub_epi16(x[n + 1], _mm256_set1_epi16(M == 2 ? 128 * 4 : 128 * 36));
+		wino_bt(x + n * i, 1);
+	x[n + 1] = _mm256_sub_epi16(x[n + 1], _mm256_set1_epi16(128 * 36));
 #pragma GCC unroll 36
 	for (size_t p = 0; p < n * n; p++)
 		_mm256_storeu_si256((__m256i *)(v + p * vs + ci), x[p]);
 }
 
 /* The block's tiles (t0 onwards in the image, tw a row) into v: tile t of
- * position p at v + (p * tiles + t) * cin. A patch pixel outside the image
+ * position p at v + p * wino_vs + t * cin. A patch pixel outside the image
  * reads the zero point's row (wino_zero). */
-DNNQ_AVX2_INLINE void wino_input(const int M, const struct dnnq_conv *c, size_t img,
+DNNQ_AVX2_INLINE void wino_input(const struct dnnq_conv *c, size_t img,
                                  size_t t0, size_t tiles, int16_t *v)
 {
-	const size_t n = WINO_N(M), cin = c->d.cin, tw = (c->ow + M - 1) / M, vs = tiles * cin;
+	const size_t n = WINO_N, cin = c->d.cin, vs = wino_vs(tiles, cin);
+	const size_t tw = (c->ow + WINO_M - 1) / WINO_M;
 	const uint8_t *zero = c->wino_zero;
 	const uint8_t *image = c->in + img * c->h * c->w * cin;
 	for (size_t t = 0; t < tiles; t++) {
-		ptrdiff_t iy0 = (ptrdiff_t)(M * ((t0 + t) / tw)) - (ptrdiff_t)c->d.pad_t;
-		ptrdiff_t ix0 = (ptrdiff_t)(M * ((t0 + t) % tw)) - (ptrdiff_t)c->d.pad_l;
+		ptrdiff_t iy0 = (ptrdiff_t)(WINO_M * ((t0 + t) / tw)) - (ptrdiff_t)c->d.pad_t;
+		ptrdiff_t ix0 = (ptrdiff_t)(WINO_M * ((t0 + t) % tw)) - (ptrdiff_t)c->d.pad_l;
 		const uint8_t *d[36];
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = 0; j < n; j++) {
@@ -622,13 +678,14 @@ DNNQ_AVX2_INLINE void wino_input(const int M, const struct dnnq_conv *c, size_t 
 		int16_t *vt = v + t * cin;
 		size_t ci = 0;
 		for (; ci + 16 <= cin; ci += 16)
-			wino_in16(M, d, ci, vt, vs);
+			wino_in16(d, ci, vt, vs);
 		/* the last cin % 16 channels: the last 16 again (cin >= 16), the
 		 * ones done already rewritten with the same values */
 		if (ci < cin)
-			wino_in16(M, d, cin - 16, vt, vs);
+			wino_in16(d, cin - 16, vt, vs);
 	}
-	v[WINO_P(M) * vs] = 0;
+	for (size_t p = 0; p < WINO_P; p++)
+		v[p * vs + tiles * cin] = 0;
 }
 
 /* Position p's sums (dnnq_pairs_dot): |V| <= 12800, |U| <= 6272, no
@@ -655,19 +712,25 @@ WINO_DOT(1, 1) WINO_DOT(2, 1) WINO_DOT(3, 1) WINO_DOT(4, 1)
 			wino_dot_##MR##_1(vp, cin, nq, w, mp, ms);             \
 		break;
 
-/* A'^T x of n vectors of int32 x[0], x[s], ... into y[0], y[s], ...
- * F(2, 3): A^T's rows, x0 + x1 + x2 and x1 - x2 - x3. F(4, 3): A^T times
- * diag(6, 4, 4, 1, 1, 24), 24 over G's row divisors (dnnq_wino_pack_avx2):
+/* wino_dot_MR_0 of mr <= 4 tiles (no prefetch: on the fly U is in L2). */
+static void wino_dot_tiles(size_t mr, const int16_t *v, size_t cin, size_t nq, const int16_t *w,
+                           int32_t *m, size_t ms)
+{
+	switch (mr) {
+	case 1: wino_dot_1_0(v, cin, nq, w, m, ms); break;
+	case 2: wino_dot_2_0(v, cin, nq, w, m, ms); break;
+	case 3: wino_dot_3_0(v, cin, nq, w, m, ms); break;
+	default: wino_dot_4_0(v, cin, nq, w, m, ms); break;
+	}
+}
+
+/* A'^T x of 6 vectors of int32 x[0], x[s], ... into y[0], y[s], ...: A^T
+ * times diag(6, 4, 4, 1, 1, 24), 24 over G's row divisors (dnnq_wino_pack_avx2):
  * the rows 6 x0 + 4 (x1 + x2) + x3 + x4, 4 (x1 - x2) + 2 (x3 - x4), 4 (x1 +
  * x2 + x3 + x4), 4 (x1 - x2) + 8 (x3 - x4) + 24 x5. */
-DNNQ_AVX2_INLINE void wino_at(const int M, const __m256i *x, size_t s, __m256i *y)
+DNNQ_AVX2_INLINE void wino_at(const __m256i *x, size_t s, __m256i *y)
 {
 	__m256i s12 = _mm256_add_epi32(x[s], x[2 * s]), d12 = _mm256_sub_epi32(x[s], x[2 * s]);
-	if (M == 2) {
-		y[0] = _mm256_add_epi32(x[0], s12);
-		y[s] = _mm256_sub_epi32(d12, x[3 * s]);
-		return;
-	}
 	__m256i s34 = _mm256_add_epi32(x[3 * s], x[4 * s]);
 	__m256i d34 = _mm256_sub_epi32(x[3 * s], x[4 * s]);
 	__m256i x0 = _mm256_add_epi32(_mm256_slli_epi32(x[0], 2), _mm256_slli_epi32(x[0], 1));
@@ -680,20 +743,19 @@ DNNQ_AVX2_INLINE void wino_at(const int M, const __m256i *x, size_t s, __m256i *
 	y[3 * s] = _mm256_add_epi32(_mm256_add_epi32(d12x4, _mm256_slli_epi32(d34, 3)), x5);
 }
 
-/* The m * m outputs of one tile's sums (n * n positions x 16 columns), 8
- * columns at h: y[r * m + c] for output pixel (r, c) is S', the tile's raw
+/* The 16 outputs of one tile's sums (36 positions x 16 columns), 8
+ * columns at h: y[r * 4 + c] for output pixel (r, c) is S', the tile's raw
  * sums of (x - 128) w, from Y = A'^T M A' (int32, wrapping: a ring
- * homomorphism mod 2^32). F(2, 3): Y = 4 S' and |4 S'| <= 4 * 9 * cin *
- * 128 * 128 < 2^31 (cin <= 3640), so an arithmetic shift by 2 gives S'.
- * F(4, 3): Y = 576 S' mod 2^32, times the inverse of 9 mod 2^32 that is 64
- * S' mod 2^32, and |S'| <= 9 * cin * 128 * 128 < 2^25 (cin <= 227,
- * DNNQ_WINO_F43_MAX_CIN), so an arithmetic shift by 6 gives S'. */
+ * homomorphism mod 2^32): Y = 576 S' mod 2^32, times the inverse of 9 mod
+ * 2^32 that is 64 S' mod 2^32, and |S'| <= 9 * cin * 128 * 128 < 2^25 (cin
+ * <= 227: DNNQ_WINO_F43_MAX_CIN packed, a chunk of 2 * DNNQ_WINO_FLY_PAIRS
+ * on the fly), so an arithmetic shift by 6 gives S'. */
 _Static_assert(9 * DNNQ_WINO_F43_MAX_CIN * 128 * 128 < 1 << 25, "F(4, 3) exact");
-_Static_assert(4 * 9 * DNNQ_WINO_SETUP_MAX_CIN * 128 * 128 < INT32_MAX, "F(2, 3) exact");
+_Static_assert(9 * 2 * DNNQ_WINO_FLY_PAIRS * 128 * 128 < 1 << 25, "F(4, 3) exact by chunks");
 
-DNNQ_AVX2_INLINE void wino_output(const int M, const int32_t *m, size_t h, __m256i *y)
+DNNQ_AVX2_INLINE void wino_output(const int32_t *m, size_t h, __m256i *y)
 {
-	const size_t n = WINO_N(M);
+	const size_t n = WINO_N, M = WINO_M;
 	const __m256i inv9 = _mm256_set1_epi32((int32_t)0x38e38e39);
 	__m256i x[36], t[24];
 #pragma GCC unroll 36
@@ -702,40 +764,73 @@ DNNQ_AVX2_INLINE void wino_output(const int M, const int32_t *m, size_t h, __m25
 	/* t[i * m + c]: row i of M times A' */
 #pragma GCC unroll 6
 	for (size_t i = 0; i < n; i++)
-		wino_at(M, x + i * n, 1, t + i * M);
+		wino_at(x + i * n, 1, t + i * M);
 #pragma GCC unroll 4
-	for (size_t c = 0; c < (size_t)M; c++)
-		wino_at(M, t + c, M, y + c);
+	for (size_t c = 0; c < M; c++)
+		wino_at(t + c, M, y + c);
 #pragma GCC unroll 16
-	for (size_t i = 0; i < (size_t)(M * M); i++)
-		y[i] = M == 2 ? _mm256_srai_epi32(y[i], 2)
-		              : _mm256_srai_epi32(_mm256_mullo_epi32(y[i], inv9), 6);
+	for (size_t i = 0; i < M * M; i++)
+		y[i] = _mm256_srai_epi32(_mm256_mullo_epi32(y[i], inv9), 6);
+}
+
+/* The output stage's operands of the panel of width columns from jp (its
+ * halves returned), colw their column terms plus 128 times the columns'
+ * weight sums (sum128 at the panel's first): S = S' + that undoes the
+ * input's shift. */
+DNNQ_AVX2_INLINE size_t wino_cols(const struct dnnq_gemm_job *job, size_t jp, size_t width,
+                                  const int32_t *sum128, struct dnnq_avx2_cols cols[2],
+                                  __m256i colw[2])
+{
+	size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
+	for (size_t h = 0; h < 2; h++)
+		colw[h] = _mm256_add_epi32(cols[h].col,
+		                           _mm256_loadu_si256((const __m256i *)(sum128 + 8 * h)));
+	return halves;
+}
+
+/* Tile t of the image through the output stage: y[h][r * 4 + x] the S' of
+ * output pixel (r, x), columns 8 h.., of the panel. */
+DNNQ_AVX2_INLINE void wino_store_tile(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                      const struct dnnq_gemm_job *job,
+                                      const struct dnnq_avx2_cols cols[2], size_t halves,
+                                      const __m256i colw[2], size_t img, size_t t,
+                                      const __m256i y[2][16])
+{
+	const size_t M = WINO_M, tw = (c->ow + M - 1) / M, oy = M * (t / tw), ox = M * (t % tw);
+	const __m256i zero = _mm256_setzero_si256();
+	for (size_t i = 0; i < M && oy + i < c->oh; i++)
+		for (size_t x = 0; x < M && ox + x < c->ow; x += 2) {
+			size_t pix = (img * c->oh + oy + i) * c->ow + ox + x;
+			const __m256i *y0 = y[0] + i * M + x, *y1 = y[1] + i * M + x;
+			__m256i a[2] = { _mm256_add_epi32(y0[0], colw[0]),
+			                 _mm256_add_epi32(y1[0], colw[1]) };
+			__m256i b[2] = { _mm256_add_epi32(y0[1], colw[0]),
+			                 _mm256_add_epi32(y1[1], colw[1]) };
+			if (ox + x + 1 < c->ow)
+				dnnq_avx2_store_panel2(kind, cols, halves, a, b, pix, zero, zero, job);
+			else
+				dnnq_avx2_store_panel(kind, cols, halves, a, pix, zero, job);
+		}
 }
 
 /* Columns [j0, j1) of a block of tiles (kind: the output stage's). */
-DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const int M,
-                                  const struct dnnq_conv *c, const struct dnnq_gemm_job *job,
+DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                  const struct dnnq_gemm_job *job,
                                   size_t img, size_t t0, size_t tiles, const int16_t *v,
                                   int32_t *m, size_t j0, size_t j1)
 {
-	const size_t np = WINO_P(M), ms = np * 16;
-	const size_t cin = c->d.cin, nq = (cin + 1) / 2, tw = (c->ow + M - 1) / M;
+	const size_t np = WINO_P, ms = np * 16, cin = c->d.cin, nq = (cin + 1) / 2;
+	const int16_t *wino = c->wino;
 	const int32_t *sum128 =
-		(const int32_t *)(const void *)(c->wino + np * wino_per(c->d.cout, cin));
-	const __m256i zero = _mm256_setzero_si256();
+		(const int32_t *)(const void *)(wino + np * wino_per(c->d.cout, cin));
 	for (size_t jp = j0; jp < j1; jp += 16) {
-		size_t width = j1 - jp < 16 ? j1 - jp : 16;
 		struct dnnq_avx2_cols cols[2];
-		size_t halves = dnnq_avx2_cols_panel(job, jp, width, cols);
-		/* S = S' + 128 * the column's weight sum: the input's shift */
-		const __m256i colw[2] = {
-			_mm256_add_epi32(cols[0].col, _mm256_loadu_si256((const __m256i *)(sum128 + jp))),
-			_mm256_add_epi32(cols[1].col,
-			                 _mm256_loadu_si256((const __m256i *)(sum128 + jp + 8))),
-		};
+		__m256i colw[2];
+		size_t halves = wino_cols(job, jp, j1 - jp < 16 ? j1 - jp : 16, sum128 + jp, cols,
+		                          colw);
 		for (size_t p = 0; p < np; p++) {
-			const int16_t *w = c->wino + (jp / 16 * np + p) * nq * 32;
-			const int16_t *vp = v + p * tiles * cin;
+			const int16_t *w = wino + (jp / 16 * np + p) * nq * 32;
+			const int16_t *vp = v + p * wino_vs(tiles, cin);
 			int32_t *mp = m + p * 16;
 			for (size_t t = 0; t < tiles; t += 4) {
 				switch (tiles - t < 4 ? tiles - t : 4) {
@@ -744,35 +839,152 @@ DNNQ_AVX2_INLINE void wino_panels(const enum dnnq_avx2_kind kind, const int M,
 			}
 		}
 		for (size_t t = 0; t < tiles; t++) {
-			size_t oy = M * ((t0 + t) / tw), ox = M * ((t0 + t) % tw);
 			__m256i y[2][16];
-			wino_output(M, m + t * ms, 0, y[0]);
-			wino_output(M, m + t * ms, 1, y[1]);
-			for (size_t i = 0; i < (size_t)M && oy + i < c->oh; i++)
-				for (size_t x = 0; x < (size_t)M && ox + x < c->ow; x += 2) {
-					size_t pix = (img * c->oh + oy + i) * c->ow + ox + x;
-					const __m256i *y0 = y[0] + i * M + x, *y1 = y[1] + i * M + x;
-					__m256i a[2] = { _mm256_add_epi32(y0[0], colw[0]),
-					                 _mm256_add_epi32(y1[0], colw[1]) };
-					__m256i b[2] = { _mm256_add_epi32(y0[1], colw[0]),
-					                 _mm256_add_epi32(y1[1], colw[1]) };
-					if (ox + x + 1 < c->ow)
-						dnnq_avx2_store_panel2(kind, cols, halves, a, b, pix, zero,
-						                       zero, job);
-					else
-						dnnq_avx2_store_panel(kind, cols, halves, a, pix, zero, job);
-				}
+			wino_output(m + t * ms, 0, y[0]);
+			wino_output(m + t * ms, 1, y[1]);
+			wino_store_tile(kind, c, job, cols, halves, colw, img, t0 + t, y);
 		}
 	}
 }
 
-/* One block (wino_panels) of F(M, 3). */
-DNNQ_AVX2_INLINE void wino_block(const int M, const struct dnnq_conv *c, size_t img, size_t t0,
+/* U's row of position i * 6 + j, j < 6: G' (x0, x1, x2), G''s rows
+ * (dnnq_wino_pack_avx2's g4) x0, -x0 - x1 - x2, -x0 + x1 - x2, x0 + 2 x1 +
+ * 4 x2, x0 - 2 x1 + 4 x2, x2 (|G' g G'^T| <= 49 * 128 fits), stored at u
+ * + j * WINO_FLY_US. */
+DNNQ_AVX2_INLINE void wino_g_row(__m256i x0, __m256i x1, __m256i x2, int16_t *u)
+{
+	__m256i s02 = _mm256_add_epi16(x0, x2);
+	_mm256_storeu_si256((__m256i *)u, x0);
+	_mm256_storeu_si256((__m256i *)(u + 5 * WINO_FLY_US), x2);
+	_mm256_storeu_si256((__m256i *)(u + WINO_FLY_US),
+	                    _mm256_sub_epi16(_mm256_sub_epi16(_mm256_setzero_si256(), s02), x1));
+	_mm256_storeu_si256((__m256i *)(u + 2 * WINO_FLY_US), _mm256_sub_epi16(x1, s02));
+	__m256i q = _mm256_add_epi16(x0, _mm256_slli_epi16(x2, 2)), h = _mm256_add_epi16(x1, x1);
+	_mm256_storeu_si256((__m256i *)(u + 3 * WINO_FLY_US), _mm256_add_epi16(q, h));
+	_mm256_storeu_si256((__m256i *)(u + 4 * WINO_FLY_US), _mm256_sub_epi16(q, h));
+}
+
+/* U = G' g G'^T of nqc pairs of a panel (w8 at the first, its int8 layout:
+ * dnnq_wino_fly_pack_avx2) into u: position p's pair q at u + p *
+ * WINO_FLY_US + q * 32, as dnnq_wino_pack_avx2's (8 columns a half,
+ * sign-extended). Row by row of G' g, so that the live vectors fit the 16
+ * registers: the kernel's rows 0 and 2 (U's rows 0 and 5), then the sums
+ * rows 1 to 4 share. The constant stride keeps the 36 positions' stores
+ * at offsets of one pointer. */
+static void wino_fly_u(const int8_t *w8, size_t nqc, int16_t *u)
+{
+	for (size_t q = 0; q < nqc; q++, w8 += 9 * 32)
+		for (size_t h = 0; h < 2; h++) {
+			const int8_t *g = w8 + h * 16;
+			int16_t *uq = u + q * 32 + h * 16;
+			__m256i g0[3], g1[3], g2[3], s[3], e[3];
+#pragma GCC unroll 3
+			for (size_t k = 0; k < 3; k++) {
+				g0[k] = _mm256_cvtepi8_epi16(
+					_mm_loadu_si128((const __m128i *)(g + k * 32)));
+				g1[k] = _mm256_cvtepi8_epi16(
+					_mm_loadu_si128((const __m128i *)(g + (3 + k) * 32)));
+				g2[k] = _mm256_cvtepi8_epi16(
+					_mm_loadu_si128((const __m128i *)(g + (6 + k) * 32)));
+			}
+			wino_g_row(g0[0], g0[1], g0[2], uq);
+			wino_g_row(g2[0], g2[1], g2[2], uq + 30 * WINO_FLY_US);
+#pragma GCC unroll 3
+			for (size_t k = 0; k < 3; k++) {
+				s[k] = _mm256_add_epi16(g0[k], g2[k]);
+				e[k] = _mm256_add_epi16(g0[k], _mm256_slli_epi16(g2[k], 2));
+			}
+			const __m256i zero = _mm256_setzero_si256();
+			wino_g_row(_mm256_sub_epi16(_mm256_sub_epi16(zero, s[0]), g1[0]),
+			           _mm256_sub_epi16(_mm256_sub_epi16(zero, s[1]), g1[1]),
+			           _mm256_sub_epi16(_mm256_sub_epi16(zero, s[2]), g1[2]),
+			           uq + 6 * WINO_FLY_US);
+			wino_g_row(_mm256_sub_epi16(g1[0], s[0]), _mm256_sub_epi16(g1[1], s[1]),
+			           _mm256_sub_epi16(g1[2], s[2]), uq + 12 * WINO_FLY_US);
+#pragma GCC unroll 3
+			for (size_t k = 0; k < 3; k++)
+				g1[k] = _mm256_add_epi16(g1[k], g1[k]);
+			wino_g_row(_mm256_add_epi16(e[0], g1[0]), _mm256_add_epi16(e[1], g1[1]),
+			           _mm256_add_epi16(e[2], g1[2]), uq + 18 * WINO_FLY_US);
+			wino_g_row(_mm256_sub_epi16(e[0], g1[0]), _mm256_sub_epi16(e[1], g1[1]),
+			           _mm256_sub_epi16(e[2], g1[2]), uq + 24 * WINO_FLY_US);
+		}
+}
+
+/* Columns [j0, j1) of a block of tiles by F(4, 3) on the fly: per panel
+ * and chunk of pairs its U (wino_fly_u), the 36 positions' products and
+ * each tile's S' of the chunk (wino_output: exact per chunk) summed in s,
+ * then the output stage. */
+DNNQ_AVX2_INLINE void wino_fly_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+                                      const struct dnnq_gemm_job *job, size_t img, size_t t0,
+                                      size_t tiles, const int16_t *v, int32_t *m, int16_t *u,
+                                      __m256i (*s)[2][16], size_t j0, size_t j1)
+{
+	const size_t np = WINO_P, ms = np * 16, cin = c->d.cin, nq = (cin + 1) / 2;
+	const size_t per = wino_fly_per(cin), pb = wino_fly_panel_bytes(cin);
+	const int8_t *w8 = c->wino;
+	const int8_t *end = w8 + (c->d.cout + 15) / 16 * pb;
+	const int32_t *sum128 = (const int32_t *)(const void *)end;
+	for (size_t jp = j0; jp < j1; jp += 16) {
+		struct dnnq_avx2_cols cols[2];
+		__m256i colw[2];
+		size_t halves = wino_cols(job, jp, j1 - jp < 16 ? j1 - jp : 16, sum128 + jp, cols,
+		                          colw);
+		for (size_t q0 = 0; q0 < nq; q0 += per) {
+			size_t nqc = nq - q0 < per ? nq - q0 : per;
+			const int8_t *w = w8 + jp / 16 * pb + q0 * 9 * 32;
+			wino_fly_u(w, nqc, u);
+			/* the next chunk's int8 weights (or the next panel's
+			 * first), a share each position, into L2: from memory
+			 * in the model, the transform waited on them */
+			const int8_t *next = w + nqc * 9 * 32;
+			size_t ahead = next < end ? (size_t)(end - next) : 0;
+			size_t lines = (ahead < per * 9 * 32 ? ahead : per * 9 * 32) / 64;
+			for (size_t p = 0; p < np; p++) {
+				const int16_t *vp = v + p * wino_vs(tiles, cin) + 2 * q0;
+				for (size_t l = p * lines / np; l < (p + 1) * lines / np; l++)
+					_mm_prefetch((const char *)(next + l * 64), _MM_HINT_T1);
+				for (size_t t = 0; t < tiles; t += 4)
+					wino_dot_tiles(tiles - t < 4 ? tiles - t : 4, vp + t * cin, cin,
+					               nqc, u + p * WINO_FLY_US, m + t * ms + p * 16, ms);
+			}
+			for (size_t t = 0; t < tiles; t++)
+				for (size_t h = 0; h < 2; h++) {
+					__m256i y[16];
+					wino_output(m + t * ms, h, y);
+					for (size_t i = 0; i < 16; i++)
+						s[t][h][i] = q0 ? _mm256_add_epi32(s[t][h][i], y[i]) : y[i];
+				}
+		}
+		for (size_t t = 0; t < tiles; t++)
+			wino_store_tile(kind, c, job, cols, halves, colw, img, t0 + t,
+			                (const __m256i (*)[16])s[t]);
+	}
+}
+
+/* wino_fly_panels or wino_panels. */
+DNNQ_AVX2_INLINE void wino_panels_of(const enum dnnq_avx2_kind kind, const bool fly,
+                                     const struct dnnq_conv *c, const struct dnnq_gemm_job *job,
+                                     size_t img, size_t t0, size_t tiles, const int16_t *v,
+                                     int32_t *m, int16_t *u, __m256i (*s)[2][16], size_t j0,
+                                     size_t j1)
+{
+	if (fly)
+		wino_fly_panels(kind, c, job, img, t0, tiles, v, m, u, s, j0, j1);
+	else
+		wino_panels(kind, c, job, img, t0, tiles, v, m, j0, j1);
+}
+
+/* One block, its weights packed or on the fly. */
+DNNQ_AVX2_INLINE void wino_block(const bool fly, const struct dnnq_conv *c, size_t img, size_t t0,
                                  size_t tiles, size_t j0, size_t j1, void *scratch)
 {
 	int16_t *v = scratch;
-	int32_t *m = (int32_t *)(void *)((char *)scratch + wino_v_bytes(M, tiles, c->d.cin));
-	wino_input(M, c, img, t0, tiles, v);
+	int32_t *m = (int32_t *)(void *)((char *)scratch + wino_v_bytes(tiles, c->d.cin));
+	/* on the fly, U and S' then (dnnq_wino_scratch_bytes) */
+	int16_t *u = (int16_t *)(void *)(m + tiles * WINO_P * 16);
+	__m256i(*s)[2][16] = (__m256i(*)[2][16])(void *)((char *)u + (fly ? WINO_FLY_U_BYTES : 0));
+	wino_input(c, img, t0, tiles, v);
 	/* a local copy, as in dnnq_dw_row_avx2 */
 	const struct dnnq_gemm_output out = c->gout[0];
 	const struct dnnq_gemm_job job = { .w = &c->gw[0], .c = c->out, .ldc = c->d.cout,
@@ -780,16 +992,17 @@ DNNQ_AVX2_INLINE void wino_block(const int M, const struct dnnq_conv *c, size_t 
 	/* the stores pack with saturation (dnnq_avx2_store_panel) */
 	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
 	if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
-		wino_panels(DNNQ_AVX2_U8_FLOAT_FULL, M, c, &job, img, t0, tiles, v, m, j0, j1);
+		wino_panels_of(DNNQ_AVX2_U8_FLOAT_FULL, fly, c, &job, img, t0, tiles, v, m, u, s, j0,
+		               j1);
 	else
-		wino_panels(kind, M, c, &job, img, t0, tiles, v, m, j0, j1);
+		wino_panels_of(kind, fly, c, &job, img, t0, tiles, v, m, u, s, j0, j1);
 }
 
 void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,
                     size_t j1, void *scratch)
 {
-	if (c->wino_m == 2)
-		wino_block(2, c, img, t0, t1 - t0, j0, j1, scratch);
+	if (c->wino_fly)
+		wino_block(true, c, img, t0, t1 - t0, j0, j1, scratch);
 	else
-		wino_block(4, c, img, t0, t1 - t0, j0, j1, scratch);
+		wino_block(false, c, img, t0, t1 - t0, j0, j1, scratch);
 }

@@ -57,15 +57,14 @@ struct dnnq_conv {
 	 * for the rows in the padding; else NULL */
 	uint8_t *seg_zero;
 	/* 3x3, stride 1, one group on AVX2 (conv.c, pack_wino): the weights
-	 * transformed for Winograd F(wino_m, 3) (dnnq_wino_pack_avx2; the
-	 * cache's when wino_borrowed), and cin bytes of the input zero point;
-	 * else NULL */
-	const int16_t *wino;
-	size_t wino_m;
+	 * transformed for Winograd F(4, 3) (dnnq_wino_pack_avx2), or with
+	 * wino_fly the int8 weights in pairs for the transform on the fly
+	 * (dnnq_wino_fly_pack_avx2); the cache's when wino_borrowed; and cin
+	 * bytes of the input zero point; else NULL */
+	const void *wino;
+	bool wino_fly;
 	uint8_t *wino_zero;
 	bool wino_borrowed;
-	bool wino_on;                     /* the runs take Winograd (wino_chosen:
-	                                   * setup's choice above DNNQ_WINO_MAX_CIN) */
 	/* bound by setup */
 	size_t n, h, w, oh, ow;
 	const uint8_t *in;
@@ -153,53 +152,56 @@ size_t dnnq_stem_scratch_bytes(const struct dnnq_conv *c);
 void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy1, size_t t0,
                     size_t t1, size_t j0, size_t j1, void *scratch);
 
-/* Winograd F(m, 3) on AVX2 (conv-avx2.c), exact: 3x3 convolutions with
- * stride 1, dilation 1, one group, symmetric weights and at least
- * DNNQ_WINO_MIN_CIN, at most DNNQ_WINO_MAX_CIN input channels; m = 4 up to
- * DNNQ_WINO_F43_MAX_CIN of them, else 2. Each m x m tile of outputs takes
- * its n x n input patch x (n = m + 2; padding: the input zero point, as
- * im2col) to V = B^T (x - 128) B (int16, |V| <= 4 * 128 or 100 * 128),
- * the weights are U = G' g G'^T with G' = 2 G (F(2, 3)) or diag(4, 6, 6,
- * 24, 24, 1) G (F(4, 3)), integers (|U| <= 9 * 128 or 49 * 128), the n * n
- * positions are GEMMs over the input channels by int16 pairs (vpmaddwd,
- * int32 sums), and Y = A'^T M A' is 4 (F(2, 3)) or 576 (F(4, 3), A' = A
- * diag(6, 4, 4, 1, 1, 24)) times the tile's sums of (x - 128) w, mod 2^32
- * (int32 wraps, a ring homomorphism): a shift by 2, or 9's inverse mod
- * 2^32 and a shift by 6, gives them exactly while they are small enough
- * (F(4, 3): below 2^25 in magnitude, 227 channels at most); 128 times the
- * column's weight sum undoes the shift, then the GEMM's output stage. docs/gemm.md, "Winograd F(2,
- * 3) on AVX2" and "Winograd, the second pass". */
+/* Winograd F(4, 3) on AVX2 (conv-avx2.c), exact: 3x3 convolutions with
+ * stride 1, dilation 1, one group, symmetric weights and DNNQ_WINO_MIN_CIN
+ * to DNNQ_WINO_MAX_CIN input channels. Each 4x4 tile of outputs takes its
+ * 6x6 input patch x (padding: the input zero point, as im2col) to V = B^T
+ * (x - 128) B (int16, |V| <= 100 * 128), the weights are U = G' g G'^T
+ * with G' = diag(4, 6, 6, 24, 24, 1) G, integers (|U| <= 49 * 128), the
+ * 36 positions are GEMMs over the input channels by int16 pairs (vpmaddwd,
+ * int32 sums), and Y = A'^T M A' (A' = A diag(6, 4, 4, 1, 1, 24)) is 576
+ * times the tile's sums of (x - 128) w, mod 2^32 (int32 wraps, a ring
+ * homomorphism): 9's inverse mod 2^32 and a shift by 6 give them exactly
+ * while they are below 2^25 in magnitude (227 channels at most: more in
+ * chunks, their sums added); 128 times the column's weight sum undoes the
+ * shift, then the GEMM's output stage. docs/gemm.md, "Winograd F(2, 3) on
+ * AVX2", "Winograd, the second pass" and "F(4, 3) on the fly". */
+#define DNNQ_WINO_M 4
 /* At least 16 input channels: the input transform's vectors (the last
- * cin % 16 redo the last 16); at most DNNQ_WINO_MAX_CIN always; from
- * there up to DNNQ_WINO_SETUP_MAX_CIN packed too, and taken where setup
- * chooses (conv.c, wino_chosen): with 512 channels (ResNet's 7x7 layers)
- * F(2, 3)'s 8 MiB of int16 weights a node stream from memory, 0.78x the direct
- * product's time on one thread, 1.2-1.3x on two threads at batch 1
- * (docs/gemm.md, "Winograd at setup"). */
+ * cin % 16 redo the last 16); at most 512 (ResNet's 7x7 layers; V of 4
+ * tiles and U in L2). */
 #define DNNQ_WINO_MIN_CIN 16
-#define DNNQ_WINO_MAX_CIN 256
-#define DNNQ_WINO_SETUP_MAX_CIN 512
-/* F(4, 3)'s 36 positions take 2.25x F(2, 3)'s weights (72 bytes a weight):
- * ResNet's 14x14 layers of 256 channels, 16 tiles, streamed their 4.7 MB
- * from memory a run, 1.1x F(2, 3)'s time; with 64 and 128 channels (56x56
- * and 28x28) F(4, 3) took 0.68-0.73x its time. The channel count is the
- * proxy create has for the image size (channels grow as images shrink).
- * Exact up to 227: 9 * 227 * 128 * 128 < 2^25 (wino_output). */
+#define DNNQ_WINO_MAX_CIN 512
+/* Up to DNNQ_WINO_F43_MAX_CIN channels U is packed at create (36 positions
+ * of int16, 8x the int8 weights' bytes): ResNet's 14x14 layers of 256
+ * channels streamed their 4.7 MB from memory a run, so above (channels
+ * being the proxy create has for the image size) the weights are
+ * transformed on the fly (wino_fly): per panel of 16 columns and chunk of
+ * at most DNNQ_WINO_FLY_PAIRS channel pairs, the chunk's int8 weights
+ * into a per-thread U (int16, in L2), its 36 positions' products over the
+ * block's tiles, its output transform (exact per chunk: 224 channels, 9 *
+ * 224 * 128 * 128 < 2^25) summed in int32. */
 #define DNNQ_WINO_F43_MAX_CIN 128
-/* The bytes of the transformed weights of F(m, 3) (dst NULL: only that):
- * per position, int16 pairs of channels as dnnq_conv_pairs_pack_avx2's
- * (cout rounded up to 16), then the columns' weight sums times 128. */
-size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, size_t m, int16_t *dst);
-/* A block's scratch at most: V (n * n x tiles x cin int16) and a panel's
- * sums (n * n x 16 int32 a tile), in L2 with a panel's weights; and at
- * most DNNQ_WINO_TILES tiles. */
+#define DNNQ_WINO_FLY_PAIRS 112
+/* The bytes of the int8 weights for F(4, 3) on the fly (dst NULL: only
+ * that): per panel of 16 columns, pair of channels and tap, the 16
+ * columns' two channels interleaved (32 bytes; 0 past cin and cout), then
+ * per column 128 times its weight sum, int32. */
+size_t dnnq_wino_fly_pack_avx2(const int8_t *w, size_t cout, size_t cin, int8_t *dst);
+/* The bytes of the transformed weights, packed (dst NULL: only that): per
+ * position, int16 pairs of channels as dnnq_conv_pairs_pack_avx2's (cout
+ * rounded up to 16), then the columns' weight sums times 128. */
+size_t dnnq_wino_pack_avx2(const int8_t *w, size_t cout, size_t cin, int16_t *dst);
+/* A block's scratch at most: V (36 x tiles x cin int16) and a panel's
+ * sums (36 x 16 int32 a tile), on the fly U and S' too, in L2 with a
+ * panel's weights; and at most DNNQ_WINO_TILES tiles. */
 #define DNNQ_WINO_BLOCK_BYTES (640 << 10)
 #define DNNQ_WINO_TILES 128
-/* Tiles a block at most for F(m, 3) on cin channels (a multiple of the
- * micro-kernel's 4). */
-size_t dnnq_wino_block_tiles(size_t m, size_t cin);
+/* Tiles a block at most for c's Winograd (a multiple of the micro-kernel's
+ * 4). */
+size_t dnnq_wino_block_tiles(const struct dnnq_conv *c);
 size_t dnnq_wino_scratch_bytes(const struct dnnq_conv *c);
-/* Tiles [t0, t1) of image img (row-major, (ow + m - 1) / m a row), output
+/* Tiles [t0, t1) of image img (row-major, (ow + 3) / 4 a row), output
  * channels [j0, j1) (j0 a multiple of 16), through the output stage (not
  * the fused post). */
 void dnnq_wino_avx2(const struct dnnq_conv *c, size_t img, size_t t0, size_t t1, size_t j0,

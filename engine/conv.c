@@ -188,20 +188,20 @@ static int pack_pairs(struct dnnq_conv *c, struct dnnq_diag *diag)
 	return DNNQ_OK;
 }
 
-/* 3x3 stride-1 convolutions on AVX2 take Winograd F(4, 3) or F(2, 3) (conv-kernels.h;
+/* 3x3 stride-1 convolutions on AVX2 take Winograd F(4, 3) (conv-kernels.h;
  * not with acc16, whose saturation it would not reproduce, nor with weight
  * zero points, whose activation sums per pixel it does not compute): up to
- * DNNQ_WINO_SETUP_MAX_CIN input channels packed here, taken where
- * wino_chosen says. */
+ * DNNQ_WINO_F43_MAX_CIN input channels its weights transformed here, above
+ * the int8 weights in pairs for the transform on the fly. */
 static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 {
 	const struct dnnq_conv_desc *d = &c->d;
 	if (d->isa != DNNQ_ISA_AVX2 || c->path != DNNQ_CONV_IM2COL || d->groups > 1 ||
 	    d->kh != 3 || d->kw != 3 || d->stride_h != 1 || d->stride_w != 1 || d->dil_h != 1 ||
 	    d->dil_w != 1 || d->acc16 || c->q.out.nwzp || d->cin < DNNQ_WINO_MIN_CIN ||
-	    d->cin > DNNQ_WINO_SETUP_MAX_CIN)
+	    d->cin > DNNQ_WINO_MAX_CIN)
 		return DNNQ_OK;
-	c->wino_m = d->cin <= DNNQ_WINO_F43_MAX_CIN ? 4 : 2;
+	c->wino_fly = d->cin > DNNQ_WINO_F43_MAX_CIN;
 	if (!(c->wino_zero = malloc(d->cin)))
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
 	memset(c->wino_zero, d->in_qp.zero_point, d->cin);
@@ -214,11 +214,15 @@ static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 		c->wino_borrowed = true;
 		return DNNQ_OK;
 	}
-	size_t bytes = dnnq_wino_pack_avx2(NULL, d->cout, d->cin, c->wino_m, NULL);
-	int16_t *w = dnnq_aligned_alloc(bytes);
+	size_t bytes = c->wino_fly ? dnnq_wino_fly_pack_avx2(NULL, d->cout, d->cin, NULL)
+	                           : dnnq_wino_pack_avx2(NULL, d->cout, d->cin, NULL);
+	void *w = dnnq_aligned_alloc(bytes);
 	if (!w)
 		return dnnq_diag_set(diag, DNNQ_E_NOMEM, "conv: out of memory");
-	dnnq_wino_pack_avx2(d->w, d->cout, d->cin, c->wino_m, w);
+	if (c->wino_fly)
+		dnnq_wino_fly_pack_avx2(d->w, d->cout, d->cin, w);
+	else
+		dnnq_wino_pack_avx2(d->w, d->cout, d->cin, w);
 	c->wino = w;
 	const struct dnnq_wcache_entry add = {
 		.key = d->cache_key, .kind = WCACHE_CONV_WINO, .isa = d->isa, .n = d->cout,
@@ -227,20 +231,6 @@ static int pack_wino(struct dnnq_conv *c, struct dnnq_diag *diag)
 	/* no room: kept private */
 	c->wino_borrowed = d->cache && !dnnq_weights_cache_add(d->cache, &add);
 	return DNNQ_OK;
-}
-
-/* Winograd or the direct product, for a run of n images split for
- * nthreads: up to DNNQ_WINO_MAX_CIN input channels Winograd always; above,
- * F(2, 3)'s weights (3.6x the int8 ones' bytes: 8 MiB at 512 channels)
- * come from memory a run, once for all the images: with an image a thread
- * or more the multiplies it saves win (ResNet's 7x7x512: 0.76x the direct
- * time on one thread, batch 2 on two threads 0.76x), with fewer the
- * threads wait on the weights (batch 1 on two threads: 0.9-1.3x;
- * docs/gemm.md, "Winograd at setup"). Both are exact: the choice never
- * changes a bit. */
-static bool wino_chosen(const struct dnnq_conv *c, size_t n, unsigned nthreads)
-{
-	return c->wino && (c->d.cin <= DNNQ_WINO_MAX_CIN || n >= nthreads);
 }
 
 /* The output pipelines (c->gout): one per group, one for all the
@@ -308,7 +298,6 @@ int dnnq_conv_create(const struct dnnq_conv_desc *d, struct dnnq_conv **out,
 	if ((rc = get_weights(c, diag)) || (rc = pack_pairs(c, diag)) ||
 	    (rc = bind_output(c, diag)) || (rc = pack_wino(c, diag)))
 		goto error;
-	c->wino_on = wino_chosen(c, 1, 1);   /* until a setup says: one image, one thread */
 	if (c->path == DNNQ_CONV_IM2COL && d->isa == DNNQ_ISA_AVX512VNNI && d->groups == 1 &&
 	    d->dil_w == 1 && d->kw * d->cin % 4 == 0 && !d->acc16 && !c->q.out.nwzp &&
 	    c->gw[0].kernel->block == dnnq_gemm_6x64c4__avx512vnni) {
@@ -376,7 +365,7 @@ static int size_scratch(struct dnnq_conv *c, unsigned nthreads)
 	 * bytes; the pairs (AVX2): the block's bytes, then its int16 rows */
 	size_t segs = c->seg_zero ? DNNQ_GEMM_MC * c->d.kh * sizeof(const uint8_t *) : 0;
 	size_t a16 = c->pairs ? (DNNQ_GEMM_MC * c->k + 1) * sizeof(int16_t) : 0;
-	size_t bytes = c->wino_on ? dnnq_wino_scratch_bytes(c)
+	size_t bytes = c->wino ? dnnq_wino_scratch_bytes(c)
 	             : c->stem ? dnnq_stem_scratch_bytes(c)
 	             : c->path == DNNQ_CONV_IM2COL ? segs + pairs_offset(c) + a16
 	             : c->path == DNNQ_CONV_DEPTHWISE ? dw_scratch_bytes(c)
@@ -422,7 +411,6 @@ int dnnq_conv_setup(struct dnnq_conv *c, size_t n, size_t h, size_t w,
 	c->in = in;
 	c->out = out;
 	c->nsplit = 1;
-	c->wino_on = wino_chosen(c, n, nthreads);
 	size_t sums = c->sum_rows ? n * oh * c->d.cout : 0;
 	if (sums > c->row_sums_cap) {
 		free(c->row_sums);
@@ -660,7 +648,7 @@ static void im2col_task(void *arg, size_t task, unsigned tid)
 static void wino_task(void *arg, size_t task, unsigned tid)
 {
 	const struct dnnq_conv *c = arg;
-	const size_t tm = c->wino_m;
+	const size_t tm = DNNQ_WINO_M;
 	size_t tw = (c->ow + tm - 1) / tm, per_img = (c->oh + tm - 1) / tm * tw;
 	size_t t = task / c->nsplit, blocks = (per_img + c->mc - 1) / c->mc, img = t / blocks;
 	size_t t0 = t % blocks * c->mc, t1 = t0 + c->mc < per_img ? t0 + c->mc : per_img, j0, j1;
@@ -838,13 +826,21 @@ int dnnq_conv_run(struct dnnq_conv *c, const struct dnnq_executor *ex)
 		                  depthwise_task, c);
 		return DNNQ_OK;
 	case DNNQ_CONV_IM2COL:
-		if (c->wino_on) {
+		if (c->wino) {
 			/* whole rows of tiles where they fit (blocks across rows
 			 * were 1.1x slower on ResNet's 56x56 layers, 1 thread) */
-			size_t tm = c->wino_m, tw = (c->ow + tm - 1) / tm;
-			size_t tiles = (c->oh + tm - 1) / tm * tw, cap = dnnq_wino_block_tiles(tm, c->d.cin);
+			size_t tm = DNNQ_WINO_M, tw = (c->ow + tm - 1) / tm;
+			size_t tiles = (c->oh + tm - 1) / tm * tw, cap = dnnq_wino_block_tiles(c);
 			cap = tw <= cap ? cap / tw * tw : cap;
 			c->mc = dnnq_even_pieces(ex, tiles, cap, 1);
+			/* on the fly, rather than blocks of fewer tiles than the
+			 * micro-kernel's 4, each transforming every panel's
+			 * weights, one block whose columns the threads split:
+			 * ResNet's 7x7 layers on two threads 0.75x the time of 2
+			 * blocks of 2 tiles (its 14x14 ones, 16 tiles, as fast in
+			 * one block by columns as in 2 of 8) */
+			if (c->wino_fly && c->mc < 4)
+				c->mc = tiles < cap ? tiles : cap;
 			run_blocks(c, c->n * ((tiles + c->mc - 1) / c->mc), wino_task, ex);
 			return DNNQ_OK;
 		}
@@ -1052,7 +1048,7 @@ int dnnq_conv_reference(const struct dnnq_conv *cc, size_t n, size_t h, size_t w
 const char *dnnq_conv_path(const struct dnnq_conv *c)
 {
 	static const char *names[] = { "gemm-1x1", "depthwise", "im2col" };
-	return c->wino_on ? "winograd" : c->stem ? "stem-winograd" : names[c->path];
+	return c->wino ? "winograd" : c->stem ? "stem-winograd" : names[c->path];
 }
 
 const struct dnnq_gemm_weights *dnnq_conv_weights(const struct dnnq_conv *c, size_t g)

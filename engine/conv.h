@@ -7,15 +7,15 @@
  * bias, fused ReLU, per-tensor or per-output-channel weights, u8 / s32 / f32
  * output through the same fused pipeline as FC (qlinear.h).
  *
- * Paths, chosen at create (one at setup, below):
+ * Paths, chosen at create:
  *   - 1x1, stride 1, no padding, one group: a GEMM straight on the NHWC
  *     input (every pixel is a row of A already, nothing is copied);
  *   - depthwise: a direct kernel per output row, the output stage fused
  *     (AVX-512 VNNI: 32 channels by 4 taps a step; AVX2: 16 by 2);
- *   - 3x3, stride 1, one group on AVX2: Winograd F(4, 3) up to 128 input
- *     channels, F(2, 3) above, exact (conv-kernels.h; dnnq_conv_path
- *     "winograd"); above 256 channels (up to 512) setup takes it or the
- *     im2col path: Winograd where it has at least as many images as threads;
+ *   - 3x3, stride 1, one group on AVX2, 16 to 512 input channels:
+ *     Winograd F(4, 3), exact, its weights transformed at create up to 128
+ *     channels and on the fly above (conv-kernels.h; dnnq_conv_path
+ *     "winograd");
  *   - first layers (one group, cin <= 4) with 7-tap kernel rows at stride 2
  *     along x on AVX2 (ResNet's stem): a 1-D Winograd along x, exact
  *     (conv-kernels.h; dnnq_conv_path "stem-winograd");
@@ -130,9 +130,8 @@ void dnnq_conv_destroy(struct dnnq_conv *conv);
 int dnnq_conv_reference(const struct dnnq_conv *conv, size_t n, size_t h, size_t w,
                         const float *x, float *y, const struct dnnq_executor *ex);
 
-/* Which path the last setup chose (before any: create's for one image on one
- * thread): "gemm-1x1", "depthwise", "winograd", "stem-winograd" or
- * "im2col". */
+/* Which path create chose: "gemm-1x1", "depthwise", "winograd",
+ * "stem-winograd" or "im2col". */
 const char *dnnq_conv_path(const struct dnnq_conv *conv);
 /* The packed GEMM weights of group g (acc16 state and outlier counts), or
  * NULL on the depthwise path or for g >= groups. */

@@ -688,8 +688,8 @@ static void check_winograd(struct cproblem *p)
  * bit against scalar: activations all 0 and 255 or random, weights all
  * -128 and 127 or random (the transforms' and the sums' extremes), odd and
  * even heights and widths (partial tiles, 1x1 outputs), pads 0 and 1 (and
- * one-sided), input channels not a multiple of 2 or 16 (16..256, the
- * path's bounds; F(4, 3) up to 128, F(2, 3) from 129), output channels
+ * one-sided), input channels not a multiple of 2 or 16 (16..256 of the
+ * path's 16..512; U packed up to 128, on the fly from 129), output channels
  * not a multiple of 8,
  * per-channel and per-tensor weights, with and without bias, ReLU and
  * Clip, u8 (float and fixed-point requantization), int32 and float
@@ -729,10 +729,59 @@ START_TEST(winograd_edges)
 }
 END_TEST
 
+/* F(4, 3) with the weights transformed on the fly (129 to 512 input
+ * channels, conv-avx2.c's wino_fly_panels): one chunk of pairs or more
+ * (224 | 225 channels: one | two chunks, the exact bound; 448 | 449: two |
+ * three), odd channel counts (the last pair's second weight 0), 1x1, 2x2,
+ * 5x7, 7x5 and 4x9 images with pads 0, 1 and one-sided, 1 or 2 images, 17
+ * or 24 output channels; activations and weights random, the extremes
+ * mixed (0 / 255, -128 / 127) or all one extreme with the zero point
+ * there too (the largest sums of a chunk: 9 * 224 * 128 * 128 of its S');
+ * bit for bit against scalar on 1, 2 and 3 threads, the path asserted. */
+START_TEST(winograd_fly)
+{
+	if (!dnnq_isa_supported(DNNQ_ISA_AVX2))
+		return;
+	static const size_t cins[] = { 129, 224, 225, 255, 256, 300, 448, 449, 512 };
+	static const size_t hs[] = { 1, 2, 5, 7, 4 }, ws[] = { 1, 2, 7, 5, 9 };
+	struct rng r = { 29000 + (uint64_t)_i };
+	struct cproblem p;
+	wino_problem(&r, &p, cins[_i % 9], _i % 2 ? 24 : 17);
+	struct dnnq_conv_desc *d = &p.d;
+	size_t pad = _i % 4 == 3 ? 0 : 1, mode = (size_t)_i / 9;
+	d->pad_t = d->pad_l = pad;
+	d->pad_b = d->pad_r = _i % 8 == 5 ? 0 : pad;
+	p.n = 1 + (size_t)_i % 2;
+	p.h = hs[_i % 5] < 3 - d->pad_t - d->pad_b ? 3 - d->pad_t - d->pad_b : hs[_i % 5];
+	p.w = ws[_i % 5] < 3 - d->pad_l - d->pad_r ? 3 - d->pad_l - d->pad_r : ws[_i % 5];
+	uint8_t xv = _i % 2 ? 255 : 0;
+	size_t k = 9 * d->cin;
+	extreme_operands(&r, &p, k, (int)mode, (int)mode, xv, _i % 4 < 2 ? 127 : -128, 0.0001,
+	                 0.001, _i % 2, _i % 3 == 0);
+	d->in_qp.zero_point = xv;
+	d->out_qp.scale = (float)(0.02 * 0.0005 * 255 * 128 * (double)k / 64);
+	if (mode == 2) {   /* the sums themselves, unclamped */
+		d->out_dtype = DNNQ_DTYPE_S32;
+		d->relu = d->clip = false;
+	}
+	assert_path(&p, DNNQ_ISA_AVX2, "winograd");
+	uint8_t *ys = run(&p, DNNQ_ISA_SCALAR, 1);
+	size_t n = out_bytes(&p);
+	for (unsigned t = 1; t <= 3; t++) {
+		uint8_t *y = run(&p, DNNQ_ISA_AVX2, t);
+		ck_assert_msg(!memcmp(ys, y, n), "cin %zu, %zu images %zux%zu, %u threads", d->cin,
+		              p.n, p.h, p.w, t);
+		free(y);
+	}
+	free(ys);
+	free_problem(&p);
+}
+END_TEST
+
 /* Winograd's blocks of tiles (dnnq_conv_run): whole rows of tiles, one
  * row cut into blocks (more than dnnq_wino_block_tiles a row), one tile a
  * row, batches of 1..3, on 1, 2 and 3 threads (blocks or column chunks
- * some thread gets none of), F(4, 3) and (144 channels) F(2, 3), bit for
+ * some thread gets none of), packed and (144 channels) on the fly, bit for
  * bit against scalar. */
 START_TEST(winograd_blocks)
 {
@@ -766,9 +815,9 @@ START_TEST(winograd_blocks)
 END_TEST
 
 /* Winograd's largest sums: activations and padding (the input zero point)
- * all 0 or all 255, weights all -128 or all 127, at F(4, 3)'s most input
+ * all 0 or all 255, weights all -128 or all 127, at packed U's most input
  * channels (128: |S'| up to 9 * 128 * 128 * 128, the shift by 128 in,
- * 576 S' mod 2^32 out) and F(2, 3)'s from 129 to 256, bit for bit against
+ * 576 S' mod 2^32 out) and on the fly from 129 to 256, bit for bit against
  * scalar on 1 and 2 threads. */
 START_TEST(winograd_extremes)
 {
@@ -798,12 +847,11 @@ START_TEST(winograd_extremes)
 }
 END_TEST
 
-/* Above DNNQ_WINO_MAX_CIN input channels setup chooses (conv.c,
- * wino_chosen): Winograd for at least as many images as threads, else the
- * direct product. One AVX2 convolution set up again and again for 1..3
- * images on 1 and 2 threads, so each path follows the other (its scratch
- * regrown or not), the path asserted after each setup and the outputs bit
- * for bit against scalar's; 257, 300 and 512 channels (ResNet's 7x7x512),
+/* Winograd with the weights on the fly, one AVX2 convolution set up again
+ * and again for 1..3 images on 1 and 2 threads (its scratch regrown or
+ * not, an image's tiles in one block split by columns or blocks by
+ * images), the path asserted after each setup and the outputs bit for bit
+ * against scalar's; 257, 300 and 512 channels (ResNet's 7x7x512),
  * random operands or every value at an extreme (the largest sums: 512
  * channels of (0 - 128) * -128 too). */
 START_TEST(winograd_at_setup)
@@ -850,7 +898,7 @@ START_TEST(winograd_at_setup)
 		unsigned t = runs[i].threads;
 		memset(y, 0xEE, per_img * p.n + 1);
 		ck_assert_int_eq(dnnq_conv_setup(c, n, p.h, p.w, p.x, y, t), 0);
-		ck_assert_str_eq(dnnq_conv_path(c), n >= t ? "winograd" : "im2col");
+		ck_assert_str_eq(dnnq_conv_path(c), "winograd");
 		ck_assert_int_eq(dnnq_conv_run(c, t > 1 ? &ex : NULL), 0);
 		ck_assert_msg(!memcmp(ys, y, per_img * n), "cin %zu: %zu images, %u threads, %s",
 		              d->cin, n, t, dnnq_conv_path(c));
@@ -1017,6 +1065,7 @@ Suite *suite_conv(void)
 	tcase_add_loop_test(tc, strided_1x1, 0, 48);
 	tcase_add_loop_test(tc, im2col_segments, 0, 24);
 	tcase_add_loop_test(tc, winograd_edges, 0, 84);
+	tcase_add_loop_test(tc, winograd_fly, 0, 27);
 	tcase_add_loop_test(tc, winograd_blocks, 0, 20);
 	tcase_add_loop_test(tc, winograd_extremes, 0, 12);
 	tcase_add_loop_test(tc, winograd_at_setup, 0, 9);

@@ -17,6 +17,7 @@
 
 #include "daemon/claim.h"
 #include "daemon/pool.h"
+#include "engine/conv-kernels.h"
 #include "engine/graph.h"
 #include "engine/op.h"
 #include "engine/wcache.h"
@@ -1954,8 +1955,9 @@ START_TEST(graph_chains_scaled)
 }
 END_TEST
 
-/* Winograd chosen at setup (engine/conv.c wino_chosen): x (GWH x GWW x GWC,
- * 257..512 channels) -> wa (3x3 to GWO, ReLU) -> wb (3x3, F(4, 3) always)
+/* Winograd's per-thread scratch sized at setup (engine/conv.c): x (GWH x
+ * GWW x GWC, its weights on the fly) -> wa (3x3 to GWO, ReLU) -> wb (3x3,
+ * packed)
  * -> Add(wb, wa) in wb's output stage; wa and the sum are the outputs. */
 enum { GWH = 5, GWW = 6, GWC = 288, GWO = 32, GWB = 4 };
 
@@ -1995,8 +1997,8 @@ static void *wino_run_serial(void *arg)
 /* dnnqd's way with a layer of 288 channels on AVX2: two graphs of one
  * weights cache (the second borrows both packings, the cache's bytes
  * unchanged), each planned again whenever the batch changes (1, 4, 1, 2,
- * 4, 1 on two threads: Winograd and the direct product in turn, the
- * scratch regrown or kept), one run on two threads while the other runs
+ * 4, 1 on two threads: an image's block split by columns or blocks by
+ * images, the scratch regrown or kept), one run on two threads while the other runs
  * serially on its own thread (a warm-up's way: fewer threads than
  * planned); both give the scalar graph's bytes. */
 START_TEST(graph_winograd_batches)
@@ -2022,8 +2024,9 @@ START_TEST(graph_winograd_batches)
 	size_t bytes = dnnq_weights_cache_bytes(cache);
 	g[1] = build_wino(wa, wb, s, b, cache, &d);
 	ck_assert_uint_eq(dnnq_weights_cache_bytes(cache), bytes);
-	/* wa's int8 panels and its F(2, 3) weights (16 positions, int16) */
-	ck_assert_uint_ge(bytes, (size_t)GWO * 9 * GWC + (size_t)GWO * 16 * GWC * 2);
+	/* wa's int8 panels and its int8 weights for the transform on the fly */
+	ck_assert_uint_ge(bytes,
+	                  (size_t)GWO * 9 * GWC + dnnq_wino_fly_pack_avx2(NULL, GWO, GWC, NULL));
 	struct dnnq_pool *pool = dnnq_pool_create(2, NULL);
 	struct dnnq_executor two = dnnq_pool_executor(pool);
 	const void *in[1] = { x };
