@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import math
+import numbers
 import operator
 import os
 import socket
 import sys
 import threading
+import weakref
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -59,16 +62,40 @@ DtypeLike = Optional[Any]   # None, or a numpy dtype (np.float32)
 
 
 def _timeout_ms(timeout):
-    """None: wait for ever (dnnqd's death still ends the wait within 100 ms)."""
+    """None (or infinity): wait for ever (dnnqd's death still ends the wait
+    within 100 ms). A NaN, a negative or a non-number is InvalidArgument,
+    not the TypeError / OverflowError int() would raise."""
     if timeout is None:
         return -1
-    if timeout < 0:
-        raise InvalidArgument(f"timeout {timeout}: must be >= 0 seconds or None")
+    if (not isinstance(timeout, numbers.Real) or isinstance(timeout, bool) or
+            math.isnan(timeout) or timeout < 0):
+        raise InvalidArgument(f"timeout {timeout!r}: must be seconds >= 0, or None")
+    if math.isinf(timeout):
+        return -1
     return min(int(timeout * 1000 + 0.999), 2**31 - 1)
 
 
-def _closed_error(what):
-    return Disconnected(f"{what}: the client is closed")
+def _closed_error(what, client=None):
+    why = client._closed_why if client is not None else "the client is closed"
+    return Disconnected(f"{what}: {why}")
+
+
+# Every open Client, for the fork handler below.
+_LIVE: "weakref.WeakSet[Client]" = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    """A forked child must not use its parent's sessions: each process's
+    copy of the library would hand out the same slots and arena blocks (the
+    parent then read other requests' answers), and a control call could
+    read the other's reply. So each is closed here, in the child only, as
+    close() would, but without waiting for threads the child does not have;
+    a call on it then raises Disconnected saying to connect again."""
+    for c in list(_LIVE):
+        c._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Region:
@@ -166,12 +193,20 @@ class Client:
         self._cond = threading.Condition(self._lock)
         self._busy = 0
         self._closing = False
+        self._closed_why = "the client is closed"
         self._region: Optional[_Region] = _Region()
         self._abandoned: List[_Block] = []
+        self._orphans: List[Request] = []
         self._aio = None
         self._h: Optional[ctypes.c_void_p] = ctypes.c_void_p()
+        self._pid = os.getpid()
         self.socket = os.fspath(socket) if socket is not None else None
+        path = os.fsencode(self.socket) if self.socket is not None else None
+        if path is not None and b"\0" in path:
+            raise InvalidArgument(f"socket {self.socket!r}: a path holds no NUL byte")
         tmo = 0 if timeout is None else _timeout_ms(timeout) or 1
+        if tmo < 0:     # infinity: the longest the C field holds
+            tmo = 2**31 - 1
         # ctypes would wrap a value past its C field (slots=2**32 is 0, the
         # default; arena_bytes=-5 a huge arena): refuse it here, named
         for name, v, lo, hi in (("slots", slots, 0, 2**32 - 1),
@@ -180,18 +215,18 @@ class Client:
             if not isinstance(v, int) or not lo <= v <= hi:
                 raise InvalidArgument(f"{name} {v!r}: must be an integer in [{lo}, {hi}]")
         opts = _lib.ConnectOpts(slots, arena_bytes, spin_us, tmo)
-        path = self.socket.encode() if self.socket is not None else None
         rc = lib.dnnq_connect(path, ctypes.byref(opts), ctypes.byref(self._h))
         if rc:
             self._h = None
             raise from_code(rc, "dnnq_connect")
+        _LIVE.add(self)
 
     # ---- the guard every C call goes through --------------------------------
 
     def _enter(self, m=None, what="dnnq"):
         with self._lock:
             if self._closing:
-                raise _closed_error(what)
+                raise _closed_error(what, self)
             if m is not None:
                 if m._h is None or m._closing:
                     raise InvalidArgument(f"model '{m.name}' is closed")
@@ -211,7 +246,25 @@ class Client:
             if not self._closing:
                 lib.dnnq_tensor_free(self._h, ctypes.byref(t))
 
+    def _reap(self):
+        """Drops the requests dropped in flight (Request.__del__) that have
+        ended, which frees their tensors and slots."""
+        with self._lock:
+            orphans, self._orphans = self._orphans, []
+        left = []
+        for r in orphans:
+            rc = r._poll()
+            if rc == _lib.E_AGAIN:
+                left.append(r)
+            else:
+                r._ended(rc)
+        with self._lock:
+            if not self._closing:
+                self._orphans.extend(left)
+
     def _alloc(self, dtype, dims, what):
+        if self._orphans:
+            self._reap()
         t = _lib.Tensor()
         d = (ctypes.c_int64 * len(dims))(*dims)
         self._enter(what=what)
@@ -281,6 +334,30 @@ class Client:
             aio, self._aio = self._aio, None
             if aio is not None:
                 aio.close()
+            self._release()
+
+    def _forked(self):
+        """In a forked child: closed as close() closes, with fresh locks (a
+        parent thread may have held them) and no wait for the calls of
+        threads that are not in this process. The asyncio state is dropped
+        without touching its loop: the epoll instance is the parent's too."""
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._busy = 0
+        if self._closing:
+            return
+        self._closing = True
+        self._closed_why = (f"the client was connected by process {self._pid}, before a "
+                            "fork: connect again in this one")
+        aio, self._aio = self._aio, None
+        if aio is not None:
+            aio.sock.close()
+        self._release()
+
+    def _release(self):
+        """dnnq_close_keep_mapping: the region's range stays mapped (private
+        zero pages) for the blocks still viewed."""
+        with self._lock:
             base, size = ctypes.c_void_p(), ctypes.c_size_t()
             if self._h:
                 lib.dnnq_close_keep_mapping(self._h, ctypes.byref(base), ctypes.byref(size))
@@ -289,6 +366,7 @@ class Client:
             self._h = None
             self._region = None     # the blocks still hold it
             self._abandoned = []
+            self._orphans = []
 
     def __enter__(self) -> Client:
         """`with dnnq.Client() as c:` closes c at the block's end."""
@@ -324,7 +402,7 @@ class Client:
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._closing:
-                raise _closed_error("run_async")
+                raise _closed_error("run_async", self)
             old = self._aio
             if old is None or old.loop is not loop:
                 if old is not None and old.pending and not old.loop.is_closed():
@@ -445,7 +523,8 @@ class _Aio:
             req._abandon()
             if fut is not None and not fut.done():
                 try:
-                    self.loop.call_soon_threadsafe(_set_exc, fut, _closed_error("run_async"))
+                    self.loop.call_soon_threadsafe(_set_exc, fut,
+                                                  _closed_error("run_async", self.client))
                 except RuntimeError:    # the loop is closed: nobody awaits it
                     pass
         self.pending = {}
@@ -477,10 +556,16 @@ class Model:
         self._pool = {}
         if not isinstance(name, str):
             raise InvalidArgument(f"model name {name!r}: not a str")
+        try:
+            bname = name.encode()
+        except UnicodeEncodeError:
+            raise InvalidArgument(f"model name {name!r}: not UTF-8") from None
+        if b"\0" in bname:     # C would read the name up to it: another model's
+            raise InvalidArgument(f"model name {name!r}: holds a NUL byte")
         h = ctypes.c_void_p()
         client._enter(what=f"model '{name}'")
         try:
-            rc = lib.dnnq_model_open(client._h, name.encode(), ctypes.byref(h))
+            rc = lib.dnnq_model_open(client._h, bname, ctypes.byref(h))
             if rc:
                 raise from_code(rc, f"model '{name}'")
             try:
@@ -522,7 +607,7 @@ class Model:
             if self._h is None or self._closing:
                 return
             self._closing = True
-            while self._busy:
+            while self._busy and not c._closing:   # the client's close waited for them
                 c._cond.wait()
             self._pool = {}
             if not c._closing:
@@ -767,6 +852,7 @@ class Request:
         self._out_codes = out_codes or tuple(o._tensor_dtype(output_dtype, "output")
                                              for o in model.outputs)
         self._h_abandoned = False
+        self._timed_out = False
         self._inflight = False
         self._error = None
         self._req = _lib.Request()
@@ -796,6 +882,9 @@ class Request:
         c = self._client
         if self._inflight:
             raise InvalidArgument("request: already in flight (submit()ted)")
+        if self._timed_out:
+            raise InvalidArgument(f"request of model '{m.name}': timed out, and dnnqd may "
+                                  "still write its tensors: make a new request")
         c._enter(m, what)
         try:
             return f(m._h, self._ins, self._outs, last)
@@ -807,6 +896,9 @@ class Request:
         if rc:
             if rc in (-13, -15):    # abandoned to the daemon, which may still write
                 self._abandon()
+                # running it again would let the old request's late writes
+                # land in the new one's outputs
+                self._timed_out = rc == -13
             raise from_code(rc, "dnnq_infer")
 
     def run(self, timeout: Optional[float] = None) -> Mapping[str, np.ndarray]:
@@ -873,6 +965,19 @@ class Request:
         self.inputs = _Views({}, "inputs")
         self.outputs = _Views({}, "outputs")
         self._in_views = self._out_views = []
+
+    def __del__(self):
+        # Dropped in flight (submitted, never waited): dnnqd may still write
+        # its tensors, which must not go back to the arena for another
+        # request meanwhile. The client keeps it and polls it to its end.
+        if getattr(self, "_inflight", False):
+            c = self._client
+            try:
+                with c._lock:
+                    if not c._closing:
+                        c._orphans.append(self)
+            except Exception:   # interpreter shutdown
+                pass
 
     def __enter__(self) -> Request:
         """`with m.request() as r:` closes r at the block's end."""

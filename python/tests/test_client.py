@@ -361,6 +361,65 @@ def test_closed_client_and_bad_options(daemon):
             dnnq.Client(daemon.socket, **kw)
 
 
+def test_argument_edges(daemon, client):
+    """A timeout of infinity waits; NaN, a string or a negative one is
+    InvalidArgument (not int()'s OverflowError / ValueError / TypeError). A
+    bytes socket path is a path; a NUL byte in it or in a model name is
+    refused (C would read up to it: "relu64\\0x" opened relu64), as is a
+    name that is not UTF-8."""
+    m = client.model("relu64")
+    x = relu64_input(2)
+    assert np.array_equal(m.run(x, timeout=float("inf")), m.run(x))
+    assert m.request().run(timeout=np.float32(5))["y"].shape == (1, 64)
+    for bad in (float("nan"), "1", -1, True):
+        with pytest.raises(dnnq.InvalidArgument, match=r"^timeout .*: must be seconds >= 0"):
+            m.run(x, timeout=bad)
+    with pytest.raises(dnnq.InvalidArgument, match=r"^timeout nan"):
+        asyncio.run(m.run_async(x, timeout=float("nan")))
+    assert np.array_equal(asyncio.run(m.run_async(x, timeout=float("inf"))), m.run(x))
+    with dnnq.Client(os.fsencode(daemon.socket), timeout=float("inf")) as c:
+        assert "relu64" in c.models()
+    with pytest.raises(dnnq.InvalidArgument, match="holds no NUL byte"):
+        dnnq.Client(daemon.socket + "\0x")
+    with pytest.raises(dnnq.InvalidArgument, match=r"^model name 'relu64\\x00x': holds a NUL"):
+        client.model("relu64\0x")
+    with pytest.raises(dnnq.InvalidArgument, match="not UTF-8"):
+        client.model("\udcff")
+
+
+def test_fork_child_does_not_share_the_session(daemon, client):
+    """A forked child's calls on its parent's client raise Disconnected
+    (the two processes' copies of the library handed out the same slots
+    and arena blocks: the parent read wrong answers); the child connects
+    its own, and the parent's session is untouched."""
+    m = client.model("relu64")
+    x = relu64_input(3)
+    want = m.run(x)
+    r = m.request(3)
+    r.inputs["x"][...] = x
+    r.run()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            try:
+                m.run(x)
+            except dnnq.Disconnected as e:
+                assert "before a fork: connect again" in str(e), e
+                # the child's views are its own now (zeros), not the parent's tensors
+                r.inputs["x"][...] = 7
+                with dnnq.Client(daemon.socket) as c:
+                    assert np.array_equal(c.model("relu64").run(x), want)
+                m.close()
+                client.close()
+                status = 0
+        finally:
+            os._exit(status)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert np.array_equal(r.inputs["x"], x)
+    assert np.array_equal(m.run(x), want) and np.array_equal(r.run()["y"], want)
+
+
 def test_every_slot_in_flight(daemon):
     with dnnq.Client(daemon.socket, slots=1) as c:
         m = c.model("relu64")

@@ -256,3 +256,29 @@ def test_death_mid_request(fake):
         assert not view.any()   # a closed client's views read zeros
     with pytest.raises(dnnq.Error):
         dnnq.Client(fake.socket, timeout=0.5)
+
+
+def test_dropped_and_timed_out_requests(fake):
+    """A request dropped in flight keeps its tensors and slot until it ends
+    (they went back to the arena at once: the next request got the tensors
+    dnnqd was about to write, and the slot was lost for good); one that
+    timed out is not run again on those tensors."""
+    c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
+    m = c.model("double")
+    fake.do("pause", 1)
+    r = m.request(1)
+    r.submit()
+    held = r.outputs["y"].__array_interface__["data"][0]
+    del r
+    r = m.request(1)
+    assert r.outputs["y"].__array_interface__["data"][0] != held
+    with pytest.raises(dnnq.Timeout):
+        r.run(timeout=0.05)
+    fake.do("pause", 0)
+    with pytest.raises(dnnq.InvalidArgument, match="timed out, and dnnqd may still write"):
+        r.run(timeout=1)
+    # both slots ended: the dropped one is reaped at the next allocation
+    for _ in range(4):
+        assert np.array_equal(m.run(np.ones((1, 4), np.float32), timeout=2),
+                              np.full((1, 4), 2, np.float32))
+    c.close()
