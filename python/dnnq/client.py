@@ -28,6 +28,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Mapping
 from types import SimpleNamespace
@@ -75,6 +76,27 @@ def _timeout_ms(timeout):
     return min(int(timeout * 1000 + 0.999), 2**31 - 1)
 
 
+# Python runs signal handlers (Ctrl-C's KeyboardInterrupt) in the main
+# thread, between bytecodes: never while a ctypes call blocks. So the main
+# thread waits for a request in slices of this many ms; the others, whom no
+# signal interrupts, in one call (dnnq_infer, one C call fewer).
+_SLICE_MS = 100
+
+
+_main = threading.main_thread().ident
+
+
+def _sliced(ms):
+    """Whether a wait of ms (< 0: for ever) goes in slices."""
+    return (ms < 0 or ms > _SLICE_MS) and threading.get_ident() == _main
+
+
+def _submit_wait(h, ins, outs, req):
+    """(submitted, status): dnnq_submit, then one slice of dnnq_wait."""
+    rc = lib.dnnq_submit(h, ins, outs, req)
+    return (False, rc) if rc else (True, lib.dnnq_wait(req, _SLICE_MS))
+
+
 def _closed_error(what, client=None):
     why = client._closed_why if client is not None else "the client is closed"
     return Disconnected(f"{what}: {why}")
@@ -91,6 +113,8 @@ def _after_fork_in_child():
     read the other's reply. So each is closed here, in the child only, as
     close() would, but without waiting for threads the child does not have;
     a call on it then raises Disconnected saying to connect again."""
+    global _main
+    _main = threading.main_thread().ident   # the thread that forked
     for c in list(_LIVE):
         c._forked()
 
@@ -880,11 +904,11 @@ class Request:
         """f(model, inputs, outputs, last) on a request not in flight."""
         m = self.model
         c = self._client
+        if self._timed_out:
+            raise InvalidArgument(f"request of model '{m.name}': timed out or interrupted, "
+                                  "and dnnqd may still write its tensors: make a new request")
         if self._inflight:
             raise InvalidArgument("request: already in flight (submit()ted)")
-        if self._timed_out:
-            raise InvalidArgument(f"request of model '{m.name}': timed out, and dnnqd may "
-                                  "still write its tensors: make a new request")
         c._enter(m, what)
         try:
             return f(m._h, self._ins, self._outs, last)
@@ -892,6 +916,8 @@ class Request:
             c._leave(m)
 
     def _infer(self, ms):
+        if _sliced(ms):
+            return self._infer_sliced(ms)
         rc = self._call(lib.dnnq_infer, ms, "infer")
         if rc:
             if rc in (-13, -15):    # abandoned to the daemon, which may still write
@@ -900,6 +926,40 @@ class Request:
                 # land in the new one's outputs
                 self._timed_out = rc == -13
             raise from_code(rc, "dnnq_infer")
+
+    def _infer_sliced(self, ms):
+        """dnnq_infer for the main thread (_sliced): submit, then wait in
+        slices, the first in the same guard (one C call more than
+        dnnq_infer, no more Python). A signal handler that raises between
+        them (Ctrl-C's KeyboardInterrupt) leaves the request to dnnqd, as a
+        timeout does."""
+        submitted, rc = self._call(_submit_wait, ctypes.byref(self._req), "infer")
+        if not submitted:
+            raise from_code(rc, "dnnq_submit")
+        self._inflight = True
+        self._error = None
+        if rc == -13:
+            try:
+                rc = self._wait(ms - _SLICE_MS if ms >= 0 else ms)
+            except BaseException:
+                self._leave_to_daemon()
+                raise
+        if rc == -13:
+            self._leave_to_daemon()
+            raise from_code(rc, "dnnq_infer")
+        self._ended(rc)
+        if rc:
+            raise self._error
+
+    def _leave_to_daemon(self):
+        """A request left in flight: its tensors are never reused, it is
+        not run again, and the client polls it to its end (its slot)."""
+        self._abandon()
+        self._timed_out = True
+        c = self._client
+        with c._lock:
+            if not c._closing:
+                c._orphans.append(self)
 
     def run(self, timeout: Optional[float] = None) -> Mapping[str, np.ndarray]:
         """Runs the request and waits (timeout: seconds, None waits); returns
@@ -931,6 +991,18 @@ class Request:
             c._leave()
 
     def _wait(self, ms):
+        """dnnq_wait; in slices in the main thread (_sliced)."""
+        if not _sliced(ms):
+            return self._wait_once(ms)
+        end = None if ms < 0 else time.monotonic() + ms / 1000
+        while True:
+            left = _SLICE_MS if end is None else \
+                min(_SLICE_MS, max(0, int((end - time.monotonic()) * 1000 + 0.999)))
+            rc = self._wait_once(left)
+            if rc != -13 or (end is not None and time.monotonic() >= end):
+                return rc
+
+    def _wait_once(self, ms):
         c = self._client
         c._enter(what="wait")
         try:

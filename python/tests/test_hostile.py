@@ -11,6 +11,7 @@ every numpy view the client hands out must lie inside the shared region
 it mapped."""
 import asyncio
 import os
+import signal
 import subprocess
 import threading
 
@@ -275,10 +276,42 @@ def test_dropped_and_timed_out_requests(fake):
     with pytest.raises(dnnq.Timeout):
         r.run(timeout=0.05)
     fake.do("pause", 0)
-    with pytest.raises(dnnq.InvalidArgument, match="timed out, and dnnqd may still write"):
+    with pytest.raises(dnnq.InvalidArgument, match="timed out or interrupted, and dnnqd may"):
         r.run(timeout=1)
     # both slots ended: the dropped one is reaped at the next allocation
     for _ in range(4):
         assert np.array_equal(m.run(np.ones((1, 4), np.float32), timeout=2),
                               np.full((1, 4), 2, np.float32))
+    c.close()
+
+
+def test_ctrl_c_during_a_blocking_wait(fake):
+    """Ctrl-C (SIGINT) while the main thread waits without a timeout for a
+    request dnnqd does not serve raises KeyboardInterrupt (it was held
+    until the request ended: for ever here): Model.run's request is left to
+    dnnqd, a Future's stays in flight and ends later."""
+    c = dnnq.Client(fake.socket, slots=3, timeout=0.5)
+    m = c.model("double")
+    x = np.ones((1, 4), np.float32)
+    fake.do("pause", 1)
+    released = threading.Event()
+
+    def release():      # the backstop: the wait would end here without the fix
+        released.set()
+        fake.do("pause", 0)
+    for wait in (lambda: m.run(x), lambda: future.result()):
+        future = m.request(1).submit()
+        backstop = threading.Timer(10, release)
+        backstop.start()
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            wait()
+        backstop.cancel()
+        assert not released.is_set(), "KeyboardInterrupt came only once the request ended"
+    fake.do("pause", 0)
+    assert np.array_equal(future.result(timeout=2)["y"], 2 * future.request.inputs["x"])
+    for _ in range(4):      # the one run() left: reaped, its slot free again
+        assert np.array_equal(m.run(x, timeout=2), 2 * x)
+        m.request(1)
+    assert not c._orphans
     c.close()
