@@ -6,12 +6,13 @@ Lifetimes (docs/python.md says the same for users):
   counts itself in `_busy` under `_lock`; close() refuses new calls, waits
   for the ones running to return, then closes with
   dnnq_close_keep_mapping: the shared region's addresses stay mapped as
-  private zero pages, owned by a _Region that munmaps them when its last
-  reference goes.
+  private pages (the live blocks' bytes copied back into them), owned by a
+  _Region that munmaps them when its last reference goes.
 - Each tensor in the arena is a _Block, and a numpy view of it has the
   block as its base (the __array_interface__ protocol). A block holds the
   _Region, so a view keeps the addresses it points at mapped: reading a view
-  of a closed client gives zeros, never a fault. A block is given back to
+  of a closed client gives what it gave before, never a fault. A block
+  holds its client weakly (a view must not keep the session open). A block is given back to
   the arena (dnnq_tensor_free) only when its Request and every view of it
   are gone, so a view never aliases another request's tensor.
 - Blocks a request in flight may still be written into (a timeout, a
@@ -143,9 +144,12 @@ class _Block:
     """One tensor in the arena; numpy views of it have it as their base."""
 
     def __init__(self, client, t):
-        self.client = client
+        # weak: a view kept must not keep the session (a 64 MiB region and
+        # a place under dnnqd's per-uid limits) once the client is dropped
+        self.client = weakref.ref(client)
         self.region = client._region
         self.t = t
+        client._blocks.add(self)
         shape = tuple(t.dims[:t.rank])
         self.__array_interface__ = {
             "version": 3, "shape": shape, "typestr": _TYPESTR[t.dtype],
@@ -153,7 +157,7 @@ class _Block:
         }
 
     def __del__(self):
-        c = self.client
+        c = self.client()
         if c is not None:
             try:
                 c._free_tensor(self.t)
@@ -221,6 +225,7 @@ class Client:
         self._region: Optional[_Region] = _Region()
         self._abandoned: List[_Block] = []
         self._orphans: List[Request] = []
+        self._blocks: "weakref.WeakSet[_Block]" = weakref.WeakSet()
         self._aio = None
         self._h: Optional[ctypes.c_void_p] = ctypes.c_void_p()
         self._pid = os.getpid()
@@ -348,7 +353,7 @@ class Client:
     def close(self) -> None:
         """Refuses new calls, waits for the calls other threads are making
         to return, closes the session. Views of its tensors stay readable
-        (zeros). Idempotent."""
+        and keep their data (private copies). Idempotent."""
         with self._lock:
             if self._closing:
                 return
@@ -380,11 +385,17 @@ class Client:
 
     def _release(self):
         """dnnq_close_keep_mapping: the region's range stays mapped (private
-        zero pages) for the blocks still viewed."""
+        zero pages) for the blocks still viewed, which get their bytes back:
+        a view kept reads what it read before the close, not zeros."""
         with self._lock:
             base, size = ctypes.c_void_p(), ctypes.c_size_t()
+            kept = [(b.t.data, ctypes.string_at(b.t.data, b.t.bytes))
+                    for b in list(self._blocks)] if self._h else []
             if self._h:
                 lib.dnnq_close_keep_mapping(self._h, ctypes.byref(base), ctypes.byref(size))
+            if base.value:
+                for address, data in kept:
+                    ctypes.memmove(address, data, len(data))
             if self._region is not None:
                 self._region.base, self._region.size = base.value, size.value
             self._h = None

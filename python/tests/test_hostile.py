@@ -254,7 +254,7 @@ def test_death_mid_request(fake):
         m.run(np.ones((1, 4), np.float32), timeout=None)
     c.close()
     for view in r.outputs.values():
-        assert not view.any()   # a closed client's views read zeros
+        assert not view.any()   # never written: a closed client's views keep their bytes
     with pytest.raises(dnnq.Error):
         dnnq.Client(fake.socket, timeout=0.5)
 
