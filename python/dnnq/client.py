@@ -926,6 +926,16 @@ class Request:
         finally:
             c._leave(m)
 
+    def _failed(self, rc, what):
+        """from_code, naming the model where the library's text does not
+        (a request's end says "dnnq_infer: timed out", not which model)."""
+        e = from_code(rc, what)
+        tag = f"model '{self.model.name}'"
+        if tag not in e.message:
+            e.message = f"{tag}: {e.message}"
+            e.args = (e.message,)
+        return e
+
     def _infer(self, ms):
         if _sliced(ms):
             return self._infer_sliced(ms)
@@ -936,7 +946,7 @@ class Request:
                 # running it again would let the old request's late writes
                 # land in the new one's outputs
                 self._timed_out = rc == -13
-            raise from_code(rc, "dnnq_infer")
+            raise self._failed(rc, "dnnq_infer")
 
     def _infer_sliced(self, ms):
         """dnnq_infer for the main thread (_sliced): submit, then wait in
@@ -946,7 +956,7 @@ class Request:
         timeout does."""
         submitted, rc = self._call(_submit_wait, ctypes.byref(self._req), "infer")
         if not submitted:
-            raise from_code(rc, "dnnq_submit")
+            raise self._failed(rc, "dnnq_submit")
         self._inflight = True
         self._error = None
         if rc == -13:
@@ -957,7 +967,7 @@ class Request:
                 raise
         if rc == -13:
             self._leave_to_daemon()
-            raise from_code(rc, "dnnq_infer")
+            raise self._failed(rc, "dnnq_infer")
         self._ended(rc)
         if rc:
             raise self._error
@@ -981,7 +991,7 @@ class Request:
     def _submit(self):
         rc = self._call(lib.dnnq_submit, ctypes.byref(self._req), "submit")
         if rc:
-            raise from_code(rc, "dnnq_submit")
+            raise self._failed(rc, "dnnq_submit")
         self._inflight = True
         self._error = None
 
@@ -1024,7 +1034,7 @@ class Request:
     def _ended(self, rc):
         self._inflight = False
         if rc:
-            self._error = from_code(rc, "request")
+            self._error = self._failed(rc, "request")
             if rc == _lib.E_DISCONNECTED:
                 self._abandon()
 
@@ -1096,7 +1106,7 @@ class Future:
             ms = _timeout_ms(timeout)
             rc = self.request._wait(ms)
             if rc == -13:
-                raise from_code(rc, "dnnq_wait")
+                raise self.request._failed(rc, "dnnq_wait")
             self._end(rc)
         if self._rc:
             raise self.request._error

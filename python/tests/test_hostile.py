@@ -273,7 +273,7 @@ def test_dropped_and_timed_out_requests(fake):
     del r
     r = m.request(1)
     assert r.outputs["y"].__array_interface__["data"][0] != held
-    with pytest.raises(dnnq.Timeout):
+    with pytest.raises(dnnq.Timeout, match=r"^model 'double': dnnq_infer: timed out"):
         r.run(timeout=0.05)
     fake.do("pause", 0)
     with pytest.raises(dnnq.InvalidArgument, match="timed out or interrupted, and dnnqd may"):
