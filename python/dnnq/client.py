@@ -255,7 +255,7 @@ class Client:
     def _enter(self, m=None, what="dnnq"):
         with self._lock:
             if self._closing:
-                raise _closed_error(what, self)
+                raise _closed_error(f"model '{m.name}': {what}" if m is not None else what, self)
             if m is not None:
                 if m._h is None or m._closing:
                     raise InvalidArgument(f"model '{m.name}' is closed")

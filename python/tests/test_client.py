@@ -375,7 +375,10 @@ def test_closed_model_and_finished_future(client):
 def test_closed_client_and_bad_options(daemon):
     c = dnnq.Client(daemon.socket)
     m = c.model("relu64")
+    r = m.request()
     c.close()
+    with pytest.raises(dnnq.Disconnected, match=r"^model 'relu64': infer: the client is closed$"):
+        r.run()
     # the model named, not only the tensor ('x [1]: the client is closed')
     with pytest.raises(dnnq.Disconnected,
                        match=r"^model 'relu64': a request of batch 1, tensor 'x': the client is "
