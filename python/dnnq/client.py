@@ -54,6 +54,7 @@ _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _I32_MIN, _I32_MAX = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 _TYPESTR = {k: v.str for k, v in _NP_OF.items()}
+_E_BUSY = -18
 _DRAIN = 64     # completion bytes read per wake-up of run_async's reader
 
 # What Model.run takes (one array, a list in input order, a dict by name)
@@ -948,23 +949,39 @@ class Request:
                 self._timed_out = rc == -13
             raise self._failed(rc, "dnnq_infer")
 
+    def _submitting(self, f, what):
+        """_call(f) with the request; once more when every slot was in
+        flight and the client holds requests left to dnnqd (a timeout, a
+        Ctrl-C, a drop), whose ended ones it then reaps: their slots."""
+        rc = self._call(f, ctypes.byref(self._req), what)
+        if self._client._orphans and rc in (_E_BUSY, (False, _E_BUSY)):
+            self._client._reap()
+            rc = self._call(f, ctypes.byref(self._req), what)
+        return rc
+
     def _infer_sliced(self, ms):
         """dnnq_infer for the main thread (_sliced): submit, then wait in
         slices, the first in the same guard (one C call more than
         dnnq_infer, no more Python). A signal handler that raises between
         them (Ctrl-C's KeyboardInterrupt) leaves the request to dnnqd, as a
-        timeout does."""
-        submitted, rc = self._call(_submit_wait, ctypes.byref(self._req), "infer")
+        timeout does. It may raise at any bytecode, the most likely right
+        after the first slice's C call, before its result is assigned: the
+        ticket dnnq_submit sets (cleared here first) says whether the
+        request went."""
+        self._req.ticket = 0
+        try:
+            submitted, rc = self._submitting(_submit_wait, "infer")
+            if submitted:
+                self._inflight = True
+                self._error = None
+                if rc == -13:
+                    rc = self._wait(ms - _SLICE_MS if ms >= 0 else ms)
+        except BaseException:
+            if self._req.ticket:
+                self._leave_to_daemon()
+            raise
         if not submitted:
             raise self._failed(rc, "dnnq_submit")
-        self._inflight = True
-        self._error = None
-        if rc == -13:
-            try:
-                rc = self._wait(ms - _SLICE_MS if ms >= 0 else ms)
-            except BaseException:
-                self._leave_to_daemon()
-                raise
         if rc == -13:
             self._leave_to_daemon()
             raise self._failed(rc, "dnnq_infer")
@@ -989,7 +1006,7 @@ class Request:
         return self.outputs
 
     def _submit(self):
-        rc = self._call(lib.dnnq_submit, ctypes.byref(self._req), "submit")
+        rc = self._submitting(lib.dnnq_submit, "submit")
         if rc:
             raise self._failed(rc, "dnnq_submit")
         self._inflight = True

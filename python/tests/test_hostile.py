@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -314,4 +315,27 @@ def test_ctrl_c_during_a_blocking_wait(fake):
         assert np.array_equal(m.run(x, timeout=2), 2 * x)
         m.request(1)
     assert not c._orphans
+    c.close()
+
+
+def test_slot_left_by_ctrl_c_is_reaped(fake):
+    """The one slot, held by a run() that Ctrl-C left to dnnqd: once that
+    request ended, a submit of a request made before gets the slot (it was
+    DNNQ_E_BUSY until some allocation reaped it)."""
+    c = dnnq.Client(fake.socket, slots=1, timeout=0.5)
+    m = c.model("double")
+    r = m.request(1)
+    r.inputs["x"][...] = 3
+    fake.do("pause", 1)
+    threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        m.run(np.ones((1, 4), np.float32))
+    fake.do("pause", 0)
+    for _ in range(200):    # Busy until the fake has served the left request
+        try:
+            future = r.submit()
+            break
+        except dnnq.Busy:
+            time.sleep(0.01)
+    assert np.array_equal(future.result(timeout=2)["y"], np.full((1, 4), 6, np.float32))
     c.close()
