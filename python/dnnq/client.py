@@ -6,12 +6,13 @@ Lifetimes (docs/python.md says the same for users):
   counts itself in `_busy` under `_lock`; close() refuses new calls, waits
   for the ones running to return, then closes with
   dnnq_close_keep_mapping: the shared region's addresses stay mapped as
-  private zero pages, owned by a _Region that munmaps them when its last
-  reference goes.
+  private pages (the live blocks' bytes copied back into them), owned by a
+  _Region that munmaps them when its last reference goes.
 - Each tensor in the arena is a _Block, and a numpy view of it has the
   block as its base (the __array_interface__ protocol). A block holds the
   _Region, so a view keeps the addresses it points at mapped: reading a view
-  of a closed client gives zeros, never a fault. A block is given back to
+  of a closed client gives what it gave before, never a fault. A block
+  holds its client weakly (a view must not keep the session open). A block is given back to
   the arena (dnnq_tensor_free) only when its Request and every view of it
   are gone, so a view never aliases another request's tensor.
 - Blocks a request in flight may still be written into (a timeout, a
@@ -21,11 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import math
+import numbers
 import operator
 import os
 import socket
 import sys
 import threading
+import time
+import weakref
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -49,6 +54,7 @@ _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _I32_MIN, _I32_MAX = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 _TYPESTR = {k: v.str for k, v in _NP_OF.items()}
+_E_BUSY = -18
 _DRAIN = 64     # completion bytes read per wake-up of run_async's reader
 
 # What Model.run takes (one array, a list in input order, a dict by name)
@@ -59,16 +65,63 @@ DtypeLike = Optional[Any]   # None, or a numpy dtype (np.float32)
 
 
 def _timeout_ms(timeout):
-    """None: wait for ever (dnnqd's death still ends the wait within 100 ms)."""
+    """None (or infinity): wait for ever (dnnqd's death still ends the wait
+    within 100 ms). A NaN, a negative or a non-number is InvalidArgument,
+    not the TypeError / OverflowError int() would raise."""
     if timeout is None:
         return -1
-    if timeout < 0:
-        raise InvalidArgument(f"timeout {timeout}: must be >= 0 seconds or None")
+    if (not isinstance(timeout, numbers.Real) or isinstance(timeout, bool) or
+            math.isnan(timeout) or timeout < 0):
+        raise InvalidArgument(f"timeout {timeout!r}: must be seconds >= 0, or None")
+    if math.isinf(timeout):
+        return -1
     return min(int(timeout * 1000 + 0.999), 2**31 - 1)
 
 
-def _closed_error(what):
-    return Disconnected(f"{what}: the client is closed")
+# Python runs signal handlers (Ctrl-C's KeyboardInterrupt) in the main
+# thread, between bytecodes: never while a ctypes call blocks. So the main
+# thread waits for a request in slices of this many ms; the others, whom no
+# signal interrupts, in one call (dnnq_infer, one C call fewer).
+_SLICE_MS = 100
+
+
+_main = threading.main_thread().ident
+
+
+def _sliced(ms):
+    """Whether a wait of ms (< 0: for ever) goes in slices."""
+    return (ms < 0 or ms > _SLICE_MS) and threading.get_ident() == _main
+
+
+def _submit_wait(h, ins, outs, req):
+    """(submitted, status): dnnq_submit, then one slice of dnnq_wait."""
+    rc = lib.dnnq_submit(h, ins, outs, req)
+    return (False, rc) if rc else (True, lib.dnnq_wait(req, _SLICE_MS))
+
+
+def _closed_error(what, client=None):
+    why = client._closed_why if client is not None else "the client is closed"
+    return Disconnected(f"{what}: {why}")
+
+
+# Every open Client, for the fork handler below.
+_LIVE: "weakref.WeakSet[Client]" = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    """A forked child must not use its parent's sessions: each process's
+    copy of the library would hand out the same slots and arena blocks (the
+    parent then read other requests' answers), and a control call could
+    read the other's reply. So each is closed here, in the child only, as
+    close() would, but without waiting for threads the child does not have;
+    a call on it then raises Disconnected saying to connect again."""
+    global _main
+    _main = threading.main_thread().ident   # the thread that forked
+    for c in list(_LIVE):
+        c._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Region:
@@ -92,9 +145,12 @@ class _Block:
     """One tensor in the arena; numpy views of it have it as their base."""
 
     def __init__(self, client, t):
-        self.client = client
+        # weak: a view kept must not keep the session (a 64 MiB region and
+        # a place under dnnqd's per-uid limits) once the client is dropped
+        self.client = weakref.ref(client)
         self.region = client._region
         self.t = t
+        client._blocks.add(self)
         shape = tuple(t.dims[:t.rank])
         self.__array_interface__ = {
             "version": 3, "shape": shape, "typestr": _TYPESTR[t.dtype],
@@ -102,7 +158,7 @@ class _Block:
         }
 
     def __del__(self):
-        c = self.client
+        c = self.client()
         if c is not None:
             try:
                 c._free_tensor(self.t)
@@ -166,12 +222,21 @@ class Client:
         self._cond = threading.Condition(self._lock)
         self._busy = 0
         self._closing = False
+        self._closed_why = "the client is closed"
         self._region: Optional[_Region] = _Region()
         self._abandoned: List[_Block] = []
+        self._orphans: List[Request] = []
+        self._blocks: "weakref.WeakSet[_Block]" = weakref.WeakSet()
         self._aio = None
         self._h: Optional[ctypes.c_void_p] = ctypes.c_void_p()
+        self._pid = os.getpid()
         self.socket = os.fspath(socket) if socket is not None else None
+        path = os.fsencode(self.socket) if self.socket is not None else None
+        if path is not None and b"\0" in path:
+            raise InvalidArgument(f"socket {self.socket!r}: a path holds no NUL byte")
         tmo = 0 if timeout is None else _timeout_ms(timeout) or 1
+        if tmo < 0:     # infinity: the longest the C field holds
+            tmo = 2**31 - 1
         # ctypes would wrap a value past its C field (slots=2**32 is 0, the
         # default; arena_bytes=-5 a huge arena): refuse it here, named
         for name, v, lo, hi in (("slots", slots, 0, 2**32 - 1),
@@ -180,18 +245,18 @@ class Client:
             if not isinstance(v, int) or not lo <= v <= hi:
                 raise InvalidArgument(f"{name} {v!r}: must be an integer in [{lo}, {hi}]")
         opts = _lib.ConnectOpts(slots, arena_bytes, spin_us, tmo)
-        path = self.socket.encode() if self.socket is not None else None
         rc = lib.dnnq_connect(path, ctypes.byref(opts), ctypes.byref(self._h))
         if rc:
             self._h = None
             raise from_code(rc, "dnnq_connect")
+        _LIVE.add(self)
 
     # ---- the guard every C call goes through --------------------------------
 
     def _enter(self, m=None, what="dnnq"):
         with self._lock:
             if self._closing:
-                raise _closed_error(what)
+                raise _closed_error(f"model '{m.name}': {what}" if m is not None else what, self)
             if m is not None:
                 if m._h is None or m._closing:
                     raise InvalidArgument(f"model '{m.name}' is closed")
@@ -211,7 +276,25 @@ class Client:
             if not self._closing:
                 lib.dnnq_tensor_free(self._h, ctypes.byref(t))
 
+    def _reap(self):
+        """Drops the requests dropped in flight (Request.__del__) that have
+        ended, which frees their tensors and slots."""
+        with self._lock:
+            orphans, self._orphans = self._orphans, []
+        left = []
+        for r in orphans:
+            rc = r._poll()
+            if rc == _lib.E_AGAIN:
+                left.append(r)
+            else:
+                r._ended(rc)
+        with self._lock:
+            if not self._closing:
+                self._orphans.extend(left)
+
     def _alloc(self, dtype, dims, what):
+        if self._orphans:
+            self._reap()
         t = _lib.Tensor()
         d = (ctypes.c_int64 * len(dims))(*dims)
         self._enter(what=what)
@@ -271,7 +354,7 @@ class Client:
     def close(self) -> None:
         """Refuses new calls, waits for the calls other threads are making
         to return, closes the session. Views of its tensors stay readable
-        (zeros). Idempotent."""
+        and keep their data (private copies). Idempotent."""
         with self._lock:
             if self._closing:
                 return
@@ -281,14 +364,45 @@ class Client:
             aio, self._aio = self._aio, None
             if aio is not None:
                 aio.close()
+            self._release()
+
+    def _forked(self):
+        """In a forked child: closed as close() closes, with fresh locks (a
+        parent thread may have held them) and no wait for the calls of
+        threads that are not in this process. The asyncio state is dropped
+        without touching its loop: the epoll instance is the parent's too."""
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._busy = 0
+        if self._closing:
+            return
+        self._closing = True
+        self._closed_why = (f"the client was connected by process {self._pid}, before a "
+                            "fork: connect again in this one")
+        aio, self._aio = self._aio, None
+        if aio is not None:
+            aio.sock.close()
+        self._release()
+
+    def _release(self):
+        """dnnq_close_keep_mapping: the region's range stays mapped (private
+        zero pages) for the blocks still viewed, which get their bytes back:
+        a view kept reads what it read before the close, not zeros."""
+        with self._lock:
             base, size = ctypes.c_void_p(), ctypes.c_size_t()
+            kept = [(b.t.data, ctypes.string_at(b.t.data, b.t.bytes))
+                    for b in list(self._blocks)] if self._h else []
             if self._h:
                 lib.dnnq_close_keep_mapping(self._h, ctypes.byref(base), ctypes.byref(size))
+            if base.value:
+                for address, data in kept:
+                    ctypes.memmove(address, data, len(data))
             if self._region is not None:
                 self._region.base, self._region.size = base.value, size.value
             self._h = None
             self._region = None     # the blocks still hold it
             self._abandoned = []
+            self._orphans = []
 
     def __enter__(self) -> Client:
         """`with dnnq.Client() as c:` closes c at the block's end."""
@@ -324,7 +438,7 @@ class Client:
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._closing:
-                raise _closed_error("run_async")
+                raise _closed_error("run_async", self)
             old = self._aio
             if old is None or old.loop is not loop:
                 if old is not None and old.pending and not old.loop.is_closed():
@@ -445,7 +559,8 @@ class _Aio:
             req._abandon()
             if fut is not None and not fut.done():
                 try:
-                    self.loop.call_soon_threadsafe(_set_exc, fut, _closed_error("run_async"))
+                    self.loop.call_soon_threadsafe(_set_exc, fut,
+                                                  _closed_error("run_async", self.client))
                 except RuntimeError:    # the loop is closed: nobody awaits it
                     pass
         self.pending = {}
@@ -477,10 +592,16 @@ class Model:
         self._pool = {}
         if not isinstance(name, str):
             raise InvalidArgument(f"model name {name!r}: not a str")
+        try:
+            bname = name.encode()
+        except UnicodeEncodeError:
+            raise InvalidArgument(f"model name {name!r}: not UTF-8") from None
+        if b"\0" in bname:     # C would read the name up to it: another model's
+            raise InvalidArgument(f"model name {name!r}: holds a NUL byte")
         h = ctypes.c_void_p()
         client._enter(what=f"model '{name}'")
         try:
-            rc = lib.dnnq_model_open(client._h, name.encode(), ctypes.byref(h))
+            rc = lib.dnnq_model_open(client._h, bname, ctypes.byref(h))
             if rc:
                 raise from_code(rc, f"model '{name}'")
             try:
@@ -522,7 +643,7 @@ class Model:
             if self._h is None or self._closing:
                 return
             self._closing = True
-            while self._busy:
+            while self._busy and not c._closing:   # the client's close waited for them
                 c._cond.wait()
             self._pool = {}
             if not c._closing:
@@ -767,6 +888,7 @@ class Request:
         self._out_codes = out_codes or tuple(o._tensor_dtype(output_dtype, "output")
                                              for o in model.outputs)
         self._h_abandoned = False
+        self._timed_out = False
         self._inflight = False
         self._error = None
         self._req = _lib.Request()
@@ -794,6 +916,9 @@ class Request:
         """f(model, inputs, outputs, last) on a request not in flight."""
         m = self.model
         c = self._client
+        if self._timed_out:
+            raise InvalidArgument(f"request of model '{m.name}': timed out or interrupted, "
+                                  "and dnnqd may still write its tensors: make a new request")
         if self._inflight:
             raise InvalidArgument("request: already in flight (submit()ted)")
         c._enter(m, what)
@@ -802,12 +927,77 @@ class Request:
         finally:
             c._leave(m)
 
+    def _failed(self, rc, what):
+        """from_code, naming the model where the library's text does not
+        (a request's end says "dnnq_infer: timed out", not which model)."""
+        e = from_code(rc, what)
+        tag = f"model '{self.model.name}'"
+        if tag not in e.message:
+            e.message = f"{tag}: {e.message}"
+            e.args = (e.message,)
+        return e
+
     def _infer(self, ms):
+        if _sliced(ms):
+            return self._infer_sliced(ms)
         rc = self._call(lib.dnnq_infer, ms, "infer")
         if rc:
             if rc in (-13, -15):    # abandoned to the daemon, which may still write
                 self._abandon()
-            raise from_code(rc, "dnnq_infer")
+                # running it again would let the old request's late writes
+                # land in the new one's outputs
+                self._timed_out = rc == -13
+            raise self._failed(rc, "dnnq_infer")
+
+    def _submitting(self, f, what):
+        """_call(f) with the request; once more when every slot was in
+        flight and the client holds requests left to dnnqd (a timeout, a
+        Ctrl-C, a drop), whose ended ones it then reaps: their slots."""
+        rc = self._call(f, ctypes.byref(self._req), what)
+        if self._client._orphans and rc in (_E_BUSY, (False, _E_BUSY)):
+            self._client._reap()
+            rc = self._call(f, ctypes.byref(self._req), what)
+        return rc
+
+    def _infer_sliced(self, ms):
+        """dnnq_infer for the main thread (_sliced): submit, then wait in
+        slices, the first in the same guard (one C call more than
+        dnnq_infer, no more Python). A signal handler that raises between
+        them (Ctrl-C's KeyboardInterrupt) leaves the request to dnnqd, as a
+        timeout does. It may raise at any bytecode, the most likely right
+        after the first slice's C call, before its result is assigned: the
+        ticket dnnq_submit sets (cleared here first) says whether the
+        request went."""
+        self._req.ticket = 0
+        try:
+            submitted, rc = self._submitting(_submit_wait, "infer")
+            if submitted:
+                self._inflight = True
+                self._error = None
+                if rc == -13:
+                    rc = self._wait(ms - _SLICE_MS if ms >= 0 else ms)
+        except BaseException:
+            if self._req.ticket:
+                self._leave_to_daemon()
+            raise
+        if not submitted:
+            raise self._failed(rc, "dnnq_submit")
+        if rc == -13:
+            self._leave_to_daemon()
+            raise self._failed(rc, "dnnq_infer")
+        self._ended(rc)
+        if rc:
+            raise self._error
+
+    def _leave_to_daemon(self):
+        """A request left in flight: its tensors are never reused, it is
+        not run again, and the client polls it to its end (its slot)."""
+        self._abandon()
+        self._timed_out = True
+        c = self._client
+        with c._lock:
+            if not c._closing:
+                c._orphans.append(self)
 
     def run(self, timeout: Optional[float] = None) -> Mapping[str, np.ndarray]:
         """Runs the request and waits (timeout: seconds, None waits); returns
@@ -816,9 +1006,9 @@ class Request:
         return self.outputs
 
     def _submit(self):
-        rc = self._call(lib.dnnq_submit, ctypes.byref(self._req), "submit")
+        rc = self._submitting(lib.dnnq_submit, "submit")
         if rc:
-            raise from_code(rc, "dnnq_submit")
+            raise self._failed(rc, "dnnq_submit")
         self._inflight = True
         self._error = None
 
@@ -839,6 +1029,18 @@ class Request:
             c._leave()
 
     def _wait(self, ms):
+        """dnnq_wait; in slices in the main thread (_sliced)."""
+        if not _sliced(ms):
+            return self._wait_once(ms)
+        end = None if ms < 0 else time.monotonic() + ms / 1000
+        while True:
+            left = _SLICE_MS if end is None else \
+                min(_SLICE_MS, max(0, int((end - time.monotonic()) * 1000 + 0.999)))
+            rc = self._wait_once(left)
+            if rc != -13 or (end is not None and time.monotonic() >= end):
+                return rc
+
+    def _wait_once(self, ms):
         c = self._client
         c._enter(what="wait")
         try:
@@ -849,7 +1051,7 @@ class Request:
     def _ended(self, rc):
         self._inflight = False
         if rc:
-            self._error = from_code(rc, "request")
+            self._error = self._failed(rc, "request")
             if rc == _lib.E_DISCONNECTED:
                 self._abandon()
 
@@ -873,6 +1075,19 @@ class Request:
         self.inputs = _Views({}, "inputs")
         self.outputs = _Views({}, "outputs")
         self._in_views = self._out_views = []
+
+    def __del__(self):
+        # Dropped in flight (submitted, never waited): dnnqd may still write
+        # its tensors, which must not go back to the arena for another
+        # request meanwhile. The client keeps it and polls it to its end.
+        if getattr(self, "_inflight", False):
+            c = self._client
+            try:
+                with c._lock:
+                    if not c._closing:
+                        c._orphans.append(self)
+            except Exception:   # interpreter shutdown
+                pass
 
     def __enter__(self) -> Request:
         """`with m.request() as r:` closes r at the block's end."""
@@ -908,7 +1123,7 @@ class Future:
             ms = _timeout_ms(timeout)
             rc = self.request._wait(ms)
             if rc == -13:
-                raise from_code(rc, "dnnq_wait")
+                raise self.request._failed(rc, "dnnq_wait")
             self._end(rc)
         if self._rc:
             raise self.request._error

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -159,8 +160,11 @@ def test_view_outlives_request_and_client(daemon):
     x = r.inputs["x"][1]                 # a slice keeps the tensor too
     r.close()
     assert y.any() and (x == 200).all()  # kept, not given back to the arena
+    got = y.copy()
     c.close()
-    assert not y.any() and not x.any()   # zeros now, and no fault
+    # what they read before, no fault (they read zeros until the close
+    # copied the views' bytes back into the private pages)
+    assert np.array_equal(y, got) and (x == 200).all()
     x[:] = 1                             # private pages: harmless
     assert (x == 1).all()
     with pytest.raises(dnnq.Disconnected):
@@ -169,6 +173,31 @@ def test_view_outlives_request_and_client(daemon):
         c.model("relu64")
     del y, x, r
     gc.collect()                         # the last view: munmap
+
+
+def test_kept_view_does_not_keep_the_session(daemon, client):
+    """A view kept of a client that is dropped without close(): the client
+    is collected and its session closed (a view held it, and with it a
+    64 MiB region and a place under dnnqd's per-uid limits); the view
+    keeps its data."""
+    def sessions():
+        return client.stats().sessions
+    before = sessions()
+    x = relu64_input(2)
+    kept = [dnnq.Client(daemon.socket).model("relu64").request(2) for _ in range(3)]
+    for r in kept:
+        r.inputs["x"][...] = x
+    views = [r.run()["y"][1:] for r in kept]
+    assert sessions() == before + 3
+    del kept, r
+    gc.collect()
+    for _ in range(500):                 # dnnqd sees the hang-ups on its own time
+        if sessions() == before:
+            break
+        time.sleep(0.01)
+    assert sessions() == before
+    for v in views:
+        assert np.array_equal(v, client.model("relu64").run(x)[1:])
 
 
 # ---- errors ------------------------------------------------------------------
@@ -346,7 +375,10 @@ def test_closed_model_and_finished_future(client):
 def test_closed_client_and_bad_options(daemon):
     c = dnnq.Client(daemon.socket)
     m = c.model("relu64")
+    r = m.request()
     c.close()
+    with pytest.raises(dnnq.Disconnected, match=r"^model 'relu64': infer: the client is closed$"):
+        r.run()
     # the model named, not only the tensor ('x [1]: the client is closed')
     with pytest.raises(dnnq.Disconnected,
                        match=r"^model 'relu64': a request of batch 1, tensor 'x': the client is "
@@ -359,6 +391,65 @@ def test_closed_client_and_bad_options(daemon):
                      (dict(spin_us=2**40), r"spin_us 1099511627776: must be")):
         with pytest.raises(dnnq.InvalidArgument, match=rule):
             dnnq.Client(daemon.socket, **kw)
+
+
+def test_argument_edges(daemon, client):
+    """A timeout of infinity waits; NaN, a string or a negative one is
+    InvalidArgument (not int()'s OverflowError / ValueError / TypeError). A
+    bytes socket path is a path; a NUL byte in it or in a model name is
+    refused (C would read up to it: "relu64\\0x" opened relu64), as is a
+    name that is not UTF-8."""
+    m = client.model("relu64")
+    x = relu64_input(2)
+    assert np.array_equal(m.run(x, timeout=float("inf")), m.run(x))
+    assert m.request().run(timeout=np.float32(5))["y"].shape == (1, 64)
+    for bad in (float("nan"), "1", -1, True):
+        with pytest.raises(dnnq.InvalidArgument, match=r"^timeout .*: must be seconds >= 0"):
+            m.run(x, timeout=bad)
+    with pytest.raises(dnnq.InvalidArgument, match=r"^timeout nan"):
+        asyncio.run(m.run_async(x, timeout=float("nan")))
+    assert np.array_equal(asyncio.run(m.run_async(x, timeout=float("inf"))), m.run(x))
+    with dnnq.Client(os.fsencode(daemon.socket), timeout=float("inf")) as c:
+        assert "relu64" in c.models()
+    with pytest.raises(dnnq.InvalidArgument, match="holds no NUL byte"):
+        dnnq.Client(daemon.socket + "\0x")
+    with pytest.raises(dnnq.InvalidArgument, match=r"^model name 'relu64\\x00x': holds a NUL"):
+        client.model("relu64\0x")
+    with pytest.raises(dnnq.InvalidArgument, match="not UTF-8"):
+        client.model("\udcff")
+
+
+def test_fork_child_does_not_share_the_session(daemon, client):
+    """A forked child's calls on its parent's client raise Disconnected
+    (the two processes' copies of the library handed out the same slots
+    and arena blocks: the parent read wrong answers); the child connects
+    its own, and the parent's session is untouched."""
+    m = client.model("relu64")
+    x = relu64_input(3)
+    want = m.run(x)
+    r = m.request(3)
+    r.inputs["x"][...] = x
+    r.run()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            try:
+                m.run(x)
+            except dnnq.Disconnected as e:
+                assert "before a fork: connect again" in str(e), e
+                # the child's views are its own now (zeros), not the parent's tensors
+                r.inputs["x"][...] = 7
+                with dnnq.Client(daemon.socket) as c:
+                    assert np.array_equal(c.model("relu64").run(x), want)
+                m.close()
+                client.close()
+                status = 0
+        finally:
+            os._exit(status)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert np.array_equal(r.inputs["x"], x)
+    assert np.array_equal(m.run(x), want) and np.array_equal(r.run()["y"], want)
 
 
 def test_every_slot_in_flight(daemon):

@@ -11,8 +11,10 @@ every numpy view the client hands out must lie inside the shared region
 it mapped."""
 import asyncio
 import os
+import signal
 import subprocess
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -253,6 +255,87 @@ def test_death_mid_request(fake):
         m.run(np.ones((1, 4), np.float32), timeout=None)
     c.close()
     for view in r.outputs.values():
-        assert not view.any()   # a closed client's views read zeros
+        assert not view.any()   # never written: a closed client's views keep their bytes
     with pytest.raises(dnnq.Error):
         dnnq.Client(fake.socket, timeout=0.5)
+
+
+def test_dropped_and_timed_out_requests(fake):
+    """A request dropped in flight keeps its tensors and slot until it ends
+    (they went back to the arena at once: the next request got the tensors
+    dnnqd was about to write, and the slot was lost for good); one that
+    timed out is not run again on those tensors."""
+    c = dnnq.Client(fake.socket, slots=2, timeout=0.5)
+    m = c.model("double")
+    fake.do("pause", 1)
+    r = m.request(1)
+    r.submit()
+    held = r.outputs["y"].__array_interface__["data"][0]
+    del r
+    r = m.request(1)
+    assert r.outputs["y"].__array_interface__["data"][0] != held
+    with pytest.raises(dnnq.Timeout, match=r"^model 'double': dnnq_infer: timed out"):
+        r.run(timeout=0.05)
+    fake.do("pause", 0)
+    with pytest.raises(dnnq.InvalidArgument, match="timed out or interrupted, and dnnqd may"):
+        r.run(timeout=1)
+    # both slots ended: the dropped one is reaped at the next allocation
+    for _ in range(4):
+        assert np.array_equal(m.run(np.ones((1, 4), np.float32), timeout=2),
+                              np.full((1, 4), 2, np.float32))
+    c.close()
+
+
+def test_ctrl_c_during_a_blocking_wait(fake):
+    """Ctrl-C (SIGINT) while the main thread waits without a timeout for a
+    request dnnqd does not serve raises KeyboardInterrupt (it was held
+    until the request ended: for ever here): Model.run's request is left to
+    dnnqd, a Future's stays in flight and ends later."""
+    c = dnnq.Client(fake.socket, slots=3, timeout=0.5)
+    m = c.model("double")
+    x = np.ones((1, 4), np.float32)
+    fake.do("pause", 1)
+    released = threading.Event()
+
+    def release():      # the backstop: the wait would end here without the fix
+        released.set()
+        fake.do("pause", 0)
+    for wait in (lambda: m.run(x), lambda: future.result()):
+        future = m.request(1).submit()
+        backstop = threading.Timer(10, release)
+        backstop.start()
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            wait()
+        backstop.cancel()
+        assert not released.is_set(), "KeyboardInterrupt came only once the request ended"
+    fake.do("pause", 0)
+    assert np.array_equal(future.result(timeout=2)["y"], 2 * future.request.inputs["x"])
+    for _ in range(4):      # the one run() left: reaped, its slot free again
+        assert np.array_equal(m.run(x, timeout=2), 2 * x)
+        m.request(1)
+    assert not c._orphans
+    c.close()
+
+
+def test_slot_left_by_ctrl_c_is_reaped(fake):
+    """The one slot, held by a run() that Ctrl-C left to dnnqd: once that
+    request ended, a submit of a request made before gets the slot (it was
+    DNNQ_E_BUSY until some allocation reaped it)."""
+    c = dnnq.Client(fake.socket, slots=1, timeout=0.5)
+    m = c.model("double")
+    r = m.request(1)
+    r.inputs["x"][...] = 3
+    fake.do("pause", 1)
+    threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        m.run(np.ones((1, 4), np.float32))
+    fake.do("pause", 0)
+    for _ in range(200):    # Busy until the fake has served the left request
+        try:
+            future = r.submit()
+            break
+        except dnnq.Busy:
+            time.sleep(0.01)
+    assert np.array_equal(future.result(timeout=2)["y"], np.full((1, 4), 6, np.float32))
+    c.close()
