@@ -123,7 +123,12 @@ struct dnnq_connect_opts {
 int dnnq_connect(const char *path, const struct dnnq_connect_opts *opts,
                  struct dnnq_client **out);
 /* Frees the client, its models and arena; requests still in flight are
- * abandoned (dnnqd finishes them into the closed region). NULL is a no-op. */
+ * abandoned (dnnqd finishes them into the closed region). NULL is a no-op.
+ * It touches only the calling process: after fork(2) both processes hold
+ * the one session, and only one of them may go on using it (two using it
+ * get each other's results); the other dnnq_closes its copy, which leaves
+ * the session to the first. The Python package closes its clients in a
+ * forked child. */
 void dnnq_close(struct dnnq_client *c);
 /* (0.4) dnnq_close for a caller that may still hold pointers into the
  * arena afterwards, such as a language binding whose arrays view tensors:
