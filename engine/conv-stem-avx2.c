@@ -260,17 +260,19 @@ DNNQ_AVX2_INLINE void stem_tile_v(const int H, const uint8_t *x, size_t kk,
 }
 
 /* The 4 outputs of a tile's sums m (STEM_P positions x 16 columns), 8
- * columns at h: Y0 = P0 + P1 + P2 + P3 + P4 + P6, Y1 = P1 - P2 + 2 (P3 -
- * P4) + 3 P6, Y2 = P1 + P2 + 4 (P3 + P4) + 9 P6, Y3 = P1 - P2 + 8 (P3 -
- * P4) + P5 + 27 P6, 120 S mod 2^32; times 15's inverse 8 S, shifted S
- * (the file's comment). */
-DNNQ_AVX2_INLINE void stem_output(const int32_t *m, size_t h, __m256i y[4])
+ * columns at h, col120 added to P1 (every Y's once): Y0 = P0 + P1 + P2 +
+ * P3 + P4 + P6, Y1 = P1 - P2 + 2 (P3 - P4) + 3 P6, Y2 = P1 + P2 + 4 (P3 +
+ * P4) + 9 P6, Y3 = P1 - P2 + 8 (P3 - P4) + P5 + 27 P6, 120 S (plus
+ * col120) mod 2^32; times 15's inverse 8 S (the file's comment; with
+ * col120 = 120 col, 8 (S + col) mod 2^32: stem_folds). */
+DNNQ_AVX2_INLINE void stem_output(const int32_t *m, size_t h, __m256i col120, __m256i y[4])
 {
 	const __m256i inv15 = _mm256_set1_epi32((int32_t)0xeeeeeeef);
 	__m256i p[STEM_P];
 #pragma GCC unroll 7
 	for (int i = 0; i < STEM_P; i++)
 		p[i] = _mm256_loadu_si256((const __m256i *)(m + i * 16 + 8 * h));
+	p[1] = _mm256_add_epi32(p[1], col120);
 	__m256i s12 = _mm256_add_epi32(p[1], p[2]), d12 = _mm256_sub_epi32(p[1], p[2]);
 	__m256i s34 = _mm256_add_epi32(p[3], p[4]), d34 = _mm256_sub_epi32(p[3], p[4]);
 	__m256i p6x2 = _mm256_add_epi32(p[6], p[6]), p6x3 = _mm256_add_epi32(p6x2, p[6]);
@@ -287,7 +289,7 @@ DNNQ_AVX2_INLINE void stem_output(const int32_t *m, size_t h, __m256i y[4])
 	};
 #pragma GCC unroll 4
 	for (int i = 0; i < 4; i++)
-		y[i] = _mm256_srai_epi32(_mm256_mullo_epi32(yy[i], inv15), 3);
+		y[i] = _mm256_mullo_epi32(yy[i], inv15);
 }
 
 /* The positions' sums of mr tiles (v[p]: the first one's row) into m (tile
@@ -323,12 +325,12 @@ DNNQ_AVX2_INLINE void stem_store(const enum dnnq_avx2_kind kind, const struct dn
 {
 	const __m256i zero = _mm256_setzero_si256();
 	__m256i y[2][4], a[4][2];
-	stem_output(m, 0, y[0]);
-	stem_output(m, 1, y[1]);
+	stem_output(m, 0, zero, y[0]);
+	stem_output(m, 1, zero, y[1]);
 #pragma GCC unroll 4
 	for (int i = 0; i < 4; i++) {
-		a[i][0] = _mm256_add_epi32(y[0][i], cols[0].col);
-		a[i][1] = _mm256_add_epi32(y[1][i], cols[1].col);
+		a[i][0] = _mm256_add_epi32(_mm256_srai_epi32(y[0][i], 3), cols[0].col);
+		a[i][1] = _mm256_add_epi32(_mm256_srai_epi32(y[1][i], 3), cols[1].col);
 	}
 	/* two pixels a store; a whole tile apart (a loop kept a[] on the
 	 * stack: 1.04x the node's time) */
@@ -346,9 +348,97 @@ DNNQ_AVX2_INLINE void stem_store(const enum dnnq_avx2_kind kind, const struct dn
 			dnnq_avx2_store_panel(kind, cols, halves, a[i], row0 + ox + i, zero, job);
 }
 
+/* The folded output stage (stem_folds): a full panel's column term times
+ * 120 (added to P1, so that stem_output gives 8 (S + col)), float
+ * multipliers over 8 and the zero point in int16 lanes. */
+struct stem_fold {
+	__m256i col120[2], zp16;
+	__m256 mult8[2];
+};
+
+DNNQ_AVX2_INLINE void stem_fold_of(const struct dnnq_avx2_cols cols[2], struct stem_fold *f)
+{
+	for (int h = 0; h < 2; h++) {
+		f->col120[h] = _mm256_mullo_epi32(cols[h].col, _mm256_set1_epi32(120));
+		f->mult8[h] = _mm256_mul_ps(_mm256_castsi256_ps(cols[h].mult), _mm256_set1_ps(0.125f));
+	}
+	f->zp16 = _mm256_set1_epi16((int16_t)_mm256_extract_epi32(cols[0].zp, 0));
+}
+
+/* Whether the task's columns [j0, j1) take the folded output stage: u8
+ * outputs of kind DNNQ_AVX2_U8_FLOAT_FULL in full panels, each column
+ * term within 2^28 - 1 - STEM_S_MAX, so that |S + col| < 2^28 and 8 (S +
+ * col), stem_output's product, is not wrapped: its float is 8 times S +
+ * col's (a power of 2 commutes with the rounding), and its product with
+ * the multiplier's eighth the scalar's product, rounded from the same real
+ * value. The eighth is exact but for multipliers below 2^-123, and then
+ * both products are below 2^31 * 2^-123 and round to the integer 0. The
+ * zero point after the first pack: dnnq_avx2_zp_after_pack. */
+#define STEM_S_MAX (DNNQ_STEM_MAX_K * 7 * 255 * 128)
+static bool stem_folds(enum dnnq_avx2_kind kind, const struct dnnq_gemm_job *job, size_t j0,
+                       size_t j1)
+{
+	if (kind != DNNQ_AVX2_U8_FLOAT_FULL || (j1 - j0) % 16)
+		return false;
+	const __m256i lim = _mm256_set1_epi32((1 << 28) - 1 - STEM_S_MAX);
+	const __m256i nlim = _mm256_sub_epi32(_mm256_setzero_si256(), lim);
+	__m256i bad = _mm256_setzero_si256();
+	for (size_t j = j0; j < j1; j += 8) {
+		struct dnnq_avx2_cols c;
+		dnnq_avx2_cols(job, j, 8, &c);
+		bad = _mm256_or_si256(bad, _mm256_cmpgt_epi32(c.col, lim));
+		bad = _mm256_or_si256(bad, _mm256_cmpgt_epi32(nlim, c.col));
+	}
+	return _mm256_testz_si256(bad, bad);
+}
+
+/* The folded stage's u8 of 8 outputs 8 (S + col) (stem_folds). */
+DNNQ_AVX2_INLINE __m256i stem_requant(__m256i v8, __m256 mult8)
+{
+	return _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(v8), mult8));
+}
+
+/* stem_store's folded form (stem_folds): a pixel's 16 columns packed to
+ * int16 with the zero point, two pixels a store as
+ * dnnq_avx2_store_full2's. */
+DNNQ_AVX2_INLINE void stem_store_folded(const struct dnnq_conv *c,
+                                        const struct dnnq_gemm_job *job, size_t j,
+                                        const struct stem_fold *f, const int32_t *m,
+                                        size_t row0, size_t ox)
+{
+	__m256i y[2][4], q[4];
+	stem_output(m, 0, f->col120[0], y[0]);
+	stem_output(m, 1, f->col120[1], y[1]);
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++)
+		q[i] = _mm256_adds_epi16(_mm256_packs_epi32(stem_requant(y[0][i], f->mult8[0]),
+		                                            stem_requant(y[1][i], f->mult8[1])),
+		                         f->zp16);
+	uint8_t *dst = (uint8_t *)job->c + (row0 + ox) * job->ldc + j;
+	if (ox + 3 < c->ow) {
+		const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+#pragma GCC unroll 2
+		for (int i = 0; i < 4; i += 2) {
+			__m256i b = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(q[i], q[i + 1]),
+			                                        order);
+			_mm_storeu_si128((__m128i *)(dst + i * job->ldc), _mm256_castsi256_si128(b));
+			_mm_storeu_si128((__m128i *)(dst + (i + 1) * job->ldc),
+			                 _mm256_extracti128_si256(b, 1));
+		}
+		return;
+	}
+	for (size_t i = 0; ox + i < c->ow; i++) {
+		__m256i b = _mm256_permute4x64_epi64(q[i], 0xD8);
+		_mm_storeu_si128((__m128i *)(dst + i * job->ldc),
+		                 _mm_packus_epi16(_mm256_castsi256_si128(b),
+		                                  _mm256_extracti128_si256(b, 1)));
+	}
+}
+
 /* Columns [j0, j1) of the block's tiles (t0 on in output row row0 / ow:
- * its first pixel row0), kind the output stage's. */
-DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const struct dnnq_conv *c,
+ * its first pixel row0), kind the output stage's, folded: stem_folds. */
+DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const bool folded,
+                                  const struct dnnq_conv *c,
                                   const struct dnnq_gemm_job *job, size_t row0, size_t t0,
                                   size_t tiles, int16_t *const v[STEM_P],
                                   const size_t ls[STEM_P], int32_t *m, size_t j0, size_t j1)
@@ -357,9 +447,13 @@ DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const struct d
 	for (size_t jc = j0; jc < j1; jc += 16 * STEM_CHUNK) {
 		size_t np = 0, halves[STEM_CHUNK];
 		struct dnnq_avx2_cols cols[STEM_CHUNK][2];
-		for (size_t jp = jc; jp < j1 && np < STEM_CHUNK; jp += 16, np++)
+		struct stem_fold fold[STEM_CHUNK];
+		for (size_t jp = jc; jp < j1 && np < STEM_CHUNK; jp += 16, np++) {
 			halves[np] = dnnq_avx2_cols_panel(job, jp, j1 - jp < 16 ? j1 - jp : 16,
 			                                  cols[np]);
+			if (folded)
+				stem_fold_of(cols[np], &fold[np]);
+		}
 		/* groups of as even a size as can be: ResNet's 28 tiles 6, 6,
 		 * 6, 5, 5 (2 rows run at a third of 6's multiply rate) */
 		size_t groups = (tiles + PAIRS_MR - 1) / PAIRS_MR;
@@ -375,8 +469,14 @@ DNNQ_AVX2_INLINE void stem_panels(const enum dnnq_avx2_kind kind, const struct d
 				STEM_CASE(6)
 				}
 				for (size_t r = 0; r < mr; r++)
-					stem_store(kind, c, job, cols[q], halves[q],
-					           m + r * STEM_P * 16, row0, 4 * (t0 + t + r));
+					if (folded)
+						stem_store_folded(c, job, jc + 16 * q, &fold[q],
+						                  m + r * STEM_P * 16, row0,
+						                  4 * (t0 + t + r));
+					else
+						stem_store(kind, c, job, cols[q], halves[q],
+						           m + r * STEM_P * 16, row0,
+						           4 * (t0 + t + r));
 			}
 		}
 	}
@@ -402,6 +502,7 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy
 	                                   .out = &out };
 	/* the stores pack with saturation (dnnq_avx2_store_panel) */
 	enum dnnq_avx2_kind kind = dnnq_avx2_packed_kind_of(&out, j0, j1);
+	const bool folded = stem_folds(kind, &job, j0, j1);
 	/* the next row's kernel rows from ky0 on are new */
 	size_t ky0 = d->dil_h == 1 && d->stride_h < d->kh ? d->kh - d->stride_h : 0;
 	for (size_t oy = oy0; oy < oy1; oy++) {
@@ -412,10 +513,10 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy
 			else
 				stem_tile_v(1, x, kk, v, ls, t);
 		size_t row0 = (img * c->oh + oy) * c->ow;
-		if (kind == DNNQ_AVX2_U8_FLOAT_FULL)
-			stem_panels(DNNQ_AVX2_U8_FLOAT_FULL, c, &job, row0, t0, tiles, v, ls, m, j0,
-			            j1);
+		if (folded)
+			stem_panels(DNNQ_AVX2_U8_FLOAT_FULL, true, c, &job, row0, t0, tiles, v, ls,
+			            m, j0, j1);
 		else
-			stem_panels(kind, c, &job, row0, t0, tiles, v, ls, m, j0, j1);
+			stem_panels(kind, false, c, &job, row0, t0, tiles, v, ls, m, j0, j1);
 	}
 }
