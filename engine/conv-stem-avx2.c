@@ -195,6 +195,63 @@ static void stem_columns(const struct dnnq_conv *c, size_t img, size_t oy, size_
 	}
 }
 
+/* The positions' V (ve: the even parts, vo: the odd ones) of 16 values
+ * of a tile's 13 slots widened (e: the even ones, o: the odd). */
+DNNQ_AVX2_INLINE void stem_v_of(const __m256i e[7], const __m256i o[6], __m256i ve[STEM_P],
+                                __m256i vo[STEM_P - 1])
+{
+	__m256i tk[6];
+	/* t_k = 3 e_k - e_k+1 */
+#pragma GCC unroll 6
+	for (int k = 0; k < 6; k++)
+		tk[k] = _mm256_sub_epi16(_mm256_add_epi16(_mm256_add_epi16(e[k], e[k]), e[k]),
+		                         e[k + 1]);
+	__m256i r1 = _mm256_sub_epi16(tk[1], tk[3]), r2 = _mm256_sub_epi16(tk[2], tk[4]);
+	__m256i q1 = _mm256_sub_epi16(_mm256_slli_epi16(tk[1], 2), tk[3]);
+	__m256i q2 = _mm256_sub_epi16(_mm256_slli_epi16(tk[2], 2), tk[4]);
+	__m256i r1x2 = _mm256_add_epi16(r1, r1), e13 = _mm256_sub_epi16(e[1], e[3]);
+	/* 4 (t0 - t2) - (t2 - t4) */
+	ve[0] = _mm256_sub_epi16(_mm256_slli_epi16(_mm256_sub_epi16(tk[0], tk[2]), 2), r2);
+	ve[1] = _mm256_add_epi16(q1, q2);
+	ve[2] = _mm256_sub_epi16(q2, q1);
+	ve[3] = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_add_epi16(r2, r1x2));
+	ve[4] = _mm256_sub_epi16(r1x2, r2);
+	/* -4 (t1 - t3) + (t3 - t5) */
+	ve[5] = _mm256_sub_epi16(_mm256_sub_epi16(tk[3], tk[5]), _mm256_slli_epi16(r1, 2));
+	/* 4 (e1 - e3) + (e5 - e3) */
+	ve[6] = _mm256_add_epi16(_mm256_slli_epi16(e13, 2), _mm256_sub_epi16(e[5], e[3]));
+	__m256i d31 = _mm256_sub_epi16(o[3], o[1]), d42 = _mm256_sub_epi16(o[4], o[2]);
+	__m256i d31x2 = _mm256_add_epi16(d31, d31);
+	vo[0] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[0], o[2]), 2),
+	                         _mm256_sub_epi16(o[4], o[2]));
+	vo[1] = _mm256_sub_epi16(_mm256_slli_epi16(_mm256_add_epi16(o[1], o[2]), 2),
+	                         _mm256_add_epi16(o[3], o[4]));
+	vo[2] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[2], o[1]), 2),
+	                         _mm256_sub_epi16(o[3], o[4]));
+	vo[3] = _mm256_add_epi16(d31x2, d42);
+	vo[4] = _mm256_sub_epi16(d42, d31x2);
+	vo[5] = _mm256_sub_epi16(_mm256_sub_epi16(o[5], o[3]), _mm256_slli_epi16(d31, 2));
+}
+
+/* A tile's 13 slots from xh (16 bytes each), or two tiles' (8 bytes each,
+ * from xh and from the next tile's, 8 slots on), widened: the even slots
+ * e, the odd ones o. */
+DNNQ_AVX2_INLINE void stem_widen(const bool two, const uint8_t *xh, __m256i e[7], __m256i o[6])
+{
+#pragma GCC unroll 13
+	for (int i = 0; i < 13; i++) {
+		const uint8_t *s = xh + i * STEM_SLOT;
+		__m128i b = two ? _mm_castpd_si128(_mm_loadh_pd(
+		                          _mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)s)),
+		                          (const double *)(s + 8 * STEM_SLOT)))
+		                : _mm_loadu_si128((const __m128i *)s);
+		if (i % 2)
+			o[i / 2] = _mm256_cvtepu8_epi16(b);
+		else
+			e[i / 2] = _mm256_cvtepu8_epi16(b);
+	}
+}
+
 /* V of tile t (its slots x at 8 t on) into the positions' rows (v[p] + t
  * * ls[p]): H halves of 16 values (K' <= 16: one). Each position's even
  * part at 0, its odd part at K', in that order, so each store's lanes past
@@ -205,48 +262,9 @@ DNNQ_AVX2_INLINE void stem_tile_v(const int H, const uint8_t *x, size_t kk,
 	__m256i vo[2][STEM_P - 1];
 #pragma GCC unroll 2
 	for (int h = 0; h < H; h++) {
-		__m256i e[7], o[6], tk[6];
-		const uint8_t *xh = x + 8 * t * STEM_SLOT + 16 * h;
-#pragma GCC unroll 7
-		for (int i = 0; i < 7; i++)
-			e[i] = _mm256_cvtepu8_epi16(
-				_mm_loadu_si128((const __m128i *)(xh + 2 * i * STEM_SLOT)));
-#pragma GCC unroll 6
-		for (int i = 0; i < 6; i++)
-			o[i] = _mm256_cvtepu8_epi16(
-				_mm_loadu_si128((const __m128i *)(xh + (2 * i + 1) * STEM_SLOT)));
-		/* t_k = 3 e_k - e_k+1 */
-#pragma GCC unroll 6
-		for (int k = 0; k < 6; k++)
-			tk[k] = _mm256_sub_epi16(_mm256_add_epi16(_mm256_add_epi16(e[k], e[k]), e[k]),
-			                         e[k + 1]);
-		__m256i r1 = _mm256_sub_epi16(tk[1], tk[3]), r2 = _mm256_sub_epi16(tk[2], tk[4]);
-		__m256i q1 = _mm256_sub_epi16(_mm256_slli_epi16(tk[1], 2), tk[3]);
-		__m256i q2 = _mm256_sub_epi16(_mm256_slli_epi16(tk[2], 2), tk[4]);
-		__m256i r1x2 = _mm256_add_epi16(r1, r1), e13 = _mm256_sub_epi16(e[1], e[3]);
-		const __m256i ve[STEM_P] = {
-			/* 4 (t0 - t2) - (t2 - t4) */
-			_mm256_sub_epi16(_mm256_slli_epi16(_mm256_sub_epi16(tk[0], tk[2]), 2), r2),
-			_mm256_add_epi16(q1, q2),
-			_mm256_sub_epi16(q2, q1),
-			_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_add_epi16(r2, r1x2)),
-			_mm256_sub_epi16(r1x2, r2),
-			/* -4 (t1 - t3) + (t3 - t5) */
-			_mm256_sub_epi16(_mm256_sub_epi16(tk[3], tk[5]), _mm256_slli_epi16(r1, 2)),
-			/* 4 (e1 - e3) + (e5 - e3) */
-			_mm256_add_epi16(_mm256_slli_epi16(e13, 2), _mm256_sub_epi16(e[5], e[3])),
-		};
-		__m256i d31 = _mm256_sub_epi16(o[3], o[1]), d42 = _mm256_sub_epi16(o[4], o[2]);
-		__m256i d31x2 = _mm256_add_epi16(d31, d31);
-		vo[h][0] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[0], o[2]), 2),
-		                            _mm256_sub_epi16(o[4], o[2]));
-		vo[h][1] = _mm256_sub_epi16(_mm256_slli_epi16(_mm256_add_epi16(o[1], o[2]), 2),
-		                            _mm256_add_epi16(o[3], o[4]));
-		vo[h][2] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(o[2], o[1]), 2),
-		                            _mm256_sub_epi16(o[3], o[4]));
-		vo[h][3] = _mm256_add_epi16(d31x2, d42);
-		vo[h][4] = _mm256_sub_epi16(d42, d31x2);
-		vo[h][5] = _mm256_sub_epi16(_mm256_sub_epi16(o[5], o[3]), _mm256_slli_epi16(d31, 2));
+		__m256i e[7], o[6], ve[STEM_P];
+		stem_widen(false, x + 8 * t * STEM_SLOT + 16 * h, e, o);
+		stem_v_of(e, o, ve, vo[h]);
 #pragma GCC unroll 7
 		for (int p = 0; p < STEM_P; p++)
 			_mm256_storeu_si256((__m256i *)(v[p] + t * ls[p] + 16 * h), ve[p]);
@@ -257,6 +275,38 @@ DNNQ_AVX2_INLINE void stem_tile_v(const int H, const uint8_t *x, size_t kk,
 #pragma GCC unroll 6
 		for (int p = 0; p < STEM_P - 1; p++)
 			_mm256_storeu_si256((__m256i *)(v[p] + t * ls[p] + kk + 16 * h), vo[h][p]);
+}
+
+/* Tiles t and t + 1 for 16 < K' <= 24: the first halves as stem_tile_v's,
+ * the second ones (values 16..23 of each slot) of both tiles in one
+ * vector (one tile's 16-lane half was at most 8 values: 5 at K' = 21),
+ * stored 8 values a tile, in stem_tile_v's order. */
+DNNQ_AVX2_INLINE void stem_tile_v2(const uint8_t *x, size_t kk, int16_t *const v[STEM_P],
+                                   const size_t ls[STEM_P], size_t t)
+{
+	__m256i e[7], o[6], ve2[STEM_P], vo2[STEM_P - 1];
+	stem_widen(true, x + 8 * t * STEM_SLOT + 16, e, o);
+	stem_v_of(e, o, ve2, vo2);
+#pragma GCC unroll 2
+	for (size_t u = 0; u < 2; u++) {
+		__m256i ve[STEM_P], vo[STEM_P - 1];
+		stem_widen(false, x + 8 * (t + u) * STEM_SLOT, e, o);
+		stem_v_of(e, o, ve, vo);
+#pragma GCC unroll 7
+		for (int p = 0; p < STEM_P; p++) {
+			int16_t *r = v[p] + (t + u) * ls[p];
+			_mm256_storeu_si256((__m256i *)r, ve[p]);
+			_mm_storeu_si128((__m128i *)(r + 16), u ? _mm256_extracti128_si256(ve2[p], 1)
+			                                        : _mm256_castsi256_si128(ve2[p]));
+		}
+#pragma GCC unroll 6
+		for (int p = 0; p < STEM_P - 1; p++) {
+			int16_t *r = v[p] + (t + u) * ls[p] + kk;
+			_mm256_storeu_si256((__m256i *)r, vo[p]);
+			_mm_storeu_si128((__m128i *)(r + 16), u ? _mm256_extracti128_si256(vo2[p], 1)
+			                                        : _mm256_castsi256_si128(vo2[p]));
+		}
+	}
 }
 
 /* The 4 outputs of a tile's sums m (STEM_P positions x 16 columns), 8
@@ -507,7 +557,11 @@ void dnnq_stem_avx2(const struct dnnq_conv *c, size_t img, size_t oy0, size_t oy
 	size_t ky0 = d->dil_h == 1 && d->stride_h < d->kh ? d->kh - d->stride_h : 0;
 	for (size_t oy = oy0; oy < oy1; oy++) {
 		stem_columns(c, img, oy, t0, 8 * tiles + 5, oy > oy0 ? ky0 : 0, x);
-		for (size_t t = 0; t < tiles; t++)
+		size_t t = 0;
+		if (kk > 16 && kk <= 24)
+			for (; t + 1 < tiles; t += 2)
+				stem_tile_v2(x, kk, v, ls, t);
+		for (; t < tiles; t++)
 			if (kk > 16)
 				stem_tile_v(2, x, kk, v, ls, t);
 			else
