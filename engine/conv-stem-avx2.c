@@ -41,7 +41,9 @@
  * 128 < 2^23 (kh * cin <= DNNQ_STEM_MAX_K), so Y times 15's inverse mod
  * 2^32 is exactly 8 S and an arithmetic shift by 3 gives S, the pairs
  * kernel's sums, bit for bit; the output stage then as the pairs kernel's
- * (its column term as the accumulators' start there, added here).
+ * (its column term as the accumulators' start there, added here), or, u8
+ * outputs with column terms that keep |S + col| < 2^28, folded into the
+ * transform and the float multiplier (stem_folds).
  */
 #include <immintrin.h>
 
